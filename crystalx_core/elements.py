@@ -1,0 +1,29 @@
+"""Element symbols, atomic numbers and covalent radii (from gemmi's tables)."""
+from __future__ import annotations
+
+import gemmi
+
+from crystalx_core.errors import InputError
+
+
+def normalise_symbol(symbol: str, path: str | None = None, line: int | None = None) -> str:
+    """'CL', 'cl' or 'Cl' → 'Cl'; raises InputError for anything that is not an element."""
+    text = symbol.strip()
+    if text.upper() == "D":
+        return "D"
+    element = gemmi.Element(text)
+    if element.atomic_number == 0 or element.name.upper() != text.upper():
+        raise InputError(f"unknown element symbol {symbol!r}", path, line)
+    return element.name
+
+
+def atomic_number(symbol: str) -> int:
+    return 1 if symbol == "D" else gemmi.Element(symbol).atomic_number
+
+
+def covalent_radius(symbol: str) -> float:
+    return gemmi.Element("H" if symbol == "D" else symbol).covalent_r
+
+
+def is_hydrogen(symbol: str | None) -> bool:
+    return symbol in ("H", "D")

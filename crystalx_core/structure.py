@@ -1,0 +1,114 @@
+"""The one structure model every step passes along: cell, symmetry, SFAC/UNIT and sites."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from crystalx_core.elements import normalise_symbol
+
+
+@dataclass
+class Site:
+    """An atom or an unassigned electron-density peak (element None) in fractional coordinates."""
+
+    label: str
+    element: str | None
+    frac: tuple[float, float, float]
+    occupancy: float = 1.0
+    u_iso: float = 0.05
+    peak_height: float | None = None
+    part: int = 0
+    u_aniso: tuple[float, float, float, float, float, float] | None = None  # U11 U22 U33 U23 U13 U12
+    afix: int = 0  # SHELX AFIX mn this site is written under (riding H: 13, 23, 43, 137, ...)
+    line: int | None = None  # 1-based line in the file the site was read from
+
+    @property
+    def is_peak(self) -> bool:
+        return self.element is None
+
+    def with_element(self, element: str | None, label: str | None = None) -> "Site":
+        return replace(self, element=element, label=label or self.label)
+
+
+@dataclass
+class Structure:
+    """A crystal structure or a solution in progress.
+
+    `symops` holds every operator of the space group (centring and inversion expanded)
+    as x,y,z strings; `sfac`/`unit` are the SHELX scattering types and cell contents.
+    """
+
+    cell: tuple[float, float, float, float, float, float]
+    symops: list[str]
+    sites: list[Site] = field(default_factory=list)
+    sfac: list[str] = field(default_factory=list)
+    unit: list[float] = field(default_factory=list)
+    wavelength: float = 0.71073
+    title: str = ""
+    source: str = ""
+
+    def __post_init__(self):
+        self.sfac = [normalise_symbol(s) for s in self.sfac]
+
+    # --- lattice -----------------------------------------------------------------------
+    @property
+    def orthogonalisation(self) -> np.ndarray:
+        """Fractional → Cartesian matrix (a along x, b in the xy plane; SHELX/PDB convention)."""
+        a, b, c, al, be, ga = self.cell
+        al, be, ga = (math.radians(v) for v in (al, be, ga))
+        cos_al, cos_be, cos_ga, sin_ga = math.cos(al), math.cos(be), math.cos(ga), math.sin(ga)
+        volume = a * b * c * math.sqrt(
+            1 - cos_al**2 - cos_be**2 - cos_ga**2 + 2 * cos_al * cos_be * cos_ga)
+        return np.array([
+            [a, b * cos_ga, c * cos_be],
+            [0.0, b * sin_ga, c * (cos_al - cos_be * cos_ga) / sin_ga],
+            [0.0, 0.0, volume / (a * b * sin_ga)],
+        ])
+
+    @property
+    def volume(self) -> float:
+        return float(np.linalg.det(self.orthogonalisation))
+
+    def cartesian(self, frac) -> np.ndarray:
+        return np.asarray(frac, dtype=float) @ self.orthogonalisation.T
+
+    def fractional(self, cart) -> np.ndarray:
+        return np.asarray(cart, dtype=float) @ np.linalg.inv(self.orthogonalisation).T
+
+    # --- symmetry ----------------------------------------------------------------------
+    @property
+    def space_group_order(self) -> int:
+        return len(self.symops)
+
+    def symmetry_matrices(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Each operator as (rotation 3x3, translation 3) acting on fractional coordinates."""
+        from crystalx_core.symmetry import parse_symop
+        return [parse_symop(op) for op in self.symops]
+
+    # --- contents ----------------------------------------------------------------------
+    @property
+    def frac_array(self) -> np.ndarray:
+        return np.array([s.frac for s in self.sites], dtype=float).reshape(-1, 3)
+
+    @property
+    def atoms(self) -> list[Site]:
+        return [s for s in self.sites if not s.is_peak]
+
+    @property
+    def peaks(self) -> list[Site]:
+        return [s for s in self.sites if s.is_peak]
+
+    def cell_contents(self) -> dict[str, float]:
+        """Element → atoms per unit cell from UNIT (what the user says the crystal holds)."""
+        return {el: float(n) for el, n in zip(self.sfac, self.unit)}
+
+    def asymmetric_unit_contents(self, include_h: bool = False) -> dict[str, float]:
+        """Element → expected atoms in the asymmetric unit (UNIT divided by the group order)."""
+        order = self.space_group_order
+        return {el: n / order for el, n in self.cell_contents().items()
+                if include_h or el not in ("H", "D")}
+
+    def with_sites(self, sites: list[Site]) -> "Structure":
+        return replace(self, sites=list(sites))

@@ -1,0 +1,68 @@
+"""Space-group operators: SHELX LATT/SYMM ↔ full operator lists, parsed into matrices."""
+from __future__ import annotations
+
+import numpy as np
+from cctbx import sgtbx
+
+from crystalx_core.errors import InputError
+
+# SHELX LATT code → centring name understood by cctbx (|LATT|; LATT > 0 adds inversion)
+_LATT_CENTRING = {1: "P", 2: "I", 3: "R", 4: "F", 5: "A", 6: "B", 7: "C"}
+_CENTRING_VECTORS = {
+    "P": [], "I": [(1, 1, 1)], "R": [(2, 1, 1), (1, 2, 2)], "F": [(0, 1, 1), (1, 0, 1), (1, 1, 0)],
+    "A": [(0, 1, 1)], "B": [(1, 0, 1)], "C": [(1, 1, 0)],
+}
+_DENOMINATOR = {"R": 3}
+
+
+def parse_symop(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """'-x, 1/2+y, -z' → (rotation, translation) acting on fractional coordinates."""
+    try:
+        rt = sgtbx.rt_mx(text.lower().replace(" ", ""))
+    except RuntimeError as error:
+        raise InputError(f"cannot read symmetry operator {text!r}: {error}") from None
+    rot = np.array(rt.r().as_double(), dtype=float).reshape(3, 3)
+    tran = np.array(rt.t().as_double(), dtype=float)
+    return rot, tran
+
+
+def space_group_from_shelx(latt: int, symm: list[str]) -> sgtbx.space_group:
+    """Build the full group from LATT and the SYMM cards (identity implied, as in SHELXL)."""
+    centring = _LATT_CENTRING.get(abs(latt))
+    if centring is None:
+        raise InputError(f"LATT {latt} is not a SHELX lattice type (±1..7)")
+    group = sgtbx.space_group()
+    den = _DENOMINATOR.get(centring, 2)
+    for vector in _CENTRING_VECTORS[centring]:
+        group.expand_ltr(sgtbx.tr_vec([v * (12 // den) for v in vector], 12))
+    if latt > 0:
+        group.expand_inv(sgtbx.tr_vec((0, 0, 0), 12))
+    for op in symm:
+        try:
+            group.expand_smx(sgtbx.rt_mx(op.lower().replace(" ", "")))
+        except RuntimeError as error:
+            raise InputError(f"SYMM {op!r} does not form a space group: {error}") from None
+    return group
+
+
+def full_operator_list(group: sgtbx.space_group) -> list[str]:
+    return [str(group(i)) for i in range(group.order_z())]
+
+
+def space_group_from_operators(ops: list[str]) -> sgtbx.space_group:
+    group = sgtbx.space_group()
+    for op in ops:
+        group.expand_smx(sgtbx.rt_mx(op.lower().replace(" ", "")))
+    return group
+
+
+def shelx_latt_symm(ops: list[str]) -> tuple[int, list[str]]:
+    """The LATT code and SYMM cards that reproduce a full operator list in SHELX."""
+    group = space_group_from_operators(ops)
+    centring = group.conventional_centring_type_symbol()
+    latt = next((code for code, name in _LATT_CENTRING.items() if name == centring), None)
+    if latt is None or space_group_from_shelx(latt, []).n_ltr() != group.n_ltr():
+        raise InputError(f"lattice centring {centring!r} has no SHELX LATT code")
+    if group.is_origin_centric():
+        return latt, [str(group(i)) for i in range(1, group.n_smx())]
+    return -latt, [str(group(i)) for i in range(1, group.n_smx() * group.f_inv())]
