@@ -27,3 +27,7 @@ def covalent_radius(symbol: str) -> float:
 
 def is_hydrogen(symbol: str | None) -> bool:
     return symbol in ("H", "D")
+
+
+def is_metal(symbol: str | None) -> bool:
+    return symbol is not None and not is_hydrogen(symbol) and gemmi.Element(symbol).is_metal

@@ -1,0 +1,132 @@
+"""End-to-end `crystalx solve` on real published data; writes a table to docs/benchmarks.md.
+
+For every entry of the benchmark folder the starting .ins holds only the published cell,
+symmetry and formula (what data reduction gives a user), never the published atoms. The
+result is compared with the published model: non-H atoms found within 0.5 Å (allowed
+origin shifts and enantiomorph included), the share of those with the right element,
+final R1 against the published R1, and wall time.
+
+    python benchmarks/solve_benchmark.py ../shared/data/benchmark --method baseline
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import crystalx_core  # noqa: F401  (cctbx before gemmi)
+from crystalx_core.crystallography.compare import match_sites
+from crystalx_core.errors import CrystalXError
+from crystalx_core.io.cif import read_cif
+from crystalx_core.io.hkl import read_hkl
+from crystalx_core.io.shelx import new_ins_text, read_shelx
+from crystalx_core.pipeline import solve_job
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_entry(entry: Path, method: str, workdir: Path) -> dict:
+    source = json.loads((entry / "source.json").read_text())
+    reference = read_cif(entry / "model.cif").structure
+    start = reference.with_sites([])  # cell, symmetry, SFAC/UNIT only
+    ins_path = workdir / f"{entry.name}.ins"
+    ins_path.write_text(new_ins_text(start))
+    row = {"entry": entry.name, "formula": source.get("formula", ""), "n_nonH": source.get("n_atoms_nonH"),
+           "published_r1": source.get("published_R1"), "disorder": source.get("has_disorder")}
+    t0 = time.perf_counter()
+    try:
+        result = solve_job(read_shelx(ins_path).to_structure(), read_hkl(entry / "data.hkl"), method)
+    except CrystalXError as error:
+        row.update(status=f"failed: {error.message}", seconds=time.perf_counter() - t0)
+        return row
+    row["seconds"] = time.perf_counter() - t0
+    match = match_sites(reference, result.structure)
+    row.update(status="ok", found=match.found_fraction, right_element=match.element_fraction,
+               rms=match.rms, r1=result.final.r1 if result.final else None,
+               n_h_placed=sum(1 for s in result.structure.sites if s.element == "H"))
+    return row
+
+
+def markdown(rows: list[dict], method: str) -> str:
+    cpu = _cpu_name()
+    lines = [f"### `crystalx solve --method {method}` on `shared/data/benchmark`", "",
+             f"Machine: {cpu}, Python {platform.python_version()}. "
+             f"Command: `python benchmarks/solve_benchmark.py ../shared/data/benchmark --method {method}`.", "",
+             "| entry | formula | non-H | disorder | found ≤ 0.5 Å | right element | R1 | published R1 | time (s) | status |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append("| {entry} | {formula} | {n_nonH} | {dis} | {found} | {elem} | {r1} | {pub} | {sec:.1f} | {status} |".format(
+            entry=r["entry"], formula=r["formula"], n_nonH=r["n_nonH"], dis="yes" if r["disorder"] else "no",
+            found=_pct(r.get("found")), elem=_pct(r.get("right_element")), r1=_num(r.get("r1")),
+            pub=_num(r.get("published_r1")), sec=r["seconds"], status=r["status"]))
+    ok = [r for r in rows if r["status"] == "ok"]
+    if ok:
+        lines += ["", f"Solved {len(ok)}/{len(rows)}; mean found {_pct(sum(r['found'] for r in ok) / len(ok))}, "
+                      f"mean right element {_pct(sum(r['right_element'] for r in ok) / len(ok))}; "
+                      f"total time {sum(r['seconds'] for r in rows):.0f} s."]
+    return "\n".join(lines) + "\n"
+
+
+def write_section(text: str, name: str, path: Path) -> None:
+    """Replace (or append) the section between this benchmark's markers, keeping the rest of the file."""
+    start, end = f"<!-- {name} start -->", f"<!-- {name} end -->"
+    old = path.read_text() if path.exists() else "# Benchmarks\n\nFigures written by the scripts in `benchmarks/`.\n"
+    block = f"{start}\n{text}{end}\n"
+    if start in old and end in old:
+        new = old[:old.index(start)] + block + old[old.index(end) + len(end) + 1:]
+    else:
+        new = old.rstrip("\n") + "\n\n" + block
+    path.write_text(new)
+
+
+def _pct(value) -> str:
+    return "-" if value is None else f"{100 * value:.0f} %"
+
+
+def _num(value) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                import os
+                return f"{line.split(':', 1)[1].strip()} ({os.cpu_count()} cores)"
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("benchmark_dir", type=Path)
+    parser.add_argument("--method", default="baseline")
+    parser.add_argument("--entries", nargs="*", help="only these entry names")
+    parser.add_argument("--output", type=Path, default=REPO / "docs" / "benchmarks.md")
+    parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    args = parser.parse_args(argv)
+    entries = sorted(p for p in args.benchmark_dir.iterdir() if (p / "model.cif").exists())
+    if args.entries:
+        entries = [p for p in entries if p.name in args.entries]
+    rows = []
+    with tempfile.TemporaryDirectory() as workdir:
+        for entry in entries:
+            row = run_entry(entry, args.method, Path(workdir))
+            rows.append(row)
+            print(f"{row['entry']:<14} {row['status']:<8} found {_pct(row.get('found')):>5} "
+                  f"element {_pct(row.get('right_element')):>5} R1 {_num(row.get('r1'))} "
+                  f"(published {_num(row.get('published_r1'))}) {row['seconds']:.1f} s", flush=True)
+    write_section(markdown(rows, args.method), f"solve_benchmark:{args.method}", args.output)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+    print(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

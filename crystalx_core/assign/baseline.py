@@ -1,0 +1,231 @@
+"""The rule-based baseline (`--method baseline`) that every learned model is compared with.
+
+It is what a crystallographer does by hand, written down so that it can be measured:
+
+Elements. The non-H sites (peaks and atoms; existing H atoms are ignored) are sorted by
+peak height; atoms without a peak height use their atomic number instead. Counting is
+done in the unit cell, so that sites on special positions count for what they are: a
+site stands for its multiplicity (images within 0.5 Å are one atom, as in cctbx), and
+SFAC/UNIT give the expected cell contents. The lowest peaks are dropped (atoms never
+are) while the kept sites still hold more than half a site over the expected total
+(for general positions: keep round-half-up(sum(UNIT) / group order) sites). The SFAC
+elements are then handed out in UNIT proportion, heaviest to the highest sites: a site
+gets the heaviest element whose share of the cell is not yet used up to within half
+that site; the lightest element takes whatever is left. New labels are the element and
+a running number in site order (C1, C2, O1, ...), skipping labels other sites hold.
+
+Hydrogens. From the connectivity of the non-H atoms only (covalent radii + 0.4 Å).
+"Shortened" means shorter than the single bond (sum of covalent radii) by the amount
+given: multiple or aromatic bond character. Metal neighbours are left out of the
+counts below, except that each metal bound to an N takes the place of one H.
+  C  in a boron cage: as B below; 4 or more neighbours: 0;
+     3: 0 if the angle sum >= 350° (sp2) else 1;
+     2: 0 if the angle >= 165° (sp), 1 if a bond is shortened by > 0.04 Å (sp2), else 2;
+     1: 1 for C≡C (C–C < 1.22 Å), 0 for C≡N/C≡O (< 1.20 Å), 2 for =CH2 (shortened by
+        > 0.10 Å), else 3;
+     0: 3 if bound to a metal (M–CH3), else 4.
+  N  3 or more: 0; 2: 1 if the bonds are shortened by < 0.08 Å on average (amine,
+     amide, pyrrole NH), else 0 (pyridine, imine); 1: 0 if < 1.20 Å (nitrile),
+     2 if < 1.42 Å (NH2), else 3 (NH3+); 0: 4 (NH4+).
+  O  2 or more: 0; 1: 0 if closer than _OXO_MAX to it (C=O < 1.30 Å, N–O < 1.34,
+     P=O/S=O < 1.55, ClO4- ...), else 1 (OH); 0: 0 if a metal bond is shortened by
+     > 0.25 Å (M=O oxo), else 2 (water, aqua ligand).
+  B  in a cage (4 or more neighbours, 2 or more of them B): 1 with fewer than 6
+     neighbours, else 0; otherwise 0.
+  S  1 for a single bond > 1.70 Å to its only neighbour (SH), else 0.
+  Everything else: 0.
+On the published models in shared/data (H within 1.3 Å counted as the truth) these
+rules get 98.9 % of the non-H atoms of the ordered benchmark entries right and 96.7 %
+of those of the ordered corpus entries; bond shortening separates sp2 from sp3 C and N
+far better than bond angles do (angle rules alone: 95 % and 90 %).
+The baseline is not probabilistic: each answer gets score 1.0.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from crystalx_core.assignment import Assignment, SiteAssignment
+from crystalx_core.elements import atomic_number, covalent_radius, is_hydrogen, is_metal
+from crystalx_core.errors import InputError
+from crystalx_core.geometry import angle_sum, bond_angle, connectivity, site_multiplicities
+from crystalx_core.structure import Site, Structure
+
+
+_SAME_ATOM = 0.5  # Å: symmetry images of a peak this close are one atom on a special position
+
+
+@dataclass
+class _Bond:
+    element: str
+    distance: float
+    cart: np.ndarray
+
+
+def _height(site: Site) -> float:
+    return site.peak_height if site.peak_height is not None else atomic_number(site.element)
+
+
+def _drop_excess(structure: Structure, ranked: list[int], multiplicity: dict[int, int],
+                 expected: float) -> list[int]:
+    """Lowest peaks that the cell contents leave no room for (half a site of slack)."""
+    held = sum(multiplicity.values())
+    dropped = []
+    for k in reversed(ranked):
+        if not structure.sites[k].is_peak:
+            continue
+        if held - multiplicity[k] / 2 <= expected:
+            break
+        dropped.append(k)
+        held -= multiplicity[k]
+    return dropped
+
+
+def _hand_out(contents: dict[str, float], ranked: list[int],
+              multiplicity: dict[int, int]) -> dict[int, str]:
+    """Site → element: heaviest to the highest, in proportion to the cell contents."""
+    scale = sum(multiplicity[k] for k in ranked) / sum(contents.values())
+    left = {el: n * scale for el, n in contents.items()}
+    elements = sorted(left, key=lambda el: -atomic_number(el))
+    current = 0
+    assigned = {}
+    for k in ranked:
+        while current < len(elements) - 1 and left[elements[current]] < multiplicity[k] / 2:
+            current += 1
+        assigned[k] = elements[current]
+        left[elements[current]] -= multiplicity[k]
+    return assigned
+
+
+def _new_labels(structure: Structure, elements: dict[int, str]) -> dict[int, str]:
+    """Element + running number in site order, skipping labels held by the other sites."""
+    taken = {s.label.upper() for k, s in enumerate(structure.sites) if k not in elements}
+    labels, counters = {}, {}
+    for k in sorted(elements):
+        el = elements[k]
+        while True:
+            counters[el] = counters.get(el, 0) + 1
+            label = f"{el}{counters[el]}"
+            if label.upper() not in taken:
+                break
+        labels[k] = label
+    return labels
+
+
+def assign_baseline(structure: Structure) -> Assignment:
+    """Element, new label and H count for every kept non-H site, by the rules above."""
+    contents = {el: n for el, n in structure.cell_contents().items()
+                if not is_hydrogen(el) and n > 0}
+    if not contents:
+        raise InputError("SFAC/UNIT list no non-H atoms to assign", structure.source or None)
+    heavy = [k for k, s in enumerate(structure.sites) if not is_hydrogen(s.element)]
+    skeleton = structure.with_sites([structure.sites[k] for k in heavy])
+    multiplicity = dict(zip(heavy, site_multiplicities(skeleton, _SAME_ATOM)))
+    ranked = sorted(heavy, key=lambda k: -_height(structure.sites[k]))  # stable for ties
+
+    dropped = _drop_excess(structure, ranked, multiplicity, sum(contents.values()))
+    kept = [k for k in ranked if k not in set(dropped)]
+    elements = _hand_out(contents, kept, {k: multiplicity[k] for k in kept})
+    labels = _new_labels(structure, elements)
+    order = sorted(kept)
+    named = structure.with_sites([structure.sites[k].with_element(elements[k], labels[k])
+                                  for k in order])
+    h_counts = baseline_h_counts(named)
+    sites = [SiteAssignment(
+        index=k, label=structure.sites[k].label, element=elements[k], new_label=labels[k],
+        element_scores={elements[k]: 1.0}, h_count=h, h_scores={h: 1.0})
+        for k, h in zip(order, h_counts)]
+    return Assignment(method="baseline", sites=sites, dropped=sorted(dropped))
+
+
+def baseline_h_counts(structure: Structure) -> list[int]:
+    """H count of each non-H site (in site order) from the geometry rules above."""
+    heavy = [s for s in structure.sites if not is_hydrogen(s.element)]
+    skeleton = structure.with_sites(heavy)
+    counts = []
+    for site, contacts in zip(heavy, connectivity(skeleton)):
+        bonds = [_Bond(heavy[c.j].element or "C", c.distance, c.cart_j) for c in contacts]
+        rule = _RULES.get(site.element)
+        counts.append(rule(skeleton.cartesian(site.frac), bonds) if rule else 0)
+    return counts
+
+
+def _non_metal(bonds: list[_Bond]) -> list[_Bond]:
+    return [b for b in bonds if not is_metal(b.element)]
+
+
+def _shortening(bond: _Bond, element: str) -> float:
+    """How much shorter than a single bond (sum of covalent radii) the bond is, in Å."""
+    return covalent_radius(bond.element) + covalent_radius(element) - bond.distance
+
+
+def _carbon(centre: np.ndarray, bonds: list[_Bond]) -> int:
+    non_metal = _non_metal(bonds)
+    if _in_cage(bonds):
+        return _cage_h(bonds)
+    if len(non_metal) >= 4:
+        return 0
+    if len(non_metal) == 3:
+        return 0 if angle_sum(centre, [b.cart for b in non_metal]) >= 350 else 1
+    if len(non_metal) == 2:
+        if bond_angle(non_metal[0].cart, centre, non_metal[1].cart) >= 165:
+            return 0
+        return 1 if max(_shortening(b, "C") for b in non_metal) > 0.04 else 2
+    if len(non_metal) == 1:
+        (bond,) = non_metal
+        if bond.element == "C" and bond.distance < 1.22:  # H–C≡C
+            return 1
+        if bond.distance < 1.20:  # C≡N, C≡O
+            return 0
+        return 2 if _shortening(bond, "C") > 0.10 else 3  # =CH2, else CH3
+    return 3 if bonds else 4  # M–CH3, else CH4
+
+
+def _nitrogen(centre: np.ndarray, bonds: list[_Bond]) -> int:
+    non_metal = _non_metal(bonds)
+    metals = len(bonds) - len(non_metal)
+    if len(non_metal) >= 3:
+        count = 0
+    elif len(non_metal) == 2:
+        count = 1 if sum(_shortening(b, "N") for b in non_metal) / 2 < 0.08 else 0
+    elif len(non_metal) == 1:
+        d = non_metal[0].distance
+        count = 0 if d < 1.20 else 2 if d < 1.42 else 3
+    else:
+        count = 4
+    return max(0, count - metals)
+
+
+def _oxygen(centre: np.ndarray, bonds: list[_Bond]) -> int:
+    non_metal = _non_metal(bonds)
+    if len(non_metal) >= 2:
+        return 0
+    if len(non_metal) == 1:
+        (bond,) = non_metal
+        return 0 if bond.distance < _OXO_MAX.get(bond.element, 0.0) else 1
+    return 0 if any(_shortening(b, "O") > 0.25 for b in bonds) else 2
+
+
+def _in_cage(bonds: list[_Bond]) -> bool:
+    """A boron cluster atom (borane, carborane): four or more neighbours, two or more of them B."""
+    return len(bonds) >= 4 and sum(b.element == "B" for b in bonds) >= 2
+
+
+def _cage_h(bonds: list[_Bond]) -> int:
+    """Cluster atoms have five cage neighbours and one exo bond (H unless substituted)."""
+    return 1 if len(bonds) < 6 else 0
+
+
+def _boron(centre: np.ndarray, bonds: list[_Bond]) -> int:
+    return _cage_h(bonds) if _in_cage(bonds) else 0
+
+
+def _sulfur(centre: np.ndarray, bonds: list[_Bond]) -> int:
+    return 1 if len(bonds) == 1 and bonds[0].distance > 1.70 else 0
+
+
+# Å: an O whose only non-metal neighbour is closer than this carries no H (X=O, oxyanions)
+_OXO_MAX = {"C": 1.30, "N": 1.34, "P": 1.55, "S": 1.55, "Se": 1.65, "As": 1.68,
+            "Cl": 1.60, "Br": 1.75, "I": 1.85}
+_RULES = {"C": _carbon, "N": _nitrogen, "O": _oxygen, "B": _boron, "S": _sulfur}

@@ -1,0 +1,153 @@
+"""`crystalx` command line: a thin translator from arguments to library calls and back."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from contextlib import contextmanager
+from pathlib import Path
+
+from crystalx_core import __version__
+from crystalx_core.errors import CrystalXError, InputError, RefinementError, SolveError
+
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_SOLVE, EXIT_REFINE, EXIT_OTHER = 0, 70, 2, 3, 4, 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except InputError as error:
+        return _fail(error, EXIT_INPUT)
+    except SolveError as error:
+        return _fail(error, EXIT_SOLVE)
+    except RefinementError as error:
+        return _fail(error, EXIT_REFINE)
+    except CrystalXError as error:
+        return _fail(error, EXIT_OTHER)
+    except OSError as error:
+        print(f"crystalx: error: {error.filename or ''}: {error.strerror or error}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("crystalx: interrupted; no output written", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001  (the user gets one line, --debug gives the traceback)
+        if args.debug:
+            traceback.print_exc()
+        print(f"crystalx: internal error: {type(error).__name__}: {error} (run with --debug for details)",
+              file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def _fail(error: CrystalXError, code: int) -> int:
+    print(f"crystalx: error: {error.one_line()}", file=sys.stderr)
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="crystalx", description=(
+        "Assign elements and hydrogen counts to the peaks of a small-molecule crystal structure."))
+    parser.add_argument("--version", action="version", version=f"crystalx {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--method", default="baseline", help="assignment method (default: baseline)")
+    common.add_argument("--cycles", type=int, default=10, help="least-squares cycles per stage (default 10)")
+    common.add_argument("--out", type=Path, help="output prefix (default: <input>_crystalx next to the input)")
+    common.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    common.add_argument("--quiet", action="store_true", help="no progress display")
+    common.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+
+    solve = commands.add_parser("solve", parents=[common], help="solve from .ins + .hkl, assign, refine")
+    solve.add_argument("ins", type=Path, help="SHELX .ins with CELL, LATT/SYMM, SFAC and UNIT")
+    solve.add_argument("hkl", type=Path, help="reflections, SHELX HKLF 4")
+    solve.set_defaults(run=_run_solve)
+
+    assign = commands.add_parser("assign", parents=[common], help="assign the peaks of an existing solution")
+    assign.add_argument("model", type=Path, help="SHELX .res/.ins or CIF with peaks or atoms")
+    assign.add_argument("--hkl", type=Path, help="reflections (HKLF 4): refine after assigning")
+    assign.set_defaults(run=_run_assign)
+
+    demo = commands.add_parser("demo", parents=[common], help="the whole job on an embedded example")
+    demo.add_argument("--dir", type=Path, default=Path("crystalx_demo"), help="working folder (default ./crystalx_demo)")
+    demo.set_defaults(run=_run_demo)
+    return parser
+
+
+def _run_solve(args) -> int:
+    from crystalx_core.io.hkl import read_hkl
+    from crystalx_core.io.shelx import read_shelx
+    from crystalx_core.pipeline import solve_job
+    shelx = read_shelx(args.ins)
+    structure = shelx.to_structure()
+    reflections = read_hkl(args.hkl)
+    with _progress(args) as progress:
+        result = solve_job(structure, reflections, args.method, args.cycles, progress)
+    return _finish(args, result, args.ins, [args.ins, args.hkl], shelx)
+
+
+def _run_assign(args) -> int:
+    from crystalx_core.io import load_structure
+    from crystalx_core.io.hkl import read_hkl
+    from crystalx_core.io.shelx import read_shelx
+    from crystalx_core.pipeline import assign_job
+    is_shelx = args.model.suffix.lower() in (".ins", ".res")
+    shelx = read_shelx(args.model) if is_shelx else None
+    structure = shelx.to_structure() if shelx else load_structure(args.model)
+    reflections = read_hkl(args.hkl) if args.hkl else None
+    with _progress(args) as progress:
+        result = assign_job(structure, reflections, args.method, args.cycles, progress)
+    inputs = [args.model] + ([args.hkl] if args.hkl else [])
+    return _finish(args, result, args.model, inputs, shelx)
+
+
+def _run_demo(args) -> int:
+    from crystalx_core.demo import run_demo
+    return run_demo(args, _finish, _progress)
+
+
+def _finish(args, result, source: Path, inputs: list[Path], shelx=None) -> int:
+    """Write x_crystalx.res/.cif/.json together (or not at all) and print the summary."""
+    from crystalx_core.hydrogens import hfix_groups
+    from crystalx_core.io.shelx import new_ins_text, render_with_sites
+    from crystalx_core.outputs import write_outputs
+    from crystalx_core.report import job_json, result_cif, summary_lines
+
+    prefix = args.out or source.with_name(source.stem + "_crystalx")
+    paths = {ext: prefix.with_name(prefix.name + ext) for ext in (".res", ".cif", ".json")}
+    groups = hfix_groups({s.new_label: s.hfix for s in result.assignment.sites if s.hfix})
+    if shelx is not None:
+        res_text = render_with_sites(shelx, result.structure, hfix_groups=groups)
+    else:
+        res_text = new_ins_text(result.structure)
+    cif_text = result_cif(result, res_text, data_name=prefix.name)
+    report = job_json(result, files={k.lstrip("."): str(v) for k, v in paths.items()})
+    backups = write_outputs({paths[".res"]: res_text, paths[".cif"]: cif_text,
+                             paths[".json"]: json.dumps(report, indent=1) + "\n"}, protected=inputs)
+    if args.json:
+        print(json.dumps(report, indent=1))
+    else:
+        for line in summary_lines(result):
+            print(line)
+        for backup in backups:
+            print(f"kept the previous output as {backup}")
+        print("wrote " + ", ".join(str(p) for p in paths.values()))
+    return EXIT_OK
+
+
+@contextmanager
+def _progress(args):
+    """A live spinner with the current stage and elapsed time on stderr (silent with --quiet/--json)."""
+    if args.quiet or args.json or not sys.stderr.isatty():
+        yield lambda stage: None
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  transient=True) as bar:
+        task = bar.add_task("starting", total=None)
+        yield lambda stage: bar.update(task, description=stage)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""How well a model reproduces a reference: atoms matched within a tolerance, allowed origin shifts included."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cctbx import euclidean_model_matching as emma
+
+from crystalx_core.crystallography.convert import crystal_symmetry
+from crystalx_core.elements import is_hydrogen
+from crystalx_core.structure import Structure
+
+
+@dataclass
+class Match:
+    n_reference: int  # non-H atoms in the reference
+    n_found: int  # of those, matched by a site within the tolerance
+    n_right_element: int  # of those, with the reference's element
+    rms: float  # Å over the matched pairs
+    pairs: list[tuple[int, int]]  # (reference site index, candidate site index)
+
+    @property
+    def found_fraction(self) -> float:
+        return self.n_found / self.n_reference if self.n_reference else 0.0
+
+    @property
+    def element_fraction(self) -> float:
+        return self.n_right_element / self.n_found if self.n_found else 0.0
+
+
+def match_sites(reference: Structure, candidate: Structure, tolerance: float = 0.5) -> Match:
+    """Pair non-H sites of `candidate` with those of `reference` under the space group's
+    permitted origin shifts and enantiomorph choice (cctbx's Euclidean model matching)."""
+    ref_index = [i for i, s in enumerate(reference.sites) if not is_hydrogen(s.element)]
+    cand_index = [i for i, s in enumerate(candidate.sites) if not is_hydrogen(s.element)]
+    settings = crystal_symmetry(reference).special_position_settings()
+    ref_model = emma.model(settings, [emma.position(str(i), reference.sites[i].frac) for i in ref_index])
+    cand_model = emma.model(settings, [emma.position(str(i), candidate.sites[i].frac) for i in cand_index])
+    if not ref_index or not cand_index:
+        return Match(len(ref_index), 0, 0, 0.0, [])
+    matches = emma.model_matches(ref_model, cand_model, tolerance=tolerance,
+                                 break_if_match_with_no_singles=False).refined_matches
+    if not matches:
+        return Match(len(ref_index), 0, 0, 0.0, [])
+    best = matches[0]
+    pairs = [(ref_index[a], cand_index[b]) for a, b in best.pairs]
+    right = sum(1 for a, b in pairs if reference.sites[a].element == candidate.sites[b].element)
+    return Match(len(ref_index), len(pairs), right, float(best.rms), pairs)

@@ -1,0 +1,103 @@
+"""Least-squares refinement against Fo² with smtbx, riding H from the model's AFIX groups."""
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass, replace
+
+from iotbx.shelx import parse_smtbx_refinement_model
+from scitbx import lstbx
+import scitbx.lstbx.normal_eqns_solving  # noqa: F401  (registers levenberg_marquardt_iterations)
+from smtbx import refinement
+
+from crystalx_core.crystallography.convert import displacement
+from crystalx_core.elements import is_hydrogen
+from crystalx_core.errors import RefinementError
+from crystalx_core.structure import Structure
+
+DEFAULT_INSTRUCTIONS = ["L.S. 10", "WGHT 0.1", "FVAR 1.0"]
+
+
+@dataclass
+class RefinementResult:
+    structure: Structure  # sites with refined coordinates and displacement parameters
+    r1: float  # on reflections with Fo² ≥ 2σ(Fo²), i.e. F > 4σ(F), as SHELXL's R1
+    r1_all: float
+    wr2: float
+    goof: float
+    n_reflections: int
+    n_parameters: int
+    cycles: int
+
+
+def refine(structure: Structure, reflections, cycles: int = 10, anisotropic: bool = False,
+           instructions: list[str] | None = None) -> RefinementResult:
+    """Refine the atoms of `structure` (peaks ignored) against the reflections.
+
+    The model goes through a SHELX .ins text so that smtbx's own AFIX parser builds the
+    riding-hydrogen constraints exactly as SHELXL would read them.
+    """
+    from crystalx_core.io.shelx import new_ins_text
+
+    atoms = structure.with_sites(structure.atoms)
+    if not atoms.sites:
+        raise RefinementError("no atoms to refine", structure.source)
+    text = new_ins_text(atoms, instructions or DEFAULT_INSTRUCTIONS)
+    builder = parse_smtbx_refinement_model(file=io.StringIO(text), strictly_shelxl=False)
+    xs = builder.structure
+    if anisotropic:
+        _make_non_h_anisotropic(xs)
+    _refine_everything(xs)
+
+    fo_sq = _observations(structure, reflections, xs.space_group().is_centric())
+    model = refinement.model(
+        fo_sq=fo_sq, xray_structure=xs, constraints=builder.constraints,
+        restraints_manager=builder.restraints_manager, weighting_scheme=builder.weighting_scheme,
+        conformer_indices=builder.conformer_indices, wavelength=structure.wavelength)
+    xs.set_inelastic_form_factors(structure.wavelength, "sasaki")
+    ls = model.least_squares()
+    try:
+        steps = lstbx.normal_eqns_solving.levenberg_marquardt_iterations(
+            non_linear_ls=ls, n_max_iterations=cycles, gradient_threshold=1e-7, step_threshold=1e-7)
+    except RuntimeError as error:
+        raise RefinementError(f"least squares failed: {error}", structure.source) from None
+    r1 = ls.r1_factor(cutoff_factor=2)[0]
+    result = RefinementResult(
+        structure=_updated(atoms, xs), r1=r1, r1_all=ls.r1_factor()[0], wr2=ls.wR2(), goof=ls.goof(),
+        n_reflections=fo_sq.indices.size(), n_parameters=ls.reparametrisation.n_independents,
+        cycles=steps.n_iterations)
+    if not all(math.isfinite(v) for v in (result.r1, result.wr2, result.goof)) or result.r1 > 0.9:
+        raise RefinementError(f"refinement diverged (R1 = {result.r1:.3f})", structure.source)
+    return result
+
+
+def _observations(structure: Structure, reflections, centric: bool):
+    """Fo² merged in the point group; Friedel pairs kept apart in non-centric groups, as SHELXL does."""
+    i_obs = reflections.to_miller_array(structure.cell, structure.symops)
+    if not centric:
+        i_obs = i_obs.customized_copy(anomalous_flag=True)
+    return i_obs.eliminate_sys_absent().merge_equivalents().array().as_xray_observations()
+
+
+def _make_non_h_anisotropic(xs) -> None:
+    """Convert before the constraints are built: smtbx asserts on make_anisotropic() with riding H."""
+    for sc in xs.scatterers():
+        if sc.scattering_type not in ("H", "D") and sc.flags.use_u_iso():
+            sc.convert_to_anisotropic(xs.unit_cell())
+
+
+def _refine_everything(xs) -> None:
+    for sc in xs.scatterers():
+        sc.flags.set_grad_site(True)
+        sc.flags.set_grad_u_iso(sc.flags.use_u_iso())
+        sc.flags.set_grad_u_aniso(sc.flags.use_u_aniso())
+
+
+def _updated(atoms: Structure, xs) -> Structure:
+    """The input sites with refined coordinates, Uiso (Ueq for anisotropic atoms) and Uij."""
+    sites = []
+    for site, sc in zip(atoms.sites, xs.scatterers()):
+        u_iso, u_aniso = displacement(sc, xs.unit_cell())
+        sites.append(replace(site, frac=tuple(float(v) for v in sc.site), u_iso=u_iso,
+                             u_aniso=None if is_hydrogen(site.element) else u_aniso))
+    return atoms.with_sites(sites)

@@ -1,0 +1,581 @@
+"""Riding H atoms as SHELXL places them: which HFIX code, where the H go, how to write it.
+
+Everything here is plain geometry on Cartesian coordinates in Å (numpy arrays), so it can be
+used and tested without a Structure: the caller finds the bonded atoms (including symmetry
+images) and passes their positions.
+
+The codes are SHELXL's AFIX/HFIX mn: m chooses the geometry (1 tertiary XH, 2 XH2 between two
+neighbours, 3 staggered XH3, 4 aromatic/amide XH, 9 terminal planar =XH2, 13 rotating XH3,
+14 rotating OH/SH, 15 polyhedral BH, 16 acetylenic CH) and n the refinement (3 riding,
+7 riding with a refined torsion). The geometry follows the SHELXL manual and cctbx's
+re-implementation of it (smtbx.refinement.constraints.geometrical.hydrogens), so positions
+placed here are what SHELXL itself would generate in the first cycle; for the rotating
+groups (137, 147) SHELXL then refines the torsion, so any sensible start will do.
+
+Metal atoms are told apart from covalent partners: an H atom's direction is set by the covalent
+framework, while contacts to metals are coordination bonds (an η5-Cp carbon bonded to Fe is
+still an aromatic CH). Metals count only where the covalent framework cannot explain the H
+count, as for M–CH3 or an ammine ligand.
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+# Elements treated as covalent partners; every other element is a metal (coordination bonds).
+NON_METALS = frozenset({
+    "H", "D", "He", "B", "C", "N", "O", "F", "Ne", "Si", "P", "S", "Cl", "Ar",
+    "Ge", "As", "Se", "Br", "Kr", "Sb", "Te", "I", "Xe",
+})
+
+# SHELXL's default X–H distances (Å) at room temperature by AFIX m and pivot element (SHELXL
+# manual, AFIX; the same table is in smtbx.refinement.constraints.geometrical.hydrogens).
+_ROOM_TEMPERATURE_DISTANCE = {
+    1: {"C": 0.98, "N": 0.91, "B": 0.98},
+    2: {"C": 0.97, "N": 0.90},
+    3: {"C": 0.96, "N": 0.89},
+    4: {"C": 0.93, "N": 0.86},
+    9: {"C": 0.93, "N": 0.86},
+    13: {"C": 0.96, "N": 0.89},
+    14: {"O": 0.82, "S": 1.20},
+    15: {"B": 1.10, "C": 1.10},
+    16: {"C": 0.93},
+}
+# How many H atoms each geometry m generates, and how many bonded atoms it is built on
+# (at least; polyhedral BH uses all of them, the terminal groups 3, 9, 13, 14, 16 one).
+_HYDROGENS_PER_GROUP = {1: 1, 2: 2, 3: 3, 4: 1, 9: 2, 13: 3, 14: 1, 15: 1, 16: 1}
+_NEIGHBOURS_USED = {1: 3, 2: 2, 4: 2, 15: 4}
+
+# Donor···acceptor distances (Å) that count as a hydrogen bond when orienting OH, NH3+ or water.
+HBOND_DISTANCE = (2.5, 3.2)
+# Water O–H restrained distance for X-ray data (DFIX 0.84) and the H–O–H angle of free water.
+WATER_OH = 0.84
+WATER_ANGLE = 104.5
+# N–H of an ammonium ion: SHELXL's N–H of an NH3+ group (no HFIX exists for NH4+ itself).
+AMMONIUM_NH = 0.89
+
+_TETRAHEDRAL = math.degrees(math.acos(-1.0 / 3.0))
+# Bond-length and angle limits for recognising sp and sp2 partners from geometry alone.
+_TRIPLE_BOND = 1.25  # C≡C 1.18–1.21 Å; C=C is 1.32 Å and longer
+# Conjugated bonds are shorter: C=C 1.34, benzene 1.39, Cp 1.40–1.42, amide C–N 1.33,
+# aniline C–N 1.38–1.41 Å; single C–C and C(sp3)–N bonds are 1.45 Å and longer.
+_CONJUGATED_BOND = 1.43
+_SP2_ANGLE = 115.0  # Y–X–Z above this means a planar (sp2) pivot with two neighbours
+_PLANAR_ANGLE_SUM = 350.0  # sum of the three angles around a planar three-connected atom
+# An X–H bond should make at least 100° with a bond from X to a metal (M–O–H of an aqua
+# ligand is 105–125°); the H-bond score penalises anything tighter.
+_COS_100 = math.cos(math.radians(100.0))
+
+
+# --- choosing the code ---------------------------------------------------------------------
+
+def choose_hfix(element: str, n_h: int, pivot: np.ndarray,
+                neighbours: Sequence[tuple[str, np.ndarray]], prefer_staggered: bool = False,
+                second_neighbours: Sequence[np.ndarray] | None = None) -> tuple[int, str]:
+    """The SHELXL HFIX code for `n_h` H atoms on `pivot`, and a note that says why.
+
+    `neighbours` are the bonded non-H atoms as (element, Cartesian xyz); `second_neighbours`
+    are the other non-H atoms bonded to the pivot's single neighbour, used to tell a planar
+    =CH2/NH2 partner from an sp3 one (without them a bond shorter than 1.43 Å decides).
+    Code 0 means "no HFIX": the note then gives the reason and what to do instead, so an
+    atom is never dropped silently. `prefer_staggered` asks for 33 instead of the rotating
+    137 on methyl groups (for data too poor to locate the H atoms in a difference map).
+    For a disordered model pass only the neighbours in the pivot's own PART and PART 0:
+    atoms of the other part make the neighbour count meaningless.
+    """
+    if n_h < 0:
+        raise ValueError(f"negative H count {n_h}")
+    if n_h == 0:
+        return 0, "no H atoms"
+    pivot = np.asarray(pivot, dtype=float)
+    covalent = [np.asarray(xyz, dtype=float) for el, xyz in neighbours if el in NON_METALS]
+    metals = [np.asarray(xyz, dtype=float) for el, xyz in neighbours if el not in NON_METALS]
+    others = [np.asarray(xyz, dtype=float) for xyz in (second_neighbours or [])]
+    rules = {"C": _carbon, "N": _nitrogen, "O": _chalcogen, "S": _chalcogen, "B": _boron}
+    rule = rules.get(element)
+    if rule is None:
+        return 0, (f"{element}-H{n_h}: SHELXL has no default {element}–H geometry; "
+                   "place from the difference map and restrain with DFIX")
+    in_cage = any(el == "B" for el, _ in neighbours)
+    return rule(element, n_h, pivot, covalent, metals, others, prefer_staggered, in_cage)
+
+
+# One rule per pivot element, all with the same signature so choose_hfix can dispatch on it.
+# `covalent`/`metals` are the neighbour positions split by element, `others` the second
+# neighbours, `in_cage` whether any neighbour is boron (a carborane or borane cluster).
+
+def _carbon(element, n_h, pivot, covalent, metals, others, prefer_staggered, in_cage):
+    methyl = (33, "staggered CH3") if prefer_staggered else (137, "rotating CH3")
+    n_cov = len(covalent)
+    if n_h == 1:
+        if n_cov >= 4 and in_cage:
+            return 153, "cage C–H (carborane)"
+        if n_cov >= 4:
+            return 0, f"CH with {n_cov} neighbours and no boron: disorder parts mixed or bad bonds"
+        if n_cov == 3:
+            return 13, "tertiary CH"
+        if n_cov == 2:
+            if _is_planar_pair(pivot, covalent):
+                return 43, "aromatic/sp2 CH"
+            if metals:
+                return 13, "tertiary CH with one metal–carbon bond"
+            return 0, "CH with two sp3-like neighbours: a neighbour or an H is missing"
+        if n_cov == 1 and _distance(pivot, covalent[0]) < _TRIPLE_BOND:
+            return 163, "acetylenic ≡CH"
+        return 0, f"CH with {n_cov} non-metal neighbours and no triple bond: cannot place"
+    if n_h == 2:
+        if n_cov == 2:
+            return 23, "secondary CH2"
+        if n_cov == 1:
+            if _neighbour_is_sp2(pivot, covalent[0], others):
+                return 93, "terminal =CH2"
+            if metals:
+                return 23, "CH2 bonded to a metal (σ-alkyl)"
+            return 0, "CH2 on an sp3 neighbour with nothing else bonded: an atom is missing"
+        return 0, f"CH2 with {n_cov} non-metal neighbours: cannot place"
+    if n_h == 3:
+        if n_cov == 1:
+            return methyl
+        if n_cov == 0 and len(metals) == 1:
+            return methyl[0], methyl[1] + " bonded to a metal"
+        return 0, f"CH3 with {n_cov} non-metal and {len(metals)} metal neighbours: cannot place"
+    return 0, f"CH{n_h}: no riding model; a free molecule needs restraints (DFIX/DANG)"
+
+
+def _nitrogen(element, n_h, pivot, covalent, metals, others, prefer_staggered, in_cage):
+    n_cov = len(covalent)
+    if n_h == 1:
+        if n_cov == 3:
+            return 13, "tertiary ammonium N–H (R3NH+)"
+        if n_cov == 2:
+            if _is_planar_pair(pivot, covalent):
+                return 43, "aromatic/amide N–H"
+            if metals:
+                return 13, "coordinated secondary amine N–H (R2NH–M)"
+            return 0, "pyramidal secondary amine N–H: no HFIX; refine freely or with DFIX"
+        return 0, f"NH with {n_cov} non-metal neighbours (imine or ligand): refine with DFIX"
+    if n_h == 2:
+        if n_cov == 2:
+            return 23, "secondary ammonium NH2 (R2NH2+)"
+        if n_cov == 1:
+            if _neighbour_is_sp2(pivot, covalent[0], others):
+                return 93, "planar amide/amine NH2"
+            if metals:
+                return 23, "coordinated amine NH2 (M–NH2–R)"
+            return 0, "pyramidal R–NH2: SHELXL has no HFIX for it; restrain with DFIX/DANG"
+        return 0, f"NH2 with {n_cov} non-metal neighbours: cannot place"
+    if n_h == 3:
+        if n_cov + len(metals) == 1:
+            note = "NH3+" if n_cov else "ammine ligand NH3"
+            return (33, "staggered " + note) if prefer_staggered else (137, "rotating " + note)
+        if n_cov + len(metals) == 0:
+            return 0, "free NH3 molecule: no riding model; restrain with DFIX/DANG"
+        return 0, f"NH3 with {n_cov + len(metals)} neighbours: cannot place"
+    if n_h == 4 and n_cov + len(metals) == 0:
+        return 0, ("ammonium NH4+: tetrahedron from place_ammonium_hydrogens, "
+                   "restrained with DFIX/DANG (no HFIX)")
+    return 0, f"NH{n_h} with {n_cov + len(metals)} neighbours: cannot place"
+
+
+def _chalcogen(element, n_h, pivot, covalent, metals, others, prefer_staggered, in_cage):
+    n_cov = len(covalent)
+    if n_h == 1:
+        if n_cov == 1:
+            return 147, "rotating OH" if element == "O" else "rotating SH"
+        if n_cov == 0 and metals:
+            return 0, f"{element}H bonded only to metals (hydroxide ligand): refine with DFIX"
+        if n_cov == 0:
+            return 0, f"free {element}H− ion: refine with DFIX"
+        return 0, f"{element}H with {n_cov} non-metal neighbours (onium): refine with DFIX"
+    if n_h == 2 and n_cov == 0 and element == "O":
+        return 0, "water: place with DFIX/DANG, not by HFIX"
+    return 0, f"{element}H{n_h} with {n_cov} non-metal neighbours: restrain with DFIX/DANG"
+
+
+def _boron(element, n_h, pivot, covalent, metals, others, prefer_staggered, in_cage):
+    n_cov = len(covalent)
+    if n_h == 1 and n_cov >= 4:
+        return 153, "cage B–H (borane cluster)"
+    if n_h == 1 and n_cov == 3:
+        return 13, "tertiary B–H"
+    return 0, f"BH{n_h} with {n_cov} neighbours: no SHELXL default; refine with DFIX"
+
+
+def _distance(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.linalg.norm(np.asarray(a) - np.asarray(b)))
+
+
+def _angle(a: np.ndarray, centre: np.ndarray, b: np.ndarray) -> float:
+    u, v = _unit(a - centre), _unit(b - centre)
+    return math.degrees(math.acos(np.clip(u @ v, -1.0, 1.0)))
+
+
+def _is_planar_pair(pivot: np.ndarray, neighbours: list[np.ndarray]) -> bool:
+    """Whether an X with two neighbours is sp2: a wide angle, or a conjugated (short) bond.
+
+    Five-membered aromatic rings (pyrrole N–H, Cp C–H) close the angle to ~108°, so a short
+    bond alone is enough; a saturated ring or chain has both bonds ≥ 1.45 Å and ~110°.
+    """
+    y, z = neighbours
+    if _angle(y, pivot, z) > _SP2_ANGLE:
+        return True
+    return min(_distance(pivot, y), _distance(pivot, z)) < _CONJUGATED_BOND
+
+
+def _neighbour_is_sp2(pivot: np.ndarray, neighbour: np.ndarray,
+                      others: list[np.ndarray]) -> bool:
+    """Whether the single neighbour Y of a terminal XH2 is planar (C=CH2, amide or urea C–NH2).
+
+    With Y's two other substituents known, Y must be planar; with three it is sp3; otherwise
+    (none given, or Y has one other partner) the X–Y bond length decides.
+    """
+    if len(others) == 2:
+        around = [pivot, *others]
+        total = sum(_angle(around[i], neighbour, around[j]) for i, j in ((0, 1), (0, 2), (1, 2)))
+        return total > _PLANAR_ANGLE_SUM
+    if len(others) >= 3:
+        return False
+    return _distance(pivot, neighbour) < _CONJUGATED_BOND
+
+
+# --- placing the H atoms -------------------------------------------------------------------
+
+def riding_distance(code: int, element: str, temperature_c: float = 20.0) -> float:
+    """SHELXL's default X–H distance for an AFIX/HFIX code, lengthened at low temperature.
+
+    SHELXL adds 0.01 Å below −20 °C and 0.02 Å below −70 °C (TEMP): X-ray X–H bonds look
+    short partly through libration, which is smaller in a cold crystal.
+    """
+    m = code // 10
+    table = _ROOM_TEMPERATURE_DISTANCE.get(m)
+    if table is None:
+        raise ValueError(f"HFIX {code}: not a hydrogen-placing code")
+    if element not in table:
+        raise ValueError(f"HFIX {code}: SHELXL has no default {element}–H distance")
+    distance = table[element]
+    if temperature_c < -70.0:
+        return distance + 0.02
+    if temperature_c < -20.0:
+        return distance + 0.01
+    return distance
+
+
+def place_hydrogens(code: int, pivot: np.ndarray, neighbours: Sequence[np.ndarray], n_h: int,
+                    element: str, second_neighbours: Sequence[np.ndarray] | None = None, *,
+                    acceptors: Sequence[np.ndarray] | None = None,
+                    known_hydrogens: Sequence[np.ndarray] = (), temperature_c: float = 20.0,
+                    distance: float | None = None) -> np.ndarray:
+    """Idealised Cartesian positions (n_h, 3) of the H atoms of one HFIX group.
+
+    `neighbours` are the bonded non-H atoms of the pivot. When more are passed than the
+    geometry uses (a metal bonded to a Cp carbon), the nearest ones are taken, as covalent
+    bonds are shorter than coordination bonds. `second_neighbours` are the other atoms bonded
+    to the pivot's neighbour: they fix the plane of =CH2/NH2 (93) and the staggering of
+    CH3/NH3/OH (33, 137, 147), staggered on the shortest such bond as in SHELXL; without them
+    an arbitrary but fixed reference is used. For the rotating donor groups (137 on N, 147),
+    `acceptors` (positions of potential H-bond acceptors) turn the group to the best hydrogen
+    bonds instead, like SHELXL's HFIX 148 search, and `known_hydrogens` (H atoms already in
+    the model) keep them clear of other H, so an acceptor that itself donates to the pivot
+    is not chosen. `distance` overrides SHELXL's default.
+    """
+    m = code // 10
+    expected = _HYDROGENS_PER_GROUP.get(m)
+    if expected is None:
+        raise ValueError(f"HFIX {code}: geometry m={m} is not a riding-H geometry handled here")
+    if n_h != expected:
+        raise ValueError(f"HFIX {code} places {expected} H atoms, not {n_h}")
+    pivot = np.asarray(pivot, dtype=float)
+    near = sorted((np.asarray(p, dtype=float) for p in neighbours),
+                  key=lambda p: _distance(pivot, p))
+    needed = _NEIGHBOURS_USED.get(m, 1)
+    if len(near) < needed:
+        raise ValueError(f"HFIX {code} needs {needed} bonded atoms, got {len(near)}")
+    d = distance if distance is not None else riding_distance(code, element, temperature_c)
+
+    if m == 1:
+        directions = [_tertiary_direction(pivot, near[:3])]
+    elif m == 2:
+        directions = _secondary_directions(pivot, near[0], near[1])
+    elif m == 4:
+        directions = [_unit(_unit(pivot - near[0]) + _unit(pivot - near[1]))]
+    elif m == 9:
+        directions = _terminal_planar_directions(pivot, near[0], second_neighbours)
+    elif m == 15:
+        directions = [_unit(-sum(_unit(p - pivot) for p in near))]
+    elif m == 16:
+        directions = [_unit(pivot - near[0])]
+    else:  # 3, 13, 14: terminal tetrahedral groups
+        seek_hbonds = m != 3 and element in ("N", "O", "S") and acceptors
+        directions = _terminal_tetrahedral_directions(
+            pivot, near[0], n_h, second_neighbours, acceptors if seek_hbonds else None,
+            known_hydrogens, d)
+    return pivot + d * np.array(directions)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    norm = np.linalg.norm(v)
+    if norm < 1e-6:
+        raise ValueError("degenerate geometry: two atoms coincide or directions cancel")
+    return v / norm
+
+
+def _perpendicular(axis: np.ndarray, reference: np.ndarray | None) -> np.ndarray:
+    """Unit vector ⟂ `axis` towards `reference`; a fixed Cartesian axis if none is usable."""
+    if reference is not None:
+        v = reference - (reference @ axis) * axis
+        if np.linalg.norm(v) > 1e-3 * max(np.linalg.norm(reference), 1.0):
+            return _unit(v)
+    fallback = np.eye(3)[int(np.argmin(np.abs(axis)))]
+    return _unit(fallback - (fallback @ axis) * axis)
+
+
+def _tertiary_direction(pivot: np.ndarray, neighbours: list[np.ndarray]) -> np.ndarray:
+    """X–H making equal angles with the three bonds: the normal of the plane through the tips
+    of the three unit bond vectors (SHELXL AFIX 13), on the side away from the neighbours."""
+    u = [_unit(pivot - p) for p in neighbours]
+    normal = _unit(np.cross(u[0] - u[1], u[1] - u[2]))
+    return normal if normal @ sum(u) > 0 else -normal
+
+
+def _secondary_directions(pivot, y, z) -> list[np.ndarray]:
+    """The two H of X–CH2–Y in the plane bisecting X–C–Y, with SHELXL's H–C–H angle
+    θ/2 = 0.9678 + 0.0698 cos(X–C–Y) rad: 108.2° for a tetrahedral X–C–Y, wider as X–C–Y
+    closes (115° in an epoxide). The constants are SHELXL's, as cctbx's smtbx copies them."""
+    u_y, u_z = _unit(pivot - y), _unit(pivot - z)
+    bisector = _unit(u_y + u_z)
+    normal = _unit(np.cross(_unit(u_z - u_y), bisector))
+    half = 0.9678 + 0.0698 * float(u_y @ u_z)
+    return [math.cos(half) * bisector + math.sin(half) * normal,
+            math.cos(half) * bisector - math.sin(half) * normal]
+
+
+def _terminal_planar_directions(pivot, neighbour, second_neighbours) -> list[np.ndarray]:
+    """=XH2: both H in the plane of X, its neighbour Y and Y's other substituent Z, at 120°
+    to X–Y; the first H is cis to Z (SHELXL AFIX 93)."""
+    axis = _unit(pivot - neighbour)
+    z = _reference_substituent(neighbour, second_neighbours)
+    in_plane = _perpendicular(axis, None if z is None else z - neighbour)
+    half_sqrt3 = math.sqrt(3.0) / 2.0
+    return [0.5 * axis + half_sqrt3 * in_plane, 0.5 * axis - half_sqrt3 * in_plane]
+
+
+def _reference_substituent(neighbour, second_neighbours) -> np.ndarray | None:
+    """The substituent of the pivot's neighbour with the shortest bond (SHELXL's choice)."""
+    if not second_neighbours:
+        return None
+    return min((np.asarray(p, dtype=float) for p in second_neighbours),
+               key=lambda p: _distance(neighbour, p))
+
+
+def _terminal_tetrahedral_directions(pivot, neighbour, n_h, second_neighbours, acceptors,
+                                     known_hydrogens, d) -> list[np.ndarray]:
+    """XH3 or XH on a cone at the tetrahedral angle to X–Y.
+
+    The start is staggered: the first H anti to Y's substituent with the shortest bond. With
+    acceptors, the torsion is instead the one (1° steps) with the best hydrogen-bond score,
+    and the staggered start wins when nothing scores.
+    """
+    axis = _unit(pivot - neighbour)
+    z = _reference_substituent(neighbour, second_neighbours)
+    e1 = _perpendicular(axis, None if z is None else z - neighbour)
+    e2 = np.cross(axis, e1)
+    sin_t = math.sin(math.radians(_TETRAHEDRAL))
+
+    def cone(phi: float) -> np.ndarray:
+        azimuths = [phi + k * 2.0 * math.pi / 3.0 for k in range(n_h)]
+        return np.array([axis / 3.0 + sin_t * (math.cos(a) * e1 + math.sin(a) * e2)
+                         for a in azimuths])
+
+    staggered = math.pi
+    context = _HBondContext(pivot, acceptors or (), (), known_hydrogens)
+    if not context.acceptors:
+        return list(cone(staggered))
+    steps = [staggered + math.radians(step) for step in range(360)]
+    scores = [context.score(d * cone(phi)) for phi in steps]
+    return list(cone(steps[int(np.argmax(scores))]))
+
+
+class _HBondContext:
+    """What an H on `donor` may bond to, and how a trial set of X–H vectors scores.
+
+    The score adds, for each H, its best hydrogen bond: max(0, 2.7 Å − H···A) times
+    max(0, −cos X–H···A), so short and straight bonds count and angles below 90° do not.
+    It subtracts 2 per Å that an H comes closer than 2.0 Å to an H already in the model (an
+    acceptor whose own H points at the donor is donating, not accepting), and 5 per unit of
+    cosine that an X–H bond comes within 100° of a bond to a `bonded` atom (a metal).
+    """
+
+    def __init__(self, donor: np.ndarray, acceptors: Sequence[np.ndarray],
+                 bonded: Sequence[np.ndarray], known_hydrogens: Sequence[np.ndarray]):
+        self.donor = np.asarray(donor, dtype=float)
+        low, high = HBOND_DISTANCE
+        self.acceptors = [np.asarray(a, dtype=float) for a in acceptors
+                          if low <= _distance(self.donor, a) <= high]
+        self.bonded = [_unit(np.asarray(b, dtype=float) - self.donor) for b in bonded]
+        self.known = [np.asarray(h, dtype=float) for h in known_hydrogens]
+
+    def score(self, vectors: np.ndarray) -> float:
+        total = 0.0
+        for vector in vectors:
+            h = self.donor + vector
+            back = -_unit(vector)
+            best = 0.0
+            for a in self.acceptors:
+                to_a = a - h
+                length = float(np.linalg.norm(to_a))
+                straightness = -float(back @ to_a) / length
+                best = max(best, max(0.0, 2.7 - length) * max(0.0, straightness))
+            total += best
+            total -= 2.0 * sum(max(0.0, 2.0 - _distance(h, k)) for k in self.known)
+            total -= 5.0 * sum(max(0.0, float(u @ _unit(vector)) - _COS_100) for u in self.bonded)
+        return total
+
+
+# --- water and ammonium: no HFIX, placed towards hydrogen-bond acceptors --------------------
+
+def place_water_hydrogens(o_xyz: np.ndarray, acceptors: Sequence[np.ndarray],
+                          bonded: Sequence[np.ndarray] = (),
+                          known_hydrogens: Sequence[np.ndarray] = (),
+                          distance: float = WATER_OH, angle: float = WATER_ANGLE) -> np.ndarray:
+    """Two water H atoms (2, 3) at `distance` from O with H–O–H = `angle`.
+
+    The orientation is the one with the best hydrogen bonds to `acceptors` within 2.5–3.2 Å
+    of O (see _HBondContext), among: both H aimed symmetrically at a pair of acceptors, or
+    one H aimed at one acceptor and the other turned about that bond in 5° steps. `bonded`
+    are atoms bonded to the O (the metal of an aqua ligand): the H atoms keep away from
+    them, and when the second H has no acceptor it takes the position that makes both
+    M–O–H angles equal, as in a coordinated water. `known_hydrogens` (H already in the
+    model) keep the H off acceptors that donate to this O. With no acceptor the orientation
+    is arbitrary but fixed. These are starting points for refinement with DFIX/DANG.
+    """
+    return _place_rigid(o_xyz, acceptors, bonded, known_hydrogens, distance, angle, n_h=2)
+
+
+def place_ammonium_hydrogens(n_xyz: np.ndarray, acceptors: Sequence[np.ndarray],
+                             bonded: Sequence[np.ndarray] = (),
+                             known_hydrogens: Sequence[np.ndarray] = (),
+                             distance: float = AMMONIUM_NH) -> np.ndarray:
+    """The four H atoms (4, 3) of a tetrahedral NH4+ ion, oriented for the best hydrogen
+    bonds in the same way as place_water_hydrogens."""
+    return _place_rigid(n_xyz, acceptors, bonded, known_hydrogens, distance, _TETRAHEDRAL,
+                        n_h=4)
+
+
+def _place_rigid(centre, acceptors, bonded, known_hydrogens, distance, angle, n_h) -> np.ndarray:
+    """Best orientation of a rigid H2O-like (2 H) or tetrahedral (4 H) group on `centre`.
+
+    Frames are (bisector b, in-plane p, normal n): H1,2 = cos(a/2) b ± sin(a/2) p and, for a
+    tetrahedron, H3,4 = −cos(a/2) b ± sin(a/2) n. Ties keep the first candidate: pairs of
+    acceptors, then single acceptors by distance, then the fixed fallback.
+    """
+    centre = np.asarray(centre, dtype=float)
+    context = _HBondContext(centre, acceptors, bonded, known_hydrogens)
+    half = math.radians(angle) / 2.0
+    c, s = math.cos(half), math.sin(half)
+
+    def group(bisector: np.ndarray, in_plane: np.ndarray) -> np.ndarray:
+        vectors = [c * bisector + s * in_plane, c * bisector - s * in_plane]
+        if n_h == 4:
+            normal = np.cross(bisector, in_plane)
+            vectors += [-c * bisector + s * normal, -c * bisector - s * normal]
+        return distance * np.array(vectors)
+
+    def symmetry_penalty(vectors: np.ndarray) -> float:
+        """Unequal angles to a bonded metal, which a coordinated water does not have."""
+        cosines = [[float(u @ _unit(v)) for v in vectors[:2]] for u in context.bonded]
+        return sum(0.5 * abs(a - b) for a, b in cosines)
+
+    candidates: list[np.ndarray] = []
+    nearest = sorted(context.acceptors, key=lambda a: _distance(centre, a))
+    directions = [_unit(a - centre) for a in nearest]
+    for i, u_i in enumerate(directions):
+        for u_j in directions[i + 1:]:
+            if abs(u_i @ u_j) < 0.999:
+                candidates.append(group(_unit(u_i + u_j), _unit(u_i - u_j)))
+    away = _unit(-sum(context.bonded)) if context.bonded else None
+    for u in directions:
+        # H1 = u exactly when b = cos(a/2) u − sin(a/2) w and p = sin(a/2) u + cos(a/2) w.
+        w0 = -_perpendicular(u, away)
+        w1 = np.cross(u, w0)
+        for step in range(0, 360, 5):
+            w = math.cos(math.radians(step)) * w0 + math.sin(math.radians(step)) * w1
+            candidates.append(group(c * u - s * w, s * u + c * w))
+    if not candidates:
+        bisector = away if away is not None else np.array([0.0, 0.0, 1.0])
+        return centre + group(bisector, _perpendicular(bisector, None))
+    scores = [context.score(v) - symmetry_penalty(v) for v in candidates]
+    return centre + candidates[int(np.argmax(scores))]
+
+
+# --- writing the instructions --------------------------------------------------------------
+
+def hfix_groups(codes_by_label: dict[str, int]) -> list[tuple[int, list[str]]]:
+    """Labels grouped by HFIX code, codes in order of first appearance, labels in input order.
+
+    Code 0 (no HFIX) is left out: those atoms carry a note saying how their H are handled.
+    """
+    groups: dict[int, list[str]] = {}
+    for label, code in codes_by_label.items():
+        if code:
+            groups.setdefault(code, []).append(label)
+    return list(groups.items())
+
+
+def hfix_lines(groups: Sequence[tuple[int, Sequence[str]]], width: int = 80) -> list[str]:
+    """One SHELX `HFIX code labels...` instruction per group, wrapped to `width` columns.
+
+    SHELX continues an instruction when a line ends in ' =' and the next one starts with a
+    blank, so every line but the last of an instruction keeps two columns for ' ='.
+    """
+    lines: list[str] = []
+    for code, labels in groups:
+        current = f"HFIX {code}"
+        for index, label in enumerate(labels):
+            is_last = index == len(labels) - 1
+            if len(current) + 1 + len(label) + (0 if is_last else 2) <= width:
+                current += " " + label
+            else:
+                lines.append(current + " =")
+                current = " " + label
+        lines.append(current)
+    return lines
+
+
+def olex2_hadd_commands(groups: Sequence[tuple[int, Sequence[str]]],
+                        max_length: int = 200) -> list[str]:
+    """Olex2 `hadd code labels...` commands, a long group split so none exceeds `max_length`."""
+    commands: list[str] = []
+    for code, labels in groups:
+        head = f"hadd {code}"
+        current = head
+        for label in labels:
+            if current != head and len(current) + 1 + len(label) > max_length:
+                commands.append(current)
+                current = head
+            current += " " + label
+        commands.append(current)
+    return commands
+
+
+def h_label(pivot_label: str, k: int, n_h: int) -> str:
+    """SHELXL's name for the k-th (0-based) of `n_h` H atoms riding on `pivot_label`.
+
+    The pivot's leading element letters are replaced by H (C5 → H5, C5A → H5A, N12 → H12),
+    and a letter is appended when there are several (C5 → H5A, H5B, H5C). A label without a
+    digit after its first one or two letters (e.g. 'CA') loses only its first letter. The result
+    is not shortened: SHELX allows 4 characters, and a longer name (C12A with two H → H12AA,
+    H12AB) is returned as is because cutting it would silently duplicate another atom's name;
+    the caller that writes the .ins must rename such atoms. Two pivots that differ only in
+    their element (C1, N1) give the same name, and the caller must resolve that clash too.
+    """
+    if not 0 <= k < n_h:
+        raise ValueError(f"H index {k} out of range for {n_h} H atoms")
+    match = re.match(r"[A-Za-z]{1,2}(?=\d)", pivot_label)
+    suffix = pivot_label[match.end():] if match else pivot_label[1:]
+    name = "H" + suffix
+    if n_h > 1:
+        name += "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[k]
+    return name

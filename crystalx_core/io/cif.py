@@ -1,0 +1,231 @@
+"""Read a small-molecule CIF (one data block) into a Structure, with its embedded SHELX files.
+
+Symmetry comes from the operator list when it is a closed group, else from the Hall
+symbol, else from the H-M symbol (CIFs in the wild often carry typos in one of them).
+SFAC/UNIT are not in a CIF: they are the cell contents counted from the sites, so that
+the Structure looks like the .ins the structure was refined from.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import gemmi
+import numpy as np
+from cctbx import sgtbx
+
+from crystalx_core.elements import normalise_symbol
+from crystalx_core.errors import InputError
+from crystalx_core.geometry import site_multiplicities
+from crystalx_core.structure import Site, Structure
+from crystalx_core.symmetry import full_operator_list, space_group_from_operators
+
+DEFAULT_WAVELENGTH = 0.71073  # Mo Kα, when the CIF does not say
+_CELL_TAGS = ("_cell_length_a", "_cell_length_b", "_cell_length_c",
+              "_cell_angle_alpha", "_cell_angle_beta", "_cell_angle_gamma")
+_SYMOP_TAGS = ("_space_group_symop_operation_xyz", "_symmetry_equiv_pos_as_xyz")
+
+
+@dataclass
+class CifEntry:
+    """One data block: the structure plus what the CIF embeds for later refinement."""
+
+    structure: Structure
+    shelx_res_text: str | None
+    shelx_hkl_text: str | None
+    published_r1: float | None
+    block_name: str
+
+
+class _Lines:
+    """Line numbers for messages: gemmi keeps none once the file is parsed."""
+
+    def __init__(self, path: Path, block_name: str):
+        self.lines = path.read_bytes().decode("latin-1").splitlines()
+        header = re.compile(rf"\s*data_{re.escape(block_name)}\s*$", re.IGNORECASE)
+        self.block = next((n for n, text in enumerate(self.lines) if header.match(text)), 0)
+        self.end = next((n for n in range(self.block + 1, len(self.lines))
+                         if self.lines[n].lstrip().lower().startswith("data_")), len(self.lines))
+
+    @property
+    def block_line(self) -> int:
+        return self.block + 1
+
+    def tag(self, *tags: str) -> int:
+        """1-based line of the first of `tags` in the block, else the block's data_ line."""
+        wanted = {t.lower() for t in tags}
+        for n in range(self.block, self.end):
+            words = self.lines[n].split()
+            if words and words[0].lower() in wanted:
+                return n + 1
+        return self.block_line
+
+    def atom_rows(self) -> dict[str, int]:
+        """Label (first column of the atom_site loop) → 1-based line of its row."""
+        rows: dict[str, int] = {}
+        start = self.tag("_atom_site_fract_x")
+        for n in range(start, self.end):
+            words = self.lines[n].split()
+            if not words:
+                continue
+            if words[0].lower().startswith(("loop_", "data_")) or (
+                    words[0].startswith("_") and rows):
+                break
+            if not words[0].startswith("_"):
+                rows.setdefault(words[0].strip("'\""), n + 1)
+        return rows
+
+
+def _parse(path: Path) -> gemmi.cif.Document:
+    if not path.is_file():
+        raise InputError("file not found", str(path))
+    try:
+        return gemmi.cif.read(str(path))
+    except (ValueError, RuntimeError) as error:
+        text = str(error)
+        found = re.search(r":(\d+)(?::\d+\(\d+\))?:?\s*(?:in data_\S*:\s*)?(.*)",
+                          text[len(str(path)):] if text.startswith(str(path)) else text)
+        if not found:
+            raise InputError(f"CIF syntax error: {text.splitlines()[0]}", str(path)) from None
+        message = found.group(2).splitlines()[0] if found.group(2) else "parse error"
+        raise InputError(f"CIF syntax error: {message}", str(path), int(found.group(1))) from None
+
+
+def _choose_block(doc: gemmi.cif.Document, block: str | None, path: Path) -> gemmi.cif.Block:
+    if len(doc) == 0:
+        raise InputError("no data block (data_...) in the file", str(path))
+    if block is not None:
+        found = doc.find_block(block)
+        if found is None:
+            names = ", ".join(b.name for b in doc)
+            raise InputError(f"no data block {block!r} (the file has: {names})", str(path))
+        return found
+    return next((b for b in doc if len(b.find_values("_atom_site_fract_x"))), doc[0])
+
+
+def _text_field(block: gemmi.cif.Block, tag: str) -> str | None:
+    """A ;-delimited text field as the file it embeds: the newline after the opening ';'
+    is a delimiter, and the one before the closing ';' ended the file's last line."""
+    raw = block.find_value(tag)
+    if raw is None or raw in ("?", "."):
+        return None
+    text = gemmi.cif.as_string(raw)
+    if text.startswith("\r\n"):
+        text = text[2:]
+    elif text.startswith("\n"):
+        text = text[1:]
+    return text + "\n"
+
+
+def _number(block: gemmi.cif.Block, tag: str) -> float | None:
+    raw = block.find_value(tag)
+    if raw is None or raw in ("?", "."):
+        return None
+    value = gemmi.cif.as_number(raw)
+    return None if math.isnan(value) else value
+
+
+def _symops(small: gemmi.SmallStructure, lines: _Lines, path: Path) -> list[str]:
+    """Full operator list: the CIF's own list if it is a closed group, else Hall, else H-M."""
+    candidates = []
+    if small.symops:
+        candidates.append(list(small.symops))
+    if small.spacegroup_hall.strip():
+        try:
+            hall_ops = gemmi.symops_from_hall(small.spacegroup_hall)
+            candidates.append([op.triplet() for op in hall_ops])
+        except (RuntimeError, ValueError):
+            pass
+    space_group = (gemmi.find_spacegroup_by_name(small.spacegroup_hm)
+                   if small.spacegroup_hm else None)
+    if space_group is not None:
+        candidates.append([op.triplet() for op in space_group.operations()])
+    for ops in candidates:
+        try:
+            group = space_group_from_operators(ops)
+        except RuntimeError:
+            continue
+        if group.order_z() == len({str(sgtbx.rt_mx(op.lower().replace(" ", "")).mod_positive())
+                                   for op in ops}):
+            return full_operator_list(group)
+    raise InputError("no usable symmetry: the operator list is not a group and no valid "
+                     "Hall or H-M symbol is given", str(path),
+                     lines.tag(*_SYMOP_TAGS, "_space_group_name_Hall",
+                               "_symmetry_space_group_name_Hall"))
+
+
+def _u_iso(site: gemmi.SmallStructure.Site, orth: np.ndarray) -> tuple[float, tuple | None]:
+    """(Uiso or Ueq, U_aniso in SHELX order U11 U22 U33 U23 U13 U12 or None)."""
+    a = site.aniso
+    if not a.nonzero():
+        return site.u_iso, None
+    u_cif = np.array([[a.u11, a.u12, a.u13], [a.u12, a.u22, a.u23], [a.u13, a.u23, a.u33]])
+    scale = np.diag(np.linalg.norm(np.linalg.inv(orth), axis=1))  # a*, b*, c*
+    u_cart = orth @ scale @ u_cif @ scale @ orth.T
+    u_iso = site.u_iso if site.u_iso > 0 else float(np.trace(u_cart) / 3)
+    return u_iso, (a.u11, a.u22, a.u33, a.u23, a.u13, a.u12)
+
+
+def _sites(small: gemmi.SmallStructure, orth: np.ndarray, lines: _Lines,
+           path: Path) -> list[Site]:
+    rows = lines.atom_rows()
+    sites = []
+    for raw in small.sites:
+        line = rows.get(raw.label, lines.tag("_atom_site_fract_x"))
+        if raw.element.atomic_number == 0:
+            raise InputError(f"site {raw.label}: unknown element {raw.type_symbol or raw.label!r}",
+                             str(path), line)
+        frac = tuple(raw.fract.tolist())
+        if not all(math.isfinite(v) for v in frac):
+            raise InputError(f"site {raw.label}: missing or invalid coordinates", str(path), line)
+        u_iso, u_aniso = _u_iso(raw, orth)
+        sites.append(Site(
+            label=raw.label, element=normalise_symbol(raw.element.name, str(path), line),
+            frac=frac, occupancy=raw.occ, u_iso=u_iso if u_iso > 0 else Site.u_iso,
+            part=raw.disorder_group, u_aniso=u_aniso, line=line))
+    return sites
+
+
+def _sfac_unit(structure: Structure) -> tuple[list[str], list[float]]:
+    """Cell contents from the sites (occupancy × multiplicity), SFAC in SHELX order:
+    C, H, then the rest alphabetically."""
+    contents: dict[str, float] = {}
+    for site, multiplicity in zip(structure.sites, site_multiplicities(structure)):
+        contents[site.element] = contents.get(site.element, 0.0) + site.occupancy * multiplicity
+    order = sorted(contents, key=lambda el: ({"C": 0, "H": 1}.get(el, 2), el))
+    return order, [round(contents[el], 4) for el in order]
+
+
+def read_cif(path, block: str | None = None) -> CifEntry:
+    """Read one data block (default: the first with atom sites) of a CIF."""
+    path = Path(path)
+    doc = _parse(path)
+    chosen = _choose_block(doc, block, path)
+    lines = _Lines(path, chosen.name)
+    if any(_number(chosen, tag) is None for tag in _CELL_TAGS):
+        raise InputError(f"data_{chosen.name} has no unit cell (_cell_length_a ... "
+                         "_cell_angle_gamma)", str(path), lines.tag(*_CELL_TAGS))
+    try:
+        small = gemmi.make_small_structure_from_block(chosen)
+    except (RuntimeError, ValueError) as error:
+        raise InputError(f"cannot read data_{chosen.name}: {error}", str(path),
+                         lines.block_line) from None
+    if not small.sites:
+        raise InputError(f"data_{chosen.name} has no atom sites (_atom_site_fract_x loop)",
+                         str(path), lines.block_line)
+    cell = small.cell
+    structure = Structure(
+        cell=(cell.a, cell.b, cell.c, cell.alpha, cell.beta, cell.gamma),
+        symops=_symops(small, lines, path),
+        wavelength=small.wavelength if small.wavelength > 0 else DEFAULT_WAVELENGTH,
+        title=chosen.name, source=str(path))
+    structure.sites = _sites(small, structure.orthogonalisation, lines, path)
+    structure.sfac, structure.unit = _sfac_unit(structure)
+    return CifEntry(
+        structure=structure,
+        shelx_res_text=_text_field(chosen, "_shelx_res_file"),
+        shelx_hkl_text=_text_field(chosen, "_shelx_hkl_file"),
+        published_r1=_number(chosen, "_refine_ls_R_factor_gt"),
+        block_name=chosen.name)

@@ -1,0 +1,665 @@
+"""SHELX .ins/.res files, read and written line by line so that nothing the user wrote is lost.
+
+Modelled on dkratzert/ShelXFile: every instruction (one physical line, or several joined
+by a trailing ` =`) becomes a ShelxLine that keeps its verbatim text and its 1-based line
+number. `render()` therefore gives the file back byte for byte, every error names the
+line, and `render_with_sites` can swap the atom list while every other instruction stays.
+
+Site occupancies in a Structure are chemical (as in a CIF); the SHELX sof also carries the
+site-symmetry factor (0.25 for an atom on a 4-fold special position), so both are converted
+with the site multiplicities on the way in and out.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from cctbx import sgtbx
+
+from crystalx_core.elements import is_hydrogen, normalise_symbol
+from crystalx_core.errors import InputError
+from crystalx_core.geometry import site_multiplicities
+from crystalx_core.structure import Site, Structure
+from crystalx_core.symmetry import full_operator_list, shelx_latt_symm, space_group_from_shelx
+
+# SHELXL instructions, plus those of SHELXS/SHELXD/SHELXT that turn up in .ins/.res files.
+# Only the part before '_' counts (SADI_CCF3 is SADI for residue class CCF3).
+KEYWORDS = frozenset("""
+    ABIN ACTA AFIX ANIS ANSC ANSR BASF BEDE BIND BLOC BOND BUMP CELL CGLS CHIV CONF CONN DAMP
+    DANG DEFS DELU DFIX DISP EADP END EQIV EXTI EXYZ FEND FLAT FMAP FRAG FREE FVAR GRID HFIX
+    HKLF HOPE HTAB ISOR LATT LAUE LIST L.S. LONE MERG MOLE MORE MOVE MPLA NCSY NEUT OMIT PART
+    PLAN PRIG REM RESI RIGU RTAB SADI SAME SFAC SHEL SIMU SIZE SPEC STIR SUMP SWAT SYMM TEMP
+    TITL TWIN TWST UNIT WGHT WIGL WPDB XNPD ZERR
+    DSUL EGEN ESEL FIND FRIE INIT MIND NTRY PATS PATT PHAN PRES PSEE SEED SKIP SPIN TEXP TIME
+    TREF VECT""".split())
+DEFAULT_INSTRUCTIONS = ["L.S. 10", "PLAN 20", "FMAP 2", "LIST 4", "WGHT 0.1", "FVAR 1.0"]
+MAX_CELL_EDGE = 1000.0  # Å; anything longer is a typo, not a small-molecule cell
+_INTEGER = re.compile(r"[+-]?\d+$")
+_PEAK_LABEL = re.compile(r"Q\d+$", re.IGNORECASE)
+_RIDING_U = (-5.0, -0.5)  # a Uiso in this range means |U| × Ueq of the previous non-H atom
+_CLOSE = dict(rel_tol=1e-9, abs_tol=1e-7)
+
+
+@dataclass(eq=False)
+class ShelxLine:
+    """One instruction as written: `text` is verbatim, continuation lines and newlines included.
+
+    kind is one of instruction, atom, peak, comment (REM, '!' or a line starting with a
+    blank, which SHELX ignores), blank, unknown (kept opaque), fragment (inside FRAG..FEND)
+    and trailer (after END).
+    """
+
+    number: int
+    text: str
+    kind: str
+    keyword: str = ""
+    fields: list[str] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class AtomLine(ShelxLine):
+    """An atom or Q-peak with the SHELX codes as written (kept so a rewrite keeps the
+    free-variable and fixed-parameter encodings) and the Site they decode to."""
+
+    site: Site | None = None
+    xyz_codes: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    sof_code: float = 11.0
+    u_codes: tuple[float, ...] = ()  # () default, (Uiso,) or (U11, U22, U33, U23, U13, U12)
+    sof: float = 1.0  # decoded SHELX sof (chemical occupancy × site-symmetry factor)
+    afix_line: ShelxLine | None = None  # the AFIX and PART instructions in force
+    part_line: ShelxLine | None = None
+
+
+@dataclass
+class ShelxFile:
+    path: str
+    lines: list[ShelxLine]
+    encoding: str = "utf-8"
+    title: str = ""
+    wavelength: float = 0.71073
+    cell: tuple[float, float, float, float, float, float] | None = None
+    latt: int = 1
+    symm: list[str] = field(default_factory=list)
+    symops: list[str] = field(default_factory=list)
+    sfac: list[str] = field(default_factory=list)
+    sfac_long: dict[str, ShelxLine] = field(default_factory=dict)  # element → long-form SFAC
+    unit: list[float] = field(default_factory=list)
+    fvars: list[float] = field(default_factory=list)
+    hklf: int | None = None
+
+    @property
+    def atoms(self) -> list[AtomLine]:
+        return [line for line in self.lines if isinstance(line, AtomLine)]
+
+    @property
+    def newline(self) -> str:
+        first = self.lines[0].text if self.lines else ""
+        return "\r\n" if first.endswith("\r\n") else "\n"
+
+    def render(self) -> str:
+        """The file exactly as read."""
+        return "".join(line.text for line in self.lines)
+
+    def to_structure(self) -> Structure:
+        """Cell, symmetry, SFAC/UNIT and every atom and peak before END, in file order."""
+        return Structure(cell=self.cell, symops=list(self.symops),
+                         sites=[replace(atom.site) for atom in self.atoms],
+                         sfac=list(self.sfac), unit=list(self.unit), wavelength=self.wavelength,
+                         title=self.title, source=self.path)
+
+
+# --- reading -----------------------------------------------------------------------------
+
+def read_shelx(path) -> ShelxFile:
+    """Read a .ins/.res file (UTF-8, else Latin-1, line endings kept)."""
+    path = str(path)
+    try:
+        data = Path(path).read_bytes()
+    except OSError as error:
+        raise InputError(f"cannot read the file: {error.strerror}", path) from None
+    if b"\0" in data:
+        raise InputError("binary data (NUL byte) in a SHELX file", path,
+                         data.count(b"\n", 0, data.index(b"\0")) + 1)
+    try:
+        text, encoding = data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        text, encoding = data.decode("latin-1"), "latin-1"
+    shelx = parse_shelx(text, path)
+    shelx.encoding = encoding
+    return shelx
+
+
+def parse_shelx(text: str, path: str = "<string>") -> ShelxFile:
+    if "\0" in text:
+        raise InputError("binary data (NUL byte) in a SHELX file", path,
+                         text.count("\n", 0, text.index("\0")) + 1)
+    return _Parser(path).parse(text)
+
+
+def _physical_lines(text: str) -> list[str]:
+    """Lines with their endings; only '\\n' ends a line (a lone '\\r' or '\\f' does not)."""
+    pieces = text.split("\n")
+    lines = [piece + "\n" for piece in pieces[:-1]]
+    return lines + [pieces[-1]] if pieces[-1] else lines
+
+
+def _content(physical: str) -> str:
+    """A line without its ending and its '!' comment."""
+    return physical.rstrip("\r\n").split("!", 1)[0].rstrip()
+
+
+def _keyword(token: str) -> str:
+    """'SADI_CCF3' → 'SADI', 'fmap' → 'FMAP'; '' when the token is not an instruction."""
+    head = token.upper().split("_", 1)[0]
+    if head in KEYWORDS:
+        return head
+    return head[:4] if len(head) > 4 and head[:4] in KEYWORDS else ""
+
+
+def _decode(code: float, fvars: list[float], what: str, path: str, line: int) -> float:
+    """SHELX parameter codes: |code| < 5 is the value; 10m+p (|p| < 5) is p fixed for m = 1,
+    p × fv(m) for m > 1, and -(10m+p) is p × (1 - fv(m))."""
+    if abs(code) < 5:
+        return code
+    m = int(abs(code) / 10 + 0.5)
+    p = round(abs(code) - 10 * m, 9)  # 10.33333 → 0.33333, not 0.33333000000000013
+    if m == 1:
+        return math.copysign(p, code)
+    if m > len(fvars):
+        raise InputError(f"{what} {code:g} refers to free variable {m} but FVAR defines "
+                         f"{len(fvars)}", path, line)
+    return p * fvars[m - 1] if code > 0 else p * (1 - fvars[m - 1])
+
+
+def _check_cell(cell: tuple[float, ...], path: str, line: int) -> None:
+    a, b, c, alpha, beta, gamma = cell
+    if not all(0 < edge <= MAX_CELL_EDGE for edge in (a, b, c)):
+        raise InputError(f"CELL edges {a:g} {b:g} {c:g} Å: each must be in (0, "
+                         f"{MAX_CELL_EDGE:g}]", path, line)
+    if not all(0 < angle < 180 for angle in (alpha, beta, gamma)):
+        raise InputError(f"CELL angles {alpha:g} {beta:g} {gamma:g}: each must be in (0, 180)",
+                         path, line)
+    cosines = [math.cos(math.radians(angle)) for angle in (alpha, beta, gamma)]
+    if 1 - sum(x * x for x in cosines) + 2 * math.prod(cosines) <= 1e-9:
+        raise InputError(f"CELL angles {alpha:g} {beta:g} {gamma:g} give no volume", path, line)
+
+
+class _Parser:
+    """One pass over the instructions, tracking what SHELX tracks (AFIX, PART, FRAG, END)."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.shelx = ShelxFile(path=path, lines=[])
+        self.afix_line: ShelxLine | None = None
+        self.part_line: ShelxLine | None = None
+        self.in_fragment = False
+        self.ended = False
+        self.previous_ueq: float | None = None  # Ueq of the last non-H atom, for riding Uiso
+        self.cards: dict[str, ShelxLine] = {}  # CELL, LATT, SYMM, UNIT lines for messages
+
+    def error(self, message: str, line: int) -> InputError:
+        return InputError(message, self.path, line)
+
+    def parse(self, text: str) -> ShelxFile:
+        physical = _physical_lines(text)
+        index = 0
+        while index < len(physical):
+            count = self._continued(physical, index)
+            self.shelx.lines.append(self._card(index + 1, physical[index:index + count]))
+            index += count
+        self._finish(len(physical))
+        return self.shelx
+
+    def _continued(self, physical: list[str], index: int) -> int:
+        """How many physical lines the instruction starting at `index` spans."""
+        first = physical[index]
+        if self.ended or not first.strip() or first[0] in " \t!":
+            return 1
+        if _keyword(first.split()[0]) in ("REM", "TITL"):
+            return 1
+        count = 1
+        while _content(physical[index + count - 1]).endswith("="):
+            if index + count >= len(physical):
+                raise self.error("the file ends inside a '=' continuation (truncated?)",
+                                 index + count)
+            count += 1
+        return count
+
+    def _card(self, number: int, chunk: list[str]) -> ShelxLine:
+        text = "".join(chunk)
+        first = chunk[0]
+        if self.ended:
+            return ShelxLine(number, text, "trailer")
+        if not first.strip():
+            return ShelxLine(number, text, "blank")
+        if first[0] in " \t!":
+            return ShelxLine(number, text, "comment")
+        parts = [_content(line) for line in chunk]
+        tokens = " ".join([p[:-1] for p in parts[:-1]] + parts[-1:]).split()
+        keyword = _keyword(tokens[0]) if tokens else ""
+        if self.in_fragment and keyword != "FEND":
+            return ShelxLine(number, text, "fragment", fields=tokens)
+        if keyword == "REM":
+            return ShelxLine(number, text, "comment", "REM")
+        if keyword:
+            card = ShelxLine(number, text, "instruction", keyword, tokens[1:])
+            self._instruction(card)
+            return card
+        if len(tokens) >= 5 and _INTEGER.match(tokens[1]):
+            return self._atom(number, text, tokens)
+        return ShelxLine(number, text, "unknown", fields=tokens)
+
+    def _numbers(self, card: ShelxLine, values: list[str], what: str) -> list[float]:
+        try:
+            numbers = [float(value) for value in values]
+        except ValueError:
+            raise self.error(f"{what}: expected numbers, got {' '.join(values)!r}",
+                             card.number) from None
+        if not all(math.isfinite(value) for value in numbers):
+            raise self.error(f"{what}: NaN or infinite value in {' '.join(values)!r}",
+                             card.number)
+        return numbers
+
+    # --- instructions ------------------------------------------------------------------
+    def _instruction(self, card: ShelxLine) -> None:
+        handler = {
+            "TITL": self._titl, "CELL": self._cell, "LATT": self._latt, "SYMM": self._symm,
+            "SFAC": self._sfac, "UNIT": self._unit, "FVAR": self._fvar, "AFIX": self._afix,
+            "PART": self._part, "HKLF": self._hklf, "FRAG": self._frag, "FEND": self._fend,
+            "END": self._end,
+        }.get(card.keyword)
+        if handler is not None:
+            handler(card)
+
+    def _titl(self, card):
+        self.shelx.title = card.text.strip()[4:].strip()
+
+    def _cell(self, card):
+        values = self._numbers(card, card.fields, "CELL")
+        if len(values) != 7:
+            raise self.error(f"CELL needs the wavelength and six cell parameters, got "
+                             f"{len(values)} numbers", card.number)
+        _check_cell(tuple(values[1:]), self.path, card.number)
+        self.shelx.wavelength, self.shelx.cell = values[0], tuple(values[1:])
+        self.cards.setdefault("CELL", card)
+
+    def _latt(self, card):
+        if (len(card.fields) != 1 or not _INTEGER.match(card.fields[0])
+                or not 1 <= abs(int(card.fields[0])) <= 7):
+            raise self.error(f"LATT needs one of ±1..7, got {' '.join(card.fields)!r}",
+                             card.number)
+        self.shelx.latt = int(card.fields[0])
+        self.cards.setdefault("LATT", card)
+
+    def _symm(self, card):
+        operator = " ".join(card.fields)
+        try:
+            sgtbx.rt_mx(operator.lower().replace(" ", ""))
+        except (RuntimeError, ValueError):
+            raise self.error(f"cannot read symmetry operator {operator!r}", card.number) from None
+        self.shelx.symm.append(operator)
+        self.cards.setdefault("SYMM", card)
+
+    def _sfac(self, card):
+        if not card.fields:
+            raise self.error("SFAC without element symbols", card.number)
+        if len(card.fields) > 1 and _is_number(card.fields[1]):  # SFAC El a1 b1 ... wt
+            self._numbers(card, card.fields[1:], "SFAC " + card.fields[0])
+            symbol = normalise_symbol(card.fields[0], self.path, card.number)
+            self.shelx.sfac_long[symbol] = card
+            self.shelx.sfac.append(symbol)
+        else:
+            self.shelx.sfac += [normalise_symbol(s, self.path, card.number) for s in card.fields]
+
+    def _unit(self, card):
+        self.shelx.unit = self._numbers(card, card.fields, "UNIT")
+        self.cards["UNIT"] = card
+
+    def _fvar(self, card):
+        self.shelx.fvars += self._numbers(card, card.fields, "FVAR")
+
+    def _afix(self, card):
+        self._leading_integer(card)
+        self.afix_line = card
+
+    def _part(self, card):
+        self._leading_integer(card)
+        self._numbers(card, card.fields[1:2], "PART sof")
+        self.part_line = card
+
+    def _hklf(self, card):
+        self.shelx.hklf = self._leading_integer(card)
+
+    def _frag(self, card):
+        self.in_fragment = True
+
+    def _fend(self, card):
+        self.in_fragment = False
+
+    def _end(self, card):
+        self.ended = True
+
+    def _leading_integer(self, card: ShelxLine) -> int:
+        if not card.fields or not _INTEGER.match(card.fields[0]):
+            raise self.error(f"{card.keyword} needs an integer, got {' '.join(card.fields)!r}",
+                             card.number)
+        return int(card.fields[0])
+
+    # --- atoms -------------------------------------------------------------------------
+    def _atom(self, number: int, text: str, tokens: list[str]) -> AtomLine:
+        label = tokens[0]
+        card = AtomLine(number, text, "peak" if _PEAK_LABEL.match(label) else "atom")
+        numbers = self._numbers(card, tokens[1:], f"atom {label}")
+        codes = numbers[1:]
+        if len(codes) not in (3, 4, 5, 6, 10):
+            raise self.error(f"atom {label}: expected x y z [sof [Uiso | U11..U12]], got "
+                             f"{len(codes)} numbers after the SFAC index", number)
+        if self.shelx.cell is None:
+            raise self.error(f"atom {label} comes before any CELL instruction", number)
+        element = None
+        if card.kind == "atom":
+            if not self.shelx.sfac:
+                raise self.error(f"atom {label} comes before any SFAC instruction", number)
+            index = int(numbers[0])
+            if not 1 <= index <= len(self.shelx.sfac):
+                raise self.error(f"atom {label}: SFAC index {index} is not in 1.."
+                                 f"{len(self.shelx.sfac)} ({' '.join(self.shelx.sfac)})", number)
+            element = self.shelx.sfac[index - 1]
+
+        part, part_sof = 0, 11.0
+        if self.part_line is not None:
+            part = int(self.part_line.fields[0])
+            if len(self.part_line.fields) > 1:
+                part_sof = float(self.part_line.fields[1])
+        afix = int(self.afix_line.fields[0]) if self.afix_line is not None else 0
+        card.xyz_codes = tuple(codes[:3])
+        card.sof_code = codes[3] if len(codes) > 3 else part_sof
+        card.u_codes = tuple(codes[4:]) if len(codes) in (5, 10) else tuple(codes[4:5])
+        card.afix_line = self.afix_line if afix else None
+        card.part_line = self.part_line if part else None
+        fvars = self.shelx.fvars
+        frac = tuple(_decode(code, fvars, "coordinate", self.path, number) for code in codes[:3])
+        card.sof = _decode(card.sof_code, fvars, "sof", self.path, number)
+
+        site = Site(label=label, element=element, frac=frac, afix=afix, part=part, line=number,
+                    peak_height=codes[5] if len(codes) == 6 else None)
+        if len(card.u_codes) == 6:
+            site.u_aniso = tuple(_decode(code, fvars, "U", self.path, number)
+                                 for code in card.u_codes)
+            site.u_iso = sum(site.u_aniso[:3]) / 3
+        elif card.u_codes:
+            site.u_iso = self._u_iso(card.u_codes[0], label, number)
+        if element is not None and not is_hydrogen(element):
+            self.previous_ueq = site.u_iso
+        card.site = site
+        return card
+
+    def _u_iso(self, code: float, label: str, number: int) -> float:
+        if _RIDING_U[0] < code < _RIDING_U[1]:
+            if self.previous_ueq is None:
+                raise self.error(f"atom {label}: riding Uiso {code:g} but no non-hydrogen atom "
+                                 "before it", number)
+            return -code * self.previous_ueq
+        return _decode(code, self.shelx.fvars, "Uiso", self.path, number)
+
+    # --- whole-file checks -------------------------------------------------------------
+    def _finish(self, n_lines: int) -> None:
+        shelx = self.shelx
+        if shelx.cell is None:
+            raise self.error("no CELL instruction in the file", max(n_lines, 1))
+        if "UNIT" in self.cards and len(shelx.unit) != len(shelx.sfac):
+            raise self.error(f"UNIT gives {len(shelx.unit)} numbers but SFAC lists "
+                             f"{len(shelx.sfac)} elements", self.cards["UNIT"].number)
+        try:
+            shelx.symops = full_operator_list(space_group_from_shelx(shelx.latt, shelx.symm))
+        except InputError as error:
+            where = self.cards.get("SYMM") or self.cards.get("LATT") or self.cards["CELL"]
+            raise self.error(error.message, where.number) from None
+        self._chemical_occupancies()
+
+    def _chemical_occupancies(self) -> None:
+        """sof × group order / multiplicity: 1 for a full atom on any position."""
+        atoms = self.shelx.atoms
+        if not atoms:
+            return
+        structure = self.shelx.to_structure()
+        order = len(structure.symops)
+        for atom, multiplicity in zip(atoms, site_multiplicities(structure)):
+            atom.site.occupancy = atom.sof * order / multiplicity
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+# --- writing -----------------------------------------------------------------------------
+
+def _field(value: float, decimals: int, width: int) -> str:
+    """Right-aligned in `width` columns like SHELXL, always at least one blank before it."""
+    return " " + f"{value:.{decimals}f}".rjust(width - 1)
+
+
+def _num(value: float) -> str:
+    """Shortest plain decimal (at most 6 places): 90.0 → '90', 0.71073 → '0.71073'."""
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
+
+
+class _SiteWriter:
+    """Writes sites as SHELX atom lines, opening and closing AFIX and PART groups as they
+    change. A site read from the file (its `origin` line) keeps the original codes (free
+    variables, fixed values, riding Uiso) wherever they still decode to the site's value."""
+
+    def __init__(self, structure: Structure, sites: list[Site], fvars: list[float],
+                 newline: str):
+        self.sfac_index = {element: k + 1 for k, element in enumerate(structure.sfac)}
+        order = len(structure.symops)
+        multiplicities = site_multiplicities(structure.with_sites(sites)) if sites else []
+        self.sof_factor = [m / order for m in multiplicities]
+        self.fvars, self.nl = fvars, newline
+        self.afix: tuple[int, ShelxLine | None] = (0, None)
+        self.part: tuple[int, ShelxLine | None] = (0, None)
+        self.previous_ueq: float | None = None
+
+    def emit(self, index: int, site: Site, origin: AtomLine | None,
+             between: list[ShelxLine]) -> list[str]:
+        """`site` (the index-th written) with the group changes before it. The instructions
+        `between` go after the groups that close here, and stay in file order with the
+        original PART/AFIX lines of the groups that open."""
+        afix = (site.afix, origin.afix_line if origin and origin.site.afix == site.afix else None)
+        part_line = origin.part_line if origin and origin.site.part == site.part else None
+        if origin is None and site.part == self.part[0]:
+            part_line = self.part[1]  # a new site (an added H) stays in its neighbour's PART
+        part = (site.part, part_line)
+        out = []
+        if afix != self.afix and self.afix[0]:
+            out.append("AFIX   0" + self.nl)
+        if part != self.part and self.part[0] and not part[0]:
+            out.append("PART 0" + self.nl)  # PART n ends PART m by itself
+        placed = [(line.number, line.text) for line in between]
+        for changed, (n, line), name in ((part != self.part, part, "PART {}"),
+                                         (afix != self.afix, afix, "AFIX{:>4}")):
+            if changed and n:
+                placed.append((line.number, line.text) if line else
+                              (math.inf, name.format(n) + self.nl))
+        out += [text for _, text in sorted(placed, key=lambda item: item[0])]
+        self.afix, self.part = afix, part
+        out.append(self._atom_text(index, site, origin))
+        return out
+
+    def close(self) -> list[str]:
+        out = ["AFIX   0" + self.nl] if self.afix[0] else []
+        out += ["PART 0" + self.nl] if self.part[0] else []
+        self.afix, self.part = (0, None), (0, None)
+        return out
+
+    def _keep(self, value: float, code: float | None) -> float:
+        """The original code if it still means `value`, else the value itself."""
+        if code is not None and math.isclose(_decode(code, self.fvars, "", "", 0), value,
+                                             **_CLOSE):
+            return code
+        return _plain(value)
+
+    def _atom_text(self, index: int, site: Site, origin: AtomLine | None) -> str:
+        if site.is_peak:
+            sfac = 1
+        else:
+            sfac = self.sfac_index.get(normalise_symbol(site.element))
+            if sfac is None:
+                raise ValueError(f"site {site.label}: element {site.element} is not in SFAC "
+                                 f"{' '.join(self.sfac_index)}")
+        codes = origin.xyz_codes if origin else (None, None, None)
+        xyz = "".join(_field(self._keep(v, c), 6, 12) for v, c in zip(site.frac, codes))
+        sof = site.occupancy * self.sof_factor[index]
+        sof_code = origin.sof_code if origin and math.isclose(origin.sof, sof, **_CLOSE) \
+            else 10 + sof
+        head = f"{site.label:<5} {sfac}" + xyz + _field(sof_code, 5, 12)
+        if site.u_aniso is not None:
+            u_codes = origin.u_codes if origin and len(origin.u_codes) == 6 else (None,) * 6
+            u = [_field(self._keep(v, c), 5, 11) for v, c in zip(site.u_aniso, u_codes)]
+            split = 2 if len(head) + 22 <= 78 else 1  # a long label moves U22 down: ≤ 80 columns
+            text = (head + "".join(u[:split]) + " =" + self.nl
+                    + "     " + "".join(u[split:]) + self.nl)
+        else:
+            text = head + _field(self._u_iso_code(site, origin), 5, 11)
+            if site.is_peak and site.peak_height is not None:
+                text += _field(site.peak_height, 2, 9)
+            text += self.nl
+        if not site.is_peak and not is_hydrogen(site.element):
+            self.previous_ueq = site.u_iso
+        return text
+
+    def _u_iso_code(self, site: Site, origin: AtomLine | None) -> float:
+        """Riding Uiso written back as SHELX's -1.2/-1.5 (× Ueq of the previous non-H atom)."""
+        ratios = [1.2, 1.5] if is_hydrogen(site.element) else []
+        if origin and len(origin.u_codes) == 1:
+            code = origin.u_codes[0]
+            if not _RIDING_U[0] < code < _RIDING_U[1]:
+                return self._keep(site.u_iso, code)
+            ratios.insert(0, -code)
+        for ratio in ratios:
+            if self.previous_ueq and math.isclose(site.u_iso, ratio * self.previous_ueq,
+                                                  **_CLOSE):
+                return -ratio
+        return _plain(site.u_iso)
+
+
+def _plain(value: float) -> float:
+    """A value written as itself; SHELX would read |value| >= 5 as a 10m+p code."""
+    if abs(value) >= 5:
+        raise ValueError(f"{value:g} cannot be written as a SHELX parameter (|value| >= 5)")
+    return value
+
+
+def _hfix_lines(groups, newline: str) -> list[str]:
+    """`HFIX code labels...` wrapped to 80 columns; a group without labels would hit every atom."""
+    from crystalx_core.hydrogens import hfix_lines
+    return [line + newline for line in hfix_lines([(code, labels) for code, labels in groups if labels])]
+
+
+def _sfac_unit_lines(sfac: list[str], unit: list[float], long_form: dict[str, ShelxLine],
+                     newline: str) -> tuple[list[str], str]:
+    """SFAC line(s) (short form, long-form lines reused for their elements) and UNIT."""
+    sfac_lines, short = [], []
+    for element in sfac:
+        if element in long_form:
+            if short:
+                sfac_lines.append("SFAC " + " ".join(short) + newline)
+                short = []
+            sfac_lines.append(long_form[element].text)
+        else:
+            short.append(element)
+    if short:
+        sfac_lines.append("SFAC " + " ".join(short) + newline)
+    return sfac_lines, "UNIT " + " ".join(_num(n) for n in unit) + newline
+
+
+def _atom_region(lines: list[ShelxLine]) -> tuple[int, int]:
+    """[start, end) of the atom list: first atom/peak/AFIX/PART up to HKLF (else END)."""
+    end = next((k for k, line in enumerate(lines) if line.keyword == "HKLF"), None)
+    if end is None:
+        end = next((k for k, line in enumerate(lines) if line.keyword == "END"), len(lines))
+    start = next((k for k, line in enumerate(lines[:end])
+                  if isinstance(line, AtomLine) or line.keyword in ("AFIX", "PART")), end)
+    return start, end
+
+
+def render_with_sites(shelx_file: ShelxFile, structure: Structure, hfix_groups=(),
+                      keep_peaks: bool = False) -> str:
+    """The file with its atom list replaced by `structure`'s sites.
+
+    Every other instruction is kept verbatim and in order; those inside the atom list
+    (RESI, REM, HTAB, ...) stay next to the atoms they followed when the sites keep their
+    file order (Site.line). AFIX/PART lines are regenerated from Site.afix/part, reusing the
+    original line (with its sof or AFIX parameters) where the group is unchanged. SFAC/UNIT
+    are rewritten only when the structure's differ. `hfix_groups` ((code, labels), ...)
+    become HFIX lines just before the atom list.
+    """
+    nl = shelx_file.newline
+    lines = shelx_file.lines
+    start, end = _atom_region(lines)
+    sites = [site for site in structure.sites if keep_peaks or not site.is_peak]
+    origins = {line.number: line for line in lines[start:end] if isinstance(line, AtomLine)}
+    pending = [line for line in lines[start:end]
+               if not isinstance(line, AtomLine) and line.keyword not in ("AFIX", "PART")]
+
+    replaced: dict[int, list[str]] = {}
+    if list(structure.sfac) != shelx_file.sfac or list(structure.unit) != shelx_file.unit:
+        sfac_lines, unit_line = _sfac_unit_lines(structure.sfac, structure.unit,
+                                                 shelx_file.sfac_long, nl)
+        sfac_numbers = [line.number for line in lines if line.keyword == "SFAC"]
+        unit_numbers = [line.number for line in lines if line.keyword == "UNIT"]
+        for number in sfac_numbers:
+            replaced[number] = []
+        if unit_numbers:
+            replaced[unit_numbers[0]] = [unit_line]
+        else:
+            sfac_lines.append(unit_line)
+        if sfac_numbers:
+            replaced[sfac_numbers[0]] = sfac_lines
+
+    def verbatim(block: list[ShelxLine]) -> list[str]:
+        return [text for line in block for text in replaced.get(line.number, [line.text])]
+
+    out = verbatim(lines[:start]) + _hfix_lines(hfix_groups, nl)
+    writer = _SiteWriter(structure, sites, shelx_file.fvars, nl)
+    for index, site in enumerate(sites):
+        origin = origins.get(site.line)
+        between = []
+        while origin is not None and pending and pending[0].number < origin.number:
+            between.append(pending.pop(0))
+        out += writer.emit(index, site, origin, between)
+    out += writer.close()
+    out += [line.text for line in pending] + verbatim(lines[end:])
+    return "".join(out)
+
+
+def new_ins_text(structure: Structure, instructions: list[str] | None = None,
+                 keep_peaks: bool = False) -> str:
+    """A fresh .ins for `structure`: header from the cell, symmetry and SFAC/UNIT, then
+    `instructions` (default: a plain SHELXL least-squares setup), the sites, HKLF 4, END."""
+    latt, symm = shelx_latt_symm(structure.symops)
+    title = " ".join((structure.title or "crystalx").split())[:75]  # TITL fits 80 columns
+    sfac_lines, unit_line = _sfac_unit_lines(structure.sfac, structure.unit, {}, "\n")
+    z = len(structure.symops)  # as if one formula unit per asymmetric unit
+    out = [f"TITL {title}\n",
+           "CELL " + " ".join(_num(v) for v in (structure.wavelength, *structure.cell)) + "\n",
+           f"ZERR {z} 0 0 0 0 0 0\n", f"LATT {latt}\n"]
+    out += [f"SYMM {op.upper()}\n" for op in symm]
+    out += sfac_lines + [unit_line]
+    if instructions is None:
+        instructions = DEFAULT_INSTRUCTIONS
+    out += [line + "\n" for line in instructions]
+    sites = [site for site in structure.sites if keep_peaks or not site.is_peak]
+    writer = _SiteWriter(structure, sites, [], "\n")
+    for index, site in enumerate(sites):
+        out += writer.emit(index, site, None, [])
+    out += writer.close()
+    out += ["HKLF 4\n", "END\n"]
+    return "".join(out)

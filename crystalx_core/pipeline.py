@@ -1,0 +1,115 @@
+"""The jobs behind the commands: solve → assign → refine, and assign an existing solution."""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable
+
+from crystalx_core.assign import apply_assignment, assign
+from crystalx_core.assignment import Assignment
+from crystalx_core.crystallography.refine import RefinementResult, refine
+from crystalx_core.crystallography.solve import Solution, solve
+from crystalx_core.riding import HydrogenPlan, add_riding_hydrogens
+from crystalx_core.structure import Structure
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class JobResult:
+    input: Structure  # what the user gave (for solve: cell, symmetry and formula only)
+    assigned: Structure  # the peaks/atoms the assignment was made on
+    assignment: Assignment
+    structure: Structure  # final model: assigned atoms and riding H
+    hydrogens: HydrogenPlan
+    solution: Solution | None = None
+    refinements: list[tuple[str, RefinementResult]] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def dropped_labels(self) -> list[str]:
+        return [self.assigned.sites[i].label for i in self.assignment.dropped]
+
+    @property
+    def final(self) -> RefinementResult | None:
+        return self.refinements[-1][1] if self.refinements else None
+
+    def element_table(self) -> list[tuple[str, int, float]]:
+        """(element, atoms assigned, expected from UNIT) for every SFAC element but H."""
+        found = Counter(s.element for s in self.assignment.sites)
+        expected = self.input.asymmetric_unit_contents()
+        return [(el, found.get(el, 0), expected.get(el, 0.0)) for el in self.input.sfac
+                if el not in ("H", "D")]
+
+
+def solve_job(structure: Structure, reflections, method: str = "baseline", cycles: int = 10,
+              progress: Progress = lambda stage: None) -> JobResult:
+    """Charge flipping from cell, symmetry and formula, then assign and refine."""
+    timings: dict[str, float] = {}
+    with _timed(timings, "solve", progress):
+        solution = solve(structure, reflections)
+    result = assign_job(solution.structure, reflections, method, cycles, progress)
+    result.input, result.solution = structure, solution
+    result.timings = {**timings, **result.timings}
+    return result
+
+
+def assign_job(structure: Structure, reflections=None, method: str = "baseline", cycles: int = 10,
+               progress: Progress = lambda stage: None) -> JobResult:
+    """Assign elements and H to the peaks/atoms of a solution; refine when reflections are given."""
+    timings: dict[str, float] = {}
+    refinements: list[tuple[str, RefinementResult]] = []
+    with _timed(timings, "assign", progress):
+        assignment = assign(structure, method)
+        model = apply_assignment(structure, assignment)
+    if reflections is not None:
+        with _timed(timings, "refine isotropic", progress):
+            refinements.append(("isotropic", refine(model, reflections, cycles)))
+        with _timed(timings, "refine anisotropic", progress):
+            refinements.append(("anisotropic", refine(refinements[-1][1].structure, reflections,
+                                                      cycles, anisotropic=True)))
+        model = refinements[-1][1].structure
+    with _timed(timings, "hydrogens", progress):
+        plan = _hydrogens(model, assignment, method)
+    if reflections is not None:
+        with _timed(timings, "refine with riding H", progress):
+            refinements.append(("riding H", refine(plan.structure, reflections, cycles, anisotropic=True,
+                                                   instructions=_instructions(plan))))
+        plan.structure = refinements[-1][1].structure
+    return JobResult(input=structure, assigned=structure, assignment=assignment, structure=plan.structure,
+                     hydrogens=plan, refinements=refinements, timings=timings)
+
+
+def _hydrogens(model: Structure, assignment: Assignment, method: str) -> HydrogenPlan:
+    """H counts from the method on the (refined) model, then riding H in SHELXL geometry."""
+    from crystalx_core.assign.baseline import baseline_h_counts
+    counts = baseline_h_counts(model)
+    by_label = {s.new_label: s for s in assignment.sites}
+    for site, n_h in zip(model.sites, counts):
+        if site.label in by_label:
+            by_label[site.label].h_count = n_h
+            by_label[site.label].h_scores = {n_h: 1.0}
+    plan = add_riding_hydrogens(model, {i: n for i, n in enumerate(counts)})
+    for label, code in plan.codes.items():
+        by_label[label].hfix = code
+    for label, note in plan.notes.items():
+        by_label[label].note = note
+    return plan
+
+
+def _instructions(plan: HydrogenPlan) -> list[str]:
+    from crystalx_core.crystallography.refine import DEFAULT_INSTRUCTIONS
+    return DEFAULT_INSTRUCTIONS[:1] + plan.restraints + DEFAULT_INSTRUCTIONS[1:]
+
+
+class _timed:
+    def __init__(self, timings: dict[str, float], stage: str, progress: Progress):
+        self.timings, self.stage, self.progress = timings, stage, progress
+
+    def __enter__(self):
+        self.progress(self.stage)
+        self.start = time.perf_counter()
+
+    def __exit__(self, *exc):
+        self.timings[self.stage] = time.perf_counter() - self.start

@@ -1,0 +1,90 @@
+"""What a job produces for people and programs: JSON, CIF and the printed summary."""
+from __future__ import annotations
+
+import io
+
+from iotbx import cif as iotbx_cif
+
+from crystalx_core import __version__
+from crystalx_core.crystallography.convert import to_xray_structure
+from crystalx_core.pipeline import JobResult
+
+JSON_SCHEMA_VERSION = 1
+
+
+def job_json(result: JobResult, files: dict[str, str] | None = None) -> dict:
+    """Per-atom elements, scores and H counts plus refinement figures, for --json and x_crystalx.json."""
+    final = result.final
+    return {
+        "schema": JSON_SCHEMA_VERSION,
+        "program": f"crystalx {__version__}",
+        "method": result.assignment.method,
+        "source": result.input.source,
+        "atoms": [{
+            "label": s.label, "new_label": s.new_label, "element": s.element,
+            "element_scores": {k: round(v, 4) for k, v in s.top(5)},
+            "h_count": s.h_count, "h_scores": {str(k): round(v, 4) for k, v in s.h_scores.items()},
+            "hfix": s.hfix, "note": s.note,
+        } for s in result.assignment.sites],
+        "dropped_peaks": result.dropped_labels,
+        "hydrogen_notes": result.hydrogens.notes,
+        "refinement": None if final is None else {
+            "r1": round(final.r1, 5), "r1_all": round(final.r1_all, 5), "wr2": round(final.wr2, 5),
+            "goof": round(final.goof, 4), "n_reflections": final.n_reflections,
+            "n_parameters": final.n_parameters,
+            "stages": {stage: round(r.r1, 5) for stage, r in result.refinements},
+        },
+        "solution": None if result.solution is None else {
+            "attempts": result.solution.attempts, "n_peaks": len(result.solution.structure.sites),
+            "d_min": round(result.solution.d_min, 3), "n_reflections": result.solution.n_reflections,
+        },
+        "elements": [{"element": el, "assigned": n, "expected": round(exp, 2)}
+                     for el, n, exp in result.element_table()],
+        "timings_s": {k: round(v, 3) for k, v in result.timings.items()},
+        "files": files or {},
+    }
+
+
+def result_cif(result: JobResult, res_text: str, data_name: str) -> str:
+    """A coreCIF of the final model with refinement figures and the .res embedded, as SHELXL writes."""
+    xs = to_xray_structure(result.structure)
+    block = xs.as_cif_block()
+    block["_computing_structure_refinement"] = f"CrystalX {__version__} (cctbx/smtbx)"
+    block["_diffrn_radiation_wavelength"] = "%.5f" % result.structure.wavelength
+    final = result.final
+    if final is not None:
+        block["_refine_ls_R_factor_gt"] = "%.4f" % final.r1
+        block["_refine_ls_R_factor_all"] = "%.4f" % final.r1_all
+        block["_refine_ls_wR_factor_ref"] = "%.4f" % final.wr2
+        block["_refine_ls_goodness_of_fit_ref"] = "%.3f" % final.goof
+        block["_refine_ls_number_reflns"] = str(final.n_reflections)
+        block["_refine_ls_number_parameters"] = str(final.n_parameters)
+        block["_refine_ls_hydrogen_treatment"] = "constr"
+    block["_shelx_res_file"] = "\n" + res_text
+    model = iotbx_cif.model.cif()
+    model[data_name] = block
+    out = io.StringIO()
+    model.show(out=out)
+    return out.getvalue()
+
+
+def summary_lines(result: JobResult) -> list[str]:
+    """The plain-text summary printed by the commands (also used by the demo)."""
+    lines = []
+    if result.solution is not None:
+        s = result.solution
+        lines.append(f"solved by charge flipping: {len(s.structure.sites)} peaks from "
+                     f"{s.n_reflections} reflections to {s.d_min:.2f} Å (attempt {s.attempts})")
+    lines.append(f"assigned {len(result.assignment.sites)} atoms by method '{result.assignment.method}'"
+                 + (f", dropped {len(result.assignment.dropped)} peaks" if result.assignment.dropped else ""))
+    lines.append("element   assigned   expected (UNIT)")
+    for el, n, expected in result.element_table():
+        lines.append(f"{el:<9} {n:>8}   {expected:>8.2f}")
+    n_h = sum(1 for s in result.structure.sites if s.element == "H")
+    lines.append(f"riding H placed: {n_h} on {len(result.hydrogens.codes)} atoms")
+    for label, note in result.hydrogens.notes.items():
+        lines.append(f"  note {label}: {note}")
+    for stage, r in result.refinements:
+        lines.append(f"refinement ({stage}): R1 = {r.r1:.4f}  wR2 = {r.wr2:.4f}  GooF = {r.goof:.3f}  "
+                     f"({r.n_reflections} reflections, {r.n_parameters} parameters)")
+    return lines

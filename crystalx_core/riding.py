@@ -1,0 +1,103 @@
+"""Turn H counts into riding H sites (with AFIX codes) on a structure, using its connectivity."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from crystalx_core.elements import is_hydrogen
+from crystalx_core.geometry import Contact, connectivity
+from crystalx_core.hydrogens import choose_hfix, h_label, place_hydrogens, place_water_hydrogens
+from crystalx_core.structure import Site, Structure
+
+WATER_OH = 0.84  # Å, X-ray O–H for DFIX
+WATER_HH = 1.36  # Å, H···H for DANG (H–O–H ≈ 104.5°)
+ACCEPTOR_RANGE = (2.5, 3.2)  # Å, donor···acceptor distances worth pointing an H at
+RIDING_U_FACTOR = {137: 1.5, 147: 1.5, 33: 1.5}  # SHELXL: 1.5 Ueq for CH3/OH, else 1.2
+
+
+@dataclass
+class HydrogenPlan:
+    structure: Structure  # input atoms (old H removed) with the new H sites after their pivots
+    codes: dict[str, int]  # pivot label → HFIX code (0 for restrained water)
+    notes: dict[str, str] = field(default_factory=dict)  # pivot label → why H were not placed
+    restraints: list[str] = field(default_factory=list)  # DFIX/DANG lines for water
+
+
+def add_riding_hydrogens(structure: Structure, h_counts: dict[int, int]) -> HydrogenPlan:
+    """Place `h_counts[i]` hydrogens on site i; sites absent from h_counts get none.
+
+    Existing H atoms are replaced. Every atom that should carry H but cannot be given a
+    geometry is reported in `notes`, never dropped silently.
+    """
+    heavy = structure.with_sites([s for s in structure.sites if not is_hydrogen(s.element) and not s.is_peak])
+    old_index = {id(s): i for i, s in enumerate(structure.sites)}
+    bonds = connectivity(heavy)
+    sites: list[Site] = []
+    plan = HydrogenPlan(structure=heavy, codes={})
+    used_labels = {s.label.upper() for s in heavy.sites}
+    for i, site in enumerate(heavy.sites):
+        sites.append(site)
+        n_h = h_counts.get(old_index[id(site)], 0)
+        if n_h <= 0:
+            continue
+        pivot = heavy.cartesian(site.frac)
+        neighbours = [(heavy.sites[c.j].element, c.cart_j) for c in bonds[i]]
+        second = _second_neighbours(heavy, bonds, bonds[i][0]) if len(bonds[i]) == 1 else None
+        code, note = choose_hfix(site.element, n_h, pivot, neighbours, second_neighbours=second)
+        if code == 0 and n_h == 2 and not bonds[i] and site.element == "O":
+            positions = place_water_hydrogens(pivot, _acceptors(heavy, i))
+        elif code == 0:
+            plan.notes[site.label] = note or f"no riding model for {site.element} with {n_h} H"
+            continue
+        else:
+            positions = place_hydrogens(code, pivot, [xyz for _, xyz in neighbours], n_h, site.element,
+                                        second_neighbours=second)
+        labels = _free_labels(site.label, n_h, used_labels)
+        u_iso = RIDING_U_FACTOR.get(code, 1.2) * site.u_iso
+        new = [Site(label=lab, element="H", frac=tuple(heavy.fractional(xyz)), u_iso=u_iso,
+                    part=site.part, afix=code) for lab, xyz in zip(labels, positions)]
+        sites.extend(new)
+        plan.codes[site.label] = code
+        if code == 0:
+            plan.notes[site.label] = note
+            plan.restraints.append("DFIX %.2f %s %s %s %s" % (WATER_OH, site.label, labels[0], site.label, labels[1]))
+            plan.restraints.append("DANG %.2f %s %s" % (WATER_HH, labels[0], labels[1]))
+    plan.structure = heavy.with_sites(sites)
+    return plan
+
+
+def _free_labels(pivot_label: str, n_h: int, used: set[str]) -> list[str]:
+    labels = [h_label(pivot_label, k, n_h) for k in range(n_h)]
+    for k, label in enumerate(labels):
+        base, suffix = label, 0
+        while label.upper() in used:
+            suffix += 1
+            label = f"{base[:3]}{suffix}"
+        labels[k] = label
+        used.add(label.upper())
+    return labels
+
+
+def _second_neighbours(structure: Structure, bonds: list[list[Contact]], contact: Contact) -> list[np.ndarray]:
+    """Bonded atoms of the pivot's single neighbour (other than the pivot), in the pivot's frame."""
+    rot, tran = structure.symmetry_matrices()[contact.op]
+    out = []
+    for c in bonds[contact.j]:
+        if c.j == contact.i and np.allclose(c.cart_j, structure.cartesian(structure.sites[contact.i].frac)):
+            continue
+        frac_in_j_frame = structure.fractional(c.cart_j)
+        frac = rot @ frac_in_j_frame + tran + np.asarray(contact.shift)
+        xyz = structure.cartesian(frac)
+        if np.linalg.norm(xyz - structure.cartesian(structure.sites[contact.i].frac)) > 0.5:
+            out.append(xyz)
+    return out
+
+
+def _acceptors(structure: Structure, i: int) -> list[np.ndarray]:
+    """N, O, F, Cl atoms (any image) at hydrogen-bond distance from site i, nearest first."""
+    from crystalx_core.geometry import neighbours
+    lo, hi = ACCEPTOR_RANGE
+    found = [c for c in neighbours(structure, hi, centres=[i])[0]
+             if lo <= c.distance <= hi and structure.sites[c.j].element in ("N", "O", "F", "Cl")]
+    return [c.cart_j for c in sorted(found, key=lambda c: c.distance)]

@@ -1,0 +1,135 @@
+"""The rule-based baseline on published models with the elements hidden."""
+import csv
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from crystalx_core.assign.baseline import assign_baseline, baseline_h_counts
+from crystalx_core.elements import atomic_number, is_hydrogen
+from crystalx_core.errors import InputError
+from crystalx_core.geometry import neighbours
+from crystalx_core.io.cif import read_cif
+from crystalx_core.structure import Site, Structure
+from tests.conftest import BENCHMARK, CORPUS
+
+ORDERED = sorted(p.name for p in BENCHMARK.glob("*") if (p / "source.json").is_file()
+                 and not json.loads((p / "source.json").read_text())["has_disorder"])
+H_BOND = 1.3  # Å: an H this close to a non-H atom is bonded to it (S–H and riding C–H included)
+
+
+def _model(entry: str) -> Structure:
+    return read_cif(BENCHMARK / entry / "model.cif").structure
+
+
+def _as_peaks(structure: Structure, seed: int = 0) -> Structure:
+    """The non-H atoms as peaks of height Z ± 0.3 (so the height order is the element order);
+    the H atoms stay, to show they are ignored."""
+    rng = np.random.default_rng(seed)
+    sites = [replace(s, element=None, label=f"Q{k + 1}",
+                     peak_height=atomic_number(s.element) + rng.uniform(-0.3, 0.3))
+             if not is_hydrogen(s.element) else s for k, s in enumerate(structure.sites)]
+    return structure.with_sites(sites)
+
+
+def _published_h_counts(structure: Structure) -> list[int]:
+    """H bonded to each non-H atom in the published model (occupancy-weighted, rounded)."""
+    heavy = [k for k, s in enumerate(structure.sites) if not is_hydrogen(s.element)]
+    return [round(sum(structure.sites[c.j].occupancy for c in contacts
+                      if is_hydrogen(structure.sites[c.j].element)))
+            for contacts in neighbours(structure, H_BOND, heavy)]
+
+
+@pytest.mark.parametrize("entry", ORDERED)
+def test_elements_recovered_from_peak_heights(entry):
+    model = _model(entry)
+    assignment = assign_baseline(_as_peaks(model))
+    assert assignment.method == "baseline" and assignment.dropped == []
+    truth = [s.element for s in model.sites if not is_hydrogen(s.element)]
+    assert [a.element for a in assignment.sites] == truth
+    for a in assignment.sites:
+        assert a.element_scores == {a.element: 1.0} and a.h_scores == {a.h_count: 1.0}
+
+
+def test_sucrose_assignment():
+    model = _model("FC_sucrose")
+    assignment = assign_baseline(_as_peaks(model))
+    assert len(assignment.sites) == 23
+    assert [a.element for a in assignment.sites] == [s.element for s in model.sites
+                                                     if s.element != "H"]
+    assert sorted(a.new_label for a in assignment.sites) == sorted(
+        [f"C{n}" for n in range(1, 13)] + [f"O{n}" for n in range(1, 12)])
+    assert [a.h_count for a in assignment.sites] == _published_h_counts(model)
+
+
+def test_h_count_rules_against_published_models():
+    correct = total = 0
+    per_entry = {}
+    for entry in ORDERED:
+        model = _model(entry)
+        truth, rules = _published_h_counts(model), baseline_h_counts(model)
+        per_entry[entry] = sum(t == r for t, r in zip(truth, rules)) / len(truth)
+        correct += sum(t == r for t, r in zip(truth, rules))
+        total += len(truth)
+    assert len(ORDERED) >= 10
+    assert correct / total >= 0.95, per_entry
+
+
+def test_h_count_rules_on_the_ordered_corpus():
+    """A wider check: 500 ordered published structures, many with metals and odd groups."""
+    index = CORPUS / "INDEX.tsv"
+    rows = [r for r in csv.DictReader(index.open(), delimiter="\t") if r["disorder"] == "no"]
+    correct = total = 0
+    for row in rows:
+        model = read_cif(CORPUS / row["file"]).structure
+        truth, rules = _published_h_counts(model), baseline_h_counts(model)
+        correct += sum(t == r for t, r in zip(truth, rules))
+        total += len(truth)
+    assert len(rows) > 300 and correct / total >= 0.95
+
+
+def test_lowest_extra_peaks_are_dropped():
+    model = _as_peaks(_model("FC_sucrose"))
+    spurious = [Site(f"Q{90 + n}", None, (0.5 + 0.05 * n, 0.1, 0.9), peak_height=0.5 + 0.1 * n)
+                for n in range(3)]
+    assignment = assign_baseline(model.with_sites(model.sites + spurious))
+    assert assignment.dropped == [45, 46, 47]
+    assert len(assignment.sites) == 23 and all(a.index < 45 for a in assignment.sites)
+
+
+def test_atoms_are_never_dropped():
+    """A complete model plus one surplus peak: the peak goes, even though it is the highest."""
+    model = _model("FC_sucrose")
+    extra = Site("Q99", None, (0.5, 0.1, 0.9), peak_height=9.0)
+    assignment = assign_baseline(model.with_sites(model.sites + [extra]))
+    assert assignment.dropped == [45]
+    assert [a.element for a in assignment.sites] == [s.element for s in model.sites
+                                                     if s.element != "H"]
+
+
+def test_fewer_peaks_than_expected_share_out_in_proportion():
+    model = _as_peaks(_model("FC_sucrose"))
+    heavy = [s for s in model.sites if s.is_peak][:20]
+    assignment = assign_baseline(model.with_sites(heavy))
+    elements = [a.element for a in assignment.sites]
+    assert (elements.count("C"), elements.count("O")) == (10, 10)
+
+
+def test_special_positions_count_for_their_multiplicity():
+    model = _model("XH_urea")  # C and O on 2c, N on 4e: the asymmetric unit holds 1/4 C
+    assignment = assign_baseline(_as_peaks(model))
+    assert [a.element for a in assignment.sites] == ["O", "N", "C"]
+
+
+def test_new_labels_avoid_labels_held_by_other_sites():
+    model = _as_peaks(_model("FC_sucrose"))
+    sites = [replace(s, label="C2") if s.label == "H1" else s for s in model.sites]
+    labels = [a.new_label for a in assign_baseline(model.with_sites(sites)).sites]
+    assert "C2" not in labels and "C13" in labels and len(set(labels)) == 23
+
+
+def test_no_non_h_contents_is_an_input_error():
+    model = _model("FC_sucrose")
+    with pytest.raises(InputError, match="no non-H atoms"):
+        assign_baseline(replace(model, sfac=["H"], unit=[44.0]))

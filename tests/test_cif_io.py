@@ -1,0 +1,206 @@
+"""CIF reading on every real structure in shared/data, and clear errors on broken files."""
+import csv
+import json
+import re
+
+import gemmi
+import pytest
+from tests.conftest import BENCHMARK, CORPUS
+
+from crystalx_core.errors import InputError
+from crystalx_core.io import load_structure
+from crystalx_core.io.cif import read_cif
+
+BENCHMARK_IDS = sorted(p.name for p in BENCHMARK.glob("*") if (p / "model.cif").is_file())
+CORPUS_ROWS = (list(csv.DictReader((CORPUS / "INDEX.tsv").open(), delimiter="\t"))
+               if (CORPUS / "INDEX.tsv").is_file() else [])
+
+
+def _formula(text: str) -> dict[str, float]:
+    return {el: float(n or 1) for el, n in re.findall(r"([A-Z][a-z]?)([0-9.]*)", text)}
+
+
+def _non_h(structure) -> int:
+    return sum(site.element not in ("H", "D") for site in structure.sites)
+
+
+@pytest.mark.parametrize("entry", BENCHMARK_IDS)
+def test_benchmark_model_reads(entry):
+    folder = BENCHMARK / entry
+    source = json.loads((folder / "source.json").read_text())
+    cif = read_cif(folder / "model.cif")
+    structure = cif.structure
+
+    assert cif.block_name == source["paths"]["block"]
+    assert structure.cell == pytest.approx(tuple(source["cell"]), abs=1e-3)
+    assert _non_h(structure) == source["n_atoms_nonH"]
+    assert len(structure.sites) - _non_h(structure) == source["n_H"]
+    assert structure.wavelength == pytest.approx(source["wavelength"])
+    assert cif.published_r1 == source["published_R1"]
+    # cell contents from the sites reproduce the authors' own _chemical_formula_sum
+    given = _formula(source["formula_sum_as_given"])
+    per_formula_unit = {el: n / source["Z"] for el, n in zip(structure.sfac, structure.unit)}
+    assert per_formula_unit == pytest.approx(given, abs=0.01)
+    assert structure.sfac[0] == "C" and structure.sfac[1] == "H"
+
+
+@pytest.mark.parametrize("entry", BENCHMARK_IDS)
+def test_embedded_shelx_files(entry):
+    folder = BENCHMARK / entry
+    source = json.loads((folder / "source.json").read_text())
+    cif = read_cif(folder / "model.cif")
+    if source["paths"].get("res"):
+        published = (folder / "published.res").read_bytes().decode()
+        assert cif.shelx_res_text.replace("\r\n", "\n") == published.replace("\r\n", "\n")
+    else:
+        assert cif.shelx_res_text is None
+    embedded_hkl = any("_shelx_hkl_file" in p for p in source["paths"]["hkl"])
+    assert (cif.shelx_hkl_text is not None) == embedded_hkl
+    if embedded_hkl and entry != "XH_xylitol":  # xylitol's data.hkl was reformatted (README)
+        assert cif.shelx_hkl_text == (folder / "data.hkl").read_text()
+
+
+@pytest.mark.parametrize("row", CORPUS_ROWS, ids=[r["file"] for r in CORPUS_ROWS])
+def test_corpus_entry_reads(row):
+    structure = read_cif(CORPUS / row["file"]).structure
+    assert _non_h(structure) == int(row["n_nonH"])
+    assert len(structure.sites) - _non_h(structure) == int(row["n_H"])
+    assert {site.element for site in structure.sites} == set(row["elements"].split(","))
+    assert structure.volume == pytest.approx(float(row["volume"]), abs=0.05)
+    assert structure.space_group_order == len(set(structure.symops))
+
+
+def test_unit_matches_the_cifs_own_site_symmetry_orders():
+    """Where the CIF states each site's symmetry order, UNIT is Σ occupancy × order / that."""
+    checked = 0
+    for path in sorted(CORPUS.glob("*.cif")) + sorted(BENCHMARK.glob("*/model.cif")):
+        block = gemmi.cif.read(str(path))[0]
+        orders = block.find_values("_atom_site_site_symmetry_order")
+        if not orders or any(gemmi.cif.as_string(v) in ("?", ".") for v in orders):
+            continue
+        structure = read_cif(path).structure
+        expected: dict[str, float] = {}
+        for site, order in zip(structure.sites, orders):
+            share = structure.space_group_order / int(gemmi.cif.as_string(order))
+            expected[site.element] = expected.get(site.element, 0.0) + site.occupancy * share
+        assert dict(zip(structure.sfac, structure.unit)) == pytest.approx(expected, abs=1e-3), path
+        checked += 1
+    assert checked >= 20
+
+
+@pytest.mark.parametrize("entry", [e for e in BENCHMARK_IDS
+                                   if (BENCHMARK / e / "published.res").is_file()])
+def test_unit_matches_the_published_res(entry):
+    """SFAC/UNIT counted from the CIF's sites are what the authors gave SHELXL."""
+    from_cif = read_cif(BENCHMARK / entry / "model.cif").structure
+    from_res = load_structure(BENCHMARK / entry / "published.res")
+    assert dict(zip(from_res.sfac, from_res.unit)) == pytest.approx(
+        dict(zip(from_cif.sfac, from_cif.unit)), abs=0.05)
+
+
+def test_load_structure_dispatches_by_suffix(tmp_path):
+    structure = load_structure(BENCHMARK / "FC_sucrose" / "model.cif")
+    assert len(structure.sites) == 45 and structure.space_group_order == 2
+    assert len(load_structure(BENCHMARK / "FC_sucrose" / "published.res").sites) == 45
+    other = tmp_path / "model.xyz"
+    other.write_text("3\n")
+    with pytest.raises(InputError, match="unsupported file type"):
+        load_structure(other)
+
+
+# --- broken input -------------------------------------------------------------------------
+GOOD_BLOCK = """data_test
+_cell_length_a 10.0
+_cell_length_b 11.0
+_cell_length_c 12.0
+_cell_angle_alpha 90
+_cell_angle_beta 100
+_cell_angle_gamma 90
+_symmetry_space_group_name_H-M 'P 21/c'
+loop_
+_symmetry_equiv_pos_as_xyz
+x,y,z
+-x,y+1/2,-z+1/2
+-x,-y,-z
+x,-y+1/2,z+1/2
+loop_
+_atom_site_label
+_atom_site_type_symbol
+_atom_site_fract_x
+_atom_site_fract_y
+_atom_site_fract_z
+_atom_site_U_iso_or_equiv
+_atom_site_occupancy
+_atom_site_disorder_group
+C1 C 0.1 0.2 0.3 0.02 1 .
+O1 O 0.2 0.2 0.3 0.03 1 .
+Cu1 Cu 0 0 0 0.01 1 1
+"""
+
+
+def _write(tmp_path, text: str, name: str = "x.cif"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_good_block_reads(tmp_path):
+    cif = read_cif(_write(tmp_path, GOOD_BLOCK))
+    structure = cif.structure
+    assert structure.space_group_order == 4
+    assert [s.label for s in structure.sites] == ["C1", "O1", "Cu1"]
+    assert [s.line for s in structure.sites] == [24, 25, 26]
+    assert [s.part for s in structure.sites] == [0, 0, 1]
+    assert structure.sfac == ["C", "Cu", "O"]
+    assert structure.unit == [4.0, 2.0, 4.0]  # Cu on an inversion centre
+    assert cif.shelx_res_text is None and cif.published_r1 is None
+    assert structure.wavelength == 0.71073
+
+
+def test_broken_symop_list_falls_back_to_the_symbol(tmp_path):
+    text = GOOD_BLOCK.replace("x,-y+1/2,z+1/2", "x,-y,z+1/3")  # not a group with the others
+    assert read_cif(_write(tmp_path, text)).structure.space_group_order == 4
+    no_symbol = text.replace("_symmetry_space_group_name_H-M 'P 21/c'", "")
+    with pytest.raises(InputError, match="no usable symmetry") as error:
+        read_cif(_write(tmp_path, no_symbol))
+    assert error.value.line == 10  # the operator loop
+
+
+@pytest.mark.parametrize("text, message, line", [
+    (GOOD_BLOCK.replace("C1 C 0.1 0.2 0.3 0.02 1 .", "C1 C 0.1 0.2"), "CIF syntax error", 15),
+    ("# no blocks here\n", "no data block", None),
+    (GOOD_BLOCK.replace("_cell_length_b 11.0\n", ""), "no unit cell", 2),
+    (GOOD_BLOCK.split("loop_\n_atom_site_label")[0], "no atom sites", 1),
+    (GOOD_BLOCK.replace("O1 O 0.2", "O1 Xx 0.2"), "unknown element", 25),
+    (GOOD_BLOCK.replace("O1 O 0.2 0.2 0.3", "O1 O 0.2 ? 0.3"), "coordinates", 25),
+])
+def test_broken_cif_gives_input_error_with_file_and_line(tmp_path, text, message, line):
+    path = _write(tmp_path, text, "broken.cif")
+    with pytest.raises(InputError, match=message) as error:
+        read_cif(path)
+    assert error.value.path == str(path)
+    assert error.value.line == line
+    assert "\n" not in str(error.value) and str(error.value).startswith(str(path))
+
+
+def test_missing_file_and_block(tmp_path):
+    with pytest.raises(InputError, match="file not found"):
+        read_cif(tmp_path / "absent.cif")
+    with pytest.raises(InputError, match="no data block 'other'.*test"):
+        read_cif(_write(tmp_path, GOOD_BLOCK), block="other")
+
+
+def test_default_block_is_the_first_with_atom_sites(tmp_path):
+    path = _write(tmp_path, "data_global\n_journal_year 2020\n" + GOOD_BLOCK)
+    cif = read_cif(path)
+    assert cif.block_name == "test" and [s.line for s in cif.structure.sites] == [26, 27, 28]
+
+
+def test_ueq_from_anisotropic_u_when_uiso_is_missing(tmp_path):
+    source = BENCHMARK / "FC_sucrose" / "model.cif"
+    text = source.read_text().replace("0.37832(2) 0.00733(3) Uani", "0.37832(2) ? Uani")
+    o1 = read_cif(_write(tmp_path, text)).structure.sites[0]
+    assert o1.label == "O1" and o1.line == 173
+    assert o1.u_iso == pytest.approx(0.00733, abs=2e-5)
+    # the CIF loop is U11 U22 U33 U23 U13 U12, as SHELX orders them
+    assert o1.u_aniso == pytest.approx((0.00891, 0.00643, 0.00757, -0.00003, 0.00378, -0.00028))

@@ -1,0 +1,91 @@
+"""The commands end to end: demo, solve and assign on real data, and bad input at the door."""
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from crystalx_core.cli import EXIT_INPUT, main
+from crystalx_core.crystallography.compare import match_sites
+from crystalx_core.io.cif import read_cif
+from crystalx_core.io.shelx import read_shelx
+from tests.conftest import BENCHMARK
+
+
+def _digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_demo_solves_assigns_and_refines(tmp_path, capsys):
+    assert main(["demo", "--dir", str(tmp_path), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    found = re.search(r"(\d+)/23 non-H atoms found within 0.5 Å, (\d+) with the right element", out)
+    assert found and int(found[1]) == 23 and int(found[2]) >= 20  # the baseline may swap a C/O pair
+    report = json.loads((tmp_path / "demo_crystalx.json").read_text())
+    assert [(e["element"], e["assigned"]) for e in report["elements"]] == [("C", 12), ("O", 11)]
+    assert report["refinement"]["r1"] < 0.08
+    assert sum(a["h_count"] for a in report["atoms"]) == 22
+    refined = read_shelx(tmp_path / "demo_crystalx.res").to_structure()
+    assert sum(1 for s in refined.sites if s.element == "H") == 22
+    assert "_refine_ls_R_factor_gt" in (tmp_path / "demo_crystalx.cif").read_text()
+
+
+def test_solve_real_data_from_cell_and_formula_only(tmp_path, shared_data, capsys):
+    entry = BENCHMARK / "XH_HMaMg"
+    reference = read_cif(entry / "model.cif").structure
+    from crystalx_core.io.shelx import new_ins_text
+    ins = tmp_path / "hmamg.ins"
+    ins.write_text(new_ins_text(reference.with_sites([])))
+    hkl = tmp_path / "hmamg.hkl"
+    shutil.copy(entry / "data.hkl", hkl)
+    before = _digest(ins), _digest(hkl)
+    assert main(["solve", str(ins), str(hkl), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["refinement"]["r1"] < 0.08
+    solved = read_shelx(tmp_path / "hmamg_crystalx.res").to_structure()
+    match = match_sites(reference, solved)
+    assert match.found_fraction == 1.0 and match.element_fraction == 1.0
+    assert (_digest(ins), _digest(hkl)) == before
+
+
+def test_assign_existing_res_keeps_instructions_and_backs_up(tmp_path, shared_data, capsys):
+    res = tmp_path / "sucrose.res"
+    shutil.copy(BENCHMARK / "FC_sucrose" / "published.res", res)
+    assert main(["assign", str(res), "--quiet"]) == 0
+    assert main(["assign", str(res), "--quiet"]) == 0  # second run keeps the first output
+    assert (tmp_path / "sucrose_crystalx.res.bak").exists()
+    out_lines = (tmp_path / "sucrose_crystalx.res").read_text().splitlines()
+    for keep in ("HTAB O11 O1", "EQIV $1 -x+1, y+1/2, -z+1", "WGHT    0.038800    0.014600", "ACTA"):
+        assert keep in out_lines
+    assert any(line.startswith("HFIX") for line in out_lines)
+
+
+@pytest.mark.parametrize("content, fragment", [
+    ("TITL x\nSFAC C\nUNIT 4\nC1 1 0.1 0.2 0.3 11 0.05\nHKLF 4\nEND\n", "CELL"),
+    ("TITL x\nCELL 0.71 5 5 5 90 90 90\nSFAC C Xq\nUNIT 4 4\nHKLF 4\nEND\n", "Xq"),
+    ("TITL x\nCELL 0.71 5 5 5 90 90 90\nSFAC C\nUNIT 4\nC1 1 nan 0.2 0.3 11 0.05\nHKLF 4\nEND\n", ":5"),
+])
+def test_bad_input_is_one_line_with_exit_code(tmp_path, content, fragment):
+    ins = tmp_path / "bad.ins"
+    ins.write_text(content)
+    proc = subprocess.run([sys.executable, "-m", "crystalx_core.cli", "assign", str(ins)],
+                          capture_output=True, text=True)
+    assert proc.returncode == EXIT_INPUT
+    assert "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert "bad.ins" in proc.stderr and fragment in proc.stderr
+    assert ins.read_text() == content
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.ins"]
+
+
+def test_missing_file_and_empty_reflections(tmp_path):
+    ins = tmp_path / "x.ins"
+    shutil.copy(BENCHMARK / "FC_sucrose" / "published.res", ins) if BENCHMARK.is_dir() else pytest.skip()
+    hkl = tmp_path / "x.hkl"
+    hkl.write_text("")
+    assert main(["solve", str(ins), str(hkl), "--quiet"]) == EXIT_INPUT
+    assert main(["solve", str(tmp_path / "nope.ins"), str(hkl), "--quiet"]) == EXIT_INPUT
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.hkl", "x.ins"]

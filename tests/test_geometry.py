@@ -1,0 +1,152 @@
+"""Neighbour search against brute force on real structures; bonds, PART rules, angles."""
+import itertools
+import time
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from crystalx_core.geometry import (SAME_POSITION, angle_sum, bond_angle, connectivity,
+                                    neighbours, site_multiplicities)
+from crystalx_core.io.cif import read_cif
+from crystalx_core.structure import Site, Structure
+from tests.conftest import BENCHMARK
+
+
+def _model(entry: str) -> Structure:
+    return read_cif(BENCHMARK / entry / "model.cif").structure
+
+
+def _brute_force(structure: Structure, radius: float, centre: int) -> list[tuple[int, float]]:
+    """(site, distance) of every distinct image within `radius`, from all ops × ±4 cells."""
+    orth = structure.orthogonalisation
+    frac = structure.frac_array
+    origin = orth @ frac[centre]
+    cells = np.array(list(itertools.product(range(-4, 5), repeat=3)))
+    found = []
+    for j in range(len(frac)):
+        images = np.array([rot @ frac[j] + tran for rot, tran in structure.symmetry_matrices()])
+        points = ((images[:, None, :] + cells[None, :, :]).reshape(-1, 3)) @ orth.T
+        points = points[np.linalg.norm(points - origin, axis=1) <= radius]
+        distinct = []
+        for p in points:
+            if all(np.linalg.norm(p - q) >= SAME_POSITION for q in distinct):
+                distinct.append(p)
+        found += [(j, round(float(np.linalg.norm(p - origin)), 6)) for p in distinct
+                  if not (j == centre and np.linalg.norm(p - origin) < SAME_POSITION)]
+    return sorted(found)
+
+
+@pytest.mark.parametrize("entry, radius", [
+    ("SXF_I43d", 4.0),  # I-43d: body centring, 48 operators, sites on special positions
+    ("XH_CpNa", 5.0),  # Pnma: atoms on mirror planes
+    ("XH_urea", 8.0),  # P-421m, 5.6 Å cell: radius longer than the cell
+    ("FC_p31c", 4.0),  # trigonal, disorder
+    ("FC_sucrose", 5.0),
+])
+def test_neighbours_match_brute_force(entry, radius):
+    structure = _model(entry)
+    centres = list(range(0, len(structure.sites), max(1, len(structure.sites) // 5)))
+    found = neighbours(structure, radius, centres)
+    for centre, contacts in zip(centres, found):
+        assert sorted((c.j, round(c.distance, 6)) for c in contacts) == \
+            _brute_force(structure, radius, centre)
+
+
+def test_contacts_describe_their_image():
+    structure = _model("SXF_I43d")
+    orth, frac, ops = structure.orthogonalisation, structure.frac_array, structure.symmetry_matrices()
+    for contacts in neighbours(structure, 3.5):
+        assert [c.distance for c in contacts] == sorted(c.distance for c in contacts)
+        for c in contacts:
+            rot, tran = ops[c.op]
+            image = orth @ (rot @ frac[c.j] + tran + np.array(c.shift))
+            assert np.allclose(image, c.cart_j, atol=1e-9)
+            assert np.linalg.norm(image - orth @ frac[c.i]) == pytest.approx(c.distance)
+
+
+def test_self_images_can_be_left_out():
+    structure = _model("XH_urea")
+    with_self = neighbours(structure, 6.0, [0])[0]
+    without = neighbours(structure, 6.0, [0], include_self_images=False)[0]
+    assert any(c.j == 0 for c in with_self)
+    def key(c):
+        return c.j, c.op, c.shift, c.distance
+    assert [key(c) for c in without] == [key(c) for c in with_self if c.j != 0]
+
+
+def test_site_multiplicities_on_special_positions():
+    structure = _model("XH_urea")  # P-421m, Z = 2: C and O on 2c, N and H on 4e
+    by_label = dict(zip((s.label for s in structure.sites), site_multiplicities(structure)))
+    assert by_label == {"C": 2, "O": 2, "N": 4, "H1": 4, "H2": 4}
+
+
+def test_neighbour_search_is_fast_for_a_thousand_sites():
+    sucrose = _model("FC_sucrose")  # 90 atoms in P1, repeated 2 × 2 × 3
+    sites = []
+    for rot, tran in sucrose.symmetry_matrices():
+        for site in sucrose.sites:
+            frac = rot @ np.array(site.frac) + tran
+            for cell in itertools.product(range(2), range(2), range(3)):
+                sites.append(Site(site.label, site.element, tuple((frac + cell) / (2, 2, 3))))
+    a, b, c, alpha, beta, gamma = sucrose.cell
+    big = Structure(cell=(2 * a, 2 * b, 3 * c, alpha, beta, gamma), symops=["x,y,z"], sites=sites)
+    start = time.perf_counter()
+    found = neighbours(big, 5.0)
+    elapsed = time.perf_counter() - start
+    assert len(sites) == 1080
+    # same environment as in the original cell: every copy of a site sees the same contacts
+    small = neighbours(sucrose, 5.0, [0])[0]
+    assert sorted(round(c.distance, 4) for c in found[0]) == sorted(round(c.distance, 4) for c in small)
+    assert elapsed < 1.0
+
+
+def test_sucrose_connectivity():
+    structure = _model("FC_sucrose")
+    assert len(structure.sites) == 45
+    bonds = connectivity(structure)
+    elements = [s.element for s in structure.sites]
+    degree = {"C": 4, "O": 2, "H": 1}
+    for site, site_bonds in zip(structure.sites, bonds):
+        assert len(site_bonds) == degree[site.element], site.label
+    pairs = Counter("".join(sorted((elements[c.i], elements[c.j])))
+                    for site_bonds in bonds for c in site_bonds if c.i < c.j)
+    # C12H22O11: two ring O and the glycosidic O (2 C–O each) + 8 OH; two 6/5-C chains
+    assert pairs == {"CO": 14, "CC": 10, "CH": 14, "HO": 8}
+
+
+def _pair(part_a: int, part_b: int, elements=("C", "C"), distance=1.5) -> Structure:
+    return Structure(cell=(10, 10, 10, 90, 90, 90), symops=["x,y,z"], sites=[
+        Site("A", elements[0], (0.2, 0.2, 0.2), part=part_a),
+        Site("B", elements[1], (0.2 + distance / 10, 0.2, 0.2), part=part_b)])
+
+
+@pytest.mark.parametrize("parts, bonded", [
+    ((0, 0), True), ((0, 1), True), ((1, 1), True), ((1, 2), False), ((-1, 0), True)])
+def test_part_rules(parts, bonded):
+    assert bool(connectivity(_pair(*parts))[0]) == bonded
+
+
+def test_negative_part_does_not_bond_to_its_own_symmetry_image():
+    """A PART -1 group disordered about an inversion centre: the site and its image overlap."""
+    def structure(part):
+        return Structure(cell=(10, 10, 10, 90, 90, 90), symops=["x,y,z", "-x,-y,-z"],
+                         sites=[Site("C1", "C", (0.075, 0, 0), part=part)])
+    assert connectivity(structure(0))[0][0].distance == pytest.approx(1.5)
+    assert connectivity(structure(-1)) == [[]]
+
+
+def test_no_h_h_bonds_and_peaks_bond_like_carbon():
+    assert connectivity(_pair(0, 0, ("H", "H"), 0.74)) == [[], []]
+    assert len(connectivity(_pair(0, 0, (None, None), 1.5))[0]) == 1
+    assert connectivity(_pair(0, 0, ("C", "C"), 0.4)) == [[], []]  # overlapping, not a bond
+
+
+def test_angles():
+    centre = np.zeros(3)
+    assert bond_angle((1, 0, 0), centre, (0, 1, 0)) == pytest.approx(90)
+    assert bond_angle((1, 0, 0), centre, (-2, 0, 0)) == pytest.approx(180)
+    trigonal = [(np.cos(a), np.sin(a), 0) for a in np.radians([0, 120, 240])]
+    assert angle_sum(centre, trigonal) == pytest.approx(360)
+    tetrahedral = [(1, 1, 1), (1, -1, -1), (-1, 1, -1)]
+    assert angle_sum(centre, tetrahedral) == pytest.approx(3 * 109.4712, abs=1e-3)

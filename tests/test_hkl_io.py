@@ -1,0 +1,108 @@
+"""HKLF 4 reflection files: every real file we have, the format's quirks, and bad input."""
+import json
+
+import numpy as np
+import pytest
+
+from crystalx_core.errors import InputError
+from crystalx_core.io.hkl import hkl_text, read_hkl, reflections_from_text
+from crystalx_core.io.shelx import read_shelx
+from tests.conftest import BENCHMARK
+
+HKL_ENTRIES = sorted(p.parent.name for p in BENCHMARK.glob("*/data.hkl"))
+
+
+@pytest.mark.parametrize("entry", HKL_ENTRIES)
+def test_benchmark_hkl_counts(shared_data, entry):
+    source = json.loads((BENCHMARK / entry / "source.json").read_text())
+    reflections = read_hkl(BENCHMARK / entry / "data.hkl")
+    assert len(reflections) == source["n_reflections"]
+    assert reflections.indices.shape == (len(reflections), 3)
+    assert reflections.indices.dtype.kind == "i"
+    assert np.all(reflections.sigmas > 0)
+    assert int(np.sum(reflections.intensities < 0)) == source.get(
+        "n_negative_F2", int(np.sum(reflections.intensities < 0)))
+
+
+def test_to_miller_array_keeps_every_observation(shared_data):
+    structure = read_shelx(BENCHMARK / "XH_urea" / "published.res").to_structure()
+    reflections = read_hkl(BENCHMARK / "XH_urea" / "data.hkl")
+    array = reflections.to_miller_array(structure.cell, structure.symops)
+    assert array.is_xray_intensity_array() and array.sigmas() is not None
+    assert array.size() == len(reflections) and not array.anomalous_flag()
+    assert array.space_group().order_z() == 8
+    assert array.unit_cell().parameters() == pytest.approx(structure.cell)
+    assert list(array.data()[:2]) == pytest.approx(reflections.intensities[:2].tolist())
+
+
+def test_fixed_columns_batches_and_what_follows_the_end():
+    text = ("   1   0   010890.21   30.06   1\n"  # l and Fo² run together, as F8.2 allows
+            "   0   0   3-5.76448 28.3280   2\n"
+            "  -1   2   0   86.70    2.86\n"
+            "   0   0   0    0.00    0.00   0\n"
+            " CELL 1.54184   19.650   36.950\nTREF\nHKLF 4\nEND\n")
+    reflections = reflections_from_text(text, "x.hkl")
+    assert reflections.indices.tolist() == [[1, 0, 0], [0, 0, 3], [-1, 2, 0]]
+    assert reflections.intensities.tolist() == [10890.21, -5.76448, 86.70]
+    assert reflections.sigmas.tolist() == [30.06, 28.328, 2.86]
+    assert reflections.batches.tolist() == [1, 2, 0]
+
+
+def test_wide_fields_crlf_and_no_terminator():
+    text = "   1   2   3     12345.67      123.45\r\n  -1  -2  -3         1.00         0.50\r\n"
+    reflections = reflections_from_text(text)
+    assert reflections.intensities.tolist() == [12345.67, 1.0]
+    assert reflections.sigmas.tolist() == [123.45, 0.5]
+    assert reflections.batches is None
+
+
+def test_hkl_text_round_trip():
+    indices = [(1, 2, 3), (-4, 5, -6)]
+    text = hkl_text(indices, [1234.5, -3.25], [12.0, 1.5])
+    assert text.splitlines()[-1] == "   0   0   0    0.00    0.00"
+    reflections = reflections_from_text(text)
+    assert reflections.indices.tolist() == [list(i) for i in indices]
+    assert reflections.intensities.tolist() == [1234.5, -3.25]
+    with pytest.raises(ValueError):
+        hkl_text([(1, 0, 0)], [123456789.0], [1.0])
+
+
+GOOD = "   1   0   0  100.00    2.00\n"
+BAD_HKL = {
+    "non_numeric": (GOOD + "   2   0   0  abc.de    2.00\n", 2, "not an HKLF 4"),
+    "too_few_fields": (GOOD + "   2   0\n", 2, "not an HKLF 4"),
+    "nan": (GOOD + "   2   0   0     nan    2.00\n", 2, "NaN"),
+    "sigma_zero": (GOOD * 3 + "   2   0   0  100.00    0.00\n   3   0   0   10.00   -1.00\n",
+                   4, "2 reflection(s) with sigma <= 0"),
+    "empty": ("", 1, "empty"),
+    "only_terminator": ("   0   0   0    0.00    0.00\n", 1, "no reflections"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_HKL))
+def test_bad_hkl_input_names_file_and_line(tmp_path, case):
+    text, line, fragment = BAD_HKL[case]
+    path = tmp_path / f"{case}.hkl"
+    path.write_text(text)
+    before = path.read_bytes()
+    with pytest.raises(InputError) as caught:
+        read_hkl(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}:{line}: "), message
+    assert fragment in message
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("data", [bytes(range(256)) * 8, b"\x89PNG\r\n\x1a\n" + b"\xff" * 500])
+def test_binary_hkl_is_an_input_error(tmp_path, data):
+    path = tmp_path / "garbage.hkl"
+    path.write_bytes(data)
+    with pytest.raises(InputError) as caught:
+        read_hkl(path)
+    assert str(path) in str(caught.value) and caught.value.line >= 1
+    assert path.read_bytes() == data
+
+
+def test_missing_hkl_is_an_input_error(tmp_path):
+    with pytest.raises(InputError, match="cannot read"):
+        read_hkl(tmp_path / "nothing.hkl")

@@ -1,0 +1,317 @@
+"""SHELX .ins/.res reading and writing on every real file we have, and bad input at the door."""
+import json
+from dataclasses import replace
+
+import crystalx_core  # noqa: F401  (cctbx before gemmi)
+import gemmi
+import pytest
+from cctbx import sgtbx
+
+from crystalx_core.errors import InputError
+from crystalx_core.io.shelx import (AtomLine, new_ins_text, parse_shelx, read_shelx,
+                                    render_with_sites)
+from crystalx_core.structure import Site, Structure
+from crystalx_core.symmetry import full_operator_list, space_group_from_operators
+from tests.conftest import BENCHMARK, CORPUS
+
+RES_ENTRIES = sorted(p.parent.name for p in BENCHMARK.glob("*/published.res"))
+ALL_ENTRIES = sorted(p.parent.name for p in BENCHMARK.glob("*/source.json"))
+EMBEDDED_RES = sorted(p.name for p in CORPUS.glob("*.cif")
+                      if "_shelx_res_file" in p.read_text(encoding="latin-1"))
+
+
+def _source(entry):
+    return json.loads((BENCHMARK / entry / "source.json").read_text())
+
+
+def _embedded(cif_path, tag):
+    return gemmi.cif.as_string(gemmi.cif.read(str(cif_path)).sole_block().find_value(tag))
+
+
+def _non_h_atoms(structure):
+    return [s for s in structure.sites if not s.is_peak and s.element not in ("H", "D")]
+
+
+def _assert_same_sites(expected, found, tol=1e-5):
+    assert [s.label for s in found] == [s.label for s in expected]
+    for a, b in zip(expected, found):
+        assert b.element == a.element, a.label
+        assert max(abs(x - y) for x, y in zip(a.frac, b.frac)) < tol, a.label
+        assert abs(a.occupancy - b.occupancy) < 1e-4, a.label
+        assert abs(a.u_iso - b.u_iso) < 1e-5, a.label
+        assert (b.afix, b.part) == (a.afix, a.part), a.label
+        assert (b.u_aniso is None) == (a.u_aniso is None), a.label
+
+
+def _normalised(text, skip=("AFIX 0", "PART 0")):
+    """Lines with their blanks collapsed, without the group closers a rewrite may move."""
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    return [line for line in lines if line not in skip]
+
+
+# --- real files --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("entry", RES_ENTRIES)
+def test_published_res_round_trip_and_contents(shared_data, entry):
+    path = BENCHMARK / entry / "published.res"
+    shelx = read_shelx(path)
+    assert shelx.render().encode(shelx.encoding) == path.read_bytes()
+
+    source = _source(entry)
+    structure = shelx.to_structure()
+    assert structure.cell == pytest.approx(source["cell"], abs=1e-3)
+    assert structure.wavelength == pytest.approx(source["wavelength"], abs=1e-4)
+    order = sgtbx.space_group_info(source["space_group"]["number"]).group().order_z()
+    assert structure.space_group_order == order
+    # the CIF's atom sites were written from this .res, disordered parts included
+    assert len(_non_h_atoms(structure)) == source["n_atoms_nonH"]
+    assert sum(1 for s in structure.sites if s.element in ("H", "D")) == source["n_H"]
+    assert not structure.peaks  # the Q-peaks of a refined .res come after END
+    assert [s.line for s in structure.sites] == [a.number for a in shelx.atoms]
+    for site in structure.sites:
+        assert 0 < site.occupancy <= 1 + 1e-4, site.label
+        assert site.u_iso > -0.01, site.label  # XH_xylitol H4 and H11 refined to Uiso < 0
+
+
+@pytest.mark.parametrize("name", EMBEDDED_RES)
+def test_embedded_res_round_trip(shared_data, name):
+    cif = CORPUS / name
+    text = _embedded(cif, "_shelx_res_file")
+    shelx = parse_shelx(text, str(cif))
+    assert shelx.render() == text
+    block = gemmi.cif.read(str(cif)).sole_block()
+    cell = [gemmi.cif.as_number(block.find_value(tag)) for tag in (
+        "_cell_length_a", "_cell_length_b", "_cell_length_c",
+        "_cell_angle_alpha", "_cell_angle_beta", "_cell_angle_gamma")]
+    structure = shelx.to_structure()
+    assert structure.cell == pytest.approx(cell, abs=1e-3)
+    assert _non_h_atoms(structure)
+
+
+def test_riding_hydrogens_afix_part_and_free_variables(shared_data):
+    shelx = read_shelx(BENCHMARK / "FC_p21c" / "published.res")
+    sites = shelx.to_structure().sites
+    k = next(k for k, s in enumerate(sites) if s.label == "H34")  # AFIX 43, Uiso -1.20000
+    parent = next(s for s in reversed(sites[:k]) if s.element != "H")
+    assert sites[k].element == "H" and sites[k].afix == 43
+    assert sites[k].u_iso == pytest.approx(1.2 * parent.u_iso)
+
+    fv2, fv3 = shelx.fvars[1:3]  # O1 four more times in RESI CCF3/CF3 with sof 21/-21/31/-31
+    o1 = [s for s in sites if s.label == "O1"]
+    assert sorted(s.occupancy for s in o1 if s.part) == pytest.approx(
+        sorted([fv2, 1 - fv2, fv3, 1 - fv3]))
+    assert [s.part for s in o1] == [0, 1, 2, 1, 2]
+
+
+def test_special_positions_give_chemical_occupancy(shared_data):
+    """XH_urea: every atom sits on a special position with SHELX sof 0.25 or 0.5."""
+    shelx = read_shelx(BENCHMARK / "XH_urea" / "published.res")
+    assert sorted({a.sof for a in shelx.atoms}) == [0.25, 0.5]
+    assert all(s.occupancy == pytest.approx(1.0) for s in shelx.to_structure().sites)
+
+
+@pytest.mark.parametrize("entry", RES_ENTRIES)
+def test_render_with_unchanged_sites_keeps_the_file(shared_data, entry):
+    shelx = read_shelx(BENCHMARK / entry / "published.res")
+    structure = shelx.to_structure()
+    text = render_with_sites(shelx, structure, keep_peaks=True)
+    assert _normalised(text) == _normalised(shelx.render())
+    _assert_same_sites(structure.sites, parse_shelx(text).to_structure().sites)
+
+
+@pytest.mark.parametrize("entry", ["FC_p21c", "SXF_I43d", "XH_xylitol"])
+def test_render_with_relabelled_sites(shared_data, entry):
+    shelx = read_shelx(BENCHMARK / entry / "published.res")
+    structure = shelx.to_structure()
+    sites = []
+    for site in structure.sites:
+        if site.element == "H":
+            continue
+        sites.append(replace(site, label="Z" + site.label[-3:]) if site.element == "O" else site)
+        if site.element == "C" and not site.part:  # a new riding H after every ordered C
+            sites.append(Site(label="H" + site.label[-3:], element="H", frac=site.frac,
+                              u_iso=1.2 * site.u_iso, afix=13))
+    groups = [(13, [s.label for s in sites] * 3), (137, ["C1"])]
+    text = render_with_sites(shelx, structure.with_sites(sites), hfix_groups=groups)
+
+    lines = text.splitlines()
+    assert any(line.startswith("Z") for line in lines)
+    hfix = [k for k, line in enumerate(lines) if line.startswith("HFIX")]
+    assert len(hfix) == 2 and lines[hfix[0] + 1].startswith(" ")  # wrapped with ' =' lines
+    original = set(shelx.render().splitlines())
+    assert all(len(line) <= 80 for line in lines if line not in original)
+
+    # every instruction outside the atom list, in order; AFIX/PART are regenerated
+    kept = [line.text for line in shelx.lines
+            if not isinstance(line, AtomLine) and line.keyword not in ("AFIX", "PART")]
+    position = 0
+    for chunk in kept:
+        position = text.index(chunk, position) + len(chunk)
+
+    back = parse_shelx(text).to_structure()
+    _assert_same_sites(sites, back.sites)
+    assert back.sfac == structure.sfac and back.unit == structure.unit
+
+
+def test_render_rewrites_sfac_and_unit_when_they_change(shared_data):
+    shelx = read_shelx(BENCHMARK / "FC_sucrose" / "published.res")
+    structure = shelx.to_structure()
+    changed = replace(structure, sfac=["C", "H", "N", "O"], unit=[24, 44, 2, 20])
+    sites = [replace(s, element="N") if s.label == "O1" else s for s in structure.sites]
+    text = render_with_sites(shelx, changed.with_sites(sites))
+    assert "SFAC C H N O\nUNIT 24 44 2 20\n" in text
+    back = parse_shelx(text).to_structure()
+    assert back.sfac == ["C", "H", "N", "O"] and back.sites[0].element == "N"
+    _assert_same_sites(sites, back.sites)
+
+
+def _structure_from_cif(path):
+    """A Structure from a benchmark model.cif, independently of crystalx_core.io.cif."""
+    small = gemmi.read_small_structure(str(path))
+    ops = list(small.symops) or [op.triplet() for op in small.spacegroup.operations()]
+    symops = full_operator_list(space_group_from_operators(ops))
+    sites = [Site(label=s.label, element=s.element.name, frac=tuple(s.fract.tolist()),
+                  occupancy=s.occ, u_iso=s.u_iso if s.u_iso > 0 else 0.05, part=s.disorder_group)
+             for s in small.sites]
+    sfac = sorted({s.element for s in sites}, key=lambda el: (el != "C", el != "H", el))
+    unit = [float(len(symops) * sum(s.occupancy for s in sites if s.element == el)) for el in sfac]
+    c = small.cell
+    return Structure(cell=(c.a, c.b, c.c, c.alpha, c.beta, c.gamma), symops=symops, sites=sites,
+                     sfac=sfac, unit=unit, title=path.parent.name)
+
+
+@pytest.mark.parametrize("entry", ALL_ENTRIES)
+def test_new_ins_text_round_trip(shared_data, entry):
+    res = BENCHMARK / entry / "published.res"
+    structure = (read_shelx(res).to_structure() if res.exists()
+                 else _structure_from_cif(BENCHMARK / entry / "model.cif"))
+    text = new_ins_text(structure)
+    back = parse_shelx(text, "new.ins").to_structure()
+    assert back.cell == pytest.approx(structure.cell, abs=1e-6)
+    assert sorted(back.symops) == sorted(structure.symops)
+    assert back.sfac == structure.sfac
+    assert back.unit == pytest.approx(structure.unit, abs=1e-6)
+    assert back.wavelength == pytest.approx(structure.wavelength)
+    _assert_same_sites(structure.atoms, back.sites, tol=1e-6)
+    assert all(len(line) <= 80 for line in text.splitlines())
+    assert parse_shelx(new_ins_text(structure.with_sites([]))).to_structure().sites == []
+
+
+def test_new_ins_text_writes_peaks_only_when_asked():
+    structure = Structure(cell=(5, 6, 7, 90, 100, 90), symops=["x,y,z", "-x,y+1/2,-z"],
+                          sfac=["C"], unit=[4],
+                          sites=[Site("C1", "C", (0.1, 0.2, 0.3)),
+                                 Site("Q1", None, (0.4, 0.5, 0.6), peak_height=2.5)])
+    assert [s.label for s in parse_shelx(new_ins_text(structure)).to_structure().sites] == ["C1"]
+    back = parse_shelx(new_ins_text(structure, ["L.S. 4"], keep_peaks=True)).to_structure()
+    assert back.sites[1].is_peak and back.sites[1].peak_height == pytest.approx(2.5)
+
+
+# --- small files: parsing rules ------------------------------------------------------------
+
+HEADER = ("TITL test\nCELL 0.71073 10 11 12 90 95 90\nZERR 4 0 0 0 0 0 0\nLATT 1\n"
+          "SYMM -X, 1/2+Y, 1/2-Z\nSFAC C H O\nUNIT 8 8 4\n")
+
+
+def test_continuation_comments_fragments_and_trailer():
+    text = (HEADER + "REM a remark ending in =\n"
+            "FVAR 1.0 0.7\nFRAG 17 1 1 1 90 90 90\nC1 1 0 0 0\nFEND\n"
+            "O1 3 0.1 0.2 0.3 21.0 0.02 0.03 = ! comment\n"
+            "   0.04 0.001 0.002 0.003\n"
+            "PART 1 -21\nC2 1 10.5 0.25 -0.1 ! no sof: PART gives -21\nPART 0\n"
+            "AFIX 23\nH2A 2 0.1 0.1 0.1 11 -1.5\nAFIX 0\n"
+            "FOOB 1.5 2 3 4 5 is not an atom\n"
+            "HKLF 4\nEND\nQ1 1 0.5 0.5 0.5 11 0.05 1.2\n")
+    shelx = parse_shelx(text)
+    assert shelx.render() == text
+    sites = shelx.to_structure().sites
+    assert [s.label for s in sites] == ["O1", "C2", "H2A"]  # FRAG atoms and post-END peaks left out
+    o1, c2, h2a = sites
+    assert o1.occupancy == pytest.approx(0.7)
+    assert o1.u_aniso == (0.02, 0.03, 0.04, 0.001, 0.002, 0.003)
+    assert c2.frac == (0.5, 0.25, -0.1) and c2.occupancy == pytest.approx(0.3) and c2.part == 1
+    assert h2a.afix == 23 and h2a.u_iso == pytest.approx(1.5 * c2.u_iso)
+    assert [line.kind for line in shelx.lines][-3:] == ["instruction", "instruction", "trailer"]
+    assert shelx.lines[-4].kind == "unknown"
+
+
+def test_long_form_sfac_q_peaks_and_crlf():
+    text = (HEADER.replace("SFAC C H O\nUNIT 8 8 4\n",
+                           "SFAC C H\nSFAC Cl 9.5 1.0 7.4 0.5 6.2 26 1.6 68 -9.6 =\n"
+                           "   0.15 0.16 11.3 1.0 35.45\nUNIT 8 8 4\n")
+            + "CL1 3 0.1 0.2 0.3 11 0.03\nQ1 1 0.2 0.3 0.4 11 0.05 1.75\nHKLF 4\nEND\n")
+    text = text.replace("\n", "\r\n")
+    shelx = parse_shelx(text)
+    assert shelx.render() == text and shelx.newline == "\r\n"
+    assert shelx.sfac == ["C", "H", "Cl"] and "Cl" in shelx.sfac_long
+    cl1, q1 = shelx.to_structure().sites
+    assert cl1.element == "Cl" and q1.is_peak and q1.peak_height == 1.75
+    rewritten = render_with_sites(shelx, shelx.to_structure(), keep_peaks=True)
+    assert "\r\n" in rewritten and "\n" not in rewritten.replace("\r\n", "")
+    assert parse_shelx(rewritten).to_structure().sites[1].peak_height == 1.75
+
+
+def test_utf8_and_latin1_files_are_written_back_byte_for_byte(tmp_path):
+    for encoding, title in (("utf-8", "Zürich ü"), ("latin-1", "Zürich ü")):
+        path = tmp_path / f"{encoding}.ins"
+        path.write_bytes((HEADER.replace("test", title) + "HKLF 4\nEND\n").encode(encoding))
+        shelx = read_shelx(path)
+        assert shelx.encoding == encoding and shelx.title == title
+        assert shelx.render().encode(shelx.encoding) == path.read_bytes()
+
+
+# --- bad input ---------------------------------------------------------------------------
+
+ATOM = "C1 1 0.1 0.2 0.3 11.0 0.05\n"
+BAD_SHELX = {
+    "missing_cell": (HEADER.replace("CELL 0.71073 10 11 12 90 95 90\n", "") + ATOM, 7, "CELL"),
+    "no_cell_no_atoms": ("TITL x\nHKLF 4\nEND\n", 3, "CELL"),
+    "short_cell": (HEADER.replace("90 95 90", "90 95"), 2, "six cell parameters"),
+    "text_in_cell": (HEADER.replace("11 12", "11 abc"), 2, "expected numbers"),
+    "absurd_cell": (HEADER.replace("10 11 12", "10 11 1200"), 2, "CELL edges"),
+    "flat_cell": (HEADER.replace("90 95 90", "120 120 120"), 2, "no volume"),
+    "truncated": (HEADER + "C1 1 0.1 0.2 0.3 11 0.02 0.02 =\n", 8, "truncated"),
+    "unknown_element": (HEADER.replace("SFAC C H O", "SFAC C H Xq"), 6, "Xq"),
+    "sfac_index": (HEADER + "C1 9 0.1 0.2 0.3 11 0.05\n", 8, "SFAC index 9"),
+    "nan_coordinate": (HEADER + "C1 1 0.1 nan 0.3 11 0.05\n", 8, "NaN"),
+    "text_coordinate": (HEADER + "C1 1 0.1 0.2x 0.3 11 0.05\n", 8, "expected numbers"),
+    "no_sfac": (HEADER.replace("SFAC C H O\nUNIT 8 8 4\n", "") + ATOM, 6, "SFAC"),
+    "unit_count": (HEADER.replace("UNIT 8 8 4", "UNIT 8 8"), 7, "UNIT gives 2"),
+    "free_variable": (HEADER + "FVAR 1.0\nC1 1 0.1 0.2 0.3 31.0 0.05\n", 9, "free variable 3"),
+    "riding_first": (HEADER + "H1 2 0.1 0.2 0.3 11.0 -1.2\n", 8, "riding"),
+    "bad_symm": (HEADER.replace("1/2-Z", "1/2-Q"), 5, "symmetry operator"),
+    "not_a_group": (HEADER.replace("-X, 1/2+Y, 1/2-Z", "Y, Y, Z"), 5, "space group"),
+    "bad_translation": (HEADER.replace("1/2+Y", "1/5+Y"), 5, "symmetry operator"),
+    "bad_latt": (HEADER.replace("LATT 1", "LATT 9"), 4, "LATT"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SHELX))
+def test_bad_shelx_input_names_file_and_line(tmp_path, case):
+    text, line, fragment = BAD_SHELX[case]
+    path = tmp_path / f"{case}.ins"
+    path.write_text(text)
+    before = path.read_bytes()
+    with pytest.raises(InputError) as caught:
+        read_shelx(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}:{line}: "), message
+    assert fragment in message
+    assert caught.value.line == line
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("data", [bytes(range(256)) * 8, b"\x89PNG\r\n\x1a\n" + b"\xff" * 500,
+                                  b"\x8b\xf3\xa0" * 100])
+def test_binary_garbage_is_an_input_error(tmp_path, data):
+    path = tmp_path / "garbage.res"
+    path.write_bytes(data)
+    with pytest.raises(InputError) as caught:
+        read_shelx(path)
+    assert str(path) in str(caught.value) and caught.value.line >= 1
+    assert path.read_bytes() == data
+
+
+def test_missing_file_is_an_input_error(tmp_path):
+    with pytest.raises(InputError, match="cannot read"):
+        read_shelx(tmp_path / "nothing.ins")
