@@ -7,7 +7,8 @@ import numpy as np
 
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.geometry import Contact, connectivity
-from crystalx_core.hydrogens import choose_hfix, h_label, place_hydrogens, place_water_hydrogens
+from crystalx_core.hydrogens import (choose_hfix, h_label, place_ammonium_hydrogens, place_hydrogens,
+                                     place_water_hydrogens)
 from crystalx_core.structure import Site, Structure
 
 WATER_OH = 0.84  # Å, X-ray O–H for DFIX
@@ -27,14 +28,17 @@ class HydrogenPlan:
 def add_riding_hydrogens(structure: Structure, h_counts: dict[int, int]) -> HydrogenPlan:
     """Place `h_counts[i]` hydrogens on site i; sites absent from h_counts get none.
 
-    Existing H atoms are replaced. Every atom that should carry H but cannot be given a
+    Existing H atoms are replaced. Rotating donor groups (OH, NH3+) and water are turned to
+    their best hydrogen bonds. Every atom that should carry H but cannot be given a
     geometry is reported in `notes`, never dropped silently.
     """
     heavy = structure.with_sites([s for s in structure.sites if not is_hydrogen(s.element) and not s.is_peak])
     old_index = {id(s): i for i, s in enumerate(structure.sites)}
     bonds = connectivity(heavy)
-    sites: list[Site] = []
+    temperature = heavy.temperature_c if heavy.temperature_c is not None else 20.0
     plan = HydrogenPlan(structure=heavy, codes={})
+    sites: list[Site] = []
+    placed: list[np.ndarray] = []  # Cartesian H positions so far, to keep donors apart
     used_labels = {s.label.upper() for s in heavy.sites}
     for i, site in enumerate(heavy.sites):
         sites.append(site)
@@ -45,26 +49,42 @@ def add_riding_hydrogens(structure: Structure, h_counts: dict[int, int]) -> Hydr
         neighbours = [(heavy.sites[c.j].element, c.cart_j) for c in bonds[i]]
         second = _second_neighbours(heavy, bonds, bonds[i][0]) if len(bonds[i]) == 1 else None
         code, note = choose_hfix(site.element, n_h, pivot, neighbours, second_neighbours=second)
-        if code == 0 and n_h == 2 and not bonds[i] and site.element == "O":
-            positions = place_water_hydrogens(pivot, _acceptors(heavy, i))
-        elif code == 0:
+        positions = _positions(heavy, i, site, code, n_h, pivot, neighbours, second, placed, temperature)
+        if positions is None:
             plan.notes[site.label] = note or f"no riding model for {site.element} with {n_h} H"
             continue
-        else:
-            positions = place_hydrogens(code, pivot, [xyz for _, xyz in neighbours], n_h, site.element,
-                                        second_neighbours=second)
         labels = _free_labels(site.label, n_h, used_labels)
         u_iso = RIDING_U_FACTOR.get(code, 1.2) * site.u_iso
-        new = [Site(label=lab, element="H", frac=tuple(heavy.fractional(xyz)), u_iso=u_iso,
-                    part=site.part, afix=code) for lab, xyz in zip(labels, positions)]
-        sites.extend(new)
+        sites.extend(Site(label=lab, element="H", frac=tuple(heavy.fractional(xyz)), u_iso=u_iso,
+                          part=site.part, afix=code) for lab, xyz in zip(labels, positions))
+        placed.extend(positions)
         plan.codes[site.label] = code
         if code == 0:
             plan.notes[site.label] = note
-            plan.restraints.append("DFIX %.2f %s %s %s %s" % (WATER_OH, site.label, labels[0], site.label, labels[1]))
-            plan.restraints.append("DANG %.2f %s %s" % (WATER_HH, labels[0], labels[1]))
+            plan.restraints.extend(_restraints(site.label, labels))
     plan.structure = heavy.with_sites(sites)
     return plan
+
+
+def _positions(structure, i, site, code, n_h, pivot, neighbours, second, placed, temperature):
+    """Idealised H positions for one atom, or None when no model applies."""
+    bonded = [xyz for _, xyz in neighbours]
+    if code == 0:
+        rigid = {("O", 2): place_water_hydrogens, ("N", 4): place_ammonium_hydrogens}.get((site.element, n_h))
+        if rigid is None:
+            return None
+        return rigid(pivot, _acceptors(structure, i), bonded=bonded, known_hydrogens=placed)
+    donor = code in (137, 147) and site.element in ("N", "O", "S")
+    return place_hydrogens(code, pivot, bonded, n_h, site.element, second_neighbours=second,
+                           acceptors=_acceptors(structure, i) if donor else None,
+                           known_hydrogens=placed, temperature_c=temperature)
+
+
+def _restraints(pivot: str, labels: list[str]) -> list[str]:
+    """DFIX on every X–H and DANG on every H···H of a group that has no riding model (water, NH4+)."""
+    lines = ["DFIX %.2f %s" % (WATER_OH, " ".join(f"{pivot} {h}" for h in labels))]
+    lines += ["DANG %.2f %s %s" % (WATER_HH, a, b) for k, a in enumerate(labels) for b in labels[k + 1:]]
+    return lines
 
 
 def _free_labels(pivot_label: str, n_h: int, used: set[str]) -> list[str]:

@@ -46,6 +46,7 @@ class Structure:
     sfac: list[str] = field(default_factory=list)
     unit: list[float] = field(default_factory=list)
     wavelength: float = 0.71073
+    temperature_c: float | None = None  # data-collection temperature (SHELX TEMP); sets riding X–H lengths
     title: str = ""
     source: str = ""
 

@@ -198,6 +198,11 @@ def _sfac_unit(structure: Structure) -> tuple[list[str], list[float]]:
     return order, [round(contents[el], 4) for el in order]
 
 
+def _temperature_c(block: gemmi.cif.Block) -> float | None:
+    kelvin = _number(block, "_diffrn_ambient_temperature") or _number(block, "_cell_measurement_temperature")
+    return None if kelvin is None or kelvin <= 0 else kelvin - 273.15
+
+
 def read_cif(path, block: str | None = None) -> CifEntry:
     """Read one data block (default: the first with atom sites) of a CIF."""
     path = Path(path)
@@ -220,7 +225,7 @@ def read_cif(path, block: str | None = None) -> CifEntry:
         cell=(cell.a, cell.b, cell.c, cell.alpha, cell.beta, cell.gamma),
         symops=_symops(small, lines, path),
         wavelength=small.wavelength if small.wavelength > 0 else DEFAULT_WAVELENGTH,
-        title=chosen.name, source=str(path))
+        temperature_c=_temperature_c(chosen), title=chosen.name, source=str(path))
     structure.sites = _sites(small, structure.orthogonalisation, lines, path)
     structure.sfac, structure.unit = _sfac_unit(structure)
     return CifEntry(

@@ -88,6 +88,7 @@ class ShelxFile:
     unit: list[float] = field(default_factory=list)
     fvars: list[float] = field(default_factory=list)
     hklf: int | None = None
+    temperature_c: float | None = None
 
     @property
     def atoms(self) -> list[AtomLine]:
@@ -107,7 +108,7 @@ class ShelxFile:
         return Structure(cell=self.cell, symops=list(self.symops),
                          sites=[replace(atom.site) for atom in self.atoms],
                          sfac=list(self.sfac), unit=list(self.unit), wavelength=self.wavelength,
-                         title=self.title, source=self.path)
+                         temperature_c=self.temperature_c, title=self.title, source=self.path)
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -268,10 +269,14 @@ class _Parser:
             "TITL": self._titl, "CELL": self._cell, "LATT": self._latt, "SYMM": self._symm,
             "SFAC": self._sfac, "UNIT": self._unit, "FVAR": self._fvar, "AFIX": self._afix,
             "PART": self._part, "HKLF": self._hklf, "FRAG": self._frag, "FEND": self._fend,
-            "END": self._end,
+            "END": self._end, "TEMP": self._temp,
         }.get(card.keyword)
         if handler is not None:
             handler(card)
+
+    def _temp(self, card):
+        values = self._numbers(card, card.fields[:1], "TEMP")
+        self.shelx.temperature_c = values[0] if values else 20.0
 
     def _titl(self, card):
         self.shelx.title = card.text.strip()[4:].strip()
@@ -653,6 +658,8 @@ def new_ins_text(structure: Structure, instructions: list[str] | None = None,
            f"ZERR {z} 0 0 0 0 0 0\n", f"LATT {latt}\n"]
     out += [f"SYMM {op.upper()}\n" for op in symm]
     out += sfac_lines + [unit_line]
+    if structure.temperature_c is not None:
+        out.append(f"TEMP {structure.temperature_c:.1f}\n")
     if instructions is None:
         instructions = DEFAULT_INSTRUCTIONS
     out += [line + "\n" for line in instructions]
