@@ -43,6 +43,9 @@ def run_entry(entry: Path, method: str, workdir: Path) -> dict:
     except CrystalXError as error:
         row.update(status=f"failed: {error.message}", seconds=time.perf_counter() - t0)
         return row
+    except Exception as error:  # noqa: BLE001  (record the crash, go on with the next entry)
+        row.update(status=f"crashed: {type(error).__name__}: {error}", seconds=time.perf_counter() - t0)
+        return row
     row["seconds"] = time.perf_counter() - t0
     match = match_sites(reference, result.structure)
     row.update(status="ok", found=match.found_fraction, right_element=match.element_fraction,

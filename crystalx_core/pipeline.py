@@ -77,6 +77,8 @@ def assign_job(structure: Structure, reflections=None, method: str = "baseline",
             refinements.append(("riding H", refine(plan.structure, reflections, cycles, anisotropic=True,
                                                    instructions=_instructions(plan))))
         plan.structure = refinements[-1][1].structure
+        plan.notes.update(refinements[-1][1].fixed_hydrogens)
+    _annotate(assignment, plan)
     return JobResult(input=structure, assigned=structure, assignment=assignment, structure=plan.structure,
                      hydrogens=plan, refinements=refinements, timings=timings)
 
@@ -90,12 +92,16 @@ def _hydrogens(model: Structure, assignment: Assignment, method: str) -> Hydroge
         if site.label in by_label:
             by_label[site.label].h_count = n_h
             by_label[site.label].h_scores = {n_h: 1.0}
-    plan = add_riding_hydrogens(model, {i: n for i, n in enumerate(counts)})
+    return add_riding_hydrogens(model, {i: n for i, n in enumerate(counts)})
+
+
+def _annotate(assignment: Assignment, plan: HydrogenPlan) -> None:
+    """Record each atom's HFIX code and any note on its H in the answer."""
+    by_label = {s.new_label: s for s in assignment.sites}
     for label, code in plan.codes.items():
         by_label[label].hfix = code
     for label, note in plan.notes.items():
         by_label[label].note = note
-    return plan
 
 
 def _instructions(plan: HydrogenPlan) -> list[str]:

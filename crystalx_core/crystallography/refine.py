@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import io
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from iotbx.shelx import parse_smtbx_refinement_model
 from scitbx import lstbx
 import scitbx.lstbx.normal_eqns_solving  # noqa: F401  (registers levenberg_marquardt_iterations)
 from smtbx import refinement
+from smtbx.refinement import constraints as smtbx_constraints
 
 from crystalx_core.crystallography.convert import displacement
 from crystalx_core.elements import is_hydrogen
@@ -28,6 +29,7 @@ class RefinementResult:
     n_reflections: int
     n_parameters: int
     cycles: int
+    fixed_hydrogens: dict[str, str] = field(default_factory=dict)  # pivot label → why its H were not riding
 
 
 def refine(structure: Structure, reflections, cycles: int = 10, anisotropic: bool = False,
@@ -55,7 +57,12 @@ def refine(structure: Structure, reflections, cycles: int = 10, anisotropic: boo
         restraints_manager=builder.restraints_manager, weighting_scheme=builder.weighting_scheme,
         conformer_indices=builder.conformer_indices, wavelength=structure.wavelength)
     xs.set_inelastic_form_factors(structure.wavelength, "sasaki")
-    ls = model.least_squares()
+    try:
+        ls = model.least_squares()
+        fixed = {}
+    except _CONSTRAINT_FAILURES:
+        fixed = _fix_unbuildable_riding_groups(model)
+        ls = model.least_squares()
     try:
         steps = lstbx.normal_eqns_solving.levenberg_marquardt_iterations(
             non_linear_ls=ls, n_max_iterations=cycles, gradient_threshold=1e-7, step_threshold=1e-7)
@@ -65,10 +72,38 @@ def refine(structure: Structure, reflections, cycles: int = 10, anisotropic: boo
     result = RefinementResult(
         structure=_updated(atoms, xs), r1=r1, r1_all=ls.r1_factor()[0], wr2=ls.wR2(), goof=ls.goof(),
         n_reflections=fo_sq.indices.size(), n_parameters=ls.reparametrisation.n_independents,
-        cycles=steps.n_iterations)
+        cycles=steps.n_iterations, fixed_hydrogens=fixed)
     if not all(math.isfinite(v) for v in (result.r1, result.wr2, result.goof)) or result.r1 > 0.9:
         raise RefinementError(f"refinement diverged (R1 = {result.r1:.3f})", structure.source)
     return result
+
+
+_CONSTRAINT_FAILURES = (smtbx_constraints.InvalidConstraint, IndexError, AssertionError)
+
+
+def _fix_unbuildable_riding_groups(model) -> dict[str, str]:
+    """Keep the H of riding groups that smtbx cannot build at their idealised positions.
+
+    smtbx judges bonding with its own covalent radii and tolerance; where that disagrees
+    with ours (long bonds, disorder) a group's geometry has no pivot neighbour to hang on.
+    Those H stay where they were placed, with only their Uiso riding, and the pivot is reported.
+    """
+    xs = model.xray_structure
+    kept, fixed = [], {}
+    for constraint in model.constraints:
+        pivot = getattr(constraint, "pivot", None)
+        if pivot is not None and hasattr(constraint, "constrained_site_indices"):
+            try:
+                smtbx_constraints.reparametrisation(xs, [constraint], model.connectivity_table)
+            except _CONSTRAINT_FAILURES as error:
+                label = xs.scatterers()[pivot].label
+                fixed[label] = f"H kept at idealised positions: smtbx could not build the riding group ({error})"
+                for index in constraint.constrained_site_indices:
+                    xs.scatterers()[index].flags.set_grad_site(False)
+                continue
+        kept.append(constraint)
+    model.constraints = kept
+    return fixed
 
 
 def _observations(structure: Structure, reflections, centric: bool):

@@ -1,6 +1,7 @@
 """Structure solution by charge flipping (smtbx): reflections in, electron-density peaks out."""
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 
 from cctbx import maptbx, miller
@@ -62,9 +63,12 @@ def _flip(f_obs: miller.array, normalise: bool, seed: int):
     extra = {"normalisations_for": charge_flipping.amplitude_quasi_normalisations} if normalise else {}
     flipping = charge_flipping.weak_reflection_improved_iterator(delta=None)
     try:
-        solving = charge_flipping.solving_iterator(flipping, f_obs, **extra)
-        charge_flipping.loop(solving, verbose=False)
-    except (AssertionError, RuntimeError, ZeroDivisionError):
+        # smtbx scales the iteration limit by 1.5 from its third internal attempt on and then
+        # hands a float to islice (ValueError); we retry with fresh phases ourselves instead.
+        solving = charge_flipping.solving_iterator(flipping, f_obs, max_attempts_to_get_phase_transition=2,
+                                                   **extra)
+        charge_flipping.loop(solving, verbose=False, out=io.StringIO())  # it prints failures
+    except (AssertionError, RuntimeError, ValueError, ZeroDivisionError):
         return None  # quasi-normalisation fails on sparse shells; the caller retries without it
     if not solving.had_phase_transition or not solving.f_calc_solutions:
         return None
