@@ -48,7 +48,7 @@ def job_json(result: JobResult, files: dict[str, str] | None = None) -> dict:
 def result_cif(result: JobResult, res_text: str, data_name: str) -> str:
     """A coreCIF of the final model with refinement figures and the .res embedded, as SHELXL writes."""
     xs = to_xray_structure(result.structure)
-    block = xs.as_cif_block()
+    block = xs.as_cif_block(format="coreCIF")  # CIF1 tag names: what SHELX-era readers and gemmi expect
     block["_computing_structure_refinement"] = f"CrystalX {__version__} (cctbx/smtbx)"
     block["_diffrn_radiation_wavelength"] = "%.5f" % result.structure.wavelength
     final = result.final

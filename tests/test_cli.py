@@ -90,3 +90,32 @@ def test_missing_file_and_empty_reflections(tmp_path):
     assert main(["solve", str(ins), str(hkl), "--quiet"]) == EXIT_INPUT
     assert main(["solve", str(tmp_path / "nope.ins"), str(hkl), "--quiet"]) == EXIT_INPUT
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.hkl", "x.ins"]
+
+
+def test_assign_cif_writes_readable_cif_and_json(tmp_path, shared_data, capsys):
+    cif = tmp_path / "urea.cif"
+    shutil.copy(BENCHMARK / "XH_urea" / "model.cif", cif)
+    assert main(["assign", str(cif), "--hkl", str(BENCHMARK / "XH_urea" / "data.hkl"), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert {a["element"] for a in report["atoms"]} == {"C", "N", "O"}
+    assert report["refinement"]["r1"] < 0.06
+    written = read_cif(tmp_path / "urea_crystalx.cif")
+    assert written.published_r1 == pytest.approx(report["refinement"]["r1"], abs=1e-4)
+    assert written.shelx_res_text.strip() == (tmp_path / "urea_crystalx.res").read_text().strip()
+
+
+def test_no_peaks_and_unsolvable_data(tmp_path):
+    empty = tmp_path / "empty.res"
+    empty.write_text("TITL x\nCELL 0.71 5 6 7 90 90 90\nLATT 1\nSFAC C\nUNIT 8\nHKLF 4\nEND\n")
+    assert main(["assign", str(empty), "--quiet"]) == EXIT_INPUT
+    hkl = tmp_path / "few.hkl"
+    hkl.write_text("".join(f"{h:4d}{0:4d}{0:4d}{100.0:8.2f}{5.0:8.2f}\n" for h in range(1, 6)))
+    from crystalx_core.cli import EXIT_SOLVE
+    assert main(["solve", str(empty), str(hkl), "--quiet"]) == EXIT_SOLVE
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.res", "few.hkl"]
+
+
+def test_cctbx_is_imported_before_gemmi_whatever_the_caller_imports_first():
+    code = "import crystalx_core.io.cif, gemmi; from cctbx import xray; print('ok')"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok"

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from crystalx_core.assignment import Assignment
-from crystalx_core.errors import CrystalXError
+from crystalx_core.errors import CrystalXError, InputError
 from crystalx_core.structure import Structure
 
 METHODS = ("baseline",)
@@ -11,7 +11,7 @@ METHODS = ("baseline",)
 def assign(structure: Structure, method: str = "baseline") -> Assignment:
     """Elements and H counts for every non-H site of `structure` by the chosen method."""
     if not [s for s in structure.sites if s.element not in ("H", "D")]:
-        raise CrystalXError("no peaks or atoms to assign", structure.source)
+        raise InputError("no peaks or atoms to assign", structure.source)
     if method == "baseline":
         from crystalx_core.assign.baseline import assign_baseline
         return assign_baseline(structure)

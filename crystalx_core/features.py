@@ -1,0 +1,88 @@
+"""Model inputs from a Structure: the asymmetric-unit sites plus their symmetry context.
+
+The network sees a finite cluster, not a periodic crystal: the sites we predict come
+first ("centres"), followed by every symmetry image of any site that lies within the
+cutoff of a centre ("context"). Edges join every pair of nodes closer than the cutoff,
+context–context pairs included, so that the second and later message-passing layers see
+the context atoms' own surroundings as far as the cluster reaches. With the images as
+explicit nodes the network needs nothing but positions and an edge list, which keeps the
+exported ONNX graph free of periodic bookkeeping.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from crystalx_core.errors import CrystalXError
+from crystalx_core.geometry import SAME_POSITION, neighbours
+from crystalx_core.structure import Structure
+
+DEFAULT_CUTOFF = 5.0  # Å, the model's radial cutoff (CrystalX paper)
+MAX_Z = 100  # size of the element embedding: guesses must be below this
+
+
+@dataclass(frozen=True)
+class GraphInputs:
+    """One cluster: nodes [0, n_centre) are the structure's sites in order, the rest images."""
+
+    z: np.ndarray  # (n,) int64 element guess as atomic number, 0 = unknown
+    pos: np.ndarray  # (n, 3) float32 Cartesian Å
+    edge_index: np.ndarray  # (2, e) int64 (source, target), both directions, no self-loops
+    site: np.ndarray  # (n,) int64 index of the site each node is (an image of)
+    n_centre: int
+
+    @property
+    def num_nodes(self) -> int:
+        return len(self.z)
+
+    @property
+    def num_edges(self) -> int:
+        return self.edge_index.shape[1]
+
+
+def radius_edges(pos: np.ndarray, cutoff: float) -> np.ndarray:
+    """(2, e) every ordered pair i != j with |pos_i - pos_j| < cutoff, sorted by target.
+
+    Strictly below the cutoff, as torchmd-net's own neighbour list: the network's vector
+    messages are not damped to zero at the cutoff, so a pair exactly there would count.
+    """
+    pairs = cKDTree(pos).query_pairs(cutoff, output_type="ndarray")
+    pairs = pairs[np.linalg.norm(pos[pairs[:, 0]] - pos[pairs[:, 1]], axis=1) < cutoff]
+    edges = np.concatenate([pairs, pairs[:, ::-1]]).T.astype(np.int64)
+    return edges[:, np.lexsort((edges[0], edges[1]))]
+
+
+def build_graph(structure: Structure, guesses: list[int],
+                cutoff: float = DEFAULT_CUTOFF) -> GraphInputs:
+    """The cluster for `structure` with `guesses[k]` as the element guess of site k.
+
+    Every image is one node however many centres see it; an image at a centre's own
+    position (the identity image) is that centre.
+    """
+    n_sites = len(structure.sites)
+    z_sites = np.asarray(guesses, dtype=np.int64).reshape(-1)
+    if len(z_sites) != n_sites:
+        raise CrystalXError(f"{len(z_sites)} element guesses for {n_sites} sites",
+                            structure.source or None)
+    if np.any((z_sites < 0) | (z_sites >= MAX_Z)):
+        raise CrystalXError(f"element guesses must be atomic numbers 0..{MAX_Z - 1}",
+                            structure.source or None)
+    centre_pos = structure.cartesian(structure.frac_array).reshape(-1, 3)
+
+    contacts = [c for per_site in neighbours(structure, cutoff) for c in per_site
+                if c.distance < cutoff]
+    site = np.array([c.j for c in contacts], dtype=np.int64)
+    key = np.array([(c.j, c.op, *c.shift) for c in contacts], dtype=np.int64).reshape(-1, 5)
+    cart = np.array([c.cart_j for c in contacts], dtype=float).reshape(-1, 3)
+    is_centre = np.linalg.norm(cart - centre_pos[site], axis=1) < SAME_POSITION
+    _, first = np.unique(key[~is_centre], axis=0, return_index=True)
+    context_site = site[~is_centre][np.sort(first)]
+    context_pos = cart[~is_centre][np.sort(first)]
+
+    pos = np.concatenate([centre_pos, context_pos])
+    node_site = np.concatenate([np.arange(n_sites), context_site]).astype(np.int64)
+    return GraphInputs(z=z_sites[node_site], pos=pos.astype(np.float32),
+                       edge_index=radius_edges(pos, cutoff), site=node_site,
+                       n_centre=n_sites)
