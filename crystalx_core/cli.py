@@ -52,7 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--method", default="baseline", help="assignment method (default: baseline)")
+    common.add_argument("--method", default="auto", choices=("auto", "model", "baseline"),
+                        help="assignment method: the shipped models, the rule-based baseline, or "
+                             "auto = the models when installed (default)")
     common.add_argument("--cycles", type=int, default=10, help="least-squares cycles per stage (default 10)")
     common.add_argument("--out", type=Path, help="output prefix (default: <input>_crystalx next to the input)")
     common.add_argument("--json", action="store_true", help="print the result as JSON on stdout")

@@ -31,3 +31,8 @@ def is_hydrogen(symbol: str | None) -> bool:
 
 def is_metal(symbol: str | None) -> bool:
     return symbol is not None and not is_hydrogen(symbol) and gemmi.Element(symbol).is_metal
+
+
+def symbol(z: int) -> str:
+    """Atomic number → element symbol."""
+    return gemmi.Element(z).name

@@ -6,10 +6,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
 
-from crystalx_core.assign import apply_assignment, assign
+from crystalx_core.assign import apply_assignment, assign, hydrogen_counts
 from crystalx_core.assignment import Assignment
 from crystalx_core.crystallography.refine import RefinementResult, refine
 from crystalx_core.crystallography.solve import Solution, solve
+from crystalx_core.elements import is_hydrogen
 from crystalx_core.riding import HydrogenPlan, add_riding_hydrogens
 from crystalx_core.structure import Structure
 
@@ -43,7 +44,7 @@ class JobResult:
                 if el not in ("H", "D")]
 
 
-def solve_job(structure: Structure, reflections, method: str = "baseline", cycles: int = 10,
+def solve_job(structure: Structure, reflections, method: str = "auto", cycles: int = 10,
               progress: Progress = lambda stage: None) -> JobResult:
     """Charge flipping from cell, symmetry and formula, then assign and refine."""
     timings: dict[str, float] = {}
@@ -55,7 +56,7 @@ def solve_job(structure: Structure, reflections, method: str = "baseline", cycle
     return result
 
 
-def assign_job(structure: Structure, reflections=None, method: str = "baseline", cycles: int = 10,
+def assign_job(structure: Structure, reflections=None, method: str = "auto", cycles: int = 10,
                progress: Progress = lambda stage: None) -> JobResult:
     """Assign elements and H to the peaks/atoms of a solution; refine when reflections are given."""
     timings: dict[str, float] = {}
@@ -85,14 +86,15 @@ def assign_job(structure: Structure, reflections=None, method: str = "baseline",
 
 def _hydrogens(model: Structure, assignment: Assignment, method: str) -> HydrogenPlan:
     """H counts from the method on the (refined) model, then riding H in SHELXL geometry."""
-    from crystalx_core.assign.baseline import baseline_h_counts
-    counts = baseline_h_counts(model)
+    counts = hydrogen_counts(model, method)
+    heavy = [site for site in model.sites if not is_hydrogen(site.element)]
     by_label = {s.new_label: s for s in assignment.sites}
-    for site, n_h in zip(model.sites, counts):
+    for site, (n_h, scores) in zip(heavy, counts):
         if site.label in by_label:
             by_label[site.label].h_count = n_h
-            by_label[site.label].h_scores = {n_h: 1.0}
-    return add_riding_hydrogens(model, {i: n for i, n in enumerate(counts)})
+            by_label[site.label].h_scores = scores
+    index = {id(site): i for i, site in enumerate(model.sites)}
+    return add_riding_hydrogens(model, {index[id(site)]: n for site, (n, _) in zip(heavy, counts)})
 
 
 def _annotate(assignment: Assignment, plan: HydrogenPlan) -> None:

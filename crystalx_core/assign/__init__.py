@@ -5,17 +5,38 @@ from crystalx_core.assignment import Assignment
 from crystalx_core.errors import CrystalXError, InputError
 from crystalx_core.structure import Structure
 
-METHODS = ("baseline",)
+METHODS = ("auto", "model", "baseline")
 
 
-def assign(structure: Structure, method: str = "baseline") -> Assignment:
+def resolve_method(method: str) -> str:
+    """'auto' is the shipped models when they are installed, else the baseline."""
+    if method not in METHODS:
+        raise CrystalXError(f"unknown method {method!r} (choose from {', '.join(METHODS)})")
+    if method != "auto":
+        return method
+    from crystalx_core.assign.model import MODEL_DIR
+    shipped = all((MODEL_DIR / name).is_file() for name in ("heavy.onnx", "hydrogen.onnx"))
+    return "model" if shipped else "baseline"
+
+
+def assign(structure: Structure, method: str = "auto") -> Assignment:
     """Elements and H counts for every non-H site of `structure` by the chosen method."""
     if not [s for s in structure.sites if s.element not in ("H", "D")]:
         raise InputError("no peaks or atoms to assign", structure.source)
-    if method == "baseline":
-        from crystalx_core.assign.baseline import assign_baseline
-        return assign_baseline(structure)
-    raise CrystalXError(f"unknown method {method!r} (choose from {', '.join(METHODS)})")
+    if resolve_method(method) == "model":
+        from crystalx_core.assign.model import assign_model
+        return assign_model(structure)
+    from crystalx_core.assign.baseline import assign_baseline
+    return assign_baseline(structure)
+
+
+def hydrogen_counts(structure: Structure, method: str = "auto") -> list[tuple[int, dict[int, float]]]:
+    """(H count, scores) for every non-H site of an assigned structure, in site order."""
+    if resolve_method(method) == "model":
+        from crystalx_core.assign.model import model_h_counts
+        return model_h_counts(structure)
+    from crystalx_core.assign.baseline import baseline_h_counts
+    return [(n, {n: 1.0}) for n in baseline_h_counts(structure)]
 
 
 def apply_assignment(structure: Structure, assignment: Assignment) -> Structure:

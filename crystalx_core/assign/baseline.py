@@ -46,6 +46,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from crystalx_core.assign.labels import element_labels
 from crystalx_core.assignment import Assignment, SiteAssignment
 from crystalx_core.elements import atomic_number, covalent_radius, is_hydrogen, is_metal
 from crystalx_core.errors import InputError
@@ -98,21 +99,6 @@ def _hand_out(contents: dict[str, float], ranked: list[int],
     return assigned
 
 
-def _new_labels(structure: Structure, elements: dict[int, str]) -> dict[int, str]:
-    """Element + running number in site order, skipping labels held by the other sites."""
-    taken = {s.label.upper() for k, s in enumerate(structure.sites) if k not in elements}
-    labels, counters = {}, {}
-    for k in sorted(elements):
-        el = elements[k]
-        while True:
-            counters[el] = counters.get(el, 0) + 1
-            label = f"{el}{counters[el]}"
-            if label.upper() not in taken:
-                break
-        labels[k] = label
-    return labels
-
-
 def assign_baseline(structure: Structure) -> Assignment:
     """Element, new label and H count for every kept non-H site, by the rules above."""
     contents = {el: n for el, n in structure.cell_contents().items()
@@ -127,7 +113,7 @@ def assign_baseline(structure: Structure) -> Assignment:
     dropped = _drop_excess(structure, ranked, multiplicity, sum(contents.values()))
     kept = [k for k in ranked if k not in set(dropped)]
     elements = _hand_out(contents, kept, {k: multiplicity[k] for k in kept})
-    labels = _new_labels(structure, elements)
+    labels = element_labels(structure, elements)
     order = sorted(kept)
     named = structure.with_sites([structure.sites[k].with_element(elements[k], labels[k])
                                   for k in order])

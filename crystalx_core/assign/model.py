@@ -1,0 +1,103 @@
+"""The machine-learned assignment: heavy-atom model in two passes, then the hydrogen model.
+
+Pass 1 starts from the baseline's guesses (height order, SFAC in UNIT proportion), pass 2
+from pass 1's answer, as in the CrystalX paper. Classes are restricted to the SFAC
+elements (plus "not an atom" for unassigned peaks) and every SFAC element is made to
+appear at least once, moving the atom that the model finds most likely to be it.
+"""
+from __future__ import annotations
+
+import os
+from collections import Counter
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from crystalx_core.assign.baseline import assign_baseline
+from crystalx_core.assign.labels import element_labels
+from crystalx_core.assignment import Assignment, SiteAssignment
+from crystalx_core.elements import atomic_number, is_hydrogen
+from crystalx_core.errors import CrystalXError
+from crystalx_core.features import build_graph
+from crystalx_core.structure import Structure
+
+MODEL_DIR = Path(os.environ.get("CRYSTALX_MODELS", Path(__file__).resolve().parents[2] / "onnx_models"))
+NOT_AN_ATOM = "Q"
+H_CONTEXT = 3.2  # Å, as in training (crystalx_core.training.dataset)
+
+
+@lru_cache(maxsize=None)
+def load_models(model_dir: str = str(MODEL_DIR)):
+    """(heavy, hydrogen) ONNX models, loaded once per process."""
+    from crystalx_core.runtime import OnnxModel
+    directory = Path(model_dir)
+    return OnnxModel(directory / "heavy.onnx"), OnnxModel(directory / "hydrogen.onnx")
+
+
+def assign_model(structure: Structure, model_dir: str = str(MODEL_DIR)) -> Assignment:
+    heavy_model, _ = load_models(model_dir)
+    sites = [i for i, s in enumerate(structure.sites) if not is_hydrogen(s.element)]
+    target = structure.with_sites([structure.sites[i] for i in sites])
+    allowed = _allowed_classes(target, heavy_model.classes)
+    baseline = assign_baseline(target).by_index()
+    guesses = [atomic_number(baseline[k].element) if k in baseline else 0 for k in range(len(target.sites))]
+    for _ in range(2):
+        probabilities = _restricted(heavy_model.predict(build_graph(target, guesses, heavy_model.cutoff)), allowed)
+        choice = probabilities.argmax(axis=1)
+        guesses = [0 if heavy_model.classes[c] == NOT_AN_ATOM else atomic_number(heavy_model.classes[c])
+                   for c in choice]
+    choice = _cover_every_element(probabilities, choice, allowed, heavy_model.classes)
+    elements = {k: heavy_model.classes[c] for k, c in enumerate(choice) if heavy_model.classes[c] != NOT_AN_ATOM}
+    labels = element_labels(target, elements)
+    answer = []
+    for k, element in elements.items():
+        scores = {heavy_model.classes[c]: float(probabilities[k, c]) for c in np.argsort(-probabilities[k])[:5]
+                  if probabilities[k, c] > 0}
+        answer.append(SiteAssignment(index=sites[k], label=target.sites[k].label, element=element,
+                                     new_label=labels[k], element_scores=scores))
+    dropped = [sites[k] for k in range(len(target.sites)) if k not in elements]
+    return Assignment(method="model", sites=answer, dropped=dropped)
+
+
+def model_h_counts(structure: Structure, model_dir: str = str(MODEL_DIR)) -> list[tuple[int, dict[int, float]]]:
+    """(H count, probabilities) for every non-H site of an assigned structure."""
+    _, hydrogen_model = load_models(model_dir)
+    heavy = structure.with_sites([s for s in structure.sites if not is_hydrogen(s.element)])
+    graph = build_graph(heavy, [atomic_number(s.element) for s in heavy.sites], hydrogen_model.cutoff,
+                        context=H_CONTEXT)
+    probabilities = hydrogen_model.predict(graph)
+    return [(int(p.argmax()), {int(hydrogen_model.classes[c]): float(p[c]) for c in np.argsort(-p)[:3]})
+            for p in probabilities]
+
+
+def _allowed_classes(structure: Structure, classes: list[str]) -> np.ndarray:
+    wanted = {el for el in structure.sfac if not is_hydrogen(el)}
+    missing = wanted - set(classes)
+    if missing:
+        raise CrystalXError(f"the model has no class for {', '.join(sorted(missing))}", structure.source)
+    has_peaks = any(s.is_peak for s in structure.sites)
+    return np.array([c in wanted or (c == NOT_AN_ATOM and has_peaks) for c in classes])
+
+
+def _restricted(probabilities: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    kept = np.where(allowed[None, :], probabilities, 0.0)
+    return kept / np.clip(kept.sum(axis=1, keepdims=True), 1e-12, None)
+
+
+def _cover_every_element(probabilities, choice, allowed, classes) -> np.ndarray:
+    """Give each SFAC element absent from the answer to the site most likely to be it,
+    taken only from an element that keeps at least one other atom."""
+    choice = choice.copy()
+    for c in np.flatnonzero(allowed):
+        if classes[c] == NOT_AN_ATOM or (choice == c).any():
+            continue
+        counts = Counter(choice.tolist())
+        donors = [k for k in range(len(choice))
+                  if classes[choice[k]] != NOT_AN_ATOM and counts[choice[k]] > 1] or \
+                 [k for k in range(len(choice)) if classes[choice[k]] == NOT_AN_ATOM]
+        if donors:
+            choice[max(donors, key=lambda k: probabilities[k, c])] = c
+    return choice
+
+
