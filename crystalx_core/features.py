@@ -1,12 +1,13 @@
 """Model inputs from a Structure: the asymmetric-unit sites plus their symmetry context.
 
 The network sees a finite cluster, not a periodic crystal: the sites we predict come
-first ("centres"), followed by every symmetry image of any site that lies within the
-cutoff of a centre ("context"). Edges join every pair of nodes closer than the cutoff,
+first ("centres"), followed by every symmetry image of any site that lies within a
+context radius of a centre ("context"; the cutoff unless told otherwise). Edges join every pair of nodes closer than the cutoff,
 context–context pairs included, so that the second and later message-passing layers see
 the context atoms' own surroundings as far as the cluster reaches. With the images as
-explicit nodes the network needs nothing but positions and an edge list, which keeps the
-exported ONNX graph free of periodic bookkeeping.
+explicit nodes the network needs nothing but positions and an edge list (plus the edges
+regrouped per target node), which keeps the exported ONNX graph free of periodic
+bookkeeping.
 """
 from __future__ import annotations
 
@@ -30,8 +31,10 @@ class GraphInputs:
     z: np.ndarray  # (n,) int64 element guess as atomic number, 0 = unknown
     pos: np.ndarray  # (n, 3) float32 Cartesian Å
     edge_index: np.ndarray  # (2, e) int64 (source, target), both directions, no self-loops
+    incoming: np.ndarray  # (n, k) int64 ids of the edges into each node, padded with e
     site: np.ndarray  # (n,) int64 index of the site each node is (an image of)
     n_centre: int
+    cutoff: float  # Å the edges were built with; a model must have been trained with it
 
     @property
     def num_nodes(self) -> int:
@@ -54,13 +57,32 @@ def radius_edges(pos: np.ndarray, cutoff: float) -> np.ndarray:
     return edges[:, np.lexsort((edges[0], edges[1]))]
 
 
-def build_graph(structure: Structure, guesses: list[int],
-                cutoff: float = DEFAULT_CUTOFF) -> GraphInputs:
+def incoming_edges(edge_index: np.ndarray, n: int) -> np.ndarray:
+    """(n, k) ids of the edges ending at each node, k the largest in-degree, padded with e.
+
+    The model sums messages with a gather over this table rather than a scatter (see
+    crystalx_core.training.model for why). k is at least 1: ONNX Reshape reads a 0 in a
+    shape as "keep this dimension", which breaks an empty table.
+    """
+    target = edge_index[1]
+    order = np.argsort(target, kind="stable")
+    degree = np.bincount(target, minlength=n)
+    first = np.cumsum(degree) - degree
+    table = np.full((n, max(int(degree.max(initial=0)), 1)), len(target), dtype=np.int64)
+    table[target[order], np.arange(len(target)) - first[target[order]]] = order
+    return table
+
+
+def build_graph(structure: Structure, guesses: list[int], cutoff: float = DEFAULT_CUTOFF,
+                context: float | None = None) -> GraphInputs:
     """The cluster for `structure` with `guesses[k]` as the element guess of site k.
 
-    Every image is one node however many centres see it; an image at a centre's own
-    position (the identity image) is that centre.
+    Context nodes are the images within `context` Å of a centre (default: the cutoff;
+    the hydrogen model uses 3.2 Å); edges join all nodes closer than `cutoff`. Every
+    image is one node however many centres see it; an image at a centre's own position
+    (the identity image) is that centre.
     """
+    context = cutoff if context is None else context
     n_sites = len(structure.sites)
     z_sites = np.asarray(guesses, dtype=np.int64).reshape(-1)
     if len(z_sites) != n_sites:
@@ -71,8 +93,8 @@ def build_graph(structure: Structure, guesses: list[int],
                             structure.source or None)
     centre_pos = structure.cartesian(structure.frac_array).reshape(-1, 3)
 
-    contacts = [c for per_site in neighbours(structure, cutoff) for c in per_site
-                if c.distance < cutoff]
+    contacts = [c for per_site in neighbours(structure, context) for c in per_site
+                if c.distance < context]
     site = np.array([c.j for c in contacts], dtype=np.int64)
     key = np.array([(c.j, c.op, *c.shift) for c in contacts], dtype=np.int64).reshape(-1, 5)
     cart = np.array([c.cart_j for c in contacts], dtype=float).reshape(-1, 3)
@@ -83,6 +105,7 @@ def build_graph(structure: Structure, guesses: list[int],
 
     pos = np.concatenate([centre_pos, context_pos])
     node_site = np.concatenate([np.arange(n_sites), context_site]).astype(np.int64)
-    return GraphInputs(z=z_sites[node_site], pos=pos.astype(np.float32),
-                       edge_index=radius_edges(pos, cutoff), site=node_site,
-                       n_centre=n_sites)
+    edge_index = radius_edges(pos, cutoff)
+    return GraphInputs(z=z_sites[node_site], pos=pos.astype(np.float32), edge_index=edge_index,
+                       incoming=incoming_edges(edge_index, len(pos)), site=node_site,
+                       n_centre=n_sites, cutoff=cutoff)

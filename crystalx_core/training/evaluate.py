@@ -1,0 +1,141 @@
+"""Metrics of the shipped ONNX models on the held-out test structures, against the baseline.
+
+    python -m crystalx_core.training.evaluate ../shared/data/corpus onnx_models/metrics.json
+
+The test structures are rebuilt from the corpus with fresh simulations (the split is the
+hash of the file name, as in training), at the standard settings and with 0.05 Å and
+0.1 Å extra coordinate noise. The numbers come from onnxruntime, i.e. from what we ship.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+
+import crystalx_core  # noqa: F401  (cctbx before gemmi)
+from crystalx_core.assign.baseline import assign_baseline, baseline_h_counts
+from crystalx_core.assign.model import NOT_AN_ATOM, assign_model, model_h_counts
+from crystalx_core.elements import is_hydrogen, symbol
+from crystalx_core.training.dataset import _index, h_counts, split_of, usable
+from crystalx_core.training.simulate import SimulationSettings, simulate_peaks
+
+
+def roc_auc(scores: np.ndarray, positive: np.ndarray) -> float | None:
+    """Area under the ROC curve by the rank-sum formula (ties share ranks)."""
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    if n_pos == 0 or n_neg == 0:
+        return None
+    order = np.argsort(scores, kind="mergesort")
+    ranks = np.empty(len(scores))
+    sorted_scores = scores[order]
+    i = 0
+    while i < len(scores):
+        j = i
+        while j + 1 < len(scores) and sorted_scores[j + 1] == sorted_scores[i]:
+            j += 1
+        ranks[order[i:j + 1]] = (i + j) / 2 + 1
+        i = j + 1
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def heavy_metrics(truths: list, noise: float, seed: int) -> dict:
+    """Element accuracy over peaks that stand for atoms, model vs baseline, on simulated solutions."""
+    rng = np.random.default_rng(seed)
+    per_element = defaultdict(Counter)  # true element → Counter(predicted)
+    model_right = base_right = atoms = structures_right = base_structures_right = 0
+    auc_scores = defaultdict(list)
+    for truth in truths:
+        settings = SimulationSettings(extra_noise=noise)
+        sim = simulate_peaks(truth, settings, rng)
+        model = assign_model(sim.structure).by_index()
+        base = assign_baseline(sim.structure).by_index()
+        all_model = all_base = True
+        for k, z in enumerate(sim.targets):
+            if z == 0:
+                continue
+            true = symbol(z)
+            predicted = model[k].element if k in model else NOT_AN_ATOM
+            baseline = base[k].element if k in base else NOT_AN_ATOM
+            per_element[true][predicted] += 1
+            atoms += 1
+            model_right += predicted == true
+            base_right += baseline == true
+            all_model &= predicted == true
+            all_base &= baseline == true
+            if k in model:
+                for element in truth.sfac:
+                    if not is_hydrogen(element):
+                        auc_scores[element].append((model[k].element_scores.get(element, 0.0), element == true))
+        structures_right += all_model
+        base_structures_right += all_base
+    table = {}
+    for element, counts in sorted(per_element.items(), key=lambda kv: -sum(kv[1].values())):
+        predicted_as = sum(c[element] for c in per_element.values())
+        table[element] = {"atoms": sum(counts.values()), "recall": counts[element] / sum(counts.values()),
+                          "precision": counts[element] / predicted_as if predicted_as else None}
+        pairs = auc_scores.get(element, [])
+        if pairs:
+            scores = np.array([s for s, _ in pairs])
+            table[element]["auc"] = roc_auc(scores, np.array([p for _, p in pairs]))
+    return {"noise_A": noise, "structures": len(truths), "atoms": atoms,
+            "accuracy": model_right / atoms, "baseline_accuracy": base_right / atoms,
+            "structures_fully_correct": structures_right / len(truths),
+            "baseline_structures_fully_correct": base_structures_right / len(truths), "per_element": table}
+
+
+def hydrogen_metrics(truths: list) -> dict:
+    right = base_right = atoms = all_right = base_all_right = 0
+    for truth in truths:
+        heavy = truth.with_sites([s for s in truth.sites if not is_hydrogen(s.element)])
+        expected = h_counts(truth)
+        predicted = [n for n, _ in model_h_counts(heavy)]
+        rules = baseline_h_counts(heavy)
+        hits = [p == e for p, e in zip(predicted, expected)]
+        base_hits = [p == e for p, e in zip(rules, expected)]
+        right += sum(hits)
+        base_right += sum(base_hits)
+        atoms += len(expected)
+        all_right += all(hits)
+        base_all_right += all(base_hits)
+    return {"structures": len(truths), "atoms": atoms, "accuracy": right / atoms,
+            "baseline_accuracy": base_right / atoms, "structures_fully_correct": all_right / len(truths),
+            "baseline_structures_fully_correct": base_all_right / len(truths)}
+
+
+def test_structures(corpus: Path, split: str = "test") -> list:
+    truths = []
+    for row in _index(corpus):
+        if split_of(row["file"]) != split:
+            continue
+        truth, _ = usable(corpus / row["file"], row)
+        if truth is not None:
+            truths.append(truth)
+    return truths
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("corpus", type=Path)
+    parser.add_argument("output", type=Path, help="metrics JSON (read by benchmarks/model_card.py)")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+    truths = test_structures(args.corpus)
+    metrics = {"heavy": [heavy_metrics(truths, noise, args.seed) for noise in (0.0, 0.05, 0.1)],
+               "hydrogen": hydrogen_metrics(truths)}
+    args.output.write_text(json.dumps(metrics, indent=1))
+    for row in metrics["heavy"]:
+        print(f"heavy, +{row['noise_A']} Å: accuracy {row['accuracy']:.4f} (baseline {row['baseline_accuracy']:.4f}), "
+              f"structures fully correct {row['structures_fully_correct']:.3f} "
+              f"(baseline {row['baseline_structures_fully_correct']:.3f})")
+    h = metrics["hydrogen"]
+    print(f"hydrogen: accuracy {h['accuracy']:.4f} (rules {h['baseline_accuracy']:.4f}), structures fully correct "
+          f"{h['structures_fully_correct']:.3f} (rules {h['baseline_structures_fully_correct']:.3f})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

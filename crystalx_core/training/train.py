@@ -1,0 +1,172 @@
+"""Train the heavy-atom or hydrogen model on a dataset from training/dataset.py, with
+checkpoints every epoch so an interrupted run resumes where it stopped.
+
+    python -m crystalx_core.training.train data/train_set.pkl.gz runs/heavy --kind heavy --epochs 30
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from crystalx_core.elements import atomic_number, symbol
+from crystalx_core.features import incoming_edges
+from crystalx_core.training.dataset import MAX_H, load
+from crystalx_core.training.model import AtomClassifier, ModelConfig
+
+ELEMENT_CLASSES = ["Q"] + [symbol(z) for z in range(1, 95)]  # index = atomic number; Q = not an atom
+HYDROGEN_CLASSES = [str(n) for n in range(MAX_H + 1)]
+
+
+def classes_for(kind: str) -> list[str]:
+    return ELEMENT_CLASSES if kind == "heavy" else HYDROGEN_CLASSES
+
+
+def allowed_mask(sample: dict, kind: str, n_classes: int) -> np.ndarray:
+    """Classes a centre may take: the structure's SFAC elements (+ 'no atom') for the heavy
+    model, as at inference; every H count for the hydrogen model."""
+    mask = np.zeros(n_classes, dtype=bool)
+    if kind == "heavy":
+        mask[0] = True
+        for element in sample["sfac"]:
+            if element not in ("H", "D"):
+                mask[atomic_number(element)] = True
+    else:
+        mask[:] = True
+    return mask
+
+
+def collate(samples: list[dict], kind: str, n_classes: int) -> dict[str, torch.Tensor]:
+    """Concatenate clusters into one graph; loss is taken on the centre nodes only."""
+    z, pos, edges, centre, y, masks = [], [], [], [], [], []
+    offset = 0
+    for s in samples:
+        n = len(s["z"])
+        z.append(s["z"].astype(np.int64))
+        pos.append(s["pos"])
+        edges.append(s["edge_index"].astype(np.int64) + offset)
+        centre.append(np.arange(s["n_centre"]) + offset)
+        y.append(s["y"])
+        masks.append(np.repeat(allowed_mask(s, kind, n_classes)[None, :], s["n_centre"], axis=0))
+        offset += n
+    edge_index = np.concatenate(edges, axis=1)
+    return {"z": torch.from_numpy(np.concatenate(z)), "pos": torch.from_numpy(np.concatenate(pos)),
+            "edge_index": torch.from_numpy(edge_index),
+            "incoming": torch.from_numpy(incoming_edges(edge_index, offset)),
+            "centre": torch.from_numpy(np.concatenate(centre)), "y": torch.from_numpy(np.concatenate(y)),
+            "mask": torch.from_numpy(np.concatenate(masks))}
+
+
+def masked_logits(model: AtomClassifier, batch: dict) -> torch.Tensor:
+    logits = model(batch["z"], batch["pos"], batch["edge_index"], batch["incoming"]).index_select(0, batch["centre"])
+    return logits.masked_fill(~batch["mask"], -1e4)
+
+
+def batches(samples: list[dict], max_nodes: int, rng: np.random.Generator | None):
+    """Groups of samples up to max_nodes nodes each, shuffled when rng is given."""
+    order = rng.permutation(len(samples)) if rng is not None else np.arange(len(samples))
+    group, nodes = [], 0
+    for k in order:
+        n = len(samples[k]["z"])
+        if group and nodes + n > max_nodes:
+            yield group
+            group, nodes = [], 0
+        group.append(samples[k])
+        nodes += n
+    if group:
+        yield group
+
+
+@torch.no_grad()
+def evaluate(model: AtomClassifier, samples: list[dict], kind: str, max_nodes: int) -> dict:
+    model.eval()
+    correct = total = 0
+    loss_sum = 0.0
+    for group in batches(samples, max_nodes, None):
+        batch = collate(group, kind, model.config.num_classes)
+        logits = masked_logits(model, batch)
+        loss_sum += float(nn.functional.cross_entropy(logits, batch["y"], reduction="sum"))
+        correct += int((logits.argmax(1) == batch["y"]).sum())
+        total += len(batch["y"])
+    return {"loss": loss_sum / max(total, 1), "accuracy": correct / max(total, 1), "atoms": total}
+
+
+def train(dataset: Path, out: Path, kind: str, epochs: int, config: ModelConfig, lr: float,
+          max_nodes: int, seed: int, log=print) -> dict:
+    data = load(dataset)
+    train_set, val_set = data["train"][kind], data["val"][kind]
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    model = AtomClassifier(config)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-5)
+    steps_per_epoch = sum(1 for _ in batches(train_set, max_nodes, None))
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda step: 0.5 * (1 + math.cos(math.pi * min(step / (epochs * steps_per_epoch), 1.0))))
+    history, start_epoch, best = [], 0, -1.0
+    checkpoint = out / "checkpoint.pt"
+    if checkpoint.exists():
+        state = torch.load(checkpoint, weights_only=False)
+        model.load_state_dict(state["model"])
+        optimiser.load_state_dict(state["optimiser"])
+        schedule.load_state_dict(state["schedule"])
+        history, start_epoch, best = state["history"], state["epoch"], state["best"]
+        log(f"resumed from epoch {start_epoch}")
+    config.save(out / "config.json")
+    rng = np.random.default_rng(seed + start_epoch)
+    for epoch in range(start_epoch, epochs):
+        model.train()
+        t0, loss_sum, seen = time.perf_counter(), 0.0, 0
+        for group in batches(train_set, max_nodes, rng):
+            batch = collate(group, kind, config.num_classes)
+            loss = nn.functional.cross_entropy(masked_logits(model, batch), batch["y"])
+            optimiser.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 10.0)
+            optimiser.step()
+            schedule.step()
+            loss_sum += float(loss) * len(batch["y"])
+            seen += len(batch["y"])
+        val = evaluate(model, val_set, kind, max_nodes)
+        row = {"epoch": epoch + 1, "train_loss": loss_sum / max(seen, 1), "val_loss": val["loss"],
+               "val_accuracy": val["accuracy"], "seconds": time.perf_counter() - t0}
+        history.append(row)
+        log(json.dumps(row))
+        if val["accuracy"] >= best:
+            best = val["accuracy"]
+            torch.save(model.state_dict(), out / "best.pt")
+        torch.save({"model": model.state_dict(), "optimiser": optimiser.state_dict(),
+                    "schedule": schedule.state_dict(), "history": history, "epoch": epoch + 1,
+                    "best": best}, checkpoint)
+    (out / "history.json").write_text(json.dumps(history, indent=1))
+    return {"history": history, "best_val_accuracy": best}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dataset", type=Path)
+    parser.add_argument("out", type=Path, help="run folder: checkpoint.pt, best.pt, config.json, history.json")
+    parser.add_argument("--kind", choices=("heavy", "hydrogen"), required=True)
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--hidden", type=int, default=128)
+    parser.add_argument("--layers", type=int, default=4)
+    parser.add_argument("--lr", type=float, default=5e-4)
+    parser.add_argument("--max-nodes", type=int, default=4000, help="nodes per batch")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    config = ModelConfig(classes=classes_for(args.kind), hidden_channels=args.hidden, num_layers=args.layers)
+    result = train(args.dataset, args.out, args.kind, args.epochs, config, args.lr, args.max_nodes, args.seed)
+    print(f"best validation accuracy {result['best_val_accuracy']:.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,190 @@
+"""The export forward is TorchMD_ET, and the ONNX file computes what PyTorch computes.
+
+Needs the `train` extra (torch, torchmd-net); the runtime error tests need only onnxruntime.
+"""
+import json
+
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+from crystalx_core.elements import atomic_number
+from crystalx_core.errors import CrystalXError
+from crystalx_core.features import build_graph, incoming_edges, radius_edges
+from crystalx_core.io.cif import read_cif
+from crystalx_core.runtime import OnnxModel
+from tests.conftest import BENCHMARK
+
+CLASSES = ["H", "C", "N", "O", "S", "Cl"]
+ENTRIES = ["FC_p21c", "FC_sucrose", "SXF_I43d"]
+
+
+def _structure(entry: str):
+    return read_cif(BENCHMARK / entry / "model.cif").structure
+
+
+def _graph(entry: str):
+    structure = _structure(entry)
+    return build_graph(structure, [atomic_number(s.element) for s in structure.sites])
+
+
+def _tensors(graph):
+    import torch
+    return [torch.from_numpy(a) for a in (graph.z, graph.pos, graph.edge_index, graph.incoming)]
+
+
+@pytest.fixture(scope="module")
+def train_extra():
+    pytest.importorskip("torch")
+    pytest.importorskip("torchmdnet")
+    from crystalx_core.training import export, model
+    return model, export
+
+
+@pytest.fixture(scope="module")
+def small(train_extra, tmp_path_factory):
+    """A randomly initialised 32-channel, 2-layer classifier and its ONNX export."""
+    import torch
+    model_module, export_module = train_extra
+    torch.manual_seed(0)
+    config = model_module.ModelConfig(classes=CLASSES, hidden_channels=32, num_layers=2)
+    model = model_module.AtomClassifier(config).eval()
+    with torch.no_grad():  # biases start at zero: make every parameter matter
+        for parameter in model.parameters():
+            parameter.add_(0.1 * torch.randn_like(parameter))
+    path = export_module.export_onnx(model, config, tmp_path_factory.mktemp("onnx") / "small.onnx")
+    return model, config, path
+
+
+@pytest.mark.parametrize("size", [(32, 2), (128, 4)])
+def test_export_forward_is_the_stock_torchmd_et(shared_data, train_extra, size):
+    """Same weights, same molecule: stock forward (own neighbour list) vs ours (our edges)."""
+    import torch
+    model_module, _ = train_extra
+    torch.manual_seed(1)
+    config = model_module.ModelConfig(classes=CLASSES, hidden_channels=size[0],
+                                      num_layers=size[1])
+    model = model_module.AtomClassifier(config).eval()
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.add_(0.1 * torch.randn_like(parameter))
+    structure = _structure("FC_sucrose")  # 45 atoms, one molecule, taken out of the crystal
+    pos = structure.cartesian(structure.frac_array).astype(np.float32)
+    z = torch.tensor([atomic_number(s.element) for s in structure.sites])
+    edges = radius_edges(pos, config.cutoff)
+    assert np.bincount(edges[1]).max() < 64  # the stock list keeps at most 64 per atom
+    with torch.no_grad():
+        x_stock, vec_stock, *_ = model.representation(z, torch.from_numpy(pos),
+                                                      torch.zeros(len(z), dtype=torch.long))
+        x, vec = model.features(z, torch.from_numpy(pos), torch.from_numpy(edges),
+                                torch.from_numpy(incoming_edges(edges, len(z))))
+    assert torch.allclose(x, x_stock, atol=1e-4, rtol=0)
+    assert torch.allclose(vec, vec_stock, atol=1e-4, rtol=0)
+
+
+@pytest.mark.parametrize("entry", ENTRIES)
+def test_onnx_matches_pytorch_on_real_structures(shared_data, small, entry):
+    import torch
+    model, config, path = small
+    graph = _graph(entry)
+    with torch.no_grad():
+        expected = torch.softmax(model(*_tensors(graph))[:graph.n_centre], dim=1).numpy()
+        logits = model(*_tensors(graph)).numpy()
+    onnx_model = OnnxModel(path)
+    probabilities = onnx_model.predict(graph)
+    assert probabilities.shape == (graph.n_centre, len(CLASSES))
+    assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    assert np.abs(probabilities - expected).max() < 1e-3
+    (onnx_logits,) = onnx_model.session.run(None, {
+        "z": graph.z, "pos": graph.pos, "edge_index": graph.edge_index,
+        "incoming": graph.incoming})
+    assert np.abs(onnx_logits - logits).max() < 1e-3
+
+
+@pytest.mark.parametrize("entry", ENTRIES[:2])
+def test_predictions_do_not_change_when_the_structure_is_rotated(shared_data, small, entry):
+    _, _, path = small
+    graph = _graph(entry)
+    onnx_model = OnnxModel(path)
+    rotation = Rotation.random(random_state=7).as_matrix().astype(np.float32)
+    rotated = type(graph)(**{**graph.__dict__, "pos": graph.pos @ rotation})
+    assert np.abs(onnx_model.predict(rotated) - onnx_model.predict(graph)).max() < 1e-4
+
+
+def test_sidecar_holds_config_classes_and_provenance(small, train_extra):
+    model_module, _ = train_extra
+    _, config, path = small
+    sidecar = json.loads(path.with_suffix(".json").read_text())
+    assert model_module.ModelConfig.from_dict(sidecar["config"]) == config
+    assert sidecar["config"]["classes"] == CLASSES
+    assert sidecar["metadata"]["exporter"] == "dynamo"
+    assert sidecar["metadata"]["torchmd-net"] == "3.1.0"
+    onnx_model = OnnxModel(path)
+    assert onnx_model.classes == CLASSES
+    assert onnx_model.provider == "CPUExecutionProvider"
+
+
+def test_torchscript_fallback_is_correct(small, train_extra, tmp_path, monkeypatch):
+    """If the dynamo exporter fails, the TorchScript one must still give the same numbers."""
+    _, export_module = train_extra
+    model, config, _ = small
+
+    def broken(*args):
+        raise RuntimeError("dynamo unavailable")
+
+    monkeypatch.setattr(export_module, "_export_dynamo", broken)
+    path = export_module.export_onnx(model, config, tmp_path / "fallback.onnx")
+    assert json.loads(path.with_suffix(".json").read_text())["metadata"]["exporter"] == "torchscript"
+    graph = _graph("FC_sucrose")
+    reference = OnnxModel(small[2]).predict(graph)
+    assert np.abs(OnnxModel(path).predict(graph) - reference).max() < 1e-4
+
+
+def test_model_config_round_trips_through_json(train_extra, tmp_path):
+    model_module, _ = train_extra
+    config = model_module.ModelConfig(classes=["0", "1", "2"], hidden_channels=64, cutoff=3.2)
+    config.save(tmp_path / "config.json")
+    assert model_module.ModelConfig.load(tmp_path / "config.json") == config
+    assert config.num_classes == 3
+
+
+# --- runtime failures: onnxruntime only -------------------------------------------------
+
+def _sidecar(path, **config):
+    config = {"classes": CLASSES, "cutoff": 5.0, "max_z": 100, **config}
+    path.with_suffix(".json").write_text(json.dumps({"config": config}))
+
+
+def test_missing_model_file_is_a_crystalx_error(tmp_path):
+    with pytest.raises(CrystalXError, match="not found"):
+        OnnxModel(tmp_path / "absent.onnx")
+
+
+def test_corrupt_model_file_is_a_crystalx_error(tmp_path):
+    path = tmp_path / "corrupt.onnx"
+    path.write_bytes(b"\x08\x07this is not a protobuf" * 10)
+    _sidecar(path)
+    with pytest.raises(CrystalXError, match="cannot load the ONNX model"):
+        OnnxModel(path)
+
+
+@pytest.mark.parametrize("text, message", [
+    (None, "sidecar not found"),
+    ("{not json", "unreadable model sidecar"),
+    ('{"config": {"classes": ["C"], "cutoff": 5.0, "max_z": 100}}', "unreadable model sidecar"),
+    ('{"metadata": {}}', "unreadable model sidecar"),
+])
+def test_bad_sidecar_is_a_crystalx_error(tmp_path, text, message):
+    path = tmp_path / "model.onnx"
+    path.write_bytes(b"")
+    if text is not None:
+        path.with_suffix(".json").write_text(text)
+    with pytest.raises(CrystalXError, match=message):
+        OnnxModel(path)
+
+
+def test_graph_with_another_cutoff_is_refused(shared_data, small):
+    structure = _structure("FC_sucrose")
+    graph = build_graph(structure, [6] * len(structure.sites), cutoff=3.2)
+    with pytest.raises(CrystalXError, match="cutoff"):
+        OnnxModel(small[2]).predict(graph)
