@@ -32,6 +32,7 @@ class OnnxModel:
         self.config = _read_sidecar(self.path.with_suffix(".json"))
         self.classes: list[str] = list(self.config["classes"])
         self.cutoff = float(self.config["cutoff"])
+        self.context = float(self.config.get("context", self.cutoff))  # graphs must be built with both
         available = onnxruntime.get_available_providers()
         providers = [p for p in PREFERRED_PROVIDERS if p in available]
         try:

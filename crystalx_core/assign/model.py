@@ -24,26 +24,25 @@ from crystalx_core.structure import Structure
 
 MODEL_DIR = Path(os.environ.get("CRYSTALX_MODELS", Path(__file__).resolve().parents[2] / "onnx_models"))
 NOT_AN_ATOM = "Q"
-H_CONTEXT = 3.2  # Å, as in training (crystalx_core.training.dataset)
 
 
 @lru_cache(maxsize=None)
-def load_models(model_dir: str = str(MODEL_DIR)):
-    """(heavy, hydrogen) ONNX models, loaded once per process."""
+def load_model(model_dir: str, name: str):
+    """The ONNX model NAME.onnx of a model folder, loaded once per process."""
     from crystalx_core.runtime import OnnxModel
-    directory = Path(model_dir)
-    return OnnxModel(directory / "heavy.onnx"), OnnxModel(directory / "hydrogen.onnx")
+    return OnnxModel(Path(model_dir) / f"{name}.onnx")
 
 
 def assign_model(structure: Structure, model_dir: str = str(MODEL_DIR)) -> Assignment:
-    heavy_model, _ = load_models(model_dir)
+    heavy_model = load_model(model_dir, "heavy")
     sites = [i for i, s in enumerate(structure.sites) if not is_hydrogen(s.element)]
     target = structure.with_sites([structure.sites[i] for i in sites])
     allowed = _allowed_classes(target, heavy_model.classes)
     baseline = assign_baseline(target).by_index()
     guesses = [atomic_number(baseline[k].element) if k in baseline else 0 for k in range(len(target.sites))]
     for _ in range(2):
-        probabilities = _restricted(heavy_model.predict(build_graph(target, guesses, heavy_model.cutoff)), allowed)
+        graph = build_graph(target, guesses, heavy_model.cutoff, heavy_model.context)
+        probabilities = _restricted(heavy_model.predict(graph), allowed)
         choice = probabilities.argmax(axis=1)
         guesses = [0 if heavy_model.classes[c] == NOT_AN_ATOM else atomic_number(heavy_model.classes[c])
                    for c in choice]
@@ -62,10 +61,10 @@ def assign_model(structure: Structure, model_dir: str = str(MODEL_DIR)) -> Assig
 
 def model_h_counts(structure: Structure, model_dir: str = str(MODEL_DIR)) -> list[tuple[int, dict[int, float]]]:
     """(H count, probabilities) for every non-H site of an assigned structure."""
-    _, hydrogen_model = load_models(model_dir)
+    hydrogen_model = load_model(model_dir, "hydrogen")
     heavy = structure.with_sites([s for s in structure.sites if not is_hydrogen(s.element)])
     graph = build_graph(heavy, [atomic_number(s.element) for s in heavy.sites], hydrogen_model.cutoff,
-                        context=H_CONTEXT)
+                        hydrogen_model.context)
     probabilities = hydrogen_model.predict(graph)
     return [(int(p.argmax()), {int(hydrogen_model.classes[c]): float(p[c]) for c in np.argsort(-p)[:3]})
             for p in probabilities]

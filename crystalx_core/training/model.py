@@ -37,6 +37,7 @@ class ModelConfig:
     num_layers: int = 4
     num_rbf: int = 32
     cutoff: float = 5.0
+    context: float = 3.2  # Å: symmetry images this close to a centre become context nodes
     num_heads: int = 8
     max_z: int = 100
 

@@ -131,7 +131,7 @@ def train(dataset: Path, out: Path, kind: str, epochs: int, config: ModelConfig,
             nn.utils.clip_grad_norm_(model.parameters(), 10.0)
             optimiser.step()
             schedule.step()
-            loss_sum += float(loss) * len(batch["y"])
+            loss_sum += float(loss.detach()) * len(batch["y"])
             seen += len(batch["y"])
         val = evaluate(model, val_set, kind, max_nodes)
         row = {"epoch": epoch + 1, "train_loss": loss_sum / max(seen, 1), "val_loss": val["loss"],
