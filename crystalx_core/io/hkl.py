@@ -8,11 +8,11 @@ split on blanks instead.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from crystalx_core.errors import InputError
+from crystalx_core.io.files import read_input_bytes
 from crystalx_core.symmetry import space_group_from_operators
 
 
@@ -45,13 +45,7 @@ class Reflections:
 
 def read_hkl(path) -> Reflections:
     path = str(path)
-    try:
-        data = Path(path).read_bytes()
-    except OSError as error:
-        raise InputError(f"cannot read the file: {error.strerror}", path) from None
-    if b"\0" in data:
-        raise InputError("binary data (NUL byte) in a reflection file", path,
-                         data.count(b"\n", 0, data.index(b"\0")) + 1)
+    data = read_input_bytes(path, "reflection file")
     return reflections_from_text(data.decode("latin-1"), path)
 
 

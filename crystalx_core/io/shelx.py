@@ -14,12 +14,12 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 from cctbx import sgtbx
 
 from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import InputError
+from crystalx_core.io.files import read_input_bytes
 from crystalx_core.geometry import site_multiplicities
 from crystalx_core.structure import Site, Structure
 from crystalx_core.symmetry import full_operator_list, shelx_latt_symm, space_group_from_shelx
@@ -116,13 +116,7 @@ class ShelxFile:
 def read_shelx(path) -> ShelxFile:
     """Read a .ins/.res file (UTF-8, else Latin-1, line endings kept)."""
     path = str(path)
-    try:
-        data = Path(path).read_bytes()
-    except OSError as error:
-        raise InputError(f"cannot read the file: {error.strerror}", path) from None
-    if b"\0" in data:
-        raise InputError("binary data (NUL byte) in a SHELX file", path,
-                         data.count(b"\n", 0, data.index(b"\0")) + 1)
+    data = read_input_bytes(path, "SHELX file")
     try:
         text, encoding = data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
