@@ -4,6 +4,8 @@ Needs the `train` extra (torch, torchmd-net); the runtime error tests need only 
 """
 import json
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
@@ -188,3 +190,19 @@ def test_graph_with_another_cutoff_is_refused(shared_data, small):
     graph = build_graph(structure, [6] * len(structure.sites), cutoff=3.2)
     with pytest.raises(CrystalXError, match="cutoff"):
         OnnxModel(small[2]).predict(graph)
+
+
+def test_asking_torch_for_two_threads_beside_cctbx_keeps_results_right(shared_data, small):
+    """A training run that asked for 2 threads learned on corrupted sums (cctbx's OpenMP
+    stub); the package keeps torch on one thread so training and ONNX compute the same."""
+    import torch
+    model, _, path = small
+    graph = _graph(ENTRIES[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.set_num_threads(2)
+    with torch.no_grad():
+        logits = model(*_tensors(graph)).numpy()
+    (onnx_logits,) = OnnxModel(path).session.run(None, {
+        "z": graph.z, "pos": graph.pos, "edge_index": graph.edge_index, "incoming": graph.incoming})
+    assert np.abs(onnx_logits - logits).max() < 1e-3

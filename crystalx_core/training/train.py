@@ -159,9 +159,9 @@ def main(argv=None) -> int:
     parser.add_argument("--lr", type=float, default=5e-4)
     parser.add_argument("--max-nodes", type=int, default=4000, help="nodes per batch")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
+    # No torch.set_num_threads here: beside cctbx's OpenMP stub more than one thread computes
+    # wrong sums silently (see crystalx_core/training/__init__.py); the package confines it.
     config = ModelConfig(classes=classes_for(args.kind), hidden_channels=args.hidden, num_layers=args.layers)
     result = train(args.dataset, args.out, args.kind, args.epochs, config, args.lr, args.max_nodes, args.seed)
     print(f"best validation accuracy {result['best_val_accuracy']:.4f}")
