@@ -55,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--method", default="auto", choices=("auto", "model", "baseline"),
                         help="assignment method: the shipped models, the rule-based baseline, or "
                              "auto = the models when installed (default)")
+    common.add_argument("--hydrogens", default="rules", choices=("rules", "model"),
+                        help="H counts from geometry rules (default; better measured so far) or the model")
     common.add_argument("--cycles", type=int, default=10, help="least-squares cycles per stage (default 10)")
     common.add_argument("--out", type=Path, help="output prefix (default: <input>_crystalx next to the input)")
     common.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
@@ -85,7 +87,7 @@ def _run_solve(args) -> int:
     structure = shelx.to_structure()
     reflections = read_hkl(args.hkl)
     with _progress(args) as progress:
-        result = solve_job(structure, reflections, args.method, args.cycles, progress)
+        result = solve_job(structure, reflections, args.method, args.cycles, progress, args.hydrogens)
     return _finish(args, result, args.ins, [args.ins, args.hkl], shelx)
 
 
@@ -99,7 +101,7 @@ def _run_assign(args) -> int:
     structure = shelx.to_structure() if shelx else load_structure(args.model)
     reflections = read_hkl(args.hkl) if args.hkl else None
     with _progress(args) as progress:
-        result = assign_job(structure, reflections, args.method, args.cycles, progress)
+        result = assign_job(structure, reflections, args.method, args.cycles, progress, args.hydrogens)
     inputs = [args.model] + ([args.hkl] if args.hkl else [])
     return _finish(args, result, args.model, inputs, shelx)
 

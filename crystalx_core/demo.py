@@ -64,7 +64,8 @@ def run_demo(args, finish, progress_context) -> int:
         print(f"      inputs written to {ins_path} and {hkl_path} (cell, symmetry and formula only)")
     shelx = read_shelx(ins_path)
     with progress_context(args) as progress:
-        result = solve_job(shelx.to_structure(), read_hkl(hkl_path), args.method, args.cycles, progress)
+        result = solve_job(shelx.to_structure(), read_hkl(hkl_path), args.method, args.cycles, progress,
+                           args.hydrogens)
     code = finish(args, result, ins_path, [ins_path, hkl_path], shelx)
     if not args.json:
         match = match_sites(reference, result.structure)

@@ -27,6 +27,7 @@ class JobResult:
     solution: Solution | None = None
     refinements: list[tuple[str, RefinementResult]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    hydrogen_method: str = "rules"
 
     @property
     def dropped_labels(self) -> list[str]:
@@ -45,19 +46,19 @@ class JobResult:
 
 
 def solve_job(structure: Structure, reflections, method: str = "auto", cycles: int = 10,
-              progress: Progress = lambda stage: None) -> JobResult:
+              progress: Progress = lambda stage: None, hydrogens: str = "rules") -> JobResult:
     """Charge flipping from cell, symmetry and formula, then assign and refine."""
     timings: dict[str, float] = {}
     with _timed(timings, "solve", progress):
         solution = solve(structure, reflections)
-    result = assign_job(solution.structure, reflections, method, cycles, progress)
+    result = assign_job(solution.structure, reflections, method, cycles, progress, hydrogens)
     result.input, result.solution = structure, solution
     result.timings = {**timings, **result.timings}
     return result
 
 
 def assign_job(structure: Structure, reflections=None, method: str = "auto", cycles: int = 10,
-               progress: Progress = lambda stage: None) -> JobResult:
+               progress: Progress = lambda stage: None, hydrogens: str = "rules") -> JobResult:
     """Assign elements and H to the peaks/atoms of a solution; refine when reflections are given."""
     timings: dict[str, float] = {}
     refinements: list[tuple[str, RefinementResult]] = []
@@ -72,7 +73,7 @@ def assign_job(structure: Structure, reflections=None, method: str = "auto", cyc
                                                       cycles, anisotropic=True)))
         model = refinements[-1][1].structure
     with _timed(timings, "hydrogens", progress):
-        plan = _hydrogens(model, assignment, method)
+        plan = _hydrogens(model, assignment, hydrogens)
     if reflections is not None:
         with _timed(timings, "refine with riding H", progress):
             refinements.append(("riding H", refine(plan.structure, reflections, cycles, anisotropic=True,
@@ -81,11 +82,11 @@ def assign_job(structure: Structure, reflections=None, method: str = "auto", cyc
         plan.notes.update(refinements[-1][1].fixed_hydrogens)
     _annotate(assignment, plan)
     return JobResult(input=structure, assigned=structure, assignment=assignment, structure=plan.structure,
-                     hydrogens=plan, refinements=refinements, timings=timings)
+                     hydrogens=plan, refinements=refinements, timings=timings, hydrogen_method=hydrogens)
 
 
 def _hydrogens(model: Structure, assignment: Assignment, method: str) -> HydrogenPlan:
-    """H counts from the method on the (refined) model, then riding H in SHELXL geometry."""
+    """H counts (rules or model) on the (refined) model, then riding H in SHELXL geometry."""
     counts = hydrogen_counts(model, method)
     heavy = [site for site in model.sites if not is_hydrogen(site.element)]
     by_label = {s.new_label: s for s in assignment.sites}

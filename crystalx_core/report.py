@@ -19,6 +19,7 @@ def job_json(result: JobResult, files: dict[str, str] | None = None) -> dict:
         "schema": JSON_SCHEMA_VERSION,
         "program": f"crystalx {__version__}",
         "method": result.assignment.method,
+        "hydrogen_method": result.hydrogen_method,
         "source": result.input.source,
         "atoms": [{
             "label": s.label, "new_label": s.new_label, "element": s.element,
@@ -75,7 +76,8 @@ def summary_lines(result: JobResult) -> list[str]:
         s = result.solution
         lines.append(f"solved by charge flipping: {len(s.structure.sites)} peaks from "
                      f"{s.n_reflections} reflections to {s.d_min:.2f} Å (attempt {s.attempts})")
-    lines.append(f"assigned {len(result.assignment.sites)} atoms by method '{result.assignment.method}'"
+    lines.append(f"assigned {len(result.assignment.sites)} atoms by method '{result.assignment.method}' "
+                 f"(H counts: {result.hydrogen_method})"
                  + (f", dropped {len(result.assignment.dropped)} peaks" if result.assignment.dropped else ""))
     lines.append("element   assigned   expected (UNIT)")
     for el, n, expected in result.element_table():

@@ -30,9 +30,17 @@ def assign(structure: Structure, method: str = "auto") -> Assignment:
     return assign_baseline(structure)
 
 
-def hydrogen_counts(structure: Structure, method: str = "auto") -> list[tuple[int, dict[int, float]]]:
-    """(H count, scores) for every non-H site of an assigned structure, in site order."""
-    if resolve_method(method) == "model":
+HYDROGEN_METHODS = ("rules", "model")
+
+
+def hydrogen_counts(structure: Structure, method: str = "rules") -> list[tuple[int, dict[int, float]]]:
+    """(H count, scores) for every non-H site of an assigned structure, in site order.
+
+    The geometry rules stay the default until the hydrogen model beats them (MODEL_CARD.md).
+    """
+    if method not in HYDROGEN_METHODS:
+        raise CrystalXError(f"unknown hydrogen method {method!r} (choose from {', '.join(HYDROGEN_METHODS)})")
+    if method == "model":
         from crystalx_core.assign.model import model_h_counts
         return model_h_counts(structure)
     from crystalx_core.assign.baseline import baseline_h_counts
