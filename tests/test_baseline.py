@@ -133,3 +133,12 @@ def test_no_non_h_contents_is_an_input_error():
     model = _model("FC_sucrose")
     with pytest.raises(InputError, match="no non-H atoms"):
         assign_baseline(replace(model, sfac=["H"], unit=[44.0]))
+
+
+def test_peaks_without_heights_rank_last_instead_of_crashing(shared_data):
+    from crystalx_core.io.cif import read_cif
+    truth = read_cif(BENCHMARK / "FC_sucrose" / "model.cif").structure
+    heavy = [s for s in truth.sites if s.element != "H"]
+    peaks = truth.with_sites([s.with_element(None, f"Q{k + 1}") for k, s in enumerate(heavy)])
+    answer = assign_baseline(peaks)
+    assert len(answer.sites) == 23 and {s.element for s in answer.sites} == {"C", "O"}

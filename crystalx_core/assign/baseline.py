@@ -65,7 +65,9 @@ class _Bond:
 
 
 def _height(site: Site) -> float:
-    return site.peak_height if site.peak_height is not None else atomic_number(site.element)
+    if site.peak_height is not None:
+        return site.peak_height
+    return 0.0 if site.is_peak else atomic_number(site.element)  # a peak without a height ranks last
 
 
 def _drop_excess(structure: Structure, ranked: list[int], multiplicity: dict[int, int],

@@ -17,6 +17,7 @@ from crystalx_core.errors import RefinementError
 from crystalx_core.structure import Structure
 
 DEFAULT_INSTRUCTIONS = ["L.S. 10", "WGHT 0.1", "FVAR 1.0"]
+MAX_U = 2.0  # Å²: beyond this an "atom" is smeared over the cell; SHELX cannot even write U ≥ 5
 
 
 @dataclass
@@ -75,6 +76,11 @@ def refine(structure: Structure, reflections, cycles: int = 10, anisotropic: boo
         cycles=steps.n_iterations, fixed_hydrogens=fixed)
     if not all(math.isfinite(v) for v in (result.r1, result.wr2, result.goof)) or result.r1 > 0.9:
         raise RefinementError(f"refinement diverged (R1 = {result.r1:.3f})", structure.source)
+    for site in result.structure.sites:
+        largest = max(abs(u) for u in (site.u_iso, *(site.u_aniso or ())))
+        if not math.isfinite(largest) or largest >= MAX_U or site.u_iso <= -0.05:
+            raise RefinementError(f"refinement diverged: {site.label} has |U| up to {largest:.3g} Å²",
+                                  structure.source)
     return result
 
 
