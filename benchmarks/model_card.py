@@ -1,8 +1,11 @@
 """Write onnx_models/MODEL_CARD.md from what the scripts measured: the dataset summary, the
 training histories, the model configs and the evaluation metrics.
 
-    python benchmarks/model_card.py --dataset data/train_set.summary.json \
-        --runs runs/heavy runs/hydrogen --metrics onnx_models/metrics.json
+    python benchmarks/model_card.py
+
+Inputs, all in onnx_models/: NAME.json (export sidecars), NAME_history.json (training
+histories, copied by the export), dataset_summary.json (from the dataset build) and
+metrics.json (from crystalx_core.training.evaluate).
 """
 from __future__ import annotations
 
@@ -75,14 +78,14 @@ def card(dataset: dict, runs: dict[str, list], metrics: dict, sidecars: dict[str
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", type=Path, required=True, help="*.summary.json from the dataset build")
-    parser.add_argument("--runs", type=Path, nargs="+", default=[], help="training run folders (heavy, hydrogen)")
-    parser.add_argument("--metrics", type=Path, required=True)
+    parser.add_argument("--dataset", type=Path, default=MODELS / "dataset_summary.json")
+    parser.add_argument("--metrics", type=Path, default=MODELS / "metrics.json")
     parser.add_argument("--output", type=Path, default=MODELS / "MODEL_CARD.md")
     args = parser.parse_args(argv)
-    runs = {run.name: json.loads((run / "history.json").read_text()) for run in args.runs}
     sidecars = {p.stem: json.loads(p.read_text()) for p in sorted(MODELS.glob("*.json"))
                 if (MODELS / f"{p.stem}.onnx").exists()}
+    runs = {name: json.loads((MODELS / f"{name}_history.json").read_text()) for name in sidecars
+            if (MODELS / f"{name}_history.json").exists()}
     text = card(json.loads(args.dataset.read_text()), runs, json.loads(args.metrics.read_text()), sidecars)
     args.output.write_text(text)
     print(f"wrote {args.output}")

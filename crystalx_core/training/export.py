@@ -115,7 +115,11 @@ def export_run(run_dir, path) -> Path:
     config = ModelConfig.load(run_dir / "config.json")
     model = AtomClassifier(config)
     model.load_state_dict(torch.load(run_dir / "best.pt", weights_only=True))
-    return export_onnx(model, config, path)
+    exported = export_onnx(model, config, path)
+    history = run_dir / "history.json"
+    if history.exists():  # the model card reports training time and epochs from it
+        exported.with_name(f"{exported.stem}_history.json").write_text(history.read_text())
+    return exported
 
 
 def main(argv=None) -> int:
