@@ -33,7 +33,7 @@ def card(dataset: dict, runs: dict[str, list], metrics: dict, sidecars: dict[str
         lines.append(f"- `{name}.onnx`: torchmd-net `TorchMD_ET` {c['hidden_channels']} channels × "
                      f"{c['num_layers']} layers, {c['num_rbf']} expnorm RBF, cutoff {c['cutoff']} Å, "
                      f"{c['num_heads']} heads; invariant per-atom head over {len(c['classes'])} classes. "
-                     f"Trained {len(history)} epochs in {hours:.2f} h on 2 CPU cores "
+                     f"Trained {len(history)} epochs in {hours:.2f} h on one CPU thread (torch kept to one beside cctbx) "
                      f"(torch {meta['torch']}, torchmd-net {meta['torchmd-net']}); exported {meta['exported']} "
                      f"({meta['exporter']}, opset {meta['opset']}).")
     lines += ["", "## Training data", "",
