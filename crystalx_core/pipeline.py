@@ -9,12 +9,14 @@ from typing import Callable
 from crystalx_core.assign import apply_assignment, assign, hydrogen_counts
 from crystalx_core.assignment import Assignment
 from crystalx_core.crystallography.refine import RefinementResult, refine
+from crystalx_core.errors import RefinementError
 from crystalx_core.crystallography.solve import Solution, solve
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.riding import HydrogenPlan, add_riding_hydrogens
 from crystalx_core.structure import Structure
 
 Progress = Callable[[str], None]
+SPURIOUS_U = 0.25  # Å²: an "atom" refining to a larger Uiso is a spurious peak, not an atom
 
 
 @dataclass
@@ -28,6 +30,7 @@ class JobResult:
     refinements: list[tuple[str, RefinementResult]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     hydrogen_method: str = "rules"
+    notes: list[str] = field(default_factory=list)  # what the job had to give up on, for the user
 
     @property
     def dropped_labels(self) -> list[str]:
@@ -62,27 +65,39 @@ def assign_job(structure: Structure, reflections=None, method: str = "auto", cyc
     """Assign elements and H to the peaks/atoms of a solution; refine when reflections are given."""
     timings: dict[str, float] = {}
     refinements: list[tuple[str, RefinementResult]] = []
+    notes: list[str] = []
     with _timed(timings, "assign", progress):
         assignment = assign(structure, method)
         model = apply_assignment(structure, assignment)
     if reflections is not None:
         with _timed(timings, "refine isotropic", progress):
             refinements.append(("isotropic", refine(model, reflections, cycles)))
+            smeared = [s.label for s in refinements[-1][1].structure.sites if s.u_iso > SPURIOUS_U]
+            if smeared:  # peaks that refine to no atom: drop them, as a crystallographer would
+                _drop(assignment, structure, smeared)
+                model = model.with_sites([s for s in model.sites if s.label not in smeared])
+                refinements.append(("isotropic, spurious removed", refine(model, reflections, cycles)))
+        anisotropic = True
         with _timed(timings, "refine anisotropic", progress):
-            refinements.append(("anisotropic", refine(refinements[-1][1].structure, reflections,
-                                                      cycles, anisotropic=True)))
+            try:
+                refinements.append(("anisotropic", refine(refinements[-1][1].structure, reflections,
+                                                          cycles, anisotropic=True)))
+            except RefinementError as error:  # keep the isotropic model rather than lose the job
+                anisotropic = False
+                notes.append(f"anisotropic refinement failed ({error.message}); the model stays isotropic")
         model = refinements[-1][1].structure
     with _timed(timings, "hydrogens", progress):
         plan = _hydrogens(model, assignment, hydrogens)
     if reflections is not None:
         with _timed(timings, "refine with riding H", progress):
-            refinements.append(("riding H", refine(plan.structure, reflections, cycles, anisotropic=True,
+            refinements.append(("riding H", refine(plan.structure, reflections, cycles, anisotropic=anisotropic,
                                                    instructions=_instructions(plan))))
         plan.structure = refinements[-1][1].structure
         plan.notes.update(refinements[-1][1].fixed_hydrogens)
     _annotate(assignment, plan)
     return JobResult(input=structure, assigned=structure, assignment=assignment, structure=plan.structure,
-                     hydrogens=plan, refinements=refinements, timings=timings, hydrogen_method=hydrogens)
+                     hydrogens=plan, refinements=refinements, timings=timings, hydrogen_method=hydrogens,
+                     notes=notes)
 
 
 def _hydrogens(model: Structure, assignment: Assignment, method: str) -> HydrogenPlan:
@@ -96,6 +111,13 @@ def _hydrogens(model: Structure, assignment: Assignment, method: str) -> Hydroge
             by_label[site.label].h_scores = scores
     index = {id(site): i for i, site in enumerate(model.sites)}
     return add_riding_hydrogens(model, {index[id(site)]: n for site, (n, _) in zip(heavy, counts)})
+
+
+def _drop(assignment: Assignment, structure: Structure, labels: list[str]) -> None:
+    """Move the sites with these new labels from the answer to its dropped peaks."""
+    gone = [s for s in assignment.sites if s.new_label in labels]
+    assignment.sites = [s for s in assignment.sites if s.new_label not in labels]
+    assignment.dropped = sorted(assignment.dropped + [s.index for s in gone])
 
 
 def _annotate(assignment: Assignment, plan: HydrogenPlan) -> None:

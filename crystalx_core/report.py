@@ -29,6 +29,7 @@ def job_json(result: JobResult, files: dict[str, str] | None = None) -> dict:
         } for s in result.assignment.sites],
         "dropped_peaks": result.dropped_labels,
         "hydrogen_notes": result.hydrogens.notes,
+        "notes": result.notes,
         "refinement": None if final is None else {
             "r1": round(final.r1, 5), "r1_all": round(final.r1_all, 5), "wr2": round(final.wr2, 5),
             "goof": round(final.goof, 4), "n_reflections": final.n_reflections,
@@ -86,6 +87,7 @@ def summary_lines(result: JobResult) -> list[str]:
     lines.append(f"riding H placed: {n_h} on {len(result.hydrogens.codes)} atoms")
     for label, note in result.hydrogens.notes.items():
         lines.append(f"  note {label}: {note}")
+    lines += [f"note: {note}" for note in result.notes]
     for stage, r in result.refinements:
         lines.append(f"refinement ({stage}): R1 = {r.r1:.4f}  wR2 = {r.wr2:.4f}  GooF = {r.goof:.3f}  "
                      f"({r.n_reflections} reflections, {r.n_parameters} parameters)")

@@ -17,7 +17,7 @@ from crystalx_core.errors import RefinementError
 from crystalx_core.structure import Structure
 
 DEFAULT_INSTRUCTIONS = ["L.S. 10", "WGHT 0.1", "FVAR 1.0"]
-MAX_U = 2.0  # Å²: beyond this an "atom" is smeared over the cell; SHELX cannot even write U ≥ 5
+MAX_U = 5.0  # Å²: SHELX cannot write a displacement parameter this large; the refinement has diverged
 
 
 @dataclass
