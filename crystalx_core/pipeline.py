@@ -74,7 +74,7 @@ def assign_job(structure: Structure, reflections=None, method: str = "auto", cyc
             refinements.append(("isotropic", refine(model, reflections, cycles)))
             smeared = [s.label for s in refinements[-1][1].structure.sites if s.u_iso > SPURIOUS_U]
             if smeared:  # peaks that refine to no atom: drop them, as a crystallographer would
-                _drop(assignment, structure, smeared)
+                _drop(assignment, smeared)
                 model = model.with_sites([s for s in model.sites if s.label not in smeared])
                 refinements.append(("isotropic, spurious removed", refine(model, reflections, cycles)))
         anisotropic = True
@@ -113,7 +113,7 @@ def _hydrogens(model: Structure, assignment: Assignment, method: str) -> Hydroge
     return add_riding_hydrogens(model, {index[id(site)]: n for site, (n, _) in zip(heavy, counts)})
 
 
-def _drop(assignment: Assignment, structure: Structure, labels: list[str]) -> None:
+def _drop(assignment: Assignment, labels: list[str]) -> None:
     """Move the sites with these new labels from the answer to its dropped peaks."""
     gone = [s for s in assignment.sites if s.new_label in labels]
     assignment.sites = [s for s in assignment.sites if s.new_label not in labels]

@@ -104,8 +104,6 @@ def _second_neighbours(structure: Structure, bonds: list[list[Contact]], contact
     rot, tran = structure.symmetry_matrices()[contact.op]
     out = []
     for c in bonds[contact.j]:
-        if c.j == contact.i and np.allclose(c.cart_j, structure.cartesian(structure.sites[contact.i].frac)):
-            continue
         frac_in_j_frame = structure.fractional(c.cart_j)
         frac = rot @ frac_in_j_frame + tran + np.asarray(contact.shift)
         xyz = structure.cartesian(frac)
