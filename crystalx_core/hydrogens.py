@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -56,6 +56,10 @@ WATER_OH = 0.84
 WATER_ANGLE = 104.5
 # N–H of an ammonium ion: SHELXL's N–H of an NH3+ group (no HFIX exists for NH4+ itself).
 AMMONIUM_NH = 0.89
+
+DENSITY_WEIGHT = 2.0  # score per e Å⁻³ of Fo − Fc density on a trial H site
+RIGID_SEARCH_DIRECTIONS = 400  # bisector directions tried for water/NH4+ against a difference map
+Density = Callable[[np.ndarray], np.ndarray]  # Cartesian points (k, 3) → Fo − Fc (k,)
 
 _TETRAHEDRAL = math.degrees(math.acos(-1.0 / 3.0))
 # Bond-length and angle limits for recognising sp and sp2 partners from geometry alone.
@@ -267,7 +271,7 @@ def place_hydrogens(code: int, pivot: np.ndarray, neighbours: Sequence[np.ndarra
                     element: str, second_neighbours: Sequence[np.ndarray] | None = None, *,
                     acceptors: Sequence[np.ndarray] | None = None,
                     known_hydrogens: Sequence[np.ndarray] = (), temperature_c: float = 20.0,
-                    distance: float | None = None) -> np.ndarray:
+                    distance: float | None = None, density: Density | None = None) -> np.ndarray:
     """Idealised Cartesian positions (n_h, 3) of the H atoms of one HFIX group.
 
     `neighbours` are the bonded non-H atoms of the pivot. When more are passed than the
@@ -279,7 +283,9 @@ def place_hydrogens(code: int, pivot: np.ndarray, neighbours: Sequence[np.ndarra
     `acceptors` (positions of potential H-bond acceptors) turn the group to the best hydrogen
     bonds instead, like SHELXL's HFIX 148 search, and `known_hydrogens` (H atoms already in
     the model) keep them clear of other H, so an acceptor that itself donates to the pivot
-    is not chosen. `distance` overrides SHELXL's default.
+    is not chosen. `distance` overrides SHELXL's default. With `density` (Fo − Fc at
+    Cartesian points) the rotating groups 137/147 take the torsion with the most difference
+    density on their H sites, as SHELXL's circular Fourier search does, H bonds breaking ties.
     """
     m = code // 10
     expected = _HYDROGENS_PER_GROUP.get(m)
@@ -311,7 +317,7 @@ def place_hydrogens(code: int, pivot: np.ndarray, neighbours: Sequence[np.ndarra
         seek_hbonds = m != 3 and element in ("N", "O", "S") and acceptors
         directions = _terminal_tetrahedral_directions(
             pivot, near[0], n_h, second_neighbours, acceptors if seek_hbonds else None,
-            known_hydrogens, d)
+            known_hydrogens, d, density if m != 3 else None)
     return pivot + d * np.array(directions)
 
 
@@ -371,12 +377,12 @@ def _reference_substituent(neighbour, second_neighbours) -> np.ndarray | None:
 
 
 def _terminal_tetrahedral_directions(pivot, neighbour, n_h, second_neighbours, acceptors,
-                                     known_hydrogens, d) -> list[np.ndarray]:
+                                     known_hydrogens, d, density=None) -> list[np.ndarray]:
     """XH3 or XH on a cone at the tetrahedral angle to X–Y.
 
     The start is staggered: the first H anti to Y's substituent with the shortest bond. With
-    acceptors, the torsion is instead the one (1° steps) with the best hydrogen-bond score,
-    and the staggered start wins when nothing scores.
+    acceptors or difference density, the torsion is instead the one (1° steps) with the best
+    score, and the staggered start wins when nothing scores.
     """
     axis = _unit(pivot - neighbour)
     z = _reference_substituent(neighbour, second_neighbours)
@@ -390,8 +396,8 @@ def _terminal_tetrahedral_directions(pivot, neighbour, n_h, second_neighbours, a
                          for a in azimuths])
 
     staggered = math.pi
-    context = _HBondContext(pivot, acceptors or (), (), known_hydrogens)
-    if not context.acceptors:
+    context = _HBondContext(pivot, acceptors or (), (), known_hydrogens, density)
+    if not context.acceptors and density is None:
         return list(cone(staggered))
     steps = [staggered + math.radians(step) for step in range(360)]
     scores = [context.score(d * cone(phi)) for phi in steps]
@@ -405,20 +411,26 @@ class _HBondContext:
     max(0, −cos X–H···A), so short and straight bonds count and angles below 90° do not.
     It subtracts 2 per Å that an H comes closer than 2.0 Å to an H already in the model (an
     acceptor whose own H points at the donor is donating, not accepting), and 5 per unit of
-    cosine that an X–H bond comes within 100° of a bond to a `bonded` atom (a metal).
+    cosine that an X–H bond comes within 100° of a bond to a `bonded` atom (a metal). With
+    `density` it adds DENSITY_WEIGHT per e Å⁻³ of difference density on the H sites: the
+    measured electrons outweigh the geometric guess.
     """
 
     def __init__(self, donor: np.ndarray, acceptors: Sequence[np.ndarray],
-                 bonded: Sequence[np.ndarray], known_hydrogens: Sequence[np.ndarray]):
+                 bonded: Sequence[np.ndarray], known_hydrogens: Sequence[np.ndarray],
+                 density: Density | None = None):
         self.donor = np.asarray(donor, dtype=float)
         low, high = HBOND_DISTANCE
         self.acceptors = [np.asarray(a, dtype=float) for a in acceptors
                           if low <= _distance(self.donor, a) <= high]
         self.bonded = [_unit(np.asarray(b, dtype=float) - self.donor) for b in bonded]
         self.known = [np.asarray(h, dtype=float) for h in known_hydrogens]
+        self.density = density
 
     def score(self, vectors: np.ndarray) -> float:
         total = 0.0
+        if self.density is not None:
+            total += DENSITY_WEIGHT * float(np.sum(self.density(self.donor + np.asarray(vectors))))
         for vector in vectors:
             h = self.donor + vector
             back = -_unit(vector)
@@ -439,7 +451,8 @@ class _HBondContext:
 def place_water_hydrogens(o_xyz: np.ndarray, acceptors: Sequence[np.ndarray],
                           bonded: Sequence[np.ndarray] = (),
                           known_hydrogens: Sequence[np.ndarray] = (),
-                          distance: float = WATER_OH, angle: float = WATER_ANGLE) -> np.ndarray:
+                          distance: float = WATER_OH, angle: float = WATER_ANGLE,
+                          density: Density | None = None) -> np.ndarray:
     """Two water H atoms (2, 3) at `distance` from O with H–O–H = `angle`.
 
     The orientation is the one with the best hydrogen bonds to `acceptors` within 2.5–3.2 Å
@@ -449,22 +462,24 @@ def place_water_hydrogens(o_xyz: np.ndarray, acceptors: Sequence[np.ndarray],
     them, and when the second H has no acceptor it takes the position that makes both
     M–O–H angles equal, as in a coordinated water. `known_hydrogens` (H already in the
     model) keep the H off acceptors that donate to this O. With no acceptor the orientation
-    is arbitrary but fixed. These are starting points for refinement with DFIX/DANG.
+    is arbitrary but fixed. With `density` every orientation on a fine grid is scored as
+    well, the difference density on the H sites counting most (see _HBondContext). These
+    are starting points for refinement with DFIX/DANG.
     """
-    return _place_rigid(o_xyz, acceptors, bonded, known_hydrogens, distance, angle, n_h=2)
+    return _place_rigid(o_xyz, acceptors, bonded, known_hydrogens, distance, angle, n_h=2, density=density)
 
 
 def place_ammonium_hydrogens(n_xyz: np.ndarray, acceptors: Sequence[np.ndarray],
                              bonded: Sequence[np.ndarray] = (),
                              known_hydrogens: Sequence[np.ndarray] = (),
-                             distance: float = AMMONIUM_NH) -> np.ndarray:
+                             distance: float = AMMONIUM_NH, density: Density | None = None) -> np.ndarray:
     """The four H atoms (4, 3) of a tetrahedral NH4+ ion, oriented for the best hydrogen
-    bonds in the same way as place_water_hydrogens."""
+    bonds (and difference density) in the same way as place_water_hydrogens."""
     return _place_rigid(n_xyz, acceptors, bonded, known_hydrogens, distance, _TETRAHEDRAL,
-                        n_h=4)
+                        n_h=4, density=density)
 
 
-def _place_rigid(centre, acceptors, bonded, known_hydrogens, distance, angle, n_h) -> np.ndarray:
+def _place_rigid(centre, acceptors, bonded, known_hydrogens, distance, angle, n_h, density=None) -> np.ndarray:
     """Best orientation of a rigid H2O-like (2 H) or tetrahedral (4 H) group on `centre`.
 
     Frames are (bisector b, in-plane p, normal n): H1,2 = cos(a/2) b ± sin(a/2) p and, for a
@@ -472,7 +487,7 @@ def _place_rigid(centre, acceptors, bonded, known_hydrogens, distance, angle, n_
     acceptors, then single acceptors by distance, then the fixed fallback.
     """
     centre = np.asarray(centre, dtype=float)
-    context = _HBondContext(centre, acceptors, bonded, known_hydrogens)
+    context = _HBondContext(centre, acceptors, bonded, known_hydrogens, density)
     half = math.radians(angle) / 2.0
     c, s = math.cos(half), math.sin(half)
 
@@ -503,11 +518,27 @@ def _place_rigid(centre, acceptors, bonded, known_hydrogens, distance, angle, n_
         for step in range(0, 360, 5):
             w = math.cos(math.radians(step)) * w0 + math.sin(math.radians(step)) * w1
             candidates.append(group(c * u - s * w, s * u + c * w))
+    if density is not None:
+        for bisector in _sphere_directions(RIGID_SEARCH_DIRECTIONS):
+            p0 = _perpendicular(bisector, None)
+            p1 = np.cross(bisector, p0)
+            for step in range(0, 180 if n_h == 2 else 90, 6):
+                t = math.radians(step)
+                candidates.append(group(bisector, math.cos(t) * p0 + math.sin(t) * p1))
     if not candidates:
         bisector = away if away is not None else np.array([0.0, 0.0, 1.0])
         return centre + group(bisector, _perpendicular(bisector, None))
     scores = [context.score(v) - symmetry_penalty(v) for v in candidates]
     return centre + candidates[int(np.argmax(scores))]
+
+
+def _sphere_directions(n: int) -> list[np.ndarray]:
+    """n nearly even unit vectors (Fibonacci sphere): the orientation grid of a rigid group."""
+    k = np.arange(n) + 0.5
+    polar = np.arccos(1.0 - 2.0 * k / n)
+    azimuth = math.pi * (1.0 + math.sqrt(5.0)) * k
+    return list(np.column_stack([np.sin(polar) * np.cos(azimuth), np.sin(polar) * np.sin(azimuth),
+                                 np.cos(polar)]))
 
 
 # --- writing the instructions --------------------------------------------------------------

@@ -8,6 +8,7 @@ from typing import Callable
 
 from crystalx_core.assign import apply_assignment, assign, hydrogen_counts
 from crystalx_core.assignment import Assignment
+from crystalx_core.crystallography.difference_map import difference_density
 from crystalx_core.crystallography.refine import RefinementResult, refine
 from crystalx_core.errors import RefinementError
 from crystalx_core.crystallography.solve import Solution, solve
@@ -87,7 +88,8 @@ def assign_job(structure: Structure, reflections=None, method: str = "auto", cyc
                 notes.append(f"anisotropic refinement failed ({error.message}); the model stays isotropic")
         model = refinements[-1][1].structure
     with _timed(timings, "hydrogens", progress):
-        plan = _hydrogens(model, assignment, hydrogens)
+        density = difference_density(model, reflections) if reflections is not None else None
+        plan = _hydrogens(model, assignment, hydrogens, density)
     if reflections is not None:
         with _timed(timings, "refine with riding H", progress):
             refinements.append(("riding H", refine(plan.structure, reflections, cycles, anisotropic=anisotropic,
@@ -100,8 +102,9 @@ def assign_job(structure: Structure, reflections=None, method: str = "auto", cyc
                      notes=notes)
 
 
-def _hydrogens(model: Structure, assignment: Assignment, method: str) -> HydrogenPlan:
-    """H counts (rules or model) on the (refined) model, then riding H in SHELXL geometry."""
+def _hydrogens(model: Structure, assignment: Assignment, method: str, density=None) -> HydrogenPlan:
+    """H counts (rules or model) on the (refined) model, then riding H in SHELXL geometry,
+    rotating groups and water turned into the difference density when there is one."""
     counts = hydrogen_counts(model, method)
     heavy = [site for site in model.sites if not is_hydrogen(site.element)]
     by_label = {s.new_label: s for s in assignment.sites}
@@ -110,7 +113,8 @@ def _hydrogens(model: Structure, assignment: Assignment, method: str) -> Hydroge
             by_label[site.label].h_count = n_h
             by_label[site.label].h_scores = scores
     index = {id(site): i for i, site in enumerate(model.sites)}
-    return add_riding_hydrogens(model, {index[id(site)]: n for site, (n, _) in zip(heavy, counts)})
+    return add_riding_hydrogens(model, {index[id(site)]: n for site, (n, _) in zip(heavy, counts)},
+                                density=density)
 
 
 def _drop(assignment: Assignment, labels: list[str]) -> None:

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from crystalx_core.elements import is_hydrogen
-from crystalx_core.geometry import Contact, connectivity
-from crystalx_core.hydrogens import (choose_hfix, h_label, place_ammonium_hydrogens, place_hydrogens,
+from crystalx_core.geometry import Contact, connectivity, neighbours
+from crystalx_core.hydrogens import (Density, choose_hfix, h_label, place_ammonium_hydrogens, place_hydrogens,
                                      place_water_hydrogens)
 from crystalx_core.structure import Site, Structure
 
@@ -15,6 +15,7 @@ WATER_OH = 0.84  # Å, X-ray O–H for DFIX
 WATER_HH = 1.36  # Å, H···H for DANG (H–O–H ≈ 104.5°)
 ACCEPTOR_RANGE = (2.5, 3.2)  # Å, donor···acceptor distances worth pointing an H at
 RIDING_U_FACTOR = {137: 1.5, 147: 1.5, 33: 1.5}  # SHELXL: 1.5 Ueq for CH3/OH, else 1.2
+H_BOND_MAX = 1.3  # Å: an H this close to a non-H atom is bonded to it (S–H ≈ 1.2 Å)
 
 
 @dataclass
@@ -25,13 +26,19 @@ class HydrogenPlan:
     restraints: list[str] = field(default_factory=list)  # DFIX/DANG lines for water
 
 
-def add_riding_hydrogens(structure: Structure, h_counts: dict[int, int]) -> HydrogenPlan:
+def add_riding_hydrogens(structure: Structure, h_counts: dict[int, int],
+                         given: dict[int, tuple[list[np.ndarray], int | None]] | None = None,
+                         density: Density | None = None) -> HydrogenPlan:
     """Place `h_counts[i]` hydrogens on site i; sites absent from h_counts get none.
 
     Existing H atoms are replaced. Rotating donor groups (OH, NH3+) and water are turned to
     their best hydrogen bonds. Every atom that should carry H but cannot be given a
-    geometry is reported in `notes`, never dropped silently.
+    geometry is reported in `notes`, never dropped silently. `given[i]` = (Cartesian H
+    positions, AFIX code or None) keeps known H of site i where they are instead.
+    `density` (an Fo − Fc map of the model without H) turns rotating groups and water to
+    where the data put their H, as SHELXL's HFIX 137/147 Fourier search does.
     """
+    given = given or {}
     heavy = structure.with_sites([s for s in structure.sites if not is_hydrogen(s.element) and not s.is_peak])
     old_index = {id(s): i for i, s in enumerate(structure.sites)}
     bonds = connectivity(heavy)
@@ -49,7 +56,12 @@ def add_riding_hydrogens(structure: Structure, h_counts: dict[int, int]) -> Hydr
         neighbours = [(heavy.sites[c.j].element, c.cart_j) for c in bonds[i]]
         second = _second_neighbours(heavy, bonds, bonds[i][0]) if len(bonds[i]) == 1 else None
         code, note = choose_hfix(site.element, n_h, pivot, neighbours, second_neighbours=second)
-        positions = _positions(heavy, i, site, code, n_h, pivot, neighbours, second, placed, temperature)
+        known, known_code = given.get(old_index[id(site)], (None, None))
+        if known is not None:
+            positions, code = known, code if known_code is None else known_code
+        else:
+            positions = _positions(heavy, i, site, code, n_h, pivot, neighbours, second, placed, temperature,
+                                   density)
         if positions is None:
             plan.notes[site.label] = note or f"no riding model for {site.element} with {n_h} H"
             continue
@@ -60,24 +72,51 @@ def add_riding_hydrogens(structure: Structure, h_counts: dict[int, int]) -> Hydr
         placed.extend(positions)
         plan.codes[site.label] = code
         if code == 0:
-            plan.notes[site.label] = note
+            plan.notes[site.label] = note or f"{site.element}H{n_h}: restrained, not riding"
             plan.restraints.extend(_restraints(site.label, labels))
     plan.structure = heavy.with_sites(sites)
     return plan
 
 
-def _positions(structure, i, site, code, n_h, pivot, neighbours, second, placed, temperature):
+def ride_existing_hydrogens(structure: Structure, codes_by_h_label: dict[str, int] | None = None) -> HydrogenPlan:
+    """The structure's own H atoms as riding groups: each H joins its nearest non-H atom
+    within bonding distance, keeps its position, and rides with the code given for its label
+    (e.g. the AFIX of a published .res) or else the code the pivot's geometry calls for.
+    A published H model then refines under exactly the settings of a placed one."""
+    codes_by_h_label = {k.upper(): v for k, v in (codes_by_h_label or {}).items()}
+    h_index = [i for i, s in enumerate(structure.sites) if is_hydrogen(s.element)]
+    pivots = [i for i, s in enumerate(structure.sites) if not is_hydrogen(s.element) and not s.is_peak]
+    nearest: dict[int, tuple[float, int, np.ndarray]] = {}  # H index → (distance, pivot, H xyz near pivot)
+    for i, near in zip(pivots, neighbours(structure, H_BOND_MAX, centres=pivots)):
+        for c in near:
+            if c.j in h_index and (c.j not in nearest or c.distance < nearest[c.j][0]):
+                nearest[c.j] = (c.distance, i, c.cart_j)
+    given: dict[int, tuple[list[np.ndarray], int | None]] = {}
+    for j, (_, i, xyz) in sorted(nearest.items()):
+        positions, _ = given.setdefault(i, ([], None))
+        positions.append(xyz)
+        code = codes_by_h_label.get(structure.sites[j].label.upper())
+        if code is not None:
+            given[i] = (positions, code)
+    plan = add_riding_hydrogens(structure, {i: len(p) for i, (p, _) in given.items()}, given)
+    orphans = [structure.sites[j].label for j in h_index if j not in nearest]
+    if orphans:
+        plan.notes["(none)"] = "H without a non-H atom within %.1f Å left out: %s" % (H_BOND_MAX, " ".join(orphans))
+    return plan
+
+
+def _positions(structure, i, site, code, n_h, pivot, neighbours, second, placed, temperature, density=None):
     """Idealised H positions for one atom, or None when no model applies."""
     bonded = [xyz for _, xyz in neighbours]
     if code == 0:
         rigid = {("O", 2): place_water_hydrogens, ("N", 4): place_ammonium_hydrogens}.get((site.element, n_h))
         if rigid is None:
             return None
-        return rigid(pivot, _acceptors(structure, i), bonded=bonded, known_hydrogens=placed)
+        return rigid(pivot, _acceptors(structure, i), bonded=bonded, known_hydrogens=placed, density=density)
     donor = code in (137, 147) and site.element in ("N", "O", "S")
     return place_hydrogens(code, pivot, bonded, n_h, site.element, second_neighbours=second,
                            acceptors=_acceptors(structure, i) if donor else None,
-                           known_hydrogens=placed, temperature_c=temperature)
+                           known_hydrogens=placed, temperature_c=temperature, density=density)
 
 
 def _restraints(pivot: str, labels: list[str]) -> list[str]:
@@ -114,7 +153,6 @@ def _second_neighbours(structure: Structure, bonds: list[list[Contact]], contact
 
 def _acceptors(structure: Structure, i: int) -> list[np.ndarray]:
     """N, O, F, Cl atoms (any image) at hydrogen-bond distance from site i, nearest first."""
-    from crystalx_core.geometry import neighbours
     lo, hi = ACCEPTOR_RANGE
     found = [c for c in neighbours(structure, hi, centres=[i])[0]
              if lo <= c.distance <= hi and structure.sites[c.j].element in ("N", "O", "F", "Cl")]

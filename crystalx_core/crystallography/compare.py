@@ -7,6 +7,7 @@ from cctbx import euclidean_model_matching as emma
 
 from crystalx_core.crystallography.convert import crystal_symmetry
 from crystalx_core.elements import is_hydrogen
+from crystalx_core.geometry import neighbours
 from crystalx_core.structure import Structure
 
 
@@ -45,3 +46,41 @@ def match_sites(reference: Structure, candidate: Structure, tolerance: float = 0
     pairs = [(ref_index[a], cand_index[b]) for a, b in best.pairs]
     right = sum(1 for a, b in pairs if reference.sites[a].element == candidate.sites[b].element)
     return Match(len(ref_index), len(pairs), right, float(best.rms), pairs)
+
+
+@dataclass
+class HydrogenMatch:
+    n_reference: int  # H atoms in the reference
+    n_candidate: int  # H atoms in the candidate
+    pairs: list[tuple[int, int, float]]  # (reference index, candidate index, distance Å), one to one
+
+    @property
+    def n_matched(self) -> int:
+        return len(self.pairs)
+
+    @property
+    def missing(self) -> int:
+        return self.n_reference - self.n_matched
+
+    @property
+    def extra(self) -> int:
+        return self.n_candidate - self.n_matched
+
+
+def match_hydrogens(reference: Structure, candidate: Structure, tolerance: float = 0.3) -> HydrogenMatch:
+    """Pair H atoms of two models of the same crystal in the same frame (no origin search):
+    each reference H with the nearest unpaired candidate H, or any symmetry image of one,
+    within `tolerance`, closest pairs first."""
+    ref_h = [s for s in reference.sites if is_hydrogen(s.element)]
+    cand_h = [s for s in candidate.sites if is_hydrogen(s.element)]
+    both = reference.with_sites(ref_h + cand_h)
+    near = neighbours(both, tolerance, centres=list(range(len(ref_h)))) if ref_h and cand_h else []
+    options = sorted((c.distance, i, c.j - len(ref_h)) for i, contacts in enumerate(near)
+                     for c in contacts if c.j >= len(ref_h))
+    pairs, used_ref, used_cand = [], set(), set()
+    for distance, i, j in options:
+        if i not in used_ref and j not in used_cand:
+            pairs.append((i, j, distance))
+            used_ref.add(i)
+            used_cand.add(j)
+    return HydrogenMatch(len(ref_h), len(cand_h), sorted(pairs))

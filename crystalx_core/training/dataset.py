@@ -1,7 +1,9 @@
 """Build the training set from real structures: simulated solver peaks for the heavy-atom
 model, true non-H atoms with their H counts for the hydrogen model.
 
-    python -m crystalx_core.training.dataset ../shared/data/corpus data/train_set.pkl.gz
+    python -m crystalx_core.training.sources data/sources      # CoRE MOF, pyxtal, MetaLigDB wheels
+    python -m crystalx_core.training.dataset ../shared/data/corpus data/train_set.pkl.gz \
+        --extra data/sources --take coremof=1000 pyxtal=100 ligand=4000
 
 Each structure is split into train/val/test by a hash of its file name (never by atom),
 so every augmentation of a structure lands in the same split.
@@ -16,21 +18,25 @@ import pickle
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
 from crystalx_core.assign.baseline import assign_baseline
-from crystalx_core.elements import atomic_number, is_hydrogen
+from crystalx_core.elements import atomic_number, covalent_radius, is_hydrogen
 from crystalx_core.errors import CrystalXError
 from crystalx_core.features import build_graph
 from crystalx_core.geometry import neighbours
-from crystalx_core.io.cif import read_cif
 from crystalx_core.structure import Structure
 from crystalx_core.training.simulate import SimulationSettings, simulate_peaks
+from crystalx_core.training.sources import Entry, corpus_entries, extra_entries
 
-MAX_NON_H = 300  # larger asymmetric units are rare and dominate the training time
+MAX_NON_H = {"default": 300,  # larger asymmetric units are rare and dominate the training time
+             "coremof": 150}  # framework cells are P1: the whole cell counts
+BOND_TOLERANCE = 0.45  # Å over the sum of covalent radii
 H_BOND_MAX = 1.3  # Å: H this close to a non-H atom counts as bonded to it (S–H ≈ 1.2 Å)
 CONTEXT = 3.2  # Å: symmetry context both models see (the CrystalX paper's for hydrogens; for the
 # heavy model a 5 Å context made CPU training ~8x slower for little extra information)
@@ -92,57 +98,88 @@ def _moved(structure: Structure, site, delta):
     return replace(site, frac=tuple(structure.fractional(structure.cartesian(site.frac) + delta)))
 
 
-def usable(entry_path: Path, index_row: dict) -> tuple[Structure | None, str]:
+def usable(entry: Entry) -> tuple[Structure | None, str]:
     """The structure, or None and why it is left out (disorder is skipped, not guessed at)."""
-    if index_row.get("disorder", "no") != "no":
-        return None, f"disorder ({index_row['disorder']})"
+    if entry.disorder != "no":
+        return None, f"disorder ({entry.disorder})"
     try:
-        truth = read_cif(entry_path).structure
-    except CrystalXError as error:
-        return None, f"unreadable: {error.message[:40]}"
+        truth = entry.load()
+    except (CrystalXError, ValueError, KeyError) as error:
+        return None, f"unreadable: {str(error)[:40]}"
     n_heavy = sum(1 for s in truth.sites if not is_hydrogen(s.element))
-    if n_heavy > MAX_NON_H:
-        return None, f"more than {MAX_NON_H} non-H atoms"
+    limit = MAX_NON_H.get(entry.source, MAX_NON_H["default"])
+    if n_heavy > limit:
+        return None, f"more than {limit} non-H atoms"
+    if n_heavy < 2:
+        return None, "fewer than 2 non-H atoms"
     if any(s.element == "D" for s in truth.sites):
         return None, "deuterated"
     return truth, ""
 
 
-def build(corpus: Path, augmentations: int, seed: int, limit: int | None = None) -> tuple[dict, DatasetSummary]:
-    rows = _index(corpus)
+def hydrogens_complete(truth: Structure) -> bool:
+    """False when some carbon has at most one bonded neighbour: its H atoms were not deposited
+    (common in framework and old entries), so its H counts would teach the model wrong."""
+    carbons = [i for i, s in enumerate(truth.sites) if s.element == "C"]
+    for i, near in zip(carbons, neighbours(truth, 2.2, centres=carbons)):
+        bonded = [c for c in near if c.distance <= BOND_TOLERANCE + covalent_radius("C")
+                  + covalent_radius(truth.sites[c.j].element)]
+        if len(bonded) <= 1:
+            return False
+    return True
+
+
+def entries(corpus: Path, extra: Path | None, take: dict[str, int]) -> Iterator[Entry]:
+    """The corpus, then each extra source in a fixed pseudo-random order up to its quota."""
+    yield from corpus_entries(corpus)
+    if extra is None:
+        return
+    for tag, found in extra_entries(extra).items():
+        quota = take.get(tag, 0)
+        if quota:
+            ordered = sorted(found, key=lambda e: hashlib.sha256(e.name.encode()).hexdigest())
+            yield from ordered[:quota]
+
+
+def build(corpus: Path, augmentations: int, seed: int, limit: int | None = None,
+          extra: Path | None = None, take: dict[str, int] | None = None,
+          extra_augmentations: int = 3, log=print) -> tuple[dict, DatasetSummary]:
     data = {split: {"heavy": [], "hydrogen": []} for split in ("train", "val", "test")}
     summary = DatasetSummary()
     rng = np.random.default_rng(seed)
-    for k, row in enumerate(rows[:limit]):
-        truth, why = usable(corpus / row["file"], row)
+    corpus_sources = {e.source for e in corpus_entries(corpus)}
+    for k, entry in enumerate(islice(entries(corpus, extra, take or {}), limit)):
+        truth, why = usable(entry)
         if truth is None:
-            summary.skipped[why.split(":")[0]] += 1
+            summary.skipped[f"{entry.source}: {why.split(':')[0]}"] += 1
             continue
-        split = split_of(row["file"])
+        split = split_of(entry.name)
+        complete = hydrogens_complete(truth)
         try:
-            heavy = [heavy_sample(truth, rng) for _ in range(augmentations)]
-            hydrogen = [hydrogen_sample(truth, rng, noise) for noise in (0.0, 0.05)]
+            copies = (augmentations if entry.source in corpus_sources else extra_augmentations) if entry.heavy else 0
+            heavy = [heavy_sample(truth, rng) for _ in range(copies)]
+            hydrogen = [hydrogen_sample(truth, rng, noise) for noise in (0.0, 0.05)] if complete else []
         except (CrystalXError, RuntimeError, AssertionError, ValueError) as error:
-            summary.skipped[f"simulation failed ({type(error).__name__})"] += 1
+            summary.skipped[f"{entry.source}: simulation failed ({type(error).__name__})"] += 1
             continue
+        if not heavy and not hydrogen:
+            summary.skipped[f"{entry.source}: H atoms missing"] += 1
+            continue
+        if not complete:
+            summary.skipped[f"{entry.source}: H atoms missing (heavy model only)"] += 1
         for sample in heavy + hydrogen:
-            sample["name"] = row["file"]
+            sample["name"] = entry.name
         data[split]["heavy"] += heavy
         data[split]["hydrogen"] += hydrogen
         summary.structures[split] += 1
-        summary.sources[row["file"].split("_")[0]] += 1
+        summary.sources[entry.source] += 1
         summary.heavy_samples[split] += len(heavy)
         if split == "train":
             summary.elements.update(s.element for s in truth.sites)
-        if (k + 1) % 50 == 0:
-            print(f"{k + 1}/{len(rows)} structures read, {sum(summary.structures.values())} used", flush=True)
+        if (k + 1) % 100 == 0:
+            log(f"{k + 1} structures read, {sum(summary.structures.values())} used "
+                f"({dict(summary.sources)})")
     return data, summary
-
-
-def _index(corpus: Path) -> list[dict]:
-    lines = (corpus / "INDEX.tsv").read_text().splitlines()
-    header = lines[0].split("\t")
-    return [dict(zip(header, line.split("\t"))) for line in lines[1:] if line.strip()]
 
 
 def save(data: dict, summary: DatasetSummary, path: Path) -> None:
@@ -166,8 +203,14 @@ def main(argv=None) -> int:
     parser.add_argument("--augmentations", type=int, default=6, help="simulated peak sets per structure")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit", type=int, help="only the first N structures (quick runs)")
+    parser.add_argument("--extra", type=Path, help="folder filled by crystalx_core.training.sources")
+    parser.add_argument("--take", nargs="*", default=[], metavar="SOURCE=N",
+                        help="structures per extra source, e.g. coremof=1000 pyxtal=100 ligand=3000")
+    parser.add_argument("--extra-augmentations", type=int, default=3)
     args = parser.parse_args(argv)
-    data, summary = build(args.corpus, args.augmentations, args.seed, args.limit)
+    take = {tag: int(n) for tag, n in (item.split("=") for item in args.take)}
+    data, summary = build(args.corpus, args.augmentations, args.seed, args.limit, args.extra, take,
+                          args.extra_augmentations)
     save(data, summary, args.output)
     print(json.dumps({"structures": summary.structures, "skipped": summary.skipped}, indent=1))
     return 0

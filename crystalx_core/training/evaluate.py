@@ -20,7 +20,8 @@ import crystalx_core  # noqa: F401  (cctbx before gemmi)
 from crystalx_core.assign.baseline import assign_baseline, baseline_h_counts
 from crystalx_core.assign.model import NOT_AN_ATOM, assign_model, model_h_counts
 from crystalx_core.elements import is_hydrogen, symbol
-from crystalx_core.training.dataset import _index, h_counts, split_of, usable
+from crystalx_core.training.dataset import h_counts, split_of, usable
+from crystalx_core.training.sources import corpus_entries
 from crystalx_core.training.simulate import SimulationSettings, simulate_peaks
 
 
@@ -108,10 +109,10 @@ def hydrogen_metrics(truths: list) -> dict:
 
 def test_structures(corpus: Path, split: str = "test") -> list:
     truths = []
-    for row in _index(corpus):
-        if split_of(row["file"]) != split:
+    for entry in corpus_entries(corpus):
+        if split_of(entry.name) != split:
             continue
-        truth, _ = usable(corpus / row["file"], row)
+        truth, _ = usable(entry)
         if truth is not None:
             truths.append(truth)
     return truths

@@ -99,12 +99,15 @@ def evaluate(model: AtomClassifier, samples: list[dict], kind: str, max_nodes: i
 
 
 def train(dataset: Path, out: Path, kind: str, epochs: int, config: ModelConfig, lr: float,
-          max_nodes: int, seed: int, log=print) -> dict:
+          max_nodes: int, seed: int, init: Path | None = None, log=print) -> dict:
     data = load(dataset)
     train_set, val_set = data["train"][kind], data["val"][kind]
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
     model = AtomClassifier(config)
+    if init is not None:  # fine-tune: earlier weights, fresh optimiser and schedule
+        model.load_state_dict(torch.load(init, weights_only=True))
+        log(f"weights from {init}")
     optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-5)
     steps_per_epoch = sum(1 for _ in batches(train_set, max_nodes, None))
     schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -159,11 +162,14 @@ def main(argv=None) -> int:
     parser.add_argument("--lr", type=float, default=5e-4)
     parser.add_argument("--max-nodes", type=int, default=4000, help="nodes per batch")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--init", type=Path, help="start from these weights (best.pt of an earlier run "
+                        "with the same architecture) instead of random ones")
     args = parser.parse_args(argv)
     # No torch.set_num_threads here: beside cctbx's OpenMP stub more than one thread computes
     # wrong sums silently (see crystalx_core/training/__init__.py); the package confines it.
     config = ModelConfig(classes=classes_for(args.kind), hidden_channels=args.hidden, num_layers=args.layers)
-    result = train(args.dataset, args.out, args.kind, args.epochs, config, args.lr, args.max_nodes, args.seed)
+    result = train(args.dataset, args.out, args.kind, args.epochs, config, args.lr, args.max_nodes, args.seed,
+                   args.init)
     print(f"best validation accuracy {result['best_val_accuracy']:.4f}")
     return 0
 
