@@ -73,6 +73,11 @@ def _parser() -> argparse.ArgumentParser:
     assign.add_argument("--hkl", type=Path, help="reflections (HKLF 4): refine after assigning")
     assign.set_defaults(run=_run_assign)
 
+    serve = commands.add_parser("serve", help="answer the Olex2 plugin: JSON lines on stdin/stdout")
+    serve.add_argument("--stdio", action="store_true", required=True, help="talk over stdin/stdout")
+    serve.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    serve.set_defaults(run=_run_serve)
+
     demo = commands.add_parser("demo", parents=[common], help="the whole job on an embedded example")
     demo.add_argument("--dir", type=Path, default=Path("crystalx_demo"), help="working folder (default ./crystalx_demo)")
     demo.set_defaults(run=_run_demo)
@@ -104,6 +109,11 @@ def _run_assign(args) -> int:
         result = assign_job(structure, reflections, args.method, args.cycles, progress, args.hydrogens)
     inputs = [args.model] + ([args.hkl] if args.hkl else [])
     return _finish(args, result, args.model, inputs, shelx)
+
+
+def _run_serve(args) -> int:
+    from crystalx_core.service import main as serve_main
+    return serve_main()
 
 
 def _run_demo(args) -> int:

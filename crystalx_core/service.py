@@ -1,0 +1,302 @@
+"""The core as a long-lived process for the Olex2 plugin: JSON lines over stdin/stdout.
+
+    crystalx serve --stdio
+
+One request per line, one reply per line, in order. A request is
+    {"protocol": 1, "id": any, "method": "ping" | "assign" | "apply-plan" | "shutdown", "params": {...}}
+and its reply {"protocol": 1, "id": same, "result": {...}} or {"protocol": 1, "id": same,
+"error": {"code": str, "message": str}}. A bad request gets an error reply and the service
+keeps running; the models stay loaded between requests.
+
+`assign` takes one structure snapshot (cell, symmetry operators, SFAC/UNIT and sites with
+label, element or null for a peak, fractional xyz, peak height, occupancy, Uiso, part) and
+answers per site the element with its top-k probabilities, the H count with probabilities,
+the HFIX code, and the exact Olex2 commands that apply it. `apply-plan` takes the same
+snapshot and a plan the user may have edited (element, label and H count per site, peaks to
+delete) and answers the commands for that plan.
+"""
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from typing import IO
+
+from crystalx_core import __version__
+from crystalx_core.assign import apply_assignment, assign, hydrogen_counts
+from crystalx_core.assign.labels import element_labels
+from crystalx_core.assignment import Assignment, SiteAssignment
+from crystalx_core.elements import is_hydrogen, normalise_symbol
+from crystalx_core.errors import CrystalXError, InputError
+from crystalx_core.hydrogens import hfix_groups, hfix_lines, olex2_hadd_commands
+from crystalx_core.riding import add_riding_hydrogens
+from crystalx_core.structure import Site, Structure
+from crystalx_core.symmetry import full_operator_list, space_group_from_operators
+
+PROTOCOL = 1
+MAX_REQUEST_BYTES = 16 * 1024 * 1024  # a 20,000-site snapshot is about 3 MB
+MAX_SITES = 20_000
+METHODS = ("ping", "assign", "apply-plan", "shutdown")
+
+
+class RequestError(CrystalXError):
+    """A request the service cannot act on; `code` tells the client which kind."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+# --- snapshot → Structure ------------------------------------------------------------------
+
+def structure_from_snapshot(snapshot: dict) -> Structure:
+    """Validate a snapshot and build the structure; every problem names the field."""
+    if not isinstance(snapshot, dict):
+        raise RequestError("bad-snapshot", "params.structure must be an object")
+    cell = _numbers(snapshot.get("cell"), 6, "cell")
+    if min(cell[:3]) <= 0 or not all(0 < angle < 180 for angle in cell[3:]):
+        raise RequestError("bad-snapshot", f"cell {cell} is not a unit cell")
+    symops = snapshot.get("symops") or ["x,y,z"]
+    if not isinstance(symops, list) or not all(isinstance(op, str) for op in symops):
+        raise RequestError("bad-snapshot", "symops must be a list of strings such as 'x,y,z'")
+    sites_in = snapshot.get("sites")
+    if not isinstance(sites_in, list) or not sites_in:
+        raise RequestError("bad-snapshot", "sites must be a non-empty list")
+    if len(sites_in) > MAX_SITES:
+        raise RequestError("too-large", f"{len(sites_in)} sites: the service takes at most {MAX_SITES}")
+    try:
+        ops = full_operator_list(space_group_from_operators(symops))
+    except (RuntimeError, ValueError) as error:
+        raise RequestError("bad-snapshot", f"symops {symops}: {error}") from None
+    try:
+        sfac = [normalise_symbol(str(s)) for s in snapshot.get("sfac") or []]
+        sites = [_site(raw, k) for k, raw in enumerate(sites_in)]
+    except InputError as error:
+        raise RequestError("bad-snapshot", error.one_line()) from None
+    labels = [s.label.upper() for s in sites]
+    if len(set(labels)) != len(labels):
+        duplicate = next(lab for lab in labels if labels.count(lab) > 1)
+        raise RequestError("bad-snapshot", f"label {duplicate} appears more than once")
+    unit = snapshot.get("unit") or []
+    if len(unit) != len(sfac):
+        raise RequestError("bad-snapshot", f"{len(sfac)} SFAC elements but {len(unit)} UNIT numbers")
+    return Structure(cell=tuple(cell), symops=ops, sites=sites, sfac=sfac,
+                     unit=_numbers(unit, len(unit), "unit"), title=str(snapshot.get("title", "")),
+                     source=str(snapshot.get("source", "olex2")))
+
+
+def _numbers(value, n: int, name: str) -> list[float]:
+    if not isinstance(value, list) or len(value) != n:
+        raise RequestError("bad-snapshot", f"{name} must be a list of {n} numbers")
+    try:
+        numbers = [float(v) for v in value]
+    except (TypeError, ValueError):
+        raise RequestError("bad-snapshot", f"{name} must be a list of {n} numbers") from None
+    if not all(math.isfinite(v) for v in numbers):
+        raise RequestError("bad-snapshot", f"{name} holds NaN or infinity")
+    return numbers
+
+
+def _site(raw: dict, k: int) -> Site:
+    if not isinstance(raw, dict) or not isinstance(raw.get("label"), str) or not raw["label"].strip():
+        raise RequestError("bad-snapshot", f"sites[{k}] needs a label")
+    label = raw["label"].strip()
+    element = raw.get("element")
+    if element is not None:
+        element = normalise_symbol(str(element), f"site {label}")
+    frac = _numbers(raw.get("frac"), 3, f"sites[{k}] ({label}) frac")
+    site = Site(label=label, element=element, frac=tuple(frac))
+    for key, cast in (("occupancy", float), ("u_iso", float), ("peak_height", float), ("part", int)):
+        if raw.get(key) is not None:
+            try:
+                value = cast(raw[key])
+            except (TypeError, ValueError):
+                raise RequestError("bad-snapshot", f"sites[{k}] ({label}) {key} is not a number") from None
+            if isinstance(value, float) and not math.isfinite(value):
+                raise RequestError("bad-snapshot", f"sites[{k}] ({label}) {key} is NaN or infinite")
+            setattr(site, key, value)
+    return site
+
+
+# --- answers -------------------------------------------------------------------------------
+
+def assign_result(structure: Structure, options: dict) -> dict:
+    """Elements, H counts and riding-H plan for a snapshot, with the Olex2 commands."""
+    assignment = assign(structure, options.get("method", "auto"))
+    model = apply_assignment(structure, assignment)
+    counts = hydrogen_counts(model, options.get("hydrogens", "rules"))
+    by_label = {s.new_label: s for s in assignment.sites}
+    heavy = [(i, s) for i, s in enumerate(model.sites) if not is_hydrogen(s.element)]
+    for (_, site), (n_h, scores) in zip(heavy, counts):
+        by_label[site.label].h_count, by_label[site.label].h_scores = n_h, scores
+    return _result(structure, assignment, model, int(options.get("top_k", 5)))
+
+
+def apply_plan_result(structure: Structure, plan: dict) -> dict:
+    """The commands for a plan the user has reviewed: elements, labels, H counts, deletions."""
+    entries = plan.get("sites") if isinstance(plan, dict) else None
+    if not isinstance(entries, list):
+        raise RequestError("bad-plan", "params.plan.sites must be a list")
+    index = {s.label.upper(): i for i, s in enumerate(structure.sites)}
+    chosen: dict[int, SiteAssignment] = {}
+    for k, entry in enumerate(entries):
+        if not isinstance(entry, dict) or str(entry.get("label", "")).upper() not in index:
+            raise RequestError("bad-plan", f"plan.sites[{k}] names no site of the structure")
+        i = index[str(entry["label"]).upper()]
+        try:
+            element = normalise_symbol(str(entry.get("element")), f"plan site {entry['label']}")
+            h_count = int(entry.get("h_count", 0))
+        except (InputError, TypeError, ValueError) as error:
+            raise RequestError("bad-plan", f"plan.sites[{k}]: {error}") from None
+        if not 0 <= h_count <= 4:
+            raise RequestError("bad-plan", f"plan.sites[{k}]: h_count {h_count} is not 0..4")
+        chosen[i] = SiteAssignment(index=i, label=structure.sites[i].label, element=element,
+                                   new_label=str(entry.get("new_label") or ""), h_count=h_count)
+    missing = [chosen[i] for i in chosen if not chosen[i].new_label]
+    fresh = element_labels(structure, {s.index: s.element for s in missing}) if missing else {}
+    for s in missing:
+        s.new_label = fresh[s.index]
+    dropped_labels = {str(lab).upper() for lab in plan.get("delete", [])}
+    unknown = dropped_labels - set(index)
+    if unknown:
+        raise RequestError("bad-plan", f"plan.delete names no site: {', '.join(sorted(unknown))}")
+    assignment = Assignment(method="plan", sites=[chosen[i] for i in sorted(chosen)],
+                            dropped=sorted(index[lab] for lab in dropped_labels))
+    return _result(structure, assignment, apply_assignment(structure, assignment), 5)
+
+
+def _result(structure: Structure, assignment: Assignment, model: Structure, top_k: int) -> dict:
+    by_label = {s.new_label: s for s in assignment.sites}
+    index = {id(site): i for i, site in enumerate(model.sites)}
+    plan = add_riding_hydrogens(model, {index[id(site)]: by_label[site.label].h_count
+                                        for site in model.sites if site.label in by_label})
+    for label, code in plan.codes.items():
+        by_label[label].hfix = code
+    for label, note in plan.notes.items():
+        if label in by_label:
+            by_label[label].note = note
+    groups = hfix_groups(plan.codes)
+    return {
+        "method": assignment.method,
+        "sites": [{"label": s.label, "new_label": s.new_label, "element": s.element,
+                   "probabilities": [[el, round(p, 4)] for el, p in s.top(top_k)],
+                   "h_count": s.h_count, "h_probabilities": {str(n): round(p, 4) for n, p in s.h_scores.items()},
+                   "hfix": s.hfix, "note": s.note} for s in assignment.sites],
+        "delete": [structure.sites[i].label for i in assignment.dropped],
+        "hfix": [[code, labels] for code, labels in groups],
+        "hfix_lines": hfix_lines(groups),
+        "commands": olex2_commands(structure, assignment, groups),
+        "notes": plan.notes,
+    }
+
+
+def olex2_commands(structure: Structure, assignment: Assignment, groups) -> list[str]:
+    """Olex2 commands that turn the snapshot into the assignment: delete spurious peaks and old
+    H, rename (which retypes) every site whose label changes, then add the riding H.
+
+    Renames are ordered so that no label is taken when it is given; a cycle (C1→C2, C2→C1)
+    goes through a spare label of the same element.
+    """
+    kill = [structure.sites[i].label for i in assignment.dropped]
+    kill += [s.label for s in structure.sites if s.element is not None and is_hydrogen(s.element)]
+    commands = [f"kill {' '.join(kill)}"] if kill else []
+    pending = {s.label: s.new_label for s in assignment.sites if s.label != s.new_label}
+    elements = {s.new_label: s.element for s in assignment.sites}
+    held = {s.label.upper() for s in structure.sites} - {label.upper() for label in kill}
+    spare = 900
+    while pending:
+        ready = [old for old, new in pending.items() if new.upper() not in held]
+        if not ready:  # a cycle: park one of its sites on an unused label of its element
+            old = next(iter(pending))
+            while f"{elements[pending[old]]}{spare}".upper() in held:
+                spare += 1
+            parked = f"{elements[pending[old]]}{spare}"
+            commands.append(f"name {old} {parked}")
+            held.discard(old.upper())
+            held.add(parked.upper())
+            pending[parked] = pending.pop(old)
+            continue
+        for old in ready:
+            commands.append(f"name {old} {pending[old]}")
+            held.discard(old.upper())
+            held.add(pending.pop(old).upper())
+    return commands + olex2_hadd_commands(groups)
+
+
+# --- the loop ------------------------------------------------------------------------------
+
+def handle(request: dict) -> tuple[dict, bool]:
+    """(reply, keep running) for one decoded request."""
+    if not isinstance(request, dict):
+        raise RequestError("bad-request", "a request is a JSON object")
+    if request.get("protocol") != PROTOCOL:
+        raise RequestError("bad-protocol", f"protocol {request.get('protocol')!r} unsupported; this is {PROTOCOL}")
+    method = request.get("method")
+    params = request.get("params") or {}
+    if method not in METHODS:
+        raise RequestError("unknown-method", f"method {method!r} unknown (one of {', '.join(METHODS)})")
+    if not isinstance(params, dict):
+        raise RequestError("bad-request", "params must be an object")
+    if method == "ping":
+        return {"version": __version__, "protocol": PROTOCOL}, True
+    if method == "shutdown":
+        return {"bye": True}, False
+    structure = structure_from_snapshot(params.get("structure"))
+    if method == "assign":
+        return assign_result(structure, params.get("options") or {}), True
+    return apply_plan_result(structure, params.get("plan")), True
+
+
+def reply_to(line: bytes) -> tuple[dict, bool]:
+    """Decode one request line and answer it; never raises."""
+    request_id = None
+    try:
+        if len(line) > MAX_REQUEST_BYTES:
+            raise RequestError("too-large", f"request of {len(line)} bytes; the limit is {MAX_REQUEST_BYTES}")
+        try:
+            request = json.loads(line)
+        except (ValueError, UnicodeDecodeError) as error:
+            raise RequestError("bad-json", f"not JSON: {error}") from None
+        request_id = request.get("id") if isinstance(request, dict) else None
+        start = time.perf_counter()
+        result, keep_running = handle(request)
+        result["seconds"] = round(time.perf_counter() - start, 4)
+        return {"protocol": PROTOCOL, "id": request_id, "result": result}, keep_running
+    except RequestError as error:
+        return _error(request_id, error.code, error.message), True
+    except CrystalXError as error:
+        return _error(request_id, "failed", error.one_line()), True
+    except (ArithmeticError, ValueError, KeyError, IndexError, TypeError, RuntimeError) as error:
+        return _error(request_id, "internal", f"{type(error).__name__}: {error}"), True
+
+
+def _error(request_id, code: str, message: str) -> dict:
+    return {"protocol": PROTOCOL, "id": request_id, "error": {"code": code, "message": message}}
+
+
+def serve(stdin: IO[bytes], stdout: IO[bytes]) -> int:
+    """Answer request lines until shutdown or end of input (the client went away)."""
+    while True:
+        line = stdin.readline(MAX_REQUEST_BYTES + 2)
+        if not line:
+            return 0
+        if len(line) > MAX_REQUEST_BYTES and not line.endswith(b"\n"):
+            while line and not line.endswith(b"\n"):  # skip the rest of the oversized line
+                line = stdin.readline(MAX_REQUEST_BYTES)
+            reply, keep_running = _error(None, "too-large", f"request over {MAX_REQUEST_BYTES} bytes"), True
+        elif not line.strip():
+            continue
+        else:
+            reply, keep_running = reply_to(line)
+        try:
+            stdout.write(json.dumps(reply).encode() + b"\n")
+            stdout.flush()
+        except BrokenPipeError:
+            return 0
+        if not keep_running:
+            return 0
+
+
+def main() -> int:
+    return serve(sys.stdin.buffer, sys.stdout.buffer)

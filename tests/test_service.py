@@ -1,0 +1,193 @@
+"""The JSON-lines service the Olex2 plugin talks to: answers, commands, and bad requests."""
+import io
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+
+from crystalx_core.assignment import Assignment, SiteAssignment
+from crystalx_core.elements import is_hydrogen
+from crystalx_core.io.shelx import read_shelx
+from crystalx_core.service import (MAX_REQUEST_BYTES, MAX_SITES, PROTOCOL, olex2_commands, reply_to, serve,
+                                   structure_from_snapshot)
+from crystalx_core.structure import Site, Structure
+
+from .conftest import BENCHMARK
+
+
+def snapshot_of(structure, peaks: bool) -> dict:
+    """What the plugin sends: non-H sites, as unassigned peaks (heights from scattering power
+    as a solver's would roughly be) or as the atoms they are."""
+    sites = []
+    for k, site in enumerate(s for s in structure.sites if not is_hydrogen(s.element)):
+        sites.append({"label": f"Q{k + 1}" if peaks else site.label, "element": None if peaks else site.element,
+                      "frac": list(site.frac), "occupancy": site.occupancy, "u_iso": site.u_iso, "part": 0,
+                      "peak_height": float({"C": 6, "N": 7, "O": 8}.get(site.element, 10)) if peaks else None})
+    return {"cell": list(structure.cell), "symops": structure.symops, "sfac": structure.sfac,
+            "unit": structure.unit, "sites": sites}
+
+
+@pytest.fixture(scope="module")
+def sucrose(shared_data):
+    return read_shelx(BENCHMARK / "FC_sucrose" / "published.res").to_structure()
+
+
+def request(method, params=None, id_=1):
+    return json.dumps({"protocol": PROTOCOL, "id": id_, "method": method, "params": params or {}}).encode()
+
+
+def answer(line: bytes) -> dict:
+    reply, _ = reply_to(line)
+    assert reply["protocol"] == PROTOCOL
+    return reply
+
+
+def apply(commands: list[str], labels: dict[str, str]) -> dict[str, str]:
+    """Play name/kill commands on label → element, as Olex2 would, refusing a taken label."""
+    labels = dict(labels)
+    for command in commands:
+        verb, *args = command.split()
+        if verb == "kill":
+            assert args, "kill without labels deletes Olex2's selection"
+            for label in args:
+                del labels[label]
+        elif verb == "name":
+            old, new = args
+            assert new.upper() not in {k.upper() for k in labels if k != old}, f"{command}: {new} is taken"
+            labels.pop(old)
+            labels[new] = "".join(c for c in new if c.isalpha())[:2]
+    return labels
+
+
+def test_assign_answers_every_peak_with_probabilities_and_commands(sucrose):
+    reply = answer(request("assign", {"structure": snapshot_of(sucrose, peaks=True), "options": {"top_k": 3}}))
+    result = reply["result"]
+    assert reply["id"] == 1
+    answered = {s["label"] for s in result["sites"]} | set(result["delete"])
+    assert answered == {f"Q{k + 1}" for k in range(23)}
+    for site in result["sites"]:
+        assert site["element"] in ("C", "O")
+        assert 1 <= len(site["probabilities"]) <= 3
+        assert math.isclose(sum(p for _, p in site["probabilities"]), 1.0, abs_tol=0.02)
+        assert sum(site["h_probabilities"].values()) == pytest.approx(1.0, abs=0.01)
+    final = apply(result["commands"], {f"Q{k + 1}": None for k in range(23)})
+    assert set(final) == {s["new_label"] for s in result["sites"]}
+    hadd = [c for c in result["commands"] if c.startswith("hadd")]
+    assert sorted(c.split()[1] for c in hadd) == sorted(str(code) for code, _ in result["hfix"])
+
+
+def test_reassigning_a_refined_model_keeps_its_elements(sucrose):
+    result = answer(request("assign", {"structure": snapshot_of(sucrose, peaks=False)}))["result"]
+    published = {s.label: s.element for s in sucrose.sites}
+    assert all(published[s["label"]] == s["element"] for s in result["sites"])
+    codes = {s["new_label"]: s["hfix"] for s in result["sites"]}
+    renamed = {s["label"]: s["new_label"] for s in result["sites"]}
+    assert codes[renamed["C6"]] == 23 and codes[renamed["C1"]] == 13 and codes[renamed["O4"]] == 147
+
+
+def test_apply_plan_follows_the_users_edits(sucrose):
+    snapshot = snapshot_of(sucrose, peaks=False)
+    plan = {"sites": [{"label": s["label"], "element": "N" if s["label"] == "O4" else s["element"],
+                       "new_label": "N1" if s["label"] == "O4" else s["label"],
+                       "h_count": 2 if s["label"] == "O4" else 0} for s in snapshot["sites"] if s["label"] != "O11"],
+            "delete": ["O11"]}
+    result = answer(request("apply-plan", {"structure": snapshot, "plan": plan}))["result"]
+    assert result["commands"][0] == "kill O11"
+    assert "name O4 N1" in result["commands"]
+    # a C–N of 1.42 Å (the old C–O) reads as conjugated: planar NH2
+    assert [code for code, labels in result["hfix"] if "N1" in labels] == [93]
+    final = apply(result["commands"], {s["label"]: s["element"] for s in snapshot["sites"]})
+    assert "O11" not in final and "N1" in final
+
+
+def test_renames_that_form_a_cycle_go_through_a_spare_label():
+    structure = Structure(cell=(10, 10, 10, 90, 90, 90), symops=["x,y,z"], sfac=["C", "N"], unit=[2, 1], sites=[
+        Site("C1", "C", (0.1, 0.1, 0.1)), Site("C2", "C", (0.3, 0.1, 0.1)), Site("N1", "N", (0.5, 0.1, 0.1)),
+        Site("H1", "H", (0.1, 0.2, 0.1))])
+    assignment = Assignment("plan", [SiteAssignment(0, "C1", "C", "C2"), SiteAssignment(1, "C2", "C", "C1"),
+                                     SiteAssignment(2, "N1", "C", "C3")])
+    commands = olex2_commands(structure, assignment, [(23, ["C3"])])
+    assert commands[0] == "kill H1" and commands[-1] == "hadd 23 C3"
+    final = apply(commands, {s.label: s.element for s in structure.sites})
+    assert sorted(final) == ["C1", "C2", "C3"]
+    assert any(c.startswith("name C") and c.split()[2].startswith("C9") for c in commands)
+
+
+@pytest.mark.parametrize("line, code", [
+    (b"{not json", "bad-json"),
+    (b"[1, 2]", "bad-request"),
+    (json.dumps({"protocol": 99, "id": 1, "method": "ping"}).encode(), "bad-protocol"),
+    (request("frobnicate"), "unknown-method"),
+    (request("assign", {"structure": None}), "bad-snapshot"),
+    (request("assign", {"structure": {"cell": [10, 10, 10, 90, 90, 90], "sites": []}}), "bad-snapshot"),
+    (b"\xff\xfe", "bad-json"),
+])
+def test_bad_requests_get_error_replies(line, code):
+    reply, keep_running = reply_to(line)
+    assert keep_running
+    assert reply["error"]["code"] == code and reply["error"]["message"]
+
+
+CELL = [10.0, 11.0, 12.0, 90.0, 95.0, 90.0]
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"cell": [10, 11, 0, 90, 95, 90]}, "not a unit cell"),
+    ({"cell": [10, 11, float("nan"), 90, 95, 90]}, "NaN"),
+    ({"symops": ["x,y,z", "q,r,s"]}, "symops"),
+    ({"sites": [{"label": "Q1", "frac": [0.1, float("inf"), 0.2]}]}, "NaN or infinity"),
+    ({"sites": [{"label": "Q1", "frac": [0.1, 0.2]}]}, "frac"),
+    ({"sites": [{"label": "X1", "element": "Xx", "frac": [0.1, 0.2, 0.3]}]}, "unknown element"),
+    ({"sites": [{"label": "Q1", "frac": [0.1, 0.2, 0.3]}, {"label": "q1", "frac": [0.4, 0.2, 0.3]}]},
+     "more than once"),
+    ({"sites": [{"label": "Q1", "frac": [0.1, 0.2, 0.3], "peak_height": "tall"}]}, "peak_height"),
+    ({"sfac": ["C", "O"], "unit": [4]}, "UNIT"),
+    ({"sites": [{"label": f"Q{k}", "frac": [0.1, 0.2, 0.3]} for k in range(MAX_SITES + 1)]}, "at most"),
+])
+def test_snapshot_problems_name_the_field(change, words):
+    snapshot = {"cell": CELL, "symops": ["x,y,z", "-x,y+1/2,-z"], "sfac": ["C"], "unit": [8],
+                "sites": [{"label": "Q1", "frac": [0.1, 0.2, 0.3]}], **change}
+    reply = answer(json.dumps({"protocol": PROTOCOL, "id": 7, "method": "assign",
+                               "params": {"structure": snapshot}}, allow_nan=True).encode())
+    assert reply["id"] == 7
+    assert words in reply["error"]["message"]
+
+
+def test_a_good_snapshot_builds_the_full_space_group():
+    structure = structure_from_snapshot({"cell": CELL, "symops": ["x,y,z", "-x,y+1/2,-z"], "sfac": ["C"],
+                                         "unit": [8], "sites": [{"label": "Q1", "frac": [0.1, 0.2, 0.3],
+                                                                 "peak_height": 5}]})
+    assert len(structure.symops) == 2 and structure.sites[0].peak_height == 5.0
+
+
+def test_serve_survives_bad_lines_skips_blank_ones_and_stops_on_shutdown():
+    oversized = b"{" + b" " * (MAX_REQUEST_BYTES + 10) + b"}\n"
+    stdin = io.BytesIO(b"\n".join([request("ping", id_=1), b"", b"nonsense", request("ping", id_=2)]) + b"\n"
+                       + oversized + request("shutdown", id_=3) + b"\n" + request("ping", id_=4) + b"\n")
+    stdout = io.BytesIO()
+    assert serve(stdin, stdout) == 0
+    replies = [json.loads(line) for line in stdout.getvalue().splitlines()]
+    assert [r.get("id") for r in replies] == [1, None, 2, None, 3]  # nothing after shutdown
+    assert replies[1]["error"]["code"] == "bad-json" and replies[3]["error"]["code"] == "too-large"
+
+
+def test_serve_ends_quietly_when_the_client_goes_away():
+    class Gone(io.BytesIO):
+        def write(self, data):
+            raise BrokenPipeError
+
+    assert serve(io.BytesIO(request("ping") + b"\n"), Gone()) == 0
+    assert serve(io.BytesIO(b""), io.BytesIO()) == 0
+
+
+def test_the_command_runs_as_a_process(sucrose):
+    lines = [request("ping", id_="a"), request("assign", {"structure": snapshot_of(sucrose, peaks=True)}, id_="b"),
+             b"{broken", request("shutdown", id_="c")]
+    done = subprocess.run([sys.executable, "-m", "crystalx_core.cli", "serve", "--stdio"],
+                          input=b"\n".join(lines) + b"\n", capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    replies = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [r["id"] for r in replies] == ["a", "b", None, "c"]
+    assert replies[1]["result"]["commands"] and "error" in replies[2]
