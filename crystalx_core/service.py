@@ -13,7 +13,9 @@ label, element or null for a peak, fractional xyz, peak height, occupancy, Uiso,
 answers per site the element with its top-k probabilities, the H count with probabilities,
 the HFIX code, and the exact Olex2 commands that apply it. `apply-plan` takes the same
 snapshot and a plan the user may have edited (element, label and H count per site, peaks to
-delete) and answers the commands for that plan.
+delete) and answers the commands for that plan. Peaks judged spurious are listed; `assign`
+deletes them only with the option delete_peaks (Q-peaks are harmless and refinement
+recomputes them). Atoms that already carry H keep them and get no `hadd`.
 """
 from __future__ import annotations
 
@@ -30,7 +32,8 @@ from crystalx_core.assignment import Assignment, SiteAssignment
 from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import CrystalXError, InputError
 from crystalx_core.hydrogens import hfix_groups, hfix_lines, olex2_hadd_commands
-from crystalx_core.riding import add_riding_hydrogens
+from crystalx_core.geometry import neighbours
+from crystalx_core.riding import H_BOND_MAX, add_riding_hydrogens
 from crystalx_core.structure import Site, Structure
 from crystalx_core.symmetry import full_operator_list, space_group_from_operators
 
@@ -130,7 +133,7 @@ def assign_result(structure: Structure, options: dict) -> dict:
     heavy = [(i, s) for i, s in enumerate(model.sites) if not is_hydrogen(s.element)]
     for (_, site), (n_h, scores) in zip(heavy, counts):
         by_label[site.label].h_count, by_label[site.label].h_scores = n_h, scores
-    return _result(structure, assignment, model, int(options.get("top_k", 5)))
+    return _result(structure, assignment, model, int(options.get("top_k", 5)), bool(options.get("delete_peaks")))
 
 
 def apply_plan_result(structure: Structure, plan: dict) -> dict:
@@ -163,10 +166,11 @@ def apply_plan_result(structure: Structure, plan: dict) -> dict:
         raise RequestError("bad-plan", f"plan.delete names no site: {', '.join(sorted(unknown))}")
     assignment = Assignment(method="plan", sites=[chosen[i] for i in sorted(chosen)],
                             dropped=sorted(index[lab] for lab in dropped_labels))
-    return _result(structure, assignment, apply_assignment(structure, assignment), 5)
+    return _result(structure, assignment, apply_assignment(structure, assignment), 5, True)
 
 
-def _result(structure: Structure, assignment: Assignment, model: Structure, top_k: int) -> dict:
+def _result(structure: Structure, assignment: Assignment, model: Structure, top_k: int,
+            delete_peaks: bool) -> dict:
     by_label = {s.new_label: s for s in assignment.sites}
     index = {id(site): i for i, site in enumerate(model.sites)}
     plan = add_riding_hydrogens(model, {index[id(site)]: by_label[site.label].h_count
@@ -176,30 +180,46 @@ def _result(structure: Structure, assignment: Assignment, model: Structure, top_
     for label, note in plan.notes.items():
         if label in by_label:
             by_label[label].note = note
-    groups = hfix_groups(plan.codes)
+    carriers = hydrogen_carriers(structure)
+    for s in assignment.sites:
+        if s.index in carriers:
+            s.note = "already carries H; left as it is"
+    groups = hfix_groups({label: code for label, code in plan.codes.items()
+                          if by_label[label].index not in carriers})
+    to_apply = assignment if delete_peaks else Assignment(assignment.method, assignment.sites, [])
     return {
         "method": assignment.method,
         "sites": [{"label": s.label, "new_label": s.new_label, "element": s.element,
                    "probabilities": [[el, round(p, 4)] for el, p in s.top(top_k)],
                    "h_count": s.h_count, "h_probabilities": {str(n): round(p, 4) for n, p in s.h_scores.items()},
                    "hfix": s.hfix, "note": s.note} for s in assignment.sites],
-        "delete": [structure.sites[i].label for i in assignment.dropped],
+        "spurious": [structure.sites[i].label for i in assignment.dropped],
         "hfix": [[code, labels] for code, labels in groups],
         "hfix_lines": hfix_lines(groups),
-        "commands": olex2_commands(structure, assignment, groups),
+        "commands": olex2_commands(structure, to_apply, groups),
         "notes": plan.notes,
     }
 
 
+def hydrogen_carriers(structure: Structure) -> set[int]:
+    """Indices of non-H sites that already have an H atom bonded (any symmetry image)."""
+    centres = [i for i, s in enumerate(structure.sites) if s.element is not None and not is_hydrogen(s.element)]
+    found = set()
+    for i, near in zip(centres, neighbours(structure, H_BOND_MAX, centres=centres)):
+        if any(structure.sites[c.j].element is not None and is_hydrogen(structure.sites[c.j].element) for c in near):
+            found.add(i)
+    return found
+
+
 def olex2_commands(structure: Structure, assignment: Assignment, groups) -> list[str]:
-    """Olex2 commands that turn the snapshot into the assignment: delete spurious peaks and old
-    H, rename (which retypes) every site whose label changes, then add the riding H.
+    """Olex2 commands that turn the snapshot into the assignment: delete the peaks judged
+    spurious (when asked), rename (which retypes) every site whose label changes, then add
+    riding H to atoms that have none yet. H atoms already in the model are kept.
 
     Renames are ordered so that no label is taken when it is given; a cycle (C1→C2, C2→C1)
     goes through a spare label of the same element.
     """
     kill = [structure.sites[i].label for i in assignment.dropped]
-    kill += [s.label for s in structure.sites if s.element is not None and is_hydrogen(s.element)]
     commands = [f"kill {' '.join(kill)}"] if kill else []
     pending = {s.label: s.new_label for s in assignment.sites if s.label != s.new_label}
     elements = {s.new_label: s.element for s in assignment.sites}

@@ -65,15 +65,16 @@ def test_assign_answers_every_peak_with_probabilities_and_commands(sucrose):
     reply = answer(request("assign", {"structure": snapshot_of(sucrose, peaks=True), "options": {"top_k": 3}}))
     result = reply["result"]
     assert reply["id"] == 1
-    answered = {s["label"] for s in result["sites"]} | set(result["delete"])
+    answered = {s["label"] for s in result["sites"]} | set(result["spurious"])
     assert answered == {f"Q{k + 1}" for k in range(23)}
     for site in result["sites"]:
         assert site["element"] in ("C", "O")
         assert 1 <= len(site["probabilities"]) <= 3
         assert math.isclose(sum(p for _, p in site["probabilities"]), 1.0, abs_tol=0.02)
         assert sum(site["h_probabilities"].values()) == pytest.approx(1.0, abs=0.01)
+    assert not any(c.startswith("kill") for c in result["commands"])  # spurious peaks stay Q-peaks
     final = apply(result["commands"], {f"Q{k + 1}": None for k in range(23)})
-    assert set(final) == {s["new_label"] for s in result["sites"]}
+    assert set(final) == {s["new_label"] for s in result["sites"]} | set(result["spurious"])
     hadd = [c for c in result["commands"] if c.startswith("hadd")]
     assert sorted(c.split()[1] for c in hadd) == sorted(str(code) for code, _ in result["hfix"])
 
@@ -85,6 +86,17 @@ def test_reassigning_a_refined_model_keeps_its_elements(sucrose):
     codes = {s["new_label"]: s["hfix"] for s in result["sites"]}
     renamed = {s["label"]: s["new_label"] for s in result["sites"]}
     assert codes[renamed["C6"]] == 23 and codes[renamed["C1"]] == 13 and codes[renamed["O4"]] == 147
+
+
+def test_atoms_that_already_carry_hydrogens_keep_them(sucrose):
+    snapshot = snapshot_of(sucrose, peaks=False)
+    h = next(s for s in sucrose.sites if s.label.upper() == "H6A")  # one of C6's H
+    snapshot["sites"].append({"label": "H6A", "element": "H", "frac": list(h.frac)})
+    result = answer(request("assign", {"structure": snapshot}))["result"]
+    c6 = next(s for s in result["sites"] if s["label"] == "C6")
+    assert "already carries H" in c6["note"]
+    assert all(c6["new_label"] not in labels for _, labels in result["hfix"])
+    assert any(c.startswith("hadd 23") for c in result["commands"])  # the other CH2 still get theirs
 
 
 def test_apply_plan_follows_the_users_edits(sucrose):
@@ -109,9 +121,9 @@ def test_renames_that_form_a_cycle_go_through_a_spare_label():
     assignment = Assignment("plan", [SiteAssignment(0, "C1", "C", "C2"), SiteAssignment(1, "C2", "C", "C1"),
                                      SiteAssignment(2, "N1", "C", "C3")])
     commands = olex2_commands(structure, assignment, [(23, ["C3"])])
-    assert commands[0] == "kill H1" and commands[-1] == "hadd 23 C3"
+    assert commands[-1] == "hadd 23 C3" and not any(c.startswith("kill") for c in commands)
     final = apply(commands, {s.label: s.element for s in structure.sites})
-    assert sorted(final) == ["C1", "C2", "C3"]
+    assert sorted(final) == ["C1", "C2", "C3", "H1"]
     assert any(c.startswith("name C") and c.split()[2].startswith("C9") for c in commands)
 
 
