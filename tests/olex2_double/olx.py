@@ -1,0 +1,102 @@
+"""Test double of Olex2's `olx` module: every call returns a string and errors are RuntimeError."""
+from types import SimpleNamespace
+
+from _olex2 import STATE
+
+
+def _bool(value):
+    return "true" if value else "false"
+
+
+def _au_count(*element):
+    if element:
+        return str(sum(1 for a in STATE.live() if a.type.upper() == element[0].upper()))
+    return str(len(STATE.atoms))  # deleted atoms and peaks included, as in Olex2
+
+
+def _crd(i):
+    return ", ".join("%g" % c for c in STATE.atom(i).crd)
+
+
+def _new_atom(label, x, y, z):
+    from _olex2 import Atom, _type_of
+    if STATE.find(label) is not None or _type_of(label) is None:
+        raise RuntimeError("cannot create atom %s" % label)
+    STATE.atoms.append(Atom(label, _type_of(label), [float(x), float(y), float(z)]))
+    return str(len(STATE.atoms) - 1)
+
+
+def _formula(mode=""):
+    if mode == "list":
+        return ",".join("%s:%g" % (el, n) for el, n in STATE.formula)
+    if mode in ("unit", "html", "split"):
+        return " ".join("%s%g" % (el, round(n * STATE.z)) for el, n in STATE.formula)
+    return " ".join("%s%g" % (el, n) for el, n in STATE.formula)
+
+
+au = SimpleNamespace(
+    GetAtomCount=_au_count,
+    IsAtomDeleted=lambda i: _bool(STATE.atom(i).deleted),
+    IsPeak=lambda i: _bool(STATE.atom(i).type == "Q"),
+    GetAtomName=lambda i: STATE.atom(i).label,
+    GetAtomType=lambda i: STATE.atom(i).type,
+    GetAtomCrd=_crd,
+    GetAtomUiso=lambda i: "%g" % STATE.atom(i).uiso,
+    GetAtomOccu=lambda i: "%g" % STATE.atom(i).occu,
+    GetAtomPart=lambda i: str(STATE.atom(i).part),
+    GetAtomAfix=lambda i: str(STATE.atom(i).afix),
+    GetPeak=lambda i: "%g" % STATE.atom(i).peak,
+    GetCell=lambda *a: ", ".join("%g" % v for v in STATE.cell),
+    GetZ=lambda: str(STATE.z),
+    NewAtom=_new_atom,
+)
+xf = SimpleNamespace(au=au, GetFormula=_formula)
+
+
+def _update(name=""):
+    STATE.html_updates += 1
+    return ""
+
+
+html = SimpleNamespace(Update=_update)
+
+
+def Freeze(*value):
+    if not value:
+        return _bool(STATE.freeze)
+    STATE.freeze = bool(value[0])
+    STATE.freeze_log.append(STATE.freeze)
+    return ""
+
+
+def Label(*args, **options):
+    for item in args:
+        if "=" in item:
+            atom, text = item.split("=", 1)
+        else:
+            atom, text = item, item
+        if STATE.find(atom) is None:
+            raise RuntimeError("Label: no atom %s" % atom)
+        STATE.labels[atom] = text
+    return ""
+
+
+def Schedule(interval, macro, **options):
+    STATE.scheduled.append(macro)
+    return ""
+
+
+def FileFull():
+    return STATE.file
+
+
+def FileName():
+    return STATE.file.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+
+
+def FilePath():
+    return STATE.file.rsplit("/", 1)[0]
+
+
+def HasGUI():
+    return "true"
