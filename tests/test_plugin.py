@@ -159,7 +159,7 @@ def test_plugin_code_is_python_3_8_and_standard_library_only(path):
     """Olex2 1.5 runs Python 3.8 with no numpy for us: the plugin and installer must cope."""
     import ast
     tree = ast.parse(path.read_text(), feature_version=(3, 8))
-    local = {p.stem for p in path.parent.glob("*.py")}
+    local = {p.stem for p in path.parent.glob("*.py")} | {path.parent.name}
     for node in ast.walk(tree):
         names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
             [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 else []

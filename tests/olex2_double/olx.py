@@ -98,5 +98,13 @@ def FilePath():
     return STATE.file.rsplit("/", 1)[0]
 
 
+def BaseDir():
+    return STATE.params.get("_base_dir", "/olex2")
+
+
+def DataDir():
+    return STATE.params.get("_data_dir", "/olex2-data")
+
+
 def HasGUI():
     return "true"

@@ -1,0 +1,20 @@
+"""Run inside Olex2 (`py.run /path/to/crystalx/installer/install.py`): installs the plugin into
+the running Olex2, with the core interpreter from the checkout's .venv."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from installer.olex2_setup import InstallError, default_core_python, install  # noqa: E402
+
+
+def run_inside_olex2():
+    import olx
+    try:
+        target = install(olx.BaseDir(), default_core_python())
+        print("CrystalX installed in %s; restart Olex2 to load it" % target)
+    except InstallError as error:
+        print("CrystalX installer: %s" % error)
+
+
+run_inside_olex2()

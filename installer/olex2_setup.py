@@ -1,0 +1,141 @@
+"""Copy plugin-CrystalX into an Olex2 folder, list it in plugins.xld and record the core
+interpreter; uninstall reverses exactly that. Standard library only, Python 3.8 (it also
+runs inside Olex2)."""
+import json
+import os
+import shutil
+import sys
+import tempfile
+
+PLUGIN = "CrystalX"
+PLUGIN_DIR = "plugin-" + PLUGIN
+SOURCE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "plugin", PLUGIN_DIR)
+MANIFEST = "crystalx_install.json"
+ENTRY = "<%s>" % PLUGIN
+
+
+class InstallError(Exception):
+    """Why the installation cannot go ahead, in one line."""
+
+
+def plugin_lib(olex2_dir):
+    return os.path.join(olex2_dir, "util", "pyUtil", "PluginLib")
+
+
+def check(olex2_dir):
+    """The folder must be an Olex2 installation we can write to."""
+    if not os.path.isdir(plugin_lib(olex2_dir)):
+        raise InstallError("%s does not look like an Olex2 installation (no util/pyUtil/PluginLib)" % olex2_dir)
+    for folder in (olex2_dir, plugin_lib(olex2_dir)):
+        try:
+            handle, probe = tempfile.mkstemp(dir=folder)
+            os.close(handle)
+            os.remove(probe)
+        except OSError:
+            raise InstallError("no write access to %s: run as a user who may change the Olex2 installation" % folder)
+
+
+def default_core_python():
+    """The venv beside this checkout (README's set-up), else the interpreter running us."""
+    root = os.path.dirname(os.path.dirname(SOURCE))
+    for candidate in (os.path.join(root, ".venv", "bin", "python"), os.path.join(root, ".venv", "Scripts", "python.exe")):
+        if os.path.isfile(candidate):
+            return candidate
+    return sys.executable
+
+
+def install(olex2_dir, core_python, source=SOURCE):
+    """Install or refresh; running it twice gives the same result as once."""
+    check(olex2_dir)
+    if not os.path.isfile(os.path.join(source, PLUGIN + ".py")):
+        raise InstallError("plugin sources not found at %s" % source)
+    if not os.path.isfile(core_python):
+        raise InstallError("core interpreter %s does not exist" % core_python)
+    manifest = _read_manifest(olex2_dir)
+    target = os.path.join(plugin_lib(olex2_dir), PLUGIN_DIR)
+    if os.path.exists(target):
+        shutil.rmtree(target)
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    _set_core_interpreter(os.path.join(target, "crystalx.phil"), core_python)
+    xld = os.path.join(olex2_dir, "plugins.xld")
+    if manifest is None:
+        manifest = {"plugins_xld_created": not os.path.exists(xld), "plugins_xld_added": False}
+    if _add_entry(xld):
+        manifest["plugins_xld_added"] = True
+    manifest["core_interpreter"] = core_python
+    _write(os.path.join(olex2_dir, MANIFEST), json.dumps(manifest, indent=1) + "\n")
+    return target
+
+
+def uninstall(olex2_dir):
+    """Remove what install added, and only that."""
+    check(olex2_dir)
+    manifest = _read_manifest(olex2_dir)
+    if manifest is None:
+        raise InstallError("CrystalX is not installed in %s (no %s)" % (olex2_dir, MANIFEST))
+    target = os.path.join(plugin_lib(olex2_dir), PLUGIN_DIR)
+    if os.path.exists(target):
+        shutil.rmtree(target)
+    xld = os.path.join(olex2_dir, "plugins.xld")
+    if manifest.get("plugins_xld_added") and os.path.exists(xld):
+        _remove_entry(xld)
+        if manifest.get("plugins_xld_created") and _entries(xld) == []:
+            os.remove(xld)
+    os.remove(os.path.join(olex2_dir, MANIFEST))
+
+
+# --- plugins.xld: `<Plugin` … one `<NAME>` per line … `>` ---------------------------------------
+
+def _entries(xld):
+    lines = open(xld, newline="").read().splitlines()
+    return [line.strip() for line in lines if line.strip().startswith("<") and line.strip().endswith(">")
+            and not line.strip().lower().startswith("<plugin")]
+
+
+def _add_entry(xld):
+    """Add our entry unless present; False when the file already lists it."""
+    if not os.path.exists(xld):
+        _write(xld, "<Plugin\n  %s\n>\n" % ENTRY)
+        return True
+    text = open(xld, newline="").read()
+    lines = text.splitlines(True)
+    if any(line.strip() == ENTRY for line in lines):
+        return False
+    opening = next((k for k, line in enumerate(lines) if line.strip().lower().startswith("<plugin")), None)
+    if opening is None:
+        raise InstallError("%s is not a plugin list (no '<Plugin' line); not changed" % xld)
+    newline = "\r\n" if lines[opening].endswith("\r\n") else "\n"
+    if not lines[opening].endswith(("\n", "\r")):
+        lines[opening] += newline
+    lines.insert(opening + 1, "  %s%s" % (ENTRY, newline))
+    _write(xld, "".join(lines))
+    return True
+
+
+def _remove_entry(xld):
+    lines = open(xld, newline="").read().splitlines(True)
+    _write(xld, "".join(line for line in lines if line.strip() != ENTRY))
+
+
+def _set_core_interpreter(phil, core_python):
+    text = open(phil).read()
+    path = core_python.replace("\\", "/").replace("'", "\\'")
+    _write(phil, text.replace("core_interpreter = ''", "core_interpreter = '%s'" % path, 1))
+
+
+def _read_manifest(olex2_dir):
+    path = os.path.join(olex2_dir, MANIFEST)
+    if not os.path.exists(path):
+        return None
+    try:
+        return json.load(open(path))
+    except ValueError:
+        raise InstallError("%s is damaged; remove it and %s by hand" % (path, PLUGIN_DIR))
+
+
+def _write(path, text):
+    """Atomic: a temporary file beside the target, then a rename."""
+    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path) or ".")
+    with os.fdopen(handle, "w", newline="") as stream:
+        stream.write(text)
+    os.replace(temporary, path)

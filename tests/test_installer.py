@@ -1,0 +1,123 @@
+"""The installer against a fake Olex2 folder: registration beside other plugins, idempotence,
+exact uninstall, and refusals."""
+import hashlib
+import importlib
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from installer import olex2_setup
+from installer.olex2_setup import InstallError, install, uninstall
+
+ROOT = Path(__file__).resolve().parents[1]
+OTHERS = "<Plugin\r\n  <FragmentDB>\r\n  <olex2qcrbox>\r\n>\r\n"
+
+
+def fake_olex2(tmp_path, xld=OTHERS):
+    base = tmp_path / "olex2"
+    (base / "util" / "pyUtil" / "PluginLib" / "plugin-FragmentDB").mkdir(parents=True)
+    (base / "util" / "pyUtil" / "PluginLib" / "plugin-FragmentDB" / "FragmentDB.py").write_text("# theirs\n")
+    if xld is not None:
+        (base / "plugins.xld").write_bytes(xld.encode())
+    return base
+
+
+def tree(base):
+    return {str(p.relative_to(base)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(base.rglob("*")) if p.is_file()}
+
+
+def test_install_registers_beside_other_plugins_and_records_the_core(tmp_path):
+    base = fake_olex2(tmp_path)
+    target = Path(install(str(base), sys.executable))
+    assert (target / "CrystalX.py").is_file() and not list(target.rglob("__pycache__"))
+    assert (base / "plugins.xld").read_bytes() == b"<Plugin\r\n  <CrystalX>\r\n  <FragmentDB>\r\n  <olex2qcrbox>\r\n>\r\n"
+    assert f"core_interpreter = '{sys.executable}'" in (target / "crystalx.phil").read_text()
+
+
+def test_install_twice_is_install_once_and_uninstall_restores_every_byte(tmp_path):
+    base = fake_olex2(tmp_path)
+    original = tree(base)
+    install(str(base), sys.executable)
+    once = tree(base)
+    install(str(base), sys.executable)
+    assert tree(base) == once
+    uninstall(str(base))
+    assert tree(base) == original
+
+
+def test_a_missing_plugin_list_is_created_and_removed_again(tmp_path):
+    base = fake_olex2(tmp_path, xld=None)
+    install(str(base), sys.executable)
+    assert (base / "plugins.xld").read_text() == "<Plugin\n  <CrystalX>\n>\n"
+    uninstall(str(base))
+    assert not (base / "plugins.xld").exists()
+
+
+def test_the_users_edit_after_install_survives_uninstall(tmp_path):
+    base = fake_olex2(tmp_path, xld="<Plugin\n  <FragmentDB>\n>\n")
+    install(str(base), sys.executable)
+    xld = base / "plugins.xld"
+    xld.write_text(xld.read_text()[:-2] + "  <Later>\n>\n")  # another plugin registered later
+    uninstall(str(base))
+    assert "<Later>" in xld.read_text() and "<CrystalX>" not in xld.read_text()
+
+
+@pytest.mark.parametrize("setup, words", [
+    (lambda base: None, "does not look like an Olex2"),
+    (lambda base: (base / "util" / "pyUtil" / "PluginLib").mkdir(parents=True)
+     or (base / "plugins.xld").write_text("garbage\n"), "not a plugin list"),
+])
+def test_refusals_leave_the_folder_alone(tmp_path, setup, words):
+    base = tmp_path / "olex2"
+    base.mkdir()
+    setup(base)
+    before = tree(base)
+    with pytest.raises(InstallError, match=words):
+        install(str(base), sys.executable)
+    assert {k: v for k, v in tree(base).items() if not k.startswith("util")} == \
+        {k: v for k, v in before.items() if not k.startswith("util")}
+
+
+def test_no_write_access_is_reported(tmp_path, monkeypatch):
+    base = fake_olex2(tmp_path)
+
+    def refuse(dir=None, **kwargs):
+        raise PermissionError(13, "Permission denied", dir)
+
+    monkeypatch.setattr(olex2_setup.tempfile, "mkstemp", refuse)
+    with pytest.raises(InstallError, match="no write access"):
+        install(str(base), sys.executable)
+
+
+def test_uninstall_without_install_and_a_missing_core_are_errors(tmp_path):
+    base = fake_olex2(tmp_path)
+    with pytest.raises(InstallError, match="not installed"):
+        uninstall(str(base))
+    with pytest.raises(InstallError, match="does not exist"):
+        install(str(base), str(tmp_path / "no-python"))
+
+
+def test_command_line(tmp_path):
+    base = fake_olex2(tmp_path)
+    run = [sys.executable, "-m", "installer", "--olex2-dir", str(base), "--core-python", sys.executable]
+    done = subprocess.run(run, cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0 and "Work tab" in done.stdout
+    done = subprocess.run(run + ["--uninstall"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0
+    done = subprocess.run(run + ["--uninstall"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 2 and "not installed" in done.stderr
+
+
+def test_install_py_runs_inside_olex2(tmp_path, monkeypatch):
+    base = fake_olex2(tmp_path)
+    monkeypatch.syspath_prepend(str(ROOT / "tests" / "olex2_double"))
+    for name in ("olx", "_olex2"):
+        sys.modules.pop(name, None)
+    importlib.import_module("_olex2").STATE.params["_base_dir"] = str(base)
+    runpy.run_path(str(ROOT / "installer" / "install.py"))
+    assert (base / "util" / "pyUtil" / "PluginLib" / "plugin-CrystalX" / "CrystalX.py").is_file()
+    assert "<CrystalX>" in (base / "plugins.xld").read_text()
