@@ -1,0 +1,117 @@
+"""The Qt probability panel, rendered offscreen on a real answer of the service."""
+import json
+import os
+import time
+
+import pytest
+
+from crystalx_core.errors import InputError
+from crystalx_core.panel.rows import histogram, read_rows
+from crystalx_core.service import reply_to
+
+from .test_service import request, snapshot_of
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+QtWidgets = pytest.importorskip("PySide6.QtWidgets", reason="the panel extra (PySide6) is not installed")
+
+
+@pytest.fixture(scope="module")
+def answer_file(tmp_path_factory, shared_data):
+    from crystalx_core.io.shelx import read_shelx
+    sucrose = read_shelx(shared_data / "benchmark" / "FC_sucrose" / "published.res").to_structure()
+    reply, _ = reply_to(request("assign", {"structure": snapshot_of(sucrose, peaks=True), "options": {"top_k": 3}}))
+    path = tmp_path_factory.mktemp("panel") / "crystalx_last.json"
+    path.write_text(json.dumps({"structure": "FC_sucrose", "result": reply["result"]}))
+    return path
+
+
+@pytest.fixture(scope="module")
+def app():
+    return QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+
+
+def test_rows_come_from_the_plugins_answer_and_from_a_job_json(answer_file, tmp_path):
+    title, rows = read_rows(answer_file)
+    result = json.loads(answer_file.read_text())["result"]
+    assert title == "FC_sucrose" and [r.label for r in rows] == [s["label"] for s in result["sites"]]
+    assert all(0.0 <= r.confidence <= 1.0 and len(r.alternatives) <= 2 for r in rows)
+    assert sum(histogram(rows)) == len(rows)
+    job = {"source": "x.res", "atoms": [{"label": "Q1", "new_label": "C1", "element": "C",
+                                         "element_scores": {"C": 0.8, "N": 0.15, "O": 0.05},
+                                         "h_count": 2, "h_scores": {"2": 0.9, "1": 0.1}, "hfix": 23}]}
+    (tmp_path / "x_crystalx.json").write_text(json.dumps(job))
+    _, (row,) = read_rows(tmp_path / "x_crystalx.json")
+    assert (row.confidence, row.alternatives, row.h_confidence, row.hfix) == (0.8, [("N", 0.15), ("O", 0.05)], 0.9, 23)
+
+
+@pytest.mark.parametrize("text", ["not json", "[1, 2]", '{"something": 1}'])
+def test_other_files_are_a_clear_error(tmp_path, text):
+    (tmp_path / "a.json").write_text(text)
+    with pytest.raises(InputError):
+        read_rows(tmp_path / "a.json")
+
+
+def test_the_panel_renders_every_row_in_its_confidence_colour(app, answer_file, tmp_path):
+    from PySide6.QtGui import QImage
+    from crystalx_core.panel.window import PanelWindow, confidence_colour
+    window = PanelWindow(answer_file)
+    window.resize(760, 900)
+    window.show()
+    app.processEvents()
+    _, rows = read_rows(answer_file)
+    assert window.table.rowCount() == len(rows)
+    png = tmp_path / "panel.png"
+    assert window.grab().save(str(png))
+    image = QImage(str(png))
+    assert image.width() >= 700
+    table = window.table
+    checked = 0
+    for k in range(table.rowCount()):
+        rect = table.visualItemRect(table.item(k, 3))
+        if not table.viewport().rect().contains(rect.center()):
+            continue  # scrolled out of view
+        point = table.viewport().mapTo(window, rect.center() - rect.center().__class__(rect.width() // 2 - 3, 0))
+        pixel = image.pixelColor(point)
+        expected = confidence_colour(float(table.item(k, 3).text()))
+        assert abs(pixel.hue() - expected.hue()) <= 3 or expected.saturation() == 0, (k, pixel.name(), expected.name())
+        checked += 1
+    assert checked >= 10
+
+
+def test_sorting_filtering_and_a_new_answer_arriving(app, answer_file, tmp_path):
+    from crystalx_core.panel.window import PanelWindow
+    path = tmp_path / "crystalx_last.json"
+    path.write_text(answer_file.read_text())
+    from PySide6.QtCore import Qt
+    UserRole = Qt.UserRole
+    window = PanelWindow(path)
+    table = window.table
+    table.sortItems(3)
+    values = [table.item(k, 3).data(UserRole) for k in range(table.rowCount())]
+    assert values == sorted(values)
+    window.threshold.setValue(0.999)
+    window.only_doubtful.setChecked(True)
+    shown = [k for k in range(table.rowCount()) if not table.isRowHidden(k)]
+    assert all(table.item(k, 3).data(UserRole) < 0.999 for k in shown)
+    assert len(shown) == sum(1 for r in window.rows if r.confidence < 0.999)
+
+    data = json.loads(path.read_text())
+    data["result"]["sites"] = data["result"]["sites"][:5]
+    temporary = tmp_path / "next.tmp"
+    temporary.write_text(json.dumps(data))
+    os.replace(temporary, path)  # as the plugin writes it
+    deadline = time.monotonic() + 5
+    while table.rowCount() != 5 and time.monotonic() < deadline:
+        app.processEvents()
+        time.sleep(0.02)
+    assert table.rowCount() == 5
+
+
+def test_the_command_saves_a_screenshot(answer_file, tmp_path):
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "-m", "crystalx_core.panel", str(answer_file), "--screenshot",
+                           str(tmp_path / "shot.png")], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert done.returncode == 0, done.stderr[-1000:]
+    assert (tmp_path / "shot.png").stat().st_size > 5000
