@@ -73,6 +73,13 @@ def _parser() -> argparse.ArgumentParser:
     assign.add_argument("--hkl", type=Path, help="reflections (HKLF 4): refine after assigning")
     assign.set_defaults(run=_run_assign)
 
+    batch = commands.add_parser("batch", parents=[common], help="re-assign every structure in a folder")
+    batch.add_argument("target", help="folder (or quoted glob) of .res/.ins/.cif files; a same-named .hkl is used")
+    batch.add_argument("--workers", type=int, help="processes (default: all cores)")
+    batch.add_argument("--no-refine", action="store_true", help="assign only, even where a .hkl is present")
+    batch.add_argument("--scheduler", help="address of a Dask scheduler to run on instead (extra 'dask')")
+    batch.set_defaults(run=_run_batch)
+
     serve = commands.add_parser("serve", help="answer the Olex2 plugin: JSON lines on stdin/stdout")
     serve.add_argument("--stdio", action="store_true", required=True, help="talk over stdin/stdout")
     serve.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
@@ -111,6 +118,43 @@ def _run_assign(args) -> int:
     return _finish(args, result, args.model, inputs, shelx)
 
 
+def _run_batch(args) -> int:
+    from crystalx_core.batch import BatchOptions, find_inputs, run_batch
+    from crystalx_core.batch_report import write_summary
+    items = find_inputs(args.target)
+    if not items:
+        raise InputError("no .res, .ins or .cif files to assign", args.target)
+    options = BatchOptions(args.method, args.hydrogens, args.cycles, args.out, not args.no_refine)
+    with _bar(args, len(items)) as advance:
+        rows = run_batch(items, options, args.workers, args.scheduler, advance)
+    folder = args.out or (Path(args.target) if Path(args.target).is_dir() else items[0].model.parent)
+    paths = write_summary(rows, folder, f"CrystalX batch: {args.target}")
+    failed = [r for r in rows if r["status"] == "failed"]
+    if args.json:
+        print(json.dumps({"rows": rows, "files": {k: str(v) for k, v in paths.items()}}, indent=1))
+    else:
+        resumed = sum(1 for r in rows if r["status"] == "resumed")
+        print(f"{len(rows) - len(failed)} of {len(rows)} structures assigned ({resumed} from an earlier run), "
+              f"{len(failed)} failed")
+        for row in failed:
+            print(f"  {row['name']}: {row['error']}")
+        print(f"wrote {paths['csv']} and {paths['html']}")
+    return EXIT_OTHER if failed else EXIT_OK
+
+
+@contextmanager
+def _bar(args, total: int):
+    """A progress bar over structures on stderr; silent with --quiet/--json or without a terminal."""
+    if args.quiet or args.json or not sys.stderr.isatty():
+        yield lambda row: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  transient=True) as bar:
+        task = bar.add_task("assigning", total=total)
+        yield lambda row: bar.update(task, advance=1, description=row["name"])
+
+
 def _run_serve(args) -> int:
     from crystalx_core.service import main as serve_main
     return serve_main()
@@ -123,22 +167,10 @@ def _run_demo(args) -> int:
 
 def _finish(args, result, source: Path, inputs: list[Path], shelx=None) -> int:
     """Write x_crystalx.res/.cif/.json together (or not at all) and print the summary."""
-    from crystalx_core.hydrogens import hfix_groups
-    from crystalx_core.io.shelx import new_ins_text, render_with_sites
-    from crystalx_core.outputs import write_outputs
-    from crystalx_core.report import job_json, result_cif, summary_lines
+    from crystalx_core.outputs import write_job_outputs
+    from crystalx_core.report import summary_lines
 
-    prefix = args.out or source.with_name(source.stem + "_crystalx")
-    paths = {ext: prefix.with_name(prefix.name + ext) for ext in (".res", ".cif", ".json")}
-    groups = hfix_groups({s.new_label: s.hfix for s in result.assignment.sites if s.hfix})
-    if shelx is not None:
-        res_text = render_with_sites(shelx, result.structure, hfix_groups=groups)
-    else:
-        res_text = new_ins_text(result.structure)
-    cif_text = result_cif(result, res_text, data_name=prefix.name)
-    report = job_json(result, files={k.lstrip("."): str(v) for k, v in paths.items()})
-    backups = write_outputs({paths[".res"]: res_text, paths[".cif"]: cif_text,
-                             paths[".json"]: json.dumps(report, indent=1) + "\n"}, protected=inputs)
+    paths, report, backups = write_job_outputs(result, source, inputs, shelx, args.out)
     if args.json:
         print(json.dumps(report, indent=1))
     else:

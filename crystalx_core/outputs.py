@@ -48,3 +48,27 @@ def write_outputs(files: dict[Path, str], protected: list[Path] = ()) -> list[Pa
             backups.append(backup)
         os.replace(temporary, path)
     return backups
+
+
+def write_job_outputs(result, source: Path, inputs: list[Path], shelx=None,
+                      prefix: Path | None = None) -> tuple[dict[str, Path], dict, list[Path]]:
+    """x_crystalx.res/.cif/.json of a job, together or not at all: (paths, report, backups).
+
+    The .res keeps every instruction of a SHELX input and replaces only atoms and HFIX.
+    """
+    import json
+
+    from crystalx_core.hydrogens import hfix_groups
+    from crystalx_core.io.shelx import new_ins_text, render_with_sites
+    from crystalx_core.report import job_json, result_cif
+
+    prefix = prefix or source.with_name(source.stem + "_crystalx")
+    paths = {ext: prefix.with_name(prefix.name + ext) for ext in (".res", ".cif", ".json")}
+    groups = hfix_groups({s.new_label: s.hfix for s in result.assignment.sites if s.hfix})
+    res_text = render_with_sites(shelx, result.structure, hfix_groups=groups) if shelx is not None \
+        else new_ins_text(result.structure)
+    cif_text = result_cif(result, res_text, data_name=prefix.name)
+    report = job_json(result, files={k.lstrip("."): str(v) for k, v in paths.items()})
+    backups = write_outputs({paths[".res"]: res_text, paths[".cif"]: cif_text,
+                             paths[".json"]: json.dumps(report, indent=1) + "\n"}, protected=inputs)
+    return paths, report, backups
