@@ -22,7 +22,7 @@ from pathlib import Path
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
 from crystalx_core.assign import hydrogen_counts
 from crystalx_core.crystallography.compare import match_hydrogens
-from crystalx_core.crystallography.difference_map import difference_density
+from crystalx_core.crystallography.maps import difference_density
 from crystalx_core.crystallography.refine import DEFAULT_INSTRUCTIONS, refine
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.errors import CrystalXError, RefinementError

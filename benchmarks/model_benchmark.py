@@ -17,39 +17,17 @@ from pathlib import Path
 import numpy as np
 
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
-from cctbx import maptbx
-from cctbx.array_family import flex
 
 from crystalx_core.assign.baseline import assign_baseline, baseline_h_counts
 from crystalx_core.assign.model import assign_model, model_h_counts
-from crystalx_core.crystallography.convert import to_xray_structure
-from crystalx_core.crystallography.solve import merged_intensities
+from crystalx_core.crystallography.maps import fobs_peaks
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.io.cif import read_cif
 from crystalx_core.io.hkl import read_hkl
-from crystalx_core.structure import Structure
 from crystalx_core.training.dataset import h_counts
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from solve_benchmark import REPO, write_section  # noqa: E402
-
-
-def fobs_peaks(truth: Structure, reflections) -> Structure:
-    """Non-H atoms as anonymous peaks whose heights come from an Fobs map with model phases."""
-    heavy = [s for s in truth.sites if not is_hydrogen(s.element)]
-    xs = to_xray_structure(truth)
-    f_obs = merged_intensities(truth, reflections).f_sq_as_f()
-    f_calc = f_obs.structure_factors_from_scatterers(xs, algorithm="direct").f_calc()
-    phased = f_obs.phase_transfer(f_calc)
-    fft_map = phased.fft_map(symmetry_flags=maptbx.use_space_group_symmetry, resolution_factor=1 / 3)
-    fft_map.apply_volume_scaling()
-    density = fft_map.real_map_unpadded()
-    peaks = []
-    for k, site in enumerate(heavy):
-        height = maptbx.eight_point_interpolation(density, site.frac)
-        peaks.append(site.with_element(None, f"Q{k + 1}"))
-        peaks[-1].peak_height = float(height)
-    return truth.with_sites(peaks)
 
 
 def run_entry(entry: Path) -> dict:

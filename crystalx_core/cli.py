@@ -80,6 +80,11 @@ def _parser() -> argparse.ArgumentParser:
     batch.add_argument("--scheduler", help="address of a Dask scheduler to run on instead (extra 'dask')")
     batch.set_defaults(run=_run_batch)
 
+    audit = commands.add_parser("audit", parents=[common], help="check a published structure's elements and H")
+    audit.add_argument("model", type=Path, help="CIF (or .res) with the published atoms and H")
+    audit.add_argument("--hkl", type=Path, help="reflections (HKLF 4); default: the CIF's own _shelx_hkl_file")
+    audit.set_defaults(run=_run_audit)
+
     serve = commands.add_parser("serve", help="answer the Olex2 plugin: JSON lines on stdin/stdout")
     serve.add_argument("--stdio", action="store_true", required=True, help="talk over stdin/stdout")
     serve.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
@@ -153,6 +158,35 @@ def _bar(args, total: int):
                   transient=True) as bar:
         task = bar.add_task("assigning", total=total)
         yield lambda row: bar.update(task, advance=1, description=row["name"])
+
+
+def _run_audit(args) -> int:
+    from crystalx_core.audit import audit
+    from crystalx_core.audit_report import audit_html, audit_json, audit_lines
+    from crystalx_core.io import load_structure
+    from crystalx_core.io.hkl import read_hkl, reflections_from_text
+    from crystalx_core.outputs import write_outputs
+    structure = load_structure(args.model)
+    reflections = read_hkl(args.hkl) if args.hkl else None
+    if reflections is None and args.model.suffix.lower() == ".cif":
+        from crystalx_core.io.cif import read_cif
+        embedded = read_cif(args.model).shelx_hkl_text
+        if embedded:
+            reflections = reflections_from_text(embedded, f"{args.model} (_shelx_hkl_file)")
+    with _progress(args) as progress:
+        progress("audit")
+        result = audit(structure, reflections, args.method, args.hydrogens, args.cycles)
+    prefix = args.out or args.model.with_name(args.model.stem + "_audit")
+    report = audit_json(result)
+    paths = [prefix.with_name(prefix.name + ext) for ext in (".json", ".html")]
+    write_outputs({paths[0]: json.dumps(report, indent=1) + "\n", paths[1]: audit_html(result)},
+                  protected=[args.model] + ([args.hkl] if args.hkl else []))
+    if args.json:
+        print(json.dumps(report, indent=1))
+    else:
+        print("\n".join(audit_lines(result)))
+        print("wrote " + ", ".join(str(p) for p in paths))
+    return EXIT_OK
 
 
 def _run_serve(args) -> int:

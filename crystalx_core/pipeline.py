@@ -8,7 +8,7 @@ from typing import Callable
 
 from crystalx_core.assign import apply_assignment, assign, hydrogen_counts
 from crystalx_core.assignment import Assignment
-from crystalx_core.crystallography.difference_map import difference_density
+from crystalx_core.crystallography.maps import difference_density
 from crystalx_core.crystallography.refine import RefinementResult, refine
 from crystalx_core.errors import RefinementError
 from crystalx_core.crystallography.solve import Solution, solve

@@ -1,7 +1,9 @@
-"""Fo − Fc difference density: where the model still lacks electrons, e.g. its H atoms.
+"""Electron-density maps phased by a model: Fo − Fc (where the model still lacks electrons,
+e.g. its H atoms) and Fo (how much density each atom really has).
 
 SHELXL turns rotating groups (HFIX 137/147) to the best circular difference-Fourier peak
-before it refines them; riding.py does the same with the density this module provides.
+before it refines them; riding.py does the same with the difference density. The Fo map
+gives the peak heights an audit of a published model reads its elements from.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from cctbx import maptbx
 
 from crystalx_core.crystallography.convert import to_xray_structure
 from crystalx_core.crystallography.solve import merged_intensities
+from crystalx_core.elements import is_hydrogen
 from crystalx_core.structure import Structure
 
 GRID_STEP = 1 / 4  # of d_min: fine enough for trilinear interpolation near an H peak
@@ -54,3 +57,20 @@ def difference_density(structure: Structure, reflections) -> DifferenceDensity:
     grid = fft_map.real_map_unpadded().as_numpy_array()
     return DifferenceDensity(grid=grid, deorthogonalisation=np.linalg.inv(structure.orthogonalisation),
                              rms=float(grid.std()))
+
+
+def fobs_peaks(model: Structure, reflections) -> Structure:
+    """The model's non-H atoms as anonymous peaks (Q1, Q2, ... in order) whose heights are
+    read from an Fo map with the model's phases, as a solver would have found them."""
+    heavy = [s for s in model.sites if not is_hydrogen(s.element)]
+    f_obs = merged_intensities(model, reflections).f_sq_as_f()
+    f_calc = f_obs.structure_factors_from_scatterers(to_xray_structure(model), algorithm="direct").f_calc()
+    fft_map = f_obs.phase_transfer(f_calc).fft_map(symmetry_flags=maptbx.use_space_group_symmetry,
+                                                    resolution_factor=1 / 3)
+    fft_map.apply_volume_scaling()
+    density = fft_map.real_map_unpadded()
+    peaks = []
+    for k, site in enumerate(heavy):
+        peaks.append(site.with_element(None, f"Q{k + 1}"))
+        peaks[-1].peak_height = float(maptbx.eight_point_interpolation(density, site.frac))
+    return model.with_sites(peaks)

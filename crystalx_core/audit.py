@@ -1,0 +1,143 @@
+"""Audit a published structure: where do the models disagree with its elements and H counts,
+and — given the reflections — does the corrected model fit the data better? (The CrystalX
+paper found nine published errors this way.)
+
+The elements are read from the published positions with their elements hidden; with
+reflections each position's peak height comes from an Fo map phased by the published model,
+as a solver would have seen it. Both models are then refined under identical settings
+(anisotropic non-H atoms, riding H, same cycles) and compared by R1, wR2 and GooF.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from crystalx_core.assign import assign, hydrogen_counts
+from crystalx_core.crystallography.maps import difference_density, fobs_peaks
+from crystalx_core.crystallography.refine import DEFAULT_INSTRUCTIONS, RefinementResult, refine
+from crystalx_core.elements import is_hydrogen
+from crystalx_core.errors import InputError, RefinementError
+from crystalx_core.geometry import neighbours
+from crystalx_core.riding import H_BOND_MAX, HydrogenPlan, add_riding_hydrogens, ride_existing_hydrogens
+from crystalx_core.structure import Structure
+
+MAX_TESTED_FLAGS = 20  # element flags each tested by its own refinement
+
+
+@dataclass
+class AtomAudit:
+    label: str
+    published: str
+    proposed: str
+    probabilities: dict[str, float]  # the model's, top 5
+    published_h: int
+    proposed_h: int
+    h_probabilities: dict[int, float]
+    r1_if_changed: float | None = None  # published model with only this atom's element changed
+    r1_delta: float = 0.0  # r1_if_changed − R1 of the published model
+
+    @property
+    def verdict(self) -> str:
+        """What the data say about an element flag, from R1 with and without the change."""
+        return "" if self.r1_if_changed is None else "data agree" if self.r1_delta < -0.0005 else \
+            "data disagree" if self.r1_delta > 0.0005 else "data undecided"
+
+    @property
+    def element_flag(self) -> bool:
+        return self.published != self.proposed
+
+    @property
+    def hydrogen_flag(self) -> bool:
+        return self.published_h != self.proposed_h
+
+
+@dataclass
+class AuditResult:
+    source: str
+    method: str
+    peak_heights_from: str  # "Fo map" or "none (published elements as the guesses)"
+    atoms: list[AtomAudit]
+    refinements: dict[str, RefinementResult] = field(default_factory=dict)  # "published", "corrected"
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def r1_published(self) -> float | None:
+        return self.refinements["published"].r1 if "published" in self.refinements else None
+
+    @property
+    def flagged(self) -> list[AtomAudit]:
+        return [a for a in self.atoms if a.element_flag or a.hydrogen_flag]
+
+
+def published_h_counts(structure: Structure) -> list[int]:
+    """H atoms (any image) within bonding distance of each non-H site, in site order."""
+    heavy = [i for i, s in enumerate(structure.sites) if not is_hydrogen(s.element)]
+    return [sum(1 for c in near if is_hydrogen(structure.sites[c.j].element))
+            for near in neighbours(structure, H_BOND_MAX, centres=heavy)]
+
+
+def audit(published: Structure, reflections=None, method: str = "auto", hydrogens: str = "rules",
+          cycles: int = 10) -> AuditResult:
+    heavy = [s for s in published.sites if not is_hydrogen(s.element)]
+    if not heavy:
+        raise InputError("the structure has no non-H atoms to audit", published.source)
+    if reflections is not None:
+        peaks, heights = fobs_peaks(published, reflections), "Fo map"
+    else:
+        peaks = published.with_sites([s.with_element(s.element, s.label) for s in heavy])
+        heights = "none (published elements as the guesses)"
+    assignment = assign(peaks, method)
+    by_index = assignment.by_index()
+    proposed = published.with_sites([
+        site.with_element(by_index[k].element if k in by_index else site.element) for k, site in enumerate(heavy)])
+    counts = hydrogen_counts(proposed, hydrogens)
+    atoms = []
+    for k, (site, n_published) in enumerate(zip(heavy, published_h_counts(published))):
+        answer = by_index.get(k)
+        atoms.append(AtomAudit(
+            label=site.label, published=site.element, proposed=proposed.sites[k].element,
+            probabilities=dict(answer.top(5)) if answer else {}, published_h=n_published,
+            proposed_h=counts[k][0], h_probabilities=counts[k][1]))
+    result = AuditResult(published.source, assignment.method, heights, atoms)
+    not_atoms = [heavy[k].label for k in range(len(heavy)) if k not in by_index]
+    if not_atoms:
+        result.notes.append(f"judged not to be atoms, kept as published: {' '.join(not_atoms)}")
+    if reflections is not None:
+        _refine_both(result, published, proposed, counts, reflections, cycles)
+    return result
+
+
+def _refine_both(result: AuditResult, published: Structure, proposed: Structure, counts, reflections,
+                 cycles: int) -> None:
+    """Published model (its own H, riding) and corrected model (proposed elements, proposed H
+    placed into the difference density), same reflections, same settings."""
+    anisotropic = True
+    try:
+        base = refine(proposed, reflections, cycles, anisotropic=True)
+    except RefinementError:
+        anisotropic = False
+        result.notes.append("anisotropic refinement failed: both models refined isotropically")
+        base = refine(proposed, reflections, cycles)
+    density = difference_density(base.structure, reflections)
+    corrected = add_riding_hydrogens(proposed, {k: n for k, (n, _) in enumerate(counts)}, density=density)
+    as_published = ride_existing_hydrogens(published)
+    for name, plan in (("published", as_published), ("corrected", corrected)):
+        try:
+            result.refinements[name] = refine(plan.structure, reflections, cycles, anisotropic=anisotropic,
+                                              instructions=_instructions(plan))
+        except RefinementError as error:
+            result.notes.append(f"{name} model: {error.message}")
+    if "published" not in result.refinements:
+        return
+    for atom in [a for a in result.atoms if a.element_flag][:MAX_TESTED_FLAGS]:
+        one_change = as_published.structure.with_sites([
+            s.with_element(atom.proposed) if s.label == atom.label else s for s in as_published.structure.sites])
+        try:
+            r1 = refine(one_change, reflections, cycles, anisotropic=anisotropic,
+                        instructions=_instructions(as_published)).r1
+        except RefinementError:
+            continue
+        atom.r1_if_changed, atom.r1_delta = r1, r1 - result.refinements["published"].r1
+
+
+def _instructions(plan: HydrogenPlan) -> list[str]:
+    return DEFAULT_INSTRUCTIONS[:1] + plan.restraints + DEFAULT_INSTRUCTIONS[1:]

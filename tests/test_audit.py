@@ -1,0 +1,56 @@
+"""`crystalx audit`: a published model checked by the models and, with reflections, by refinement."""
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import BENCHMARK
+
+
+def run_audit(*args):
+    done = subprocess.run([sys.executable, "-m", "crystalx_core.cli", "audit", *map(str, args), "--json"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout)
+
+
+def test_a_mistyped_atom_is_flagged_and_the_data_confirm_it(shared_data, tmp_path):
+    """The published alanine with O1 typed as N: the audit says O, and R1 falls when it is changed."""
+    text = (BENCHMARK / "XH_alanine" / "model.cif").read_text()
+    wrong, n = re.subn(r"(?m)^(O1\s+)O(\s)", r"\1N\2", text)
+    assert n == 1
+    (tmp_path / "wrong.cif").write_text(wrong)
+    report = run_audit(tmp_path / "wrong.cif", "--hkl", BENCHMARK / "XH_alanine" / "data.hkl")
+    o1 = next(a for a in report["atoms"] if a["label"] == "O1")
+    assert (o1["published"], o1["proposed"], o1["element_flag"]) == ("N", "O", True)
+    assert o1["probabilities"]["O"] > 0.9 and o1["verdict"] == "data agree"
+    assert o1["r1_if_changed"] < report["refinement"]["published"]["r1"] - 0.005
+    for atom in report["atoms"]:
+        if atom["element_flag"] and atom["label"] != "O1":
+            assert atom["verdict"] == "data disagree"  # the model's other doubts do not survive the data
+    page = (tmp_path / "wrong_audit.html").read_text()
+    assert "class=flag" in page and "O1" in page
+    assert json.loads((tmp_path / "wrong_audit.json").read_text()) == report
+
+
+def test_a_sound_structure_refines_the_same_both_ways_with_its_embedded_reflections(shared_data, tmp_path):
+    cif = tmp_path / "urea.cif"
+    cif.write_text((BENCHMARK / "XH_urea" / "model.cif").read_text())  # carries _shelx_hkl_file
+    report = run_audit(cif)
+    assert not any(a["element_flag"] or a["hydrogen_flag"] for a in report["atoms"])
+    published, corrected = report["refinement"]["published"], report["refinement"]["corrected"]
+    assert published["r1"] == pytest.approx(corrected["r1"], abs=1e-4) and published["r1"] < 0.03
+
+
+def test_without_reflections_the_audit_reads_the_model_only(shared_data, tmp_path):
+    res = tmp_path / "sucrose.res"
+    res.write_text((BENCHMARK / "FC_sucrose" / "published.res").read_text())
+    done = subprocess.run([sys.executable, "-m", "crystalx_core.cli", "audit", str(res)], capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "peak heights: none" in done.stdout and "refined under identical settings" not in done.stdout
+    report = json.loads((tmp_path / "sucrose_audit.json").read_text())
+    assert len(report["atoms"]) == 23 and report["refinement"] == {}
+    assert sum(a["published_h"] for a in report["atoms"]) == 22  # C12H22O11
