@@ -135,7 +135,9 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
 
 
 def _warm_worker() -> None:
-    """Load the ONNX sessions once per worker, before the first structure arrives."""
+    """Load the ONNX sessions once per worker, before the first structure arrives; one
+    onnxruntime thread per worker process (the pool already uses every core)."""
+    os.environ.setdefault("CRYSTALX_THREADS", "1")
     try:
         from crystalx_core.assign import resolve_method
         if resolve_method("auto") == "model":

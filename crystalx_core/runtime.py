@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +37,7 @@ class OnnxModel:
         available = onnxruntime.get_available_providers()
         providers = [p for p in PREFERRED_PROVIDERS if p in available]
         try:
-            self.session = onnxruntime.InferenceSession(str(self.path), providers=providers)
+            self.session = onnxruntime.InferenceSession(str(self.path), _session_options(), providers=providers)
         except Exception as error:  # onnxruntime raises its own untyped errors on bad files
             raise CrystalXError(f"cannot load the ONNX model ({error})", str(self.path)) from None
         self.provider = self.session.get_providers()[0]
@@ -61,6 +62,17 @@ class OnnxModel:
         logits = logits[:graph.n_centre]
         weights = np.exp(logits - logits.max(axis=1, keepdims=True))
         return weights / weights.sum(axis=1, keepdims=True)
+
+
+def _session_options() -> onnxruntime.SessionOptions:
+    """CRYSTALX_THREADS caps onnxruntime's threads: batch workers use one each, so N workers
+    on N cores do not fight over them (small graphs also run faster on one thread)."""
+    options = onnxruntime.SessionOptions()
+    threads = os.environ.get("CRYSTALX_THREADS", "").strip()
+    if threads.isdigit() and int(threads) > 0:
+        options.intra_op_num_threads = int(threads)
+        options.inter_op_num_threads = 1
+    return options
 
 
 def _read_sidecar(path: Path) -> dict:

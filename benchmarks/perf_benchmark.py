@@ -1,0 +1,204 @@
+"""Speed and memory: ONNX Runtime against the same weights in eager PyTorch, per structure size,
+and batch throughput on the shared corpus. Prints the figures and writes docs/benchmarks.md.
+
+    python benchmarks/perf_benchmark.py ../shared/data/corpus [--sizes 20 50 100 370 1000]
+
+Structures are real corpus entries; sizes beyond the largest asymmetric unit are the full
+unit-cell contents (P1) of a real structure. Each (size, runtime) runs in its own process so
+its peak RSS is its own. Needs the `train` extra for the PyTorch side (checkpoints/).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import crystalx_core  # noqa: F401  (cctbx before gemmi)
+from crystalx_core.elements import atomic_number, is_hydrogen
+from crystalx_core.geometry import _expand
+from crystalx_core.io.cif import read_cif
+from crystalx_core.structure import Site, Structure
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from solve_benchmark import REPO, _cpu_name, write_section  # noqa: E402
+
+REPEATS = 5
+CHECKPOINTS = REPO / "checkpoints"
+
+
+def structure_of_size(corpus: Path, target: int) -> tuple[str, Structure]:
+    """Ordered corpus entry whose asymmetric unit (or, if needed, unit cell) is nearest `target` non-H atoms."""
+    lines = (corpus / "INDEX.tsv").read_text().splitlines()
+    header = lines[0].split("\t")
+    rows = [dict(zip(header, line.split("\t"))) for line in lines[1:] if line.strip()]
+    rows = [r for r in rows if r["disorder"] == "no"]
+    best = min(rows, key=lambda r: abs(int(r["n_nonH"]) - target))
+    if abs(int(best["n_nonH"]) - target) <= 0.1 * target:
+        return best["file"], _heavy_peaks(read_cif(corpus / best["file"]).structure)
+    for row in sorted(rows, key=lambda r: -int(r["n_nonH"])):  # the cell contents of a real structure
+        structure = read_cif(corpus / row["file"]).structure
+        cell = _p1(structure)
+        n = sum(1 for s in cell.sites if not is_hydrogen(s.element))
+        if abs(n - target) <= 0.1 * target:
+            return f"{row['file']} (unit cell, P1)", _heavy_peaks(cell)
+    raise SystemExit(f"no corpus structure near {target} non-H atoms")
+
+
+def _p1(structure: Structure) -> Structure:
+    images = _expand(structure)
+    sites = [Site(f"{structure.sites[i].element}{k + 1}", structure.sites[i].element, tuple(f % 1.0))
+             for k, (i, f) in enumerate(zip(images.site, images.frac))]
+    return Structure(cell=structure.cell, symops=["x,y,z"], sites=sites, sfac=structure.sfac, unit=structure.unit)
+
+
+def _heavy_peaks(structure: Structure) -> Structure:
+    heavy = [s for s in structure.sites if not is_hydrogen(s.element)]
+    return structure.with_sites([Site(f"Q{k + 1}", None, s.frac, peak_height=float(atomic_number(s.element)))
+                                 for k, s in enumerate(heavy)])
+
+
+# --- one measurement, in a child process --------------------------------------------------------
+
+def measure(path: Path, runtime: str) -> dict:
+    """Featurisation, heavy and hydrogen inference (median of REPEATS) and end-to-end assign."""
+    import pickle
+    from crystalx_core.assign import apply_assignment
+    from crystalx_core.assign.model import MODEL_DIR, assign_model, load_model
+    from crystalx_core.features import build_graph
+    structure = pickle.loads(path.read_bytes())
+    heavy_onnx, hydrogen_onnx = load_model(str(MODEL_DIR), "heavy"), load_model(str(MODEL_DIR), "hydrogen")
+    answer = assign_model(structure)
+    assigned = apply_assignment(structure, answer)
+    guesses = [atomic_number(s.element) for s in assigned.sites]
+    timings: dict[str, list[float]] = {"featurise": [], "heavy": [], "hydrogen": [], "assign": []}
+    if runtime == "torch":
+        heavy_run, hydrogen_run = _torch_runner("heavy"), _torch_runner("hydrogen")
+    else:
+        heavy_run, hydrogen_run = heavy_onnx.predict, hydrogen_onnx.predict
+    for _ in range(REPEATS):
+        t0 = time.perf_counter()
+        graph = build_graph(assigned, guesses, heavy_onnx.cutoff, heavy_onnx.context)
+        t1 = time.perf_counter()
+        heavy_run(graph)
+        t2 = time.perf_counter()
+        hydrogen_run(graph)
+        t3 = time.perf_counter()
+        if runtime == "onnx":
+            from crystalx_core.pipeline import assign_job
+            assign_job(structure, None, "model")
+        t4 = time.perf_counter()
+        for key, value in zip(timings, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+            timings[key].append(value)
+    row = {key: statistics.median(values) for key, values in timings.items()}
+    row["provider"] = heavy_onnx.provider if runtime == "onnx" else "torch eager (CPU)"
+    row["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return row
+
+
+def _torch_runner(name: str):
+    import numpy as np
+    import torch
+    import crystalx_core.training  # noqa: F401  (torch beside cctbx: see its docstring)
+    from crystalx_core.training.model import AtomClassifier, ModelConfig
+    config = ModelConfig.load(CHECKPOINTS / name / "config.json")
+    model = AtomClassifier(config)
+    model.load_state_dict(torch.load(CHECKPOINTS / name / "best.pt", weights_only=True))
+    model.eval()
+
+    def run(graph):
+        with torch.inference_mode():
+            logits = model(torch.from_numpy(graph.z), torch.from_numpy(graph.pos),
+                           torch.from_numpy(graph.edge_index), torch.from_numpy(graph.incoming))
+        return np.asarray(torch.softmax(logits[:graph.n_centre], dim=1))
+    return run
+
+
+# --- batch throughput ---------------------------------------------------------------------------
+
+def batch_throughput(corpus: Path, workers: int, limit: int | None) -> dict:
+    """`crystalx batch` over copies of the corpus CIFs; peak RSS summed over its processes."""
+    with tempfile.TemporaryDirectory() as work:
+        files = sorted(corpus.glob("*.cif"))[:limit]
+        for f in files:
+            shutil.copy(f, work)
+        command = [sys.executable, "-m", "crystalx_core.cli", "batch", work, "--workers", str(workers), "--quiet",
+                   "--json"]
+        t0 = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True)
+        seconds = time.perf_counter() - t0
+        rows = json.loads(done.stdout)["rows"]
+    largest = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # run first: no other children yet
+    return {"structures": len(rows), "ok": sum(r["status"] == "ok" for r in rows), "seconds": seconds,
+            "per_second": len(rows) / seconds, "largest_process_rss_mib": largest, "workers": workers}
+
+
+def markdown(rows: list[dict], batch: dict | None) -> str:
+    lines = ["### Speed and memory (`benchmarks/perf_benchmark.py`)", "",
+             f"Machine: {_cpu_name()}. Per structure: median of {REPEATS} runs, models loaded once; "
+             "featurise = graph with symmetry context; heavy / hydrogen = one model pass; assign = "
+             "`crystalx assign` without refinement (baseline guesses, two heavy passes, H counts, riding H). "
+             "One thread each (torch is held to one beside cctbx; CRYSTALX_THREADS=1 for onnxruntime). "
+             "Peak RSS of the measuring process.", "",
+             "| non-H atoms | structure | featurise (s) | heavy ONNX / torch (s) | ratio | hydrogen ONNX / torch (s) "
+             "| ratio | assign end to end (s) | peak RSS ONNX / torch (MiB) |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        o, t = r["onnx"], r["torch"]
+        lines.append(f"| {r['atoms']} | {r['structure']} | {o['featurise']:.3f} | {o['heavy']:.3f} / {t['heavy']:.3f} "
+                     f"| {t['heavy'] / o['heavy']:.1f}× | {o['hydrogen']:.3f} / {t['hydrogen']:.3f} | "
+                     f"{t['hydrogen'] / o['hydrogen']:.1f}× | {o['assign']:.3f} | {o['peak_rss_mib']:.0f} / "
+                     f"{t['peak_rss_mib']:.0f} |")
+    if batch:
+        lines += ["", f"Batch: `crystalx batch` on {batch['structures']} corpus CIFs with {batch['workers']} workers: "
+                      f"{batch['ok']} assigned in {batch['seconds']:.0f} s = {batch['per_second']:.2f} structures/s; "
+                      f"largest process peak RSS {batch['largest_process_rss_mib']:.0f} MiB, so at most "
+                      f"{(batch['workers'] + 1) * batch['largest_process_rss_mib'] / 1024:.1f} GiB for the "
+                      f"{batch['workers']} workers and the parent together."]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("corpus", type=Path)
+    parser.add_argument("--sizes", type=int, nargs="*", default=[20, 50, 100, 370, 1000])
+    parser.add_argument("--batch-limit", type=int, help="only the first N corpus files in the batch run")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--output", type=Path, default=REPO / "docs" / "benchmarks.md")
+    parser.add_argument("--measure", nargs=2, metavar=("PICKLE", "RUNTIME"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.measure:
+        print(json.dumps(measure(Path(args.measure[0]), args.measure[1])))
+        return 0
+    import pickle
+    batch = batch_throughput(args.corpus, args.workers, args.batch_limit)
+    print(json.dumps(batch), flush=True)
+    rows = []
+    with tempfile.TemporaryDirectory() as work:
+        for size in args.sizes:
+            name, structure = structure_of_size(args.corpus, size)
+            path = Path(work) / f"{size}.pickle"
+            path.write_bytes(pickle.dumps(structure))
+            row = {"atoms": len(structure.sites), "structure": name}
+            for runtime in ("onnx", "torch"):
+                done = subprocess.run([sys.executable, __file__, str(args.corpus), "--measure", str(path), runtime],
+                                      capture_output=True, text=True, check=True,
+                                      env={**os.environ, "CRYSTALX_THREADS": "1"})
+                row[runtime] = json.loads(done.stdout.strip().splitlines()[-1])
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    text = markdown(rows, batch)
+    print(text)
+    write_section(text, "perf_benchmark", args.output)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
