@@ -2,26 +2,38 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 from crystalx_core.errors import CrystalXError
 
 
-def backup_path(path: Path) -> Path:
-    """First free name of the form name.bak, name.bak1, name.bak2, ..."""
-    candidate = path.with_name(path.name + ".bak")
-    number = 1
-    while candidate.exists():
-        candidate = path.with_name(f"{path.name}.bak{number}")
-        number += 1
-    return candidate
+def back_up(path: Path) -> Path | None:
+    """Copy `path` to the first free name.bak, name.bak1, ...; None when there is nothing to keep.
+
+    The backup is created exclusively ('x'), so writers racing on one output each get their
+    own backup instead of overwriting one another's; the copy sees either the old or the new
+    file whole because outputs only ever change by os.replace.
+    """
+    number = 0
+    while True:
+        candidate = path.with_name(path.name + (f".bak{number}" if number else ".bak"))
+        try:
+            with open(path, "rb") as old:
+                with open(candidate, "xb") as backup:
+                    shutil.copyfileobj(old, backup)
+            return candidate
+        except FileExistsError:
+            number += 1
+        except FileNotFoundError:
+            return None
 
 
 def write_outputs(files: dict[Path, str], protected: list[Path] = ()) -> list[Path]:
     """Write every file or none: all texts are ready before the first byte hits the disk.
 
-    Existing outputs are renamed to a backup first; `protected` (the inputs) may never be
+    Existing outputs are copied to a backup first; `protected` (the inputs) may never be
     a target. Returns the backups made.
     """
     protected_real = {Path(p).resolve() for p in protected}
@@ -42,9 +54,8 @@ def write_outputs(files: dict[Path, str], protected: list[Path] = ()) -> list[Pa
         raise CrystalXError(f"cannot write output: {error.strerror}", str(error.filename or "")) from None
     backups = []
     for path, temporary in temporaries.items():
-        if path.exists():
-            backup = backup_path(path)
-            os.replace(path, backup)
+        backup = back_up(path)
+        if backup:
             backups.append(backup)
         os.replace(temporary, path)
     return backups

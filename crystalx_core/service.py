@@ -26,7 +26,7 @@ import time
 from typing import IO
 
 from crystalx_core import __version__
-from crystalx_core.assign import apply_assignment, assign, hydrogen_counts
+from crystalx_core.assign import MAX_SITES, apply_assignment, assign, hydrogen_counts
 from crystalx_core.assign.labels import element_labels
 from crystalx_core.assignment import Assignment, SiteAssignment
 from crystalx_core.elements import is_hydrogen, normalise_symbol
@@ -34,12 +34,11 @@ from crystalx_core.errors import CrystalXError, InputError
 from crystalx_core.hydrogens import hfix_groups, hfix_lines, olex2_hadd_commands
 from crystalx_core.geometry import neighbours
 from crystalx_core.riding import H_BOND_MAX, add_riding_hydrogens
-from crystalx_core.structure import Site, Structure
+from crystalx_core.structure import Site, Structure, cell_problem
 from crystalx_core.symmetry import full_operator_list, space_group_from_operators
 
 PROTOCOL = 1
 MAX_REQUEST_BYTES = 16 * 1024 * 1024  # a 20,000-site snapshot is about 3 MB
-MAX_SITES = 20_000
 METHODS = ("ping", "assign", "apply-plan", "shutdown")
 
 
@@ -58,8 +57,9 @@ def structure_from_snapshot(snapshot: dict) -> Structure:
     if not isinstance(snapshot, dict):
         raise RequestError("bad-snapshot", "params.structure must be an object")
     cell = _numbers(snapshot.get("cell"), 6, "cell")
-    if min(cell[:3]) <= 0 or not all(0 < angle < 180 for angle in cell[3:]):
-        raise RequestError("bad-snapshot", f"cell {cell} is not a unit cell")
+    problem = cell_problem(cell)
+    if problem:
+        raise RequestError("bad-snapshot", problem)
     symops = snapshot.get("symops") or ["x,y,z"]
     if not isinstance(symops, list) or not all(isinstance(op, str) for op in symops):
         raise RequestError("bad-snapshot", "symops must be a list of strings such as 'x,y,z'")

@@ -8,6 +8,27 @@ import numpy as np
 
 from crystalx_core.elements import normalise_symbol
 
+MAX_CELL_EDGE = 1000.0  # Å; anything longer is a typo, not a small-molecule cell
+MIN_CELL_EDGE = 1.0  # Å; shorter than any bond
+MIN_CELL_FLATNESS = 0.01  # V / (abc); a needle-flat cell means a typo and explodes neighbour searches
+
+
+def cell_problem(cell) -> str | None:
+    """Why six numbers are not a usable unit cell, or None; shared by every reader."""
+    a, b, c, alpha, beta, gamma = cell
+    if not all(math.isfinite(x) for x in cell):
+        return f"cell {' '.join(f'{x:g}' for x in cell)} is not finite"
+    if not all(MIN_CELL_EDGE <= edge <= MAX_CELL_EDGE for edge in (a, b, c)):
+        return f"cell edges {a:g} {b:g} {c:g} Å: each must be in [{MIN_CELL_EDGE:g}, {MAX_CELL_EDGE:g}]"
+    if not all(0 < angle < 180 for angle in (alpha, beta, gamma)):
+        return f"cell angles {alpha:g} {beta:g} {gamma:g}: each must be in (0, 180)"
+    cosines = [math.cos(math.radians(angle)) for angle in (alpha, beta, gamma)]
+    flatness = math.sqrt(max(0.0, 1 - sum(x * x for x in cosines) + 2 * math.prod(cosines)))
+    if flatness < MIN_CELL_FLATNESS:
+        return (f"cell angles {alpha:g} {beta:g} {gamma:g} give a cell of almost no volume "
+                f"(V/abc = {flatness:.2g}, at least {MIN_CELL_FLATNESS:g} expected)")
+    return None
+
 
 @dataclass
 class Site:

@@ -146,7 +146,7 @@ CELL = [10.0, 11.0, 12.0, 90.0, 95.0, 90.0]
 
 
 @pytest.mark.parametrize("change, words", [
-    ({"cell": [10, 11, 0, 90, 95, 90]}, "not a unit cell"),
+    ({"cell": [10, 11, 0, 90, 95, 90]}, "cell edges"),
     ({"cell": [10, 11, float("nan"), 90, 95, 90]}, "NaN"),
     ({"symops": ["x,y,z", "q,r,s"]}, "symops"),
     ({"sites": [{"label": "Q1", "frac": [0.1, float("inf"), 0.2]}]}, "NaN or infinity"),

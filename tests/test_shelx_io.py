@@ -268,7 +268,7 @@ BAD_SHELX = {
     "no_cell_no_atoms": ("TITL x\nHKLF 4\nEND\n", 3, "CELL"),
     "short_cell": (HEADER.replace("90 95 90", "90 95"), 2, "six cell parameters"),
     "text_in_cell": (HEADER.replace("11 12", "11 abc"), 2, "expected numbers"),
-    "absurd_cell": (HEADER.replace("10 11 12", "10 11 1200"), 2, "CELL edges"),
+    "absurd_cell": (HEADER.replace("10 11 12", "10 11 1200"), 2, "CELL: cell edges"),
     "flat_cell": (HEADER.replace("90 95 90", "120 120 120"), 2, "no volume"),
     "truncated": (HEADER + "C1 1 0.1 0.2 0.3 11 0.02 0.02 =\n", 8, "truncated"),
     "unknown_element": (HEADER.replace("SFAC C H O", "SFAC C H Xq"), 6, "Xq"),

@@ -6,6 +6,8 @@ from crystalx_core.errors import CrystalXError, InputError
 from crystalx_core.structure import Structure
 
 METHODS = ("auto", "model", "baseline")
+MAX_SITES = 20_000  # peaks per asymmetric unit; far beyond any small molecule, bounds memory and time
+MAX_SITES_PER_A3 = 1.0  # crystals hold about 0.1 atoms per Å³; ten times that is overlapping junk
 
 
 def resolve_method(method: str) -> str:
@@ -23,6 +25,14 @@ def assign(structure: Structure, method: str = "auto") -> Assignment:
     """Elements and H counts for every non-H site of `structure` by the chosen method."""
     if not [s for s in structure.sites if s.element not in ("H", "D")]:
         raise InputError("no peaks or atoms to assign", structure.source)
+    if len(structure.sites) > MAX_SITES:
+        raise InputError(f"{len(structure.sites)} sites: CrystalX assigns at most {MAX_SITES} per structure",
+                         structure.source)
+    density = len(structure.sites) * len(structure.symops) / structure.volume
+    if density > MAX_SITES_PER_A3:
+        raise InputError(f"{len(structure.sites)} sites × {len(structure.symops)} symmetry operators in "
+                         f"{structure.volume:.0f} Å³ is {density:.1f} per Å³ (at most {MAX_SITES_PER_A3:g}): "
+                         "is the cell or the peak list wrong?", structure.source)
     if resolve_method(method) == "model":
         from crystalx_core.assign.model import assign_model
         return assign_model(structure)

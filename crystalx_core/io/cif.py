@@ -19,7 +19,7 @@ from cctbx import sgtbx
 from crystalx_core.elements import normalise_symbol
 from crystalx_core.errors import InputError
 from crystalx_core.geometry import site_multiplicities
-from crystalx_core.structure import Site, Structure
+from crystalx_core.structure import Site, Structure, cell_problem
 from crystalx_core.symmetry import full_operator_list, space_group_from_operators
 
 DEFAULT_WAVELENGTH = 0.71073  # Mo Kα, when the CIF does not say
@@ -145,7 +145,7 @@ def _symops(small: gemmi.SmallStructure, lines: _Lines, path: Path) -> list[str]
     for ops in candidates:
         try:
             group = space_group_from_operators(ops)
-        except RuntimeError:
+        except (RuntimeError, ValueError):  # cctbx: ValueError for unparsable triplets
             continue
         if group.order_z() == len({str(sgtbx.rt_mx(op.lower().replace(" ", "")).mod_positive())
                                    for op in ops}):
@@ -221,6 +221,9 @@ def read_cif(path, block: str | None = None) -> CifEntry:
         raise InputError(f"data_{chosen.name} has no atom sites (_atom_site_fract_x loop)",
                          str(path), lines.block_line)
     cell = small.cell
+    problem = cell_problem((cell.a, cell.b, cell.c, cell.alpha, cell.beta, cell.gamma))
+    if problem:
+        raise InputError(f"data_{chosen.name}: {problem}", str(path), lines.tag(*_CELL_TAGS))
     structure = Structure(
         cell=(cell.a, cell.b, cell.c, cell.alpha, cell.beta, cell.gamma),
         symops=_symops(small, lines, path),

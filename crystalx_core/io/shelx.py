@@ -21,7 +21,7 @@ from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import InputError
 from crystalx_core.io.files import read_input_bytes
 from crystalx_core.geometry import site_multiplicities
-from crystalx_core.structure import Site, Structure
+from crystalx_core.structure import Site, Structure, cell_problem
 from crystalx_core.symmetry import full_operator_list, shelx_latt_symm, space_group_from_shelx
 
 # SHELXL instructions, plus those of SHELXS/SHELXD/SHELXT that turn up in .ins/.res files.
@@ -35,7 +35,6 @@ KEYWORDS = frozenset("""
     DSUL EGEN ESEL FIND FRIE INIT MIND NTRY PATS PATT PHAN PRES PSEE SEED SKIP SPIN TEXP TIME
     TREF VECT""".split())
 DEFAULT_INSTRUCTIONS = ["L.S. 10", "PLAN 20", "FMAP 2", "LIST 4", "WGHT 0.1", "FVAR 1.0"]
-MAX_CELL_EDGE = 1000.0  # Å; anything longer is a typo, not a small-molecule cell
 _INTEGER = re.compile(r"[+-]?\d+$")
 _PEAK_LABEL = re.compile(r"Q\d+$", re.IGNORECASE)
 _RIDING_U = (-5.0, -0.5)  # a Uiso in this range means |U| × Ueq of the previous non-H atom
@@ -169,16 +168,9 @@ def _decode(code: float, fvars: list[float], what: str, path: str, line: int) ->
 
 
 def _check_cell(cell: tuple[float, ...], path: str, line: int) -> None:
-    a, b, c, alpha, beta, gamma = cell
-    if not all(0 < edge <= MAX_CELL_EDGE for edge in (a, b, c)):
-        raise InputError(f"CELL edges {a:g} {b:g} {c:g} Å: each must be in (0, "
-                         f"{MAX_CELL_EDGE:g}]", path, line)
-    if not all(0 < angle < 180 for angle in (alpha, beta, gamma)):
-        raise InputError(f"CELL angles {alpha:g} {beta:g} {gamma:g}: each must be in (0, 180)",
-                         path, line)
-    cosines = [math.cos(math.radians(angle)) for angle in (alpha, beta, gamma)]
-    if 1 - sum(x * x for x in cosines) + 2 * math.prod(cosines) <= 1e-9:
-        raise InputError(f"CELL angles {alpha:g} {beta:g} {gamma:g} give no volume", path, line)
+    problem = cell_problem(cell)
+    if problem:
+        raise InputError(f"CELL: {problem}", path, line)
 
 
 class _Parser:
