@@ -13,6 +13,14 @@ _CENTRING_VECTORS = {
     "A": [(0, 1, 1)], "B": [(1, 0, 1)], "C": [(1, 1, 0)],
 }
 _DENOMINATOR = {"R": 3}
+MAX_GROUP_ORDER = 192  # Fm-3m; cctbx happily closes larger, non-crystallographic sets of operators
+
+
+def _checked(group: sgtbx.space_group, what: str) -> sgtbx.space_group:
+    if group.order_z() > MAX_GROUP_ORDER:
+        raise InputError(f"{what} generate {group.order_z()} operators; a space group has at most "
+                         f"{MAX_GROUP_ORDER}")
+    return group
 
 
 def parse_symop(text: str) -> tuple[np.ndarray, np.ndarray]:
@@ -42,6 +50,7 @@ def space_group_from_shelx(latt: int, symm: list[str]) -> sgtbx.space_group:
             group.expand_smx(sgtbx.rt_mx(op.lower().replace(" ", "")))
         except RuntimeError as error:
             raise InputError(f"SYMM {op!r} does not form a space group: {error}") from None
+        _checked(group, "LATT and SYMM")
     return group
 
 
@@ -53,6 +62,7 @@ def space_group_from_operators(ops: list[str]) -> sgtbx.space_group:
     group = sgtbx.space_group()
     for op in ops:
         group.expand_smx(sgtbx.rt_mx(op.lower().replace(" ", "")))
+        _checked(group, "the symmetry operators")
     return group
 
 

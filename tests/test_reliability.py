@@ -105,6 +105,31 @@ def test_damaged_cif_files(shared_data, tmp_path_factory, seed, edits):
     accepts_or_refuses(lambda _: read_cif(path), None)
 
 
+def test_a_cif_with_latin1_names_is_read(shared_data, tmp_path):
+    """Old CIFs carry Latin-1 author names; gemmi alone raised UnicodeDecodeError (atheris find)."""
+    path = tmp_path / "latin1.cif"
+    path.write_bytes(CIF.encode().replace(b"_shelx_res_file\n;\n", b"_shelx_res_file\n;\nREM J\xf6rg M\xfcller\n")
+                     + b"_publ_contact_author_name 'M\xfcller, J\xf6rg'\n")
+    entry = read_cif(path)
+    assert entry.structure.sites and "REM Jörg Müller" in entry.shelx_res_text
+
+
+@pytest.mark.parametrize("target", ["shelx", "hkl", "cif", "service"])
+def test_the_atheris_harness_runs_clean(shared_data, tmp_path, target):
+    """A short coverage-guided run per target; benchmarks/fuzz_readers.py runs long campaigns."""
+    pytest.importorskip("atheris")
+    import subprocess
+    import sys
+    from pathlib import Path
+    harness = Path(__file__).parent.parent / "benchmarks" / "fuzz_readers.py"
+    run = subprocess.run([sys.executable, str(harness), target, str(BENCHMARK), "-runs=1000", "-timeout=10",
+                          "-rss_limit_mb=4096", "-seed=1"], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert f"crystalx {target}: 1000 inputs tried" in run.stderr
+    assert not list(tmp_path.glob("crash-*"))
+
+
 # --- the service --------------------------------------------------------------------------------
 
 JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20),
@@ -141,6 +166,16 @@ def test_the_service_loop_survives_raw_bytes(data):
                             + b"\n"), out) == 0
     replies = [json.loads(line) for line in out.getvalue().splitlines()]
     assert replies and replies[-1]["id"] == "last" and "result" in replies[-1]
+
+
+def test_a_client_that_disconnects_mid_request_ends_the_service_quietly():
+    """The plugin dies while writing a request: the half line is refused, the loop ends with 0."""
+    out = io.BytesIO()
+    half = json.dumps({"protocol": 1, "id": 7, "method": "assign", "params": {"structure": SNAPSHOT}}).encode()[:60]
+    assert serve(io.BytesIO(b'{"protocol": 1, "id": 1, "method": "ping"}\n' + half), out) == 0
+    replies = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert replies[0]["id"] == 1 and "result" in replies[0]
+    assert all("error" in r for r in replies[1:])
 
 
 # --- the user's files -----------------------------------------------------------------------------
@@ -218,6 +253,16 @@ def test_a_structure_beyond_the_supported_size_is_refused(tmp_path, capsys):
     code = cli.main(["assign", str(source), "--quiet"])
     err = capsys.readouterr().err
     assert code == 2 and f"at most {MAX_SITES}" in err
+
+
+def test_symm_cards_that_close_to_no_space_group_are_refused_quickly():
+    """Contradictory SYMM cards made cctbx close a 1536-operator 'group' and every later step
+    crawl (an atheris timeout); a space group has at most 192 operators."""
+    symm = "".join(f"SYMM {op}\n" for op in ["0.5-X,-Y,0.5+Z", "Z,X,Y", "0.25+Y,0.25+X,0.25+Z", "0.75-Y,0.75+X,0.50-Z"])
+    text = INS.format(cell="25 25 25 90 90 90", sfac="C", unit="8", atoms="C1 1 0.1 0.2 0.3 11 0.05\n")
+    text = text.replace("LATT 1\n", "LATT -2\n" + symm)
+    with pytest.raises(CrystalXError, match="at most 192"):
+        parse_shelx(text, "x.ins").to_structure()
 
 
 @pytest.mark.parametrize("line, words", [("   1   0   0   10.00   -1.00\n", "sigma"),

@@ -18,6 +18,7 @@ from cctbx import sgtbx
 
 from crystalx_core.elements import normalise_symbol
 from crystalx_core.errors import InputError
+from crystalx_core.io.files import read_input_bytes
 from crystalx_core.geometry import site_multiplicities
 from crystalx_core.structure import Site, Structure, cell_problem
 from crystalx_core.symmetry import full_operator_list, space_group_from_operators
@@ -79,18 +80,25 @@ class _Lines:
 
 
 def _parse(path: Path) -> gemmi.cif.Document:
+    """Parse with gemmi from text we decoded: UTF-8 (CIF 2) or, failing that, Latin-1, which
+    old CIFs use for names; gemmi would hand back undecodable strings later otherwise."""
     if not path.is_file():
         raise InputError("file not found", str(path))
+    data = read_input_bytes(str(path), "CIF")
     try:
-        return gemmi.cif.read(str(path))
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    try:
+        return gemmi.cif.read_string(text)
     except (ValueError, RuntimeError) as error:
-        text = str(error)
-        found = re.search(r":(\d+)(?::\d+\(\d+\))?:?\s*(?:in data_\S*:\s*)?(.*)",
-                          text[len(str(path)):] if text.startswith(str(path)) else text)
+        message = str(error)
+        found = re.search(r"^string:(\d+)(?::\d+\(\d+\))?:?\s*(?:in data_\S*:\s*)?(.*)", message)
         if not found:
-            raise InputError(f"CIF syntax error: {text.splitlines()[0]}", str(path)) from None
-        message = found.group(2).splitlines()[0] if found.group(2) else "parse error"
-        raise InputError(f"CIF syntax error: {message}", str(path), int(found.group(1))) from None
+            raise InputError(f"CIF syntax error: {message.splitlines()[0] if message else 'parse error'}",
+                             str(path)) from None
+        detail = found.group(2).splitlines()[0] if found.group(2) else "parse error"
+        raise InputError(f"CIF syntax error: {detail}", str(path), int(found.group(1))) from None
 
 
 def _choose_block(doc: gemmi.cif.Document, block: str | None, path: Path) -> gemmi.cif.Block:
@@ -145,7 +153,7 @@ def _symops(small: gemmi.SmallStructure, lines: _Lines, path: Path) -> list[str]
     for ops in candidates:
         try:
             group = space_group_from_operators(ops)
-        except (RuntimeError, ValueError):  # cctbx: ValueError for unparsable triplets
+        except (RuntimeError, ValueError, InputError):  # cctbx: ValueError for unparsable triplets
             continue
         if group.order_z() == len({str(sgtbx.rt_mx(op.lower().replace(" ", "")).mod_positive())
                                    for op in ops}):

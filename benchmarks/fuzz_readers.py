@@ -1,0 +1,98 @@
+"""Coverage-guided fuzzing of the readers and the service with atheris (longer than the suite).
+
+Each input must parse or raise a CrystalXError with a message; any other exception, a hang
+(libFuzzer -timeout, seconds per input) or a memory blow-up (-rss_limit_mb) is a crash that
+libFuzzer reports with the input saved as crash-*/timeout-*/oom-*. Seeds are real files.
+
+    pip install -e '.[cpu,fuzz]'
+    python benchmarks/fuzz_readers.py shelx ../shared/data/benchmark -runs=20000 -timeout=10 -rss_limit_mb=4096
+    (targets: shelx, hkl, cif, service; libFuzzer flags follow the folder)
+
+Every REPORT_EVERY inputs it prints how many were tried and how many were refused with our error.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import crystalx_core  # noqa: F401  (cctbx before gemmi, and before atheris: boost_python crashes after it)
+
+import atheris  # noqa: E402
+
+with atheris.instrument_imports(include=["crystalx_core"]):
+    from crystalx_core.errors import CrystalXError
+    from crystalx_core.io.cif import read_cif
+    from crystalx_core.io.hkl import reflections_from_text
+    from crystalx_core.io.shelx import parse_shelx
+    from crystalx_core.service import reply_to
+
+SEED_FILES = {"shelx": "*/published.res", "hkl": "XH_urea/data.hkl", "cif": "*/model.cif", "service": None}
+COUNTS = {"inputs": 0, "refused": 0}
+REPORT_EVERY = 1000
+CIF_PATH = Path(tempfile.mkdtemp(prefix="crystalx_fuzz_")) / "input.cif"
+
+
+def read_shelx(data: bytes) -> None:
+    parse_shelx(data.decode("latin-1"), "fuzz.res").to_structure()
+
+
+def read_hkl(data: bytes) -> None:
+    reflections_from_text(data.decode("latin-1"), "fuzz.hkl")
+
+
+def read_cif_bytes(data: bytes) -> None:
+    CIF_PATH.write_bytes(data)
+    read_cif(CIF_PATH)
+
+
+def ask_service(data: bytes) -> None:
+    reply, keep_running = reply_to(data)
+    if not keep_running or ("result" in reply) == ("error" in reply):
+        raise AssertionError(f"service reply breaks the protocol: {reply}")
+
+
+TARGETS = {"shelx": read_shelx, "hkl": read_hkl, "cif": read_cif_bytes, "service": ask_service}
+
+
+def seeds(target: str, folder: Path) -> list[bytes]:
+    if target == "service":
+        snapshot = {"cell": [10, 11, 12, 90, 95, 90], "symops": ["x,y,z", "-x,y+1/2,-z"], "sfac": ["C", "O"],
+                    "unit": [8, 2], "sites": [{"label": f"Q{k}", "frac": [0.1 * k % 1, 0.23, 0.31 * k % 1],
+                                               "peak_height": 10 - k} for k in range(1, 7)]}
+        return [json.dumps({"protocol": 1, "id": 1, "method": method, "params": {"structure": snapshot}}).encode()
+                for method in ("ping", "assign", "apply-plan")]
+    files = sorted(folder.glob(SEED_FILES[target]))
+    return [p.read_bytes()[:200_000] for p in files]
+
+
+def main() -> None:
+    if len(sys.argv) < 3 or sys.argv[1] not in TARGETS:
+        sys.exit(f"usage: {sys.argv[0]} {{{','.join(TARGETS)}}} SEED_FOLDER [libFuzzer flags]")
+    target, folder = sys.argv[1], Path(sys.argv[2])
+    read = TARGETS[target]
+
+    def one_input(data: bytes) -> None:
+        COUNTS["inputs"] += 1
+        try:
+            read(data)
+        except CrystalXError as error:
+            COUNTS["refused"] += 1
+            if not error.one_line().strip():
+                raise AssertionError("CrystalXError without a message") from None
+        if COUNTS["inputs"] % REPORT_EVERY == 0:  # libFuzzer leaves with _exit: no atexit summary
+            print(f"crystalx {target}: {COUNTS['inputs']} inputs tried, {COUNTS['refused']} refused with a "
+                  "CrystalXError, none raised anything else", file=sys.stderr, flush=True)
+
+    corpus = Path(tempfile.mkdtemp(prefix=f"crystalx_fuzz_{target}_"))
+    for k, seed in enumerate(seeds(target, folder)):
+        (corpus / f"seed{k}").write_bytes(seed)
+    os.environ.setdefault("CRYSTALX_THREADS", "1")
+    atheris.Setup([sys.argv[0], *sys.argv[3:], str(corpus)], one_input)
+    atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    main()
