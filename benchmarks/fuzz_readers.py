@@ -52,6 +52,7 @@ def ask_service(data: bytes) -> None:
     reply, keep_running = reply_to(data)
     if not keep_running or ("result" in reply) == ("error" in reply):
         raise AssertionError(f"service reply breaks the protocol: {reply}")
+    COUNTS["refused"] += "error" in reply
 
 
 TARGETS = {"shelx": read_shelx, "hkl": read_hkl, "cif": read_cif_bytes, "service": ask_service}
@@ -83,8 +84,8 @@ def main() -> None:
             if not error.one_line().strip():
                 raise AssertionError("CrystalXError without a message") from None
         if COUNTS["inputs"] % REPORT_EVERY == 0:  # libFuzzer leaves with _exit: no atexit summary
-            print(f"crystalx {target}: {COUNTS['inputs']} inputs tried, {COUNTS['refused']} refused with a "
-                  "CrystalXError, none raised anything else", file=sys.stderr, flush=True)
+            print(f"crystalx {target}: {COUNTS['inputs']} inputs tried, {COUNTS['refused']} refused with our "
+                  "error, none raised anything else", file=sys.stderr, flush=True)
 
     corpus = Path(tempfile.mkdtemp(prefix=f"crystalx_fuzz_{target}_"))
     for k, seed in enumerate(seeds(target, folder)):

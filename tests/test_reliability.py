@@ -266,7 +266,9 @@ def test_symm_cards_that_close_to_no_space_group_are_refused_quickly():
 
 
 @pytest.mark.parametrize("line, words", [("   1   0   0   10.00   -1.00\n", "sigma"),
-                                         ("   1   0   0     nan    1.00\n", "NaN")])
+                                         ("   1   0   0     nan    1.00\n", "NaN"),
+                                         ("0 0 7 0.27 3 7777777777777777777777\n", "out of range"),
+                                         ("99999999999 0 7 0.27 3\n", "out of range")])
 def test_bad_reflections_are_refused(line, words):
     with pytest.raises(CrystalXError, match=words):
         reflections_from_text("   1   1   1  100.00    2.00\n" + line, "x.hkl")

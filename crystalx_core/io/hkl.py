@@ -49,6 +49,10 @@ def read_hkl(path) -> Reflections:
     return reflections_from_text(data.decode("latin-1"), path)
 
 
+MAX_INDEX = 999  # HKLF 4 gives h, k, l four columns each
+MAX_BATCH = 9999
+
+
 def _fixed(line: str) -> tuple[int, int, int, float, float, int | None]:
     """3I4,2F8[,I4] by columns; ValueError if anything lies beyond column 32."""
     if line[32:].strip():
@@ -85,6 +89,9 @@ def reflections_from_text(text: str, path: str = "<string>") -> Reflections:
                                  f"{line.strip()[:60]!r}", path, number) from None
         if h == k == l == 0:
             break
+        if max(abs(h), abs(k), abs(l)) > MAX_INDEX or (batch is not None and abs(batch) > MAX_BATCH):
+            raise InputError(f"index or batch out of range in {line.strip()[:60]!r} (|h|, |k|, |l| <= "
+                             f"{MAX_INDEX}, |batch| <= {MAX_BATCH})", path, number)
         if not (np.isfinite(intensity) and np.isfinite(sigma)):
             raise InputError(f"NaN or infinite intensity or sigma for {h} {k} {l}", path, number)
         rows.append((h, k, l, intensity, sigma, number))
