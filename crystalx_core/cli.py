@@ -85,6 +85,16 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--hkl", type=Path, help="reflections (HKLF 4); default: the CIF's own _shelx_hkl_file")
     audit.set_defaults(run=_run_audit)
 
+    pxrd = commands.add_parser("pxrd", help="space groups from a powder pattern; check a CIF against it")
+    pxrd.add_argument("pattern", type=Path, nargs="?", help=".xy / .xye / two-column CSV: 2θ (°) and intensity")
+    pxrd.add_argument("--wavelength", type=float, default=1.5406, help="of the pattern, Å (default Cu Kα 1.5406)")
+    pxrd.add_argument("--from-cif", type=Path, help="simulate this structure's pattern: overlay on the measured one "
+                                                    "(PNG) and rank its space group among the predictions")
+    pxrd.add_argument("--out", type=Path, help="output prefix (default: <pattern or CIF>_pxrd)")
+    pxrd.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    pxrd.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    pxrd.set_defaults(run=_run_pxrd)
+
     serve = commands.add_parser("serve", help="answer the Olex2 plugin: JSON lines on stdin/stdout")
     serve.add_argument("--stdio", action="store_true", required=True, help="talk over stdin/stdout")
     serve.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
@@ -186,6 +196,30 @@ def _run_audit(args) -> int:
     else:
         print("\n".join(audit_lines(result)))
         print("wrote " + ", ".join(str(p) for p in paths))
+    return EXIT_OK
+
+
+def _run_pxrd(args) -> int:
+    from crystalx_core.outputs import write_outputs
+    from crystalx_core.pxrd.job import overlay_png, report_lines, run_pxrd
+    from crystalx_core.pxrd.patterns import xy_text
+    from crystalx_core.pxrd.simulate import GRID
+    report = run_pxrd(args.pattern, args.wavelength, args.from_cif)
+    source = args.pattern or args.from_cif
+    prefix = args.out or source.with_name(source.stem + "_pxrd")
+    arrays = report.pop("_arrays")
+    files = {prefix.with_name(prefix.name + ".json"): json.dumps(report, indent=1) + "\n"}
+    if args.from_cif is not None:
+        files[prefix.with_name(prefix.name + "_simulated.xy")] = xy_text(
+            GRID, arrays["simulated"], f"{args.from_cif} simulated on the model grid (Cu Ka): 2theta, intensity")
+        files[prefix.with_name(prefix.name + ".png")] = overlay_png({**report, "_arrays": arrays})
+    write_outputs(files, protected=[p for p in (args.pattern, args.from_cif) if p is not None])
+    written = list(files)
+    if args.json:
+        print(json.dumps(report, indent=1))
+    else:
+        print("\n".join(report_lines(report)))
+        print("wrote " + ", ".join(str(p) for p in written))
     return EXIT_OK
 
 

@@ -30,11 +30,11 @@ def back_up(path: Path) -> Path | None:
             return None
 
 
-def write_outputs(files: dict[Path, str], protected: list[Path] = ()) -> list[Path]:
+def write_outputs(files: dict[Path, str | bytes], protected: list[Path] = ()) -> list[Path]:
     """Write every file or none: all texts are ready before the first byte hits the disk.
 
-    Existing outputs are copied to a backup first; `protected` (the inputs) may never be
-    a target. Returns the backups made.
+    Texts are written as UTF-8, bytes as they are. Existing outputs are copied to a backup
+    first; `protected` (the inputs) may never be a target. Returns the backups made.
     """
     protected_real = {Path(p).resolve() for p in protected}
     for path in files:
@@ -45,8 +45,12 @@ def write_outputs(files: dict[Path, str], protected: list[Path] = ()) -> list[Pa
         for path, text in files.items():
             path.parent.mkdir(parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-            with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-                stream.write(text)
+            if isinstance(text, bytes):
+                with os.fdopen(handle, "wb") as stream:
+                    stream.write(text)
+            else:
+                with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+                    stream.write(text)
             temporaries[path] = temporary
     except OSError as error:
         for temporary in temporaries.values():

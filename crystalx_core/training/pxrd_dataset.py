@@ -1,0 +1,147 @@
+"""Training patterns for space-group prediction: random crystals in every one of the 230
+space groups plus the real corpus, each simulated as several measured-like Cu Kα patterns.
+
+    python -m crystalx_core.training.pxrd_dataset ../shared/data/corpus data/pxrd_set.npz --per-group 30
+
+Random crystals: the standard setting of the group, a cell of the group's crystal system
+whose volume gives 10–25 Å³ per atom, 1–10 atoms in general positions (cctbx moves those
+that fall near special positions onto them) drawn from light and heavy elements, Uiso
+0.01–0.05 Å². Splits are by structure (a hash of its name), so all augmentations of one
+structure land in the same split.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+import crystalx_core  # noqa: F401  (cctbx before gemmi)
+from cctbx import crystal, uctbx, xray
+from crystalx_core.crystallography.convert import to_xray_structure
+from crystalx_core.errors import CrystalXError
+from crystalx_core.pxrd.labels import N_SPACE_GROUPS, crystal_system, space_group
+from crystalx_core.pxrd.simulate import GRID, measured_like, sticks_from_xray
+from crystalx_core.training.dataset import split_of
+from crystalx_core.training.sources import corpus_entries
+
+ELEMENTS = ("C", "C", "C", "N", "O", "O", "S", "P", "Cl", "Br", "F", "Si", "Na", "K", "Mg", "Al", "Fe", "Co",
+            "Ni", "Cu", "Zn", "Pb", "Ba", "Ca", "Ti", "Mn", "I", "Sn", "Ag", "La")
+AUGMENTATIONS = {"train": 4, "val": 2, "test": 2}
+
+
+def random_cell(number: int, atoms: int, rng: np.random.Generator) -> tuple[float, ...]:
+    """Cell parameters of the group's crystal system with a plausible volume per atom."""
+    system = crystal_system(number)
+    ratios = rng.uniform(0.6, 1.6, size=3)
+    alpha = beta = gamma = 90.0
+    if system == "Triclinic":
+        alpha, beta, gamma = rng.uniform(75, 110, size=3)
+    elif system == "Monoclinic":
+        beta = rng.uniform(90, 120)
+    elif system == "Tetragonal":
+        ratios[1] = ratios[0]
+    elif system in ("Trigonal", "Hexagonal"):
+        ratios[1], gamma = ratios[0], 120.0
+    elif system == "Cubic":
+        ratios[:] = 1.0
+    shape = uctbx.unit_cell((*ratios, alpha, beta, gamma))
+    order = space_group(number).group().order_z()
+    volume = atoms * order * rng.uniform(10, 25)
+    scale = (volume / shape.volume()) ** (1 / 3)
+    return (*(ratios * scale), alpha, beta, gamma)
+
+
+def random_crystal(number: int, rng: np.random.Generator) -> xray.structure:
+    atoms = int(rng.integers(1, 11))
+    symmetry = crystal.symmetry(unit_cell=random_cell(number, atoms, rng),
+                                space_group_info=space_group(number))
+    structure = xray.structure(crystal_symmetry=symmetry)
+    for k in range(atoms):
+        element = str(rng.choice(ELEMENTS))
+        structure.add_scatterer(xray.scatterer(label=f"{element}{k + 1}", site=tuple(rng.random(3)),
+                                               u=float(rng.uniform(0.01, 0.05)), scattering_type=element))
+    return structure
+
+
+def structures(corpus: Path | None, per_group: int, seed: int):
+    """(name, space-group number, xray.structure) for random crystals, then the corpus."""
+    rng = np.random.default_rng(seed)
+    for number in range(1, N_SPACE_GROUPS + 1):
+        for k in range(per_group):
+            yield f"random_{seed}_{number}_{k}", number, random_crystal(number, rng)
+    if corpus is None:
+        return
+    for entry in corpus_entries(corpus):
+        try:
+            xs = to_xray_structure(entry.load())
+        except (CrystalXError, RuntimeError, ValueError):
+            continue
+        yield entry.name, xs.space_group_info().type().number(), xs
+
+
+def build(corpus: Path | None, per_group: int, seed: int = 0) -> tuple[dict, dict]:
+    """Patterns (float16, on GRID), labels and structure names per split, and a summary."""
+    rng = np.random.default_rng(seed + 1)
+    data = {split: {"patterns": [], "labels": [], "names": []} for split in AUGMENTATIONS}
+    counts, skipped, started = Counter(), Counter(), time.perf_counter()
+    for name, number, xs in structures(corpus, per_group, seed):
+        try:
+            sticks = sticks_from_xray(xs, two_theta_max=float(GRID[-1]) + 1.0)
+        except (CrystalXError, RuntimeError, ValueError) as error:
+            skipped[type(error).__name__] += 1
+            continue
+        if len(sticks.two_theta) == 0:
+            skipped["no reflections"] += 1
+            continue
+        split = split_of(name)
+        for _ in range(AUGMENTATIONS[split]):
+            data[split]["patterns"].append(measured_like(sticks, rng).astype(np.float16))
+            data[split]["labels"].append(number)
+            data[split]["names"].append(name)
+        counts[(split, "corpus" if name.split("_")[0] != "random" else "random")] += 1
+        if sum(counts.values()) % 500 == 0:
+            print(f"{sum(counts.values())} structures, {time.perf_counter() - started:.0f} s", flush=True)
+    summary = {"structures": {f"{split} {source}": n for (split, source), n in sorted(counts.items())},
+               "patterns": {split: len(d["labels"]) for split, d in data.items()},
+               "skipped": dict(skipped), "per_group": per_group, "seed": seed,
+               "grid": [float(GRID[0]), float(GRID[-1]), len(GRID)],
+               "seconds": round(time.perf_counter() - started, 1)}
+    return data, summary
+
+
+def save(data: dict, summary: dict, output: Path) -> None:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {}
+    for split, d in data.items():
+        arrays[f"{split}_patterns"] = np.array(d["patterns"], dtype=np.float16).reshape(-1, len(GRID))
+        arrays[f"{split}_labels"] = np.array(d["labels"], dtype=np.int16)
+        arrays[f"{split}_names"] = np.array(d["names"])
+    np.savez_compressed(output, **arrays)
+    output.with_suffix(".summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+
+
+def load(path: Path) -> dict:
+    with np.load(path) as stored:
+        return {key: stored[key] for key in stored.files}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("corpus", type=Path, nargs="?", help="shared/data/corpus (optional: random crystals only)")
+    parser.add_argument("output", type=Path)
+    parser.add_argument("--per-group", type=int, default=30, help="random crystals per space group")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    data, summary = build(args.corpus, args.per_group, args.seed)
+    save(data, summary, args.output)
+    print(json.dumps(summary, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""Top-1/top-2 space-group accuracy on the held-out test patterns, for every trained run
+(CSN, the CNN baseline, the ablations) and for the shipped ONNX model.
+
+    python -m crystalx_core.training.pxrd_evaluate data/pxrd_set.npz onnx_models/pxrd_metrics.json \
+        csn=runs/pxrd_csn cnn=runs/pxrd_cnn csn_no_intensity=runs/pxrd_csn_noint csn_no_rules=runs/pxrd_csn_norules
+
+"overall" counts every test pattern (random crystals, balanced over the 230 groups, plus the
+corpus with its real, skewed distribution); "class-balanced" is the mean over space groups
+of the per-group accuracy; "corpus" is the real structures alone.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import crystalx_core.training  # noqa: F401  (torch on one thread beside cctbx)
+import torch
+
+from crystalx_core.training.pxrd_dataset import load
+from crystalx_core.training.pxrd_model import PxrdConfig, build_model
+
+
+def run_probabilities(run: Path, patterns: np.ndarray) -> np.ndarray:
+    model = build_model(PxrdConfig.load(run / "config.json"))
+    model.load_state_dict(torch.load(run / "best.pt", weights_only=True))
+    model.eval()
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(patterns), 512):
+            out.append(torch.softmax(model(torch.from_numpy(patterns[start:start + 512]))[0], dim=1).numpy())
+    return np.concatenate(out)
+
+
+def scores(probabilities: np.ndarray, labels: np.ndarray, names: np.ndarray) -> dict:
+    ranked = np.argsort(-probabilities, axis=1)
+    truth = labels.astype(int) - 1
+    top1 = ranked[:, 0] == truth
+    top2 = (ranked[:, :2] == truth[:, None]).any(axis=1)
+    groups = np.unique(truth)
+    corpus = np.array([not str(n).startswith("random_") for n in names])
+    result = {"patterns": int(len(labels)), "space_groups": int(len(groups)),
+              "top1": float(top1.mean()), "top2": float(top2.mean()),
+              "balanced_top1": float(np.mean([top1[truth == g].mean() for g in groups])),
+              "balanced_top2": float(np.mean([top2[truth == g].mean() for g in groups]))}
+    if corpus.any():
+        result.update(corpus_patterns=int(corpus.sum()), corpus_top1=float(top1[corpus].mean()),
+                      corpus_top2=float(top2[corpus].mean()))
+    return result
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data", type=Path)
+    parser.add_argument("output", type=Path)
+    parser.add_argument("runs", nargs="+", metavar="NAME=RUN", help="trained runs to compare")
+    parser.add_argument("--onnx", type=Path, help="the shipped model, measured with onnxruntime too")
+    args = parser.parse_args(argv)
+    data = load(args.data)
+    patterns = data["test_patterns"].astype(np.float32)
+    labels, names = data["test_labels"], data["test_names"]
+    metrics = {"test": {name: scores(run_probabilities(Path(run), patterns), labels, names)
+                        for name, run in (item.split("=", 1) for item in args.runs)}}
+    if args.onnx:
+        from crystalx_core.pxrd.predict import probabilities
+        metrics["shipped_onnx"] = {"model": args.onnx.name, **scores(probabilities(patterns, args.onnx), labels, names)}
+    summary = args.data.with_suffix(".summary.json")
+    if summary.exists():
+        metrics["dataset"] = json.loads(summary.read_text())
+    args.output.write_text(json.dumps(metrics, indent=1) + "\n")
+    print(json.dumps(metrics, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""Space-group classifiers for powder patterns: Chemical Sight Net (CSN) and a plain CNN.
+
+CSN, as its paper describes it, sized for CPU training:
+- 1D convolutions turn the 850-point pattern (5–90° 2θ, 0.1° steps) into tokens
+  (stride 8: one token per 0.8°), each with a learned position embedding (2θ matters);
+- an intensity-aware self-attention embedding: every head adds w_h · log(I_j + ε) to its
+  attention logits for key token j, I_j being the strongest intensity under that token, so
+  weak peaks keep a say next to strong ones (w_h learned; ablation: w = 0, plain attention);
+- transformer blocks, mean + max pooling;
+- two heads: 230 space groups (cross-entropy) and 46 symmetry rules × {present, inverse}
+  (binary cross-entropy added to the loss; ablation: no rule head).
+
+The CNN baseline is the same convolution stem with pooling and a linear layer.
+Both take (batch, 850) and return space-group logits first; ONNX export keeps only those.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from crystalx_core.pxrd.labels import N_SPACE_GROUPS, RULES
+from crystalx_core.pxrd.simulate import GRID
+
+LOG_EPSILON = 1e-3
+
+
+@dataclass
+class PxrdConfig:
+    kind: str = "csn"  # "csn" or "cnn"
+    channels: int = 64
+    layers: int = 2
+    heads: int = 4
+    intensity_attention: bool = True
+    rule_head: bool = True
+    points: int = len(GRID)
+
+    def save(self, path: Path) -> None:
+        Path(path).write_text(json.dumps(asdict(self), indent=1) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> "PxrdConfig":
+        return cls(**json.loads(Path(path).read_text()))
+
+
+class ConvStem(nn.Module):
+    """(B, L) → (B, T, C): three strided convolutions, T = ceil(L / 8)."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.layers = nn.Sequential(
+            nn.Conv1d(1, channels // 2, 9, stride=2, padding=4), nn.GELU(),
+            nn.Conv1d(channels // 2, channels, 7, stride=2, padding=3), nn.GELU(),
+            nn.Conv1d(channels, channels, 5, stride=2, padding=2), nn.GELU())
+
+    def forward(self, pattern: Tensor) -> Tensor:
+        return self.layers(pattern.unsqueeze(1)).transpose(1, 2)
+
+
+class SelfAttention(nn.Module):
+    """Multi-head self-attention with an optional additive key bias w_h · log intensity."""
+
+    def __init__(self, channels: int, heads: int, intensity_bias: bool):
+        super().__init__()
+        self.heads, self.head_dim = heads, channels // heads
+        self.qkv = nn.Linear(channels, 3 * channels)
+        self.out = nn.Linear(channels, channels)
+        self.intensity_weight = nn.Parameter(torch.full((heads,), 0.5)) if intensity_bias else None
+
+    def forward(self, x: Tensor, log_intensity: Tensor) -> Tensor:
+        b, t, c = x.shape
+        q, k, v = self.qkv(x).reshape(b, t, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        logits = q @ k.transpose(-1, -2) / math.sqrt(self.head_dim)
+        if self.intensity_weight is not None:
+            logits = logits + self.intensity_weight.reshape(1, -1, 1, 1) * log_intensity.reshape(b, 1, 1, t)
+        mixed = torch.softmax(logits, dim=-1) @ v
+        return self.out(mixed.transpose(1, 2).reshape(b, t, c))
+
+
+class Block(nn.Module):
+    def __init__(self, channels: int, heads: int, intensity_bias: bool):
+        super().__init__()
+        self.norm1, self.norm2 = nn.LayerNorm(channels), nn.LayerNorm(channels)
+        self.attention = SelfAttention(channels, heads, intensity_bias)
+        self.mlp = nn.Sequential(nn.Linear(channels, 2 * channels), nn.GELU(), nn.Linear(2 * channels, channels))
+
+    def forward(self, x: Tensor, log_intensity: Tensor) -> Tensor:
+        x = x + self.attention(self.norm1(x), log_intensity)
+        return x + self.mlp(self.norm2(x))
+
+
+class ChemicalSightNet(nn.Module):
+    def __init__(self, config: PxrdConfig):
+        super().__init__()
+        self.config = config
+        c = config.channels
+        self.stem = ConvStem(c)
+        self.tokens = math.ceil(config.points / 8)
+        self.position = nn.Parameter(torch.zeros(1, self.tokens, c))
+        nn.init.normal_(self.position, std=0.02)
+        self.embedding = Block(c, config.heads, config.intensity_attention)
+        self.blocks = nn.ModuleList(Block(c, config.heads, False) for _ in range(config.layers))
+        self.norm = nn.LayerNorm(2 * c)
+        self.space_group_head = nn.Linear(2 * c, N_SPACE_GROUPS)
+        self.rule_head = nn.Linear(2 * c, 2 * len(RULES)) if config.rule_head else None
+
+    def token_log_intensity(self, pattern: Tensor) -> Tensor:
+        """log of the strongest intensity under each token (max-pool over its 8 grid points)."""
+        pad = self.tokens * 8 - pattern.shape[1]
+        padded = torch.nn.functional.pad(pattern, (0, pad))
+        return torch.log(padded.reshape(pattern.shape[0], self.tokens, 8).amax(dim=2) + LOG_EPSILON)
+
+    def forward(self, pattern: Tensor) -> tuple[Tensor, Tensor | None]:
+        log_intensity = self.token_log_intensity(pattern)
+        x = self.stem(pattern) + self.position
+        x = self.embedding(x, log_intensity)
+        for block in self.blocks:
+            x = block(x, log_intensity)
+        pooled = self.norm(torch.cat([x.mean(dim=1), x.amax(dim=1)], dim=1))
+        rules = self.rule_head(pooled) if self.rule_head is not None else None
+        return self.space_group_head(pooled), rules
+
+
+class CnnBaseline(nn.Module):
+    def __init__(self, config: PxrdConfig):
+        super().__init__()
+        self.config = config
+        c = config.channels
+        self.stem = ConvStem(c)
+        self.deeper = nn.Sequential(nn.Conv1d(c, 2 * c, 5, stride=2, padding=2), nn.GELU(),
+                                    nn.Conv1d(2 * c, 2 * c, 5, stride=2, padding=2), nn.GELU())
+        self.head = nn.Linear(4 * c, N_SPACE_GROUPS)
+
+    def forward(self, pattern: Tensor) -> tuple[Tensor, None]:
+        x = self.deeper(self.stem(pattern).transpose(1, 2))
+        return self.head(torch.cat([x.mean(dim=2), x.amax(dim=2)], dim=1)), None
+
+
+def build_model(config: PxrdConfig) -> nn.Module:
+    if config.kind == "csn":
+        return ChemicalSightNet(config)
+    if config.kind == "cnn":
+        return CnnBaseline(config)
+    raise ValueError(f"unknown model kind {config.kind!r}")
+
+
+class SpaceGroupLogits(nn.Module):
+    """Export wrapper: pattern → space-group logits only."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, pattern: Tensor) -> Tensor:
+        return self.model(pattern)[0]

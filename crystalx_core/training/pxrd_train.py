@@ -1,0 +1,124 @@
+"""Train a space-group classifier on the pattern set; resumes from RUN/checkpoint.pt.
+
+    python -m crystalx_core.training.pxrd_train data/pxrd_set.npz runs/pxrd_csn --kind csn --epochs 30
+    ... --kind cnn                       (the CNN baseline)
+    ... --no-intensity-attention         (ablation: plain attention in the embedding)
+    ... --no-rule-head                   (ablation: cross-entropy over the 230 groups only)
+
+Keeps the epoch with the best validation top-1 accuracy as RUN/best.pt.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import crystalx_core.training  # noqa: F401  (torch on one thread beside cctbx)
+import torch
+from torch import nn
+
+from crystalx_core.pxrd.labels import rule_matrix
+from crystalx_core.training.pxrd_dataset import load
+from crystalx_core.training.pxrd_model import PxrdConfig, build_model
+
+RULE_WEIGHT = 1.0  # the rule loss is added to the cross-entropy with this weight
+
+
+def batches(patterns: np.ndarray, labels: np.ndarray, size: int, rng: np.random.Generator | None,
+            fraction: float = 1.0):
+    """Shuffled mini-batches (a random `fraction` of the rows when training), or all rows in order."""
+    order = rng.permutation(len(labels))[:int(np.ceil(fraction * len(labels)))] if rng is not None \
+        else np.arange(len(labels))
+    for start in range(0, len(order), size):
+        picked = order[start:start + size]
+        yield (torch.from_numpy(patterns[picked].astype(np.float32)),
+               torch.from_numpy(labels[picked].astype(np.int64) - 1))
+
+
+def accuracy(model: nn.Module, patterns: np.ndarray, labels: np.ndarray, top: int = 1) -> float:
+    model.eval()
+    hits = 0
+    with torch.inference_mode():
+        for x, y in batches(patterns, labels, 256, None):
+            best = model(x)[0].topk(top, dim=1).indices
+            hits += int((best == y.unsqueeze(1)).any(dim=1).sum())
+    return hits / max(len(labels), 1)
+
+
+def train(data_path: Path, run: Path, config: PxrdConfig, epochs: int, lr: float, batch_size: int,
+          seed: int = 0, fraction: float = 1.0) -> dict:
+    """`fraction` of the training patterns per epoch: 1/augmentations sees each structure about once."""
+    torch.manual_seed(seed)
+    data = load(data_path)
+    rules = torch.from_numpy(rule_matrix())
+    model = build_model(config)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    steps = epochs * int(np.ceil(np.ceil(fraction * len(data["train_labels"])) / batch_size))
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=lr, total_steps=max(steps, 1))
+    run.mkdir(parents=True, exist_ok=True)
+    config.save(run / "config.json")
+    history, start, best = [], 0, -1.0
+    if (run / "checkpoint.pt").is_file():
+        state = torch.load(run / "checkpoint.pt", weights_only=False)
+        model.load_state_dict(state["model"])
+        optimiser.load_state_dict(state["optimiser"])
+        schedule.load_state_dict(state["schedule"])
+        history, start = state["history"], state["epoch"]
+        best = max((h["val_top1"] for h in history), default=-1.0)
+        print(f"resumed after epoch {start}", flush=True)
+    rng = np.random.default_rng(seed + start)
+    for epoch in range(start + 1, epochs + 1):
+        model.train()
+        started, total, count = time.perf_counter(), 0.0, 0
+        for x, y in batches(data["train_patterns"], data["train_labels"], batch_size, rng, fraction):
+            logits, rule_logits = model(x)
+            loss = nn.functional.cross_entropy(logits, y)
+            if rule_logits is not None:
+                loss = loss + RULE_WEIGHT * nn.functional.binary_cross_entropy_with_logits(rule_logits, rules[y])
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            total, count = total + loss.item() * len(y), count + len(y)
+        val_top1 = accuracy(model, data["val_patterns"], data["val_labels"])
+        record = {"epoch": epoch, "train_loss": total / count, "val_top1": val_top1,
+                  "seconds": round(time.perf_counter() - started, 1)}
+        history.append(record)
+        print(json.dumps(record), flush=True)
+        if val_top1 > best:
+            best = val_top1
+            torch.save(model.state_dict(), run / "best.pt")
+        torch.save({"model": model.state_dict(), "optimiser": optimiser.state_dict(),
+                    "schedule": schedule.state_dict(), "history": history, "epoch": epoch}, run / "checkpoint.pt")
+        (run / "history.json").write_text(json.dumps(history, indent=1) + "\n")
+    return {"best_val_top1": best, "epochs": len(history)}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data", type=Path)
+    parser.add_argument("run", type=Path)
+    parser.add_argument("--kind", choices=["csn", "cnn"], default="csn")
+    parser.add_argument("--no-intensity-attention", action="store_true")
+    parser.add_argument("--no-rule-head", action="store_true")
+    parser.add_argument("--channels", type=int, default=64)
+    parser.add_argument("--layers", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epoch-fraction", type=float, default=0.25,
+                        help="share of the training patterns per epoch (0.25: each structure about once)")
+    args = parser.parse_args(argv)
+    config = PxrdConfig(kind=args.kind, channels=args.channels, layers=args.layers,
+                        intensity_attention=not args.no_intensity_attention, rule_head=not args.no_rule_head)
+    print(json.dumps(train(args.data, args.run, config, args.epochs, args.lr, args.batch, args.seed, args.epoch_fraction)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,189 @@
+"""Powder patterns: simulation checked against pymatgen, pattern files, labels, a tiny
+training run exported to ONNX, and `crystalx pxrd`."""
+import dataclasses
+import hashlib
+import json
+
+import numpy as np
+import pytest
+
+from crystalx_core import cli
+from crystalx_core.errors import InputError
+from crystalx_core.io.cif import read_cif
+from crystalx_core.pxrd.labels import BRAVAIS_LATTICES, POINT_GROUPS, RULES, bravais_lattice, rule_matrix, symbol
+from crystalx_core.pxrd.patterns import on_model_grid, read_pattern, xy_text
+from crystalx_core.pxrd.simulate import GRID, Sticks, bragg_sticks, measured_like, profile, simulate
+
+from .conftest import BENCHMARK
+
+ENTRIES = ["XH_urea", "FC_sucrose", "XH_HMaMg"]
+
+
+def _static(structure):
+    """pymatgen's calculator ignores displacement: compare without it."""
+    return structure.with_sites([dataclasses.replace(s, u_iso=0.0, u_aniso=None) for s in structure.sites])
+
+
+@pytest.mark.parametrize("entry", ENTRIES)
+def test_simulated_pattern_matches_pymatgen(shared_data, entry):
+    pytest.importorskip("pymatgen")
+    from pymatgen.analysis.diffraction.xrd import XRDCalculator
+    from pymatgen.core import Structure as PymatgenStructure
+    path = BENCHMARK / entry / "model.cif"
+    ours = bragg_sticks(_static(read_cif(path).structure), two_theta_max=70)
+    theirs = XRDCalculator(wavelength=1.5406).get_pattern(PymatgenStructure.from_file(str(path)), scaled=False,
+                                                          two_theta_range=(0, 70))
+    strong = theirs.y > 0.02 * theirs.y.max()
+    for position in theirs.x[strong]:  # every visible pymatgen peak is one of ours
+        assert np.abs(ours.two_theta - position).min() < 0.01, position
+    grid = np.arange(5, 70, 0.02)
+    reference = Sticks(np.asarray(theirs.x), np.asarray(theirs.y), np.zeros(len(theirs.x)), [])
+    correlation = np.corrcoef(profile(ours, grid), profile(reference, grid))[0, 1]
+    assert correlation > 0.995  # scattering-factor tables differ slightly
+
+
+def test_augmented_patterns_stay_close_to_the_clean_one(shared_data):
+    sticks = bragg_sticks(read_cif(BENCHMARK / "FC_sucrose" / "model.cif").structure)
+    clean = profile(sticks)
+    rng = np.random.default_rng(0)
+    augmented = [measured_like(sticks, rng) for _ in range(5)]
+    assert all(a.shape == GRID.shape and a.max() == pytest.approx(1.0) and a.min() >= 0 for a in augmented)
+    assert all(0.5 < np.corrcoef(clean, a)[0, 1] < 0.9999 for a in augmented)
+
+
+def test_symmetry_rules_cover_every_group():
+    assert len(POINT_GROUPS) == 32 and len(BRAVAIS_LATTICES) == 14 and len(RULES) == 46
+    matrix = rule_matrix()
+    assert matrix.shape == (230, 92) and (matrix.sum(axis=1) == 4).all()
+    assert (matrix[:, :46].sum(axis=0) > 0).all()  # every rule is some group's
+    present, inverse = matrix[13, :46], matrix[13, 46:]  # P2_1/c
+    assert {RULES[k] for k in np.flatnonzero(present)} == {"2/m", "mP"} == {RULES[k] for k in np.flatnonzero(inverse)}
+    assert {RULES[k] for k in np.flatnonzero(matrix[3, 46:])} == {"2/m", "mP"}  # P2_1: Laue class 2/m
+    assert bravais_lattice(225) == "cF" and bravais_lattice(38) == "oC" and bravais_lattice(166) == "hR"
+    assert symbol(14) == "P 1 21/c 1"
+
+
+# --- pattern files --------------------------------------------------------------------------------
+
+def test_xy_xye_and_csv_read_the_same(tmp_path):
+    two_theta = np.arange(5, 80, 0.05)
+    intensity = 100 + 1000 * np.exp(-((two_theta - 30) / 0.1) ** 2)
+    (tmp_path / "a.xy").write_text(xy_text(two_theta, intensity, "header"))
+    (tmp_path / "a.xye").write_text("".join(f"{t} {i} {np.sqrt(i)}\n" for t, i in zip(two_theta, intensity)))
+    (tmp_path / "a.csv").write_text("2theta,intensity\n" + "".join(f"{t},{i}\n" for t, i in zip(two_theta, intensity)))
+    grids = [on_model_grid(read_pattern(tmp_path / name)) for name in ("a.xy", "a.xye", "a.csv")]
+    assert np.allclose(grids[0], grids[1], atol=1e-5) and np.allclose(grids[0], grids[2], atol=1e-5)
+    assert GRID[np.argmax(grids[0])] == pytest.approx(30.0, abs=0.05)
+
+
+def test_another_wavelength_is_mapped_to_cu_kalpha(shared_data, tmp_path):
+    structure = read_cif(BENCHMARK / "FC_sucrose" / "model.cif").structure
+    mo_grid = np.arange(2.0, 45.0, 0.02)
+    mo = profile(bragg_sticks(structure, wavelength=0.71073, two_theta_max=46), mo_grid, fwhm=0.05)
+    (tmp_path / "mo.xy").write_text(xy_text(mo_grid, mo))
+    cu = on_model_grid(read_pattern(tmp_path / "mo.xy", wavelength=0.71073))
+    assert GRID[np.argmax(cu)] == pytest.approx(GRID[np.argmax(simulate(structure))], abs=0.15)
+
+
+GOOD = "".join(f"{5 + 0.1 * k:.2f} {10 + k % 7}\n" for k in range(100))
+
+
+def line_21(text: str) -> str:
+    """GOOD with its 21st line replaced."""
+    lines = GOOD.splitlines(True)
+    return "".join(lines[:20] + [text] + lines[21:])
+
+
+@pytest.mark.parametrize("text, line, words", [
+    ("5.0 1\n5.1 2\n", 2, "at least 50"),
+    (line_21("4.00 12\n"), 21, "must increase"),
+    (line_21("7.00 nan\n"), 21, "NaN"),
+    (line_21("7.00 x12\n"), 21, "not numbers"),
+    (line_21("7.00\n"), 21, "2θ and intensity"),
+    (GOOD.replace("5.00 10", "200 10"), 1, "outside"),
+    ("".join(f"{5 + 0.1 * k:.2f} 0\n" for k in range(100)), None, "no positive intensity"),
+])
+def test_bad_pattern_files_name_file_and_line(tmp_path, text, line, words):
+    path = tmp_path / "bad.xy"
+    path.write_text(text)
+    with pytest.raises(InputError) as caught:
+        read_pattern(path)
+    message = caught.value.one_line()
+    assert words in message and str(path) in message
+    if line:
+        assert f":{line}:" in message
+
+
+def test_a_pattern_that_misses_the_model_range_is_refused(tmp_path):
+    path = tmp_path / "narrow.xy"
+    path.write_text("".join(f"{80 + 0.05 * k:.2f} {1 + k}\n" for k in range(100)))
+    with pytest.raises(InputError, match="covers"):
+        on_model_grid(read_pattern(path))
+
+
+# --- training, export, the command ----------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    """One random crystal per space group, one CSN epoch, exported: proves the pipeline, not accuracy."""
+    pytest.importorskip("torch")
+    from crystalx_core.training import pxrd_dataset, pxrd_export, pxrd_train
+    from crystalx_core.training.pxrd_model import PxrdConfig
+    work = tmp_path_factory.mktemp("pxrd")
+    data, summary = pxrd_dataset.build(None, per_group=1, seed=3)
+    pxrd_dataset.save(data, summary, work / "set.npz")
+    assert sum(summary["structures"].values()) == 230 and summary["patterns"]["train"] > 500
+    result = pxrd_train.train(work / "set.npz", work / "run", PxrdConfig(channels=32, layers=1), epochs=1,
+                              lr=2e-3, batch_size=64)
+    assert result["epochs"] == 1 and (work / "run" / "best.pt").is_file()
+    return pxrd_export.export_run(work / "run", work / "model.onnx"), work
+
+
+@pytest.mark.parametrize("variant", [dict(kind="cnn"), dict(intensity_attention=False), dict(rule_head=False)])
+def test_the_baseline_and_ablations_train(variant):
+    torch = pytest.importorskip("torch")
+    import crystalx_core.training  # noqa: F401
+    from crystalx_core.training.pxrd_model import PxrdConfig, build_model
+    model = build_model(PxrdConfig(channels=16, layers=1, **variant))
+    logits, rules = model(torch.rand(4, len(GRID)))
+    assert logits.shape == (4, 230) and (rules is None) == (not PxrdConfig(**variant).rule_head or
+                                                             variant.get("kind") == "cnn")
+    logits.sum().backward()
+
+
+def test_the_exported_model_predicts_without_torch(tiny_model):
+    from crystalx_core.pxrd.predict import crystal_system_probabilities, probabilities, top_space_groups
+    path, _ = tiny_model
+    sidecar = json.loads(path.with_suffix(".json").read_text())
+    assert sidecar["grid"]["points"] == len(GRID) and sidecar["metadata"]["max_difference"] < 1e-3
+    pattern = np.random.default_rng(0).random(len(GRID)).astype(np.float32)
+    p = probabilities(pattern, path)
+    assert p.shape == (1, 230) and p.sum() == pytest.approx(1.0, abs=1e-5)
+    guesses = top_space_groups(pattern, 5, path)
+    assert len(guesses) == 5 and guesses[0].probability >= guesses[-1].probability
+    assert sum(crystal_system_probabilities(pattern, path).values()) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_the_command_checks_a_cif_against_a_pattern(shared_data, tiny_model, tmp_path, monkeypatch):
+    from crystalx_core.pxrd import predict
+    monkeypatch.setattr(predict, "MODEL_PATH", tiny_model[0])
+    cif = tmp_path / "sucrose.cif"
+    cif.write_bytes((BENCHMARK / "FC_sucrose" / "model.cif").read_bytes())
+    before = hashlib.sha256(cif.read_bytes()).hexdigest()
+    assert cli.main(["pxrd", "--from-cif", str(cif), "--out", str(tmp_path / "sim")]) == 0
+    measured = tmp_path / "sim_simulated.xy"
+    assert cli.main(["pxrd", str(measured), "--from-cif", str(cif), "--json"]) == 0
+    report = json.loads((tmp_path / "sim_simulated_pxrd.json").read_text())
+    assert report["model_structure"]["space_group"] == 4 and 1 <= report["model_structure"]["rank"] <= 230
+    assert report["agreement"]["correlation"] > 0.999 and len(report["predictions"]) == 5
+    assert (tmp_path / "sim_simulated_pxrd.png").read_bytes()[:4] == b"\x89PNG"
+    assert hashlib.sha256(cif.read_bytes()).hexdigest() == before
+
+
+def test_the_command_refuses_a_bad_pattern_in_one_line(tmp_path, capsys):
+    bad = tmp_path / "bad.xy"
+    bad.write_text("5 1\n6 2\n")
+    assert cli.main(["pxrd", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "bad.xy" in err and "at least 50" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.xy"]
