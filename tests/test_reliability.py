@@ -265,6 +265,16 @@ def test_symm_cards_that_close_to_no_space_group_are_refused_quickly():
         parse_shelx(text, "x.ins").to_structure()
 
 
+def test_a_cell_without_its_space_groups_metric_is_an_input_error():
+    """cctbx asserts (AssertionError) on such cells; it reached users as an internal error."""
+    from crystalx_core.crystallography.convert import to_xray_structure
+    from crystalx_core.structure import Site, Structure
+    structure = Structure(cell=(10, 11, 12, 90, 90, 90), symops=["x,y,z", "-y,x,z", "-x,-y,z", "y,-x,z"],
+                          sites=[Site("C1", "C", (0.1, 0.2, 0.3))], source="t.cif")
+    with pytest.raises(CrystalXError, match="metric symmetry of space group P 4"):
+        to_xray_structure(structure)
+
+
 @pytest.mark.parametrize("line, words", [("   1   0   0   10.00   -1.00\n", "sigma"),
                                          ("   1   0   0     nan    1.00\n", "NaN"),
                                          ("0 0 7 0.27 3 7777777777777777777777\n", "out of range"),
