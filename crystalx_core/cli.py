@@ -191,11 +191,16 @@ def _run_audit(args) -> int:
     paths = [prefix.with_name(prefix.name + ext) for ext in (".json", ".html")]
     write_outputs({paths[0]: json.dumps(report, indent=1) + "\n", paths[1]: audit_html(result)},
                   protected=[args.model] + ([args.hkl] if args.hkl else []))
+    return _print_report(args, report, audit_lines(result), paths)
+
+
+def _print_report(args, report: dict, lines: list[str], written) -> int:
+    """--json: the report; else the text lines and the files written."""
     if args.json:
         print(json.dumps(report, indent=1))
     else:
-        print("\n".join(audit_lines(result)))
-        print("wrote " + ", ".join(str(p) for p in paths))
+        print("\n".join(lines))
+        print("wrote " + ", ".join(str(p) for p in written))
     return EXIT_OK
 
 
@@ -214,13 +219,7 @@ def _run_pxrd(args) -> int:
             GRID, arrays["simulated"], f"{args.from_cif} simulated on the model grid (Cu Ka): 2theta, intensity")
         files[prefix.with_name(prefix.name + ".png")] = overlay_png({**report, "_arrays": arrays})
     write_outputs(files, protected=[p for p in (args.pattern, args.from_cif) if p is not None])
-    written = list(files)
-    if args.json:
-        print(json.dumps(report, indent=1))
-    else:
-        print("\n".join(report_lines(report)))
-        print("wrote " + ", ".join(str(p) for p in written))
-    return EXIT_OK
+    return _print_report(args, report, report_lines(report), list(files))
 
 
 def _run_serve(args) -> int:
