@@ -187,3 +187,13 @@ def test_the_command_refuses_a_bad_pattern_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "bad.xy" in err and "at least 50" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.xy"]
+
+
+def test_a_missing_model_is_a_one_line_error(shared_data, tmp_path, capsys, monkeypatch):
+    from crystalx_core.pxrd import predict
+    monkeypatch.setattr(predict, "MODEL_PATH", tmp_path / "none.onnx")
+    cif = tmp_path / "urea.cif"
+    cif.write_bytes((BENCHMARK / "XH_urea" / "model.cif").read_bytes())
+    assert cli.main(["pxrd", "--from-cif", str(cif)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "space-group model not found" in err

@@ -24,10 +24,11 @@ def agreement(measured: np.ndarray, simulated: np.ndarray) -> dict:
 def run_pxrd(pattern_path: Path | None, wavelength: float = CU_KALPHA, cif: Path | None = None) -> dict:
     """The job's report; `measured`/`simulated` arrays (on GRID) ride along for the plot."""
     from crystalx_core.pxrd.patterns import on_model_grid, read_pattern
-    from crystalx_core.pxrd.predict import MODEL_PATH, crystal_system_probabilities, top_space_groups
+    from crystalx_core.pxrd import predict
+    from crystalx_core.pxrd.predict import crystal_system_probabilities, top_space_groups
     if pattern_path is None and cif is None:
         raise CrystalXError("give a pattern file, --from-cif, or both")
-    report: dict = {"model": MODEL_PATH.name, "grid": [float(GRID[0]), float(GRID[-1]), len(GRID)]}
+    report: dict = {"model": predict.MODEL_PATH.name, "grid": [float(GRID[0]), float(GRID[-1]), len(GRID)]}
     measured = simulated = None
     if pattern_path is not None:
         pattern = read_pattern(pattern_path, wavelength)

@@ -34,23 +34,24 @@ def _session(path: str):
                                         providers=[p for p in PREFERRED_PROVIDERS if p in available])
 
 
-def probabilities(patterns: np.ndarray, model: Path = MODEL_PATH) -> np.ndarray:
-    """(batch, 230) space-group probabilities for patterns on GRID (maximum 1 each)."""
+def probabilities(patterns: np.ndarray, model: Path | None = None) -> np.ndarray:
+    """(batch, 230) space-group probabilities for patterns on GRID (maximum 1 each);
+    `model` defaults to the shipped MODEL_PATH."""
     patterns = np.atleast_2d(np.asarray(patterns, dtype=np.float32))
     if patterns.shape[1] != len(GRID) or not np.isfinite(patterns).all():
         raise CrystalXError(f"patterns must be finite and have {len(GRID)} points on the model grid")
-    (logits,) = _session(str(model)).run(None, {"pattern": patterns})
+    (logits,) = _session(str(model or MODEL_PATH)).run(None, {"pattern": patterns})
     weights = np.exp(logits - logits.max(axis=1, keepdims=True))
     return weights / weights.sum(axis=1, keepdims=True)
 
 
-def top_space_groups(pattern: np.ndarray, top: int = 5, model: Path = MODEL_PATH) -> list[SpaceGroupGuess]:
+def top_space_groups(pattern: np.ndarray, top: int = 5, model: Path | None = None) -> list[SpaceGroupGuess]:
     p = probabilities(pattern, model)[0]
     best = np.argsort(p)[::-1][:top]
     return [SpaceGroupGuess(int(k) + 1, symbol(int(k) + 1), crystal_system(int(k) + 1), float(p[k])) for k in best]
 
 
-def crystal_system_probabilities(pattern: np.ndarray, model: Path = MODEL_PATH) -> dict[str, float]:
+def crystal_system_probabilities(pattern: np.ndarray, model: Path | None = None) -> dict[str, float]:
     """Probabilities summed per crystal system, most likely first."""
     p = probabilities(pattern, model)[0]
     systems: dict[str, float] = {}
