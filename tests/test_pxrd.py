@@ -189,11 +189,15 @@ def test_the_command_refuses_a_bad_pattern_in_one_line(tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.xy"]
 
 
-def test_a_missing_model_is_a_one_line_error(shared_data, tmp_path, capsys, monkeypatch):
+def test_without_a_model_a_cif_is_still_checked_and_a_pattern_alone_is_refused(shared_data, tmp_path, capsys,
+                                                                                  monkeypatch):
     from crystalx_core.pxrd import predict
     monkeypatch.setattr(predict, "MODEL_PATH", tmp_path / "none.onnx")
     cif = tmp_path / "urea.cif"
     cif.write_bytes((BENCHMARK / "XH_urea" / "model.cif").read_bytes())
-    assert cli.main(["pxrd", "--from-cif", str(cif)]) == 1
+    assert cli.main(["pxrd", "--from-cif", str(cif)]) == 0
+    assert "no space-group model installed" in capsys.readouterr().out
+    assert (tmp_path / "urea_pxrd.png").is_file() and (tmp_path / "urea_pxrd_simulated.xy").is_file()
+    assert cli.main(["pxrd", str(tmp_path / "urea_pxrd_simulated.xy")]) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "space-group model not found" in err

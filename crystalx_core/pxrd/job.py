@@ -44,19 +44,21 @@ def run_pxrd(pattern_path: Path | None, wavelength: float = CU_KALPHA, cif: Path
         simulated = simulate(structure).astype(np.float32)
         number = space_group_from_operators(structure.symops).type().number()
         report["model_structure"] = {"file": str(cif), "space_group": number, "symbol": symbol(number)}
-    read = measured if measured is not None else simulated
-    guesses = top_space_groups(read, TOP)
-    report["predictions"] = [vars(g) for g in guesses]
-    report["crystal_systems"] = crystal_system_probabilities(read)
-    report["predicted_from"] = "measured pattern" if measured is not None else "pattern simulated from the CIF"
-    if cif is not None:
-        from crystalx_core.pxrd.predict import probabilities
-        p = probabilities(read)[0]
-        number = report["model_structure"]["space_group"]
-        report["model_structure"]["rank"] = int(np.sum(p > p[number - 1])) + 1
-        report["model_structure"]["probability"] = float(p[number - 1])
-        if measured is not None:
-            report["agreement"] = agreement(measured, simulated)
+    if measured is not None and simulated is not None:
+        report["agreement"] = agreement(measured, simulated)
+    if predict.MODEL_PATH.is_file() or cif is None:  # without a model, a CIF check is still worth doing
+        read = measured if measured is not None else simulated
+        report["predictions"] = [vars(g) for g in top_space_groups(read, TOP)]
+        report["crystal_systems"] = crystal_system_probabilities(read)
+        report["predicted_from"] = "measured pattern" if measured is not None else "pattern simulated from the CIF"
+        if cif is not None:
+            p = predict.probabilities(read)[0]
+            number = report["model_structure"]["space_group"]
+            report["model_structure"]["rank"] = int(np.sum(p > p[number - 1])) + 1
+            report["model_structure"]["probability"] = float(p[number - 1])
+    else:
+        report["note"] = (f"no space-group model installed ({predict.MODEL_PATH}); the simulated pattern and "
+                          "its agreement with the measured one are reported without predictions")
     report["_arrays"] = {"measured": measured, "simulated": simulated}
     return report
 
@@ -92,13 +94,18 @@ def overlay_png(report: dict) -> bytes:
 
 
 def report_lines(report: dict) -> list[str]:
-    lines = [f"space groups from the {report['predicted_from']} ({report['model']}):"]
-    for g in report["predictions"]:
-        lines.append(f"  {g['number']:>3}  {g['symbol']:<14} {g['crystal_system']:<12} {100 * g['probability']:5.1f} %")
-    systems = ", ".join(f"{name} {100 * p:.0f} %" for name, p in list(report["crystal_systems"].items())[:3])
-    lines.append(f"crystal system: {systems}")
+    lines = []
+    if "predictions" in report:
+        lines.append(f"space groups from the {report['predicted_from']} ({report['model']}):")
+        for g in report["predictions"]:
+            lines.append(f"  {g['number']:>3}  {g['symbol']:<14} {g['crystal_system']:<12} "
+                         f"{100 * g['probability']:5.1f} %")
+        systems = ", ".join(f"{name} {100 * p:.0f} %" for name, p in list(report["crystal_systems"].items())[:3])
+        lines.append(f"crystal system: {systems}")
+    else:
+        lines.append(report["note"])
     model = report.get("model_structure")
-    if model:
+    if model and "rank" in model:
         lines.append(f"the CIF's space group {model['space_group']} "
                      f"({model['symbol']}) ranks {model['rank']} with {100 * model['probability']:.1f} %")
     if "agreement" in report:

@@ -6,7 +6,9 @@
 
 "overall" counts every test pattern (random crystals, balanced over the 230 groups, plus the
 corpus with its real, skewed distribution); "class-balanced" is the mean over space groups
-of the per-group accuracy; "corpus" is the real structures alone.
+of the per-group accuracy; "corpus" is the real structures alone; crystal_system_top1 sums
+the probabilities per crystal system; majority_class_top1 is what always answering the
+commonest test group would score.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ import numpy as np
 import crystalx_core.training  # noqa: F401  (torch on one thread beside cctbx)
 import torch
 
+from crystalx_core.pxrd.labels import crystal_system
 from crystalx_core.training.pxrd_dataset import load
 from crystalx_core.training.pxrd_model import PxrdConfig, build_model
 
@@ -46,6 +49,14 @@ def scores(probabilities: np.ndarray, labels: np.ndarray, names: np.ndarray) -> 
               "top1": float(top1.mean()), "top2": float(top2.mean()),
               "balanced_top1": float(np.mean([top1[truth == g].mean() for g in groups])),
               "balanced_top2": float(np.mean([top2[truth == g].mean() for g in groups]))}
+    systems = np.array([crystal_system(n) for n in range(1, 231)])
+    system_probabilities = {name: probabilities[:, systems == name].sum(axis=1) for name in np.unique(systems)}
+    names_sorted = sorted(system_probabilities)
+    stacked = np.stack([system_probabilities[n] for n in names_sorted], axis=1)
+    predicted_system = np.array(names_sorted)[stacked.argmax(axis=1)]
+    result["crystal_system_top1"] = float(np.mean(predicted_system == systems[truth]))
+    majority = np.bincount(truth, minlength=230).argmax()
+    result["majority_class_top1"] = float(np.mean(truth == majority))
     if corpus.any():
         result.update(corpus_patterns=int(corpus.sum()), corpus_top1=float(top1[corpus].mean()),
                       corpus_top2=float(top2[corpus].mean()))
