@@ -73,8 +73,12 @@ def main(argv=None) -> int:
     data = load(args.data)
     patterns = data["test_patterns"].astype(np.float32)
     labels, names = data["test_labels"], data["test_names"]
-    metrics = {"test": {name: scores(run_probabilities(Path(run), patterns), labels, names)
-                        for name, run in (item.split("=", 1) for item in args.runs)}}
+    metrics = {"test": {}}
+    for name, run in (item.split("=", 1) for item in args.runs):
+        history = json.loads((Path(run) / "history.json").read_text())
+        metrics["test"][name] = {**scores(run_probabilities(Path(run), patterns), labels, names),
+                                 "epochs": len(history), "minutes": round(sum(h["seconds"] for h in history) / 60, 1),
+                                 "best_epoch": max(history, key=lambda h: h["val_top1"])["epoch"]}
     if args.onnx:
         from crystalx_core.pxrd.predict import probabilities
         metrics["shipped_onnx"] = {"model": args.onnx.name, **scores(probabilities(patterns, args.onnx), labels, names)}
