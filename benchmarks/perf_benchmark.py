@@ -49,6 +49,12 @@ def structure_of_size(corpus: Path, target: int) -> tuple[str, Structure]:
         n = sum(1 for s in cell.sites if not is_hydrogen(s.element))
         if abs(n - target) <= 0.1 * target:
             return f"{row['file']} (unit cell, P1)", _heavy_peaks(cell)
+    for row in sorted(rows, key=lambda r: -int(r["n_nonH"])):  # a supercell of a real structure's unit cell
+        cell = _p1(read_cif(corpus / row["file"]).structure)
+        n = sum(1 for s in cell.sites if not is_hydrogen(s.element))
+        copies = round(target / n)
+        if 2 <= copies <= 8 and abs(copies * n - target) <= 0.1 * target:
+            return f"{row['file']} ({copies} unit cells along a, P1)", _heavy_peaks(_along_a(cell, copies))
     raise SystemExit(f"no corpus structure near {target} non-H atoms")
 
 
@@ -57,6 +63,15 @@ def _p1(structure: Structure) -> Structure:
     sites = [Site(f"{structure.sites[i].element}{k + 1}", structure.sites[i].element, tuple(f % 1.0))
              for k, (i, f) in enumerate(zip(images.site, images.frac))]
     return Structure(cell=structure.cell, symops=["x,y,z"], sites=sites, sfac=structure.sfac, unit=structure.unit)
+
+
+def _along_a(cell: Structure, copies: int) -> Structure:
+    """`copies` P1 cells side by side along a."""
+    a, b, c, alpha, beta, gamma = cell.cell
+    sites = [Site(f"{s.element}{k * len(cell.sites) + i + 1}", s.element, ((s.frac[0] + k) / copies, *s.frac[1:]))
+             for k in range(copies) for i, s in enumerate(cell.sites)]
+    return Structure(cell=(copies * a, b, c, alpha, beta, gamma), symops=["x,y,z"], sites=sites, sfac=cell.sfac,
+                     unit=[copies * u for u in cell.unit])
 
 
 def _heavy_peaks(structure: Structure) -> Structure:
@@ -132,12 +147,37 @@ def batch_throughput(corpus: Path, workers: int, limit: int | None) -> dict:
         command = [sys.executable, "-m", "crystalx_core.cli", "batch", work, "--workers", str(workers), "--quiet",
                    "--json"]
         t0 = time.perf_counter()
-        done = subprocess.run(command, capture_output=True, text=True)
+        stdout, peak_total = _run_sampling_rss(command)
         seconds = time.perf_counter() - t0
-        rows = json.loads(done.stdout)["rows"]
+        rows = json.loads(stdout)["rows"]
     largest = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # run first: no other children yet
     return {"structures": len(rows), "ok": sum(r["status"] == "ok" for r in rows), "seconds": seconds,
-            "per_second": len(rows) / seconds, "largest_process_rss_mib": largest, "workers": workers}
+            "per_second": len(rows) / seconds, "largest_process_rss_mib": largest,
+            "peak_total_rss_mib": peak_total, "workers": workers}
+
+
+def _run_sampling_rss(command: list[str]) -> tuple[str, float]:
+    """Run `command`; (its stdout, the peak of the summed RSS of it and all its children in MiB),
+    sampled every 0.1 s with psutil (installed with the `dask` extra)."""
+    import psutil
+    with tempfile.TemporaryFile("w+") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL, text=True)
+        peak = 0.0
+        while process.poll() is None:
+            try:
+                tree = [psutil.Process(process.pid)] + psutil.Process(process.pid).children(recursive=True)
+                total = 0
+                for member in tree:
+                    try:
+                        total += member.memory_info().rss
+                    except psutil.NoSuchProcess:
+                        pass
+                peak = max(peak, total / 2**20)
+            except psutil.NoSuchProcess:
+                pass
+            time.sleep(0.1)
+        out.seek(0)
+        return out.read(), peak
 
 
 def markdown(rows: list[dict], batch: dict | None) -> str:
@@ -159,9 +199,9 @@ def markdown(rows: list[dict], batch: dict | None) -> str:
     if batch:
         lines += ["", f"Batch: `crystalx batch` on {batch['structures']} corpus CIFs with {batch['workers']} workers: "
                       f"{batch['ok']} assigned in {batch['seconds']:.0f} s = {batch['per_second']:.2f} structures/s; "
-                      f"largest process peak RSS {batch['largest_process_rss_mib']:.0f} MiB, so at most "
-                      f"{(batch['workers'] + 1) * batch['largest_process_rss_mib'] / 1024:.1f} GiB for the "
-                      f"{batch['workers']} workers and the parent together."]
+                      f"peak RSS of the parent and its {batch['workers']} workers together "
+                      f"{batch['peak_total_rss_mib'] / 1024:.2f} GiB (sampled every 0.1 s), largest single process "
+                      f"{batch['largest_process_rss_mib']:.0f} MiB."]
     return "\n".join(lines) + "\n"
 
 
