@@ -404,6 +404,10 @@ def _terminal_tetrahedral_directions(pivot, neighbour, n_h, second_neighbours, a
     return list(cone(steps[int(np.argmax(scores))]))
 
 
+_H_CLASH = 2.0  # Å: H···H closer than this is penalised
+_MAX_X_H = 1.5  # Å: longer than any X–H trial vector
+
+
 class _HBondContext:
     """What an H on `donor` may bond to, and how a trial set of X–H vectors scores.
 
@@ -424,7 +428,10 @@ class _HBondContext:
         self.acceptors = [np.asarray(a, dtype=float) for a in acceptors
                           if low <= _distance(self.donor, a) <= high]
         self.bonded = [_unit(np.asarray(b, dtype=float) - self.donor) for b in bonded]
-        self.known = [np.asarray(h, dtype=float) for h in known_hydrogens]
+        # only H within reach can be closer than 2.0 Å to a trial H (X–H < 1.5 Å): the rest of
+        # the structure's H would make every score O(all H) and a 1,000-atom job take minutes
+        self.known = [h for h in (np.asarray(k, dtype=float) for k in known_hydrogens)
+                      if _distance(self.donor, h) < _H_CLASH + _MAX_X_H]
         self.density = density
 
     def score(self, vectors: np.ndarray) -> float:
@@ -441,7 +448,7 @@ class _HBondContext:
                 straightness = -float(back @ to_a) / length
                 best = max(best, max(0.0, 2.7 - length) * max(0.0, straightness))
             total += best
-            total -= 2.0 * sum(max(0.0, 2.0 - _distance(h, k)) for k in self.known)
+            total -= 2.0 * sum(max(0.0, _H_CLASH - _distance(h, k)) for k in self.known)
             total -= 5.0 * sum(max(0.0, float(u @ _unit(vector)) - _COS_100) for u in self.bonded)
         return total
 
