@@ -45,12 +45,8 @@ def write_outputs(files: dict[Path, str | bytes], protected: list[Path] = ()) ->
         for path, text in files.items():
             path.parent.mkdir(parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-            if isinstance(text, bytes):
-                with os.fdopen(handle, "wb") as stream:
-                    stream.write(text)
-            else:
-                with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-                    stream.write(text)
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(text if isinstance(text, bytes) else text.encode("utf-8"))
             temporaries[path] = temporary
     except OSError as error:
         for temporary in temporaries.values():

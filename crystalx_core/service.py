@@ -70,7 +70,7 @@ def structure_from_snapshot(snapshot: dict) -> Structure:
         raise RequestError("too-large", f"{len(sites_in)} sites: the service takes at most {MAX_SITES}")
     try:
         ops = full_operator_list(space_group_from_operators(symops))
-    except (RuntimeError, ValueError, InputError) as error:
+    except InputError as error:
         raise RequestError("bad-snapshot", f"symops: {error}") from None
     try:
         sfac = [normalise_symbol(str(s)) for s in snapshot.get("sfac") or []]

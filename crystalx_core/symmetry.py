@@ -27,7 +27,7 @@ def parse_symop(text: str) -> tuple[np.ndarray, np.ndarray]:
     """'-x, 1/2+y, -z' → (rotation, translation) acting on fractional coordinates."""
     try:
         rt = sgtbx.rt_mx(text.lower().replace(" ", ""))
-    except RuntimeError as error:
+    except (RuntimeError, ValueError) as error:
         raise InputError(f"cannot read symmetry operator {text!r}: {error}") from None
     rot = np.array(rt.r().as_double(), dtype=float).reshape(3, 3)
     tran = np.array(rt.t().as_double(), dtype=float)
@@ -48,7 +48,7 @@ def space_group_from_shelx(latt: int, symm: list[str]) -> sgtbx.space_group:
     for op in symm:
         try:
             group.expand_smx(sgtbx.rt_mx(op.lower().replace(" ", "")))
-        except RuntimeError as error:
+        except (RuntimeError, ValueError) as error:
             raise InputError(f"SYMM {op!r} does not form a space group: {error}") from None
         _checked(group, "LATT and SYMM")
     return group
@@ -59,9 +59,13 @@ def full_operator_list(group: sgtbx.space_group) -> list[str]:
 
 
 def space_group_from_operators(ops: list[str]) -> sgtbx.space_group:
+    """The group the operators generate; unreadable triplets are InputErrors, as in SHELX input."""
     group = sgtbx.space_group()
     for op in ops:
-        group.expand_smx(sgtbx.rt_mx(op.lower().replace(" ", "")))
+        try:
+            group.expand_smx(sgtbx.rt_mx(op.lower().replace(" ", "")))
+        except (RuntimeError, ValueError) as error:  # cctbx: RuntimeError or ValueError by the fault
+            raise InputError(f"symmetry operator {op!r}: {error}") from None
         _checked(group, "the symmetry operators")
     return group
 

@@ -153,7 +153,7 @@ def _symops(small: gemmi.SmallStructure, lines: _Lines, path: Path) -> list[str]
     for ops in candidates:
         try:
             group = space_group_from_operators(ops)
-        except (RuntimeError, ValueError, InputError):  # cctbx: ValueError for unparsable triplets
+        except InputError:  # unreadable triplets, or no group: try the next candidate
             continue
         if group.order_z() == len({str(sgtbx.rt_mx(op.lower().replace(" ", "")).mod_positive())
                                    for op in ops}):
