@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
 from crystalx_core.elements import atomic_number, is_hydrogen
 from crystalx_core.geometry import _expand
@@ -31,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from solve_benchmark import REPO, _cpu_name, write_section  # noqa: E402
 
 REPEATS = 5
-INTERLEAVED_REPEATS = 21  # the ratio: both runtimes in one process, calls alternating
+INTERLEAVED_REPEATS = 41  # the ratio: both runtimes in one process, calls alternating
 CHECKPOINTS = REPO / "checkpoints"
 
 
@@ -132,7 +134,11 @@ def measure_interleaved(path: Path) -> dict:
     for name in ("heavy", "hydrogen"):
         model = load_model(str(MODEL_DIR), name)
         runners[f"onnx_{name}"], runners[f"torch_{name}"] = model.predict, _torch_runner(name)
+        runners[f"stock_{name}"] = _torch_runner(name, stock=True)
     graph = build_graph(assigned, [atomic_number(s.element) for s in assigned.sites], model.cutoff, model.context)
+    for name in ("heavy", "hydrogen"):  # same weights, same answers, whichever forward runs them
+        onnx, ours, stock = (runners[f"{kind}_{name}"](graph) for kind in ("onnx", "torch", "stock"))
+        assert np.abs(onnx - ours).max() < 1e-3 and np.abs(onnx - stock).max() < 1e-3, name
     timings: dict[str, list[float]] = {key: [] for key in runners}
     for repeat in range(INTERLEAVED_REPEATS + 1):
         for key, run in runners.items():
@@ -140,10 +146,17 @@ def measure_interleaved(path: Path) -> dict:
             run(graph)
             if repeat:  # the first round warms both up
                 timings[key].append(time.perf_counter() - t0)
-    return {key: statistics.median(values) for key, values in timings.items()}
+    result = {key: statistics.median(values) for key, values in timings.items()}
+    for name in ("heavy", "hydrogen"):  # per round: the faster torch run over the ONNX run
+        result[f"ratio_{name}"] = statistics.median(
+            min(ours, stock) / onnx for onnx, ours, stock in
+            zip(timings[f"onnx_{name}"], timings[f"torch_{name}"], timings[f"stock_{name}"]))
+    return result
 
 
-def _torch_runner(name: str):
+def _torch_runner(name: str, stock: bool = False):
+    """The checkpoint's weights in eager PyTorch: our export forward on the same graph, or with
+    `stock` torchmd-net's own TorchMD_ET forward (its neighbour list, its scatter) and our head."""
     import numpy as np
     import torch
     import crystalx_core.training  # noqa: F401  (torch beside cctbx: see its docstring)
@@ -153,10 +166,17 @@ def _torch_runner(name: str):
     model.load_state_dict(torch.load(CHECKPOINTS / name / "best.pt", weights_only=True))
     model.eval()
 
+    def logits_of(graph):
+        z, pos = torch.from_numpy(graph.z), torch.from_numpy(graph.pos)
+        if not stock:
+            return model(z, pos, torch.from_numpy(graph.edge_index), torch.from_numpy(graph.incoming))
+        x, vec, *_ = model.representation(z, pos, torch.zeros(len(z), dtype=torch.long))
+        vec_norm = torch.sqrt((model.head_vec(vec) ** 2).sum(dim=1) + 1e-8)
+        return model.head(torch.cat([x, vec_norm], dim=1))
+
     def run(graph):
         with torch.inference_mode():
-            logits = model(torch.from_numpy(graph.z), torch.from_numpy(graph.pos),
-                           torch.from_numpy(graph.edge_index), torch.from_numpy(graph.incoming))
+            logits = logits_of(graph)
         return np.asarray(torch.softmax(logits[:graph.n_centre], dim=1))
     return run
 
@@ -209,19 +229,23 @@ def markdown(rows: list[dict], batch: dict | None) -> str:
     lines = ["### Speed and memory (`benchmarks/perf_benchmark.py`)", "",
              f"Machine: {_cpu_name()}. Per structure, models loaded once; featurise and assign: median of "
              f"{REPEATS} runs; heavy / hydrogen = one model pass, median of {INTERLEAVED_REPEATS} calls with "
-             "ONNX and torch alternating in one process (so machine noise hits both alike); assign = "
-             "`crystalx assign` without refinement (baseline guesses, two heavy passes, H counts, riding H). "
-             "One thread each (torch is held to one beside cctbx; CRYSTALX_THREADS=1 for onnxruntime). "
-             "Peak RSS of the measuring process.", "",
-             "| non-H atoms | structure | featurise (s) | heavy ONNX / torch (s) | ratio | hydrogen ONNX / torch (s) "
-             "| ratio | assign end to end (s) | peak RSS ONNX / torch (MiB) |",
+             "ONNX and torch alternating in one process (so machine noise hits both alike). Torch runs the same "
+             "weights two ways: our export forward on the same graph (\"torch\") and torchmd-net's own TorchMD_ET "
+             "forward with its neighbour list and scatter (\"stock\"); all three agree to 1e-3. The ratio is the "
+             "median over the rounds of (faster torch run) / (ONNX run) in the same round. Assign = `crystalx assign` without refinement (baseline guesses, two "
+             "heavy passes, H counts, riding H). One thread each (torch is held to one beside cctbx; "
+             "CRYSTALX_THREADS=1 for onnxruntime). Peak RSS of the measuring process.", "",
+             "| non-H atoms | structure | featurise (s) | heavy ONNX / torch / stock (s) | ratio "
+             "| hydrogen ONNX / torch / stock (s) | ratio | assign end to end (s) | peak RSS ONNX / torch (MiB) |",
              "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         o, t, i = r["onnx"], r["torch"], r["both"]
-        lines.append(f"| {r['atoms']} | {r['structure']} | {o['featurise']:.3f} | {i['onnx_heavy']:.3f} / "
-                     f"{i['torch_heavy']:.3f} | {i['torch_heavy'] / i['onnx_heavy']:.1f}× | {i['onnx_hydrogen']:.3f} / "
-                     f"{i['torch_hydrogen']:.3f} | {i['torch_hydrogen'] / i['onnx_hydrogen']:.1f}× | {o['assign']:.3f} "
-                     f"| {o['peak_rss_mib']:.0f} / {t['peak_rss_mib']:.0f} |")
+        cells = []
+        for name in ("heavy", "hydrogen"):
+            onnx, ours, stock = i[f"onnx_{name}"], i[f"torch_{name}"], i[f"stock_{name}"]
+            cells += [f"{onnx:.3f} / {ours:.3f} / {stock:.3f}", f"{i[f'ratio_{name}']:.1f}×"]
+        lines.append(f"| {r['atoms']} | {r['structure']} | {o['featurise']:.3f} | {' | '.join(cells)} "
+                     f"| {o['assign']:.3f} | {o['peak_rss_mib']:.0f} / {t['peak_rss_mib']:.0f} |")
     if batch:
         lines += ["", f"Batch: `crystalx batch` on {batch['structures']} corpus CIFs with {batch['workers']} workers: "
                       f"{batch['ok']} assigned in {batch['seconds']:.0f} s = {batch['per_second']:.2f} structures/s; "

@@ -91,75 +91,139 @@ class AtomClassifier(nn.Module):
         """TorchMD_ET's (x, vec) for symmetric edges (source, target) without self-loops.
 
         `incoming` (n, k): ids of the edges into each node, padded with e
-        (crystalx_core.features.incoming_edges). TorchMD_ET's neighbour list (loop=True)
-        adds a self-loop per atom with zero distance and zero direction, which the
-        attention layers use and the neighbour embedding drops; so here too, with the
-        self-loop messages (ids e..e+n-1) added to their own node.
+        (crystalx_core.features.incoming_edges). Edge e is added here as a padding edge
+        whose messages are exactly zero: it starts at a node n of zero features, is as
+        long as the cutoff (weight 0) and has no direction, so the padded gather sums
+        nothing without a zero row being appended to every message tensor.
+
+        TorchMD_ET's neighbour list (loop=True) adds a self-loop per atom with zero
+        distance and zero direction, which the attention layers use and the neighbour
+        embedding drops. Its distance features are the same for every atom, so its
+        message is computed per node (see _attention) rather than as n more edges.
         """
         rep = self.representation
         n = z.shape[0]
-        nodes = torch.arange(n, dtype=edge_index.dtype, device=edge_index.device)
-        src = torch.cat([edge_index[0], nodes])
-        dst = torch.cat([edge_index[1], nodes])
-        edge_vec = pos.index_select(0, src) - pos.index_select(0, dst)
-        edge_weight = torch.linalg.vector_norm(edge_vec, dim=1)
-        edge_vec = edge_vec / edge_weight.clamp(min=_EPS).unsqueeze(1)
+        pad = edge_index.new_full((1,), n)
+        src = torch.cat([edge_index[0], pad])
+        dst = torch.cat([edge_index[1], pad.new_zeros(1)])
+        edge_vec = pos.index_select(0, edge_index[0]) - pos.index_select(0, edge_index[1])
+        length = torch.linalg.vector_norm(edge_vec, dim=1)
+        edge_vec = torch.cat([edge_vec / length.clamp(min=_EPS).unsqueeze(1), edge_vec.new_zeros(1, 3)])
+        edge_weight = torch.cat([length, length.new_full((1,), rep.cutoff_upper)])
         edge_attr = rep.distance_expansion(edge_weight)
+        loop_attr = rep.distance_expansion(edge_weight.new_zeros(1))  # (1, num_rbf)
 
         x = rep.embedding(z)
         x = self._neighbour_embedding(z, x, src, incoming, edge_weight, edge_attr)
-        vec = torch.zeros(n, 3, x.shape[1], dtype=x.dtype, device=x.device)
+        vec = None  # zeros until the first layer writes it
         for attn in rep.attention_layers:
             dx, dvec = _attention(attn, x, vec, src, dst, incoming, edge_weight, edge_attr,
-                                  edge_vec)
+                                  edge_vec, loop_attr)
             x = x + dx
-            vec = vec + dvec
+            vec = dvec if vec is None else vec + dvec
         return rep.out_norm(x), vec
 
     def _neighbour_embedding(self, z: Tensor, x: Tensor, src: Tensor, incoming: Tensor,
                              edge_weight: Tensor, edge_attr: Tensor) -> Tensor:
-        """NeighborEmbedding.forward on the real edges, self-loops left out.
+        """NeighborEmbedding.forward (which drops self-loops).
 
         The stock module sums over edge_index[0] the embeddings of edge_index[1]; on a
         symmetric edge list that is the same as summing over targets those of sources.
         """
         ne = self.representation.neighbor_embedding
-        e = src.shape[0] - z.shape[0]
-        weight = ne.distance_proj(edge_attr[:e]) * ne.cutoff(edge_weight[:e]).unsqueeze(1)
-        msg = weight * ne.embedding(z).index_select(0, src[:e])
+        weight = ne.distance_proj(edge_attr) * ne.cutoff(edge_weight).unsqueeze(1)
+        msg = weight * _with_zero_row(ne.embedding(z)).index_select(0, src)
         return ne.combine(torch.cat([x, _gather_sum(msg, incoming)], dim=1))
 
 
-def _attention(attn: EquivariantMultiHeadAttention, x: Tensor, vec: Tensor, src: Tensor,
+def _value_parts(linear: nn.Linear, heads: int, head_dim: int) -> list[tuple[Tensor, Tensor | None]]:
+    """(weight, bias) of the three value parts (x, vec1, vec2) of v_proj or dv_proj.
+
+    The stock layer's output per head is [x | vec1 | vec2] (head_dim each), split after the
+    product; projecting the parts separately gives the same numbers without the split,
+    which ONNX Runtime copies and PyTorch does not.
+    """
+    weight = linear.weight.reshape(heads, 3, head_dim, -1)
+    bias = None if linear.bias is None else linear.bias.reshape(heads, 3, head_dim)
+    return [(weight[:, part].reshape(heads * head_dim, -1),
+             None if bias is None else bias[:, part].reshape(-1)) for part in range(3)]
+
+
+def _attention(attn: EquivariantMultiHeadAttention, x: Tensor, vec: Tensor | None, src: Tensor,
                dst: Tensor, incoming: Tensor, r_ij: Tensor, f_ij: Tensor,
-               d_ij: Tensor) -> tuple[Tensor, Tensor]:
-    """EquivariantMultiHeadAttention.forward with the scatter replaced by `_gather_sum`;
-    the last n entries of the edge tensors are the self-loops."""
+               d_ij: Tensor, f_loop: Tensor) -> tuple[Tensor, Tensor]:
+    """EquivariantMultiHeadAttention.forward with the scatter replaced by `_gather_sum`.
+
+    Real edges carry per-edge messages. The self-loop (r = 0, zero direction) of node i
+    sends it x_i-message v_x,i · dv_x(0) · act(q_i · k_i · dk(0)) · cutoff(0) and
+    vec-message vec_i · v_1,i · dv_1(0), with dk(0), dv(0) one row for all nodes.
+    `vec` None stands for zeros (the first layer): every term with a factor vec is left out.
+    """
     n = x.shape[0]
     heads, head_dim, hidden = attn.num_heads, attn.head_dim, attn.hidden_channels
     x = attn.layernorm(x)
     q = attn.q_proj(x).reshape(n, heads, head_dim)
-    k = attn.k_proj(x).reshape(n, heads, head_dim)
-    v = attn.v_proj(x).reshape(n, heads, head_dim * 3)
-    vec1, vec2, vec3 = torch.split(attn.vec_proj(vec), hidden, dim=-1)
-    vec = vec.reshape(n, 3, heads, head_dim)
-    vec_dot = (vec1 * vec2).sum(dim=1)
-    dk = attn.act(attn.dk_proj(f_ij)).reshape(-1, heads, head_dim)
-    dv = attn.act(attn.dv_proj(f_ij)).reshape(-1, heads, head_dim * 3)
+    k = _with_zero_row(attn.k_proj(x)).reshape(n + 1, heads, head_dim)
+    used = range(3) if vec is not None else (0, 2)  # vec1 multiplies vec
+    v_parts = {part: _with_zero_row(nn.functional.linear(x, w, b)).reshape(n + 1, heads, head_dim)
+               for part, (w, b) in enumerate(_value_parts(attn.v_proj, heads, head_dim)) if part in used}
+    dv_parts = {part: _edge_parts(attn, w, b, f_ij, f_loop, heads, head_dim)
+                for part, (w, b) in enumerate(_value_parts(attn.dv_proj, heads, head_dim)) if part in used}
+    dk, dk_loop = _edge_parts(attn, attn.dk_proj.weight, attn.dk_proj.bias, f_ij, f_loop, heads, head_dim)
 
-    msg_x, msg_vec = attn.message(q.index_select(0, dst), k.index_select(0, src),
-                                  v.index_select(0, src), vec.index_select(0, src),
-                                  dk, dv, r_ij, d_ij)
-    e = src.shape[0] - n
-    x = (_gather_sum(msg_x[:e], incoming) + msg_x[e:]).reshape(n, hidden)
-    vec = (_gather_sum(msg_vec[:e], incoming) + msg_vec[e:]).reshape(n, 3, hidden)
-
+    # real edges: TorchMD_ET's message() on gathered node features
+    weight = attn.attn_activation((q.index_select(0, dst) * k.index_select(0, src) * dk).sum(dim=-1))
+    weight = weight * attn.cutoff(r_ij).unsqueeze(1)
+    (dv_x, dv_x_loop), (dv_2, _) = dv_parts[0], dv_parts[2]
+    v_x, v_2 = v_parts[0], v_parts[2]
+    msg_x = v_x.index_select(0, src) * dv_x * _per_channel(weight, head_dim)
+    msg_vec = (v_2.index_select(0, src) * dv_2).unsqueeze(1) * d_ij.unsqueeze(2).unsqueeze(3)
+    if vec is not None:
+        (dv_1, dv_1_loop), v_1 = dv_parts[1], v_parts[1]
+        vec_heads = vec.reshape(n, 3, heads, head_dim)
+        msg_vec = msg_vec + (_with_zero_row(vec_heads).index_select(0, src)
+                             * (v_1.index_select(0, src) * dv_1).unsqueeze(1))
+    # self-loops
+    v_x, k = v_x[:n], k[:n]
+    loop_weight = attn.attn_activation((q * k * dk_loop).sum(dim=-1))
+    loop_weight = loop_weight * attn.cutoff(r_ij.new_zeros(1))
+    x = (_gather_sum(msg_x, incoming) + v_x * dv_x_loop * _per_channel(loop_weight, head_dim)).reshape(n, hidden)
+    summed = _gather_sum(msg_vec, incoming)
     o1, o2, o3 = torch.split(attn.o_proj(x), hidden, dim=1)
-    return vec_dot * o2 + o3, vec3 * o1.unsqueeze(1) + vec
+    if vec is None:
+        return o3, summed.reshape(n, 3, hidden)
+    summed = (summed + vec_heads * (v_1[:n] * dv_1_loop).unsqueeze(1)).reshape(n, 3, hidden)
+    vec1, vec2, vec3 = torch.split(attn.vec_proj(vec), hidden, dim=-1)
+    vec_dot = (vec1 * vec2).sum(dim=1)
+    return vec_dot * o2 + o3, vec3 * o1.unsqueeze(1) + summed
+
+
+def _per_channel(weight: Tensor, head_dim: int) -> Tensor:
+    """(m, heads) → (m, heads, head_dim), each head's weight repeated over its channels.
+
+    A product with a constant 0/1 matrix rather than a broadcast: ONNX Runtime's CPU Mul
+    broadcasting over the last axis ran 5× slower than the product and a plain Mul together.
+    """
+    heads = weight.shape[1]
+    eye = torch.eye(heads, dtype=weight.dtype, device=weight.device)
+    repeat = eye.unsqueeze(2).expand(heads, heads, head_dim).reshape(heads, heads * head_dim)
+    return (weight @ repeat).reshape(-1, heads, head_dim)
+
+
+def _edge_parts(attn: EquivariantMultiHeadAttention, weight: Tensor, bias: Tensor | None, f_ij: Tensor,
+                f_loop: Tensor, heads: int, head_dim: int) -> tuple[Tensor, Tensor]:
+    """act(f · Wᵀ + b) per edge (e, heads, head_dim) and for the self-loop (1, heads, head_dim)."""
+    edge = attn.act(nn.functional.linear(f_ij, weight, bias)).reshape(-1, heads, head_dim)
+    loop = attn.act(nn.functional.linear(f_loop, weight, bias)).reshape(1, heads, head_dim)
+    return edge, loop
+
+
+def _with_zero_row(features: Tensor) -> Tensor:
+    """features with a row of zeros appended: node n, where the padding edge starts."""
+    return torch.cat([features, features.new_zeros((1,) + features.shape[1:])])
 
 
 def _gather_sum(messages: Tensor, incoming: Tensor) -> Tensor:
-    """out[i] = sum of messages[incoming[i]]; the padding id e picks a row of zeros."""
-    padded = torch.cat([messages, messages.new_zeros((1,) + messages.shape[1:])])
-    picked = padded.index_select(0, incoming.reshape(-1))
+    """out[i] = sum of messages[incoming[i]]; the padding id e is the zero-message edge."""
+    picked = messages.index_select(0, incoming.reshape(-1))
     return picked.reshape(incoming.shape + messages.shape[1:]).sum(dim=1)
