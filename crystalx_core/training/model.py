@@ -177,22 +177,25 @@ def _attention(attn: EquivariantMultiHeadAttention, x: Tensor, vec: Tensor | Non
     (dv_x, dv_x_loop), (dv_2, _) = dv_parts[0], dv_parts[2]
     v_x, v_2 = v_parts[0], v_parts[2]
     msg_x = v_x.index_select(0, src) * dv_x * _per_channel(weight, head_dim)
-    msg_vec = (v_2.index_select(0, src) * dv_2).unsqueeze(1) * d_ij.unsqueeze(2).unsqueeze(3)
+    # vec-messages: the term along the edge direction d_ij summed as a product per node,
+    # (3, k) directions × (k, hidden) weights, not as k outer products materialised per edge
+    along = (v_2.index_select(0, src) * dv_2).reshape(-1, hidden)
+    summed = torch.matmul(_gather(d_ij, incoming).transpose(1, 2), _gather(along, incoming))
     if vec is not None:
         (dv_1, dv_1_loop), v_1 = dv_parts[1], v_parts[1]
         vec_heads = vec.reshape(n, 3, heads, head_dim)
-        msg_vec = msg_vec + (_with_zero_row(vec_heads).index_select(0, src)
-                             * (v_1.index_select(0, src) * dv_1).unsqueeze(1))
+        msg_vec = (_with_zero_row(vec_heads).index_select(0, src)
+                   * (v_1.index_select(0, src) * dv_1).unsqueeze(1))
+        summed = summed + _gather_sum(msg_vec, incoming).reshape(n, 3, hidden)
     # self-loops
     v_x, k = v_x[:n], k[:n]
     loop_weight = attn.attn_activation((q * k * dk_loop).sum(dim=-1))
     loop_weight = loop_weight * attn.cutoff(r_ij.new_zeros(1))
     x = (_gather_sum(msg_x, incoming) + v_x * dv_x_loop * _per_channel(loop_weight, head_dim)).reshape(n, hidden)
-    summed = _gather_sum(msg_vec, incoming)
     o1, o2, o3 = torch.split(attn.o_proj(x), hidden, dim=1)
     if vec is None:
-        return o3, summed.reshape(n, 3, hidden)
-    summed = (summed + vec_heads * (v_1[:n] * dv_1_loop).unsqueeze(1)).reshape(n, 3, hidden)
+        return o3, summed
+    summed = summed + (vec_heads * (v_1[:n] * dv_1_loop).unsqueeze(1)).reshape(n, 3, hidden)
     vec1, vec2, vec3 = torch.split(attn.vec_proj(vec), hidden, dim=-1)
     vec_dot = (vec1 * vec2).sum(dim=1)
     return vec_dot * o2 + o3, vec3 * o1.unsqueeze(1) + summed
@@ -223,7 +226,12 @@ def _with_zero_row(features: Tensor) -> Tensor:
     return torch.cat([features, features.new_zeros((1,) + features.shape[1:])])
 
 
+def _gather(edge_values: Tensor, incoming: Tensor) -> Tensor:
+    """(n, k, ...) values of the edges into each node; the padding id e is the zero-message edge."""
+    picked = edge_values.index_select(0, incoming.reshape(-1))
+    return picked.reshape(incoming.shape + edge_values.shape[1:])
+
+
 def _gather_sum(messages: Tensor, incoming: Tensor) -> Tensor:
-    """out[i] = sum of messages[incoming[i]]; the padding id e is the zero-message edge."""
-    picked = messages.index_select(0, incoming.reshape(-1))
-    return picked.reshape(incoming.shape + messages.shape[1:]).sum(dim=1)
+    """out[i] = sum of messages[incoming[i]]."""
+    return _gather(messages, incoming).sum(dim=1)
