@@ -271,7 +271,8 @@ def place_hydrogens(code: int, pivot: np.ndarray, neighbours: Sequence[np.ndarra
                     element: str, second_neighbours: Sequence[np.ndarray] | None = None, *,
                     acceptors: Sequence[np.ndarray] | None = None,
                     known_hydrogens: Sequence[np.ndarray] = (), temperature_c: float = 20.0,
-                    distance: float | None = None, density: Density | None = None) -> np.ndarray:
+                    distance: float | None = None, density: Density | None = None,
+                    site_operators: Sequence[np.ndarray] = ()) -> np.ndarray:
     """Idealised Cartesian positions (n_h, 3) of the H atoms of one HFIX group.
 
     `neighbours` are the bonded non-H atoms of the pivot. When more are passed than the
@@ -286,6 +287,9 @@ def place_hydrogens(code: int, pivot: np.ndarray, neighbours: Sequence[np.ndarra
     is not chosen. `distance` overrides SHELXL's default. With `density` (Fo − Fc at
     Cartesian points) the rotating groups 137/147 take the torsion with the most difference
     density on their H sites, as SHELXL's circular Fourier search does, H bonds breaking ties.
+    `site_operators` (Cartesian rotations about the pivot that map it onto itself: its site
+    symmetry, identity left out) restrict XH3 and XH to torsions whose H set the site symmetry
+    maps onto itself, e.g. one H in the mirror for a methyl on a mirror plane.
     """
     m = code // 10
     expected = _HYDROGENS_PER_GROUP.get(m)
@@ -317,7 +321,7 @@ def place_hydrogens(code: int, pivot: np.ndarray, neighbours: Sequence[np.ndarra
         seek_hbonds = m != 3 and element in ("N", "O", "S") and acceptors
         directions = _terminal_tetrahedral_directions(
             pivot, near[0], n_h, second_neighbours, acceptors if seek_hbonds else None,
-            known_hydrogens, d, density if m != 3 else None)
+            known_hydrogens, d, density if m != 3 else None, site_operators)
     return pivot + d * np.array(directions)
 
 
@@ -377,12 +381,14 @@ def _reference_substituent(neighbour, second_neighbours) -> np.ndarray | None:
 
 
 def _terminal_tetrahedral_directions(pivot, neighbour, n_h, second_neighbours, acceptors,
-                                     known_hydrogens, d, density=None) -> list[np.ndarray]:
+                                     known_hydrogens, d, density=None, site_operators=()) -> list[np.ndarray]:
     """XH3 or XH on a cone at the tetrahedral angle to X–Y.
 
     The start is staggered: the first H anti to Y's substituent with the shortest bond. With
     acceptors or difference density, the torsion is instead the one (1° steps) with the best
-    score, and the staggered start wins when nothing scores.
+    score, and the staggered start wins when nothing scores. On a special position only the
+    torsions that the site symmetry maps onto themselves are tried (when there are any), and
+    the chosen set is made exactly symmetric.
     """
     axis = _unit(pivot - neighbour)
     z = _reference_substituent(neighbour, second_neighbours)
@@ -396,12 +402,36 @@ def _terminal_tetrahedral_directions(pivot, neighbour, n_h, second_neighbours, a
                          for a in azimuths])
 
     staggered = math.pi
+    steps = [staggered + math.radians(step) for step in range(360)]
+    if site_operators:
+        steps = [phi for phi in steps if _is_invariant(cone(phi), site_operators)] or steps
     context = _HBondContext(pivot, acceptors or (), (), known_hydrogens, density)
     if not context.acceptors and density is None:
-        return list(cone(staggered))
-    steps = [staggered + math.radians(step) for step in range(360)]
-    scores = [context.score(d * cone(phi)) for phi in steps]
-    return list(cone(steps[int(np.argmax(scores))]))
+        best = steps[0]
+    else:
+        scores = [context.score(d * cone(phi)) for phi in steps]
+        best = steps[int(np.argmax(scores))]
+    return list(_symmetrised(cone(best), site_operators))
+
+
+_SAME_DIRECTION = 0.03  # unit vectors closer than this (≈ 0.03 Å at 1 Å) count as one H
+
+
+def _is_invariant(directions: np.ndarray, operators: Sequence[np.ndarray]) -> bool:
+    """Every operator maps every direction onto one of the set."""
+    return all(np.min(np.linalg.norm(directions - rotation @ v, axis=1)) < _SAME_DIRECTION
+               for rotation in operators for v in directions)
+
+
+def _symmetrised(directions: np.ndarray, operators: Sequence[np.ndarray]) -> np.ndarray:
+    """Each direction averaged with its images that fall on it: an H within 1° of a mirror
+    is put in the mirror, so it sits exactly on its special position."""
+    out = []
+    for v in directions:
+        images = [rotation @ v for rotation in operators]
+        close = [w for w in images if np.linalg.norm(w - v) < _SAME_DIRECTION]
+        out.append(_unit(v + sum(close)) if close else v)
+    return np.array(out)
 
 
 _H_CLASH = 2.0  # Å: H···H closer than this is penalised

@@ -65,6 +65,7 @@ def add_riding_hydrogens(structure: Structure, h_counts: dict[int, int],
         if positions is None:
             plan.notes[site.label] = note or f"no riding model for {site.element} with {n_h} H"
             continue
+        positions = _unique_under(site_operators(heavy, site.frac), pivot, positions)
         labels = _free_labels(site.label, n_h, used_labels)
         u_iso = RIDING_U_FACTOR.get(code, 1.2) * site.u_iso
         sites.extend(Site(label=lab, element="H", frac=tuple(heavy.fractional(xyz)), u_iso=u_iso,
@@ -116,7 +117,38 @@ def _positions(structure, i, site, code, n_h, pivot, neighbours, second, placed,
     donor = code in (137, 147) and site.element in ("N", "O", "S")
     return place_hydrogens(code, pivot, bonded, n_h, site.element, second_neighbours=second,
                            acceptors=_acceptors(structure, i) if donor else None,
-                           known_hydrogens=placed, temperature_c=temperature, density=density)
+                           known_hydrogens=placed, temperature_c=temperature, density=density,
+                           site_operators=site_operators(structure, site.frac))
+
+
+SAME_SITE = 0.1  # Å: an atom this close to its own image is on a special position
+
+
+def site_operators(structure: Structure, frac) -> list[np.ndarray]:
+    """Cartesian rotations (about the site) of the symmetry operators that map the site at
+    `frac` onto itself, the identity left out: empty for a general position."""
+    frac = np.asarray(frac, dtype=float)
+    ortho = structure.orthogonalisation
+    to_frac = np.linalg.inv(ortho)
+    found = []
+    for rotation, translation in structure.symmetry_matrices():
+        if np.allclose(rotation, np.eye(3)):
+            continue  # identity and pure centring translations move no H about the site
+        moved = rotation @ frac + translation - frac
+        if np.linalg.norm(ortho @ (moved - np.round(moved))) < SAME_SITE:
+            found.append(ortho @ rotation @ to_frac)
+    return found
+
+
+def _unique_under(operators: list[np.ndarray], pivot: np.ndarray, positions) -> list[np.ndarray]:
+    """The H of one group without those the site symmetry generates from another of them:
+    of a CH2 on a mirror only one H is in the asymmetric unit, the other is its image."""
+    kept: list[np.ndarray] = []
+    for h in positions:
+        images = [pivot + rotation @ (np.asarray(h) - pivot) for rotation in operators]
+        if not any(np.linalg.norm(image - k) < SAME_SITE for image in images for k in kept):
+            kept.append(np.asarray(h))
+    return kept
 
 
 def _restraints(pivot: str, labels: list[str]) -> list[str]:

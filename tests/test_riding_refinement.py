@@ -117,3 +117,31 @@ def test_without_density_hydroxyls_can_miss(shared_data):
     ours = refine_with(add_riding_hydrogens(heavy.structure, {i: n for i, (n, _) in enumerate(counts)}),
                        reflections)
     assert match_hydrogens(truth, ours.structure, 0.3).missing > 0
+
+
+def test_groups_on_mirror_planes_respect_the_site_symmetry(shared_data):
+    """XH_CpNa (Pnma): the ammine N1 sits on a mirror. Its NH3 must be one H in the mirror plus
+    one H whose mirror image is the third, so no H lies on top of another H's image, and the
+    asymmetric unit holds 2 of the 3; a general position has no site operators."""
+    from crystalx_core.riding import site_operators
+    truth, _ = published("XH_CpNa")
+    heavy = without_h(truth)
+    index = {s.label: i for i, s in enumerate(heavy.sites)}
+    n1 = heavy.sites[index["N1"]]
+    operators = site_operators(heavy, n1.frac)
+    assert len(operators) == 1 and np.isclose(np.linalg.det(operators[0]), -1.0)  # one mirror
+    assert site_operators(heavy, (0.1234, 0.0321, 0.3456)) == []
+    plan = add_riding_hydrogens(heavy, {index["N1"]: 3})
+    hydrogens = [s for s in plan.structure.sites if is_hydrogen(s.element)]
+    assert plan.codes["N1"] == 137 and len(hydrogens) == 2
+    pivot = heavy.cartesian(n1.frac)
+    xyz = [plan.structure.cartesian(h.frac) for h in hydrogens]
+    images = [pivot + operators[0] @ (h - pivot) for h in xyz]
+    on_mirror = [float(np.linalg.norm(image - h)) for h, image in zip(xyz, images)]
+    assert sorted(on_mirror)[0] < 1e-6 and sorted(on_mirror)[1] > 1.2  # one in, one off the plane
+    # the full set (with the image) is a regular NH3: three H–N–H angles near tetrahedral
+    full = xyz + [images[int(np.argmax(on_mirror))]]
+    vectors = [v - pivot for v in full]
+    angles = [np.degrees(np.arccos(a @ b / np.linalg.norm(a) / np.linalg.norm(b)))
+              for k, a in enumerate(vectors) for b in vectors[k + 1:]]
+    assert np.allclose(angles, 109.47, atol=1.5)
