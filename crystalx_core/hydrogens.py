@@ -288,8 +288,10 @@ def place_hydrogens(code: int, pivot: np.ndarray, neighbours: Sequence[np.ndarra
     Cartesian points) the rotating groups 137/147 take the torsion with the most difference
     density on their H sites, as SHELXL's circular Fourier search does, H bonds breaking ties.
     `site_operators` (Cartesian rotations about the pivot that map it onto itself: its site
-    symmetry, identity left out) restrict XH3 and XH to torsions whose H set the site symmetry
-    maps onto itself, e.g. one H in the mirror for a methyl on a mirror plane.
+    symmetry, identity left out) turn an XH onto a torsion the site symmetry maps onto itself
+    (the H in the mirror), and an XH3 onto one whose images stand clear of its own H: the
+    group is then disordered over the site symmetry (3 H at 1/2 occupancy on a mirror, 6 half
+    H in all), as SHELXL users model a methyl on a mirror plane; see riding.py.
     """
     m = code // 10
     expected = _HYDROGENS_PER_GROUP.get(m)
@@ -386,9 +388,9 @@ def _terminal_tetrahedral_directions(pivot, neighbour, n_h, second_neighbours, a
 
     The start is staggered: the first H anti to Y's substituent with the shortest bond. With
     acceptors or difference density, the torsion is instead the one (1° steps) with the best
-    score, and the staggered start wins when nothing scores. On a special position only the
-    torsions that the site symmetry maps onto themselves are tried (when there are any), and
-    the chosen set is made exactly symmetric.
+    score, and the staggered start wins when nothing scores. On a special position an XH
+    tries only torsions the site symmetry maps onto themselves (made exactly symmetric), an
+    XH3 only those whose symmetry images keep DISORDER_CLEARANCE from its H.
     """
     axis = _unit(pivot - neighbour)
     z = _reference_substituent(neighbour, second_neighbours)
@@ -403,17 +405,22 @@ def _terminal_tetrahedral_directions(pivot, neighbour, n_h, second_neighbours, a
 
     staggered = math.pi
     steps = [staggered + math.radians(step) for step in range(360)]
-    if site_operators:
+    if site_operators and n_h == 1:
         steps = [phi for phi in steps if _is_invariant(cone(phi), site_operators)] or steps
+    elif site_operators:
+        steps = [phi for phi in steps if _clearance(d * cone(phi), site_operators) > DISORDER_CLEARANCE] or steps
     context = _HBondContext(pivot, acceptors or (), (), known_hydrogens, density)
-    if not context.acceptors and density is None:
+    if not context.acceptors and density is None and site_operators and n_h == 3:
+        best = max(steps, key=lambda phi: _clearance(d * cone(phi), site_operators))  # images midway
+    elif not context.acceptors and density is None:
         best = steps[0]
     else:
         scores = [context.score(d * cone(phi)) for phi in steps]
         best = steps[int(np.argmax(scores))]
-    return list(_symmetrised(cone(best), site_operators))
+    return list(_symmetrised(cone(best), site_operators) if n_h == 1 else cone(best))
 
 
+DISORDER_CLEARANCE = 0.6  # Å between an H of a disordered XH3 and the images of its H (0.84 at best)
 _SAME_DIRECTION = 0.03  # unit vectors closer than this (≈ 0.03 Å at 1 Å) count as one H
 
 
@@ -421,6 +428,12 @@ def _is_invariant(directions: np.ndarray, operators: Sequence[np.ndarray]) -> bo
     """Every operator maps every direction onto one of the set."""
     return all(np.min(np.linalg.norm(directions - rotation @ v, axis=1)) < _SAME_DIRECTION
                for rotation in operators for v in directions)
+
+
+def _clearance(vectors: np.ndarray, operators: Sequence[np.ndarray]) -> float:
+    """Shortest distance from an X–H vector of the group to a symmetry image of one."""
+    return min(float(np.min(np.linalg.norm(vectors - rotation @ v, axis=1)))
+               for rotation in operators for v in vectors)
 
 
 def _symmetrised(directions: np.ndarray, operators: Sequence[np.ndarray]) -> np.ndarray:

@@ -65,11 +65,19 @@ def add_riding_hydrogens(structure: Structure, h_counts: dict[int, int],
         if positions is None:
             plan.notes[site.label] = note or f"no riding model for {site.element} with {n_h} H"
             continue
-        positions = _unique_under(site_operators(heavy, site.frac), pivot, positions)
-        labels = _free_labels(site.label, n_h, used_labels)
+        operators = site_operators(heavy, site.frac)
+        occupancy = site.occupancy
+        if operators and code == 0:  # no AFIX group to keep whole: H made by the symmetry go
+            positions = _unique_under(operators, pivot, positions)
+        elif operators and code // 10 in (3, 13) and known is None:  # XH3 disordered over the site symmetry
+            occupancy = site.occupancy / (len(operators) + 1)
+            plan.notes[site.label] = (f"XH3 on a special position: disordered over its site symmetry, "
+                                      f"{n_h} H at occupancy {occupancy:.3g}")
+        labels = _free_labels(site.label, len(positions), used_labels)
         u_iso = RIDING_U_FACTOR.get(code, 1.2) * site.u_iso
         sites.extend(Site(label=lab, element="H", frac=tuple(heavy.fractional(xyz)), u_iso=u_iso,
-                          part=site.part, afix=code) for lab, xyz in zip(labels, positions))
+                          occupancy=occupancy, part=site.part, afix=code)
+                     for lab, xyz in zip(labels, positions))
         placed.extend(positions)
         plan.codes[site.label] = code
         if code == 0:
@@ -142,7 +150,7 @@ def site_operators(structure: Structure, frac) -> list[np.ndarray]:
 
 def _unique_under(operators: list[np.ndarray], pivot: np.ndarray, positions) -> list[np.ndarray]:
     """The H of one group without those the site symmetry generates from another of them:
-    of a CH2 on a mirror only one H is in the asymmetric unit, the other is its image."""
+    of a water on a 2-fold axis only one H is in the asymmetric unit, the other is its image."""
     kept: list[np.ndarray] = []
     for h in positions:
         images = [pivot + rotation @ (np.asarray(h) - pivot) for rotation in operators]
