@@ -95,12 +95,12 @@ def measured_like(sticks: Sticks, rng: np.random.Generator, grid: np.ndarray = G
     a smooth background and Poisson counting noise at a random count level; maximum 1."""
     shift = rng.uniform(-0.1, 0.1)
     shifted = Sticks(sticks.two_theta + shift, sticks.intensity, sticks.d_spacing, sticks.hkl)
-    w = rng.uniform(0.002, 0.015)  # FWHM 0.05–0.12° at low angle: laboratory diffractometers
+    w = rng.uniform(0.003, 0.03)
     pattern = profile(shifted, grid, eta=rng.uniform(0.1, 0.9),
-                      caglioti=(rng.uniform(0.0, 0.02), rng.uniform(-0.005, 0.0), w))
+                      caglioti=(rng.uniform(0.0, 0.05), rng.uniform(-0.01, 0.0), w))
     x = (grid - grid[0]) / (grid[-1] - grid[0])
     background = rng.uniform(0, 0.1) * np.exp(-rng.uniform(1, 6) * x) + rng.uniform(0, 0.03)
-    counts = 10 ** rng.uniform(3.5, 5.0)  # counts in the strongest peak
+    counts = 10 ** rng.uniform(2.5, 4.5)
     noisy = rng.poisson((pattern + background) * counts) / counts
     top = noisy.max()
     return noisy / top if top > 0 else noisy

@@ -3,11 +3,10 @@ space groups plus the real corpus, each simulated as several measured-like Cu K�
 
     python -m crystalx_core.training.pxrd_dataset ../shared/data/corpus data/pxrd_set.npz --per-group 30
 
-Random crystals, sized like the small-molecule crystals of the corpus: the standard setting
-of the group, 24–240 atoms in the cell (at least one general position, at most 12 atoms in
-the asymmetric unit), a cell of the group's crystal system with 12–22 Å³ per atom, atoms at
-random general positions (cctbx moves those that fall near special positions onto them),
-mostly C, N and O with some heavier elements, Uiso 0.01–0.05 Å². Splits are by structure (a hash of its name), so all augmentations of one
+Random crystals: the standard setting of the group, a cell of the group's crystal system
+whose volume gives 10–25 Å³ per atom, 1–10 atoms in general positions (cctbx moves those
+that fall near special positions onto them) drawn from light and heavy elements, Uiso
+0.01–0.05 Å². Splits are by structure (a hash of its name), so all augmentations of one
 structure land in the same split.
 """
 from __future__ import annotations
@@ -30,12 +29,8 @@ from crystalx_core.pxrd.simulate import GRID, measured_like, sticks_from_xray
 from crystalx_core.training.dataset import split_of
 from crystalx_core.training.sources import corpus_entries
 
-LIGHT = ("C", "C", "C", "C", "N", "N", "O", "O")  # four in five atoms: organic crystals dominate
-ELEMENTS = ("S", "P", "Cl", "Br", "F", "Si", "Na", "K", "Mg", "Al", "Fe", "Co", "Ni", "Cu", "Zn", "Pb", "Ba",
-            "Ca", "Ti", "Mn", "I", "Sn", "Ag", "La")
-CELL_ATOMS = (24, 240)  # atoms in the unit cell
-MAX_ASYMMETRIC = 12
-VOLUME_PER_ATOM = (12.0, 22.0)  # Å³, non-H atoms of organic and metal-organic crystals
+ELEMENTS = ("C", "C", "C", "N", "O", "O", "S", "P", "Cl", "Br", "F", "Si", "Na", "K", "Mg", "Al", "Fe", "Co",
+            "Ni", "Cu", "Zn", "Pb", "Ba", "Ca", "Ti", "Mn", "I", "Sn", "Ag", "La")
 AUGMENTATIONS = {"train": 4, "val": 2, "test": 2}
 
 
@@ -56,20 +51,18 @@ def random_cell(number: int, atoms: int, rng: np.random.Generator) -> tuple[floa
         ratios[:] = 1.0
     shape = uctbx.unit_cell((*ratios, alpha, beta, gamma))
     order = space_group(number).group().order_z()
-    volume = atoms * order * rng.uniform(*VOLUME_PER_ATOM)
+    volume = atoms * order * rng.uniform(10, 25)
     scale = (volume / shape.volume()) ** (1 / 3)
     return (*(ratios * scale), alpha, beta, gamma)
 
 
 def random_crystal(number: int, rng: np.random.Generator) -> xray.structure:
-    order = space_group(number).group().order_z()
-    in_cell = np.exp(rng.uniform(*np.log(CELL_ATOMS)))
-    atoms = int(np.clip(round(in_cell / order), 1, MAX_ASYMMETRIC))
+    atoms = int(rng.integers(1, 11))
     symmetry = crystal.symmetry(unit_cell=random_cell(number, atoms, rng),
                                 space_group_info=space_group(number))
     structure = xray.structure(crystal_symmetry=symmetry)
     for k in range(atoms):
-        element = str(rng.choice(LIGHT if rng.random() < 0.8 else ELEMENTS))
+        element = str(rng.choice(ELEMENTS))
         structure.add_scatterer(xray.scatterer(label=f"{element}{k + 1}", site=tuple(rng.random(3)),
                                                u=float(rng.uniform(0.01, 0.05)), scattering_type=element))
     return structure
