@@ -282,3 +282,15 @@ def test_a_cell_without_its_space_groups_metric_is_an_input_error():
 def test_bad_reflections_are_refused(line, words):
     with pytest.raises(CrystalXError, match=words):
         reflections_from_text("   1   1   1  100.00    2.00\n" + line, "x.hkl")
+
+
+def test_torch_imported_first_is_a_clear_error_not_a_segfault():
+    """cctbx crashes the interpreter (SIGSEGV) when torch was loaded before it; the package
+    refuses that order with an ImportError that says what to do."""
+    import subprocess
+    import sys
+    pytest.importorskip("torch")
+    done = subprocess.run([sys.executable, "-c", "import torch; import crystalx_core"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1
+    assert "import crystalx_core before torch" in done.stderr.strip().splitlines()[-1]
