@@ -32,7 +32,10 @@ with atheris.instrument_imports(include=["crystalx_core"]):
 SEED_FILES = {"shelx": "*/published.res", "hkl": "XH_urea/data.hkl", "cif": "*/model.cif", "service": None}
 COUNTS = {"inputs": 0, "refused": 0}
 REPORT_EVERY = 1000
-CIF_PATH = Path(tempfile.mkdtemp(prefix="crystalx_fuzz_")) / "input.cif"
+# libFuzzer leaves with _exit, so nothing can clean up afterwards: CRYSTALX_FUZZ_DIR (the
+# tests pass their own temporary folder) holds the scratch CIF and the growing corpus
+WORK = Path(os.environ.get("CRYSTALX_FUZZ_DIR") or tempfile.mkdtemp(prefix="crystalx_fuzz_"))
+CIF_PATH = WORK / "input.cif"
 
 
 def read_shelx(data: bytes) -> None:
@@ -87,7 +90,8 @@ def main() -> None:
             print(f"crystalx {target}: {COUNTS['inputs']} inputs tried, {COUNTS['refused']} refused with our "
                   "error, none raised anything else", file=sys.stderr, flush=True)
 
-    corpus = Path(tempfile.mkdtemp(prefix=f"crystalx_fuzz_{target}_"))
+    corpus = WORK / f"corpus_{target}"
+    corpus.mkdir(parents=True, exist_ok=True)
     for k, seed in enumerate(seeds(target, folder)):
         (corpus / f"seed{k}").write_bytes(seed)
     os.environ.setdefault("CRYSTALX_THREADS", "1")

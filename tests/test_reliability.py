@@ -122,9 +122,10 @@ def test_the_atheris_harness_runs_clean(shared_data, tmp_path, target):
     import sys
     from pathlib import Path
     harness = Path(__file__).parent.parent / "benchmarks" / "fuzz_readers.py"
+    import os
     run = subprocess.run([sys.executable, str(harness), target, str(BENCHMARK), "-runs=1000", "-timeout=10",
                           "-rss_limit_mb=4096", "-seed=1"], cwd=tmp_path, capture_output=True, text=True,
-                         timeout=300)
+                         timeout=300, env={**os.environ, "CRYSTALX_FUZZ_DIR": str(tmp_path)})
     assert run.returncode == 0, run.stderr[-2000:]
     assert f"crystalx {target}: 1000 inputs tried" in run.stderr
     assert not list(tmp_path.glob("crash-*"))
