@@ -231,3 +231,18 @@ def test_tiny_training_run_learns_resumes_and_exports(shared_data, train_extra, 
     with torch.no_grad():
         expected = torch.softmax(model(*_tensors(graph))[:graph.n_centre], dim=1).numpy()
     assert np.abs(OnnxModel(path).predict(graph) - expected).max() < 1e-4
+
+
+def test_samples_with_overlapping_atoms_are_left_out(train_extra):
+    """A graph with a node of more than MAX_DEGREE neighbours (atoms on top of each other) is
+    not a crystal; one such sample once took a training run to 24 GiB and the OOM killer."""
+    from crystalx_core.training.dataset import MAX_DEGREE, is_physical
+    from crystalx_core.training.train import _physical
+    star = np.array([np.arange(1, MAX_DEGREE + 2), np.zeros(MAX_DEGREE + 1, dtype=int)])  # node 0: 101 in
+    dense = {"edge_index": star.astype(np.int32)}
+    sparse = {"edge_index": star[:, :MAX_DEGREE].astype(np.int32)}
+    empty = {"edge_index": np.zeros((2, 0), dtype=np.int32)}
+    assert not is_physical(dense) and is_physical(sparse) and is_physical(empty)
+    said = []
+    assert _physical([dense, sparse, empty], "train heavy", said.append) == [sparse, empty]
+    assert said == [f"train heavy: left out 1 samples with over {MAX_DEGREE} neighbours on a node"]

@@ -58,6 +58,17 @@ def split_of(name: str) -> str:
     return "test" if bucket == 0 else "val" if bucket == 1 else "train"
 
 
+# Non-H neighbours of one node within the 5 Å cutoff: close packing of the densest crystals
+# gives about 65, so more means atoms on top of each other (disorder the CIF does not mark,
+# or a wrong cell). One such MOF graph had 1.5 million edges and took training to 24 GiB.
+MAX_DEGREE = 100
+
+
+def is_physical(sample: dict) -> bool:
+    edges = sample["edge_index"]
+    return edges.shape[1] == 0 or int(np.bincount(edges[1]).max()) <= MAX_DEGREE
+
+
 def h_counts(truth: Structure) -> list[int]:
     """Number of H atoms (any symmetry image) within bonding distance of each non-H site."""
     heavy = [i for i, s in enumerate(truth.sites) if not is_hydrogen(s.element)]
@@ -161,6 +172,9 @@ def build(corpus: Path, augmentations: int, seed: int, limit: int | None = None,
             hydrogen = [hydrogen_sample(truth, rng, noise) for noise in (0.0, 0.05)] if complete else []
         except (CrystalXError, RuntimeError, AssertionError, ValueError) as error:
             summary.skipped[f"{entry.source}: simulation failed ({type(error).__name__})"] += 1
+            continue
+        if not all(is_physical(sample) for sample in heavy + hydrogen):
+            summary.skipped[f"{entry.source}: overlapping atoms (over {MAX_DEGREE} within the cutoff)"] += 1
             continue
         if not heavy and not hydrogen:
             summary.skipped[f"{entry.source}: H atoms missing"] += 1

@@ -18,7 +18,7 @@ from torch import nn
 
 from crystalx_core.elements import atomic_number, symbol
 from crystalx_core.features import incoming_edges
-from crystalx_core.training.dataset import MAX_H, load
+from crystalx_core.training.dataset import MAX_DEGREE, MAX_H, is_physical, load
 from crystalx_core.training.model import AtomClassifier, ModelConfig
 
 ELEMENT_CLASSES = ["Q"] + [symbol(z) for z in range(1, 95)]  # index = atomic number; Q = not an atom
@@ -98,10 +98,18 @@ def evaluate(model: AtomClassifier, samples: list[dict], kind: str, max_nodes: i
     return {"loss": loss_sum / max(total, 1), "accuracy": correct / max(total, 1), "atoms": total}
 
 
+def _physical(samples: list[dict], what: str, log) -> list[dict]:
+    """Samples without overlapping atoms (datasets built before dataset.is_physical existed)."""
+    kept = [s for s in samples if is_physical(s)]
+    if len(kept) < len(samples):
+        log(f"{what}: left out {len(samples) - len(kept)} samples with over {MAX_DEGREE} neighbours on a node")
+    return kept
+
+
 def train(dataset: Path, out: Path, kind: str, epochs: int, config: ModelConfig, lr: float,
           max_nodes: int, seed: int, init: Path | None = None, log=print) -> dict:
     data = load(dataset)
-    train_set, val_set = data["train"][kind], data["val"][kind]
+    train_set, val_set = (_physical(data[split][kind], f"{split} {kind}", log) for split in ("train", "val"))
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
     model = AtomClassifier(config)
