@@ -22,7 +22,7 @@ H_BOND_MAX = 1.3  # Å: an H this close to a non-H atom is bonded to it (S–H �
 class HydrogenPlan:
     structure: Structure  # input atoms (old H removed) with the new H sites after their pivots
     codes: dict[str, int]  # pivot label → HFIX code (0 for restrained water)
-    notes: dict[str, str] = field(default_factory=dict)  # pivot label → why H were not placed
+    notes: dict[str, str] = field(default_factory=dict)  # pivot label → why H were not placed, or how (restrained, disordered)
     restraints: list[str] = field(default_factory=list)  # DFIX/DANG lines for water
 
 
@@ -36,7 +36,8 @@ def add_riding_hydrogens(structure: Structure, h_counts: dict[int, int],
     geometry is reported in `notes`, never dropped silently. `given[i]` = (Cartesian H
     positions, AFIX code or None) keeps known H of site i where they are instead.
     `density` (an Fo − Fc map of the model without H) turns rotating groups and water to
-    where the data put their H, as SHELXL's HFIX 137/147 Fourier search does.
+    where the data put their H, as SHELXL's HFIX 137/147 Fourier search does. On a special
+    position the site symmetry is respected: an XH3 is disordered over it (see site_operators).
     """
     given = given or {}
     heavy = structure.with_sites([s for s in structure.sites if not is_hydrogen(s.element) and not s.is_peak])
