@@ -22,7 +22,8 @@ H_BOND_MAX = 1.3  # Å: an H this close to a non-H atom is bonded to it (S–H �
 class HydrogenPlan:
     structure: Structure  # input atoms (old H removed) with the new H sites after their pivots
     codes: dict[str, int]  # pivot label → HFIX code (0 for restrained water)
-    notes: dict[str, str] = field(default_factory=dict)  # pivot label → why H were not placed, or how (restrained, disordered)
+    # pivot label → why its H were not placed, or how they were (restrained, disordered)
+    notes: dict[str, str] = field(default_factory=dict)
     restraints: list[str] = field(default_factory=list)  # DFIX/DANG lines for water
 
 
