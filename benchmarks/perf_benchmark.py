@@ -171,8 +171,7 @@ def _torch_runner(name: str, stock: bool = False):
         if not stock:
             return model(z, pos, torch.from_numpy(graph.edge_index), torch.from_numpy(graph.incoming))
         x, vec, *_ = model.representation(z, pos, torch.zeros(len(z), dtype=torch.long))
-        vec_norm = torch.sqrt((model.head_vec(vec) ** 2).sum(dim=1) + 1e-8)
-        return model.head(torch.cat([x, vec_norm], dim=1))
+        return model.classify(x, vec)
 
     def run(graph):
         with torch.inference_mode():

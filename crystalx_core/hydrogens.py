@@ -405,13 +405,15 @@ def _terminal_tetrahedral_directions(pivot, neighbour, n_h, second_neighbours, a
 
     staggered = math.pi
     steps = [staggered + math.radians(step) for step in range(360)]
+    clearance = {}
     if site_operators and n_h == 1:
         steps = [phi for phi in steps if _is_invariant(cone(phi), site_operators)] or steps
     elif site_operators:
-        steps = [phi for phi in steps if _clearance(d * cone(phi), site_operators) > DISORDER_CLEARANCE] or steps
+        clearance = {phi: _clearance(d * cone(phi), site_operators) for phi in steps}
+        steps = [phi for phi in steps if clearance[phi] > DISORDER_CLEARANCE] or steps
     context = _HBondContext(pivot, acceptors or (), (), known_hydrogens, density)
-    if not context.acceptors and density is None and site_operators and n_h == 3:
-        best = max(steps, key=lambda phi: _clearance(d * cone(phi), site_operators))  # images midway
+    if not context.acceptors and density is None and clearance:
+        best = max(steps, key=clearance.get)  # the images midway between the group's H
     elif not context.acceptors and density is None:
         best = steps[0]
     else:

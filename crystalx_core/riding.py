@@ -59,15 +59,15 @@ def add_riding_hydrogens(structure: Structure, h_counts: dict[int, int],
         second = _second_neighbours(heavy, bonds, bonds[i][0]) if len(bonds[i]) == 1 else None
         code, note = choose_hfix(site.element, n_h, pivot, neighbours, second_neighbours=second)
         known, known_code = given.get(old_index[id(site)], (None, None))
+        operators = site_operators(heavy, site.frac)
         if known is not None:
             positions, code = known, code if known_code is None else known_code
         else:
             positions = _positions(heavy, i, site, code, n_h, pivot, neighbours, second, placed, temperature,
-                                   density)
+                                   operators, density)
         if positions is None:
             plan.notes[site.label] = note or f"no riding model for {site.element} with {n_h} H"
             continue
-        operators = site_operators(heavy, site.frac)
         occupancy = site.occupancy
         if operators and code == 0:  # no AFIX group to keep whole: H made by the symmetry go
             positions = _unique_under(operators, pivot, positions)
@@ -116,7 +116,8 @@ def ride_existing_hydrogens(structure: Structure, codes_by_h_label: dict[str, in
     return plan
 
 
-def _positions(structure, i, site, code, n_h, pivot, neighbours, second, placed, temperature, density=None):
+def _positions(structure, i, site, code, n_h, pivot, neighbours, second, placed, temperature, operators,
+               density=None):
     """Idealised H positions for one atom, or None when no model applies."""
     bonded = [xyz for _, xyz in neighbours]
     if code == 0:
@@ -128,7 +129,7 @@ def _positions(structure, i, site, code, n_h, pivot, neighbours, second, placed,
     return place_hydrogens(code, pivot, bonded, n_h, site.element, second_neighbours=second,
                            acceptors=_acceptors(structure, i) if donor else None,
                            known_hydrogens=placed, temperature_c=temperature, density=density,
-                           site_operators=site_operators(structure, site.frac))
+                           site_operators=operators)
 
 
 SAME_SITE = 0.1  # Å: an atom this close to its own image is on a special position

@@ -82,7 +82,10 @@ class AtomClassifier(nn.Module):
         self.head.reset_parameters()
 
     def forward(self, z: Tensor, pos: Tensor, edge_index: Tensor, incoming: Tensor) -> Tensor:
-        x, vec = self.features(z, pos, edge_index, incoming)
+        return self.classify(*self.features(z, pos, edge_index, incoming))
+
+    def classify(self, x: Tensor, vec: Tensor) -> Tensor:
+        """The head on TorchMD_ET's (x, vec), from our features or from the stock forward."""
         vec_norm = torch.sqrt((self.head_vec(vec) ** 2).sum(dim=1) + _EPS)
         return self.head(torch.cat([x, vec_norm], dim=1))
 
