@@ -82,7 +82,8 @@ def card(dataset: dict, runs: dict[str, list], metrics: dict, sidecars: dict[str
         hours = sum(r["seconds"] for r in history) / 3600
         lines.append(f"- `{name}.onnx`: torchmd-net `TorchMD_ET` {c['hidden_channels']} channels × "
                      f"{c['num_layers']} layers, {c['num_rbf']} expnorm RBF, cutoff {c['cutoff']} Å, "
-                     f"{c['num_heads']} heads; invariant per-atom head over {len(c['classes'])} classes. "
+                     f"{c['num_heads']} heads; invariant per-atom head over {len(c['classes'])} classes"
+                     f"{'; input tokens carry the H-count rules' answer (element + 100 × count)' if c.get('rule_tokens') else ''}. "
                      f"Trained {len(history)} epochs in {hours:.2f} h on one CPU thread (torch kept to one beside cctbx) "
                      f"(torch {meta['torch']}, torchmd-net {meta['torchmd-net']}); exported {meta['exported']} "
                      f"({meta['exporter']}, opset {meta['opset']}).")
@@ -93,7 +94,9 @@ def card(dataset: dict, runs: dict[str, list], metrics: dict, sidecars: dict[str
               "Heavy-atom examples are peaks of a Fourier map of the true model (H included) with amplitude "
               "noise, 5–40° phase error and 0.75–1.0 Å resolution, labelled with the atom they stand for or "
               "'not an atom'; the initial guesses come from the baseline (height order, SFAC in UNIT "
-              "proportion). Hydrogen examples are the true non-H atoms with their elements and symmetry "
+              "proportion) or, for half the examples an epoch, are second-pass guesses (the truth with up to "
+              "15 % of the peaks given another SFAC element or 'not an atom', as pass 1 hands pass 2). "
+              "Hydrogen examples are the true non-H atoms with their elements and symmetry "
               "context within 3.2 Å; targets are H within 1.3 Å.", "",
               f"- structures used per split: {json.dumps(dataset.get('structures', {}))}",
               f"- heavy-model examples per split: {json.dumps(dataset.get('heavy_samples', {}))}",
@@ -101,7 +104,10 @@ def card(dataset: dict, runs: dict[str, list], metrics: dict, sidecars: dict[str
               f"- sources: {json.dumps(dataset.get('sources', {}))}",
               f"- atoms per element in train (H included): {json.dumps(dataset.get('elements_in_train', {}))}",
               "", "## Metrics on the held-out test structures", "",
-              "Measured with onnxruntime by `python -m crystalx_core.training.evaluate`.", "",
+              "Measured with onnxruntime by `python -m crystalx_core.training.evaluate`: the whole assignment as "
+              "`crystalx assign` runs it (two heavy passes, each choosing the most likely elements that fit "
+              "SFAC/UNIT, see `crystalx_core/assign/composition.py`). Baseline = the rules (`--method baseline`).",
+              "",
               "| model | extra noise | atoms | accuracy | baseline | structures fully correct | baseline |",
               "|---|---|---|---|---|---|---|"]
     for row in metrics.get("heavy", []):

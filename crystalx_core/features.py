@@ -45,6 +45,13 @@ class GraphInputs:
         return self.edge_index.shape[1]
 
 
+def rule_tokens(z: np.ndarray, rules: np.ndarray) -> np.ndarray:
+    """Hydrogen-model input tokens: the element and the rule-based H count (0..4) in one
+    number, Z + MAX_Z × count, so the network starts from the rules' answer and learns
+    where they fail (water, H bonds, strained rings) instead of relearning bond lengths."""
+    return np.asarray(z, dtype=np.int64) + MAX_Z * np.asarray(rules, dtype=np.int64)
+
+
 def radius_edges(pos: np.ndarray, cutoff: float) -> np.ndarray:
     """(2, e) every ordered pair i != j with |pos_i - pos_j| < cutoff, sorted by target.
 

@@ -43,17 +43,19 @@ def _peaks_of(entry):
 
 def test_answer_uses_only_sfac_elements_and_covers_each(shared_data, random_models):
     truth, peaks, _ = _peaks_of("N2_water")  # C, H, Mn, N, O, S
-    answer = assign_model(peaks, random_models)
-    elements = {s.element for s in answer.sites}
-    assert elements <= {"C", "Mn", "N", "O", "S"}
-    assert {"C", "Mn", "N", "O", "S"} <= elements | {peaks.sites[i].label for i in answer.dropped}
-    not_top = 0
-    for site in answer.sites:
-        assert 1 <= len(site.element_scores) <= 5
-        assert set(site.element_scores) <= {"C", "Mn", "N", "O", "S", "Q"}
-        assert all(0.0 <= p <= 1.0 for p in site.element_scores.values())
-        not_top += site.element != max(site.element_scores, key=site.element_scores.get)
-    assert not_top <= 5  # only the coverage rule may overrule the most probable class
+    for penalty in (None, 3.0):
+        answer = assign_model(peaks, random_models, penalty=penalty)
+        elements = {s.element for s in answer.sites}
+        assert elements <= {"C", "Mn", "N", "O", "S"}
+        assert {"C", "Mn", "N", "O", "S"} <= elements | {peaks.sites[i].label for i in answer.dropped}
+        not_top = 0
+        for site in answer.sites:
+            assert 1 <= len(site.element_scores) <= 5
+            assert set(site.element_scores) <= {"C", "Mn", "N", "O", "S", "Q"}
+            assert all(0.0 <= p <= 1.0 for p in site.element_scores.values())
+            not_top += site.element != max(site.element_scores, key=site.element_scores.get)
+        if penalty is None:
+            assert not_top <= 5  # without the formula only the coverage rule overrules the top class
 
 
 def test_hydrogen_counts_come_with_probabilities(shared_data, random_models):

@@ -210,27 +210,58 @@ def test_asking_torch_for_two_threads_beside_cctbx_keeps_results_right(shared_da
 
 def test_tiny_training_run_learns_resumes_and_exports(shared_data, train_extra, tmp_path):
     """The scripts that made the shipped models, end to end on 30 corpus structures: the
-    loss falls, a second call resumes from the checkpoint, and the export matches torch."""
+    loss falls, a second call resumes from the checkpoint, and the export matches torch,
+    also through the assignment path that feeds the hydrogen model rule tokens."""
     import torch
+    from crystalx_core.assign.baseline import baseline_h_counts
+    from crystalx_core.assign.model import model_h_counts
+    from crystalx_core.features import rule_tokens
     from crystalx_core.training import dataset, train
     model_module, export_module = train_extra
     data = tmp_path / "set.pkl.gz"
     assert dataset.main([str(shared_data / "corpus"), str(data), "--limit", "30", "--augmentations", "1"]) == 0
     run = tmp_path / "run"
-    args = [str(data), str(run), "--kind", "hydrogen", "--hidden", "16", "--layers", "2", "--lr", "3e-3"]
+    args = [str(data), str(run), "--kind", "hydrogen", "--hidden", "16", "--layers", "2", "--lr", "3e-3",
+            "--rule-tokens"]
     assert train.main(args + ["--epochs", "3"]) == 0
     assert train.main(args + ["--epochs", "5"]) == 0  # resumes at epoch 3
     history = json.loads((run / "history.json").read_text())
     assert [row["epoch"] for row in history] == [1, 2, 3, 4, 5]
     assert history[-1]["train_loss"] < history[0]["train_loss"]
-    path = export_module.export_run(run, tmp_path / "tiny.onnx")  # checks ONNX against torch itself
+    models = tmp_path / "models"
+    models.mkdir()
+    path = export_module.export_run(run, models / "hydrogen.onnx")  # checks ONNX against torch itself
     config = model_module.ModelConfig.load(run / "config.json")
+    assert config.rule_tokens and config.max_z == 500
     model = model_module.AtomClassifier(config).eval()
     model.load_state_dict(torch.load(run / "best.pt", weights_only=True))
-    graph = _graph("FC_sucrose")
+    structure = _structure("FC_sucrose")
+    heavy = structure.with_sites([s for s in structure.sites if s.element != "H"])
+    graph = build_graph(heavy, [atomic_number(s.element) for s in heavy.sites], config.cutoff, config.context)
+    rules = np.asarray(baseline_h_counts(heavy))
+    tokens = rule_tokens(graph.z, rules[graph.site])
+    assert (tokens[graph.site == 0] == graph.z[0] + 100 * rules[0]).all()
+    inputs = [torch.from_numpy(a) for a in (tokens, graph.pos, graph.edge_index, graph.incoming)]
     with torch.no_grad():
-        expected = torch.softmax(model(*_tensors(graph))[:graph.n_centre], dim=1).numpy()
-    assert np.abs(OnnxModel(path).predict(graph) - expected).max() < 1e-4
+        expected = torch.softmax(model(*inputs)[:graph.n_centre], dim=1).numpy()
+    answer = model_h_counts(heavy, str(models))
+    assert [n for n, _ in answer] == expected.argmax(axis=1).tolist()
+    for (n, scores), row in zip(answer, expected):
+        assert abs(scores[n] - row.max()) < 1e-4
+    assert path.exists()
+
+
+def test_second_pass_guesses_are_the_truth_with_a_bounded_share_changed(train_extra):
+    from crystalx_core.training.dataset import SECOND_PASS_ERRORS, second_pass_guesses
+    rng = np.random.default_rng(0)
+    targets = [6] * 500 + [8] * 300 + [0] * 200
+    shares = []
+    for _ in range(40):
+        guesses = second_pass_guesses(targets, ["C", "H", "O", "N"], rng)
+        assert set(guesses.tolist()) <= {0, 6, 7, 8}
+        shares.append(np.mean(guesses != np.array(targets)))
+    assert max(shares) < SECOND_PASS_ERRORS + 0.04 and min(shares) < 0.03
+    assert 0.04 < np.mean(shares) < 0.11  # the share is uniform on [0, SECOND_PASS_ERRORS]
 
 
 def test_samples_with_overlapping_atoms_are_left_out(train_extra):

@@ -2,28 +2,34 @@
 
 Pass 1 starts from the baseline's guesses (height order, SFAC in UNIT proportion), pass 2
 from pass 1's answer, as in the CrystalX paper. Classes are restricted to the SFAC
-elements (plus "not an atom" for unassigned peaks) and every SFAC element is made to
-appear at least once, moving the atom that the model finds most likely to be it.
+elements (plus "not an atom" for unassigned peaks). Each pass's answer is the most likely
+one that also fits the formula (crystalx_core.assign.composition: UNIT counts as a soft
+constraint), and every SFAC element is made to appear at least once, moving the atom
+that the model finds most likely to be it.
 """
 from __future__ import annotations
 
 import os
 from collections import Counter
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from crystalx_core.assign.baseline import assign_baseline
+from crystalx_core.assign.baseline import assign_baseline, baseline_h_counts
+from crystalx_core.assign.composition import PENALTY, constrained_choice, trusted_counts
 from crystalx_core.assign.labels import element_labels
 from crystalx_core.assignment import Assignment, SiteAssignment
 from crystalx_core.elements import atomic_number, is_hydrogen
 from crystalx_core.errors import CrystalXError
-from crystalx_core.features import build_graph
+from crystalx_core.features import build_graph, rule_tokens
+from crystalx_core.geometry import site_multiplicities
 from crystalx_core.structure import Structure
 
 MODEL_DIR = Path(os.environ.get("CRYSTALX_MODELS", Path(__file__).resolve().parents[2] / "onnx_models"))
 NOT_AN_ATOM = "Q"
+PASSES = 2  # heavy-model passes: the first from the baseline's guesses, each later one from the last answer
 
 
 @lru_cache(maxsize=None)
@@ -33,17 +39,26 @@ def load_model(model_dir: str, name: str):
     return OnnxModel(Path(model_dir) / f"{name}.onnx")
 
 
-def assign_model(structure: Structure, model_dir: str = str(MODEL_DIR)) -> Assignment:
+def assign_model(structure: Structure, model_dir: str = str(MODEL_DIR),
+                 penalty: float | None = PENALTY) -> Assignment:
+    """Elements of the non-H sites; penalty=None takes each site's most likely class instead
+    of the best choice under the formula (crystalx_core.assign.composition)."""
     heavy_model = load_model(model_dir, "heavy")
     sites = [i for i, s in enumerate(structure.sites) if not is_hydrogen(s.element)]
     target = structure.with_sites([structure.sites[i] for i in sites])
     allowed = _allowed_classes(target, heavy_model.classes)
     baseline = assign_baseline(target).by_index()
     guesses = [atomic_number(baseline[k].element) if k in baseline else 0 for k in range(len(target.sites))]
-    for _ in range(2):
+    counted, weights = _formula(target, heavy_model.classes)
+    for _ in range(PASSES):
         graph = build_graph(target, guesses, heavy_model.cutoff, heavy_model.context)
         probabilities = _restricted(heavy_model.predict(graph), allowed)
-        choice = probabilities.argmax(axis=1)
+        if penalty is not None:
+            atoms_seen = float(weights @ (1.0 - probabilities[:, heavy_model.classes.index(NOT_AN_ATOM)]))
+            expected, shortfall = trusted_counts(counted, atoms_seen, float(weights.sum()))
+            choice = constrained_choice(probabilities, expected, weights, allowed, penalty, shortfall)
+        else:
+            choice = probabilities.argmax(axis=1)
         guesses = [0 if heavy_model.classes[c] == NOT_AN_ATOM else atomic_number(heavy_model.classes[c])
                    for c in choice]
     choice = _cover_every_element(probabilities, choice, allowed, heavy_model.classes)
@@ -65,6 +80,9 @@ def model_h_counts(structure: Structure, model_dir: str = str(MODEL_DIR)) -> lis
     heavy = structure.with_sites([s for s in structure.sites if not is_hydrogen(s.element)])
     graph = build_graph(heavy, [atomic_number(s.element) for s in heavy.sites], hydrogen_model.cutoff,
                         hydrogen_model.context)
+    if hydrogen_model.config.get("rule_tokens"):
+        rules = np.asarray(baseline_h_counts(heavy), dtype=np.int64)
+        graph = replace(graph, z=rule_tokens(graph.z, rules[graph.site]))
     probabilities = hydrogen_model.predict(graph)
     return [(int(p.argmax()), {int(hydrogen_model.classes[c]): float(p[c]) for c in np.argsort(-p)[:3]})
             for p in probabilities]
@@ -77,6 +95,14 @@ def _allowed_classes(structure: Structure, classes: list[str]) -> np.ndarray:
         raise CrystalXError(f"the model has no class for {', '.join(sorted(missing))}", structure.source)
     has_peaks = any(s.is_peak for s in structure.sites)
     return np.array([c in wanted or (c == NOT_AN_ATOM and has_peaks) for c in classes])
+
+
+def _formula(structure: Structure, classes: list[str]) -> tuple[dict[int, float], np.ndarray]:
+    """UNIT as expected counts per class in the asymmetric unit, and what each site counts for."""
+    index = {c: k for k, c in enumerate(classes)}
+    counted = {index[el]: n for el, n in structure.asymmetric_unit_contents().items() if el in index}
+    multiplicity = np.asarray(site_multiplicities(structure, 0.5), dtype=float)
+    return counted, multiplicity / structure.space_group_order
 
 
 def _restricted(probabilities: np.ndarray, allowed: np.ndarray) -> np.ndarray:

@@ -25,7 +25,7 @@ from typing import Iterator
 import numpy as np
 
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
-from crystalx_core.assign.baseline import assign_baseline
+from crystalx_core.assign.baseline import assign_baseline, baseline_h_counts
 from crystalx_core.elements import atomic_number, covalent_radius, is_hydrogen
 from crystalx_core.errors import CrystalXError
 from crystalx_core.features import build_graph
@@ -41,6 +41,7 @@ H_BOND_MAX = 1.3  # Å: H this close to a non-H atom counts as bonded to it (S�
 CONTEXT = 3.2  # Å: symmetry context both models see (the CrystalX paper's for hydrogens; for the
 # heavy model a 5 Å context made CPU training ~8x slower for little extra information)
 MAX_H = 4
+SECOND_PASS_ERRORS = 0.15  # the largest share of wrong guesses in a second-pass example
 
 
 @dataclass
@@ -77,13 +78,31 @@ def h_counts(truth: Structure) -> list[int]:
 
 
 def heavy_sample(truth: Structure, rng: np.random.Generator) -> dict:
-    """One heavy-model example: peaks with baseline guesses in, true element (or 0) out."""
+    """One heavy-model example: peaks with baseline guesses in, true element (or 0) out.
+
+    "z_second" holds the guesses of a second pass on the same peaks: the truth with a
+    random share (up to SECOND_PASS_ERRORS) of the peaks given another SFAC element or
+    'no atom', which is what pass 1 hands pass 2 at inference (training picks one of the
+    two per example)."""
     sim = simulate_peaks(truth, SimulationSettings.random(rng), rng)
     assignment = assign_baseline(sim.structure).by_index()
     guesses = [atomic_number(assignment[i].element) if i in assignment else 0
                for i in range(len(sim.structure.sites))]
     graph = build_graph(sim.structure, guesses, context=CONTEXT)
-    return {**_graph_arrays(graph), "y": np.asarray(sim.targets, dtype=np.int64), "sfac": list(truth.sfac)}
+    second = second_pass_guesses(sim.targets, truth.sfac, rng)
+    return {**_graph_arrays(graph), "z_second": second[graph.site].astype(np.int8),
+            "y": np.asarray(sim.targets, dtype=np.int64), "sfac": list(truth.sfac)}
+
+
+def second_pass_guesses(targets: list[int], sfac: list[str], rng: np.random.Generator) -> np.ndarray:
+    """Per peak: its true atomic number (0 = no atom), a random share of them replaced."""
+    choices = [0] + [atomic_number(el) for el in sfac if not is_hydrogen(el)]
+    guesses = np.asarray(targets, dtype=np.int64).copy()
+    wrong = rng.random(len(guesses)) < rng.uniform(0.0, SECOND_PASS_ERRORS)
+    for k in np.flatnonzero(wrong):
+        others = [z for z in choices if z != guesses[k]]
+        guesses[k] = rng.choice(others) if others else guesses[k]
+    return guesses
 
 
 def hydrogen_sample(truth: Structure, rng: np.random.Generator, noise: float) -> dict:
@@ -95,7 +114,8 @@ def hydrogen_sample(truth: Structure, rng: np.random.Generator, noise: float) ->
         heavy = heavy.with_sites([
             _moved(heavy, site, delta) for site, delta in zip(heavy.sites, jitter)])
     graph = build_graph(heavy, [atomic_number(s.element) for s in heavy.sites], context=CONTEXT)
-    return {**_graph_arrays(graph), "y": np.asarray(counts, dtype=np.int64)}
+    rules = np.asarray(baseline_h_counts(heavy), dtype=np.int8)
+    return {**_graph_arrays(graph), "rules": rules[graph.site], "y": np.asarray(counts, dtype=np.int64)}
 
 
 def _graph_arrays(graph) -> dict:

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from crystalx_core.elements import atomic_number, symbol
-from crystalx_core.features import incoming_edges
+from crystalx_core.features import MAX_Z, incoming_edges, rule_tokens
 from crystalx_core.training.dataset import MAX_DEGREE, MAX_H, is_physical, load
 from crystalx_core.training.model import AtomClassifier, ModelConfig
 
@@ -43,13 +43,23 @@ def allowed_mask(sample: dict, kind: str, n_classes: int) -> np.ndarray:
     return mask
 
 
-def collate(samples: list[dict], kind: str, n_classes: int) -> dict[str, torch.Tensor]:
-    """Concatenate clusters into one graph; loss is taken on the centre nodes only."""
+SECOND_PASS_SHARE = 0.5  # training examples that take their second-pass guesses (dataset.heavy_sample)
+
+
+def collate(samples: list[dict], kind: str, n_classes: int,
+            rng: np.random.Generator | None = None, with_rules: bool = False) -> dict[str, torch.Tensor]:
+    """Concatenate clusters into one graph; loss is taken on the centre nodes only.
+
+    With rng (training), a share of the heavy examples use their second-pass guesses;
+    without (validation), every example uses the first-pass (baseline) guesses. with_rules:
+    hydrogen inputs are rule tokens (features.rule_tokens)."""
     z, pos, edges, centre, y, masks = [], [], [], [], [], []
     offset = 0
     for s in samples:
         n = len(s["z"])
-        z.append(s["z"].astype(np.int64))
+        second = rng is not None and "z_second" in s and rng.random() < SECOND_PASS_SHARE
+        tokens = (s["z_second"] if second else s["z"]).astype(np.int64)
+        z.append(rule_tokens(tokens, s["rules"]) if with_rules else tokens)
         pos.append(s["pos"])
         edges.append(s["edge_index"].astype(np.int64) + offset)
         centre.append(np.arange(s["n_centre"]) + offset)
@@ -90,7 +100,7 @@ def evaluate(model: AtomClassifier, samples: list[dict], kind: str, max_nodes: i
     correct = total = 0
     loss_sum = 0.0
     for group in batches(samples, max_nodes, None):
-        batch = collate(group, kind, model.config.num_classes)
+        batch = collate(group, kind, model.config.num_classes, with_rules=model.config.rule_tokens)
         logits = masked_logits(model, batch)
         loss_sum += float(nn.functional.cross_entropy(logits, batch["y"], reduction="sum"))
         correct += int((logits.argmax(1) == batch["y"]).sum())
@@ -135,7 +145,7 @@ def train(dataset: Path, out: Path, kind: str, epochs: int, config: ModelConfig,
         model.train()
         t0, loss_sum, seen = time.perf_counter(), 0.0, 0
         for group in batches(train_set, max_nodes, rng):
-            batch = collate(group, kind, config.num_classes)
+            batch = collate(group, kind, config.num_classes, rng, config.rule_tokens)
             loss = nn.functional.cross_entropy(masked_logits(model, batch), batch["y"])
             optimiser.zero_grad()
             loss.backward()
@@ -170,12 +180,17 @@ def main(argv=None) -> int:
     parser.add_argument("--lr", type=float, default=5e-4)
     parser.add_argument("--max-nodes", type=int, default=4000, help="nodes per batch")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rule-tokens", action="store_true", help="hydrogen model: the H-count rules' "
+                        "answer is part of each atom's input token (needs a dataset with 'rules')")
     parser.add_argument("--init", type=Path, help="start from these weights (best.pt of an earlier run "
                         "with the same architecture) instead of random ones")
     args = parser.parse_args(argv)
     # No torch.set_num_threads here: beside cctbx's OpenMP stub more than one thread computes
     # wrong sums silently (see crystalx_core/training/__init__.py); the package confines it.
-    config = ModelConfig(classes=classes_for(args.kind), hidden_channels=args.hidden, num_layers=args.layers)
+    if args.rule_tokens and args.kind != "hydrogen":
+        parser.error("--rule-tokens is for the hydrogen model")
+    config = ModelConfig(classes=classes_for(args.kind), hidden_channels=args.hidden, num_layers=args.layers,
+                         rule_tokens=args.rule_tokens, max_z=MAX_Z * (MAX_H + 1) if args.rule_tokens else MAX_Z)
     result = train(args.dataset, args.out, args.kind, args.epochs, config, args.lr, args.max_nodes, args.seed,
                    args.init)
     print(f"best validation accuracy {result['best_val_accuracy']:.4f}")

@@ -1,0 +1,76 @@
+"""Element choice under the formula (crystalx_core.assign.composition) and its effect on
+simulated solutions of real structures."""
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from crystalx_core.assign import resolve_method
+from crystalx_core.assign.composition import PENALTY, constrained_choice
+
+CLASSES = ["Q", "C", "N", "O"]
+ALL = np.ones(4, dtype=bool)
+C, N, O = 1, 2, 3
+
+
+def _choose(probabilities, expected, weights=None, allowed=ALL):
+    probabilities = np.asarray(probabilities, dtype=float)
+    weights = np.ones(len(probabilities)) if weights is None else np.asarray(weights, dtype=float)
+    return constrained_choice(probabilities, expected, weights, allowed).tolist()
+
+
+def test_least_certain_atom_moves_to_the_element_the_formula_lacks():
+    probabilities = [[0, .05, .95, 0], [0, .4, .6, 0], [0, .1, .9, 0], [0, .9, .1, 0]]
+    assert np.argmax(probabilities, axis=1).tolist() == [N, N, N, C]
+    assert _choose(probabilities, {C: 2, N: 2, O: 0}) == [N, C, N, C]
+
+
+def test_a_confident_atom_is_not_overruled_by_the_formula():
+    # flipping would cost log(0.999/0.001) ≈ 6.9 nats, more than PENALTY
+    assert PENALTY < np.log(999)
+    assert _choose([[0, .001, .999, 0], [0, .9, .1, 0]], {C: 2, N: 0}) == [N, C]
+
+
+def test_a_site_on_a_special_position_counts_for_its_share():
+    # one O on a twofold axis counts 1/2: the formula's half O is that site, not the general one
+    probabilities = [[0, .5, 0, .5], [0, .5, 0, .5]]
+    assert _choose(probabilities, {C: 1, O: 0.5}, weights=[1.0, 0.5]) == [C, O]
+
+
+def test_peaks_may_stay_no_atom_and_disallowed_classes_are_never_chosen():
+    probabilities = [[.9, .1, 0, 0], [0, .2, .7, .1], [.1, .9, 0, 0]]
+    allowed = np.array([True, True, False, True])
+    assert _choose(probabilities, {C: 1, O: 1}, allowed=allowed) == [0, O, C]
+
+
+def test_empty_input():
+    assert _choose(np.zeros((0, 4)), {C: 1}) == []
+
+
+@pytest.mark.skipif(resolve_method("auto") != "model", reason="no shipped models in onnx_models/")
+def test_formula_makes_shipped_model_answers_closer_to_the_truth(shared_data):
+    """Simulated solutions of the held-out structures (validation split, up to 40 atoms):
+    with the formula the counts match UNIT better and at least as many atoms are right."""
+    from crystalx_core.assign.model import NOT_AN_ATOM, assign_model
+    from crystalx_core.elements import symbol
+    from crystalx_core.training.evaluate import test_structures
+    from crystalx_core.training.simulate import SimulationSettings, simulate_peaks
+
+    truths = [t for t in test_structures(Path(shared_data) / "corpus", "val")
+              if sum(s.element not in ("H", "D") for s in t.sites) <= 40][:20]
+    assert len(truths) >= 10
+    scores = {}
+    for name, assign in (("argmax", partial(assign_model, penalty=None)), ("formula", assign_model)):
+        rng = np.random.default_rng(3)
+        right = departure = 0
+        for truth in truths:
+            sim = simulate_peaks(truth, SimulationSettings(), rng)
+            answer = assign(sim.structure).by_index()
+            predicted = [answer[k].element if k in answer else NOT_AN_ATOM for k in range(len(sim.targets))]
+            right += sum(p == symbol(z) for p, z in zip(predicted, sim.targets) if z)
+            expected = sim.structure.asymmetric_unit_contents()
+            departure += sum(abs(predicted.count(el) - n) for el, n in expected.items())
+        scores[name] = (right, departure)
+    assert scores["formula"][0] > scores["argmax"][0], scores
+    assert scores["formula"][1] < scores["argmax"][1], scores
