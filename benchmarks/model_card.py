@@ -17,10 +17,19 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS = REPO / "onnx_models"
+RULE_TOKENS = "; each input token carries the H-count rules' answer (element + 100 × count)"
 
 
 def _pct(value) -> str:
     return "-" if value is None else f"{100 * value:.2f} %"
+
+
+def _epochs(history: list[dict]) -> str:
+    """'N epochs', or 'N epochs, then M fine-tuning epochs' for a fine-tuned model."""
+    tuned = sum(1 for row in history if row.get("stage") == "fine-tune")
+    if not tuned:
+        return f"{len(history)} epochs"
+    return f"{len(history) - tuned} epochs, then {tuned} fine-tuning epochs"
 
 
 def pxrd_section(metrics: dict | None, sidecar: dict | None, runs: dict[str, list]) -> list[str]:
@@ -83,8 +92,8 @@ def card(dataset: dict, runs: dict[str, list], metrics: dict, sidecars: dict[str
         lines.append(f"- `{name}.onnx`: torchmd-net `TorchMD_ET` {c['hidden_channels']} channels × "
                      f"{c['num_layers']} layers, {c['num_rbf']} expnorm RBF, cutoff {c['cutoff']} Å, "
                      f"{c['num_heads']} heads; invariant per-atom head over {len(c['classes'])} classes"
-                     f"{'; input tokens carry the H-count rules' answer (element + 100 × count)' if c.get('rule_tokens') else ''}. "
-                     f"Trained {len(history)} epochs in {hours:.2f} h on one CPU thread (torch kept to one beside cctbx) "
+                     f"{RULE_TOKENS if c.get('rule_tokens') else ''}. "
+                     f"Trained {_epochs(history)} in {hours:.2f} h on one CPU thread (torch kept to one beside cctbx) "
                      f"(torch {meta['torch']}, torchmd-net {meta['torchmd-net']}); exported {meta['exported']} "
                      f"({meta['exporter']}, opset {meta['opset']}).")
     lines += ["", "## Training data", "",

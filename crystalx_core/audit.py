@@ -75,7 +75,7 @@ def published_h_counts(structure: Structure) -> list[int]:
             for near in neighbours(structure, H_BOND_MAX, centres=heavy)]
 
 
-def audit(published: Structure, reflections=None, method: str = "auto", hydrogens: str = "rules",
+def audit(published: Structure, reflections=None, method: str = "auto", hydrogens: str = "auto",
           cycles: int = 10) -> AuditResult:
     heavy = [s for s in published.sites if not is_hydrogen(s.element)]
     if not heavy:

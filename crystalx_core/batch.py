@@ -36,7 +36,7 @@ class BatchItem:
 @dataclass(frozen=True)
 class BatchOptions:
     method: str = "auto"
-    hydrogens: str = "rules"
+    hydrogens: str = "auto"
     cycles: int = 10
     out: Path | None = None  # folder for the per-structure outputs (default: next to each input)
     refine: bool = True  # with a same-named .hkl beside the model

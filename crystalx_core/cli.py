@@ -55,8 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--method", default="auto", choices=("auto", "model", "baseline"),
                         help="assignment method: the shipped models, the rule-based baseline, or "
                              "auto = the models when installed (default)")
-    common.add_argument("--hydrogens", default="rules", choices=("rules", "model"),
-                        help="H counts from geometry rules (default; better measured so far) or the model")
+    common.add_argument("--hydrogens", default="auto", choices=("auto", "rules", "model"),
+                        help="H counts from the hydrogen model (which reads the rules' answer), the geometry "
+                             "rules alone, or auto = the model when installed (default)")
     common.add_argument("--cycles", type=int, default=10, help="least-squares cycles per stage (default 10)")
     common.add_argument("--out", type=Path, help="output prefix (default: <input>_crystalx next to the input)")
     common.add_argument("--json", action="store_true", help="print the result as JSON on stdout")

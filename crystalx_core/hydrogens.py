@@ -417,7 +417,7 @@ def _terminal_tetrahedral_directions(pivot, neighbour, n_h, second_neighbours, a
     elif not context.acceptors and density is None:
         best = steps[0]
     else:
-        scores = [context.score(d * cone(phi)) for phi in steps]
+        scores = context.scores(np.array([d * cone(phi) for phi in steps]))
         best = steps[int(np.argmax(scores))]
     return list(_symmetrised(cone(best), site_operators) if n_h == 1 else cone(best))
 
@@ -479,22 +479,28 @@ class _HBondContext:
                       if _distance(self.donor, h) < _H_CLASH + _MAX_X_H]
         self.density = density
 
-    def score(self, vectors: np.ndarray) -> float:
-        total = 0.0
+    def scores(self, candidates: np.ndarray) -> np.ndarray:
+        """(m,) scores of m trial sets of X–H vectors (m, k, 3), all at once: a rigid-group
+        search tries tens of thousands of orientations."""
+        vectors = np.asarray(candidates, dtype=float)
+        m, k = vectors.shape[:2]
+        total = np.zeros(m)
+        h = self.donor + vectors
         if self.density is not None:
-            total += DENSITY_WEIGHT * float(np.sum(self.density(self.donor + np.asarray(vectors))))
-        for vector in vectors:
-            h = self.donor + vector
-            back = -_unit(vector)
-            best = 0.0
-            for a in self.acceptors:
-                to_a = a - h
-                length = float(np.linalg.norm(to_a))
-                straightness = -float(back @ to_a) / length
-                best = max(best, max(0.0, 2.7 - length) * max(0.0, straightness))
-            total += best
-            total -= 2.0 * sum(max(0.0, _H_CLASH - _distance(h, k)) for k in self.known)
-            total -= 5.0 * sum(max(0.0, float(u @ _unit(vector)) - _COS_100) for u in self.bonded)
+            total += DENSITY_WEIGHT * self.density(h.reshape(-1, 3)).reshape(m, k).sum(axis=1)
+        units = vectors / np.linalg.norm(vectors, axis=-1, keepdims=True)
+        if self.acceptors:
+            to_a = np.asarray(self.acceptors)[None, None] - h[:, :, None]  # (m, k, a, 3)
+            length = np.linalg.norm(to_a, axis=-1)
+            straightness = np.einsum("mkd,mkad->mka", units, to_a) / length  # cos of X–H···A at H
+            bond = np.clip(2.7 - length, 0.0, None) * np.clip(straightness, 0.0, None)
+            total += bond.max(axis=2).sum(axis=1)
+        if self.known:
+            clash = np.linalg.norm(h[:, :, None] - np.asarray(self.known)[None, None], axis=-1)
+            total -= 2.0 * np.clip(_H_CLASH - clash, 0.0, None).sum(axis=(1, 2))
+        if self.bonded:
+            cosines = np.einsum("mkd,bd->mkb", units, np.asarray(self.bonded))
+            total -= 5.0 * np.clip(cosines - _COS_100, 0.0, None).sum(axis=(1, 2))
         return total
 
 
@@ -550,10 +556,13 @@ def _place_rigid(centre, acceptors, bonded, known_hydrogens, distance, angle, n_
             vectors += [-c * bisector + s * normal, -c * bisector - s * normal]
         return distance * np.array(vectors)
 
-    def symmetry_penalty(vectors: np.ndarray) -> float:
+    def symmetry_penalty(candidates: np.ndarray) -> np.ndarray:
         """Unequal angles to a bonded metal, which a coordinated water does not have."""
-        cosines = [[float(u @ _unit(v)) for v in vectors[:2]] for u in context.bonded]
-        return sum(0.5 * abs(a - b) for a, b in cosines)
+        if not context.bonded:
+            return np.zeros(len(candidates))
+        first_two = candidates[:, :2] / np.linalg.norm(candidates[:, :2], axis=-1, keepdims=True)
+        cosines = np.einsum("mkd,bd->mbk", first_two, np.asarray(context.bonded))
+        return 0.5 * np.abs(cosines[:, :, 0] - cosines[:, :, 1]).sum(axis=1)
 
     candidates: list[np.ndarray] = []
     nearest = sorted(context.acceptors, key=lambda a: _distance(centre, a))
@@ -580,8 +589,9 @@ def _place_rigid(centre, acceptors, bonded, known_hydrogens, distance, angle, n_
     if not candidates:
         bisector = away if away is not None else np.array([0.0, 0.0, 1.0])
         return centre + group(bisector, _perpendicular(bisector, None))
-    scores = [context.score(v) - symmetry_penalty(v) for v in candidates]
-    return centre + candidates[int(np.argmax(scores))]
+    trials = np.array(candidates)
+    scores = context.scores(trials) - symmetry_penalty(trials)
+    return centre + trials[int(np.argmax(scores))]
 
 
 def _sphere_directions(n: int) -> list[np.ndarray]:

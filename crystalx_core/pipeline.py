@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
 
-from crystalx_core.assign import apply_assignment, assign, hydrogen_counts
+from crystalx_core.assign import apply_assignment, assign, hydrogen_counts, resolve_hydrogen_method
 from crystalx_core.assignment import Assignment
 from crystalx_core.crystallography.maps import difference_density
 from crystalx_core.crystallography.refine import RefinementResult, refine
@@ -50,7 +50,7 @@ class JobResult:
 
 
 def solve_job(structure: Structure, reflections, method: str = "auto", cycles: int = 10,
-              progress: Progress = lambda stage: None, hydrogens: str = "rules") -> JobResult:
+              progress: Progress = lambda stage: None, hydrogens: str = "auto") -> JobResult:
     """Charge flipping from cell, symmetry and formula, then assign and refine."""
     timings: dict[str, float] = {}
     with _timed(timings, "solve", progress):
@@ -62,7 +62,7 @@ def solve_job(structure: Structure, reflections, method: str = "auto", cycles: i
 
 
 def assign_job(structure: Structure, reflections=None, method: str = "auto", cycles: int = 10,
-               progress: Progress = lambda stage: None, hydrogens: str = "rules") -> JobResult:
+               progress: Progress = lambda stage: None, hydrogens: str = "auto") -> JobResult:
     """Assign elements and H to the peaks/atoms of a solution; refine when reflections are given."""
     timings: dict[str, float] = {}
     refinements: list[tuple[str, RefinementResult]] = []
@@ -98,7 +98,8 @@ def assign_job(structure: Structure, reflections=None, method: str = "auto", cyc
         plan.notes.update(refinements[-1][1].fixed_hydrogens)
     _annotate(assignment, plan)
     return JobResult(input=structure, assigned=structure, assignment=assignment, structure=plan.structure,
-                     hydrogens=plan, refinements=refinements, timings=timings, hydrogen_method=hydrogens,
+                     hydrogens=plan, refinements=refinements, timings=timings,
+                     hydrogen_method=resolve_hydrogen_method(hydrogens),
                      notes=notes)
 
 

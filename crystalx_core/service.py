@@ -128,7 +128,7 @@ def assign_result(structure: Structure, options: dict) -> dict:
     """Elements, H counts and riding-H plan for a snapshot, with the Olex2 commands."""
     assignment = assign(structure, options.get("method", "auto"))
     model = apply_assignment(structure, assignment)
-    counts = hydrogen_counts(model, options.get("hydrogens", "rules"))
+    counts = hydrogen_counts(model, options.get("hydrogens", "auto"))
     by_label = {s.new_label: s for s in assignment.sites}
     heavy = [(i, s) for i, s in enumerate(model.sites) if not is_hydrogen(s.element)]
     for (_, site), (n_h, scores) in zip(heavy, counts):

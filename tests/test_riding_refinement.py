@@ -148,3 +148,31 @@ def test_groups_on_mirror_planes_respect_the_site_symmetry(shared_data):
     gaps = sorted(np.degrees(np.arccos(np.clip(a @ b / np.linalg.norm(a) / np.linalg.norm(b), -1, 1)))
                   for k, a in enumerate(flat) for b in flat[k + 1:])
     assert np.allclose(gaps[:6], 60.0, atol=2.0)
+
+
+def test_riding_groups_that_clash_are_fixed_one_by_one(monkeypatch):
+    """Two groups that smtbx builds alone but not together (one needs a symmetry image of an
+    H the other rides: Boost.Python raises a TypeError) must not crash the refinement: the
+    later group's H are kept in place and its pivot reported; the others still ride."""
+    from types import SimpleNamespace
+
+    from crystalx_core.crystallography import refine as refine_module
+
+    scatterers = [SimpleNamespace(label=name, flags=SimpleNamespace(grad=True)) for name in
+                  ("C1", "H1A", "C2", "H2A", "C3", "H3A")]
+    for sc in scatterers:
+        sc.flags.set_grad_site = lambda value, flags=sc.flags: setattr(flags, "grad", value)
+    groups = [SimpleNamespace(pivot=2 * k, constrained_site_indices=(2 * k + 1,)) for k in range(3)]
+    other = SimpleNamespace()  # a constraint that is not a riding group is always kept
+    model = SimpleNamespace(xray_structure=SimpleNamespace(scatterers=lambda: scatterers),
+                            constraints=[groups[0], other, groups[1], groups[2]], connectivity_table=None)
+
+    def reparametrisation(xs, constraints, connectivity):
+        if groups[0] in constraints and groups[1] in constraints:
+            raise TypeError("Python argument types in symmetry_equivalent_site_parameter.__init__")
+
+    monkeypatch.setattr(refine_module.smtbx_constraints, "reparametrisation", reparametrisation)
+    fixed = refine_module._fix_unbuildable_riding_groups(model)
+    assert list(fixed) == ["C2"] and "symmetry image" in fixed["C2"]
+    assert model.constraints == [groups[0], other, groups[2]]
+    assert [sc.flags.grad for sc in scatterers] == [True, True, True, False, True, True]

@@ -40,17 +40,24 @@ def assign(structure: Structure, method: str = "auto") -> Assignment:
     return assign_baseline(structure)
 
 
-HYDROGEN_METHODS = ("rules", "model")
+HYDROGEN_METHODS = ("auto", "rules", "model")
 
 
-def hydrogen_counts(structure: Structure, method: str = "rules") -> list[tuple[int, dict[int, float]]]:
-    """(H count, scores) for every non-H site of an assigned structure, in site order.
-
-    The geometry rules stay the default until the hydrogen model beats them (MODEL_CARD.md).
-    """
+def resolve_hydrogen_method(method: str) -> str:
+    """'auto' is the hydrogen model when it is installed, else the geometry rules. The model
+    reads the rules' answer with each atom and beats them on the held-out corpus structures
+    and the benchmark (MODEL_CARD.md, docs/benchmarks.md)."""
     if method not in HYDROGEN_METHODS:
         raise CrystalXError(f"unknown hydrogen method {method!r} (choose from {', '.join(HYDROGEN_METHODS)})")
-    if method == "model":
+    if method != "auto":
+        return method
+    from crystalx_core.assign.model import MODEL_DIR
+    return "model" if (MODEL_DIR / "hydrogen.onnx").is_file() else "rules"
+
+
+def hydrogen_counts(structure: Structure, method: str = "auto") -> list[tuple[int, dict[int, float]]]:
+    """(H count, scores) for every non-H site of an assigned structure, in site order."""
+    if resolve_hydrogen_method(method) == "model":
         from crystalx_core.assign.model import model_h_counts
         return model_h_counts(structure)
     from crystalx_core.assign.baseline import baseline_h_counts

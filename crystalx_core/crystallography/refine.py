@@ -84,15 +84,19 @@ def refine(structure: Structure, reflections, cycles: int = 10, anisotropic: boo
     return result
 
 
-_CONSTRAINT_FAILURES = (smtbx_constraints.InvalidConstraint, IndexError, AssertionError)
+# TypeError: Boost.Python's ArgumentError, raised when one group asks for a symmetry image of
+# an H that another group already rides (an XH3 on a threefold axis next to its own images)
+_CONSTRAINT_FAILURES = (smtbx_constraints.InvalidConstraint, IndexError, AssertionError, TypeError)
 
 
 def _fix_unbuildable_riding_groups(model) -> dict[str, str]:
     """Keep the H of riding groups that smtbx cannot build at their idealised positions.
 
     smtbx judges bonding with its own covalent radii and tolerance; where that disagrees
-    with ours (long bonds, disorder) a group's geometry has no pivot neighbour to hang on.
-    Those H stay where they were placed, with only their Uiso riding, and the pivot is reported.
+    with ours (long bonds, disorder) a group's geometry has no pivot neighbour to hang on,
+    and two groups can clash (one needs a symmetry image of an H the other rides). Groups
+    are added one at a time; one that cannot be built beside those before it keeps its H
+    where they were placed, with only their Uiso riding, and its pivot is reported.
     """
     xs = model.xray_structure
     kept, fixed = [], {}
@@ -100,10 +104,12 @@ def _fix_unbuildable_riding_groups(model) -> dict[str, str]:
         pivot = getattr(constraint, "pivot", None)
         if pivot is not None and hasattr(constraint, "constrained_site_indices"):
             try:
-                smtbx_constraints.reparametrisation(xs, [constraint], model.connectivity_table)
+                smtbx_constraints.reparametrisation(xs, kept + [constraint], model.connectivity_table)
             except _CONSTRAINT_FAILURES as error:
                 label = xs.scatterers()[pivot].label
-                fixed[label] = f"H kept at idealised positions: smtbx could not build the riding group ({error})"
+                why = "it needs a symmetry image of an H another group rides" if isinstance(error, TypeError) \
+                    else str(error)
+                fixed[label] = f"H kept at idealised positions: smtbx could not build the riding group ({why})"
                 for index in constraint.constrained_site_indices:
                     xs.scatterers()[index].flags.set_grad_site(False)
                 continue

@@ -118,7 +118,12 @@ def export_run(run_dir, path) -> Path:
     exported = export_onnx(model, config, path)
     history = run_dir / "history.json"
     if history.exists():  # the model card reports training time and epochs from it
-        exported.with_name(f"{exported.stem}_history.json").write_text(history.read_text())
+        rows = json.loads(history.read_text())
+        earlier = run_dir / "init_history.json"  # a fine-tune: the run its weights started from
+        if earlier.exists():
+            rows = [{**row, "stage": "initial weights"} for row in json.loads(earlier.read_text())] + \
+                   [{**row, "stage": "fine-tune"} for row in rows]
+        exported.with_name(f"{exported.stem}_history.json").write_text(json.dumps(rows, indent=1))
     return exported
 
 

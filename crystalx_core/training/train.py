@@ -46,8 +46,8 @@ def allowed_mask(sample: dict, kind: str, n_classes: int) -> np.ndarray:
 SECOND_PASS_SHARE = 0.5  # training examples that take their second-pass guesses (dataset.heavy_sample)
 
 
-def collate(samples: list[dict], kind: str, n_classes: int,
-            rng: np.random.Generator | None = None, with_rules: bool = False) -> dict[str, torch.Tensor]:
+def collate(samples: list[dict], kind: str, n_classes: int, rng: np.random.Generator | None = None,
+            with_rules: bool = False, second_pass_share: float = SECOND_PASS_SHARE) -> dict[str, torch.Tensor]:
     """Concatenate clusters into one graph; loss is taken on the centre nodes only.
 
     With rng (training), a share of the heavy examples use their second-pass guesses;
@@ -57,7 +57,7 @@ def collate(samples: list[dict], kind: str, n_classes: int,
     offset = 0
     for s in samples:
         n = len(s["z"])
-        second = rng is not None and "z_second" in s and rng.random() < SECOND_PASS_SHARE
+        second = rng is not None and "z_second" in s and rng.random() < second_pass_share
         tokens = (s["z_second"] if second else s["z"]).astype(np.int64)
         z.append(rule_tokens(tokens, s["rules"]) if with_rules else tokens)
         pos.append(s["pos"])
@@ -117,7 +117,8 @@ def _physical(samples: list[dict], what: str, log) -> list[dict]:
 
 
 def train(dataset: Path, out: Path, kind: str, epochs: int, config: ModelConfig, lr: float,
-          max_nodes: int, seed: int, init: Path | None = None, log=print) -> dict:
+          max_nodes: int, seed: int, init: Path | None = None, second_pass_share: float = SECOND_PASS_SHARE,
+          log=print) -> dict:
     data = load(dataset)
     train_set, val_set = (_physical(data[split][kind], f"{split} {kind}", log) for split in ("train", "val"))
     out.mkdir(parents=True, exist_ok=True)
@@ -126,6 +127,9 @@ def train(dataset: Path, out: Path, kind: str, epochs: int, config: ModelConfig,
     if init is not None:  # fine-tune: earlier weights, fresh optimiser and schedule
         model.load_state_dict(torch.load(init, weights_only=True))
         log(f"weights from {init}")
+        earlier = Path(init).with_name("history.json")
+        if earlier.exists():  # the export adds these epochs to the model's training record
+            (out / "init_history.json").write_text(earlier.read_text())
     optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-5)
     steps_per_epoch = sum(1 for _ in batches(train_set, max_nodes, None))
     schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -145,7 +149,7 @@ def train(dataset: Path, out: Path, kind: str, epochs: int, config: ModelConfig,
         model.train()
         t0, loss_sum, seen = time.perf_counter(), 0.0, 0
         for group in batches(train_set, max_nodes, rng):
-            batch = collate(group, kind, config.num_classes, rng, config.rule_tokens)
+            batch = collate(group, kind, config.num_classes, rng, config.rule_tokens, second_pass_share)
             loss = nn.functional.cross_entropy(masked_logits(model, batch), batch["y"])
             optimiser.zero_grad()
             loss.backward()
@@ -180,6 +184,8 @@ def main(argv=None) -> int:
     parser.add_argument("--lr", type=float, default=5e-4)
     parser.add_argument("--max-nodes", type=int, default=4000, help="nodes per batch")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--second-pass-share", type=float, default=SECOND_PASS_SHARE,
+                        help="heavy model: share of the examples an epoch that take their second-pass guesses")
     parser.add_argument("--rule-tokens", action="store_true", help="hydrogen model: the H-count rules' "
                         "answer is part of each atom's input token (needs a dataset with 'rules')")
     parser.add_argument("--init", type=Path, help="start from these weights (best.pt of an earlier run "
@@ -192,7 +198,7 @@ def main(argv=None) -> int:
     config = ModelConfig(classes=classes_for(args.kind), hidden_channels=args.hidden, num_layers=args.layers,
                          rule_tokens=args.rule_tokens, max_z=MAX_Z * (MAX_H + 1) if args.rule_tokens else MAX_Z)
     result = train(args.dataset, args.out, args.kind, args.epochs, config, args.lr, args.max_nodes, args.seed,
-                   args.init)
+                   args.init, args.second_pass_share)
     print(f"best validation accuracy {result['best_val_accuracy']:.4f}")
     return 0
 
