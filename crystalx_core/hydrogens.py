@@ -571,7 +571,8 @@ def _place_rigid(centre, acceptors, bonded, known_hydrogens, distance, angle, n_
         for u_j in directions[i + 1:]:
             if abs(u_i @ u_j) < 0.999:
                 candidates.append(group(_unit(u_i + u_j), _unit(u_i - u_j)))
-    away = _unit(-sum(context.bonded)) if context.bonded else None
+    away = -sum(context.bonded) if context.bonded else None  # none when the bonds cancel (a bridging water)
+    away = _unit(away) if away is not None and np.linalg.norm(away) > 1e-3 else None
     for u in directions:
         # H1 = u exactly when b = cos(a/2) u − sin(a/2) w and p = sin(a/2) u + cos(a/2) w.
         w0 = -_perpendicular(u, away)

@@ -1,7 +1,7 @@
 """Turn H counts into riding H sites (with AFIX codes) on a structure, using its connectivity."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -49,13 +49,14 @@ def add_riding_hydrogens(structure: Structure, h_counts: dict[int, int],
     sites: list[Site] = []
     placed: list[np.ndarray] = []  # Cartesian H positions so far, to keep donors apart
     used_labels = {s.label.upper() for s in heavy.sites}
+    h_element = "D" if "D" in heavy.sfac and "H" not in heavy.sfac else "H"  # a deuterated compound
     for i, site in enumerate(heavy.sites):
         sites.append(site)
         n_h = h_counts.get(old_index[id(site)], 0)
         if n_h <= 0:
             continue
         pivot = heavy.cartesian(site.frac)
-        neighbours = [(heavy.sites[c.j].element, c.cart_j) for c in bonds[i]]
+        neighbours = _distinct([(heavy.sites[c.j].element, c.cart_j) for c in bonds[i]])
         second = _second_neighbours(heavy, bonds, bonds[i][0]) if len(bonds[i]) == 1 else None
         code, note = choose_hfix(site.element, n_h, pivot, neighbours, second_neighbours=second)
         known, known_code = given.get(old_index[id(site)], (None, None))
@@ -63,8 +64,11 @@ def add_riding_hydrogens(structure: Structure, h_counts: dict[int, int],
         if known is not None:
             positions, code = known, code if known_code is None else known_code
         else:
-            positions = _positions(heavy, i, site, code, n_h, pivot, neighbours, second, placed, temperature,
-                                   operators, density)
+            try:
+                positions = _positions(heavy, i, site, code, n_h, pivot, neighbours, second, placed, temperature,
+                                       operators, density)
+            except ValueError as error:  # hydrogens._unit: atoms on top of each other
+                positions, note = None, f"no H placed: {error}"
         if positions is None:
             plan.notes[site.label] = note or f"no riding model for {site.element} with {n_h} H"
             continue
@@ -77,7 +81,7 @@ def add_riding_hydrogens(structure: Structure, h_counts: dict[int, int],
                                       f"{n_h} H at occupancy {occupancy:.3g}")
         labels = _free_labels(site.label, len(positions), used_labels)
         u_iso = RIDING_U_FACTOR.get(code, 1.2) * site.u_iso
-        sites.extend(Site(label=lab, element="H", frac=tuple(heavy.fractional(xyz)), u_iso=u_iso,
+        sites.extend(Site(label=lab, element=h_element, frac=tuple(heavy.fractional(xyz)), u_iso=u_iso,
                           occupancy=occupancy, part=site.part, afix=code)
                      for lab, xyz in zip(labels, positions))
         placed.extend(positions)
@@ -86,6 +90,8 @@ def add_riding_hydrogens(structure: Structure, h_counts: dict[int, int],
             plan.notes[site.label] = note or f"{site.element}H{n_h}: restrained, not riding"
             plan.restraints.extend(_restraints(site.label, labels))
     plan.structure = heavy.with_sites(sites)
+    if placed and h_element not in heavy.sfac:  # the formula left H out: the H we add still need an SFAC
+        plan.structure = replace(plan.structure, sfac=[*heavy.sfac, "H"], unit=[*heavy.unit, 0.0])
     return plan
 
 
@@ -114,6 +120,16 @@ def ride_existing_hydrogens(structure: Structure, codes_by_h_label: dict[str, in
     if orphans:
         plan.notes["(none)"] = "H without a non-H atom within %.1f Å left out: %s" % (H_BOND_MAX, " ".join(orphans))
     return plan
+
+
+def _distinct(neighbours: list[tuple[str, np.ndarray]]) -> list[tuple[str, np.ndarray]]:
+    """One neighbour per position: the parts of a disordered site sharing one position
+    (EXYZ, as C23/C23X of COD 2103700) are one bond, not two that cancel."""
+    kept: list[tuple[str, np.ndarray]] = []
+    for element, xyz in neighbours:
+        if all(np.linalg.norm(xyz - other) >= SAME_SITE for _, other in kept):
+            kept.append((element, xyz))
+    return kept
 
 
 def _positions(structure, i, site, code, n_h, pivot, neighbours, second, placed, temperature, operators,

@@ -344,6 +344,18 @@ def test_water_with_one_hydrogen_bond_gets_that_one_right():
         assert angle(h, env.pivot, metals[0]) > 100.0
 
 
+def test_water_bridging_two_metals_on_opposite_sides_is_placed():
+    """The M–O bonds of a linear M–OH2–M bridge cancel (COD 1552546 once crashed here): the
+    H still go at the water geometry and keep clear of both metals."""
+    o = np.array([1.0, 2.0, 3.0])
+    metals = [o + [2.1, 0.0, 0.0], o - [2.1, 0.0, 0.0]]
+    placed = place_water_hydrogens(o, [o + [0.0, 2.8, 0.0]], bonded=metals)
+    assert np.linalg.norm(placed - o, axis=1) == pytest.approx([0.84, 0.84], abs=1e-6)
+    assert angle(placed[0], o, placed[1]) == pytest.approx(104.5)
+    for h in placed:
+        assert all(angle(h, o, m) > 60.0 for m in metals)
+
+
 def test_water_without_acceptors_is_deterministic():
     o = np.array([1.0, 2.0, 3.0])
     first = place_water_hydrogens(o, [])

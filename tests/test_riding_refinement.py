@@ -176,3 +176,52 @@ def test_riding_groups_that_clash_are_fixed_one_by_one(monkeypatch):
     assert list(fixed) == ["C2"] and "symmetry image" in fixed["C2"]
     assert model.constraints == [groups[0], other, groups[2]]
     assert [sc.flags.grad for sc in scatterers] == [True, True, True, False, True, True]
+
+
+def test_disordered_parts_sharing_a_position_are_one_neighbour(shared_data):
+    """COD 2103700 keeps C23 and C23X (two disorder parts) at one position. Without PARTs
+    (a solution, or after `assign`) riding took them for two neighbours of C25 whose
+    directions cancel, and `assign` crashed. They are one neighbour: with C25X (the other
+    part of C25 itself) C25 is a CH2 and gets its two H."""
+    from crystalx_core.riding import add_riding_hydrogens
+    structure = read_cif(shared_data / "corpus" / "codtools_2103700.cif").structure
+    heavy = structure.with_sites([replace(s, part=0) for s in structure.sites if s.element not in ("H", "D")])
+    index = {s.label: i for i, s in enumerate(heavy.sites)}
+    plan = add_riding_hydrogens(heavy, {index["C25"]: 2})
+    assert not plan.notes and plan.codes["C25"] == 23
+    c25 = heavy.cartesian(heavy.sites[index["C25"]].frac)
+    h = [heavy.cartesian(s.frac) for s in plan.structure.sites if s.element == "H"]
+    assert len(h) == 2 and all(0.9 < np.linalg.norm(x - c25) < 1.0 for x in h)
+
+
+def test_a_cage_atom_whose_bonds_cancel_is_reported_not_a_crash(shared_data):
+    """B2 of COD 2234582 sits inside its cage (bonds in every direction): one H asked for
+    on it has no free direction. The atom is reported; the job goes on."""
+    from crystalx_core.riding import add_riding_hydrogens
+    structure = read_cif(shared_data / "corpus" / "codtools_2234582.cif").structure
+    heavy = structure.with_sites([s for s in structure.sites if s.element not in ("H", "D")])
+    index = {s.label: i for i, s in enumerate(heavy.sites)}
+    plan = add_riding_hydrogens(heavy, {index["B2"]: 1})
+    assert plan.notes["B2"].startswith("no H placed: degenerate geometry")
+    assert not any(s.element == "H" for s in plan.structure.sites)
+
+
+def test_riding_h_of_a_deuterated_compound_are_d_and_a_formula_without_h_gets_one(shared_data):
+    """COD 1000002 lists SFAC C D O Sr: the water H we add are D (writing them as H crashed
+    the .res writer). A formula that names neither gains an H entry for the atoms we add."""
+    from crystalx_core.io.shelx import new_ins_text
+    from crystalx_core.riding import add_riding_hydrogens
+    structure = read_cif(shared_data / "corpus" / "codtools_1000002.cif").structure
+    assert "D" in structure.sfac and "H" not in structure.sfac
+    heavy = structure.with_sites([s for s in structure.sites if s.element not in ("H", "D")])
+    water = next(i for i, s in enumerate(heavy.sites) if s.label == "Ow3")
+    plan = add_riding_hydrogens(heavy, {water: 2})
+    added = [s for s in plan.structure.sites if s.element in ("H", "D")]
+    assert [s.element for s in added] == ["D", "D"] and plan.structure.sfac == heavy.sfac
+    assert "SFAC C D O Sr" in new_ins_text(plan.structure)
+    no_h = replace(heavy, sfac=[e for e in heavy.sfac if e != "D"],
+                   unit=[n for e, n in zip(heavy.sfac, heavy.unit) if e != "D"])
+    plan = add_riding_hydrogens(no_h, {water: 2})
+    assert plan.structure.sfac == [*no_h.sfac, "H"] and plan.structure.unit[-1] == 0.0
+    assert {s.element for s in plan.structure.sites if s.afix == 0 and s.element in ("H", "D")} == {"H"}
+    new_ins_text(plan.structure)  # writes: every element is in SFAC

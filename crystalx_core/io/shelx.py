@@ -450,6 +450,7 @@ class _SiteWriter:
     def __init__(self, structure: Structure, sites: list[Site], fvars: list[float],
                  newline: str):
         self.sfac_index = {element: k + 1 for k, element in enumerate(structure.sfac)}
+        self.source = structure.source or None
         order = len(structure.symops)
         multiplicities = site_multiplicities(structure.with_sites(sites)) if sites else []
         self.sof_factor = [m / order for m in multiplicities]
@@ -513,18 +514,29 @@ class _SiteWriter:
         head = f"{site.label:<5} {sfac}" + xyz + _field(sof_code, 5, 12)
         if site.u_aniso is not None:
             u_codes = origin.u_codes if origin and len(origin.u_codes) == 6 else (None,) * 6
-            u = [_field(self._keep(v, c), 5, 11) for v, c in zip(site.u_aniso, u_codes)]
+            try:
+                u = [_field(self._keep(v, c), 5, 11) for v, c in zip(site.u_aniso, u_codes)]
+            except ValueError:
+                raise self._bad_u(site, site.u_aniso) from None
             split = 2 if len(head) + 22 <= 78 else 1  # a long label moves U22 down: ≤ 80 columns
             text = (head + "".join(u[:split]) + " =" + self.nl
                     + "     " + "".join(u[split:]) + self.nl)
         else:
-            text = head + _field(self._u_iso_code(site, origin), 5, 11)
+            try:
+                text = head + _field(self._u_iso_code(site, origin), 5, 11)
+            except ValueError:
+                raise self._bad_u(site, (site.u_iso,)) from None
             if site.is_peak and site.peak_height is not None:
                 text += _field(site.peak_height, 2, 9)
             text += self.nl
         if not site.is_peak and not is_hydrogen(site.element):
             self.previous_ueq = site.u_iso
         return text
+
+    def _bad_u(self, site: Site, values) -> InputError:
+        """A U that SHELX would read as a free-variable code (|U| >= 5 Å²) is the input's error."""
+        return InputError(f"site {site.label}: displacement parameter {max(values, key=abs):g} Å² is not "
+                          "physical (U in units of 10⁻⁴ Å² without the scale?)", self.source, site.line)
 
     def _u_iso_code(self, site: Site, origin: AtomLine | None) -> float:
         """Riding Uiso written back as SHELX's -1.2/-1.5 (× Ueq of the previous non-H atom)."""
