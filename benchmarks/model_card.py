@@ -137,7 +137,9 @@ def card(dataset: dict, runs: dict[str, list], metrics: dict, sidecars: dict[str
     lines += pxrd_section(pxrd_metrics, sidecars.get("pxrd_csn"), runs)
     lines += ["", "## Limits", "",
               "- Trained on a few hundred structures only; elements rare in the corpus are barely seen "
-              "(see the counts above). Probabilities are the softmax restricted to the SFAC elements.",
+              "(see the counts above). Probabilities are the softmax restricted to the SFAC elements; the "
+              "element chosen is the formula-aware one, which can differ from the most probable where the "
+              "model is unsure (reports list the top five probabilities beside the chosen element).",
               "- Disordered structures were not used in training.", ""]
     return "\n".join(lines)
 
