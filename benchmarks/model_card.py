@@ -18,6 +18,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 MODELS = REPO / "onnx_models"
 RULE_TOKENS = "; each input token carries the H-count rules' answer (element + 100 × count)"
+HEIGHT_TOKENS = ("; each input token carries the peak's height bin (element guess + 100 × bin; 9 bins of the height "
+                 "over the median of the N highest peaks, N = the non-H atoms UNIT expects; bin 0 = no height, "
+                 "as for atoms and for a fifth of the training examples)")
 
 
 def _pct(value) -> str:
@@ -25,11 +28,16 @@ def _pct(value) -> str:
 
 
 def _epochs(history: list[dict]) -> str:
-    """'N epochs', or 'N epochs, then M fine-tuning epochs' for a fine-tuned model."""
-    tuned = sum(1 for row in history if row.get("stage") == "fine-tune")
-    if not tuned:
+    """'N epochs', or for a fine-tuned model the epochs of each run in order."""
+    runs: list[list] = []
+    for row in history:
+        if not runs or runs[-1][0] != row.get("run"):
+            runs.append([row.get("run"), 0])
+        runs[-1][1] += 1
+    if len(runs) == 1:
         return f"{len(history)} epochs"
-    return f"{len(history) - tuned} epochs, then {tuned} fine-tuning epochs"
+    counts = [str(n) for _, n in runs]
+    return f"{len(history)} epochs in {len(runs)} runs, each fine-tuning the one before ({' + '.join(counts)})"
 
 
 def pxrd_section(metrics: dict | None, sidecar: dict | None, runs: dict[str, list]) -> list[str]:
@@ -92,7 +100,7 @@ def card(dataset: dict, runs: dict[str, list], metrics: dict, sidecars: dict[str
         lines.append(f"- `{name}.onnx`: torchmd-net `TorchMD_ET` {c['hidden_channels']} channels × "
                      f"{c['num_layers']} layers, {c['num_rbf']} expnorm RBF, cutoff {c['cutoff']} Å, "
                      f"{c['num_heads']} heads; invariant per-atom head over {len(c['classes'])} classes"
-                     f"{RULE_TOKENS if c.get('rule_tokens') else ''}. "
+                     f"{RULE_TOKENS if c.get('rule_tokens') else ''}{HEIGHT_TOKENS if c.get('height_tokens') else ''}. "
                      f"Trained {_epochs(history)} in {hours:.2f} h on one CPU thread (torch kept to one beside cctbx) "
                      f"(torch {meta['torch']}, torchmd-net {meta['torchmd-net']}); exported {meta['exported']} "
                      f"({meta['exporter']}, opset {meta['opset']}).")

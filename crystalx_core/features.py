@@ -45,11 +45,35 @@ class GraphInputs:
         return self.edge_index.shape[1]
 
 
-def rule_tokens(z: np.ndarray, rules: np.ndarray) -> np.ndarray:
-    """Hydrogen-model input tokens: the element and the rule-based H count (0..4) in one
-    number, Z + MAX_Z × count, so the network starts from the rules' answer and learns
-    where they fail (water, H bonds, strained rings) instead of relearning bond lengths."""
-    return np.asarray(z, dtype=np.int64) + MAX_Z * np.asarray(rules, dtype=np.int64)
+def combined_tokens(z: np.ndarray, extra: np.ndarray) -> np.ndarray:
+    """Input tokens that carry one more small number with the element: Z + MAX_Z × extra.
+
+    The hydrogen model gets the rule-based H count (0..4), so it starts from the rules'
+    answer and learns where they fail (water, H bonds, strained rings) instead of
+    relearning bond lengths; the heavy model gets the peak-height bin (height_bins), which
+    separates C, N and O far better than the height rank in the baseline's guess."""
+    return np.asarray(z, dtype=np.int64) + MAX_Z * np.asarray(extra, dtype=np.int64)
+
+
+# Edges between the height bins, as peak height over the reference height (height_bins).
+HEIGHT_EDGES = (0.45, 0.7, 0.85, 0.95, 1.05, 1.2, 1.5, 2.5)
+HEIGHT_BINS = len(HEIGHT_EDGES) + 2  # bin 0 = no height (an atom, not a peak)
+
+
+def height_bins(heights: list[float | None], expected_atoms: float) -> np.ndarray:
+    """Bin 1..len(HEIGHT_EDGES)+1 of each peak's height relative to the median of the
+    `expected_atoms` highest peaks (the typical atom: C in an organic structure), 0 where
+    there is no height. Relative, so the map's scale does not matter."""
+    known = np.array([h for h in heights if h is not None and np.isfinite(h) and h > 0], dtype=float)
+    bins = np.zeros(len(heights), dtype=np.int64)
+    if len(known) == 0:
+        return bins
+    top = np.sort(known)[::-1][:max(1, min(len(known), int(round(expected_atoms))))]
+    reference = float(np.median(top))
+    for k, h in enumerate(heights):
+        if h is not None and np.isfinite(h) and h > 0:
+            bins[k] = 1 + int(np.searchsorted(HEIGHT_EDGES, h / reference))
+    return bins
 
 
 def radius_edges(pos: np.ndarray, cutoff: float) -> np.ndarray:

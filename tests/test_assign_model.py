@@ -100,3 +100,40 @@ def test_shipped_hydrogen_model_counts_published_h(shared_data):
         total += len(expected)
     assert right / total >= 0.9, (right, total)
     assert MODEL_DIR.is_dir()
+
+
+def test_height_tokens_follow_relative_peak_heights(shared_data, tmp_path):
+    """A heavy model with height tokens reads each peak's height relative to the typical
+    atom: scaling the whole map changes nothing, raising one peak changes its answer."""
+    pytest.importorskip("torchmdnet")
+    import torch
+
+    from crystalx_core.features import HEIGHT_BINS, MAX_Z
+    from crystalx_core.training.export import export_onnx
+    from crystalx_core.training.model import AtomClassifier, ModelConfig
+    from crystalx_core.training.train import ELEMENT_CLASSES, HYDROGEN_CLASSES
+
+    for name, classes, extra in (("heavy", ELEMENT_CLASSES, {"height_tokens": True, "max_z": MAX_Z * HEIGHT_BINS}),
+                                 ("hydrogen", HYDROGEN_CLASSES, {})):
+        torch.manual_seed(2)
+        config = ModelConfig(classes=classes, hidden_channels=16, num_layers=1, num_heads=2, **extra)
+        export_onnx(AtomClassifier(config), config, tmp_path / f"{name}.onnx")
+    _, peaks, _ = _peaks_of("XH_alanine")
+
+    def scores(structure):
+        answer = assign_model(structure, str(tmp_path), penalty=None).by_index()
+        return [answer[k].element_scores if k in answer else None for k in range(len(structure.sites))]
+
+    def scaled(factor, only=None):
+        return peaks.with_sites([_with_height(s, s.peak_height * (factor if only in (None, k) else 1.0))
+                                 for k, s in enumerate(peaks.sites)])
+
+    base = scores(peaks)
+    assert scores(scaled(3.0)) == base
+    raised = scores(scaled(4.0, only=0))
+    assert raised[0] != base[0]
+
+
+def _with_height(site, height):
+    from dataclasses import replace
+    return replace(site, peak_height=height)

@@ -155,3 +155,17 @@ def test_a_thousand_site_graph_is_built(shared_data):
     assert len(sites) >= 1000
     graph = build_graph(big, [6] * len(sites))
     assert graph.n_centre == len(sites)
+
+
+def test_height_bins_are_relative_to_the_typical_atom():
+    from crystalx_core.features import HEIGHT_BINS, HEIGHT_EDGES, height_bins
+    heights = [10.0, 10.5, 9.5, 12.0, 14.0, 30.0, 3.0, None, float("nan")]
+    bins = height_bins(heights, expected_atoms=6)
+    assert bins.tolist() == height_bins([None if h is None else 7 * h for h in heights], 6).tolist()
+    assert bins[7] == 0 and bins[8] == 0  # no height
+    assert bins[0] == 1 + sum(e < 10.0 / 11.25 for e in HEIGHT_EDGES)  # median of the six highest: 11.25
+    assert bins[5] == HEIGHT_BINS - 1 and bins[6] == 1  # far above and far below
+    order = [0, 1, 2, 3, 4, 5, 6]
+    ranked = sorted(order, key=lambda k: heights[k])
+    assert [bins[k] for k in ranked] == sorted(bins[k] for k in ranked)  # monotonic in height
+    assert height_bins([None, None], 2).tolist() == [0, 0]

@@ -215,7 +215,7 @@ def test_tiny_training_run_learns_resumes_and_exports(shared_data, train_extra, 
     import torch
     from crystalx_core.assign.baseline import baseline_h_counts
     from crystalx_core.assign.model import model_h_counts
-    from crystalx_core.features import rule_tokens
+    from crystalx_core.features import combined_tokens
     from crystalx_core.training import dataset, train
     model_module, export_module = train_extra
     data = tmp_path / "set.pkl.gz"
@@ -239,7 +239,7 @@ def test_tiny_training_run_learns_resumes_and_exports(shared_data, train_extra, 
     heavy = structure.with_sites([s for s in structure.sites if s.element != "H"])
     graph = build_graph(heavy, [atomic_number(s.element) for s in heavy.sites], config.cutoff, config.context)
     rules = np.asarray(baseline_h_counts(heavy))
-    tokens = rule_tokens(graph.z, rules[graph.site])
+    tokens = combined_tokens(graph.z, rules[graph.site])
     assert (tokens[graph.site == 0] == graph.z[0] + 100 * rules[0]).all()
     inputs = [torch.from_numpy(a) for a in (tokens, graph.pos, graph.edge_index, graph.incoming)]
     with torch.no_grad():
@@ -249,6 +249,20 @@ def test_tiny_training_run_learns_resumes_and_exports(shared_data, train_extra, 
     for (n, scores), row in zip(answer, expected):
         assert abs(scores[n] - row.max()) < 1e-4
     assert path.exists()
+
+    heavy_run = tmp_path / "heavy"  # the heavy model with height tokens, fine-tuned from plain weights
+    assert train.main([str(data), str(tmp_path / "plain"), "--kind", "heavy", "--hidden", "16", "--layers", "1",
+                       "--epochs", "1"]) == 0
+    assert train.main([str(data), str(heavy_run), "--kind", "heavy", "--hidden", "16", "--layers", "1",
+                       "--epochs", "1", "--height-tokens", "--init", str(tmp_path / "plain" / "best.pt")]) == 0
+    assert model_module.ModelConfig.load(heavy_run / "config.json").height_tokens
+    assert [row["run"] for row in json.loads((heavy_run / "init_history.json").read_text())] == ["plain"]
+    export_module.export_run(heavy_run, models / "heavy.onnx")
+    from crystalx_core.assign.model import assign_model
+    peaks = heavy.with_sites([s.with_element(None, f"Q{k + 1}") for k, s in enumerate(heavy.sites)])
+    for k, peak in enumerate(peaks.sites):
+        peak.peak_height = float(atomic_number(heavy.sites[k].element))
+    assert len(assign_model(peaks, str(models)).sites) > 0
 
 
 def test_second_pass_guesses_are_the_truth_with_a_bounded_share_changed(train_extra):
@@ -277,3 +291,23 @@ def test_samples_with_overlapping_atoms_are_left_out(train_extra):
     said = []
     assert _physical([dense, sparse, empty], "train heavy", said.append) == [sparse, empty]
     assert said == [f"train heavy: left out 1 samples with over {MAX_DEGREE} neighbours on a node"]
+
+
+def test_earlier_weights_widen_to_token_embeddings(train_extra):
+    """Fine-tuning a model that gained height tokens from one without: token t starts as
+    the element t mod MAX_Z, every other weight as it was."""
+    import torch
+    from crystalx_core.features import HEIGHT_BINS, MAX_Z
+    from crystalx_core.training.train import _widened
+    model_module, _ = train_extra
+    plain = model_module.ModelConfig(classes=CLASSES, hidden_channels=16, num_layers=1, num_heads=2)
+    wide = model_module.ModelConfig(classes=CLASSES, hidden_channels=16, num_layers=1, num_heads=2,
+                                    height_tokens=True, max_z=MAX_Z * HEIGHT_BINS)
+    earlier = model_module.AtomClassifier(plain).state_dict()
+    model = model_module.AtomClassifier(wide)
+    model.load_state_dict(_widened(earlier, model.state_dict()))
+    state = model.state_dict()
+    for key in ("representation.embedding.weight", "representation.neighbor_embedding.embedding.weight"):
+        assert state[key].shape[0] == MAX_Z * HEIGHT_BINS
+        assert torch.equal(state[key][6 + 3 * MAX_Z], earlier[key][6])
+    assert torch.equal(state["head_vec.weight"], earlier["head_vec.weight"])

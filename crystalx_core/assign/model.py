@@ -23,7 +23,7 @@ from crystalx_core.assign.labels import element_labels
 from crystalx_core.assignment import Assignment, SiteAssignment
 from crystalx_core.elements import atomic_number, is_hydrogen
 from crystalx_core.errors import CrystalXError
-from crystalx_core.features import build_graph, rule_tokens
+from crystalx_core.features import build_graph, combined_tokens, height_bins
 from crystalx_core.geometry import site_multiplicities
 from crystalx_core.structure import Structure
 
@@ -50,8 +50,12 @@ def assign_model(structure: Structure, model_dir: str = str(MODEL_DIR),
     baseline = assign_baseline(target).by_index()
     guesses = [atomic_number(baseline[k].element) if k in baseline else 0 for k in range(len(target.sites))]
     counted, weights = _formula(target, heavy_model.classes)
+    bins = height_bins([s.peak_height if s.is_peak else None for s in target.sites], sum(counted.values())) \
+        if heavy_model.config.get("height_tokens") else None
     for _ in range(PASSES):
         graph = build_graph(target, guesses, heavy_model.cutoff, heavy_model.context)
+        if bins is not None:
+            graph = replace(graph, z=combined_tokens(graph.z, bins[graph.site]))
         probabilities = _restricted(heavy_model.predict(graph), allowed)
         if penalty is not None:
             atoms_seen = float(weights @ (1.0 - probabilities[:, heavy_model.classes.index(NOT_AN_ATOM)]))
@@ -82,7 +86,7 @@ def model_h_counts(structure: Structure, model_dir: str = str(MODEL_DIR)) -> lis
                         hydrogen_model.context)
     if hydrogen_model.config.get("rule_tokens"):
         rules = np.asarray(baseline_h_counts(heavy), dtype=np.int64)
-        graph = replace(graph, z=rule_tokens(graph.z, rules[graph.site]))
+        graph = replace(graph, z=combined_tokens(graph.z, rules[graph.site]))
     probabilities = hydrogen_model.predict(graph)
     return [(int(p.argmax()), {int(hydrogen_model.classes[c]): float(p[c]) for c in np.argsort(-p)[:3]})
             for p in probabilities]

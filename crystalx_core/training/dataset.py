@@ -28,7 +28,7 @@ import crystalx_core  # noqa: F401  (cctbx before gemmi)
 from crystalx_core.assign.baseline import assign_baseline, baseline_h_counts
 from crystalx_core.elements import atomic_number, covalent_radius, is_hydrogen
 from crystalx_core.errors import CrystalXError
-from crystalx_core.features import build_graph
+from crystalx_core.features import build_graph, height_bins
 from crystalx_core.geometry import neighbours
 from crystalx_core.structure import Structure
 from crystalx_core.training.simulate import SimulationSettings, simulate_peaks
@@ -41,6 +41,7 @@ H_BOND_MAX = 1.3  # Å: H this close to a non-H atom counts as bonded to it (S�
 CONTEXT = 3.2  # Å: symmetry context both models see (the CrystalX paper's for hydrogens; for the
 # heavy model a 5 Å context made CPU training ~8x slower for little extra information)
 MAX_H = 4
+NO_HEIGHTS = 0.2  # share of heavy examples whose peaks lose their heights (re-assigning atoms)
 SECOND_PASS_ERRORS = 0.15  # the largest share of wrong guesses in a second-pass example
 
 
@@ -89,8 +90,12 @@ def heavy_sample(truth: Structure, rng: np.random.Generator) -> dict:
     guesses = [atomic_number(assignment[i].element) if i in assignment else 0
                for i in range(len(sim.structure.sites))]
     graph = build_graph(sim.structure, guesses, context=CONTEXT)
+    peaks = sim.structure.sites
     second = second_pass_guesses(sim.targets, truth.sfac, rng)
+    heights = [None] * len(peaks) if rng.random() < NO_HEIGHTS else [s.peak_height for s in peaks]
+    bins = height_bins(heights, sum(sim.structure.asymmetric_unit_contents().values()))
     return {**_graph_arrays(graph), "z_second": second[graph.site].astype(np.int8),
+            "height_bin": bins[graph.site].astype(np.int8),
             "y": np.asarray(sim.targets, dtype=np.int64), "sfac": list(truth.sfac)}
 
 

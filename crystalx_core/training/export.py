@@ -119,10 +119,9 @@ def export_run(run_dir, path) -> Path:
     history = run_dir / "history.json"
     if history.exists():  # the model card reports training time and epochs from it
         rows = json.loads(history.read_text())
-        earlier = run_dir / "init_history.json"  # a fine-tune: the run its weights started from
+        earlier = run_dir / "init_history.json"  # a fine-tune: the runs its weights came from
         if earlier.exists():
-            rows = [{**row, "stage": "initial weights"} for row in json.loads(earlier.read_text())] + \
-                   [{**row, "stage": "fine-tune"} for row in rows]
+            rows = json.loads(earlier.read_text()) + [{**row, "run": run_dir.name} for row in rows]
         exported.with_name(f"{exported.stem}_history.json").write_text(json.dumps(rows, indent=1))
     return exported
 

@@ -40,7 +40,8 @@ class ModelConfig:
     context: float = 3.2  # Å: symmetry images this close to a centre become context nodes
     num_heads: int = 8
     max_z: int = 100
-    rule_tokens: bool = False  # input token = Z + MAX_Z × the H-count rules' answer (features.rule_tokens)
+    rule_tokens: bool = False  # input token = Z + MAX_Z × the H-count rules' answer (features.combined_tokens)
+    height_tokens: bool = False  # input token = Z + MAX_Z × the peak-height bin (features.height_bins)
 
     @property
     def num_classes(self) -> int:

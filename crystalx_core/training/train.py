@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from crystalx_core.elements import atomic_number, symbol
-from crystalx_core.features import MAX_Z, incoming_edges, rule_tokens
+from crystalx_core.features import HEIGHT_BINS, MAX_Z, combined_tokens, incoming_edges
 from crystalx_core.training.dataset import MAX_DEGREE, MAX_H, is_physical, load
 from crystalx_core.training.model import AtomClassifier, ModelConfig
 
@@ -47,19 +47,25 @@ SECOND_PASS_SHARE = 0.5  # training examples that take their second-pass guesses
 
 
 def collate(samples: list[dict], kind: str, n_classes: int, rng: np.random.Generator | None = None,
-            with_rules: bool = False, second_pass_share: float = SECOND_PASS_SHARE) -> dict[str, torch.Tensor]:
+            with_rules: bool = False, second_pass_share: float = SECOND_PASS_SHARE,
+            with_heights: bool = False) -> dict[str, torch.Tensor]:
     """Concatenate clusters into one graph; loss is taken on the centre nodes only.
 
     With rng (training), a share of the heavy examples use their second-pass guesses;
     without (validation), every example uses the first-pass (baseline) guesses. with_rules:
-    hydrogen inputs are rule tokens (features.rule_tokens)."""
+    hydrogen inputs are rule tokens, with_heights: heavy inputs carry peak-height bins
+    (features.combined_tokens)."""
     z, pos, edges, centre, y, masks = [], [], [], [], [], []
     offset = 0
     for s in samples:
         n = len(s["z"])
         second = rng is not None and "z_second" in s and rng.random() < second_pass_share
         tokens = (s["z_second"] if second else s["z"]).astype(np.int64)
-        z.append(rule_tokens(tokens, s["rules"]) if with_rules else tokens)
+        if with_rules:
+            tokens = combined_tokens(tokens, s["rules"])
+        elif with_heights:
+            tokens = combined_tokens(tokens, s["height_bin"])
+        z.append(tokens)
         pos.append(s["pos"])
         edges.append(s["edge_index"].astype(np.int64) + offset)
         centre.append(np.arange(s["n_centre"]) + offset)
@@ -100,12 +106,37 @@ def evaluate(model: AtomClassifier, samples: list[dict], kind: str, max_nodes: i
     correct = total = 0
     loss_sum = 0.0
     for group in batches(samples, max_nodes, None):
-        batch = collate(group, kind, model.config.num_classes, with_rules=model.config.rule_tokens)
+        batch = collate(group, kind, model.config.num_classes, with_rules=model.config.rule_tokens,
+                        with_heights=model.config.height_tokens)
         logits = masked_logits(model, batch)
         loss_sum += float(nn.functional.cross_entropy(logits, batch["y"], reduction="sum"))
         correct += int((logits.argmax(1) == batch["y"]).sum())
         total += len(batch["y"])
     return {"loss": loss_sum / max(total, 1), "accuracy": correct / max(total, 1), "atoms": total}
+
+
+def _record_earlier_runs(folder: Path, out: Path) -> None:
+    """init_history.json in `out`: every epoch behind the initial weights in `folder` (its own
+    history and, for a fine-tune of a fine-tune, the runs before it), each row tagged with
+    its run; the export adds them to the model's training record."""
+    rows = []
+    if (folder / "init_history.json").exists():
+        rows += [{"run": "earlier", **row} for row in json.loads((folder / "init_history.json").read_text())]
+    if (folder / "history.json").exists():
+        rows += [{**row, "run": folder.name} for row in json.loads((folder / "history.json").read_text())]
+    if rows:
+        (out / "init_history.json").write_text(json.dumps(rows, indent=1))
+
+
+def _widened(earlier: dict, current: dict) -> dict:
+    """Earlier weights for a model whose token embeddings are wider (height or rule tokens
+    added): token t starts as the element t mod MAX_Z it carries."""
+    out = dict(earlier)
+    for key, value in earlier.items():
+        wanted = current[key].shape
+        if key.endswith("embedding.weight") and value.shape != wanted and value.shape[0] == MAX_Z:
+            out[key] = value[torch.arange(wanted[0]) % MAX_Z]
+    return out
 
 
 def _physical(samples: list[dict], what: str, log) -> list[dict]:
@@ -125,11 +156,9 @@ def train(dataset: Path, out: Path, kind: str, epochs: int, config: ModelConfig,
     torch.manual_seed(seed)
     model = AtomClassifier(config)
     if init is not None:  # fine-tune: earlier weights, fresh optimiser and schedule
-        model.load_state_dict(torch.load(init, weights_only=True))
+        model.load_state_dict(_widened(torch.load(init, weights_only=True), model.state_dict()))
         log(f"weights from {init}")
-        earlier = Path(init).with_name("history.json")
-        if earlier.exists():  # the export adds these epochs to the model's training record
-            (out / "init_history.json").write_text(earlier.read_text())
+        _record_earlier_runs(Path(init).parent, out)
     optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-5)
     steps_per_epoch = sum(1 for _ in batches(train_set, max_nodes, None))
     schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -149,7 +178,8 @@ def train(dataset: Path, out: Path, kind: str, epochs: int, config: ModelConfig,
         model.train()
         t0, loss_sum, seen = time.perf_counter(), 0.0, 0
         for group in batches(train_set, max_nodes, rng):
-            batch = collate(group, kind, config.num_classes, rng, config.rule_tokens, second_pass_share)
+            batch = collate(group, kind, config.num_classes, rng, config.rule_tokens, second_pass_share,
+                            config.height_tokens)
             loss = nn.functional.cross_entropy(masked_logits(model, batch), batch["y"])
             optimiser.zero_grad()
             loss.backward()
@@ -186,6 +216,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--second-pass-share", type=float, default=SECOND_PASS_SHARE,
                         help="heavy model: share of the examples an epoch that take their second-pass guesses")
+    parser.add_argument("--height-tokens", action="store_true", help="heavy model: each peak's height bin "
+                        "is part of its input token (needs a dataset with 'height_bin')")
     parser.add_argument("--rule-tokens", action="store_true", help="hydrogen model: the H-count rules' "
                         "answer is part of each atom's input token (needs a dataset with 'rules')")
     parser.add_argument("--init", type=Path, help="start from these weights (best.pt of an earlier run "
@@ -195,8 +227,11 @@ def main(argv=None) -> int:
     # wrong sums silently (see crystalx_core/training/__init__.py); the package confines it.
     if args.rule_tokens and args.kind != "hydrogen":
         parser.error("--rule-tokens is for the hydrogen model")
+    if args.height_tokens and args.kind != "heavy":
+        parser.error("--height-tokens is for the heavy model")
+    levels = MAX_H + 1 if args.rule_tokens else HEIGHT_BINS if args.height_tokens else 1
     config = ModelConfig(classes=classes_for(args.kind), hidden_channels=args.hidden, num_layers=args.layers,
-                         rule_tokens=args.rule_tokens, max_z=MAX_Z * (MAX_H + 1) if args.rule_tokens else MAX_Z)
+                         rule_tokens=args.rule_tokens, height_tokens=args.height_tokens, max_z=MAX_Z * levels)
     result = train(args.dataset, args.out, args.kind, args.epochs, config, args.lr, args.max_nodes, args.seed,
                    args.init, args.second_pass_share)
     print(f"best validation accuracy {result['best_val_accuracy']:.4f}")
