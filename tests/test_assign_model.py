@@ -137,3 +137,18 @@ def test_height_tokens_follow_relative_peak_heights(shared_data, tmp_path):
 def _with_height(site, height):
     from dataclasses import replace
     return replace(site, peak_height=height)
+
+
+def test_h_counts_are_restricted_to_what_an_atom_has_room_for(shared_data):
+    """A C with three bonded non-metals can take one H at most, an O with two one, whatever
+    the network says (the demo's baseline once swapped a C and an O, and the model then
+    asked for a CH2 on a three-connected C that no riding model can place)."""
+    from crystalx_core.assign.model import MAX_BONDS, _placeable
+    from crystalx_core.geometry import connectivity
+    truth = read_cif(BENCHMARK / "XH_alanine" / "model.cif").structure
+    heavy = truth.with_sites([s for s in truth.sites if s.element != "H"])
+    restricted = _placeable(np.full((len(heavy.sites), 5), 0.2), heavy, [0, 1, 2, 3, 4])
+    assert np.allclose(restricted.sum(axis=1), 1.0)
+    for site, contacts, row in zip(heavy.sites, connectivity(heavy), restricted):
+        room = MAX_BONDS[site.element] - len(contacts)
+        assert (row[:room + 1] > 0).all() and (row[room + 1:] == 0).all(), (site.label, row)

@@ -21,10 +21,10 @@ from crystalx_core.assign.baseline import assign_baseline, baseline_h_counts
 from crystalx_core.assign.composition import PENALTY, constrained_choice, trusted_counts
 from crystalx_core.assign.labels import element_labels
 from crystalx_core.assignment import Assignment, SiteAssignment
-from crystalx_core.elements import atomic_number, is_hydrogen
+from crystalx_core.elements import atomic_number, is_hydrogen, is_metal
 from crystalx_core.errors import CrystalXError
 from crystalx_core.features import build_graph, combined_tokens, height_bins
-from crystalx_core.geometry import site_multiplicities
+from crystalx_core.geometry import connectivity, site_multiplicities
 from crystalx_core.structure import Structure
 
 MODEL_DIR = Path(os.environ.get("CRYSTALX_MODELS", Path(__file__).resolve().parents[2] / "onnx_models"))
@@ -87,9 +87,28 @@ def model_h_counts(structure: Structure, model_dir: str = str(MODEL_DIR)) -> lis
     if hydrogen_model.config.get("rule_tokens"):
         rules = np.asarray(baseline_h_counts(heavy), dtype=np.int64)
         graph = replace(graph, z=combined_tokens(graph.z, rules[graph.site]))
-    probabilities = hydrogen_model.predict(graph)
-    return [(int(p.argmax()), {int(hydrogen_model.classes[c]): float(p[c]) for c in np.argsort(-p)[:3]})
-            for p in probabilities]
+    probabilities = _placeable(hydrogen_model.predict(graph), heavy, [int(c) for c in hydrogen_model.classes])
+    return [(int(p.argmax()), {int(hydrogen_model.classes[c]): float(p[c]) for c in np.argsort(-p)[:3]
+                               if p[c] > 0}) for p in probabilities]
+
+
+# Most bonds (non-metal neighbours + H) an atom can have: C, N+ and B- four, O+ (H3O+) three.
+MAX_BONDS = {"C": 4, "N": 4, "B": 4, "O": 3}
+
+
+def _placeable(probabilities: np.ndarray, heavy: Structure, counts: list[int]) -> np.ndarray:
+    """H-count probabilities restricted to counts the atom has room for (a C with three
+    neighbours takes one H at most), renormalised, as the element classes are restricted to
+    SFAC: the geometry rules could never place more."""
+    bonds = connectivity(heavy)
+    allowed = np.ones_like(probabilities, dtype=bool)
+    for k, (site, contacts) in enumerate(zip(heavy.sites, bonds)):
+        most = MAX_BONDS.get(site.element)
+        if most is not None:
+            room = max(0, most - sum(1 for c in contacts if not is_metal(heavy.sites[c.j].element)))
+            allowed[k] = [n <= room for n in counts]
+    kept = np.where(allowed, probabilities, 0.0)
+    return kept / np.clip(kept.sum(axis=1, keepdims=True), 1e-12, None)
 
 
 def _allowed_classes(structure: Structure, classes: list[str]) -> np.ndarray:
