@@ -64,15 +64,13 @@ def height_bins(heights: list[float | None], expected_atoms: float) -> np.ndarra
     """Bin 1..len(HEIGHT_EDGES)+1 of each peak's height relative to the median of the
     `expected_atoms` highest peaks (the typical atom: C in an organic structure), 0 where
     there is no height. Relative, so the map's scale does not matter."""
-    known = np.array([h for h in heights if h is not None and np.isfinite(h) and h > 0], dtype=float)
+    values = np.array([np.nan if h is None else h for h in heights], dtype=float)
+    known = np.isfinite(values) & (values > 0)
     bins = np.zeros(len(heights), dtype=np.int64)
-    if len(known) == 0:
+    if not known.any():
         return bins
-    top = np.sort(known)[::-1][:max(1, min(len(known), int(round(expected_atoms))))]
-    reference = float(np.median(top))
-    for k, h in enumerate(heights):
-        if h is not None and np.isfinite(h) and h > 0:
-            bins[k] = 1 + int(np.searchsorted(HEIGHT_EDGES, h / reference))
+    top = np.sort(values[known])[::-1][:max(1, min(int(known.sum()), int(round(expected_atoms))))]
+    bins[known] = 1 + np.searchsorted(HEIGHT_EDGES, values[known] / float(np.median(top)))
     return bins
 
 

@@ -147,7 +147,7 @@ def test_h_counts_are_restricted_to_what_an_atom_has_room_for(shared_data):
     from crystalx_core.geometry import connectivity
     truth = read_cif(BENCHMARK / "XH_alanine" / "model.cif").structure
     heavy = truth.with_sites([s for s in truth.sites if s.element != "H"])
-    restricted = _placeable(np.full((len(heavy.sites), 5), 0.2), heavy, [0, 1, 2, 3, 4])
+    restricted = _placeable(np.full((len(heavy.sites), 5), 0.2), heavy, connectivity(heavy), [0, 1, 2, 3, 4])
     assert np.allclose(restricted.sum(axis=1), 1.0)
     for site, contacts, row in zip(heavy.sites, connectivity(heavy), restricted):
         room = MAX_BONDS[site.element] - len(contacts)

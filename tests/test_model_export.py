@@ -215,6 +215,7 @@ def test_tiny_training_run_learns_resumes_and_exports(shared_data, train_extra, 
     import torch
     from crystalx_core.assign.baseline import baseline_h_counts
     from crystalx_core.assign.model import _placeable, model_h_counts
+    from crystalx_core.geometry import connectivity
     from crystalx_core.features import combined_tokens
     from crystalx_core.training import dataset, train
     model_module, export_module = train_extra
@@ -245,7 +246,8 @@ def test_tiny_training_run_learns_resumes_and_exports(shared_data, train_extra, 
     with torch.no_grad():
         expected = torch.softmax(model(*inputs)[:graph.n_centre], dim=1).numpy()
     answer = model_h_counts(heavy, str(models))
-    expected = _placeable(expected, heavy, list(range(5)))  # counts an atom has room for, as at inference
+    # counts an atom has room for, as at inference
+    expected = _placeable(expected, heavy, connectivity(heavy), list(range(5)))
     assert [n for n, _ in answer] == expected.argmax(axis=1).tolist()
     for (n, scores), row in zip(answer, expected):
         assert abs(scores[n] - row.max()) < 1e-4

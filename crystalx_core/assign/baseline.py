@@ -127,12 +127,13 @@ def assign_baseline(structure: Structure) -> Assignment:
     return Assignment(method="baseline", sites=sites, dropped=sorted(dropped))
 
 
-def baseline_h_counts(structure: Structure) -> list[int]:
-    """H count of each non-H site (in site order) from the geometry rules above."""
+def baseline_h_counts(structure: Structure, bonds: list | None = None) -> list[int]:
+    """H count of each non-H site (in site order) from the geometry rules above. `bonds`:
+    the connectivity of the non-H sites, when the caller has it already."""
     heavy = [s for s in structure.sites if not is_hydrogen(s.element)]
     skeleton = structure.with_sites(heavy)
     counts = []
-    for site, contacts in zip(heavy, connectivity(skeleton)):
+    for site, contacts in zip(heavy, connectivity(skeleton) if bonds is None else bonds):
         bonds = [_Bond(heavy[c.j].element or "C", c.distance, c.cart_j) for c in contacts]
         rule = _RULES.get(site.element)
         counts.append(rule(skeleton.cartesian(site.frac), bonds) if rule else 0)

@@ -84,10 +84,12 @@ def model_h_counts(structure: Structure, model_dir: str = str(MODEL_DIR)) -> lis
     heavy = structure.with_sites([s for s in structure.sites if not is_hydrogen(s.element)])
     graph = build_graph(heavy, [atomic_number(s.element) for s in heavy.sites], hydrogen_model.cutoff,
                         hydrogen_model.context)
+    bonds = connectivity(heavy)  # for the rules' tokens and for the room each atom has
     if hydrogen_model.config.get("rule_tokens"):
-        rules = np.asarray(baseline_h_counts(heavy), dtype=np.int64)
+        rules = np.asarray(baseline_h_counts(heavy, bonds), dtype=np.int64)
         graph = replace(graph, z=combined_tokens(graph.z, rules[graph.site]))
-    probabilities = _placeable(hydrogen_model.predict(graph), heavy, [int(c) for c in hydrogen_model.classes])
+    probabilities = _placeable(hydrogen_model.predict(graph), heavy, bonds,
+                               [int(c) for c in hydrogen_model.classes])
     return [(int(p.argmax()), {int(hydrogen_model.classes[c]): float(p[c]) for c in np.argsort(-p)[:3]
                                if p[c] > 0}) for p in probabilities]
 
@@ -96,19 +98,17 @@ def model_h_counts(structure: Structure, model_dir: str = str(MODEL_DIR)) -> lis
 MAX_BONDS = {"C": 4, "N": 4, "B": 4, "O": 3}
 
 
-def _placeable(probabilities: np.ndarray, heavy: Structure, counts: list[int]) -> np.ndarray:
+def _placeable(probabilities: np.ndarray, heavy: Structure, bonds: list, counts: list[int]) -> np.ndarray:
     """H-count probabilities restricted to counts the atom has room for (a C with three
     neighbours takes one H at most), renormalised, as the element classes are restricted to
-    SFAC: the geometry rules could never place more."""
-    bonds = connectivity(heavy)
+    SFAC: the geometry rules could never place more. `bonds`: connectivity(heavy)."""
     allowed = np.ones_like(probabilities, dtype=bool)
     for k, (site, contacts) in enumerate(zip(heavy.sites, bonds)):
         most = MAX_BONDS.get(site.element)
         if most is not None:
             room = max(0, most - sum(1 for c in contacts if not is_metal(heavy.sites[c.j].element)))
             allowed[k] = [n <= room for n in counts]
-    kept = np.where(allowed, probabilities, 0.0)
-    return kept / np.clip(kept.sum(axis=1, keepdims=True), 1e-12, None)
+    return _restricted(probabilities, allowed)
 
 
 def _allowed_classes(structure: Structure, classes: list[str]) -> np.ndarray:
@@ -129,7 +129,8 @@ def _formula(structure: Structure, classes: list[str]) -> tuple[dict[int, float]
 
 
 def _restricted(probabilities: np.ndarray, allowed: np.ndarray) -> np.ndarray:
-    kept = np.where(allowed[None, :], probabilities, 0.0)
+    """Probabilities of the allowed classes (a mask per class, or per site and class), renormalised."""
+    kept = np.where(allowed, probabilities, 0.0)
     return kept / np.clip(kept.sum(axis=1, keepdims=True), 1e-12, None)
 
 

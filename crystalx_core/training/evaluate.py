@@ -23,6 +23,7 @@ import numpy as np
 
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
 from crystalx_core.assign.baseline import assign_baseline, baseline_h_counts
+from crystalx_core.assign.composition import PENALTY
 from crystalx_core.assign.model import NOT_AN_ATOM, assign_model, model_h_counts
 from crystalx_core.elements import is_hydrogen, symbol
 from crystalx_core.training.dataset import h_counts, split_of, usable
@@ -58,7 +59,7 @@ def heavy_metrics(truths: list, noise: float, seed: int, formula: bool = True) -
     for truth in truths:
         settings = SimulationSettings(extra_noise=noise)
         sim = simulate_peaks(truth, settings, rng)
-        model = (assign_model(sim.structure) if formula else assign_model(sim.structure, penalty=None)).by_index()
+        model = assign_model(sim.structure, penalty=PENALTY if formula else None).by_index()
         base = assign_baseline(sim.structure).by_index()
         all_model = all_base = True
         for k, z in enumerate(sim.targets):
