@@ -16,6 +16,13 @@ WATER_HH = 1.36  # Å, H···H for DANG (H–O–H ≈ 104.5°)
 ACCEPTOR_RANGE = (2.5, 3.2)  # Å, donor···acceptor distances worth pointing an H at
 RIDING_U_FACTOR = {137: 1.5, 147: 1.5, 33: 1.5}  # SHELXL: 1.5 Ueq for CH3/OH, else 1.2
 H_BOND_MAX = 1.3  # Å: an H this close to a non-H atom is bonded to it (S–H ≈ 1.2 Å)
+# Donor···acceptor (O, N) at most this long is a short, strong hydrogen bond (hydrogen maleate
+# O···O 2.40 Å, acid salts, enols): its H sits far from the riding distance, often midway, so
+# it is taken from the difference map and refined freely, as crystallographers do.
+STRONG_HBOND = 2.50
+_STRONG_HBOND_CLEARANCE = 0.75  # Å: the H is searched no closer than this to donor or acceptor
+_STRONG_HBOND_SEARCH = 0.3  # Å: and no further than this off the donor–acceptor line
+_ONE_THREE = 1.9  # Å: an atom this close to the donor's neighbour is bonded to it
 
 
 @dataclass
@@ -61,8 +68,12 @@ def add_riding_hydrogens(structure: Structure, h_counts: dict[int, int],
         code, note = choose_hfix(site.element, n_h, pivot, neighbours, second_neighbours=second)
         known, known_code = given.get(old_index[id(site)], (None, None))
         operators = site_operators(heavy, site.frac)
+        strong = _strong_hbond_hydrogen(heavy, i, pivot, [xyz for _, xyz in neighbours], density) \
+            if known is None and n_h == 1 and site.element in ("O", "N") else None
         if known is not None:
             positions, code = known, code if known_code is None else known_code
+        elif strong is not None:
+            positions, code, note = [strong[0]], 0, strong[1]
         else:
             try:
                 positions = _positions(heavy, i, site, code, n_h, pivot, neighbours, second, placed, temperature,
@@ -88,7 +99,8 @@ def add_riding_hydrogens(structure: Structure, h_counts: dict[int, int],
         plan.codes[site.label] = code
         if code == 0:
             plan.notes[site.label] = note or f"{site.element}H{n_h}: restrained, not riding"
-            plan.restraints.extend(_restraints(site.label, labels))
+            if strong is None:
+                plan.restraints.extend(_restraints(site.label, labels))
     plan.structure = heavy.with_sites(sites)
     if placed and h_element not in heavy.sfac:  # the formula left H out: the H we add still need an SFAC
         plan.structure = replace(plan.structure, sfac=[*heavy.sfac, "H"], unit=[*heavy.unit, 0.0])
@@ -146,6 +158,35 @@ def _positions(structure, i, site, code, n_h, pivot, neighbours, second, placed,
                            acceptors=_acceptors(structure, i) if donor else None,
                            known_hydrogens=placed, temperature_c=temperature, density=density,
                            site_operators=operators)
+
+
+def _strong_hbond_hydrogen(structure: Structure, i: int, pivot: np.ndarray, bonded: list[np.ndarray],
+                           density) -> tuple[np.ndarray, str] | None:
+    """(H position, note) for the one H of site i when it donates to an O or N within
+    STRONG_HBOND: the highest difference density near the donor–acceptor line, at least
+    _STRONG_HBOND_CLEARANCE from both ends. None without a map or such an acceptor. Atoms
+    bonded to one of the donor's `bonded` neighbours (the other O of a carboxylate, 2.2 Å
+    away) are not acceptors."""
+    if density is None:
+        return None
+    near = [c for c in neighbours(structure, STRONG_HBOND, centres=[i])[0]
+            if c.distance > H_BOND_MAX and structure.sites[c.j].element in ("O", "N")
+            and all(np.linalg.norm(c.cart_j - b) > _ONE_THREE for b in bonded)]
+    if not near:
+        return None
+    acceptor = min(near, key=lambda c: c.distance)
+    axis = (acceptor.cart_j - pivot) / acceptor.distance
+    side = np.cross(axis, [1.0, 0.0, 0.0] if abs(axis[0]) < 0.9 else [0.0, 1.0, 0.0])
+    side /= np.linalg.norm(side)
+    other = np.cross(axis, side)
+    along = np.arange(_STRONG_HBOND_CLEARANCE, acceptor.distance - _STRONG_HBOND_CLEARANCE + 1e-9, 0.02)
+    offsets = np.arange(-_STRONG_HBOND_SEARCH, _STRONG_HBOND_SEARCH + 1e-9, 0.05)
+    t, u, v = (g.ravel() for g in np.meshgrid(along, offsets, offsets, indexing="ij"))
+    keep = u ** 2 + v ** 2 <= _STRONG_HBOND_SEARCH ** 2
+    points = pivot + t[keep, None] * axis + u[keep, None] * side + v[keep, None] * other
+    best = points[int(np.argmax(density(points)))]
+    return best, (f"H in a short hydrogen bond to {structure.sites[acceptor.j].label} "
+                  f"({acceptor.distance:.2f} Å): placed on the difference-map maximum, refined freely")
 
 
 SAME_SITE = 0.1  # Å: an atom this close to its own image is on a special position

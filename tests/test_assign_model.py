@@ -3,6 +3,8 @@
 Mechanics are checked with small randomly initialised models exported on the fly (so they
 run wherever the train extra is installed); quality is checked on the shipped models.
 """
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -60,11 +62,14 @@ def test_answer_uses_only_sfac_elements_and_covers_each(shared_data, random_mode
 
 def test_hydrogen_counts_come_with_probabilities(shared_data, random_models):
     truth, _, heavy = _peaks_of("XH_alanine")
-    counts = model_h_counts(truth.with_sites(heavy), random_models)
-    assert len(counts) == len(heavy)
-    for n, scores in counts:
+    from crystalx_core.assign.model import FORMULA_MIN_PROBABILITY
+    alone = model_h_counts(truth.with_sites(heavy), random_models, penalty=None)
+    assert len(alone) == len(heavy)
+    for n, scores in alone:
         assert 0 <= n <= 4 and n == max(scores, key=scores.get)
         assert all(0.0 <= p <= 1.0 for p in scores.values())
+    for (n, scores), (most_likely, _) in zip(model_h_counts(truth.with_sites(heavy), random_models), alone):
+        assert n == most_likely or scores.get(n, 0.0) >= FORMULA_MIN_PROBABILITY  # the formula picks a plausible count
 
 
 def test_missing_model_is_a_clear_error(tmp_path):
@@ -137,6 +142,21 @@ def test_height_tokens_follow_relative_peak_heights(shared_data, tmp_path):
 def _with_height(site, height):
     from dataclasses import replace
     return replace(site, peak_height=height)
+
+
+@shipped
+def test_h_counts_follow_the_formula(shared_data):
+    """XH_HMaMg: UNIT has 9 H per asymmetric unit, the most likely counts 8; the ninth is the
+    hydrogen maleate's, and goes to one of its two carboxylate O (published: O1, in the short
+    O1···H1···O2 bond). A formula short of H never hangs H on the Mg."""
+    truth = read_cif(BENCHMARK / "XH_HMaMg" / "model.cif").structure
+    heavy = truth.with_sites([s for s in truth.sites if s.element != "H"])
+    alone = dict(zip((s.label for s in heavy.sites), (n for n, _ in model_h_counts(heavy, penalty=None))))
+    fitted = dict(zip((s.label for s in heavy.sites), (n for n, _ in model_h_counts(heavy))))
+    assert sum(alone.values()) == 8 and sum(fitted.values()) == 9
+    assert {k for k in fitted if fitted[k] != alone[k]} == {"O1"}
+    more_h = replace(heavy, unit=[n * 2 if el == "H" else n for el, n in zip(heavy.sfac, heavy.unit)])
+    assert dict(zip((s.label for s in heavy.sites), (n for n, _ in model_h_counts(more_h))))["Mg1"] == 0
 
 
 def test_h_counts_are_restricted_to_what_an_atom_has_room_for(shared_data):

@@ -74,3 +74,16 @@ def test_formula_makes_shipped_model_answers_closer_to_the_truth(shared_data):
         scores[name] = (right, departure)
     assert scores["formula"][0] > scores["argmax"][0], scores
     assert scores["formula"][1] < scores["argmax"][1], scores
+
+
+def test_h_total_moves_the_least_unlikely_count():
+    """UNIT asks for one H more than the most likely counts give: the site whose next count
+    costs least takes it; the others keep theirs."""
+    from crystalx_core.assign.composition import constrained_total
+    probabilities = np.array([[.9, .1, 0], [.7, .3, 0], [0, 1., 0], [0, .05, .95]])
+    values = np.array([0, 1, 2])
+    weights = np.ones(4)
+    assert constrained_total(probabilities, values, 3.0, weights).tolist() == [0, 0, 1, 2]  # as likely
+    assert constrained_total(probabilities, values, 4.0, weights).tolist() == [0, 1, 1, 2]
+    # no shortfall penalty (UNIT only an upper bound): the most likely counts stand
+    assert constrained_total(probabilities, values, 9.0, weights, shortfall=False).tolist() == [0, 0, 1, 2]

@@ -225,3 +225,29 @@ def test_riding_h_of_a_deuterated_compound_are_d_and_a_formula_without_h_gets_on
     assert plan.structure.sfac == [*no_h.sfac, "H"] and plan.structure.unit[-1] == 0.0
     assert {s.element for s in plan.structure.sites if s.afix == 0 and s.element in ("H", "D")} == {"H"}
     new_ins_text(plan.structure)  # writes: every element is in SFAC
+
+
+def test_h_in_a_short_hydrogen_bond_is_taken_from_the_map_and_refined_freely(shared_data):
+    """XH_HMaMg: the hydrogen maleate's H1 sits in an O1···O2 bond of 2.40 Å, 1.16 Å from O1,
+    far beyond a riding O–H (0.84 Å). Given one H on O1, it is put on the difference-map
+    maximum between the two O, without AFIX or DFIX, and refines onto the published H1."""
+    truth, reflections = published("XH_HMaMg")
+    heavy = refine(without_h(truth), reflections, anisotropic=True)
+    density = difference_density(heavy.structure, reflections)
+    labels = [s.label for s in heavy.structure.sites]
+    counts = {i: n for i, (n, _) in enumerate(hydrogen_counts(heavy.structure, "rules"))}
+    assert counts[labels.index("O1")] == 0  # the rules give carboxylate O none
+    counts[labels.index("O1")] = 1
+    plan = add_riding_hydrogens(heavy.structure, counts, density=density)
+    assert plan.codes["O1"] == 0 and "short hydrogen bond to O2 (2.40 Å)" in plan.notes["O1"]
+    assert not any(" O1 " in line + " " for line in plan.restraints)
+    o1 = heavy.structure.cartesian(heavy.structure.sites[labels.index("O1")].frac)
+    h1 = [s for s in plan.structure.sites if s.element == "H" and s.afix == 0
+          and np.linalg.norm(plan.structure.cartesian(s.frac) - o1) < 1.5]
+    assert len(h1) == 1 and np.linalg.norm(plan.structure.cartesian(h1[0].frac) - o1) > 0.95
+    ours = refine_with(plan, reflections)
+    match = match_hydrogens(truth, ours.structure, 0.3)
+    published_h1 = [s.label for s in truth.sites if is_hydrogen(s.element)].index("H1")
+    assert published_h1 in {i for i, _, _ in match.pairs}
+    # without a map there is nothing to take it from: it rides as an OH
+    assert add_riding_hydrogens(heavy.structure, counts).codes["O1"] == 147

@@ -18,6 +18,9 @@ TRUSTED_RATIO, its proportions are scaled up to that number. On the validation
 structures a UNIT half the truth taken as exact cost 6.6 % accuracy; with these checks
 a UNIT half or twice the truth does no worse than ignoring the formula.
 
+H counts are fitted the same way to UNIT's H total (constrained_total): the classes are
+numbers, so the constraint is on their weighted sum, not on a count per class.
+
 Solved exactly as a small mixed-integer programme with HiGHS (scipy.optimize.milp).
 """
 from __future__ import annotations
@@ -55,14 +58,36 @@ def constrained_choice(probabilities: np.ndarray, counted: dict[int, float], wei
     asymmetric unit; weights: (sites,) how much each site counts (multiplicity / order);
     allowed: (classes,) bool, the classes a site may take.
     """
-    n_sites = probabilities.shape[0]
     columns = np.flatnonzero(allowed)
+    targets = []
+    for j, c in enumerate(columns):
+        if c in counted:
+            coefficients = np.zeros((len(weights), len(columns)))
+            coefficients[:, j] = weights
+            targets.append((coefficients, counted[c]))
+    return _best_under_counts(probabilities, columns, targets, penalty, shortfall)
+
+
+def constrained_total(probabilities: np.ndarray, values: np.ndarray, expected: float, weights: np.ndarray,
+                      penalty: float = PENALTY, shortfall: bool = True) -> np.ndarray:
+    """Class index per site: argmax of Σ log p − penalty · |Σ weight · value − expected|, the
+    classes standing for numbers (H counts: UNIT gives their total, not a count per class).
+    `values`: (classes,); a class of zero probability is never taken."""
+    columns = np.flatnonzero(probabilities.max(axis=0) > 0) if len(probabilities) else np.zeros(0, dtype=int)
+    coefficients = weights[:, None] * np.asarray(values, dtype=float)[None, columns]
+    return _best_under_counts(probabilities, columns, [(coefficients, expected)], penalty, shortfall)
+
+
+def _best_under_counts(probabilities: np.ndarray, columns: np.ndarray, targets: list[tuple[np.ndarray, float]],
+                       penalty: float, shortfall: bool) -> np.ndarray:
+    """The MILP behind both choices: one class (of `columns`) per site; each target is
+    (coefficients (sites, columns), expected) for a soft constraint Σ coefficients · x ≈ expected."""
+    n_sites = probabilities.shape[0]
     if n_sites == 0 or len(columns) == 0:
         return probabilities.argmax(axis=1) if n_sites else np.zeros(0, dtype=int)
     n_x = n_sites * len(columns)
-    counted_columns = [(j, counted[c]) for j, c in enumerate(columns) if c in counted]
-    n_dev = 2 * len(counted_columns)
-    deviation_costs = np.tile([penalty, penalty if shortfall else 0.0], len(counted_columns))  # over, under
+    n_dev = 2 * len(targets)
+    deviation_costs = np.tile([penalty, penalty if shortfall else 0.0], len(targets))  # over, under
     cost = np.concatenate([-np.log(np.clip(probabilities[:, columns], _FLOOR, None)).ravel(), deviation_costs])
 
     rows, cols, vals = [], [], []
@@ -71,11 +96,12 @@ def constrained_choice(probabilities: np.ndarray, counted: dict[int, float], wei
         cols += list(range(k * len(columns), (k + 1) * len(columns)))
         vals += [1.0] * len(columns)
     lower, upper = [1.0] * n_sites, [1.0] * n_sites
-    for r, (j, expected) in enumerate(counted_columns):  # Σ w x − over + under = expected
+    for r, (coefficients, expected) in enumerate(targets):  # Σ a x − over + under = expected
         row = n_sites + r
-        rows += [row] * n_sites + [row, row]
-        cols += [k * len(columns) + j for k in range(n_sites)] + [n_x + 2 * r, n_x + 2 * r + 1]
-        vals += weights.tolist() + [-1.0, 1.0]
+        used = np.flatnonzero(coefficients.ravel())
+        rows += [row] * (len(used) + 2)
+        cols += used.tolist() + [n_x + 2 * r, n_x + 2 * r + 1]
+        vals += coefficients.ravel()[used].tolist() + [-1.0, 1.0]
         lower.append(expected)
         upper.append(expected)
     matrix = coo_matrix((vals, (rows, cols)), shape=(len(lower), n_x + n_dev)).tocsr()
@@ -84,6 +110,6 @@ def constrained_choice(probabilities: np.ndarray, counted: dict[int, float], wei
                   bounds=Bounds(0.0, np.concatenate([np.ones(n_x), np.full(n_dev, np.inf)])),
                   options={"time_limit": 10.0})
     if result.x is None:  # no solution in time: keep the model's own choice
-        return np.where(allowed[None, :], probabilities, -1.0).argmax(axis=1)
+        return columns[probabilities[:, columns].argmax(axis=1)]
     x = result.x[:n_x].reshape(n_sites, len(columns))
     return columns[x.argmax(axis=1)]

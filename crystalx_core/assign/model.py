@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from crystalx_core.assign.baseline import assign_baseline, baseline_h_counts
-from crystalx_core.assign.composition import PENALTY, constrained_choice, trusted_counts
+from crystalx_core.assign.composition import PENALTY, constrained_choice, constrained_total, trusted_counts
 from crystalx_core.assign.labels import element_labels
 from crystalx_core.assignment import Assignment, SiteAssignment
 from crystalx_core.elements import atomic_number, is_hydrogen, is_metal
@@ -78,8 +78,10 @@ def assign_model(structure: Structure, model_dir: str = str(MODEL_DIR),
     return Assignment(method="model", sites=answer, dropped=dropped)
 
 
-def model_h_counts(structure: Structure, model_dir: str = str(MODEL_DIR)) -> list[tuple[int, dict[int, float]]]:
-    """(H count, probabilities) for every non-H site of an assigned structure."""
+def model_h_counts(structure: Structure, model_dir: str = str(MODEL_DIR),
+                   penalty: float | None = PENALTY) -> list[tuple[int, dict[int, float]]]:
+    """(H count, probabilities) for every non-H site of an assigned structure: the most likely
+    counts that also fit UNIT's H (penalty=None: each site's most likely count)."""
     hydrogen_model = load_model(model_dir, "hydrogen")
     heavy = structure.with_sites([s for s in structure.sites if not is_hydrogen(s.element)])
     graph = build_graph(heavy, [atomic_number(s.element) for s in heavy.sites], hydrogen_model.cutoff,
@@ -88,11 +90,36 @@ def model_h_counts(structure: Structure, model_dir: str = str(MODEL_DIR)) -> lis
     if hydrogen_model.config.get("rule_tokens"):
         rules = np.asarray(baseline_h_counts(heavy, bonds), dtype=np.int64)
         graph = replace(graph, z=combined_tokens(graph.z, rules[graph.site]))
-    probabilities = _placeable(hydrogen_model.predict(graph), heavy, bonds,
-                               [int(c) for c in hydrogen_model.classes])
-    return [(int(p.argmax()), {int(hydrogen_model.classes[c]): float(p[c]) for c in np.argsort(-p)[:3]
-                               if p[c] > 0}) for p in probabilities]
+    counts = [int(c) for c in hydrogen_model.classes]
+    probabilities = _placeable(hydrogen_model.predict(graph), heavy, bonds, counts)
+    choice = probabilities.argmax(axis=1) if penalty is None else \
+        _h_counts_under_formula(heavy, probabilities, np.asarray(counts), penalty)
+    return [(counts[c], {counts[j]: float(p[j]) for j in np.argsort(-p)[:3] if p[j] > 0})
+            for c, p in zip(choice, probabilities)]
 
+
+def _h_counts_under_formula(heavy: Structure, probabilities: np.ndarray, counts: np.ndarray,
+                            penalty: float) -> np.ndarray:
+    """Count class per site under UNIT's H total, as elements are chosen under its element
+    counts: where the formula asks for one H more than the most likely counts give (the H
+    of a hydrogen maleate in its short O···H···O bond), the least unlikely extra H is added.
+    UNIT's H is only an upper bound when more H than the atoms have room for, and is scaled
+    to the H the model expects when it is far short of them (composition.trusted_counts).
+    Only counts the model gives at least FORMULA_MIN_PROBABILITY are open to the formula:
+    an H shortfall (unmodelled solvent, a wrong UNIT) must not hang H on a metal."""
+    expected = sum(n for el, n in heavy.asymmetric_unit_contents(include_h=True).items() if el in ("H", "D"))
+    if expected <= 0:  # no H in the formula: nothing to fit
+        return probabilities.argmax(axis=1)
+    weights = np.asarray(site_multiplicities(heavy, 0.5), dtype=float) / heavy.space_group_order
+    seen = float(weights @ (probabilities @ counts))
+    room = float(weights @ np.where(probabilities > 0, counts[None, :], 0).max(axis=1))
+    target, shortfall = trusted_counts({0: expected}, seen, room)
+    plausible = np.where((probabilities >= FORMULA_MIN_PROBABILITY) |
+                         (probabilities == probabilities.max(axis=1, keepdims=True)), probabilities, 0.0)
+    return constrained_total(plausible, counts, target[0], weights, penalty, shortfall)
+
+
+FORMULA_MIN_PROBABILITY = 0.05  # an H count the formula may choose instead of the most likely one
 
 # Most bonds (non-metal neighbours + H) an atom can have: C, N+ and B- four, O+ (H3O+) three.
 MAX_BONDS = {"C": 4, "N": 4, "B": 4, "O": 3}
