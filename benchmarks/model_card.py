@@ -147,7 +147,8 @@ def card(dataset: dict, runs: dict[str, list], metrics: dict, sidecars: dict[str
               "- Trained on a few hundred structures only; elements rare in the corpus are barely seen "
               "(see the counts above). Probabilities are the softmax restricted to the SFAC elements; the "
               "element chosen is the formula-aware one, which can differ from the most probable where the "
-              "model is unsure (reports list the top five probabilities beside the chosen element).",
+              "model is unsure (reports list the top five probabilities beside the chosen element). H counts "
+              "are fitted to UNIT's H total the same way, among counts the model gives at least 5 %.",
               "- Disordered structures were not used in training.", ""]
     return "\n".join(lines)
 

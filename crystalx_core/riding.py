@@ -7,8 +7,8 @@ import numpy as np
 
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.geometry import Contact, connectivity, neighbours
-from crystalx_core.hydrogens import (Density, choose_hfix, h_label, place_ammonium_hydrogens, place_hydrogens,
-                                     place_water_hydrogens)
+from crystalx_core.hydrogens import (Density, _perpendicular, choose_hfix, h_label, place_ammonium_hydrogens,
+                                     place_hydrogens, place_water_hydrogens)
 from crystalx_core.structure import Site, Structure
 
 WATER_OH = 0.84  # Å, X-ray O–H for DFIX
@@ -176,8 +176,7 @@ def _strong_hbond_hydrogen(structure: Structure, i: int, pivot: np.ndarray, bond
         return None
     acceptor = min(near, key=lambda c: c.distance)
     axis = (acceptor.cart_j - pivot) / acceptor.distance
-    side = np.cross(axis, [1.0, 0.0, 0.0] if abs(axis[0]) < 0.9 else [0.0, 1.0, 0.0])
-    side /= np.linalg.norm(side)
+    side = _perpendicular(axis, None)
     other = np.cross(axis, side)
     along = np.arange(_STRONG_HBOND_CLEARANCE, acceptor.distance - _STRONG_HBOND_CLEARANCE + 1e-9, 0.02)
     offsets = np.arange(-_STRONG_HBOND_SEARCH, _STRONG_HBOND_SEARCH + 1e-9, 0.05)

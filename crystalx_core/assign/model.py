@@ -30,6 +30,7 @@ from crystalx_core.structure import Structure
 MODEL_DIR = Path(os.environ.get("CRYSTALX_MODELS", Path(__file__).resolve().parents[2] / "onnx_models"))
 NOT_AN_ATOM = "Q"
 PASSES = 2  # heavy-model passes: the first from the baseline's guesses, each later one from the last answer
+FORMULA_MIN_PROBABILITY = 0.05  # an H count the formula may choose instead of the most likely one
 
 
 @lru_cache(maxsize=None)
@@ -118,8 +119,6 @@ def _h_counts_under_formula(heavy: Structure, probabilities: np.ndarray, counts:
                          (probabilities == probabilities.max(axis=1, keepdims=True)), probabilities, 0.0)
     return constrained_total(plausible, counts, target[0], weights, penalty, shortfall)
 
-
-FORMULA_MIN_PROBABILITY = 0.05  # an H count the formula may choose instead of the most likely one
 
 # Most bonds (non-metal neighbours + H) an atom can have: C, N+ and B- four, O+ (H3O+) three.
 MAX_BONDS = {"C": 4, "N": 4, "B": 4, "O": 3}
