@@ -30,7 +30,7 @@ from crystalx_core.structure import Structure
 MODEL_DIR = Path(os.environ.get("CRYSTALX_MODELS", Path(__file__).resolve().parents[2] / "onnx_models"))
 NOT_AN_ATOM = "Q"
 PASSES = 2  # heavy-model passes: the first from the baseline's guesses, each later one from the last answer
-FORMULA_MIN_PROBABILITY = 0.05  # an H count the formula may choose instead of the most likely one
+FORMULA_MIN_PROBABILITY = 0.01  # an H count the formula may choose instead of the most likely one
 
 
 @lru_cache(maxsize=None)
@@ -106,8 +106,9 @@ def _h_counts_under_formula(heavy: Structure, probabilities: np.ndarray, counts:
     of a hydrogen maleate in its short O···H···O bond), the least unlikely extra H is added.
     UNIT's H is only an upper bound when more H than the atoms have room for, and is scaled
     to the H the model expects when it is far short of them (composition.trusted_counts).
-    Only counts the model gives at least FORMULA_MIN_PROBABILITY are open to the formula:
-    an H shortfall (unmodelled solvent, a wrong UNIT) must not hang H on a metal."""
+    Only counts the model gives at least FORMULA_MIN_PROBABILITY, on non-metals, are open to
+    the formula: an H shortfall (unmodelled solvent, a wrong UNIT) must not hang H on a metal
+    or on an atom the model is sure has none."""
     expected = sum(n for el, n in heavy.asymmetric_unit_contents(include_h=True).items() if el in ("H", "D"))
     if expected <= 0:  # no H in the formula: nothing to fit
         return probabilities.argmax(axis=1)
@@ -115,8 +116,10 @@ def _h_counts_under_formula(heavy: Structure, probabilities: np.ndarray, counts:
     seen = float(weights @ (probabilities @ counts))
     room = float(weights @ np.where(probabilities > 0, counts[None, :], 0).max(axis=1))
     target, shortfall = trusted_counts({0: expected}, seen, room)
-    plausible = np.where((probabilities >= FORMULA_MIN_PROBABILITY) |
-                         (probabilities == probabilities.max(axis=1, keepdims=True)), probabilities, 0.0)
+    open_to_formula = np.array([not is_metal(s.element) for s in heavy.sites])[:, None] & \
+        (probabilities >= FORMULA_MIN_PROBABILITY)
+    plausible = np.where(open_to_formula | (probabilities == probabilities.max(axis=1, keepdims=True)),
+                         probabilities, 0.0)
     return constrained_total(plausible, counts, target[0], weights, penalty, shortfall)
 
 
