@@ -148,7 +148,7 @@ def card(dataset: dict, runs: dict[str, list], metrics: dict, sidecars: dict[str
               "(see the counts above). Probabilities are the softmax restricted to the SFAC elements; the "
               "element chosen is the formula-aware one, which can differ from the most probable where the "
               "model is unsure (reports list the top five probabilities beside the chosen element). H counts "
-              "are fitted to UNIT's H total the same way, among counts the model gives at least 5 %.",
+              "are fitted to UNIT's H total the same way, among counts the model gives at least 1 % and never on a metal.",
               "- Disordered structures were not used in training.", ""]
     return "\n".join(lines)
 
