@@ -52,7 +52,7 @@ def test_elements_recovered_from_peak_heights(entry):
         assert a.element_scores == {a.element: 1.0} and a.h_scores == {a.h_count: 1.0}
 
 
-def test_sucrose_assignment():
+def test_sucrose_assignment(shared_data):
     model = _model("FC_sucrose")
     assignment = assign_baseline(_as_peaks(model))
     assert len(assignment.sites) == 23
@@ -63,7 +63,7 @@ def test_sucrose_assignment():
     assert [a.h_count for a in assignment.sites] == _published_h_counts(model)
 
 
-def test_h_count_rules_against_published_models():
+def test_h_count_rules_against_published_models(shared_data):
     correct = total = 0
     per_entry = {}
     for entry in ORDERED:
@@ -76,7 +76,7 @@ def test_h_count_rules_against_published_models():
     assert correct / total >= 0.95, per_entry
 
 
-def test_h_count_rules_on_the_ordered_corpus():
+def test_h_count_rules_on_the_ordered_corpus(shared_data):
     """A wider check: 500 ordered published structures, many with metals and odd groups."""
     index = CORPUS / "INDEX.tsv"
     rows = [r for r in csv.DictReader(index.open(), delimiter="\t") if r["disorder"] == "no"]
@@ -89,7 +89,7 @@ def test_h_count_rules_on_the_ordered_corpus():
     assert len(rows) > 300 and correct / total >= 0.95
 
 
-def test_lowest_extra_peaks_are_dropped():
+def test_lowest_extra_peaks_are_dropped(shared_data):
     model = _as_peaks(_model("FC_sucrose"))
     spurious = [Site(f"Q{90 + n}", None, (0.5 + 0.05 * n, 0.1, 0.9), peak_height=0.5 + 0.1 * n)
                 for n in range(3)]
@@ -98,7 +98,7 @@ def test_lowest_extra_peaks_are_dropped():
     assert len(assignment.sites) == 23 and all(a.index < 45 for a in assignment.sites)
 
 
-def test_atoms_are_never_dropped():
+def test_atoms_are_never_dropped(shared_data):
     """A complete model plus one surplus peak: the peak goes, even though it is the highest."""
     model = _model("FC_sucrose")
     extra = Site("Q99", None, (0.5, 0.1, 0.9), peak_height=9.0)
@@ -108,7 +108,7 @@ def test_atoms_are_never_dropped():
                                                      if s.element != "H"]
 
 
-def test_fewer_peaks_than_expected_share_out_in_proportion():
+def test_fewer_peaks_than_expected_share_out_in_proportion(shared_data):
     model = _as_peaks(_model("FC_sucrose"))
     heavy = [s for s in model.sites if s.is_peak][:20]
     assignment = assign_baseline(model.with_sites(heavy))
@@ -116,20 +116,20 @@ def test_fewer_peaks_than_expected_share_out_in_proportion():
     assert (elements.count("C"), elements.count("O")) == (10, 10)
 
 
-def test_special_positions_count_for_their_multiplicity():
+def test_special_positions_count_for_their_multiplicity(shared_data):
     model = _model("XH_urea")  # C and O on 2c, N on 4e: the asymmetric unit holds 1/4 C
     assignment = assign_baseline(_as_peaks(model))
     assert [a.element for a in assignment.sites] == ["O", "N", "C"]
 
 
-def test_new_labels_avoid_labels_held_by_other_sites():
+def test_new_labels_avoid_labels_held_by_other_sites(shared_data):
     model = _as_peaks(_model("FC_sucrose"))
     sites = [replace(s, label="C2") if s.label == "H1" else s for s in model.sites]
     labels = [a.new_label for a in assign_baseline(model.with_sites(sites)).sites]
     assert "C2" not in labels and "C13" in labels and len(set(labels)) == 23
 
 
-def test_no_non_h_contents_is_an_input_error():
+def test_no_non_h_contents_is_an_input_error(shared_data):
     model = _model("FC_sucrose")
     with pytest.raises(InputError, match="no non-H atoms"):
         assign_baseline(replace(model, sfac=["H"], unit=[44.0]))

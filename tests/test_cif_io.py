@@ -70,7 +70,7 @@ def test_corpus_entry_reads(row):
     assert structure.space_group_order == len(set(structure.symops))
 
 
-def test_unit_matches_the_cifs_own_site_symmetry_orders():
+def test_unit_matches_the_cifs_own_site_symmetry_orders(shared_data):
     """Where the CIF states each site's symmetry order, UNIT is Σ occupancy × order / that."""
     checked = 0
     for path in sorted(CORPUS.glob("*.cif")) + sorted(BENCHMARK.glob("*/model.cif")):
@@ -98,7 +98,7 @@ def test_unit_matches_the_published_res(entry):
         dict(zip(from_cif.sfac, from_cif.unit)), abs=0.05)
 
 
-def test_load_structure_dispatches_by_suffix(tmp_path):
+def test_load_structure_dispatches_by_suffix(shared_data, tmp_path):
     structure = load_structure(BENCHMARK / "FC_sucrose" / "model.cif")
     assert len(structure.sites) == 45 and structure.space_group_order == 2
     assert len(load_structure(BENCHMARK / "FC_sucrose" / "published.res").sites) == 45
@@ -196,7 +196,7 @@ def test_default_block_is_the_first_with_atom_sites(tmp_path):
     assert cif.block_name == "test" and [s.line for s in cif.structure.sites] == [26, 27, 28]
 
 
-def test_ueq_from_anisotropic_u_when_uiso_is_missing(tmp_path):
+def test_ueq_from_anisotropic_u_when_uiso_is_missing(shared_data, tmp_path):
     source = BENCHMARK / "FC_sucrose" / "model.cif"
     text = source.read_text().replace("0.37832(2) 0.00733(3) Uani", "0.37832(2) ? Uani")
     o1 = read_cif(_write(tmp_path, text)).structure.sites[0]

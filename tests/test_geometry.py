@@ -43,7 +43,7 @@ def _brute_force(structure: Structure, radius: float, centre: int) -> list[tuple
     ("FC_p31c", 4.0),  # trigonal, disorder
     ("FC_sucrose", 5.0),
 ])
-def test_neighbours_match_brute_force(entry, radius):
+def test_neighbours_match_brute_force(shared_data, entry, radius):
     structure = _model(entry)
     centres = list(range(0, len(structure.sites), max(1, len(structure.sites) // 5)))
     found = neighbours(structure, radius, centres)
@@ -52,7 +52,7 @@ def test_neighbours_match_brute_force(entry, radius):
             _brute_force(structure, radius, centre)
 
 
-def test_contacts_describe_their_image():
+def test_contacts_describe_their_image(shared_data):
     structure = _model("SXF_I43d")
     orth, frac, ops = structure.orthogonalisation, structure.frac_array, structure.symmetry_matrices()
     for contacts in neighbours(structure, 3.5):
@@ -64,7 +64,7 @@ def test_contacts_describe_their_image():
             assert np.linalg.norm(image - orth @ frac[c.i]) == pytest.approx(c.distance)
 
 
-def test_self_images_can_be_left_out():
+def test_self_images_can_be_left_out(shared_data):
     structure = _model("XH_urea")
     with_self = neighbours(structure, 6.0, [0])[0]
     without = neighbours(structure, 6.0, [0], include_self_images=False)[0]
@@ -74,13 +74,13 @@ def test_self_images_can_be_left_out():
     assert [key(c) for c in without] == [key(c) for c in with_self if c.j != 0]
 
 
-def test_site_multiplicities_on_special_positions():
+def test_site_multiplicities_on_special_positions(shared_data):
     structure = _model("XH_urea")  # P-421m, Z = 2: C and O on 2c, N and H on 4e
     by_label = dict(zip((s.label for s in structure.sites), site_multiplicities(structure)))
     assert by_label == {"C": 2, "O": 2, "N": 4, "H1": 4, "H2": 4}
 
 
-def test_neighbour_search_on_a_thousand_sites_matches_the_small_cell():
+def test_neighbour_search_on_a_thousand_sites_matches_the_small_cell(shared_data):
     """(Its speed is benchmarks/perf_benchmark.py's business: timings on a loaded machine are noise.)"""
     sucrose = _model("FC_sucrose")  # 90 atoms in P1, repeated 2 × 2 × 3
     sites = []
@@ -98,7 +98,7 @@ def test_neighbour_search_on_a_thousand_sites_matches_the_small_cell():
     assert sorted(round(c.distance, 4) for c in found[0]) == sorted(round(c.distance, 4) for c in small)
 
 
-def test_sucrose_connectivity():
+def test_sucrose_connectivity(shared_data):
     structure = _model("FC_sucrose")
     assert len(structure.sites) == 45
     bonds = connectivity(structure)

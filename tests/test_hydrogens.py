@@ -249,7 +249,7 @@ def _torsion(a, b, c, d) -> float:
     return math.degrees(math.atan2(np.cross(b1, v) @ w, v @ w))
 
 
-def test_every_ordered_published_afix_group_is_reproduced():
+def test_every_ordered_published_afix_group_is_reproduced(shared_data):
     """Each AFIX group SHELXL wrote for a fully occupied, general-position pivot: same code
     (147 for SHELXL's H-bond-seeking 148) and the same H positions, rotating ones after the
     best turn; the published ones were placed with the CIF's temperature."""

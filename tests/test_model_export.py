@@ -126,7 +126,7 @@ def test_sidecar_holds_config_classes_and_provenance(small, train_extra):
     assert onnx_model.provider == "CPUExecutionProvider"
 
 
-def test_torchscript_fallback_is_correct(small, train_extra, tmp_path, monkeypatch):
+def test_torchscript_fallback_is_correct(shared_data, small, train_extra, tmp_path, monkeypatch):
     """If the dynamo exporter fails, the TorchScript one must still give the same numbers."""
     _, export_module = train_extra
     model, config, _ = small
