@@ -30,7 +30,7 @@ from crystalx_core.errors import CrystalXError, RefinementError
 from crystalx_core.io.cif import read_cif
 from crystalx_core.io.hkl import read_hkl
 from crystalx_core.io.shelx import read_shelx
-from crystalx_core.riding import HydrogenPlan, add_riding_hydrogens, ride_existing_hydrogens
+from crystalx_core.riding import H_BOND_MAX, HydrogenPlan, add_riding_hydrogens, ride_existing_hydrogens
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from solve_benchmark import REPO, _cpu_name, write_section  # noqa: E402
@@ -99,24 +99,21 @@ def doubtful_hydrogens(truth, density) -> dict[str, str]:
     the model without H below DOUBTFUL_DENSITY rms at the H site (no electron seen there), or
     an H···H contact under DOUBTFUL_CONTACT Å with an H on another atom (impossible)."""
     hydrogens = [i for i, s in enumerate(truth.sites) if is_hydrogen(s.element)]
-    near = neighbours(truth, DOUBTFUL_CONTACT, centres=hydrogens)
+    pivot = {}  # the non-H atom each H is bonded to (nearest within H_BOND_MAX)
+    for i, near in zip(hydrogens, neighbours(truth, H_BOND_MAX, centres=hydrogens)):
+        bonded = [c for c in near if not is_hydrogen(truth.sites[c.j].element)]
+        pivot[i] = min(bonded, key=lambda c: c.distance).j if bonded else None
     found = {}
-    for i, contacts in zip(hydrogens, near):
+    for i, contacts in zip(hydrogens, neighbours(truth, DOUBTFUL_CONTACT, centres=hydrogens)):
         site = truth.sites[i]
         level = float(density(truth.cartesian(site.frac)[None])[0]) / density.rms
-        clashes = [truth.sites[c.j].label for c in contacts if is_hydrogen(truth.sites[c.j].element)
-                   and _pivot(truth, c.j) != _pivot(truth, i)]
+        clashes = [truth.sites[c.j].label for c in contacts
+                   if is_hydrogen(truth.sites[c.j].element) and pivot[c.j] != pivot[i]]
         if level < DOUBTFUL_DENSITY:
             found[site.label] = f"Fo−Fc {level:.1f} rms at the site"
         elif clashes:
             found[site.label] = f"H···H under {DOUBTFUL_CONTACT} Å to {', '.join(clashes)}"
     return found
-
-
-def _pivot(structure, i: int) -> int | None:
-    """The non-H atom an H is bonded to (nearest within 1.3 Å), as a site index."""
-    contacts = [c for c in neighbours(structure, 1.3, centres=[i])[0] if not is_hydrogen(structure.sites[c.j].element)]
-    return min(contacts, key=lambda c: c.distance).j if contacts else None
 
 
 def ordered_entries(benchmark_dir: Path) -> tuple[list[Path], dict[str, str]]:

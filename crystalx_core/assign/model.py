@@ -112,7 +112,7 @@ def _h_counts_under_formula(heavy: Structure, probabilities: np.ndarray, counts:
     expected = sum(n for el, n in heavy.asymmetric_unit_contents(include_h=True).items() if el in ("H", "D"))
     if expected <= 0:  # no H in the formula: nothing to fit
         return probabilities.argmax(axis=1)
-    weights = np.asarray(site_multiplicities(heavy, 0.5), dtype=float) / heavy.space_group_order
+    weights = _site_weights(heavy)
     seen = float(weights @ (probabilities @ counts))
     room = float(weights @ np.where(probabilities > 0, counts[None, :], 0).max(axis=1))
     target, shortfall = trusted_counts({0: expected}, seen, room)
@@ -153,8 +153,12 @@ def _formula(structure: Structure, classes: list[str]) -> tuple[dict[int, float]
     """UNIT as expected counts per class in the asymmetric unit, and what each site counts for."""
     index = {c: k for k, c in enumerate(classes)}
     counted = {index[el]: n for el, n in structure.asymmetric_unit_contents().items() if el in index}
-    multiplicity = np.asarray(site_multiplicities(structure, 0.5), dtype=float)
-    return counted, multiplicity / structure.space_group_order
+    return counted, _site_weights(structure)
+
+
+def _site_weights(structure: Structure) -> np.ndarray:
+    """What each site counts for against UNIT in the asymmetric unit: multiplicity / group order."""
+    return np.asarray(site_multiplicities(structure, 0.5), dtype=float) / structure.space_group_order
 
 
 def _restricted(probabilities: np.ndarray, allowed: np.ndarray) -> np.ndarray:
