@@ -49,8 +49,9 @@ def pxrd_section(metrics: dict | None, sidecar: dict | None, runs: dict[str, lis
              "Patterns: Cu Kα, 5–90° 2θ in 0.1° steps, simulated with cctbx (`crystalx_core.pxrd.simulate`, checked "
              "against pymatgen's XRD calculator in the tests) with random zero shift, Caglioti peak widths, "
              "pseudo-Voigt shape, background and Poisson noise. Structures: "
-             f"{dataset.get('per_group', '?')} random crystals per space group (all 230) plus the shared corpus, "
-             "split by structure (`python -m crystalx_core.training.pxrd_dataset`).", "",
+             f"{dataset.get('per_group', '?')} random crystals per space group (all 230; 2–120 atoms in the cell "
+             "on random Wyckoff positions, special ones included, so high-symmetry groups get small cells) plus "
+             "the shared corpus, split by structure (`python -m crystalx_core.training.pxrd_dataset`).", "",
              f"- structures per split: {json.dumps(dataset.get('structures', {}))}",
              f"- patterns per split: {json.dumps(dataset.get('patterns', {}))}"]
     if sidecar:
@@ -66,11 +67,12 @@ def pxrd_section(metrics: dict | None, sidecar: dict | None, runs: dict[str, lis
     lines += ["", "Held-out test patterns (`python -m crystalx_core.training.pxrd_evaluate`). Overall = all test "
               "patterns (random crystals balanced over the groups, plus the real corpus); class-balanced = mean "
               "over space groups of the per-group accuracy; corpus = the real structures only.", "",
-              "| model | top-1 | top-2 | class-balanced top-1 | class-balanced top-2 | corpus top-1 | corpus top-2 "
-              "| crystal system | majority class | epochs (kept) | minutes |",
-              "|---|---|---|---|---|---|---|---|---|---|---|"]
+              "| model | top-1 | top-2 | top-5 | class-balanced top-1 | class-balanced top-2 | corpus top-1 "
+              "| corpus top-2 | crystal system | majority class | epochs (kept) | minutes |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, row in metrics.get("test", {}).items():
-        lines.append(f"| {name} | {_pct(row['top1'])} | {_pct(row['top2'])} | {_pct(row['balanced_top1'])} | "
+        lines.append(f"| {name} | {_pct(row['top1'])} | {_pct(row['top2'])} | {_pct(row.get('top5'))} "
+                     f"| {_pct(row['balanced_top1'])} | "
                      f"{_pct(row['balanced_top2'])} | {_pct(row.get('corpus_top1'))} | {_pct(row.get('corpus_top2'))} "
                      f"| {_pct(row.get('crystal_system_top1'))} | {_pct(row.get('majority_class_top1'))} "
                      f"| {row.get('epochs', '-')} ({row.get('best_epoch', '-')}) | {row.get('minutes', '-')} |")

@@ -63,6 +63,24 @@ def test_symmetry_rules_cover_every_group():
     assert symbol(14) == "P 1 21/c 1"
 
 
+@pytest.mark.parametrize("number", [2, 14, 166, 194, 225, 230])
+def test_random_crystals_use_special_positions_for_small_cells(number):
+    from crystalx_core.training.pxrd_dataset import CELL_ATOMS, random_crystal
+    rng = np.random.default_rng(number)
+    order = random_crystal(number, rng).space_group().order_z()
+    in_cell = []
+    for _ in range(20):
+        xs = random_crystal(number, rng)
+        assert xs.space_group_info().type().number() == number
+        atoms = sum(xs.site_symmetry_table().get(i).multiplicity() for i in range(xs.scatterers().size()))
+        assert 10 <= xs.unit_cell().volume() / atoms <= 25
+        assert atoms <= max(CELL_ATOMS[1], order)  # a single general position may exceed the target
+        in_cell.append(atoms)
+    if order > CELL_ATOMS[1]:  # Fm-3m (192), Ia-3d (96 ≤ 120 here too): cells far below one general position
+        assert min(in_cell) < order / 4
+    assert min(in_cell) < max(in_cell)  # the targets vary
+
+
 # --- pattern files --------------------------------------------------------------------------------
 
 def test_xy_xye_and_csv_read_the_same(tmp_path):

@@ -3,10 +3,11 @@ space groups plus the real corpus, each simulated as several measured-like Cu K�
 
     python -m crystalx_core.training.pxrd_dataset ../shared/data/corpus data/pxrd_set.npz --per-group 30
 
-Random crystals: the standard setting of the group, a cell of the group's crystal system
-whose volume gives 10–25 Å³ per atom, 1–10 atoms in general positions (cctbx moves those
-that fall near special positions onto them) drawn from light and heavy elements, Uiso
-0.01–0.05 Å². Splits are by structure (a hash of its name), so all augmentations of one
+Random crystals: the standard setting of the group; 2–120 atoms in the cell (log-uniform
+target) filled from randomly chosen Wyckoff positions, special ones included (each fixed
+point at most once), so high-symmetry groups get the small cells real high-symmetry
+crystals have instead of 192 atoms per general position; a cell of the group's crystal
+system with 10–25 Å³ per atom; light and heavy elements; Uiso 0.01–0.05 Å². Splits are by structure (a hash of its name), so all augmentations of one
 structure land in the same split.
 """
 from __future__ import annotations
@@ -32,9 +33,11 @@ from crystalx_core.training.sources import corpus_entries
 ELEMENTS = ("C", "C", "C", "N", "O", "O", "S", "P", "Cl", "Br", "F", "Si", "Na", "K", "Mg", "Al", "Fe", "Co",
             "Ni", "Cu", "Zn", "Pb", "Ba", "Ca", "Ti", "Mn", "I", "Sn", "Ag", "La")
 AUGMENTATIONS = {"train": 4, "val": 2, "test": 2}
+CELL_ATOMS = (2, 120)  # atoms in the unit cell: the target is log-uniform in this range
+MAX_POSITIONS = 12  # Wyckoff positions (asymmetric-unit atoms) per crystal
 
 
-def random_cell(number: int, atoms: int, rng: np.random.Generator) -> tuple[float, ...]:
+def random_cell(number: int, cell_atoms: int, rng: np.random.Generator) -> tuple[float, ...]:
     """Cell parameters of the group's crystal system with a plausible volume per atom."""
     system = crystal_system(number)
     ratios = rng.uniform(0.6, 1.6, size=3)
@@ -50,21 +53,53 @@ def random_cell(number: int, atoms: int, rng: np.random.Generator) -> tuple[floa
     elif system == "Cubic":
         ratios[:] = 1.0
     shape = uctbx.unit_cell((*ratios, alpha, beta, gamma))
-    order = space_group(number).group().order_z()
-    volume = atoms * order * rng.uniform(10, 25)
+    volume = cell_atoms * rng.uniform(10, 25)
     scale = (volume / shape.volume()) ** (1 / 3)
     return (*(ratios * scale), alpha, beta, gamma)
 
 
+def wyckoff_sites(number: int, rng: np.random.Generator) -> tuple[list[tuple[float, float, float]], int]:
+    """Random sites on random Wyckoff positions until the cell holds about its target count
+    of atoms; returns the sites and the atoms in the cell."""
+    table = space_group(number).wyckoff_table()
+    positions = [table.position(i) for i in range(table.size())]
+    target = np.exp(rng.uniform(*np.log(CELL_ATOMS)))
+    sites, in_cell, fixed_used = [], 0, set()
+    while len(sites) < MAX_POSITIONS:
+        available = [p for p in positions if any(p.special_op().r().num()) or p.letter() not in fixed_used]
+        if not available:
+            break
+        room = target - in_cell if sites else max(target, min(p.multiplicity() for p in available))
+        open_positions = [p for p in available if p.multiplicity() <= room]
+        if not open_positions:
+            break
+        position = open_positions[rng.integers(len(open_positions))]
+        if not any(position.special_op().r().num()):
+            fixed_used.add(position.letter())
+        sites.append(tuple(position.special_op() * tuple(rng.random(3))))
+        in_cell += position.multiplicity()
+    return sites, in_cell
+
+
 def random_crystal(number: int, rng: np.random.Generator) -> xray.structure:
-    atoms = int(rng.integers(1, 11))
-    symmetry = crystal.symmetry(unit_cell=random_cell(number, atoms, rng),
-                                space_group_info=space_group(number))
-    structure = xray.structure(crystal_symmetry=symmetry)
-    for k in range(atoms):
-        element = str(rng.choice(ELEMENTS))
-        structure.add_scatterer(xray.scatterer(label=f"{element}{k + 1}", site=tuple(rng.random(3)),
-                                               u=float(rng.uniform(0.01, 0.05)), scattering_type=element))
+    """Random atoms on Wyckoff sites in a cell scaled to its volume per atom. A site that cctbx
+    finds within 0.5 Å of a more special one moves there and counts less, so the cell is
+    rescaled to the atoms the structure really has (twice at most: the moves settle)."""
+    sites, in_cell = wyckoff_sites(number, rng)
+    cell = np.array(random_cell(number, in_cell, rng))
+    elements = [str(rng.choice(ELEMENTS)) for _ in sites]
+    u_iso = rng.uniform(0.01, 0.05, size=len(sites))
+    for _ in range(3):
+        structure = xray.structure(crystal_symmetry=crystal.symmetry(unit_cell=tuple(cell),
+                                                                     space_group_info=space_group(number)))
+        for k, (site, element) in enumerate(zip(sites, elements)):
+            structure.add_scatterer(xray.scatterer(label=f"{element}{k + 1}", site=site, u=float(u_iso[k]),
+                                                   scattering_type=element))
+        atoms = sum(structure.site_symmetry_table().get(i).multiplicity() for i in range(len(sites)))
+        if atoms == in_cell:
+            break
+        cell[:3] *= (atoms / in_cell) ** (1 / 3)
+        in_cell = atoms
     return structure
 
 

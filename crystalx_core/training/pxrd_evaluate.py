@@ -43,10 +43,11 @@ def scores(probabilities: np.ndarray, labels: np.ndarray, names: np.ndarray) -> 
     truth = labels.astype(int) - 1
     top1 = ranked[:, 0] == truth
     top2 = (ranked[:, :2] == truth[:, None]).any(axis=1)
+    top5 = (ranked[:, :5] == truth[:, None]).any(axis=1)  # what `crystalx pxrd` lists
     groups = np.unique(truth)
     corpus = np.array([not str(n).startswith("random_") for n in names])
     result = {"patterns": int(len(labels)), "space_groups": int(len(groups)),
-              "top1": float(top1.mean()), "top2": float(top2.mean()),
+              "top1": float(top1.mean()), "top2": float(top2.mean()), "top5": float(top5.mean()),
               "balanced_top1": float(np.mean([top1[truth == g].mean() for g in groups])),
               "balanced_top2": float(np.mean([top2[truth == g].mean() for g in groups]))}
     systems = np.array([crystal_system(n) for n in range(1, 231)])

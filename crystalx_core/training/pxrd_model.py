@@ -10,7 +10,7 @@ CSN, as its paper describes it, sized for CPU training:
 - two heads: 230 space groups (cross-entropy) and 46 symmetry rules × {present, inverse}
   (binary cross-entropy added to the loss; ablation: no rule head).
 
-The CNN baseline is the same convolution stem with pooling and a linear layer.
+The CNN baseline is the same convolution stem, deeper convolutions, pooling and a linear layer.
 Both take (batch, 850) and return space-group logits first; ONNX export keeps only those.
 """
 from __future__ import annotations
@@ -47,15 +47,20 @@ class PxrdConfig:
         return cls(**json.loads(Path(path).read_text()))
 
 
+def conv(channels_in: int, channels_out: int, kernel: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
+    """Convolution, batch norm, GELU: batch norm is what lets these stacks learn at all here."""
+    return nn.Sequential(nn.Conv1d(channels_in, channels_out, kernel, stride=stride,
+                                   padding=dilation * (kernel // 2), dilation=dilation),
+                         nn.BatchNorm1d(channels_out), nn.GELU())
+
+
 class ConvStem(nn.Module):
     """(B, L) → (B, T, C): three strided convolutions, T = ceil(L / 8)."""
 
     def __init__(self, channels: int):
         super().__init__()
-        self.layers = nn.Sequential(
-            nn.Conv1d(1, channels // 2, 9, stride=2, padding=4), nn.GELU(),
-            nn.Conv1d(channels // 2, channels, 7, stride=2, padding=3), nn.GELU(),
-            nn.Conv1d(channels, channels, 5, stride=2, padding=2), nn.GELU())
+        self.layers = nn.Sequential(conv(1, channels // 2, 9, 2), conv(channels // 2, channels, 7, 2),
+                                    conv(channels, channels, 5, 2))
 
     def forward(self, pattern: Tensor) -> Tensor:
         return self.layers(pattern.unsqueeze(1)).transpose(1, 2)
@@ -126,13 +131,17 @@ class ChemicalSightNet(nn.Module):
 
 
 class CnnBaseline(nn.Module):
+    """The stem, two more strided convolutions and three dilated ones (together they see the
+    whole pattern, so peak positions relative to each other count), then mean + max pooling
+    and a linear layer."""
+
     def __init__(self, config: PxrdConfig):
         super().__init__()
         self.config = config
         c = config.channels
         self.stem = ConvStem(c)
-        self.deeper = nn.Sequential(nn.Conv1d(c, 2 * c, 5, stride=2, padding=2), nn.GELU(),
-                                    nn.Conv1d(2 * c, 2 * c, 5, stride=2, padding=2), nn.GELU())
+        self.deeper = nn.Sequential(conv(c, 2 * c, 5, 2), conv(2 * c, 2 * c, 5, 2),
+                                    *(conv(2 * c, 2 * c, 5, dilation=d) for d in (1, 2, 4)))
         self.head = nn.Linear(4 * c, N_SPACE_GROUPS)
 
     def forward(self, pattern: Tensor) -> tuple[Tensor, None]:
