@@ -58,7 +58,8 @@ def pxrd_section(metrics: dict | None, sidecar: dict | None, runs: dict[str, lis
         c = sidecar["config"]
         history = runs.get("pxrd_csn", [])
         minutes = sum(r["seconds"] for r in history) / 60
-        lines.append(f"- shipped `pxrd_csn.onnx`: CSN, {c['channels']} channels, intensity-aware embedding + "
+        lines.append(f"- shipped `pxrd_csn.onnx`: CSN, five strided convolutions to tokens of {2 * c['channels']} "
+                     "channels, intensity-aware embedding + "
                      f"{c['layers']} transformer blocks, {c['heads']} heads, space-group and symmetry-rule heads; "
                      f"{len(history)} epochs in {minutes:.0f} min on one CPU thread.")
     else:

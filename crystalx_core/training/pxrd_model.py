@@ -1,8 +1,9 @@
 """Space-group classifiers for powder patterns: Chemical Sight Net (CSN) and a plain CNN.
 
 CSN, as its paper describes it, sized for CPU training:
-- 1D convolutions turn the 850-point pattern (5–90° 2θ, 0.1° steps) into tokens
-  (stride 8: one token per 0.8°), each with a learned position embedding (2θ matters);
+- 1D convolutions (five, strided, with batch norm) turn the 850-point pattern (5–90° 2θ,
+  0.1° steps) into 27 tokens of 2 × channels (stride 32: one token per 3.2°), each with a
+  learned position embedding (2θ matters);
 - an intensity-aware self-attention embedding: every head adds w_h · log(I_j + ε) to its
   attention logits for key token j, I_j being the strongest intensity under that token, so
   weak peaks keep a say next to strong ones (w_h learned; ablation: w = 0, plain attention);
@@ -10,7 +11,8 @@ CSN, as its paper describes it, sized for CPU training:
 - two heads: 230 space groups (cross-entropy) and 46 symmetry rules × {present, inverse}
   (binary cross-entropy added to the loss; ablation: no rule head).
 
-The CNN baseline is the same convolution stem, deeper convolutions, pooling and a linear layer.
+The CNN baseline is the same five convolutions, three dilated ones instead of the attention,
+pooling and a linear layer.
 Both take (batch, 850) and return space-group logits first; ONNX export keeps only those.
 """
 from __future__ import annotations
@@ -99,12 +101,14 @@ class Block(nn.Module):
 
 
 class ChemicalSightNet(nn.Module):
+    STRIDE = 32  # grid points per token
+
     def __init__(self, config: PxrdConfig):
         super().__init__()
         self.config = config
-        c = config.channels
-        self.stem = ConvStem(c)
-        self.tokens = math.ceil(config.points / 8)
+        c = 2 * config.channels
+        self.stem = nn.Sequential(ConvStem(config.channels), Transpose(), *downsampling(config.channels), Transpose())
+        self.tokens = math.ceil(config.points / self.STRIDE)
         self.position = nn.Parameter(torch.zeros(1, self.tokens, c))
         nn.init.normal_(self.position, std=0.02)
         self.embedding = Block(c, config.heads, config.intensity_attention)
@@ -114,10 +118,10 @@ class ChemicalSightNet(nn.Module):
         self.rule_head = nn.Linear(2 * c, 2 * len(RULES)) if config.rule_head else None
 
     def token_log_intensity(self, pattern: Tensor) -> Tensor:
-        """log of the strongest intensity under each token (max-pool over its 8 grid points)."""
-        pad = self.tokens * 8 - pattern.shape[1]
+        """log of the strongest intensity under each token (max-pool over its grid points)."""
+        pad = self.tokens * self.STRIDE - pattern.shape[1]
         padded = torch.nn.functional.pad(pattern, (0, pad))
-        return torch.log(padded.reshape(pattern.shape[0], self.tokens, 8).amax(dim=2) + LOG_EPSILON)
+        return torch.log(padded.reshape(pattern.shape[0], self.tokens, self.STRIDE).amax(dim=2) + LOG_EPSILON)
 
     def forward(self, pattern: Tensor) -> tuple[Tensor, Tensor | None]:
         log_intensity = self.token_log_intensity(pattern)
@@ -130,6 +134,18 @@ class ChemicalSightNet(nn.Module):
         return self.space_group_head(pooled), rules
 
 
+class Transpose(nn.Module):
+    """(B, T, C) ↔ (B, C, T) inside an nn.Sequential."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.transpose(1, 2)
+
+
+def downsampling(channels: int) -> list[nn.Module]:
+    """Two more strided convolutions after the stem (stride 32 in all), widening to 2 × channels."""
+    return [conv(channels, 2 * channels, 5, 2), conv(2 * channels, 2 * channels, 5, 2)]
+
+
 class CnnBaseline(nn.Module):
     """The stem, two more strided convolutions and three dilated ones (together they see the
     whole pattern, so peak positions relative to each other count), then mean + max pooling
@@ -140,8 +156,7 @@ class CnnBaseline(nn.Module):
         self.config = config
         c = config.channels
         self.stem = ConvStem(c)
-        self.deeper = nn.Sequential(conv(c, 2 * c, 5, 2), conv(2 * c, 2 * c, 5, 2),
-                                    *(conv(2 * c, 2 * c, 5, dilation=d) for d in (1, 2, 4)))
+        self.deeper = nn.Sequential(*downsampling(c), *(conv(2 * c, 2 * c, 5, dilation=d) for d in (1, 2, 4)))
         self.head = nn.Linear(4 * c, N_SPACE_GROUPS)
 
     def forward(self, pattern: Tensor) -> tuple[Tensor, None]:
