@@ -56,14 +56,20 @@ def pxrd_section(metrics: dict | None, sidecar: dict | None, runs: dict[str, lis
              f"- patterns per split: {json.dumps(dataset.get('patterns', {}))}"]
     if sidecar:
         c = sidecar["config"]
-        history = runs.get("pxrd_csn", [])
+        history = runs.get("pxrd_space_group", [])
         minutes = sum(r["seconds"] for r in history) / 60
-        lines.append(f"- shipped `pxrd_csn.onnx`: CSN, five strided convolutions to tokens of {2 * c['channels']} "
-                     "channels, intensity-aware embedding + "
-                     f"{c['layers']} transformer blocks, {c['heads']} heads, space-group and symmetry-rule heads; "
-                     f"{len(history)} epochs in {minutes:.0f} min on one CPU thread.")
+        if c["kind"] == "csn":
+            what = (f"CSN (five strided convolutions to tokens of {2 * c['channels']} channels, "
+                    f"{'intensity-aware' if c['intensity_attention'] else 'plain'} attention embedding + "
+                    f"{c['layers']} transformer blocks, {c['heads']} heads"
+                    f"{', symmetry-rule head' if c['rule_head'] else ''})")
+        else:
+            what = f"the CNN baseline (five strided and three dilated convolutions, {2 * c['channels']} channels)"
+        best = max((r["val_top1"] for r in history), default=float("nan"))
+        lines.append(f"- shipped `pxrd_space_group.onnx`: {what}, the run with the best validation top-1 "
+                     f"({_pct(best)}) of those below; {len(history)} epochs in {minutes:.0f} min on one CPU thread.")
     else:
-        lines.append("- no space-group model is shipped (`onnx_models/pxrd_csn.onnx` absent): `crystalx pxrd "
+        lines.append("- no space-group model is shipped (`onnx_models/pxrd_space_group.onnx` absent): `crystalx pxrd "
                      "--from-cif` still simulates, overlays and scores a CIF against a measured pattern.")
     lines += ["", "Held-out test patterns (`python -m crystalx_core.training.pxrd_evaluate`). Overall = all test "
               "patterns (random crystals balanced over the groups, plus the real corpus); class-balanced = mean "
@@ -145,7 +151,7 @@ def card(dataset: dict, runs: dict[str, list], metrics: dict, sidecars: dict[str
             auc = row.get("auc")
             lines.append(f"| {element} | {row['atoms']} | {_pct(row['precision'])} | {_pct(row['recall'])} | "
                          f"{'-' if auc is None else f'{auc:.4f}'} |")
-    lines += pxrd_section(pxrd_metrics, sidecars.get("pxrd_csn"), runs)
+    lines += pxrd_section(pxrd_metrics, sidecars.get("pxrd_space_group"), runs)
     lines += ["", "## Limits", "",
               "- Trained on a few hundred structures only; elements rare in the corpus are barely seen "
               "(see the counts above). Probabilities are the softmax restricted to the SFAC elements; the "

@@ -182,6 +182,19 @@ def test_the_exported_model_predicts_without_torch(tiny_model):
     assert sum(crystal_system_probabilities(pattern, path).values()) == pytest.approx(1.0, abs=1e-5)
 
 
+def test_the_export_ships_the_run_best_on_validation(tiny_model, tmp_path):
+    import shutil
+    from crystalx_core.training import pxrd_export
+    runs = []
+    for name, top1 in (("a", 0.02), ("b", 0.05), ("c", 0.03)):
+        run = tmp_path / name
+        shutil.copytree(tiny_model[1] / "run", run)
+        (run / "history.json").write_text(json.dumps([{"epoch": 1, "val_top1": top1, "seconds": 1.0}]))
+        runs.append(str(run))
+    assert pxrd_export.main([str(tmp_path / "shipped.onnx"), *runs]) == 0
+    assert json.loads((tmp_path / "shipped_history.json").read_text())[0]["val_top1"] == 0.05
+
+
 def test_the_command_checks_a_cif_against_a_pattern(shared_data, tiny_model, tmp_path, monkeypatch):
     from crystalx_core.pxrd import predict
     monkeypatch.setattr(predict, "MODEL_PATH", tiny_model[0])

@@ -12,7 +12,7 @@ from crystalx_core.errors import CrystalXError
 from crystalx_core.pxrd.labels import N_SPACE_GROUPS, crystal_system, symbol
 from crystalx_core.pxrd.simulate import GRID
 
-MODEL_PATH = MODEL_DIR / "pxrd_csn.onnx"
+MODEL_PATH = MODEL_DIR / "pxrd_space_group.onnx"
 
 
 @dataclass

@@ -1,7 +1,10 @@
 """Export a space-group classifier run to ONNX: pattern (batch, 850) → logits (batch, 230),
 with a JSON sidecar (config, grid, provenance) that crystalx_core.pxrd.predict reads.
 
-    python -m crystalx_core.training.pxrd_export runs/pxrd_csn onnx_models/pxrd_csn.onnx
+    python -m crystalx_core.training.pxrd_export onnx_models/pxrd_space_group.onnx runs/pxrd_csn runs/pxrd_cnn ...
+
+Given several runs it ships the one with the best validation top-1 (the test split stays
+for reporting), so CSN and the CNN baseline compete on equal terms.
 """
 from __future__ import annotations
 
@@ -62,12 +65,20 @@ def export_run(run: Path, path: Path) -> Path:
     return exported
 
 
+def best_validation_top1(run: Path) -> float:
+    return max(record["val_top1"] for record in json.loads((run / "history.json").read_text()))
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("run", type=Path)
     parser.add_argument("output", type=Path)
+    parser.add_argument("runs", type=Path, nargs="+", help="trained runs; the best on validation is exported")
     args = parser.parse_args(argv)
-    print(f"wrote {export_run(args.run, args.output)}")
+    scored = {run: best_validation_top1(run) for run in args.runs}
+    chosen = max(scored, key=scored.get)
+    for run, top1 in scored.items():
+        print(f"{run}: validation top-1 {top1:.2%}{'  <- exported' if run == chosen else ''}")
+    print(f"wrote {export_run(chosen, args.output)}")
     return 0
 
 

@@ -1,6 +1,6 @@
 """Train a space-group classifier on the pattern set; resumes from RUN/checkpoint.pt.
 
-    python -m crystalx_core.training.pxrd_train data/pxrd_set.npz runs/pxrd_csn --kind csn --epochs 30
+    python -m crystalx_core.training.pxrd_train data/pxrd_set.npz runs/pxrd_csn --kind csn --epochs 20
     ... --kind cnn                       (the CNN baseline)
     ... --no-intensity-attention         (ablation: plain attention in the embedding)
     ... --no-rule-head                   (ablation: cross-entropy over the 230 groups only)
