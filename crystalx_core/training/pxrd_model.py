@@ -1,9 +1,9 @@
 """Space-group classifiers for powder patterns: Chemical Sight Net (CSN) and a plain CNN.
 
 CSN, as its paper describes it, sized for CPU training:
-- 1D convolutions (five, strided, with batch norm) turn the 850-point pattern (5–90° 2θ,
-  0.1° steps) into 27 tokens of 2 × channels (stride 32: one token per 3.2°), each with a
-  learned position embedding (2θ matters);
+- 1D convolutions turn the 850-point pattern (5–90° 2θ, 0.1° steps) into 27 tokens of
+  2 × channels (five strided convolutions, stride 32: one token per 3.2°; then three dilated
+  ones), each with a learned position embedding (2θ matters);
 - an intensity-aware self-attention embedding: every head adds w_h · log(I_j + ε) to its
   attention logits for key token j, I_j being the strongest intensity under that token, so
   weak peaks keep a say next to strong ones (w_h learned; ablation: w = 0, plain attention);
@@ -11,8 +11,8 @@ CSN, as its paper describes it, sized for CPU training:
 - two heads: 230 space groups (cross-entropy) and 46 symmetry rules × {present, inverse}
   (binary cross-entropy added to the loss; ablation: no rule head).
 
-The CNN baseline is the same five convolutions, three dilated ones instead of the attention,
-pooling and a linear layer.
+The CNN baseline is the same convolutions with pooling and a linear layer: CSN without the
+attention and the rule head.
 Both take (batch, 850) and return space-group logits first; ONNX export keeps only those.
 """
 from __future__ import annotations
@@ -107,7 +107,7 @@ class ChemicalSightNet(nn.Module):
         super().__init__()
         self.config = config
         c = 2 * config.channels
-        self.stem = nn.Sequential(ConvStem(config.channels), Transpose(), *downsampling(config.channels), Transpose())
+        self.stem = nn.Sequential(ConvStem(config.channels), Transpose(), *convolutions(config.channels), Transpose())
         self.tokens = math.ceil(config.points / self.STRIDE)
         self.position = nn.Parameter(torch.zeros(1, self.tokens, c))
         nn.init.normal_(self.position, std=0.02)
@@ -141,22 +141,23 @@ class Transpose(nn.Module):
         return x.transpose(1, 2)
 
 
-def downsampling(channels: int) -> list[nn.Module]:
-    """Two more strided convolutions after the stem (stride 32 in all), widening to 2 × channels."""
-    return [conv(channels, 2 * channels, 5, 2), conv(2 * channels, 2 * channels, 5, 2)]
+def convolutions(channels: int) -> list[nn.Module]:
+    """After the stem: two more strided convolutions (stride 32 in all), widening to
+    2 × channels, and three dilated ones (together they see the whole pattern, so peak
+    positions relative to each other count)."""
+    return [conv(channels, 2 * channels, 5, 2), conv(2 * channels, 2 * channels, 5, 2),
+            *(conv(2 * channels, 2 * channels, 5, dilation=d) for d in (1, 2, 4))]
 
 
 class CnnBaseline(nn.Module):
-    """The stem, two more strided convolutions and three dilated ones (together they see the
-    whole pattern, so peak positions relative to each other count), then mean + max pooling
-    and a linear layer."""
+    """The stem and the convolutions after it, then mean + max pooling and a linear layer."""
 
     def __init__(self, config: PxrdConfig):
         super().__init__()
         self.config = config
         c = config.channels
         self.stem = ConvStem(c)
-        self.deeper = nn.Sequential(*downsampling(c), *(conv(2 * c, 2 * c, 5, dilation=d) for d in (1, 2, 4)))
+        self.deeper = nn.Sequential(*convolutions(c))
         self.head = nn.Linear(4 * c, N_SPACE_GROUPS)
 
     def forward(self, pattern: Tensor) -> tuple[Tensor, None]:
