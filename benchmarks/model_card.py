@@ -88,6 +88,12 @@ def pxrd_section(metrics: dict | None, sidecar: dict | None, runs: dict[str, lis
         lines += ["", "None of these models beats always answering the commonest test group: with this much "
                       "data and CPU time they have not learnt the task (the kept epoch is the one with the best "
                       "validation top-1). Each epoch sees a quarter of the training patterns, one CPU thread."]
+    elif rows:
+        lines += ["", "Read top-1 over 230 groups with care: space groups that share a Laue class and systematic "
+                      "absences differ in a powder pattern only through intensities, and the test set is balanced "
+                      "over all 230, the rare ones included. The crystal-system column sums the probabilities per "
+                      "system. The kept epoch is the one with the best validation top-1 (one CPU thread; the README "
+                      "gives the commands)."]
     shipped = metrics.get("shipped_onnx")
     if shipped:
         lines += ["", f"The shipped ONNX file measured with onnxruntime: top-1 {_pct(shipped['top1'])}, top-2 "
