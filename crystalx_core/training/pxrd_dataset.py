@@ -1,14 +1,14 @@
 """Training patterns for space-group prediction: random crystals in every one of the 230
 space groups plus the real corpus, each simulated as several measured-like Cu Kα patterns.
 
-    python -m crystalx_core.training.pxrd_dataset ../shared/data/corpus data/pxrd_set.npz --per-group 30
+    python -m crystalx_core.training.pxrd_dataset ../shared/data/corpus data/pxrd_set.npz --per-group 320
 
 Random crystals: the standard setting of the group; 2–120 atoms in the cell (log-uniform
 target) filled from randomly chosen Wyckoff positions, special ones included (each fixed
 point at most once), so high-symmetry groups get the small cells real high-symmetry
 crystals have instead of 192 atoms per general position; a cell of the group's crystal
-system with 10–25 Å³ per atom; light and heavy elements; Uiso 0.01–0.05 Å². Splits are by structure (a hash of its name), so all augmentations of one
-structure land in the same split.
+system with 10–25 Å³ per atom; light and heavy elements; Uiso 0.01–0.05 Å². Splits are by
+structure (a hash of its name), so all augmentations of one structure land in the same split.
 """
 from __future__ import annotations
 

@@ -50,7 +50,7 @@ class PxrdConfig:
 
 
 def conv(channels_in: int, channels_out: int, kernel: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
-    """Convolution, batch norm, GELU: batch norm is what lets these stacks learn at all here."""
+    """Convolution, batch norm, GELU (without batch norm these stacks stayed at the majority class)."""
     return nn.Sequential(nn.Conv1d(channels_in, channels_out, kernel, stride=stride,
                                    padding=dilation * (kernel // 2), dilation=dilation),
                          nn.BatchNorm1d(channels_out), nn.GELU())
