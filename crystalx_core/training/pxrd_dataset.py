@@ -66,7 +66,7 @@ def wyckoff_sites(number: int, rng: np.random.Generator) -> tuple[list[tuple[flo
     target = np.exp(rng.uniform(*np.log(CELL_ATOMS)))
     sites, in_cell, fixed_used = [], 0, set()
     while len(sites) < MAX_POSITIONS:
-        available = [p for p in positions if any(p.special_op().r().num()) or p.letter() not in fixed_used]
+        available = [p for p in positions if not _is_fixed_point(p) or p.letter() not in fixed_used]
         if not available:
             break
         room = target - in_cell if sites else max(target, min(p.multiplicity() for p in available))
@@ -74,11 +74,16 @@ def wyckoff_sites(number: int, rng: np.random.Generator) -> tuple[list[tuple[flo
         if not open_positions:
             break
         position = open_positions[rng.integers(len(open_positions))]
-        if not any(position.special_op().r().num()):
+        if _is_fixed_point(position):
             fixed_used.add(position.letter())
         sites.append(tuple(position.special_op() * tuple(rng.random(3))))
         in_cell += position.multiplicity()
     return sites, in_cell
+
+
+def _is_fixed_point(position) -> bool:
+    """A Wyckoff position without free parameters (e.g. 0,0,0): one atom there fills it."""
+    return not any(position.special_op().r().num())
 
 
 def random_crystal(number: int, rng: np.random.Generator) -> xray.structure:
