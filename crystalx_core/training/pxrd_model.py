@@ -57,7 +57,7 @@ def conv(channels_in: int, channels_out: int, kernel: int, stride: int = 1, dila
 
 
 class ConvStem(nn.Module):
-    """(B, L) → (B, T, C): three strided convolutions, T = ceil(L / 8)."""
+    """(B, L) → (B, C, T): three strided convolutions, T = ceil(L / 8)."""
 
     def __init__(self, channels: int):
         super().__init__()
@@ -65,7 +65,7 @@ class ConvStem(nn.Module):
                                     conv(channels, channels, 5, 2))
 
     def forward(self, pattern: Tensor) -> Tensor:
-        return self.layers(pattern.unsqueeze(1)).transpose(1, 2)
+        return self.layers(pattern.unsqueeze(1))
 
 
 class SelfAttention(nn.Module):
@@ -107,7 +107,7 @@ class ChemicalSightNet(nn.Module):
         super().__init__()
         self.config = config
         c = 2 * config.channels
-        self.stem = nn.Sequential(ConvStem(config.channels), Transpose(), *convolutions(config.channels), Transpose())
+        self.stem = nn.Sequential(ConvStem(config.channels), *convolutions(config.channels))
         self.tokens = math.ceil(config.points / self.STRIDE)
         self.position = nn.Parameter(torch.zeros(1, self.tokens, c))
         nn.init.normal_(self.position, std=0.02)
@@ -125,20 +125,13 @@ class ChemicalSightNet(nn.Module):
 
     def forward(self, pattern: Tensor) -> tuple[Tensor, Tensor | None]:
         log_intensity = self.token_log_intensity(pattern)
-        x = self.stem(pattern) + self.position
+        x = self.stem(pattern).transpose(1, 2) + self.position
         x = self.embedding(x, log_intensity)
         for block in self.blocks:
             x = block(x, log_intensity)
         pooled = self.norm(torch.cat([x.mean(dim=1), x.amax(dim=1)], dim=1))
         rules = self.rule_head(pooled) if self.rule_head is not None else None
         return self.space_group_head(pooled), rules
-
-
-class Transpose(nn.Module):
-    """(B, T, C) ↔ (B, C, T) inside an nn.Sequential."""
-
-    def forward(self, x: Tensor) -> Tensor:
-        return x.transpose(1, 2)
 
 
 def convolutions(channels: int) -> list[nn.Module]:
@@ -161,7 +154,7 @@ class CnnBaseline(nn.Module):
         self.head = nn.Linear(4 * c, N_SPACE_GROUPS)
 
     def forward(self, pattern: Tensor) -> tuple[Tensor, None]:
-        x = self.deeper(self.stem(pattern).transpose(1, 2))
+        x = self.deeper(self.stem(pattern))
         return self.head(torch.cat([x.mean(dim=2), x.amax(dim=2)], dim=1)), None
 
 
