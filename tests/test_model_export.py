@@ -314,3 +314,36 @@ def test_earlier_weights_widen_to_token_embeddings(train_extra):
         assert state[key].shape[0] == MAX_Z * HEIGHT_BINS
         assert torch.equal(state[key][6 + 3 * MAX_Z], earlier[key][6])
     assert torch.equal(state["head_vec.weight"], earlier["head_vec.weight"])
+
+
+def test_disordered_structures_give_their_major_part_or_are_left_out(shared_data, train_extra):
+    """--disorder major: real CIFs with disorder become ordered models of their major part
+    (the other alternative and atoms at half occupancy or less go, the rest is at full
+    occupancy, UNIT follows); a CIF whose alternatives are not separated is refused."""
+    from crystalx_core.training.dataset import OVERLAP, usable
+    from crystalx_core.training.sources import corpus_entries
+    from crystalx_core.geometry import neighbours
+    entries = {e.name: e for e in corpus_entries(shared_data / "corpus")}
+    groups = entries["finalcif_Esser_JW367_0m.cif"]  # PART 1 at 0.9, PART 2 at 0.1
+    assert usable(groups) == (None, "disorder (yes)")  # the default still skips
+    raw = groups.load()
+    ordered, why = usable(groups, "major")
+    assert why == "" and len(ordered.sites) == len(raw.sites) - 5
+    assert {s.label for s in raw.sites if s.part == 2}.isdisjoint(s.label for s in ordered.sites)
+    assert {s.label for s in raw.sites if s.part == 1} <= {s.label for s in ordered.sites}
+    assert all(s.occupancy == 1.0 and s.part == 0 for s in ordered.sites)
+    heavy = [i for i, s in enumerate(ordered.sites) if s.element != "H"]
+    assert not any(ordered.sites[c.j].element != "H"
+                   for near in neighbours(ordered, OVERLAP, centres=heavy) for c in near)
+    occupancies = entries["sfarchiv2_2004862.cif"]  # no groups: two H at 0.62, their alternatives at 0.38
+    ordered, _ = usable(occupancies, "major")
+    raw = occupancies.load()
+    assert sorted({s.label for s in raw.sites} - {s.label for s in ordered.sites}) == ["H2B", "H3B"]
+    assert dict(zip(ordered.sfac, ordered.unit)) == dict(zip(raw.sfac, raw.unit))  # 0.62 + 0.38 = 1
+    solvent = entries["sfarchiv2_2004943.cif"]  # a methanol C and O and a water O at 0.33 go
+    ordered, _ = usable(solvent, "major")
+    raw = dict(zip(solvent.load().sfac, solvent.load().unit))
+    order = ordered.space_group_order  # 18, all three on general positions
+    assert dict(zip(ordered.sfac, ordered.unit)) == pytest.approx(
+        {**raw, "C": raw["C"] - 0.33 * order, "O": raw["O"] - 0.66 * order}, abs=0.1)
+    assert usable(entries["finalcif_1508699.cif"], "major") == (None, "disorder (no ordered major part)")

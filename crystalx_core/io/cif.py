@@ -196,7 +196,7 @@ def _sites(small: gemmi.SmallStructure, orth: np.ndarray, lines: _Lines,
     return sites
 
 
-def _sfac_unit(structure: Structure) -> tuple[list[str], list[float]]:
+def sfac_unit_from_sites(structure: Structure) -> tuple[list[str], list[float]]:
     """Cell contents from the sites (occupancy × multiplicity), SFAC in SHELX order:
     C, H, then the rest alphabetically."""
     contents: dict[str, float] = {}
@@ -238,7 +238,7 @@ def read_cif(path, block: str | None = None) -> CifEntry:
         wavelength=small.wavelength if small.wavelength > 0 else DEFAULT_WAVELENGTH,
         temperature_c=_temperature_c(chosen), title=chosen.name, source=str(path))
     structure.sites = _sites(small, structure.orthogonalisation, lines, path)
-    structure.sfac, structure.unit = _sfac_unit(structure)
+    structure.sfac, structure.unit = sfac_unit_from_sites(structure)
     return CifEntry(
         structure=structure,
         shelx_res_text=_text_field(chosen, "_shelx_res_file"),

@@ -17,7 +17,7 @@ import json
 import pickle
 import sys
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from pathlib import Path
 from typing import Iterator
@@ -30,6 +30,7 @@ from crystalx_core.elements import atomic_number, covalent_radius, is_hydrogen
 from crystalx_core.errors import CrystalXError
 from crystalx_core.features import build_graph, height_bins
 from crystalx_core.geometry import neighbours
+from crystalx_core.io.cif import sfac_unit_from_sites
 from crystalx_core.structure import Structure
 from crystalx_core.training.simulate import SimulationSettings, simulate_peaks
 from crystalx_core.training.sources import Entry, corpus_entries, extra_entries
@@ -130,18 +131,22 @@ def _graph_arrays(graph) -> dict:
 
 
 def _moved(structure: Structure, site, delta):
-    from dataclasses import replace
     return replace(site, frac=tuple(structure.fractional(structure.cartesian(site.frac) + delta)))
 
 
-def usable(entry: Entry) -> tuple[Structure | None, str]:
-    """The structure, or None and why it is left out (disorder is skipped, not guessed at)."""
-    if entry.disorder != "no":
+def usable(entry: Entry, disorder: str = "skip") -> tuple[Structure | None, str]:
+    """The structure, or None and why it is left out. A disordered structure is skipped, or
+    with disorder="major" replaced by its major part (major_part)."""
+    if entry.disorder != "no" and disorder == "skip":
         return None, f"disorder ({entry.disorder})"
     try:
         truth = entry.load()
     except (CrystalXError, ValueError, KeyError) as error:
         return None, f"unreadable: {str(error)[:40]}"
+    if entry.disorder != "no":
+        truth, why = major_part(truth)
+        if truth is None:
+            return None, f"disorder ({why})"
     n_heavy = sum(1 for s in truth.sites if not is_hydrogen(s.element))
     limit = MAX_NON_H.get(entry.source, MAX_NON_H["default"])
     if n_heavy > limit:
@@ -151,6 +156,38 @@ def usable(entry: Entry) -> tuple[Structure | None, str]:
     if any(s.element == "D" for s in truth.sites):
         return None, "deuterated"
     return truth, ""
+
+
+MAJOR_OCCUPANCY = 0.5  # sites outside disorder groups at this occupancy or less are left out
+FULL = 0.99  # a disorder group this occupied is no alternative: it is kept whole
+OVERLAP = 0.8  # Å: two kept non-H atoms this close mean the parts were not separated
+
+
+def major_part(truth: Structure) -> tuple[Structure | None, str]:
+    """The ordered model of a disordered structure, all at full occupancy: atoms outside
+    disorder groups (those partially occupied only when more than half there), fully occupied
+    groups, and of the partly occupied groups the one of highest mean occupancy. None (and
+    why) when that leaves under half of the non-H sites, or when kept atoms still overlap
+    (the CIF's groups do not separate the alternatives)."""
+    groups: dict[int, list[float]] = {}
+    for site in truth.sites:
+        if site.part > 0:
+            groups.setdefault(site.part, []).append(site.occupancy)
+    alternatives = {part: np.mean(occ) for part, occ in groups.items() if np.mean(occ) < FULL}
+    kept_parts = {0} | (set(groups) - set(alternatives))
+    if alternatives:
+        kept_parts.add(max(alternatives, key=lambda part: (alternatives[part], -part)))
+    kept = [replace(site, occupancy=1.0, part=0) for site in truth.sites
+            if site.part in kept_parts and (site.part != 0 or site.occupancy > MAJOR_OCCUPANCY)]
+    if 2 * sum(1 for s in kept if not is_hydrogen(s.element)) < sum(1 for s in truth.sites if not is_hydrogen(s.element)):
+        return None, "no ordered major part"  # e.g. a molecule disordered over a symmetry element
+    ordered = truth.with_sites(kept)
+    ordered.sfac, ordered.unit = sfac_unit_from_sites(ordered)
+    heavy = [i for i, s in enumerate(kept) if not is_hydrogen(s.element)]
+    for i, near in zip(heavy, neighbours(ordered, OVERLAP, centres=heavy)):
+        if any(not is_hydrogen(kept[c.j].element) for c in near):
+            return None, "parts overlap"
+    return ordered, ""
 
 
 def hydrogens_complete(truth: Structure) -> bool:
@@ -179,13 +216,13 @@ def entries(corpus: Path, extra: Path | None, take: dict[str, int]) -> Iterator[
 
 def build(corpus: Path, augmentations: int, seed: int, limit: int | None = None,
           extra: Path | None = None, take: dict[str, int] | None = None,
-          extra_augmentations: int = 3, log=print) -> tuple[dict, DatasetSummary]:
+          extra_augmentations: int = 3, disorder: str = "skip", log=print) -> tuple[dict, DatasetSummary]:
     data = {split: {"heavy": [], "hydrogen": []} for split in ("train", "val", "test")}
     summary = DatasetSummary()
     rng = np.random.default_rng(seed)
     corpus_sources = {e.source for e in corpus_entries(corpus)}
     for k, entry in enumerate(islice(entries(corpus, extra, take or {}), limit)):
-        truth, why = usable(entry)
+        truth, why = usable(entry, disorder)
         if truth is None:
             summary.skipped[f"{entry.source}: {why.split(':')[0]}"] += 1
             continue
@@ -246,10 +283,12 @@ def main(argv=None) -> int:
     parser.add_argument("--take", nargs="*", default=[], metavar="SOURCE=N",
                         help="structures per extra source, e.g. coremof=1000 pyxtal=100 ligand=3000")
     parser.add_argument("--extra-augmentations", type=int, default=3)
+    parser.add_argument("--disorder", choices=("skip", "major"), default="skip",
+                        help="disordered structures: left out, or their major part as an ordered model")
     args = parser.parse_args(argv)
     take = {tag: int(n) for tag, n in (item.split("=") for item in args.take)}
     data, summary = build(args.corpus, args.augmentations, args.seed, args.limit, args.extra, take,
-                          args.extra_augmentations)
+                          args.extra_augmentations, args.disorder)
     save(data, summary, args.output)
     print(json.dumps({"structures": summary.structures, "skipped": summary.skipped}, indent=1))
     return 0
