@@ -121,8 +121,11 @@ def card(dataset: dict, runs: dict[str, list], metrics: dict, sidecars: dict[str
                      f"({meta['exporter']}, opset {meta['opset']}).")
     lines += ["", "## Training data", "",
               "Real published structures from `shared/data/corpus` (COD and others; see its README for "
-              "provenance and licences). Disordered and partially occupied structures are skipped, "
-              "not guessed at. Split by structure (hash of the file name): 80 % train, 10 % val, 10 % test. "
+              "provenance and licences). A disordered or partially occupied structure enters as the ordered "
+              "model of its major part (`--disorder major`: the alternative of highest occupancy, atoms at "
+              "half occupancy or less left out), or is skipped when that leaves under half of its non-H "
+              "sites or overlapping atoms; the test and validation metrics below use ordered structures "
+              "only. Split by structure (hash of the file name): 80 % train, 10 % val, 10 % test. "
               "Heavy-atom examples are peaks of a Fourier map of the true model (H included) with amplitude "
               "noise, 5–40° phase error and 0.75–1.0 Å resolution, labelled with the atom they stand for or "
               "'not an atom'; the initial guesses come from the baseline (height order, SFAC in UNIT "
@@ -135,6 +138,9 @@ def card(dataset: dict, runs: dict[str, list], metrics: dict, sidecars: dict[str
               f"- skipped: {json.dumps(dataset.get('skipped', {}))}",
               f"- sources: {json.dumps(dataset.get('sources', {}))}",
               f"- atoms per element in train (H included): {json.dumps(dataset.get('elements_in_train', {}))}",
+              "", "These are the counts of the heavy model's last training set. The hydrogen model was trained "
+              "on an earlier build without disordered structures (`checkpoints/hydrogen/dataset_summary.json`; "
+              "the README gives every command).",
               "", "## Metrics on the held-out test structures", "",
               "Measured with onnxruntime by `python -m crystalx_core.training.evaluate`: the whole assignment as "
               "`crystalx assign` runs it (two heavy passes, each choosing the most likely elements that fit "
@@ -164,7 +170,8 @@ def card(dataset: dict, runs: dict[str, list], metrics: dict, sidecars: dict[str
               "element chosen is the formula-aware one, which can differ from the most probable where the "
               "model is unsure (reports list the top five probabilities beside the chosen element). H counts "
               "are fitted to UNIT's H total the same way, among counts the model gives at least 1 % and never on a metal.",
-              "- Disordered structures were not used in training.", ""]
+              "- Disordered structures are learnt from their major part only; peaks of a minor part "
+              "are not what the heavy model was trained on, and neither metric covers them.", ""]
     return "\n".join(lines)
 
 
