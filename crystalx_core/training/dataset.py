@@ -4,6 +4,8 @@ model, true non-H atoms with their H counts for the hydrogen model.
     python -m crystalx_core.training.sources data/sources      # CoRE MOF, pyxtal, MetaLigDB wheels
     python -m crystalx_core.training.dataset ../shared/data/corpus data/train_set.pkl.gz \
         --extra data/sources --take coremof=1000 pyxtal=100 ligand=4000
+    python -m crystalx_core.training.dataset ../shared/data/corpus data/train_set_v7.pkl.gz \
+        --augmentations 12 --disorder major      # disordered structures as their major part
 
 Each structure is split into train/val/test by a hash of its file name (never by atom),
 so every augmentation of a structure lands in the same split.
@@ -179,12 +181,12 @@ def major_part(truth: Structure) -> tuple[Structure | None, str]:
         kept_parts.add(max(alternatives, key=lambda part: (alternatives[part], -part)))
     kept = [replace(site, occupancy=1.0, part=0) for site in truth.sites
             if site.part in kept_parts and (site.part != 0 or site.occupancy > MAJOR_OCCUPANCY)]
-    if 2 * sum(1 for s in kept if not is_hydrogen(s.element)) < sum(1 for s in truth.sites if not is_hydrogen(s.element)):
+    heavy = [i for i, s in enumerate(kept) if not is_hydrogen(s.element)]
+    if 2 * len(heavy) < sum(1 for s in truth.sites if not is_hydrogen(s.element)):
         return None, "no ordered major part"  # e.g. a molecule disordered over a symmetry element
     ordered = truth.with_sites(kept)
     ordered.sfac, ordered.unit = sfac_unit_from_sites(ordered)
-    heavy = [i for i, s in enumerate(kept) if not is_hydrogen(s.element)]
-    for i, near in zip(heavy, neighbours(ordered, OVERLAP, centres=heavy)):
+    for near in neighbours(ordered, OVERLAP, centres=heavy):
         if any(not is_hydrogen(kept[c.j].element) for c in near):
             return None, "parts overlap"
     return ordered, ""
