@@ -342,7 +342,8 @@ def test_disordered_structures_give_their_major_part_or_are_left_out(shared_data
     assert dict(zip(ordered.sfac, ordered.unit)) == dict(zip(raw.sfac, raw.unit))  # 0.62 + 0.38 = 1
     solvent = entries["sfarchiv2_2004943.cif"]  # a methanol C and O and a water O at 0.33 go
     ordered, _ = usable(solvent, "major")
-    raw = dict(zip(solvent.load().sfac, solvent.load().unit))
+    raw = solvent.load()
+    raw = dict(zip(raw.sfac, raw.unit))
     order = ordered.space_group_order  # 18, all three on general positions
     assert dict(zip(ordered.sfac, ordered.unit)) == pytest.approx(
         {**raw, "C": raw["C"] - 0.33 * order, "O": raw["O"] - 0.66 * order}, abs=0.1)

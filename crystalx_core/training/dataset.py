@@ -175,7 +175,8 @@ def major_part(truth: Structure) -> tuple[Structure | None, str]:
     for site in truth.sites:
         if site.part > 0:
             groups.setdefault(site.part, []).append(site.occupancy)
-    alternatives = {part: np.mean(occ) for part, occ in groups.items() if np.mean(occ) < FULL}
+    mean_occupancy = {part: float(np.mean(occ)) for part, occ in groups.items()}
+    alternatives = {part: occ for part, occ in mean_occupancy.items() if occ < FULL}
     kept_parts = {0} | (set(groups) - set(alternatives))
     if alternatives:
         kept_parts.add(max(alternatives, key=lambda part: (alternatives[part], -part)))
