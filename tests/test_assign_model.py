@@ -139,6 +139,25 @@ def test_height_tokens_follow_relative_peak_heights(shared_data, tmp_path):
     assert raised[0] != base[0]
 
 
+@shipped
+def test_the_strongest_peaks_of_a_map_are_atoms(shared_data):
+    """FC_p21c's Ga+ sits between two arenes at 2.9 Å, bonded to nothing: the model alone
+    calls the map's strongest peak (Fobs map, measured data) "not an atom". No spurious peak
+    is that strong, so it stays an atom, and is Ga. Beside atoms already assigned, peaks are
+    residual density and the rule does not apply."""
+    from crystalx_core.assign.model import strong_peaks
+    from crystalx_core.crystallography.maps import fobs_peaks
+    from crystalx_core.io.hkl import read_hkl
+    truth, _, heavy = _peaks_of("FC_p21c")
+    peaks = fobs_peaks(truth, read_hkl(BENCHMARK / "FC_p21c" / "data.hkl"))
+    ga = [s.label for s in heavy].index("Ga1")
+    strong = strong_peaks(peaks)
+    assert strong[ga] and 1 < strong.sum() < len(heavy)
+    assert assign_model(peaks).by_index()[ga].element == "Ga"
+    residual = peaks.with_sites([atom if k != ga else peak for k, (atom, peak) in enumerate(zip(heavy, peaks.sites))])
+    assert not strong_peaks(residual).any()
+
+
 def _with_height(site, height):
     from dataclasses import replace
     return replace(site, peak_height=height)
