@@ -137,6 +137,8 @@ def card(dataset: dict, runs: dict[str, list], metrics: dict, sidecars: dict[str
               f"- heavy-model examples per split: {json.dumps(dataset.get('heavy_samples', {}))}",
               f"- skipped: {json.dumps(dataset.get('skipped', {}))}",
               f"- sources: {json.dumps(dataset.get('sources', {}))}",
+              f"- disordered structures used as their major part, per split: "
+              f"{json.dumps(dataset.get('major_parts', 'not counted by this build'))}",
               f"- atoms per element in train (H included): {json.dumps(dataset.get('elements_in_train', {}))}",
               "", "These are the counts of the heavy model's last training set. The hydrogen model was trained "
               "on an earlier build without disordered structures (`checkpoints/hydrogen/dataset_summary.json`; "

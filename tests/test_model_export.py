@@ -3,8 +3,8 @@
 Needs the `train` extra (torch, torchmd-net); the runtime error tests need only onnxruntime.
 """
 import json
-
 import warnings
+from itertools import islice
 
 import numpy as np
 import pytest
@@ -209,8 +209,8 @@ def test_asking_torch_for_two_threads_beside_cctbx_keeps_results_right(shared_da
 
 
 def test_tiny_training_run_learns_resumes_and_exports(shared_data, train_extra, tmp_path):
-    """The scripts that made the shipped models, end to end on 30 corpus structures: the
-    loss falls, a second call resumes from the checkpoint, and the export matches torch,
+    """The scripts that made the shipped models, end to end on 30 corpus structures (the
+    disordered ones as their major part, counted in the summary): the loss falls, a second call resumes from the checkpoint, and the export matches torch,
     also through the assignment path that feeds the hydrogen model rule tokens."""
     import torch
     from crystalx_core.assign.baseline import baseline_h_counts
@@ -218,9 +218,15 @@ def test_tiny_training_run_learns_resumes_and_exports(shared_data, train_extra, 
     from crystalx_core.geometry import connectivity
     from crystalx_core.features import combined_tokens
     from crystalx_core.training import dataset, train
+    from crystalx_core.training.sources import corpus_entries
     model_module, export_module = train_extra
     data = tmp_path / "set.pkl.gz"
-    assert dataset.main([str(shared_data / "corpus"), str(data), "--limit", "30", "--augmentations", "1"]) == 0
+    assert dataset.main([str(shared_data / "corpus"), str(data), "--limit", "30", "--augmentations", "1",
+                         "--disorder", "major"]) == 0
+    disordered = {e.name for e in islice(corpus_entries(shared_data / "corpus"), 30) if e.disorder != "no"}
+    used = {sample["name"] for split in dataset.load(data).values() for sample in split["heavy"]}
+    summary = json.loads((tmp_path / "set.summary.json").read_text())
+    assert sum(summary["major_parts"].values()) == len(disordered & used) > 0  # counted apart from the ordered
     run = tmp_path / "run"
     args = [str(data), str(run), "--kind", "hydrogen", "--hidden", "16", "--layers", "2", "--lr", "3e-3",
             "--rule-tokens"]

@@ -55,6 +55,7 @@ class DatasetSummary:
     heavy_samples: Counter = field(default_factory=Counter)
     elements: Counter = field(default_factory=Counter)  # element → atoms (train structures, once each)
     sources: Counter = field(default_factory=Counter)  # source tag → structures used
+    major_parts: Counter = field(default_factory=Counter)  # split → disordered structures used as their major part
 
 
 def split_of(name: str) -> str:
@@ -252,6 +253,8 @@ def build(corpus: Path, augmentations: int, seed: int, limit: int | None = None,
         data[split]["hydrogen"] += hydrogen
         summary.structures[split] += 1
         summary.sources[entry.source] += 1
+        if entry.disorder != "no":
+            summary.major_parts[split] += 1
         summary.heavy_samples[split] += len(heavy)
         if split == "train":
             summary.elements.update(s.element for s in truth.sites)
@@ -267,7 +270,8 @@ def save(data: dict, summary: DatasetSummary, path: Path) -> None:
         pickle.dump(data, stream, protocol=pickle.HIGHEST_PROTOCOL)
     path.with_suffix("").with_suffix(".summary.json").write_text(json.dumps({
         "structures": summary.structures, "skipped": summary.skipped, "heavy_samples": summary.heavy_samples,
-        "elements_in_train": dict(summary.elements.most_common()), "sources": summary.sources}, indent=1))
+        "elements_in_train": dict(summary.elements.most_common()), "sources": summary.sources,
+        "major_parts": summary.major_parts}, indent=1))
 
 
 def load(path: Path) -> dict:
