@@ -654,8 +654,9 @@ def olex2_hadd_commands(groups: Sequence[tuple[int, Sequence[str]]],
     return commands
 
 
-def h_label(pivot_label: str, k: int, n_h: int) -> str:
-    """SHELXL's name for the k-th (0-based) of `n_h` H atoms riding on `pivot_label`.
+def h_label(pivot_label: str, k: int, n_h: int, element: str = "H") -> str:
+    """SHELXL's name for the k-th (0-based) of `n_h` H (or, element="D", D) atoms riding on
+    `pivot_label`.
 
     The pivot's leading element letters are replaced by H (C5 → H5, C5A → H5A, N12 → H12),
     and a letter is appended when there are several (C5 → H5A, H5B, H5C). A label without a
@@ -669,7 +670,7 @@ def h_label(pivot_label: str, k: int, n_h: int) -> str:
         raise ValueError(f"H index {k} out of range for {n_h} H atoms")
     match = re.match(r"[A-Za-z]{1,2}(?=\d)", pivot_label)
     suffix = pivot_label[match.end():] if match else pivot_label[1:]
-    name = "H" + suffix
+    name = element + suffix
     if n_h > 1:
         name += "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[k]
     return name

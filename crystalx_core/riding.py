@@ -90,7 +90,7 @@ def add_riding_hydrogens(structure: Structure, h_counts: dict[int, int],
             occupancy = site.occupancy / (len(operators) + 1)
             plan.notes[site.label] = (f"XH3 on a special position: disordered over its site symmetry, "
                                       f"{n_h} H at occupancy {occupancy:.3g}")
-        labels = _free_labels(site.label, len(positions), used_labels)
+        labels = _free_labels(site.label, len(positions), used_labels, h_element)
         u_iso = RIDING_U_FACTOR.get(code, 1.2) * site.u_iso
         sites.extend(Site(label=lab, element=h_element, frac=tuple(heavy.fractional(xyz)), u_iso=u_iso,
                           occupancy=occupancy, part=site.part, afix=code)
@@ -225,8 +225,8 @@ def _restraints(pivot: str, labels: list[str]) -> list[str]:
     return lines
 
 
-def _free_labels(pivot_label: str, n_h: int, used: set[str]) -> list[str]:
-    labels = [h_label(pivot_label, k, n_h) for k in range(n_h)]
+def _free_labels(pivot_label: str, n_h: int, used: set[str], element: str = "H") -> list[str]:
+    labels = [h_label(pivot_label, k, n_h, element) for k in range(n_h)]
     for k, label in enumerate(labels):
         base, suffix = label, 0
         while label.upper() in used:

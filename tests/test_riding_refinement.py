@@ -207,8 +207,8 @@ def test_a_cage_atom_whose_bonds_cancel_is_reported_not_a_crash(shared_data):
 
 
 def test_riding_h_of_a_deuterated_compound_are_d_and_a_formula_without_h_gets_one(shared_data):
-    """COD 1000002 lists SFAC C D O Sr: the water H we add are D (writing them as H crashed
-    the .res writer). A formula that names neither gains an H entry for the atoms we add."""
+    """COD 1000002 lists SFAC C D O Sr: the water H we add are D, and named D (writing them as
+    H crashed the .res writer). A formula that names neither gains an H entry for the atoms we add."""
     from crystalx_core.io.shelx import new_ins_text
     from crystalx_core.riding import add_riding_hydrogens
     structure = read_cif(shared_data / "corpus" / "codtools_1000002.cif").structure
@@ -218,6 +218,7 @@ def test_riding_h_of_a_deuterated_compound_are_d_and_a_formula_without_h_gets_on
     plan = add_riding_hydrogens(heavy, {water: 2})
     added = [s for s in plan.structure.sites if s.element in ("H", "D")]
     assert [s.element for s in added] == ["D", "D"] and plan.structure.sfac == heavy.sfac
+    assert [s.label for s in added] == ["D3A", "D3B"]  # named as SHELXL and Olex2 name deuterium
     assert "SFAC C D O Sr" in new_ins_text(plan.structure)
     no_h = replace(heavy, sfac=[e for e in heavy.sfac if e != "D"],
                    unit=[n for e, n in zip(heavy.sfac, heavy.unit) if e != "D"])
