@@ -354,3 +354,31 @@ def test_disordered_structures_give_their_major_part_or_are_left_out(shared_data
     assert dict(zip(ordered.sfac, ordered.unit)) == pytest.approx(
         {**raw, "C": raw["C"] - 0.33 * order, "O": raw["O"] - 0.66 * order}, abs=0.1)
     assert usable(entries["finalcif_1508699.cif"], "major") == (None, "disorder (no ordered major part)")
+
+
+def test_lone_ligands_give_heavy_examples_only_when_asked(shared_data, tmp_path):
+    """--ligand-peaks: a MetaLigDB-style molecule (here XH_alanine's, real geometry) in its
+    P1 box gives heavy-model examples, the simulated map's peaks labelled with its elements;
+    without the flag it feeds the hydrogen model only."""
+    import bz2
+    from crystalx_core.training.dataset import build
+    truth = read_cif(BENCHMARK / "XH_alanine" / "model.cif").structure
+    xyz = np.array([truth.cartesian(s.frac) for s in truth.sites])
+    record = {"value": {"atomic_props": {"x": xyz[:, 0].tolist(), "y": xyz[:, 1].tolist(), "z": xyz[:, 2].tolist(),
+                                         "atoms": [s.element for s in truth.sites]}}}
+    extra = tmp_path / "sources"
+    extra.mkdir()
+    with bz2.open(extra / "ligands.jsonlines.bz2", "wt") as stream:
+        for key in ("a", "b", "c"):
+            stream.write(json.dumps({"key": key, **record}) + "\n")
+    corpus = tmp_path / "corpus"  # no corpus structures: only the ligands
+    corpus.mkdir()
+    (corpus / "INDEX.tsv").write_text("file\tdisorder\n")
+    for asked in (False, True):
+        data, summary = build(corpus, 1, 0, extra=extra, take={"ligand": 3}, extra_augmentations=2,
+                              ligand_peaks=asked, log=lambda _: None)
+        heavy = [sample for split in data.values() for sample in split["heavy"]]
+        assert sum(len(split["hydrogen"]) for split in data.values()) == 6  # 3 molecules × 2 noise levels
+        assert len(heavy) == (6 if asked else 0) and summary.sources == {"ligand": 3}
+        for sample in heavy:  # every one of alanine's 6 non-H atoms is found, and nothing else is an atom
+            assert sorted(z for z in sample["y"].tolist() if z) == [6, 6, 6, 7, 8, 8]

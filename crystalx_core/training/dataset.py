@@ -206,8 +206,9 @@ def hydrogens_complete(truth: Structure) -> bool:
     return True
 
 
-def entries(corpus: Path, extra: Path | None, take: dict[str, int]) -> Iterator[Entry]:
-    """The corpus, then each extra source in a fixed pseudo-random order up to its quota."""
+def entries(corpus: Path, extra: Path | None, take: dict[str, int], ligand_peaks: bool = False) -> Iterator[Entry]:
+    """The corpus, then each extra source in a fixed pseudo-random order up to its quota;
+    ligand_peaks: lone ligands give heavy-model examples too (the map of the molecule in its box)."""
     yield from corpus_entries(corpus)
     if extra is None:
         return
@@ -215,17 +216,18 @@ def entries(corpus: Path, extra: Path | None, take: dict[str, int]) -> Iterator[
         quota = take.get(tag, 0)
         if quota:
             ordered = sorted(found, key=lambda e: hashlib.sha256(e.name.encode()).hexdigest())
-            yield from ordered[:quota]
+            yield from (replace(e, heavy=True) if ligand_peaks and tag == "ligand" else e for e in ordered[:quota])
 
 
 def build(corpus: Path, augmentations: int, seed: int, limit: int | None = None,
           extra: Path | None = None, take: dict[str, int] | None = None,
-          extra_augmentations: int = 3, disorder: str = "skip", log=print) -> tuple[dict, DatasetSummary]:
+          extra_augmentations: int = 3, disorder: str = "skip", ligand_peaks: bool = False,
+          log=print) -> tuple[dict, DatasetSummary]:
     data = {split: {"heavy": [], "hydrogen": []} for split in ("train", "val", "test")}
     summary = DatasetSummary()
     rng = np.random.default_rng(seed)
     corpus_sources = {e.source for e in corpus_entries(corpus)}
-    for k, entry in enumerate(islice(entries(corpus, extra, take or {}), limit)):
+    for k, entry in enumerate(islice(entries(corpus, extra, take or {}, ligand_peaks), limit)):
         truth, why = usable(entry, disorder)
         if truth is None:
             summary.skipped[f"{entry.source}: {why.split(':')[0]}"] += 1
@@ -292,10 +294,12 @@ def main(argv=None) -> int:
     parser.add_argument("--extra-augmentations", type=int, default=3)
     parser.add_argument("--disorder", choices=("skip", "major"), default="skip",
                         help="disordered structures: left out, or their major part as an ordered model")
+    parser.add_argument("--ligand-peaks", action="store_true",
+                        help="MetaLigDB ligands (--take ligand=N) give heavy-model examples too, not only hydrogen")
     args = parser.parse_args(argv)
     take = {tag: int(n) for tag, n in (item.split("=") for item in args.take)}
     data, summary = build(args.corpus, args.augmentations, args.seed, args.limit, args.extra, take,
-                          args.extra_augmentations, args.disorder)
+                          args.extra_augmentations, args.disorder, args.ligand_peaks)
     save(data, summary, args.output)
     print(json.dumps({"structures": summary.structures, "skipped": summary.skipped}, indent=1))
     return 0

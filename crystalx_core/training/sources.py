@@ -7,7 +7,8 @@ downloads the wheels (no install) and unpacks what training reads:
   (FSR), written in P1; entries the database flags as disordered are left out;
 - pyxtal's bundled CSD/ICSD examples (`pyxtal/database/cifs`);
 - DARTassembler's MetaLigDB (`dartassembler`): CSD ligands with their H atoms, as isolated
-  molecules; they feed the hydrogen model only (a lone molecule has no solver peaks to learn).
+  molecules in a P1 box; they feed the hydrogen model, and with the dataset's --ligand-peaks
+  also the heavy model (the simulated map of the molecule in its box).
 
 Everything here is rebuilt from the same pinned versions, so a dataset built from it is
 reproducible; the product never reads these files.
@@ -106,7 +107,7 @@ def folder_entries(folder: Path, source: str) -> Iterator[Entry]:
 
 
 def ligand_entries(path: Path) -> Iterator[Entry]:
-    """MetaLigDB ligands as molecules in a P1 box (hydrogen model only)."""
+    """MetaLigDB ligands as molecules in a P1 box (hydrogen model only unless the dataset asks)."""
     with bz2.open(path, "rt", encoding="utf-8") as stream:
         for line in stream:
             record = json.loads(line)
