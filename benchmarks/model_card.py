@@ -146,7 +146,8 @@ def card(dataset: dict, runs: dict[str, list], metrics: dict, sidecars: dict[str
               "", "## Metrics on the held-out test structures", "",
               "Measured with onnxruntime by `python -m crystalx_core.training.evaluate`: the whole assignment as "
               "`crystalx assign` runs it (two heavy passes, each choosing the most likely elements that fit "
-              "SFAC/UNIT, see `crystalx_core/assign/composition.py`). Baseline = the rules (`--method baseline`).",
+              "SFAC/UNIT, see `crystalx_core/assign/composition.py`; a peak at least 0.3 of the map's strongest "
+              "is never 'not an atom'). Baseline = the rules (`--method baseline`).",
               "",
               "| model | extra noise | atoms | accuracy | baseline | structures fully correct | baseline |",
               "|---|---|---|---|---|---|---|"]
