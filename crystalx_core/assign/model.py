@@ -48,13 +48,13 @@ def assign_model(structure: Structure, model_dir: str = str(MODEL_DIR),
     sites = [i for i, s in enumerate(structure.sites) if not is_hydrogen(s.element)]
     target = structure.with_sites([structure.sites[i] for i in sites])
     allowed = _allowed_classes(target, heavy_model.classes)
+    heights = [s.peak_height if s.is_peak else None for s in target.sites]
     site_allowed = np.tile(allowed, (len(target.sites), 1))
-    site_allowed[strong_peaks(target), heavy_model.classes.index(NOT_AN_ATOM)] = False
+    site_allowed[strong_peaks(heights), heavy_model.classes.index(NOT_AN_ATOM)] = False
     baseline = assign_baseline(target).by_index()
     guesses = [atomic_number(baseline[k].element) if k in baseline else 0 for k in range(len(target.sites))]
     counted, weights = _formula(target, heavy_model.classes)
-    bins = height_bins([s.peak_height if s.is_peak else None for s in target.sites], sum(counted.values())) \
-        if heavy_model.config.get("height_tokens") else None
+    bins = height_bins(heights, sum(counted.values())) if heavy_model.config.get("height_tokens") else None
     for _ in range(PASSES):
         graph = build_graph(target, guesses, heavy_model.cutoff, heavy_model.context)
         if bins is not None:
@@ -149,15 +149,15 @@ def _placeable(probabilities: np.ndarray, heavy: Structure, bonds: list, counts:
 STRONG_PEAK = 0.3
 
 
-def strong_peaks(structure: Structure) -> np.ndarray:
-    """Per site: a peak at least STRONG_PEAK of the strongest, which stands for an atom.
-    Only for a map's peak list (every site a peak with a height): beside atoms already
-    assigned, the peaks are residual density, which no height rule can vouch for."""
-    heights = np.array([s.peak_height if s.is_peak and s.peak_height is not None else np.nan
-                        for s in structure.sites], dtype=float)
-    if not len(heights) or not np.isfinite(heights).all() or heights.max() <= 0:
-        return np.zeros(len(heights), dtype=bool)
-    return heights >= STRONG_PEAK * heights.max()
+def strong_peaks(heights: list[float | None]) -> np.ndarray:
+    """Per site (its peak height, None for an atom or a peak without one): a peak at least
+    STRONG_PEAK of the strongest, which stands for an atom. Only for a map's peak list (every
+    site a peak with a height): beside atoms already assigned, the peaks are residual density,
+    which no height rule can vouch for."""
+    values = np.array([np.nan if h is None else h for h in heights], dtype=float)
+    if not len(values) or not np.isfinite(values).all() or values.max() <= 0:
+        return np.zeros(len(values), dtype=bool)
+    return values >= STRONG_PEAK * values.max()
 
 
 def _allowed_classes(structure: Structure, classes: list[str]) -> np.ndarray:
