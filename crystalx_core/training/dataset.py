@@ -212,11 +212,11 @@ def entries(corpus: Path, extra: Path | None, take: dict[str, int], ligand_peaks
     yield from corpus_entries(corpus)
     if extra is None:
         return
-    for tag, found in extra_entries(extra).items():
+    for tag, found in extra_entries(extra, ligand_peaks).items():
         quota = take.get(tag, 0)
         if quota:
             ordered = sorted(found, key=lambda e: hashlib.sha256(e.name.encode()).hexdigest())
-            yield from (replace(e, heavy=True) if ligand_peaks and tag == "ligand" else e for e in ordered[:quota])
+            yield from ordered[:quota]
 
 
 def build(corpus: Path, augmentations: int, seed: int, limit: int | None = None,

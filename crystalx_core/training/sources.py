@@ -106,19 +106,20 @@ def folder_entries(folder: Path, source: str) -> Iterator[Entry]:
         yield Entry(f"{source}_{path.stem}", source, _cif_loader(path))
 
 
-def ligand_entries(path: Path) -> Iterator[Entry]:
-    """MetaLigDB ligands as molecules in a P1 box (hydrogen model only unless the dataset asks)."""
+def ligand_entries(path: Path, heavy: bool = False) -> Iterator[Entry]:
+    """MetaLigDB ligands as molecules in a P1 box (for the heavy model too only when asked)."""
     with bz2.open(path, "rt", encoding="utf-8") as stream:
         for line in stream:
             record = json.loads(line)
-            yield Entry(f"ligand_{record['key']}", "ligand", _ligand_loader(record), heavy=False)
+            yield Entry(f"ligand_{record['key']}", "ligand", _ligand_loader(record), heavy=heavy)
 
 
-def extra_entries(folder: Path) -> dict[str, Iterator[Entry]]:
-    """Every source `fetch` unpacked into `folder`, by tag."""
+def extra_entries(folder: Path, ligand_peaks: bool = False) -> dict[str, Iterator[Entry]]:
+    """Every source `fetch` unpacked into `folder`, by tag; ligand_peaks: the ligands give
+    heavy-model examples too."""
     return {"coremof": folder_entries(folder / "coremof", "coremof"),
             "pyxtal": folder_entries(folder / "pyxtal", "pyxtal"),
-            "ligand": ligand_entries(folder / "ligands.jsonlines.bz2")}
+            "ligand": ligand_entries(folder / "ligands.jsonlines.bz2", heavy=ligand_peaks)}
 
 
 def _cif_loader(path: Path) -> Callable[[], Structure]:
