@@ -210,8 +210,9 @@ def test_asking_torch_for_two_threads_beside_cctbx_keeps_results_right(shared_da
 
 def test_tiny_training_run_learns_resumes_and_exports(shared_data, train_extra, tmp_path):
     """The scripts that made the shipped models, end to end on 30 corpus structures (the
-    disordered ones as their major part, counted in the summary): the loss falls, a second call resumes from the checkpoint, and the export matches torch,
-    also through the assignment path that feeds the hydrogen model rule tokens."""
+    disordered ones as their major part, counted in the summary): the loss falls, a second
+    call resumes from the checkpoint, and the export matches torch, also through the
+    assignment path that feeds the hydrogen model rule tokens."""
     import torch
     from crystalx_core.assign.baseline import baseline_h_counts
     from crystalx_core.assign.model import _placeable, model_h_counts
