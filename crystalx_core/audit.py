@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from crystalx_core.assign import assign, hydrogen_counts
 from crystalx_core.crystallography.maps import difference_density, fobs_peaks
 from crystalx_core.crystallography.refine import DEFAULT_INSTRUCTIONS, RefinementResult, refine
+from crystalx_core.element_check import R1_GAIN
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.errors import InputError, RefinementError
 from crystalx_core.geometry import neighbours
@@ -38,8 +39,8 @@ class AtomAudit:
     @property
     def verdict(self) -> str:
         """What the data say about an element flag, from R1 with and without the change."""
-        return "" if self.r1_if_changed is None else "data agree" if self.r1_delta < -0.0005 else \
-            "data disagree" if self.r1_delta > 0.0005 else "data undecided"
+        return "" if self.r1_if_changed is None else "data agree" if self.r1_delta < -R1_GAIN else \
+            "data disagree" if self.r1_delta > R1_GAIN else "data undecided"
 
     @property
     def element_flag(self) -> bool:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from crystalx_core.assign import apply_assignment, assign, hydrogen_counts, resolve_hydrogen_method
@@ -12,6 +12,7 @@ from crystalx_core.crystallography.maps import difference_density
 from crystalx_core.crystallography.refine import RefinementResult, refine
 from crystalx_core.errors import RefinementError
 from crystalx_core.crystallography.solve import Solution, solve
+from crystalx_core.element_check import recheck_elements, take_rechecked_elements
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.riding import HydrogenPlan, add_riding_hydrogens
 from crystalx_core.structure import Structure
@@ -78,6 +79,13 @@ def assign_job(structure: Structure, reflections=None, method: str = "auto", cyc
                 _drop(assignment, smeared)
                 model = model.with_sites([s for s in model.sites if s.label not in smeared])
                 refinements.append(("isotropic, spurious removed", refine(model, reflections, cycles)))
+        with _timed(timings, "second look at the elements", progress):
+            check = recheck_elements(refinements[-1][1].structure, reflections, method, cycles)
+            if check is not None:
+                notes.append(check.note())
+                if check.accepted:
+                    relabelled = take_rechecked_elements(assignment, check, structure)
+                    refinements.append(("isotropic, elements rechecked", replace(check.refined, structure=relabelled)))
         anisotropic = True
         with _timed(timings, "refine anisotropic", progress):
             try:
