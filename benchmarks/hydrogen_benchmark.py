@@ -42,6 +42,11 @@ RIDEABLE = {1, 2, 3, 4, 8, 9, 13, 14, 15, 16}  # AFIX m that smtbx builds as rid
 METHODS = ("rules", "model")
 DOUBTFUL_DENSITY = 1.0  # rms of the difference map: a published H with less has no electron seen at its site
 DOUBTFUL_CONTACT = 1.5  # Å: H···H between H on different atoms closer than this is impossible
+# Å: an X–H bond outside this range is no H position: X-ray X–H run 0.8–1.0 Å, neutron (or
+# Hirshfeld-refined) C–H 1.09 Å, and the longest, an H centred in a 2.4 Å O···H···O bond, 1.2 Å;
+# B, Si, P and S, larger atoms, hold their H further out
+DOUBTFUL_BOND = {"B": (0.9, 1.35), "S": (1.0, 1.45), "Si": (1.2, 1.6), "P": (1.2, 1.6)}
+DOUBTFUL_BOND_OTHER = (0.7, 1.2)
 
 
 def published_codes(entry: Path) -> dict[str, int]:
@@ -96,23 +101,29 @@ def run_entry(entry: Path) -> dict:
 
 def doubtful_hydrogens(truth, density) -> dict[str, str]:
     """Published H that the data or the geometry argue against, with the reason: Fo − Fc of
-    the model without H below DOUBTFUL_DENSITY rms at the H site (no electron seen there), or
-    an H···H contact under DOUBTFUL_CONTACT Å with an H on another atom (impossible)."""
+    the model without H below DOUBTFUL_DENSITY rms at the H site (no electron seen there), an
+    H···H contact under DOUBTFUL_CONTACT Å with an H on another atom (impossible), or a bond
+    to its atom outside DOUBTFUL_BOND (a freely refined H that wandered)."""
     hydrogens = [i for i, s in enumerate(truth.sites) if is_hydrogen(s.element)]
-    pivot = {}  # the non-H atom each H is bonded to (nearest within H_BOND_MAX)
-    for i, near in zip(hydrogens, neighbours(truth, H_BOND_MAX, centres=hydrogens)):
+    pivot, bond = {}, {}  # the non-H atom each H is bonded to (nearest within 1.6 Å) and the distance
+    for i, near in zip(hydrogens, neighbours(truth, max(DOUBTFUL_BOND["Si"][1], H_BOND_MAX), centres=hydrogens)):
         bonded = [c for c in near if not is_hydrogen(truth.sites[c.j].element)]
-        pivot[i] = min(bonded, key=lambda c: c.distance).j if bonded else None
+        nearest = min(bonded, key=lambda c: c.distance) if bonded else None
+        pivot[i] = nearest.j if nearest else None
+        bond[i] = (truth.sites[nearest.j], nearest.distance) if nearest else None
     found = {}
     for i, contacts in zip(hydrogens, neighbours(truth, DOUBTFUL_CONTACT, centres=hydrogens)):
         site = truth.sites[i]
         level = float(density(truth.cartesian(site.frac)[None])[0]) / density.rms
         clashes = [truth.sites[c.j].label for c in contacts
                    if is_hydrogen(truth.sites[c.j].element) and pivot[c.j] != pivot[i]]
+        low, high = DOUBTFUL_BOND.get(bond[i][0].element, DOUBTFUL_BOND_OTHER) if bond[i] else (0.0, 0.0)
         if level < DOUBTFUL_DENSITY:
             found[site.label] = f"Fo−Fc {level:.1f} rms at the site"
         elif clashes:
             found[site.label] = f"H···H under {DOUBTFUL_CONTACT} Å to {', '.join(clashes)}"
+        elif bond[i] and not low <= bond[i][1] <= high:
+            found[site.label] = f"{bond[i][0].label}–H {bond[i][1]:.2f} Å"
     return found
 
 
@@ -164,8 +175,9 @@ def markdown(rows: list[dict], left_out: dict[str, str]) -> str:
     if doubtful:
         supported = total - len(doubtful)
         lines.append(f"- published H the data or geometry argue against ({len(doubtful)}; Fo − Fc of the model "
-                     f"without H under {DOUBTFUL_DENSITY:g} rms at the site, or H···H under {DOUBTFUL_CONTACT} Å "
-                     "to an H on another atom): " + "; ".join(f"{k} ({v})" for k, v in doubtful.items()) + ".")
+                     f"without H under {DOUBTFUL_DENSITY:g} rms at the site, H···H under {DOUBTFUL_CONTACT} Å "
+                     f"to an H on another atom, or an X–H bond outside {DOUBTFUL_BOND_OTHER[0]}–"
+                     f"{DOUBTFUL_BOND_OTHER[1]} Å, wider for B, Si, P and S): " + "; ".join(f"{k} ({v})" for k, v in doubtful.items()) + ".")
         for method in METHODS:
             reproduced = sum(r[method]["reproduced_supported"] for r in done)
             lines.append(f"- {method}, the other {supported} published H: {reproduced} reproduced "

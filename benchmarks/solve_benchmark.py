@@ -50,6 +50,7 @@ def run_entry(entry: Path, method: str, workdir: Path) -> dict:
     row["seconds"] = time.perf_counter() - t0
     match = match_sites(reference, result.structure)
     row.update(status="ok", found=match.found_fraction, right_element=match.element_fraction,
+               n_reference=match.n_reference, n_found=match.n_found, n_right=match.n_right_element,
                rms=match.rms, r1=result.final.r1 if result.final else None,
                n_h_placed=sum(1 for s in result.structure.sites if s.element == "H"))
     return row
@@ -69,8 +70,13 @@ def markdown(rows: list[dict], method: str) -> str:
             pub=_num(r.get("published_r1")), sec=r["seconds"], status=r["status"]))
     ok = [r for r in rows if r["status"] == "ok"]
     if ok:
-        lines += ["", f"Solved {len(ok)}/{len(rows)}; mean found {_pct(sum(r['found'] for r in ok) / len(ok))}, "
-                      f"mean right element {_pct(sum(r['right_element'] for r in ok) / len(ok))}; "
+        published = [r for r in ok if r.get("published_r1")]
+        lines += ["", f"Solved {len(ok)}/{len(rows)}; mean found {_pct(sum(r['found'] for r in ok) / len(ok), 1)}, "
+                      f"mean right element {_pct(sum(r['right_element'] for r in ok) / len(ok), 1)}; "
+                      f"all solved entries together: {sum(r['n_found'] for r in ok)}/{sum(r['n_reference'] for r in ok)} "
+                      f"atoms found, {sum(r['n_right'] for r in ok)}/{sum(r['n_found'] for r in ok)} of them with the "
+                      f"right element; R1 over the published R1, mean of {len(published)} entries: "
+                      f"{sum(r['r1'] / r['published_r1'] for r in published) / max(len(published), 1):.2f}; "
                       f"total time {sum(r['seconds'] for r in rows):.0f} s."]
     return "\n".join(lines) + "\n"
 
@@ -87,8 +93,8 @@ def write_section(text: str, name: str, path: Path) -> None:
     path.write_text(new)
 
 
-def _pct(value) -> str:
-    return "-" if value is None else f"{100 * value:.0f} %"
+def _pct(value, decimals: int = 0) -> str:
+    return "-" if value is None else f"{100 * value:.{decimals}f} %"
 
 
 def _num(value) -> str:

@@ -357,6 +357,18 @@ def test_disordered_structures_give_their_major_part_or_are_left_out(shared_data
     assert usable(entries["finalcif_1508699.cif"], "major") == (None, "disorder (no ordered major part)")
 
 
+def test_a_cif_with_displacements_in_the_wrong_units_is_left_out(shared_data, train_extra):
+    """COD 2000642 gives its Uij in 10⁻⁴ Å² (U11 of C(1) "457(8)"): simulated, its map is empty
+    and every peak would be labelled 'not an atom'. It is skipped with the reason; an H with
+    a wild Uiso (sfarchiv2 2004836) scatters next to nothing and does not count."""
+    from crystalx_core.training.dataset import usable
+    from crystalx_core.training.sources import corpus_entries
+    entries = {e.name: e for e in corpus_entries(shared_data / "corpus")}
+    assert usable(entries["codtools_2000642.cif"]) == (None, "displacement parameters over 5 Å² (C(1))")
+    kept, why = usable(entries["sfarchiv2_2004836.cif"])
+    assert why == "" and max(s.u_iso for s in kept.sites if s.element == "H") > 5
+
+
 def test_lone_ligands_give_heavy_examples_only_when_asked(shared_data, tmp_path):
     """--ligand-peaks: a MetaLigDB-style molecule (here XH_alanine's, real geometry) in its
     P1 box gives heavy-model examples, the simulated map's peaks labelled with its elements;

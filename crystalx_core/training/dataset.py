@@ -28,6 +28,7 @@ import numpy as np
 
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
 from crystalx_core.assign.baseline import assign_baseline, baseline_h_counts
+from crystalx_core.crystallography.refine import MAX_U
 from crystalx_core.elements import atomic_number, covalent_radius, is_hydrogen
 from crystalx_core.errors import CrystalXError
 from crystalx_core.features import build_graph, height_bins
@@ -158,7 +159,15 @@ def usable(entry: Entry, disorder: str = "skip") -> tuple[Structure | None, str]
         return None, "fewer than 2 non-H atoms"
     if any(s.element == "D" for s in truth.sites):
         return None, "deuterated"
+    wild = next((s for s in truth.sites if not is_hydrogen(s.element) and _largest_u(s) > MAX_U), None)
+    if wild is not None:  # U in 10⁻⁴ Å² (old CIFs) makes every structure factor vanish: an empty map
+        return None, "displacement parameters over %g Å² (%s)" % (MAX_U, wild.label)
     return truth, ""
+
+
+def _largest_u(site) -> float:
+    """The largest displacement parameter the structure factors will use for the site."""
+    return max(site.u_aniso[:3]) if site.u_aniso else site.u_iso
 
 
 MAJOR_OCCUPANCY = 0.5  # sites outside disorder groups at this occupancy or less are left out
