@@ -252,3 +252,14 @@ def test_h_in_a_short_hydrogen_bond_is_taken_from_the_map_and_refined_freely(sha
     assert published_h1 in {i for i, _, _ in match.pairs}
     # without a map there is nothing to take it from: it rides as an OH
     assert add_riding_hydrogens(heavy.structure, counts).codes["O1"] == 147
+
+
+def test_displacements_in_the_wrong_units_stop_refinement_with_a_clear_reason(alanine):
+    """U11 = 457 is 0.0457 Å² written in 10⁻⁴ Å², as old CIFs do (COD 2000642)."""
+    from dataclasses import replace
+    from crystalx_core.errors import RefinementError
+    truth, reflections, heavy = alanine
+    sites = list(heavy.structure.sites)
+    sites[0] = replace(sites[0], u_aniso=(457.0, 428.0, 369.0, -167.0, -23.0, -125.0))
+    with pytest.raises(RefinementError, match=f"{sites[0].label} starts with a displacement parameter of 457"):
+        refine(heavy.structure.with_sites(sites), reflections)

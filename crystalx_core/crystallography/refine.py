@@ -45,6 +45,11 @@ def refine(structure: Structure, reflections, cycles: int = 10, anisotropic: boo
     atoms = structure.with_sites(structure.atoms)
     if not atoms.sites:
         raise RefinementError("no atoms to refine", structure.source)
+    for site in atoms.sites:
+        largest = max(abs(u) for u in (site.u_iso, *(site.u_aniso or ())))
+        if not math.isfinite(largest) or largest >= MAX_U:  # old CIFs give Uij in 10⁻⁴ Å²
+            raise RefinementError(f"{site.label} starts with a displacement parameter of {largest:.4g} Å² "
+                                  f"(at most {MAX_U:g}): are its U values in the wrong units?", structure.source)
     text = new_ins_text(atoms, instructions or DEFAULT_INSTRUCTIONS)
     builder = parse_smtbx_refinement_model(file=io.StringIO(text), strictly_shelxl=False)
     xs = builder.structure
