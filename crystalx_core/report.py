@@ -39,6 +39,7 @@ def job_json(result: JobResult, files: dict[str, str] | None = None) -> dict:
         "solution": None if result.solution is None else {
             "attempts": result.solution.attempts, "n_peaks": len(result.solution.structure.sites),
             "d_min": round(result.solution.d_min, 3), "n_reflections": result.solution.n_reflections,
+            "completeness": round(result.solution.completeness, 4),
         },
         "elements": [{"element": el, "assigned": n, "expected": round(exp, 2)}
                      for el, n, exp in result.element_table()],
@@ -76,7 +77,8 @@ def summary_lines(result: JobResult) -> list[str]:
     if result.solution is not None:
         s = result.solution
         lines.append(f"solved by charge flipping: {len(s.structure.sites)} peaks from "
-                     f"{s.n_reflections} reflections to {s.d_min:.2f} Å (attempt {s.attempts})")
+                     f"{s.n_reflections} reflections to {s.d_min:.2f} Å, {100 * s.completeness:.0f} % complete "
+                     f"(attempt {s.attempts})")
     lines.append(f"assigned {len(result.assignment.sites)} atoms by method '{result.assignment.method}' "
                  f"(H counts: {result.hydrogen_method})"
                  + (f", dropped {len(result.assignment.dropped)} peaks" if result.assignment.dropped else ""))

@@ -45,6 +45,7 @@ def test_solve_gets_every_element_right_after_the_second_look(shared_data):
         ins = Path(folder) / "x.ins"
         ins.write_text(new_ins_text(truth.with_sites([])))
         result = solve_job(read_shelx(ins).to_structure(), read_hkl(BENCHMARK / "COD_1501469" / "data.hkl"), "model")
+    assert result.solution.completeness > 0.99 and not any("% complete" in note for note in result.notes)
     match = match_sites(truth, result.structure)
     assert match.found_fraction == 1.0 and match.element_fraction == 1.0
     labels = [s.new_label for s in result.assignment.sites]

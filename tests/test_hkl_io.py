@@ -106,3 +106,14 @@ def test_binary_hkl_is_an_input_error(tmp_path, data):
 def test_missing_hkl_is_an_input_error(tmp_path):
     with pytest.raises(InputError, match="cannot read"):
         read_hkl(tmp_path / "nothing.hkl")
+
+
+def test_incomplete_data_are_named_when_charge_flipping_fails(shared_data):
+    """CCTBX cu3182's stored reflections stop at l = 7 of a 41 Å axis: a fifth of the data."""
+    from crystalx_core.crystallography.solve import solve
+    from crystalx_core.errors import SolveError
+    from crystalx_core.io.cif import read_cif
+    entry = BENCHMARK / "CCTBX_cu3182"
+    start = read_cif(entry / "model.cif").structure.with_sites([])
+    with pytest.raises(SolveError, match=r"no solution in 2 attempts \(the data are only 20 % complete to 0.80 Å\)"):
+        solve(start, read_hkl(entry / "data.hkl"), max_attempts=1)

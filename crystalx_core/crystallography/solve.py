@@ -13,6 +13,7 @@ from crystalx_core.structure import Site, Structure
 
 SOLVE_RESOLUTION = 0.8  # Å; finer data slows the FFTs without helping to find atoms
 PEAK_SURPLUS = 1.5  # peaks searched per expected non-H atom: the assignment drops the spurious ones
+LOW_COMPLETENESS = 0.9  # of the unique reflections to the resolution used: below this the user is told
 
 
 @dataclass
@@ -21,6 +22,12 @@ class Solution:
     attempts: int
     n_reflections: int
     d_min: float
+    completeness: float  # of the unique reflections to d_min, 0..1
+
+    def completeness_note(self) -> str | None:
+        """What to expect from incomplete data, or None when they are complete enough."""
+        return None if self.completeness >= LOW_COMPLETENESS else \
+            f"the data are only {100 * self.completeness:.0f} % complete to {self.d_min:.2f} Å: expect missing atoms"
 
 
 def merged_intensities(structure: Structure, reflections) -> miller.array:
@@ -41,6 +48,7 @@ def solve(structure: Structure, reflections, seed: int = 1, max_attempts: int = 
                          reflections.path)
     d_min = max(i_obs.d_min(), SOLVE_RESOLUTION)
     f_obs = i_obs.resolution_filter(d_min=d_min).f_sq_as_f()
+    completeness = f_obs.completeness()
     expected = sum(structure.asymmetric_unit_contents().values())
     if expected <= 0:
         raise SolveError("UNIT gives no non-hydrogen atoms to look for", structure.source)
@@ -53,8 +61,10 @@ def solve(structure: Structure, reflections, seed: int = 1, max_attempts: int = 
             if f_calc is not None:
                 peaks = _peaks(f_calc, max_peaks=int(expected * PEAK_SURPLUS) + 5)
                 if peaks:
-                    return Solution(structure.with_sites(peaks), attempt, f_obs.size(), d_min)
-    raise SolveError(f"charge flipping found no solution in {attempt} attempts", reflections.path)
+                    return Solution(structure.with_sites(peaks), attempt, f_obs.size(), d_min, completeness)
+    incomplete = f" (the data are only {100 * completeness:.0f} % complete to {d_min:.2f} Å)" \
+        if completeness < LOW_COMPLETENESS else ""
+    raise SolveError(f"charge flipping found no solution in {attempt} attempts{incomplete}", reflections.path)
 
 
 def _flip(f_obs: miller.array, normalise: bool, seed: int):
