@@ -17,6 +17,7 @@ from crystalx_core.assignment import Assignment, SiteAssignment
 from crystalx_core.crystallography.maps import fobs_peaks
 from crystalx_core.crystallography.refine import RefinementResult, refine
 from crystalx_core.elements import is_hydrogen
+from crystalx_core.errors import RefinementError
 from crystalx_core.structure import Structure
 
 R1_GAIN = 0.0005  # absolute R1: below this a change of element is "data undecided" (also the audit's verdict)
@@ -43,7 +44,7 @@ class ElementCheck:
 
 def recheck_elements(model: Structure, reflections, method: str, cycles: int) -> ElementCheck | None:
     """Assign the refined `model`'s non-H atoms again from an Fo map it phases; None when
-    every element stays. Sites the second pass calls 'not an atom' keep their element (the
+    every element stays (or a refinement to compare them fails). Sites the second pass calls 'not an atom' keep their element (the
     refinement's Uiso has already judged them)."""
     heavy = [s for s in model.sites if not is_hydrogen(s.element)]
     peaks = fobs_peaks(model, reflections)  # the non-H atoms as Q1, Q2, ... in site order
@@ -53,8 +54,11 @@ def recheck_elements(model: Structure, reflections, method: str, cycles: int) ->
     if not changes:
         return None
     changed = model.with_sites([s.with_element(changes[s.label]) if s.label in changes else s for s in model.sites])
-    r1_kept = refine(model, reflections, cycles).r1
-    refined = refine(changed, reflections, cycles)
+    try:
+        r1_kept = refine(model, reflections, cycles).r1
+        refined = refine(changed, reflections, cycles)
+    except RefinementError:  # either version diverging is no case for a change: the job goes on as assigned
+        return None
     return ElementCheck(changes, r1_kept, refined.r1, refined, second)
 
 

@@ -52,3 +52,16 @@ def test_solve_gets_every_element_right_after_the_second_look(shared_data):
     assert len(set(labels)) == len(labels)
     assert all(re.fullmatch(s.element + r"\d+", s.new_label) for s in result.assignment.sites)
     assert {s.label for s in result.structure.sites if not is_hydrogen(s.element)} == set(labels)
+
+
+def test_a_refinement_that_fails_keeps_the_elements_as_assigned(shared_data, monkeypatch):
+    import crystalx_core.element_check as element_check
+    from crystalx_core.errors import RefinementError
+    heavy, reflections = _published("COD_1501469")
+    wrong = heavy.with_sites([s.with_element(SWAPS[s.label]) if s.label in SWAPS else s for s in heavy.sites])
+    refined = refine(wrong, reflections, 10).structure
+
+    def diverging(structure, *args, **kwargs):
+        raise RefinementError("refinement diverged (R1 = 0.950)", structure.source)
+    monkeypatch.setattr(element_check, "refine", diverging)
+    assert recheck_elements(refined, reflections, "model", 10) is None
