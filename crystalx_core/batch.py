@@ -97,7 +97,8 @@ def row_from_report(item: BatchItem, report: dict, seconds: float, resumed: bool
         "flagged": [{"label": a["new_label"], "element": a["element"], "p": p,
                      "alternatives": a["element_scores"]} for a, p in zip(atoms, confidences) if p < LOW_CONFIDENCE],
         "elements": _count(a["element"] for a in atoms), "confidences": confidences,
-        "r1": refinement.get("r1"), "seconds": round(seconds, 3),
+        "r1": refinement.get("r1"), "diff_peak": (refinement.get("difference_map") or {}).get("peak"),
+        "seconds": round(seconds, 3),
     }
 
 

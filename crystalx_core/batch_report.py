@@ -11,7 +11,7 @@ from crystalx_core import __version__
 from crystalx_core.outputs import write_outputs
 
 CSV_COLUMNS = ["name", "status", "method", "atoms", "dropped_peaks", "min_confidence", "mean_confidence",
-               "flagged", "r1", "seconds", "model", "hkl", "error"]
+               "flagged", "r1", "diff_peak", "seconds", "model", "hkl", "error"]
 
 
 def summary_csv(rows: list[dict]) -> str:
@@ -21,12 +21,13 @@ def summary_csv(rows: list[dict]) -> str:
     for row in rows:
         writer.writerow({**row, "flagged": " ".join(f["label"] for f in row.get("flagged", [])),
                          "min_confidence": _round(row.get("min_confidence")),
-                         "mean_confidence": _round(row.get("mean_confidence")), "r1": _round(row.get("r1"))})
+                         "mean_confidence": _round(row.get("mean_confidence")), "r1": _round(row.get("r1")),
+                         "diff_peak": _round(row.get("diff_peak"), 2)})
     return out.getvalue()
 
 
-def _round(value):
-    return "" if value is None else f"{value:.4f}"
+def _round(value, decimals: int = 4):
+    return "" if value is None else f"{value:.{decimals}f}"
 
 
 def _bars(values: list[tuple[str, float]], colour: str, width: int = 520, height: int = 160) -> str:
@@ -82,11 +83,12 @@ def summary_html(rows: list[dict], title: str) -> str:
         parts.append(f"<tr><td>{e(name)}</td><td>{e(f['label'])}</td><td>{e(f['element'])}</td>"
                      f"<td>{f['p']:.3f}</td><td>{e(alternatives)}</td></tr>")
     parts.append("</table><h2>Structures</h2><table><tr><th>structure</th><th>status</th><th>atoms</th>"
-                 "<th>min p</th><th>R1</th><th>s</th><th>error</th></tr>")
+                 "<th>min p</th><th>R1</th><th>largest difference peak (e Å⁻³)</th><th>s</th><th>error</th></tr>")
     for r in rows:
         parts.append(f"<tr class='{'failed' if r['status'] == 'failed' else ''}'><td>{e(r['name'])}</td>"
                      f"<td>{e(r['status'])}</td><td>{r.get('atoms', '')}</td><td>{_round(r.get('min_confidence'))}</td>"
-                     f"<td>{_round(r.get('r1'))}</td><td>{r['seconds']}</td><td>{e(r.get('error', ''))}</td></tr>")
+                     f"<td>{_round(r.get('r1'))}</td><td>{_round(r.get('diff_peak'), 2)}</td><td>{r['seconds']}</td>"
+                     f"<td>{e(r.get('error', ''))}</td></tr>")
     parts.append("</table></body></html>\n")
     return "\n".join(parts)
 

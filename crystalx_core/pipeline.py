@@ -8,7 +8,7 @@ from typing import Callable
 
 from crystalx_core.assign import apply_assignment, assign, hydrogen_counts, resolve_hydrogen_method
 from crystalx_core.assignment import Assignment
-from crystalx_core.crystallography.maps import difference_density
+from crystalx_core.crystallography.maps import Residual, difference_density, residual_density
 from crystalx_core.crystallography.refine import RefinementResult, refine
 from crystalx_core.errors import RefinementError
 from crystalx_core.crystallography.solve import Solution, solve
@@ -33,6 +33,7 @@ class JobResult:
     timings: dict[str, float] = field(default_factory=dict)
     hydrogen_method: str = "rules"
     notes: list[str] = field(default_factory=list)  # what the job had to give up on, for the user
+    residual: Residual | None = None  # difference map of the final model (with reflections)
 
     @property
     def dropped_labels(self) -> list[str]:
@@ -106,11 +107,15 @@ def assign_job(structure: Structure, reflections=None, method: str = "auto", cyc
                                                    instructions=_instructions(plan))))
         plan.structure = refinements[-1][1].structure
         plan.notes.update(refinements[-1][1].fixed_hydrogens)
+        with _timed(timings, "difference map", progress):
+            residual = residual_density(plan.structure, reflections)
+    else:
+        residual = None
     _annotate(assignment, plan)
     return JobResult(input=structure, assigned=structure, assignment=assignment, structure=plan.structure,
                      hydrogens=plan, refinements=refinements, timings=timings,
                      hydrogen_method=resolve_hydrogen_method(hydrogens),
-                     notes=notes)
+                     notes=notes, residual=residual)
 
 
 def _hydrogens(model: Structure, assignment: Assignment, method: str, density=None) -> HydrogenPlan:

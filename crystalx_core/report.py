@@ -35,6 +35,9 @@ def job_json(result: JobResult, files: dict[str, str] | None = None) -> dict:
             "goof": round(final.goof, 4), "n_reflections": final.n_reflections,
             "n_parameters": final.n_parameters,
             "stages": {stage: round(r.r1, 5) for stage, r in result.refinements},
+            "difference_map": None if result.residual is None else {
+                "peak": round(result.residual.peak, 3), "hole": round(result.residual.hole, 3),
+                "rms": round(result.residual.rms, 3), "peak_near": result.residual.peak_near},
         },
         "solution": None if result.solution is None else {
             "attempts": result.solution.attempts, "n_peaks": len(result.solution.structure.sites),
@@ -63,6 +66,10 @@ def result_cif(result: JobResult, res_text: str, data_name: str) -> str:
         block["_refine_ls_number_reflns"] = str(final.n_reflections)
         block["_refine_ls_number_parameters"] = str(final.n_parameters)
         block["_refine_ls_hydrogen_treatment"] = "constr"
+    if result.residual is not None:
+        block["_refine_diff_density_max"] = "%.3f" % result.residual.peak
+        block["_refine_diff_density_min"] = "%.3f" % result.residual.hole
+        block["_refine_diff_density_rms"] = "%.3f" % result.residual.rms
     block["_shelx_res_file"] = "\n" + res_text
     model = iotbx_cif.model.cif()
     model[data_name] = block
@@ -93,4 +100,6 @@ def summary_lines(result: JobResult) -> list[str]:
     for stage, r in result.refinements:
         lines.append(f"refinement ({stage}): R1 = {r.r1:.4f}  wR2 = {r.wr2:.4f}  GooF = {r.goof:.3f}  "
                      f"({r.n_reflections} reflections, {r.n_parameters} parameters)")
+    if result.residual is not None:
+        lines.append(result.residual.line())
     return lines

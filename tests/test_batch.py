@@ -43,6 +43,8 @@ def test_the_command_assigns_the_folder_records_the_failure_and_resumes(folder):
                                                       "sucrose": "ok", "urea": "ok"}
     assert "broken.res:2" in next(r["error"] for r in rows if r["name"] == "broken")
     assert float(next(r["r1"] for r in rows if r["name"] == "urea")) < 0.05  # refined against urea.hkl
+    assert 0.0 < float(next(r["diff_peak"] for r in rows if r["name"] == "urea")) < 0.5  # e Å⁻³, a clean map
+    assert next(r["diff_peak"] for r in rows if r["name"] == "sucrose") == ""  # no reflections, no map
     for name in ("N2_epoxide", "XH_alanine", "sucrose", "urea"):
         assert json.loads((folder / f"{name}_crystalx.json").read_text())["atoms"]
     page = (folder / "crystalx_batch.html").read_text()

@@ -121,3 +121,21 @@ def test_cctbx_is_imported_before_gemmi_whatever_the_caller_imports_first():
     code = "import crystalx_core.io.cif, gemmi; from cctbx import xray; print('ok')"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok"
+
+
+def test_the_final_difference_map_is_reported_as_shelxl_does(tmp_path, shared_data, capsys):
+    """FC sucrose refined from its published atoms: largest peak, deepest hole and rms of the
+    final Fo − Fc map in the summary, the JSON and the CIF, close to the published CIF's."""
+    entry = BENCHMARK / "FC_sucrose"
+    published = {m[1]: float(m[2]) for m in re.finditer(r"_refine_diff_density_(max|min|rms)\s+(\S+)",
+                                                         (entry / "model.cif").read_text())}
+    res = tmp_path / "sucrose.res"
+    shutil.copy(entry / "published.res", res)
+    assert main(["assign", str(res), "--hkl", str(entry / "data.hkl"), "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)["refinement"]["difference_map"]
+    assert found["peak"] == pytest.approx(published["max"], abs=0.05)
+    assert found["hole"] == pytest.approx(published["min"], abs=0.05)
+    assert found["rms"] == pytest.approx(published["rms"], abs=0.01)
+    assert re.fullmatch(r"\d\.\d\d Å from [A-Z][a-z]?\d+", found["peak_near"])
+    cif = (tmp_path / "sucrose_crystalx.cif").read_text()
+    assert re.search(r"_refine_diff_density_max\s+%.3f" % found["peak"], cif)

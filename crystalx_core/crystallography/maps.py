@@ -59,6 +59,46 @@ def difference_density(structure: Structure, reflections) -> DifferenceDensity:
                              rms=float(grid.std()))
 
 
+@dataclass
+class Residual:
+    """The extremes of the final difference map, as SHELXL reports them (_refine_diff_density_*)."""
+
+    peak: float  # e Å⁻³, the highest point
+    hole: float  # e Å⁻³, the deepest (negative)
+    rms: float
+    peak_near: str  # the atom nearest the highest point, with the distance ("" in an empty model)
+
+    def line(self) -> str:
+        near = f" ({self.peak_near})" if self.peak_near else ""
+        return (f"largest difference peak {self.peak:.2f} e Å⁻³{near}, deepest hole {self.hole:.2f} e Å⁻³, "
+                f"rms {self.rms:.2f} e Å⁻³")
+
+
+def residual_density(structure: Structure, reflections) -> Residual:
+    """Highest peak, deepest hole and rms of the Fo − Fc map of a refined model (H included):
+    a peak well above the rest points at a missing atom or one given too light an element."""
+    density = difference_density(structure, reflections)
+    grid = density.grid
+    top = np.unravel_index(int(np.argmax(grid)), grid.shape)
+    frac = np.array(top, dtype=float) / np.array(grid.shape)
+    return Residual(peak=float(grid.max()), hole=float(grid.min()), rms=density.rms,
+                    peak_near=_nearest_atom(structure, frac))
+
+
+def _nearest_atom(structure: Structure, frac: np.ndarray) -> str:
+    from crystalx_core.geometry import neighbours
+    from crystalx_core.structure import Site
+    atoms = structure.atoms
+    if not atoms:
+        return ""
+    probe = Site(label="(peak)", element=None, frac=tuple(float(v) for v in frac))
+    near = neighbours(structure.with_sites([probe, *atoms]), 6.0, centres=[0], include_self_images=False)[0]
+    near = [c for c in near if c.j > 0]
+    if not near:
+        return ""
+    return f"{near[0].distance:.2f} Å from {atoms[near[0].j - 1].label}"
+
+
 def fobs_peaks(model: Structure, reflections) -> Structure:
     """The model's non-H atoms as anonymous peaks (Q1, Q2, ... in order) whose heights are
     read from an Fo map with the model's phases, as a solver would have found them."""
