@@ -191,7 +191,10 @@ def card(dataset: dict, runs: dict[str, list], metrics: dict, sidecars: dict[str
               "model is unsure (reports list the top five probabilities beside the chosen element). H counts "
               "are fitted to UNIT's H total the same way, among counts the model gives at least 1 % and never on a metal.",
               "- Disordered structures are learnt from their major part only; peaks of a minor part "
-              "are not what the heavy model was trained on, and neither metric covers them.", ""]
+              "are not what the heavy model was trained on, and neither metric covers them. A model that "
+              "already has its alternatives as PART 1/2 atoms is read one alternative at a time (no graph "
+              "edge joins two PARTs) and its sites count against UNIT by occupancy, so it keeps its "
+              "elements (FC_p21c as published: every one; before, the Ga+ and a C swapped).", ""]
     return "\n".join(lines)
 
 

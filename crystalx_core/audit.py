@@ -17,7 +17,7 @@ from crystalx_core.crystallography.refine import DEFAULT_INSTRUCTIONS, Refinemen
 from crystalx_core.element_check import R1_GAIN
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.errors import InputError, RefinementError
-from crystalx_core.geometry import neighbours
+from crystalx_core.geometry import bonded_h_counts
 from crystalx_core.riding import H_BOND_MAX, HydrogenPlan, add_riding_hydrogens, ride_existing_hydrogens
 from crystalx_core.structure import Structure
 
@@ -70,10 +70,8 @@ class AuditResult:
 
 
 def published_h_counts(structure: Structure) -> list[int]:
-    """H atoms (any image) within bonding distance of each non-H site, in site order."""
-    heavy = [i for i, s in enumerate(structure.sites) if not is_hydrogen(s.element)]
-    return [sum(1 for c in near if is_hydrogen(structure.sites[c.j].element))
-            for near in neighbours(structure, H_BOND_MAX, centres=heavy)]
+    """H atoms bonded to each non-H site, in site order (geometry.bonded_h_counts)."""
+    return bonded_h_counts(structure, H_BOND_MAX)
 
 
 def audit(published: Structure, reflections=None, method: str = "auto", hydrogens: str = "auto",

@@ -102,6 +102,17 @@ def incoming_edges(edge_index: np.ndarray, n: int) -> np.ndarray:
     return table
 
 
+def _within_one_alternative(edge_index: np.ndarray, structure: Structure, node_site: np.ndarray) -> np.ndarray:
+    """The edges without those between two alternatives of a disordered model (PART 1 and
+    PART 2 atoms never coexist; SHELXL never bonds them, geometry.may_bond): each atom sees
+    an ordered surrounding, as in training. PART 0 atoms see every alternative."""
+    part = np.array([s.part for s in structure.sites], dtype=np.int64)[node_site]
+    if not part.any():
+        return edge_index
+    a, b = part[edge_index[0]], part[edge_index[1]]
+    return edge_index[:, (a == 0) | (b == 0) | (a == b)]
+
+
 def build_graph(structure: Structure, guesses: list[int], cutoff: float = DEFAULT_CUTOFF,
                 context: float | None = None) -> GraphInputs:
     """The cluster for `structure` with `guesses[k]` as the element guess of site k.
@@ -134,7 +145,7 @@ def build_graph(structure: Structure, guesses: list[int], cutoff: float = DEFAUL
 
     pos = np.concatenate([centre_pos, context_pos])
     node_site = np.concatenate([np.arange(n_sites), context_site]).astype(np.int64)
-    edge_index = radius_edges(pos, cutoff)
+    edge_index = _within_one_alternative(radius_edges(pos, cutoff), structure, node_site)
     return GraphInputs(z=z_sites[node_site], pos=pos.astype(np.float32), edge_index=edge_index,
                        incoming=incoming_edges(edge_index, len(pos)), site=node_site,
                        n_centre=n_sites, cutoff=cutoff)

@@ -148,7 +148,7 @@ def neighbours(structure: Structure, radius: float, centres: list[int] | None = 
     return result
 
 
-def _may_bond(part_i: int, part_j: int, symmetry_image: bool) -> bool:
+def may_bond(part_i: int, part_j: int, symmetry_image: bool = False) -> bool:
     """SHELX PART rules: parts 1 and 2 never bond; a negative PART bonds to no
     symmetry-generated atom of a non-zero PART (disorder about a special position)."""
     if part_i and part_j and part_i != part_j:
@@ -175,7 +175,7 @@ def connectivity(structure: Structure, tolerance: float = 0.4,
             if is_hydrogen(a.element) and is_hydrogen(b.element):
                 continue
             symmetry_image = c.op != identity or any(c.shift)
-            if _may_bond(a.part, b.part, symmetry_image):
+            if may_bond(a.part, b.part, symmetry_image):
                 kept.append(c)
         bonds.append(kept)
     return bonds
@@ -194,3 +194,21 @@ def angle_sum(centre, neighbours) -> float:
     points = list(neighbours)
     return sum(bond_angle(points[p], centre, points[q])
                for p in range(len(points)) for q in range(p + 1, len(points)))
+
+
+def bonded_h_counts(structure: Structure, max_distance: float) -> list[int]:
+    """H atoms (any symmetry image) within `max_distance` of each non-H site, in site order.
+
+    A disordered model counts as a crystallographer reads it: only H of the site's own
+    alternative (PART) or of none, each by its occupancy relative to the site's (at most
+    one), rounded. So the H of the other orientation do not count, and a methyl on a
+    threefold axis, nine H images at a third, counts three; an ordered model counts whole H.
+    """
+    heavy = [i for i, s in enumerate(structure.sites) if not is_hydrogen(s.element)]
+    counts = []
+    for i, near in zip(heavy, neighbours(structure, max_distance, centres=heavy)):
+        pivot = structure.sites[i]
+        share = sum(min(structure.sites[c.j].occupancy, pivot.occupancy) for c in near
+                    if is_hydrogen(structure.sites[c.j].element) and may_bond(pivot.part, structure.sites[c.j].part))
+        counts.append(int(round(share / pivot.occupancy)) if pivot.occupancy > 0 else 0)
+    return counts

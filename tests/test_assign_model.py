@@ -94,6 +94,19 @@ def test_shipped_model_types_published_atoms(shared_data, entry):
 
 
 @shipped
+def test_a_disordered_model_keeps_its_elements(shared_data):
+    """FC p21c as published: two CF3 orientations at 0.48/0.52 and 0.56/0.44 as PART 1 and 2.
+    Alternatives are kept apart in the model's graph and count against UNIT by occupancy;
+    seen together, C1 next to six F looked like Al, and the Ga+ between two arenes like C."""
+    structure = read_shelx(BENCHMARK / "FC_p21c" / "published.res").to_structure()
+    assert {s.part for s in structure.sites} == {0, 1, 2}
+    heavy = [s for s in structure.sites if s.element != "H"]
+    answer = assign_model(structure)
+    assert not answer.dropped
+    assert [a.element for a in answer.sites] == [s.element for s in heavy]
+
+
+@shipped
 def test_shipped_hydrogen_model_counts_published_h(shared_data):
     from crystalx_core.training.dataset import h_counts
     total = right = 0

@@ -147,3 +147,16 @@ def test_angles():
     assert angle_sum(centre, trigonal) == pytest.approx(360)
     tetrahedral = [(1, 1, 1), (1, -1, -1), (-1, 1, -1)]
     assert angle_sum(centre, tetrahedral) == pytest.approx(3 * 109.4712, abs=1e-3)
+
+
+def test_bonded_h_are_counted_within_one_alternative_and_by_occupancy(shared_data):
+    """FC p31c: N1 (PART 1, 0.85) and N1' (PART 2, 0.15) share a position, each with its own
+    H; C1's methyl on a threefold axis shows nine H images at a third occupancy each."""
+    from crystalx_core.geometry import bonded_h_counts
+    from crystalx_core.io.cif import read_cif
+    structure = read_cif(BENCHMARK / "FC_p31c" / "model.cif").structure
+    heavy = [s.label for s in structure.sites if s.element != "H"]
+    counts = dict(zip(heavy, bonded_h_counts(structure, 1.3)))
+    assert (counts["N1"], counts["N1'"], counts["N2"], counts["N2'"]) == (1, 1, 1, 1)
+    assert (counts["C1"], counts["C1'"], counts["C12"]) == (3, 3, 3)
+    assert counts["P1"] == 0

@@ -177,8 +177,11 @@ def _formula(structure: Structure, classes: list[str]) -> tuple[dict[int, float]
 
 
 def _site_weights(structure: Structure) -> np.ndarray:
-    """What each site counts for against UNIT in the asymmetric unit: multiplicity / group order."""
-    return np.asarray(site_multiplicities(structure, 0.5), dtype=float) / structure.space_group_order
+    """What each site counts for against UNIT in the asymmetric unit: multiplicity × occupancy /
+    group order. Occupancy matters for a disordered model (two CF3 orientations at 0.48 and
+    0.52 count as one CF3, as UNIT counts them); peaks have none and count whole."""
+    occupancy = np.array([s.occupancy for s in structure.sites], dtype=float)
+    return np.asarray(site_multiplicities(structure, 0.5), dtype=float) * occupancy / structure.space_group_order
 
 
 def _restricted(probabilities: np.ndarray, allowed: np.ndarray) -> np.ndarray:

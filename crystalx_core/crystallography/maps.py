@@ -15,7 +15,7 @@ from cctbx import maptbx
 from crystalx_core.crystallography.convert import to_xray_structure
 from crystalx_core.crystallography.solve import merged_intensities
 from crystalx_core.elements import is_hydrogen
-from crystalx_core.structure import Structure
+from crystalx_core.structure import Site, Structure
 
 GRID_STEP = 1 / 4  # of d_min: fine enough for trilinear interpolation near an H peak
 
@@ -87,7 +87,6 @@ def residual_density(structure: Structure, reflections) -> Residual:
 
 def _nearest_atom(structure: Structure, frac: np.ndarray) -> str:
     from crystalx_core.geometry import neighbours
-    from crystalx_core.structure import Site
     atoms = structure.atoms
     if not atoms:
         return ""
@@ -109,8 +108,7 @@ def fobs_peaks(model: Structure, reflections) -> Structure:
                                                     resolution_factor=1 / 3)
     fft_map.apply_volume_scaling()
     density = fft_map.real_map_unpadded()
-    peaks = []
-    for k, site in enumerate(heavy):
-        peaks.append(site.with_element(None, f"Q{k + 1}"))
-        peaks[-1].peak_height = float(maptbx.eight_point_interpolation(density, site.frac))
-    return model.with_sites(peaks)
+    # only position and height, as a solver's peak list has them: no occupancy, PART or U to give the answer away
+    return model.with_sites([Site(label=f"Q{k + 1}", element=None, frac=site.frac,
+                                  peak_height=float(maptbx.eight_point_interpolation(density, site.frac)))
+                             for k, site in enumerate(heavy)])

@@ -32,7 +32,7 @@ from crystalx_core.crystallography.refine import MAX_U
 from crystalx_core.elements import atomic_number, covalent_radius, is_hydrogen
 from crystalx_core.errors import CrystalXError
 from crystalx_core.features import build_graph, height_bins
-from crystalx_core.geometry import neighbours
+from crystalx_core.geometry import bonded_h_counts, neighbours
 from crystalx_core.io.cif import sfac_unit_from_sites
 from crystalx_core.structure import Structure
 from crystalx_core.training.simulate import SimulationSettings, simulate_peaks
@@ -77,10 +77,8 @@ def is_physical(sample: dict) -> bool:
 
 
 def h_counts(truth: Structure) -> list[int]:
-    """Number of H atoms (any symmetry image) within bonding distance of each non-H site."""
-    heavy = [i for i, s in enumerate(truth.sites) if not is_hydrogen(s.element)]
-    contacts = neighbours(truth, H_BOND_MAX, centres=heavy)
-    return [min(MAX_H, sum(1 for c in near if is_hydrogen(truth.sites[c.j].element))) for near in contacts]
+    """Number of H atoms bonded to each non-H site (geometry.bonded_h_counts), at most MAX_H."""
+    return [min(MAX_H, n) for n in bonded_h_counts(truth, H_BOND_MAX)]
 
 
 def heavy_sample(truth: Structure, rng: np.random.Generator) -> dict:
