@@ -83,8 +83,12 @@ def refine(structure: Structure, reflections, cycles: int = 10, anisotropic: boo
         raise RefinementError(f"refinement diverged (R1 = {result.r1:.3f})", structure.source)
     for site in result.structure.sites:
         largest = max(abs(u) for u in (site.u_iso, *(site.u_aniso or ())))
-        if not math.isfinite(largest) or largest >= MAX_U or site.u_iso <= -0.05:
+        if not math.isfinite(largest) or largest >= MAX_U:
             raise RefinementError(f"refinement diverged: {site.label} has |U| up to {largest:.3g} Å²",
+                                  structure.source)
+        if site.u_iso <= -0.05:  # far below zero: the site holds fewer electrons than its element (wrong or no atom)
+            raise RefinementError(f"refinement diverged: {site.label} ({site.element}) refined to Uiso "
+                                  f"{site.u_iso:.3g} Å², far below zero: too heavy an element for the density there?",
                                   structure.source)
     return result
 
