@@ -9,7 +9,8 @@ and its reply {"protocol": 1, "id": same, "result": {...}} or {"protocol": 1, "i
 keeps running; the models stay loaded between requests.
 
 `assign` takes one structure snapshot (cell, symmetry operators, SFAC/UNIT and sites with
-label, element or null for a peak, fractional xyz, peak height, occupancy, Uiso, part) and
+label, element or null for a peak, fractional xyz, peak height, occupancy as Olex2 and SHELX
+give it (times the site-symmetry factor), Uiso, part) and
 answers per site the element with its top-k probabilities, the H count with probabilities,
 the HFIX code, and the exact Olex2 commands that apply it. `apply-plan` takes the same
 snapshot and a plan the user may have edited (element, label and H count per site, peaks to
@@ -32,7 +33,7 @@ from crystalx_core.assignment import Assignment, SiteAssignment
 from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import CrystalXError, InputError
 from crystalx_core.hydrogens import hfix_groups, hfix_lines, olex2_hadd_commands
-from crystalx_core.geometry import neighbours
+from crystalx_core.geometry import neighbours, site_multiplicities
 from crystalx_core.riding import H_BOND_MAX, add_riding_hydrogens
 from crystalx_core.structure import Site, Structure, cell_problem
 from crystalx_core.symmetry import full_operator_list, space_group_from_operators
@@ -84,9 +85,15 @@ def structure_from_snapshot(snapshot: dict) -> Structure:
     unit = snapshot.get("unit") or []
     if len(unit) != len(sfac):
         raise RequestError("bad-snapshot", f"{len(sfac)} SFAC elements but {len(unit)} UNIT numbers")
-    return Structure(cell=tuple(cell), symops=ops, sites=sites, sfac=sfac,
-                     unit=_numbers(unit, len(unit), "unit"), title=str(snapshot.get("title", "")),
-                     source=str(snapshot.get("source", "olex2")))
+    structure = Structure(cell=tuple(cell), symops=ops, sites=sites, sfac=sfac,
+                          unit=_numbers(unit, len(unit), "unit"), title=str(snapshot.get("title", "")),
+                          source=str(snapshot.get("source", "olex2")))
+    # Olex2's occupancy carries the site-symmetry factor, as SHELX's sof (0.5 for a full atom
+    # on an inversion centre); the core works with the chemical occupancy (1 for that atom)
+    order = len(structure.symops)
+    for site, multiplicity in zip(structure.sites, site_multiplicities(structure)):
+        site.occupancy = site.occupancy * order / multiplicity
+    return structure
 
 
 def _numbers(value, n: int, name: str) -> list[float]:

@@ -9,9 +9,11 @@ import pytest
 
 from crystalx_core.assignment import Assignment, SiteAssignment
 from crystalx_core.elements import is_hydrogen
+from crystalx_core.io.cif import read_cif
 from crystalx_core.io.shelx import read_shelx
 from crystalx_core.service import (MAX_REQUEST_BYTES, MAX_SITES, PROTOCOL, olex2_commands, reply_to, serve,
                                    structure_from_snapshot)
+from crystalx_core.geometry import site_multiplicities
 from crystalx_core.structure import Site, Structure
 
 from .conftest import BENCHMARK
@@ -19,11 +21,15 @@ from .conftest import BENCHMARK
 
 def snapshot_of(structure, peaks: bool) -> dict:
     """What the plugin sends: non-H sites, as unassigned peaks (heights from scattering power
-    as a solver's would roughly be) or as the atoms they are."""
+    as a solver's would roughly be) or as the atoms they are, with Olex2's occupancy (times
+    the site-symmetry factor, as SHELX's sof)."""
     sites = []
-    for k, site in enumerate(s for s in structure.sites if not is_hydrogen(s.element)):
+    heavy = structure.with_sites([s for s in structure.sites if not is_hydrogen(s.element)])
+    factor = [m / len(heavy.symops) for m in site_multiplicities(heavy)]
+    for k, site in enumerate(heavy.sites):
         sites.append({"label": f"Q{k + 1}" if peaks else site.label, "element": None if peaks else site.element,
-                      "frac": list(site.frac), "occupancy": site.occupancy, "u_iso": site.u_iso, "part": 0,
+                      "frac": list(site.frac), "occupancy": site.occupancy * factor[k], "u_iso": site.u_iso,
+                      "part": site.part,
                       "peak_height": float({"C": 6, "N": 7, "O": 8}.get(site.element, 10)) if peaks else None})
     return {"cell": list(structure.cell), "symops": structure.symops, "sfac": structure.sfac,
             "unit": structure.unit, "sites": sites}
@@ -203,3 +209,18 @@ def test_the_command_runs_as_a_process(sucrose):
     replies = [json.loads(line) for line in done.stdout.splitlines()]
     assert [r["id"] for r in replies] == ["a", "b", None, "c"]
     assert replies[1]["result"]["commands"] and "error" in replies[2]
+
+
+def test_olex2_occupancies_carry_the_site_symmetry_and_parts_are_kept(shared_data):
+    """XH HMaMg: Mg on an inversion centre comes from Olex2 at occupancy 0.5 and is a whole
+    Mg to the core. FC p21c's PART 1/2 CF3 orientations keep every element."""
+    hmamg = read_shelx(BENCHMARK / "XH_HMaMg" / "published.res").to_structure()
+    snapshot = snapshot_of(hmamg, peaks=False)
+    assert next(s["occupancy"] for s in snapshot["sites"] if s["label"].upper() == "MG1") == pytest.approx(0.5)
+    structure = structure_from_snapshot(snapshot)
+    assert all(site.occupancy == pytest.approx(1.0) for site in structure.sites)
+    for name in ("XH_HMaMg", "FC_p21c"):  # the CIF: the .res repeats labels across residues
+        published = read_cif(BENCHMARK / name / "model.cif").structure
+        result = answer(request("assign", {"structure": snapshot_of(published, peaks=False)}))["result"]
+        heavy = [s for s in published.sites if not is_hydrogen(s.element)]
+        assert [s["element"] for s in result["sites"]] == [s.element for s in heavy], name
