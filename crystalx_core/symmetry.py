@@ -70,13 +70,15 @@ def space_group_from_operators(ops: list[str]) -> sgtbx.space_group:
     return group
 
 
-def shelx_latt_symm(ops: list[str]) -> tuple[int, list[str]]:
+def shelx_latt_symm(ops: list[str], source: str | None = None) -> tuple[int, list[str]]:
     """The LATT code and SYMM cards that reproduce a full operator list in SHELX."""
     group = space_group_from_operators(ops)
     centring = group.conventional_centring_type_symbol()
     latt = next((code for code, name in _LATT_CENTRING.items() if name == centring), None)
     if latt is None or space_group_from_shelx(latt, []).n_ltr() != group.n_ltr():
-        raise InputError(f"lattice centring {centring!r} has no SHELX LATT code")
+        vectors = " ".join(f"({t.as_string()})" for t in list(group.ltr())[1:])
+        raise InputError(f"the centring translations {vectors} have no SHELX LATT code (a non-standard "
+                         "setting): transform the cell to a standard setting first", source or None)
     if group.is_origin_centric():
         return latt, [str(group(i)) for i in range(1, group.n_smx())]
     return -latt, [str(group(i)) for i in range(1, group.n_smx() * group.f_inv())]

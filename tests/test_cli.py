@@ -139,3 +139,14 @@ def test_the_final_difference_map_is_reported_as_shelxl_does(tmp_path, shared_da
     assert re.fullmatch(r"\d\.\d\d Å from [A-Z][a-z]?\d+", found["peak_near"])
     cif = (tmp_path / "sucrose_crystalx.cif").read_text()
     assert re.search(r"_refine_diff_density_max\s+%.3f" % found["peak"], cif)
+
+
+def test_a_cell_setting_shelx_cannot_write_is_one_line_naming_the_file(tmp_path, shared_data):
+    """COD 2105506 is given in an X-centred cell, (1/4,1/2,3/4) among its translations: no LATT."""
+    cif = tmp_path / "xc.cif"
+    shutil.copy(shared_data / "corpus" / "codtools_2105506-superspacegroup.cif", cif)
+    proc = subprocess.run([sys.executable, "-m", "crystalx_core.cli", "assign", str(cif)], capture_output=True, text=True)
+    assert proc.returncode == EXIT_INPUT and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert "xc.cif" in proc.stderr and "(1/4,1/2,3/4)" in proc.stderr and "standard setting" in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["xc.cif"]

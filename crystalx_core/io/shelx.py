@@ -647,7 +647,7 @@ def new_ins_text(structure: Structure, instructions: list[str] | None = None,
                  keep_peaks: bool = False) -> str:
     """A fresh .ins for `structure`: header from the cell, symmetry and SFAC/UNIT, then
     `instructions` (default: a plain SHELXL least-squares setup), the sites, HKLF 4, END."""
-    latt, symm = shelx_latt_symm(structure.symops)
+    latt, symm = shelx_latt_symm(structure.symops, structure.source)
     title = " ".join((structure.title or "crystalx").split())[:75]  # TITL fits 80 columns
     sfac_lines, unit_line = _sfac_unit_lines(structure.sfac, structure.unit, {}, "\n")
     z = len(structure.symops)  # as if one formula unit per asymmetric unit
