@@ -15,6 +15,7 @@ from cctbx import maptbx
 from crystalx_core.crystallography.convert import to_xray_structure
 from crystalx_core.crystallography.solve import merged_intensities
 from crystalx_core.elements import is_hydrogen
+from crystalx_core.geometry import neighbours
 from crystalx_core.structure import Site, Structure
 
 GRID_STEP = 1 / 4  # of d_min: fine enough for trilinear interpolation near an H peak
@@ -86,7 +87,6 @@ def residual_density(structure: Structure, reflections) -> Residual:
 
 
 def _nearest_atom(structure: Structure, frac: np.ndarray) -> str:
-    from crystalx_core.geometry import neighbours
     atoms = structure.atoms
     if not atoms:
         return ""
