@@ -100,6 +100,14 @@ def site_multiplicities(structure: Structure, tolerance: float = SAME_POSITION) 
     return np.bincount(images.site, minlength=len(structure.sites)).tolist()
 
 
+def chemical_occupancies(structure: Structure, crystallographic: list[float]) -> list[float]:
+    """SHELX's sof (and Olex2's occupancy) carry the site-symmetry factor, 0.5 for a full atom
+    on an inversion centre: × group order / multiplicity gives the chemical occupancy, 1."""
+    order = len(structure.symops)
+    return [occupancy * order / multiplicity
+            for occupancy, multiplicity in zip(crystallographic, site_multiplicities(structure))]
+
+
 def neighbours(structure: Structure, radius: float, centres: list[int] | None = None,
                include_self_images: bool = True) -> list[list[Contact]]:
     """Every image of every site within `radius` Å of each centre site, nearest first.

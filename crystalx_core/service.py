@@ -33,7 +33,7 @@ from crystalx_core.assignment import Assignment, SiteAssignment
 from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import CrystalXError, InputError
 from crystalx_core.hydrogens import hfix_groups, hfix_lines, olex2_hadd_commands
-from crystalx_core.geometry import neighbours, site_multiplicities
+from crystalx_core.geometry import chemical_occupancies, neighbours
 from crystalx_core.riding import H_BOND_MAX, add_riding_hydrogens
 from crystalx_core.structure import Site, Structure, cell_problem
 from crystalx_core.symmetry import full_operator_list, space_group_from_operators
@@ -88,11 +88,9 @@ def structure_from_snapshot(snapshot: dict) -> Structure:
     structure = Structure(cell=tuple(cell), symops=ops, sites=sites, sfac=sfac,
                           unit=_numbers(unit, len(unit), "unit"), title=str(snapshot.get("title", "")),
                           source=str(snapshot.get("source", "olex2")))
-    # Olex2's occupancy carries the site-symmetry factor, as SHELX's sof (0.5 for a full atom
-    # on an inversion centre); the core works with the chemical occupancy (1 for that atom)
-    order = len(structure.symops)
-    for site, multiplicity in zip(structure.sites, site_multiplicities(structure)):
-        site.occupancy = site.occupancy * order / multiplicity
+    # Olex2's occupancy carries the site-symmetry factor, as SHELX's sof; the core's is chemical
+    for site, occupancy in zip(structure.sites, chemical_occupancies(structure, [s.occupancy for s in sites])):
+        site.occupancy = occupancy
     return structure
 
 

@@ -20,7 +20,7 @@ from cctbx import sgtbx
 from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import InputError
 from crystalx_core.io.files import read_input_bytes
-from crystalx_core.geometry import site_multiplicities
+from crystalx_core.geometry import chemical_occupancies, site_multiplicities
 from crystalx_core.structure import Site, Structure, cell_problem
 from crystalx_core.symmetry import full_operator_list, shelx_latt_symm, space_group_from_shelx
 
@@ -415,10 +415,8 @@ class _Parser:
         atoms = self.shelx.atoms
         if not atoms:
             return
-        structure = self.shelx.to_structure()
-        order = len(structure.symops)
-        for atom, multiplicity in zip(atoms, site_multiplicities(structure)):
-            atom.site.occupancy = atom.sof * order / multiplicity
+        for atom, occupancy in zip(atoms, chemical_occupancies(self.shelx.to_structure(), [a.sof for a in atoms])):
+            atom.site.occupancy = occupancy
 
 
 def _is_number(text: str) -> bool:
