@@ -44,8 +44,8 @@ class ElementCheck:
 
 def recheck_elements(model: Structure, reflections, method: str, cycles: int) -> ElementCheck | None:
     """Assign the refined `model`'s non-H atoms again from an Fo map it phases; None when
-    every element stays (or a refinement to compare them fails). Sites the second pass calls 'not an atom' keep their element (the
-    refinement's Uiso has already judged them)."""
+    every element stays (or a refinement to compare them fails). Sites the second pass calls
+    'not an atom' keep their element (the refinement's Uiso has already judged them)."""
     heavy = [s for s in model.sites if not is_hydrogen(s.element)]
     peaks = fobs_peaks(model, reflections)  # the non-H atoms as Q1, Q2, ... in site order
     second = {heavy[k].label: answer for k, answer in assign(peaks, method).by_index().items()}

@@ -59,8 +59,9 @@ def solve_job(structure: Structure, reflections, method: str = "auto", cycles: i
         solution = solve(structure, reflections)
     result = assign_job(solution.structure, reflections, method, cycles, progress, hydrogens)
     result.input, result.solution = structure, solution
-    if solution.completeness_note():
-        result.notes.insert(0, solution.completeness_note())
+    note = solution.completeness_note()
+    if note:
+        result.notes.insert(0, note)
     result.timings = {**timings, **result.timings}
     return result
 

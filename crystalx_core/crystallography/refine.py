@@ -46,7 +46,7 @@ def refine(structure: Structure, reflections, cycles: int = 10, anisotropic: boo
     if not atoms.sites:
         raise RefinementError("no atoms to refine", structure.source)
     for site in atoms.sites:
-        largest = max(abs(u) for u in (site.u_iso, *(site.u_aniso or ())))
+        largest = _largest_u(site)
         if not math.isfinite(largest) or largest >= MAX_U:  # old CIFs give Uij in 10⁻⁴ Å²
             raise RefinementError(f"{site.label} starts with a displacement parameter of {largest:.4g} Å² "
                                   f"(at most {MAX_U:g}): are its U values in the wrong units?", structure.source)
@@ -82,7 +82,7 @@ def refine(structure: Structure, reflections, cycles: int = 10, anisotropic: boo
     if not all(math.isfinite(v) for v in (result.r1, result.wr2, result.goof)) or result.r1 > 0.9:
         raise RefinementError(f"refinement diverged (R1 = {result.r1:.3f})", structure.source)
     for site in result.structure.sites:
-        largest = max(abs(u) for u in (site.u_iso, *(site.u_aniso or ())))
+        largest = _largest_u(site)
         if not math.isfinite(largest) or largest >= MAX_U:
             raise RefinementError(f"refinement diverged: {site.label} has |U| up to {largest:.3g} Å²",
                                   structure.source)
@@ -91,6 +91,11 @@ def refine(structure: Structure, reflections, cycles: int = 10, anisotropic: boo
                                   f"{site.u_iso:.3g} Å², far below zero: too heavy an element for the density there?",
                                   structure.source)
     return result
+
+
+def _largest_u(site) -> float:
+    """|U| at its largest over Uiso and the Uij: what says a displacement parameter is unphysical."""
+    return max(abs(u) for u in (site.u_iso, *(site.u_aniso or ())))
 
 
 # TypeError: Boost.Python's ArgumentError, raised when one group asks for a symmetry image of

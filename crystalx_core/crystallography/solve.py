@@ -26,8 +26,13 @@ class Solution:
 
     def completeness_note(self) -> str | None:
         """What to expect from incomplete data, or None when they are complete enough."""
-        return None if self.completeness >= LOW_COMPLETENESS else \
-            f"the data are only {100 * self.completeness:.0f} % complete to {self.d_min:.2f} Å: expect missing atoms"
+        incomplete = _incompleteness(self.completeness, self.d_min)
+        return f"{incomplete}: expect missing atoms" if incomplete else None
+
+
+def _incompleteness(completeness: float, d_min: float) -> str | None:
+    return f"the data are only {100 * completeness:.0f} % complete to {d_min:.2f} Å" \
+        if completeness < LOW_COMPLETENESS else None
 
 
 def merged_intensities(structure: Structure, reflections) -> miller.array:
@@ -62,9 +67,9 @@ def solve(structure: Structure, reflections, seed: int = 1, max_attempts: int = 
                 peaks = _peaks(f_calc, max_peaks=int(expected * PEAK_SURPLUS) + 5)
                 if peaks:
                     return Solution(structure.with_sites(peaks), attempt, f_obs.size(), d_min, completeness)
-    incomplete = f" (the data are only {100 * completeness:.0f} % complete to {d_min:.2f} Å)" \
-        if completeness < LOW_COMPLETENESS else ""
-    raise SolveError(f"charge flipping found no solution in {attempt} attempts{incomplete}", reflections.path)
+    incomplete = _incompleteness(completeness, d_min)
+    raise SolveError(f"charge flipping found no solution in {attempt} attempts"
+                     + (f" ({incomplete})" if incomplete else ""), reflections.path)
 
 
 def _flip(f_obs: miller.array, normalise: bool, seed: int):
