@@ -105,8 +105,9 @@ def doubtful_hydrogens(truth, density) -> dict[str, str]:
     H···H contact under DOUBTFUL_CONTACT Å with an H on another atom (impossible), or a bond
     to its atom outside DOUBTFUL_BOND (a freely refined H that wandered)."""
     hydrogens = [i for i, s in enumerate(truth.sites) if is_hydrogen(s.element)]
-    pivot, bond = {}, {}  # the non-H atom each H is bonded to (nearest within 1.6 Å) and the distance
-    for i, near in zip(hydrogens, neighbours(truth, max(DOUBTFUL_BOND["Si"][1], H_BOND_MAX), centres=hydrogens)):
+    reach = max(H_BOND_MAX, *(high for _, high in (*DOUBTFUL_BOND.values(), DOUBTFUL_BOND_OTHER)))
+    pivot, bond = {}, {}  # the non-H atom each H is bonded to (nearest within reach) and the distance
+    for i, near in zip(hydrogens, neighbours(truth, reach, centres=hydrogens)):
         bonded = [c for c in near if not is_hydrogen(truth.sites[c.j].element)]
         nearest = min(bonded, key=lambda c: c.distance) if bonded else None
         pivot[i] = nearest.j if nearest else None
