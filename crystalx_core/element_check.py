@@ -65,7 +65,7 @@ def recheck_elements(model: Structure, reflections, method: str, cycles: int) ->
 def take_rechecked_elements(assignment: Assignment, check: ElementCheck, assigned: Structure) -> Structure:
     """Put the second pass's elements and probabilities into `assignment` (sites it called
     'not an atom' stay as they were), relabel every site as the first pass labels them
-    (element + running number; `assigned` is the structure the assignment indexes) and
+    (crystalx_core.assign.labels; `assigned` is the structure the assignment indexes) and
     return the rechecked refinement's structure under the new labels."""
     for site in assignment.sites:
         answer = check.second.get(site.new_label)

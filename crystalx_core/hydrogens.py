@@ -25,6 +25,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from crystalx_core.residues import bare_label, residue_suffix
+
 # Elements treated as covalent partners; every other element is a metal (coordination bonds).
 NON_METALS = frozenset({
     "H", "D", "He", "B", "C", "N", "O", "F", "Ne", "Si", "P", "S", "Cl", "Ar",
@@ -665,12 +667,14 @@ def h_label(pivot_label: str, k: int, n_h: int, element: str = "H") -> str:
     H12AB) is returned as is because cutting it would silently duplicate another atom's name;
     the caller that writes the .ins must rename such atoms. Two pivots that differ only in
     their element (C1, N1) give the same name, and the caller must resolve that clash too.
+    A pivot in a residue gives H of the same residue (C5_2 → H5A_2).
     """
     if not 0 <= k < n_h:
         raise ValueError(f"H index {k} out of range for {n_h} H atoms")
+    residue, pivot_label = residue_suffix(pivot_label), bare_label(pivot_label)
     match = re.match(r"[A-Za-z]{1,2}(?=\d)", pivot_label)
     suffix = pivot_label[match.end():] if match else pivot_label[1:]
     name = element + suffix
     if n_h > 1:
         name += "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[k]
-    return name
+    return name + residue

@@ -9,6 +9,7 @@ from crystalx_core.elements import is_hydrogen
 from crystalx_core.geometry import Contact, connectivity, neighbours
 from crystalx_core.hydrogens import (Density, _perpendicular, choose_hfix, h_label, place_ammonium_hydrogens,
                                      place_hydrogens, place_water_hydrogens)
+from crystalx_core.residues import bare_label, residue_suffix
 from crystalx_core.structure import Site, Structure
 
 WATER_OH = 0.84  # Å, X-ray O–H for DFIX
@@ -228,10 +229,10 @@ def _restraints(pivot: str, labels: list[str]) -> list[str]:
 def _free_labels(pivot_label: str, n_h: int, used: set[str], element: str = "H") -> list[str]:
     labels = [h_label(pivot_label, k, n_h, element) for k in range(n_h)]
     for k, label in enumerate(labels):
-        base, suffix = label, 0
+        base, residue, suffix = bare_label(label), residue_suffix(label), 0
         while label.upper() in used:
             suffix += 1
-            label = f"{base[:3]}{suffix}"
+            label = f"{base[:3]}{suffix}{residue}"
         labels[k] = label
         used.add(label.upper())
     return labels

@@ -150,3 +150,24 @@ def test_a_cell_setting_shelx_cannot_write_is_one_line_naming_the_file(tmp_path,
     assert len(proc.stderr.strip().splitlines()) == 1
     assert "xc.cif" in proc.stderr and "(1/4,1/2,3/4)" in proc.stderr and "standard setting" in proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["xc.cif"]
+
+
+def test_assign_keeps_labels_residues_and_restraints_of_a_refined_model(tmp_path, shared_data):
+    """FC_p21c as refined: four RESI residues repeat O1, C1..C4 and F1..F9, and SADI_CCF3/SAME_CCF3
+    restraints name them. The output keeps every label in its residue, so the restraints still
+    hold; only H are placed again."""
+    res = tmp_path / "p21c.res"
+    shutil.copy(BENCHMARK / "FC_p21c" / "published.res", res)
+    assert main(["assign", str(res), "--quiet"]) == 0
+
+    def atoms_and_residues(path):
+        return [line.split()[0] for line in path.read_text().splitlines()
+                if line[:1].isalpha() and (line.startswith("RESI") or len(line.split()) >= 6)
+                and line.split()[0].upper() not in ("HFIX", "SADI_CCF3", "SFAC", "UNIT", "FVAR", "CELL", "ZERR", "WGHT")
+                and not line.split()[0].upper().startswith(("H", "Q"))]
+
+    written = tmp_path / "p21c_crystalx.res"
+    assert atoms_and_residues(written) == atoms_and_residues(res)
+    text = written.read_text()
+    assert "SADI_CCF3 0.02 C1 C2 C1 C3 C1 C4" in text and "SAME_CCF3 O1 > F9" in text
+    assert text.count("\nRESI ") == res.read_text().count("\nRESI ")

@@ -11,8 +11,8 @@ are) while the kept sites still hold more than half a site over the expected tot
 (for general positions: keep round-half-up(sum(UNIT) / group order) sites). The SFAC
 elements are then handed out in UNIT proportion, heaviest to the highest sites: a site
 gets the heaviest element whose share of the cell is not yet used up to within half
-that site; the lightest element takes whatever is left. New labels are the element and
-a running number in site order (C1, C2, O1, ...), skipping labels other sites hold.
+that site; the lightest element takes whatever is left. Labels as
+crystalx_core.assign.labels gives them (peaks: the element and the next free number).
 
 Hydrogens. From the connectivity of the non-H atoms only (covalent radii + 0.4 Å).
 "Shortened" means shorter than the single bond (sum of covalent radii) by the amount

@@ -1,19 +1,52 @@
-"""New atom labels for an assignment: element symbol plus a running number."""
+"""Atom labels as a crystallographer relabels by hand, and atoms in SHELX residues.
+
+A typed atom whose element does not change keeps its label: restraints, HTAB/EQIV lines
+and the author's numbering scheme all refer to it. A retyped atom keeps its number under
+the new symbol (O5 → N5, as Olex2's `name O5 N` does) when that label is free; a peak, or
+a retyped atom whose label is taken, gets the element and the next free running number.
+
+Labels are unique per residue only: an atom of a SHELX residue keeps its residue suffix
+(crystalx_core.residues), and only the labels of its own residue can be taken.
+"""
 from __future__ import annotations
 
-from crystalx_core.structure import Structure
+import re
+
+from crystalx_core.residues import bare_label, residue_suffix
+from crystalx_core.structure import Site, Structure
 
 
 def element_labels(structure: Structure, elements: dict[int, str]) -> dict[int, str]:
-    """Element + running number in site order, skipping labels held by the other sites."""
-    taken = {s.label.upper() for k, s in enumerate(structure.sites) if k not in elements}
+    """Label per site index of `elements` (site index → its element in the assignment)."""
+    keeps = {k for k, el in elements.items() if _keeps_label(structure.sites[k], el)}
+    taken = {s.label.upper() for k, s in enumerate(structure.sites) if k not in elements or k in keeps}
     labels, counters = {}, {}
     for k in sorted(elements):
-        el = elements[k]
-        while True:
-            counters[el] = counters.get(el, 0) + 1
-            label = f"{el}{counters[el]}"
-            if label.upper() not in taken:
-                break
+        site, element = structure.sites[k], elements[k]
+        if k in keeps:
+            labels[k] = site.label
+            continue
+        suffix = residue_suffix(site.label)
+        number = _number_part(site)
+        label = f"{element}{number}{suffix}" if number else None
+        while label is None or label.upper() in taken:
+            counters[(element, suffix)] = counters.get((element, suffix), 0) + 1
+            label = f"{element}{counters[(element, suffix)]}{suffix}"
+        taken.add(label.upper())
         labels[k] = label
     return labels
+
+
+def _keeps_label(site: Site, element: str) -> bool:
+    """An atom staying the same element, under a label of that element's symbol and a number."""
+    return site.element is not None and site.element.upper() == element.upper() and _number_part(site) is not None
+
+
+def _number_part(site: Site) -> str | None:
+    """What follows the element symbol in a typed atom's label when it starts with a digit
+    (C12A → 12A); None for peaks (Q7) and free-form labels."""
+    label = bare_label(site.label)
+    if site.element is None or not label.upper().startswith(site.element.upper()):
+        return None
+    rest = label[len(site.element):]
+    return rest if re.fullmatch(r"\d[0-9A-Za-z']*", rest) else None

@@ -21,6 +21,7 @@ from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import InputError
 from crystalx_core.io.files import read_input_bytes
 from crystalx_core.geometry import chemical_occupancies, site_multiplicities
+from crystalx_core.residues import bare_label, residue_address, residue_suffix
 from crystalx_core.structure import Site, Structure, cell_problem
 from crystalx_core.symmetry import full_operator_list, shelx_latt_symm, space_group_from_shelx
 
@@ -185,6 +186,7 @@ class _Parser:
         self.ended = False
         self.previous_ueq: float | None = None  # Ueq of the last non-H atom, for riding Uiso
         self.cards: dict[str, ShelxLine] = {}  # CELL, LATT, SYMM, UNIT lines for messages
+        self.residue = 0  # of the last RESI
 
     def error(self, message: str, line: int) -> InputError:
         return InputError(message, self.path, line)
@@ -255,7 +257,7 @@ class _Parser:
             "TITL": self._titl, "CELL": self._cell, "LATT": self._latt, "SYMM": self._symm,
             "SFAC": self._sfac, "UNIT": self._unit, "FVAR": self._fvar, "AFIX": self._afix,
             "PART": self._part, "HKLF": self._hklf, "FRAG": self._frag, "FEND": self._fend,
-            "END": self._end, "TEMP": self._temp,
+            "END": self._end, "TEMP": self._temp, "RESI": self._resi,
         }.get(card.keyword)
         if handler is not None:
             handler(card)
@@ -332,6 +334,14 @@ class _Parser:
     def _end(self, card):
         self.ended = True
 
+    def _resi(self, card):
+        """`RESI class number [alias]` (either order) puts the atoms after it in that residue;
+        `RESI 0` goes back to the main one. Labels are unique per residue only."""
+        numbers = [field for field in card.fields[:2] if _INTEGER.match(field)]
+        self.residue = int(numbers[0]) if numbers else 0
+        if self.residue < 0:
+            raise self.error(f"RESI needs a residue number of 0 or more, got {self.residue}", card.number)
+
     def _leading_integer(self, card: ShelxLine) -> int:
         if not card.fields or not _INTEGER.match(card.fields[0]):
             raise self.error(f"{card.keyword} needs an integer, got {' '.join(card.fields)!r}",
@@ -374,7 +384,7 @@ class _Parser:
         frac = tuple(_decode(code, fvars, "coordinate", self.path, number) for code in codes[:3])
         card.sof = _decode(card.sof_code, fvars, "sof", self.path, number)
 
-        site = Site(label=label, element=element, frac=frac, afix=afix, part=part, line=number,
+        site = Site(label=residue_address(label, self.residue), element=element, frac=frac, afix=afix, part=part, line=number,
                     peak_height=codes[5] if len(codes) == 6 else None)
         if len(card.u_codes) == 6:
             site.u_aniso = tuple(_decode(code, fvars, "U", self.path, number)
@@ -509,7 +519,7 @@ class _SiteWriter:
         sof = site.occupancy * self.sof_factor[index]
         sof_code = origin.sof_code if origin and math.isclose(origin.sof, sof, **_CLOSE) \
             else 10 + sof
-        head = f"{site.label:<5} {sfac}" + xyz + _field(sof_code, 5, 12)
+        head = f"{bare_label(site.label):<5} {sfac}" + xyz + _field(sof_code, 5, 12)
         if site.u_aniso is not None:
             u_codes = origin.u_codes if origin and len(origin.u_codes) == 6 else (None,) * 6
             try:
@@ -661,8 +671,12 @@ def new_ins_text(structure: Structure, instructions: list[str] | None = None,
     out += [line + "\n" for line in instructions]
     sites = [site for site in structure.sites if keep_peaks or not site.is_peak]
     writer = _SiteWriter(structure, sites, [], "\n")
+    residue = ""  # atoms of a residue (labelled C1_2) go under RESI 2, written as C1
     for index, site in enumerate(sites):
+        if residue_suffix(site.label) != residue:
+            residue = residue_suffix(site.label)
+            out += writer.close() + [f"RESI {residue[1:] or 0}\n"]
         out += writer.emit(index, site, None, [])
-    out += writer.close()
+    out += writer.close() + (["RESI 0\n"] if residue else [])
     out += ["HKLF 4\n", "END\n"]
     return "".join(out)
