@@ -10,13 +10,17 @@ keeps running; the models stay loaded between requests.
 
 `assign` takes one structure snapshot (cell, symmetry operators, SFAC/UNIT and sites with
 label, element or null for a peak, fractional xyz, peak height, occupancy as Olex2 and SHELX
-give it (times the site-symmetry factor), Uiso, part) and
+give it (times the site-symmetry factor), Uiso, part, residue) and
 answers per site the element with its top-k probabilities, the H count with probabilities,
 the HFIX code, and the exact Olex2 commands that apply it. `apply-plan` takes the same
 snapshot and a plan the user may have edited (element, label and H count per site, peaks to
 delete) and answers the commands for that plan. Peaks judged spurious are listed; `assign`
 deletes them only with the option delete_peaks (Q-peaks are harmless and refinement
 recomputes them). Atoms that already carry H keep them and get no `hadd`.
+
+Labels need only be unique per residue (SHELX RESI): a site of residue n > 0 is named in
+the answer and in the commands as Olex2 addresses it (C1_2), and `name C1_2 N1` renames it
+within its residue.
 """
 from __future__ import annotations
 
@@ -34,6 +38,7 @@ from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import CrystalXError, InputError
 from crystalx_core.hydrogens import hfix_groups, hfix_lines, olex2_hadd_commands
 from crystalx_core.geometry import chemical_occupancies, neighbours
+from crystalx_core.residues import bare_label, residue_address, residue_suffix
 from crystalx_core.riding import H_BOND_MAX, add_riding_hydrogens
 from crystalx_core.structure import Site, Structure, cell_problem
 from crystalx_core.symmetry import full_operator_list, space_group_from_operators
@@ -110,6 +115,10 @@ def _site(raw: dict, k: int) -> Site:
     if not isinstance(raw, dict) or not isinstance(raw.get("label"), str) or not raw["label"].strip():
         raise RequestError("bad-snapshot", f"sites[{k}] needs a label")
     label = raw["label"].strip()
+    residue = raw.get("residue") or 0
+    if not isinstance(residue, int) or isinstance(residue, bool) or residue < 0:
+        raise RequestError("bad-snapshot", f"sites[{k}] ({label}) residue must be a whole number of 0 or more")
+    label = residue_address(label, residue)
     element = raw.get("element")
     if element is not None:
         element = normalise_symbol(str(element), f"site {label}")
@@ -159,8 +168,11 @@ def apply_plan_result(structure: Structure, plan: dict) -> dict:
             raise RequestError("bad-plan", f"plan.sites[{k}]: {error}") from None
         if not 0 <= h_count <= 4:
             raise RequestError("bad-plan", f"plan.sites[{k}]: h_count {h_count} is not 0..4")
+        new_label = str(entry.get("new_label") or "")
+        if new_label and not residue_suffix(new_label):  # a new label stays in the site's residue
+            new_label += residue_suffix(structure.sites[i].label)
         chosen[i] = SiteAssignment(index=i, label=structure.sites[i].label, element=element,
-                                   new_label=str(entry.get("new_label") or ""), h_count=h_count)
+                                   new_label=new_label, h_count=h_count)
     missing = [chosen[i] for i in chosen if not chosen[i].new_label]
     fresh = element_labels(structure, {s.index: s.element for s in missing}) if missing else {}
     for s in missing:
@@ -222,7 +234,8 @@ def olex2_commands(structure: Structure, assignment: Assignment, groups) -> list
     riding H to atoms that have none yet. H atoms already in the model are kept.
 
     Renames are ordered so that no label is taken when it is given; a cycle (C1→C2, C2→C1)
-    goes through a spare label of the same element.
+    goes through a spare label of the same element. An atom of a residue is named by its
+    address (C1_2) and given its new label without the suffix: it stays in its residue.
     """
     kill = [structure.sites[i].label for i in assignment.dropped]
     commands = [f"kill {' '.join(kill)}"] if kill else []
@@ -234,16 +247,17 @@ def olex2_commands(structure: Structure, assignment: Assignment, groups) -> list
         ready = [old for old, new in pending.items() if new.upper() not in held]
         if not ready:  # a cycle: park one of its sites on an unused label of its element
             old = next(iter(pending))
-            while f"{elements[pending[old]]}{spare}".upper() in held:
+            residue = residue_suffix(old)
+            while f"{elements[pending[old]]}{spare}{residue}".upper() in held:
                 spare += 1
-            parked = f"{elements[pending[old]]}{spare}"
-            commands.append(f"name {old} {parked}")
+            parked = f"{elements[pending[old]]}{spare}{residue}"
+            commands.append(f"name {old} {bare_label(parked)}")
             held.discard(old.upper())
             held.add(parked.upper())
             pending[parked] = pending.pop(old)
             continue
         for old in ready:
-            commands.append(f"name {old} {pending[old]}")
+            commands.append(f"name {old} {bare_label(pending[old])}")
             held.discard(old.upper())
             held.add(pending.pop(old).upper())
     return commands + olex2_hadd_commands(groups)

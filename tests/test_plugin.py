@@ -3,6 +3,7 @@ is loaded, Auto-assign is clicked, and the commands, the model, Revert and the r
 are checked; plus the core missing, crashing, and a command failing mid-apply."""
 import importlib
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from crystalx_core.crystallography.solve import solve
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.io.cif import read_cif
 from crystalx_core.io.hkl import read_hkl
+from crystalx_core.io.shelx import read_shelx
 from crystalx_core.structure import Site
 
 from .conftest import BENCHMARK
@@ -30,9 +32,9 @@ def alanine_solution(shared_data):
     return truth, solution
 
 
-@pytest.fixture
-def olex2(tmp_path, alanine_solution, monkeypatch):
-    """The double with the solution loaded, and a fresh plugin imported into it."""
+def open_in_double(tmp_path, monkeypatch, structure, atoms, z):
+    """The double with `atoms` (the double's Atom arguments) in `structure`'s cell, symmetry and
+    formula (z formula units), and a fresh plugin imported into it: (state, plugin)."""
     for path in (str(DOUBLE), str(PLUGIN)):
         monkeypatch.syspath_prepend(path)
     for name in PLUGIN_MODULES + ("olex", "olx", "olex_core", "olexFunctions", "PluginTools", "_olex2"):
@@ -40,22 +42,35 @@ def olex2(tmp_path, alanine_solution, monkeypatch):
     state = importlib.import_module("_olex2").STATE
     state.reset()
     state.params["_data_dir"] = str(tmp_path)
-    truth, solution = alanine_solution
     matrices = []
-    for op in solution.symops:
+    for op in structure.symops:
         rt = sgtbx.rt_mx(op)
         r, t = rt.r().as_double(), rt.t().as_double()
         matrices.append(tuple(tuple(r[3 * k:3 * k + 3]) + (t[k],) for k in range(3)))
-    z = 4
-    peaks = [(s.label, "Q", s.frac, 0.05, 1.0, 0, s.peak_height) for s in solution.sites]
-    state.load(solution.cell, matrices, [(el, n / z) for el, n in zip(truth.sfac, truth.unit)], z, peaks)
+    state.load(structure.cell, matrices, [(el, n / z) for el, n in zip(structure.sfac, structure.unit)], z, atoms)
     plugin = importlib.import_module("CrystalX")
     state.params["crystalx.core_interpreter"] = sys.executable
-    yield state, plugin.CrystalX_instance, truth
-    if plugin.CrystalX_instance.core is not None:
+    return state, plugin.CrystalX_instance
+
+
+@pytest.fixture
+def close_plugin():
+    yield
+    plugin = sys.modules.get("CrystalX")
+    if plugin is not None and plugin.CrystalX_instance.core is not None:
         plugin.CrystalX_instance.core.close()
     for name in PLUGIN_MODULES:
         sys.modules.pop(name, None)
+
+
+@pytest.fixture
+def olex2(tmp_path, alanine_solution, monkeypatch, close_plugin):
+    """The double with the solution loaded, and a fresh plugin imported into it."""
+    truth, solution = alanine_solution
+    peaks = [(s.label, "Q", s.frac, 0.05, 1.0, 0, s.peak_height) for s in solution.sites]
+    state, plugin = open_in_double(tmp_path, monkeypatch, replace(solution, sfac=truth.sfac, unit=truth.unit),
+                                   peaks, z=4)
+    yield state, plugin, truth
 
 
 def click(state, plugin, function, *args):
@@ -148,6 +163,29 @@ def test_a_crashed_core_is_restarted_and_the_user_told(olex2):
     click(state, plugin, "preview")
     assert any("restarted" in m for m in plugin.session.messages)
     assert plugin.session.answer is not None
+
+
+def test_atoms_in_residues_are_renamed_within_their_residue_and_revert_exactly(tmp_path, monkeypatch, shared_data,
+                                                                             close_plugin):
+    """FC_p21c as refined, in Olex2: four RESI residues repeat O1, C1..C4 and F1..F9, and one
+    residue-2 O1 has been typed N (as N1). Auto-assign puts it back as O1 of residue 2,
+    leaves every other label alone, and Revert restores the model exactly."""
+    structure = read_shelx(BENCHMARK / "FC_p21c" / "published.res").to_structure()
+    atoms = []
+    for site in structure.sites:
+        label, _, residue = site.label.partition("_")
+        element = "N" if (label, residue) == ("O1", "2") else site.element
+        atoms.append(("N1" if element == "N" else label, element, site.frac, site.u_iso,
+                      site.occupancy, site.part, 0.0, site.afix, int(residue or 0)))
+    state, plugin = open_in_double(tmp_path, monkeypatch, structure, atoms, z=4)
+    before = state.model_state()
+    click(state, plugin, "assign")
+    assert [c for c in state.log if c.startswith("name")] == ["name N1_2 O1"]
+    moved = state.find("O1_2")
+    assert moved is not None and moved.type == "O" and moved.resi == 2
+    assert sorted(a.address for a in state.live()) == sorted(s.label for s in structure.sites)
+    click(state, plugin, "revert")
+    assert state.model_state() == before
 
 
 OLEX2_MODULES = {"olex", "olx", "olex_core", "olexFunctions", "PluginTools"}

@@ -224,3 +224,38 @@ def test_olex2_occupancies_carry_the_site_symmetry_and_parts_are_kept(shared_dat
         result = answer(request("assign", {"structure": snapshot_of(published, peaks=False)}))["result"]
         heavy = [s for s in published.sites if not is_hydrogen(s.element)]
         assert [s["element"] for s in result["sites"]] == [s.element for s in heavy], name
+
+
+def test_atoms_in_residues_are_addressed_and_renamed_within_their_residue(shared_data):
+    """FC_p21c's .res repeats O1, C1..C4 and F1..F9 in four RESI residues, as Olex2 sends them:
+    bare labels with their residue numbers. One residue-2 O1, typed N (as N1), is put back
+    as O within residue 2 (`name N1_2 O1`); every other atom keeps its label."""
+    structure = read_shelx(BENCHMARK / "FC_p21c" / "published.res").to_structure()
+    snapshot = snapshot_of(structure, peaks=False)
+    for site in snapshot["sites"]:
+        label, _, residue = site["label"].partition("_")
+        site["label"], site["residue"] = label, int(residue or 0)
+        if (label, site["residue"]) == ("O1", 2):
+            site["label"], site["element"] = "N1", "N"
+    assert len({s["label"] for s in snapshot["sites"]}) < len(snapshot["sites"])  # labels repeat across residues
+    result = answer(request("assign", {"structure": snapshot}))["result"]
+    assert [c for c in result["commands"] if c.startswith("name")] == ["name N1_2 O1"]
+    assert {s["label"] for s in result["sites"]} >= {"O1", "O1_1", "O1_3", "O1_4", "C2_4", "N1_2"}
+    assert all(s["label"] == s["new_label"] for s in result["sites"] if s["label"] != "N1_2")
+
+
+def test_a_renamed_residue_atom_parks_within_its_residue():
+    """A cycle inside residue 3 (C1_3 ↔ C2_3) parks on a spare label of residue 3."""
+    structure = Structure(cell=(10, 10, 10, 90, 90, 90), symops=["x,y,z"], sfac=["C"], unit=[2], sites=[
+        Site("C1_3", "C", (0.1, 0.1, 0.1)), Site("C2_3", "C", (0.3, 0.1, 0.1))])
+    assignment = Assignment("plan", [SiteAssignment(0, "C1_3", "C", "C2_3"), SiteAssignment(1, "C2_3", "C", "C1_3")])
+    commands = olex2_commands(structure, assignment, [])
+    assert commands == ["name C1_3 C900", "name C2_3 C1", "name C900_3 C2"]
+
+
+@pytest.mark.parametrize("residue", [-1, 1.5, "2", True])
+def test_a_bad_residue_number_names_the_site(residue):
+    snapshot = {"cell": [10, 10, 10, 90, 90, 90], "sfac": ["C"], "unit": [1],
+                "sites": [{"label": "C1", "element": "C", "frac": [0, 0, 0], "residue": residue}]}
+    reply = answer(request("assign", {"structure": snapshot}))
+    assert reply["error"]["code"] == "bad-snapshot" and "C1" in reply["error"]["message"]

@@ -63,7 +63,7 @@ class Session(object):
         if _labels(now) != _labels(snapshot):
             self.answer = None
             raise ApplyError("the model changed since the preview; preview again")
-        journal = apply_commands(self.olex, self.olx, result["commands"], snapshot)
+        journal = apply_commands(self.olex, self.olx, self.olex_core, result["commands"], snapshot)
         self.journals.append(journal)
         self.answer = None
         self.say("applied %d commands (%d renamed, %d H added)" % (

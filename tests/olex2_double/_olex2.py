@@ -2,7 +2,10 @@
 undo stack, and what the GUI was asked to show. Stricter than Olex2's own dummy modules:
 it keeps Olex2's return conventions (strings, "true"/"false", RuntimeError from olx, bool
 from olex.m) and its traps (GetAtomCount counts deleted atoms, a bare `kill` deletes the
-selection, `hadd` cannot be undone, Q-peaks are absent from GetRefinementModel)."""
+selection, `hadd` cannot be undone, Q-peaks are absent from GetRefinementModel) and its
+residues: labels are unique per RESI residue, an atom of residue n is found as LABEL_n
+only, and `name` gives a label within the atom's residue (a new label holding '_' is
+refused here: Olex2 would take it literally and SHELX could not write it)."""
 import re
 
 ELEMENTS = set("H He Li Be B C N O F Ne Na Mg Al Si P S Cl Ar K Ca Sc Ti V Cr Mn Fe Co Ni Cu Zn Ga Ge As Se "
@@ -12,14 +15,19 @@ H_PER_GROUP = {1: 1, 2: 2, 3: 3, 4: 1, 8: 1, 9: 2, 13: 3, 14: 1, 15: 1, 16: 1}
 
 
 class Atom(object):
-    def __init__(self, label, type_, crd, uiso=0.05, occu=1.0, part=0, peak=0.0, afix=0):
+    def __init__(self, label, type_, crd, uiso=0.05, occu=1.0, part=0, peak=0.0, afix=0, resi=0):
         self.label, self.type, self.crd = label, type_, list(crd)
         self.uiso, self.occu, self.part, self.peak, self.afix = uiso, occu, part, peak, afix
+        self.resi = resi
         self.deleted = False
+
+    @property
+    def address(self):
+        return self.label if not self.resi else "%s_%d" % (self.label, self.resi)
 
     def state(self):
         return (self.label, self.type, tuple(round(c, 6) for c in self.crd), self.uiso, self.occu, self.part,
-                self.peak, self.afix, self.deleted)
+                self.peak, self.afix, self.resi, self.deleted)
 
 
 class Olex2(object):
@@ -62,7 +70,7 @@ class Olex2(object):
 
     def find(self, label):
         for atom in self.atoms:
-            if not atom.deleted and atom.label.upper() == label.upper():
+            if not atom.deleted and atom.address.upper() == label.upper():
                 return atom
         return None
 
@@ -102,7 +110,10 @@ class Olex2(object):
         if len(args) != 2:
             return False
         atom = self.find(args[0])
-        if atom is None or (self.find(args[1]) is not None and self.find(args[1]) is not atom):
+        if atom is None or "_" in args[1]:
+            return False
+        holder = self.find(args[1] if not atom.resi else "%s_%d" % (args[1], atom.resi))
+        if holder is not None and holder is not atom:
             return False
         new_type = _type_of(args[1])
         if new_type is None:
@@ -143,10 +154,10 @@ class Olex2(object):
             stem = "H" + pivot.label[len(pivot.type):]
             names = [stem] if n == 1 else [stem + "ABC"[k] for k in range(n)]
             for k, name in enumerate(names):
-                while self.find(name) is not None:
+                while self.find(name if not pivot.resi else "%s_%d" % (name, pivot.resi)) is not None:
                     name += "'"
                 self.atoms.append(Atom(name, "H", [c + 0.01 * (k + 1) for c in pivot.crd], uiso=1.2 * pivot.uiso,
-                                       afix=code))
+                                       afix=code, resi=pivot.resi))
         return True  # hadd pushes nothing on the undo stack: Olex2 cannot undo it
 
     def _cmd_refine(self, args):

@@ -8,7 +8,14 @@ def SGInfo(*args):
 
 
 def GetRefinementModel(calculate_connectivity=False):
-    """Atoms only: Q-peaks are not part of the refinement model."""
-    atoms = [{"label": a.label, "type": a.type, "crd": [list(a.crd)], "occu": [a.occu], "uiso": [a.uiso],
-              "part": a.part} for a in STATE.live() if a.type != "Q"]
-    return {"aunit": {"cell": {"a": STATE.cell[0]}, "residues": [{"atoms": atoms}]}}
+    """Atoms only (Q-peaks are not part of the refinement model), by residue: the main one
+    first, without a number; `aunit_id` is the atom's index for olx.xf.au."""
+    residues = {}
+    for index, a in enumerate(STATE.atoms):
+        if not a.deleted and a.type != "Q":
+            residues.setdefault(a.resi, []).append(
+                {"label": a.label, "type": a.type, "crd": [list(a.crd)], "occu": [a.occu], "uiso": [a.uiso],
+                 "part": a.part, "aunit_id": index})
+    exported = [{"class": "default", "atoms": tuple(residues.pop(0, []))}]
+    exported += [{"class": "RES", "number": n, "alias": n, "atoms": tuple(atoms)} for n, atoms in sorted(residues.items())]
+    return {"aunit": {"cell": {"a": STATE.cell[0]}, "residues": exported}}
