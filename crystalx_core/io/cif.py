@@ -176,13 +176,31 @@ def _u_iso(site: gemmi.SmallStructure.Site, orth: np.ndarray) -> tuple[float, tu
     return u_iso, (a.u11, a.u22, a.u33, a.u23, a.u13, a.u12)
 
 
+def _formula_elements(block: gemmi.cif.Block) -> set[str]:
+    """Element symbols of _chemical_formula_sum ('C10 H20 Cl N O3'); empty when not given."""
+    value = block.find_value("_chemical_formula_sum")
+    return set(re.findall(r"[A-Z][a-z]?", gemmi.cif.as_string(value))) if value else set()
+
+
+def _element(raw: gemmi.SmallStructure.Site, formula: set[str]) -> gemmi.Element:
+    """The site's element. Without _atom_site_type_symbol gemmi reads it from the label (and
+    gives the label as the type), and a hydroxyl H labelled HO1 becomes holmium: a two-letter reading that the formula
+    lacks, whose first letter it has, is that one-letter element."""
+    element = raw.element
+    if raw.type_symbol in ("", raw.label) and formula and element.name not in formula and len(element.name) == 2 \
+            and element.name[0] in formula:
+        return gemmi.Element(element.name[0])
+    return element
+
+
 def _sites(small: gemmi.SmallStructure, orth: np.ndarray, lines: _Lines,
-           path: Path) -> list[Site]:
+           path: Path, formula: set[str]) -> list[Site]:
     rows = lines.atom_rows()
     sites = []
     for raw in small.sites:
         line = rows.get(raw.label, lines.tag("_atom_site_fract_x"))
-        if raw.element.atomic_number == 0:
+        element = _element(raw, formula)
+        if element.atomic_number == 0:
             raise InputError(f"site {raw.label}: unknown element {raw.type_symbol or raw.label!r}",
                              str(path), line)
         frac = tuple(raw.fract.tolist())
@@ -190,7 +208,7 @@ def _sites(small: gemmi.SmallStructure, orth: np.ndarray, lines: _Lines,
             raise InputError(f"site {raw.label}: missing or invalid coordinates", str(path), line)
         u_iso, u_aniso = _u_iso(raw, orth)
         sites.append(Site(
-            label=raw.label, element=normalise_symbol(raw.element.name, str(path), line),
+            label=raw.label, element=normalise_symbol(element.name, str(path), line),
             frac=frac, occupancy=raw.occ, u_iso=u_iso if u_iso > 0 else Site.u_iso,
             part=raw.disorder_group, u_aniso=u_aniso, line=line))
     return sites
@@ -237,7 +255,7 @@ def read_cif(path, block: str | None = None) -> CifEntry:
         symops=_symops(small, lines, path),
         wavelength=small.wavelength if small.wavelength > 0 else DEFAULT_WAVELENGTH,
         temperature_c=_temperature_c(chosen), title=chosen.name, source=str(path))
-    structure.sites = _sites(small, structure.orthogonalisation, lines, path)
+    structure.sites = _sites(small, structure.orthogonalisation, lines, path, _formula_elements(chosen))
     structure.sfac, structure.unit = sfac_unit_from_sites(structure)
     return CifEntry(
         structure=structure,
