@@ -56,7 +56,8 @@ def test_residue_addresses_and_riding_h_names():
 def test_riding_h_of_a_residue_atom_stay_in_its_residue(shared_data):
     """Sucrose's atoms put in residue 1 (C6_1 and so on): the riding H are H6A_1, H6B_1, ..."""
     sucrose = read_shelx(BENCHMARK / "FC_sucrose" / "published.res").to_structure()
-    heavy = sucrose.with_sites([replace(s, label=residue_address(s.label, 1)) for s in sucrose.sites if s.element != "H"])
+    heavy = sucrose.with_sites([replace(s, label=residue_address(s.label, 1))
+                                for s in sucrose.sites if s.element != "H"])
     c6 = next(k for k, s in enumerate(heavy.sites) if s.label == "C6_1")
     plan = add_riding_hydrogens(heavy, {c6: 2})
     added = [s.label for s in plan.structure.sites if s.element == "H"]

@@ -184,8 +184,8 @@ def _formula_elements(block: gemmi.cif.Block) -> set[str]:
 
 def _element(raw: gemmi.SmallStructure.Site, formula: set[str]) -> gemmi.Element:
     """The site's element. Without _atom_site_type_symbol gemmi reads it from the label (and
-    gives the label as the type), and a hydroxyl H labelled HO1 becomes holmium: a two-letter reading that the formula
-    lacks, whose first letter it has, is that one-letter element."""
+    gives the label as the type), and a hydroxyl H labelled HO1 becomes holmium: a two-letter
+    reading that the formula lacks, whose first letter it has, is that one-letter element."""
     element = raw.element
     if raw.type_symbol in ("", raw.label) and formula and element.name not in formula and len(element.name) == 2 \
             and element.name[0] in formula:

@@ -384,8 +384,8 @@ class _Parser:
         frac = tuple(_decode(code, fvars, "coordinate", self.path, number) for code in codes[:3])
         card.sof = _decode(card.sof_code, fvars, "sof", self.path, number)
 
-        site = Site(label=residue_address(label, self.residue), element=element, frac=frac, afix=afix, part=part, line=number,
-                    peak_height=codes[5] if len(codes) == 6 else None)
+        site = Site(label=residue_address(label, self.residue), element=element, frac=frac, afix=afix,
+                    part=part, line=number, peak_height=codes[5] if len(codes) == 6 else None)
         if len(card.u_codes) == 6:
             site.u_aniso = tuple(_decode(code, fvars, "U", self.path, number)
                                  for code in card.u_codes)

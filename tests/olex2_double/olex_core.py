@@ -17,5 +17,6 @@ def GetRefinementModel(calculate_connectivity=False):
                 {"label": a.label, "type": a.type, "crd": [list(a.crd)], "occu": [a.occu], "uiso": [a.uiso],
                  "part": a.part, "aunit_id": index})
     exported = [{"class": "default", "atoms": tuple(residues.pop(0, []))}]
-    exported += [{"class": "RES", "number": n, "alias": n, "atoms": tuple(atoms)} for n, atoms in sorted(residues.items())]
+    exported += [{"class": "RES", "number": n, "alias": n, "atoms": tuple(atoms)}
+                 for n, atoms in sorted(residues.items())]
     return {"aunit": {"cell": {"a": STATE.cell[0]}, "residues": exported}}
