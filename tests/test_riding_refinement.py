@@ -263,3 +263,16 @@ def test_displacements_in_the_wrong_units_stop_refinement_with_a_clear_reason(al
     sites[0] = replace(sites[0], u_aniso=(457.0, 428.0, 369.0, -167.0, -23.0, -125.0))
     with pytest.raises(RefinementError, match=f"{sites[0].label} starts with a displacement parameter of 457"):
         refine(heavy.structure.with_sites(sites), reflections)
+
+
+def test_an_isotropic_refinement_of_an_anisotropic_model_is_isotropic(shared_data):
+    """FC_sucrose as published carries Uij: refined isotropically its 23 atoms have 4 parameters
+    each (xyz, Uiso) and no Uij, anisotropically 9 each; the anisotropic R1 is the lower."""
+    structure, reflections = published("FC_sucrose")
+    heavy = without_h(structure)
+    assert all(s.u_aniso is not None for s in heavy.sites)
+    isotropic = refine(heavy, reflections, 5)
+    anisotropic = refine(heavy, reflections, 5, anisotropic=True)
+    assert all(s.u_aniso is None for s in isotropic.structure.sites)
+    assert anisotropic.n_parameters - isotropic.n_parameters == 23 * 5
+    assert anisotropic.r1 < isotropic.r1 - 0.02

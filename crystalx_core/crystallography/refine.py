@@ -35,21 +35,24 @@ class RefinementResult:
 
 def refine(structure: Structure, reflections, cycles: int = 10, anisotropic: bool = False,
            instructions: list[str] | None = None) -> RefinementResult:
-    """Refine the atoms of `structure` (peaks ignored) against the reflections.
+    """Refine the atoms of `structure` (peaks ignored) against the reflections: every atom
+    isotropic (an atom given with Uij starts from its Uiso), or with anisotropic=True the
+    non-H atoms anisotropic.
 
     The model goes through a SHELX .ins text so that smtbx's own AFIX parser builds the
     riding-hydrogen constraints exactly as SHELXL would read them.
     """
     from crystalx_core.io.shelx import new_ins_text
 
-    atoms = structure.with_sites(structure.atoms)
-    if not atoms.sites:
+    if not structure.atoms:
         raise RefinementError("no atoms to refine", structure.source)
-    for site in atoms.sites:
+    for site in structure.atoms:
         largest = _largest_u(site)
         if not math.isfinite(largest) or largest >= MAX_U:  # old CIFs give Uij in 10⁻⁴ Å²
             raise RefinementError(f"{site.label} starts with a displacement parameter of {largest:.4g} Å² "
                                   f"(at most {MAX_U:g}): are its U values in the wrong units?", structure.source)
+    atoms = structure.with_sites(structure.atoms if anisotropic else
+                                 [replace(site, u_aniso=None) for site in structure.atoms])
     text = new_ins_text(atoms, instructions or DEFAULT_INSTRUCTIONS)
     builder = parse_smtbx_refinement_model(file=io.StringIO(text), strictly_shelxl=False)
     xs = builder.structure
