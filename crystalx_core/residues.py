@@ -26,3 +26,16 @@ def residue_suffix(label: str) -> str:
 def bare_label(label: str) -> str:
     """The label as written inside its residue: C1 of C1_2."""
     return label[:len(label) - len(residue_suffix(label))]
+
+
+def residue_number(label: str) -> int:
+    """2 for C1_2; 0 outside residues."""
+    suffix = residue_suffix(label)
+    return int(suffix[1:]) if suffix else 0
+
+
+def residue_order(labels: list[str]) -> list[int]:
+    """Indices of `labels` with the atoms outside residues first, then each residue's atoms,
+    each group in the order given: a fresh .ins lists them so, under one `RESI n class` line
+    per residue (smtbx, which refines from such a file, cannot go back by `RESI 0`)."""
+    return sorted(range(len(labels)), key=lambda k: residue_number(labels[k]))

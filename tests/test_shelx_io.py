@@ -120,6 +120,10 @@ def test_residues_give_unique_addresses_and_are_written_back_as_they_were(shared
 
     written = render_with_sites(shelx, structure, keep_peaks=True)
     assert atoms_and_residues(written) == atoms_and_residues(path.read_text())
+    fresh = new_ins_text(structure)  # residues last, one RESI line each: smtbx reads it so too
+    assert [line for line in fresh.splitlines() if line.startswith("RESI")] == [f"RESI {n} RES" for n in range(1, 5)]
+    back = parse_shelx(fresh, "fresh.ins").to_structure()
+    assert sorted(s.label for s in back.sites) == sorted(s.label for s in structure.atoms)
 
 
 def test_special_positions_give_chemical_occupancy(shared_data):

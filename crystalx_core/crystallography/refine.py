@@ -14,6 +14,7 @@ from smtbx.refinement import constraints as smtbx_constraints
 from crystalx_core.crystallography.convert import displacement
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.errors import RefinementError
+from crystalx_core.residues import residue_order
 from crystalx_core.structure import Structure
 
 DEFAULT_INSTRUCTIONS = ["L.S. 10", "WGHT 0.1", "FVAR 1.0"]
@@ -51,8 +52,9 @@ def refine(structure: Structure, reflections, cycles: int = 10, anisotropic: boo
         if not math.isfinite(largest) or largest >= MAX_U:  # old CIFs give Uij in 10⁻⁴ Å²
             raise RefinementError(f"{site.label} starts with a displacement parameter of {largest:.4g} Å² "
                                   f"(at most {MAX_U:g}): are its U values in the wrong units?", structure.source)
-    atoms = structure.with_sites(structure.atoms if anisotropic else
-                                 [replace(site, u_aniso=None) for site in structure.atoms])
+    order = residue_order([site.label for site in structure.atoms])  # as new_ins_text lists them
+    atoms = structure.with_sites([replace(structure.atoms[k], u_aniso=None) if not anisotropic
+                                  else structure.atoms[k] for k in order])
     text = new_ins_text(atoms, instructions or DEFAULT_INSTRUCTIONS)
     builder = parse_smtbx_refinement_model(file=io.StringIO(text), strictly_shelxl=False)
     xs = builder.structure
@@ -79,7 +81,7 @@ def refine(structure: Structure, reflections, cycles: int = 10, anisotropic: boo
         raise RefinementError(f"least squares failed: {error}", structure.source) from None
     r1 = ls.r1_factor(cutoff_factor=2)[0]
     result = RefinementResult(
-        structure=_updated(atoms, xs), r1=r1, r1_all=ls.r1_factor()[0], wr2=ls.wR2(), goof=ls.goof(),
+        structure=_updated(atoms, xs, order), r1=r1, r1_all=ls.r1_factor()[0], wr2=ls.wR2(), goof=ls.goof(),
         n_reflections=fo_sq.indices.size(), n_parameters=ls.reparametrisation.n_independents,
         cycles=steps.n_iterations, fixed_hydrogens=fixed)
     if not all(math.isfinite(v) for v in (result.r1, result.wr2, result.goof)) or result.r1 > 0.9:
@@ -157,11 +159,12 @@ def _refine_everything(xs) -> None:
         sc.flags.set_grad_u_aniso(sc.flags.use_u_aniso())
 
 
-def _updated(atoms: Structure, xs) -> Structure:
-    """The input sites with refined coordinates, Uiso (Ueq for anisotropic atoms) and Uij."""
-    sites = []
-    for site, sc in zip(atoms.sites, xs.scatterers()):
+def _updated(atoms: Structure, xs, order: list[int]) -> Structure:
+    """The input sites with refined coordinates, Uiso (Ueq for anisotropic atoms) and Uij, in
+    the caller's order (`order[k]`: where the k-th refined site was)."""
+    sites = [None] * len(order)
+    for k, site, sc in zip(order, atoms.sites, xs.scatterers()):
         u_iso, u_aniso = displacement(sc, xs.unit_cell())
-        sites.append(replace(site, frac=tuple(float(v) for v in sc.site), u_iso=u_iso,
-                             u_aniso=None if is_hydrogen(site.element) else u_aniso))
+        sites[k] = replace(site, frac=tuple(float(v) for v in sc.site), u_iso=u_iso,
+                           u_aniso=None if is_hydrogen(site.element) else u_aniso)
     return atoms.with_sites(sites)

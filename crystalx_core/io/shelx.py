@@ -21,7 +21,7 @@ from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import InputError
 from crystalx_core.io.files import read_input_bytes
 from crystalx_core.geometry import chemical_occupancies, site_multiplicities
-from crystalx_core.residues import bare_label, residue_address, residue_suffix
+from crystalx_core.residues import bare_label, residue_address, residue_number, residue_order
 from crystalx_core.structure import Site, Structure, cell_problem
 from crystalx_core.symmetry import full_operator_list, shelx_latt_symm, space_group_from_shelx
 
@@ -37,6 +37,7 @@ KEYWORDS = frozenset("""
     TREF VECT""".split())
 DEFAULT_INSTRUCTIONS = ["L.S. 10", "PLAN 20", "FMAP 2", "LIST 4", "WGHT 0.1", "FVAR 1.0"]
 _INTEGER = re.compile(r"[+-]?\d+$")
+RESIDUE_CLASS = "RES"  # the class a fresh .ins gives residues whose own class it was not told
 _PEAK_LABEL = re.compile(r"Q\d+$", re.IGNORECASE)
 _RIDING_U = (-5.0, -0.5)  # a Uiso in this range means |U| × Ueq of the previous non-H atom
 _CLOSE = dict(rel_tol=1e-9, abs_tol=1e-7)
@@ -654,7 +655,8 @@ def render_with_sites(shelx_file: ShelxFile, structure: Structure, hfix_groups=(
 def new_ins_text(structure: Structure, instructions: list[str] | None = None,
                  keep_peaks: bool = False) -> str:
     """A fresh .ins for `structure`: header from the cell, symmetry and SFAC/UNIT, then
-    `instructions` (default: a plain SHELXL least-squares setup), the sites, HKLF 4, END."""
+    `instructions` (default: a plain SHELXL least-squares setup), the sites (those of
+    residues last, crystalx_core.residues.residue_order), HKLF 4, END."""
     latt, symm = shelx_latt_symm(structure.symops, structure.source)
     title = " ".join((structure.title or "crystalx").split())[:75]  # TITL fits 80 columns
     sfac_lines, unit_line = _sfac_unit_lines(structure.sfac, structure.unit, {}, "\n")
@@ -670,13 +672,14 @@ def new_ins_text(structure: Structure, instructions: list[str] | None = None,
         instructions = DEFAULT_INSTRUCTIONS
     out += [line + "\n" for line in instructions]
     sites = [site for site in structure.sites if keep_peaks or not site.is_peak]
+    sites = [sites[k] for k in residue_order([site.label for site in sites])]
     writer = _SiteWriter(structure, sites, [], "\n")
-    residue = ""  # atoms of a residue (labelled C1_2) go under RESI 2, written as C1
+    residue = 0  # atoms of residue 2 (labelled C1_2) go under RESI 2, written as C1
     for index, site in enumerate(sites):
-        if residue_suffix(site.label) != residue:
-            residue = residue_suffix(site.label)
-            out += writer.close() + [f"RESI {residue[1:] or 0}\n"]
+        if residue_number(site.label) != residue:
+            residue = residue_number(site.label)
+            out += writer.close() + [f"RESI {residue} {RESIDUE_CLASS}\n"]
         out += writer.emit(index, site, None, [])
-    out += writer.close() + (["RESI 0\n"] if residue else [])
+    out += writer.close()
     out += ["HKLF 4\n", "END\n"]
     return "".join(out)
