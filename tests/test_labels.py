@@ -8,7 +8,7 @@ from crystalx_core.residues import bare_label, residue_address, residue_suffix
 from crystalx_core.riding import add_riding_hydrogens
 from crystalx_core.structure import Site, Structure
 
-from .conftest import BENCHMARK
+from .conftest import BENCHMARK, CORPUS
 
 
 def test_unchanged_atoms_keep_labels_retyped_keep_numbers_and_peaks_take_free_numbers(shared_data):
@@ -62,3 +62,14 @@ def test_riding_h_of_a_residue_atom_stay_in_its_residue(shared_data):
     plan = add_riding_hydrogens(heavy, {c6: 2})
     added = [s.label for s in plan.structure.sites if s.element == "H"]
     assert added == ["H6A_1", "H6B_1"] and plan.codes == {"C6_1": 23}
+
+
+def test_a_label_a_cif_repeats_is_kept_once(shared_data):
+    """COD 9000905 lists Al2 twice; the second Al2 gets the next free aluminium number, and
+    riding H and refinement then see unique labels."""
+    from crystalx_core.io.cif import read_cif
+    structure = read_cif(CORPUS / "codtools_9000905.cif").structure
+    heavy = structure.with_sites([s for s in structure.sites if s.element != "H"])
+    labels = element_labels(heavy, {k: s.element for k, s in enumerate(heavy.sites)})
+    assert [s.label for s in heavy.sites].count("Al2") == 2
+    assert list(labels.values()).count("Al2") == 1 and len(set(labels.values())) == len(labels)

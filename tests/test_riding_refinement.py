@@ -290,3 +290,12 @@ def test_a_model_with_residues_refines_and_comes_back_in_its_order(shared_data):
     assert result.r1 < 0.12
     moved = max(abs(a - b) for s, t in zip(heavy.sites, result.structure.sites) for a, b in zip(s.frac, t.frac))
     assert moved < 0.01  # each site refined from its own start, not another's
+
+
+def test_a_label_held_twice_stops_refinement_with_a_clear_reason(shared_data):
+    from crystalx_core.errors import RefinementError
+    structure, reflections = published("XH_alanine")
+    heavy = without_h(structure)
+    sites = [replace(heavy.sites[1], label=heavy.sites[0].label)] + heavy.sites[2:] + heavy.sites[:1]
+    with pytest.raises(RefinementError, match=f"labels held by more than one atom: {heavy.sites[0].label.upper()}"):
+        refine(heavy.with_sites(sites), reflections, 1)

@@ -338,3 +338,10 @@ def test_binary_garbage_is_an_input_error(tmp_path, data):
 def test_missing_file_is_an_input_error(tmp_path):
     with pytest.raises(InputError, match="cannot read"):
         read_shelx(tmp_path / "nothing.ins")
+
+
+def test_a_label_repeated_within_a_residue_is_a_one_line_error(shared_data, tmp_path):
+    path = tmp_path / "twice.res"
+    path.write_text((BENCHMARK / "FC_sucrose" / "published.res").read_text().replace("\nC2 ", "\nC1 ", 1))
+    with pytest.raises(InputError, match=r"atom C1 repeats the label of line \d+"):
+        read_shelx(path)

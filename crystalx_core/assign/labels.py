@@ -1,7 +1,8 @@
 """Atom labels as a crystallographer relabels by hand, and atoms in SHELX residues.
 
 A typed atom whose element does not change keeps its label: restraints, HTAB/EQIV lines
-and the author's numbering scheme all refer to it. A retyped atom keeps its number under
+and the author's numbering scheme all refer to it (a label held twice, as some CIFs have
+it, only once). A retyped atom keeps its number under
 the new symbol (O5 → N5, as Olex2's `name O5 N` does) when that label is free; a peak, or
 a retyped atom whose label is taken, gets the element and the next free running number.
 
@@ -18,8 +19,13 @@ from crystalx_core.structure import Site, Structure
 
 def element_labels(structure: Structure, elements: dict[int, str]) -> dict[int, str]:
     """Label per site index of `elements` (site index → its element in the assignment)."""
-    keeps = {k for k, el in elements.items() if _keeps_label(structure.sites[k], el)}
-    taken = {s.label.upper() for k, s in enumerate(structure.sites) if k not in elements or k in keeps}
+    taken = {s.label.upper() for k, s in enumerate(structure.sites) if k not in elements}
+    keeps = set()
+    for k in sorted(elements):  # a label a CIF repeats (it happens) is kept once
+        site = structure.sites[k]
+        if _keeps_label(site, elements[k]) and site.label.upper() not in taken:
+            keeps.add(k)
+            taken.add(site.label.upper())
     labels, counters = {}, {}
     for k in sorted(elements):
         site, element = structure.sites[k], elements[k]

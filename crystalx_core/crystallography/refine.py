@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import math
+from collections import Counter
 from dataclasses import dataclass, field, replace
 
 from iotbx.shelx import parse_smtbx_refinement_model
@@ -47,6 +48,9 @@ def refine(structure: Structure, reflections, cycles: int = 10, anisotropic: boo
 
     if not structure.atoms:
         raise RefinementError("no atoms to refine", structure.source)
+    twice = sorted(label for label, n in Counter(s.label.upper() for s in structure.atoms).items() if n > 1)
+    if twice:  # smtbx tells atoms apart by label (per residue)
+        raise RefinementError(f"labels held by more than one atom: {', '.join(twice[:5])}", structure.source)
     for site in structure.atoms:
         largest = _largest_u(site)
         if not math.isfinite(largest) or largest >= MAX_U:  # old CIFs give Uij in 10⁻⁴ Å²

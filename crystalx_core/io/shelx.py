@@ -188,6 +188,7 @@ class _Parser:
         self.previous_ueq: float | None = None  # Ueq of the last non-H atom, for riding Uiso
         self.cards: dict[str, ShelxLine] = {}  # CELL, LATT, SYMM, UNIT lines for messages
         self.residue = 0  # of the last RESI
+        self.label_lines: dict[str, int] = {}  # atom address (C1, C1_2) → its line
 
     def error(self, message: str, line: int) -> InputError:
         return InputError(message, self.path, line)
@@ -387,6 +388,10 @@ class _Parser:
 
         site = Site(label=residue_address(label, self.residue), element=element, frac=frac, afix=afix,
                     part=part, line=number, peak_height=codes[5] if len(codes) == 6 else None)
+        first = self.label_lines.setdefault(site.label.upper(), number)
+        if first != number:
+            raise self.error(f"atom {label} repeats the label of line {first}: labels must be unique "
+                             f"(within a RESI residue)", number)
         if len(card.u_codes) == 6:
             site.u_aniso = tuple(_decode(code, fvars, "U", self.path, number)
                                  for code in card.u_codes)
