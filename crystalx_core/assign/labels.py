@@ -2,9 +2,9 @@
 
 A typed atom whose element does not change keeps its label: restraints, HTAB/EQIV lines
 and the author's numbering scheme all refer to it (a label held twice, as some CIFs have
-it, only once). A retyped atom keeps its number under
-the new symbol (O5 → N5, as Olex2's `name O5 N` does) when that label is free; a peak, or
-a retyped atom whose label is taken, gets the element and the next free running number.
+it, only once). A retyped atom keeps its number under the new symbol (O5 → N5, as
+Olex2's `name O5 N` does) when that label is free; a peak, or a retyped atom whose label
+is taken, gets the element and the next free running number.
 
 Labels are unique per residue only: an atom of a SHELX residue keeps its residue suffix
 (crystalx_core.residues), and only the labels of its own residue can be taken.
