@@ -46,19 +46,19 @@ def refine(structure: Structure, reflections, cycles: int = 10, anisotropic: boo
     """
     from crystalx_core.io.shelx import new_ins_text
 
-    if not structure.atoms:
+    given = structure.atoms  # a property that filters the sites: read once
+    if not given:
         raise RefinementError("no atoms to refine", structure.source)
-    twice = sorted(label for label, n in Counter(s.label.upper() for s in structure.atoms).items() if n > 1)
+    twice = sorted(label for label, n in Counter(s.label.upper() for s in given).items() if n > 1)
     if twice:  # smtbx tells atoms apart by label (per residue)
         raise RefinementError(f"labels held by more than one atom: {', '.join(twice[:5])}", structure.source)
-    for site in structure.atoms:
+    for site in given:
         largest = _largest_u(site)
         if not math.isfinite(largest) or largest >= MAX_U:  # old CIFs give Uij in 10⁻⁴ Å²
             raise RefinementError(f"{site.label} starts with a displacement parameter of {largest:.4g} Å² "
                                   f"(at most {MAX_U:g}): are its U values in the wrong units?", structure.source)
-    order = residue_order([site.label for site in structure.atoms])  # as new_ins_text lists them
-    atoms = structure.with_sites([replace(structure.atoms[k], u_aniso=None) if not anisotropic
-                                  else structure.atoms[k] for k in order])
+    order = residue_order([site.label for site in given])  # as new_ins_text lists them
+    atoms = structure.with_sites([given[k] if anisotropic else replace(given[k], u_aniso=None) for k in order])
     text = new_ins_text(atoms, instructions or DEFAULT_INSTRUCTIONS)
     builder = parse_smtbx_refinement_model(file=io.StringIO(text), strictly_shelxl=False)
     xs = builder.structure

@@ -23,7 +23,7 @@ class Atom(object):
 
     @property
     def address(self):
-        return self.label if not self.resi else "%s_%d" % (self.label, self.resi)
+        return _address(self.label, self.resi)
 
     def state(self):
         return (self.label, self.type, tuple(round(c, 6) for c in self.crd), self.uiso, self.occu, self.part,
@@ -112,7 +112,7 @@ class Olex2(object):
         atom = self.find(args[0])
         if atom is None or "_" in args[1]:
             return False
-        holder = self.find(args[1] if not atom.resi else "%s_%d" % (args[1], atom.resi))
+        holder = self.find(_address(args[1], atom.resi))
         if holder is not None and holder is not atom:
             return False
         new_type = _type_of(args[1])
@@ -154,7 +154,7 @@ class Olex2(object):
             stem = "H" + pivot.label[len(pivot.type):]
             names = [stem] if n == 1 else [stem + "ABC"[k] for k in range(n)]
             for k, name in enumerate(names):
-                while self.find(name if not pivot.resi else "%s_%d" % (name, pivot.resi)) is not None:
+                while self.find(_address(name, pivot.resi)) is not None:
                     name += "'"
                 self.atoms.append(Atom(name, "H", [c + 0.01 * (k + 1) for c in pivot.crd], uiso=1.2 * pivot.uiso,
                                        afix=code, resi=pivot.resi))
@@ -175,6 +175,11 @@ class Olex2(object):
             for atom in entry[1]:
                 atom.deleted = False
         return True
+
+
+def _address(label, resi):
+    """How Olex2 finds an atom: C1 in the main residue, C1_2 in residue 2."""
+    return label if not resi else "%s_%d" % (label, resi)
 
 
 def _type_of(label):
