@@ -9,9 +9,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from crystalx_core import __version__
-from crystalx_core.errors import CrystalXError, InputError, RefinementError, SolveError
+from crystalx_core.errors import CrystalXError, InputError, OutputError, RefinementError, SolveError, Stopped
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_SOLVE, EXIT_REFINE, EXIT_OTHER = 0, 70, 2, 3, 4, 1
+EXIT_OUTPUT = 73  # sysexits' EX_CANTCREAT: an output could not be written, the old ones are kept
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,11 +25,17 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(error, EXIT_SOLVE)
     except RefinementError as error:
         return _fail(error, EXIT_REFINE)
+    except OutputError as error:
+        return _fail(error, EXIT_OUTPUT)
     except CrystalXError as error:
         return _fail(error, EXIT_OTHER)
     except OSError as error:
-        print(f"crystalx: error: {error.filename or ''}: {error.strerror or error}", file=sys.stderr)
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"crystalx: error: {where}{error.strerror or error}", file=sys.stderr)
         return EXIT_INPUT
+    except Stopped as stopped:
+        print(f"crystalx: {stopped}", file=sys.stderr)
+        return 128 + stopped.signum
     except KeyboardInterrupt:
         print("crystalx: interrupted; no output written", file=sys.stderr)
         return 130

@@ -1,12 +1,26 @@
 """Our own exception types: every user-facing failure names the file and, where known, the line."""
 from __future__ import annotations
 
+import re
+
+QUOTE_LIMIT = 60  # characters of quoted input kept in a message
+MESSAGE_LIMIT = 500  # characters of a whole message
+# a quote that opens and closes a repr'd value, not an apostrophe inside a word ("file's")
+_LONG_QUOTE = re.compile(r"(?<!\w)(['\"])([^'\"\n]{%d})[^'\"\n]*\1(?!\w)" % QUOTE_LIMIT)
+
+
+def shortened(message: str) -> str:
+    """One line with quoted input cut short: a 1 MB value must not come back as a 1 MB error."""
+    message = " ".join(str(message).splitlines())
+    message = _LONG_QUOTE.sub(lambda m: f"{m.group(1)}{m.group(2)}…{m.group(1)}", message)
+    return message if len(message) <= MESSAGE_LIMIT else message[:MESSAGE_LIMIT] + "…"
+
 
 class CrystalXError(Exception):
     """A problem with the user's input or job, reported as one line without a traceback."""
 
     def __init__(self, message: str, path: str | None = None, line: int | None = None):
-        self.message = message
+        self.message = shortened(message)
         self.path = path
         self.line = line
         super().__init__(self.one_line())
@@ -22,9 +36,22 @@ class InputError(CrystalXError):
     """Malformed, truncated or inconsistent input file."""
 
 
+class OutputError(CrystalXError):
+    """An output could not be written (disk full, a file that cannot be replaced); the previous
+    outputs are left exactly as they were."""
+
+
 class SolveError(CrystalXError):
     """Structure solution did not converge or gave no usable peaks."""
 
 
 class RefinementError(CrystalXError):
     """Least-squares refinement failed or diverged."""
+
+
+class Stopped(KeyboardInterrupt):
+    """A signal (SIGINT, SIGTERM, SIGHUP) ended the job; `signum` gives the exit code 128 + signum."""
+
+    def __init__(self, signum: int, message: str = ""):
+        super().__init__(message)
+        self.signum = signum

@@ -1,64 +1,188 @@
-"""Writing results without ever losing the user's files: atomic writes, backups of old outputs."""
+"""Writing results without ever losing the user's files: the outputs of a job change together or
+not at all, old outputs are kept as backups, and a failure leaves the folder as it was."""
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
-import tempfile
+import signal
+import stat
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from crystalx_core.errors import CrystalXError
+from crystalx_core.errors import CrystalXError, OutputError
+
+
+def write_outputs(files: dict[Path, str | bytes], protected: list[Path] = ()) -> list[Path]:
+    """Write every file or none, as one transaction; returns the backups of replaced outputs.
+
+    All temporaries are written and fsynced first, every target is checked and backed up, and
+    only then are the temporaries renamed over the targets. Any failure (disk full, a file that
+    cannot be replaced) restores the previous outputs exactly and removes every temporary.
+    Texts are written as UTF-8, bytes as they are; `protected` (the inputs) may never be a target.
+    """
+    files = {Path(path): text for path, text in files.items()}
+    protected_real = {Path(p).resolve() for p in protected}
+    for path in files:
+        if path.resolve() in protected_real:
+            raise CrystalXError("refusing to overwrite an input file", str(path))
+    temporaries: dict[Path, Path] = {}
+    backups: dict[Path, Path | None] = {}
+    replaced: list[Path] = []
+    try:
+        for path, text in files.items():
+            with _naming(path, "write"):
+                _write_temporary(path, text.encode("utf-8") if isinstance(text, str) else text, temporaries)
+        for path in files:
+            _check_replaceable(path)
+        with _signals_held():
+            for path in files:
+                with _naming(path, "back up"):
+                    backups[path] = back_up(path)
+            for path, temporary in temporaries.items():
+                with _naming(path, "replace"):
+                    os.replace(temporary, path)
+                replaced.append(path)
+    except BaseException:
+        with _signals_held():
+            _roll_back(temporaries, backups, replaced)
+        raise
+    for folder in {path.parent for path in files}:
+        _sync_folder(folder)
+    return [backup for backup in backups.values() if backup]
 
 
 def back_up(path: Path) -> Path | None:
-    """Copy `path` to the first free name.bak, name.bak1, ...; None when there is nothing to keep.
+    """Keep `path` under the first free name.bak, name.bak1, ...; None when there is nothing to keep.
 
-    The backup is created exclusively ('x'), so writers racing on one output each get their
-    own backup instead of overwriting one another's; the copy sees either the old or the new
-    file whole because outputs only ever change by os.replace.
+    A hard link keeps the old file itself (no space needed, mode and times intact); where the
+    file system has none, a copy. Both are created exclusively, so writers racing on one output
+    each get their own backup.
     """
     number = 0
     while True:
         candidate = path.with_name(path.name + (f".bak{number}" if number else ".bak"))
         try:
-            with open(path, "rb") as old:
-                with open(candidate, "xb") as backup:
-                    shutil.copyfileobj(old, backup)
+            if os.link in os.supports_follow_symlinks:
+                os.link(path, candidate, follow_symlinks=False)
+            else:
+                os.link(path, candidate)
             return candidate
         except FileExistsError:
             number += 1
         except FileNotFoundError:
             return None
+        except OSError:  # no hard links here (FAT, some network shares)
+            try:
+                return _copy_exclusively(path, candidate)
+            except FileExistsError:
+                number += 1
 
 
-def write_outputs(files: dict[Path, str | bytes], protected: list[Path] = ()) -> list[Path]:
-    """Write every file or none: all texts are ready before the first byte hits the disk.
-
-    Texts are written as UTF-8, bytes as they are. Existing outputs are copied to a backup
-    first; `protected` (the inputs) may never be a target. Returns the backups made.
-    """
-    protected_real = {Path(p).resolve() for p in protected}
-    for path in files:
-        if Path(path).resolve() in protected_real:
-            raise CrystalXError("refusing to overwrite an input file", str(path))
-    temporaries: dict[Path, str] = {}
+def _copy_exclusively(path: Path, candidate: Path) -> Path | None:
     try:
-        for path, text in files.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(text if isinstance(text, bytes) else text.encode("utf-8"))
-            temporaries[path] = temporary
+        with open(path, "rb") as old, open(candidate, "xb") as backup:
+            try:
+                shutil.copyfileobj(old, backup)
+                backup.flush()
+                os.fsync(backup.fileno())
+            except BaseException:
+                backup.close()
+                os.unlink(candidate)
+                raise
+    except FileNotFoundError:
+        return None
+    shutil.copystat(path, candidate)
+    return candidate
+
+
+def _write_temporary(path: Path, data: bytes, temporaries: dict[Path, Path]) -> None:
+    """A hidden temporary beside `path`, registered before its first byte so a failure removes it.
+
+    Created with mode 0666 so the user's umask (and a folder's default ACL) decide, as for
+    any file the user writes.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    with _signals_held():
+        while True:
+            temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+            try:
+                handle = os.open(temporary, flags, 0o666)
+                break
+            except FileExistsError:
+                continue
+        temporaries[path] = temporary
+    with os.fdopen(handle, "wb") as stream:
+        stream.write(data)
+        stream.flush()
+        os.fsync(stream.fileno())
+
+
+def _check_replaceable(path: Path) -> None:
+    """Only a regular file (or a link) may be replaced: a folder or a device of the output's name
+    is the user's, and renaming over it would fail half-way through the set."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
     except OSError as error:
-        for temporary in temporaries.values():
+        raise OutputError(f"cannot replace: {error.strerror}", str(path)) from None
+    if stat.S_ISDIR(mode):
+        raise OutputError("cannot replace: a folder has the output's name", str(path))
+    if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+        raise OutputError("cannot replace: not a regular file", str(path))
+
+
+def _roll_back(temporaries: dict[Path, Path], backups: dict[Path, Path | None], replaced: list[Path]) -> None:
+    """Put every replaced output back from its backup, drop backups and temporaries made so far."""
+    for path in replaced:
+        with suppress(OSError):
+            if backups.get(path):
+                os.replace(backups[path], path)
+            else:
+                os.unlink(path)
+    for path, backup in backups.items():
+        if backup and path not in replaced:
+            with suppress(OSError):
+                os.unlink(backup)
+    for temporary in temporaries.values():
+        with suppress(OSError):
             os.unlink(temporary)
-        raise CrystalXError(f"cannot write output: {error.strerror}", str(error.filename or "")) from None
-    backups = []
-    for path, temporary in temporaries.items():
-        backup = back_up(path)
-        if backup:
-            backups.append(backup)
-        os.replace(temporary, path)
-    return backups
+
+
+@contextmanager
+def _naming(path: Path, action: str):
+    """An OSError of one step as an OutputError naming the output it was for."""
+    try:
+        yield
+    except OSError as error:
+        raise OutputError(f"cannot {action} the output: {error.strerror or error}", str(path)) from None
+
+
+@contextmanager
+def _signals_held():
+    """SIGINT/SIGTERM/SIGHUP wait until the renames (or the roll-back) are through, so a stopped
+    job never leaves half of a set replaced; a no-op where signals cannot be blocked."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    held = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the renames durable; folders cannot be opened for this on Windows."""
+    with suppress(OSError):
+        handle = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(handle)
+        finally:
+            os.close(handle)
 
 
 def write_job_outputs(result, source: Path, inputs: list[Path], shelx=None,

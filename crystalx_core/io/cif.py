@@ -82,7 +82,7 @@ class _Lines:
 def _parse(path: Path) -> gemmi.cif.Document:
     """Parse with gemmi from text we decoded: UTF-8 (CIF 2) or, failing that, Latin-1, which
     old CIFs use for names; gemmi would hand back undecodable strings later otherwise."""
-    if not path.is_file():
+    if not path.exists():
         raise InputError("file not found", str(path))
     data = read_input_bytes(str(path), "CIF")
     try:

@@ -1,17 +1,41 @@
 """Reading an input file's bytes with the checks every reader needs."""
 from __future__ import annotations
 
-from pathlib import Path
+import os
+import stat
 
 from crystalx_core.errors import InputError
 
+MAX_INPUT_BYTES = 256 * 2**20  # far above any real .res, .cif or .hkl; bounds the memory a reader takes
+
 
 def read_input_bytes(path: str, what: str) -> bytes:
-    """The file's bytes; unreadable files and binary data (a NUL byte) are InputErrors."""
+    """The file's bytes; anything but a regular file, files over MAX_INPUT_BYTES, unreadable
+    files and binary data (a NUL byte) are InputErrors.
+
+    Opened without blocking, so a FIFO is refused instead of waiting for a writer forever, and
+    checked on the open handle, so the file judged is the file read.
+    """
     try:
-        data = Path(path).read_bytes()
+        handle = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except OSError as error:
         raise InputError(f"cannot read the file: {error.strerror}", path) from None
+    info = os.fstat(handle)
+    if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_INPUT_BYTES:
+        os.close(handle)
+        if stat.S_ISDIR(info.st_mode):
+            raise InputError(f"a folder, not a {what}", path)
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(f"not a regular file (a pipe, socket or device), not a {what}", path)
+        raise InputError(f"{info.st_size / 2**20:.0f} MB is too large for a {what} "
+                         f"(the limit is {MAX_INPUT_BYTES // 2**20} MB)", path)
+    with os.fdopen(handle, "rb") as stream:
+        try:
+            data = stream.read(MAX_INPUT_BYTES + 1)
+        except OSError as error:
+            raise InputError(f"cannot read the file: {error.strerror}", path) from None
+    if len(data) > MAX_INPUT_BYTES:  # grew while we read
+        raise InputError(f"too large for a {what} (the limit is {MAX_INPUT_BYTES // 2**20} MB)", path)
     if b"\0" in data:
         raise InputError(f"binary data (NUL byte) in a {what}", path,
                          data.count(b"\n", 0, data.index(b"\0")) + 1)
