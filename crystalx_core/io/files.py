@@ -27,15 +27,14 @@ def read_input_bytes(path: str, what: str) -> bytes:
             raise InputError(f"a folder, not a {what}", path)
         if not stat.S_ISREG(info.st_mode):
             raise InputError(f"not a regular file (a pipe, socket or device), not a {what}", path)
-        raise InputError(f"{info.st_size / 2**20:.0f} MB is too large for a {what} "
-                         f"(the limit is {MAX_INPUT_BYTES // 2**20} MB)", path)
+        raise InputError(f"{info.st_size} bytes, over the {MAX_INPUT_BYTES // 2**20} MB limit for a {what}", path)
     with os.fdopen(handle, "rb") as stream:
         try:
             data = stream.read(MAX_INPUT_BYTES + 1)
         except OSError as error:
             raise InputError(f"cannot read the file: {error.strerror}", path) from None
     if len(data) > MAX_INPUT_BYTES:  # grew while we read
-        raise InputError(f"too large for a {what} (the limit is {MAX_INPUT_BYTES // 2**20} MB)", path)
+        raise InputError(f"over the {MAX_INPUT_BYTES // 2**20} MB limit for a {what}", path)
     if b"\0" in data:
         raise InputError(f"binary data (NUL byte) in a {what}", path,
                          data.count(b"\n", 0, data.index(b"\0")) + 1)

@@ -1,0 +1,138 @@
+"""x_crystalx.res/.cif/.json as one transaction on real file systems: a full disk (a small tmpfs
+mounted here), an immutable output and a folder with an output's name leave the previous set
+exactly as it was, with no temporary left; new outputs follow the umask."""
+import errno
+import os
+import subprocess
+import sys
+
+import pytest
+
+from crystalx_core import cli
+from crystalx_core.errors import OutputError
+from crystalx_core.outputs import write_outputs
+
+from .conftest import BENCHMARK
+
+NAMES = ("x_crystalx.res", "x_crystalx.cif", "x_crystalx.json")
+
+
+def snapshot(folder):
+    """Every entry: its bytes, mode and inode, so a restored file must be the old file itself."""
+    state = {}
+    for entry in sorted(folder.iterdir()):
+        info = entry.lstat()
+        state[entry.name] = (entry.read_bytes() if entry.is_file() else None, info.st_mode, info.st_ino)
+    return state
+
+
+def old_set(folder):
+    write_outputs({folder / name: f"old {name}\n" for name in NAMES})
+    return snapshot(folder)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 1 MB file system to fill up; skipped only where this process cannot mount one."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    try:
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True)
+    except FileNotFoundError:
+        pytest.skip("no mount command")
+    if done.returncode:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
+def fill(folder, leave: int) -> None:
+    """Fill the file system to ENOSPC, then free `leave` bytes again."""
+    filler = folder / "filler"
+    handle = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:
+        while True:
+            os.write(handle, b"\0" * 4096)
+    except OSError as error:
+        assert error.errno == errno.ENOSPC
+    finally:
+        os.close(handle)
+    os.truncate(filler, max(0, filler.stat().st_size - leave))
+
+
+def test_a_full_disk_writes_nothing_and_keeps_the_old_set(small_disk):
+    old_set(small_disk)
+    fill(small_disk, leave=0)
+    before = snapshot(small_disk)
+    with pytest.raises(OutputError, match=r"x_crystalx\.res: cannot write the output: No space left on device"):
+        write_outputs({small_disk / name: "new\n" * 2000 for name in NAMES})
+    assert snapshot(small_disk) == before
+
+
+def test_a_disk_that_fills_half_way_through_the_set_keeps_the_old_set(small_disk):
+    old_set(small_disk)
+    fill(small_disk, leave=16384)
+    before = snapshot(small_disk)
+    new = {small_disk / "x_crystalx.res": "r" * 4000, small_disk / "x_crystalx.cif": "c" * 200_000,
+           small_disk / "x_crystalx.json": "{}\n"}
+    with pytest.raises(OutputError, match=r"x_crystalx\.cif: cannot write the output: No space left on device"):
+        write_outputs(new)
+    assert snapshot(small_disk) == before
+
+
+def test_the_command_on_a_full_disk_exits_73_naming_the_file(small_disk, shared_data, capsys):
+    source = small_disk / "x.res"
+    source.write_text((BENCHMARK / "FC_sucrose" / "published.res").read_text())
+    assert cli.main(["assign", str(source), "--quiet", "--method", "baseline"]) == 0
+    fill(small_disk, leave=0)
+    before = snapshot(small_disk)
+    capsys.readouterr()
+    assert cli.main(["assign", str(source), "--quiet", "--method", "baseline"]) == cli.EXIT_OUTPUT == 73
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and error.startswith(f"crystalx: error: {small_disk}/x_crystalx.")
+    assert error.endswith(": cannot write the output: No space left on device\n")
+    assert snapshot(small_disk) == before
+
+
+def test_an_immutable_output_rolls_the_whole_set_back(tmp_path):
+    before = old_set(tmp_path)
+    locked = tmp_path / "x_crystalx.json"
+    if subprocess.run(["chattr", "+i", str(locked)], capture_output=True).returncode:
+        pytest.skip("chattr +i is not supported here")
+    try:
+        with pytest.raises(OutputError, match=r"x_crystalx\.json: cannot replace the output: Operation not permitted"):
+            write_outputs({tmp_path / name: f"new {name}\n" for name in NAMES})
+        assert snapshot(tmp_path) == before  # .res and .cif were replaced, then put back
+    finally:
+        subprocess.run(["chattr", "-i", str(locked)], check=True)
+
+
+def test_a_folder_with_an_outputs_name_is_refused_before_anything_changes(tmp_path, shared_data):
+    source = tmp_path / "x.res"
+    source.write_text((BENCHMARK / "FC_sucrose" / "published.res").read_text())
+    old_set(tmp_path)
+    (tmp_path / "x_crystalx.json").unlink()
+    (tmp_path / "x_crystalx.json").mkdir()
+    before = snapshot(tmp_path)
+    done = subprocess.run([sys.executable, "-m", "crystalx_core.cli", "assign", str(source), "--quiet",
+                           "--method", "baseline"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 73
+    assert done.stderr == f"crystalx: error: {tmp_path}/x_crystalx.json: cannot replace: a folder has the output's name\n"
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o077, 0o002])
+def test_outputs_follow_the_umask_and_backups_keep_the_old_mode(tmp_path, mask):
+    target = tmp_path / "x_crystalx.res"
+    target.write_text("old\n")
+    target.chmod(0o640)
+    previous = os.umask(mask)
+    try:
+        backups = write_outputs({target: "new\n"})
+    finally:
+        os.umask(previous)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~mask
+    assert backups == [tmp_path / "x_crystalx.res.bak"] and backups[0].stat().st_mode & 0o777 == 0o640
+    assert backups[0].read_text() == "old\n"
