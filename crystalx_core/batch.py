@@ -1,5 +1,6 @@
 """Re-assign every structure of a folder: one process per core, models loaded once per worker,
-resumable, a failure recorded and the batch going on.
+resumable, a failure recorded and the batch going on; SIGINT/SIGTERM/SIGHUP end it (workers
+included) at once, and one batch at a time writes to a folder.
 
     crystalx batch DIR|GLOB [--workers N] [--out DIR] [--scheduler ADDRESS]
 """
@@ -8,19 +9,25 @@ from __future__ import annotations
 import glob
 import json
 import os
+import signal
+import threading
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable, Iterable
 
-from crystalx_core.errors import CrystalXError, InputError
+from crystalx_core.errors import CrystalXError, InputError, OutputError, Stopped
 
 MODEL_SUFFIXES = (".res", ".ins", ".cif")
 OUTPUT_MARK = "_crystalx"
 LOW_CONFIDENCE = 0.9
+LOCK_NAME = ".crystalx_batch.lock"  # in each output folder while a batch writes there
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+GRACE_SECONDS = 3.0  # for a stopped worker to drop its temporaries before it is killed
 
 
 @dataclass(frozen=True)
@@ -135,9 +142,40 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
             "error": message, "seconds": round(time.perf_counter() - start, 3)}
 
 
-def _warm_worker() -> None:
+class _WorkerStopped(SystemExit):
+    """Raised in a worker by SIGTERM: unwinds the structure in hand (its temporaries are removed)."""
+
+
+def _stop_worker(signum, frame):
+    raise _WorkerStopped(128 + signum)
+
+
+def _watch_parent(parent: int) -> None:
+    """A worker whose batch died without stopping it (SIGKILL) stops itself."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(GRACE_SECONDS)
+    os._exit(128 + signal.SIGTERM)
+
+
+def _work(item: BatchItem, options: BatchOptions) -> dict:
+    """run_one in a pool worker; a stopped worker exits instead of taking the next structure."""
+    try:
+        return run_one(item, options)
+    except _WorkerStopped as stopped:
+        os._exit(stopped.code)
+
+
+def _warm_worker(parent: int) -> None:
     """Load the ONNX sessions once per worker, before the first structure arrives; one
-    onnxruntime thread per worker process (the pool already uses every core)."""
+    onnxruntime thread per worker process (the pool already uses every core).
+
+    Ctrl-C reaches the whole process group: the batch alone handles it and stops the workers.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _stop_worker)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     os.environ.setdefault("CRYSTALX_THREADS", "1")
     try:
         from crystalx_core.assign import resolve_method
@@ -151,8 +189,23 @@ def _warm_worker() -> None:
 
 def run_batch(items: list[BatchItem], options: BatchOptions, workers: int | None = None,
               scheduler: str | None = None, progress: Callable[[dict], None] = lambda row: None) -> list[dict]:
-    """Rows in input order; finished entries from an earlier run are resumed, not redone."""
+    """Rows in input order; finished entries from an earlier run are resumed, not redone.
+
+    A stop signal ends the batch and its workers and raises Stopped: finished structures keep
+    their outputs, so the same command resumes after them.
+    """
     rows: dict[int, dict] = {}
+    try:
+        with _folders_locked({output_prefix(item, options).parent for item in items}), _signals_raise():
+            _run_pending(items, options, workers, scheduler, progress, rows)
+    except Stopped as stopped:
+        raise Stopped(stopped.signum, f"batch stopped by {signal.Signals(stopped.signum).name}: {len(rows)} of "
+                                      f"{len(items)} structures finished and keep their outputs; the same "
+                                      "command does the rest") from None
+    return [rows[k] for k in range(len(items))]
+
+
+def _run_pending(items, options, workers, scheduler, progress, rows: dict[int, dict]) -> None:
     pending = []
     for k, item in enumerate(items):
         done = finished_row(item, options)
@@ -168,10 +221,69 @@ def run_batch(items: list[BatchItem], options: BatchOptions, workers: int | None
             progress(row)
     elif pending:
         workers = max(1, min(workers or os.cpu_count() or 1, len(pending)))
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
-                                 initializer=_warm_worker) as pool:
-            futures = {pool.submit(run_one, items[k], options): k for k in pending}
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
+                                   initializer=_warm_worker, initargs=(os.getpid(),))
+        try:
+            futures = {pool.submit(_work, items[k], options): k for k in pending}
             for future in as_completed(futures):
                 rows[futures[future]] = future.result()
                 progress(rows[futures[future]])
-    return [rows[k] for k in range(len(items))]
+            pool.shutdown()
+        except BaseException:
+            _stop_pool(pool)
+            raise
+
+
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    """End the workers now; the executor alone would let each finish its structure and the
+    ones already queued. SIGTERM first, so they remove their temporaries; SIGKILL after a grace."""
+    workers = list((pool._processes or {}).values())  # no public handle on them before Python 3.14
+    pool.shutdown(wait=False, cancel_futures=True)
+    for worker in workers:
+        with suppress(OSError):
+            worker.terminate()
+    deadline = time.monotonic() + GRACE_SECONDS
+    for worker in workers:
+        worker.join(max(0.0, deadline - time.monotonic()))
+        if worker.is_alive():
+            worker.kill()
+            worker.join(1.0)
+
+
+@contextmanager
+def _signals_raise():
+    """SIGTERM and SIGHUP stop the batch as Ctrl-C does, by an exception that tears the pool
+    down; while it is torn down, further signals are ignored. Only the main thread can do so."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        for number in STOP_SIGNALS:
+            signal.signal(number, signal.SIG_IGN)
+        raise Stopped(signum)
+
+    previous = {number: signal.signal(number, stop) for number in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+@contextmanager
+def _folders_locked(folders: set[Path]):
+    """One batch at a time per output folder, so two batches never compute every structure
+    twice; the lock is the system's (flock), so a killed batch's lock goes with it."""
+    from filelock import FileLock, Timeout
+    with ExitStack() as stack:
+        for folder in sorted(folders):
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                stack.enter_context(FileLock(str(folder / LOCK_NAME), timeout=0))
+            except Timeout:
+                raise CrystalXError("another crystalx batch is writing to this folder; wait for it to end or "
+                                    "stop it", str(folder.resolve())) from None
+            except OSError as error:
+                raise OutputError(f"cannot lock the folder: {error.strerror or error}", str(folder)) from None
+        yield

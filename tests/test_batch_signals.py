@@ -1,0 +1,98 @@
+"""A real `crystalx batch` stopped by a signal or killed: the batch and its workers end within
+seconds, finished structures keep complete outputs, and a second batch on the folder is refused
+while the first runs but not after it was killed."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from crystalx_core.batch import BatchOptions, _folders_locked, find_inputs, finished_row
+
+from .conftest import BENCHMARK
+
+pytestmark = pytest.mark.skipif(not os.path.isdir("/proc") or not hasattr(os, "killpg"), reason="needs Linux /proc")
+SUFFIXES = (".res", ".cif", ".json")
+
+
+@pytest.fixture
+def folder(tmp_path, shared_data):
+    for k in range(8):
+        shutil.copy(BENCHMARK / "FC_sucrose" / "published.res", tmp_path / f"s{k}.res")
+    return tmp_path
+
+
+def start(folder):
+    """The batch in its own process group, so every process it starts can be found."""
+    return subprocess.Popen([sys.executable, "-m", "crystalx_core.cli", "batch", str(folder), "--workers", "2",
+                             "--quiet", "--method", "baseline"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+
+
+def wait_for_first_output(folder, batch):
+    deadline = time.monotonic() + 180
+    while not list(folder.glob("*_crystalx.json")):
+        assert batch.poll() is None and time.monotonic() < deadline, "the batch ended before its first output"
+        time.sleep(0.1)
+
+
+def living(group: int) -> list[str]:
+    """Processes of the group that are not zombies (a container's init may reap them late)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            fields = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == group and fields[0] != "Z":
+            found.append(entry)
+    return found
+
+
+def seconds_until_gone(group: int, limit: float = 15.0) -> float:
+    start_time = time.monotonic()
+    while living(group):
+        assert time.monotonic() - start_time < limit, f"still running after {limit} s: {living(group)}"
+        time.sleep(0.05)
+    return time.monotonic() - start_time
+
+
+def test_sigterm_ends_the_batch_and_its_workers_and_finished_items_stay_finished(folder):
+    batch = start(folder)
+    wait_for_first_output(folder, batch)
+    batch.send_signal(signal.SIGTERM)
+    _, stderr = batch.communicate(timeout=15)
+    assert batch.returncode == 128 + signal.SIGTERM
+    assert "batch stopped by SIGTERM" in stderr and "the same command does the rest" in stderr
+    assert seconds_until_gone(batch.pid) < 10  # workers and the resource tracker included
+    state = {p.name: p.read_bytes() for p in folder.iterdir()}
+    time.sleep(1.0)
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == state  # nobody writes any more
+    assert not [name for name in state if name.endswith(".tmp")]
+    items = find_inputs(str(folder))
+    finished = [i for i in items if (folder / f"{i.name}_crystalx.json").exists()]
+    assert 1 <= len(finished) < len(items)
+    for item in items:  # each structure has its three outputs, or none
+        assert len({(folder / f"{item.name}_crystalx{s}").exists() for s in SUFFIXES}) == 1
+    for item in finished:  # complete, and the next run resumes them
+        assert json.loads((folder / f"{item.name}_crystalx.json").read_text())["atoms"]
+        assert finished_row(item, BatchOptions(method="baseline"))["status"] == "resumed"
+
+
+def test_a_second_batch_is_refused_while_the_first_runs_and_a_killed_one_blocks_nothing(folder):
+    first = start(folder)
+    wait_for_first_output(folder, first)
+    second = subprocess.run([sys.executable, "-m", "crystalx_core.cli", "batch", str(folder), "--quiet"],
+                            capture_output=True, text=True, timeout=120)
+    assert second.returncode == 1
+    assert second.stderr == f"crystalx: error: {folder}: another crystalx batch is writing to this folder; " \
+                            "wait for it to end or stop it\n"
+    first.kill()  # SIGKILL: no chance to stop its workers itself
+    first.communicate(timeout=15)
+    assert seconds_until_gone(first.pid) < 10  # the orphaned workers stop on their own
+    with _folders_locked({folder}):  # the dead batch's lock went with it
+        pass
