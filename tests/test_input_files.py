@@ -57,3 +57,14 @@ def test_a_megabyte_value_is_cut_in_the_error_line(tmp_path, capsys, line):
     error = capsys.readouterr().err
     assert error.startswith(f"crystalx: error: {source}:2: CELL") and error.count("\n") == 1
     assert len(error) < 200 and "…" in error
+
+
+def test_the_panel_refuses_a_fifo_as_an_assignment_file(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from crystalx_core.errors import InputError
+    from crystalx_core.panel.rows import read_rows
+    os.mkfifo(tmp_path / "x_crystalx.json")
+    reading = ThreadPoolExecutor(1).submit(read_rows, tmp_path / "x_crystalx.json")
+    with pytest.raises(InputError, match="not a regular file"):
+        reading.result(timeout=10)

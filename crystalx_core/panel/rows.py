@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crystalx_core.errors import InputError
+from crystalx_core.io.files import read_input_bytes
 
 
 @dataclass
@@ -24,9 +25,10 @@ class Row:
 
 def read_rows(path: Path) -> tuple[str, list[Row]]:
     """(title, rows) of an assignment file; a clear error for anything else."""
+    data = read_input_bytes(str(path), "CrystalX assignment")
     try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as error:
+        data = json.loads(data.decode("utf-8"))
+    except ValueError as error:
         raise InputError(f"cannot read an assignment: {error}", str(path)) from None
     if isinstance(data, dict) and isinstance(data.get("result"), dict):  # plugin / service answer
         title = str(data.get("structure") or path)
