@@ -28,3 +28,11 @@ class SolveError(CrystalXError):
 
 class RefinementError(CrystalXError):
     """Least-squares refinement failed or diverged."""
+
+
+class RequestError(CrystalXError):
+    """A service request the core cannot act on; `code` tells the client which kind."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
