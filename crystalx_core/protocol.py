@@ -124,7 +124,7 @@ def read_request(raw: Any) -> tuple[str, BaseModel]:
                                           f"null, not {describe(envelope.id)}")
     if envelope.method not in PARAMS:
         raise RequestError("unknown-method", f"method {quote(envelope.method)} unknown (one of {', '.join(METHODS)})")
-    return envelope.method, validate(PARAMS[envelope.method], envelope.params or {}, "params")
+    return envelope.method, validate(PARAMS[envelope.method], envelope.params or {}, ("params",))
 
 
 def answer_id(raw: Any):
@@ -135,14 +135,15 @@ def answer_id(raw: Any):
         return None
 
 
-def validate(schema: type[BaseModel], raw: Any, where: str = ""):
-    """`raw` as `schema`, or a RequestError naming the first field at fault."""
+def validate(schema: type[BaseModel], raw: Any, where: tuple = ()):
+    """`raw` (found at `where` in the request) as `schema`, or a RequestError naming the
+    first field at fault."""
     try:
         return schema.model_validate(raw)
     except ValidationError as failure:
         problems = failure.errors(include_url=False)
         first = problems[0]
-        path = (where,) + tuple(first["loc"]) if where else tuple(first["loc"])
+        path = where + tuple(first["loc"])
         more = f" (and {_count(len(problems) - 1, 'more problem')})" if len(problems) > 1 else ""
         raise RequestError(_code(path, first["type"]), f"{_field(path, raw, where)}: {_wrong(first)}{more}") from None
 
@@ -156,18 +157,23 @@ def _code(path: tuple, kind: str) -> str:
         path[1] if len(path) > 1 and path[0] == "params" else "", "bad-request")
 
 
-def _field(path: tuple, raw: Any, where: str) -> str:
+def _field(path: tuple, raw: Any, where: tuple) -> str:
     """params.structure.sites[3].part (site 'C7'): the path as the client wrote it, with the
     label of the site or plan entry it lies in."""
-    text = "".join(f"[{step}]" if isinstance(step, int) else f".{step}" if k else str(step)
-                   for k, step in enumerate(path))
-    steps, node, label = (path[1:] if where else path), raw, ""
-    for previous, step in zip((None,) + steps, steps):
+    text = "".join(f"[{step}]" if isinstance(step, int) else f"[{quote(step)}]" if not _plain(step)
+                   else f".{step}" if k else step for k, step in enumerate(path))
+    steps, node, label = path[len(where):], raw, ""
+    previous_steps = path[len(where) - 1:] if where else (None,) + steps
+    for previous, step in zip(previous_steps, steps):
         node = node[step] if _holds(node, step) else None
         if previous == "sites" and isinstance(node, dict) and isinstance(node.get("label"), str) \
                 and path[-1] != "label":
             label = f" (site {quote(node['label'])})"
     return (text or "request") + label
+
+
+def _plain(key: str) -> bool:
+    return key.isidentifier() and len(key) <= QUOTE
 
 
 def _holds(node, step) -> bool:
@@ -194,11 +200,13 @@ def _wrong(problem: dict) -> str:
     if kind == "literal_error":
         return f"should be {context['expected']}{seen}"
     if kind in ("too_short", "too_long"):
-        bound = "needs at least" if kind == "too_short" else "takes at most"
-        return f"holds {_count(context['actual_length'], 'item')}; {bound} {context.get('min_length', context.get('max_length'))}"
+        bound = f"needs at least {context['min_length']}" if kind == "too_short" else \
+            f"takes at most {context['max_length']}"
+        return f"holds {_count(context['actual_length'], 'item')}; {bound}"
     if kind in ("string_too_short", "string_too_long"):
-        bound = "at least" if kind == "string_too_short" else "at most"
-        return f"should be {bound} {context.get('min_length', context.get('max_length'))} characters{seen}"
+        bound = f"at least {context['min_length']}" if kind == "string_too_short" else \
+            f"at most {context['max_length']}"
+        return f"should be {bound} characters{seen}"
     signs = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}
     if kind in signs:
         limit = next(iter(context.values()))

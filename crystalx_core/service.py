@@ -58,7 +58,7 @@ MAX_MESSAGE = 1000  # characters of an error message: a reply never carries a hu
 def structure_from_snapshot(snapshot: dict | Snapshot) -> Structure:
     """Validate a snapshot and build the structure; every problem names the field."""
     if not isinstance(snapshot, Snapshot):
-        snapshot = validate(Snapshot, snapshot, "params.structure")
+        snapshot = validate(Snapshot, snapshot, ("params", "structure"))
     cell = list(snapshot.cell)
     problem = cell_problem(cell)
     if problem:
