@@ -116,6 +116,8 @@ class Tally:
             self.codes[outcome.split()[1]] += 1
             outcome = "error"
         self.outcomes.setdefault(campaign, Counter())[outcome] += 1
+        if self.total % 1000 == 0:
+            print(f"{self.total} requests, {len(self.failures)} failing", file=sys.stderr, flush=True)
         if outcome not in ("result", "error") and len(self.failures) < 20:
             self.failures.append({"campaign": campaign, "outcome": outcome, "request": line[:500].decode("latin-1"),
                                   "answer": (raw or b"")[:500].decode("latin-1")})
