@@ -107,11 +107,15 @@ class Tally:
         self.seconds: list[float] = []
         self.failures: list[dict] = []
         self.rss, self.exit_code = 0.0, None
+        self.slowest = (0.0, "")
 
-    def send(self, campaign: str, line: bytes, expected_id=Ellipsis) -> None:
+    def send(self, campaign: str, line: bytes, expected_id=Ellipsis, valid: bool = False) -> None:
         status, raw, seconds = self.service.ask(line)
         self.seconds.append(seconds)
+        self.slowest = max(self.slowest, (seconds, campaign))
         outcome = status if status != "answer" else judge(raw, expected_id)
+        if valid and outcome != "result":
+            outcome = f"malformed: a valid request got {outcome}"
         if outcome.startswith("error "):
             self.codes[outcome.split()[1]] += 1
             outcome = "error"
@@ -241,6 +245,34 @@ ENVELOPE = st.fixed_dictionaries({}, optional={
 })
 
 
+@st.composite
+def mutants(draw, valid: list[dict]):
+    """A valid request mutated one to three times."""
+    request = draw(st.sampled_from(valid))
+    for _ in range(draw(st.integers(1, 3))):
+        how = draw(st.sampled_from(["drop", "replace", "nudge", "nudge", "grow"]))
+        request = mutate(request, draw(st.sampled_from(paths(request))), how,
+                         draw(NUMBERS if how == "nudge" else st.sampled_from(EXTREMES) | SCALARS | JSON))
+    return request
+
+
+@st.composite
+def raw_lines(draw, valid: list[dict]) -> bytes:
+    """Binary, or a valid request line cut short or with one byte changed; never blank
+    (a blank line gets no answer, by design) and one line."""
+    line = encode(draw(st.sampled_from(valid)))
+    kind = draw(st.sampled_from(["binary", "cut", "flip"]))
+    if kind == "binary":
+        line = draw(st.binary(min_size=1, max_size=2000))
+    elif kind == "cut":
+        line = line[:draw(st.integers(1, len(line) - 1))]
+    else:
+        at = draw(st.integers(0, len(line) - 1))
+        line = line[:at] + bytes([draw(st.integers(0, 255))]) + line[at + 1:]
+    line = line.replace(b"\n", b" ")
+    return line if line.strip() else b"?"
+
+
 def run(folder: Path, names: list[str], n_requests: int, timeout: float, random_seed: int) -> tuple[Tally, float]:
     service = Service(timeout, Path(os.environ.get("CRYSTALX_FUZZ_LOG", "/dev/null")))
     tally = Tally(service)
@@ -250,56 +282,23 @@ def run(folder: Path, names: list[str], n_requests: int, timeout: float, random_
     start = time.perf_counter()
 
     for request in valid:  # the unmutated requests must answer with results
-        tally.send("valid requests", encode(request), request["id"])
+        tally.send("valid requests", encode(request), request["id"], valid=True)
 
-    @seed(random_seed)
-    @settings(budget, max_examples=examples["any JSON"])
-    @given(JSON)
-    def any_json(request):
-        line = encode(request)
-        tally.send("any JSON", line, answer_id(request, line))
+    def campaign(name: str, strategy) -> None:
+        @seed(random_seed)
+        @settings(budget, max_examples=examples[name])
+        @given(strategy)
+        def one(request):
+            if isinstance(request, bytes):  # a raw line: whatever id it may still hold is fine
+                tally.send(name, request)
+            else:
+                line = encode(request)
+                tally.send(name, line, answer_id(request, line))
+        one()
 
-    @seed(random_seed)
-    @settings(budget, max_examples=examples["envelopes"])
-    @given(ENVELOPE)
-    def envelopes(request):
-        line = encode(request)
-        tally.send("envelopes", line, answer_id(request, line))
-
-    @seed(random_seed)
-    @settings(budget, max_examples=examples["mutated requests"])
-    @given(st.data())
-    def mutated_requests(data):
-        request = data.draw(st.sampled_from(valid))
-        for _ in range(data.draw(st.integers(1, 3))):
-            places = paths(request)
-            how = data.draw(st.sampled_from(["drop", "replace", "nudge", "nudge", "grow"]))
-            request = mutate(request, data.draw(st.sampled_from(places)), how,
-                             data.draw(NUMBERS if how == "nudge" else st.sampled_from(EXTREMES) | SCALARS | JSON))
-        line = encode(request)
-        tally.send("mutated requests", line, answer_id(request, line))
-
-    @seed(random_seed)
-    @settings(budget, max_examples=examples["raw lines"])
-    @given(st.data())
-    def raw_lines(data):
-        line = encode(data.draw(st.sampled_from(valid)))
-        kind = data.draw(st.sampled_from(["binary", "cut", "flip"]))
-        if kind == "binary":
-            line = data.draw(st.binary(min_size=1, max_size=2000))
-        elif kind == "cut":
-            line = line[:data.draw(st.integers(1, len(line) - 1))]
-        else:
-            at = data.draw(st.integers(0, len(line) - 1))
-            line = line[:at] + bytes([data.draw(st.integers(0, 255))]) + line[at + 1:]
-        line = line.replace(b"\n", b" ")
-        if line.strip():  # a blank line gets no answer, by design
-            tally.send("raw lines", line)
-
-    any_json()
-    envelopes()
-    mutated_requests()
-    raw_lines()
+    for name, strategy in (("any JSON", JSON), ("envelopes", ENVELOPE), ("mutated requests", mutants(valid)),
+                           ("raw lines", raw_lines(valid))):
+        campaign(name, strategy)
     monsters = [b"[" * 100_000 + b"]" * 100_000, b"{" + b" " * (MAX_REQUEST_BYTES + 10) + b"}",
                 encode({"protocol": PROTOCOL, "id": 1, "method": "assign", "params": {"structure": "x" * 1_000_000}}),
                 b'{"protocol": 1, "id": 2, "method": "assign", "params": {"structure": {"cell": [' + b"7" * 400
@@ -338,7 +337,7 @@ def report(tally: Tally, seconds: float, args) -> str:
               "- typed errors by code: " + ", ".join(f"{code} {n:,}" for code, n in tally.codes.most_common()) + ".",
               f"- answer time: median {statistics.median(tally.seconds) * 1000:.1f} ms, "
               f"99th percentile {sorted(tally.seconds)[int(0.99 * len(tally.seconds))] * 1000:.0f} ms, "
-              f"longest {max(tally.seconds):.2f} s; whole run {seconds:.0f} s; "
+              f"longest {tally.slowest[0]:.2f} s ({tally.slowest[1]}); whole run {seconds:.0f} s; "
               f"service peak RSS {tally.rss:.0f} MiB.", ""]
     return "\n".join(lines)
 
