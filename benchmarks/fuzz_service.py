@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import queue
+import resource
 import statistics
 import subprocess
 import sys
@@ -52,11 +53,10 @@ class Service:
     timeout or death), restarted when it dies or hangs."""
 
     def __init__(self, timeout: float, log: Path):
-        self.timeout, self.log, self.restarts = timeout, log, -1
+        self.timeout, self.log = timeout, log
         self.start()
 
     def start(self) -> None:
-        self.restarts += 1
         self.process = subprocess.Popen([sys.executable, "-m", "crystalx_core.cli", "serve", "--stdio"],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log.open("ab"))
         self.lines: queue.Queue = queue.Queue()
@@ -88,10 +88,6 @@ class Service:
             return "crash", None, time.perf_counter() - start
         return "answer", raw, time.perf_counter() - start
 
-    def peak_rss_mib(self) -> float:
-        status = Path(f"/proc/{self.process.pid}/status").read_text()
-        return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM"))) / 1024
-
     def close(self) -> int:
         self.process.stdin.close()
         return self.process.wait(timeout=60)
@@ -108,6 +104,7 @@ class Tally:
         self.failures: list[dict] = []
         self.rss, self.exit_code = 0.0, None
         self.slowest = (0.0, "")
+        self.shutdowns = 0
 
     def send(self, campaign: str, line: bytes, expected_id=Ellipsis, valid: bool = False) -> None:
         status, raw, seconds = self.service.ask(line)
@@ -116,6 +113,11 @@ class Tally:
         outcome = status if status != "answer" else judge(raw, expected_id)
         if valid and outcome != "result":
             outcome = f"malformed: a valid request got {outcome}"
+        if outcome == "result" and json.loads(raw)["result"].get("bye") is True:  # a shutdown request: it ends
+            self.shutdowns += 1
+            if self.service.process.wait(timeout=60) != 0:
+                outcome = "crash"
+            self.service.start()
         if outcome.startswith("error "):
             self.codes[outcome.split()[1]] += 1
             outcome = "error"
@@ -308,8 +310,8 @@ def run(folder: Path, names: list[str], n_requests: int, timeout: float, random_
         tally.send("monsters", line)
     tally.send("monsters", encode({"protocol": PROTOCOL, "id": "last", "method": "ping"}), "last")
     seconds = time.perf_counter() - start
-    tally.rss = service.peak_rss_mib()
     tally.exit_code = service.close()
+    tally.rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest service process
     return tally, seconds
 
 
@@ -333,7 +335,8 @@ def report(tally: Tally, seconds: float, args) -> str:
     lines += ["", f"- {bad} failures: {everything['crash']} crashes, {everything['hang']} hangs, "
               f"{everything['internal']} internal errors, "
               f"{sum(n for k, n in everything.items() if k.startswith('malformed'))} malformed answers; "
-              f"service restarts {tally.service.restarts}; exit status at the end {tally.exit_code}.",
+              f"{tally.shutdowns} shutdown requests obeyed (the service ended with status 0 and was started "
+              f"again); exit status at the end {tally.exit_code}.",
               "- typed errors by code: " + ", ".join(f"{code} {n:,}" for code, n in tally.codes.most_common()) + ".",
               f"- answer time: median {statistics.median(tally.seconds) * 1000:.1f} ms, "
               f"99th percentile {sorted(tally.seconds)[int(0.99 * len(tally.seconds))] * 1000:.0f} ms, "

@@ -151,7 +151,7 @@ def validate(schema: type[BaseModel], raw: Any, where: tuple = ()):
 def _code(path: tuple, kind: str) -> str:
     if path[:1] == ("protocol",):
         return "bad-protocol"
-    if path[:3] == ("params", "structure", "sites") and kind == "too_long" and len(path) == 3:
+    if path == ("params", "structure", "sites") and kind == "too_long":
         return "too-large"
     return {"structure": "bad-snapshot", "plan": "bad-plan", "options": "bad-options"}.get(
         path[1] if len(path) > 1 and path[0] == "params" else "", "bad-request")
@@ -185,7 +185,7 @@ def _wrong(problem: dict) -> str:
     """What is wrong with the value, in the client's JSON terms."""
     kind, value, context = problem["type"], problem["input"], problem.get("ctx", {})
     seen = f", not {describe(value)}"
-    if kind in ("float_type", "int_type") and isinstance(value, int) and not isinstance(value, bool):
+    if kind == "float_type" and isinstance(value, int) and not isinstance(value, bool):  # too big for a float
         return f"{describe(value)} is out of range"
     wanted = {"dict_type": "an object", "model_type": "an object", "list_type": "a list", "string_type": "a string",
               "int_type": "a whole number", "float_type": "a number", "bool_type": "true or false"}
