@@ -55,6 +55,8 @@ def ask_service(data: bytes) -> None:
     reply, keep_running = reply_to(data)
     if not keep_running or ("result" in reply) == ("error" in reply):
         raise AssertionError(f"service reply breaks the protocol: {reply}")
+    if reply.get("error", {}).get("code") == "internal":  # the service survives a bug; the fuzzer must not
+        raise AssertionError(f"internal error: {reply['error']['message']}")
     COUNTS["refused"] += "error" in reply
 
 

@@ -55,3 +55,11 @@ class Stopped(KeyboardInterrupt):
     def __init__(self, signum: int, message: str = ""):
         super().__init__(message)
         self.signum = signum
+
+
+class RequestError(CrystalXError):
+    """A service request the core cannot act on; `code` tells the client which kind."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code

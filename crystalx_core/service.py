@@ -3,10 +3,14 @@
     crystalx serve --stdio
 
 One request per line, one reply per line, in order. A request is
-    {"protocol": 1, "id": any, "method": "ping" | "assign" | "apply-plan" | "shutdown", "params": {...}}
+    {"protocol": 1, "id": str | int | null, "method": "ping" | "assign" | "apply-plan" | "shutdown",
+     "params": {...}}
 and its reply {"protocol": 1, "id": same, "result": {...}} or {"protocol": 1, "id": same,
-"error": {"code": str, "message": str}}. A bad request gets an error reply and the service
-keeps running; the models stay loaded between requests.
+"error": {"code": str, "message": str}}. Every request is checked against one schema
+(`crystalx_core.protocol`) before any work; a bad request or a bad line gets an error reply
+whose code says which kind (bad-json, bad-request, bad-protocol, unknown-method, bad-snapshot,
+bad-plan, bad-options, too-large, failed) and whose message names the field, and the
+service keeps running; the models stay loaded between requests.
 
 `assign` takes one structure snapshot (cell, symmetry operators, SFAC/UNIT and sites with
 label, element or null for a peak, fractional xyz, peak height, occupancy as Olex2 and SHELX
@@ -25,150 +29,102 @@ within its residue.
 from __future__ import annotations
 
 import json
-import math
 import sys
 import time
+import traceback
 from typing import IO
 
 from crystalx_core import __version__
-from crystalx_core.assign import MAX_SITES, apply_assignment, assign, hydrogen_counts
+from crystalx_core.assign import apply_assignment, assign, hydrogen_counts
 from crystalx_core.assign.labels import element_labels
 from crystalx_core.assignment import Assignment, SiteAssignment
 from crystalx_core.elements import is_hydrogen, normalise_symbol
-from crystalx_core.errors import CrystalXError, InputError
+from crystalx_core.errors import CrystalXError, InputError, RequestError
 from crystalx_core.hydrogens import hfix_groups, hfix_lines, olex2_hadd_commands
 from crystalx_core.geometry import chemical_occupancies, neighbours
+from crystalx_core.protocol import MAX_SITES  # noqa: F401  (the service's limit, as its clients read it)
+from crystalx_core.protocol import PROTOCOL, Options, Plan, SiteIn, Snapshot, answer_id, quote, read_request, validate
 from crystalx_core.residues import bare_label, residue_address, residue_suffix
 from crystalx_core.riding import H_BOND_MAX, add_riding_hydrogens
 from crystalx_core.structure import Site, Structure, cell_problem
 from crystalx_core.symmetry import full_operator_list, space_group_from_operators
 
-PROTOCOL = 1
 MAX_REQUEST_BYTES = 16 * 1024 * 1024  # a 20,000-site snapshot is about 3 MB
-METHODS = ("ping", "assign", "apply-plan", "shutdown")
-
-
-class RequestError(CrystalXError):
-    """A request the service cannot act on; `code` tells the client which kind."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
+MAX_MESSAGE = 1000  # characters of an error message: a reply never carries a huge input back
 
 
 # --- snapshot → Structure ------------------------------------------------------------------
 
-def structure_from_snapshot(snapshot: dict) -> Structure:
+def structure_from_snapshot(snapshot: dict | Snapshot) -> Structure:
     """Validate a snapshot and build the structure; every problem names the field."""
-    if not isinstance(snapshot, dict):
-        raise RequestError("bad-snapshot", "params.structure must be an object")
-    cell = _numbers(snapshot.get("cell"), 6, "cell")
+    if not isinstance(snapshot, Snapshot):
+        snapshot = validate(Snapshot, snapshot, ("params", "structure"))
+    cell = list(snapshot.cell)
     problem = cell_problem(cell)
     if problem:
         raise RequestError("bad-snapshot", problem)
-    symops = snapshot.get("symops") or ["x,y,z"]
-    if not isinstance(symops, list) or not all(isinstance(op, str) for op in symops):
-        raise RequestError("bad-snapshot", "symops must be a list of strings such as 'x,y,z'")
-    sites_in = snapshot.get("sites")
-    if not isinstance(sites_in, list) or not sites_in:
-        raise RequestError("bad-snapshot", "sites must be a non-empty list")
-    if len(sites_in) > MAX_SITES:
-        raise RequestError("too-large", f"{len(sites_in)} sites: the service takes at most {MAX_SITES}")
     try:
-        ops = full_operator_list(space_group_from_operators(symops))
+        ops = full_operator_list(space_group_from_operators(snapshot.symops or ["x,y,z"]))
     except InputError as error:
         raise RequestError("bad-snapshot", f"symops: {error}") from None
     try:
-        sfac = [normalise_symbol(str(s)) for s in snapshot.get("sfac") or []]
-        sites = [_site(raw, k) for k, raw in enumerate(sites_in)]
+        sfac = [normalise_symbol(s) for s in snapshot.sfac or []]
+        sites = [_site(raw) for raw in snapshot.sites]
     except InputError as error:
         raise RequestError("bad-snapshot", error.one_line()) from None
     labels = [s.label.upper() for s in sites]
     if len(set(labels)) != len(labels):
         duplicate = next(lab for lab in labels if labels.count(lab) > 1)
         raise RequestError("bad-snapshot", f"label {duplicate} appears more than once")
-    unit = snapshot.get("unit") or []
+    unit = list(snapshot.unit or [])
     if len(unit) != len(sfac):
         raise RequestError("bad-snapshot", f"{len(sfac)} SFAC elements but {len(unit)} UNIT numbers")
-    structure = Structure(cell=tuple(cell), symops=ops, sites=sites, sfac=sfac,
-                          unit=_numbers(unit, len(unit), "unit"), title=str(snapshot.get("title", "")),
-                          source=str(snapshot.get("source", "olex2")))
+    structure = Structure(cell=tuple(cell), symops=ops, sites=sites, sfac=sfac, unit=unit,
+                          title=snapshot.title or "", source=snapshot.source or "olex2")
     # Olex2's occupancy carries the site-symmetry factor, as SHELX's sof; the core's is chemical
     for site, occupancy in zip(structure.sites, chemical_occupancies(structure, [s.occupancy for s in sites])):
         site.occupancy = occupancy
     return structure
 
 
-def _numbers(value, n: int, name: str) -> list[float]:
-    if not isinstance(value, list) or len(value) != n:
-        raise RequestError("bad-snapshot", f"{name} must be a list of {n} numbers")
-    try:
-        numbers = [float(v) for v in value]
-    except (TypeError, ValueError):
-        raise RequestError("bad-snapshot", f"{name} must be a list of {n} numbers") from None
-    if not all(math.isfinite(v) for v in numbers):
-        raise RequestError("bad-snapshot", f"{name} holds NaN or infinity")
-    return numbers
-
-
-def _site(raw: dict, k: int) -> Site:
-    if not isinstance(raw, dict) or not isinstance(raw.get("label"), str) or not raw["label"].strip():
-        raise RequestError("bad-snapshot", f"sites[{k}] needs a label")
-    label = raw["label"].strip()
-    residue = raw.get("residue") or 0
-    if not isinstance(residue, int) or isinstance(residue, bool) or residue < 0:
-        raise RequestError("bad-snapshot", f"sites[{k}] ({label}) residue must be a whole number of 0 or more")
-    label = residue_address(label, residue)
-    element = raw.get("element")
-    if element is not None:
-        element = normalise_symbol(str(element), f"site {label}")
-    frac = _numbers(raw.get("frac"), 3, f"sites[{k}] ({label}) frac")
-    site = Site(label=label, element=element, frac=tuple(frac))
-    for key, cast in (("occupancy", float), ("u_iso", float), ("peak_height", float), ("part", int)):
-        if raw.get(key) is not None:
-            try:
-                value = cast(raw[key])
-            except (TypeError, ValueError):
-                raise RequestError("bad-snapshot", f"sites[{k}] ({label}) {key} is not a number") from None
-            if isinstance(value, float) and not math.isfinite(value):
-                raise RequestError("bad-snapshot", f"sites[{k}] ({label}) {key} is NaN or infinite")
-            setattr(site, key, value)
+def _site(raw: SiteIn) -> Site:
+    label = residue_address(raw.label, raw.residue or 0)
+    element = normalise_symbol(raw.element, f"site {label}") if raw.element is not None else None
+    site = Site(label=label, element=element, frac=tuple(raw.frac))
+    for key in ("occupancy", "u_iso", "peak_height", "part"):
+        if getattr(raw, key) is not None:
+            setattr(site, key, getattr(raw, key))
     return site
 
 
 # --- answers -------------------------------------------------------------------------------
 
-def assign_result(structure: Structure, options: dict) -> dict:
+def assign_result(structure: Structure, options: Options) -> dict:
     """Elements, H counts and riding-H plan for a snapshot, with the Olex2 commands."""
-    assignment = assign(structure, options.get("method", "auto"))
+    assignment = assign(structure, options.method)
     model = apply_assignment(structure, assignment)
-    counts = hydrogen_counts(model, options.get("hydrogens", "auto"))
+    counts = hydrogen_counts(model, options.hydrogens)
     by_label = {s.new_label: s for s in assignment.sites}
     heavy = [(i, s) for i, s in enumerate(model.sites) if not is_hydrogen(s.element)]
     for (_, site), (n_h, scores) in zip(heavy, counts):
         by_label[site.label].h_count, by_label[site.label].h_scores = n_h, scores
-    return _result(structure, assignment, model, int(options.get("top_k", 5)), bool(options.get("delete_peaks")))
+    return _result(structure, assignment, model, options.top_k, options.delete_peaks)
 
 
-def apply_plan_result(structure: Structure, plan: dict) -> dict:
+def apply_plan_result(structure: Structure, plan: Plan) -> dict:
     """The commands for a plan the user has reviewed: elements, labels, H counts, deletions."""
-    entries = plan.get("sites") if isinstance(plan, dict) else None
-    if not isinstance(entries, list):
-        raise RequestError("bad-plan", "params.plan.sites must be a list")
     index = {s.label.upper(): i for i, s in enumerate(structure.sites)}
     chosen: dict[int, SiteAssignment] = {}
-    for k, entry in enumerate(entries):
-        if not isinstance(entry, dict) or str(entry.get("label", "")).upper() not in index:
-            raise RequestError("bad-plan", f"plan.sites[{k}] names no site of the structure")
-        i = index[str(entry["label"]).upper()]
+    for k, entry in enumerate(plan.sites):
+        if entry.label.upper() not in index:
+            raise RequestError("bad-plan", f"plan.sites[{k}] ({quote(entry.label)}) names no site of the structure")
+        i = index[entry.label.upper()]
         try:
-            element = normalise_symbol(str(entry.get("element")), f"plan site {entry['label']}")
-            h_count = int(entry.get("h_count", 0))
-        except (InputError, TypeError, ValueError) as error:
+            element = normalise_symbol(entry.element, f"plan site {entry.label}")
+        except InputError as error:
             raise RequestError("bad-plan", f"plan.sites[{k}]: {error}") from None
-        if not 0 <= h_count <= 4:
-            raise RequestError("bad-plan", f"plan.sites[{k}]: h_count {h_count} is not 0..4")
-        new_label = str(entry.get("new_label") or "")
+        h_count = entry.h_count
+        new_label = entry.new_label or ""
         if new_label and not residue_suffix(new_label):  # a new label stays in the site's residue
             new_label += residue_suffix(structure.sites[i].label)
         chosen[i] = SiteAssignment(index=i, label=structure.sites[i].label, element=element,
@@ -177,7 +133,7 @@ def apply_plan_result(structure: Structure, plan: dict) -> dict:
     fresh = element_labels(structure, {s.index: s.element for s in missing}) if missing else {}
     for s in missing:
         s.new_label = fresh[s.index]
-    dropped_labels = {str(lab).upper() for lab in plan.get("delete", [])}
+    dropped_labels = {lab.upper() for lab in plan.delete or []}
     unknown = dropped_labels - set(index)
     if unknown:
         raise RequestError("bad-plan", f"plan.delete names no site: {', '.join(sorted(unknown))}")
@@ -265,26 +221,17 @@ def olex2_commands(structure: Structure, assignment: Assignment, groups) -> list
 
 # --- the loop ------------------------------------------------------------------------------
 
-def handle(request: dict) -> tuple[dict, bool]:
+def handle(request) -> tuple[dict, bool]:
     """(reply, keep running) for one decoded request."""
-    if not isinstance(request, dict):
-        raise RequestError("bad-request", "a request is a JSON object")
-    if request.get("protocol") != PROTOCOL:
-        raise RequestError("bad-protocol", f"protocol {request.get('protocol')!r} unsupported; this is {PROTOCOL}")
-    method = request.get("method")
-    params = request.get("params") or {}
-    if method not in METHODS:
-        raise RequestError("unknown-method", f"method {method!r} unknown (one of {', '.join(METHODS)})")
-    if not isinstance(params, dict):
-        raise RequestError("bad-request", "params must be an object")
+    method, params = read_request(request)
     if method == "ping":
         return {"version": __version__, "protocol": PROTOCOL}, True
     if method == "shutdown":
         return {"bye": True}, False
-    structure = structure_from_snapshot(params.get("structure"))
+    structure = structure_from_snapshot(params.structure)
     if method == "assign":
-        return assign_result(structure, params.get("options") or {}), True
-    return apply_plan_result(structure, params.get("plan")), True
+        return assign_result(structure, params.options or Options()), True
+    return apply_plan_result(structure, params.plan), True
 
 
 def reply_to(line: bytes) -> tuple[dict, bool]:
@@ -295,9 +242,11 @@ def reply_to(line: bytes) -> tuple[dict, bool]:
             raise RequestError("too-large", f"request of {len(line)} bytes; the limit is {MAX_REQUEST_BYTES}")
         try:
             request = json.loads(line)
+        except RecursionError:
+            raise RequestError("bad-json", "not JSON this service reads: nested too deeply") from None
         except (ValueError, UnicodeDecodeError) as error:
             raise RequestError("bad-json", f"not JSON: {error}") from None
-        request_id = request.get("id") if isinstance(request, dict) else None
+        request_id = answer_id(request)
         start = time.perf_counter()
         result, keep_running = handle(request)
         result["seconds"] = round(time.perf_counter() - start, 4)
@@ -306,11 +255,14 @@ def reply_to(line: bytes) -> tuple[dict, bool]:
         return _error(request_id, error.code, error.message), True
     except CrystalXError as error:
         return _error(request_id, "failed", error.one_line()), True
-    except (ArithmeticError, ValueError, KeyError, IndexError, TypeError, RuntimeError) as error:
+    except Exception as error:  # noqa: BLE001  (a bug must not end the service: answer, log the traceback)
+        traceback.print_exc(file=sys.stderr)
         return _error(request_id, "internal", f"{type(error).__name__}: {error}"), True
 
 
 def _error(request_id, code: str, message: str) -> dict:
+    if len(message) > MAX_MESSAGE:
+        message = f"{message[:MAX_MESSAGE]}… ({len(message)} characters)"
     return {"protocol": PROTOCOL, "id": request_id, "error": {"code": code, "message": message}}
 
 
@@ -329,7 +281,11 @@ def serve(stdin: IO[bytes], stdout: IO[bytes]) -> int:
         else:
             reply, keep_running = reply_to(line)
         try:
-            stdout.write(json.dumps(reply).encode() + b"\n")
+            answer = json.dumps(reply).encode()
+        except (TypeError, ValueError) as error:  # a result that is not JSON is our bug: say so, go on
+            answer = json.dumps(_error(reply.get("id"), "internal", f"unwritable answer: {error}")).encode()
+        try:
+            stdout.write(answer + b"\n")
             stdout.flush()
         except BrokenPipeError:
             return 0

@@ -259,3 +259,20 @@ def test_a_bad_residue_number_names_the_site(residue):
                 "sites": [{"label": "C1", "element": "C", "frac": [0, 0, 0], "residue": residue}]}
     reply = answer(request("assign", {"structure": snapshot}))
     assert reply["error"]["code"] == "bad-snapshot" and "C1" in reply["error"]["message"]
+
+
+def test_a_bug_answers_internal_and_the_service_goes_on(monkeypatch, capsys):
+    """Defence in depth behind the schema: any exception in a handler is an `internal` reply
+    (its traceback in the log), never the end of the process."""
+    def broken(*_):
+        raise AttributeError("'list' object has no attribute 'get'")
+
+    monkeypatch.setattr("crystalx_core.service.assign_result", broken)
+    snapshot = {"cell": CELL, "sites": [{"label": "C1", "element": "C", "frac": [0.1, 0.2, 0.3]}]}
+    stdout = io.BytesIO()
+    assert serve(io.BytesIO(request("assign", {"structure": snapshot}, id_=1) + b"\n" + request("ping", id_=2)
+                            + b"\n"), stdout) == 0
+    replies = [json.loads(line) for line in stdout.getvalue().splitlines()]
+    assert replies[0]["error"] == {"code": "internal", "message": "AttributeError: 'list' object has no attribute 'get'"}
+    assert replies[1]["id"] == 2 and "result" in replies[1]
+    assert "Traceback" in capsys.readouterr().err

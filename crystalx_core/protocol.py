@@ -1,0 +1,244 @@
+"""The one schema of the service's requests, checked before any work is done.
+
+The schema is strict (a string is never read as a number or as a list of letters), bounded
+(a 400-digit number, 1e30 or Infinity is refused, not computed with) and closed (an unknown
+field is a typo, so it is refused rather than ignored). Each violation becomes one
+RequestError naming the field, with the offending value quoted only in short.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from crystalx_core.assign import HYDROGEN_METHODS, MAX_SITES
+from crystalx_core.assign import METHODS as ASSIGN_METHODS
+from crystalx_core.errors import RequestError
+
+PROTOCOL = 1
+MAX_LABEL = 32  # Olex2 labels are 4 characters, plus a residue suffix; anything longer is not a label
+MAX_TEXT = 4096  # title and source path
+QUOTE = 40  # characters of a refused value repeated in the error
+
+
+def _number(limit: float):
+    return Annotated[float, Field(allow_inf_nan=False, ge=-limit, le=limit)]
+
+
+def _whole(low: int, high: int):
+    return Annotated[int, Field(ge=low, le=high)]
+
+
+def _text(longest: int):
+    return Annotated[str, Field(min_length=1, max_length=longest)]
+
+
+Label = _text(MAX_LABEL)
+Element = _text(3)
+
+
+class _Schema(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class SiteIn(_Schema):
+    """One atom or peak as Olex2 gives it (occupancy times the site-symmetry factor)."""
+
+    label: Label
+    residue: Optional[_whole(0, 99_999)] = None
+    element: Optional[Element] = None  # None for a peak
+    frac: Annotated[list[_number(1e3)], Field(min_length=3, max_length=3)]
+    occupancy: Optional[_number(1e3)] = None
+    u_iso: Optional[_number(1e2)] = None
+    peak_height: Optional[_number(1e6)] = None
+    part: Optional[_whole(-999, 999)] = None
+
+
+class Snapshot(_Schema):
+    """One structure; the cell's own rules (edges, angles) are checked where it is built."""
+
+    cell: Annotated[list[_number(1e6)], Field(min_length=6, max_length=6)]
+    symops: Optional[Annotated[list[_text(80)], Field(max_length=192)]] = None  # None: P1
+    sfac: Optional[Annotated[list[Element], Field(max_length=120)]] = None
+    unit: Optional[Annotated[list[_number(1e6)], Field(max_length=120)]] = None
+    sites: Annotated[list[SiteIn], Field(min_length=1, max_length=MAX_SITES)]
+    title: Optional[Annotated[str, Field(max_length=MAX_TEXT)]] = None
+    source: Optional[Annotated[str, Field(max_length=MAX_TEXT)]] = None
+
+
+class Options(_Schema):
+    method: Literal[ASSIGN_METHODS] = "auto"
+    hydrogens: Literal[HYDROGEN_METHODS] = "auto"
+    top_k: _whole(1, 120) = 5
+    delete_peaks: bool = False
+
+
+class PlanSite(_Schema):
+    """A site as the user has reviewed it; an empty new_label asks for a fresh one."""
+
+    label: Label
+    element: Element
+    new_label: Optional[Annotated[str, Field(max_length=MAX_LABEL)]] = None
+    h_count: _whole(0, 4) = 0
+
+
+class Plan(_Schema):
+    sites: Annotated[list[PlanSite], Field(max_length=MAX_SITES)]
+    delete: Optional[Annotated[list[Label], Field(max_length=MAX_SITES)]] = None
+
+
+class NoParams(_Schema):
+    pass
+
+
+class AssignParams(_Schema):
+    structure: Snapshot
+    options: Optional[Options] = None
+
+
+class ApplyPlanParams(_Schema):
+    structure: Snapshot
+    plan: Plan
+
+
+PARAMS = {"ping": NoParams, "assign": AssignParams, "apply-plan": ApplyPlanParams, "shutdown": NoParams}
+METHODS = tuple(PARAMS)
+_ID = TypeAdapter(Optional[Union[Annotated[str, Field(max_length=200)], _whole(-2**63, 2**63 - 1)]],
+                  config=ConfigDict(strict=True))
+
+
+class Envelope(_Schema):
+    protocol: int
+    id: Any = None  # checked by answer_id: echoed back, so only a short string or a whole number
+    method: Annotated[str, Field(max_length=40)]
+    params: Optional[dict[str, Any]] = None
+
+
+def read_request(raw: Any) -> tuple[str, BaseModel]:
+    """(method, its validated params) of one decoded request line."""
+    envelope = validate(Envelope, raw)
+    if envelope.protocol != PROTOCOL:
+        raise RequestError("bad-protocol", f"protocol {describe(envelope.protocol)} unsupported; this is {PROTOCOL}")
+    if envelope.id is not None and answer_id(raw) is None:
+        raise RequestError("bad-request", f"id: should be a string of at most 200 characters, a whole number or "
+                                          f"null, not {describe(envelope.id)}")
+    if envelope.method not in PARAMS:
+        raise RequestError("unknown-method", f"method {quote(envelope.method)} unknown (one of {', '.join(METHODS)})")
+    return envelope.method, validate(PARAMS[envelope.method], envelope.params or {}, ("params",))
+
+
+def answer_id(raw: Any):
+    """The id to answer with: the request's own when it is a valid id, else None."""
+    try:
+        return _ID.validate_python(raw.get("id")) if isinstance(raw, dict) else None
+    except ValidationError:
+        return None
+
+
+def validate(schema: type[BaseModel], raw: Any, where: tuple = ()):
+    """`raw` (found at `where` in the request) as `schema`, or a RequestError naming the
+    first field at fault."""
+    try:
+        return schema.model_validate(raw)
+    except ValidationError as failure:
+        problems = failure.errors(include_url=False)
+        first = problems[0]
+        path = where + tuple(first["loc"])
+        more = f" (and {_count(len(problems) - 1, 'more problem')})" if len(problems) > 1 else ""
+        raise RequestError(_code(path, first["type"]), f"{_field(path, raw, where)}: {_wrong(first)}{more}") from None
+
+
+def _code(path: tuple, kind: str) -> str:
+    if path[:1] == ("protocol",):
+        return "bad-protocol"
+    if path == ("params", "structure", "sites") and kind == "too_long":
+        return "too-large"
+    return {"structure": "bad-snapshot", "plan": "bad-plan", "options": "bad-options"}.get(
+        path[1] if len(path) > 1 and path[0] == "params" else "", "bad-request")
+
+
+def _field(path: tuple, raw: Any, where: tuple) -> str:
+    """params.structure.sites[3].part (site 'C7'): the path as the client wrote it, with the
+    label of the site or plan entry it lies in."""
+    text = "".join(f"[{step}]" if isinstance(step, int) else f"[{quote(step)}]" if not _plain(step)
+                   else f".{step}" if k else step for k, step in enumerate(path))
+    steps, node, label = path[len(where):], raw, ""
+    previous_steps = path[len(where) - 1:] if where else (None,) + steps
+    for previous, step in zip(previous_steps, steps):
+        node = node[step] if _holds(node, step) else None
+        if previous == "sites" and isinstance(node, dict) and isinstance(node.get("label"), str) \
+                and path[-1] != "label":
+            label = f" (site {quote(node['label'])})"
+    return (text or "request") + label
+
+
+def _plain(key: str) -> bool:
+    return key.isidentifier() and len(key) <= QUOTE
+
+
+def _holds(node, step) -> bool:
+    return (isinstance(node, dict) and step in node) or (
+        isinstance(node, list) and isinstance(step, int) and -len(node) <= step < len(node))
+
+
+def _wrong(problem: dict) -> str:
+    """What is wrong with the value, in the client's JSON terms."""
+    kind, value, context = problem["type"], problem["input"], problem.get("ctx", {})
+    seen = f", not {describe(value)}"
+    if kind == "float_type" and isinstance(value, int) and not isinstance(value, bool):  # too big for a float
+        return f"{describe(value)} is out of range"
+    wanted = {"dict_type": "an object", "model_type": "an object", "list_type": "a list", "string_type": "a string",
+              "int_type": "a whole number", "float_type": "a number", "bool_type": "true or false"}
+    if kind in wanted:
+        return f"should be {wanted[kind]}{seen}"
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        return "is not a field of this request"
+    if kind == "finite_number":
+        return "is NaN or infinity"
+    if kind == "literal_error":
+        return f"should be {context['expected']}{seen}"
+    if kind in ("too_short", "too_long"):
+        bound = f"needs at least {context['min_length']}" if kind == "too_short" else \
+            f"takes at most {context['max_length']}"
+        return f"holds {_count(context['actual_length'], 'item')}; {bound}"
+    if kind in ("string_too_short", "string_too_long"):
+        bound = f"at least {context['min_length']}" if kind == "string_too_short" else \
+            f"at most {context['max_length']}"
+        return f"should be {bound} characters{seen}"
+    signs = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}
+    if kind in signs:
+        limit = next(iter(context.values()))
+        return f"should be {signs[kind]} {limit:g}{seen}" if isinstance(limit, float) else \
+            f"should be {signs[kind]} {limit}{seen}"
+    return f"{problem['msg']}{seen}"
+
+
+def describe(value: Any) -> str:
+    """A short, JSON-flavoured account of a value: never the whole of a huge one, and never
+    recursing into nesting (a 1,000-deep list is described at its top)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value) if value.bit_length() <= 64 else f"an integer of {len(str(abs(value)))} digits"
+    if isinstance(value, float):
+        return {"inf": "Infinity", "-inf": "-Infinity", "nan": "NaN"}.get(repr(value), repr(value))
+    if isinstance(value, str):
+        return quote(value)
+    if isinstance(value, list):
+        return f"a list of {_count(len(value), 'item')}"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _count(n: int, thing: str) -> str:
+    return f"{n} {thing}" if n == 1 else f"{n} {thing}s"
+
+
+def quote(text: str) -> str:
+    """'text', cut to QUOTE characters with the full length said."""
+    return repr(text) if len(text) <= QUOTE else f"{text[:QUOTE]!r}… ({len(text)} characters)"
