@@ -286,19 +286,20 @@ def olex2_label_problem(label: str, element: str) -> str | None:
         return "a label is a letter followed by letters, digits or '"
     if len(bare) > OLEX2_MAX_LABEL:
         return f"longer than the {OLEX2_MAX_LABEL} characters Olex2 keeps"
-    if _label_element(bare) != element.upper():
-        return f"Olex2 would read it as {_label_element(bare) or 'no element'}, not {element}"
+    read = _label_element(bare)
+    if read is None or read.upper() != element.upper():
+        return f"Olex2 would read it as {read or 'no element'}, not {element}"
     return None
 
 
 def _label_element(label: str) -> str | None:
     """The element Olex2 gives an atom of this label: the two-letter symbol when the label
-    starts with one, else the one-letter symbol; upper case."""
+    starts with one, else the one-letter symbol."""
     for size in (2, 1):
         head = label[:size]
         if len(head) == size and head.isalpha():
             try:
-                return normalise_symbol(head).upper()
+                return normalise_symbol(head)
             except InputError:
                 continue
     return None

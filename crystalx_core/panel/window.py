@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import queue
 import sys
 import threading
 
@@ -79,7 +80,9 @@ class Histogram(QWidget):
 
 class Link(QObject):
     """The line protocol with the Olex2 plugin on stdin/stdout: the panel writes `ready` once
-    shown and `select LABEL` for a clicked row; it reads `select LABEL` (Olex2's selection)."""
+    shown and `select LABEL` for a clicked row; it reads `select LABEL` (Olex2's selection).
+    A thread reads stdin into a queue that a timer empties on the GUI thread (no Qt call
+    from the reading thread)."""
 
     selected = Signal(str)
     closed = Signal()  # the plugin (Olex2) has gone
@@ -87,8 +90,11 @@ class Link(QObject):
     def __init__(self, stdin=None, stdout=None):
         super().__init__()
         self.stdin, self.stdout = stdin or sys.stdin, stdout or sys.stdout
-        reader = threading.Thread(target=self._read, daemon=True)
-        reader.start()
+        self.lines: queue.Queue = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self._deliver)
+        self.timer.start(50)
 
     def send(self, line: str):
         try:
@@ -99,10 +105,19 @@ class Link(QObject):
 
     def _read(self):
         for line in self.stdin:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def _deliver(self):
+        while not self.lines.empty():
+            line = self.lines.get()
+            if line is None:
+                self.timer.stop()
+                self.closed.emit()
+                return
             words = line.split()
             if words[:1] == ["select"] and len(words) == 2:
-                self.selected.emit(words[1])  # queued to the GUI thread
-        self.closed.emit()
+                self.selected.emit(words[1])
 
 
 class PanelWindow(QMainWindow):

@@ -223,6 +223,7 @@ class PanelLink(object):
             raise ValueError("no core interpreter is set")
         self.log_path = os.path.join(log_dir, "crystalx_panel.log")
         self.events = []
+        self.ready = False  # the panel said it is shown
         self.lock = threading.Lock()
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen([window_python(interpreter), "-m", "crystalx_core.panel", watched, "--link"],
@@ -246,15 +247,14 @@ class PanelLink(object):
         return events
 
     def _read(self):
-        ready = False
         for raw in iter(self.process.stdout.readline, b""):
             words = raw.decode("utf-8", "replace").split()
             if words[:1] == ["ready"]:
-                ready = True
+                self.ready = True
             elif words[:1] == ["select"] and len(words) == 2:
                 self._post(("select", words[1]))
         code = self.process.wait()
-        if code != 0 or not ready:
+        if code != 0 or not self.ready:
             self._post(("stopped", "the probability panel stopped (exit %s): %s" % (code, last_line(self.log_path))))
 
     def _post(self, event):
