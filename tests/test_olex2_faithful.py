@@ -82,6 +82,7 @@ def test_1_the_core_starts_with_a_clean_environment_under_olex2s(tmp_path, monke
 
 # --- 2. Olex2's thread rule -----------------------------------------------------------------
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the starved thread's exit
 def test_2_threads_run_only_while_the_count_is_raised_and_leave_nothing_behind(ethanol):
     """The double starves a plugin thread that did not raise the running-thread count (as
     Olex2's main thread would); the plugin's background helper raises it first, the thread
