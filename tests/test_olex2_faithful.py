@@ -286,6 +286,11 @@ def test_13_a_row_clicked_in_the_panel_selects_and_centres_the_atom_in_olex2(eth
     link._post(("select", "C2"))  # what the reader posts for a `select C2` line
     state.pump(lambda: not state.scheduled)
     assert state.centred is state.find("C2") and state.selection == [state.find("C2")]
+    plugin._session().show(model_of(state), {"sites": [], "spurious": [], "commands": []})
+    state.run("name Q1 C3")  # applied since: the panel still says Q1
+    link._post(("select", "Q1"))
+    state.pump(lambda: not state.scheduled)
+    assert state.log[-2:] == ["sel #c3", "center #c3"] and state.centred is state.find("C3")
     state.run("sel O1")
     plugin.panel_select()  # Olex2's selection to the panel: a line on its stdin
     link.process.stdin.close()  # Olex2 closing: the panel quits

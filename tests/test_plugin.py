@@ -204,8 +204,8 @@ def test_atoms_in_residues_are_renamed_within_their_residue_and_revert_exactly(t
                       site.occupancy, site.part, 0.0, site.afix, int(residue or 0)))
     state, plugin = open_in_double(tmp_path, monkeypatch, structure, atoms, z=4)
     before = state.model_state()
-    click(state, plugin, "assign")
     typed_n = next(k for k, a in enumerate(state.atoms) if a.label == "N1")
+    click(state, plugin, "assign")
     assert [c for c in state.log if c.startswith("name")] == ["name #c%d O1" % typed_n]
     moved = state.find("O1_2")
     assert moved is not None and moved.type == "O" and moved.resi == 2

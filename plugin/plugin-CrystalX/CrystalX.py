@@ -201,7 +201,8 @@ class CrystalX(PluginTools):
             return
         for kind, value in link.take():
             if kind == "select":
-                found = olex.m("sel -u") and olex.m("sel %s" % value) and olex.m("center %s" % value)
+                atom = self._session().address(value)  # the panel names atoms as the answer did
+                found = olex.m("sel -u") and olex.m("sel %s" % atom) and olex.m("center %s" % atom)
                 if not found:
                     self._session().say("Olex2 could not select %s" % value)
             elif kind == "stopped":

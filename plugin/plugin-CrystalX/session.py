@@ -20,6 +20,7 @@ class Session(object):
         self.settings = settings  # callable: name → value (phil)
         self.out_dir = out_dir
         self.answer = None  # (Model, result) of the last preview
+        self.shown = None  # the Model the last answer (and the panel) describes
         self.journals = []  # one per apply, last first to revert
         self.messages = []
 
@@ -49,6 +50,7 @@ class Session(object):
     def show(self, model, result):
         """Probability labels on the atoms, the HTML table, and the file the Qt panel watches."""
         self.answer = (model, result)
+        self.shown = model
         threshold = float(self.settings("probability_threshold"))
         self.olex.m("kill labels")
         if self.settings("label_overlay"):
@@ -112,6 +114,11 @@ class Session(object):
                             "Revert cannot restore those")
         self.say("reverted exactly" if not problems else "reverted, but not exactly: " + "; ".join(problems))
         return not problems
+
+    def address(self, label):
+        """`#c<id>` of an atom the last answer names (ids survive renames), else the label."""
+        index = self.shown.id_of(label) if self.shown is not None else None
+        return label if index is None else "#c%d" % index
 
     def is_stable(self, result):
         """Nothing left to change: no rename and no H to add."""
