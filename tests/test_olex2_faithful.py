@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from .test_plugin import DOUBLE, PLUGIN, PLUGIN_MODULES, ROOT, idle, olex2_environment, open_in_double
+from .test_plugin import DOUBLE, PLUGIN, ROOT, close_plugin, olex2_environment, open_in_double  # noqa: F401
 
 CELL = (10.0, 10.0, 10.0, 90.0, 90.0, 90.0)
 P1 = [((1, 0, 0, 0.0), (0, 1, 0, 0.0), (0, 0, 1, 0.0))]
@@ -30,22 +30,7 @@ class Snapshot(object):
 
 
 @pytest.fixture
-def plugin_modules():
-    yield
-    plugin = sys.modules.get("CrystalX")
-    if plugin is not None:
-        instance = plugin.CrystalX_instance
-        if instance.panel_link is not None and instance.panel_link.alive():
-            instance.panel_link.process.kill()
-        if instance.core is not None:
-            instance.core.close()
-        getattr(sys.modules["_olex2"].STATE, "undo_gil", lambda: None)()
-    for name in PLUGIN_MODULES:
-        sys.modules.pop(name, None)
-
-
-@pytest.fixture
-def ethanol(tmp_path, monkeypatch, plugin_modules):
+def ethanol(tmp_path, monkeypatch, close_plugin):
     """The double holding ETHANOL, the plugin loaded without a core (no warm-up)."""
     state, plugin = open_in_double(tmp_path, monkeypatch, Snapshot, ETHANOL, z=1, interpreter="")
     return state, plugin
@@ -209,7 +194,7 @@ def test_9_revert_refuses_when_the_user_changed_the_model_after_apply(ethanol):
 
 # --- 10. atoms by their unique id --------------------------------------------------------------
 
-def test_10_commands_name_atoms_by_id_so_residues_do_not_collide(tmp_path, monkeypatch, plugin_modules):
+def test_10_commands_name_atoms_by_id_so_residues_do_not_collide(tmp_path, monkeypatch, close_plugin):
     """C1 in residues 1 and 2: a bare `hadd 33 C1` would give both H (Olex2 matches a bare
     label in every residue); by `#c<id>` only residue 2's C1 gets them."""
     atoms = [("C1", "C", (0.1, 0.1, 0.1), 0.04, 1.0, 0, 0.0, 0, 1), ("O1", "O", (0.1, 0.243, 0.1), 0.04, 1.0, 0, 0.0, 0, 1),
