@@ -62,7 +62,7 @@ class Histogram(QWidget):
         painter.drawText(4, top_margin + 10, str(top))
         painter.drawText(4, top_margin + height, "0")
         painter.save()
-        painter.translate(14, top_margin + height - 4)
+        painter.translate(14, top_margin + height // 2 + 16)
         painter.rotate(-90)
         painter.drawText(0, 0, "atoms")
         painter.restore()
