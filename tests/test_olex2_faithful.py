@@ -106,6 +106,25 @@ def test_2_the_answer_comes_back_through_schedule_and_nothing_prints_from_a_thre
     assert state.thread_prints == []
 
 
+def test_2_a_failed_warm_up_reported_mid_click_does_not_take_the_clicks_answer(ethanol):
+    state, plugin = ethanol
+    plugin.job = ("assign", 1, model_of(state))  # a click whose answer is still coming
+    plugin.worker_notes.append("the core could not start: ...")
+    state.functions["crystalx.finish"]()
+    assert plugin.job is not None and plugin._session().messages == ["the core could not start: ..."]
+
+
+def test_the_double_swallows_a_registered_functions_error_as_olex2_does(ethanol):
+    state, _ = ethanol
+    olex = sys.modules["olex"]
+
+    def broken():
+        raise ValueError("inside a spy function")
+    olex.registerFunction(broken, False, "crystalx")
+    assert state.functions["crystalx.broken"]() is None
+    assert "ValueError: inside a spy function" in state.errors[-1]
+
+
 # --- 3. Windows: no console window ------------------------------------------------------------
 
 def test_3_children_get_no_console_window_on_windows(ethanol, monkeypatch, tmp_path):

@@ -120,15 +120,39 @@ class InstallerInOlex2(unittest.TestCase):
             shutil.rmtree(work, ignore_errors=True)
 
 
+NEWER_THAN_3_8 = [  # library calls and runtime forms that parse as 3.8 but fail there
+    (r"\.removeprefix\(|\.removesuffix\(", "str.removeprefix/removesuffix (3.9)"),
+    (r"functools\.cache\b|@cache\b", "functools.cache (3.9)"),
+    (r"\bzoneinfo\b|\bgraphlib\b|\btomllib\b", "module new in 3.9+"),
+    (r"math\.lcm|math\.nextafter|random\.randbytes", "math/random function new in 3.9"),
+    (r"\b(list|dict|tuple|set|type)\[[^\]]*\]\s*[,)=:]", "builtin generic outside `from __future__` (3.9)"),
+    (r"\bzip\([^)]*strict=", "zip(strict=) (3.10)"),
+    (r"\bmatch\s+\w+\s*:\s*$", "match statement (3.10)"),
+    (r"\bint\.bit_count|\.bit_count\(\)", "int.bit_count (3.10)"),
+]
+
+
 class Python38Syntax(unittest.TestCase):
-    def test_plugin_installer_and_double_compile_as_python_3_8(self):
-        import ast
-        folders = (PLUGIN, os.path.join(ROOT, "installer"), DOUBLE)
-        for folder in folders:
+    def sources(self):
+        for folder in (PLUGIN, os.path.join(ROOT, "installer"), DOUBLE):
             for name in sorted(os.listdir(folder)):
                 if name.endswith(".py"):
                     with open(os.path.join(folder, name), encoding="utf-8") as stream:
-                        ast.parse(stream.read(), name, feature_version=(3, 8))
+                        yield name, stream.read()
+
+    def test_plugin_installer_and_double_compile_as_python_3_8(self):
+        import ast
+        for name, text in self.sources():
+            ast.parse(text, name, feature_version=(3, 8))
+
+    def test_no_library_call_newer_than_3_8(self):
+        import re
+        for name, text in self.sources():
+            if "from __future__ import annotations" in text:
+                continue  # annotations are not evaluated there
+            for pattern, what in NEWER_THAN_3_8:
+                for number, line in enumerate(text.splitlines(), 1):
+                    self.assertIsNone(re.search(pattern, line.split("#")[0]), "%s:%d: %s" % (name, number, what))
 
 
 if __name__ == "__main__":

@@ -151,8 +151,8 @@ class CrystalX(PluginTools):
         notes, self.worker_notes = self.worker_notes, []
         for note in notes:
             session.say(note)
-        if self.job is None:
-            return
+        if self.job is None or self.worker_result is None:
+            return  # only notes (the warm-up's), or the job's answer is still coming
         mode, rounds, model = self.job
         self.job, answer, self.worker_result = None, self.worker_result, None
         if isinstance(answer, Exception):
