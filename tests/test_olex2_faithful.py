@@ -169,6 +169,19 @@ def test_8_hadd_on_a_grown_structure_fuses_first_and_a_code_that_does_not_fit_is
     assert any("does not fit O1" in e for e in state.errors)  # Olex2 logged it and "succeeded"
 
 
+def test_8_an_olex2_without_isgrown_fuses_before_hadd_anyway(ethanol, monkeypatch):
+    state, _ = ethanol
+    olx = sys.modules["olx"]
+
+    def unknown():
+        raise RuntimeError("Unknown function IsGrown")
+    monkeypatch.setattr(olx, "IsGrown", unknown)
+    state.grown = True
+    sys.modules["olex_model"].apply_commands(sys.modules["olex"], olx, sys.modules["olex_core"], ["hadd 33 C1"],
+                                             model_of(state), print)
+    assert state.log[0] == "fuse" and len([a for a in state.live() if a.type == "H"]) == 3
+
+
 # --- 9. Revert as exact as Olex2 allows, and says what it cannot do ------------------------------
 
 def test_9_revert_restores_a_peak_height_through_undo_and_says_what_refine_changed(ethanol):

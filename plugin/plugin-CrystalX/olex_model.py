@@ -221,9 +221,9 @@ def apply_commands(olex, olx, olex_core, commands, before, say):
     refused command, a rename that did not happen or a label Olex2 changed, put the model back
     and raise ApplyError. H that hadd did not add (or added more of) are reported via `say`."""
     translated, asked = translate(commands, before)
-    if olx.IsGrown() == "true":
+    if asked and is_grown(olx) is not False:
         olex.m("fuse")  # hadd refuses a grown structure; the asymmetric unit is unchanged
-        say("the structure was grown; fused it so that riding H can be added")
+        say("fused the grown structure so that riding H can be added")
     journal = Journal(before)
     frozen = olx.Freeze()
     olx.Freeze(True)
@@ -249,6 +249,15 @@ def apply_commands(olex, olx, olex_core, commands, before, say):
     if short:
         say("Olex2's hadd did not give the H asked for: %s" % "; ".join(short))
     return journal
+
+
+def is_grown(olx):
+    """True or False from Olex2's IsGrown; None when this Olex2 cannot tell (then fuse anyway:
+    fusing an unfolded structure changes nothing)."""
+    try:
+        return str(olx.IsGrown()).lower() == "true"
+    except (AttributeError, RuntimeError):
+        return None
 
 
 def _expected_labels(translated, before):
