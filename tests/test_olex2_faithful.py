@@ -99,8 +99,12 @@ def test_2_threads_run_only_while_the_count_is_raised_and_leave_nothing_behind(e
 
 def test_2_the_answer_comes_back_through_schedule_and_nothing_prints_from_a_thread(ethanol):
     state, plugin = ethanol
+    state.schedule(1, "sel C1")  # Olex2 runs it later, in whole seconds of its clock, not at once
+    assert state.run_scheduled() == 0
+    time.sleep(2.05 * state.schedule_unit)
+    assert state.run_scheduled() == 1 and state.log[-1] == "sel C1"
     plugin.worker_notes.append("the core had stopped and was restarted")
-    state.scheduled.append((0.0, "spy.crystalx.finish()"))
+    state.schedule(0, "spy.crystalx.finish()")
     state.pump(lambda: not state.scheduled)
     assert plugin._session().messages == ["the core had stopped and was restarted"]
     assert state.thread_prints == []

@@ -57,6 +57,7 @@ def open_in_double(tmp_path, monkeypatch, structure, atoms, z, interpreter=sys.e
                          "crystalx.core_interpreter": interpreter, "crystalx.core_directory": str(ROOT)})
     undo = state.enforce_gil(PLUGIN)
     monkeypatch.setattr(state, "undo_gil", undo, raising=False)
+    monkeypatch.setattr(state, "schedule_unit", 0.01)  # time compressed: scheduled macros run 10 ms later
     matrices = []
     for op in structure.symops:
         rt = sgtbx.rt_mx(op)

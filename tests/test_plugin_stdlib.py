@@ -49,6 +49,7 @@ class PluginInOlex2(unittest.TestCase):
         self.state.params.update({"_data_dir": self.work, "_base_dir": os.path.join(self.work, "olex2"),
                                   "crystalx.core_interpreter": self.python, "crystalx.core_directory": ROOT})
         self.undo = self.state.enforce_gil(PLUGIN)
+        self.state.schedule_unit = 0.01  # time compressed
         self.state.load((10, 10, 10, 90, 90, 90), [((1, 0, 0, 0.0), (0, 1, 0, 0.0), (0, 0, 1, 0.0))],
                         [("C", 2), ("O", 2), ("H", 4)], 1, ACETIC_ACID)
 

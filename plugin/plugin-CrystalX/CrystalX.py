@@ -9,7 +9,8 @@ Threads follow Olex2's rule (mainform.cpp; NoSpherA2 does the same): Olex2's mai
 keeps the GIL and lends it to other threads only while olex_core's running-thread count is
 raised. So the count is raised on the main thread before a thread starts and lowered by the
 thread in `finally`; a thread never prints or calls olx except `olx.Schedule`, which hands
-its result back to the main thread.
+its result back to the main thread. Schedule counts whole seconds (mainform.cpp), so the
+callback is scheduled with interval 0: it runs within the next second, not 1-2 s later.
 """
 import os
 import subprocess
@@ -93,7 +94,7 @@ class CrystalX(PluginTools):
             session.warm_up()
         except CoreError as error:
             self.worker_notes.append("the core could not start: %s" % error)
-            olx.Schedule(1, "spy.crystalx.finish()")
+            olx.Schedule(0, "spy.crystalx.finish()")
 
     # --- commands -------------------------------------------------------------------------------
     def assign(self):
@@ -143,7 +144,7 @@ class CrystalX(PluginTools):
         except CoreError as error:
             self.worker_result = error
         finally:
-            olx.Schedule(1, "spy.crystalx.finish()")
+            olx.Schedule(0, "spy.crystalx.finish()")
 
     def finish(self):
         """Back on the GUI thread with the core's answer."""
@@ -261,7 +262,7 @@ class PanelLink(object):
     def _post(self, event):
         with self.lock:
             self.events.append(event)
-        olx.Schedule(1, "spy.crystalx.panel_event()")
+        olx.Schedule(0, "spy.crystalx.panel_event()")
 
 
 def window_python(interpreter):

@@ -10,7 +10,7 @@ source (pcxod/olex2 for the C++ core, the olex2-gui tree for util/pyUtil):
 - `name` retypes from the label, zeroes a Q-peak's height and, onto a label in use,
   relabels the other atom (gxmacro.cpp `Name`); Olex2's `undo` restores both;
 - bare labels match in every residue for `kill`, `Label`, `hadd`; `#c<aunit id>` addresses
-  one atom (gxapp.cpp atom lookup; FragmentDB addresses atoms so);
+  one atom (gxapp.cpp atom lookup; mainform.cpp's own menus send `fix occu ... #c<id>`);
 - `hadd` is refused on a grown structure and adds nothing for an atom whose bond count
   does not fit the HFIX code, and cannot be undone (xlcongen.cpp, gxmacro.cpp `AddHydrogens`);
 - `GetRefinementModel` runs the label corrector: labels over 4 characters are trimmed and
@@ -18,7 +18,8 @@ source (pcxod/olex2 for the C++ core, the olex2-gui tree for util/pyUtil):
 - threads: the main thread holds the GIL; a plugin thread runs only while
   `olex_core.IncRunningThreadsCount()` is raised (mainform.cpp timer, since 2021; used by
   util/pyUtil/NoSpherA2/crystal_energies.py); `olx.Schedule` runs its macro later, on the
-  main thread (mainform.cpp); `print` from a thread is recorded as a fault;
+  main thread, in whole seconds (mainform.cpp ID_TIMER: `TETime::Now() - LastCalled >
+  Interval`); `print` from a thread is recorded as a fault;
 - a function given to `registerFunction` that raises has its error logged, not raised
   (pyext.cpp);
 - the process environment is Olex2's: etc/bin/start sets PYTHONHOME, LD_LIBRARY_PATH,
@@ -70,6 +71,7 @@ class Olex2(object):
     def __init__(self):
         self.gil = threading.Condition()
         self.running_threads = 0
+        self.schedule_unit = 1.0  # seconds of Olex2's clock (tests compress time)
         self.reset()
 
     def reset(self):
@@ -304,11 +306,17 @@ class Olex2(object):
 
     # --- the main loop: scheduled macros, Olex2's environment -----------------------------------
     def schedule(self, interval, macro):
-        self.scheduled.append((time.monotonic() + float(interval) * 0.01, macro))
+        """As Olex2's timer runs its tasks (mainform.cpp, ID_TIMER): a task is due once the
+        whole seconds of TETime::Now() since it was scheduled exceed its interval, so
+        Schedule(1) runs 1-2 s later and Schedule(0) within the next second."""
+        self.scheduled.append((self._second() + int(interval) + 1, macro))
+
+    def _second(self):
+        return int(time.monotonic() / self.schedule_unit)
 
     def run_scheduled(self):
         """Run the scheduled macros that are due, on the calling (main) thread."""
-        now = time.monotonic()
+        now = self._second()
         due = [item for item in self.scheduled if item[0] <= now]
         self.scheduled = [item for item in self.scheduled if item[0] > now]
         for _, macro in due:
