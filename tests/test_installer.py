@@ -2,7 +2,6 @@
 exact uninstall, and refusals."""
 import hashlib
 import importlib
-import os
 import subprocess
 import sys
 from pathlib import Path

@@ -236,7 +236,7 @@ def apply_commands(olex, olx, olex_core, commands, before, say):
                 journal.undoable += 1
         now = read_model(olx, olex_core)
         journal.added = [i for i in now.states if i not in before.states and now.states[i][1] == "H"]
-        expected = _expected_labels(translated, before)
+        expected = _expected_labels(translated)
         wrong = ["%s (now %s)" % (label, now.states.get(i, ("gone",))[0]) for i, label in sorted(expected.items())
                  if now.states.get(i, ("",))[0] != label]
         if wrong:
@@ -260,7 +260,8 @@ def is_grown(olx):
         return None
 
 
-def _expected_labels(translated, before):
+def _expected_labels(translated):
+    """aunit id → the label its last `name` gives it."""
     labels = {}
     for command in translated:
         words = command.split()
