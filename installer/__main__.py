@@ -9,7 +9,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m installer", description="Install the CrystalX plugin into Olex2.")
     parser.add_argument("--olex2-dir", required=True, help="the Olex2 installation folder (holds plugins.xld)")
     parser.add_argument("--core-python", help="python of the environment with crystalx-core "
-                                              "(default: .venv beside this checkout, else this python)")
+                                              "(default: .venv beside this checkout)")
     parser.add_argument("--uninstall", action="store_true", help="remove the plugin and its registration")
     args = parser.parse_args(argv)
     try:

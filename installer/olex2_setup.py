@@ -4,7 +4,6 @@ runs inside Olex2)."""
 import json
 import os
 import shutil
-import sys
 import tempfile
 
 PLUGIN = "CrystalX"
@@ -35,13 +34,26 @@ def check(olex2_dir):
             raise InstallError("no write access to %s: run as a user who may change the Olex2 installation" % folder)
 
 
+def checkout_root(source=SOURCE):
+    """The CrystalX checkout the plugin comes from (the core runs there)."""
+    return os.path.dirname(os.path.dirname(source))
+
+
 def default_core_python():
-    """The venv beside this checkout (README's set-up), else the interpreter running us."""
-    root = os.path.dirname(os.path.dirname(SOURCE))
+    """The venv beside this checkout (README's set-up). Never the interpreter running us:
+    inside Olex2 that is Olex2's own program, not a Python with the core."""
+    root = checkout_root()
     for candidate in (os.path.join(root, ".venv", "bin", "python"), os.path.join(root, ".venv", "Scripts", "python.exe")):
         if os.path.isfile(candidate):
             return candidate
-    return sys.executable
+    raise InstallError("no core Python found: create the venv %s as the README says, or pass --core-python "
+                       "with the python of the environment where crystalx-core is installed"
+                       % os.path.join(root, ".venv"))
+
+
+def looks_like_python(path):
+    """python, python3, python3.12, python.exe, pythonw.exe: not Olex2's olex2 or unirun."""
+    return os.path.basename(path).lower().startswith("python")
 
 
 def install(olex2_dir, core_python, source=SOURCE):
@@ -51,12 +63,15 @@ def install(olex2_dir, core_python, source=SOURCE):
         raise InstallError("plugin sources not found at %s" % source)
     if not os.path.isfile(core_python):
         raise InstallError("core interpreter %s does not exist" % core_python)
+    if not looks_like_python(core_python):
+        raise InstallError("core interpreter %s is not a python; point --core-python at the python of the "
+                           "environment where crystalx-core is installed" % core_python)
     manifest = _read_manifest(olex2_dir)
     target = os.path.join(plugin_lib(olex2_dir), PLUGIN_DIR)
     if os.path.exists(target):
         shutil.rmtree(target)
     shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    _set_core_interpreter(os.path.join(target, "crystalx.phil"), core_python)
+    _set_settings(os.path.join(target, "crystalx.phil"), core_python, checkout_root(source))
     xld = os.path.join(olex2_dir, "plugins.xld")
     if manifest is None:
         manifest = {"plugins_xld_created": not os.path.exists(xld), "plugins_xld_added": False}
@@ -87,7 +102,7 @@ def uninstall(olex2_dir):
 # --- plugins.xld: `<Plugin` … one `<NAME>` per line … `>` ---------------------------------------
 
 def _entries(xld):
-    lines = open(xld, newline="").read().splitlines()
+    lines = open(xld, newline="", encoding="utf-8").read().splitlines()
     return [line.strip() for line in lines if line.strip().startswith("<") and line.strip().endswith(">")
             and not line.strip().lower().startswith("<plugin")]
 
@@ -97,7 +112,7 @@ def _add_entry(xld):
     if not os.path.exists(xld):
         _write(xld, "<Plugin\n  %s\n>\n" % ENTRY)
         return True
-    text = open(xld, newline="").read()
+    text = open(xld, newline="", encoding="utf-8").read()
     lines = text.splitlines(True)
     if any(line.strip() == ENTRY for line in lines):
         return False
@@ -113,14 +128,19 @@ def _add_entry(xld):
 
 
 def _remove_entry(xld):
-    lines = open(xld, newline="").read().splitlines(True)
+    lines = open(xld, newline="", encoding="utf-8").read().splitlines(True)
     _write(xld, "".join(line for line in lines if line.strip() != ENTRY))
 
 
-def _set_core_interpreter(phil, core_python):
-    text = open(phil).read()
-    path = core_python.replace("\\", "/").replace("'", "\\'")
-    _write(phil, text.replace("core_interpreter = ''", "core_interpreter = '%s'" % path, 1))
+def _set_settings(phil, core_python, core_directory):
+    """Record the core's python and folder; read and written as UTF-8, which Olex2's
+    PluginTools reads (a user folder with an accent must survive a cp1252 Windows)."""
+    with open(phil, encoding="utf-8") as stream:
+        text = stream.read()
+    for name, value in (("core_interpreter", core_python), ("core_directory", core_directory)):
+        quoted = value.replace("\\", "/").replace("'", "\\'")
+        text = text.replace("%s = ''" % name, "%s = '%s'" % (name, quoted), 1)
+    _write(phil, text)
 
 
 def _read_manifest(olex2_dir):
@@ -128,7 +148,7 @@ def _read_manifest(olex2_dir):
     if not os.path.exists(path):
         return None
     try:
-        return json.load(open(path))
+        return json.load(open(path, encoding="utf-8"))
     except ValueError:
         raise InstallError("%s is damaged; remove it and %s by hand" % (path, PLUGIN_DIR))
 
@@ -136,6 +156,6 @@ def _read_manifest(olex2_dir):
 def _write(path, text):
     """Atomic: a temporary file beside the target, then a rename."""
     handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path) or ".")
-    with os.fdopen(handle, "w", newline="") as stream:
+    with os.fdopen(handle, "w", newline="", encoding="utf-8") as stream:
         stream.write(text)
     os.replace(temporary, path)

@@ -2,7 +2,6 @@
 exact uninstall, and refusals."""
 import hashlib
 import importlib
-import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -112,12 +111,61 @@ def test_command_line(tmp_path):
     assert done.returncode == 2 and "not installed" in done.stderr
 
 
-def test_install_py_runs_inside_olex2(tmp_path, monkeypatch):
+def py_run(path):
+    """Olex2's `py.run FILE`: the file's text executed in `__main__`, without `__file__`, after
+    changing into the file's folder (Olex2 pyext.cpp)."""
+    namespace = {"__name__": "__main__", "__builtins__": __builtins__}
+    exec(compile(Path(path).read_text(encoding="utf-8"), str(path), "exec"), namespace)
+
+
+def test_install_py_runs_inside_olex2_without_file(tmp_path, monkeypatch):
+    """Issue 21 point 4: py.run gives no __file__; the installer finds its checkout from the
+    working directory and installs with the checkout's .venv python."""
     base = fake_olex2(tmp_path)
+    venv_python = tmp_path / "checkout" / ".venv" / "bin" / "python"
+    venv_python.parent.mkdir(parents=True)
+    venv_python.symlink_to(sys.executable)
+    monkeypatch.setattr(olex2_setup, "checkout_root", lambda source=None: str(tmp_path / "checkout"))
     monkeypatch.syspath_prepend(str(ROOT / "tests" / "olex2_double"))
     for name in ("olx", "_olex2"):
         sys.modules.pop(name, None)
     importlib.import_module("_olex2").STATE.params["_base_dir"] = str(base)
-    runpy.run_path(str(ROOT / "installer" / "install.py"))
+    monkeypatch.chdir(ROOT / "installer")
+    py_run(ROOT / "installer" / "install.py")
     assert (base / "util" / "pyUtil" / "PluginLib" / "plugin-CrystalX" / "CrystalX.py").is_file()
     assert "<CrystalX>" in (base / "plugins.xld").read_text()
+    phil = (base / "util" / "pyUtil" / "PluginLib" / "plugin-CrystalX" / "crystalx.phil").read_text(encoding="utf-8")
+    assert f"core_interpreter = '{venv_python}'" in phil
+
+
+def test_inside_olex2_the_installer_never_takes_olex2_for_the_core(tmp_path, monkeypatch, capsys):
+    """Issue 21 point 6: inside Olex2 sys.executable is Olex2's program; with no .venv the
+    installer says which python to point at instead of recording Olex2's binary."""
+    base = fake_olex2(tmp_path)
+    olex2_binary = base / "olex2"
+    olex2_binary.write_text("not a python\n")
+    monkeypatch.setattr(sys, "executable", str(olex2_binary))
+    monkeypatch.setattr(olex2_setup, "checkout_root", lambda source=None: str(tmp_path / "no-checkout"))
+    with pytest.raises(InstallError, match="no core Python found.*--core-python"):
+        olex2_setup.default_core_python()
+    with pytest.raises(InstallError, match="is not a python"):
+        install(str(base), str(olex2_binary))
+    assert not (base / "util" / "pyUtil" / "PluginLib" / "plugin-CrystalX").exists()
+
+
+def test_the_settings_file_is_utf8_whatever_the_locale(tmp_path):
+    """Issue 21 point 5: PluginTools reads crystalx.phil as UTF-8; a user folder with an
+    accent must be written as UTF-8 on a cp1252 Windows too. This machine has no cp1252
+    locale, so the installer runs with every open() that would use the locale's encoding
+    turned into an error (PEP 597), and the bytes are checked."""
+    base = fake_olex2(tmp_path)
+    python = tmp_path / "Jürgen Ødegård" / "python"
+    python.parent.mkdir()
+    python.symlink_to(sys.executable)
+    script = "from installer.olex2_setup import install; install(%r, %r)" % (str(base), str(python))
+    done = subprocess.run([sys.executable, "-X", "warn_default_encoding", "-W", "error::EncodingWarning", "-c", script],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-800:]
+    phil = (base / "util" / "pyUtil" / "PluginLib" / "plugin-CrystalX" / "crystalx.phil").read_bytes()
+    assert ("core_interpreter = '%s'" % python).encode("utf-8") in phil
+    assert ("core_directory = '%s'" % ROOT).encode("utf-8") in phil

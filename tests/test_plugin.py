@@ -2,6 +2,7 @@
 is loaded, Auto-assign is clicked, and the commands, the model, Revert and the re-assign loop
 are checked; plus the core missing, crashing, and a command failing mid-apply."""
 import importlib
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -32,16 +33,31 @@ def alanine_solution(shared_data):
     return truth, solution
 
 
-def open_in_double(tmp_path, monkeypatch, structure, atoms, z):
+def olex2_environment(monkeypatch, base):
+    """The environment an installed Olex2 gives its plugins (etc/bin/start): a child Python
+    that inherits it dies (PYTHONHOME) or imports Olex2's cctbx (LIBTBX_BUILD)."""
+    for name, value in importlib.import_module("_olex2").STATE.olex2_environment(str(base)).items():
+        monkeypatch.setenv(name, value)
+    for name, folder in (("LD_LIBRARY_PATH", "lib"), ("PATH", "bin")):
+        monkeypatch.setenv(name, os.pathsep.join([str(base / folder)] + [p for p in [os.environ.get(name)] if p]))
+
+
+def open_in_double(tmp_path, monkeypatch, structure, atoms, z, interpreter=sys.executable):
     """The double with `atoms` (the double's Atom arguments) in `structure`'s cell, symmetry and
-    formula (z formula units), and a fresh plugin imported into it: (state, plugin)."""
+    formula (z formula units), Olex2's environment and thread rule, and a fresh plugin imported
+    into it (which starts the core in the background): (state, plugin)."""
     for path in (str(DOUBLE), str(PLUGIN)):
         monkeypatch.syspath_prepend(path)
     for name in PLUGIN_MODULES + ("olex", "olx", "olex_core", "olexFunctions", "PluginTools", "_olex2"):
         sys.modules.pop(name, None)
     state = importlib.import_module("_olex2").STATE
     state.reset()
-    state.params["_data_dir"] = str(tmp_path)
+    olex2_environment(monkeypatch, tmp_path / "olex2")
+    state.params.update({"_data_dir": str(tmp_path), "_base_dir": str(tmp_path / "olex2"),
+                         "crystalx.core_interpreter": interpreter, "crystalx.core_directory": str(ROOT)})
+    undo = state.enforce_gil(PLUGIN)
+    monkeypatch.setattr(state, "undo_gil", undo, raising=False)
+    monkeypatch.setattr(state, "schedule_unit", 0.01)  # time compressed: scheduled macros run 10 ms later
     matrices = []
     for op in structure.symops:
         rt = sgtbx.rt_mx(op)
@@ -49,7 +65,6 @@ def open_in_double(tmp_path, monkeypatch, structure, atoms, z):
         matrices.append(tuple(tuple(r[3 * k:3 * k + 3]) + (t[k],) for k in range(3)))
     state.load(structure.cell, matrices, [(el, n / z) for el, n in zip(structure.sfac, structure.unit)], z, atoms)
     plugin = importlib.import_module("CrystalX")
-    state.params["crystalx.core_interpreter"] = sys.executable
     return state, plugin.CrystalX_instance
 
 
@@ -57,8 +72,15 @@ def open_in_double(tmp_path, monkeypatch, structure, atoms, z):
 def close_plugin():
     yield
     plugin = sys.modules.get("CrystalX")
-    if plugin is not None and plugin.CrystalX_instance.core is not None:
-        plugin.CrystalX_instance.core.close()
+    if plugin is not None:
+        instance = plugin.CrystalX_instance
+        if instance.panel_link is not None and instance.panel_link.alive():
+            instance.panel_link.process.kill()
+        if instance.core is not None:
+            instance.core.close()
+        state = sys.modules["_olex2"].STATE
+        getattr(state, "undo_gil", lambda: None)()
+        assert state.thread_prints == [] and state.starved == [] and state.running_threads == 0
     for name in PLUGIN_MODULES:
         sys.modules.pop(name, None)
 
@@ -73,15 +95,16 @@ def olex2(tmp_path, alanine_solution, monkeypatch, close_plugin):
     yield state, plugin, truth
 
 
+def idle(plugin):
+    return plugin.job is None and (plugin.worker is None or not plugin.worker.is_alive())
+
+
 def click(state, plugin, function, *args):
-    """Press a button and let the background work and the scheduled callback run."""
+    """Press a button, then run Olex2's main loop (scheduled macros only) until the plugin
+    is idle and nothing is scheduled."""
     state.functions["crystalx." + function](*args)
-    while getattr(plugin, "worker", None) is not None:
-        plugin.worker.join(timeout=120)
-        plugin.worker = None
-        assert state.scheduled == ["spy.crystalx.finish()"]
-        state.scheduled.clear()
-        state.functions["crystalx.finish"]()
+    state.pump(lambda: idle(plugin) and not state.scheduled)
+    assert not state.errors, state.errors[-1]
 
 
 def elements_at_published_sites(state, truth):
@@ -118,7 +141,7 @@ def test_auto_assign_types_the_solution_and_revert_restores_it_exactly(olex2):
 
     click(state, plugin, "revert")
     assert state.model_state() == before
-    assert plugin.session.messages[-1] == "reverted"
+    assert plugin.session.messages[-1] == "reverted exactly"
 
 
 def test_preview_changes_nothing_and_apply_refuses_a_changed_model(olex2):
@@ -148,9 +171,12 @@ def test_a_command_failing_mid_apply_leaves_the_model_as_it_was(olex2):
     assert any("refused" in m and "put back" in m for m in plugin.session.messages)
 
 
-def test_a_missing_core_is_a_clear_message(olex2):
-    state, plugin, _ = olex2
-    state.params["crystalx.core_interpreter"] = "/nowhere/python"
+def test_a_missing_core_is_a_clear_message(tmp_path, monkeypatch, alanine_solution, close_plugin):
+    _, solution = alanine_solution
+    peaks = [(s.label, "Q", s.frac, 0.05, 1.0, 0, s.peak_height) for s in solution.sites]
+    state, plugin = open_in_double(tmp_path, monkeypatch, solution, peaks, z=4, interpreter="/nowhere/python")
+    state.pump(lambda: idle(plugin) and not state.scheduled)
+    assert "could not start" in plugin.session.messages[-1] and "interpreter not found" in plugin.session.messages[-1]
     click(state, plugin, "assign")
     assert "interpreter not found" in plugin.session.messages[-1]
 
@@ -179,8 +205,9 @@ def test_atoms_in_residues_are_renamed_within_their_residue_and_revert_exactly(t
                       site.occupancy, site.part, 0.0, site.afix, int(residue or 0)))
     state, plugin = open_in_double(tmp_path, monkeypatch, structure, atoms, z=4)
     before = state.model_state()
+    typed_n = next(k for k, a in enumerate(state.atoms) if a.label == "N1")
     click(state, plugin, "assign")
-    assert [c for c in state.log if c.startswith("name")] == ["name N1_2 O1"]
+    assert [c for c in state.log if c.startswith("name")] == ["name #c%d O1" % typed_n]
     moved = state.find("O1_2")
     assert moved is not None and moved.type == "O" and moved.resi == 2
     assert sorted(a.address for a in state.live()) == sorted(s.label for s in structure.sites)

@@ -250,7 +250,7 @@ def test_a_renamed_residue_atom_parks_within_its_residue():
         Site("C1_3", "C", (0.1, 0.1, 0.1)), Site("C2_3", "C", (0.3, 0.1, 0.1))])
     assignment = Assignment("plan", [SiteAssignment(0, "C1_3", "C", "C2_3"), SiteAssignment(1, "C2_3", "C", "C1_3")])
     commands = olex2_commands(structure, assignment, [])
-    assert commands == ["name C1_3 C900", "name C2_3 C1", "name C900_3 C2"]
+    assert commands == ["name C1_3 C999", "name C2_3 C1", "name C999_3 C2"]
 
 
 @pytest.mark.parametrize("residue", [-1, 1.5, "2", True])

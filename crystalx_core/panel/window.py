@@ -1,10 +1,16 @@
-"""The panel window: a sortable, filterable table coloured by confidence, a confidence
-histogram, and a watch on the assignment file so a new answer shows at once."""
+"""The panel window: a sortable, filterable table coloured by confidence with every doubtful
+element or H count highlighted, a labelled confidence histogram, a watch on the assignment
+file so a new answer shows at once, and (with a `Link`) a clicked row selects the atom in
+Olex2 and Olex2's selection selects the row."""
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QFileSystemWatcher, Qt, QTimer
+import queue
+import sys
+import threading
+
+from PySide6.QtCore import QFileSystemWatcher, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QHBoxLayout, QHeaderView, QLabel, QMainWindow,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
@@ -12,7 +18,8 @@ from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QHBoxLayout, QHeaderVi
 from crystalx_core.errors import InputError
 from crystalx_core.panel.rows import Row, histogram, read_rows
 
-COLUMNS = ["atom", "new label", "element", "p", "alternatives", "H", "p(H)", "HFIX", "note"]
+COLUMNS = ["atom", "new label", "element", "p", "alternatives", "H", "p(H)", "HFIX", "evidence", "note"]
+LOW = QColor(255, 150, 150)  # a doubtful element or H count
 
 
 def confidence_colour(p: float) -> QColor:
@@ -29,10 +36,12 @@ class _NumberItem(QTableWidgetItem):
 
 
 class Histogram(QWidget):
+    """Atoms per element-probability bin, with both axes labelled and each bar's count."""
+
     def __init__(self):
         super().__init__()
         self.counts: list[int] = []
-        self.setMinimumHeight(70)
+        self.setMinimumHeight(130)
 
     def set_rows(self, rows: list[Row]):
         self.counts = histogram(rows)
@@ -40,22 +49,82 @@ class Histogram(QWidget):
 
     def paintEvent(self, event):
         painter = QPainter(self)
-        width, height = self.width(), self.height() - 14
+        painter.fillRect(self.rect(), Qt.white)
+        left, bottom, top_margin = 46, 34, 18
+        width, height = self.width() - left - 8, self.height() - bottom - top_margin
+        bins = max(len(self.counts), 1)
         top = max(self.counts or [1]) or 1
-        bar = width / max(len(self.counts), 1)
+        bar = width / bins
+        painter.setPen(Qt.black)
+        painter.drawText(4, 13, "atoms per element probability")
+        painter.drawLine(left, top_margin, left, top_margin + height)
+        painter.drawLine(left, top_margin + height, left + width, top_margin + height)
+        painter.drawText(4, top_margin + 10, str(top))
+        painter.drawText(4, top_margin + height, "0")
+        painter.save()
+        painter.translate(14, top_margin + height // 2 + 16)
+        painter.rotate(-90)
+        painter.drawText(0, 0, "atoms")
+        painter.restore()
         for k, n in enumerate(self.counts):
             h = int(height * n / top)
-            painter.fillRect(int(k * bar) + 1, height - h, int(bar) - 2, h, confidence_colour((k + 0.5) / len(self.counts)))
-        painter.setPen(Qt.black)
-        painter.drawText(0, self.height() - 2, "confidence 0")
-        painter.drawText(width - 20, self.height() - 2, "1")
+            x = left + int(k * bar) + 1
+            painter.fillRect(x, top_margin + height - h, max(int(bar) - 2, 1), h, confidence_colour((k + 0.5) / bins))
+            if n:
+                painter.drawText(x + 2, top_margin + height - h - 2, str(n))
+            painter.drawText(left + int(k * bar) - 6, top_margin + height + 13, f"{k / bins:.1f}")
+        painter.drawText(left + width - 18, top_margin + height + 13, "1.0")
+        painter.drawText(left + width // 2 - 70, self.height() - 3, "probability of the chosen element")
         painter.end()
 
 
+class Link(QObject):
+    """The line protocol with the Olex2 plugin on stdin/stdout: the panel writes `ready` once
+    shown and `select LABEL` for a clicked row; it reads `select LABEL` (Olex2's selection).
+    A thread reads stdin into a queue that a timer empties on the GUI thread (no Qt call
+    from the reading thread)."""
+
+    selected = Signal(str)
+    closed = Signal()  # the plugin (Olex2) has gone
+
+    def __init__(self, stdin=None, stdout=None):
+        super().__init__()
+        self.stdin, self.stdout = stdin or sys.stdin, stdout or sys.stdout
+        self.lines: queue.Queue = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self._deliver)
+        self.timer.start(50)
+
+    def send(self, line: str):
+        try:
+            self.stdout.write(line + "\n")
+            self.stdout.flush()
+        except (OSError, ValueError):
+            pass  # the plugin has gone
+
+    def _read(self):
+        for line in self.stdin:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def _deliver(self):
+        while not self.lines.empty():
+            line = self.lines.get()
+            if line is None:
+                self.timer.stop()
+                self.closed.emit()
+                return
+            words = line.split()
+            if words[:1] == ["select"] and len(words) == 2:
+                self.selected.emit(words[1])
+
+
 class PanelWindow(QMainWindow):
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, link: Link | None = None):
         super().__init__()
         self.path = Path(path)
+        self.link = link
         self.rows: list[Row] = []
         self.setWindowTitle("CrystalX probabilities")
         self.status = QLabel()
@@ -87,7 +156,22 @@ class PanelWindow(QMainWindow):
         self.watcher.fileChanged.connect(self._changed)
         self.watcher.directoryChanged.connect(self._changed)  # the file is replaced by a rename
         self.watcher.addPath(str(self.path.parent))
+        self.table.cellClicked.connect(self._clicked)
+        if link is not None:
+            link.selected.connect(self.select_label)
         self.reload()
+
+    def _clicked(self, row, column):
+        if self.link is not None:
+            self.link.send(f"select {self.table.item(row, 0).text()}")
+
+    def select_label(self, label: str):
+        """Select and show the row of `label` (as Olex2 names it, or the new label)."""
+        for k in range(self.table.rowCount()):
+            if label.upper() in (self.table.item(k, 0).text().upper(), self.table.item(k, 1).text().upper()):
+                self.table.selectRow(k)
+                self.table.scrollToItem(self.table.item(k, 0))
+                return
 
     def _sorted(self, column, order):
         self.sort_column, self.sort_order = column, order
@@ -107,8 +191,9 @@ class PanelWindow(QMainWindow):
         if str(self.path) not in self.watcher.files():
             self.watcher.addPath(str(self.path))
         self.rows = rows
-        low = sum(1 for r in rows if r.confidence < self.threshold.value())
-        self.status.setText(f"{title}: {len(rows)} atoms, {low} below {self.threshold.value():.2f}")
+        low = sum(1 for r in rows if r.low(self.threshold.value()))
+        self.status.setText(f"{title}: {len(rows)} atoms, {low} with an element or H probability below "
+                            f"{self.threshold.value():.2f} (highlighted)")
         self._fill()
         self.histogram.set_rows(rows)
 
@@ -118,7 +203,7 @@ class PanelWindow(QMainWindow):
         for k, row in enumerate(self.rows):
             alternatives = ", ".join(f"{el} {p:.2f}" for el, p in row.alternatives)
             cells = [row.label, row.new_label, row.element, f"{row.confidence:.3f}", alternatives,
-                     str(row.h_count), f"{row.h_confidence:.2f}", str(row.hfix or "-"), row.note]
+                     str(row.h_count), f"{row.h_confidence:.2f}", str(row.hfix or "-"), row.evidence, row.note]
             numbers = {3: row.confidence, 5: row.h_count, 6: row.h_confidence}
             for column, text in enumerate(cells):
                 item = _NumberItem(text) if column in numbers else QTableWidgetItem(text)
@@ -126,6 +211,9 @@ class PanelWindow(QMainWindow):
                     item.setData(Qt.UserRole, float(numbers[column]))
                 if column == 3:
                     item.setBackground(confidence_colour(row.confidence))
+                if (column in (0, 2) and row.confidence < self.threshold.value()) or \
+                        (column in (5, 6) and row.h_confidence < self.threshold.value()):
+                    item.setBackground(LOW)
                 self.table.setItem(k, column, item)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(self.sort_column, self.sort_order)
@@ -134,5 +222,5 @@ class PanelWindow(QMainWindow):
     def apply_filter(self):
         limit = self.threshold.value()
         for k in range(self.table.rowCount()):
-            p = float(self.table.item(k, 3).data(Qt.UserRole))
+            p = min(float(self.table.item(k, 3).data(Qt.UserRole)), float(self.table.item(k, 6).data(Qt.UserRole)))
             self.table.setRowHidden(k, self.only_doubtful.isChecked() and p >= limit)

@@ -4,6 +4,13 @@ Olex2 imports this file from util/pyUtil/PluginLib/plugin-CrystalX/ when "Crysta
 in plugins.xld. It only translates: the open model goes to the CrystalX core (a separate
 Python with the models) and the core's Olex2 commands come back. Standard library only,
 Python 3.8 or later.
+
+Threads follow Olex2's rule (mainform.cpp; NoSpherA2 does the same): Olex2's main thread
+keeps the GIL and lends it to other threads only while olex_core's running-thread count is
+raised. So the count is raised on the main thread before a thread starts and lowered by the
+thread in `finally`; a thread never prints or calls olx except `olx.Schedule`, which hands
+its result back to the main thread. Schedule counts whole seconds (mainform.cpp), so the
+callback is scheduled with interval 0: it runs within the next second, not 1-2 s later.
 """
 import os
 import subprocess
@@ -20,13 +27,34 @@ P_PATH = os.path.dirname(os.path.abspath(__file__))
 if P_PATH not in sys.path:
     sys.path.append(P_PATH)
 
-from core_client import CoreError, CoreProcess  # noqa: E402
+from core_client import CoreError, CoreProcess, child_environment, hidden_window  # noqa: E402
 from olex_model import ApplyError  # noqa: E402
 from session import Session  # noqa: E402
 
 OV = OlexFunctions()
 SCOPE = "crystalx"
 TABLE = "crystalx-table.htm"
+EMPTY_TABLE = "<font size='-1'>Auto-assign to see each atom's element and H probabilities here.</font>"
+
+
+def in_background(target, *args):
+    """Run target(*args) on a thread that Olex2 lets run: the count is raised here, on the
+    main thread, and lowered by the thread when it ends."""
+    olex_core.IncRunningThreadsCount()
+
+    def run():
+        try:
+            target(*args)
+        finally:
+            olex_core.DecRunningThreadsCount()
+    thread = threading.Thread(target=run)
+    thread.daemon = True
+    try:
+        thread.start()
+    except RuntimeError:
+        olex_core.DecRunningThreadsCount()
+        raise
+    return thread
 
 
 class CrystalX(PluginTools):
@@ -36,24 +64,37 @@ class CrystalX(PluginTools):
         self.p_img = [("CrystalX", "h1")]
         self.deal_with_phil(operation="read")
         self.print_version_date()
+        OV.write_to_olex(TABLE, EMPTY_TABLE)  # the panel includes it from the first render
         self.setup_gui()
         self.core = None
         self.session = None
-        self.job = None  # (mode, rounds left) while the core works
+        self.job = None  # (mode, rounds left, model) while the core works
+        self.worker = None
         self.worker_result = None
-        self.panel_process = None
+        self.worker_notes = []
+        self.panel_link = None
         for function in (self.assign, self.preview, self.apply, self.revert, self.batch, self.panel, self.finish,
-                         self.status):
+                         self.status, self.panel_event, self.panel_select):
             OV.registerFunction(function, False, "crystalx")
+        if self.setting("core_interpreter"):
+            self.worker = in_background(self._warm_up, self._session())
 
     def setting(self, name):
         return OV.GetParam("%s.%s" % (SCOPE, name))
 
     def _session(self):
         if self.session is None:
-            self.core = CoreProcess(self.setting("core_interpreter"))
+            self.core = CoreProcess(self.setting("core_interpreter"), self.setting("core_directory") or OV.DataDir(),
+                                    OV.BaseDir())
             self.session = Session(olex, olx, olex_core, self.core, self.setting, OV.DataDir())
         return self.session
+
+    def _warm_up(self, session):
+        try:
+            session.warm_up()
+        except CoreError as error:
+            self.worker_notes.append("the core could not start: %s" % error)
+            olx.Schedule(0, "spy.crystalx.finish()")
 
     # --- commands -------------------------------------------------------------------------------
     def assign(self):
@@ -78,17 +119,6 @@ class CrystalX(PluginTools):
         """Re-assign the open structure: assign, apply, refine, until nothing changes or N rounds."""
         self._start("batch", int(rounds or self.setting("batch_rounds")))
 
-    def panel(self):
-        """The Qt probability panel, in its own process (Olex2 runs no Qt inside)."""
-        if self.panel_process is not None and self.panel_process.poll() is None:
-            return
-        watched = os.path.join(OV.DataDir(), "crystalx_last.json")
-        try:
-            self.panel_process = subprocess.Popen([self.setting("core_interpreter"), "-m", "crystalx_core.panel",
-                                                   watched])
-        except (OSError, TypeError) as error:
-            self._session().say("cannot open the panel with %r: %s" % (self.setting("core_interpreter"), error))
-
     def status(self):
         return "busy" if self.job else "idle"
 
@@ -99,53 +129,156 @@ class CrystalX(PluginTools):
             session.say("still working on the previous request")
             return
         try:
-            snapshot = session.snapshot()
+            model = session.model()
         except (RuntimeError, ValueError) as error:
             session.say("cannot read the model: %s" % error)
             return
-        self.job = (mode, rounds, snapshot)
-        session.say("asking the core about %d sites" % len(snapshot["sites"]))
+        self.olex_clear_labels()
+        self.job = (mode, rounds, model)
+        session.say("asking the core about %d sites" % len(model.snapshot["sites"]))
+        self.worker = in_background(self._work, session, model)
 
-        def work():
-            try:
-                self.worker_result = session.ask(snapshot)
-            except CoreError as error:
-                self.worker_result = error
-            olx.Schedule(1, "spy.crystalx.finish()")
-
-        thread = threading.Thread(target=work)
-        thread.daemon = True
-        thread.start()
-        self.worker = thread
+    def _work(self, session, model):
+        try:
+            self.worker_result = session.ask(model, self.worker_notes)
+        except CoreError as error:
+            self.worker_result = error
+        finally:
+            olx.Schedule(0, "spy.crystalx.finish()")
 
     def finish(self):
         """Back on the GUI thread with the core's answer."""
-        if self.job is None:
-            return
-        mode, rounds, snapshot = self.job
-        self.job, answer, self.worker_result = None, self.worker_result, None
         session = self._session()
+        notes, self.worker_notes = self.worker_notes, []
+        for note in notes:
+            session.say(note)
+        if self.job is None or self.worker_result is None:
+            return  # only notes (the warm-up's), or the job's answer is still coming
+        mode, rounds, model = self.job
+        self.job, answer, self.worker_result = None, self.worker_result, None
         if isinstance(answer, Exception):
             session.say(str(answer))
             return
-        OV.write_to_olex(TABLE, session.show(snapshot, answer))
+        OV.write_to_olex(TABLE, session.show(model, answer))
         if mode == "batch" and session.is_stable(answer):
             session.say("stable: nothing left to change")
         elif mode in ("assign", "batch"):
             try:
-                session.apply()
+                journal = session.apply()
             except ApplyError as error:
                 session.say(str(error))
-                rounds = 0
+                rounds, journal = 0, None
             if mode == "batch" and rounds > 1:
-                if not session.settings("auto_refine"):
-                    olex.m("refine %d" % int(self.setting("refine_cycles")))
+                if journal is not None and not journal.refined:
+                    session.refine(journal)
                 session.say("round done; %d left" % (rounds - 1))
                 self._start("batch", rounds - 1)
         self._refresh()
 
+    def olex_clear_labels(self):
+        olex.m("kill labels")
+
     def _refresh(self):
         olx.html.Update()
+
+    # --- the probability panel: its own process, a line protocol on its stdin/stdout ---------
+    def panel(self):
+        """Open the Qt probability panel (Olex2 runs no Qt inside), linked both ways: a row
+        clicked there selects the atom here, spy.crystalx.panel_select() the other way."""
+        session = self._session()
+        if self.panel_link is not None and self.panel_link.alive():
+            return
+        try:
+            self.panel_link = PanelLink(self.setting("core_interpreter"), self.core.directory, OV.BaseDir(),
+                                        os.path.join(OV.DataDir(), "crystalx_last.json"), OV.DataDir())
+        except (OSError, TypeError, ValueError) as error:
+            session.say("cannot open the panel with %r: %s" % (self.setting("core_interpreter"), error))
+
+    def panel_event(self):
+        """On the main thread: act on what the panel sent (select and centre an atom) and
+        report a panel that stopped."""
+        link = self.panel_link
+        if link is None:
+            return
+        for kind, value in link.take():
+            if kind == "select":
+                atom = self._session().address(value)  # the panel names atoms as the answer did
+                found = olex.m("sel -u") and olex.m("sel %s" % atom) and olex.m("center %s" % atom)
+                if not found:
+                    self._session().say("Olex2 could not select %s" % value)
+            elif kind == "stopped":
+                self._session().say(value)
+
+    def panel_select(self):
+        """Show Olex2's current selection in the panel."""
+        if self.panel_link is not None and self.panel_link.alive():
+            for label in str(olx.Sel()).split():
+                self.panel_link.send("select %s" % label)
+
+
+class PanelLink(object):
+    """The panel process and the thread that reads its lines for as long as it runs (the
+    running-thread count stays raised for that time, so the thread can act on a click)."""
+
+    def __init__(self, interpreter, directory, base_dir, watched, log_dir):
+        if not interpreter:
+            raise ValueError("no core interpreter is set")
+        self.log_path = os.path.join(log_dir, "crystalx_panel.log")
+        self.events = []
+        self.ready = False  # the panel said it is shown
+        self.lock = threading.Lock()
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen([window_python(interpreter), "-m", "crystalx_core.panel", watched, "--link"],
+                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, cwd=directory,
+                                            env=child_environment(os.environ, base_dir), **hidden_window())
+        self.reader = in_background(self._read)
+
+    def alive(self):
+        return self.process.poll() is None
+
+    def send(self, line):
+        try:
+            self.process.stdin.write((line + "\n").encode("utf-8"))
+            self.process.stdin.flush()
+        except (OSError, ValueError):
+            pass  # the panel has gone; the reader reports it
+
+    def take(self):
+        with self.lock:
+            events, self.events = self.events, []
+        return events
+
+    def _read(self):
+        for raw in iter(self.process.stdout.readline, b""):
+            words = raw.decode("utf-8", "replace").split()
+            if words[:1] == ["ready"]:
+                self.ready = True
+            elif words[:1] == ["select"] and len(words) == 2:
+                self._post(("select", words[1]))
+        code = self.process.wait()
+        if code != 0 or not self.ready:
+            self._post(("stopped", "the probability panel stopped (exit %s): %s" % (code, last_line(self.log_path))))
+
+    def _post(self, event):
+        with self.lock:
+            self.events.append(event)
+        olx.Schedule(0, "spy.crystalx.panel_event()")
+
+
+def window_python(interpreter):
+    """pythonw.exe beside python.exe on Windows: a GUI child without a console window."""
+    folder, name = os.path.split(interpreter)
+    windowed = os.path.join(folder, name.lower().replace("python.exe", "pythonw.exe"))
+    return windowed if sys.platform.startswith("win") and os.path.isfile(windowed) else interpreter
+
+
+def last_line(path):
+    try:
+        with open(path, "rb") as stream:
+            lines = [line.strip() for line in stream.read().decode("utf-8", "replace").splitlines() if line.strip()]
+    except OSError:
+        lines = []
+    return lines[-1] if lines else "no message"
 
 
 CrystalX_instance = CrystalX()

@@ -1,50 +1,78 @@
-"""Olex2's current model as a CrystalX snapshot, and applying a plan with a journal so that
-Revert restores the model exactly. Standard library only, Python 3.8.
+"""Olex2's current model as a CrystalX snapshot, and applying the core's commands so that
+Revert can undo them. Standard library only, Python 3.8.
 
-Olex2 conventions relied on: every olx call returns a string ("true"/"false" for booleans),
-olx calls raise RuntimeError, olex.m returns a bool and never raises, GetAtomCount counts
-deleted atoms too, `name` and `kill` are undoable but `hadd` is not, and `kill` with no
-label deletes the selection (so it is never sent without labels). Labels are unique per
-residue only (RESI); an atom of residue n > 0 is addressed as LABEL_n, as Olex2 commands
-take it, and `name C1_2 N1` renames it within its residue.
+Olex2 as it behaves (read from its source; see README "Olex2"): olx values are strings
+("true"/"false"), `olex.m` returns a bool and is True even when the macro only logged an
+error; unknown labels are skipped silently; a bare label matches in every residue, so every
+command here names atoms by their unique `#c<aunit id>`; `name` zeroes a Q-peak's height and
+only Olex2's `undo` restores it; `hadd` cannot be undone, is refused on a grown structure and
+adds nothing where the HFIX code does not fit the atom's bonds; GetRefinementModel trims
+labels over 4 characters. So every step is checked by reading the model back.
 """
-H_BOND = 1.3  # Å: an H this close to an atom rides on it
+import math
+
+MAX_LABEL = 4  # Olex2's label corrector trims longer labels
+H_PER_CODE = {1: 1, 2: 2, 3: 3, 4: 1, 8: 1, 9: 2, 12: 3, 13: 3, 14: 1, 15: 1, 16: 1}  # HFIX m → H added
 
 
 class ApplyError(Exception):
-    """A command failed; the model has been rolled back to where it was."""
+    """A command failed or did not do what it should; the model has been put back."""
 
 
 def _floats(text):
     return [float(v) for v in str(text).replace(",", " ").split()]
 
 
-def read_snapshot(olx, olex_core):
+class Model(object):
+    """One reading of the open structure: the snapshot for the core, and per live atom its
+    aunit id (`ids[k]` for `snapshot["sites"][k]`) and state, to check and revert changes."""
+
+    def __init__(self, snapshot, ids, states, cell):
+        self.snapshot, self.ids, self.states, self.cell = snapshot, ids, states, cell
+
+    def id_of(self, address):
+        for site, index in zip(self.snapshot["sites"], self.ids):
+            if site["label"].upper() == address.upper():
+                return index
+        return None
+
+    def labels(self):
+        return dict((i, (s[0], s[1])) for i, s in self.states.items())
+
+
+def read_model(olx, olex_core):
     """Cell, symmetry, SFAC/UNIT and every live site (atoms and Q-peaks) of the open structure."""
+    residues = residue_numbers(olex_core)  # first: it runs Olex2's label corrector
     au = olx.xf.au
-    residues = residue_numbers(olex_core)
-    sites = []
+    sites, ids, states = [], [], {}
     for i in range(int(au.GetAtomCount())):
         if au.IsAtomDeleted(i) == "true":
             continue
         peak = au.IsPeak(i) == "true"
-        sites.append({
-            "label": address(au.GetAtomName(i), residues.get(i, 0)),
+        label, element = au.GetAtomName(i), au.GetAtomType(i)
+        site = {
+            "label": address(label, residues.get(i, 0)),
             "residue": residues.get(i, 0),
-            "element": None if peak else au.GetAtomType(i),
+            "element": None if peak else element,
             "frac": _floats(au.GetAtomCrd(i)),
             "u_iso": float(au.GetAtomUiso(i)),
             "occupancy": float(au.GetAtomOccu(i)),
             "part": int(au.GetAtomPart(i)),
             "peak_height": float(au.GetPeak(i)) if peak else None,
-        })
+        }
+        sites.append(site)
+        ids.append(i)
+        states[i] = (label, element, round(float(au.GetPeak(i)), 3), tuple(round(c, 4) for c in site["frac"]),
+                     round(site["u_iso"], 4), round(site["occupancy"], 4), site["part"])
     info = olex_core.SGInfo()
     if not info:
         raise ValueError("the structure has no space group")
     symops = [_symop(m) for m in info["MatricesAll"]]
     sfac, unit = _formula(olx)
-    return {"cell": _floats(au.GetCell()), "symops": symops, "sfac": sfac, "unit": unit,
-            "sites": sites, "title": olx.FileName(), "source": olx.FileFull()}
+    cell = _floats(au.GetCell())
+    snapshot = {"cell": cell, "symops": symops, "sfac": sfac, "unit": unit, "sites": sites,
+                "title": olx.FileName(), "source": olx.FileFull()}
+    return Model(snapshot, ids, states, cell)
 
 
 def _symop(matrix):
@@ -94,7 +122,7 @@ def residue_numbers(olex_core):
 
 
 def address(label, residue):
-    """C1 in the main residue, C1_2 in residue 2."""
+    """C1 in the main residue, C1_2 in residue 2 (how the core names sites)."""
     return "%s_%d" % (label, residue) if residue else label
 
 
@@ -104,54 +132,165 @@ def split_address(label):
     return (stem, "_" + number) if stem and number.isdigit() else (label, "")
 
 
-def live_labels(olx, olex_core):
-    au = olx.xf.au
-    residues = residue_numbers(olex_core)
-    return [address(au.GetAtomName(i), residues.get(i, 0)) for i in range(int(au.GetAtomCount()))
-            if au.IsAtomDeleted(i) != "true"]
+def translate(commands, model):
+    """The core's commands with every atom named by `#c<aunit id>`, and the H asked per id.
+    A label the model does not hold, or a new label Olex2 would trim, raises ApplyError."""
+    ids = dict((s["label"].upper(), i) for s, i in zip(model.snapshot["sites"], model.ids))
+    out, asked = [], {}
+
+    def unique(label):
+        if label.upper() not in ids:
+            raise ApplyError("the core named %s, which the model does not hold; nothing was changed" % label)
+        return ids[label.upper()]
+
+    for command in commands:
+        words = command.split()
+        if not words:
+            continue
+        verb = words[0].lower()
+        if verb == "name" and len(words) == 3:
+            stem, residue = split_address(words[2])
+            if len(stem) > MAX_LABEL or residue:
+                raise ApplyError("the core proposed label %s, which Olex2 cannot keep; nothing was changed" % words[2])
+            index = unique(words[1])
+            ids.pop(words[1].upper())
+            ids[(stem + split_address(words[1])[1]).upper()] = index
+            out.append("name #c%d %s" % (index, stem))
+        elif verb == "kill" and len(words) > 1:
+            out.append("kill " + " ".join("#c%d" % unique(w) for w in words[1:]))
+        elif verb == "hadd" and len(words) > 2 and words[1].isdigit():
+            pivots = [unique(w) for w in words[2:]]
+            for index in pivots:
+                asked[index] = H_PER_CODE.get(int(words[1]) // 10, 0)
+            out.append("hadd %s %s" % (words[1], " ".join("#c%d" % i for i in pivots)))
+        else:
+            raise ApplyError("unexpected command from the core: %r; nothing was changed" % command)
+    return out, asked
 
 
 class Journal(object):
-    """What apply changed, in order, with how to undo it: renames and the H that hadd added."""
+    """What an Apply did: how many undoable commands ran, the H hadd made, and the model
+    before and after, so that Revert can use Olex2's undo and then check the result."""
 
-    def __init__(self, before, olex_core):
-        self.before = before  # snapshot taken just before applying
-        self.olex_core = olex_core
-        self.renames = []  # (old address, new label within the same residue) in the order applied
-        self.added = []  # addresses of atoms hadd created
+    def __init__(self, before):
+        self.before = before  # Model read just before applying
+        self.after = None  # Model read just after
+        self.undoable = 0  # name and kill commands, each one entry on Olex2's undo stack
+        self.added = []  # aunit ids of the H atoms hadd created
+        self.refined = False
 
-    def revert(self, olex, olx):
-        """Delete the added H, undo the renames last first; True when the model is as before."""
+    def revert(self, olex, olx, olex_core):
+        """Put the model back; a list of what differs from before (empty when exact)."""
         ok = True
-        alive = set(live_labels(olx, self.olex_core))
-        added = [label for label in self.added if label in alive]
-        if added:
-            ok &= bool(olex.m("kill " + " ".join(added)))
-        for old, new in reversed(self.renames):
-            stem, residue = split_address(old)
-            ok &= bool(olex.m("name %s%s %s" % (new, residue, stem)))
-        self.renames, self.added = [], []
-        return ok and sorted(live_labels(olx, self.olex_core)) == sorted(s["label"] for s in self.before["sites"])
+        for _ in range(self.undoable):
+            ok &= bool(olex.m("undo"))
+        alive = [i for i in self.added if olx.xf.au.IsAtomDeleted(i) != "true"]
+        if alive:
+            ok &= bool(olex.m("kill " + " ".join("#c%d" % i for i in alive)))
+        self.undoable, self.added = 0, []
+        problems = differences(self.before, read_model(olx, olex_core))
+        if not ok:
+            problems.insert(0, "Olex2 refused part of the revert")
+        return problems
 
 
-def apply_commands(olex, olx, olex_core, commands, before):
-    """Run the core's commands inside Freeze, journalled; on a failed command roll back and raise."""
-    journal = Journal(before, olex_core)
+def differences(before, now, limit=6):
+    """Plain words for every atom whose state differs between two readings."""
+    names = ("label", "element", "peak height", "position", "Uiso", "occupancy", "part")
+    found = []
+    for index, old in sorted(before.states.items()):
+        new = now.states.get(index)
+        if new is None:
+            found.append("%s is gone" % old[0])
+        elif new != old:
+            fields = [names[k] for k in range(len(old)) if old[k] != new[k]]
+            found.append("%s: %s differ%s (was %s, now %s)" % (old[0], ", ".join(fields), "" if len(fields) > 1 else "s",
+                                                              _show(old, fields, names), _show(new, fields, names)))
+    extra = [s[0] for i, s in sorted(now.states.items()) if i not in before.states]
+    if extra:
+        found.append("atoms not there before: %s" % " ".join(extra))
+    return found[:limit] + (["and %d more" % (len(found) - limit)] if len(found) > limit else [])
+
+
+def _show(state, fields, names):
+    return " ".join(str(state[names.index(f)]) for f in fields)
+
+
+def apply_commands(olex, olx, olex_core, commands, before, say):
+    """Run the core's commands by aunit id inside Freeze and check what Olex2 did; on a
+    refused command, a rename that did not happen or a label Olex2 changed, put the model back
+    and raise ApplyError. H that hadd did not add (or added more of) are reported via `say`."""
+    translated, asked = translate(commands, before)
+    if asked and is_grown(olx) is not False:
+        olex.m("fuse")  # hadd refuses a grown structure; the asymmetric unit is unchanged
+        say("fused the grown structure so that riding H can be added")
+    journal = Journal(before)
     frozen = olx.Freeze()
     olx.Freeze(True)
     try:
-        for command in commands:
-            words = command.split()
-            if not words or (words[0] == "kill" and len(words) < 2):
-                continue  # never a bare kill: Olex2 would delete the selection
-            labels_before = set(live_labels(olx, olex_core)) if words[0] == "hadd" else None
+        for command in translated:
             if not olex.m(command):
-                journal.revert(olex, olx)
+                _roll_back(journal, olex, olx, olex_core)
                 raise ApplyError("Olex2 refused %r; the model was put back as it was" % command)
-            if words[0] == "name":
-                journal.renames.append((words[1], words[2]))
-            elif words[0] == "hadd":
-                journal.added += [lab for lab in live_labels(olx, olex_core) if lab not in labels_before]
+            if command.startswith(("name ", "kill ")):
+                journal.undoable += 1
+        now = read_model(olx, olex_core)
+        journal.added = [i for i in now.states if i not in before.states and now.states[i][1] == "H"]
+        expected = _expected_labels(translated)
+        wrong = ["%s (now %s)" % (label, now.states.get(i, ("gone",))[0]) for i, label in sorted(expected.items())
+                 if now.states.get(i, ("",))[0] != label]
+        if wrong:
+            _roll_back(journal, olex, olx, olex_core)
+            raise ApplyError("Olex2 did not rename %s; the model was put back as it was" % ", ".join(wrong))
+        journal.after = now
     finally:
         olx.Freeze(frozen == "true")
+    short = hydrogen_shortfall(asked, journal.added, now)
+    if short:
+        say("Olex2's hadd did not give the H asked for: %s" % "; ".join(short))
     return journal
+
+
+def is_grown(olx):
+    """True or False from Olex2's IsGrown; None when this Olex2 cannot tell (then fuse anyway:
+    fusing an unfolded structure changes nothing)."""
+    try:
+        return str(olx.IsGrown()).lower() == "true"
+    except (AttributeError, RuntimeError):
+        return None
+
+
+def _expected_labels(translated):
+    """aunit id → the label its last `name` gives it."""
+    labels = {}
+    for command in translated:
+        words = command.split()
+        if words[0] == "name":
+            labels[int(words[1][2:])] = words[2]
+    return labels
+
+
+def _roll_back(journal, olex, olx, olex_core):
+    olx.Freeze(False)
+    journal.revert(olex, olx, olex_core)
+
+
+def hydrogen_shortfall(asked, added, model):
+    """Per pivot asked for n riding H: how many hadd gave it (each new H counts for its
+    nearest non-H atom); a line for every pivot that got another number."""
+    got = dict((i, 0) for i in asked)
+    heavy = [i for i, s in model.states.items() if s[1] not in ("H", "Q") and i not in added]
+    for h in added:
+        nearest = min(heavy, key=lambda i: _distance(model.cell, model.states[i][3], model.states[h][3]))
+        got[nearest] = got.get(nearest, 0) + 1
+    return ["%s got %d H, not %d" % (model.states[i][0], got[i], asked.get(i, 0))
+            for i in sorted(got) if got[i] != asked.get(i, 0)]
+
+
+def _distance(cell, a, b):
+    """Å between fractional points, nearest lattice image (hadd puts H beside its atom)."""
+    d = [(x - y) - round(x - y) for x, y in zip(a, b)]
+    la, lb, lc = cell[:3]
+    ca, cb, cg = (math.cos(math.radians(v)) for v in cell[3:6])
+    return math.sqrt(max(0.0, (la * d[0]) ** 2 + (lb * d[1]) ** 2 + (lc * d[2]) ** 2 + 2 * lb * lc * ca * d[1] * d[2]
+                         + 2 * la * lc * cb * d[0] * d[2] + 2 * la * lb * cg * d[0] * d[1]))

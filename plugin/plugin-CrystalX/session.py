@@ -3,8 +3,14 @@ the answer, apply it (journalled), revert it, and the re-assign loop. Python 3.8
 import json
 import os
 
-from olex_model import ApplyError, apply_commands, read_snapshot
+from olex_model import ApplyError, apply_commands, differences, read_model
 from panel_html import assignment_table
+
+WARM_UP = {  # a tiny structure whose assignment loads the core's models
+    "cell": [8.0, 8.0, 8.0, 90.0, 90.0, 90.0], "symops": ["x,y,z"], "sfac": ["C", "O"], "unit": [1, 1],
+    "sites": [{"label": "Q1", "element": None, "frac": [0.1, 0.1, 0.1], "peak_height": 6.0},
+              {"label": "Q2", "element": None, "frac": [0.1, 0.1, 0.279], "peak_height": 5.0}],
+    "title": "warm-up", "source": "warm-up"}
 
 
 class Session(object):
@@ -13,44 +19,56 @@ class Session(object):
         self.core = core  # CoreProcess
         self.settings = settings  # callable: name → value (phil)
         self.out_dir = out_dir
-        self.answer = None  # (snapshot, result) of the last preview
+        self.answer = None  # (Model, result) of the last preview
+        self.shown = None  # the Model the last answer (and the panel) describes
         self.journals = []  # one per apply, last first to revert
         self.messages = []
 
     def say(self, text):
+        """Tell the user (main thread only: Olex2's console is not for other threads)."""
         self.messages.append(text)
         print("CrystalX: " + text)
 
     # --- steps ----------------------------------------------------------------------------------
-    def snapshot(self):
-        return read_snapshot(self.olx, self.olex_core)
+    def model(self):
+        return read_model(self.olx, self.olex_core)
 
-    def ask(self, snapshot):
-        """The core's answer for a snapshot (may run off the GUI thread: no olx calls here)."""
+    def ask(self, model, notes):
+        """The core's answer for a model; runs off the GUI thread, so no olx call and no print:
+        anything to say goes into `notes`."""
         restarts = self.core.restarts
-        result = self.core.request("assign", {"structure": snapshot, "options": {
+        result = self.core.request("assign", {"structure": model.snapshot, "options": {
             "method": self.settings("method"), "hydrogens": self.settings("hydrogens"), "top_k": 3}})
         if self.core.restarts > restarts:
-            self.say("the core had stopped and was restarted")
+            notes.append("the core had stopped and was restarted")
         return result
 
-    def show(self, snapshot, result):
+    def warm_up(self):
+        """Start the core and load its models (off the GUI thread)."""
+        self.core.request("assign", {"structure": WARM_UP, "options": {"top_k": 1}})
+
+    def show(self, model, result):
         """Probability labels on the atoms, the HTML table, and the file the Qt panel watches."""
-        self.answer = (snapshot, result)
+        self.answer = (model, result)
+        self.shown = model
         threshold = float(self.settings("probability_threshold"))
+        self.olex.m("kill labels")
         if self.settings("label_overlay"):
-            texts = ["%s=%s %.2f" % (s["label"], s["element"], s["probabilities"][0][1])
-                     for s in result["sites"] if s["probabilities"]]
-            if texts:
-                self.olx.Label(*texts)
+            texts = ["#c%d=%s %.2f" % (model.id_of(s["label"]), s["element"], s["probabilities"][0][1])
+                     for s in result["sites"] if s["probabilities"] and model.id_of(s["label"]) is not None]
+            if texts and self.olx.Label(*texts) is False:
+                self.say("Olex2 could not show the probability labels (grown structure or hidden atoms)")
         doubtful = [s["label"] for s in result["sites"]
                     if s["probabilities"] and s["probabilities"][0][1] < threshold]
         if doubtful:
             self.say("below %.2f confidence: %s" % (threshold, " ".join(doubtful)))
         path = os.path.join(self.out_dir, "crystalx_last.json")
         temporary = path + ".tmp"
-        with open(temporary, "w") as stream:
-            json.dump({"structure": snapshot.get("source"), "result": result}, stream)
+        evidence = dict((s["label"], {"peak_height": s["peak_height"]}) for s in model.snapshot["sites"]
+                        if s.get("peak_height") is not None)
+        with open(temporary, "w", encoding="utf-8") as stream:
+            json.dump({"structure": model.snapshot.get("source"), "result": result, "evidence": evidence,
+                       "threshold": threshold}, stream)
         os.replace(temporary, path)
         return assignment_table(result, threshold)
 
@@ -58,33 +76,50 @@ class Session(object):
         """Apply the previewed answer if the model has not changed since; returns the journal."""
         if self.answer is None:
             raise ApplyError("nothing to apply: press Preview or Auto-assign first")
-        snapshot, result = self.answer
-        now = self.snapshot()
-        if _labels(now) != _labels(snapshot):
+        before, result = self.answer
+        now = self.model()
+        if now.labels() != before.labels():
             self.answer = None
             raise ApplyError("the model changed since the preview; preview again")
-        journal = apply_commands(self.olex, self.olx, self.olex_core, result["commands"], snapshot)
+        journal = apply_commands(self.olex, self.olx, self.olex_core, result["commands"], now, self.say)
         self.journals.append(journal)
         self.answer = None
-        self.say("applied %d commands (%d renamed, %d H added)" % (
-            len(result["commands"]), len(journal.renames), len(journal.added)))
+        self.say("applied %d commands (%d undoable steps, %d H added)" % (
+            len(result["commands"]), journal.undoable, len(journal.added)))
         if self.settings("auto_refine"):
-            self.olex.m("refine %d" % int(self.settings("refine_cycles")))
+            self.refine(journal)
         return journal
 
+    def refine(self, journal=None):
+        self.olex.m("refine %d" % int(self.settings("refine_cycles")))
+        for entry in [journal] if journal else self.journals[-1:]:
+            entry.refined = True
+
     def revert(self):
+        """Undo the last Apply with Olex2's undo, then compare every atom with before."""
+        self.olex.m("kill labels")
         if not self.journals:
             self.say("nothing to revert")
             return False
-        journal = self.journals.pop()
-        exact = journal.revert(self.olex, self.olx)
-        self.say("reverted" if exact else "reverted, but the model differs from before: check it")
-        return exact
+        journal = self.journals[-1]
+        if not journal.refined:
+            changed = differences(journal.after, self.model())
+            if changed:
+                self.say("not reverted: the model changed since Apply (%s); use Olex2's undo" % "; ".join(changed))
+                return False
+        self.journals.pop()
+        problems = journal.revert(self.olex, self.olx, self.olex_core)
+        if journal.refined:
+            problems.append("the refinement after Apply moved atoms and made new Q-peaks; "
+                            "Revert cannot restore those")
+        self.say("reverted exactly" if not problems else "reverted, but not exactly: " + "; ".join(problems))
+        return not problems
+
+    def address(self, label):
+        """`#c<id>` of an atom the last answer names (ids survive renames), else the label."""
+        index = self.shown.id_of(label) if self.shown is not None else None
+        return label if index is None else "#c%d" % index
 
     def is_stable(self, result):
         """Nothing left to change: no rename and no H to add."""
         return not any(c.startswith(("name ", "hadd ")) for c in result["commands"])
-
-
-def _labels(snapshot):
-    return sorted((s["label"], s["element"]) for s in snapshot["sites"])

@@ -11,12 +11,15 @@ class PluginTools(object):
         self.headless = False
 
     def deal_with_phil(self, operation="read", which="user_local"):
-        """read: declare every `name = value` of <p_path>/<p_scope>.phil as <scope>.<path>."""
+        """read: declare every `name = value` of <p_path>/<p_scope>.phil as <scope>.<path>,
+        read as UTF-8 as PluginTools does; a value already set (the user's saved settings) wins."""
         if operation != "read":
             return
         path = os.path.join(self.p_path, self.p_scope + ".phil")
         scopes = []
-        for line in open(path).read().splitlines():
+        with open(path, encoding="utf-8") as stream:
+            text = stream.read()
+        for line in text.splitlines():
             line = line.split("#")[0].strip()
             opened = re.match(r"^(\w+)\s*\{$", line)
             if opened:
@@ -26,7 +29,7 @@ class PluginTools(object):
             else:
                 value = re.match(r"^(\w+)\s*=\s*(.*?)$", line)
                 if value:
-                    STATE.params[".".join(scopes + [value.group(1)])] = _phil_value(value.group(2))
+                    STATE.params.setdefault(".".join(scopes + [value.group(1)]), _phil_value(value.group(2)))
 
     def print_version_date(self):
         print("Loading %s (Version %s)" % (self.p_name, time.ctime(os.path.getmtime(self.p_path))))

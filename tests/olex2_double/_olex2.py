@@ -1,17 +1,54 @@
 """The state behind the Olex2 test double: one asymmetric unit, a command interpreter with an
-undo stack, and what the GUI was asked to show. Stricter than Olex2's own dummy modules:
-it keeps Olex2's return conventions (strings, "true"/"false", RuntimeError from olx, bool
-from olex.m) and its traps (GetAtomCount counts deleted atoms, a bare `kill` deletes the
-selection, `hadd` cannot be undone, Q-peaks are absent from GetRefinementModel) and its
-residues: labels are unique per RESI residue, an atom of residue n is found as LABEL_n
-only, and `name` gives a label within the atom's residue (a new label holding '_' is
-refused here: Olex2 would take it literally and SHELX could not write it)."""
+undo stack, what the GUI was asked to show, and Olex2's threading and environment.
+
+It refuses and accepts what Olex2 does, with the same side effects, each read from Olex2's
+source (pcxod/olex2 for the C++ core, the olex2-gui tree for util/pyUtil):
+- return conventions: olx values are strings ("true"/"false"); `olex.m` returns a bool and
+  never raises, and is True even when the macro only logged an error (xmacro.cpp,
+  gxmacro.cpp: errors go to the log, the macro "succeeds"); unknown labels in a macro's atom
+  list are skipped silently (xatom lookup in gxapp.cpp `FindXAtoms`);
+- `name` retypes from the label, zeroes a Q-peak's height and, onto a label in use,
+  relabels the other atom (gxmacro.cpp `Name`); Olex2's `undo` restores both;
+- bare labels match in every residue for `kill`, `Label`, `hadd`; `#c<aunit id>` addresses
+  one atom (gxapp.cpp atom lookup; mainform.cpp's own menus send `fix occu ... #c<id>`);
+- `hadd` is refused on a grown structure and adds nothing for an atom whose bond count
+  does not fit the HFIX code, and cannot be undone (xlcongen.cpp, gxmacro.cpp `AddHydrogens`);
+- `GetRefinementModel` runs the label corrector: labels over 4 characters are trimmed and
+  duplicates in a residue renamed (py_core.cpp → refmodel/asymmunit `FixLabels`);
+- threads: the main thread holds the GIL; a plugin thread runs only while
+  `olex_core.IncRunningThreadsCount()` is raised (mainform.cpp timer, since 2021; used by
+  util/pyUtil/NoSpherA2/crystal_energies.py); `olx.Schedule` runs its macro later, on the
+  main thread, in whole seconds (mainform.cpp ID_TIMER: `TETime::Now() - LastCalled >
+  Interval`); `print` from a thread is recorded as a fault;
+- a function given to `registerFunction` that raises has its error logged, not raised
+  (pyext.cpp);
+- the process environment is Olex2's: etc/bin/start sets PYTHONHOME, LD_LIBRARY_PATH,
+  PATH, OLEX2_CCTBX_DIR, BOOST_ADAPTBX_*; Olex2 adds LIBTBX_BUILD for its cctbx.
+"""
+import math
+import os
 import re
+import sys
+import threading
+import time
+import traceback
 
 ELEMENTS = set("H He Li Be B C N O F Ne Na Mg Al Si P S Cl Ar K Ca Sc Ti V Cr Mn Fe Co Ni Cu Zn Ga Ge As Se "
                "Br Kr Rb Sr Y Zr Nb Mo Tc Ru Rh Pd Ag Cd In Sn Sb Te I Xe Cs Ba La Ce Pr Nd Sm Eu Gd Tb Dy Ho "
                "Er Tm Yb Lu Hf Ta W Re Os Ir Pt Au Hg Tl Pb Bi U D".split())
-H_PER_GROUP = {1: 1, 2: 2, 3: 3, 4: 1, 8: 1, 9: 2, 13: 3, 14: 1, 15: 1, 16: 1}
+H_PER_GROUP = {1: 1, 2: 2, 3: 3, 4: 1, 8: 1, 9: 2, 12: 3, 13: 3, 14: 1, 15: 1, 16: 1}
+BONDED_TO = {1: 3, 2: 2, 3: 1, 4: 2, 8: 1, 9: 1, 12: 1, 13: 1, 14: 1, 16: 1}  # heavy neighbours per HFIX m
+RADII = {"H": 0.32, "C": 0.76, "N": 0.71, "O": 0.66, "F": 0.57, "S": 1.05, "P": 1.07, "Cl": 1.02, "Br": 1.20,
+         "I": 1.39, "B": 0.84, "Si": 1.11}
+MAX_LABEL = 4
+OLEX2_ENVIRONMENT = {  # what an installed Olex2 has set when it runs a plugin (etc/bin/start)
+    "PYTHONHOME": "{base}",
+    "PYTHONPATH": "{base}/Lib:{base}/util/pyUtil",
+    "OLEX2_CCTBX_DIR": "{base}/cctbx",
+    "LIBTBX_BUILD": "{base}/cctbx/cctbx_build",
+    "BOOST_ADAPTBX_FPE_DEFAULT": "1",
+    "BOOST_ADAPTBX_SIGNALS_DEFAULT": "1",
+}
 
 
 class Atom(object):
@@ -32,6 +69,9 @@ class Atom(object):
 
 class Olex2(object):
     def __init__(self):
+        self.gil = threading.Condition()
+        self.running_threads = 0
+        self.schedule_unit = 1.0  # seconds of Olex2's clock (tests compress time)
         self.reset()
 
     def reset(self):
@@ -44,17 +84,23 @@ class Olex2(object):
         self.selection = []
         self.undo_stack = []
         self.log = []  # every olex.m command, in order
+        self.errors = []  # what Olex2 would print as an error
         self.freeze = False
         self.freeze_log = []
-        self.labels = {}  # olx.Label texts by atom
+        self.labels = {}  # olx.Label texts by atom index
         self.vfs = {}  # OV.write_to_olex files
         self.html_updates = 0
         self.functions = {}  # "namespace.name" → callable
         self.params = {}
-        self.scheduled = []
+        self.scheduled = []  # (due time, macro)
         self.index_work = []  # tool lines added to index-work.htm
         self.refinements = 0
         self.fail_on = None  # a command prefix that olex.m should refuse (fault injection)
+        self.grown = False
+        self.hidden = set()  # atom indices hidden in the view
+        self.centred = None
+        self.thread_prints = []  # text printed from a thread other than the main one
+        self.starved = []  # threads that waited for the GIL in vain
 
     # --- model ------------------------------------------------------------------------------
     def load(self, cell, matrices, formula, z, atoms, file="/data/structure.res"):
@@ -68,11 +114,22 @@ class Olex2(object):
     def live(self):
         return [a for a in self.atoms if not a.deleted]
 
+    def find_all(self, label):
+        """Every live atom a label names: `#c<id>` one atom; C1_2 the C1 of residue 2; a bare C1
+        the C1 of every residue (Olex2 matches a bare label in all residues)."""
+        match = re.match(r"^#c(\d+)$", label, re.I)
+        if match:
+            index = int(match.group(1))
+            ok = index < len(self.atoms) and not self.atoms[index].deleted
+            return [self.atoms[index]] if ok else []
+        exact = [a for a in self.live() if a.address.upper() == label.upper()]
+        if exact or "_" in label:
+            return exact
+        return [a for a in self.live() if a.label.upper() == label.upper()]
+
     def find(self, label):
-        for atom in self.atoms:
-            if not atom.deleted and atom.address.upper() == label.upper():
-                return atom
-        return None
+        found = self.find_all(label)
+        return found[0] if found else None
 
     def atom(self, index):
         try:
@@ -89,6 +146,28 @@ class Olex2(object):
     def model_state(self):
         return sorted(a.state() for a in self.atoms if not a.deleted)
 
+    def correct_labels(self):
+        """Olex2's label corrector, run by GetRefinementModel: over 4 characters trimmed,
+        a label repeated within a residue renamed to a free one of its element."""
+        seen = set()
+        for atom in self.live():
+            if atom.type == "Q":
+                continue
+            label = atom.label[:MAX_LABEL]
+            if (label.upper(), atom.resi) in seen:
+                label = self._free_label(atom.type, atom.resi, seen)
+            seen.add((label.upper(), atom.resi))
+            atom.label = label
+
+    def _free_label(self, element, resi, taken=()):
+        number = 1
+        while True:
+            label = "%s%d" % (element, number)
+            if (label.upper(), resi) not in taken and not any(
+                    a.label.upper() == label.upper() and a.resi == resi for a in self.live()):
+                return label
+            number += 1
+
     # --- olex.m ---------------------------------------------------------------------------------
     def run(self, command):
         self.log.append(command)
@@ -100,65 +179,114 @@ class Olex2(object):
         verb, args = words[0].lower(), words[1:]
         handler = getattr(self, "_cmd_" + verb, None)
         if handler is None:
+            self.errors.append("Unknown macro %s" % verb)
             return False
         try:
             return handler(args) is not False
-        except RuntimeError:
+        except RuntimeError as error:
+            self.errors.append(str(error))
             return False
 
     def _cmd_name(self, args):
         if len(args) != 2:
             return False
         atom = self.find(args[0])
-        if atom is None or "_" in args[1]:
-            return False
-        holder = self.find(_address(args[1], atom.resi))
-        if holder is not None and holder is not atom:
-            return False
+        if atom is None:
+            return True  # an unknown label is skipped
         new_type = _type_of(args[1])
-        if new_type is None:
-            return False
-        self.undo_stack.append(("name", atom, atom.label, atom.type))
+        if new_type is None or "_" in args[1]:
+            self.errors.append("name: invalid label %s" % args[1])
+            return True
+        entry = [("name", atom, atom.label, atom.type, atom.peak)]
+        holder = self.find(_address(args[1], atom.resi))
+        if holder is not None and holder is not atom:  # the other atom gets a free label
+            entry.append(("name", holder, holder.label, holder.type, holder.peak))
+            holder.label = self._free_label(holder.type, holder.resi)
+        self.undo_stack.append(("group", entry))
         atom.label, atom.type = args[1], new_type
+        if new_type != "Q":
+            atom.peak = 0.0
         return True
 
     def _cmd_kill(self, args):
-        targets = [self.find(a) for a in args] if args else list(self.selection)
-        if any(t is None for t in targets):
-            return False
+        if args == ["labels"]:
+            self.labels = {}
+            return True
+        targets = [a for label in args for a in self.find_all(label)] if args else list(self.selection)
         for atom in targets:
             atom.deleted = True
         self.selection = []
-        self.undo_stack.append(("kill", targets))
+        if targets:
+            self.undo_stack.append(("kill", targets))
         return True
 
     def _cmd_sel(self, args):
         if args == ["-u"]:
             self.selection = []
             return True
-        found = [self.find(a) for a in args]
-        if any(f is None for f in found):
-            return False
-        self.selection = found
+        self.selection = [a for label in args for a in self.find_all(label)]
+        return True
+
+    def _cmd_center(self, args):
+        found = [a for label in args for a in self.find_all(label)]
+        if found:
+            self.centred = found[0]
+        return True
+
+    def _cmd_fuse(self, args):
+        self.grown = False
         return True
 
     def _cmd_hadd(self, args):
         if not args or not args[0].isdigit():
             return False
+        if self.grown:
+            self.errors.append("hadd: the structure is grown; use fuse first")
+            return True
         code = int(args[0])
         n = H_PER_GROUP.get(code // 10)
-        pivots = [self.find(a) for a in args[1:]]
-        if n is None or not pivots or any(p is None or p.type == "Q" for p in pivots):
-            return False
+        pivots = [a for label in args[1:] for a in self.find_all(label)]
+        if n is None:
+            self.errors.append("hadd: unknown code %d" % code)
+            return True
         for pivot in pivots:
+            if pivot.type in ("Q", "H") or self.heavy_neighbours(pivot) != BONDED_TO.get(code // 10, -1):
+                self.errors.append("hadd: code %d does not fit %s" % (code, pivot.label))
+                continue
             stem = "H" + pivot.label[len(pivot.type):]
             names = [stem] if n == 1 else [stem + "ABC"[k] for k in range(n)]
             for k, name in enumerate(names):
+                name = name[:MAX_LABEL]
                 while self.find(_address(name, pivot.resi)) is not None:
-                    name += "'"
+                    name = name[:MAX_LABEL - 1] + "'"
+                    if self.find(_address(name, pivot.resi)) is not None:
+                        name = self._free_label("H", pivot.resi)
                 self.atoms.append(Atom(name, "H", [c + 0.01 * (k + 1) for c in pivot.crd], uiso=1.2 * pivot.uiso,
                                        afix=code, resi=pivot.resi))
         return True  # hadd pushes nothing on the undo stack: Olex2 cannot undo it
+
+    def heavy_neighbours(self, atom):
+        """Non-H atoms (any symmetry image) within bonding distance of `atom`."""
+        count = 0
+        for other in self.live():
+            if other.type in ("Q", "H"):
+                continue
+            limit = RADII.get(atom.type, 1.2) + RADII.get(other.type, 1.2) + 0.45
+            for matrix in self.matrices:
+                image = [sum(matrix[r][c] * other.crd[c] for c in range(3)) + matrix[r][3] for r in range(3)]
+                delta = [image[k] - atom.crd[k] for k in range(3)]
+                delta = [d - round(d) for d in delta]
+                distance = self.distance(delta)
+                if 0.1 < distance < limit:
+                    count += 1
+        return count
+
+    def distance(self, delta):
+        a, b, c = self.cell[:3]
+        al, be, ga = (math.radians(v) for v in self.cell[3:])
+        x, y, z = delta
+        return math.sqrt((a * x) ** 2 + (b * y) ** 2 + (c * z) ** 2 + 2 * b * c * math.cos(al) * y * z
+                         + 2 * a * c * math.cos(be) * x * z + 2 * a * b * math.cos(ga) * x * y)
 
     def _cmd_refine(self, args):
         self.refinements += 1
@@ -168,17 +296,118 @@ class Olex2(object):
         if not self.undo_stack:
             return False
         entry = self.undo_stack.pop()
-        if entry[0] == "name":
-            _, atom, label, type_ = entry
-            atom.label, atom.type = label, type_
+        if entry[0] == "group":
+            for _, atom, label, type_, peak in reversed(entry[1]):
+                atom.label, atom.type, atom.peak = label, type_, peak
         else:
             for atom in entry[1]:
                 atom.deleted = False
         return True
 
+    # --- the main loop: scheduled macros, Olex2's environment -----------------------------------
+    def schedule(self, interval, macro):
+        """As Olex2's timer runs its tasks (mainform.cpp, ID_TIMER): a task is due once the
+        whole seconds of TETime::Now() since it was scheduled exceed its interval, so
+        Schedule(1) runs 1-2 s later and Schedule(0) within the next second."""
+        self.scheduled.append((self._second() + int(interval) + 1, macro))
+
+    def _second(self):
+        return int(time.monotonic() / self.schedule_unit)
+
+    def run_scheduled(self):
+        """Run the scheduled macros that are due, on the calling (main) thread."""
+        now = self._second()
+        due = [item for item in self.scheduled if item[0] <= now]
+        self.scheduled = [item for item in self.scheduled if item[0] > now]
+        for _, macro in due:
+            call = re.match(r"^spy\.(\w+)\.(\w+)\((.*)\)$", macro.strip())
+            if call:
+                self.functions["%s.%s" % (call.group(1), call.group(2))](*[a for a in call.group(3).split(",") if a])
+            else:
+                self.run(macro)
+        return len(due)
+
+    def pump(self, until, timeout=120.0):
+        """Olex2's idle loop until `until()` holds: scheduled macros run, nothing else does."""
+        deadline = time.monotonic() + timeout
+        while not until():
+            if time.monotonic() > deadline:
+                raise AssertionError("Olex2's main loop waited %.0f s in vain" % timeout)
+            if not self.run_scheduled():
+                time.sleep(0.005)
+
+    def registered(self, name, function):
+        """What registerFunction stores: errors are logged as Olex2 does, never raised."""
+        def call(*args, **kwargs):
+            try:
+                return function(*args, **kwargs)
+            except Exception:  # noqa: BLE001  (Olex2 swallows it the same way)
+                self.errors.append(traceback.format_exc())
+                return None
+        call.__name__ = function.__name__
+        self.functions[name] = call
+
+    def olex2_environment(self, base):
+        return dict((k, v.format(base=base)) for k, v in OLEX2_ENVIRONMENT.items())
+
+    # --- the GIL --------------------------------------------------------------------------------
+    def raise_count(self):
+        with self.gil:
+            self.running_threads += 1
+            self.gil.notify_all()
+
+    def lower_count(self):
+        with self.gil:
+            self.running_threads -= 1
+            if self.running_threads < 0:
+                raise RuntimeError("DecRunningThreadsCount without IncRunningThreadsCount")
+
+    def enforce_gil(self, plugin_dir, patience=60.0):
+        """From now on a thread enters plugin code only while the running-thread count is raised
+        (checked at each call of a plugin function: a thread that lowered the count may finish
+        the function it is in, as it holds the GIL until its next switch), and its print goes
+        to `thread_prints`, as in Olex2. Returns the undo function."""
+        main = threading.main_thread()
+        folder = os.path.normcase(os.path.abspath(plugin_dir))
+
+        def gate(frame, event, arg):
+            if self.running_threads <= 0 and threading.current_thread() is not main:
+                start = time.monotonic()
+                with self.gil:
+                    while self.running_threads <= 0:
+                        if time.monotonic() - start > patience:
+                            self.starved.append(threading.current_thread().name)
+                            raise SystemExit("no GIL for %.0f s" % patience)
+                        self.gil.wait(0.05)
+
+        def trace(frame, event, arg):
+            if event == "call" and os.path.normcase(os.path.abspath(frame.f_code.co_filename)).startswith(folder):
+                gate(frame, event, arg)
+            return None
+
+        real_stdout = sys.stdout
+        state = self
+
+        class OlexStdout(object):
+            def write(self, text):
+                if threading.current_thread() is not main:
+                    state.thread_prints.append(text)
+                return real_stdout.write(text)
+
+            def flush(self):
+                return real_stdout.flush()
+
+        threading.settrace(trace)
+        sys.stdout = OlexStdout()
+
+        def undo():
+            threading.settrace(None)
+            sys.stdout = real_stdout
+        return undo
+
 
 def _address(label, resi):
-    """How Olex2 finds an atom: C1 in the main residue, C1_2 in residue 2."""
+    """How Olex2 names an atom of a residue: C1 in the main residue, C1_2 in residue 2."""
     return label if not resi else "%s_%d" % (label, resi)
 
 

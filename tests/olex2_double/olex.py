@@ -7,7 +7,8 @@ def m(command):
 
 
 def registerFunction(function, profiling=False, namespace=""):
-    STATE.functions[(namespace + "." if namespace else "") + function.__name__] = function
+    """Errors of the function are logged, not raised, as Olex2 does (pyext.cpp)."""
+    STATE.registered((namespace + "." if namespace else "") + function.__name__, function)
 
 
 def writeImage(name, data, persistent=0):

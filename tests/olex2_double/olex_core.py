@@ -7,9 +7,19 @@ def SGInfo(*args):
             "Centrosymmetric": False}
 
 
+def IncRunningThreadsCount():
+    STATE.raise_count()
+
+
+def DecRunningThreadsCount():
+    STATE.lower_count()
+
+
 def GetRefinementModel(calculate_connectivity=False):
     """Atoms only (Q-peaks are not part of the refinement model), by residue: the main one
-    first, without a number; `aunit_id` is the atom's index for olx.xf.au."""
+    first, without a number; `aunit_id` is the atom's index for olx.xf.au. Runs Olex2's label
+    corrector first, as the real one does (py_core.cpp)."""
+    STATE.correct_labels()
     residues = {}
     for index, a in enumerate(STATE.atoms):
         if not a.deleted and a.type != "Q":

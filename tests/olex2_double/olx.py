@@ -70,20 +70,35 @@ def Freeze(*value):
 
 
 def Label(*args, **options):
+    """Olex2's Label macro through olx: False (never an exception) when it cannot label, as on
+    a grown structure or a hidden atom (gxmacro.cpp); labels by `#c<id>` or label."""
+    if STATE.grown:
+        return False
+    shown = {}
     for item in args:
-        if "=" in item:
-            atom, text = item.split("=", 1)
-        else:
-            atom, text = item, item
-        if STATE.find(atom) is None:
-            raise RuntimeError("Label: no atom %s" % atom)
-        STATE.labels[atom] = text
-    return ""
+        atom, _, text = item.partition("=")
+        found = STATE.find_all(atom)
+        if not found or any(STATE.atoms.index(a) in STATE.hidden for a in found):
+            return False
+        for a in found:
+            shown[STATE.atoms.index(a)] = text or atom
+    STATE.labels.update(shown)
+    return True
 
 
 def Schedule(interval, macro, **options):
-    STATE.scheduled.append(macro)
+    """Runs `macro` later on the main thread (mainform.cpp), never at once and never not."""
+    STATE.schedule(interval, macro)
     return ""
+
+
+def Sel():
+    """The selected atoms' labels, space separated."""
+    return " ".join(a.address for a in STATE.selection)
+
+
+def IsGrown():
+    return _bool(STATE.grown)
 
 
 def FileFull():
