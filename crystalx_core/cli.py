@@ -61,10 +61,10 @@ def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--method", default="auto", choices=("auto", "model", "baseline"),
                         help="assignment method: the shipped models, the rule-based baseline, or "
-                             "auto = the models when installed (default)")
+                             "auto = the models, an error when they are missing (default)")
     common.add_argument("--hydrogens", default="auto", choices=("auto", "rules", "model"),
                         help="H counts from the hydrogen model (which reads the rules' answer), the geometry "
-                             "rules alone, or auto = the model when installed (default)")
+                             "rules alone, or auto = the model, an error when it is missing (default)")
     common.add_argument("--cycles", type=int, default=10, help="least-squares cycles per stage (default 10)")
     common.add_argument("--out", type=Path, help="output prefix (default: <input>_crystalx next to the input)")
     common.add_argument("--json", action="store_true", help="print the result as JSON on stdout")

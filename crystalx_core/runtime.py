@@ -2,17 +2,18 @@
 
 A model is two files: NAME.onnx and NAME.json, the sidecar written by
 crystalx_core.training.export with the class list and the cutoff the graph must be
-built with.
+built with. The shipped models are in MODEL_DIR: the repository's onnx_models/, which a
+built wheel carries inside the package as crystalx_core/onnx_models (setup.py).
 """
 from __future__ import annotations
 
 import json
 import logging
 import os
+from importlib.util import find_spec
 from pathlib import Path
 
 import numpy as np
-import onnxruntime
 
 from crystalx_core.errors import CrystalXError
 from crystalx_core.features import GraphInputs
@@ -21,6 +22,45 @@ log = logging.getLogger(__name__)
 
 # first available wins; onnxruntime-gpu provides CUDA, the plain package only the CPU
 PREFERRED_PROVIDERS = ("CUDAExecutionProvider", "CPUExecutionProvider")
+
+
+def _shipped_models() -> Path:
+    """crystalx_core/onnx_models in an installed wheel, else (a source checkout, an editable
+    install) the repository's onnx_models/ beside the package."""
+    package = Path(__file__).resolve().parent
+    inside = package / "onnx_models"
+    return inside if inside.is_dir() else package.parent / "onnx_models"
+
+
+MODEL_DIR = Path(os.environ.get("CRYSTALX_MODELS") or _shipped_models())
+
+
+def require_models(names: tuple[str, ...], instead: str) -> None:
+    """A clear error when a shipped model or onnxruntime is missing, so that no method falls
+    back to a weaker one unseen; `instead` names the option that works without them."""
+    missing = [f"{name}.onnx" for name in names if not (MODEL_DIR / f"{name}.onnx").is_file()]
+    if missing:
+        raise CrystalXError(f"{', '.join(missing)} missing from the model folder: reinstall crystalx (or set "
+                            f"CRYSTALX_MODELS to a model folder), or choose {instead}", str(MODEL_DIR))
+    if find_spec("onnxruntime") is None:
+        raise CrystalXError(f"the models need onnxruntime: pip install 'crystalx[cpu]', or choose {instead}")
+
+
+def open_session(path):
+    """An onnxruntime session for an .onnx file on the first preferred provider available,
+    threads as CRYSTALX_THREADS says; a CrystalXError naming the file when it cannot be read."""
+    try:
+        import onnxruntime
+    except ImportError:
+        raise CrystalXError("running a model needs onnxruntime: pip install 'crystalx[cpu]'", str(path)) from None
+    if not Path(path).is_file():
+        raise CrystalXError("model file not found", str(path))
+    available = onnxruntime.get_available_providers()
+    providers = [p for p in PREFERRED_PROVIDERS if p in available]
+    try:
+        return onnxruntime.InferenceSession(str(path), _session_options(), providers=providers)
+    except Exception as error:  # onnxruntime raises its own untyped errors on bad files
+        raise CrystalXError(f"cannot load the ONNX model ({error})", str(path)) from None
 
 
 class OnnxModel:
@@ -34,12 +74,7 @@ class OnnxModel:
         self.classes: list[str] = list(self.config["classes"])
         self.cutoff = float(self.config["cutoff"])
         self.context = float(self.config.get("context", self.cutoff))  # graphs must be built with both
-        available = onnxruntime.get_available_providers()
-        providers = [p for p in PREFERRED_PROVIDERS if p in available]
-        try:
-            self.session = onnxruntime.InferenceSession(str(self.path), _session_options(), providers=providers)
-        except Exception as error:  # onnxruntime raises its own untyped errors on bad files
-            raise CrystalXError(f"cannot load the ONNX model ({error})", str(self.path)) from None
+        self.session = open_session(self.path)
         self.provider = self.session.get_providers()[0]
         log.info("%s runs on %s", self.path.name, self.provider)
         names = sorted(i.name for i in self.session.get_inputs())
@@ -64,9 +99,10 @@ class OnnxModel:
         return weights / weights.sum(axis=1, keepdims=True)
 
 
-def _session_options() -> onnxruntime.SessionOptions:
+def _session_options():
     """CRYSTALX_THREADS caps onnxruntime's threads: batch workers use one each, so N workers
     on N cores do not fight over them (small graphs also run faster on one thread)."""
+    import onnxruntime
     options = onnxruntime.SessionOptions()
     threads = os.environ.get("CRYSTALX_THREADS", "").strip()
     if threads.isdigit() and int(threads) > 0:

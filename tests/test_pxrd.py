@@ -232,7 +232,7 @@ def test_without_a_model_a_cif_is_still_checked_and_a_pattern_alone_is_refused(s
     assert (tmp_path / "urea_pxrd.png").is_file() and (tmp_path / "urea_pxrd_simulated.xy").is_file()
     assert cli.main(["pxrd", str(tmp_path / "urea_pxrd_simulated.xy")]) == 1
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "space-group model not found" in err
+    assert len(err.splitlines()) == 1 and "model file not found" in err and "none.onnx" in err
 
 
 def test_the_shipped_model_lists_the_right_group_for_most_real_structures(shared_data):

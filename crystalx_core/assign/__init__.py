@@ -11,14 +11,15 @@ MAX_SITES_PER_A3 = 1.0  # crystals hold about 0.1 atoms per Å³; ten times that
 
 
 def resolve_method(method: str) -> str:
-    """'auto' is the shipped models when they are installed, else the baseline."""
+    """'auto' is the shipped models; an error says so when they are missing (never a silent
+    fall back to the baseline)."""
     if method not in METHODS:
         raise CrystalXError(f"unknown method {method!r} (choose from {', '.join(METHODS)})")
     if method != "auto":
         return method
-    from crystalx_core.assign.model import MODEL_DIR
-    shipped = all((MODEL_DIR / name).is_file() for name in ("heavy.onnx", "hydrogen.onnx"))
-    return "model" if shipped else "baseline"
+    from crystalx_core.runtime import require_models
+    require_models(("heavy", "hydrogen"), "--method baseline")
+    return "model"
 
 
 def assign(structure: Structure, method: str = "auto") -> Assignment:
@@ -44,15 +45,16 @@ HYDROGEN_METHODS = ("auto", "rules", "model")
 
 
 def resolve_hydrogen_method(method: str) -> str:
-    """'auto' is the hydrogen model when it is installed, else the geometry rules. The model
-    reads the rules' answer with each atom and beats them on the held-out corpus structures
+    """'auto' is the shipped hydrogen model (an error when it is missing), which reads the
+    geometry rules' answer with each atom and beats them on the held-out corpus structures
     and the benchmark (MODEL_CARD.md, docs/benchmarks.md)."""
     if method not in HYDROGEN_METHODS:
         raise CrystalXError(f"unknown hydrogen method {method!r} (choose from {', '.join(HYDROGEN_METHODS)})")
     if method != "auto":
         return method
-    from crystalx_core.assign.model import MODEL_DIR
-    return "model" if (MODEL_DIR / "hydrogen.onnx").is_file() else "rules"
+    from crystalx_core.runtime import require_models
+    require_models(("hydrogen",), "--hydrogens rules")
+    return "model"
 
 
 def hydrogen_counts(structure: Structure, method: str = "auto") -> list[tuple[int, dict[int, float]]]:

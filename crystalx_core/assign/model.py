@@ -9,7 +9,6 @@ that the model finds most likely to be it.
 """
 from __future__ import annotations
 
-import os
 from collections import Counter
 from dataclasses import replace
 from functools import lru_cache
@@ -25,22 +24,27 @@ from crystalx_core.elements import atomic_number, is_hydrogen, is_metal
 from crystalx_core.errors import CrystalXError
 from crystalx_core.features import build_graph, combined_tokens, height_bins
 from crystalx_core.geometry import connectivity, site_multiplicities
+from crystalx_core.runtime import MODEL_DIR
 from crystalx_core.structure import Structure
 
-MODEL_DIR = Path(os.environ.get("CRYSTALX_MODELS", Path(__file__).resolve().parents[2] / "onnx_models"))
 NOT_AN_ATOM = "Q"
 PASSES = 2  # heavy-model passes: the first from the baseline's guesses, each later one from the last answer
 FORMULA_MIN_PROBABILITY = 0.01  # an H count the formula may choose instead of the most likely one
 
 
+def load_model(model_dir: str | Path, name: str):
+    """The ONNX model NAME.onnx of a model folder, loaded once per process however the
+    folder is spelt (a str or a Path, relative or not)."""
+    return _load_model(str(Path(model_dir).resolve()), name)
+
+
 @lru_cache(maxsize=None)
-def load_model(model_dir: str, name: str):
-    """The ONNX model NAME.onnx of a model folder, loaded once per process."""
+def _load_model(model_dir: str, name: str):
     from crystalx_core.runtime import OnnxModel
     return OnnxModel(Path(model_dir) / f"{name}.onnx")
 
 
-def assign_model(structure: Structure, model_dir: str = str(MODEL_DIR),
+def assign_model(structure: Structure, model_dir: str | Path = MODEL_DIR,
                  penalty: float | None = PENALTY) -> Assignment:
     """Elements of the non-H sites; penalty=None takes each site's most likely class instead
     of the best choice under the formula (crystalx_core.assign.composition)."""
@@ -81,7 +85,7 @@ def assign_model(structure: Structure, model_dir: str = str(MODEL_DIR),
     return Assignment(method="model", sites=answer, dropped=dropped)
 
 
-def model_h_counts(structure: Structure, model_dir: str = str(MODEL_DIR),
+def model_h_counts(structure: Structure, model_dir: str | Path = MODEL_DIR,
                    penalty: float | None = PENALTY) -> list[tuple[int, dict[int, float]]]:
     """(H count, probabilities) for every non-H site of an assigned structure: the most likely
     counts that also fit UNIT's H (penalty=None: each site's most likely count)."""

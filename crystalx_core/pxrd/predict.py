@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-from crystalx_core.assign.model import MODEL_DIR
 from crystalx_core.errors import CrystalXError
 from crystalx_core.pxrd.labels import N_SPACE_GROUPS, crystal_system, symbol
 from crystalx_core.pxrd.simulate import GRID
+from crystalx_core.runtime import MODEL_DIR, open_session
 
 MODEL_PATH = MODEL_DIR / "pxrd_space_group.onnx"
 
@@ -25,13 +25,7 @@ class SpaceGroupGuess:
 
 @lru_cache(maxsize=4)
 def _session(path: str):
-    import onnxruntime
-    from crystalx_core.runtime import PREFERRED_PROVIDERS, _session_options
-    if not Path(path).is_file():
-        raise CrystalXError("space-group model not found", path)
-    available = onnxruntime.get_available_providers()
-    return onnxruntime.InferenceSession(path, _session_options(),
-                                        providers=[p for p in PREFERRED_PROVIDERS if p in available])
+    return open_session(path)
 
 
 def probabilities(patterns: np.ndarray, model: Path | None = None) -> np.ndarray:
