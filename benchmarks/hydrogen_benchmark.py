@@ -25,12 +25,12 @@ from crystalx_core.crystallography.compare import match_hydrogens
 from crystalx_core.crystallography.maps import difference_density
 from crystalx_core.crystallography.refine import DEFAULT_INSTRUCTIONS, refine
 from crystalx_core.elements import is_hydrogen
-from crystalx_core.geometry import neighbours
+from crystalx_core.geometry import H_BOND_MAX, neighbours
 from crystalx_core.errors import CrystalXError, RefinementError
 from crystalx_core.io.cif import read_cif
 from crystalx_core.io.hkl import read_hkl
 from crystalx_core.io.shelx import read_shelx
-from crystalx_core.riding import H_BOND_MAX, HydrogenPlan, add_riding_hydrogens, ride_existing_hydrogens
+from crystalx_core.riding import HydrogenPlan, add_riding_hydrogens, ride_existing_hydrogens
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from solve_benchmark import REPO, _cpu_name, write_section  # noqa: E402

@@ -17,8 +17,8 @@ from crystalx_core.crystallography.refine import DEFAULT_INSTRUCTIONS, Refinemen
 from crystalx_core.element_check import R1_GAIN
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.errors import InputError, RefinementError
-from crystalx_core.geometry import bonded_h_counts
-from crystalx_core.riding import H_BOND_MAX, HydrogenPlan, add_riding_hydrogens, ride_existing_hydrogens
+from crystalx_core.geometry import H_BOND_MAX, bonded_h_counts
+from crystalx_core.riding import HydrogenPlan, add_riding_hydrogens, ride_existing_hydrogens
 from crystalx_core.structure import Structure
 
 MAX_TESTED_FLAGS = 20  # element flags each tested by its own refinement

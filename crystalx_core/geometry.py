@@ -204,6 +204,9 @@ def angle_sum(centre, neighbours) -> float:
                for p in range(len(points)) for q in range(p + 1, len(points)))
 
 
+H_BOND_MAX = 1.3  # Å: an H this close to a non-H atom is bonded to it (S–H ≈ 1.2 Å)
+
+
 def bonded_h_counts(structure: Structure, max_distance: float) -> list[int]:
     """H atoms (any symmetry image) within `max_distance` of each non-H site, in site order.
 

@@ -25,13 +25,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from crystalx_core.elements import NON_METALS
 from crystalx_core.residues import bare_label, residue_suffix
-
-# Elements treated as covalent partners; every other element is a metal (coordination bonds).
-NON_METALS = frozenset({
-    "H", "D", "He", "B", "C", "N", "O", "F", "Ne", "Si", "P", "S", "Cl", "Ar",
-    "Ge", "As", "Se", "Br", "Kr", "Sb", "Te", "I", "Xe",
-})
 
 # SHELXL's default X–H distances (Å) at room temperature by AFIX m and pivot element (SHELXL
 # manual, AFIX; the same table is in smtbx.refinement.constraints.geometrical.hydrogens).
@@ -51,7 +46,8 @@ _ROOM_TEMPERATURE_DISTANCE = {
 _HYDROGENS_PER_GROUP = {1: 1, 2: 2, 3: 3, 4: 1, 9: 2, 13: 3, 14: 1, 15: 1, 16: 1}
 _NEIGHBOURS_USED = {1: 3, 2: 2, 4: 2, 15: 4}
 
-# Donor···acceptor distances (Å) that count as a hydrogen bond when orienting OH, NH3+ or water.
+# Donor···acceptor distances (Å) that count as a hydrogen bond when orienting OH, NH3+, water
+# or an acceptor-pointing H.
 HBOND_DISTANCE = (2.5, 3.2)
 # Water O–H restrained distance for X-ray data (DFIX 0.84) and the H–O–H angle of free water.
 WATER_OH = 0.84

@@ -48,7 +48,7 @@ class JobResult:
         found = Counter(s.element for s in self.assignment.sites)
         expected = self.input.asymmetric_unit_contents()
         return [(el, found.get(el, 0), expected.get(el, 0.0)) for el in self.input.sfac
-                if el not in ("H", "D")]
+                if not is_hydrogen(el)]
 
 
 def solve_job(structure: Structure, reflections, method: str = "auto", cycles: int = 10,

@@ -6,17 +6,14 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from crystalx_core.elements import is_hydrogen
-from crystalx_core.geometry import Contact, connectivity, neighbours
-from crystalx_core.hydrogens import (Density, _perpendicular, choose_hfix, h_label, place_ammonium_hydrogens,
-                                     place_hydrogens, place_water_hydrogens)
+from crystalx_core.geometry import H_BOND_MAX, Contact, connectivity, neighbours
+from crystalx_core.hydrogens import (HBOND_DISTANCE, WATER_OH, Density, _perpendicular, choose_hfix, h_label,
+                                     place_ammonium_hydrogens, place_hydrogens, place_water_hydrogens)
 from crystalx_core.residues import bare_label, residue_suffix
 from crystalx_core.structure import Site, Structure
 
-WATER_OH = 0.84  # Å, X-ray O–H for DFIX
 WATER_HH = 1.36  # Å, H···H for DANG (H–O–H ≈ 104.5°)
-ACCEPTOR_RANGE = (2.5, 3.2)  # Å, donor···acceptor distances worth pointing an H at
 RIDING_U_FACTOR = {137: 1.5, 147: 1.5, 33: 1.5}  # SHELXL: 1.5 Ueq for CH3/OH, else 1.2
-H_BOND_MAX = 1.3  # Å: an H this close to a non-H atom is bonded to it (S–H ≈ 1.2 Å)
 # Donor···acceptor (O, N) at most this long is a short, strong hydrogen bond (hydrogen maleate
 # O···O 2.40 Å, acid salts, enols): its H sits far from the riding distance, often midway, so
 # it is taken from the difference map and refined freely, as crystallographers do.
@@ -253,7 +250,7 @@ def _second_neighbours(structure: Structure, bonds: list[list[Contact]], contact
 
 def _acceptors(structure: Structure, i: int) -> list[np.ndarray]:
     """N, O, F, Cl atoms (any image) at hydrogen-bond distance from site i, nearest first."""
-    lo, hi = ACCEPTOR_RANGE
+    lo, hi = HBOND_DISTANCE
     found = [c for c in neighbours(structure, hi, centres=[i])[0]
              if lo <= c.distance <= hi and structure.sites[c.j].element in ("N", "O", "F", "Cl")]
     return [c.cart_j for c in sorted(found, key=lambda c: c.distance)]

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from crystalx_core.elements import normalise_symbol
+from crystalx_core.elements import is_hydrogen, normalise_symbol
 
 MAX_CELL_EDGE = 1000.0  # Å; anything longer is a typo, not a small-molecule cell
 MIN_CELL_EDGE = 1.0  # Å; shorter than any bond
@@ -130,7 +130,7 @@ class Structure:
         """Element → expected atoms in the asymmetric unit (UNIT divided by the group order)."""
         order = self.space_group_order
         return {el: n / order for el, n in self.cell_contents().items()
-                if include_h or el not in ("H", "D")}
+                if include_h or not is_hydrogen(el)}
 
     def with_sites(self, sites: list[Site]) -> "Structure":
         return replace(self, sites=list(sites))

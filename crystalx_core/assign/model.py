@@ -115,7 +115,7 @@ def _h_counts_under_formula(heavy: Structure, probabilities: np.ndarray, counts:
     Only counts the model gives at least FORMULA_MIN_PROBABILITY, on non-metals, are open to
     the formula: an H shortfall (unmodelled solvent, a wrong UNIT) must not hang H on a metal
     or on an atom the model is sure has none."""
-    expected = sum(n for el, n in heavy.asymmetric_unit_contents(include_h=True).items() if el in ("H", "D"))
+    expected = sum(n for el, n in heavy.asymmetric_unit_contents(include_h=True).items() if is_hydrogen(el))
     if expected <= 0:  # no H in the formula: nothing to fit
         return probabilities.argmax(axis=1)
     weights = _site_weights(heavy)

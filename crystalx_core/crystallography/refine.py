@@ -152,7 +152,7 @@ def _observations(structure: Structure, reflections, centric: bool):
 def _make_non_h_anisotropic(xs) -> None:
     """Convert before the constraints are built: smtbx asserts on make_anisotropic() with riding H."""
     for sc in xs.scatterers():
-        if sc.scattering_type not in ("H", "D") and sc.flags.use_u_iso():
+        if not is_hydrogen(sc.scattering_type) and sc.flags.use_u_iso():
             sc.convert_to_anisotropic(xs.unit_cell())
 
 

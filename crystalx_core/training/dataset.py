@@ -32,7 +32,7 @@ from crystalx_core.crystallography.refine import MAX_U
 from crystalx_core.elements import atomic_number, covalent_radius, is_hydrogen
 from crystalx_core.errors import CrystalXError
 from crystalx_core.features import build_graph, height_bins
-from crystalx_core.geometry import bonded_h_counts, neighbours
+from crystalx_core.geometry import H_BOND_MAX, bonded_h_counts, neighbours
 from crystalx_core.io.cif import sfac_unit_from_sites
 from crystalx_core.structure import Structure
 from crystalx_core.training.simulate import SimulationSettings, simulate_peaks
@@ -41,7 +41,6 @@ from crystalx_core.training.sources import Entry, corpus_entries, extra_entries
 MAX_NON_H = {"default": 300,  # larger asymmetric units are rare and dominate the training time
              "coremof": 150}  # framework cells are P1: the whole cell counts
 BOND_TOLERANCE = 0.45  # Å over the sum of covalent radii
-H_BOND_MAX = 1.3  # Å: H this close to a non-H atom counts as bonded to it (S–H ≈ 1.2 Å)
 CONTEXT = 3.2  # Å: symmetry context both models see (the CrystalX paper's for hydrogens; for the
 # heavy model a 5 Å context made CPU training ~8x slower for little extra information)
 MAX_H = 4

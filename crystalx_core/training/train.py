@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from crystalx_core.elements import atomic_number, symbol
+from crystalx_core.elements import atomic_number, is_hydrogen, symbol
 from crystalx_core.features import HEIGHT_BINS, MAX_Z, combined_tokens, incoming_edges
 from crystalx_core.training.dataset import MAX_DEGREE, MAX_H, is_physical, load
 from crystalx_core.training.model import AtomClassifier, ModelConfig
@@ -36,7 +36,7 @@ def allowed_mask(sample: dict, kind: str, n_classes: int) -> np.ndarray:
     if kind == "heavy":
         mask[0] = True
         for element in sample["sfac"]:
-            if element not in ("H", "D"):
+            if not is_hydrogen(element):
                 mask[atomic_number(element)] = True
     else:
         mask[:] = True
