@@ -1,4 +1,4 @@
-"""Re-assign every structure of a folder: one process per core, models loaded once per worker,
+"""Re-assign every structure of a folder: one process per core (or a Dask cluster), models loaded once per worker,
 resumable, a failure recorded and the batch going on; SIGINT/SIGTERM/SIGHUP end it (workers
 included) at once, and one batch at a time writes to a folder.
 
@@ -18,7 +18,7 @@ from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from crystalx_core.errors import CrystalXError, InputError, OutputError, Stopped
 
@@ -93,7 +93,8 @@ def finished_row(item: BatchItem, options: BatchOptions) -> dict | None:
 
 def row_from_report(item: BatchItem, report: dict, seconds: float, resumed: bool = False) -> dict:
     atoms = report["atoms"]
-    confidences = [a["element_scores"].get(a["element"], 0.0) for a in atoms]
+    scores = [dict(a["probabilities"]) for a in atoms]  # a report of schema 1 has none: it is redone
+    confidences = [s.get(a["element"], 0.0) for a, s in zip(atoms, scores)]
     refinement = report.get("refinement") or {}
     return {
         "name": item.name, "model": str(item.model), "hkl": str(item.hkl or ""),
@@ -102,7 +103,7 @@ def row_from_report(item: BatchItem, report: dict, seconds: float, resumed: bool
         "min_confidence": min(confidences, default=1.0),
         "mean_confidence": sum(confidences) / len(confidences) if confidences else 1.0,
         "flagged": [{"label": a["new_label"], "element": a["element"], "p": p,
-                     "alternatives": a["element_scores"]} for a, p in zip(atoms, confidences) if p < LOW_CONFIDENCE],
+                     "alternatives": s} for a, s, p in zip(atoms, scores, confidences) if p < LOW_CONFIDENCE],
         "elements": _count(a["element"] for a in atoms), "confidences": confidences,
         "r1": refinement.get("r1"), "diff_peak": (refinement.get("difference_map") or {}).get("peak"),
         "seconds": round(seconds, 3),
@@ -121,18 +122,17 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
     becomes a row, never an exception, so one bad file cannot stop the batch."""
     start = time.perf_counter()
     try:
-        from crystalx_core.io import load_structure
+        from crystalx_core.io import load
         from crystalx_core.io.hkl import read_hkl
-        from crystalx_core.io.shelx import read_shelx
         from crystalx_core.outputs import write_job_outputs
         from crystalx_core.pipeline import assign_job
 
-        shelx = read_shelx(item.model) if item.model.suffix.lower() in (".res", ".ins") else None
-        structure = shelx.to_structure() if shelx else load_structure(item.model)
+        loaded = load(item.model)
         reflections = read_hkl(item.hkl) if item.hkl and options.refine else None
-        result = assign_job(structure, reflections, options.method, options.cycles, hydrogens=options.hydrogens)
+        result = assign_job(loaded.structure, reflections, options.method, options.cycles,
+                            hydrogens=options.hydrogens)
         inputs = [item.model] + ([item.hkl] if item.hkl else [])
-        _, report, _ = write_job_outputs(result, item.model, inputs, shelx, output_prefix(item, options))
+        _, report, _ = write_job_outputs(result, item.model, inputs, loaded.shelx, output_prefix(item, options))
         return row_from_report(item, report, time.perf_counter() - start)
     except CrystalXError as error:
         message = error.one_line()
@@ -215,7 +215,6 @@ def _run_pending(items, options, workers, scheduler, progress, rows: dict[int, d
         else:
             pending.append(k)
     if scheduler:
-        from crystalx_core.batch_dask import run_on_cluster
         for k, row in run_on_cluster(scheduler, [items[k] for k in pending], options, pending):
             rows[k] = row
             progress(row)
@@ -232,6 +231,25 @@ def _run_pending(items, options, workers, scheduler, progress, rows: dict[int, d
         except BaseException:
             _stop_pool(pool)
             raise
+
+
+def run_on_cluster(address: str, items: list[BatchItem], options: BatchOptions,
+                   keys: list[int]) -> Iterator[tuple[int, dict]]:
+    """(key, row) as structures finish on the Dask cluster at `address` (extra `dask`), for
+    folders that outgrow one machine; each worker loads the ONNX sessions on its first
+    structure and keeps them."""
+    try:
+        from distributed import Client, as_completed as finished
+    except ImportError:
+        raise CrystalXError("--scheduler needs Dask: pip install 'crystalx[dask]'") from None
+    try:
+        client = Client(address, timeout="20s")
+    except (OSError, TimeoutError) as error:
+        raise CrystalXError(f"cannot reach the Dask scheduler at {address}: {error}") from None
+    with client:
+        futures = {client.submit(run_one, item, options, pure=False): key for key, item in zip(keys, items)}
+        for future in finished(futures):
+            yield futures[future], future.result()
 
 
 def _stop_pool(pool: ProcessPoolExecutor) -> None:

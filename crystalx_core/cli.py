@@ -127,18 +127,15 @@ def _run_solve(args) -> int:
 
 
 def _run_assign(args) -> int:
-    from crystalx_core.io import load_structure
+    from crystalx_core.io import load
     from crystalx_core.io.hkl import read_hkl
-    from crystalx_core.io.shelx import read_shelx
     from crystalx_core.pipeline import assign_job
-    is_shelx = args.model.suffix.lower() in (".ins", ".res")
-    shelx = read_shelx(args.model) if is_shelx else None
-    structure = shelx.to_structure() if shelx else load_structure(args.model)
+    loaded = load(args.model)
     reflections = read_hkl(args.hkl) if args.hkl else None
     with _progress(args) as progress:
-        result = assign_job(structure, reflections, args.method, args.cycles, progress, args.hydrogens)
+        result = assign_job(loaded.structure, reflections, args.method, args.cycles, progress, args.hydrogens)
     inputs = [args.model] + ([args.hkl] if args.hkl else [])
-    return _finish(args, result, args.model, inputs, shelx)
+    return _finish(args, result, args.model, inputs, loaded.shelx)
 
 
 def _run_batch(args) -> int:
@@ -181,19 +178,14 @@ def _bar(args, total: int):
 def _run_audit(args) -> int:
     from crystalx_core.audit import audit
     from crystalx_core.audit_report import audit_html, audit_json, audit_lines
-    from crystalx_core.io import load_structure
-    from crystalx_core.io.hkl import read_hkl, reflections_from_text
+    from crystalx_core.io import load
+    from crystalx_core.io.hkl import read_hkl
     from crystalx_core.outputs import write_outputs
-    structure = load_structure(args.model)
-    reflections = read_hkl(args.hkl) if args.hkl else None
-    if reflections is None and args.model.suffix.lower() == ".cif":
-        from crystalx_core.io.cif import read_cif
-        embedded = read_cif(args.model).shelx_hkl_text
-        if embedded:
-            reflections = reflections_from_text(embedded, f"{args.model} (_shelx_hkl_file)")
+    loaded = load(args.model)
+    reflections = read_hkl(args.hkl) if args.hkl else loaded.embedded_reflections()
     with _progress(args) as progress:
         progress("audit")
-        result = audit(structure, reflections, args.method, args.hydrogens, args.cycles)
+        result = audit(loaded.structure, reflections, args.method, args.hydrogens, args.cycles)
     prefix = args.out or args.model.with_name(args.model.stem + "_audit")
     report = audit_json(result)
     paths = [prefix.with_name(prefix.name + ext) for ext in (".json", ".html")]
@@ -236,8 +228,18 @@ def _run_serve(args) -> int:
 
 
 def _run_demo(args) -> int:
-    from crystalx_core.demo import run_demo
-    return run_demo(args, _finish, _progress)
+    from crystalx_core.demo import D_MIN, run_demo
+    with _progress(args) as progress:
+        demo = run_demo(args.dir, args.method, args.cycles, args.hydrogens, progress)
+    if not args.json:
+        print(f"demo: sucrose C12H22O11, P2(1); simulated Mo Kα data to {D_MIN} Å with noise")
+        print(f"      inputs written to {' and '.join(map(str, demo.inputs))} (cell, symmetry and formula only)")
+    code = _finish(args, demo.result, demo.loaded.path, demo.inputs, demo.loaded.shelx)
+    if not args.json:
+        match = demo.match
+        print(f"against the true model: {match.n_found}/{match.n_reference} non-H atoms found within 0.5 Å, "
+              f"{match.n_right_element} with the right element, rms {match.rms:.3f} Å")
+    return code
 
 
 def _finish(args, result, source: Path, inputs: list[Path], shelx=None) -> int:

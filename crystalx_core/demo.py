@@ -2,12 +2,21 @@
 then solve → assign → refine exactly as for a user's .ins + .hkl."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
 import numpy as np
 from cctbx import miller
 from smtbx import development
 
-from crystalx_core.crystallography.compare import match_sites
+from crystalx_core.crystallography.compare import Match, match_sites
 from crystalx_core.crystallography.convert import from_xray_structure
+from crystalx_core.structure import Structure
+
+if TYPE_CHECKING:
+    from crystalx_core.io import Loaded
+    from crystalx_core.pipeline import JobResult
 
 D_MIN = 0.77  # Å, Mo Kα data to sin θ/λ = 0.65, a typical small-molecule experiment
 WAVELENGTH = 0.71073
@@ -51,24 +60,25 @@ def write_demo_inputs(directory):
     return reference, ins_path, hkl_path
 
 
-def run_demo(args, finish, progress_context) -> int:
-    """Called by `crystalx demo`: build inputs, run the solve job, say how it compares with the truth."""
+@dataclass
+class DemoRun:
+    reference: Structure  # the true model the data were simulated from
+    inputs: list[Path]  # demo.ins, demo.hkl
+    loaded: Loaded  # demo.ins as read
+    result: JobResult
+    match: Match  # the solved structure against the reference
+
+
+def run_demo(directory: Path, method: str = "auto", cycles: int = 10, hydrogens: str = "auto",
+             progress: Callable[[str], None] = lambda stage: None) -> DemoRun:
+    """Write the inputs into `directory`, run the solve job on them as `crystalx solve` does,
+    and compare the answer with the truth."""
+    from crystalx_core.io import load
     from crystalx_core.io.hkl import read_hkl
-    from crystalx_core.io.shelx import read_shelx
     from crystalx_core.pipeline import solve_job
 
-    args.dir.mkdir(parents=True, exist_ok=True)
-    reference, ins_path, hkl_path = write_demo_inputs(args.dir)
-    if not args.json:
-        print(f"demo: sucrose C12H22O11, P2(1); simulated Mo Kα data to {D_MIN} Å with noise")
-        print(f"      inputs written to {ins_path} and {hkl_path} (cell, symmetry and formula only)")
-    shelx = read_shelx(ins_path)
-    with progress_context(args) as progress:
-        result = solve_job(shelx.to_structure(), read_hkl(hkl_path), args.method, args.cycles, progress,
-                           args.hydrogens)
-    code = finish(args, result, ins_path, [ins_path, hkl_path], shelx)
-    if not args.json:
-        match = match_sites(reference, result.structure)
-        print(f"against the true model: {match.n_found}/{match.n_reference} non-H atoms found within 0.5 Å, "
-              f"{match.n_right_element} with the right element, rms {match.rms:.3f} Å")
-    return code
+    directory.mkdir(parents=True, exist_ok=True)
+    reference, ins_path, hkl_path = write_demo_inputs(directory)
+    loaded = load(ins_path)
+    result = solve_job(loaded.structure, read_hkl(hkl_path), method, cycles, progress, hydrogens)
+    return DemoRun(reference, [ins_path, hkl_path], loaded, result, match_sites(reference, result.structure))

@@ -9,7 +9,7 @@ from crystalx_core import __version__
 from crystalx_core.crystallography.convert import to_xray_structure
 from crystalx_core.pipeline import JobResult
 
-JSON_SCHEMA_VERSION = 1
+JSON_SCHEMA_VERSION = 2  # 2: atoms as the service gives sites (SiteAssignment.to_dict)
 
 
 def job_json(result: JobResult, files: dict[str, str] | None = None) -> dict:
@@ -21,12 +21,7 @@ def job_json(result: JobResult, files: dict[str, str] | None = None) -> dict:
         "method": result.assignment.method,
         "hydrogen_method": result.hydrogen_method,
         "source": result.input.source,
-        "atoms": [{
-            "label": s.label, "new_label": s.new_label, "element": s.element,
-            "element_scores": {k: round(v, 4) for k, v in s.top(5)},
-            "h_count": s.h_count, "h_scores": {str(k): round(v, 4) for k, v in s.h_scores.items()},
-            "hfix": s.hfix, "note": s.note,
-        } for s in result.assignment.sites],
+        "atoms": [s.to_dict() for s in result.assignment.sites],
         "dropped_peaks": result.dropped_labels,
         "hydrogen_notes": result.hydrogens.notes,
         "notes": result.notes,

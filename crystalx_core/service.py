@@ -42,11 +42,11 @@ from crystalx_core.assignment import Assignment, SiteAssignment
 from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import CrystalXError, InputError, RequestError
 from crystalx_core.hydrogens import hfix_groups, hfix_lines, olex2_hadd_commands
-from crystalx_core.geometry import chemical_occupancies, neighbours
+from crystalx_core.geometry import H_BOND_MAX, chemical_occupancies, neighbours
 from crystalx_core.protocol import MAX_SITES  # noqa: F401  (the service's limit, as its clients read it)
 from crystalx_core.protocol import PROTOCOL, Options, Plan, SiteIn, Snapshot, answer_id, quote, read_request, validate
 from crystalx_core.residues import bare_label, residue_address, residue_suffix
-from crystalx_core.riding import H_BOND_MAX, add_riding_hydrogens
+from crystalx_core.riding import add_riding_hydrogens
 from crystalx_core.structure import Site, Structure, cell_problem
 from crystalx_core.symmetry import full_operator_list, space_group_from_operators
 
@@ -163,10 +163,7 @@ def _result(structure: Structure, assignment: Assignment, model: Structure, top_
     to_apply = assignment if delete_peaks else Assignment(assignment.method, assignment.sites, [])
     return {
         "method": assignment.method,
-        "sites": [{"label": s.label, "new_label": s.new_label, "element": s.element,
-                   "probabilities": [[el, round(p, 4)] for el, p in s.top(top_k)],
-                   "h_count": s.h_count, "h_probabilities": {str(n): round(p, 4) for n, p in s.h_scores.items()},
-                   "hfix": s.hfix, "note": s.note} for s in assignment.sites],
+        "sites": [s.to_dict(top_k) for s in assignment.sites],
         "spurious": [structure.sites[i].label for i in assignment.dropped],
         "hfix": [[code, labels] for code, labels in groups],
         "hfix_lines": hfix_lines(groups),

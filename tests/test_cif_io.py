@@ -8,7 +8,7 @@ import pytest
 from tests.conftest import BENCHMARK, CORPUS
 
 from crystalx_core.errors import InputError
-from crystalx_core.io import load_structure
+from crystalx_core.io import load
 from crystalx_core.io.cif import read_cif
 
 BENCHMARK_IDS = sorted(p.name for p in BENCHMARK.glob("*") if (p / "model.cif").is_file())
@@ -100,19 +100,20 @@ def test_unit_matches_the_cifs_own_site_symmetry_orders(shared_data):
 def test_unit_matches_the_published_res(entry):
     """SFAC/UNIT counted from the CIF's sites are what the authors gave SHELXL."""
     from_cif = read_cif(BENCHMARK / entry / "model.cif").structure
-    from_res = load_structure(BENCHMARK / entry / "published.res")
+    from_res = load(BENCHMARK / entry / "published.res").structure
     assert dict(zip(from_res.sfac, from_res.unit)) == pytest.approx(
         dict(zip(from_cif.sfac, from_cif.unit)), abs=0.05)
 
 
-def test_load_structure_dispatches_by_suffix(shared_data, tmp_path):
-    structure = load_structure(BENCHMARK / "FC_sucrose" / "model.cif")
-    assert len(structure.sites) == 45 and structure.space_group_order == 2
-    assert len(load_structure(BENCHMARK / "FC_sucrose" / "published.res").sites) == 45
+def test_load_dispatches_by_suffix(shared_data, tmp_path):
+    cif = load(BENCHMARK / "FC_sucrose" / "model.cif")
+    assert len(cif.structure.sites) == 45 and cif.structure.space_group_order == 2 and cif.shelx is None
+    res = load(BENCHMARK / "FC_sucrose" / "published.res")
+    assert len(res.structure.sites) == 45 and res.shelx is not None and res.embedded_reflections() is None
     other = tmp_path / "model.xyz"
     other.write_text("3\n")
     with pytest.raises(InputError, match="unsupported file type"):
-        load_structure(other)
+        load(other)
 
 
 # --- broken input -------------------------------------------------------------------------

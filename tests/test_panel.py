@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from crystalx_core.assignment import SiteAssignment
 from crystalx_core.errors import InputError
 from crystalx_core.panel.rows import histogram, read_rows
 from crystalx_core.service import reply_to
@@ -40,8 +41,11 @@ def test_rows_come_from_the_plugins_answer_and_from_a_job_json(answer_file, tmp_
                                          "element_scores": {"C": 0.8, "N": 0.15, "O": 0.05},
                                          "h_count": 2, "h_scores": {"2": 0.9, "1": 0.1}, "hfix": 23}]}
     (tmp_path / "x_crystalx.json").write_text(json.dumps(job))
-    _, (row,) = read_rows(tmp_path / "x_crystalx.json")
+    _, (row,) = read_rows(tmp_path / "x_crystalx.json")  # schema 1, as older versions wrote it
     assert (row.confidence, row.alternatives, row.h_confidence, row.hfix) == (0.8, [("N", 0.15), ("O", 0.05)], 0.9, 23)
+    site = SiteAssignment(0, "Q1", "C", "C1", {"C": 0.8, "N": 0.15, "O": 0.05}, 2, {2: 0.9, 1: 0.1}, 23)
+    (tmp_path / "x_crystalx.json").write_text(json.dumps({"source": "x.res", "atoms": [site.to_dict()]}))
+    assert read_rows(tmp_path / "x_crystalx.json")[1] == [row]
 
 
 @pytest.mark.parametrize("text", ["not json", "[1, 2]", '{"something": 1}'])

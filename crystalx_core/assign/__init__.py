@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from crystalx_core.assignment import Assignment
+from crystalx_core.elements import is_hydrogen
 from crystalx_core.errors import CrystalXError, InputError
 from crystalx_core.structure import Structure
 
@@ -24,7 +25,7 @@ def resolve_method(method: str) -> str:
 
 def assign(structure: Structure, method: str = "auto") -> Assignment:
     """Elements and H counts for every non-H site of `structure` by the chosen method."""
-    if not [s for s in structure.sites if s.element not in ("H", "D")]:
+    if not [s for s in structure.sites if not is_hydrogen(s.element)]:
         raise InputError("no peaks or atoms to assign", structure.source)
     if len(structure.sites) > MAX_SITES:
         raise InputError(f"{len(structure.sites)} sites: CrystalX assigns at most {MAX_SITES} per structure",

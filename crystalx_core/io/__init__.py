@@ -1,20 +1,46 @@
-"""Readers for the structure files a user hands us; `load_structure` picks one by suffix."""
+"""Readers for the structure files a user hands us; `load` picks one by suffix."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from crystalx_core.errors import InputError
 from crystalx_core.structure import Structure
 
+if TYPE_CHECKING:
+    from crystalx_core.io.hkl import Reflections
+    from crystalx_core.io.shelx import ShelxFile
 
-def load_structure(path) -> Structure:
-    """A .cif, .ins or .res file as a Structure."""
-    suffix = Path(path).suffix.lower()
+
+@dataclass(frozen=True)
+class Loaded:
+    """A structure file as read once: the Structure, and what else a job needs from the file."""
+
+    path: Path
+    structure: Structure
+    shelx: ShelxFile | None = None  # a .res/.ins: the result is written back into it, instructions kept
+    hkl_text: str | None = None  # a CIF's own reflections (_shelx_hkl_file)
+
+    def embedded_reflections(self) -> Reflections | None:
+        """The reflections a CIF carries (SHELXL writes them in), None without them."""
+        if not self.hkl_text:
+            return None
+        from crystalx_core.io.hkl import reflections_from_text
+        return reflections_from_text(self.hkl_text, f"{self.path} (_shelx_hkl_file)")
+
+
+def load(path) -> Loaded:
+    """A .cif, .ins or .res file, read once."""
+    path = Path(path)
+    suffix = path.suffix.lower()
     if suffix == ".cif":
         from crystalx_core.io.cif import read_cif
-        return read_cif(path).structure
+        entry = read_cif(path)
+        return Loaded(path, entry.structure, hkl_text=entry.shelx_hkl_text)
     if suffix in (".ins", ".res"):
         from crystalx_core.io.shelx import read_shelx
-        return read_shelx(path).to_structure()
+        shelx = read_shelx(path)
+        return Loaded(path, shelx.to_structure(), shelx=shelx)
     raise InputError(f"unsupported file type {suffix or '(no suffix)'!r}: expected .cif, .ins "
                      "or .res", str(path))

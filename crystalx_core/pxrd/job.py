@@ -37,10 +37,10 @@ def run_pxrd(pattern_path: Path | None, wavelength: float = CU_KALPHA, cif: Path
                              "two_theta": [float(pattern.two_theta[0]), float(pattern.two_theta[-1])],
                              "wavelength": wavelength}
     if cif is not None:
-        from crystalx_core.io import load_structure
+        from crystalx_core.io import load
         from crystalx_core.pxrd.labels import symbol
         from crystalx_core.symmetry import space_group_from_operators
-        structure = load_structure(cif)
+        structure = load(cif).structure
         simulated = simulate(structure).astype(np.float32)
         number = space_group_from_operators(structure.symops).type().number()
         report["model_structure"] = {"file": str(cif), "space_group": number, "symbol": symbol(number)}
