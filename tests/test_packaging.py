@@ -73,3 +73,11 @@ def test_auto_without_the_models_is_an_error_not_the_baseline(shared_data, tmp_p
     err = capsys.readouterr().err.strip()
     assert err.startswith("crystalx: error:") and "hydrogen.onnx missing" in err and "--hydrogens rules" in err
     assert [p.name for p in tmp_path.iterdir()] == ["models"]
+
+
+def test_a_model_is_loaded_once_however_its_folder_is_spelt(monkeypatch, tmp_path):
+    from crystalx_core.assign.model import MODEL_DIR, load_model
+    monkeypatch.chdir(MODEL_DIR.parent)
+    first = load_model(MODEL_DIR, "hydrogen")  # as the batch warm-up asks
+    assert load_model(str(MODEL_DIR), "hydrogen") is first  # as assign_model's default was
+    assert load_model(Path(MODEL_DIR.name), "hydrogen") is first
