@@ -113,7 +113,7 @@ def _run_solve(args) -> int:
     from crystalx_core.pipeline import solve_job
     shelx = read_shelx(args.ins)
     structure = shelx.to_structure()
-    reflections = read_hkl(args.hkl)
+    reflections = read_hkl(args.hkl, shelx.reflection_format())
     with _progress(args) as progress:
         result = solve_job(structure, reflections, args.method, args.cycles, progress, args.hydrogens)
     return _finish(args, result, args.ins, [args.ins, args.hkl], shelx)
@@ -127,7 +127,7 @@ def _run_assign(args) -> int:
     is_shelx = args.model.suffix.lower() in (".ins", ".res")
     shelx = read_shelx(args.model) if is_shelx else None
     structure = shelx.to_structure() if shelx else load_structure(args.model)
-    reflections = read_hkl(args.hkl) if args.hkl else None
+    reflections = read_hkl(args.hkl, shelx.reflection_format() if shelx else None) if args.hkl else None
     with _progress(args) as progress:
         result = assign_job(structure, reflections, args.method, args.cycles, progress, args.hydrogens)
     inputs = [args.model] + ([args.hkl] if args.hkl else [])

@@ -71,7 +71,7 @@ def assign_job(structure: Structure, reflections=None, method: str = "auto", cyc
     """Assign elements and H to the peaks/atoms of a solution; refine when reflections are given."""
     timings: dict[str, float] = {}
     refinements: list[tuple[str, RefinementResult]] = []
-    notes: list[str] = []
+    notes: list[str] = list(reflections.notes) if reflections is not None else []  # what the reader left out
     with _timed(timings, "assign", progress):
         assignment = assign(structure, method)
         model = apply_assignment(structure, assignment)
