@@ -1,0 +1,123 @@
+"""Jobs on small files made in the image of real ones that were refused or misread: atoms on
+special positions (NaCl, CaF2, CsSnCl3), reflections with sigma 0.00 and -1.00, a
+placeholder UNIT."""
+import json
+from dataclasses import replace
+
+import pytest
+from cctbx import sgtbx
+
+from crystalx_core.cli import main
+from crystalx_core.contents import checked_contents, estimated_unit, unit_problem
+from crystalx_core.crystallography.convert import to_xray_structure
+from crystalx_core.demo import simulate_reflections
+from crystalx_core.io.hkl import hkl_text
+from crystalx_core.io.shelx import new_ins_text, read_shelx
+from crystalx_core.structure import Site, Structure
+from crystalx_core.symmetry import full_operator_list
+
+CUBIC = {  # name: (space group, a, sites (label, element, xyz), SFAC, UNIT)
+    "nacl": ("F m -3 m", 5.64, [("Na1", "Na", (0, 0, 0)), ("Cl1", "Cl", (0.5, 0.5, 0.5))], ["Na", "Cl"], [4, 4]),
+    "caf2": ("F m -3 m", 5.463, [("Ca1", "Ca", (0, 0, 0)), ("F1", "F", (0.25, 0.25, 0.25))], ["Ca", "F"], [4, 8]),
+    "cssncl3": ("P m -3 m", 5.56, [("Cs1", "Cs", (0.5, 0.5, 0.5)), ("Sn1", "Sn", (0, 0, 0)),
+                                   ("Cl1", "Cl", (0.5, 0, 0))], ["Cs", "Sn", "Cl"], [1, 1, 3]),
+}
+
+
+def _cubic(name: str) -> Structure:
+    group, a, sites, sfac, unit = CUBIC[name]
+    return Structure(cell=(a, a, a, 90, 90, 90), symops=full_operator_list(sgtbx.space_group_info(group).group()),
+                     sites=[Site(label, element, xyz, u_iso=0.012) for label, element, xyz in sites],
+                     sfac=sfac, unit=unit, title=name)
+
+
+def _write_job(tmp_path, structure: Structure) -> tuple:
+    """x.res (the model) and x.hkl (Fo² simulated from it with counting noise)."""
+    xs = to_xray_structure(structure)
+    xs.set_inelastic_form_factors(structure.wavelength, "sasaki")
+    indices, observed, sigmas = simulate_reflections(xs, d_min=0.7)
+    res, hkl = tmp_path / f"{structure.title}.res", tmp_path / f"{structure.title}.hkl"
+    res.write_text(new_ins_text(structure))
+    hkl.write_text(hkl_text(indices, observed, sigmas))
+    return res, hkl
+
+
+@pytest.mark.parametrize("name", sorted(CUBIC))
+def test_atoms_on_special_positions_pass_the_density_check(name):
+    """Counted on general positions, NaCl's 2 sites fill 384 places in 179 Å³; by multiplicity 8."""
+    from crystalx_core.assign import assign
+    structure = _cubic(name)
+    assignment = assign(structure, "baseline")
+    assert [s.element for s in assignment.sites] == [site.element for site in structure.sites]
+
+
+@pytest.mark.parametrize("name", ["nacl", "caf2"])
+def test_assign_with_reflections_completes_on_special_positions(tmp_path, capsys, name):
+    res, hkl = _write_job(tmp_path, _cubic(name))
+    assert main(["assign", str(res), "--hkl", str(hkl), "--quiet", "--json", "--method", "baseline"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["refinement"]["r1"] < 0.05
+
+
+def test_assign_reads_sigma_zero_and_leaves_out_negative_sigma(tmp_path, capsys):
+    """One line at 0.00 (weak, kept) and -1.00 -1.00 placeholders (left out), as in real files."""
+    res, hkl = _write_job(tmp_path, _cubic("nacl"))
+    lines = hkl.read_text().splitlines()
+    lines[3] = lines[3][:20] + "    0.00"
+    lines[4:4] = ["   9   9   9   -1.00   -1.00", "   9   9   7   -1.00   -1.00"]
+    hkl.write_text("\n".join(lines) + "\n")
+    assert main(["assign", str(res), "--hkl", str(hkl), "--quiet", "--json", "--method", "baseline"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["notes"][:2] == [
+        "2 reflection(s) with a negative sigma left out, as SHELXL does (the first on line 5)",
+        "1 reflection(s) with sigma 0.00 kept, weighted as the file's smallest sigma (10.44)"]
+    assert report["refinement"]["r1"] < 0.05
+
+
+def test_twin_instruction_is_refused_by_the_job(tmp_path, capsys):
+    res, hkl = _write_job(tmp_path, _cubic("nacl"))
+    res.write_text(res.read_text().replace("HKLF 4", "TWIN 0 1 0 1 0 0 0 0 -1 2\nBASF 0.3\nHKLF 4"))
+    assert main(["assign", str(res), "--hkl", str(hkl), "--quiet"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith(f"crystalx: error: {res}:")
+    assert "TWIN: twinned refinement (twin law and BASF fractions); CrystalX refines untwinned" in error
+    assert len(error.splitlines()) == 1
+
+
+# --- placeholder UNIT ----------------------------------------------------------------------
+
+def test_real_units_are_plausible(shared_data):
+    from tests.conftest import BENCHMARK
+    for path in sorted(BENCHMARK.glob("*/published.res")):
+        assert unit_problem(read_shelx(path).to_structure()) is None, path
+
+
+def test_placeholder_unit_is_named_and_replaced_by_an_estimate():
+    sucrose = Structure(cell=(7.76, 8.7, 10.86, 90, 102.9, 90), symops=["x,y,z", "-x,y+1/2,-z"],
+                        sfac=["C", "H", "O"], unit=[24, 44, 22])
+    assert unit_problem(sucrose) is None and checked_contents(sucrose) == (sucrose, None)
+    placeholder = replace(sucrose, unit=[1, 2, 3])
+    checked, note = checked_contents(placeholder)
+    assert note == ("UNIT 1 2 3 gives 4 non-H atoms for a cell of 715 Å³, 179 Å³ each (8–45 expected, about 18 in "
+                    "organic crystals): a placeholder? The job estimates the contents from the cell instead "
+                    "(C 32 H 38 O 8 per cell)")
+    assert checked.unit == [32, 38, 8]
+    metal = replace(sucrose, sfac=["C", "H", "N", "O", "Cu"], unit=[1, 1, 0, 0, 1])
+    assert estimated_unit(metal) == [38, 42, 0, 0, 2]  # one Cu per asymmetric unit, N and O absent
+
+
+def test_solve_with_a_placeholder_unit_finds_the_whole_molecule(tmp_path):
+    """Sucrose (23 non-H atoms) with UNIT 1 2 3: UNIT alone asked for 6 peaks and R1 stayed at 0.44;
+    from the estimate all 23 are found (21 with the right element) and R1 is 0.06."""
+    from crystalx_core.crystallography.compare import match_sites
+    from crystalx_core.demo import write_demo_inputs
+    from crystalx_core.io.hkl import read_hkl
+    from crystalx_core.pipeline import solve_job
+    reference, ins, hkl = write_demo_inputs(tmp_path)
+    structure = replace(read_shelx(ins).to_structure(), unit=[1, 2, 3])
+    result = solve_job(structure, read_hkl(hkl), cycles=5)
+    assert result.notes[0].startswith("UNIT 1 2 3 gives 4 non-H atoms for a cell of 722 Å³")
+    found = match_sites(reference.with_sites([s for s in reference.sites if s.element != "H"]),
+                        result.structure.with_sites([s for s in result.structure.sites if s.element != "H"]))
+    assert found.n_found >= 22 and found.n_right_element >= 20
+    assert result.final.r1 < 0.08
