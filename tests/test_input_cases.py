@@ -107,7 +107,7 @@ def test_placeholder_unit_is_named_and_replaced_by_an_estimate():
 
 
 def test_solve_with_a_placeholder_unit_finds_the_whole_molecule(tmp_path):
-    """Sucrose (23 non-H atoms) with UNIT 1 2 3: UNIT alone asked for 6 peaks and R1 stayed at 0.44;
+    """Sucrose (23 non-H atoms) with UNIT 1 2 3: UNIT alone gave 8 atoms and R1 0.44;
     from the estimate all 23 are found (21 with the right element) and R1 is 0.06."""
     from crystalx_core.crystallography.compare import match_sites
     from crystalx_core.demo import write_demo_inputs

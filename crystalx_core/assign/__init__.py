@@ -32,9 +32,43 @@ def assign(structure: Structure, method: str = "auto") -> Assignment:
     _check_density(structure)
     if resolve_method(method) == "model":
         from crystalx_core.assign.model import assign_model
-        return assign_model(structure)
+        return _mixed_sites_kept(structure, assign_model(unit_left_to_assign(structure)))
     from crystalx_core.assign.baseline import assign_baseline
-    return assign_baseline(structure)
+    return _mixed_sites_kept(structure, assign_baseline(unit_left_to_assign(structure)))
+
+
+def unit_left_to_assign(structure: Structure) -> Structure:
+    """UNIT less what the other atoms of mixed sites account for (they are the user's model,
+    not assigned); an element they account for wholly leaves SFAC, so that the assignment
+    does not hand it to some other site."""
+    if not any(site.mixed for site in structure.sites):
+        return structure
+    from dataclasses import replace
+    from crystalx_core.geometry import site_multiplicities
+    held: dict[str, float] = {}
+    for site, multiplicity in zip(structure.sites, site_multiplicities(structure)):
+        for atom in site.mixed:
+            held[atom.element] = held.get(atom.element, 0.0) + atom.occupancy * multiplicity
+    left = [(el, n - held.get(el, 0.0)) for el, n in zip(structure.sfac, structure.unit)]
+    sites_elements = {site.element for site in structure.sites}
+    kept = [(el, max(n, 0.0)) for el, n in left if n > 1e-6 or el in sites_elements or el not in held]
+    return replace(structure, sfac=[el for el, _ in kept], unit=[n for _, n in kept])
+
+
+def _mixed_sites_kept(structure: Structure, answer: Assignment) -> Assignment:
+    """A mixed site keeps the element it was given (the user modelled the mix); labels are
+    given again where that changes an answer."""
+    pinned = False
+    for site in answer.sites:
+        given = structure.sites[site.index]
+        if given.mixed and given.element is not None and site.element != given.element:
+            site.element, site.element_scores, pinned = given.element, {given.element: 1.0}, True
+    if pinned:
+        from crystalx_core.assign.labels import element_labels
+        labels = element_labels(structure, {site.index: site.element for site in answer.sites})
+        for site in answer.sites:
+            site.new_label = labels[site.index]
+    return answer
 
 
 def _check_density(structure: Structure) -> None:

@@ -20,7 +20,7 @@ from crystalx_core.elements import normalise_symbol
 from crystalx_core.errors import InputError
 from crystalx_core.io.files import read_input_bytes
 from crystalx_core.geometry import site_multiplicities
-from crystalx_core.structure import Site, Structure, cell_problem
+from crystalx_core.structure import Site, Structure, cell_problem, grouped_mixed_sites
 from crystalx_core.symmetry import full_operator_list, space_group_from_operators
 
 DEFAULT_WAVELENGTH = 0.71073  # Mo Kα, when the CIF does not say
@@ -264,6 +264,7 @@ def read_cif(path, block: str | None = None) -> CifEntry:
         temperature_c=_temperature_c(chosen), title=chosen.name, source=str(path))
     structure.sites = _sites(small, structure.orthogonalisation, lines, path, _formula_elements(chosen))
     structure.sfac, structure.unit = sfac_unit_from_sites(structure)
+    structure.sites = grouped_mixed_sites(structure.sites)
     return CifEntry(
         structure=structure,
         shelx_res_text=_text_field(chosen, "_shelx_res_file"),

@@ -23,7 +23,7 @@ from crystalx_core.io.files import read_input_bytes
 from crystalx_core.io.hkl import HklfFormat
 from crystalx_core.geometry import chemical_occupancies, site_multiplicities
 from crystalx_core.residues import bare_label, residue_address, residue_number, residue_order
-from crystalx_core.structure import Site, Structure, cell_problem
+from crystalx_core.structure import Site, Structure, cell_problem, grouped_mixed_sites
 from crystalx_core.symmetry import full_operator_list, shelx_latt_symm, space_group_from_shelx
 
 # SHELXL instructions, plus those of SHELXS/SHELXD/SHELXT that turn up in .ins/.res files.
@@ -146,10 +146,12 @@ class ShelxFile:
         """The file exactly as read."""
         return "".join(line.text for line in self.lines)
 
-    def to_structure(self) -> Structure:
-        """Cell, symmetry, SFAC/UNIT and every atom and peak before END, in file order."""
+    def to_structure(self, group_mixed: bool = True) -> Structure:
+        """Cell, symmetry, SFAC/UNIT and every atom and peak before END, in file order; atoms
+        sharing one position (EXYZ) as one mixed site unless group_mixed is False."""
+        sites = [replace(atom.site) for atom in self.atoms]
         return Structure(cell=self.cell, symops=list(self.symops),
-                         sites=[replace(atom.site) for atom in self.atoms],
+                         sites=grouped_mixed_sites(sites) if group_mixed else sites,
                          sfac=list(self.sfac), unit=list(self.unit), wavelength=self.wavelength,
                          temperature_c=self.temperature_c, title=self.title, source=self.path)
 
@@ -495,7 +497,8 @@ class _Parser:
         atoms = self.shelx.atoms
         if not atoms:
             return
-        for atom, occupancy in zip(atoms, chemical_occupancies(self.shelx.to_structure(), [a.sof for a in atoms])):
+        structure = self.shelx.to_structure(group_mixed=False)
+        for atom, occupancy in zip(atoms, chemical_occupancies(structure, [a.sof for a in atoms])):
             atom.site.occupancy = occupancy
 
 
@@ -526,13 +529,14 @@ class _SiteWriter:
     variables, fixed values, riding Uiso) wherever they still decode to the site's value."""
 
     def __init__(self, structure: Structure, sites: list[Site], fvars: list[float],
-                 newline: str):
+                 newline: str, origins: dict[int, AtomLine] | None = None):
         self.sfac_index = {element: k + 1 for k, element in enumerate(structure.sfac)}
         self.source = structure.source or None
         order = len(structure.symops)
         multiplicities = site_multiplicities(structure.with_sites(sites)) if sites else []
         self.sof_factor = [m / order for m in multiplicities]
         self.fvars, self.nl = fvars, newline
+        self.origins = origins or {}  # line → atom as read: a mixed site's atoms keep their order and codes
         self.afix: tuple[int, ShelxLine | None] = (0, None)
         self.part: tuple[int, ShelxLine | None] = (0, None)
         self.previous_ueq: float | None = None
@@ -560,7 +564,11 @@ class _SiteWriter:
                               (math.inf, name.format(n) + self.nl))
         out += [text for _, text in sorted(placed, key=lambda item: item[0])]
         self.afix, self.part = afix, part
-        out.append(self._atom_text(index, site, origin))
+        atoms = site.with_mixed
+        if self.origins and all(atom.line in self.origins for atom in atoms):  # a file's mixed site: as it was
+            atoms = sorted(atoms, key=lambda atom: atom.line)
+        out += [self._atom_text(index, atom, origin if atom is site else self.origins.get(atom.line))
+                for atom in atoms]
         return out
 
     def close(self) -> list[str]:
@@ -709,7 +717,7 @@ def render_with_sites(shelx_file: ShelxFile, structure: Structure, hfix_groups=(
         return [text for line in block for text in replaced.get(line.number, [line.text])]
 
     out = verbatim(lines[:start]) + _hfix_lines(hfix_groups, nl)
-    writer = _SiteWriter(structure, sites, shelx_file.fvars, nl)
+    writer = _SiteWriter(structure, sites, shelx_file.fvars, nl, origins)
     for index, site in enumerate(sites):
         origin = origins.get(site.line)
         between = []
