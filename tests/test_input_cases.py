@@ -121,3 +121,69 @@ def test_solve_with_a_placeholder_unit_finds_the_whole_molecule(tmp_path):
                         result.structure.with_sites([s for s in result.structure.sites if s.element != "H"]))
     assert found.n_found >= 22 and found.n_right_element >= 20
     assert result.final.r1 < 0.08
+
+
+# --- mixed sites (EXYZ/EADP) -----------------------------------------------------------------
+
+MIXED = ("TITL mixed\nCELL 0.71073 10 11 12 90 95 90\nZERR 4 0 0 0 0 0 0\nLATT 1\nSYMM -X, 1/2+Y, 1/2-Z\n"
+         "SFAC C H N O\nUNIT 8 8 2 4\nEXYZ C2 N2\nEADP C2 N2\nFVAR 1.0 0.7\n"
+         "C1 1 0.1 0.2 0.3 11.0 0.03\nC2 1 0.2 0.25 0.3 21.0 0.03\nN2 3 0.2 0.25 0.3 -21.0 0.03\n"
+         "O1 4 0.3 0.2 0.35 11.0 0.04\nHKLF 4\nEND\n")
+
+
+def test_mixed_site_is_read_as_one_site_and_written_back_as_it_was():
+    from crystalx_core.io.shelx import parse_shelx, render_with_sites
+    shelx = parse_shelx(MIXED, "x.res")
+    structure = shelx.to_structure()
+    assert [s.label for s in structure.sites] == ["C1", "C2", "O1"]
+    c2 = structure.sites[1]
+    assert [(a.label, a.element, a.frac) for a in c2.mixed] == [("N2", "N", (0.2, 0.25, 0.3))]
+    assert (c2.occupancy, c2.mixed[0].occupancy) == pytest.approx((0.7, 0.3))
+    rendered = render_with_sites(shelx, structure).splitlines()  # free-variable codes and file order kept
+    assert rendered[10:14] == ["C1    1    0.100000    0.200000    0.300000    11.00000    0.03000",
+                               "C2    1    0.200000    0.250000    0.300000    21.00000    0.03000",
+                               "N2    3    0.200000    0.250000    0.300000   -21.00000    0.03000",
+                               "O1    4    0.300000    0.200000    0.350000    11.00000    0.04000"]
+    assert rendered[:10] == MIXED.splitlines()[:10] and rendered[14:] == ["HKLF 4", "END"]
+    written = new_ins_text(structure).splitlines()
+    n2, c2_line = (next(k for k, line in enumerate(written) if line.startswith(label)) for label in ("N2", "C2"))
+    assert n2 == c2_line - 1  # before its site, so that riding H after the site still ride on it
+
+
+def _mixed_sucrose(tmp_path):
+    """Sucrose with its O1 site shared by O (0.6) and S (0.4), reflections simulated from it."""
+    from crystalx_core.crystallography.convert import from_xray_structure
+    from crystalx_core.demo import demo_model
+    reference = from_xray_structure(demo_model(), sfac=["C", "H", "O", "S"], title="mixed")
+    sites = []
+    for site in reference.sites:
+        if site.label == "O1":
+            sites += [replace(site, occupancy=0.6, u_iso=0.03, u_aniso=None),
+                      replace(site, label="S1", element="S", occupancy=0.4, u_iso=0.03, u_aniso=None)]
+        else:
+            sites.append(site)
+    truth = replace(reference, sites=sites, unit=[24, 44, 22, 0.8])
+    xs = to_xray_structure(truth)
+    xs.set_inelastic_form_factors(truth.wavelength, "sasaki")
+    indices, observed, sigmas = simulate_reflections(xs)
+    res, hkl = tmp_path / "mixed.res", tmp_path / "mixed.hkl"
+    text = new_ins_text(truth.with_sites([s for s in truth.sites if s.element != "H"]))
+    res.write_text(text.replace("L.S. 10", "EXYZ O1 S1\nEADP O1 S1\nL.S. 10"))
+    hkl.write_text(hkl_text(indices, observed, sigmas))
+    return res, hkl
+
+
+def test_assign_refines_a_mixed_site_together(tmp_path, capsys):
+    """Refined apart, O1/S1 on one position went their own ways and the S went to C12 (R1 0.09);
+    kept together (shared position and U) and as given, R1 is 0.04."""
+    res, hkl = _mixed_sucrose(tmp_path)
+    assert main(["assign", str(res), "--hkl", str(hkl), "--quiet", "--json", "--cycles", "5"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["refinement"]["r1"] < 0.05
+    assert {a["new_label"]: a["element"] for a in report["atoms"]}["O1"] == "O"
+    assert "S" not in {a["element"] for a in report["atoms"]}  # no other site took the S
+    out = read_shelx(tmp_path / "mixed_crystalx.res")
+    o1, s1 = (next(a for a in out.atoms if a.site.label == label) for label in ("O1", "S1"))
+    assert o1.site.frac == s1.site.frac and o1.site.u_aniso == s1.site.u_aniso
+    assert (o1.site.occupancy, s1.site.occupancy) == pytest.approx((0.6, 0.4))
+    assert "EXYZ O1 S1" in out.render()
