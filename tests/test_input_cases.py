@@ -187,3 +187,15 @@ def test_assign_refines_a_mixed_site_together(tmp_path, capsys):
     assert o1.site.frac == s1.site.frac and o1.site.u_aniso == s1.site.u_aniso
     assert (o1.site.occupancy, s1.site.occupancy) == pytest.approx((0.6, 0.4))
     assert "EXYZ O1 S1" in out.render()
+
+
+def test_audit_refuses_the_embedded_reflections_of_a_twin(shared_data, tmp_path, capsys):
+    """The CIF's own .res says TWIN: its _shelx_hkl_file is not read as untwinned data."""
+    from tests.conftest import BENCHMARK
+    text = (BENCHMARK / "XH_urea" / "model.cif").read_text()
+    cif = tmp_path / "twin.cif"
+    cif.write_text(text.replace("\nHKLF 4", "\nTWIN\nHKLF 4", 1))
+    assert main(["audit", str(cif), "--quiet"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith(f"crystalx: error: {cif} (_shelx_res_file):")
+    assert "TWIN: twinned refinement" in error and len(error.splitlines()) == 1
