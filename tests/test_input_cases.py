@@ -199,3 +199,22 @@ def test_audit_refuses_the_embedded_reflections_of_a_twin(shared_data, tmp_path,
     error = capsys.readouterr().err.strip()
     assert error.startswith(f"crystalx: error: {cif} (_shelx_res_file):")
     assert "TWIN: twinned refinement" in error and len(error.splitlines()) == 1
+
+
+def test_mixed_site_on_a_special_position_refines_together():
+    """Cl/Br sharing NaCl's anion site (m-3m): one position, one U, R1 as for any ordered site."""
+    from crystalx_core.crystallography.refine import refine
+    from crystalx_core.io.hkl import reflections_from_text
+    from crystalx_core.structure import grouped_mixed_sites
+    truth = replace(_cubic("nacl"), unit=[4, 2.8, 1.2], sfac=["Na", "Cl", "Br"])
+    truth.sites = grouped_mixed_sites([truth.sites[0], replace(truth.sites[1], occupancy=0.7, u_iso=0.015),
+                                       Site("Br1", "Br", (0.5, 0.5, 0.5), occupancy=0.3, u_iso=0.015)])
+    xs = to_xray_structure(truth)
+    xs.set_inelastic_form_factors(truth.wavelength, "sasaki")
+    reflections = reflections_from_text(hkl_text(*simulate_reflections(xs, d_min=0.7)))
+    start = truth.with_sites([replace(s, u_iso=0.03, mixed=tuple(replace(m, u_iso=0.03) for m in s.mixed))
+                              for s in truth.sites])
+    result = refine(start, reflections, anisotropic=True)
+    cl1 = result.structure.sites[1]
+    assert [m.label for m in cl1.mixed] == ["Br1"] and cl1.mixed[0].u_aniso == cl1.u_aniso
+    assert cl1.u_iso == pytest.approx(0.015, abs=0.002) and result.r1 < 0.03

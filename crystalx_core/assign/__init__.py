@@ -1,6 +1,8 @@
 """Where a peak becomes an element: method dispatch and applying an answer to a structure."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from crystalx_core.assignment import Assignment
 from crystalx_core.errors import CrystalXError, InputError
 from crystalx_core.structure import Structure
@@ -43,7 +45,6 @@ def unit_left_to_assign(structure: Structure) -> Structure:
     does not hand it to some other site."""
     if not any(site.mixed for site in structure.sites):
         return structure
-    from dataclasses import replace
     from crystalx_core.geometry import site_multiplicities
     held: dict[str, float] = {}
     for site, multiplicity in zip(structure.sites, site_multiplicities(structure)):
