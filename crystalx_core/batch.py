@@ -129,7 +129,8 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
 
         shelx = read_shelx(item.model) if item.model.suffix.lower() in (".res", ".ins") else None
         structure = shelx.to_structure() if shelx else load_structure(item.model)
-        reflections = read_hkl(item.hkl) if item.hkl and options.refine else None
+        hklf = shelx.reflection_format() if shelx and item.hkl and options.refine else None
+        reflections = read_hkl(item.hkl, hklf) if item.hkl and options.refine else None
         result = assign_job(structure, reflections, options.method, options.cycles, hydrogens=options.hydrogens)
         inputs = [item.model] + ([item.hkl] if item.hkl else [])
         _, report, _ = write_job_outputs(result, item.model, inputs, shelx, output_prefix(item, options))

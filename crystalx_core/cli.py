@@ -120,7 +120,7 @@ def _run_solve(args) -> int:
     from crystalx_core.pipeline import solve_job
     shelx = read_shelx(args.ins)
     structure = shelx.to_structure()
-    reflections = read_hkl(args.hkl)
+    reflections = read_hkl(args.hkl, shelx.reflection_format())
     with _progress(args) as progress:
         result = solve_job(structure, reflections, args.method, args.cycles, progress, args.hydrogens)
     return _finish(args, result, args.ins, [args.ins, args.hkl], shelx)
@@ -134,7 +134,7 @@ def _run_assign(args) -> int:
     is_shelx = args.model.suffix.lower() in (".ins", ".res")
     shelx = read_shelx(args.model) if is_shelx else None
     structure = shelx.to_structure() if shelx else load_structure(args.model)
-    reflections = read_hkl(args.hkl) if args.hkl else None
+    reflections = read_hkl(args.hkl, shelx.reflection_format() if shelx else None) if args.hkl else None
     with _progress(args) as progress:
         result = assign_job(structure, reflections, args.method, args.cycles, progress, args.hydrogens)
     inputs = [args.model] + ([args.hkl] if args.hkl else [])
@@ -185,12 +185,13 @@ def _run_audit(args) -> int:
     from crystalx_core.io.hkl import read_hkl, reflections_from_text
     from crystalx_core.outputs import write_outputs
     structure = load_structure(args.model)
-    reflections = read_hkl(args.hkl) if args.hkl else None
+    hklf = _reflection_format(args.model)
+    reflections = read_hkl(args.hkl, hklf) if args.hkl else None
     if reflections is None and args.model.suffix.lower() == ".cif":
         from crystalx_core.io.cif import read_cif
         embedded = read_cif(args.model).shelx_hkl_text
         if embedded:
-            reflections = reflections_from_text(embedded, f"{args.model} (_shelx_hkl_file)")
+            reflections = reflections_from_text(embedded, f"{args.model} (_shelx_hkl_file)", hklf)
     with _progress(args) as progress:
         progress("audit")
         result = audit(structure, reflections, args.method, args.hydrogens, args.cycles)
@@ -200,6 +201,23 @@ def _run_audit(args) -> int:
     write_outputs({paths[0]: json.dumps(report, indent=1) + "\n", paths[1]: audit_html(result)},
                   protected=[args.model] + ([args.hkl] if args.hkl else []))
     return _print_report(args, report, audit_lines(result), paths)
+
+
+def _reflection_format(model: Path):
+    """The HKLF format of the model's .res (or of the .res a CIF embeds); None when there is none.
+    A TWIN or HKLF 5 there is refused rather than read as HKLF 4."""
+    from crystalx_core.io.shelx import parse_shelx, read_shelx
+    if model.suffix.lower() in (".ins", ".res"):
+        return read_shelx(model).reflection_format()
+    from crystalx_core.io.cif import read_cif
+    text = read_cif(model).shelx_res_text if model.suffix.lower() == ".cif" else None
+    if not text:
+        return None
+    try:
+        embedded = parse_shelx(text, f"{model} (_shelx_res_file)")
+    except InputError:  # an embedded file we cannot read says nothing about the data
+        return None
+    return embedded.reflection_format()
 
 
 def _print_report(args, report: dict, lines: list[str], written) -> int:
