@@ -120,7 +120,7 @@ def _run_solve(args) -> int:
     from crystalx_core.pipeline import solve_job
     shelx = read_shelx(args.ins)
     structure = shelx.to_structure()
-    reflections = read_hkl(args.hkl)
+    reflections = read_hkl(args.hkl, shelx.reflection_format())
     with _progress(args) as progress:
         result = solve_job(structure, reflections, args.method, args.cycles, progress, args.hydrogens)
     return _finish(args, result, args.ins, [args.ins, args.hkl], shelx)
@@ -131,7 +131,8 @@ def _run_assign(args) -> int:
     from crystalx_core.io.hkl import read_hkl
     from crystalx_core.pipeline import assign_job
     loaded = load(args.model)
-    reflections = read_hkl(args.hkl) if args.hkl else None
+    hklf = loaded.shelx.reflection_format() if loaded.shelx else None
+    reflections = read_hkl(args.hkl, hklf) if args.hkl else None
     with _progress(args) as progress:
         result = assign_job(loaded.structure, reflections, args.method, args.cycles, progress, args.hydrogens)
     inputs = [args.model] + ([args.hkl] if args.hkl else [])
@@ -182,7 +183,7 @@ def _run_audit(args) -> int:
     from crystalx_core.io.hkl import read_hkl
     from crystalx_core.outputs import write_outputs
     loaded = load(args.model)
-    reflections = read_hkl(args.hkl) if args.hkl else loaded.embedded_reflections()
+    reflections = read_hkl(args.hkl, loaded.reflection_format()) if args.hkl else loaded.embedded_reflections()
     with _progress(args) as progress:
         progress("audit")
         result = audit(loaded.structure, reflections, args.method, args.hydrogens, args.cycles)

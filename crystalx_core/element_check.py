@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from crystalx_core.assign import assign
+from crystalx_core.assign import assign, unit_left_to_assign
 from crystalx_core.assign.labels import element_labels
 from crystalx_core.assignment import Assignment, SiteAssignment
 from crystalx_core.crystallography.maps import fobs_peaks
@@ -47,10 +47,13 @@ def recheck_elements(model: Structure, reflections, method: str, cycles: int) ->
     every element stays (or a refinement to compare them fails). Sites the second pass calls
     'not an atom' keep their element (the refinement's Uiso has already judged them)."""
     heavy = [s for s in model.sites if not is_hydrogen(s.element)]
-    peaks = fobs_peaks(model, reflections)  # the non-H atoms as Q1, Q2, ... in site order
+    left = unit_left_to_assign(model)  # the peaks carry no mixed sites: UNIT without what those hold
+    peaks = replace(fobs_peaks(model, reflections), sfac=left.sfac, unit=left.unit)  # non-H atoms as Q1, Q2, ...
     second = {heavy[k].label: answer for k, answer in assign(peaks, method).by_index().items()}
     first = {s.label: s.element for s in heavy}
-    changes = {label: answer.element for label, answer in second.items() if answer.element != first[label]}
+    mixed = {s.label for s in heavy if s.mixed}  # a mixed site keeps the elements the user gave it
+    changes = {label: answer.element for label, answer in second.items()
+               if answer.element != first[label] and label not in mixed}
     if not changes:
         return None
     changed = model.with_sites([s.with_element(changes[s.label]) if s.label in changes else s for s in model.sites])

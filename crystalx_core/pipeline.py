@@ -8,6 +8,7 @@ from typing import Callable
 
 from crystalx_core.assign import apply_assignment, assign, hydrogen_counts, resolve_hydrogen_method
 from crystalx_core.assignment import Assignment
+from crystalx_core.contents import checked_contents
 from crystalx_core.crystallography.maps import Residual, difference_density, residual_density
 from crystalx_core.crystallography.refine import RefinementResult, refine
 from crystalx_core.errors import RefinementError
@@ -55,6 +56,7 @@ def solve_job(structure: Structure, reflections, method: str = "auto", cycles: i
               progress: Progress = lambda stage: None, hydrogens: str = "auto") -> JobResult:
     """Charge flipping from cell, symmetry and formula, then assign and refine."""
     timings: dict[str, float] = {}
+    structure, unit_note = checked_contents(structure)
     with _timed(timings, "solve", progress):
         solution = solve(structure, reflections)
     result = assign_job(solution.structure, reflections, method, cycles, progress, hydrogens)
@@ -62,6 +64,8 @@ def solve_job(structure: Structure, reflections, method: str = "auto", cycles: i
     note = solution.completeness_note()
     if note:
         result.notes.insert(0, note)
+    if unit_note:
+        result.notes.insert(0, unit_note)
     result.timings = {**timings, **result.timings}
     return result
 
@@ -71,7 +75,10 @@ def assign_job(structure: Structure, reflections=None, method: str = "auto", cyc
     """Assign elements and H to the peaks/atoms of a solution; refine when reflections are given."""
     timings: dict[str, float] = {}
     refinements: list[tuple[str, RefinementResult]] = []
-    notes: list[str] = []
+    notes: list[str] = list(reflections.notes) if reflections is not None else []  # what the reader left out
+    if structure.peaks:  # UNIT decides which peaks are atoms: a placeholder must not
+        structure, unit_note = checked_contents(structure)
+        notes += [unit_note] if unit_note else []
     with _timed(timings, "assign", progress):
         assignment = assign(structure, method)
         model = apply_assignment(structure, assignment)

@@ -13,6 +13,28 @@ MIN_CELL_EDGE = 1.0  # Å; shorter than any bond
 MIN_CELL_FLATNESS = 0.01  # V / (abc); a needle-flat cell means a typo and explodes neighbour searches
 
 
+SAME_SITE_DECIMALS = 4  # atoms whose fractional coordinates agree to this many places share one site
+
+
+def grouped_mixed_sites(sites: list["Site"]) -> list["Site"]:
+    """Atoms written at the very same position (a mixed site: two elements sharing it, SHELX
+    EXYZ) as one Site carrying the others in `mixed`, so that no step sees two atoms on top
+    of each other; peaks and H are never grouped."""
+    kept: list[Site] = []
+    host_of: dict[tuple, int] = {}
+    for site in sites:
+        key = tuple(round(v, SAME_SITE_DECIMALS) + 0.0 for v in site.frac)
+        atom = site.element is not None and not is_hydrogen(site.element)
+        host = host_of.get(key) if atom else None
+        if host is None:
+            if atom:
+                host_of[key] = len(kept)
+            kept.append(site)
+        else:
+            kept[host] = replace(kept[host], mixed=(*kept[host].mixed, site))
+    return kept
+
+
 def cell_problem(cell) -> str | None:
     """Why six numbers are not a usable unit cell, or None; shared by every reader."""
     a, b, c, alpha, beta, gamma = cell
@@ -44,6 +66,13 @@ class Site:
     u_aniso: tuple[float, float, float, float, float, float] | None = None  # U11 U22 U33 U23 U13 U12
     afix: int = 0  # SHELX AFIX mn this site is written under (riding H: 13, 23, 43, 137, ...)
     line: int | None = None  # 1-based line in the file the site was read from
+    mixed: tuple["Site", ...] = ()  # other atoms on this very site (SHELX EXYZ/EADP): same position and U
+
+    @property
+    def with_mixed(self) -> list["Site"]:
+        """The atoms of a mixed site, the others first (as written before it, so that riding H
+        that follow the site still ride on it), or just this one."""
+        return [*self.mixed, self]
 
     @property
     def is_peak(self) -> bool:

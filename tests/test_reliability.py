@@ -276,13 +276,19 @@ def test_a_cell_without_its_space_groups_metric_is_an_input_error():
         to_xray_structure(structure)
 
 
-@pytest.mark.parametrize("line, words", [("   1   0   0   10.00   -1.00\n", "sigma"),
-                                         ("   1   0   0     nan    1.00\n", "NaN"),
+@pytest.mark.parametrize("line, words", [("   1   0   0     nan    1.00\n", "NaN"),
                                          ("0 0 7 0.27 3 7777777777777777777777\n", "out of range"),
                                          ("99999999999 0 7 0.27 3\n", "out of range")])
 def test_bad_reflections_are_refused(line, words):
     with pytest.raises(CrystalXError, match=words):
         reflections_from_text("   1   1   1  100.00    2.00\n" + line, "x.hkl")
+
+
+def test_negative_sigma_is_left_out_and_said():
+    """SHELXL's flag for 'leave this reflection out', not a reason to refuse the file."""
+    reflections = reflections_from_text("   1   1   1  100.00    2.00\n   1   0   0   10.00   -1.00\n", "x.hkl")
+    assert reflections.indices.tolist() == [[1, 1, 1]]
+    assert reflections.notes == ["1 reflection(s) with a negative sigma left out, as SHELXL does (the first on line 2)"]
 
 
 def test_torch_imported_first_is_a_clear_error_not_a_segfault():

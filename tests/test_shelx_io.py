@@ -306,6 +306,16 @@ BAD_SHELX = {
     "not_a_group": (HEADER.replace("-X, 1/2+Y, 1/2-Z", "Y, Y, Z"), 5, "space group"),
     "bad_translation": (HEADER.replace("1/2+Y", "1/5+Y"), 5, "symmetry operator"),
     "bad_latt": (HEADER.replace("LATT 1", "LATT 9"), 4, "LATT"),
+    "wavelength_zero": (HEADER.replace("CELL 0.71073", "CELL 0.0"), 2,
+                        "CELL: wavelength 0 Å must be in (0, 10] (CELL gives the wavelength first, then a b c "
+                        "alpha beta gamma)"),
+    "negative_unit": (HEADER.replace("UNIT 8 8 4", "UNIT 8 -8 4"), 7, "UNIT: negative atom count in '8 -8 4'"),
+    "temp_huge": (HEADER + "TEMP 1e300\n", 8, "TEMP 1e+300 °C is outside -273.15..1500 °C (SHELX gives it in °C)"),
+    "temp_below_zero_kelvin": (HEADER + "TEMP -500\n", 8, "TEMP -500 °C is outside -273.15..1500 °C"),
+    "negative_sof": (HEADER + "C1 1 0.1 0.2 0.3 -1.0 0.05\n", 8, "atom C1: occupancy (sof) -1 is negative"),
+    "negative_uiso": (HEADER + "C1 1 0.1 0.2 0.3 11.0 -0.2\n", 8,
+                      "atom C1: Uiso -0.2 Å² is negative (riding H take -0.5..-5)"),
+    "short_hklf_matrix": (HEADER + "HKLF 4 1 1 0 0 0 1\n", 8, "HKLF n s r11..r33: the matrix needs nine numbers"),
 }
 
 
@@ -345,3 +355,48 @@ def test_a_label_repeated_within_a_residue_is_a_one_line_error(shared_data, tmp_
     path.write_text((BENCHMARK / "FC_sucrose" / "published.res").read_text().replace("\nC2 ", "\nC1 ", 1))
     with pytest.raises(InputError, match=r"atom C1 repeats the label of line \d+"):
         read_shelx(path)
+
+
+REFUSED = {
+    "twin": ("TWIN -1 0 0 0 -1 0 0 0 -1 2\nBASF 0.3\nHKLF 4\n", "TWIN", 8,
+             "TWIN: twinned refinement (twin law and BASF fractions); CrystalX refines untwinned X-ray HKLF 4 "
+             "(or 3) data only (refine this one in SHELXL or Olex2)"),
+    "hklf5": ("BASF 0.3\nHKLF 5\n", "HKLF", 9, "HKLF: twin data (HKLF 5 components); CrystalX refines"),
+    "hklf2": ("HKLF 2\n", "HKLF", 8, "HKLF: Laue data with a wavelength per reflection; CrystalX refines"),
+    "neut": ("NEUT\nHKLF 4\n", "NEUT", 8, "NEUT: neutron scattering lengths; CrystalX refines"),
+    "neutron_sfac": ("HKLF 4\n", "SFAC", 7, "SFAC O gives a scattering length, not X-ray form factor coefficients "
+                    "(neutron data); CrystalX refines X-ray data only"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_data_crystalx_cannot_refine_is_refused_naming_the_instruction(case):
+    """Twins, Laue and neutron data are never read as HKLF 4 without a word."""
+    extra, keyword, line, message = REFUSED[case]
+    header = HEADER
+    if case == "neutron_sfac":  # a1..b4 zero, c = the coherent scattering length (fm / 10)
+        header = header.replace("SFAC C H O\n", "SFAC C H\nSFAC O 0 0 0 0 0 0 0 0 0.5803 0 0 0.0002 0.66 16.0\n")
+    shelx = parse_shelx(header + extra + "END\n", "x.ins")
+    with pytest.raises(InputError) as caught:
+        shelx.reflection_format()
+    assert str(caught.value).startswith(f"x.ins:{line}: {message}"), str(caught.value)
+    assert keyword in str(caught.value)
+
+
+def test_hklf_4_and_3_with_scale_matrix_and_basf_are_read_as_written():
+    shelx = parse_shelx(HEADER + "BASF 0.9\nHKLF -3 2 0 1 0 1 0 0 0 0 -1\nEND\n", "x.ins")
+    hklf = shelx.reflection_format()
+    assert (hklf.code, hklf.scale, hklf.matrix) == (3, 2.0, ((0, 1, 0), (1, 0, 0), (0, 0, -1)))
+    assert hklf.notes == ("BASF (line 8): batch scale factors are not refined; every batch shares one scale",)
+    plain = parse_shelx(HEADER + "HKLF 4 1 1 0 0 0 1 0 0 0 1\nEND\n").reflection_format()
+    assert (plain.code, plain.scale, plain.matrix, plain.notes) == (4, 1.0, None, ())
+    assert parse_shelx(HEADER + "END\n").reflection_format().code == 4
+
+
+def test_values_shelxl_accepts_are_kept():
+    """A slightly negative Uiso (a real refinement's non-positive-definite atom), TEMP -273 and a
+    zero UNIT count are read; they are not typos."""
+    text = HEADER.replace("UNIT 8 8 4", "UNIT 8 0 4") + "TEMP -273\nC1 1 0.1 0.2 0.3 11.0 -0.01\nHKLF 4\nEND\n"
+    structure = parse_shelx(text).to_structure()
+    assert structure.temperature_c == -273 and structure.unit == [8, 0, 4]
+    assert structure.sites[0].u_iso == -0.01

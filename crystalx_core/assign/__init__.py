@@ -1,6 +1,8 @@
 """Where a peak becomes an element: method dispatch and applying an answer to a structure."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from crystalx_core.assignment import Assignment
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.errors import CrystalXError, InputError
@@ -9,6 +11,7 @@ from crystalx_core.structure import Structure
 METHODS = ("auto", "model", "baseline")
 MAX_SITES = 20_000  # peaks per asymmetric unit; far beyond any small molecule, bounds memory and time
 MAX_SITES_PER_A3 = 1.0  # crystals hold about 0.1 atoms per Å³; ten times that is overlapping junk
+MAX_MULTIPLICITY_WORK = 50_000_000  # sites × operators²: the pairwise image comparison stays under a second
 
 
 def resolve_method(method: str) -> str:
@@ -30,16 +33,60 @@ def assign(structure: Structure, method: str = "auto") -> Assignment:
     if len(structure.sites) > MAX_SITES:
         raise InputError(f"{len(structure.sites)} sites: CrystalX assigns at most {MAX_SITES} per structure",
                          structure.source)
-    density = len(structure.sites) * len(structure.symops) / structure.volume
-    if density > MAX_SITES_PER_A3:
-        raise InputError(f"{len(structure.sites)} sites × {len(structure.symops)} symmetry operators in "
-                         f"{structure.volume:.0f} Å³ is {density:.1f} per Å³ (at most {MAX_SITES_PER_A3:g}): "
-                         "is the cell or the peak list wrong?", structure.source)
+    _check_density(structure)
     if resolve_method(method) == "model":
         from crystalx_core.assign.model import assign_model
-        return assign_model(structure)
+        return _mixed_sites_kept(structure, assign_model(unit_left_to_assign(structure)))
     from crystalx_core.assign.baseline import assign_baseline
-    return assign_baseline(structure)
+    return _mixed_sites_kept(structure, assign_baseline(unit_left_to_assign(structure)))
+
+
+def unit_left_to_assign(structure: Structure) -> Structure:
+    """UNIT less what the other atoms of mixed sites account for (they are the user's model,
+    not assigned); an element they account for wholly leaves SFAC, so that the assignment
+    does not hand it to some other site."""
+    if not any(site.mixed for site in structure.sites):
+        return structure
+    from crystalx_core.geometry import site_multiplicities
+    held: dict[str, float] = {}
+    for site, multiplicity in zip(structure.sites, site_multiplicities(structure)):
+        for atom in site.mixed:
+            held[atom.element] = held.get(atom.element, 0.0) + atom.occupancy * multiplicity
+    left = [(el, n - held.get(el, 0.0)) for el, n in zip(structure.sfac, structure.unit)]
+    sites_elements = {site.element for site in structure.sites}
+    kept = [(el, max(n, 0.0)) for el, n in left if n > 1e-6 or el in sites_elements or el not in held]
+    return replace(structure, sfac=[el for el, _ in kept], unit=[n for _, n in kept])
+
+
+def _mixed_sites_kept(structure: Structure, answer: Assignment) -> Assignment:
+    """A mixed site keeps the element it was given (the user modelled the mix); labels are
+    given again where that changes an answer."""
+    pinned = False
+    for site in answer.sites:
+        given = structure.sites[site.index]
+        if given.mixed and given.element is not None and site.element != given.element:
+            site.element, site.element_scores, pinned = given.element, {given.element: 1.0}, True
+    if pinned:
+        from crystalx_core.assign.labels import element_labels
+        labels = element_labels(structure, {site.index: site.element for site in answer.sites})
+        for site in answer.sites:
+            site.new_label = labels[site.index]
+    return answer
+
+
+def _check_density(structure: Structure) -> None:
+    """Refuse more sites in the cell than atoms can fill. Every site counted on a general
+    position first (cheap); only when that is too many are the sites' real multiplicities
+    counted (NaCl in Fm-3m: 2 sites × 192 operators, but 8 atoms in 181 Å³)."""
+    order, volume = len(structure.symops), structure.volume
+    in_cell = len(structure.sites) * order
+    if in_cell / volume > MAX_SITES_PER_A3 and len(structure.sites) * order ** 2 <= MAX_MULTIPLICITY_WORK:
+        from crystalx_core.geometry import site_multiplicities
+        in_cell = sum(site_multiplicities(structure))
+    if in_cell / volume > MAX_SITES_PER_A3:
+        raise InputError(f"{len(structure.sites)} sites give {in_cell} in the cell of {volume:.0f} Å³, "
+                         f"{in_cell / volume:.1f} per Å³ (at most {MAX_SITES_PER_A3:g}): is the cell or the peak "
+                         "list wrong?", structure.source)
 
 
 HYDROGEN_METHODS = ("auto", "rules", "model")

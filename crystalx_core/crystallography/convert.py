@@ -23,7 +23,7 @@ def to_xray_structure(structure: Structure) -> xray.structure:
     """Atoms only (peaks have no scattering type); Uij in SHELX order U11 U22 U33 U23 U13 U12."""
     symmetry = crystal_symmetry(structure)
     xs = xray.structure(crystal_symmetry=symmetry)
-    for site in structure.atoms:
+    for site in (atom for host in structure.atoms for atom in host.with_mixed):
         scatterer = xray.scatterer(label=site.label, site=site.frac, u=site.u_iso,
                                    occupancy=site.occupancy, scattering_type=site.element)
         if site.u_aniso is not None:

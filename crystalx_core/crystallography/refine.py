@@ -11,6 +11,7 @@ from scitbx import lstbx
 import scitbx.lstbx.normal_eqns_solving  # noqa: F401  (registers levenberg_marquardt_iterations)
 from smtbx import refinement
 from smtbx.refinement import constraints as smtbx_constraints
+from smtbx.refinement.constraints import adp as adp_constraints, site as site_constraints
 
 from crystalx_core.crystallography.convert import displacement
 from crystalx_core.elements import is_hydrogen
@@ -49,7 +50,8 @@ def refine(structure: Structure, reflections, cycles: int = 10, anisotropic: boo
     given = structure.atoms  # a property that filters the sites: read once
     if not given:
         raise RefinementError("no atoms to refine", structure.source)
-    twice = sorted(label for label, n in Counter(s.label.upper() for s in given).items() if n > 1)
+    twice = sorted(label for label, n in Counter(a.label.upper() for s in given for a in s.with_mixed).items()
+                   if n > 1)
     if twice:  # smtbx tells atoms apart by label (per residue)
         raise RefinementError(f"labels held by more than one atom: {', '.join(twice[:5])}", structure.source)
     for site in given:
@@ -58,7 +60,7 @@ def refine(structure: Structure, reflections, cycles: int = 10, anisotropic: boo
             raise RefinementError(f"{site.label} starts with a displacement parameter of {largest:.4g} Å² "
                                   f"(at most {MAX_U:g}): are its U values in the wrong units?", structure.source)
     order = residue_order([site.label for site in given])  # as new_ins_text lists them
-    atoms = structure.with_sites([given[k] if anisotropic else replace(given[k], u_aniso=None) for k in order])
+    atoms = structure.with_sites([given[k] if anisotropic else _isotropic(given[k]) for k in order])
     text = new_ins_text(atoms, instructions or DEFAULT_INSTRUCTIONS)
     builder = parse_smtbx_refinement_model(file=io.StringIO(text), strictly_shelxl=False)
     xs = builder.structure
@@ -68,7 +70,7 @@ def refine(structure: Structure, reflections, cycles: int = 10, anisotropic: boo
 
     fo_sq = _observations(structure, reflections, xs.space_group().is_centric())
     model = refinement.model(
-        fo_sq=fo_sq, xray_structure=xs, constraints=builder.constraints,
+        fo_sq=fo_sq, xray_structure=xs, constraints=builder.constraints + _mixed_site_constraints(atoms),
         restraints_manager=builder.restraints_manager, weighting_scheme=builder.weighting_scheme,
         conformer_indices=builder.conformer_indices, wavelength=structure.wavelength)
     xs.set_inelastic_form_factors(structure.wavelength, "sasaki")
@@ -100,6 +102,27 @@ def refine(structure: Structure, reflections, cycles: int = 10, anisotropic: boo
                                   f"{site.u_iso:.3g} Å², far below zero: too heavy an element for the density there?",
                                   structure.source)
     return result
+
+
+def _isotropic(site):
+    return replace(site, u_aniso=None, mixed=tuple(replace(atom, u_aniso=None) for atom in site.mixed))
+
+
+def _scatterer_slots(atoms: Structure) -> list[tuple[int, int]]:
+    """(site index, -1 for the site itself or k for its k-th mixed partner) per scatterer, in
+    the order new_ins_text writes them: a mixed site's partners just before it."""
+    return [(i, k) for i, site in enumerate(atoms.sites) for k in [*range(len(site.mixed)), -1]]
+
+
+def _mixed_site_constraints(atoms: Structure) -> list:
+    """SHELX EXYZ + EADP for every mixed site: its atoms share one position and one U."""
+    constraints, start = [], 0
+    for site in atoms.sites:
+        if site.mixed:
+            indices = [start + len(site.mixed), *range(start, start + len(site.mixed))]  # the site first
+            constraints += [site_constraints.shared_site(indices), adp_constraints.shared_u(indices)]
+        start += len(site.mixed) + 1
+    return constraints
 
 
 def _largest_u(site) -> float:
@@ -166,9 +189,13 @@ def _refine_everything(xs) -> None:
 def _updated(atoms: Structure, xs, order: list[int]) -> Structure:
     """The input sites with refined coordinates, Uiso (Ueq for anisotropic atoms) and Uij, in
     the caller's order (`order[k]`: where the k-th refined site was)."""
-    sites = [None] * len(order)
-    for k, site, sc in zip(order, atoms.sites, xs.scatterers()):
+    refined = [[None] * len(site.mixed) + [site] for site in atoms.sites]
+    for (i, k), sc in zip(_scatterer_slots(atoms), xs.scatterers()):
+        atom = atoms.sites[i] if k < 0 else atoms.sites[i].mixed[k]
         u_iso, u_aniso = displacement(sc, xs.unit_cell())
-        sites[k] = replace(site, frac=tuple(float(v) for v in sc.site), u_iso=u_iso,
-                           u_aniso=None if is_hydrogen(site.element) else u_aniso)
+        refined[i][k] = replace(atom, frac=tuple(float(v) for v in sc.site), u_iso=u_iso,
+                                u_aniso=None if is_hydrogen(atom.element) else u_aniso)
+    sites = [None] * len(order)
+    for k, atoms_of_site in zip(order, refined):
+        sites[k] = replace(atoms_of_site[-1], mixed=tuple(atoms_of_site[:-1]))
     return atoms.with_sites(sites)

@@ -9,7 +9,7 @@ from crystalx_core.errors import InputError
 from crystalx_core.structure import Structure
 
 if TYPE_CHECKING:
-    from crystalx_core.io.hkl import Reflections
+    from crystalx_core.io.hkl import HklfFormat, Reflections
     from crystalx_core.io.shelx import ShelxFile
 
 
@@ -21,13 +21,28 @@ class Loaded:
     structure: Structure
     shelx: ShelxFile | None = None  # a .res/.ins: the result is written back into it, instructions kept
     hkl_text: str | None = None  # a CIF's own reflections (_shelx_hkl_file)
+    res_text: str | None = None  # and the .res they were refined with (_shelx_res_file)
+
+    def reflection_format(self) -> HklfFormat | None:
+        """The HKLF format of the .res (or of the .res a CIF embeds); None without one. A TWIN
+        or HKLF 5 there is refused rather than read as HKLF 4."""
+        if self.shelx is not None:
+            return self.shelx.reflection_format()
+        if not self.res_text:
+            return None
+        from crystalx_core.io.shelx import parse_shelx
+        try:
+            embedded = parse_shelx(self.res_text, f"{self.path} (_shelx_res_file)")
+        except InputError:  # an embedded file we cannot read says nothing about the data
+            return None
+        return embedded.reflection_format()
 
     def embedded_reflections(self) -> Reflections | None:
         """The reflections a CIF carries (SHELXL writes them in), None without them."""
         if not self.hkl_text:
             return None
         from crystalx_core.io.hkl import reflections_from_text
-        return reflections_from_text(self.hkl_text, f"{self.path} (_shelx_hkl_file)")
+        return reflections_from_text(self.hkl_text, f"{self.path} (_shelx_hkl_file)", self.reflection_format())
 
 
 def load(path) -> Loaded:
@@ -37,7 +52,7 @@ def load(path) -> Loaded:
     if suffix == ".cif":
         from crystalx_core.io.cif import read_cif
         entry = read_cif(path)
-        return Loaded(path, entry.structure, hkl_text=entry.shelx_hkl_text)
+        return Loaded(path, entry.structure, hkl_text=entry.shelx_hkl_text, res_text=entry.shelx_res_text)
     if suffix in (".ins", ".res"):
         from crystalx_core.io.shelx import read_shelx
         shelx = read_shelx(path)

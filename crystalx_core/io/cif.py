@@ -20,12 +20,13 @@ from crystalx_core.elements import normalise_symbol
 from crystalx_core.errors import InputError
 from crystalx_core.io.files import read_input_bytes
 from crystalx_core.geometry import site_multiplicities
-from crystalx_core.structure import Site, Structure, cell_problem
+from crystalx_core.structure import Site, Structure, cell_problem, grouped_mixed_sites
 from crystalx_core.symmetry import full_operator_list, space_group_from_operators
 
 DEFAULT_WAVELENGTH = 0.71073  # Mo Kα, when the CIF does not say
 _CELL_TAGS = ("_cell_length_a", "_cell_length_b", "_cell_length_c",
               "_cell_angle_alpha", "_cell_angle_beta", "_cell_angle_gamma")
+_FRACT_TAGS = ("_atom_site_fract_x", "_atom_site_fract_y", "_atom_site_fract_z")
 _SYMOP_TAGS = ("_space_group_symop_operation_xyz", "_symmetry_equiv_pos_as_xyz")
 
 
@@ -206,6 +207,8 @@ def _sites(small: gemmi.SmallStructure, orth: np.ndarray, lines: _Lines,
         frac = tuple(raw.fract.tolist())
         if not all(math.isfinite(v) for v in frac):
             raise InputError(f"site {raw.label}: missing or invalid coordinates", str(path), line)
+        if raw.occ < 0:  # above 1 is seen in old CIFs (an H count, a dummy atom); below 0 is not an amount
+            raise InputError(f"site {raw.label}: occupancy {raw.occ:g} is negative", str(path), line)
         u_iso, u_aniso = _u_iso(raw, orth)
         sites.append(Site(
             label=raw.label, element=normalise_symbol(element.name, str(path), line),
@@ -246,6 +249,10 @@ def read_cif(path, block: str | None = None) -> CifEntry:
     if not small.sites:
         raise InputError(f"data_{chosen.name} has no atom sites (_atom_site_fract_x loop)",
                          str(path), lines.block_line)
+    missing = [tag for tag in _FRACT_TAGS if not len(chosen.find_values(tag))]
+    if missing:  # gemmi would put every atom at 0 on that axis
+        raise InputError(f"the atom_site loop has no {', '.join(missing)}", str(path),
+                         lines.tag(*_FRACT_TAGS))
     cell = small.cell
     problem = cell_problem((cell.a, cell.b, cell.c, cell.alpha, cell.beta, cell.gamma))
     if problem:
@@ -257,6 +264,7 @@ def read_cif(path, block: str | None = None) -> CifEntry:
         temperature_c=_temperature_c(chosen), title=chosen.name, source=str(path))
     structure.sites = _sites(small, structure.orthogonalisation, lines, path, _formula_elements(chosen))
     structure.sfac, structure.unit = sfac_unit_from_sites(structure)
+    structure.sites = grouped_mixed_sites(structure.sites)
     return CifEntry(
         structure=structure,
         shelx_res_text=_text_field(chosen, "_shelx_res_file"),

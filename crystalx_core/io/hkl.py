@@ -1,19 +1,35 @@
-"""SHELX HKLF 4 reflection files: h k l Fo² σ(Fo²) [batch], format 3I4,2F8.2[,I4].
+"""SHELX reflection files: h k l Fo² σ(Fo²) [batch], format 3I4,2F8.2[,I4] (HKLF 4), or
+F σ(F) in the same columns (HKLF 3).
 
-Read as SHELX reads them: fixed columns (so `   0   0   010890.21` is l = 0, I = 10890.21)
-and the first `0 0 0` line (or a blank line after the data) ends it; anything after it (SADABS
-notes, CIF text) is ignored. Lines whose fields are wider than the fixed format are read
-split on blanks instead.
+Read as SHELX reads them: fixed columns (so `   0   0   010890.21` is l = 0, I = 10890.21),
+anything after column 32 ignored (direction cosines, the wavelength of HKLF 2, even when
+fused as `1-0.66223-0.60253`), and the first `0 0 0` line (or a blank line after the data)
+ends it; anything after it (SADABS notes, CIF text) is ignored. A line whose Fo² field holds
+no decimal point and that runs on past column 32 was written in wider fields: it is read
+split on blanks instead. A σ of 0.00 is a weak reflection rounded by F8.2 and is kept; a
+negative σ flags a reflection to leave out; the notes say how many of each.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from crystalx_core.errors import InputError
 from crystalx_core.io.files import read_input_bytes
 from crystalx_core.symmetry import space_group_from_operators
+
+
+@dataclass(frozen=True)
+class HklfFormat:
+    """What the HKLF instruction says about the reflection file: 3 (F) or 4 (Fo²), the
+    scale s applied to Fo and σ, and the matrix that reindexes h k l (h' = M h)."""
+
+    code: int = 4
+    scale: float = 1.0
+    matrix: tuple[tuple[float, ...], ...] | None = None
+    where: str = ""  # "file:line" of the HKLF instruction, for messages
+    notes: tuple[str, ...] = ()  # what the reader cannot honour, passed on to the reflections
 
 
 @dataclass
@@ -25,6 +41,7 @@ class Reflections:
     sigmas: np.ndarray  # σ(Fo²)
     batches: np.ndarray | None  # batch/scale-group numbers where the file has them
     path: str = ""
+    notes: list[str] = field(default_factory=list)  # what the reader changed or left out, for the user
 
     def __len__(self) -> int:
         return len(self.intensities)
@@ -43,10 +60,11 @@ class Reflections:
         return array.set_observation_type_xray_intensity()
 
 
-def read_hkl(path) -> Reflections:
+def read_hkl(path, hklf: HklfFormat | None = None) -> Reflections:
+    """Read a reflection file as the .ins's HKLF instruction describes it (default HKLF 4)."""
     path = str(path)
     data = read_input_bytes(path, "reflection file")
-    return reflections_from_text(data.decode("latin-1"), path)
+    return reflections_from_text(data.decode("latin-1"), path, hklf)
 
 
 MAX_INDEX = 999  # HKLF 4 gives h, k, l four columns each
@@ -54,8 +72,9 @@ MAX_BATCH = 9999
 
 
 def _fixed(line: str) -> tuple[int, int, int, float, float, int | None]:
-    """3I4,2F8[,I4] by columns; ValueError if anything lies beyond column 32."""
-    if line[32:].strip():
+    """3I4,2F8[,I4] by columns; ValueError where a field does not read or the line was
+    written in wider fields (an Fo² field without its decimal point, text past column 32)."""
+    if line[32:].strip() and "." not in line[12:20]:
         raise ValueError(line)
     batch = line[28:32].strip()
     return (int(line[0:4]), int(line[4:8]), int(line[8:12]), float(line[12:20]),
@@ -70,8 +89,15 @@ def _split(line: str) -> tuple[int, int, int, float, float, int | None]:
     return h, k, l, float(fields[3]), float(fields[4]), int(fields[5]) if len(fields) == 6 else None
 
 
-def reflections_from_text(text: str, path: str = "<string>") -> Reflections:
-    """Parse HKLF 4 text (a file, or a CIF's embedded _shelx_hkl_file)."""
+def _is_end(line: str) -> bool:
+    """`0 0 0` on its own, with or without the Fo and σ fields SHELX writes after it."""
+    fields = line.split()
+    return len(fields) == 3 and all(f.lstrip("+-").isdigit() and int(f) == 0 for f in fields)
+
+
+def reflections_from_text(text: str, path: str = "<string>", hklf: HklfFormat | None = None) -> Reflections:
+    """Parse HKLF 3/4 text (a file, or a CIF's embedded _shelx_hkl_file)."""
+    hklf = hklf or HklfFormat()
     rows, batches, number = [], [], 0
     for number, raw in enumerate(text.split("\n"), start=1):
         line = raw.rstrip("\r")
@@ -79,13 +105,16 @@ def reflections_from_text(text: str, path: str = "<string>") -> Reflections:
             if rows:  # SHELX reads a blank line as 0 0 0; leading ones come from CIF text fields
                 break
             continue
+        if _is_end(line):
+            break
         try:
             h, k, l, intensity, sigma, batch = _fixed(line)
         except ValueError:
             try:
                 h, k, l, intensity, sigma, batch = _split(line)
             except ValueError:
-                raise InputError(f"not an HKLF 4 reflection line (h k l Fo² σ [batch]): "
+                raise InputError(f"not an HKLF {hklf.code} reflection line (h k l "
+                                 f"{'F' if hklf.code == 3 else 'Fo²'} σ [batch]): "
                                  f"{line.strip()[:60]!r}", path, number) from None
         if h == k == l == 0:
             break
@@ -94,24 +123,60 @@ def reflections_from_text(text: str, path: str = "<string>") -> Reflections:
                              f"{MAX_INDEX}, |batch| <= {MAX_BATCH})", path, number)
         if not (np.isfinite(intensity) and np.isfinite(sigma)):
             raise InputError(f"NaN or infinite intensity or sigma for {h} {k} {l}", path, number)
+        if batch is not None and batch < 0:
+            raise InputError(f"negative batch number {batch} for {h} {k} {l}: twin components of HKLF 5 "
+                             "data; CrystalX refines untwinned HKLF 4 data only", path, number)
         rows.append((h, k, l, intensity, sigma, number))
         batches.append(batch)
     if not rows:
         raise InputError("no reflections before the 0 0 0 end line" if text.strip()
                          else "the reflection file is empty", path, max(number, 1))
-
     table = np.array(rows, dtype=float)
-    sigmas = table[:, 4]
-    bad = np.flatnonzero(sigmas <= 0)
-    if bad.size:
-        raise InputError(f"{bad.size} reflection(s) with sigma <= 0, the first one here "
-                         f"({sigmas[bad[0]]:g}); SHELX cannot weight them", path,
-                         int(table[bad[0], 5]))
-    has_batch = any(b is not None for b in batches)
-    return Reflections(
-        indices=table[:, :3].astype(int), intensities=table[:, 3].copy(), sigmas=sigmas.copy(),
-        batches=np.array([b or 0 for b in batches], dtype=int) if has_batch else None,
-        path=path)
+    return _checked(table, np.array([b or 0 for b in batches], dtype=int)
+                    if any(b is not None for b in batches) else None, path, hklf)
+
+
+def _checked(table: np.ndarray, batches: np.ndarray | None, path: str, hklf: HklfFormat) -> Reflections:
+    """Reindexed, scaled Fo² with usable σ: negative σ left out, σ = 0.00 given the smallest
+    σ of the file (a rounded weak reflection, not an infinitely precise one)."""
+    notes = list(hklf.notes)
+    first_line = int(table[0, 5])
+    negative = table[:, 4] < 0
+    if negative.all():
+        raise InputError("every reflection has a negative sigma (the flag for 'leave out'): no data",
+                         path, first_line)
+    if negative.any():
+        notes.append(f"{int(negative.sum())} reflection(s) with a negative sigma left out, as SHELXL does "
+                     f"(the first on line {int(table[np.argmax(negative), 5])})")
+        table = table[~negative]
+        batches = batches[~negative] if batches is not None else None
+    intensities, sigmas = table[:, 3] * hklf.scale, table[:, 4] * hklf.scale
+    if hklf.code == 3:  # F, σ(F) → Fo², σ(Fo²)
+        intensities, sigmas = intensities * np.abs(intensities), np.maximum(2 * np.abs(intensities) * sigmas,
+                                                                            sigmas ** 2)
+    zero = sigmas == 0
+    if zero.all():
+        raise InputError("every reflection has sigma 0: nothing to weight the data by", path, first_line)
+    if zero.any():
+        smallest = float(sigmas[~zero].min())
+        sigmas = np.where(zero, smallest, sigmas)
+        notes.append(f"{int(zero.sum())} reflection(s) with sigma 0.00 kept, weighted as the file's smallest "
+                     f"sigma ({smallest:g})")
+    if not (intensities > 0).any():
+        raise InputError("every intensity is zero or negative: no diffraction data", path, first_line)
+    indices = table[:, :3]
+    if hklf.matrix is not None:
+        indices = indices @ np.array(hklf.matrix, dtype=float).T
+        if not np.allclose(indices, np.round(indices), atol=1e-3):
+            raise InputError("the HKLF matrix gives non-integer indices", *_where(hklf, path))
+    return Reflections(indices=np.round(indices).astype(int), intensities=intensities.copy(),
+                       sigmas=sigmas.copy(), batches=batches, path=path, notes=notes)
+
+
+def _where(hklf: HklfFormat, path: str) -> tuple[str, int | None]:
+    """The HKLF instruction's file and line when known, else the reflection file."""
+    file, _, line = hklf.where.rpartition(":")
+    return (file, int(line)) if file and line.isdigit() else (path, None)
 
 
 def hkl_text(indices, intensities, sigmas) -> str:

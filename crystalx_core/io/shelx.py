@@ -20,9 +20,10 @@ from cctbx import sgtbx
 from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import InputError
 from crystalx_core.io.files import read_input_bytes
+from crystalx_core.io.hkl import HklfFormat
 from crystalx_core.geometry import chemical_occupancies, site_multiplicities
 from crystalx_core.residues import bare_label, residue_address, residue_number, residue_order
-from crystalx_core.structure import Site, Structure, cell_problem
+from crystalx_core.structure import Site, Structure, cell_problem, grouped_mixed_sites
 from crystalx_core.symmetry import full_operator_list, shelx_latt_symm, space_group_from_shelx
 
 # SHELXL instructions, plus those of SHELXS/SHELXD/SHELXT that turn up in .ins/.res files.
@@ -41,6 +42,9 @@ RESIDUE_CLASS = "RES"  # the class a fresh .ins gives residues whose own class i
 _PEAK_LABEL = re.compile(r"Q\d+$", re.IGNORECASE)
 _RIDING_U = (-5.0, -0.5)  # a Uiso in this range means |U| × Ueq of the previous non-H atom
 _CLOSE = dict(rel_tol=1e-9, abs_tol=1e-7)
+MAX_WAVELENGTH = 10.0  # Å; beyond any X-ray or neutron source used for crystal structures
+TEMPERATURE_RANGE = (-273.15, 1500.0)  # °C
+MIN_U_ISO = -0.05  # Å²: a little below zero happens in real refinements (non-positive definite), more is a typo
 
 
 @dataclass(eq=False)
@@ -90,6 +94,44 @@ class ShelxFile:
     fvars: list[float] = field(default_factory=list)
     hklf: int | None = None
     temperature_c: float | None = None
+    cards: dict[str, ShelxLine] = field(default_factory=dict)  # first CELL, HKLF, TWIN, BASF, NEUT, ... line
+
+    def reflection_format(self) -> HklfFormat:
+        """How the reflections this file refines against are to be read (its HKLF instruction);
+        an InputError naming the instruction for data CrystalX cannot refine (twins, Laue
+        or neutron data), never a silent reading as HKLF 4."""
+        def refuse(keyword: str, why: str) -> InputError:
+            return InputError(f"{keyword}: {why}; CrystalX refines untwinned X-ray HKLF 4 (or 3) data "
+                              "only (refine this one in SHELXL or Olex2)", self.path, self.cards[keyword].number)
+        if "TWIN" in self.cards:
+            raise refuse("TWIN", "twinned refinement (twin law and BASF fractions)")
+        if "NEUT" in self.cards:
+            raise refuse("NEUT", "neutron scattering lengths")
+        for element, card in self.sfac_long.items():
+            numbers = [float(v) for v in card.fields[1:]]
+            if len(numbers) >= 9 and not any(numbers[:8]) and numbers[8]:
+                raise InputError(f"SFAC {element} gives a scattering length, not X-ray form factor coefficients "
+                                 "(neutron data); CrystalX refines X-ray data only", self.path, card.number)
+        card = self.cards.get("HKLF")
+        if card is None:
+            return HklfFormat()
+        values = [float(v) for v in card.fields]
+        code = abs(int(values[0]))
+        if code not in (3, 4):
+            what = {5: "twin data (HKLF 5 components)", 6: "twin data (HKLF 6 components)",
+                    2: "Laue data with a wavelength per reflection", 1: "F data in an old format"}
+            raise refuse("HKLF", what.get(code, f"reflection format {code}"))
+        matrix = None
+        if len(values) >= 11:
+            matrix = tuple(tuple(values[2 + 3 * i:5 + 3 * i]) for i in range(3))
+            if matrix == ((1, 0, 0), (0, 1, 0), (0, 0, 1)):
+                matrix = None
+        notes = ()
+        if "BASF" in self.cards:
+            notes = (f"BASF (line {self.cards['BASF'].number}): batch scale factors are not refined; "
+                     "every batch shares one scale",)
+        return HklfFormat(code=code, scale=values[1] if len(values) > 1 else 1.0, matrix=matrix,
+                          where=f"{self.path}:{card.number}", notes=notes)
 
     @property
     def atoms(self) -> list[AtomLine]:
@@ -104,10 +146,12 @@ class ShelxFile:
         """The file exactly as read."""
         return "".join(line.text for line in self.lines)
 
-    def to_structure(self) -> Structure:
-        """Cell, symmetry, SFAC/UNIT and every atom and peak before END, in file order."""
+    def to_structure(self, group_mixed: bool = True) -> Structure:
+        """Cell, symmetry, SFAC/UNIT and every atom and peak before END, in file order; atoms
+        sharing one position (EXYZ) as one mixed site unless group_mixed is False."""
+        sites = [replace(atom.site) for atom in self.atoms]
         return Structure(cell=self.cell, symops=list(self.symops),
-                         sites=[replace(atom.site) for atom in self.atoms],
+                         sites=grouped_mixed_sites(sites) if group_mixed else sites,
                          sfac=list(self.sfac), unit=list(self.unit), wavelength=self.wavelength,
                          temperature_c=self.temperature_c, title=self.title, source=self.path)
 
@@ -186,7 +230,7 @@ class _Parser:
         self.in_fragment = False
         self.ended = False
         self.previous_ueq: float | None = None  # Ueq of the last non-H atom, for riding Uiso
-        self.cards: dict[str, ShelxLine] = {}  # CELL, LATT, SYMM, UNIT lines for messages
+        self.cards = self.shelx.cards  # CELL, LATT, SYMM, UNIT, ... lines for messages
         self.residue = 0  # of the last RESI
         self.label_lines: dict[str, int] = {}  # atom address (C1, C1_2) → its line
 
@@ -261,11 +305,17 @@ class _Parser:
             "PART": self._part, "HKLF": self._hklf, "FRAG": self._frag, "FEND": self._fend,
             "END": self._end, "TEMP": self._temp, "RESI": self._resi,
         }.get(card.keyword)
+        if card.keyword in ("HKLF", "TWIN", "BASF", "NEUT"):
+            self.cards.setdefault(card.keyword, card)
         if handler is not None:
             handler(card)
 
     def _temp(self, card):
         values = self._numbers(card, card.fields[:1], "TEMP")
+        low, high = TEMPERATURE_RANGE
+        if values and not low <= values[0] <= high:
+            raise self.error(f"TEMP {values[0]:g} °C is outside {low:g}..{high:g} °C (SHELX gives it in °C)",
+                             card.number)
         self.shelx.temperature_c = values[0] if values else 20.0
 
     def _titl(self, card):
@@ -276,6 +326,9 @@ class _Parser:
         if len(values) != 7:
             raise self.error(f"CELL needs the wavelength and six cell parameters, got "
                              f"{len(values)} numbers", card.number)
+        if not 0 < values[0] <= MAX_WAVELENGTH:
+            raise self.error(f"CELL: wavelength {values[0]:g} Å must be in (0, {MAX_WAVELENGTH:g}] (CELL gives "
+                             "the wavelength first, then a b c alpha beta gamma)", card.number)
         _check_cell(tuple(values[1:]), self.path, card.number)
         self.shelx.wavelength, self.shelx.cell = values[0], tuple(values[1:])
         self.cards.setdefault("CELL", card)
@@ -310,6 +363,8 @@ class _Parser:
 
     def _unit(self, card):
         self.shelx.unit = self._numbers(card, card.fields, "UNIT")
+        if any(n < 0 for n in self.shelx.unit):
+            raise self.error(f"UNIT: negative atom count in {' '.join(card.fields)!r}", card.number)
         self.cards["UNIT"] = card
 
     def _fvar(self, card):
@@ -326,6 +381,12 @@ class _Parser:
 
     def _hklf(self, card):
         self.shelx.hklf = self._leading_integer(card)
+        values = self._numbers(card, card.fields, "HKLF")
+        if len(values) > 2 and len(values) < 11:
+            raise self.error(f"HKLF n s r11..r33: the matrix needs nine numbers, got {len(values) - 2}",
+                             card.number)
+        if len(values) > 1 and values[1] <= 0:
+            raise self.error(f"HKLF scale {values[1]:g} must be positive", card.number)
 
     def _frag(self, card):
         self.in_fragment = True
@@ -385,6 +446,8 @@ class _Parser:
         fvars = self.shelx.fvars
         frac = tuple(_decode(code, fvars, "coordinate", self.path, number) for code in codes[:3])
         card.sof = _decode(card.sof_code, fvars, "sof", self.path, number)
+        if card.sof < 0:
+            raise self.error(f"atom {label}: occupancy (sof) {card.sof:g} is negative", number)
 
         site = Site(label=residue_address(label, self.residue), element=element, frac=frac, afix=afix,
                     part=part, line=number, peak_height=codes[5] if len(codes) == 6 else None)
@@ -398,6 +461,9 @@ class _Parser:
             site.u_iso = sum(site.u_aniso[:3]) / 3
         elif card.u_codes:
             site.u_iso = self._u_iso(card.u_codes[0], label, number)
+            if site.u_iso < MIN_U_ISO:
+                raise self.error(f"atom {label}: Uiso {site.u_iso:g} Å² is negative (riding H take -0.5..-5)",
+                                 number)
         if element is not None and not is_hydrogen(element):
             self.previous_ueq = site.u_iso
         card.site = site
@@ -431,7 +497,8 @@ class _Parser:
         atoms = self.shelx.atoms
         if not atoms:
             return
-        for atom, occupancy in zip(atoms, chemical_occupancies(self.shelx.to_structure(), [a.sof for a in atoms])):
+        structure = self.shelx.to_structure(group_mixed=False)
+        for atom, occupancy in zip(atoms, chemical_occupancies(structure, [a.sof for a in atoms])):
             atom.site.occupancy = occupancy
 
 
@@ -462,13 +529,14 @@ class _SiteWriter:
     variables, fixed values, riding Uiso) wherever they still decode to the site's value."""
 
     def __init__(self, structure: Structure, sites: list[Site], fvars: list[float],
-                 newline: str):
+                 newline: str, origins: dict[int, AtomLine] | None = None):
         self.sfac_index = {element: k + 1 for k, element in enumerate(structure.sfac)}
         self.source = structure.source or None
         order = len(structure.symops)
         multiplicities = site_multiplicities(structure.with_sites(sites)) if sites else []
         self.sof_factor = [m / order for m in multiplicities]
         self.fvars, self.nl = fvars, newline
+        self.origins = origins or {}  # line → atom as read: a mixed site's atoms keep their order and codes
         self.afix: tuple[int, ShelxLine | None] = (0, None)
         self.part: tuple[int, ShelxLine | None] = (0, None)
         self.previous_ueq: float | None = None
@@ -496,7 +564,11 @@ class _SiteWriter:
                               (math.inf, name.format(n) + self.nl))
         out += [text for _, text in sorted(placed, key=lambda item: item[0])]
         self.afix, self.part = afix, part
-        out.append(self._atom_text(index, site, origin))
+        atoms = site.with_mixed
+        if self.origins and all(atom.line in self.origins for atom in atoms):  # a file's mixed site: as it was
+            atoms = sorted(atoms, key=lambda atom: atom.line)
+        out += [self._atom_text(index, atom, origin if atom is site else self.origins.get(atom.line))
+                for atom in atoms]
         return out
 
     def close(self) -> list[str]:
@@ -645,7 +717,7 @@ def render_with_sites(shelx_file: ShelxFile, structure: Structure, hfix_groups=(
         return [text for line in block for text in replaced.get(line.number, [line.text])]
 
     out = verbatim(lines[:start]) + _hfix_lines(hfix_groups, nl)
-    writer = _SiteWriter(structure, sites, shelx_file.fvars, nl)
+    writer = _SiteWriter(structure, sites, shelx_file.fvars, nl, origins)
     for index, site in enumerate(sites):
         origin = origins.get(site.line)
         between = []

@@ -1,0 +1,67 @@
+"""UNIT checked against the cell: a placeholder UNIT (`UNIT 1 2 3 4 5`, `UNIT 1 1 0 0 1`, common
+in files made by hand or by other programs) must not decide how many atoms a job looks for.
+
+Non-H atoms in molecular crystals take about 18 Å³ each (Kempster & Lipson's rule); the
+553 corpus CIFs span 12.4–32.1 Å³ per non-H atom (1st to 99th percentile). A UNIT whose
+non-H total gives far less or far more than that is implausible; the job is then told so
+and works from contents estimated from the cell: one atom of each heavier SFAC element per
+asymmetric unit, the rest C, N and O in organic proportions, H as organic molecules carry.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from crystalx_core.elements import is_hydrogen
+from crystalx_core.structure import Structure
+
+VOLUME_PER_ATOM = 18.0  # Å³ per non-H atom in organic crystals
+PLAUSIBLE_VOLUME = (8.0, 45.0)  # Å³ per non-H atom that a UNIT may imply
+ORGANIC_SHARES = {"C": 6.0, "N": 1.0, "O": 1.5}  # typical C:N:O of small organic molecules
+HYDROGEN_PER_ATOM = {"C": 1.1, "N": 0.6, "O": 0.4}  # H carried per C, N, O in organic molecules
+
+
+def unit_problem(structure: Structure) -> str | None:
+    """Why the structure's UNIT cannot be the cell's contents, or None when it is plausible."""
+    if not structure.sfac or len(structure.unit) != len(structure.sfac):
+        return None
+    heavy = sum(n for element, n in zip(structure.sfac, structure.unit) if not is_hydrogen(element))
+    volume = structure.volume
+    low, high = PLAUSIBLE_VOLUME
+    if heavy > 0 and low <= volume / heavy <= high:
+        return None
+    given = "UNIT " + " ".join(f"{n:g}" for n in structure.unit)
+    if heavy <= 0:
+        return f"{given} gives no non-H atoms for a cell of {volume:.0f} Å³"
+    return (f"{given} gives {heavy:g} non-H atoms for a cell of {volume:.0f} Å³, {volume / heavy:.0f} Å³ each "
+            f"({low:g}–{high:g} expected, about {VOLUME_PER_ATOM:g} in organic crystals)")
+
+
+def estimated_unit(structure: Structure) -> list[float]:
+    """Cell contents from the cell volume, for the SFAC elements that UNIT lists as present."""
+    order = structure.space_group_order
+    total = max(order, round(structure.volume / VOLUME_PER_ATOM))
+    present = [el for el, n in zip(structure.sfac, structure.unit) if n > 0 and not is_hydrogen(el)] \
+        or [el for el in structure.sfac if not is_hydrogen(el)]
+    organic = [el for el in present if el in ORGANIC_SHARES]
+    others = [el for el in present if el not in ORGANIC_SHARES]
+    counts = {el: float(order) for el in others}  # one of each per asymmetric unit
+    if organic:
+        left = max(total - sum(counts.values()), order * len(organic))
+        shares = sum(ORGANIC_SHARES[el] for el in organic)
+        counts.update({el: float(round(left * ORGANIC_SHARES[el] / shares)) for el in organic})
+    elif others:
+        counts = {el: float(max(order, round(total / len(others)))) for el in others}
+    hydrogen = float(round(sum(counts.get(el, 0.0) * n for el, n in HYDROGEN_PER_ATOM.items())))
+    return [hydrogen if is_hydrogen(el) else counts.get(el, 0.0) for el in structure.sfac]
+
+
+def checked_contents(structure: Structure) -> tuple[Structure, str | None]:
+    """The structure with a plausible UNIT (its own, or one estimated from the cell) and,
+    when UNIT was replaced, a note saying so."""
+    problem = unit_problem(structure)
+    if problem is None:
+        return structure, None
+    unit = estimated_unit(structure)
+    estimate = " ".join(f"{el} {n:g}" for el, n in zip(structure.sfac, unit))
+    return replace(structure, unit=unit), (f"{problem}: a placeholder? The job estimates the contents from the "
+                                           f"cell instead ({estimate} per cell)")
