@@ -26,7 +26,8 @@ class SiteAssignment:
         [element, probability] pairs, most likely first; H-count probabilities by count."""
         return {"label": self.label, "new_label": self.new_label, "element": self.element,
                 "probabilities": [[el, round(p, 4)] for el, p in self.top(top_k)],
-                "h_count": self.h_count, "h_probabilities": {str(n): round(p, 4) for n, p in self.h_scores.items()},
+                "h_count": self.h_count,
+                "h_probabilities": {str(n): round(p, 4) for n, p in self.h_scores.items()},
                 "hfix": self.hfix, "note": self.note}
 
 

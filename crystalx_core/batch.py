@@ -1,6 +1,7 @@
-"""Re-assign every structure of a folder: one process per core (or a Dask cluster), models loaded once per worker,
-resumable, a failure recorded and the batch going on; SIGINT/SIGTERM/SIGHUP end it (workers
-included) at once, and one batch at a time writes to a folder.
+"""Re-assign every structure of a folder: one process per core (or a Dask cluster), models
+loaded once per worker, resumable, a failure recorded and the batch going on;
+SIGINT/SIGTERM/SIGHUP end it (workers included) at once, and one batch at a time writes to a
+folder.
 
     crystalx batch DIR|GLOB [--workers N] [--out DIR] [--scheduler ADDRESS]
 """
