@@ -1,6 +1,7 @@
 """Turn H counts into riding H sites (with AFIX codes) on a structure, using its connectivity."""
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -91,7 +92,11 @@ def add_riding_hydrogens(structure: Structure, h_counts: dict[int, int],
             occupancy = site.occupancy / (len(operators) + 1)
             plan.notes[site.label] = (f"XH3 on a special position: disordered over its site symmetry, "
                                       f"{n_h} H at occupancy {occupancy:.3g}")
-        labels = _free_labels(site.label, len(positions), used_labels, h_element)
+        try:
+            labels = _free_labels(site.label, len(positions), used_labels, h_element)
+        except ValueError as error:
+            plan.notes[site.label] = f"no H placed: {error}"
+            continue
         u_iso = RIDING_U_FACTOR.get(code, 1.2) * site.u_iso
         sites.extend(Site(label=lab, element=h_element, frac=tuple(heavy.fractional(xyz)), u_iso=u_iso,
                           occupancy=occupancy, part=site.part, afix=code)
@@ -227,15 +232,40 @@ def _restraints(pivot: str, labels: list[str]) -> list[str]:
 
 
 def _free_labels(pivot_label: str, n_h: int, used: set[str], element: str = "H") -> list[str]:
-    labels = [h_label(pivot_label, k, n_h, element) for k in range(n_h)]
-    for k, label in enumerate(labels):
-        base, residue, suffix = bare_label(label), residue_suffix(label), 0
-        while label.upper() in used:
-            suffix += 1
-            label = f"{base[:3]}{suffix}{residue}"
-        labels[k] = label
+    """SHELXL's names for the H of one pivot (h_label), each made unique and at most
+    MAX_LABEL characters where it is not: SHELX, smtbx's parser and Olex2 read no longer
+    names (C18B with two H would give H18BA, which they read as H18B and a stray 'A')."""
+    labels = []
+    for k in range(n_h):
+        label = h_label(pivot_label, k, n_h, element)
+        base, residue = bare_label(label), residue_suffix(label)
+        if len(base) > MAX_LABEL or label.upper() in used:
+            label = next((name + residue for name in _label_candidates(base)
+                          if (name + residue).upper() not in used), None)
+            if label is None:
+                raise ValueError(f"every {MAX_LABEL}-character {element} label is taken")
+        labels.append(label)
         used.add(label.upper())
     return labels
+
+
+MAX_LABEL = 4  # characters in a SHELX atom name
+_LABEL_CHARACTERS = "0123456789ABCDEFGHIJKLMNOPRSTUVWXYZ"  # no Q: Q1 is a peak
+
+
+def _label_candidates(base: str):
+    """Names of at most MAX_LABEL characters near `base`, nearest first: its first four
+    characters, its first three with a digit, then with a letter, then any name with
+    its first letter."""
+    if len(base) > MAX_LABEL:
+        yield base[:MAX_LABEL]
+    stem = base[:MAX_LABEL - 1]
+    for suffix in range(1, 10):
+        yield f"{stem}{suffix}"
+    for letter in _LABEL_CHARACTERS[10:]:
+        yield stem + letter
+    for tail in itertools.product(_LABEL_CHARACTERS, repeat=MAX_LABEL - 1):
+        yield base[0] + "".join(tail)
 
 
 def _second_neighbours(structure: Structure, bonds: list[list[Contact]], contact: Contact) -> list[np.ndarray]:
