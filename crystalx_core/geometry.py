@@ -121,13 +121,18 @@ def neighbours(structure: Structure, radius: float, centres: list[int] | None = 
     orth = structure.orthogonalisation
     images = _expand(structure)
 
-    # lattice translations that can bring an image within `radius` of a centre in the cell
-    reach = np.ceil(radius * np.linalg.norm(np.linalg.inv(orth), axis=1) + 1e-9).astype(int)
+    # lattice translations that can bring an image within `radius` of a centre in the cell;
+    # of the translated images only those within `margin` (the fractional extent of a
+    # sphere of that radius) of the cell can: the rest would make the tree 27 cells big
+    margin = radius * np.linalg.norm(np.linalg.inv(orth), axis=1) + 1e-9
+    reach = np.ceil(margin).astype(int)
     grid = np.stack(np.meshgrid(*(np.arange(-k, k + 1) for k in reach), indexing="ij"),
                     axis=-1).reshape(-1, 3)
     point_frac = (images.frac[None, :, :] + grid[:, None, :]).reshape(-1, 3)
-    point_image = np.tile(np.arange(len(images.site)), len(grid))
-    point_cell = np.repeat(grid, len(images.site), axis=0)
+    near = np.all((point_frac >= -margin) & (point_frac < 1 + margin), axis=1)
+    point_frac = point_frac[near]
+    point_image = np.tile(np.arange(len(images.site)), len(grid))[near]
+    point_cell = np.repeat(grid, len(images.site), axis=0)[near]
 
     centre_frac = structure.frac_array[centres]
     centre_cell = np.floor(centre_frac)

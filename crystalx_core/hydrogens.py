@@ -477,8 +477,8 @@ class _HBondContext:
         self.bonded = [_unit(np.asarray(b, dtype=float) - self.donor) for b in bonded]
         # only H within reach can be closer than 2.0 Å to a trial H (X–H < 1.5 Å): the rest of
         # the structure's H would make every score O(all H) and a 1,000-atom job take minutes
-        self.known = [h for h in (np.asarray(k, dtype=float) for k in known_hydrogens)
-                      if _distance(self.donor, h) < _H_CLASH + _MAX_X_H]
+        known = np.asarray(known_hydrogens, dtype=float).reshape(-1, 3)
+        self.known = list(known[np.linalg.norm(known - self.donor, axis=1) < _H_CLASH + _MAX_X_H])
         self.density = density
 
     def scores(self, candidates: np.ndarray) -> np.ndarray:

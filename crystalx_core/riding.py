@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from crystalx_core.elements import is_hydrogen
+from crystalx_core.errors import InputError
 from crystalx_core.geometry import Contact, connectivity, neighbours
 from crystalx_core.hydrogens import (Density, _perpendicular, choose_hfix, h_label, place_ammonium_hydrogens,
                                      place_hydrogens, place_water_hydrogens)
@@ -57,7 +58,8 @@ def add_riding_hydrogens(structure: Structure, h_counts: dict[int, int],
     plan = HydrogenPlan(structure=heavy, codes={})
     sites: list[Site] = []
     placed: list[np.ndarray] = []  # Cartesian H positions so far, to keep donors apart
-    used_labels = {s.label.upper() for s in heavy.sites}
+    new_h: list[range] = []  # where each group's H are in `sites`
+    restrained: list[tuple[str, range]] = []  # (pivot label, its H) of groups held by DFIX/DANG
     h_element = "D" if "D" in heavy.sfac and "H" not in heavy.sfac else "H"  # a deuterated compound
     for i, site in enumerate(heavy.sites):
         sites.append(site)
@@ -92,21 +94,21 @@ def add_riding_hydrogens(structure: Structure, h_counts: dict[int, int],
             occupancy = site.occupancy / (len(operators) + 1)
             plan.notes[site.label] = (f"XH3 on a special position: disordered over its site symmetry, "
                                       f"{n_h} H at occupancy {occupancy:.3g}")
-        try:
-            labels = _free_labels(site.label, len(positions), used_labels, h_element)
-        except ValueError as error:
-            plan.notes[site.label] = f"no H placed: {error}"
-            continue
         u_iso = RIDING_U_FACTOR.get(code, 1.2) * site.u_iso
-        sites.extend(Site(label=lab, element=h_element, frac=tuple(heavy.fractional(xyz)), u_iso=u_iso,
-                          occupancy=occupancy, part=site.part, afix=code)
-                     for lab, xyz in zip(labels, positions))
+        new_h.append(range(len(sites), len(sites) + len(positions)))
+        sites.extend(Site(label=h_label(site.label, k, len(positions), h_element), element=h_element,
+                          frac=tuple(heavy.fractional(xyz)), u_iso=u_iso, occupancy=occupancy, part=site.part,
+                          afix=code)
+                     for k, xyz in enumerate(positions))
         placed.extend(positions)
         plan.codes[site.label] = code
         if code == 0:
             plan.notes[site.label] = note or f"{site.element}H{n_h}: restrained, not riding"
             if strong is None:
-                plan.restraints.extend(_restraints(site.label, labels))
+                restrained.append((site.label, new_h[-1]))
+    _name_hydrogens(sites, [k for group in new_h for k in group], {s.label.upper() for s in heavy.sites})
+    plan.restraints = [line for pivot, group in restrained
+                       for line in _restraints(pivot, [sites[k].label for k in group])]
     plan.structure = heavy.with_sites(sites)
     if placed and h_element not in heavy.sfac:  # the formula left H out: the H we add still need an SFAC
         plan.structure = replace(plan.structure, sfac=[*heavy.sfac, "H"], unit=[*heavy.unit, 0.0])
@@ -231,41 +233,56 @@ def _restraints(pivot: str, labels: list[str]) -> list[str]:
     return lines
 
 
-def _free_labels(pivot_label: str, n_h: int, used: set[str], element: str = "H") -> list[str]:
-    """SHELXL's names for the H of one pivot (h_label), each made unique and at most
-    MAX_LABEL characters where it is not: SHELX, smtbx's parser and Olex2 read no longer
-    names (C18B with two H would give H18BA, which they read as H18B and a stray 'A')."""
-    labels = []
-    for k in range(n_h):
-        label = h_label(pivot_label, k, n_h, element)
-        base, residue = bare_label(label), residue_suffix(label)
-        if len(base) > MAX_LABEL or label.upper() in used:
-            label = next((name + residue for name in _label_candidates(base)
-                          if (name + residue).upper() not in used), None)
-            if label is None:
-                raise ValueError(f"every {MAX_LABEL}-character {element} label is taken")
-        labels.append(label)
-        used.add(label.upper())
-    return labels
+def _name_hydrogens(sites: list[Site], new_h: list[int], used: set[str]) -> None:
+    """Give the new H (sites[k] for k in new_h, named by h_label) unique names of at most
+    MAX_LABEL characters, as SHELX and Olex2 read them (see _LabelPool). Names that already
+    fit are given out first, in order, so that renaming a long one never takes the name an
+    H of a later pivot would have had."""
+    pool = _LabelPool(used)
+    fits = [k for k in new_h if len(bare_label(sites[k].label)) <= MAX_LABEL]
+    long = [k for k in new_h if len(bare_label(sites[k].label)) > MAX_LABEL]
+    for k in fits + long:
+        sites[k] = replace(sites[k], label=pool.take(sites[k].label))
 
 
 MAX_LABEL = 4  # characters in a SHELX atom name
 _LABEL_CHARACTERS = "0123456789ABCDEFGHIJKLMNOPRSTUVWXYZ"  # no Q: Q1 is a peak
 
 
-def _label_candidates(base: str):
-    """Names of at most MAX_LABEL characters near `base`, nearest first: its first four
-    characters, its first three with a digit, then with a letter, then any name with
-    its first letter."""
-    if len(base) > MAX_LABEL:
-        yield base[:MAX_LABEL]
-    stem = base[:MAX_LABEL - 1]
+class _LabelPool:
+    """Labels in use, and free ones handed out: SHELX, smtbx's parser and Olex2 read no name
+    over MAX_LABEL characters (C18B's two H, H18BA and H18BB, were read as H18B and a stray
+    'A'). A long or taken name becomes its first four characters, else the nearest free name
+    of its first three and one more character (_label_candidates). Each such search goes on
+    where the last one with that stem stopped: names only ever get taken, so the answer is
+    the same as searching from the start, and thousands of H stay linear in time."""
+
+    def __init__(self, used: set[str]):
+        self.used = used  # upper-case addresses (C1, C1_2)
+        self.searches: dict[tuple[str, str], object] = {}
+
+    def take(self, label: str) -> str:
+        base, residue = bare_label(label), residue_suffix(label)
+        label = base[:MAX_LABEL] + residue
+        if label.upper() in self.used:
+            stem = base[:MAX_LABEL - 1]
+            search = self.searches.setdefault((stem, residue), _label_candidates(stem, residue))
+            label = next((name for name in search if name.upper() not in self.used), None)
+            if label is None:
+                raise InputError(f"too many atoms: every {MAX_LABEL}-character label starting {stem[0]} is taken")
+        self.used.add(label.upper())
+        return label
+
+
+def _label_candidates(stem: str, residue: str):
+    """Names of at most MAX_LABEL characters from a stem of three, nearest first: the stem
+    with a digit, then with a letter, then any name with its first letter."""
     for suffix in range(1, 10):
-        yield f"{stem}{suffix}"
+        yield f"{stem}{suffix}{residue}"
     for letter in _LABEL_CHARACTERS[10:]:
-        yield stem + letter
+        yield f"{stem}{letter}{residue}"
     for tail in itertools.product(_LABEL_CHARACTERS, repeat=MAX_LABEL - 1):
-        yield base[0] + "".join(tail)
+        yield stem[0] + "".join(tail) + residue
 
 
 def _second_neighbours(structure: Structure, bonds: list[list[Contact]], contact: Contact) -> list[np.ndarray]:
