@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 import numpy as np
 
@@ -13,6 +14,7 @@ from crystalx_core.hydrogens import (Density, _perpendicular, choose_hfix, h_lab
                                      place_hydrogens, place_water_hydrogens)
 from crystalx_core.residues import bare_label, residue_suffix
 from crystalx_core.structure import Site, Structure
+from crystalx_core.symmetry import parse_symop
 
 WATER_OH = 0.84  # Å, X-ray O–H for DFIX
 WATER_HH = 1.36  # Å, H···H for DANG (H–O–H ≈ 104.5°)
@@ -177,8 +179,8 @@ def _strong_hbond_hydrogen(structure: Structure, i: int, pivot: np.ndarray, bond
     away) are not acceptors."""
     if density is None:
         return None
-    near = [c for c in neighbours(structure, STRONG_HBOND, centres=[i])[0]
-            if c.distance > H_BOND_MAX and structure.sites[c.j].element in ("O", "N")
+    near = [c for c in neighbours(structure, ACCEPTOR_RANGE[1], centres=[i])[0]  # the acceptors' search, kept
+            if H_BOND_MAX < c.distance <= STRONG_HBOND and structure.sites[c.j].element in ("O", "N")
             and all(np.linalg.norm(c.cart_j - b) > _ONE_THREE for b in bonded)]
     if not near:
         return None
@@ -204,15 +206,20 @@ def site_operators(structure: Structure, frac) -> list[np.ndarray]:
     `frac` onto itself, the identity left out: empty for a general position."""
     frac = np.asarray(frac, dtype=float)
     ortho = structure.orthogonalisation
-    to_frac = np.linalg.inv(ortho)
     found = []
-    for rotation, translation in structure.symmetry_matrices():
-        if np.allclose(rotation, np.eye(3)):
-            continue  # identity and pure centring translations move no H about the site
+    for rotation, translation in _turning_operators(tuple(structure.symops)):
         moved = rotation @ frac + translation - frac
         if np.linalg.norm(ortho @ (moved - np.round(moved))) < SAME_SITE:
-            found.append(ortho @ rotation @ to_frac)
+            found.append(ortho @ rotation @ np.linalg.inv(ortho))
     return found
+
+
+@lru_cache(maxsize=64)
+def _turning_operators(symops: tuple[str, ...]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The operators that turn: the identity and pure centring translations move no H
+    about a site. Once per space group, not once per atom."""
+    matrices = (parse_symop(op) for op in symops)
+    return [(rotation, translation) for rotation, translation in matrices if not np.allclose(rotation, np.eye(3))]
 
 
 def _unique_under(operators: list[np.ndarray], pivot: np.ndarray, positions) -> list[np.ndarray]:
