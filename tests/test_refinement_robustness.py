@@ -119,3 +119,16 @@ def test_data_with_nothing_to_refine_against_is_refused_in_one_line(tmp_path, sh
     assert len(error.splitlines()) == 1 and error.startswith(f"crystalx: error: {hkl}: ")
     assert re.search(message, error), error
     assert sorted(p.name for p in tmp_path.iterdir()) == ["alanine.res", "bad.hkl"]
+
+
+@pytest.mark.parametrize("rows", [[(h, k, l, 0.0, 1.0) for h, k, l in REAL if (h, k, l) != (0, 0, 0)],
+                                  [(0, 0, 1, 100.0, 1.0)]], ids=["all zero", "one absent 0 0 1"])
+def test_an_audit_of_data_with_nothing_to_map_is_refused_in_one_line(tmp_path, shared_data, capsys, rows):
+    """The audit reads peak heights from an Fo map first: cctbx's gridding asserted on it."""
+    hkl = tmp_path / "bad.hkl"
+    hkl.write_text(hkl_lines(rows))
+    assert main(["audit", str(BENCHMARK / "XH_alanine" / "model.cif"), "--hkl", str(hkl), "--quiet",
+                 "--out", str(tmp_path / "audit")]) == EXIT_REFINE
+    error = capsys.readouterr().err.strip()
+    assert error == (f"crystalx: error: {hkl}: no map can be computed: no reflection left with a positive "
+                     "intensity (all systematically absent, zero or negative)")
