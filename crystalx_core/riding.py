@@ -10,8 +10,8 @@ import numpy as np
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.errors import InputError
 from crystalx_core.geometry import Contact, connectivity, neighbours
-from crystalx_core.hydrogens import (Density, _perpendicular, choose_hfix, h_label, place_ammonium_hydrogens,
-                                     place_hydrogens, place_water_hydrogens)
+from crystalx_core.hydrogens import (KNOWN_H_REACH, Density, _perpendicular, choose_hfix, h_label,
+                                     place_ammonium_hydrogens, place_hydrogens, place_water_hydrogens)
 from crystalx_core.residues import bare_label, residue_suffix
 from crystalx_core.structure import Site, Structure
 from crystalx_core.symmetry import parse_symop
@@ -56,10 +56,11 @@ def add_riding_hydrogens(structure: Structure, h_counts: dict[int, int],
     heavy = structure.with_sites([s for s in structure.sites if not is_hydrogen(s.element) and not s.is_peak])
     old_index = {id(s): i for i, s in enumerate(structure.sites)}
     bonds = connectivity(heavy)
+    near = neighbours(heavy, ACCEPTOR_RANGE[1])  # every site's acceptors and H-bond partners, searched once
     temperature = heavy.temperature_c if heavy.temperature_c is not None else 20.0
     plan = HydrogenPlan(structure=heavy, codes={})
     sites: list[Site] = []
-    placed: list[np.ndarray] = []  # Cartesian H positions so far, to keep donors apart
+    placed = _Placed()  # Cartesian H positions so far, to keep donors apart
     new_h: list[range] = []  # where each group's H are in `sites`
     restrained: list[tuple[str, range]] = []  # (pivot label, its H) of groups held by DFIX/DANG
     h_element = "D" if "D" in heavy.sfac and "H" not in heavy.sfac else "H"  # a deuterated compound
@@ -69,12 +70,12 @@ def add_riding_hydrogens(structure: Structure, h_counts: dict[int, int],
         if n_h <= 0:
             continue
         pivot = heavy.cartesian(site.frac)
-        neighbours = _distinct([(heavy.sites[c.j].element, c.cart_j) for c in bonds[i]])
+        bonded = _distinct([(heavy.sites[c.j].element, c.cart_j) for c in bonds[i]])
         second = _second_neighbours(heavy, bonds, bonds[i][0]) if len(bonds[i]) == 1 else None
-        code, note = choose_hfix(site.element, n_h, pivot, neighbours, second_neighbours=second)
+        code, note = choose_hfix(site.element, n_h, pivot, bonded, second_neighbours=second)
         known, known_code = given.get(old_index[id(site)], (None, None))
         operators = site_operators(heavy, site.frac)
-        strong = _strong_hbond_hydrogen(heavy, i, pivot, [xyz for _, xyz in neighbours], density) \
+        strong = _strong_hbond_hydrogen(heavy, near[i], pivot, [xyz for _, xyz in bonded], density) \
             if known is None and n_h == 1 and site.element in ("O", "N") else None
         if known is not None:
             positions, code = known, code if known_code is None else known_code
@@ -82,7 +83,7 @@ def add_riding_hydrogens(structure: Structure, h_counts: dict[int, int],
             positions, code, note = [strong[0]], 0, strong[1]
         else:
             try:
-                positions = _positions(heavy, i, site, code, n_h, pivot, neighbours, second, placed, temperature,
+                positions = _positions(heavy, near[i], site, code, n_h, pivot, bonded, second, placed, temperature,
                                        operators, density)
             except ValueError as error:  # hydrogens._unit: atoms on top of each other
                 positions, note = None, f"no H placed: {error}"
@@ -154,32 +155,65 @@ def _distinct(neighbours: list[tuple[str, np.ndarray]]) -> list[tuple[str, np.nd
     return kept
 
 
-def _positions(structure, i, site, code, n_h, pivot, neighbours, second, placed, temperature, operators,
+def _positions(structure, near, site, code, n_h, pivot, neighbours, second, placed, temperature, operators,
                density=None):
-    """Idealised H positions for one atom, or None when no model applies."""
+    """Idealised H positions for one atom (`near`: its contacts within ACCEPTOR_RANGE), or
+    None when no model applies."""
     bonded = [xyz for _, xyz in neighbours]
+    known = placed.near(pivot)
     if code == 0:
         rigid = {("O", 2): place_water_hydrogens, ("N", 4): place_ammonium_hydrogens}.get((site.element, n_h))
         if rigid is None:
             return None
-        return rigid(pivot, _acceptors(structure, i), bonded=bonded, known_hydrogens=placed, density=density)
+        return rigid(pivot, _acceptors(structure, near), bonded=bonded, known_hydrogens=known, density=density)
     donor = code in (137, 147) and site.element in ("N", "O", "S")
     return place_hydrogens(code, pivot, bonded, n_h, site.element, second_neighbours=second,
-                           acceptors=_acceptors(structure, i) if donor else None,
-                           known_hydrogens=placed, temperature_c=temperature, density=density,
+                           acceptors=_acceptors(structure, near) if donor else None,
+                           known_hydrogens=known, temperature_c=temperature, density=density,
                            site_operators=operators)
 
 
-def _strong_hbond_hydrogen(structure: Structure, i: int, pivot: np.ndarray, bonded: list[np.ndarray],
+class _Placed:
+    """The H placed so far, found again by a grid of REACH-sized cells: a group is scored
+    only against H within reach of its pivot (hydrogens._HBondContext), and handing it every
+    H placed so far made riding quadratic in atoms."""
+
+    REACH = KNOWN_H_REACH
+
+    def __init__(self):
+        self.points: list[np.ndarray] = []
+        self.cells: dict[tuple[int, int, int], list[int]] = {}
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+    def extend(self, points) -> None:
+        for point in points:
+            self.cells.setdefault(self._cell(point), []).append(len(self.points))
+            self.points.append(point)
+
+    def near(self, centre) -> list[np.ndarray]:
+        """Every H within REACH of `centre` (and a few more), in the order they were placed."""
+        x, y, z = self._cell(centre)
+        found = [k for dx in (-1, 0, 1) for dy in (-1, 0, 1) for dz in (-1, 0, 1)
+                 for k in self.cells.get((x + dx, y + dy, z + dz), ())]
+        return [self.points[k] for k in sorted(found)]
+
+    def _cell(self, point) -> tuple[int, int, int]:
+        return tuple(int(v) for v in np.floor(np.asarray(point, dtype=float) / self.REACH))
+
+
+def _strong_hbond_hydrogen(structure: Structure, near, pivot: np.ndarray, bonded: list[np.ndarray],
                            density) -> tuple[np.ndarray, str] | None:
-    """(H position, note) for the one H of site i when it donates to an O or N within
+    """(H position, note) for the one H of a site (`near`: its contacts within
+    ACCEPTOR_RANGE) when it donates to an O or N within
     STRONG_HBOND: the highest difference density near the donor–acceptor line, at least
     _STRONG_HBOND_CLEARANCE from both ends. None without a map or such an acceptor. Atoms
     bonded to one of the donor's `bonded` neighbours (the other O of a carboxylate, 2.2 Å
     away) are not acceptors."""
     if density is None:
         return None
-    near = [c for c in neighbours(structure, ACCEPTOR_RANGE[1], centres=[i])[0]  # the acceptors' search, kept
+    near = [c for c in near
             if H_BOND_MAX < c.distance <= STRONG_HBOND and structure.sites[c.j].element in ("O", "N")
             and all(np.linalg.norm(c.cart_j - b) > _ONE_THREE for b in bonded)]
     if not near:
@@ -305,9 +339,10 @@ def _second_neighbours(structure: Structure, bonds: list[list[Contact]], contact
     return out
 
 
-def _acceptors(structure: Structure, i: int) -> list[np.ndarray]:
-    """N, O, F, Cl atoms (any image) at hydrogen-bond distance from site i, nearest first."""
+def _acceptors(structure: Structure, near) -> list[np.ndarray]:
+    """N, O, F, Cl atoms (any image) at hydrogen-bond distance from a site, nearest first
+    (`near`: its contacts within ACCEPTOR_RANGE)."""
     lo, hi = ACCEPTOR_RANGE
-    found = [c for c in neighbours(structure, hi, centres=[i])[0]
+    found = [c for c in near
              if lo <= c.distance <= hi and structure.sites[c.j].element in ("N", "O", "F", "Cl")]
     return [c.cart_j for c in sorted(found, key=lambda c: c.distance)]
