@@ -200,7 +200,7 @@ class _Placed:
         return [self.points[k] for k in sorted(found)]
 
     def _cell(self, point) -> tuple[int, int, int]:
-        return tuple(int(v) for v in np.floor(np.asarray(point, dtype=float) / self.REACH))
+        return tuple(int(v) for v in np.floor(np.nan_to_num(np.asarray(point, dtype=float)) / self.REACH))
 
 
 def _strong_hbond_hydrogen(structure: Structure, near, pivot: np.ndarray, bonded: list[np.ndarray],
