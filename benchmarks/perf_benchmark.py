@@ -333,7 +333,8 @@ def main(argv=None) -> int:
     parser.add_argument("--output", type=Path, default=REPO / "docs" / "benchmarks.md")
     parser.add_argument("--measure", nargs=2, metavar=("PICKLE", "RUNTIME"), help=argparse.SUPPRESS)
     parser.add_argument("--scaling", type=int, nargs="*", metavar="ATOMS",
-                        help=f"only `crystalx assign` end to end at these sizes (default {' '.join(map(str, SCALING_SIZES))})")
+                        help="only `crystalx assign` end to end at these sizes "
+                             f"(default {' '.join(map(str, SCALING_SIZES))})")
     args = parser.parse_args(argv)
     if args.scaling is not None:
         return run_scaling(args.corpus, args.scaling or SCALING_SIZES, args.output)

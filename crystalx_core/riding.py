@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
@@ -200,7 +201,7 @@ class _Placed:
         return [self.points[k] for k in sorted(found)]
 
     def _cell(self, point) -> tuple[int, int, int]:
-        return tuple(int(v) for v in np.floor(np.nan_to_num(np.asarray(point, dtype=float)) / self.REACH))
+        return tuple(math.floor(v / self.REACH) if math.isfinite(v) else 0 for v in map(float, point))
 
 
 def _strong_hbond_hydrogen(structure: Structure, near, pivot: np.ndarray, bonded: list[np.ndarray],

@@ -109,7 +109,8 @@ def refine(structure: Structure, reflections, cycles: int = 10, anisotropic: boo
     except RuntimeError as error:
         raise RefinementError(f"least squares failed: {error}", structure.source) from None
     except (ArithmeticError, ValueError):  # a scale factor of zero or below: Fc cannot fit Fo at all
-        raise RefinementError("refinement diverged (no positive scale between Fo² and Fc²)", structure.source) from None
+        raise RefinementError("refinement diverged (no positive scale between Fo² and Fc²)",
+                              structure.source) from None
     if not all(math.isfinite(v) for v in (result.r1, result.wr2, result.goof)) or result.r1 > 0.9:
         raise RefinementError(f"refinement diverged (R1 = {result.r1:.3f})", structure.source)
     for site in result.structure.sites:
