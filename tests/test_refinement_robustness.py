@@ -17,13 +17,13 @@ FAILED_BEFORE = ("FC_SH2185", "FC_p31c")  # exit 70 once: riding H named H18BA, 
 ENTRIES = sorted(p.parent.name for p in BENCHMARK.glob("*/published.res") if (p.parent / "data.hkl").is_file())
 
 
-def assign_refine(tmp_path, res, hkl, *more):
+def assign_refine(tmp_path, res, hkl):
     return main(["assign", str(res), "--hkl", str(hkl), "--cycles", "1", "--quiet", "--json",
-                 "--out", str(tmp_path / "out"), *more])
+                 "--out", str(tmp_path / "out")])
 
 
 @pytest.mark.parametrize("entry", [e if e in FAILED_BEFORE else pytest.param(e, marks=pytest.mark.slow)
-                                   for e in ENTRIES] or ["none"])
+                                   for e in ENTRIES] or ["none"])  # "none": skipped without the data
 def test_every_benchmark_entry_assigns_and_refines_from_its_published_model(tmp_path, shared_data, capsys, entry):
     """One least-squares cycle per stage runs every stage (isotropic, second look at the
     elements, anisotropic, riding H, difference map); the H keep SHELX's 4-character names."""
