@@ -2,6 +2,7 @@
 and batch throughput on the shared corpus. Prints the figures and writes docs/benchmarks.md.
 
     python benchmarks/perf_benchmark.py ../shared/data/corpus [--sizes 20 50 100 370 1000]
+    python benchmarks/perf_benchmark.py ../shared/data/corpus --scaling [1000 2000 5000]
 
 Structures are real corpus entries; sizes beyond the largest asymmetric unit are the full
 unit-cell contents (P1) of a real structure. Each (size, runtime) runs in its own process so
@@ -33,6 +34,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from solve_benchmark import REPO, _cpu_name, write_section  # noqa: E402
 
 REPEATS = 5
+MAX_COPIES = 32  # unit cells side by side for the largest sizes (5,000 atoms: 19 cells, a = 280 Å)
+SCALING_SIZES = (1000, 2000, 5000)
+SCALING_REPEATS = 3
 INTERLEAVED_REPEATS = 41  # the ratio: both runtimes in one process, calls alternating
 CHECKPOINTS = REPO / "checkpoints"
 
@@ -56,7 +60,7 @@ def structure_of_size(corpus: Path, target: int) -> tuple[str, Structure]:
         cell = _p1(read_cif(corpus / row["file"]).structure)
         n = sum(1 for s in cell.sites if not is_hydrogen(s.element))
         copies = round(target / n)
-        if 2 <= copies <= 8 and abs(copies * n - target) <= 0.1 * target:
+        if 2 <= copies <= MAX_COPIES and abs(copies * n - target) <= 0.1 * target:
             return f"{row['file']} ({copies} unit cells along a, P1)", _heavy_peaks(_along_a(cell, copies))
     raise SystemExit(f"no corpus structure near {target} non-H atoms")
 
@@ -180,6 +184,68 @@ def _torch_runner(name: str, stock: bool = False):
     return run
 
 
+# --- end to end at scale ------------------------------------------------------------------------
+
+# `crystalx assign`, then the process's own peak RSS (KiB) and CPU seconds as the last line on stderr
+_CHILD = ("import resource, sys; from crystalx_core.cli import main; code = main(sys.argv[1:]); "
+          "use = resource.getrusage(resource.RUSAGE_SELF); "
+          "print(use.ru_maxrss, use.ru_utime + use.ru_stime, file=sys.stderr); sys.exit(code)")
+
+
+def end_to_end(corpus: Path, size: int, work: Path) -> dict:
+    """`crystalx assign x.res` in a fresh process (start-up, reading, both models, riding H and
+    the three output files), on the peaks of a real structure of about `size` non-H atoms:
+    median wall and CPU time of SCALING_REPEATS runs and the largest peak RSS. CPU time
+    (user + system) is what the run costs on an idle machine; on a shared one the wall time
+    also holds the waits for a core."""
+    from crystalx_core.io.shelx import new_ins_text
+    name, structure = structure_of_size(corpus, size)
+    res = work / f"scale{size}.res"
+    res.write_text(new_ins_text(structure, keep_peaks=True))
+    seconds, cpu, peaks = [], [], []
+    for _ in range(SCALING_REPEATS):
+        t0 = time.perf_counter()
+        done = subprocess.run([sys.executable, "-c", _CHILD, "assign", str(res), "--quiet", "--json",
+                               "--out", str(work / f"scale{size}_out")], capture_output=True, text=True,
+                              env={**os.environ, "CRYSTALX_THREADS": "1"})
+        seconds.append(time.perf_counter() - t0)
+        if done.returncode:
+            raise SystemExit(f"assign failed at {size} atoms: {done.stderr.strip()}")
+        rss, used = done.stderr.strip().splitlines()[-1].split()
+        peaks.append(int(rss) / 1024)
+        cpu.append(float(used))
+    return {"atoms": len(structure.sites), "structure": name, "seconds": statistics.median(seconds),
+            "cpu_seconds": statistics.median(cpu), "all_seconds": seconds, "peak_rss_mib": max(peaks),
+            "load": os.getloadavg()[0]}
+
+
+def scaling_exponent(rows: list[dict], key: str = "seconds") -> float:
+    """Slope of log(time) against log(atoms): 1 is linear, 2 quadratic."""
+    x = np.log([r["atoms"] for r in rows])
+    y = np.log([r[key] for r in rows])
+    return float(np.polyfit(x, y, 1)[0])
+
+
+def scaling_markdown(rows: list[dict]) -> str:
+    lines = ["### `crystalx assign` end to end at scale (`benchmarks/perf_benchmark.py --scaling`)", "",
+             f"Machine: {_cpu_name()}. `crystalx assign x.res` without reflections in a fresh process, as a user "
+             "runs it: start-up and imports, reading, two heavy-model passes and the formula, H counts, riding H, "
+             f"and the .res/.cif/.json written. Peaks of real structures (P1 unit cells side by side); median of "
+             f"{SCALING_REPEATS} runs, the largest peak RSS of the process. One thread (CRYSTALX_THREADS=1), so "
+             "the CPU time is the wall time the run takes on an idle core; the wall time here also holds the "
+             "waits for a core on this shared machine (its load average at the time in the table).", "",
+             "| non-H peaks | structure | CPU (s) | wall (s) | wall of each run (s) | load average | "
+             "peak RSS (MiB) |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        runs = " / ".join(f"{t:.1f}" for t in r["all_seconds"])
+        lines.append(f"| {r['atoms']} | {r['structure']} | {r['cpu_seconds']:.1f} | {r['seconds']:.1f} | {runs} "
+                     f"| {r['load']:.1f} | {r['peak_rss_mib']:.0f} |")
+    lines += ["", f"Scaling exponent (slope of log time on log atoms, {rows[0]['atoms']}–{rows[-1]['atoms']} "
+                  f"peaks): {scaling_exponent(rows, 'cpu_seconds'):.2f} in CPU time, "
+                  f"{scaling_exponent(rows):.2f} in wall time."]
+    return "\n".join(lines) + "\n"
+
+
 # --- batch throughput ---------------------------------------------------------------------------
 
 def batch_throughput(corpus: Path, workers: int, limit: int | None) -> dict:
@@ -266,7 +332,12 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--output", type=Path, default=REPO / "docs" / "benchmarks.md")
     parser.add_argument("--measure", nargs=2, metavar=("PICKLE", "RUNTIME"), help=argparse.SUPPRESS)
+    parser.add_argument("--scaling", type=int, nargs="*", metavar="ATOMS",
+                        help="only `crystalx assign` end to end at these sizes "
+                             f"(default {' '.join(map(str, SCALING_SIZES))})")
     args = parser.parse_args(argv)
+    if args.scaling is not None:
+        return run_scaling(args.corpus, args.scaling or SCALING_SIZES, args.output)
     if args.measure:
         result = measure_interleaved(Path(args.measure[0])) if args.measure[1] == "both" \
             else measure(Path(args.measure[0]), args.measure[1])
@@ -292,6 +363,20 @@ def main(argv=None) -> int:
     text = markdown(rows, batch)
     print(text)
     write_section(text, "perf_benchmark", args.output)
+    return run_scaling(args.corpus, SCALING_SIZES, args.output)
+
+
+def run_scaling(corpus: Path, sizes, output: Path) -> int:
+    with tempfile.TemporaryDirectory() as work:
+        rows = []
+        for size in sizes:
+            rows.append(end_to_end(corpus, size, Path(work)))
+            print(json.dumps(rows[-1]), flush=True)
+    text = scaling_markdown(rows)
+    print(text)
+    print(f"scaling exponent: {scaling_exponent(rows, 'cpu_seconds'):.2f} (CPU time), "
+          f"{scaling_exponent(rows):.2f} (wall time)")
+    write_section(text, "perf_benchmark:scaling", output)
     return 0
 
 

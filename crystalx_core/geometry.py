@@ -8,6 +8,7 @@ k-d tree, so the result is exact for any radius and any cell, however small.
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -114,20 +115,52 @@ def neighbours(structure: Structure, radius: float, centres: list[int] | None = 
 
     The centre itself is left out; its other symmetry images are included unless
     `include_self_images` is False. One list per centre (default: all sites, in order).
+    The lists for all sites are kept for the next calls with the same geometry and radius
+    (_RECENT), which then only look them up: one job asks for the same ones many times
+    (every model pass, the bonds, each donor's acceptors), which made a 5,000-atom job
+    quadratic.
     """
-    centres = list(range(len(structure.sites))) if centres is None else list(centres)
-    if not centres or not structure.sites:
-        return [[] for _ in centres]
+    if not structure.sites:
+        return [[] for _ in (centres or ())]
+    key = (tuple(structure.cell), tuple(structure.symops), structure.frac_array.tobytes(), float(radius),
+           bool(include_self_images))
+    with _RECENT_LOCK:
+        every = _RECENT.pop(key, None)
+    if every is None and centres is not None:  # a few centres of a new geometry: those alone
+        return _neighbours(structure, radius, list(centres), include_self_images)
+    if every is None:
+        every = _neighbours(structure, radius, list(range(len(structure.sites))), include_self_images)
+    with _RECENT_LOCK:
+        _RECENT[key] = every  # now the most recent
+        while len(_RECENT) > _RECENT_SIZE:
+            _RECENT.pop(next(iter(_RECENT)))
+    return [list(every[i]) for i in (range(len(every)) if centres is None else centres)]
+
+
+_RECENT: dict[tuple, list[list[Contact]]] = {}  # the last neighbour lists, oldest first
+_RECENT_SIZE = 4
+_RECENT_LOCK = threading.Lock()
+
+
+def _neighbours(structure: Structure, radius: float, centres: list[int],
+                include_self_images: bool) -> list[list[Contact]]:
+    if not centres:
+        return []
     orth = structure.orthogonalisation
     images = _expand(structure)
 
-    # lattice translations that can bring an image within `radius` of a centre in the cell
-    reach = np.ceil(radius * np.linalg.norm(np.linalg.inv(orth), axis=1) + 1e-9).astype(int)
+    # lattice translations that can bring an image within `radius` of a centre in the cell;
+    # of the translated images only those within `margin` (the fractional extent of a
+    # sphere of that radius) of the cell can: the rest would make the tree 27 cells big
+    margin = radius * np.linalg.norm(np.linalg.inv(orth), axis=1) + 1e-9
+    reach = np.ceil(margin).astype(int)
     grid = np.stack(np.meshgrid(*(np.arange(-k, k + 1) for k in reach), indexing="ij"),
                     axis=-1).reshape(-1, 3)
     point_frac = (images.frac[None, :, :] + grid[:, None, :]).reshape(-1, 3)
-    point_image = np.tile(np.arange(len(images.site)), len(grid))
-    point_cell = np.repeat(grid, len(images.site), axis=0)
+    near = np.all((point_frac >= -margin) & (point_frac < 1 + margin), axis=1)
+    point_frac = point_frac[near]
+    point_image = np.tile(np.arange(len(images.site)), len(grid))[near]
+    point_cell = np.repeat(grid, len(images.site), axis=0)[near]
 
     centre_frac = structure.frac_array[centres]
     centre_cell = np.floor(centre_frac)

@@ -396,10 +396,16 @@ def _terminal_tetrahedral_directions(pivot, neighbour, n_h, second_neighbours, a
     e2 = np.cross(axis, e1)
     sin_t = math.sin(math.radians(_TETRAHEDRAL))
 
+    def cones(phis: list[float]) -> np.ndarray:
+        """(len(phis), n_h, 3) unit X–H directions, all torsions at once (360 of them per
+        rotating group); math.cos/sin as for a single one, so each is the same to the bit."""
+        azimuths = [phi + k * 2.0 * math.pi / 3.0 for phi in phis for k in range(n_h)]
+        cos = np.array([math.cos(a) for a in azimuths]).reshape(len(phis), n_h, 1)
+        sin = np.array([math.sin(a) for a in azimuths]).reshape(len(phis), n_h, 1)
+        return axis / 3.0 + sin_t * (cos * e1 + sin * e2)
+
     def cone(phi: float) -> np.ndarray:
-        azimuths = [phi + k * 2.0 * math.pi / 3.0 for k in range(n_h)]
-        return np.array([axis / 3.0 + sin_t * (math.cos(a) * e1 + math.sin(a) * e2)
-                         for a in azimuths])
+        return cones([phi])[0]
 
     staggered = math.pi
     steps = [staggered + math.radians(step) for step in range(360)]
@@ -415,7 +421,7 @@ def _terminal_tetrahedral_directions(pivot, neighbour, n_h, second_neighbours, a
     elif not context.acceptors and density is None:
         best = steps[0]
     else:
-        scores = context.scores(np.array([d * cone(phi) for phi in steps]))
+        scores = context.scores(d * cones(steps))
         best = steps[int(np.argmax(scores))]
     return list(_symmetrised(cone(best), site_operators) if n_h == 1 else cone(best))
 
@@ -449,6 +455,7 @@ def _symmetrised(directions: np.ndarray, operators: Sequence[np.ndarray]) -> np.
 
 _H_CLASH = 2.0  # Å: H···H closer than this is penalised
 _MAX_X_H = 1.5  # Å: longer than any X–H trial vector
+KNOWN_H_REACH = _H_CLASH + _MAX_X_H  # Å from the donor: a known H further away cannot clash with a trial H
 
 
 class _HBondContext:
@@ -473,8 +480,8 @@ class _HBondContext:
         self.bonded = [_unit(np.asarray(b, dtype=float) - self.donor) for b in bonded]
         # only H within reach can be closer than 2.0 Å to a trial H (X–H < 1.5 Å): the rest of
         # the structure's H would make every score O(all H) and a 1,000-atom job take minutes
-        self.known = [h for h in (np.asarray(k, dtype=float) for k in known_hydrogens)
-                      if _distance(self.donor, h) < _H_CLASH + _MAX_X_H]
+        known = np.asarray(known_hydrogens, dtype=float).reshape(-1, 3)
+        self.known = list(known[np.linalg.norm(known - self.donor, axis=1) < KNOWN_H_REACH])
         self.density = density
 
     def scores(self, candidates: np.ndarray) -> np.ndarray:

@@ -1,16 +1,22 @@
 """Turn H counts into riding H sites (with AFIX codes) on a structure, using its connectivity."""
 from __future__ import annotations
 
+import itertools
+import math
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 import numpy as np
 
 from crystalx_core.elements import is_hydrogen
+from crystalx_core.errors import InputError
 from crystalx_core.geometry import H_BOND_MAX, Contact, connectivity, neighbours
-from crystalx_core.hydrogens import (HBOND_DISTANCE, WATER_OH, Density, _perpendicular, choose_hfix, h_label,
-                                     place_ammonium_hydrogens, place_hydrogens, place_water_hydrogens)
+from crystalx_core.hydrogens import (HBOND_DISTANCE, KNOWN_H_REACH, WATER_OH, Density, _perpendicular,
+                                     choose_hfix, h_label, place_ammonium_hydrogens, place_hydrogens,
+                                     place_water_hydrogens)
 from crystalx_core.residues import bare_label, residue_suffix
 from crystalx_core.structure import Site, Structure
+from crystalx_core.symmetry import parse_symop
 
 WATER_HH = 1.36  # Å, H···H for DANG (H–O–H ≈ 104.5°)
 RIDING_U_FACTOR = {137: 1.5, 147: 1.5, 33: 1.5}  # SHELXL: 1.5 Ueq for CH3/OH, else 1.2
@@ -49,11 +55,13 @@ def add_riding_hydrogens(structure: Structure, h_counts: dict[int, int],
     heavy = structure.with_sites([s for s in structure.sites if not is_hydrogen(s.element) and not s.is_peak])
     old_index = {id(s): i for i, s in enumerate(structure.sites)}
     bonds = connectivity(heavy)
+    near = neighbours(heavy, HBOND_DISTANCE[1])  # every site's acceptors and H-bond partners, searched once
     temperature = heavy.temperature_c if heavy.temperature_c is not None else 20.0
     plan = HydrogenPlan(structure=heavy, codes={})
     sites: list[Site] = []
-    placed: list[np.ndarray] = []  # Cartesian H positions so far, to keep donors apart
-    used_labels = {s.label.upper() for s in heavy.sites}
+    placed = _Placed()  # Cartesian H positions so far, to keep donors apart
+    new_h: list[range] = []  # where each group's H are in `sites`
+    restrained: list[tuple[str, range]] = []  # (pivot label, its H) of groups held by DFIX/DANG
     h_element = "D" if "D" in heavy.sfac and "H" not in heavy.sfac else "H"  # a deuterated compound
     for i, site in enumerate(heavy.sites):
         sites.append(site)
@@ -61,12 +69,12 @@ def add_riding_hydrogens(structure: Structure, h_counts: dict[int, int],
         if n_h <= 0:
             continue
         pivot = heavy.cartesian(site.frac)
-        neighbours = _distinct([(heavy.sites[c.j].element, c.cart_j) for c in bonds[i]])
+        bonded = _distinct([(heavy.sites[c.j].element, c.cart_j) for c in bonds[i]])
         second = _second_neighbours(heavy, bonds, bonds[i][0]) if len(bonds[i]) == 1 else None
-        code, note = choose_hfix(site.element, n_h, pivot, neighbours, second_neighbours=second)
+        code, note = choose_hfix(site.element, n_h, pivot, bonded, second_neighbours=second)
         known, known_code = given.get(old_index[id(site)], (None, None))
         operators = site_operators(heavy, site.frac)
-        strong = _strong_hbond_hydrogen(heavy, i, pivot, [xyz for _, xyz in neighbours], density) \
+        strong = _strong_hbond_hydrogen(heavy, near[i], pivot, [xyz for _, xyz in bonded], density) \
             if known is None and n_h == 1 and site.element in ("O", "N") else None
         if known is not None:
             positions, code = known, code if known_code is None else known_code
@@ -74,7 +82,7 @@ def add_riding_hydrogens(structure: Structure, h_counts: dict[int, int],
             positions, code, note = [strong[0]], 0, strong[1]
         else:
             try:
-                positions = _positions(heavy, i, site, code, n_h, pivot, neighbours, second, placed, temperature,
+                positions = _positions(heavy, near[i], site, code, n_h, pivot, bonded, second, placed, temperature,
                                        operators, density)
             except ValueError as error:  # hydrogens._unit: atoms on top of each other
                 positions, note = None, f"no H placed: {error}"
@@ -88,17 +96,21 @@ def add_riding_hydrogens(structure: Structure, h_counts: dict[int, int],
             occupancy = site.occupancy / (len(operators) + 1)
             plan.notes[site.label] = (f"XH3 on a special position: disordered over its site symmetry, "
                                       f"{n_h} H at occupancy {occupancy:.3g}")
-        labels = _free_labels(site.label, len(positions), used_labels, h_element)
         u_iso = RIDING_U_FACTOR.get(code, 1.2) * site.u_iso
-        sites.extend(Site(label=lab, element=h_element, frac=tuple(heavy.fractional(xyz)), u_iso=u_iso,
-                          occupancy=occupancy, part=site.part, afix=code)
-                     for lab, xyz in zip(labels, positions))
+        new_h.append(range(len(sites), len(sites) + len(positions)))
+        sites.extend(Site(label=h_label(site.label, k, len(positions), h_element), element=h_element,
+                          frac=tuple(heavy.fractional(xyz)), u_iso=u_iso, occupancy=occupancy, part=site.part,
+                          afix=code)
+                     for k, xyz in enumerate(positions))
         placed.extend(positions)
         plan.codes[site.label] = code
         if code == 0:
             plan.notes[site.label] = note or f"{site.element}H{n_h}: restrained, not riding"
             if strong is None:
-                plan.restraints.extend(_restraints(site.label, labels))
+                restrained.append((site.label, new_h[-1]))
+    _name_hydrogens(sites, [k for group in new_h for k in group], {s.label.upper() for s in heavy.sites})
+    plan.restraints = [line for pivot, group in restrained
+                       for line in _restraints(pivot, [sites[k].label for k in group])]
     plan.structure = heavy.with_sites(sites)
     if placed and h_element not in heavy.sfac:  # the formula left H out: the H we add still need an SFAC
         plan.structure = replace(plan.structure, sfac=[*heavy.sfac, "H"], unit=[*heavy.unit, 0.0])
@@ -142,33 +154,66 @@ def _distinct(neighbours: list[tuple[str, np.ndarray]]) -> list[tuple[str, np.nd
     return kept
 
 
-def _positions(structure, i, site, code, n_h, pivot, neighbours, second, placed, temperature, operators,
+def _positions(structure, near, site, code, n_h, pivot, neighbours, second, placed, temperature, operators,
                density=None):
-    """Idealised H positions for one atom, or None when no model applies."""
+    """Idealised H positions for one atom (`near`: its contacts within HBOND_DISTANCE), or
+    None when no model applies."""
     bonded = [xyz for _, xyz in neighbours]
+    known = placed.near(pivot)
     if code == 0:
         rigid = {("O", 2): place_water_hydrogens, ("N", 4): place_ammonium_hydrogens}.get((site.element, n_h))
         if rigid is None:
             return None
-        return rigid(pivot, _acceptors(structure, i), bonded=bonded, known_hydrogens=placed, density=density)
+        return rigid(pivot, _acceptors(structure, near), bonded=bonded, known_hydrogens=known, density=density)
     donor = code in (137, 147) and site.element in ("N", "O", "S")
     return place_hydrogens(code, pivot, bonded, n_h, site.element, second_neighbours=second,
-                           acceptors=_acceptors(structure, i) if donor else None,
-                           known_hydrogens=placed, temperature_c=temperature, density=density,
+                           acceptors=_acceptors(structure, near) if donor else None,
+                           known_hydrogens=known, temperature_c=temperature, density=density,
                            site_operators=operators)
 
 
-def _strong_hbond_hydrogen(structure: Structure, i: int, pivot: np.ndarray, bonded: list[np.ndarray],
+class _Placed:
+    """The H placed so far, found again by a grid of REACH-sized cells: a group is scored
+    only against H within reach of its pivot (hydrogens._HBondContext), and handing it every
+    H placed so far made riding quadratic in atoms."""
+
+    REACH = KNOWN_H_REACH
+
+    def __init__(self):
+        self.points: list[np.ndarray] = []
+        self.cells: dict[tuple[int, int, int], list[int]] = {}
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+    def extend(self, points) -> None:
+        for point in points:
+            self.cells.setdefault(self._cell(point), []).append(len(self.points))
+            self.points.append(point)
+
+    def near(self, centre) -> list[np.ndarray]:
+        """Every H within REACH of `centre` (and a few more), in the order they were placed."""
+        x, y, z = self._cell(centre)
+        found = [k for dx in (-1, 0, 1) for dy in (-1, 0, 1) for dz in (-1, 0, 1)
+                 for k in self.cells.get((x + dx, y + dy, z + dz), ())]
+        return [self.points[k] for k in sorted(found)]
+
+    def _cell(self, point) -> tuple[int, int, int]:
+        return tuple(math.floor(v / self.REACH) if math.isfinite(v) else 0 for v in map(float, point))
+
+
+def _strong_hbond_hydrogen(structure: Structure, near, pivot: np.ndarray, bonded: list[np.ndarray],
                            density) -> tuple[np.ndarray, str] | None:
-    """(H position, note) for the one H of site i when it donates to an O or N within
+    """(H position, note) for the one H of a site (`near`: its contacts within
+    HBOND_DISTANCE) when it donates to an O or N within
     STRONG_HBOND: the highest difference density near the donor–acceptor line, at least
     _STRONG_HBOND_CLEARANCE from both ends. None without a map or such an acceptor. Atoms
     bonded to one of the donor's `bonded` neighbours (the other O of a carboxylate, 2.2 Å
     away) are not acceptors."""
     if density is None:
         return None
-    near = [c for c in neighbours(structure, STRONG_HBOND, centres=[i])[0]
-            if c.distance > H_BOND_MAX and structure.sites[c.j].element in ("O", "N")
+    near = [c for c in near
+            if H_BOND_MAX < c.distance <= STRONG_HBOND and structure.sites[c.j].element in ("O", "N")
             and all(np.linalg.norm(c.cart_j - b) > _ONE_THREE for b in bonded)]
     if not near:
         return None
@@ -194,15 +239,20 @@ def site_operators(structure: Structure, frac) -> list[np.ndarray]:
     `frac` onto itself, the identity left out: empty for a general position."""
     frac = np.asarray(frac, dtype=float)
     ortho = structure.orthogonalisation
-    to_frac = np.linalg.inv(ortho)
     found = []
-    for rotation, translation in structure.symmetry_matrices():
-        if np.allclose(rotation, np.eye(3)):
-            continue  # identity and pure centring translations move no H about the site
+    for rotation, translation in _turning_operators(tuple(structure.symops)):
         moved = rotation @ frac + translation - frac
         if np.linalg.norm(ortho @ (moved - np.round(moved))) < SAME_SITE:
-            found.append(ortho @ rotation @ to_frac)
+            found.append(ortho @ rotation @ np.linalg.inv(ortho))
     return found
+
+
+@lru_cache(maxsize=64)
+def _turning_operators(symops: tuple[str, ...]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The operators that turn: the identity and pure centring translations move no H
+    about a site. Once per space group, not once per atom."""
+    matrices = (parse_symop(op) for op in symops)
+    return [(rotation, translation) for rotation, translation in matrices if not np.allclose(rotation, np.eye(3))]
 
 
 def _unique_under(operators: list[np.ndarray], pivot: np.ndarray, positions) -> list[np.ndarray]:
@@ -223,16 +273,56 @@ def _restraints(pivot: str, labels: list[str]) -> list[str]:
     return lines
 
 
-def _free_labels(pivot_label: str, n_h: int, used: set[str], element: str = "H") -> list[str]:
-    labels = [h_label(pivot_label, k, n_h, element) for k in range(n_h)]
-    for k, label in enumerate(labels):
-        base, residue, suffix = bare_label(label), residue_suffix(label), 0
-        while label.upper() in used:
-            suffix += 1
-            label = f"{base[:3]}{suffix}{residue}"
-        labels[k] = label
-        used.add(label.upper())
-    return labels
+def _name_hydrogens(sites: list[Site], new_h: list[int], used: set[str]) -> None:
+    """Give the new H (sites[k] for k in new_h, named by h_label) unique names of at most
+    MAX_LABEL characters, as SHELX and Olex2 read them (see _LabelPool). Names that already
+    fit are given out first, in order, so that renaming a long one never takes the name an
+    H of a later pivot would have had."""
+    pool = _LabelPool(used)
+    fits = [k for k in new_h if len(bare_label(sites[k].label)) <= MAX_LABEL]
+    long = [k for k in new_h if len(bare_label(sites[k].label)) > MAX_LABEL]
+    for k in fits + long:
+        sites[k] = replace(sites[k], label=pool.take(sites[k].label))
+
+
+MAX_LABEL = 4  # characters in a SHELX atom name
+_LABEL_CHARACTERS = "0123456789ABCDEFGHIJKLMNOPRSTUVWXYZ"  # no Q: Q1 is a peak
+
+
+class _LabelPool:
+    """Labels in use, and free ones handed out: SHELX, smtbx's parser and Olex2 read no name
+    over MAX_LABEL characters (C18B's two H, H18BA and H18BB, were read as H18B and a stray
+    'A'). A long or taken name becomes its first four characters, else the nearest free name
+    of its first three and one more character (_label_candidates). Each such search goes on
+    where the last one with that stem stopped: names only ever get taken, so the answer is
+    the same as searching from the start, and thousands of H stay linear in time."""
+
+    def __init__(self, used: set[str]):
+        self.used = used  # upper-case addresses (C1, C1_2)
+        self.searches: dict[tuple[str, str], object] = {}
+
+    def take(self, label: str) -> str:
+        base, residue = bare_label(label), residue_suffix(label)
+        label = base[:MAX_LABEL] + residue
+        if label.upper() in self.used:
+            stem = base[:MAX_LABEL - 1]
+            search = self.searches.setdefault((stem, residue), _label_candidates(stem, residue))
+            label = next((name for name in search if name.upper() not in self.used), None)
+            if label is None:
+                raise InputError(f"too many atoms: every {MAX_LABEL}-character label starting {stem[0]} is taken")
+        self.used.add(label.upper())
+        return label
+
+
+def _label_candidates(stem: str, residue: str):
+    """Names of at most MAX_LABEL characters from a stem of three, nearest first: the stem
+    with a digit, then with a letter, then any name with its first letter."""
+    for suffix in range(1, 10):
+        yield f"{stem}{suffix}{residue}"
+    for letter in _LABEL_CHARACTERS[10:]:
+        yield f"{stem}{letter}{residue}"
+    for tail in itertools.product(_LABEL_CHARACTERS, repeat=MAX_LABEL - 1):
+        yield stem[0] + "".join(tail) + residue
 
 
 def _second_neighbours(structure: Structure, bonds: list[list[Contact]], contact: Contact) -> list[np.ndarray]:
@@ -248,9 +338,10 @@ def _second_neighbours(structure: Structure, bonds: list[list[Contact]], contact
     return out
 
 
-def _acceptors(structure: Structure, i: int) -> list[np.ndarray]:
-    """N, O, F, Cl atoms (any image) at hydrogen-bond distance from site i, nearest first."""
+def _acceptors(structure: Structure, near) -> list[np.ndarray]:
+    """N, O, F, Cl atoms (any image) at hydrogen-bond distance from a site, nearest first
+    (`near`: its contacts within HBOND_DISTANCE)."""
     lo, hi = HBOND_DISTANCE
-    found = [c for c in neighbours(structure, hi, centres=[i])[0]
+    found = [c for c in near
              if lo <= c.distance <= hi and structure.sites[c.j].element in ("N", "O", "F", "Cl")]
     return [c.cart_j for c in sorted(found, key=lambda c: c.distance)]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 import numpy as np
 
@@ -106,17 +107,9 @@ class Structure:
     # --- lattice -----------------------------------------------------------------------
     @property
     def orthogonalisation(self) -> np.ndarray:
-        """Fractional → Cartesian matrix (a along x, b in the xy plane; SHELX/PDB convention)."""
-        a, b, c, al, be, ga = self.cell
-        al, be, ga = (math.radians(v) for v in (al, be, ga))
-        cos_al, cos_be, cos_ga, sin_ga = math.cos(al), math.cos(be), math.cos(ga), math.sin(ga)
-        volume = a * b * c * math.sqrt(
-            1 - cos_al**2 - cos_be**2 - cos_ga**2 + 2 * cos_al * cos_be * cos_ga)
-        return np.array([
-            [a, b * cos_ga, c * cos_be],
-            [0.0, b * sin_ga, c * (cos_al - cos_be * cos_ga) / sin_ga],
-            [0.0, 0.0, volume / (a * b * sin_ga)],
-        ])
+        """Fractional → Cartesian matrix (a along x, b in the xy plane; SHELX/PDB convention);
+        read-only, computed once per cell."""
+        return _orthogonalisation(tuple(self.cell))
 
     @property
     def volume(self) -> float:
@@ -126,7 +119,7 @@ class Structure:
         return np.asarray(frac, dtype=float) @ self.orthogonalisation.T
 
     def fractional(self, cart) -> np.ndarray:
-        return np.asarray(cart, dtype=float) @ np.linalg.inv(self.orthogonalisation).T
+        return np.asarray(cart, dtype=float) @ _deorthogonalisation(tuple(self.cell)).T
 
     # --- symmetry ----------------------------------------------------------------------
     @property
@@ -134,9 +127,9 @@ class Structure:
         return len(self.symops)
 
     def symmetry_matrices(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Each operator as (rotation 3x3, translation 3) acting on fractional coordinates."""
-        from crystalx_core.symmetry import parse_symop
-        return [parse_symop(op) for op in self.symops]
+        """Each operator as (rotation 3x3, translation 3) acting on fractional coordinates
+        (read-only arrays, parsed once per operator list)."""
+        return list(_symmetry_matrices(tuple(self.symops)))
 
     # --- contents ----------------------------------------------------------------------
     @property
@@ -163,3 +156,38 @@ class Structure:
 
     def with_sites(self, sites: list[Site]) -> "Structure":
         return replace(self, sites=list(sites))
+
+
+# Riding H and neighbour searches ask for these once per atom: cached, thousands of atoms
+# would otherwise spend seconds rebuilding the same few matrices.
+@lru_cache(maxsize=256)
+def _orthogonalisation(cell: tuple[float, ...]) -> np.ndarray:
+    a, b, c, al, be, ga = cell
+    al, be, ga = (math.radians(v) for v in (al, be, ga))
+    cos_al, cos_be, cos_ga, sin_ga = math.cos(al), math.cos(be), math.cos(ga), math.sin(ga)
+    volume = a * b * c * math.sqrt(
+        1 - cos_al**2 - cos_be**2 - cos_ga**2 + 2 * cos_al * cos_be * cos_ga)
+    orth = np.array([
+        [a, b * cos_ga, c * cos_be],
+        [0.0, b * sin_ga, c * (cos_al - cos_be * cos_ga) / sin_ga],
+        [0.0, 0.0, volume / (a * b * sin_ga)],
+    ])
+    orth.setflags(write=False)
+    return orth
+
+
+@lru_cache(maxsize=256)
+def _deorthogonalisation(cell: tuple[float, ...]) -> np.ndarray:
+    inverse = np.linalg.inv(_orthogonalisation(cell))
+    inverse.setflags(write=False)
+    return inverse
+
+
+@lru_cache(maxsize=256)
+def _symmetry_matrices(symops: tuple[str, ...]) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    from crystalx_core.symmetry import parse_symop
+    matrices = tuple(parse_symop(op) for op in symops)
+    for rotation, translation in matrices:
+        rotation.setflags(write=False)
+        translation.setflags(write=False)
+    return matrices

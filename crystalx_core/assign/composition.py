@@ -81,35 +81,64 @@ def constrained_total(probabilities: np.ndarray, values: np.ndarray, expected: f
 def _best_under_counts(probabilities: np.ndarray, columns: np.ndarray, targets: list[tuple[np.ndarray, float]],
                        penalty: float, shortfall: bool) -> np.ndarray:
     """The MILP behind both choices: one class (of `columns`) per site; each target is
-    (coefficients (sites, columns), expected) for a soft constraint Σ coefficients · x ≈ expected."""
+    (coefficients (sites, columns), expected) for a soft constraint Σ coefficients · x ≈ expected.
+    Sites whose choice no count can change are settled first, so the MILP holds only the
+    uncertain ones: a 5,000-site structure is then seconds, not minutes."""
     n_sites = probabilities.shape[0]
     if n_sites == 0 or len(columns) == 0:
         return probabilities.argmax(axis=1) if n_sites else np.zeros(0, dtype=int)
-    n_x = n_sites * len(columns)
+    cost = -np.log(np.clip(probabilities[:, columns], _FLOOR, None))
+    best, settled = _settled(cost, [coefficients for coefficients, _ in targets], penalty)
+    choice = best.copy()
+    open_sites = np.flatnonzero(~settled)
+    if len(open_sites):
+        targets = [(coefficients[open_sites], expected - coefficients[settled, best[settled]].sum())
+                   for coefficients, expected in targets]
+        choice[open_sites] = _milp_choice(cost[open_sites], targets, penalty, shortfall)
+    return columns[choice]
+
+
+def _settled(cost: np.ndarray, coefficients: list[np.ndarray], penalty: float) -> tuple[np.ndarray, np.ndarray]:
+    """(cheapest column per site, whether every optimum takes it). Moving a site from column
+    a to b changes the count penalties by at most penalty · Σ |coefficient a − coefficient b|;
+    where b costs more than that above a for every b, taking b can never pay."""
+    rows = np.arange(len(cost))
+    best = cost.argmin(axis=1)
+    swing = np.zeros_like(cost)
+    for matrix in coefficients:
+        swing += np.abs(matrix - matrix[rows, best][:, None])
+    margin = cost - cost[rows, best][:, None] - penalty * swing
+    margin[rows, best] = np.inf
+    return best, margin.min(axis=1) > 1e-9
+
+
+def _milp_choice(cost: np.ndarray, targets: list[tuple[np.ndarray, float]], penalty: float,
+                 shortfall: bool) -> np.ndarray:
+    """Column per site of the exact optimum, solved with HiGHS; the cheapest columns when no
+    solution is found in time."""
+    n_sites, n_columns = cost.shape
+    n_x = n_sites * n_columns
     n_dev = 2 * len(targets)
     deviation_costs = np.tile([penalty, penalty if shortfall else 0.0], len(targets))  # over, under
-    cost = np.concatenate([-np.log(np.clip(probabilities[:, columns], _FLOOR, None)).ravel(), deviation_costs])
+    objective = np.concatenate([cost.ravel(), deviation_costs])
 
-    rows, cols, vals = [], [], []
-    for k in range(n_sites):  # each site takes exactly one class
-        rows += [k] * len(columns)
-        cols += list(range(k * len(columns), (k + 1) * len(columns)))
-        vals += [1.0] * len(columns)
+    rows = [np.repeat(np.arange(n_sites), n_columns)]  # each site takes exactly one class
+    cols = [np.arange(n_x)]
+    vals = [np.ones(n_x)]
     lower, upper = [1.0] * n_sites, [1.0] * n_sites
     for r, (coefficients, expected) in enumerate(targets):  # Σ a x − over + under = expected
-        row = n_sites + r
         used = np.flatnonzero(coefficients.ravel())
-        rows += [row] * (len(used) + 2)
-        cols += used.tolist() + [n_x + 2 * r, n_x + 2 * r + 1]
-        vals += coefficients.ravel()[used].tolist() + [-1.0, 1.0]
+        rows.append(np.full(len(used) + 2, n_sites + r))
+        cols.append(np.concatenate([used, [n_x + 2 * r, n_x + 2 * r + 1]]))
+        vals.append(np.concatenate([coefficients.ravel()[used], [-1.0, 1.0]]))
         lower.append(expected)
         upper.append(expected)
-    matrix = coo_matrix((vals, (rows, cols)), shape=(len(lower), n_x + n_dev)).tocsr()
+    matrix = coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                        shape=(len(lower), n_x + n_dev)).tocsr()
     integrality = np.concatenate([np.ones(n_x), np.zeros(n_dev)])
-    result = milp(cost, constraints=LinearConstraint(matrix, lower, upper), integrality=integrality,
+    result = milp(objective, constraints=LinearConstraint(matrix, lower, upper), integrality=integrality,
                   bounds=Bounds(0.0, np.concatenate([np.ones(n_x), np.full(n_dev, np.inf)])),
                   options={"time_limit": 10.0})
     if result.x is None:  # no solution in time: keep the model's own choice
-        return columns[probabilities[:, columns].argmax(axis=1)]
-    x = result.x[:n_x].reshape(n_sites, len(columns))
-    return columns[x.argmax(axis=1)]
+        return cost.argmin(axis=1)
+    return result.x[:n_x].reshape(n_sites, n_columns).argmax(axis=1)

@@ -15,6 +15,7 @@ from cctbx import maptbx
 from crystalx_core.crystallography.convert import to_xray_structure
 from crystalx_core.crystallography.solve import merged_intensities
 from crystalx_core.elements import is_hydrogen
+from crystalx_core.errors import RefinementError
 from crystalx_core.geometry import neighbours
 from crystalx_core.structure import Site, Structure
 
@@ -43,9 +44,20 @@ class DifferenceDensity:
         return value
 
 
+def observed_amplitudes(structure: Structure, reflections):
+    """|Fo| of the merged reflections; a map needs some with intensity (all absent, or all
+    zero or negative, once crashed cctbx's gridding)."""
+    f_sq = merged_intensities(structure, reflections)
+    if not f_sq.size() or max(f_sq.data()) <= 0:
+        raise RefinementError("no map can be computed: no reflection left with a positive intensity "
+                              "(all systematically absent, zero or negative)",
+                              getattr(reflections, "path", "") or structure.source)
+    return f_sq.f_sq_as_f()
+
+
 def difference_density(structure: Structure, reflections) -> DifferenceDensity:
     """Fo − Fc map of the (refined) model, Fo put on the model's scale, model phases."""
-    f_obs = merged_intensities(structure, reflections).f_sq_as_f()
+    f_obs = observed_amplitudes(structure, reflections)
     xs = to_xray_structure(structure.with_sites(structure.atoms))
     f_calc = f_obs.structure_factors_from_scatterers(xs, algorithm="fft").f_calc()
     f_obs, f_calc = f_obs.common_sets(f_calc)
@@ -102,7 +114,7 @@ def fobs_peaks(model: Structure, reflections) -> Structure:
     """The model's non-H atoms as anonymous peaks (Q1, Q2, ... in order) whose heights are
     read from an Fo map with the model's phases, as a solver would have found them."""
     heavy = [s for s in model.sites if not is_hydrogen(s.element)]
-    f_obs = merged_intensities(model, reflections).f_sq_as_f()
+    f_obs = observed_amplitudes(model, reflections)
     f_calc = f_obs.structure_factors_from_scatterers(to_xray_structure(model), algorithm="direct").f_calc()
     fft_map = f_obs.phase_transfer(f_calc).fft_map(symmetry_flags=maptbx.use_space_group_symmetry,
                                                     resolution_factor=1 / 3)

@@ -6,7 +6,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
-from iotbx.shelx import parse_smtbx_refinement_model
+from iotbx.shelx import errors as shelx_errors, parse_smtbx_refinement_model
 from scitbx import lstbx
 import scitbx.lstbx.normal_eqns_solving  # noqa: F401  (registers levenberg_marquardt_iterations)
 from smtbx import refinement
@@ -20,6 +20,9 @@ from crystalx_core.residues import residue_order
 from crystalx_core.structure import Structure
 
 DEFAULT_INSTRUCTIONS = ["L.S. 10", "WGHT 0.1", "FVAR 1.0"]
+# Fewer unique reflections per refined parameter and least squares fits the noise (checkCIF
+# already alerts below 10); a job with so little data keeps the isotropic model, or stops.
+MIN_DATA_PER_PARAMETER = 3
 MAX_U = 5.0  # Å²: SHELX cannot write a displacement parameter this large; the refinement has diverged
 
 
@@ -52,23 +55,34 @@ def refine(structure: Structure, reflections, cycles: int = 10, anisotropic: boo
         raise RefinementError("no atoms to refine", structure.source)
     twice = sorted(label for label, n in Counter(a.label.upper() for s in given for a in s.with_mixed).items()
                    if n > 1)
-    if twice:  # smtbx tells atoms apart by label (per residue)
+    if twice:  # restraints and the outputs tell atoms apart by label
         raise RefinementError(f"labels held by more than one atom: {', '.join(twice[:5])}", structure.source)
     for site in given:
         largest = _largest_u(site)
         if not math.isfinite(largest) or largest >= MAX_U:  # old CIFs give Uij in 10⁻⁴ Å²
             raise RefinementError(f"{site.label} starts with a displacement parameter of {largest:.4g} Å² "
                                   f"(at most {MAX_U:g}): are its U values in the wrong units?", structure.source)
-    order = residue_order([site.label for site in given])  # as new_ins_text lists them
+    order = residue_order([site.label for site in given])  # each residue's atoms together, as the user's file
     atoms = structure.with_sites([given[k] if anisotropic else _isotropic(given[k]) for k in order])
-    text = new_ins_text(atoms, instructions or DEFAULT_INSTRUCTIONS)
-    builder = parse_smtbx_refinement_model(file=io.StringIO(text), strictly_shelxl=False)
+    named, original = _with_smtbx_labels(atoms)
+    text = new_ins_text(named, _renamed(instructions or DEFAULT_INSTRUCTIONS, original))
+    try:
+        builder = parse_smtbx_refinement_model(file=io.StringIO(text), strictly_shelxl=False)
+    except shelx_errors.error as error:
+        raise RefinementError(f"smtbx could not read the refinement model: {error}", structure.source) from None
     xs = builder.structure
     if anisotropic:
         _make_non_h_anisotropic(xs)
     _refine_everything(xs)
 
     fo_sq = _observations(structure, reflections, xs.space_group().is_centric())
+    where = getattr(reflections, "path", "") or structure.source
+    n_unique = fo_sq.indices.size()
+    if not n_unique:
+        raise RefinementError("nothing to refine against: every reflection is systematically absent", where)
+    if not (fo_sq.data > 2 * fo_sq.sigmas).count(True):
+        raise RefinementError(f"nothing to refine against: none of the {n_unique} unique reflections has Fo² "
+                              f"above 2σ(Fo²)", where)
     model = refinement.model(
         fo_sq=fo_sq, xray_structure=xs, constraints=builder.constraints + _mixed_site_constraints(atoms),
         restraints_manager=builder.restraints_manager, weighting_scheme=builder.weighting_scheme,
@@ -78,18 +92,25 @@ def refine(structure: Structure, reflections, cycles: int = 10, anisotropic: boo
         ls = model.least_squares()
         fixed = {}
     except _CONSTRAINT_FAILURES:
-        fixed = _fix_unbuildable_riding_groups(model)
+        fixed = {original[label]: why for label, why in _fix_unbuildable_riding_groups(model).items()}
         ls = model.least_squares()
+    n_parameters = ls.reparametrisation.n_independents
+    if n_unique < MIN_DATA_PER_PARAMETER * n_parameters:
+        raise RefinementError(f"too few reflections: {n_unique} unique for {n_parameters} parameters, and refinement "
+                              f"needs at least {MIN_DATA_PER_PARAMETER} per parameter", where)
     try:
         steps = lstbx.normal_eqns_solving.levenberg_marquardt_iterations(
             non_linear_ls=ls, n_max_iterations=cycles, gradient_threshold=1e-7, step_threshold=1e-7)
+        r1 = ls.r1_factor(cutoff_factor=2)[0]
+        result = RefinementResult(
+            structure=_updated(atoms, xs, order), r1=r1, r1_all=ls.r1_factor()[0], wr2=ls.wR2(), goof=ls.goof(),
+            n_reflections=n_unique, n_parameters=n_parameters,
+            cycles=steps.n_iterations, fixed_hydrogens=fixed)
     except RuntimeError as error:
         raise RefinementError(f"least squares failed: {error}", structure.source) from None
-    r1 = ls.r1_factor(cutoff_factor=2)[0]
-    result = RefinementResult(
-        structure=_updated(atoms, xs, order), r1=r1, r1_all=ls.r1_factor()[0], wr2=ls.wR2(), goof=ls.goof(),
-        n_reflections=fo_sq.indices.size(), n_parameters=ls.reparametrisation.n_independents,
-        cycles=steps.n_iterations, fixed_hydrogens=fixed)
+    except (ArithmeticError, ValueError):  # a scale factor of zero or below: Fc cannot fit Fo at all
+        raise RefinementError("refinement diverged (no positive scale between Fo² and Fc²)",
+                              structure.source) from None
     if not all(math.isfinite(v) for v in (result.r1, result.wr2, result.goof)) or result.r1 > 0.9:
         raise RefinementError(f"refinement diverged (R1 = {result.r1:.3f})", structure.source)
     for site in result.structure.sites:
@@ -123,6 +144,40 @@ def _mixed_site_constraints(atoms: Structure) -> list:
             constraints += [site_constraints.shared_site(indices), adp_constraints.shared_u(indices)]
         start += len(site.mixed) + 1
     return constraints
+
+
+def _smtbx_labels(n: int) -> list[str]:
+    """Labels smtbx reads whatever the user called the atoms: a letter (not Q, which
+    makes a peak), a digit and two base-36 characters: at most SHELX's 4 characters and never
+    an instruction (longer labels, or ones holding '=' or '!', broke its parser)."""
+    letters, digits = "ABCDEFGHIJKLMNOPRSTUVWXYZ", "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    per_letter = 10 * 36 * 36
+    if n > len(letters) * per_letter:
+        raise RefinementError(f"{n} atoms: smtbx refinement is limited to {len(letters) * per_letter}")
+    return [letters[k // per_letter] + str(k % per_letter // 1296) + digits[k % 1296 // 36] + digits[k % 36]
+            for k in range(n)]
+
+
+def _with_smtbx_labels(atoms: Structure) -> tuple[Structure, dict[str, str]]:
+    """The atoms (mixed-site partners too) under labels smtbx always reads, and each smtbx
+    label's original."""
+    names = iter(_smtbx_labels(len(_scatterer_slots(atoms))))
+    original: dict[str, str] = {}
+
+    def renamed(atom):
+        name = next(names)
+        original[name] = atom.label
+        return replace(atom, label=name)
+
+    sites = [replace(renamed(site), mixed=tuple(renamed(atom) for atom in site.mixed)) for site in atoms.sites]
+    return atoms.with_sites(sites), original
+
+
+def _renamed(instructions: list[str], original: dict[str, str]) -> list[str]:
+    """The instructions (DFIX/DANG of water) with every atom label replaced by its smtbx label."""
+    new = {label.upper(): name for name, label in original.items()}
+    return [" ".join(words[:1] + [new.get(word.upper(), word) for word in words[1:]])
+            for words in (line.split() for line in instructions)]
 
 
 def _largest_u(site) -> float:

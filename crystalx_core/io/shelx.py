@@ -540,6 +540,7 @@ class _SiteWriter:
         self.afix: tuple[int, ShelxLine | None] = (0, None)
         self.part: tuple[int, ShelxLine | None] = (0, None)
         self.previous_ueq: float | None = None
+        self.shift = _lattice_shift(sites)
 
     def emit(self, index: int, site: Site, origin: AtomLine | None,
              between: list[ShelxLine]) -> list[str]:
@@ -593,7 +594,7 @@ class _SiteWriter:
                 raise ValueError(f"site {site.label}: element {site.element} is not in SFAC "
                                  f"{' '.join(self.sfac_index)}")
         codes = origin.xyz_codes if origin else (None, None, None)
-        xyz = "".join(_field(self._keep(v, c), 6, 12) for v, c in zip(site.frac, codes))
+        xyz = "".join(_field(self._keep(*_shifted(v, c, t)), 6, 12) for v, c, t in zip(site.frac, codes, self.shift))
         sof = site.occupancy * self.sof_factor[index]
         sof_code = origin.sof_code if origin and math.isclose(origin.sof, sof, **_CLOSE) \
             else 10 + sof
@@ -637,6 +638,31 @@ class _SiteWriter:
                                                   **_CLOSE):
                 return -ratio
         return _plain(site.u_iso)
+
+
+_UNWRITABLE = 4.9999995  # a coordinate that rounds to |x| >= 5 reads back as a free-variable code
+
+
+def _lattice_shift(sites: list[Site]) -> tuple[int, int, int]:
+    """Whole cells to move every site by along each axis so that SHELX can write the
+    coordinates: none where all can be written as they are, else the centroid goes into the
+    first cell (a lattice translation of the whole model keeps molecules whole)."""
+    shift = []
+    for values in zip(*(site.frac for site in sites)):
+        unwritable = max(abs(v) for v in values) >= _UNWRITABLE
+        shift.append(-math.floor(sum(values) / len(values)) if unwritable else 0)
+    return (*shift, *[0] * (3 - len(shift)))
+
+
+def _shifted(value: float, code: float | None, shift: int) -> tuple[float, float | None]:
+    """(coordinate, code) moved by `shift` cells, and an atom still out of reach alone
+    into the first cell; a fixed coordinate (10 + x) stays fixed."""
+    moved = value + shift
+    if abs(moved) >= _UNWRITABLE:
+        moved -= math.floor(moved)
+    if moved == value or code is None:
+        return moved, code
+    return moved, (math.copysign(10 + abs(moved), moved) if 5 <= abs(code) < 15 else None)
 
 
 def _plain(value: float) -> float:
