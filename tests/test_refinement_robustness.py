@@ -9,7 +9,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from crystalx_core.cli import EXIT_OK, EXIT_REFINE, main
+from crystalx_core.cli import EXIT_INPUT, EXIT_OK, EXIT_REFINE, main
 from crystalx_core.io.shelx import new_ins_text, parse_shelx, read_shelx
 from tests.conftest import BENCHMARK
 
@@ -103,26 +103,29 @@ REAL = [tuple(map(int, line[:12].split())) for line in
         (BENCHMARK / "XH_alanine" / "data.hkl").read_text().splitlines()[:400]] if BENCHMARK.is_dir() else []
 
 
-@pytest.mark.parametrize("rows, message", [
-    ([(h, k, l, 0.0, 1.0) for h, k, l in REAL if (h, k, l) != (0, 0, 0)], "none of the .* has Fo² above 2σ"),
-    ([(h, k, l, -5.0, 1.0) for h, k, l in REAL if (h, k, l) != (0, 0, 0)], "none of the .* has Fo² above 2σ"),
-    ([(0, 0, 1, 100.0, 1.0)], "every reflection is systematically absent"),
-    ([(1, 1, 1, 100.0, 1.0)], r"too few reflections: 1 unique for \d+ parameters"),
-], ids=["all zero", "all negative", "one absent 0 0 1", "one 1 1 1"])
-def test_data_with_nothing_to_refine_against_is_refused_in_one_line(tmp_path, shared_data, capsys, rows, message):
+@pytest.mark.parametrize("rows, code, message", [
+    # the reader refuses data with no intensity at all (bad input); weak data reach refinement
+    ([(h, k, l, 0.0, 1.0) for h, k, l in REAL if (h, k, l) != (0, 0, 0)], EXIT_INPUT, "every intensity is zero"),
+    ([(h, k, l, -5.0, 1.0) for h, k, l in REAL if (h, k, l) != (0, 0, 0)], EXIT_INPUT, "every intensity is zero"),
+    ([(h, k, l, 1.0, 1.0) for h, k, l in REAL if (h, k, l) != (0, 0, 0)], EXIT_REFINE,
+     "none of the .* has Fo² above 2σ"),
+    ([(0, 0, 1, 100.0, 1.0)], EXIT_REFINE, "every reflection is systematically absent"),
+    ([(1, 1, 1, 100.0, 1.0)], EXIT_REFINE, r"too few reflections: 1 unique for \d+ parameters"),
+], ids=["all zero", "all negative", "all weak", "one absent 0 0 1", "one 1 1 1"])
+def test_data_with_nothing_to_refine_against_is_refused_in_one_line(tmp_path, shared_data, capsys, rows, code,
+                                                                   message):
     hkl = tmp_path / "bad.hkl"
     hkl.write_text(hkl_lines(rows))
     res = tmp_path / "alanine.res"
     shutil.copy(BENCHMARK / "XH_alanine" / "published.res", res)
-    assert assign_refine(tmp_path, res, hkl) == EXIT_REFINE
+    assert assign_refine(tmp_path, res, hkl) == code
     error = capsys.readouterr().err.strip()
-    assert len(error.splitlines()) == 1 and error.startswith(f"crystalx: error: {hkl}: ")
+    assert len(error.splitlines()) == 1 and error.startswith(f"crystalx: error: {hkl}:")
     assert re.search(message, error), error
     assert sorted(p.name for p in tmp_path.iterdir()) == ["alanine.res", "bad.hkl"]
 
 
-@pytest.mark.parametrize("rows", [[(h, k, l, 0.0, 1.0) for h, k, l in REAL if (h, k, l) != (0, 0, 0)],
-                                  [(0, 0, 1, 100.0, 1.0)]], ids=["all zero", "one absent 0 0 1"])
+@pytest.mark.parametrize("rows", [[(0, 0, 1, 100.0, 1.0)]], ids=["one absent 0 0 1"])
 def test_an_audit_of_data_with_nothing_to_map_is_refused_in_one_line(tmp_path, shared_data, capsys, rows):
     """The audit reads peak heights from an Fo map first: cctbx's gridding asserted on it."""
     hkl = tmp_path / "bad.hkl"
