@@ -7,8 +7,8 @@ import numpy as np
 
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.geometry import Contact, connectivity, neighbours
-from crystalx_core.hydrogens import (Density, _perpendicular, choose_hfix, h_label, place_ammonium_hydrogens,
-                                     place_hydrogens, place_water_hydrogens)
+from crystalx_core.hydrogens import (NON_METALS, Density, _perpendicular, choose_hfix, h_label,
+                                     place_ammonium_hydrogens, place_hydrogens, place_water_hydrogens)
 from crystalx_core.residues import bare_label, residue_suffix
 from crystalx_core.structure import Site, Structure
 
@@ -47,6 +47,7 @@ def add_riding_hydrogens(structure: Structure, h_counts: dict[int, int],
     `density` (an Fo − Fc map of the model without H) turns rotating groups and water to
     where the data put their H, as SHELXL's HFIX 137/147 Fourier search does. On a special
     position the site symmetry is respected: an XH3 is disordered over it (see site_operators).
+    A metal never carries riding H: a count on it (the hydrogen model's answer) becomes a note.
     """
     given = given or {}
     heavy = structure.with_sites([s for s in structure.sites if not is_hydrogen(s.element) and not s.is_peak])
@@ -62,6 +63,10 @@ def add_riding_hydrogens(structure: Structure, h_counts: dict[int, int],
         sites.append(site)
         n_h = h_counts.get(old_index[id(site)], 0)
         if n_h <= 0:
+            continue
+        if site.element not in NON_METALS and old_index[id(site)] not in given:
+            plan.notes[site.label] = (f"{n_h} H asked on the metal {site.element}: metals carry no riding H; "
+                                      "locate a hydride in the difference map and refine it (DFIX)")
             continue
         pivot = heavy.cartesian(site.frac)
         neighbours = _distinct([(heavy.sites[c.j].element, c.cart_j) for c in bonds[i]])

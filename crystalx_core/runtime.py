@@ -2,7 +2,8 @@
 
 A model is two files: NAME.onnx and NAME.json, the sidecar written by
 crystalx_core.training.export with the class list and the cutoff the graph must be
-built with.
+built with, and where crystalx_core.training.calibrate fitted one, the temperature that
+divides the logits (calibrated probabilities; the most likely class stays the same).
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ class OnnxModel:
         self.path = Path(path)
         if not self.path.is_file():
             raise CrystalXError("model file not found", str(self.path))
-        self.config = _read_sidecar(self.path.with_suffix(".json"))
+        self.config, self.temperature = _read_sidecar(self.path.with_suffix(".json"))
         self.classes: list[str] = list(self.config["classes"])
         self.cutoff = float(self.config["cutoff"])
         self.context = float(self.config.get("context", self.cutoff))  # graphs must be built with both
@@ -59,7 +60,7 @@ class OnnxModel:
         (logits,) = self.session.run(None, {"z": graph.z, "pos": graph.pos,
                                             "edge_index": graph.edge_index,
                                             "incoming": graph.incoming})
-        logits = logits[:graph.n_centre]
+        logits = logits[:graph.n_centre] / self.temperature
         weights = np.exp(logits - logits.max(axis=1, keepdims=True))
         return weights / weights.sum(axis=1, keepdims=True)
 
@@ -75,14 +76,19 @@ def _session_options() -> onnxruntime.SessionOptions:
     return options
 
 
-def _read_sidecar(path: Path) -> dict:
-    """The model config from NAME.json, checked for what the runtime relies on."""
+def _read_sidecar(path: Path) -> tuple[dict, float]:
+    """The model config and the calibration temperature (1 without one) from NAME.json,
+    checked for what the runtime relies on."""
     try:
-        config = json.loads(path.read_text())["config"]
+        sidecar = json.loads(path.read_text())
+        config = sidecar["config"]
         if len(config["classes"]) < 2 or float(config["cutoff"]) <= 0 or int(config["max_z"]) < 1:
             raise ValueError("classes, cutoff or max_z out of range")
+        temperature = float(sidecar.get("calibration", {}).get("temperature", 1.0))
+        if not 0.05 <= temperature <= 20.0:  # NaN fails too
+            raise ValueError(f"calibration temperature {temperature} out of range")
     except FileNotFoundError:
         raise CrystalXError("model sidecar not found (it holds the class list)", str(path)) from None
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise CrystalXError(f"unreadable model sidecar ({error})", str(path)) from None
-    return config
+    return config, temperature

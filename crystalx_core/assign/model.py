@@ -49,8 +49,7 @@ def assign_model(structure: Structure, model_dir: str = str(MODEL_DIR),
     target = structure.with_sites([structure.sites[i] for i in sites])
     allowed = _allowed_classes(target, heavy_model.classes)
     heights = [s.peak_height if s.is_peak else None for s in target.sites]
-    site_allowed = np.tile(allowed, (len(target.sites), 1))
-    site_allowed[strong_peaks(heights), heavy_model.classes.index(NOT_AN_ATOM)] = False
+    site_allowed = site_classes(target, heavy_model.classes)
     baseline = assign_baseline(target).by_index()
     guesses = [atomic_number(baseline[k].element) if k in baseline else 0 for k in range(len(target.sites))]
     counted, weights = _formula(target, heavy_model.classes)
@@ -158,6 +157,15 @@ def strong_peaks(heights: list[float | None]) -> np.ndarray:
     if not len(values) or not np.isfinite(values).all() or values.max() <= 0:
         return np.zeros(len(values), dtype=bool)
     return values >= STRONG_PEAK * values.max()
+
+
+def site_classes(structure: Structure, classes: list[str]) -> np.ndarray:
+    """(sites, classes) mask of what each non-H site may become: the SFAC elements, and 'not
+    an atom' for a peak unless it is a strong one (strong_peaks)."""
+    heights = [s.peak_height if s.is_peak else None for s in structure.sites]
+    allowed = np.tile(_allowed_classes(structure, classes), (len(structure.sites), 1))
+    allowed[strong_peaks(heights), classes.index(NOT_AN_ATOM)] = False
+    return allowed
 
 
 def _allowed_classes(structure: Structure, classes: list[str]) -> np.ndarray:

@@ -1,0 +1,68 @@
+"""tmQM complexes packed into crystals for training (crystalx_core.training.tmqm)."""
+from itertools import islice
+
+import gemmi
+import numpy as np
+import pytest
+
+from crystalx_core.elements import is_hydrogen
+from crystalx_core.geometry import neighbours
+from tests.conftest import SHARED
+
+TMQM = SHARED / "tmqm" / "tmqm.xyz.xz"
+HOFMANN = {"H": 5.08, "C": 13.87, "N": 11.8, "O": 11.39, "F": 11.17, "P": 24.4, "S": 25.2, "Cl": 25.8,
+           "Br": 32.7, "B": 17.0}  # Å³ per atom (Hofmann 2002): real crystals fill V/Z with these within ~5 %
+
+
+@pytest.fixture(scope="module")
+def molecules():
+    if not TMQM.is_file():
+        pytest.skip("../shared/data/tmqm is not beside the checkout")
+    from crystalx_core.training.tmqm import read_molecules
+    return list(islice(read_molecules(TMQM), 3))
+
+
+def test_entries_are_read_with_charge_and_h(molecules):
+    first = molecules[0]
+    assert first.code == "AAZDCO" and first.charge == 1  # C8H22CoN6O4(1+)
+    assert sorted(set(first.elements)) == ["C", "Co", "H", "N", "O"]
+    assert first.elements.count("H") == 22 and first.xyz.shape == (41, 3)
+
+
+def test_packed_crystals_are_dense_without_clashes(molecules):
+    from crystalx_core.training.tmqm import CONTACT, SPACE_GROUPS, crystal
+    for molecule in molecules[:2]:  # a cation with its counter-ion, a neutral complex
+        structure = crystal(molecule, np.random.default_rng(5))
+        assert structure.title.split(" packed in ")[1] in SPACE_GROUPS
+        if molecule.charge:  # a counter-ion balances the charge
+            assert len(structure.sites) > len(molecule.elements)
+        volume = sum(HOFMANN.get(s.element, 20.0) for s in structure.sites)
+        assert 0.9 < structure.volume / len(structure.symops) / volume < 1.6
+        n = len(structure.sites)
+        for i, near in enumerate(neighbours(structure, 3.5)):
+            for c in near:
+                own = np.allclose(c.cart_j, structure.cartesian(structure.sites[c.j].frac))
+                limit = CONTACT * (gemmi.Element(structure.sites[i].element).vdw_r
+                                   + gemmi.Element(structure.sites[c.j].element).vdw_r)
+                assert own or c.distance >= limit - 1e-6, (molecule.code, i, c.j, c.distance)
+        assert n == len({s.label for s in structure.sites})
+
+
+def test_x_h_are_shortened_to_riding_distances(molecules):
+    from crystalx_core.training.tmqm import xray_hydrogens
+    molecule = molecules[0]
+    before = _x_h(molecule.elements, molecule.xyz)
+    after = _x_h(molecule.elements, xray_hydrogens(molecule.elements, molecule.xyz, -150.0))
+    assert min(before["C"]) > 1.07 and min(before["N"]) > 1.0  # relaxed (GFN2-xTB) lengths
+    assert np.allclose(sorted(set(np.round(after["C"], 3))), [0.99])  # CH2 of the ethylenediamine-like chains at -150 °C
+    assert set(np.round(after["N"], 3)) <= {0.93, 0.92, 0.91, 0.88}  # NH3 0.91, NH2 0.92, NH 0.93 (+0.02 when cold)
+
+
+def _x_h(elements, xyz):
+    heavy = [k for k, e in enumerate(elements) if not is_hydrogen(e)]
+    found = {}
+    for k, e in enumerate(elements):
+        if is_hydrogen(e):
+            d = np.linalg.norm(xyz[heavy] - xyz[k], axis=1)
+            found.setdefault(elements[heavy[int(d.argmin())]], []).append(float(d.min()))
+    return found
