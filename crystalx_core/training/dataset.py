@@ -38,6 +38,7 @@ from crystalx_core.features import build_graph, height_bins
 from crystalx_core.geometry import bonded_h_counts, neighbours
 from crystalx_core.io.cif import sfac_unit_from_sites
 from crystalx_core.structure import Structure
+from crystalx_core.training.samples import MAX_DEGREE, MAX_H, is_physical, load  # noqa: F401  (their home before)
 from crystalx_core.training.simulate import SimulationSettings, simulate_peaks
 from crystalx_core.training.sources import Entry, corpus_entries, extra_entries, tmqm_entries
 
@@ -47,7 +48,6 @@ BOND_TOLERANCE = 0.45  # Å over the sum of covalent radii
 H_BOND_MAX = 1.3  # Å: H this close to a non-H atom counts as bonded to it (S–H ≈ 1.2 Å)
 CONTEXT = 3.2  # Å: symmetry context both models see (the CrystalX paper's for hydrogens; for the
 # heavy model a 5 Å context made CPU training ~8x slower for little extra information)
-MAX_H = 4
 NO_HEIGHTS = 0.2  # share of heavy examples whose peaks lose their heights (re-assigning atoms)
 SECOND_PASS_ERRORS = 0.15  # the largest share of wrong guesses in a second-pass example
 
@@ -66,17 +66,6 @@ def split_of(name: str) -> str:
     """80/10/10 train/val/test by a stable hash of the structure's name."""
     bucket = int(hashlib.sha256(name.encode()).hexdigest(), 16) % 10
     return "test" if bucket == 0 else "val" if bucket == 1 else "train"
-
-
-# Non-H neighbours of one node within the 5 Å cutoff: close packing of the densest crystals
-# gives about 65, so more means atoms on top of each other (disorder the CIF does not mark,
-# or a wrong cell). One such MOF graph had 1.5 million edges and took training to 24 GiB.
-MAX_DEGREE = 100
-
-
-def is_physical(sample: dict) -> bool:
-    edges = sample["edge_index"]
-    return edges.shape[1] == 0 or int(np.bincount(edges[1]).max()) <= MAX_DEGREE
 
 
 def h_counts(truth: Structure) -> list[int]:
@@ -290,11 +279,6 @@ def save(data: dict, summary: DatasetSummary, path: Path) -> None:
         "structures": summary.structures, "skipped": summary.skipped, "heavy_samples": summary.heavy_samples,
         "elements_in_train": dict(summary.elements.most_common()), "sources": summary.sources,
         "major_parts": summary.major_parts}, indent=1))
-
-
-def load(path: Path) -> dict:
-    with gzip.open(path, "rb") as stream:
-        return pickle.load(stream)
 
 
 def main(argv=None) -> int:
