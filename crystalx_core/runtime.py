@@ -2,8 +2,8 @@
 
 A model is two files: NAME.onnx and NAME.json, the sidecar written by
 crystalx_core.training.export with the class list and the cutoff the graph must be
-built with, and where crystalx_core.training.calibrate fitted one, the temperature that
-divides the logits (calibrated probabilities; the most likely class stays the same).
+built with, and where crystalx_core.training.calibrate fitted one, the temperature T that
+calibrates the probabilities reported to the user (OnnxModel.calibrated).
 """
 from __future__ import annotations
 
@@ -60,9 +60,22 @@ class OnnxModel:
         (logits,) = self.session.run(None, {"z": graph.z, "pos": graph.pos,
                                             "edge_index": graph.edge_index,
                                             "incoming": graph.incoming})
-        logits = logits[:graph.n_centre] / self.temperature
+        logits = logits[:graph.n_centre]
         weights = np.exp(logits - logits.max(axis=1, keepdims=True))
         return weights / weights.sum(axis=1, keepdims=True)
+
+
+    def calibrated(self, probabilities: np.ndarray) -> np.ndarray:
+        """Rows of predict's probabilities (restricted and renormalised or not) as
+        softmax(logits / T) over the same classes: p^(1/T), renormalised. Answers are chosen
+        from the uncalibrated probabilities, for which the formula-aware choice was tuned,
+        so T changes what is reported, never what is chosen."""
+        if self.temperature == 1.0:
+            return probabilities
+        with np.errstate(divide="ignore"):
+            scaled = np.exp((np.log(probabilities) - np.log(probabilities.max(axis=1, keepdims=True)))
+                            / self.temperature)
+        return scaled / scaled.sum(axis=1, keepdims=True)
 
 
 def _session_options() -> onnxruntime.SessionOptions:

@@ -7,7 +7,6 @@ import pytest
 
 from crystalx_core.assign.model import MODEL_DIR
 from crystalx_core.errors import CrystalXError
-from crystalx_core.features import build_graph
 from crystalx_core.elements import atomic_number
 from crystalx_core.io.cif import read_cif
 from crystalx_core.riding import add_riding_hydrogens
@@ -27,20 +26,27 @@ def _copy_model(tmp_path, name: str, temperature) -> OnnxModel:
 
 
 @shipped
-def test_temperature_softens_probabilities_and_keeps_the_answer(shared_data, tmp_path):
+def test_temperature_softens_reported_probabilities_and_keeps_every_answer(shared_data, tmp_path):
+    """Both models at T = 3 beside the shipped ones: FC_sucrose's atoms as peaks get the same
+    elements and H counts, with softer probabilities, p^(1/3) renormalised."""
+    from crystalx_core.assign.model import assign_model, load_model, model_h_counts
+    for name in ("heavy", "hydrogen"):
+        _copy_model(tmp_path, name, 3.0)
     truth = read_cif(BENCHMARK / "FC_sucrose" / "model.cif").structure
     heavy = truth.with_sites([s for s in truth.sites if s.element != "H"])
-    plain = _copy_model(tmp_path, "hydrogen", 1.0)
-    graph = build_graph(heavy, [atomic_number(s.element) for s in heavy.sites], plain.cutoff, plain.context)
-    before = plain.predict(graph)
-    (tmp_path / "hot").mkdir()
-    after = _copy_model(tmp_path / "hot", "hydrogen", 2.0).predict(graph)
-    assert (before.argmax(1) == after.argmax(1)).all()
-    assert after.max(1).mean() < before.max(1).mean()
-    assert np.allclose(after.sum(1), 1.0)
-    # T = 2 is the square root of the T = 1 probabilities, renormalised
-    expected = np.sqrt(before) / np.sqrt(before).sum(1, keepdims=True)
-    assert np.allclose(after, expected, atol=1e-5)
+    peaks = heavy.with_sites([s.with_element(None, f"Q{k + 1}") for k, s in enumerate(heavy.sites)])
+    for peak, atom in zip(peaks.sites, heavy.sites):
+        peak.peak_height = float(atomic_number(atom.element))
+    plain, hot = assign_model(peaks), assign_model(peaks, model_dir=str(tmp_path))
+    assert [s.element for s in plain.sites] == [s.element for s in hot.sites]
+    assert np.mean([max(s.element_scores.values()) for s in hot.sites]) < \
+        np.mean([max(s.element_scores.values()) for s in plain.sites])
+    counts, hot_counts = model_h_counts(heavy), model_h_counts(heavy, model_dir=str(tmp_path))
+    assert [n for n, _ in counts] == [n for n, _ in hot_counts]
+    model = load_model(str(tmp_path), "hydrogen")
+    rows = np.array([[0.64, 0.36, 0.0], [0.2, 0.3, 0.5]])
+    cube_roots = np.cbrt(rows) / np.cbrt(rows).sum(axis=1, keepdims=True)
+    assert np.allclose(model.calibrated(rows), cube_roots)
 
 
 @shipped

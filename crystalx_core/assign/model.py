@@ -70,10 +70,11 @@ def assign_model(structure: Structure, model_dir: str = str(MODEL_DIR),
     choice = _cover_every_element(probabilities, choice, allowed, heavy_model.classes)
     elements = {k: heavy_model.classes[c] for k, c in enumerate(choice) if heavy_model.classes[c] != NOT_AN_ATOM}
     labels = element_labels(target, elements)
+    reported = heavy_model.calibrated(probabilities)
     answer = []
     for k, element in elements.items():
-        scores = {heavy_model.classes[c]: float(probabilities[k, c]) for c in np.argsort(-probabilities[k])[:5]
-                  if probabilities[k, c] > 0}
+        scores = {heavy_model.classes[c]: float(reported[k, c]) for c in np.argsort(-reported[k])[:5]
+                  if reported[k, c] > 0}
         answer.append(SiteAssignment(index=sites[k], label=target.sites[k].label, element=element,
                                      new_label=labels[k], element_scores=scores))
     dropped = [sites[k] for k in range(len(target.sites)) if k not in elements]
@@ -97,7 +98,7 @@ def model_h_counts(structure: Structure, model_dir: str = str(MODEL_DIR),
     choice = probabilities.argmax(axis=1) if penalty is None else \
         _h_counts_under_formula(heavy, probabilities, np.asarray(counts), penalty)
     return [(counts[c], {counts[j]: float(p[j]) for j in np.argsort(-p)[:3] if p[j] > 0})
-            for c, p in zip(choice, probabilities)]
+            for c, p in zip(choice, hydrogen_model.calibrated(probabilities))]
 
 
 def _h_counts_under_formula(heavy: Structure, probabilities: np.ndarray, counts: np.ndarray,

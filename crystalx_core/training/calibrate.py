@@ -2,9 +2,9 @@
 
     python -m crystalx_core.training.calibrate ../shared/data/corpus --write
 
-Each model's logits are divided by one temperature T (crystalx_core.runtime reads it from
-the sidecar NAME.json, key "calibration"): probabilities become calibrated while the most
-likely class stays the same. T minimises the negative log-likelihood of the true classes on
+The probabilities each model reports are those of its logits divided by one temperature T
+(crystalx_core.runtime reads it from the sidecar NAME.json, key "calibration"); answers are
+still chosen from the uncalibrated ones, so they stay exactly as they were. T minimises the negative log-likelihood of the true classes on
 the validation structures, with the probabilities as `crystalx assign` restricts them (SFAC
 elements and 'not an atom' for the heavy model's last pass, H counts the atom has room for).
 The expected calibration error (ECE: the gap between confidence and accuracy, averaged over
@@ -42,8 +42,7 @@ REPO = Path(__file__).resolve().parents[2]
 @contextmanager
 def recording(model, calls: list):
     """The model's uncalibrated (T = 1) probabilities of every predict call, appended to `calls`."""
-    predict, temperature = model.predict, model.temperature
-    model.temperature = 1.0
+    predict = model.predict
 
     def recorded(graph):
         calls.append(predict(graph))
@@ -53,7 +52,7 @@ def recording(model, calls: list):
     try:
         yield
     finally:
-        model.predict, model.temperature = predict, temperature
+        model.predict = predict
 
 
 def _log(probabilities: np.ndarray) -> np.ndarray:

@@ -217,6 +217,15 @@ def train(dataset: Path, out: Path, kind: str, epochs: int, config: ModelConfig,
     return {"history": history, "best_val_accuracy": best}
 
 
+def validate(dataset: Path, kind: str, config: ModelConfig, weights: Path, max_nodes: int,
+             device: str = "cpu") -> dict:
+    """The validation loss and accuracy of saved weights, as training reports them each epoch
+    (the yardstick a new run must beat)."""
+    model = AtomClassifier(config).to(device)
+    model.load_state_dict(torch.load(weights, weights_only=True, map_location=device))
+    return evaluate(model, _physical(load(dataset)["val"][kind], f"val {kind}", print), kind, max_nodes, device)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dataset", type=Path)
@@ -238,6 +247,8 @@ def main(argv=None) -> int:
     parser.add_argument("--minutes", type=float, help="stop after the last epoch that fits in this time")
     parser.add_argument("--exclude", nargs="*", default=[], metavar="PREFIX",
                         help="leave out training examples of structures named so (tmqm_: real crystals only)")
+    parser.add_argument("--evaluate-only", action="store_true",
+                        help="print the validation loss and accuracy of the --init weights, train nothing")
     parser.add_argument("--init", type=Path, help="start from these weights (best.pt of an earlier run "
                         "with the same architecture) instead of random ones")
     args = parser.parse_args(argv)
@@ -250,6 +261,11 @@ def main(argv=None) -> int:
     levels = MAX_H + 1 if args.rule_tokens else HEIGHT_BINS if args.height_tokens else 1
     config = ModelConfig(classes=classes_for(args.kind), hidden_channels=args.hidden, num_layers=args.layers,
                          rule_tokens=args.rule_tokens, height_tokens=args.height_tokens, max_z=MAX_Z * levels)
+    if args.evaluate_only:
+        if args.init is None:
+            parser.error("--evaluate-only needs --init")
+        print(json.dumps(validate(args.dataset, args.kind, config, args.init, args.max_nodes, args.device)))
+        return 0
     result = train(args.dataset, args.out, args.kind, args.epochs, config, args.lr, args.max_nodes, args.seed,
                    args.init, args.second_pass_share, args.device, args.minutes, tuple(args.exclude))
     print(f"best validation accuracy {result['best_val_accuracy']:.4f}")
