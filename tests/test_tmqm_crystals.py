@@ -66,3 +66,21 @@ def _x_h(elements, xyz):
             d = np.linalg.norm(xyz[heavy] - xyz[k], axis=1)
             found.setdefault(elements[heavy[int(d.argmin())]], []).append(float(d.min()))
     return found
+
+
+def test_a_build_in_parts_gives_training_examples_that_compact_losslessly(molecules, tmp_path, shared_data):
+    """Two complexes through dataset.build (maps, peaks, labels) into the training split; the
+    compact copy without edge lists loads with the same edges."""
+    from crystalx_core.training.dataset import build, save
+    from crystalx_core.training.samples import compact, load
+    data, summary = build(SHARED / "corpus", 1, 0, take={"tmqm": "1:3"}, extra_augmentations=1,
+                          tmqm=TMQM, with_corpus=False)
+    assert summary.sources == {"tmqm": 2} and summary.structures == {"train": 2}
+    heavy = data["train"]["heavy"]
+    assert [s["name"] for s in heavy] == ["tmqm_ABAFOZ", "tmqm_ABAFUF"]
+    assert all((s["y"] > 20).any() for s in heavy)  # the metal's peak is labelled with it
+    save(data, summary, tmp_path / "part.pkl.gz")
+    compact([tmp_path / "part.pkl.gz"], tmp_path / "compact.pkl.gz")
+    again = load(tmp_path / "compact.pkl.gz")["train"]["heavy"]
+    for before, after in zip(heavy, again):
+        assert np.array_equal(before["edge_index"], after["edge_index"]) and np.array_equal(before["y"], after["y"])

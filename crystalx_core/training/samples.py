@@ -50,3 +50,19 @@ def compact(paths: list[Path], output: Path, kinds: tuple[str, ...] = ("heavy",)
         pickle.dump(merged, stream, protocol=pickle.HIGHEST_PROTOCOL)
     return {split: {kind: len(v) for kind, v in by_kind.items()} for split, by_kind in merged.items()
             if split != "compact_cutoff"}
+
+
+def main(argv=None) -> int:
+    import argparse
+    import json
+    parser = argparse.ArgumentParser(description="Merge dataset builds into one compact file (no edge lists).")
+    parser.add_argument("output", type=Path)
+    parser.add_argument("inputs", type=Path, nargs="+", help="builds of training.dataset")
+    parser.add_argument("--kinds", nargs="+", default=["heavy"], choices=("heavy", "hydrogen"))
+    args = parser.parse_args(argv)
+    print(json.dumps(compact(args.inputs, args.output, tuple(args.kinds))))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
