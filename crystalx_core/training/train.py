@@ -154,8 +154,8 @@ def _physical(samples: list[dict], what: str, log) -> list[dict]:
 def train(dataset: Path, out: Path, kind: str, epochs: int, config: ModelConfig, lr: float,
           max_nodes: int, seed: int, init: Path | None = None, second_pass_share: float = SECOND_PASS_SHARE,
           device: str = "cpu", minutes: float | None = None, exclude: tuple[str, ...] = (), log=print) -> dict:
-    """minutes: stop after the epoch that would leave too little time for another (a lease on
-    an accelerator is short); exclude: leave out training examples whose structure name starts
+    """minutes: as many epochs as fit in this time, judged by the first one, the learning-rate
+    schedule shortened to match (a lease on an accelerator is short); exclude: leave out training examples whose structure name starts
     with one of these (e.g. "tmqm_" to fine-tune on real crystals only)."""
     started = time.perf_counter()
     data = load(dataset)
@@ -171,8 +171,9 @@ def train(dataset: Path, out: Path, kind: str, epochs: int, config: ModelConfig,
         _record_earlier_runs(Path(init).parent, out)
     optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-5)
     steps_per_epoch = sum(1 for _ in batches(train_set, max_nodes, None))
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimiser, lambda step: 0.5 * (1 + math.cos(math.pi * min(step / (epochs * steps_per_epoch), 1.0))))
+    planned = {"epochs": epochs}  # fewer when the time budget fits fewer (the cosine then ends sooner)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: 0.5 * (1 + math.cos(
+        math.pi * min(step / (planned["epochs"] * steps_per_epoch), 1.0))))
     history, start_epoch, best = [], 0, -1.0
     checkpoint = out / "checkpoint.pt"
     if checkpoint.exists():
@@ -209,9 +210,13 @@ def train(dataset: Path, out: Path, kind: str, epochs: int, config: ModelConfig,
         torch.save({"model": model.state_dict(), "optimiser": optimiser.state_dict(),
                     "schedule": schedule.state_dict(), "history": history, "epoch": epoch + 1,
                     "best": best}, checkpoint)
-        elapsed = time.perf_counter() - started
-        if minutes is not None and elapsed + row["seconds"] > 60 * minutes:
-            log(f"stopped after epoch {epoch + 1}: {elapsed / 60:.1f} of {minutes} minutes used")
+        if minutes is not None and epoch == start_epoch:  # the first epoch's time sizes the run
+            left = 60 * minutes - (time.perf_counter() - started)
+            fits = epoch + 1 + max(0, int(left / row["seconds"]))
+            if fits < planned["epochs"]:
+                planned["epochs"] = fits
+                log(f"{fits} epochs fit in {minutes} minutes: the schedule ends there")
+        if epoch + 1 >= planned["epochs"]:
             break
     (out / "history.json").write_text(json.dumps(history, indent=1))
     return {"history": history, "best_val_accuracy": best}
@@ -244,7 +249,8 @@ def main(argv=None) -> int:
     parser.add_argument("--rule-tokens", action="store_true", help="hydrogen model: the H-count rules' "
                         "answer is part of each atom's input token (needs a dataset with 'rules')")
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cuda")
-    parser.add_argument("--minutes", type=float, help="stop after the last epoch that fits in this time")
+    parser.add_argument("--minutes", type=float, help="train only the epochs that fit in this time "
+                        "(judged by the first epoch; the schedule ends with them)")
     parser.add_argument("--exclude", nargs="*", default=[], metavar="PREFIX",
                         help="leave out training examples of structures named so (tmqm_: real crystals only)")
     parser.add_argument("--evaluate-only", action="store_true",
