@@ -10,8 +10,6 @@ from crystalx_core.geometry import neighbours
 from tests.conftest import SHARED
 
 TMQM = SHARED / "tmqm" / "tmqm.xyz.xz"
-HOFMANN = {"H": 5.08, "C": 13.87, "N": 11.8, "O": 11.39, "F": 11.17, "P": 24.4, "S": 25.2, "Cl": 25.8,
-           "Br": 32.7, "B": 17.0}  # Å³ per atom (Hofmann 2002): real crystals fill V/Z with these within ~5 %
 
 
 @pytest.fixture(scope="module")
@@ -30,14 +28,13 @@ def test_entries_are_read_with_charge_and_h(molecules):
 
 
 def test_packed_crystals_are_dense_without_clashes(molecules):
-    from crystalx_core.training.tmqm import CONTACT, SPACE_GROUPS, crystal
+    from crystalx_core.training.tmqm import CONTACT, SPACE_GROUPS, crystal, packing_ratio
     for molecule in molecules[:2]:  # a cation with its counter-ion, a neutral complex
         structure = crystal(molecule, np.random.default_rng(5))
         assert structure.title.split(" packed in ")[1] in SPACE_GROUPS
         if molecule.charge:  # a counter-ion balances the charge
             assert len(structure.sites) > len(molecule.elements)
-        volume = sum(HOFMANN.get(s.element, 20.0) for s in structure.sites)
-        assert 0.9 < structure.volume / len(structure.symops) / volume < 1.6
+        assert 0.9 < packing_ratio(structure) < 1.6
         n = len(structure.sites)
         for i, near in enumerate(neighbours(structure, 3.5)):
             for c in near:

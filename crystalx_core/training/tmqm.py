@@ -9,13 +9,18 @@ Waals radii. The relaxed X–H lengths (about 1.09 Å) are shortened to the ridi
 SHELXL uses, as an X-ray model has them. dataset.build then simulates maps and peaks as for
 the corpus.
 
-    python -m crystalx_core.training.dataset ../shared/data/corpus data/tmqm_set.pkl.gz \
-        --tmqm ../shared/data/tmqm/tmqm.xyz.xz --take tmqm=2000 --augmentations 0 --extra-augmentations 2
+    python -m crystalx_core.training.dataset ../shared/data/corpus data/tmqm_0.pkl.gz --no-corpus \
+        --tmqm ../shared/data/tmqm/tmqm.xyz.xz --take tmqm=0:400 --extra-augmentations 3
+    python -m crystalx_core.training.tmqm ../shared/data/tmqm/tmqm.xyz.xz --count 30   # packing figures
 """
 from __future__ import annotations
 
+import argparse
+import json
 import lzma
 import math
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
@@ -59,6 +64,10 @@ ANIONS = [
     (["Cl", "O", "O", "O", "O"], [(0, 0, 0), (_O, _O, _O), (-_O, -_O, _O), (-_O, _O, -_O), (_O, -_O, -_O)]),
 ]
 CATIONS = [(["Na"], [(0, 0, 0)]), (["K"], [(0, 0, 0)])]
+# Å³ per atom (Hofmann, Acta Cryst. B58, 2002): the volume per molecule of real crystals is the sum
+# of these within a few per cent; 20 Å³ for elements not listed (metals, mostly)
+HOFMANN_VOLUME = {"H": 5.08, "C": 13.87, "N": 11.8, "O": 11.39, "F": 11.17, "P": 24.4, "S": 25.2, "Cl": 25.8,
+                  "Br": 32.7, "B": 17.0}
 
 
 @dataclass
@@ -266,3 +275,34 @@ def crystal_loader(molecule: Molecule) -> Callable[[], Structure]:
     build is reproducible and each complex gets its own cell."""
     seed = int.from_bytes(molecule.code.encode()[:8].ljust(8, b"\0"), "little")
     return lambda: crystal(molecule, np.random.default_rng(seed))
+
+
+def packing_ratio(structure: Structure) -> float:
+    """Volume per asymmetric unit over the sum of Hofmann's atomic volumes (about 1 for real crystals)."""
+    return structure.volume / len(structure.symops) / sum(HOFMANN_VOLUME.get(s.element, 20.0) for s in structure.sites)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="Packing figures of the first complexes of tmqm.xyz.xz.")
+    parser.add_argument("tmqm", type=Path)
+    parser.add_argument("--count", type=int, default=30)
+    args = parser.parse_args(argv)
+    ratios, groups, seconds = [], {}, []
+    for molecule in read_molecules(args.tmqm):
+        if len(ratios) == args.count:
+            break
+        started = time.perf_counter()
+        structure = crystal_loader(molecule)()
+        seconds.append(time.perf_counter() - started)
+        ratios.append(packing_ratio(structure))
+        group = structure.title.split(" packed in ")[1]
+        groups[group] = groups.get(group, 0) + 1
+    print(json.dumps({"crystals": len(ratios), "space_groups": groups,
+                      "volume_over_hofmann": {"median": float(np.median(ratios)), "min": float(min(ratios)),
+                                              "max": float(max(ratios))},
+                      "seconds_per_crystal": float(np.mean(seconds))}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
