@@ -6,7 +6,7 @@ training histories, the model configs and the evaluation metrics.
 Inputs, all in onnx_models/: NAME.json (export sidecars), NAME_history.json (training
 histories, copied by the export), dataset_summary.json (from the dataset build) and
 metrics.json (from crystalx_core.training.evaluate), pxrd_metrics.json (from
-crystalx_core.training.pxrd_evaluate).
+crystalx_core.training.pxrd_evaluate), calibration.json (from crystalx_core.training.calibrate).
 """
 from __future__ import annotations
 
@@ -107,8 +107,37 @@ def pxrd_section(metrics: dict | None, sidecar: dict | None, runs: dict[str, lis
     return lines
 
 
+def calibration_section(calibration: dict | None) -> list[str]:
+    """Temperature scaling: the temperatures and the expected calibration error before/after."""
+    if not calibration:
+        return []
+    lines = ["", "## Calibration", "",
+             "Each model's logits are divided by a temperature T fitted on the validation structures "
+             "(least negative log-likelihood of the true class; `python -m crystalx_core.training.calibrate "
+             "../shared/data/corpus --write` stores it in the sidecar, where `crystalx_core/runtime.py` reads it). "
+             "T > 1 softens overconfident probabilities. T changes the probabilities reported (top five "
+             "elements, H-count probabilities), not the answers: they are chosen from the uncalibrated ones, for "
+             "which the formula-aware choice was tuned, so the metrics above stay as they were. ECE = expected "
+             f"calibration error over {calibration.get('bins', 15)} equal-width confidence bins, of the most likely "
+             "class among those `crystalx assign` allows (SFAC elements and 'not an atom' for every peak of the "
+             f"heavy model's last pass, {len(calibration.get('seeds', []))} simulations × "
+             f"{len(calibration.get('noise_A', []))} noise levels per structure as above; H counts the atom has "
+             "room for, per non-H atom of the published structures). Reliability diagram: "
+             "`docs/reliability_diagram.png`.", "",
+             "| model | T | rows (test) | ECE val before | ECE val after | ECE test before | ECE test after "
+             "| NLL test before | NLL test after |", "|---|---|---|---|---|---|---|---|---|"]
+    for name, what in (("heavy", "elements"), ("hydrogen", "H counts")):
+        r = calibration.get(name)
+        if r:
+            lines.append(f"| {name} ({what}) | {r['temperature']:.3f} | {r['test']['after']['rows']} "
+                         f"| {_pct(r['val']['before']['ece'])} | {_pct(r['val']['after']['ece'])} "
+                         f"| {_pct(r['test']['before']['ece'])} | {_pct(r['test']['after']['ece'])} "
+                         f"| {r['test']['nll_before']:.4f} | {r['test']['nll_after']:.4f} |")
+    return lines
+
+
 def card(dataset: dict, runs: dict[str, list], metrics: dict, sidecars: dict[str, dict],
-         pxrd_metrics: dict | None = None) -> str:
+         pxrd_metrics: dict | None = None, calibration: dict | None = None) -> str:
     lines = ["# CrystalX models: card", "",
              "Written by `benchmarks/model_card.py` from measured files; do not edit by hand.", "",
              "## Models", ""]
@@ -183,13 +212,16 @@ def card(dataset: dict, runs: dict[str, list], metrics: dict, sidecars: dict[str
             auc = row.get("auc")
             lines.append(f"| {element} | {row['atoms']} | {_pct(row['precision'])} | {_pct(row['recall'])} | "
                          f"{'-' if auc is None else f'{auc:.4f}'} |")
+    lines += calibration_section(calibration)
     lines += pxrd_section(pxrd_metrics, sidecars.get("pxrd_space_group"), runs)
     lines += ["", "## Limits", "",
               "- Trained on a few hundred structures only; elements rare in the corpus are barely seen "
               "(see the counts above). Probabilities are the softmax restricted to the SFAC elements; the "
               "element chosen is the formula-aware one, which can differ from the most probable where the "
-              "model is unsure (reports list the top five probabilities beside the chosen element). H counts "
-              "are fitted to UNIT's H total the same way, among counts the model gives at least 1 % and never on a metal.",
+              "model is unsure (reports list the top five probabilities beside the chosen element; calibrated, see "
+              "Calibration). H counts "
+              "are fitted to UNIT's H total the same way, among counts the model gives at least 1 % and never on a "
+              "metal; a metal carries no riding H (the model's count on it becomes a note).",
               "- Disordered structures are learnt from their major part only; peaks of a minor part "
               "are not what the heavy model was trained on, and neither metric covers them. A model that "
               "already has its alternatives as PART 1/2 atoms is read one alternative at a time (no graph "
@@ -203,6 +235,7 @@ def main(argv=None) -> int:
     parser.add_argument("--dataset", type=Path, default=MODELS / "dataset_summary.json")
     parser.add_argument("--metrics", type=Path, default=MODELS / "metrics.json")
     parser.add_argument("--pxrd-metrics", type=Path, default=MODELS / "pxrd_metrics.json")
+    parser.add_argument("--calibration", type=Path, default=MODELS / "calibration.json")
     parser.add_argument("--output", type=Path, default=MODELS / "MODEL_CARD.md")
     args = parser.parse_args(argv)
     sidecars = {p.stem: json.loads(p.read_text()) for p in sorted(MODELS.glob("*.json"))
@@ -210,7 +243,9 @@ def main(argv=None) -> int:
     runs = {name: json.loads((MODELS / f"{name}_history.json").read_text()) for name in sidecars
             if (MODELS / f"{name}_history.json").exists()}
     pxrd = json.loads(args.pxrd_metrics.read_text()) if args.pxrd_metrics.exists() else None
-    text = card(json.loads(args.dataset.read_text()), runs, json.loads(args.metrics.read_text()), sidecars, pxrd)
+    calibration = json.loads(args.calibration.read_text()) if args.calibration.exists() else None
+    text = card(json.loads(args.dataset.read_text()), runs, json.loads(args.metrics.read_text()), sidecars, pxrd,
+                calibration)
     args.output.write_text(text)
     print(f"wrote {args.output}")
     return 0

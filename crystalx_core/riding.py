@@ -8,7 +8,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from crystalx_core.elements import is_hydrogen
+from crystalx_core.elements import is_hydrogen, is_metal
 from crystalx_core.errors import InputError
 from crystalx_core.geometry import H_BOND_MAX, Contact, connectivity, neighbours
 from crystalx_core.hydrogens import (HBOND_DISTANCE, KNOWN_H_REACH, WATER_OH, Density, _perpendicular,
@@ -50,6 +50,7 @@ def add_riding_hydrogens(structure: Structure, h_counts: dict[int, int],
     `density` (an Fo − Fc map of the model without H) turns rotating groups and water to
     where the data put their H, as SHELXL's HFIX 137/147 Fourier search does. On a special
     position the site symmetry is respected: an XH3 is disordered over it (see site_operators).
+    A metal never carries riding H: a count on it (the hydrogen model's answer) becomes a note.
     """
     given = given or {}
     heavy = structure.with_sites([s for s in structure.sites if not is_hydrogen(s.element) and not s.is_peak])
@@ -67,6 +68,10 @@ def add_riding_hydrogens(structure: Structure, h_counts: dict[int, int],
         sites.append(site)
         n_h = h_counts.get(old_index[id(site)], 0)
         if n_h <= 0:
+            continue
+        if is_metal(site.element) and old_index[id(site)] not in given:
+            plan.notes[site.label] = (f"{n_h} H asked on the metal {site.element}: metals carry no riding H; "
+                                      "locate a hydride in the difference map and refine it (DFIX)")
             continue
         pivot = heavy.cartesian(site.frac)
         bonded = _distinct([(heavy.sites[c.j].element, c.cart_j) for c in bonds[i]])

@@ -4,6 +4,8 @@ A model is two files: NAME.onnx and NAME.json, the sidecar written by
 crystalx_core.training.export with the class list and the cutoff the graph must be
 built with. The shipped models are in MODEL_DIR: the repository's onnx_models/, which a
 built wheel carries inside the package as crystalx_core/onnx_models (setup.py).
+Where crystalx_core.training.calibrate fitted one, the sidecar also holds the temperature T
+that calibrates the probabilities reported to the user (OnnxModel.calibrated).
 """
 from __future__ import annotations
 
@@ -70,7 +72,7 @@ class OnnxModel:
         self.path = Path(path)
         if not self.path.is_file():
             raise CrystalXError("model file not found", str(self.path))
-        self.config = _read_sidecar(self.path.with_suffix(".json"))
+        self.config, self.temperature = _read_sidecar(self.path.with_suffix(".json"))
         self.classes: list[str] = list(self.config["classes"])
         self.cutoff = float(self.config["cutoff"])
         self.context = float(self.config.get("context", self.cutoff))  # graphs must be built with both
@@ -98,6 +100,18 @@ class OnnxModel:
         weights = np.exp(logits - logits.max(axis=1, keepdims=True))
         return weights / weights.sum(axis=1, keepdims=True)
 
+    def calibrated(self, probabilities: np.ndarray) -> np.ndarray:
+        """Rows of predict's probabilities (restricted and renormalised or not) as
+        softmax(logits / T) over the same classes: p^(1/T), renormalised. Answers are chosen
+        from the uncalibrated probabilities, for which the formula-aware choice was tuned,
+        so T changes what is reported, never what is chosen."""
+        if self.temperature == 1.0:
+            return probabilities
+        with np.errstate(divide="ignore"):
+            scaled = np.exp((np.log(probabilities) - np.log(probabilities.max(axis=1, keepdims=True)))
+                            / self.temperature)
+        return scaled / scaled.sum(axis=1, keepdims=True)
+
 
 def _session_options():
     """CRYSTALX_THREADS caps onnxruntime's threads: batch workers use one each, so N workers
@@ -116,14 +130,19 @@ def _session_options():
     return options
 
 
-def _read_sidecar(path: Path) -> dict:
-    """The model config from NAME.json, checked for what the runtime relies on."""
+def _read_sidecar(path: Path) -> tuple[dict, float]:
+    """The model config and the calibration temperature (1 without one) from NAME.json,
+    checked for what the runtime relies on."""
     try:
-        config = json.loads(path.read_text())["config"]
+        sidecar = json.loads(path.read_text())
+        config = sidecar["config"]
         if len(config["classes"]) < 2 or float(config["cutoff"]) <= 0 or int(config["max_z"]) < 1:
             raise ValueError("classes, cutoff or max_z out of range")
+        temperature = float(sidecar.get("calibration", {}).get("temperature", 1.0))
+        if not 0.05 <= temperature <= 20.0:  # NaN fails too
+            raise ValueError(f"calibration temperature {temperature} out of range")
     except FileNotFoundError:
         raise CrystalXError("model sidecar not found (it holds the class list)", str(path)) from None
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise CrystalXError(f"unreadable model sidecar ({error})", str(path)) from None
-    return config
+    return config, temperature

@@ -53,8 +53,7 @@ def assign_model(structure: Structure, model_dir: str | Path = MODEL_DIR,
     target = structure.with_sites([structure.sites[i] for i in sites])
     allowed = _allowed_classes(target, heavy_model.classes)
     heights = [s.peak_height if s.is_peak else None for s in target.sites]
-    site_allowed = np.tile(allowed, (len(target.sites), 1))
-    site_allowed[strong_peaks(heights), heavy_model.classes.index(NOT_AN_ATOM)] = False
+    site_allowed = site_classes(target, heavy_model.classes)
     baseline = assign_baseline(target).by_index()
     guesses = [atomic_number(baseline[k].element) if k in baseline else 0 for k in range(len(target.sites))]
     counted, weights = _formula(target, heavy_model.classes)
@@ -75,10 +74,11 @@ def assign_model(structure: Structure, model_dir: str | Path = MODEL_DIR,
     choice = _cover_every_element(probabilities, choice, allowed, heavy_model.classes)
     elements = {k: heavy_model.classes[c] for k, c in enumerate(choice) if heavy_model.classes[c] != NOT_AN_ATOM}
     labels = element_labels(target, elements)
+    reported = heavy_model.calibrated(probabilities)
     answer = []
     for k, element in elements.items():
-        scores = {heavy_model.classes[c]: float(probabilities[k, c]) for c in np.argsort(-probabilities[k])[:5]
-                  if probabilities[k, c] > 0}
+        scores = {heavy_model.classes[c]: float(reported[k, c]) for c in np.argsort(-reported[k])[:5]
+                  if reported[k, c] > 0}
         answer.append(SiteAssignment(index=sites[k], label=target.sites[k].label, element=element,
                                      new_label=labels[k], element_scores=scores))
     dropped = [sites[k] for k in range(len(target.sites)) if k not in elements]
@@ -102,7 +102,7 @@ def model_h_counts(structure: Structure, model_dir: str | Path = MODEL_DIR,
     choice = probabilities.argmax(axis=1) if penalty is None else \
         _h_counts_under_formula(heavy, probabilities, np.asarray(counts), penalty)
     return [(counts[c], {counts[j]: float(p[j]) for j in np.argsort(-p)[:3] if p[j] > 0})
-            for c, p in zip(choice, probabilities)]
+            for c, p in zip(choice, hydrogen_model.calibrated(probabilities))]
 
 
 def _h_counts_under_formula(heavy: Structure, probabilities: np.ndarray, counts: np.ndarray,
@@ -162,6 +162,15 @@ def strong_peaks(heights: list[float | None]) -> np.ndarray:
     if not len(values) or not np.isfinite(values).all() or values.max() <= 0:
         return np.zeros(len(values), dtype=bool)
     return values >= STRONG_PEAK * values.max()
+
+
+def site_classes(structure: Structure, classes: list[str]) -> np.ndarray:
+    """(sites, classes) mask of what each non-H site may become: the SFAC elements, and 'not
+    an atom' for a peak unless it is a strong one (strong_peaks)."""
+    heights = [s.peak_height if s.is_peak else None for s in structure.sites]
+    allowed = np.tile(_allowed_classes(structure, classes), (len(structure.sites), 1))
+    allowed[strong_peaks(heights), classes.index(NOT_AN_ATOM)] = False
+    return allowed
 
 
 def _allowed_classes(structure: Structure, classes: list[str]) -> np.ndarray:

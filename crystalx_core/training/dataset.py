@@ -6,6 +6,9 @@ model, true non-H atoms with their H counts for the hydrogen model.
         --extra data/sources --take coremof=1000 pyxtal=100 ligand=4000
     python -m crystalx_core.training.dataset ../shared/data/corpus data/train_set_v7.pkl.gz \
         --augmentations 12 --disorder major      # disordered structures as their major part
+    python -m crystalx_core.training.dataset ../shared/data/corpus data/tmqm_0.pkl.gz --no-corpus \
+        --tmqm ../shared/data/tmqm/tmqm.xyz.xz --take tmqm=0:3000 --extra-augmentations 4
+                                                 # tmQM complexes 0-2999 packed into crystals (training.tmqm)
 
 Each structure is split into train/val/test by a hash of its file name (never by atom),
 so every augmentation of a structure lands in the same split.
@@ -35,15 +38,15 @@ from crystalx_core.features import build_graph, height_bins
 from crystalx_core.geometry import H_BOND_MAX, bonded_h_counts, neighbours
 from crystalx_core.io.cif import sfac_unit_from_sites
 from crystalx_core.structure import Structure
+from crystalx_core.training.samples import MAX_DEGREE, MAX_H, is_physical, load  # noqa: F401  (their home before)
 from crystalx_core.training.simulate import SimulationSettings, simulate_peaks
-from crystalx_core.training.sources import Entry, corpus_entries, extra_entries
+from crystalx_core.training.sources import Entry, corpus_entries, extra_entries, tmqm_entries
 
 MAX_NON_H = {"default": 300,  # larger asymmetric units are rare and dominate the training time
              "coremof": 150}  # framework cells are P1: the whole cell counts
 BOND_TOLERANCE = 0.45  # Å over the sum of covalent radii
 CONTEXT = 3.2  # Å: symmetry context both models see (the CrystalX paper's for hydrogens; for the
 # heavy model a 5 Å context made CPU training ~8x slower for little extra information)
-MAX_H = 4
 NO_HEIGHTS = 0.2  # share of heavy examples whose peaks lose their heights (re-assigning atoms)
 SECOND_PASS_ERRORS = 0.15  # the largest share of wrong guesses in a second-pass example
 
@@ -62,17 +65,6 @@ def split_of(name: str) -> str:
     """80/10/10 train/val/test by a stable hash of the structure's name."""
     bucket = int(hashlib.sha256(name.encode()).hexdigest(), 16) % 10
     return "test" if bucket == 0 else "val" if bucket == 1 else "train"
-
-
-# Non-H neighbours of one node within the 5 Å cutoff: close packing of the densest crystals
-# gives about 65, so more means atoms on top of each other (disorder the CIF does not mark,
-# or a wrong cell). One such MOF graph had 1.5 million edges and took training to 24 GiB.
-MAX_DEGREE = 100
-
-
-def is_physical(sample: dict) -> bool:
-    edges = sample["edge_index"]
-    return edges.shape[1] == 0 or int(np.bincount(edges[1]).max()) <= MAX_DEGREE
 
 
 def h_counts(truth: Structure) -> list[int]:
@@ -212,33 +204,39 @@ def hydrogens_complete(truth: Structure) -> bool:
     return True
 
 
-def entries(corpus: Path, extra: Path | None, take: dict[str, int], ligand_peaks: bool = False) -> Iterator[Entry]:
-    """The corpus, then each extra source in a fixed pseudo-random order up to its quota;
-    ligand_peaks: lone ligands give heavy-model examples too (the map of the molecule in its box)."""
-    yield from corpus_entries(corpus)
-    if extra is None:
-        return
-    for tag, found in extra_entries(extra, ligand_peaks).items():
-        quota = take.get(tag, 0)
-        if quota:
-            ordered = sorted(found, key=lambda e: hashlib.sha256(e.name.encode()).hexdigest())
-            yield from ordered[:quota]
+def entries(corpus: Path | None, extra: Path | None, take: dict[str, str], ligand_peaks: bool = False,
+            tmqm: Path | None = None) -> Iterator[Entry]:
+    """The corpus (unless None), then each extra source in a fixed pseudo-random order up to its
+    quota, then the tmQM crystals START:STOP in file order (a build in parts takes one range
+    each); ligand_peaks: lone ligands give heavy-model examples too (the map of the molecule in its box)."""
+    if corpus is not None:
+        yield from corpus_entries(corpus)
+    if extra is not None:
+        for tag, found in extra_entries(extra, ligand_peaks).items():
+            quota = int(take.get(tag, 0))
+            if quota:
+                ordered = sorted(found, key=lambda e: hashlib.sha256(e.name.encode()).hexdigest())
+                yield from ordered[:quota]
+    if tmqm is not None:
+        start, _, stop = take.get("tmqm", "0").rpartition(":")
+        yield from islice(tmqm_entries(tmqm), int(start or 0), int(stop))
 
 
 def build(corpus: Path, augmentations: int, seed: int, limit: int | None = None,
-          extra: Path | None = None, take: dict[str, int] | None = None,
+          extra: Path | None = None, take: dict[str, str] | None = None,
           extra_augmentations: int = 3, disorder: str = "skip", ligand_peaks: bool = False,
-          log=print) -> tuple[dict, DatasetSummary]:
+          tmqm: Path | None = None, with_corpus: bool = True, log=print) -> tuple[dict, DatasetSummary]:
     data = {split: {"heavy": [], "hydrogen": []} for split in ("train", "val", "test")}
     summary = DatasetSummary()
     rng = np.random.default_rng(seed)
     corpus_sources = {e.source for e in corpus_entries(corpus)}
-    for k, entry in enumerate(islice(entries(corpus, extra, take or {}, ligand_peaks), limit)):
+    for k, entry in enumerate(islice(entries(corpus if with_corpus else None, extra, take or {},
+                                             ligand_peaks, tmqm), limit)):
         truth, why = usable(entry, disorder)
         if truth is None:
             summary.skipped[f"{entry.source}: {why.split(':')[0]}"] += 1
             continue
-        split = split_of(entry.name)
+        split = entry.split or split_of(entry.name)
         complete = hydrogens_complete(truth)
         try:
             copies = (augmentations if entry.source in corpus_sources else extra_augmentations) if entry.heavy else 0
@@ -266,7 +264,7 @@ def build(corpus: Path, augmentations: int, seed: int, limit: int | None = None,
         summary.heavy_samples[split] += len(heavy)
         if split == "train":
             summary.elements.update(s.element for s in truth.sites)
-        if (k + 1) % 100 == 0:
+        if (k + 1) % 50 == 0:
             log(f"{k + 1} structures read, {sum(summary.structures.values())} used "
                 f"({dict(summary.sources)})")
     return data, summary
@@ -282,11 +280,6 @@ def save(data: dict, summary: DatasetSummary, path: Path) -> None:
         "major_parts": summary.major_parts}, indent=1))
 
 
-def load(path: Path) -> dict:
-    with gzip.open(path, "rb") as stream:
-        return pickle.load(stream)
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("corpus", type=Path, help="folder of CIFs with INDEX.tsv (shared/data/corpus)")
@@ -298,14 +291,18 @@ def main(argv=None) -> int:
     parser.add_argument("--take", nargs="*", default=[], metavar="SOURCE=N",
                         help="structures per extra source, e.g. coremof=1000 pyxtal=100 ligand=3000")
     parser.add_argument("--extra-augmentations", type=int, default=3)
+    parser.add_argument("--tmqm", type=Path, help="tmqm.xyz.xz: complexes packed into crystals "
+                        "(training.tmqm); --take tmqm=START:STOP chooses the range of the file")
+    parser.add_argument("--no-corpus", action="store_true", help="only the extra sources (a build in parts)")
     parser.add_argument("--disorder", choices=("skip", "major"), default="skip",
                         help="disordered structures: left out, or their major part as an ordered model")
     parser.add_argument("--ligand-peaks", action="store_true",
                         help="MetaLigDB ligands (--take ligand=N) give heavy-model examples too, not only hydrogen")
     args = parser.parse_args(argv)
-    take = {tag: int(n) for tag, n in (item.split("=") for item in args.take)}
+    take = dict(item.split("=") for item in args.take)
     data, summary = build(args.corpus, args.augmentations, args.seed, args.limit, args.extra, take,
-                          args.extra_augmentations, args.disorder, args.ligand_peaks)
+                          args.extra_augmentations, args.disorder, args.ligand_peaks, args.tmqm,
+                          not args.no_corpus)
     save(data, summary, args.output)
     print(json.dumps({"structures": summary.structures, "skipped": summary.skipped}, indent=1))
     return 0

@@ -50,6 +50,7 @@ class Entry:
     load: Callable[[], Structure]
     heavy: bool = True  # usable for the heavy-atom (solver peaks) model
     disorder: str = "no"
+    split: str | None = None  # a fixed split instead of the one the name's hash gives
 
 
 def fetch(folder: Path) -> None:
@@ -120,6 +121,14 @@ def extra_entries(folder: Path, ligand_peaks: bool = False) -> dict[str, Iterato
     return {"coremof": folder_entries(folder / "coremof", "coremof"),
             "pyxtal": folder_entries(folder / "pyxtal", "pyxtal"),
             "ligand": ligand_entries(folder / "ligands.jsonlines.bz2", heavy=ligand_peaks)}
+
+
+def tmqm_entries(path: Path) -> Iterator[Entry]:
+    """tmQM complexes packed into crystals (training.tmqm), in file order; all training data:
+    the complexes that match evaluation structures were left out of the file."""
+    from crystalx_core.training.tmqm import crystal_loader, read_molecules
+    for molecule in read_molecules(path):
+        yield Entry(f"tmqm_{molecule.code}", "tmqm", crystal_loader(molecule), split="train")
 
 
 def _cif_loader(path: Path) -> Callable[[], Structure]:

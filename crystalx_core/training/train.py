@@ -18,7 +18,7 @@ from torch import nn
 
 from crystalx_core.elements import atomic_number, is_hydrogen, symbol
 from crystalx_core.features import HEIGHT_BINS, MAX_Z, combined_tokens, incoming_edges
-from crystalx_core.training.dataset import MAX_DEGREE, MAX_H, is_physical, load
+from crystalx_core.training.samples import MAX_DEGREE, MAX_H, is_physical, load
 from crystalx_core.training.model import AtomClassifier, ModelConfig
 
 ELEMENT_CLASSES = ["Q"] + [symbol(z) for z in range(1, 95)]  # index = atomic number; Q = not an atom
@@ -80,6 +80,10 @@ def collate(samples: list[dict], kind: str, n_classes: int, rng: np.random.Gener
             "mask": torch.from_numpy(np.concatenate(masks))}
 
 
+def on(batch: dict[str, torch.Tensor], device: str) -> dict[str, torch.Tensor]:
+    return {key: value.to(device, non_blocking=True) for key, value in batch.items()}
+
+
 def masked_logits(model: AtomClassifier, batch: dict) -> torch.Tensor:
     logits = model(batch["z"], batch["pos"], batch["edge_index"], batch["incoming"]).index_select(0, batch["centre"])
     return logits.masked_fill(~batch["mask"], -1e4)
@@ -101,13 +105,13 @@ def batches(samples: list[dict], max_nodes: int, rng: np.random.Generator | None
 
 
 @torch.no_grad()
-def evaluate(model: AtomClassifier, samples: list[dict], kind: str, max_nodes: int) -> dict:
+def evaluate(model: AtomClassifier, samples: list[dict], kind: str, max_nodes: int, device: str = "cpu") -> dict:
     model.eval()
     correct = total = 0
     loss_sum = 0.0
     for group in batches(samples, max_nodes, None):
-        batch = collate(group, kind, model.config.num_classes, with_rules=model.config.rule_tokens,
-                        with_heights=model.config.height_tokens)
+        batch = on(collate(group, kind, model.config.num_classes, with_rules=model.config.rule_tokens,
+                           with_heights=model.config.height_tokens), device)
         logits = masked_logits(model, batch)
         loss_sum += float(nn.functional.cross_entropy(logits, batch["y"], reduction="sum"))
         correct += int((logits.argmax(1) == batch["y"]).sum())
@@ -149,24 +153,31 @@ def _physical(samples: list[dict], what: str, log) -> list[dict]:
 
 def train(dataset: Path, out: Path, kind: str, epochs: int, config: ModelConfig, lr: float,
           max_nodes: int, seed: int, init: Path | None = None, second_pass_share: float = SECOND_PASS_SHARE,
-          log=print) -> dict:
+          device: str = "cpu", minutes: float | None = None, exclude: tuple[str, ...] = (), log=print) -> dict:
+    """minutes: as many epochs as fit in this time, judged by the first one, the learning-rate
+    schedule shortened to match (a lease on an accelerator is short); exclude: leave out training examples whose structure name starts
+    with one of these (e.g. "tmqm_" to fine-tune on real crystals only)."""
+    started = time.perf_counter()
     data = load(dataset)
     train_set, val_set = (_physical(data[split][kind], f"{split} {kind}", log) for split in ("train", "val"))
+    train_set = [s for s in train_set if not str(s.get("name", "")).startswith(exclude)] if exclude else train_set
+    log(f"{len(train_set)} training and {len(val_set)} validation examples")
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
-    model = AtomClassifier(config)
+    model = AtomClassifier(config).to(device)
     if init is not None:  # fine-tune: earlier weights, fresh optimiser and schedule
-        model.load_state_dict(_widened(torch.load(init, weights_only=True), model.state_dict()))
+        model.load_state_dict(_widened(torch.load(init, weights_only=True, map_location=device), model.state_dict()))
         log(f"weights from {init}")
         _record_earlier_runs(Path(init).parent, out)
     optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-5)
     steps_per_epoch = sum(1 for _ in batches(train_set, max_nodes, None))
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimiser, lambda step: 0.5 * (1 + math.cos(math.pi * min(step / (epochs * steps_per_epoch), 1.0))))
+    planned = {"epochs": epochs}  # fewer when the time budget fits fewer (the cosine then ends sooner)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: 0.5 * (1 + math.cos(
+        math.pi * min(step / (planned["epochs"] * steps_per_epoch), 1.0))))
     history, start_epoch, best = [], 0, -1.0
     checkpoint = out / "checkpoint.pt"
     if checkpoint.exists():
-        state = torch.load(checkpoint, weights_only=False)
+        state = torch.load(checkpoint, weights_only=False, map_location=device)
         model.load_state_dict(state["model"])
         optimiser.load_state_dict(state["optimiser"])
         schedule.load_state_dict(state["schedule"])
@@ -178,8 +189,8 @@ def train(dataset: Path, out: Path, kind: str, epochs: int, config: ModelConfig,
         model.train()
         t0, loss_sum, seen = time.perf_counter(), 0.0, 0
         for group in batches(train_set, max_nodes, rng):
-            batch = collate(group, kind, config.num_classes, rng, config.rule_tokens, second_pass_share,
-                            config.height_tokens)
+            batch = on(collate(group, kind, config.num_classes, rng, config.rule_tokens, second_pass_share,
+                               config.height_tokens), device)
             loss = nn.functional.cross_entropy(masked_logits(model, batch), batch["y"])
             optimiser.zero_grad()
             loss.backward()
@@ -188,19 +199,36 @@ def train(dataset: Path, out: Path, kind: str, epochs: int, config: ModelConfig,
             schedule.step()
             loss_sum += float(loss.detach()) * len(batch["y"])
             seen += len(batch["y"])
-        val = evaluate(model, val_set, kind, max_nodes)
+        val = evaluate(model, val_set, kind, max_nodes, device)
         row = {"epoch": epoch + 1, "train_loss": loss_sum / max(seen, 1), "val_loss": val["loss"],
                "val_accuracy": val["accuracy"], "seconds": time.perf_counter() - t0}
         history.append(row)
         log(json.dumps(row))
         if val["accuracy"] >= best:
             best = val["accuracy"]
-            torch.save(model.state_dict(), out / "best.pt")
+            torch.save({k: v.cpu() for k, v in model.state_dict().items()}, out / "best.pt")
         torch.save({"model": model.state_dict(), "optimiser": optimiser.state_dict(),
                     "schedule": schedule.state_dict(), "history": history, "epoch": epoch + 1,
                     "best": best}, checkpoint)
+        if minutes is not None and epoch == start_epoch:  # the first epoch's time sizes the run
+            left = 60 * minutes - (time.perf_counter() - started)
+            fits = epoch + 1 + max(0, int(left / row["seconds"]))
+            if fits < planned["epochs"]:
+                planned["epochs"] = fits
+                log(f"{fits} epochs fit in {minutes} minutes: the schedule ends there")
+        if epoch + 1 >= planned["epochs"]:
+            break
     (out / "history.json").write_text(json.dumps(history, indent=1))
     return {"history": history, "best_val_accuracy": best}
+
+
+def validate(dataset: Path, kind: str, config: ModelConfig, weights: Path, max_nodes: int,
+             device: str = "cpu") -> dict:
+    """The validation loss and accuracy of saved weights, as training reports them each epoch
+    (the yardstick a new run must beat)."""
+    model = AtomClassifier(config).to(device)
+    model.load_state_dict(torch.load(weights, weights_only=True, map_location=device))
+    return evaluate(model, _physical(load(dataset)["val"][kind], f"val {kind}", print), kind, max_nodes, device)
 
 
 def main(argv=None) -> int:
@@ -220,6 +248,13 @@ def main(argv=None) -> int:
                         "is part of its input token (needs a dataset with 'height_bin')")
     parser.add_argument("--rule-tokens", action="store_true", help="hydrogen model: the H-count rules' "
                         "answer is part of each atom's input token (needs a dataset with 'rules')")
+    parser.add_argument("--device", default="cpu", help="torch device, e.g. cuda")
+    parser.add_argument("--minutes", type=float, help="train only the epochs that fit in this time "
+                        "(judged by the first epoch; the schedule ends with them)")
+    parser.add_argument("--exclude", nargs="*", default=[], metavar="PREFIX",
+                        help="leave out training examples of structures named so (tmqm_: real crystals only)")
+    parser.add_argument("--evaluate-only", action="store_true",
+                        help="print the validation loss and accuracy of the --init weights, train nothing")
     parser.add_argument("--init", type=Path, help="start from these weights (best.pt of an earlier run "
                         "with the same architecture) instead of random ones")
     args = parser.parse_args(argv)
@@ -232,8 +267,13 @@ def main(argv=None) -> int:
     levels = MAX_H + 1 if args.rule_tokens else HEIGHT_BINS if args.height_tokens else 1
     config = ModelConfig(classes=classes_for(args.kind), hidden_channels=args.hidden, num_layers=args.layers,
                          rule_tokens=args.rule_tokens, height_tokens=args.height_tokens, max_z=MAX_Z * levels)
+    if args.evaluate_only:
+        if args.init is None:
+            parser.error("--evaluate-only needs --init")
+        print(json.dumps(validate(args.dataset, args.kind, config, args.init, args.max_nodes, args.device)))
+        return 0
     result = train(args.dataset, args.out, args.kind, args.epochs, config, args.lr, args.max_nodes, args.seed,
-                   args.init, args.second_pass_share)
+                   args.init, args.second_pass_share, args.device, args.minutes, tuple(args.exclude))
     print(f"best validation accuracy {result['best_val_accuracy']:.4f}")
     return 0
 
