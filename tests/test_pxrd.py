@@ -308,7 +308,7 @@ def test_a_class_prior_in_the_sidecar_moves_the_answer(tiny_model, tmp_path):
     import shutil
     from crystalx_core.pxrd.predict import probabilities
     from crystalx_core.training.pxrd_prior import class_log_prior
-    log_prior, structures = class_log_prior(np.array([14, 14, 14, 2, 2, 14]),
+    log_prior, structures = class_log_prior(np.array([14, 14, 14, 2, 14, 2]),
                                             np.array(["a", "a", "b", "c", "d", "random_1_2_3"]))
     assert structures == 4 and np.argmax(log_prior) == 13 and np.exp(log_prior).sum() == pytest.approx(1.0)
     model = tmp_path / "prior.onnx"

@@ -58,15 +58,16 @@ def _session(path: str):
                                         providers=[p for p in PREFERRED_PROVIDERS if p in available])
 
 
-def probabilities(patterns: np.ndarray, model: Path | None = None) -> np.ndarray:
+def probabilities(patterns: np.ndarray, model: Path | None = None, prior: bool = True) -> np.ndarray:
     """(batch, 230) space-group probabilities for patterns on GRID (maximum 1 each);
-    `model` defaults to the shipped MODEL_PATH."""
+    `model` defaults to the shipped MODEL_PATH; prior=False leaves its sidecar's prior out."""
     patterns = np.atleast_2d(np.asarray(patterns, dtype=np.float32))
     if patterns.shape[1] != len(GRID) or not np.isfinite(patterns).all():
         raise CrystalXError(f"patterns must be finite and have {len(GRID)} points on the model grid")
     path = str(model or MODEL_PATH)
     (logits,) = _session(path).run(None, {"pattern": patterns})
-    logits = logits + log_prior(path)
+    if prior:
+        logits = logits + log_prior(path)
     weights = np.exp(logits - logits.max(axis=1, keepdims=True))
     return weights / weights.sum(axis=1, keepdims=True)
 

@@ -100,8 +100,10 @@ def main(argv=None) -> int:
                                  "epochs": len(history), "minutes": round(sum(h["seconds"] for h in history) / 60, 1),
                                  "best_epoch": max(history, key=lambda h: h["val_top1"])["epoch"]}
     if args.onnx:
-        from crystalx_core.pxrd.predict import probabilities
+        from crystalx_core.pxrd.predict import log_prior, probabilities
         metrics["shipped_onnx"] = {"model": args.onnx.name, **scores(probabilities(patterns, args.onnx), labels, names, **extra)}
+        if log_prior(str(args.onnx)).any():  # and what the class prior in its sidecar adds
+            metrics["without_prior"] = scores(probabilities(patterns, args.onnx, prior=False), labels, names, **extra)
     summary = args.data.with_suffix(".summary.json")
     if summary.exists():
         metrics["dataset"] = json.loads(summary.read_text())
