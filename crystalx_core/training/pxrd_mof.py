@@ -39,7 +39,8 @@ import gemmi
 import spglib
 import spglib.error
 
-from crystalx_core.pxrd.simulate import CU_KALPHA, GRID, GRID_STOP, Sticks, measured_like, real_sample_effects
+from crystalx_core.pxrd.simulate import CU_KALPHA, GRID_STOP, Sticks, measured_like, real_sample_effects
+from crystalx_core.training import pxrd_dataset
 
 WHEEL = "core-mof==2019.1"
 SETS = ("2019-ASR", "2019-FSR", "2014")  # preference order when a refcode is in several
@@ -158,7 +159,7 @@ def entries(wheel: Path):
                         yield name, stem, tar.extractfile(member).read().decode("latin-1"), matched
 
 
-def build(wheel: Path, fraction: float = 1.0, seed: int = 0) -> tuple[dict, dict]:
+def build(wheel: Path, share: tuple[float, float] = (0.0, 1.0), seed: int = 0) -> tuple[dict, dict]:
     rng = np.random.default_rng(seed)
     data = {split: {"patterns": [], "labels": [], "names": []} for split in AUGMENTATIONS}
     seen, counts, left_out, started = set(), Counter(), Counter(), time.perf_counter()
@@ -170,7 +171,7 @@ def build(wheel: Path, fraction: float = 1.0, seed: int = 0) -> tuple[dict, dict
             continue
         seen.add(key)
         split = split_of(key)
-        if int(hashlib.sha1(key.encode()).hexdigest()[8:16], 16) / 2 ** 32 >= fraction:
+        if not share[0] <= int(hashlib.sha1(key.encode()).hexdigest()[8:16], 16) / 2 ** 32 < share[1]:
             counts["outside the sampled fraction"] += 1
             continue
         try:
@@ -197,7 +198,7 @@ def build(wheel: Path, fraction: float = 1.0, seed: int = 0) -> tuple[dict, dict
     balanced = balanced_subset(labels, rng)
     summary = {"source": WHEEL, "symprec": SYMPREC, "angle_tolerance": ANGLE_TOLERANCE,
                "structures": dict(sorted(counts.items())), "left_out": dict(left_out),
-               "fraction": fraction, "seed": seed,
+               "fraction": share[1] - share[0], "share": list(share), "seed": seed,
                "test_space_groups": int(len(np.unique(labels))) if len(labels) else 0,
                "balanced_classes": int(len(np.unique(labels[balanced]))) if balanced.any() else 0,
                "balanced_structures": int(balanced.sum()),
@@ -215,27 +216,50 @@ def balanced_subset(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return mask
 
 
+def merge(paths: list[Path], seed: int = 0) -> tuple[dict, dict]:
+    """Sets built on disjoint shares as one (MOF-Balanced drawn again from the joint test split)."""
+    data = {split: {"patterns": [], "labels": [], "names": []} for split in AUGMENTATIONS}
+    summary: dict = {"merged": [str(p) for p in paths], "structures": Counter(), "left_out": Counter(),
+                     "fraction": 0.0, "seed": seed}
+    for path in paths:
+        with np.load(path) as stored:
+            for split in AUGMENTATIONS:
+                for field in ("patterns", "labels", "names"):
+                    data[split][field].extend(stored[f"{split}_{field}"])
+        part = json.loads(path.with_suffix(".summary.json").read_text())
+        summary["structures"].update({k: v for k, v in part["structures"].items() if k != "outside the sampled fraction"})
+        summary["left_out"].update(part["left_out"])
+        summary["fraction"] += part["fraction"]
+        summary.update(source=part["source"], symprec=part["symprec"], angle_tolerance=part["angle_tolerance"])
+    for name in SETS:  # every part reads every file and sees the same duplicates
+        summary["structures"][f"files {name}"] //= len(paths)
+    summary["structures"]["duplicate refcodes"] //= len(paths)
+    labels = np.array(data["test"]["labels"], dtype=int)
+    data["test"]["balanced"] = balanced = balanced_subset(labels, np.random.default_rng(seed))
+    summary.update(structures=dict(sorted(summary["structures"].items())), left_out=dict(summary["left_out"]),
+                   test_space_groups=int(len(np.unique(labels))), balanced_classes=int(len(np.unique(labels[balanced]))),
+                   balanced_structures=int(balanced.sum()))
+    return data, summary
+
+
 def save(data: dict, summary: dict, output: Path) -> None:
-    output.parent.mkdir(parents=True, exist_ok=True)
-    arrays = {}
-    for split, d in data.items():
-        arrays[f"{split}_patterns"] = np.array(d["patterns"], dtype=np.float16).reshape(-1, len(GRID))
-        arrays[f"{split}_labels"] = np.array(d["labels"], dtype=np.int16)
-        arrays[f"{split}_names"] = np.array(d["names"])
-    arrays["test_balanced"] = data["test"]["balanced"]
-    np.savez_compressed(output, **arrays)
-    output.with_suffix(".summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    pxrd_dataset.save(data, summary, output, {"test_balanced": data["test"]["balanced"]})
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("output", type=Path)
     parser.add_argument("--wheel-dir", type=Path, default=Path("data/core_mof"), help="where the wheel is kept")
-    parser.add_argument("--fraction", type=float, default=1.0,
-                        help="keep this share of the distinct structures (a stable hash of the refcode): a partial set")
+    parser.add_argument("--share", default="0:1",
+                        help="A:B keeps the distinct structures whose refcode hash falls in [A, B): a partial set")
+    parser.add_argument("--merge", type=Path, nargs="+", help="merge these sets (disjoint shares) into OUTPUT instead")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    data, summary = build(fetch_wheel(args.wheel_dir), args.fraction, args.seed)
+    if args.merge:
+        data, summary = merge(args.merge, args.seed)
+    else:
+        share = tuple(float(v) for v in args.share.split(":"))
+        data, summary = build(fetch_wheel(args.wheel_dir), share, args.seed)
     save(data, summary, args.output)
     print(json.dumps(summary, indent=1))
     return 0
