@@ -157,9 +157,12 @@ def pxrd_mof_section(mof: dict | None, corpus: dict | None, sidecar: dict | None
         c = corpus["shipped_onnx"]
         lines += ["", "### The molecular model on real molecular crystals", "",
                   f"`pxrd_space_group.onnx` (`--kind molecular`, the default) on the corpus's held-out test structures "
-                  f"({c['patterns']} patterns, their natural space-group frequencies; `python -m "
+                  f"({corpus.get('dataset', {}).get('structures', {}).get('test corpus', '?')} structures, {c['patterns']} "
+                  "patterns, their natural space-group frequencies; `python -m "
                   "crystalx_core.training.pxrd_evaluate data/pxrd_corpus.npz ...`), its logits shifted by the corpus "
-                  "training split's class prior (`crystalx_core.training.pxrd_prior`):", "",
+                  f"training split's class prior (`crystalx_core.training.pxrd_prior`, weight "
+                  f"{corpus.get('prior_weight', '?')} chosen on the validation split). `crystalx pxrd` applies it; the "
+                  "random-crystal table above (balanced over all 230 groups) is without it.", "",
                   "| answer | top-1 | top-2 | top-5 | crystal system |", "|---|---|---|---|---|",
                   f"| the molecular model + prior | {_pct(c['top1'])} | {_pct(c['top2'])} | {_pct(c.get('top5'))} "
                   f"| {_pct(c.get('crystal_system_top1'))} |",

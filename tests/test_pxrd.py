@@ -334,3 +334,23 @@ def test_the_command_uses_the_mof_model_when_asked(shared_data, tiny_model, tmp_
     assert report["kind"] == "mof" and report["model"] == tiny_model[0].name and len(report["predictions"]) == 5
     assert sum(report["crystal_systems"].values()) == pytest.approx(1.0, abs=1e-4)
     assert cli.main(["pxrd", str(pattern), "--kind", "molecular", "--out", str(tmp_path / "m")]) == 1
+
+
+def test_shares_built_apart_merge_into_one_set(tmp_path):
+    from crystalx_core.training import pxrd_mof
+    parts = []
+    for k, labels in enumerate(([14] * 8 + [2] * 3, [14] * 5 + [2] * 9)):
+        data = {split: {"patterns": [np.zeros(len(GRID))] * n, "labels": [14] * n, "names": [f"mof_{split}{i}"
+                for i in range(n)]} for split, n in (("train", 2), ("val", 1))}
+        data["test"] = {"patterns": [np.zeros(len(GRID))] * len(labels), "labels": labels,
+                        "names": [f"mof_t{k}_{i}" for i in range(len(labels))], "balanced": np.zeros(len(labels), bool)}
+        summary = {"source": "core-mof==2019.1", "symprec": 0.1, "angle_tolerance": 5.0, "fraction": 0.1,
+                   "structures": {"files 2014": 10, "duplicate refcodes": 4, "kept test": len(labels),
+                                  "outside the sampled fraction": 3}, "left_out": {"spglib found no group": 1}}
+        parts.append(tmp_path / f"part{k}.npz")
+        pxrd_mof.save(data, summary, parts[-1])
+    data, summary = pxrd_mof.merge(parts)
+    assert len(data["test"]["labels"]) == 25 and len(data["train"]["labels"]) == 4
+    assert summary["structures"]["files 2014"] == 10 and summary["structures"]["kept test"] == 25
+    assert summary["left_out"] == {"spglib found no group": 2} and summary["fraction"] == pytest.approx(0.2)
+    assert summary["balanced_classes"] == 2 and data["test"]["balanced"].sum() == 20  # 13 of 14, 12 of 2

@@ -106,6 +106,7 @@ def main(argv=None) -> int:
         metrics["shipped_onnx"] = {"model": args.onnx.name, **scores(probabilities(patterns, args.onnx), labels, names, **extra)}
         if log_prior(str(args.onnx)).any():  # and what the class prior in its sidecar adds
             metrics["without_prior"] = scores(probabilities(patterns, args.onnx, prior=False), labels, names, **extra)
+            metrics["prior_weight"] = json.loads(args.onnx.with_suffix(".json").read_text())["prior"].get("weight")
     summary = args.data.with_suffix(".summary.json")
     if summary.exists():
         metrics["dataset"] = json.loads(summary.read_text())
