@@ -133,4 +133,5 @@ def real_sample_effects(sticks: Sticks, reciprocal: np.ndarray, rng: np.random.G
     bins = np.round(two_theta / merge_step).astype(np.int64)
     unique, inverse = np.unique(bins, return_inverse=True)
     merged = np.bincount(inverse, weights=intensity)
-    return Sticks(unique * merge_step, merged, np.zeros(len(unique)), [])
+    positions = unique * merge_step
+    return Sticks(positions, merged, CU_KALPHA / (2 * np.sin(np.radians(positions) / 2)), [])  # merged: no hkl
