@@ -98,6 +98,8 @@ def _parser() -> argparse.ArgumentParser:
     pxrd.add_argument("--wavelength", type=float, default=1.5406, help="of the pattern, Å (default Cu Kα 1.5406)")
     pxrd.add_argument("--from-cif", type=Path, help="simulate this structure's pattern: overlay on the measured one "
                                                     "(PNG) and rank its space group among the predictions")
+    pxrd.add_argument("--kind", choices=["molecular", "mof"], default="molecular",
+                      help="which space-group model: molecular crystals (default) or metal-organic frameworks")
     pxrd.add_argument("--out", type=Path, help="output prefix (default: <pattern or CIF>_pxrd)")
     pxrd.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     pxrd.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
@@ -210,7 +212,7 @@ def _run_pxrd(args) -> int:
     from crystalx_core.pxrd.job import overlay_png, report_lines, run_pxrd
     from crystalx_core.pxrd.patterns import xy_text
     from crystalx_core.pxrd.simulate import GRID
-    report = run_pxrd(args.pattern, args.wavelength, args.from_cif)
+    report = run_pxrd(args.pattern, args.wavelength, args.from_cif, args.kind)
     source = args.pattern or args.from_cif
     prefix = args.out or source.with_name(source.stem + "_pxrd")
     arrays = report.pop("_arrays")

@@ -249,3 +249,108 @@ def test_the_shipped_model_lists_the_right_group_for_most_real_structures(shared
         number = to_xray_structure(structure).space_group_info().type().number()
         listed.append(number in [g.number for g in top_space_groups(simulate(structure), 5)])
     assert len(cifs) >= 10 and sum(listed) >= len(cifs) / 2
+
+
+# --- real MOFs (CoRE MOF), real-sample effects, class priors, the model choice ---------------------
+
+def _p1_cif(structure) -> str:
+    """A structure expanded to P1 and written as CoRE MOF's FSR files are: an unquoted `P 1`."""
+    from crystalx_core.crystallography.convert import to_xray_structure
+    p1 = to_xray_structure(structure).expand_to_p1()
+    a, b, c, alpha, beta, gamma = p1.unit_cell().parameters()
+    rows = "".join(f"  {s.label}_{k} {s.site[0]:.5f} {s.site[1]:.5f} {s.site[2]:.5f} {s.scattering_type}\n"
+                   for k, s in enumerate(p1.scatterers()))
+    return (f"data_p1\n_cell_length_a {a}\n_cell_length_b {b}\n_cell_length_c {c}\n_cell_angle_alpha {alpha}\n"
+            f"_cell_angle_beta {beta}\n_cell_angle_gamma {gamma}\n_symmetry_space_group_name_H-M    P 1\n"
+            "loop_\n_symmetry_equiv_pos_as_xyz\n'x, y, z'\nloop_\n_atom_site_label\n_atom_site_fract_x\n"
+            f"_atom_site_fract_y\n_atom_site_fract_z\n_atom_site_type_symbol\n{rows}")
+
+
+@pytest.mark.parametrize("entry, number", [("FC_sucrose", 4), ("XH_urea", 113)])
+def test_the_space_group_is_recovered_from_a_p1_file_with_an_unquoted_symbol(shared_data, entry, number):
+    pytest.importorskip("spglib")
+    from crystalx_core.training.pxrd_mof import read_p1, space_group_number
+    cell, xyz, elements = read_p1(_p1_cif(read_cif(BENCHMARK / entry / "model.cif").structure))
+    assert space_group_number(cell, xyz, elements) == number
+    with pytest.raises(ValueError):
+        read_p1(_p1_cif(read_cif(BENCHMARK / entry / "model.cif").structure).replace(
+            "'x, y, z'", "'x, y, z'\n'-x, -y, -z'"))
+
+
+def test_refcodes_deduplicate_and_redeterminations_share_a_split():
+    from crystalx_core.training.pxrd_mof import balanced_subset, entry_key, split_of
+    assert entry_key("ABAVIJ_clean", {}) == entry_key("ABAVIJ_freeONLY", {}) == "ABAVIJ"
+    assert entry_key("ja500618z_si_002_clean", {"ja500618z_si_002_clean": "XOBPAM"}) == "XOBPAM"
+    assert entry_key("ja500618z_si_002_manual", {}) == "ja500618z_si_002"
+    assert all(split_of(f"ABCDE{c}") == split_of(f"ABCDE{c}01") for c in "ABCDEFGH")
+    splits = [split_of(f"{k:06d}") for k in range(4000)]
+    assert 0.46 < splits.count("test") / 4000 < 0.54 and 0.03 < splits.count("val") / 4000 < 0.07
+    labels = np.array([14] * 30 + [2] * 11 + [15] * 10 + [19] * 3)
+    mask = balanced_subset(labels, np.random.default_rng(0))
+    assert sorted(np.unique(labels[mask], return_counts=True)[1]) == [10, 10] and set(labels[mask]) == {14, 2}
+
+
+def test_preferred_orientation_and_impurities_keep_the_pattern_recognisable(shared_data):
+    from crystalx_core.crystallography.convert import to_xray_structure
+    from crystalx_core.pxrd.simulate import real_sample_effects, sticks_from_xray
+    xs = to_xray_structure(read_cif(BENCHMARK / "FC_sucrose" / "model.cif").structure).expand_to_p1()
+    sticks = sticks_from_xray(xs)
+    reciprocal = np.array(xs.unit_cell().fractionalization_matrix()).reshape(3, 3)
+    clean = profile(sticks)
+    rng = np.random.default_rng(1)
+    changed = [profile(real_sample_effects(sticks, reciprocal, rng)) for _ in range(12)]
+    correlations = [np.corrcoef(clean, p)[0, 1] for p in changed]
+    assert min(correlations) > 0.6 and min(correlations) < 0.995  # changed, not beyond recognition
+    assert max(np.abs(clean - p).max() for p in changed) > 0.05
+
+
+def test_a_class_prior_in_the_sidecar_moves_the_answer(tiny_model, tmp_path):
+    import shutil
+    from crystalx_core.pxrd.predict import probabilities
+    from crystalx_core.training.pxrd_prior import class_log_prior
+    log_prior, structures = class_log_prior(np.array([14, 14, 14, 2, 14, 2]),
+                                            np.array(["a", "a", "b", "c", "d", "random_1_2_3"]))
+    assert structures == 4 and np.argmax(log_prior) == 13 and np.exp(log_prior).sum() == pytest.approx(1.0)
+    model = tmp_path / "prior.onnx"
+    shutil.copy(tiny_model[0], model)
+    sidecar = json.loads(tiny_model[0].with_suffix(".json").read_text())
+    sidecar["prior"] = {"log_prior": [0.0] * 13 + [50.0] + [0.0] * 216}
+    model.with_suffix(".json").write_text(json.dumps(sidecar))
+    pattern = np.random.default_rng(0).random(len(GRID)).astype(np.float32)
+    shifted, plain = probabilities(pattern, model)[0], probabilities(pattern, tiny_model[0])[0]
+    assert shifted.argmax() == 13 and shifted[13] > plain[13]
+
+
+def test_the_command_uses_the_mof_model_when_asked(shared_data, tiny_model, tmp_path, monkeypatch, capsys):
+    from crystalx_core.pxrd import predict
+    monkeypatch.setattr(predict, "MOF_MODEL_PATH", tiny_model[0])
+    monkeypatch.setattr(predict, "MODEL_PATH", tmp_path / "none.onnx")
+    pattern = tmp_path / "p.xy"
+    structure = read_cif(BENCHMARK / "XH_urea" / "model.cif").structure
+    pattern.write_text(xy_text(GRID, simulate(structure)))
+    assert cli.main(["pxrd", str(pattern), "--kind", "mof"]) == 0
+    assert "crystal system:" in capsys.readouterr().out
+    report = json.loads((tmp_path / "p_pxrd.json").read_text())
+    assert report["kind"] == "mof" and report["model"] == tiny_model[0].name and len(report["predictions"]) == 5
+    assert sum(report["crystal_systems"].values()) == pytest.approx(1.0, abs=1e-4)
+    assert cli.main(["pxrd", str(pattern), "--kind", "molecular", "--out", str(tmp_path / "m")]) == 1
+
+
+def test_shares_built_apart_merge_into_one_set(tmp_path):
+    from crystalx_core.training import pxrd_mof
+    parts = []
+    for k, labels in enumerate(([14] * 8 + [2] * 3, [14] * 5 + [2] * 9)):
+        data = {split: {"patterns": [np.zeros(len(GRID))] * n, "labels": [14] * n, "names": [f"mof_{split}{i}"
+                for i in range(n)]} for split, n in (("train", 2), ("val", 1))}
+        data["test"] = {"patterns": [np.zeros(len(GRID))] * len(labels), "labels": labels,
+                        "names": [f"mof_t{k}_{i}" for i in range(len(labels))], "balanced": np.zeros(len(labels), bool)}
+        summary = {"source": "core-mof==2019.1", "symprec": 0.1, "angle_tolerance": 5.0, "fraction": 0.1,
+                   "structures": {"files 2014": 10, "duplicate refcodes": 4, "kept test": len(labels),
+                                  "outside the sampled fraction": 3}, "left_out": {"spglib found no group": 1}}
+        parts.append(tmp_path / f"part{k}.npz")
+        pxrd_mof.save(data, summary, parts[-1])
+    data, summary = pxrd_mof.merge(parts)
+    assert len(data["test"]["labels"]) == 25 and len(data["train"]["labels"]) == 4
+    assert summary["structures"]["files 2014"] == 10 and summary["structures"]["kept test"] == 25
+    assert summary["left_out"] == {"spglib found no group": 2} and summary["fraction"] == pytest.approx(0.2)
+    assert summary["balanced_classes"] == 2 and data["test"]["balanced"].sum() == 20  # 13 of 14, 12 of 2

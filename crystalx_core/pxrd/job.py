@@ -21,14 +21,17 @@ def agreement(measured: np.ndarray, simulated: np.ndarray) -> dict:
     return {"residual": residual, "correlation": correlation, "scale": scale}
 
 
-def run_pxrd(pattern_path: Path | None, wavelength: float = CU_KALPHA, cif: Path | None = None) -> dict:
-    """The job's report; `measured`/`simulated` arrays (on GRID) ride along for the plot."""
+def run_pxrd(pattern_path: Path | None, wavelength: float = CU_KALPHA, cif: Path | None = None,
+             kind: str = "molecular") -> dict:
+    """The job's report; `measured`/`simulated` arrays (on GRID) ride along for the plot.
+    `kind` picks the model: "molecular" crystals or "mof" (metal-organic frameworks)."""
     from crystalx_core.pxrd.patterns import on_model_grid, read_pattern
     from crystalx_core.pxrd import predict
     from crystalx_core.pxrd.predict import crystal_system_probabilities, top_space_groups
     if pattern_path is None and cif is None:
         raise CrystalXError("give a pattern file, --from-cif, or both")
-    report: dict = {"model": predict.MODEL_PATH.name, "grid": [float(GRID[0]), float(GRID[-1]), len(GRID)]}
+    model = predict.model_path(kind)
+    report: dict = {"model": model.name, "kind": kind, "grid": [float(GRID[0]), float(GRID[-1]), len(GRID)]}
     measured = simulated = None
     if pattern_path is not None:
         pattern = read_pattern(pattern_path, wavelength)
@@ -46,18 +49,18 @@ def run_pxrd(pattern_path: Path | None, wavelength: float = CU_KALPHA, cif: Path
         report["model_structure"] = {"file": str(cif), "space_group": number, "symbol": symbol(number)}
     if measured is not None and simulated is not None:
         report["agreement"] = agreement(measured, simulated)
-    if predict.MODEL_PATH.is_file() or cif is None:  # without a model, a CIF check is still worth doing
+    if model.is_file() or cif is None:  # without a model, a CIF check is still worth doing
         read = measured if measured is not None else simulated
-        report["predictions"] = [vars(g) for g in top_space_groups(read, TOP)]
-        report["crystal_systems"] = crystal_system_probabilities(read)
+        report["predictions"] = [vars(g) for g in top_space_groups(read, TOP, model)]
+        report["crystal_systems"] = crystal_system_probabilities(read, model)
         report["predicted_from"] = "measured pattern" if measured is not None else "pattern simulated from the CIF"
         if cif is not None:
-            p = predict.probabilities(read)[0]
+            p = predict.probabilities(read, model)[0]
             number = report["model_structure"]["space_group"]
             report["model_structure"]["rank"] = int(np.sum(p > p[number - 1])) + 1
             report["model_structure"]["probability"] = float(p[number - 1])
     else:
-        report["note"] = (f"no space-group model installed ({predict.MODEL_PATH}); the simulated pattern and "
+        report["note"] = (f"no space-group model installed ({model}); the simulated pattern and "
                           "its agreement with the measured one are reported without predictions")
     report["_arrays"] = {"measured": measured, "simulated": simulated}
     return report

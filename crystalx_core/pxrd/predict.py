@@ -1,4 +1,8 @@
-"""Space groups from a powder pattern with the shipped ONNX model (no torch at run time)."""
+"""Space groups from a powder pattern with a shipped ONNX model (no torch at run time).
+
+Two models: "molecular" (random crystals in all 230 groups plus the molecular corpus, its
+logits shifted by the corpus's class prior, which its sidecar carries) and "mof" (real CoRE
+MOF frameworks, trained on their natural class frequencies)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,6 +17,15 @@ from crystalx_core.pxrd.simulate import GRID
 from crystalx_core.runtime import MODEL_DIR, open_session
 
 MODEL_PATH = MODEL_DIR / "pxrd_space_group.onnx"
+MOF_MODEL_PATH = MODEL_DIR / "pxrd_space_group_mof.onnx"
+KINDS = ("molecular", "mof")
+
+
+def model_path(kind: str) -> Path:
+    """The shipped model for molecular crystals or for MOFs."""
+    if kind not in KINDS:
+        raise CrystalXError(f"unknown model kind {kind!r}: one of {', '.join(KINDS)}")
+    return MOF_MODEL_PATH if kind == "mof" else MODEL_PATH
 
 
 @dataclass
@@ -24,17 +37,31 @@ class SpaceGroupGuess:
 
 
 @lru_cache(maxsize=4)
+def log_prior(path: str) -> np.ndarray:
+    """The class log-prior the sidecar asks to add to the logits (zeros when it has none):
+    the model was trained on balanced classes, the patterns it reads come from a skewed
+    population, and Bayes' rule moves the answer by the prior ratio."""
+    import json
+    sidecar = Path(path).with_suffix(".json")
+    prior = json.loads(sidecar.read_text()).get("prior") if sidecar.is_file() else None
+    return np.zeros(N_SPACE_GROUPS) if prior is None else np.asarray(prior["log_prior"], dtype=float)
+
+
+@lru_cache(maxsize=4)
 def _session(path: str):
     return open_session(path)
 
 
-def probabilities(patterns: np.ndarray, model: Path | None = None) -> np.ndarray:
+def probabilities(patterns: np.ndarray, model: Path | None = None, prior: bool = True) -> np.ndarray:
     """(batch, 230) space-group probabilities for patterns on GRID (maximum 1 each);
-    `model` defaults to the shipped MODEL_PATH."""
+    `model` defaults to the shipped MODEL_PATH; prior=False leaves its sidecar's prior out."""
     patterns = np.atleast_2d(np.asarray(patterns, dtype=np.float32))
     if patterns.shape[1] != len(GRID) or not np.isfinite(patterns).all():
         raise CrystalXError(f"patterns must be finite and have {len(GRID)} points on the model grid")
-    (logits,) = _session(str(model or MODEL_PATH)).run(None, {"pattern": patterns})
+    path = str(model or MODEL_PATH)
+    (logits,) = _session(path).run(None, {"pattern": patterns})
+    if prior:
+        logits = logits + log_prior(path)
     weights = np.exp(logits - logits.max(axis=1, keepdims=True))
     return weights / weights.sum(axis=1, keepdims=True)
 

@@ -104,3 +104,34 @@ def measured_like(sticks: Sticks, rng: np.random.Generator, grid: np.ndarray = G
     noisy = rng.poisson((pattern + background) * counts) / counts
     top = noisy.max()
     return noisy / top if top > 0 else noisy
+
+
+PO_DIRECTIONS = ((0, 0, 1), (0, 1, 0), (1, 0, 0), (1, 1, 0), (1, 0, 1), (0, 1, 1), (1, 1, 1))
+
+
+def real_sample_effects(sticks: Sticks, reciprocal: np.ndarray, rng: np.random.Generator,
+                        merge_step: float = 0.02) -> Sticks:
+    """What real powders add to the ideal sticks, each at random: March–Dollase preferred
+    orientation (half the patterns; r 0.6–1.0, platelets, along a low-index plane normal) and
+    one to three impurity peaks (a third; 1–10 % of the strongest reflection, 5–60° 2θ).
+    `sticks` may hold every reflection of a P1 cell (`reciprocal`: the fractionalization
+    matrix, so h · it is the Cartesian reciprocal vector); coincident reflections are merged
+    on `merge_step` afterwards, which keeps the profile sum short."""
+    intensity = sticks.intensity
+    hkl = np.asarray(sticks.hkl, dtype=float).reshape(-1, 3)
+    if rng.random() < 0.5 and len(hkl):
+        vectors = hkl @ reciprocal
+        axis = np.asarray(PO_DIRECTIONS[rng.integers(len(PO_DIRECTIONS))], dtype=float) @ reciprocal
+        cos = vectors @ axis / np.maximum(np.linalg.norm(vectors, axis=1) * np.linalg.norm(axis), 1e-12)
+        r = rng.uniform(0.6, 1.0)
+        intensity = intensity * (r ** 2 * cos ** 2 + (1 - cos ** 2) / r) ** -1.5
+    two_theta = sticks.two_theta
+    if rng.random() < 1 / 3 and len(intensity):
+        extra = rng.integers(1, 4)
+        two_theta = np.concatenate([two_theta, rng.uniform(5, 60, extra)])
+        intensity = np.concatenate([intensity, rng.uniform(0.01, 0.1, extra) * intensity.max()])
+    bins = np.round(two_theta / merge_step).astype(np.int64)
+    unique, inverse = np.unique(bins, return_inverse=True)
+    merged = np.bincount(inverse, weights=intensity)
+    positions = unique * merge_step
+    return Sticks(positions, merged, CU_KALPHA / (2 * np.sin(np.radians(positions) / 2)), [])  # merged: no hkl

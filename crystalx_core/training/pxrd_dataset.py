@@ -154,9 +154,10 @@ def build(corpus: Path | None, per_group: int, seed: int = 0) -> tuple[dict, dic
     return data, summary
 
 
-def save(data: dict, summary: dict, output: Path) -> None:
+def save(data: dict, summary: dict, output: Path, extra: dict[str, np.ndarray] | None = None) -> None:
+    """Patterns, labels and names per split (plus `extra` arrays as they are), and the summary beside."""
     output.parent.mkdir(parents=True, exist_ok=True)
-    arrays = {}
+    arrays = dict(extra or {})
     for split, d in data.items():
         arrays[f"{split}_patterns"] = np.array(d["patterns"], dtype=np.float16).reshape(-1, len(GRID))
         arrays[f"{split}_labels"] = np.array(d["labels"], dtype=np.int16)

@@ -8,7 +8,15 @@
 corpus with its real, skewed distribution); "class-balanced" is the mean over space groups
 of the per-group accuracy; "corpus" is the real structures alone; crystal_system_top1 sums
 the probabilities per crystal system; majority_class_top1 is what always answering the
-commonest test group would score.
+commonest test group would score, train_majority_top1 always answering the commonest
+training group (the honest baseline for a skewed set). A set with a `test_balanced` mask
+(the MOF set: 10 test structures per class with more than 10) is also scored on that
+subset ("MOF-Balanced").
+
+    python -m crystalx_core.training.pxrd_evaluate data/pxrd_mof.npz onnx_models/pxrd_mof_metrics.json \
+        csn=runs/pxrd_mof_csn cnn=runs/pxrd_mof_cnn --onnx onnx_models/pxrd_space_group_mof.onnx
+    python -m crystalx_core.training.pxrd_evaluate data/pxrd_corpus.npz onnx_models/pxrd_corpus_metrics.json \
+        --onnx onnx_models/pxrd_space_group.onnx     (the molecular model on the corpus alone)
 """
 from __future__ import annotations
 
@@ -38,7 +46,8 @@ def run_probabilities(run: Path, patterns: np.ndarray) -> np.ndarray:
     return np.concatenate(out)
 
 
-def scores(probabilities: np.ndarray, labels: np.ndarray, names: np.ndarray) -> dict:
+def scores(probabilities: np.ndarray, labels: np.ndarray, names: np.ndarray, train_majority: tuple[int, int] | None = None,
+           balanced: np.ndarray | None = None) -> dict:
     ranked = np.argsort(-probabilities, axis=1)
     truth = labels.astype(int) - 1
     top1 = ranked[:, 0] == truth
@@ -58,6 +67,14 @@ def scores(probabilities: np.ndarray, labels: np.ndarray, names: np.ndarray) -> 
     result["crystal_system_top1"] = float(np.mean(predicted_system == systems[truth]))
     majority = np.bincount(truth, minlength=230).argmax()
     result["majority_class_top1"] = float(np.mean(truth == majority))
+    if train_majority is not None:  # the two commonest training groups, in order
+        result["train_majority"] = int(train_majority[0])
+        result["train_majority_top1"] = float(np.mean(truth == train_majority[0] - 1))
+        result["train_majority_top2"] = float(np.mean(np.isin(truth + 1, train_majority)))
+    if balanced is not None and balanced.any():
+        result["balanced_subset"] = {"patterns": int(balanced.sum()), "space_groups": int(len(np.unique(truth[balanced]))),
+                                     "top1": float(top1[balanced].mean()), "top2": float(top2[balanced].mean()),
+                                     "top5": float(top5[balanced].mean())}
     if corpus.any():
         result.update(corpus_patterns=int(corpus.sum()), corpus_top1=float(top1[corpus].mean()),
                       corpus_top2=float(top2[corpus].mean()))
@@ -68,21 +85,28 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", type=Path)
     parser.add_argument("output", type=Path)
-    parser.add_argument("runs", nargs="+", metavar="NAME=RUN", help="trained runs to compare")
+    parser.add_argument("runs", nargs="*", metavar="NAME=RUN", help="trained runs to compare")
     parser.add_argument("--onnx", type=Path, help="the shipped model, measured with onnxruntime too")
     args = parser.parse_args(argv)
     data = load(args.data)
     patterns = data["test_patterns"].astype(np.float32)
     labels, names = data["test_labels"], data["test_names"]
+    counts = np.bincount(data["train_labels"].astype(int))
+    train_majority = tuple(int(g) for g in np.argsort(-counts, kind="stable")[:2]) if len(data["train_labels"]) else None
+    balanced = data.get("test_balanced")
+    extra = {"train_majority": train_majority, "balanced": balanced}
     metrics = {"test": {}}
     for name, run in (item.split("=", 1) for item in args.runs):
         history = json.loads((Path(run) / "history.json").read_text())
-        metrics["test"][name] = {**scores(run_probabilities(Path(run), patterns), labels, names),
+        metrics["test"][name] = {**scores(run_probabilities(Path(run), patterns), labels, names, **extra),
                                  "epochs": len(history), "minutes": round(sum(h["seconds"] for h in history) / 60, 1),
                                  "best_epoch": max(history, key=lambda h: h["val_top1"])["epoch"]}
     if args.onnx:
-        from crystalx_core.pxrd.predict import probabilities
-        metrics["shipped_onnx"] = {"model": args.onnx.name, **scores(probabilities(patterns, args.onnx), labels, names)}
+        from crystalx_core.pxrd.predict import log_prior, probabilities
+        metrics["shipped_onnx"] = {"model": args.onnx.name, **scores(probabilities(patterns, args.onnx), labels, names, **extra)}
+        if log_prior(str(args.onnx)).any():  # and what the class prior in its sidecar adds
+            metrics["without_prior"] = scores(probabilities(patterns, args.onnx, prior=False), labels, names, **extra)
+            metrics["prior_weight"] = json.loads(args.onnx.with_suffix(".json").read_text())["prior"].get("weight")
     summary = args.data.with_suffix(".summary.json")
     if summary.exists():
         metrics["dataset"] = json.loads(summary.read_text())

@@ -26,7 +26,7 @@ from crystalx_core.training.pxrd_model import PxrdConfig, SpaceGroupLogits, buil
 OPSET = 20
 
 
-def export_onnx(model: torch.nn.Module, config: PxrdConfig, path: Path) -> Path:
+def export_onnx(model: torch.nn.Module, config: PxrdConfig, path: Path, trained_on: str = "") -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     wrapper = SpaceGroupLogits(model.eval()).eval()
@@ -51,15 +51,17 @@ def export_onnx(model: torch.nn.Module, config: PxrdConfig, path: Path) -> Path:
                "outputs": {"logits": "float32 (batch, 230): space groups 1..230"},
                "metadata": {"exported": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                             "opset": OPSET, "torch": torch.__version__, "max_difference": difference}}
+    if trained_on:
+        sidecar["trained_on"] = trained_on
     path.with_suffix(".json").write_text(json.dumps(sidecar, indent=2) + "\n")
     return path
 
 
-def export_run(run: Path, path: Path) -> Path:
+def export_run(run: Path, path: Path, trained_on: str = "") -> Path:
     config = PxrdConfig.load(run / "config.json")
     model = build_model(config)
     model.load_state_dict(torch.load(run / "best.pt", weights_only=True))
-    exported = export_onnx(model, config, path)
+    exported = export_onnx(model, config, path, trained_on)
     if (run / "history.json").exists():
         exported.with_name(f"{exported.stem}_history.json").write_text((run / "history.json").read_text())
     return exported
@@ -73,12 +75,13 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("output", type=Path)
     parser.add_argument("runs", type=Path, nargs="+", help="trained runs; the best on validation is exported")
+    parser.add_argument("--trained-on", default="", help="what data the runs saw, for the sidecar")
     args = parser.parse_args(argv)
     scored = {run: best_validation_top1(run) for run in args.runs}
     chosen = max(scored, key=scored.get)
     for run, top1 in scored.items():
         print(f"{run}: validation top-1 {top1:.2%}{'  <- exported' if run == chosen else ''}")
-    print(f"wrote {export_run(chosen, args.output)}")
+    print(f"wrote {export_run(chosen, args.output, args.trained_on)}")
     return 0
 
 
