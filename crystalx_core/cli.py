@@ -12,6 +12,7 @@ from crystalx_core import __version__
 from crystalx_core.errors import CrystalXError, InputError, RefinementError, SolveError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_SOLVE, EXIT_REFINE, EXIT_OTHER = 0, 70, 2, 3, 4, 1
+EXIT_POOR = 5  # the job ran to the end, but its final model does not explain the data (pipeline.verdict)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -247,6 +248,9 @@ def _finish(args, result, source: Path, inputs: list[Path], shelx=None) -> int:
         for backup in backups:
             print(f"kept the previous output as {backup}")
         print("wrote " + ", ".join(str(p) for p in paths.values()))
+    if result.failure:
+        print(f"crystalx: no solution: {result.failure}", file=sys.stderr)
+        return EXIT_POOR
     return EXIT_OK
 
 

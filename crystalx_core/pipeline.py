@@ -42,6 +42,8 @@ class JobResult:
     notes: list[str] = field(default_factory=list)  # what the job had to give up on, for the user
     residual: Residual | None = None  # difference map of the final model (with reflections)
     failure: str | None = None  # why the final model is no solution (None: it is one)
+    runs: list[tuple[Solution, Completion]] = field(default_factory=list)  # solve: every run completed
+    completion: Completion | None = None  # solve: the kept run's completion cycles
 
     @property
     def dropped_labels(self) -> list[str]:
@@ -80,7 +82,7 @@ def solve_job(structure: Structure, reflections, method: str = "auto", cycles: i
         raise SolveError(f"no charge-flipping solution refined ({failed.message})", reflections.path)
     solution, completion = min(tried, key=lambda pair: pair[1].stage.r1)
     result = _finish_job(structure, completion.stage, reflections, method, cycles, progress, hydrogens)
-    result.solution = solution
+    result.solution, result.runs, result.completion = solution, tried, completion
     notes = [_runs_note(tried, solution), completion.note()]
     incomplete = solution.completeness_note()
     result.notes[:0] = ([incomplete] if incomplete else []) + notes
