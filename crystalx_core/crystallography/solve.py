@@ -107,7 +107,7 @@ def solutions(structure: Structure, reflections, seed: int = 1, max_attempts: in
             yield Solution(structure.with_sites(peaks), attempt, f_obs.size(), d_min, completeness, settings, merit)
     if not found:
         incomplete = _incompleteness(completeness, d_min)
-        raise SolveError(f"charge flipping found no solution in {max_attempts} attempts"
+        raise SolveError(f"charge flipping found no solution in {max_attempts} attempt{'s' * (max_attempts != 1)}"
                          + (f" ({incomplete})" if incomplete else ""), reflections.path)
 
 
