@@ -150,7 +150,9 @@ def markdown(rows: list[dict], args) -> str:
              f"model with H, d_min {D_MIN_RANGE[0]}-{D_MIN_RANGE[1]} Å, σ² = I + (0.015 I)² + 4 on a 9999 scale, "
              f"{100 * COMPLETENESS_RANGE[0]:.0f}-100 % of the reflections kept; start from cell, symmetry and "
              "formula. Solved: final R1 < 0.10 reported as a success.", "",
-             f"- structures: {len(rows)} ({', '.join(f'{n} {k}' for k, n in kinds.most_common())}); "
+             f"- structures: {len(rows)} of the {args.limit} chosen"
+             + (" (a partial run: the others were not reached in the time there was)" if len(rows) < args.limit else "")
+             + f" ({', '.join(f'{n} {k}' for k, n in kinds.most_common())}); "
              f"{len({r['space_group'] for r in rows})} space groups "
              f"({', '.join(f'{g} {n}' for g, n in Counter(r['space_group'] for r in rows).most_common(8))}, ...)",
              f"- solved: {len(solved)}/{len(rows)} ({_pct(len(solved) / max(len(rows), 1), 1)})",
@@ -186,7 +188,6 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.from_json:
         rows = json.loads(args.from_json.read_text())
-        args.limit = len(rows)
         write_section(markdown(rows, args), f"simulated_solve_benchmark:{args.method}", args.output)
         print(f"wrote {args.output}")
         return 0
