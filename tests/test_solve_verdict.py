@@ -50,7 +50,11 @@ def test_a_wrong_space_group_ends_as_no_solution_with_its_own_exit_code(alanine,
     assert report["success"] is False and report["refinement"]["r1"] > 0.10
     assert report["failure"].startswith(f"final R1 {report['refinement']['r1']:.4f} is over")
     assert "crystalx: no solution: final R1" in captured.err
-    assert len(report["solution"]["runs"]) == 3  # every run tried before giving up, each named in the notes
+    runs = report["solution"]["runs"]
+    assert len(runs) == 3 and len({run["settings"] for run in runs}) == 3  # other settings each time
+    assert report["solution"]["attempts"] in [run["attempt"] for run in runs]
+    kept = [cycle for cycle in report["solution"]["completion_cycles"] if cycle["kept"]]
+    assert min(run["r1_isotropic"] for run in runs) == kept[-1]["r1_isotropic"]  # the best run is the one kept
     assert any(note.startswith("charge flipping: 3 solutions completed") for note in report["notes"])
 
 
