@@ -106,7 +106,7 @@ def run_one(truth, name: str, method: str, seconds: int) -> dict:
         row.update(status="named failure", why=error.message)
         return row
     except Timeout:
-        row.update(status="unnamed failure", why=f"over {seconds} s")
+        row.update(status="time-out", why=f"over {seconds} s")
         return row
     except Exception as error:  # noqa: BLE001  (a crash is a failure the job did not name)
         row.update(status="unnamed failure", why=f"crashed: {type(error).__name__}: {error}")
@@ -151,9 +151,11 @@ def choose(corpus: Path, limit: int, max_atoms: int) -> list[tuple[str, object]]
 
 def markdown(rows: list[dict], args) -> str:
     solved = [r for r in rows if r["status"] == "solved"]
-    unnamed = [r for r in rows if r["status"] == "unnamed failure"]
+    timed_out = [r for r in rows if r["status"] == "time-out" or r.get("why", "").startswith("over ")]
+    unnamed = [r for r in rows if r["status"] == "unnamed failure" and r not in timed_out]
     finished = [r for r in rows if "n_found" in r]
     atoms = sum(r["n_nonH"] for r in rows)  # a job that failed outright found none
+    finished_atoms = sum(r["n_nonH"] for r in finished)
     found = sum(r["n_found"] for r in finished)
     right = sum(r["n_right"] for r in finished)
     kinds = Counter(r["kind"] for r in rows)
@@ -170,10 +172,12 @@ def markdown(rows: list[dict], args) -> str:
              f"{len({r['space_group'] for r in rows})} space groups "
              f"({', '.join(f'{g} {n}' for g, n in Counter(r['space_group'] for r in rows).most_common(8))}, ...)",
              f"- solved: {len(solved)}/{len(rows)} ({_pct(len(solved) / max(len(rows), 1), 1)})",
-             f"- non-H atoms found within 0.5 Å: {found}/{atoms} ({_pct(found / max(atoms, 1), 1)}); "
+             f"- non-H atoms found within 0.5 Å: {found}/{atoms} ({_pct(found / max(atoms, 1), 1)}); in the jobs "
+             f"that finished {found}/{finished_atoms} ({_pct(found / max(finished_atoms, 1), 1)}); "
              f"right element: {right}/{found} ({_pct(right / max(found, 1), 1)})",
-             f"- failures named by the job: {len(rows) - len(solved) - len(unnamed)}; "
-             f"unnamed (a poor model reported as a success, a crash or a time-out): {len(unnamed)}",
+             f"- failures named by the job: {len(rows) - len(solved) - len(unnamed) - len(timed_out)}; "
+             f"unnamed (a poor model reported as a success, or a crash): {len(unnamed)}; "
+             f"stopped by the benchmark's time limit of {args.seconds} s (on the shared machine): {len(timed_out)}",
              f"- total time {sum(r.get('seconds', 0) for r in rows):.0f} s", ""]
     failures = [r for r in rows if r["status"] != "solved"]
     if failures:
