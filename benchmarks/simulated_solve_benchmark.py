@@ -185,7 +185,7 @@ def markdown(rows: list[dict], args) -> str:
         for r in failures:
             lines.append(f"| {r['entry']} | {r['kind']} | {r['n_nonH']} | "
                          f"{_r1(r.get('r1'))} | "
-                         f"{r.get('n_found', '-')} | {r['status']} | {r['why']} |")
+                         f"{r.get('n_found', '-')} | {'time-out' if r in timed_out else r['status']} | {r['why']} |")
     return "\n".join(lines) + "\n"
 
 
