@@ -49,7 +49,8 @@ def run_entry(entry: Path, method: str, workdir: Path) -> dict:
         return row
     row["seconds"] = time.perf_counter() - t0
     match = match_sites(reference, result.structure)
-    row.update(status="ok", found=match.found_fraction, right_element=match.element_fraction,
+    row.update(status="no solution (reported)" if result.failure else "ok", failure=result.failure,
+               found=match.found_fraction, right_element=match.element_fraction,
                n_reference=match.n_reference, n_found=match.n_found, n_right=match.n_right_element,
                rms=match.rms, r1=result.final.r1 if result.final else None,
                n_h_placed=sum(1 for s in result.structure.sites if s.element == "H"))
@@ -68,16 +69,18 @@ def markdown(rows: list[dict], method: str) -> str:
             entry=r["entry"], formula=r["formula"], n_nonH=r["n_nonH"], dis="yes" if r["disorder"] else "no",
             found=_pct(r.get("found")), elem=_pct(r.get("right_element")), r1=_num(r.get("r1")),
             pub=_num(r.get("published_r1")), sec=r["seconds"], status=r["status"]))
-    ok = [r for r in rows if r["status"] == "ok"]
+    ok = [r for r in rows if "found" in r]  # every job that finished, reported solutions or not
     if ok:
         published = [r for r in ok if r.get("published_r1")]
-        lines += ["", f"Solved {len(ok)}/{len(rows)}; mean found {_pct(sum(r['found'] for r in ok) / len(ok), 1)}, "
+        lines += ["", f"Finished {len(ok)}/{len(rows)}; mean found {_pct(sum(r['found'] for r in ok) / len(ok), 1)}, "
                       f"mean right element {_pct(sum(r['right_element'] for r in ok) / len(ok), 1)}; "
-                      f"all solved entries together: {sum(r['n_found'] for r in ok)}/{sum(r['n_reference'] for r in ok)} "
+                      f"all finished entries together: {sum(r['n_found'] for r in ok)}/{sum(r['n_reference'] for r in ok)} "
                       f"atoms found, {sum(r['n_right'] for r in ok)}/{sum(r['n_found'] for r in ok)} of them with the "
                       f"right element; R1 over the published R1, mean of {len(published)} entries: "
                       f"{sum(r['r1'] / r['published_r1'] for r in published) / max(len(published), 1):.2f}; "
-                      f"total time {sum(r['seconds'] for r in rows):.0f} s."]
+                      f"total time {sum(r['seconds'] for r in rows):.0f} s. Entries with R1 over 0.20 "
+                      f"reported as a success: {sum(1 for r in ok if r['r1'] > 0.20 and not r['failure'])}; "
+                      f"reported as no solution: {sum(1 for r in ok if r['failure'])}."]
     return "\n".join(lines) + "\n"
 
 

@@ -13,6 +13,7 @@ from crystalx_core.errors import CrystalXError, InputError, OutputError, Refinem
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_SOLVE, EXIT_REFINE, EXIT_OTHER = 0, 70, 2, 3, 4, 1
 EXIT_OUTPUT = 73  # sysexits' EX_CANTCREAT: an output could not be written, the old ones are kept
+EXIT_POOR = 5  # the job ran to the end, but its final model does not explain the data (pipeline.verdict)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -259,6 +260,9 @@ def _finish(args, result, source: Path, inputs: list[Path], shelx=None) -> int:
         for backup in backups:
             print(f"kept the previous output as {backup}")
         print("wrote " + ", ".join(str(p) for p in paths.values()))
+    if result.failure:
+        print(f"crystalx: no solution: {result.failure}", file=sys.stderr)
+        return EXIT_POOR
     return EXIT_OK
 
 

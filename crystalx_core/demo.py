@@ -31,12 +31,13 @@ def demo_model():
     return xs
 
 
-def simulate_reflections(xs, d_min: float = D_MIN, seed: int = SEED):
-    """Fo² with counting-statistics noise (σ² = I + (0.015·I)² + 4), as an area detector gives."""
+def simulate_reflections(xs, d_min: float = D_MIN, seed: int = SEED, strongest: float = STRONGEST):
+    """Fo² with counting-statistics noise (σ² = I + (0.015·I)² + 4), as an area detector gives;
+    `strongest` is the count of the strongest reflection (longer exposures, better statistics)."""
     f_calc = miller.build_set(xs, anomalous_flag=True, d_min=d_min) \
         .structure_factors_from_scatterers(xs, algorithm="direct").f_calc()
     intensities = np.array(f_calc.as_intensity_array().data())
-    intensities *= STRONGEST / intensities.max()
+    intensities *= strongest / intensities.max()
     sigmas = np.sqrt(intensities.clip(0) + (0.015 * intensities) ** 2 + 4.0)
     rng = np.random.default_rng(seed)
     observed = intensities + rng.normal(0.0, sigmas)

@@ -8,18 +8,25 @@ from typing import Callable
 
 from crystalx_core.assign import apply_assignment, assign, hydrogen_counts, resolve_hydrogen_method
 from crystalx_core.assignment import Assignment
+from crystalx_core.completion import Completion, Stage, assign_and_refine, complete
 from crystalx_core.contents import checked_contents
 from crystalx_core.crystallography.maps import Residual, difference_density, residual_density
 from crystalx_core.crystallography.refine import RefinementResult, refine
-from crystalx_core.errors import RefinementError
-from crystalx_core.crystallography.solve import Solution, solve
+from crystalx_core.crystallography.solve import Solution, data_r_sigma, solutions
+from crystalx_core.errors import RefinementError, SolveError
 from crystalx_core.element_check import recheck_elements, take_rechecked_elements
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.riding import HydrogenPlan, add_riding_hydrogens
 from crystalx_core.structure import Structure
 
 Progress = Callable[[str], None]
-SPURIOUS_U = 0.25  # Å²: an "atom" refining to a larger Uiso is a spurious peak, not an atom
+POOR_R1 = 0.20  # final R1 above this is no solution, whatever the data
+SUSPECT_R1 = 0.10  # above this, and far above what the data's own noise allows, neither
+NOISE_FACTOR = 3.0  # "far above": R1 over this many times the data's Rsigma (on F)
+# a completed model (isotropic, no H) is incomplete, and another charge-flipping run worth a try,
+# with an R1 over UNSOLVED_R1, or over INCOMPLETE_R1 with fewer atoms than FEW_ATOMS of UNIT's
+UNSOLVED_R1, INCOMPLETE_R1, FEW_ATOMS = 0.25, 0.12, 0.9
+MAX_RUNS = 3  # charge-flipping runs completed and compared before the best is kept
 
 
 @dataclass
@@ -35,6 +42,9 @@ class JobResult:
     hydrogen_method: str = "rules"
     notes: list[str] = field(default_factory=list)  # what the job had to give up on, for the user
     residual: Residual | None = None  # difference map of the final model (with reflections)
+    failure: str | None = None  # why the final model is no solution (None: it is one)
+    runs: list[tuple[Solution, Completion]] = field(default_factory=list)  # solve: every run completed
+    completion: Completion | None = None  # solve: the kept run's completion cycles
 
     @property
     def dropped_labels(self) -> list[str]:
@@ -54,42 +64,76 @@ class JobResult:
 
 def solve_job(structure: Structure, reflections, method: str = "auto", cycles: int = 10,
               progress: Progress = lambda stage: None, hydrogens: str = "auto") -> JobResult:
-    """Charge flipping from cell, symmetry and formula, then assign and refine."""
+    """Charge flipping from cell, symmetry and formula, completion from difference maps, then
+    the assignment's later stages. While a run's completed model stays incomplete, further
+    runs are tried, up to MAX_RUNS, and the one of lowest R1 is kept."""
     timings: dict[str, float] = {}
     structure, unit_note = checked_contents(structure)
-    with _timed(timings, "solve", progress):
-        solution = solve(structure, reflections)
-    result = assign_job(solution.structure, reflections, method, cycles, progress, hydrogens)
-    result.input, result.solution = structure, solution
-    note = solution.completeness_note()
-    if note:
-        result.notes.insert(0, note)
-    if unit_note:
-        result.notes.insert(0, unit_note)
+    tried: list[tuple[Solution, Completion]] = []
+    with _timed(timings, "solve and complete", progress):
+        runs = solutions(structure, reflections)
+        for solution in runs:
+            try:
+                tried.append((solution, complete(solution.structure, reflections, method, cycles)))
+            except RefinementError as error:
+                failed = error
+                continue
+            if not _incomplete(tried[-1][1].stage, structure) or len(tried) == MAX_RUNS:
+                break
+    if not tried:
+        raise SolveError(f"no charge-flipping solution refined ({failed.message})", reflections.path)
+    solution, completion = min(tried, key=lambda pair: pair[1].stage.r1)
+    result = _finish_job(structure, completion.stage, reflections, method, cycles, progress, hydrogens)
+    result.solution, result.runs, result.completion = solution, tried, completion
+    notes = [_runs_note(tried, solution), completion.note()]
+    incomplete = solution.completeness_note()
+    result.notes[:0] = [note for note in (unit_note, incomplete) if note] + notes
     result.timings = {**timings, **result.timings}
     return result
+
+
+def _incomplete(stage: Stage, structure: Structure) -> bool:
+    expected = sum(structure.asymmetric_unit_contents().values())
+    atoms = sum(s.occupancy for s in stage.refined.structure.atoms if not is_hydrogen(s.element))
+    return stage.r1 > UNSOLVED_R1 or (stage.r1 > INCOMPLETE_R1 and atoms < FEW_ATOMS * expected)
+
+
+def _runs_note(tried: list[tuple[Solution, Completion]], best: Solution) -> str:
+    runs = "; ".join(f"attempt {s.attempts} ({s.settings.describe()}): figure of merit {s.figure_of_merit:.2f}, "
+                     f"{len(c.stage.assignment.sites)} atoms, R1 {c.stage.r1:.4f}" for s, c in tried)
+    return f"charge flipping: {len(tried)} solution{'s' * (len(tried) != 1)} completed ({runs}); " \
+           f"kept attempt {best.attempts}"
 
 
 def assign_job(structure: Structure, reflections=None, method: str = "auto", cycles: int = 10,
                progress: Progress = lambda stage: None, hydrogens: str = "auto") -> JobResult:
     """Assign elements and H to the peaks/atoms of a solution; refine when reflections are given."""
     timings: dict[str, float] = {}
-    refinements: list[tuple[str, RefinementResult]] = []
-    notes: list[str] = list(reflections.notes) if reflections is not None else []  # what the reader left out
+    unit_note = None
     if structure.peaks:  # UNIT decides which peaks are atoms: a placeholder must not
         structure, unit_note = checked_contents(structure)
-        notes += [unit_note] if unit_note else []
     with _timed(timings, "assign", progress):
-        assignment = assign(structure, method)
-        model = apply_assignment(structure, assignment)
+        if reflections is None:
+            stage = Stage(structure, assign(structure, method), [])
+        else:
+            stage = assign_and_refine(structure, reflections, method, cycles)
+    result = _finish_job(structure, stage, reflections, method, cycles, progress, hydrogens)
+    if unit_note:
+        result.notes.insert(0, unit_note)
+    result.timings = {**timings, **result.timings}
+    return result
+
+
+def _finish_job(given: Structure, stage: Stage, reflections, method: str, cycles: int, progress: Progress,
+                hydrogens: str) -> JobResult:
+    """From an assignment (isotropically refined when there are reflections): second look at
+    the elements, anisotropic refinement, riding H, the final difference map and the verdict."""
+    timings: dict[str, float] = {}
+    structure, assignment = stage.peaks, stage.assignment
+    refinements = list(stage.refinements)
+    notes: list[str] = list(reflections.notes) if reflections is not None else []  # what the reader left out
+    model = apply_assignment(structure, assignment)
     if reflections is not None:
-        with _timed(timings, "refine isotropic", progress):
-            refinements.append(("isotropic", refine(model, reflections, cycles)))
-            smeared = [s.label for s in refinements[-1][1].structure.sites if s.u_iso > SPURIOUS_U]
-            if smeared:  # peaks that refine to no atom: drop them, as a crystallographer would
-                _drop(assignment, smeared)
-                model = model.with_sites([s for s in model.sites if s.label not in smeared])
-                refinements.append(("isotropic, spurious removed", refine(model, reflections, cycles)))
         with _timed(timings, "second look at the elements", progress):
             check = recheck_elements(refinements[-1][1].structure, reflections, method, cycles)
             if check is not None:
@@ -120,10 +164,24 @@ def assign_job(structure: Structure, reflections=None, method: str = "auto", cyc
     else:
         residual = None
     _annotate(assignment, plan)
-    return JobResult(input=structure, assigned=structure, assignment=assignment, structure=plan.structure,
-                     hydrogens=plan, refinements=refinements, timings=timings,
-                     hydrogen_method=resolve_hydrogen_method(hydrogens),
-                     notes=notes, residual=residual)
+    result = JobResult(input=given, assigned=structure, assignment=assignment, structure=plan.structure,
+                       hydrogens=plan, refinements=refinements, timings=timings,
+                       hydrogen_method=resolve_hydrogen_method(hydrogens),
+                       notes=notes, residual=residual)
+    if result.final is not None:
+        result.failure = verdict(result.final.r1, data_r_sigma(structure, reflections))
+    return result
+
+
+def verdict(r1: float, r_sigma: float) -> str | None:
+    """Why a final R1 is no solution, or None when it is one: over POOR_R1, or over
+    SUSPECT_R1 and NOISE_FACTOR times what the data's own noise (Rsigma on F) would give."""
+    if r1 > POOR_R1:
+        return f"final R1 {r1:.4f} is over {POOR_R1:.2f}: the model does not explain the data"
+    if r1 > SUSPECT_R1 and r1 > NOISE_FACTOR * r_sigma:
+        return (f"final R1 {r1:.4f} is over {SUSPECT_R1:.2f} and {r1 / r_sigma:.0f} times the data's "
+                f"Rsigma ({r_sigma:.4f}): the model does not explain the data as well as they allow")
+    return None
 
 
 def _hydrogens(model: Structure, assignment: Assignment, method: str, density=None) -> HydrogenPlan:
@@ -139,13 +197,6 @@ def _hydrogens(model: Structure, assignment: Assignment, method: str, density=No
     index = {id(site): i for i, site in enumerate(model.sites)}
     return add_riding_hydrogens(model, {index[id(site)]: n for site, (n, _) in zip(heavy, counts)},
                                 density=density)
-
-
-def _drop(assignment: Assignment, labels: list[str]) -> None:
-    """Move the sites with these new labels from the answer to its dropped peaks."""
-    gone = [s for s in assignment.sites if s.new_label in labels]
-    assignment.sites = [s for s in assignment.sites if s.new_label not in labels]
-    assignment.dropped = sorted(assignment.dropped + [s.index for s in gone])
 
 
 def _annotate(assignment: Assignment, plan: HydrogenPlan) -> None:

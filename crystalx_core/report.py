@@ -25,6 +25,8 @@ def job_json(result: JobResult, files: dict[str, str] | None = None) -> dict:
         "dropped_peaks": result.dropped_labels,
         "hydrogen_notes": result.hydrogens.notes,
         "notes": result.notes,
+        "success": result.failure is None,
+        "failure": result.failure,
         "refinement": None if final is None else {
             "r1": round(final.r1, 5), "r1_all": round(final.r1_all, 5), "wr2": round(final.wr2, 5),
             "goof": round(final.goof, 4), "n_reflections": final.n_reflections,
@@ -38,6 +40,13 @@ def job_json(result: JobResult, files: dict[str, str] | None = None) -> dict:
             "attempts": result.solution.attempts, "n_peaks": len(result.solution.structure.sites),
             "d_min": round(result.solution.d_min, 3), "n_reflections": result.solution.n_reflections,
             "completeness": round(result.solution.completeness, 4),
+            "figure_of_merit": round(result.solution.figure_of_merit, 4),
+            "runs": [{"attempt": run.attempts, "settings": run.settings.describe(),
+                      "figure_of_merit": round(run.figure_of_merit, 4), "atoms": len(done.stage.assignment.sites),
+                      "r1_isotropic": round(done.stage.r1, 5)} for run, done in result.runs],
+            "completion_cycles": [] if result.completion is None else [
+                {"r1_isotropic": round(c.r1, 5), "atoms": c.atoms, "added": c.added, "dropped": c.dropped,
+                 "retyped": c.retyped, "kept": c.kept} for c in result.completion.cycles],
         },
         "elements": [{"element": el, "assigned": n, "expected": round(exp, 2)}
                      for el, n, exp in result.element_table()],
@@ -97,4 +106,6 @@ def summary_lines(result: JobResult) -> list[str]:
                      f"({r.n_reflections} reflections, {r.n_parameters} parameters)")
     if result.residual is not None:
         lines.append(result.residual.line())
+    if result.failure:
+        lines.append(f"NO SOLUTION: {result.failure}; the files are written for a look, not for publication")
     return lines

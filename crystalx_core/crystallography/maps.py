@@ -57,6 +57,13 @@ def observed_amplitudes(structure: Structure, reflections):
 
 def difference_density(structure: Structure, reflections) -> DifferenceDensity:
     """Fo − Fc map of the (refined) model, Fo put on the model's scale, model phases."""
+    fft_map = _difference_map(structure, reflections, GRID_STEP)
+    grid = fft_map.real_map_unpadded().as_numpy_array()
+    return DifferenceDensity(grid=grid, deorthogonalisation=np.linalg.inv(structure.orthogonalisation),
+                             rms=float(grid.std()))
+
+
+def _difference_map(structure: Structure, reflections, resolution_factor: float):
     f_obs = observed_amplitudes(structure, reflections)
     xs = to_xray_structure(structure.with_sites(structure.atoms))
     f_calc = f_obs.structure_factors_from_scatterers(xs, algorithm="fft").f_calc()
@@ -65,11 +72,21 @@ def difference_density(structure: Structure, reflections) -> DifferenceDensity:
     amplitudes = f_obs.data() / scale - f_calc.amplitudes().data()
     coefficients = f_calc.customized_copy(data=amplitudes).phase_transfer(f_calc)
     fft_map = coefficients.fft_map(symmetry_flags=maptbx.use_space_group_symmetry,
-                                   resolution_factor=GRID_STEP)
+                                   resolution_factor=resolution_factor)
     fft_map.apply_volume_scaling()
-    grid = fft_map.real_map_unpadded().as_numpy_array()
-    return DifferenceDensity(grid=grid, deorthogonalisation=np.linalg.inv(structure.orthogonalisation),
-                             rms=float(grid.std()))
+    return fft_map
+
+
+def difference_peaks(structure: Structure, reflections, max_peaks: int) -> tuple[list[Site], float]:
+    """The highest Fo − Fc peaks of a refined model as Q-peaks (heights in e Å⁻³), highest
+    first, and the map's rms: where the model still lacks atoms."""
+    fft_map = _difference_map(structure, reflections, 1 / 3)
+    params = maptbx.peak_search_parameters(
+        interpolate=True, min_distance_sym_equiv=0.5, min_cross_distance=0.8, max_clusters=max_peaks)
+    found = fft_map.peak_search(params, verify_symmetry=False).all()
+    rms = float(fft_map.real_map_unpadded().as_numpy_array().std())
+    return [Site(label=f"Q{k + 1}", element=None, frac=tuple(float(v) for v in xyz), peak_height=float(height))
+            for k, (xyz, height) in enumerate(zip(found.sites(), found.heights()))], rms
 
 
 @dataclass
@@ -110,9 +127,9 @@ def _nearest_atom(structure: Structure, frac: np.ndarray) -> str:
     return f"{near[0].distance:.2f} Å from {atoms[near[0].j - 1].label}"
 
 
-def fobs_peaks(model: Structure, reflections) -> Structure:
-    """The model's non-H atoms as anonymous peaks (Q1, Q2, ... in order) whose heights are
-    read from an Fo map with the model's phases, as a solver would have found them."""
+def fobs_peaks(model: Structure, reflections, extra: list[Site] = ()) -> Structure:
+    """The model's non-H atoms as anonymous peaks (Q1, Q2, ... in order), then the `extra`
+    positions, with heights read from an Fo map the model phases, as a solver would have found them."""
     heavy = [s for s in model.sites if not is_hydrogen(s.element)]
     f_obs = observed_amplitudes(model, reflections)
     f_calc = f_obs.structure_factors_from_scatterers(to_xray_structure(model), algorithm="direct").f_calc()
@@ -123,4 +140,4 @@ def fobs_peaks(model: Structure, reflections) -> Structure:
     # only position and height, as a solver's peak list has them: no occupancy, PART or U to give the answer away
     return model.with_sites([Site(label=f"Q{k + 1}", element=None, frac=site.frac,
                                   peak_height=float(maptbx.eight_point_interpolation(density, site.frac)))
-                             for k, site in enumerate(heavy)])
+                             for k, site in enumerate([*heavy, *extra])])
