@@ -92,14 +92,19 @@ def finished_row(item: BatchItem, options: BatchOptions) -> dict | None:
         return None
 
 
+NO_SOLUTION = "no solution"  # a row's status when the job ran but its model does not explain the data
+
+
 def row_from_report(item: BatchItem, report: dict, seconds: float, resumed: bool = False) -> dict:
     atoms = report["atoms"]
     scores = [dict(a["probabilities"]) for a in atoms]  # a report of schema 1 has none: it is redone
     confidences = [s.get(a["element"], 0.0) for a, s in zip(atoms, scores)]
     refinement = report.get("refinement") or {}
+    poor = report.get("success") is False  # finished, but the final model does not explain the data
     return {
         "name": item.name, "model": str(item.model), "hkl": str(item.hkl or ""),
-        "status": "resumed" if resumed else "ok", "error": "", "method": report["method"],
+        "status": NO_SOLUTION if poor else "resumed" if resumed else "ok",
+        "error": report.get("failure") or "" if poor else "", "method": report["method"],
         "atoms": len(atoms), "dropped_peaks": len(report.get("dropped_peaks", [])),
         "min_confidence": min(confidences, default=1.0),
         "mean_confidence": sum(confidences) / len(confidences) if confidences else 1.0,

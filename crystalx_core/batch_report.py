@@ -85,7 +85,7 @@ def summary_html(rows: list[dict], title: str) -> str:
     parts.append("</table><h2>Structures</h2><table><tr><th>structure</th><th>status</th><th>atoms</th>"
                  "<th>min p</th><th>R1</th><th>largest difference peak (e Å⁻³)</th><th>s</th><th>error</th></tr>")
     for r in rows:
-        parts.append(f"<tr class='{'failed' if r['status'] == 'failed' else ''}'><td>{e(r['name'])}</td>"
+        parts.append(f"<tr class='{'' if r['status'] in ('ok', 'resumed') else 'failed'}'><td>{e(r['name'])}</td>"
                      f"<td>{e(r['status'])}</td><td>{r.get('atoms', '')}</td><td>{_round(r.get('min_confidence'))}</td>"
                      f"<td>{_round(r.get('r1'))}</td><td>{_round(r.get('diff_peak'), 2)}</td><td>{r['seconds']}</td>"
                      f"<td>{e(r.get('error', ''))}</td></tr>")

@@ -143,7 +143,7 @@ def _run_assign(args) -> int:
 
 
 def _run_batch(args) -> int:
-    from crystalx_core.batch import BatchOptions, find_inputs, run_batch
+    from crystalx_core.batch import NO_SOLUTION, BatchOptions, find_inputs, run_batch
     from crystalx_core.batch_report import write_summary
     items = find_inputs(args.target)
     if not items:
@@ -158,10 +158,13 @@ def _run_batch(args) -> int:
         print(json.dumps({"rows": rows, "files": {k: str(v) for k, v in paths.items()}}, indent=1))
     else:
         resumed = sum(1 for r in rows if r["status"] == "resumed")
+        poor = [r for r in rows if r["status"] == NO_SOLUTION]
         print(f"{len(rows) - len(failed)} of {len(rows)} structures assigned ({resumed} from an earlier run), "
-              f"{len(failed)} failed")
+              f"{len(failed)} failed" + (f", {len(poor)} with no solution" if poor else ""))
         for row in failed:
             print(f"  {row['name']}: {row['error']}")
+        for row in poor:
+            print(f"  {row['name']}: no solution: {row['error']}")
         print(f"wrote {paths['csv']} and {paths['html']}")
     return EXIT_OTHER if failed else EXIT_OK
 

@@ -80,3 +80,17 @@ def test_an_unreachable_scheduler_is_a_clear_error(folder):
     from crystalx_core.errors import CrystalXError
     with pytest.raises(CrystalXError, match="cannot reach the Dask scheduler"):
         run_batch([BatchItem(folder / "urea.cif")], BatchOptions(), scheduler="tcp://127.0.0.1:9")
+
+
+def test_a_model_that_does_not_explain_the_data_is_no_solution_in_the_batch_table(tmp_path):
+    """The job's verdict (report 'success': false) reaches the row, not 'ok'."""
+    from crystalx_core.batch import NO_SOLUTION, BatchItem, row_from_report
+    from crystalx_core.batch_report import summary_html
+    atom = {"new_label": "C1", "element": "C", "probabilities": [["C", 0.99], ["N", 0.01]]}
+    report = {"method": "model", "atoms": [atom], "refinement": {"r1": 0.31}, "success": False,
+              "failure": "final R1 0.3100 is over 0.20"}
+    item = BatchItem(model=tmp_path / "x.res", hkl=tmp_path / "x.hkl")
+    row = row_from_report(item, report, seconds=1.0)
+    assert (row["status"], row["error"]) == (NO_SOLUTION, "final R1 0.3100 is over 0.20")
+    assert row_from_report(item, {**report, "success": True}, seconds=1.0)["status"] == "ok"
+    assert "<tr class='failed'><td>x</td><td>no solution</td>" in summary_html([row], "t")
