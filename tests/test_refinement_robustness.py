@@ -9,7 +9,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from crystalx_core.cli import EXIT_INPUT, EXIT_OK, EXIT_REFINE, main
+from crystalx_core.cli import EXIT_INPUT, EXIT_OK, EXIT_POOR, EXIT_REFINE, main
 from crystalx_core.io.shelx import new_ins_text, parse_shelx, read_shelx
 from tests.conftest import BENCHMARK
 
@@ -77,7 +77,9 @@ def test_a_coordinate_near_5_is_written_so_shelx_reads_it_as_meant(tmp_path, sha
     text = (BENCHMARK / "XH_alanine" / "published.res").read_text()
     res = tmp_path / "far.res"
     res.write_text(text.replace("N1    3    0.647297", "N1    3    4.999000"))
-    assert assign_refine(tmp_path, res, BENCHMARK / "XH_alanine" / "data.hkl") == EXIT_OK
+    # N1 is no longer where the data put it, so the job's verdict may call the model no solution
+    # (exit 5); what matters here is that it runs to the end and writes a readable file
+    assert assign_refine(tmp_path, res, BENCHMARK / "XH_alanine" / "data.hkl") in (EXIT_OK, EXIT_POOR)
     capsys.readouterr()
     written = read_shelx(tmp_path / "out.res")
     for atom in written.atoms:
