@@ -102,7 +102,7 @@ def uninstall(olex2_dir):
 # --- plugins.xld: `<Plugin` … one `<NAME>` per line … `>` ---------------------------------------
 
 def _entries(xld):
-    lines = open(xld, newline="", encoding="utf-8").read().splitlines()
+    lines = _read_text(xld).splitlines()
     return [line.strip() for line in lines if line.strip().startswith("<") and line.strip().endswith(">")
             and not line.strip().lower().startswith("<plugin")]
 
@@ -112,7 +112,7 @@ def _add_entry(xld):
     if not os.path.exists(xld):
         _write(xld, "<Plugin\n  %s\n>\n" % ENTRY)
         return True
-    text = open(xld, newline="", encoding="utf-8").read()
+    text = _read_text(xld)
     lines = text.splitlines(True)
     if any(line.strip() == ENTRY for line in lines):
         return False
@@ -128,7 +128,7 @@ def _add_entry(xld):
 
 
 def _remove_entry(xld):
-    lines = open(xld, newline="", encoding="utf-8").read().splitlines(True)
+    lines = _read_text(xld).splitlines(True)
     _write(xld, "".join(line for line in lines if line.strip() != ENTRY))
 
 
@@ -148,7 +148,7 @@ def _read_manifest(olex2_dir):
     if not os.path.exists(path):
         return None
     try:
-        return json.load(open(path, encoding="utf-8"))
+        return json.loads(_read_text(path))
     except ValueError:
         raise InstallError("%s is damaged; remove it and %s by hand" % (path, PLUGIN_DIR))
 
@@ -159,3 +159,9 @@ def _write(path, text):
     with os.fdopen(handle, "w", newline="", encoding="utf-8") as stream:
         stream.write(text)
     os.replace(temporary, path)
+
+
+def _read_text(path) -> str:
+    """A text file read whole as UTF-8, line endings as written (plugins.xld keeps Olex2's own)."""
+    with open(path, newline="", encoding="utf-8") as stream:
+        return stream.read()
