@@ -21,13 +21,12 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from crystalx_core.errors import CrystalXError, InputError, OutputError, Stopped
+from crystalx_core.errors import STOP_SIGNALS, CrystalXError, InputError, OutputError, Stopped
 
 MODEL_SUFFIXES = (".res", ".ins", ".cif")
 OUTPUT_MARK = "_crystalx"
 LOW_CONFIDENCE = 0.9
 LOCK_NAME = ".crystalx_batch.lock"  # in each output folder while a batch writes there
-STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 GRACE_SECONDS = 3.0  # for a stopped worker to drop its temporaries before it is killed
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import signal
 
 QUOTE_LIMIT = 60  # characters of quoted input kept in a message
 MESSAGE_LIMIT = 500  # characters of a whole message
@@ -47,6 +48,10 @@ class SolveError(CrystalXError):
 
 class RefinementError(CrystalXError):
     """Least-squares refinement failed or diverged."""
+
+
+# the signals that stop a job as Ctrl-C does (SIGHUP does not exist on Windows)
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
 class Stopped(KeyboardInterrupt):

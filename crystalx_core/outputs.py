@@ -10,7 +10,7 @@ import stat
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from crystalx_core.errors import CrystalXError, OutputError
+from crystalx_core.errors import STOP_SIGNALS, CrystalXError, OutputError
 
 
 def write_outputs(files: dict[Path, str | bytes], protected: list[Path] = ()) -> list[Path]:
@@ -167,8 +167,7 @@ def _signals_held():
     if not hasattr(signal, "pthread_sigmask"):
         yield
         return
-    held = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     try:
         yield
     finally:

@@ -132,8 +132,9 @@ def _finish_job(given: Structure, stage: Stage, reflections, method: str, cycles
     structure, assignment = stage.peaks, stage.assignment
     refinements = list(stage.refinements)
     notes: list[str] = list(reflections.notes) if reflections is not None else []  # what the reader left out
-    model = apply_assignment(structure, assignment)
-    if reflections is not None:
+    if reflections is None:
+        model = apply_assignment(structure, assignment)
+    else:
         with _timed(timings, "second look at the elements", progress):
             check = recheck_elements(refinements[-1][1].structure, reflections, method, cycles)
             if check is not None:

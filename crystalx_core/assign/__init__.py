@@ -35,10 +35,10 @@ def assign(structure: Structure, method: str = "auto") -> Assignment:
                          structure.source)
     _check_density(structure)
     if resolve_method(method) == "model":
-        from crystalx_core.assign.model import assign_model
-        return _mixed_sites_kept(structure, assign_model(unit_left_to_assign(structure)))
-    from crystalx_core.assign.baseline import assign_baseline
-    return _mixed_sites_kept(structure, assign_baseline(unit_left_to_assign(structure)))
+        from crystalx_core.assign.model import assign_model as run
+    else:
+        from crystalx_core.assign.baseline import assign_baseline as run
+    return _mixed_sites_kept(structure, run(unit_left_to_assign(structure)))
 
 
 def unit_left_to_assign(structure: Structure) -> Structure:

@@ -53,7 +53,7 @@ def assign_model(structure: Structure, model_dir: str | Path = MODEL_DIR,
     target = structure.with_sites([structure.sites[i] for i in sites])
     allowed = _allowed_classes(target, heavy_model.classes)
     heights = [s.peak_height if s.is_peak else None for s in target.sites]
-    site_allowed = site_classes(target, heavy_model.classes)
+    site_allowed = _site_classes(allowed, heights, heavy_model.classes)
     baseline = assign_baseline(target).by_index()
     guesses = [atomic_number(baseline[k].element) if k in baseline else 0 for k in range(len(target.sites))]
     counted, weights = _formula(target, heavy_model.classes)
@@ -168,9 +168,13 @@ def site_classes(structure: Structure, classes: list[str]) -> np.ndarray:
     """(sites, classes) mask of what each non-H site may become: the SFAC elements, and 'not
     an atom' for a peak unless it is a strong one (strong_peaks)."""
     heights = [s.peak_height if s.is_peak else None for s in structure.sites]
-    allowed = np.tile(_allowed_classes(structure, classes), (len(structure.sites), 1))
-    allowed[strong_peaks(heights), classes.index(NOT_AN_ATOM)] = False
-    return allowed
+    return _site_classes(_allowed_classes(structure, classes), heights, classes)
+
+
+def _site_classes(allowed: np.ndarray, heights: list, classes: list[str]) -> np.ndarray:
+    site_allowed = np.tile(allowed, (len(heights), 1))
+    site_allowed[strong_peaks(heights), classes.index(NOT_AN_ATOM)] = False
+    return site_allowed
 
 
 def _allowed_classes(structure: Structure, classes: list[str]) -> np.ndarray:
