@@ -32,6 +32,7 @@ from scipy.spatial import cKDTree
 from scipy.spatial.transform import Rotation
 
 from crystalx_core.elements import is_hydrogen, is_metal, normalise_symbol
+from crystalx_core.geometry import H_BOND_MAX
 from crystalx_core.hydrogens import riding_distance
 from crystalx_core.io.cif import sfac_unit_from_sites
 from crystalx_core.structure import Site, Structure
@@ -39,7 +40,6 @@ from crystalx_core.structure import Site, Structure
 # Space groups of molecular crystals, weighted about as the CSD's organometallics fill them.
 SPACE_GROUPS = {"P 1 21/c 1": 0.45, "P -1": 0.30, "C 1 2/c 1": 0.13, "P 21 21 21": 0.12}
 CONTACT = 0.88  # closest intermolecular contact, as a share of the van der Waals radii sum
-BOND_SEARCH = 1.3  # Å: an H this close to a non-H atom is bonded to it (dataset.H_BOND_MAX)
 TEMPERATURES = (20.0, -50.0, -100.0, -150.0)  # °C of the data collection: riding X–H grows when cold
 ORIENTATIONS = 2  # random orientations tried per molecule; the densest packing is kept
 # After compressing edge by edge, SHAKES trials each turn and move the molecule a little and
@@ -103,7 +103,7 @@ def xray_hydrogens(elements: list[str], xyz: np.ndarray, temperature_c: float) -
         return xyz
     tree = cKDTree(xyz[heavy])
     distance, nearest = tree.query(xyz[hydrogens])
-    parent = {h: heavy[j] for h, d, j in zip(hydrogens, distance, nearest) if d <= BOND_SEARCH}
+    parent = {h: heavy[j] for h, d, j in zip(hydrogens, distance, nearest) if d <= H_BOND_MAX}
     h_on = {p: sum(1 for q in parent.values() if q == p) for p in set(parent.values())}
     for h, p in parent.items():
         code = _afix(elements[p], h_on[p], _bonded_non_h(xyz, elements, heavy, p) + h_on[p])
