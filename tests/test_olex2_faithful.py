@@ -146,6 +146,8 @@ def test_3_children_get_no_console_window_on_windows(ethanol, monkeypatch, tmp_p
     options = core_client.hidden_window()
     assert options["creationflags"] == 0x08000000
     assert options["startupinfo"].dwFlags & 1 and options["startupinfo"].wShowWindow == 0
+    # the panel shows a window: SW_HIDE would apply to its first one, so it gets no start-up info
+    assert core_client.no_console() == {"creationflags": 0x08000000}
     (tmp_path / "python.exe").write_text("")
     (tmp_path / "pythonw.exe").write_text("")
     assert crystalx.window_python(str(tmp_path / "python.exe")) == str(tmp_path / "pythonw.exe")

@@ -27,7 +27,7 @@ P_PATH = os.path.dirname(os.path.abspath(__file__))
 if P_PATH not in sys.path:
     sys.path.append(P_PATH)
 
-from core_client import CoreError, CoreProcess, child_environment, hidden_window  # noqa: E402
+from core_client import CoreError, CoreProcess, child_environment, no_console  # noqa: E402
 from olex_model import ApplyError  # noqa: E402
 from session import Session  # noqa: E402
 
@@ -230,7 +230,7 @@ class PanelLink(object):
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen([window_python(interpreter), "-m", "crystalx_core.panel", watched, "--link"],
                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, cwd=directory,
-                                            env=child_environment(os.environ, base_dir), **hidden_window())
+                                            env=child_environment(os.environ, base_dir), **no_console())
         self.reader = in_background(self._read)
 
     def alive(self):

@@ -53,15 +53,23 @@ def _inside(path, folders):
     return any(path == folder or path.startswith(folder.rstrip(os.sep) + os.sep) for folder in folders)
 
 
+def no_console():
+    """Popen options that give a child no console window on Windows (closing that window would
+    kill the child); nothing elsewhere. For a child that shows windows of its own (the panel)."""
+    if not sys.platform.startswith("win"):
+        return {}
+    return {"creationflags": getattr(subprocess, "CREATE_NO_WINDOW", 0x08000000)}
+
+
 def hidden_window():
-    """Popen options that keep a child's console window away on Windows (closing that window
-    would kill the child), as NoSpherA2 starts its programs; nothing elsewhere."""
+    """no_console, and every window of the child hidden (STARTUPINFO SW_HIDE, which Windows
+    applies to its first window), as NoSpherA2 starts its programs: for the windowless core."""
     if not sys.platform.startswith("win"):
         return {}
     info = subprocess.STARTUPINFO()
     info.dwFlags |= subprocess.STARTF_USESHOWWINDOW
     info.wShowWindow = subprocess.SW_HIDE
-    return {"startupinfo": info, "creationflags": getattr(subprocess, "CREATE_NO_WINDOW", 0x08000000)}
+    return dict(no_console(), startupinfo=info)
 
 
 class CoreProcess(object):
