@@ -26,7 +26,7 @@ with atheris.instrument_imports(include=["crystalx_core"]):
     from crystalx_core.errors import CrystalXError
     from crystalx_core.io.cif import read_cif
     from crystalx_core.io.hkl import reflections_from_text
-    from crystalx_core.io.shelx import parse_shelx
+    from crystalx_core.io.shelx_read import parse_shelx
     from crystalx_core.service import reply_to
 
 SEED_FILES = {"shelx": "*/published.res", "hkl": "XH_urea/data.hkl", "cif": "*/model.cif", "service": None}

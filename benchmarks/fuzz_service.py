@@ -34,7 +34,7 @@ from hypothesis import strategies as st
 
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
 from crystalx_core.elements import is_hydrogen
-from crystalx_core.io.shelx import read_shelx
+from crystalx_core.io.shelx_read import read_shelx
 from crystalx_core.protocol import MAX_SITES, METHODS, PROTOCOL
 from crystalx_core.service import MAX_MESSAGE, MAX_REQUEST_BYTES
 

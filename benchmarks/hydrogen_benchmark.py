@@ -29,7 +29,7 @@ from crystalx_core.geometry import H_BOND_MAX, neighbours
 from crystalx_core.errors import CrystalXError, RefinementError
 from crystalx_core.io.cif import read_cif
 from crystalx_core.io.hkl import read_hkl
-from crystalx_core.io.shelx import read_shelx
+from crystalx_core.io.shelx_read import read_shelx
 from crystalx_core.riding import HydrogenPlan, add_riding_hydrogens, ride_existing_hydrogens
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

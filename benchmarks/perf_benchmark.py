@@ -198,7 +198,7 @@ def end_to_end(corpus: Path, size: int, work: Path) -> dict:
     median wall and CPU time of SCALING_REPEATS runs and the largest peak RSS. CPU time
     (user + system) is what the run costs on an idle machine; on a shared one the wall time
     also holds the waits for a core."""
-    from crystalx_core.io.shelx import new_ins_text
+    from crystalx_core.io.shelx_write import new_ins_text
     name, structure = structure_of_size(corpus, size)
     res = work / f"scale{size}.res"
     res.write_text(new_ins_text(structure, keep_peaks=True))

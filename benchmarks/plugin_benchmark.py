@@ -29,7 +29,7 @@ def load(state, path):
     from cctbx import sgtbx
 
     from crystalx_core.elements import is_hydrogen
-    from crystalx_core.io.shelx import read_shelx
+    from crystalx_core.io.shelx_read import read_shelx
     structure = read_shelx(path).to_structure()
     matrices = []
     for op in structure.symops:

@@ -24,7 +24,8 @@ from crystalx_core.crystallography.compare import match_sites
 from crystalx_core.errors import CrystalXError
 from crystalx_core.io.cif import read_cif
 from crystalx_core.io.hkl import read_hkl
-from crystalx_core.io.shelx import new_ins_text, read_shelx
+from crystalx_core.io.shelx_read import read_shelx
+from crystalx_core.io.shelx_write import new_ins_text
 from crystalx_core.pipeline import solve_job
 
 REPO = Path(__file__).resolve().parents[1]

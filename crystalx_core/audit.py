@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 
 from crystalx_core.assign import assign, hydrogen_counts
 from crystalx_core.crystallography.maps import difference_density, fobs_peaks
-from crystalx_core.crystallography.refine import DEFAULT_INSTRUCTIONS, RefinementResult, refine
+from crystalx_core.crystallography.refine import RefinementResult, refine, refinement_instructions
 from crystalx_core.element_check import R1_GAIN
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.errors import InputError, RefinementError
 from crystalx_core.geometry import H_BOND_MAX, bonded_h_counts
-from crystalx_core.riding import HydrogenPlan, add_riding_hydrogens, ride_existing_hydrogens
+from crystalx_core.riding import add_riding_hydrogens, ride_existing_hydrogens
 from crystalx_core.structure import Structure
 
 MAX_TESTED_FLAGS = 20  # element flags each tested by its own refinement
@@ -122,7 +122,7 @@ def _refine_both(result: AuditResult, published: Structure, proposed: Structure,
     for name, plan in (("published", as_published), ("corrected", corrected)):
         try:
             result.refinements[name] = refine(plan.structure, reflections, cycles, anisotropic=anisotropic,
-                                              instructions=_instructions(plan))
+                                              instructions=refinement_instructions(plan.restraints))
         except RefinementError as error:
             result.notes.append(f"{name} model: {error.message}")
     if "published" not in result.refinements:
@@ -132,11 +132,7 @@ def _refine_both(result: AuditResult, published: Structure, proposed: Structure,
             s.with_element(atom.proposed) if s.label == atom.label else s for s in as_published.structure.sites])
         try:
             r1 = refine(one_change, reflections, cycles, anisotropic=anisotropic,
-                        instructions=_instructions(as_published)).r1
+                        instructions=refinement_instructions(as_published.restraints)).r1
         except RefinementError:
             continue
         atom.r1_if_changed, atom.r1_delta = r1, r1 - result.refinements["published"].r1
-
-
-def _instructions(plan: HydrogenPlan) -> list[str]:
-    return DEFAULT_INSTRUCTIONS[:1] + plan.restraints + DEFAULT_INSTRUCTIONS[1:]

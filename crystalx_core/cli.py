@@ -119,7 +119,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _run_solve(args) -> int:
     from crystalx_core.io.hkl import read_hkl
-    from crystalx_core.io.shelx import read_shelx
+    from crystalx_core.io.shelx_read import read_shelx
     from crystalx_core.pipeline import solve_job
     shelx = read_shelx(args.ins)
     structure = shelx.to_structure()

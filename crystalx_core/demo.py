@@ -48,7 +48,7 @@ def simulate_reflections(xs, d_min: float = D_MIN, seed: int = SEED, strongest: 
 def write_demo_inputs(directory):
     """demo.ins (cell, symmetry and formula only, as data reduction gives) and demo.hkl."""
     from crystalx_core.io.hkl import hkl_text
-    from crystalx_core.io.shelx import new_ins_text
+    from crystalx_core.io.shelx_write import new_ins_text
     from crystalx_core.outputs import write_outputs
 
     xs = demo_model()

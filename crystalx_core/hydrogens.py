@@ -623,26 +623,6 @@ def hfix_groups(codes_by_label: dict[str, int]) -> list[tuple[int, list[str]]]:
     return list(groups.items())
 
 
-def hfix_lines(groups: Sequence[tuple[int, Sequence[str]]], width: int = 80) -> list[str]:
-    """One SHELX `HFIX code labels...` instruction per group, wrapped to `width` columns.
-
-    SHELX continues an instruction when a line ends in ' =' and the next one starts with a
-    blank, so every line but the last of an instruction keeps two columns for ' ='.
-    """
-    lines: list[str] = []
-    for code, labels in groups:
-        current = f"HFIX {code}"
-        for index, label in enumerate(labels):
-            is_last = index == len(labels) - 1
-            if len(current) + 1 + len(label) + (0 if is_last else 2) <= width:
-                current += " " + label
-            else:
-                lines.append(current + " =")
-                current = " " + label
-        lines.append(current)
-    return lines
-
-
 def olex2_hadd_commands(groups: Sequence[tuple[int, Sequence[str]]],
                         max_length: int = 200) -> list[str]:
     """Olex2 `hadd code labels...` commands, a long group split so none exceeds `max_length`."""

@@ -193,7 +193,7 @@ def write_job_outputs(result, source: Path, inputs: list[Path], shelx=None,
     import json
 
     from crystalx_core.hydrogens import hfix_groups
-    from crystalx_core.io.shelx import new_ins_text, render_with_sites
+    from crystalx_core.io.shelx_write import new_ins_text, render_with_sites
     from crystalx_core.report import job_json, result_cif
 
     prefix = prefix or source.with_name(source.stem + "_crystalx")

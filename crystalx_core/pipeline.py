@@ -210,8 +210,8 @@ def _annotate(assignment: Assignment, plan: HydrogenPlan) -> None:
 
 
 def _instructions(plan: HydrogenPlan) -> list[str]:
-    from crystalx_core.crystallography.refine import DEFAULT_INSTRUCTIONS
-    return DEFAULT_INSTRUCTIONS[:1] + plan.restraints + DEFAULT_INSTRUCTIONS[1:]
+    from crystalx_core.crystallography.refine import refinement_instructions
+    return refinement_instructions(plan.restraints)
 
 
 class _timed:

@@ -41,7 +41,8 @@ from crystalx_core.assign.labels import element_labels
 from crystalx_core.assignment import Assignment, SiteAssignment
 from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import CrystalXError, InputError, RequestError
-from crystalx_core.hydrogens import hfix_groups, hfix_lines, olex2_hadd_commands
+from crystalx_core.hydrogens import hfix_groups, olex2_hadd_commands
+from crystalx_core.io.shelx_write import hfix_lines
 from crystalx_core.geometry import H_BOND_MAX, chemical_occupancies, neighbours
 from crystalx_core.protocol import MAX_SITES  # noqa: F401  (the service's limit, as its clients read it)
 from crystalx_core.protocol import PROTOCOL, Options, Plan, SiteIn, Snapshot, answer_id, quote, read_request, validate

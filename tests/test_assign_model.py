@@ -11,7 +11,7 @@ import pytest
 from crystalx_core.assign import resolve_method
 from crystalx_core.assign.model import MODEL_DIR, assign_model, model_h_counts
 from crystalx_core.io.cif import read_cif
-from crystalx_core.io.shelx import read_shelx
+from crystalx_core.io.shelx_read import read_shelx
 from tests.conftest import BENCHMARK
 
 

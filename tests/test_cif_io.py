@@ -232,7 +232,7 @@ def test_ueq_from_anisotropic_u_when_uiso_is_missing(shared_data, tmp_path):
 def test_a_cif_with_u_in_the_wrong_units_gets_an_input_error_when_written(tmp_path):
     """COD 2000642 gives U in 10⁻⁴ Å² without saying so (U11 = 457): writing it as SHELX
     would make a free-variable code of it, so the job stops with the file and the line."""
-    from crystalx_core.io.shelx import new_ins_text
+    from crystalx_core.io.shelx_write import new_ins_text
     path = _write(tmp_path, GOOD_BLOCK.replace("O1 O 0.2 0.2 0.3 0.03", "O1 O 0.2 0.2 0.3 457"))
     structure = read_cif(path).structure
     with pytest.raises(InputError, match="O1: displacement parameter 457 .* not physical") as error:

@@ -11,7 +11,7 @@ import pytest
 from crystalx_core.cli import EXIT_INPUT, main
 from crystalx_core.crystallography.compare import match_sites
 from crystalx_core.io.cif import read_cif
-from crystalx_core.io.shelx import read_shelx
+from crystalx_core.io.shelx_read import read_shelx
 from tests.conftest import BENCHMARK
 
 
@@ -39,7 +39,7 @@ def test_demo_solves_assigns_and_refines(tmp_path, capsys, method):
 def test_solve_real_data_from_cell_and_formula_only(tmp_path, shared_data, capsys):
     entry = BENCHMARK / "XH_HMaMg"
     reference = read_cif(entry / "model.cif").structure
-    from crystalx_core.io.shelx import new_ins_text
+    from crystalx_core.io.shelx_write import new_ins_text
     ins = tmp_path / "hmamg.ins"
     ins.write_text(new_ins_text(reference.with_sites([])))
     hkl = tmp_path / "hmamg.hkl"

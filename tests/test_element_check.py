@@ -9,7 +9,8 @@ from crystalx_core.element_check import recheck_elements
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.io.cif import read_cif
 from crystalx_core.io.hkl import read_hkl
-from crystalx_core.io.shelx import new_ins_text, read_shelx
+from crystalx_core.io.shelx_read import read_shelx
+from crystalx_core.io.shelx_write import new_ins_text
 from crystalx_core.pipeline import solve_job
 
 from .conftest import BENCHMARK

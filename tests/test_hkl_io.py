@@ -6,7 +6,7 @@ import pytest
 
 from crystalx_core.errors import InputError
 from crystalx_core.io.hkl import hkl_text, read_hkl, reflections_from_text
-from crystalx_core.io.shelx import read_shelx
+from crystalx_core.io.shelx_read import read_shelx
 from tests.conftest import BENCHMARK
 
 HKL_ENTRIES = sorted(p.parent.name for p in BENCHMARK.glob("*/data.hkl"))

@@ -19,7 +19,7 @@ import pytest
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
 import gemmi
 from crystalx_core.hydrogens import (
-    NON_METALS, choose_hfix, h_label, hfix_groups, hfix_lines, olex2_hadd_commands,
+    NON_METALS, choose_hfix, h_label, hfix_groups, olex2_hadd_commands,
     place_ammonium_hydrogens, place_hydrogens, place_water_hydrogens, riding_distance)
 
 from tests.conftest import BENCHMARK
@@ -434,25 +434,6 @@ def test_riding_distance_follows_temperature():
 def test_hfix_groups_keep_first_appearance_order_and_drop_code_0():
     codes = {"C1": 43, "C2": 137, "O1": 0, "C3": 43, "O2": 147, "C4": 137}
     assert hfix_groups(codes) == [(43, ["C1", "C3"]), (137, ["C2", "C4"]), (147, ["O2"])]
-
-
-def test_hfix_lines_wrap_within_80_columns_and_read_back():
-    labels = [f"C{i}" for i in range(1, 31)] + [f"C{i}A" for i in range(100, 110)]
-    groups = [(43, labels), (137, ["C5", "C6"])]
-    lines = hfix_lines(groups)
-    assert len(labels) == 40 and len(lines) > 2
-    assert all(len(line) <= 80 for line in lines)
-    instructions, pending = [], ""
-    for line in lines:
-        if pending:
-            assert line.startswith(" ")
-        pending += line
-        if line.endswith(" ="):
-            pending = pending[:-2]
-        else:
-            instructions.append(pending.split())
-            pending = ""
-    assert instructions == [["HFIX", "43", *labels], ["HFIX", "137", "C5", "C6"]]
 
 
 def test_olex2_commands_split_long_groups():

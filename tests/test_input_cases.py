@@ -12,7 +12,8 @@ from crystalx_core.contents import checked_contents, estimated_unit, unit_proble
 from crystalx_core.crystallography.convert import to_xray_structure
 from crystalx_core.demo import simulate_reflections
 from crystalx_core.io.hkl import hkl_text
-from crystalx_core.io.shelx import new_ins_text, read_shelx
+from crystalx_core.io.shelx_read import read_shelx
+from crystalx_core.io.shelx_write import new_ins_text
 from crystalx_core.structure import Site, Structure
 from crystalx_core.symmetry import full_operator_list
 
@@ -132,7 +133,8 @@ MIXED = ("TITL mixed\nCELL 0.71073 10 11 12 90 95 90\nZERR 4 0 0 0 0 0 0\nLATT 1
 
 
 def test_mixed_site_is_read_as_one_site_and_written_back_as_it_was():
-    from crystalx_core.io.shelx import parse_shelx, render_with_sites
+    from crystalx_core.io.shelx_read import parse_shelx
+    from crystalx_core.io.shelx_write import render_with_sites
     shelx = parse_shelx(MIXED, "x.res")
     structure = shelx.to_structure()
     assert [s.label for s in structure.sites] == ["C1", "C2", "O1"]

@@ -3,7 +3,7 @@ from dataclasses import replace
 
 from crystalx_core.assign.labels import element_labels
 from crystalx_core.hydrogens import h_label
-from crystalx_core.io.shelx import read_shelx
+from crystalx_core.io.shelx_read import read_shelx
 from crystalx_core.residues import bare_label, residue_address, residue_suffix
 from crystalx_core.riding import add_riding_hydrogens
 from crystalx_core.structure import Site, Structure

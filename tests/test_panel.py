@@ -18,7 +18,7 @@ QtWidgets = pytest.importorskip("PySide6.QtWidgets", reason="the panel extra (Py
 
 @pytest.fixture(scope="module")
 def answer_file(tmp_path_factory, shared_data):
-    from crystalx_core.io.shelx import read_shelx
+    from crystalx_core.io.shelx_read import read_shelx
     sucrose = read_shelx(shared_data / "benchmark" / "FC_sucrose" / "published.res").to_structure()
     reply, _ = reply_to(request("assign", {"structure": snapshot_of(sucrose, peaks=True), "options": {"top_k": 3}}))
     path = tmp_path_factory.mktemp("panel") / "crystalx_last.json"

@@ -15,7 +15,7 @@ from crystalx_core.crystallography.solve import solve
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.io.cif import read_cif
 from crystalx_core.io.hkl import read_hkl
-from crystalx_core.io.shelx import read_shelx
+from crystalx_core.io.shelx_read import read_shelx
 from crystalx_core.structure import Site
 
 from .conftest import BENCHMARK

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from crystalx_core.cli import EXIT_INPUT, EXIT_OK, EXIT_POOR, EXIT_REFINE, main
-from crystalx_core.io.shelx import new_ins_text, parse_shelx, read_shelx
+from crystalx_core.io.shelx_read import parse_shelx, read_shelx
+from crystalx_core.io.shelx_write import new_ins_text
 from tests.conftest import BENCHMARK
 
 FAILED_BEFORE = ("FC_SH2185", "FC_p31c")  # exit 70 once: riding H named H18BA, H12'A (5 characters)

@@ -18,7 +18,7 @@ from crystalx_core import cli
 from crystalx_core.errors import CrystalXError
 from crystalx_core.io.cif import read_cif
 from crystalx_core.io.hkl import reflections_from_text
-from crystalx_core.io.shelx import parse_shelx
+from crystalx_core.io.shelx_read import parse_shelx
 from crystalx_core.service import reply_to, serve
 
 from .conftest import BENCHMARK

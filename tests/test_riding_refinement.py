@@ -209,7 +209,7 @@ def test_a_cage_atom_whose_bonds_cancel_is_reported_not_a_crash(shared_data):
 def test_riding_h_of_a_deuterated_compound_are_d_and_a_formula_without_h_gets_one(shared_data):
     """COD 1000002 lists SFAC C D O Sr: the water H we add are D, and named D (writing them as
     H crashed the .res writer). A formula that names neither gains an H entry for the atoms we add."""
-    from crystalx_core.io.shelx import new_ins_text
+    from crystalx_core.io.shelx_write import new_ins_text
     from crystalx_core.riding import add_riding_hydrogens
     structure = read_cif(shared_data / "corpus" / "codtools_1000002.cif").structure
     assert "D" in structure.sfac and "H" not in structure.sfac
@@ -282,7 +282,7 @@ def test_a_model_with_residues_refines_and_comes_back_in_its_order(shared_data):
     """FC_p21c as published repeats O1, C1..C4 and F1..F9 in four RESI residues: smtbx reads
     them from a fresh .ins with the residues last (it cannot go back by RESI 0), and the
     refined sites come back in the input's order under the input's labels."""
-    from crystalx_core.io.shelx import read_shelx
+    from crystalx_core.io.shelx_read import read_shelx
     heavy = without_h(read_shelx(BENCHMARK / "FC_p21c" / "published.res").to_structure())
     reflections = read_hkl(BENCHMARK / "FC_p21c" / "data.hkl")
     result = refine(heavy, reflections, 2)

@@ -8,8 +8,8 @@ import pytest
 from cctbx import sgtbx
 
 from crystalx_core.errors import InputError
-from crystalx_core.io.shelx import (AtomLine, new_ins_text, parse_shelx, read_shelx,
-                                    render_with_sites)
+from crystalx_core.io.shelx_read import AtomLine, parse_shelx, read_shelx
+from crystalx_core.io.shelx_write import hfix_lines, new_ins_text, render_with_sites
 from crystalx_core.structure import Site, Structure
 from crystalx_core.symmetry import full_operator_list, space_group_from_operators
 from tests.conftest import BENCHMARK, CORPUS
@@ -400,3 +400,22 @@ def test_values_shelxl_accepts_are_kept():
     structure = parse_shelx(text).to_structure()
     assert structure.temperature_c == -273 and structure.unit == [8, 0, 4]
     assert structure.sites[0].u_iso == -0.01
+
+
+def test_hfix_lines_wrap_within_80_columns_and_read_back():
+    labels = [f"C{i}" for i in range(1, 31)] + [f"C{i}A" for i in range(100, 110)]
+    groups = [(43, labels), (137, ["C5", "C6"])]
+    lines = hfix_lines(groups)
+    assert len(labels) == 40 and len(lines) > 2
+    assert all(len(line) <= 80 for line in lines)
+    instructions, pending = [], ""
+    for line in lines:
+        if pending:
+            assert line.startswith(" ")
+        pending += line
+        if line.endswith(" ="):
+            pending = pending[:-2]
+        else:
+            instructions.append(pending.split())
+            pending = ""
+    assert instructions == [["HFIX", "43", *labels], ["HFIX", "137", "C5", "C6"]]

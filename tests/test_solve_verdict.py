@@ -13,7 +13,7 @@ from crystalx_core.demo import simulate_reflections
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.io.cif import read_cif
 from crystalx_core.io.hkl import Reflections, hkl_text
-from crystalx_core.io.shelx import new_ins_text
+from crystalx_core.io.shelx_write import new_ins_text
 from crystalx_core.pipeline import POOR_R1, solve_job, verdict
 
 from .conftest import BENCHMARK

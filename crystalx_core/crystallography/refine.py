@@ -16,10 +16,12 @@ from smtbx.refinement.constraints import adp as adp_constraints, site as site_co
 from crystalx_core.crystallography.convert import displacement
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.errors import RefinementError
+from crystalx_core.io.shelx_write import DEFAULT_INSTRUCTIONS, new_ins_text
 from crystalx_core.residues import residue_order
 from crystalx_core.structure import Structure
 
-DEFAULT_INSTRUCTIONS = ["L.S. 10", "WGHT 0.1", "FVAR 1.0"]
+# smtbx reads only the least-squares setup of the default .ins: PLAN, FMAP and LIST ask SHELXL for outputs
+_LEAST_SQUARES = [line for line in DEFAULT_INSTRUCTIONS if line.split()[0] in ("L.S.", "WGHT", "FVAR")]
 # Fewer unique reflections per refined parameter and least squares fits the noise (checkCIF
 # already alerts below 10); a job with so little data keeps the isotropic model, or stops.
 MIN_DATA_PER_PARAMETER = 3
@@ -48,8 +50,6 @@ def refine(structure: Structure, reflections, cycles: int = 10, anisotropic: boo
     The model goes through a SHELX .ins text so that smtbx's own AFIX parser builds the
     riding-hydrogen constraints exactly as SHELXL would read them.
     """
-    from crystalx_core.io.shelx import new_ins_text
-
     given = structure.atoms  # a property that filters the sites: read once
     if not given:
         raise RefinementError("no atoms to refine", structure.source)
@@ -65,7 +65,7 @@ def refine(structure: Structure, reflections, cycles: int = 10, anisotropic: boo
     order = residue_order([site.label for site in given])  # each residue's atoms together, as the user's file
     atoms = structure.with_sites([given[k] if anisotropic else _isotropic(given[k]) for k in order])
     named, original = _with_smtbx_labels(atoms)
-    text = new_ins_text(named, _renamed(instructions or DEFAULT_INSTRUCTIONS, original))
+    text = new_ins_text(named, _renamed(instructions or refinement_instructions(), original))
     try:
         builder = parse_smtbx_refinement_model(file=io.StringIO(text), strictly_shelxl=False)
     except shelx_errors.error as error:
@@ -171,6 +171,11 @@ def _with_smtbx_labels(atoms: Structure) -> tuple[Structure, dict[str, str]]:
 
     sites = [replace(renamed(site), mixed=tuple(renamed(atom) for atom in site.mixed)) for site in atoms.sites]
     return atoms.with_sites(sites), original
+
+
+def refinement_instructions(restraints: list[str] = ()) -> list[str]:
+    """The least-squares setup smtbx refines with, `restraints` (DFIX/DANG) after L.S."""
+    return _LEAST_SQUARES[:1] + list(restraints) + _LEAST_SQUARES[1:]
 
 
 def _renamed(instructions: list[str], original: dict[str, str]) -> list[str]:

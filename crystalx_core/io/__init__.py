@@ -10,7 +10,7 @@ from crystalx_core.structure import Structure
 
 if TYPE_CHECKING:
     from crystalx_core.io.hkl import HklfFormat, Reflections
-    from crystalx_core.io.shelx import ShelxFile
+    from crystalx_core.io.shelx_read import ShelxFile
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Loaded:
             return self.shelx.reflection_format()
         if not self.res_text:
             return None
-        from crystalx_core.io.shelx import parse_shelx
+        from crystalx_core.io.shelx_read import parse_shelx
         try:
             embedded = parse_shelx(self.res_text, f"{self.path} (_shelx_res_file)")
         except InputError:  # an embedded file we cannot read says nothing about the data
@@ -54,7 +54,7 @@ def load(path) -> Loaded:
         entry = read_cif(path)
         return Loaded(path, entry.structure, hkl_text=entry.shelx_hkl_text, res_text=entry.shelx_res_text)
     if suffix in (".ins", ".res"):
-        from crystalx_core.io.shelx import read_shelx
+        from crystalx_core.io.shelx_read import read_shelx
         shelx = read_shelx(path)
         return Loaded(path, shelx.to_structure(), shelx=shelx)
     raise InputError(f"unsupported file type {suffix or '(no suffix)'!r}: expected .cif, .ins "

@@ -1,13 +1,14 @@
-"""SHELX .ins/.res files, read and written line by line so that nothing the user wrote is lost.
+"""SHELX .ins/.res files, read line by line so that nothing the user wrote is lost.
 
 Modelled on dkratzert/ShelXFile: every instruction (one physical line, or several joined
 by a trailing ` =`) becomes a ShelxLine that keeps its verbatim text and its 1-based line
 number. `render()` therefore gives the file back byte for byte, every error names the
-line, and `render_with_sites` can swap the atom list while every other instruction stays.
+line, and the writer (`io.shelx_write.render_with_sites`) can swap the atom list while
+every other instruction stays.
 
 Site occupancies in a Structure are chemical (as in a CIF); the SHELX sof also carries the
 site-symmetry factor (0.25 for an atom on a 4-fold special position), so both are converted
-with the site multiplicities on the way in and out.
+with the site multiplicities on the way in (and by the writer on the way out).
 """
 from __future__ import annotations
 
@@ -21,10 +22,10 @@ from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import InputError
 from crystalx_core.io.files import read_input_bytes
 from crystalx_core.io.hkl import HklfFormat
-from crystalx_core.geometry import chemical_occupancies, site_multiplicities
-from crystalx_core.residues import bare_label, residue_address, residue_number, residue_order
+from crystalx_core.geometry import chemical_occupancies
+from crystalx_core.residues import residue_address
 from crystalx_core.structure import Site, Structure, cell_problem, grouped_mixed_sites
-from crystalx_core.symmetry import full_operator_list, shelx_latt_symm, space_group_from_shelx
+from crystalx_core.symmetry import full_operator_list, space_group_from_shelx
 
 # SHELXL instructions, plus those of SHELXS/SHELXD/SHELXT that turn up in .ins/.res files.
 # Only the part before '_' counts (SADI_CCF3 is SADI for residue class CCF3).
@@ -36,12 +37,9 @@ KEYWORDS = frozenset("""
     TITL TWIN TWST UNIT WGHT WIGL WPDB XNPD ZERR
     DSUL EGEN ESEL FIND FRIE INIT MIND NTRY PATS PATT PHAN PRES PSEE SEED SKIP SPIN TEXP TIME
     TREF VECT""".split())
-DEFAULT_INSTRUCTIONS = ["L.S. 10", "PLAN 20", "FMAP 2", "LIST 4", "WGHT 0.1", "FVAR 1.0"]
 _INTEGER = re.compile(r"[+-]?\d+$")
-RESIDUE_CLASS = "RES"  # the class a fresh .ins gives residues whose own class it was not told
 _PEAK_LABEL = re.compile(r"Q\d+$", re.IGNORECASE)
-_RIDING_U = (-5.0, -0.5)  # a Uiso in this range means |U| × Ueq of the previous non-H atom
-_CLOSE = dict(rel_tol=1e-9, abs_tol=1e-7)
+RIDING_U = (-5.0, -0.5)  # a Uiso in this range means |U| × Ueq of the previous non-H atom
 MAX_WAVELENGTH = 10.0  # Å; beyond any X-ray or neutron source used for crystal structures
 TEMPERATURE_RANGE = (-273.15, 1500.0)  # °C
 MIN_U_ISO = -0.05  # Å²: a little below zero happens in real refinements (non-positive definite), more is a typo
@@ -92,7 +90,7 @@ class ShelxFile:
     sfac_long: dict[str, ShelxLine] = field(default_factory=dict)  # element → long-form SFAC
     unit: list[float] = field(default_factory=list)
     fvars: list[float] = field(default_factory=list)
-    hklf: int | None = None
+    hklf: HklfFormat | None = None  # the HKLF instruction as written; reflection_format() says if it can be read
     temperature_c: float | None = None
     cards: dict[str, ShelxLine] = field(default_factory=dict)  # first CELL, HKLF, TWIN, BASF, NEUT, ... line
 
@@ -112,26 +110,16 @@ class ShelxFile:
             if len(numbers) >= 9 and not any(numbers[:8]) and numbers[8]:
                 raise InputError(f"SFAC {element} gives a scattering length, not X-ray form factor coefficients "
                                  "(neutron data); CrystalX refines X-ray data only", self.path, card.number)
-        card = self.cards.get("HKLF")
-        if card is None:
+        if self.hklf is None:
             return HklfFormat()
-        values = [float(v) for v in card.fields]
-        code = abs(int(values[0]))
-        if code not in (3, 4):
+        if self.hklf.code not in (3, 4):
             what = {5: "twin data (HKLF 5 components)", 6: "twin data (HKLF 6 components)",
                     2: "Laue data with a wavelength per reflection", 1: "F data in an old format"}
-            raise refuse("HKLF", what.get(code, f"reflection format {code}"))
-        matrix = None
-        if len(values) >= 11:
-            matrix = tuple(tuple(values[2 + 3 * i:5 + 3 * i]) for i in range(3))
-            if matrix == ((1, 0, 0), (0, 1, 0), (0, 0, 1)):
-                matrix = None
-        notes = ()
+            raise refuse("HKLF", what.get(self.hklf.code, f"reflection format {self.hklf.code}"))
         if "BASF" in self.cards:
-            notes = (f"BASF (line {self.cards['BASF'].number}): batch scale factors are not refined; "
-                     "every batch shares one scale",)
-        return HklfFormat(code=code, scale=values[1] if len(values) > 1 else 1.0, matrix=matrix,
-                          where=f"{self.path}:{card.number}", notes=notes)
+            return replace(self.hklf, notes=(f"BASF (line {self.cards['BASF'].number}): batch scale factors "
+                                             "are not refined; every batch shares one scale",))
+        return self.hklf
 
     @property
     def atoms(self) -> list[AtomLine]:
@@ -155,8 +143,6 @@ class ShelxFile:
                          sfac=list(self.sfac), unit=list(self.unit), wavelength=self.wavelength,
                          temperature_c=self.temperature_c, title=self.title, source=self.path)
 
-
-# --- reading -----------------------------------------------------------------------------
 
 def read_shelx(path) -> ShelxFile:
     """Read a .ins/.res file (UTF-8, else Latin-1, line endings kept)."""
@@ -198,7 +184,7 @@ def _keyword(token: str) -> str:
     return head[:4] if len(head) > 4 and head[:4] in KEYWORDS else ""
 
 
-def _decode(code: float, fvars: list[float], what: str, path: str, line: int) -> float:
+def decode_parameter(code: float, fvars: list[float], what: str, path: str, line: int) -> float:
     """SHELX parameter codes: |code| < 5 is the value; 10m+p (|p| < 5) is p fixed for m = 1,
     p × fv(m) for m > 1, and -(10m+p) is p × (1 - fv(m))."""
     if abs(code) < 5:
@@ -380,13 +366,20 @@ class _Parser:
         self.part_line = card
 
     def _hklf(self, card):
-        self.shelx.hklf = self._leading_integer(card)
+        """`HKLF n [s [r11..r33]]`, read once: the format of the reflections (the first HKLF counts)."""
+        code = self._leading_integer(card)
         values = self._numbers(card, card.fields, "HKLF")
         if len(values) > 2 and len(values) < 11:
             raise self.error(f"HKLF n s r11..r33: the matrix needs nine numbers, got {len(values) - 2}",
                              card.number)
         if len(values) > 1 and values[1] <= 0:
             raise self.error(f"HKLF scale {values[1]:g} must be positive", card.number)
+        matrix = tuple(tuple(values[2 + 3 * i:5 + 3 * i]) for i in range(3)) if len(values) >= 11 else None
+        if matrix == ((1, 0, 0), (0, 1, 0), (0, 0, 1)):
+            matrix = None
+        if self.shelx.hklf is None:
+            self.shelx.hklf = HklfFormat(code=abs(code), scale=values[1] if len(values) > 1 else 1.0,
+                                         matrix=matrix, where=f"{self.path}:{card.number}")
 
     def _frag(self, card):
         self.in_fragment = True
@@ -444,8 +437,9 @@ class _Parser:
         card.afix_line = self.afix_line if afix else None
         card.part_line = self.part_line if part else None
         fvars = self.shelx.fvars
-        frac = tuple(_decode(code, fvars, "coordinate", self.path, number) for code in codes[:3])
-        card.sof = _decode(card.sof_code, fvars, "sof", self.path, number)
+        frac = tuple(decode_parameter(code, fvars, "coordinate", self.path, number)
+                     for code in codes[:3])
+        card.sof = decode_parameter(card.sof_code, fvars, "sof", self.path, number)
         if card.sof < 0:
             raise self.error(f"atom {label}: occupancy (sof) {card.sof:g} is negative", number)
 
@@ -456,7 +450,7 @@ class _Parser:
             raise self.error(f"atom {label} repeats the label of line {first}: labels must be unique "
                              f"(within a RESI residue)", number)
         if len(card.u_codes) == 6:
-            site.u_aniso = tuple(_decode(code, fvars, "U", self.path, number)
+            site.u_aniso = tuple(decode_parameter(code, fvars, "U", self.path, number)
                                  for code in card.u_codes)
             site.u_iso = sum(site.u_aniso[:3]) / 3
         elif card.u_codes:
@@ -470,12 +464,12 @@ class _Parser:
         return card
 
     def _u_iso(self, code: float, label: str, number: int) -> float:
-        if _RIDING_U[0] < code < _RIDING_U[1]:
+        if RIDING_U[0] < code < RIDING_U[1]:
             if self.previous_ueq is None:
                 raise self.error(f"atom {label}: riding Uiso {code:g} but no non-hydrogen atom "
                                  "before it", number)
             return -code * self.previous_ueq
-        return _decode(code, self.shelx.fvars, "Uiso", self.path, number)
+        return decode_parameter(code, self.shelx.fvars, "Uiso", self.path, number)
 
     # --- whole-file checks -------------------------------------------------------------
     def _finish(self, n_lines: int) -> None:
@@ -508,281 +502,3 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-# --- writing -----------------------------------------------------------------------------
-
-def _field(value: float, decimals: int, width: int) -> str:
-    """Right-aligned in `width` columns like SHELXL, always at least one blank before it."""
-    return " " + f"{value:.{decimals}f}".rjust(width - 1)
-
-
-def _num(value: float) -> str:
-    """Shortest plain decimal (at most 6 places): 90.0 → '90', 0.71073 → '0.71073'."""
-    text = f"{value:.6f}".rstrip("0").rstrip(".")
-    return "0" if text in ("", "-0") else text
-
-
-class _SiteWriter:
-    """Writes sites as SHELX atom lines, opening and closing AFIX and PART groups as they
-    change. A site read from the file (its `origin` line) keeps the original codes (free
-    variables, fixed values, riding Uiso) wherever they still decode to the site's value."""
-
-    def __init__(self, structure: Structure, sites: list[Site], fvars: list[float],
-                 newline: str, origins: dict[int, AtomLine] | None = None):
-        self.sfac_index = {element: k + 1 for k, element in enumerate(structure.sfac)}
-        self.source = structure.source or None
-        order = len(structure.symops)
-        multiplicities = site_multiplicities(structure.with_sites(sites)) if sites else []
-        self.sof_factor = [m / order for m in multiplicities]
-        self.fvars, self.nl = fvars, newline
-        self.origins = origins or {}  # line → atom as read: a mixed site's atoms keep their order and codes
-        self.afix: tuple[int, ShelxLine | None] = (0, None)
-        self.part: tuple[int, ShelxLine | None] = (0, None)
-        self.previous_ueq: float | None = None
-        self.shift = _lattice_shift(sites)
-
-    def emit(self, index: int, site: Site, origin: AtomLine | None,
-             between: list[ShelxLine]) -> list[str]:
-        """`site` (the index-th written) with the group changes before it. The instructions
-        `between` go after the groups that close here, and stay in file order with the
-        original PART/AFIX lines of the groups that open."""
-        afix = (site.afix, origin.afix_line if origin and origin.site.afix == site.afix else None)
-        part_line = origin.part_line if origin and origin.site.part == site.part else None
-        if origin is None and site.part == self.part[0]:
-            part_line = self.part[1]  # a new site (an added H) stays in its neighbour's PART
-        part = (site.part, part_line)
-        out = []
-        if afix != self.afix and self.afix[0]:
-            out.append("AFIX   0" + self.nl)
-        if part != self.part and self.part[0] and not part[0]:
-            out.append("PART 0" + self.nl)  # PART n ends PART m by itself
-        placed = [(line.number, line.text) for line in between]
-        for changed, (n, line), name in ((part != self.part, part, "PART {}"),
-                                         (afix != self.afix, afix, "AFIX{:>4}")):
-            if changed and n:
-                placed.append((line.number, line.text) if line else
-                              (math.inf, name.format(n) + self.nl))
-        out += [text for _, text in sorted(placed, key=lambda item: item[0])]
-        self.afix, self.part = afix, part
-        atoms = site.with_mixed
-        if self.origins and all(atom.line in self.origins for atom in atoms):  # a file's mixed site: as it was
-            atoms = sorted(atoms, key=lambda atom: atom.line)
-        out += [self._atom_text(index, atom, origin if atom is site else self.origins.get(atom.line))
-                for atom in atoms]
-        return out
-
-    def close(self) -> list[str]:
-        out = ["AFIX   0" + self.nl] if self.afix[0] else []
-        out += ["PART 0" + self.nl] if self.part[0] else []
-        self.afix, self.part = (0, None), (0, None)
-        return out
-
-    def _keep(self, value: float, code: float | None) -> float:
-        """The original code if it still means `value`, else the value itself."""
-        if code is not None and math.isclose(_decode(code, self.fvars, "", "", 0), value,
-                                             **_CLOSE):
-            return code
-        return _plain(value)
-
-    def _atom_text(self, index: int, site: Site, origin: AtomLine | None) -> str:
-        if site.is_peak:
-            sfac = 1
-        else:
-            sfac = self.sfac_index.get(normalise_symbol(site.element))
-            if sfac is None:
-                raise ValueError(f"site {site.label}: element {site.element} is not in SFAC "
-                                 f"{' '.join(self.sfac_index)}")
-        codes = origin.xyz_codes if origin else (None, None, None)
-        xyz = "".join(_field(self._keep(*_shifted(v, c, t)), 6, 12) for v, c, t in zip(site.frac, codes, self.shift))
-        sof = site.occupancy * self.sof_factor[index]
-        sof_code = origin.sof_code if origin and math.isclose(origin.sof, sof, **_CLOSE) \
-            else 10 + sof
-        head = f"{bare_label(site.label):<5} {sfac}" + xyz + _field(sof_code, 5, 12)
-        if site.u_aniso is not None:
-            u_codes = origin.u_codes if origin and len(origin.u_codes) == 6 else (None,) * 6
-            try:
-                u = [_field(self._keep(v, c), 5, 11) for v, c in zip(site.u_aniso, u_codes)]
-            except ValueError:
-                raise self._bad_u(site, site.u_aniso) from None
-            split = 2 if len(head) + 22 <= 78 else 1  # a long label moves U22 down: ≤ 80 columns
-            text = (head + "".join(u[:split]) + " =" + self.nl
-                    + "     " + "".join(u[split:]) + self.nl)
-        else:
-            try:
-                text = head + _field(self._u_iso_code(site, origin), 5, 11)
-            except ValueError:
-                raise self._bad_u(site, (site.u_iso,)) from None
-            if site.is_peak and site.peak_height is not None:
-                text += _field(site.peak_height, 2, 9)
-            text += self.nl
-        if not site.is_peak and not is_hydrogen(site.element):
-            self.previous_ueq = site.u_iso
-        return text
-
-    def _bad_u(self, site: Site, values) -> InputError:
-        """A U that SHELX would read as a free-variable code (|U| >= 5 Å²) is the input's error."""
-        return InputError(f"site {site.label}: displacement parameter {max(values, key=abs):g} Å² is not "
-                          "physical (U in units of 10⁻⁴ Å² without the scale?)", self.source, site.line)
-
-    def _u_iso_code(self, site: Site, origin: AtomLine | None) -> float:
-        """Riding Uiso written back as SHELX's -1.2/-1.5 (× Ueq of the previous non-H atom)."""
-        ratios = [1.2, 1.5] if is_hydrogen(site.element) else []
-        if origin and len(origin.u_codes) == 1:
-            code = origin.u_codes[0]
-            if not _RIDING_U[0] < code < _RIDING_U[1]:
-                return self._keep(site.u_iso, code)
-            ratios.insert(0, -code)
-        for ratio in ratios:
-            if self.previous_ueq and math.isclose(site.u_iso, ratio * self.previous_ueq,
-                                                  **_CLOSE):
-                return -ratio
-        return _plain(site.u_iso)
-
-
-_UNWRITABLE = 4.9999995  # a coordinate that rounds to |x| >= 5 reads back as a free-variable code
-
-
-def _lattice_shift(sites: list[Site]) -> tuple[int, int, int]:
-    """Whole cells to move every site by along each axis so that SHELX can write the
-    coordinates: none where all can be written as they are, else the centroid goes into the
-    first cell (a lattice translation of the whole model keeps molecules whole)."""
-    shift = []
-    for values in zip(*(site.frac for site in sites)):
-        unwritable = max(abs(v) for v in values) >= _UNWRITABLE
-        shift.append(-math.floor(sum(values) / len(values)) if unwritable else 0)
-    return (*shift, *[0] * (3 - len(shift)))
-
-
-def _shifted(value: float, code: float | None, shift: int) -> tuple[float, float | None]:
-    """(coordinate, code) moved by `shift` cells, and an atom still out of reach alone
-    into the first cell; a fixed coordinate (10 + x) stays fixed."""
-    moved = value + shift
-    if abs(moved) >= _UNWRITABLE:
-        moved -= math.floor(moved)
-    if moved == value or code is None:
-        return moved, code
-    return moved, (math.copysign(10 + abs(moved), moved) if 5 <= abs(code) < 15 else None)
-
-
-def _plain(value: float) -> float:
-    """A value written as itself; SHELX would read |value| >= 5 as a 10m+p code."""
-    if abs(value) >= 5:
-        raise ValueError(f"{value:g} cannot be written as a SHELX parameter (|value| >= 5)")
-    return value
-
-
-def _hfix_lines(groups, newline: str) -> list[str]:
-    """`HFIX code labels...` wrapped to 80 columns; a group without labels would hit every atom."""
-    from crystalx_core.hydrogens import hfix_lines
-    return [line + newline for line in hfix_lines([(code, labels) for code, labels in groups if labels])]
-
-
-def _sfac_unit_lines(sfac: list[str], unit: list[float], long_form: dict[str, ShelxLine],
-                     newline: str) -> tuple[list[str], str]:
-    """SFAC line(s) (short form, long-form lines reused for their elements) and UNIT."""
-    sfac_lines, short = [], []
-    for element in sfac:
-        if element in long_form:
-            if short:
-                sfac_lines.append("SFAC " + " ".join(short) + newline)
-                short = []
-            sfac_lines.append(long_form[element].text)
-        else:
-            short.append(element)
-    if short:
-        sfac_lines.append("SFAC " + " ".join(short) + newline)
-    return sfac_lines, "UNIT " + " ".join(_num(n) for n in unit) + newline
-
-
-def _atom_region(lines: list[ShelxLine]) -> tuple[int, int]:
-    """[start, end) of the atom list: first atom/peak/AFIX/PART up to HKLF (else END)."""
-    end = next((k for k, line in enumerate(lines) if line.keyword == "HKLF"), None)
-    if end is None:
-        end = next((k for k, line in enumerate(lines) if line.keyword == "END"), len(lines))
-    start = next((k for k, line in enumerate(lines[:end])
-                  if isinstance(line, AtomLine) or line.keyword in ("AFIX", "PART")), end)
-    return start, end
-
-
-def render_with_sites(shelx_file: ShelxFile, structure: Structure, hfix_groups=(),
-                      keep_peaks: bool = False) -> str:
-    """The file with its atom list replaced by `structure`'s sites.
-
-    Every other instruction is kept verbatim and in order; those inside the atom list
-    (RESI, REM, HTAB, ...) stay next to the atoms they followed when the sites keep their
-    file order (Site.line). AFIX/PART lines are regenerated from Site.afix/part, reusing the
-    original line (with its sof or AFIX parameters) where the group is unchanged. SFAC/UNIT
-    are rewritten only when the structure's differ. `hfix_groups` ((code, labels), ...)
-    become HFIX lines just before the atom list.
-    """
-    nl = shelx_file.newline
-    lines = shelx_file.lines
-    start, end = _atom_region(lines)
-    sites = [site for site in structure.sites if keep_peaks or not site.is_peak]
-    origins = {line.number: line for line in lines[start:end] if isinstance(line, AtomLine)}
-    pending = [line for line in lines[start:end]
-               if not isinstance(line, AtomLine) and line.keyword not in ("AFIX", "PART")]
-
-    replaced: dict[int, list[str]] = {}
-    if list(structure.sfac) != shelx_file.sfac or list(structure.unit) != shelx_file.unit:
-        sfac_lines, unit_line = _sfac_unit_lines(structure.sfac, structure.unit,
-                                                 shelx_file.sfac_long, nl)
-        sfac_numbers = [line.number for line in lines if line.keyword == "SFAC"]
-        unit_numbers = [line.number for line in lines if line.keyword == "UNIT"]
-        for number in sfac_numbers:
-            replaced[number] = []
-        if unit_numbers:
-            replaced[unit_numbers[0]] = [unit_line]
-        else:
-            sfac_lines.append(unit_line)
-        if sfac_numbers:
-            replaced[sfac_numbers[0]] = sfac_lines
-
-    def verbatim(block: list[ShelxLine]) -> list[str]:
-        return [text for line in block for text in replaced.get(line.number, [line.text])]
-
-    out = verbatim(lines[:start]) + _hfix_lines(hfix_groups, nl)
-    writer = _SiteWriter(structure, sites, shelx_file.fvars, nl, origins)
-    for index, site in enumerate(sites):
-        origin = origins.get(site.line)
-        between = []
-        while origin is not None and pending and pending[0].number < origin.number:
-            between.append(pending.pop(0))
-        out += writer.emit(index, site, origin, between)
-    out += writer.close()
-    out += [line.text for line in pending] + verbatim(lines[end:])
-    return "".join(out)
-
-
-def new_ins_text(structure: Structure, instructions: list[str] | None = None,
-                 keep_peaks: bool = False) -> str:
-    """A fresh .ins for `structure`: header from the cell, symmetry and SFAC/UNIT, then
-    `instructions` (default: a plain SHELXL least-squares setup), the sites (those of
-    residues last, crystalx_core.residues.residue_order), HKLF 4, END."""
-    latt, symm = shelx_latt_symm(structure.symops, structure.source)
-    title = " ".join((structure.title or "crystalx").split())[:75]  # TITL fits 80 columns
-    sfac_lines, unit_line = _sfac_unit_lines(structure.sfac, structure.unit, {}, "\n")
-    z = len(structure.symops)  # as if one formula unit per asymmetric unit
-    out = [f"TITL {title}\n",
-           "CELL " + " ".join(_num(v) for v in (structure.wavelength, *structure.cell)) + "\n",
-           f"ZERR {z} 0 0 0 0 0 0\n", f"LATT {latt}\n"]
-    out += [f"SYMM {op.upper()}\n" for op in symm]
-    out += sfac_lines + [unit_line]
-    if structure.temperature_c is not None:
-        out.append(f"TEMP {structure.temperature_c:.1f}\n")
-    if instructions is None:
-        instructions = DEFAULT_INSTRUCTIONS
-    out += [line + "\n" for line in instructions]
-    sites = [site for site in structure.sites if keep_peaks or not site.is_peak]
-    sites = [sites[k] for k in residue_order([site.label for site in sites])]
-    writer = _SiteWriter(structure, sites, [], "\n")
-    residue = 0  # atoms of residue 2 (labelled C1_2) go under RESI 2, written as C1
-    for index, site in enumerate(sites):
-        if residue_number(site.label) != residue:
-            residue = residue_number(site.label)
-            out += writer.close() + [f"RESI {residue} {RESIDUE_CLASS}\n"]
-        out += writer.emit(index, site, None, [])
-    out += writer.close()
-    out += ["HKLF 4\n", "END\n"]
-    return "".join(out)

@@ -1,0 +1,321 @@
+"""SHELX .ins/.res text written: a file read by `io.shelx_read` with a new atom list (every
+other instruction kept), or a fresh .ins for a structure.
+
+Atom lines are written as SHELXL writes them (fixed columns, 80 at most); a site read from
+a file keeps its free-variable, fixed-parameter and riding-Uiso codes where they still hold.
+Chemical occupancies become SHELX sofs with the site multiplicities (the reader's inverse).
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from crystalx_core.elements import is_hydrogen, normalise_symbol
+from crystalx_core.errors import InputError
+from crystalx_core.geometry import site_multiplicities
+from crystalx_core.io.shelx_read import RIDING_U, AtomLine, ShelxFile, ShelxLine, decode_parameter
+from crystalx_core.residues import bare_label, residue_number, residue_order
+from crystalx_core.structure import Site, Structure
+from crystalx_core.symmetry import shelx_latt_symm
+
+# What a fresh .ins asks SHELXL for: 10 least-squares cycles, the 20 highest difference peaks of
+# an Fo - Fc map, an .fcf of Fo² and Fc² (LIST 4), a simple weight, one overall scale.
+DEFAULT_INSTRUCTIONS = ["L.S. 10", "PLAN 20", "FMAP 2", "LIST 4", "WGHT 0.1", "FVAR 1.0"]
+RESIDUE_CLASS = "RES"  # the class a fresh .ins gives residues whose own class it was not told
+_CLOSE = dict(rel_tol=1e-9, abs_tol=1e-7)
+
+
+
+def _field(value: float, decimals: int, width: int) -> str:
+    """Right-aligned in `width` columns like SHELXL, always at least one blank before it."""
+    return " " + f"{value:.{decimals}f}".rjust(width - 1)
+
+
+def _num(value: float) -> str:
+    """Shortest plain decimal (at most 6 places): 90.0 → '90', 0.71073 → '0.71073'."""
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
+
+
+class _SiteWriter:
+    """Writes sites as SHELX atom lines, opening and closing AFIX and PART groups as they
+    change. A site read from the file (its `origin` line) keeps the original codes (free
+    variables, fixed values, riding Uiso) wherever they still decode to the site's value."""
+
+    def __init__(self, structure: Structure, sites: list[Site], fvars: list[float],
+                 newline: str, origins: dict[int, AtomLine] | None = None):
+        self.sfac_index = {element: k + 1 for k, element in enumerate(structure.sfac)}
+        self.source = structure.source or None
+        order = len(structure.symops)
+        multiplicities = site_multiplicities(structure.with_sites(sites)) if sites else []
+        self.sof_factor = [m / order for m in multiplicities]
+        self.fvars, self.nl = fvars, newline
+        self.origins = origins or {}  # line → atom as read: a mixed site's atoms keep their order and codes
+        self.afix: tuple[int, ShelxLine | None] = (0, None)
+        self.part: tuple[int, ShelxLine | None] = (0, None)
+        self.previous_ueq: float | None = None
+        self.shift = _lattice_shift(sites)
+
+    def emit(self, index: int, site: Site, origin: AtomLine | None,
+             between: list[ShelxLine]) -> list[str]:
+        """`site` (the index-th written) with the group changes before it. The instructions
+        `between` go after the groups that close here, and stay in file order with the
+        original PART/AFIX lines of the groups that open."""
+        afix = (site.afix, origin.afix_line if origin and origin.site.afix == site.afix else None)
+        part_line = origin.part_line if origin and origin.site.part == site.part else None
+        if origin is None and site.part == self.part[0]:
+            part_line = self.part[1]  # a new site (an added H) stays in its neighbour's PART
+        part = (site.part, part_line)
+        out = []
+        if afix != self.afix and self.afix[0]:
+            out.append("AFIX   0" + self.nl)
+        if part != self.part and self.part[0] and not part[0]:
+            out.append("PART 0" + self.nl)  # PART n ends PART m by itself
+        placed = [(line.number, line.text) for line in between]
+        for changed, (n, line), name in ((part != self.part, part, "PART {}"),
+                                         (afix != self.afix, afix, "AFIX{:>4}")):
+            if changed and n:
+                placed.append((line.number, line.text) if line else
+                              (math.inf, name.format(n) + self.nl))
+        out += [text for _, text in sorted(placed, key=lambda item: item[0])]
+        self.afix, self.part = afix, part
+        atoms = site.with_mixed
+        if self.origins and all(atom.line in self.origins for atom in atoms):  # a file's mixed site: as it was
+            atoms = sorted(atoms, key=lambda atom: atom.line)
+        out += [self._atom_text(index, atom, origin if atom is site else self.origins.get(atom.line))
+                for atom in atoms]
+        return out
+
+    def close(self) -> list[str]:
+        out = ["AFIX   0" + self.nl] if self.afix[0] else []
+        out += ["PART 0" + self.nl] if self.part[0] else []
+        self.afix, self.part = (0, None), (0, None)
+        return out
+
+    def _keep(self, value: float, code: float | None) -> float:
+        """The original code if it still means `value`, else the value itself."""
+        if code is not None and math.isclose(decode_parameter(code, self.fvars, "", "", 0), value,
+                                             **_CLOSE):
+            return code
+        return _plain(value)
+
+    def _atom_text(self, index: int, site: Site, origin: AtomLine | None) -> str:
+        if site.is_peak:
+            sfac = 1
+        else:
+            sfac = self.sfac_index.get(normalise_symbol(site.element))
+            if sfac is None:
+                raise ValueError(f"site {site.label}: element {site.element} is not in SFAC "
+                                 f"{' '.join(self.sfac_index)}")
+        codes = origin.xyz_codes if origin else (None, None, None)
+        xyz = "".join(_field(self._keep(*_shifted(v, c, t)), 6, 12) for v, c, t in zip(site.frac, codes, self.shift))
+        sof = site.occupancy * self.sof_factor[index]
+        sof_code = origin.sof_code if origin and math.isclose(origin.sof, sof, **_CLOSE) \
+            else 10 + sof
+        head = f"{bare_label(site.label):<5} {sfac}" + xyz + _field(sof_code, 5, 12)
+        if site.u_aniso is not None:
+            u_codes = origin.u_codes if origin and len(origin.u_codes) == 6 else (None,) * 6
+            try:
+                u = [_field(self._keep(v, c), 5, 11) for v, c in zip(site.u_aniso, u_codes)]
+            except ValueError:
+                raise self._bad_u(site, site.u_aniso) from None
+            split = 2 if len(head) + 22 <= 78 else 1  # a long label moves U22 down: ≤ 80 columns
+            text = (head + "".join(u[:split]) + " =" + self.nl
+                    + "     " + "".join(u[split:]) + self.nl)
+        else:
+            try:
+                text = head + _field(self._u_iso_code(site, origin), 5, 11)
+            except ValueError:
+                raise self._bad_u(site, (site.u_iso,)) from None
+            if site.is_peak and site.peak_height is not None:
+                text += _field(site.peak_height, 2, 9)
+            text += self.nl
+        if not site.is_peak and not is_hydrogen(site.element):
+            self.previous_ueq = site.u_iso
+        return text
+
+    def _bad_u(self, site: Site, values) -> InputError:
+        """A U that SHELX would read as a free-variable code (|U| >= 5 Å²) is the input's error."""
+        return InputError(f"site {site.label}: displacement parameter {max(values, key=abs):g} Å² is not "
+                          "physical (U in units of 10⁻⁴ Å² without the scale?)", self.source, site.line)
+
+    def _u_iso_code(self, site: Site, origin: AtomLine | None) -> float:
+        """Riding Uiso written back as SHELX's -1.2/-1.5 (× Ueq of the previous non-H atom)."""
+        ratios = [1.2, 1.5] if is_hydrogen(site.element) else []
+        if origin and len(origin.u_codes) == 1:
+            code = origin.u_codes[0]
+            if not RIDING_U[0] < code < RIDING_U[1]:
+                return self._keep(site.u_iso, code)
+            ratios.insert(0, -code)
+        for ratio in ratios:
+            if self.previous_ueq and math.isclose(site.u_iso, ratio * self.previous_ueq,
+                                                  **_CLOSE):
+                return -ratio
+        return _plain(site.u_iso)
+
+
+_UNWRITABLE = 4.9999995  # a coordinate that rounds to |x| >= 5 reads back as a free-variable code
+
+
+def _lattice_shift(sites: list[Site]) -> tuple[int, int, int]:
+    """Whole cells to move every site by along each axis so that SHELX can write the
+    coordinates: none where all can be written as they are, else the centroid goes into the
+    first cell (a lattice translation of the whole model keeps molecules whole)."""
+    shift = []
+    for values in zip(*(site.frac for site in sites)):
+        unwritable = max(abs(v) for v in values) >= _UNWRITABLE
+        shift.append(-math.floor(sum(values) / len(values)) if unwritable else 0)
+    return (*shift, *[0] * (3 - len(shift)))
+
+
+def _shifted(value: float, code: float | None, shift: int) -> tuple[float, float | None]:
+    """(coordinate, code) moved by `shift` cells, and an atom still out of reach alone
+    into the first cell; a fixed coordinate (10 + x) stays fixed."""
+    moved = value + shift
+    if abs(moved) >= _UNWRITABLE:
+        moved -= math.floor(moved)
+    if moved == value or code is None:
+        return moved, code
+    return moved, (math.copysign(10 + abs(moved), moved) if 5 <= abs(code) < 15 else None)
+
+
+def _plain(value: float) -> float:
+    """A value written as itself; SHELX would read |value| >= 5 as a 10m+p code."""
+    if abs(value) >= 5:
+        raise ValueError(f"{value:g} cannot be written as a SHELX parameter (|value| >= 5)")
+    return value
+
+
+def hfix_lines(groups: Sequence[tuple[int, Sequence[str]]], width: int = 80) -> list[str]:
+    """One SHELX `HFIX code labels...` instruction per group, wrapped to `width` columns.
+
+    SHELX continues an instruction when a line ends in ' =' and the next one starts with a
+    blank, so every line but the last of an instruction keeps two columns for ' ='.
+    """
+    lines: list[str] = []
+    for code, labels in groups:
+        current = f"HFIX {code}"
+        for index, label in enumerate(labels):
+            is_last = index == len(labels) - 1
+            if len(current) + 1 + len(label) + (0 if is_last else 2) <= width:
+                current += " " + label
+            else:
+                lines.append(current + " =")
+                current = " " + label
+        lines.append(current)
+    return lines
+
+
+def _hfix_lines(groups, newline: str) -> list[str]:
+    """`HFIX code labels...` wrapped to 80 columns; a group without labels would hit every atom."""
+    return [line + newline for line in hfix_lines([(code, labels) for code, labels in groups if labels])]
+
+
+def _sfac_unit_lines(sfac: list[str], unit: list[float], long_form: dict[str, ShelxLine],
+                     newline: str) -> tuple[list[str], str]:
+    """SFAC line(s) (short form, long-form lines reused for their elements) and UNIT."""
+    sfac_lines, short = [], []
+    for element in sfac:
+        if element in long_form:
+            if short:
+                sfac_lines.append("SFAC " + " ".join(short) + newline)
+                short = []
+            sfac_lines.append(long_form[element].text)
+        else:
+            short.append(element)
+    if short:
+        sfac_lines.append("SFAC " + " ".join(short) + newline)
+    return sfac_lines, "UNIT " + " ".join(_num(n) for n in unit) + newline
+
+
+def _atom_region(lines: list[ShelxLine]) -> tuple[int, int]:
+    """[start, end) of the atom list: first atom/peak/AFIX/PART up to HKLF (else END)."""
+    end = next((k for k, line in enumerate(lines) if line.keyword == "HKLF"), None)
+    if end is None:
+        end = next((k for k, line in enumerate(lines) if line.keyword == "END"), len(lines))
+    start = next((k for k, line in enumerate(lines[:end])
+                  if isinstance(line, AtomLine) or line.keyword in ("AFIX", "PART")), end)
+    return start, end
+
+
+def render_with_sites(shelx_file: ShelxFile, structure: Structure, hfix_groups=(),
+                      keep_peaks: bool = False) -> str:
+    """The file with its atom list replaced by `structure`'s sites.
+
+    Every other instruction is kept verbatim and in order; those inside the atom list
+    (RESI, REM, HTAB, ...) stay next to the atoms they followed when the sites keep their
+    file order (Site.line). AFIX/PART lines are regenerated from Site.afix/part, reusing the
+    original line (with its sof or AFIX parameters) where the group is unchanged. SFAC/UNIT
+    are rewritten only when the structure's differ. `hfix_groups` ((code, labels), ...)
+    become HFIX lines just before the atom list.
+    """
+    nl = shelx_file.newline
+    lines = shelx_file.lines
+    start, end = _atom_region(lines)
+    sites = [site for site in structure.sites if keep_peaks or not site.is_peak]
+    origins = {line.number: line for line in lines[start:end] if isinstance(line, AtomLine)}
+    pending = [line for line in lines[start:end]
+               if not isinstance(line, AtomLine) and line.keyword not in ("AFIX", "PART")]
+
+    replaced: dict[int, list[str]] = {}
+    if list(structure.sfac) != shelx_file.sfac or list(structure.unit) != shelx_file.unit:
+        sfac_lines, unit_line = _sfac_unit_lines(structure.sfac, structure.unit,
+                                                 shelx_file.sfac_long, nl)
+        sfac_numbers = [line.number for line in lines if line.keyword == "SFAC"]
+        unit_numbers = [line.number for line in lines if line.keyword == "UNIT"]
+        for number in sfac_numbers:
+            replaced[number] = []
+        if unit_numbers:
+            replaced[unit_numbers[0]] = [unit_line]
+        else:
+            sfac_lines.append(unit_line)
+        if sfac_numbers:
+            replaced[sfac_numbers[0]] = sfac_lines
+
+    def verbatim(block: list[ShelxLine]) -> list[str]:
+        return [text for line in block for text in replaced.get(line.number, [line.text])]
+
+    out = verbatim(lines[:start]) + _hfix_lines(hfix_groups, nl)
+    writer = _SiteWriter(structure, sites, shelx_file.fvars, nl, origins)
+    for index, site in enumerate(sites):
+        origin = origins.get(site.line)
+        between = []
+        while origin is not None and pending and pending[0].number < origin.number:
+            between.append(pending.pop(0))
+        out += writer.emit(index, site, origin, between)
+    out += writer.close()
+    out += [line.text for line in pending] + verbatim(lines[end:])
+    return "".join(out)
+
+
+def new_ins_text(structure: Structure, instructions: list[str] | None = None,
+                 keep_peaks: bool = False) -> str:
+    """A fresh .ins for `structure`: header from the cell, symmetry and SFAC/UNIT, then
+    `instructions` (default: a plain SHELXL least-squares setup), the sites (those of
+    residues last, crystalx_core.residues.residue_order), HKLF 4, END."""
+    latt, symm = shelx_latt_symm(structure.symops, structure.source)
+    title = " ".join((structure.title or "crystalx").split())[:75]  # TITL fits 80 columns
+    sfac_lines, unit_line = _sfac_unit_lines(structure.sfac, structure.unit, {}, "\n")
+    z = len(structure.symops)  # as if one formula unit per asymmetric unit
+    out = [f"TITL {title}\n",
+           "CELL " + " ".join(_num(v) for v in (structure.wavelength, *structure.cell)) + "\n",
+           f"ZERR {z} 0 0 0 0 0 0\n", f"LATT {latt}\n"]
+    out += [f"SYMM {op.upper()}\n" for op in symm]
+    out += sfac_lines + [unit_line]
+    if structure.temperature_c is not None:
+        out.append(f"TEMP {structure.temperature_c:.1f}\n")
+    if instructions is None:
+        instructions = DEFAULT_INSTRUCTIONS
+    out += [line + "\n" for line in instructions]
+    sites = [site for site in structure.sites if keep_peaks or not site.is_peak]
+    sites = [sites[k] for k in residue_order([site.label for site in sites])]
+    writer = _SiteWriter(structure, sites, [], "\n")
+    residue = 0  # atoms of residue 2 (labelled C1_2) go under RESI 2, written as C1
+    for index, site in enumerate(sites):
+        if residue_number(site.label) != residue:
+            residue = residue_number(site.label)
+            out += writer.close() + [f"RESI {residue} {RESIDUE_CLASS}\n"]
+        out += writer.emit(index, site, None, [])
+    out += writer.close()
+    out += ["HKLF 4\n", "END\n"]
+    return "".join(out)
