@@ -623,22 +623,6 @@ def hfix_groups(codes_by_label: dict[str, int]) -> list[tuple[int, list[str]]]:
     return list(groups.items())
 
 
-def olex2_hadd_commands(groups: Sequence[tuple[int, Sequence[str]]],
-                        max_length: int = 200) -> list[str]:
-    """Olex2 `hadd code labels...` commands, a long group split so none exceeds `max_length`."""
-    commands: list[str] = []
-    for code, labels in groups:
-        head = f"hadd {code}"
-        current = head
-        for label in labels:
-            if current != head and len(current) + 1 + len(label) > max_length:
-                commands.append(current)
-                current = head
-            current += " " + label
-        commands.append(current)
-    return commands
-
-
 def h_label(pivot_label: str, k: int, n_h: int, element: str = "H") -> str:
     """SHELXL's name for the k-th (0-based) of `n_h` H (or, element="D", D) atoms riding on
     `pivot_label`.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 _SUFFIX = re.compile(r"_(\d+)$")  # SHELX labels never hold '_': it always starts a residue
+MAX_LABEL = 4  # characters of an atom name without its residue: SHELX reads no more, Olex2 trims longer ones
 
 
 def residue_address(label: str, residue: int) -> str:

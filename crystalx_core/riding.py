@@ -14,7 +14,7 @@ from crystalx_core.geometry import H_BOND_MAX, Contact, connectivity, neighbours
 from crystalx_core.hydrogens import (HBOND_DISTANCE, KNOWN_H_REACH, WATER_OH, Density, _perpendicular,
                                      choose_hfix, h_label, place_ammonium_hydrogens, place_hydrogens,
                                      place_water_hydrogens)
-from crystalx_core.residues import bare_label, residue_suffix
+from crystalx_core.residues import MAX_LABEL, bare_label, residue_suffix
 from crystalx_core.structure import Site, Structure
 from crystalx_core.symmetry import parse_symop
 
@@ -290,7 +290,6 @@ def _name_hydrogens(sites: list[Site], new_h: list[int], used: set[str]) -> None
         sites[k] = replace(sites[k], label=pool.take(sites[k].label))
 
 
-MAX_LABEL = 4  # characters in a SHELX atom name
 _LABEL_CHARACTERS = "0123456789ABCDEFGHIJKLMNOPRSTUVWXYZ"  # no Q: Q1 is a peak
 
 

@@ -19,7 +19,7 @@ import pytest
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
 import gemmi
 from crystalx_core.hydrogens import (
-    NON_METALS, choose_hfix, h_label, hfix_groups, olex2_hadd_commands,
+    NON_METALS, choose_hfix, h_label, hfix_groups,
     place_ammonium_hydrogens, place_hydrogens, place_water_hydrogens, riding_distance)
 
 from tests.conftest import BENCHMARK
@@ -434,16 +434,6 @@ def test_riding_distance_follows_temperature():
 def test_hfix_groups_keep_first_appearance_order_and_drop_code_0():
     codes = {"C1": 43, "C2": 137, "O1": 0, "C3": 43, "O2": 147, "C4": 137}
     assert hfix_groups(codes) == [(43, ["C1", "C3"]), (137, ["C2", "C4"]), (147, ["O2"])]
-
-
-def test_olex2_commands_split_long_groups():
-    labels = [f"C{i}" for i in range(1, 121)]
-    commands = olex2_hadd_commands([(43, labels), (23, ["C200"])])
-    assert all(len(command) <= 200 for command in commands)
-    assert commands[-1] == "hadd 23 C200"
-    words = [w for command in commands[:-1] for w in command.split()[2:]]
-    assert words == labels
-    assert all(command.startswith("hadd 43 ") for command in commands[:-1])
 
 
 @pytest.mark.parametrize("pivot, k, n_h, expected", [

@@ -11,8 +11,8 @@ from crystalx_core.assignment import Assignment, SiteAssignment
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.io.cif import read_cif
 from crystalx_core.io.shelx_read import read_shelx
-from crystalx_core.service import (MAX_REQUEST_BYTES, MAX_SITES, PROTOCOL, olex2_commands, reply_to, serve,
-                                   structure_from_snapshot)
+from crystalx_core.olex2 import olex2_commands
+from crystalx_core.service import MAX_REQUEST_BYTES, MAX_SITES, PROTOCOL, reply_to, serve, structure_from_snapshot
 from crystalx_core.geometry import site_multiplicities
 from crystalx_core.structure import Site, Structure
 

@@ -1,0 +1,117 @@
+"""Olex2 commands that apply an answer to the model open in Olex2: `kill`, `name`, `hadd`.
+
+Olex2 reads labels its own way (it types an atom from its label and trims labels over
+MAX_LABEL characters), so every new label is checked here before a command carries it.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from crystalx_core.assignment import Assignment
+from crystalx_core.elements import normalise_symbol
+from crystalx_core.errors import InputError, RequestError
+from crystalx_core.residues import MAX_LABEL, bare_label, residue_suffix
+from crystalx_core.structure import Structure
+
+
+def olex2_commands(structure: Structure, assignment: Assignment, groups) -> list[str]:
+    """Olex2 commands that turn the snapshot into the assignment: delete the peaks judged
+    spurious (when asked), rename (which retypes) every site whose label changes, then add
+    riding H to atoms that have none yet. H atoms already in the model are kept.
+
+    Renames are ordered so that no label is taken when it is given; a cycle (C1→C2, C2→C1)
+    goes through a spare label of the same element. An atom of a residue is named by its
+    address (C1_2) and given its new label without the suffix: it stays in its residue.
+    Every new label must be one Olex2 keeps as it is (see `olex2_label_problem`) and must not
+    be held by a site that keeps its label: either is a RequestError naming the site.
+    """
+    kill = [structure.sites[i].label for i in assignment.dropped]
+    commands = [f"kill {' '.join(kill)}"] if kill else []
+    pending = {s.label: s.new_label for s in assignment.sites if s.label != s.new_label}
+    elements = {s.new_label: s.element for s in assignment.sites}
+    held = {s.label.upper() for s in structure.sites} - {label.upper() for label in kill}
+    staying = held - {old.upper() for old in pending}
+    given: dict[str, str] = {}
+    for old, new in pending.items():
+        problem = olex2_label_problem(new, elements[new])
+        if problem:
+            raise RequestError("bad-label", f"new label {new!r} of {old}: {problem}")
+        if new.upper() in staying:
+            raise RequestError("bad-label", f"new label {new} of {old} is held by a site that keeps its label")
+        if new.upper() in given:
+            raise RequestError("bad-label", f"{given[new.upper()]} and {old} would both become {new}")
+        given[new.upper()] = old
+    while pending:
+        ready = [old for old, new in pending.items() if new.upper() not in held]
+        if not ready:  # a cycle: park one of its sites on an unused label of its element
+            old = next(iter(pending))
+            parked = _spare_label(elements[pending[old]], residue_suffix(old), held)
+            commands.append(f"name {old} {bare_label(parked)}")
+            held.discard(old.upper())
+            held.add(parked.upper())
+            pending[parked] = pending.pop(old)
+            continue
+        for old in ready:
+            commands.append(f"name {old} {bare_label(pending[old])}")
+            held.discard(old.upper())
+            held.add(pending.pop(old).upper())
+    return commands + olex2_hadd_commands(groups)
+
+
+OLEX2_LABEL = re.compile(r"^[A-Za-z][A-Za-z0-9']*$")
+
+
+def olex2_label_problem(label: str, element: str) -> str | None:
+    """Why Olex2 would not keep `label` (its bare part, without a residue address) for an atom
+    of `element`, or None: at most 4 letters, digits or primes, starting with the element's
+    symbol read as Olex2 reads it (it types an atom from its label: Ca1 is calcium)."""
+    bare = bare_label(label)
+    if not OLEX2_LABEL.match(bare):
+        return "a label is a letter followed by letters, digits or '"
+    if len(bare) > MAX_LABEL:
+        return f"longer than the {MAX_LABEL} characters Olex2 keeps"
+    read = _label_element(bare)
+    if read is None or read.upper() != element.upper():
+        return f"Olex2 would read it as {read or 'no element'}, not {element}"
+    return None
+
+
+def _label_element(label: str) -> str | None:
+    """The element Olex2 gives an atom of this label: the two-letter symbol when the label
+    starts with one, else the one-letter symbol."""
+    for size in (2, 1):
+        head = label[:size]
+        if len(head) == size and head.isalpha():
+            try:
+                return normalise_symbol(head)
+            except InputError:
+                continue
+    return None
+
+
+def _spare_label(element: str, residue: str, held: set[str]) -> str:
+    """An unused label of `element` that fits Olex2's 4 characters, counting down from the
+    largest number that fits (C999, Cl99), so it does not collide with the usual labels."""
+    number = 10 ** (MAX_LABEL - len(element)) - 1
+    while number > 0 and f"{element}{number}{residue}".upper() in held:
+        number -= 1
+    if number == 0:
+        raise RequestError("bad-label", f"no free {element} label of {MAX_LABEL} characters to rename through")
+    return f"{element}{number}{residue}"
+
+
+def olex2_hadd_commands(groups: Sequence[tuple[int, Sequence[str]]],
+                        max_length: int = 200) -> list[str]:
+    """Olex2 `hadd code labels...` commands, a long group split so none exceeds `max_length`."""
+    commands: list[str] = []
+    for code, labels in groups:
+        head = f"hadd {code}"
+        current = head
+        for label in labels:
+            if current != head and len(current) + 1 + len(label) > max_length:
+                commands.append(current)
+                current = head
+            current += " " + label
+        commands.append(current)
+    return commands
