@@ -133,8 +133,7 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
         from crystalx_core.pipeline import assign_job
 
         loaded = load(item.model)
-        hklf = loaded.shelx.reflection_format() if loaded.shelx and item.hkl and options.refine else None
-        reflections = read_hkl(item.hkl, hklf) if item.hkl and options.refine else None
+        reflections = read_hkl(item.hkl, loaded.reflection_format()) if item.hkl and options.refine else None
         result = assign_job(loaded.structure, reflections, options.method, options.cycles,
                             hydrogens=options.hydrogens)
         inputs = [item.model] + ([item.hkl] if item.hkl else [])

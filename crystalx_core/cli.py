@@ -134,8 +134,7 @@ def _run_assign(args) -> int:
     from crystalx_core.io.hkl import read_hkl
     from crystalx_core.pipeline import assign_job
     loaded = load(args.model)
-    hklf = loaded.shelx.reflection_format() if loaded.shelx else None
-    reflections = read_hkl(args.hkl, hklf) if args.hkl else None
+    reflections = read_hkl(args.hkl, loaded.reflection_format()) if args.hkl else None
     with _progress(args) as progress:
         result = assign_job(loaded.structure, reflections, args.method, args.cycles, progress, args.hydrogens)
     inputs = [args.model] + ([args.hkl] if args.hkl else [])

@@ -203,6 +203,27 @@ def test_audit_refuses_the_embedded_reflections_of_a_twin(shared_data, tmp_path,
     assert "TWIN: twinned refinement" in error and len(error.splitlines()) == 1
 
 
+@pytest.mark.parametrize("command", ["assign", "batch"])
+def test_a_cif_whose_res_says_twin_refuses_a_separate_hkl_too(shared_data, tmp_path, capsys, command):
+    """Reflections given beside the CIF are read as its own .res says (TWIN: refused), as for a .res."""
+    from crystalx_core.io import load
+    from tests.conftest import BENCHMARK
+    published = BENCHMARK / "XH_urea" / "model.cif"
+    cif, hkl = tmp_path / "twin.cif", tmp_path / "twin.hkl"
+    cif.write_text(published.read_text().replace("\nHKLF 4", "\nTWIN\nHKLF 4", 1))
+    hkl.write_text(load(published).hkl_text)
+    if command == "assign":
+        assert main(["assign", str(cif), "--hkl", str(hkl), "--quiet", "--method", "baseline"]) == 2
+        error = capsys.readouterr().err.strip().removeprefix("crystalx: error: ")
+        assert len(error.splitlines()) == 1
+    else:
+        assert main(["batch", str(tmp_path), "--quiet", "--json", "--method", "baseline"]) == 1
+        [row] = json.loads(capsys.readouterr().out)["rows"]
+        error = row["error"]
+    assert error.startswith(f"{cif} (_shelx_res_file):")
+    assert "TWIN: twinned refinement (twin law and BASF fractions); CrystalX refines untwinned" in error
+
+
 def test_mixed_site_on_a_special_position_refines_together():
     """Cl/Br sharing NaCl's anion site (m-3m): one position, one U, R1 as for any ordered site."""
     from crystalx_core.crystallography.refine import refine
