@@ -25,7 +25,6 @@ RESIDUE_CLASS = "RES"  # the class a fresh .ins gives residues whose own class i
 _CLOSE = dict(rel_tol=1e-9, abs_tol=1e-7)
 
 
-
 def _field(value: float, decimals: int, width: int) -> str:
     """Right-aligned in `width` columns like SHELXL, always at least one blank before it."""
     return " " + f"{value:.{decimals}f}".rjust(width - 1)
