@@ -1,10 +1,10 @@
 """Run an exported classifier with onnxruntime: no torch at run time.
 
 A model is two files: NAME.onnx and NAME.json, the sidecar written by
-crystalx_core.training.export with the class list and the cutoff the graph must be
+crystalx_core.training.atoms.export with the class list and the cutoff the graph must be
 built with. The shipped models are in MODEL_DIR: the repository's onnx_models/, which a
 built wheel carries inside the package as crystalx_core/onnx_models (setup.py).
-Where crystalx_core.training.calibrate fitted one, the sidecar also holds the temperature T
+Where crystalx_core.training.atoms.calibrate fitted one, the sidecar also holds the temperature T
 that calibrates the probabilities reported to the user (OnnxModel.calibrated).
 """
 from __future__ import annotations

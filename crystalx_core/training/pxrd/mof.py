@@ -3,7 +3,7 @@ wheel on PyPI) labelled with the space group recovered from their P1 cells, spli
 structure as Chemical Sight Net did; "MOF" is the test half with its natural class
 frequencies, "MOF-Balanced" 10 test structures from every class with more than 10.
 
-    python -m crystalx_core.training.pxrd_mof data/pxrd_mof.npz      # fetches the wheel into data/
+    python -m crystalx_core.training.pxrd.mof data/pxrd_mof.npz      # fetches the wheel into data/
 
 Symmetry: spglib on the P1 cell with all atoms (H included), SYMPREC = 0.1 Å and
 ANGLE_TOLERANCE = 5° (CoRE MOF cells carry computed H positions and edited solvent, so a
@@ -40,7 +40,7 @@ import spglib
 import spglib.error
 
 from crystalx_core.pxrd.simulate import CU_KALPHA, GRID_STOP, Sticks, measured_like, real_sample_effects
-from crystalx_core.training import pxrd_dataset
+from crystalx_core.training.pxrd import dataset
 
 WHEEL = "core-mof==2019.1"
 SETS = ("2019-ASR", "2019-FSR", "2014")  # preference order when a refcode is in several
@@ -116,11 +116,11 @@ def space_group_number(cell, xyz: np.ndarray, elements: list[str], symprec: floa
         return None
     spglib.error.OLD_ERROR_HANDLING = False  # errors as exceptions (the old None return is deprecated)
     try:
-        dataset = spglib.get_symmetry_dataset((lattice, xyz % 1.0, numbers), symprec=symprec,
-                                              angle_tolerance=ANGLE_TOLERANCE)
+        found = spglib.get_symmetry_dataset((lattice, xyz % 1.0, numbers), symprec=symprec,
+                                            angle_tolerance=ANGLE_TOLERANCE)
     except spglib.error.SpglibError:
         return None
-    return None if dataset is None else int(dataset.number)
+    return None if found is None else int(found.number)
 
 
 def p1_sticks(cell, xyz: np.ndarray, elements: list[str], u_iso: float) -> tuple[Sticks, np.ndarray]:
@@ -243,7 +243,7 @@ def merge(paths: list[Path], seed: int = 0) -> tuple[dict, dict]:
 
 
 def save(data: dict, summary: dict, output: Path) -> None:
-    pxrd_dataset.save(data, summary, output, {"test_balanced": data["test"]["balanced"]})
+    dataset.save(data, summary, output, {"test_balanced": data["test"]["balanced"]})
 
 
 def main(argv=None) -> int:
