@@ -96,9 +96,7 @@ class OnnxModel:
         (logits,) = self.session.run(None, {"z": graph.z, "pos": graph.pos,
                                             "edge_index": graph.edge_index,
                                             "incoming": graph.incoming})
-        logits = logits[:graph.n_centre]
-        weights = np.exp(logits - logits.max(axis=1, keepdims=True))
-        return weights / weights.sum(axis=1, keepdims=True)
+        return softmax(logits[:graph.n_centre])
 
     def calibrated(self, probabilities: np.ndarray) -> np.ndarray:
         """Rows of predict's probabilities (restricted and renormalised or not) as
@@ -108,9 +106,15 @@ class OnnxModel:
         if self.temperature == 1.0:
             return probabilities
         with np.errstate(divide="ignore"):
-            scaled = np.exp((np.log(probabilities) - np.log(probabilities.max(axis=1, keepdims=True)))
-                            / self.temperature)
-        return scaled / scaled.sum(axis=1, keepdims=True)
+            return softmax(np.log(probabilities), self.temperature)
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """Rows of softmax(logits / T); -inf logits (classes left out) get 0. Log-probabilities
+    serve as logits: softmax(log p, T) is p^(1/T) renormalised."""
+    z = logits / temperature
+    weights = np.exp(z - z.max(axis=1, keepdims=True))
+    return weights / weights.sum(axis=1, keepdims=True)
 
 
 def _session_options():

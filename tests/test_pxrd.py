@@ -278,6 +278,30 @@ def test_the_space_group_is_recovered_from_a_p1_file_with_an_unquoted_symbol(sha
 
 
 
+def test_a_p1_file_gives_the_sticks_of_its_space_group(shared_data):
+    """The MOF set's sticks come from the whole P1 cell (FFT structure factors) through the same
+    sticks_from_xray as every pattern: sucrose written as a P1 file gives P2(1)'s sticks, the
+    equivalent reflections summed and the screw axis's absences at zero."""
+    pytest.importorskip("spglib")
+    from crystalx_core.pxrd.simulate import GRID_STOP
+    from crystalx_core.training.pxrd.mof import p1_sticks, read_p1
+    structure = read_cif(BENCHMARK / "FC_sucrose" / "model.cif").structure
+    ours, _ = p1_sticks(*read_p1(_p1_cif(structure)), u_iso=0.03)
+    same_u = structure.with_sites([dataclasses.replace(s, u_iso=0.03, u_aniso=None) for s in structure.sites])
+    reference = bragg_sticks(same_u, two_theta_max=GRID_STOP + 1.0)
+
+    def summed(sticks):
+        positions, where = np.unique(np.round(sticks.two_theta, 4), return_inverse=True)
+        return positions, np.bincount(where, weights=sticks.intensity)
+
+    (positions, intensity), (expected_positions, expected) = summed(ours), summed(reference)
+    present = np.isin(positions, expected_positions)
+    assert np.array_equal(positions[present], expected_positions) and (~present).sum() == 4  # 0k0, k odd
+    assert intensity[~present].max() < 1e-4 * expected.max()
+    error = np.abs(intensity[present] - expected) / expected.max()
+    assert error.max() < 0.03 and error.mean() < 1e-3  # FFT structure factors: within 2 % of the strongest
+
+
 def test_refcodes_deduplicate_and_redeterminations_share_a_split():
     from crystalx_core.training.pxrd.mof import balanced_subset, entry_key, split_of
     assert entry_key("ABAVIJ_clean", {}) == entry_key("ABAVIJ_freeONLY", {}) == "ABAVIJ"

@@ -30,6 +30,7 @@ from crystalx_core.assign.model import (MODEL_DIR, NOT_AN_ATOM, _placeable, assi
                                         model_h_counts, site_classes)
 from crystalx_core.elements import is_hydrogen, symbol
 from crystalx_core.geometry import connectivity
+from crystalx_core.runtime import softmax
 from crystalx_core.training.atoms.dataset import h_counts
 from crystalx_core.training.atoms.evaluate import SEEDS, _name_number, test_structures
 from crystalx_core.training.atoms.simulate import SimulationSettings, simulate_peaks
@@ -93,14 +94,6 @@ def hydrogen_rows(truths: list) -> tuple[np.ndarray, np.ndarray]:
         rows.append(_log(_placeable(calls[-1], heavy, connectivity(heavy), counts)))
         targets += [counts.index(n) for n in h_counts(truth)]
     return np.concatenate(rows), np.array(targets)
-
-
-def softmax(log_probabilities: np.ndarray, temperature: float) -> np.ndarray:
-    """Probabilities of logits / T (rows of log-probabilities; -inf for classes left out)."""
-    z = log_probabilities / temperature
-    z = z - z.max(axis=1, keepdims=True)
-    weights = np.exp(z)
-    return weights / weights.sum(axis=1, keepdims=True)
 
 
 def nll(log_probabilities: np.ndarray, targets: np.ndarray, temperature: float) -> float:

@@ -34,12 +34,12 @@ from pathlib import Path
 import numpy as np
 
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
-from cctbx import crystal, miller, xray
+from cctbx import crystal, xray
 import gemmi
 import spglib
 import spglib.error
 
-from crystalx_core.pxrd.simulate import CU_KALPHA, GRID_STOP, Sticks, measured_like, real_sample_effects
+from crystalx_core.pxrd.simulate import GRID_STOP, Sticks, measured_like, real_sample_effects, sticks_from_xray
 from crystalx_core.training.pxrd import dataset
 
 WHEEL = "core-mof==2019.1"
@@ -124,20 +124,12 @@ def space_group_number(cell, xyz: np.ndarray, elements: list[str], symprec: floa
 
 
 def p1_sticks(cell, xyz: np.ndarray, elements: list[str], u_iso: float) -> tuple[Sticks, np.ndarray]:
-    """Every reflection of the P1 cell to the grid's end (FFT structure factors), and the
-    Cartesian reciprocal-lattice matrix that preferred orientation needs."""
+    """Every reflection of the P1 cell to the grid's end, and the Cartesian reciprocal-lattice
+    matrix that preferred orientation needs."""
     xs = xray.structure(crystal_symmetry=crystal.symmetry(unit_cell=cell, space_group_symbol="P1"))
     for k, (site, element) in enumerate(zip(xyz, elements)):
         xs.add_scatterer(xray.scatterer(label=f"{element}{k}", site=tuple(site), u=u_iso, scattering_type=element))
-    d_min = CU_KALPHA / (2 * np.sin(np.radians(GRID_STOP + 1.0) / 2))
-    indices = miller.build_set(xs.crystal_symmetry(), anomalous_flag=False, d_min=d_min)
-    f_calc = indices.structure_factors_from_scatterers(xs, algorithm="fft").f_calc()
-    two_theta = np.asarray(indices.two_theta(CU_KALPHA, deg=True).data())
-    theta = np.radians(two_theta) / 2
-    lp = (1 + np.cos(2 * theta) ** 2) / (np.sin(theta) ** 2 * np.cos(theta))
-    intensity = np.asarray(f_calc.as_intensity_array().data()) * lp
-    hkl = np.asarray(indices.indices())
-    sticks = Sticks(two_theta, intensity, np.asarray(indices.d_spacings().data()), hkl)
+    sticks = sticks_from_xray(xs, two_theta_max=GRID_STOP + 1.0, algorithm="fft", max_reflections=None)
     return sticks, np.array(xs.unit_cell().fractionalization_matrix()).reshape(3, 3)
 
 
