@@ -24,7 +24,7 @@ from crystalx_core.crystallography.maps import fobs_peaks
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.io.cif import read_cif
 from crystalx_core.io.hkl import read_hkl
-from crystalx_core.training.dataset import h_counts
+from crystalx_core.training.atoms.dataset import h_counts
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from solve_benchmark import REPO, write_section  # noqa: E402

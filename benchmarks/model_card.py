@@ -5,9 +5,9 @@ training histories, the model configs and the evaluation metrics.
 
 Inputs, all in onnx_models/: NAME.json (export sidecars), NAME_history.json (training
 histories, copied by the export), dataset_summary.json (from the dataset build) and
-metrics.json (from crystalx_core.training.evaluate), pxrd_metrics.json, pxrd_mof_metrics.json
-and pxrd_corpus_metrics.json (from crystalx_core.training.pxrd_evaluate), calibration.json (from
-crystalx_core.training.calibrate).
+metrics.json (from crystalx_core.training.atoms.evaluate), pxrd_metrics.json, pxrd_mof_metrics.json
+and pxrd_corpus_metrics.json (from crystalx_core.training.pxrd.evaluate), calibration.json (from
+crystalx_core.training.atoms.calibrate).
 """
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def pxrd_section(metrics: dict | None, sidecar: dict | None, runs: dict[str, lis
              "pseudo-Voigt shape, background and Poisson noise. Structures: "
              f"{dataset.get('per_group', '?')} random crystals per space group (all 230; 2–120 atoms in the cell "
              "on random Wyckoff positions, special ones included, so high-symmetry groups get small cells) plus "
-             "the shared corpus, split by structure (`python -m crystalx_core.training.pxrd_dataset`).", "",
+             "the shared corpus, split by structure (`python -m crystalx_core.training.pxrd.dataset`).", "",
              f"- structures per split: {json.dumps(dataset.get('structures', {}))}",
              f"- patterns per split: {json.dumps(dataset.get('patterns', {}))}"]
     if sidecar:
@@ -78,7 +78,7 @@ def pxrd_section(metrics: dict | None, sidecar: dict | None, runs: dict[str, lis
     else:
         lines.append("- no space-group model is shipped (`onnx_models/pxrd_space_group.onnx` absent): `crystalx pxrd "
                      "--from-cif` still simulates, overlays and scores a CIF against a measured pattern.")
-    lines += ["", "Held-out test patterns (`python -m crystalx_core.training.pxrd_evaluate`). Overall = all test "
+    lines += ["", "Held-out test patterns (`python -m crystalx_core.training.pxrd.evaluate`). Overall = all test "
               "patterns (random crystals balanced over the groups, plus the real corpus); class-balanced = mean "
               "over space groups of the per-group accuracy; corpus = the real structures only.", "",
               "| model | top-1 | top-2 | top-5 | class-balanced top-1 | class-balanced top-2 | corpus top-1 "
@@ -114,7 +114,7 @@ def calibration_section(calibration: dict | None) -> list[str]:
         return []
     lines = ["", "## Calibration", "",
              "Each model's logits are divided by a temperature T fitted on the validation structures "
-             "(least negative log-likelihood of the true class; `python -m crystalx_core.training.calibrate "
+             "(least negative log-likelihood of the true class; `python -m crystalx_core.training.atoms.calibrate "
              "../shared/data/corpus --write` stores it in the sidecar, where `crystalx_core/runtime.py` reads it). "
              "T > 1 softens overconfident probabilities. T changes the probabilities reported (top five "
              "elements, H-count probabilities), not the answers: they are chosen from the uncalibrated ones, for "
@@ -154,7 +154,7 @@ def pxrd_mof_section(mof: dict | None, corpus: dict | None, sidecar: dict | None
         lines += ["", "### Real MOFs (CoRE MOF 2019 ASR + FSR and 2014)", "",
                   f"Structures from the `{d.get('source', 'core-mof')}` wheel, space groups recovered with spglib "
                   f"(symprec {d.get('symprec')} Å, {d.get('angle_tolerance')}°) from the P1 cells, one per CSD refcode, "
-                  f"split 50/50 by refcode family (`python -m crystalx_core.training.pxrd_mof`): "
+                  f"split 50/50 by refcode family (`python -m crystalx_core.training.pxrd.mof`): "
                   f"{kept.get('train', 0)} train, {kept.get('val', 0)} validation, {kept.get('test', 0)} test "
                   f"structures; {left_out} left out ({json.dumps(d.get('left_out', {}))}). MOF = one pattern per test "
                   f"structure, natural class frequencies ({d.get('test_space_groups')} groups); MOF-Balanced = "
@@ -194,8 +194,8 @@ def pxrd_mof_section(mof: dict | None, corpus: dict | None, sidecar: dict | None
                   f"`pxrd_space_group.onnx` (`--kind molecular`, the default) on the corpus's held-out test structures "
                   f"({corpus.get('dataset', {}).get('structures', {}).get('test corpus', '?')} structures, {c['patterns']} "
                   "patterns, their natural space-group frequencies; `python -m "
-                  "crystalx_core.training.pxrd_evaluate data/pxrd_corpus.npz ...`), its logits shifted by the corpus "
-                  f"training split's class prior (`crystalx_core.training.pxrd_prior`, weight "
+                  "crystalx_core.training.pxrd.evaluate data/pxrd_corpus.npz ...`), its logits shifted by the corpus "
+                  f"training split's class prior (`crystalx_core.training.pxrd.prior`, weight "
                   f"{corpus.get('prior_weight', '?')} chosen on the validation split). `crystalx pxrd` applies it; the "
                   "random-crystal table above (balanced over all 230 groups) is without it.", "",
                   "| answer | top-1 | top-2 | top-5 | crystal system |", "|---|---|---|---|---|",
@@ -254,7 +254,7 @@ def card(dataset: dict, runs: dict[str, list], metrics: dict, sidecars: dict[str
               "on an earlier build without disordered structures (`checkpoints/hydrogen/dataset_summary.json`; "
               "the README gives every command).",
               "", "## Metrics on the held-out test structures", "",
-              "Measured with onnxruntime by `python -m crystalx_core.training.evaluate`: the whole assignment as "
+              "Measured with onnxruntime by `python -m crystalx_core.training.atoms.evaluate`: the whole assignment as "
               "`crystalx assign` runs it (two heavy passes, each choosing the most likely elements that fit "
               "SFAC/UNIT, see `crystalx_core/assign/composition.py`; a peak at least 0.3 of the map's strongest "
               "is never 'not an atom'). Baseline = the rules (`--method baseline`). Heavy: "

@@ -164,7 +164,7 @@ def _torch_runner(name: str, stock: bool = False):
     import numpy as np
     import torch
     import crystalx_core.training  # noqa: F401  (torch beside cctbx: see its docstring)
-    from crystalx_core.training.model import AtomClassifier, ModelConfig
+    from crystalx_core.training.atoms.model import AtomClassifier, ModelConfig
     config = ModelConfig.load(CHECKPOINTS / name / "config.json")
     model = AtomClassifier(config)
     model.load_state_dict(torch.load(CHECKPOINTS / name / "best.pt", weights_only=True))

@@ -35,7 +35,7 @@ from crystalx_core.io.cif import sfac_unit_from_sites
 from crystalx_core.io.hkl import Reflections
 from crystalx_core.pipeline import solve_job
 from crystalx_core.symmetry import space_group_from_operators
-from crystalx_core.training.dataset import hydrogens_complete, usable
+from crystalx_core.training.atoms.dataset import hydrogens_complete, usable
 from crystalx_core.training.sources import corpus_entries
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

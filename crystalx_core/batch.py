@@ -7,6 +7,7 @@ folder.
 """
 from __future__ import annotations
 
+import ctypes
 import glob
 import json
 import os
@@ -252,9 +253,58 @@ def run_on_cluster(address: str, items: list[BatchItem], options: BatchOptions,
     except (OSError, TimeoutError) as error:
         raise CrystalXError(f"cannot reach the Dask scheduler at {address}: {error}") from None
     with client:
-        futures = {client.submit(run_one, item, options, pure=False): key for key, item in zip(keys, items)}
-        for future in finished(futures):
-            yield futures[future], future.result()
+        futures = {client.submit(_work_on_cluster, item, options, pure=False): key for key, item in zip(keys, items)}
+        try:
+            for future in finished(futures):
+                yield futures[future], future.result()
+        except BaseException:  # a stop (Stopped): the workers drop this batch's structures, running ones too
+            client.cancel(list(futures), force=True)
+            raise
+
+
+def _work_on_cluster(item: BatchItem, options: BatchOptions) -> dict | None:
+    """run_one in a Dask task. Dask never interrupts a running task, so once the batch cancels
+    this one, _CancelWatch raises _WorkerStopped in its thread, as SIGTERM does in a pool
+    worker: the structure in hand unwinds and writes nothing."""
+    try:
+        watch = _CancelWatch()
+        try:
+            return run_one(item, options)
+        finally:
+            watch.end()
+    except _WorkerStopped:
+        return None
+
+
+class _CancelWatch:
+    """Watches the calling Dask task from a second thread; when the worker has cancelled or
+    forgotten it, raises _WorkerStopped in the task's thread, never after end()."""
+
+    def __init__(self, interval: float = 0.1):
+        from distributed import get_worker
+        self.worker = get_worker()
+        self.key = self.worker.get_current_task()
+        self.thread = threading.get_ident()
+        self.lock = threading.Lock()
+        self.ended = threading.Event()
+        threading.Thread(target=self._watch, args=(interval,), daemon=True).start()
+
+    def _cancelled(self) -> bool:
+        task = self.worker.state.tasks.get(self.key)
+        return task is None or task.state == "cancelled"
+
+    def _watch(self, interval: float) -> None:
+        while not self.ended.wait(interval):
+            if self._cancelled():
+                with self.lock:
+                    if not self.ended.is_set():
+                        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self.thread),
+                                                                   ctypes.py_object(_WorkerStopped))
+                return
+
+    def end(self) -> None:
+        with self.lock:
+            self.ended.set()
 
 
 def _stop_pool(pool: ProcessPoolExecutor) -> None:

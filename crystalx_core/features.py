@@ -90,7 +90,7 @@ def incoming_edges(edge_index: np.ndarray, n: int) -> np.ndarray:
     """(n, k) ids of the edges ending at each node, k the largest in-degree, padded with e.
 
     The model sums messages with a gather over this table rather than a scatter (see
-    crystalx_core.training.model for why). k is at least 1: ONNX Reshape reads a 0 in a
+    crystalx_core.training.atoms.model for why). k is at least 1: ONNX Reshape reads a 0 in a
     shape as "keep this dimension", which breaks an empty table.
     """
     target = edge_index[1]

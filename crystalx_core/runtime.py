@@ -1,10 +1,10 @@
 """Run an exported classifier with onnxruntime: no torch at run time.
 
 A model is two files: NAME.onnx and NAME.json, the sidecar written by
-crystalx_core.training.export with the class list and the cutoff the graph must be
+crystalx_core.training.atoms.export with the class list and the cutoff the graph must be
 built with. The shipped models are in MODEL_DIR: the repository's onnx_models/, which a
 built wheel carries inside the package as crystalx_core/onnx_models (setup.py).
-Where crystalx_core.training.calibrate fitted one, the sidecar also holds the temperature T
+Where crystalx_core.training.atoms.calibrate fitted one, the sidecar also holds the temperature T
 that calibrates the probabilities reported to the user (OnnxModel.calibrated).
 """
 from __future__ import annotations
@@ -96,9 +96,7 @@ class OnnxModel:
         (logits,) = self.session.run(None, {"z": graph.z, "pos": graph.pos,
                                             "edge_index": graph.edge_index,
                                             "incoming": graph.incoming})
-        logits = logits[:graph.n_centre]
-        weights = np.exp(logits - logits.max(axis=1, keepdims=True))
-        return weights / weights.sum(axis=1, keepdims=True)
+        return softmax(logits[:graph.n_centre])
 
     def calibrated(self, probabilities: np.ndarray) -> np.ndarray:
         """Rows of predict's probabilities (restricted and renormalised or not) as
@@ -108,9 +106,15 @@ class OnnxModel:
         if self.temperature == 1.0:
             return probabilities
         with np.errstate(divide="ignore"):
-            scaled = np.exp((np.log(probabilities) - np.log(probabilities.max(axis=1, keepdims=True)))
-                            / self.temperature)
-        return scaled / scaled.sum(axis=1, keepdims=True)
+            return softmax(np.log(probabilities), self.temperature)
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """Rows of softmax(logits / T); -inf logits (classes left out) get 0. Log-probabilities
+    serve as logits: softmax(log p, T) is p^(1/T) renormalised."""
+    z = logits / temperature
+    weights = np.exp(z - z.max(axis=1, keepdims=True))
+    return weights / weights.sum(axis=1, keepdims=True)
 
 
 def _session_options():

@@ -1,11 +1,11 @@
 #!/bin/bash
-# The heavy model trained on a lent accelerator in one short run (crystalx_core/training/accelerator.py).
+# The heavy model trained on a lent accelerator in one short run (crystalx_core/training/atoms/accelerator.py).
 #
 # Here (the repository root, the venv's python):
 #   scripts/accelerator_run.sh prepare CARRY data/corpus_v10.pkl.gz data/tmqm_*.pkl.gz
 # copies into CARRY what the machine lacks: crystalx_core, torchmd-net's model code (from the
 # venv), a gemmi wheel (in .whl/ or CARRY/whl/ already), the shipped heavy model (checkpoints/heavy,
-# onnx_models/heavy.onnx) and the builds merged into one compact file (training.samples).
+# onnx_models/heavy.onnx) and the builds merged into one compact file (atoms.samples).
 # There (a copy of CARRY; writes into $OUT):
 #   CARRY/accelerator_run.sh run
 # checks onnx_models/heavy.onnx with each onnxruntime provider, measures the shipped weights on the
@@ -13,7 +13,7 @@
 # the corpus training split and then fine-tuned on the corpus alone (--exclude tmqm_):
 #   a: the shipped 64x3 weights fine-tuned;  b: 128 channels x 4 layers from scratch.
 # Each stage stops at its time budget (train.py --minutes); $OUT gets the logs and a.tgz, b.tgz
-# (best.pt, config.json, histories of both stages) for training.export.
+# (best.pt, config.json, histories of both stages) for atoms.export.
 set -u
 mode=${1:-run}
 if [ "$mode" = prepare ]; then
@@ -28,7 +28,7 @@ if [ "$mode" = prepare ]; then
   cp checkpoints/heavy/* "$carry/init/heavy/"
   cp onnx_models/heavy.onnx onnx_models/heavy.json "$carry/init/"
   cp "$0" "$carry/accelerator_run.sh"
-  python -m crystalx_core.training.samples "$carry/data/train.pkl.gz" "$@"
+  python -m crystalx_core.training.atoms.samples "$carry/data/train.pkl.gz" "$@"
   du -sh "$carry"
   exit
 fi
@@ -42,7 +42,7 @@ export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1
 { nvidia-smi --query-gpu=name,memory.total --format=csv; nproc
   python3 -c "import onnxruntime, torch; print('onnxruntime', onnxruntime.__version__, onnxruntime.get_available_providers()); print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
 } > "$OUT/env.txt" 2>&1
-T="python3 crystalx_core/training/accelerator.py"
+T="python3 crystalx_core/training/atoms/accelerator.py"
 H="--kind heavy --height-tokens --max-nodes $NODES --device $DEV"
 ( $T onnx-check init/heavy.onnx "$DATA" > "$OUT/onnx.txt" 2>&1
   $T "$DATA" runs/shipped $H --hidden 64 --layers 3 --init init/heavy/best.pt --evaluate-only > "$OUT/shipped_val.txt" 2>&1 ) &

@@ -20,9 +20,9 @@ def random_models(tmp_path_factory):
     pytest.importorskip("torchmdnet")
     import torch
 
-    from crystalx_core.training.export import export_onnx
-    from crystalx_core.training.model import AtomClassifier, ModelConfig
-    from crystalx_core.training.train import ELEMENT_CLASSES, HYDROGEN_CLASSES
+    from crystalx_core.training.atoms.export import export_onnx
+    from crystalx_core.training.atoms.model import AtomClassifier, ModelConfig
+    from crystalx_core.training.atoms.train import ELEMENT_CLASSES, HYDROGEN_CLASSES
 
     directory = tmp_path_factory.mktemp("models")
     for name, classes in (("heavy", ELEMENT_CLASSES), ("hydrogen", HYDROGEN_CLASSES)):
@@ -108,7 +108,7 @@ def test_a_disordered_model_keeps_its_elements(shared_data):
 
 @shipped
 def test_shipped_hydrogen_model_counts_published_h(shared_data):
-    from crystalx_core.training.dataset import h_counts
+    from crystalx_core.training.atoms.dataset import h_counts
     total = right = 0
     for entry in ["FC_sucrose", "XH_alanine", "XH_xylitol", "N2_water", "XH_urea"]:
         truth = read_cif(BENCHMARK / entry / "model.cif").structure
@@ -127,9 +127,9 @@ def test_height_tokens_follow_relative_peak_heights(shared_data, tmp_path):
     import torch
 
     from crystalx_core.features import HEIGHT_BINS, MAX_Z
-    from crystalx_core.training.export import export_onnx
-    from crystalx_core.training.model import AtomClassifier, ModelConfig
-    from crystalx_core.training.train import ELEMENT_CLASSES, HYDROGEN_CLASSES
+    from crystalx_core.training.atoms.export import export_onnx
+    from crystalx_core.training.atoms.model import AtomClassifier, ModelConfig
+    from crystalx_core.training.atoms.train import ELEMENT_CLASSES, HYDROGEN_CLASSES
 
     for name, classes, extra in (("heavy", ELEMENT_CLASSES, {"height_tokens": True, "max_z": MAX_Z * HEIGHT_BINS}),
                                  ("hydrogen", HYDROGEN_CLASSES, {})):

@@ -96,3 +96,34 @@ def test_a_second_batch_is_refused_while_the_first_runs_and_a_killed_one_blocks_
     assert seconds_until_gone(first.pid) < 10  # the orphaned workers stop on their own
     with _folders_locked({folder}):  # the dead batch's lock went with it
         pass
+
+
+def test_a_stopped_dask_batch_drops_its_structures_on_the_workers_running_ones_too(tmp_path, shared_data):
+    """Dask never interrupts a running task: the structure in hand once went on computing after
+    the batch had ended and wrote its outputs. Now the worker is idle within seconds and
+    nothing more is written."""
+    distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
+    for k in range(6):
+        shutil.copy(BENCHMARK / "XH_urea" / "model.cif", tmp_path / f"u{k}.cif")
+        shutil.copy(BENCHMARK / "XH_urea" / "data.hkl", tmp_path / f"u{k}.hkl")  # refined: seconds each
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        batch = subprocess.Popen([sys.executable, "-m", "crystalx_core.cli", "batch", str(tmp_path), "--quiet",
+                                  "--method", "baseline", "--scheduler", cluster.scheduler_address],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        wait_for_first_output(tmp_path, batch)
+        batch.send_signal(signal.SIGTERM)
+        stopped = time.monotonic()
+        _, stderr = batch.communicate(timeout=15)
+        assert batch.returncode == 128 + signal.SIGTERM and "batch stopped by SIGTERM" in stderr
+        assert time.monotonic() - stopped < 5
+        state = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+        while any(client.run(lambda dask_worker: len(dask_worker.state.tasks)).values()):
+            assert time.monotonic() - stopped < 5, "the worker still computes the stopped batch's structure"
+            time.sleep(0.05)
+        time.sleep(0.5)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == state  # nothing written after the stop
+    assert not [name for name in state if name.endswith(".tmp")]
+    for item in find_inputs(str(tmp_path)):  # each structure has its three outputs, or none
+        assert len({(tmp_path / f"{item.name}_crystalx{s}").exists() for s in SUFFIXES}) == 1
+    assert 1 <= len([n for n in state if n.endswith("_crystalx.json")]) < 6

@@ -59,7 +59,8 @@ def test_a_bad_temperature_is_a_clear_error(shared_data, tmp_path, temperature):
 def test_fitted_temperature_calibrates_overconfident_rows():
     """Rows drawn from softmax(logits) but reported at twice the logits: the fit finds T ≈ 2
     and brings the ECE down, without changing a single most likely class."""
-    from crystalx_core.training.calibrate import calibrate, reliability, softmax
+    from crystalx_core.runtime import softmax
+    from crystalx_core.training.atoms.calibrate import calibrate, reliability
     rng = np.random.default_rng(0)
     logits = rng.normal(0.0, 2.0, (4000, 5))
     truth = np.array([rng.choice(5, p=p) for p in softmax(logits, 1.0)])
@@ -76,7 +77,7 @@ def test_a_metal_never_carries_riding_h(shared_data):
     gets a note and no HFIX or H atom; its ligands keep their riding H."""
     truth = read_cif(CORPUS / ZINC_COMPLEX).structure
     heavy = truth.with_sites([s for s in truth.sites if s.element != "H"])
-    from crystalx_core.training.dataset import h_counts
+    from crystalx_core.training.atoms.dataset import h_counts
     counts = dict(enumerate(h_counts(truth)))
     zinc = next(i for i, s in enumerate(heavy.sites) if s.element == "Zn")
     counts[zinc] = 1

@@ -54,8 +54,8 @@ def test_formula_makes_shipped_model_answers_closer_to_the_truth(shared_data):
     with the formula the counts match UNIT better and at least as many atoms are right."""
     from crystalx_core.assign.model import NOT_AN_ATOM, assign_model
     from crystalx_core.elements import symbol
-    from crystalx_core.training.evaluate import test_structures
-    from crystalx_core.training.simulate import SimulationSettings, simulate_peaks
+    from crystalx_core.training.atoms.evaluate import test_structures
+    from crystalx_core.training.atoms.simulate import SimulationSettings, simulate_peaks
 
     truths = [t for t in test_structures(Path(shared_data) / "corpus", "val")
               if sum(s.element not in ("H", "D") for s in t.sites) <= 40][:20]

@@ -39,7 +39,7 @@ def _tensors(graph):
 def train_extra():
     pytest.importorskip("torch")
     pytest.importorskip("torchmdnet")
-    from crystalx_core.training import export, model
+    from crystalx_core.training.atoms import export, model
     return model, export
 
 
@@ -218,7 +218,7 @@ def test_tiny_training_run_learns_resumes_and_exports(shared_data, train_extra, 
     from crystalx_core.assign.model import _placeable, model_h_counts
     from crystalx_core.geometry import connectivity
     from crystalx_core.features import combined_tokens
-    from crystalx_core.training import dataset, train
+    from crystalx_core.training.atoms import dataset, train
     from crystalx_core.training.sources import corpus_entries
     model_module, export_module = train_extra
     data = tmp_path / "set.pkl.gz"
@@ -276,7 +276,7 @@ def test_tiny_training_run_learns_resumes_and_exports(shared_data, train_extra, 
 
 
 def test_second_pass_guesses_are_the_truth_with_a_bounded_share_changed(train_extra):
-    from crystalx_core.training.dataset import SECOND_PASS_ERRORS, second_pass_guesses
+    from crystalx_core.training.atoms.dataset import SECOND_PASS_ERRORS, second_pass_guesses
     rng = np.random.default_rng(0)
     targets = [6] * 500 + [8] * 300 + [0] * 200
     shares = []
@@ -291,8 +291,8 @@ def test_second_pass_guesses_are_the_truth_with_a_bounded_share_changed(train_ex
 def test_samples_with_overlapping_atoms_are_left_out(train_extra):
     """A graph with a node of more than MAX_DEGREE neighbours (atoms on top of each other) is
     not a crystal; one such sample once took a training run to 24 GiB and the OOM killer."""
-    from crystalx_core.training.dataset import MAX_DEGREE, is_physical
-    from crystalx_core.training.train import _physical
+    from crystalx_core.training.atoms.dataset import MAX_DEGREE, is_physical
+    from crystalx_core.training.atoms.train import _physical
     star = np.array([np.arange(1, MAX_DEGREE + 2), np.zeros(MAX_DEGREE + 1, dtype=int)])  # node 0: 101 in
     dense = {"edge_index": star.astype(np.int32)}
     sparse = {"edge_index": star[:, :MAX_DEGREE].astype(np.int32)}
@@ -308,7 +308,7 @@ def test_earlier_weights_widen_to_token_embeddings(train_extra):
     the element t mod MAX_Z, every other weight as it was."""
     import torch
     from crystalx_core.features import HEIGHT_BINS, MAX_Z
-    from crystalx_core.training.train import _widened
+    from crystalx_core.training.atoms.train import _widened
     model_module, _ = train_extra
     plain = model_module.ModelConfig(classes=CLASSES, hidden_channels=16, num_layers=1, num_heads=2)
     wide = model_module.ModelConfig(classes=CLASSES, hidden_channels=16, num_layers=1, num_heads=2,
@@ -327,7 +327,7 @@ def test_disordered_structures_give_their_major_part_or_are_left_out(shared_data
     """--disorder major: real CIFs with disorder become ordered models of their major part
     (the other alternative and atoms at half occupancy or less go, the rest is at full
     occupancy, UNIT follows); a CIF whose alternatives are not separated is refused."""
-    from crystalx_core.training.dataset import OVERLAP, usable
+    from crystalx_core.training.atoms.dataset import OVERLAP, usable
     from crystalx_core.training.sources import corpus_entries
     from crystalx_core.geometry import neighbours
     entries = {e.name: e for e in corpus_entries(shared_data / "corpus")}
@@ -361,7 +361,7 @@ def test_a_cif_with_displacements_in_the_wrong_units_is_left_out(shared_data, tr
     """COD 2000642 gives its Uij in 10⁻⁴ Å² (U11 of C(1) "457(8)"): simulated, its map is empty
     and every peak would be labelled 'not an atom'. It is skipped with the reason; an H with
     a wild Uiso (sfarchiv2 2004836) scatters next to nothing and does not count."""
-    from crystalx_core.training.dataset import usable
+    from crystalx_core.training.atoms.dataset import usable
     from crystalx_core.training.sources import corpus_entries
     entries = {e.name: e for e in corpus_entries(shared_data / "corpus")}
     assert usable(entries["codtools_2000642.cif"]) == (None, "displacement parameters over 5 Å²")
@@ -374,7 +374,7 @@ def test_lone_ligands_give_heavy_examples_only_when_asked(shared_data, tmp_path)
     P1 box gives heavy-model examples, the simulated map's peaks labelled with its elements;
     without the flag it feeds the hydrogen model only."""
     import bz2
-    from crystalx_core.training.dataset import build
+    from crystalx_core.training.atoms.dataset import build
     truth = read_cif(BENCHMARK / "XH_alanine" / "model.cif").structure
     xyz = np.array([truth.cartesian(s.frac) for s in truth.sites])
     record = {"value": {"atomic_props": {"x": xyz[:, 0].tolist(), "y": xyz[:, 1].tolist(), "z": xyz[:, 2].tolist(),

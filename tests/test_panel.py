@@ -111,6 +111,36 @@ def test_sorting_filtering_and_a_new_answer_arriving(app, answer_file, tmp_path)
     assert table.rowCount() == 5
 
 
+
+def test_a_new_threshold_moves_the_highlights_and_the_count(app, answer_file):
+    """Changing the threshold recounts the doubtful atoms and re-marks their cells (both once
+    stayed at the threshold the file was loaded with)."""
+    from PySide6.QtCore import Qt
+    from crystalx_core.panel.window import LOW, PanelWindow
+    window = PanelWindow(answer_file)
+    table = window.table
+
+    def shown() -> tuple[int, list[tuple[bool, bool]]]:
+        count = int(window.status.text().split(" atoms, ")[1].split()[0])
+        marks = [(table.item(k, 0).background().color() == LOW, table.item(k, 5).background().color() == LOW)
+                 for k in range(table.rowCount())]
+        return count, marks
+
+    def expected(limit: float) -> tuple[int, list[tuple[bool, bool]]]:
+        marks = [(float(table.item(k, 3).data(Qt.UserRole)) < limit, float(table.item(k, 6).data(Qt.UserRole)) < limit)
+                 for k in range(table.rowCount())]
+        return sum(1 for r in window.rows if r.low(limit)), marks
+
+    confidences = sorted(min(r.confidence, r.h_confidence) for r in window.rows)
+    middle = round(confidences[len(confidences) // 2], 3)
+    counts = []
+    for limit in (0.0, middle, 1.0, 0.0):
+        window.threshold.setValue(limit)
+        assert shown() == expected(limit) and f"below {limit:.2f}" in window.status.text()
+        counts.append(shown()[0])
+    assert counts[0] == counts[3] == 0 < counts[1] < counts[2]
+
+
 def test_the_command_saves_a_screenshot(answer_file, tmp_path):
     import subprocess
     import sys

@@ -66,7 +66,7 @@ def test_symmetry_rules_cover_every_group():
 @pytest.mark.parametrize("number", [2, 14, 166, 194, 225, 230])
 def test_random_crystals_use_special_positions_for_small_cells(number):
     from crystalx_core.pxrd.labels import space_group
-    from crystalx_core.training.pxrd_dataset import CELL_ATOMS, random_crystal
+    from crystalx_core.training.pxrd.dataset import CELL_ATOMS, random_crystal
     rng = np.random.default_rng(number)
     order = space_group(number).group().order_z()
     in_cell = []
@@ -146,8 +146,8 @@ def test_a_pattern_that_misses_the_model_range_is_refused(tmp_path):
 def tiny_model(tmp_path_factory):
     """One random crystal per space group, one CSN epoch, exported: proves the pipeline, not accuracy."""
     pytest.importorskip("torch")
-    from crystalx_core.training import pxrd_dataset, pxrd_export, pxrd_train
-    from crystalx_core.training.pxrd_model import PxrdConfig
+    from crystalx_core.training.pxrd import dataset as pxrd_dataset, export as pxrd_export, train as pxrd_train
+    from crystalx_core.training.pxrd.model import PxrdConfig
     work = tmp_path_factory.mktemp("pxrd")
     data, summary = pxrd_dataset.build(None, per_group=1, seed=3)
     pxrd_dataset.save(data, summary, work / "set.npz")
@@ -162,7 +162,7 @@ def tiny_model(tmp_path_factory):
 def test_the_baseline_and_ablations_train(variant):
     torch = pytest.importorskip("torch")
     import crystalx_core.training  # noqa: F401
-    from crystalx_core.training.pxrd_model import PxrdConfig, build_model
+    from crystalx_core.training.pxrd.model import PxrdConfig, build_model
     model = build_model(PxrdConfig(channels=16, layers=1, **variant))
     logits, rules = model(torch.rand(4, len(GRID)))
     assert logits.shape == (4, 230) and (rules is None) == (not PxrdConfig(**variant).rule_head or
@@ -185,7 +185,7 @@ def test_the_exported_model_predicts_without_torch(tiny_model):
 
 def test_the_export_ships_the_run_best_on_validation(tiny_model, tmp_path):
     import shutil
-    from crystalx_core.training import pxrd_export
+    from crystalx_core.training.pxrd import export as pxrd_export
     runs = []
     for name, top1 in (("a", 0.02), ("b", 0.05), ("c", 0.03)):
         run = tmp_path / name
@@ -269,7 +269,7 @@ def _p1_cif(structure) -> str:
 @pytest.mark.parametrize("entry, number", [("FC_sucrose", 4), ("XH_urea", 113)])
 def test_the_space_group_is_recovered_from_a_p1_file_with_an_unquoted_symbol(shared_data, entry, number):
     pytest.importorskip("spglib")
-    from crystalx_core.training.pxrd_mof import read_p1, space_group_number
+    from crystalx_core.training.pxrd.mof import read_p1, space_group_number
     cell, xyz, elements = read_p1(_p1_cif(read_cif(BENCHMARK / entry / "model.cif").structure))
     assert space_group_number(cell, xyz, elements) == number
     with pytest.raises(ValueError):
@@ -277,8 +277,33 @@ def test_the_space_group_is_recovered_from_a_p1_file_with_an_unquoted_symbol(sha
             "'x, y, z'", "'x, y, z'\n'-x, -y, -z'"))
 
 
+
+def test_a_p1_file_gives_the_sticks_of_its_space_group(shared_data):
+    """The MOF set's sticks come from the whole P1 cell (FFT structure factors) through the same
+    sticks_from_xray as every pattern: sucrose written as a P1 file gives P2(1)'s sticks, the
+    equivalent reflections summed and the screw axis's absences at zero."""
+    pytest.importorskip("spglib")
+    from crystalx_core.pxrd.simulate import GRID_STOP
+    from crystalx_core.training.pxrd.mof import p1_sticks, read_p1
+    structure = read_cif(BENCHMARK / "FC_sucrose" / "model.cif").structure
+    ours, _ = p1_sticks(*read_p1(_p1_cif(structure)), u_iso=0.03)
+    same_u = structure.with_sites([dataclasses.replace(s, u_iso=0.03, u_aniso=None) for s in structure.sites])
+    reference = bragg_sticks(same_u, two_theta_max=GRID_STOP + 1.0)
+
+    def summed(sticks):
+        positions, where = np.unique(np.round(sticks.two_theta, 4), return_inverse=True)
+        return positions, np.bincount(where, weights=sticks.intensity)
+
+    (positions, intensity), (expected_positions, expected) = summed(ours), summed(reference)
+    present = np.isin(positions, expected_positions)
+    assert np.array_equal(positions[present], expected_positions) and (~present).sum() == 4  # 0k0, k odd
+    assert intensity[~present].max() < 1e-4 * expected.max()
+    error = np.abs(intensity[present] - expected) / expected.max()
+    assert error.max() < 0.03 and error.mean() < 1e-3  # FFT structure factors: within 2 % of the strongest
+
+
 def test_refcodes_deduplicate_and_redeterminations_share_a_split():
-    from crystalx_core.training.pxrd_mof import balanced_subset, entry_key, split_of
+    from crystalx_core.training.pxrd.mof import balanced_subset, entry_key, split_of
     assert entry_key("ABAVIJ_clean", {}) == entry_key("ABAVIJ_freeONLY", {}) == "ABAVIJ"
     assert entry_key("ja500618z_si_002_clean", {"ja500618z_si_002_clean": "XOBPAM"}) == "XOBPAM"
     assert entry_key("ja500618z_si_002_manual", {}) == "ja500618z_si_002"
@@ -307,7 +332,7 @@ def test_preferred_orientation_and_impurities_keep_the_pattern_recognisable(shar
 def test_a_class_prior_in_the_sidecar_moves_the_answer(tiny_model, tmp_path):
     import shutil
     from crystalx_core.pxrd.predict import probabilities
-    from crystalx_core.training.pxrd_prior import class_log_prior
+    from crystalx_core.training.pxrd.prior import class_log_prior
     log_prior, structures = class_log_prior(np.array([14, 14, 14, 2, 14, 2]),
                                             np.array(["a", "a", "b", "c", "d", "random_1_2_3"]))
     assert structures == 4 and np.argmax(log_prior) == 13 and np.exp(log_prior).sum() == pytest.approx(1.0)
@@ -337,7 +362,7 @@ def test_the_command_uses_the_mof_model_when_asked(shared_data, tiny_model, tmp_
 
 
 def test_shares_built_apart_merge_into_one_set(tmp_path):
-    from crystalx_core.training import pxrd_mof
+    from crystalx_core.training.pxrd import mof as pxrd_mof
     parts = []
     for k, labels in enumerate(([14] * 8 + [2] * 3, [14] * 5 + [2] * 9)):
         data = {split: {"patterns": [np.zeros(len(GRID))] * n, "labels": [14] * n, "names": [f"mof_{split}{i}"

@@ -1,4 +1,4 @@
-"""tmQM complexes packed into crystals for training (crystalx_core.training.tmqm)."""
+"""tmQM complexes packed into crystals for training (crystalx_core.training.atoms.tmqm)."""
 from itertools import islice
 
 import gemmi
@@ -16,7 +16,7 @@ TMQM = SHARED / "tmqm" / "tmqm.xyz.xz"
 def molecules():
     if not TMQM.is_file():
         pytest.skip("../shared/data/tmqm is not beside the checkout")
-    from crystalx_core.training.tmqm import read_molecules
+    from crystalx_core.training.atoms.tmqm import read_molecules
     return list(islice(read_molecules(TMQM), 3))
 
 
@@ -28,7 +28,7 @@ def test_entries_are_read_with_charge_and_h(molecules):
 
 
 def test_packed_crystals_are_dense_without_clashes(molecules):
-    from crystalx_core.training.tmqm import CONTACT, SPACE_GROUPS, crystal, packing_ratio
+    from crystalx_core.training.atoms.tmqm import CONTACT, SPACE_GROUPS, crystal, packing_ratio
     for molecule in molecules[:2]:  # a cation with its counter-ion, a neutral complex
         structure = crystal(molecule, np.random.default_rng(5))
         assert structure.title.split(" packed in ")[1] in SPACE_GROUPS
@@ -46,7 +46,7 @@ def test_packed_crystals_are_dense_without_clashes(molecules):
 
 
 def test_x_h_are_shortened_to_riding_distances(molecules):
-    from crystalx_core.training.tmqm import xray_hydrogens
+    from crystalx_core.training.atoms.tmqm import xray_hydrogens
     molecule = molecules[0]
     before = _x_h(molecule.elements, molecule.xyz)
     after = _x_h(molecule.elements, xray_hydrogens(molecule.elements, molecule.xyz, -150.0))
@@ -68,8 +68,8 @@ def _x_h(elements, xyz):
 def test_a_build_in_parts_gives_training_examples_that_compact_losslessly(molecules, tmp_path, shared_data):
     """Two complexes through dataset.build (maps, peaks, labels) into the training split; the
     compact copy without edge lists loads with the same edges."""
-    from crystalx_core.training.dataset import build, save
-    from crystalx_core.training.samples import compact, load
+    from crystalx_core.training.atoms.dataset import build, save
+    from crystalx_core.training.atoms.samples import compact, load
     data, summary = build(SHARED / "corpus", 1, 0, take={"tmqm": "1:3"}, extra_augmentations=1,
                           tmqm=TMQM, with_corpus=False)
     assert summary.sources == {"tmqm": 2} and summary.structures == {"train": 2}

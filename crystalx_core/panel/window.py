@@ -11,7 +11,7 @@ import sys
 import threading
 
 from PySide6.QtCore import QFileSystemWatcher, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QPainter
+from PySide6.QtGui import QBrush, QColor, QPainter
 from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QHBoxLayout, QHeaderView, QLabel, QMainWindow,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
@@ -126,6 +126,7 @@ class PanelWindow(QMainWindow):
         self.path = Path(path)
         self.link = link
         self.rows: list[Row] = []
+        self.title = ""
         self.setWindowTitle("CrystalX probabilities")
         self.status = QLabel()
         self.threshold = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.05, decimals=3, value=0.9)
@@ -151,7 +152,7 @@ class PanelWindow(QMainWindow):
         body.setLayout(layout)
         self.setCentralWidget(body)
         self.only_doubtful.toggled.connect(self.apply_filter)
-        self.threshold.valueChanged.connect(self.apply_filter)
+        self.threshold.valueChanged.connect(self._threshold_changed)
         self.watcher = QFileSystemWatcher()
         self.watcher.fileChanged.connect(self._changed)
         self.watcher.directoryChanged.connect(self._changed)  # the file is replaced by a rename
@@ -190,12 +191,28 @@ class PanelWindow(QMainWindow):
             return
         if str(self.path) not in self.watcher.files():
             self.watcher.addPath(str(self.path))
-        self.rows = rows
-        low = sum(1 for r in rows if r.low(self.threshold.value()))
-        self.status.setText(f"{title}: {len(rows)} atoms, {low} with an element or H probability below "
-                            f"{self.threshold.value():.2f} (highlighted)")
+        self.title, self.rows = title, rows
         self._fill()
         self.histogram.set_rows(rows)
+
+    def _threshold_changed(self):
+        """The count, the highlights and the filter all follow the threshold."""
+        self._highlight()
+        self.apply_filter()
+
+    def _highlight(self):
+        """Mark each element and H count below the threshold, and count the atoms with either."""
+        limit = self.threshold.value()
+        self.table.setSortingEnabled(False)  # a changed item may re-sort the rows under the loop
+        for k in range(self.table.rowCount()):
+            element_low = float(self.table.item(k, 3).data(Qt.UserRole)) < limit
+            h_low = float(self.table.item(k, 6).data(Qt.UserRole)) < limit
+            for column, low in ((0, element_low), (2, element_low), (5, h_low), (6, h_low)):
+                self.table.item(k, column).setBackground(LOW if low else QBrush())
+        self.table.setSortingEnabled(True)
+        low = sum(1 for r in self.rows if r.low(limit))
+        self.status.setText(f"{self.title}: {len(self.rows)} atoms, {low} with an element or H probability below "
+                            f"{limit:.2f} (highlighted)")
 
     def _fill(self):
         self.table.setSortingEnabled(False)
@@ -211,11 +228,8 @@ class PanelWindow(QMainWindow):
                     item.setData(Qt.UserRole, float(numbers[column]))
                 if column == 3:
                     item.setBackground(confidence_colour(row.confidence))
-                if (column in (0, 2) and row.confidence < self.threshold.value()) or \
-                        (column in (5, 6) and row.h_confidence < self.threshold.value()):
-                    item.setBackground(LOW)
                 self.table.setItem(k, column, item)
-        self.table.setSortingEnabled(True)
+        self._highlight()
         self.table.sortByColumn(self.sort_column, self.sort_order)
         self.apply_filter()
 

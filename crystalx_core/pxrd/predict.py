@@ -14,7 +14,7 @@ import numpy as np
 from crystalx_core.errors import CrystalXError
 from crystalx_core.pxrd.labels import N_SPACE_GROUPS, crystal_system, symbol
 from crystalx_core.pxrd.simulate import GRID
-from crystalx_core.runtime import MODEL_DIR, open_session
+from crystalx_core.runtime import MODEL_DIR, open_session, softmax
 
 MODEL_PATH = MODEL_DIR / "pxrd_space_group.onnx"
 MOF_MODEL_PATH = MODEL_DIR / "pxrd_space_group_mof.onnx"
@@ -62,8 +62,7 @@ def probabilities(patterns: np.ndarray, model: Path | None = None, prior: bool =
     (logits,) = _session(path).run(None, {"pattern": patterns})
     if prior:
         logits = logits + log_prior(path)
-    weights = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return weights / weights.sum(axis=1, keepdims=True)
+    return softmax(logits)
 
 
 def top_space_groups(pattern: np.ndarray, top: int = 5, model: Path | None = None) -> list[SpaceGroupGuess]:

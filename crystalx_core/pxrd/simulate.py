@@ -39,17 +39,18 @@ def bragg_sticks(structure: Structure, wavelength: float = CU_KALPHA, two_theta_
     return sticks_from_xray(to_xray_structure(structure), wavelength, two_theta_max, structure.source)
 
 
-def sticks_from_xray(xs, wavelength: float = CU_KALPHA, two_theta_max: float = GRID_STOP,
-                     source: str = "") -> Sticks:
-    """bragg_sticks for a cctbx xray.structure (the training generator builds those directly)."""
+def sticks_from_xray(xs, wavelength: float = CU_KALPHA, two_theta_max: float = GRID_STOP, source: str = "",
+                     algorithm: str = "direct", max_reflections: int | None = MAX_REFLECTIONS) -> Sticks:
+    """bragg_sticks for a cctbx xray.structure (the training generators build those directly;
+    the P1 cells of real MOFs, thousands of atoms, need the "fft" structure factors and no limit)."""
     d_min = wavelength / (2 * np.sin(np.radians(two_theta_max) / 2))
     indices = miller.build_set(xs.crystal_symmetry(), anomalous_flag=False, d_min=d_min)
-    if indices.size() > MAX_REFLECTIONS:
+    if max_reflections is not None and indices.size() > max_reflections:
         raise CrystalXError(f"{indices.size()} reflections to {two_theta_max:g}° 2θ: at most {MAX_REFLECTIONS} "
                             "(is the cell right?)", source or None)
     if indices.size() == 0:
         return Sticks(np.zeros(0), np.zeros(0), np.zeros(0), [])
-    f_calc = indices.structure_factors_from_scatterers(xs, algorithm="direct").f_calc()
+    f_calc = indices.structure_factors_from_scatterers(xs, algorithm=algorithm).f_calc()
     two_theta = np.asarray(indices.two_theta(wavelength, deg=True).data())
     theta = np.radians(two_theta) / 2
     lp = (1 + np.cos(2 * theta) ** 2) / (np.sin(theta) ** 2 * np.cos(theta))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import bz2
 import csv
+import hashlib
 import io
 import json
 import subprocess
@@ -90,6 +91,11 @@ def _unpack_pyxtal(wheel: Path, out: Path) -> None:
             if name.startswith(PYXTAL_CIFS) and name.endswith(".cif"):
                 (out / Path(name).name).write_bytes(archive.read(name))
 
+def split_of(name: str) -> str:
+    """80/10/10 train/val/test by a stable hash of the structure's name."""
+    bucket = int(hashlib.sha256(name.encode()).hexdigest(), 16) % 10
+    return "test" if bucket == 0 else "val" if bucket == 1 else "train"
+
 
 def corpus_entries(corpus: Path) -> Iterator[Entry]:
     """The shared corpus, with its own disorder column (INDEX.tsv)."""
@@ -122,13 +128,6 @@ def extra_entries(folder: Path, ligand_peaks: bool = False) -> dict[str, Iterato
             "pyxtal": folder_entries(folder / "pyxtal", "pyxtal"),
             "ligand": ligand_entries(folder / "ligands.jsonlines.bz2", heavy=ligand_peaks)}
 
-
-def tmqm_entries(path: Path) -> Iterator[Entry]:
-    """tmQM complexes packed into crystals (training.tmqm), in file order; all training data:
-    the complexes that match evaluation structures were left out of the file."""
-    from crystalx_core.training.tmqm import crystal_loader, read_molecules
-    for molecule in read_molecules(path):
-        yield Entry(f"tmqm_{molecule.code}", "tmqm", crystal_loader(molecule), split="train")
 
 
 def _cif_loader(path: Path) -> Callable[[], Structure]:

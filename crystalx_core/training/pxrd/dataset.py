@@ -1,7 +1,7 @@
 """Training patterns for space-group prediction: random crystals in every one of the 230
 space groups plus the real corpus, each simulated as several measured-like Cu Kα patterns.
 
-    python -m crystalx_core.training.pxrd_dataset ../shared/data/corpus data/pxrd_set.npz --per-group 320
+    python -m crystalx_core.training.pxrd.dataset ../shared/data/corpus data/pxrd_set.npz --per-group 320
 
 Random crystals: the standard setting of the group; 2–120 atoms in the cell (log-uniform
 target) filled from randomly chosen Wyckoff positions, special ones included (each fixed
@@ -27,8 +27,7 @@ from crystalx_core.crystallography.convert import to_xray_structure
 from crystalx_core.errors import CrystalXError
 from crystalx_core.pxrd.labels import N_SPACE_GROUPS, crystal_system, space_group
 from crystalx_core.pxrd.simulate import GRID, measured_like, sticks_from_xray
-from crystalx_core.training.dataset import split_of
-from crystalx_core.training.sources import corpus_entries
+from crystalx_core.training.sources import corpus_entries, split_of
 
 ELEMENTS = ("C", "C", "C", "N", "O", "O", "S", "P", "Cl", "Br", "F", "Si", "Na", "K", "Mg", "Al", "Fe", "Co",
             "Ni", "Cu", "Zn", "Pb", "Ba", "Ca", "Ti", "Mn", "I", "Sn", "Ag", "La")

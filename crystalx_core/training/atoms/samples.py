@@ -57,7 +57,7 @@ def main(argv=None) -> int:
     import json
     parser = argparse.ArgumentParser(description="Merge dataset builds into one compact file (no edge lists).")
     parser.add_argument("output", type=Path)
-    parser.add_argument("inputs", type=Path, nargs="+", help="builds of training.dataset")
+    parser.add_argument("inputs", type=Path, nargs="+", help="builds of atoms.dataset")
     parser.add_argument("--kinds", nargs="+", default=["heavy"], choices=("heavy", "hydrogen"))
     args = parser.parse_args(argv)
     print(json.dumps(compact(args.inputs, args.output, tuple(args.kinds))))

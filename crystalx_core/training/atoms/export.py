@@ -18,7 +18,7 @@ import onnxruntime
 import torch
 
 from crystalx_core.features import incoming_edges
-from crystalx_core.training.model import AtomClassifier, ModelConfig
+from crystalx_core.training.atoms.model import AtomClassifier, ModelConfig
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ def export_run(run_dir, path) -> Path:
 def main(argv=None) -> int:
     import argparse
     parser = argparse.ArgumentParser(description="Export a training run's best weights to ONNX.")
-    parser.add_argument("run_dir", type=Path, help="folder written by crystalx_core.training.train")
+    parser.add_argument("run_dir", type=Path, help="folder written by crystalx_core.training.atoms.train")
     parser.add_argument("output", type=Path, help="NAME.onnx (NAME.json is written beside it)")
     args = parser.parse_args(argv)
     print(f"wrote {export_run(args.run_dir, args.output)}")

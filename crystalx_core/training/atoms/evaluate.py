@@ -1,7 +1,7 @@
 """Metrics of the shipped ONNX models on the held-out test structures, against the baseline.
 
-    python -m crystalx_core.training.evaluate ../shared/data/corpus onnx_models/metrics.json
-    CRYSTALX_MODELS=folder python -m crystalx_core.training.evaluate ../shared/data/corpus out.json --split val
+    python -m crystalx_core.training.atoms.evaluate ../shared/data/corpus onnx_models/metrics.json
+    CRYSTALX_MODELS=folder python -m crystalx_core.training.atoms.evaluate ../shared/data/corpus out.json --split val
 
 Another model folder (heavy.onnx, hydrogen.onnx and their sidecars) is measured by pointing
 CRYSTALX_MODELS at it; --no-formula measures the most likely class (element, H count) per
@@ -29,9 +29,9 @@ from crystalx_core.assign.baseline import assign_baseline, baseline_h_counts
 from crystalx_core.assign.composition import PENALTY
 from crystalx_core.assign.model import NOT_AN_ATOM, assign_model, model_h_counts
 from crystalx_core.elements import is_hydrogen, symbol
-from crystalx_core.training.dataset import h_counts, split_of, usable
-from crystalx_core.training.sources import corpus_entries
-from crystalx_core.training.simulate import SimulationSettings, simulate_peaks
+from crystalx_core.training.atoms.dataset import h_counts, usable
+from crystalx_core.training.atoms.simulate import SimulationSettings, simulate_peaks
+from crystalx_core.training.sources import corpus_entries, split_of
 
 SEEDS = (7, 8, 9)  # three simulated solutions per structure: one seed's figures move by half a per cent
 

@@ -1,7 +1,7 @@
 """Export a space-group classifier run to ONNX: pattern (batch, 850) → logits (batch, 230),
 with a JSON sidecar (config, grid, provenance) that crystalx_core.pxrd.predict reads.
 
-    python -m crystalx_core.training.pxrd_export onnx_models/pxrd_space_group.onnx runs/pxrd_csn runs/pxrd_cnn ...
+    python -m crystalx_core.training.pxrd.export onnx_models/pxrd_space_group.onnx runs/pxrd_csn runs/pxrd_cnn ...
 
 Given several runs it ships the one with the best validation top-1 (the test split stays
 for reporting), so CSN and the CNN baseline compete on equal terms.
@@ -21,7 +21,7 @@ import crystalx_core.training  # noqa: F401  (torch on one thread beside cctbx)
 import torch
 
 from crystalx_core.pxrd.simulate import CU_KALPHA, GRID
-from crystalx_core.training.pxrd_model import PxrdConfig, SpaceGroupLogits, build_model
+from crystalx_core.training.pxrd.model import PxrdConfig, SpaceGroupLogits, build_model
 
 OPSET = 20
 

@@ -1,7 +1,7 @@
 """Top-1/top-2 space-group accuracy on the held-out test patterns, for every trained run
 (CSN, the CNN baseline, the ablations) and for the shipped ONNX model.
 
-    python -m crystalx_core.training.pxrd_evaluate data/pxrd_set.npz onnx_models/pxrd_metrics.json \
+    python -m crystalx_core.training.pxrd.evaluate data/pxrd_set.npz onnx_models/pxrd_metrics.json \
         csn=runs/pxrd_csn cnn=runs/pxrd_cnn csn_no_intensity=runs/pxrd_csn_noint csn_no_rules=runs/pxrd_csn_norules
 
 "overall" counts every test pattern (random crystals, balanced over the 230 groups, plus the
@@ -13,9 +13,9 @@ training group (the honest baseline for a skewed set). A set with a `test_balanc
 (the MOF set: 10 test structures per class with more than 10) is also scored on that
 subset ("MOF-Balanced").
 
-    python -m crystalx_core.training.pxrd_evaluate data/pxrd_mof.npz onnx_models/pxrd_mof_metrics.json \
+    python -m crystalx_core.training.pxrd.evaluate data/pxrd_mof.npz onnx_models/pxrd_mof_metrics.json \
         csn=runs/pxrd_mof_csn cnn=runs/pxrd_mof_cnn --onnx onnx_models/pxrd_space_group_mof.onnx
-    python -m crystalx_core.training.pxrd_evaluate data/pxrd_corpus.npz onnx_models/pxrd_corpus_metrics.json \
+    python -m crystalx_core.training.pxrd.evaluate data/pxrd_corpus.npz onnx_models/pxrd_corpus_metrics.json \
         --onnx onnx_models/pxrd_space_group.onnx     (the molecular model on the corpus alone)
 """
 from __future__ import annotations
@@ -31,8 +31,8 @@ import crystalx_core.training  # noqa: F401  (torch on one thread beside cctbx)
 import torch
 
 from crystalx_core.pxrd.labels import crystal_system
-from crystalx_core.training.pxrd_dataset import load
-from crystalx_core.training.pxrd_model import PxrdConfig, build_model
+from crystalx_core.training.pxrd.dataset import load
+from crystalx_core.training.pxrd.model import PxrdConfig, build_model
 
 
 def run_probabilities(run: Path, patterns: np.ndarray) -> np.ndarray:

@@ -6,7 +6,7 @@ training prior is uniform, so only the real prior is left). The logarithm is wei
 the factor in WEIGHTS that scores best top-1 (then top-2) on the validation split: an
 over-confident model needs more than 1.
 
-    python -m crystalx_core.training.pxrd_prior data/pxrd_corpus.npz onnx_models/pxrd_space_group.onnx
+    python -m crystalx_core.training.pxrd.prior data/pxrd_corpus.npz onnx_models/pxrd_space_group.onnx
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from crystalx_core.pxrd.labels import N_SPACE_GROUPS
-from crystalx_core.training.pxrd_dataset import load
+from crystalx_core.training.pxrd.dataset import load
 
 SMOOTHING = 0.5  # pseudo-count per space group
 WEIGHTS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0)

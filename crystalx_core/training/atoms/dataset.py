@@ -2,13 +2,13 @@
 model, true non-H atoms with their H counts for the hydrogen model.
 
     python -m crystalx_core.training.sources data/sources      # CoRE MOF, pyxtal, MetaLigDB wheels
-    python -m crystalx_core.training.dataset ../shared/data/corpus data/train_set.pkl.gz \
+    python -m crystalx_core.training.atoms.dataset ../shared/data/corpus data/train_set.pkl.gz \
         --extra data/sources --take coremof=1000 pyxtal=100 ligand=4000
-    python -m crystalx_core.training.dataset ../shared/data/corpus data/train_set_v7.pkl.gz \
+    python -m crystalx_core.training.atoms.dataset ../shared/data/corpus data/train_set_v7.pkl.gz \
         --augmentations 12 --disorder major      # disordered structures as their major part
-    python -m crystalx_core.training.dataset ../shared/data/corpus data/tmqm_0.pkl.gz --no-corpus \
+    python -m crystalx_core.training.atoms.dataset ../shared/data/corpus data/tmqm_0.pkl.gz --no-corpus \
         --tmqm ../shared/data/tmqm/tmqm.xyz.xz --take tmqm=0:3000 --extra-augmentations 4
-                                                 # tmQM complexes 0-2999 packed into crystals (training.tmqm)
+                                                 # tmQM complexes 0-2999 packed into crystals (atoms.tmqm)
 
 Each structure is split into train/val/test by a hash of its file name (never by atom),
 so every augmentation of a structure lands in the same split.
@@ -38,9 +38,10 @@ from crystalx_core.features import build_graph, height_bins
 from crystalx_core.geometry import H_BOND_MAX, bonded_h_counts, neighbours
 from crystalx_core.io.cif import sfac_unit_from_sites
 from crystalx_core.structure import Structure
-from crystalx_core.training.samples import MAX_DEGREE, MAX_H, is_physical, load  # noqa: F401  (their home before)
-from crystalx_core.training.simulate import SimulationSettings, simulate_peaks
-from crystalx_core.training.sources import Entry, corpus_entries, extra_entries, tmqm_entries
+from crystalx_core.training.atoms.samples import MAX_DEGREE, MAX_H, is_physical, load  # noqa: F401  (their home before)
+from crystalx_core.training.atoms.simulate import SimulationSettings, simulate_peaks
+from crystalx_core.training.atoms.tmqm import tmqm_entries
+from crystalx_core.training.sources import Entry, corpus_entries, extra_entries, split_of
 
 MAX_NON_H = {"default": 300,  # larger asymmetric units are rare and dominate the training time
              "coremof": 150}  # framework cells are P1: the whole cell counts
@@ -60,11 +61,6 @@ class DatasetSummary:
     sources: Counter = field(default_factory=Counter)  # source tag → structures used
     major_parts: Counter = field(default_factory=Counter)  # split → disordered structures used as their major part
 
-
-def split_of(name: str) -> str:
-    """80/10/10 train/val/test by a stable hash of the structure's name."""
-    bucket = int(hashlib.sha256(name.encode()).hexdigest(), 16) % 10
-    return "test" if bucket == 0 else "val" if bucket == 1 else "train"
 
 
 def h_counts(truth: Structure) -> list[int]:
@@ -292,7 +288,7 @@ def main(argv=None) -> int:
                         help="structures per extra source, e.g. coremof=1000 pyxtal=100 ligand=3000")
     parser.add_argument("--extra-augmentations", type=int, default=3)
     parser.add_argument("--tmqm", type=Path, help="tmqm.xyz.xz: complexes packed into crystals "
-                        "(training.tmqm); --take tmqm=START:STOP chooses the range of the file")
+                        "(atoms.tmqm); --take tmqm=START:STOP chooses the range of the file")
     parser.add_argument("--no-corpus", action="store_true", help="only the extra sources (a build in parts)")
     parser.add_argument("--disorder", choices=("skip", "major"), default="skip",
                         help="disordered structures: left out, or their major part as an ordered model")

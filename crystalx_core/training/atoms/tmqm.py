@@ -9,9 +9,9 @@ Waals radii. The relaxed X–H lengths (about 1.09 Å) are shortened to the ridi
 SHELXL uses, as an X-ray model has them. dataset.build then simulates maps and peaks as for
 the corpus.
 
-    python -m crystalx_core.training.dataset ../shared/data/corpus data/tmqm_0.pkl.gz --no-corpus \
+    python -m crystalx_core.training.atoms.dataset ../shared/data/corpus data/tmqm_0.pkl.gz --no-corpus \
         --tmqm ../shared/data/tmqm/tmqm.xyz.xz --take tmqm=0:400 --extra-augmentations 3
-    python -m crystalx_core.training.tmqm ../shared/data/tmqm/tmqm.xyz.xz --count 30   # packing figures
+    python -m crystalx_core.training.atoms.tmqm ../shared/data/tmqm/tmqm.xyz.xz --count 30   # packing figures
 """
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ from crystalx_core.geometry import H_BOND_MAX
 from crystalx_core.hydrogens import riding_distance
 from crystalx_core.io.cif import sfac_unit_from_sites
 from crystalx_core.structure import Site, Structure
+from crystalx_core.training.sources import Entry
 
 # Space groups of molecular crystals, weighted about as the CSD's organometallics fill them.
 SPACE_GROUPS = {"P 1 21/c 1": 0.45, "P -1": 0.30, "C 1 2/c 1": 0.13, "P 21 21 21": 0.12}
@@ -275,6 +276,13 @@ def crystal_loader(molecule: Molecule) -> Callable[[], Structure]:
     build is reproducible and each complex gets its own cell."""
     seed = int.from_bytes(molecule.code.encode()[:8].ljust(8, b"\0"), "little")
     return lambda: crystal(molecule, np.random.default_rng(seed))
+
+
+def tmqm_entries(path: Path) -> Iterator[Entry]:
+    """The complexes packed into crystals, in file order; all training data: the complexes
+    that match evaluation structures were left out of the file."""
+    for molecule in read_molecules(path):
+        yield Entry(f"tmqm_{molecule.code}", "tmqm", crystal_loader(molecule), split="train")
 
 
 def packing_ratio(structure: Structure) -> float:

@@ -3,7 +3,7 @@ wheel on PyPI) labelled with the space group recovered from their P1 cells, spli
 structure as Chemical Sight Net did; "MOF" is the test half with its natural class
 frequencies, "MOF-Balanced" 10 test structures from every class with more than 10.
 
-    python -m crystalx_core.training.pxrd_mof data/pxrd_mof.npz      # fetches the wheel into data/
+    python -m crystalx_core.training.pxrd.mof data/pxrd_mof.npz      # fetches the wheel into data/
 
 Symmetry: spglib on the P1 cell with all atoms (H included), SYMPREC = 0.1 Å and
 ANGLE_TOLERANCE = 5° (CoRE MOF cells carry computed H positions and edited solvent, so a
@@ -34,13 +34,13 @@ from pathlib import Path
 import numpy as np
 
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
-from cctbx import crystal, miller, xray
+from cctbx import crystal, xray
 import gemmi
 import spglib
 import spglib.error
 
-from crystalx_core.pxrd.simulate import CU_KALPHA, GRID_STOP, Sticks, measured_like, real_sample_effects
-from crystalx_core.training import pxrd_dataset
+from crystalx_core.pxrd.simulate import GRID_STOP, Sticks, measured_like, real_sample_effects, sticks_from_xray
+from crystalx_core.training.pxrd import dataset
 
 WHEEL = "core-mof==2019.1"
 SETS = ("2019-ASR", "2019-FSR", "2014")  # preference order when a refcode is in several
@@ -116,28 +116,20 @@ def space_group_number(cell, xyz: np.ndarray, elements: list[str], symprec: floa
         return None
     spglib.error.OLD_ERROR_HANDLING = False  # errors as exceptions (the old None return is deprecated)
     try:
-        dataset = spglib.get_symmetry_dataset((lattice, xyz % 1.0, numbers), symprec=symprec,
-                                              angle_tolerance=ANGLE_TOLERANCE)
+        found = spglib.get_symmetry_dataset((lattice, xyz % 1.0, numbers), symprec=symprec,
+                                            angle_tolerance=ANGLE_TOLERANCE)
     except spglib.error.SpglibError:
         return None
-    return None if dataset is None else int(dataset.number)
+    return None if found is None else int(found.number)
 
 
 def p1_sticks(cell, xyz: np.ndarray, elements: list[str], u_iso: float) -> tuple[Sticks, np.ndarray]:
-    """Every reflection of the P1 cell to the grid's end (FFT structure factors), and the
-    Cartesian reciprocal-lattice matrix that preferred orientation needs."""
+    """Every reflection of the P1 cell to the grid's end, and the Cartesian reciprocal-lattice
+    matrix that preferred orientation needs."""
     xs = xray.structure(crystal_symmetry=crystal.symmetry(unit_cell=cell, space_group_symbol="P1"))
     for k, (site, element) in enumerate(zip(xyz, elements)):
         xs.add_scatterer(xray.scatterer(label=f"{element}{k}", site=tuple(site), u=u_iso, scattering_type=element))
-    d_min = CU_KALPHA / (2 * np.sin(np.radians(GRID_STOP + 1.0) / 2))
-    indices = miller.build_set(xs.crystal_symmetry(), anomalous_flag=False, d_min=d_min)
-    f_calc = indices.structure_factors_from_scatterers(xs, algorithm="fft").f_calc()
-    two_theta = np.asarray(indices.two_theta(CU_KALPHA, deg=True).data())
-    theta = np.radians(two_theta) / 2
-    lp = (1 + np.cos(2 * theta) ** 2) / (np.sin(theta) ** 2 * np.cos(theta))
-    intensity = np.asarray(f_calc.as_intensity_array().data()) * lp
-    hkl = np.asarray(indices.indices())
-    sticks = Sticks(two_theta, intensity, np.asarray(indices.d_spacings().data()), hkl)
+    sticks = sticks_from_xray(xs, two_theta_max=GRID_STOP + 1.0, algorithm="fft", max_reflections=None)
     return sticks, np.array(xs.unit_cell().fractionalization_matrix()).reshape(3, 3)
 
 
@@ -243,7 +235,7 @@ def merge(paths: list[Path], seed: int = 0) -> tuple[dict, dict]:
 
 
 def save(data: dict, summary: dict, output: Path) -> None:
-    pxrd_dataset.save(data, summary, output, {"test_balanced": data["test"]["balanced"]})
+    dataset.save(data, summary, output, {"test_balanced": data["test"]["balanced"]})
 
 
 def main(argv=None) -> int:

@@ -1,7 +1,7 @@
-"""Train the heavy-atom or hydrogen model on a dataset from training/dataset.py, with
+"""Train the heavy-atom or hydrogen model on a dataset from atoms/dataset.py, with
 checkpoints every epoch so an interrupted run resumes where it stopped.
 
-    python -m crystalx_core.training.train data/train_set.pkl.gz runs/heavy --kind heavy --epochs 30
+    python -m crystalx_core.training.atoms.train data/train_set.pkl.gz runs/heavy --kind heavy --epochs 30
 """
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from torch import nn
 
 from crystalx_core.elements import atomic_number, is_hydrogen, symbol
 from crystalx_core.features import HEIGHT_BINS, MAX_Z, combined_tokens, incoming_edges
-from crystalx_core.training.samples import MAX_DEGREE, MAX_H, is_physical, load
-from crystalx_core.training.model import AtomClassifier, ModelConfig
+from crystalx_core.training.atoms.samples import MAX_DEGREE, MAX_H, is_physical, load
+from crystalx_core.training.atoms.model import AtomClassifier, ModelConfig
 
 ELEMENT_CLASSES = ["Q"] + [symbol(z) for z in range(1, 95)]  # index = atomic number; Q = not an atom
 HYDROGEN_CLASSES = [str(n) for n in range(MAX_H + 1)]

@@ -1,15 +1,15 @@
-"""Run training.train on a machine without cctbx and warp (an accelerator lent for minutes).
+"""Run atoms.train on a machine without cctbx and warp (an accelerator lent for minutes).
 
-    python crystalx_core/training/accelerator.py DATA.pkl.gz RUN --kind heavy --device cuda ...
-    python crystalx_core/training/accelerator.py onnx-check onnx_models/heavy.onnx DATA.pkl.gz
+    python crystalx_core/training/atoms/accelerator.py DATA.pkl.gz RUN --kind heavy --device cuda ...
+    python crystalx_core/training/atoms/accelerator.py onnx-check onnx_models/heavy.onnx DATA.pkl.gz
 
 takes train.py's arguments, or checks an exported heavy model with each onnxruntime execution
 provider there (the answers against the CPU's, the time per structure). Training needs torch, torchmd-net's model code, gemmi and scipy,
 not the crystallography stack that crystalx_core/__init__ imports, so the package is entered
 without running it. torchmd-net imports ase (atomic radii) and warp (its CUDA neighbour list)
-at module level; neither is used here (the graph arrives as an edge list, training/model.py),
+at module level; neither is used here (the graph arrives as an edge list, atoms/model.py),
 so where they are missing empty stand-ins take their place. The data set is a compact one
-(training.samples.compact) whose edges load() rebuilds.
+(atoms.samples.compact) whose edges load() rebuilds.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import sys
 import types
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[1]
+PACKAGE = Path(__file__).resolve().parents[2]
 
 
 def _stand_in(name: str, **attributes) -> None:
@@ -57,7 +57,7 @@ def onnx_check(model: Path, data: Path, structures: int = 60) -> dict:
     import onnxruntime
 
     from crystalx_core.features import combined_tokens, incoming_edges
-    from crystalx_core.training.samples import load
+    from crystalx_core.training.atoms.samples import load
     feeds = []
     for s in load(data)["val"]["heavy"][:structures]:
         edges = s["edge_index"].astype(np.int64)
@@ -86,5 +86,5 @@ if __name__ == "__main__":
         import json
         print(json.dumps(onnx_check(Path(sys.argv[2]), Path(sys.argv[3])), indent=1))
         sys.exit(0)
-    from crystalx_core.training.train import main
+    from crystalx_core.training.atoms.train import main
     sys.exit(main())

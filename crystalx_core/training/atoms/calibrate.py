@@ -1,6 +1,6 @@
 """Temperature scaling of the shipped heavy and hydrogen models, fitted on the validation split.
 
-    python -m crystalx_core.training.calibrate ../shared/data/corpus --write
+    python -m crystalx_core.training.atoms.calibrate ../shared/data/corpus --write
 
 The probabilities each model reports are those of its logits divided by one temperature T
 (crystalx_core.runtime reads it from the sidecar NAME.json, key "calibration"); answers are
@@ -11,7 +11,7 @@ The expected calibration error (ECE: the gap between confidence and accuracy, av
 BINS equal-width confidence bins weighted by their atoms) is reported before and after on the
 validation and test splits (onnx_models/calibration.json, read by benchmarks/model_card.py),
 with a reliability diagram (docs/reliability_diagram.png). The heavy model's rows are every
-peak of the simulated solutions (as training.evaluate makes them: seeds × extra noise), the
+peak of the simulated solutions (as atoms.evaluate makes them: seeds × extra noise), the
 hydrogen model's every non-H atom of the published structures.
 """
 from __future__ import annotations
@@ -30,13 +30,14 @@ from crystalx_core.assign.model import (MODEL_DIR, NOT_AN_ATOM, _placeable, assi
                                         model_h_counts, site_classes)
 from crystalx_core.elements import is_hydrogen, symbol
 from crystalx_core.geometry import connectivity
-from crystalx_core.training.dataset import h_counts
-from crystalx_core.training.evaluate import SEEDS, _name_number, test_structures
-from crystalx_core.training.simulate import SimulationSettings, simulate_peaks
+from crystalx_core.runtime import softmax
+from crystalx_core.training.atoms.dataset import h_counts
+from crystalx_core.training.atoms.evaluate import SEEDS, _name_number, test_structures
+from crystalx_core.training.atoms.simulate import SimulationSettings, simulate_peaks
 
 BINS = 15
-NOISES = (0.0, 0.05, 0.1)  # Å of extra coordinate noise, as training.evaluate
-REPO = Path(__file__).resolve().parents[2]
+NOISES = (0.0, 0.05, 0.1)  # Å of extra coordinate noise, as atoms.evaluate
+REPO = Path(__file__).resolve().parents[3]
 
 
 @contextmanager
@@ -93,14 +94,6 @@ def hydrogen_rows(truths: list) -> tuple[np.ndarray, np.ndarray]:
         rows.append(_log(_placeable(calls[-1], heavy, connectivity(heavy), counts)))
         targets += [counts.index(n) for n in h_counts(truth)]
     return np.concatenate(rows), np.array(targets)
-
-
-def softmax(log_probabilities: np.ndarray, temperature: float) -> np.ndarray:
-    """Probabilities of logits / T (rows of log-probabilities; -inf for classes left out)."""
-    z = log_probabilities / temperature
-    z = z - z.max(axis=1, keepdims=True)
-    weights = np.exp(z)
-    return weights / weights.sum(axis=1, keepdims=True)
 
 
 def nll(log_probabilities: np.ndarray, targets: np.ndarray, temperature: float) -> float:
@@ -193,7 +186,7 @@ def main(argv=None) -> int:
     diagram(results, args.figure)
     if args.write:
         for name in ("heavy", "hydrogen"):
-            write_sidecar(name, results[name], "python -m crystalx_core.training.calibrate CORPUS --write")
+            write_sidecar(name, results[name], "python -m crystalx_core.training.atoms.calibrate CORPUS --write")
     for name in ("heavy", "hydrogen"):
         r = results[name]
         print(f"{name}: T = {r['temperature']:.3f}; ECE val {100 * r['val']['before']['ece']:.2f} % -> "

@@ -1,6 +1,6 @@
 """Train a space-group classifier on the pattern set; resumes from RUN/checkpoint.pt.
 
-    python -m crystalx_core.training.pxrd_train data/pxrd_set.npz runs/pxrd_csn --kind csn --epochs 20
+    python -m crystalx_core.training.pxrd.train data/pxrd_set.npz runs/pxrd_csn --kind csn --epochs 20
     ... --kind cnn                       (the CNN baseline)
     ... --no-intensity-attention         (ablation: plain attention in the embedding)
     ... --no-rule-head                   (ablation: cross-entropy over the 230 groups only)
@@ -22,8 +22,8 @@ import torch
 from torch import nn
 
 from crystalx_core.pxrd.labels import rule_matrix
-from crystalx_core.training.pxrd_dataset import load
-from crystalx_core.training.pxrd_model import PxrdConfig, build_model
+from crystalx_core.training.pxrd.dataset import load
+from crystalx_core.training.pxrd.model import PxrdConfig, build_model
 
 RULE_WEIGHT = 1.0  # the rule loss is added to the cross-entropy with this weight
 
