@@ -23,7 +23,7 @@ import crystalx_core  # noqa: F401  (cctbx before gemmi)
 from crystalx_core.assign import hydrogen_counts
 from crystalx_core.crystallography.compare import match_hydrogens
 from crystalx_core.crystallography.maps import difference_density
-from crystalx_core.crystallography.refine import DEFAULT_INSTRUCTIONS, refine
+from crystalx_core.crystallography.refine import refine, refinement_instructions
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.geometry import H_BOND_MAX, neighbours
 from crystalx_core.errors import CrystalXError, RefinementError
@@ -63,7 +63,7 @@ def published_codes(entry: Path) -> dict[str, int]:
 
 
 def refine_plan(plan: HydrogenPlan, reflections, anisotropic: bool) -> tuple[float, object]:
-    instructions = DEFAULT_INSTRUCTIONS[:1] + plan.restraints + DEFAULT_INSTRUCTIONS[1:]
+    instructions = refinement_instructions(plan.restraints)
     result = refine(plan.structure, reflections, CYCLES, anisotropic=anisotropic, instructions=instructions)
     return result.r1, result.structure
 

@@ -8,7 +8,7 @@ import pytest
 from crystalx_core.assign import hydrogen_counts
 from crystalx_core.crystallography.compare import match_hydrogens
 from crystalx_core.crystallography.maps import difference_density
-from crystalx_core.crystallography.refine import DEFAULT_INSTRUCTIONS, refine
+from crystalx_core.crystallography.refine import refine, refinement_instructions
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.geometry import neighbours
 from crystalx_core.io.cif import read_cif
@@ -28,7 +28,7 @@ def without_h(structure):
 
 
 def refine_with(plan, reflections):
-    instructions = DEFAULT_INSTRUCTIONS[:1] + plan.restraints + DEFAULT_INSTRUCTIONS[1:]
+    instructions = refinement_instructions(plan.restraints)
     return refine(plan.structure, reflections, anisotropic=True, instructions=instructions)
 
 

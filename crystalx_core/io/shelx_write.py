@@ -193,6 +193,8 @@ def hfix_lines(groups: Sequence[tuple[int, Sequence[str]]], width: int = 80) -> 
     """
     lines: list[str] = []
     for code, labels in groups:
+        if not labels:
+            continue  # a bare `HFIX code` would apply to every atom
         current = f"HFIX {code}"
         for index, label in enumerate(labels):
             is_last = index == len(labels) - 1
@@ -203,11 +205,6 @@ def hfix_lines(groups: Sequence[tuple[int, Sequence[str]]], width: int = 80) -> 
                 current = " " + label
         lines.append(current)
     return lines
-
-
-def _hfix_lines(groups, newline: str) -> list[str]:
-    """`HFIX code labels...` wrapped to 80 columns; a group without labels would hit every atom."""
-    return [line + newline for line in hfix_lines([(code, labels) for code, labels in groups if labels])]
 
 
 def _sfac_unit_lines(sfac: list[str], unit: list[float], long_form: dict[str, ShelxLine],
@@ -274,7 +271,7 @@ def render_with_sites(shelx_file: ShelxFile, structure: Structure, hfix_groups=(
     def verbatim(block: list[ShelxLine]) -> list[str]:
         return [text for line in block for text in replaced.get(line.number, [line.text])]
 
-    out = verbatim(lines[:start]) + _hfix_lines(hfix_groups, nl)
+    out = verbatim(lines[:start]) + [line + nl for line in hfix_lines(hfix_groups)]
     writer = _SiteWriter(structure, sites, shelx_file.fvars, nl, origins)
     for index, site in enumerate(sites):
         origin = origins.get(site.line)

@@ -46,7 +46,7 @@ def sticks_from_xray(xs, wavelength: float = CU_KALPHA, two_theta_max: float = G
     d_min = wavelength / (2 * np.sin(np.radians(two_theta_max) / 2))
     indices = miller.build_set(xs.crystal_symmetry(), anomalous_flag=False, d_min=d_min)
     if max_reflections is not None and indices.size() > max_reflections:
-        raise CrystalXError(f"{indices.size()} reflections to {two_theta_max:g}° 2θ: at most {MAX_REFLECTIONS} "
+        raise CrystalXError(f"{indices.size()} reflections to {two_theta_max:g}° 2θ: at most {max_reflections} "
                             "(is the cell right?)", source or None)
     if indices.size() == 0:
         return Sticks(np.zeros(0), np.zeros(0), np.zeros(0), [])

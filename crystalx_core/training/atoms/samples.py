@@ -1,6 +1,6 @@
 """Stored training examples: the pickle a dataset build writes, its compact form without edges
 (small enough to carry to an accelerator), and the checks every example passes. Free of
-cctbx, so training runs where it is absent (see training/accelerator.py).
+cctbx, so training runs where it is absent (see training/atoms/accelerator.py).
 """
 from __future__ import annotations
 
