@@ -198,7 +198,7 @@ def write_job_outputs(result, source: Path, inputs: list[Path], shelx=None,
 
     prefix = prefix or source.with_name(source.stem + "_crystalx")
     paths = {ext: prefix.with_name(prefix.name + ext) for ext in (".res", ".cif", ".json")}
-    groups = hfix_groups({s.new_label: s.hfix for s in result.assignment.sites if s.hfix})
+    groups = hfix_groups(result.assignment.hfix_codes())
     res_text = render_with_sites(shelx, result.structure, hfix_groups=groups) if shelx is not None \
         else new_ins_text(result.structure)
     cif_text = result_cif(result, res_text, data_name=prefix.name)
