@@ -196,7 +196,6 @@ def write_job_outputs(result, source: Path, inputs: list[Path], shelx=None,
     from crystalx_core.hydrogens import hfix_groups
     from crystalx_core.io.shelx import new_ins_text, render_with_sites
     from crystalx_core.report import job_json, result_cif
-
     from crystalx_core.residues import bare_label
     from crystalx_core.riding import MAX_LABEL
 

@@ -74,7 +74,7 @@ def add_riding_hydrogens(structure: Structure, h_counts: dict[int, int],
             continue
         if is_metal(site.element) and key not in given:
             plan.notes[key] = (f"{n_h} H asked on the metal {site.element}: metals carry no riding H; "
-                                      "locate a hydride in the difference map and refine it (DFIX)")
+                               "locate a hydride in the difference map and refine it (DFIX)")
             continue
         pivot = heavy.cartesian(site.frac)
         bonded = _distinct([(heavy.sites[c.j].element, c.cart_j) for c in bonds[i]])
@@ -103,7 +103,7 @@ def add_riding_hydrogens(structure: Structure, h_counts: dict[int, int],
         elif operators and code // 10 in (3, 13) and known is None:  # XH3 disordered over the site symmetry
             occupancy = site.occupancy / (len(operators) + 1)
             plan.notes[key] = (f"XH3 on a special position: disordered over its site symmetry, "
-                                      f"{n_h} H at occupancy {occupancy:.3g}")
+                               f"{n_h} H at occupancy {occupancy:.3g}")
         u_iso = RIDING_U_FACTOR.get(code, 1.2) * site.u_iso
         new_h.append(range(len(sites), len(sites) + len(positions)))
         sites.extend(Site(label=h_label(site.label, k, len(positions), h_element), element=h_element,

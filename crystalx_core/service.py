@@ -16,7 +16,9 @@ service keeps running; the models stay loaded between requests.
 label, element or null for a peak, fractional xyz, peak height, occupancy as Olex2 and SHELX
 give it (times the site-symmetry factor), Uiso, part, residue) and
 answers per site the element with its top-k probabilities, the H count with probabilities,
-the HFIX code, and the exact Olex2 commands that apply it. `apply-plan` takes the same
+the HFIX code, and the exact Olex2 commands that apply it: the answer of the job behind
+`crystalx assign` (pipeline.assign_job), with its H notes by new label ("notes") and what
+the job had to give up on ("job_notes", as its JSON's "notes"). `apply-plan` takes the same
 snapshot and a plan the user may have edited (element, label and H count per site, peaks to
 delete) and answers the commands for that plan. Peaks judged spurious are listed; `assign`
 deletes them only with the option delete_peaks (Q-peaks are harmless and refinement
@@ -142,7 +144,7 @@ def apply_plan_result(structure: Structure, plan: Plan) -> dict:
 
 
 def _result(structure: Structure, assignment: Assignment, top_k: int, delete_peaks: bool,
-            notes: list[str] = ()) -> dict:
+            job_notes: list[str] = ()) -> dict:
     """The answer for an annotated assignment of `structure` (the sites its indices point
     into). Atoms that already carry H keep them: no HFIX, no hadd, a note instead."""
     carriers = hydrogen_carriers(structure)
@@ -159,7 +161,7 @@ def _result(structure: Structure, assignment: Assignment, top_k: int, delete_pea
         "hfix_lines": hfix_lines(groups),
         "commands": olex2_commands(structure, to_apply, groups),
         "notes": assignment.notes(),
-        "job_notes": list(notes),
+        "job_notes": list(job_notes),
     }
 
 
