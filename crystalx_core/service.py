@@ -9,7 +9,7 @@ and its reply {"protocol": 1, "id": same, "result": {...}} or {"protocol": 1, "i
 "error": {"code": str, "message": str}}. Every request is checked against one schema
 (`crystalx_core.protocol`) before any work; a bad request or a bad line gets an error reply
 whose code says which kind (bad-json, bad-request, bad-protocol, unknown-method, bad-snapshot,
-bad-plan, bad-options, too-large, failed) and whose message names the field, and the
+bad-plan, bad-label, bad-options, too-large, failed) and whose message names the field, and the
 service keeps running; the models stay loaded between requests.
 
 `assign` takes one structure snapshot (cell, symmetry operators, SFAC/UNIT and sites with
