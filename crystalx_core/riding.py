@@ -243,20 +243,17 @@ SAME_SITE = 0.1  # Å: an atom this close to its own image is on a special posit
 def site_operators(structure: Structure, frac) -> list[np.ndarray]:
     """Cartesian rotations (about the site) of the symmetry operators that map the site at
     `frac` onto itself, the identity left out: empty for a general position. The identity
-    and pure centring translations turn no H about a site and are skipped."""
+    and pure centring translations turn no H about a site and are skipped; every operator
+    is tried at once, as riding asks this for each atom."""
     frac = np.asarray(frac, dtype=float)
+    matrices = structure.symmetry_matrices()
+    rotations = np.array([rotation for rotation, _ in matrices])
+    moved = rotations @ frac + np.array([translation for _, translation in matrices]) - frac
     ortho = structure.orthogonalisation
-    found = []
-    for rotation, translation in structure.symmetry_matrices():
-        if (rotation == _IDENTITY).all():
-            continue
-        moved = rotation @ frac + translation - frac
-        if np.linalg.norm(ortho @ (moved - np.round(moved))) < SAME_SITE:
-            found.append(ortho @ rotation @ np.linalg.inv(ortho))
-    return found
-
-
-_IDENTITY = np.eye(3)
+    on_site = np.linalg.norm((moved - np.round(moved)) @ ortho.T, axis=1) < SAME_SITE
+    turning = np.any(rotations != np.eye(3), axis=(1, 2))
+    inverse = np.linalg.inv(ortho)
+    return [ortho @ rotations[k] @ inverse for k in np.flatnonzero(on_site & turning)]
 
 
 def _unique_under(operators: list[np.ndarray], pivot: np.ndarray, positions) -> list[np.ndarray]:
