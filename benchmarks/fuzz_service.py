@@ -42,8 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from solve_benchmark import REPO, _cpu_name, write_section  # noqa: E402
 
 STRUCTURES = ("XH_urea", "FC_sucrose")  # small real structures: a valid mutant answers in under a second
-CODES = {"bad-json", "bad-request", "bad-protocol", "unknown-method", "bad-snapshot", "bad-plan", "bad-options",
-         "too-large", "failed"}
+CODES = {"bad-json", "bad-request", "bad-protocol", "unknown-method", "bad-snapshot", "bad-plan", "bad-label",
+         "bad-options", "too-large", "failed"}
 DEEP = "\u0000deep\u0000"  # stands for JSON nested 100,000 deep, spliced into the line as text
 CAMPAIGNS = {"any JSON": 0.15, "envelopes": 0.25, "mutated requests": 0.45, "raw lines": 0.15}
 

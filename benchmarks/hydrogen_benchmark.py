@@ -94,7 +94,8 @@ def run_entry(entry: Path) -> dict:
         row[method] = {"r1": r1, "placed": match.n_candidate, "reproduced": match.n_matched,
                        "missing": match.missing, "extra": match.extra,
                        "reproduced_supported": sum(1 for label in matched if label not in row["doubtful"]),
-                       "codes": dict(sorted(plan.codes.items())), "notes": plan.notes}
+                       "codes": dict(sorted((heavy.sites[i].label, c) for i, c in plan.codes.items())),
+                       "notes": {heavy.sites[i].label: note for i, note in plan.notes.items()}}
     row["seconds"] = time.perf_counter() - start
     return row
 

@@ -1,7 +1,24 @@
-"""The answer for one structure: element and H count per site, with probabilities or scores."""
+"""The answer for one structure: element and H count per site, with probabilities or scores.
+
+A site is known by one identity throughout: its index in the structure the assignment was
+made on (`SiteAssignment.index`), whatever its label (labels may repeat in a CIF, and they
+change on the way). The model made from an assignment (`assign.apply_assignment`) holds
+one site per SiteAssignment, in the order of `Assignment.sites`, and refinement keeps that
+order; so the k-th site of the model, and the pivot k of its riding-H plan, is
+`Assignment.sites[k]`. Nothing is matched by label or object identity.
+
+The HFIX code of an atom is decided once, by the riding step (`riding.HydrogenPlan.codes`,
+which also sets the AFIX of each H it places); `annotate` puts it into the answer, and
+every writer (the .res HFIX lines, the service's hfix and hadd commands, the job JSON)
+reads it from there (`Assignment.hfix_codes`).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from crystalx_core.riding import HydrogenPlan
 
 
 @dataclass
@@ -39,3 +56,25 @@ class Assignment:
 
     def by_index(self) -> dict[int, SiteAssignment]:
         return {s.index: s for s in self.sites}
+
+    def h_counts(self) -> dict[int, int]:
+        """H count per site of the model made from this assignment (see the module's docstring)."""
+        return {k: s.h_count for k, s in enumerate(self.sites)}
+
+    def hfix_codes(self, leave_out: set[int] = frozenset()) -> dict[str, int]:
+        """New label → HFIX code of every site with one, in site order; `leave_out` names
+        sites (by index) that get none."""
+        return {s.new_label: s.hfix for s in self.sites if s.hfix and s.index not in leave_out}
+
+    def notes(self) -> dict[str, str]:
+        """New label → note of every site with one: how its H were placed or why not."""
+        return {s.new_label: s.note for s in self.sites if s.note}
+
+
+def annotate(assignment: Assignment, plan: HydrogenPlan) -> None:
+    """Put the riding step's HFIX codes and notes into the answer; the plan's pivots are the
+    sites of the model made from `assignment`, in its order."""
+    for k, code in plan.codes.items():
+        assignment.sites[k].hfix = code
+    for k, note in plan.notes.items():
+        assignment.sites[k].note = note

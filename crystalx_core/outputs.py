@@ -188,17 +188,25 @@ def write_job_outputs(result, source: Path, inputs: list[Path], shelx=None,
                       prefix: Path | None = None) -> tuple[dict[str, Path], dict, list[Path]]:
     """x_crystalx.res/.cif/.json of a job, together or not at all: (paths, report, backups).
 
-    The .res keeps every instruction of a SHELX input and replaces only atoms and HFIX.
+    The .res keeps every instruction of a SHELX input and replaces only atoms and HFIX; an
+    atom name over SHELX's 4 characters is an OutputError before anything is written.
     """
     import json
 
     from crystalx_core.hydrogens import hfix_groups
     from crystalx_core.io.shelx_write import new_ins_text, render_with_sites
     from crystalx_core.report import job_json, result_cif
+    from crystalx_core.residues import bare_label
+    from crystalx_core.residues import MAX_LABEL
 
     prefix = prefix or source.with_name(source.stem + "_crystalx")
     paths = {ext: prefix.with_name(prefix.name + ext) for ext in (".res", ".cif", ".json")}
-    groups = hfix_groups({s.new_label: s.hfix for s in result.assignment.sites if s.hfix})
+    long = [atom.label for site in result.structure.sites for atom in site.with_mixed
+            if len(bare_label(atom.label)) > MAX_LABEL]
+    if long:  # the job names what it adds within the limit; this is a name the input brought
+        raise OutputError(f"atom names over {MAX_LABEL} characters, which SHELX cannot read: {' '.join(long[:5])}; "
+                          "rename them in the input", str(source))
+    groups = hfix_groups(result.assignment.hfix_codes())
     res_text = render_with_sites(shelx, result.structure, hfix_groups=groups) if shelx is not None \
         else new_ins_text(result.structure)
     cif_text = result_cif(result, res_text, data_name=prefix.name)

@@ -7,13 +7,13 @@ from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from crystalx_core.assign import apply_assignment, assign, hydrogen_counts, resolve_hydrogen_method
-from crystalx_core.assignment import Assignment
+from crystalx_core.assignment import Assignment, annotate
 from crystalx_core.completion import Completion, Stage, assign_and_refine, complete
 from crystalx_core.contents import checked_contents
 from crystalx_core.crystallography.maps import Residual, difference_density, residual_density
 from crystalx_core.crystallography.refine import RefinementResult, refine
 from crystalx_core.crystallography.solve import Solution, data_r_sigma, solutions
-from crystalx_core.errors import RefinementError, SolveError
+from crystalx_core.errors import CrystalXError, RefinementError, SolveError
 from crystalx_core.element_check import recheck_elements, take_rechecked_elements
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.riding import HydrogenPlan, add_riding_hydrogens
@@ -153,18 +153,19 @@ def _finish_job(given: Structure, stage: Stage, reflections, method: str, cycles
         model = refinements[-1][1].structure
     with _timed(timings, "hydrogens", progress):
         density = difference_density(model, reflections) if reflections is not None else None
-        plan = _hydrogens(model, assignment, hydrogens, density)
+        plan = hydrogen_plan(model, assignment, hydrogens, density)
     if reflections is not None:
         with _timed(timings, "refine with riding H", progress):
             refinements.append(("riding H", refine(plan.structure, reflections, cycles, anisotropic=anisotropic,
                                                    instructions=_instructions(plan))))
         plan.structure = refinements[-1][1].structure
-        plan.notes.update(refinements[-1][1].fixed_hydrogens)
+        pivot = {site.label: k for k, site in enumerate(model.sites)}  # refinement names atoms, as SHELX
+        plan.notes.update({pivot[label]: note for label, note in refinements[-1][1].fixed_hydrogens.items()})
         with _timed(timings, "difference map", progress):
             residual = residual_density(plan.structure, reflections)
     else:
         residual = None
-    _annotate(assignment, plan)
+    annotate(assignment, plan)
     result = JobResult(input=given, assigned=structure, assignment=assignment, structure=plan.structure,
                        hydrogens=plan, refinements=refinements, timings=timings,
                        hydrogen_method=resolve_hydrogen_method(hydrogens),
@@ -185,28 +186,15 @@ def verdict(r1: float, r_sigma: float) -> str | None:
     return None
 
 
-def _hydrogens(model: Structure, assignment: Assignment, method: str, density=None) -> HydrogenPlan:
-    """H counts (rules or model) on the (refined) model, then riding H in SHELXL geometry,
-    rotating groups and water turned into the difference density when there is one."""
-    counts = hydrogen_counts(model, method)
-    heavy = [site for site in model.sites if not is_hydrogen(site.element)]
-    by_label = {s.new_label: s for s in assignment.sites}
-    for site, (n_h, scores) in zip(heavy, counts):
-        if site.label in by_label:
-            by_label[site.label].h_count = n_h
-            by_label[site.label].h_scores = scores
-    index = {id(site): i for i, site in enumerate(model.sites)}
-    return add_riding_hydrogens(model, {index[id(site)]: n for site, (n, _) in zip(heavy, counts)},
-                                density=density)
-
-
-def _annotate(assignment: Assignment, plan: HydrogenPlan) -> None:
-    """Record each atom's HFIX code and any note on its H in the answer."""
-    by_label = {s.new_label: s for s in assignment.sites}
-    for label, code in plan.codes.items():
-        by_label[label].hfix = code
-    for label, note in plan.notes.items():
-        by_label[label].note = note
+def hydrogen_plan(model: Structure, assignment: Assignment, method: str, density=None) -> HydrogenPlan:
+    """H counts (rules or model) on `model`, the (refined) model made from `assignment`, put
+    into the answer; then riding H in SHELXL geometry, rotating groups and water turned into
+    the difference density when there is one. `annotate` puts the plan into the answer."""
+    if [site.label for site in model.sites] != [site.new_label for site in assignment.sites]:
+        raise CrystalXError("internal error: the model's sites are not those of its assignment", model.source)
+    for site, (n_h, scores) in zip(assignment.sites, hydrogen_counts(model, method)):
+        site.h_count, site.h_scores = n_h, scores
+    return add_riding_hydrogens(model, assignment.h_counts(), density=density)
 
 
 def _instructions(plan: HydrogenPlan) -> list[str]:

@@ -23,7 +23,7 @@ def job_json(result: JobResult, files: dict[str, str] | None = None) -> dict:
         "source": result.input.source,
         "atoms": [s.to_dict() for s in result.assignment.sites],
         "dropped_peaks": result.dropped_labels,
-        "hydrogen_notes": result.hydrogens.notes,
+        "hydrogen_notes": result.assignment.notes(),
         "notes": result.notes,
         "success": result.failure is None,
         "failure": result.failure,
@@ -98,7 +98,7 @@ def summary_lines(result: JobResult) -> list[str]:
         lines.append(f"{el:<9} {n:>8}   {expected:>8.2f}")
     n_h = sum(1 for s in result.structure.sites if s.element == "H")
     lines.append(f"riding H placed: {n_h} on {len(result.hydrogens.codes)} atoms")
-    for label, note in result.hydrogens.notes.items():
+    for label, note in result.assignment.notes().items():
         lines.append(f"  note {label}: {note}")
     lines += [f"note: {note}" for note in result.notes]
     for stage, r in result.refinements:

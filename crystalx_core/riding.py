@@ -4,7 +4,6 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 
 import numpy as np
 
@@ -16,7 +15,6 @@ from crystalx_core.hydrogens import (HBOND_DISTANCE, KNOWN_H_REACH, WATER_OH, De
                                      place_water_hydrogens)
 from crystalx_core.residues import MAX_LABEL, bare_label, residue_suffix
 from crystalx_core.structure import Site, Structure
-from crystalx_core.symmetry import parse_symop
 
 WATER_HH = 1.36  # Å, H···H for DANG (H–O–H ≈ 104.5°)
 RIDING_U_FACTOR = {137: 1.5, 147: 1.5, 33: 1.5}  # SHELXL: 1.5 Ueq for CH3/OH, else 1.2
@@ -31,11 +29,16 @@ _ONE_THREE = 1.9  # Å: an atom this close to the donor's neighbour is bonded to
 
 @dataclass
 class HydrogenPlan:
+    """The riding step's answer. Pivots are known by their index in the structure given to
+    add_riding_hydrogens (the key of its h_counts), never by label: labels may repeat in
+    the input and the H get theirs only here."""
+
     structure: Structure  # input atoms (old H removed) with the new H sites after their pivots
-    codes: dict[str, int]  # pivot label → HFIX code (0 for restrained water)
-    # pivot label → why its H were not placed, or how they were (restrained, disordered)
-    notes: dict[str, str] = field(default_factory=dict)
+    codes: dict[int, int]  # pivot → HFIX code (0 for restrained water); each H's Site.afix follows it
+    # pivot → why its H were not placed, or how they were (restrained, disordered)
+    notes: dict[int, str] = field(default_factory=dict)
     restraints: list[str] = field(default_factory=list)  # DFIX/DANG lines for water
+    orphans: list[str] = field(default_factory=list)  # labels of given H with no pivot (ride_existing_hydrogens)
 
 
 def add_riding_hydrogens(structure: Structure, h_counts: dict[int, int],
@@ -53,8 +56,8 @@ def add_riding_hydrogens(structure: Structure, h_counts: dict[int, int],
     A metal never carries riding H: a count on it (the hydrogen model's answer) becomes a note.
     """
     given = given or {}
-    heavy = structure.with_sites([s for s in structure.sites if not is_hydrogen(s.element) and not s.is_peak])
-    old_index = {id(s): i for i, s in enumerate(structure.sites)}
+    pivots = [i for i, s in enumerate(structure.sites) if not is_hydrogen(s.element) and not s.is_peak]
+    heavy = structure.with_sites([structure.sites[i] for i in pivots])
     bonds = connectivity(heavy)
     near = neighbours(heavy, HBOND_DISTANCE[1])  # every site's acceptors and H-bond partners, searched once
     temperature = heavy.temperature_c if heavy.temperature_c is not None else 20.0
@@ -64,20 +67,20 @@ def add_riding_hydrogens(structure: Structure, h_counts: dict[int, int],
     new_h: list[range] = []  # where each group's H are in `sites`
     restrained: list[tuple[str, range]] = []  # (pivot label, its H) of groups held by DFIX/DANG
     h_element = "D" if "D" in heavy.sfac and "H" not in heavy.sfac else "H"  # a deuterated compound
-    for i, site in enumerate(heavy.sites):
+    for i, (key, site) in enumerate(zip(pivots, heavy.sites)):
         sites.append(site)
-        n_h = h_counts.get(old_index[id(site)], 0)
+        n_h = h_counts.get(key, 0)
         if n_h <= 0:
             continue
-        if is_metal(site.element) and old_index[id(site)] not in given:
-            plan.notes[site.label] = (f"{n_h} H asked on the metal {site.element}: metals carry no riding H; "
-                                      "locate a hydride in the difference map and refine it (DFIX)")
+        if is_metal(site.element) and key not in given:
+            plan.notes[key] = (f"{n_h} H asked on the metal {site.element}: metals carry no riding H; "
+                               "locate a hydride in the difference map and refine it (DFIX)")
             continue
         pivot = heavy.cartesian(site.frac)
         bonded = _distinct([(heavy.sites[c.j].element, c.cart_j) for c in bonds[i]])
         second = _second_neighbours(heavy, bonds, bonds[i][0]) if len(bonds[i]) == 1 else None
         code, note = choose_hfix(site.element, n_h, pivot, bonded, second_neighbours=second)
-        known, known_code = given.get(old_index[id(site)], (None, None))
+        known, known_code = given.get(key, (None, None))
         operators = site_operators(heavy, site.frac)
         strong = _strong_hbond_hydrogen(heavy, near[i], pivot, [xyz for _, xyz in bonded], density) \
             if known is None and n_h == 1 and site.element in ("O", "N") else None
@@ -92,15 +95,15 @@ def add_riding_hydrogens(structure: Structure, h_counts: dict[int, int],
             except ValueError as error:  # hydrogens._unit: atoms on top of each other
                 positions, note = None, f"no H placed: {error}"
         if positions is None:
-            plan.notes[site.label] = note or f"no riding model for {site.element} with {n_h} H"
+            plan.notes[key] = note or f"no riding model for {site.element} with {n_h} H"
             continue
         occupancy = site.occupancy
         if operators and code == 0:  # no AFIX group to keep whole: H made by the symmetry go
             positions = _unique_under(operators, pivot, positions)
         elif operators and code // 10 in (3, 13) and known is None:  # XH3 disordered over the site symmetry
             occupancy = site.occupancy / (len(operators) + 1)
-            plan.notes[site.label] = (f"XH3 on a special position: disordered over its site symmetry, "
-                                      f"{n_h} H at occupancy {occupancy:.3g}")
+            plan.notes[key] = (f"XH3 on a special position: disordered over its site symmetry, "
+                               f"{n_h} H at occupancy {occupancy:.3g}")
         u_iso = RIDING_U_FACTOR.get(code, 1.2) * site.u_iso
         new_h.append(range(len(sites), len(sites) + len(positions)))
         sites.extend(Site(label=h_label(site.label, k, len(positions), h_element), element=h_element,
@@ -108,9 +111,9 @@ def add_riding_hydrogens(structure: Structure, h_counts: dict[int, int],
                           afix=code)
                      for k, xyz in enumerate(positions))
         placed.extend(positions)
-        plan.codes[site.label] = code
+        plan.codes[key] = code
         if code == 0:
-            plan.notes[site.label] = note or f"{site.element}H{n_h}: restrained, not riding"
+            plan.notes[key] = note or f"{site.element}H{n_h}: restrained, not riding"
             if strong is None:
                 restrained.append((site.label, new_h[-1]))
     _name_hydrogens(sites, [k for group in new_h for k in group], {s.label.upper() for s in heavy.sites})
@@ -143,9 +146,7 @@ def ride_existing_hydrogens(structure: Structure, codes_by_h_label: dict[str, in
         if code is not None:
             given[i] = (positions, code)
     plan = add_riding_hydrogens(structure, {i: len(p) for i, (p, _) in given.items()}, given)
-    orphans = [structure.sites[j].label for j in h_index if j not in nearest]
-    if orphans:
-        plan.notes["(none)"] = "H without a non-H atom within %.1f Å left out: %s" % (H_BOND_MAX, " ".join(orphans))
+    plan.orphans = [structure.sites[j].label for j in h_index if j not in nearest]
     return plan
 
 
@@ -241,23 +242,18 @@ SAME_SITE = 0.1  # Å: an atom this close to its own image is on a special posit
 
 def site_operators(structure: Structure, frac) -> list[np.ndarray]:
     """Cartesian rotations (about the site) of the symmetry operators that map the site at
-    `frac` onto itself, the identity left out: empty for a general position."""
+    `frac` onto itself, the identity left out: empty for a general position. The identity
+    and pure centring translations turn no H about a site and are skipped; every operator
+    is tried at once, as riding asks this for each atom."""
     frac = np.asarray(frac, dtype=float)
+    matrices = structure.symmetry_matrices()
+    rotations = np.array([rotation for rotation, _ in matrices])
+    moved = rotations @ frac + np.array([translation for _, translation in matrices]) - frac
     ortho = structure.orthogonalisation
-    found = []
-    for rotation, translation in _turning_operators(tuple(structure.symops)):
-        moved = rotation @ frac + translation - frac
-        if np.linalg.norm(ortho @ (moved - np.round(moved))) < SAME_SITE:
-            found.append(ortho @ rotation @ np.linalg.inv(ortho))
-    return found
-
-
-@lru_cache(maxsize=64)
-def _turning_operators(symops: tuple[str, ...]) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The operators that turn: the identity and pure centring translations move no H
-    about a site. Once per space group, not once per atom."""
-    matrices = (parse_symop(op) for op in symops)
-    return [(rotation, translation) for rotation, translation in matrices if not np.allclose(rotation, np.eye(3))]
+    on_site = np.linalg.norm((moved - np.round(moved)) @ ortho.T, axis=1) < SAME_SITE
+    turning = np.any(rotations != np.eye(3), axis=(1, 2))
+    inverse = np.linalg.inv(ortho)
+    return [ortho @ rotations[k] @ inverse for k in np.flatnonzero(on_site & turning)]
 
 
 def _unique_under(operators: list[np.ndarray], pivot: np.ndarray, positions) -> list[np.ndarray]:

@@ -9,14 +9,16 @@ and its reply {"protocol": 1, "id": same, "result": {...}} or {"protocol": 1, "i
 "error": {"code": str, "message": str}}. Every request is checked against one schema
 (`crystalx_core.protocol`) before any work; a bad request or a bad line gets an error reply
 whose code says which kind (bad-json, bad-request, bad-protocol, unknown-method, bad-snapshot,
-bad-plan, bad-options, too-large, failed) and whose message names the field, and the
+bad-plan, bad-label, bad-options, too-large, failed) and whose message names the field, and the
 service keeps running; the models stay loaded between requests.
 
 `assign` takes one structure snapshot (cell, symmetry operators, SFAC/UNIT and sites with
 label, element or null for a peak, fractional xyz, peak height, occupancy as Olex2 and SHELX
 give it (times the site-symmetry factor), Uiso, part, residue) and
 answers per site the element with its top-k probabilities, the H count with probabilities,
-the HFIX code, and the exact Olex2 commands that apply it. `apply-plan` takes the same
+the HFIX code, and the exact Olex2 commands that apply it: the answer of the job behind
+`crystalx assign` (pipeline.assign_job), with its H notes by new label ("notes") and what
+the job had to give up on ("job_notes", as its JSON's "notes"). `apply-plan` takes the same
 snapshot and a plan the user may have edited (element, label and H count per site, peaks to
 delete) and answers the commands for that plan. Peaks judged spurious are listed; `assign`
 deletes them only with the option delete_peaks (Q-peaks are harmless and refinement
@@ -35,9 +37,9 @@ import traceback
 from typing import IO
 
 from crystalx_core import __version__
-from crystalx_core.assign import apply_assignment, assign, hydrogen_counts
+from crystalx_core.assign import apply_assignment
 from crystalx_core.assign.labels import element_labels
-from crystalx_core.assignment import Assignment, SiteAssignment
+from crystalx_core.assignment import Assignment, SiteAssignment, annotate
 from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import CrystalXError, InputError, RequestError
 from crystalx_core.hydrogens import hfix_groups
@@ -102,15 +104,12 @@ def _site(raw: SiteIn) -> Site:
 # --- answers -------------------------------------------------------------------------------
 
 def assign_result(structure: Structure, options: Options) -> dict:
-    """Elements, H counts and riding-H plan for a snapshot, with the Olex2 commands."""
-    assignment = assign(structure, options.method)
-    model = apply_assignment(structure, assignment)
-    counts = hydrogen_counts(model, options.hydrogens)
-    by_label = {s.new_label: s for s in assignment.sites}
-    heavy = [(i, s) for i, s in enumerate(model.sites) if not is_hydrogen(s.element)]
-    for (_, site), (n_h, scores) in zip(heavy, counts):
-        by_label[site.label].h_count, by_label[site.label].h_scores = n_h, scores
-    return _result(structure, assignment, model, options.top_k, options.delete_peaks)
+    """Elements, H counts and riding-H plan for a snapshot, with the Olex2 commands: the
+    answer of the same job as `crystalx assign` (pipeline.assign_job)."""
+    from crystalx_core.pipeline import assign_job  # with cctbx: only once the first structure comes
+
+    job = assign_job(structure, method=options.method, hydrogens=options.hydrogens)
+    return _result(job.assigned, job.assignment, options.top_k, options.delete_peaks, job.notes)
 
 
 def apply_plan_result(structure: Structure, plan: Plan) -> dict:
@@ -141,26 +140,19 @@ def apply_plan_result(structure: Structure, plan: Plan) -> dict:
         raise RequestError("bad-plan", f"plan.delete names no site: {', '.join(sorted(unknown))}")
     assignment = Assignment(method="plan", sites=[chosen[i] for i in sorted(chosen)],
                             dropped=sorted(index[lab] for lab in dropped_labels))
-    return _result(structure, assignment, apply_assignment(structure, assignment), 5, True)
+    annotate(assignment, add_riding_hydrogens(apply_assignment(structure, assignment), assignment.h_counts()))
+    return _result(structure, assignment, 5, True)
 
 
-def _result(structure: Structure, assignment: Assignment, model: Structure, top_k: int,
-            delete_peaks: bool) -> dict:
-    by_label = {s.new_label: s for s in assignment.sites}
-    index = {id(site): i for i, site in enumerate(model.sites)}
-    plan = add_riding_hydrogens(model, {index[id(site)]: by_label[site.label].h_count
-                                        for site in model.sites if site.label in by_label})
-    for label, code in plan.codes.items():
-        by_label[label].hfix = code
-    for label, note in plan.notes.items():
-        if label in by_label:
-            by_label[label].note = note
+def _result(structure: Structure, assignment: Assignment, top_k: int, delete_peaks: bool,
+            job_notes: list[str] = ()) -> dict:
+    """The answer for an annotated assignment of `structure` (the sites its indices point
+    into). Atoms that already carry H keep them: no HFIX, no hadd, a note instead."""
     carriers = hydrogen_carriers(structure)
     for s in assignment.sites:
         if s.index in carriers:
             s.note = "already carries H; left as it is"
-    groups = hfix_groups({label: code for label, code in plan.codes.items()
-                          if by_label[label].index not in carriers})
+    groups = hfix_groups(assignment.hfix_codes(leave_out=carriers))
     to_apply = assignment if delete_peaks else Assignment(assignment.method, assignment.sites, [])
     return {
         "method": assignment.method,
@@ -169,7 +161,8 @@ def _result(structure: Structure, assignment: Assignment, model: Structure, top_
         "hfix": [[code, labels] for code, labels in groups],
         "hfix_lines": hfix_lines(groups),
         "commands": olex2_commands(structure, to_apply, groups),
-        "notes": plan.notes,
+        "notes": assignment.notes(),
+        "job_notes": list(job_notes),
     }
 
 

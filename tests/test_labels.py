@@ -61,7 +61,7 @@ def test_riding_h_of_a_residue_atom_stay_in_its_residue(shared_data):
     c6 = next(k for k, s in enumerate(heavy.sites) if s.label == "C6_1")
     plan = add_riding_hydrogens(heavy, {c6: 2})
     added = [s.label for s in plan.structure.sites if s.element == "H"]
-    assert added == ["H6A_1", "H6B_1"] and plan.codes == {"C6_1": 23}
+    assert added == ["H6A_1", "H6B_1"] and plan.codes == {c6: 23}
 
 
 def test_a_label_a_cif_repeats_is_kept_once(shared_data):

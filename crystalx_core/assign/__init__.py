@@ -115,8 +115,7 @@ def hydrogen_counts(structure: Structure, method: str = "auto") -> list[tuple[in
 
 
 def apply_assignment(structure: Structure, assignment: Assignment) -> Structure:
-    """Relabelled, retyped sites in their original order; dropped peaks and old H removed."""
-    by_index = assignment.by_index()
-    sites = [site.with_element(by_index[i].element, by_index[i].new_label)
-             for i, site in enumerate(structure.sites) if i in by_index]
-    return structure.with_sites(sites)
+    """Relabelled, retyped sites, one per site of the answer in its order (their original
+    order); dropped peaks and old H removed."""
+    return structure.with_sites([structure.sites[s.index].with_element(s.element, s.new_label)
+                                 for s in assignment.sites])

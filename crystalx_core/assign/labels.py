@@ -6,14 +6,22 @@ it, only once). A retyped atom keeps its number under the new symbol (O5 → N5,
 Olex2's `name O5 N` does) when that label is free; a peak, or a retyped atom whose label
 is taken, gets the element and the next free running number.
 
+Every label fits SHELX's 4 characters (SHELXL cannot read longer atom names and Olex2
+trims them): a longer one is never kept, and after C999 the running labels go on as SHELX
+names the parts of a disordered atom (C1A … C99Z, then C1AA … C9ZZ).
+
 Labels are unique per residue only: an atom of a SHELX residue keeps its residue suffix
 (crystalx_core.residues), and only the labels of its own residue can be taken.
 """
 from __future__ import annotations
 
+import itertools
 import re
+import string
 
+from crystalx_core.errors import InputError
 from crystalx_core.residues import bare_label, residue_suffix
+from crystalx_core.residues import MAX_LABEL
 from crystalx_core.structure import Site, Structure
 
 
@@ -26,7 +34,7 @@ def element_labels(structure: Structure, elements: dict[int, str]) -> dict[int, 
         if _keeps_label(site, elements[k]) and site.label.upper() not in taken:
             keeps.add(k)
             taken.add(site.label.upper())
-    labels, counters = {}, {}
+    labels, running = {}, {}
     for k in sorted(elements):
         site, element = structure.sites[k], elements[k]
         if k in keeps:
@@ -34,18 +42,32 @@ def element_labels(structure: Structure, elements: dict[int, str]) -> dict[int, 
             continue
         suffix = residue_suffix(site.label)
         number = _number_part(site)
-        label = f"{element}{number}{suffix}" if number else None
+        label = f"{element}{number}{suffix}" if number and len(element + number) <= MAX_LABEL else None
         while label is None or label.upper() in taken:
-            counters[(element, suffix)] = counters.get((element, suffix), 0) + 1
-            label = f"{element}{counters[(element, suffix)]}{suffix}"
+            label = next(running.setdefault((element, suffix), _running_labels(element, suffix)), None)
+            if label is None:
+                raise InputError(f"no {element} label of at most {MAX_LABEL} characters is left for another "
+                                 f"{element} atom (SHELX and Olex2 read no longer names)", structure.source or None)
         taken.add(label.upper())
         labels[k] = label
     return labels
 
 
+def _running_labels(element: str, suffix: str):
+    """The labels of `element` that fit MAX_LABEL characters, in the order they are given:
+    the element and a number, then a number and letters (C1 … C999, C1A … C99Z, C1AA … C9ZZ)."""
+    room = MAX_LABEL - len(element)
+    for letters in range(room):
+        for number in range(1, 10 ** (room - letters)):
+            for tail in itertools.product(string.ascii_uppercase, repeat=letters):
+                yield f"{element}{number}{''.join(tail)}{suffix}"
+
+
 def _keeps_label(site: Site, element: str) -> bool:
-    """An atom staying the same element, under a label of that element's symbol and a number."""
-    return site.element is not None and site.element.upper() == element.upper() and _number_part(site) is not None
+    """An atom staying the same element, under a label of that element's symbol and a number
+    that SHELX can read (MAX_LABEL characters at most)."""
+    return (site.element is not None and site.element.upper() == element.upper() and _number_part(site) is not None
+            and len(bare_label(site.label)) <= MAX_LABEL)
 
 
 def _number_part(site: Site) -> str | None:
