@@ -20,8 +20,7 @@ import re
 import string
 
 from crystalx_core.errors import InputError
-from crystalx_core.residues import bare_label, residue_suffix
-from crystalx_core.residues import MAX_LABEL
+from crystalx_core.residues import MAX_LABEL, bare_label, residue_suffix
 from crystalx_core.structure import Site, Structure
 
 
