@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from crystalx_core.assign.labels import running_labels
 from crystalx_core.assignment import Assignment
 from crystalx_core.elements import normalise_symbol
 from crystalx_core.errors import InputError, RequestError
@@ -92,13 +93,14 @@ def _label_element(label: str) -> str | None:
 
 def _spare_label(element: str, residue: str, held: set[str]) -> str:
     """An unused label of `element` that fits Olex2's 4 characters, counting down from the
-    largest number that fits (C999, Cl99), so it does not collide with the usual labels."""
-    number = 10 ** (MAX_LABEL - len(element)) - 1
-    while number > 0 and f"{element}{number}{residue}".upper() in held:
-        number -= 1
-    if number == 0:
-        raise RequestError("bad-label", f"no free {element} label of {MAX_LABEL} characters to rename through")
-    return f"{element}{number}{residue}"
+    largest number that fits (C999, Cl99), so it does not collide with the usual labels; past
+    those, the lettered ones new atoms are named with (C1A … C9ZZ)."""
+    names = list(running_labels(element, residue))
+    numbered = 10 ** (MAX_LABEL - len(element)) - 1  # running_labels gives C1 … C999 first
+    for label in names[numbered - 1::-1] + names[numbered:]:
+        if label.upper() not in held:
+            return label
+    raise RequestError("bad-label", f"no free {element} label of {MAX_LABEL} characters to rename through")
 
 
 def olex2_hadd_commands(groups: Sequence[tuple[int, Sequence[str]]],

@@ -159,8 +159,10 @@ def _finish_job(given: Structure, stage: Stage, reflections, method: str, cycles
             refinements.append(("riding H", refine(plan.structure, reflections, cycles, anisotropic=anisotropic,
                                                    instructions=_instructions(plan))))
         plan.structure = refinements[-1][1].structure
-        pivot = {site.label: k for k, site in enumerate(model.sites)}  # refinement names atoms, as SHELX
-        plan.notes.update({pivot[label]: note for label, note in refinements[-1][1].fixed_hydrogens.items()})
+        # refinement names pivots as SHELX does, a mixed site by any of its atoms
+        pivot = {atom.label: k for k, site in enumerate(model.sites) for atom in site.with_mixed}
+        plan.notes.update({pivot[label]: note for label, note in refinements[-1][1].fixed_hydrogens.items()
+                           if label in pivot})
         with _timed(timings, "difference map", progress):
             residual = residual_density(plan.structure, reflections)
     else:

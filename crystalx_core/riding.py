@@ -38,7 +38,6 @@ class HydrogenPlan:
     # pivot → why its H were not placed, or how they were (restrained, disordered)
     notes: dict[int, str] = field(default_factory=dict)
     restraints: list[str] = field(default_factory=list)  # DFIX/DANG lines for water
-    orphans: list[str] = field(default_factory=list)  # labels of given H with no pivot (ride_existing_hydrogens)
 
 
 def add_riding_hydrogens(structure: Structure, h_counts: dict[int, int],
@@ -146,7 +145,6 @@ def ride_existing_hydrogens(structure: Structure, codes_by_h_label: dict[str, in
         if code is not None:
             given[i] = (positions, code)
     plan = add_riding_hydrogens(structure, {i: len(p) for i, (p, _) in given.items()}, given)
-    plan.orphans = [structure.sites[j].label for j in h_index if j not in nearest]
     return plan
 
 

@@ -46,6 +46,7 @@ from crystalx_core.hydrogens import hfix_groups
 from crystalx_core.io.shelx_write import hfix_lines
 from crystalx_core.geometry import H_BOND_MAX, chemical_occupancies, neighbours
 from crystalx_core.olex2 import olex2_commands
+from crystalx_core.pipeline import assign_job
 from crystalx_core.protocol import MAX_SITES  # noqa: F401  (the service's limit, as its clients read it)
 from crystalx_core.protocol import PROTOCOL, Options, Plan, SiteIn, Snapshot, answer_id, quote, read_request, validate
 from crystalx_core.residues import residue_address, residue_suffix
@@ -106,8 +107,6 @@ def _site(raw: SiteIn) -> Site:
 def assign_result(structure: Structure, options: Options) -> dict:
     """Elements, H counts and riding-H plan for a snapshot, with the Olex2 commands: the
     answer of the same job as `crystalx assign` (pipeline.assign_job)."""
-    from crystalx_core.pipeline import assign_job  # with cctbx: only once the first structure comes
-
     job = assign_job(structure, method=options.method, hydrogens=options.hydrogens)
     return _result(job.assigned, job.assignment, options.top_k, options.delete_peaks, job.notes)
 

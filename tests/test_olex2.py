@@ -1,5 +1,5 @@
 """Olex2 commands built from an answer (the renames and their cycles are tested with the service)."""
-from crystalx_core.olex2 import olex2_hadd_commands
+from crystalx_core.olex2 import _spare_label, olex2_hadd_commands, olex2_label_problem
 
 
 def test_olex2_commands_split_long_groups():
@@ -10,3 +10,12 @@ def test_olex2_commands_split_long_groups():
     words = [w for command in commands[:-1] for w in command.split()[2:]]
     assert words == labels
     assert all(command.startswith("hadd 43 ") for command in commands[:-1])
+
+
+def test_the_spare_label_goes_on_past_c999_as_new_atoms_are_named():
+    """With C1 … C999 all held, a rename cycle still has a 4-character label to go through,
+    one Olex2 keeps (it read as 'no free C label' before)."""
+    held = {f"C{n}" for n in range(1, 1000)}
+    spare = _spare_label("C", "", held)
+    assert spare.upper() not in held and len(spare) <= 4 and olex2_label_problem(spare, "C") is None
+    assert _spare_label("C", "", set()) == "C999"

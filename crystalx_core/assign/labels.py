@@ -43,7 +43,7 @@ def element_labels(structure: Structure, elements: dict[int, str]) -> dict[int, 
         number = _number_part(site)
         label = f"{element}{number}{suffix}" if number and len(element + number) <= MAX_LABEL else None
         while label is None or label.upper() in taken:
-            label = next(running.setdefault((element, suffix), _running_labels(element, suffix)), None)
+            label = next(running.setdefault((element, suffix), running_labels(element, suffix)), None)
             if label is None:
                 raise InputError(f"no {element} label of at most {MAX_LABEL} characters is left for another "
                                  f"{element} atom (SHELX and Olex2 read no longer names)", structure.source or None)
@@ -52,7 +52,7 @@ def element_labels(structure: Structure, elements: dict[int, str]) -> dict[int, 
     return labels
 
 
-def _running_labels(element: str, suffix: str):
+def running_labels(element: str, suffix: str):
     """The labels of `element` that fit MAX_LABEL characters, in the order they are given:
     the element and a number, then a number and letters (C1 … C999, C1A … C99Z, C1AA … C9ZZ)."""
     room = MAX_LABEL - len(element)

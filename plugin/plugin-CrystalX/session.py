@@ -62,6 +62,8 @@ class Session(object):
                     if s["probabilities"] and s["probabilities"][0][1] < threshold]
         if doubtful:
             self.say("below %.2f confidence: %s" % (threshold, " ".join(doubtful)))
+        for note in result.get("job_notes", []):  # e.g. a placeholder UNIT replaced by estimated contents
+            self.say(note)
         path = os.path.join(self.out_dir, "crystalx_last.json")
         temporary = path + ".tmp"
         evidence = dict((s["label"], {"peak_height": s["peak_height"]}) for s in model.snapshot["sites"]
