@@ -16,6 +16,9 @@ from crystalx_core.structure import Site, Structure
 SOLVE_RESOLUTION = 0.8  # Å; finer data slows the FFTs without helping to find atoms
 PEAK_SURPLUS = 1.5  # peaks searched per expected non-H atom: the assignment drops the spurious ones
 LOW_COMPLETENESS = 0.9  # of the unique reflections to the resolution used: below this the user is told
+# below this share charge flipping still converges, to a map that shows nothing (CCTBX cu3182's
+# data stop at l = 7 of a 41 Å axis, 20 %): no solution to hand on
+MIN_COMPLETENESS = 0.5
 DELTA_CYCLES = 10  # first cycles of a run, over which delta follows the map's sigma; then it stays
 DENORMALISED_CYCLES = 10  # cycles on plain |F| after a run on normalised amplitudes (sharper peaks)
 MIN_ORIGIN_CC = 0.9  # smtbx's: an origin of the symmetry search under this correlation is none
@@ -100,6 +103,9 @@ def solutions(structure: Structure, reflections, seed: int = 1, max_attempts: in
     d_min = max(i_obs.d_min(), SOLVE_RESOLUTION)
     f_obs = i_obs.resolution_filter(d_min=d_min).f_sq_as_f()
     completeness = f_obs.completeness()
+    if completeness < MIN_COMPLETENESS:
+        raise SolveError(f"{_incompleteness(completeness, d_min)}: too few to solve by charge flipping "
+                         f"(it needs {100 * MIN_COMPLETENESS:.0f} % or more)", reflections.path)
     expected = sum(structure.asymmetric_unit_contents().values())
     if expected <= 0:
         raise SolveError("UNIT gives no non-hydrogen atoms to look for", structure.source)
