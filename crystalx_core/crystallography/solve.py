@@ -23,6 +23,7 @@ DELTA_CYCLES = 10  # first cycles of a run, over which delta follows the map's s
 DENORMALISED_CYCLES = 10  # cycles on plain |F| after a run on normalised amplitudes (sharper peaks)
 MIN_ORIGIN_CC = 0.9  # smtbx's: an origin of the symmetry search under this correlation is none
 ORIGIN_CANDIDATES = 12  # origins of the symmetry search scored per run; the right one is often not the first
+BATCH = 3  # runs flipped before the best of them is handed out
 SCORE_CYCLES = 5  # flipping cycles from a symmetrised map that measure how well it holds (its figure of merit)
 
 
@@ -44,8 +45,9 @@ class FlipSettings:
                 f"weak reflections {self.weak_fraction:g}, {self.iterations} cycles")
 
 
-# each run with its own random phases; solutions() hands them out best figure of merit first,
-# and the job goes on to the next while the structure a run gives stays incomplete (pipeline.solve_job)
+# each run with its own random phases; solutions() runs them BATCH at a time and hands each batch
+# out best figure of merit first: the job goes on to the next while the structure a run gives
+# stays incomplete (pipeline.solve_job), and most jobs never need a second batch
 # (delta 1.3 sigma with 30 % weak reflections converged to a wrong map on nearly every structure tried)
 RUNS = (FlipSettings(), FlipSettings(True, 1.0, 0.2, 1000), FlipSettings(normalise=False), FlipSettings(True, 0.9, 0.2),
         FlipSettings(True, 1.1, 0.1), FlipSettings(True, 1.2, 0.2, 1000))
@@ -93,8 +95,9 @@ def solve(structure: Structure, reflections, seed: int = 1, max_attempts: int = 
 
 def solutions(structure: Structure, reflections, seed: int = 1, max_attempts: int = len(RUNS)) -> Iterator[Solution]:
     """Phase the data by charge flipping in P1, place the symmetry, and yield the highest map
-    peaks of each run as Q-peaks, best figure of merit first; runs follow RUNS (fresh random
-    phases each). A SolveError when no run's map showed the space group's symmetry.
+    peaks of each run as Q-peaks, best figure of merit first within each BATCH of runs; runs
+    follow RUNS (fresh random phases each). A SolveError when no run's map showed the space
+    group's symmetry.
     """
     i_obs = merged_intensities(structure, reflections)
     if i_obs.size() < 10:
@@ -110,18 +113,19 @@ def solutions(structure: Structure, reflections, seed: int = 1, max_attempts: in
     if expected <= 0:
         raise SolveError("UNIT gives no non-hydrogen atoms to look for", structure.source)
 
-    runs = []
-    for attempt in range(1, max_attempts + 1):
-        settings = RUNS[(attempt - 1) % len(RUNS)]
-        flipped = _flip(f_obs, settings, seed + attempt)
-        if flipped is not None:
-            runs.append((flipped[1], attempt, settings, flipped[0]))
     found = 0
-    for merit, attempt, settings, f_calc in sorted(runs, key=lambda run: run[:2]):
-        peaks = _peaks(f_calc, max_peaks=int(expected * PEAK_SURPLUS) + 5)
-        if peaks:
-            found += 1
-            yield Solution(structure.with_sites(peaks), attempt, f_obs.size(), d_min, completeness, settings, merit)
+    for first in range(1, max_attempts + 1, BATCH):
+        runs = []
+        for attempt in range(first, min(first + BATCH, max_attempts + 1)):
+            settings = RUNS[(attempt - 1) % len(RUNS)]
+            flipped = _flip(f_obs, settings, seed + attempt)
+            if flipped is not None:
+                runs.append((flipped[1], attempt, settings, flipped[0]))
+        for merit, attempt, settings, f_calc in sorted(runs, key=lambda run: run[:2]):
+            peaks = _peaks(f_calc, max_peaks=int(expected * PEAK_SURPLUS) + 5)
+            if peaks:
+                found += 1
+                yield Solution(structure.with_sites(peaks), attempt, f_obs.size(), d_min, completeness, settings, merit)
     if not found:
         incomplete = _incompleteness(completeness, d_min)
         raise SolveError(f"charge flipping found no solution in {max_attempts} attempt{'s' * (max_attempts != 1)}"
