@@ -1,7 +1,8 @@
 """Structure solution by charge flipping (smtbx): reflections in, electron-density peaks out."""
 from __future__ import annotations
 
-import io
+import itertools
+import math
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -15,6 +16,16 @@ from crystalx_core.structure import Site, Structure
 SOLVE_RESOLUTION = 0.8  # Å; finer data slows the FFTs without helping to find atoms
 PEAK_SURPLUS = 1.5  # peaks searched per expected non-H atom: the assignment drops the spurious ones
 LOW_COMPLETENESS = 0.9  # of the unique reflections to the resolution used: below this the user is told
+# below this share charge flipping still converges, to a map that shows nothing (CCTBX cu3182's
+# data stop at l = 7 of a 41 Å axis, 20 %): no solution to hand on
+MIN_COMPLETENESS = 0.5
+DELTA_CYCLES = 10  # first cycles of a run, over which delta follows the map's sigma; then it stays
+DENORMALISED_CYCLES = 10  # cycles on plain |F| after a run on normalised amplitudes (sharper peaks)
+MIN_ORIGIN_CC = 0.9  # smtbx's: an origin of the symmetry search under this correlation is none
+ORIGIN_CANDIDATES = 12  # origins of the symmetry search scored per run; the right one is often not the first
+BATCH = 3  # runs flipped before the best of them is handed out, when one of them is convincing:
+CONVINCING_MERIT = 0.40  # right maps scored 0.27-0.45 on simulated and real data, wrong ones 0.42-0.70
+SCORE_CYCLES = 5  # flipping cycles from a symmetrised map that measure how well it holds (its figure of merit)
 
 
 @dataclass(frozen=True)
@@ -26,16 +37,21 @@ class FlipSettings:
     normalise: bool = True
     delta_over_sigma: float = 1.1  # smtbx's default
     weak_fraction: float = 0.2  # smtbx's default
+    # a fixed count: smtbx's skewness test declares the phase transition after a few dozen cycles,
+    # while the map is still far from converged (half the atoms wrong on ordered 0.8 Å data)
+    iterations: int = 500
 
     def describe(self) -> str:
         return (f"{'normalised' if self.normalise else 'plain'} |F|, delta {self.delta_over_sigma:g} sigma, "
-                f"weak reflections {self.weak_fraction:g}")
+                f"weak reflections {self.weak_fraction:g}, {self.iterations} cycles")
 
 
-# tried in this order, each with its own random phases; the job goes on to the next while the
-# structure a run gives stays incomplete (pipeline.solve_job)
-RUNS = (FlipSettings(), FlipSettings(normalise=False), FlipSettings(True, 1.3, 0.3), FlipSettings(True, 0.9, 0.2),
-        FlipSettings(False, 1.3, 0.3), FlipSettings(True, 1.1, 0.1))
+# each run with its own random phases; solutions() runs them BATCH at a time until one is
+# convincing and hands out what it has, best figure of merit first: the job goes on to the next
+# while the structure a run gives stays incomplete (pipeline.solve_job)
+# (delta 1.3 sigma with 30 % weak reflections converged to a wrong map on nearly every structure tried)
+RUNS = (FlipSettings(), FlipSettings(True, 1.0, 0.2, 1000), FlipSettings(normalise=False), FlipSettings(True, 0.9, 0.2),
+        FlipSettings(True, 1.1, 0.1), FlipSettings(True, 1.2, 0.2, 1000))
 
 
 @dataclass
@@ -46,7 +62,7 @@ class Solution:
     d_min: float
     completeness: float  # of the unique reflections to d_min, 0..1
     settings: FlipSettings = FlipSettings()
-    figure_of_merit: float = 0.0  # height of the origin peak of the symmetry search, 0..1 (smtbx's cc_peak_height)
+    figure_of_merit: float = 1.0  # flipping R of the symmetrised map (score_origin), lower is better
 
     def completeness_note(self) -> str | None:
         """What to expect from incomplete data, or None when they are complete enough."""
@@ -79,9 +95,10 @@ def solve(structure: Structure, reflections, seed: int = 1, max_attempts: int = 
 
 
 def solutions(structure: Structure, reflections, seed: int = 1, max_attempts: int = len(RUNS)) -> Iterator[Solution]:
-    """Phase the data by charge flipping and yield the highest map peaks of each run that had
-    a phase transition, as Q-peaks; runs follow RUNS (fresh random phases each). A SolveError
-    when none of max_attempts runs gave a solution.
+    """Phase the data by charge flipping in P1, place the symmetry, and yield the highest map
+    peaks of each run as Q-peaks, best figure of merit first among the runs flipped so far
+    (BATCH at a time until one is convincing); runs follow RUNS (fresh random phases each).
+    A SolveError when no run's map showed the space group's symmetry.
     """
     i_obs = merged_intensities(structure, reflections)
     if i_obs.size() < 10:
@@ -90,21 +107,30 @@ def solutions(structure: Structure, reflections, seed: int = 1, max_attempts: in
     d_min = max(i_obs.d_min(), SOLVE_RESOLUTION)
     f_obs = i_obs.resolution_filter(d_min=d_min).f_sq_as_f()
     completeness = f_obs.completeness()
+    if completeness < MIN_COMPLETENESS:
+        raise SolveError(f"{_incompleteness(completeness, d_min)}: too few to solve by charge flipping "
+                         f"(it needs {100 * MIN_COMPLETENESS:.0f} % or more)", reflections.path)
     expected = sum(structure.asymmetric_unit_contents().values())
     if expected <= 0:
         raise SolveError("UNIT gives no non-hydrogen atoms to look for", structure.source)
 
-    found = 0
+    found, gathered = 0, []
     for attempt in range(1, max_attempts + 1):
         settings = RUNS[(attempt - 1) % len(RUNS)]
         flipped = _flip(f_obs, settings, seed + attempt)
-        if flipped is None:
+        if flipped is not None:
+            gathered.append((flipped[1], attempt, settings, flipped[0]))
+        last = attempt == max_attempts
+        convincing = any(run[0] <= CONVINCING_MERIT for run in gathered)
+        if not (last or (attempt % BATCH == 0 and convincing)):
             continue
-        f_calc, merit = flipped
-        peaks = _peaks(f_calc, max_peaks=int(expected * PEAK_SURPLUS) + 5)
-        if peaks:
-            found += 1
-            yield Solution(structure.with_sites(peaks), attempt, f_obs.size(), d_min, completeness, settings, merit)
+        for merit, attempt_kept, settings_kept, f_calc in sorted(gathered, key=lambda run: run[:2]):
+            peaks = _peaks(f_calc, max_peaks=int(expected * PEAK_SURPLUS) + 5)
+            if peaks:
+                found += 1
+                yield Solution(structure.with_sites(peaks), attempt_kept, f_obs.size(), d_min, completeness,
+                               settings_kept, merit)
+        gathered = []
     if not found:
         incomplete = _incompleteness(completeness, d_min)
         raise SolveError(f"charge flipping found no solution in {max_attempts} attempt{'s' * (max_attempts != 1)}"
@@ -112,24 +138,52 @@ def solutions(structure: Structure, reflections, seed: int = 1, max_attempts: in
 
 
 def _flip(f_obs: miller.array, settings: FlipSettings, seed: int):
-    """One charge-flipping run; (symmetrised structure factors, their figure of merit), or
-    None without a phase transition."""
+    """One charge-flipping run in P1 (weak-reflection variant) from random phases, then the
+    symmetry's origin placed: (structure factors in the space group, their figure of merit),
+    or None when no origin fits the map."""
     flex.set_random_seed(seed)
-    extra = {"normalisations_for": charge_flipping.amplitude_quasi_normalisations} if settings.normalise else {}
+    p1 = f_obs.expand_to_p1().merge_equivalents().array().discard_sigmas()
+    normalisations = None
+    if settings.normalise:
+        try:
+            normalisations = charge_flipping.amplitude_quasi_normalisations(p1)
+        except (AssertionError, RuntimeError, ZeroDivisionError):
+            pass  # quasi-normalisation fails on sparse shells: flip plain |F| instead
+    amplitudes = p1 / normalisations.data() if normalisations is not None else p1
     flipping = charge_flipping.weak_reflection_improved_iterator(
         delta=None, weak_reflection_fraction=settings.weak_fraction)
-    try:
-        # smtbx scales the iteration limit by 1.5 from its third internal attempt on and then
-        # hands a float to islice (ValueError); we retry with fresh phases ourselves instead.
-        solving = charge_flipping.solving_iterator(flipping, f_obs, max_attempts_to_get_phase_transition=2,
-                                                   delta_over_sigma=settings.delta_over_sigma, **extra)
-        charge_flipping.loop(solving, verbose=False, out=io.StringIO())  # it prints failures
-    except (AssertionError, RuntimeError, ValueError, ZeroDivisionError):
-        return None  # quasi-normalisation fails on sparse shells; the caller retries without it
-    if not solving.had_phase_transition or not solving.f_calc_solutions:
+    flipping.start(amplitudes, 2 * math.pi * flex.random_double(amplitudes.size()))
+    for cycle in range(settings.iterations):
+        if cycle < DELTA_CYCLES:
+            flipping.delta = settings.delta_over_sigma * flipping.rho_map.sigma()
+        next(flipping)
+    if normalisations is not None:
+        flipping.denormalise(normalisations)
+        for _ in range(DENORMALISED_CYCLES):
+            next(flipping)
+    origins = charge_flipping.f_calc_symmetrisations(f_obs, flipping.f_calc, MIN_ORIGIN_CC)
+    scored = [(score_origin(f_sym, p1), k, f_sym)
+              for k, (f_sym, _, _) in enumerate(itertools.islice(origins, ORIGIN_CANDIDATES))]
+    if not scored:
         return None
-    f_calc, _, merit = solving.f_calc_solutions[0]
-    return f_calc, float(merit)
+    merit, _, f_calc = min(scored, key=lambda score: score[:2])
+    return f_calc, merit
+
+
+def score_origin(f_sym: miller.array, p1: miller.array) -> float:
+    """Flipping R after a few cycles from a symmetrised map: the map at the right origin is a
+    fixed point of charge flipping (R stays low), one at a wrong origin is not. It tells the
+    right origin where smtbx's correlation (0.95-0.99 for all of them) does not."""
+    phases = f_sym.expand_to_p1().map_to_asu()
+    phases, amplitudes = phases.common_sets(p1)
+    usual = FlipSettings()  # one yardstick for every run, whatever its own settings
+    flipping = charge_flipping.weak_reflection_improved_iterator(
+        delta=None, weak_reflection_fraction=usual.weak_fraction)
+    flipping.start(amplitudes, flex.arg(phases.data()))
+    flipping.delta = usual.delta_over_sigma * flipping.rho_map.sigma()
+    for _ in range(SCORE_CYCLES):
+        next(flipping)
+    return float(flipping.r1_factor())
 
 
 def _peaks(f_calc: miller.array, max_peaks: int) -> list[Site]:
