@@ -1,0 +1,285 @@
+"""Elements decided by the data: the model's probabilities are the prior, the electrons the
+reflections put at each site are the evidence.
+
+Once the atoms are refined isotropically, each non-H site's scattering is fitted on its own
+against Fo², every other atom fixed: Fc = F_rest + α·F_site·exp(−2π²ΔU/d²), with the scale k,
+α and ΔU free. α times the element's Z is the site's electron count. The count is never
+exact (missing H, bonding density, absorption and the scale leave every site a few per cent
+off), so the likelihood's width comes from the structure itself: the robust spread of α over
+all its sites (most of them right), and its median is the offset every site shares:
+
+    L(E) = N(electrons; median(α)·Z_E, σ_fit² + (spread·Z_E)²),   spread ≥ MIN_SPREAD
+
+The prior is the model's probability for E, read from an Fo map the refined model phases
+(the "second look": its peak heights are far cleaner than a first solution's map, which is
+what mislabels C/N/O), floored at PRIOR_FLOOR so that a confident model can still be
+overruled by clear data. Candidates are the SFAC elements the model gives PRIOR_FLOOR or more
+and the Z-neighbours of the element held (B/C, C/N, N/O, O/F, Si/P, P/S, S/Cl, Cl/Br and
+metals one apart in Z). An atom changes when another element's posterior reaches
+CHANGE_POSTERIOR; the model is refined again and weighed again, for at most MAX_ROUNDS
+rounds. The changes stand only when the refinement agrees (R1 no higher than before by
+R1_GAIN).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+from cctbx import xray
+from scipy.optimize import least_squares
+
+from crystalx_core.assign import assign, unit_left_to_assign
+from crystalx_core.assign.labels import element_labels
+from crystalx_core.assignment import Assignment
+from crystalx_core.crystallography.convert import to_xray_structure
+from crystalx_core.crystallography.maps import fobs_peaks
+from crystalx_core.crystallography.refine import RefinementResult, refine
+from crystalx_core.crystallography.solve import merged_intensities
+from crystalx_core.elements import atomic_number, is_hydrogen, is_metal
+from crystalx_core.errors import RefinementError
+from crystalx_core.geometry import connectivity
+from crystalx_core.structure import Structure
+
+R1_GAIN = 0.0005  # absolute R1: a change of element that moves R1 less is "data undecided" (also the audit's verdict)
+PRIOR_FLOOR = 0.01  # the model's probability is never taken as below this: clear data can overrule it
+CHANGE_POSTERIOR = 0.9  # posterior another element must reach for the atom to change
+MIN_SPREAD = 0.04  # relative width of the electron count at the least (4 %: 0.25 e on C)
+DEFAULT_SPREAD = 0.06  # with too few sites to measure the spread
+MIN_SITES_FOR_SPREAD = 8
+OUTLIER = 3.0  # a count this many widths from every candidate says disorder or a missing atom, not an element
+MAX_ROUNDS = 3
+NEIGHBOUR_PAIRS = {frozenset(p) for p in (("B", "C"), ("C", "N"), ("N", "O"), ("O", "F"), ("Si", "P"),
+                                          ("P", "S"), ("S", "Cl"), ("Cl", "Br"))}
+
+
+def z_neighbours(a: str, b: str) -> bool:
+    """Elements the data must tell apart: the listed light pairs, or two metals one apart in Z."""
+    if frozenset((a, b)) in NEIGHBOUR_PAIRS:
+        return True
+    return is_metal(a) and is_metal(b) and abs(atomic_number(a) - atomic_number(b)) == 1
+
+
+@dataclass
+class SiteEvidence:
+    """What the reflections say about one site, and what was decided."""
+
+    electrons: float  # fitted at the site (α × Z of the element it held when fitted)
+    sigma: float  # the likelihood's width for the element held, e
+    posterior: dict[str, float] = field(default_factory=dict)  # candidates (one: nothing to weigh)
+    prior: dict[str, float] = field(default_factory=dict)  # the model's probabilities used
+    before: str = ""  # element held before the data were weighed
+    decision: str = ""  # element after
+    reason: str = ""
+
+    def to_dict(self) -> dict:
+        return {"electrons": round(self.electrons, 2), "sigma": round(self.sigma, 2),
+                "posterior": {el: round(p, 4) for el, p in sorted(self.posterior.items(), key=lambda kv: -kv[1])},
+                "before": self.before, "decision": self.decision, "reason": self.reason}
+
+
+@dataclass
+class SiteFit:
+    alpha: float  # scattering at the site over its element's
+    sigma: float  # standard uncertainty of alpha from the fit (scaled by its goodness of fit)
+
+
+def site_fits(model: Structure, reflections) -> list[SiteFit]:
+    """α per non-H site of the (isotropically refined) `model`, each fitted with the others
+    fixed. A bonded atom's Uiso is tied to the median of its neighbours' (α and U are
+    correlated enough that a free U hides a wrong element); an isolated one's is refined."""
+    f_sq = merged_intensities(model, reflections)
+    f_sq = f_sq.select(f_sq.sigmas() > 0)
+    observed, sigmas = np.array(f_sq.data()), np.array(f_sq.sigmas())
+    d_sq = np.array(f_sq.d_spacings().data()) ** 2
+    xs = to_xray_structure(model)
+    xs.set_inelastic_form_factors(model.wavelength, "sasaki")
+    parts = []  # each scatterer's own structure factors, its symmetry images included
+    for scatterer in xs.scatterers():
+        one = xray.structure(crystal_symmetry=xs.crystal_symmetry())
+        one.add_scatterer(scatterer)
+        parts.append(np.array(f_sq.structure_factors_from_scatterers(one, algorithm="direct").f_calc().data()))
+    parts = np.array(parts)
+    total = parts.sum(axis=0)
+    root_w = 1.0 / sigmas
+    scale = float(np.sum(observed * np.abs(total) ** 2 / sigmas ** 2) / np.sum(np.abs(total) ** 4 / sigmas ** 2))
+    atoms = model.atoms
+    bonds = connectivity(model.with_sites(atoms))
+    fits, k = [], 0
+    for site, bonded in zip(atoms, bonds):
+        k += len(site.mixed)  # a mixed site's partners come first (to_xray_structure); the site's own is fitted
+        part, rest = parts[k], total - parts[k]
+        k += 1
+        if is_hydrogen(site.element):
+            continue
+        near = [atoms[c.j].u_iso for c in bonded if not is_hydrogen(atoms[c.j].element)]
+        tied = float(np.median(near)) - site.u_iso if near else None
+
+        def residuals(p, part=part, rest=rest, tied=tied):
+            shift = tied if tied is not None else p[2]
+            fc = rest + p[1] * part * np.exp(-2 * math.pi ** 2 * shift / d_sq)
+            return root_w * (observed - p[0] * np.abs(fc) ** 2)
+
+        fit = least_squares(residuals, [scale, 1.0] + ([] if near else [0.0]), method="lm")
+        dof = max(len(observed) - len(fit.x), 1)
+        try:
+            covariance = np.linalg.inv(fit.jac.T @ fit.jac) * (2 * fit.cost / dof)
+            sigma = float(math.sqrt(max(covariance[1, 1], 0.0)))
+        except np.linalg.LinAlgError:
+            sigma = float("inf")
+        fits.append(SiteFit(float(fit.x[1]), sigma))
+    return fits
+
+
+def shared_offset_and_spread(alphas: list[float]) -> tuple[float, float]:
+    """Median α (what every site shares: scale, missing H) and the robust relative spread
+    (1.4826 × median absolute deviation), at least MIN_SPREAD."""
+    if not alphas:
+        return 1.0, DEFAULT_SPREAD
+    values = np.array(alphas)
+    median = float(np.median(values))
+    if len(values) < MIN_SITES_FOR_SPREAD:
+        return median, DEFAULT_SPREAD
+    return median, max(MIN_SPREAD, float(1.4826 * np.median(np.abs(values - median))))
+
+
+def posterior(electrons: float, fit_sigma_e: float, offset: float, spread: float,
+              prior: dict[str, float]) -> dict[str, float]:
+    """prior × Gaussian likelihood of the electron count, normalised over the candidates."""
+    logs = {}
+    for element, p in prior.items():
+        z = atomic_number(element)
+        sigma = math.hypot(fit_sigma_e, spread * z)
+        logs[element] = math.log(max(p, PRIOR_FLOOR)) - 0.5 * ((electrons - offset * z) / sigma) ** 2 - math.log(sigma)
+    top = max(logs.values())
+    weights = {el: math.exp(v - top) for el, v in logs.items()}
+    total = sum(weights.values())
+    return {el: w / total for el, w in weights.items()}
+
+
+def candidates(held: str, scores: dict[str, float], sfac: list[str]) -> list[str]:
+    """The element held, SFAC elements the model gives PRIOR_FLOOR or more, and the held
+    element's Z-neighbours in SFAC."""
+    allowed = [el for el in sfac if not is_hydrogen(el)]
+    chosen = [held] + [el for el in allowed if el != held and (scores.get(el, 0.0) >= PRIOR_FLOOR
+                                                               or z_neighbours(el, held))]
+    return chosen
+
+
+@dataclass
+class ElementEvidence:
+    evidence: dict[str, SiteEvidence]  # model label (as given) → what the data said
+    changes: dict[str, str]  # model label → element the data chose
+    refined: RefinementResult | None  # of the changed model (None without changes)
+    rounds: int = 0
+    r1_before: float = 0.0
+    reverted: str = ""  # why changes the weighing proposed were not kept
+
+    def notes(self) -> list[str]:
+        notes = []
+        for label, element in self.changes.items():
+            e = self.evidence[label]
+            notes.append(f"{label}: {e.before} → {element} by the data ({e.reason})")
+        if self.reverted:
+            notes.append(self.reverted)
+        return notes
+
+
+def weigh_elements(refined: RefinementResult, reflections, method: str, cycles: int,
+                   priors: dict[str, dict[str, float]] | None = None) -> ElementEvidence:
+    """Weigh each non-H atom of an isotropic refinement against the reflections and change
+    those whose posterior says so; `priors` (label → model probabilities) default to the
+    model's answer on the Fo map the refined model phases."""
+    model = refined.structure
+    heavy = [s for s in model.sites if not is_hydrogen(s.element)]
+    if priors is None:
+        priors = fobs_priors(model, reflections, method)
+    sfac = unit_left_to_assign(model).sfac
+    given = {s.label: s.element for s in heavy}
+    mixed = {s.label for s in heavy if s.mixed}
+    tried = {s.label: {s.element} for s in heavy}  # an atom never goes back to an element it held
+    current, why, rounds = refined, {}, 0
+    while True:  # weigh, change, refine; weighed once more after the last change
+        evidence = _weigh(current.structure, priors, sfac, mixed, site_fits(current.structure, reflections))
+        proposed = {label: e.decision for label, e in evidence.items() if e.decision not in tried[label]}
+        if not proposed or rounds == MAX_ROUNDS:
+            break
+        rounds += 1
+        for label, element in proposed.items():
+            tried[label].add(element)
+            why[label] = evidence[label].reason
+        changed = current.structure.with_sites([s.with_element(proposed[s.label]) if s.label in proposed else s
+                                                for s in current.structure.sites])
+        try:
+            current = refine(changed, reflections, cycles)
+        except RefinementError as error:  # the job goes on with the elements of the round before
+            for label in proposed:
+                evidence[label].reason += f"; not changed: the refinement failed ({error.message})"
+            break
+    result = ElementEvidence(evidence, {}, None, rounds, refined.r1)
+    changes = {s.label: s.element for s in current.structure.sites if s.label in given and s.element != given[s.label]}
+    if changes and current.r1 > refined.r1 + R1_GAIN:
+        result.reverted = (f"the data's element changes ({_listed(changes, given)}) not kept: isotropic R1 "
+                           f"{current.r1:.4f} with them, {refined.r1:.4f} without")
+        changes, current = {}, refined
+    for label, e in evidence.items():
+        e.before, e.decision = given[label], changes.get(label, given[label])
+        if label in changes:
+            e.reason = f"{why[label]}; after the change {e.reason}"
+    result.changes, result.refined = changes, current if changes else None
+    return result
+
+
+def _listed(changes: dict[str, str], given: dict[str, str]) -> str:
+    return ", ".join(f"{label} {given[label]} → {element}" for label, element in changes.items())
+
+
+def _weigh(model: Structure, priors, sfac, mixed, fits: list[SiteFit]) -> dict[str, SiteEvidence]:
+    """Evidence and proposed element (`decision`) per non-H site of `model`."""
+    heavy = [s for s in model.sites if not is_hydrogen(s.element)]
+    plain = [f.alpha for s, f in zip(heavy, fits) if not s.mixed and math.isfinite(f.alpha)]
+    offset, spread = shared_offset_and_spread(plain)
+    evidence = {}
+    for site, fit in zip(heavy, fits):
+        z = atomic_number(site.element)
+        electrons, fit_sigma = fit.alpha * z, fit.sigma * z
+        e = SiteEvidence(electrons=electrons, sigma=math.hypot(fit_sigma, spread * z),
+                         before=site.element, decision=site.element)
+        evidence[site.label] = e
+        if site.label in mixed or site.part or site.occupancy < 1 or not math.isfinite(electrons):
+            e.reason = "mixed site: the elements the user gave" if site.label in mixed else \
+                "no fit" if not math.isfinite(electrons) else "disordered or partly occupied: not weighed"
+            continue
+        scores = priors.get(site.label) or {}
+        names = candidates(site.element, scores, sfac)
+        e.prior = {el: scores.get(el, 0.0) for el in names}
+        if len(names) == 1:
+            e.posterior = {site.element: 1.0}
+            e.reason = "no other element to weigh"
+            continue
+        distance = min(abs(electrons - offset * atomic_number(el)) / math.hypot(fit_sigma, spread * atomic_number(el))
+                       for el in names)
+        if distance > OUTLIER:
+            e.reason = (f"refined as {electrons:.1f} e, {distance:.0f} widths from every candidate "
+                        f"({', '.join(names)}): disorder or a missing atom, not weighed")
+            continue
+        e.posterior = posterior(electrons, fit_sigma, offset, spread,
+                                {el: scores.get(el, 1.0 / len(names) if not scores else 0.0) for el in names})
+        best = max(e.posterior, key=e.posterior.get)
+        held = f"{electrons:.1f} e (sites share {offset:.2f} × Z ± {100 * spread:.0f} %)"
+        if best != site.element and e.posterior[best] >= CHANGE_POSTERIOR:
+            e.decision = best
+            e.reason = (f"refined as {held}; model {scores.get(best, 0.0):.2f} for {best}; "
+                        f"posterior {best} {e.posterior[best]:.2f}")
+        else:
+            e.reason = f"refined as {held}; posterior {site.element} {e.posterior[site.element]:.2f}"
+    return evidence
+
+
+def fobs_priors(model: Structure, reflections, method: str) -> dict[str, dict[str, float]]:
+    """The model's element probabilities for the refined `model`'s non-H atoms, read from
+    peaks at their positions with heights from an Fo map the model phases."""
+    heavy = [s for s in model.sites if not is_hydrogen(s.element)]
+    left = unit_left_to_assign(model)
+    peaks = replace(fobs_peaks(model, reflections), sfac=left.sfac, unit=left.unit)
+    return {heavy[k].label: dict(answer.element_scores) for k, answer in assign(peaks, method).by_index().items()}
