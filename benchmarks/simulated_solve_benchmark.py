@@ -80,9 +80,10 @@ def fragments(truth) -> int:
     return len({root(i) for i in range(len(parent))})
 
 
-def simulated_data(truth, rng: np.random.Generator) -> tuple[Reflections, float, float]:
+def simulated_data(truth, rng: np.random.Generator,
+                   d_min_range: tuple[float, float] = D_MIN_RANGE) -> tuple[Reflections, float, float]:
     """Noisy Fo² of the model to a random d_min and exposure, a random 0-5 % of reflections left out."""
-    d_min = float(rng.uniform(*D_MIN_RANGE))
+    d_min = float(rng.uniform(*d_min_range))
     strongest = float(np.exp(rng.uniform(*np.log(STRONGEST_RANGE))))
     indices, observed, sigmas = simulate_reflections(to_xray_structure(truth), d_min, int(rng.integers(1 << 31)),
                                                      strongest)
