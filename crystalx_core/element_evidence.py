@@ -96,22 +96,27 @@ def site_fits(model: Structure, reflections) -> list[SiteFit]:
     d_sq = np.array(f_sq.d_spacings().data()) ** 2
     xs = to_xray_structure(model)
     xs.set_inelastic_form_factors(model.wavelength, "sasaki")
-    parts = []  # each scatterer's own structure factors, its symmetry images included
-    for scatterer in xs.scatterers():
-        one = xray.structure(crystal_symmetry=xs.crystal_symmetry())
-        one.add_scatterer(scatterer)
-        parts.append(np.array(f_sq.structure_factors_from_scatterers(one, algorithm="direct").f_calc().data()))
-    parts = np.array(parts)
-    total = parts.sum(axis=0)
+
+    def structure_factors(scatterers) -> np.ndarray:
+        some = xray.structure(crystal_symmetry=xs.crystal_symmetry())
+        for scatterer in scatterers:
+            some.add_scatterer(scatterer)
+        return np.array(f_sq.structure_factors_from_scatterers(some, algorithm="direct").f_calc().data())
+
+    scatterers = list(xs.scatterers())
+    fitted = [k for k, sc in enumerate(scatterers) if not is_hydrogen(sc.scattering_type)]
+    parts = {k: structure_factors([scatterers[k]]) for k in fitted}  # each with its symmetry images
+    total = sum(parts.values()) + structure_factors([sc for sc in scatterers if is_hydrogen(sc.scattering_type)])
     root_w = 1.0 / sigmas
     scale = float(np.sum(observed * np.abs(total) ** 2 / sigmas ** 2) / np.sum(np.abs(total) ** 4 / sigmas ** 2))
     fits, k = [], 0
     for site in model.atoms:
         k += len(site.mixed)  # a mixed site's partners come first (to_xray_structure); the site's own is fitted
+        if is_hydrogen(site.element):
+            k += 1
+            continue
         part, rest = parts[k], total - parts[k]
         k += 1
-        if is_hydrogen(site.element):
-            continue
 
         def residuals(p, part=part, rest=rest):  # p: scale, α, ΔUiso
             fc = rest + p[1] * part * np.exp(-2 * math.pi ** 2 * p[2] / d_sq)
@@ -168,7 +173,7 @@ class ElementEvidence:
     evidence: dict[str, SiteEvidence]  # model label (as given) → what the data said
     changes: dict[str, str]  # model label → element the data chose
     refined: RefinementResult | None  # of the changed model (None without changes)
-    rounds: int = 0
+    rounds: int = 0  # refinements the weighing ran
     r1_before: float = 0.0
     reverted: str = ""  # why changes the weighing proposed were not kept
 
@@ -189,46 +194,102 @@ def weigh_elements(refined: RefinementResult, reflections, method: str, cycles: 
                    priors: dict[str, dict[str, float]] | None = None) -> ElementEvidence:
     """Weigh each non-H atom of an isotropic refinement against the reflections and change
     those whose posterior says so; `priors` (label → model probabilities) default to the
-    model's answer on the Fo map the refined model phases."""
+    model's answer on the Fo map the refined model phases.
+
+    Rounds: weigh, change, refine, until nothing changes, a set of elements comes back or
+    MAX_ROUNDS. A change stands when the last weighing still gives it CHANGE_POSTERIOR
+    (a neighbour's wrong element can mislead the first) and R1 does not rise by R1_GAIN
+    with it (each change tried alone when the set of them raises R1)."""
     model = refined.structure
-    heavy = [s for s in model.sites if not is_hydrogen(s.element)]
     if priors is None:
         priors = fobs_priors(model, reflections, method)
-    sfac = unit_left_to_assign(model).sfac
-    given = {s.label: s.element for s in heavy}
-    mixed = {s.label for s in heavy if s.mixed}
-    tried = {s.label: {s.element} for s in heavy}  # an atom never goes back to an element it held
-    current, why, rounds = refined, {}, 0
-    while True:  # weigh, change, refine; weighed once more after the last change
-        fits = site_fits(with_riding_hydrogens(current.structure), reflections)
-        evidence = _weigh(current.structure, priors, sfac, mixed, fits)
-        proposed = {label: e.decision for label, e in evidence.items() if e.decision not in tried[label]}
-        if not proposed or rounds == MAX_ROUNDS:
+    weigh = _Weighing(refined, reflections, cycles, priors)
+    current, evidence, why = refined, weigh(refined), {}
+    seen = {weigh.state(refined)}
+    while weigh.rounds < MAX_ROUNDS:
+        proposed = {label: e.decision for label, e in evidence.items() if e.decision != e.before}
+        if not proposed:
             break
-        rounds += 1
-        for label, element in proposed.items():
-            tried[label].add(element)
-            why[label] = evidence[label].reason
-        changed = current.structure.with_sites([s.with_element(proposed[s.label]) if s.label in proposed else s
-                                                for s in current.structure.sites])
-        try:
-            current = refine(changed, reflections, cycles)
-        except RefinementError as error:  # the job goes on with the elements of the round before
+        trial = weigh.refined_with(current, proposed)
+        if trial is None:
             for label in proposed:
-                evidence[label].reason += f"; not changed: the refinement failed ({error.message})"
+                evidence[label].reason += f"; not changed: the refinement with it failed ({weigh.failure})"
             break
-    result = ElementEvidence(evidence, {}, None, rounds, refined.r1)
-    changes = {s.label: s.element for s in current.structure.sites if s.label in given and s.element != given[s.label]}
-    if changes and current.r1 > refined.r1 + R1_GAIN:
-        result.reverted = (f"the data's element changes ({_listed(changes, given)}) not kept: isotropic R1 "
-                           f"{current.r1:.4f} with them, {refined.r1:.4f} without")
-        changes, current = {}, refined
+        if weigh.state(trial) in seen:  # a cycle: stop where we are
+            break
+        seen.add(weigh.state(trial))
+        why.update({label: evidence[label].reason for label in proposed})
+        current, evidence = trial, weigh(trial)
+    unconfirmed = {label: weigh.given[label] for label, e in evidence.items()
+                   if e.before != weigh.given[label] and e.posterior.get(e.before, 0.0) < CHANGE_POSTERIOR}
+    if unconfirmed:
+        current = weigh.refined_with(current, unconfirmed) or refined
+        evidence = weigh(current)
+    current, reverted = weigh.refinement_net(current)
+    result = ElementEvidence(evidence, weigh.changes(current), current, weigh.rounds, refined.r1, reverted)
     for label, e in evidence.items():
-        e.before, e.decision = given[label], changes.get(label, given[label])
-        if label in changes:
+        final = result.changes.get(label, weigh.given[label])
+        if label in result.changes:
             e.reason = f"{why[label]}; after the change {e.reason}"
-    result.changes, result.refined = changes, current if changes else None
+        elif e.decision != final and "not changed" not in e.reason:
+            e.reason += "; not changed: the change did not hold once refined (posterior or R1)"
+        e.before, e.decision = weigh.given[label], final
+    if not result.changes:
+        result.refined = None
     return result
+
+
+class _Weighing:
+    """The rounds' shared state: the data, the priors, the elements as given, refinements run."""
+
+    def __init__(self, refined: RefinementResult, reflections, cycles: int, priors):
+        self.start, self.reflections, self.cycles, self.priors = refined, reflections, cycles, priors
+        heavy = [s for s in refined.structure.sites if not is_hydrogen(s.element)]
+        self.given = {s.label: s.element for s in heavy}
+        self.mixed = {s.label for s in heavy if s.mixed}
+        self.sfac = unit_left_to_assign(refined.structure).sfac
+        self.rounds = 0
+        self.failure = ""  # the last refinement's error
+
+    def __call__(self, refinement: RefinementResult) -> dict[str, SiteEvidence]:
+        fits = site_fits(with_riding_hydrogens(refinement.structure), self.reflections)
+        return _weigh(refinement.structure, self.priors, self.sfac, self.mixed, fits)
+
+    def state(self, refinement: RefinementResult) -> tuple:
+        return tuple(s.element for s in refinement.structure.sites)
+
+    def changes(self, refinement: RefinementResult) -> dict[str, str]:
+        return {s.label: s.element for s in refinement.structure.sites
+                if s.label in self.given and s.element != self.given[s.label]}
+
+    def refined_with(self, refinement: RefinementResult, elements: dict[str, str]) -> RefinementResult | None:
+        """`refinement`'s model with these elements, refined again (None when that fails)."""
+        self.rounds += 1
+        changed = refinement.structure.with_sites([s.with_element(elements[s.label]) if s.label in elements else s
+                                                   for s in refinement.structure.sites])
+        try:
+            return refine(changed, self.reflections, self.cycles)
+        except RefinementError as error:  # the job goes on with the elements before
+            self.failure = error.message
+            return None
+
+    def refinement_net(self, current: RefinementResult) -> tuple[RefinementResult, str]:
+        """The changes that do not raise R1 by R1_GAIN (all together, else each alone from the
+        starting model), and a note on those dropped."""
+        changes, limit = self.changes(current), self.start.r1 + R1_GAIN
+        if not changes or current.r1 <= limit:
+            return current, ""
+        kept = {}
+        for label, element in changes.items():
+            alone = self.refined_with(self.start, {label: element})
+            if alone is not None and alone.r1 <= limit:
+                kept[label] = element
+        final = self.refined_with(self.start, kept) if kept else None
+        if final is None or final.r1 > limit:
+            final, kept = self.start, {}
+        dropped = {label: element for label, element in changes.items() if label not in kept}
+        return final, (f"the data's element changes {_listed(dropped, self.given)} not kept: isotropic R1 "
+                       f"{current.r1:.4f} with them, {self.start.r1:.4f} without")
 
 
 def with_riding_hydrogens(model: Structure) -> Structure:

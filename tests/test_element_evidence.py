@@ -86,7 +86,7 @@ def test_a_refinement_that_fails_keeps_the_elements(shared_data, monkeypatch):
         raise RefinementError("refinement diverged (R1 = 0.950)", structure.source)
     monkeypatch.setattr(element_evidence, "refine", diverging)
     weighed = weigh_elements(refined, reflections, "model", 10)
-    assert weighed.changes == {} and "refinement failed" in weighed.evidence["N1"].reason
+    assert weighed.changes == {} and "refinement with it failed" in weighed.evidence["N1"].reason
 
 
 def test_the_job_json_carries_the_evidence_per_atom(shared_data):
@@ -100,3 +100,20 @@ def test_the_job_json_carries_the_evidence_per_atom(shared_data):
     assert all(set(a["evidence"]) >= {"electrons", "posterior", "decision", "reason"} for a in atoms)
     assert all(a["evidence"]["decision"] == a["element"] for a in atoms)
     assert "elements weighed by the data" in result.timings
+
+
+def test_solve_gets_every_element_right(shared_data, tmp_path):
+    import re
+    from crystalx_core.crystallography.compare import match_sites
+    from crystalx_core.io.shelx import new_ins_text, read_shelx
+    from crystalx_core.pipeline import solve_job
+    truth = read_cif(BENCHMARK / "COD_1501469" / "model.cif").structure
+    ins = tmp_path / "x.ins"
+    ins.write_text(new_ins_text(truth.with_sites([])))
+    result = solve_job(read_shelx(ins).to_structure(), read_hkl(BENCHMARK / "COD_1501469" / "data.hkl"), "model")
+    match = match_sites(truth, result.structure)
+    assert match.found_fraction == 1.0 and match.element_fraction == 1.0
+    labels = [s.new_label for s in result.assignment.sites]
+    assert len(set(labels)) == len(labels)
+    assert all(re.fullmatch(s.element + r"\d+", s.new_label) for s in result.assignment.sites)
+    assert all(s.evidence and s.evidence["decision"] == s.element for s in result.assignment.sites)
