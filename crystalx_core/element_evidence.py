@@ -5,10 +5,14 @@ Once the atoms are refined isotropically, each non-H site's scattering is fitted
 against Fo², every other atom fixed: Fc = F_rest + α·F_site·exp(−2π²ΔU/d²), with the scale k,
 α and ΔU free. α times the element's Z is the site's electron count. The count is never
 exact (missing H, bonding density, absorption and the scale leave every site a few per cent
-off), so the likelihood's width comes from the structure itself: the robust spread of α over
-all its sites (most of them right), and its median is the offset every site shares:
+off), so the likelihood's width comes from the structure itself: the robust spread (in
+electrons) of the counts over all its sites (most of them right) about median(α)·Z, the
+offset every site shares, plus a share of Z for what grows with it (scale, absorption):
 
-    L(E) = N(electrons; median(α)·Z_E, σ_fit² + (spread·Z_E)²),   spread ≥ MIN_SPREAD
+    L(E) = N(electrons as E; median(α)·Z_E, σ_fit² + spread² + (RELATIVE·Z_E)²),  spread ≥ MIN_SPREAD
+
+(A spread relative to Z, measured on the C/N/O that most sites are, made S/Cl and P/S
+undecidable: their counts are as exact as C's in electrons, not in per cent.)
 
 The prior is the model's probability for E, read from an Fo map the refined model phases
 (the "second look": its peak heights are far cleaner than a first solution's map, which is
@@ -17,8 +21,8 @@ overruled by clear data. Candidates are the SFAC elements the model gives PRIOR_
 and the Z-neighbours of the element held (B/C, C/N, N/O, O/F, Si/P, P/S, S/Cl, Cl/Br and
 metals one apart in Z). An atom changes when another element's posterior reaches
 CHANGE_POSTERIOR; the model is refined again and weighed again, for at most MAX_ROUNDS
-rounds. The changes stand only when the refinement agrees (R1 no higher than before by
-R1_GAIN).
+rounds. The changes stand only when the refinement agrees (wR2 and R1 no higher than
+before, within WR2_GAIN and R1_NET).
 """
 from __future__ import annotations
 
@@ -41,14 +45,19 @@ from crystalx_core.errors import RefinementError
 from crystalx_core.riding import add_riding_hydrogens
 from crystalx_core.structure import Structure
 
-R1_GAIN = 0.0005  # absolute R1: a change of element that moves R1 less is "data undecided" (also the audit's verdict)
+R1_GAIN = 0.0005  # absolute R1: a change of element that moves R1 less is "data undecided" (the audit's verdict)
+# the changes stand unless they raise wR2 by WR2_GAIN or R1 by R1_NET (right changes moved R1
+# by up to 0.001 either way on simulated data)
+WR2_GAIN, R1_NET = 0.001, 0.002
 PRIOR_FLOOR = 0.01  # the model's probability is never taken as below this: clear data can overrule it
 CHANGE_POSTERIOR = 0.9  # posterior another element must reach for the atom to change
-MIN_SPREAD = 0.04  # relative width of the electron count at the least (4 %: 0.25 e on C)
-DEFAULT_SPREAD = 0.06  # with too few sites to measure the spread
+MIN_SPREAD = 0.25  # e: the width of the electron count at the least
+DEFAULT_SPREAD = 0.4  # e, with too few sites to measure the spread
+RELATIVE = 0.02  # share of Z added to the width: errors of scale and absorption grow with the atom
 MIN_SITES_FOR_SPREAD = 8
 OUTLIER = 3.0  # a count this many widths from every candidate says disorder or a missing atom, not an element
 MAX_ROUNDS = 3
+MIN_COMPLETENESS = 0.7  # of the unique reflections to d_min: fewer (a truncated file) miscount sites
 NEIGHBOUR_PAIRS = {frozenset(p) for p in (("B", "C"), ("C", "N"), ("N", "O"), ("O", "F"), ("Si", "P"),
                                           ("P", "S"), ("S", "Cl"), ("Cl", "Br"))}
 
@@ -86,22 +95,30 @@ class SiteFit:
     sigma: float  # standard uncertainty of alpha from the fit (scaled by its goodness of fit)
 
 
-def site_fits(model: Structure, reflections) -> list[SiteFit]:
-    """α per non-H site of the (isotropically refined) `model`, each fitted with its Uiso and
-    the scale, every other atom fixed. (Tying U to the bonded neighbours' instead biased the
-    count of S and P among lighter atoms by 1-2 e on simulated data; free, it was right.)"""
+def site_fits(model: Structure, reflections, elements: dict[str, list[str]]) -> dict[str, dict[str, SiteFit]]:
+    """α of each candidate element (`elements`: label → candidates, the held one first) at
+    each non-H site of the (isotropically refined) `model`, fitted with its Uiso and the
+    scale, every other atom fixed. Each candidate is fitted with its own form factor: one
+    element's shape fitted to another's density biased the count by up to 1 e (N held as O
+    counted 5.5-6.5 e). (Tying U to the bonded neighbours' biased S and P among lighter
+    atoms by 1-2 e on simulated data; free, it was right.)"""
     f_sq = merged_intensities(model, reflections)
     f_sq = f_sq.select(f_sq.sigmas() > 0)
     observed, sigmas = np.array(f_sq.data()), np.array(f_sq.sigmas())
     d_sq = np.array(f_sq.d_spacings().data()) ** 2
     xs = to_xray_structure(model)
-    xs.set_inelastic_form_factors(model.wavelength, "sasaki")
+    symmetry = xs.crystal_symmetry()
 
     def structure_factors(scatterers) -> np.ndarray:
-        some = xray.structure(crystal_symmetry=xs.crystal_symmetry())
+        some = xray.structure(crystal_symmetry=symmetry)
         for scatterer in scatterers:
             some.add_scatterer(scatterer)
+        some.set_inelastic_form_factors(model.wavelength, "sasaki")
         return np.array(f_sq.structure_factors_from_scatterers(some, algorithm="direct").f_calc().data())
+
+    def as_element(scatterer, element: str):
+        return xray.scatterer(label=scatterer.label, site=scatterer.site, u=scatterer.u_iso,
+                              occupancy=scatterer.occupancy, scattering_type=element)
 
     scatterers = list(xs.scatterers())
     fitted = [k for k, sc in enumerate(scatterers) if not is_hydrogen(sc.scattering_type)]
@@ -109,50 +126,65 @@ def site_fits(model: Structure, reflections) -> list[SiteFit]:
     total = sum(parts.values()) + structure_factors([sc for sc in scatterers if is_hydrogen(sc.scattering_type)])
     root_w = 1.0 / sigmas
     scale = float(np.sum(observed * np.abs(total) ** 2 / sigmas ** 2) / np.sum(np.abs(total) ** 4 / sigmas ** 2))
-    fits, k = [], 0
+    fits, k = {}, 0
     for site in model.atoms:
         k += len(site.mixed)  # a mixed site's partners come first (to_xray_structure); the site's own is fitted
         if is_hydrogen(site.element):
             k += 1
             continue
-        part, rest = parts[k], total - parts[k]
+        rest = total - parts[k]
+        fits[site.label] = {element: _fit(observed, root_w, d_sq, scale, rest,
+                                          parts[k] if element == site.element else
+                                          structure_factors([as_element(scatterers[k], element)]))
+                            for element in elements.get(site.label, [site.element])}
         k += 1
-
-        def residuals(p, part=part, rest=rest):  # p: scale, α, ΔUiso
-            fc = rest + p[1] * part * np.exp(-2 * math.pi ** 2 * p[2] / d_sq)
-            return root_w * (observed - p[0] * np.abs(fc) ** 2)
-
-        fit = least_squares(residuals, [scale, 1.0, 0.0], method="lm")
-        dof = max(len(observed) - len(fit.x), 1)
-        try:
-            covariance = np.linalg.inv(fit.jac.T @ fit.jac) * (2 * fit.cost / dof)
-            sigma = float(math.sqrt(max(covariance[1, 1], 0.0)))
-        except np.linalg.LinAlgError:
-            sigma = float("inf")
-        fits.append(SiteFit(float(fit.x[1]), sigma))
     return fits
 
 
-def shared_offset_and_spread(alphas: list[float]) -> tuple[float, float]:
-    """Median α (what every site shares: scale, missing H) and the robust relative spread
-    (1.4826 × median absolute deviation), at least MIN_SPREAD."""
+def _fit(observed, root_w, d_sq, scale: float, rest, part) -> SiteFit:
+    """Least squares over the scale, α and ΔUiso of Fc = rest + α·part·exp(−2π²ΔU/d²)."""
+    def residuals(p):
+        fc = rest + p[1] * part * np.exp(-2 * math.pi ** 2 * p[2] / d_sq)
+        return root_w * (observed - p[0] * np.abs(fc) ** 2)
+
+    fit = least_squares(residuals, [scale, 1.0, 0.0], method="lm")
+    dof = max(len(observed) - len(fit.x), 1)
+    try:
+        covariance = np.linalg.inv(fit.jac.T @ fit.jac) * (2 * fit.cost / dof)
+        sigma = float(math.sqrt(max(covariance[1, 1], 0.0)))
+    except np.linalg.LinAlgError:
+        sigma = float("inf")
+    return SiteFit(float(fit.x[1]), sigma)
+
+
+def shared_offset_and_spread(alphas: list[float], zs: list[int]) -> tuple[float, float]:
+    """Median α (what every site shares: scale, bonding density) and the robust spread of the
+    counts about it in electrons (1.4826 × median absolute deviation), at least MIN_SPREAD."""
     if not alphas:
         return 1.0, DEFAULT_SPREAD
     values = np.array(alphas)
     median = float(np.median(values))
     if len(values) < MIN_SITES_FOR_SPREAD:
         return median, DEFAULT_SPREAD
-    return median, max(MIN_SPREAD, float(1.4826 * np.median(np.abs(values - median))))
+    deviations = np.abs(values - median) * np.array(zs)
+    return median, max(MIN_SPREAD, float(1.4826 * np.median(deviations)))
 
 
-def posterior(electrons: float, fit_sigma_e: float, offset: float, spread: float,
+def width(fit_sigma: float, spread: float, z: int) -> float:
+    """The likelihood's standard deviation for an element of atomic number z, e."""
+    return math.sqrt(fit_sigma ** 2 + spread ** 2 + (RELATIVE * z) ** 2)
+
+
+def posterior(counts: dict[str, tuple[float, float]], offset: float, spread: float,
               prior: dict[str, float]) -> dict[str, float]:
-    """prior × Gaussian likelihood of the electron count, normalised over the candidates."""
+    """prior × Gaussian likelihood of the electron count, normalised over the candidates;
+    `counts`: element → (electrons fitted with its form factor, their standard uncertainty)."""
     logs = {}
-    for element, p in prior.items():
+    for element, (electrons, fit_sigma) in counts.items():
         z = atomic_number(element)
-        sigma = math.hypot(fit_sigma_e, spread * z)
-        logs[element] = math.log(max(p, PRIOR_FLOOR)) - 0.5 * ((electrons - offset * z) / sigma) ** 2 - math.log(sigma)
+        sigma = width(fit_sigma, spread, z)
+        logs[element] = (math.log(max(prior[element], PRIOR_FLOOR)) - 0.5 * ((electrons - offset * z) / sigma) ** 2
+                         - math.log(sigma))
     top = max(logs.values())
     weights = {el: math.exp(v - top) for el, v in logs.items()}
     total = sum(weights.values())
@@ -198,9 +230,15 @@ def weigh_elements(refined: RefinementResult, reflections, method: str, cycles: 
 
     Rounds: weigh, change, refine, until nothing changes, a set of elements comes back or
     MAX_ROUNDS. A change stands when the last weighing still gives it CHANGE_POSTERIOR
-    (a neighbour's wrong element can mislead the first) and R1 does not rise by R1_GAIN
-    with it (each change tried alone when the set of them raises R1)."""
+    (a neighbour's wrong element can mislead the first) and the fit is no worse with it
+    (wR2 up by at most WR2_GAIN, R1 by at most R1_NET; each change tried alone when the set
+    of them fails)."""
     model = refined.structure
+    completeness = merged_intensities(model, reflections).completeness()
+    if completeness < MIN_COMPLETENESS:
+        return ElementEvidence({}, {}, None, 0, refined.r1, f"elements not weighed by the data: the reflections are "
+                               f"{100 * completeness:.0f} % complete to their resolution (at least "
+                               f"{100 * MIN_COMPLETENESS:.0f} % needed for a count at every site)")
     if priors is None:
         priors = fobs_priors(model, reflections, method)
     weigh = _Weighing(refined, reflections, cycles, priors)
@@ -252,8 +290,10 @@ class _Weighing:
         self.failure = ""  # the last refinement's error
 
     def __call__(self, refinement: RefinementResult) -> dict[str, SiteEvidence]:
-        fits = site_fits(with_riding_hydrogens(refinement.structure), self.reflections)
-        return _weigh(refinement.structure, self.priors, self.sfac, self.mixed, fits)
+        names = {s.label: candidates(s.element, self.priors.get(s.label) or {}, self.sfac)
+                 for s in refinement.structure.sites if s.label in self.given}
+        fits = site_fits(with_riding_hydrogens(refinement.structure), self.reflections, names)
+        return _weigh(refinement.structure, self.priors, names, self.mixed, fits)
 
     def state(self, refinement: RefinementResult) -> tuple:
         return tuple(s.element for s in refinement.structure.sites)
@@ -274,22 +314,27 @@ class _Weighing:
             return None
 
     def refinement_net(self, current: RefinementResult) -> tuple[RefinementResult, str]:
-        """The changes that do not raise R1 by R1_GAIN (all together, else each alone from the
+        """The changes that make the fit no worse (all together, else each alone from the
         starting model), and a note on those dropped."""
-        changes, limit = self.changes(current), self.start.r1 + R1_GAIN
-        if not changes or current.r1 <= limit:
+        changes = self.changes(current)
+        if not changes or not self.worse(current):
             return current, ""
         kept = {}
         for label, element in changes.items():
             alone = self.refined_with(self.start, {label: element})
-            if alone is not None and alone.r1 <= limit:
+            if alone is not None and not self.worse(alone):
                 kept[label] = element
         final = self.refined_with(self.start, kept) if kept else None
-        if final is None or final.r1 > limit:
+        if final is None or self.worse(final):
             final, kept = self.start, {}
         dropped = {label: element for label, element in changes.items() if label not in kept}
-        return final, (f"the data's element changes {_listed(dropped, self.given)} not kept: isotropic R1 "
-                       f"{current.r1:.4f} with them, {self.start.r1:.4f} without")
+        return final, (f"the data's element changes {_listed(dropped, self.given)} not kept: isotropic "
+                       f"wR2 {current.wr2:.4f}, R1 {current.r1:.4f} with them; {self.start.wr2:.4f}, "
+                       f"{self.start.r1:.4f} without")
+
+    def worse(self, trial: RefinementResult) -> bool:
+        """wR2 (what least squares minimises) up by WR2_GAIN, or R1 up by R1_NET."""
+        return trial.wr2 > self.start.wr2 + WR2_GAIN or trial.r1 > self.start.r1 + R1_NET
 
 
 def with_riding_hydrogens(model: Structure) -> Structure:
@@ -305,16 +350,18 @@ def _listed(changes: dict[str, str], given: dict[str, str]) -> str:
     return ", ".join(f"{label} {given[label]} → {element}" for label, element in changes.items())
 
 
-def _weigh(model: Structure, priors, sfac, mixed, fits: list[SiteFit]) -> dict[str, SiteEvidence]:
+def _weigh(model: Structure, priors, names: dict[str, list[str]], mixed,
+           fits: dict[str, dict[str, SiteFit]]) -> dict[str, SiteEvidence]:
     """Evidence and proposed element (`decision`) per non-H site of `model`."""
     heavy = [s for s in model.sites if not is_hydrogen(s.element)]
-    plain = [f.alpha for s, f in zip(heavy, fits) if not s.mixed and math.isfinite(f.alpha)]
-    offset, spread = shared_offset_and_spread(plain)
+    plain = [s for s in heavy if not s.mixed and math.isfinite(fits[s.label][s.element].alpha)]
+    offset, spread = shared_offset_and_spread([fits[s.label][s.element].alpha for s in plain],
+                                              [atomic_number(s.element) for s in plain])
     evidence = {}
-    for site, fit in zip(heavy, fits):
-        z = atomic_number(site.element)
-        electrons, fit_sigma = fit.alpha * z, fit.sigma * z
-        e = SiteEvidence(electrons=electrons, sigma=math.hypot(fit_sigma, spread * z),
+    for site in heavy:
+        counts = {el: (fit.alpha * atomic_number(el), fit.sigma * atomic_number(el)) for el, fit in fits[site.label].items()}
+        electrons, fit_sigma = counts[site.element]
+        e = SiteEvidence(electrons=electrons, sigma=width(fit_sigma, spread, atomic_number(site.element)),
                          before=site.element, decision=site.element)
         evidence[site.label] = e
         if site.label in mixed or site.part or site.occupancy < 1 or not math.isfinite(electrons):
@@ -322,26 +369,25 @@ def _weigh(model: Structure, priors, sfac, mixed, fits: list[SiteFit]) -> dict[s
                 "no fit" if not math.isfinite(electrons) else "disordered or partly occupied: not weighed"
             continue
         scores = priors.get(site.label) or {}
-        names = candidates(site.element, scores, sfac)
-        e.prior = {el: scores.get(el, 0.0) for el in names}
-        if len(names) == 1:
+        e.prior = {el: scores.get(el, 0.0) for el in names[site.label]}
+        if len(counts) == 1:
             e.posterior = {site.element: 1.0}
             e.reason = "no other element to weigh"
             continue
-        distance = min(abs(electrons - offset * atomic_number(el)) / math.hypot(fit_sigma, spread * atomic_number(el))
-                       for el in names)
-        if distance > OUTLIER:
-            e.reason = (f"refined as {electrons:.1f} e, {distance:.0f} widths from every candidate "
-                        f"({', '.join(names)}): disorder or a missing atom, not weighed")
+        widths = {el: abs(n - offset * atomic_number(el)) / width(s, spread, atomic_number(el))
+                  for el, (n, s) in counts.items()}
+        if min(widths.values()) > OUTLIER:
+            e.reason = (f"refined as {electrons:.1f} e, {min(widths.values()):.0f} widths from every candidate "
+                        f"({', '.join(counts)}): disorder or a missing atom, not weighed")
             continue
-        e.posterior = posterior(electrons, fit_sigma, offset, spread,
-                                {el: scores.get(el, 1.0 / len(names) if not scores else 0.0) for el in names})
+        e.posterior = posterior(counts, offset, spread,
+                                {el: scores.get(el, 0.0) if scores else 1.0 / len(counts) for el in counts})
         best = max(e.posterior, key=e.posterior.get)
-        held = f"{electrons:.1f} e (sites share {offset:.2f} × Z ± {100 * spread:.0f} %)"
+        held = f"{electrons:.1f} e as {site.element} (sites share {offset:.2f} × Z ± {spread:.2f} e)"
         if best != site.element and e.posterior[best] >= CHANGE_POSTERIOR:
             e.decision = best
-            e.reason = (f"refined as {held}; model {scores.get(best, 0.0):.2f} for {best}; "
-                        f"posterior {best} {e.posterior[best]:.2f}")
+            e.reason = (f"refined as {held}, as {best} {counts[best][0]:.1f} e; model {scores.get(best, 0.0):.2f} "
+                        f"for {best}; posterior {best} {e.posterior[best]:.2f}")
         else:
             e.reason = f"refined as {held}; posterior {site.element} {e.posterior[site.element]:.2f}"
     return evidence

@@ -21,14 +21,17 @@ def _swapped(heavy, swaps):
     return heavy.with_sites([s.with_element(swaps[s.label]) if s.label in swaps else s for s in heavy.sites])
 
 
+def _counts(electrons, sigma=0.05):
+    return {"C": (electrons, sigma), "N": (electrons, sigma)}
+
+
 def test_posterior_is_prior_times_the_electron_count_likelihood():
-    even = posterior(6.0, 0.05, 1.0, 0.04, {"C": 0.5, "N": 0.5})
-    assert even["C"] > 0.99
+    assert posterior(_counts(6.0), 1.0, 0.25, {"C": 0.5, "N": 0.5})["C"] > 0.99
     # a confident model is overruled by clear data only through the floor on its prior
-    assert posterior(6.0, 0.05, 1.0, 0.04, {"C": 0.0, "N": 1.0})["C"] > 0.5
-    assert posterior(6.5, 0.05, 1.0, 0.04, {"C": 0.0, "N": 1.0})["N"] > 0.5
+    assert posterior(_counts(6.0), 1.0, 0.25, {"C": 0.0, "N": 1.0})["C"] > 0.5
+    assert posterior(_counts(6.5), 1.0, 0.25, {"C": 0.0, "N": 1.0})["N"] > 0.5
     # the shared offset: sites that all look 5 % light are not all the lighter element
-    assert posterior(7.0 * 0.95, 0.05, 0.95, 0.04, {"C": 0.5, "N": 0.5})["N"] > 0.99
+    assert posterior(_counts(7.0 * 0.95), 0.95, 0.25, {"C": 0.5, "N": 0.5})["N"] > 0.99
     assert PRIOR_FLOOR > 0
 
 
