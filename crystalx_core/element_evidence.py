@@ -19,9 +19,10 @@ The prior is the model's probability for E, read from an Fo map the refined mode
 what mislabels C/N/O), floored at PRIOR_FLOOR so that a confident model can still be
 overruled by clear data. Candidates are the SFAC elements the model gives PRIOR_FLOOR or more
 and the Z-neighbours of the element held (B/C, C/N, N/O, O/F, Si/P, P/S, S/Cl, Cl/Br and
-metals one apart in Z). An atom changes when another element's posterior reaches
-CHANGE_POSTERIOR; the model is refined again and weighed again, for at most MAX_ROUNDS
-rounds. The changes stand only when the refinement agrees (wR2 and R1 no higher than
+metals one apart in Z). An atom changes, to the most likely element, when the posterior of
+the one it holds falls to 1 − CHANGE_POSTERIOR; the model is refined again and weighed
+again, for at most MAX_ROUNDS rounds, and a change holds while the element first given
+stays ruled out. The changes stand only when the refinement agrees (wR2 and R1 no higher than
 before, within WR2_GAIN and R1_NET).
 """
 from __future__ import annotations
@@ -50,7 +51,7 @@ R1_GAIN = 0.0005  # absolute R1: a change of element that moves R1 less is "data
 # by up to 0.001 either way on simulated data)
 WR2_GAIN, R1_NET = 0.001, 0.002
 PRIOR_FLOOR = 0.01  # the model's probability is never taken as below this: clear data can overrule it
-CHANGE_POSTERIOR = 0.9  # posterior another element must reach for the atom to change
+CHANGE_POSTERIOR = 0.9  # an atom changes when the element it holds falls to 1 − this, to the most likely one
 MIN_SPREAD = 0.25  # e: the width of the electron count at the least
 DEFAULT_SPREAD = 0.4  # e, with too few sites to measure the spread
 RELATIVE = 0.02  # share of Z added to the width: errors of scale and absorption grow with the atom
@@ -229,7 +230,7 @@ def weigh_elements(refined: RefinementResult, reflections, method: str, cycles: 
     model's answer on the Fo map the refined model phases.
 
     Rounds: weigh, change, refine, until nothing changes, a set of elements comes back or
-    MAX_ROUNDS. A change stands when the last weighing still gives it CHANGE_POSTERIOR
+    MAX_ROUNDS. A change stands when the last weighing still rules out the element given
     (a neighbour's wrong element can mislead the first) and the fit is no worse with it
     (wR2 up by at most WR2_GAIN, R1 by at most R1_NET; each change tried alone when the set
     of them fails)."""
@@ -259,7 +260,8 @@ def weigh_elements(refined: RefinementResult, reflections, method: str, cycles: 
         why.update({label: evidence[label].reason for label in proposed})
         current, evidence = trial, weigh(trial)
     unconfirmed = {label: weigh.given[label] for label, e in evidence.items()
-                   if e.before != weigh.given[label] and e.posterior.get(e.before, 0.0) < CHANGE_POSTERIOR}
+                   if e.before != weigh.given[label] and (e.decision != e.before or e.posterior.get(
+                       weigh.given[label], 0.0) > 1 - CHANGE_POSTERIOR)}
     if unconfirmed:
         current = weigh.refined_with(current, unconfirmed) or refined
         evidence = weigh(current)
@@ -384,7 +386,7 @@ def _weigh(model: Structure, priors, names: dict[str, list[str]], mixed,
                                 {el: scores.get(el, 0.0) if scores else 1.0 / len(counts) for el in counts})
         best = max(e.posterior, key=e.posterior.get)
         held = f"{electrons:.1f} e as {site.element} (sites share {offset:.2f} × Z ± {spread:.2f} e)"
-        if best != site.element and e.posterior[best] >= CHANGE_POSTERIOR:
+        if best != site.element and e.posterior[site.element] <= 1 - CHANGE_POSTERIOR:
             e.decision = best
             e.reason = (f"refined as {held}, as {best} {counts[best][0]:.1f} e; model {scores.get(best, 0.0):.2f} "
                         f"for {best}; posterior {best} {e.posterior[best]:.2f}")
