@@ -47,9 +47,9 @@ from crystalx_core.riding import add_riding_hydrogens
 from crystalx_core.structure import Structure
 
 R1_GAIN = 0.0005  # absolute R1: a change of element that moves R1 less is "data undecided" (the audit's verdict)
-# the changes stand unless they raise wR2 by WR2_GAIN or R1 by R1_NET (right changes moved R1
-# by up to 0.001 either way on simulated data)
-WR2_GAIN, R1_NET = 0.001, 0.002
+# the changes stand unless they raise wR2 by a share WR2_GAIN (0.5 %) or R1 by R1_NET (right
+# changes moved R1 by up to 0.001 either way on simulated data)
+WR2_GAIN, R1_NET = 0.005, 0.002
 PRIOR_FLOOR = 0.01  # the model's probability is never taken as below this: clear data can overrule it
 CHANGE_POSTERIOR = 0.9  # an atom changes when the element it holds falls to 1 − this, to the most likely one
 MIN_SPREAD = 0.25  # e: the width of the electron count at the least
@@ -98,48 +98,68 @@ class SiteFit:
 
 def site_fits(model: Structure, reflections, elements: dict[str, list[str]]) -> dict[str, dict[str, SiteFit]]:
     """α of each candidate element (`elements`: label → candidates, the held one first) at
-    each non-H site of the (isotropically refined) `model`, fitted with its Uiso and the
-    scale, every other atom fixed. Each candidate is fitted with its own form factor: one
-    element's shape fitted to another's density biased the count by up to 1 e (N held as O
-    counted 5.5-6.5 e). (Tying U to the bonded neighbours' biased S and P among lighter
-    atoms by 1-2 e on simulated data; free, it was right.)"""
+    each non-H site of the isotropically refined, H-free `model`, fitted with its Uiso and
+    the scale, every other atom fixed.
+
+    Each candidate is fitted with its own form factor and the riding H the rules give it
+    there (each k-th candidate placed at every site at once, a variant of the model per k):
+    another element's shape, or H it would not carry, biased the count by up to 1 e (a CH
+    held as N counted 6.7 e, an OH held as F 8.9 e). (Tying U to the bonded neighbours'
+    biased S and P among lighter atoms by 1-2 e on simulated data; free, it was right.)"""
     f_sq = merged_intensities(model, reflections)
     f_sq = f_sq.select(f_sq.sigmas() > 0)
     observed, sigmas = np.array(f_sq.data()), np.array(f_sq.sigmas())
     d_sq = np.array(f_sq.d_spacings().data()) ** 2
-    xs = to_xray_structure(model)
-    symmetry = xs.crystal_symmetry()
+    symmetry = to_xray_structure(model.with_sites([])).crystal_symmetry()
 
-    def structure_factors(scatterers) -> np.ndarray:
+    def structure_factors(sites) -> np.ndarray:
         some = xray.structure(crystal_symmetry=symmetry)
-        for scatterer in scatterers:
-            some.add_scatterer(scatterer)
+        for site in sites:
+            some.add_scatterer(xray.scatterer(label=site.label, site=site.frac, u=site.u_iso,
+                                              occupancy=site.occupancy, scattering_type=site.element))
+        if not sites:
+            return np.zeros(len(observed), dtype=complex)
         some.set_inelastic_form_factors(model.wavelength, "sasaki")
         return np.array(f_sq.structure_factors_from_scatterers(some, algorithm="direct").f_calc().data())
 
-    def as_element(scatterer, element: str):
-        return xray.scatterer(label=scatterer.label, site=scatterer.site, u=scatterer.u_iso,
-                              occupancy=scatterer.occupancy, scattering_type=element)
-
-    scatterers = list(xs.scatterers())
-    fitted = [k for k, sc in enumerate(scatterers) if not is_hydrogen(sc.scattering_type)]
-    parts = {k: structure_factors([scatterers[k]]) for k in fitted}  # each with its symmetry images
-    total = sum(parts.values()) + structure_factors([sc for sc in scatterers if is_hydrogen(sc.scattering_type)])
+    heavy = [s for s in model.atoms if not is_hydrogen(s.element)]
+    variants = max((len(elements.get(s.label, ())) for s in heavy), default=1) or 1
+    riders = []  # per variant k: label → the H the rules give the site as its k-th candidate
+    for k in range(variants):
+        variant = model.with_sites([s.with_element(_kth(elements, s, k)) if not s.mixed else s for s in heavy])
+        riders.append(_riding_by_pivot(with_riding_hydrogens(variant)))
+    parts = {s.label: structure_factors([*s.mixed, s]) for s in heavy}  # each with its symmetry images
+    own_h = {s.label: structure_factors(riders[0].get(s.label, [])) for s in heavy}
+    total = sum(parts.values()) + sum(own_h.values())
     root_w = 1.0 / sigmas
     scale = float(np.sum(observed * np.abs(total) ** 2 / sigmas ** 2) / np.sum(np.abs(total) ** 4 / sigmas ** 2))
-    fits, k = {}, 0
-    for site in model.atoms:
-        k += len(site.mixed)  # a mixed site's partners come first (to_xray_structure); the site's own is fitted
-        if is_hydrogen(site.element):
-            k += 1
-            continue
-        rest = total - parts[k]
-        fits[site.label] = {element: _fit(observed, root_w, d_sq, scale, rest,
-                                          parts[k] if element == site.element else
-                                          structure_factors([as_element(scatterers[k], element)]))
-                            for element in elements.get(site.label, [site.element])}
-        k += 1
+    fits = {}
+    for site in heavy:
+        rest = total - parts[site.label] - own_h[site.label]
+        if site.mixed:  # the user's elements: the site's own atom fitted, its partners fixed
+            rest = rest + structure_factors(list(site.mixed))
+        fits[site.label] = {}
+        for k, element in enumerate(elements.get(site.label, [site.element])):
+            atom = structure_factors([site.with_element(element)])
+            hydrogens = own_h[site.label] if k == 0 else structure_factors(riders[k].get(site.label, []))
+            fits[site.label][element] = _fit(observed, root_w, d_sq, scale, rest + hydrogens, atom)
     return fits
+
+
+def _kth(elements: dict[str, list[str]], site, k: int) -> str:
+    names = elements.get(site.label, [site.element])
+    return names[k] if k < len(names) else site.element
+
+
+def _riding_by_pivot(structure: Structure) -> dict[str, list]:
+    """The riding H of each non-H site (they follow their pivot in the plan's structure)."""
+    riders, pivot = {}, None
+    for site in structure.sites:
+        if is_hydrogen(site.element):
+            riders.setdefault(pivot, []).append(site)
+        else:
+            pivot = site.label
+    return riders
 
 
 def _fit(observed, root_w, d_sq, scale: float, rest, part) -> SiteFit:
@@ -232,7 +252,7 @@ def weigh_elements(refined: RefinementResult, reflections, method: str, cycles: 
     Rounds: weigh, change, refine, until nothing changes, a set of elements comes back or
     MAX_ROUNDS. A change stands when the last weighing still rules out the element given
     (a neighbour's wrong element can mislead the first) and the fit is no worse with it
-    (wR2 up by at most WR2_GAIN, R1 by at most R1_NET; each change tried alone when the set
+    (wR2 up by at most a share WR2_GAIN, R1 by at most R1_NET; each change tried alone when the set
     of them fails)."""
     model = refined.structure
     completeness = merged_intensities(model, reflections).completeness()
@@ -294,7 +314,7 @@ class _Weighing:
     def __call__(self, refinement: RefinementResult) -> dict[str, SiteEvidence]:
         names = {s.label: candidates(s.element, self.priors.get(s.label) or {}, self.sfac)
                  for s in refinement.structure.sites if s.label in self.given}
-        fits = site_fits(with_riding_hydrogens(refinement.structure), self.reflections, names)
+        fits = site_fits(refinement.structure, self.reflections, names)
         return _weigh(refinement.structure, self.priors, names, self.mixed, fits)
 
     def state(self, refinement: RefinementResult) -> tuple:
@@ -330,13 +350,15 @@ class _Weighing:
         if final is None or self.worse(final):
             final, kept = self.start, {}
         dropped = {label: element for label, element in changes.items() if label not in kept}
+        if not dropped:
+            return final, ""
         return final, (f"the data's element changes {_listed(dropped, self.given)} not kept: isotropic "
                        f"wR2 {current.wr2:.4f}, R1 {current.r1:.4f} with them; {self.start.wr2:.4f}, "
                        f"{self.start.r1:.4f} without")
 
     def worse(self, trial: RefinementResult) -> bool:
-        """wR2 (what least squares minimises) up by WR2_GAIN, or R1 up by R1_NET."""
-        return trial.wr2 > self.start.wr2 + WR2_GAIN or trial.r1 > self.start.r1 + R1_NET
+        """wR2 (what least squares minimises) up by a share WR2_GAIN, or R1 up by R1_NET."""
+        return trial.wr2 > self.start.wr2 * (1 + WR2_GAIN) or trial.r1 > self.start.r1 + R1_NET
 
 
 def with_riding_hydrogens(model: Structure) -> Structure:
