@@ -13,14 +13,12 @@ its published element, a false change is an atom that was right and ends otherwi
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
-import signal
 import sys
-import time
 from collections import Counter
 from dataclasses import replace
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -29,18 +27,13 @@ import crystalx_core  # noqa: F401  (cctbx before gemmi)
 from crystalx_core.crystallography.refine import refine
 from crystalx_core.element_evidence import weigh_elements, z_neighbours
 from crystalx_core.elements import is_hydrogen
-from crystalx_core.errors import CrystalXError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from simulated_solve_benchmark import choose, simulated_data  # noqa: E402
-from solve_benchmark import REPO, _cpu_name, _pct, write_section  # noqa: E402
+from simulated_solve_benchmark import choose, collect, corpus_parser, limited, simulated_data, time_out_on_alarm  # noqa: E402
+from solve_benchmark import _cpu_name, _pct, write_section  # noqa: E402
 
 D_MIN_RANGE = (0.80, 0.90)
 LIGHT = {"C", "N", "O"}
-
-
-class Timeout(Exception):
-    pass
 
 
 def pair_class(a: str, b: str) -> str:
@@ -75,19 +68,10 @@ def run_one(truth, name: str, method: str, cycles: int, seconds: int) -> dict | 
     wrong = truth.with_sites([s.with_element(swaps[i]) if i in swaps else s for i, s in enumerate(heavy)])
     row = {"entry": name, "n_nonH": len(heavy), "d_min": d_min, "kept": kept,
            "swaps": {heavy[i].label: [heavy[i].element, element] for i, element in swaps.items()}}
-    t0 = time.perf_counter()
-    signal.alarm(seconds)
-    try:
-        weighed = weigh_elements(refine(wrong, reflections, cycles), reflections, method, cycles)
-    except CrystalXError as error:
-        row.update(status="failed", why=error.message)
+    weighed = limited(lambda: weigh_elements(refine(wrong, reflections, cycles), reflections, method, cycles),
+                      row, seconds, "failed")
+    if weighed is None:
         return row
-    except Timeout:
-        row.update(status="time-out", why=f"over {seconds} s")
-        return row
-    finally:
-        signal.alarm(0)
-        row["seconds"] = time.perf_counter() - t0
     final = {label: e.decision for label, e in weighed.evidence.items()}
     row.update(status="done", rounds=weighed.rounds, reverted=weighed.reverted,
                corrected=[label for label in row["swaps"] if final[label] == row["swaps"][label][0]],
@@ -128,7 +112,8 @@ def markdown(rows: list[dict], args) -> str:
     missed = [(r["entry"], label, r["swaps"][label], r["evidence"][label]) for r in done
               for label in r["swaps"] if label not in r["corrected"]]
     if missed:
-        lines += ["| structure | atom | published → swapped | electrons | posterior | decision |", "|---|---|---|---|---|---|"]
+        lines += ["| structure | atom | published → swapped | electrons | posterior | decision |",
+                  "|---|---|---|---|---|---|"]
         for entry, label, (right, wrong), e in missed[:30]:
             posterior = ", ".join(f"{el} {p:.2f}" for el, p in e["posterior"].items())
             lines.append(f"| {entry} | {label} | {right} → {wrong} | {e['electrons']:.1f} | {posterior} | "
@@ -137,37 +122,19 @@ def markdown(rows: list[dict], args) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("corpus", type=Path)
-    parser.add_argument("--method", default="model")
-    parser.add_argument("--limit", type=int, default=100)
-    parser.add_argument("--max-atoms", type=int, default=80, help="non-H atoms in the asymmetric unit at most")
+    parser = corpus_parser(__doc__.splitlines()[0], limit=100, max_atoms=80, seconds=300)
     parser.add_argument("--cycles", type=int, default=10)
-    parser.add_argument("--seconds", type=int, default=300, help="time limit per structure")
-    parser.add_argument("--output", type=Path, default=REPO / "docs" / "benchmarks.md")
-    parser.add_argument("--json", type=Path, help="also write the rows as JSON here (rewritten as they finish)")
-    parser.add_argument("--from-json", type=Path, help="only write the table from rows saved by an earlier run")
     args = parser.parse_args(argv)
     if args.from_json:
         rows = json.loads(args.from_json.read_text())
     else:
-        def on_alarm(*_):
-            raise Timeout
-
-        signal.signal(signal.SIGALRM, on_alarm)
-        rows = []
-        for name, truth in choose(args.corpus, 4 * args.limit, args.max_atoms):
-            row = run_one(truth, name, args.method, args.cycles, args.seconds)
-            if row is None:
-                continue
-            rows.append(row)
-            print(f"{name:<60} {row['n_nonH']:>4} swaps {row['swaps']} {row['status']} corrected "
-                  f"{row.get('corrected')} false {row.get('false_changes')} {row.get('seconds', 0):.0f} s "
-                  f"{row.get('why', '')}", flush=True)
-            if args.json:
-                args.json.write_text(json.dumps(rows, indent=1))
-            if len(rows) == args.limit:
-                break
+        time_out_on_alarm()
+        tried = (run_one(truth, name, args.method, args.cycles, args.seconds)
+                 for name, truth in choose(args.corpus, 4 * args.limit, args.max_atoms))
+        rows = collect(islice((row for row in tried if row is not None), args.limit), args.json,
+                       lambda row: f"{row['entry']:<60} {row['n_nonH']:>4} swaps {row['swaps']} {row['status']} "
+                                   f"corrected {row.get('corrected')} false {row.get('false_changes')} "
+                                   f"{row.get('seconds', 0):.0f} s {row.get('why', '')}")
     write_section(markdown(rows, args), "swap_benchmark", args.output)
     print(markdown(rows, args))
     return 0

@@ -383,7 +383,8 @@ def _weigh(model: Structure, priors, names: dict[str, list[str]], mixed,
                                               [atomic_number(s.element) for s in plain])
     evidence = {}
     for site in heavy:
-        counts = {el: (fit.alpha * atomic_number(el), fit.sigma * atomic_number(el)) for el, fit in fits[site.label].items()}
+        counts = {el: (fit.alpha * atomic_number(el), fit.sigma * atomic_number(el))
+                  for el, fit in fits[site.label].items()}
         electrons, fit_sigma = counts[site.element]
         e = SiteEvidence(electrons=electrons, sigma=width(fit_sigma, spread, atomic_number(site.element)),
                          before=site.element, decision=site.element)

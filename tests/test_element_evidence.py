@@ -14,7 +14,8 @@ from .conftest import BENCHMARK
 
 def _published(name):
     truth = read_cif(BENCHMARK / name / "model.cif").structure
-    return truth.with_sites([s for s in truth.sites if not is_hydrogen(s.element)]), read_hkl(BENCHMARK / name / "data.hkl")
+    heavy = truth.with_sites([s for s in truth.sites if not is_hydrogen(s.element)])
+    return heavy, read_hkl(BENCHMARK / name / "data.hkl")
 
 
 def _swapped(heavy, swaps):
