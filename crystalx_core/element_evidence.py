@@ -20,7 +20,8 @@ what mislabels C/N/O), floored at PRIOR_FLOOR so that a confident model can stil
 overruled by clear data. Candidates are the SFAC elements the model gives PRIOR_FLOOR or more
 and the Z-neighbours of the element held (B/C, C/N, N/O, O/F, Si/P, P/S, S/Cl, Cl/Br and
 metals one apart in Z). An atom changes, to the most likely element, when the posterior of
-the one it holds falls to 1 − CHANGE_POSTERIOR; the model is refined again and weighed
+the one it holds falls to 1 − CHANGE_POSTERIOR and the count alone favours the new one by
+DATA_FACTOR (the model's probabilities never change an atom without the data); the model is refined again and weighed
 again, for at most MAX_ROUNDS rounds, and a change holds while the element first given
 stays ruled out. The changes stand only when the refinement agrees (wR2 and R1 no higher than
 before, within WR2_GAIN and R1_NET).
@@ -51,7 +52,8 @@ R1_GAIN = 0.0005  # absolute R1: a change of element that moves R1 less is "data
 # changes moved R1 by up to 0.001 either way on simulated data)
 WR2_GAIN, R1_NET = 0.005, 0.002
 PRIOR_FLOOR = 0.01  # the model's probability is never taken as below this: clear data can overrule it
-CHANGE_POSTERIOR = 0.9  # an atom changes when the element it holds falls to 1 − this, to the most likely one
+CHANGE_POSTERIOR = 0.9  # an atom changes when the element it holds falls to 1 − this, to the most likely one,
+DATA_FACTOR = 3.0  # if the data alone favour that one by this likelihood ratio: the model never changes an atom alone
 MIN_SPREAD = 0.25  # e: the width of the electron count at the least
 DEFAULT_SPREAD = 0.4  # e, with too few sites to measure the spread
 RELATIVE = 0.02  # share of Z added to the width: errors of scale and absorption grow with the atom
@@ -196,16 +198,21 @@ def width(fit_sigma: float, spread: float, z: int) -> float:
     return math.sqrt(fit_sigma ** 2 + spread ** 2 + (RELATIVE * z) ** 2)
 
 
-def posterior(counts: dict[str, tuple[float, float]], offset: float, spread: float,
-              prior: dict[str, float]) -> dict[str, float]:
-    """prior × Gaussian likelihood of the electron count, normalised over the candidates;
+def log_likelihoods(counts: dict[str, tuple[float, float]], offset: float, spread: float) -> dict[str, float]:
+    """ln L of each candidate: the Gaussian density of its electron count about offset × Z;
     `counts`: element → (electrons fitted with its form factor, their standard uncertainty)."""
     logs = {}
     for element, (electrons, fit_sigma) in counts.items():
         z = atomic_number(element)
         sigma = width(fit_sigma, spread, z)
-        logs[element] = (math.log(max(prior[element], PRIOR_FLOOR)) - 0.5 * ((electrons - offset * z) / sigma) ** 2
-                         - math.log(sigma))
+        logs[element] = -0.5 * ((electrons - offset * z) / sigma) ** 2 - math.log(sigma)
+    return logs
+
+
+def posterior(counts: dict[str, tuple[float, float]], offset: float, spread: float,
+              prior: dict[str, float]) -> dict[str, float]:
+    """prior (floored at PRIOR_FLOOR) × likelihood of the electron count, normalised over the candidates."""
+    logs = {el: math.log(max(prior[el], PRIOR_FLOOR)) + v for el, v in log_likelihoods(counts, offset, spread).items()}
     top = max(logs.values())
     weights = {el: math.exp(v - top) for el, v in logs.items()}
     total = sum(weights.values())
@@ -409,12 +416,17 @@ def _weigh(model: Structure, priors, names: dict[str, list[str]], mixed,
                                 {el: scores.get(el, 0.0) if scores else 1.0 / len(counts) for el in counts})
         best = max(e.posterior, key=e.posterior.get)
         held = f"{electrons:.1f} e as {site.element} (sites share {offset:.2f} × Z ± {spread:.2f} e)"
-        if best != site.element and e.posterior[site.element] <= 1 - CHANGE_POSTERIOR:
+        logs = log_likelihoods(counts, offset, spread)
+        factor = math.exp(min(logs[best] - logs[site.element], 50.0))
+        if best != site.element and e.posterior[site.element] <= 1 - CHANGE_POSTERIOR and factor >= DATA_FACTOR:
             e.decision = best
-            e.reason = (f"refined as {held}, as {best} {counts[best][0]:.1f} e; model {scores.get(best, 0.0):.2f} "
-                        f"for {best}; posterior {best} {e.posterior[best]:.2f}")
+            e.reason = (f"refined as {held}, as {best} {counts[best][0]:.1f} e; the data favour {best} "
+                        f"{factor:.3g}:1, model {scores.get(best, 0.0):.2f} for {best}; posterior {best} "
+                        f"{e.posterior[best]:.2f}")
         else:
             e.reason = f"refined as {held}; posterior {site.element} {e.posterior[site.element]:.2f}"
+            if best != site.element and factor < DATA_FACTOR:
+                e.reason += f"; the data alone favour {best} only {factor:.2g}:1"
     return evidence
 
 
