@@ -2,16 +2,17 @@
 reflections put at each site are the evidence.
 
 Once the atoms are refined isotropically, each non-H site's scattering is fitted on its own
-against Fo², every other atom fixed: Fc = F_rest + α·F_site·exp(−2π²ΔU/d²), with the scale k,
-α and ΔU free. α times the element's Z is the site's electron count. The count is never
-exact (missing H, bonding density, absorption and the scale leave every site a few per cent
-off), so the likelihood's width comes from the structure itself: the robust spread (in
-electrons) of the counts over all its sites (most of them right) about median(α)·Z, the
-offset every site shares, plus a share of Z for what grows with it (scale, absorption):
+against Fo², every other atom fixed: Fc = F_rest + F_H + α·F_site·exp(−2π²ΔU/d²), with the
+scale, α and ΔU free, once per candidate element E with E's form factor and the riding H
+(F_H) the rules give E there. α·Z_E is the site's electron count as E. The count is never
+exact (H, bonding density, absorption and the scale leave every site a little off), so the
+likelihood's width comes from the structure itself: the robust spread (in electrons) of the
+counts of all its sites (most of them right) about median(α)·Z, the offset every site
+shares, plus a share of Z for what grows with it (scale, absorption):
 
-    L(E) = N(electrons as E; median(α)·Z_E, σ_fit² + spread² + (RELATIVE·Z_E)²),  spread ≥ MIN_SPREAD
+    L(E) = N(count as E; median(α)·Z_E, σ_fit² + spread² + (RELATIVE·Z_E)²),  spread ≥ MIN_SPREAD
 
-(A spread relative to Z, measured on the C/N/O that most sites are, made S/Cl and P/S
+(A spread relative to Z, measured on the C/N/O most sites are, left S/Cl and P/S
 undecidable: their counts are as exact as C's in electrons, not in per cent.)
 
 The prior is the model's probability for E, read from an Fo map the refined model phases
@@ -19,12 +20,14 @@ The prior is the model's probability for E, read from an Fo map the refined mode
 what mislabels C/N/O), floored at PRIOR_FLOOR so that a confident model can still be
 overruled by clear data. Candidates are the SFAC elements the model gives PRIOR_FLOOR or more
 and the Z-neighbours of the element held (B/C, C/N, N/O, O/F, Si/P, P/S, S/Cl, Cl/Br and
-metals one apart in Z). An atom changes, to the most likely element, when the posterior of
-the one it holds falls to 1 − CHANGE_POSTERIOR and the count alone favours the new one
-(DATA_FACTOR: the model's probabilities never change an atom against the data); the model is refined again and weighed
-again, for at most MAX_ROUNDS rounds, and a change holds while the element first given
-stays ruled out. The changes stand only when the refinement agrees (wR2 and R1 no higher than
-before, within WR2_GAIN and R1_NET).
+metals one apart in Z). The posterior is prior × L, normalised over the candidates.
+
+An atom changes, to the most likely element, when the posterior of the one it holds falls
+to 1 − CHANGE_POSTERIOR and the count alone favours the new one (DATA_FACTOR: the model's
+probabilities never change an atom against the data). The model is refined and weighed
+again, for at most MAX_ROUNDS rounds; a change holds while the element first given stays
+ruled out, and only when the refinement agrees (wR2 and R1 no higher than before, within
+WR2_GAIN and R1_NET). Data under MIN_COMPLETENESS are not weighed.
 """
 from __future__ import annotations
 
