@@ -27,7 +27,9 @@ to 1 − CHANGE_POSTERIOR and the count alone does not oppose the new one (DATA_
 model's probabilities never change an atom against clear data). The model is refined and weighed
 again, for at most MAX_ROUNDS rounds; a change holds while the element first given stays
 ruled out, and only when the refinement agrees (wR2 and R1 no higher than before, within
-WR2_GAIN and R1_NET). Data under MIN_COMPLETENESS are not weighed.
+WR2_GAIN and R1_NET). Atoms whose posterior leans to another element without deciding are
+then changed together when the refinement says so (R1 down by R1_GAIN and wR2 down), the old
+"second look"'s rule. Data under MIN_COMPLETENESS are not weighed.
 """
 from __future__ import annotations
 
@@ -300,6 +302,15 @@ def weigh_elements(refined: RefinementResult, reflections, method: str, cycles: 
         current = weigh.refined_with(current, unconfirmed) or refined
         evidence = weigh(current)
     current, reverted = weigh.refinement_net(current)
+    # the atoms the posterior leans away from without deciding: changed together when the
+    # refinement agrees (R1 down by R1_GAIN, wR2 down), as the second look on its own did
+    leaning = {label: max(e.posterior, key=e.posterior.get) for label, e in evidence.items()
+               if e.posterior and max(e.posterior, key=e.posterior.get) != e.before}
+    trial = weigh.refined_with(current, leaning) if leaning else None
+    if trial is not None and trial.r1 <= current.r1 - R1_GAIN and trial.wr2 < current.wr2:
+        why.update({label: f"{evidence[label].reason}; undecided by the count, the refinement agrees: isotropic "
+                           f"R1 {trial.r1:.4f} with {leaning[label]}, {current.r1:.4f} without" for label in leaning})
+        current, evidence = trial, weigh(trial)
     result = ElementEvidence(evidence, weigh.changes(current), current, weigh.rounds, refined.r1, reverted)
     for label, e in evidence.items():
         final = result.changes.get(label, weigh.given[label])

@@ -57,6 +57,16 @@ def test_swapped_neighbours_are_put_back_with_the_evidence(shared_data, swaps):
     json.dumps([e.to_dict() for e in weighed.evidence.values()])
 
 
+def test_what_the_second_look_caught_on_cod_1501469_is_put_back(shared_data):
+    """The C/N/O the charge-flipping map's heights once led to; N7's count is undecided and
+    the model leans to C: the refinement decides it."""
+    swaps = {"N1": "O", "O4": "N", "C6": "N", "N7": "C"}
+    heavy, reflections = _published("COD_1501469")
+    weighed = weigh_elements(refine(_swapped(heavy, swaps), reflections, 10), reflections, "model", 10)
+    assert weighed.changes == {label: label[0] for label in swaps}
+    assert "the refinement agrees" in weighed.evidence["N7"].reason
+
+
 @pytest.mark.parametrize("name", ["XH_alanine", "XH_urea", "N2_sucrose"])
 def test_a_right_model_is_left_alone(shared_data, name):
     heavy, reflections = _published(name)
