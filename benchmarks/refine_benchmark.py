@@ -50,7 +50,7 @@ def markdown(rows: list[dict], cycles: int) -> str:
     lines = ["### `assign --hkl` from the published models (`benchmarks/refine_benchmark.py`)", "",
              f"Machine: {_cpu_name()}. Every entry of `../shared/data/benchmark` with a published .res and "
              f"reflections, `crystalx assign published.res --hkl data.hkl --cycles {cycles}` in a fresh process "
-             "(all stages: isotropic, second look at the elements, anisotropic, riding H, difference map). "
+             "(all stages: isotropic, elements weighed by the data, anisotropic, riding H, difference map). "
              "Peak RSS of that process.", "",
              "| entry | exit | R1 | published R1 | wall (s) | peak RSS (MiB) |", "|---|---|---|---|---|---|"]
     for r in rows:

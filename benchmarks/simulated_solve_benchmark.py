@@ -82,10 +82,11 @@ def fragments(truth) -> int:
     return len({root(i) for i in range(len(parent))})
 
 
-def simulated_data(truth, rng: np.random.Generator) -> tuple[Reflections, float, float]:
+def simulated_data(truth, rng: np.random.Generator,
+                   d_min_range: tuple[float, float] = D_MIN_RANGE) -> tuple[Reflections, float, float]:
     """Noisy Fo² of the model (with its dispersion) to a random d_min and exposure, a random 0-5 % of
     reflections left out."""
-    d_min = float(rng.uniform(*D_MIN_RANGE))
+    d_min = float(rng.uniform(*d_min_range))
     strongest = float(np.exp(rng.uniform(*np.log(STRONGEST_RANGE))))
     model = to_xray_structure(truth)
     # the dispersion the refinement applies at the model's wavelength (refine.py), so that the data
@@ -104,22 +105,13 @@ def run_one(truth, name: str, method: str, seconds: int) -> dict:
     reflections, row["d_min"], row["kept"] = simulated_data(truth, rng)
     row["r_sigma"] = data_r_sigma(truth, reflections)
     start = truth.with_sites([])
-    t0 = time.perf_counter()
-    signal.alarm(seconds)
     try:
-        result = solve_job(start, reflections, method)
-    except CrystalXError as error:
-        row.update(status="named failure", why=error.message)
-        return row
-    except Timeout:
-        row.update(status="time-out", why=f"over {seconds} s")
-        return row
+        result = limited(lambda: solve_job(start, reflections, method), row, seconds, "named failure")
     except Exception as error:  # noqa: BLE001  (a crash is a failure the job did not name)
         row.update(status="unnamed failure", why=f"crashed: {type(error).__name__}: {error}")
         return row
-    finally:
-        signal.alarm(0)
-        row["seconds"] = time.perf_counter() - t0
+    if result is None:
+        return row
     match = match_sites(truth, result.structure)
     r1 = result.final.r1
     row.update(r1=r1, n_found=match.n_found, n_right=match.n_right_element, reported=result.failure)
@@ -130,6 +122,23 @@ def run_one(truth, name: str, method: str, seconds: int) -> dict:
     else:
         row.update(status="solved")
     return row
+
+
+def limited(job, row: dict, seconds: int, failed: str):
+    """job() under the per-structure time limit (time_out_on_alarm), or None with the row's
+    status and why when it raised our own error or ran out of time; row["seconds"] either way."""
+    t0 = time.perf_counter()
+    signal.alarm(seconds)
+    try:
+        return job()
+    except CrystalXError as error:
+        row.update(status=failed, why=error.message)
+    except Timeout:
+        row.update(status="time-out", why=f"over {seconds} s")
+    finally:
+        signal.alarm(0)
+        row["seconds"] = time.perf_counter() - t0
+    return None
 
 
 def choose(corpus: Path, limit: int, max_atoms: int) -> list[tuple[str, object]]:
@@ -206,36 +215,52 @@ def _r1(value) -> str:
     return "-" if value is None else f"{value:.4f}"
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def corpus_parser(description: str, limit: int, max_atoms: int, seconds: int) -> argparse.ArgumentParser:
+    """The arguments of a benchmark over corpus structures."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("corpus", type=Path)
     parser.add_argument("--method", default="model")
-    parser.add_argument("--limit", type=int, default=150)
-    parser.add_argument("--max-atoms", type=int, default=150, help="non-H atoms in the asymmetric unit at most")
-    parser.add_argument("--seconds", type=int, default=600, help="time limit per structure")
+    parser.add_argument("--limit", type=int, default=limit)
+    parser.add_argument("--max-atoms", type=int, default=max_atoms, help="non-H atoms in the asymmetric unit at most")
+    parser.add_argument("--seconds", type=int, default=seconds, help="time limit per structure")
     parser.add_argument("--output", type=Path, default=REPO / "docs" / "benchmarks.md")
-    parser.add_argument("--json", type=Path, help="also write the rows as JSON here (appended as they finish)")
+    parser.add_argument("--json", type=Path, help="also write the rows as JSON here (rewritten as they finish)")
     parser.add_argument("--from-json", type=Path, help="only write the table from rows saved by an earlier run")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def time_out_on_alarm() -> None:
+    """SIGALRM (signal.alarm per structure) raises Timeout."""
+    def on_alarm(*_):
+        raise Timeout
+
+    signal.signal(signal.SIGALRM, on_alarm)
+
+
+def collect(rows, json_path: Path | None, line) -> list[dict]:
+    """The rows as they come, each printed as line(row), all saved to json_path after each."""
+    kept = []
+    for row in rows:
+        kept.append(row)
+        print(line(row), flush=True)
+        if json_path:
+            json_path.write_text(json.dumps(kept, indent=1))
+    return kept
+
+
+def main(argv=None) -> int:
+    args = corpus_parser(__doc__.splitlines()[0], limit=150, max_atoms=150, seconds=600).parse_args(argv)
     if args.from_json:
         rows = json.loads(args.from_json.read_text())
         write_section(markdown(rows, args), f"simulated_solve_benchmark:{args.method}", args.output)
         print(f"wrote {args.output}")
         return 0
-
-    def on_alarm(*_):
-        raise Timeout
-
-    signal.signal(signal.SIGALRM, on_alarm)
-    rows = []
-    for name, truth in choose(args.corpus, args.limit, args.max_atoms):
-        row = run_one(truth, name, args.method, args.seconds)
-        rows.append(row)
-        print(f"{name:<60} {row['kind']:<14} {row['n_nonH']:>4} {row['status']:<16} "
-              f"R1 {_r1(row.get('r1'))} found {row.get('n_found', '-')} "
-              f"{row.get('seconds', 0):.0f} s {row.get('why', '')}", flush=True)
-        if args.json:
-            args.json.write_text(json.dumps(rows, indent=1))
+    time_out_on_alarm()
+    rows = collect((run_one(truth, name, args.method, args.seconds)
+                    for name, truth in choose(args.corpus, args.limit, args.max_atoms)), args.json,
+                   lambda row: f"{row['entry']:<60} {row['kind']:<14} {row['n_nonH']:>4} {row['status']:<16} "
+                               f"R1 {_r1(row.get('r1'))} found {row.get('n_found', '-')} "
+                               f"{row.get('seconds', 0):.0f} s {row.get('why', '')}")
     write_section(markdown(rows, args), f"simulated_solve_benchmark:{args.method}", args.output)
     print(f"wrote {args.output}")
     return 0

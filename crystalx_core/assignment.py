@@ -34,18 +34,20 @@ class SiteAssignment:
     h_scores: dict[int, float] = field(default_factory=dict)
     hfix: int = 0  # chosen HFIX code, 0 = none
     note: str = ""  # why H could not be placed, flags for the user
+    evidence: dict | None = None  # what the reflections said about the element (element_evidence.SiteEvidence)
 
     def top(self, k: int = 5) -> list[tuple[str, float]]:
         return sorted(self.element_scores.items(), key=lambda kv: -kv[1])[:k]
 
     def to_dict(self, top_k: int = 5) -> dict:
         """The site's answer as the job JSON and the service give it: the top_k elements as
-        [element, probability] pairs, most likely first; H-count probabilities by count."""
+        [element, probability] pairs, most likely first; H-count probabilities by count; the
+        data's evidence on the element (None without reflections)."""
         return {"label": self.label, "new_label": self.new_label, "element": self.element,
                 "probabilities": [[el, round(p, 4)] for el, p in self.top(top_k)],
                 "h_count": self.h_count,
                 "h_probabilities": {str(n): round(p, 4) for n, p in self.h_scores.items()},
-                "hfix": self.hfix, "note": self.note}
+                "hfix": self.hfix, "note": self.note, "evidence": self.evidence}
 
 
 @dataclass

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from crystalx_core.assign import assign, hydrogen_counts
 from crystalx_core.crystallography.maps import difference_density, fobs_peaks
 from crystalx_core.crystallography.refine import RefinementResult, refine, refinement_instructions
-from crystalx_core.element_check import R1_GAIN
+from crystalx_core.element_evidence import R1_GAIN
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.errors import InputError, RefinementError
 from crystalx_core.geometry import H_BOND_MAX, bonded_h_counts

@@ -14,7 +14,7 @@ from crystalx_core.crystallography.maps import Residual, difference_density, res
 from crystalx_core.crystallography.refine import RefinementResult, refine
 from crystalx_core.crystallography.solve import Solution, data_r_sigma, solutions
 from crystalx_core.errors import CrystalXError, RefinementError, SolveError
-from crystalx_core.element_check import recheck_elements, take_rechecked_elements
+from crystalx_core.element_evidence import relabelled, take_weighed_elements, weigh_elements
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.riding import HydrogenPlan, add_riding_hydrogens
 from crystalx_core.structure import Structure
@@ -126,8 +126,8 @@ def assign_job(structure: Structure, reflections=None, method: str = "auto", cyc
 
 def _finish_job(given: Structure, stage: Stage, reflections, method: str, cycles: int, progress: Progress,
                 hydrogens: str) -> JobResult:
-    """From an assignment (isotropically refined when there are reflections): second look at
-    the elements, anisotropic refinement, riding H, the final difference map and the verdict."""
+    """From an assignment (isotropically refined when there are reflections): the elements
+    weighed by the data, anisotropic refinement, riding H, the final difference map and the verdict."""
     timings: dict[str, float] = {}
     structure, assignment = stage.peaks, stage.assignment
     refinements = list(stage.refinements)
@@ -135,13 +135,17 @@ def _finish_job(given: Structure, stage: Stage, reflections, method: str, cycles
     if reflections is None:
         model = apply_assignment(structure, assignment)
     else:
-        with _timed(timings, "second look at the elements", progress):
-            check = recheck_elements(refinements[-1][1].structure, reflections, method, cycles)
-            if check is not None:
-                notes.append(check.note())
-                if check.accepted:
-                    relabelled = take_rechecked_elements(assignment, check, structure)
-                    refinements.append(("isotropic, elements rechecked", replace(check.refined, structure=relabelled)))
+        with _timed(timings, "elements weighed by the data", progress):
+            try:
+                weighed = weigh_elements(refinements[-1][1], reflections, method, cycles)
+            except RefinementError as error:  # no evidence is no reason to stop: the elements stay as assigned
+                notes.append(f"elements not weighed by the data ({error.message})")
+            else:
+                renamed = take_weighed_elements(assignment, weighed, structure)
+                notes += weighed.notes(renamed)
+                if weighed.changes:
+                    refinements.append(("isotropic, elements by the data", replace(
+                        weighed.refined, structure=relabelled(weighed.refined.structure, renamed))))
         anisotropic = True
         with _timed(timings, "refine anisotropic", progress):
             try:

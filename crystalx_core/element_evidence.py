@@ -1,0 +1,479 @@
+"""Elements decided by the data: the model's probabilities are the prior, the electrons the
+reflections put at each site are the evidence.
+
+Once the atoms are refined isotropically, each non-H site's scattering is fitted on its own
+against Fo², every other atom fixed: Fc = F_rest + F_H + α·F_site·exp(−2π²ΔU/d²), with the
+scale, α and ΔU free, once per candidate element E with E's form factor and the riding H
+(F_H) the rules give E there. α·Z_E is the site's electron count as E. The count is never
+exact (H, bonding density, absorption and the scale leave every site a little off), so the
+likelihood's width comes from the structure itself: the robust spread (in electrons) of the
+counts of all its sites (most of them right) about median(α)·Z, the offset every site
+shares, plus a share of Z for what grows with it (scale, absorption):
+
+    L(E) = N(count as E; median(α)·Z_E, σ_fit² + spread² + (RELATIVE·Z_E)²),  spread ≥ MIN_SPREAD
+
+(A spread relative to Z, measured on the C/N/O most sites are, left S/Cl and P/S
+undecidable: their counts are as exact as C's in electrons, not in per cent.)
+
+The prior is the model's probability for E, read from an Fo map the refined model phases
+(the "second look": its peak heights are far cleaner than a first solution's map, which is
+what mislabels C/N/O), floored at PRIOR_FLOOR so that a confident model can still be
+overruled by clear data. Candidates are the SFAC elements the model gives PRIOR_FLOOR or more
+and the Z-neighbours of the element held (B/C, C/N, N/O, O/F, Si/P, P/S, S/Cl, Cl/Br and
+metals one apart in Z). The posterior is prior × L, normalised over the candidates.
+
+An atom changes, to the most likely element, when the posterior of the one it holds falls
+to 1 − CHANGE_POSTERIOR and the count alone does not oppose the new one (DATA_FACTOR: the
+model's probabilities never change an atom against clear data). The model is refined and weighed
+again, for at most MAX_ROUNDS rounds; a change holds while the element first given stays
+ruled out, and only when the refinement agrees (wR2 and R1 no higher than before, within
+WR2_GAIN and R1_NET). Atoms whose posterior leans to another element without deciding are
+then changed together when the refinement says so (R1 down by R1_GAIN and wR2 down), the old
+"second look"'s rule. Data under MIN_COMPLETENESS are not weighed.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+from cctbx import xray
+from scipy.optimize import least_squares
+
+from crystalx_core.assign import assign, hydrogen_counts, unit_left_to_assign
+from crystalx_core.assign.labels import element_labels
+from crystalx_core.assignment import Assignment
+from crystalx_core.crystallography.convert import to_xray_structure
+from crystalx_core.crystallography.maps import fobs_peaks
+from crystalx_core.crystallography.refine import RefinementResult, refine
+from crystalx_core.crystallography.solve import merged_intensities
+from crystalx_core.elements import atomic_number, is_hydrogen, is_metal
+from crystalx_core.errors import RefinementError
+from crystalx_core.riding import add_riding_hydrogens
+from crystalx_core.structure import Structure
+
+R1_GAIN = 0.0005  # absolute R1: a change of element that moves R1 less is "data undecided" (the audit's verdict)
+# the changes stand unless they raise wR2 by a share WR2_GAIN (0.5 %) or R1 by R1_NET (right
+# changes moved R1 by up to 0.001 either way on simulated data)
+WR2_GAIN, R1_NET = 0.005, 0.002
+PRIOR_FLOOR = 0.01  # the model's probability is never taken as below this: clear data can overrule it
+CHANGE_POSTERIOR = 0.9  # an atom changes when the element it holds falls to 1 − this, to the most likely one,
+# if the count alone does not oppose it by more than 1/DATA_FACTOR: the model never changes an atom
+# against clear data. (Round one's spread, inflated by the wrong atoms themselves, leaves a 1 e gap
+# at 1-3:1: asking 3:1 for the change lost a sixth of the right ones on the swap benchmark, 1:1 a
+# twentieth.)
+DATA_FACTOR = 0.5
+MIN_SPREAD = 0.25  # e: the width of the electron count at the least
+DEFAULT_SPREAD = 0.4  # e, with too few sites to measure the spread
+RELATIVE = 0.02  # share of Z added to the width: errors of scale and absorption grow with the atom
+MIN_SITES_FOR_SPREAD = 8
+OUTLIER = 3.0  # a count this many widths from every candidate says disorder or a missing atom, not an element
+MAX_ROUNDS = 3
+MIN_COMPLETENESS = 0.7  # of the unique reflections to d_min: fewer (a truncated file) miscount sites
+NEIGHBOUR_PAIRS = {frozenset(p) for p in (("B", "C"), ("C", "N"), ("N", "O"), ("O", "F"), ("Si", "P"),
+                                          ("P", "S"), ("S", "Cl"), ("Cl", "Br"))}
+
+
+def z_neighbours(a: str, b: str) -> bool:
+    """Elements the data must tell apart: the listed light pairs, or two metals one apart in Z."""
+    if frozenset((a, b)) in NEIGHBOUR_PAIRS:
+        return True
+    return is_metal(a) and is_metal(b) and abs(atomic_number(a) - atomic_number(b)) == 1
+
+
+@dataclass
+class SiteEvidence:
+    """What the reflections say about one site, and what was decided."""
+
+    electrons: float  # fitted at the site (α × Z of the element it held when fitted)
+    sigma: float  # the likelihood's width for the element held, e
+    posterior: dict[str, float] = field(default_factory=dict)  # candidates (one: nothing to weigh)
+    prior: dict[str, float] = field(default_factory=dict)  # the model's probabilities used
+    before: str = ""  # element held before the data were weighed
+    decision: str = ""  # element after
+    reason: str = ""
+
+    def to_dict(self) -> dict:
+        def ranked(scores):
+            return {el: round(p, 4) for el, p in sorted(scores.items(), key=lambda kv: -kv[1])}
+        return {"electrons": round(self.electrons, 2), "sigma": round(self.sigma, 2),
+                "prior": ranked(self.prior), "posterior": ranked(self.posterior),
+                "before": self.before, "decision": self.decision, "reason": self.reason}
+
+
+@dataclass
+class SiteFit:
+    alpha: float  # scattering at the site over its element's
+    sigma: float  # standard uncertainty of alpha from the fit (scaled by its goodness of fit)
+
+
+def site_fits(model: Structure, reflections, elements: dict[str, list[str]]) -> dict[str, dict[str, SiteFit]]:
+    """α of each candidate element (`elements`: label → candidates, the held one first) at
+    each non-H site of the isotropically refined, H-free `model`, fitted with its Uiso and
+    the scale, every other atom fixed.
+
+    Each candidate is fitted with its own form factor and the riding H the rules give it
+    there (each k-th candidate placed at every site at once, a variant of the model per k):
+    another element's shape, or H it would not carry, biased the count by up to 1 e (a CH
+    held as N counted 6.7 e, an OH held as F 8.9 e). (Tying U to the bonded neighbours'
+    biased S and P among lighter atoms by 1-2 e on simulated data; free, it was right.)"""
+    f_sq = merged_intensities(model, reflections)
+    f_sq = f_sq.select(f_sq.sigmas() > 0)
+    observed, sigmas = np.array(f_sq.data()), np.array(f_sq.sigmas())
+    d_sq = np.array(f_sq.d_spacings().data()) ** 2
+    symmetry = to_xray_structure(model.with_sites([])).crystal_symmetry()
+
+    def structure_factors(sites) -> np.ndarray:
+        some = xray.structure(crystal_symmetry=symmetry)
+        for site in sites:
+            some.add_scatterer(xray.scatterer(label=site.label, site=site.frac, u=site.u_iso,
+                                              occupancy=site.occupancy, scattering_type=site.element))
+        if not sites:
+            return np.zeros(len(observed), dtype=complex)
+        some.set_inelastic_form_factors(model.wavelength, "sasaki")
+        return np.array(f_sq.structure_factors_from_scatterers(some, algorithm="direct").f_calc().data())
+
+    heavy = [s for s in model.atoms if not is_hydrogen(s.element)]
+    variants = max((len(elements.get(s.label, ())) for s in heavy), default=1) or 1
+    riders = []  # per variant k: label → the H the rules give the site as its k-th candidate
+    for k in range(variants):
+        variant = model.with_sites([s.with_element(_kth(elements, s, k)) if not s.mixed else s for s in heavy])
+        riders.append(_riding_by_pivot(with_riding_hydrogens(variant)))
+    parts = {s.label: structure_factors([*s.mixed, s]) for s in heavy}  # each with its symmetry images
+    own_h = {s.label: structure_factors(riders[0].get(s.label, [])) for s in heavy}
+    total = sum(parts.values()) + sum(own_h.values())
+    root_w = 1.0 / sigmas
+    scale = float(np.sum(observed * np.abs(total) ** 2 / sigmas ** 2) / np.sum(np.abs(total) ** 4 / sigmas ** 2))
+    fits = {}
+    for site in heavy:
+        rest = total - parts[site.label] - own_h[site.label]
+        if site.mixed:  # the user's elements: the site's own atom fitted, its partners fixed
+            rest = rest + structure_factors(list(site.mixed))
+        fits[site.label] = {}
+        for k, element in enumerate(elements.get(site.label, [site.element])):
+            atom = structure_factors([site.with_element(element)])
+            hydrogens = own_h[site.label] if k == 0 else structure_factors(riders[k].get(site.label, []))
+            fits[site.label][element] = _fit(observed, root_w, d_sq, scale, rest + hydrogens, atom)
+    return fits
+
+
+def _kth(elements: dict[str, list[str]], site, k: int) -> str:
+    names = elements.get(site.label, [site.element])
+    return names[k] if k < len(names) else site.element
+
+
+def _riding_by_pivot(structure: Structure) -> dict[str, list]:
+    """The riding H of each non-H site (they follow their pivot in the plan's structure)."""
+    riders, pivot = {}, None
+    for site in structure.sites:
+        if is_hydrogen(site.element):
+            riders.setdefault(pivot, []).append(site)
+        else:
+            pivot = site.label
+    return riders
+
+
+def _fit(observed, root_w, d_sq, scale: float, rest, part) -> SiteFit:
+    """Least squares over the scale, α and ΔUiso of Fc = rest + α·part·exp(−2π²ΔU/d²)."""
+    def residuals(p):
+        fc = rest + p[1] * part * np.exp(-2 * math.pi ** 2 * p[2] / d_sq)
+        return root_w * (observed - p[0] * np.abs(fc) ** 2)
+
+    fit = least_squares(residuals, [scale, 1.0, 0.0], method="lm")
+    dof = max(len(observed) - len(fit.x), 1)
+    try:
+        covariance = np.linalg.inv(fit.jac.T @ fit.jac) * (2 * fit.cost / dof)
+        sigma = float(math.sqrt(max(covariance[1, 1], 0.0)))
+    except np.linalg.LinAlgError:
+        sigma = float("inf")
+    return SiteFit(float(fit.x[1]), sigma)
+
+
+def shared_offset_and_spread(alphas: list[float], zs: list[int]) -> tuple[float, float]:
+    """Median α (what every site shares: scale, bonding density) and the robust spread of the
+    counts about it in electrons (1.4826 × median absolute deviation), at least MIN_SPREAD."""
+    if not alphas:
+        return 1.0, DEFAULT_SPREAD
+    values = np.array(alphas)
+    median = float(np.median(values))
+    if len(values) < MIN_SITES_FOR_SPREAD:
+        return median, DEFAULT_SPREAD
+    deviations = np.abs(values - median) * np.array(zs)
+    return median, max(MIN_SPREAD, float(1.4826 * np.median(deviations)))
+
+
+def width(fit_sigma: float, spread: float, z: int) -> float:
+    """The likelihood's standard deviation for an element of atomic number z, e."""
+    return math.sqrt(fit_sigma ** 2 + spread ** 2 + (RELATIVE * z) ** 2)
+
+
+def log_likelihoods(counts: dict[str, tuple[float, float]], offset: float, spread: float) -> dict[str, float]:
+    """ln L of each candidate: the Gaussian density of its electron count about offset × Z;
+    `counts`: element → (electrons fitted with its form factor, their standard uncertainty)."""
+    logs = {}
+    for element, (electrons, fit_sigma) in counts.items():
+        z = atomic_number(element)
+        sigma = width(fit_sigma, spread, z)
+        logs[element] = -0.5 * ((electrons - offset * z) / sigma) ** 2 - math.log(sigma)
+    return logs
+
+
+def posterior(counts: dict[str, tuple[float, float]], offset: float, spread: float,
+              prior: dict[str, float]) -> dict[str, float]:
+    """prior (floored at PRIOR_FLOOR) × likelihood of the electron count, normalised over the candidates."""
+    logs = {el: math.log(max(prior[el], PRIOR_FLOOR)) + v for el, v in log_likelihoods(counts, offset, spread).items()}
+    top = max(logs.values())
+    weights = {el: math.exp(v - top) for el, v in logs.items()}
+    total = sum(weights.values())
+    return {el: w / total for el, w in weights.items()}
+
+
+def candidates(held: str, scores: dict[str, float], sfac: list[str]) -> list[str]:
+    """The element held, SFAC elements the model gives PRIOR_FLOOR or more, and the held
+    element's Z-neighbours in SFAC."""
+    allowed = [el for el in sfac if not is_hydrogen(el)]
+    chosen = [held] + [el for el in allowed if el != held and (scores.get(el, 0.0) >= PRIOR_FLOOR
+                                                               or z_neighbours(el, held))]
+    return chosen
+
+
+@dataclass
+class ElementEvidence:
+    evidence: dict[str, SiteEvidence]  # model label (as given) → what the data said
+    changes: dict[str, str]  # model label → element the data chose
+    refined: RefinementResult | None  # of the changed model (None without changes)
+    rounds: int = 0  # refinements the weighing ran
+    r1_before: float = 0.0
+    reverted: str = ""  # why changes the weighing proposed were not kept
+
+    def notes(self, renamed: dict[str, str] | None = None) -> list[str]:
+        """One note per change the data made (`renamed`: model label → the label it ends with)."""
+        renamed = renamed or {}
+        notes = []
+        for label, element in self.changes.items():
+            e = self.evidence[label]
+            now = f" (now {renamed[label]})" if renamed.get(label, label) != label else ""
+            notes.append(f"{label}{now}: {e.before} → {element} by the data: {e.reason}")
+        if self.reverted:
+            notes.append(self.reverted)
+        return notes
+
+
+def weigh_elements(refined: RefinementResult, reflections, method: str, cycles: int,
+                   priors: dict[str, dict[str, float]] | None = None) -> ElementEvidence:
+    """Weigh each non-H atom of an isotropic refinement against the reflections and change
+    those whose posterior says so; `priors` (label → model probabilities) default to the
+    model's answer on the Fo map the refined model phases.
+
+    Rounds: weigh, change, refine, until nothing changes, a set of elements comes back or
+    MAX_ROUNDS. A change stands when the last weighing still rules out the element given
+    (a neighbour's wrong element can mislead the first) and the fit is no worse with it
+    (wR2 up by at most a share WR2_GAIN, R1 by at most R1_NET; each change tried alone when the set
+    of them fails)."""
+    model = refined.structure
+    completeness = merged_intensities(model, reflections).completeness()
+    if completeness < MIN_COMPLETENESS:
+        return ElementEvidence({}, {}, None, 0, refined.r1, f"elements not weighed by the data: the reflections are "
+                               f"{100 * completeness:.0f} % complete to their resolution (at least "
+                               f"{100 * MIN_COMPLETENESS:.0f} % needed for a count at every site)")
+    if priors is None:
+        priors = fobs_priors(model, reflections, method)
+    weigh = _Weighing(refined, reflections, cycles, priors)
+    current, evidence, why = refined, weigh(refined), {}
+    seen = {weigh.state(refined)}
+    while weigh.rounds < MAX_ROUNDS:
+        proposed = {label: e.decision for label, e in evidence.items() if e.decision != e.before}
+        if not proposed:
+            break
+        trial = weigh.refined_with(current, proposed)
+        if trial is None:
+            for label in proposed:
+                evidence[label].reason += f"; not changed: the refinement with it failed ({weigh.failure})"
+            break
+        if weigh.state(trial) in seen:  # a cycle: stop where we are
+            break
+        seen.add(weigh.state(trial))
+        why.update({label: evidence[label].reason for label in proposed})
+        current, evidence = trial, weigh(trial)
+    unconfirmed = {label: weigh.given[label] for label, e in evidence.items()
+                   if e.before != weigh.given[label] and (e.decision != e.before or e.posterior.get(
+                       weigh.given[label], 0.0) > 1 - CHANGE_POSTERIOR)}
+    if unconfirmed:
+        current = weigh.refined_with(current, unconfirmed) or refined
+        evidence = weigh(current)
+    current, reverted = weigh.refinement_net(current)
+    # the atoms the posterior leans away from without deciding: changed together when the
+    # refinement agrees (R1 down by R1_GAIN, wR2 down), as the second look on its own did
+    leaning = {label: max(e.posterior, key=e.posterior.get) for label, e in evidence.items()
+               if e.posterior and max(e.posterior, key=e.posterior.get) != e.before}
+    trial = weigh.refined_with(current, leaning) if leaning else None
+    if trial is not None and trial.r1 <= current.r1 - R1_GAIN and trial.wr2 < current.wr2:
+        why.update({label: f"{evidence[label].reason}; undecided by the count, the refinement agrees: isotropic "
+                           f"R1 {trial.r1:.4f} with {leaning[label]}, {current.r1:.4f} without" for label in leaning})
+        current, evidence = trial, weigh(trial)
+    result = ElementEvidence(evidence, weigh.changes(current), current, weigh.rounds, refined.r1, reverted)
+    for label, e in evidence.items():
+        final = result.changes.get(label, weigh.given[label])
+        if label in result.changes:
+            e.reason = f"{why[label]}; after the change {e.reason}"
+        elif e.decision != final and "not changed" not in e.reason:
+            e.reason += "; not changed: the change did not hold once refined (posterior or R1)"
+        e.before, e.decision = weigh.given[label], final
+    if not result.changes:
+        result.refined = None
+    return result
+
+
+class _Weighing:
+    """The rounds' shared state: the data, the priors, the elements as given, refinements run."""
+
+    def __init__(self, refined: RefinementResult, reflections, cycles: int, priors):
+        self.start, self.reflections, self.cycles, self.priors = refined, reflections, cycles, priors
+        heavy = [s for s in refined.structure.sites if not is_hydrogen(s.element)]
+        self.given = {s.label: s.element for s in heavy}
+        self.mixed = {s.label for s in heavy if s.mixed}
+        self.sfac = unit_left_to_assign(refined.structure).sfac
+        self.rounds = 0
+        self.failure = ""  # the last refinement's error
+
+    def __call__(self, refinement: RefinementResult) -> dict[str, SiteEvidence]:
+        names = {s.label: candidates(s.element, self.priors.get(s.label) or {}, self.sfac)
+                 for s in refinement.structure.sites if s.label in self.given}
+        fits = site_fits(refinement.structure, self.reflections, names)
+        return _weigh(refinement.structure, self.priors, names, self.mixed, fits)
+
+    def state(self, refinement: RefinementResult) -> tuple:
+        return tuple(s.element for s in refinement.structure.sites)
+
+    def changes(self, refinement: RefinementResult) -> dict[str, str]:
+        return {s.label: s.element for s in refinement.structure.sites
+                if s.label in self.given and s.element != self.given[s.label]}
+
+    def refined_with(self, refinement: RefinementResult, elements: dict[str, str]) -> RefinementResult | None:
+        """`refinement`'s model with these elements, refined again (None when that fails)."""
+        self.rounds += 1
+        changed = refinement.structure.with_sites([s.with_element(elements[s.label]) if s.label in elements else s
+                                                   for s in refinement.structure.sites])
+        try:
+            return refine(changed, self.reflections, self.cycles)
+        except RefinementError as error:  # the job goes on with the elements before
+            self.failure = error.message
+            return None
+
+    def refinement_net(self, current: RefinementResult) -> tuple[RefinementResult, str]:
+        """The changes that make the fit no worse (all together, else each alone from the
+        starting model), and a note on those dropped."""
+        changes = self.changes(current)
+        if not changes or not self.worse(current):
+            return current, ""
+        kept = {}
+        for label, element in changes.items():
+            alone = self.refined_with(self.start, {label: element})
+            if alone is not None and not self.worse(alone):
+                kept[label] = element
+        final = self.refined_with(self.start, kept) if kept else None
+        if final is None or self.worse(final):
+            final, kept = self.start, {}
+        dropped = {label: element for label, element in changes.items() if label not in kept}
+        if not dropped:
+            return final, ""
+        return final, (f"the data's element changes {_listed(dropped, self.given)} not kept: isotropic "
+                       f"wR2 {current.wr2:.4f}, R1 {current.r1:.4f} with them; {self.start.wr2:.4f}, "
+                       f"{self.start.r1:.4f} without")
+
+    def worse(self, trial: RefinementResult) -> bool:
+        """wR2 (what least squares minimises) up by a share WR2_GAIN, or R1 up by R1_NET."""
+        return trial.wr2 > self.start.wr2 * (1 + WR2_GAIN) or trial.r1 > self.start.r1 + R1_NET
+
+
+def with_riding_hydrogens(model: Structure) -> Structure:
+    """The non-H model with H where the rules put them for the elements it holds: each site's
+    count then measures the atom alone (without them an NH3+ carries about 1 e of its H and
+    counts as an O)."""
+    counts = hydrogen_counts(model, "rules")
+    index = [i for i, s in enumerate(model.sites) if not is_hydrogen(s.element)]
+    return add_riding_hydrogens(model, {i: n for i, (n, _) in zip(index, counts)}).structure
+
+
+def _listed(changes: dict[str, str], given: dict[str, str]) -> str:
+    return ", ".join(f"{label} {given[label]} → {element}" for label, element in changes.items())
+
+
+def _weigh(model: Structure, priors, names: dict[str, list[str]], mixed,
+           fits: dict[str, dict[str, SiteFit]]) -> dict[str, SiteEvidence]:
+    """Evidence and proposed element (`decision`) per non-H site of `model`."""
+    heavy = [s for s in model.sites if not is_hydrogen(s.element)]
+    plain = [s for s in heavy if not s.mixed and math.isfinite(fits[s.label][s.element].alpha)]
+    offset, spread = shared_offset_and_spread([fits[s.label][s.element].alpha for s in plain],
+                                              [atomic_number(s.element) for s in plain])
+    evidence = {}
+    for site in heavy:
+        counts = {el: (fit.alpha * atomic_number(el), fit.sigma * atomic_number(el))
+                  for el, fit in fits[site.label].items()}
+        electrons, fit_sigma = counts[site.element]
+        e = SiteEvidence(electrons=electrons, sigma=width(fit_sigma, spread, atomic_number(site.element)),
+                         before=site.element, decision=site.element)
+        evidence[site.label] = e
+        if site.label in mixed or site.part or site.occupancy < 1 or not math.isfinite(electrons):
+            e.reason = "mixed site: the elements the user gave" if site.label in mixed else \
+                "no fit" if not math.isfinite(electrons) else "disordered or partly occupied: not weighed"
+            continue
+        scores = priors.get(site.label) or {}
+        e.prior = {el: scores.get(el, 0.0) for el in names[site.label]}
+        if len(counts) == 1:
+            e.posterior = {site.element: 1.0}
+            e.reason = "no other element to weigh"
+            continue
+        widths = {el: abs(n - offset * atomic_number(el)) / width(s, spread, atomic_number(el))
+                  for el, (n, s) in counts.items()}
+        if min(widths.values()) > OUTLIER:
+            e.reason = (f"refined as {electrons:.1f} e, {min(widths.values()):.0f} widths from every candidate "
+                        f"({', '.join(counts)}): disorder or a missing atom, not weighed")
+            continue
+        e.posterior = posterior(counts, offset, spread,
+                                {el: scores.get(el, 0.0) if scores else 1.0 / len(counts) for el in counts})
+        best = max(e.posterior, key=e.posterior.get)
+        held = f"{electrons:.1f} e as {site.element} (sites share {offset:.2f} × Z ± {spread:.2f} e)"
+        logs = log_likelihoods(counts, offset, spread)
+        factor = math.exp(min(logs[best] - logs[site.element], 50.0))
+        if best != site.element and e.posterior[site.element] <= 1 - CHANGE_POSTERIOR and factor >= DATA_FACTOR:
+            e.decision = best
+            e.reason = (f"refined as {held}, as {best} {counts[best][0]:.1f} e; odds of the count alone "
+                        f"{best}:{site.element} {factor:.2g}:1, model {scores.get(best, 0.0):.2f} for {best}; "
+                        f"posterior {best} {e.posterior[best]:.2f}")
+        else:
+            e.reason = f"refined as {held}; posterior {site.element} {e.posterior[site.element]:.2f}"
+            if best != site.element and factor < DATA_FACTOR:
+                e.reason += f"; odds of the count alone {best}:{site.element} only {factor:.2g}:1"
+    return evidence
+
+
+def fobs_priors(model: Structure, reflections, method: str) -> dict[str, dict[str, float]]:
+    """The model's element probabilities for the refined `model`'s non-H atoms, read from
+    peaks at their positions with heights from an Fo map the model phases."""
+    heavy = [s for s in model.sites if not is_hydrogen(s.element)]
+    left = unit_left_to_assign(model)
+    peaks = replace(fobs_peaks(model, reflections), sfac=left.sfac, unit=left.unit)
+    return {heavy[k].label: dict(answer.element_scores) for k, answer in assign(peaks, method).by_index().items()}
+
+
+def take_weighed_elements(assignment: Assignment, weighed: ElementEvidence, assigned: Structure) -> dict[str, str]:
+    """Put the evidence and the data's elements into `assignment`, relabel every site as the
+    first pass labels them (crystalx_core.assign.labels; `assigned` is the structure the
+    assignment indexes) and return each old label's new one."""
+    for site in assignment.sites:
+        evidence = weighed.evidence.get(site.new_label)
+        if evidence is not None:
+            site.evidence = evidence.to_dict()
+            site.element = weighed.changes.get(site.new_label, site.element)
+    if not weighed.changes:
+        return {}
+    labels = element_labels(assigned, {s.index: s.element for s in assignment.sites})
+    renamed = {}
+    for site in assignment.sites:
+        renamed[site.new_label], site.new_label = labels[site.index], labels[site.index]
+    return renamed
+
+
+def relabelled(structure: Structure, renamed: dict[str, str]) -> Structure:
+    return structure.with_sites([replace(s, label=renamed.get(s.label, s.label)) for s in structure.sites])
