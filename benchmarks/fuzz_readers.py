@@ -5,11 +5,13 @@ Each input must parse or raise a CrystalXError with a message; any other excepti
 libFuzzer reports with the input saved as crash-*/timeout-*/oom-*. Seeds are real files.
 
     pip install -e '.[cpu,fuzz]'
-    python benchmarks/fuzz_readers.py shelx ../shared/data/benchmark -runs=20000 -timeout=10 -rss_limit_mb=4096
+    python benchmarks/fuzz_readers.py shelx ../shared/data/benchmark -runs=20000 -timeout=10
+    -rss_limit_mb=4096
     (targets: shelx, hkl, cif, service; libFuzzer flags follow the folder)
 
 Every REPORT_EVERY inputs it prints how many were tried and how many were refused with our error.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,7 +31,12 @@ with atheris.instrument_imports(include=["crystalx_core"]):
     from crystalx_core.io.shelx_read import parse_shelx
     from crystalx_core.service import reply_to
 
-SEED_FILES = {"shelx": "*/published.res", "hkl": "XH_urea/data.hkl", "cif": "*/model.cif", "service": None}
+SEED_FILES = {
+    "shelx": "*/published.res",
+    "hkl": "XH_urea/data.hkl",
+    "cif": "*/model.cif",
+    "service": None,
+}
 COUNTS = {"inputs": 0, "refused": 0}
 REPORT_EVERY = 1000
 # libFuzzer leaves with _exit, so nothing can clean up afterwards: CRYSTALX_FUZZ_DIR (the
@@ -55,7 +62,9 @@ def ask_service(data: bytes) -> None:
     reply, keep_running = reply_to(data)
     if not keep_running or ("result" in reply) == ("error" in reply):
         raise AssertionError(f"service reply breaks the protocol: {reply}")
-    if reply.get("error", {}).get("code") == "internal":  # the service survives a bug; the fuzzer must not
+    if (
+        reply.get("error", {}).get("code") == "internal"
+    ):  # the service survives a bug; the fuzzer must not
         raise AssertionError(f"internal error: {reply['error']['message']}")
     COUNTS["refused"] += "error" in reply
 
@@ -65,11 +74,22 @@ TARGETS = {"shelx": read_shelx, "hkl": read_hkl, "cif": read_cif_bytes, "service
 
 def seeds(target: str, folder: Path) -> list[bytes]:
     if target == "service":
-        snapshot = {"cell": [10, 11, 12, 90, 95, 90], "symops": ["x,y,z", "-x,y+1/2,-z"], "sfac": ["C", "O"],
-                    "unit": [8, 2], "sites": [{"label": f"Q{k}", "frac": [0.1 * k % 1, 0.23, 0.31 * k % 1],
-                                               "peak_height": 10 - k} for k in range(1, 7)]}
-        return [json.dumps({"protocol": 1, "id": 1, "method": method, "params": {"structure": snapshot}}).encode()
-                for method in ("ping", "assign", "apply-plan")]
+        snapshot = {
+            "cell": [10, 11, 12, 90, 95, 90],
+            "symops": ["x,y,z", "-x,y+1/2,-z"],
+            "sfac": ["C", "O"],
+            "unit": [8, 2],
+            "sites": [
+                {"label": f"Q{k}", "frac": [0.1 * k % 1, 0.23, 0.31 * k % 1], "peak_height": 10 - k}
+                for k in range(1, 7)
+            ],
+        }
+        return [
+            json.dumps(
+                {"protocol": 1, "id": 1, "method": method, "params": {"structure": snapshot}}
+            ).encode()
+            for method in ("ping", "assign", "apply-plan")
+        ]
     files = sorted(folder.glob(SEED_FILES[target]))
     return [p.read_bytes()[:200_000] for p in files]
 
@@ -89,8 +109,13 @@ def main() -> None:
             if not error.one_line().strip():
                 raise AssertionError("CrystalXError without a message") from None
         if COUNTS["inputs"] % REPORT_EVERY == 0:  # libFuzzer leaves with _exit: no atexit summary
-            print(f"crystalx {target}: {COUNTS['inputs']} inputs tried, {COUNTS['refused']} refused with our "
-                  "error, none raised anything else", file=sys.stderr, flush=True)
+            print(
+                f"crystalx {target}: {COUNTS['inputs']} inputs tried, {COUNTS['refused']} refused "
+                "with our "
+                "error, none raised anything else",
+                file=sys.stderr,
+                flush=True,
+            )
 
     corpus = WORK / f"corpus_{target}"
     corpus.mkdir(parents=True, exist_ok=True)

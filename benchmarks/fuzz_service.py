@@ -14,6 +14,7 @@ id, unknown error code, an error message that echoes a huge input) is a failure;
 is restarted after a crash or hang so the run goes on. Figures go to docs/benchmarks.md with
 --write; the exit status is 1 when anything failed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,9 +42,22 @@ from crystalx_core.service import MAX_MESSAGE, MAX_REQUEST_BYTES
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from solve_benchmark import REPO, _cpu_name, write_section  # noqa: E402
 
-STRUCTURES = ("XH_urea", "FC_sucrose")  # small real structures: a valid mutant answers in under a second
-CODES = {"bad-json", "bad-request", "bad-protocol", "unknown-method", "bad-snapshot", "bad-plan", "bad-label",
-         "bad-options", "too-large", "failed"}
+STRUCTURES = (
+    "XH_urea",
+    "FC_sucrose",
+)  # small real structures: a valid mutant answers in under a second
+CODES = {
+    "bad-json",
+    "bad-request",
+    "bad-protocol",
+    "unknown-method",
+    "bad-snapshot",
+    "bad-plan",
+    "bad-label",
+    "bad-options",
+    "too-large",
+    "failed",
+}
 DEEP = "\u0000deep\u0000"  # stands for JSON nested 100,000 deep, spliced into the line as text
 CAMPAIGNS = {"any JSON": 0.15, "envelopes": 0.25, "mutated requests": 0.45, "raw lines": 0.15}
 
@@ -57,10 +71,16 @@ class Service:
         self.start()
 
     def start(self) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", "crystalx_core.cli", "serve", "--stdio"],
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log.open("ab"))
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "crystalx_core.cli", "serve", "--stdio"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log.open("ab"),
+        )
         self.lines: queue.Queue = queue.Queue()
-        threading.Thread(target=self._pump, args=(self.process.stdout, self.lines), daemon=True).start()
+        threading.Thread(
+            target=self._pump, args=(self.process.stdout, self.lines), daemon=True
+        ).start()
 
     @staticmethod
     def _pump(stream, lines) -> None:
@@ -113,7 +133,9 @@ class Tally:
         outcome = status if status != "answer" else judge(raw, expected_id)
         if valid and outcome != "result":
             outcome = f"malformed: a valid request got {outcome}"
-        if outcome == "result" and json.loads(raw)["result"].get("bye") is True:  # a shutdown request: it ends
+        if (
+            outcome == "result" and json.loads(raw)["result"].get("bye") is True
+        ):  # a shutdown request: it ends
             self.shutdowns += 1
             if self.service.process.wait(timeout=60) != 0:
                 outcome = "crash"
@@ -123,10 +145,18 @@ class Tally:
             outcome = "error"
         self.outcomes.setdefault(campaign, Counter())[outcome] += 1
         if self.total % 1000 == 0:
-            print(f"{self.total} requests, {len(self.failures)} failing", file=sys.stderr, flush=True)
+            print(
+                f"{self.total} requests, {len(self.failures)} failing", file=sys.stderr, flush=True
+            )
         if outcome not in ("result", "error") and len(self.failures) < 20:
-            self.failures.append({"campaign": campaign, "outcome": outcome, "request": line[:500].decode("latin-1"),
-                                  "answer": (raw or b"")[:500].decode("latin-1")})
+            self.failures.append(
+                {
+                    "campaign": campaign,
+                    "outcome": outcome,
+                    "request": line[:500].decode("latin-1"),
+                    "answer": (raw or b"")[:500].decode("latin-1"),
+                }
+            )
 
     @property
     def total(self) -> int:
@@ -139,14 +169,22 @@ def judge(raw: bytes, expected_id) -> str:
         reply = json.loads(raw)
     except ValueError:
         return "malformed: not JSON"
-    if not isinstance(reply, dict) or reply.get("protocol") != PROTOCOL or ("result" in reply) == ("error" in reply):
+    if (
+        not isinstance(reply, dict)
+        or reply.get("protocol") != PROTOCOL
+        or ("result" in reply) == ("error" in reply)
+    ):
         return "malformed: not one result or error"
     if expected_id is not Ellipsis and reply.get("id") != expected_id:
         return "malformed: wrong id"
     if "result" in reply:
         return "result" if isinstance(reply["result"], dict) else "malformed: result not an object"
     error = reply["error"]
-    if not isinstance(error, dict) or not isinstance(error.get("message"), str) or not error["message"]:
+    if (
+        not isinstance(error, dict)
+        or not isinstance(error.get("message"), str)
+        or not error["message"]
+    ):
         return "malformed: error without a message"
     if error.get("code") == "internal":
         return "internal"
@@ -163,9 +201,13 @@ def answer_id(request, line: bytes) -> object:
     if len(line) > MAX_REQUEST_BYTES or b"[" * 2000 in line:
         return None
     value = request.get("id") if isinstance(request, dict) else None
-    if isinstance(value, str) and len(value) <= 200 and not any(0xD800 <= ord(c) <= 0xDFFF for c in value):
+    if (
+        isinstance(value, str)
+        and len(value) <= 200
+        and not any(0xD800 <= ord(c) <= 0xDFFF for c in value)
+    ):
         return value
-    if isinstance(value, int) and not isinstance(value, bool) and -2**63 <= value < 2**63:
+    if isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63:
         return value
     return None
 
@@ -177,6 +219,7 @@ def encode(request) -> bytes:
 
 # --- real requests to mutate -----------------------------------------------------------------
 
+
 def real_requests(folder: Path, names: list[str]) -> list[dict]:
     """assign (as peaks and as atoms) and apply-plan requests for each real structure."""
     requests = []
@@ -184,25 +227,73 @@ def real_requests(folder: Path, names: list[str]) -> list[dict]:
         structure = read_shelx(folder / name / "published.res").to_structure()
         heavy = [s for s in structure.sites if not is_hydrogen(s.element)]
         for peaks in (True, False):
-            sites = [{"label": f"Q{k + 1}" if peaks else s.label, "residue": 0, "element": None if peaks else s.element,
-                      "frac": list(s.frac), "u_iso": s.u_iso, "occupancy": s.occupancy, "part": s.part,
-                      "peak_height": 12.0 - k / len(heavy) if peaks else None} for k, s in enumerate(heavy)]
-            snapshot = {"cell": list(structure.cell), "symops": list(structure.symops), "sfac": list(structure.sfac),
-                        "unit": list(structure.unit), "sites": sites, "title": name, "source": f"{name}.res"}
-            requests.append({"protocol": PROTOCOL, "id": len(requests), "method": "assign",
-                             "params": {"structure": snapshot, "options": {"method": "baseline", "top_k": 3}}})
+            sites = [
+                {
+                    "label": f"Q{k + 1}" if peaks else s.label,
+                    "residue": 0,
+                    "element": None if peaks else s.element,
+                    "frac": list(s.frac),
+                    "u_iso": s.u_iso,
+                    "occupancy": s.occupancy,
+                    "part": s.part,
+                    "peak_height": 12.0 - k / len(heavy) if peaks else None,
+                }
+                for k, s in enumerate(heavy)
+            ]
+            snapshot = {
+                "cell": list(structure.cell),
+                "symops": list(structure.symops),
+                "sfac": list(structure.sfac),
+                "unit": list(structure.unit),
+                "sites": sites,
+                "title": name,
+                "source": f"{name}.res",
+            }
+            requests.append(
+                {
+                    "protocol": PROTOCOL,
+                    "id": len(requests),
+                    "method": "assign",
+                    "params": {
+                        "structure": snapshot,
+                        "options": {"method": "baseline", "top_k": 3},
+                    },
+                }
+            )
             if not peaks:
-                plan = {"sites": [{"label": s["label"], "element": s["element"], "new_label": s["label"],
-                                   "h_count": 1} for s in sites[1:]], "delete": [sites[0]["label"]]}
-                requests.append({"protocol": PROTOCOL, "id": len(requests), "method": "apply-plan",
-                                 "params": {"structure": snapshot, "plan": plan}})
+                plan = {
+                    "sites": [
+                        {
+                            "label": s["label"],
+                            "element": s["element"],
+                            "new_label": s["label"],
+                            "h_count": 1,
+                        }
+                        for s in sites[1:]
+                    ],
+                    "delete": [sites[0]["label"]],
+                }
+                requests.append(
+                    {
+                        "protocol": PROTOCOL,
+                        "id": len(requests),
+                        "method": "apply-plan",
+                        "params": {"structure": snapshot, "plan": plan},
+                    }
+                )
     return requests
 
 
 def paths(node, prefix=()) -> list[tuple]:
     """Every place in a request a mutation can hit."""
     found = [prefix]
-    children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    children = (
+        node.items()
+        if isinstance(node, dict)
+        else enumerate(node)
+        if isinstance(node, list)
+        else ()
+    )
     for key, child in children:
         found += paths(child, prefix + (key,))
     return found
@@ -229,22 +320,93 @@ def mutate(request, path: tuple, how: str, value):
 
 # --- strategies ------------------------------------------------------------------------------
 
-EXTREMES = [0, -1, 2**63, -2**63 - 1, 10**400, 1e30, -1e308, 1e-320, float("nan"), float("inf"), float("-inf"),
-            -0.0, True, False, None, "", " ", "x" * 1_000_000, "\u0000", "\udcff", "C; kill all", [], {}, [[[]]],
-            DEEP, "CHNO", "O", 5, "fast", [1], {"": None}]
-SCALARS = (st.none() | st.booleans() | st.integers() | st.integers(-10**400, 10**400)
-           | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=30) | st.sampled_from(EXTREMES))
-JSON = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=6) | st.dictionaries(
-    st.text(max_size=10) | st.sampled_from(["protocol", "id", "method", "params", "structure", "plan", "options",
-                                            "sites", "cell", "label", "frac"]), inner, max_size=6), max_leaves=25)
-NUMBERS = (st.floats(-2, 2) | st.floats(-1e4, 1e4) | st.integers(-5, 5)  # often keeps a request valid
-           | st.sampled_from([0, 0.0, -0.0, 1e-9, 0.5, 1.0, 90.0, 179.99, 999.0, 20_000]))
-ENVELOPE = st.fixed_dictionaries({}, optional={
-    "protocol": st.sampled_from([PROTOCOL, PROTOCOL, 0, 2, True, "1", 1.0, None, 10**400]),
-    "id": st.integers(-2**70, 2**70) | st.text(max_size=300) | st.none() | SCALARS,
-    "method": st.sampled_from(METHODS + ("", "Assign", "assign ", "__init__", "x" * 5000)) | st.text(max_size=12),
-    "params": st.none() | JSON | st.dictionaries(st.sampled_from(["structure", "plan", "options", "extra"]), JSON),
-})
+EXTREMES = [
+    0,
+    -1,
+    2**63,
+    -(2**63) - 1,
+    10**400,
+    1e30,
+    -1e308,
+    1e-320,
+    float("nan"),
+    float("inf"),
+    float("-inf"),
+    -0.0,
+    True,
+    False,
+    None,
+    "",
+    " ",
+    "x" * 1_000_000,
+    "\u0000",
+    "\udcff",
+    "C; kill all",
+    [],
+    {},
+    [[[]]],
+    DEEP,
+    "CHNO",
+    "O",
+    5,
+    "fast",
+    [1],
+    {"": None},
+]
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.integers(-(10**400), 10**400)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=30)
+    | st.sampled_from(EXTREMES)
+)
+JSON = st.recursive(
+    SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=6)
+        | st.dictionaries(
+            st.text(max_size=10)
+            | st.sampled_from(
+                [
+                    "protocol",
+                    "id",
+                    "method",
+                    "params",
+                    "structure",
+                    "plan",
+                    "options",
+                    "sites",
+                    "cell",
+                    "label",
+                    "frac",
+                ]
+            ),
+            inner,
+            max_size=6,
+        )
+    ),
+    max_leaves=25,
+)
+NUMBERS = (
+    st.floats(-2, 2)
+    | st.floats(-1e4, 1e4)
+    | st.integers(-5, 5)  # often keeps a request valid
+    | st.sampled_from([0, 0.0, -0.0, 1e-9, 0.5, 1.0, 90.0, 179.99, 999.0, 20_000])
+)
+ENVELOPE = st.fixed_dictionaries(
+    {},
+    optional={
+        "protocol": st.sampled_from([PROTOCOL, PROTOCOL, 0, 2, True, "1", 1.0, None, 10**400]),
+        "id": st.integers(-(2**70), 2**70) | st.text(max_size=300) | st.none() | SCALARS,
+        "method": st.sampled_from(METHODS + ("", "Assign", "assign ", "__init__", "x" * 5000))
+        | st.text(max_size=12),
+        "params": st.none()
+        | JSON
+        | st.dictionaries(st.sampled_from(["structure", "plan", "options", "extra"]), JSON),
+    },
+)
 
 
 @st.composite
@@ -253,8 +415,12 @@ def mutants(draw, valid: list[dict]):
     request = draw(st.sampled_from(valid))
     for _ in range(draw(st.integers(1, 3))):
         how = draw(st.sampled_from(["drop", "replace", "nudge", "nudge", "grow"]))
-        request = mutate(request, draw(st.sampled_from(paths(request))), how,
-                         draw(NUMBERS if how == "nudge" else st.sampled_from(EXTREMES) | SCALARS | JSON))
+        request = mutate(
+            request,
+            draw(st.sampled_from(paths(request))),
+            how,
+            draw(NUMBERS if how == "nudge" else st.sampled_from(EXTREMES) | SCALARS | JSON),
+        )
     return request
 
 
@@ -267,20 +433,27 @@ def raw_lines(draw, valid: list[dict]) -> bytes:
     if kind == "binary":
         line = draw(st.binary(min_size=1, max_size=2000))
     elif kind == "cut":
-        line = line[:draw(st.integers(1, len(line) - 1))]
+        line = line[: draw(st.integers(1, len(line) - 1))]
     else:
         at = draw(st.integers(0, len(line) - 1))
-        line = line[:at] + bytes([draw(st.integers(0, 255))]) + line[at + 1:]
+        line = line[:at] + bytes([draw(st.integers(0, 255))]) + line[at + 1 :]
     line = line.replace(b"\n", b" ")
     return line if line.strip() else b"?"
 
 
-def run(folder: Path, names: list[str], n_requests: int, timeout: float, random_seed: int) -> tuple[Tally, float]:
+def run(
+    folder: Path, names: list[str], n_requests: int, timeout: float, random_seed: int
+) -> tuple[Tally, float]:
     service = Service(timeout, Path(os.environ.get("CRYSTALX_FUZZ_LOG", "/dev/null")))
     tally = Tally(service)
     valid = real_requests(folder, names)
     examples = {name: max(1, round(share * n_requests)) for name, share in CAMPAIGNS.items()}
-    budget = settings(database=None, deadline=None, phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+    budget = settings(
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     start = time.perf_counter()
 
     for request in valid:  # the unmutated requests must answer with results
@@ -296,63 +469,106 @@ def run(folder: Path, names: list[str], n_requests: int, timeout: float, random_
             else:
                 line = encode(request)
                 tally.send(name, line, answer_id(request, line))
+
         one()
 
-    for name, strategy in (("any JSON", JSON), ("envelopes", ENVELOPE), ("mutated requests", mutants(valid)),
-                           ("raw lines", raw_lines(valid))):
+    for name, strategy in (
+        ("any JSON", JSON),
+        ("envelopes", ENVELOPE),
+        ("mutated requests", mutants(valid)),
+        ("raw lines", raw_lines(valid)),
+    ):
         campaign(name, strategy)
-    monsters = [b"[" * 100_000 + b"]" * 100_000, b"{" + b" " * (MAX_REQUEST_BYTES + 10) + b"}",
-                encode({"protocol": PROTOCOL, "id": 1, "method": "assign", "params": {"structure": "x" * 1_000_000}}),
-                b'{"protocol": 1, "id": 2, "method": "assign", "params": {"structure": {"cell": [' + b"7" * 400
-                + b', 10, 10, 90, 90, 90], "sites": []}}}', b'{"protocol": 1, "id": 3, "method": "ping", "x": '
-                + b"[" * 990 + b"]" * 990 + b"}"]
+    monsters = [
+        b"[" * 100_000 + b"]" * 100_000,
+        b"{" + b" " * (MAX_REQUEST_BYTES + 10) + b"}",
+        encode(
+            {
+                "protocol": PROTOCOL,
+                "id": 1,
+                "method": "assign",
+                "params": {"structure": "x" * 1_000_000},
+            }
+        ),
+        b'{"protocol": 1, "id": 2, "method": "assign", "params": {"structure": {"cell": ['
+        + b"7" * 400
+        + b', 10, 10, 90, 90, 90], "sites": []}}}',
+        b'{"protocol": 1, "id": 3, "method": "ping", "x": ' + b"[" * 990 + b"]" * 990 + b"}",
+    ]
     for line in monsters:
         tally.send("monsters", line)
     tally.send("monsters", encode({"protocol": PROTOCOL, "id": "last", "method": "ping"}), "last")
     seconds = time.perf_counter() - start
     tally.exit_code = service.close()
-    tally.rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest service process
+    tally.rss = (
+        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    )  # the largest service process
     return tally, seconds
 
 
 def report(tally: Tally, seconds: float, args) -> str:
     failed = {"crash", "hang", "internal"}
-    picked = f" --structures {' '.join(args.structures)}" if args.structures != list(STRUCTURES) else ""
-    lines = ["## Service fuzzing (`benchmarks/fuzz_service.py`)", "",
-             f"`python benchmarks/fuzz_service.py ../shared/data/benchmark --requests {args.requests} "
-             f"--seed {args.seed}{picked} --write`: {tally.total:,} requests from hypothesis against one "
-             f"`crystalx serve --stdio` process, each allowed {args.timeout:g} s. Valid requests are built from "
-             f"{' and '.join(args.structures)} (assign with the baseline method, apply-plan) and mutated up to three "
-             f"times each. Machine: {_cpu_name()}.", "",
-             "| campaign | requests | results | typed errors | internal | crashes | hangs | malformed |",
-             "|---|---|---|---|---|---|---|---|"]
+    picked = (
+        f" --structures {' '.join(args.structures)}" if args.structures != list(STRUCTURES) else ""
+    )
+    lines = [
+        "## Service fuzzing (`benchmarks/fuzz_service.py`)",
+        "",
+        f"`python benchmarks/fuzz_service.py ../shared/data/benchmark --requests {args.requests} "
+        f"--seed {args.seed}{picked} --write`: {tally.total:,} requests from hypothesis against "
+        "one "
+        f"`crystalx serve --stdio` process, each allowed {args.timeout:g} s. Valid requests are "
+        "built from "
+        f"{' and '.join(args.structures)} (assign with the baseline method, apply-plan) and "
+        "mutated up to three "
+        f"times each. Machine: {_cpu_name()}.",
+        "",
+        "| campaign | requests | results | typed errors | internal | crashes | hangs | malformed |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for campaign, outcomes in tally.outcomes.items():
         malformed = sum(n for k, n in outcomes.items() if k.startswith("malformed"))
-        lines.append(f"| {campaign} | {sum(outcomes.values()):,} | {outcomes['result']:,} | {outcomes['error']:,} | "
-                     f"{outcomes['internal']} | {outcomes['crash']} | {outcomes['hang']} | {malformed} |")
+        lines.append(
+            f"| {campaign} | {sum(outcomes.values()):,} | {outcomes['result']:,} | "
+            f"{outcomes['error']:,} | "
+            f"{outcomes['internal']} | {outcomes['crash']} | {outcomes['hang']} | {malformed} |"
+        )
     everything = sum(tally.outcomes.values(), Counter())
     bad = sum(n for k, n in everything.items() if k in failed or k.startswith("malformed"))
-    lines += ["", f"- {bad} failures: {everything['crash']} crashes, {everything['hang']} hangs, "
-              f"{everything['internal']} internal errors, "
-              f"{sum(n for k, n in everything.items() if k.startswith('malformed'))} malformed answers; "
-              f"{tally.shutdowns} shutdown requests obeyed (the service ended with status 0 and was started "
-              f"again); exit status at the end {tally.exit_code}.",
-              "- typed errors by code: " + ", ".join(f"{code} {n:,}" for code, n in tally.codes.most_common()) + ".",
-              f"- answer time: median {statistics.median(tally.seconds) * 1000:.1f} ms, "
-              f"99th percentile {sorted(tally.seconds)[int(0.99 * len(tally.seconds))] * 1000:.0f} ms, "
-              f"longest {tally.slowest[0]:.2f} s ({tally.slowest[1]}); whole run {seconds:.0f} s; "
-              f"service peak RSS {tally.rss:.0f} MiB.", ""]
+    lines += [
+        "",
+        f"- {bad} failures: {everything['crash']} crashes, {everything['hang']} hangs, "
+        f"{everything['internal']} internal errors, "
+        f"{sum(n for k, n in everything.items() if k.startswith('malformed'))} malformed answers; "
+        f"{tally.shutdowns} shutdown requests obeyed (the service ended with status 0 and was "
+        "started "
+        f"again); exit status at the end {tally.exit_code}.",
+        "- typed errors by code: "
+        + ", ".join(f"{code} {n:,}" for code, n in tally.codes.most_common())
+        + ".",
+        f"- answer time: median {statistics.median(tally.seconds) * 1000:.1f} ms, "
+        f"99th percentile {sorted(tally.seconds)[int(0.99 * len(tally.seconds))] * 1000:.0f} ms, "
+        f"longest {tally.slowest[0]:.2f} s ({tally.slowest[1]}); whole run {seconds:.0f} s; "
+        f"service peak RSS {tally.rss:.0f} MiB.",
+        "",
+    ]
     return "\n".join(lines)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("benchmark", type=Path, help="the shared benchmark folder (real structures to mutate)")
+    parser.add_argument(
+        "benchmark", type=Path, help="the shared benchmark folder (real structures to mutate)"
+    )
     parser.add_argument("--requests", type=int, default=10_000, help="generated requests in all")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds one answer may take")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--structures", nargs="+", default=list(STRUCTURES), help="benchmark entries to mutate")
-    parser.add_argument("--write", action="store_true", help="write the figures into docs/benchmarks.md")
+    parser.add_argument(
+        "--structures", nargs="+", default=list(STRUCTURES), help="benchmark entries to mutate"
+    )
+    parser.add_argument(
+        "--write", action="store_true", help="write the figures into docs/benchmarks.md"
+    )
     parser.add_argument("--output", type=Path, default=REPO / "docs" / "benchmarks.md")
     args = parser.parse_args()
     tally, seconds = run(args.benchmark, args.structures, args.requests, args.timeout, args.seed)

@@ -2,7 +2,8 @@
 
 For every ordered entry of shared/data/benchmark: start from the published non-H atoms,
 count H (geometry rules and the hydrogen model), place riding H, refine (anisotropic non-H,
-riding H, 10 cycles; isotropic where the data cannot carry anisotropic atoms) and compare with the published H model refined under the same
+riding H, 10 cycles; isotropic where the data cannot carry anisotropic atoms) and compare with the
+published H model refined under the same
 settings (published H positions, the published AFIX code where the .res gives one that
 smtbx rides, else the code for the pivot's geometry):
 
@@ -11,6 +12,7 @@ smtbx rides, else the code for the pivot's geometry):
 
     python benchmarks/hydrogen_benchmark.py ../shared/data/benchmark
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,7 +42,9 @@ R1_MARGIN = 0.003  # absolute: "R1 within 0.3 %" of the published-H refinement
 CYCLES = 10
 RIDEABLE = {1, 2, 3, 4, 8, 9, 13, 14, 15, 16}  # AFIX m that smtbx builds as riding groups
 METHODS = ("rules", "model")
-DOUBTFUL_DENSITY = 1.0  # rms of the difference map: a published H with less has no electron seen at its site
+DOUBTFUL_DENSITY = (
+    1.0  # rms of the difference map: a published H with less has no electron seen at its site
+)
 DOUBTFUL_CONTACT = 1.5  # Å: H···H between H on different atoms closer than this is impossible
 # Å: an X–H bond outside this range is no H position: X-ray X–H run 0.8–1.0 Å, neutron (or
 # Hirshfeld-refined) C–H 1.09 Å, and the longest, an H centred in a 2.4 Å O···H···O bond, 1.2 Å;
@@ -50,7 +54,8 @@ DOUBTFUL_BOND_OTHER = (0.7, 1.2)
 
 
 def published_codes(entry: Path) -> dict[str, int]:
-    """AFIX code of every H in the published .res that smtbx can ride (n = 8 read as 7, rotating)."""
+    """AFIX code of every H in the published .res that smtbx can ride (n = 8 read as 7,
+    rotating)."""
     path = entry / "published.res"
     if not path.exists():
         return {}
@@ -64,7 +69,9 @@ def published_codes(entry: Path) -> dict[str, int]:
 
 def refine_plan(plan: HydrogenPlan, reflections, anisotropic: bool) -> tuple[float, object]:
     instructions = refinement_instructions(plan.restraints)
-    result = refine(plan.structure, reflections, CYCLES, anisotropic=anisotropic, instructions=instructions)
+    result = refine(
+        plan.structure, reflections, CYCLES, anisotropic=anisotropic, instructions=instructions
+    )
     return result.r1, result.structure
 
 
@@ -73,10 +80,15 @@ def run_entry(entry: Path) -> dict:
     truth = read_cif(entry / "model.cif").structure
     reflections = read_hkl(entry / "data.hkl")
     heavy = truth.with_sites([s for s in truth.sites if not is_hydrogen(s.element)])
-    row = {"entry": entry.name, "published_h": sum(1 for s in truth.sites if is_hydrogen(s.element))}
+    row = {
+        "entry": entry.name,
+        "published_h": sum(1 for s in truth.sites if is_hydrogen(s.element)),
+    }
     try:
         without_h, anisotropic = refine(heavy, reflections, CYCLES, anisotropic=True), True
-    except RefinementError:  # too few reflections for anisotropic atoms: all three refinements isotropic
+    except (
+        RefinementError
+    ):  # too few reflections for anisotropic atoms: all three refinements isotropic
         without_h, anisotropic = refine(heavy, reflections, CYCLES), False
     row["anisotropic"] = anisotropic
     row["r1_no_h"] = without_h.r1
@@ -86,16 +98,23 @@ def run_entry(entry: Path) -> dict:
     row["r1_published_h"], _ = refine_plan(reference, reflections, anisotropic)
     for method in METHODS:
         counts = hydrogen_counts(heavy, method)
-        plan = add_riding_hydrogens(heavy, {i: n for i, (n, _) in enumerate(counts)}, density=density)
+        plan = add_riding_hydrogens(
+            heavy, {i: n for i, (n, _) in enumerate(counts)}, density=density
+        )
         r1, refined = refine_plan(plan, reflections, anisotropic)
         match = match_hydrogens(truth, refined, TOLERANCE)
         published = [s.label for s in truth.sites if is_hydrogen(s.element)]
         matched = {published[i] for i, _, _ in match.pairs}
-        row[method] = {"r1": r1, "placed": match.n_candidate, "reproduced": match.n_matched,
-                       "missing": match.missing, "extra": match.extra,
-                       "reproduced_supported": sum(1 for label in matched if label not in row["doubtful"]),
-                       "codes": dict(sorted((heavy.sites[i].label, c) for i, c in plan.codes.items())),
-                       "notes": {heavy.sites[i].label: note for i, note in plan.notes.items()}}
+        row[method] = {
+            "r1": r1,
+            "placed": match.n_candidate,
+            "reproduced": match.n_matched,
+            "missing": match.missing,
+            "extra": match.extra,
+            "reproduced_supported": sum(1 for label in matched if label not in row["doubtful"]),
+            "codes": dict(sorted((heavy.sites[i].label, c) for i, c in plan.codes.items())),
+            "notes": {heavy.sites[i].label: note for i, note in plan.notes.items()},
+        }
     row["seconds"] = time.perf_counter() - start
     return row
 
@@ -107,7 +126,10 @@ def doubtful_hydrogens(truth, density) -> dict[str, str]:
     to its atom outside DOUBTFUL_BOND (a freely refined H that wandered)."""
     hydrogens = [i for i, s in enumerate(truth.sites) if is_hydrogen(s.element)]
     reach = max(H_BOND_MAX, *(high for _, high in (*DOUBTFUL_BOND.values(), DOUBTFUL_BOND_OTHER)))
-    pivot, bond = {}, {}  # the non-H atom each H is bonded to (nearest within reach) and the distance
+    pivot, bond = (
+        {},
+        {},
+    )  # the non-H atom each H is bonded to (nearest within reach) and the distance
     for i, near in zip(hydrogens, neighbours(truth, reach, centres=hydrogens)):
         bonded = [c for c in near if not is_hydrogen(truth.sites[c.j].element)]
         nearest = min(bonded, key=lambda c: c.distance) if bonded else None
@@ -117,9 +139,14 @@ def doubtful_hydrogens(truth, density) -> dict[str, str]:
     for i, contacts in zip(hydrogens, neighbours(truth, DOUBTFUL_CONTACT, centres=hydrogens)):
         site = truth.sites[i]
         level = float(density(truth.cartesian(site.frac)[None])[0]) / density.rms
-        clashes = [truth.sites[c.j].label for c in contacts
-                   if is_hydrogen(truth.sites[c.j].element) and pivot[c.j] != pivot[i]]
-        low, high = DOUBTFUL_BOND.get(bond[i][0].element, DOUBTFUL_BOND_OTHER) if bond[i] else (0.0, 0.0)
+        clashes = [
+            truth.sites[c.j].label
+            for c in contacts
+            if is_hydrogen(truth.sites[c.j].element) and pivot[c.j] != pivot[i]
+        ]
+        low, high = (
+            DOUBTFUL_BOND.get(bond[i][0].element, DOUBTFUL_BOND_OTHER) if bond[i] else (0.0, 0.0)
+        )
         if level < DOUBTFUL_DENSITY:
             found[site.label] = f"Fo−Fc {level:.1f} rms at the site"
         elif clashes:
@@ -145,24 +172,37 @@ def ordered_entries(benchmark_dir: Path) -> tuple[list[Path], dict[str, str]]:
 
 
 def markdown(rows: list[dict], left_out: dict[str, str]) -> str:
-    lines = ["## Riding hydrogens on published atoms",
-             "",
-             "`python benchmarks/hydrogen_benchmark.py ../shared/data/benchmark`: published non-H atoms, H counted "
-             f"by the rules or the hydrogen model, riding H placed and refined ({CYCLES} cycles, anisotropic non-H), "
-             f"against the published H model refined the same way. Reproduced: published H within {TOLERANCE} Å of "
-             f"one of ours after refinement. Machine: {_cpu_name()}.",
-             "",
-             "| entry | published H | rules: reproduced / extra / missing | model: reproduced / extra / missing "
-             "| R1 no H | R1 published H | R1 rules H | R1 model H |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "## Riding hydrogens on published atoms",
+        "",
+        "`python benchmarks/hydrogen_benchmark.py ../shared/data/benchmark`: published non-H "
+        "atoms, H counted "
+        f"by the rules or the hydrogen model, riding H placed and refined ({CYCLES} cycles, "
+        "anisotropic non-H), "
+        "against the published H model refined the same way. Reproduced: published H within "
+        f"{TOLERANCE} Å of "
+        f"one of ours after refinement. Machine: {_cpu_name()}.",
+        "",
+        "| entry | published H | rules: reproduced / extra / missing | model: reproduced / extra / "
+        "missing "
+        "| R1 no H | R1 published H | R1 rules H | R1 model H |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for row in rows:
         if "error" in row:
-            lines.append(f"| {row['entry']} | {row.get('published_h', '-')} | failed: {row['error']} | | | | | |")
+            lines.append(
+                f"| {row['entry']} | {row.get('published_h', '-')} | failed: {row['error']} | | | "
+                "| | |"
+            )
             continue
-        cells = [f"{row[m]['reproduced']} / {row[m]['extra']} / {row[m]['missing']}" for m in METHODS]
+        cells = [
+            f"{row[m]['reproduced']} / {row[m]['extra']} / {row[m]['missing']}" for m in METHODS
+        ]
         name = row["entry"] + ("" if row["anisotropic"] else " (isotropic)")
-        lines.append(f"| {name} | {row['published_h']} | {cells[0]} | {cells[1]} | {row['r1_no_h']:.4f} | "
-                     f"{row['r1_published_h']:.4f} | {row['rules']['r1']:.4f} | {row['model']['r1']:.4f} |")
+        lines.append(
+            f"| {name} | {row['published_h']} | {cells[0]} | {cells[1]} | {row['r1_no_h']:.4f} | "
+            f"{row['r1_published_h']:.4f} | {row['rules']['r1']:.4f} | {row['model']['r1']:.4f} |"
+        )
     done = [r for r in rows if "error" not in r]
     total = sum(r["published_h"] for r in done)
     lines.append("")
@@ -170,22 +210,37 @@ def markdown(rows: list[dict], left_out: dict[str, str]) -> str:
         reproduced = sum(r[method]["reproduced"] for r in done)
         within = sum(1 for r in done if r[method]["r1"] - r["r1_published_h"] <= R1_MARGIN)
         extra = sum(r[method]["extra"] for r in done)
-        lines.append(f"- {method}: {reproduced}/{total} published H reproduced ({100 * reproduced / max(total, 1):.1f} %), "
-                     f"{extra} extra; R1 within {100 * R1_MARGIN:.1f} % of the published-H refinement on "
-                     f"{within}/{len(done)} entries ({100 * within / max(len(done), 1):.0f} %).")
-    doubtful = {f"{r['entry']} {label}": why for r in done for label, why in r.get("doubtful", {}).items()}
+        lines.append(
+            f"- {method}: {reproduced}/{total} published H reproduced "
+            f"({100 * reproduced / max(total, 1):.1f} %), "
+            f"{extra} extra; R1 within {100 * R1_MARGIN:.1f} % of the published-H refinement on "
+            f"{within}/{len(done)} entries ({100 * within / max(len(done), 1):.0f} %)."
+        )
+    doubtful = {
+        f"{r['entry']} {label}": why for r in done for label, why in r.get("doubtful", {}).items()
+    }
     if doubtful:
         supported = total - len(doubtful)
-        lines.append(f"- published H the data or geometry argue against ({len(doubtful)}; Fo − Fc of the model "
-                     f"without H under {DOUBTFUL_DENSITY:g} rms at the site, H···H under {DOUBTFUL_CONTACT} Å "
-                     f"to an H on another atom, or an X–H bond outside {DOUBTFUL_BOND_OTHER[0]}–"
-                     f"{DOUBTFUL_BOND_OTHER[1]} Å, wider for B, Si, P and S): " + "; ".join(f"{k} ({v})" for k, v in doubtful.items()) + ".")
+        lines.append(
+            f"- published H the data or geometry argue against ({len(doubtful)}; Fo − Fc of the "
+            "model "
+            f"without H under {DOUBTFUL_DENSITY:g} rms at the site, H···H under {DOUBTFUL_CONTACT} "
+            "Å "
+            f"to an H on another atom, or an X–H bond outside {DOUBTFUL_BOND_OTHER[0]}–"
+            f"{DOUBTFUL_BOND_OTHER[1]} Å, wider for B, Si, P and S): "
+            + "; ".join(f"{k} ({v})" for k, v in doubtful.items())
+            + "."
+        )
         for method in METHODS:
             reproduced = sum(r[method]["reproduced_supported"] for r in done)
-            lines.append(f"- {method}, the other {supported} published H: {reproduced} reproduced "
-                         f"({100 * reproduced / max(supported, 1):.1f} %).")
+            lines.append(
+                f"- {method}, the other {supported} published H: {reproduced} reproduced "
+                f"({100 * reproduced / max(supported, 1):.1f} %)."
+            )
     if left_out:
-        lines.append("- left out: " + ", ".join(f"{name} ({why})" for name, why in left_out.items()))
+        lines.append(
+            "- left out: " + ", ".join(f"{name} ({why})" for name, why in left_out.items())
+        )
     failed = [r["entry"] for r in rows if "error" in r]
     if failed:
         lines.append(f"- failed: {', '.join(failed)}")

@@ -7,6 +7,7 @@
 
     python benchmarks/model_benchmark.py ../shared/data/benchmark
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,7 +38,9 @@ def run_entry(entry: Path) -> dict:
     row = {"entry": entry.name, "atoms": len(heavy)}
     for method, assign in (("model", assign_model), ("baseline", assign_baseline)):
         answer = assign(peaks).by_index()
-        row[f"{method}_elements"] = sum(1 for k, s in enumerate(heavy) if k in answer and answer[k].element == s.element)
+        row[f"{method}_elements"] = sum(
+            1 for k, s in enumerate(heavy) if k in answer and answer[k].element == s.element
+        )
     skeleton = truth.with_sites(heavy)
     expected = np.array(h_counts(truth))
     row["model_h"] = int(np.sum(np.array([n for n, _ in model_h_counts(skeleton)]) == expected))
@@ -46,19 +49,32 @@ def run_entry(entry: Path) -> dict:
 
 
 def markdown(rows: list[dict]) -> str:
-    lines = ["### Models vs baseline on published atoms (`benchmarks/model_benchmark.py`)", "",
-             "Elements: published non-H positions, heights from an Fobs map phased by the published model. "
-             "H counts: published non-H atoms with their elements, against the published H.", "",
-             "| entry | non-H | elements right: model | baseline | H counts right: model | baseline |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "### Models vs baseline on published atoms (`benchmarks/model_benchmark.py`)",
+        "",
+        "Elements: published non-H positions, heights from an Fobs map phased by the published "
+        "model. "
+        "H counts: published non-H atoms with their elements, against the published H.",
+        "",
+        "| entry | non-H | elements right: model | baseline | H counts right: model | baseline |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        lines.append(f"| {r['entry']} | {r['atoms']} | {r['model_elements']} | {r['baseline_elements']} | "
-                     f"{r['model_h']} | {r['baseline_h']} |")
+        lines.append(
+            f"| {r['entry']} | {r['atoms']} | {r['model_elements']} | {r['baseline_elements']} | "
+            f"{r['model_h']} | {r['baseline_h']} |"
+        )
     total = sum(r["atoms"] for r in rows)
-    sums = {k: sum(r[k] for r in rows) for k in ("model_elements", "baseline_elements", "model_h", "baseline_h")}
-    lines.append(f"| **all** | {total} | **{100 * sums['model_elements'] / total:.1f} %** | "
-                 f"{100 * sums['baseline_elements'] / total:.1f} % | **{100 * sums['model_h'] / total:.1f} %** | "
-                 f"{100 * sums['baseline_h'] / total:.1f} % |")
+    sums = {
+        k: sum(r[k] for r in rows)
+        for k in ("model_elements", "baseline_elements", "model_h", "baseline_h")
+    }
+    lines.append(
+        f"| **all** | {total} | **{100 * sums['model_elements'] / total:.1f} %** | "
+        f"{100 * sums['baseline_elements'] / total:.1f} % | **{100 * sums['model_h'] / total:.1f} "
+        "%** | "
+        f"{100 * sums['baseline_h'] / total:.1f} % |"
+    )
     return "\n".join(lines) + "\n"
 
 

@@ -9,6 +9,7 @@ metrics.json (from crystalx_core.training.atoms.evaluate), pxrd_metrics.json, px
 and pxrd_corpus_metrics.json (from crystalx_core.training.pxrd.evaluate), calibration.json (from
 crystalx_core.training.atoms.calibrate).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,9 +20,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 MODELS = REPO / "onnx_models"
 RULE_TOKENS = "; each input token carries the H-count rules' answer (element + 100 × count)"
-HEIGHT_TOKENS = ("; each input token carries the peak's height bin (element guess + 100 × bin; 9 bins of the height "
-                 "over the median of the N highest peaks, N = the non-H atoms UNIT expects; bin 0 = no height, "
-                 "as for atoms and for a fifth of the training examples)")
+HEIGHT_TOKENS = (
+    "; each input token carries the peak's height bin (element guess + 100 × bin; 9 bins of the "
+    "height "
+    "over the median of the N highest peaks, N = the non-H atoms UNIT expects; bin 0 = no height, "
+    "as for atoms and for a fifth of the training examples)"
+)
 
 
 def _pct(value) -> str:
@@ -38,7 +42,10 @@ def _epochs(history: list[dict]) -> str:
     if len(runs) == 1:
         return f"{len(history)} epochs"
     counts = [str(n) for _, n in runs]
-    return f"{len(history)} epochs in {len(runs)} runs, each fine-tuning the one before ({' + '.join(counts)})"
+    return (
+        f"{len(history)} epochs in {len(runs)} runs, each fine-tuning the one before "
+        f"({' + '.join(counts)})"
+    )
 
 
 def _simulations(metrics: dict) -> str:
@@ -52,59 +59,107 @@ def pxrd_section(metrics: dict | None, sidecar: dict | None, runs: dict[str, lis
     if not metrics:
         return []
     dataset = metrics.get("dataset", {})
-    lines = ["", "## Space groups from powder patterns (Chemical Sight Net)", "",
-             "Patterns: Cu Kα, 5–90° 2θ in 0.1° steps, simulated with cctbx (`crystalx_core.pxrd.simulate`, checked "
-             "against pymatgen's XRD calculator in the tests) with random zero shift, Caglioti peak widths, "
-             "pseudo-Voigt shape, background and Poisson noise. Structures: "
-             f"{dataset.get('per_group', '?')} random crystals per space group (all 230; 2–120 atoms in the cell "
-             "on random Wyckoff positions, special ones included, so high-symmetry groups get small cells) plus "
-             "the shared corpus, split by structure (`python -m crystalx_core.training.pxrd.dataset`).", "",
-             f"- structures per split: {json.dumps(dataset.get('structures', {}))}",
-             f"- patterns per split: {json.dumps(dataset.get('patterns', {}))}"]
+    lines = [
+        "",
+        "## Space groups from powder patterns (Chemical Sight Net)",
+        "",
+        "Patterns: Cu Kα, 5–90° 2θ in 0.1° steps, simulated with cctbx "
+        "(`crystalx_core.pxrd.simulate`, checked "
+        "against pymatgen's XRD calculator in the tests) with random zero shift, Caglioti peak "
+        "widths, "
+        "pseudo-Voigt shape, background and Poisson noise. Structures: "
+        f"{dataset.get('per_group', '?')} random crystals per space group (all 230; 2–120 atoms in "
+        "the cell "
+        "on random Wyckoff positions, special ones included, so high-symmetry groups get small "
+        "cells) plus "
+        "the shared corpus, split by structure (`python -m crystalx_core.training.pxrd.dataset`).",
+        "",
+        f"- structures per split: {json.dumps(dataset.get('structures', {}))}",
+        f"- patterns per split: {json.dumps(dataset.get('patterns', {}))}",
+    ]
     if sidecar:
         c = sidecar["config"]
         history = runs.get("pxrd_space_group", [])
         minutes = sum(r["seconds"] for r in history) / 60
         if c["kind"] == "csn":
-            what = (f"CSN (five strided convolutions to tokens of {2 * c['channels']} channels, "
-                    f"{'intensity-aware' if c['intensity_attention'] else 'plain'} attention embedding + "
-                    f"{c['layers']} transformer blocks, {c['heads']} heads"
-                    f"{', symmetry-rule head' if c['rule_head'] else ''})")
+            what = (
+                f"CSN (five strided convolutions to tokens of {2 * c['channels']} channels, "
+                f"{'intensity-aware' if c['intensity_attention'] else 'plain'} attention embedding "
+                "+ "
+                f"{c['layers']} transformer blocks, {c['heads']} heads"
+                f"{', symmetry-rule head' if c['rule_head'] else ''})"
+            )
         else:
-            what = f"the CNN baseline (five strided and three dilated convolutions, {2 * c['channels']} channels)"
+            what = (
+                "the CNN baseline (five strided and three dilated convolutions, "
+                f"{2 * c['channels']} channels)"
+            )
         best = max((r["val_top1"] for r in history), default=float("nan"))
-        lines.append(f"- shipped `pxrd_space_group.onnx`: {what}, the run with the best validation top-1 "
-                     f"({_pct(best)}) of those below; {len(history)} epochs in {minutes:.0f} min on one CPU thread.")
+        lines.append(
+            f"- shipped `pxrd_space_group.onnx`: {what}, the run with the best validation top-1 "
+            f"({_pct(best)}) of those below; {len(history)} epochs in {minutes:.0f} min on one CPU "
+            "thread."
+        )
     else:
-        lines.append("- no space-group model is shipped (`onnx_models/pxrd_space_group.onnx` absent): `crystalx pxrd "
-                     "--from-cif` still simulates, overlays and scores a CIF against a measured pattern.")
-    lines += ["", "Held-out test patterns (`python -m crystalx_core.training.pxrd.evaluate`). Overall = all test "
-              "patterns (random crystals balanced over the groups, plus the real corpus); class-balanced = mean "
-              "over space groups of the per-group accuracy; corpus = the real structures only.", "",
-              "| model | top-1 | top-2 | top-5 | class-balanced top-1 | class-balanced top-2 | corpus top-1 "
-              "| corpus top-2 | crystal system | majority class | epochs (kept) | minutes |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        lines.append(
+            "- no space-group model is shipped (`onnx_models/pxrd_space_group.onnx` absent): "
+            "`crystalx pxrd "
+            "--from-cif` still simulates, overlays and scores a CIF against a measured pattern."
+        )
+    lines += [
+        "",
+        "Held-out test patterns (`python -m crystalx_core.training.pxrd.evaluate`). Overall = all "
+        "test "
+        "patterns (random crystals balanced over the groups, plus the real corpus); class-balanced "
+        "= mean "
+        "over space groups of the per-group accuracy; corpus = the real structures only.",
+        "",
+        "| model | top-1 | top-2 | top-5 | class-balanced top-1 | class-balanced top-2 | corpus "
+        "top-1 "
+        "| corpus top-2 | crystal system | majority class | epochs (kept) | minutes |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for name, row in metrics.get("test", {}).items():
-        lines.append(f"| {name} | {_pct(row['top1'])} | {_pct(row['top2'])} | {_pct(row.get('top5'))} "
-                     f"| {_pct(row['balanced_top1'])} | "
-                     f"{_pct(row['balanced_top2'])} | {_pct(row.get('corpus_top1'))} | {_pct(row.get('corpus_top2'))} "
-                     f"| {_pct(row.get('crystal_system_top1'))} | {_pct(row.get('majority_class_top1'))} "
-                     f"| {row.get('epochs', '-')} ({row.get('best_epoch', '-')}) | {row.get('minutes', '-')} |")
+        lines.append(
+            f"| {name} | {_pct(row['top1'])} | {_pct(row['top2'])} | {_pct(row.get('top5'))} "
+            f"| {_pct(row['balanced_top1'])} | "
+            f"{_pct(row['balanced_top2'])} | {_pct(row.get('corpus_top1'))} | "
+            f"{_pct(row.get('corpus_top2'))} "
+            f"| {_pct(row.get('crystal_system_top1'))} | {_pct(row.get('majority_class_top1'))} "
+            f"| {row.get('epochs', '-')} ({row.get('best_epoch', '-')}) | "
+            f"{row.get('minutes', '-')} |"
+        )
     rows = list(metrics.get("test", {}).values())
     if rows and all(r["top1"] <= r.get("majority_class_top1", 0) + 0.005 for r in rows):
-        lines += ["", "None of these models beats always answering the commonest test group: with this much "
-                      "data and CPU time they have not learnt the task (the kept epoch is the one with the best "
-                      "validation top-1). Each epoch sees a quarter of the training patterns, one CPU thread."]
+        lines += [
+            "",
+            "None of these models beats always answering the commonest test group: with this much "
+            "data and CPU time they have not learnt the task (the kept epoch is the one with the "
+            "best "
+            "validation top-1). Each epoch sees a quarter of the training patterns, one CPU "
+            "thread.",
+        ]
     elif rows:
-        lines += ["", "Read top-1 over 230 groups with care: space groups that share a Laue class and systematic "
-                      "absences differ in a powder pattern only through intensities, and the test set is balanced "
-                      "over all 230, the rare ones included. The crystal-system column sums the probabilities per "
-                      "system. The kept epoch is the one with the best validation top-1 (one CPU thread; the README "
-                      "gives the commands)."]
+        lines += [
+            "",
+            "Read top-1 over 230 groups with care: space groups that share a Laue class and "
+            "systematic "
+            "absences differ in a powder pattern only through intensities, and the test set is "
+            "balanced "
+            "over all 230, the rare ones included. The crystal-system column sums the "
+            "probabilities per "
+            "system. The kept epoch is the one with the best validation top-1 (one CPU thread; the "
+            "README "
+            "gives the commands).",
+        ]
     shipped = metrics.get("shipped_onnx")
     if shipped:
-        lines += ["", f"The shipped ONNX file measured with onnxruntime: top-1 {_pct(shipped['top1'])}, top-2 "
-                      f"{_pct(shipped['top2'])} ({shipped['patterns']} patterns)."]
+        lines += [
+            "",
+            f"The shipped ONNX file measured with onnxruntime: top-1 {_pct(shipped['top1'])}, "
+            "top-2 "
+            f"{_pct(shipped['top2'])} ({shipped['patterns']} patterns).",
+        ]
     return lines
 
 
@@ -112,197 +167,348 @@ def calibration_section(calibration: dict | None) -> list[str]:
     """Temperature scaling: the temperatures and the expected calibration error before/after."""
     if not calibration:
         return []
-    lines = ["", "## Calibration", "",
-             "Each model's logits are divided by a temperature T fitted on the validation structures "
-             "(least negative log-likelihood of the true class; `python -m crystalx_core.training.atoms.calibrate "
-             "../shared/data/corpus --write` stores it in the sidecar, where `crystalx_core/runtime.py` reads it). "
-             "T > 1 softens overconfident probabilities. T changes the probabilities reported (top five "
-             "elements, H-count probabilities), not the answers: they are chosen from the uncalibrated ones, for "
-             "which the formula-aware choice was tuned, so the metrics above stay as they were. ECE = expected "
-             f"calibration error over {calibration.get('bins', 15)} equal-width confidence bins, of the most likely "
-             "class among those `crystalx assign` allows (SFAC elements and 'not an atom' for every peak of the "
-             f"heavy model's last pass, {len(calibration.get('seeds', []))} simulations × "
-             f"{len(calibration.get('noise_A', []))} noise levels per structure as above; H counts the atom has "
-             "room for, per non-H atom of the published structures). Reliability diagram: "
-             "`docs/reliability_diagram.png`.", "",
-             "| model | T | rows (test) | ECE val before | ECE val after | ECE test before | ECE test after "
-             "| NLL test before | NLL test after |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "",
+        "## Calibration",
+        "",
+        "Each model's logits are divided by a temperature T fitted on the validation structures "
+        "(least negative log-likelihood of the true class; `python -m "
+        "crystalx_core.training.atoms.calibrate "
+        "../shared/data/corpus --write` stores it in the sidecar, where `crystalx_core/runtime.py` "
+        "reads it). "
+        "T > 1 softens overconfident probabilities. T changes the probabilities reported (top five "
+        "elements, H-count probabilities), not the answers: they are chosen from the uncalibrated "
+        "ones, for "
+        "which the formula-aware choice was tuned, so the metrics above stay as they were. ECE = "
+        "expected "
+        f"calibration error over {calibration.get('bins', 15)} equal-width confidence bins, of the "
+        "most likely "
+        "class among those `crystalx assign` allows (SFAC elements and 'not an atom' for every "
+        "peak of the "
+        f"heavy model's last pass, {len(calibration.get('seeds', []))} simulations × "
+        f"{len(calibration.get('noise_A', []))} noise levels per structure as above; H counts the "
+        "atom has "
+        "room for, per non-H atom of the published structures). Reliability diagram: "
+        "`docs/reliability_diagram.png`.",
+        "",
+        "| model | T | rows (test) | ECE val before | ECE val after | ECE test before | ECE test "
+        "after "
+        "| NLL test before | NLL test after |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for name, what in (("heavy", "elements"), ("hydrogen", "H counts")):
         r = calibration.get(name)
         if r:
-            lines.append(f"| {name} ({what}) | {r['temperature']:.3f} | {r['test']['after']['rows']} "
-                         f"| {_pct(r['val']['before']['ece'])} | {_pct(r['val']['after']['ece'])} "
-                         f"| {_pct(r['test']['before']['ece'])} | {_pct(r['test']['after']['ece'])} "
-                         f"| {r['test']['nll_before']:.4f} | {r['test']['nll_after']:.4f} |")
+            lines.append(
+                f"| {name} ({what}) | {r['temperature']:.3f} | {r['test']['after']['rows']} "
+                f"| {_pct(r['val']['before']['ece'])} | {_pct(r['val']['after']['ece'])} "
+                f"| {_pct(r['test']['before']['ece'])} | {_pct(r['test']['after']['ece'])} "
+                f"| {r['test']['nll_before']:.4f} | {r['test']['nll_after']:.4f} |"
+            )
     return lines
 
 
-# Chemical Sight Net's Table 1 (CSD MOFs, ~100k training structures): top-1/top-2 on MOF, then on MOF-Balanced
-PAPER_TABLE_1 = (("CSN (paper)", 73.3, 86.3, 50.5, 66.1), ("XRDMamba (paper)", 72.2, None, 48.7, None),
-                 ("RCNet (paper)", 59.0, None, 44.5, None), ("CNN (paper)", 39.0, None, 22.9, None),
-                 ("MLP (paper)", 9.1, None, 4.1, None))
+# Chemical Sight Net's Table 1 (CSD MOFs, ~100k training structures): top-1/top-2 on MOF, then on
+# MOF-Balanced
+PAPER_TABLE_1 = (
+    ("CSN (paper)", 73.3, 86.3, 50.5, 66.1),
+    ("XRDMamba (paper)", 72.2, None, 48.7, None),
+    ("RCNet (paper)", 59.0, None, 44.5, None),
+    ("CNN (paper)", 39.0, None, 22.9, None),
+    ("MLP (paper)", 9.1, None, 4.1, None),
+)
 
 
 def pxrd_mof_section(mof: dict | None, corpus: dict | None, sidecar: dict | None) -> list[str]:
-    """Real MOFs in the shape of CSN's Table 1, and the molecular model on the corpus's real frequencies."""
+    """Real MOFs in the shape of CSN's Table 1, and the molecular model on the corpus's real
+    frequencies."""
     lines = []
     if mof:
         d = mof.get("dataset", {})
-        kept = {k.split()[-1]: v for k, v in d.get("structures", {}).items() if k.startswith("kept")}
+        kept = {
+            k.split()[-1]: v for k, v in d.get("structures", {}).items() if k.startswith("kept")
+        }
         left_out = sum(d.get("left_out", {}).values())
         partial = d.get("fraction", 1.0) < 1.0
-        lines += ["", "### Real MOFs (CoRE MOF 2019 ASR + FSR and 2014)", "",
-                  f"Structures from the `{d.get('source', 'core-mof')}` wheel, space groups recovered with spglib "
-                  f"(symprec {d.get('symprec')} Å, {d.get('angle_tolerance')}°) from the P1 cells, one per CSD refcode, "
-                  f"split 50/50 by refcode family (`python -m crystalx_core.training.pxrd.mof`): "
-                  f"{kept.get('train', 0)} train, {kept.get('val', 0)} validation, {kept.get('test', 0)} test "
-                  f"structures; {left_out} left out ({json.dumps(d.get('left_out', {}))}). MOF = one pattern per test "
-                  f"structure, natural class frequencies ({d.get('test_space_groups')} groups); MOF-Balanced = "
-                  f"{d.get('balanced_structures')} of them, 10 from each of the {d.get('balanced_classes')} classes "
-                  "with more than 10 test structures. Patterns as above plus preferred orientation (March–Dollase) "
-                  "and impurity peaks; trained on the natural class frequencies."]
+        lines += [
+            "",
+            "### Real MOFs (CoRE MOF 2019 ASR + FSR and 2014)",
+            "",
+            f"Structures from the `{d.get('source', 'core-mof')}` wheel, space groups recovered "
+            "with spglib "
+            f"(symprec {d.get('symprec')} Å, {d.get('angle_tolerance')}°) from the P1 cells, one "
+            "per CSD refcode, "
+            f"split 50/50 by refcode family (`python -m crystalx_core.training.pxrd.mof`): "
+            f"{kept.get('train', 0)} train, {kept.get('val', 0)} validation, {kept.get('test', 0)} "
+            "test "
+            f"structures; {left_out} left out ({json.dumps(d.get('left_out', {}))}). MOF = one "
+            "pattern per test "
+            f"structure, natural class frequencies ({d.get('test_space_groups')} groups); "
+            "MOF-Balanced = "
+            f"{d.get('balanced_structures')} of them, 10 from each of the "
+            f"{d.get('balanced_classes')} classes "
+            "with more than 10 test structures. Patterns as above plus preferred orientation "
+            "(March–Dollase) "
+            "and impurity peaks; trained on the natural class frequencies.",
+        ]
         if partial:
-            lines += ["", f"**Partial:** only {d['fraction']:.0%} of the distinct structures (a stable hash of the "
-                          "refcode) were simulated, for lack of CPU time; the paper trained on ~100k."]
-        lines += ["", "| model | MOF top-1 | MOF top-2 | MOF-Balanced top-1 | MOF-Balanced top-2 | epochs |",
-                  "|---|---|---|---|---|---|"]
+            lines += [
+                "",
+                f"**Partial:** only {d['fraction']:.0%} of the distinct structures (a stable hash "
+                "of the "
+                "refcode) were simulated, for lack of CPU time; the paper trained on ~100k.",
+            ]
+        lines += [
+            "",
+            "| model | MOF top-1 | MOF top-2 | MOF-Balanced top-1 | MOF-Balanced top-2 | epochs |",
+            "|---|---|---|---|---|---|",
+        ]
         for name, row in mof.get("test", {}).items():
             b = row.get("balanced_subset", {})
-            lines.append(f"| {name} (ours) | {_pct(row['top1'])} | {_pct(row['top2'])} | {_pct(b.get('top1'))} "
-                         f"| {_pct(b.get('top2'))} | {row.get('epochs', '-')} ({row.get('best_epoch', '-')}) |")
+            lines.append(
+                f"| {name} (ours) | {_pct(row['top1'])} | {_pct(row['top2'])} | "
+                f"{_pct(b.get('top1'))} "
+                f"| {_pct(b.get('top2'))} | {row.get('epochs', '-')} "
+                f"({row.get('best_epoch', '-')}) |"
+            )
         rows = list(mof.get("test", {}).values())
         if rows:
-            lines.append(f"| always the commonest training groups ({rows[0].get('train_majority')} first) "
-                         f"| {_pct(rows[0].get('train_majority_top1'))} | {_pct(rows[0].get('train_majority_top2'))} "
-                         "| - | - | - |")
+            lines.append(
+                f"| always the commonest training groups ({rows[0].get('train_majority')} first) "
+                f"| {_pct(rows[0].get('train_majority_top1'))} | "
+                f"{_pct(rows[0].get('train_majority_top2'))} "
+                "| - | - | - |"
+            )
         for name, *figures in PAPER_TABLE_1:
-            lines.append(f"| {name} | " + " | ".join("-" if f is None else f"{f:.1f} %" for f in figures) + " | - |")
+            lines.append(
+                f"| {name} | "
+                + " | ".join("-" if f is None else f"{f:.1f} %" for f in figures)
+                + " | - |"
+            )
         if rows:
-            lines += ["", "Figures measured on one simulated pattern per test structure. With a few thousand training "
-                          "frameworks and 20 CPU epochs every run learns its training patterns almost by heart (training "
-                          "loss below 0.2) and generalises far less than the paper's, trained on ~100k; the shares of "
-                          "the README's commands can be widened to the whole set."]
+            lines += [
+                "",
+                "Figures measured on one simulated pattern per test structure. With a few thousand "
+                "training "
+                "frameworks and 20 CPU epochs every run learns its training patterns almost by "
+                "heart (training "
+                "loss below 0.2) and generalises far less than the paper's, trained on ~100k; the "
+                "shares of "
+                "the README's commands can be widened to the whole set.",
+            ]
         shipped = mof.get("shipped_onnx")
         if shipped and sidecar:
-            lines += ["", f"Shipped `pxrd_space_group_mof.onnx` ({sidecar['config']['kind'].upper()}, the best run on "
-                          f"validation; `crystalx pxrd --kind mof`), measured with onnxruntime: MOF top-1 "
-                          f"{_pct(shipped['top1'])}, top-5 {_pct(shipped.get('top5'))}, crystal system "
-                          f"{_pct(shipped.get('crystal_system_top1'))}."]
+            lines += [
+                "",
+                f"Shipped `pxrd_space_group_mof.onnx` ({sidecar['config']['kind'].upper()}, the "
+                "best run on "
+                f"validation; `crystalx pxrd --kind mof`), measured with onnxruntime: MOF top-1 "
+                f"{_pct(shipped['top1'])}, top-5 {_pct(shipped.get('top5'))}, crystal system "
+                f"{_pct(shipped.get('crystal_system_top1'))}.",
+            ]
     if corpus and corpus.get("shipped_onnx"):
         c = corpus["shipped_onnx"]
-        lines += ["", "### The molecular model on real molecular crystals", "",
-                  f"`pxrd_space_group.onnx` (`--kind molecular`, the default) on the corpus's held-out test structures "
-                  f"({corpus.get('dataset', {}).get('structures', {}).get('test corpus', '?')} structures, {c['patterns']} "
-                  "patterns, their natural space-group frequencies; `python -m "
-                  "crystalx_core.training.pxrd.evaluate data/pxrd_corpus.npz ...`), its logits shifted by the corpus "
-                  f"training split's class prior (`crystalx_core.training.pxrd.prior`, weight "
-                  f"{corpus.get('prior_weight', '?')} chosen on the validation split). `crystalx pxrd` applies it; the "
-                  "random-crystal table above (balanced over all 230 groups) is without it.", "",
-                  "| answer | top-1 | top-2 | top-5 | crystal system |", "|---|---|---|---|---|",
-                  f"| the molecular model + prior | {_pct(c['top1'])} | {_pct(c['top2'])} | {_pct(c.get('top5'))} "
-                  f"| {_pct(c.get('crystal_system_top1'))} |",
-                  f"| always the commonest training groups ({c.get('train_majority')} first) "
-                  f"| {_pct(c.get('train_majority_top1'))} | {_pct(c.get('train_majority_top2'))} | - | - |"]
+        lines += [
+            "",
+            "### The molecular model on real molecular crystals",
+            "",
+            "`pxrd_space_group.onnx` (`--kind molecular`, the default) on the corpus's held-out "
+            "test structures "
+            f"({corpus.get('dataset', {}).get('structures', {}).get('test corpus', '?')} "
+            f"structures, {c['patterns']} "
+            "patterns, their natural space-group frequencies; `python -m "
+            "crystalx_core.training.pxrd.evaluate data/pxrd_corpus.npz ...`), its logits shifted "
+            "by the corpus "
+            f"training split's class prior (`crystalx_core.training.pxrd.prior`, weight "
+            f"{corpus.get('prior_weight', '?')} chosen on the validation split). `crystalx pxrd` "
+            "applies it; the "
+            "random-crystal table above (balanced over all 230 groups) is without it.",
+            "",
+            "| answer | top-1 | top-2 | top-5 | crystal system |",
+            "|---|---|---|---|---|",
+            f"| the molecular model + prior | {_pct(c['top1'])} | {_pct(c['top2'])} | "
+            f"{_pct(c.get('top5'))} "
+            f"| {_pct(c.get('crystal_system_top1'))} |",
+            f"| always the commonest training groups ({c.get('train_majority')} first) "
+            f"| {_pct(c.get('train_majority_top1'))} | {_pct(c.get('train_majority_top2'))} | - | "
+            "- |",
+        ]
         if "without_prior" in corpus:
             w = corpus["without_prior"]
-            lines.append(f"| the molecular model without the prior | {_pct(w['top1'])} | {_pct(w['top2'])} "
-                         f"| {_pct(w.get('top5'))} | {_pct(w.get('crystal_system_top1'))} |")
+            lines.append(
+                f"| the molecular model without the prior | {_pct(w['top1'])} | {_pct(w['top2'])} "
+                f"| {_pct(w.get('top5'))} | {_pct(w.get('crystal_system_top1'))} |"
+            )
     return lines
 
 
-def card(dataset: dict, runs: dict[str, list], metrics: dict, sidecars: dict[str, dict],
-         pxrd_metrics: dict | None = None, calibration: dict | None = None, pxrd_mof_metrics: dict | None = None,
-         pxrd_corpus_metrics: dict | None = None) -> str:
-    lines = ["# CrystalX models: card", "",
-             "Written by `benchmarks/model_card.py` from measured files; do not edit by hand.", "",
-             "## Models", ""]
+def card(
+    dataset: dict,
+    runs: dict[str, list],
+    metrics: dict,
+    sidecars: dict[str, dict],
+    pxrd_metrics: dict | None = None,
+    calibration: dict | None = None,
+    pxrd_mof_metrics: dict | None = None,
+    pxrd_corpus_metrics: dict | None = None,
+) -> str:
+    lines = [
+        "# CrystalX models: card",
+        "",
+        "Written by `benchmarks/model_card.py` from measured files; do not edit by hand.",
+        "",
+        "## Models",
+        "",
+    ]
     for name, sidecar in sidecars.items():
         if name.startswith("pxrd"):
             continue  # its own section below
         c, meta = sidecar["config"], sidecar["metadata"]
         history = runs.get(name, [])
         hours = sum(r["seconds"] for r in history) / 3600
-        lines.append(f"- `{name}.onnx`: torchmd-net `TorchMD_ET` {c['hidden_channels']} channels × "
-                     f"{c['num_layers']} layers, {c['num_rbf']} expnorm RBF, cutoff {c['cutoff']} Å, "
-                     f"{c['num_heads']} heads; invariant per-atom head over {len(c['classes'])} classes"
-                     f"{RULE_TOKENS if c.get('rule_tokens') else ''}{HEIGHT_TOKENS if c.get('height_tokens') else ''}. "
-                     f"Trained {_epochs(history)} in {hours:.2f} h on one CPU thread (torch kept to one beside cctbx) "
-                     f"(torch {meta['torch']}, torchmd-net {meta['torchmd-net']}); exported {meta['exported']} "
-                     f"({meta['exporter']}, opset {meta['opset']}).")
-    lines += ["", "## Training data", "",
-              "Real published structures from `shared/data/corpus` (COD and others; see its README for "
-              "provenance and licences). A disordered or partially occupied structure enters as the ordered "
-              "model of its major part (`--disorder major`: the alternative of highest occupancy, atoms at "
-              "half occupancy or less left out), or is skipped when that leaves under half of its non-H "
-              "sites or overlapping atoms; the test and validation metrics below use ordered structures "
-              "only. Split by structure (hash of the file name): 80 % train, 10 % val, 10 % test. "
-              "Heavy-atom examples are peaks of a Fourier map of the true model (H included) with amplitude "
-              "noise, 5–40° phase error and 0.75–1.0 Å resolution, labelled with the atom they stand for or "
-              "'not an atom'; the initial guesses come from the baseline (height order, SFAC in UNIT "
-              "proportion) or, for half the examples an epoch, are second-pass guesses (the truth with up to "
-              "15 % of the peaks given another SFAC element or 'not an atom', as pass 1 hands pass 2). "
-              "Hydrogen examples are the true non-H atoms with their elements and symmetry "
-              "context within 3.2 Å; targets are H within 1.3 Å.", "",
-              f"- structures used per split: {json.dumps(dataset.get('structures', {}))}",
-              f"- heavy-model examples per split: {json.dumps(dataset.get('heavy_samples', {}))}",
-              f"- skipped: {json.dumps(dataset.get('skipped', {}))}",
-              f"- sources: {json.dumps(dataset.get('sources', {}))}",
-              f"- disordered structures used as their major part, per split: "
-              f"{json.dumps(dataset.get('major_parts', 'not counted by this build'))}",
-              f"- atoms per element in train (H included): {json.dumps(dataset.get('elements_in_train', {}))}",
-              "", "These are the counts of the heavy model's last training set. The hydrogen model was trained "
-              "on an earlier build without disordered structures (`checkpoints/hydrogen/dataset_summary.json`; "
-              "the README gives every command).",
-              "", "## Metrics on the held-out test structures", "",
-              "Measured with onnxruntime by `python -m crystalx_core.training.atoms.evaluate`: the whole assignment as "
-              "`crystalx assign` runs it (two heavy passes, each choosing the most likely elements that fit "
-              "SFAC/UNIT, see `crystalx_core/assign/composition.py`; a peak at least 0.3 of the map's strongest "
-              "is never 'not an atom'). Baseline = the rules (`--method baseline`). Heavy: "
-              f"{_simulations(metrics)} simulated solutions per structure, pooled (atoms counted over all; "
-              "structures fully correct counted per simulation).",
-              "",
-              "| model | extra noise | atoms | accuracy | baseline | structures fully correct | baseline |",
-              "|---|---|---|---|---|---|---|"]
+        lines.append(
+            f"- `{name}.onnx`: torchmd-net `TorchMD_ET` {c['hidden_channels']} channels × "
+            f"{c['num_layers']} layers, {c['num_rbf']} expnorm RBF, cutoff {c['cutoff']} Å, "
+            f"{c['num_heads']} heads; invariant per-atom head over {len(c['classes'])} classes"
+            f"{RULE_TOKENS if c.get('rule_tokens') else ''}"
+            f"{HEIGHT_TOKENS if c.get('height_tokens') else ''}. "
+            f"Trained {_epochs(history)} in {hours:.2f} h on one CPU thread (torch kept to one "
+            "beside cctbx) "
+            f"(torch {meta['torch']}, torchmd-net {meta['torchmd-net']}); exported "
+            f"{meta['exported']} "
+            f"({meta['exporter']}, opset {meta['opset']})."
+        )
+    lines += [
+        "",
+        "## Training data",
+        "",
+        "Real published structures from `shared/data/corpus` (COD and others; see its README for "
+        "provenance and licences). A disordered or partially occupied structure enters as the "
+        "ordered "
+        "model of its major part (`--disorder major`: the alternative of highest occupancy, atoms "
+        "at "
+        "half occupancy or less left out), or is skipped when that leaves under half of its non-H "
+        "sites or overlapping atoms; the test and validation metrics below use ordered structures "
+        "only. Split by structure (hash of the file name): 80 % train, 10 % val, 10 % test. "
+        "Heavy-atom examples are peaks of a Fourier map of the true model (H included) with "
+        "amplitude "
+        "noise, 5–40° phase error and 0.75–1.0 Å resolution, labelled with the atom they stand for "
+        "or "
+        "'not an atom'; the initial guesses come from the baseline (height order, SFAC in UNIT "
+        "proportion) or, for half the examples an epoch, are second-pass guesses (the truth with "
+        "up to "
+        "15 % of the peaks given another SFAC element or 'not an atom', as pass 1 hands pass 2). "
+        "Hydrogen examples are the true non-H atoms with their elements and symmetry "
+        "context within 3.2 Å; targets are H within 1.3 Å.",
+        "",
+        f"- structures used per split: {json.dumps(dataset.get('structures', {}))}",
+        f"- heavy-model examples per split: {json.dumps(dataset.get('heavy_samples', {}))}",
+        f"- skipped: {json.dumps(dataset.get('skipped', {}))}",
+        f"- sources: {json.dumps(dataset.get('sources', {}))}",
+        f"- disordered structures used as their major part, per split: "
+        f"{json.dumps(dataset.get('major_parts', 'not counted by this build'))}",
+        "- atoms per element in train (H included): "
+        f"{json.dumps(dataset.get('elements_in_train', {}))}",
+        "",
+        "These are the counts of the heavy model's last training set. The hydrogen model was "
+        "trained "
+        "on an earlier build without disordered structures "
+        "(`checkpoints/hydrogen/dataset_summary.json`; "
+        "the README gives every command).",
+        "",
+        "## Metrics on the held-out test structures",
+        "",
+        "Measured with onnxruntime by `python -m crystalx_core.training.atoms.evaluate`: the whole "
+        "assignment as "
+        "`crystalx assign` runs it (two heavy passes, each choosing the most likely elements that "
+        "fit "
+        "SFAC/UNIT, see `crystalx_core/assign/composition.py`; a peak at least 0.3 of the map's "
+        "strongest "
+        "is never 'not an atom'). Baseline = the rules (`--method baseline`). Heavy: "
+        f"{_simulations(metrics)} simulated solutions per structure, pooled (atoms counted over "
+        "all; "
+        "structures fully correct counted per simulation).",
+        "",
+        "| model | extra noise | atoms | accuracy | baseline | structures fully correct | baseline "
+        "|",
+        "|---|---|---|---|---|---|---|",
+    ]
     for row in metrics.get("heavy", []):
-        lines.append(f"| heavy | {row['noise_A']} Å | {row['atoms']} | {_pct(row['accuracy'])} | "
-                     f"{_pct(row['baseline_accuracy'])} | {_pct(row['structures_fully_correct'])} | "
-                     f"{_pct(row['baseline_structures_fully_correct'])} |")
+        lines.append(
+            f"| heavy | {row['noise_A']} Å | {row['atoms']} | {_pct(row['accuracy'])} | "
+            f"{_pct(row['baseline_accuracy'])} | {_pct(row['structures_fully_correct'])} | "
+            f"{_pct(row['baseline_structures_fully_correct'])} |"
+        )
     h = metrics.get("hydrogen")
     if h:
-        lines.append(f"| hydrogen | 0 | {h['atoms']} | {_pct(h['accuracy'])} | {_pct(h['baseline_accuracy'])} | "
-                     f"{_pct(h['structures_fully_correct'])} | {_pct(h['baseline_structures_fully_correct'])} |")
+        lines.append(
+            f"| hydrogen | 0 | {h['atoms']} | {_pct(h['accuracy'])} | "
+            f"{_pct(h['baseline_accuracy'])} | "
+            f"{_pct(h['structures_fully_correct'])} | "
+            f"{_pct(h['baseline_structures_fully_correct'])} |"
+        )
     spurious = [row for row in metrics.get("heavy", []) if "spurious_peaks" in row]
     if spurious:
-        lines += ["", "Accuracy counts the peaks that stand for atoms. Of the peaks that stand for none (noise, "
-                  "ripples, split peaks), the share given an element all the same, model (baseline): " + "; ".join(
-                      f"{_pct(row['spurious_given_an_element'])} ({_pct(row['baseline_spurious_given_an_element'])}) "
-                      f"of {row['spurious_peaks']} at {row['noise_A']} Å extra noise" for row in spurious) +
-                  ". Most are in heavy-metal structures whose maps miss light atoms, where the formula asks for "
-                  "atoms among the remaining peaks; with reflections, `crystalx solve` and `assign --hkl` drop "
-                  "those that refine to no atom (Uiso over 0.25 Å²)."]
+        lines += [
+            "",
+            "Accuracy counts the peaks that stand for atoms. Of the peaks that stand for none "
+            "(noise, "
+            "ripples, split peaks), the share given an element all the same, model (baseline): "
+            + "; ".join(
+                f"{_pct(row['spurious_given_an_element'])} "
+                f"({_pct(row['baseline_spurious_given_an_element'])}) "
+                f"of {row['spurious_peaks']} at {row['noise_A']} Å extra noise"
+                for row in spurious
+            )
+            + ". Most are in heavy-metal structures whose maps miss light atoms, "
+            "where the formula asks for "
+            "atoms among the remaining peaks; with reflections, `crystalx solve` and `assign "
+            "--hkl` drop "
+            "those that refine to no atom (Uiso over 0.25 Å²).",
+        ]
     if metrics.get("heavy"):
-        lines += ["", "Per element (no extra noise):", "", "| element | atoms | precision | recall | AUC |",
-                  "|---|---|---|---|---|"]
+        lines += [
+            "",
+            "Per element (no extra noise):",
+            "",
+            "| element | atoms | precision | recall | AUC |",
+            "|---|---|---|---|---|",
+        ]
         for element, row in metrics["heavy"][0]["per_element"].items():
             auc = row.get("auc")
-            lines.append(f"| {element} | {row['atoms']} | {_pct(row['precision'])} | {_pct(row['recall'])} | "
-                         f"{'-' if auc is None else f'{auc:.4f}'} |")
+            lines.append(
+                f"| {element} | {row['atoms']} | {_pct(row['precision'])} | {_pct(row['recall'])} "
+                "| "
+                f"{'-' if auc is None else f'{auc:.4f}'} |"
+            )
     lines += calibration_section(calibration)
     lines += pxrd_section(pxrd_metrics, sidecars.get("pxrd_space_group"), runs)
-    lines += pxrd_mof_section(pxrd_mof_metrics, pxrd_corpus_metrics, sidecars.get("pxrd_space_group_mof"))
-    lines += ["", "## Limits", "",
-              "- Trained on a few hundred structures only; elements rare in the corpus are barely seen "
-              "(see the counts above). Probabilities are the softmax restricted to the SFAC elements; the "
-              "element chosen is the formula-aware one, which can differ from the most probable where the "
-              "model is unsure (reports list the top five probabilities beside the chosen element; calibrated, see "
-              "Calibration). H counts "
-              "are fitted to UNIT's H total the same way, among counts the model gives at least 1 % and never on a "
-              "metal; a metal carries no riding H (the model's count on it becomes a note).",
-              "- Disordered structures are learnt from their major part only; peaks of a minor part "
-              "are not what the heavy model was trained on, and neither metric covers them. A model that "
-              "already has its alternatives as PART 1/2 atoms is read one alternative at a time (no graph "
-              "edge joins two PARTs) and its sites count against UNIT by occupancy, so it keeps its "
-              "elements (FC_p21c as published: every one; before, the Ga+ and a C swapped).", ""]
+    lines += pxrd_mof_section(
+        pxrd_mof_metrics, pxrd_corpus_metrics, sidecars.get("pxrd_space_group_mof")
+    )
+    lines += [
+        "",
+        "## Limits",
+        "",
+        "- Trained on a few hundred structures only; elements rare in the corpus are barely seen "
+        "(see the counts above). Probabilities are the softmax restricted to the SFAC elements; "
+        "the "
+        "element chosen is the formula-aware one, which can differ from the most probable where "
+        "the "
+        "model is unsure (reports list the top five probabilities beside the chosen element; "
+        "calibrated, see "
+        "Calibration). H counts "
+        "are fitted to UNIT's H total the same way, among counts the model gives at least 1 % and "
+        "never on a "
+        "metal; a metal carries no riding H (the model's count on it becomes a note).",
+        "- Disordered structures are learnt from their major part only; peaks of a minor part "
+        "are not what the heavy model was trained on, and neither metric covers them. A model that "
+        "already has its alternatives as PART 1/2 atoms is read one alternative at a time (no "
+        "graph "
+        "edge joins two PARTs) and its sites count against UNIT by occupancy, so it keeps its "
+        "elements (FC_p21c as published: every one; before, the Ga+ and a C swapped).",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -314,16 +520,31 @@ def main(argv=None) -> int:
     parser.add_argument("--calibration", type=Path, default=MODELS / "calibration.json")
     parser.add_argument("--output", type=Path, default=MODELS / "MODEL_CARD.md")
     args = parser.parse_args(argv)
-    sidecars = {p.stem: json.loads(p.read_text()) for p in sorted(MODELS.glob("*.json"))
-                if (MODELS / f"{p.stem}.onnx").exists()}
-    runs = {name: json.loads((MODELS / f"{name}_history.json").read_text()) for name in sidecars
-            if (MODELS / f"{name}_history.json").exists()}
+    sidecars = {
+        p.stem: json.loads(p.read_text())
+        for p in sorted(MODELS.glob("*.json"))
+        if (MODELS / f"{p.stem}.onnx").exists()
+    }
+    runs = {
+        name: json.loads((MODELS / f"{name}_history.json").read_text())
+        for name in sidecars
+        if (MODELS / f"{name}_history.json").exists()
+    }
     pxrd = json.loads(args.pxrd_metrics.read_text()) if args.pxrd_metrics.exists() else None
     calibration = json.loads(args.calibration.read_text()) if args.calibration.exists() else None
-    extra = [json.loads(p.read_text()) if p.exists() else None
-             for p in (MODELS / "pxrd_mof_metrics.json", MODELS / "pxrd_corpus_metrics.json")]
-    text = card(json.loads(args.dataset.read_text()), runs, json.loads(args.metrics.read_text()), sidecars, pxrd,
-                calibration, *extra)
+    extra = [
+        json.loads(p.read_text()) if p.exists() else None
+        for p in (MODELS / "pxrd_mof_metrics.json", MODELS / "pxrd_corpus_metrics.json")
+    ]
+    text = card(
+        json.loads(args.dataset.read_text()),
+        runs,
+        json.loads(args.metrics.read_text()),
+        sidecars,
+        pxrd,
+        calibration,
+        *extra,
+    )
     args.output.write_text(text)
     print(f"wrote {args.output}")
     return 0

@@ -10,6 +10,7 @@ user who opens a structure first sees). Warm: later clicks (after Revert). Each 
 from the click until the answer is applied and the table shown. Targets: warm < 2 s,
 cold < 10 s.
 """
+
 import argparse
 import importlib
 import os
@@ -30,20 +31,27 @@ def load(state, path):
 
     from crystalx_core.elements import is_hydrogen
     from crystalx_core.io.shelx_read import read_shelx
+
     structure = read_shelx(path).to_structure()
     matrices = []
     for op in structure.symops:
         rt = sgtbx.rt_mx(op)
         r, t = rt.r().as_double(), rt.t().as_double()
-        matrices.append(tuple(tuple(r[3 * k:3 * k + 3]) + (t[k],) for k in range(3)))
+        matrices.append(tuple(tuple(r[3 * k : 3 * k + 3]) + (t[k],) for k in range(3)))
     heavy = [s for s in structure.sites if not is_hydrogen(s.element)]
-    peaks = [("Q%d" % (k + 1), "Q", s.frac, 0.05, 1.0, 0, 5.0 - 0.01 * k) for k, s in enumerate(heavy)]
-    state.load(structure.cell, matrices, list(zip(structure.sfac, structure.unit)), 1, peaks)  # Z=1: cell contents
+    peaks = [
+        ("Q%d" % (k + 1), "Q", s.frac, 0.05, 1.0, 0, 5.0 - 0.01 * k) for k, s in enumerate(heavy)
+    ]
+    state.load(
+        structure.cell, matrices, list(zip(structure.sfac, structure.unit)), 1, peaks
+    )  # Z=1: cell contents
     return len(peaks)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("structure", nargs="?", type=Path, default=DEFAULT)
     parser.add_argument("--rounds", type=int, default=3, help="warm clicks to time")
     args = parser.parse_args(argv)
@@ -51,8 +59,14 @@ def main(argv=None):
     state = importlib.import_module("_olex2").STATE
     work = tempfile.mkdtemp(prefix="crystalx-bench-")
     os.environ.update(state.olex2_environment(os.path.join(work, "olex2")))
-    state.params.update({"_data_dir": work, "_base_dir": os.path.join(work, "olex2"),
-                         "crystalx.core_interpreter": sys.executable, "crystalx.core_directory": str(ROOT)})
+    state.params.update(
+        {
+            "_data_dir": work,
+            "_base_dir": os.path.join(work, "olex2"),
+            "crystalx.core_interpreter": sys.executable,
+            "crystalx.core_directory": str(ROOT),
+        }
+    )
     undo = state.enforce_gil(PLUGIN)
     n = load(state, args.structure)
 
@@ -71,7 +85,9 @@ def main(argv=None):
     try:
         before = state.model_state()
         loaded = time.perf_counter()
-        plugin = importlib.import_module("CrystalX").CrystalX_instance  # starts the core in the background
+        plugin = importlib.import_module(
+            "CrystalX"
+        ).CrystalX_instance  # starts the core in the background
         cold = click(plugin, before)
         since_load = time.perf_counter() - loaded
         plugin.core.close()
@@ -85,14 +101,35 @@ def main(argv=None):
         plugin.core.close()
     finally:
         undo()
-    print("structure: %s (%d Q-peaks), GIL rule enforced, Olex2's environment set" % (args.structure.name, n))
-    print("cold click (at plugin load, core starting):  %.2f s  (target < 10 s; load to answer %.2f s)" % (cold, since_load))
-    print("background core start + model loading:       %.2f s  (while Olex2 stays usable)" % background)
+    print(
+        "structure: %s (%d Q-peaks), GIL rule enforced, Olex2's environment set"
+        % (args.structure.name, n)
+    )
+    print(
+        "cold click (at plugin load, core starting):  %.2f s  (target < 10 s; load to answer %.2f "
+        "s)" % (cold, since_load)
+    )
+    print(
+        "background core start + model loading:       %.2f s  (while Olex2 stays usable)"
+        % background
+    )
     print("first click after the background start:      %.2f s" % first)
-    print("warm click, median of %d:                     %.2f s  (target < 2 s; max %.2f s)"
-          % (len(warm), statistics.median(warm), max(warm)))
-    print("GIL faults: %d starved threads, %d prints from threads" % (len(state.starved), len(state.thread_prints)))
-    return 0 if cold < 10 and statistics.median(warm) < 2 and not state.starved and not state.thread_prints else 1
+    print(
+        "warm click, median of %d:                     %.2f s  (target < 2 s; max %.2f s)"
+        % (len(warm), statistics.median(warm), max(warm))
+    )
+    print(
+        "GIL faults: %d starved threads, %d prints from threads"
+        % (len(state.starved), len(state.thread_prints))
+    )
+    return (
+        0
+        if cold < 10
+        and statistics.median(warm) < 2
+        and not state.starved
+        and not state.thread_prints
+        else 1
+    )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ model reported as a success) is the worst outcome.
 
     python benchmarks/simulated_solve_benchmark.py ../shared/data/corpus --limit 150
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,8 +62,13 @@ def kind(truth) -> str:
     """organic, metal complex (metal and C), or inorganic (no C); '+ solvent/salt' when the
     asymmetric unit holds more than one connected piece."""
     elements = {s.element for s in truth.sites}
-    base = "metal complex" if elements - METALS_EXCLUDED and "C" in elements else \
-        "organic" if "C" in elements else "inorganic"
+    base = (
+        "metal complex"
+        if elements - METALS_EXCLUDED and "C" in elements
+        else "organic"
+        if "C" in elements
+        else "inorganic"
+    )
     return base + (" + solvent/salt" if fragments(truth) > 1 else "")
 
 
@@ -82,9 +88,11 @@ def fragments(truth) -> int:
     return len({root(i) for i in range(len(parent))})
 
 
-def simulated_data(truth, rng: np.random.Generator,
-                   d_min_range: tuple[float, float] = D_MIN_RANGE) -> tuple[Reflections, float, float]:
-    """Noisy Fo² of the model (with its dispersion) to a random d_min and exposure, a random 0-5 % of
+def simulated_data(
+    truth, rng: np.random.Generator, d_min_range: tuple[float, float] = D_MIN_RANGE
+) -> tuple[Reflections, float, float]:
+    """Noisy Fo² of the model (with its dispersion) to a random d_min and exposure, a random 0-5 %
+    of
     reflections left out."""
     d_min = float(rng.uniform(*d_min_range))
     strongest = float(np.exp(rng.uniform(*np.log(STRONGEST_RANGE))))
@@ -92,21 +100,34 @@ def simulated_data(truth, rng: np.random.Generator,
     # the dispersion the refinement applies at the model's wavelength (refine.py), so that the data
     # and the job agree: without it an electron-diffraction model (0.025 Å) refined to R1 0.155
     model.set_inelastic_form_factors(truth.wavelength, "sasaki")
-    indices, observed, sigmas = simulate_reflections(model, d_min, int(rng.integers(1 << 31)), strongest)
+    indices, observed, sigmas = simulate_reflections(
+        model, d_min, int(rng.integers(1 << 31)), strongest
+    )
     keep = rng.random(len(observed)) < rng.uniform(*COMPLETENESS_RANGE)
-    return Reflections(indices[keep], observed[keep], sigmas[keep], None, "simulated.hkl"), d_min, float(keep.mean())
+    return (
+        Reflections(indices[keep], observed[keep], sigmas[keep], None, "simulated.hkl"),
+        d_min,
+        float(keep.mean()),
+    )
 
 
 def run_one(truth, name: str, method: str, seconds: int) -> dict:
     rng = np.random.default_rng(int(hashlib.sha256(name.encode()).hexdigest(), 16) % (1 << 32))
     heavy = [s for s in truth.sites if not is_hydrogen(s.element)]
-    row = {"entry": name, "kind": kind(truth), "n_nonH": len(heavy), "n_ops": len(truth.symops),
-           "space_group": space_group_from_operators(truth.symops).type().lookup_symbol()}
+    row = {
+        "entry": name,
+        "kind": kind(truth),
+        "n_nonH": len(heavy),
+        "n_ops": len(truth.symops),
+        "space_group": space_group_from_operators(truth.symops).type().lookup_symbol(),
+    }
     reflections, row["d_min"], row["kept"] = simulated_data(truth, rng)
     row["r_sigma"] = data_r_sigma(truth, reflections)
     start = truth.with_sites([])
     try:
-        result = limited(lambda: solve_job(start, reflections, method), row, seconds, "named failure")
+        result = limited(
+            lambda: solve_job(start, reflections, method), row, seconds, "named failure"
+        )
     except Exception as error:  # noqa: BLE001  (a crash is a failure the job did not name)
         row.update(status="unnamed failure", why=f"crashed: {type(error).__name__}: {error}")
         return row
@@ -145,13 +166,21 @@ def choose(corpus: Path, limit: int, max_atoms: int) -> list[tuple[str, object]]
     """Ordered structures with their H that cctbx can compute data from, in a fixed
     pseudo-random order, up to `limit`."""
     chosen = []
-    for entry in sorted(corpus_entries(corpus), key=lambda e: hashlib.sha256(e.name.encode()).hexdigest()):
+    for entry in sorted(
+        corpus_entries(corpus), key=lambda e: hashlib.sha256(e.name.encode()).hexdigest()
+    ):
         if entry.disorder != "no":
             continue
         truth, why = usable(entry)
-        if truth is None or not hydrogens_complete(truth) or not any(is_hydrogen(s.element) for s in truth.sites):
+        if (
+            truth is None
+            or not hydrogens_complete(truth)
+            or not any(is_hydrogen(s.element) for s in truth.sites)
+        ):
             continue
-        if sum(1 for s in truth.sites if not is_hydrogen(s.element)) > max_atoms or listed_twice(truth):
+        if sum(1 for s in truth.sites if not is_hydrogen(s.element)) > max_atoms or listed_twice(
+            truth
+        ):
             continue
         truth.sfac, truth.unit = sfac_unit_from_sites(truth)
         try:
@@ -173,7 +202,9 @@ def listed_twice(truth) -> bool:
 
 def markdown(rows: list[dict], args) -> str:
     solved = [r for r in rows if r["status"] == "solved"]
-    timed_out = [r for r in rows if r["status"] == "time-out" or r.get("why", "").startswith("over ")]
+    timed_out = [
+        r for r in rows if r["status"] == "time-out" or r.get("why", "").startswith("over ")
+    ]
     unnamed = [r for r in rows if r["status"] == "unnamed failure" and r not in timed_out]
     finished = [r for r in rows if "n_found" in r]
     atoms = sum(r["n_nonH"] for r in rows)  # a job that failed outright found none
@@ -181,33 +212,55 @@ def markdown(rows: list[dict], args) -> str:
     found = sum(r["n_found"] for r in finished)
     right = sum(r["n_right"] for r in finished)
     kinds = Counter(r["kind"] for r in rows)
-    lines = [f"### `crystalx solve --method {args.method}` on simulated data from ordered corpus structures", "",
-             f"Machine: {_cpu_name()}. Command: `python benchmarks/simulated_solve_benchmark.py "
-             f"../shared/data/corpus --limit {args.limit} --max-atoms {args.max_atoms}`. Fo² from the published "
-             f"model with H and its dispersion at the model's wavelength, d_min {D_MIN_RANGE[0]}-{D_MIN_RANGE[1]} Å, σ² = I + (0.015 I)² + 4 with the strongest "
-             f"reflection at {STRONGEST_RANGE[0]:.0e}-{STRONGEST_RANGE[1]:.0e} counts, "
-             f"{100 * COMPLETENESS_RANGE[0]:.0f}-100 % of the reflections kept; start from cell, symmetry and "
-             "formula. Solved: final R1 < 0.10 reported as a success.", "",
-             f"- structures: {len(rows)} of the {args.limit} chosen"
-             + (" (a partial run: the others were not reached in the time there was)" if len(rows) < args.limit else "")
-             + f" ({', '.join(f'{n} {k}' for k, n in kinds.most_common())}); "
-             f"{len({r['space_group'] for r in rows})} space groups "
-             f"({', '.join(f'{g} {n}' for g, n in Counter(r['space_group'] for r in rows).most_common(8))}, ...)",
-             f"- solved: {len(solved)}/{len(rows)} ({_pct(len(solved) / max(len(rows), 1), 1)})",
-             f"- non-H atoms found within 0.5 Å: {found}/{atoms} ({_pct(found / max(atoms, 1), 1)}); in the jobs "
-             f"that finished {found}/{finished_atoms} ({_pct(found / max(finished_atoms, 1), 1)}); "
-             f"right element: {right}/{found} ({_pct(right / max(found, 1), 1)})",
-             f"- failures named by the job: {len(rows) - len(solved) - len(unnamed) - len(timed_out)}; "
-             f"unnamed (a poor model reported as a success, or a crash): {len(unnamed)}; "
-             f"stopped by the benchmark's time limit of {args.seconds} s (on the shared machine): {len(timed_out)}",
-             f"- total time {sum(r.get('seconds', 0) for r in rows):.0f} s", ""]
+    groups = Counter(r["space_group"] for r in rows)
+    lines = [
+        f"### `crystalx solve --method {args.method}` on simulated data from ordered corpus "
+        "structures",
+        "",
+        f"Machine: {_cpu_name()}. Command: `python benchmarks/simulated_solve_benchmark.py "
+        f"../shared/data/corpus --limit {args.limit} --max-atoms {args.max_atoms}`. Fo² from the "
+        "published "
+        "model with H and its dispersion at the model's wavelength, d_min "
+        f"{D_MIN_RANGE[0]}-{D_MIN_RANGE[1]} Å, σ² = I + (0.015 I)² + 4 with the strongest "
+        f"reflection at {STRONGEST_RANGE[0]:.0e}-{STRONGEST_RANGE[1]:.0e} counts, "
+        f"{100 * COMPLETENESS_RANGE[0]:.0f}-100 % of the reflections kept; start from cell, "
+        "symmetry and "
+        "formula. Solved: final R1 < 0.10 reported as a success.",
+        "",
+        f"- structures: {len(rows)} of the {args.limit} chosen"
+        + (
+            " (a partial run: the others were not reached in the time there was)"
+            if len(rows) < args.limit
+            else ""
+        )
+        + f" ({', '.join(f'{n} {k}' for k, n in kinds.most_common())}); "
+        f"{len({r['space_group'] for r in rows})} space groups "
+        f"({', '.join(f'{g} {n}' for g, n in groups.most_common(8))}, ...)",
+        f"- solved: {len(solved)}/{len(rows)} ({_pct(len(solved) / max(len(rows), 1), 1)})",
+        f"- non-H atoms found within 0.5 Å: {found}/{atoms} ({_pct(found / max(atoms, 1), 1)}); in "
+        "the jobs "
+        f"that finished {found}/{finished_atoms} ({_pct(found / max(finished_atoms, 1), 1)}); "
+        f"right element: {right}/{found} ({_pct(right / max(found, 1), 1)})",
+        f"- failures named by the job: {len(rows) - len(solved) - len(unnamed) - len(timed_out)}; "
+        f"unnamed (a poor model reported as a success, or a crash): {len(unnamed)}; "
+        f"stopped by the benchmark's time limit of {args.seconds} s (on the shared machine): "
+        f"{len(timed_out)}",
+        f"- total time {sum(r.get('seconds', 0) for r in rows):.0f} s",
+        "",
+    ]
     failures = [r for r in rows if r["status"] != "solved"]
     if failures:
-        lines += ["| structure | kind | non-H | R1 | found | status | why |", "|---|---|---|---|---|---|---|"]
+        lines += [
+            "| structure | kind | non-H | R1 | found | status | why |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for r in failures:
-            lines.append(f"| {r['entry']} | {r['kind']} | {r['n_nonH']} | "
-                         f"{_r1(r.get('r1'))} | "
-                         f"{r.get('n_found', '-')} | {'time-out' if r in timed_out else r['status']} | {r['why']} |")
+            lines.append(
+                f"| {r['entry']} | {r['kind']} | {r['n_nonH']} | "
+                f"{_r1(r.get('r1'))} | "
+                f"{r.get('n_found', '-')} | {'time-out' if r in timed_out else r['status']} | "
+                f"{r['why']} |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -215,22 +268,34 @@ def _r1(value) -> str:
     return "-" if value is None else f"{value:.4f}"
 
 
-def corpus_parser(description: str, limit: int, max_atoms: int, seconds: int) -> argparse.ArgumentParser:
+def corpus_parser(
+    description: str, limit: int, max_atoms: int, seconds: int
+) -> argparse.ArgumentParser:
     """The arguments of a benchmark over corpus structures."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("corpus", type=Path)
     parser.add_argument("--method", default="model")
     parser.add_argument("--limit", type=int, default=limit)
-    parser.add_argument("--max-atoms", type=int, default=max_atoms, help="non-H atoms in the asymmetric unit at most")
+    parser.add_argument(
+        "--max-atoms",
+        type=int,
+        default=max_atoms,
+        help="non-H atoms in the asymmetric unit at most",
+    )
     parser.add_argument("--seconds", type=int, default=seconds, help="time limit per structure")
     parser.add_argument("--output", type=Path, default=REPO / "docs" / "benchmarks.md")
-    parser.add_argument("--json", type=Path, help="also write the rows as JSON here (rewritten as they finish)")
-    parser.add_argument("--from-json", type=Path, help="only write the table from rows saved by an earlier run")
+    parser.add_argument(
+        "--json", type=Path, help="also write the rows as JSON here (rewritten as they finish)"
+    )
+    parser.add_argument(
+        "--from-json", type=Path, help="only write the table from rows saved by an earlier run"
+    )
     return parser
 
 
 def time_out_on_alarm() -> None:
     """SIGALRM (signal.alarm per structure) raises Timeout."""
+
     def on_alarm(*_):
         raise Timeout
 
@@ -249,18 +314,27 @@ def collect(rows, json_path: Path | None, line) -> list[dict]:
 
 
 def main(argv=None) -> int:
-    args = corpus_parser(__doc__.splitlines()[0], limit=150, max_atoms=150, seconds=600).parse_args(argv)
+    args = corpus_parser(__doc__.splitlines()[0], limit=150, max_atoms=150, seconds=600).parse_args(
+        argv
+    )
     if args.from_json:
         rows = json.loads(args.from_json.read_text())
         write_section(markdown(rows, args), f"simulated_solve_benchmark:{args.method}", args.output)
         print(f"wrote {args.output}")
         return 0
     time_out_on_alarm()
-    rows = collect((run_one(truth, name, args.method, args.seconds)
-                    for name, truth in choose(args.corpus, args.limit, args.max_atoms)), args.json,
-                   lambda row: f"{row['entry']:<60} {row['kind']:<14} {row['n_nonH']:>4} {row['status']:<16} "
-                               f"R1 {_r1(row.get('r1'))} found {row.get('n_found', '-')} "
-                               f"{row.get('seconds', 0):.0f} s {row.get('why', '')}")
+    rows = collect(
+        (
+            run_one(truth, name, args.method, args.seconds)
+            for name, truth in choose(args.corpus, args.limit, args.max_atoms)
+        ),
+        args.json,
+        lambda row: (
+            f"{row['entry']:<60} {row['kind']:<14} {row['n_nonH']:>4} {row['status']:<16} "
+            f"R1 {_r1(row.get('r1'))} found {row.get('n_found', '-')} "
+            f"{row.get('seconds', 0):.0f} s {row.get('why', '')}"
+        ),
+    )
     write_section(markdown(rows, args), f"simulated_solve_benchmark:{args.method}", args.output)
     print(f"wrote {args.output}")
     return 0

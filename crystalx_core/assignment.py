@@ -12,6 +12,7 @@ which also sets the AFIX of each H it places); `annotate` puts it into the answe
 every writer (the .res HFIX lines, the service's hfix and hadd commands, the job JSON)
 reads it from there (`Assignment.hfix_codes`).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -23,7 +24,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class SiteAssignment:
-    """What one site becomes. `element_scores`/`h_scores` are probabilities (model) or scores (baseline)."""
+    """What one site becomes. `element_scores`/`h_scores` are probabilities (model) or scores
+    (baseline)."""
 
     index: int  # index into Structure.sites
     label: str  # label as read
@@ -34,7 +36,9 @@ class SiteAssignment:
     h_scores: dict[int, float] = field(default_factory=dict)
     hfix: int = 0  # chosen HFIX code, 0 = none
     note: str = ""  # why H could not be placed, flags for the user
-    evidence: dict | None = None  # what the reflections said about the element (element_evidence.SiteEvidence)
+    evidence: dict | None = (
+        None  # what the reflections said about the element (element_evidence.SiteEvidence)
+    )
 
     def top(self, k: int = 5) -> list[tuple[str, float]]:
         return sorted(self.element_scores.items(), key=lambda kv: -kv[1])[:k]
@@ -43,11 +47,17 @@ class SiteAssignment:
         """The site's answer as the job JSON and the service give it: the top_k elements as
         [element, probability] pairs, most likely first; H-count probabilities by count; the
         data's evidence on the element (None without reflections)."""
-        return {"label": self.label, "new_label": self.new_label, "element": self.element,
-                "probabilities": [[el, round(p, 4)] for el, p in self.top(top_k)],
-                "h_count": self.h_count,
-                "h_probabilities": {str(n): round(p, 4) for n, p in self.h_scores.items()},
-                "hfix": self.hfix, "note": self.note, "evidence": self.evidence}
+        return {
+            "label": self.label,
+            "new_label": self.new_label,
+            "element": self.element,
+            "probabilities": [[el, round(p, 4)] for el, p in self.top(top_k)],
+            "h_count": self.h_count,
+            "h_probabilities": {str(n): round(p, 4) for n, p in self.h_scores.items()},
+            "hfix": self.hfix,
+            "note": self.note,
+            "evidence": self.evidence,
+        }
 
 
 @dataclass

@@ -7,6 +7,7 @@ reflections each position's peak height comes from an Fo map phased by the publi
 as a solver would have seen it. Both models are then refined under identical settings
 (anisotropic non-H atoms, riding H, same cycles) and compared by R1, wR2 and GooF.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -39,8 +40,15 @@ class AtomAudit:
     @property
     def verdict(self) -> str:
         """What the data say about an element flag, from R1 with and without the change."""
-        return "" if self.r1_if_changed is None else "data agree" if self.r1_delta < -R1_GAIN else \
-            "data disagree" if self.r1_delta > R1_GAIN else "data undecided"
+        return (
+            ""
+            if self.r1_if_changed is None
+            else "data agree"
+            if self.r1_delta < -R1_GAIN
+            else "data disagree"
+            if self.r1_delta > R1_GAIN
+            else "data undecided"
+        )
 
     @property
     def element_flag(self) -> bool:
@@ -57,7 +65,9 @@ class AuditResult:
     method: str
     peak_heights_from: str  # "Fo map" or "none (published elements as the guesses)"
     atoms: list[AtomAudit]
-    refinements: dict[str, RefinementResult] = field(default_factory=dict)  # "published", "corrected"
+    refinements: dict[str, RefinementResult] = field(
+        default_factory=dict
+    )  # "published", "corrected"
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -74,8 +84,13 @@ def published_h_counts(structure: Structure) -> list[int]:
     return bonded_h_counts(structure, H_BOND_MAX)
 
 
-def audit(published: Structure, reflections=None, method: str = "auto", hydrogens: str = "auto",
-          cycles: int = 10) -> AuditResult:
+def audit(
+    published: Structure,
+    reflections=None,
+    method: str = "auto",
+    hydrogens: str = "auto",
+    cycles: int = 10,
+) -> AuditResult:
     heavy = [s for s in published.sites if not is_hydrogen(s.element)]
     if not heavy:
         raise InputError("the structure has no non-H atoms to audit", published.source)
@@ -86,16 +101,27 @@ def audit(published: Structure, reflections=None, method: str = "auto", hydrogen
         heights = "none (published elements as the guesses)"
     assignment = assign(peaks, method)
     by_index = assignment.by_index()
-    proposed = published.with_sites([
-        site.with_element(by_index[k].element if k in by_index else site.element) for k, site in enumerate(heavy)])
+    proposed = published.with_sites(
+        [
+            site.with_element(by_index[k].element if k in by_index else site.element)
+            for k, site in enumerate(heavy)
+        ]
+    )
     counts = hydrogen_counts(proposed, hydrogens)
     atoms = []
     for k, (site, n_published) in enumerate(zip(heavy, published_h_counts(published))):
         answer = by_index.get(k)
-        atoms.append(AtomAudit(
-            label=site.label, published=site.element, proposed=proposed.sites[k].element,
-            probabilities=dict(answer.top(5)) if answer else {}, published_h=n_published,
-            proposed_h=counts[k][0], h_probabilities=counts[k][1]))
+        atoms.append(
+            AtomAudit(
+                label=site.label,
+                published=site.element,
+                proposed=proposed.sites[k].element,
+                probabilities=dict(answer.top(5)) if answer else {},
+                published_h=n_published,
+                proposed_h=counts[k][0],
+                h_probabilities=counts[k][1],
+            )
+        )
     result = AuditResult(published.source, assignment.method, heights, atoms)
     not_atoms = [heavy[k].label for k in range(len(heavy)) if k not in by_index]
     if not_atoms:
@@ -105,8 +131,9 @@ def audit(published: Structure, reflections=None, method: str = "auto", hydrogen
     return result
 
 
-def _refine_both(result: AuditResult, published: Structure, proposed: Structure, counts, reflections,
-                 cycles: int) -> None:
+def _refine_both(
+    result: AuditResult, published: Structure, proposed: Structure, counts, reflections, cycles: int
+) -> None:
     """Published model (its own H, riding) and corrected model (proposed elements, proposed H
     placed into the difference density), same reflections, same settings."""
     anisotropic = True
@@ -117,22 +144,38 @@ def _refine_both(result: AuditResult, published: Structure, proposed: Structure,
         result.notes.append("anisotropic refinement failed: both models refined isotropically")
         base = refine(proposed, reflections, cycles)
     density = difference_density(base.structure, reflections)
-    corrected = add_riding_hydrogens(proposed, {k: n for k, (n, _) in enumerate(counts)}, density=density)
+    corrected = add_riding_hydrogens(
+        proposed, {k: n for k, (n, _) in enumerate(counts)}, density=density
+    )
     as_published = ride_existing_hydrogens(published)
     for name, plan in (("published", as_published), ("corrected", corrected)):
         try:
-            result.refinements[name] = refine(plan.structure, reflections, cycles, anisotropic=anisotropic,
-                                              instructions=refinement_instructions(plan.restraints))
+            result.refinements[name] = refine(
+                plan.structure,
+                reflections,
+                cycles,
+                anisotropic=anisotropic,
+                instructions=refinement_instructions(plan.restraints),
+            )
         except RefinementError as error:
             result.notes.append(f"{name} model: {error.message}")
     if "published" not in result.refinements:
         return
     for atom in [a for a in result.atoms if a.element_flag][:MAX_TESTED_FLAGS]:
-        one_change = as_published.structure.with_sites([
-            s.with_element(atom.proposed) if s.label == atom.label else s for s in as_published.structure.sites])
+        one_change = as_published.structure.with_sites(
+            [
+                s.with_element(atom.proposed) if s.label == atom.label else s
+                for s in as_published.structure.sites
+            ]
+        )
         try:
-            r1 = refine(one_change, reflections, cycles, anisotropic=anisotropic,
-                        instructions=refinement_instructions(as_published.restraints)).r1
+            r1 = refine(
+                one_change,
+                reflections,
+                cycles,
+                anisotropic=anisotropic,
+                instructions=refinement_instructions(as_published.restraints),
+            ).r1
         except RefinementError:
             continue
         atom.r1_if_changed, atom.r1_delta = r1, r1 - result.refinements["published"].r1

@@ -5,6 +5,7 @@ folder.
 
     crystalx batch DIR|GLOB [--workers N] [--out DIR] [--scheduler ADDRESS]
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -54,7 +55,9 @@ def find_inputs(target: str) -> list[BatchItem]:
     """Structures in a folder (or matching a glob): one per name, .res before .ins before .cif,
     our own outputs left out, a same-named .hkl attached."""
     path = Path(target)
-    candidates = sorted(path.iterdir()) if path.is_dir() else sorted(Path(p) for p in glob.glob(target))
+    candidates = (
+        sorted(path.iterdir()) if path.is_dir() else sorted(Path(p) for p in glob.glob(target))
+    )
     if not candidates and not path.is_dir():
         raise InputError("no such folder, and no file matches this pattern", target)
     chosen: dict[Path, Path] = {}
@@ -63,11 +66,15 @@ def find_inputs(target: str) -> list[BatchItem]:
         if suffix not in MODEL_SUFFIXES or OUTPUT_MARK in candidate.stem or not candidate.is_file():
             continue
         key = candidate.with_suffix("")
-        if key not in chosen or MODEL_SUFFIXES.index(suffix) < MODEL_SUFFIXES.index(chosen[key].suffix.lower()):
+        if key not in chosen or MODEL_SUFFIXES.index(suffix) < MODEL_SUFFIXES.index(
+            chosen[key].suffix.lower()
+        ):
             chosen[key] = candidate
     items = []
     for key, model in sorted(chosen.items()):
-        hkl = next((h for h in (key.with_suffix(".hkl"), key.with_suffix(".HKL")) if h.is_file()), None)
+        hkl = next(
+            (h for h in (key.with_suffix(".hkl"), key.with_suffix(".HKL")) if h.is_file()), None
+        )
         items.append(BatchItem(model, hkl))
     return items
 
@@ -92,26 +99,39 @@ def finished_row(item: BatchItem, options: BatchOptions) -> dict | None:
         return None
 
 
-NO_SOLUTION = "no solution"  # a row's status when the job ran but its model does not explain the data
+NO_SOLUTION = (
+    "no solution"  # a row's status when the job ran but its model does not explain the data
+)
 
 
 def row_from_report(item: BatchItem, report: dict, seconds: float, resumed: bool = False) -> dict:
     atoms = report["atoms"]
-    scores = [dict(a["probabilities"]) for a in atoms]  # a report of schema 1 has none: it is redone
+    scores = [
+        dict(a["probabilities"]) for a in atoms
+    ]  # a report of schema 1 has none: it is redone
     confidences = [s.get(a["element"], 0.0) for a, s in zip(atoms, scores)]
     refinement = report.get("refinement") or {}
     poor = report.get("success") is False  # finished, but the final model does not explain the data
     return {
-        "name": item.name, "model": str(item.model), "hkl": str(item.hkl or ""),
+        "name": item.name,
+        "model": str(item.model),
+        "hkl": str(item.hkl or ""),
         "status": NO_SOLUTION if poor else "resumed" if resumed else "ok",
-        "error": report.get("failure") or "" if poor else "", "method": report["method"],
-        "atoms": len(atoms), "dropped_peaks": len(report.get("dropped_peaks", [])),
+        "error": report.get("failure") or "" if poor else "",
+        "method": report["method"],
+        "atoms": len(atoms),
+        "dropped_peaks": len(report.get("dropped_peaks", [])),
         "min_confidence": min(confidences, default=1.0),
         "mean_confidence": sum(confidences) / len(confidences) if confidences else 1.0,
-        "flagged": [{"label": a["new_label"], "element": a["element"], "p": p,
-                     "alternatives": s} for a, s, p in zip(atoms, scores, confidences) if p < LOW_CONFIDENCE],
-        "elements": _count(a["element"] for a in atoms), "confidences": confidences,
-        "r1": refinement.get("r1"), "diff_peak": (refinement.get("difference_map") or {}).get("peak"),
+        "flagged": [
+            {"label": a["new_label"], "element": a["element"], "p": p, "alternatives": s}
+            for a, s, p in zip(atoms, scores, confidences)
+            if p < LOW_CONFIDENCE
+        ],
+        "elements": _count(a["element"] for a in atoms),
+        "confidences": confidences,
+        "r1": refinement.get("r1"),
+        "diff_peak": (refinement.get("difference_map") or {}).get("peak"),
         "seconds": round(seconds, 3),
     }
 
@@ -134,22 +154,39 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
         from crystalx_core.pipeline import assign_job
 
         loaded = load(item.model)
-        reflections = read_hkl(item.hkl, loaded.reflection_format()) if item.hkl and options.refine else None
-        result = assign_job(loaded.structure, reflections, options.method, options.cycles,
-                            hydrogens=options.hydrogens)
+        reflections = (
+            read_hkl(item.hkl, loaded.reflection_format()) if item.hkl and options.refine else None
+        )
+        result = assign_job(
+            loaded.structure,
+            reflections,
+            options.method,
+            options.cycles,
+            hydrogens=options.hydrogens,
+        )
         inputs = [item.model] + ([item.hkl] if item.hkl else [])
-        _, report, _ = write_job_outputs(result, item.model, inputs, loaded.shelx, output_prefix(item, options))
+        _, report, _ = write_job_outputs(
+            result, item.model, inputs, loaded.shelx, output_prefix(item, options)
+        )
         return row_from_report(item, report, time.perf_counter() - start)
     except CrystalXError as error:
         message = error.one_line()
     except Exception as error:  # noqa: BLE001  (recorded with its traceback's last line; the batch goes on)
-        message = f"internal error: {type(error).__name__}: {error} ({traceback.format_exc().splitlines()[-3].strip()})"
-    return {"name": item.name, "model": str(item.model), "hkl": str(item.hkl or ""), "status": "failed",
-            "error": message, "seconds": round(time.perf_counter() - start, 3)}
+        where = traceback.format_exc().splitlines()[-3].strip()
+        message = f"internal error: {type(error).__name__}: {error} ({where})"
+    return {
+        "name": item.name,
+        "model": str(item.model),
+        "hkl": str(item.hkl or ""),
+        "status": "failed",
+        "error": message,
+        "seconds": round(time.perf_counter() - start, 3),
+    }
 
 
 class _WorkerStopped(SystemExit):
-    """Raised in a worker by SIGTERM: unwinds the structure in hand (its temporaries are removed)."""
+    """Raised in a worker by SIGTERM: unwinds the structure in hand (its temporaries are
+    removed)."""
 
 
 def _stop_worker(signum, frame):
@@ -185,16 +222,23 @@ def _warm_worker(parent: int) -> None:
     os.environ.setdefault("CRYSTALX_THREADS", "1")
     try:
         from crystalx_core.assign import resolve_method
+
         if resolve_method("auto") == "model":
             from crystalx_core.assign.model import MODEL_DIR, load_model
+
             load_model(MODEL_DIR, "heavy")
             load_model(MODEL_DIR, "hydrogen")
     except CrystalXError:
         pass  # the structure that needs them reports it
 
 
-def run_batch(items: list[BatchItem], options: BatchOptions, workers: int | None = None,
-              scheduler: str | None = None, progress: Callable[[dict], None] = lambda row: None) -> list[dict]:
+def run_batch(
+    items: list[BatchItem],
+    options: BatchOptions,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Callable[[dict], None] = lambda row: None,
+) -> list[dict]:
     """Rows in input order; finished entries from an earlier run are resumed, not redone.
 
     A stop signal ends the batch and its workers and raises Stopped: finished structures keep
@@ -202,12 +246,18 @@ def run_batch(items: list[BatchItem], options: BatchOptions, workers: int | None
     """
     rows: dict[int, dict] = {}
     try:
-        with _folders_locked({output_prefix(item, options).parent for item in items}), _signals_raise():
+        with (
+            _folders_locked({output_prefix(item, options).parent for item in items}),
+            _signals_raise(),
+        ):
             _run_pending(items, options, workers, scheduler, progress, rows)
     except Stopped as stopped:
-        raise Stopped(stopped.signum, f"batch stopped by {signal.Signals(stopped.signum).name}: {len(rows)} of "
-                                      f"{len(items)} structures finished and keep their outputs; the same "
-                                      "command does the rest") from None
+        raise Stopped(
+            stopped.signum,
+            f"batch stopped by {signal.Signals(stopped.signum).name}: {len(rows)} of "
+            f"{len(items)} structures finished and keep their outputs; the same "
+            "command does the rest",
+        ) from None
     return [rows[k] for k in range(len(items))]
 
 
@@ -226,8 +276,12 @@ def _run_pending(items, options, workers, scheduler, progress, rows: dict[int, d
             progress(row)
     elif pending:
         workers = max(1, min(workers or os.cpu_count() or 1, len(pending)))
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
-                                   initializer=_warm_worker, initargs=(os.getpid(),))
+        pool = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=get_context("spawn"),
+            initializer=_warm_worker,
+            initargs=(os.getpid(),),
+        )
         try:
             futures = {pool.submit(_work, items[k], options): k for k in pending}
             for future in as_completed(futures):
@@ -239,8 +293,9 @@ def _run_pending(items, options, workers, scheduler, progress, rows: dict[int, d
             raise
 
 
-def run_on_cluster(address: str, items: list[BatchItem], options: BatchOptions,
-                   keys: list[int]) -> Iterator[tuple[int, dict]]:
+def run_on_cluster(
+    address: str, items: list[BatchItem], options: BatchOptions, keys: list[int]
+) -> Iterator[tuple[int, dict]]:
     """(key, row) as structures finish on the Dask cluster at `address` (extra `dask`), for
     folders that outgrow one machine; each worker loads the ONNX sessions on its first
     structure and keeps them."""
@@ -253,11 +308,16 @@ def run_on_cluster(address: str, items: list[BatchItem], options: BatchOptions,
     except (OSError, TimeoutError) as error:
         raise CrystalXError(f"cannot reach the Dask scheduler at {address}: {error}") from None
     with client:
-        futures = {client.submit(_work_on_cluster, item, options, pure=False): key for key, item in zip(keys, items)}
+        futures = {
+            client.submit(_work_on_cluster, item, options, pure=False): key
+            for key, item in zip(keys, items)
+        }
         try:
             for future in finished(futures):
                 yield futures[future], future.result()
-        except BaseException:  # a stop (Stopped): the workers drop this batch's structures, running ones too
+        except (
+            BaseException
+        ):  # a stop (Stopped): the workers drop this batch's structures, running ones too
             client.cancel(list(futures), force=True)
             raise
 
@@ -282,6 +342,7 @@ class _CancelWatch:
 
     def __init__(self, interval: float = 0.1):
         from distributed import get_worker
+
         self.worker = get_worker()
         self.key = self.worker.get_current_task()
         self.thread = threading.get_ident()
@@ -298,8 +359,9 @@ class _CancelWatch:
             if self._cancelled():
                 with self.lock:
                     if not self.ended.is_set():
-                        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self.thread),
-                                                                   ctypes.py_object(_WorkerStopped))
+                        ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                            ctypes.c_ulong(self.thread), ctypes.py_object(_WorkerStopped)
+                        )
                 return
 
     def end(self) -> None:
@@ -349,14 +411,20 @@ def _folders_locked(folders: set[Path]):
     """One batch at a time per output folder, so two batches never compute every structure
     twice; the lock is the system's (flock), so a killed batch's lock goes with it."""
     from filelock import FileLock, Timeout
+
     with ExitStack() as stack:
         for folder in sorted(folders):
             try:
                 folder.mkdir(parents=True, exist_ok=True)
                 stack.enter_context(FileLock(str(folder / LOCK_NAME), timeout=0))
             except Timeout:
-                raise CrystalXError("another crystalx batch is writing to this folder; wait for it to end or "
-                                    "stop it", str(folder.resolve())) from None
+                raise CrystalXError(
+                    "another crystalx batch is writing to this folder; wait for it to end or "
+                    "stop it",
+                    str(folder.resolve()),
+                ) from None
             except OSError as error:
-                raise OutputError(f"cannot lock the folder: {error.strerror or error}", str(folder)) from None
+                raise OutputError(
+                    f"cannot lock the folder: {error.strerror or error}", str(folder)
+                ) from None
         yield

@@ -1,4 +1,5 @@
 """`crystalx` command line: a thin translator from arguments to library calls and back."""
+
 from __future__ import annotations
 
 import argparse
@@ -9,11 +10,20 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from crystalx_core import __version__
-from crystalx_core.errors import CrystalXError, InputError, OutputError, RefinementError, SolveError, Stopped
+from crystalx_core.errors import (
+    CrystalXError,
+    InputError,
+    OutputError,
+    RefinementError,
+    SolveError,
+    Stopped,
+)
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_SOLVE, EXIT_REFINE, EXIT_OTHER = 0, 70, 2, 3, 4, 1
 EXIT_OUTPUT = 73  # sysexits' EX_CANTCREAT: an output could not be written, the old ones are kept
-EXIT_POOR = 5  # the job ran to the end, but its final model does not explain the data (pipeline.verdict)
+EXIT_POOR = (
+    5  # the job ran to the end, but its final model does not explain the data (pipeline.verdict)
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,8 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # noqa: BLE001  (the user gets one line, --debug gives the traceback)
         if args.debug:
             traceback.print_exc()
-        print(f"crystalx: internal error: {type(error).__name__}: {error} (run with --debug for details)",
-              file=sys.stderr)
+        print(
+            f"crystalx: internal error: {type(error).__name__}: {error} (run with --debug for "
+            "details)",
+            file=sys.stderr,
+        )
         return EXIT_INTERNAL
 
 
@@ -54,53 +67,100 @@ def _fail(error: CrystalXError, code: int) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="crystalx", description=(
-        "Assign elements and hydrogen counts to the peaks of a small-molecule crystal structure."))
+    parser = argparse.ArgumentParser(
+        prog="crystalx",
+        description=(
+            "Assign elements and hydrogen counts to the peaks of a small-molecule crystal "
+            "structure."
+        ),
+    )
     parser.add_argument("--version", action="version", version=f"crystalx {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--method", default="auto", choices=("auto", "model", "baseline"),
-                        help="assignment method: the shipped models, the rule-based baseline, or "
-                             "auto = the models, an error when they are missing (default)")
-    common.add_argument("--hydrogens", default="auto", choices=("auto", "rules", "model"),
-                        help="H counts from the hydrogen model (which reads the rules' answer), the geometry "
-                             "rules alone, or auto = the model, an error when it is missing (default)")
-    common.add_argument("--cycles", type=int, default=10, help="least-squares cycles per stage (default 10)")
-    common.add_argument("--out", type=Path, help="output prefix (default: <input>_crystalx next to the input)")
+    common.add_argument(
+        "--method",
+        default="auto",
+        choices=("auto", "model", "baseline"),
+        help="assignment method: the shipped models, the rule-based baseline, or "
+        "auto = the models, an error when they are missing (default)",
+    )
+    common.add_argument(
+        "--hydrogens",
+        default="auto",
+        choices=("auto", "rules", "model"),
+        help="H counts from the hydrogen model (which reads the rules' answer), the geometry "
+        "rules alone, or auto = the model, an error when it is missing (default)",
+    )
+    common.add_argument(
+        "--cycles", type=int, default=10, help="least-squares cycles per stage (default 10)"
+    )
+    common.add_argument(
+        "--out", type=Path, help="output prefix (default: <input>_crystalx next to the input)"
+    )
     common.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     common.add_argument("--quiet", action="store_true", help="no progress display")
     common.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
 
-    solve = commands.add_parser("solve", parents=[common], help="solve from .ins + .hkl, assign, refine")
+    solve = commands.add_parser(
+        "solve", parents=[common], help="solve from .ins + .hkl, assign, refine"
+    )
     solve.add_argument("ins", type=Path, help="SHELX .ins with CELL, LATT/SYMM, SFAC and UNIT")
     solve.add_argument("hkl", type=Path, help="reflections, SHELX HKLF 4")
     solve.set_defaults(run=_run_solve)
 
-    assign = commands.add_parser("assign", parents=[common], help="assign the peaks of an existing solution")
+    assign = commands.add_parser(
+        "assign", parents=[common], help="assign the peaks of an existing solution"
+    )
     assign.add_argument("model", type=Path, help="SHELX .res/.ins or CIF with peaks or atoms")
     assign.add_argument("--hkl", type=Path, help="reflections (HKLF 4): refine after assigning")
     assign.set_defaults(run=_run_assign)
 
-    batch = commands.add_parser("batch", parents=[common], help="re-assign every structure in a folder")
-    batch.add_argument("target", help="folder (or quoted glob) of .res/.ins/.cif files; a same-named .hkl is used")
+    batch = commands.add_parser(
+        "batch", parents=[common], help="re-assign every structure in a folder"
+    )
+    batch.add_argument(
+        "target", help="folder (or quoted glob) of .res/.ins/.cif files; a same-named .hkl is used"
+    )
     batch.add_argument("--workers", type=int, help="processes (default: all cores)")
-    batch.add_argument("--no-refine", action="store_true", help="assign only, even where a .hkl is present")
-    batch.add_argument("--scheduler", help="address of a Dask scheduler to run on instead (extra 'dask')")
+    batch.add_argument(
+        "--no-refine", action="store_true", help="assign only, even where a .hkl is present"
+    )
+    batch.add_argument(
+        "--scheduler", help="address of a Dask scheduler to run on instead (extra 'dask')"
+    )
     batch.set_defaults(run=_run_batch)
 
-    audit = commands.add_parser("audit", parents=[common], help="check a published structure's elements and H")
+    audit = commands.add_parser(
+        "audit", parents=[common], help="check a published structure's elements and H"
+    )
     audit.add_argument("model", type=Path, help="CIF (or .res) with the published atoms and H")
-    audit.add_argument("--hkl", type=Path, help="reflections (HKLF 4); default: the CIF's own _shelx_hkl_file")
+    audit.add_argument(
+        "--hkl", type=Path, help="reflections (HKLF 4); default: the CIF's own _shelx_hkl_file"
+    )
     audit.set_defaults(run=_run_audit)
 
-    pxrd = commands.add_parser("pxrd", help="space groups from a powder pattern; check a CIF against it")
-    pxrd.add_argument("pattern", type=Path, nargs="?", help=".xy / .xye / two-column CSV: 2θ (°) and intensity")
-    pxrd.add_argument("--wavelength", type=float, default=1.5406, help="of the pattern, Å (default Cu Kα 1.5406)")
-    pxrd.add_argument("--from-cif", type=Path, help="simulate this structure's pattern: overlay on the measured one "
-                                                    "(PNG) and rank its space group among the predictions")
-    pxrd.add_argument("--kind", choices=["molecular", "mof"], default="molecular",
-                      help="which space-group model: molecular crystals (default) or metal-organic frameworks")
+    pxrd = commands.add_parser(
+        "pxrd", help="space groups from a powder pattern; check a CIF against it"
+    )
+    pxrd.add_argument(
+        "pattern", type=Path, nargs="?", help=".xy / .xye / two-column CSV: 2θ (°) and intensity"
+    )
+    pxrd.add_argument(
+        "--wavelength", type=float, default=1.5406, help="of the pattern, Å (default Cu Kα 1.5406)"
+    )
+    pxrd.add_argument(
+        "--from-cif",
+        type=Path,
+        help="simulate this structure's pattern: overlay on the measured one "
+        "(PNG) and rank its space group among the predictions",
+    )
+    pxrd.add_argument(
+        "--kind",
+        choices=["molecular", "mof"],
+        default="molecular",
+        help="which space-group model: molecular crystals (default) or metal-organic frameworks",
+    )
     pxrd.add_argument("--out", type=Path, help="output prefix (default: <pattern or CIF>_pxrd)")
     pxrd.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     pxrd.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
@@ -111,8 +171,15 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     serve.set_defaults(run=_run_serve)
 
-    demo = commands.add_parser("demo", parents=[common], help="the whole job on an embedded example")
-    demo.add_argument("--dir", type=Path, default=Path("crystalx_demo"), help="working folder (default ./crystalx_demo)")
+    demo = commands.add_parser(
+        "demo", parents=[common], help="the whole job on an embedded example"
+    )
+    demo.add_argument(
+        "--dir",
+        type=Path,
+        default=Path("crystalx_demo"),
+        help="working folder (default ./crystalx_demo)",
+    )
     demo.set_defaults(run=_run_demo)
     return parser
 
@@ -121,11 +188,14 @@ def _run_solve(args) -> int:
     from crystalx_core.io.hkl import read_hkl
     from crystalx_core.io.shelx_read import read_shelx
     from crystalx_core.pipeline import solve_job
+
     shelx = read_shelx(args.ins)
     structure = shelx.to_structure()
     reflections = read_hkl(args.hkl, shelx.reflection_format())
     with _progress(args) as progress:
-        result = solve_job(structure, reflections, args.method, args.cycles, progress, args.hydrogens)
+        result = solve_job(
+            structure, reflections, args.method, args.cycles, progress, args.hydrogens
+        )
     return _finish(args, result, args.ins, [args.ins, args.hkl], shelx)
 
 
@@ -133,10 +203,13 @@ def _run_assign(args) -> int:
     from crystalx_core.io import load
     from crystalx_core.io.hkl import read_hkl
     from crystalx_core.pipeline import assign_job
+
     loaded = load(args.model)
     reflections = read_hkl(args.hkl, loaded.reflection_format()) if args.hkl else None
     with _progress(args) as progress:
-        result = assign_job(loaded.structure, reflections, args.method, args.cycles, progress, args.hydrogens)
+        result = assign_job(
+            loaded.structure, reflections, args.method, args.cycles, progress, args.hydrogens
+        )
     inputs = [args.model] + ([args.hkl] if args.hkl else [])
     return _finish(args, result, args.model, inputs, loaded.shelx)
 
@@ -144,13 +217,16 @@ def _run_assign(args) -> int:
 def _run_batch(args) -> int:
     from crystalx_core.batch import NO_SOLUTION, BatchOptions, find_inputs, run_batch
     from crystalx_core.batch_report import write_summary
+
     items = find_inputs(args.target)
     if not items:
         raise InputError("no .res, .ins or .cif files to assign", args.target)
     options = BatchOptions(args.method, args.hydrogens, args.cycles, args.out, not args.no_refine)
     with _bar(args, len(items)) as advance:
         rows = run_batch(items, options, args.workers, args.scheduler, advance)
-    folder = args.out or (Path(args.target) if Path(args.target).is_dir() else items[0].model.parent)
+    folder = args.out or (
+        Path(args.target) if Path(args.target).is_dir() else items[0].model.parent
+    )
     paths = write_summary(rows, folder, f"CrystalX batch: {args.target}")
     failed = [r for r in rows if r["status"] == "failed"]
     if args.json:
@@ -158,8 +234,11 @@ def _run_batch(args) -> int:
     else:
         resumed = sum(1 for r in rows if r["status"] == "resumed")
         poor = [r for r in rows if r["status"] == NO_SOLUTION]
-        print(f"{len(rows) - len(failed)} of {len(rows)} structures assigned ({resumed} from an earlier run), "
-              f"{len(failed)} failed" + (f", {len(poor)} with no solution" if poor else ""))
+        print(
+            f"{len(rows) - len(failed)} of {len(rows)} structures assigned ({resumed} from an "
+            "earlier run), "
+            f"{len(failed)} failed" + (f", {len(poor)} with no solution" if poor else "")
+        )
         for row in failed:
             print(f"  {row['name']}: {row['error']}")
         for row in poor:
@@ -170,13 +249,26 @@ def _run_batch(args) -> int:
 
 @contextmanager
 def _bar(args, total: int):
-    """A progress bar over structures on stderr; silent with --quiet/--json or without a terminal."""
+    """A progress bar over structures on stderr; silent with --quiet/--json or without a
+    terminal."""
     if args.quiet or args.json or not sys.stderr.isatty():
         yield lambda row: None
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  transient=True) as bar:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+    ) as bar:
         task = bar.add_task("assigning", total=total)
         yield lambda row: bar.update(task, advance=1, description=row["name"])
 
@@ -187,16 +279,23 @@ def _run_audit(args) -> int:
     from crystalx_core.io import load
     from crystalx_core.io.hkl import read_hkl
     from crystalx_core.outputs import write_outputs
+
     loaded = load(args.model)
-    reflections = read_hkl(args.hkl, loaded.reflection_format()) if args.hkl else loaded.embedded_reflections()
+    reflections = (
+        read_hkl(args.hkl, loaded.reflection_format())
+        if args.hkl
+        else loaded.embedded_reflections()
+    )
     with _progress(args) as progress:
         progress("audit")
         result = audit(loaded.structure, reflections, args.method, args.hydrogens, args.cycles)
     prefix = args.out or args.model.with_name(args.model.stem + "_audit")
     report = audit_json(result)
     paths = [prefix.with_name(prefix.name + ext) for ext in (".json", ".html")]
-    write_outputs({paths[0]: json.dumps(report, indent=1) + "\n", paths[1]: audit_html(result)},
-                  protected=[args.model] + ([args.hkl] if args.hkl else []))
+    write_outputs(
+        {paths[0]: json.dumps(report, indent=1) + "\n", paths[1]: audit_html(result)},
+        protected=[args.model] + ([args.hkl] if args.hkl else []),
+    )
     return _print_report(args, report, audit_lines(result), paths)
 
 
@@ -215,6 +314,7 @@ def _run_pxrd(args) -> int:
     from crystalx_core.pxrd.job import overlay_png, report_lines, run_pxrd
     from crystalx_core.pxrd.patterns import xy_text
     from crystalx_core.pxrd.simulate import GRID
+
     report = run_pxrd(args.pattern, args.wavelength, args.from_cif, args.kind)
     source = args.pattern or args.from_cif
     prefix = args.out or source.with_name(source.stem + "_pxrd")
@@ -222,7 +322,10 @@ def _run_pxrd(args) -> int:
     files = {prefix.with_name(prefix.name + ".json"): json.dumps(report, indent=1) + "\n"}
     if args.from_cif is not None:
         files[prefix.with_name(prefix.name + "_simulated.xy")] = xy_text(
-            GRID, arrays["simulated"], f"{args.from_cif} simulated on the model grid (Cu Ka): 2theta, intensity")
+            GRID,
+            arrays["simulated"],
+            f"{args.from_cif} simulated on the model grid (Cu Ka): 2theta, intensity",
+        )
         files[prefix.with_name(prefix.name + ".png")] = overlay_png({**report, "_arrays": arrays})
     write_outputs(files, protected=[p for p in (args.pattern, args.from_cif) if p is not None])
     return _print_report(args, report, report_lines(report), list(files))
@@ -230,21 +333,29 @@ def _run_pxrd(args) -> int:
 
 def _run_serve(args) -> int:
     from crystalx_core.service import main as serve_main
+
     return serve_main()
 
 
 def _run_demo(args) -> int:
     from crystalx_core.demo import D_MIN, run_demo
+
     with _progress(args) as progress:
         demo = run_demo(args.dir, args.method, args.cycles, args.hydrogens, progress)
     if not args.json:
         print(f"demo: sucrose C12H22O11, P2(1); simulated Mo Kα data to {D_MIN} Å with noise")
-        print(f"      inputs written to {' and '.join(map(str, demo.inputs))} (cell, symmetry and formula only)")
+        print(
+            f"      inputs written to {' and '.join(map(str, demo.inputs))} (cell, symmetry and "
+            "formula only)"
+        )
     code = _finish(args, demo.result, demo.loaded.path, demo.inputs, demo.loaded.shelx)
     if not args.json:
         match = demo.match
-        print(f"against the true model: {match.n_found}/{match.n_reference} non-H atoms found within 0.5 Å, "
-              f"{match.n_right_element} with the right element, rms {match.rms:.3f} Å")
+        print(
+            f"against the true model: {match.n_found}/{match.n_reference} non-H atoms found within "
+            "0.5 Å, "
+            f"{match.n_right_element} with the right element, rms {match.rms:.3f} Å"
+        )
     return code
 
 
@@ -270,13 +381,16 @@ def _finish(args, result, source: Path, inputs: list[Path], shelx=None) -> int:
 
 @contextmanager
 def _progress(args):
-    """A live spinner with the current stage and elapsed time on stderr (silent with --quiet/--json)."""
+    """A live spinner with the current stage and elapsed time on stderr (silent with
+    --quiet/--json)."""
     if args.quiet or args.json or not sys.stderr.isatty():
         yield lambda stage: None
         return
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  transient=True) as bar:
+
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True
+    ) as bar:
         task = bar.add_task("starting", total=None)
         yield lambda stage: bar.update(task, description=stage)
 

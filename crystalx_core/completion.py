@@ -1,6 +1,7 @@
 """Structure completion as crystallographers run it after a solution (by hand in SHELXL or
 Olex2): assign, refine, read the difference map, add the peaks that look like missing atoms
 and drop the atoms that refine to nothing, assign again, and repeat while R1 drops."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -17,7 +18,9 @@ from crystalx_core.structure import Site, Structure
 SPURIOUS_U = 0.25  # Å²: an "atom" refining to a larger Uiso is a spurious peak, not an atom
 MAX_CYCLES = 6
 R1_GAIN = 0.002  # isotropic R1 a cycle must gain to be kept: less is refinement noise
-MIN_DISTANCE = 1.1  # Å: a difference peak nearer an atom is its H, a ripple or disorder, not a missing atom
+MIN_DISTANCE = (
+    1.1  # Å: a difference peak nearer an atom is its H, a ripple or disorder, not a missing atom
+)
 MIN_HEIGHT_RMS = 4.0  # a difference peak under this many rms of the map is noise
 MIN_HEIGHT = 0.9  # e Å⁻³: under this a peak is an H atom or less (a missing C shows 2 or more)
 NEW_SHARE = 0.3  # new peaks per cycle, as a share of the atoms (at least MIN_NEW)
@@ -74,20 +77,28 @@ class Cycle:
 @dataclass
 class Completion:
     stage: Stage  # the best model reached
-    cycles: list[Cycle] = field(default_factory=list)  # cycles[0] is the first assignment of the solution
+    cycles: list[Cycle] = field(
+        default_factory=list
+    )  # cycles[0] is the first assignment of the solution
     stopped: str = ""  # why the cycles ended
 
     def note(self) -> str:
         first, kept = self.cycles[0], [c for c in self.cycles[1:] if c.kept]
         parts = [f"first assignment {first.atoms} atoms, isotropic R1 {first.r1:.4f}"]
         for k, cycle in enumerate(self.cycles[1:], 1):
-            parts.append(f"cycle {k}: +{cycle.added} −{cycle.dropped} atoms, {cycle.retyped} retyped, "
-                         f"R1 {cycle.r1:.4f}" + ("" if cycle.kept else " (not kept)"))
-        return (f"structure completion from the difference map: {'; '.join(parts)}; "
-                f"{len(kept)} cycle{'s' * (len(kept) != 1)} kept, {self.stopped}")
+            parts.append(
+                f"cycle {k}: +{cycle.added} −{cycle.dropped} atoms, {cycle.retyped} retyped, "
+                f"R1 {cycle.r1:.4f}" + ("" if cycle.kept else " (not kept)")
+            )
+        return (
+            f"structure completion from the difference map: {'; '.join(parts)}; "
+            f"{len(kept)} cycle{'s' * (len(kept) != 1)} kept, {self.stopped}"
+        )
 
 
-def complete(peaks: Structure, reflections, method: str, cycles: int, max_cycles: int = MAX_CYCLES) -> Completion:
+def complete(
+    peaks: Structure, reflections, method: str, cycles: int, max_cycles: int = MAX_CYCLES
+) -> Completion:
     """Assign and refine a solution's peaks, then complete the model from its difference maps."""
     best = assign_and_refine(peaks, reflections, method, cycles)
     n_atoms = len(best.assignment.sites)
@@ -106,7 +117,11 @@ def complete(peaks: Structure, reflections, method: str, cycles: int, max_cycles
         kept = {s.index for s in trial.assignment.sites}
         added = sum(1 for k in kept if k >= len(atoms))
         lost = len(atoms) - sum(1 for k in kept if k < len(atoms))
-        retyped = sum(1 for s in trial.assignment.sites if s.index < len(atoms) and s.element != atoms[s.index].element)
+        retyped = sum(
+            1
+            for s in trial.assignment.sites
+            if s.index < len(atoms) and s.element != atoms[s.index].element
+        )
         if not (added or lost or retyped):
             stopped = "stopped: the difference map shows no more atoms"
             break

@@ -7,6 +7,7 @@ non-H total gives far less or far more than that is implausible; the job is then
 and works from contents estimated from the cell: one atom of each heavier SFAC element per
 asymmetric unit, the rest C, N and O in organic proportions, H as organic molecules carry.
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -32,16 +33,20 @@ def unit_problem(structure: Structure) -> str | None:
     given = "UNIT " + " ".join(f"{n:g}" for n in structure.unit)
     if heavy <= 0:
         return f"{given} gives no non-H atoms for a cell of {volume:.0f} Å³"
-    return (f"{given} gives {heavy:g} non-H atoms for a cell of {volume:.0f} Å³, {volume / heavy:.0f} Å³ each "
-            f"({low:g}–{high:g} expected, about {VOLUME_PER_ATOM:g} in organic crystals)")
+    return (
+        f"{given} gives {heavy:g} non-H atoms for a cell of {volume:.0f} Å³, {volume / heavy:.0f} "
+        "Å³ each "
+        f"({low:g}–{high:g} expected, about {VOLUME_PER_ATOM:g} in organic crystals)"
+    )
 
 
 def estimated_unit(structure: Structure) -> list[float]:
     """Cell contents from the cell volume, for the SFAC elements that UNIT lists as present."""
     order = structure.space_group_order
     total = max(order, round(structure.volume / VOLUME_PER_ATOM))
-    present = [el for el, n in zip(structure.sfac, structure.unit) if n > 0 and not is_hydrogen(el)] \
-        or [el for el in structure.sfac if not is_hydrogen(el)]
+    present = [
+        el for el, n in zip(structure.sfac, structure.unit) if n > 0 and not is_hydrogen(el)
+    ] or [el for el in structure.sfac if not is_hydrogen(el)]
     organic = [el for el in present if el in ORGANIC_SHARES]
     others = [el for el in present if el not in ORGANIC_SHARES]
     counts = {el: float(order) for el in others}  # one of each per asymmetric unit
@@ -63,5 +68,7 @@ def checked_contents(structure: Structure) -> tuple[Structure, str | None]:
         return structure, None
     unit = estimated_unit(structure)
     estimate = " ".join(f"{el} {n:g}" for el, n in zip(structure.sfac, unit))
-    return replace(structure, unit=unit), (f"{problem}: a placeholder? The job estimates the contents from the "
-                                           f"cell instead ({estimate} per cell)")
+    return replace(structure, unit=unit), (
+        f"{problem}: a placeholder? The job estimates the contents from the "
+        f"cell instead ({estimate} per cell)"
+    )

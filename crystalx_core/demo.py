@@ -1,5 +1,6 @@
 """The embedded default job: sucrose (a model shipped inside cctbx), realistic simulated data,
 then solve → assign → refine exactly as for a user's .ins + .hkl."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,8 +35,11 @@ def demo_model():
 def simulate_reflections(xs, d_min: float = D_MIN, seed: int = SEED, strongest: float = STRONGEST):
     """Fo² with counting-statistics noise (σ² = I + (0.015·I)² + 4), as an area detector gives;
     `strongest` is the count of the strongest reflection (longer exposures, better statistics)."""
-    f_calc = miller.build_set(xs, anomalous_flag=True, d_min=d_min) \
-        .structure_factors_from_scatterers(xs, algorithm="direct").f_calc()
+    f_calc = (
+        miller.build_set(xs, anomalous_flag=True, d_min=d_min)
+        .structure_factors_from_scatterers(xs, algorithm="direct")
+        .f_calc()
+    )
     intensities = np.array(f_calc.as_intensity_array().data())
     intensities *= strongest / intensities.max()
     sigmas = np.sqrt(intensities.clip(0) + (0.015 * intensities) ** 2 + 4.0)
@@ -52,12 +56,20 @@ def write_demo_inputs(directory):
     from crystalx_core.outputs import write_outputs
 
     xs = demo_model()
-    reference = from_xray_structure(xs, sfac=["C", "H", "O"], wavelength=WAVELENGTH,
-                                    title="sucrose demo (model from cctbx, simulated data)")
+    reference = from_xray_structure(
+        xs,
+        sfac=["C", "H", "O"],
+        wavelength=WAVELENGTH,
+        title="sucrose demo (model from cctbx, simulated data)",
+    )
     indices, observed, sigmas = simulate_reflections(xs)
     ins_path, hkl_path = directory / "demo.ins", directory / "demo.hkl"
-    write_outputs({ins_path: new_ins_text(reference.with_sites([])),
-                   hkl_path: hkl_text(indices, observed, sigmas)})
+    write_outputs(
+        {
+            ins_path: new_ins_text(reference.with_sites([])),
+            hkl_path: hkl_text(indices, observed, sigmas),
+        }
+    )
     return reference, ins_path, hkl_path
 
 
@@ -70,8 +82,13 @@ class DemoRun:
     match: Match  # the solved structure against the reference
 
 
-def run_demo(directory: Path, method: str = "auto", cycles: int = 10, hydrogens: str = "auto",
-             progress: Callable[[str], None] = lambda stage: None) -> DemoRun:
+def run_demo(
+    directory: Path,
+    method: str = "auto",
+    cycles: int = 10,
+    hydrogens: str = "auto",
+    progress: Callable[[str], None] = lambda stage: None,
+) -> DemoRun:
     """Write the inputs into `directory`, run the solve job on them as `crystalx solve` does,
     and compare the answer with the truth."""
     from crystalx_core.io import load
@@ -82,4 +99,6 @@ def run_demo(directory: Path, method: str = "auto", cycles: int = 10, hydrogens:
     reference, ins_path, hkl_path = write_demo_inputs(directory)
     loaded = load(ins_path)
     result = solve_job(loaded.structure, read_hkl(hkl_path), method, cycles, progress, hydrogens)
-    return DemoRun(reference, [ins_path, hkl_path], loaded, result, match_sites(reference, result.structure))
+    return DemoRun(
+        reference, [ins_path, hkl_path], loaded, result, match_sites(reference, result.structure)
+    )

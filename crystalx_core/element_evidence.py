@@ -31,6 +31,7 @@ WR2_GAIN and R1_NET). Atoms whose posterior leans to another element without dec
 then changed together when the refinement says so (R1 down by R1_GAIN and wR2 down), the old
 "second look"'s rule. Data under MIN_COMPLETENESS are not weighed.
 """
+
 from __future__ import annotations
 
 import math
@@ -52,12 +53,17 @@ from crystalx_core.errors import RefinementError
 from crystalx_core.riding import add_riding_hydrogens
 from crystalx_core.structure import Structure
 
-R1_GAIN = 0.0005  # absolute R1: a change of element that moves R1 less is "data undecided" (the audit's verdict)
+# absolute R1: a change of element that moves R1 less is "data undecided" (the audit's verdict)
+R1_GAIN = 0.0005
 # the changes stand unless they raise wR2 by a share WR2_GAIN (0.5 %) or R1 by R1_NET (right
 # changes moved R1 by up to 0.001 either way on simulated data)
 WR2_GAIN, R1_NET = 0.005, 0.002
-PRIOR_FLOOR = 0.01  # the model's probability is never taken as below this: clear data can overrule it
-CHANGE_POSTERIOR = 0.9  # an atom changes when the element it holds falls to 1 − this, to the most likely one,
+PRIOR_FLOOR = (
+    0.01  # the model's probability is never taken as below this: clear data can overrule it
+)
+CHANGE_POSTERIOR = (
+    0.9  # an atom changes when the element it holds falls to 1 − this, to the most likely one,
+)
 # if the count alone does not oppose it by more than 1/DATA_FACTOR: the model never changes an atom
 # against clear data. (Round one's spread, inflated by the wrong atoms themselves, leaves a 1 e gap
 # at 1-3:1: asking 3:1 for the change lost a sixth of the right ones on the swap benchmark, 1:1 a
@@ -67,11 +73,25 @@ MIN_SPREAD = 0.25  # e: the width of the electron count at the least
 DEFAULT_SPREAD = 0.4  # e, with too few sites to measure the spread
 RELATIVE = 0.02  # share of Z added to the width: errors of scale and absorption grow with the atom
 MIN_SITES_FOR_SPREAD = 8
-OUTLIER = 3.0  # a count this many widths from every candidate says disorder or a missing atom, not an element
+# a count this many widths from every candidate says disorder or a missing atom, not an element
+OUTLIER = 3.0
 MAX_ROUNDS = 3
-MIN_COMPLETENESS = 0.7  # of the unique reflections to d_min: fewer (a truncated file) miscount sites
-NEIGHBOUR_PAIRS = {frozenset(p) for p in (("B", "C"), ("C", "N"), ("N", "O"), ("O", "F"), ("Si", "P"),
-                                          ("P", "S"), ("S", "Cl"), ("Cl", "Br"))}
+MIN_COMPLETENESS = (
+    0.7  # of the unique reflections to d_min: fewer (a truncated file) miscount sites
+)
+NEIGHBOUR_PAIRS = {
+    frozenset(p)
+    for p in (
+        ("B", "C"),
+        ("C", "N"),
+        ("N", "O"),
+        ("O", "F"),
+        ("Si", "P"),
+        ("P", "S"),
+        ("S", "Cl"),
+        ("Cl", "Br"),
+    )
+}
 
 
 def z_neighbours(a: str, b: str) -> bool:
@@ -96,9 +116,16 @@ class SiteEvidence:
     def to_dict(self) -> dict:
         def ranked(scores):
             return {el: round(p, 4) for el, p in sorted(scores.items(), key=lambda kv: -kv[1])}
-        return {"electrons": round(self.electrons, 2), "sigma": round(self.sigma, 2),
-                "prior": ranked(self.prior), "posterior": ranked(self.posterior),
-                "before": self.before, "decision": self.decision, "reason": self.reason}
+
+        return {
+            "electrons": round(self.electrons, 2),
+            "sigma": round(self.sigma, 2),
+            "prior": ranked(self.prior),
+            "posterior": ranked(self.posterior),
+            "before": self.before,
+            "decision": self.decision,
+            "reason": self.reason,
+        }
 
 
 @dataclass
@@ -107,7 +134,9 @@ class SiteFit:
     sigma: float  # standard uncertainty of alpha from the fit (scaled by its goodness of fit)
 
 
-def site_fits(model: Structure, reflections, elements: dict[str, list[str]]) -> dict[str, dict[str, SiteFit]]:
+def site_fits(
+    model: Structure, reflections, elements: dict[str, list[str]]
+) -> dict[str, dict[str, SiteFit]]:
     """α of each candidate element (`elements`: label → candidates, the held one first) at
     each non-H site of the isotropically refined, H-free `model`, fitted with its Uiso and
     the scale, every other atom fixed.
@@ -126,24 +155,39 @@ def site_fits(model: Structure, reflections, elements: dict[str, list[str]]) -> 
     def structure_factors(sites) -> np.ndarray:
         some = xray.structure(crystal_symmetry=symmetry)
         for site in sites:
-            some.add_scatterer(xray.scatterer(label=site.label, site=site.frac, u=site.u_iso,
-                                              occupancy=site.occupancy, scattering_type=site.element))
+            some.add_scatterer(
+                xray.scatterer(
+                    label=site.label,
+                    site=site.frac,
+                    u=site.u_iso,
+                    occupancy=site.occupancy,
+                    scattering_type=site.element,
+                )
+            )
         if not sites:
             return np.zeros(len(observed), dtype=complex)
         some.set_inelastic_form_factors(model.wavelength, "sasaki")
-        return np.array(f_sq.structure_factors_from_scatterers(some, algorithm="direct").f_calc().data())
+        return np.array(
+            f_sq.structure_factors_from_scatterers(some, algorithm="direct").f_calc().data()
+        )
 
     heavy = [s for s in model.atoms if not is_hydrogen(s.element)]
     variants = max((len(elements.get(s.label, ())) for s in heavy), default=1) or 1
     riders = []  # per variant k: label → the H the rules give the site as its k-th candidate
     for k in range(variants):
-        variant = model.with_sites([s.with_element(_kth(elements, s, k)) if not s.mixed else s for s in heavy])
+        variant = model.with_sites(
+            [s.with_element(_kth(elements, s, k)) if not s.mixed else s for s in heavy]
+        )
         riders.append(_riding_by_pivot(with_riding_hydrogens(variant)))
-    parts = {s.label: structure_factors([*s.mixed, s]) for s in heavy}  # each with its symmetry images
+    parts = {
+        s.label: structure_factors([*s.mixed, s]) for s in heavy
+    }  # each with its symmetry images
     own_h = {s.label: structure_factors(riders[0].get(s.label, [])) for s in heavy}
     total = sum(parts.values()) + sum(own_h.values())
     root_w = 1.0 / sigmas
-    scale = float(np.sum(observed * np.abs(total) ** 2 / sigmas ** 2) / np.sum(np.abs(total) ** 4 / sigmas ** 2))
+    scale = float(
+        np.sum(observed * np.abs(total) ** 2 / sigmas**2) / np.sum(np.abs(total) ** 4 / sigmas**2)
+    )
     fits = {}
     for site in heavy:
         rest = total - parts[site.label] - own_h[site.label]
@@ -152,7 +196,9 @@ def site_fits(model: Structure, reflections, elements: dict[str, list[str]]) -> 
         fits[site.label] = {}
         for k, element in enumerate(elements.get(site.label, [site.element])):
             atom = structure_factors([site.with_element(element)])
-            hydrogens = own_h[site.label] if k == 0 else structure_factors(riders[k].get(site.label, []))
+            hydrogens = (
+                own_h[site.label] if k == 0 else structure_factors(riders[k].get(site.label, []))
+            )
             fits[site.label][element] = _fit(observed, root_w, d_sq, scale, rest + hydrogens, atom)
     return fits
 
@@ -175,8 +221,9 @@ def _riding_by_pivot(structure: Structure) -> dict[str, list]:
 
 def _fit(observed, root_w, d_sq, scale: float, rest, part) -> SiteFit:
     """Least squares over the scale, α and ΔUiso of Fc = rest + α·part·exp(−2π²ΔU/d²)."""
+
     def residuals(p):
-        fc = rest + p[1] * part * np.exp(-2 * math.pi ** 2 * p[2] / d_sq)
+        fc = rest + p[1] * part * np.exp(-2 * math.pi**2 * p[2] / d_sq)
         return root_w * (observed - p[0] * np.abs(fc) ** 2)
 
     fit = least_squares(residuals, [scale, 1.0, 0.0], method="lm")
@@ -204,10 +251,12 @@ def shared_offset_and_spread(alphas: list[float], zs: list[int]) -> tuple[float,
 
 def width(fit_sigma: float, spread: float, z: int) -> float:
     """The likelihood's standard deviation for an element of atomic number z, e."""
-    return math.sqrt(fit_sigma ** 2 + spread ** 2 + (RELATIVE * z) ** 2)
+    return math.sqrt(fit_sigma**2 + spread**2 + (RELATIVE * z) ** 2)
 
 
-def log_likelihoods(counts: dict[str, tuple[float, float]], offset: float, spread: float) -> dict[str, float]:
+def log_likelihoods(
+    counts: dict[str, tuple[float, float]], offset: float, spread: float
+) -> dict[str, float]:
     """ln L of each candidate: the Gaussian density of its electron count about offset × Z;
     `counts`: element → (electrons fitted with its form factor, their standard uncertainty)."""
     logs = {}
@@ -218,10 +267,15 @@ def log_likelihoods(counts: dict[str, tuple[float, float]], offset: float, sprea
     return logs
 
 
-def posterior(counts: dict[str, tuple[float, float]], offset: float, spread: float,
-              prior: dict[str, float]) -> dict[str, float]:
-    """prior (floored at PRIOR_FLOOR) × likelihood of the electron count, normalised over the candidates."""
-    logs = {el: math.log(max(prior[el], PRIOR_FLOOR)) + v for el, v in log_likelihoods(counts, offset, spread).items()}
+def posterior(
+    counts: dict[str, tuple[float, float]], offset: float, spread: float, prior: dict[str, float]
+) -> dict[str, float]:
+    """prior (floored at PRIOR_FLOOR) × likelihood of the electron count, normalised over the
+    candidates."""
+    logs = {
+        el: math.log(max(prior[el], PRIOR_FLOOR)) + v
+        for el, v in log_likelihoods(counts, offset, spread).items()
+    }
     top = max(logs.values())
     weights = {el: math.exp(v - top) for el, v in logs.items()}
     total = sum(weights.values())
@@ -232,8 +286,11 @@ def candidates(held: str, scores: dict[str, float], sfac: list[str]) -> list[str
     """The element held, SFAC elements the model gives PRIOR_FLOOR or more, and the held
     element's Z-neighbours in SFAC."""
     allowed = [el for el in sfac if not is_hydrogen(el)]
-    chosen = [held] + [el for el in allowed if el != held and (scores.get(el, 0.0) >= PRIOR_FLOOR
-                                                               or z_neighbours(el, held))]
+    chosen = [held] + [
+        el
+        for el in allowed
+        if el != held and (scores.get(el, 0.0) >= PRIOR_FLOOR or z_neighbours(el, held))
+    ]
     return chosen
 
 
@@ -259,8 +316,13 @@ class ElementEvidence:
         return notes
 
 
-def weigh_elements(refined: RefinementResult, reflections, method: str, cycles: int,
-                   priors: dict[str, dict[str, float]] | None = None) -> ElementEvidence:
+def weigh_elements(
+    refined: RefinementResult,
+    reflections,
+    method: str,
+    cycles: int,
+    priors: dict[str, dict[str, float]] | None = None,
+) -> ElementEvidence:
     """Weigh each non-H atom of an isotropic refinement against the reflections and change
     those whose posterior says so; `priors` (label → model probabilities) default to the
     model's answer on the Fo map the refined model phases.
@@ -273,9 +335,16 @@ def weigh_elements(refined: RefinementResult, reflections, method: str, cycles: 
     model = refined.structure
     completeness = merged_intensities(model, reflections).completeness()
     if completeness < MIN_COMPLETENESS:
-        return ElementEvidence({}, {}, None, 0, refined.r1, f"elements not weighed by the data: the reflections are "
-                               f"{100 * completeness:.0f} % complete to their resolution (at least "
-                               f"{100 * MIN_COMPLETENESS:.0f} % needed for a count at every site)")
+        return ElementEvidence(
+            {},
+            {},
+            None,
+            0,
+            refined.r1,
+            f"elements not weighed by the data: the reflections are "
+            f"{100 * completeness:.0f} % complete to their resolution (at least "
+            f"{100 * MIN_COMPLETENESS:.0f} % needed for a count at every site)",
+        )
     if priors is None:
         priors = fobs_priors(model, reflections, method)
     weigh = _Weighing(refined, reflections, cycles, priors)
@@ -288,30 +357,49 @@ def weigh_elements(refined: RefinementResult, reflections, method: str, cycles: 
         trial = weigh.refined_with(current, proposed)
         if trial is None:
             for label in proposed:
-                evidence[label].reason += f"; not changed: the refinement with it failed ({weigh.failure})"
+                evidence[
+                    label
+                ].reason += f"; not changed: the refinement with it failed ({weigh.failure})"
             break
         if weigh.state(trial) in seen:  # a cycle: stop where we are
             break
         seen.add(weigh.state(trial))
         why.update({label: evidence[label].reason for label in proposed})
         current, evidence = trial, weigh(trial)
-    unconfirmed = {label: weigh.given[label] for label, e in evidence.items()
-                   if e.before != weigh.given[label] and (e.decision != e.before or e.posterior.get(
-                       weigh.given[label], 0.0) > 1 - CHANGE_POSTERIOR)}
+    unconfirmed = {
+        label: weigh.given[label]
+        for label, e in evidence.items()
+        if e.before != weigh.given[label]
+        and (
+            e.decision != e.before
+            or e.posterior.get(weigh.given[label], 0.0) > 1 - CHANGE_POSTERIOR
+        )
+    }
     if unconfirmed:
         current = weigh.refined_with(current, unconfirmed) or refined
         evidence = weigh(current)
     current, reverted = weigh.refinement_net(current)
     # the atoms the posterior leans away from without deciding: changed together when the
     # refinement agrees (R1 down by R1_GAIN, wR2 down), as the second look on its own did
-    leaning = {label: max(e.posterior, key=e.posterior.get) for label, e in evidence.items()
-               if e.posterior and max(e.posterior, key=e.posterior.get) != e.before}
+    leaning = {
+        label: max(e.posterior, key=e.posterior.get)
+        for label, e in evidence.items()
+        if e.posterior and max(e.posterior, key=e.posterior.get) != e.before
+    }
     trial = weigh.refined_with(current, leaning) if leaning else None
     if trial is not None and trial.r1 <= current.r1 - R1_GAIN and trial.wr2 < current.wr2:
-        why.update({label: f"{evidence[label].reason}; undecided by the count, the refinement agrees: isotropic "
-                           f"R1 {trial.r1:.4f} with {leaning[label]}, {current.r1:.4f} without" for label in leaning})
+        why.update(
+            {
+                label: f"{evidence[label].reason}; undecided by the count, the refinement agrees: "
+                "isotropic "
+                f"R1 {trial.r1:.4f} with {leaning[label]}, {current.r1:.4f} without"
+                for label in leaning
+            }
+        )
         current, evidence = trial, weigh(trial)
-    result = ElementEvidence(evidence, weigh.changes(current), current, weigh.rounds, refined.r1, reverted)
+    result = ElementEvidence(
+        evidence, weigh.changes(current), current, weigh.rounds, refined.r1, reverted
+    )
     for label, e in evidence.items():
         final = result.changes.get(label, weigh.given[label])
         if label in result.changes:
@@ -328,7 +416,12 @@ class _Weighing:
     """The rounds' shared state: the data, the priors, the elements as given, refinements run."""
 
     def __init__(self, refined: RefinementResult, reflections, cycles: int, priors):
-        self.start, self.reflections, self.cycles, self.priors = refined, reflections, cycles, priors
+        self.start, self.reflections, self.cycles, self.priors = (
+            refined,
+            reflections,
+            cycles,
+            priors,
+        )
         heavy = [s for s in refined.structure.sites if not is_hydrogen(s.element)]
         self.given = {s.label: s.element for s in heavy}
         self.mixed = {s.label for s in heavy if s.mixed}
@@ -337,8 +430,11 @@ class _Weighing:
         self.failure = ""  # the last refinement's error
 
     def __call__(self, refinement: RefinementResult) -> dict[str, SiteEvidence]:
-        names = {s.label: candidates(s.element, self.priors.get(s.label) or {}, self.sfac)
-                 for s in refinement.structure.sites if s.label in self.given}
+        names = {
+            s.label: candidates(s.element, self.priors.get(s.label) or {}, self.sfac)
+            for s in refinement.structure.sites
+            if s.label in self.given
+        }
         fits = site_fits(refinement.structure, self.reflections, names)
         return _weigh(refinement.structure, self.priors, names, self.mixed, fits)
 
@@ -346,14 +442,23 @@ class _Weighing:
         return tuple(s.element for s in refinement.structure.sites)
 
     def changes(self, refinement: RefinementResult) -> dict[str, str]:
-        return {s.label: s.element for s in refinement.structure.sites
-                if s.label in self.given and s.element != self.given[s.label]}
+        return {
+            s.label: s.element
+            for s in refinement.structure.sites
+            if s.label in self.given and s.element != self.given[s.label]
+        }
 
-    def refined_with(self, refinement: RefinementResult, elements: dict[str, str]) -> RefinementResult | None:
+    def refined_with(
+        self, refinement: RefinementResult, elements: dict[str, str]
+    ) -> RefinementResult | None:
         """`refinement`'s model with these elements, refined again (None when that fails)."""
         self.rounds += 1
-        changed = refinement.structure.with_sites([s.with_element(elements[s.label]) if s.label in elements else s
-                                                   for s in refinement.structure.sites])
+        changed = refinement.structure.with_sites(
+            [
+                s.with_element(elements[s.label]) if s.label in elements else s
+                for s in refinement.structure.sites
+            ]
+        )
         try:
             return refine(changed, self.reflections, self.cycles)
         except RefinementError as error:  # the job goes on with the elements before
@@ -377,9 +482,11 @@ class _Weighing:
         dropped = {label: element for label, element in changes.items() if label not in kept}
         if not dropped:
             return final, ""
-        return final, (f"the data's element changes {_listed(dropped, self.given)} not kept: isotropic "
-                       f"wR2 {current.wr2:.4f}, R1 {current.r1:.4f} with them; {self.start.wr2:.4f}, "
-                       f"{self.start.r1:.4f} without")
+        return final, (
+            f"the data's element changes {_listed(dropped, self.given)} not kept: isotropic "
+            f"wR2 {current.wr2:.4f}, R1 {current.r1:.4f} with them; {self.start.wr2:.4f}, "
+            f"{self.start.r1:.4f} without"
+        )
 
     def worse(self, trial: RefinementResult) -> bool:
         """wR2 (what least squares minimises) up by a share WR2_GAIN, or R1 up by R1_NET."""
@@ -399,24 +506,41 @@ def _listed(changes: dict[str, str], given: dict[str, str]) -> str:
     return ", ".join(f"{label} {given[label]} → {element}" for label, element in changes.items())
 
 
-def _weigh(model: Structure, priors, names: dict[str, list[str]], mixed,
-           fits: dict[str, dict[str, SiteFit]]) -> dict[str, SiteEvidence]:
+def _weigh(
+    model: Structure,
+    priors,
+    names: dict[str, list[str]],
+    mixed,
+    fits: dict[str, dict[str, SiteFit]],
+) -> dict[str, SiteEvidence]:
     """Evidence and proposed element (`decision`) per non-H site of `model`."""
     heavy = [s for s in model.sites if not is_hydrogen(s.element)]
     plain = [s for s in heavy if not s.mixed and math.isfinite(fits[s.label][s.element].alpha)]
-    offset, spread = shared_offset_and_spread([fits[s.label][s.element].alpha for s in plain],
-                                              [atomic_number(s.element) for s in plain])
+    offset, spread = shared_offset_and_spread(
+        [fits[s.label][s.element].alpha for s in plain], [atomic_number(s.element) for s in plain]
+    )
     evidence = {}
     for site in heavy:
-        counts = {el: (fit.alpha * atomic_number(el), fit.sigma * atomic_number(el))
-                  for el, fit in fits[site.label].items()}
+        counts = {
+            el: (fit.alpha * atomic_number(el), fit.sigma * atomic_number(el))
+            for el, fit in fits[site.label].items()
+        }
         electrons, fit_sigma = counts[site.element]
-        e = SiteEvidence(electrons=electrons, sigma=width(fit_sigma, spread, atomic_number(site.element)),
-                         before=site.element, decision=site.element)
+        e = SiteEvidence(
+            electrons=electrons,
+            sigma=width(fit_sigma, spread, atomic_number(site.element)),
+            before=site.element,
+            decision=site.element,
+        )
         evidence[site.label] = e
         if site.label in mixed or site.part or site.occupancy < 1 or not math.isfinite(electrons):
-            e.reason = "mixed site: the elements the user gave" if site.label in mixed else \
-                "no fit" if not math.isfinite(electrons) else "disordered or partly occupied: not weighed"
+            e.reason = (
+                "mixed site: the elements the user gave"
+                if site.label in mixed
+                else "no fit"
+                if not math.isfinite(electrons)
+                else "disordered or partly occupied: not weighed"
+            )
             continue
         scores = priors.get(site.label) or {}
         e.prior = {el: scores.get(el, 0.0) for el in names[site.label]}
@@ -424,25 +548,45 @@ def _weigh(model: Structure, priors, names: dict[str, list[str]], mixed,
             e.posterior = {site.element: 1.0}
             e.reason = "no other element to weigh"
             continue
-        widths = {el: abs(n - offset * atomic_number(el)) / width(s, spread, atomic_number(el))
-                  for el, (n, s) in counts.items()}
+        widths = {
+            el: abs(n - offset * atomic_number(el)) / width(s, spread, atomic_number(el))
+            for el, (n, s) in counts.items()
+        }
         if min(widths.values()) > OUTLIER:
-            e.reason = (f"refined as {electrons:.1f} e, {min(widths.values()):.0f} widths from every candidate "
-                        f"({', '.join(counts)}): disorder or a missing atom, not weighed")
+            e.reason = (
+                f"refined as {electrons:.1f} e, {min(widths.values()):.0f} widths from every "
+                "candidate "
+                f"({', '.join(counts)}): disorder or a missing atom, not weighed"
+            )
             continue
-        e.posterior = posterior(counts, offset, spread,
-                                {el: scores.get(el, 0.0) if scores else 1.0 / len(counts) for el in counts})
+        e.posterior = posterior(
+            counts,
+            offset,
+            spread,
+            {el: scores.get(el, 0.0) if scores else 1.0 / len(counts) for el in counts},
+        )
         best = max(e.posterior, key=e.posterior.get)
-        held = f"{electrons:.1f} e as {site.element} (sites share {offset:.2f} × Z ± {spread:.2f} e)"
+        held = (
+            f"{electrons:.1f} e as {site.element} (sites share {offset:.2f} × Z ± {spread:.2f} e)"
+        )
         logs = log_likelihoods(counts, offset, spread)
         factor = math.exp(min(logs[best] - logs[site.element], 50.0))
-        if best != site.element and e.posterior[site.element] <= 1 - CHANGE_POSTERIOR and factor >= DATA_FACTOR:
+        if (
+            best != site.element
+            and e.posterior[site.element] <= 1 - CHANGE_POSTERIOR
+            and factor >= DATA_FACTOR
+        ):
             e.decision = best
-            e.reason = (f"refined as {held}, as {best} {counts[best][0]:.1f} e; odds of the count alone "
-                        f"{best}:{site.element} {factor:.2g}:1, model {scores.get(best, 0.0):.2f} for {best}; "
-                        f"posterior {best} {e.posterior[best]:.2f}")
+            e.reason = (
+                f"refined as {held}, as {best} {counts[best][0]:.1f} e; odds of the count alone "
+                f"{best}:{site.element} {factor:.2g}:1, model {scores.get(best, 0.0):.2f} for "
+                f"{best}; "
+                f"posterior {best} {e.posterior[best]:.2f}"
+            )
         else:
-            e.reason = f"refined as {held}; posterior {site.element} {e.posterior[site.element]:.2f}"
+            e.reason = (
+                f"refined as {held}; posterior {site.element} {e.posterior[site.element]:.2f}"
+            )
             if best != site.element and factor < DATA_FACTOR:
                 e.reason += f"; odds of the count alone {best}:{site.element} only {factor:.2g}:1"
     return evidence
@@ -454,10 +598,15 @@ def fobs_priors(model: Structure, reflections, method: str) -> dict[str, dict[st
     heavy = [s for s in model.sites if not is_hydrogen(s.element)]
     left = unit_left_to_assign(model)
     peaks = replace(fobs_peaks(model, reflections), sfac=left.sfac, unit=left.unit)
-    return {heavy[k].label: dict(answer.element_scores) for k, answer in assign(peaks, method).by_index().items()}
+    return {
+        heavy[k].label: dict(answer.element_scores)
+        for k, answer in assign(peaks, method).by_index().items()
+    }
 
 
-def take_weighed_elements(assignment: Assignment, weighed: ElementEvidence, assigned: Structure) -> dict[str, str]:
+def take_weighed_elements(
+    assignment: Assignment, weighed: ElementEvidence, assigned: Structure
+) -> dict[str, str]:
     """Put the evidence and the data's elements into `assignment`, relabel every site as the
     first pass labels them (crystalx_core.assign.labels; `assigned` is the structure the
     assignment indexes) and return each old label's new one."""
@@ -476,4 +625,6 @@ def take_weighed_elements(assignment: Assignment, weighed: ElementEvidence, assi
 
 
 def relabelled(structure: Structure, renamed: dict[str, str]) -> Structure:
-    return structure.with_sites([replace(s, label=renamed.get(s.label, s.label)) for s in structure.sites])
+    return structure.with_sites(
+        [replace(s, label=renamed.get(s.label, s.label)) for s in structure.sites]
+    )

@@ -1,4 +1,5 @@
 """Element symbols, atomic numbers and covalent radii (from gemmi's tables)."""
+
 from __future__ import annotations
 
 import gemmi
@@ -31,14 +32,39 @@ def is_hydrogen(symbol: str | None) -> bool:
 
 # Elements treated as covalent partners; every other element is a metal (coordination bonds).
 # Ge and Sb are covalent here (germanes, stibines), though gemmi's metal flag says otherwise.
-NON_METALS = frozenset({
-    "H", "D", "He", "B", "C", "N", "O", "F", "Ne", "Si", "P", "S", "Cl", "Ar",
-    "Ge", "As", "Se", "Br", "Kr", "Sb", "Te", "I", "Xe",
-})
+NON_METALS = frozenset(
+    {
+        "H",
+        "D",
+        "He",
+        "B",
+        "C",
+        "N",
+        "O",
+        "F",
+        "Ne",
+        "Si",
+        "P",
+        "S",
+        "Cl",
+        "Ar",
+        "Ge",
+        "As",
+        "Se",
+        "Br",
+        "Kr",
+        "Sb",
+        "Te",
+        "I",
+        "Xe",
+    }
+)
 
 
 def is_metal(symbol: str | None) -> bool:
-    return symbol is not None and symbol not in NON_METALS and gemmi.Element(symbol).atomic_number > 0
+    return (
+        symbol is not None and symbol not in NON_METALS and gemmi.Element(symbol).atomic_number > 0
+    )
 
 
 def symbol(z: int) -> str:

@@ -1,4 +1,5 @@
 """Our own exception types: every user-facing failure names the file and, where known, the line."""
+
 from __future__ import annotations
 
 import re
@@ -51,11 +52,14 @@ class RefinementError(CrystalXError):
 
 
 # the signals that stop a job as Ctrl-C does (SIGHUP does not exist on Windows)
-STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
 
 
 class Stopped(KeyboardInterrupt):
-    """A signal (SIGINT, SIGTERM, SIGHUP) ended the job; `signum` gives the exit code 128 + signum."""
+    """A signal (SIGINT, SIGTERM, SIGHUP) ended the job; `signum` gives the exit code 128 +
+    signum."""
 
     def __init__(self, signum: int, message: str = ""):
         super().__init__(message)

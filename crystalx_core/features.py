@@ -2,13 +2,15 @@
 
 The network sees a finite cluster, not a periodic crystal: the sites we predict come
 first ("centres"), followed by every symmetry image of any site that lies within a
-context radius of a centre ("context"; the cutoff unless told otherwise). Edges join every pair of nodes closer than the cutoff,
+context radius of a centre ("context"; the cutoff unless told otherwise). Edges join every pair of
+nodes closer than the cutoff,
 context–context pairs included, so that the second and later message-passing layers see
 the context atoms' own surroundings as far as the cluster reaches. With the images as
 explicit nodes the network needs nothing but positions and an edge list (plus the edges
 regrouped per target node), which keeps the exported ONNX graph free of periodic
 bookkeeping.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -69,7 +71,7 @@ def height_bins(heights: list[float | None], expected_atoms: float) -> np.ndarra
     bins = np.zeros(len(heights), dtype=np.int64)
     if not known.any():
         return bins
-    top = np.sort(values[known])[::-1][:max(1, min(int(known.sum()), int(round(expected_atoms))))]
+    top = np.sort(values[known])[::-1][: max(1, min(int(known.sum()), int(round(expected_atoms))))]
     bins[known] = 1 + np.searchsorted(HEIGHT_EDGES, values[known] / float(np.median(top)))
     return bins
 
@@ -102,7 +104,9 @@ def incoming_edges(edge_index: np.ndarray, n: int) -> np.ndarray:
     return table
 
 
-def _within_one_alternative(edge_index: np.ndarray, structure: Structure, node_site: np.ndarray) -> np.ndarray:
+def _within_one_alternative(
+    edge_index: np.ndarray, structure: Structure, node_site: np.ndarray
+) -> np.ndarray:
     """The edges without those between two alternatives of a disordered model (PART 1 and
     PART 2 atoms never coexist; SHELXL never bonds them, geometry.may_bond): each atom sees
     an ordered surrounding, as in training. PART 0 atoms see every alternative."""
@@ -113,8 +117,12 @@ def _within_one_alternative(edge_index: np.ndarray, structure: Structure, node_s
     return edge_index[:, (a == 0) | (b == 0) | (a == b)]
 
 
-def build_graph(structure: Structure, guesses: list[int], cutoff: float = DEFAULT_CUTOFF,
-                context: float | None = None) -> GraphInputs:
+def build_graph(
+    structure: Structure,
+    guesses: list[int],
+    cutoff: float = DEFAULT_CUTOFF,
+    context: float | None = None,
+) -> GraphInputs:
     """The cluster for `structure` with `guesses[k]` as the element guess of site k.
 
     Context nodes are the images within `context` Å of a centre (default: the cutoff;
@@ -126,15 +134,18 @@ def build_graph(structure: Structure, guesses: list[int], cutoff: float = DEFAUL
     n_sites = len(structure.sites)
     z_sites = np.asarray(guesses, dtype=np.int64).reshape(-1)
     if len(z_sites) != n_sites:
-        raise CrystalXError(f"{len(z_sites)} element guesses for {n_sites} sites",
-                            structure.source or None)
+        raise CrystalXError(
+            f"{len(z_sites)} element guesses for {n_sites} sites", structure.source or None
+        )
     if np.any((z_sites < 0) | (z_sites >= MAX_Z)):
-        raise CrystalXError(f"element guesses must be atomic numbers 0..{MAX_Z - 1}",
-                            structure.source or None)
+        raise CrystalXError(
+            f"element guesses must be atomic numbers 0..{MAX_Z - 1}", structure.source or None
+        )
     centre_pos = structure.cartesian(structure.frac_array).reshape(-1, 3)
 
-    contacts = [c for per_site in neighbours(structure, context) for c in per_site
-                if c.distance < context]
+    contacts = [
+        c for per_site in neighbours(structure, context) for c in per_site if c.distance < context
+    ]
     site = np.array([c.j for c in contacts], dtype=np.int64)
     key = np.array([(c.j, c.op, *c.shift) for c in contacts], dtype=np.int64).reshape(-1, 5)
     cart = np.array([c.cart_j for c in contacts], dtype=float).reshape(-1, 3)
@@ -146,6 +157,12 @@ def build_graph(structure: Structure, guesses: list[int], cutoff: float = DEFAUL
     pos = np.concatenate([centre_pos, context_pos])
     node_site = np.concatenate([np.arange(n_sites), context_site]).astype(np.int64)
     edge_index = _within_one_alternative(radius_edges(pos, cutoff), structure, node_site)
-    return GraphInputs(z=z_sites[node_site], pos=pos.astype(np.float32), edge_index=edge_index,
-                       incoming=incoming_edges(edge_index, len(pos)), site=node_site,
-                       n_centre=n_sites, cutoff=cutoff)
+    return GraphInputs(
+        z=z_sites[node_site],
+        pos=pos.astype(np.float32),
+        edge_index=edge_index,
+        incoming=incoming_edges(edge_index, len(pos)),
+        site=node_site,
+        n_centre=n_sites,
+        cutoff=cutoff,
+    )

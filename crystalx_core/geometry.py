@@ -5,6 +5,7 @@ site that coincide (a site on a special position) are kept once. The unit cell i
 repeated over enough lattice translations to cover the search radius and searched with a
 k-d tree, so the result is exact for any radius and any cell, however small.
 """
+
 from __future__ import annotations
 
 import math
@@ -51,8 +52,9 @@ class _Images:
     frac: np.ndarray  # (m, 3) wrapped fractional position
 
 
-def _distinct_ops(images: np.ndarray, orth: np.ndarray, identity: int,
-                  tolerance: float) -> np.ndarray:
+def _distinct_ops(
+    images: np.ndarray, orth: np.ndarray, identity: int, tolerance: float
+) -> np.ndarray:
     """Mask (sites, ops) keeping one operator per distinct image of each site.
 
     The identity comes first, so a site on a general position keeps every operator and a
@@ -65,12 +67,12 @@ def _distinct_ops(images: np.ndarray, orth: np.ndarray, identity: int,
     keep = np.empty((n_sites, n_ops), dtype=bool)
     chunk = max(1, 2_000_000 // (n_ops * n_ops))
     for start in range(0, n_sites, chunk):
-        block = ordered[start:start + chunk]
+        block = ordered[start : start + chunk]
         diff = block[:, :, None, :] - block[:, None, :, :]
         diff -= np.round(diff)
         close = np.einsum("...a,ba->...b", diff, orth)
         close = np.einsum("...a,...a->...", close, close) < tolerance**2
-        keep[start:start + chunk, order] = ~np.any(close & earlier, axis=2)
+        keep[start : start + chunk, order] = ~np.any(close & earlier, axis=2)
     return keep
 
 
@@ -105,12 +107,18 @@ def chemical_occupancies(structure: Structure, crystallographic: list[float]) ->
     """SHELX's sof (and Olex2's occupancy) carry the site-symmetry factor, 0.5 for a full atom
     on an inversion centre: × group order / multiplicity gives the chemical occupancy, 1."""
     order = len(structure.symops)
-    return [occupancy * order / multiplicity
-            for occupancy, multiplicity in zip(crystallographic, site_multiplicities(structure))]
+    return [
+        occupancy * order / multiplicity
+        for occupancy, multiplicity in zip(crystallographic, site_multiplicities(structure))
+    ]
 
 
-def neighbours(structure: Structure, radius: float, centres: list[int] | None = None,
-               include_self_images: bool = True) -> list[list[Contact]]:
+def neighbours(
+    structure: Structure,
+    radius: float,
+    centres: list[int] | None = None,
+    include_self_images: bool = True,
+) -> list[list[Contact]]:
     """Every image of every site within `radius` Å of each centre site, nearest first.
 
     The centre itself is left out; its other symmetry images are included unless
@@ -122,14 +130,21 @@ def neighbours(structure: Structure, radius: float, centres: list[int] | None = 
     """
     if not structure.sites:
         return [[] for _ in (centres or ())]
-    key = (tuple(structure.cell), tuple(structure.symops), structure.frac_array.tobytes(), float(radius),
-           bool(include_self_images))
+    key = (
+        tuple(structure.cell),
+        tuple(structure.symops),
+        structure.frac_array.tobytes(),
+        float(radius),
+        bool(include_self_images),
+    )
     with _RECENT_LOCK:
         every = _RECENT.pop(key, None)
     if every is None and centres is not None:  # a few centres of a new geometry: those alone
         return _neighbours(structure, radius, list(centres), include_self_images)
     if every is None:
-        every = _neighbours(structure, radius, list(range(len(structure.sites))), include_self_images)
+        every = _neighbours(
+            structure, radius, list(range(len(structure.sites))), include_self_images
+        )
     with _RECENT_LOCK:
         _RECENT[key] = every  # now the most recent
         while len(_RECENT) > _RECENT_SIZE:
@@ -142,8 +157,9 @@ _RECENT_SIZE = 4
 _RECENT_LOCK = threading.Lock()
 
 
-def _neighbours(structure: Structure, radius: float, centres: list[int],
-                include_self_images: bool) -> list[list[Contact]]:
+def _neighbours(
+    structure: Structure, radius: float, centres: list[int], include_self_images: bool
+) -> list[list[Contact]]:
     if not centres:
         return []
     orth = structure.orthogonalisation
@@ -154,8 +170,9 @@ def _neighbours(structure: Structure, radius: float, centres: list[int],
     # sphere of that radius) of the cell can: the rest would make the tree 27 cells big
     margin = radius * np.linalg.norm(np.linalg.inv(orth), axis=1) + 1e-9
     reach = np.ceil(margin).astype(int)
-    grid = np.stack(np.meshgrid(*(np.arange(-k, k + 1) for k in reach), indexing="ij"),
-                    axis=-1).reshape(-1, 3)
+    grid = np.stack(
+        np.meshgrid(*(np.arange(-k, k + 1) for k in reach), indexing="ij"), axis=-1
+    ).reshape(-1, 3)
     point_frac = (images.frac[None, :, :] + grid[:, None, :]).reshape(-1, 3)
     near = np.all((point_frac >= -margin) & (point_frac < 1 + margin), axis=1)
     point_frac = point_frac[near]
@@ -182,9 +199,15 @@ def _neighbours(structure: Structure, radius: float, centres: list[int],
 
     result: list[list[Contact]] = [[] for _ in centres]
     shifts = list(map(tuple, shift[order].tolist()))
-    for c, i, j, op, s, d, xyz in zip(which[order].tolist(), site_i[order].tolist(),
-                                      site_j[order].tolist(), images.op[image[order]].tolist(),
-                                      shifts, distance[order].tolist(), cart_j[order]):
+    for c, i, j, op, s, d, xyz in zip(
+        which[order].tolist(),
+        site_i[order].tolist(),
+        site_j[order].tolist(),
+        images.op[image[order]].tolist(),
+        shifts,
+        distance[order].tolist(),
+        cart_j[order],
+    ):
         result[c].append(Contact(i, j, op, s, d, xyz))
     return result
 
@@ -197,8 +220,9 @@ def may_bond(part_i: int, part_j: int, symmetry_image: bool = False) -> bool:
     return not (symmetry_image and part_i and part_j and min(part_i, part_j) < 0)
 
 
-def connectivity(structure: Structure, tolerance: float = 0.4,
-                 max_bond: float = 3.2) -> list[list[Contact]]:
+def connectivity(
+    structure: Structure, tolerance: float = 0.4, max_bond: float = 3.2
+) -> list[list[Contact]]:
     """Bonds of each site: d < r_cov(i) + r_cov(j) + tolerance, between 0.5 Å and `max_bond`.
 
     Peaks count as carbon; two H never bond; PART rules as in SHELXL.
@@ -233,8 +257,11 @@ def bond_angle(a, b, c) -> float:
 def angle_sum(centre, neighbours) -> float:
     """Sum of the angles between every pair of bonds at `centre` (360° for a planar sp2 atom)."""
     points = list(neighbours)
-    return sum(bond_angle(points[p], centre, points[q])
-               for p in range(len(points)) for q in range(p + 1, len(points)))
+    return sum(
+        bond_angle(points[p], centre, points[q])
+        for p in range(len(points))
+        for q in range(p + 1, len(points))
+    )
 
 
 H_BOND_MAX = 1.3  # Å: an H this close to a non-H atom is bonded to it (S–H ≈ 1.2 Å)
@@ -252,7 +279,11 @@ def bonded_h_counts(structure: Structure, max_distance: float) -> list[int]:
     counts = []
     for i, near in zip(heavy, neighbours(structure, max_distance, centres=heavy)):
         pivot = structure.sites[i]
-        share = sum(min(structure.sites[c.j].occupancy, pivot.occupancy) for c in near
-                    if is_hydrogen(structure.sites[c.j].element) and may_bond(pivot.part, structure.sites[c.j].part))
+        share = sum(
+            min(structure.sites[c.j].occupancy, pivot.occupancy)
+            for c in near
+            if is_hydrogen(structure.sites[c.j].element)
+            and may_bond(pivot.part, structure.sites[c.j].part)
+        )
         counts.append(int(round(share / pivot.occupancy)) if pivot.occupancy > 0 else 0)
     return counts

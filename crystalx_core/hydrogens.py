@@ -17,6 +17,7 @@ framework, while contacts to metals are coordination bonds (an η5-Cp carbon bon
 still an aromatic CH). Metals count only where the covalent framework cannot explain the H
 count, as for M–CH3 or an ammine ligand.
 """
+
 from __future__ import annotations
 
 import math
@@ -74,9 +75,15 @@ _COS_100 = math.cos(math.radians(100.0))
 
 # --- choosing the code ---------------------------------------------------------------------
 
-def choose_hfix(element: str, n_h: int, pivot: np.ndarray,
-                neighbours: Sequence[tuple[str, np.ndarray]], prefer_staggered: bool = False,
-                second_neighbours: Sequence[np.ndarray] | None = None) -> tuple[int, str]:
+
+def choose_hfix(
+    element: str,
+    n_h: int,
+    pivot: np.ndarray,
+    neighbours: Sequence[tuple[str, np.ndarray]],
+    prefer_staggered: bool = False,
+    second_neighbours: Sequence[np.ndarray] | None = None,
+) -> tuple[int, str]:
     """The SHELXL HFIX code for `n_h` H atoms on `pivot`, and a note that says why.
 
     `neighbours` are the bonded non-H atoms as (element, Cartesian xyz); `second_neighbours`
@@ -99,8 +106,10 @@ def choose_hfix(element: str, n_h: int, pivot: np.ndarray,
     rules = {"C": _carbon, "N": _nitrogen, "O": _chalcogen, "S": _chalcogen, "B": _boron}
     rule = rules.get(element)
     if rule is None:
-        return 0, (f"{element}-H{n_h}: SHELXL has no default {element}–H geometry; "
-                   "place from the difference map and restrain with DFIX")
+        return 0, (
+            f"{element}-H{n_h}: SHELXL has no default {element}–H geometry; "
+            "place from the difference map and restrain with DFIX"
+        )
     in_cage = any(el == "B" for el, _ in neighbours)
     return rule(element, n_h, pivot, covalent, metals, others, prefer_staggered, in_cage)
 
@@ -108,6 +117,7 @@ def choose_hfix(element: str, n_h: int, pivot: np.ndarray,
 # One rule per pivot element, all with the same signature so choose_hfix can dispatch on it.
 # `covalent`/`metals` are the neighbour positions split by element, `others` the second
 # neighbours, `in_cage` whether any neighbour is boron (a carborane or borane cluster).
+
 
 def _carbon(element, n_h, pivot, covalent, metals, others, prefer_staggered, in_cage):
     methyl = (33, "staggered CH3") if prefer_staggered else (137, "rotating CH3")
@@ -177,8 +187,10 @@ def _nitrogen(element, n_h, pivot, covalent, metals, others, prefer_staggered, i
             return 0, "free NH3 molecule: no riding model; restrain with DFIX/DANG"
         return 0, f"NH3 with {n_cov + len(metals)} neighbours: cannot place"
     if n_h == 4 and n_cov + len(metals) == 0:
-        return 0, ("ammonium NH4+: tetrahedron from place_ammonium_hydrogens, "
-                   "restrained with DFIX/DANG (no HFIX)")
+        return 0, (
+            "ammonium NH4+: tetrahedron from place_ammonium_hydrogens, "
+            "restrained with DFIX/DANG (no HFIX)"
+        )
     return 0, f"NH{n_h} with {n_cov + len(metals)} neighbours: cannot place"
 
 
@@ -227,8 +239,7 @@ def _is_planar_pair(pivot: np.ndarray, neighbours: list[np.ndarray]) -> bool:
     return min(_distance(pivot, y), _distance(pivot, z)) < _CONJUGATED_BOND
 
 
-def _neighbour_is_sp2(pivot: np.ndarray, neighbour: np.ndarray,
-                      others: list[np.ndarray]) -> bool:
+def _neighbour_is_sp2(pivot: np.ndarray, neighbour: np.ndarray, others: list[np.ndarray]) -> bool:
     """Whether the single neighbour Y of a terminal XH2 is planar (C=CH2, amide or urea C–NH2).
 
     With Y's two other substituents known, Y must be planar; with three it is sp3; otherwise
@@ -244,6 +255,7 @@ def _neighbour_is_sp2(pivot: np.ndarray, neighbour: np.ndarray,
 
 
 # --- placing the H atoms -------------------------------------------------------------------
+
 
 def riding_distance(code: int, element: str, temperature_c: float = 20.0) -> float:
     """SHELXL's default X–H distance for an AFIX/HFIX code, lengthened at low temperature.
@@ -265,12 +277,21 @@ def riding_distance(code: int, element: str, temperature_c: float = 20.0) -> flo
     return distance
 
 
-def place_hydrogens(code: int, pivot: np.ndarray, neighbours: Sequence[np.ndarray], n_h: int,
-                    element: str, second_neighbours: Sequence[np.ndarray] | None = None, *,
-                    acceptors: Sequence[np.ndarray] | None = None,
-                    known_hydrogens: Sequence[np.ndarray] = (), temperature_c: float = 20.0,
-                    distance: float | None = None, density: Density | None = None,
-                    site_operators: Sequence[np.ndarray] = ()) -> np.ndarray:
+def place_hydrogens(
+    code: int,
+    pivot: np.ndarray,
+    neighbours: Sequence[np.ndarray],
+    n_h: int,
+    element: str,
+    second_neighbours: Sequence[np.ndarray] | None = None,
+    *,
+    acceptors: Sequence[np.ndarray] | None = None,
+    known_hydrogens: Sequence[np.ndarray] = (),
+    temperature_c: float = 20.0,
+    distance: float | None = None,
+    density: Density | None = None,
+    site_operators: Sequence[np.ndarray] = (),
+) -> np.ndarray:
     """Idealised Cartesian positions (n_h, 3) of the H atoms of one HFIX group.
 
     `neighbours` are the bonded non-H atoms of the pivot. When more are passed than the
@@ -298,8 +319,9 @@ def place_hydrogens(code: int, pivot: np.ndarray, neighbours: Sequence[np.ndarra
     if n_h != expected:
         raise ValueError(f"HFIX {code} places {expected} H atoms, not {n_h}")
     pivot = np.asarray(pivot, dtype=float)
-    near = sorted((np.asarray(p, dtype=float) for p in neighbours),
-                  key=lambda p: _distance(pivot, p))
+    near = sorted(
+        (np.asarray(p, dtype=float) for p in neighbours), key=lambda p: _distance(pivot, p)
+    )
     needed = _NEIGHBOURS_USED.get(m, 1)
     if len(near) < needed:
         raise ValueError(f"HFIX {code} needs {needed} bonded atoms, got {len(near)}")
@@ -320,8 +342,16 @@ def place_hydrogens(code: int, pivot: np.ndarray, neighbours: Sequence[np.ndarra
     else:  # 3, 13, 14: terminal tetrahedral groups
         seek_hbonds = m != 3 and element in ("N", "O", "S") and acceptors
         directions = _terminal_tetrahedral_directions(
-            pivot, near[0], n_h, second_neighbours, acceptors if seek_hbonds else None,
-            known_hydrogens, d, density if m != 3 else None, site_operators)
+            pivot,
+            near[0],
+            n_h,
+            second_neighbours,
+            acceptors if seek_hbonds else None,
+            known_hydrogens,
+            d,
+            density if m != 3 else None,
+            site_operators,
+        )
     return pivot + d * np.array(directions)
 
 
@@ -358,8 +388,10 @@ def _secondary_directions(pivot, y, z) -> list[np.ndarray]:
     bisector = _unit(u_y + u_z)
     normal = _unit(np.cross(_unit(u_z - u_y), bisector))
     half = 0.9678 + 0.0698 * float(u_y @ u_z)
-    return [math.cos(half) * bisector + math.sin(half) * normal,
-            math.cos(half) * bisector - math.sin(half) * normal]
+    return [
+        math.cos(half) * bisector + math.sin(half) * normal,
+        math.cos(half) * bisector - math.sin(half) * normal,
+    ]
 
 
 def _terminal_planar_directions(pivot, neighbour, second_neighbours) -> list[np.ndarray]:
@@ -376,12 +408,23 @@ def _reference_substituent(neighbour, second_neighbours) -> np.ndarray | None:
     """The substituent of the pivot's neighbour with the shortest bond (SHELXL's choice)."""
     if not second_neighbours:
         return None
-    return min((np.asarray(p, dtype=float) for p in second_neighbours),
-               key=lambda p: _distance(neighbour, p))
+    return min(
+        (np.asarray(p, dtype=float) for p in second_neighbours),
+        key=lambda p: _distance(neighbour, p),
+    )
 
 
-def _terminal_tetrahedral_directions(pivot, neighbour, n_h, second_neighbours, acceptors,
-                                     known_hydrogens, d, density=None, site_operators=()) -> list[np.ndarray]:
+def _terminal_tetrahedral_directions(
+    pivot,
+    neighbour,
+    n_h,
+    second_neighbours,
+    acceptors,
+    known_hydrogens,
+    d,
+    density=None,
+    site_operators=(),
+) -> list[np.ndarray]:
     """XH3 or XH on a cone at the tetrahedral angle to X–Y.
 
     The start is staggered: the first H anti to Y's substituent with the shortest bond. With
@@ -426,20 +469,28 @@ def _terminal_tetrahedral_directions(pivot, neighbour, n_h, second_neighbours, a
     return list(_symmetrised(cone(best), site_operators) if n_h == 1 else cone(best))
 
 
-DISORDER_CLEARANCE = 0.6  # Å between an H of a disordered XH3 and the images of its H (0.84 at best)
+DISORDER_CLEARANCE = (
+    0.6  # Å between an H of a disordered XH3 and the images of its H (0.84 at best)
+)
 _SAME_DIRECTION = 0.03  # unit vectors closer than this (≈ 0.03 Å at 1 Å) count as one H
 
 
 def _is_invariant(directions: np.ndarray, operators: Sequence[np.ndarray]) -> bool:
     """Every operator maps every direction onto one of the set."""
-    return all(np.min(np.linalg.norm(directions - rotation @ v, axis=1)) < _SAME_DIRECTION
-               for rotation in operators for v in directions)
+    return all(
+        np.min(np.linalg.norm(directions - rotation @ v, axis=1)) < _SAME_DIRECTION
+        for rotation in operators
+        for v in directions
+    )
 
 
 def _clearance(vectors: np.ndarray, operators: Sequence[np.ndarray]) -> float:
     """Shortest distance from an X–H vector of the group to a symmetry image of one."""
-    return min(float(np.min(np.linalg.norm(vectors - rotation @ v, axis=1)))
-               for rotation in operators for v in vectors)
+    return min(
+        float(np.min(np.linalg.norm(vectors - rotation @ v, axis=1)))
+        for rotation in operators
+        for v in vectors
+    )
 
 
 def _symmetrised(directions: np.ndarray, operators: Sequence[np.ndarray]) -> np.ndarray:
@@ -455,7 +506,9 @@ def _symmetrised(directions: np.ndarray, operators: Sequence[np.ndarray]) -> np.
 
 _H_CLASH = 2.0  # Å: H···H closer than this is penalised
 _MAX_X_H = 1.5  # Å: longer than any X–H trial vector
-KNOWN_H_REACH = _H_CLASH + _MAX_X_H  # Å from the donor: a known H further away cannot clash with a trial H
+KNOWN_H_REACH = (
+    _H_CLASH + _MAX_X_H
+)  # Å from the donor: a known H further away cannot clash with a trial H
 
 
 class _HBondContext:
@@ -470,13 +523,19 @@ class _HBondContext:
     measured electrons outweigh the geometric guess.
     """
 
-    def __init__(self, donor: np.ndarray, acceptors: Sequence[np.ndarray],
-                 bonded: Sequence[np.ndarray], known_hydrogens: Sequence[np.ndarray],
-                 density: Density | None = None):
+    def __init__(
+        self,
+        donor: np.ndarray,
+        acceptors: Sequence[np.ndarray],
+        bonded: Sequence[np.ndarray],
+        known_hydrogens: Sequence[np.ndarray],
+        density: Density | None = None,
+    ):
         self.donor = np.asarray(donor, dtype=float)
         low, high = HBOND_DISTANCE
-        self.acceptors = [np.asarray(a, dtype=float) for a in acceptors
-                          if low <= _distance(self.donor, a) <= high]
+        self.acceptors = [
+            np.asarray(a, dtype=float) for a in acceptors if low <= _distance(self.donor, a) <= high
+        ]
         self.bonded = [_unit(np.asarray(b, dtype=float) - self.donor) for b in bonded]
         # only H within reach can be closer than 2.0 Å to a trial H (X–H < 1.5 Å): the rest of
         # the structure's H would make every score O(all H) and a 1,000-atom job take minutes
@@ -511,11 +570,16 @@ class _HBondContext:
 
 # --- water and ammonium: no HFIX, placed towards hydrogen-bond acceptors --------------------
 
-def place_water_hydrogens(o_xyz: np.ndarray, acceptors: Sequence[np.ndarray],
-                          bonded: Sequence[np.ndarray] = (),
-                          known_hydrogens: Sequence[np.ndarray] = (),
-                          distance: float = WATER_OH, angle: float = WATER_ANGLE,
-                          density: Density | None = None) -> np.ndarray:
+
+def place_water_hydrogens(
+    o_xyz: np.ndarray,
+    acceptors: Sequence[np.ndarray],
+    bonded: Sequence[np.ndarray] = (),
+    known_hydrogens: Sequence[np.ndarray] = (),
+    distance: float = WATER_OH,
+    angle: float = WATER_ANGLE,
+    density: Density | None = None,
+) -> np.ndarray:
     """Two water H atoms (2, 3) at `distance` from O with H–O–H = `angle`.
 
     The orientation is the one with the best hydrogen bonds to `acceptors` within 2.5–3.2 Å
@@ -529,20 +593,29 @@ def place_water_hydrogens(o_xyz: np.ndarray, acceptors: Sequence[np.ndarray],
     well, the difference density on the H sites counting most (see _HBondContext). These
     are starting points for refinement with DFIX/DANG.
     """
-    return _place_rigid(o_xyz, acceptors, bonded, known_hydrogens, distance, angle, n_h=2, density=density)
+    return _place_rigid(
+        o_xyz, acceptors, bonded, known_hydrogens, distance, angle, n_h=2, density=density
+    )
 
 
-def place_ammonium_hydrogens(n_xyz: np.ndarray, acceptors: Sequence[np.ndarray],
-                             bonded: Sequence[np.ndarray] = (),
-                             known_hydrogens: Sequence[np.ndarray] = (),
-                             distance: float = AMMONIUM_NH, density: Density | None = None) -> np.ndarray:
+def place_ammonium_hydrogens(
+    n_xyz: np.ndarray,
+    acceptors: Sequence[np.ndarray],
+    bonded: Sequence[np.ndarray] = (),
+    known_hydrogens: Sequence[np.ndarray] = (),
+    distance: float = AMMONIUM_NH,
+    density: Density | None = None,
+) -> np.ndarray:
     """The four H atoms (4, 3) of a tetrahedral NH4+ ion, oriented for the best hydrogen
     bonds (and difference density) in the same way as place_water_hydrogens."""
-    return _place_rigid(n_xyz, acceptors, bonded, known_hydrogens, distance, _TETRAHEDRAL,
-                        n_h=4, density=density)
+    return _place_rigid(
+        n_xyz, acceptors, bonded, known_hydrogens, distance, _TETRAHEDRAL, n_h=4, density=density
+    )
 
 
-def _place_rigid(centre, acceptors, bonded, known_hydrogens, distance, angle, n_h, density=None) -> np.ndarray:
+def _place_rigid(
+    centre, acceptors, bonded, known_hydrogens, distance, angle, n_h, density=None
+) -> np.ndarray:
     """Best orientation of a rigid H2O-like (2 H) or tetrahedral (4 H) group on `centre`.
 
     Frames are (bisector b, in-plane p, normal n): H1,2 = cos(a/2) b ± sin(a/2) p and, for a
@@ -573,10 +646,12 @@ def _place_rigid(centre, acceptors, bonded, known_hydrogens, distance, angle, n_
     nearest = sorted(context.acceptors, key=lambda a: _distance(centre, a))
     directions = [_unit(a - centre) for a in nearest]
     for i, u_i in enumerate(directions):
-        for u_j in directions[i + 1:]:
+        for u_j in directions[i + 1 :]:
             if abs(u_i @ u_j) < 0.999:
                 candidates.append(group(_unit(u_i + u_j), _unit(u_i - u_j)))
-    away = -sum(context.bonded) if context.bonded else None  # none when the bonds cancel (a bridging water)
+    away = (
+        -sum(context.bonded) if context.bonded else None
+    )  # none when the bonds cancel (a bridging water)
     away = _unit(away) if away is not None and np.linalg.norm(away) > 1e-3 else None
     for u in directions:
         # H1 = u exactly when b = cos(a/2) u − sin(a/2) w and p = sin(a/2) u + cos(a/2) w.
@@ -605,11 +680,15 @@ def _sphere_directions(n: int) -> list[np.ndarray]:
     k = np.arange(n) + 0.5
     polar = np.arccos(1.0 - 2.0 * k / n)
     azimuth = math.pi * (1.0 + math.sqrt(5.0)) * k
-    return list(np.column_stack([np.sin(polar) * np.cos(azimuth), np.sin(polar) * np.sin(azimuth),
-                                 np.cos(polar)]))
+    return list(
+        np.column_stack(
+            [np.sin(polar) * np.cos(azimuth), np.sin(polar) * np.sin(azimuth), np.cos(polar)]
+        )
+    )
 
 
 # --- writing the instructions --------------------------------------------------------------
+
 
 def hfix_groups(codes_by_label: dict[str, int]) -> list[tuple[int, list[str]]]:
     """Labels grouped by HFIX code, codes in order of first appearance, labels in input order.
@@ -640,7 +719,7 @@ def h_label(pivot_label: str, k: int, n_h: int, element: str = "H") -> str:
         raise ValueError(f"H index {k} out of range for {n_h} H atoms")
     residue, pivot_label = residue_suffix(pivot_label), bare_label(pivot_label)
     match = re.match(r"[A-Za-z]{1,2}(?=\d)", pivot_label)
-    suffix = pivot_label[match.end():] if match else pivot_label[1:]
+    suffix = pivot_label[match.end() :] if match else pivot_label[1:]
     name = element + suffix
     if n_h > 1:
         name += "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[k]

@@ -3,6 +3,7 @@
 Olex2 reads labels its own way (it types an atom from its label and trims labels over
 MAX_LABEL characters), so every new label is checked here before a command carries it.
 """
+
 from __future__ import annotations
 
 import re
@@ -39,9 +40,13 @@ def olex2_commands(structure: Structure, assignment: Assignment, groups) -> list
         if problem:
             raise RequestError("bad-label", f"new label {new!r} of {old}: {problem}")
         if new.upper() in staying:
-            raise RequestError("bad-label", f"new label {new} of {old} is held by a site that keeps its label")
+            raise RequestError(
+                "bad-label", f"new label {new} of {old} is held by a site that keeps its label"
+            )
         if new.upper() in given:
-            raise RequestError("bad-label", f"{given[new.upper()]} and {old} would both become {new}")
+            raise RequestError(
+                "bad-label", f"{given[new.upper()]} and {old} would both become {new}"
+            )
         given[new.upper()] = old
     while pending:
         ready = [old for old, new in pending.items() if new.upper() not in held]
@@ -97,14 +102,17 @@ def _spare_label(element: str, residue: str, held: set[str]) -> str:
     those, the lettered ones new atoms are named with (C1A … C9ZZ)."""
     names = list(running_labels(element, residue))
     numbered = 10 ** (MAX_LABEL - len(element)) - 1  # running_labels gives C1 … C999 first
-    for label in names[numbered - 1::-1] + names[numbered:]:
+    for label in names[numbered - 1 :: -1] + names[numbered:]:
         if label.upper() not in held:
             return label
-    raise RequestError("bad-label", f"no free {element} label of {MAX_LABEL} characters to rename through")
+    raise RequestError(
+        "bad-label", f"no free {element} label of {MAX_LABEL} characters to rename through"
+    )
 
 
-def olex2_hadd_commands(groups: Sequence[tuple[int, Sequence[str]]],
-                        max_length: int = 200) -> list[str]:
+def olex2_hadd_commands(
+    groups: Sequence[tuple[int, Sequence[str]]], max_length: int = 200
+) -> list[str]:
     """Olex2 `hadd code labels...` commands, a long group split so none exceeds `max_length`."""
     commands: list[str] = []
     for code, labels in groups:

@@ -1,5 +1,6 @@
 """Writing results without ever losing the user's files: the outputs of a job change together or
 not at all, old outputs are kept as backups, and a failure leaves the folder as it was."""
+
 from __future__ import annotations
 
 import os
@@ -32,7 +33,9 @@ def write_outputs(files: dict[Path, str | bytes], protected: list[Path] = ()) ->
     try:
         for path, text in files.items():
             with _naming(path, "write"):
-                _write_temporary(path, text.encode("utf-8") if isinstance(text, str) else text, temporaries)
+                _write_temporary(
+                    path, text.encode("utf-8") if isinstance(text, str) else text, temporaries
+                )
         for path in files:
             _check_replaceable(path)
         with _signals_held():
@@ -53,7 +56,8 @@ def write_outputs(files: dict[Path, str | bytes], protected: list[Path] = ()) ->
 
 
 def back_up(path: Path) -> Path | None:
-    """Keep `path` under the first free name.bak, name.bak1, ...; None when there is nothing to keep.
+    """Keep `path` under the first free name.bak, name.bak1, ...; None when there is nothing to
+    keep.
 
     A hard link keeps the old file itself (no space needed, mode and times intact); where the
     file system has none, a copy. Both are created exclusively, so writers racing on one output
@@ -134,7 +138,9 @@ def _check_replaceable(path: Path) -> None:
         raise OutputError("cannot replace: not a regular file", str(path))
 
 
-def _roll_back(temporaries: dict[Path, Path], backups: dict[Path, Path | None], replaced: list[Path]) -> None:
+def _roll_back(
+    temporaries: dict[Path, Path], backups: dict[Path, Path | None], replaced: list[Path]
+) -> None:
     """Put every replaced output back from its backup, drop backups and temporaries made so far."""
     for path in replaced:
         with suppress(OSError):
@@ -157,7 +163,9 @@ def _naming(path: Path, action: str):
     try:
         yield
     except OSError as error:
-        raise OutputError(f"cannot {action} the output: {error.strerror or error}", str(path)) from None
+        raise OutputError(
+            f"cannot {action} the output: {error.strerror or error}", str(path)
+        ) from None
 
 
 @contextmanager
@@ -184,8 +192,9 @@ def _sync_folder(folder: Path) -> None:
             os.close(handle)
 
 
-def write_job_outputs(result, source: Path, inputs: list[Path], shelx=None,
-                      prefix: Path | None = None) -> tuple[dict[str, Path], dict, list[Path]]:
+def write_job_outputs(
+    result, source: Path, inputs: list[Path], shelx=None, prefix: Path | None = None
+) -> tuple[dict[str, Path], dict, list[Path]]:
     """x_crystalx.res/.cif/.json of a job, together or not at all: (paths, report, backups).
 
     The .res keeps every instruction of a SHELX input and replaces only atoms and HFIX; an
@@ -201,16 +210,33 @@ def write_job_outputs(result, source: Path, inputs: list[Path], shelx=None,
 
     prefix = prefix or source.with_name(source.stem + "_crystalx")
     paths = {ext: prefix.with_name(prefix.name + ext) for ext in (".res", ".cif", ".json")}
-    long = [atom.label for site in result.structure.sites for atom in site.with_mixed
-            if len(bare_label(atom.label)) > MAX_LABEL]
+    long = [
+        atom.label
+        for site in result.structure.sites
+        for atom in site.with_mixed
+        if len(bare_label(atom.label)) > MAX_LABEL
+    ]
     if long:  # the job names what it adds within the limit; this is a name the input brought
-        raise OutputError(f"atom names over {MAX_LABEL} characters, which SHELX cannot read: {' '.join(long[:5])}; "
-                          "rename them in the input", str(source))
+        raise OutputError(
+            f"atom names over {MAX_LABEL} characters, which SHELX cannot read: "
+            f"{' '.join(long[:5])}; "
+            "rename them in the input",
+            str(source),
+        )
     groups = hfix_groups(result.assignment.hfix_codes())
-    res_text = render_with_sites(shelx, result.structure, hfix_groups=groups) if shelx is not None \
+    res_text = (
+        render_with_sites(shelx, result.structure, hfix_groups=groups)
+        if shelx is not None
         else new_ins_text(result.structure)
+    )
     cif_text = result_cif(result, res_text, data_name=prefix.name)
     report = job_json(result, files={k.lstrip("."): str(v) for k, v in paths.items()})
-    backups = write_outputs({paths[".res"]: res_text, paths[".cif"]: cif_text,
-                             paths[".json"]: json.dumps(report, indent=1) + "\n"}, protected=inputs)
+    backups = write_outputs(
+        {
+            paths[".res"]: res_text,
+            paths[".cif"]: cif_text,
+            paths[".json"]: json.dumps(report, indent=1) + "\n",
+        },
+        protected=inputs,
+    )
     return paths, report, backups

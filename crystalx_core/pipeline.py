@@ -1,4 +1,5 @@
 """The jobs behind the commands: solve → assign → refine, and assign an existing solution."""
+
 from __future__ import annotations
 
 import time
@@ -43,7 +44,9 @@ class JobResult:
     notes: list[str] = field(default_factory=list)  # what the job had to give up on, for the user
     residual: Residual | None = None  # difference map of the final model (with reflections)
     failure: str | None = None  # why the final model is no solution (None: it is one)
-    runs: list[tuple[Solution, Completion]] = field(default_factory=list)  # solve: every run completed
+    runs: list[tuple[Solution, Completion]] = field(
+        default_factory=list
+    )  # solve: every run completed
     completion: Completion | None = None  # solve: the kept run's completion cycles
 
     @property
@@ -58,12 +61,21 @@ class JobResult:
         """(element, atoms assigned, expected from UNIT) for every SFAC element but H."""
         found = Counter(s.element for s in self.assignment.sites)
         expected = self.input.asymmetric_unit_contents()
-        return [(el, found.get(el, 0), expected.get(el, 0.0)) for el in self.input.sfac
-                if not is_hydrogen(el)]
+        return [
+            (el, found.get(el, 0), expected.get(el, 0.0))
+            for el in self.input.sfac
+            if not is_hydrogen(el)
+        ]
 
 
-def solve_job(structure: Structure, reflections, method: str = "auto", cycles: int = 10,
-              progress: Progress = lambda stage: None, hydrogens: str = "auto") -> JobResult:
+def solve_job(
+    structure: Structure,
+    reflections,
+    method: str = "auto",
+    cycles: int = 10,
+    progress: Progress = lambda stage: None,
+    hydrogens: str = "auto",
+) -> JobResult:
     """Charge flipping from cell, symmetry and formula, completion from difference maps, then
     the assignment's later stages. While a run's completed model stays incomplete, further
     runs are tried, up to MAX_RUNS, and the one of lowest R1 is kept."""
@@ -81,9 +93,13 @@ def solve_job(structure: Structure, reflections, method: str = "auto", cycles: i
             if not _incomplete(tried[-1][1].stage, structure) or len(tried) == MAX_RUNS:
                 break
     if not tried:
-        raise SolveError(f"no charge-flipping solution refined ({failed.message})", reflections.path)
+        raise SolveError(
+            f"no charge-flipping solution refined ({failed.message})", reflections.path
+        )
     solution, completion = min(tried, key=lambda pair: pair[1].stage.r1)
-    result = _finish_job(structure, completion.stage, reflections, method, cycles, progress, hydrogens)
+    result = _finish_job(
+        structure, completion.stage, reflections, method, cycles, progress, hydrogens
+    )
     result.solution, result.runs, result.completion = solution, tried, completion
     notes = [_runs_note(tried, solution), completion.note()]
     incomplete = solution.completeness_note()
@@ -99,14 +115,25 @@ def _incomplete(stage: Stage, structure: Structure) -> bool:
 
 
 def _runs_note(tried: list[tuple[Solution, Completion]], best: Solution) -> str:
-    runs = "; ".join(f"attempt {s.attempts} ({s.settings.describe()}): figure of merit {s.figure_of_merit:.2f}, "
-                     f"{len(c.stage.assignment.sites)} atoms, R1 {c.stage.r1:.4f}" for s, c in tried)
-    return f"charge flipping: {len(tried)} solution{'s' * (len(tried) != 1)} completed ({runs}); " \
-           f"kept attempt {best.attempts}"
+    runs = "; ".join(
+        f"attempt {s.attempts} ({s.settings.describe()}): figure of merit {s.figure_of_merit:.2f}, "
+        f"{len(c.stage.assignment.sites)} atoms, R1 {c.stage.r1:.4f}"
+        for s, c in tried
+    )
+    return (
+        f"charge flipping: {len(tried)} solution{'s' * (len(tried) != 1)} completed ({runs}); "
+        f"kept attempt {best.attempts}"
+    )
 
 
-def assign_job(structure: Structure, reflections=None, method: str = "auto", cycles: int = 10,
-               progress: Progress = lambda stage: None, hydrogens: str = "auto") -> JobResult:
+def assign_job(
+    structure: Structure,
+    reflections=None,
+    method: str = "auto",
+    cycles: int = 10,
+    progress: Progress = lambda stage: None,
+    hydrogens: str = "auto",
+) -> JobResult:
     """Assign elements and H to the peaks/atoms of a solution; refine when reflections are given."""
     timings: dict[str, float] = {}
     unit_note = None
@@ -124,58 +151,106 @@ def assign_job(structure: Structure, reflections=None, method: str = "auto", cyc
     return result
 
 
-def _finish_job(given: Structure, stage: Stage, reflections, method: str, cycles: int, progress: Progress,
-                hydrogens: str) -> JobResult:
+def _finish_job(
+    given: Structure,
+    stage: Stage,
+    reflections,
+    method: str,
+    cycles: int,
+    progress: Progress,
+    hydrogens: str,
+) -> JobResult:
     """From an assignment (isotropically refined when there are reflections): the elements
-    weighed by the data, anisotropic refinement, riding H, the final difference map and the verdict."""
+    weighed by the data, anisotropic refinement, riding H, the final difference map and the
+    verdict."""
     timings: dict[str, float] = {}
     structure, assignment = stage.peaks, stage.assignment
     refinements = list(stage.refinements)
-    notes: list[str] = list(reflections.notes) if reflections is not None else []  # what the reader left out
+    notes: list[str] = (
+        list(reflections.notes) if reflections is not None else []
+    )  # what the reader left out
     if reflections is None:
         model = apply_assignment(structure, assignment)
     else:
         with _timed(timings, "elements weighed by the data", progress):
             try:
                 weighed = weigh_elements(refinements[-1][1], reflections, method, cycles)
-            except RefinementError as error:  # no evidence is no reason to stop: the elements stay as assigned
+            except (
+                RefinementError
+            ) as error:  # no evidence is no reason to stop: the elements stay as assigned
                 notes.append(f"elements not weighed by the data ({error.message})")
             else:
                 renamed = take_weighed_elements(assignment, weighed, structure)
                 notes += weighed.notes(renamed)
                 if weighed.changes:
-                    refinements.append(("isotropic, elements by the data", replace(
-                        weighed.refined, structure=relabelled(weighed.refined.structure, renamed))))
+                    refinements.append(
+                        (
+                            "isotropic, elements by the data",
+                            replace(
+                                weighed.refined,
+                                structure=relabelled(weighed.refined.structure, renamed),
+                            ),
+                        )
+                    )
         anisotropic = True
         with _timed(timings, "refine anisotropic", progress):
             try:
-                refinements.append(("anisotropic", refine(refinements[-1][1].structure, reflections,
-                                                          cycles, anisotropic=True)))
+                refinements.append(
+                    (
+                        "anisotropic",
+                        refine(refinements[-1][1].structure, reflections, cycles, anisotropic=True),
+                    )
+                )
             except RefinementError as error:  # keep the isotropic model rather than lose the job
                 anisotropic = False
-                notes.append(f"anisotropic refinement failed ({error.message}); the model stays isotropic")
+                notes.append(
+                    f"anisotropic refinement failed ({error.message}); the model stays isotropic"
+                )
         model = refinements[-1][1].structure
     with _timed(timings, "hydrogens", progress):
         density = difference_density(model, reflections) if reflections is not None else None
         plan = hydrogen_plan(model, assignment, hydrogens, density)
     if reflections is not None:
         with _timed(timings, "refine with riding H", progress):
-            refinements.append(("riding H", refine(plan.structure, reflections, cycles, anisotropic=anisotropic,
-                                                   instructions=_instructions(plan))))
+            refinements.append(
+                (
+                    "riding H",
+                    refine(
+                        plan.structure,
+                        reflections,
+                        cycles,
+                        anisotropic=anisotropic,
+                        instructions=_instructions(plan),
+                    ),
+                )
+            )
         plan.structure = refinements[-1][1].structure
         # refinement names pivots as SHELX does, a mixed site by any of its atoms
         pivot = {atom.label: k for k, site in enumerate(model.sites) for atom in site.with_mixed}
-        plan.notes.update({pivot[label]: note for label, note in refinements[-1][1].fixed_hydrogens.items()
-                           if label in pivot})
+        plan.notes.update(
+            {
+                pivot[label]: note
+                for label, note in refinements[-1][1].fixed_hydrogens.items()
+                if label in pivot
+            }
+        )
         with _timed(timings, "difference map", progress):
             residual = residual_density(plan.structure, reflections)
     else:
         residual = None
     annotate(assignment, plan)
-    result = JobResult(input=given, assigned=structure, assignment=assignment, structure=plan.structure,
-                       hydrogens=plan, refinements=refinements, timings=timings,
-                       hydrogen_method=resolve_hydrogen_method(hydrogens),
-                       notes=notes, residual=residual)
+    result = JobResult(
+        input=given,
+        assigned=structure,
+        assignment=assignment,
+        structure=plan.structure,
+        hydrogens=plan,
+        refinements=refinements,
+        timings=timings,
+        hydrogen_method=resolve_hydrogen_method(hydrogens),
+        notes=notes,
+        residual=residual,
+    )
     if result.final is not None:
         result.failure = verdict(result.final.r1, data_r_sigma(structure, reflections))
     return result
@@ -187,17 +262,23 @@ def verdict(r1: float, r_sigma: float) -> str | None:
     if r1 > POOR_R1:
         return f"final R1 {r1:.4f} is over {POOR_R1:.2f}: the model does not explain the data"
     if r1 > SUSPECT_R1 and r1 > NOISE_FACTOR * r_sigma:
-        return (f"final R1 {r1:.4f} is over {SUSPECT_R1:.2f} and {r1 / r_sigma:.0f} times the data's "
-                f"Rsigma ({r_sigma:.4f}): the model does not explain the data as well as they allow")
+        return (
+            f"final R1 {r1:.4f} is over {SUSPECT_R1:.2f} and {r1 / r_sigma:.0f} times the data's "
+            f"Rsigma ({r_sigma:.4f}): the model does not explain the data as well as they allow"
+        )
     return None
 
 
-def hydrogen_plan(model: Structure, assignment: Assignment, method: str, density=None) -> HydrogenPlan:
+def hydrogen_plan(
+    model: Structure, assignment: Assignment, method: str, density=None
+) -> HydrogenPlan:
     """H counts (rules or model) on `model`, the (refined) model made from `assignment`, put
     into the answer; then riding H in SHELXL geometry, rotating groups and water turned into
     the difference density when there is one. `annotate` puts the plan into the answer."""
     if [site.label for site in model.sites] != [site.new_label for site in assignment.sites]:
-        raise CrystalXError("internal error: the model's sites are not those of its assignment", model.source)
+        raise CrystalXError(
+            "internal error: the model's sites are not those of its assignment", model.source
+        )
     for site, (n_h, scores) in zip(assignment.sites, hydrogen_counts(model, method)):
         site.h_count, site.h_scores = n_h, scores
     return add_riding_hydrogens(model, assignment.h_counts(), density=density)
@@ -205,6 +286,7 @@ def hydrogen_plan(model: Structure, assignment: Assignment, method: str, density
 
 def _instructions(plan: HydrogenPlan) -> list[str]:
     from crystalx_core.crystallography.refine import refinement_instructions
+
     return refinement_instructions(plan.restraints)
 
 

@@ -5,6 +5,7 @@ The schema is strict (a string is never read as a number or as a list of letters
 field is a typo, so it is refused rather than ignored). Each violation becomes one
 RequestError naming the field, with the offending value quoted only in short.
 """
+
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Optional, Union
@@ -16,7 +17,9 @@ from crystalx_core.assign import METHODS as ASSIGN_METHODS
 from crystalx_core.errors import RequestError
 
 PROTOCOL = 1
-MAX_LABEL = 32  # Olex2 labels are 4 characters, plus a residue suffix; anything longer is not a label
+MAX_LABEL = (
+    32  # Olex2 labels are 4 characters, plus a residue suffix; anything longer is not a label
+)
 MAX_TEXT = 4096  # title and source path
 QUOTE = 40  # characters of a refused value repeated in the error
 
@@ -101,10 +104,17 @@ class ApplyPlanParams(_Schema):
     plan: Plan
 
 
-PARAMS = {"ping": NoParams, "assign": AssignParams, "apply-plan": ApplyPlanParams, "shutdown": NoParams}
+PARAMS = {
+    "ping": NoParams,
+    "assign": AssignParams,
+    "apply-plan": ApplyPlanParams,
+    "shutdown": NoParams,
+}
 METHODS = tuple(PARAMS)
-_ID = TypeAdapter(Optional[Union[Annotated[str, Field(max_length=200)], _whole(-2**63, 2**63 - 1)]],
-                  config=ConfigDict(strict=True))
+_ID = TypeAdapter(
+    Optional[Union[Annotated[str, Field(max_length=200)], _whole(-(2**63), 2**63 - 1)]],
+    config=ConfigDict(strict=True),
+)
 
 
 class Envelope(_Schema):
@@ -118,12 +128,21 @@ def read_request(raw: Any) -> tuple[str, BaseModel]:
     """(method, its validated params) of one decoded request line."""
     envelope = validate(Envelope, raw)
     if envelope.protocol != PROTOCOL:
-        raise RequestError("bad-protocol", f"protocol {describe(envelope.protocol)} unsupported; this is {PROTOCOL}")
+        raise RequestError(
+            "bad-protocol",
+            f"protocol {describe(envelope.protocol)} unsupported; this is {PROTOCOL}",
+        )
     if envelope.id is not None and answer_id(raw) is None:
-        raise RequestError("bad-request", f"id: should be a string of at most 200 characters, a whole number or "
-                                          f"null, not {describe(envelope.id)}")
+        raise RequestError(
+            "bad-request",
+            f"id: should be a string of at most 200 characters, a whole number or "
+            f"null, not {describe(envelope.id)}",
+        )
     if envelope.method not in PARAMS:
-        raise RequestError("unknown-method", f"method {quote(envelope.method)} unknown (one of {', '.join(METHODS)})")
+        raise RequestError(
+            "unknown-method",
+            f"method {quote(envelope.method)} unknown (one of {', '.join(METHODS)})",
+        )
     return envelope.method, validate(PARAMS[envelope.method], envelope.params or {}, ("params",))
 
 
@@ -145,7 +164,9 @@ def validate(schema: type[BaseModel], raw: Any, where: tuple = ()):
         first = problems[0]
         path = where + tuple(first["loc"])
         more = f" (and {_count(len(problems) - 1, 'more problem')})" if len(problems) > 1 else ""
-        raise RequestError(_code(path, first["type"]), f"{_field(path, raw, where)}: {_wrong(first)}{more}") from None
+        raise RequestError(
+            _code(path, first["type"]), f"{_field(path, raw, where)}: {_wrong(first)}{more}"
+        ) from None
 
 
 def _code(path: tuple, kind: str) -> str:
@@ -154,20 +175,33 @@ def _code(path: tuple, kind: str) -> str:
     if path == ("params", "structure", "sites") and kind == "too_long":
         return "too-large"
     return {"structure": "bad-snapshot", "plan": "bad-plan", "options": "bad-options"}.get(
-        path[1] if len(path) > 1 and path[0] == "params" else "", "bad-request")
+        path[1] if len(path) > 1 and path[0] == "params" else "", "bad-request"
+    )
 
 
 def _field(path: tuple, raw: Any, where: tuple) -> str:
     """params.structure.sites[3].part (site 'C7'): the path as the client wrote it, with the
     label of the site or plan entry it lies in."""
-    text = "".join(f"[{step}]" if isinstance(step, int) else f"[{quote(step)}]" if not _plain(step)
-                   else f".{step}" if k else step for k, step in enumerate(path))
-    steps, node, label = path[len(where):], raw, ""
-    previous_steps = path[len(where) - 1:] if where else (None,) + steps
+    text = "".join(
+        f"[{step}]"
+        if isinstance(step, int)
+        else f"[{quote(step)}]"
+        if not _plain(step)
+        else f".{step}"
+        if k
+        else step
+        for k, step in enumerate(path)
+    )
+    steps, node, label = path[len(where) :], raw, ""
+    previous_steps = path[len(where) - 1 :] if where else (None,) + steps
     for previous, step in zip(previous_steps, steps):
         node = node[step] if _holds(node, step) else None
-        if previous == "sites" and isinstance(node, dict) and isinstance(node.get("label"), str) \
-                and path[-1] != "label":
+        if (
+            previous == "sites"
+            and isinstance(node, dict)
+            and isinstance(node.get("label"), str)
+            and path[-1] != "label"
+        ):
             label = f" (site {quote(node['label'])})"
     return (text or "request") + label
 
@@ -178,17 +212,27 @@ def _plain(key: str) -> bool:
 
 def _holds(node, step) -> bool:
     return (isinstance(node, dict) and step in node) or (
-        isinstance(node, list) and isinstance(step, int) and -len(node) <= step < len(node))
+        isinstance(node, list) and isinstance(step, int) and -len(node) <= step < len(node)
+    )
 
 
 def _wrong(problem: dict) -> str:
     """What is wrong with the value, in the client's JSON terms."""
     kind, value, context = problem["type"], problem["input"], problem.get("ctx", {})
     seen = f", not {describe(value)}"
-    if kind == "float_type" and isinstance(value, int) and not isinstance(value, bool):  # too big for a float
+    if (
+        kind == "float_type" and isinstance(value, int) and not isinstance(value, bool)
+    ):  # too big for a float
         return f"{describe(value)} is out of range"
-    wanted = {"dict_type": "an object", "model_type": "an object", "list_type": "a list", "string_type": "a string",
-              "int_type": "a whole number", "float_type": "a number", "bool_type": "true or false"}
+    wanted = {
+        "dict_type": "an object",
+        "model_type": "an object",
+        "list_type": "a list",
+        "string_type": "a string",
+        "int_type": "a whole number",
+        "float_type": "a number",
+        "bool_type": "true or false",
+    }
     if kind in wanted:
         return f"should be {wanted[kind]}{seen}"
     if kind == "missing":
@@ -200,18 +244,32 @@ def _wrong(problem: dict) -> str:
     if kind == "literal_error":
         return f"should be {context['expected']}{seen}"
     if kind in ("too_short", "too_long"):
-        bound = f"needs at least {context['min_length']}" if kind == "too_short" else \
-            f"takes at most {context['max_length']}"
+        bound = (
+            f"needs at least {context['min_length']}"
+            if kind == "too_short"
+            else f"takes at most {context['max_length']}"
+        )
         return f"holds {_count(context['actual_length'], 'item')}; {bound}"
     if kind in ("string_too_short", "string_too_long"):
-        bound = f"at least {context['min_length']}" if kind == "string_too_short" else \
-            f"at most {context['max_length']}"
+        bound = (
+            f"at least {context['min_length']}"
+            if kind == "string_too_short"
+            else f"at most {context['max_length']}"
+        )
         return f"should be {bound} characters{seen}"
-    signs = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}
+    signs = {
+        "greater_than": ">",
+        "greater_than_equal": ">=",
+        "less_than": "<",
+        "less_than_equal": "<=",
+    }
     if kind in signs:
         limit = next(iter(context.values()))
-        return f"should be {signs[kind]} {limit:g}{seen}" if isinstance(limit, float) else \
-            f"should be {signs[kind]} {limit}{seen}"
+        return (
+            f"should be {signs[kind]} {limit:g}{seen}"
+            if isinstance(limit, float)
+            else f"should be {signs[kind]} {limit}{seen}"
+        )
     return f"{problem['msg']}{seen}"
 
 
@@ -223,7 +281,11 @@ def describe(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
-        return str(value) if value.bit_length() <= 64 else f"an integer of {len(str(abs(value)))} digits"
+        return (
+            str(value)
+            if value.bit_length() <= 64
+            else f"an integer of {len(str(abs(value)))} digits"
+        )
     if isinstance(value, float):
         return {"inf": "Infinity", "-inf": "-Infinity", "nan": "NaN"}.get(repr(value), repr(value))
     if isinstance(value, str):

@@ -1,4 +1,5 @@
 """What a job produces for people and programs: JSON, CIF and the printed summary."""
+
 from __future__ import annotations
 
 import io
@@ -13,7 +14,8 @@ JSON_SCHEMA_VERSION = 2  # 2: atoms as the service gives sites (SiteAssignment.t
 
 
 def job_json(result: JobResult, files: dict[str, str] | None = None) -> dict:
-    """Per-atom elements, scores and H counts plus refinement figures, for --json and x_crystalx.json."""
+    """Per-atom elements, scores and H counts plus refinement figures, for --json and
+    x_crystalx.json."""
     final = result.final
     return {
         "schema": JSON_SCHEMA_VERSION,
@@ -27,38 +29,74 @@ def job_json(result: JobResult, files: dict[str, str] | None = None) -> dict:
         "notes": result.notes,
         "success": result.failure is None,
         "failure": result.failure,
-        "refinement": None if final is None else {
-            "r1": round(final.r1, 5), "r1_all": round(final.r1_all, 5), "wr2": round(final.wr2, 5),
-            "goof": round(final.goof, 4), "n_reflections": final.n_reflections,
+        "refinement": None
+        if final is None
+        else {
+            "r1": round(final.r1, 5),
+            "r1_all": round(final.r1_all, 5),
+            "wr2": round(final.wr2, 5),
+            "goof": round(final.goof, 4),
+            "n_reflections": final.n_reflections,
             "n_parameters": final.n_parameters,
             "stages": {stage: round(r.r1, 5) for stage, r in result.refinements},
-            "difference_map": None if result.residual is None else {
-                "peak": round(result.residual.peak, 3), "hole": round(result.residual.hole, 3),
-                "rms": round(result.residual.rms, 3), "peak_near": result.residual.peak_near},
+            "difference_map": None
+            if result.residual is None
+            else {
+                "peak": round(result.residual.peak, 3),
+                "hole": round(result.residual.hole, 3),
+                "rms": round(result.residual.rms, 3),
+                "peak_near": result.residual.peak_near,
+            },
         },
-        "solution": None if result.solution is None else {
-            "attempts": result.solution.attempts, "n_peaks": len(result.solution.structure.sites),
-            "d_min": round(result.solution.d_min, 3), "n_reflections": result.solution.n_reflections,
+        "solution": None
+        if result.solution is None
+        else {
+            "attempts": result.solution.attempts,
+            "n_peaks": len(result.solution.structure.sites),
+            "d_min": round(result.solution.d_min, 3),
+            "n_reflections": result.solution.n_reflections,
             "completeness": round(result.solution.completeness, 4),
             "figure_of_merit": round(result.solution.figure_of_merit, 4),
-            "runs": [{"attempt": run.attempts, "settings": run.settings.describe(),
-                      "figure_of_merit": round(run.figure_of_merit, 4), "atoms": len(done.stage.assignment.sites),
-                      "r1_isotropic": round(done.stage.r1, 5)} for run, done in result.runs],
-            "completion_cycles": [] if result.completion is None else [
-                {"r1_isotropic": round(c.r1, 5), "atoms": c.atoms, "added": c.added, "dropped": c.dropped,
-                 "retyped": c.retyped, "kept": c.kept} for c in result.completion.cycles],
+            "runs": [
+                {
+                    "attempt": run.attempts,
+                    "settings": run.settings.describe(),
+                    "figure_of_merit": round(run.figure_of_merit, 4),
+                    "atoms": len(done.stage.assignment.sites),
+                    "r1_isotropic": round(done.stage.r1, 5),
+                }
+                for run, done in result.runs
+            ],
+            "completion_cycles": []
+            if result.completion is None
+            else [
+                {
+                    "r1_isotropic": round(c.r1, 5),
+                    "atoms": c.atoms,
+                    "added": c.added,
+                    "dropped": c.dropped,
+                    "retyped": c.retyped,
+                    "kept": c.kept,
+                }
+                for c in result.completion.cycles
+            ],
         },
-        "elements": [{"element": el, "assigned": n, "expected": round(exp, 2)}
-                     for el, n, exp in result.element_table()],
+        "elements": [
+            {"element": el, "assigned": n, "expected": round(exp, 2)}
+            for el, n, exp in result.element_table()
+        ],
         "timings_s": {k: round(v, 3) for k, v in result.timings.items()},
         "files": files or {},
     }
 
 
 def result_cif(result: JobResult, res_text: str, data_name: str) -> str:
-    """A coreCIF of the final model with refinement figures and the .res embedded, as SHELXL writes."""
+    """A coreCIF of the final model with refinement figures and the .res embedded, as SHELXL
+    writes."""
     xs = to_xray_structure(result.structure)
-    block = xs.as_cif_block(format="coreCIF")  # CIF1 tag names: what SHELX-era readers and gemmi expect
+    block = xs.as_cif_block(
+        format="coreCIF"
+    )  # CIF1 tag names: what SHELX-era readers and gemmi expect
     block["_computing_structure_refinement"] = f"CrystalX {__version__} (cctbx/smtbx)"
     block["_diffrn_radiation_wavelength"] = "%.5f" % result.structure.wavelength
     final = result.final
@@ -87,12 +125,17 @@ def summary_lines(result: JobResult) -> list[str]:
     lines = []
     if result.solution is not None:
         s = result.solution
-        lines.append(f"solved by charge flipping: {len(s.structure.sites)} peaks from "
-                     f"{s.n_reflections} reflections to {s.d_min:.2f} Å, {100 * s.completeness:.0f} % complete "
-                     f"(attempt {s.attempts})")
-    lines.append(f"assigned {len(result.assignment.sites)} atoms by method '{result.assignment.method}' "
-                 f"(H counts: {result.hydrogen_method})"
-                 + (f", dropped {len(result.assignment.dropped)} peaks" if result.assignment.dropped else ""))
+        lines.append(
+            f"solved by charge flipping: {len(s.structure.sites)} peaks from "
+            f"{s.n_reflections} reflections to {s.d_min:.2f} Å, {100 * s.completeness:.0f} % "
+            "complete "
+            f"(attempt {s.attempts})"
+        )
+    lines.append(
+        f"assigned {len(result.assignment.sites)} atoms by method '{result.assignment.method}' "
+        f"(H counts: {result.hydrogen_method})"
+        + (f", dropped {len(result.assignment.dropped)} peaks" if result.assignment.dropped else "")
+    )
     lines.append("element   assigned   expected (UNIT)")
     for el, n, expected in result.element_table():
         lines.append(f"{el:<9} {n:>8}   {expected:>8.2f}")
@@ -102,10 +145,14 @@ def summary_lines(result: JobResult) -> list[str]:
         lines.append(f"  note {label}: {note}")
     lines += [f"note: {note}" for note in result.notes]
     for stage, r in result.refinements:
-        lines.append(f"refinement ({stage}): R1 = {r.r1:.4f}  wR2 = {r.wr2:.4f}  GooF = {r.goof:.3f}  "
-                     f"({r.n_reflections} reflections, {r.n_parameters} parameters)")
+        lines.append(
+            f"refinement ({stage}): R1 = {r.r1:.4f}  wR2 = {r.wr2:.4f}  GooF = {r.goof:.3f}  "
+            f"({r.n_reflections} reflections, {r.n_parameters} parameters)"
+        )
     if result.residual is not None:
         lines.append(result.residual.line())
     if result.failure:
-        lines.append(f"NO SOLUTION: {result.failure}; the files are written for a look, not for publication")
+        lines.append(
+            f"NO SOLUTION: {result.failure}; the files are written for a look, not for publication"
+        )
     return lines

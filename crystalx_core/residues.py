@@ -5,12 +5,14 @@ labels an atom of residue n > 0 by its address, C1_n, which is unique in the str
 what SHELXL instructions (HFIX, DFIX) and Olex2 commands accept; the .res writer drops the
 suffix again, since the RESI line before the atom says which residue it is in.
 """
+
 from __future__ import annotations
 
 import re
 
 _SUFFIX = re.compile(r"_(\d+)$")  # SHELX labels never hold '_': it always starts a residue
-MAX_LABEL = 4  # characters of an atom name without its residue: SHELX reads no more, Olex2 trims longer ones
+# characters of an atom name without its residue: SHELX reads no more, Olex2 trims longer ones
+MAX_LABEL = 4
 
 
 def residue_address(label: str, residue: int) -> str:
@@ -26,7 +28,7 @@ def residue_suffix(label: str) -> str:
 
 def bare_label(label: str) -> str:
     """The label as written inside its residue: C1 of C1_2."""
-    return label[:len(label) - len(residue_suffix(label))]
+    return label[: len(label) - len(residue_suffix(label))]
 
 
 def residue_number(label: str) -> int:

@@ -1,4 +1,5 @@
 """Turn H counts into riding H sites (with AFIX codes) on a structure, using its connectivity."""
+
 from __future__ import annotations
 
 import itertools
@@ -10,9 +11,18 @@ import numpy as np
 from crystalx_core.elements import is_hydrogen, is_metal
 from crystalx_core.errors import InputError
 from crystalx_core.geometry import H_BOND_MAX, Contact, connectivity, neighbours
-from crystalx_core.hydrogens import (HBOND_DISTANCE, KNOWN_H_REACH, WATER_OH, Density, _perpendicular,
-                                     choose_hfix, h_label, place_ammonium_hydrogens, place_hydrogens,
-                                     place_water_hydrogens)
+from crystalx_core.hydrogens import (
+    HBOND_DISTANCE,
+    KNOWN_H_REACH,
+    WATER_OH,
+    Density,
+    _perpendicular,
+    choose_hfix,
+    h_label,
+    place_ammonium_hydrogens,
+    place_hydrogens,
+    place_water_hydrogens,
+)
 from crystalx_core.residues import MAX_LABEL, bare_label, residue_suffix
 from crystalx_core.structure import Site, Structure
 
@@ -34,15 +44,20 @@ class HydrogenPlan:
     the input and the H get theirs only here."""
 
     structure: Structure  # input atoms (old H removed) with the new H sites after their pivots
-    codes: dict[int, int]  # pivot → HFIX code (0 for restrained water); each H's Site.afix follows it
+    codes: dict[
+        int, int
+    ]  # pivot → HFIX code (0 for restrained water); each H's Site.afix follows it
     # pivot → why its H were not placed, or how they were (restrained, disordered)
     notes: dict[int, str] = field(default_factory=dict)
     restraints: list[str] = field(default_factory=list)  # DFIX/DANG lines for water
 
 
-def add_riding_hydrogens(structure: Structure, h_counts: dict[int, int],
-                         given: dict[int, tuple[list[np.ndarray], int | None]] | None = None,
-                         density: Density | None = None) -> HydrogenPlan:
+def add_riding_hydrogens(
+    structure: Structure,
+    h_counts: dict[int, int],
+    given: dict[int, tuple[list[np.ndarray], int | None]] | None = None,
+    density: Density | None = None,
+) -> HydrogenPlan:
     """Place `h_counts[i]` hydrogens on site i; sites absent from h_counts get none.
 
     Existing H atoms are replaced. Rotating donor groups (OH, NH3+) and water are turned to
@@ -55,10 +70,14 @@ def add_riding_hydrogens(structure: Structure, h_counts: dict[int, int],
     A metal never carries riding H: a count on it (the hydrogen model's answer) becomes a note.
     """
     given = given or {}
-    pivots = [i for i, s in enumerate(structure.sites) if not is_hydrogen(s.element) and not s.is_peak]
+    pivots = [
+        i for i, s in enumerate(structure.sites) if not is_hydrogen(s.element) and not s.is_peak
+    ]
     heavy = structure.with_sites([structure.sites[i] for i in pivots])
     bonds = connectivity(heavy)
-    near = neighbours(heavy, HBOND_DISTANCE[1])  # every site's acceptors and H-bond partners, searched once
+    near = neighbours(
+        heavy, HBOND_DISTANCE[1]
+    )  # every site's acceptors and H-bond partners, searched once
     temperature = heavy.temperature_c if heavy.temperature_c is not None else 20.0
     plan = HydrogenPlan(structure=heavy, codes={})
     sites: list[Site] = []
@@ -72,8 +91,10 @@ def add_riding_hydrogens(structure: Structure, h_counts: dict[int, int],
         if n_h <= 0:
             continue
         if is_metal(site.element) and key not in given:
-            plan.notes[key] = (f"{n_h} H asked on the metal {site.element}: metals carry no riding H; "
-                               "locate a hydride in the difference map and refine it (DFIX)")
+            plan.notes[key] = (
+                f"{n_h} H asked on the metal {site.element}: metals carry no riding H; "
+                "locate a hydride in the difference map and refine it (DFIX)"
+            )
             continue
         pivot = heavy.cartesian(site.frac)
         bonded = _distinct([(heavy.sites[c.j].element, c.cart_j) for c in bonds[i]])
@@ -81,16 +102,31 @@ def add_riding_hydrogens(structure: Structure, h_counts: dict[int, int],
         code, note = choose_hfix(site.element, n_h, pivot, bonded, second_neighbours=second)
         known, known_code = given.get(key, (None, None))
         operators = site_operators(heavy, site.frac)
-        strong = _strong_hbond_hydrogen(heavy, near[i], pivot, [xyz for _, xyz in bonded], density) \
-            if known is None and n_h == 1 and site.element in ("O", "N") else None
+        strong = (
+            _strong_hbond_hydrogen(heavy, near[i], pivot, [xyz for _, xyz in bonded], density)
+            if known is None and n_h == 1 and site.element in ("O", "N")
+            else None
+        )
         if known is not None:
             positions, code = known, code if known_code is None else known_code
         elif strong is not None:
             positions, code, note = [strong[0]], 0, strong[1]
         else:
             try:
-                positions = _positions(heavy, near[i], site, code, n_h, pivot, bonded, second, placed, temperature,
-                                       operators, density)
+                positions = _positions(
+                    heavy,
+                    near[i],
+                    site,
+                    code,
+                    n_h,
+                    pivot,
+                    bonded,
+                    second,
+                    placed,
+                    temperature,
+                    operators,
+                    density,
+                )
             except ValueError as error:  # hydrogens._unit: atoms on top of each other
                 positions, note = None, f"no H placed: {error}"
         if positions is None:
@@ -99,40 +135,65 @@ def add_riding_hydrogens(structure: Structure, h_counts: dict[int, int],
         occupancy = site.occupancy
         if operators and code == 0:  # no AFIX group to keep whole: H made by the symmetry go
             positions = _unique_under(operators, pivot, positions)
-        elif operators and code // 10 in (3, 13) and known is None:  # XH3 disordered over the site symmetry
+        elif (
+            operators and code // 10 in (3, 13) and known is None
+        ):  # XH3 disordered over the site symmetry
             occupancy = site.occupancy / (len(operators) + 1)
-            plan.notes[key] = (f"XH3 on a special position: disordered over its site symmetry, "
-                               f"{n_h} H at occupancy {occupancy:.3g}")
+            plan.notes[key] = (
+                f"XH3 on a special position: disordered over its site symmetry, "
+                f"{n_h} H at occupancy {occupancy:.3g}"
+            )
         u_iso = RIDING_U_FACTOR.get(code, 1.2) * site.u_iso
         new_h.append(range(len(sites), len(sites) + len(positions)))
-        sites.extend(Site(label=h_label(site.label, k, len(positions), h_element), element=h_element,
-                          frac=tuple(heavy.fractional(xyz)), u_iso=u_iso, occupancy=occupancy, part=site.part,
-                          afix=code)
-                     for k, xyz in enumerate(positions))
+        sites.extend(
+            Site(
+                label=h_label(site.label, k, len(positions), h_element),
+                element=h_element,
+                frac=tuple(heavy.fractional(xyz)),
+                u_iso=u_iso,
+                occupancy=occupancy,
+                part=site.part,
+                afix=code,
+            )
+            for k, xyz in enumerate(positions)
+        )
         placed.extend(positions)
         plan.codes[key] = code
         if code == 0:
             plan.notes[key] = note or f"{site.element}H{n_h}: restrained, not riding"
             if strong is None:
                 restrained.append((site.label, new_h[-1]))
-    _name_hydrogens(sites, [k for group in new_h for k in group], {s.label.upper() for s in heavy.sites})
-    plan.restraints = [line for pivot, group in restrained
-                       for line in _restraints(pivot, [sites[k].label for k in group])]
+    _name_hydrogens(
+        sites, [k for group in new_h for k in group], {s.label.upper() for s in heavy.sites}
+    )
+    plan.restraints = [
+        line
+        for pivot, group in restrained
+        for line in _restraints(pivot, [sites[k].label for k in group])
+    ]
     plan.structure = heavy.with_sites(sites)
-    if placed and h_element not in heavy.sfac:  # the formula left H out: the H we add still need an SFAC
+    if (
+        placed and h_element not in heavy.sfac
+    ):  # the formula left H out: the H we add still need an SFAC
         plan.structure = replace(plan.structure, sfac=[*heavy.sfac, "H"], unit=[*heavy.unit, 0.0])
     return plan
 
 
-def ride_existing_hydrogens(structure: Structure, codes_by_h_label: dict[str, int] | None = None) -> HydrogenPlan:
+def ride_existing_hydrogens(
+    structure: Structure, codes_by_h_label: dict[str, int] | None = None
+) -> HydrogenPlan:
     """The structure's own H atoms as riding groups: each H joins its nearest non-H atom
     within bonding distance, keeps its position, and rides with the code given for its label
     (e.g. the AFIX of a published .res) or else the code the pivot's geometry calls for.
     A published H model then refines under exactly the settings of a placed one."""
     codes_by_h_label = {k.upper(): v for k, v in (codes_by_h_label or {}).items()}
     h_index = [i for i, s in enumerate(structure.sites) if is_hydrogen(s.element)]
-    pivots = [i for i, s in enumerate(structure.sites) if not is_hydrogen(s.element) and not s.is_peak]
-    nearest: dict[int, tuple[float, int, np.ndarray]] = {}  # H index → (distance, pivot, H xyz near pivot)
+    pivots = [
+        i for i, s in enumerate(structure.sites) if not is_hydrogen(s.element) and not s.is_peak
+    ]
+    nearest: dict[
+        int, tuple[float, int, np.ndarray]
+    ] = {}  # H index → (distance, pivot, H xyz near pivot)
     for i, near in zip(pivots, neighbours(structure, H_BOND_MAX, centres=pivots)):
         for c in near:
             if c.j in h_index and (c.j not in nearest or c.distance < nearest[c.j][0]):
@@ -158,22 +219,51 @@ def _distinct(neighbours: list[tuple[str, np.ndarray]]) -> list[tuple[str, np.nd
     return kept
 
 
-def _positions(structure, near, site, code, n_h, pivot, neighbours, second, placed, temperature, operators,
-               density=None):
+def _positions(
+    structure,
+    near,
+    site,
+    code,
+    n_h,
+    pivot,
+    neighbours,
+    second,
+    placed,
+    temperature,
+    operators,
+    density=None,
+):
     """Idealised H positions for one atom (`near`: its contacts within HBOND_DISTANCE), or
     None when no model applies."""
     bonded = [xyz for _, xyz in neighbours]
     known = placed.near(pivot)
     if code == 0:
-        rigid = {("O", 2): place_water_hydrogens, ("N", 4): place_ammonium_hydrogens}.get((site.element, n_h))
+        rigid = {("O", 2): place_water_hydrogens, ("N", 4): place_ammonium_hydrogens}.get(
+            (site.element, n_h)
+        )
         if rigid is None:
             return None
-        return rigid(pivot, _acceptors(structure, near), bonded=bonded, known_hydrogens=known, density=density)
+        return rigid(
+            pivot,
+            _acceptors(structure, near),
+            bonded=bonded,
+            known_hydrogens=known,
+            density=density,
+        )
     donor = code in (137, 147) and site.element in ("N", "O", "S")
-    return place_hydrogens(code, pivot, bonded, n_h, site.element, second_neighbours=second,
-                           acceptors=_acceptors(structure, near) if donor else None,
-                           known_hydrogens=known, temperature_c=temperature, density=density,
-                           site_operators=operators)
+    return place_hydrogens(
+        code,
+        pivot,
+        bonded,
+        n_h,
+        site.element,
+        second_neighbours=second,
+        acceptors=_acceptors(structure, near) if donor else None,
+        known_hydrogens=known,
+        temperature_c=temperature,
+        density=density,
+        site_operators=operators,
+    )
 
 
 class _Placed:
@@ -198,16 +288,24 @@ class _Placed:
     def near(self, centre) -> list[np.ndarray]:
         """Every H within REACH of `centre` (and a few more), in the order they were placed."""
         x, y, z = self._cell(centre)
-        found = [k for dx in (-1, 0, 1) for dy in (-1, 0, 1) for dz in (-1, 0, 1)
-                 for k in self.cells.get((x + dx, y + dy, z + dz), ())]
+        found = [
+            k
+            for dx in (-1, 0, 1)
+            for dy in (-1, 0, 1)
+            for dz in (-1, 0, 1)
+            for k in self.cells.get((x + dx, y + dy, z + dz), ())
+        ]
         return [self.points[k] for k in sorted(found)]
 
     def _cell(self, point) -> tuple[int, int, int]:
-        return tuple(math.floor(v / self.REACH) if math.isfinite(v) else 0 for v in map(float, point))
+        return tuple(
+            math.floor(v / self.REACH) if math.isfinite(v) else 0 for v in map(float, point)
+        )
 
 
-def _strong_hbond_hydrogen(structure: Structure, near, pivot: np.ndarray, bonded: list[np.ndarray],
-                           density) -> tuple[np.ndarray, str] | None:
+def _strong_hbond_hydrogen(
+    structure: Structure, near, pivot: np.ndarray, bonded: list[np.ndarray], density
+) -> tuple[np.ndarray, str] | None:
     """(H position, note) for the one H of a site (`near`: its contacts within
     HBOND_DISTANCE) when it donates to an O or N within
     STRONG_HBOND: the highest difference density near the donor–acceptor line, at least
@@ -216,23 +314,31 @@ def _strong_hbond_hydrogen(structure: Structure, near, pivot: np.ndarray, bonded
     away) are not acceptors."""
     if density is None:
         return None
-    near = [c for c in near
-            if H_BOND_MAX < c.distance <= STRONG_HBOND and structure.sites[c.j].element in ("O", "N")
-            and all(np.linalg.norm(c.cart_j - b) > _ONE_THREE for b in bonded)]
+    near = [
+        c
+        for c in near
+        if H_BOND_MAX < c.distance <= STRONG_HBOND
+        and structure.sites[c.j].element in ("O", "N")
+        and all(np.linalg.norm(c.cart_j - b) > _ONE_THREE for b in bonded)
+    ]
     if not near:
         return None
     acceptor = min(near, key=lambda c: c.distance)
     axis = (acceptor.cart_j - pivot) / acceptor.distance
     side = _perpendicular(axis, None)
     other = np.cross(axis, side)
-    along = np.arange(_STRONG_HBOND_CLEARANCE, acceptor.distance - _STRONG_HBOND_CLEARANCE + 1e-9, 0.02)
+    along = np.arange(
+        _STRONG_HBOND_CLEARANCE, acceptor.distance - _STRONG_HBOND_CLEARANCE + 1e-9, 0.02
+    )
     offsets = np.arange(-_STRONG_HBOND_SEARCH, _STRONG_HBOND_SEARCH + 1e-9, 0.05)
     t, u, v = (g.ravel() for g in np.meshgrid(along, offsets, offsets, indexing="ij"))
-    keep = u ** 2 + v ** 2 <= _STRONG_HBOND_SEARCH ** 2
+    keep = u**2 + v**2 <= _STRONG_HBOND_SEARCH**2
     points = pivot + t[keep, None] * axis + u[keep, None] * side + v[keep, None] * other
     best = points[int(np.argmax(density(points)))]
-    return best, (f"H in a short hydrogen bond to {structure.sites[acceptor.j].label} "
-                  f"({acceptor.distance:.2f} Å): placed on the difference-map maximum, refined freely")
+    return best, (
+        f"H in a short hydrogen bond to {structure.sites[acceptor.j].label} "
+        f"({acceptor.distance:.2f} Å): placed on the difference-map maximum, refined freely"
+    )
 
 
 SAME_SITE = 0.1  # Å: an atom this close to its own image is on a special position
@@ -266,9 +372,12 @@ def _unique_under(operators: list[np.ndarray], pivot: np.ndarray, positions) -> 
 
 
 def _restraints(pivot: str, labels: list[str]) -> list[str]:
-    """DFIX on every X–H and DANG on every H···H of a group that has no riding model (water, NH4+)."""
+    """DFIX on every X–H and DANG on every H···H of a group that has no riding model (water,
+    NH4+)."""
     lines = ["DFIX %.2f %s" % (WATER_OH, " ".join(f"{pivot} {h}" for h in labels))]
-    lines += ["DANG %.2f %s %s" % (WATER_HH, a, b) for k, a in enumerate(labels) for b in labels[k + 1:]]
+    lines += [
+        "DANG %.2f %s %s" % (WATER_HH, a, b) for k, a in enumerate(labels) for b in labels[k + 1 :]
+    ]
     return lines
 
 
@@ -303,11 +412,13 @@ class _LabelPool:
         base, residue = bare_label(label), residue_suffix(label)
         label = base[:MAX_LABEL] + residue
         if label.upper() in self.used:
-            stem = base[:MAX_LABEL - 1]
+            stem = base[: MAX_LABEL - 1]
             search = self.searches.setdefault((stem, residue), _label_candidates(stem, residue))
             label = next((name for name in search if name.upper() not in self.used), None)
             if label is None:
-                raise InputError(f"too many atoms: every {MAX_LABEL}-character label starting {stem[0]} is taken")
+                raise InputError(
+                    f"too many atoms: every {MAX_LABEL}-character label starting {stem[0]} is taken"
+                )
         self.used.add(label.upper())
         return label
 
@@ -323,7 +434,9 @@ def _label_candidates(stem: str, residue: str):
         yield stem[0] + "".join(tail) + residue
 
 
-def _second_neighbours(structure: Structure, bonds: list[list[Contact]], contact: Contact) -> list[np.ndarray]:
+def _second_neighbours(
+    structure: Structure, bonds: list[list[Contact]], contact: Contact
+) -> list[np.ndarray]:
     """Bonded atoms of the pivot's single neighbour (other than the pivot), in the pivot's frame."""
     rot, tran = structure.symmetry_matrices()[contact.op]
     out = []
@@ -340,6 +453,9 @@ def _acceptors(structure: Structure, near) -> list[np.ndarray]:
     """N, O, F, Cl atoms (any image) at hydrogen-bond distance from a site, nearest first
     (`near`: its contacts within HBOND_DISTANCE)."""
     lo, hi = HBOND_DISTANCE
-    found = [c for c in near
-             if lo <= c.distance <= hi and structure.sites[c.j].element in ("N", "O", "F", "Cl")]
+    found = [
+        c
+        for c in near
+        if lo <= c.distance <= hi and structure.sites[c.j].element in ("N", "O", "F", "Cl")
+    ]
     return [c.cart_j for c in sorted(found, key=lambda c: c.distance)]

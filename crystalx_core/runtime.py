@@ -7,6 +7,7 @@ built wheel carries inside the package as crystalx_core/onnx_models (setup.py).
 Where crystalx_core.training.atoms.calibrate fitted one, the sidecar also holds the temperature T
 that calibrates the probabilities reported to the user (OnnxModel.calibrated).
 """
+
 from __future__ import annotations
 
 import json
@@ -42,10 +43,15 @@ def require_models(names: tuple[str, ...], instead: str) -> None:
     back to a weaker one unseen; `instead` names the option that works without them."""
     missing = [f"{name}.onnx" for name in names if not (MODEL_DIR / f"{name}.onnx").is_file()]
     if missing:
-        raise CrystalXError(f"{', '.join(missing)} missing from the model folder: reinstall crystalx (or set "
-                            f"CRYSTALX_MODELS to a model folder), or choose {instead}", str(MODEL_DIR))
+        raise CrystalXError(
+            f"{', '.join(missing)} missing from the model folder: reinstall crystalx (or set "
+            f"CRYSTALX_MODELS to a model folder), or choose {instead}",
+            str(MODEL_DIR),
+        )
     if find_spec("onnxruntime") is None:
-        raise CrystalXError(f"the models need onnxruntime: pip install 'crystalx[cpu]', or choose {instead}")
+        raise CrystalXError(
+            f"the models need onnxruntime: pip install 'crystalx[cpu]', or choose {instead}"
+        )
 
 
 def open_session(path):
@@ -54,7 +60,9 @@ def open_session(path):
     try:
         import onnxruntime
     except ImportError:
-        raise CrystalXError("running a model needs onnxruntime: pip install 'crystalx[cpu]'", str(path)) from None
+        raise CrystalXError(
+            "running a model needs onnxruntime: pip install 'crystalx[cpu]'", str(path)
+        ) from None
     if not Path(path).is_file():
         raise CrystalXError("model file not found", str(path))
     available = onnxruntime.get_available_providers()
@@ -75,7 +83,9 @@ class OnnxModel:
         self.config, self.temperature = _read_sidecar(self.path.with_suffix(".json"))
         self.classes: list[str] = list(self.config["classes"])
         self.cutoff = float(self.config["cutoff"])
-        self.context = float(self.config.get("context", self.cutoff))  # graphs must be built with both
+        self.context = float(
+            self.config.get("context", self.cutoff)
+        )  # graphs must be built with both
         self.session = open_session(self.path)
         self.provider = self.session.get_providers()[0]
         log.info("%s runs on %s", self.path.name, self.provider)
@@ -86,17 +96,26 @@ class OnnxModel:
     def predict(self, graph: GraphInputs) -> np.ndarray:
         """Softmax probabilities (n_centre, len(classes)) for the graph's centre nodes."""
         if abs(graph.cutoff - self.cutoff) > 1e-6:
-            raise CrystalXError(f"graph built with a {graph.cutoff} Å cutoff, the model needs "
-                                f"{self.cutoff} Å", str(self.path))
+            raise CrystalXError(
+                f"graph built with a {graph.cutoff} Å cutoff, the model needs {self.cutoff} Å",
+                str(self.path),
+            )
         if graph.num_nodes and graph.z.max() >= self.config["max_z"]:
-            raise CrystalXError(f"atomic numbers must be below {self.config['max_z']}",
-                                str(self.path))
+            raise CrystalXError(
+                f"atomic numbers must be below {self.config['max_z']}", str(self.path)
+            )
         if graph.n_centre == 0:
             return np.zeros((0, len(self.classes)), dtype=np.float32)
-        (logits,) = self.session.run(None, {"z": graph.z, "pos": graph.pos,
-                                            "edge_index": graph.edge_index,
-                                            "incoming": graph.incoming})
-        return softmax(logits[:graph.n_centre])
+        (logits,) = self.session.run(
+            None,
+            {
+                "z": graph.z,
+                "pos": graph.pos,
+                "edge_index": graph.edge_index,
+                "incoming": graph.incoming,
+            },
+        )
+        return softmax(logits[: graph.n_centre])
 
     def calibrated(self, probabilities: np.ndarray) -> np.ndarray:
         """Rows of predict's probabilities (restricted and renormalised or not) as
@@ -125,6 +144,7 @@ def _session_options():
     three passes (two sessions) over a 5,000-atom graph held 1.2 GB that way; without it a
     run's memory goes back when the run ends."""
     import onnxruntime
+
     options = onnxruntime.SessionOptions()
     options.enable_cpu_mem_arena = False
     threads = os.environ.get("CRYSTALX_THREADS", "").strip()
@@ -146,7 +166,9 @@ def _read_sidecar(path: Path) -> tuple[dict, float]:
         if not 0.05 <= temperature <= 20.0:  # NaN fails too
             raise ValueError(f"calibration temperature {temperature} out of range")
     except FileNotFoundError:
-        raise CrystalXError("model sidecar not found (it holds the class list)", str(path)) from None
+        raise CrystalXError(
+            "model sidecar not found (it holds the class list)", str(path)
+        ) from None
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise CrystalXError(f"unreadable model sidecar ({error})", str(path)) from None
     return config, temperature

@@ -28,6 +28,7 @@ Labels need only be unique per residue (SHELX RESI): a site of residue n > 0 is 
 the answer and in the commands as Olex2 addresses it (C1_2), and `name C1_2 N1` renames it
 within its residue.
 """
+
 from __future__ import annotations
 
 import json
@@ -48,7 +49,17 @@ from crystalx_core.geometry import H_BOND_MAX, chemical_occupancies, neighbours
 from crystalx_core.olex2 import olex2_commands
 from crystalx_core.pipeline import assign_job
 from crystalx_core.protocol import MAX_SITES  # noqa: F401  (the service's limit, as its clients read it)
-from crystalx_core.protocol import PROTOCOL, Options, Plan, SiteIn, Snapshot, answer_id, quote, read_request, validate
+from crystalx_core.protocol import (
+    PROTOCOL,
+    Options,
+    Plan,
+    SiteIn,
+    Snapshot,
+    answer_id,
+    quote,
+    read_request,
+    validate,
+)
 from crystalx_core.residues import residue_address, residue_suffix
 from crystalx_core.riding import add_riding_hydrogens
 from crystalx_core.structure import Site, Structure, cell_problem
@@ -59,6 +70,7 @@ MAX_MESSAGE = 1000  # characters of an error message: a reply never carries a hu
 
 
 # --- snapshot → Structure ------------------------------------------------------------------
+
 
 def structure_from_snapshot(snapshot: dict | Snapshot) -> Structure:
     """Validate a snapshot and build the structure; every problem names the field."""
@@ -83,11 +95,22 @@ def structure_from_snapshot(snapshot: dict | Snapshot) -> Structure:
         raise RequestError("bad-snapshot", f"label {duplicate} appears more than once")
     unit = list(snapshot.unit or [])
     if len(unit) != len(sfac):
-        raise RequestError("bad-snapshot", f"{len(sfac)} SFAC elements but {len(unit)} UNIT numbers")
-    structure = Structure(cell=tuple(cell), symops=ops, sites=sites, sfac=sfac, unit=unit,
-                          title=snapshot.title or "", source=snapshot.source or "olex2")
+        raise RequestError(
+            "bad-snapshot", f"{len(sfac)} SFAC elements but {len(unit)} UNIT numbers"
+        )
+    structure = Structure(
+        cell=tuple(cell),
+        symops=ops,
+        sites=sites,
+        sfac=sfac,
+        unit=unit,
+        title=snapshot.title or "",
+        source=snapshot.source or "olex2",
+    )
     # Olex2's occupancy carries the site-symmetry factor, as SHELX's sof; the core's is chemical
-    for site, occupancy in zip(structure.sites, chemical_occupancies(structure, [s.occupancy for s in sites])):
+    for site, occupancy in zip(
+        structure.sites, chemical_occupancies(structure, [s.occupancy for s in sites])
+    ):
         site.occupancy = occupancy
     return structure
 
@@ -104,6 +127,7 @@ def _site(raw: SiteIn) -> Site:
 
 # --- answers -------------------------------------------------------------------------------
 
+
 def assign_result(structure: Structure, options: Options) -> dict:
     """Elements, H counts and riding-H plan for a snapshot, with the Olex2 commands: the
     answer of the same job as `crystalx assign` (pipeline.assign_job)."""
@@ -117,7 +141,9 @@ def apply_plan_result(structure: Structure, plan: Plan) -> dict:
     chosen: dict[int, SiteAssignment] = {}
     for k, entry in enumerate(plan.sites):
         if entry.label.upper() not in index:
-            raise RequestError("bad-plan", f"plan.sites[{k}] ({quote(entry.label)}) names no site of the structure")
+            raise RequestError(
+                "bad-plan", f"plan.sites[{k}] ({quote(entry.label)}) names no site of the structure"
+            )
         i = index[entry.label.upper()]
         try:
             element = normalise_symbol(entry.element, f"plan site {entry.label}")
@@ -127,8 +153,13 @@ def apply_plan_result(structure: Structure, plan: Plan) -> dict:
         new_label = entry.new_label or ""
         if new_label and not residue_suffix(new_label):  # a new label stays in the site's residue
             new_label += residue_suffix(structure.sites[i].label)
-        chosen[i] = SiteAssignment(index=i, label=structure.sites[i].label, element=element,
-                                   new_label=new_label, h_count=h_count)
+        chosen[i] = SiteAssignment(
+            index=i,
+            label=structure.sites[i].label,
+            element=element,
+            new_label=new_label,
+            h_count=h_count,
+        )
     missing = [chosen[i] for i in chosen if not chosen[i].new_label]
     fresh = element_labels(structure, {s.index: s.element for s in missing}) if missing else {}
     for s in missing:
@@ -137,14 +168,25 @@ def apply_plan_result(structure: Structure, plan: Plan) -> dict:
     unknown = dropped_labels - set(index)
     if unknown:
         raise RequestError("bad-plan", f"plan.delete names no site: {', '.join(sorted(unknown))}")
-    assignment = Assignment(method="plan", sites=[chosen[i] for i in sorted(chosen)],
-                            dropped=sorted(index[lab] for lab in dropped_labels))
-    annotate(assignment, add_riding_hydrogens(apply_assignment(structure, assignment), assignment.h_counts()))
+    assignment = Assignment(
+        method="plan",
+        sites=[chosen[i] for i in sorted(chosen)],
+        dropped=sorted(index[lab] for lab in dropped_labels),
+    )
+    annotate(
+        assignment,
+        add_riding_hydrogens(apply_assignment(structure, assignment), assignment.h_counts()),
+    )
     return _result(structure, assignment, 5, True)
 
 
-def _result(structure: Structure, assignment: Assignment, top_k: int, delete_peaks: bool,
-            job_notes: list[str] = ()) -> dict:
+def _result(
+    structure: Structure,
+    assignment: Assignment,
+    top_k: int,
+    delete_peaks: bool,
+    job_notes: list[str] = (),
+) -> dict:
     """The answer for an annotated assignment of `structure` (the sites its indices point
     into). Atoms that already carry H keep them: no HFIX, no hadd, a note instead."""
     carriers = hydrogen_carriers(structure)
@@ -167,15 +209,23 @@ def _result(structure: Structure, assignment: Assignment, top_k: int, delete_pea
 
 def hydrogen_carriers(structure: Structure) -> set[int]:
     """Indices of non-H sites that already have an H atom bonded (any symmetry image)."""
-    centres = [i for i, s in enumerate(structure.sites) if s.element is not None and not is_hydrogen(s.element)]
+    centres = [
+        i
+        for i, s in enumerate(structure.sites)
+        if s.element is not None and not is_hydrogen(s.element)
+    ]
     found = set()
     for i, near in zip(centres, neighbours(structure, H_BOND_MAX, centres=centres)):
-        if any(structure.sites[c.j].element is not None and is_hydrogen(structure.sites[c.j].element) for c in near):
+        if any(
+            structure.sites[c.j].element is not None and is_hydrogen(structure.sites[c.j].element)
+            for c in near
+        ):
             found.add(i)
     return found
 
 
 # --- the loop ------------------------------------------------------------------------------
+
 
 def handle(request) -> tuple[dict, bool]:
     """(reply, keep running) for one decoded request."""
@@ -195,11 +245,15 @@ def reply_to(line: bytes) -> tuple[dict, bool]:
     request_id = None
     try:
         if len(line) > MAX_REQUEST_BYTES:
-            raise RequestError("too-large", f"request of {len(line)} bytes; the limit is {MAX_REQUEST_BYTES}")
+            raise RequestError(
+                "too-large", f"request of {len(line)} bytes; the limit is {MAX_REQUEST_BYTES}"
+            )
         try:
             request = json.loads(line)
         except RecursionError:
-            raise RequestError("bad-json", "not JSON this service reads: nested too deeply") from None
+            raise RequestError(
+                "bad-json", "not JSON this service reads: nested too deeply"
+            ) from None
         except (ValueError, UnicodeDecodeError) as error:
             raise RequestError("bad-json", f"not JSON: {error}") from None
         request_id = answer_id(request)
@@ -231,15 +285,23 @@ def serve(stdin: IO[bytes], stdout: IO[bytes]) -> int:
         if len(line) > MAX_REQUEST_BYTES and not line.endswith(b"\n"):
             while line and not line.endswith(b"\n"):  # skip the rest of the oversized line
                 line = stdin.readline(MAX_REQUEST_BYTES)
-            reply, keep_running = _error(None, "too-large", f"request over {MAX_REQUEST_BYTES} bytes"), True
+            reply, keep_running = (
+                _error(None, "too-large", f"request over {MAX_REQUEST_BYTES} bytes"),
+                True,
+            )
         elif not line.strip():
             continue
         else:
             reply, keep_running = reply_to(line)
         try:
             answer = json.dumps(reply).encode()
-        except (TypeError, ValueError) as error:  # a result that is not JSON is our bug: say so, go on
-            answer = json.dumps(_error(reply.get("id"), "internal", f"unwritable answer: {error}")).encode()
+        except (
+            TypeError,
+            ValueError,
+        ) as error:  # a result that is not JSON is our bug: say so, go on
+            answer = json.dumps(
+                _error(reply.get("id"), "internal", f"unwritable answer: {error}")
+            ).encode()
         try:
             stdout.write(answer + b"\n")
             stdout.flush()

@@ -1,4 +1,5 @@
 """The one structure model every step passes along: cell, symmetry, SFAC/UNIT and sites."""
+
 from __future__ import annotations
 
 import math
@@ -11,10 +12,14 @@ from crystalx_core.elements import is_hydrogen, normalise_symbol
 
 MAX_CELL_EDGE = 1000.0  # Å; anything longer is a typo, not a small-molecule cell
 MIN_CELL_EDGE = 1.0  # Å; shorter than any bond
-MIN_CELL_FLATNESS = 0.01  # V / (abc); a needle-flat cell means a typo and explodes neighbour searches
+MIN_CELL_FLATNESS = (
+    0.01  # V / (abc); a needle-flat cell means a typo and explodes neighbour searches
+)
 
 
-SAME_SITE_DECIMALS = 4  # atoms whose fractional coordinates agree to this many places share one site
+SAME_SITE_DECIMALS = (
+    4  # atoms whose fractional coordinates agree to this many places share one site
+)
 
 
 def grouped_mixed_sites(sites: list["Site"]) -> list["Site"]:
@@ -42,14 +47,19 @@ def cell_problem(cell) -> str | None:
     if not all(math.isfinite(x) for x in cell):
         return f"cell {' '.join(f'{x:g}' for x in cell)} is not finite"
     if not all(MIN_CELL_EDGE <= edge <= MAX_CELL_EDGE for edge in (a, b, c)):
-        return f"cell edges {a:g} {b:g} {c:g} Å: each must be in [{MIN_CELL_EDGE:g}, {MAX_CELL_EDGE:g}]"
+        return (
+            f"cell edges {a:g} {b:g} {c:g} Å: each must be in "
+            f"[{MIN_CELL_EDGE:g}, {MAX_CELL_EDGE:g}]"
+        )
     if not all(0 < angle < 180 for angle in (alpha, beta, gamma)):
         return f"cell angles {alpha:g} {beta:g} {gamma:g}: each must be in (0, 180)"
     cosines = [math.cos(math.radians(angle)) for angle in (alpha, beta, gamma)]
     flatness = math.sqrt(max(0.0, 1 - sum(x * x for x in cosines) + 2 * math.prod(cosines)))
     if flatness < MIN_CELL_FLATNESS:
-        return (f"cell angles {alpha:g} {beta:g} {gamma:g} give a cell of almost no volume "
-                f"(V/abc = {flatness:.2g}, at least {MIN_CELL_FLATNESS:g} expected)")
+        return (
+            f"cell angles {alpha:g} {beta:g} {gamma:g} give a cell of almost no volume "
+            f"(V/abc = {flatness:.2g}, at least {MIN_CELL_FLATNESS:g} expected)"
+        )
     return None
 
 
@@ -64,10 +74,14 @@ class Site:
     u_iso: float = 0.05
     peak_height: float | None = None
     part: int = 0
-    u_aniso: tuple[float, float, float, float, float, float] | None = None  # U11 U22 U33 U23 U13 U12
+    u_aniso: tuple[float, float, float, float, float, float] | None = (
+        None  # U11 U22 U33 U23 U13 U12
+    )
     afix: int = 0  # SHELX AFIX mn this site is written under (riding H: 13, 23, 43, 137, ...)
     line: int | None = None  # 1-based line in the file the site was read from
-    mixed: tuple["Site", ...] = ()  # other atoms on this very site (SHELX EXYZ/EADP): same position and U
+    mixed: tuple[
+        "Site", ...
+    ] = ()  # other atoms on this very site (SHELX EXYZ/EADP): same position and U
 
     @property
     def with_mixed(self) -> list["Site"]:
@@ -97,7 +111,9 @@ class Structure:
     sfac: list[str] = field(default_factory=list)
     unit: list[float] = field(default_factory=list)
     wavelength: float = 0.71073
-    temperature_c: float | None = None  # data-collection temperature (SHELX TEMP); sets riding X–H lengths
+    temperature_c: float | None = (
+        None  # data-collection temperature (SHELX TEMP); sets riding X–H lengths
+    )
     title: str = ""
     source: str = ""
 
@@ -151,8 +167,11 @@ class Structure:
     def asymmetric_unit_contents(self, include_h: bool = False) -> dict[str, float]:
         """Element → expected atoms in the asymmetric unit (UNIT divided by the group order)."""
         order = self.space_group_order
-        return {el: n / order for el, n in self.cell_contents().items()
-                if include_h or not is_hydrogen(el)}
+        return {
+            el: n / order
+            for el, n in self.cell_contents().items()
+            if include_h or not is_hydrogen(el)
+        }
 
     def with_sites(self, sites: list[Site]) -> "Structure":
         return replace(self, sites=list(sites))
@@ -165,13 +184,16 @@ def _orthogonalisation(cell: tuple[float, ...]) -> np.ndarray:
     a, b, c, al, be, ga = cell
     al, be, ga = (math.radians(v) for v in (al, be, ga))
     cos_al, cos_be, cos_ga, sin_ga = math.cos(al), math.cos(be), math.cos(ga), math.sin(ga)
-    volume = a * b * c * math.sqrt(
-        1 - cos_al**2 - cos_be**2 - cos_ga**2 + 2 * cos_al * cos_be * cos_ga)
-    orth = np.array([
-        [a, b * cos_ga, c * cos_be],
-        [0.0, b * sin_ga, c * (cos_al - cos_be * cos_ga) / sin_ga],
-        [0.0, 0.0, volume / (a * b * sin_ga)],
-    ])
+    volume = (
+        a * b * c * math.sqrt(1 - cos_al**2 - cos_be**2 - cos_ga**2 + 2 * cos_al * cos_be * cos_ga)
+    )
+    orth = np.array(
+        [
+            [a, b * cos_ga, c * cos_be],
+            [0.0, b * sin_ga, c * (cos_al - cos_be * cos_ga) / sin_ga],
+            [0.0, 0.0, volume / (a * b * sin_ga)],
+        ]
+    )
     orth.setflags(write=False)
     return orth
 
@@ -186,6 +208,7 @@ def _deorthogonalisation(cell: tuple[float, ...]) -> np.ndarray:
 @lru_cache(maxsize=256)
 def _symmetry_matrices(symops: tuple[str, ...]) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
     from crystalx_core.symmetry import parse_symop
+
     matrices = tuple(parse_symop(op) for op in symops)
     for rotation, translation in matrices:
         rotation.setflags(write=False)

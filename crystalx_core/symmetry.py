@@ -1,4 +1,5 @@
 """Space-group operators: SHELX LATT/SYMM ↔ full operator lists, parsed into matrices."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,8 +10,13 @@ from crystalx_core.errors import InputError
 # SHELX LATT code → centring name understood by cctbx (|LATT|; LATT > 0 adds inversion)
 _LATT_CENTRING = {1: "P", 2: "I", 3: "R", 4: "F", 5: "A", 6: "B", 7: "C"}
 _CENTRING_VECTORS = {
-    "P": [], "I": [(1, 1, 1)], "R": [(2, 1, 1), (1, 2, 2)], "F": [(0, 1, 1), (1, 0, 1), (1, 1, 0)],
-    "A": [(0, 1, 1)], "B": [(1, 0, 1)], "C": [(1, 1, 0)],
+    "P": [],
+    "I": [(1, 1, 1)],
+    "R": [(2, 1, 1), (1, 2, 2)],
+    "F": [(0, 1, 1), (1, 0, 1), (1, 1, 0)],
+    "A": [(0, 1, 1)],
+    "B": [(1, 0, 1)],
+    "C": [(1, 1, 0)],
 }
 _DENOMINATOR = {"R": 3}
 MAX_GROUP_ORDER = 192  # Fm-3m; cctbx happily closes larger, non-crystallographic sets of operators
@@ -18,8 +24,10 @@ MAX_GROUP_ORDER = 192  # Fm-3m; cctbx happily closes larger, non-crystallographi
 
 def _checked(group: sgtbx.space_group, what: str) -> sgtbx.space_group:
     if group.order_z() > MAX_GROUP_ORDER:
-        raise InputError(f"{what} generate {group.order_z()} operators; a space group has at most "
-                         f"{MAX_GROUP_ORDER}")
+        raise InputError(
+            f"{what} generate {group.order_z()} operators; a space group has at most "
+            f"{MAX_GROUP_ORDER}"
+        )
     return group
 
 
@@ -64,7 +72,10 @@ def space_group_from_operators(ops: list[str]) -> sgtbx.space_group:
     for op in ops:
         try:
             group.expand_smx(sgtbx.rt_mx(op.lower().replace(" ", "")))
-        except (RuntimeError, ValueError) as error:  # cctbx: RuntimeError or ValueError by the fault
+        except (
+            RuntimeError,
+            ValueError,
+        ) as error:  # cctbx: RuntimeError or ValueError by the fault
             raise InputError(f"symmetry operator {op!r}: {error}") from None
         _checked(group, "the symmetry operators")
     return group
@@ -77,8 +88,11 @@ def shelx_latt_symm(ops: list[str], source: str | None = None) -> tuple[int, lis
     latt = next((code for code, name in _LATT_CENTRING.items() if name == centring), None)
     if latt is None or space_group_from_shelx(latt, []).n_ltr() != group.n_ltr():
         vectors = " ".join(f"({t.as_string()})" for t in list(group.ltr())[1:])
-        raise InputError(f"the centring translations {vectors} have no SHELX LATT code (a non-standard "
-                         "setting): transform the cell to a standard setting first", source or None)
+        raise InputError(
+            f"the centring translations {vectors} have no SHELX LATT code (a non-standard "
+            "setting): transform the cell to a standard setting first",
+            source or None,
+        )
     if group.is_origin_centric():
         return latt, [str(group(i)) for i in range(1, group.n_smx())]
     return -latt, [str(group(i)) for i in range(1, group.n_smx() * group.f_inv())]

@@ -1,4 +1,5 @@
 """python -m installer --olex2-dir DIR [--core-python PATH] [--uninstall]"""
+
 import argparse
 import sys
 
@@ -6,11 +7,19 @@ from installer.olex2_setup import InstallError, default_core_python, install, un
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m installer", description="Install the CrystalX plugin into Olex2.")
-    parser.add_argument("--olex2-dir", required=True, help="the Olex2 installation folder (holds plugins.xld)")
-    parser.add_argument("--core-python", help="python of the environment with crystalx-core "
-                                              "(default: .venv beside this checkout)")
-    parser.add_argument("--uninstall", action="store_true", help="remove the plugin and its registration")
+    parser = argparse.ArgumentParser(
+        prog="python -m installer", description="Install the CrystalX plugin into Olex2."
+    )
+    parser.add_argument(
+        "--olex2-dir", required=True, help="the Olex2 installation folder (holds plugins.xld)"
+    )
+    parser.add_argument(
+        "--core-python",
+        help="python of the environment with crystalx-core (default: .venv beside this checkout)",
+    )
+    parser.add_argument(
+        "--uninstall", action="store_true", help="remove the plugin and its registration"
+    )
     args = parser.parse_args(argv)
     try:
         if args.uninstall:

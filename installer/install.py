@@ -4,6 +4,7 @@ the running Olex2, with the core interpreter from the checkout's .venv.
 Olex2's py.run executes the file in `__main__` without `__file__` and after changing into the
 file's folder (pyext.cpp; Olex2's own plugin skeleton falls back the same way), so the
 checkout is found from the working directory then."""
+
 import os
 import sys
 
@@ -22,6 +23,7 @@ from installer.olex2_setup import InstallError, default_core_python, install  # 
 
 def run_inside_olex2():
     import olx
+
     try:
         target = install(olx.BaseDir(), default_core_python())
         print("CrystalX installed in %s; restart Olex2 to load it" % target)

@@ -1,6 +1,7 @@
 """Copy plugin-CrystalX into an Olex2 folder, list it in plugins.xld and record the core
 interpreter; uninstall reverses exactly that. Standard library only, Python 3.8 (it also
 runs inside Olex2)."""
+
 import json
 import os
 import shutil
@@ -8,7 +9,9 @@ import tempfile
 
 PLUGIN = "CrystalX"
 PLUGIN_DIR = "plugin-" + PLUGIN
-SOURCE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "plugin", PLUGIN_DIR)
+SOURCE = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "plugin", PLUGIN_DIR
+)
 MANIFEST = "crystalx_install.json"
 ENTRY = "<%s>" % PLUGIN
 
@@ -24,14 +27,19 @@ def plugin_lib(olex2_dir):
 def check(olex2_dir):
     """The folder must be an Olex2 installation we can write to."""
     if not os.path.isdir(plugin_lib(olex2_dir)):
-        raise InstallError("%s does not look like an Olex2 installation (no util/pyUtil/PluginLib)" % olex2_dir)
+        raise InstallError(
+            "%s does not look like an Olex2 installation (no util/pyUtil/PluginLib)" % olex2_dir
+        )
     for folder in (olex2_dir, plugin_lib(olex2_dir)):
         try:
             handle, probe = tempfile.mkstemp(dir=folder)
             os.close(handle)
             os.remove(probe)
         except OSError:
-            raise InstallError("no write access to %s: run as a user who may change the Olex2 installation" % folder)
+            raise InstallError(
+                "no write access to %s: run as a user who may change the Olex2 installation"
+                % folder
+            ) from None
 
 
 def checkout_root(source=SOURCE):
@@ -43,12 +51,17 @@ def default_core_python():
     """The venv beside this checkout (README's set-up). Never the interpreter running us:
     inside Olex2 that is Olex2's own program, not a Python with the core."""
     root = checkout_root()
-    for candidate in (os.path.join(root, ".venv", "bin", "python"), os.path.join(root, ".venv", "Scripts", "python.exe")):
+    for candidate in (
+        os.path.join(root, ".venv", "bin", "python"),
+        os.path.join(root, ".venv", "Scripts", "python.exe"),
+    ):
         if os.path.isfile(candidate):
             return candidate
-    raise InstallError("no core Python found: create the venv %s as the README says, or pass --core-python "
-                       "with the python of the environment where crystalx-core is installed"
-                       % os.path.join(root, ".venv"))
+    raise InstallError(
+        "no core Python found: create the venv %s as the README says, or pass --core-python "
+        "with the python of the environment where crystalx-core is installed"
+        % os.path.join(root, ".venv")
+    )
 
 
 def looks_like_python(path):
@@ -64,8 +77,10 @@ def install(olex2_dir, core_python, source=SOURCE):
     if not os.path.isfile(core_python):
         raise InstallError("core interpreter %s does not exist" % core_python)
     if not looks_like_python(core_python):
-        raise InstallError("core interpreter %s is not a python; point --core-python at the python of the "
-                           "environment where crystalx-core is installed" % core_python)
+        raise InstallError(
+            "core interpreter %s is not a python; point --core-python at the python of the "
+            "environment where crystalx-core is installed" % core_python
+        )
     manifest = _read_manifest(olex2_dir)
     target = os.path.join(plugin_lib(olex2_dir), PLUGIN_DIR)
     if os.path.exists(target):
@@ -101,10 +116,16 @@ def uninstall(olex2_dir):
 
 # --- plugins.xld: `<Plugin` … one `<NAME>` per line … `>` ---------------------------------------
 
+
 def _entries(xld):
     lines = _read_text(xld).splitlines()
-    return [line.strip() for line in lines if line.strip().startswith("<") and line.strip().endswith(">")
-            and not line.strip().lower().startswith("<plugin")]
+    return [
+        line.strip()
+        for line in lines
+        if line.strip().startswith("<")
+        and line.strip().endswith(">")
+        and not line.strip().lower().startswith("<plugin")
+    ]
 
 
 def _add_entry(xld):
@@ -116,7 +137,9 @@ def _add_entry(xld):
     lines = text.splitlines(True)
     if any(line.strip() == ENTRY for line in lines):
         return False
-    opening = next((k for k, line in enumerate(lines) if line.strip().lower().startswith("<plugin")), None)
+    opening = next(
+        (k for k, line in enumerate(lines) if line.strip().lower().startswith("<plugin")), None
+    )
     if opening is None:
         raise InstallError("%s is not a plugin list (no '<Plugin' line); not changed" % xld)
     newline = "\r\n" if lines[opening].endswith("\r\n") else "\n"
@@ -150,7 +173,7 @@ def _read_manifest(olex2_dir):
     try:
         return json.loads(_read_text(path))
     except ValueError:
-        raise InstallError("%s is damaged; remove it and %s by hand" % (path, PLUGIN_DIR))
+        raise InstallError("%s is damaged; remove it and %s by hand" % (path, PLUGIN_DIR)) from None
 
 
 def _write(path, text):

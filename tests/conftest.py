@@ -1,4 +1,5 @@
 """Shared fixtures: the read-only real data beside the checkout."""
+
 from pathlib import Path
 
 import pytest

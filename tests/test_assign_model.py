@@ -3,6 +3,7 @@
 Mechanics are checked with small randomly initialised models exported on the fly (so they
 run wherever the train extra is installed); quality is checked on the shipped models.
 """
+
 from dataclasses import replace
 
 import numpy as np
@@ -37,6 +38,7 @@ def _peaks_of(entry):
     truth = read_cif(BENCHMARK / entry / "model.cif").structure
     heavy = [s for s in truth.sites if s.element not in ("H", "D")]
     from crystalx_core.elements import atomic_number
+
     peaks = [s.with_element(None, f"Q{k + 1}") for k, s in enumerate(heavy)]
     for peak, atom in zip(peaks, heavy):
         peak.peak_height = float(atomic_number(atom.element))
@@ -49,7 +51,9 @@ def test_answer_uses_only_sfac_elements_and_covers_each(shared_data, random_mode
         answer = assign_model(peaks, random_models, penalty=penalty)
         elements = {s.element for s in answer.sites}
         assert elements <= {"C", "Mn", "N", "O", "S"}
-        assert {"C", "Mn", "N", "O", "S"} <= elements | {peaks.sites[i].label for i in answer.dropped}
+        assert {"C", "Mn", "N", "O", "S"} <= elements | {
+            peaks.sites[i].label for i in answer.dropped
+        }
         not_top = 0
         for site in answer.sites:
             assert 1 <= len(site.element_scores) <= 5
@@ -57,30 +61,43 @@ def test_answer_uses_only_sfac_elements_and_covers_each(shared_data, random_mode
             assert all(0.0 <= p <= 1.0 for p in site.element_scores.values())
             not_top += site.element != max(site.element_scores, key=site.element_scores.get)
         if penalty is None:
-            assert not_top <= 5  # without the formula only the coverage rule overrules the top class
+            assert (
+                not_top <= 5
+            )  # without the formula only the coverage rule overrules the top class
 
 
 def test_hydrogen_counts_come_with_probabilities(shared_data, random_models):
     truth, _, heavy = _peaks_of("XH_alanine")
     from crystalx_core.assign.model import FORMULA_MIN_PROBABILITY
+
     alone = model_h_counts(truth.with_sites(heavy), random_models, penalty=None)
     assert len(alone) == len(heavy)
     for n, scores in alone:
         assert 0 <= n <= 4 and n == max(scores, key=scores.get)
         assert all(0.0 <= p <= 1.0 for p in scores.values())
-    for (n, scores), (most_likely, _) in zip(model_h_counts(truth.with_sites(heavy), random_models), alone):
-        assert n == most_likely or scores.get(n, 0.0) >= FORMULA_MIN_PROBABILITY  # the formula picks a plausible count
+    for (n, scores), (most_likely, _) in zip(
+        model_h_counts(truth.with_sites(heavy), random_models), alone
+    ):
+        assert (
+            n == most_likely or scores.get(n, 0.0) >= FORMULA_MIN_PROBABILITY
+        )  # the formula picks a plausible count
 
 
 def test_missing_model_is_a_clear_error(tmp_path):
     from crystalx_core.errors import CrystalXError
-    structure = read_shelx(BENCHMARK / "FC_sucrose" / "published.res").to_structure() \
-        if BENCHMARK.is_dir() else pytest.skip()
+
+    structure = (
+        read_shelx(BENCHMARK / "FC_sucrose" / "published.res").to_structure()
+        if BENCHMARK.is_dir()
+        else pytest.skip()
+    )
     with pytest.raises(CrystalXError, match="model file not found"):
         assign_model(structure, str(tmp_path))
 
 
-shipped = pytest.mark.skipif(resolve_method("auto") != "model", reason="no shipped models in onnx_models/")
+shipped = pytest.mark.skipif(
+    resolve_method("auto") != "model", reason="no shipped models in onnx_models/"
+)
 
 
 @shipped
@@ -89,7 +106,9 @@ def test_shipped_model_types_published_atoms(shared_data, entry):
     """Published non-H atoms as peaks with elements hidden (heights = Z): every element right."""
     _, peaks, heavy = _peaks_of(entry)
     answer = assign_model(peaks).by_index()
-    right = sum(1 for k, atom in enumerate(heavy) if k in answer and answer[k].element == atom.element)
+    right = sum(
+        1 for k, atom in enumerate(heavy) if k in answer and answer[k].element == atom.element
+    )
     assert right / len(heavy) >= 0.95, (right, len(heavy))
 
 
@@ -109,11 +128,17 @@ def test_a_disordered_model_keeps_its_elements(shared_data):
 @shipped
 def test_shipped_hydrogen_model_counts_published_h(shared_data):
     from crystalx_core.training.atoms.dataset import h_counts
+
     total = right = 0
     for entry in ["FC_sucrose", "XH_alanine", "XH_xylitol", "N2_water", "XH_urea"]:
         truth = read_cif(BENCHMARK / entry / "model.cif").structure
         expected = h_counts(truth)
-        predicted = [n for n, _ in model_h_counts(truth.with_sites([s for s in truth.sites if s.element != "H"]))]
+        predicted = [
+            n
+            for n, _ in model_h_counts(
+                truth.with_sites([s for s in truth.sites if s.element != "H"])
+            )
+        ]
         right += int(np.sum(np.array(expected) == np.array(predicted)))
         total += len(expected)
     assert right / total >= 0.9, (right, total)
@@ -131,20 +156,30 @@ def test_height_tokens_follow_relative_peak_heights(shared_data, tmp_path):
     from crystalx_core.training.atoms.model import AtomClassifier, ModelConfig
     from crystalx_core.training.atoms.train import ELEMENT_CLASSES, HYDROGEN_CLASSES
 
-    for name, classes, extra in (("heavy", ELEMENT_CLASSES, {"height_tokens": True, "max_z": MAX_Z * HEIGHT_BINS}),
-                                 ("hydrogen", HYDROGEN_CLASSES, {})):
+    for name, classes, extra in (
+        ("heavy", ELEMENT_CLASSES, {"height_tokens": True, "max_z": MAX_Z * HEIGHT_BINS}),
+        ("hydrogen", HYDROGEN_CLASSES, {}),
+    ):
         torch.manual_seed(2)
-        config = ModelConfig(classes=classes, hidden_channels=16, num_layers=1, num_heads=2, **extra)
+        config = ModelConfig(
+            classes=classes, hidden_channels=16, num_layers=1, num_heads=2, **extra
+        )
         export_onnx(AtomClassifier(config), config, tmp_path / f"{name}.onnx")
     _, peaks, _ = _peaks_of("XH_alanine")
 
     def scores(structure):
         answer = assign_model(structure, str(tmp_path), penalty=None).by_index()
-        return [answer[k].element_scores if k in answer else None for k in range(len(structure.sites))]
+        return [
+            answer[k].element_scores if k in answer else None for k in range(len(structure.sites))
+        ]
 
     def scaled(factor, only=None):
-        return peaks.with_sites([_with_height(s, s.peak_height * (factor if only in (None, k) else 1.0))
-                                 for k, s in enumerate(peaks.sites)])
+        return peaks.with_sites(
+            [
+                _with_height(s, s.peak_height * (factor if only in (None, k) else 1.0))
+                for k, s in enumerate(peaks.sites)
+            ]
+        )
 
     base = scores(peaks)
     assert scores(scaled(3.0)) == base
@@ -161,21 +196,26 @@ def test_the_strongest_peaks_of_a_map_are_atoms(shared_data):
     from crystalx_core.assign.model import strong_peaks
     from crystalx_core.crystallography.maps import fobs_peaks
     from crystalx_core.io.hkl import read_hkl
+
     truth, _, heavy = _peaks_of("FC_p21c")
     peaks = fobs_peaks(truth, read_hkl(BENCHMARK / "FC_p21c" / "data.hkl"))
     ga = [s.label for s in heavy].index("Ga1")
+
     def heights(structure):
         return [s.peak_height if s.is_peak else None for s in structure.sites]
 
     strong = strong_peaks(heights(peaks))
     assert strong[ga] and 1 < strong.sum() < len(heavy)
     assert assign_model(peaks).by_index()[ga].element == "Ga"
-    residual = peaks.with_sites([atom if k != ga else peak for k, (atom, peak) in enumerate(zip(heavy, peaks.sites))])
+    residual = peaks.with_sites(
+        [atom if k != ga else peak for k, (atom, peak) in enumerate(zip(heavy, peaks.sites))]
+    )
     assert not strong_peaks(heights(residual)).any()
 
 
 def _with_height(site, height):
     from dataclasses import replace
+
     return replace(site, peak_height=height)
 
 
@@ -186,12 +226,19 @@ def test_h_counts_follow_the_formula(shared_data):
     O1···H1···O2 bond). A formula short of H never hangs H on the Mg."""
     truth = read_cif(BENCHMARK / "XH_HMaMg" / "model.cif").structure
     heavy = truth.with_sites([s for s in truth.sites if s.element != "H"])
-    alone = dict(zip((s.label for s in heavy.sites), (n for n, _ in model_h_counts(heavy, penalty=None))))
+    alone = dict(
+        zip((s.label for s in heavy.sites), (n for n, _ in model_h_counts(heavy, penalty=None)))
+    )
     fitted = dict(zip((s.label for s in heavy.sites), (n for n, _ in model_h_counts(heavy))))
     assert sum(alone.values()) == 8 and sum(fitted.values()) == 9
     assert {k for k in fitted if fitted[k] != alone[k]} == {"O1"}
-    more_h = replace(heavy, unit=[n * 2 if el == "H" else n for el, n in zip(heavy.sfac, heavy.unit)])
-    assert dict(zip((s.label for s in heavy.sites), (n for n, _ in model_h_counts(more_h))))["Mg1"] == 0
+    more_h = replace(
+        heavy, unit=[n * 2 if el == "H" else n for el, n in zip(heavy.sfac, heavy.unit)]
+    )
+    assert (
+        dict(zip((s.label for s in heavy.sites), (n for n, _ in model_h_counts(more_h))))["Mg1"]
+        == 0
+    )
 
 
 def test_h_counts_are_restricted_to_what_an_atom_has_room_for(shared_data):
@@ -200,10 +247,13 @@ def test_h_counts_are_restricted_to_what_an_atom_has_room_for(shared_data):
     asked for a CH2 on a three-connected C that no riding model can place)."""
     from crystalx_core.assign.model import MAX_BONDS, _placeable
     from crystalx_core.geometry import connectivity
+
     truth = read_cif(BENCHMARK / "XH_alanine" / "model.cif").structure
     heavy = truth.with_sites([s for s in truth.sites if s.element != "H"])
-    restricted = _placeable(np.full((len(heavy.sites), 5), 0.2), heavy, connectivity(heavy), [0, 1, 2, 3, 4])
+    restricted = _placeable(
+        np.full((len(heavy.sites), 5), 0.2), heavy, connectivity(heavy), [0, 1, 2, 3, 4]
+    )
     assert np.allclose(restricted.sum(axis=1), 1.0)
     for site, contacts, row in zip(heavy.sites, connectivity(heavy), restricted):
         room = MAX_BONDS[site.element] - len(contacts)
-        assert (row[:room + 1] > 0).all() and (row[room + 1:] == 0).all(), (site.label, row)
+        assert (row[: room + 1] > 0).all() and (row[room + 1 :] == 0).all(), (site.label, row)

@@ -1,4 +1,6 @@
-"""`crystalx audit`: a published model checked by the models and, with reflections, by refinement."""
+"""`crystalx audit`: a published model checked by the models and, with reflections, by
+refinement."""
+
 import json
 import re
 import subprocess
@@ -10,14 +12,19 @@ from .conftest import BENCHMARK
 
 
 def run_audit(*args):
-    done = subprocess.run([sys.executable, "-m", "crystalx_core.cli", "audit", *map(str, args), "--json"],
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", "crystalx_core.cli", "audit", *map(str, args), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout)
 
 
 def test_a_mistyped_atom_is_flagged_and_the_data_confirm_it(shared_data, tmp_path):
-    """The published alanine with O1 typed as N: the audit says O, and R1 falls when it is changed."""
+    """The published alanine with O1 typed as N: the audit says O, and R1 falls when it is
+    changed."""
     text = (BENCHMARK / "XH_alanine" / "model.cif").read_text()
     wrong, n = re.subn(r"(?m)^(O1\s+)O(\s)", r"\1N\2", text)
     assert n == 1
@@ -29,13 +36,17 @@ def test_a_mistyped_atom_is_flagged_and_the_data_confirm_it(shared_data, tmp_pat
     assert o1["r1_if_changed"] < report["refinement"]["published"]["r1"] - 0.005
     for atom in report["atoms"]:
         if atom["element_flag"] and atom["label"] != "O1":
-            assert atom["verdict"] == "data disagree"  # the model's other doubts do not survive the data
+            assert (
+                atom["verdict"] == "data disagree"
+            )  # the model's other doubts do not survive the data
     page = (tmp_path / "wrong_audit.html").read_text()
     assert "class=flag" in page and "O1" in page
     assert json.loads((tmp_path / "wrong_audit.json").read_text()) == report
 
 
-def test_a_sound_structure_refines_the_same_both_ways_with_its_embedded_reflections(shared_data, tmp_path):
+def test_a_sound_structure_refines_the_same_both_ways_with_its_embedded_reflections(
+    shared_data, tmp_path
+):
     cif = tmp_path / "urea.cif"
     cif.write_text((BENCHMARK / "XH_urea" / "model.cif").read_text())  # carries _shelx_hkl_file
     report = run_audit(cif)
@@ -47,10 +58,17 @@ def test_a_sound_structure_refines_the_same_both_ways_with_its_embedded_reflecti
 def test_without_reflections_the_audit_reads_the_model_only(shared_data, tmp_path):
     res = tmp_path / "sucrose.res"
     res.write_text((BENCHMARK / "FC_sucrose" / "published.res").read_text())
-    done = subprocess.run([sys.executable, "-m", "crystalx_core.cli", "audit", str(res)], capture_output=True,
-                          text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", "crystalx_core.cli", "audit", str(res)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr
-    assert "peak heights: none" in done.stdout and "refined under identical settings" not in done.stdout
+    assert (
+        "peak heights: none" in done.stdout
+        and "refined under identical settings" not in done.stdout
+    )
     report = json.loads((tmp_path / "sucrose_audit.json").read_text())
     assert len(report["atoms"]) == 23 and report["refinement"] == {}
     assert sum(a["published_h"] for a in report["atoms"]) == 22  # C12H22O11

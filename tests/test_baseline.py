@@ -1,4 +1,5 @@
 """The rule-based baseline on published models with the elements hidden."""
+
 import csv
 import json
 from dataclasses import replace
@@ -14,8 +15,12 @@ from crystalx_core.io.cif import read_cif
 from crystalx_core.structure import Site, Structure
 from tests.conftest import BENCHMARK, CORPUS
 
-ORDERED = sorted(p.name for p in BENCHMARK.glob("*") if (p / "source.json").is_file()
-                 and not json.loads((p / "source.json").read_text())["has_disorder"])
+ORDERED = sorted(
+    p.name
+    for p in BENCHMARK.glob("*")
+    if (p / "source.json").is_file()
+    and not json.loads((p / "source.json").read_text())["has_disorder"]
+)
 H_BOND = 1.3  # Å: an H this close to a non-H atom is bonded to it (S–H and riding C–H included)
 
 
@@ -27,18 +32,33 @@ def _as_peaks(structure: Structure, seed: int = 0) -> Structure:
     """The non-H atoms as peaks of height Z ± 0.3 (so the height order is the element order);
     the H atoms stay, to show they are ignored."""
     rng = np.random.default_rng(seed)
-    sites = [replace(s, element=None, label=f"Q{k + 1}",
-                     peak_height=atomic_number(s.element) + rng.uniform(-0.3, 0.3))
-             if not is_hydrogen(s.element) else s for k, s in enumerate(structure.sites)]
+    sites = [
+        replace(
+            s,
+            element=None,
+            label=f"Q{k + 1}",
+            peak_height=atomic_number(s.element) + rng.uniform(-0.3, 0.3),
+        )
+        if not is_hydrogen(s.element)
+        else s
+        for k, s in enumerate(structure.sites)
+    ]
     return structure.with_sites(sites)
 
 
 def _published_h_counts(structure: Structure) -> list[int]:
     """H bonded to each non-H atom in the published model (occupancy-weighted, rounded)."""
     heavy = [k for k, s in enumerate(structure.sites) if not is_hydrogen(s.element)]
-    return [round(sum(structure.sites[c.j].occupancy for c in contacts
-                      if is_hydrogen(structure.sites[c.j].element)))
-            for contacts in neighbours(structure, H_BOND, heavy)]
+    return [
+        round(
+            sum(
+                structure.sites[c.j].occupancy
+                for c in contacts
+                if is_hydrogen(structure.sites[c.j].element)
+            )
+        )
+        for contacts in neighbours(structure, H_BOND, heavy)
+    ]
 
 
 @pytest.mark.parametrize("entry", ORDERED)
@@ -56,10 +76,12 @@ def test_sucrose_assignment(shared_data):
     model = _model("FC_sucrose")
     assignment = assign_baseline(_as_peaks(model))
     assert len(assignment.sites) == 23
-    assert [a.element for a in assignment.sites] == [s.element for s in model.sites
-                                                     if s.element != "H"]
+    assert [a.element for a in assignment.sites] == [
+        s.element for s in model.sites if s.element != "H"
+    ]
     assert sorted(a.new_label for a in assignment.sites) == sorted(
-        [f"C{n}" for n in range(1, 13)] + [f"O{n}" for n in range(1, 12)])
+        [f"C{n}" for n in range(1, 13)] + [f"O{n}" for n in range(1, 12)]
+    )
     assert [a.h_count for a in assignment.sites] == _published_h_counts(model)
 
 
@@ -91,8 +113,10 @@ def test_h_count_rules_on_the_ordered_corpus(shared_data):
 
 def test_lowest_extra_peaks_are_dropped(shared_data):
     model = _as_peaks(_model("FC_sucrose"))
-    spurious = [Site(f"Q{90 + n}", None, (0.5 + 0.05 * n, 0.1, 0.9), peak_height=0.5 + 0.1 * n)
-                for n in range(3)]
+    spurious = [
+        Site(f"Q{90 + n}", None, (0.5 + 0.05 * n, 0.1, 0.9), peak_height=0.5 + 0.1 * n)
+        for n in range(3)
+    ]
     assignment = assign_baseline(model.with_sites(model.sites + spurious))
     assert assignment.dropped == [45, 46, 47]
     assert len(assignment.sites) == 23 and all(a.index < 45 for a in assignment.sites)
@@ -104,8 +128,9 @@ def test_atoms_are_never_dropped(shared_data):
     extra = Site("Q99", None, (0.5, 0.1, 0.9), peak_height=9.0)
     assignment = assign_baseline(model.with_sites(model.sites + [extra]))
     assert assignment.dropped == [45]
-    assert [a.element for a in assignment.sites] == [s.element for s in model.sites
-                                                     if s.element != "H"]
+    assert [a.element for a in assignment.sites] == [
+        s.element for s in model.sites if s.element != "H"
+    ]
 
 
 def test_fewer_peaks_than_expected_share_out_in_proportion(shared_data):
@@ -137,6 +162,7 @@ def test_no_non_h_contents_is_an_input_error(shared_data):
 
 def test_peaks_without_heights_rank_last_instead_of_crashing(shared_data):
     from crystalx_core.io.cif import read_cif
+
     truth = read_cif(BENCHMARK / "FC_sucrose" / "model.cif").structure
     heavy = [s for s in truth.sites if s.element != "H"]
     peaks = truth.with_sites([s.with_element(None, f"Q{k + 1}") for k, s in enumerate(heavy)])

@@ -1,5 +1,6 @@
 """`crystalx batch`: a folder of real structures through the process pool, a broken file that
 does not stop it, resuming, the CSV/HTML summary, and the same batch on a local Dask cluster."""
+
 import csv
 import json
 import shutil
@@ -28,23 +29,53 @@ def folder(tmp_path, shared_data):
 def test_inputs_one_per_name_with_reflections_and_without_our_outputs(folder):
     (folder / "old_crystalx.res").write_text("an output of an earlier run\n")
     items = find_inputs(str(folder))
-    assert [i.model.name for i in items] == ["N2_epoxide.cif", "XH_alanine.cif", "broken.res", "sucrose.res", "urea.cif"]
+    assert [i.model.name for i in items] == [
+        "N2_epoxide.cif",
+        "XH_alanine.cif",
+        "broken.res",
+        "sucrose.res",
+        "urea.cif",
+    ]
     assert [i.hkl.name for i in items if i.hkl] == ["urea.hkl"]
-    assert [i.model.name for i in find_inputs(str(folder / "*.cif"))] == ["N2_epoxide.cif", "XH_alanine.cif", "urea.cif"]
+    assert [i.model.name for i in find_inputs(str(folder / "*.cif"))] == [
+        "N2_epoxide.cif",
+        "XH_alanine.cif",
+        "urea.cif",
+    ]
 
 
 def test_the_command_assigns_the_folder_records_the_failure_and_resumes(folder):
-    command = [sys.executable, "-m", "crystalx_core.cli", "batch", str(folder), "--workers", "2", "--quiet"]
+    command = [
+        sys.executable,
+        "-m",
+        "crystalx_core.cli",
+        "batch",
+        str(folder),
+        "--workers",
+        "2",
+        "--quiet",
+    ]
     first = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert first.returncode == 1, first.stderr  # one structure failed
     assert "4 of 5 structures assigned" in first.stdout and "broken" in first.stdout
     rows = list(csv.DictReader((folder / "crystalx_batch.csv").open()))
-    assert {r["name"]: r["status"] for r in rows} == {"N2_epoxide": "ok", "XH_alanine": "ok", "broken": "failed",
-                                                      "sucrose": "ok", "urea": "ok"}
+    assert {r["name"]: r["status"] for r in rows} == {
+        "N2_epoxide": "ok",
+        "XH_alanine": "ok",
+        "broken": "failed",
+        "sucrose": "ok",
+        "urea": "ok",
+    }
     assert "broken.res:2" in next(r["error"] for r in rows if r["name"] == "broken")
-    assert float(next(r["r1"] for r in rows if r["name"] == "urea")) < 0.05  # refined against urea.hkl
-    assert 0.0 < float(next(r["diff_peak"] for r in rows if r["name"] == "urea")) < 0.5  # e Å⁻³, a clean map
-    assert next(r["diff_peak"] for r in rows if r["name"] == "sucrose") == ""  # no reflections, no map
+    assert (
+        float(next(r["r1"] for r in rows if r["name"] == "urea")) < 0.05
+    )  # refined against urea.hkl
+    assert (
+        0.0 < float(next(r["diff_peak"] for r in rows if r["name"] == "urea")) < 0.5
+    )  # e Å⁻³, a clean map
+    assert (
+        next(r["diff_peak"] for r in rows if r["name"] == "sucrose") == ""
+    )  # no reflections, no map
     for name in ("N2_epoxide", "XH_alanine", "sucrose", "urea"):
         assert json.loads((folder / f"{name}_crystalx.json").read_text())["atoms"]
     page = (folder / "crystalx_batch.html").read_text()
@@ -52,15 +83,24 @@ def test_the_command_assigns_the_folder_records_the_failure_and_resumes(folder):
 
     second = subprocess.run(command + ["--json"], capture_output=True, text=True, timeout=600)
     report = json.loads(second.stdout)
-    assert [r["status"] for r in report["rows"]] == ["resumed", "resumed", "failed", "resumed", "resumed"]
+    assert [r["status"] for r in report["rows"]] == [
+        "resumed",
+        "resumed",
+        "failed",
+        "resumed",
+        "resumed",
+    ]
     (folder / "urea.hkl").touch()  # new data: that one is done again
     third = subprocess.run(command + ["--json"], capture_output=True, text=True, timeout=600)
     assert [r["status"] for r in json.loads(third.stdout)["rows"]][4] == "ok"
 
 
 def test_an_empty_folder_is_an_input_error(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "crystalx_core.cli", "batch", str(tmp_path)], capture_output=True,
-                          text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "crystalx_core.cli", "batch", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 2 and "no .res, .ins or .cif" in done.stderr
 
 
@@ -68,16 +108,20 @@ def test_the_batch_runs_on_a_local_dask_cluster(folder, tmp_path):
     distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
     items = [i for i in find_inputs(str(folder)) if i.model.suffix == ".cif"]
     options = BatchOptions(out=tmp_path / "out")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
         rows = run_batch(items, options, scheduler=cluster.scheduler_address)
     assert [r["status"] for r in rows] == ["ok"] * len(items)
-    assert sorted(p.name for p in (tmp_path / "out").glob("*.json")) == \
-        sorted(f"{i.name}_crystalx.json" for i in items)
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.json")) == sorted(
+        f"{i.name}_crystalx.json" for i in items
+    )
 
 
 def test_an_unreachable_scheduler_is_a_clear_error(folder):
     pytest.importorskip("distributed", reason="the dask extra is not installed")
     from crystalx_core.errors import CrystalXError
+
     with pytest.raises(CrystalXError, match="cannot reach the Dask scheduler"):
         run_batch([BatchItem(folder / "urea.cif")], BatchOptions(), scheduler="tcp://127.0.0.1:9")
 
@@ -86,9 +130,15 @@ def test_a_model_that_does_not_explain_the_data_is_no_solution_in_the_batch_tabl
     """The job's verdict (report 'success': false) reaches the row, not 'ok'."""
     from crystalx_core.batch import NO_SOLUTION, BatchItem, row_from_report
     from crystalx_core.batch_report import summary_html
+
     atom = {"new_label": "C1", "element": "C", "probabilities": [["C", 0.99], ["N", 0.01]]}
-    report = {"method": "model", "atoms": [atom], "refinement": {"r1": 0.31}, "success": False,
-              "failure": "final R1 0.3100 is over 0.20"}
+    report = {
+        "method": "model",
+        "atoms": [atom],
+        "refinement": {"r1": 0.31},
+        "success": False,
+        "failure": "final R1 0.3100 is over 0.20",
+    }
     item = BatchItem(model=tmp_path / "x.res", hkl=tmp_path / "x.hkl")
     row = row_from_report(item, report, seconds=1.0)
     assert (row["status"], row["error"]) == (NO_SOLUTION, "final R1 0.3100 is over 0.20")

@@ -1,6 +1,7 @@
 """A real `crystalx batch` stopped by a signal or killed: the batch and its workers end within
 seconds, finished structures keep complete outputs, and a second batch on the folder is refused
 while the first runs but not after it was killed."""
+
 import json
 import os
 import shutil
@@ -15,7 +16,9 @@ from crystalx_core.batch import BatchOptions, _folders_locked, find_inputs, fini
 
 from .conftest import BENCHMARK
 
-pytestmark = pytest.mark.skipif(not os.path.isdir("/proc") or not hasattr(os, "killpg"), reason="needs Linux /proc")
+pytestmark = pytest.mark.skipif(
+    not os.path.isdir("/proc") or not hasattr(os, "killpg"), reason="needs Linux /proc"
+)
 SUFFIXES = (".res", ".cif", ".json")
 
 
@@ -28,15 +31,32 @@ def folder(tmp_path, shared_data):
 
 def start(folder):
     """The batch in its own process group, so every process it starts can be found."""
-    return subprocess.Popen([sys.executable, "-m", "crystalx_core.cli", "batch", str(folder), "--workers", "2",
-                             "--quiet", "--method", "baseline"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "crystalx_core.cli",
+            "batch",
+            str(folder),
+            "--workers",
+            "2",
+            "--quiet",
+            "--method",
+            "baseline",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def wait_for_first_output(folder, batch):
     deadline = time.monotonic() + 180
     while not list(folder.glob("*_crystalx.json")):
-        assert batch.poll() is None and time.monotonic() < deadline, "the batch ended before its first output"
+        assert batch.poll() is None and time.monotonic() < deadline, (
+            "the batch ended before its first output"
+        )
         time.sleep(0.1)
 
 
@@ -56,7 +76,9 @@ def living(group: int) -> list[str]:
 def seconds_until_gone(group: int, limit: float = 15.0) -> float:
     start_time = time.monotonic()
     while living(group):
-        assert time.monotonic() - start_time < limit, f"still running after {limit} s: {living(group)}"
+        assert time.monotonic() - start_time < limit, (
+            f"still running after {limit} s: {living(group)}"
+        )
         time.sleep(0.05)
     return time.monotonic() - start_time
 
@@ -86,11 +108,18 @@ def test_sigterm_ends_the_batch_and_its_workers_and_finished_items_stay_finished
 def test_a_second_batch_is_refused_while_the_first_runs_and_a_killed_one_blocks_nothing(folder):
     first = start(folder)
     wait_for_first_output(folder, first)
-    second = subprocess.run([sys.executable, "-m", "crystalx_core.cli", "batch", str(folder), "--quiet"],
-                            capture_output=True, text=True, timeout=120)
+    second = subprocess.run(
+        [sys.executable, "-m", "crystalx_core.cli", "batch", str(folder), "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert second.returncode == 1
-    assert second.stderr == f"crystalx: error: {folder}: another crystalx batch is writing to this folder; " \
-                            "wait for it to end or stop it\n"
+    assert (
+        second.stderr
+        == f"crystalx: error: {folder}: another crystalx batch is writing to this folder; "
+        "wait for it to end or stop it\n"
+    )
     first.kill()  # SIGKILL: no chance to stop its workers itself
     first.communicate(timeout=15)
     assert seconds_until_gone(first.pid) < 10  # the orphaned workers stop on their own
@@ -98,19 +127,42 @@ def test_a_second_batch_is_refused_while_the_first_runs_and_a_killed_one_blocks_
         pass
 
 
-def test_a_stopped_dask_batch_drops_its_structures_on_the_workers_running_ones_too(tmp_path, shared_data):
+def test_a_stopped_dask_batch_drops_its_structures_on_the_workers_running_ones_too(
+    tmp_path, shared_data
+):
     """Dask never interrupts a running task: the structure in hand once went on computing after
     the batch had ended and wrote its outputs. Now the worker is idle within seconds and
     nothing more is written."""
     distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
     for k in range(6):
         shutil.copy(BENCHMARK / "XH_urea" / "model.cif", tmp_path / f"u{k}.cif")
-        shutil.copy(BENCHMARK / "XH_urea" / "data.hkl", tmp_path / f"u{k}.hkl")  # refined: seconds each
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:
-        batch = subprocess.Popen([sys.executable, "-m", "crystalx_core.cli", "batch", str(tmp_path), "--quiet",
-                                  "--method", "baseline", "--scheduler", cluster.scheduler_address],
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        shutil.copy(
+            BENCHMARK / "XH_urea" / "data.hkl", tmp_path / f"u{k}.hkl"
+        )  # refined: seconds each
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        batch = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "crystalx_core.cli",
+                "batch",
+                str(tmp_path),
+                "--quiet",
+                "--method",
+                "baseline",
+                "--scheduler",
+                cluster.scheduler_address,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
         wait_for_first_output(tmp_path, batch)
         batch.send_signal(signal.SIGTERM)
         stopped = time.monotonic()
@@ -119,10 +171,14 @@ def test_a_stopped_dask_batch_drops_its_structures_on_the_workers_running_ones_t
         assert time.monotonic() - stopped < 5
         state = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
         while any(client.run(lambda dask_worker: len(dask_worker.state.tasks)).values()):
-            assert time.monotonic() - stopped < 5, "the worker still computes the stopped batch's structure"
+            assert time.monotonic() - stopped < 5, (
+                "the worker still computes the stopped batch's structure"
+            )
             time.sleep(0.05)
         time.sleep(0.5)
-    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == state  # nothing written after the stop
+    assert {
+        p.name: p.read_bytes() for p in tmp_path.iterdir()
+    } == state  # nothing written after the stop
     assert not [name for name in state if name.endswith(".tmp")]
     for item in find_inputs(str(tmp_path)):  # each structure has its three outputs, or none
         assert len({(tmp_path / f"{item.name}_crystalx{s}").exists() for s in SUFFIXES}) == 1

@@ -1,4 +1,5 @@
 """Calibrated probabilities (temperature in the sidecar) and metals without riding H."""
+
 import json
 import shutil
 
@@ -14,7 +15,9 @@ from crystalx_core.runtime import OnnxModel
 from tests.conftest import BENCHMARK, CORPUS
 
 ZINC_COMPLEX = "codtools_1100974-wr-factor.cif"  # C8H10Cl4N4Zn: Zn bonded to N and Cl, H on C and N
-shipped = pytest.mark.skipif(not (MODEL_DIR / "hydrogen.onnx").is_file(), reason="no shipped models")
+shipped = pytest.mark.skipif(
+    not (MODEL_DIR / "hydrogen.onnx").is_file(), reason="no shipped models"
+)
 
 
 def _copy_model(tmp_path, name: str, temperature) -> OnnxModel:
@@ -30,6 +33,7 @@ def test_temperature_softens_reported_probabilities_and_keeps_every_answer(share
     """Both models at T = 3 beside the shipped ones: FC_sucrose's atoms as peaks get the same
     elements and H counts, with softer probabilities, p^(1/3) renormalised."""
     from crystalx_core.assign.model import assign_model, load_model, model_h_counts
+
     for name in ("heavy", "hydrogen"):
         _copy_model(tmp_path, name, 3.0)
     truth = read_cif(BENCHMARK / "FC_sucrose" / "model.cif").structure
@@ -39,8 +43,9 @@ def test_temperature_softens_reported_probabilities_and_keeps_every_answer(share
         peak.peak_height = float(atomic_number(atom.element))
     plain, hot = assign_model(peaks), assign_model(peaks, model_dir=str(tmp_path))
     assert [s.element for s in plain.sites] == [s.element for s in hot.sites]
-    assert np.mean([max(s.element_scores.values()) for s in hot.sites]) < \
-        np.mean([max(s.element_scores.values()) for s in plain.sites])
+    assert np.mean([max(s.element_scores.values()) for s in hot.sites]) < np.mean(
+        [max(s.element_scores.values()) for s in plain.sites]
+    )
     counts, hot_counts = model_h_counts(heavy), model_h_counts(heavy, model_dir=str(tmp_path))
     assert [n for n, _ in counts] == [n for n, _ in hot_counts]
     model = load_model(str(tmp_path), "hydrogen")
@@ -61,6 +66,7 @@ def test_fitted_temperature_calibrates_overconfident_rows():
     and brings the ECE down, without changing a single most likely class."""
     from crystalx_core.runtime import softmax
     from crystalx_core.training.atoms.calibrate import calibrate, reliability
+
     rng = np.random.default_rng(0)
     logits = rng.normal(0.0, 2.0, (4000, 5))
     truth = np.array([rng.choice(5, p=p) for p in softmax(logits, 1.0)])
@@ -78,6 +84,7 @@ def test_a_metal_never_carries_riding_h(shared_data):
     truth = read_cif(CORPUS / ZINC_COMPLEX).structure
     heavy = truth.with_sites([s for s in truth.sites if s.element != "H"])
     from crystalx_core.training.atoms.dataset import h_counts
+
     counts = dict(enumerate(h_counts(truth)))
     zinc = next(i for i, s in enumerate(heavy.sites) if s.element == "Zn")
     counts[zinc] = 1
@@ -88,4 +95,11 @@ def test_a_metal_never_carries_riding_h(shared_data):
     assert len(placed) == sum(n for i, n in counts.items() if i != zinc) > 0
     zn = plan.structure.cartesian(heavy.sites[zinc].frac)
     assert min(np.linalg.norm(plan.structure.cartesian(h.frac) - zn) for h in placed) > 2.0
-    assert {plan.codes[i] for i, n in counts.items() if n and i != zinc} <= {13, 23, 43, 93, 137, 147}
+    assert {plan.codes[i] for i, n in counts.items() if n and i != zinc} <= {
+        13,
+        23,
+        43,
+        93,
+        137,
+        147,
+    }

@@ -1,6 +1,7 @@
 """Charge flipping on data simulated from an ordered structure: a copper complex (P-1, 14
 non-H atoms, complete 0.84 Å data) that smtbx's own stopping rule and first origin left with
 one or two atoms right is solved."""
+
 from crystalx_core.crystallography.compare import match_sites
 from crystalx_core.crystallography.convert import to_xray_structure
 from crystalx_core.demo import simulate_reflections
@@ -16,7 +17,9 @@ def test_an_ordered_copper_complex_is_solved_from_cell_symmetry_and_formula(shar
     truth = read_cif(CORPUS / "sfarchiv2_2004849.cif").structure
     truth.sfac, truth.unit = sfac_unit_from_sites(truth)
     indices, observed, sigmas = simulate_reflections(to_xray_structure(truth), 0.84, 6, 3e4)
-    result = solve_job(truth.with_sites([]), Reflections(indices, observed, sigmas, None, "cu.hkl"), "model")
+    result = solve_job(
+        truth.with_sites([]), Reflections(indices, observed, sigmas, None, "cu.hkl"), "model"
+    )
     heavy = [s for s in truth.sites if not is_hydrogen(s.element)]
     match = match_sites(truth, result.structure)
     assert result.failure is None and result.final.r1 < 0.10, (result.failure, result.final.r1)

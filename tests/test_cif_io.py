@@ -1,4 +1,5 @@
 """CIF reading on every real structure in shared/data, and clear errors on broken files."""
+
 import csv
 import json
 import re
@@ -12,8 +13,11 @@ from crystalx_core.io import load
 from crystalx_core.io.cif import read_cif
 
 BENCHMARK_IDS = sorted(p.name for p in BENCHMARK.glob("*") if (p / "model.cif").is_file())
-CORPUS_ROWS = (list(csv.DictReader((CORPUS / "INDEX.tsv").open(), delimiter="\t"))
-               if (CORPUS / "INDEX.tsv").is_file() else [])
+CORPUS_ROWS = (
+    list(csv.DictReader((CORPUS / "INDEX.tsv").open(), delimiter="\t"))
+    if (CORPUS / "INDEX.tsv").is_file()
+    else []
+)
 
 
 def _formula(text: str) -> dict[str, float]:
@@ -69,7 +73,11 @@ def test_embedded_shelx_files(entry):
 # they are H (test_labels_read_as_elements_follow_the_formula)
 HOLMIUM_FROM_LABELS = {"codtools_2003526-r-factor-with-esd.cif": 2}
 # cod-tools' test of a misspelt tag (`__atom_site_fract_y`): no y coordinates, so no structure
-REFUSED = {"codtools_4303187-multiple-underscores.cif": "166: the atom_site loop has no _atom_site_fract_y$"}
+REFUSED = {
+    "codtools_4303187-multiple-underscores.cif": (
+        "166: the atom_site loop has no _atom_site_fract_y$"
+    )
+}
 
 
 @pytest.mark.parametrize("row", CORPUS_ROWS, ids=[r["file"] for r in CORPUS_ROWS])
@@ -98,7 +106,9 @@ def test_unit_matches_the_cifs_own_site_symmetry_orders(shared_data):
             continue
         structure = read_cif(path).structure
         expected: dict[str, float] = {}
-        in_file_order = [atom for site in structure.sites for atom in (site, *site.mixed)]  # partners follow
+        in_file_order = [
+            atom for site in structure.sites for atom in (site, *site.mixed)
+        ]  # partners follow
         for site, order in zip(in_file_order, orders):
             share = structure.space_group_order / int(gemmi.cif.as_string(order))
             expected[site.element] = expected.get(site.element, 0.0) + site.occupancy * share
@@ -107,21 +117,31 @@ def test_unit_matches_the_cifs_own_site_symmetry_orders(shared_data):
     assert checked >= 20
 
 
-@pytest.mark.parametrize("entry", [e for e in BENCHMARK_IDS
-                                   if (BENCHMARK / e / "published.res").is_file()])
+@pytest.mark.parametrize(
+    "entry", [e for e in BENCHMARK_IDS if (BENCHMARK / e / "published.res").is_file()]
+)
 def test_unit_matches_the_published_res(entry):
     """SFAC/UNIT counted from the CIF's sites are what the authors gave SHELXL."""
     from_cif = read_cif(BENCHMARK / entry / "model.cif").structure
     from_res = load(BENCHMARK / entry / "published.res").structure
     assert dict(zip(from_res.sfac, from_res.unit)) == pytest.approx(
-        dict(zip(from_cif.sfac, from_cif.unit)), abs=0.05)
+        dict(zip(from_cif.sfac, from_cif.unit)), abs=0.05
+    )
 
 
 def test_load_dispatches_by_suffix(shared_data, tmp_path):
     cif = load(BENCHMARK / "FC_sucrose" / "model.cif")
-    assert len(cif.structure.sites) == 45 and cif.structure.space_group_order == 2 and cif.shelx is None
+    assert (
+        len(cif.structure.sites) == 45
+        and cif.structure.space_group_order == 2
+        and cif.shelx is None
+    )
     res = load(BENCHMARK / "FC_sucrose" / "published.res")
-    assert len(res.structure.sites) == 45 and res.shelx is not None and res.embedded_reflections() is None
+    assert (
+        len(res.structure.sites) == 45
+        and res.shelx is not None
+        and res.embedded_reflections() is None
+    )
     other = tmp_path / "model.xyz"
     other.write_text("3\n")
     with pytest.raises(InputError, match="unsupported file type"):
@@ -186,17 +206,29 @@ def test_broken_symop_list_falls_back_to_the_symbol(tmp_path):
     assert error.value.line == 10  # the operator loop
 
 
-@pytest.mark.parametrize("text, message, line", [
-    (GOOD_BLOCK.replace("C1 C 0.1 0.2 0.3 0.02 1 .", "C1 C 0.1 0.2"), "CIF syntax error", 15),
-    ("# no blocks here\n", "no data block", None),
-    (GOOD_BLOCK.replace("_cell_length_b 11.0\n", ""), "no unit cell", 2),
-    (GOOD_BLOCK.split("loop_\n_atom_site_label")[0], "no atom sites", 1),
-    (GOOD_BLOCK.replace("O1 O 0.2", "O1 Xx 0.2"), "unknown element", 25),
-    (GOOD_BLOCK.replace("O1 O 0.2 0.2 0.3", "O1 O 0.2 ? 0.3"), "coordinates", 25),
-    (GOOD_BLOCK.replace("_atom_site_fract_z\n", "").replace(" 0.3 ", " ").replace("0 0 0 ", "0 0 "),
-     "broken.cif:18: the atom_site loop has no _atom_site_fract_z$", 18),
-    (GOOD_BLOCK.replace("0.03 1 .", "0.03 -1 ."), r"broken.cif:25: site O1: occupancy -1 is negative$", 25),
-])
+@pytest.mark.parametrize(
+    "text, message, line",
+    [
+        (GOOD_BLOCK.replace("C1 C 0.1 0.2 0.3 0.02 1 .", "C1 C 0.1 0.2"), "CIF syntax error", 15),
+        ("# no blocks here\n", "no data block", None),
+        (GOOD_BLOCK.replace("_cell_length_b 11.0\n", ""), "no unit cell", 2),
+        (GOOD_BLOCK.split("loop_\n_atom_site_label")[0], "no atom sites", 1),
+        (GOOD_BLOCK.replace("O1 O 0.2", "O1 Xx 0.2"), "unknown element", 25),
+        (GOOD_BLOCK.replace("O1 O 0.2 0.2 0.3", "O1 O 0.2 ? 0.3"), "coordinates", 25),
+        (
+            GOOD_BLOCK.replace("_atom_site_fract_z\n", "")
+            .replace(" 0.3 ", " ")
+            .replace("0 0 0 ", "0 0 "),
+            "broken.cif:18: the atom_site loop has no _atom_site_fract_z$",
+            18,
+        ),
+        (
+            GOOD_BLOCK.replace("0.03 1 .", "0.03 -1 ."),
+            r"broken.cif:25: site O1: occupancy -1 is negative$",
+            25,
+        ),
+    ],
+)
 def test_broken_cif_gives_input_error_with_file_and_line(tmp_path, text, message, line):
     path = _write(tmp_path, text, "broken.cif")
     with pytest.raises(InputError, match=message) as error:
@@ -233,6 +265,7 @@ def test_a_cif_with_u_in_the_wrong_units_gets_an_input_error_when_written(tmp_pa
     """COD 2000642 gives U in 10⁻⁴ Å² without saying so (U11 = 457): writing it as SHELX
     would make a free-variable code of it, so the job stops with the file and the line."""
     from crystalx_core.io.shelx_write import new_ins_text
+
     path = _write(tmp_path, GOOD_BLOCK.replace("O1 O 0.2 0.2 0.3 0.03", "O1 O 0.2 0.2 0.3 457"))
     structure = read_cif(path).structure
     with pytest.raises(InputError, match="O1: displacement parameter 457 .* not physical") as error:

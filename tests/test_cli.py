@@ -1,4 +1,5 @@
 """The commands end to end: demo, solve and assign on real data, and bad input at the door."""
+
 import hashlib
 import json
 import re
@@ -40,6 +41,7 @@ def test_solve_real_data_from_cell_and_formula_only(tmp_path, shared_data, capsy
     entry = BENCHMARK / "XH_HMaMg"
     reference = read_cif(entry / "model.cif").structure
     from crystalx_core.io.shelx_write import new_ins_text
+
     ins = tmp_path / "hmamg.ins"
     ins.write_text(new_ins_text(reference.with_sites([])))
     hkl = tmp_path / "hmamg.hkl"
@@ -61,21 +63,36 @@ def test_assign_existing_res_keeps_instructions_and_backs_up(tmp_path, shared_da
     assert main(["assign", str(res), "--quiet"]) == 0  # second run keeps the first output
     assert (tmp_path / "sucrose_crystalx.res.bak").exists()
     out_lines = (tmp_path / "sucrose_crystalx.res").read_text().splitlines()
-    for keep in ("HTAB O11 O1", "EQIV $1 -x+1, y+1/2, -z+1", "WGHT    0.038800    0.014600", "ACTA"):
+    for keep in (
+        "HTAB O11 O1",
+        "EQIV $1 -x+1, y+1/2, -z+1",
+        "WGHT    0.038800    0.014600",
+        "ACTA",
+    ):
         assert keep in out_lines
     assert any(line.startswith("HFIX") for line in out_lines)
 
 
-@pytest.mark.parametrize("content, fragment", [
-    ("TITL x\nSFAC C\nUNIT 4\nC1 1 0.1 0.2 0.3 11 0.05\nHKLF 4\nEND\n", "CELL"),
-    ("TITL x\nCELL 0.71 5 5 5 90 90 90\nSFAC C Xq\nUNIT 4 4\nHKLF 4\nEND\n", "Xq"),
-    ("TITL x\nCELL 0.71 5 5 5 90 90 90\nSFAC C\nUNIT 4\nC1 1 nan 0.2 0.3 11 0.05\nHKLF 4\nEND\n", ":5"),
-])
+@pytest.mark.parametrize(
+    "content, fragment",
+    [
+        ("TITL x\nSFAC C\nUNIT 4\nC1 1 0.1 0.2 0.3 11 0.05\nHKLF 4\nEND\n", "CELL"),
+        ("TITL x\nCELL 0.71 5 5 5 90 90 90\nSFAC C Xq\nUNIT 4 4\nHKLF 4\nEND\n", "Xq"),
+        (
+            "TITL x\nCELL 0.71 5 5 5 90 90 90\nSFAC C\nUNIT 4\nC1 1 nan 0.2 0.3 11 0.05\nHKLF "
+            "4\nEND\n",
+            ":5",
+        ),
+    ],
+)
 def test_bad_input_is_one_line_with_exit_code(tmp_path, content, fragment):
     ins = tmp_path / "bad.ins"
     ins.write_text(content)
-    proc = subprocess.run([sys.executable, "-m", "crystalx_core.cli", "assign", str(ins)],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "crystalx_core.cli", "assign", str(ins)],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == EXIT_INPUT
     assert "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
@@ -86,7 +103,9 @@ def test_bad_input_is_one_line_with_exit_code(tmp_path, content, fragment):
 
 def test_missing_file_and_empty_reflections(tmp_path):
     ins = tmp_path / "x.ins"
-    shutil.copy(BENCHMARK / "FC_sucrose" / "published.res", ins) if BENCHMARK.is_dir() else pytest.skip()
+    shutil.copy(
+        BENCHMARK / "FC_sucrose" / "published.res", ins
+    ) if BENCHMARK.is_dir() else pytest.skip()
     hkl = tmp_path / "x.hkl"
     hkl.write_text("")
     assert main(["solve", str(ins), str(hkl), "--quiet"]) == EXIT_INPUT
@@ -97,7 +116,9 @@ def test_missing_file_and_empty_reflections(tmp_path):
 def test_assign_cif_writes_readable_cif_and_json(tmp_path, shared_data, capsys):
     cif = tmp_path / "urea.cif"
     shutil.copy(BENCHMARK / "XH_urea" / "model.cif", cif)
-    assert main(["assign", str(cif), "--hkl", str(BENCHMARK / "XH_urea" / "data.hkl"), "--json"]) == 0
+    assert (
+        main(["assign", str(cif), "--hkl", str(BENCHMARK / "XH_urea" / "data.hkl"), "--json"]) == 0
+    )
     report = json.loads(capsys.readouterr().out)
     assert {a["element"] for a in report["atoms"]} == {"C", "N", "O"}
     assert report["refinement"]["r1"] < 0.06
@@ -113,6 +134,7 @@ def test_no_peaks_and_unsolvable_data(tmp_path):
     hkl = tmp_path / "few.hkl"
     hkl.write_text("".join(f"{h:4d}{0:4d}{0:4d}{100.0:8.2f}{5.0:8.2f}\n" for h in range(1, 6)))
     from crystalx_core.cli import EXIT_SOLVE
+
     assert main(["solve", str(empty), str(hkl), "--quiet"]) == EXIT_SOLVE
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.res", "few.hkl"]
 
@@ -127,8 +149,12 @@ def test_the_final_difference_map_is_reported_as_shelxl_does(tmp_path, shared_da
     """FC sucrose refined from its published atoms: largest peak, deepest hole and rms of the
     final Fo − Fc map in the summary, the JSON and the CIF, close to the published CIF's."""
     entry = BENCHMARK / "FC_sucrose"
-    published = {m[1]: float(m[2]) for m in re.finditer(r"_refine_diff_density_(max|min|rms)\s+(\S+)",
-                                                         (entry / "model.cif").read_text())}
+    published = {
+        m[1]: float(m[2])
+        for m in re.finditer(
+            r"_refine_diff_density_(max|min|rms)\s+(\S+)", (entry / "model.cif").read_text()
+        )
+    }
     res = tmp_path / "sucrose.res"
     shutil.copy(entry / "published.res", res)
     assert main(["assign", str(res), "--hkl", str(entry / "data.hkl"), "--json"]) == 0
@@ -145,20 +171,42 @@ def test_a_cell_setting_shelx_cannot_write_is_one_line_naming_the_file(tmp_path,
     """COD 2105506 is given in an X-centred cell, (1/4,1/2,3/4) among its translations: no LATT."""
     cif = tmp_path / "xc.cif"
     shutil.copy(shared_data / "corpus" / "codtools_2105506-superspacegroup.cif", cif)
-    proc = subprocess.run([sys.executable, "-m", "crystalx_core.cli", "assign", str(cif)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "crystalx_core.cli", "assign", str(cif)],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == EXIT_INPUT and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
-    assert "xc.cif" in proc.stderr and "(1/4,1/2,3/4)" in proc.stderr and "standard setting" in proc.stderr
+    assert (
+        "xc.cif" in proc.stderr
+        and "(1/4,1/2,3/4)" in proc.stderr
+        and "standard setting" in proc.stderr
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["xc.cif"]
 
 
-def test_assign_keeps_labels_residues_and_restraints_of_a_refined_model(tmp_path, shared_data, capsys):
+def test_assign_keeps_labels_residues_and_restraints_of_a_refined_model(
+    tmp_path, shared_data, capsys
+):
     """FC_p21c as refined: four RESI residues repeat O1, C1..C4 and F1..F9, and SADI_CCF3/SAME_CCF3
     restraints name them. Assigned and refined with its reflections, the output keeps every
     label in its residue, so the restraints still hold; only H are placed again."""
     res = tmp_path / "p21c.res"
     shutil.copy(BENCHMARK / "FC_p21c" / "published.res", res)
-    assert main(["assign", str(res), "--hkl", str(BENCHMARK / "FC_p21c" / "data.hkl"), "--quiet", "--json"]) == 0
+    assert (
+        main(
+            [
+                "assign",
+                str(res),
+                "--hkl",
+                str(BENCHMARK / "FC_p21c" / "data.hkl"),
+                "--quiet",
+                "--json",
+            ]
+        )
+        == 0
+    )
     report = json.loads(capsys.readouterr().out)
     assert report["refinement"]["r1"] < 0.045  # published 0.0400
 

@@ -1,5 +1,6 @@
 """Element choice under the formula (crystalx_core.assign.composition) and its effect on
 simulated solutions of real structures."""
+
 from functools import partial
 from pathlib import Path
 
@@ -21,7 +22,7 @@ def _choose(probabilities, expected, weights=None, allowed=ALL):
 
 
 def test_least_certain_atom_moves_to_the_element_the_formula_lacks():
-    probabilities = [[0, .05, .95, 0], [0, .4, .6, 0], [0, .1, .9, 0], [0, .9, .1, 0]]
+    probabilities = [[0, 0.05, 0.95, 0], [0, 0.4, 0.6, 0], [0, 0.1, 0.9, 0], [0, 0.9, 0.1, 0]]
     assert np.argmax(probabilities, axis=1).tolist() == [N, N, N, C]
     assert _choose(probabilities, {C: 2, N: 2, O: 0}) == [N, C, N, C]
 
@@ -29,17 +30,17 @@ def test_least_certain_atom_moves_to_the_element_the_formula_lacks():
 def test_a_confident_atom_is_not_overruled_by_the_formula():
     # flipping would cost log(0.999/0.001) ≈ 6.9 nats, more than PENALTY
     assert PENALTY < np.log(999)
-    assert _choose([[0, .001, .999, 0], [0, .9, .1, 0]], {C: 2, N: 0}) == [N, C]
+    assert _choose([[0, 0.001, 0.999, 0], [0, 0.9, 0.1, 0]], {C: 2, N: 0}) == [N, C]
 
 
 def test_a_site_on_a_special_position_counts_for_its_share():
     # one O on a twofold axis counts 1/2: the formula's half O is that site, not the general one
-    probabilities = [[0, .5, 0, .5], [0, .5, 0, .5]]
+    probabilities = [[0, 0.5, 0, 0.5], [0, 0.5, 0, 0.5]]
     assert _choose(probabilities, {C: 1, O: 0.5}, weights=[1.0, 0.5]) == [C, O]
 
 
 def test_peaks_may_stay_no_atom_and_disallowed_classes_are_never_chosen():
-    probabilities = [[.9, .1, 0, 0], [0, .2, .7, .1], [.1, .9, 0, 0]]
+    probabilities = [[0.9, 0.1, 0, 0], [0, 0.2, 0.7, 0.1], [0.1, 0.9, 0, 0]]
     allowed = np.array([True, True, False, True])
     assert _choose(probabilities, {C: 1, O: 1}, allowed=allowed) == [0, O, C]
 
@@ -57,17 +58,25 @@ def test_formula_makes_shipped_model_answers_closer_to_the_truth(shared_data):
     from crystalx_core.training.atoms.evaluate import test_structures
     from crystalx_core.training.atoms.simulate import SimulationSettings, simulate_peaks
 
-    truths = [t for t in test_structures(Path(shared_data) / "corpus", "val")
-              if sum(s.element not in ("H", "D") for s in t.sites) <= 40][:20]
+    truths = [
+        t
+        for t in test_structures(Path(shared_data) / "corpus", "val")
+        if sum(s.element not in ("H", "D") for s in t.sites) <= 40
+    ][:20]
     assert len(truths) >= 10
     scores = {}
-    for name, assign in (("argmax", partial(assign_model, penalty=None)), ("formula", assign_model)):
+    for name, assign in (
+        ("argmax", partial(assign_model, penalty=None)),
+        ("formula", assign_model),
+    ):
         rng = np.random.default_rng(3)
         right = departure = 0
         for truth in truths:
             sim = simulate_peaks(truth, SimulationSettings(), rng)
             answer = assign(sim.structure).by_index()
-            predicted = [answer[k].element if k in answer else NOT_AN_ATOM for k in range(len(sim.targets))]
+            predicted = [
+                answer[k].element if k in answer else NOT_AN_ATOM for k in range(len(sim.targets))
+            ]
             right += sum(p == symbol(z) for p, z in zip(predicted, sim.targets) if z)
             expected = sim.structure.asymmetric_unit_contents()
             departure += sum(abs(predicted.count(el) - n) for el, n in expected.items())
@@ -80,10 +89,21 @@ def test_h_total_moves_the_least_unlikely_count():
     """UNIT asks for one H more than the most likely counts give: the site whose next count
     costs least takes it; the others keep theirs."""
     from crystalx_core.assign.composition import constrained_total
-    probabilities = np.array([[.9, .1, 0], [.7, .3, 0], [0, 1., 0], [0, .05, .95]])
+
+    probabilities = np.array([[0.9, 0.1, 0], [0.7, 0.3, 0], [0, 1.0, 0], [0, 0.05, 0.95]])
     values = np.array([0, 1, 2])
     weights = np.ones(4)
-    assert constrained_total(probabilities, values, 3.0, weights).tolist() == [0, 0, 1, 2]  # as likely
+    assert constrained_total(probabilities, values, 3.0, weights).tolist() == [
+        0,
+        0,
+        1,
+        2,
+    ]  # as likely
     assert constrained_total(probabilities, values, 4.0, weights).tolist() == [0, 1, 1, 2]
     # no shortfall penalty (UNIT only an upper bound): the most likely counts stand
-    assert constrained_total(probabilities, values, 9.0, weights, shortfall=False).tolist() == [0, 0, 1, 2]
+    assert constrained_total(probabilities, values, 9.0, weights, shortfall=False).tolist() == [
+        0,
+        0,
+        1,
+        2,
+    ]

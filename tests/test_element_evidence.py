@@ -1,4 +1,6 @@
-"""Elements weighed by the reflections, on real data: swapped neighbours put back, right models left alone."""
+"""Elements weighed by the reflections, on real data: swapped neighbours put back, right models left
+alone."""
+
 import json
 
 import pytest
@@ -19,7 +21,9 @@ def _published(name):
 
 
 def _swapped(heavy, swaps):
-    return heavy.with_sites([s.with_element(swaps[s.label]) if s.label in swaps else s for s in heavy.sites])
+    return heavy.with_sites(
+        [s.with_element(swaps[s.label]) if s.label in swaps else s for s in heavy.sites]
+    )
 
 
 def _counts(electrons, sigma=0.05):
@@ -38,13 +42,17 @@ def test_posterior_is_prior_times_the_electron_count_likelihood():
 
 def test_z_neighbours():
     assert z_neighbours("C", "N") and z_neighbours("Br", "Cl") and z_neighbours("Cu", "Zn")
-    assert not z_neighbours("C", "O") and not z_neighbours("Fe", "Cu") and not z_neighbours("Ar", "K")
+    assert (
+        not z_neighbours("C", "O") and not z_neighbours("Fe", "Cu") and not z_neighbours("Ar", "K")
+    )
 
 
 @pytest.mark.parametrize("swaps", [{"N1": "C"}, {"C2": "N", "O1": "N"}])
 def test_swapped_neighbours_are_put_back_with_the_evidence(shared_data, swaps):
     heavy, reflections = _published("XH_alanine")
-    weighed = weigh_elements(refine(_swapped(heavy, swaps), reflections, 10), reflections, "model", 10)
+    weighed = weigh_elements(
+        refine(_swapped(heavy, swaps), reflections, 10), reflections, "model", 10
+    )
     truth = {s.label: s.element for s in heavy.sites}
     assert weighed.changes == {label: truth[label] for label in swaps}
     for label, element in swaps.items():
@@ -52,8 +60,10 @@ def test_swapped_neighbours_are_put_back_with_the_evidence(shared_data, swaps):
         assert evidence["before"] == element and evidence["decision"] == truth[label]
         assert max(evidence["posterior"], key=evidence["posterior"].get) == truth[label]
         assert abs(evidence["electrons"] - {"C": 6, "N": 7, "O": 8}[truth[label]]) < 1.0
-    assert all(f"{label}: {element} → {truth[label]} by the data" in " ".join(weighed.notes())
-               for label, element in swaps.items())
+    assert all(
+        f"{label}: {element} → {truth[label]} by the data" in " ".join(weighed.notes())
+        for label, element in swaps.items()
+    )
     json.dumps([e.to_dict() for e in weighed.evidence.values()])
 
 
@@ -62,7 +72,9 @@ def test_what_the_second_look_caught_on_cod_1501469_is_put_back(shared_data):
     the model leans to C: the refinement decides it."""
     swaps = {"N1": "O", "O4": "N", "C6": "N", "N7": "C"}
     heavy, reflections = _published("COD_1501469")
-    weighed = weigh_elements(refine(_swapped(heavy, swaps), reflections, 10), reflections, "model", 10)
+    weighed = weigh_elements(
+        refine(_swapped(heavy, swaps), reflections, 10), reflections, "model", 10
+    )
     assert weighed.changes == {label: label[0] for label in swaps}
     assert "the refinement agrees" in weighed.evidence["N7"].reason
 
@@ -72,18 +84,23 @@ def test_a_right_model_is_left_alone(shared_data, name):
     heavy, reflections = _published(name)
     weighed = weigh_elements(refine(heavy, reflections, 10), reflections, "model", 10)
     assert weighed.changes == {} and weighed.refined is None
-    assert {label: e.decision for label, e in weighed.evidence.items()} == {s.label: s.element for s in heavy.sites}
+    assert {label: e.decision for label, e in weighed.evidence.items()} == {
+        s.label: s.element for s in heavy.sites
+    }
 
 
 def test_the_refinement_net_reverts_changes_that_make_r1_worse(shared_data, monkeypatch):
     import crystalx_core.element_evidence as element_evidence
+
     heavy, reflections = _published("XH_alanine")
     refined = refine(_swapped(heavy, {"N1": "C"}), reflections, 10)
     real = element_evidence.refine
 
     def worse(structure, *args, **kwargs):
         from dataclasses import replace
+
         return replace(real(structure, *args, **kwargs), r1=refined.r1 + 0.01)
+
     monkeypatch.setattr(element_evidence, "refine", worse)
     weighed = weigh_elements(refined, reflections, "model", 10)
     assert weighed.changes == {} and "not kept" in weighed.reverted
@@ -93,11 +110,13 @@ def test_the_refinement_net_reverts_changes_that_make_r1_worse(shared_data, monk
 def test_a_refinement_that_fails_keeps_the_elements(shared_data, monkeypatch):
     import crystalx_core.element_evidence as element_evidence
     from crystalx_core.errors import RefinementError
+
     heavy, reflections = _published("XH_alanine")
     refined = refine(_swapped(heavy, {"N1": "C"}), reflections, 10)
 
     def diverging(structure, *args, **kwargs):
         raise RefinementError("refinement diverged (R1 = 0.950)", structure.source)
+
     monkeypatch.setattr(element_evidence, "refine", diverging)
     weighed = weigh_elements(refined, reflections, "model", 10)
     assert weighed.changes == {} and "refinement with it failed" in weighed.evidence["N1"].reason
@@ -107,11 +126,14 @@ def test_the_job_json_carries_the_evidence_per_atom(shared_data):
     from crystalx_core.io.shelx_read import read_shelx
     from crystalx_core.pipeline import assign_job
     from crystalx_core.report import job_json
+
     structure = read_shelx(BENCHMARK / "XH_alanine" / "published.res").to_structure()
     heavy = structure.with_sites([s for s in structure.sites if not is_hydrogen(s.element)])
     result = assign_job(heavy, read_hkl(BENCHMARK / "XH_alanine" / "data.hkl"), "model", cycles=4)
     atoms = job_json(result)["atoms"]
-    assert all(set(a["evidence"]) >= {"electrons", "posterior", "decision", "reason"} for a in atoms)
+    assert all(
+        set(a["evidence"]) >= {"electrons", "posterior", "decision", "reason"} for a in atoms
+    )
     assert all(a["evidence"]["decision"] == a["element"] for a in atoms)
     assert "elements weighed by the data" in result.timings
 
@@ -122,10 +144,13 @@ def test_solve_gets_every_element_right(shared_data, tmp_path):
     from crystalx_core.io.shelx_read import read_shelx
     from crystalx_core.io.shelx_write import new_ins_text
     from crystalx_core.pipeline import solve_job
+
     truth = read_cif(BENCHMARK / "COD_1501469" / "model.cif").structure
     ins = tmp_path / "x.ins"
     ins.write_text(new_ins_text(truth.with_sites([])))
-    result = solve_job(read_shelx(ins).to_structure(), read_hkl(BENCHMARK / "COD_1501469" / "data.hkl"), "model")
+    result = solve_job(
+        read_shelx(ins).to_structure(), read_hkl(BENCHMARK / "COD_1501469" / "data.hkl"), "model"
+    )
     match = match_sites(truth, result.structure)
     assert match.found_fraction == 1.0 and match.element_fraction == 1.0
     labels = [s.new_label for s in result.assignment.sites]

@@ -33,9 +33,10 @@ def test_graph_invariants_on_real_structures(shared_data, entry):
     assert graph.n_centre == len(structure.sites)
     assert graph.z.dtype == np.int64 and graph.pos.dtype == np.float32
     assert graph.edge_index.dtype == np.int64 and graph.incoming.dtype == np.int64
-    assert np.allclose(graph.pos[:graph.n_centre],
-                       structure.cartesian(structure.frac_array), atol=1e-4)
-    assert np.array_equal(graph.site[:graph.n_centre], np.arange(graph.n_centre))
+    assert np.allclose(
+        graph.pos[: graph.n_centre], structure.cartesian(structure.frac_array), atol=1e-4
+    )
+    assert np.array_equal(graph.site[: graph.n_centre], np.arange(graph.n_centre))
     assert np.array_equal(graph.z, np.asarray(guesses)[graph.site])
 
     # edges: no self-loops, no repeats, symmetric, strictly within the cutoff
@@ -51,21 +52,25 @@ def test_graph_invariants_on_real_structures(shared_data, entry):
     degree = np.bincount(dst, minlength=n)
     part = [s.part for s in structure.sites]
     for i, contacts in enumerate(neighbours(structure, CUTOFF)):
-        within = sorted(c.distance for c in contacts if c.distance < CUTOFF
-                        and (not part[i] or not part[c.j] or part[i] == part[c.j]))
+        within = sorted(
+            c.distance
+            for c in contacts
+            if c.distance < CUTOFF and (not part[i] or not part[c.j] or part[i] == part[c.j])
+        )
         assert degree[i] == len(within)
         assert np.allclose(sorted(lengths[dst == i]), within, atol=1e-4)
 
     # every context node is an image of its site, within the cutoff of some centre
-    frac = structure.fractional(graph.pos[graph.n_centre:].astype(float))
+    frac = structure.fractional(graph.pos[graph.n_centre :].astype(float))
     matrices = structure.symmetry_matrices()
-    for f, site in zip(frac, graph.site[graph.n_centre:]):
+    for f, site in zip(frac, graph.site[graph.n_centre :]):
         images = np.array([r @ structure.sites[site].frac + t for r, t in matrices])
         offset = images - f
         offset -= np.round(offset)
         assert np.min(np.linalg.norm(offset @ structure.orthogonalisation.T, axis=1)) < 1e-3
-    to_centre = np.linalg.norm(graph.pos[graph.n_centre:, None] - graph.pos[None, :graph.n_centre],
-                               axis=2)
+    to_centre = np.linalg.norm(
+        graph.pos[graph.n_centre :, None] - graph.pos[None, : graph.n_centre], axis=2
+    )
     assert np.all(to_centre.min(axis=1) < CUTOFF)
 
     # an image is one node, however many centres see it
@@ -81,8 +86,9 @@ def test_shorter_context_keeps_the_images_within_it(shared_data):
     graph = build_graph(structure, _guesses(structure), CUTOFF, context=3.2)
     full = build_graph(structure, _guesses(structure), CUTOFF)
     assert graph.n_centre < graph.num_nodes < full.num_nodes
-    to_centre = np.linalg.norm(graph.pos[graph.n_centre:, None] - graph.pos[None, :graph.n_centre],
-                               axis=2)
+    to_centre = np.linalg.norm(
+        graph.pos[graph.n_centre :, None] - graph.pos[None, : graph.n_centre], axis=2
+    )
     assert np.all(to_centre.min(axis=1) < 3.2)
     src, dst = graph.edge_index
     lengths = np.linalg.norm(graph.pos[src] - graph.pos[dst], axis=1)
@@ -115,15 +121,20 @@ def test_radius_edges_are_strictly_below_the_cutoff():
 
 def test_special_position_site_keeps_one_image():
     """O1 on the 2-fold axis of P2 is its own mate: one node per distinct image, no duplicate."""
-    structure = Structure(cell=(6.0, 7.0, 8.0, 90, 90, 90), symops=["x,y,z", "-x,y,-z"],
-                          sites=[Site("O1", "O", (0.0, 0.3, 0.0)),
-                                 Site("C1", "C", (0.1, 0.3, 0.1))])
+    structure = Structure(
+        cell=(6.0, 7.0, 8.0, 90, 90, 90),
+        symops=["x,y,z", "-x,y,-z"],
+        sites=[Site("O1", "O", (0.0, 0.3, 0.0)), Site("C1", "C", (0.1, 0.3, 0.1))],
+    )
     graph = build_graph(structure, [8, 6], CUTOFF)
     centres = structure.cartesian(structure.frac_array)
     distinct = {(i, tuple(np.round(p, 2))) for i, p in enumerate(centres)}
-    distinct |= {(c.j, tuple(np.round(c.cart_j, 2)))
-                 for contacts in neighbours(structure, CUTOFF) for c in contacts
-                 if c.distance < CUTOFF}
+    distinct |= {
+        (c.j, tuple(np.round(c.cart_j, 2)))
+        for contacts in neighbours(structure, CUTOFF)
+        for c in contacts
+        if c.distance < CUTOFF
+    }
     assert graph.num_nodes == len(distinct)
     o_nodes = graph.pos[graph.site == 0]
     gaps = np.linalg.norm(o_nodes[:, None] - o_nodes[None], axis=2) + np.eye(len(o_nodes)) * 99
@@ -151,8 +162,10 @@ def test_a_thousand_site_graph_is_built(shared_data):
     for rot, tran in structure.symmetry_matrices():
         for site in structure.sites:
             frac = (rot @ np.array(site.frac) + tran) % 1.0
-            sites += [Site(site.label, site.element, tuple((frac + [k, 0, 0]) / [2, 1, 1]))
-                      for k in (0, 1)]
+            sites += [
+                Site(site.label, site.element, tuple((frac + [k, 0, 0]) / [2, 1, 1]))
+                for k in (0, 1)
+            ]
     a, b, c, al, be, ga = structure.cell
     big = Structure(cell=(2 * a, b, c, al, be, ga), symops=["x,y,z"], sites=sites)
     assert len(sites) >= 1000
@@ -162,11 +175,14 @@ def test_a_thousand_site_graph_is_built(shared_data):
 
 def test_height_bins_are_relative_to_the_typical_atom():
     from crystalx_core.features import HEIGHT_BINS, HEIGHT_EDGES, height_bins
+
     heights = [10.0, 10.5, 9.5, 12.0, 14.0, 30.0, 3.0, None, float("nan")]
     bins = height_bins(heights, expected_atoms=6)
     assert bins.tolist() == height_bins([None if h is None else 7 * h for h in heights], 6).tolist()
     assert bins[7] == 0 and bins[8] == 0  # no height
-    assert bins[0] == 1 + sum(e < 10.0 / 11.25 for e in HEIGHT_EDGES)  # median of the six highest: 11.25
+    assert bins[0] == 1 + sum(
+        e < 10.0 / 11.25 for e in HEIGHT_EDGES
+    )  # median of the six highest: 11.25
     assert bins[5] == HEIGHT_BINS - 1 and bins[6] == 1  # far above and far below
     order = [0, 1, 2, 3, 4, 5, 6]
     ranked = sorted(order, key=lambda k: heights[k])

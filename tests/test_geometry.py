@@ -1,12 +1,19 @@
 """Neighbour search against brute force on real structures; bonds, PART rules, angles."""
+
 import itertools
 from collections import Counter
 
 import numpy as np
 import pytest
 
-from crystalx_core.geometry import (SAME_POSITION, angle_sum, bond_angle, connectivity,
-                                    neighbours, site_multiplicities)
+from crystalx_core.geometry import (
+    SAME_POSITION,
+    angle_sum,
+    bond_angle,
+    connectivity,
+    neighbours,
+    site_multiplicities,
+)
 from crystalx_core.io.cif import read_cif
 from crystalx_core.structure import Site, Structure
 from tests.conftest import BENCHMARK
@@ -31,30 +38,41 @@ def _brute_force(structure: Structure, radius: float, centre: int) -> list[tuple
         for p in points:
             if all(np.linalg.norm(p - q) >= SAME_POSITION for q in distinct):
                 distinct.append(p)
-        found += [(j, round(float(np.linalg.norm(p - origin)), 6)) for p in distinct
-                  if not (j == centre and np.linalg.norm(p - origin) < SAME_POSITION)]
+        found += [
+            (j, round(float(np.linalg.norm(p - origin)), 6))
+            for p in distinct
+            if not (j == centre and np.linalg.norm(p - origin) < SAME_POSITION)
+        ]
     return sorted(found)
 
 
-@pytest.mark.parametrize("entry, radius", [
-    ("SXF_I43d", 4.0),  # I-43d: body centring, 48 operators, sites on special positions
-    ("XH_CpNa", 5.0),  # Pnma: atoms on mirror planes
-    ("XH_urea", 8.0),  # P-421m, 5.6 Å cell: radius longer than the cell
-    ("FC_p31c", 4.0),  # trigonal, disorder
-    ("FC_sucrose", 5.0),
-])
+@pytest.mark.parametrize(
+    "entry, radius",
+    [
+        ("SXF_I43d", 4.0),  # I-43d: body centring, 48 operators, sites on special positions
+        ("XH_CpNa", 5.0),  # Pnma: atoms on mirror planes
+        ("XH_urea", 8.0),  # P-421m, 5.6 Å cell: radius longer than the cell
+        ("FC_p31c", 4.0),  # trigonal, disorder
+        ("FC_sucrose", 5.0),
+    ],
+)
 def test_neighbours_match_brute_force(shared_data, entry, radius):
     structure = _model(entry)
     centres = list(range(0, len(structure.sites), max(1, len(structure.sites) // 5)))
     found = neighbours(structure, radius, centres)
     for centre, contacts in zip(centres, found):
-        assert sorted((c.j, round(c.distance, 6)) for c in contacts) == \
-            _brute_force(structure, radius, centre)
+        assert sorted((c.j, round(c.distance, 6)) for c in contacts) == _brute_force(
+            structure, radius, centre
+        )
 
 
 def test_contacts_describe_their_image(shared_data):
     structure = _model("SXF_I43d")
-    orth, frac, ops = structure.orthogonalisation, structure.frac_array, structure.symmetry_matrices()
+    orth, frac, ops = (
+        structure.orthogonalisation,
+        structure.frac_array,
+        structure.symmetry_matrices(),
+    )
     for contacts in neighbours(structure, 3.5):
         assert [c.distance for c in contacts] == sorted(c.distance for c in contacts)
         for c in contacts:
@@ -69,8 +87,10 @@ def test_self_images_can_be_left_out(shared_data):
     with_self = neighbours(structure, 6.0, [0])[0]
     without = neighbours(structure, 6.0, [0], include_self_images=False)[0]
     assert any(c.j == 0 for c in with_self)
+
     def key(c):
         return c.j, c.op, c.shift, c.distance
+
     assert [key(c) for c in without] == [key(c) for c in with_self if c.j != 0]
 
 
@@ -81,7 +101,8 @@ def test_site_multiplicities_on_special_positions(shared_data):
 
 
 def test_neighbour_search_on_a_thousand_sites_matches_the_small_cell(shared_data):
-    """(Its speed is benchmarks/perf_benchmark.py's business: timings on a loaded machine are noise.)"""
+    """(Its speed is benchmarks/perf_benchmark.py's business: timings on a loaded machine are
+    noise.)"""
     sucrose = _model("FC_sucrose")  # 90 atoms in P1, repeated 2 × 2 × 3
     sites = []
     for rot, tran in sucrose.symmetry_matrices():
@@ -95,7 +116,9 @@ def test_neighbour_search_on_a_thousand_sites_matches_the_small_cell(shared_data
     assert len(sites) == 1080
     # same environment as in the original cell: every copy of a site sees the same contacts
     small = neighbours(sucrose, 5.0, [0])[0]
-    assert sorted(round(c.distance, 4) for c in found[0]) == sorted(round(c.distance, 4) for c in small)
+    assert sorted(round(c.distance, 4) for c in found[0]) == sorted(
+        round(c.distance, 4) for c in small
+    )
 
 
 def test_sucrose_connectivity(shared_data):
@@ -106,29 +129,45 @@ def test_sucrose_connectivity(shared_data):
     degree = {"C": 4, "O": 2, "H": 1}
     for site, site_bonds in zip(structure.sites, bonds):
         assert len(site_bonds) == degree[site.element], site.label
-    pairs = Counter("".join(sorted((elements[c.i], elements[c.j])))
-                    for site_bonds in bonds for c in site_bonds if c.i < c.j)
+    pairs = Counter(
+        "".join(sorted((elements[c.i], elements[c.j])))
+        for site_bonds in bonds
+        for c in site_bonds
+        if c.i < c.j
+    )
     # C12H22O11: two ring O and the glycosidic O (2 C–O each) + 8 OH; two 6/5-C chains
     assert pairs == {"CO": 14, "CC": 10, "CH": 14, "HO": 8}
 
 
 def _pair(part_a: int, part_b: int, elements=("C", "C"), distance=1.5) -> Structure:
-    return Structure(cell=(10, 10, 10, 90, 90, 90), symops=["x,y,z"], sites=[
-        Site("A", elements[0], (0.2, 0.2, 0.2), part=part_a),
-        Site("B", elements[1], (0.2 + distance / 10, 0.2, 0.2), part=part_b)])
+    return Structure(
+        cell=(10, 10, 10, 90, 90, 90),
+        symops=["x,y,z"],
+        sites=[
+            Site("A", elements[0], (0.2, 0.2, 0.2), part=part_a),
+            Site("B", elements[1], (0.2 + distance / 10, 0.2, 0.2), part=part_b),
+        ],
+    )
 
 
-@pytest.mark.parametrize("parts, bonded", [
-    ((0, 0), True), ((0, 1), True), ((1, 1), True), ((1, 2), False), ((-1, 0), True)])
+@pytest.mark.parametrize(
+    "parts, bonded",
+    [((0, 0), True), ((0, 1), True), ((1, 1), True), ((1, 2), False), ((-1, 0), True)],
+)
 def test_part_rules(parts, bonded):
     assert bool(connectivity(_pair(*parts))[0]) == bonded
 
 
 def test_negative_part_does_not_bond_to_its_own_symmetry_image():
     """A PART -1 group disordered about an inversion centre: the site and its image overlap."""
+
     def structure(part):
-        return Structure(cell=(10, 10, 10, 90, 90, 90), symops=["x,y,z", "-x,-y,-z"],
-                         sites=[Site("C1", "C", (0.075, 0, 0), part=part)])
+        return Structure(
+            cell=(10, 10, 10, 90, 90, 90),
+            symops=["x,y,z", "-x,-y,-z"],
+            sites=[Site("C1", "C", (0.075, 0, 0), part=part)],
+        )
+
     assert connectivity(structure(0))[0][0].distance == pytest.approx(1.5)
     assert connectivity(structure(-1)) == [[]]
 
@@ -154,6 +193,7 @@ def test_bonded_h_are_counted_within_one_alternative_and_by_occupancy(shared_dat
     H; C1's methyl on a threefold axis shows nine H images at a third occupancy each."""
     from crystalx_core.geometry import bonded_h_counts
     from crystalx_core.io.cif import read_cif
+
     structure = read_cif(BENCHMARK / "FC_p31c" / "model.cif").structure
     heavy = [s.label for s in structure.sites if s.element != "H"]
     counts = dict(zip(heavy, bonded_h_counts(structure, 1.3)))

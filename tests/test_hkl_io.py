@@ -1,4 +1,5 @@
 """HKLF 4 reflection files: every real file we have, the format's quirks, and bad input."""
+
 import json
 
 import numpy as np
@@ -21,7 +22,8 @@ def test_benchmark_hkl_counts(shared_data, entry):
     assert reflections.indices.dtype.kind == "i"
     assert np.all(reflections.sigmas > 0)
     assert int(np.sum(reflections.intensities < 0)) == source.get(
-        "n_negative_F2", int(np.sum(reflections.intensities < 0)))
+        "n_negative_F2", int(np.sum(reflections.intensities < 0))
+    )
 
 
 def test_to_miller_array_keeps_every_observation(shared_data):
@@ -36,11 +38,13 @@ def test_to_miller_array_keeps_every_observation(shared_data):
 
 
 def test_fixed_columns_batches_and_what_follows_the_end():
-    text = ("   1   0   010890.21   30.06   1\n"  # l and Fo² run together, as F8.2 allows
-            "   0   0   3-5.76448 28.3280   2\n"
-            "  -1   2   0   86.70    2.86\n"
-            "   0   0   0    0.00    0.00   0\n"
-            " CELL 1.54184   19.650   36.950\nTREF\nHKLF 4\nEND\n")
+    text = (
+        "   1   0   010890.21   30.06   1\n"  # l and Fo² run together, as F8.2 allows
+        "   0   0   3-5.76448 28.3280   2\n"
+        "  -1   2   0   86.70    2.86\n"
+        "   0   0   0    0.00    0.00   0\n"
+        " CELL 1.54184   19.650   36.950\nTREF\nHKLF 4\nEND\n"
+    )
     reflections = reflections_from_text(text, "x.hkl")
     assert reflections.indices.tolist() == [[1, 0, 0], [0, 0, 3], [-1, 2, 0]]
     assert reflections.intensities.tolist() == [10890.21, -5.76448, 86.70]
@@ -72,17 +76,32 @@ BAD_HKL = {
     "non_numeric": (GOOD + "   2   0   0  abc.de    2.00\n", 2, "not an HKLF 4"),
     "too_few_fields": (GOOD + "   2   0\n", 2, "not an HKLF 4"),
     "nan": (GOOD + "   2   0   0     nan    2.00\n", 2, "NaN"),
-    "all_sigma_negative": ("   1   0   0   -1.00   -1.00\n   2   0   0   -1.00   -1.00\n", 1,
-                           "every reflection has a negative sigma (the flag for 'leave out'): no data"),
-    "all_sigma_zero": ("   1   0   0  100.00    0.00\n   2   0   0   10.00    0.00\n", 1,
-                       "every reflection has sigma 0: nothing to weight the data by"),
-    "all_intensities_zero": ("   1   0   0    0.00    1.00\n   2   0   0    0.00    1.00\n", 1,
-                             "every intensity is zero or negative: no diffraction data"),
-    "all_intensities_negative": ("   1   0   0   -3.00    1.00\n   0   0   1   -2.50    1.00\n", 1,
-                                 "every intensity is zero or negative: no diffraction data"),
-    "hklf5_components": (GOOD + "   2   0   0  100.00    2.00  -2\n   2   0   0  100.00    2.00   1\n", 2,
-                         "negative batch number -2 for 2 0 0: twin components of HKLF 5 data; CrystalX refines "
-                         "untwinned HKLF 4 data only"),
+    "all_sigma_negative": (
+        "   1   0   0   -1.00   -1.00\n   2   0   0   -1.00   -1.00\n",
+        1,
+        "every reflection has a negative sigma (the flag for 'leave out'): no data",
+    ),
+    "all_sigma_zero": (
+        "   1   0   0  100.00    0.00\n   2   0   0   10.00    0.00\n",
+        1,
+        "every reflection has sigma 0: nothing to weight the data by",
+    ),
+    "all_intensities_zero": (
+        "   1   0   0    0.00    1.00\n   2   0   0    0.00    1.00\n",
+        1,
+        "every intensity is zero or negative: no diffraction data",
+    ),
+    "all_intensities_negative": (
+        "   1   0   0   -3.00    1.00\n   0   0   1   -2.50    1.00\n",
+        1,
+        "every intensity is zero or negative: no diffraction data",
+    ),
+    "hklf5_components": (
+        GOOD + "   2   0   0  100.00    2.00  -2\n   2   0   0  100.00    2.00   1\n",
+        2,
+        "negative batch number -2 for 2 0 0: twin components of HKLF 5 data; CrystalX refines "
+        "untwinned HKLF 4 data only",
+    ),
     "empty": ("", 1, "empty"),
     "only_terminator": ("   0   0   0    0.00    0.00\n", 1, "no reflections"),
 }
@@ -122,33 +141,42 @@ def test_incomplete_data_are_named_when_charge_flipping_fails(shared_data):
     from crystalx_core.crystallography.solve import solve
     from crystalx_core.errors import SolveError
     from crystalx_core.io.cif import read_cif
+
     entry = BENCHMARK / "CCTBX_cu3182"
     start = read_cif(entry / "model.cif").structure.with_sites([])
-    with pytest.raises(SolveError, match=r"the data are only 20 % complete to 0.80 Å: too few to solve"):
+    with pytest.raises(
+        SolveError, match=r"the data are only 20 % complete to 0.80 Å: too few to solve"
+    ):
         solve(start, read_hkl(entry / "data.hkl"), max_attempts=2)
 
 
 def test_sigma_zero_kept_with_the_smallest_sigma_and_negative_sigma_left_out():
     """A weak reflection rounded to 0.00 by F8.2 is data; -1.00 -1.00 placeholders are not."""
-    text = ("   1   0   0  100.00    2.00\n"
-            "   2   0   0    0.01    0.00\n"
-            "   3   0   0   -1.00   -1.00\n"
-            "   0   2   0   50.00    0.50\n"
-            "   0   3   0   -1.00   -1.00\n")
+    text = (
+        "   1   0   0  100.00    2.00\n"
+        "   2   0   0    0.01    0.00\n"
+        "   3   0   0   -1.00   -1.00\n"
+        "   0   2   0   50.00    0.50\n"
+        "   0   3   0   -1.00   -1.00\n"
+    )
     reflections = reflections_from_text(text, "x.hkl")
     assert reflections.indices.tolist() == [[1, 0, 0], [2, 0, 0], [0, 2, 0]]
     assert reflections.sigmas.tolist() == [2.0, 0.5, 0.5]
     assert reflections.notes == [
         "2 reflection(s) with a negative sigma left out, as SHELXL does (the first on line 3)",
-        "1 reflection(s) with sigma 0.00 kept, weighted as the file's smallest sigma (0.5)"]
+        "1 reflection(s) with sigma 0.00 kept, weighted as the file's smallest sigma (0.5)",
+    ]
 
 
 def test_columns_beyond_the_batch_are_ignored_even_when_fused():
-    """SADABS direction cosines after the batch, and HKLF 2's wavelength: SHELX reads 3I4,2F8.2,I4."""
-    text = ("   1   0   0  100.00    2.00   1-0.66223-0.60253 0.44801 0.79153-0.59651 0.12047\n"
-            "   0   2  -1   13.25    0.75   2 0.01234 0.99123-0.71234 0.11111 0.22222 0.33333\n"
-            "  -1   1   1   25.50    1.25   1  0.7100\n"
-            "   0   0   0\n")
+    """SADABS direction cosines after the batch, and HKLF 2's wavelength: SHELX reads
+    3I4,2F8.2,I4."""
+    text = (
+        "   1   0   0  100.00    2.00   1-0.66223-0.60253 0.44801 0.79153-0.59651 0.12047\n"
+        "   0   2  -1   13.25    0.75   2 0.01234 0.99123-0.71234 0.11111 0.22222 0.33333\n"
+        "  -1   1   1   25.50    1.25   1  0.7100\n"
+        "   0   0   0\n"
+    )
     reflections = reflections_from_text(text, "x.hkl")
     assert reflections.indices.tolist() == [[1, 0, 0], [0, 2, -1], [-1, 1, 1]]
     assert reflections.intensities.tolist() == [100.0, 13.25, 25.5]
@@ -160,12 +188,16 @@ def test_columns_beyond_the_batch_are_ignored_even_when_fused():
 def test_bare_end_line_ends_the_data():
     text = "   1   0   0  100.00    2.00\n   0   0   0\nTITL something else\n"
     assert reflections_from_text(text).indices.tolist() == [[1, 0, 0]]
-    assert reflections_from_text("1 0 0 100.0 2.0\n0 0 0\n 12 junk\n").indices.tolist() == [[1, 0, 0]]
+    assert reflections_from_text("1 0 0 100.0 2.0\n0 0 0\n 12 junk\n").indices.tolist() == [
+        [1, 0, 0]
+    ]
 
 
 def test_hklf3_amplitudes_scale_and_matrix():
-    """HKLF 3 F σ(F) become Fo² = F², σ(Fo²) = 2Fσ(F); s scales both; the matrix reindexes h' = M h."""
+    """HKLF 3 F σ(F) become Fo² = F², σ(Fo²) = 2Fσ(F); s scales both; the matrix reindexes h' = M
+    h."""
     from crystalx_core.io.hkl import HklfFormat
+
     text = "   1   2   3   10.00    0.50\n   0   0   2    4.00    0.25\n"
     hklf = HklfFormat(code=3, scale=2.0, matrix=((0, 1, 0), (1, 0, 0), (0, 0, -1)))
     reflections = reflections_from_text(text, "x.hkl", hklf)

@@ -6,6 +6,7 @@ freely refined or Hirshfeld-refined H (XH_*, N2_*, CCTBX_*) within 0.3 Å; rotat
 that torsion. Bonded atoms come from a brute-force search over symmetry images below, so the
 test does not depend on the rest of the package.
 """
+
 from __future__ import annotations
 
 import functools
@@ -19,8 +20,15 @@ import pytest
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
 import gemmi
 from crystalx_core.hydrogens import (
-    NON_METALS, choose_hfix, h_label, hfix_groups,
-    place_ammonium_hydrogens, place_hydrogens, place_water_hydrogens, riding_distance)
+    NON_METALS,
+    choose_hfix,
+    h_label,
+    hfix_groups,
+    place_ammonium_hydrogens,
+    place_hydrogens,
+    place_water_hydrogens,
+    riding_distance,
+)
 
 from tests.conftest import BENCHMARK
 
@@ -29,6 +37,7 @@ TETRAHEDRAL = math.degrees(math.acos(-1.0 / 3.0))
 
 
 # --- a small crystal model: sites, symmetry images, bonds ----------------------------------
+
 
 @dataclass
 class Neighbour:
@@ -50,13 +59,17 @@ class Crystal:
         self.index = {label: i for i, label in enumerate(self.labels)}
         self.frac = np.array([[s.fract.x, s.fract.y, s.fract.z] for s in self.sites])
         self.orth = np.array(self.small.cell.orth.mat.tolist())
-        self.images = np.array([self.frac @ (np.array(op.rot) / op.DEN).T
-                                + np.array(op.tran) / op.DEN
-                                for op in self.small.spacegroup.operations()])
+        self.images = np.array(
+            [
+                self.frac @ (np.array(op.rot) / op.DEN).T + np.array(op.tran) / op.DEN
+                for op in self.small.spacegroup.operations()
+            ]
+        )
         self.shifts = np.array(list(itertools.product((-1, 0, 1), repeat=3)), dtype=float)
         temperature = block.find_value("_diffrn_ambient_temperature")
-        self.temperature_c = 20.0 if temperature in (None, "?", ".") else \
-            float(temperature.split("(")[0]) - 273.15
+        self.temperature_c = (
+            20.0 if temperature in (None, "?", ".") else float(temperature.split("(")[0]) - 273.15
+        )
 
     def xyz(self, label: str) -> np.ndarray:
         return self.orth @ self.frac[self.index[label]]
@@ -71,15 +84,23 @@ class Crystal:
         found = {}
         for s, o, j in zip(*np.nonzero((dist <= reach) & (dist > 0.1))):
             key = (j, tuple(np.round(cart[s, o, j], 3)))  # special positions repeat images
-            found[key] = Neighbour(self.labels[j], self.elements[j],
-                                   self.xyz(label) + cart[s, o, j], float(dist[s, o, j]))
+            found[key] = Neighbour(
+                self.labels[j],
+                self.elements[j],
+                self.xyz(label) + cart[s, o, j],
+                float(dist[s, o, j]),
+            )
         return sorted(found.values(), key=lambda n: n.distance)
 
     def bonded(self, label: str) -> list[Neighbour]:
         """Non-H atoms within the sum of covalent radii + 0.45 Å."""
         radius = gemmi.Element(self.elements[self.index[label]]).covalent_r
-        return [n for n in self.around(label, 3.2) if n.element not in ("H", "D")
-                and n.distance < radius + gemmi.Element(n.element).covalent_r + 0.45]
+        return [
+            n
+            for n in self.around(label, 3.2)
+            if n.element not in ("H", "D")
+            and n.distance < radius + gemmi.Element(n.element).covalent_r + 0.45
+        ]
 
 
 @functools.lru_cache(maxsize=None)
@@ -108,14 +129,27 @@ class Environment:
         return [(n.element, n.xyz) for n in self.bonded]
 
     def choose(self, **kwargs) -> tuple[int, str]:
-        return choose_hfix(self.element, len(self.published_h), self.pivot, self.neighbours,
-                           second_neighbours=self.second, **kwargs)
+        return choose_hfix(
+            self.element,
+            len(self.published_h),
+            self.pivot,
+            self.neighbours,
+            second_neighbours=self.second,
+            **kwargs,
+        )
 
     def place(self, code: int) -> np.ndarray:
-        return place_hydrogens(code, self.pivot, [n.xyz for n in self.bonded],
-                               len(self.published_h), self.element, self.second,
-                               acceptors=self.acceptors, known_hydrogens=self.known_h,
-                               temperature_c=self.crystal.temperature_c)
+        return place_hydrogens(
+            code,
+            self.pivot,
+            [n.xyz for n in self.bonded],
+            len(self.published_h),
+            self.element,
+            self.second,
+            acceptors=self.acceptors,
+            known_hydrogens=self.known_h,
+            temperature_c=self.crystal.temperature_c,
+        )
 
 
 def environment(name: str, label: str) -> Environment:
@@ -127,19 +161,30 @@ def environment(name: str, label: str) -> Environment:
     second = []
     if len(bonded) == 1:  # the single neighbour's other bonds, moved to the bonded image
         shift = bonded[0].xyz - c.xyz(bonded[0].label)
-        second = [n.xyz + shift for n in c.bonded(bonded[0].label)
-                  if np.linalg.norm(n.xyz + shift - pivot) > 0.1]
+        second = [
+            n.xyz + shift
+            for n in c.bonded(bonded[0].label)
+            if np.linalg.norm(n.xyz + shift - pivot) > 0.1
+        ]
     return Environment(
-        crystal=c, label=label, element=c.elements[c.index[label]], pivot=pivot,
-        bonded=bonded, second=second, published_h=np.array([n.xyz for n in own]),
+        crystal=c,
+        label=label,
+        element=c.elements[c.index[label]],
+        pivot=pivot,
+        bonded=bonded,
+        second=second,
+        published_h=np.array([n.xyz for n in own]),
         acceptors=[n.xyz for n in near if n.element in ACCEPTOR_ELEMENTS],
-        known_h=[n.xyz for n in near if n.element in ("H", "D") and n.distance >= 1.25])
+        known_h=[n.xyz for n in near if n.element in ("H", "D") and n.distance >= 1.25],
+    )
 
 
 def deviation(placed: np.ndarray, published: np.ndarray) -> float:
     """Largest distance between matched H atoms, for the best matching of the two sets."""
-    return min(float(np.max(np.linalg.norm(placed[list(order)] - published, axis=1)))
-               for order in itertools.permutations(range(len(published))))
+    return min(
+        float(np.max(np.linalg.norm(placed[list(order)] - published, axis=1)))
+        for order in itertools.permutations(range(len(published)))
+    )
 
 
 def deviation_after_rotation(placed, published, pivot, neighbour) -> float:
@@ -260,19 +305,25 @@ def test_every_ordered_published_afix_group_is_reproduced(shared_data):
             c = crystal(name)
             env = environment(name, pivot)
             sites = [c.index[pivot], *(c.index[n.label] for n in env.bonded)]
-            if (any(c.sites[i].occ < 0.99 for i in sites) or len(env.published_h) != len(h_labels)
-                    or len({n.label for n in c.around(pivot, 1.25)}) != len(h_labels)):
+            if (
+                any(c.sites[i].occ < 0.99 for i in sites)
+                or len(env.published_h) != len(h_labels)
+                or len({n.label for n in c.around(pivot, 1.25)}) != len(h_labels)
+            ):
                 continue  # disordered or on a special position: H shared between images
             chosen, note = env.choose()
             assert chosen == (147 if code == 148 else code), f"{name} {pivot}: {note}"
             placed = env.place(chosen)
             if chosen // 10 in (13, 14):
-                neighbour = min((n.xyz for n in env.bonded),
-                                key=lambda x: np.linalg.norm(x - env.pivot))
+                neighbour = min(
+                    (n.xyz for n in env.bonded), key=lambda x: np.linalg.norm(x - env.pivot)
+                )
                 # SHELXL refined the 148 O–H length, so allow for that beside the torsion
                 tolerance = 0.06 if chosen == 147 else 0.02
-                assert deviation_after_rotation(placed, env.published_h, env.pivot,
-                                                neighbour) < tolerance, f"{name} {pivot}"
+                assert (
+                    deviation_after_rotation(placed, env.published_h, env.pivot, neighbour)
+                    < tolerance
+                ), f"{name} {pivot}"
             else:
                 assert deviation(placed, env.published_h) < 0.02, f"{name} {pivot}"
             checked += 1
@@ -281,9 +332,35 @@ def test_every_ordered_published_afix_group_is_reproduced(shared_data):
 
 def _published_afix_groups(path) -> dict[str, tuple[int, list[str]]]:
     """Pivot label → (AFIX code, H labels) from a .res: the atom before each AFIX mn."""
-    instructions = {"REM", "SADI", "SAME", "DFIX", "DANG", "FLAT", "SIMU", "DELU", "RIGU",
-                    "ISOR", "EADP", "EXYZ", "HTAB", "EQIV", "BIND", "CONN", "FREE", "MPLA",
-                    "CONF", "BOND", "PART", "RESI", "HFIX", "FRAG", "FEND", "SUMP", "CHIV"}
+    instructions = {
+        "REM",
+        "SADI",
+        "SAME",
+        "DFIX",
+        "DANG",
+        "FLAT",
+        "SIMU",
+        "DELU",
+        "RIGU",
+        "ISOR",
+        "EADP",
+        "EXYZ",
+        "HTAB",
+        "EQIV",
+        "BIND",
+        "CONN",
+        "FREE",
+        "MPLA",
+        "CONF",
+        "BOND",
+        "PART",
+        "RESI",
+        "HFIX",
+        "FRAG",
+        "FEND",
+        "SUMP",
+        "CHIV",
+    }
     groups: dict[str, tuple[int, list[str]]] = {}
     last_atom, current = None, None
     in_atoms = False
@@ -313,9 +390,13 @@ def _published_afix_groups(path) -> dict[str, tuple[int, list[str]]]:
 # --- water: no HFIX, H aimed at the acceptors ----------------------------------------------
 
 WATERS = [
-    ("XH_HMaMg", "O5"), ("XH_HMaMg", "O6"), ("XH_HMaMg", "O7"),  # aqua ligands on Mg
-    ("N2_water", "O10"), ("N2_water", "O4"),  # lattice water; aqua ligand on Mn
-    ("CCTBX_cu3182", "O100"), ("CCTBX_cu3182", "O200"),
+    ("XH_HMaMg", "O5"),
+    ("XH_HMaMg", "O6"),
+    ("XH_HMaMg", "O7"),  # aqua ligands on Mg
+    ("N2_water", "O10"),
+    ("N2_water", "O4"),  # lattice water; aqua ligand on Mn
+    ("CCTBX_cu3182", "O100"),
+    ("CCTBX_cu3182", "O200"),
 ]
 
 
@@ -325,8 +406,9 @@ def test_water_hydrogens_point_at_acceptors(name, label):
     code, note = env.choose()
     assert code == 0 and "water" in note
     metals = [n.xyz for n in env.bonded if n.element not in NON_METALS]
-    placed = place_water_hydrogens(env.pivot, env.acceptors, bonded=metals,
-                                   known_hydrogens=env.known_h)
+    placed = place_water_hydrogens(
+        env.pivot, env.acceptors, bonded=metals, known_hydrogens=env.known_h
+    )
     assert np.linalg.norm(placed - env.pivot, axis=1) == pytest.approx([0.84, 0.84])
     assert angle(placed[0], env.pivot, placed[1]) == pytest.approx(104.5)
     assert deviation(placed, env.published_h) < 0.35
@@ -336,8 +418,9 @@ def test_water_with_one_hydrogen_bond_gets_that_one_right():
     """N2_water O5 (on Mn) donates one clear H bond; its other H points at no acceptor."""
     env = environment("N2_water", "O5")
     metals = [n.xyz for n in env.bonded if n.element not in NON_METALS]
-    placed = place_water_hydrogens(env.pivot, env.acceptors, bonded=metals,
-                                   known_hydrogens=env.known_h)
+    placed = place_water_hydrogens(
+        env.pivot, env.acceptors, bonded=metals, known_hydrogens=env.known_h
+    )
     closest = min(np.linalg.norm(placed - h, axis=1).min() for h in env.published_h)
     assert closest < 0.35
     for h in placed:
@@ -378,6 +461,7 @@ def test_ammonium_is_a_tetrahedron_aimed_at_acceptors():
 
 # --- codes that have no example in the benchmark ------------------------------------------
 
+
 def test_acetylenic_and_cluster_hydrogens():
     # H–C≡C–C: the H continues the C≡C line
     c1, c2, c3 = np.zeros(3), np.array([1.20, 0, 0]), np.array([2.66, 0, 0])
@@ -386,8 +470,13 @@ def test_acetylenic_and_cluster_hydrogens():
     assert h[0] == pytest.approx([-0.93, 0, 0])
     # B12 icosahedron (B–B 1.78 Å): each B–H points radially out of the cage
     phi = (1 + math.sqrt(5)) / 2
-    vertices = np.array([p for a, b in itertools.product((-1, 1), repeat=2)
-                         for p in ([0, a, b * phi], [a, b * phi, 0], [b * phi, 0, a])])
+    vertices = np.array(
+        [
+            p
+            for a, b in itertools.product((-1, 1), repeat=2)
+            for p in ([0, a, b * phi], [a, b * phi, 0], [b * phi, 0, a])
+        ]
+    )
     vertices *= 1.78 / 2.0
     pivot = vertices[0]
     cage = [v for v in vertices[1:] if np.linalg.norm(v - pivot) < 2.0]
@@ -397,16 +486,19 @@ def test_acetylenic_and_cluster_hydrogens():
     assert h == pytest.approx(pivot * (1 + 1.10 / np.linalg.norm(pivot)))
 
 
-@pytest.mark.parametrize("element, n_h, neighbours, fragment", [
-    ("O", 2, [], "water"),
-    ("O", 2, [("Mg", np.array([2.1, 0, 0]))], "water"),
-    ("N", 4, [], "NH4+"),
-    ("Si", 1, [("C", np.array([1.87, 0, 0]))], "Si"),
-    ("C", 4, [], "CH4"),
-    ("O", 1, [("Cu", np.array([1.95, 0, 0]))], "hydroxide"),
-    ("N", 2, [("C", np.array([1.47, 0, 0]))], "pyramidal"),
-    ("C", 1, [("C", np.array(v)) for v in np.eye(3).tolist() + [[-1, -1, -1]]], "disorder"),
-])
+@pytest.mark.parametrize(
+    "element, n_h, neighbours, fragment",
+    [
+        ("O", 2, [], "water"),
+        ("O", 2, [("Mg", np.array([2.1, 0, 0]))], "water"),
+        ("N", 4, [], "NH4+"),
+        ("Si", 1, [("C", np.array([1.87, 0, 0]))], "Si"),
+        ("C", 4, [], "CH4"),
+        ("O", 1, [("Cu", np.array([1.95, 0, 0]))], "hydroxide"),
+        ("N", 2, [("C", np.array([1.47, 0, 0]))], "pyramidal"),
+        ("C", 1, [("C", np.array(v)) for v in np.eye(3).tolist() + [[-1, -1, -1]]], "disorder"),
+    ],
+)
 def test_unplaceable_hydrogens_say_why(element, n_h, neighbours, fragment):
     code, note = choose_hfix(element, n_h, np.zeros(3), neighbours)
     assert code == 0 and fragment in note
@@ -431,14 +523,22 @@ def test_riding_distance_follows_temperature():
 
 # --- writing -------------------------------------------------------------------------------
 
+
 def test_hfix_groups_keep_first_appearance_order_and_drop_code_0():
     codes = {"C1": 43, "C2": 137, "O1": 0, "C3": 43, "O2": 147, "C4": 137}
     assert hfix_groups(codes) == [(43, ["C1", "C3"]), (137, ["C2", "C4"]), (147, ["O2"])]
 
 
-@pytest.mark.parametrize("pivot, k, n_h, expected", [
-    ("C5", 0, 1, "H5"), ("C5A", 0, 1, "H5A"), ("C5", 2, 3, "H5C"), ("N12", 1, 2, "H12B"),
-    ("Cl3", 0, 1, "H3"), ("C12A", 1, 2, "H12AB"),  # 5 characters: returned, not truncated
-])
+@pytest.mark.parametrize(
+    "pivot, k, n_h, expected",
+    [
+        ("C5", 0, 1, "H5"),
+        ("C5A", 0, 1, "H5A"),
+        ("C5", 2, 3, "H5C"),
+        ("N12", 1, 2, "H12B"),
+        ("Cl3", 0, 1, "H3"),
+        ("C12A", 1, 2, "H12AB"),  # 5 characters: returned, not truncated
+    ],
+)
 def test_h_labels_follow_shelxl(pivot, k, n_h, expected):
     assert h_label(pivot, k, n_h) == expected

@@ -1,6 +1,7 @@
 """Jobs on small files made in the image of real ones that were refused or misread: atoms on
 special positions (NaCl, CaF2, CsSnCl3), reflections with sigma 0.00 and -1.00, a
 placeholder UNIT."""
+
 import json
 from dataclasses import replace
 
@@ -18,18 +19,40 @@ from crystalx_core.structure import Site, Structure
 from crystalx_core.symmetry import full_operator_list
 
 CUBIC = {  # name: (space group, a, sites (label, element, xyz), SFAC, UNIT)
-    "nacl": ("F m -3 m", 5.64, [("Na1", "Na", (0, 0, 0)), ("Cl1", "Cl", (0.5, 0.5, 0.5))], ["Na", "Cl"], [4, 4]),
-    "caf2": ("F m -3 m", 5.463, [("Ca1", "Ca", (0, 0, 0)), ("F1", "F", (0.25, 0.25, 0.25))], ["Ca", "F"], [4, 8]),
-    "cssncl3": ("P m -3 m", 5.56, [("Cs1", "Cs", (0.5, 0.5, 0.5)), ("Sn1", "Sn", (0, 0, 0)),
-                                   ("Cl1", "Cl", (0.5, 0, 0))], ["Cs", "Sn", "Cl"], [1, 1, 3]),
+    "nacl": (
+        "F m -3 m",
+        5.64,
+        [("Na1", "Na", (0, 0, 0)), ("Cl1", "Cl", (0.5, 0.5, 0.5))],
+        ["Na", "Cl"],
+        [4, 4],
+    ),
+    "caf2": (
+        "F m -3 m",
+        5.463,
+        [("Ca1", "Ca", (0, 0, 0)), ("F1", "F", (0.25, 0.25, 0.25))],
+        ["Ca", "F"],
+        [4, 8],
+    ),
+    "cssncl3": (
+        "P m -3 m",
+        5.56,
+        [("Cs1", "Cs", (0.5, 0.5, 0.5)), ("Sn1", "Sn", (0, 0, 0)), ("Cl1", "Cl", (0.5, 0, 0))],
+        ["Cs", "Sn", "Cl"],
+        [1, 1, 3],
+    ),
 }
 
 
 def _cubic(name: str) -> Structure:
     group, a, sites, sfac, unit = CUBIC[name]
-    return Structure(cell=(a, a, a, 90, 90, 90), symops=full_operator_list(sgtbx.space_group_info(group).group()),
-                     sites=[Site(label, element, xyz, u_iso=0.012) for label, element, xyz in sites],
-                     sfac=sfac, unit=unit, title=name)
+    return Structure(
+        cell=(a, a, a, 90, 90, 90),
+        symops=full_operator_list(sgtbx.space_group_info(group).group()),
+        sites=[Site(label, element, xyz, u_iso=0.012) for label, element, xyz in sites],
+        sfac=sfac,
+        unit=unit,
+        title=name,
+    )
 
 
 def _write_job(tmp_path, structure: Structure) -> tuple:
@@ -47,6 +70,7 @@ def _write_job(tmp_path, structure: Structure) -> tuple:
 def test_atoms_on_special_positions_pass_the_density_check(name):
     """Counted on general positions, NaCl's 2 sites fill 384 places in 179 Å³; by multiplicity 8."""
     from crystalx_core.assign import assign
+
     structure = _cubic(name)
     assignment = assign(structure, "baseline")
     assert [s.element for s in assignment.sites] == [site.element for site in structure.sites]
@@ -55,7 +79,10 @@ def test_atoms_on_special_positions_pass_the_density_check(name):
 @pytest.mark.parametrize("name", ["nacl", "caf2"])
 def test_assign_with_reflections_completes_on_special_positions(tmp_path, capsys, name):
     res, hkl = _write_job(tmp_path, _cubic(name))
-    assert main(["assign", str(res), "--hkl", str(hkl), "--quiet", "--json", "--method", "baseline"]) == 0
+    assert (
+        main(["assign", str(res), "--hkl", str(hkl), "--quiet", "--json", "--method", "baseline"])
+        == 0
+    )
     report = json.loads(capsys.readouterr().out)
     assert report["refinement"]["r1"] < 0.05
 
@@ -67,11 +94,15 @@ def test_assign_reads_sigma_zero_and_leaves_out_negative_sigma(tmp_path, capsys)
     lines[3] = lines[3][:20] + "    0.00"
     lines[4:4] = ["   9   9   9   -1.00   -1.00", "   9   9   7   -1.00   -1.00"]
     hkl.write_text("\n".join(lines) + "\n")
-    assert main(["assign", str(res), "--hkl", str(hkl), "--quiet", "--json", "--method", "baseline"]) == 0
+    assert (
+        main(["assign", str(res), "--hkl", str(hkl), "--quiet", "--json", "--method", "baseline"])
+        == 0
+    )
     report = json.loads(capsys.readouterr().out)
     assert report["notes"][:2] == [
         "2 reflection(s) with a negative sigma left out, as SHELXL does (the first on line 5)",
-        "1 reflection(s) with sigma 0.00 kept, weighted as the file's smallest sigma (10.44)"]
+        "1 reflection(s) with sigma 0.00 kept, weighted as the file's smallest sigma (10.44)",
+    ]
     assert report["refinement"]["r1"] < 0.05
 
 
@@ -81,27 +112,39 @@ def test_twin_instruction_is_refused_by_the_job(tmp_path, capsys):
     assert main(["assign", str(res), "--hkl", str(hkl), "--quiet"]) == 2
     error = capsys.readouterr().err.strip()
     assert error.startswith(f"crystalx: error: {res}:")
-    assert "TWIN: twinned refinement (twin law and BASF fractions); CrystalX refines untwinned" in error
+    assert (
+        "TWIN: twinned refinement (twin law and BASF fractions); CrystalX refines untwinned"
+        in error
+    )
     assert len(error.splitlines()) == 1
 
 
 # --- placeholder UNIT ----------------------------------------------------------------------
 
+
 def test_real_units_are_plausible(shared_data):
     from tests.conftest import BENCHMARK
+
     for path in sorted(BENCHMARK.glob("*/published.res")):
         assert unit_problem(read_shelx(path).to_structure()) is None, path
 
 
 def test_placeholder_unit_is_named_and_replaced_by_an_estimate():
-    sucrose = Structure(cell=(7.76, 8.7, 10.86, 90, 102.9, 90), symops=["x,y,z", "-x,y+1/2,-z"],
-                        sfac=["C", "H", "O"], unit=[24, 44, 22])
+    sucrose = Structure(
+        cell=(7.76, 8.7, 10.86, 90, 102.9, 90),
+        symops=["x,y,z", "-x,y+1/2,-z"],
+        sfac=["C", "H", "O"],
+        unit=[24, 44, 22],
+    )
     assert unit_problem(sucrose) is None and checked_contents(sucrose) == (sucrose, None)
     placeholder = replace(sucrose, unit=[1, 2, 3])
     checked, note = checked_contents(placeholder)
-    assert note == ("UNIT 1 2 3 gives 4 non-H atoms for a cell of 715 Å³, 179 Å³ each (8–45 expected, about 18 in "
-                    "organic crystals): a placeholder? The job estimates the contents from the cell instead "
-                    "(C 32 H 38 O 8 per cell)")
+    assert note == (
+        "UNIT 1 2 3 gives 4 non-H atoms for a cell of 715 Å³, 179 Å³ each (8–45 expected, about 18 "
+        "in "
+        "organic crystals): a placeholder? The job estimates the contents from the cell instead "
+        "(C 32 H 38 O 8 per cell)"
+    )
     assert checked.unit == [32, 38, 8]
     metal = replace(sucrose, sfac=["C", "H", "N", "O", "Cu"], unit=[1, 1, 0, 0, 1])
     assert estimated_unit(metal) == [38, 42, 0, 0, 2]  # one Cu per asymmetric unit, N and O absent
@@ -114,41 +157,55 @@ def test_solve_with_a_placeholder_unit_finds_the_whole_molecule(tmp_path):
     from crystalx_core.demo import write_demo_inputs
     from crystalx_core.io.hkl import read_hkl
     from crystalx_core.pipeline import solve_job
+
     reference, ins, hkl = write_demo_inputs(tmp_path)
     structure = replace(read_shelx(ins).to_structure(), unit=[1, 2, 3])
     result = solve_job(structure, read_hkl(hkl), cycles=5)
     assert result.notes[0].startswith("UNIT 1 2 3 gives 4 non-H atoms for a cell of 722 Å³")
-    found = match_sites(reference.with_sites([s for s in reference.sites if s.element != "H"]),
-                        result.structure.with_sites([s for s in result.structure.sites if s.element != "H"]))
+    found = match_sites(
+        reference.with_sites([s for s in reference.sites if s.element != "H"]),
+        result.structure.with_sites([s for s in result.structure.sites if s.element != "H"]),
+    )
     assert found.n_found >= 22 and found.n_right_element >= 20
     assert result.final.r1 < 0.08
 
 
 # --- mixed sites (EXYZ/EADP) -----------------------------------------------------------------
 
-MIXED = ("TITL mixed\nCELL 0.71073 10 11 12 90 95 90\nZERR 4 0 0 0 0 0 0\nLATT 1\nSYMM -X, 1/2+Y, 1/2-Z\n"
-         "SFAC C H N O\nUNIT 8 8 2 4\nEXYZ C2 N2\nEADP C2 N2\nFVAR 1.0 0.7\n"
-         "C1 1 0.1 0.2 0.3 11.0 0.03\nC2 1 0.2 0.25 0.3 21.0 0.03\nN2 3 0.2 0.25 0.3 -21.0 0.03\n"
-         "O1 4 0.3 0.2 0.35 11.0 0.04\nHKLF 4\nEND\n")
+MIXED = (
+    "TITL mixed\nCELL 0.71073 10 11 12 90 95 90\nZERR 4 0 0 0 0 0 0\nLATT 1\nSYMM -X, 1/2+Y, "
+    "1/2-Z\n"
+    "SFAC C H N O\nUNIT 8 8 2 4\nEXYZ C2 N2\nEADP C2 N2\nFVAR 1.0 0.7\n"
+    "C1 1 0.1 0.2 0.3 11.0 0.03\nC2 1 0.2 0.25 0.3 21.0 0.03\nN2 3 0.2 0.25 0.3 -21.0 0.03\n"
+    "O1 4 0.3 0.2 0.35 11.0 0.04\nHKLF 4\nEND\n"
+)
 
 
 def test_mixed_site_is_read_as_one_site_and_written_back_as_it_was():
     from crystalx_core.io.shelx_read import parse_shelx
     from crystalx_core.io.shelx_write import render_with_sites
+
     shelx = parse_shelx(MIXED, "x.res")
     structure = shelx.to_structure()
     assert [s.label for s in structure.sites] == ["C1", "C2", "O1"]
     c2 = structure.sites[1]
     assert [(a.label, a.element, a.frac) for a in c2.mixed] == [("N2", "N", (0.2, 0.25, 0.3))]
     assert (c2.occupancy, c2.mixed[0].occupancy) == pytest.approx((0.7, 0.3))
-    rendered = render_with_sites(shelx, structure).splitlines()  # free-variable codes and file order kept
-    assert rendered[10:14] == ["C1    1    0.100000    0.200000    0.300000    11.00000    0.03000",
-                               "C2    1    0.200000    0.250000    0.300000    21.00000    0.03000",
-                               "N2    3    0.200000    0.250000    0.300000   -21.00000    0.03000",
-                               "O1    4    0.300000    0.200000    0.350000    11.00000    0.04000"]
+    rendered = render_with_sites(
+        shelx, structure
+    ).splitlines()  # free-variable codes and file order kept
+    assert rendered[10:14] == [
+        "C1    1    0.100000    0.200000    0.300000    11.00000    0.03000",
+        "C2    1    0.200000    0.250000    0.300000    21.00000    0.03000",
+        "N2    3    0.200000    0.250000    0.300000   -21.00000    0.03000",
+        "O1    4    0.300000    0.200000    0.350000    11.00000    0.04000",
+    ]
     assert rendered[:10] == MIXED.splitlines()[:10] and rendered[14:] == ["HKLF 4", "END"]
     written = new_ins_text(structure).splitlines()
-    n2, c2_line = (next(k for k, line in enumerate(written) if line.startswith(label)) for label in ("N2", "C2"))
+    n2, c2_line = (
+        next(k for k, line in enumerate(written) if line.startswith(label))
+        for label in ("N2", "C2")
+    )
     assert n2 == c2_line - 1  # before its site, so that riding H after the site still ride on it
 
 
@@ -156,12 +213,15 @@ def _mixed_sucrose(tmp_path):
     """Sucrose with its O1 site shared by O (0.6) and S (0.4), reflections simulated from it."""
     from crystalx_core.crystallography.convert import from_xray_structure
     from crystalx_core.demo import demo_model
+
     reference = from_xray_structure(demo_model(), sfac=["C", "H", "O", "S"], title="mixed")
     sites = []
     for site in reference.sites:
         if site.label == "O1":
-            sites += [replace(site, occupancy=0.6, u_iso=0.03, u_aniso=None),
-                      replace(site, label="S1", element="S", occupancy=0.4, u_iso=0.03, u_aniso=None)]
+            sites += [
+                replace(site, occupancy=0.6, u_iso=0.03, u_aniso=None),
+                replace(site, label="S1", element="S", occupancy=0.4, u_iso=0.03, u_aniso=None),
+            ]
         else:
             sites.append(site)
     truth = replace(reference, sites=sites, unit=[24, 44, 22, 0.8])
@@ -194,6 +254,7 @@ def test_assign_refines_a_mixed_site_together(tmp_path, capsys):
 def test_audit_refuses_the_embedded_reflections_of_a_twin(shared_data, tmp_path, capsys):
     """The CIF's own .res says TWIN: its _shelx_hkl_file is not read as untwinned data."""
     from tests.conftest import BENCHMARK
+
     text = (BENCHMARK / "XH_urea" / "model.cif").read_text()
     cif = tmp_path / "twin.cif"
     cif.write_text(text.replace("\nHKLF 4", "\nTWIN\nHKLF 4", 1))
@@ -204,10 +265,14 @@ def test_audit_refuses_the_embedded_reflections_of_a_twin(shared_data, tmp_path,
 
 
 @pytest.mark.parametrize("command", ["assign", "batch"])
-def test_a_cif_whose_res_says_twin_refuses_a_separate_hkl_too(shared_data, tmp_path, capsys, command):
-    """Reflections given beside the CIF are read as its own .res says (TWIN: refused), as for a .res."""
+def test_a_cif_whose_res_says_twin_refuses_a_separate_hkl_too(
+    shared_data, tmp_path, capsys, command
+):
+    """Reflections given beside the CIF are read as its own .res says (TWIN: refused), as for a
+    .res."""
     from crystalx_core.io import load
     from tests.conftest import BENCHMARK
+
     published = BENCHMARK / "XH_urea" / "model.cif"
     cif, hkl = tmp_path / "twin.cif", tmp_path / "twin.hkl"
     cif.write_text(published.read_text().replace("\nHKLF 4", "\nTWIN\nHKLF 4", 1))
@@ -221,7 +286,10 @@ def test_a_cif_whose_res_says_twin_refuses_a_separate_hkl_too(shared_data, tmp_p
         [row] = json.loads(capsys.readouterr().out)["rows"]
         error = row["error"]
     assert error.startswith(f"{cif} (_shelx_res_file):")
-    assert "TWIN: twinned refinement (twin law and BASF fractions); CrystalX refines untwinned" in error
+    assert (
+        "TWIN: twinned refinement (twin law and BASF fractions); CrystalX refines untwinned"
+        in error
+    )
 
 
 def test_mixed_site_on_a_special_position_refines_together():
@@ -229,14 +297,24 @@ def test_mixed_site_on_a_special_position_refines_together():
     from crystalx_core.crystallography.refine import refine
     from crystalx_core.io.hkl import reflections_from_text
     from crystalx_core.structure import grouped_mixed_sites
+
     truth = replace(_cubic("nacl"), unit=[4, 2.8, 1.2], sfac=["Na", "Cl", "Br"])
-    truth.sites = grouped_mixed_sites([truth.sites[0], replace(truth.sites[1], occupancy=0.7, u_iso=0.015),
-                                       Site("Br1", "Br", (0.5, 0.5, 0.5), occupancy=0.3, u_iso=0.015)])
+    truth.sites = grouped_mixed_sites(
+        [
+            truth.sites[0],
+            replace(truth.sites[1], occupancy=0.7, u_iso=0.015),
+            Site("Br1", "Br", (0.5, 0.5, 0.5), occupancy=0.3, u_iso=0.015),
+        ]
+    )
     xs = to_xray_structure(truth)
     xs.set_inelastic_form_factors(truth.wavelength, "sasaki")
     reflections = reflections_from_text(hkl_text(*simulate_reflections(xs, d_min=0.7)))
-    start = truth.with_sites([replace(s, u_iso=0.03, mixed=tuple(replace(m, u_iso=0.03) for m in s.mixed))
-                              for s in truth.sites])
+    start = truth.with_sites(
+        [
+            replace(s, u_iso=0.03, mixed=tuple(replace(m, u_iso=0.03) for m in s.mixed))
+            for s in truth.sites
+        ]
+    )
     result = refine(start, reflections, anisotropic=True)
     cl1 = result.structure.sites[1]
     assert [m.label for m in cl1.mixed] == ["Br1"] and cl1.mixed[0].u_aniso == cl1.u_aniso

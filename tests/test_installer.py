@@ -1,5 +1,6 @@
 """The installer against a fake Olex2 folder: registration beside other plugins, idempotence,
 exact uninstall, and refusals."""
+
 import hashlib
 import importlib
 import subprocess
@@ -18,22 +19,29 @@ OTHERS = "<Plugin\r\n  <FragmentDB>\r\n  <olex2qcrbox>\r\n>\r\n"
 def fake_olex2(tmp_path, xld=OTHERS):
     base = tmp_path / "olex2"
     (base / "util" / "pyUtil" / "PluginLib" / "plugin-FragmentDB").mkdir(parents=True)
-    (base / "util" / "pyUtil" / "PluginLib" / "plugin-FragmentDB" / "FragmentDB.py").write_text("# theirs\n")
+    (base / "util" / "pyUtil" / "PluginLib" / "plugin-FragmentDB" / "FragmentDB.py").write_text(
+        "# theirs\n"
+    )
     if xld is not None:
         (base / "plugins.xld").write_bytes(xld.encode())
     return base
 
 
 def tree(base):
-    return {str(p.relative_to(base)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(base.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(base)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(base.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_install_registers_beside_other_plugins_and_records_the_core(tmp_path):
     base = fake_olex2(tmp_path)
     target = Path(install(str(base), sys.executable))
     assert (target / "CrystalX.py").is_file() and not list(target.rglob("__pycache__"))
-    assert (base / "plugins.xld").read_bytes() == b"<Plugin\r\n  <CrystalX>\r\n  <FragmentDB>\r\n  <olex2qcrbox>\r\n>\r\n"
+    assert (
+        base / "plugins.xld"
+    ).read_bytes() == b"<Plugin\r\n  <CrystalX>\r\n  <FragmentDB>\r\n  <olex2qcrbox>\r\n>\r\n"
     assert f"core_interpreter = '{sys.executable}'" in (target / "crystalx.phil").read_text()
 
 
@@ -65,11 +73,19 @@ def test_the_users_edit_after_install_survives_uninstall(tmp_path):
     assert "<Later>" in xld.read_text() and "<CrystalX>" not in xld.read_text()
 
 
-@pytest.mark.parametrize("setup, words", [
-    (lambda base: None, "does not look like an Olex2"),
-    (lambda base: (base / "util" / "pyUtil" / "PluginLib").mkdir(parents=True)
-     or (base / "plugins.xld").write_text("garbage\n"), "not a plugin list"),
-])
+@pytest.mark.parametrize(
+    "setup, words",
+    [
+        (lambda base: None, "does not look like an Olex2"),
+        (
+            lambda base: (
+                (base / "util" / "pyUtil" / "PluginLib").mkdir(parents=True)
+                or (base / "plugins.xld").write_text("garbage\n")
+            ),
+            "not a plugin list",
+        ),
+    ],
+)
 def test_refusals_leave_the_folder_alone(tmp_path, setup, words):
     base = tmp_path / "olex2"
     base.mkdir()
@@ -77,8 +93,9 @@ def test_refusals_leave_the_folder_alone(tmp_path, setup, words):
     before = tree(base)
     with pytest.raises(InstallError, match=words):
         install(str(base), sys.executable)
-    assert {k: v for k, v in tree(base).items() if not k.startswith("util")} == \
-        {k: v for k, v in before.items() if not k.startswith("util")}
+    assert {k: v for k, v in tree(base).items() if not k.startswith("util")} == {
+        k: v for k, v in before.items() if not k.startswith("util")
+    }
 
 
 def test_no_write_access_is_reported(tmp_path, monkeypatch):
@@ -102,7 +119,15 @@ def test_uninstall_without_install_and_a_missing_core_are_errors(tmp_path):
 
 def test_command_line(tmp_path):
     base = fake_olex2(tmp_path)
-    run = [sys.executable, "-m", "installer", "--olex2-dir", str(base), "--core-python", sys.executable]
+    run = [
+        sys.executable,
+        "-m",
+        "installer",
+        "--olex2-dir",
+        str(base),
+        "--core-python",
+        sys.executable,
+    ]
     done = subprocess.run(run, cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0 and "Work tab" in done.stdout
     done = subprocess.run(run + ["--uninstall"], cwd=ROOT, capture_output=True, text=True)
@@ -125,7 +150,9 @@ def test_install_py_runs_inside_olex2_without_file(tmp_path, monkeypatch):
     venv_python = tmp_path / "checkout" / ".venv" / "bin" / "python"
     venv_python.parent.mkdir(parents=True)
     venv_python.symlink_to(sys.executable)
-    monkeypatch.setattr(olex2_setup, "checkout_root", lambda source=None: str(tmp_path / "checkout"))
+    monkeypatch.setattr(
+        olex2_setup, "checkout_root", lambda source=None: str(tmp_path / "checkout")
+    )
     monkeypatch.syspath_prepend(str(ROOT / "tests" / "olex2_double"))
     for name in ("olx", "_olex2"):
         sys.modules.pop(name, None)
@@ -134,7 +161,9 @@ def test_install_py_runs_inside_olex2_without_file(tmp_path, monkeypatch):
     py_run(ROOT / "installer" / "install.py")
     assert (base / "util" / "pyUtil" / "PluginLib" / "plugin-CrystalX" / "CrystalX.py").is_file()
     assert "<CrystalX>" in (base / "plugins.xld").read_text()
-    phil = (base / "util" / "pyUtil" / "PluginLib" / "plugin-CrystalX" / "crystalx.phil").read_text(encoding="utf-8")
+    phil = (base / "util" / "pyUtil" / "PluginLib" / "plugin-CrystalX" / "crystalx.phil").read_text(
+        encoding="utf-8"
+    )
     assert f"core_interpreter = '{venv_python}'" in phil
 
 
@@ -145,7 +174,9 @@ def test_inside_olex2_the_installer_never_takes_olex2_for_the_core(tmp_path, mon
     olex2_binary = base / "olex2"
     olex2_binary.write_text("not a python\n")
     monkeypatch.setattr(sys, "executable", str(olex2_binary))
-    monkeypatch.setattr(olex2_setup, "checkout_root", lambda source=None: str(tmp_path / "no-checkout"))
+    monkeypatch.setattr(
+        olex2_setup, "checkout_root", lambda source=None: str(tmp_path / "no-checkout")
+    )
     with pytest.raises(InstallError, match="no core Python found.*--core-python"):
         olex2_setup.default_core_python()
     with pytest.raises(InstallError, match="is not a python"):
@@ -163,9 +194,23 @@ def test_the_settings_file_is_utf8_whatever_the_locale(tmp_path):
     python.parent.mkdir()
     python.symlink_to(sys.executable)
     script = "from installer.olex2_setup import install; install(%r, %r)" % (str(base), str(python))
-    done = subprocess.run([sys.executable, "-X", "warn_default_encoding", "-W", "error::EncodingWarning", "-c", script],
-                          cwd=ROOT, capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-X",
+            "warn_default_encoding",
+            "-W",
+            "error::EncodingWarning",
+            "-c",
+            script,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr[-800:]
-    phil = (base / "util" / "pyUtil" / "PluginLib" / "plugin-CrystalX" / "crystalx.phil").read_bytes()
+    phil = (
+        base / "util" / "pyUtil" / "PluginLib" / "plugin-CrystalX" / "crystalx.phil"
+    ).read_bytes()
     assert ("core_interpreter = '%s'" % python).encode("utf-8") in phil
     assert ("core_directory = '%s'" % ROOT).encode("utf-8") in phil

@@ -1,4 +1,5 @@
 """Labels after an assignment, as a crystallographer relabels by hand, and atoms in residues."""
+
 from dataclasses import replace
 
 from crystalx_core.assign.labels import element_labels
@@ -17,17 +18,29 @@ def test_unchanged_atoms_keep_labels_retyped_keep_numbers_and_peaks_take_free_nu
     sucrose = read_shelx(BENCHMARK / "FC_sucrose" / "published.res").to_structure()
     heavy = [s for s in sucrose.sites if s.element != "H"]
     c5 = next(k for k, s in enumerate(heavy) if s.label == "C5")
-    structure = sucrose.with_sites(heavy[:c5] + [replace(heavy[c5], label="Q1", element=None)] + heavy[c5 + 1:])
-    elements = {k: ("N" if s.label == "O4" else s.element or "C") for k, s in enumerate(structure.sites)}
+    structure = sucrose.with_sites(
+        heavy[:c5] + [replace(heavy[c5], label="Q1", element=None)] + heavy[c5 + 1 :]
+    )
+    elements = {
+        k: ("N" if s.label == "O4" else s.element or "C") for k, s in enumerate(structure.sites)
+    }
     labels = element_labels(structure, elements)
     expected = {s.label: s.label for s in structure.sites} | {"O4": "N4", "Q1": "C5"}
     assert {structure.sites[k].label: label for k, label in labels.items()} == expected
 
 
 def test_a_retyped_atom_whose_number_is_taken_gets_the_next_free_one():
-    structure = Structure(cell=(10, 10, 10, 90, 90, 90), symops=["x,y,z"], sfac=["C", "N", "O"], unit=[1, 1, 1],
-                          sites=[Site("N1", "N", (0.1, 0.1, 0.1)), Site("O1", "O", (0.3, 0.1, 0.1)),
-                                 Site("CL7", "C", (0.5, 0.1, 0.1))])
+    structure = Structure(
+        cell=(10, 10, 10, 90, 90, 90),
+        symops=["x,y,z"],
+        sfac=["C", "N", "O"],
+        unit=[1, 1, 1],
+        sites=[
+            Site("N1", "N", (0.1, 0.1, 0.1)),
+            Site("O1", "O", (0.3, 0.1, 0.1)),
+            Site("CL7", "C", (0.5, 0.1, 0.1)),
+        ],
+    )
     labels = element_labels(structure, {0: "N", 1: "N", 2: "C"})
     assert labels == {0: "N1", 1: "N2", 2: "C1"}  # CL7 typed C is no carbon label: relabelled
 
@@ -39,9 +52,13 @@ def test_labels_are_unique_per_residue(shared_data):
     heavy = structure.with_sites([s for s in structure.sites if s.element != "H"])
     elements = {k: ("N" if s.label == "O1_2" else s.element) for k, s in enumerate(heavy.sites)}
     labels = element_labels(heavy, elements)
-    renamed = {heavy.sites[k].label: label for k, label in labels.items() if label != heavy.sites[k].label}
+    renamed = {
+        heavy.sites[k].label: label for k, label in labels.items() if label != heavy.sites[k].label
+    }
     assert renamed == {"O1_2": "N1_2"}
-    peak = heavy.with_sites([Site("N1_4", "N", (0.5, 0.5, 0.5)), Site("O1_4", "O", (0.6, 0.5, 0.5))])
+    peak = heavy.with_sites(
+        [Site("N1_4", "N", (0.5, 0.5, 0.5)), Site("O1_4", "O", (0.6, 0.5, 0.5))]
+    )
     assert element_labels(peak, {1: "N"}) == {1: "N2_4"}  # N1 of residue 4 is taken
 
 
@@ -56,8 +73,9 @@ def test_residue_addresses_and_riding_h_names():
 def test_riding_h_of_a_residue_atom_stay_in_its_residue(shared_data):
     """Sucrose's atoms put in residue 1 (C6_1 and so on): the riding H are H6A_1, H6B_1, ..."""
     sucrose = read_shelx(BENCHMARK / "FC_sucrose" / "published.res").to_structure()
-    heavy = sucrose.with_sites([replace(s, label=residue_address(s.label, 1))
-                                for s in sucrose.sites if s.element != "H"])
+    heavy = sucrose.with_sites(
+        [replace(s, label=residue_address(s.label, 1)) for s in sucrose.sites if s.element != "H"]
+    )
     c6 = next(k for k, s in enumerate(heavy.sites) if s.label == "C6_1")
     plan = add_riding_hydrogens(heavy, {c6: 2})
     added = [s.label for s in plan.structure.sites if s.element == "H"]
@@ -68,6 +86,7 @@ def test_a_label_a_cif_repeats_is_kept_once(shared_data):
     """COD 9000905 lists Al2 twice; the second Al2 gets the next free aluminium number, and
     riding H and refinement then see unique labels."""
     from crystalx_core.io.cif import read_cif
+
     structure = read_cif(CORPUS / "codtools_9000905.cif").structure
     heavy = structure.with_sites([s for s in structure.sites if s.element != "H"])
     labels = element_labels(heavy, {k: s.element for k, s in enumerate(heavy.sites)})

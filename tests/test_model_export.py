@@ -2,6 +2,7 @@
 
 Needs the `train` extra (torch, torchmd-net); the runtime error tests need only onnxruntime.
 """
+
 import json
 import warnings
 from itertools import islice
@@ -32,6 +33,7 @@ def _graph(entry: str):
 
 def _tensors(graph):
     import torch
+
     return [torch.from_numpy(a) for a in (graph.z, graph.pos, graph.edge_index, graph.incoming)]
 
 
@@ -40,6 +42,7 @@ def train_extra():
     pytest.importorskip("torch")
     pytest.importorskip("torchmdnet")
     from crystalx_core.training.atoms import export, model
+
     return model, export
 
 
@@ -47,6 +50,7 @@ def train_extra():
 def small(train_extra, tmp_path_factory):
     """A randomly initialised 32-channel, 2-layer classifier and its ONNX export."""
     import torch
+
     model_module, export_module = train_extra
     torch.manual_seed(0)
     config = model_module.ModelConfig(classes=CLASSES, hidden_channels=32, num_layers=2)
@@ -62,10 +66,10 @@ def small(train_extra, tmp_path_factory):
 def test_export_forward_is_the_stock_torchmd_et(shared_data, train_extra, size):
     """Same weights, same molecule: stock forward (own neighbour list) vs ours (our edges)."""
     import torch
+
     model_module, _ = train_extra
     torch.manual_seed(1)
-    config = model_module.ModelConfig(classes=CLASSES, hidden_channels=size[0],
-                                      num_layers=size[1])
+    config = model_module.ModelConfig(classes=CLASSES, hidden_channels=size[0], num_layers=size[1])
     model = model_module.AtomClassifier(config).eval()
     with torch.no_grad():
         for parameter in model.parameters():
@@ -76,10 +80,15 @@ def test_export_forward_is_the_stock_torchmd_et(shared_data, train_extra, size):
     edges = radius_edges(pos, config.cutoff)
     assert np.bincount(edges[1]).max() < 64  # the stock list keeps at most 64 per atom
     with torch.no_grad():
-        x_stock, vec_stock, *_ = model.representation(z, torch.from_numpy(pos),
-                                                      torch.zeros(len(z), dtype=torch.long))
-        x, vec = model.features(z, torch.from_numpy(pos), torch.from_numpy(edges),
-                                torch.from_numpy(incoming_edges(edges, len(z))))
+        x_stock, vec_stock, *_ = model.representation(
+            z, torch.from_numpy(pos), torch.zeros(len(z), dtype=torch.long)
+        )
+        x, vec = model.features(
+            z,
+            torch.from_numpy(pos),
+            torch.from_numpy(edges),
+            torch.from_numpy(incoming_edges(edges, len(z))),
+        )
     assert torch.allclose(x, x_stock, atol=1e-4, rtol=0)
     assert torch.allclose(vec, vec_stock, atol=1e-4, rtol=0)
 
@@ -87,19 +96,26 @@ def test_export_forward_is_the_stock_torchmd_et(shared_data, train_extra, size):
 @pytest.mark.parametrize("entry", ENTRIES)
 def test_onnx_matches_pytorch_on_real_structures(shared_data, small, entry):
     import torch
+
     model, config, path = small
     graph = _graph(entry)
     with torch.no_grad():
-        expected = torch.softmax(model(*_tensors(graph))[:graph.n_centre], dim=1).numpy()
+        expected = torch.softmax(model(*_tensors(graph))[: graph.n_centre], dim=1).numpy()
         logits = model(*_tensors(graph)).numpy()
     onnx_model = OnnxModel(path)
     probabilities = onnx_model.predict(graph)
     assert probabilities.shape == (graph.n_centre, len(CLASSES))
     assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
     assert np.abs(probabilities - expected).max() < 1e-3
-    (onnx_logits,) = onnx_model.session.run(None, {
-        "z": graph.z, "pos": graph.pos, "edge_index": graph.edge_index,
-        "incoming": graph.incoming})
+    (onnx_logits,) = onnx_model.session.run(
+        None,
+        {
+            "z": graph.z,
+            "pos": graph.pos,
+            "edge_index": graph.edge_index,
+            "incoming": graph.incoming,
+        },
+    )
     assert np.abs(onnx_logits - logits).max() < 1e-3
 
 
@@ -136,7 +152,9 @@ def test_torchscript_fallback_is_correct(shared_data, small, train_extra, tmp_pa
 
     monkeypatch.setattr(export_module, "_export_dynamo", broken)
     path = export_module.export_onnx(model, config, tmp_path / "fallback.onnx")
-    assert json.loads(path.with_suffix(".json").read_text())["metadata"]["exporter"] == "torchscript"
+    assert (
+        json.loads(path.with_suffix(".json").read_text())["metadata"]["exporter"] == "torchscript"
+    )
     graph = _graph("FC_sucrose")
     reference = OnnxModel(small[2]).predict(graph)
     assert np.abs(OnnxModel(path).predict(graph) - reference).max() < 1e-4
@@ -151,6 +169,7 @@ def test_model_config_round_trips_through_json(train_extra, tmp_path):
 
 
 # --- runtime failures: onnxruntime only -------------------------------------------------
+
 
 def _sidecar(path, **config):
     config = {"classes": CLASSES, "cutoff": 5.0, "max_z": 100, **config}
@@ -170,12 +189,15 @@ def test_corrupt_model_file_is_a_crystalx_error(tmp_path):
         OnnxModel(path)
 
 
-@pytest.mark.parametrize("text, message", [
-    (None, "sidecar not found"),
-    ("{not json", "unreadable model sidecar"),
-    ('{"config": {"classes": ["C"], "cutoff": 5.0, "max_z": 100}}', "unreadable model sidecar"),
-    ('{"metadata": {}}', "unreadable model sidecar"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (None, "sidecar not found"),
+        ("{not json", "unreadable model sidecar"),
+        ('{"config": {"classes": ["C"], "cutoff": 5.0, "max_z": 100}}', "unreadable model sidecar"),
+        ('{"metadata": {}}', "unreadable model sidecar"),
+    ],
+)
 def test_bad_sidecar_is_a_crystalx_error(tmp_path, text, message):
     path = tmp_path / "model.onnx"
     path.write_bytes(b"")
@@ -196,6 +218,7 @@ def test_asking_torch_for_two_threads_beside_cctbx_keeps_results_right(shared_da
     """A training run that asked for 2 threads learned on corrupted sums (cctbx's OpenMP
     stub); the package keeps torch on one thread so training and ONNX compute the same."""
     import torch
+
     model, _, path = small
     graph = _graph(ENTRIES[0])
     with warnings.catch_warnings():
@@ -203,8 +226,15 @@ def test_asking_torch_for_two_threads_beside_cctbx_keeps_results_right(shared_da
         torch.set_num_threads(2)
     with torch.no_grad():
         logits = model(*_tensors(graph)).numpy()
-    (onnx_logits,) = OnnxModel(path).session.run(None, {
-        "z": graph.z, "pos": graph.pos, "edge_index": graph.edge_index, "incoming": graph.incoming})
+    (onnx_logits,) = OnnxModel(path).session.run(
+        None,
+        {
+            "z": graph.z,
+            "pos": graph.pos,
+            "edge_index": graph.edge_index,
+            "incoming": graph.incoming,
+        },
+    )
     assert np.abs(onnx_logits - logits).max() < 1e-3
 
 
@@ -220,17 +250,46 @@ def test_tiny_training_run_learns_resumes_and_exports(shared_data, train_extra, 
     from crystalx_core.features import combined_tokens
     from crystalx_core.training.atoms import dataset, train
     from crystalx_core.training.sources import corpus_entries
+
     model_module, export_module = train_extra
     data = tmp_path / "set.pkl.gz"
-    assert dataset.main([str(shared_data / "corpus"), str(data), "--limit", "30", "--augmentations", "1",
-                         "--disorder", "major"]) == 0
-    disordered = {e.name for e in islice(corpus_entries(shared_data / "corpus"), 30) if e.disorder != "no"}
+    assert (
+        dataset.main(
+            [
+                str(shared_data / "corpus"),
+                str(data),
+                "--limit",
+                "30",
+                "--augmentations",
+                "1",
+                "--disorder",
+                "major",
+            ]
+        )
+        == 0
+    )
+    disordered = {
+        e.name for e in islice(corpus_entries(shared_data / "corpus"), 30) if e.disorder != "no"
+    }
     used = {sample["name"] for split in dataset.load(data).values() for sample in split["heavy"]}
     summary = json.loads((tmp_path / "set.summary.json").read_text())
-    assert sum(summary["major_parts"].values()) == len(disordered & used) > 0  # counted apart from the ordered
+    assert (
+        sum(summary["major_parts"].values()) == len(disordered & used) > 0
+    )  # counted apart from the ordered
     run = tmp_path / "run"
-    args = [str(data), str(run), "--kind", "hydrogen", "--hidden", "16", "--layers", "2", "--lr", "3e-3",
-            "--rule-tokens"]
+    args = [
+        str(data),
+        str(run),
+        "--kind",
+        "hydrogen",
+        "--hidden",
+        "16",
+        "--layers",
+        "2",
+        "--lr",
+        "3e-3",
+        "--rule-tokens",
+    ]
     assert train.main(args + ["--epochs", "3"]) == 0
     assert train.main(args + ["--epochs", "5"]) == 0  # resumes at epoch 3
     history = json.loads((run / "history.json").read_text())
@@ -238,21 +297,27 @@ def test_tiny_training_run_learns_resumes_and_exports(shared_data, train_extra, 
     assert history[-1]["train_loss"] < history[0]["train_loss"]
     models = tmp_path / "models"
     models.mkdir()
-    path = export_module.export_run(run, models / "hydrogen.onnx")  # checks ONNX against torch itself
+    path = export_module.export_run(
+        run, models / "hydrogen.onnx"
+    )  # checks ONNX against torch itself
     config = model_module.ModelConfig.load(run / "config.json")
     assert config.rule_tokens and config.max_z == 500
     model = model_module.AtomClassifier(config).eval()
     model.load_state_dict(torch.load(run / "best.pt", weights_only=True))
     structure = _structure("FC_sucrose")
     heavy = structure.with_sites([s for s in structure.sites if s.element != "H"])
-    graph = build_graph(heavy, [atomic_number(s.element) for s in heavy.sites], config.cutoff, config.context)
+    graph = build_graph(
+        heavy, [atomic_number(s.element) for s in heavy.sites], config.cutoff, config.context
+    )
     rules = np.asarray(baseline_h_counts(heavy))
     tokens = combined_tokens(graph.z, rules[graph.site])
     assert (tokens[graph.site == 0] == graph.z[0] + 100 * rules[0]).all()
     inputs = [torch.from_numpy(a) for a in (tokens, graph.pos, graph.edge_index, graph.incoming)]
     with torch.no_grad():
-        expected = torch.softmax(model(*inputs)[:graph.n_centre], dim=1).numpy()
-    answer = model_h_counts(heavy, str(models), penalty=None)  # the network's own answer, not fitted to UNIT
+        expected = torch.softmax(model(*inputs)[: graph.n_centre], dim=1).numpy()
+    answer = model_h_counts(
+        heavy, str(models), penalty=None
+    )  # the network's own answer, not fitted to UNIT
     # counts an atom has room for, as at inference
     expected = _placeable(expected, heavy, connectivity(heavy), list(range(5)))
     assert [n for n, _ in answer] == expected.argmax(axis=1).tolist()
@@ -260,15 +325,53 @@ def test_tiny_training_run_learns_resumes_and_exports(shared_data, train_extra, 
         assert abs(scores[n] - row.max()) < 1e-4
     assert path.exists()
 
-    heavy_run = tmp_path / "heavy"  # the heavy model with height tokens, fine-tuned from plain weights
-    assert train.main([str(data), str(tmp_path / "plain"), "--kind", "heavy", "--hidden", "16", "--layers", "1",
-                       "--epochs", "1"]) == 0
-    assert train.main([str(data), str(heavy_run), "--kind", "heavy", "--hidden", "16", "--layers", "1",
-                       "--epochs", "1", "--height-tokens", "--init", str(tmp_path / "plain" / "best.pt")]) == 0
+    heavy_run = (
+        tmp_path / "heavy"
+    )  # the heavy model with height tokens, fine-tuned from plain weights
+    assert (
+        train.main(
+            [
+                str(data),
+                str(tmp_path / "plain"),
+                "--kind",
+                "heavy",
+                "--hidden",
+                "16",
+                "--layers",
+                "1",
+                "--epochs",
+                "1",
+            ]
+        )
+        == 0
+    )
+    assert (
+        train.main(
+            [
+                str(data),
+                str(heavy_run),
+                "--kind",
+                "heavy",
+                "--hidden",
+                "16",
+                "--layers",
+                "1",
+                "--epochs",
+                "1",
+                "--height-tokens",
+                "--init",
+                str(tmp_path / "plain" / "best.pt"),
+            ]
+        )
+        == 0
+    )
     assert model_module.ModelConfig.load(heavy_run / "config.json").height_tokens
-    assert [row["run"] for row in json.loads((heavy_run / "init_history.json").read_text())] == ["plain"]
+    assert [row["run"] for row in json.loads((heavy_run / "init_history.json").read_text())] == [
+        "plain"
+    ]
     export_module.export_run(heavy_run, models / "heavy.onnx")
     from crystalx_core.assign.model import assign_model
+
     peaks = heavy.with_sites([s.with_element(None, f"Q{k + 1}") for k, s in enumerate(heavy.sites)])
     for k, peak in enumerate(peaks.sites):
         peak.peak_height = float(atomic_number(heavy.sites[k].element))
@@ -277,6 +380,7 @@ def test_tiny_training_run_learns_resumes_and_exports(shared_data, train_extra, 
 
 def test_second_pass_guesses_are_the_truth_with_a_bounded_share_changed(train_extra):
     from crystalx_core.training.atoms.dataset import SECOND_PASS_ERRORS, second_pass_guesses
+
     rng = np.random.default_rng(0)
     targets = [6] * 500 + [8] * 300 + [0] * 200
     shares = []
@@ -293,7 +397,10 @@ def test_samples_with_overlapping_atoms_are_left_out(train_extra):
     not a crystal; one such sample once took a training run to 24 GiB and the OOM killer."""
     from crystalx_core.training.atoms.dataset import MAX_DEGREE, is_physical
     from crystalx_core.training.atoms.train import _physical
-    star = np.array([np.arange(1, MAX_DEGREE + 2), np.zeros(MAX_DEGREE + 1, dtype=int)])  # node 0: 101 in
+
+    star = np.array(
+        [np.arange(1, MAX_DEGREE + 2), np.zeros(MAX_DEGREE + 1, dtype=int)]
+    )  # node 0: 101 in
     dense = {"edge_index": star.astype(np.int32)}
     sparse = {"edge_index": star[:, :MAX_DEGREE].astype(np.int32)}
     empty = {"edge_index": np.zeros((2, 0), dtype=np.int32)}
@@ -309,15 +416,25 @@ def test_earlier_weights_widen_to_token_embeddings(train_extra):
     import torch
     from crystalx_core.features import HEIGHT_BINS, MAX_Z
     from crystalx_core.training.atoms.train import _widened
+
     model_module, _ = train_extra
     plain = model_module.ModelConfig(classes=CLASSES, hidden_channels=16, num_layers=1, num_heads=2)
-    wide = model_module.ModelConfig(classes=CLASSES, hidden_channels=16, num_layers=1, num_heads=2,
-                                    height_tokens=True, max_z=MAX_Z * HEIGHT_BINS)
+    wide = model_module.ModelConfig(
+        classes=CLASSES,
+        hidden_channels=16,
+        num_layers=1,
+        num_heads=2,
+        height_tokens=True,
+        max_z=MAX_Z * HEIGHT_BINS,
+    )
     earlier = model_module.AtomClassifier(plain).state_dict()
     model = model_module.AtomClassifier(wide)
     model.load_state_dict(_widened(earlier, model.state_dict()))
     state = model.state_dict()
-    for key in ("representation.embedding.weight", "representation.neighbor_embedding.embedding.weight"):
+    for key in (
+        "representation.embedding.weight",
+        "representation.neighbor_embedding.embedding.weight",
+    ):
         assert state[key].shape[0] == MAX_Z * HEIGHT_BINS
         assert torch.equal(state[key][6 + 3 * MAX_Z], earlier[key][6])
     assert torch.equal(state["head_vec.weight"], earlier["head_vec.weight"])
@@ -330,6 +447,7 @@ def test_disordered_structures_give_their_major_part_or_are_left_out(shared_data
     from crystalx_core.training.atoms.dataset import OVERLAP, usable
     from crystalx_core.training.sources import corpus_entries
     from crystalx_core.geometry import neighbours
+
     entries = {e.name: e for e in corpus_entries(shared_data / "corpus")}
     groups = entries["finalcif_Esser_JW367_0m.cif"]  # PART 1 at 0.9, PART 2 at 0.1
     assert usable(groups) == (None, "disorder (yes)")  # the default still skips
@@ -340,9 +458,14 @@ def test_disordered_structures_give_their_major_part_or_are_left_out(shared_data
     assert {s.label for s in raw.sites if s.part == 1} <= {s.label for s in ordered.sites}
     assert all(s.occupancy == 1.0 and s.part == 0 for s in ordered.sites)
     heavy = [i for i, s in enumerate(ordered.sites) if s.element != "H"]
-    assert not any(ordered.sites[c.j].element != "H"
-                   for near in neighbours(ordered, OVERLAP, centres=heavy) for c in near)
-    occupancies = entries["sfarchiv2_2004862.cif"]  # no groups: two H at 0.62, their alternatives at 0.38
+    assert not any(
+        ordered.sites[c.j].element != "H"
+        for near in neighbours(ordered, OVERLAP, centres=heavy)
+        for c in near
+    )
+    occupancies = entries[
+        "sfarchiv2_2004862.cif"
+    ]  # no groups: two H at 0.62, their alternatives at 0.38
     ordered, _ = usable(occupancies, "major")
     raw = occupancies.load()
     assert sorted({s.label for s in raw.sites} - {s.label for s in ordered.sites}) == ["H2B", "H3B"]
@@ -353,8 +476,12 @@ def test_disordered_structures_give_their_major_part_or_are_left_out(shared_data
     raw = dict(zip(raw.sfac, raw.unit))
     order = ordered.space_group_order  # 18, all three on general positions
     assert dict(zip(ordered.sfac, ordered.unit)) == pytest.approx(
-        {**raw, "C": raw["C"] - 0.33 * order, "O": raw["O"] - 0.66 * order}, abs=0.1)
-    assert usable(entries["finalcif_1508699.cif"], "major") == (None, "disorder (no ordered major part)")
+        {**raw, "C": raw["C"] - 0.33 * order, "O": raw["O"] - 0.66 * order}, abs=0.1
+    )
+    assert usable(entries["finalcif_1508699.cif"], "major") == (
+        None,
+        "disorder (no ordered major part)",
+    )
 
 
 def test_a_cif_with_displacements_in_the_wrong_units_is_left_out(shared_data, train_extra):
@@ -363,6 +490,7 @@ def test_a_cif_with_displacements_in_the_wrong_units_is_left_out(shared_data, tr
     a wild Uiso (sfarchiv2 2004836) scatters next to nothing and does not count."""
     from crystalx_core.training.atoms.dataset import usable
     from crystalx_core.training.sources import corpus_entries
+
     entries = {e.name: e for e in corpus_entries(shared_data / "corpus")}
     assert usable(entries["codtools_2000642.cif"]) == (None, "displacement parameters over 5 Å²")
     kept, why = usable(entries["sfarchiv2_2004836.cif"])
@@ -375,10 +503,19 @@ def test_lone_ligands_give_heavy_examples_only_when_asked(shared_data, tmp_path)
     without the flag it feeds the hydrogen model only."""
     import bz2
     from crystalx_core.training.atoms.dataset import build
+
     truth = read_cif(BENCHMARK / "XH_alanine" / "model.cif").structure
     xyz = np.array([truth.cartesian(s.frac) for s in truth.sites])
-    record = {"value": {"atomic_props": {"x": xyz[:, 0].tolist(), "y": xyz[:, 1].tolist(), "z": xyz[:, 2].tolist(),
-                                         "atoms": [s.element for s in truth.sites]}}}
+    record = {
+        "value": {
+            "atomic_props": {
+                "x": xyz[:, 0].tolist(),
+                "y": xyz[:, 1].tolist(),
+                "z": xyz[:, 2].tolist(),
+                "atoms": [s.element for s in truth.sites],
+            }
+        }
+    }
     extra = tmp_path / "sources"
     extra.mkdir()
     with bz2.open(extra / "ligands.jsonlines.bz2", "wt") as stream:
@@ -388,10 +525,22 @@ def test_lone_ligands_give_heavy_examples_only_when_asked(shared_data, tmp_path)
     corpus.mkdir()
     (corpus / "INDEX.tsv").write_text("file\tdisorder\n")
     for asked in (False, True):
-        data, summary = build(corpus, 1, 0, extra=extra, take={"ligand": 3}, extra_augmentations=2,
-                              ligand_peaks=asked, log=lambda _: None)
+        data, summary = build(
+            corpus,
+            1,
+            0,
+            extra=extra,
+            take={"ligand": 3},
+            extra_augmentations=2,
+            ligand_peaks=asked,
+            log=lambda _: None,
+        )
         heavy = [sample for split in data.values() for sample in split["heavy"]]
-        assert sum(len(split["hydrogen"]) for split in data.values()) == 6  # 3 molecules × 2 noise levels
+        assert (
+            sum(len(split["hydrogen"]) for split in data.values()) == 6
+        )  # 3 molecules × 2 noise levels
         assert len(heavy) == (6 if asked else 0) and summary.sources == {"ligand": 3}
-        for sample in heavy:  # every one of alanine's 6 non-H atoms is found, and nothing else is an atom
+        for (
+            sample
+        ) in heavy:  # every one of alanine's 6 non-H atoms is found, and nothing else is an atom
             assert sorted(z for z in sample["y"].tolist() if z) == [6, 6, 6, 7, 8, 8]

@@ -1,4 +1,6 @@
-"""Olex2 commands built from an answer (the renames and their cycles are tested with the service)."""
+"""Olex2 commands built from an answer (the renames and their cycles are tested with the
+service)."""
+
 from crystalx_core.olex2 import _spare_label, olex2_hadd_commands, olex2_label_problem
 
 

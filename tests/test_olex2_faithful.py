@@ -3,6 +3,7 @@ first click in a real Olex2, applying and reverting as Olex2 really behaves, the
 panel as a reviewing tool, and the service's command building (issue 24 points 2 and 3)
 through a real `crystalx serve` process. The end-to-end Auto-assign → Apply → Revert with
 Olex2's environment and thread rule is tests/test_plugin.py (its fixture enforces both)."""
+
 import importlib
 import json
 import os
@@ -20,12 +21,16 @@ from .test_plugin import DOUBLE, PLUGIN, ROOT, close_plugin, olex2_environment, 
 CELL = (10.0, 10.0, 10.0, 90.0, 90.0, 90.0)
 P1 = [((1, 0, 0, 0.0), (0, 1, 0, 0.0), (0, 0, 1, 0.0))]
 ETHANOL = [  # C1-C2 1.52 Å, C2-O1 1.43 Å, and a Q-peak far away
-    ("C1", "C", (0.10, 0.10, 0.10), 0.04), ("C2", "C", (0.252, 0.10, 0.10), 0.04),
-    ("O1", "O", (0.252, 0.243, 0.10), 0.04), ("Q1", "Q", (0.6, 0.6, 0.6), 0.05, 1.0, 0, 1.83)]
+    ("C1", "C", (0.10, 0.10, 0.10), 0.04),
+    ("C2", "C", (0.252, 0.10, 0.10), 0.04),
+    ("O1", "O", (0.252, 0.243, 0.10), 0.04),
+    ("Q1", "Q", (0.6, 0.6, 0.6), 0.05, 1.0, 0, 1.83),
+]
 
 
 class Snapshot(object):
     """What open_in_double needs of a structure."""
+
     cell, symops, sfac, unit = CELL, ["x,y,z"], ["C", "O"], [2, 1]
 
 
@@ -42,6 +47,7 @@ def model_of(state):
 
 # --- 1. the child's environment -------------------------------------------------------------
 
+
 def test_1_the_core_starts_with_a_clean_environment_under_olex2s(tmp_path, monkeypatch):
     """Olex2's PYTHONHOME kills a child Python before it imports anything; the plugin's
     child environment drops it, LIBTBX_*, BOOST_ADAPTBX_*, Olex2's cctbx and its folders."""
@@ -53,8 +59,12 @@ def test_1_the_core_starts_with_a_clean_environment_under_olex2s(tmp_path, monke
     assert dies.returncode != 0 and "alive" not in dies.stdout  # what a child of Olex2 would see
     core_client = importlib.import_module("core_client")
     clean = core_client.child_environment(dict(os.environ), str(base))
-    assert not [k for k in clean if k in ("PYTHONHOME", "PYTHONPATH") or k.startswith(("LIBTBX_", "BOOST_ADAPTBX_",
-                                                                                        "OLEX2_CCTBX"))]
+    assert not [
+        k
+        for k in clean
+        if k in ("PYTHONHOME", "PYTHONPATH")
+        or k.startswith(("LIBTBX_", "BOOST_ADAPTBX_", "OLEX2_CCTBX"))
+    ]
     for name in ("LD_LIBRARY_PATH", "PATH"):
         assert str(base) not in clean.get(name, "")
     assert clean["PATH"]  # the rest of PATH stays
@@ -67,7 +77,10 @@ def test_1_the_core_starts_with_a_clean_environment_under_olex2s(tmp_path, monke
 
 # --- 2. Olex2's thread rule -----------------------------------------------------------------
 
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the starved thread's exit
+
+@pytest.mark.filterwarnings(
+    "ignore::pytest.PytestUnhandledThreadExceptionWarning"
+)  # the starved thread's exit
 def test_2_threads_run_only_while_the_count_is_raised_and_leave_nothing_behind(ethanol):
     """The double starves a plugin thread that did not raise the running-thread count (as
     Olex2's main thread would); the plugin's background helper raises it first, the thread
@@ -115,7 +128,9 @@ def test_2_a_failed_warm_up_reported_mid_click_does_not_take_the_clicks_answer(e
     plugin.job = ("assign", 1, model_of(state))  # a click whose answer is still coming
     plugin.worker_notes.append("the core could not start: ...")
     state.functions["crystalx.finish"]()
-    assert plugin.job is not None and plugin._session().messages == ["the core could not start: ..."]
+    assert plugin.job is not None and plugin._session().messages == [
+        "the core could not start: ..."
+    ]
 
 
 def test_the_double_swallows_a_registered_functions_error_as_olex2_does(ethanol):
@@ -124,12 +139,14 @@ def test_the_double_swallows_a_registered_functions_error_as_olex2_does(ethanol)
 
     def broken():
         raise ValueError("inside a spy function")
+
     olex.registerFunction(broken, False, "crystalx")
     assert state.functions["crystalx.broken"]() is None
     assert "ValueError: inside a spy function" in state.errors[-1]
 
 
 # --- 3. Windows: no console window ------------------------------------------------------------
+
 
 def test_3_children_get_no_console_window_on_windows(ethanol, monkeypatch, tmp_path):
     core_client, crystalx = sys.modules["core_client"], sys.modules["CrystalX"]
@@ -140,8 +157,12 @@ def test_3_children_get_no_console_window_on_windows(ethanol, monkeypatch, tmp_p
         dwFlags, wShowWindow = 0, None
 
     monkeypatch.setattr(sys, "platform", "win32")
-    for name, value in (("STARTUPINFO", StartupInfo), ("STARTF_USESHOWWINDOW", 1), ("SW_HIDE", 0),
-                        ("CREATE_NO_WINDOW", 0x08000000)):
+    for name, value in (
+        ("STARTUPINFO", StartupInfo),
+        ("STARTF_USESHOWWINDOW", 1),
+        ("SW_HIDE", 0),
+        ("CREATE_NO_WINDOW", 0x08000000),
+    ):
         monkeypatch.setattr(subprocess, name, value, raising=False)
     options = core_client.hidden_window()
     assert options["creationflags"] == 0x08000000
@@ -155,6 +176,7 @@ def test_3_children_get_no_console_window_on_windows(ethanol, monkeypatch, tmp_p
 
 # --- 7. the included table exists from the first render ---------------------------------------
 
+
 def test_7_the_included_table_is_written_when_the_plugin_loads(ethanol):
     state, _ = ethanol
     assert "crystalx-table.htm" in state.vfs and state.vfs["crystalx-table.htm"]
@@ -162,15 +184,28 @@ def test_7_the_included_table_is_written_when_the_plugin_loads(ethanol):
 
 # --- 8. hadd as Olex2 does it -----------------------------------------------------------------
 
+
 def test_8_hadd_on_a_grown_structure_fuses_first_and_a_code_that_does_not_fit_is_reported(ethanol):
     state, plugin = ethanol
     olex_model = sys.modules["olex_model"]
     state.grown = True
     said = []
-    journal = olex_model.apply_commands(sys.modules["olex"], sys.modules["olx"], sys.modules["olex_core"],
-                                        ["hadd 33 C1", "hadd 23 C2", "hadd 43 O1"], model_of(state), said.append)
+    journal = olex_model.apply_commands(
+        sys.modules["olex"],
+        sys.modules["olx"],
+        sys.modules["olex_core"],
+        ["hadd 33 C1", "hadd 23 C2", "hadd 43 O1"],
+        model_of(state),
+        said.append,
+    )
     assert "fuse" in state.log and not state.grown
-    assert sorted(a.label for a in state.live() if a.type == "H") == ["H1A", "H1B", "H1C", "H2A", "H2B"]
+    assert sorted(a.label for a in state.live() if a.type == "H") == [
+        "H1A",
+        "H1B",
+        "H1C",
+        "H2A",
+        "H2B",
+    ]
     assert "O1 got 0 H, not 1" in said[-1] and len(journal.added) == 5
     assert any("does not fit O1" in e for e in state.errors)  # Olex2 logged it and "succeeded"
 
@@ -181,27 +216,36 @@ def test_8_an_olex2_without_isgrown_fuses_before_hadd_anyway(ethanol, monkeypatc
 
     def unknown():
         raise RuntimeError("Unknown function IsGrown")
+
     monkeypatch.setattr(olx, "IsGrown", unknown)
     state.grown = True
-    sys.modules["olex_model"].apply_commands(sys.modules["olex"], olx, sys.modules["olex_core"], ["hadd 33 C1"],
-                                             model_of(state), print)
+    sys.modules["olex_model"].apply_commands(
+        sys.modules["olex"], olx, sys.modules["olex_core"], ["hadd 33 C1"], model_of(state), print
+    )
     assert state.log[0] == "fuse" and len([a for a in state.live() if a.type == "H"]) == 3
 
 
 # --- 9. Revert as exact as Olex2 allows, and says what it cannot do ------------------------------
 
+
 def test_9_revert_restores_a_peak_height_through_undo_and_says_what_refine_changed(ethanol):
     state, plugin = ethanol
-    olex_model, olex, olx, core = (sys.modules[n] for n in ("olex_model", "olex", "olx", "olex_core"))
+    olex_model, olex, olx, core = (
+        sys.modules[n] for n in ("olex_model", "olex", "olx", "olex_core")
+    )
     session = plugin._session()
     before = state.model_state()
-    journal = olex_model.apply_commands(olex, olx, core, ["name Q1 C3", "hadd 33 C1"], model_of(state), session.say)
+    journal = olex_model.apply_commands(
+        olex, olx, core, ["name Q1 C3", "hadd 33 C1"], model_of(state), session.say
+    )
     assert state.find("C3").peak == 0.0  # Olex2's name zeroes the height
     session.journals.append(journal)
     assert session.revert() is True and session.messages[-1] == "reverted exactly"
     assert state.model_state() == before and state.find("Q1").peak == 1.83
 
-    journal = olex_model.apply_commands(olex, olx, core, ["name Q1 C3"], model_of(state), session.say)
+    journal = olex_model.apply_commands(
+        olex, olx, core, ["name Q1 C3"], model_of(state), session.say
+    )
     session.journals.append(journal)
     session.refine(journal)
     state.find("C1").crd[0] += 0.01  # what a refinement does
@@ -212,7 +256,9 @@ def test_9_revert_restores_a_peak_height_through_undo_and_says_what_refine_chang
 
 def test_9_labels_olex2_would_trim_are_never_sent_and_the_label_corrector_is_real(ethanol):
     state, _ = ethanol
-    olex_model, olex, olx, core = (sys.modules[n] for n in ("olex_model", "olex", "olx", "olex_core"))
+    olex_model, olex, olx, core = (
+        sys.modules[n] for n in ("olex_model", "olex", "olx", "olex_core")
+    )
     with pytest.raises(olex_model.ApplyError, match="cannot keep"):
         olex_model.apply_commands(olex, olx, core, ["name Q1 C1000"], model_of(state), print)
     assert state.log == []
@@ -222,9 +268,13 @@ def test_9_labels_olex2_would_trim_are_never_sent_and_the_label_corrector_is_rea
 
 def test_9_revert_refuses_when_the_user_changed_the_model_after_apply(ethanol):
     state, plugin = ethanol
-    olex_model, olex, olx, core = (sys.modules[n] for n in ("olex_model", "olex", "olx", "olex_core"))
+    olex_model, olex, olx, core = (
+        sys.modules[n] for n in ("olex_model", "olex", "olx", "olex_core")
+    )
     session = plugin._session()
-    session.journals.append(olex_model.apply_commands(olex, olx, core, ["name Q1 C3"], model_of(state), session.say))
+    session.journals.append(
+        olex_model.apply_commands(olex, olx, core, ["name Q1 C3"], model_of(state), session.say)
+    )
     state.run("name O1 N1")
     assert session.revert() is False and "changed since Apply" in session.messages[-1]
     assert state.find("N1") is not None and state.find("C3") is not None
@@ -232,13 +282,22 @@ def test_9_revert_refuses_when_the_user_changed_the_model_after_apply(ethanol):
 
 # --- 10. atoms by their unique id --------------------------------------------------------------
 
-def test_10_commands_name_atoms_by_id_so_residues_do_not_collide(tmp_path, monkeypatch, close_plugin):
+
+def test_10_commands_name_atoms_by_id_so_residues_do_not_collide(
+    tmp_path, monkeypatch, close_plugin
+):
     """C1 in residues 1 and 2: a bare `hadd 33 C1` would give both H (Olex2 matches a bare
     label in every residue); by `#c<id>` only residue 2's C1 gets them."""
-    atoms = [("C1", "C", (0.1, 0.1, 0.1), 0.04, 1.0, 0, 0.0, 0, 1), ("O1", "O", (0.1, 0.243, 0.1), 0.04, 1.0, 0, 0.0, 0, 1),
-             ("C1", "C", (0.6, 0.1, 0.1), 0.04, 1.0, 0, 0.0, 0, 2), ("O1", "O", (0.6, 0.243, 0.1), 0.04, 1.0, 0, 0.0, 0, 2)]
+    atoms = [
+        ("C1", "C", (0.1, 0.1, 0.1), 0.04, 1.0, 0, 0.0, 0, 1),
+        ("O1", "O", (0.1, 0.243, 0.1), 0.04, 1.0, 0, 0.0, 0, 1),
+        ("C1", "C", (0.6, 0.1, 0.1), 0.04, 1.0, 0, 0.0, 0, 2),
+        ("O1", "O", (0.6, 0.243, 0.1), 0.04, 1.0, 0, 0.0, 0, 2),
+    ]
     state, plugin = open_in_double(tmp_path, monkeypatch, Snapshot, atoms, z=1, interpreter="")
-    olex_model, olex, olx, core = (sys.modules[n] for n in ("olex_model", "olex", "olx", "olex_core"))
+    olex_model, olex, olx, core = (
+        sys.modules[n] for n in ("olex_model", "olex", "olx", "olex_core")
+    )
     model = model_of(state)
     assert [s["label"] for s in model.snapshot["sites"]] == ["C1_1", "O1_1", "C1_2", "O1_2"]
     olex_model.apply_commands(olex, olx, core, ["hadd 33 C1_2", "name O1_2 N1"], model, print)
@@ -251,12 +310,26 @@ def test_10_commands_name_atoms_by_id_so_residues_do_not_collide(tmp_path, monke
 
 # --- 11. the label overlay -----------------------------------------------------------------------
 
+
 def test_11_the_overlay_is_cleared_and_a_refused_overlay_is_said(ethanol):
     state, plugin = ethanol
     session = plugin._session()
-    result = {"sites": [{"label": "C1", "new_label": "C1", "element": "C", "probabilities": [["C", 0.97]],
-                         "h_count": 3, "h_probabilities": {"3": 0.9}, "hfix": 33, "note": ""}],
-              "spurious": [], "commands": []}
+    result = {
+        "sites": [
+            {
+                "label": "C1",
+                "new_label": "C1",
+                "element": "C",
+                "probabilities": [["C", 0.97]],
+                "h_count": 3,
+                "h_probabilities": {"3": 0.9},
+                "hfix": 33,
+                "note": "",
+            }
+        ],
+        "spurious": [],
+        "commands": [],
+    }
     session.show(model_of(state), result)
     assert state.labels == {0: "C 0.97"}
     session.revert()
@@ -268,13 +341,40 @@ def test_11_the_overlay_is_cleared_and_a_refused_overlay_is_said(ethanol):
 
 # --- 12, 13. the probability panel ----------------------------------------------------------------
 
+
 def answer_file(folder):
     path = Path(folder) / "crystalx_last.json"
-    sites = [{"label": "Q1", "new_label": "C1", "element": "C", "probabilities": [["C", 0.97], ["N", 0.02]],
-              "h_count": 2, "h_probabilities": {"2": 0.95, "1": 0.05}, "hfix": 23, "note": ""},
-             {"label": "Q2", "new_label": "N1", "element": "N", "probabilities": [["N", 0.96], ["O", 0.03]],
-              "h_count": 1, "h_probabilities": {"1": 0.09, "0": 0.91}, "hfix": 43, "note": ""}]
-    path.write_text(json.dumps({"structure": "x.res", "result": {"sites": sites}, "evidence": {"Q1": {"peak_height": 3.2}}}))
+    sites = [
+        {
+            "label": "Q1",
+            "new_label": "C1",
+            "element": "C",
+            "probabilities": [["C", 0.97], ["N", 0.02]],
+            "h_count": 2,
+            "h_probabilities": {"2": 0.95, "1": 0.05},
+            "hfix": 23,
+            "note": "",
+        },
+        {
+            "label": "Q2",
+            "new_label": "N1",
+            "element": "N",
+            "probabilities": [["N", 0.96], ["O", 0.03]],
+            "h_count": 1,
+            "h_probabilities": {"1": 0.09, "0": 0.91},
+            "hfix": 43,
+            "note": "",
+        },
+    ]
+    path.write_text(
+        json.dumps(
+            {
+                "structure": "x.res",
+                "result": {"sites": sites},
+                "evidence": {"Q1": {"peak_height": 3.2}},
+            }
+        )
+    )
     return path
 
 
@@ -283,7 +383,9 @@ def test_12_a_panel_that_cannot_start_is_reported_with_its_last_error_line(ethan
     state, plugin = ethanol
     answer_file(state.params["_data_dir"])
     state.params["crystalx.core_interpreter"] = sys.executable
-    monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")  # no X server here: what a desktop without libxcb-cursor0 gets
+    monkeypatch.setenv(
+        "QT_QPA_PLATFORM", "xcb"
+    )  # no X server here: what a desktop without libxcb-cursor0 gets
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     state.functions["crystalx.panel"]()
@@ -320,15 +422,20 @@ def test_13_a_row_clicked_in_the_panel_selects_and_centres_the_atom_in_olex2(eth
     assert link.process.wait(30) == 0
 
 
-def test_13_the_panel_highlights_low_h_probability_labels_its_histogram_and_answers_clicks(tmp_path):
+def test_13_the_panel_highlights_low_h_probability_labels_its_histogram_and_answers_clicks(
+    tmp_path,
+):
     QtWidgets = pytest.importorskip("PySide6.QtWidgets")
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     import io
     from crystalx_core.panel.rows import read_rows
     from crystalx_core.panel.window import LOW, Link, PanelWindow
+
     _, rows = read_rows(answer_file(tmp_path))
-    assert [r.low(0.9) for r in rows] == [False, True] and rows[0].evidence == "Q-peak height 3.20 e/Å³"
+    assert [r.low(0.9) for r in rows] == [False, True] and rows[
+        0
+    ].evidence == "Q-peak height 3.20 e/Å³"
     out = io.StringIO()
     link = Link(stdin=io.StringIO("select N1\n"), stdout=out)
     window = PanelWindow(tmp_path / "crystalx_last.json", link)
@@ -342,26 +449,52 @@ def test_13_the_panel_highlights_low_h_probability_labels_its_histogram_and_answ
     window.table.cellClicked.emit(row, 0)
     assert out.getvalue().splitlines()[-1] == "select Q2"
     image = window.histogram.grab().toImage()
-    dark = sum(1 for x in range(0, image.width(), 2) for y in range(0, image.height(), 2)
-               if image.pixelColor(x, y).lightness() < 80)
+    dark = sum(
+        1
+        for x in range(0, image.width(), 2)
+        for y in range(0, image.height(), 2)
+        if image.pixelColor(x, y).lightness() < 80
+    )
     assert dark > 150  # axes, tick labels and titles drawn, not bare bars
 
 
-@pytest.mark.skipif(shutil.which("Xvfb") is None, reason="Xvfb is not installed (CI installs it with .ci/run)")
+@pytest.mark.skipif(
+    shutil.which("Xvfb") is None, reason="Xvfb is not installed (CI installs it with .ci/run)"
+)
 def test_12_the_panel_runs_in_a_real_x_server_and_its_screenshot_is_not_empty(tmp_path):
     display = ":%d" % (90 + os.getpid() % 100)
-    server = subprocess.Popen(["Xvfb", display, "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        ["Xvfb", display, "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         time.sleep(1.5)
         env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}
         shot = tmp_path / "panel.png"
-        done = subprocess.run([sys.executable, "-m", "crystalx_core.panel", str(answer_file(tmp_path)), "--screenshot",
-                               str(shot)], env=env, capture_output=True, text=True, timeout=120, cwd=ROOT)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "crystalx_core.panel",
+                str(answer_file(tmp_path)),
+                "--screenshot",
+                str(shot),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=ROOT,
+        )
         assert done.returncode == 0, done.stderr[-1000:]
         QtGui = pytest.importorskip("PySide6.QtGui")
         image = QtGui.QImage(str(shot))
-        colours = {image.pixelColor(x, y).name() for x in range(0, image.width(), 7) for y in range(0, image.height(), 7)}
+        colours = {
+            image.pixelColor(x, y).name()
+            for x in range(0, image.width(), 7)
+            for y in range(0, image.height(), 7)
+        }
         assert image.width() >= 700 and len(colours) > 10
     finally:
         server.kill()
@@ -370,13 +503,22 @@ def test_12_the_panel_runs_in_a_real_x_server_and_its_screenshot_is_not_empty(tm
 
 # --- the service's command building (issue 24 points 2 and 3), through `crystalx serve` -------
 
+
 @pytest.fixture(scope="module")
 def serve():
-    process = subprocess.Popen([sys.executable, "-m", "crystalx_core.cli", "serve", "--stdio"], cwd=ROOT,
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "crystalx_core.cli", "serve", "--stdio"],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
 
     def ask(method, params):
-        process.stdin.write(json.dumps({"protocol": 1, "id": 7, "method": method, "params": params}).encode() + b"\n")
+        process.stdin.write(
+            json.dumps({"protocol": 1, "id": 7, "method": method, "params": params}).encode()
+            + b"\n"
+        )
         process.stdin.flush()
         timer = threading.Timer(60, process.kill)  # an endless loop must fail the test, not hang it
         timer.start()
@@ -384,34 +526,62 @@ def serve():
             return json.loads(process.stdout.readline())
         finally:
             timer.cancel()
+
     yield ask
     process.stdin.close()
     process.wait(30)
 
 
-PLAN_STRUCTURE = {"cell": list(CELL), "symops": ["x,y,z"], "sfac": ["C", "O"], "unit": [2, 1], "sites": [
-    {"label": "C1", "element": "C", "frac": [0.1, 0.1, 0.1]}, {"label": "C2", "element": "C", "frac": [0.252, 0.1, 0.1]},
-    {"label": "O1", "element": "O", "frac": [0.252, 0.243, 0.1]}]}
+PLAN_STRUCTURE = {
+    "cell": list(CELL),
+    "symops": ["x,y,z"],
+    "sfac": ["C", "O"],
+    "unit": [2, 1],
+    "sites": [
+        {"label": "C1", "element": "C", "frac": [0.1, 0.1, 0.1]},
+        {"label": "C2", "element": "C", "frac": [0.252, 0.1, 0.1]},
+        {"label": "O1", "element": "O", "frac": [0.252, 0.243, 0.1]},
+    ],
+}
 
 
-@pytest.mark.parametrize("new_label, words", [
-    ("C1", "held by a site that keeps its label"),  # issue 24.2: looped forever
-    ("O 1; kill all", "a label is a letter"),  # issue 24.3: went to Olex2 as a command
-    ("C12345", "longer than the 4 characters"),
-    ("Ca1", "would read it as Ca, not C"),
-])
+@pytest.mark.parametrize(
+    "new_label, words",
+    [
+        ("C1", "held by a site that keeps its label"),  # issue 24.2: looped forever
+        ("O 1; kill all", "a label is a letter"),  # issue 24.3: went to Olex2 as a command
+        ("C12345", "longer than the 4 characters"),
+        ("Ca1", "would read it as Ca, not C"),
+    ],
+)
 def test_apply_plan_new_labels_olex2_cannot_take_are_typed_errors(serve, new_label, words):
-    reply = serve("apply-plan", {"structure": PLAN_STRUCTURE, "plan": {"sites": [
-        {"label": "O1", "element": "C", "new_label": new_label, "h_count": 0}]}})
+    reply = serve(
+        "apply-plan",
+        {
+            "structure": PLAN_STRUCTURE,
+            "plan": {
+                "sites": [{"label": "O1", "element": "C", "new_label": new_label, "h_count": 0}]
+            },
+        },
+    )
     assert reply["error"]["code"] == "bad-label" and words in reply["error"]["message"]
     assert "O1" in reply["error"]["message"]
     assert serve("ping", {})["result"]["protocol"] == 1  # still serving
 
 
 def test_apply_plan_swaps_go_through_a_spare_label_olex2_keeps(serve):
-    reply = serve("apply-plan", {"structure": PLAN_STRUCTURE, "plan": {"sites": [
-        {"label": "C1", "element": "C", "new_label": "C2", "h_count": 3},
-        {"label": "C2", "element": "C", "new_label": "C1", "h_count": 2}]}})
+    reply = serve(
+        "apply-plan",
+        {
+            "structure": PLAN_STRUCTURE,
+            "plan": {
+                "sites": [
+                    {"label": "C1", "element": "C", "new_label": "C2", "h_count": 3},
+                    {"label": "C2", "element": "C", "new_label": "C1", "h_count": 2},
+                ]
+            },
+        },
+    )
     names = [c for c in reply["result"]["commands"] if c.startswith("name")]
     assert names == ["name C1 C999", "name C2 C1", "name C999 C2"]
     assert all(len(c.split()[2]) <= 4 for c in names)

@@ -1,6 +1,7 @@
 """x_crystalx.res/.cif/.json as one transaction on real file systems: a full disk (a small tmpfs
 mounted here), an immutable output and a folder with an output's name leave the previous set
 exactly as it was, with no temporary left; new outputs follow the umask."""
+
 import errno
 import os
 import subprocess
@@ -22,7 +23,11 @@ def snapshot(folder):
     state = {}
     for entry in sorted(folder.iterdir()):
         info = entry.lstat()
-        state[entry.name] = (entry.read_bytes() if entry.is_file() else None, info.st_mode, info.st_ino)
+        state[entry.name] = (
+            entry.read_bytes() if entry.is_file() else None,
+            info.st_mode,
+            info.st_ino,
+        )
     return state
 
 
@@ -37,7 +42,9 @@ def small_disk(tmp_path):
     mount = tmp_path / "disk"
     mount.mkdir()
     try:
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True)
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True
+        )
     except FileNotFoundError:
         pytest.skip("no mount command")
     if done.returncode:
@@ -66,7 +73,9 @@ def test_a_full_disk_writes_nothing_and_keeps_the_old_set(small_disk):
     old_set(small_disk)
     fill(small_disk, leave=0)
     before = snapshot(small_disk)
-    with pytest.raises(OutputError, match=r"x_crystalx\.res: cannot write the output: No space left on device"):
+    with pytest.raises(
+        OutputError, match=r"x_crystalx\.res: cannot write the output: No space left on device"
+    ):
         write_outputs({small_disk / name: "new\n" * 2000 for name in NAMES})
     assert snapshot(small_disk) == before
 
@@ -75,9 +84,14 @@ def test_a_disk_that_fills_half_way_through_the_set_keeps_the_old_set(small_disk
     old_set(small_disk)
     fill(small_disk, leave=16384)
     before = snapshot(small_disk)
-    new = {small_disk / "x_crystalx.res": "r" * 4000, small_disk / "x_crystalx.cif": "c" * 200_000,
-           small_disk / "x_crystalx.json": "{}\n"}
-    with pytest.raises(OutputError, match=r"x_crystalx\.cif: cannot write the output: No space left on device"):
+    new = {
+        small_disk / "x_crystalx.res": "r" * 4000,
+        small_disk / "x_crystalx.cif": "c" * 200_000,
+        small_disk / "x_crystalx.json": "{}\n",
+    }
+    with pytest.raises(
+        OutputError, match=r"x_crystalx\.cif: cannot write the output: No space left on device"
+    ):
         write_outputs(new)
     assert snapshot(small_disk) == before
 
@@ -89,7 +103,11 @@ def test_the_command_on_a_full_disk_exits_73_naming_the_file(small_disk, shared_
     fill(small_disk, leave=0)
     before = snapshot(small_disk)
     capsys.readouterr()
-    assert cli.main(["assign", str(source), "--quiet", "--method", "baseline"]) == cli.EXIT_OUTPUT == 73
+    assert (
+        cli.main(["assign", str(source), "--quiet", "--method", "baseline"])
+        == cli.EXIT_OUTPUT
+        == 73
+    )
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and error.startswith(f"crystalx: error: {small_disk}/x_crystalx.")
     assert error.endswith(": cannot write the output: No space left on device\n")
@@ -102,7 +120,10 @@ def test_an_immutable_output_rolls_the_whole_set_back(tmp_path):
     if subprocess.run(["chattr", "+i", str(locked)], capture_output=True).returncode:
         pytest.skip("chattr +i is not supported here")
     try:
-        with pytest.raises(OutputError, match=r"x_crystalx\.json: cannot replace the output: Operation not permitted"):
+        with pytest.raises(
+            OutputError,
+            match=r"x_crystalx\.json: cannot replace the output: Operation not permitted",
+        ):
             write_outputs({tmp_path / name: f"new {name}\n" for name in NAMES})
         assert snapshot(tmp_path) == before  # .res and .cif were replaced, then put back
     finally:
@@ -116,10 +137,26 @@ def test_a_folder_with_an_outputs_name_is_refused_before_anything_changes(tmp_pa
     (tmp_path / "x_crystalx.json").unlink()
     (tmp_path / "x_crystalx.json").mkdir()
     before = snapshot(tmp_path)
-    done = subprocess.run([sys.executable, "-m", "crystalx_core.cli", "assign", str(source), "--quiet",
-                           "--method", "baseline"], capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "crystalx_core.cli",
+            "assign",
+            str(source),
+            "--quiet",
+            "--method",
+            "baseline",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 73
-    assert done.stderr == f"crystalx: error: {tmp_path}/x_crystalx.json: cannot replace: a folder has the output's name\n"
+    assert (
+        done.stderr == f"crystalx: error: {tmp_path}/x_crystalx.json: cannot replace: "
+        "a folder has the output's name\n"
+    )
     assert snapshot(tmp_path) == before
 
 
@@ -134,5 +171,7 @@ def test_outputs_follow_the_umask_and_backups_keep_the_old_mode(tmp_path, mask):
     finally:
         os.umask(previous)
     assert target.stat().st_mode & 0o777 == 0o666 & ~mask
-    assert backups == [tmp_path / "x_crystalx.res.bak"] and backups[0].stat().st_mode & 0o777 == 0o640
+    assert (
+        backups == [tmp_path / "x_crystalx.res.bak"] and backups[0].stat().st_mode & 0o777 == 0o640
+    )
     assert backups[0].read_text() == "old\n"

@@ -1,4 +1,5 @@
 """The Qt probability panel, rendered offscreen on a real answer of the service."""
+
 import json
 import os
 import time
@@ -13,14 +14,19 @@ from crystalx_core.service import reply_to
 from .test_service import request, snapshot_of
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-QtWidgets = pytest.importorskip("PySide6.QtWidgets", reason="the panel extra (PySide6) is not installed")
+QtWidgets = pytest.importorskip(
+    "PySide6.QtWidgets", reason="the panel extra (PySide6) is not installed"
+)
 
 
 @pytest.fixture(scope="module")
 def answer_file(tmp_path_factory, shared_data):
     from crystalx_core.io.shelx_read import read_shelx
+
     sucrose = read_shelx(shared_data / "benchmark" / "FC_sucrose" / "published.res").to_structure()
-    reply, _ = reply_to(request("assign", {"structure": snapshot_of(sucrose, peaks=True), "options": {"top_k": 3}}))
+    reply, _ = reply_to(
+        request("assign", {"structure": snapshot_of(sucrose, peaks=True), "options": {"top_k": 3}})
+    )
     path = tmp_path_factory.mktemp("panel") / "crystalx_last.json"
     path.write_text(json.dumps({"structure": "FC_sucrose", "result": reply["result"]}))
     return path
@@ -34,17 +40,39 @@ def app():
 def test_rows_come_from_the_plugins_answer_and_from_a_job_json(answer_file, tmp_path):
     title, rows = read_rows(answer_file)
     result = json.loads(answer_file.read_text())["result"]
-    assert title == "FC_sucrose" and [r.label for r in rows] == [s["label"] for s in result["sites"]]
+    assert title == "FC_sucrose" and [r.label for r in rows] == [
+        s["label"] for s in result["sites"]
+    ]
     assert all(0.0 <= r.confidence <= 1.0 and len(r.alternatives) <= 2 for r in rows)
     assert sum(histogram(rows)) == len(rows)
-    job = {"source": "x.res", "atoms": [{"label": "Q1", "new_label": "C1", "element": "C",
-                                         "element_scores": {"C": 0.8, "N": 0.15, "O": 0.05},
-                                         "h_count": 2, "h_scores": {"2": 0.9, "1": 0.1}, "hfix": 23}]}
+    job = {
+        "source": "x.res",
+        "atoms": [
+            {
+                "label": "Q1",
+                "new_label": "C1",
+                "element": "C",
+                "element_scores": {"C": 0.8, "N": 0.15, "O": 0.05},
+                "h_count": 2,
+                "h_scores": {"2": 0.9, "1": 0.1},
+                "hfix": 23,
+            }
+        ],
+    }
     (tmp_path / "x_crystalx.json").write_text(json.dumps(job))
     _, (row,) = read_rows(tmp_path / "x_crystalx.json")  # schema 1, as older versions wrote it
-    assert (row.confidence, row.alternatives, row.h_confidence, row.hfix) == (0.8, [("N", 0.15), ("O", 0.05)], 0.9, 23)
-    site = SiteAssignment(0, "Q1", "C", "C1", {"C": 0.8, "N": 0.15, "O": 0.05}, 2, {2: 0.9, 1: 0.1}, 23)
-    (tmp_path / "x_crystalx.json").write_text(json.dumps({"source": "x.res", "atoms": [site.to_dict()]}))
+    assert (row.confidence, row.alternatives, row.h_confidence, row.hfix) == (
+        0.8,
+        [("N", 0.15), ("O", 0.05)],
+        0.9,
+        23,
+    )
+    site = SiteAssignment(
+        0, "Q1", "C", "C1", {"C": 0.8, "N": 0.15, "O": 0.05}, 2, {2: 0.9, 1: 0.1}, 23
+    )
+    (tmp_path / "x_crystalx.json").write_text(
+        json.dumps({"source": "x.res", "atoms": [site.to_dict()]})
+    )
     assert read_rows(tmp_path / "x_crystalx.json")[1] == [row]
 
 
@@ -58,6 +86,7 @@ def test_other_files_are_a_clear_error(tmp_path, text):
 def test_the_panel_renders_every_row_in_its_confidence_colour(app, answer_file, tmp_path):
     from PySide6.QtGui import QImage
     from crystalx_core.panel.window import PanelWindow, confidence_colour
+
     window = PanelWindow(answer_file)
     window.resize(760, 900)
     window.show()
@@ -74,19 +103,27 @@ def test_the_panel_renders_every_row_in_its_confidence_colour(app, answer_file, 
         rect = table.visualItemRect(table.item(k, 3))
         if not table.viewport().rect().contains(rect.center()):
             continue  # scrolled out of view
-        point = table.viewport().mapTo(window, rect.center() - rect.center().__class__(rect.width() // 2 - 3, 0))
+        point = table.viewport().mapTo(
+            window, rect.center() - rect.center().__class__(rect.width() // 2 - 3, 0)
+        )
         pixel = image.pixelColor(point)
         expected = confidence_colour(float(table.item(k, 3).text()))
-        assert abs(pixel.hue() - expected.hue()) <= 3 or expected.saturation() == 0, (k, pixel.name(), expected.name())
+        assert abs(pixel.hue() - expected.hue()) <= 3 or expected.saturation() == 0, (
+            k,
+            pixel.name(),
+            expected.name(),
+        )
         checked += 1
     assert checked >= 10
 
 
 def test_sorting_filtering_and_a_new_answer_arriving(app, answer_file, tmp_path):
     from crystalx_core.panel.window import PanelWindow
+
     path = tmp_path / "crystalx_last.json"
     path.write_text(answer_file.read_text())
     from PySide6.QtCore import Qt
+
     UserRole = Qt.UserRole
     window = PanelWindow(path)
     table = window.table
@@ -96,8 +133,12 @@ def test_sorting_filtering_and_a_new_answer_arriving(app, answer_file, tmp_path)
     window.threshold.setValue(0.999)
     window.only_doubtful.setChecked(True)
     shown = [k for k in range(table.rowCount()) if not table.isRowHidden(k)]
-    assert all(min(table.item(k, 3).data(UserRole), table.item(k, 6).data(UserRole)) < 0.999 for k in shown)
-    assert len(shown) == sum(1 for r in window.rows if r.low(0.999))  # a doubtful element or H count
+    assert all(
+        min(table.item(k, 3).data(UserRole), table.item(k, 6).data(UserRole)) < 0.999 for k in shown
+    )
+    assert len(shown) == sum(
+        1 for r in window.rows if r.low(0.999)
+    )  # a doubtful element or H count
 
     data = json.loads(path.read_text())
     data["result"]["sites"] = data["result"]["sites"][:5]
@@ -111,24 +152,34 @@ def test_sorting_filtering_and_a_new_answer_arriving(app, answer_file, tmp_path)
     assert table.rowCount() == 5
 
 
-
 def test_a_new_threshold_moves_the_highlights_and_the_count(app, answer_file):
     """Changing the threshold recounts the doubtful atoms and re-marks their cells (both once
     stayed at the threshold the file was loaded with)."""
     from PySide6.QtCore import Qt
     from crystalx_core.panel.window import LOW, PanelWindow
+
     window = PanelWindow(answer_file)
     table = window.table
 
     def shown() -> tuple[int, list[tuple[bool, bool]]]:
         count = int(window.status.text().split(" atoms, ")[1].split()[0])
-        marks = [(table.item(k, 0).background().color() == LOW, table.item(k, 5).background().color() == LOW)
-                 for k in range(table.rowCount())]
+        marks = [
+            (
+                table.item(k, 0).background().color() == LOW,
+                table.item(k, 5).background().color() == LOW,
+            )
+            for k in range(table.rowCount())
+        ]
         return count, marks
 
     def expected(limit: float) -> tuple[int, list[tuple[bool, bool]]]:
-        marks = [(float(table.item(k, 3).data(Qt.UserRole)) < limit, float(table.item(k, 6).data(Qt.UserRole)) < limit)
-                 for k in range(table.rowCount())]
+        marks = [
+            (
+                float(table.item(k, 3).data(Qt.UserRole)) < limit,
+                float(table.item(k, 6).data(Qt.UserRole)) < limit,
+            )
+            for k in range(table.rowCount())
+        ]
         return sum(1 for r in window.rows if r.low(limit)), marks
 
     confidences = sorted(min(r.confidence, r.h_confidence) for r in window.rows)
@@ -144,8 +195,20 @@ def test_a_new_threshold_moves_the_highlights_and_the_count(app, answer_file):
 def test_the_command_saves_a_screenshot(answer_file, tmp_path):
     import subprocess
     import sys
-    done = subprocess.run([sys.executable, "-m", "crystalx_core.panel", str(answer_file), "--screenshot",
-                           str(tmp_path / "shot.png")], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "crystalx_core.panel",
+            str(answer_file),
+            "--screenshot",
+            str(tmp_path / "shot.png"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
     assert done.returncode == 0, done.stderr[-1000:]
     assert (tmp_path / "shot.png").stat().st_size > 5000

@@ -1,6 +1,7 @@
 """The Olex2 plugin end to end against the Olex2 test double: a real charge-flipping solution
 is loaded, Auto-assign is clicked, and the commands, the model, Revert and the re-assign loop
 are checked; plus the core missing, crashing, and a command failing mid-apply."""
+
 import importlib
 import os
 import sys
@@ -29,7 +30,9 @@ PLUGIN_MODULES = ("CrystalX", "session", "olex_model", "core_client", "panel_htm
 @pytest.fixture(scope="module")
 def alanine_solution(shared_data):
     truth = read_cif(BENCHMARK / "XH_alanine" / "model.cif").structure
-    solution = solve(truth.with_sites([]), read_hkl(BENCHMARK / "XH_alanine" / "data.hkl")).structure
+    solution = solve(
+        truth.with_sites([]), read_hkl(BENCHMARK / "XH_alanine" / "data.hkl")
+    ).structure
     return truth, solution
 
 
@@ -39,7 +42,9 @@ def olex2_environment(monkeypatch, base):
     for name, value in importlib.import_module("_olex2").STATE.olex2_environment(str(base)).items():
         monkeypatch.setenv(name, value)
     for name, folder in (("LD_LIBRARY_PATH", "lib"), ("PATH", "bin")):
-        monkeypatch.setenv(name, os.pathsep.join([str(base / folder)] + [p for p in [os.environ.get(name)] if p]))
+        monkeypatch.setenv(
+            name, os.pathsep.join([str(base / folder)] + [p for p in [os.environ.get(name)] if p])
+        )
 
 
 def open_in_double(tmp_path, monkeypatch, structure, atoms, z, interpreter=sys.executable):
@@ -48,22 +53,43 @@ def open_in_double(tmp_path, monkeypatch, structure, atoms, z, interpreter=sys.e
     into it (which starts the core in the background): (state, plugin)."""
     for path in (str(DOUBLE), str(PLUGIN)):
         monkeypatch.syspath_prepend(path)
-    for name in PLUGIN_MODULES + ("olex", "olx", "olex_core", "olexFunctions", "PluginTools", "_olex2"):
+    for name in PLUGIN_MODULES + (
+        "olex",
+        "olx",
+        "olex_core",
+        "olexFunctions",
+        "PluginTools",
+        "_olex2",
+    ):
         sys.modules.pop(name, None)
     state = importlib.import_module("_olex2").STATE
     state.reset()
     olex2_environment(monkeypatch, tmp_path / "olex2")
-    state.params.update({"_data_dir": str(tmp_path), "_base_dir": str(tmp_path / "olex2"),
-                         "crystalx.core_interpreter": interpreter, "crystalx.core_directory": str(ROOT)})
+    state.params.update(
+        {
+            "_data_dir": str(tmp_path),
+            "_base_dir": str(tmp_path / "olex2"),
+            "crystalx.core_interpreter": interpreter,
+            "crystalx.core_directory": str(ROOT),
+        }
+    )
     undo = state.enforce_gil(PLUGIN)
     monkeypatch.setattr(state, "undo_gil", undo, raising=False)
-    monkeypatch.setattr(state, "schedule_unit", 0.01)  # time compressed: scheduled macros run 10 ms later
+    monkeypatch.setattr(
+        state, "schedule_unit", 0.01
+    )  # time compressed: scheduled macros run 10 ms later
     matrices = []
     for op in structure.symops:
         rt = sgtbx.rt_mx(op)
         r, t = rt.r().as_double(), rt.t().as_double()
-        matrices.append(tuple(tuple(r[3 * k:3 * k + 3]) + (t[k],) for k in range(3)))
-    state.load(structure.cell, matrices, [(el, n / z) for el, n in zip(structure.sfac, structure.unit)], z, atoms)
+        matrices.append(tuple(tuple(r[3 * k : 3 * k + 3]) + (t[k],) for k in range(3)))
+    state.load(
+        structure.cell,
+        matrices,
+        [(el, n / z) for el, n in zip(structure.sfac, structure.unit)],
+        z,
+        atoms,
+    )
     plugin = importlib.import_module("CrystalX")
     return state, plugin.CrystalX_instance
 
@@ -90,8 +116,9 @@ def olex2(tmp_path, alanine_solution, monkeypatch, close_plugin):
     """The double with the solution loaded, and a fresh plugin imported into it."""
     truth, solution = alanine_solution
     peaks = [(s.label, "Q", s.frac, 0.05, 1.0, 0, s.peak_height) for s in solution.sites]
-    state, plugin = open_in_double(tmp_path, monkeypatch, replace(solution, sfac=truth.sfac, unit=truth.unit),
-                                   peaks, z=4)
+    state, plugin = open_in_double(
+        tmp_path, monkeypatch, replace(solution, sfac=truth.sfac, unit=truth.unit), peaks, z=4
+    )
     yield state, plugin, truth
 
 
@@ -117,8 +144,14 @@ def elements_at_published_sites(state, truth):
 
 def test_the_plugin_registers_its_commands_and_work_tab_panel(olex2):
     state, plugin, _ = olex2
-    assert {"crystalx.assign", "crystalx.preview", "crystalx.apply", "crystalx.revert", "crystalx.batch",
-            "crystalx.panel"} <= set(state.functions)
+    assert {
+        "crystalx.assign",
+        "crystalx.preview",
+        "crystalx.apply",
+        "crystalx.revert",
+        "crystalx.batch",
+        "crystalx.panel",
+    } <= set(state.functions)
     assert state.index_work == [("work", "CrystalX", str(PLUGIN / "CrystalX.htm"))]
     assert state.params["crystalx.probability_threshold"] == 0.9
 
@@ -136,7 +169,11 @@ def test_auto_assign_types_the_solution_and_revert_restores_it_exactly(olex2):
     assert len(assigned) == len(published)
     assert sum(assigned[k] == published[k] for k in published) >= len(published) - 1
     assert sum(1 for a in state.live() if a.type == "H") >= 5  # riding H from hadd
-    assert state.labels and "crystalx-table.htm" in state.vfs and "<tr" in state.vfs["crystalx-table.htm"]
+    assert (
+        state.labels
+        and "crystalx-table.htm" in state.vfs
+        and "<tr" in state.vfs["crystalx-table.htm"]
+    )
     assert (Path(state.params["_data_dir"]) / "crystalx_last.json").exists()
 
     click(state, plugin, "revert")
@@ -174,9 +211,14 @@ def test_a_command_failing_mid_apply_leaves_the_model_as_it_was(olex2):
 def test_a_missing_core_is_a_clear_message(tmp_path, monkeypatch, alanine_solution, close_plugin):
     _, solution = alanine_solution
     peaks = [(s.label, "Q", s.frac, 0.05, 1.0, 0, s.peak_height) for s in solution.sites]
-    state, plugin = open_in_double(tmp_path, monkeypatch, solution, peaks, z=4, interpreter="/nowhere/python")
+    state, plugin = open_in_double(
+        tmp_path, monkeypatch, solution, peaks, z=4, interpreter="/nowhere/python"
+    )
     state.pump(lambda: idle(plugin) and not state.scheduled)
-    assert "could not start" in plugin.session.messages[-1] and "interpreter not found" in plugin.session.messages[-1]
+    assert (
+        "could not start" in plugin.session.messages[-1]
+        and "interpreter not found" in plugin.session.messages[-1]
+    )
     click(state, plugin, "assign")
     assert "interpreter not found" in plugin.session.messages[-1]
 
@@ -191,8 +233,9 @@ def test_a_crashed_core_is_restarted_and_the_user_told(olex2):
     assert plugin.session.answer is not None
 
 
-def test_atoms_in_residues_are_renamed_within_their_residue_and_revert_exactly(tmp_path, monkeypatch, shared_data,
-                                                                             close_plugin):
+def test_atoms_in_residues_are_renamed_within_their_residue_and_revert_exactly(
+    tmp_path, monkeypatch, shared_data, close_plugin
+):
     """FC_p21c as refined, in Olex2: four RESI residues repeat O1, C1..C4 and F1..F9, and one
     residue-2 O1 has been typed N (as N1). Auto-assign puts it back as O1 of residue 2,
     leaves every other label alone, and Revert restores the model exactly."""
@@ -201,8 +244,19 @@ def test_atoms_in_residues_are_renamed_within_their_residue_and_revert_exactly(t
     for site in structure.sites:
         label, _, residue = site.label.partition("_")
         element = "N" if (label, residue) == ("O1", "2") else site.element
-        atoms.append(("N1" if element == "N" else label, element, site.frac, site.u_iso,
-                      site.occupancy, site.part, 0.0, site.afix, int(residue or 0)))
+        atoms.append(
+            (
+                "N1" if element == "N" else label,
+                element,
+                site.frac,
+                site.u_iso,
+                site.occupancy,
+                site.part,
+                0.0,
+                site.afix,
+                int(residue or 0),
+            )
+        )
     state, plugin = open_in_double(tmp_path, monkeypatch, structure, atoms, z=4)
     before = state.model_state()
     typed_n = next(k for k, a in enumerate(state.atoms) if a.label == "N1")
@@ -218,16 +272,27 @@ def test_atoms_in_residues_are_renamed_within_their_residue_and_revert_exactly(t
 OLEX2_MODULES = {"olex", "olx", "olex_core", "olexFunctions", "PluginTools"}
 
 
-@pytest.mark.parametrize("path", sorted(PLUGIN.glob("*.py")) + sorted((ROOT / "installer").glob("*.py")),
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path",
+    sorted(PLUGIN.glob("*.py")) + sorted((ROOT / "installer").glob("*.py")),
+    ids=lambda p: p.name,
+)
 def test_plugin_code_is_python_3_8_and_standard_library_only(path):
     """Olex2 1.5 runs Python 3.8 with no numpy for us: the plugin and installer must cope."""
     import ast
+
     tree = ast.parse(path.read_text(), feature_version=(3, 8))
     local = {p.stem for p in path.parent.glob("*.py")} | {path.parent.name}
     for node in ast.walk(tree):
-        names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-            [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 else []
+        names = (
+            [a.name for a in node.names]
+            if isinstance(node, ast.Import)
+            else [node.module]
+            if isinstance(node, ast.ImportFrom) and node.level == 0
+            else []
+        )
         for name in names:
             top = name.split(".")[0]
-            assert top in sys.stdlib_module_names or top in OLEX2_MODULES or top in local, f"{path.name}: {name}"
+            assert top in sys.stdlib_module_names or top in OLEX2_MODULES or top in local, (
+                f"{path.name}: {name}"
+            )

@@ -7,6 +7,7 @@ It loads the plugin into the Olex2 double with Olex2's environment and thread ru
 Auto-assign on a small molecule, applies and reverts; and installs into a fake Olex2 folder
 through py.run. The core runs in CRYSTALX_CORE_PYTHON (or this Python when it has the core).
 pytest collects it too."""
+
 import importlib
 import importlib.util
 import os
@@ -19,11 +20,25 @@ import unittest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOUBLE = os.path.join(ROOT, "tests", "olex2_double")
 PLUGIN = os.path.join(ROOT, "plugin", "plugin-CrystalX")
-MODULES = ("CrystalX", "session", "olex_model", "core_client", "panel_html", "olex", "olx", "olex_core",
-           "olexFunctions", "PluginTools", "_olex2")
+MODULES = (
+    "CrystalX",
+    "session",
+    "olex_model",
+    "core_client",
+    "panel_html",
+    "olex",
+    "olx",
+    "olex_core",
+    "olexFunctions",
+    "PluginTools",
+    "_olex2",
+)
 ACETIC_ACID = [  # P1, 10 Å cell: C1-C2 1.50 Å, C2=O1 1.21 Å, C2-O2 1.31 Å
-    ("Q1", "Q", (0.100, 0.100, 0.100), 0.05, 1.0, 0, 4.1), ("Q2", "Q", (0.250, 0.100, 0.100), 0.05, 1.0, 0, 4.0),
-    ("Q3", "Q", (0.310, 0.210, 0.100), 0.05, 1.0, 0, 5.2), ("Q4", "Q", (0.316, -0.015, 0.100), 0.05, 1.0, 0, 5.1)]
+    ("Q1", "Q", (0.100, 0.100, 0.100), 0.05, 1.0, 0, 4.1),
+    ("Q2", "Q", (0.250, 0.100, 0.100), 0.05, 1.0, 0, 4.0),
+    ("Q3", "Q", (0.310, 0.210, 0.100), 0.05, 1.0, 0, 5.2),
+    ("Q4", "Q", (0.316, -0.015, 0.100), 0.05, 1.0, 0, 5.1),
+]
 
 
 def core_python():
@@ -46,12 +61,23 @@ class PluginInOlex2(unittest.TestCase):
         self.state = importlib.import_module("_olex2").STATE
         self.state.reset()
         os.environ.update(self.state.olex2_environment(os.path.join(self.work, "olex2")))
-        self.state.params.update({"_data_dir": self.work, "_base_dir": os.path.join(self.work, "olex2"),
-                                  "crystalx.core_interpreter": self.python, "crystalx.core_directory": ROOT})
+        self.state.params.update(
+            {
+                "_data_dir": self.work,
+                "_base_dir": os.path.join(self.work, "olex2"),
+                "crystalx.core_interpreter": self.python,
+                "crystalx.core_directory": ROOT,
+            }
+        )
         self.undo = self.state.enforce_gil(PLUGIN)
         self.state.schedule_unit = 0.01  # time compressed
-        self.state.load((10, 10, 10, 90, 90, 90), [((1, 0, 0, 0.0), (0, 1, 0, 0.0), (0, 0, 1, 0.0))],
-                        [("C", 2), ("O", 2), ("H", 4)], 1, ACETIC_ACID)
+        self.state.load(
+            (10, 10, 10, 90, 90, 90),
+            [((1, 0, 0, 0.0), (0, 1, 0, 0.0), (0, 0, 1, 0.0))],
+            [("C", 2), ("O", 2), ("H", 4)],
+            1,
+            ACETIC_ACID,
+        )
 
     def tearDown(self):
         plugin = sys.modules.get("CrystalX")
@@ -69,17 +95,26 @@ class PluginInOlex2(unittest.TestCase):
         plugin = importlib.import_module("CrystalX").CrystalX_instance
         before = self.state.model_state()
         self.state.functions["crystalx.assign"]()
-        self.state.pump(lambda: plugin.job is None and not plugin.worker.is_alive() and not self.state.scheduled)
+        self.state.pump(
+            lambda: plugin.job is None and not plugin.worker.is_alive() and not self.state.scheduled
+        )
         session = plugin._session()
         self.assertTrue(session.journals, session.messages)
-        atoms = [c.split()[1:2] if c.startswith("name") else c.split()[2:] for c in self.state.log
-                 if c.startswith(("name", "hadd"))]
-        self.assertTrue(atoms and all(a.startswith("#c") for words in atoms for a in words), self.state.log)
+        atoms = [
+            c.split()[1:2] if c.startswith("name") else c.split()[2:]
+            for c in self.state.log
+            if c.startswith(("name", "hadd"))
+        ]
+        self.assertTrue(
+            atoms and all(a.startswith("#c") for words in atoms for a in words), self.state.log
+        )
         self.assertNotEqual(self.state.model_state(), before)
         self.state.functions["crystalx.revert"]()
         self.assertEqual(session.messages[-1], "reverted exactly")
         self.assertEqual(self.state.model_state(), before)
-        self.assertEqual((self.state.starved, self.state.thread_prints, self.state.errors), ([], [], []))
+        self.assertEqual(
+            (self.state.starved, self.state.thread_prints, self.state.errors), ([], [], [])
+        )
 
 
 class InstallerInOlex2(unittest.TestCase):
@@ -93,11 +128,16 @@ class InstallerInOlex2(unittest.TestCase):
             python = os.path.join(work, "Jürgen", "python")
             os.makedirs(os.path.dirname(python))
             shutil.copy(sys.executable, python)
-            script = ("import sys; sys.path.insert(0, %r); from installer.olex2_setup import install, uninstall; "
-                      "install(%r, %r)" % (ROOT, base, python))
+            script = (
+                "import sys; sys.path.insert(0, %r); from installer.olex2_setup import install, "
+                "uninstall; "
+                "install(%r, %r)" % (ROOT, base, python)
+            )
             done = subprocess.run([sys.executable, "-c", script], capture_output=True, cwd=work)
             self.assertEqual(done.returncode, 0, done.stderr[-600:])
-            phil = os.path.join(base, "util", "pyUtil", "PluginLib", "plugin-CrystalX", "crystalx.phil")
+            phil = os.path.join(
+                base, "util", "pyUtil", "PluginLib", "plugin-CrystalX", "crystalx.phil"
+            )
             with open(phil, "rb") as stream:
                 self.assertIn(("core_interpreter = '%s'" % python).encode("utf-8"), stream.read())
             namespace = {"__name__": "__main__"}  # what py.run gives: no __file__
@@ -109,11 +149,14 @@ class InstallerInOlex2(unittest.TestCase):
                 sys.modules.pop("olx", None)
                 sys.path.insert(0, DOUBLE)
                 importlib.import_module("_olex2").STATE.params["_base_dir"] = base
-                exec(code, namespace)  # without a .venv it must refuse with a message, not take Olex2's binary
+                exec(
+                    code, namespace
+                )  # without a .venv it must refuse with a message, not take Olex2's binary
             finally:
                 os.chdir(old)
                 sys.path.remove(DOUBLE)
             from installer.olex2_setup import uninstall
+
             uninstall(base)
             with open(os.path.join(base, "plugins.xld"), encoding="utf-8") as stream:
                 self.assertEqual(stream.read(), "<Plugin\n  <FragmentDB>\n>\n")
@@ -126,7 +169,10 @@ NEWER_THAN_3_8 = [  # library calls and runtime forms that parse as 3.8 but fail
     (r"functools\.cache\b|@cache\b", "functools.cache (3.9)"),
     (r"\bzoneinfo\b|\bgraphlib\b|\btomllib\b", "module new in 3.9+"),
     (r"math\.lcm|math\.nextafter|random\.randbytes", "math/random function new in 3.9"),
-    (r"\b(list|dict|tuple|set|type)\[[^\]]*\]\s*[,)=:]", "builtin generic outside `from __future__` (3.9)"),
+    (
+        r"\b(list|dict|tuple|set|type)\[[^\]]*\]\s*[,)=:]",
+        "builtin generic outside `from __future__` (3.9)",
+    ),
     (r"\bzip\([^)]*strict=", "zip(strict=) (3.10)"),
     (r"\bmatch\s+\w+\s*:\s*$", "match statement (3.10)"),
     (r"\bint\.bit_count|\.bit_count\(\)", "int.bit_count (3.10)"),
@@ -143,17 +189,21 @@ class Python38Syntax(unittest.TestCase):
 
     def test_plugin_installer_and_double_compile_as_python_3_8(self):
         import ast
+
         for name, text in self.sources():
             ast.parse(text, name, feature_version=(3, 8))
 
     def test_no_library_call_newer_than_3_8(self):
         import re
+
         for name, text in self.sources():
             if "from __future__ import annotations" in text:
                 continue  # annotations are not evaluated there
             for pattern, what in NEWER_THAN_3_8:
                 for number, line in enumerate(text.splitlines(), 1):
-                    self.assertIsNone(re.search(pattern, line.split("#")[0]), "%s:%d: %s" % (name, number, what))
+                    self.assertIsNone(
+                        re.search(pattern, line.split("#")[0]), "%s:%d: %s" % (name, number, what)
+                    )
 
 
 if __name__ == "__main__":

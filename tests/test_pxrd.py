@@ -1,5 +1,6 @@
 """Powder patterns: simulation checked against pymatgen, pattern files, labels, a tiny
 training run exported to ONNX, and `crystalx pxrd`."""
+
 import dataclasses
 import hashlib
 import json
@@ -10,7 +11,14 @@ import pytest
 from crystalx_core import cli
 from crystalx_core.errors import InputError
 from crystalx_core.io.cif import read_cif
-from crystalx_core.pxrd.labels import BRAVAIS_LATTICES, POINT_GROUPS, RULES, bravais_lattice, rule_matrix, symbol
+from crystalx_core.pxrd.labels import (
+    BRAVAIS_LATTICES,
+    POINT_GROUPS,
+    RULES,
+    bravais_lattice,
+    rule_matrix,
+    symbol,
+)
 from crystalx_core.pxrd.patterns import on_model_grid, read_pattern, xy_text
 from crystalx_core.pxrd.simulate import GRID, Sticks, bragg_sticks, measured_like, profile, simulate
 
@@ -21,7 +29,9 @@ ENTRIES = ["XH_urea", "FC_sucrose", "XH_HMaMg"]
 
 def _static(structure):
     """pymatgen's calculator ignores displacement: compare without it."""
-    return structure.with_sites([dataclasses.replace(s, u_iso=0.0, u_aniso=None) for s in structure.sites])
+    return structure.with_sites(
+        [dataclasses.replace(s, u_iso=0.0, u_aniso=None) for s in structure.sites]
+    )
 
 
 @pytest.mark.parametrize("entry", ENTRIES)
@@ -29,10 +39,12 @@ def test_simulated_pattern_matches_pymatgen(shared_data, entry):
     pytest.importorskip("pymatgen")
     from pymatgen.analysis.diffraction.xrd import XRDCalculator
     from pymatgen.core import Structure as PymatgenStructure
+
     path = BENCHMARK / entry / "model.cif"
     ours = bragg_sticks(_static(read_cif(path).structure), two_theta_max=70)
-    theirs = XRDCalculator(wavelength=1.5406).get_pattern(PymatgenStructure.from_file(str(path)), scaled=False,
-                                                          two_theta_range=(0, 70))
+    theirs = XRDCalculator(wavelength=1.5406).get_pattern(
+        PymatgenStructure.from_file(str(path)), scaled=False, two_theta_range=(0, 70)
+    )
     strong = theirs.y > 0.02 * theirs.y.max()
     for position in theirs.x[strong]:  # every visible pymatgen peak is one of ours
         assert np.abs(ours.two_theta - position).min() < 0.01, position
@@ -47,7 +59,9 @@ def test_augmented_patterns_stay_close_to_the_clean_one(shared_data):
     clean = profile(sticks)
     rng = np.random.default_rng(0)
     augmented = [measured_like(sticks, rng) for _ in range(5)]
-    assert all(a.shape == GRID.shape and a.max() == pytest.approx(1.0) and a.min() >= 0 for a in augmented)
+    assert all(
+        a.shape == GRID.shape and a.max() == pytest.approx(1.0) and a.min() >= 0 for a in augmented
+    )
     assert all(0.5 < np.corrcoef(clean, a)[0, 1] < 0.9999 for a in augmented)
 
 
@@ -57,9 +71,20 @@ def test_symmetry_rules_cover_every_group():
     assert matrix.shape == (230, 92) and (matrix.sum(axis=1) == 4).all()
     assert (matrix[:, :46].sum(axis=0) > 0).all()  # every rule is some group's
     present, inverse = matrix[13, :46], matrix[13, 46:]  # P2_1/c
-    assert {RULES[k] for k in np.flatnonzero(present)} == {"2/m", "mP"} == {RULES[k] for k in np.flatnonzero(inverse)}
-    assert {RULES[k] for k in np.flatnonzero(matrix[3, 46:])} == {"2/m", "mP"}  # P2_1: Laue class 2/m
-    assert bravais_lattice(225) == "cF" and bravais_lattice(38) == "oC" and bravais_lattice(166) == "hR"
+    assert (
+        {RULES[k] for k in np.flatnonzero(present)}
+        == {"2/m", "mP"}
+        == {RULES[k] for k in np.flatnonzero(inverse)}
+    )
+    assert {RULES[k] for k in np.flatnonzero(matrix[3, 46:])} == {
+        "2/m",
+        "mP",
+    }  # P2_1: Laue class 2/m
+    assert (
+        bravais_lattice(225) == "cF"
+        and bravais_lattice(38) == "oC"
+        and bravais_lattice(166) == "hR"
+    )
     assert symbol(14) == "P 1 21/c 1"
 
 
@@ -67,29 +92,39 @@ def test_symmetry_rules_cover_every_group():
 def test_random_crystals_use_special_positions_for_small_cells(number):
     from crystalx_core.pxrd.labels import space_group
     from crystalx_core.training.pxrd.dataset import CELL_ATOMS, random_crystal
+
     rng = np.random.default_rng(number)
     order = space_group(number).group().order_z()
     in_cell = []
     for _ in range(20):
         xs = random_crystal(number, rng)
         assert xs.space_group_info().type().number() == number
-        atoms = sum(xs.site_symmetry_table().get(i).multiplicity() for i in range(xs.scatterers().size()))
+        atoms = sum(
+            xs.site_symmetry_table().get(i).multiplicity() for i in range(xs.scatterers().size())
+        )
         assert 10 <= xs.unit_cell().volume() / atoms <= 25
         assert atoms <= max(CELL_ATOMS[1], order)  # a single general position may exceed the target
         in_cell.append(atoms)
-    if order > CELL_ATOMS[1]:  # Fm-3m (192), Ia-3d (96 ≤ 120 here too): cells far below one general position
+    if (
+        order > CELL_ATOMS[1]
+    ):  # Fm-3m (192), Ia-3d (96 ≤ 120 here too): cells far below one general position
         assert min(in_cell) < order / 4
     assert min(in_cell) < max(in_cell)  # the targets vary
 
 
 # --- pattern files --------------------------------------------------------------------------------
 
+
 def test_xy_xye_and_csv_read_the_same(tmp_path):
     two_theta = np.arange(5, 80, 0.05)
-    intensity = 100 + 1000 * np.exp(-((two_theta - 30) / 0.1) ** 2)
+    intensity = 100 + 1000 * np.exp(-(((two_theta - 30) / 0.1) ** 2))
     (tmp_path / "a.xy").write_text(xy_text(two_theta, intensity, "header"))
-    (tmp_path / "a.xye").write_text("".join(f"{t} {i} {np.sqrt(i)}\n" for t, i in zip(two_theta, intensity)))
-    (tmp_path / "a.csv").write_text("2theta,intensity\n" + "".join(f"{t},{i}\n" for t, i in zip(two_theta, intensity)))
+    (tmp_path / "a.xye").write_text(
+        "".join(f"{t} {i} {np.sqrt(i)}\n" for t, i in zip(two_theta, intensity))
+    )
+    (tmp_path / "a.csv").write_text(
+        "2theta,intensity\n" + "".join(f"{t},{i}\n" for t, i in zip(two_theta, intensity))
+    )
     grids = [on_model_grid(read_pattern(tmp_path / name)) for name in ("a.xy", "a.xye", "a.csv")]
     assert np.allclose(grids[0], grids[1], atol=1e-5) and np.allclose(grids[0], grids[2], atol=1e-5)
     assert GRID[np.argmax(grids[0])] == pytest.approx(30.0, abs=0.05)
@@ -113,15 +148,18 @@ def line_21(text: str) -> str:
     return "".join(lines[:20] + [text] + lines[21:])
 
 
-@pytest.mark.parametrize("text, line, words", [
-    ("5.0 1\n5.1 2\n", 2, "at least 50"),
-    (line_21("4.00 12\n"), 21, "must increase"),
-    (line_21("7.00 nan\n"), 21, "NaN"),
-    (line_21("7.00 x12\n"), 21, "not numbers"),
-    (line_21("7.00\n"), 21, "2θ and intensity"),
-    (GOOD.replace("5.00 10", "200 10"), 1, "outside"),
-    ("".join(f"{5 + 0.1 * k:.2f} 0\n" for k in range(100)), None, "no positive intensity"),
-])
+@pytest.mark.parametrize(
+    "text, line, words",
+    [
+        ("5.0 1\n5.1 2\n", 2, "at least 50"),
+        (line_21("4.00 12\n"), 21, "must increase"),
+        (line_21("7.00 nan\n"), 21, "NaN"),
+        (line_21("7.00 x12\n"), 21, "not numbers"),
+        (line_21("7.00\n"), 21, "2θ and intensity"),
+        (GOOD.replace("5.00 10", "200 10"), 1, "outside"),
+        ("".join(f"{5 + 0.1 * k:.2f} 0\n" for k in range(100)), None, "no positive intensity"),
+    ],
+)
 def test_bad_pattern_files_name_file_and_line(tmp_path, text, line, words):
     path = tmp_path / "bad.xy"
     path.write_text(text)
@@ -142,36 +180,58 @@ def test_a_pattern_that_misses_the_model_range_is_refused(tmp_path):
 
 # --- training, export, the command ----------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory):
-    """One random crystal per space group, one CSN epoch, exported: proves the pipeline, not accuracy."""
+    """One random crystal per space group, one CSN epoch, exported: proves the pipeline, not
+    accuracy."""
     pytest.importorskip("torch")
-    from crystalx_core.training.pxrd import dataset as pxrd_dataset, export as pxrd_export, train as pxrd_train
+    from crystalx_core.training.pxrd import (
+        dataset as pxrd_dataset,
+        export as pxrd_export,
+        train as pxrd_train,
+    )
     from crystalx_core.training.pxrd.model import PxrdConfig
+
     work = tmp_path_factory.mktemp("pxrd")
     data, summary = pxrd_dataset.build(None, per_group=1, seed=3)
     pxrd_dataset.save(data, summary, work / "set.npz")
     assert sum(summary["structures"].values()) == 230 and summary["patterns"]["train"] > 500
-    result = pxrd_train.train(work / "set.npz", work / "run", PxrdConfig(channels=32, layers=1), epochs=1,
-                              lr=2e-3, batch_size=64)
+    result = pxrd_train.train(
+        work / "set.npz",
+        work / "run",
+        PxrdConfig(channels=32, layers=1),
+        epochs=1,
+        lr=2e-3,
+        batch_size=64,
+    )
     assert result["epochs"] == 1 and (work / "run" / "best.pt").is_file()
     return pxrd_export.export_run(work / "run", work / "model.onnx"), work
 
 
-@pytest.mark.parametrize("variant", [dict(kind="cnn"), dict(intensity_attention=False), dict(rule_head=False)])
+@pytest.mark.parametrize(
+    "variant", [dict(kind="cnn"), dict(intensity_attention=False), dict(rule_head=False)]
+)
 def test_the_baseline_and_ablations_train(variant):
     torch = pytest.importorskip("torch")
     import crystalx_core.training  # noqa: F401
     from crystalx_core.training.pxrd.model import PxrdConfig, build_model
+
     model = build_model(PxrdConfig(channels=16, layers=1, **variant))
     logits, rules = model(torch.rand(4, len(GRID)))
-    assert logits.shape == (4, 230) and (rules is None) == (not PxrdConfig(**variant).rule_head or
-                                                             variant.get("kind") == "cnn")
+    assert logits.shape == (4, 230) and (rules is None) == (
+        not PxrdConfig(**variant).rule_head or variant.get("kind") == "cnn"
+    )
     logits.sum().backward()
 
 
 def test_the_exported_model_predicts_without_torch(tiny_model):
-    from crystalx_core.pxrd.predict import crystal_system_probabilities, probabilities, top_space_groups
+    from crystalx_core.pxrd.predict import (
+        crystal_system_probabilities,
+        probabilities,
+        top_space_groups,
+    )
+
     path, _ = tiny_model
     sidecar = json.loads(path.with_suffix(".json").read_text())
     assert sidecar["grid"]["points"] == len(GRID) and sidecar["metadata"]["max_difference"] < 1e-3
@@ -186,11 +246,14 @@ def test_the_exported_model_predicts_without_torch(tiny_model):
 def test_the_export_ships_the_run_best_on_validation(tiny_model, tmp_path):
     import shutil
     from crystalx_core.training.pxrd import export as pxrd_export
+
     runs = []
     for name, top1 in (("a", 0.02), ("b", 0.05), ("c", 0.03)):
         run = tmp_path / name
         shutil.copytree(tiny_model[1] / "run", run)
-        (run / "history.json").write_text(json.dumps([{"epoch": 1, "val_top1": top1, "seconds": 1.0}]))
+        (run / "history.json").write_text(
+            json.dumps([{"epoch": 1, "val_top1": top1, "seconds": 1.0}])
+        )
         runs.append(str(run))
     assert pxrd_export.main([str(tmp_path / "shipped.onnx"), *runs]) == 0
     assert json.loads((tmp_path / "shipped_history.json").read_text())[0]["val_top1"] == 0.05
@@ -198,6 +261,7 @@ def test_the_export_ships_the_run_best_on_validation(tiny_model, tmp_path):
 
 def test_the_command_checks_a_cif_against_a_pattern(shared_data, tiny_model, tmp_path, monkeypatch):
     from crystalx_core.pxrd import predict
+
     monkeypatch.setattr(predict, "MODEL_PATH", tiny_model[0])
     cif = tmp_path / "sucrose.cif"
     cif.write_bytes((BENCHMARK / "FC_sucrose" / "model.cif").read_bytes())
@@ -206,7 +270,10 @@ def test_the_command_checks_a_cif_against_a_pattern(shared_data, tiny_model, tmp
     measured = tmp_path / "sim_simulated.xy"
     assert cli.main(["pxrd", str(measured), "--from-cif", str(cif), "--json"]) == 0
     report = json.loads((tmp_path / "sim_simulated_pxrd.json").read_text())
-    assert report["model_structure"]["space_group"] == 4 and 1 <= report["model_structure"]["rank"] <= 230
+    assert (
+        report["model_structure"]["space_group"] == 4
+        and 1 <= report["model_structure"]["rank"] <= 230
+    )
     assert report["agreement"]["correlation"] > 0.999 and len(report["predictions"]) == 5
     assert (tmp_path / "sim_simulated_pxrd.png").read_bytes()[:4] == b"\x89PNG"
     assert hashlib.sha256(cif.read_bytes()).hexdigest() == before
@@ -221,15 +288,19 @@ def test_the_command_refuses_a_bad_pattern_in_one_line(tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.xy"]
 
 
-def test_without_a_model_a_cif_is_still_checked_and_a_pattern_alone_is_refused(shared_data, tmp_path, capsys,
-                                                                                  monkeypatch):
+def test_without_a_model_a_cif_is_still_checked_and_a_pattern_alone_is_refused(
+    shared_data, tmp_path, capsys, monkeypatch
+):
     from crystalx_core.pxrd import predict
+
     monkeypatch.setattr(predict, "MODEL_PATH", tmp_path / "none.onnx")
     cif = tmp_path / "urea.cif"
     cif.write_bytes((BENCHMARK / "XH_urea" / "model.cif").read_bytes())
     assert cli.main(["pxrd", "--from-cif", str(cif)]) == 0
     assert "no space-group model installed" in capsys.readouterr().out
-    assert (tmp_path / "urea_pxrd.png").is_file() and (tmp_path / "urea_pxrd_simulated.xy").is_file()
+    assert (tmp_path / "urea_pxrd.png").is_file() and (
+        tmp_path / "urea_pxrd_simulated.xy"
+    ).is_file()
     assert cli.main(["pxrd", str(tmp_path / "urea_pxrd_simulated.xy")]) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "model file not found" in err and "none.onnx" in err
@@ -240,6 +311,7 @@ def test_the_shipped_model_lists_the_right_group_for_most_real_structures(shared
     listed for at least half of them (10 of 17 when the model was shipped)."""
     from crystalx_core.crystallography.convert import to_xray_structure
     from crystalx_core.pxrd.predict import MODEL_PATH, top_space_groups
+
     if not MODEL_PATH.is_file():
         pytest.skip("no space-group model shipped")
     listed = []
@@ -251,31 +323,46 @@ def test_the_shipped_model_lists_the_right_group_for_most_real_structures(shared
     assert len(cifs) >= 10 and sum(listed) >= len(cifs) / 2
 
 
-# --- real MOFs (CoRE MOF), real-sample effects, class priors, the model choice ---------------------
+# --- real MOFs (CoRE MOF), real-sample effects, class priors, the model choice
+# ---------------------
+
 
 def _p1_cif(structure) -> str:
     """A structure expanded to P1 and written as CoRE MOF's FSR files are: an unquoted `P 1`."""
     from crystalx_core.crystallography.convert import to_xray_structure
+
     p1 = to_xray_structure(structure).expand_to_p1()
     a, b, c, alpha, beta, gamma = p1.unit_cell().parameters()
-    rows = "".join(f"  {s.label}_{k} {s.site[0]:.5f} {s.site[1]:.5f} {s.site[2]:.5f} {s.scattering_type}\n"
-                   for k, s in enumerate(p1.scatterers()))
-    return (f"data_p1\n_cell_length_a {a}\n_cell_length_b {b}\n_cell_length_c {c}\n_cell_angle_alpha {alpha}\n"
-            f"_cell_angle_beta {beta}\n_cell_angle_gamma {gamma}\n_symmetry_space_group_name_H-M    P 1\n"
-            "loop_\n_symmetry_equiv_pos_as_xyz\n'x, y, z'\nloop_\n_atom_site_label\n_atom_site_fract_x\n"
-            f"_atom_site_fract_y\n_atom_site_fract_z\n_atom_site_type_symbol\n{rows}")
+    rows = "".join(
+        f"  {s.label}_{k} {s.site[0]:.5f} {s.site[1]:.5f} {s.site[2]:.5f} {s.scattering_type}\n"
+        for k, s in enumerate(p1.scatterers())
+    )
+    return (
+        f"data_p1\n_cell_length_a {a}\n_cell_length_b {b}\n_cell_length_c {c}\n_cell_angle_alpha "
+        f"{alpha}\n"
+        f"_cell_angle_beta {beta}\n_cell_angle_gamma {gamma}\n_symmetry_space_group_name_H-M    P "
+        "1\n"
+        "loop_\n_symmetry_equiv_pos_as_xyz\n'x, y, "
+        "z'\nloop_\n_atom_site_label\n_atom_site_fract_x\n"
+        f"_atom_site_fract_y\n_atom_site_fract_z\n_atom_site_type_symbol\n{rows}"
+    )
 
 
 @pytest.mark.parametrize("entry, number", [("FC_sucrose", 4), ("XH_urea", 113)])
-def test_the_space_group_is_recovered_from_a_p1_file_with_an_unquoted_symbol(shared_data, entry, number):
+def test_the_space_group_is_recovered_from_a_p1_file_with_an_unquoted_symbol(
+    shared_data, entry, number
+):
     pytest.importorskip("spglib")
     from crystalx_core.training.pxrd.mof import read_p1, space_group_number
+
     cell, xyz, elements = read_p1(_p1_cif(read_cif(BENCHMARK / entry / "model.cif").structure))
     assert space_group_number(cell, xyz, elements) == number
     with pytest.raises(ValueError):
-        read_p1(_p1_cif(read_cif(BENCHMARK / entry / "model.cif").structure).replace(
-            "'x, y, z'", "'x, y, z'\n'-x, -y, -z'"))
-
+        read_p1(
+            _p1_cif(read_cif(BENCHMARK / entry / "model.cif").structure).replace(
+                "'x, y, z'", "'x, y, z'\n'-x, -y, -z'"
+            )
+        )
 
 
 def test_a_p1_file_gives_the_sticks_of_its_space_group(shared_data):
@@ -285,9 +372,12 @@ def test_a_p1_file_gives_the_sticks_of_its_space_group(shared_data):
     pytest.importorskip("spglib")
     from crystalx_core.pxrd.simulate import GRID_STOP
     from crystalx_core.training.pxrd.mof import p1_sticks, read_p1
+
     structure = read_cif(BENCHMARK / "FC_sucrose" / "model.cif").structure
     ours, _ = p1_sticks(*read_p1(_p1_cif(structure)), u_iso=0.03)
-    same_u = structure.with_sites([dataclasses.replace(s, u_iso=0.03, u_aniso=None) for s in structure.sites])
+    same_u = structure.with_sites(
+        [dataclasses.replace(s, u_iso=0.03, u_aniso=None) for s in structure.sites]
+    )
     reference = bragg_sticks(same_u, two_theta_max=GRID_STOP + 1.0)
 
     def summed(sticks):
@@ -296,14 +386,19 @@ def test_a_p1_file_gives_the_sticks_of_its_space_group(shared_data):
 
     (positions, intensity), (expected_positions, expected) = summed(ours), summed(reference)
     present = np.isin(positions, expected_positions)
-    assert np.array_equal(positions[present], expected_positions) and (~present).sum() == 4  # 0k0, k odd
+    assert (
+        np.array_equal(positions[present], expected_positions) and (~present).sum() == 4
+    )  # 0k0, k odd
     assert intensity[~present].max() < 1e-4 * expected.max()
     error = np.abs(intensity[present] - expected) / expected.max()
-    assert error.max() < 0.03 and error.mean() < 1e-3  # FFT structure factors: within 2 % of the strongest
+    assert (
+        error.max() < 0.03 and error.mean() < 1e-3
+    )  # FFT structure factors: within 2 % of the strongest
 
 
 def test_refcodes_deduplicate_and_redeterminations_share_a_split():
     from crystalx_core.training.pxrd.mof import balanced_subset, entry_key, split_of
+
     assert entry_key("ABAVIJ_clean", {}) == entry_key("ABAVIJ_freeONLY", {}) == "ABAVIJ"
     assert entry_key("ja500618z_si_002_clean", {"ja500618z_si_002_clean": "XOBPAM"}) == "XOBPAM"
     assert entry_key("ja500618z_si_002_manual", {}) == "ja500618z_si_002"
@@ -312,13 +407,18 @@ def test_refcodes_deduplicate_and_redeterminations_share_a_split():
     assert 0.46 < splits.count("test") / 4000 < 0.54 and 0.03 < splits.count("val") / 4000 < 0.07
     labels = np.array([14] * 30 + [2] * 11 + [15] * 10 + [19] * 3)
     mask = balanced_subset(labels, np.random.default_rng(0))
-    assert sorted(np.unique(labels[mask], return_counts=True)[1]) == [10, 10] and set(labels[mask]) == {14, 2}
+    assert sorted(np.unique(labels[mask], return_counts=True)[1]) == [10, 10] and set(
+        labels[mask]
+    ) == {14, 2}
 
 
 def test_preferred_orientation_and_impurities_keep_the_pattern_recognisable(shared_data):
     from crystalx_core.crystallography.convert import to_xray_structure
     from crystalx_core.pxrd.simulate import real_sample_effects, sticks_from_xray
-    xs = to_xray_structure(read_cif(BENCHMARK / "FC_sucrose" / "model.cif").structure).expand_to_p1()
+
+    xs = to_xray_structure(
+        read_cif(BENCHMARK / "FC_sucrose" / "model.cif").structure
+    ).expand_to_p1()
     sticks = sticks_from_xray(xs)
     reciprocal = np.array(xs.unit_cell().fractionalization_matrix()).reshape(3, 3)
     clean = profile(sticks)
@@ -333,9 +433,15 @@ def test_a_class_prior_in_the_sidecar_moves_the_answer(tiny_model, tmp_path):
     import shutil
     from crystalx_core.pxrd.predict import probabilities
     from crystalx_core.training.pxrd.prior import class_log_prior
-    log_prior, structures = class_log_prior(np.array([14, 14, 14, 2, 14, 2]),
-                                            np.array(["a", "a", "b", "c", "d", "random_1_2_3"]))
-    assert structures == 4 and np.argmax(log_prior) == 13 and np.exp(log_prior).sum() == pytest.approx(1.0)
+
+    log_prior, structures = class_log_prior(
+        np.array([14, 14, 14, 2, 14, 2]), np.array(["a", "a", "b", "c", "d", "random_1_2_3"])
+    )
+    assert (
+        structures == 4
+        and np.argmax(log_prior) == 13
+        and np.exp(log_prior).sum() == pytest.approx(1.0)
+    )
     model = tmp_path / "prior.onnx"
     shutil.copy(tiny_model[0], model)
     sidecar = json.loads(tiny_model[0].with_suffix(".json").read_text())
@@ -346,8 +452,11 @@ def test_a_class_prior_in_the_sidecar_moves_the_answer(tiny_model, tmp_path):
     assert shifted.argmax() == 13 and shifted[13] > plain[13]
 
 
-def test_the_command_uses_the_mof_model_when_asked(shared_data, tiny_model, tmp_path, monkeypatch, capsys):
+def test_the_command_uses_the_mof_model_when_asked(
+    shared_data, tiny_model, tmp_path, monkeypatch, capsys
+):
     from crystalx_core.pxrd import predict
+
     monkeypatch.setattr(predict, "MOF_MODEL_PATH", tiny_model[0])
     monkeypatch.setattr(predict, "MODEL_PATH", tmp_path / "none.onnx")
     pattern = tmp_path / "p.xy"
@@ -356,26 +465,57 @@ def test_the_command_uses_the_mof_model_when_asked(shared_data, tiny_model, tmp_
     assert cli.main(["pxrd", str(pattern), "--kind", "mof"]) == 0
     assert "crystal system:" in capsys.readouterr().out
     report = json.loads((tmp_path / "p_pxrd.json").read_text())
-    assert report["kind"] == "mof" and report["model"] == tiny_model[0].name and len(report["predictions"]) == 5
+    assert (
+        report["kind"] == "mof"
+        and report["model"] == tiny_model[0].name
+        and len(report["predictions"]) == 5
+    )
     assert sum(report["crystal_systems"].values()) == pytest.approx(1.0, abs=1e-4)
-    assert cli.main(["pxrd", str(pattern), "--kind", "molecular", "--out", str(tmp_path / "m")]) == 1
+    assert (
+        cli.main(["pxrd", str(pattern), "--kind", "molecular", "--out", str(tmp_path / "m")]) == 1
+    )
 
 
 def test_shares_built_apart_merge_into_one_set(tmp_path):
     from crystalx_core.training.pxrd import mof as pxrd_mof
+
     parts = []
     for k, labels in enumerate(([14] * 8 + [2] * 3, [14] * 5 + [2] * 9)):
-        data = {split: {"patterns": [np.zeros(len(GRID))] * n, "labels": [14] * n, "names": [f"mof_{split}{i}"
-                for i in range(n)]} for split, n in (("train", 2), ("val", 1))}
-        data["test"] = {"patterns": [np.zeros(len(GRID))] * len(labels), "labels": labels,
-                        "names": [f"mof_t{k}_{i}" for i in range(len(labels))], "balanced": np.zeros(len(labels), bool)}
-        summary = {"source": "core-mof==2019.1", "symprec": 0.1, "angle_tolerance": 5.0, "fraction": 0.1,
-                   "structures": {"files 2014": 10, "duplicate refcodes": 4, "kept test": len(labels),
-                                  "outside the sampled fraction": 3}, "left_out": {"spglib found no group": 1}}
+        data = {
+            split: {
+                "patterns": [np.zeros(len(GRID))] * n,
+                "labels": [14] * n,
+                "names": [f"mof_{split}{i}" for i in range(n)],
+            }
+            for split, n in (("train", 2), ("val", 1))
+        }
+        data["test"] = {
+            "patterns": [np.zeros(len(GRID))] * len(labels),
+            "labels": labels,
+            "names": [f"mof_t{k}_{i}" for i in range(len(labels))],
+            "balanced": np.zeros(len(labels), bool),
+        }
+        summary = {
+            "source": "core-mof==2019.1",
+            "symprec": 0.1,
+            "angle_tolerance": 5.0,
+            "fraction": 0.1,
+            "structures": {
+                "files 2014": 10,
+                "duplicate refcodes": 4,
+                "kept test": len(labels),
+                "outside the sampled fraction": 3,
+            },
+            "left_out": {"spglib found no group": 1},
+        }
         parts.append(tmp_path / f"part{k}.npz")
         pxrd_mof.save(data, summary, parts[-1])
     data, summary = pxrd_mof.merge(parts)
     assert len(data["test"]["labels"]) == 25 and len(data["train"]["labels"]) == 4
     assert summary["structures"]["files 2014"] == 10 and summary["structures"]["kept test"] == 25
-    assert summary["left_out"] == {"spglib found no group": 2} and summary["fraction"] == pytest.approx(0.2)
-    assert summary["balanced_classes"] == 2 and data["test"]["balanced"].sum() == 20  # 13 of 14, 12 of 2
+    assert summary["left_out"] == {"spglib found no group": 2} and summary[
+        "fraction"
+    ] == pytest.approx(0.2)
+    assert (
+        summary["balanced_classes"] == 2 and data["test"]["balanced"].sum() == 20
+    )  # 13 of 14, 12 of 2

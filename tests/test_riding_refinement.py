@@ -1,5 +1,6 @@
 """Riding H judged by refinement against measured data: difference density, the published
 H model under our settings, and ours reproducing it (benchmarks/hydrogen_benchmark.py in small)."""
+
 from dataclasses import replace
 
 import numpy as np
@@ -42,7 +43,9 @@ def alanine(shared_data):
 def test_difference_density_shows_the_missing_hydrogens(alanine):
     truth, reflections, heavy = alanine
     density = difference_density(heavy.structure, reflections)
-    at_h = density(np.array([truth.cartesian(s.frac) for s in truth.sites if is_hydrogen(s.element)]))
+    at_h = density(
+        np.array([truth.cartesian(s.frac) for s in truth.sites if is_hydrogen(s.element)])
+    )
     assert at_h.min() > 4 * density.rms  # every published H is a clear peak
     anywhere = np.random.default_rng(0).uniform(0, 1, (500, 3)) @ truth.orthogonalisation.T
     assert abs(density(anywhere).mean()) < density.rms
@@ -59,22 +62,32 @@ def test_density_is_periodic(alanine):
 def test_published_hydrogens_ride_in_place_with_their_codes(alanine):
     truth, _, _ = alanine
     plan = ride_existing_hydrogens(truth)
-    assert {truth.sites[i].label: code for i, code in plan.codes.items()} == {"N1": 137, "C1": 13, "C2": 137}
+    assert {truth.sites[i].label: code for i, code in plan.codes.items()} == {
+        "N1": 137,
+        "C1": 13,
+        "C2": 137,
+    }
     assert match_hydrogens(truth, plan.structure, 0.001).n_matched == 7
     # the H follow their pivots, as AFIX needs
     labels = [s.label for s in plan.structure.sites]
     for site in plan.structure.sites:
         if is_hydrogen(site.element):
             assert site.afix in (13, 137)
-    assert labels.index("N1") < min(labels.index(s.label) for s in plan.structure.sites
-                                    if is_hydrogen(s.element) and s.label.startswith("H1"))
+    assert labels.index("N1") < min(
+        labels.index(s.label)
+        for s in plan.structure.sites
+        if is_hydrogen(s.element) and s.label.startswith("H1")
+    )
 
 
 def test_a_given_code_wins_over_the_geometry(alanine):
     truth, _, _ = alanine
     n1 = [s.label for s in truth.sites].index("N1")
-    on_n1 = [truth.sites[c.j].label for c in neighbours(truth, 1.2, centres=[n1])[0]
-             if is_hydrogen(truth.sites[c.j].element)]
+    on_n1 = [
+        truth.sites[c.j].label
+        for c in neighbours(truth, 1.2, centres=[n1])[0]
+        if is_hydrogen(truth.sites[c.j].element)
+    ]
     assert len(on_n1) == 3
     plan = ride_existing_hydrogens(truth, {label: 33 for label in on_n1})
     assert plan.codes[n1] == 33
@@ -100,8 +113,12 @@ def test_placed_hydrogens_reproduce_the_published_model(shared_data, name):
     heavy = refine(without_h(truth), reflections, anisotropic=True)
     density = difference_density(heavy.structure, reflections)
     counts = hydrogen_counts(heavy.structure, "rules")
-    ours = refine_with(add_riding_hydrogens(heavy.structure, {i: n for i, (n, _) in enumerate(counts)},
-                                            density=density), reflections)
+    ours = refine_with(
+        add_riding_hydrogens(
+            heavy.structure, {i: n for i, (n, _) in enumerate(counts)}, density=density
+        ),
+        reflections,
+    )
     reference = refine_with(ride_existing_hydrogens(truth), reflections)
     match = match_hydrogens(truth, ours.structure, 0.3)
     assert (match.missing, match.extra) == (0, 0)
@@ -114,8 +131,10 @@ def test_without_density_hydroxyls_can_miss(shared_data):
     truth, reflections = published("N2_sucrose")
     heavy = refine(without_h(truth), reflections, anisotropic=True)
     counts = hydrogen_counts(heavy.structure, "rules")
-    ours = refine_with(add_riding_hydrogens(heavy.structure, {i: n for i, (n, _) in enumerate(counts)}),
-                       reflections)
+    ours = refine_with(
+        add_riding_hydrogens(heavy.structure, {i: n for i, (n, _) in enumerate(counts)}),
+        reflections,
+    )
     assert match_hydrogens(truth, ours.structure, 0.3).missing > 0
 
 
@@ -125,6 +144,7 @@ def test_groups_on_mirror_planes_respect_the_site_symmetry(shared_data):
     1/2 whose mirror images stand clear of them (6 half H, 60° apart). A general position has
     no site operators."""
     from crystalx_core.riding import site_operators
+
     truth, _ = published("XH_CpNa")
     heavy = without_h(truth)
     index = {s.label: i for i, s in enumerate(heavy.sites)}
@@ -145,8 +165,11 @@ def test_groups_on_mirror_planes_respect_the_site_symmetry(shared_data):
     centre = np.mean(vectors, axis=0)
     axis = centre / np.linalg.norm(centre)
     flat = [v - (v @ axis) * axis for v in vectors]
-    gaps = sorted(np.degrees(np.arccos(np.clip(a @ b / np.linalg.norm(a) / np.linalg.norm(b), -1, 1)))
-                  for k, a in enumerate(flat) for b in flat[k + 1:])
+    gaps = sorted(
+        np.degrees(np.arccos(np.clip(a @ b / np.linalg.norm(a) / np.linalg.norm(b), -1, 1)))
+        for k, a in enumerate(flat)
+        for b in flat[k + 1 :]
+    )
     assert np.allclose(gaps[:6], 60.0, atol=2.0)
 
 
@@ -158,14 +181,19 @@ def test_riding_groups_that_clash_are_fixed_one_by_one(monkeypatch):
 
     from crystalx_core.crystallography import refine as refine_module
 
-    scatterers = [SimpleNamespace(label=name, flags=SimpleNamespace(grad=True)) for name in
-                  ("C1", "H1A", "C2", "H2A", "C3", "H3A")]
+    scatterers = [
+        SimpleNamespace(label=name, flags=SimpleNamespace(grad=True))
+        for name in ("C1", "H1A", "C2", "H2A", "C3", "H3A")
+    ]
     for sc in scatterers:
         sc.flags.set_grad_site = lambda value, flags=sc.flags: setattr(flags, "grad", value)
     groups = [SimpleNamespace(pivot=2 * k, constrained_site_indices=(2 * k + 1,)) for k in range(3)]
     other = SimpleNamespace()  # a constraint that is not a riding group is always kept
-    model = SimpleNamespace(xray_structure=SimpleNamespace(scatterers=lambda: scatterers),
-                            constraints=[groups[0], other, groups[1], groups[2]], connectivity_table=None)
+    model = SimpleNamespace(
+        xray_structure=SimpleNamespace(scatterers=lambda: scatterers),
+        constraints=[groups[0], other, groups[1], groups[2]],
+        connectivity_table=None,
+    )
 
     def reparametrisation(xs, constraints, connectivity):
         if groups[0] in constraints and groups[1] in constraints:
@@ -184,8 +212,11 @@ def test_disordered_parts_sharing_a_position_are_one_neighbour(shared_data):
     directions cancel, and `assign` crashed. They are one neighbour: with C25X (the other
     part of C25 itself) C25 is a CH2 and gets its two H."""
     from crystalx_core.riding import add_riding_hydrogens
+
     structure = read_cif(shared_data / "corpus" / "codtools_2103700.cif").structure
-    heavy = structure.with_sites([replace(s, part=0) for s in structure.sites if s.element not in ("H", "D")])
+    heavy = structure.with_sites(
+        [replace(s, part=0) for s in structure.sites if s.element not in ("H", "D")]
+    )
     index = {s.label: i for i, s in enumerate(heavy.sites)}
     plan = add_riding_hydrogens(heavy, {index["C25"]: 2})
     assert not plan.notes and plan.codes[index["C25"]] == 23
@@ -198,6 +229,7 @@ def test_a_cage_atom_whose_bonds_cancel_is_reported_not_a_crash(shared_data):
     """B2 of COD 2234582 sits inside its cage (bonds in every direction): one H asked for
     on it has no free direction. The atom is reported; the job goes on."""
     from crystalx_core.riding import add_riding_hydrogens
+
     structure = read_cif(shared_data / "corpus" / "codtools_2234582.cif").structure
     heavy = structure.with_sites([s for s in structure.sites if s.element not in ("H", "D")])
     index = {s.label: i for i, s in enumerate(heavy.sites)}
@@ -208,9 +240,11 @@ def test_a_cage_atom_whose_bonds_cancel_is_reported_not_a_crash(shared_data):
 
 def test_riding_h_of_a_deuterated_compound_are_d_and_a_formula_without_h_gets_one(shared_data):
     """COD 1000002 lists SFAC C D O Sr: the water H we add are D, and named D (writing them as
-    H crashed the .res writer). A formula that names neither gains an H entry for the atoms we add."""
+    H crashed the .res writer). A formula that names neither gains an H entry for the atoms we
+    add."""
     from crystalx_core.io.shelx_write import new_ins_text
     from crystalx_core.riding import add_riding_hydrogens
+
     structure = read_cif(shared_data / "corpus" / "codtools_1000002.cif").structure
     assert "D" in structure.sfac and "H" not in structure.sfac
     heavy = structure.with_sites([s for s in structure.sites if s.element not in ("H", "D")])
@@ -220,11 +254,16 @@ def test_riding_h_of_a_deuterated_compound_are_d_and_a_formula_without_h_gets_on
     assert [s.element for s in added] == ["D", "D"] and plan.structure.sfac == heavy.sfac
     assert [s.label for s in added] == ["D3A", "D3B"]  # named as SHELXL and Olex2 name deuterium
     assert "SFAC C D O Sr" in new_ins_text(plan.structure)
-    no_h = replace(heavy, sfac=[e for e in heavy.sfac if e != "D"],
-                   unit=[n for e, n in zip(heavy.sfac, heavy.unit) if e != "D"])
+    no_h = replace(
+        heavy,
+        sfac=[e for e in heavy.sfac if e != "D"],
+        unit=[n for e, n in zip(heavy.sfac, heavy.unit) if e != "D"],
+    )
     plan = add_riding_hydrogens(no_h, {water: 2})
     assert plan.structure.sfac == [*no_h.sfac, "H"] and plan.structure.unit[-1] == 0.0
-    assert {s.element for s in plan.structure.sites if s.afix == 0 and s.element in ("H", "D")} == {"H"}
+    assert {s.element for s in plan.structure.sites if s.afix == 0 and s.element in ("H", "D")} == {
+        "H"
+    }
     new_ins_text(plan.structure)  # writes: every element is in SFAC
 
 
@@ -244,8 +283,13 @@ def test_h_in_a_short_hydrogen_bond_is_taken_from_the_map_and_refined_freely(sha
     assert plan.codes[o1] == 0 and "short hydrogen bond to O2 (2.40 Å)" in plan.notes[o1]
     assert not any(" O1 " in line + " " for line in plan.restraints)
     o1 = heavy.structure.cartesian(heavy.structure.sites[labels.index("O1")].frac)
-    h1 = [s for s in plan.structure.sites if s.element == "H" and s.afix == 0
-          and np.linalg.norm(plan.structure.cartesian(s.frac) - o1) < 1.5]
+    h1 = [
+        s
+        for s in plan.structure.sites
+        if s.element == "H"
+        and s.afix == 0
+        and np.linalg.norm(plan.structure.cartesian(s.frac) - o1) < 1.5
+    ]
     assert len(h1) == 1 and np.linalg.norm(plan.structure.cartesian(h1[0].frac) - o1) > 0.95
     ours = refine_with(plan, reflections)
     match = match_hydrogens(truth, ours.structure, 0.3)
@@ -259,10 +303,13 @@ def test_displacements_in_the_wrong_units_stop_refinement_with_a_clear_reason(al
     """U11 = 457 is 0.0457 Å² written in 10⁻⁴ Å², as old CIFs do (COD 2000642)."""
     from dataclasses import replace
     from crystalx_core.errors import RefinementError
+
     truth, reflections, heavy = alanine
     sites = list(heavy.structure.sites)
     sites[0] = replace(sites[0], u_aniso=(457.0, 428.0, 369.0, -167.0, -23.0, -125.0))
-    with pytest.raises(RefinementError, match=f"{sites[0].label} starts with a displacement parameter of 457"):
+    with pytest.raises(
+        RefinementError, match=f"{sites[0].label} starts with a displacement parameter of 457"
+    ):
         refine(heavy.structure.with_sites(sites), reflections)
 
 
@@ -284,19 +331,29 @@ def test_a_model_with_residues_refines_and_comes_back_in_its_order(shared_data):
     them from a fresh .ins with the residues last (it cannot go back by RESI 0), and the
     refined sites come back in the input's order under the input's labels."""
     from crystalx_core.io.shelx_read import read_shelx
+
     heavy = without_h(read_shelx(BENCHMARK / "FC_p21c" / "published.res").to_structure())
     reflections = read_hkl(BENCHMARK / "FC_p21c" / "data.hkl")
     result = refine(heavy, reflections, 2)
     assert [s.label for s in result.structure.sites] == [s.label for s in heavy.sites]
     assert result.r1 < 0.12
-    moved = max(abs(a - b) for s, t in zip(heavy.sites, result.structure.sites) for a, b in zip(s.frac, t.frac))
+    moved = max(
+        abs(a - b)
+        for s, t in zip(heavy.sites, result.structure.sites)
+        for a, b in zip(s.frac, t.frac)
+    )
     assert moved < 0.01  # each site refined from its own start, not another's
 
 
 def test_a_label_held_twice_stops_refinement_with_a_clear_reason(shared_data):
     from crystalx_core.errors import RefinementError
+
     structure, reflections = published("XH_alanine")
     heavy = without_h(structure)
-    sites = [replace(heavy.sites[1], label=heavy.sites[0].label)] + heavy.sites[2:] + heavy.sites[:1]
-    with pytest.raises(RefinementError, match=f"labels held by more than one atom: {heavy.sites[0].label.upper()}"):
+    sites = (
+        [replace(heavy.sites[1], label=heavy.sites[0].label)] + heavy.sites[2:] + heavy.sites[:1]
+    )
+    with pytest.raises(
+        RefinementError, match=f"labels held by more than one atom: {heavy.sites[0].label.upper()}"
+    ):
         refine(heavy.with_sites(sites), reflections, 1)

@@ -1,4 +1,5 @@
 """The JSON-lines service the Olex2 plugin talks to: answers, commands, and bad requests."""
+
 import io
 import json
 import math
@@ -12,7 +13,14 @@ from crystalx_core.elements import is_hydrogen
 from crystalx_core.io.cif import read_cif
 from crystalx_core.io.shelx_read import read_shelx
 from crystalx_core.olex2 import olex2_commands
-from crystalx_core.service import MAX_REQUEST_BYTES, MAX_SITES, PROTOCOL, reply_to, serve, structure_from_snapshot
+from crystalx_core.service import (
+    MAX_REQUEST_BYTES,
+    MAX_SITES,
+    PROTOCOL,
+    reply_to,
+    serve,
+    structure_from_snapshot,
+)
 from crystalx_core.geometry import site_multiplicities
 from crystalx_core.structure import Site, Structure
 
@@ -27,12 +35,26 @@ def snapshot_of(structure, peaks: bool) -> dict:
     heavy = structure.with_sites([s for s in structure.sites if not is_hydrogen(s.element)])
     factor = [m / len(heavy.symops) for m in site_multiplicities(heavy)]
     for k, site in enumerate(heavy.sites):
-        sites.append({"label": f"Q{k + 1}" if peaks else site.label, "element": None if peaks else site.element,
-                      "frac": list(site.frac), "occupancy": site.occupancy * factor[k], "u_iso": site.u_iso,
-                      "part": site.part,
-                      "peak_height": float({"C": 6, "N": 7, "O": 8}.get(site.element, 10)) if peaks else None})
-    return {"cell": list(structure.cell), "symops": structure.symops, "sfac": structure.sfac,
-            "unit": structure.unit, "sites": sites}
+        sites.append(
+            {
+                "label": f"Q{k + 1}" if peaks else site.label,
+                "element": None if peaks else site.element,
+                "frac": list(site.frac),
+                "occupancy": site.occupancy * factor[k],
+                "u_iso": site.u_iso,
+                "part": site.part,
+                "peak_height": float({"C": 6, "N": 7, "O": 8}.get(site.element, 10))
+                if peaks
+                else None,
+            }
+        )
+    return {
+        "cell": list(structure.cell),
+        "symops": structure.symops,
+        "sfac": structure.sfac,
+        "unit": structure.unit,
+        "sites": sites,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +63,9 @@ def sucrose(shared_data):
 
 
 def request(method, params=None, id_=1):
-    return json.dumps({"protocol": PROTOCOL, "id": id_, "method": method, "params": params or {}}).encode()
+    return json.dumps(
+        {"protocol": PROTOCOL, "id": id_, "method": method, "params": params or {}}
+    ).encode()
 
 
 def answer(line: bytes) -> dict:
@@ -61,14 +85,18 @@ def apply(commands: list[str], labels: dict[str, str]) -> dict[str, str]:
                 del labels[label]
         elif verb == "name":
             old, new = args
-            assert new.upper() not in {k.upper() for k in labels if k != old}, f"{command}: {new} is taken"
+            assert new.upper() not in {k.upper() for k in labels if k != old}, (
+                f"{command}: {new} is taken"
+            )
             labels.pop(old)
             labels[new] = "".join(c for c in new if c.isalpha())[:2]
     return labels
 
 
 def test_assign_answers_every_peak_with_probabilities_and_commands(sucrose):
-    reply = answer(request("assign", {"structure": snapshot_of(sucrose, peaks=True), "options": {"top_k": 3}}))
+    reply = answer(
+        request("assign", {"structure": snapshot_of(sucrose, peaks=True), "options": {"top_k": 3}})
+    )
     result = reply["result"]
     assert reply["id"] == 1
     answered = {s["label"] for s in result["sites"]} | set(result["spurious"])
@@ -102,15 +130,26 @@ def test_atoms_that_already_carry_hydrogens_keep_them(sucrose):
     c6 = next(s for s in result["sites"] if s["label"] == "C6")
     assert "already carries H" in c6["note"]
     assert all(c6["new_label"] not in labels for _, labels in result["hfix"])
-    assert any(c.startswith("hadd 23") for c in result["commands"])  # the other CH2 still get theirs
+    assert any(
+        c.startswith("hadd 23") for c in result["commands"]
+    )  # the other CH2 still get theirs
 
 
 def test_apply_plan_follows_the_users_edits(sucrose):
     snapshot = snapshot_of(sucrose, peaks=False)
-    plan = {"sites": [{"label": s["label"], "element": "N" if s["label"] == "O4" else s["element"],
-                       "new_label": "N1" if s["label"] == "O4" else s["label"],
-                       "h_count": 2 if s["label"] == "O4" else 0} for s in snapshot["sites"] if s["label"] != "O11"],
-            "delete": ["O11"]}
+    plan = {
+        "sites": [
+            {
+                "label": s["label"],
+                "element": "N" if s["label"] == "O4" else s["element"],
+                "new_label": "N1" if s["label"] == "O4" else s["label"],
+                "h_count": 2 if s["label"] == "O4" else 0,
+            }
+            for s in snapshot["sites"]
+            if s["label"] != "O11"
+        ],
+        "delete": ["O11"],
+    }
     result = answer(request("apply-plan", {"structure": snapshot, "plan": plan}))["result"]
     assert result["commands"][0] == "kill O11"
     assert "name O4 N1" in result["commands"]
@@ -121,11 +160,26 @@ def test_apply_plan_follows_the_users_edits(sucrose):
 
 
 def test_renames_that_form_a_cycle_go_through_a_spare_label():
-    structure = Structure(cell=(10, 10, 10, 90, 90, 90), symops=["x,y,z"], sfac=["C", "N"], unit=[2, 1], sites=[
-        Site("C1", "C", (0.1, 0.1, 0.1)), Site("C2", "C", (0.3, 0.1, 0.1)), Site("N1", "N", (0.5, 0.1, 0.1)),
-        Site("H1", "H", (0.1, 0.2, 0.1))])
-    assignment = Assignment("plan", [SiteAssignment(0, "C1", "C", "C2"), SiteAssignment(1, "C2", "C", "C1"),
-                                     SiteAssignment(2, "N1", "C", "C3")])
+    structure = Structure(
+        cell=(10, 10, 10, 90, 90, 90),
+        symops=["x,y,z"],
+        sfac=["C", "N"],
+        unit=[2, 1],
+        sites=[
+            Site("C1", "C", (0.1, 0.1, 0.1)),
+            Site("C2", "C", (0.3, 0.1, 0.1)),
+            Site("N1", "N", (0.5, 0.1, 0.1)),
+            Site("H1", "H", (0.1, 0.2, 0.1)),
+        ],
+    )
+    assignment = Assignment(
+        "plan",
+        [
+            SiteAssignment(0, "C1", "C", "C2"),
+            SiteAssignment(1, "C2", "C", "C1"),
+            SiteAssignment(2, "N1", "C", "C3"),
+        ],
+    )
     commands = olex2_commands(structure, assignment, [(23, ["C3"])])
     assert commands[-1] == "hadd 23 C3" and not any(c.startswith("kill") for c in commands)
     final = apply(commands, {s.label: s.element for s in structure.sites})
@@ -133,15 +187,21 @@ def test_renames_that_form_a_cycle_go_through_a_spare_label():
     assert any(c.startswith("name C") and c.split()[2].startswith("C9") for c in commands)
 
 
-@pytest.mark.parametrize("line, code", [
-    (b"{not json", "bad-json"),
-    (b"[1, 2]", "bad-request"),
-    (json.dumps({"protocol": 99, "id": 1, "method": "ping"}).encode(), "bad-protocol"),
-    (request("frobnicate"), "unknown-method"),
-    (request("assign", {"structure": None}), "bad-snapshot"),
-    (request("assign", {"structure": {"cell": [10, 10, 10, 90, 90, 90], "sites": []}}), "bad-snapshot"),
-    (b"\xff\xfe", "bad-json"),
-])
+@pytest.mark.parametrize(
+    "line, code",
+    [
+        (b"{not json", "bad-json"),
+        (b"[1, 2]", "bad-request"),
+        (json.dumps({"protocol": 99, "id": 1, "method": "ping"}).encode(), "bad-protocol"),
+        (request("frobnicate"), "unknown-method"),
+        (request("assign", {"structure": None}), "bad-snapshot"),
+        (
+            request("assign", {"structure": {"cell": [10, 10, 10, 90, 90, 90], "sites": []}}),
+            "bad-snapshot",
+        ),
+        (b"\xff\xfe", "bad-json"),
+    ],
+)
 def test_bad_requests_get_error_replies(line, code):
     reply, keep_running = reply_to(line)
     assert keep_running
@@ -151,39 +211,78 @@ def test_bad_requests_get_error_replies(line, code):
 CELL = [10.0, 11.0, 12.0, 90.0, 95.0, 90.0]
 
 
-@pytest.mark.parametrize("change, words", [
-    ({"cell": [10, 11, 0, 90, 95, 90]}, "cell edges"),
-    ({"cell": [10, 11, float("nan"), 90, 95, 90]}, "NaN"),
-    ({"symops": ["x,y,z", "q,r,s"]}, "symops"),
-    ({"sites": [{"label": "Q1", "frac": [0.1, float("inf"), 0.2]}]}, "NaN or infinity"),
-    ({"sites": [{"label": "Q1", "frac": [0.1, 0.2]}]}, "frac"),
-    ({"sites": [{"label": "X1", "element": "Xx", "frac": [0.1, 0.2, 0.3]}]}, "unknown element"),
-    ({"sites": [{"label": "Q1", "frac": [0.1, 0.2, 0.3]}, {"label": "q1", "frac": [0.4, 0.2, 0.3]}]},
-     "more than once"),
-    ({"sites": [{"label": "Q1", "frac": [0.1, 0.2, 0.3], "peak_height": "tall"}]}, "peak_height"),
-    ({"sfac": ["C", "O"], "unit": [4]}, "UNIT"),
-    ({"sites": [{"label": f"Q{k}", "frac": [0.1, 0.2, 0.3]} for k in range(MAX_SITES + 1)]}, "at most"),
-])
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        ({"cell": [10, 11, 0, 90, 95, 90]}, "cell edges"),
+        ({"cell": [10, 11, float("nan"), 90, 95, 90]}, "NaN"),
+        ({"symops": ["x,y,z", "q,r,s"]}, "symops"),
+        ({"sites": [{"label": "Q1", "frac": [0.1, float("inf"), 0.2]}]}, "NaN or infinity"),
+        ({"sites": [{"label": "Q1", "frac": [0.1, 0.2]}]}, "frac"),
+        ({"sites": [{"label": "X1", "element": "Xx", "frac": [0.1, 0.2, 0.3]}]}, "unknown element"),
+        (
+            {
+                "sites": [
+                    {"label": "Q1", "frac": [0.1, 0.2, 0.3]},
+                    {"label": "q1", "frac": [0.4, 0.2, 0.3]},
+                ]
+            },
+            "more than once",
+        ),
+        (
+            {"sites": [{"label": "Q1", "frac": [0.1, 0.2, 0.3], "peak_height": "tall"}]},
+            "peak_height",
+        ),
+        ({"sfac": ["C", "O"], "unit": [4]}, "UNIT"),
+        (
+            {"sites": [{"label": f"Q{k}", "frac": [0.1, 0.2, 0.3]} for k in range(MAX_SITES + 1)]},
+            "at most",
+        ),
+    ],
+)
 def test_snapshot_problems_name_the_field(change, words):
-    snapshot = {"cell": CELL, "symops": ["x,y,z", "-x,y+1/2,-z"], "sfac": ["C"], "unit": [8],
-                "sites": [{"label": "Q1", "frac": [0.1, 0.2, 0.3]}], **change}
-    reply = answer(json.dumps({"protocol": PROTOCOL, "id": 7, "method": "assign",
-                               "params": {"structure": snapshot}}, allow_nan=True).encode())
+    snapshot = {
+        "cell": CELL,
+        "symops": ["x,y,z", "-x,y+1/2,-z"],
+        "sfac": ["C"],
+        "unit": [8],
+        "sites": [{"label": "Q1", "frac": [0.1, 0.2, 0.3]}],
+        **change,
+    }
+    reply = answer(
+        json.dumps(
+            {"protocol": PROTOCOL, "id": 7, "method": "assign", "params": {"structure": snapshot}},
+            allow_nan=True,
+        ).encode()
+    )
     assert reply["id"] == 7
     assert words in reply["error"]["message"]
 
 
 def test_a_good_snapshot_builds_the_full_space_group():
-    structure = structure_from_snapshot({"cell": CELL, "symops": ["x,y,z", "-x,y+1/2,-z"], "sfac": ["C"],
-                                         "unit": [8], "sites": [{"label": "Q1", "frac": [0.1, 0.2, 0.3],
-                                                                 "peak_height": 5}]})
+    structure = structure_from_snapshot(
+        {
+            "cell": CELL,
+            "symops": ["x,y,z", "-x,y+1/2,-z"],
+            "sfac": ["C"],
+            "unit": [8],
+            "sites": [{"label": "Q1", "frac": [0.1, 0.2, 0.3], "peak_height": 5}],
+        }
+    )
     assert len(structure.symops) == 2 and structure.sites[0].peak_height == 5.0
 
 
 def test_serve_survives_bad_lines_skips_blank_ones_and_stops_on_shutdown():
     oversized = b"{" + b" " * (MAX_REQUEST_BYTES + 10) + b"}\n"
-    stdin = io.BytesIO(b"\n".join([request("ping", id_=1), b"", b"nonsense", request("ping", id_=2)]) + b"\n"
-                       + oversized + request("shutdown", id_=3) + b"\n" + request("ping", id_=4) + b"\n")
+    stdin = io.BytesIO(
+        b"\n".join([request("ping", id_=1), b"", b"nonsense", request("ping", id_=2)])
+        + b"\n"
+        + oversized
+        + request("shutdown", id_=3)
+        + b"\n"
+        + request("ping", id_=4)
+        + b"\n"
+    )
     stdout = io.BytesIO()
     assert serve(stdin, stdout) == 0
     replies = [json.loads(line) for line in stdout.getvalue().splitlines()]
@@ -201,10 +300,18 @@ def test_serve_ends_quietly_when_the_client_goes_away():
 
 
 def test_the_command_runs_as_a_process(sucrose):
-    lines = [request("ping", id_="a"), request("assign", {"structure": snapshot_of(sucrose, peaks=True)}, id_="b"),
-             b"{broken", request("shutdown", id_="c")]
-    done = subprocess.run([sys.executable, "-m", "crystalx_core.cli", "serve", "--stdio"],
-                          input=b"\n".join(lines) + b"\n", capture_output=True, timeout=120)
+    lines = [
+        request("ping", id_="a"),
+        request("assign", {"structure": snapshot_of(sucrose, peaks=True)}, id_="b"),
+        b"{broken",
+        request("shutdown", id_="c"),
+    ]
+    done = subprocess.run(
+        [sys.executable, "-m", "crystalx_core.cli", "serve", "--stdio"],
+        input=b"\n".join(lines) + b"\n",
+        capture_output=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     replies = [json.loads(line) for line in done.stdout.splitlines()]
     assert [r["id"] for r in replies] == ["a", "b", None, "c"]
@@ -216,12 +323,16 @@ def test_olex2_occupancies_carry_the_site_symmetry_and_parts_are_kept(shared_dat
     Mg to the core. FC p21c's PART 1/2 CF3 orientations keep every element."""
     hmamg = read_shelx(BENCHMARK / "XH_HMaMg" / "published.res").to_structure()
     snapshot = snapshot_of(hmamg, peaks=False)
-    assert next(s["occupancy"] for s in snapshot["sites"] if s["label"].upper() == "MG1") == pytest.approx(0.5)
+    assert next(
+        s["occupancy"] for s in snapshot["sites"] if s["label"].upper() == "MG1"
+    ) == pytest.approx(0.5)
     structure = structure_from_snapshot(snapshot)
     assert all(site.occupancy == pytest.approx(1.0) for site in structure.sites)
     for name in ("XH_HMaMg", "FC_p21c"):  # the CIF: the .res repeats labels across residues
         published = read_cif(BENCHMARK / name / "model.cif").structure
-        result = answer(request("assign", {"structure": snapshot_of(published, peaks=False)}))["result"]
+        result = answer(request("assign", {"structure": snapshot_of(published, peaks=False)}))[
+            "result"
+        ]
         heavy = [s for s in published.sites if not is_hydrogen(s.element)]
         assert [s["element"] for s in result["sites"]] == [s.element for s in heavy], name
 
@@ -237,7 +348,9 @@ def test_atoms_in_residues_are_addressed_and_renamed_within_their_residue(shared
         site["label"], site["residue"] = label, int(residue or 0)
         if (label, site["residue"]) == ("O1", 2):
             site["label"], site["element"] = "N1", "N"
-    assert len({s["label"] for s in snapshot["sites"]}) < len(snapshot["sites"])  # labels repeat across residues
+    assert len({s["label"] for s in snapshot["sites"]}) < len(
+        snapshot["sites"]
+    )  # labels repeat across residues
     result = answer(request("assign", {"structure": snapshot}))["result"]
     assert [c for c in result["commands"] if c.startswith("name")] == ["name N1_2 O1"]
     assert {s["label"] for s in result["sites"]} >= {"O1", "O1_1", "O1_3", "O1_4", "C2_4", "N1_2"}
@@ -246,17 +359,28 @@ def test_atoms_in_residues_are_addressed_and_renamed_within_their_residue(shared
 
 def test_a_renamed_residue_atom_parks_within_its_residue():
     """A cycle inside residue 3 (C1_3 ↔ C2_3) parks on a spare label of residue 3."""
-    structure = Structure(cell=(10, 10, 10, 90, 90, 90), symops=["x,y,z"], sfac=["C"], unit=[2], sites=[
-        Site("C1_3", "C", (0.1, 0.1, 0.1)), Site("C2_3", "C", (0.3, 0.1, 0.1))])
-    assignment = Assignment("plan", [SiteAssignment(0, "C1_3", "C", "C2_3"), SiteAssignment(1, "C2_3", "C", "C1_3")])
+    structure = Structure(
+        cell=(10, 10, 10, 90, 90, 90),
+        symops=["x,y,z"],
+        sfac=["C"],
+        unit=[2],
+        sites=[Site("C1_3", "C", (0.1, 0.1, 0.1)), Site("C2_3", "C", (0.3, 0.1, 0.1))],
+    )
+    assignment = Assignment(
+        "plan", [SiteAssignment(0, "C1_3", "C", "C2_3"), SiteAssignment(1, "C2_3", "C", "C1_3")]
+    )
     commands = olex2_commands(structure, assignment, [])
     assert commands == ["name C1_3 C999", "name C2_3 C1", "name C999_3 C2"]
 
 
 @pytest.mark.parametrize("residue", [-1, 1.5, "2", True])
 def test_a_bad_residue_number_names_the_site(residue):
-    snapshot = {"cell": [10, 10, 10, 90, 90, 90], "sfac": ["C"], "unit": [1],
-                "sites": [{"label": "C1", "element": "C", "frac": [0, 0, 0], "residue": residue}]}
+    snapshot = {
+        "cell": [10, 10, 10, 90, 90, 90],
+        "sfac": ["C"],
+        "unit": [1],
+        "sites": [{"label": "C1", "element": "C", "frac": [0, 0, 0], "residue": residue}],
+    }
     reply = answer(request("assign", {"structure": snapshot}))
     assert reply["error"]["code"] == "bad-snapshot" and "C1" in reply["error"]["message"]
 
@@ -264,15 +388,29 @@ def test_a_bad_residue_number_names_the_site(residue):
 def test_a_bug_answers_internal_and_the_service_goes_on(monkeypatch, capsys):
     """Defence in depth behind the schema: any exception in a handler is an `internal` reply
     (its traceback in the log), never the end of the process."""
+
     def broken(*_):
         raise AttributeError("'list' object has no attribute 'get'")
 
     monkeypatch.setattr("crystalx_core.service.assign_result", broken)
     snapshot = {"cell": CELL, "sites": [{"label": "C1", "element": "C", "frac": [0.1, 0.2, 0.3]}]}
     stdout = io.BytesIO()
-    assert serve(io.BytesIO(request("assign", {"structure": snapshot}, id_=1) + b"\n" + request("ping", id_=2)
-                            + b"\n"), stdout) == 0
+    assert (
+        serve(
+            io.BytesIO(
+                request("assign", {"structure": snapshot}, id_=1)
+                + b"\n"
+                + request("ping", id_=2)
+                + b"\n"
+            ),
+            stdout,
+        )
+        == 0
+    )
     replies = [json.loads(line) for line in stdout.getvalue().splitlines()]
-    assert replies[0]["error"] == {"code": "internal", "message": "AttributeError: 'list' object has no attribute 'get'"}
+    assert replies[0]["error"] == {
+        "code": "internal",
+        "message": "AttributeError: 'list' object has no attribute 'get'",
+    }
     assert replies[1]["id"] == 2 and "result" in replies[1]
     assert "Traceback" in capsys.readouterr().err

@@ -1,4 +1,5 @@
 """SHELX .ins/.res reading and writing on every real file we have, and bad input at the door."""
+
 import json
 from dataclasses import replace
 
@@ -16,8 +17,9 @@ from tests.conftest import BENCHMARK, CORPUS
 
 RES_ENTRIES = sorted(p.parent.name for p in BENCHMARK.glob("*/published.res"))
 ALL_ENTRIES = sorted(p.parent.name for p in BENCHMARK.glob("*/source.json"))
-EMBEDDED_RES = sorted(p.name for p in CORPUS.glob("*.cif")
-                      if "_shelx_res_file" in p.read_text(encoding="latin-1"))
+EMBEDDED_RES = sorted(
+    p.name for p in CORPUS.glob("*.cif") if "_shelx_res_file" in p.read_text(encoding="latin-1")
+)
 
 
 def _source(entry):
@@ -51,6 +53,7 @@ def _normalised(text, skip=("AFIX 0", "PART 0")):
 
 # --- real files --------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("entry", RES_ENTRIES)
 def test_published_res_round_trip_and_contents(shared_data, entry):
     path = BENCHMARK / entry / "published.res"
@@ -80,9 +83,17 @@ def test_embedded_res_round_trip(shared_data, name):
     shelx = parse_shelx(text, str(cif))
     assert shelx.render() == text
     block = gemmi.cif.read(str(cif)).sole_block()
-    cell = [gemmi.cif.as_number(block.find_value(tag)) for tag in (
-        "_cell_length_a", "_cell_length_b", "_cell_length_c",
-        "_cell_angle_alpha", "_cell_angle_beta", "_cell_angle_gamma")]
+    cell = [
+        gemmi.cif.as_number(block.find_value(tag))
+        for tag in (
+            "_cell_length_a",
+            "_cell_length_b",
+            "_cell_length_c",
+            "_cell_angle_alpha",
+            "_cell_angle_beta",
+            "_cell_angle_gamma",
+        )
+    ]
     structure = shelx.to_structure()
     assert structure.cell == pytest.approx(cell, abs=1e-3)
     assert _non_h_atoms(structure)
@@ -99,8 +110,15 @@ def test_riding_hydrogens_afix_part_and_free_variables(shared_data):
     fv2, fv3 = shelx.fvars[1:3]  # O1 four more times in RESI CCF3/CF3 with sof 21/-21/31/-31
     o1 = [s for s in sites if s.label.split("_")[0] == "O1"]
     assert sorted(s.occupancy for s in o1 if s.part) == pytest.approx(
-        sorted([fv2, 1 - fv2, fv3, 1 - fv3]))
-    assert [(s.label, s.part) for s in o1] == [("O1", 0), ("O1_1", 1), ("O1_2", 2), ("O1_3", 1), ("O1_4", 2)]
+        sorted([fv2, 1 - fv2, fv3, 1 - fv3])
+    )
+    assert [(s.label, s.part) for s in o1] == [
+        ("O1", 0),
+        ("O1_1", 1),
+        ("O1_2", 2),
+        ("O1_3", 1),
+        ("O1_4", 2),
+    ]
 
 
 def test_residues_give_unique_addresses_and_are_written_back_as_they_were(shared_data):
@@ -114,14 +132,20 @@ def test_residues_give_unique_addresses_and_are_written_back_as_they_were(shared
     labels = [s.label for s in structure.sites]
     assert len(set(labels)) == len(labels)
     assert {"C2", "C2_1", "C2_2", "C2_3", "C2_4"} <= set(labels)
+
     def atoms_and_residues(text):
-        return [line.split()[0] if not line.startswith("RESI") else line.strip() for line in text.splitlines()
-                if line[:1].isalpha() and line.split()[0].upper() not in ("PART", "AFIX")]
+        return [
+            line.split()[0] if not line.startswith("RESI") else line.strip()
+            for line in text.splitlines()
+            if line[:1].isalpha() and line.split()[0].upper() not in ("PART", "AFIX")
+        ]
 
     written = render_with_sites(shelx, structure, keep_peaks=True)
     assert atoms_and_residues(written) == atoms_and_residues(path.read_text())
     fresh = new_ins_text(structure)  # residues last, one RESI line each: smtbx reads it so too
-    assert [line for line in fresh.splitlines() if line.startswith("RESI")] == [f"RESI {n} RES" for n in range(1, 5)]
+    assert [line for line in fresh.splitlines() if line.startswith("RESI")] == [
+        f"RESI {n} RES" for n in range(1, 5)
+    ]
     back = parse_shelx(fresh, "fresh.ins").to_structure()
     assert sorted(s.label for s in back.sites) == sorted(s.label for s in structure.atoms)
 
@@ -152,8 +176,15 @@ def test_render_with_relabelled_sites(shared_data, entry):
             continue
         sites.append(replace(site, label="Z" + site.label[-3:]) if site.element == "O" else site)
         if site.element == "C" and not site.part:  # a new riding H after every ordered C
-            sites.append(Site(label="H" + site.label[-3:], element="H", frac=site.frac,
-                              u_iso=1.2 * site.u_iso, afix=13))
+            sites.append(
+                Site(
+                    label="H" + site.label[-3:],
+                    element="H",
+                    frac=site.frac,
+                    u_iso=1.2 * site.u_iso,
+                    afix=13,
+                )
+            )
     groups = [(13, [s.label for s in sites] * 3), (137, ["C1"])]
     text = render_with_sites(shelx, structure.with_sites(sites), hfix_groups=groups)
 
@@ -165,8 +196,11 @@ def test_render_with_relabelled_sites(shared_data, entry):
     assert all(len(line) <= 80 for line in lines if line not in original)
 
     # every instruction outside the atom list, in order; AFIX/PART are regenerated
-    kept = [line.text for line in shelx.lines
-            if not isinstance(line, AtomLine) and line.keyword not in ("AFIX", "PART")]
+    kept = [
+        line.text
+        for line in shelx.lines
+        if not isinstance(line, AtomLine) and line.keyword not in ("AFIX", "PART")
+    ]
     position = 0
     for chunk in kept:
         position = text.index(chunk, position) + len(chunk)
@@ -193,21 +227,38 @@ def _structure_from_cif(path):
     small = gemmi.read_small_structure(str(path))
     ops = list(small.symops) or [op.triplet() for op in small.spacegroup.operations()]
     symops = full_operator_list(space_group_from_operators(ops))
-    sites = [Site(label=s.label, element=s.element.name, frac=tuple(s.fract.tolist()),
-                  occupancy=s.occ, u_iso=s.u_iso if s.u_iso > 0 else 0.05, part=s.disorder_group)
-             for s in small.sites]
+    sites = [
+        Site(
+            label=s.label,
+            element=s.element.name,
+            frac=tuple(s.fract.tolist()),
+            occupancy=s.occ,
+            u_iso=s.u_iso if s.u_iso > 0 else 0.05,
+            part=s.disorder_group,
+        )
+        for s in small.sites
+    ]
     sfac = sorted({s.element for s in sites}, key=lambda el: (el != "C", el != "H", el))
     unit = [float(len(symops) * sum(s.occupancy for s in sites if s.element == el)) for el in sfac]
     c = small.cell
-    return Structure(cell=(c.a, c.b, c.c, c.alpha, c.beta, c.gamma), symops=symops, sites=sites,
-                     sfac=sfac, unit=unit, title=path.parent.name)
+    return Structure(
+        cell=(c.a, c.b, c.c, c.alpha, c.beta, c.gamma),
+        symops=symops,
+        sites=sites,
+        sfac=sfac,
+        unit=unit,
+        title=path.parent.name,
+    )
 
 
 @pytest.mark.parametrize("entry", ALL_ENTRIES)
 def test_new_ins_text_round_trip(shared_data, entry):
     res = BENCHMARK / entry / "published.res"
-    structure = (read_shelx(res).to_structure() if res.exists()
-                 else _structure_from_cif(BENCHMARK / entry / "model.cif"))
+    structure = (
+        read_shelx(res).to_structure()
+        if res.exists()
+        else _structure_from_cif(BENCHMARK / entry / "model.cif")
+    )
     text = new_ins_text(structure)
     back = parse_shelx(text, "new.ins").to_structure()
     assert back.cell == pytest.approx(structure.cell, abs=1e-6)
@@ -221,10 +272,16 @@ def test_new_ins_text_round_trip(shared_data, entry):
 
 
 def test_new_ins_text_writes_peaks_only_when_asked():
-    structure = Structure(cell=(5, 6, 7, 90, 100, 90), symops=["x,y,z", "-x,y+1/2,-z"],
-                          sfac=["C"], unit=[4],
-                          sites=[Site("C1", "C", (0.1, 0.2, 0.3)),
-                                 Site("Q1", None, (0.4, 0.5, 0.6), peak_height=2.5)])
+    structure = Structure(
+        cell=(5, 6, 7, 90, 100, 90),
+        symops=["x,y,z", "-x,y+1/2,-z"],
+        sfac=["C"],
+        unit=[4],
+        sites=[
+            Site("C1", "C", (0.1, 0.2, 0.3)),
+            Site("Q1", None, (0.4, 0.5, 0.6), peak_height=2.5),
+        ],
+    )
     assert [s.label for s in parse_shelx(new_ins_text(structure)).to_structure().sites] == ["C1"]
     back = parse_shelx(new_ins_text(structure, ["L.S. 4"], keep_peaks=True)).to_structure()
     assert back.sites[1].is_peak and back.sites[1].peak_height == pytest.approx(2.5)
@@ -232,19 +289,23 @@ def test_new_ins_text_writes_peaks_only_when_asked():
 
 # --- small files: parsing rules ------------------------------------------------------------
 
-HEADER = ("TITL test\nCELL 0.71073 10 11 12 90 95 90\nZERR 4 0 0 0 0 0 0\nLATT 1\n"
-          "SYMM -X, 1/2+Y, 1/2-Z\nSFAC C H O\nUNIT 8 8 4\n")
+HEADER = (
+    "TITL test\nCELL 0.71073 10 11 12 90 95 90\nZERR 4 0 0 0 0 0 0\nLATT 1\n"
+    "SYMM -X, 1/2+Y, 1/2-Z\nSFAC C H O\nUNIT 8 8 4\n"
+)
 
 
 def test_continuation_comments_fragments_and_trailer():
-    text = (HEADER + "REM a remark ending in =\n"
-            "FVAR 1.0 0.7\nFRAG 17 1 1 1 90 90 90\nC1 1 0 0 0\nFEND\n"
-            "O1 3 0.1 0.2 0.3 21.0 0.02 0.03 = ! comment\n"
-            "   0.04 0.001 0.002 0.003\n"
-            "PART 1 -21\nC2 1 10.5 0.25 -0.1 ! no sof: PART gives -21\nPART 0\n"
-            "AFIX 23\nH2A 2 0.1 0.1 0.1 11 -1.5\nAFIX 0\n"
-            "FOOB 1.5 2 3 4 5 is not an atom\n"
-            "HKLF 4\nEND\nQ1 1 0.5 0.5 0.5 11 0.05 1.2\n")
+    text = (
+        HEADER + "REM a remark ending in =\n"
+        "FVAR 1.0 0.7\nFRAG 17 1 1 1 90 90 90\nC1 1 0 0 0\nFEND\n"
+        "O1 3 0.1 0.2 0.3 21.0 0.02 0.03 = ! comment\n"
+        "   0.04 0.001 0.002 0.003\n"
+        "PART 1 -21\nC2 1 10.5 0.25 -0.1 ! no sof: PART gives -21\nPART 0\n"
+        "AFIX 23\nH2A 2 0.1 0.1 0.1 11 -1.5\nAFIX 0\n"
+        "FOOB 1.5 2 3 4 5 is not an atom\n"
+        "HKLF 4\nEND\nQ1 1 0.5 0.5 0.5 11 0.05 1.2\n"
+    )
     shelx = parse_shelx(text)
     assert shelx.render() == text
     sites = shelx.to_structure().sites
@@ -259,10 +320,14 @@ def test_continuation_comments_fragments_and_trailer():
 
 
 def test_long_form_sfac_q_peaks_and_crlf():
-    text = (HEADER.replace("SFAC C H O\nUNIT 8 8 4\n",
-                           "SFAC C H\nSFAC Cl 9.5 1.0 7.4 0.5 6.2 26 1.6 68 -9.6 =\n"
-                           "   0.15 0.16 11.3 1.0 35.45\nUNIT 8 8 4\n")
-            + "CL1 3 0.1 0.2 0.3 11 0.03\nQ1 1 0.2 0.3 0.4 11 0.05 1.75\nHKLF 4\nEND\n")
+    text = (
+        HEADER.replace(
+            "SFAC C H O\nUNIT 8 8 4\n",
+            "SFAC C H\nSFAC Cl 9.5 1.0 7.4 0.5 6.2 26 1.6 68 -9.6 =\n"
+            "   0.15 0.16 11.3 1.0 35.45\nUNIT 8 8 4\n",
+        )
+        + "CL1 3 0.1 0.2 0.3 11 0.03\nQ1 1 0.2 0.3 0.4 11 0.05 1.75\nHKLF 4\nEND\n"
+    )
     text = text.replace("\n", "\r\n")
     shelx = parse_shelx(text)
     assert shelx.render() == text and shelx.newline == "\r\n"
@@ -306,16 +371,42 @@ BAD_SHELX = {
     "not_a_group": (HEADER.replace("-X, 1/2+Y, 1/2-Z", "Y, Y, Z"), 5, "space group"),
     "bad_translation": (HEADER.replace("1/2+Y", "1/5+Y"), 5, "symmetry operator"),
     "bad_latt": (HEADER.replace("LATT 1", "LATT 9"), 4, "LATT"),
-    "wavelength_zero": (HEADER.replace("CELL 0.71073", "CELL 0.0"), 2,
-                        "CELL: wavelength 0 Å must be in (0, 10] (CELL gives the wavelength first, then a b c "
-                        "alpha beta gamma)"),
-    "negative_unit": (HEADER.replace("UNIT 8 8 4", "UNIT 8 -8 4"), 7, "UNIT: negative atom count in '8 -8 4'"),
-    "temp_huge": (HEADER + "TEMP 1e300\n", 8, "TEMP 1e+300 °C is outside -273.15..1500 °C (SHELX gives it in °C)"),
-    "temp_below_zero_kelvin": (HEADER + "TEMP -500\n", 8, "TEMP -500 °C is outside -273.15..1500 °C"),
-    "negative_sof": (HEADER + "C1 1 0.1 0.2 0.3 -1.0 0.05\n", 8, "atom C1: occupancy (sof) -1 is negative"),
-    "negative_uiso": (HEADER + "C1 1 0.1 0.2 0.3 11.0 -0.2\n", 8,
-                      "atom C1: Uiso -0.2 Å² is negative (riding H take -0.5..-5)"),
-    "short_hklf_matrix": (HEADER + "HKLF 4 1 1 0 0 0 1\n", 8, "HKLF n s r11..r33: the matrix needs nine numbers"),
+    "wavelength_zero": (
+        HEADER.replace("CELL 0.71073", "CELL 0.0"),
+        2,
+        "CELL: wavelength 0 Å must be in (0, 10] (CELL gives the wavelength first, then a b c "
+        "alpha beta gamma)",
+    ),
+    "negative_unit": (
+        HEADER.replace("UNIT 8 8 4", "UNIT 8 -8 4"),
+        7,
+        "UNIT: negative atom count in '8 -8 4'",
+    ),
+    "temp_huge": (
+        HEADER + "TEMP 1e300\n",
+        8,
+        "TEMP 1e+300 °C is outside -273.15..1500 °C (SHELX gives it in °C)",
+    ),
+    "temp_below_zero_kelvin": (
+        HEADER + "TEMP -500\n",
+        8,
+        "TEMP -500 °C is outside -273.15..1500 °C",
+    ),
+    "negative_sof": (
+        HEADER + "C1 1 0.1 0.2 0.3 -1.0 0.05\n",
+        8,
+        "atom C1: occupancy (sof) -1 is negative",
+    ),
+    "negative_uiso": (
+        HEADER + "C1 1 0.1 0.2 0.3 11.0 -0.2\n",
+        8,
+        "atom C1: Uiso -0.2 Å² is negative (riding H take -0.5..-5)",
+    ),
+    "short_hklf_matrix": (
+        HEADER + "HKLF 4 1 1 0 0 0 1\n",
+        8,
+        "HKLF n s r11..r33: the matrix needs nine numbers",
+    ),
 }
 
 
@@ -334,8 +425,9 @@ def test_bad_shelx_input_names_file_and_line(tmp_path, case):
     assert path.read_bytes() == before
 
 
-@pytest.mark.parametrize("data", [bytes(range(256)) * 8, b"\x89PNG\r\n\x1a\n" + b"\xff" * 500,
-                                  b"\x8b\xf3\xa0" * 100])
+@pytest.mark.parametrize(
+    "data", [bytes(range(256)) * 8, b"\x89PNG\r\n\x1a\n" + b"\xff" * 500, b"\x8b\xf3\xa0" * 100]
+)
 def test_binary_garbage_is_an_input_error(tmp_path, data):
     path = tmp_path / "garbage.res"
     path.write_bytes(data)
@@ -352,20 +444,42 @@ def test_missing_file_is_an_input_error(tmp_path):
 
 def test_a_label_repeated_within_a_residue_is_a_one_line_error(shared_data, tmp_path):
     path = tmp_path / "twice.res"
-    path.write_text((BENCHMARK / "FC_sucrose" / "published.res").read_text().replace("\nC2 ", "\nC1 ", 1))
+    path.write_text(
+        (BENCHMARK / "FC_sucrose" / "published.res").read_text().replace("\nC2 ", "\nC1 ", 1)
+    )
     with pytest.raises(InputError, match=r"atom C1 repeats the label of line \d+"):
         read_shelx(path)
 
 
 REFUSED = {
-    "twin": ("TWIN -1 0 0 0 -1 0 0 0 -1 2\nBASF 0.3\nHKLF 4\n", "TWIN", 8,
-             "TWIN: twinned refinement (twin law and BASF fractions); CrystalX refines untwinned X-ray HKLF 4 "
-             "(or 3) data only (refine this one in SHELXL or Olex2)"),
-    "hklf5": ("BASF 0.3\nHKLF 5\n", "HKLF", 9, "HKLF: twin data (HKLF 5 components); CrystalX refines"),
-    "hklf2": ("HKLF 2\n", "HKLF", 8, "HKLF: Laue data with a wavelength per reflection; CrystalX refines"),
+    "twin": (
+        "TWIN -1 0 0 0 -1 0 0 0 -1 2\nBASF 0.3\nHKLF 4\n",
+        "TWIN",
+        8,
+        "TWIN: twinned refinement (twin law and BASF fractions); CrystalX refines untwinned X-ray "
+        "HKLF 4 "
+        "(or 3) data only (refine this one in SHELXL or Olex2)",
+    ),
+    "hklf5": (
+        "BASF 0.3\nHKLF 5\n",
+        "HKLF",
+        9,
+        "HKLF: twin data (HKLF 5 components); CrystalX refines",
+    ),
+    "hklf2": (
+        "HKLF 2\n",
+        "HKLF",
+        8,
+        "HKLF: Laue data with a wavelength per reflection; CrystalX refines",
+    ),
     "neut": ("NEUT\nHKLF 4\n", "NEUT", 8, "NEUT: neutron scattering lengths; CrystalX refines"),
-    "neutron_sfac": ("HKLF 4\n", "SFAC", 7, "SFAC O gives a scattering length, not X-ray form factor coefficients "
-                    "(neutron data); CrystalX refines X-ray data only"),
+    "neutron_sfac": (
+        "HKLF 4\n",
+        "SFAC",
+        7,
+        "SFAC O gives a scattering length, not X-ray form factor coefficients "
+        "(neutron data); CrystalX refines X-ray data only",
+    ),
 }
 
 
@@ -375,7 +489,9 @@ def test_data_crystalx_cannot_refine_is_refused_naming_the_instruction(case):
     extra, keyword, line, message = REFUSED[case]
     header = HEADER
     if case == "neutron_sfac":  # a1..b4 zero, c = the coherent scattering length (fm / 10)
-        header = header.replace("SFAC C H O\n", "SFAC C H\nSFAC O 0 0 0 0 0 0 0 0 0.5803 0 0 0.0002 0.66 16.0\n")
+        header = header.replace(
+            "SFAC C H O\n", "SFAC C H\nSFAC O 0 0 0 0 0 0 0 0 0.5803 0 0 0.0002 0.66 16.0\n"
+        )
     shelx = parse_shelx(header + extra + "END\n", "x.ins")
     with pytest.raises(InputError) as caught:
         shelx.reflection_format()
@@ -387,7 +503,9 @@ def test_hklf_4_and_3_with_scale_matrix_and_basf_are_read_as_written():
     shelx = parse_shelx(HEADER + "BASF 0.9\nHKLF -3 2 0 1 0 1 0 0 0 0 -1\nEND\n", "x.ins")
     hklf = shelx.reflection_format()
     assert (hklf.code, hklf.scale, hklf.matrix) == (3, 2.0, ((0, 1, 0), (1, 0, 0), (0, 0, -1)))
-    assert hklf.notes == ("BASF (line 8): batch scale factors are not refined; every batch shares one scale",)
+    assert hklf.notes == (
+        "BASF (line 8): batch scale factors are not refined; every batch shares one scale",
+    )
     plain = parse_shelx(HEADER + "HKLF 4 1 1 0 0 0 1 0 0 0 1\nEND\n").reflection_format()
     assert (plain.code, plain.scale, plain.matrix, plain.notes) == (4, 1.0, None, ())
     assert parse_shelx(HEADER + "END\n").reflection_format().code == 4
@@ -396,7 +514,10 @@ def test_hklf_4_and_3_with_scale_matrix_and_basf_are_read_as_written():
 def test_values_shelxl_accepts_are_kept():
     """A slightly negative Uiso (a real refinement's non-positive-definite atom), TEMP -273 and a
     zero UNIT count are read; they are not typos."""
-    text = HEADER.replace("UNIT 8 8 4", "UNIT 8 0 4") + "TEMP -273\nC1 1 0.1 0.2 0.3 11.0 -0.01\nHKLF 4\nEND\n"
+    text = (
+        HEADER.replace("UNIT 8 8 4", "UNIT 8 0 4")
+        + "TEMP -273\nC1 1 0.1 0.2 0.3 11.0 -0.01\nHKLF 4\nEND\n"
+    )
     structure = parse_shelx(text).to_structure()
     assert structure.temperature_c == -273 and structure.unit == [8, 0, 4]
     assert structure.sites[0].u_iso == -0.01

@@ -1,5 +1,6 @@
 """A wrong solution is never reported as a success: the verdict on the final R1, the exit
 code and the JSON, and structure completion from the difference map."""
+
 import json
 from dataclasses import replace
 
@@ -18,7 +19,12 @@ from crystalx_core.pipeline import POOR_R1, solve_job, verdict
 
 from .conftest import BENCHMARK
 
-P21212 = ["x,y,z", "-x,-y,z", "-x+1/2,y+1/2,-z", "x+1/2,-y+1/2,-z"]  # one screw axis short of the truth
+P21212 = [
+    "x,y,z",
+    "-x,-y,z",
+    "-x+1/2,y+1/2,-z",
+    "x+1/2,-y+1/2,-z",
+]  # one screw axis short of the truth
 
 
 def test_verdict_on_the_final_r1():
@@ -33,7 +39,11 @@ def alanine(shared_data):
     """Published L-alanine (P2₁2₁2₁, 6 non-H atoms) and Fo² simulated from it to 0.9 Å."""
     truth = read_cif(BENCHMARK / "XH_alanine" / "model.cif").structure
     indices, observed, sigmas = simulate_reflections(to_xray_structure(truth), 0.9, 7)
-    return truth, Reflections(indices, observed, sigmas, None, "alanine.hkl"), (indices, observed, sigmas)
+    return (
+        truth,
+        Reflections(indices, observed, sigmas, None, "alanine.hkl"),
+        (indices, observed, sigmas),
+    )
 
 
 def test_a_wrong_space_group_ends_as_no_solution_with_its_own_exit_code(alanine, tmp_path, capsys):
@@ -44,18 +54,26 @@ def test_a_wrong_space_group_ends_as_no_solution_with_its_own_exit_code(alanine,
     start.symops = P21212
     (tmp_path / "ala.ins").write_text(new_ins_text(start))
     (tmp_path / "ala.hkl").write_text(hkl_text(*arrays))
-    assert main(["solve", str(tmp_path / "ala.ins"), str(tmp_path / "ala.hkl"), "--json"]) == EXIT_POOR
+    assert (
+        main(["solve", str(tmp_path / "ala.ins"), str(tmp_path / "ala.hkl"), "--json"]) == EXIT_POOR
+    )
     captured = capsys.readouterr()
     report = json.loads(captured.out)
     assert report["success"] is False and report["refinement"]["r1"] > 0.10
     assert report["failure"].startswith(f"final R1 {report['refinement']['r1']:.4f} is over")
     assert "crystalx: no solution: final R1" in captured.err
     runs = report["solution"]["runs"]
-    assert len(runs) == 3 and len({run["settings"] for run in runs}) == 3  # other settings each time
+    assert (
+        len(runs) == 3 and len({run["settings"] for run in runs}) == 3
+    )  # other settings each time
     assert report["solution"]["attempts"] in [run["attempt"] for run in runs]
     kept = [cycle for cycle in report["solution"]["completion_cycles"] if cycle["kept"]]
-    assert min(run["r1_isotropic"] for run in runs) == kept[-1]["r1_isotropic"]  # the best run is the one kept
-    assert any(note.startswith("charge flipping: 3 solutions completed") for note in report["notes"])
+    assert (
+        min(run["r1_isotropic"] for run in runs) == kept[-1]["r1_isotropic"]
+    )  # the best run is the one kept
+    assert any(
+        note.startswith("charge flipping: 3 solutions completed") for note in report["notes"]
+    )
 
 
 def test_halved_unit_is_never_a_false_success(alanine):
@@ -75,10 +93,17 @@ def test_completion_adds_the_atoms_a_solution_missed(alanine):
     refined half model shows them, and the cycles put them back while R1 drops."""
     truth, reflections, _ = alanine
     heavy = [s for s in truth.sites if not is_hydrogen(s.element)]
-    peaks = truth.with_sites([replace(s, element=None, label=f"Q{k + 1}", peak_height=10.0, u_aniso=None)
-                              for k, s in enumerate(heavy[:3])])
+    peaks = truth.with_sites(
+        [
+            replace(s, element=None, label=f"Q{k + 1}", peak_height=10.0, u_aniso=None)
+            for k, s in enumerate(heavy[:3])
+        ]
+    )
     completion = complete(peaks, reflections, "model", 10)
     assert match_sites(truth, completion.stage.refined.structure).n_found == len(heavy)
     assert sum(c.added for c in completion.cycles[1:] if c.kept) >= 3
     assert completion.cycles[-1].r1 < completion.cycles[0].r1 or not completion.cycles[-1].kept
-    assert "structure completion from the difference map: first assignment 3 atoms" in completion.note()
+    assert (
+        "structure completion from the difference map: first assignment 3 atoms"
+        in completion.note()
+    )

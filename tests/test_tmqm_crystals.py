@@ -1,4 +1,5 @@
 """tmQM complexes packed into crystals for training (crystalx_core.training.atoms.tmqm)."""
+
 from itertools import islice
 
 import gemmi
@@ -17,6 +18,7 @@ def molecules():
     if not TMQM.is_file():
         pytest.skip("../shared/data/tmqm is not beside the checkout")
     from crystalx_core.training.atoms.tmqm import read_molecules
+
     return list(islice(read_molecules(TMQM), 3))
 
 
@@ -29,6 +31,7 @@ def test_entries_are_read_with_charge_and_h(molecules):
 
 def test_packed_crystals_are_dense_without_clashes(molecules):
     from crystalx_core.training.atoms.tmqm import CONTACT, SPACE_GROUPS, crystal, packing_ratio
+
     for molecule in molecules[:2]:  # a cation with its counter-ion, a neutral complex
         structure = crystal(molecule, np.random.default_rng(5))
         assert structure.title.split(" packed in ")[1] in SPACE_GROUPS
@@ -39,20 +42,30 @@ def test_packed_crystals_are_dense_without_clashes(molecules):
         for i, near in enumerate(neighbours(structure, 3.5)):
             for c in near:
                 own = np.allclose(c.cart_j, structure.cartesian(structure.sites[c.j].frac))
-                limit = CONTACT * (gemmi.Element(structure.sites[i].element).vdw_r
-                                   + gemmi.Element(structure.sites[c.j].element).vdw_r)
+                limit = CONTACT * (
+                    gemmi.Element(structure.sites[i].element).vdw_r
+                    + gemmi.Element(structure.sites[c.j].element).vdw_r
+                )
                 assert own or c.distance >= limit - 1e-6, (molecule.code, i, c.j, c.distance)
         assert n == len({s.label for s in structure.sites})
 
 
 def test_x_h_are_shortened_to_riding_distances(molecules):
     from crystalx_core.training.atoms.tmqm import xray_hydrogens
+
     molecule = molecules[0]
     before = _x_h(molecule.elements, molecule.xyz)
     after = _x_h(molecule.elements, xray_hydrogens(molecule.elements, molecule.xyz, -150.0))
     assert min(before["C"]) > 1.07 and min(before["N"]) > 1.0  # relaxed (GFN2-xTB) lengths
-    assert np.allclose(sorted(set(np.round(after["C"], 3))), [0.99])  # CH2 of the ethylenediamine-like chains at -150 °C
-    assert set(np.round(after["N"], 3)) <= {0.93, 0.92, 0.91, 0.88}  # NH3 0.91, NH2 0.92, NH 0.93 (+0.02 when cold)
+    assert np.allclose(
+        sorted(set(np.round(after["C"], 3))), [0.99]
+    )  # CH2 of the ethylenediamine-like chains at -150 °C
+    assert set(np.round(after["N"], 3)) <= {
+        0.93,
+        0.92,
+        0.91,
+        0.88,
+    }  # NH3 0.91, NH2 0.92, NH 0.93 (+0.02 when cold)
 
 
 def _x_h(elements, xyz):
@@ -65,13 +78,23 @@ def _x_h(elements, xyz):
     return found
 
 
-def test_a_build_in_parts_gives_training_examples_that_compact_losslessly(molecules, tmp_path, shared_data):
+def test_a_build_in_parts_gives_training_examples_that_compact_losslessly(
+    molecules, tmp_path, shared_data
+):
     """Two complexes through dataset.build (maps, peaks, labels) into the training split; the
     compact copy without edge lists loads with the same edges."""
     from crystalx_core.training.atoms.dataset import build, save
     from crystalx_core.training.atoms.samples import compact, load
-    data, summary = build(SHARED / "corpus", 1, 0, take={"tmqm": "1:3"}, extra_augmentations=1,
-                          tmqm=TMQM, with_corpus=False)
+
+    data, summary = build(
+        SHARED / "corpus",
+        1,
+        0,
+        take={"tmqm": "1:3"},
+        extra_augmentations=1,
+        tmqm=TMQM,
+        with_corpus=False,
+    )
     assert summary.sources == {"tmqm": 2} and summary.structures == {"train": 2}
     heavy = data["train"]["heavy"]
     assert [s["name"] for s in heavy] == ["tmqm_ABAFOZ", "tmqm_ABAFUF"]
@@ -80,4 +103,6 @@ def test_a_build_in_parts_gives_training_examples_that_compact_losslessly(molecu
     compact([tmp_path / "part.pkl.gz"], tmp_path / "compact.pkl.gz")
     again = load(tmp_path / "compact.pkl.gz")["train"]["heavy"]
     for before, after in zip(heavy, again):
-        assert np.array_equal(before["edge_index"], after["edge_index"]) and np.array_equal(before["y"], after["y"])
+        assert np.array_equal(before["edge_index"], after["edge_index"]) and np.array_equal(
+            before["y"], after["y"]
+        )

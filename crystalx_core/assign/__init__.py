@@ -1,4 +1,5 @@
 """Where a peak becomes an element: method dispatch and applying an answer to a structure."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -9,9 +10,13 @@ from crystalx_core.errors import CrystalXError, InputError
 from crystalx_core.structure import Structure
 
 METHODS = ("auto", "model", "baseline")
-MAX_SITES = 20_000  # peaks per asymmetric unit; far beyond any small molecule, bounds memory and time
+MAX_SITES = (
+    20_000  # peaks per asymmetric unit; far beyond any small molecule, bounds memory and time
+)
 MAX_SITES_PER_A3 = 1.0  # crystals hold about 0.1 atoms per Å³; ten times that is overlapping junk
-MAX_MULTIPLICITY_WORK = 50_000_000  # sites × operators²: the pairwise image comparison stays under a second
+MAX_MULTIPLICITY_WORK = (
+    50_000_000  # sites × operators²: the pairwise image comparison stays under a second
+)
 
 
 def resolve_method(method: str) -> str:
@@ -22,6 +27,7 @@ def resolve_method(method: str) -> str:
     if method != "auto":
         return method
     from crystalx_core.runtime import require_models
+
     require_models(("heavy", "hydrogen"), "--method baseline")
     return "model"
 
@@ -31,8 +37,10 @@ def assign(structure: Structure, method: str = "auto") -> Assignment:
     if not [s for s in structure.sites if not is_hydrogen(s.element)]:
         raise InputError("no peaks or atoms to assign", structure.source)
     if len(structure.sites) > MAX_SITES:
-        raise InputError(f"{len(structure.sites)} sites: CrystalX assigns at most {MAX_SITES} per structure",
-                         structure.source)
+        raise InputError(
+            f"{len(structure.sites)} sites: CrystalX assigns at most {MAX_SITES} per structure",
+            structure.source,
+        )
     _check_density(structure)
     if resolve_method(method) == "model":
         from crystalx_core.assign.model import assign_model as run
@@ -48,13 +56,16 @@ def unit_left_to_assign(structure: Structure) -> Structure:
     if not any(site.mixed for site in structure.sites):
         return structure
     from crystalx_core.geometry import site_multiplicities
+
     held: dict[str, float] = {}
     for site, multiplicity in zip(structure.sites, site_multiplicities(structure)):
         for atom in site.mixed:
             held[atom.element] = held.get(atom.element, 0.0) + atom.occupancy * multiplicity
     left = [(el, n - held.get(el, 0.0)) for el, n in zip(structure.sfac, structure.unit)]
     sites_elements = {site.element for site in structure.sites}
-    kept = [(el, max(n, 0.0)) for el, n in left if n > 1e-6 or el in sites_elements or el not in held]
+    kept = [
+        (el, max(n, 0.0)) for el, n in left if n > 1e-6 or el in sites_elements or el not in held
+    ]
     return replace(structure, sfac=[el for el, _ in kept], unit=[n for _, n in kept])
 
 
@@ -68,6 +79,7 @@ def _mixed_sites_kept(structure: Structure, answer: Assignment) -> Assignment:
             site.element, site.element_scores, pinned = given.element, {given.element: 1.0}, True
     if pinned:
         from crystalx_core.assign.labels import element_labels
+
         labels = element_labels(structure, {site.index: site.element for site in answer.sites})
         for site in answer.sites:
             site.new_label = labels[site.index]
@@ -80,13 +92,21 @@ def _check_density(structure: Structure) -> None:
     counted (NaCl in Fm-3m: 2 sites × 192 operators, but 8 atoms in 181 Å³)."""
     order, volume = len(structure.symops), structure.volume
     in_cell = len(structure.sites) * order
-    if in_cell / volume > MAX_SITES_PER_A3 and len(structure.sites) * order ** 2 <= MAX_MULTIPLICITY_WORK:
+    if (
+        in_cell / volume > MAX_SITES_PER_A3
+        and len(structure.sites) * order**2 <= MAX_MULTIPLICITY_WORK
+    ):
         from crystalx_core.geometry import site_multiplicities
+
         in_cell = sum(site_multiplicities(structure))
     if in_cell / volume > MAX_SITES_PER_A3:
-        raise InputError(f"{len(structure.sites)} sites give {in_cell} in the cell of {volume:.0f} Å³, "
-                         f"{in_cell / volume:.1f} per Å³ (at most {MAX_SITES_PER_A3:g}): is the cell or the peak "
-                         "list wrong?", structure.source)
+        raise InputError(
+            f"{len(structure.sites)} sites give {in_cell} in the cell of {volume:.0f} Å³, "
+            f"{in_cell / volume:.1f} per Å³ (at most {MAX_SITES_PER_A3:g}): is the cell or the "
+            "peak "
+            "list wrong?",
+            structure.source,
+        )
 
 
 HYDROGEN_METHODS = ("auto", "rules", "model")
@@ -97,25 +117,33 @@ def resolve_hydrogen_method(method: str) -> str:
     geometry rules' answer with each atom and beats them on the held-out corpus structures
     and the benchmark (MODEL_CARD.md, docs/benchmarks.md)."""
     if method not in HYDROGEN_METHODS:
-        raise CrystalXError(f"unknown hydrogen method {method!r} (choose from {', '.join(HYDROGEN_METHODS)})")
+        raise CrystalXError(
+            f"unknown hydrogen method {method!r} (choose from {', '.join(HYDROGEN_METHODS)})"
+        )
     if method != "auto":
         return method
     from crystalx_core.runtime import require_models
+
     require_models(("hydrogen",), "--hydrogens rules")
     return "model"
 
 
-def hydrogen_counts(structure: Structure, method: str = "auto") -> list[tuple[int, dict[int, float]]]:
+def hydrogen_counts(
+    structure: Structure, method: str = "auto"
+) -> list[tuple[int, dict[int, float]]]:
     """(H count, scores) for every non-H site of an assigned structure, in site order."""
     if resolve_hydrogen_method(method) == "model":
         from crystalx_core.assign.model import model_h_counts
+
         return model_h_counts(structure)
     from crystalx_core.assign.baseline import baseline_h_counts
+
     return [(n, {n: 1.0}) for n in baseline_h_counts(structure)]
 
 
 def apply_assignment(structure: Structure, assignment: Assignment) -> Structure:
     """Relabelled, retyped sites, one per site of the answer in its order (their original
     order); dropped peaks and old H removed."""
-    return structure.with_sites([structure.sites[s.index].with_element(s.element, s.new_label)
-                                 for s in assignment.sites])
+    return structure.with_sites(
+        [structure.sites[s.index].with_element(s.element, s.new_label) for s in assignment.sites]
+    )

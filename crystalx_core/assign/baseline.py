@@ -40,6 +40,7 @@ of those of the ordered corpus entries; bond shortening separates sp2 from sp3 C
 far better than bond angles do (angle rules alone: 95 % and 90 %).
 The baseline is not probabilistic: each answer gets score 1.0.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -67,11 +68,14 @@ class _Bond:
 def _height(site: Site) -> float:
     if site.peak_height is not None:
         return site.peak_height
-    return 0.0 if site.is_peak else atomic_number(site.element)  # a peak without a height ranks last
+    return (
+        0.0 if site.is_peak else atomic_number(site.element)
+    )  # a peak without a height ranks last
 
 
-def _drop_excess(structure: Structure, ranked: list[int], multiplicity: dict[int, int],
-                 expected: float) -> list[int]:
+def _drop_excess(
+    structure: Structure, ranked: list[int], multiplicity: dict[int, int], expected: float
+) -> list[int]:
     """Lowest peaks that the cell contents leave no room for (half a site of slack)."""
     held = sum(multiplicity.values())
     dropped = []
@@ -85,8 +89,9 @@ def _drop_excess(structure: Structure, ranked: list[int], multiplicity: dict[int
     return dropped
 
 
-def _hand_out(contents: dict[str, float], ranked: list[int],
-              multiplicity: dict[int, int]) -> dict[int, str]:
+def _hand_out(
+    contents: dict[str, float], ranked: list[int], multiplicity: dict[int, int]
+) -> dict[int, str]:
     """Site → element: heaviest to the highest, in proportion to the cell contents."""
     scale = sum(multiplicity[k] for k in ranked) / sum(contents.values())
     left = {el: n * scale for el, n in contents.items()}
@@ -103,8 +108,9 @@ def _hand_out(contents: dict[str, float], ranked: list[int],
 
 def assign_baseline(structure: Structure) -> Assignment:
     """Element, new label and H count for every kept non-H site, by the rules above."""
-    contents = {el: n for el, n in structure.cell_contents().items()
-                if not is_hydrogen(el) and n > 0}
+    contents = {
+        el: n for el, n in structure.cell_contents().items() if not is_hydrogen(el) and n > 0
+    }
     if not contents:
         raise InputError("SFAC/UNIT list no non-H atoms to assign", structure.source or None)
     heavy = [k for k, s in enumerate(structure.sites) if not is_hydrogen(s.element)]
@@ -117,13 +123,22 @@ def assign_baseline(structure: Structure) -> Assignment:
     elements = _hand_out(contents, kept, {k: multiplicity[k] for k in kept})
     labels = element_labels(structure, elements)
     order = sorted(kept)
-    named = structure.with_sites([structure.sites[k].with_element(elements[k], labels[k])
-                                  for k in order])
+    named = structure.with_sites(
+        [structure.sites[k].with_element(elements[k], labels[k]) for k in order]
+    )
     h_counts = baseline_h_counts(named)
-    sites = [SiteAssignment(
-        index=k, label=structure.sites[k].label, element=elements[k], new_label=labels[k],
-        element_scores={elements[k]: 1.0}, h_count=h, h_scores={h: 1.0})
-        for k, h in zip(order, h_counts)]
+    sites = [
+        SiteAssignment(
+            index=k,
+            label=structure.sites[k].label,
+            element=elements[k],
+            new_label=labels[k],
+            element_scores={elements[k]: 1.0},
+            h_count=h,
+            h_scores={h: 1.0},
+        )
+        for k, h in zip(order, h_counts)
+    ]
     return Assignment(method="baseline", sites=sites, dropped=sorted(dropped))
 
 
@@ -215,6 +230,15 @@ def _sulfur(centre: np.ndarray, bonds: list[_Bond]) -> int:
 
 
 # Å: an O whose only non-metal neighbour is closer than this carries no H (X=O, oxyanions)
-_OXO_MAX = {"C": 1.30, "N": 1.34, "P": 1.55, "S": 1.55, "Se": 1.65, "As": 1.68,
-            "Cl": 1.60, "Br": 1.75, "I": 1.85}
+_OXO_MAX = {
+    "C": 1.30,
+    "N": 1.34,
+    "P": 1.55,
+    "S": 1.55,
+    "Se": 1.65,
+    "As": 1.68,
+    "Cl": 1.60,
+    "Br": 1.75,
+    "I": 1.85,
+}
 _RULES = {"C": _carbon, "N": _nitrogen, "O": _oxygen, "B": _boron, "S": _sulfur}

@@ -23,6 +23,7 @@ numbers, so the constraint is on their weighted sum, not on a count per class.
 
 Solved exactly as a small mixed-integer programme with HiGHS (scipy.optimize.milp).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -34,8 +35,9 @@ PENALTY = 3.0  # nats per atom of departure from UNIT (an override needs odds wo
 _FLOOR = 1e-9  # probability floor: log(0) would forbid an element the formula may need
 
 
-def trusted_counts(expected: dict[int, float], atoms_seen: float,
-                   sites: float) -> tuple[dict[int, float], bool]:
+def trusted_counts(
+    expected: dict[int, float], atoms_seen: float, sites: float
+) -> tuple[dict[int, float], bool]:
     """(counts, whether a shortfall is penalised): UNIT's counts as upper bounds when they
     add up to more than there are sites, scaled up when they fall short of the atoms the
     model sees by more than TRUSTED_RATIO, exact targets otherwise."""
@@ -49,8 +51,14 @@ def trusted_counts(expected: dict[int, float], atoms_seen: float,
     return dict(expected), True
 
 
-def constrained_choice(probabilities: np.ndarray, counted: dict[int, float], weights: np.ndarray,
-                       allowed: np.ndarray, penalty: float = PENALTY, shortfall: bool = True) -> np.ndarray:
+def constrained_choice(
+    probabilities: np.ndarray,
+    counted: dict[int, float],
+    weights: np.ndarray,
+    allowed: np.ndarray,
+    penalty: float = PENALTY,
+    shortfall: bool = True,
+) -> np.ndarray:
     """Class index per site: argmax of Σ log p − penalty · Σ |count − expected|
     (or Σ max(count − expected, 0) when shortfall is False).
 
@@ -68,18 +76,35 @@ def constrained_choice(probabilities: np.ndarray, counted: dict[int, float], wei
     return _best_under_counts(probabilities, columns, targets, penalty, shortfall)
 
 
-def constrained_total(probabilities: np.ndarray, values: np.ndarray, expected: float, weights: np.ndarray,
-                      penalty: float = PENALTY, shortfall: bool = True) -> np.ndarray:
+def constrained_total(
+    probabilities: np.ndarray,
+    values: np.ndarray,
+    expected: float,
+    weights: np.ndarray,
+    penalty: float = PENALTY,
+    shortfall: bool = True,
+) -> np.ndarray:
     """Class index per site: argmax of Σ log p − penalty · |Σ weight · value − expected|, the
     classes standing for numbers (H counts: UNIT gives their total, not a count per class).
     `values`: (classes,); a class of zero probability is never taken."""
-    columns = np.flatnonzero(probabilities.max(axis=0) > 0) if len(probabilities) else np.zeros(0, dtype=int)
+    columns = (
+        np.flatnonzero(probabilities.max(axis=0) > 0)
+        if len(probabilities)
+        else np.zeros(0, dtype=int)
+    )
     coefficients = weights[:, None] * np.asarray(values, dtype=float)[None, columns]
-    return _best_under_counts(probabilities, columns, [(coefficients, expected)], penalty, shortfall)
+    return _best_under_counts(
+        probabilities, columns, [(coefficients, expected)], penalty, shortfall
+    )
 
 
-def _best_under_counts(probabilities: np.ndarray, columns: np.ndarray, targets: list[tuple[np.ndarray, float]],
-                       penalty: float, shortfall: bool) -> np.ndarray:
+def _best_under_counts(
+    probabilities: np.ndarray,
+    columns: np.ndarray,
+    targets: list[tuple[np.ndarray, float]],
+    penalty: float,
+    shortfall: bool,
+) -> np.ndarray:
     """The MILP behind both choices: one class (of `columns`) per site; each target is
     (coefficients (sites, columns), expected) for a soft constraint Σ coefficients · x ≈ expected.
     Sites whose choice no count can change are settled first, so the MILP holds only the
@@ -92,13 +117,17 @@ def _best_under_counts(probabilities: np.ndarray, columns: np.ndarray, targets: 
     choice = best.copy()
     open_sites = np.flatnonzero(~settled)
     if len(open_sites):
-        targets = [(coefficients[open_sites], expected - coefficients[settled, best[settled]].sum())
-                   for coefficients, expected in targets]
+        targets = [
+            (coefficients[open_sites], expected - coefficients[settled, best[settled]].sum())
+            for coefficients, expected in targets
+        ]
         choice[open_sites] = _milp_choice(cost[open_sites], targets, penalty, shortfall)
     return columns[choice]
 
 
-def _settled(cost: np.ndarray, coefficients: list[np.ndarray], penalty: float) -> tuple[np.ndarray, np.ndarray]:
+def _settled(
+    cost: np.ndarray, coefficients: list[np.ndarray], penalty: float
+) -> tuple[np.ndarray, np.ndarray]:
     """(cheapest column per site, whether every optimum takes it). Moving a site from column
     a to b changes the count penalties by at most penalty · Σ |coefficient a − coefficient b|;
     where b costs more than that above a for every b, taking b can never pay."""
@@ -112,8 +141,9 @@ def _settled(cost: np.ndarray, coefficients: list[np.ndarray], penalty: float) -
     return best, margin.min(axis=1) > 1e-9
 
 
-def _milp_choice(cost: np.ndarray, targets: list[tuple[np.ndarray, float]], penalty: float,
-                 shortfall: bool) -> np.ndarray:
+def _milp_choice(
+    cost: np.ndarray, targets: list[tuple[np.ndarray, float]], penalty: float, shortfall: bool
+) -> np.ndarray:
     """Column per site of the exact optimum, solved with HiGHS; the cheapest columns when no
     solution is found in time."""
     n_sites, n_columns = cost.shape
@@ -133,12 +163,18 @@ def _milp_choice(cost: np.ndarray, targets: list[tuple[np.ndarray, float]], pena
         vals.append(np.concatenate([coefficients.ravel()[used], [-1.0, 1.0]]))
         lower.append(expected)
         upper.append(expected)
-    matrix = coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                        shape=(len(lower), n_x + n_dev)).tocsr()
+    matrix = coo_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(len(lower), n_x + n_dev),
+    ).tocsr()
     integrality = np.concatenate([np.ones(n_x), np.zeros(n_dev)])
-    result = milp(objective, constraints=LinearConstraint(matrix, lower, upper), integrality=integrality,
-                  bounds=Bounds(0.0, np.concatenate([np.ones(n_x), np.full(n_dev, np.inf)])),
-                  options={"time_limit": 10.0})
+    result = milp(
+        objective,
+        constraints=LinearConstraint(matrix, lower, upper),
+        integrality=integrality,
+        bounds=Bounds(0.0, np.concatenate([np.ones(n_x), np.full(n_dev, np.inf)])),
+        options={"time_limit": 10.0},
+    )
     if result.x is None:  # no solution in time: keep the model's own choice
         return cost.argmin(axis=1)
     return result.x[:n_x].reshape(n_sites, n_columns).argmax(axis=1)

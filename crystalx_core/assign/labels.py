@@ -13,6 +13,7 @@ names the parts of a disordered atom (C1A … C99Z, then C1AA … C9ZZ).
 Labels are unique per residue only: an atom of a SHELX residue keeps its residue suffix
 (crystalx_core.residues), and only the labels of its own residue can be taken.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -41,12 +42,19 @@ def element_labels(structure: Structure, elements: dict[int, str]) -> dict[int, 
             continue
         suffix = residue_suffix(site.label)
         number = _number_part(site)
-        label = f"{element}{number}{suffix}" if number and len(element + number) <= MAX_LABEL else None
+        label = (
+            f"{element}{number}{suffix}" if number and len(element + number) <= MAX_LABEL else None
+        )
         while label is None or label.upper() in taken:
-            label = next(running.setdefault((element, suffix), running_labels(element, suffix)), None)
+            label = next(
+                running.setdefault((element, suffix), running_labels(element, suffix)), None
+            )
             if label is None:
-                raise InputError(f"no {element} label of at most {MAX_LABEL} characters is left for another "
-                                 f"{element} atom (SHELX and Olex2 read no longer names)", structure.source or None)
+                raise InputError(
+                    f"no {element} label of at most {MAX_LABEL} characters is left for another "
+                    f"{element} atom (SHELX and Olex2 read no longer names)",
+                    structure.source or None,
+                )
         taken.add(label.upper())
         labels[k] = label
     return labels
@@ -65,8 +73,12 @@ def running_labels(element: str, suffix: str):
 def _keeps_label(site: Site, element: str) -> bool:
     """An atom staying the same element, under a label of that element's symbol and a number
     that SHELX can read (MAX_LABEL characters at most)."""
-    return (site.element is not None and site.element.upper() == element.upper() and _number_part(site) is not None
-            and len(bare_label(site.label)) <= MAX_LABEL)
+    return (
+        site.element is not None
+        and site.element.upper() == element.upper()
+        and _number_part(site) is not None
+        and len(bare_label(site.label)) <= MAX_LABEL
+    )
 
 
 def _number_part(site: Site) -> str | None:
@@ -75,5 +87,5 @@ def _number_part(site: Site) -> str | None:
     label = bare_label(site.label)
     if site.element is None or not label.upper().startswith(site.element.upper()):
         return None
-    rest = label[len(site.element):]
+    rest = label[len(site.element) :]
     return rest if re.fullmatch(r"\d[0-9A-Za-z']*", rest) else None

@@ -7,6 +7,7 @@ one that also fits the formula (crystalx_core.assign.composition: UNIT counts as
 constraint), and every SFAC element is made to appear at least once, moving the atom
 that the model finds most likely to be it.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -17,7 +18,12 @@ from pathlib import Path
 import numpy as np
 
 from crystalx_core.assign.baseline import assign_baseline, baseline_h_counts
-from crystalx_core.assign.composition import PENALTY, constrained_choice, constrained_total, trusted_counts
+from crystalx_core.assign.composition import (
+    PENALTY,
+    constrained_choice,
+    constrained_total,
+    trusted_counts,
+)
 from crystalx_core.assign.labels import element_labels
 from crystalx_core.assignment import Assignment, SiteAssignment
 from crystalx_core.elements import atomic_number, is_hydrogen, is_metal
@@ -28,7 +34,8 @@ from crystalx_core.runtime import MODEL_DIR
 from crystalx_core.structure import Structure
 
 NOT_AN_ATOM = "Q"
-PASSES = 2  # heavy-model passes: the first from the baseline's guesses, each later one from the last answer
+# heavy-model passes: the first from the baseline's guesses, each later one from the last answer
+PASSES = 2
 FORMULA_MIN_PROBABILITY = 0.01  # an H count the formula may choose instead of the most likely one
 
 
@@ -41,11 +48,13 @@ def load_model(model_dir: str | Path, name: str):
 @lru_cache(maxsize=None)
 def _load_model(model_dir: str, name: str):
     from crystalx_core.runtime import OnnxModel
+
     return OnnxModel(Path(model_dir) / f"{name}.onnx")
 
 
-def assign_model(structure: Structure, model_dir: str | Path = MODEL_DIR,
-                 penalty: float | None = PENALTY) -> Assignment:
+def assign_model(
+    structure: Structure, model_dir: str | Path = MODEL_DIR, penalty: float | None = PENALTY
+) -> Assignment:
     """Elements of the non-H sites; penalty=None takes each site's most likely class instead
     of the best choice under the formula (crystalx_core.assign.composition)."""
     heavy_model = load_model(model_dir, "heavy")
@@ -55,58 +64,95 @@ def assign_model(structure: Structure, model_dir: str | Path = MODEL_DIR,
     heights = [s.peak_height if s.is_peak else None for s in target.sites]
     site_allowed = _site_classes(allowed, heights, heavy_model.classes)
     baseline = assign_baseline(target).by_index()
-    guesses = [atomic_number(baseline[k].element) if k in baseline else 0 for k in range(len(target.sites))]
+    guesses = [
+        atomic_number(baseline[k].element) if k in baseline else 0 for k in range(len(target.sites))
+    ]
     counted, weights = _formula(target, heavy_model.classes)
-    bins = height_bins(heights, sum(counted.values())) if heavy_model.config.get("height_tokens") else None
+    bins = (
+        height_bins(heights, sum(counted.values()))
+        if heavy_model.config.get("height_tokens")
+        else None
+    )
     for _ in range(PASSES):
         graph = build_graph(target, guesses, heavy_model.cutoff, heavy_model.context)
         if bins is not None:
             graph = replace(graph, z=combined_tokens(graph.z, bins[graph.site]))
         probabilities = _restricted(heavy_model.predict(graph), site_allowed)
         if penalty is not None:
-            atoms_seen = float(weights @ (1.0 - probabilities[:, heavy_model.classes.index(NOT_AN_ATOM)]))
+            atoms_seen = float(
+                weights @ (1.0 - probabilities[:, heavy_model.classes.index(NOT_AN_ATOM)])
+            )
             expected, shortfall = trusted_counts(counted, atoms_seen, float(weights.sum()))
-            choice = constrained_choice(probabilities, expected, weights, allowed, penalty, shortfall)
+            choice = constrained_choice(
+                probabilities, expected, weights, allowed, penalty, shortfall
+            )
         else:
             choice = probabilities.argmax(axis=1)
-        guesses = [0 if heavy_model.classes[c] == NOT_AN_ATOM else atomic_number(heavy_model.classes[c])
-                   for c in choice]
+        guesses = [
+            0 if heavy_model.classes[c] == NOT_AN_ATOM else atomic_number(heavy_model.classes[c])
+            for c in choice
+        ]
     choice = _cover_every_element(probabilities, choice, allowed, heavy_model.classes)
-    elements = {k: heavy_model.classes[c] for k, c in enumerate(choice) if heavy_model.classes[c] != NOT_AN_ATOM}
+    elements = {
+        k: heavy_model.classes[c]
+        for k, c in enumerate(choice)
+        if heavy_model.classes[c] != NOT_AN_ATOM
+    }
     labels = element_labels(target, elements)
     reported = heavy_model.calibrated(probabilities)
     answer = []
     for k, element in elements.items():
-        scores = {heavy_model.classes[c]: float(reported[k, c]) for c in np.argsort(-reported[k])[:5]
-                  if reported[k, c] > 0}
-        answer.append(SiteAssignment(index=sites[k], label=target.sites[k].label, element=element,
-                                     new_label=labels[k], element_scores=scores))
+        scores = {
+            heavy_model.classes[c]: float(reported[k, c])
+            for c in np.argsort(-reported[k])[:5]
+            if reported[k, c] > 0
+        }
+        answer.append(
+            SiteAssignment(
+                index=sites[k],
+                label=target.sites[k].label,
+                element=element,
+                new_label=labels[k],
+                element_scores=scores,
+            )
+        )
     dropped = [sites[k] for k in range(len(target.sites)) if k not in elements]
     return Assignment(method="model", sites=answer, dropped=dropped)
 
 
-def model_h_counts(structure: Structure, model_dir: str | Path = MODEL_DIR,
-                   penalty: float | None = PENALTY) -> list[tuple[int, dict[int, float]]]:
+def model_h_counts(
+    structure: Structure, model_dir: str | Path = MODEL_DIR, penalty: float | None = PENALTY
+) -> list[tuple[int, dict[int, float]]]:
     """(H count, probabilities) for every non-H site of an assigned structure: the most likely
     counts that also fit UNIT's H (penalty=None: each site's most likely count)."""
     hydrogen_model = load_model(model_dir, "hydrogen")
     heavy = structure.with_sites([s for s in structure.sites if not is_hydrogen(s.element)])
-    graph = build_graph(heavy, [atomic_number(s.element) for s in heavy.sites], hydrogen_model.cutoff,
-                        hydrogen_model.context)
+    graph = build_graph(
+        heavy,
+        [atomic_number(s.element) for s in heavy.sites],
+        hydrogen_model.cutoff,
+        hydrogen_model.context,
+    )
     bonds = connectivity(heavy)  # for the rules' tokens and for the room each atom has
     if hydrogen_model.config.get("rule_tokens"):
         rules = np.asarray(baseline_h_counts(heavy, bonds), dtype=np.int64)
         graph = replace(graph, z=combined_tokens(graph.z, rules[graph.site]))
     counts = [int(c) for c in hydrogen_model.classes]
     probabilities = _placeable(hydrogen_model.predict(graph), heavy, bonds, counts)
-    choice = probabilities.argmax(axis=1) if penalty is None else \
-        _h_counts_under_formula(heavy, probabilities, np.asarray(counts), penalty)
-    return [(counts[c], {counts[j]: float(p[j]) for j in np.argsort(-p)[:3] if p[j] > 0})
-            for c, p in zip(choice, hydrogen_model.calibrated(probabilities))]
+    choice = (
+        probabilities.argmax(axis=1)
+        if penalty is None
+        else _h_counts_under_formula(heavy, probabilities, np.asarray(counts), penalty)
+    )
+    return [
+        (counts[c], {counts[j]: float(p[j]) for j in np.argsort(-p)[:3] if p[j] > 0})
+        for c, p in zip(choice, hydrogen_model.calibrated(probabilities))
+    ]
 
 
-def _h_counts_under_formula(heavy: Structure, probabilities: np.ndarray, counts: np.ndarray,
-                            penalty: float) -> np.ndarray:
+def _h_counts_under_formula(
+    heavy: Structure, probabilities: np.ndarray, counts: np.ndarray, penalty: float
+) -> np.ndarray:
     """Count class per site under UNIT's H total, as elements are chosen under its element
     counts: where the formula asks for one H more than the most likely counts give (the H
     of a hydrogen maleate in its short O···H···O bond), the least unlikely extra H is added.
@@ -115,17 +161,23 @@ def _h_counts_under_formula(heavy: Structure, probabilities: np.ndarray, counts:
     Only counts the model gives at least FORMULA_MIN_PROBABILITY, on non-metals, are open to
     the formula: an H shortfall (unmodelled solvent, a wrong UNIT) must not hang H on a metal
     or on an atom the model is sure has none."""
-    expected = sum(n for el, n in heavy.asymmetric_unit_contents(include_h=True).items() if is_hydrogen(el))
+    expected = sum(
+        n for el, n in heavy.asymmetric_unit_contents(include_h=True).items() if is_hydrogen(el)
+    )
     if expected <= 0:  # no H in the formula: nothing to fit
         return probabilities.argmax(axis=1)
     weights = _site_weights(heavy)
     seen = float(weights @ (probabilities @ counts))
     room = float(weights @ np.where(probabilities > 0, counts[None, :], 0).max(axis=1))
     target, shortfall = trusted_counts({0: expected}, seen, room)
-    open_to_formula = np.array([not is_metal(s.element) for s in heavy.sites])[:, None] & \
-        (probabilities >= FORMULA_MIN_PROBABILITY)
-    plausible = np.where(open_to_formula | (probabilities == probabilities.max(axis=1, keepdims=True)),
-                         probabilities, 0.0)
+    open_to_formula = np.array([not is_metal(s.element) for s in heavy.sites])[:, None] & (
+        probabilities >= FORMULA_MIN_PROBABILITY
+    )
+    plausible = np.where(
+        open_to_formula | (probabilities == probabilities.max(axis=1, keepdims=True)),
+        probabilities,
+        0.0,
+    )
     return constrained_total(plausible, counts, target[0], weights, penalty, shortfall)
 
 
@@ -133,7 +185,9 @@ def _h_counts_under_formula(heavy: Structure, probabilities: np.ndarray, counts:
 MAX_BONDS = {"C": 4, "N": 4, "B": 4, "O": 3}
 
 
-def _placeable(probabilities: np.ndarray, heavy: Structure, bonds: list, counts: list[int]) -> np.ndarray:
+def _placeable(
+    probabilities: np.ndarray, heavy: Structure, bonds: list, counts: list[int]
+) -> np.ndarray:
     """H-count probabilities restricted to counts the atom has room for (a C with three
     neighbours takes one H at most), renormalised, as the element classes are restricted to
     SFAC: the geometry rules could never place more. `bonds`: connectivity(heavy)."""
@@ -181,7 +235,9 @@ def _allowed_classes(structure: Structure, classes: list[str]) -> np.ndarray:
     wanted = {el for el in structure.sfac if not is_hydrogen(el)}
     missing = wanted - set(classes)
     if missing:
-        raise CrystalXError(f"the model has no class for {', '.join(sorted(missing))}", structure.source)
+        raise CrystalXError(
+            f"the model has no class for {', '.join(sorted(missing))}", structure.source
+        )
     has_peaks = any(s.is_peak for s in structure.sites)
     return np.array([c in wanted or (c == NOT_AN_ATOM and has_peaks) for c in classes])
 
@@ -189,7 +245,9 @@ def _allowed_classes(structure: Structure, classes: list[str]) -> np.ndarray:
 def _formula(structure: Structure, classes: list[str]) -> tuple[dict[int, float], np.ndarray]:
     """UNIT as expected counts per class in the asymmetric unit, and what each site counts for."""
     index = {c: k for k, c in enumerate(classes)}
-    counted = {index[el]: n for el, n in structure.asymmetric_unit_contents().items() if el in index}
+    counted = {
+        index[el]: n for el, n in structure.asymmetric_unit_contents().items() if el in index
+    }
     return counted, _site_weights(structure)
 
 
@@ -198,11 +256,16 @@ def _site_weights(structure: Structure) -> np.ndarray:
     group order. Occupancy matters for a disordered model (two CF3 orientations at 0.48 and
     0.52 count as one CF3, as UNIT counts them); peaks have none and count whole."""
     occupancy = np.array([s.occupancy for s in structure.sites], dtype=float)
-    return np.asarray(site_multiplicities(structure, 0.5), dtype=float) * occupancy / structure.space_group_order
+    return (
+        np.asarray(site_multiplicities(structure, 0.5), dtype=float)
+        * occupancy
+        / structure.space_group_order
+    )
 
 
 def _restricted(probabilities: np.ndarray, allowed: np.ndarray) -> np.ndarray:
-    """Probabilities of the allowed classes (a mask per class, or per site and class), renormalised."""
+    """Probabilities of the allowed classes (a mask per class, or per site and class),
+    renormalised."""
     kept = np.where(allowed, probabilities, 0.0)
     return kept / np.clip(kept.sum(axis=1, keepdims=True), 1e-12, None)
 
@@ -215,11 +278,11 @@ def _cover_every_element(probabilities, choice, allowed, classes) -> np.ndarray:
         if classes[c] == NOT_AN_ATOM or (choice == c).any():
             continue
         counts = Counter(choice.tolist())
-        donors = [k for k in range(len(choice))
-                  if classes[choice[k]] != NOT_AN_ATOM and counts[choice[k]] > 1] or \
-                 [k for k in range(len(choice)) if classes[choice[k]] == NOT_AN_ATOM]
+        donors = [
+            k
+            for k in range(len(choice))
+            if classes[choice[k]] != NOT_AN_ATOM and counts[choice[k]] > 1
+        ] or [k for k in range(len(choice)) if classes[choice[k]] == NOT_AN_ATOM]
         if donors:
             choice[max(donors, key=lambda k: probabilities[k, c])] = c
     return choice
-
-

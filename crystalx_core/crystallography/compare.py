@@ -1,4 +1,6 @@
-"""How well a model reproduces a reference: atoms matched within a tolerance, allowed origin shifts included."""
+"""How well a model reproduces a reference: atoms matched within a tolerance, allowed origin shifts
+included."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,12 +36,17 @@ def match_sites(reference: Structure, candidate: Structure, tolerance: float = 0
     ref_index = [i for i, s in enumerate(reference.sites) if not is_hydrogen(s.element)]
     cand_index = [i for i, s in enumerate(candidate.sites) if not is_hydrogen(s.element)]
     settings = crystal_symmetry(reference).special_position_settings()
-    ref_model = emma.model(settings, [emma.position(str(i), reference.sites[i].frac) for i in ref_index])
-    cand_model = emma.model(settings, [emma.position(str(i), candidate.sites[i].frac) for i in cand_index])
+    ref_model = emma.model(
+        settings, [emma.position(str(i), reference.sites[i].frac) for i in ref_index]
+    )
+    cand_model = emma.model(
+        settings, [emma.position(str(i), candidate.sites[i].frac) for i in cand_index]
+    )
     if not ref_index or not cand_index:
         return Match(len(ref_index), 0, 0, 0.0, [])
-    matches = emma.model_matches(ref_model, cand_model, tolerance=tolerance,
-                                 break_if_match_with_no_singles=False).refined_matches
+    matches = emma.model_matches(
+        ref_model, cand_model, tolerance=tolerance, break_if_match_with_no_singles=False
+    ).refined_matches
     if not matches:
         return Match(len(ref_index), 0, 0, 0.0, [])
     best = matches[0]
@@ -52,7 +59,9 @@ def match_sites(reference: Structure, candidate: Structure, tolerance: float = 0
 class HydrogenMatch:
     n_reference: int  # H atoms in the reference
     n_candidate: int  # H atoms in the candidate
-    pairs: list[tuple[int, int, float]]  # (reference index, candidate index, distance Å), one to one
+    pairs: list[
+        tuple[int, int, float]
+    ]  # (reference index, candidate index, distance Å), one to one
 
     @property
     def n_matched(self) -> int:
@@ -67,7 +76,9 @@ class HydrogenMatch:
         return self.n_candidate - self.n_matched
 
 
-def match_hydrogens(reference: Structure, candidate: Structure, tolerance: float = 0.3) -> HydrogenMatch:
+def match_hydrogens(
+    reference: Structure, candidate: Structure, tolerance: float = 0.3
+) -> HydrogenMatch:
     """Pair H atoms of two models of the same crystal in the same frame (no origin search):
     each reference H with the nearest unpaired candidate H, or any symmetry image of one,
     within `tolerance`, closest pairs first."""
@@ -75,8 +86,12 @@ def match_hydrogens(reference: Structure, candidate: Structure, tolerance: float
     cand_h = [s for s in candidate.sites if is_hydrogen(s.element)]
     both = reference.with_sites(ref_h + cand_h)
     near = neighbours(both, tolerance, centres=list(range(len(ref_h)))) if ref_h and cand_h else []
-    options = sorted((c.distance, i, c.j - len(ref_h)) for i, contacts in enumerate(near)
-                     for c in contacts if c.j >= len(ref_h))
+    options = sorted(
+        (c.distance, i, c.j - len(ref_h))
+        for i, contacts in enumerate(near)
+        for c in contacts
+        if c.j >= len(ref_h)
+    )
     pairs, used_ref, used_cand = [], set(), set()
     for distance, i, j in options:
         if i not in used_ref and j not in used_cand:

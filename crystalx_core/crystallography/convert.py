@@ -1,4 +1,5 @@
 """Structure ↔ cctbx xray.structure, for the steps that hand our model to cctbx."""
+
 from __future__ import annotations
 
 from cctbx import adptbx, crystal, xray
@@ -9,14 +10,18 @@ from crystalx_core.symmetry import full_operator_list, space_group_from_operator
 
 
 def crystal_symmetry(structure: Structure) -> crystal.symmetry:
-    """cctbx's symmetry; a cell its space group cannot have (a = b for tetragonal, ...) is an InputError."""
+    """cctbx's symmetry; a cell its space group cannot have (a = b for tetragonal, ...) is an
+    InputError."""
     group = space_group_from_operators(structure.symops)
     try:
         return crystal.symmetry(unit_cell=structure.cell, space_group=group)
     except AssertionError:  # cctbx asserts compatibility
         cell = " ".join(f"{x:g}" for x in structure.cell)
-        raise InputError(f"cell {cell} does not have the metric symmetry of space group "
-                         f"{group.type().lookup_symbol()}", structure.source or None) from None
+        raise InputError(
+            f"cell {cell} does not have the metric symmetry of space group "
+            f"{group.type().lookup_symbol()}",
+            structure.source or None,
+        ) from None
 
 
 def to_xray_structure(structure: Structure) -> xray.structure:
@@ -24,30 +29,51 @@ def to_xray_structure(structure: Structure) -> xray.structure:
     symmetry = crystal_symmetry(structure)
     xs = xray.structure(crystal_symmetry=symmetry)
     for site in (atom for host in structure.atoms for atom in host.with_mixed):
-        scatterer = xray.scatterer(label=site.label, site=site.frac, u=site.u_iso,
-                                   occupancy=site.occupancy, scattering_type=site.element)
+        scatterer = xray.scatterer(
+            label=site.label,
+            site=site.frac,
+            u=site.u_iso,
+            occupancy=site.occupancy,
+            scattering_type=site.element,
+        )
         if site.u_aniso is not None:
             u11, u22, u33, u23, u13, u12 = site.u_aniso
-            scatterer.u_star = adptbx.u_cif_as_u_star(symmetry.unit_cell(), (u11, u22, u33, u12, u13, u23))
+            scatterer.u_star = adptbx.u_cif_as_u_star(
+                symmetry.unit_cell(), (u11, u22, u33, u12, u13, u23)
+            )
             scatterer.flags.set_use_u_iso(False).set_use_u_aniso(True)
         xs.add_scatterer(scatterer)
     return xs
 
 
-def from_xray_structure(xs: xray.structure, sfac: list[str] | None = None,
-                        wavelength: float = 0.71073, title: str = "") -> Structure:
+def from_xray_structure(
+    xs: xray.structure, sfac: list[str] | None = None, wavelength: float = 0.71073, title: str = ""
+) -> Structure:
     """Our model of a cctbx structure, with UNIT from its unit-cell content."""
     content = xs.unit_cell_content()
     elements = sfac or sorted(content, key=lambda e: (e not in ("C",), e not in ("H",), e))
     sites = []
     for sc in xs.scatterers():
         u_iso, u_aniso = displacement(sc, xs.unit_cell())
-        sites.append(Site(label=sc.label, element=sc.scattering_type, frac=tuple(sc.site),
-                          occupancy=sc.occupancy, u_iso=u_iso, u_aniso=u_aniso))
-    return Structure(cell=tuple(xs.unit_cell().parameters()),
-                     symops=full_operator_list(xs.space_group()), sites=sites, sfac=elements,
-                     unit=[round(content.get(e, 0.0), 2) for e in elements],
-                     wavelength=wavelength, title=title)
+        sites.append(
+            Site(
+                label=sc.label,
+                element=sc.scattering_type,
+                frac=tuple(sc.site),
+                occupancy=sc.occupancy,
+                u_iso=u_iso,
+                u_aniso=u_aniso,
+            )
+        )
+    return Structure(
+        cell=tuple(xs.unit_cell().parameters()),
+        symops=full_operator_list(xs.space_group()),
+        sites=sites,
+        sfac=elements,
+        unit=[round(content.get(e, 0.0), 2) for e in elements],
+        wavelength=wavelength,
+        title=title,
+    )
 
 
 def displacement(scatterer, unit_cell) -> tuple[float, tuple | None]:
@@ -55,4 +81,11 @@ def displacement(scatterer, unit_cell) -> tuple[float, tuple | None]:
     if not scatterer.flags.use_u_aniso():
         return float(scatterer.u_iso), None
     u11, u22, u33, u12, u13, u23 = adptbx.u_star_as_u_cif(unit_cell, scatterer.u_star)
-    return float(adptbx.u_star_as_u_iso(unit_cell, scatterer.u_star)), (u11, u22, u33, u23, u13, u12)
+    return float(adptbx.u_star_as_u_iso(unit_cell, scatterer.u_star)), (
+        u11,
+        u22,
+        u33,
+        u23,
+        u13,
+        u12,
+    )

@@ -5,6 +5,7 @@ SHELXL turns rotating groups (HFIX 137/147) to the best circular difference-Four
 before it refines them; riding.py does the same with the difference density. The Fo map
 gives the peak heights an audit of a published model reads its elements from.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -49,9 +50,11 @@ def observed_amplitudes(structure: Structure, reflections):
     zero or negative, once crashed cctbx's gridding)."""
     f_sq = merged_intensities(structure, reflections)
     if not f_sq.size() or max(f_sq.data()) <= 0:
-        raise RefinementError("no map can be computed: no reflection left with a positive intensity "
-                              "(all systematically absent, zero or negative)",
-                              getattr(reflections, "path", "") or structure.source)
+        raise RefinementError(
+            "no map can be computed: no reflection left with a positive intensity "
+            "(all systematically absent, zero or negative)",
+            getattr(reflections, "path", "") or structure.source,
+        )
     return f_sq.f_sq_as_f()
 
 
@@ -59,8 +62,11 @@ def difference_density(structure: Structure, reflections) -> DifferenceDensity:
     """Fo − Fc map of the (refined) model, Fo put on the model's scale, model phases."""
     fft_map = _difference_map(structure, reflections, GRID_STEP)
     grid = fft_map.real_map_unpadded().as_numpy_array()
-    return DifferenceDensity(grid=grid, deorthogonalisation=np.linalg.inv(structure.orthogonalisation),
-                             rms=float(grid.std()))
+    return DifferenceDensity(
+        grid=grid,
+        deorthogonalisation=np.linalg.inv(structure.orthogonalisation),
+        rms=float(grid.std()),
+    )
 
 
 def _difference_map(structure: Structure, reflections, resolution_factor: float):
@@ -71,8 +77,9 @@ def _difference_map(structure: Structure, reflections, resolution_factor: float)
     scale = f_obs.scale_factor(f_calc)  # k with |Fo| ≈ k |Fc|
     amplitudes = f_obs.data() / scale - f_calc.amplitudes().data()
     coefficients = f_calc.customized_copy(data=amplitudes).phase_transfer(f_calc)
-    fft_map = coefficients.fft_map(symmetry_flags=maptbx.use_space_group_symmetry,
-                                   resolution_factor=resolution_factor)
+    fft_map = coefficients.fft_map(
+        symmetry_flags=maptbx.use_space_group_symmetry, resolution_factor=resolution_factor
+    )
     fft_map.apply_volume_scaling()
     return fft_map
 
@@ -82,11 +89,19 @@ def difference_peaks(structure: Structure, reflections, max_peaks: int) -> tuple
     first, and the map's rms: where the model still lacks atoms."""
     fft_map = _difference_map(structure, reflections, 1 / 3)
     params = maptbx.peak_search_parameters(
-        interpolate=True, min_distance_sym_equiv=0.5, min_cross_distance=0.8, max_clusters=max_peaks)
+        interpolate=True, min_distance_sym_equiv=0.5, min_cross_distance=0.8, max_clusters=max_peaks
+    )
     found = fft_map.peak_search(params, verify_symmetry=False).all()
     rms = float(fft_map.real_map_unpadded().as_numpy_array().std())
-    return [Site(label=f"Q{k + 1}", element=None, frac=tuple(float(v) for v in xyz), peak_height=float(height))
-            for k, (xyz, height) in enumerate(zip(found.sites(), found.heights()))], rms
+    return [
+        Site(
+            label=f"Q{k + 1}",
+            element=None,
+            frac=tuple(float(v) for v in xyz),
+            peak_height=float(height),
+        )
+        for k, (xyz, height) in enumerate(zip(found.sites(), found.heights()))
+    ], rms
 
 
 @dataclass
@@ -100,8 +115,11 @@ class Residual:
 
     def line(self) -> str:
         near = f" ({self.peak_near})" if self.peak_near else ""
-        return (f"largest difference peak {self.peak:.2f} e Å⁻³{near}, deepest hole {self.hole:.2f} e Å⁻³, "
-                f"rms {self.rms:.2f} e Å⁻³")
+        return (
+            f"largest difference peak {self.peak:.2f} e Å⁻³{near}, deepest hole {self.hole:.2f} e "
+            "Å⁻³, "
+            f"rms {self.rms:.2f} e Å⁻³"
+        )
 
 
 def residual_density(structure: Structure, reflections) -> Residual:
@@ -111,8 +129,12 @@ def residual_density(structure: Structure, reflections) -> Residual:
     grid = density.grid
     top = np.unravel_index(int(np.argmax(grid)), grid.shape)
     frac = np.array(top, dtype=float) / np.array(grid.shape)
-    return Residual(peak=float(grid.max()), hole=float(grid.min()), rms=density.rms,
-                    peak_near=_nearest_atom(structure, frac))
+    return Residual(
+        peak=float(grid.max()),
+        hole=float(grid.min()),
+        rms=density.rms,
+        peak_near=_nearest_atom(structure, frac),
+    )
 
 
 def _nearest_atom(structure: Structure, frac: np.ndarray) -> str:
@@ -120,7 +142,9 @@ def _nearest_atom(structure: Structure, frac: np.ndarray) -> str:
     if not atoms:
         return ""
     probe = Site(label="(peak)", element=None, frac=tuple(float(v) for v in frac))
-    near = neighbours(structure.with_sites([probe, *atoms]), 6.0, centres=[0], include_self_images=False)[0]
+    near = neighbours(
+        structure.with_sites([probe, *atoms]), 6.0, centres=[0], include_self_images=False
+    )[0]
     near = [c for c in near if c.j > 0]
     if not near:
         return ""
@@ -129,15 +153,28 @@ def _nearest_atom(structure: Structure, frac: np.ndarray) -> str:
 
 def fobs_peaks(model: Structure, reflections, extra: list[Site] = ()) -> Structure:
     """The model's non-H atoms as anonymous peaks (Q1, Q2, ... in order), then the `extra`
-    positions, with heights read from an Fo map the model phases, as a solver would have found them."""
+    positions, with heights read from an Fo map the model phases, as a solver would have found
+    them."""
     heavy = [s for s in model.sites if not is_hydrogen(s.element)]
     f_obs = observed_amplitudes(model, reflections)
-    f_calc = f_obs.structure_factors_from_scatterers(to_xray_structure(model), algorithm="direct").f_calc()
-    fft_map = f_obs.phase_transfer(f_calc).fft_map(symmetry_flags=maptbx.use_space_group_symmetry,
-                                                    resolution_factor=1 / 3)
+    f_calc = f_obs.structure_factors_from_scatterers(
+        to_xray_structure(model), algorithm="direct"
+    ).f_calc()
+    fft_map = f_obs.phase_transfer(f_calc).fft_map(
+        symmetry_flags=maptbx.use_space_group_symmetry, resolution_factor=1 / 3
+    )
     fft_map.apply_volume_scaling()
     density = fft_map.real_map_unpadded()
-    # only position and height, as a solver's peak list has them: no occupancy, PART or U to give the answer away
-    return model.with_sites([Site(label=f"Q{k + 1}", element=None, frac=site.frac,
-                                  peak_height=float(maptbx.eight_point_interpolation(density, site.frac)))
-                             for k, site in enumerate([*heavy, *extra])])
+    # only position and height, as a solver's peak list has them: no occupancy, PART or U to give
+    # the answer away
+    return model.with_sites(
+        [
+            Site(
+                label=f"Q{k + 1}",
+                element=None,
+                frac=site.frac,
+                peak_height=float(maptbx.eight_point_interpolation(density, site.frac)),
+            )
+            for k, site in enumerate([*heavy, *extra])
+        ]
+    )

@@ -1,4 +1,5 @@
 """Least-squares refinement against Fo² with smtbx, riding H from the model's AFIX groups."""
+
 from __future__ import annotations
 
 import io
@@ -20,12 +21,17 @@ from crystalx_core.io.shelx_write import DEFAULT_INSTRUCTIONS, new_ins_text
 from crystalx_core.residues import residue_order
 from crystalx_core.structure import Structure
 
-# smtbx reads only the least-squares setup of the default .ins: PLAN, FMAP and LIST ask SHELXL for outputs
-_LEAST_SQUARES = [line for line in DEFAULT_INSTRUCTIONS if line.split()[0] in ("L.S.", "WGHT", "FVAR")]
+# smtbx reads only the least-squares setup of the default .ins: PLAN, FMAP and LIST ask SHELXL for
+# outputs
+_LEAST_SQUARES = [
+    line for line in DEFAULT_INSTRUCTIONS if line.split()[0] in ("L.S.", "WGHT", "FVAR")
+]
 # Fewer unique reflections per refined parameter and least squares fits the noise (checkCIF
 # already alerts below 10); a job with so little data keeps the isotropic model, or stops.
 MIN_DATA_PER_PARAMETER = 3
-MAX_U = 5.0  # Å²: SHELX cannot write a displacement parameter this large; the refinement has diverged
+MAX_U = (
+    5.0  # Å²: SHELX cannot write a displacement parameter this large; the refinement has diverged
+)
 
 
 @dataclass
@@ -38,11 +44,18 @@ class RefinementResult:
     n_reflections: int
     n_parameters: int
     cycles: int
-    fixed_hydrogens: dict[str, str] = field(default_factory=dict)  # pivot label → why its H were not riding
+    fixed_hydrogens: dict[str, str] = field(
+        default_factory=dict
+    )  # pivot label → why its H were not riding
 
 
-def refine(structure: Structure, reflections, cycles: int = 10, anisotropic: bool = False,
-           instructions: list[str] | None = None) -> RefinementResult:
+def refine(
+    structure: Structure,
+    reflections,
+    cycles: int = 10,
+    anisotropic: bool = False,
+    instructions: list[str] | None = None,
+) -> RefinementResult:
     """Refine the atoms of `structure` (peaks ignored) against the reflections: every atom
     isotropic (an atom given with Uij starts from its Uiso), or with anisotropic=True the
     non-H atoms anisotropic.
@@ -53,23 +66,35 @@ def refine(structure: Structure, reflections, cycles: int = 10, anisotropic: boo
     given = structure.atoms  # a property that filters the sites: read once
     if not given:
         raise RefinementError("no atoms to refine", structure.source)
-    twice = sorted(label for label, n in Counter(a.label.upper() for s in given for a in s.with_mixed).items()
-                   if n > 1)
+    twice = sorted(
+        label
+        for label, n in Counter(a.label.upper() for s in given for a in s.with_mixed).items()
+        if n > 1
+    )
     if twice:  # restraints and the outputs tell atoms apart by label
-        raise RefinementError(f"labels held by more than one atom: {', '.join(twice[:5])}", structure.source)
+        raise RefinementError(
+            f"labels held by more than one atom: {', '.join(twice[:5])}", structure.source
+        )
     for site in given:
         largest = _largest_u(site)
         if not math.isfinite(largest) or largest >= MAX_U:  # old CIFs give Uij in 10⁻⁴ Å²
-            raise RefinementError(f"{site.label} starts with a displacement parameter of {largest:.4g} Å² "
-                                  f"(at most {MAX_U:g}): are its U values in the wrong units?", structure.source)
-    order = residue_order([site.label for site in given])  # each residue's atoms together, as the user's file
+            raise RefinementError(
+                f"{site.label} starts with a displacement parameter of {largest:.4g} Å² "
+                f"(at most {MAX_U:g}): are its U values in the wrong units?",
+                structure.source,
+            )
+    order = residue_order(
+        [site.label for site in given]
+    )  # each residue's atoms together, as the user's file
     atoms = structure.with_sites([given[k] if anisotropic else _isotropic(given[k]) for k in order])
     named, original = _with_smtbx_labels(atoms)
     text = new_ins_text(named, _renamed(instructions or refinement_instructions(), original))
     try:
         builder = parse_smtbx_refinement_model(file=io.StringIO(text), strictly_shelxl=False)
     except shelx_errors.error as error:
-        raise RefinementError(f"smtbx could not read the refinement model: {error}", structure.source) from None
+        raise RefinementError(
+            f"smtbx could not read the refinement model: {error}", structure.source
+        ) from None
     xs = builder.structure
     if anisotropic:
         _make_non_h_anisotropic(xs)
@@ -79,54 +104,89 @@ def refine(structure: Structure, reflections, cycles: int = 10, anisotropic: boo
     where = getattr(reflections, "path", "") or structure.source
     n_unique = fo_sq.indices.size()
     if not n_unique:
-        raise RefinementError("nothing to refine against: every reflection is systematically absent", where)
+        raise RefinementError(
+            "nothing to refine against: every reflection is systematically absent", where
+        )
     if not (fo_sq.data > 2 * fo_sq.sigmas).count(True):
-        raise RefinementError(f"nothing to refine against: none of the {n_unique} unique reflections has Fo² "
-                              f"above 2σ(Fo²)", where)
+        raise RefinementError(
+            f"nothing to refine against: none of the {n_unique} unique reflections has Fo² "
+            f"above 2σ(Fo²)",
+            where,
+        )
     model = refinement.model(
-        fo_sq=fo_sq, xray_structure=xs, constraints=builder.constraints + _mixed_site_constraints(atoms),
-        restraints_manager=builder.restraints_manager, weighting_scheme=builder.weighting_scheme,
-        conformer_indices=builder.conformer_indices, wavelength=structure.wavelength)
+        fo_sq=fo_sq,
+        xray_structure=xs,
+        constraints=builder.constraints + _mixed_site_constraints(atoms),
+        restraints_manager=builder.restraints_manager,
+        weighting_scheme=builder.weighting_scheme,
+        conformer_indices=builder.conformer_indices,
+        wavelength=structure.wavelength,
+    )
     xs.set_inelastic_form_factors(structure.wavelength, "sasaki")
     try:
         ls = model.least_squares()
         fixed = {}
     except _CONSTRAINT_FAILURES:
-        fixed = {original[label]: why for label, why in _fix_unbuildable_riding_groups(model).items()}
+        fixed = {
+            original[label]: why for label, why in _fix_unbuildable_riding_groups(model).items()
+        }
         ls = model.least_squares()
     n_parameters = ls.reparametrisation.n_independents
     if n_unique < MIN_DATA_PER_PARAMETER * n_parameters:
-        raise RefinementError(f"too few reflections: {n_unique} unique for {n_parameters} parameters, and refinement "
-                              f"needs at least {MIN_DATA_PER_PARAMETER} per parameter", where)
+        raise RefinementError(
+            f"too few reflections: {n_unique} unique for {n_parameters} parameters, and refinement "
+            f"needs at least {MIN_DATA_PER_PARAMETER} per parameter",
+            where,
+        )
     try:
         steps = lstbx.normal_eqns_solving.levenberg_marquardt_iterations(
-            non_linear_ls=ls, n_max_iterations=cycles, gradient_threshold=1e-7, step_threshold=1e-7)
+            non_linear_ls=ls, n_max_iterations=cycles, gradient_threshold=1e-7, step_threshold=1e-7
+        )
         r1 = ls.r1_factor(cutoff_factor=2)[0]
         result = RefinementResult(
-            structure=_updated(atoms, xs, order), r1=r1, r1_all=ls.r1_factor()[0], wr2=ls.wR2(), goof=ls.goof(),
-            n_reflections=n_unique, n_parameters=n_parameters,
-            cycles=steps.n_iterations, fixed_hydrogens=fixed)
+            structure=_updated(atoms, xs, order),
+            r1=r1,
+            r1_all=ls.r1_factor()[0],
+            wr2=ls.wR2(),
+            goof=ls.goof(),
+            n_reflections=n_unique,
+            n_parameters=n_parameters,
+            cycles=steps.n_iterations,
+            fixed_hydrogens=fixed,
+        )
     except RuntimeError as error:
         raise RefinementError(f"least squares failed: {error}", structure.source) from None
-    except (ArithmeticError, ValueError):  # a scale factor of zero or below: Fc cannot fit Fo at all
-        raise RefinementError("refinement diverged (no positive scale between Fo² and Fc²)",
-                              structure.source) from None
+    except (
+        ArithmeticError,
+        ValueError,
+    ):  # a scale factor of zero or below: Fc cannot fit Fo at all
+        raise RefinementError(
+            "refinement diverged (no positive scale between Fo² and Fc²)", structure.source
+        ) from None
     if not all(math.isfinite(v) for v in (result.r1, result.wr2, result.goof)) or result.r1 > 0.9:
         raise RefinementError(f"refinement diverged (R1 = {result.r1:.3f})", structure.source)
     for site in result.structure.sites:
         largest = _largest_u(site)
         if not math.isfinite(largest) or largest >= MAX_U:
-            raise RefinementError(f"refinement diverged: {site.label} has |U| up to {largest:.3g} Å²",
-                                  structure.source)
-        if site.u_iso <= -0.05:  # far below zero: the site holds fewer electrons than its element (wrong or no atom)
-            raise RefinementError(f"refinement diverged: {site.label} ({site.element}) refined to Uiso "
-                                  f"{site.u_iso:.3g} Å², far below zero: too heavy an element for the density there?",
-                                  structure.source)
+            raise RefinementError(
+                f"refinement diverged: {site.label} has |U| up to {largest:.3g} Å²",
+                structure.source,
+            )
+        if (
+            site.u_iso <= -0.05
+        ):  # far below zero: the site holds fewer electrons than its element (wrong or no atom)
+            raise RefinementError(
+                f"refinement diverged: {site.label} ({site.element}) refined to Uiso "
+                f"{site.u_iso:.3g} Å², far below zero: too heavy an element for the density there?",
+                structure.source,
+            )
     return result
 
 
 def _isotropic(site):
-    return replace(site, u_aniso=None, mixed=tuple(replace(atom, u_aniso=None) for atom in site.mixed))
+    return replace(
+        site, u_aniso=None, mixed=tuple(replace(atom, u_aniso=None) for atom in site.mixed)
+    )
 
 
 def _scatterer_slots(atoms: Structure) -> list[tuple[int, int]]:
@@ -140,8 +200,14 @@ def _mixed_site_constraints(atoms: Structure) -> list:
     constraints, start = [], 0
     for site in atoms.sites:
         if site.mixed:
-            indices = [start + len(site.mixed), *range(start, start + len(site.mixed))]  # the site first
-            constraints += [site_constraints.shared_site(indices), adp_constraints.shared_u(indices)]
+            indices = [
+                start + len(site.mixed),
+                *range(start, start + len(site.mixed)),
+            ]  # the site first
+            constraints += [
+                site_constraints.shared_site(indices),
+                adp_constraints.shared_u(indices),
+            ]
         start += len(site.mixed) + 1
     return constraints
 
@@ -153,9 +219,16 @@ def _smtbx_labels(n: int) -> list[str]:
     letters, digits = "ABCDEFGHIJKLMNOPRSTUVWXYZ", "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
     per_letter = 10 * 36 * 36
     if n > len(letters) * per_letter:
-        raise RefinementError(f"{n} atoms: smtbx refinement is limited to {len(letters) * per_letter}")
-    return [letters[k // per_letter] + str(k % per_letter // 1296) + digits[k % 1296 // 36] + digits[k % 36]
-            for k in range(n)]
+        raise RefinementError(
+            f"{n} atoms: smtbx refinement is limited to {len(letters) * per_letter}"
+        )
+    return [
+        letters[k // per_letter]
+        + str(k % per_letter // 1296)
+        + digits[k % 1296 // 36]
+        + digits[k % 36]
+        for k in range(n)
+    ]
 
 
 def _with_smtbx_labels(atoms: Structure) -> tuple[Structure, dict[str, str]]:
@@ -169,7 +242,10 @@ def _with_smtbx_labels(atoms: Structure) -> tuple[Structure, dict[str, str]]:
         original[name] = atom.label
         return replace(atom, label=name)
 
-    sites = [replace(renamed(site), mixed=tuple(renamed(atom) for atom in site.mixed)) for site in atoms.sites]
+    sites = [
+        replace(renamed(site), mixed=tuple(renamed(atom) for atom in site.mixed))
+        for site in atoms.sites
+    ]
     return atoms.with_sites(sites), original
 
 
@@ -181,12 +257,15 @@ def refinement_instructions(restraints: list[str] = ()) -> list[str]:
 def _renamed(instructions: list[str], original: dict[str, str]) -> list[str]:
     """The instructions (DFIX/DANG of water) with every atom label replaced by its smtbx label."""
     new = {label.upper(): name for name, label in original.items()}
-    return [" ".join(words[:1] + [new.get(word.upper(), word) for word in words[1:]])
-            for words in (line.split() for line in instructions)]
+    return [
+        " ".join(words[:1] + [new.get(word.upper(), word) for word in words[1:]])
+        for words in (line.split() for line in instructions)
+    ]
 
 
 def _largest_u(site) -> float:
-    """|U| at its largest over Uiso and the Uij: what says a displacement parameter is unphysical."""
+    """|U| at its largest over Uiso and the Uij: what says a displacement parameter is
+    unphysical."""
     return max(abs(u) for u in (site.u_iso, *(site.u_aniso or ())))
 
 
@@ -210,12 +289,19 @@ def _fix_unbuildable_riding_groups(model) -> dict[str, str]:
         pivot = getattr(constraint, "pivot", None)
         if pivot is not None and hasattr(constraint, "constrained_site_indices"):
             try:
-                smtbx_constraints.reparametrisation(xs, kept + [constraint], model.connectivity_table)
+                smtbx_constraints.reparametrisation(
+                    xs, kept + [constraint], model.connectivity_table
+                )
             except _CONSTRAINT_FAILURES as error:
                 label = xs.scatterers()[pivot].label
-                why = "it needs a symmetry image of an H another group rides" if isinstance(error, TypeError) \
+                why = (
+                    "it needs a symmetry image of an H another group rides"
+                    if isinstance(error, TypeError)
                     else str(error)
-                fixed[label] = f"H kept at idealised positions: smtbx could not build the riding group ({why})"
+                )
+                fixed[label] = (
+                    f"H kept at idealised positions: smtbx could not build the riding group ({why})"
+                )
                 for index in constraint.constrained_site_indices:
                     xs.scatterers()[index].flags.set_grad_site(False)
                 continue
@@ -225,7 +311,8 @@ def _fix_unbuildable_riding_groups(model) -> dict[str, str]:
 
 
 def _observations(structure: Structure, reflections, centric: bool):
-    """Fo² merged in the point group; Friedel pairs kept apart in non-centric groups, as SHELXL does."""
+    """Fo² merged in the point group; Friedel pairs kept apart in non-centric groups, as SHELXL
+    does."""
     i_obs = reflections.to_miller_array(structure.cell, structure.symops)
     if not centric:
         i_obs = i_obs.customized_copy(anomalous_flag=True)
@@ -233,7 +320,8 @@ def _observations(structure: Structure, reflections, centric: bool):
 
 
 def _make_non_h_anisotropic(xs) -> None:
-    """Convert before the constraints are built: smtbx asserts on make_anisotropic() with riding H."""
+    """Convert before the constraints are built: smtbx asserts on make_anisotropic() with riding
+    H."""
     for sc in xs.scatterers():
         if not is_hydrogen(sc.scattering_type) and sc.flags.use_u_iso():
             sc.convert_to_anisotropic(xs.unit_cell())
@@ -253,8 +341,12 @@ def _updated(atoms: Structure, xs, order: list[int]) -> Structure:
     for (i, k), sc in zip(_scatterer_slots(atoms), xs.scatterers()):
         atom = atoms.sites[i] if k < 0 else atoms.sites[i].mixed[k]
         u_iso, u_aniso = displacement(sc, xs.unit_cell())
-        refined[i][k] = replace(atom, frac=tuple(float(v) for v in sc.site), u_iso=u_iso,
-                                u_aniso=None if is_hydrogen(atom.element) else u_aniso)
+        refined[i][k] = replace(
+            atom,
+            frac=tuple(float(v) for v in sc.site),
+            u_iso=u_iso,
+            u_aniso=None if is_hydrogen(atom.element) else u_aniso,
+        )
     sites = [None] * len(order)
     for k, atoms_of_site in zip(order, refined):
         sites[k] = replace(atoms_of_site[-1], mixed=tuple(atoms_of_site[:-1]))

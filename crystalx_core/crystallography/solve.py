@@ -1,4 +1,5 @@
 """Structure solution by charge flipping (smtbx): reflections in, electron-density peaks out."""
+
 from __future__ import annotations
 
 import itertools
@@ -15,17 +16,25 @@ from crystalx_core.structure import Site, Structure
 
 SOLVE_RESOLUTION = 0.8  # Å; finer data slows the FFTs without helping to find atoms
 PEAK_SURPLUS = 1.5  # peaks searched per expected non-H atom: the assignment drops the spurious ones
-LOW_COMPLETENESS = 0.9  # of the unique reflections to the resolution used: below this the user is told
+LOW_COMPLETENESS = (
+    0.9  # of the unique reflections to the resolution used: below this the user is told
+)
 # below this share charge flipping still converges, to a map that shows nothing (CCTBX cu3182's
 # data stop at l = 7 of a 41 Å axis, 20 %): no solution to hand on
 MIN_COMPLETENESS = 0.5
 DELTA_CYCLES = 10  # first cycles of a run, over which delta follows the map's sigma; then it stays
 DENORMALISED_CYCLES = 10  # cycles on plain |F| after a run on normalised amplitudes (sharper peaks)
 MIN_ORIGIN_CC = 0.9  # smtbx's: an origin of the symmetry search under this correlation is none
-ORIGIN_CANDIDATES = 12  # origins of the symmetry search scored per run; the right one is often not the first
+ORIGIN_CANDIDATES = (
+    12  # origins of the symmetry search scored per run; the right one is often not the first
+)
 BATCH = 3  # runs flipped before the best of them is handed out, when one of them is convincing:
-CONVINCING_MERIT = 0.40  # right maps scored 0.27-0.45 on simulated and real data, wrong ones 0.42-0.70
-SCORE_CYCLES = 5  # flipping cycles from a symmetrised map that measure how well it holds (its figure of merit)
+CONVINCING_MERIT = (
+    0.40  # right maps scored 0.27-0.45 on simulated and real data, wrong ones 0.42-0.70
+)
+SCORE_CYCLES = (
+    5  # flipping cycles from a symmetrised map that measure how well it holds (its figure of merit)
+)
 
 
 @dataclass(frozen=True)
@@ -42,16 +51,26 @@ class FlipSettings:
     iterations: int = 500
 
     def describe(self) -> str:
-        return (f"{'normalised' if self.normalise else 'plain'} |F|, delta {self.delta_over_sigma:g} sigma, "
-                f"weak reflections {self.weak_fraction:g}, {self.iterations} cycles")
+        return (
+            f"{'normalised' if self.normalise else 'plain'} |F|, delta {self.delta_over_sigma:g} "
+            "sigma, "
+            f"weak reflections {self.weak_fraction:g}, {self.iterations} cycles"
+        )
 
 
 # each run with its own random phases; solutions() runs them BATCH at a time until one is
 # convincing and hands out what it has, best figure of merit first: the job goes on to the next
 # while the structure a run gives stays incomplete (pipeline.solve_job)
-# (delta 1.3 sigma with 30 % weak reflections converged to a wrong map on nearly every structure tried)
-RUNS = (FlipSettings(), FlipSettings(True, 1.0, 0.2, 1000), FlipSettings(normalise=False), FlipSettings(True, 0.9, 0.2),
-        FlipSettings(True, 1.1, 0.1), FlipSettings(True, 1.2, 0.2, 1000))
+# (delta 1.3 sigma with 30 % weak reflections converged to a wrong map on nearly every structure
+# tried)
+RUNS = (
+    FlipSettings(),
+    FlipSettings(True, 1.0, 0.2, 1000),
+    FlipSettings(normalise=False),
+    FlipSettings(True, 0.9, 0.2),
+    FlipSettings(True, 1.1, 0.1),
+    FlipSettings(True, 1.2, 0.2, 1000),
+)
 
 
 @dataclass
@@ -62,7 +81,9 @@ class Solution:
     d_min: float
     completeness: float  # of the unique reflections to d_min, 0..1
     settings: FlipSettings = FlipSettings()
-    figure_of_merit: float = 1.0  # flipping R of the symmetrised map (score_origin), lower is better
+    figure_of_merit: float = (
+        1.0  # flipping R of the symmetrised map (score_origin), lower is better
+    )
 
     def completeness_note(self) -> str | None:
         """What to expect from incomplete data, or None when they are complete enough."""
@@ -71,12 +92,16 @@ class Solution:
 
 
 def _incompleteness(completeness: float, d_min: float) -> str | None:
-    return f"the data are only {100 * completeness:.0f} % complete to {d_min:.2f} Å" \
-        if completeness < LOW_COMPLETENESS else None
+    return (
+        f"the data are only {100 * completeness:.0f} % complete to {d_min:.2f} Å"
+        if completeness < LOW_COMPLETENESS
+        else None
+    )
 
 
 def merged_intensities(structure: Structure, reflections) -> miller.array:
-    """Symmetry-merged, non-anomalous Fo² as a cctbx array (what both solve and refine start from)."""
+    """Symmetry-merged, non-anomalous Fo² as a cctbx array (what both solve and refine start
+    from)."""
     i_obs = reflections.to_miller_array(structure.cell, structure.symops)
     return i_obs.eliminate_sys_absent().as_non_anomalous_array().merge_equivalents().array()
 
@@ -89,12 +114,16 @@ def data_r_sigma(structure: Structure, reflections) -> float:
     return float(flex.sum(i_obs.sigmas()) / total / 2) if total > 0 else 0.0
 
 
-def solve(structure: Structure, reflections, seed: int = 1, max_attempts: int = len(RUNS)) -> Solution:
+def solve(
+    structure: Structure, reflections, seed: int = 1, max_attempts: int = len(RUNS)
+) -> Solution:
     """The first charge-flipping solution (solutions()), or a SolveError."""
     return next(solutions(structure, reflections, seed, max_attempts))
 
 
-def solutions(structure: Structure, reflections, seed: int = 1, max_attempts: int = len(RUNS)) -> Iterator[Solution]:
+def solutions(
+    structure: Structure, reflections, seed: int = 1, max_attempts: int = len(RUNS)
+) -> Iterator[Solution]:
     """Phase the data by charge flipping in P1, place the symmetry, and yield the highest map
     peaks of each run as Q-peaks, best figure of merit first among the runs flipped so far
     (BATCH at a time until one is convincing); runs follow RUNS (fresh random phases each).
@@ -102,14 +131,18 @@ def solutions(structure: Structure, reflections, seed: int = 1, max_attempts: in
     """
     i_obs = merged_intensities(structure, reflections)
     if i_obs.size() < 10:
-        raise SolveError(f"only {i_obs.size()} unique reflections: too few to solve",
-                         reflections.path)
+        raise SolveError(
+            f"only {i_obs.size()} unique reflections: too few to solve", reflections.path
+        )
     d_min = max(i_obs.d_min(), SOLVE_RESOLUTION)
     f_obs = i_obs.resolution_filter(d_min=d_min).f_sq_as_f()
     completeness = f_obs.completeness()
     if completeness < MIN_COMPLETENESS:
-        raise SolveError(f"{_incompleteness(completeness, d_min)}: too few to solve by charge flipping "
-                         f"(it needs {100 * MIN_COMPLETENESS:.0f} % or more)", reflections.path)
+        raise SolveError(
+            f"{_incompleteness(completeness, d_min)}: too few to solve by charge flipping "
+            f"(it needs {100 * MIN_COMPLETENESS:.0f} % or more)",
+            reflections.path,
+        )
     expected = sum(structure.asymmetric_unit_contents().values())
     if expected <= 0:
         raise SolveError("UNIT gives no non-hydrogen atoms to look for", structure.source)
@@ -128,13 +161,23 @@ def solutions(structure: Structure, reflections, seed: int = 1, max_attempts: in
             peaks = _peaks(f_calc, max_peaks=int(expected * PEAK_SURPLUS) + 5)
             if peaks:
                 found += 1
-                yield Solution(structure.with_sites(peaks), attempt_kept, f_obs.size(), d_min, completeness,
-                               settings_kept, merit)
+                yield Solution(
+                    structure.with_sites(peaks),
+                    attempt_kept,
+                    f_obs.size(),
+                    d_min,
+                    completeness,
+                    settings_kept,
+                    merit,
+                )
         gathered = []
     if not found:
         incomplete = _incompleteness(completeness, d_min)
-        raise SolveError(f"charge flipping found no solution in {max_attempts} attempt{'s' * (max_attempts != 1)}"
-                         + (f" ({incomplete})" if incomplete else ""), reflections.path)
+        raise SolveError(
+            f"charge flipping found no solution in {max_attempts} "
+            f"attempt{'s' * (max_attempts != 1)}" + (f" ({incomplete})" if incomplete else ""),
+            reflections.path,
+        )
 
 
 def _flip(f_obs: miller.array, settings: FlipSettings, seed: int):
@@ -151,7 +194,8 @@ def _flip(f_obs: miller.array, settings: FlipSettings, seed: int):
             pass  # quasi-normalisation fails on sparse shells: flip plain |F| instead
     amplitudes = p1 / normalisations.data() if normalisations is not None else p1
     flipping = charge_flipping.weak_reflection_improved_iterator(
-        delta=None, weak_reflection_fraction=settings.weak_fraction)
+        delta=None, weak_reflection_fraction=settings.weak_fraction
+    )
     flipping.start(amplitudes, 2 * math.pi * flex.random_double(amplitudes.size()))
     for cycle in range(settings.iterations):
         if cycle < DELTA_CYCLES:
@@ -162,8 +206,10 @@ def _flip(f_obs: miller.array, settings: FlipSettings, seed: int):
         for _ in range(DENORMALISED_CYCLES):
             next(flipping)
     origins = charge_flipping.f_calc_symmetrisations(f_obs, flipping.f_calc, MIN_ORIGIN_CC)
-    scored = [(score_origin(f_sym, p1), k, f_sym)
-              for k, (f_sym, _, _) in enumerate(itertools.islice(origins, ORIGIN_CANDIDATES))]
+    scored = [
+        (score_origin(f_sym, p1), k, f_sym)
+        for k, (f_sym, _, _) in enumerate(itertools.islice(origins, ORIGIN_CANDIDATES))
+    ]
     if not scored:
         return None
     merit, _, f_calc = min(scored, key=lambda score: score[:2])
@@ -178,7 +224,8 @@ def score_origin(f_sym: miller.array, p1: miller.array) -> float:
     phases, amplitudes = phases.common_sets(p1)
     usual = FlipSettings()  # one yardstick for every run, whatever its own settings
     flipping = charge_flipping.weak_reflection_improved_iterator(
-        delta=None, weak_reflection_fraction=usual.weak_fraction)
+        delta=None, weak_reflection_fraction=usual.weak_fraction
+    )
     flipping.start(amplitudes, flex.arg(phases.data()))
     flipping.delta = usual.delta_over_sigma * flipping.rho_map.sigma()
     for _ in range(SCORE_CYCLES):
@@ -187,11 +234,20 @@ def score_origin(f_sym: miller.array, p1: miller.array) -> float:
 
 
 def _peaks(f_calc: miller.array, max_peaks: int) -> list[Site]:
-    fft_map = f_calc.fft_map(symmetry_flags=maptbx.use_space_group_symmetry, resolution_factor=1 / 3)
+    fft_map = f_calc.fft_map(
+        symmetry_flags=maptbx.use_space_group_symmetry, resolution_factor=1 / 3
+    )
     fft_map.apply_volume_scaling()
     params = maptbx.peak_search_parameters(
-        interpolate=True, min_distance_sym_equiv=0.5, min_cross_distance=0.8, max_clusters=max_peaks)
+        interpolate=True, min_distance_sym_equiv=0.5, min_cross_distance=0.8, max_clusters=max_peaks
+    )
     found = fft_map.peak_search(params, verify_symmetry=False).all()
-    return [Site(label=f"Q{i + 1}", element=None, frac=tuple(float(v) for v in xyz),
-                 peak_height=float(height))
-            for i, (xyz, height) in enumerate(zip(found.sites(), found.heights()))]
+    return [
+        Site(
+            label=f"Q{i + 1}",
+            element=None,
+            frac=tuple(float(v) for v in xyz),
+            peak_height=float(height),
+        )
+        for i, (xyz, height) in enumerate(zip(found.sites(), found.heights()))
+    ]

@@ -1,4 +1,5 @@
 """Readers for the structure files a user hands us; `load` picks one by suffix."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,7 +20,9 @@ class Loaded:
 
     path: Path
     structure: Structure
-    shelx: ShelxFile | None = None  # a .res/.ins: the result is written back into it, instructions kept
+    shelx: ShelxFile | None = (
+        None  # a .res/.ins: the result is written back into it, instructions kept
+    )
     hkl_text: str | None = None  # a CIF's own reflections (_shelx_hkl_file)
     res_text: str | None = None  # and the .res they were refined with (_shelx_res_file)
 
@@ -31,6 +34,7 @@ class Loaded:
         if not self.res_text:
             return None
         from crystalx_core.io.shelx_read import parse_shelx
+
         try:
             embedded = parse_shelx(self.res_text, f"{self.path} (_shelx_res_file)")
         except InputError:  # an embedded file we cannot read says nothing about the data
@@ -42,7 +46,10 @@ class Loaded:
         if not self.hkl_text:
             return None
         from crystalx_core.io.hkl import reflections_from_text
-        return reflections_from_text(self.hkl_text, f"{self.path} (_shelx_hkl_file)", self.reflection_format())
+
+        return reflections_from_text(
+            self.hkl_text, f"{self.path} (_shelx_hkl_file)", self.reflection_format()
+        )
 
 
 def load(path) -> Loaded:
@@ -51,11 +58,16 @@ def load(path) -> Loaded:
     suffix = path.suffix.lower()
     if suffix == ".cif":
         from crystalx_core.io.cif import read_cif
+
         entry = read_cif(path)
-        return Loaded(path, entry.structure, hkl_text=entry.shelx_hkl_text, res_text=entry.shelx_res_text)
+        return Loaded(
+            path, entry.structure, hkl_text=entry.shelx_hkl_text, res_text=entry.shelx_res_text
+        )
     if suffix in (".ins", ".res"):
         from crystalx_core.io.shelx_read import read_shelx
+
         shelx = read_shelx(path)
         return Loaded(path, shelx.to_structure(), shelx=shelx)
-    raise InputError(f"unsupported file type {suffix or '(no suffix)'!r}: expected .cif, .ins "
-                     "or .res", str(path))
+    raise InputError(
+        f"unsupported file type {suffix or '(no suffix)'!r}: expected .cif, .ins or .res", str(path)
+    )

@@ -5,6 +5,7 @@ symbol, else from the H-M symbol (CIFs in the wild often carry typos in one of t
 SFAC/UNIT are not in a CIF: they are the cell contents counted from the sites, so that
 the Structure looks like the .ins the structure was refined from.
 """
+
 from __future__ import annotations
 
 import math
@@ -24,8 +25,14 @@ from crystalx_core.structure import Site, Structure, cell_problem, grouped_mixed
 from crystalx_core.symmetry import full_operator_list, space_group_from_operators
 
 DEFAULT_WAVELENGTH = 0.71073  # Mo Kα, when the CIF does not say
-_CELL_TAGS = ("_cell_length_a", "_cell_length_b", "_cell_length_c",
-              "_cell_angle_alpha", "_cell_angle_beta", "_cell_angle_gamma")
+_CELL_TAGS = (
+    "_cell_length_a",
+    "_cell_length_b",
+    "_cell_length_c",
+    "_cell_angle_alpha",
+    "_cell_angle_beta",
+    "_cell_angle_gamma",
+)
 _FRACT_TAGS = ("_atom_site_fract_x", "_atom_site_fract_y", "_atom_site_fract_z")
 _SYMOP_TAGS = ("_space_group_symop_operation_xyz", "_symmetry_equiv_pos_as_xyz")
 
@@ -48,8 +55,14 @@ class _Lines:
         self.lines = path.read_bytes().decode("latin-1").splitlines()
         header = re.compile(rf"\s*data_{re.escape(block_name)}\s*$", re.IGNORECASE)
         self.block = next((n for n, text in enumerate(self.lines) if header.match(text)), 0)
-        self.end = next((n for n in range(self.block + 1, len(self.lines))
-                         if self.lines[n].lstrip().lower().startswith("data_")), len(self.lines))
+        self.end = next(
+            (
+                n
+                for n in range(self.block + 1, len(self.lines))
+                if self.lines[n].lstrip().lower().startswith("data_")
+            ),
+            len(self.lines),
+        )
 
     @property
     def block_line(self) -> int:
@@ -73,7 +86,8 @@ class _Lines:
             if not words:
                 continue
             if words[0].lower().startswith(("loop_", "data_")) or (
-                    words[0].startswith("_") and rows):
+                words[0].startswith("_") and rows
+            ):
                 break
             if not words[0].startswith("_"):
                 rows.setdefault(words[0].strip("'\""), n + 1)
@@ -96,8 +110,10 @@ def _parse(path: Path) -> gemmi.cif.Document:
         message = str(error)
         found = re.search(r"^string:(\d+)(?::\d+\(\d+\))?:?\s*(?:in data_\S*:\s*)?(.*)", message)
         if not found:
-            raise InputError(f"CIF syntax error: {message.splitlines()[0] if message else 'parse error'}",
-                             str(path)) from None
+            raise InputError(
+                f"CIF syntax error: {message.splitlines()[0] if message else 'parse error'}",
+                str(path),
+            ) from None
         detail = found.group(2).splitlines()[0] if found.group(2) else "parse error"
         raise InputError(f"CIF syntax error: {detail}", str(path), int(found.group(1))) from None
 
@@ -147,8 +163,9 @@ def _symops(small: gemmi.SmallStructure, lines: _Lines, path: Path) -> list[str]
             candidates.append([op.triplet() for op in hall_ops])
         except (RuntimeError, ValueError):
             pass
-    space_group = (gemmi.find_spacegroup_by_name(small.spacegroup_hm)
-                   if small.spacegroup_hm else None)
+    space_group = (
+        gemmi.find_spacegroup_by_name(small.spacegroup_hm) if small.spacegroup_hm else None
+    )
     if space_group is not None:
         candidates.append([op.triplet() for op in space_group.operations()])
     for ops in candidates:
@@ -156,13 +173,16 @@ def _symops(small: gemmi.SmallStructure, lines: _Lines, path: Path) -> list[str]
             group = space_group_from_operators(ops)
         except InputError:  # unreadable triplets, or no group: try the next candidate
             continue
-        if group.order_z() == len({str(sgtbx.rt_mx(op.lower().replace(" ", "")).mod_positive())
-                                   for op in ops}):
+        if group.order_z() == len(
+            {str(sgtbx.rt_mx(op.lower().replace(" ", "")).mod_positive()) for op in ops}
+        ):
             return full_operator_list(group)
-    raise InputError("no usable symmetry: the operator list is not a group and no valid "
-                     "Hall or H-M symbol is given", str(path),
-                     lines.tag(*_SYMOP_TAGS, "_space_group_name_Hall",
-                               "_symmetry_space_group_name_Hall"))
+    raise InputError(
+        "no usable symmetry: the operator list is not a group and no valid "
+        "Hall or H-M symbol is given",
+        str(path),
+        lines.tag(*_SYMOP_TAGS, "_space_group_name_Hall", "_symmetry_space_group_name_Hall"),
+    )
 
 
 def _u_iso(site: gemmi.SmallStructure.Site, orth: np.ndarray) -> tuple[float, tuple | None]:
@@ -188,32 +208,53 @@ def _element(raw: gemmi.SmallStructure.Site, formula: set[str]) -> gemmi.Element
     gives the label as the type), and a hydroxyl H labelled HO1 becomes holmium: a two-letter
     reading that the formula lacks, whose first letter it has, is that one-letter element."""
     element = raw.element
-    if raw.type_symbol in ("", raw.label) and formula and element.name not in formula and len(element.name) == 2 \
-            and element.name[0] in formula:
+    if (
+        raw.type_symbol in ("", raw.label)
+        and formula
+        and element.name not in formula
+        and len(element.name) == 2
+        and element.name[0] in formula
+    ):
         return gemmi.Element(element.name[0])
     return element
 
 
-def _sites(small: gemmi.SmallStructure, orth: np.ndarray, lines: _Lines,
-           path: Path, formula: set[str]) -> list[Site]:
+def _sites(
+    small: gemmi.SmallStructure, orth: np.ndarray, lines: _Lines, path: Path, formula: set[str]
+) -> list[Site]:
     rows = lines.atom_rows()
     sites = []
     for raw in small.sites:
         line = rows.get(raw.label, lines.tag("_atom_site_fract_x"))
         element = _element(raw, formula)
         if element.atomic_number == 0:
-            raise InputError(f"site {raw.label}: unknown element {raw.type_symbol or raw.label!r}",
-                             str(path), line)
+            raise InputError(
+                f"site {raw.label}: unknown element {raw.type_symbol or raw.label!r}",
+                str(path),
+                line,
+            )
         frac = tuple(raw.fract.tolist())
         if not all(math.isfinite(v) for v in frac):
             raise InputError(f"site {raw.label}: missing or invalid coordinates", str(path), line)
-        if raw.occ < 0:  # above 1 is seen in old CIFs (an H count, a dummy atom); below 0 is not an amount
-            raise InputError(f"site {raw.label}: occupancy {raw.occ:g} is negative", str(path), line)
+        if (
+            raw.occ < 0
+        ):  # above 1 is seen in old CIFs (an H count, a dummy atom); below 0 is not an amount
+            raise InputError(
+                f"site {raw.label}: occupancy {raw.occ:g} is negative", str(path), line
+            )
         u_iso, u_aniso = _u_iso(raw, orth)
-        sites.append(Site(
-            label=raw.label, element=normalise_symbol(element.name, str(path), line),
-            frac=frac, occupancy=raw.occ, u_iso=u_iso if u_iso > 0 else Site.u_iso,
-            part=raw.disorder_group, u_aniso=u_aniso, line=line))
+        sites.append(
+            Site(
+                label=raw.label,
+                element=normalise_symbol(element.name, str(path), line),
+                frac=frac,
+                occupancy=raw.occ,
+                u_iso=u_iso if u_iso > 0 else Site.u_iso,
+                part=raw.disorder_group,
+                u_aniso=u_aniso,
+                line=line,
+            )
+        )
     return sites
 
 
@@ -228,7 +269,9 @@ def sfac_unit_from_sites(structure: Structure) -> tuple[list[str], list[float]]:
 
 
 def _temperature_c(block: gemmi.cif.Block) -> float | None:
-    kelvin = _number(block, "_diffrn_ambient_temperature") or _number(block, "_cell_measurement_temperature")
+    kelvin = _number(block, "_diffrn_ambient_temperature") or _number(
+        block, "_cell_measurement_temperature"
+    )
     return None if kelvin is None or kelvin <= 0 else kelvin - 273.15
 
 
@@ -239,20 +282,28 @@ def read_cif(path, block: str | None = None) -> CifEntry:
     chosen = _choose_block(doc, block, path)
     lines = _Lines(path, chosen.name)
     if any(_number(chosen, tag) is None for tag in _CELL_TAGS):
-        raise InputError(f"data_{chosen.name} has no unit cell (_cell_length_a ... "
-                         "_cell_angle_gamma)", str(path), lines.tag(*_CELL_TAGS))
+        raise InputError(
+            f"data_{chosen.name} has no unit cell (_cell_length_a ... _cell_angle_gamma)",
+            str(path),
+            lines.tag(*_CELL_TAGS),
+        )
     try:
         small = gemmi.make_small_structure_from_block(chosen)
     except (RuntimeError, ValueError) as error:
-        raise InputError(f"cannot read data_{chosen.name}: {error}", str(path),
-                         lines.block_line) from None
+        raise InputError(
+            f"cannot read data_{chosen.name}: {error}", str(path), lines.block_line
+        ) from None
     if not small.sites:
-        raise InputError(f"data_{chosen.name} has no atom sites (_atom_site_fract_x loop)",
-                         str(path), lines.block_line)
+        raise InputError(
+            f"data_{chosen.name} has no atom sites (_atom_site_fract_x loop)",
+            str(path),
+            lines.block_line,
+        )
     missing = [tag for tag in _FRACT_TAGS if not len(chosen.find_values(tag))]
     if missing:  # gemmi would put every atom at 0 on that axis
-        raise InputError(f"the atom_site loop has no {', '.join(missing)}", str(path),
-                         lines.tag(*_FRACT_TAGS))
+        raise InputError(
+            f"the atom_site loop has no {', '.join(missing)}", str(path), lines.tag(*_FRACT_TAGS)
+        )
     cell = small.cell
     problem = cell_problem((cell.a, cell.b, cell.c, cell.alpha, cell.beta, cell.gamma))
     if problem:
@@ -261,8 +312,13 @@ def read_cif(path, block: str | None = None) -> CifEntry:
         cell=(cell.a, cell.b, cell.c, cell.alpha, cell.beta, cell.gamma),
         symops=_symops(small, lines, path),
         wavelength=small.wavelength if small.wavelength > 0 else DEFAULT_WAVELENGTH,
-        temperature_c=_temperature_c(chosen), title=chosen.name, source=str(path))
-    structure.sites = _sites(small, structure.orthogonalisation, lines, path, _formula_elements(chosen))
+        temperature_c=_temperature_c(chosen),
+        title=chosen.name,
+        source=str(path),
+    )
+    structure.sites = _sites(
+        small, structure.orthogonalisation, lines, path, _formula_elements(chosen)
+    )
     structure.sfac, structure.unit = sfac_unit_from_sites(structure)
     structure.sites = grouped_mixed_sites(structure.sites)
     return CifEntry(
@@ -270,4 +326,5 @@ def read_cif(path, block: str | None = None) -> CifEntry:
         shelx_res_text=_text_field(chosen, "_shelx_res_file"),
         shelx_hkl_text=_text_field(chosen, "_shelx_hkl_file"),
         published_r1=_number(chosen, "_refine_ls_R_factor_gt"),
-        block_name=chosen.name)
+        block_name=chosen.name,
+    )

@@ -1,4 +1,5 @@
 """Reading an input file's bytes with the checks every reader needs."""
+
 from __future__ import annotations
 
 import os
@@ -6,7 +7,9 @@ import stat
 
 from crystalx_core.errors import InputError
 
-MAX_INPUT_BYTES = 256 * 2**20  # far above any real .res, .cif or .hkl; bounds the memory a reader takes
+MAX_INPUT_BYTES = (
+    256 * 2**20
+)  # far above any real .res, .cif or .hkl; bounds the memory a reader takes
 
 
 def read_input_bytes(path: str, what: str) -> bytes:
@@ -17,7 +20,9 @@ def read_input_bytes(path: str, what: str) -> bytes:
     checked on the open handle, so the file judged is the file read.
     """
     try:
-        handle = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        handle = os.open(
+            path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+        )
     except OSError as error:
         raise InputError(f"cannot read the file: {error.strerror}", path) from None
     info = os.fstat(handle)
@@ -27,7 +32,9 @@ def read_input_bytes(path: str, what: str) -> bytes:
             raise InputError(f"a folder, not a {what}", path)
         if not stat.S_ISREG(info.st_mode):
             raise InputError(f"not a regular file (a pipe, socket or device), not a {what}", path)
-        raise InputError(f"{info.st_size} bytes, over the {MAX_INPUT_BYTES // 2**20} MB limit for a {what}", path)
+        raise InputError(
+            f"{info.st_size} bytes, over the {MAX_INPUT_BYTES // 2**20} MB limit for a {what}", path
+        )
     with os.fdopen(handle, "rb") as stream:
         try:
             data = stream.read(MAX_INPUT_BYTES + 1)
@@ -36,6 +43,7 @@ def read_input_bytes(path: str, what: str) -> bytes:
     if len(data) > MAX_INPUT_BYTES:  # grew while we read
         raise InputError(f"over the {MAX_INPUT_BYTES // 2**20} MB limit for a {what}", path)
     if b"\0" in data:
-        raise InputError(f"binary data (NUL byte) in a {what}", path,
-                         data.count(b"\n", 0, data.index(b"\0")) + 1)
+        raise InputError(
+            f"binary data (NUL byte) in a {what}", path, data.count(b"\n", 0, data.index(b"\0")) + 1
+        )
     return data

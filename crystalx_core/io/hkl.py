@@ -9,6 +9,7 @@ no decimal point and that runs on past column 32 was written in wider fields: it
 split on blanks instead. A σ of 0.00 is a weak reflection rounded by F8.2 and is kept; a
 negative σ flags a reflection to leave out; the notes say how many of each.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -41,7 +42,9 @@ class Reflections:
     sigmas: np.ndarray  # σ(Fo²)
     batches: np.ndarray | None  # batch/scale-group numbers where the file has them
     path: str = ""
-    notes: list[str] = field(default_factory=list)  # what the reader changed or left out, for the user
+    notes: list[str] = field(
+        default_factory=list
+    )  # what the reader changed or left out, for the user
 
     def __len__(self) -> int:
         return len(self.intensities)
@@ -51,12 +54,14 @@ class Reflections:
         from cctbx import crystal, miller
         from cctbx.array_family import flex
 
-        symmetry = crystal.symmetry(unit_cell=tuple(cell),
-                                    space_group=space_group_from_operators(symops))
+        symmetry = crystal.symmetry(
+            unit_cell=tuple(cell), space_group=space_group_from_operators(symops)
+        )
         indices = flex.miller_index([tuple(int(v) for v in row) for row in self.indices])
         miller_set = miller.set(symmetry, indices, anomalous_flag=False)
-        array = miller_set.array(data=flex.double(self.intensities.tolist()),
-                                 sigmas=flex.double(self.sigmas.tolist()))
+        array = miller_set.array(
+            data=flex.double(self.intensities.tolist()), sigmas=flex.double(self.sigmas.tolist())
+        )
         return array.set_observation_type_xray_intensity()
 
 
@@ -77,8 +82,14 @@ def _fixed(line: str) -> tuple[int, int, int, float, float, int | None]:
     if line[32:].strip() and "." not in line[12:20]:
         raise ValueError(line)
     batch = line[28:32].strip()
-    return (int(line[0:4]), int(line[4:8]), int(line[8:12]), float(line[12:20]),
-            float(line[20:28]), int(batch) if batch else None)
+    return (
+        int(line[0:4]),
+        int(line[4:8]),
+        int(line[8:12]),
+        float(line[12:20]),
+        float(line[20:28]),
+        int(batch) if batch else None,
+    )
 
 
 def _split(line: str) -> tuple[int, int, int, float, float, int | None]:
@@ -95,7 +106,9 @@ def _is_end(line: str) -> bool:
     return len(fields) == 3 and all(f.lstrip("+-").isdigit() and int(f) == 0 for f in fields)
 
 
-def reflections_from_text(text: str, path: str = "<string>", hklf: HklfFormat | None = None) -> Reflections:
+def reflections_from_text(
+    text: str, path: str = "<string>", hklf: HklfFormat | None = None
+) -> Reflections:
     """Parse HKLF 3/4 text (a file, or a CIF's embedded _shelx_hkl_file)."""
     hklf = hklf or HklfFormat()
     rows, batches, number = [], [], 0
@@ -113,64 +126,111 @@ def reflections_from_text(text: str, path: str = "<string>", hklf: HklfFormat | 
             try:
                 h, k, l, intensity, sigma, batch = _split(line)
             except ValueError:
-                raise InputError(f"not an HKLF {hklf.code} reflection line (h k l "
-                                 f"{'F' if hklf.code == 3 else 'Fo²'} σ [batch]): "
-                                 f"{line.strip()[:60]!r}", path, number) from None
+                raise InputError(
+                    f"not an HKLF {hklf.code} reflection line (h k l "
+                    f"{'F' if hklf.code == 3 else 'Fo²'} σ [batch]): "
+                    f"{line.strip()[:60]!r}",
+                    path,
+                    number,
+                ) from None
         if h == k == l == 0:
             break
-        if max(abs(h), abs(k), abs(l)) > MAX_INDEX or (batch is not None and abs(batch) > MAX_BATCH):
-            raise InputError(f"index or batch out of range in {line.strip()[:60]!r} (|h|, |k|, |l| <= "
-                             f"{MAX_INDEX}, |batch| <= {MAX_BATCH})", path, number)
+        if max(abs(h), abs(k), abs(l)) > MAX_INDEX or (
+            batch is not None and abs(batch) > MAX_BATCH
+        ):
+            raise InputError(
+                f"index or batch out of range in {line.strip()[:60]!r} (|h|, |k|, |l| <= "
+                f"{MAX_INDEX}, |batch| <= {MAX_BATCH})",
+                path,
+                number,
+            )
         if not (np.isfinite(intensity) and np.isfinite(sigma)):
             raise InputError(f"NaN or infinite intensity or sigma for {h} {k} {l}", path, number)
         if batch is not None and batch < 0:
-            raise InputError(f"negative batch number {batch} for {h} {k} {l}: twin components of HKLF 5 "
-                             "data; CrystalX refines untwinned HKLF 4 data only", path, number)
+            raise InputError(
+                f"negative batch number {batch} for {h} {k} {l}: twin components of HKLF 5 "
+                "data; CrystalX refines untwinned HKLF 4 data only",
+                path,
+                number,
+            )
         rows.append((h, k, l, intensity, sigma, number))
         batches.append(batch)
     if not rows:
-        raise InputError("no reflections before the 0 0 0 end line" if text.strip()
-                         else "the reflection file is empty", path, max(number, 1))
+        raise InputError(
+            "no reflections before the 0 0 0 end line"
+            if text.strip()
+            else "the reflection file is empty",
+            path,
+            max(number, 1),
+        )
     table = np.array(rows, dtype=float)
-    return _checked(table, np.array([b or 0 for b in batches], dtype=int)
-                    if any(b is not None for b in batches) else None, path, hklf)
+    return _checked(
+        table,
+        np.array([b or 0 for b in batches], dtype=int)
+        if any(b is not None for b in batches)
+        else None,
+        path,
+        hklf,
+    )
 
 
-def _checked(table: np.ndarray, batches: np.ndarray | None, path: str, hklf: HklfFormat) -> Reflections:
+def _checked(
+    table: np.ndarray, batches: np.ndarray | None, path: str, hklf: HklfFormat
+) -> Reflections:
     """Reindexed, scaled Fo² with usable σ: negative σ left out, σ = 0.00 given the smallest
     σ of the file (a rounded weak reflection, not an infinitely precise one)."""
     notes = list(hklf.notes)
     first_line = int(table[0, 5])
     negative = table[:, 4] < 0
     if negative.all():
-        raise InputError("every reflection has a negative sigma (the flag for 'leave out'): no data",
-                         path, first_line)
+        raise InputError(
+            "every reflection has a negative sigma (the flag for 'leave out'): no data",
+            path,
+            first_line,
+        )
     if negative.any():
-        notes.append(f"{int(negative.sum())} reflection(s) with a negative sigma left out, as SHELXL does "
-                     f"(the first on line {int(table[np.argmax(negative), 5])})")
+        notes.append(
+            f"{int(negative.sum())} reflection(s) with a negative sigma left out, as SHELXL does "
+            f"(the first on line {int(table[np.argmax(negative), 5])})"
+        )
         table = table[~negative]
         batches = batches[~negative] if batches is not None else None
     intensities, sigmas = table[:, 3] * hklf.scale, table[:, 4] * hklf.scale
     if hklf.code == 3:  # F, σ(F) → Fo², σ(Fo²)
-        intensities, sigmas = intensities * np.abs(intensities), np.maximum(2 * np.abs(intensities) * sigmas,
-                                                                            sigmas ** 2)
+        intensities, sigmas = (
+            intensities * np.abs(intensities),
+            np.maximum(2 * np.abs(intensities) * sigmas, sigmas**2),
+        )
     zero = sigmas == 0
     if zero.all():
-        raise InputError("every reflection has sigma 0: nothing to weight the data by", path, first_line)
+        raise InputError(
+            "every reflection has sigma 0: nothing to weight the data by", path, first_line
+        )
     if zero.any():
         smallest = float(sigmas[~zero].min())
         sigmas = np.where(zero, smallest, sigmas)
-        notes.append(f"{int(zero.sum())} reflection(s) with sigma 0.00 kept, weighted as the file's smallest "
-                     f"sigma ({smallest:g})")
+        notes.append(
+            f"{int(zero.sum())} reflection(s) with sigma 0.00 kept, weighted as the file's "
+            "smallest "
+            f"sigma ({smallest:g})"
+        )
     if not (intensities > 0).any():
-        raise InputError("every intensity is zero or negative: no diffraction data", path, first_line)
+        raise InputError(
+            "every intensity is zero or negative: no diffraction data", path, first_line
+        )
     indices = table[:, :3]
     if hklf.matrix is not None:
         indices = indices @ np.array(hklf.matrix, dtype=float).T
         if not np.allclose(indices, np.round(indices), atol=1e-3):
             raise InputError("the HKLF matrix gives non-integer indices", *_where(hklf, path))
-    return Reflections(indices=np.round(indices).astype(int), intensities=intensities.copy(),
-                       sigmas=sigmas.copy(), batches=batches, path=path, notes=notes)
+    return Reflections(
+        indices=np.round(indices).astype(int),
+        intensities=intensities.copy(),
+        sigmas=sigmas.copy(),
+        batches=batches,
+        path=path,
+        notes=notes,
+    )
 
 
 def _where(hklf: HklfFormat, path: str) -> tuple[str, int | None]:

@@ -10,6 +10,7 @@ Site occupancies in a Structure are chemical (as in a CIF); the SHELX sof also c
 site-symmetry factor (0.25 for an atom on a 4-fold special position), so both are converted
 with the site multiplicities on the way in (and by the writer on the way out).
 """
+
 from __future__ import annotations
 
 import math
@@ -29,20 +30,24 @@ from crystalx_core.symmetry import full_operator_list, space_group_from_shelx
 
 # SHELXL instructions, plus those of SHELXS/SHELXD/SHELXT that turn up in .ins/.res files.
 # Only the part before '_' counts (SADI_CCF3 is SADI for residue class CCF3).
-KEYWORDS = frozenset("""
+KEYWORDS = frozenset(
+    """
     ABIN ACTA AFIX ANIS ANSC ANSR BASF BEDE BIND BLOC BOND BUMP CELL CGLS CHIV CONF CONN DAMP
     DANG DEFS DELU DFIX DISP EADP END EQIV EXTI EXYZ FEND FLAT FMAP FRAG FREE FVAR GRID HFIX
     HKLF HOPE HTAB ISOR LATT LAUE LIST L.S. LONE MERG MOLE MORE MOVE MPLA NCSY NEUT OMIT PART
     PLAN PRIG REM RESI RIGU RTAB SADI SAME SFAC SHEL SIMU SIZE SPEC STIR SUMP SWAT SYMM TEMP
     TITL TWIN TWST UNIT WGHT WIGL WPDB XNPD ZERR
     DSUL EGEN ESEL FIND FRIE INIT MIND NTRY PATS PATT PHAN PRES PSEE SEED SKIP SPIN TEXP TIME
-    TREF VECT""".split())
+    TREF VECT""".split()
+)
 _INTEGER = re.compile(r"[+-]?\d+$")
 _PEAK_LABEL = re.compile(r"Q\d+$", re.IGNORECASE)
 RIDING_U = (-5.0, -0.5)  # a Uiso in this range means |U| × Ueq of the previous non-H atom
 MAX_WAVELENGTH = 10.0  # Å; beyond any X-ray or neutron source used for crystal structures
 TEMPERATURE_RANGE = (-273.15, 1500.0)  # °C
-MIN_U_ISO = -0.05  # Å²: a little below zero happens in real refinements (non-positive definite), more is a typo
+MIN_U_ISO = (
+    -0.05
+)  # Å²: a little below zero happens in real refinements (non-positive definite), more is a typo
 
 
 @dataclass(eq=False)
@@ -90,17 +95,27 @@ class ShelxFile:
     sfac_long: dict[str, ShelxLine] = field(default_factory=dict)  # element → long-form SFAC
     unit: list[float] = field(default_factory=list)
     fvars: list[float] = field(default_factory=list)
-    hklf: HklfFormat | None = None  # the HKLF instruction as written; reflection_format() says if it can be read
+    hklf: HklfFormat | None = (
+        None  # the HKLF instruction as written; reflection_format() says if it can be read
+    )
     temperature_c: float | None = None
-    cards: dict[str, ShelxLine] = field(default_factory=dict)  # first CELL, HKLF, TWIN, BASF, NEUT, ... line
+    cards: dict[str, ShelxLine] = field(
+        default_factory=dict
+    )  # first CELL, HKLF, TWIN, BASF, NEUT, ... line
 
     def reflection_format(self) -> HklfFormat:
         """How the reflections this file refines against are to be read (its HKLF instruction);
         an InputError naming the instruction for data CrystalX cannot refine (twins, Laue
         or neutron data), never a silent reading as HKLF 4."""
+
         def refuse(keyword: str, why: str) -> InputError:
-            return InputError(f"{keyword}: {why}; CrystalX refines untwinned X-ray HKLF 4 (or 3) data "
-                              "only (refine this one in SHELXL or Olex2)", self.path, self.cards[keyword].number)
+            return InputError(
+                f"{keyword}: {why}; CrystalX refines untwinned X-ray HKLF 4 (or 3) data "
+                "only (refine this one in SHELXL or Olex2)",
+                self.path,
+                self.cards[keyword].number,
+            )
+
         if "TWIN" in self.cards:
             raise refuse("TWIN", "twinned refinement (twin law and BASF fractions)")
         if "NEUT" in self.cards:
@@ -108,17 +123,30 @@ class ShelxFile:
         for element, card in self.sfac_long.items():
             numbers = [float(v) for v in card.fields[1:]]
             if len(numbers) >= 9 and not any(numbers[:8]) and numbers[8]:
-                raise InputError(f"SFAC {element} gives a scattering length, not X-ray form factor coefficients "
-                                 "(neutron data); CrystalX refines X-ray data only", self.path, card.number)
+                raise InputError(
+                    f"SFAC {element} gives a scattering length, not X-ray form factor coefficients "
+                    "(neutron data); CrystalX refines X-ray data only",
+                    self.path,
+                    card.number,
+                )
         if self.hklf is None:
             return HklfFormat()
         if self.hklf.code not in (3, 4):
-            what = {5: "twin data (HKLF 5 components)", 6: "twin data (HKLF 6 components)",
-                    2: "Laue data with a wavelength per reflection", 1: "F data in an old format"}
+            what = {
+                5: "twin data (HKLF 5 components)",
+                6: "twin data (HKLF 6 components)",
+                2: "Laue data with a wavelength per reflection",
+                1: "F data in an old format",
+            }
             raise refuse("HKLF", what.get(self.hklf.code, f"reflection format {self.hklf.code}"))
         if "BASF" in self.cards:
-            return replace(self.hklf, notes=(f"BASF (line {self.cards['BASF'].number}): batch scale factors "
-                                             "are not refined; every batch shares one scale",))
+            return replace(
+                self.hklf,
+                notes=(
+                    f"BASF (line {self.cards['BASF'].number}): batch scale factors "
+                    "are not refined; every batch shares one scale",
+                ),
+            )
         return self.hklf
 
     @property
@@ -138,10 +166,17 @@ class ShelxFile:
         """Cell, symmetry, SFAC/UNIT and every atom and peak before END, in file order; atoms
         sharing one position (EXYZ) as one mixed site unless group_mixed is False."""
         sites = [replace(atom.site) for atom in self.atoms]
-        return Structure(cell=self.cell, symops=list(self.symops),
-                         sites=grouped_mixed_sites(sites) if group_mixed else sites,
-                         sfac=list(self.sfac), unit=list(self.unit), wavelength=self.wavelength,
-                         temperature_c=self.temperature_c, title=self.title, source=self.path)
+        return Structure(
+            cell=self.cell,
+            symops=list(self.symops),
+            sites=grouped_mixed_sites(sites) if group_mixed else sites,
+            sfac=list(self.sfac),
+            unit=list(self.unit),
+            wavelength=self.wavelength,
+            temperature_c=self.temperature_c,
+            title=self.title,
+            source=self.path,
+        )
 
 
 def read_shelx(path) -> ShelxFile:
@@ -159,8 +194,11 @@ def read_shelx(path) -> ShelxFile:
 
 def parse_shelx(text: str, path: str = "<string>") -> ShelxFile:
     if "\0" in text:
-        raise InputError("binary data (NUL byte) in a SHELX file", path,
-                         text.count("\n", 0, text.index("\0")) + 1)
+        raise InputError(
+            "binary data (NUL byte) in a SHELX file",
+            path,
+            text.count("\n", 0, text.index("\0")) + 1,
+        )
     return _Parser(path).parse(text)
 
 
@@ -194,8 +232,9 @@ def decode_parameter(code: float, fvars: list[float], what: str, path: str, line
     if m == 1:
         return math.copysign(p, code)
     if m > len(fvars):
-        raise InputError(f"{what} {code:g} refers to free variable {m} but FVAR defines "
-                         f"{len(fvars)}", path, line)
+        raise InputError(
+            f"{what} {code:g} refers to free variable {m} but FVAR defines {len(fvars)}", path, line
+        )
     return p * fvars[m - 1] if code > 0 else p * (1 - fvars[m - 1])
 
 
@@ -228,7 +267,7 @@ class _Parser:
         index = 0
         while index < len(physical):
             count = self._continued(physical, index)
-            self.shelx.lines.append(self._card(index + 1, physical[index:index + count]))
+            self.shelx.lines.append(self._card(index + 1, physical[index : index + count]))
             index += count
         self._finish(len(physical))
         return self.shelx
@@ -243,8 +282,9 @@ class _Parser:
         count = 1
         while _content(physical[index + count - 1]).endswith("="):
             if index + count >= len(physical):
-                raise self.error("the file ends inside a '=' continuation (truncated?)",
-                                 index + count)
+                raise self.error(
+                    "the file ends inside a '=' continuation (truncated?)", index + count
+                )
             count += 1
         return count
 
@@ -276,20 +316,31 @@ class _Parser:
         try:
             numbers = [float(value) for value in values]
         except ValueError:
-            raise self.error(f"{what}: expected numbers, got {' '.join(values)!r}",
-                             card.number) from None
+            raise self.error(
+                f"{what}: expected numbers, got {' '.join(values)!r}", card.number
+            ) from None
         if not all(math.isfinite(value) for value in numbers):
-            raise self.error(f"{what}: NaN or infinite value in {' '.join(values)!r}",
-                             card.number)
+            raise self.error(f"{what}: NaN or infinite value in {' '.join(values)!r}", card.number)
         return numbers
 
     # --- instructions ------------------------------------------------------------------
     def _instruction(self, card: ShelxLine) -> None:
         handler = {
-            "TITL": self._titl, "CELL": self._cell, "LATT": self._latt, "SYMM": self._symm,
-            "SFAC": self._sfac, "UNIT": self._unit, "FVAR": self._fvar, "AFIX": self._afix,
-            "PART": self._part, "HKLF": self._hklf, "FRAG": self._frag, "FEND": self._fend,
-            "END": self._end, "TEMP": self._temp, "RESI": self._resi,
+            "TITL": self._titl,
+            "CELL": self._cell,
+            "LATT": self._latt,
+            "SYMM": self._symm,
+            "SFAC": self._sfac,
+            "UNIT": self._unit,
+            "FVAR": self._fvar,
+            "AFIX": self._afix,
+            "PART": self._part,
+            "HKLF": self._hklf,
+            "FRAG": self._frag,
+            "FEND": self._fend,
+            "END": self._end,
+            "TEMP": self._temp,
+            "RESI": self._resi,
         }.get(card.keyword)
         if card.keyword in ("HKLF", "TWIN", "BASF", "NEUT"):
             self.cards.setdefault(card.keyword, card)
@@ -300,8 +351,10 @@ class _Parser:
         values = self._numbers(card, card.fields[:1], "TEMP")
         low, high = TEMPERATURE_RANGE
         if values and not low <= values[0] <= high:
-            raise self.error(f"TEMP {values[0]:g} °C is outside {low:g}..{high:g} °C (SHELX gives it in °C)",
-                             card.number)
+            raise self.error(
+                f"TEMP {values[0]:g} °C is outside {low:g}..{high:g} °C (SHELX gives it in °C)",
+                card.number,
+            )
         self.shelx.temperature_c = values[0] if values else 20.0
 
     def _titl(self, card):
@@ -310,20 +363,27 @@ class _Parser:
     def _cell(self, card):
         values = self._numbers(card, card.fields, "CELL")
         if len(values) != 7:
-            raise self.error(f"CELL needs the wavelength and six cell parameters, got "
-                             f"{len(values)} numbers", card.number)
+            raise self.error(
+                f"CELL needs the wavelength and six cell parameters, got {len(values)} numbers",
+                card.number,
+            )
         if not 0 < values[0] <= MAX_WAVELENGTH:
-            raise self.error(f"CELL: wavelength {values[0]:g} Å must be in (0, {MAX_WAVELENGTH:g}] (CELL gives "
-                             "the wavelength first, then a b c alpha beta gamma)", card.number)
+            raise self.error(
+                f"CELL: wavelength {values[0]:g} Å must be in (0, {MAX_WAVELENGTH:g}] (CELL gives "
+                "the wavelength first, then a b c alpha beta gamma)",
+                card.number,
+            )
         _check_cell(tuple(values[1:]), self.path, card.number)
         self.shelx.wavelength, self.shelx.cell = values[0], tuple(values[1:])
         self.cards.setdefault("CELL", card)
 
     def _latt(self, card):
-        if (len(card.fields) != 1 or not _INTEGER.match(card.fields[0])
-                or not 1 <= abs(int(card.fields[0])) <= 7):
-            raise self.error(f"LATT needs one of ±1..7, got {' '.join(card.fields)!r}",
-                             card.number)
+        if (
+            len(card.fields) != 1
+            or not _INTEGER.match(card.fields[0])
+            or not 1 <= abs(int(card.fields[0])) <= 7
+        ):
+            raise self.error(f"LATT needs one of ±1..7, got {' '.join(card.fields)!r}", card.number)
         self.shelx.latt = int(card.fields[0])
         self.cards.setdefault("LATT", card)
 
@@ -366,20 +426,31 @@ class _Parser:
         self.part_line = card
 
     def _hklf(self, card):
-        """`HKLF n [s [r11..r33]]`, read once: the format of the reflections (the first HKLF counts)."""
+        """`HKLF n [s [r11..r33]]`, read once: the format of the reflections (the first HKLF
+        counts)."""
         code = self._leading_integer(card)
         values = self._numbers(card, card.fields, "HKLF")
         if len(values) > 2 and len(values) < 11:
-            raise self.error(f"HKLF n s r11..r33: the matrix needs nine numbers, got {len(values) - 2}",
-                             card.number)
+            raise self.error(
+                f"HKLF n s r11..r33: the matrix needs nine numbers, got {len(values) - 2}",
+                card.number,
+            )
         if len(values) > 1 and values[1] <= 0:
             raise self.error(f"HKLF scale {values[1]:g} must be positive", card.number)
-        matrix = tuple(tuple(values[2 + 3 * i:5 + 3 * i]) for i in range(3)) if len(values) >= 11 else None
+        matrix = (
+            tuple(tuple(values[2 + 3 * i : 5 + 3 * i]) for i in range(3))
+            if len(values) >= 11
+            else None
+        )
         if matrix == ((1, 0, 0), (0, 1, 0), (0, 0, 1)):
             matrix = None
         if self.shelx.hklf is None:
-            self.shelx.hklf = HklfFormat(code=abs(code), scale=values[1] if len(values) > 1 else 1.0,
-                                         matrix=matrix, where=f"{self.path}:{card.number}")
+            self.shelx.hklf = HklfFormat(
+                code=abs(code),
+                scale=values[1] if len(values) > 1 else 1.0,
+                matrix=matrix,
+                where=f"{self.path}:{card.number}",
+            )
 
     def _frag(self, card):
         self.in_fragment = True
@@ -396,12 +467,15 @@ class _Parser:
         numbers = [field for field in card.fields[:2] if _INTEGER.match(field)]
         self.residue = int(numbers[0]) if numbers else 0
         if self.residue < 0:
-            raise self.error(f"RESI needs a residue number of 0 or more, got {self.residue}", card.number)
+            raise self.error(
+                f"RESI needs a residue number of 0 or more, got {self.residue}", card.number
+            )
 
     def _leading_integer(self, card: ShelxLine) -> int:
         if not card.fields or not _INTEGER.match(card.fields[0]):
-            raise self.error(f"{card.keyword} needs an integer, got {' '.join(card.fields)!r}",
-                             card.number)
+            raise self.error(
+                f"{card.keyword} needs an integer, got {' '.join(card.fields)!r}", card.number
+            )
         return int(card.fields[0])
 
     # --- atoms -------------------------------------------------------------------------
@@ -411,8 +485,11 @@ class _Parser:
         numbers = self._numbers(card, tokens[1:], f"atom {label}")
         codes = numbers[1:]
         if len(codes) not in (3, 4, 5, 6, 10):
-            raise self.error(f"atom {label}: expected x y z [sof [Uiso | U11..U12]], got "
-                             f"{len(codes)} numbers after the SFAC index", number)
+            raise self.error(
+                f"atom {label}: expected x y z [sof [Uiso | U11..U12]], got "
+                f"{len(codes)} numbers after the SFAC index",
+                number,
+            )
         if self.shelx.cell is None:
             raise self.error(f"atom {label} comes before any CELL instruction", number)
         element = None
@@ -421,8 +498,11 @@ class _Parser:
                 raise self.error(f"atom {label} comes before any SFAC instruction", number)
             index = int(numbers[0])
             if not 1 <= index <= len(self.shelx.sfac):
-                raise self.error(f"atom {label}: SFAC index {index} is not in 1.."
-                                 f"{len(self.shelx.sfac)} ({' '.join(self.shelx.sfac)})", number)
+                raise self.error(
+                    f"atom {label}: SFAC index {index} is not in 1.."
+                    f"{len(self.shelx.sfac)} ({' '.join(self.shelx.sfac)})",
+                    number,
+                )
             element = self.shelx.sfac[index - 1]
 
         part, part_sof = 0, 11.0
@@ -437,27 +517,41 @@ class _Parser:
         card.afix_line = self.afix_line if afix else None
         card.part_line = self.part_line if part else None
         fvars = self.shelx.fvars
-        frac = tuple(decode_parameter(code, fvars, "coordinate", self.path, number)
-                     for code in codes[:3])
+        frac = tuple(
+            decode_parameter(code, fvars, "coordinate", self.path, number) for code in codes[:3]
+        )
         card.sof = decode_parameter(card.sof_code, fvars, "sof", self.path, number)
         if card.sof < 0:
             raise self.error(f"atom {label}: occupancy (sof) {card.sof:g} is negative", number)
 
-        site = Site(label=residue_address(label, self.residue), element=element, frac=frac, afix=afix,
-                    part=part, line=number, peak_height=codes[5] if len(codes) == 6 else None)
+        site = Site(
+            label=residue_address(label, self.residue),
+            element=element,
+            frac=frac,
+            afix=afix,
+            part=part,
+            line=number,
+            peak_height=codes[5] if len(codes) == 6 else None,
+        )
         first = self.label_lines.setdefault(site.label.upper(), number)
         if first != number:
-            raise self.error(f"atom {label} repeats the label of line {first}: labels must be unique "
-                             f"(within a RESI residue)", number)
+            raise self.error(
+                f"atom {label} repeats the label of line {first}: labels must be unique "
+                f"(within a RESI residue)",
+                number,
+            )
         if len(card.u_codes) == 6:
-            site.u_aniso = tuple(decode_parameter(code, fvars, "U", self.path, number)
-                                 for code in card.u_codes)
+            site.u_aniso = tuple(
+                decode_parameter(code, fvars, "U", self.path, number) for code in card.u_codes
+            )
             site.u_iso = sum(site.u_aniso[:3]) / 3
         elif card.u_codes:
             site.u_iso = self._u_iso(card.u_codes[0], label, number)
             if site.u_iso < MIN_U_ISO:
-                raise self.error(f"atom {label}: Uiso {site.u_iso:g} Å² is negative (riding H take -0.5..-5)",
-                                 number)
+                raise self.error(
+                    f"atom {label}: Uiso {site.u_iso:g} Å² is negative (riding H take -0.5..-5)",
+                    number,
+                )
         if element is not None and not is_hydrogen(element):
             self.previous_ueq = site.u_iso
         card.site = site
@@ -466,8 +560,9 @@ class _Parser:
     def _u_iso(self, code: float, label: str, number: int) -> float:
         if RIDING_U[0] < code < RIDING_U[1]:
             if self.previous_ueq is None:
-                raise self.error(f"atom {label}: riding Uiso {code:g} but no non-hydrogen atom "
-                                 "before it", number)
+                raise self.error(
+                    f"atom {label}: riding Uiso {code:g} but no non-hydrogen atom before it", number
+                )
             return -code * self.previous_ueq
         return decode_parameter(code, self.shelx.fvars, "Uiso", self.path, number)
 
@@ -477,8 +572,10 @@ class _Parser:
         if shelx.cell is None:
             raise self.error("no CELL instruction in the file", max(n_lines, 1))
         if "UNIT" in self.cards and len(shelx.unit) != len(shelx.sfac):
-            raise self.error(f"UNIT gives {len(shelx.unit)} numbers but SFAC lists "
-                             f"{len(shelx.sfac)} elements", self.cards["UNIT"].number)
+            raise self.error(
+                f"UNIT gives {len(shelx.unit)} numbers but SFAC lists {len(shelx.sfac)} elements",
+                self.cards["UNIT"].number,
+            )
         try:
             shelx.symops = full_operator_list(space_group_from_shelx(shelx.latt, shelx.symm))
         except InputError as error:

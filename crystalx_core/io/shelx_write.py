@@ -5,6 +5,7 @@ Atom lines are written as SHELXL writes them (fixed columns, 80 at most); a site
 a file keeps its free-variable, fixed-parameter and riding-Uiso codes where they still hold.
 Chemical occupancies become SHELX sofs with the site multiplicities (the reader's inverse).
 """
+
 from __future__ import annotations
 
 import math
@@ -41,22 +42,31 @@ class _SiteWriter:
     change. A site read from the file (its `origin` line) keeps the original codes (free
     variables, fixed values, riding Uiso) wherever they still decode to the site's value."""
 
-    def __init__(self, structure: Structure, sites: list[Site], fvars: list[float],
-                 newline: str, origins: dict[int, AtomLine] | None = None):
+    def __init__(
+        self,
+        structure: Structure,
+        sites: list[Site],
+        fvars: list[float],
+        newline: str,
+        origins: dict[int, AtomLine] | None = None,
+    ):
         self.sfac_index = {element: k + 1 for k, element in enumerate(structure.sfac)}
         self.source = structure.source or None
         order = len(structure.symops)
         multiplicities = site_multiplicities(structure.with_sites(sites)) if sites else []
         self.sof_factor = [m / order for m in multiplicities]
         self.fvars, self.nl = fvars, newline
-        self.origins = origins or {}  # line → atom as read: a mixed site's atoms keep their order and codes
+        self.origins = (
+            origins or {}
+        )  # line → atom as read: a mixed site's atoms keep their order and codes
         self.afix: tuple[int, ShelxLine | None] = (0, None)
         self.part: tuple[int, ShelxLine | None] = (0, None)
         self.previous_ueq: float | None = None
         self.shift = _lattice_shift(sites)
 
-    def emit(self, index: int, site: Site, origin: AtomLine | None,
-             between: list[ShelxLine]) -> list[str]:
+    def emit(
+        self, index: int, site: Site, origin: AtomLine | None, between: list[ShelxLine]
+    ) -> list[str]:
         """`site` (the index-th written) with the group changes before it. The instructions
         `between` go after the groups that close here, and stay in file order with the
         original PART/AFIX lines of the groups that open."""
@@ -71,18 +81,25 @@ class _SiteWriter:
         if part != self.part and self.part[0] and not part[0]:
             out.append("PART 0" + self.nl)  # PART n ends PART m by itself
         placed = [(line.number, line.text) for line in between]
-        for changed, (n, line), name in ((part != self.part, part, "PART {}"),
-                                         (afix != self.afix, afix, "AFIX{:>4}")):
+        for changed, (n, line), name in (
+            (part != self.part, part, "PART {}"),
+            (afix != self.afix, afix, "AFIX{:>4}"),
+        ):
             if changed and n:
-                placed.append((line.number, line.text) if line else
-                              (math.inf, name.format(n) + self.nl))
+                placed.append(
+                    (line.number, line.text) if line else (math.inf, name.format(n) + self.nl)
+                )
         out += [text for _, text in sorted(placed, key=lambda item: item[0])]
         self.afix, self.part = afix, part
         atoms = site.with_mixed
-        if self.origins and all(atom.line in self.origins for atom in atoms):  # a file's mixed site: as it was
+        if self.origins and all(
+            atom.line in self.origins for atom in atoms
+        ):  # a file's mixed site: as it was
             atoms = sorted(atoms, key=lambda atom: atom.line)
-        out += [self._atom_text(index, atom, origin if atom is site else self.origins.get(atom.line))
-                for atom in atoms]
+        out += [
+            self._atom_text(index, atom, origin if atom is site else self.origins.get(atom.line))
+            for atom in atoms
+        ]
         return out
 
     def close(self) -> list[str]:
@@ -93,8 +110,9 @@ class _SiteWriter:
 
     def _keep(self, value: float, code: float | None) -> float:
         """The original code if it still means `value`, else the value itself."""
-        if code is not None and math.isclose(decode_parameter(code, self.fvars, "", "", 0), value,
-                                             **_CLOSE):
+        if code is not None and math.isclose(
+            decode_parameter(code, self.fvars, "", "", 0), value, **_CLOSE
+        ):
             return code
         return _plain(value)
 
@@ -104,13 +122,19 @@ class _SiteWriter:
         else:
             sfac = self.sfac_index.get(normalise_symbol(site.element))
             if sfac is None:
-                raise ValueError(f"site {site.label}: element {site.element} is not in SFAC "
-                                 f"{' '.join(self.sfac_index)}")
+                raise ValueError(
+                    f"site {site.label}: element {site.element} is not in SFAC "
+                    f"{' '.join(self.sfac_index)}"
+                )
         codes = origin.xyz_codes if origin else (None, None, None)
-        xyz = "".join(_field(self._keep(*_shifted(v, c, t)), 6, 12) for v, c, t in zip(site.frac, codes, self.shift))
+        xyz = "".join(
+            _field(self._keep(*_shifted(v, c, t)), 6, 12)
+            for v, c, t in zip(site.frac, codes, self.shift)
+        )
         sof = site.occupancy * self.sof_factor[index]
-        sof_code = origin.sof_code if origin and math.isclose(origin.sof, sof, **_CLOSE) \
-            else 10 + sof
+        sof_code = (
+            origin.sof_code if origin and math.isclose(origin.sof, sof, **_CLOSE) else 10 + sof
+        )
         head = f"{bare_label(site.label):<5} {sfac}" + xyz + _field(sof_code, 5, 12)
         if site.u_aniso is not None:
             u_codes = origin.u_codes if origin and len(origin.u_codes) == 6 else (None,) * 6
@@ -119,8 +143,9 @@ class _SiteWriter:
             except ValueError:
                 raise self._bad_u(site, site.u_aniso) from None
             split = 2 if len(head) + 22 <= 78 else 1  # a long label moves U22 down: ≤ 80 columns
-            text = (head + "".join(u[:split]) + " =" + self.nl
-                    + "     " + "".join(u[split:]) + self.nl)
+            text = (
+                head + "".join(u[:split]) + " =" + self.nl + "     " + "".join(u[split:]) + self.nl
+            )
         else:
             try:
                 text = head + _field(self._u_iso_code(site, origin), 5, 11)
@@ -135,8 +160,12 @@ class _SiteWriter:
 
     def _bad_u(self, site: Site, values) -> InputError:
         """A U that SHELX would read as a free-variable code (|U| >= 5 Å²) is the input's error."""
-        return InputError(f"site {site.label}: displacement parameter {max(values, key=abs):g} Å² is not "
-                          "physical (U in units of 10⁻⁴ Å² without the scale?)", self.source, site.line)
+        return InputError(
+            f"site {site.label}: displacement parameter {max(values, key=abs):g} Å² is not "
+            "physical (U in units of 10⁻⁴ Å² without the scale?)",
+            self.source,
+            site.line,
+        )
 
     def _u_iso_code(self, site: Site, origin: AtomLine | None) -> float:
         """Riding Uiso written back as SHELX's -1.2/-1.5 (× Ueq of the previous non-H atom)."""
@@ -147,8 +176,7 @@ class _SiteWriter:
                 return self._keep(site.u_iso, code)
             ratios.insert(0, -code)
         for ratio in ratios:
-            if self.previous_ueq and math.isclose(site.u_iso, ratio * self.previous_ueq,
-                                                  **_CLOSE):
+            if self.previous_ueq and math.isclose(site.u_iso, ratio * self.previous_ueq, **_CLOSE):
                 return -ratio
         return _plain(site.u_iso)
 
@@ -207,8 +235,9 @@ def hfix_lines(groups: Sequence[tuple[int, Sequence[str]]], width: int = 80) -> 
     return lines
 
 
-def _sfac_unit_lines(sfac: list[str], unit: list[float], long_form: dict[str, ShelxLine],
-                     newline: str) -> tuple[list[str], str]:
+def _sfac_unit_lines(
+    sfac: list[str], unit: list[float], long_form: dict[str, ShelxLine], newline: str
+) -> tuple[list[str], str]:
     """SFAC line(s) (short form, long-form lines reused for their elements) and UNIT."""
     sfac_lines, short = [], []
     for element in sfac:
@@ -229,13 +258,20 @@ def _atom_region(lines: list[ShelxLine]) -> tuple[int, int]:
     end = next((k for k, line in enumerate(lines) if line.keyword == "HKLF"), None)
     if end is None:
         end = next((k for k, line in enumerate(lines) if line.keyword == "END"), len(lines))
-    start = next((k for k, line in enumerate(lines[:end])
-                  if isinstance(line, AtomLine) or line.keyword in ("AFIX", "PART")), end)
+    start = next(
+        (
+            k
+            for k, line in enumerate(lines[:end])
+            if isinstance(line, AtomLine) or line.keyword in ("AFIX", "PART")
+        ),
+        end,
+    )
     return start, end
 
 
-def render_with_sites(shelx_file: ShelxFile, structure: Structure, hfix_groups=(),
-                      keep_peaks: bool = False) -> str:
+def render_with_sites(
+    shelx_file: ShelxFile, structure: Structure, hfix_groups=(), keep_peaks: bool = False
+) -> str:
     """The file with its atom list replaced by `structure`'s sites.
 
     Every other instruction is kept verbatim and in order; those inside the atom list
@@ -250,13 +286,17 @@ def render_with_sites(shelx_file: ShelxFile, structure: Structure, hfix_groups=(
     start, end = _atom_region(lines)
     sites = [site for site in structure.sites if keep_peaks or not site.is_peak]
     origins = {line.number: line for line in lines[start:end] if isinstance(line, AtomLine)}
-    pending = [line for line in lines[start:end]
-               if not isinstance(line, AtomLine) and line.keyword not in ("AFIX", "PART")]
+    pending = [
+        line
+        for line in lines[start:end]
+        if not isinstance(line, AtomLine) and line.keyword not in ("AFIX", "PART")
+    ]
 
     replaced: dict[int, list[str]] = {}
     if list(structure.sfac) != shelx_file.sfac or list(structure.unit) != shelx_file.unit:
-        sfac_lines, unit_line = _sfac_unit_lines(structure.sfac, structure.unit,
-                                                 shelx_file.sfac_long, nl)
+        sfac_lines, unit_line = _sfac_unit_lines(
+            structure.sfac, structure.unit, shelx_file.sfac_long, nl
+        )
         sfac_numbers = [line.number for line in lines if line.keyword == "SFAC"]
         unit_numbers = [line.number for line in lines if line.keyword == "UNIT"]
         for number in sfac_numbers:
@@ -284,8 +324,9 @@ def render_with_sites(shelx_file: ShelxFile, structure: Structure, hfix_groups=(
     return "".join(out)
 
 
-def new_ins_text(structure: Structure, instructions: list[str] | None = None,
-                 keep_peaks: bool = False) -> str:
+def new_ins_text(
+    structure: Structure, instructions: list[str] | None = None, keep_peaks: bool = False
+) -> str:
     """A fresh .ins for `structure`: header from the cell, symmetry and SFAC/UNIT, then
     `instructions` (default: a plain SHELXL least-squares setup), the sites (those of
     residues last, crystalx_core.residues.residue_order), HKLF 4, END."""
@@ -293,9 +334,12 @@ def new_ins_text(structure: Structure, instructions: list[str] | None = None,
     title = " ".join((structure.title or "crystalx").split())[:75]  # TITL fits 80 columns
     sfac_lines, unit_line = _sfac_unit_lines(structure.sfac, structure.unit, {}, "\n")
     z = len(structure.symops)  # as if one formula unit per asymmetric unit
-    out = [f"TITL {title}\n",
-           "CELL " + " ".join(_num(v) for v in (structure.wavelength, *structure.cell)) + "\n",
-           f"ZERR {z} 0 0 0 0 0 0\n", f"LATT {latt}\n"]
+    out = [
+        f"TITL {title}\n",
+        "CELL " + " ".join(_num(v) for v in (structure.wavelength, *structure.cell)) + "\n",
+        f"ZERR {z} 0 0 0 0 0 0\n",
+        f"LATT {latt}\n",
+    ]
     out += [f"SYMM {op.upper()}\n" for op in symm]
     out += sfac_lines + [unit_line]
     if structure.temperature_c is not None:

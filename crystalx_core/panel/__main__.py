@@ -1,4 +1,5 @@
 """python -m crystalx_core.panel ASSIGNMENT.json [--screenshot out.png] [--link]"""
+
 from __future__ import annotations
 
 import argparse
@@ -8,17 +9,26 @@ from pathlib import Path
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m crystalx_core.panel", description=__doc__)
-    parser.add_argument("assignment", type=Path, help="crystalx_last.json from the plugin or x_crystalx.json")
+    parser.add_argument(
+        "assignment", type=Path, help="crystalx_last.json from the plugin or x_crystalx.json"
+    )
     parser.add_argument("--screenshot", type=Path, help="render once to this PNG and exit")
-    parser.add_argument("--link", action="store_true",
-                        help="talk to the Olex2 plugin on stdin/stdout (ready, select LABEL)")
+    parser.add_argument(
+        "--link",
+        action="store_true",
+        help="talk to the Olex2 plugin on stdin/stdout (ready, select LABEL)",
+    )
     args = parser.parse_args(argv)
     try:
         from PySide6.QtWidgets import QApplication
     except ImportError:
-        print("crystalx panel: error: PySide6 is not installed (pip install 'crystalx[panel]')", file=sys.stderr)
+        print(
+            "crystalx panel: error: PySide6 is not installed (pip install 'crystalx[panel]')",
+            file=sys.stderr,
+        )
         return 2
     from crystalx_core.panel.window import Link, PanelWindow
+
     app = QApplication.instance() or QApplication(sys.argv[:1])
     link = Link() if args.link else None
     window = PanelWindow(args.assignment, link)

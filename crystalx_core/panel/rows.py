@@ -1,5 +1,6 @@
 """Panel rows from an assignment file, whichever program wrote it: the plugin's
 crystalx_last.json (service answer) or a job's x_crystalx.json. No Qt here."""
+
 from __future__ import annotations
 
 import json
@@ -38,27 +39,52 @@ def read_rows(path: Path) -> tuple[str, list[Row]]:
     if isinstance(data, dict) and isinstance(data.get("result"), dict):  # plugin / service answer
         title = str(data.get("structure") or path)
         heights = data.get("evidence") or {}
-        sites = [(s, _peak_evidence(heights.get(s["label"], {}).get("peak_height")))
-                 for s in data["result"].get("sites", [])]
-    elif isinstance(data, dict) and isinstance(data.get("atoms"), list):  # crystalx assign/solve --json
+        sites = [
+            (s, _peak_evidence(heights.get(s["label"], {}).get("peak_height")))
+            for s in data["result"].get("sites", [])
+        ]
+    elif isinstance(data, dict) and isinstance(
+        data.get("atoms"), list
+    ):  # crystalx assign/solve --json
         title = str(data.get("source") or path)
-        residual = ((data.get("refinement") or {}).get("difference_map") or {})
-        sites = [(a, f"largest difference peak {residual['peak']:.2f} e/Å³ is next to it"
-                  if residual.get("peak_near") == a["new_label"] else "") for a in data["atoms"]]
+        residual = (data.get("refinement") or {}).get("difference_map") or {}
+        sites = [
+            (
+                a,
+                f"largest difference peak {residual['peak']:.2f} e/Å³ is next to it"
+                if residual.get("peak_near") == a["new_label"]
+                else "",
+            )
+            for a in data["atoms"]
+        ]
     else:
         raise InputError("not a CrystalX assignment (no 'result' or 'atoms')", str(path))
     rows = []
     for site, evidence in sites:
         element, h_count = site["element"], site["h_count"]
         # SiteAssignment.to_dict's shape; job files of schema 1 still on disk have scores by element
-        top = site["probabilities"] if "probabilities" in site else list(site["element_scores"].items())
+        top = (
+            site["probabilities"]
+            if "probabilities" in site
+            else list(site["element_scores"].items())
+        )
         h_scores = site["h_probabilities"] if "h_probabilities" in site else site["h_scores"]
         top = sorted(((str(e), float(p)) for e, p in top), key=lambda kv: -kv[1])
         confidence = dict(top).get(element, top[0][1] if top else 1.0)
-        rows.append(Row(site["label"], site["new_label"], element, confidence,
-                        [kv for kv in top if kv[0] != element][:2], int(h_count),
-                        float(h_scores.get(str(h_count), 1.0)), int(site["hfix"] or 0), site.get("note", ""),
-                        evidence))
+        rows.append(
+            Row(
+                site["label"],
+                site["new_label"],
+                element,
+                confidence,
+                [kv for kv in top if kv[0] != element][:2],
+                int(h_count),
+                float(h_scores.get(str(h_count), 1.0)),
+                int(site["hfix"] or 0),
+                site.get("note", ""),
+                evidence,
+            )
+        )
     return title, rows
 
 

@@ -2,6 +2,7 @@
 element or H count highlighted, a labelled confidence histogram, a watch on the assignment
 file so a new answer shows at once, and (with a `Link`) a clicked row selects the atom in
 Olex2 and Olex2's selection selects the row."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,13 +13,34 @@ import threading
 
 from PySide6.QtCore import QFileSystemWatcher, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QPainter
-from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QHBoxLayout, QHeaderView, QLabel, QMainWindow,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMainWindow,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from crystalx_core.errors import InputError
 from crystalx_core.panel.rows import Row, histogram, read_rows
 
-COLUMNS = ["atom", "new label", "element", "p", "alternatives", "H", "p(H)", "HFIX", "evidence", "note"]
+COLUMNS = [
+    "atom",
+    "new label",
+    "element",
+    "p",
+    "alternatives",
+    "H",
+    "p(H)",
+    "HFIX",
+    "evidence",
+    "note",
+]
 LOW = QColor(255, 150, 150)  # a doubtful element or H count
 
 
@@ -69,12 +91,20 @@ class Histogram(QWidget):
         for k, n in enumerate(self.counts):
             h = int(height * n / top)
             x = left + int(k * bar) + 1
-            painter.fillRect(x, top_margin + height - h, max(int(bar) - 2, 1), h, confidence_colour((k + 0.5) / bins))
+            painter.fillRect(
+                x,
+                top_margin + height - h,
+                max(int(bar) - 2, 1),
+                h,
+                confidence_colour((k + 0.5) / bins),
+            )
             if n:
                 painter.drawText(x + 2, top_margin + height - h - 2, str(n))
             painter.drawText(left + int(k * bar) - 6, top_margin + height + 13, f"{k / bins:.1f}")
         painter.drawText(left + width - 18, top_margin + height + 13, "1.0")
-        painter.drawText(left + width // 2 - 70, self.height() - 3, "probability of the chosen element")
+        painter.drawText(
+            left + width // 2 - 70, self.height() - 3, "probability of the chosen element"
+        )
         painter.end()
 
 
@@ -129,7 +159,9 @@ class PanelWindow(QMainWindow):
         self.title = ""
         self.setWindowTitle("CrystalX probabilities")
         self.status = QLabel()
-        self.threshold = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.05, decimals=3, value=0.9)
+        self.threshold = QDoubleSpinBox(
+            minimum=0.0, maximum=1.0, singleStep=0.05, decimals=3, value=0.9
+        )
         self.only_doubtful = QCheckBox("only below")
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -169,7 +201,10 @@ class PanelWindow(QMainWindow):
     def select_label(self, label: str):
         """Select and show the row of `label` (as Olex2 names it, or the new label)."""
         for k in range(self.table.rowCount()):
-            if label.upper() in (self.table.item(k, 0).text().upper(), self.table.item(k, 1).text().upper()):
+            if label.upper() in (
+                self.table.item(k, 0).text().upper(),
+                self.table.item(k, 1).text().upper(),
+            ):
                 self.table.selectRow(k)
                 self.table.scrollToItem(self.table.item(k, 0))
                 return
@@ -211,16 +246,28 @@ class PanelWindow(QMainWindow):
                 self.table.item(k, column).setBackground(LOW if low else QBrush())
         self.table.setSortingEnabled(True)
         low = sum(1 for r in self.rows if r.low(limit))
-        self.status.setText(f"{self.title}: {len(self.rows)} atoms, {low} with an element or H probability below "
-                            f"{limit:.2f} (highlighted)")
+        self.status.setText(
+            f"{self.title}: {len(self.rows)} atoms, {low} with an element or H probability below "
+            f"{limit:.2f} (highlighted)"
+        )
 
     def _fill(self):
         self.table.setSortingEnabled(False)
         self.table.setRowCount(len(self.rows))
         for k, row in enumerate(self.rows):
             alternatives = ", ".join(f"{el} {p:.2f}" for el, p in row.alternatives)
-            cells = [row.label, row.new_label, row.element, f"{row.confidence:.3f}", alternatives,
-                     str(row.h_count), f"{row.h_confidence:.2f}", str(row.hfix or "-"), row.evidence, row.note]
+            cells = [
+                row.label,
+                row.new_label,
+                row.element,
+                f"{row.confidence:.3f}",
+                alternatives,
+                str(row.h_count),
+                f"{row.h_confidence:.2f}",
+                str(row.hfix or "-"),
+                row.evidence,
+                row.note,
+            ]
             numbers = {3: row.confidence, 5: row.h_count, 6: row.h_confidence}
             for column, text in enumerate(cells):
                 item = _NumberItem(text) if column in numbers else QTableWidgetItem(text)
@@ -236,5 +283,8 @@ class PanelWindow(QMainWindow):
     def apply_filter(self):
         limit = self.threshold.value()
         for k in range(self.table.rowCount()):
-            p = min(float(self.table.item(k, 3).data(Qt.UserRole)), float(self.table.item(k, 6).data(Qt.UserRole)))
+            p = min(
+                float(self.table.item(k, 3).data(Qt.UserRole)),
+                float(self.table.item(k, 6).data(Qt.UserRole)),
+            )
             self.table.setRowHidden(k, self.only_doubtful.isChecked() and p >= limit)

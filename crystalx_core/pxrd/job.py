@@ -1,6 +1,7 @@
 """`crystalx pxrd`: space groups from a measured pattern, and a single-crystal model checked
 against it (simulated vs measured overlay, agreement figures, where the model's own space
 group ranks among the predictions)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,52 +17,79 @@ TOP = 5
 def agreement(measured: np.ndarray, simulated: np.ndarray) -> dict:
     """Rwp-style residual after the best scale, and Pearson correlation, on the model grid."""
     scale = float(measured @ simulated / max(simulated @ simulated, 1e-12))
-    residual = float(np.sqrt(np.sum((measured - scale * simulated) ** 2) / max(np.sum(measured ** 2), 1e-12)))
-    correlation = float(np.corrcoef(measured, simulated)[0, 1]) if measured.std() > 0 and simulated.std() > 0 else 0.0
+    residual = float(
+        np.sqrt(np.sum((measured - scale * simulated) ** 2) / max(np.sum(measured**2), 1e-12))
+    )
+    correlation = (
+        float(np.corrcoef(measured, simulated)[0, 1])
+        if measured.std() > 0 and simulated.std() > 0
+        else 0.0
+    )
     return {"residual": residual, "correlation": correlation, "scale": scale}
 
 
-def run_pxrd(pattern_path: Path | None, wavelength: float = CU_KALPHA, cif: Path | None = None,
-             kind: str = "molecular") -> dict:
+def run_pxrd(
+    pattern_path: Path | None,
+    wavelength: float = CU_KALPHA,
+    cif: Path | None = None,
+    kind: str = "molecular",
+) -> dict:
     """The job's report; `measured`/`simulated` arrays (on GRID) ride along for the plot.
     `kind` picks the model: "molecular" crystals or "mof" (metal-organic frameworks)."""
     from crystalx_core.pxrd.patterns import on_model_grid, read_pattern
     from crystalx_core.pxrd import predict
     from crystalx_core.pxrd.predict import crystal_system_probabilities, top_space_groups
+
     if pattern_path is None and cif is None:
         raise CrystalXError("give a pattern file, --from-cif, or both")
     model = predict.model_path(kind)
-    report: dict = {"model": model.name, "kind": kind, "grid": [float(GRID[0]), float(GRID[-1]), len(GRID)]}
+    report: dict = {
+        "model": model.name,
+        "kind": kind,
+        "grid": [float(GRID[0]), float(GRID[-1]), len(GRID)],
+    }
     measured = simulated = None
     if pattern_path is not None:
         pattern = read_pattern(pattern_path, wavelength)
         measured = on_model_grid(pattern)
-        report["pattern"] = {"file": str(pattern_path), "points": int(len(pattern.two_theta)),
-                             "two_theta": [float(pattern.two_theta[0]), float(pattern.two_theta[-1])],
-                             "wavelength": wavelength}
+        report["pattern"] = {
+            "file": str(pattern_path),
+            "points": int(len(pattern.two_theta)),
+            "two_theta": [float(pattern.two_theta[0]), float(pattern.two_theta[-1])],
+            "wavelength": wavelength,
+        }
     if cif is not None:
         from crystalx_core.io import load
         from crystalx_core.pxrd.labels import symbol
         from crystalx_core.symmetry import space_group_from_operators
+
         structure = load(cif).structure
         simulated = simulate(structure).astype(np.float32)
         number = space_group_from_operators(structure.symops).type().number()
-        report["model_structure"] = {"file": str(cif), "space_group": number, "symbol": symbol(number)}
+        report["model_structure"] = {
+            "file": str(cif),
+            "space_group": number,
+            "symbol": symbol(number),
+        }
     if measured is not None and simulated is not None:
         report["agreement"] = agreement(measured, simulated)
     if model.is_file() or cif is None:  # without a model, a CIF check is still worth doing
         read = measured if measured is not None else simulated
         report["predictions"] = [vars(g) for g in top_space_groups(read, TOP, model)]
         report["crystal_systems"] = crystal_system_probabilities(read, model)
-        report["predicted_from"] = "measured pattern" if measured is not None else "pattern simulated from the CIF"
+        report["predicted_from"] = (
+            "measured pattern" if measured is not None else "pattern simulated from the CIF"
+        )
         if cif is not None:
             p = predict.probabilities(read, model)[0]
             number = report["model_structure"]["space_group"]
             report["model_structure"]["rank"] = int(np.sum(p > p[number - 1])) + 1
             report["model_structure"]["probability"] = float(p[number - 1])
     else:
-        report["note"] = (f"no space-group model installed ({model}); the simulated pattern and "
-                          "its agreement with the measured one are reported without predictions")
+        report["note"] = (
+            f"no space-group model installed ({model}); the simulated pattern and "
+            "its agreement with the measured one are reported without predictions"
+        )
     report["_arrays"] = {"measured": measured, "simulated": simulated}
     return report
 
@@ -71,6 +99,7 @@ def overlay_png(report: dict) -> bytes:
     import io
 
     import matplotlib
+
     matplotlib.use("Agg")
     from matplotlib import pyplot
 
@@ -84,7 +113,9 @@ def overlay_png(report: dict) -> bytes:
     if measured is not None and simulated is not None:
         bottom.plot(GRID, measured - scale * simulated, color="tab:blue", lw=0.6)
         a = report["agreement"]
-        top.set_title(f"residual {a['residual']:.3f}, correlation {a['correlation']:.3f}", fontsize=9)
+        top.set_title(
+            f"residual {a['residual']:.3f}, correlation {a['correlation']:.3f}", fontsize=9
+        )
     bottom.set_xlabel("2θ (°, Cu Kα)")
     top.set_ylabel("intensity")
     bottom.set_ylabel("difference")
@@ -101,17 +132,26 @@ def report_lines(report: dict) -> list[str]:
     if "predictions" in report:
         lines.append(f"space groups from the {report['predicted_from']} ({report['model']}):")
         for g in report["predictions"]:
-            lines.append(f"  {g['number']:>3}  {g['symbol']:<14} {g['crystal_system']:<12} "
-                         f"{100 * g['probability']:5.1f} %")
-        systems = ", ".join(f"{name} {100 * p:.0f} %" for name, p in list(report["crystal_systems"].items())[:3])
+            lines.append(
+                f"  {g['number']:>3}  {g['symbol']:<14} {g['crystal_system']:<12} "
+                f"{100 * g['probability']:5.1f} %"
+            )
+        systems = ", ".join(
+            f"{name} {100 * p:.0f} %" for name, p in list(report["crystal_systems"].items())[:3]
+        )
         lines.append(f"crystal system: {systems}")
     else:
         lines.append(report["note"])
     model = report.get("model_structure")
     if model and "rank" in model:
-        lines.append(f"the CIF's space group {model['space_group']} "
-                     f"({model['symbol']}) ranks {model['rank']} with {100 * model['probability']:.1f} %")
+        lines.append(
+            f"the CIF's space group {model['space_group']} "
+            f"({model['symbol']}) ranks {model['rank']} with {100 * model['probability']:.1f} %"
+        )
     if "agreement" in report:
         a = report["agreement"]
-        lines.append(f"simulated vs measured: residual {a['residual']:.3f}, correlation {a['correlation']:.3f}")
+        lines.append(
+            f"simulated vs measured: residual {a['residual']:.3f}, correlation "
+            f"{a['correlation']:.3f}"
+        )
     return lines

@@ -6,6 +6,7 @@ group's point group / Bravais lattice is this rule) and "inverse" (the rule hold
 group with an inversion centre added, i.e. its Laue class; a lattice is its own inverse).
 Powder patterns obey Friedel's law, so the inverse targets are what the data show most directly.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -14,13 +15,66 @@ import numpy as np
 from cctbx import sgtbx
 
 N_SPACE_GROUPS = 230
-POINT_GROUPS = ("1", "-1", "2", "m", "2/m", "222", "mm2", "mmm", "4", "-4", "4/m", "422", "4mm", "-42m",
-                "4/mmm", "3", "-3", "32", "3m", "-3m", "6", "-6", "6/m", "622", "6mm", "-62m", "6/mmm",
-                "23", "m-3", "432", "-43m", "m-3m")
-BRAVAIS_LATTICES = ("aP", "mP", "mC", "oP", "oC", "oI", "oF", "tP", "tI", "hP", "hR", "cP", "cI", "cF")
+POINT_GROUPS = (
+    "1",
+    "-1",
+    "2",
+    "m",
+    "2/m",
+    "222",
+    "mm2",
+    "mmm",
+    "4",
+    "-4",
+    "4/m",
+    "422",
+    "4mm",
+    "-42m",
+    "4/mmm",
+    "3",
+    "-3",
+    "32",
+    "3m",
+    "-3m",
+    "6",
+    "-6",
+    "6/m",
+    "622",
+    "6mm",
+    "-62m",
+    "6/mmm",
+    "23",
+    "m-3",
+    "432",
+    "-43m",
+    "m-3m",
+)
+BRAVAIS_LATTICES = (
+    "aP",
+    "mP",
+    "mC",
+    "oP",
+    "oC",
+    "oI",
+    "oF",
+    "tP",
+    "tI",
+    "hP",
+    "hR",
+    "cP",
+    "cI",
+    "cF",
+)
 RULES = POINT_GROUPS + BRAVAIS_LATTICES
-_FAMILY = {"Triclinic": "a", "Monoclinic": "m", "Orthorhombic": "o", "Tetragonal": "t", "Trigonal": "h",
-           "Hexagonal": "h", "Cubic": "c"}
+_FAMILY = {
+    "Triclinic": "a",
+    "Monoclinic": "m",
+    "Orthorhombic": "o",
+    "Tetragonal": "t",
+    "Trigonal": "h",
+    "Hexagonal": "h",
+    "Cubic": "c",
+}
 
 
 @lru_cache(maxsize=None)

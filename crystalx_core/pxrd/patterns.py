@@ -1,9 +1,11 @@
 """Measured powder patterns: .xy / .xye / two-column CSV files, resampled onto the model grid.
 
 Columns are 2θ (degrees) and intensity, an optional third column (esd) is ignored; lines
-starting with '#', '!', "'" or a letter, and one column header before the data, are skipped. A pattern taken at another
+starting with '#', '!', "'" or a letter, and one column header before the data, are skipped. A
+pattern taken at another
 wavelength is mapped onto Cu Kα 2θ through its d-spacings before resampling.
 """
+
 from __future__ import annotations
 
 import re
@@ -23,6 +25,7 @@ _SEPARATOR = re.compile(r"[,;\s]+")
 @dataclass
 class Pattern:
     """A measured pattern as read: 2θ (degrees, ascending) and intensities."""
+
     two_theta: np.ndarray
     intensity: np.ndarray
     path: str
@@ -57,8 +60,11 @@ def read_pattern(path, wavelength: float = CU_KALPHA) -> Pattern:
         rows.append((two_theta, intensity))
         lines.append(number)
     if len(rows) < MIN_POINTS:
-        raise InputError(f"{len(rows)} data points; a powder pattern needs at least {MIN_POINTS}", path,
-                         lines[-1] if lines else None)
+        raise InputError(
+            f"{len(rows)} data points; a powder pattern needs at least {MIN_POINTS}",
+            path,
+            lines[-1] if lines else None,
+        )
     if not 0.1 < wavelength < 5:
         raise InputError(f"wavelength {wavelength:g} Å is not an X-ray wavelength", path)
     table = np.array(rows)
@@ -69,7 +75,8 @@ def read_pattern(path, wavelength: float = CU_KALPHA) -> Pattern:
 
 def on_model_grid(pattern: Pattern, grid: np.ndarray = GRID) -> np.ndarray:
     """The pattern as the models read it: Cu Kα 2θ, linear interpolation onto `grid`, zero
-    outside the measured range, negative counts at 0, maximum 1 (training adds background, so none is removed)."""
+    outside the measured range, negative counts at 0, maximum 1 (training adds background, so none
+    is removed)."""
     two_theta = pattern.two_theta
     if abs(pattern.wavelength - CU_KALPHA) > 1e-4:
         d = pattern.wavelength / (2 * np.sin(np.radians(two_theta) / 2))
@@ -79,10 +86,15 @@ def on_model_grid(pattern: Pattern, grid: np.ndarray = GRID) -> np.ndarray:
         intensity = pattern.intensity[visible]
     else:
         intensity = pattern.intensity
-    covered = np.mean((grid >= two_theta.min()) & (grid <= two_theta.max())) if len(two_theta) else 0.0
+    covered = (
+        np.mean((grid >= two_theta.min()) & (grid <= two_theta.max())) if len(two_theta) else 0.0
+    )
     if covered < MIN_GRID_COVERAGE:
-        raise InputError(f"the pattern covers {covered:.0%} of {grid[0]:g}–{grid[-1]:g}° 2θ (Cu Kα); the model "
-                         f"needs at least {MIN_GRID_COVERAGE:.0%}", pattern.path)
+        raise InputError(
+            f"the pattern covers {covered:.0%} of {grid[0]:g}–{grid[-1]:g}° 2θ (Cu Kα); the model "
+            f"needs at least {MIN_GRID_COVERAGE:.0%}",
+            pattern.path,
+        )
     values = np.interp(grid, two_theta, intensity, left=0.0, right=0.0)
     values = np.clip(values, 0, None)
     top = values.max()

@@ -3,6 +3,7 @@
 Two models: "molecular" (random crystals in all 230 groups plus the molecular corpus, its
 logits shifted by the corpus's class prior, which its sidecar carries) and "mof" (real CoRE
 MOF frameworks, trained on their natural class frequencies)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -42,9 +43,12 @@ def log_prior(path: str) -> np.ndarray:
     the model was trained on balanced classes, the patterns it reads come from a skewed
     population, and Bayes' rule moves the answer by the prior ratio."""
     import json
+
     sidecar = Path(path).with_suffix(".json")
     prior = json.loads(sidecar.read_text()).get("prior") if sidecar.is_file() else None
-    return np.zeros(N_SPACE_GROUPS) if prior is None else np.asarray(prior["log_prior"], dtype=float)
+    return (
+        np.zeros(N_SPACE_GROUPS) if prior is None else np.asarray(prior["log_prior"], dtype=float)
+    )
 
 
 @lru_cache(maxsize=4)
@@ -52,12 +56,16 @@ def _session(path: str):
     return open_session(path)
 
 
-def probabilities(patterns: np.ndarray, model: Path | None = None, prior: bool = True) -> np.ndarray:
+def probabilities(
+    patterns: np.ndarray, model: Path | None = None, prior: bool = True
+) -> np.ndarray:
     """(batch, 230) space-group probabilities for patterns on GRID (maximum 1 each);
     `model` defaults to the shipped MODEL_PATH; prior=False leaves its sidecar's prior out."""
     patterns = np.atleast_2d(np.asarray(patterns, dtype=np.float32))
     if patterns.shape[1] != len(GRID) or not np.isfinite(patterns).all():
-        raise CrystalXError(f"patterns must be finite and have {len(GRID)} points on the model grid")
+        raise CrystalXError(
+            f"patterns must be finite and have {len(GRID)} points on the model grid"
+        )
     path = str(model or MODEL_PATH)
     (logits,) = _session(path).run(None, {"pattern": patterns})
     if prior:
@@ -65,16 +73,25 @@ def probabilities(patterns: np.ndarray, model: Path | None = None, prior: bool =
     return softmax(logits)
 
 
-def top_space_groups(pattern: np.ndarray, top: int = 5, model: Path | None = None) -> list[SpaceGroupGuess]:
+def top_space_groups(
+    pattern: np.ndarray, top: int = 5, model: Path | None = None
+) -> list[SpaceGroupGuess]:
     p = probabilities(pattern, model)[0]
     best = np.argsort(p)[::-1][:top]
-    return [SpaceGroupGuess(int(k) + 1, symbol(int(k) + 1), crystal_system(int(k) + 1), float(p[k])) for k in best]
+    return [
+        SpaceGroupGuess(int(k) + 1, symbol(int(k) + 1), crystal_system(int(k) + 1), float(p[k]))
+        for k in best
+    ]
 
 
-def crystal_system_probabilities(pattern: np.ndarray, model: Path | None = None) -> dict[str, float]:
+def crystal_system_probabilities(
+    pattern: np.ndarray, model: Path | None = None
+) -> dict[str, float]:
     """Probabilities summed per crystal system, most likely first."""
     p = probabilities(pattern, model)[0]
     systems: dict[str, float] = {}
     for number in range(1, N_SPACE_GROUPS + 1):
-        systems[crystal_system(number)] = systems.get(crystal_system(number), 0.0) + float(p[number - 1])
+        systems[crystal_system(number)] = systems.get(crystal_system(number), 0.0) + float(
+            p[number - 1]
+        )
     return dict(sorted(systems.items(), key=lambda item: -item[1]))

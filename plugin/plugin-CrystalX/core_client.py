@@ -7,6 +7,7 @@ a thread only runs while it holds the running-thread count up). The child gets a
 environment: an installed Olex2 sets PYTHONHOME, LD_LIBRARY_PATH, LIBTBX_BUILD and its cctbx
 paths (etc/bin/start), with which another Python dies or imports the wrong cctbx.
 """
+
 import json
 import os
 import subprocess
@@ -27,7 +28,12 @@ class CoreError(Exception):
 
 def olex2_folders(environ, base_dir):
     """Olex2's own folders: its installation, its Python home and its cctbx."""
-    folders = [base_dir, environ.get("PYTHONHOME"), environ.get("OLEX2_CCTBX_DIR"), environ.get("OLEX2_DIR")]
+    folders = [
+        base_dir,
+        environ.get("PYTHONHOME"),
+        environ.get("OLEX2_CCTBX_DIR"),
+        environ.get("OLEX2_DIR"),
+    ]
     return [os.path.normcase(os.path.abspath(f)) for f in folders if f]
 
 
@@ -50,7 +56,9 @@ def child_environment(environ, base_dir):
 
 def _inside(path, folders):
     path = os.path.normcase(os.path.abspath(path))
-    return any(path == folder or path.startswith(folder.rstrip(os.sep) + os.sep) for folder in folders)
+    return any(
+        path == folder or path.startswith(folder.rstrip(os.sep) + os.sep) for folder in folders
+    )
 
 
 def no_console():
@@ -88,18 +96,31 @@ class CoreProcess(object):
     # --- life cycle ---------------------------------------------------------------------------
     def start(self):
         if not self.interpreter or not os.path.isfile(self.interpreter):
-            raise CoreError("CrystalX core interpreter not found: %r. Set it in the CrystalX settings "
-                            "(the python of the venv where crystalx-core is installed)." % (self.interpreter,))
+            raise CoreError(
+                "CrystalX core interpreter not found: %r. Set it in the CrystalX settings "
+                "(the python of the venv where crystalx-core is installed)." % (self.interpreter,)
+            )
         if not os.path.isdir(self.directory):
-            raise CoreError("CrystalX core folder not found: %r; set core_directory in the CrystalX settings"
-                            % (self.directory,))
+            raise CoreError(
+                "CrystalX core folder not found: %r; set core_directory in the CrystalX settings"
+                % (self.directory,)
+            )
         log = open(self.log_path, "ab")
         try:
-            self.process = subprocess.Popen([self.interpreter] + self.args, stdin=subprocess.PIPE,
-                                            stdout=subprocess.PIPE, stderr=log, bufsize=0, cwd=self.directory,
-                                            env=child_environment(os.environ, self.base_dir), **hidden_window())
+            self.process = subprocess.Popen(
+                [self.interpreter] + self.args,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                bufsize=0,
+                cwd=self.directory,
+                env=child_environment(os.environ, self.base_dir),
+                **hidden_window(),
+            )
         except OSError as error:
-            raise CoreError("cannot start the CrystalX core with %s: %s" % (self.interpreter, error))
+            raise CoreError(
+                "cannot start the CrystalX core with %s: %s" % (self.interpreter, error)
+            ) from None
         finally:
             log.close()
 
@@ -135,13 +156,19 @@ class CoreProcess(object):
 
     def _send(self, method, params):
         self.next_id += 1
-        line = json.dumps({"protocol": PROTOCOL, "id": self.next_id, "method": method, "params": params})
+        line = json.dumps(
+            {"protocol": PROTOCOL, "id": self.next_id, "method": method, "params": params}
+        )
         try:
             self.process.stdin.write(line.encode("utf-8") + b"\n")
             self.process.stdin.flush()
         except (OSError, ValueError):
-            raise CoreError("the CrystalX core stopped (exit %s); see %s" % (self._exit_code(), self.log_path))
-        watchdog = threading.Timer(self.timeout, self.process.kill)  # a hung core must not hang Olex2
+            raise CoreError(
+                "the CrystalX core stopped (exit %s); see %s" % (self._exit_code(), self.log_path)
+            ) from None
+        watchdog = threading.Timer(
+            self.timeout, self.process.kill
+        )  # a hung core must not hang Olex2
         watchdog.daemon = True
         watchdog.start()
         try:
@@ -149,14 +176,20 @@ class CoreProcess(object):
         finally:
             watchdog.cancel()
         if not raw:
-            raise CoreError("the CrystalX core stopped (exit %s) during the request; see %s"
-                            % (self._exit_code(), self.log_path))
+            raise CoreError(
+                "the CrystalX core stopped (exit %s) during the request; see %s"
+                % (self._exit_code(), self.log_path)
+            )
         try:
             reply = json.loads(raw.decode("utf-8"))
         except ValueError:
-            raise CoreError("the CrystalX core answered something that is not JSON: %r" % raw[:200])
+            raise CoreError(
+                "the CrystalX core answered something that is not JSON: %r" % raw[:200]
+            ) from None
         if reply.get("id") not in (self.next_id, None):
-            raise CoreError("the CrystalX core answered request %r, not %r" % (reply.get("id"), self.next_id))
+            raise CoreError(
+                "the CrystalX core answered request %r, not %r" % (reply.get("id"), self.next_id)
+            )
         return reply
 
     def _exit_code(self):

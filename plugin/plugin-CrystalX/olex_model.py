@@ -9,10 +9,23 @@ only Olex2's `undo` restores it; `hadd` cannot be undone, is refused on a grown 
 adds nothing where the HFIX code does not fit the atom's bonds; GetRefinementModel trims
 labels over 4 characters. So every step is checked by reading the model back.
 """
+
 import math
 
 MAX_LABEL = 4  # Olex2's label corrector trims longer labels
-H_PER_CODE = {1: 1, 2: 2, 3: 3, 4: 1, 8: 1, 9: 2, 12: 3, 13: 3, 14: 1, 15: 1, 16: 1}  # HFIX m → H added
+H_PER_CODE = {
+    1: 1,
+    2: 2,
+    3: 3,
+    4: 1,
+    8: 1,
+    9: 2,
+    12: 3,
+    13: 3,
+    14: 1,
+    15: 1,
+    16: 1,
+}  # HFIX m → H added
 
 
 class ApplyError(Exception):
@@ -62,16 +75,30 @@ def read_model(olx, olex_core):
         }
         sites.append(site)
         ids.append(i)
-        states[i] = (label, element, round(float(au.GetPeak(i)), 3), tuple(round(c, 4) for c in site["frac"]),
-                     round(site["u_iso"], 4), round(site["occupancy"], 4), site["part"])
+        states[i] = (
+            label,
+            element,
+            round(float(au.GetPeak(i)), 3),
+            tuple(round(c, 4) for c in site["frac"]),
+            round(site["u_iso"], 4),
+            round(site["occupancy"], 4),
+            site["part"],
+        )
     info = olex_core.SGInfo()
     if not info:
         raise ValueError("the structure has no space group")
     symops = [_symop(m) for m in info["MatricesAll"]]
     sfac, unit = _formula(olx)
     cell = _floats(au.GetCell())
-    snapshot = {"cell": cell, "symops": symops, "sfac": sfac, "unit": unit, "sites": sites,
-                "title": olx.FileName(), "source": olx.FileFull()}
+    snapshot = {
+        "cell": cell,
+        "symops": symops,
+        "sfac": sfac,
+        "unit": unit,
+        "sites": sites,
+        "title": olx.FileName(),
+        "source": olx.FileFull(),
+    }
     return Model(snapshot, ids, states, cell)
 
 
@@ -83,7 +110,11 @@ def _symop(matrix):
         for coefficient, axis in zip(row[:3], "xyz"):
             c = int(round(coefficient))
             if c:
-                terms += ("+" if c > 0 and terms else "-" if c < 0 else "") + ("" if abs(c) == 1 else str(abs(c)) + "*") + axis
+                terms += (
+                    ("+" if c > 0 and terms else "-" if c < 0 else "")
+                    + ("" if abs(c) == 1 else str(abs(c)) + "*")
+                    + axis
+                )
         t = float(row[3]) % 1.0
         if t > 1e-6:
             terms += "+%s" % _fraction(t)
@@ -140,7 +171,9 @@ def translate(commands, model):
 
     def unique(label):
         if label.upper() not in ids:
-            raise ApplyError("the core named %s, which the model does not hold; nothing was changed" % label)
+            raise ApplyError(
+                "the core named %s, which the model does not hold; nothing was changed" % label
+            )
         return ids[label.upper()]
 
     for command in commands:
@@ -151,7 +184,10 @@ def translate(commands, model):
         if verb == "name" and len(words) == 3:
             stem, residue = split_address(words[2])
             if len(stem) > MAX_LABEL or residue:
-                raise ApplyError("the core proposed label %s, which Olex2 cannot keep; nothing was changed" % words[2])
+                raise ApplyError(
+                    "the core proposed label %s, which Olex2 cannot keep; nothing was changed"
+                    % words[2]
+                )
             index = unique(words[1])
             ids.pop(words[1].upper())
             ids[(stem + split_address(words[1])[1]).upper()] = index
@@ -204,8 +240,16 @@ def differences(before, now, limit=6):
             found.append("%s is gone" % old[0])
         elif new != old:
             fields = [names[k] for k in range(len(old)) if old[k] != new[k]]
-            found.append("%s: %s differ%s (was %s, now %s)" % (old[0], ", ".join(fields), "" if len(fields) > 1 else "s",
-                                                              _show(old, fields, names), _show(new, fields, names)))
+            found.append(
+                "%s: %s differ%s (was %s, now %s)"
+                % (
+                    old[0],
+                    ", ".join(fields),
+                    "" if len(fields) > 1 else "s",
+                    _show(old, fields, names),
+                    _show(new, fields, names),
+                )
+            )
     extra = [s[0] for i, s in sorted(now.states.items()) if i not in before.states]
     if extra:
         found.append("atoms not there before: %s" % " ".join(extra))
@@ -235,13 +279,20 @@ def apply_commands(olex, olx, olex_core, commands, before, say):
             if command.startswith(("name ", "kill ")):
                 journal.undoable += 1
         now = read_model(olx, olex_core)
-        journal.added = [i for i in now.states if i not in before.states and now.states[i][1] == "H"]
+        journal.added = [
+            i for i in now.states if i not in before.states and now.states[i][1] == "H"
+        ]
         expected = _expected_labels(translated)
-        wrong = ["%s (now %s)" % (label, now.states.get(i, ("gone",))[0]) for i, label in sorted(expected.items())
-                 if now.states.get(i, ("",))[0] != label]
+        wrong = [
+            "%s (now %s)" % (label, now.states.get(i, ("gone",))[0])
+            for i, label in sorted(expected.items())
+            if now.states.get(i, ("",))[0] != label
+        ]
         if wrong:
             _roll_back(journal, olex, olx, olex_core)
-            raise ApplyError("Olex2 did not rename %s; the model was put back as it was" % ", ".join(wrong))
+            raise ApplyError(
+                "Olex2 did not rename %s; the model was put back as it was" % ", ".join(wrong)
+            )
         journal.after = now
     finally:
         olx.Freeze(frozen == "true")
@@ -281,10 +332,15 @@ def hydrogen_shortfall(asked, added, model):
     got = dict((i, 0) for i in asked)
     heavy = [i for i, s in model.states.items() if s[1] not in ("H", "Q") and i not in added]
     for h in added:
-        nearest = min(heavy, key=lambda i: _distance(model.cell, model.states[i][3], model.states[h][3]))
+        nearest = min(
+            heavy, key=lambda i: _distance(model.cell, model.states[i][3], model.states[h][3])
+        )
         got[nearest] = got.get(nearest, 0) + 1
-    return ["%s got %d H, not %d" % (model.states[i][0], got[i], asked.get(i, 0))
-            for i in sorted(got) if got[i] != asked.get(i, 0)]
+    return [
+        "%s got %d H, not %d" % (model.states[i][0], got[i], asked.get(i, 0))
+        for i in sorted(got)
+        if got[i] != asked.get(i, 0)
+    ]
 
 
 def _distance(cell, a, b):
@@ -292,5 +348,14 @@ def _distance(cell, a, b):
     d = [(x - y) - round(x - y) for x, y in zip(a, b)]
     la, lb, lc = cell[:3]
     ca, cb, cg = (math.cos(math.radians(v)) for v in cell[3:6])
-    return math.sqrt(max(0.0, (la * d[0]) ** 2 + (lb * d[1]) ** 2 + (lc * d[2]) ** 2 + 2 * lb * lc * ca * d[1] * d[2]
-                         + 2 * la * lc * cb * d[0] * d[2] + 2 * la * lb * cg * d[0] * d[1]))
+    return math.sqrt(
+        max(
+            0.0,
+            (la * d[0]) ** 2
+            + (lb * d[1]) ** 2
+            + (lc * d[2]) ** 2
+            + 2 * lb * lc * ca * d[1] * d[2]
+            + 2 * la * lc * cb * d[0] * d[2]
+            + 2 * la * lb * cg * d[0] * d[1],
+        )
+    )

@@ -1,5 +1,6 @@
 """What the buttons do, without the GUI plumbing: ask the core about the open structure, show
 the answer, apply it (journalled), revert it, and the re-assign loop. Python 3.8, stdlib only."""
+
 import json
 import os
 
@@ -7,10 +8,17 @@ from olex_model import ApplyError, apply_commands, differences, read_model
 from panel_html import assignment_table
 
 WARM_UP = {  # a tiny structure whose assignment loads the core's models
-    "cell": [8.0, 8.0, 8.0, 90.0, 90.0, 90.0], "symops": ["x,y,z"], "sfac": ["C", "O"], "unit": [1, 1],
-    "sites": [{"label": "Q1", "element": None, "frac": [0.1, 0.1, 0.1], "peak_height": 6.0},
-              {"label": "Q2", "element": None, "frac": [0.1, 0.1, 0.279], "peak_height": 5.0}],
-    "title": "warm-up", "source": "warm-up"}
+    "cell": [8.0, 8.0, 8.0, 90.0, 90.0, 90.0],
+    "symops": ["x,y,z"],
+    "sfac": ["C", "O"],
+    "unit": [1, 1],
+    "sites": [
+        {"label": "Q1", "element": None, "frac": [0.1, 0.1, 0.1], "peak_height": 6.0},
+        {"label": "Q2", "element": None, "frac": [0.1, 0.1, 0.279], "peak_height": 5.0},
+    ],
+    "title": "warm-up",
+    "source": "warm-up",
+}
 
 
 class Session(object):
@@ -37,8 +45,17 @@ class Session(object):
         """The core's answer for a model; runs off the GUI thread, so no olx call and no print:
         anything to say goes into `notes`."""
         restarts = self.core.restarts
-        result = self.core.request("assign", {"structure": model.snapshot, "options": {
-            "method": self.settings("method"), "hydrogens": self.settings("hydrogens"), "top_k": 3}})
+        result = self.core.request(
+            "assign",
+            {
+                "structure": model.snapshot,
+                "options": {
+                    "method": self.settings("method"),
+                    "hydrogens": self.settings("hydrogens"),
+                    "top_k": 3,
+                },
+            },
+        )
         if self.core.restarts > restarts:
             notes.append("the core had stopped and was restarted")
         return result
@@ -54,23 +71,43 @@ class Session(object):
         threshold = float(self.settings("probability_threshold"))
         self.olex.m("kill labels")
         if self.settings("label_overlay"):
-            texts = ["#c%d=%s %.2f" % (model.id_of(s["label"]), s["element"], s["probabilities"][0][1])
-                     for s in result["sites"] if s["probabilities"] and model.id_of(s["label"]) is not None]
+            texts = [
+                "#c%d=%s %.2f" % (model.id_of(s["label"]), s["element"], s["probabilities"][0][1])
+                for s in result["sites"]
+                if s["probabilities"] and model.id_of(s["label"]) is not None
+            ]
             if texts and self.olx.Label(*texts) is False:
-                self.say("Olex2 could not show the probability labels (grown structure or hidden atoms)")
-        doubtful = [s["label"] for s in result["sites"]
-                    if s["probabilities"] and s["probabilities"][0][1] < threshold]
+                self.say(
+                    "Olex2 could not show the probability labels (grown structure or hidden atoms)"
+                )
+        doubtful = [
+            s["label"]
+            for s in result["sites"]
+            if s["probabilities"] and s["probabilities"][0][1] < threshold
+        ]
         if doubtful:
             self.say("below %.2f confidence: %s" % (threshold, " ".join(doubtful)))
-        for note in result.get("job_notes", []):  # e.g. a placeholder UNIT replaced by estimated contents
+        for note in result.get(
+            "job_notes", []
+        ):  # e.g. a placeholder UNIT replaced by estimated contents
             self.say(note)
         path = os.path.join(self.out_dir, "crystalx_last.json")
         temporary = path + ".tmp"
-        evidence = dict((s["label"], {"peak_height": s["peak_height"]}) for s in model.snapshot["sites"]
-                        if s.get("peak_height") is not None)
+        evidence = dict(
+            (s["label"], {"peak_height": s["peak_height"]})
+            for s in model.snapshot["sites"]
+            if s.get("peak_height") is not None
+        )
         with open(temporary, "w", encoding="utf-8") as stream:
-            json.dump({"structure": model.snapshot.get("source"), "result": result, "evidence": evidence,
-                       "threshold": threshold}, stream)
+            json.dump(
+                {
+                    "structure": model.snapshot.get("source"),
+                    "result": result,
+                    "evidence": evidence,
+                    "threshold": threshold,
+                },
+                stream,
+            )
         os.replace(temporary, path)
         return assignment_table(result, threshold)
 
@@ -83,11 +120,15 @@ class Session(object):
         if now.labels() != before.labels():
             self.answer = None
             raise ApplyError("the model changed since the preview; preview again")
-        journal = apply_commands(self.olex, self.olx, self.olex_core, result["commands"], now, self.say)
+        journal = apply_commands(
+            self.olex, self.olx, self.olex_core, result["commands"], now, self.say
+        )
         self.journals.append(journal)
         self.answer = None
-        self.say("applied %d commands (%d undoable steps, %d H added)" % (
-            len(result["commands"]), journal.undoable, len(journal.added)))
+        self.say(
+            "applied %d commands (%d undoable steps, %d H added)"
+            % (len(result["commands"]), journal.undoable, len(journal.added))
+        )
         if self.settings("auto_refine"):
             self.refine(journal)
         return journal
@@ -107,14 +148,23 @@ class Session(object):
         if not journal.refined:
             changed = differences(journal.after, self.model())
             if changed:
-                self.say("not reverted: the model changed since Apply (%s); use Olex2's undo" % "; ".join(changed))
+                self.say(
+                    "not reverted: the model changed since Apply (%s); use Olex2's undo"
+                    % "; ".join(changed)
+                )
                 return False
         self.journals.pop()
         problems = journal.revert(self.olex, self.olx, self.olex_core)
         if journal.refined:
-            problems.append("the refinement after Apply moved atoms and made new Q-peaks; "
-                            "Revert cannot restore those")
-        self.say("reverted exactly" if not problems else "reverted, but not exactly: " + "; ".join(problems))
+            problems.append(
+                "the refinement after Apply moved atoms and made new Q-peaks; "
+                "Revert cannot restore those"
+            )
+        self.say(
+            "reverted exactly"
+            if not problems
+            else "reverted, but not exactly: " + "; ".join(problems)
+        )
         return not problems
 
     def address(self, label):

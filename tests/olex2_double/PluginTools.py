@@ -1,4 +1,5 @@
 """Test double of Olex2's PluginLib/PluginTools.py: phil reading and Work-tab registration."""
+
 import os
 import re
 import time
@@ -29,14 +30,18 @@ class PluginTools(object):
             else:
                 value = re.match(r"^(\w+)\s*=\s*(.*?)$", line)
                 if value:
-                    STATE.params.setdefault(".".join(scopes + [value.group(1)]), _phil_value(value.group(2)))
+                    STATE.params.setdefault(
+                        ".".join(scopes + [value.group(1)]), _phil_value(value.group(2))
+                    )
 
     def print_version_date(self):
         print("Loading %s (Version %s)" % (self.p_name, time.ctime(os.path.getmtime(self.p_path))))
 
     def setup_gui(self, force=False):
         location = STATE.params.get(self.p_scope + ".gui.location", "tools")
-        STATE.index_work.append((location, self.p_name, os.path.join(self.p_path, self.p_htm + ".htm")))
+        STATE.index_work.append(
+            (location, self.p_name, os.path.join(self.p_path, self.p_htm + ".htm"))
+        )
 
 
 def _phil_value(text):

@@ -25,6 +25,7 @@ source (pcxod/olex2 for the C++ core, the olex2-gui tree for util/pyUtil):
 - the process environment is Olex2's: etc/bin/start sets PYTHONHOME, LD_LIBRARY_PATH,
   PATH, OLEX2_CCTBX_DIR, BOOST_ADAPTBX_*; Olex2 adds LIBTBX_BUILD for its cctbx.
 """
+
 import math
 import os
 import re
@@ -33,13 +34,38 @@ import threading
 import time
 import traceback
 
-ELEMENTS = set("H He Li Be B C N O F Ne Na Mg Al Si P S Cl Ar K Ca Sc Ti V Cr Mn Fe Co Ni Cu Zn Ga Ge As Se "
-               "Br Kr Rb Sr Y Zr Nb Mo Tc Ru Rh Pd Ag Cd In Sn Sb Te I Xe Cs Ba La Ce Pr Nd Sm Eu Gd Tb Dy Ho "
-               "Er Tm Yb Lu Hf Ta W Re Os Ir Pt Au Hg Tl Pb Bi U D".split())
+ELEMENTS = set(
+    "H He Li Be B C N O F Ne Na Mg Al Si P S Cl Ar K Ca Sc Ti V Cr Mn Fe Co Ni Cu Zn Ga Ge As Se "
+    "Br Kr Rb Sr Y Zr Nb Mo Tc Ru Rh Pd Ag Cd In Sn Sb Te I Xe Cs Ba La Ce Pr Nd Sm Eu Gd Tb Dy Ho "
+    "Er Tm Yb Lu Hf Ta W Re Os Ir Pt Au Hg Tl Pb Bi U D".split()
+)
 H_PER_GROUP = {1: 1, 2: 2, 3: 3, 4: 1, 8: 1, 9: 2, 12: 3, 13: 3, 14: 1, 15: 1, 16: 1}
-BONDED_TO = {1: 3, 2: 2, 3: 1, 4: 2, 8: 1, 9: 1, 12: 1, 13: 1, 14: 1, 16: 1}  # heavy neighbours per HFIX m
-RADII = {"H": 0.32, "C": 0.76, "N": 0.71, "O": 0.66, "F": 0.57, "S": 1.05, "P": 1.07, "Cl": 1.02, "Br": 1.20,
-         "I": 1.39, "B": 0.84, "Si": 1.11}
+BONDED_TO = {
+    1: 3,
+    2: 2,
+    3: 1,
+    4: 2,
+    8: 1,
+    9: 1,
+    12: 1,
+    13: 1,
+    14: 1,
+    16: 1,
+}  # heavy neighbours per HFIX m
+RADII = {
+    "H": 0.32,
+    "C": 0.76,
+    "N": 0.71,
+    "O": 0.66,
+    "F": 0.57,
+    "S": 1.05,
+    "P": 1.07,
+    "Cl": 1.02,
+    "Br": 1.20,
+    "I": 1.39,
+    "B": 0.84,
+    "Si": 1.11,
+}
 MAX_LABEL = 4
 OLEX2_ENVIRONMENT = {  # what an installed Olex2 has set when it runs a plugin (etc/bin/start)
     "PYTHONHOME": "{base}",
@@ -63,8 +89,18 @@ class Atom(object):
         return _address(self.label, self.resi)
 
     def state(self):
-        return (self.label, self.type, tuple(round(c, 6) for c in self.crd), self.uiso, self.occu, self.part,
-                self.peak, self.afix, self.resi, self.deleted)
+        return (
+            self.label,
+            self.type,
+            tuple(round(c, 6) for c in self.crd),
+            self.uiso,
+            self.occu,
+            self.part,
+            self.peak,
+            self.afix,
+            self.resi,
+            self.deleted,
+        )
 
 
 class Olex2(object):
@@ -105,7 +141,13 @@ class Olex2(object):
     # --- model ------------------------------------------------------------------------------
     def load(self, cell, matrices, formula, z, atoms, file="/data/structure.res"):
         self.reset_model()
-        self.cell, self.matrices, self.formula, self.z, self.file = tuple(cell), matrices, formula, z, file
+        self.cell, self.matrices, self.formula, self.z, self.file = (
+            tuple(cell),
+            matrices,
+            formula,
+            z,
+            file,
+        )
         self.atoms = [Atom(*a) if not isinstance(a, Atom) else a for a in atoms]
 
     def reset_model(self):
@@ -137,7 +179,7 @@ class Olex2(object):
         except ValueError:
             atom = self.find(index)
             if atom is None:
-                raise RuntimeError("Could not locate specified atom: %s" % index)
+                raise RuntimeError("Could not locate specified atom: %s" % index) from None
             return atom
         if not 0 <= index < len(self.atoms):
             raise RuntimeError("index out of range: %d" % index)
@@ -164,7 +206,8 @@ class Olex2(object):
         while True:
             label = "%s%d" % (element, number)
             if (label.upper(), resi) not in taken and not any(
-                    a.label.upper() == label.upper() and a.resi == resi for a in self.live()):
+                a.label.upper() == label.upper() and a.resi == resi for a in self.live()
+            ):
                 return label
             number += 1
 
@@ -212,7 +255,9 @@ class Olex2(object):
         if args == ["labels"]:
             self.labels = {}
             return True
-        targets = [a for label in args for a in self.find_all(label)] if args else list(self.selection)
+        targets = (
+            [a for label in args for a in self.find_all(label)] if args else list(self.selection)
+        )
         for atom in targets:
             atom.deleted = True
         self.selection = []
@@ -250,19 +295,29 @@ class Olex2(object):
             self.errors.append("hadd: unknown code %d" % code)
             return True
         for pivot in pivots:
-            if pivot.type in ("Q", "H") or self.heavy_neighbours(pivot) != BONDED_TO.get(code // 10, -1):
+            if pivot.type in ("Q", "H") or self.heavy_neighbours(pivot) != BONDED_TO.get(
+                code // 10, -1
+            ):
                 self.errors.append("hadd: code %d does not fit %s" % (code, pivot.label))
                 continue
-            stem = "H" + pivot.label[len(pivot.type):]
+            stem = "H" + pivot.label[len(pivot.type) :]
             names = [stem] if n == 1 else [stem + "ABC"[k] for k in range(n)]
             for k, name in enumerate(names):
                 name = name[:MAX_LABEL]
                 while self.find(_address(name, pivot.resi)) is not None:
-                    name = name[:MAX_LABEL - 1] + "'"
+                    name = name[: MAX_LABEL - 1] + "'"
                     if self.find(_address(name, pivot.resi)) is not None:
                         name = self._free_label("H", pivot.resi)
-                self.atoms.append(Atom(name, "H", [c + 0.01 * (k + 1) for c in pivot.crd], uiso=1.2 * pivot.uiso,
-                                       afix=code, resi=pivot.resi))
+                self.atoms.append(
+                    Atom(
+                        name,
+                        "H",
+                        [c + 0.01 * (k + 1) for c in pivot.crd],
+                        uiso=1.2 * pivot.uiso,
+                        afix=code,
+                        resi=pivot.resi,
+                    )
+                )
         return True  # hadd pushes nothing on the undo stack: Olex2 cannot undo it
 
     def heavy_neighbours(self, atom):
@@ -273,7 +328,10 @@ class Olex2(object):
                 continue
             limit = RADII.get(atom.type, 1.2) + RADII.get(other.type, 1.2) + 0.45
             for matrix in self.matrices:
-                image = [sum(matrix[r][c] * other.crd[c] for c in range(3)) + matrix[r][3] for r in range(3)]
+                image = [
+                    sum(matrix[r][c] * other.crd[c] for c in range(3)) + matrix[r][3]
+                    for r in range(3)
+                ]
                 delta = [image[k] - atom.crd[k] for k in range(3)]
                 delta = [d - round(d) for d in delta]
                 distance = self.distance(delta)
@@ -285,8 +343,14 @@ class Olex2(object):
         a, b, c = self.cell[:3]
         al, be, ga = (math.radians(v) for v in self.cell[3:])
         x, y, z = delta
-        return math.sqrt((a * x) ** 2 + (b * y) ** 2 + (c * z) ** 2 + 2 * b * c * math.cos(al) * y * z
-                         + 2 * a * c * math.cos(be) * x * z + 2 * a * b * math.cos(ga) * x * y)
+        return math.sqrt(
+            (a * x) ** 2
+            + (b * y) ** 2
+            + (c * z) ** 2
+            + 2 * b * c * math.cos(al) * y * z
+            + 2 * a * c * math.cos(be) * x * z
+            + 2 * a * b * math.cos(ga) * x * y
+        )
 
     def _cmd_refine(self, args):
         self.refinements += 1
@@ -322,7 +386,9 @@ class Olex2(object):
         for _, macro in due:
             call = re.match(r"^spy\.(\w+)\.(\w+)\((.*)\)$", macro.strip())
             if call:
-                self.functions["%s.%s" % (call.group(1), call.group(2))](*[a for a in call.group(3).split(",") if a])
+                self.functions["%s.%s" % (call.group(1), call.group(2))](
+                    *[a for a in call.group(3).split(",") if a]
+                )
             else:
                 self.run(macro)
         return len(due)
@@ -338,12 +404,14 @@ class Olex2(object):
 
     def registered(self, name, function):
         """What registerFunction stores: errors are logged as Olex2 does, never raised."""
+
         def call(*args, **kwargs):
             try:
                 return function(*args, **kwargs)
             except Exception:  # noqa: BLE001  (Olex2 swallows it the same way)
                 self.errors.append(traceback.format_exc())
                 return None
+
         call.__name__ = function.__name__
         self.functions[name] = call
 
@@ -381,7 +449,9 @@ class Olex2(object):
                         self.gil.wait(0.05)
 
         def trace(frame, event, arg):
-            if event == "call" and os.path.normcase(os.path.abspath(frame.f_code.co_filename)).startswith(folder):
+            if event == "call" and os.path.normcase(
+                os.path.abspath(frame.f_code.co_filename)
+            ).startswith(folder):
                 gate(frame, event, arg)
             return None
 
@@ -403,6 +473,7 @@ class Olex2(object):
         def undo():
             threading.settrace(None)
             sys.stdout = real_stdout
+
         return undo
 
 

@@ -1,4 +1,5 @@
 """Test double of Olex2's `olex` module: m() runs a command and returns a bool, never raises."""
+
 from _olex2 import STATE
 
 

@@ -1,4 +1,5 @@
 """Test double of Olex2's olexFunctions.OlexFunctions (the `OV` object plugins use)."""
+
 import olex
 import olx
 from _olex2 import STATE

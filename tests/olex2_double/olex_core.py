@@ -1,10 +1,15 @@
 """Test double of Olex2's `olex_core` module."""
+
 from _olex2 import STATE
 
 
 def SGInfo(*args):
-    return {"Number": 0, "MatricesAll": tuple(STATE.matrices), "Matrices": tuple(STATE.matrices),
-            "Centrosymmetric": False}
+    return {
+        "Number": 0,
+        "MatricesAll": tuple(STATE.matrices),
+        "Matrices": tuple(STATE.matrices),
+        "Centrosymmetric": False,
+    }
 
 
 def IncRunningThreadsCount():
@@ -24,9 +29,19 @@ def GetRefinementModel(calculate_connectivity=False):
     for index, a in enumerate(STATE.atoms):
         if not a.deleted and a.type != "Q":
             residues.setdefault(a.resi, []).append(
-                {"label": a.label, "type": a.type, "crd": [list(a.crd)], "occu": [a.occu], "uiso": [a.uiso],
-                 "part": a.part, "aunit_id": index})
+                {
+                    "label": a.label,
+                    "type": a.type,
+                    "crd": [list(a.crd)],
+                    "occu": [a.occu],
+                    "uiso": [a.uiso],
+                    "part": a.part,
+                    "aunit_id": index,
+                }
+            )
     exported = [{"class": "default", "atoms": tuple(residues.pop(0, []))}]
-    exported += [{"class": "RES", "number": n, "alias": n, "atoms": tuple(atoms)}
-                 for n, atoms in sorted(residues.items())]
+    exported += [
+        {"class": "RES", "number": n, "alias": n, "atoms": tuple(atoms)}
+        for n, atoms in sorted(residues.items())
+    ]
     return {"aunit": {"cell": {"a": STATE.cell[0]}, "residues": exported}}

@@ -1,4 +1,5 @@
 """Test double of Olex2's `olx` module: every call returns a string and errors are RuntimeError."""
+
 from types import SimpleNamespace
 
 from _olex2 import STATE
@@ -20,6 +21,7 @@ def _crd(i):
 
 def _new_atom(label, x, y, z):
     from _olex2 import Atom, _type_of
+
     if STATE.find(label) is not None or _type_of(label) is None:
         raise RuntimeError("cannot create atom %s" % label)
     STATE.atoms.append(Atom(label, _type_of(label), [float(x), float(y), float(z)]))

@@ -1,16 +1,19 @@
 """Run atoms.train on a machine without cctbx and warp (an accelerator lent for minutes).
 
-    python crystalx_core/training/atoms/accelerator.py DATA.pkl.gz RUN --kind heavy --device cuda ...
+    python crystalx_core/training/atoms/accelerator.py DATA.pkl.gz RUN --kind heavy --device cuda
+    ...
     python crystalx_core/training/atoms/accelerator.py onnx-check onnx_models/heavy.onnx DATA.pkl.gz
 
 takes train.py's arguments, or checks an exported heavy model with each onnxruntime execution
-provider there (the answers against the CPU's, the time per structure). Training needs torch, torchmd-net's model code, gemmi and scipy,
+provider there (the answers against the CPU's, the time per structure). Training needs torch,
+torchmd-net's model code, gemmi and scipy,
 not the crystallography stack that crystalx_core/__init__ imports, so the package is entered
 without running it. torchmd-net imports ase (atomic radii) and warp (its CUDA neighbour list)
 at module level; neither is used here (the graph arrives as an edge list, atoms/model.py),
 so where they are missing empty stand-ins take their place. The data set is a compact one
 (atoms.samples.compact) whose edges load() rebuilds.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -37,6 +40,7 @@ def prepare() -> None:
     package.__path__ = [str(PACKAGE)]
     sys.modules.setdefault("crystalx_core", package)
     import numpy as np
+
     _stand_in("ase")
     _stand_in("ase.data", covalent_radii=np.zeros(119))
 
@@ -58,15 +62,28 @@ def onnx_check(model: Path, data: Path, structures: int = 60) -> dict:
 
     from crystalx_core.features import combined_tokens, incoming_edges
     from crystalx_core.training.atoms.samples import load
+
     feeds = []
     for s in load(data)["val"]["heavy"][:structures]:
         edges = s["edge_index"].astype(np.int64)
-        feeds.append({"z": combined_tokens(s["z"].astype(np.int64), s["height_bin"]), "pos": s["pos"],
-                      "edge_index": edges, "incoming": incoming_edges(edges, len(s["z"]))})
+        feeds.append(
+            {
+                "z": combined_tokens(s["z"].astype(np.int64), s["height_bin"]),
+                "pos": s["pos"],
+                "edge_index": edges,
+                "incoming": incoming_edges(edges, len(s["z"])),
+            }
+        )
     available = onnxruntime.get_available_providers()
-    report: dict = {"onnxruntime": version("onnxruntime"), "available": available, "structures": len(feeds)}
+    report: dict = {
+        "onnxruntime": version("onnxruntime"),
+        "available": available,
+        "structures": len(feeds),
+    }
     reference = None
-    for provider in [p for p in ("CPUExecutionProvider", "CUDAExecutionProvider") if p in available]:
+    for provider in [
+        p for p in ("CPUExecutionProvider", "CUDAExecutionProvider") if p in available
+    ]:
         session = onnxruntime.InferenceSession(str(model), providers=[provider])
         session.run(None, feeds[0])  # first call: kernels and memory
         started = time.perf_counter()
@@ -75,7 +92,9 @@ def onnx_check(model: Path, data: Path, structures: int = 60) -> dict:
         if reference is None:
             reference = logits
         else:
-            row["max_logit_difference_from_cpu"] = float(max(np.abs(a - b).max() for a, b in zip(logits, reference)))
+            row["max_logit_difference_from_cpu"] = float(
+                max(np.abs(a - b).max() for a, b in zip(logits, reference))
+            )
         report[provider] = row
     return report
 
@@ -84,7 +103,9 @@ if __name__ == "__main__":
     prepare()
     if sys.argv[1:2] == ["onnx-check"]:
         import json
+
         print(json.dumps(onnx_check(Path(sys.argv[2]), Path(sys.argv[3])), indent=1))
         sys.exit(0)
     from crystalx_core.training.atoms.train import main
+
     sys.exit(main())

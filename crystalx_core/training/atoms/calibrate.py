@@ -4,7 +4,8 @@
 
 The probabilities each model reports are those of its logits divided by one temperature T
 (crystalx_core.runtime reads it from the sidecar NAME.json, key "calibration"); answers are
-still chosen from the uncalibrated ones, so they stay exactly as they were. T minimises the negative log-likelihood of the true classes on
+still chosen from the uncalibrated ones, so they stay exactly as they were. T minimises the negative
+log-likelihood of the true classes on
 the validation structures, with the probabilities as `crystalx assign` restricts them (SFAC
 elements and 'not an atom' for the heavy model's last pass, H counts the atom has room for).
 The expected calibration error (ECE: the gap between confidence and accuracy, averaged over
@@ -14,6 +15,7 @@ with a reliability diagram (docs/reliability_diagram.png). The heavy model's row
 peak of the simulated solutions (as atoms.evaluate makes them: seeds × extra noise), the
 hydrogen model's every non-H atom of the published structures.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +28,15 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
-from crystalx_core.assign.model import (MODEL_DIR, NOT_AN_ATOM, _placeable, assign_model, load_model,
-                                        model_h_counts, site_classes)
+from crystalx_core.assign.model import (
+    MODEL_DIR,
+    NOT_AN_ATOM,
+    _placeable,
+    assign_model,
+    load_model,
+    model_h_counts,
+    site_classes,
+)
 from crystalx_core.elements import is_hydrogen, symbol
 from crystalx_core.geometry import connectivity
 from crystalx_core.runtime import softmax
@@ -77,12 +86,15 @@ def heavy_rows(truths: list, seeds=SEEDS, noises=NOISES) -> tuple[np.ndarray, np
                 allowed = site_classes(sim.structure, model.classes)
                 kept = np.where(allowed, calls[-1], 0.0)
                 rows.append(_log(kept / kept.sum(axis=1, keepdims=True)))
-                targets += [model.classes.index(symbol(z) if z else NOT_AN_ATOM) for z in sim.targets]
+                targets += [
+                    model.classes.index(symbol(z) if z else NOT_AN_ATOM) for z in sim.targets
+                ]
     return np.concatenate(rows), np.array(targets)
 
 
 def hydrogen_rows(truths: list) -> tuple[np.ndarray, np.ndarray]:
-    """(log-probabilities at T = 1 over the H counts each atom has room for, true count) per non-H atom."""
+    """(log-probabilities at T = 1 over the H counts each atom has room for, true count) per non-H
+    atom."""
     model = load_model(str(MODEL_DIR), "hydrogen")
     counts = [int(c) for c in model.classes]
     rows, targets = [], []
@@ -103,8 +115,11 @@ def nll(log_probabilities: np.ndarray, targets: np.ndarray, temperature: float) 
 
 def fit_temperature(log_probabilities: np.ndarray, targets: np.ndarray) -> float:
     """The T > 0 of least negative log-likelihood (searched on log T)."""
-    result = minimize_scalar(lambda t: nll(log_probabilities, targets, float(np.exp(t))),
-                             bounds=(np.log(0.1), np.log(10.0)), method="bounded")
+    result = minimize_scalar(
+        lambda t: nll(log_probabilities, targets, float(np.exp(t))),
+        bounds=(np.log(0.1), np.log(10.0)),
+        method="bounded",
+    )
     return float(np.exp(result.x))
 
 
@@ -121,7 +136,12 @@ def reliability(probabilities: np.ndarray, targets: np.ndarray, bins: int = BINS
             conf, acc = float(confidence[inside].mean()), float(correct[inside].mean())
             ece += inside.mean() * abs(acc - conf)
             table.append({"confidence": conf, "accuracy": acc, "rows": int(inside.sum())})
-    return {"ece": float(ece), "accuracy": float(correct.mean()), "rows": int(len(targets)), "bins": table}
+    return {
+        "ece": float(ece),
+        "accuracy": float(correct.mean()),
+        "rows": int(len(targets)),
+        "bins": table,
+    }
 
 
 def calibrate(log_val, y_val, log_test, y_test) -> dict:
@@ -130,23 +150,36 @@ def calibrate(log_val, y_val, log_test, y_test) -> dict:
         assert (softmax(rows, 1.0).argmax(1) == softmax(rows, temperature).argmax(1)).all()
     out = {"temperature": temperature}
     for split, (rows, targets) in {"val": (log_val, y_val), "test": (log_test, y_test)}.items():
-        out[split] = {"before": reliability(softmax(rows, 1.0), targets),
-                      "after": reliability(softmax(rows, temperature), targets),
-                      "nll_before": nll(rows, targets, 1.0), "nll_after": nll(rows, targets, temperature)}
+        out[split] = {
+            "before": reliability(softmax(rows, 1.0), targets),
+            "after": reliability(softmax(rows, temperature), targets),
+            "nll_before": nll(rows, targets, 1.0),
+            "nll_after": nll(rows, targets, temperature),
+        }
     return out
 
 
 def diagram(results: dict, path: Path) -> None:
     """Reliability diagrams (test split) of both models, before and after scaling."""
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     figure, axes = plt.subplots(1, 2, figsize=(10, 4.6))
-    for axis, (name, title) in zip(axes, (("heavy", "elements (heavy model, every peak)"),
-                                          ("hydrogen", "H counts (hydrogen model, every non-H atom)"))):
+    for axis, (name, title) in zip(
+        axes,
+        (
+            ("heavy", "elements (heavy model, every peak)"),
+            ("hydrogen", "H counts (hydrogen model, every non-H atom)"),
+        ),
+    ):
         result = results[name]
         axis.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfect calibration")
-        for stage, style, label in (("before", "o--", "T = 1"), ("after", "s-", f"T = {result['temperature']:.2f}")):
+        for stage, style, label in (
+            ("before", "o--", "T = 1"),
+            ("after", "s-", f"T = {result['temperature']:.2f}"),
+        ):
             row = result["test"][stage]
             conf = [b["confidence"] for b in row["bins"]]
             acc = [b["accuracy"] for b in row["bins"]]
@@ -165,8 +198,11 @@ def diagram(results: dict, path: Path) -> None:
 def write_sidecar(name: str, result: dict, command: str) -> None:
     path = MODEL_DIR / f"{name}.json"
     sidecar = json.loads(path.read_text())
-    sidecar["calibration"] = {"temperature": round(result["temperature"], 4),
-                              "fitted_on": "validation split of the corpus", "by": command}
+    sidecar["calibration"] = {
+        "temperature": round(result["temperature"], 4),
+        "fitted_on": "validation split of the corpus",
+        "by": command,
+    }
     path.write_text(json.dumps(sidecar, indent=2) + "\n")
 
 
@@ -176,22 +212,36 @@ def main(argv=None) -> int:
     parser.add_argument("--output", type=Path, default=MODEL_DIR / "calibration.json")
     parser.add_argument("--figure", type=Path, default=REPO / "docs" / "reliability_diagram.png")
     parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
-    parser.add_argument("--write", action="store_true", help="store each temperature in the model's sidecar")
+    parser.add_argument(
+        "--write", action="store_true", help="store each temperature in the model's sidecar"
+    )
     args = parser.parse_args(argv)
     val, test = (test_structures(args.corpus, split) for split in ("val", "test"))
-    results = {"heavy": calibrate(*heavy_rows(val, args.seeds), *heavy_rows(test, args.seeds)),
-               "hydrogen": calibrate(*hydrogen_rows(val), *hydrogen_rows(test)),
-               "seeds": args.seeds, "noise_A": list(NOISES), "bins": BINS}
+    results = {
+        "heavy": calibrate(*heavy_rows(val, args.seeds), *heavy_rows(test, args.seeds)),
+        "hydrogen": calibrate(*hydrogen_rows(val), *hydrogen_rows(test)),
+        "seeds": args.seeds,
+        "noise_A": list(NOISES),
+        "bins": BINS,
+    }
     args.output.write_text(json.dumps(results, indent=1))
     diagram(results, args.figure)
     if args.write:
         for name in ("heavy", "hydrogen"):
-            write_sidecar(name, results[name], "python -m crystalx_core.training.atoms.calibrate CORPUS --write")
+            write_sidecar(
+                name,
+                results[name],
+                "python -m crystalx_core.training.atoms.calibrate CORPUS --write",
+            )
     for name in ("heavy", "hydrogen"):
         r = results[name]
-        print(f"{name}: T = {r['temperature']:.3f}; ECE val {100 * r['val']['before']['ece']:.2f} % -> "
-              f"{100 * r['val']['after']['ece']:.2f} %, test {100 * r['test']['before']['ece']:.2f} % -> "
-              f"{100 * r['test']['after']['ece']:.2f} % ({r['test']['after']['rows']} rows)")
+        print(
+            f"{name}: T = {r['temperature']:.3f}; ECE val {100 * r['val']['before']['ece']:.2f} % "
+            "-> "
+            f"{100 * r['val']['after']['ece']:.2f} %, test {100 * r['test']['before']['ece']:.2f} "
+            "% -> "
+            f"{100 * r['test']['after']['ece']:.2f} % ({r['test']['after']['rows']} rows)"
+        )
     return 0
 
 

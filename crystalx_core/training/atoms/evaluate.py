@@ -1,7 +1,8 @@
 """Metrics of the shipped ONNX models on the held-out test structures, against the baseline.
 
     python -m crystalx_core.training.atoms.evaluate ../shared/data/corpus onnx_models/metrics.json
-    CRYSTALX_MODELS=folder python -m crystalx_core.training.atoms.evaluate ../shared/data/corpus out.json --split val
+    CRYSTALX_MODELS=folder python -m crystalx_core.training.atoms.evaluate ../shared/data/corpus
+    out.json --split val
 
 Another model folder (heavy.onnx, hydrogen.onnx and their sidecars) is measured by pointing
 CRYSTALX_MODELS at it; --no-formula measures the most likely class (element, H count) per
@@ -12,6 +13,7 @@ hash of the file name, as in training), three per structure (seeds 7, 8 and 9, p
 the standard settings and with 0.05 Å and 0.1 Å extra coordinate noise. The numbers come
 from onnxruntime, i.e. from what we ship.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,7 +35,11 @@ from crystalx_core.training.atoms.dataset import h_counts, usable
 from crystalx_core.training.atoms.simulate import SimulationSettings, simulate_peaks
 from crystalx_core.training.sources import corpus_entries, split_of
 
-SEEDS = (7, 8, 9)  # three simulated solutions per structure: one seed's figures move by half a per cent
+SEEDS = (
+    7,
+    8,
+    9,
+)  # three simulated solutions per structure: one seed's figures move by half a per cent
 
 
 def roc_auc(scores: np.ndarray, positive: np.ndarray) -> float | None:
@@ -49,12 +55,14 @@ def roc_auc(scores: np.ndarray, positive: np.ndarray) -> float | None:
         j = i
         while j + 1 < len(scores) and sorted_scores[j + 1] == sorted_scores[i]:
             j += 1
-        ranks[order[i:j + 1]] = (i + j) / 2 + 1
+        ranks[order[i : j + 1]] = (i + j) / 2 + 1
         i = j + 1
     return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
-def heavy_metrics(truths: list, noise: float, seeds: Sequence[int] = SEEDS, formula: bool = True) -> dict:
+def heavy_metrics(
+    truths: list, noise: float, seeds: Sequence[int] = SEEDS, formula: bool = True
+) -> dict:
     """Element accuracy over peaks that stand for atoms, model vs baseline, on simulated solutions,
     one per structure and seed (formula=False: the model's most likely class per site, without
     the formula-aware choice). Each simulation's random numbers come from the seed and the
@@ -65,7 +73,9 @@ def heavy_metrics(truths: list, noise: float, seeds: Sequence[int] = SEEDS, form
     auc_scores = defaultdict(list)
     for seed, truth in ((seed, truth) for seed in seeds for truth in truths):
         settings = SimulationSettings(extra_noise=noise)
-        sim = simulate_peaks(truth, settings, np.random.default_rng([seed, _name_number(truth.source)]))
+        sim = simulate_peaks(
+            truth, settings, np.random.default_rng([seed, _name_number(truth.source)])
+        )
         model = assign_model(sim.structure, penalty=PENALTY if formula else None).by_index()
         base = assign_baseline(sim.structure).by_index()
         all_model = all_base = True
@@ -87,25 +97,38 @@ def heavy_metrics(truths: list, noise: float, seeds: Sequence[int] = SEEDS, form
             if k in model:
                 for element in truth.sfac:
                     if not is_hydrogen(element):
-                        auc_scores[element].append((model[k].element_scores.get(element, 0.0), element == true))
+                        auc_scores[element].append(
+                            (model[k].element_scores.get(element, 0.0), element == true)
+                        )
         structures_right += all_model
         base_structures_right += all_base
     table = {}
     for element, counts in sorted(per_element.items(), key=lambda kv: -sum(kv[1].values())):
         predicted_as = sum(c[element] for c in per_element.values())
-        table[element] = {"atoms": sum(counts.values()), "recall": counts[element] / sum(counts.values()),
-                          "precision": counts[element] / predicted_as if predicted_as else None}
+        table[element] = {
+            "atoms": sum(counts.values()),
+            "recall": counts[element] / sum(counts.values()),
+            "precision": counts[element] / predicted_as if predicted_as else None,
+        }
         pairs = auc_scores.get(element, [])
         if pairs:
             scores = np.array([s for s, _ in pairs])
             table[element]["auc"] = roc_auc(scores, np.array([p for _, p in pairs]))
     simulations = len(truths) * len(seeds)
-    return {"noise_A": noise, "structures": len(truths), "seeds": list(seeds), "atoms": atoms,
-            "accuracy": model_right / atoms, "baseline_accuracy": base_right / atoms,
-            "structures_fully_correct": structures_right / simulations,
-            "baseline_structures_fully_correct": base_structures_right / simulations,
-            "spurious_peaks": spurious, "spurious_given_an_element": model_kept / max(spurious, 1),
-            "baseline_spurious_given_an_element": base_kept / max(spurious, 1), "per_element": table}
+    return {
+        "noise_A": noise,
+        "structures": len(truths),
+        "seeds": list(seeds),
+        "atoms": atoms,
+        "accuracy": model_right / atoms,
+        "baseline_accuracy": base_right / atoms,
+        "structures_fully_correct": structures_right / simulations,
+        "baseline_structures_fully_correct": base_structures_right / simulations,
+        "spurious_peaks": spurious,
+        "spurious_given_an_element": model_kept / max(spurious, 1),
+        "baseline_spurious_given_an_element": base_kept / max(spurious, 1),
+        "per_element": table,
+    }
 
 
 def _name_number(source: str) -> int:
@@ -129,9 +152,14 @@ def hydrogen_metrics(truths: list, formula: bool = True) -> dict:
         atoms += len(expected)
         all_right += all(hits)
         base_all_right += all(base_hits)
-    return {"structures": len(truths), "atoms": atoms, "accuracy": right / atoms,
-            "baseline_accuracy": base_right / atoms, "structures_fully_correct": all_right / len(truths),
-            "baseline_structures_fully_correct": base_all_right / len(truths)}
+    return {
+        "structures": len(truths),
+        "atoms": atoms,
+        "accuracy": right / atoms,
+        "baseline_accuracy": base_right / atoms,
+        "structures_fully_correct": all_right / len(truths),
+        "baseline_structures_fully_correct": base_all_right / len(truths),
+    }
 
 
 def test_structures(corpus: Path, split: str = "test") -> list:
@@ -149,30 +177,58 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("corpus", type=Path)
     parser.add_argument("output", type=Path, help="metrics JSON (read by benchmarks/model_card.py)")
-    parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS),
-                        help="one simulated solution per structure and seed, pooled")
-    parser.add_argument("--split", default="test", choices=("test", "val"),
-                        help="held-out structures to measure on (val: for choosing between models)")
-    parser.add_argument("--no-formula", action="store_true",
-                        help="each site's most likely element, without the formula-aware choice (ablation)")
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=list(SEEDS),
+        help="one simulated solution per structure and seed, pooled",
+    )
+    parser.add_argument(
+        "--split",
+        default="test",
+        choices=("test", "val"),
+        help="held-out structures to measure on (val: for choosing between models)",
+    )
+    parser.add_argument(
+        "--no-formula",
+        action="store_true",
+        help="each site's most likely element, without the formula-aware choice (ablation)",
+    )
     args = parser.parse_args(argv)
     truths = test_structures(args.corpus, args.split)
-    metrics = {"split": args.split, "formula": not args.no_formula,
-               "heavy": [heavy_metrics(truths, noise, args.seeds, not args.no_formula) for noise in (0.0, 0.05, 0.1)],
-               "hydrogen": hydrogen_metrics(truths, not args.no_formula)}
+    metrics = {
+        "split": args.split,
+        "formula": not args.no_formula,
+        "heavy": [
+            heavy_metrics(truths, noise, args.seeds, not args.no_formula)
+            for noise in (0.0, 0.05, 0.1)
+        ],
+        "hydrogen": hydrogen_metrics(truths, not args.no_formula),
+    }
     args.output.write_text(json.dumps(metrics, indent=1))
     for row in metrics["heavy"]:
-        print(f"heavy, +{row['noise_A']} Å: accuracy {row['accuracy']:.4f} (baseline {row['baseline_accuracy']:.4f}), "
-              f"structures fully correct {row['structures_fully_correct']:.3f} "
-              f"(baseline {row['baseline_structures_fully_correct']:.3f}); spurious peaks given an element "
-              f"{row['spurious_given_an_element']:.3f} of {row['spurious_peaks']} "
-              f"(baseline {row['baseline_spurious_given_an_element']:.3f})")
+        print(
+            f"heavy, +{row['noise_A']} Å: accuracy {row['accuracy']:.4f} (baseline "
+            f"{row['baseline_accuracy']:.4f}), "
+            f"structures fully correct {row['structures_fully_correct']:.3f} "
+            f"(baseline {row['baseline_structures_fully_correct']:.3f}); spurious peaks given an "
+            "element "
+            f"{row['spurious_given_an_element']:.3f} of {row['spurious_peaks']} "
+            f"(baseline {row['baseline_spurious_given_an_element']:.3f})"
+        )
     rows = metrics["heavy"]
-    print(f"heavy, mean over the three noise levels: accuracy {sum(r['accuracy'] for r in rows) / 3:.4f}, "
-          f"structures fully correct {sum(r['structures_fully_correct'] for r in rows) / 3:.3f}")
+    print(
+        "heavy, mean over the three noise levels: accuracy "
+        f"{sum(r['accuracy'] for r in rows) / 3:.4f}, "
+        f"structures fully correct {sum(r['structures_fully_correct'] for r in rows) / 3:.3f}"
+    )
     h = metrics["hydrogen"]
-    print(f"hydrogen: accuracy {h['accuracy']:.4f} (rules {h['baseline_accuracy']:.4f}), structures fully correct "
-          f"{h['structures_fully_correct']:.3f} (rules {h['baseline_structures_fully_correct']:.3f})")
+    print(
+        f"hydrogen: accuracy {h['accuracy']:.4f} (rules {h['baseline_accuracy']:.4f}), structures "
+        "fully correct "
+        f"{h['structures_fully_correct']:.3f} (rules {h['baseline_structures_fully_correct']:.3f})"
+    )
     return 0
 
 

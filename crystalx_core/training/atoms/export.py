@@ -4,6 +4,7 @@ The graph takes the arrays of crystalx_core.features.GraphInputs: z (n,), pos (n
 edge_index (2, e) and incoming (n, k), with n, e and k dynamic, and returns logits
 (n, num_classes); crystalx_core.runtime runs it without torch.
 """
+
 from __future__ import annotations
 
 import json
@@ -56,9 +57,12 @@ def export_onnx(model: AtomClassifier, config: ModelConfig, path) -> Path:
     _check_against_eager(model, config, path)
     sidecar = {
         "config": config.to_dict(),
-        "inputs": {"z": "int64 (n,)", "pos": "float32 (n, 3) Å",
-                   "edge_index": "int64 (2, e) source, target; symmetric, no self-loops",
-                   "incoming": "int64 (n, k) edge ids into each node, padded with e"},
+        "inputs": {
+            "z": "int64 (n,)",
+            "pos": "float32 (n, 3) Å",
+            "edge_index": "int64 (2, e) source, target; symmetric, no self-loops",
+            "incoming": "int64 (n, k) edge ids into each node, padded with e",
+        },
         "outputs": {"logits": "float32 (n, num_classes)"},
         "metadata": {
             "exported": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -90,10 +94,20 @@ def _export_dynamo(model: AtomClassifier, inputs, path: Path) -> str:
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         program = torch.onnx.export(
-            model, inputs, dynamo=True, opset_version=OPSET, input_names=INPUT_NAMES,
-            output_names=OUTPUT_NAMES, verbose=False,
-            dynamic_shapes={"z": {0: n}, "pos": {0: n}, "edge_index": {1: e},
-                            "incoming": {0: n, 1: k}})
+            model,
+            inputs,
+            dynamo=True,
+            opset_version=OPSET,
+            input_names=INPUT_NAMES,
+            output_names=OUTPUT_NAMES,
+            verbose=False,
+            dynamic_shapes={
+                "z": {0: n},
+                "pos": {0: n},
+                "edge_index": {1: e},
+                "incoming": {0: n, 1: k},
+            },
+        )
     program.save(str(path))
     return "dynamo"
 
@@ -102,10 +116,21 @@ def _export_torchscript(model: AtomClassifier, inputs, path: Path) -> str:
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # we know; it is the fallback
         torch.onnx.export(
-            model, inputs, str(path), dynamo=False, opset_version=OPSET,
-            input_names=INPUT_NAMES, output_names=OUTPUT_NAMES,
-            dynamic_axes={"z": {0: "n"}, "pos": {0: "n"}, "edge_index": {1: "e"},
-                          "incoming": {0: "n", 1: "k"}, "logits": {0: "n"}})
+            model,
+            inputs,
+            str(path),
+            dynamo=False,
+            opset_version=OPSET,
+            input_names=INPUT_NAMES,
+            output_names=OUTPUT_NAMES,
+            dynamic_axes={
+                "z": {0: "n"},
+                "pos": {0: "n"},
+                "edge_index": {1: "e"},
+                "incoming": {0: "n", 1: "k"},
+                "logits": {0: "n"},
+            },
+        )
     return "torchscript"
 
 
@@ -128,8 +153,11 @@ def export_run(run_dir, path) -> Path:
 
 def main(argv=None) -> int:
     import argparse
+
     parser = argparse.ArgumentParser(description="Export a training run's best weights to ONNX.")
-    parser.add_argument("run_dir", type=Path, help="folder written by crystalx_core.training.atoms.train")
+    parser.add_argument(
+        "run_dir", type=Path, help="folder written by crystalx_core.training.atoms.train"
+    )
     parser.add_argument("output", type=Path, help="NAME.onnx (NAME.json is written beside it)")
     args = parser.parse_args(argv)
     print(f"wrote {export_run(args.run_dir, args.output)}")

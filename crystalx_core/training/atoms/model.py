@@ -12,6 +12,7 @@ races when indices repeat and several threads run (microsoft/onnxruntime#18048; 
 exporter turns index_add into a ScatterND that drops repeated indices.
 tests/test_model_export.py checks this forward against the stock one.
 """
+
 from __future__ import annotations
 
 import json
@@ -40,8 +41,12 @@ class ModelConfig:
     context: float = 3.2  # Å: symmetry images this close to a centre become context nodes
     num_heads: int = 8
     max_z: int = 100
-    rule_tokens: bool = False  # input token = Z + MAX_Z × the H-count rules' answer (features.combined_tokens)
-    height_tokens: bool = False  # input token = Z + MAX_Z × the peak-height bin (features.height_bins)
+    rule_tokens: bool = (
+        False  # input token = Z + MAX_Z × the H-count rules' answer (features.combined_tokens)
+    )
+    height_tokens: bool = (
+        False  # input token = Z + MAX_Z × the peak-height bin (features.height_bins)
+    )
 
     @property
     def num_classes(self) -> int:
@@ -74,9 +79,16 @@ class AtomClassifier(nn.Module):
         # max_num_neighbors only bounds the stock forward's own list (tests compare with
         # it): crystals have about 50 neighbours within 5 Å, more than its default 32
         self.representation = TorchMD_ET(
-            hidden_channels=h, num_layers=config.num_layers, num_rbf=config.num_rbf,
-            rbf_type="expnorm", cutoff_lower=0.0, cutoff_upper=config.cutoff,
-            num_heads=config.num_heads, max_z=config.max_z, max_num_neighbors=64)
+            hidden_channels=h,
+            num_layers=config.num_layers,
+            num_rbf=config.num_rbf,
+            rbf_type="expnorm",
+            cutoff_lower=0.0,
+            cutoff_upper=config.cutoff,
+            num_heads=config.num_heads,
+            max_z=config.max_z,
+            max_num_neighbors=64,
+        )
         # invariant head: scalar features plus the norms of learned vector combinations
         self.head_vec = nn.Linear(h, h, bias=False)
         self.head = MLP(2 * h, config.num_classes, h, "silu")
@@ -91,8 +103,9 @@ class AtomClassifier(nn.Module):
         vec_norm = torch.sqrt((self.head_vec(vec) ** 2).sum(dim=1) + _EPS)
         return self.head(torch.cat([x, vec_norm], dim=1))
 
-    def features(self, z: Tensor, pos: Tensor, edge_index: Tensor,
-                 incoming: Tensor) -> tuple[Tensor, Tensor]:
+    def features(
+        self, z: Tensor, pos: Tensor, edge_index: Tensor, incoming: Tensor
+    ) -> tuple[Tensor, Tensor]:
         """TorchMD_ET's (x, vec) for symmetric edges (source, target) without self-loops.
 
         `incoming` (n, k): ids of the edges into each node, padded with e
@@ -113,7 +126,9 @@ class AtomClassifier(nn.Module):
         dst = torch.cat([edge_index[1], pad.new_zeros(1)])
         edge_vec = pos.index_select(0, edge_index[0]) - pos.index_select(0, edge_index[1])
         length = torch.linalg.vector_norm(edge_vec, dim=1)
-        edge_vec = torch.cat([edge_vec / length.clamp(min=_EPS).unsqueeze(1), edge_vec.new_zeros(1, 3)])
+        edge_vec = torch.cat(
+            [edge_vec / length.clamp(min=_EPS).unsqueeze(1), edge_vec.new_zeros(1, 3)]
+        )
         edge_weight = torch.cat([length, length.new_full((1,), rep.cutoff_upper)])
         edge_attr = rep.distance_expansion(edge_weight)
         loop_attr = rep.distance_expansion(edge_weight.new_zeros(1))  # (1, num_rbf)
@@ -122,14 +137,22 @@ class AtomClassifier(nn.Module):
         x = self._neighbour_embedding(z, x, src, incoming, edge_weight, edge_attr)
         vec = None  # zeros until the first layer writes it
         for attn in rep.attention_layers:
-            dx, dvec = _attention(attn, x, vec, src, dst, incoming, edge_weight, edge_attr,
-                                  edge_vec, loop_attr)
+            dx, dvec = _attention(
+                attn, x, vec, src, dst, incoming, edge_weight, edge_attr, edge_vec, loop_attr
+            )
             x = x + dx
             vec = dvec if vec is None else vec + dvec
         return rep.out_norm(x), vec
 
-    def _neighbour_embedding(self, z: Tensor, x: Tensor, src: Tensor, incoming: Tensor,
-                             edge_weight: Tensor, edge_attr: Tensor) -> Tensor:
+    def _neighbour_embedding(
+        self,
+        z: Tensor,
+        x: Tensor,
+        src: Tensor,
+        incoming: Tensor,
+        edge_weight: Tensor,
+        edge_attr: Tensor,
+    ) -> Tensor:
         """NeighborEmbedding.forward (which drops self-loops).
 
         The stock module sums over edge_index[0] the embeddings of edge_index[1]; on a
@@ -141,7 +164,9 @@ class AtomClassifier(nn.Module):
         return ne.combine(torch.cat([x, _gather_sum(msg, incoming)], dim=1))
 
 
-def _value_parts(linear: nn.Linear, heads: int, head_dim: int) -> list[tuple[Tensor, Tensor | None]]:
+def _value_parts(
+    linear: nn.Linear, heads: int, head_dim: int
+) -> list[tuple[Tensor, Tensor | None]]:
     """(weight, bias) of the three value parts (x, vec1, vec2) of v_proj or dv_proj.
 
     The stock layer's output per head is [x | vec1 | vec2] (head_dim each), split after the
@@ -150,13 +175,27 @@ def _value_parts(linear: nn.Linear, heads: int, head_dim: int) -> list[tuple[Ten
     """
     weight = linear.weight.reshape(heads, 3, head_dim, -1)
     bias = None if linear.bias is None else linear.bias.reshape(heads, 3, head_dim)
-    return [(weight[:, part].reshape(heads * head_dim, -1),
-             None if bias is None else bias[:, part].reshape(-1)) for part in range(3)]
+    return [
+        (
+            weight[:, part].reshape(heads * head_dim, -1),
+            None if bias is None else bias[:, part].reshape(-1),
+        )
+        for part in range(3)
+    ]
 
 
-def _attention(attn: EquivariantMultiHeadAttention, x: Tensor, vec: Tensor | None, src: Tensor,
-               dst: Tensor, incoming: Tensor, r_ij: Tensor, f_ij: Tensor,
-               d_ij: Tensor, f_loop: Tensor) -> tuple[Tensor, Tensor]:
+def _attention(
+    attn: EquivariantMultiHeadAttention,
+    x: Tensor,
+    vec: Tensor | None,
+    src: Tensor,
+    dst: Tensor,
+    incoming: Tensor,
+    r_ij: Tensor,
+    f_ij: Tensor,
+    d_ij: Tensor,
+    f_loop: Tensor,
+) -> tuple[Tensor, Tensor]:
     """EquivariantMultiHeadAttention.forward with the scatter replaced by `_gather_sum`.
 
     Real edges carry per-edge messages. The self-loop (r = 0, zero direction) of node i
@@ -170,14 +209,24 @@ def _attention(attn: EquivariantMultiHeadAttention, x: Tensor, vec: Tensor | Non
     q = attn.q_proj(x).reshape(n, heads, head_dim)
     k = _with_zero_row(attn.k_proj(x)).reshape(n + 1, heads, head_dim)
     used = range(3) if vec is not None else (0, 2)  # vec1 multiplies vec
-    v_parts = {part: _with_zero_row(nn.functional.linear(x, w, b)).reshape(n + 1, heads, head_dim)
-               for part, (w, b) in enumerate(_value_parts(attn.v_proj, heads, head_dim)) if part in used}
-    dv_parts = {part: _edge_parts(attn, w, b, f_ij, f_loop, heads, head_dim)
-                for part, (w, b) in enumerate(_value_parts(attn.dv_proj, heads, head_dim)) if part in used}
-    dk, dk_loop = _edge_parts(attn, attn.dk_proj.weight, attn.dk_proj.bias, f_ij, f_loop, heads, head_dim)
+    v_parts = {
+        part: _with_zero_row(nn.functional.linear(x, w, b)).reshape(n + 1, heads, head_dim)
+        for part, (w, b) in enumerate(_value_parts(attn.v_proj, heads, head_dim))
+        if part in used
+    }
+    dv_parts = {
+        part: _edge_parts(attn, w, b, f_ij, f_loop, heads, head_dim)
+        for part, (w, b) in enumerate(_value_parts(attn.dv_proj, heads, head_dim))
+        if part in used
+    }
+    dk, dk_loop = _edge_parts(
+        attn, attn.dk_proj.weight, attn.dk_proj.bias, f_ij, f_loop, heads, head_dim
+    )
 
     # real edges: TorchMD_ET's message() on gathered node features
-    weight = attn.attn_activation((q.index_select(0, dst) * k.index_select(0, src) * dk).sum(dim=-1))
+    weight = attn.attn_activation(
+        (q.index_select(0, dst) * k.index_select(0, src) * dk).sum(dim=-1)
+    )
     weight = weight * attn.cutoff(r_ij).unsqueeze(1)
     (dv_x, dv_x_loop), (dv_2, _) = dv_parts[0], dv_parts[2]
     v_x, v_2 = v_parts[0], v_parts[2]
@@ -189,14 +238,17 @@ def _attention(attn: EquivariantMultiHeadAttention, x: Tensor, vec: Tensor | Non
     if vec is not None:
         (dv_1, dv_1_loop), v_1 = dv_parts[1], v_parts[1]
         vec_heads = vec.reshape(n, 3, heads, head_dim)
-        msg_vec = (_with_zero_row(vec_heads).index_select(0, src)
-                   * (v_1.index_select(0, src) * dv_1).unsqueeze(1))
+        msg_vec = _with_zero_row(vec_heads).index_select(0, src) * (
+            v_1.index_select(0, src) * dv_1
+        ).unsqueeze(1)
         summed = summed + _gather_sum(msg_vec, incoming).reshape(n, 3, hidden)
     # self-loops
     v_x, k = v_x[:n], k[:n]
     loop_weight = attn.attn_activation((q * k * dk_loop).sum(dim=-1))
     loop_weight = loop_weight * attn.cutoff(r_ij.new_zeros(1))
-    x = (_gather_sum(msg_x, incoming) + v_x * dv_x_loop * _per_channel(loop_weight, head_dim)).reshape(n, hidden)
+    x = (
+        _gather_sum(msg_x, incoming) + v_x * dv_x_loop * _per_channel(loop_weight, head_dim)
+    ).reshape(n, hidden)
     o1, o2, o3 = torch.split(attn.o_proj(x), hidden, dim=1)
     if vec is None:
         return o3, summed
@@ -218,8 +270,15 @@ def _per_channel(weight: Tensor, head_dim: int) -> Tensor:
     return (weight @ repeat).reshape(-1, heads, head_dim)
 
 
-def _edge_parts(attn: EquivariantMultiHeadAttention, weight: Tensor, bias: Tensor | None, f_ij: Tensor,
-                f_loop: Tensor, heads: int, head_dim: int) -> tuple[Tensor, Tensor]:
+def _edge_parts(
+    attn: EquivariantMultiHeadAttention,
+    weight: Tensor,
+    bias: Tensor | None,
+    f_ij: Tensor,
+    f_loop: Tensor,
+    heads: int,
+    head_dim: int,
+) -> tuple[Tensor, Tensor]:
     """act(f · Wᵀ + b) per edge (e, heads, head_dim) and for the self-loop (1, heads, head_dim)."""
     edge = attn.act(nn.functional.linear(f_ij, weight, bias)).reshape(-1, heads, head_dim)
     loop = attn.act(nn.functional.linear(f_loop, weight, bias)).reshape(1, heads, head_dim)

@@ -2,6 +2,7 @@
 (small enough to carry to an accelerator), and the checks every example passes. Free of
 cctbx, so training runs where it is absent (see training/atoms/accelerator.py).
 """
+
 from __future__ import annotations
 
 import gzip
@@ -29,6 +30,7 @@ def load(path: Path) -> dict:
     cutoff = data.pop("compact_cutoff", None)
     if cutoff is not None:
         from crystalx_core.features import radius_edges
+
         for split in data.values():
             for samples in split.values():
                 for sample in samples:
@@ -36,7 +38,9 @@ def load(path: Path) -> dict:
     return data
 
 
-def compact(paths: list[Path], output: Path, kinds: tuple[str, ...] = ("heavy",), cutoff: float = 5.0) -> dict:
+def compact(
+    paths: list[Path], output: Path, kinds: tuple[str, ...] = ("heavy",), cutoff: float = 5.0
+) -> dict:
     """Merge datasets into one without edge lists (a tenth of the size): load() rebuilds them,
     every node pair closer than `cutoff`, as features.build_graph made them."""
     merged: dict = {"compact_cutoff": cutoff}
@@ -45,17 +49,25 @@ def compact(paths: list[Path], output: Path, kinds: tuple[str, ...] = ("heavy",)
         for split, by_kind in data.items():
             for kind in kinds:
                 kept = merged.setdefault(split, {}).setdefault(kind, [])
-                kept += [{k: v for k, v in s.items() if k != "edge_index"} for s in by_kind.get(kind, [])]
+                kept += [
+                    {k: v for k, v in s.items() if k != "edge_index"} for s in by_kind.get(kind, [])
+                ]
     with gzip.open(output, "wb", compresslevel=6) as stream:
         pickle.dump(merged, stream, protocol=pickle.HIGHEST_PROTOCOL)
-    return {split: {kind: len(v) for kind, v in by_kind.items()} for split, by_kind in merged.items()
-            if split != "compact_cutoff"}
+    return {
+        split: {kind: len(v) for kind, v in by_kind.items()}
+        for split, by_kind in merged.items()
+        if split != "compact_cutoff"
+    }
 
 
 def main(argv=None) -> int:
     import argparse
     import json
-    parser = argparse.ArgumentParser(description="Merge dataset builds into one compact file (no edge lists).")
+
+    parser = argparse.ArgumentParser(
+        description="Merge dataset builds into one compact file (no edge lists)."
+    )
     parser.add_argument("output", type=Path)
     parser.add_argument("inputs", type=Path, nargs="+", help="builds of atoms.dataset")
     parser.add_argument("--kinds", nargs="+", default=["heavy"], choices=("heavy", "hydrogen"))

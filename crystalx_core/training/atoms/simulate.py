@@ -4,6 +4,7 @@ The map is computed from the true model (H included) with amplitude noise and ph
 at a typical resolution, so peak heights, positional errors, missing atoms and spurious
 peaks (H, ripples) follow the same physics as in a charge-flipping solution.
 """
+
 from __future__ import annotations
 
 import math
@@ -32,9 +33,13 @@ class SimulationSettings:
 
     @classmethod
     def random(cls, rng: np.random.Generator) -> "SimulationSettings":
-        return cls(d_min=rng.uniform(0.75, 1.0), phase_error_deg=rng.uniform(5.0, 40.0),
-                   amplitude_noise=rng.uniform(0.02, 0.1), extra_noise=rng.choice([0.0, 0.0, 0.05, 0.1]),
-                   peak_surplus=rng.uniform(1.1, 1.5))
+        return cls(
+            d_min=rng.uniform(0.75, 1.0),
+            phase_error_deg=rng.uniform(5.0, 40.0),
+            amplitude_noise=rng.uniform(0.02, 0.1),
+            extra_noise=rng.choice([0.0, 0.0, 0.05, 0.1]),
+            peak_surplus=rng.uniform(1.1, 1.5),
+        )
 
 
 @dataclass
@@ -44,11 +49,16 @@ class SimulatedPeaks:
     n_missing: int  # non-H atoms with no peak within MATCH_DISTANCE
 
 
-def simulate_peaks(truth: Structure, settings: SimulationSettings, rng: np.random.Generator) -> SimulatedPeaks:
+def simulate_peaks(
+    truth: Structure, settings: SimulationSettings, rng: np.random.Generator
+) -> SimulatedPeaks:
     """Peaks of a noisy, phase-errored map of `truth`, each labelled with what it really is."""
     xs = to_xray_structure(truth)
-    f_calc = miller.build_set(xs, anomalous_flag=False, d_min=settings.d_min) \
-        .structure_factors_from_scatterers(xs, algorithm="fft").f_calc()
+    f_calc = (
+        miller.build_set(xs, anomalous_flag=False, d_min=settings.d_min)
+        .structure_factors_from_scatterers(xs, algorithm="fft")
+        .f_calc()
+    )
     amplitudes = np.abs(np.array(f_calc.data()))
     phases = np.angle(np.array(f_calc.data()))
     amplitudes *= 1.0 + rng.normal(0.0, settings.amplitude_noise, amplitudes.size)
@@ -58,25 +68,35 @@ def simulate_peaks(truth: Structure, settings: SimulationSettings, rng: np.rando
     fft_map.apply_volume_scaling()
     heavy = [s for s in truth.sites if not is_hydrogen(s.element)]
     params = maptbx.peak_search_parameters(
-        interpolate=True, min_distance_sym_equiv=0.5, min_cross_distance=0.8,
-        max_clusters=int(len(heavy) * settings.peak_surplus) + 3)
+        interpolate=True,
+        min_distance_sym_equiv=0.5,
+        min_cross_distance=0.8,
+        max_clusters=int(len(heavy) * settings.peak_surplus) + 3,
+    )
     found = fft_map.peak_search(params, verify_symmetry=False).all()
     peaks = []
     for k, (xyz, height) in enumerate(zip(found.sites(), found.heights())):
         frac = np.array(xyz, dtype=float)
         if settings.extra_noise:
-            frac = truth.fractional(truth.cartesian(frac) + rng.normal(0.0, settings.extra_noise / math.sqrt(3), 3))
-        peaks.append(Site(label=f"Q{k + 1}", element=None, frac=tuple(frac), peak_height=float(height)))
+            frac = truth.fractional(
+                truth.cartesian(frac) + rng.normal(0.0, settings.extra_noise / math.sqrt(3), 3)
+            )
+        peaks.append(
+            Site(label=f"Q{k + 1}", element=None, frac=tuple(frac), peak_height=float(height))
+        )
     targets, matched = _label_peaks(truth.with_sites(heavy), peaks)
     structure = truth.with_sites(peaks)
     return SimulatedPeaks(structure, targets, n_missing=len(heavy) - len(matched))
 
 
 def _label_peaks(atoms: Structure, peaks: list[Site]) -> tuple[list[int], set[int]]:
-    """Nearest non-H atom (any symmetry image) within MATCH_DISTANCE of each peak; one peak per atom."""
+    """Nearest non-H atom (any symmetry image) within MATCH_DISTANCE of each peak; one peak per
+    atom."""
     combined = atoms.with_sites(list(atoms.sites) + peaks)
     n_atoms = len(atoms.sites)
-    contacts = neighbours(combined, MATCH_DISTANCE, centres=list(range(n_atoms, len(combined.sites))))
+    contacts = neighbours(
+        combined, MATCH_DISTANCE, centres=list(range(n_atoms, len(combined.sites)))
+    )
     candidates = []
     for k, near in enumerate(contacts):
         for c in near:
@@ -84,7 +104,7 @@ def _label_peaks(atoms: Structure, peaks: list[Site]) -> tuple[list[int], set[in
                 candidates.append((c.distance, k, c.j))
     targets = [NOT_AN_ATOM] * len(peaks)
     used_peaks, matched = set(), set()
-    for distance, k, j in sorted(candidates):
+    for _distance, k, j in sorted(candidates):
         if k in used_peaks or j in matched:
             continue
         targets[k] = atomic_number(atoms.sites[j].element)

@@ -9,10 +9,13 @@ Waals radii. The relaxed X–H lengths (about 1.09 Å) are shortened to the ridi
 SHELXL uses, as an X-ray model has them. dataset.build then simulates maps and peaks as for
 the corpus.
 
-    python -m crystalx_core.training.atoms.dataset ../shared/data/corpus data/tmqm_0.pkl.gz --no-corpus \
+    python -m crystalx_core.training.atoms.dataset ../shared/data/corpus data/tmqm_0.pkl.gz
+    --no-corpus \
         --tmqm ../shared/data/tmqm/tmqm.xyz.xz --take tmqm=0:400 --extra-augmentations 3
-    python -m crystalx_core.training.atoms.tmqm ../shared/data/tmqm/tmqm.xyz.xz --count 30   # packing figures
+    python -m crystalx_core.training.atoms.tmqm ../shared/data/tmqm/tmqm.xyz.xz --count 30   #
+    packing figures
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,7 +44,12 @@ from crystalx_core.training.sources import Entry
 # Space groups of molecular crystals, weighted about as the CSD's organometallics fill them.
 SPACE_GROUPS = {"P 1 21/c 1": 0.45, "P -1": 0.30, "C 1 2/c 1": 0.13, "P 21 21 21": 0.12}
 CONTACT = 0.88  # closest intermolecular contact, as a share of the van der Waals radii sum
-TEMPERATURES = (20.0, -50.0, -100.0, -150.0)  # °C of the data collection: riding X–H grows when cold
+TEMPERATURES = (
+    20.0,
+    -50.0,
+    -100.0,
+    -150.0,
+)  # °C of the data collection: riding X–H grows when cold
 ORIENTATIONS = 2  # random orientations tried per molecule; the densest packing is kept
 # After compressing edge by edge, SHAKES trials each turn and move the molecule a little and
 # shrink the edges by up to SQUEEZE, kept when free of contacts: without them a randomly
@@ -59,16 +67,34 @@ _O = 1.43 / math.sqrt(3)
 ANIONS = [
     (["Cl"], [(0, 0, 0)]),
     (["Br"], [(0, 0, 0)]),
-    (["B", "F", "F", "F", "F"], [(0, 0, 0), (_F, _F, _F), (-_F, -_F, _F), (-_F, _F, -_F), (_F, -_F, -_F)]),
-    (["P", "F", "F", "F", "F", "F", "F"], [(0, 0, 0), (_P, 0, 0), (-_P, 0, 0), (0, _P, 0), (0, -_P, 0),
-                                           (0, 0, _P), (0, 0, -_P)]),
-    (["Cl", "O", "O", "O", "O"], [(0, 0, 0), (_O, _O, _O), (-_O, -_O, _O), (-_O, _O, -_O), (_O, -_O, -_O)]),
+    (
+        ["B", "F", "F", "F", "F"],
+        [(0, 0, 0), (_F, _F, _F), (-_F, -_F, _F), (-_F, _F, -_F), (_F, -_F, -_F)],
+    ),
+    (
+        ["P", "F", "F", "F", "F", "F", "F"],
+        [(0, 0, 0), (_P, 0, 0), (-_P, 0, 0), (0, _P, 0), (0, -_P, 0), (0, 0, _P), (0, 0, -_P)],
+    ),
+    (
+        ["Cl", "O", "O", "O", "O"],
+        [(0, 0, 0), (_O, _O, _O), (-_O, -_O, _O), (-_O, _O, -_O), (_O, -_O, -_O)],
+    ),
 ]
 CATIONS = [(["Na"], [(0, 0, 0)]), (["K"], [(0, 0, 0)])]
 # Å³ per atom (Hofmann, Acta Cryst. B58, 2002): the volume per molecule of real crystals is the sum
 # of these within a few per cent; 20 Å³ for elements not listed (metals, mostly)
-HOFMANN_VOLUME = {"H": 5.08, "C": 13.87, "N": 11.8, "O": 11.39, "F": 11.17, "P": 24.4, "S": 25.2, "Cl": 25.8,
-                  "Br": 32.7, "B": 17.0}
+HOFMANN_VOLUME = {
+    "H": 5.08,
+    "C": 13.87,
+    "N": 11.8,
+    "O": 11.39,
+    "F": 11.17,
+    "P": 24.4,
+    "S": 25.2,
+    "Cl": 25.8,
+    "Br": 32.7,
+    "B": 17.0,
+}
 
 
 @dataclass
@@ -82,21 +108,31 @@ class Molecule:
 
 
 def read_molecules(path: Path) -> Iterator[Molecule]:
-    """The entries of tmqm.xyz.xz in file order (multi-xyz, the comment line 'CSD_code = X | q = Q | ...')."""
+    """The entries of tmqm.xyz.xz in file order (multi-xyz, the comment line 'CSD_code = X | q = Q |
+    ...')."""
     with lzma.open(path, "rt") as stream:
         while True:
             count = stream.readline()
             if not count.strip():
                 return
-            fields = dict(part.split(" = ", 1) for part in stream.readline().strip().split(" | ") if " = " in part)
+            fields = dict(
+                part.split(" = ", 1)
+                for part in stream.readline().strip().split(" | ")
+                if " = " in part
+            )
             rows = [stream.readline().split() for _ in range(int(count))]
-            yield Molecule(fields["CSD_code"].strip(), int(fields.get("q", "0")),
-                           [normalise_symbol(r[0]) for r in rows], np.array([r[1:4] for r in rows], dtype=float))
+            yield Molecule(
+                fields["CSD_code"].strip(),
+                int(fields.get("q", "0")),
+                [normalise_symbol(r[0]) for r in rows],
+                np.array([r[1:4] for r in rows], dtype=float),
+            )
 
 
 def xray_hydrogens(elements: list[str], xyz: np.ndarray, temperature_c: float) -> np.ndarray:
     """Coordinates with every X–H of C, N, O, S and B shortened to SHELXL's riding distance for
-    its group (CH3, CH2, CH, aromatic CH, NH, OH ...); other H (on metals, Si, P) kept as relaxed."""
+    its group (CH3, CH2, CH, aromatic CH, NH, OH ...); other H (on metals, Si, P) kept as
+    relaxed."""
     xyz = xyz.copy()
     heavy = [k for k, e in enumerate(elements) if not is_hydrogen(e)]
     hydrogens = [k for k, e in enumerate(elements) if is_hydrogen(e)]
@@ -110,14 +146,20 @@ def xray_hydrogens(elements: list[str], xyz: np.ndarray, temperature_c: float) -
         code = _afix(elements[p], h_on[p], _bonded_non_h(xyz, elements, heavy, p) + h_on[p])
         if code is not None:
             direction = xyz[h] - xyz[p]
-            xyz[h] = xyz[p] + direction / np.linalg.norm(direction) * riding_distance(code, elements[p], temperature_c)
+            xyz[h] = xyz[p] + direction / np.linalg.norm(direction) * riding_distance(
+                code, elements[p], temperature_c
+            )
     return xyz
 
 
 def _bonded_non_h(xyz: np.ndarray, elements: list[str], heavy: list[int], p: int) -> int:
     cutoff = gemmi.Element(elements[p]).covalent_r + 0.45
-    return sum(1 for k in heavy if k != p and np.linalg.norm(xyz[k] - xyz[p])
-               <= cutoff + gemmi.Element(elements[k]).covalent_r)
+    return sum(
+        1
+        for k in heavy
+        if k != p
+        and np.linalg.norm(xyz[k] - xyz[p]) <= cutoff + gemmi.Element(elements[k]).covalent_r
+    )
 
 
 def _afix(element: str, n_h: int, neighbours: int) -> int | None:
@@ -144,7 +186,10 @@ def counter_ion(molecule: Molecule, rng: np.random.Generator) -> tuple[list[str]
         return [], np.zeros((0, 3))
     choices = ANIONS if molecule.charge > 0 else CATIONS
     elements, xyz = choices[rng.integers(len(choices))]
-    ion = np.asarray(xyz, dtype=float) @ Rotation.random(random_state=rng.integers(2**31)).as_matrix().T
+    ion = (
+        np.asarray(xyz, dtype=float)
+        @ Rotation.random(random_state=rng.integers(2**31)).as_matrix().T
+    )
     direction = rng.normal(size=3)
     direction /= np.linalg.norm(direction)
     centre = molecule.xyz.mean(axis=0)
@@ -152,7 +197,9 @@ def counter_ion(molecule: Molecule, rng: np.random.Generator) -> tuple[list[str]
     ion_radii = _radii(elements)
     for step in np.arange(2.0, 30.0, 0.2):
         placed = ion + centre + step * direction
-        gaps = np.linalg.norm(molecule.xyz[:, None] - placed[None], axis=2) - (radii[:, None] + ion_radii[None])
+        gaps = np.linalg.norm(molecule.xyz[:, None] - placed[None], axis=2) - (
+            radii[:, None] + ion_radii[None]
+        )
         if gaps.min() >= 0.0:  # at the van der Waals contact
             return list(elements), placed
     return list(elements), ion + centre + 30.0 * direction
@@ -174,8 +221,14 @@ def _orthogonalisation(lengths: np.ndarray, angles) -> np.ndarray:
     return Structure(cell=(*lengths, *angles), symops=["x,y,z"]).orthogonalisation
 
 
-def _clashes(xyz: np.ndarray, radii: np.ndarray, centre: np.ndarray, lengths: np.ndarray, angles,
-             operators: list[tuple[np.ndarray, np.ndarray]]) -> bool:
+def _clashes(
+    xyz: np.ndarray,
+    radii: np.ndarray,
+    centre: np.ndarray,
+    lengths: np.ndarray,
+    angles,
+    operators: list[tuple[np.ndarray, np.ndarray]],
+) -> bool:
     """True when an image of the molecule (symmetry and lattice) comes closer to it than CONTACT
     × the van der Waals radii sum. xyz: the molecule's Cartesian coordinates about its centre,
     which sits at fractional `centre`."""
@@ -183,7 +236,9 @@ def _clashes(xyz: np.ndarray, radii: np.ndarray, centre: np.ndarray, lengths: np
     frac = xyz @ np.linalg.inv(matrix).T + centre
     reach = int(np.ceil(np.ptp(frac, axis=0).max())) + 1
     grid = np.arange(-reach, reach + 1)
-    shifts = np.stack(np.meshgrid(grid, grid, grid, indexing="ij"), axis=-1).reshape(-1, 3).astype(float)
+    shifts = (
+        np.stack(np.meshgrid(grid, grid, grid, indexing="ij"), axis=-1).reshape(-1, 3).astype(float)
+    )
     size = np.linalg.norm(xyz, axis=1).max()
     limit = 2 * CONTACT * radii.max()
     origin = centre @ matrix.T
@@ -206,17 +261,23 @@ def _clashes(xyz: np.ndarray, radii: np.ndarray, centre: np.ndarray, lengths: np
     return bool((pairs["v"] < CONTACT * (radii[pairs["i"]] + other_radii[pairs["j"]])).any())
 
 
-def pack(elements: list[str], xyz: np.ndarray, group: str, rng: np.random.Generator) -> tuple[tuple, np.ndarray]:
+def pack(
+    elements: list[str], xyz: np.ndarray, group: str, rng: np.random.Generator
+) -> tuple[tuple, np.ndarray]:
     """(cell, fractional coordinates): the molecule at a random general position of `group`, in
     the densest of ORIENTATIONS random orientations, the edges shrunk in turn, a step at a time as a
     crystal is compressed, until no edge can shrink without a contact under CONTACT × the van der
     Waals sum (a bisection could jump past the first contact)."""
-    operators = [(np.array(op.r().as_double()).reshape(3, 3), np.array(op.t().as_double()))
-                 for op in sgtbx.space_group_info(group).group().all_ops()]
+    operators = [
+        (np.array(op.r().as_double()).reshape(3, 3), np.array(op.t().as_double()))
+        for op in sgtbx.space_group_info(group).group().all_ops()
+    ]
     radii = _radii(elements)
     best = None
     for _ in range(ORIENTATIONS):
-        rotated = (xyz - xyz.mean(axis=0)) @ Rotation.random(random_state=rng.integers(2**31)).as_matrix().T
+        rotated = (xyz - xyz.mean(axis=0)) @ Rotation.random(
+            random_state=rng.integers(2**31)
+        ).as_matrix().T
         angles = _cell_angles(group, rng)
         centre = rng.uniform(0.05, 0.95, 3)
         lengths = np.full(3, 4.0 * (np.linalg.norm(rotated, axis=1).max() + 2 * radii.max()) + 10.0)
@@ -233,8 +294,11 @@ def pack(elements: list[str], xyz: np.ndarray, group: str, rng: np.random.Genera
                         lengths, moved = trial, True
         for _ in range(SHAKES):  # shake and squeeze: small moves that let the cell shrink further
             turn = Rotation.from_rotvec(rng.normal(0.0, math.radians(SHAKE_DEGREES), 3)).as_matrix()
-            trial = (rotated @ turn.T, centre + rng.normal(0.0, SHAKE_SHIFT, 3),
-                     lengths * (1.0 - rng.uniform(0.0, SQUEEZE, 3)))
+            trial = (
+                rotated @ turn.T,
+                centre + rng.normal(0.0, SHAKE_SHIFT, 3),
+                lengths * (1.0 - rng.uniform(0.0, SQUEEZE, 3)),
+            )
             if not _clashes(trial[0], radii, trial[1], trial[2], angles, operators):
                 rotated, centre, lengths = trial
         volume = abs(np.linalg.det(_orthogonalisation(lengths, angles)))
@@ -257,16 +321,35 @@ def crystal(molecule: Molecule, rng: np.random.Generator) -> Structure:
     groups = list(SPACE_GROUPS)
     group = groups[rng.choice(len(groups), p=np.array(list(SPACE_GROUPS.values())))]
     cell, frac = pack(elements, xyz, group, rng)
-    base_u = 0.012 + 0.025 * (temperature + 173.0) / 193.0  # Ueq of a metal complex, 100 K to room temperature
+    base_u = (
+        0.012 + 0.025 * (temperature + 173.0) / 193.0
+    )  # Ueq of a metal complex, 100 K to room temperature
     counts: dict[str, int] = {}
     sites = []
     for element, position in zip(elements, frac):
         counts[element] = counts.get(element, 0) + 1
-        u = base_u * (0.8 if is_metal(element) else rng.uniform(0.9, 1.8)) * (1.3 if is_hydrogen(element) else 1.0)
-        sites.append(Site(f"{element}{counts[element]}", element, tuple(float(x) for x in position), u_iso=float(u)))
+        u = (
+            base_u
+            * (0.8 if is_metal(element) else rng.uniform(0.9, 1.8))
+            * (1.3 if is_hydrogen(element) else 1.0)
+        )
+        sites.append(
+            Site(
+                f"{element}{counts[element]}",
+                element,
+                tuple(float(x) for x in position),
+                u_iso=float(u),
+            )
+        )
     symops = [op.as_xyz() for op in sgtbx.space_group_info(group).group().all_ops()]
-    structure = Structure(cell=cell, symops=symops, sites=sites, temperature_c=temperature,
-                          title=f"{molecule.code} packed in {group}", source=f"tmqm_{molecule.code}")
+    structure = Structure(
+        cell=cell,
+        symops=symops,
+        sites=sites,
+        temperature_c=temperature,
+        title=f"{molecule.code} packed in {group}",
+        source=f"tmqm_{molecule.code}",
+    )
     structure.sfac, structure.unit = sfac_unit_from_sites(structure)
     return structure
 
@@ -286,12 +369,19 @@ def tmqm_entries(path: Path) -> Iterator[Entry]:
 
 
 def packing_ratio(structure: Structure) -> float:
-    """Volume per asymmetric unit over the sum of Hofmann's atomic volumes (about 1 for real crystals)."""
-    return structure.volume / len(structure.symops) / sum(HOFMANN_VOLUME.get(s.element, 20.0) for s in structure.sites)
+    """Volume per asymmetric unit over the sum of Hofmann's atomic volumes (about 1 for real
+    crystals)."""
+    return (
+        structure.volume
+        / len(structure.symops)
+        / sum(HOFMANN_VOLUME.get(s.element, 20.0) for s in structure.sites)
+    )
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description="Packing figures of the first complexes of tmqm.xyz.xz.")
+    parser = argparse.ArgumentParser(
+        description="Packing figures of the first complexes of tmqm.xyz.xz."
+    )
     parser.add_argument("tmqm", type=Path)
     parser.add_argument("--count", type=int, default=30)
     args = parser.parse_args(argv)
@@ -305,10 +395,21 @@ def main(argv=None) -> int:
         ratios.append(packing_ratio(structure))
         group = structure.title.split(" packed in ")[1]
         groups[group] = groups.get(group, 0) + 1
-    print(json.dumps({"crystals": len(ratios), "space_groups": groups,
-                      "volume_over_hofmann": {"median": float(np.median(ratios)), "min": float(min(ratios)),
-                                              "max": float(max(ratios))},
-                      "seconds_per_crystal": float(np.mean(seconds))}, indent=1))
+    print(
+        json.dumps(
+            {
+                "crystals": len(ratios),
+                "space_groups": groups,
+                "volume_over_hofmann": {
+                    "median": float(np.median(ratios)),
+                    "min": float(min(ratios)),
+                    "max": float(max(ratios)),
+                },
+                "seconds_per_crystal": float(np.mean(seconds)),
+            },
+            indent=1,
+        )
+    )
     return 0
 
 

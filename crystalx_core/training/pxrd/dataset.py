@@ -1,7 +1,8 @@
 """Training patterns for space-group prediction: random crystals in every one of the 230
 space groups plus the real corpus, each simulated as several measured-like Cu Kα patterns.
 
-    python -m crystalx_core.training.pxrd.dataset ../shared/data/corpus data/pxrd_set.npz --per-group 320
+    python -m crystalx_core.training.pxrd.dataset ../shared/data/corpus data/pxrd_set.npz
+    --per-group 320
 
 Random crystals: the standard setting of the group; 2–120 atoms in the cell (log-uniform
 target) filled from randomly chosen Wyckoff positions, special ones included (each fixed
@@ -10,6 +11,7 @@ crystals have instead of 192 atoms per general position; a cell of the group's c
 system with 10–25 Å³ per atom; light and heavy elements; Uiso 0.01–0.05 Å². Splits are by
 structure (a hash of its name), so all augmentations of one structure land in the same split.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +31,38 @@ from crystalx_core.pxrd.labels import N_SPACE_GROUPS, crystal_system, space_grou
 from crystalx_core.pxrd.simulate import GRID, measured_like, sticks_from_xray
 from crystalx_core.training.sources import corpus_entries, split_of
 
-ELEMENTS = ("C", "C", "C", "N", "O", "O", "S", "P", "Cl", "Br", "F", "Si", "Na", "K", "Mg", "Al", "Fe", "Co",
-            "Ni", "Cu", "Zn", "Pb", "Ba", "Ca", "Ti", "Mn", "I", "Sn", "Ag", "La")
+ELEMENTS = (
+    "C",
+    "C",
+    "C",
+    "N",
+    "O",
+    "O",
+    "S",
+    "P",
+    "Cl",
+    "Br",
+    "F",
+    "Si",
+    "Na",
+    "K",
+    "Mg",
+    "Al",
+    "Fe",
+    "Co",
+    "Ni",
+    "Cu",
+    "Zn",
+    "Pb",
+    "Ba",
+    "Ca",
+    "Ti",
+    "Mn",
+    "I",
+    "Sn",
+    "Ag",
+    "La",
+)
 AUGMENTATIONS = {"train": 4, "val": 2, "test": 2}
 CELL_ATOMS = (2, 120)  # atoms in the unit cell: the target is log-uniform in this range
 MAX_POSITIONS = 12  # Wyckoff positions (asymmetric-unit atoms) per crystal
@@ -57,7 +89,9 @@ def random_cell(number: int, cell_atoms: int, rng: np.random.Generator) -> tuple
     return (*(ratios * scale), alpha, beta, gamma)
 
 
-def wyckoff_sites(number: int, rng: np.random.Generator) -> tuple[list[tuple[float, float, float]], int]:
+def wyckoff_sites(
+    number: int, rng: np.random.Generator
+) -> tuple[list[tuple[float, float, float]], int]:
     """Random sites on random Wyckoff positions until the cell holds about its target count
     of atoms; returns the sites and the atoms in the cell."""
     table = space_group(number).wyckoff_table()
@@ -94,12 +128,20 @@ def random_crystal(number: int, rng: np.random.Generator) -> xray.structure:
     elements = [str(rng.choice(ELEMENTS)) for _ in sites]
     u_iso = rng.uniform(0.01, 0.05, size=len(sites))
     for _ in range(3):
-        structure = xray.structure(crystal_symmetry=crystal.symmetry(unit_cell=tuple(cell),
-                                                                     space_group_info=space_group(number)))
+        structure = xray.structure(
+            crystal_symmetry=crystal.symmetry(
+                unit_cell=tuple(cell), space_group_info=space_group(number)
+            )
+        )
         for k, (site, element) in enumerate(zip(sites, elements)):
-            structure.add_scatterer(xray.scatterer(label=f"{element}{k + 1}", site=site, u=float(u_iso[k]),
-                                                   scattering_type=element))
-        atoms = sum(structure.site_symmetry_table().get(i).multiplicity() for i in range(len(sites)))
+            structure.add_scatterer(
+                xray.scatterer(
+                    label=f"{element}{k + 1}", site=site, u=float(u_iso[k]), scattering_type=element
+                )
+            )
+        atoms = sum(
+            structure.site_symmetry_table().get(i).multiplicity() for i in range(len(sites))
+        )
         if atoms == in_cell:
             break
         cell[:3] *= (atoms / in_cell) ** (1 / 3)
@@ -144,21 +186,33 @@ def build(corpus: Path | None, per_group: int, seed: int = 0) -> tuple[dict, dic
             data[split]["names"].append(name)
         counts[(split, "corpus" if name.split("_")[0] != "random" else "random")] += 1
         if sum(counts.values()) % 500 == 0:
-            print(f"{sum(counts.values())} structures, {time.perf_counter() - started:.0f} s", flush=True)
-    summary = {"structures": {f"{split} {source}": n for (split, source), n in sorted(counts.items())},
-               "patterns": {split: len(d["labels"]) for split, d in data.items()},
-               "skipped": dict(skipped), "per_group": per_group, "seed": seed,
-               "grid": [float(GRID[0]), float(GRID[-1]), len(GRID)],
-               "seconds": round(time.perf_counter() - started, 1)}
+            print(
+                f"{sum(counts.values())} structures, {time.perf_counter() - started:.0f} s",
+                flush=True,
+            )
+    summary = {
+        "structures": {f"{split} {source}": n for (split, source), n in sorted(counts.items())},
+        "patterns": {split: len(d["labels"]) for split, d in data.items()},
+        "skipped": dict(skipped),
+        "per_group": per_group,
+        "seed": seed,
+        "grid": [float(GRID[0]), float(GRID[-1]), len(GRID)],
+        "seconds": round(time.perf_counter() - started, 1),
+    }
     return data, summary
 
 
-def save(data: dict, summary: dict, output: Path, extra: dict[str, np.ndarray] | None = None) -> None:
-    """Patterns, labels and names per split (plus `extra` arrays as they are), and the summary beside."""
+def save(
+    data: dict, summary: dict, output: Path, extra: dict[str, np.ndarray] | None = None
+) -> None:
+    """Patterns, labels and names per split (plus `extra` arrays as they are), and the summary
+    beside."""
     output.parent.mkdir(parents=True, exist_ok=True)
     arrays = dict(extra or {})
     for split, d in data.items():
-        arrays[f"{split}_patterns"] = np.array(d["patterns"], dtype=np.float16).reshape(-1, len(GRID))
+        arrays[f"{split}_patterns"] = np.array(d["patterns"], dtype=np.float16).reshape(
+            -1, len(GRID)
+        )
         arrays[f"{split}_labels"] = np.array(d["labels"], dtype=np.int16)
         arrays[f"{split}_names"] = np.array(d["names"])
     np.savez_compressed(output, **arrays)
@@ -172,7 +226,9 @@ def load(path: Path) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("corpus", type=Path, nargs="?", help="shared/data/corpus (optional: random crystals only)")
+    parser.add_argument(
+        "corpus", type=Path, nargs="?", help="shared/data/corpus (optional: random crystals only)"
+    )
     parser.add_argument("output", type=Path)
     parser.add_argument("--per-group", type=int, default=30, help="random crystals per space group")
     parser.add_argument("--seed", type=int, default=0)

@@ -2,7 +2,8 @@
 (CSN, the CNN baseline, the ablations) and for the shipped ONNX model.
 
     python -m crystalx_core.training.pxrd.evaluate data/pxrd_set.npz onnx_models/pxrd_metrics.json \
-        csn=runs/pxrd_csn cnn=runs/pxrd_cnn csn_no_intensity=runs/pxrd_csn_noint csn_no_rules=runs/pxrd_csn_norules
+        csn=runs/pxrd_csn cnn=runs/pxrd_cnn csn_no_intensity=runs/pxrd_csn_noint
+        csn_no_rules=runs/pxrd_csn_norules
 
 "overall" counts every test pattern (random crystals, balanced over the 230 groups, plus the
 corpus with its real, skewed distribution); "class-balanced" is the mean over space groups
@@ -13,11 +14,14 @@ training group (the honest baseline for a skewed set). A set with a `test_balanc
 (the MOF set: 10 test structures per class with more than 10) is also scored on that
 subset ("MOF-Balanced").
 
-    python -m crystalx_core.training.pxrd.evaluate data/pxrd_mof.npz onnx_models/pxrd_mof_metrics.json \
+    python -m crystalx_core.training.pxrd.evaluate data/pxrd_mof.npz
+    onnx_models/pxrd_mof_metrics.json \
         csn=runs/pxrd_mof_csn cnn=runs/pxrd_mof_cnn --onnx onnx_models/pxrd_space_group_mof.onnx
-    python -m crystalx_core.training.pxrd.evaluate data/pxrd_corpus.npz onnx_models/pxrd_corpus_metrics.json \
+    python -m crystalx_core.training.pxrd.evaluate data/pxrd_corpus.npz
+    onnx_models/pxrd_corpus_metrics.json \
         --onnx onnx_models/pxrd_space_group.onnx     (the molecular model on the corpus alone)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,12 +46,21 @@ def run_probabilities(run: Path, patterns: np.ndarray) -> np.ndarray:
     out = []
     with torch.inference_mode():
         for start in range(0, len(patterns), 512):
-            out.append(torch.softmax(model(torch.from_numpy(patterns[start:start + 512]))[0], dim=1).numpy())
+            out.append(
+                torch.softmax(
+                    model(torch.from_numpy(patterns[start : start + 512]))[0], dim=1
+                ).numpy()
+            )
     return np.concatenate(out)
 
 
-def scores(probabilities: np.ndarray, labels: np.ndarray, names: np.ndarray, train_majority: tuple[int, int] | None = None,
-           balanced: np.ndarray | None = None) -> dict:
+def scores(
+    probabilities: np.ndarray,
+    labels: np.ndarray,
+    names: np.ndarray,
+    train_majority: tuple[int, int] | None = None,
+    balanced: np.ndarray | None = None,
+) -> dict:
     ranked = np.argsort(-probabilities, axis=1)
     truth = labels.astype(int) - 1
     top1 = ranked[:, 0] == truth
@@ -55,12 +68,19 @@ def scores(probabilities: np.ndarray, labels: np.ndarray, names: np.ndarray, tra
     top5 = (ranked[:, :5] == truth[:, None]).any(axis=1)  # what `crystalx pxrd` lists
     groups = np.unique(truth)
     corpus = np.array([not str(n).startswith("random_") for n in names])
-    result = {"patterns": int(len(labels)), "space_groups": int(len(groups)),
-              "top1": float(top1.mean()), "top2": float(top2.mean()), "top5": float(top5.mean()),
-              "balanced_top1": float(np.mean([top1[truth == g].mean() for g in groups])),
-              "balanced_top2": float(np.mean([top2[truth == g].mean() for g in groups]))}
+    result = {
+        "patterns": int(len(labels)),
+        "space_groups": int(len(groups)),
+        "top1": float(top1.mean()),
+        "top2": float(top2.mean()),
+        "top5": float(top5.mean()),
+        "balanced_top1": float(np.mean([top1[truth == g].mean() for g in groups])),
+        "balanced_top2": float(np.mean([top2[truth == g].mean() for g in groups])),
+    }
     systems = np.array([crystal_system(n) for n in range(1, 231)])
-    system_probabilities = {name: probabilities[:, systems == name].sum(axis=1) for name in np.unique(systems)}
+    system_probabilities = {
+        name: probabilities[:, systems == name].sum(axis=1) for name in np.unique(systems)
+    }
     names_sorted = sorted(system_probabilities)
     stacked = np.stack([system_probabilities[n] for n in names_sorted], axis=1)
     predicted_system = np.array(names_sorted)[stacked.argmax(axis=1)]
@@ -72,12 +92,19 @@ def scores(probabilities: np.ndarray, labels: np.ndarray, names: np.ndarray, tra
         result["train_majority_top1"] = float(np.mean(truth == train_majority[0] - 1))
         result["train_majority_top2"] = float(np.mean(np.isin(truth + 1, train_majority)))
     if balanced is not None and balanced.any():
-        result["balanced_subset"] = {"patterns": int(balanced.sum()), "space_groups": int(len(np.unique(truth[balanced]))),
-                                     "top1": float(top1[balanced].mean()), "top2": float(top2[balanced].mean()),
-                                     "top5": float(top5[balanced].mean())}
+        result["balanced_subset"] = {
+            "patterns": int(balanced.sum()),
+            "space_groups": int(len(np.unique(truth[balanced]))),
+            "top1": float(top1[balanced].mean()),
+            "top2": float(top2[balanced].mean()),
+            "top5": float(top5[balanced].mean()),
+        }
     if corpus.any():
-        result.update(corpus_patterns=int(corpus.sum()), corpus_top1=float(top1[corpus].mean()),
-                      corpus_top2=float(top2[corpus].mean()))
+        result.update(
+            corpus_patterns=int(corpus.sum()),
+            corpus_top1=float(top1[corpus].mean()),
+            corpus_top2=float(top2[corpus].mean()),
+        )
     return result
 
 
@@ -86,27 +113,44 @@ def main(argv=None) -> int:
     parser.add_argument("data", type=Path)
     parser.add_argument("output", type=Path)
     parser.add_argument("runs", nargs="*", metavar="NAME=RUN", help="trained runs to compare")
-    parser.add_argument("--onnx", type=Path, help="the shipped model, measured with onnxruntime too")
+    parser.add_argument(
+        "--onnx", type=Path, help="the shipped model, measured with onnxruntime too"
+    )
     args = parser.parse_args(argv)
     data = load(args.data)
     patterns = data["test_patterns"].astype(np.float32)
     labels, names = data["test_labels"], data["test_names"]
     counts = np.bincount(data["train_labels"].astype(int))
-    train_majority = tuple(int(g) for g in np.argsort(-counts, kind="stable")[:2]) if len(data["train_labels"]) else None
+    train_majority = (
+        tuple(int(g) for g in np.argsort(-counts, kind="stable")[:2])
+        if len(data["train_labels"])
+        else None
+    )
     balanced = data.get("test_balanced")
     extra = {"train_majority": train_majority, "balanced": balanced}
     metrics = {"test": {}}
     for name, run in (item.split("=", 1) for item in args.runs):
         history = json.loads((Path(run) / "history.json").read_text())
-        metrics["test"][name] = {**scores(run_probabilities(Path(run), patterns), labels, names, **extra),
-                                 "epochs": len(history), "minutes": round(sum(h["seconds"] for h in history) / 60, 1),
-                                 "best_epoch": max(history, key=lambda h: h["val_top1"])["epoch"]}
+        metrics["test"][name] = {
+            **scores(run_probabilities(Path(run), patterns), labels, names, **extra),
+            "epochs": len(history),
+            "minutes": round(sum(h["seconds"] for h in history) / 60, 1),
+            "best_epoch": max(history, key=lambda h: h["val_top1"])["epoch"],
+        }
     if args.onnx:
         from crystalx_core.pxrd.predict import log_prior, probabilities
-        metrics["shipped_onnx"] = {"model": args.onnx.name, **scores(probabilities(patterns, args.onnx), labels, names, **extra)}
+
+        metrics["shipped_onnx"] = {
+            "model": args.onnx.name,
+            **scores(probabilities(patterns, args.onnx), labels, names, **extra),
+        }
         if log_prior(str(args.onnx)).any():  # and what the class prior in its sidecar adds
-            metrics["without_prior"] = scores(probabilities(patterns, args.onnx, prior=False), labels, names, **extra)
-            metrics["prior_weight"] = json.loads(args.onnx.with_suffix(".json").read_text())["prior"].get("weight")
+            metrics["without_prior"] = scores(
+                probabilities(patterns, args.onnx, prior=False), labels, names, **extra
+            )
+            metrics["prior_weight"] = json.loads(args.onnx.with_suffix(".json").read_text())[
+                "prior"
+            ].get("weight")
     summary = args.data.with_suffix(".summary.json")
     if summary.exists():
         metrics["dataset"] = json.loads(summary.read_text())

@@ -1,11 +1,13 @@
 """Export a space-group classifier run to ONNX: pattern (batch, 850) → logits (batch, 230),
 with a JSON sidecar (config, grid, provenance) that crystalx_core.pxrd.predict reads.
 
-    python -m crystalx_core.training.pxrd.export onnx_models/pxrd_space_group.onnx runs/pxrd_csn runs/pxrd_cnn ...
+    python -m crystalx_core.training.pxrd.export onnx_models/pxrd_space_group.onnx runs/pxrd_csn
+    runs/pxrd_cnn ...
 
 Given several runs it ships the one with the best validation top-1 (the test split stays
 for reporting), so CSN and the CNN baseline compete on equal terms.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,16 +28,24 @@ from crystalx_core.training.pxrd.model import PxrdConfig, SpaceGroupLogits, buil
 OPSET = 20
 
 
-def export_onnx(model: torch.nn.Module, config: PxrdConfig, path: Path, trained_on: str = "") -> Path:
+def export_onnx(
+    model: torch.nn.Module, config: PxrdConfig, path: Path, trained_on: str = ""
+) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     wrapper = SpaceGroupLogits(model.eval()).eval()
     example = torch.rand(3, config.points, generator=torch.Generator().manual_seed(0))
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        program = torch.onnx.export(wrapper, (example,), dynamo=True, opset_version=OPSET,
-                                    input_names=["pattern"], output_names=["logits"],
-                                    dynamic_shapes={"pattern": {0: torch.export.Dim("batch")}})
+        program = torch.onnx.export(
+            wrapper,
+            (example,),
+            dynamo=True,
+            opset_version=OPSET,
+            input_names=["pattern"],
+            output_names=["logits"],
+            dynamic_shapes={"pattern": {0: torch.export.Dim("batch")}},
+        )
     program.save(str(path))
     check = torch.rand(5, config.points, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
@@ -45,12 +55,23 @@ def export_onnx(model: torch.nn.Module, config: PxrdConfig, path: Path, trained_
     difference = float(np.abs(got - expected).max())
     if not difference < 1e-3:
         raise RuntimeError(f"exported {path} differs from PyTorch by {difference:.3g}")
-    sidecar = {"config": vars(config), "grid": {"start": float(GRID[0]), "step": round(float(GRID[1] - GRID[0]), 4),
-                                               "points": len(GRID), "wavelength": CU_KALPHA},
-               "inputs": {"pattern": "float32 (batch, points): intensity on the grid, maximum 1"},
-               "outputs": {"logits": "float32 (batch, 230): space groups 1..230"},
-               "metadata": {"exported": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                            "opset": OPSET, "torch": torch.__version__, "max_difference": difference}}
+    sidecar = {
+        "config": vars(config),
+        "grid": {
+            "start": float(GRID[0]),
+            "step": round(float(GRID[1] - GRID[0]), 4),
+            "points": len(GRID),
+            "wavelength": CU_KALPHA,
+        },
+        "inputs": {"pattern": "float32 (batch, points): intensity on the grid, maximum 1"},
+        "outputs": {"logits": "float32 (batch, 230): space groups 1..230"},
+        "metadata": {
+            "exported": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "opset": OPSET,
+            "torch": torch.__version__,
+            "max_difference": difference,
+        },
+    }
     if trained_on:
         sidecar["trained_on"] = trained_on
     path.with_suffix(".json").write_text(json.dumps(sidecar, indent=2) + "\n")
@@ -63,7 +84,9 @@ def export_run(run: Path, path: Path, trained_on: str = "") -> Path:
     model.load_state_dict(torch.load(run / "best.pt", weights_only=True))
     exported = export_onnx(model, config, path, trained_on)
     if (run / "history.json").exists():
-        exported.with_name(f"{exported.stem}_history.json").write_text((run / "history.json").read_text())
+        exported.with_name(f"{exported.stem}_history.json").write_text(
+            (run / "history.json").read_text()
+        )
     return exported
 
 
@@ -74,7 +97,9 @@ def best_validation_top1(run: Path) -> float:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("output", type=Path)
-    parser.add_argument("runs", type=Path, nargs="+", help="trained runs; the best on validation is exported")
+    parser.add_argument(
+        "runs", type=Path, nargs="+", help="trained runs; the best on validation is exported"
+    )
     parser.add_argument("--trained-on", default="", help="what data the runs saw, for the sidecar")
     args = parser.parse_args(argv)
     scored = {run: best_validation_top1(run) for run in args.runs}

@@ -15,6 +15,7 @@ The CNN baseline is the same convolutions with pooling and a linear layer: CSN w
 attention and the rule head.
 Both take (batch, 850) and return space-group logits first; ONNX export keeps only those.
 """
+
 from __future__ import annotations
 
 import json
@@ -49,11 +50,23 @@ class PxrdConfig:
         return cls(**json.loads(Path(path).read_text()))
 
 
-def conv(channels_in: int, channels_out: int, kernel: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
-    """Convolution, batch norm, GELU (without batch norm these stacks stayed at the majority class)."""
-    return nn.Sequential(nn.Conv1d(channels_in, channels_out, kernel, stride=stride,
-                                   padding=dilation * (kernel // 2), dilation=dilation),
-                         nn.BatchNorm1d(channels_out), nn.GELU())
+def conv(
+    channels_in: int, channels_out: int, kernel: int, stride: int = 1, dilation: int = 1
+) -> nn.Sequential:
+    """Convolution, batch norm, GELU (without batch norm these stacks stayed at the majority
+    class)."""
+    return nn.Sequential(
+        nn.Conv1d(
+            channels_in,
+            channels_out,
+            kernel,
+            stride=stride,
+            padding=dilation * (kernel // 2),
+            dilation=dilation,
+        ),
+        nn.BatchNorm1d(channels_out),
+        nn.GELU(),
+    )
 
 
 class ConvStem(nn.Module):
@@ -61,8 +74,11 @@ class ConvStem(nn.Module):
 
     def __init__(self, channels: int):
         super().__init__()
-        self.layers = nn.Sequential(conv(1, channels // 2, 9, 2), conv(channels // 2, channels, 7, 2),
-                                    conv(channels, channels, 5, 2))
+        self.layers = nn.Sequential(
+            conv(1, channels // 2, 9, 2),
+            conv(channels // 2, channels, 7, 2),
+            conv(channels, channels, 5, 2),
+        )
 
     def forward(self, pattern: Tensor) -> Tensor:
         return self.layers(pattern.unsqueeze(1))
@@ -83,7 +99,9 @@ class SelfAttention(nn.Module):
         q, k, v = self.qkv(x).reshape(b, t, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)
         logits = q @ k.transpose(-1, -2) / math.sqrt(self.head_dim)
         if self.intensity_weight is not None:
-            logits = logits + self.intensity_weight.reshape(1, -1, 1, 1) * log_intensity.reshape(b, 1, 1, t)
+            logits = logits + self.intensity_weight.reshape(1, -1, 1, 1) * log_intensity.reshape(
+                b, 1, 1, t
+            )
         mixed = torch.softmax(logits, dim=-1) @ v
         return self.out(mixed.transpose(1, 2).reshape(b, t, c))
 
@@ -93,7 +111,9 @@ class Block(nn.Module):
         super().__init__()
         self.norm1, self.norm2 = nn.LayerNorm(channels), nn.LayerNorm(channels)
         self.attention = SelfAttention(channels, heads, intensity_bias)
-        self.mlp = nn.Sequential(nn.Linear(channels, 2 * channels), nn.GELU(), nn.Linear(2 * channels, channels))
+        self.mlp = nn.Sequential(
+            nn.Linear(channels, 2 * channels), nn.GELU(), nn.Linear(2 * channels, channels)
+        )
 
     def forward(self, x: Tensor, log_intensity: Tensor) -> Tensor:
         x = x + self.attention(self.norm1(x), log_intensity)
@@ -121,7 +141,9 @@ class ChemicalSightNet(nn.Module):
         """log of the strongest intensity under each token (max-pool over its grid points)."""
         pad = self.tokens * self.STRIDE - pattern.shape[1]
         padded = torch.nn.functional.pad(pattern, (0, pad))
-        return torch.log(padded.reshape(pattern.shape[0], self.tokens, self.STRIDE).amax(dim=2) + LOG_EPSILON)
+        return torch.log(
+            padded.reshape(pattern.shape[0], self.tokens, self.STRIDE).amax(dim=2) + LOG_EPSILON
+        )
 
     def forward(self, pattern: Tensor) -> tuple[Tensor, Tensor | None]:
         log_intensity = self.token_log_intensity(pattern)
@@ -138,8 +160,11 @@ def convolutions(channels: int) -> list[nn.Module]:
     """After the stem: two more strided convolutions (stride 32 in all), widening to
     2 × channels, and three dilated ones (together they see the whole pattern, so peak
     positions relative to each other count)."""
-    return [conv(channels, 2 * channels, 5, 2), conv(2 * channels, 2 * channels, 5, 2),
-            *(conv(2 * channels, 2 * channels, 5, dilation=d) for d in (1, 2, 4))]
+    return [
+        conv(channels, 2 * channels, 5, 2),
+        conv(2 * channels, 2 * channels, 5, 2),
+        *(conv(2 * channels, 2 * channels, 5, dilation=d) for d in (1, 2, 4)),
+    ]
 
 
 class CnnBaseline(nn.Module):

@@ -6,8 +6,10 @@ training prior is uniform, so only the real prior is left). The logarithm is wei
 the factor in WEIGHTS that scores best top-1 (then top-2) on the validation split: an
 over-confident model needs more than 1.
 
-    python -m crystalx_core.training.pxrd.prior data/pxrd_corpus.npz onnx_models/pxrd_space_group.onnx
+    python -m crystalx_core.training.pxrd.prior data/pxrd_corpus.npz
+    onnx_models/pxrd_space_group.onnx
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,44 +26,65 @@ SMOOTHING = 0.5  # pseudo-count per space group
 WEIGHTS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0)
 
 
-def class_log_prior(labels: np.ndarray, names: np.ndarray, smoothing: float = SMOOTHING) -> tuple[np.ndarray, int]:
-    """log frequencies over the 230 groups of the real (not random_*) structures, and their count."""
+def class_log_prior(
+    labels: np.ndarray, names: np.ndarray, smoothing: float = SMOOTHING
+) -> tuple[np.ndarray, int]:
+    """log frequencies over the 230 groups of the real (not random_*) structures, and their
+    count."""
     real = {str(n): int(l) for n, l in zip(names, labels) if not str(n).startswith("random_")}
-    counts = np.bincount(np.array(list(real.values()), dtype=int) - 1, minlength=N_SPACE_GROUPS).astype(float)
+    counts = np.bincount(
+        np.array(list(real.values()), dtype=int) - 1, minlength=N_SPACE_GROUPS
+    ).astype(float)
     prior = (counts + smoothing) / (counts.sum() + smoothing * N_SPACE_GROUPS)
     return np.log(prior), len(real)
 
 
 def best_weight(log_p: np.ndarray, labels: np.ndarray, log_prior: np.ndarray) -> tuple[float, dict]:
-    """The prior weight with the best (top-1, top-2) on these patterns, and every weight's scores."""
+    """The prior weight with the best (top-1, top-2) on these patterns, and every weight's
+    scores."""
     truth = labels.astype(int) - 1
     scored = {}
     for weight in WEIGHTS:
         ranked = np.argsort(-(log_p + weight * log_prior), axis=1)[:, :2]
-        scored[weight] = (float(np.mean(ranked[:, 0] == truth)), float(np.mean((ranked == truth[:, None]).any(axis=1))))
+        scored[weight] = (
+            float(np.mean(ranked[:, 0] == truth)),
+            float(np.mean((ranked == truth[:, None]).any(axis=1))),
+        )
     return max(scored, key=lambda w: scored[w]), scored
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data", type=Path, help="pattern set whose train split gives the frequencies")
-    parser.add_argument("model", type=Path, help="the model's .onnx; its .json sidecar is updated in place")
+    parser.add_argument(
+        "data", type=Path, help="pattern set whose train split gives the frequencies"
+    )
+    parser.add_argument(
+        "model", type=Path, help="the model's .onnx; its .json sidecar is updated in place"
+    )
     args = parser.parse_args(argv)
     from crystalx_core.pxrd.predict import probabilities
+
     data = load(args.data)
     log_prior, structures = class_log_prior(data["train_labels"], data["train_names"])
-    log_p = np.log(probabilities(data["val_patterns"].astype(np.float32), args.model, prior=False) + 1e-12)
+    log_p = np.log(
+        probabilities(data["val_patterns"].astype(np.float32), args.model, prior=False) + 1e-12
+    )
     weight, scored = best_weight(log_p, data["val_labels"], log_prior)
     sidecar_path = args.model.with_suffix(".json")
     sidecar = json.loads(sidecar_path.read_text())
-    sidecar["prior"] = {"source": f"space groups of the {structures} real training structures in {args.data.name}",
-                        "smoothing": SMOOTHING, "weight": weight,
-                        "validation_top1_top2": {str(w): s for w, s in scored.items()},
-                        "log_prior": [round(float(weight * v), 5) for v in log_prior]}
+    sidecar["prior"] = {
+        "source": f"space groups of the {structures} real training structures in {args.data.name}",
+        "smoothing": SMOOTHING,
+        "weight": weight,
+        "validation_top1_top2": {str(w): s for w, s in scored.items()},
+        "log_prior": [round(float(weight * v), 5) for v in log_prior],
+    }
     sidecar_path.write_text(json.dumps(sidecar, indent=2) + "\n")
     top = np.argsort(-log_prior)[:3] + 1
-    print(f"{structures} structures; commonest groups {', '.join(map(str, top))}; weight {weight} "
-          f"(validation top-1/top-2 per weight: {scored}); wrote {sidecar_path}")
+    print(
+        f"{structures} structures; commonest groups {', '.join(map(str, top))}; weight {weight} "
+        f"(validation top-1/top-2 per weight: {scored}); wrote {sidecar_path}"
+    )
     return 0
 
 

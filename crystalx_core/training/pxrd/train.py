@@ -1,12 +1,14 @@
 """Train a space-group classifier on the pattern set; resumes from RUN/checkpoint.pt.
 
-    python -m crystalx_core.training.pxrd.train data/pxrd_set.npz runs/pxrd_csn --kind csn --epochs 20
+    python -m crystalx_core.training.pxrd.train data/pxrd_set.npz runs/pxrd_csn --kind csn --epochs
+    20
     ... --kind cnn                       (the CNN baseline)
     ... --no-intensity-attention         (ablation: plain attention in the embedding)
     ... --no-rule-head                   (ablation: cross-entropy over the 230 groups only)
 
 Keeps the epoch with the best validation top-1 accuracy as RUN/best.pt.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,15 +30,26 @@ from crystalx_core.training.pxrd.model import PxrdConfig, build_model
 RULE_WEIGHT = 1.0  # the rule loss is added to the cross-entropy with this weight
 
 
-def batches(patterns: np.ndarray, labels: np.ndarray, size: int, rng: np.random.Generator | None,
-            fraction: float = 1.0):
-    """Shuffled mini-batches (a random `fraction` of the rows when training), or all rows in order."""
-    order = rng.permutation(len(labels))[:int(np.ceil(fraction * len(labels)))] if rng is not None \
+def batches(
+    patterns: np.ndarray,
+    labels: np.ndarray,
+    size: int,
+    rng: np.random.Generator | None,
+    fraction: float = 1.0,
+):
+    """Shuffled mini-batches (a random `fraction` of the rows when training), or all rows in
+    order."""
+    order = (
+        rng.permutation(len(labels))[: int(np.ceil(fraction * len(labels)))]
+        if rng is not None
         else np.arange(len(labels))
+    )
     for start in range(0, len(order), size):
-        picked = order[start:start + size]
-        yield (torch.from_numpy(patterns[picked].astype(np.float32)),
-               torch.from_numpy(labels[picked].astype(np.int64) - 1))
+        picked = order[start : start + size]
+        yield (
+            torch.from_numpy(patterns[picked].astype(np.float32)),
+            torch.from_numpy(labels[picked].astype(np.int64) - 1),
+        )
 
 
 def accuracy(model: nn.Module, patterns: np.ndarray, labels: np.ndarray, top: int = 1) -> float:
@@ -49,9 +62,18 @@ def accuracy(model: nn.Module, patterns: np.ndarray, labels: np.ndarray, top: in
     return hits / max(len(labels), 1)
 
 
-def train(data_path: Path, run: Path, config: PxrdConfig, epochs: int, lr: float, batch_size: int,
-          seed: int = 0, fraction: float = 1.0) -> dict:
-    """`fraction` of the training patterns per epoch: 1/augmentations sees each structure about once."""
+def train(
+    data_path: Path,
+    run: Path,
+    config: PxrdConfig,
+    epochs: int,
+    lr: float,
+    batch_size: int,
+    seed: int = 0,
+    fraction: float = 1.0,
+) -> dict:
+    """`fraction` of the training patterns per epoch: 1/augmentations sees each structure about
+    once."""
     torch.manual_seed(seed)
     data = load(data_path)
     rules = torch.from_numpy(rule_matrix())
@@ -74,26 +96,42 @@ def train(data_path: Path, run: Path, config: PxrdConfig, epochs: int, lr: float
     for epoch in range(start + 1, epochs + 1):
         model.train()
         started, total, count = time.perf_counter(), 0.0, 0
-        for x, y in batches(data["train_patterns"], data["train_labels"], batch_size, rng, fraction):
+        for x, y in batches(
+            data["train_patterns"], data["train_labels"], batch_size, rng, fraction
+        ):
             logits, rule_logits = model(x)
             loss = nn.functional.cross_entropy(logits, y)
             if rule_logits is not None:
-                loss = loss + RULE_WEIGHT * nn.functional.binary_cross_entropy_with_logits(rule_logits, rules[y])
+                loss = loss + RULE_WEIGHT * nn.functional.binary_cross_entropy_with_logits(
+                    rule_logits, rules[y]
+                )
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
             schedule.step()
             total, count = total + loss.item() * len(y), count + len(y)
         val_top1 = accuracy(model, data["val_patterns"], data["val_labels"])
-        record = {"epoch": epoch, "train_loss": total / count, "val_top1": val_top1,
-                  "seconds": round(time.perf_counter() - started, 1)}
+        record = {
+            "epoch": epoch,
+            "train_loss": total / count,
+            "val_top1": val_top1,
+            "seconds": round(time.perf_counter() - started, 1),
+        }
         history.append(record)
         print(json.dumps(record), flush=True)
         if val_top1 > best:
             best = val_top1
             torch.save(model.state_dict(), run / "best.pt")
-        torch.save({"model": model.state_dict(), "optimiser": optimiser.state_dict(),
-                    "schedule": schedule.state_dict(), "history": history, "epoch": epoch}, run / "checkpoint.pt")
+        torch.save(
+            {
+                "model": model.state_dict(),
+                "optimiser": optimiser.state_dict(),
+                "schedule": schedule.state_dict(),
+                "history": history,
+                "epoch": epoch,
+            },
+            run / "checkpoint.pt",
+        )
         (run / "history.json").write_text(json.dumps(history, indent=1) + "\n")
     return {"best_val_top1": best, "epochs": len(history)}
 
@@ -111,12 +149,34 @@ def main(argv=None) -> int:
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--epoch-fraction", type=float, default=0.25,
-                        help="share of the training patterns per epoch (0.25: each structure about once)")
+    parser.add_argument(
+        "--epoch-fraction",
+        type=float,
+        default=0.25,
+        help="share of the training patterns per epoch (0.25: each structure about once)",
+    )
     args = parser.parse_args(argv)
-    config = PxrdConfig(kind=args.kind, channels=args.channels, layers=args.layers,
-                        intensity_attention=not args.no_intensity_attention, rule_head=not args.no_rule_head)
-    print(json.dumps(train(args.data, args.run, config, args.epochs, args.lr, args.batch, args.seed, args.epoch_fraction)))
+    config = PxrdConfig(
+        kind=args.kind,
+        channels=args.channels,
+        layers=args.layers,
+        intensity_attention=not args.no_intensity_attention,
+        rule_head=not args.no_rule_head,
+    )
+    print(
+        json.dumps(
+            train(
+                args.data,
+                args.run,
+                config,
+                args.epochs,
+                args.lr,
+                args.batch,
+                args.seed,
+                args.epoch_fraction,
+            )
+        )
+    )
     return 0
 
 
