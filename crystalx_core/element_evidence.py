@@ -125,7 +125,16 @@ class SiteEvidence:
             "before": self.before,
             "decision": self.decision,
             "reason": self.reason,
+            "summary": self.summary(),
         }
+
+    def summary(self) -> str:
+        """One line for a table cell or a label: 'refined as 5.1 e; B 0.96, C 0.04'."""
+        if not math.isfinite(self.electrons):
+            return "no fit at the site"
+        top = sorted(self.posterior.items(), key=lambda kv: -kv[1])[:3]
+        weighed = ", ".join(f"{el} {p:.2f}" for el, p in top) if top else "not weighed"
+        return f"refined as {self.electrons:.1f} e; {weighed}"
 
 
 @dataclass

@@ -221,3 +221,41 @@ def test_assign_keeps_labels_residues_and_restraints_of_a_refined_model(
     assert resi_lines(written.read_text()) == resi_lines(res.read_text())
     text = written.read_text()
     assert "SADI_CCF3 0.02 C1 C2 C1 C3 C1 C4" in text and "SAME_CCF3 O1 > F9" in text
+
+
+def test_assign_with_reflections_prints_each_change_the_data_made(tmp_path, shared_data, capsys):
+    """Issue 23: alanine's atoms as Q-peaks whose heights mislead the baseline (N1 as high as
+    a C, C2 as high as an N): the terminal names both changes the data made, with the count
+    and the posterior, and the JSON carries each atom's evidence."""
+    entry = BENCHMARK / "XH_alanine"
+    text = (entry / "published.res").read_text()
+    header = text[: text.index("FVAR")]
+    heights = {"O": 3.0, "N": 2.5, "C": 2.0}
+    misleading = {"N1": heights["C"], "C2": heights["N"]}
+    peaks = [
+        f"Q{k + 1} 1 {s.frac[0]:.6f} {s.frac[1]:.6f} {s.frac[2]:.6f} 11.0 0.05 "
+        f"{misleading.get(s.label, heights[s.element]):.2f}"
+        for k, s in enumerate(
+            s for s in read_shelx(entry / "published.res").to_structure().sites if s.element != "H"
+        )
+    ]
+    res = tmp_path / "peaks.res"
+    res.write_text(header + "FVAR 1.0\n" + "\n".join(peaks) + "\nHKLF 4\nEND\n")
+    args = ["assign", str(res), "--hkl", str(entry / "data.hkl"), "--method", "baseline"]
+    assert main(args + ["--quiet"]) == 0
+    notes = [line for line in capsys.readouterr().out.splitlines() if " by the data: " in line]
+    assert len(notes) == 2, notes
+    assert any(": C → N by the data: refined as " in line for line in notes)
+    assert any(": N → C by the data: refined as " in line for line in notes)
+    assert all(re.search(r"posterior [CN] \d\.\d\d", line) for line in notes)
+    report = json.loads((tmp_path / "peaks_crystalx.json").read_text())
+    changed = {
+        a["label"]: a["evidence"]
+        for a in report["atoms"]
+        if a["evidence"]["before"] != a["element"]
+    }
+    assert {label: (e["before"], e["decision"]) for label, e in changed.items()} == {
+        "Q3": ("C", "N"),
+        "Q5": ("N", "C"),
+    }
+    assert all(e["summary"].startswith("refined as ") for e in changed.values())

@@ -339,6 +339,59 @@ def test_11_the_overlay_is_cleared_and_a_refused_overlay_is_said(ethanol):
     assert "could not show the probability labels" in session.messages[-1]
 
 
+def test_11_an_answer_with_the_datas_evidence_shows_its_decisions(ethanol):
+    """Issue 23: where the reflections were weighed, the labels, the HTML table and the file
+    the Qt panel reads carry the data's count, posterior and decision with its reason."""
+    from crystalx_core.element_evidence import SiteEvidence
+    from crystalx_core.panel.rows import read_rows
+
+    state, plugin = ethanol
+    session = plugin._session()
+    kept = SiteEvidence(6.1, 0.42, {"C": 0.99, "N": 0.01}, {"C": 0.97, "N": 0.03}, "C", "C")
+    kept.reason = "refined as 6.1 e as C; posterior C 0.99"
+    changed = SiteEvidence(7.9, 0.43, {"O": 0.98, "N": 0.02}, {"N": 0.6, "O": 0.4}, "N", "O")
+    changed.reason = "refined as 6.9 e as N, as O 7.9 e; odds of the count alone O:N 20:1"
+
+    def site(label, element, top, evidence):
+        return {
+            "label": label,
+            "new_label": label,
+            "element": element,
+            "probabilities": top,
+            "h_count": 0,
+            "h_probabilities": {"0": 1.0},
+            "hfix": 0,
+            "note": "",
+            "evidence": evidence and evidence.to_dict(),
+        }
+
+    result = {
+        "sites": [
+            site("C1", "C", [["C", 0.97], ["N", 0.03]], kept),
+            site("C2", "C", [["C", 0.95]], None),
+            site("O1", "O", [["N", 0.6], ["O", 0.4]], changed),
+        ],
+        "spurious": ["Q1"],
+        "commands": [],
+        "job_notes": ["O1: N → O by the data: " + changed.reason],
+    }
+    html = session.show(model_of(state), result)
+    assert state.labels == {0: "C 0.97 data 0.99", 1: "C 0.95", 2: "O data 0.98 was N"}
+    assert "<b>by the data</b>" in html and "refined as 6.1 e; C 0.99, N 0.01" in html
+    assert "<b>N &rarr; O</b>; refined as 7.9 e; O 0.98, N 0.02" in html
+    assert "O1: N &rarr; O by the data: refined as 6.9 e as N" in html
+    assert "<td>O 0.40</td><td>N 0.60</td>" in html  # the element's own probability
+    assert "colspan='7'>not atoms: Q1" in html
+    assert session.messages[-1] == "O1: N → O by the data: " + changed.reason
+    _, rows = read_rows(Path(state.params["_data_dir"]) / "crystalx_last.json")
+    assert [r.changed_from for r in rows] == ["", "", "N"] and rows[2].by_data.startswith(
+        "refined as 7.9 e"
+    )
+    del result["sites"][0]["evidence"], result["sites"][2]["evidence"]
+    html = session.show(model_of(state), result)
+    assert "by the data" not in html and "colspan='6'" in html  # no reflections: as before
+
+
 # --- 12, 13. the probability panel ----------------------------------------------------------------
 
 

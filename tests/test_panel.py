@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import time
 
 import pytest
@@ -212,3 +213,69 @@ def test_the_command_saves_a_screenshot(answer_file, tmp_path):
     )
     assert done.returncode == 0, done.stderr[-1000:]
     assert (tmp_path / "shot.png").stat().st_size > 5000
+
+
+@pytest.fixture(scope="module")
+def weighed_job(tmp_path_factory, shared_data):
+    """A job JSON whose elements XH_alanine's measured reflections weighed, N1 given as C."""
+    from crystalx_core.assignment import Assignment
+    from crystalx_core.crystallography.refine import refine
+    from crystalx_core.element_evidence import take_weighed_elements, weigh_elements
+    from .test_element_evidence import _published, _swapped
+
+    heavy, reflections = _published("XH_alanine")
+    refined = refine(_swapped(heavy, {"N1": "C"}), reflections, 10)
+    weighed = weigh_elements(refined, reflections, "model", 10)
+    assignment = Assignment(
+        "model",
+        [
+            SiteAssignment(
+                k, s.label, s.element, s.label, weighed.evidence[s.label].prior, 0, {0: 1.0}
+            )
+            for k, s in enumerate(refined.structure.sites)
+        ],
+    )
+    renamed = take_weighed_elements(assignment, weighed, refined.structure)
+    path = tmp_path_factory.mktemp("weighed") / "x_crystalx.json"
+    path.write_text(
+        json.dumps(
+            {
+                "source": "alanine.res",
+                "atoms": [s.to_dict() for s in assignment.sites],
+                "notes": weighed.notes(renamed),
+            }
+        )
+    )
+    return path, renamed.get("N1", "N1")
+
+
+def test_the_datas_evidence_and_decision_show_per_atom(app, weighed_job):
+    from crystalx_core.panel.window import CHANGED, COLUMNS, DATA, PanelWindow
+
+    path, n1 = weighed_job
+    _, rows = read_rows(path)
+    changed = [r for r in rows if r.changed_from]
+    assert [(r.new_label, r.changed_from, r.element) for r in changed] == [(n1, "C", "N")]
+    assert all(re.fullmatch(r"refined as \d+\.\d e; \w+ [01]\.\d\d.*", r.by_data) for r in rows)
+    assert changed[0].decision.startswith("the data changed C → N: refined as ")
+    window = PanelWindow(path)
+    table = window.table
+    assert COLUMNS[DATA] == "by the data" and not table.isColumnHidden(DATA)
+    assert "1 changed by the data" in window.status.text()
+    for k in range(table.rowCount()):
+        row = next(r for r in rows if r.label == table.item(k, 0).text())
+        cell = table.item(k, DATA)
+        assert (cell.background().color() == CHANGED) == bool(row.changed_from)
+        assert cell.text().endswith(row.by_data) and table.item(k, 2).toolTip() == row.decision
+        if row.changed_from:
+            assert cell.text().startswith("C → N; refined as ")
+
+
+def test_without_reflections_the_panel_shows_no_data_column(app, answer_file):
+    from crystalx_core.panel.window import DATA, PanelWindow
+
+    window = PanelWindow(answer_file)
+    _, rows = read_rows(answer_file)
+    assert all(not (r.by_data or r.decision or r.changed_from) for r in rows)
+    assert window.table.isColumnHidden(DATA) and "by the data" not in window.status.text()
+    assert all(window.table.item(k, 0).toolTip() == "" for k in range(window.table.rowCount()))

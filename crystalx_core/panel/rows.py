@@ -23,6 +23,9 @@ class Row:
     hfix: int
     note: str = ""
     evidence: str = ""  # what the data say about the site, where the file has it
+    by_data: str = ""  # the reflections' count and posterior: 'refined as 5.1 e; B 0.96, C 0.04'
+    decision: str = ""  # the data's decision with its reason
+    changed_from: str = ""  # the model's element where the data changed it
 
     def low(self, threshold: float) -> bool:
         """The chosen element or the chosen H count is less probable than `threshold`."""
@@ -83,9 +86,24 @@ def read_rows(path: Path) -> tuple[str, list[Row]]:
                 int(site["hfix"] or 0),
                 site.get("note", ""),
                 evidence,
+                *_by_data(site.get("evidence")),
             )
         )
     return title, rows
+
+
+def _by_data(weighed: dict | None) -> tuple[str, str, str]:
+    """(summary, decision with its reason, the element the data changed or "") of a site's
+    element_evidence.SiteEvidence; empty without reflections."""
+    if not weighed:
+        return "", "", ""
+    before = weighed["before"] if weighed["before"] != weighed["decision"] else ""
+    decision = (
+        f"the data changed {before} → {weighed['decision']}: {weighed['reason']}"
+        if before
+        else f"the data: {weighed['reason']}"
+    )
+    return weighed.get("summary", ""), decision, before
 
 
 def _peak_evidence(height) -> str:

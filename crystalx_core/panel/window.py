@@ -1,7 +1,9 @@
 """The panel window: a sortable, filterable table coloured by confidence with every doubtful
-element or H count highlighted, a labelled confidence histogram, a watch on the assignment
-file so a new answer shows at once, and (with a `Link`) a clicked row selects the atom in
-Olex2 and Olex2's selection selects the row."""
+element or H count highlighted, the reflections' evidence per atom where the job had them
+(each element the data changed marked and counted, the decision's reason in the row's
+tooltip), a labelled confidence histogram, a watch on the assignment file so a new answer
+shows at once, and (with a `Link`) a clicked row selects the atom in Olex2 and Olex2's
+selection selects the row."""
 
 from __future__ import annotations
 
@@ -38,10 +40,13 @@ COLUMNS = [
     "H",
     "p(H)",
     "HFIX",
+    "by the data",
     "evidence",
     "note",
 ]
 LOW = QColor(255, 150, 150)  # a doubtful element or H count
+CHANGED = QColor(150, 200, 255)  # an element the reflections changed
+DATA = 8  # the column of the data's evidence, hidden when the file has none
 
 
 def confidence_colour(p: float) -> QColor:
@@ -246,10 +251,14 @@ class PanelWindow(QMainWindow):
                 self.table.item(k, column).setBackground(LOW if low else QBrush())
         self.table.setSortingEnabled(True)
         low = sum(1 for r in self.rows if r.low(limit))
-        self.status.setText(
+        text = (
             f"{self.title}: {len(self.rows)} atoms, {low} with an element or H probability below "
             f"{limit:.2f} (highlighted)"
         )
+        if any(r.by_data for r in self.rows):
+            changed = sum(1 for r in self.rows if r.changed_from)
+            text += f"; {changed} changed by the data (blue)"
+        self.status.setText(text)
 
     def _fill(self):
         self.table.setSortingEnabled(False)
@@ -265,6 +274,9 @@ class PanelWindow(QMainWindow):
                 str(row.h_count),
                 f"{row.h_confidence:.2f}",
                 str(row.hfix or "-"),
+                f"{row.changed_from} → {row.element}; {row.by_data}"
+                if row.changed_from
+                else row.by_data,
                 row.evidence,
                 row.note,
             ]
@@ -275,7 +287,12 @@ class PanelWindow(QMainWindow):
                     item.setData(Qt.UserRole, float(numbers[column]))
                 if column == 3:
                     item.setBackground(confidence_colour(row.confidence))
+                if row.changed_from and column == DATA:
+                    item.setBackground(CHANGED)
+                if row.decision:
+                    item.setToolTip(row.decision)
                 self.table.setItem(k, column, item)
+        self.table.setColumnHidden(DATA, not any(r.by_data for r in self.rows))
         self._highlight()
         self.table.sortByColumn(self.sort_column, self.sort_order)
         self.apply_filter()

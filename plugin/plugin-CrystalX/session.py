@@ -5,7 +5,7 @@ import json
 import os
 
 from olex_model import ApplyError, apply_commands, differences, read_model
-from panel_html import assignment_table
+from panel_html import assignment_table, element_probability, overlay_text
 
 WARM_UP = {  # a tiny structure whose assignment loads the core's models
     "cell": [8.0, 8.0, 8.0, 90.0, 90.0, 90.0],
@@ -65,14 +65,15 @@ class Session(object):
         self.core.request("assign", {"structure": WARM_UP, "options": {"top_k": 1}})
 
     def show(self, model, result):
-        """Probability labels on the atoms, the HTML table, and the file the Qt panel watches."""
+        """Probability labels on the atoms (with the data's decision where the reflections were
+        weighed), the HTML table, and the file the Qt panel watches."""
         self.answer = (model, result)
         self.shown = model
         threshold = float(self.settings("probability_threshold"))
         self.olex.m("kill labels")
         if self.settings("label_overlay"):
             texts = [
-                "#c%d=%s %.2f" % (model.id_of(s["label"]), s["element"], s["probabilities"][0][1])
+                "#c%d=%s" % (model.id_of(s["label"]), overlay_text(s))
                 for s in result["sites"]
                 if s["probabilities"] and model.id_of(s["label"]) is not None
             ]
@@ -83,7 +84,7 @@ class Session(object):
         doubtful = [
             s["label"]
             for s in result["sites"]
-            if s["probabilities"] and s["probabilities"][0][1] < threshold
+            if s["probabilities"] and element_probability(s) < threshold
         ]
         if doubtful:
             self.say("below %.2f confidence: %s" % (threshold, " ".join(doubtful)))
