@@ -9,6 +9,7 @@ import pytest
 
 from crystalx_core import pipeline
 from crystalx_core.assignment import Assignment, SiteAssignment
+from crystalx_core.crystallography.compare import hydrogens_per_atom
 from crystalx_core.crystallography.maps import difference_density
 from crystalx_core.crystallography.refine import refine
 from crystalx_core.elements import is_hydrogen
@@ -28,19 +29,6 @@ def refined_without_h(name):
     heavy = truth.with_sites([s for s in truth.sites if not is_hydrogen(s.element)])
     model = refine(heavy, reflections, anisotropic=True).structure
     return truth, model, difference_density(model, reflections)
-
-
-def published_counts(truth, model) -> dict[str, int]:
-    """Label → H the published model puts on each non-H atom (its nearest within 1.3 Å)."""
-    h = [i for i, s in enumerate(truth.sites) if is_hydrogen(s.element)]
-    counts = {s.label: 0 for s in model.sites}
-    for near in neighbours(truth, 1.3, centres=h):
-        pivot = min(
-            (c for c in near if not is_hydrogen(truth.sites[c.j].element)),
-            key=lambda c: c.distance,
-        )
-        counts[truth.sites[pivot.j].label] += 1
-    return counts
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +51,7 @@ def test_with_no_h_given_the_map_finds_the_published_counts_on_o_and_n(entry, re
     H at all, the map puts the published number on every O and N, and a note on each change."""
     truth, model, density = request.getfixturevalue(entry)
     evidence = weigh_hydrogens(model, {}, density)
-    published = published_counts(truth, model)
+    published = hydrogens_per_atom(truth)
     donors = [i for i, s in enumerate(model.sites) if s.element in ("O", "N")]
     assert {model.sites[i].label: evidence.counts.get(i, 0) for i in donors} == {
         model.sites[i].label: published[model.sites[i].label] for i in donors
@@ -80,7 +68,7 @@ def test_with_no_h_given_the_map_finds_the_published_counts_on_o_and_n(entry, re
 
 def test_counts_the_map_agrees_with_are_left_alone(alanine):
     truth, model, density = alanine
-    published = published_counts(truth, model)
+    published = hydrogens_per_atom(truth)
     given = {i: published[s.label] for i, s in enumerate(model.sites)}
     evidence = weigh_hydrogens(model, given, density)
     assert evidence.counts == given and not evidence.notes
@@ -91,7 +79,7 @@ def test_an_h_put_on_the_carboxylate_goes_back_to_the_ammonium(alanine, monkeypa
     H has no density and the N's H that points at the O has; through the job's own H step
     the H goes back to N1, riding, and both changes are in the notes."""
     truth, model, density = alanine
-    published = published_counts(truth, model)
+    published = hydrogens_per_atom(truth)
     wrong = {s.label: published[s.label] for s in model.sites}
     acceptor = _acceptor_of(model, "N1")
     wrong["N1"] -= 1
