@@ -19,6 +19,7 @@ from it supports one; it is then placed on the peak and restrained (DFIX) to tha
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -65,11 +66,11 @@ class Peak:
 
 @dataclass
 class HydrogenEvidence:
-    """What the map changed: new H counts, H placed on metals from the map, notes."""
+    """What the map changed: new H counts, H placed on metals from the map (riding's `given`:
+    positions, code 0, restrained to their distance), notes."""
 
     counts: dict[int, int]  # site index → H count after the evidence
     given: dict[int, tuple[list[np.ndarray], int | None]] = field(default_factory=dict)
-    restraints: list[tuple[int, float]] = field(default_factory=list)  # metal, DFIX M–H (Å)
     notes: dict[int, str] = field(default_factory=dict)  # site index → what changed and why
 
     def job_notes(self, structure: Structure) -> list[str]:
@@ -132,7 +133,7 @@ def shell_peaks(
 ) -> list[Peak]:
     """Local maxima of `density` on shells of `radii` about `centre`, in directions at least
     `min_angle` from every bond, highest first, at least H_SEPARATION apart."""
-    directions = np.array(_sphere_directions(DIRECTIONS))
+    directions, cosine, local = _shell_grid()
     points = centre + np.asarray(radii)[:, None, None] * directions[None]  # (r, d, 3)
     values = density(points.reshape(-1, 3)).reshape(len(radii), len(directions))
     best_r = values.argmax(axis=0)
@@ -141,16 +142,29 @@ def shell_peaks(
     for b in bonded:
         axis = (b - centre) / np.linalg.norm(b - centre)
         allowed &= directions @ axis <= math.cos(math.radians(min_angle))
-    cosine = directions @ directions.T
-    local = cosine >= math.cos(math.radians(LOCAL))
-    is_max = value >= np.where(local, value[None], -np.inf).max(axis=1)
+    is_max = value >= value[local].max(axis=1)
     kept: list[int] = []
     for k in np.argsort(-value):
-        if not (allowed[k] and is_max[k]):
-            continue
-        if all(cosine[k, j] < math.cos(math.radians(H_SEPARATION)) for j in kept):
+        if allowed[k] and is_max[k] and all(cosine[k, j] < _SEPARATED for j in kept):
             kept.append(int(k))
     return [Peak(points[best_r[k], k], float(value[k]), float(radii[best_r[k]])) for k in kept]
+
+
+_SEPARATED = math.cos(math.radians(H_SEPARATION))
+
+
+@functools.cache
+def _shell_grid() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The shell's directions, the cosines between them, and for each the indices of those
+    within LOCAL of it (padded with itself): made once, every donor samples the same."""
+    directions = np.array(_sphere_directions(DIRECTIONS))
+    cosine = directions @ directions.T
+    close = [np.flatnonzero(row >= math.cos(math.radians(LOCAL))) for row in cosine]
+    width = max(len(c) for c in close)
+    local = np.array(
+        [np.pad(c, (0, width - len(c)), constant_values=k) for k, c in enumerate(close)]
+    )
+    return directions, cosine, local
 
 
 def _weigh_metal(evidence, i, element, centre, bonded, density) -> None:
@@ -170,7 +184,6 @@ def _weigh_metal(evidence, i, element, centre, bonded, density) -> None:
     evidence.counts[i] = len(strong)
     evidence.given[i] = ([p.position for p in strong], 0)
     distance = float(np.mean([p.distance for p in strong]))
-    evidence.restraints.append((i, distance))
     evidence.notes[i] = (
         f"{len(strong)} H on the metal {element} from the difference map "
         f"({', '.join(_height(p, density.rms) for p in strong)}, {distance:.2f} Å from it), "

@@ -15,9 +15,9 @@ from crystalx_core.crystallography.maps import Residual, difference_density, res
 from crystalx_core.crystallography.refine import RefinementResult, refine
 from crystalx_core.crystallography.solve import Solution, data_r_sigma, solutions
 from crystalx_core.errors import CrystalXError, RefinementError, SolveError
-from crystalx_core.hydrogen_evidence import weigh_hydrogens
 from crystalx_core.element_evidence import relabelled, take_weighed_elements, weigh_elements
 from crystalx_core.elements import is_hydrogen
+from crystalx_core.hydrogen_evidence import weigh_hydrogens
 from crystalx_core.riding import HydrogenPlan, add_riding_hydrogens
 from crystalx_core.structure import Structure
 
