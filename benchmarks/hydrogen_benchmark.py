@@ -7,7 +7,8 @@ published H model refined under the same
 settings (published H positions, the published AFIX code where the .res gives one that
 smtbx rides, else the code for the pivot's geometry):
 
-- published H reproduced within 0.3 Å after refinement, H extra / missing;
+- published H reproduced within 0.3 Å after refinement, H extra / missing (the counts on O,
+  N and S weighed by the difference map first, as the job does: hydrogen_evidence);
 - R1 without H, R1 with our H, R1 with the published H model.
 
     python benchmarks/hydrogen_benchmark.py ../shared/data/benchmark
@@ -23,11 +24,12 @@ from pathlib import Path
 
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
 from crystalx_core.assign import hydrogen_counts
-from crystalx_core.crystallography.compare import match_hydrogens
+from crystalx_core.crystallography.compare import hydrogens_per_atom, match_hydrogens
 from crystalx_core.crystallography.maps import difference_density
 from crystalx_core.crystallography.refine import refine, refinement_instructions
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.geometry import H_BOND_MAX, neighbours
+from crystalx_core.hydrogen_evidence import ADD_RMS, DONORS, weigh_hydrogens
 from crystalx_core.errors import CrystalXError, RefinementError
 from crystalx_core.io.cif import read_cif
 from crystalx_core.io.hkl import read_hkl
@@ -42,6 +44,7 @@ R1_MARGIN = 0.003  # absolute: "R1 within 0.3 %" of the published-H refinement
 CYCLES = 10
 RIDEABLE = {1, 2, 3, 4, 8, 9, 13, 14, 15, 16}  # AFIX m that smtbx builds as riding groups
 METHODS = ("rules", "model")
+GIVE = {"rules": "the rules give", "model": "the model gives"}
 DOUBTFUL_DENSITY = (
     1.0  # rms of the difference map: a published H with less has no electron seen at its site
 )
@@ -51,6 +54,7 @@ DOUBTFUL_CONTACT = 1.5  # Å: H···H between H on different atoms closer than 
 # B, Si, P and S, larger atoms, hold their H further out
 DOUBTFUL_BOND = {"B": (0.9, 1.35), "S": (1.0, 1.45), "Si": (1.2, 1.6), "P": (1.2, 1.6)}
 DOUBTFUL_BOND_OTHER = (0.7, 1.2)
+MOVED_REACH = 2.2  # Å: H···A of the hydrogen bonds whose H is moved onto the acceptor
 
 
 def published_codes(entry: Path) -> dict[str, int]:
@@ -94,13 +98,18 @@ def run_entry(entry: Path) -> dict:
     row["r1_no_h"] = without_h.r1
     density = difference_density(without_h.structure, reflections)
     row["doubtful"] = doubtful_hydrogens(truth, density)
+    published_counts = hydrogens_per_atom(truth)
+    row["donor_counts"] = donor_count_checks(truth, without_h.structure, density)
     reference = ride_existing_hydrogens(truth, published_codes(entry))
     row["r1_published_h"], _ = refine_plan(reference, reflections, anisotropic)
     for method in METHODS:
-        counts = hydrogen_counts(heavy, method)
-        plan = add_riding_hydrogens(
-            heavy, {i: n for i, (n, _) in enumerate(counts)}, density=density
-        )
+        counts = {i: n for i, (n, _) in enumerate(hydrogen_counts(heavy, method))}
+        evidence = weigh_hydrogens(without_h.structure, counts, density)
+        row[method + "_donor_counts"] = {
+            "before": _agreeing(heavy, counts, published_counts),
+            "after": _agreeing(heavy, evidence.counts, published_counts),
+        }
+        plan = add_riding_hydrogens(heavy, evidence.counts, evidence.given, density=density)
         r1, refined = refine_plan(plan, reflections, anisotropic)
         match = match_hydrogens(truth, refined, TOLERANCE)
         published = [s.label for s in truth.sites if is_hydrogen(s.element)]
@@ -114,9 +123,62 @@ def run_entry(entry: Path) -> dict:
             "reproduced_supported": sum(1 for label in matched if label not in row["doubtful"]),
             "codes": dict(sorted((heavy.sites[i].label, c) for i, c in plan.codes.items())),
             "notes": {heavy.sites[i].label: note for i, note in plan.notes.items()},
+            "map_changes": evidence.job_notes(heavy),
         }
     row["seconds"] = time.perf_counter() - start
     return row
+
+
+def _agreeing(structure, counts: dict[int, int], published: dict[str, int]) -> list[str]:
+    """Labels of the O, N and S whose count differs from the published one."""
+    return [
+        s.label
+        for i, s in enumerate(structure.sites)
+        if s.element in DONORS and counts.get(i, 0) != published[s.label]
+    ]
+
+
+def donor_count_checks(truth, model, density) -> dict:
+    """The H counts on O, N and S from the map alone (the model's counts all 0), and with one
+    published O–H or N–H moved onto the O or N it bonds to (H···A under MOVED_REACH Å):
+    whether the map puts it back, and which other atoms it changes."""
+    published = hydrogens_per_atom(truth)
+    right = {i: published[s.label] for i, s in enumerate(model.sites)}
+    alone = _agreeing(model, weigh_hydrogens(model, {}, density).counts, published)
+    index = {s.label: i for i, s in enumerate(model.sites)}
+    h = [i for i, s in enumerate(truth.sites) if is_hydrogen(s.element)]
+    pairs = set()
+    for near in neighbours(truth, MOVED_REACH, centres=h) if h else []:
+        heavy = [c for c in near if not is_hydrogen(truth.sites[c.j].element)]
+        donor = min(heavy, key=lambda c: c.distance) if heavy else None
+        if donor is None or truth.sites[donor.j].element not in DONORS:
+            continue
+        pairs |= {
+            (truth.sites[donor.j].label, truth.sites[c.j].label)
+            for c in heavy
+            if c.distance > H_BOND_MAX and c.j != donor.j and truth.sites[c.j].element in DONORS
+        }
+    moved = []
+    for donor, acceptor in sorted(pairs):
+        wrong = {**right, index[donor]: right[index[donor]] - 1}
+        wrong[index[acceptor]] += 1
+        result = weigh_hydrogens(model, wrong, density).counts
+        moved.append(
+            {
+                "donor": donor,
+                "acceptor": acceptor,
+                "corrected": all(
+                    result.get(index[x], 0) == right[index[x]] for x in (donor, acceptor)
+                ),
+                "wrong_elsewhere": [
+                    label
+                    for label in _agreeing(model, result, published)
+                    if label not in (donor, acceptor)
+                ],
+            }
+        )
+    total = [s.label for s in model.sites if s.element in DONORS]
+    return {"total": total, "map_alone_differs": alone, "moved": moved}
 
 
 def doubtful_hydrogens(truth, density) -> dict[str, str]:
@@ -215,6 +277,40 @@ def markdown(rows: list[dict], left_out: dict[str, str]) -> str:
             f"({100 * reproduced / max(total, 1):.1f} %), "
             f"{extra} extra; R1 within {100 * R1_MARGIN:.1f} % of the published-H refinement on "
             f"{within}/{len(done)} entries ({100 * within / max(len(done), 1):.0f} %)."
+        )
+    donors = sum(len(r["donor_counts"]["total"]) for r in done)
+    for method in METHODS:
+        before = sum(len(r[method + "_donor_counts"]["before"]) for r in done)
+        after = sum(len(r[method + "_donor_counts"]["after"]) for r in done)
+        lines.append(
+            f"- {method}, H counts on O, N and S as published: {donors - before}/{donors} as "
+            f"{GIVE[method]} them, {donors - after}/{donors} after the difference map weighed "
+            "them (hydrogen_evidence)."
+        )
+    alone = [f"{r['entry']} {x}" for r in done for x in r["donor_counts"]["map_alone_differs"]]
+    lines.append(
+        f"- the map alone (every count 0 to start): {donors - len(alone)}/{donors} as published"
+        + (f"; the others: {', '.join(alone)}" if alone else "")
+        + f" (under {ADD_RMS:g} rms the map adds nothing)."
+    )
+    moved = [(r["entry"], m) for r in done for m in r["donor_counts"]["moved"]]
+    fixed = [m for _, m in moved if m["corrected"]]
+    elsewhere = sum(len(m["wrong_elsewhere"]) for _, m in moved)
+    lines.append(
+        f"- one published O–H or N–H moved onto its acceptor (H···A under {MOVED_REACH} Å): "
+        f"{len(fixed)}/{len(moved)} put back by the map; "
+        + ", ".join(
+            f"{e} {m['donor']}→{m['acceptor']}" + ("" if m["corrected"] else " (kept)")
+            for e, m in moved
+        )
+        + f"; atoms the map got wrong beside the moved pair, over all trials: {elsewhere}."
+    )
+    for method in METHODS:
+        changes = [f"{r['entry']} {c}" for r in done for c in r[method].get("map_changes", [])]
+        lines.append(
+            f"- {method}, H counts the difference map changed (hydrogen_evidence): "
+            + ("; ".join(changes) if changes else "none")
+            + "."
         )
     doubtful = {
         f"{r['entry']} {label}": why for r in done for label, why in r.get("doubtful", {}).items()

@@ -17,6 +17,7 @@ from crystalx_core.crystallography.solve import Solution, data_r_sigma, solution
 from crystalx_core.errors import CrystalXError, RefinementError, SolveError
 from crystalx_core.element_evidence import relabelled, take_weighed_elements, weigh_elements
 from crystalx_core.elements import is_hydrogen
+from crystalx_core.hydrogen_evidence import weigh_hydrogens
 from crystalx_core.riding import HydrogenPlan, add_riding_hydrogens
 from crystalx_core.structure import Structure
 
@@ -209,7 +210,7 @@ def _finish_job(
         model = refinements[-1][1].structure
     with _timed(timings, "hydrogens", progress):
         density = difference_density(model, reflections) if reflections is not None else None
-        plan = hydrogen_plan(model, assignment, hydrogens, density)
+        plan = hydrogen_plan(model, assignment, hydrogens, density, notes)
     if reflections is not None:
         with _timed(timings, "refine with riding H", progress):
             refinements.append(
@@ -270,18 +271,30 @@ def verdict(r1: float, r_sigma: float) -> str | None:
 
 
 def hydrogen_plan(
-    model: Structure, assignment: Assignment, method: str, density=None
+    model: Structure, assignment: Assignment, method: str, density=None, notes=None
 ) -> HydrogenPlan:
     """H counts (rules or model) on `model`, the (refined) model made from `assignment`, put
-    into the answer; then riding H in SHELXL geometry, rotating groups and water turned into
-    the difference density when there is one. `annotate` puts the plan into the answer."""
+    into the answer; with a difference density, the counts on O, N, S and metals weighed by
+    it (hydrogen_evidence: each change goes into the site's note and `notes`), then riding
+    H in SHELXL geometry, rotating groups and water turned into the density. `annotate` puts
+    the plan into the answer."""
     if [site.label for site in model.sites] != [site.new_label for site in assignment.sites]:
         raise CrystalXError(
             "internal error: the model's sites are not those of its assignment", model.source
         )
     for site, (n_h, scores) in zip(assignment.sites, hydrogen_counts(model, method)):
         site.h_count, site.h_scores = n_h, scores
-    return add_riding_hydrogens(model, assignment.h_counts(), density=density)
+    if density is None:
+        return add_riding_hydrogens(model, assignment.h_counts())
+    evidence = weigh_hydrogens(model, assignment.h_counts(), density)
+    for k, n_h in evidence.counts.items():
+        assignment.sites[k].h_count = n_h
+    plan = add_riding_hydrogens(model, evidence.counts, evidence.given, density=density)
+    for k, note in evidence.notes.items():
+        plan.notes[k] = f"{note}; {plan.notes[k]}" if k in plan.notes else note
+    if notes is not None:
+        notes += evidence.job_notes(model)
+    return plan
 
 
 def _instructions(plan: HydrogenPlan) -> list[str]:

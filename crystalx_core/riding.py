@@ -67,7 +67,8 @@ def add_riding_hydrogens(
     `density` (an Fo − Fc map of the model without H) turns rotating groups and water to
     where the data put their H, as SHELXL's HFIX 137/147 Fourier search does. On a special
     position the site symmetry is respected: an XH3 is disordered over it (see site_operators).
-    A metal never carries riding H: a count on it (the hydrogen model's answer) becomes a note.
+    A metal never carries riding H: a count on it (the hydrogen model's answer) becomes a note;
+    H `given` on a metal (found in the map) are restrained (DFIX) to the distance given.
     """
     given = given or {}
     pivots = [
@@ -83,7 +84,8 @@ def add_riding_hydrogens(
     sites: list[Site] = []
     placed = _Placed()  # Cartesian H positions so far, to keep donors apart
     new_h: list[range] = []  # where each group's H are in `sites`
-    restrained: list[tuple[str, range]] = []  # (pivot label, its H) of groups held by DFIX/DANG
+    # (pivot label, its H, M–H of a metal's or None) of groups held by DFIX (and DANG)
+    restrained: list[tuple[str, range, float | None]] = []
     h_element = "D" if "D" in heavy.sfac and "H" not in heavy.sfac else "H"  # a deuterated compound
     for i, (key, site) in enumerate(zip(pivots, heavy.sites)):
         sites.append(site)
@@ -161,15 +163,18 @@ def add_riding_hydrogens(
         plan.codes[key] = code
         if code == 0:
             plan.notes[key] = note or f"{site.element}H{n_h}: restrained, not riding"
-            if strong is None:
-                restrained.append((site.label, new_h[-1]))
+            if strong is None and is_metal(site.element):  # a hydride given from the map
+                distance = float(np.mean([np.linalg.norm(h - pivot) for h in positions]))
+                restrained.append((site.label, new_h[-1], round(distance, 2)))
+            elif strong is None:
+                restrained.append((site.label, new_h[-1], None))
     _name_hydrogens(
         sites, [k for group in new_h for k in group], {s.label.upper() for s in heavy.sites}
     )
     plan.restraints = [
         line
-        for pivot, group in restrained
-        for line in _restraints(pivot, [sites[k].label for k in group])
+        for pivot, group, distance in restrained
+        for line in _restraints(pivot, [sites[k].label for k in group], distance)
     ]
     plan.structure = heavy.with_sites(sites)
     if (
@@ -371,10 +376,12 @@ def _unique_under(operators: list[np.ndarray], pivot: np.ndarray, positions) -> 
     return kept
 
 
-def _restraints(pivot: str, labels: list[str]) -> list[str]:
+def _restraints(pivot: str, labels: list[str], metal_h: float | None = None) -> list[str]:
     """DFIX on every X–H and DANG on every H···H of a group that has no riding model (water,
-    NH4+)."""
-    lines = ["DFIX %.2f %s" % (WATER_OH, " ".join(f"{pivot} {h}" for h in labels))]
+    NH4+); H on a metal (`metal_h`: the M–H the map gave) get only their DFIX."""
+    lines = ["DFIX %.2f %s" % (metal_h or WATER_OH, " ".join(f"{pivot} {h}" for h in labels))]
+    if metal_h:
+        return lines
     lines += [
         "DANG %.2f %s %s" % (WATER_HH, a, b) for k, a in enumerate(labels) for b in labels[k + 1 :]
     ]

@@ -99,3 +99,15 @@ def match_hydrogens(
             used_ref.add(i)
             used_cand.add(j)
     return HydrogenMatch(len(ref_h), len(cand_h), sorted(pairs))
+
+
+def hydrogens_per_atom(structure: Structure, reach: float = 1.3) -> dict[str, int]:
+    """Label → H atoms a model with H puts on each of its non-H atoms (every H counted on the
+    nearest non-H atom within `reach` Å): the H counts a published model stands for."""
+    counts = {s.label: 0 for s in structure.sites if not is_hydrogen(s.element)}
+    h = [i for i, s in enumerate(structure.sites) if is_hydrogen(s.element)]
+    for near in neighbours(structure, reach, centres=h) if h else []:
+        heavy = [c for c in near if not is_hydrogen(structure.sites[c.j].element)]
+        if heavy:
+            counts[structure.sites[min(heavy, key=lambda c: c.distance).j].label] += 1
+    return counts

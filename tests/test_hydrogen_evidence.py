@@ -1,0 +1,196 @@
+"""H counts on O and N decided by the difference map (hydrogen_evidence), on real data: the
+published non-H atoms refined without H, the published H counts found again from the map, an
+H put on the wrong atom moved back, and no H on a metal without a peak for it."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from crystalx_core import pipeline
+from crystalx_core.assignment import Assignment, SiteAssignment
+from crystalx_core.crystallography.compare import hydrogens_per_atom
+from crystalx_core.crystallography.maps import difference_density
+from crystalx_core.crystallography.refine import refine
+from crystalx_core.elements import is_hydrogen
+from crystalx_core.geometry import neighbours
+from crystalx_core.hydrogen_evidence import ADD_RMS, weigh_hydrogens
+from crystalx_core.io.cif import read_cif
+from crystalx_core.io.hkl import read_hkl
+from crystalx_core.riding import add_riding_hydrogens
+
+from .conftest import BENCHMARK
+
+
+def refined_without_h(name):
+    """(published model, refined non-H model, its Fo − Fc map without H)."""
+    truth = read_cif(BENCHMARK / name / "model.cif").structure
+    reflections = read_hkl(BENCHMARK / name / "data.hkl")
+    heavy = truth.with_sites([s for s in truth.sites if not is_hydrogen(s.element)])
+    model = refine(heavy, reflections, anisotropic=True).structure
+    return truth, model, difference_density(model, reflections)
+
+
+@pytest.fixture(scope="module")
+def alanine(shared_data):
+    return refined_without_h("XH_alanine")
+
+
+@pytest.fixture(scope="module")
+def urea(shared_data):
+    return refined_without_h("XH_urea")
+
+
+def index(model, label) -> int:
+    return next(i for i, s in enumerate(model.sites) if s.label == label)
+
+
+@pytest.mark.parametrize("entry", ["alanine", "urea"])
+def test_with_no_h_given_the_map_finds_the_published_counts_on_o_and_n(entry, request):
+    """Zwitterionic alanine (NH3+, COO−) and urea (two NH2, C=O): from a model that gives no
+    H at all, the map puts the published number on every O and N, and a note on each change."""
+    truth, model, density = request.getfixturevalue(entry)
+    evidence = weigh_hydrogens(model, {}, density)
+    published = hydrogens_per_atom(truth)
+    donors = [i for i, s in enumerate(model.sites) if s.element in ("O", "N")]
+    assert {model.sites[i].label: evidence.counts.get(i, 0) for i in donors} == {
+        model.sites[i].label: published[model.sites[i].label] for i in donors
+    }
+    for i in donors:
+        if published[model.sites[i].label]:
+            assert (
+                f"+{published[model.sites[i].label]} H by the difference map" in (evidence.notes[i])
+            )
+            assert "rms at the riding position" in evidence.notes[i]
+        else:
+            assert i not in evidence.notes
+
+
+def test_counts_the_map_agrees_with_are_left_alone(alanine):
+    truth, model, density = alanine
+    published = hydrogens_per_atom(truth)
+    given = {i: published[s.label] for i, s in enumerate(model.sites)}
+    evidence = weigh_hydrogens(model, given, density)
+    assert evidence.counts == given and not evidence.notes
+
+
+def test_an_h_put_on_the_carboxylate_goes_back_to_the_ammonium(alanine, monkeypatch):
+    """The model's count altered on purpose: NH2 and COOH instead of NH3+ and COO−. The O's
+    H has no density and the N's H that points at the O has; through the job's own H step
+    the H goes back to N1, riding, and both changes are in the notes."""
+    truth, model, density = alanine
+    published = hydrogens_per_atom(truth)
+    wrong = {s.label: published[s.label] for s in model.sites}
+    acceptor = _acceptor_of(model, "N1")
+    wrong["N1"] -= 1
+    wrong[acceptor] += 1
+    monkeypatch.setattr(
+        pipeline,
+        "hydrogen_counts",
+        lambda structure, method: [(wrong[s.label], {}) for s in structure.sites],
+    )
+    assignment = Assignment(
+        method="test",
+        sites=[
+            SiteAssignment(index=i, label=s.label, element=s.element, new_label=s.label)
+            for i, s in enumerate(model.sites)
+        ],
+    )
+    notes: list[str] = []
+    plan = pipeline.hydrogen_plan(model, assignment, "rules", density, notes)
+    counts = {s.label: s.h_count for s in assignment.sites}
+    assert counts == published
+    n1, o = index(model, "N1"), index(model, acceptor)
+    assert plan.notes[n1].startswith("+1 H by the difference map (the model gave 2)")
+    assert plan.notes[o].startswith("−1 H by the difference map (the model gave 1)")
+    assert "N1's H points at it" in plan.notes[o]
+    assert {note.split(":")[0] for note in notes} == {"N1", acceptor} and len(notes) == 2
+    assert plan.codes[n1] == 137 and o not in plan.codes
+    riding = [s for s in plan.structure.sites if is_hydrogen(s.element)]
+    assert len(riding) == sum(published.values())
+
+
+def _acceptor_of(model, donor: str) -> str:
+    """The O that the donor's N–H bonds to, nearest first (any image)."""
+    i = index(model, donor)
+    near = neighbours(model, 3.2, centres=[i])[0]
+    return next(model.sites[c.j].label for c in near if model.sites[c.j].element == "O")
+
+
+def test_a_map_that_says_nothing_clear_keeps_the_models_counts(alanine):
+    """The map scaled to a third: every peak falls under ADD_RMS and the counts stay, however
+    wrong (the map is not clear, so the model decides)."""
+    truth, model, density = alanine
+    flat = _Scaled(density, 1 / 3)
+    given = {index(model, "N1"): 1}
+    assert weigh_hydrogens(model, given, flat).counts == given
+
+
+@dataclass
+class _Scaled:
+    """A density whose peaks stand `factor` times as high over its rms as the real map's."""
+
+    density: object
+    factor: float
+
+    @property
+    def rms(self):
+        return self.density.rms
+
+    def __call__(self, points):
+        return self.factor * self.density(points)
+
+
+def test_no_h_on_a_metal_without_a_difference_peak(shared_data):
+    """The hydrogen model asking an H on the Mg of XH_HMaMg: today riding leaves a note and
+    places nothing; the map has no peak 1.4-1.8 Å from the Mg, so the count goes to 0 with a
+    note naming the highest point there."""
+    _, model, density = refined_without_h("XH_HMaMg")
+    mg = next(i for i, s in enumerate(model.sites) if s.element == "Mg")
+    evidence = weigh_hydrogens(model, {mg: 1}, density)
+    assert evidence.counts[mg] == 0 and mg not in evidence.given
+    assert "no difference peak 1.4-1.8 Å" in evidence.notes[mg]
+    plan = add_riding_hydrogens(model, {mg: 1}, density=density)
+    assert "metals carry no riding H" in plan.notes[mg]
+    assert not any(is_hydrogen(s.element) for s in plan.structure.sites)
+
+
+def test_a_metal_h_with_a_peak_is_placed_there_and_restrained(alanine):
+    """A hydride peak 1.6 Å from a metal (alanine's C2 made an Fe, a Gaussian peak of 8 rms
+    added to its real map): the H goes on the peak, with DFIX 1.60 and a note."""
+    truth, model, density = alanine
+    k = index(model, "C2")
+    metal = model.with_sites(
+        [s.with_element("Fe", "Fe1") if i == k else s for i, s in enumerate(model.sites)]
+    )
+    centre = metal.cartesian(metal.sites[k].frac)
+    bonded = [c.cart_j for c in neighbours(metal, 1.7, centres=[k])[0]]
+    away = -sum((b - centre) / np.linalg.norm(b - centre) for b in bonded)
+    peak = centre + 1.6 * away / np.linalg.norm(away)
+    hydride = _WithPeak(density, peak, 2 * ADD_RMS * density.rms)
+    evidence = weigh_hydrogens(metal, {k: 1}, hydride)
+    assert evidence.counts[k] == 1
+    (position,), code = evidence.given[k]
+    assert code == 0 and np.linalg.norm(position - peak) < 0.15
+    assert "1 H on the metal Fe from the difference map" in evidence.notes[k]
+    plan = add_riding_hydrogens(metal, evidence.counts, evidence.given)
+    (line,) = [r for r in plan.restraints if "Fe1" in r]
+    _, distance, pivot, h = line.split()
+    assert pivot == "Fe1" and float(distance) == pytest.approx(1.6, abs=0.1)
+    (site,) = [s for s in plan.structure.sites if s.label == h]
+    assert np.linalg.norm(plan.structure.cartesian(site.frac) - position) < 1e-6
+
+
+@dataclass
+class _WithPeak:
+    density: object
+    centre: np.ndarray
+    height: float
+
+    @property
+    def rms(self):
+        return self.density.rms
+
+    def __call__(self, points):
+        r2 = np.sum((np.atleast_2d(points) - self.centre) ** 2, axis=1)
+        return self.density(points) + self.height * np.exp(-r2 / (2 * 0.3**2))
