@@ -49,6 +49,7 @@ from crystalx_core.crystallography.refine import RefinementResult, refine
 from crystalx_core.crystallography.solve import merged_intensities
 from crystalx_core.elements import atomic_number, is_hydrogen, is_metal
 from crystalx_core.errors import RefinementError
+from crystalx_core.geometry import connectivity
 from crystalx_core.riding import add_riding_hydrogens
 from crystalx_core.structure import Structure
 
@@ -170,10 +171,13 @@ def site_fits(
     the scale, every other atom fixed.
 
     Each candidate is fitted with its own form factor and the riding H the rules give it
-    there (each k-th candidate placed at every site at once, a variant of the model per k):
-    another element's shape, or H it would not carry, biased the count by up to 1 e (a CH
-    held as N counted 6.7 e, an OH held as F 8.9 e). (Tying U to the bonded neighbours'
-    biased S and P among lighter atoms by 1-2 e on simulated data; free, it was right.)"""
+    there: another element's shape, or H it would not carry, biased the count by up to 1 e (a
+    CH held as N counted 6.7 e, an OH held as F 8.9 e). The H for the k-th candidates come
+    from variants of the model where the sites of one colour (no two of them bonded) hold
+    their k-th candidate and every other site the element it holds: a site's H then never
+    depend on which of its neighbours were changed with it (nor on the SFAC order). (Tying
+    U to the bonded neighbours' biased S and P among lighter atoms by 1-2 e on simulated
+    data; free, it was right.)"""
     observed, sigmas, d_sq = data.observed, data.sigmas, data.d_sq
     symmetry = data.f_sq.crystal_symmetry()
 
@@ -197,17 +201,29 @@ def site_fits(
         )
 
     heavy = [s for s in model.atoms if not is_hydrogen(s.element)]
-    variants = max((len(elements.get(s.label, ())) for s in heavy), default=1) or 1
-    riders = []  # per variant k: label → the H the rules give the site as its k-th candidate
-    for k in range(variants):
-        variant = model.with_sites(
-            [s.with_element(_kth(elements, s, k)) if not s.mixed else s for s in heavy]
-        )
-        riders.append(_riding_by_pivot(with_riding_hydrogens(variant)))
+    colour = _colours(model.with_sites(heavy))
+    # per (k, colour): label → the H the rules give the site as its k-th candidate, its
+    # neighbours holding their own elements
+    riders = {(0, 0): _riding_by_pivot(with_riding_hydrogens(model.with_sites(heavy)))}
+    for k in range(1, max((len(elements.get(s.label, ())) for s in heavy), default=1)):
+        for c in sorted(set(colour.values())):
+            changed = {
+                s.label
+                for s in heavy
+                if colour[s.label] == c and not s.mixed and k < len(elements.get(s.label, ()))
+            }
+            if changed:
+                variant = model.with_sites(
+                    [
+                        s.with_element(_kth(elements, s, k)) if s.label in changed else s
+                        for s in heavy
+                    ]
+                )
+                riders[k, c] = _riding_by_pivot(with_riding_hydrogens(variant))
     parts = {
         s.label: structure_factors([*s.mixed, s]) for s in heavy
     }  # each with its symmetry images
-    own_h = {s.label: structure_factors(riders[0].get(s.label, [])) for s in heavy}
+    own_h = {s.label: structure_factors(riders[0, 0].get(s.label, [])) for s in heavy}
     total = sum(parts.values()) + sum(own_h.values())
     root_w = 1.0 / sigmas
     scale = float(
@@ -227,10 +243,22 @@ def site_fits(
                 else structure_factors([site.with_element(element)])
             )
             hydrogens = (
-                own_h[site.label] if k == 0 else structure_factors(riders[k].get(site.label, []))
+                own_h[site.label]
+                if k == 0
+                else structure_factors(riders.get((k, colour[site.label]), {}).get(site.label, []))
             )
             fits[site.label][element] = _fit(observed, root_w, d_sq, scale, rest + hydrogens, atom)
     return fits
+
+
+def _colours(structure: Structure) -> dict[str, int]:
+    """A colour per site, no two bonded sites sharing one (greedy, in site order)."""
+    bonds = connectivity(structure)
+    colours: dict[int, int] = {}
+    for i in range(len(structure.sites)):
+        taken = {colours.get(c.j) for c in bonds[i]} | {colours.get(c.i) for c in bonds[i]}
+        colours[i] = next(n for n in range(len(structure.sites) + 1) if n not in taken)
+    return {structure.sites[i].label: n for i, n in colours.items()}
 
 
 def _kth(elements: dict[str, list[str]], site, k: int) -> str:

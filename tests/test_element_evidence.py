@@ -260,3 +260,26 @@ def test_incomplete_data_are_skipped_not_reverted(shared_data, monkeypatch):
     assert weighed.evidence == {} and weighed.reverted == ""
     assert "complete to their resolution" in weighed.skipped
     assert weighed.notes() == [weighed.skipped]
+
+
+def test_a_sites_fit_does_not_depend_on_its_neighbours_candidates(shared_data):
+    """The riding H of a candidate come from a variant where no bonded neighbour changes
+    with it: the same fit whether the neighbours are weighed too or not. (H-bond partners
+    may still move a water's H: COD_1501469's OW5.)"""
+    from crystalx_core.element_evidence import FitData, _colours, candidates, site_fits
+    from crystalx_core.geometry import connectivity
+
+    heavy, reflections = _published("XH_urea")  # N's H as O depended on C changing with it
+    model = refine(heavy, reflections, 10).structure
+    data = FitData.of(model, reflections)
+    everyone = {s.label: candidates(s.element, {}, model.sfac) for s in model.sites}
+    fits = site_fits(model, data, everyone)
+    for site in model.sites:
+        alone = {s.label: [s.element] for s in model.sites} | {site.label: everyone[site.label]}
+        assert site_fits(model, data, alone)[site.label] == fits[site.label], site.label
+    colour = _colours(model)
+    assert all(
+        colour[model.sites[c.i].label] != colour[model.sites[c.j].label]
+        for bonds in connectivity(model)
+        for c in bonds
+    )
