@@ -95,6 +95,9 @@ def run_one(truth, name: str, method: str, cycles: int, seconds: int) -> dict | 
     )
     if weighed is None:
         return row
+    if not weighed.evidence:  # not weighed at all (incomplete data): no verdict on its atoms
+        row.update(status="not weighed", skipped=weighed.skipped)
+        return row
     final = {label: e.decision for label, e in weighed.evidence.items()}
     row.update(
         status="done",
@@ -111,6 +114,10 @@ def run_one(truth, name: str, method: str, cycles: int, seconds: int) -> dict | 
     return row
 
 
+def _electrons(value) -> str:
+    return "no fit" if value is None else f"{value:.1f}"
+
+
 def markdown(rows: list[dict], args) -> str:
     done = [r for r in rows if r["status"] == "done"]
     by_class: Counter = Counter()
@@ -122,6 +129,7 @@ def markdown(rows: list[dict], args) -> str:
     right_atoms = sum(r["n_nonH"] - len(r["swaps"]) for r in done)
     false = [f"{r['entry']} {label} {a}→{b}" for r in done for label, a, b in r["false_changes"]]
     swaps = sum(by_class.values())
+    not_weighed = sum(1 for r in rows if r["status"] == "not weighed")
     lines = [
         "### Elements weighed by the data: Z-neighbour swaps on simulated data "
         "(`benchmarks/swap_benchmark.py`)",
@@ -139,7 +147,8 @@ def markdown(rows: list[dict], args) -> str:
         "",
         f"- structures: {len(done)} weighed of {len(rows)} tried"
         + (f" (a partial run of the {args.limit} asked for)" if len(rows) < args.limit else "")
-        + f"; failed or timed out: {len(rows) - len(done)}",
+        + f"; not weighed (incomplete data): {not_weighed}"
+        + f"; failed or timed out: {len(rows) - len(done) - not_weighed}",
         f"- swaps corrected: {sum(fixed.values())}/{swaps} "
         f"({_pct(sum(fixed.values()) / max(swaps, 1), 1)})",
         *[
@@ -168,8 +177,8 @@ def markdown(rows: list[dict], args) -> str:
         for entry, label, (right, wrong), e in missed[:30]:
             posterior = ", ".join(f"{el} {p:.2f}" for el, p in e["posterior"].items())
             lines.append(
-                f"| {entry} | {label} | {right} → {wrong} | {e['electrons']:.1f} | {posterior} | "
-                f"{e['decision']} |"
+                f"| {entry} | {label} | {right} → {wrong} | {_electrons(e['electrons'])} | "
+                f"{posterior} | {e['decision']} |"
             )
     return "\n".join(lines) + "\n"
 

@@ -42,14 +42,14 @@ from cctbx import xray
 from scipy.optimize import least_squares
 
 from crystalx_core.assign import assign, hydrogen_counts, unit_left_to_assign
-from crystalx_core.assign.labels import element_labels
+from crystalx_core.assign.labels import relabel
 from crystalx_core.assignment import Assignment
-from crystalx_core.crystallography.convert import to_xray_structure
 from crystalx_core.crystallography.maps import fobs_peaks
 from crystalx_core.crystallography.refine import RefinementResult, refine
 from crystalx_core.crystallography.solve import merged_intensities
 from crystalx_core.elements import atomic_number, is_hydrogen, is_metal
 from crystalx_core.errors import RefinementError
+from crystalx_core.geometry import connectivity
 from crystalx_core.riding import add_riding_hydrogens
 from crystalx_core.structure import Structure
 
@@ -118,8 +118,8 @@ class SiteEvidence:
             return {el: round(p, 4) for el, p in sorted(scores.items(), key=lambda kv: -kv[1])}
 
         return {
-            "electrons": round(self.electrons, 2),
-            "sigma": round(self.sigma, 2),
+            "electrons": _finite(self.electrons),
+            "sigma": _finite(self.sigma),
             "prior": ranked(self.prior),
             "posterior": ranked(self.posterior),
             "before": self.before,
@@ -137,31 +137,62 @@ class SiteEvidence:
         return f"refined as {self.electrons:.1f} e; {weighed}"
 
 
+def _finite(value: float) -> float | None:
+    """Rounded for the JSON, None when not finite (json.dumps writes NaN, which is not JSON)."""
+    return round(value, 2) if math.isfinite(value) else None
+
+
 @dataclass
 class SiteFit:
     alpha: float  # scattering at the site over its element's
     sigma: float  # standard uncertainty of alpha from the fit (scaled by its goodness of fit)
 
 
+@dataclass
+class FitData:
+    """The merged Fo² with σ > 0 the fits use, prepared once per weighing (the cell and
+    symmetry do not change between rounds)."""
+
+    f_sq: object  # cctbx miller.array
+    observed: np.ndarray
+    sigmas: np.ndarray
+    d_sq: np.ndarray
+    completeness: float
+
+    @classmethod
+    def of(cls, model: Structure, reflections) -> FitData:
+        merged = merged_intensities(model, reflections)
+        f_sq = merged.select(merged.sigmas() > 0)
+        return cls(
+            f_sq,
+            np.array(f_sq.data()),
+            np.array(f_sq.sigmas()),
+            np.array(f_sq.d_spacings().data()) ** 2,
+            merged.completeness(),
+        )
+
+
 def site_fits(
-    model: Structure, reflections, elements: dict[str, list[str]]
+    model: Structure, data: FitData, elements: dict[str, list[str]]
 ) -> dict[str, dict[str, SiteFit]]:
     """α of each candidate element (`elements`: label → candidates, the held one first) at
     each non-H site of the isotropically refined, H-free `model`, fitted with its Uiso and
     the scale, every other atom fixed.
 
     Each candidate is fitted with its own form factor and the riding H the rules give it
-    there (each k-th candidate placed at every site at once, a variant of the model per k):
-    another element's shape, or H it would not carry, biased the count by up to 1 e (a CH
-    held as N counted 6.7 e, an OH held as F 8.9 e). (Tying U to the bonded neighbours'
-    biased S and P among lighter atoms by 1-2 e on simulated data; free, it was right.)"""
-    f_sq = merged_intensities(model, reflections)
-    f_sq = f_sq.select(f_sq.sigmas() > 0)
-    observed, sigmas = np.array(f_sq.data()), np.array(f_sq.sigmas())
-    d_sq = np.array(f_sq.d_spacings().data()) ** 2
-    symmetry = to_xray_structure(model.with_sites([])).crystal_symmetry()
+    there: another element's shape, or H it would not carry, biased the count by up to 1 e (a
+    CH held as N counted 6.7 e, an OH held as F 8.9 e). The H for the k-th candidates come
+    from variants of the model where the sites of one colour (no two of them bonded) hold
+    their k-th candidate and every other site the element it holds: a site's H then never
+    depend on which of its neighbours were changed with it (nor on the SFAC order). (Tying
+    U to the bonded neighbours' biased S and P among lighter atoms by 1-2 e on simulated
+    data; free, it was right.)"""
+    observed, sigmas, d_sq = data.observed, data.sigmas, data.d_sq
+    symmetry = data.f_sq.crystal_symmetry()
 
     def structure_factors(sites) -> np.ndarray:
+        if not sites:
+            return np.zeros(len(observed), dtype=complex)
         some = xray.structure(crystal_symmetry=symmetry)
         for site in sites:
             some.add_scatterer(
@@ -173,25 +204,35 @@ def site_fits(
                     scattering_type=site.element,
                 )
             )
-        if not sites:
-            return np.zeros(len(observed), dtype=complex)
         some.set_inelastic_form_factors(model.wavelength, "sasaki")
         return np.array(
-            f_sq.structure_factors_from_scatterers(some, algorithm="direct").f_calc().data()
+            data.f_sq.structure_factors_from_scatterers(some, algorithm="direct").f_calc().data()
         )
 
     heavy = [s for s in model.atoms if not is_hydrogen(s.element)]
-    variants = max((len(elements.get(s.label, ())) for s in heavy), default=1) or 1
-    riders = []  # per variant k: label → the H the rules give the site as its k-th candidate
-    for k in range(variants):
-        variant = model.with_sites(
-            [s.with_element(_kth(elements, s, k)) if not s.mixed else s for s in heavy]
-        )
-        riders.append(_riding_by_pivot(with_riding_hydrogens(variant)))
+    colour = _colours(model.with_sites(heavy))
+    # per (k, colour): label → the H the rules give the site as its k-th candidate, its
+    # neighbours holding their own elements
+    riders = {(0, 0): _riding_by_pivot(with_riding_hydrogens(model.with_sites(heavy)))}
+    for k in range(1, max((len(elements.get(s.label, ())) for s in heavy), default=1)):
+        for c in sorted(set(colour.values())):
+            changed = {
+                s.label
+                for s in heavy
+                if colour[s.label] == c and not s.mixed and k < len(elements.get(s.label, ()))
+            }
+            if changed:
+                variant = model.with_sites(
+                    [
+                        s.with_element(_kth(elements, s, k)) if s.label in changed else s
+                        for s in heavy
+                    ]
+                )
+                riders[k, c] = _riding_by_pivot(with_riding_hydrogens(variant))
     parts = {
         s.label: structure_factors([*s.mixed, s]) for s in heavy
     }  # each with its symmetry images
-    own_h = {s.label: structure_factors(riders[0].get(s.label, [])) for s in heavy}
+    own_h = {s.label: structure_factors(riders[0, 0].get(s.label, [])) for s in heavy}
     total = sum(parts.values()) + sum(own_h.values())
     root_w = 1.0 / sigmas
     scale = float(
@@ -204,12 +245,29 @@ def site_fits(
             rest = rest + structure_factors(list(site.mixed))
         fits[site.label] = {}
         for k, element in enumerate(elements.get(site.label, [site.element])):
-            atom = structure_factors([site.with_element(element)])
+            # the held element (k = 0) of a plain site is the part already computed
+            atom = (
+                parts[site.label]
+                if k == 0 and not site.mixed and element == site.element
+                else structure_factors([site.with_element(element)])
+            )
             hydrogens = (
-                own_h[site.label] if k == 0 else structure_factors(riders[k].get(site.label, []))
+                own_h[site.label]
+                if k == 0
+                else structure_factors(riders.get((k, colour[site.label]), {}).get(site.label, []))
             )
             fits[site.label][element] = _fit(observed, root_w, d_sq, scale, rest + hydrogens, atom)
     return fits
+
+
+def _colours(structure: Structure) -> dict[str, int]:
+    """A colour per site, no two bonded sites sharing one (greedy, in site order)."""
+    bonds = connectivity(structure)
+    colours: dict[int, int] = {}
+    for i in range(len(structure.sites)):
+        taken = {colours.get(c.j) for c in bonds[i]} | {colours.get(c.i) for c in bonds[i]}
+        colours[i] = next(n for n in range(len(structure.sites) + 1) if n not in taken)
+    return {structure.sites[i].label: n for i, n in colours.items()}
 
 
 def _kth(elements: dict[str, list[str]], site, k: int) -> str:
@@ -238,10 +296,11 @@ def _fit(observed, root_w, d_sq, scale: float, rest, part) -> SiteFit:
     fit = least_squares(residuals, [scale, 1.0, 0.0], method="lm")
     dof = max(len(observed) - len(fit.x), 1)
     try:
-        covariance = np.linalg.inv(fit.jac.T @ fit.jac) * (2 * fit.cost / dof)
-        sigma = float(math.sqrt(max(covariance[1, 1], 0.0)))
+        variance = float(np.linalg.inv(fit.jac.T @ fit.jac)[1, 1] * (2 * fit.cost / dof))
     except np.linalg.LinAlgError:
-        sigma = float("inf")
+        variance = math.inf
+    # a NaN or infinite variance is a failed fit (max(nan, 0) would pass it on as NaN)
+    sigma = math.sqrt(max(variance, 0.0)) if math.isfinite(variance) else math.inf
     return SiteFit(float(fit.x[1]), sigma)
 
 
@@ -281,10 +340,12 @@ def posterior(
 ) -> dict[str, float]:
     """prior (floored at PRIOR_FLOOR) × likelihood of the electron count, normalised over the
     candidates."""
-    logs = {
-        el: math.log(max(prior[el], PRIOR_FLOOR)) + v
-        for el, v in log_likelihoods(counts, offset, spread).items()
-    }
+    return _normalised(log_likelihoods(counts, offset, spread), prior)
+
+
+def _normalised(logs: dict[str, float], prior: dict[str, float]) -> dict[str, float]:
+    """prior (floored) × exp(ln L), normalised over the candidates."""
+    logs = {el: math.log(max(prior[el], PRIOR_FLOOR)) + v for el, v in logs.items()}
     top = max(logs.values())
     weights = {el: math.exp(v - top) for el, v in logs.items()}
     total = sum(weights.values())
@@ -311,6 +372,7 @@ class ElementEvidence:
     rounds: int = 0  # refinements the weighing ran
     r1_before: float = 0.0
     reverted: str = ""  # why changes the weighing proposed were not kept
+    skipped: str = ""  # why the elements were not weighed at all (then evidence is empty)
 
     def notes(self, renamed: dict[str, str] | None = None) -> list[str]:
         """One note per change the data made (`renamed`: model label → the label it ends with)."""
@@ -320,8 +382,7 @@ class ElementEvidence:
             e = self.evidence[label]
             now = f" (now {renamed[label]})" if renamed.get(label, label) != label else ""
             notes.append(f"{label}{now}: {e.before} → {element} by the data: {e.reason}")
-        if self.reverted:
-            notes.append(self.reverted)
+        notes += [note for note in (self.reverted, self.skipped) if note]
         return notes
 
 
@@ -340,23 +401,36 @@ def weigh_elements(
     MAX_ROUNDS. A change stands when the last weighing still rules out the element given
     (a neighbour's wrong element can mislead the first) and the fit is no worse with it
     (wR2 up by at most a share WR2_GAIN, R1 by at most R1_NET; each change tried alone when the set
-    of them fails)."""
+    of them fails).
+
+    A numerical failure inside (scipy, numpy, cctbx) comes back as a RefinementError: the
+    job goes on with the elements unweighed."""
+    try:
+        return _weigh_elements(refined, reflections, method, cycles, priors)
+    except (ValueError, RuntimeError, AssertionError, np.linalg.LinAlgError) as error:
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise RefinementError(
+            f"weighing the elements failed: {message}", refined.structure.source or None
+        ) from None
+
+
+def _weigh_elements(refined, reflections, method, cycles, priors) -> ElementEvidence:
     model = refined.structure
-    completeness = merged_intensities(model, reflections).completeness()
-    if completeness < MIN_COMPLETENESS:
+    data = FitData.of(model, reflections)
+    if data.completeness < MIN_COMPLETENESS:
         return ElementEvidence(
             {},
             {},
             None,
             0,
             refined.r1,
-            f"elements not weighed by the data: the reflections are "
-            f"{100 * completeness:.0f} % complete to their resolution (at least "
+            skipped=f"elements not weighed by the data: the reflections are "
+            f"{100 * data.completeness:.0f} % complete to their resolution (at least "
             f"{100 * MIN_COMPLETENESS:.0f} % needed for a count at every site)",
         )
     if priors is None:
         priors = fobs_priors(model, reflections, method)
-    weigh = _Weighing(refined, reflections, cycles, priors)
+    weigh = _Weighing(refined, reflections, data, cycles, priors)
     current, evidence, why = refined, weigh(refined), {}
     seen = {weigh.state(refined)}
     while weigh.rounds < MAX_ROUNDS:
@@ -387,7 +461,9 @@ def weigh_elements(
     if unconfirmed:
         current = weigh.refined_with(current, unconfirmed) or refined
         evidence = weigh(current)
-    current, reverted = weigh.refinement_net(current)
+    kept, reverted = weigh.refinement_net(current)
+    if kept is not current:  # the net went back: weigh the model it kept, not the one dropped
+        current, evidence = kept, weigh(kept)
     # the atoms the posterior leans away from without deciding: changed together when the
     # refinement agrees (R1 down by R1_GAIN, wR2 down), as the second look on its own did
     leaning = {
@@ -424,13 +500,9 @@ def weigh_elements(
 class _Weighing:
     """The rounds' shared state: the data, the priors, the elements as given, refinements run."""
 
-    def __init__(self, refined: RefinementResult, reflections, cycles: int, priors):
-        self.start, self.reflections, self.cycles, self.priors = (
-            refined,
-            reflections,
-            cycles,
-            priors,
-        )
+    def __init__(self, refined: RefinementResult, reflections, data: FitData, cycles: int, priors):
+        self.start, self.reflections, self.data = refined, reflections, data
+        self.cycles, self.priors = cycles, priors
         heavy = [s for s in refined.structure.sites if not is_hydrogen(s.element)]
         self.given = {s.label: s.element for s in heavy}
         self.mixed = {s.label for s in heavy if s.mixed}
@@ -444,7 +516,7 @@ class _Weighing:
             for s in refinement.structure.sites
             if s.label in self.given
         }
-        fits = site_fits(refinement.structure, self.reflections, names)
+        fits = site_fits(refinement.structure, self.data, names)
         return _weigh(refinement.structure, self.priors, names, self.mixed, fits)
 
     def state(self, refinement: RefinementResult) -> tuple:
@@ -524,15 +596,19 @@ def _weigh(
 ) -> dict[str, SiteEvidence]:
     """Evidence and proposed element (`decision`) per non-H site of `model`."""
     heavy = [s for s in model.sites if not is_hydrogen(s.element)]
-    plain = [s for s in heavy if not s.mixed and math.isfinite(fits[s.label][s.element].alpha)]
+    plain = [s for s in heavy if not s.mixed and _fitted(fits[s.label][s.element])]
     offset, spread = shared_offset_and_spread(
         [fits[s.label][s.element].alpha for s in plain], [atomic_number(s.element) for s in plain]
     )
     evidence = {}
     for site in heavy:
+        held_fit = fits[site.label][site.element]
+        # a candidate whose fit failed is no candidate; the held element's failing is "no fit"
+        # (an infinite width would rule it out because its own fit failed)
         counts = {
             el: (fit.alpha * atomic_number(el), fit.sigma * atomic_number(el))
             for el, fit in fits[site.label].items()
+            if _fitted(fit) or el == site.element
         }
         electrons, fit_sigma = counts[site.element]
         e = SiteEvidence(
@@ -542,12 +618,12 @@ def _weigh(
             decision=site.element,
         )
         evidence[site.label] = e
-        if site.label in mixed or site.part or site.occupancy < 1 or not math.isfinite(electrons):
+        if site.label in mixed or site.part or site.occupancy < 1 or not _fitted(held_fit):
             e.reason = (
                 "mixed site: the elements the user gave"
                 if site.label in mixed
                 else "no fit"
-                if not math.isfinite(electrons)
+                if not _fitted(held_fit)
                 else "disordered or partly occupied: not weighed"
             )
             continue
@@ -568,17 +644,14 @@ def _weigh(
                 f"({', '.join(counts)}): disorder or a missing atom, not weighed"
             )
             continue
-        e.posterior = posterior(
-            counts,
-            offset,
-            spread,
-            {el: scores.get(el, 0.0) if scores else 1.0 / len(counts) for el in counts},
+        logs = log_likelihoods(counts, offset, spread)
+        e.posterior = _normalised(
+            logs, {el: scores.get(el, 0.0) if scores else 1.0 / len(counts) for el in counts}
         )
         best = max(e.posterior, key=e.posterior.get)
         held = (
             f"{electrons:.1f} e as {site.element} (sites share {offset:.2f} × Z ± {spread:.2f} e)"
         )
-        logs = log_likelihoods(counts, offset, spread)
         factor = math.exp(min(logs[best] - logs[site.element], 50.0))
         if (
             best != site.element
@@ -601,6 +674,10 @@ def _weigh(
     return evidence
 
 
+def _fitted(fit: SiteFit) -> bool:
+    return math.isfinite(fit.alpha) and math.isfinite(fit.sigma)
+
+
 def fobs_priors(model: Structure, reflections, method: str) -> dict[str, dict[str, float]]:
     """The model's element probabilities for the refined `model`'s non-H atoms, read from
     peaks at their positions with heights from an Fo map the model phases."""
@@ -618,19 +695,20 @@ def take_weighed_elements(
 ) -> dict[str, str]:
     """Put the evidence and the data's elements into `assignment`, relabel every site as the
     first pass labels them (crystalx_core.assign.labels; `assigned` is the structure the
-    assignment indexes) and return each old label's new one."""
+    assignment indexes) and return each old label's new one.
+
+    A changed site's element_scores become the data's posterior: its probabilities then rank
+    the element it holds first (the model's, kept, ranked the old one)."""
     for site in assignment.sites:
         evidence = weighed.evidence.get(site.new_label)
         if evidence is not None:
             site.evidence = evidence.to_dict()
-            site.element = weighed.changes.get(site.new_label, site.element)
+            if site.new_label in weighed.changes:
+                site.element = weighed.changes[site.new_label]
+                site.element_scores = dict(evidence.posterior) or {site.element: 1.0}
     if not weighed.changes:
         return {}
-    labels = element_labels(assigned, {s.index: s.element for s in assignment.sites})
-    renamed = {}
-    for site in assignment.sites:
-        renamed[site.new_label], site.new_label = labels[site.index], labels[site.index]
-    return renamed
+    return relabel(assigned, assignment.sites)
 
 
 def relabelled(structure: Structure, renamed: dict[str, str]) -> Structure:

@@ -48,11 +48,22 @@ def test_z_neighbours():
 
 
 @pytest.mark.parametrize("swaps", [{"N1": "C"}, {"C2": "N", "O1": "N"}])
-def test_swapped_neighbours_are_put_back_with_the_evidence(shared_data, swaps):
-    heavy, reflections = _published("XH_alanine")
-    weighed = weigh_elements(
-        refine(_swapped(heavy, swaps), reflections, 10), reflections, "model", 10
+def test_swapped_neighbours_are_put_back_with_the_evidence(shared_data, swaps, monkeypatch):
+    import crystalx_core.element_evidence as element_evidence
+    from crystalx_core.assignment import Assignment, SiteAssignment
+    from crystalx_core.element_evidence import take_weighed_elements
+
+    merged = []  # the data are merged once per weighing, however many rounds it runs
+    real_merge = element_evidence.merged_intensities
+    monkeypatch.setattr(
+        element_evidence,
+        "merged_intensities",
+        lambda *args: merged.append(1) or real_merge(*args),
     )
+    heavy, reflections = _published("XH_alanine")
+    wrong = _swapped(heavy, swaps)
+    weighed = weigh_elements(refine(wrong, reflections, 10), reflections, "model", 10)
+    assert len(merged) == 1 and weighed.rounds >= 1
     truth = {s.label: s.element for s in heavy.sites}
     assert weighed.changes == {label: truth[label] for label in swaps}
     for label, element in swaps.items():
@@ -64,7 +75,20 @@ def test_swapped_neighbours_are_put_back_with_the_evidence(shared_data, swaps):
         f"{label}: {element} → {truth[label]} by the data" in " ".join(weighed.notes())
         for label, element in swaps.items()
     )
-    json.dumps([e.to_dict() for e in weighed.evidence.values()])
+    json.dumps([e.to_dict() for e in weighed.evidence.values()], allow_nan=False)
+    # the assignment: a changed atom's probabilities rank the element it now holds first
+    assignment = Assignment(
+        "model",
+        [
+            SiteAssignment(k, s.label, s.element, s.label, {s.element: 0.97, "C": 0.03})
+            for k, s in enumerate(wrong.sites)
+        ],
+    )
+    renamed = take_weighed_elements(assignment, weighed, wrong)
+    for site in assignment.sites:
+        assert site.to_dict()["probabilities"][0][0] == site.element
+        assert site.evidence["decision"] == site.element
+    assert {renamed[label] for label in swaps} == set(swaps)  # O1 held as N: N1 taken, O1
 
 
 def test_what_the_second_look_caught_on_cod_1501469_is_put_back(shared_data):
@@ -105,6 +129,8 @@ def test_the_refinement_net_reverts_changes_that_make_r1_worse(shared_data, monk
     weighed = weigh_elements(refined, reflections, "model", 10)
     assert weighed.changes == {} and "not kept" in weighed.reverted
     assert weighed.evidence["N1"].decision == "C"
+    # the evidence describes the model kept (N1 held as C), not the one the net dropped
+    assert " e as C (sites share" in weighed.evidence["N1"].reason
 
 
 def test_a_refinement_that_fails_keeps_the_elements(shared_data, monkeypatch):
@@ -157,3 +183,103 @@ def test_solve_gets_every_element_right(shared_data, tmp_path):
     assert len(set(labels)) == len(labels)
     assert all(re.fullmatch(s.element + r"\d+", s.new_label) for s in result.assignment.sites)
     assert all(s.evidence and s.evidence["decision"] == s.element for s in result.assignment.sites)
+
+
+def _with_fits(monkeypatch, change):
+    """Run the real site fits, then let `change(fits)` alter them."""
+    import crystalx_core.element_evidence as element_evidence
+
+    real = element_evidence.site_fits
+
+    def altered(*args, **kwargs):
+        fits = real(*args, **kwargs)
+        change(fits)
+        return fits
+
+    monkeypatch.setattr(element_evidence, "site_fits", altered)
+
+
+@pytest.mark.parametrize("failed", [float("inf"), float("nan")])
+def test_a_failed_fit_of_the_held_element_changes_nothing(shared_data, monkeypatch, failed):
+    """The held element's fit failing (singular or NaN covariance) is no vote against it, and
+    the evidence stays valid JSON."""
+    from crystalx_core.element_evidence import SiteFit
+
+    heavy, reflections = _published("XH_alanine")
+    refined = refine(_swapped(heavy, {"N1": "C"}), reflections, 10)
+
+    def fail_n1(fits):
+        fits["N1"]["C"] = SiteFit(fits["N1"]["C"].alpha, failed)
+
+    _with_fits(monkeypatch, fail_n1)
+    weighed = weigh_elements(refined, reflections, "model", 10)
+    assert "N1" not in weighed.changes and weighed.evidence["N1"].reason.startswith("no fit")
+    assert weighed.evidence["N1"].to_dict()["sigma"] is None
+    json.dumps([e.to_dict() for e in weighed.evidence.values()], allow_nan=False)
+
+
+def test_a_candidate_whose_fit_failed_is_dropped(shared_data, monkeypatch):
+    from crystalx_core.element_evidence import SiteFit
+
+    heavy, reflections = _published("XH_alanine")
+    refined = refine(_swapped(heavy, {"N1": "C"}), reflections, 10)
+
+    def fail_n1_as_o(fits):
+        fits["N1"]["O"] = SiteFit(float("nan"), float("nan"))
+
+    _with_fits(monkeypatch, fail_n1_as_o)
+    weighed = weigh_elements(refined, reflections, "model", 10)
+    assert weighed.changes == {"N1": "N"} and set(weighed.evidence["N1"].posterior) == {"C", "N"}
+
+
+def test_a_numerical_failure_in_the_weighing_leaves_the_job_unweighed(shared_data, monkeypatch):
+    """scipy's ValueError (non-finite residuals, too few reflections) is a RefinementError:
+    the job goes on with a note, not an internal error."""
+    import crystalx_core.element_evidence as element_evidence
+    from crystalx_core.errors import RefinementError
+    from crystalx_core.pipeline import assign_job
+
+    def non_finite(*args, **kwargs):
+        raise ValueError("Residuals are not finite in the initial point.")
+
+    monkeypatch.setattr(element_evidence, "_fit", non_finite)
+    heavy, reflections = _published("XH_alanine")
+    with pytest.raises(RefinementError, match="weighing the elements failed: Residuals"):
+        weigh_elements(refine(heavy, reflections, 10), reflections, "model", 10)
+    result = assign_job(heavy, reflections, "model", cycles=4)
+    assert any(n.startswith("elements not weighed by the data (") for n in result.notes)
+    assert all(s.evidence is None for s in result.assignment.sites)
+
+
+def test_incomplete_data_are_skipped_not_reverted(shared_data, monkeypatch):
+    import crystalx_core.element_evidence as element_evidence
+
+    monkeypatch.setattr(element_evidence, "MIN_COMPLETENESS", 1.01)
+    heavy, reflections = _published("XH_alanine")
+    weighed = weigh_elements(refine(heavy, reflections, 10), reflections, "model", 10)
+    assert weighed.evidence == {} and weighed.reverted == ""
+    assert "complete to their resolution" in weighed.skipped
+    assert weighed.notes() == [weighed.skipped]
+
+
+def test_a_sites_fit_does_not_depend_on_its_neighbours_candidates(shared_data):
+    """The riding H of a candidate come from a variant where no bonded neighbour changes
+    with it: the same fit whether the neighbours are weighed too or not. (H-bond partners
+    may still move a water's H: COD_1501469's OW5.)"""
+    from crystalx_core.element_evidence import FitData, _colours, candidates, site_fits
+    from crystalx_core.geometry import connectivity
+
+    heavy, reflections = _published("XH_urea")  # N's H as O depended on C changing with it
+    model = refine(heavy, reflections, 10).structure
+    data = FitData.of(model, reflections)
+    everyone = {s.label: candidates(s.element, {}, model.sfac) for s in model.sites}
+    fits = site_fits(model, data, everyone)
+    for site in model.sites:
+        alone = {s.label: [s.element] for s in model.sites} | {site.label: everyone[site.label]}
+        assert site_fits(model, data, alone)[site.label] == fits[site.label], site.label
+    colour = _colours(model)
+    assert all(
+        colour[model.sites[c.i].label] != colour[model.sites[c.j].label]
+        for bonds in connectivity(model)
+        for c in bonds
+    )

@@ -92,3 +92,19 @@ def test_a_label_a_cif_repeats_is_kept_once(shared_data):
     labels = element_labels(heavy, {k: s.element for k, s in enumerate(heavy.sites)})
     assert [s.label for s in heavy.sites].count("Al2") == 2
     assert list(labels.values()).count("Al2") == 1 and len(set(labels.values())) == len(labels)
+
+
+def test_relabel_gives_assignment_sites_their_labels_and_says_which_changed():
+    from crystalx_core.assign.labels import relabel
+    from crystalx_core.assignment import SiteAssignment
+
+    structure = Structure(
+        cell=(10, 10, 10, 90, 90, 90),
+        symops=["x,y,z"],
+        sfac=["C", "N", "O"],
+        unit=[1, 1, 1],
+        sites=[Site("N1", "N", (0.1, 0.1, 0.1)), Site("O5", "O", (0.3, 0.1, 0.1))],
+    )
+    sites = [SiteAssignment(0, "N1", "N", "N1"), SiteAssignment(1, "O5", "N", "O5")]
+    assert relabel(structure, sites) == {"N1": "N1", "O5": "N5"}
+    assert [s.new_label for s in sites] == ["N1", "N5"]

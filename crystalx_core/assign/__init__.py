@@ -78,11 +78,9 @@ def _mixed_sites_kept(structure: Structure, answer: Assignment) -> Assignment:
         if given.mixed and given.element is not None and site.element != given.element:
             site.element, site.element_scores, pinned = given.element, {given.element: 1.0}, True
     if pinned:
-        from crystalx_core.assign.labels import element_labels
+        from crystalx_core.assign.labels import relabel
 
-        labels = element_labels(structure, {site.index: site.element for site in answer.sites})
-        for site in answer.sites:
-            site.new_label = labels[site.index]
+        relabel(structure, answer.sites)
     return answer
 
 

@@ -60,6 +60,16 @@ def element_labels(structure: Structure, elements: dict[int, str]) -> dict[int, 
     return labels
 
 
+def relabel(structure: Structure, sites) -> dict[str, str]:
+    """Give every assignment site (`sites`, indexing `structure`) its label for the element
+    it now holds (element_labels); return each old `new_label`'s new one."""
+    labels = element_labels(structure, {site.index: site.element for site in sites})
+    renamed = {}
+    for site in sites:
+        renamed[site.new_label], site.new_label = labels[site.index], labels[site.index]
+    return renamed
+
+
 def running_labels(element: str, suffix: str):
     """The labels of `element` that fit MAX_LABEL characters, in the order they are given:
     the element and a number, then a number and letters (C1 … C999, C1A … C99Z, C1AA … C9ZZ)."""
