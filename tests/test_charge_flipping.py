@@ -27,3 +27,26 @@ def test_an_ordered_copper_complex_is_solved_from_cell_symmetry_and_formula(shar
     # runs are completed best figure of merit first; the lowest completed R1 is kept
     assert result.runs[0][0].figure_of_merit == min(run.figure_of_merit for run, _ in result.runs)
     assert result.completion is min((done for _, done in result.runs), key=lambda c: c.stage.r1)
+
+
+def test_a_run_cctbx_cannot_finish_is_a_named_failure_not_an_internal_error(
+    shared_data, monkeypatch
+):
+    """cctbx raising inside a run (here: placing the origin) leaves that run out; when every
+    run does, the job says charge flipping found no solution (exit 3), never a traceback."""
+    import pytest
+
+    from crystalx_core.crystallography import solve
+    from crystalx_core.errors import SolveError
+
+    truth = read_cif(CORPUS / "sfarchiv2_2004849.cif").structure
+    truth.sfac, truth.unit = sfac_unit_from_sites(truth)
+    indices, observed, sigmas = simulate_reflections(to_xray_structure(truth), 0.84, 6, 3e4)
+
+    def no_common_reflections(*args, **kwargs):
+        raise RuntimeError("cctbx Error: no common set")
+
+    monkeypatch.setattr(solve.charge_flipping, "f_calc_symmetrisations", no_common_reflections)
+    reflections = Reflections(indices, observed, sigmas, None, "cu.hkl")
+    with pytest.raises(SolveError, match="charge flipping found no solution in 2 attempts"):
+        list(solve.solutions(truth.with_sites([]), reflections, max_attempts=2))

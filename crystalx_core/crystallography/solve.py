@@ -193,23 +193,27 @@ def _flip(f_obs: miller.array, settings: FlipSettings, seed: int):
         except (AssertionError, RuntimeError, ZeroDivisionError):
             pass  # quasi-normalisation fails on sparse shells: flip plain |F| instead
     amplitudes = p1 / normalisations.data() if normalisations is not None else p1
-    flipping = charge_flipping.weak_reflection_improved_iterator(
-        delta=None, weak_reflection_fraction=settings.weak_fraction
-    )
-    flipping.start(amplitudes, 2 * math.pi * flex.random_double(amplitudes.size()))
-    for cycle in range(settings.iterations):
-        if cycle < DELTA_CYCLES:
-            flipping.delta = settings.delta_over_sigma * flipping.rho_map.sigma()
-        next(flipping)
-    if normalisations is not None:
-        flipping.denormalise(normalisations)
-        for _ in range(DENORMALISED_CYCLES):
+    try:
+        flipping = charge_flipping.weak_reflection_improved_iterator(
+            delta=None, weak_reflection_fraction=settings.weak_fraction
+        )
+        flipping.start(amplitudes, 2 * math.pi * flex.random_double(amplitudes.size()))
+        for cycle in range(settings.iterations):
+            if cycle < DELTA_CYCLES:
+                flipping.delta = settings.delta_over_sigma * flipping.rho_map.sigma()
             next(flipping)
-    origins = charge_flipping.f_calc_symmetrisations(f_obs, flipping.f_calc, MIN_ORIGIN_CC)
-    scored = [
-        (score_origin(f_sym, p1), k, f_sym)
-        for k, (f_sym, _, _) in enumerate(itertools.islice(origins, ORIGIN_CANDIDATES))
-    ]
+        if normalisations is not None:
+            flipping.denormalise(normalisations)
+            for _ in range(DENORMALISED_CYCLES):
+                next(flipping)
+        origins = charge_flipping.f_calc_symmetrisations(f_obs, flipping.f_calc, MIN_ORIGIN_CC)
+        scored = [
+            (score_origin(f_sym, p1), k, f_sym)
+            for k, (f_sym, _, _) in enumerate(itertools.islice(origins, ORIGIN_CANDIDATES))
+        ]
+    except (AssertionError, RuntimeError, ValueError, ZeroDivisionError):
+        # a run cctbx cannot carry through (no common reflections, a singular map): try the next
+        return None
     if not scored:
         return None
     merit, _, f_calc = min(scored, key=lambda score: score[:2])
