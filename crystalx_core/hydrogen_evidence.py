@@ -54,6 +54,9 @@ POINTS_AT = 35.0  # degrees: a partner's H points at the donor within this of th
 # Donor···acceptor (Å): HBOND_DISTANCE widened down to the short, strong bonds (hydrogen
 # maleate O···O 2.40 Å); the two O of one carboxylate (2.2 Å) stay out
 HBOND_RANGE = (2.35, HBOND_DISTANCE[1])
+# Donor···acceptor (Å) up to which one H can sit near the middle and show on both shells (strong,
+# short bonds); in longer ones each O/N keeps its own H (sucrose O4···O8 2.89 Å: both carry one)
+SHARED_HBOND_MAX = 2.6
 DIRECTIONS = 800  # shell directions (≈ 7° apart)
 
 
@@ -197,7 +200,7 @@ def _share_hydrogens(structure, peaks, near, rms) -> None:
     It is kept by the donor with the higher peak and struck from the other's list."""
     for i, contacts in near.items():
         for c in contacts:
-            if c.j not in peaks or c.j == i:
+            if c.j not in peaks or c.j == i or c.distance > SHARED_HBOND_MAX:
                 continue
             mine = [p for p in peaks[i] if _points_at(structure, i, c, p, rms, from_centre=True)]
             back = next(
