@@ -14,7 +14,7 @@ import numpy as np
 from cctbx import maptbx
 
 from crystalx_core.crystallography.convert import to_xray_structure
-from crystalx_core.crystallography.solve import merged_intensities
+from crystalx_core.crystallography.solve import merged_intensities, peak_sites
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.errors import RefinementError
 from crystalx_core.geometry import neighbours
@@ -88,20 +88,8 @@ def difference_peaks(structure: Structure, reflections, max_peaks: int) -> tuple
     """The highest Fo − Fc peaks of a refined model as Q-peaks (heights in e Å⁻³), highest
     first, and the map's rms: where the model still lacks atoms."""
     fft_map = _difference_map(structure, reflections, 1 / 3)
-    params = maptbx.peak_search_parameters(
-        interpolate=True, min_distance_sym_equiv=0.5, min_cross_distance=0.8, max_clusters=max_peaks
-    )
-    found = fft_map.peak_search(params, verify_symmetry=False).all()
     rms = float(fft_map.real_map_unpadded().as_numpy_array().std())
-    return [
-        Site(
-            label=f"Q{k + 1}",
-            element=None,
-            frac=tuple(float(v) for v in xyz),
-            peak_height=float(height),
-        )
-        for k, (xyz, height) in enumerate(zip(found.sites(), found.heights()))
-    ], rms
+    return peak_sites(fft_map, max_peaks), rms
 
 
 @dataclass

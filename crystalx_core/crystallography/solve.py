@@ -242,6 +242,12 @@ def _peaks(f_calc: miller.array, max_peaks: int) -> list[Site]:
         symmetry_flags=maptbx.use_space_group_symmetry, resolution_factor=1 / 3
     )
     fft_map.apply_volume_scaling()
+    return peak_sites(fft_map, max_peaks)
+
+
+def peak_sites(fft_map, max_peaks: int) -> list[Site]:
+    """The highest peaks of a map as Q-peaks, Q1 the highest: one per symmetry-equivalent set,
+    interpolated between grid points, at least 0.8 Å apart (solutions and Fo − Fc maps alike)."""
     params = maptbx.peak_search_parameters(
         interpolate=True, min_distance_sym_equiv=0.5, min_cross_distance=0.8, max_clusters=max_peaks
     )
