@@ -60,7 +60,7 @@ SHARED_HBOND_MAX = 2.6
 DIRECTIONS = 800  # shell directions (≈ 7° apart)
 
 
-@dataclass
+@dataclass(eq=False)  # identity, as geometry.Contact: value equality of an array is ambiguous
 class Peak:
     position: np.ndarray  # Cartesian, Å
     height: float  # e Å⁻³

@@ -211,3 +211,27 @@ def test_each_donor_of_an_ordinary_hydrogen_bond_keeps_its_own_h(tmp_path):
     counts = {i: published[s.label] for i, s in enumerate(model.sites)}
     evidence = weigh_hydrogens(model, counts, difference_density(model, reflections))
     assert evidence.counts == counts and not evidence.notes
+
+
+def test_a_shared_h_is_struck_from_the_weaker_donor_whatever_its_place_in_the_list():
+    """O1···O2 2.45 Å, one H midway: O1 shows it as its second peak (its highest points away).
+    The weaker side's copy is struck; list.remove used to compare peaks by value, which raised
+    on the position arrays (an internal error) whenever the copy was not first in its list."""
+    from crystalx_core.hydrogen_evidence import Peak, _share_hydrogens
+    from crystalx_core.structure import Site, Structure
+
+    structure = Structure(
+        cell=(20, 20, 20, 90, 90, 90),
+        symops=["x,y,z"],
+        sfac=["C", "O"],
+        unit=[1, 2],
+        sites=[Site("O1", "O", (0.3, 0.3, 0.3)), Site("O2", "O", (0.4225, 0.3, 0.3))],
+    )
+    o1, o2 = (structure.cartesian(s.frac) for s in structure.sites)
+    away = Peak(o1 - np.array([0.9, 0.0, 0.0]), 1.0, 0.9)
+    o1_copy = Peak(o1 + np.array([0.9, 0.0, 0.0]), 0.5, 0.9)
+    o2_copy = Peak(o2 - np.array([0.9, 0.0, 0.0]), 0.8, 0.9)
+    peaks = {0: [away, o1_copy], 1: [o2_copy]}
+    near = dict(zip(peaks, neighbours(structure, 3.2, centres=[0, 1])))
+    _share_hydrogens(structure, peaks, near, rms=0.1)
+    assert peaks[0] == [away] and peaks[1] == [o2_copy]
