@@ -16,7 +16,8 @@ from crystalx_core.assign import HYDROGEN_METHODS, MAX_SITES
 from crystalx_core.assign import METHODS as ASSIGN_METHODS
 from crystalx_core.errors import RequestError
 
-PROTOCOL = 1
+PROTOCOL = 2  # 2: an assign request may carry the reflections, a snapshot its wavelength
+SUPPORTED = (1, 2)  # a client of protocol 1 is answered as before
 MAX_LABEL = (
     32  # Olex2 labels are 4 characters, plus a residue suffix; anything longer is not a label
 )
@@ -67,6 +68,24 @@ class Snapshot(_Schema):
     sites: Annotated[list[SiteIn], Field(min_length=1, max_length=MAX_SITES)]
     title: Optional[Annotated[str, Field(max_length=MAX_TEXT)]] = None
     source: Optional[Annotated[str, Field(max_length=MAX_TEXT)]] = None
+    wavelength: Optional[Annotated[float, Field(allow_inf_nan=False, gt=0, le=100)]] = None  # Å
+
+
+class ReflectionsIn(_Schema):
+    """The reflection file the structure is refined against, as Olex2 knows it: its path
+    (olx.HKLSrc()) and how the HKLF instruction reads it (code, scale s, matrix; the
+    refinement model's "hklf"), and whether a TWIN instruction applies."""
+
+    path: _text(MAX_TEXT)
+    hklf: _whole(1, 6) = 4
+    scale: Annotated[float, Field(allow_inf_nan=False, gt=0, le=1e6)] = 1.0
+    matrix: Optional[
+        Annotated[
+            list[Annotated[list[_number(1e3)], Field(min_length=3, max_length=3)]],
+            Field(min_length=3, max_length=3),
+        ]
+    ] = None
+    twin: bool = False
 
 
 class Options(_Schema):
@@ -97,6 +116,7 @@ class NoParams(_Schema):
 class AssignParams(_Schema):
     structure: Snapshot
     options: Optional[Options] = None
+    reflections: Optional[ReflectionsIn] = None  # protocol 2
 
 
 class ApplyPlanParams(_Schema):
@@ -127,10 +147,11 @@ class Envelope(_Schema):
 def read_request(raw: Any) -> tuple[str, BaseModel]:
     """(method, its validated params) of one decoded request line."""
     envelope = validate(Envelope, raw)
-    if envelope.protocol != PROTOCOL:
+    if envelope.protocol not in SUPPORTED:
         raise RequestError(
             "bad-protocol",
-            f"protocol {describe(envelope.protocol)} unsupported; this is {PROTOCOL}",
+            f"protocol {describe(envelope.protocol)} unsupported; this service speaks "
+            f"{' and '.join(str(v) for v in SUPPORTED)}",
         )
     if envelope.id is not None and answer_id(raw) is None:
         raise RequestError(
@@ -143,7 +164,24 @@ def read_request(raw: Any) -> tuple[str, BaseModel]:
             "unknown-method",
             f"method {quote(envelope.method)} unknown (one of {', '.join(METHODS)})",
         )
-    return envelope.method, validate(PARAMS[envelope.method], envelope.params or {}, ("params",))
+    params = validate(PARAMS[envelope.method], envelope.params or {}, ("params",))
+    if envelope.protocol < 2:
+        _protocol_1(params)
+    return envelope.method, params
+
+
+def _protocol_1(params: BaseModel) -> None:
+    """A protocol 1 request holds none of protocol 2's fields (its client cannot mean them)."""
+    newer = [
+        field
+        for field, holder in (
+            ("params.reflections", params),
+            ("params.structure.wavelength", getattr(params, "structure", None)),
+        )
+        if getattr(holder, field.rsplit(".", 1)[1], None) is not None
+    ]
+    if newer:
+        raise RequestError("bad-request", f"{newer[0]}: needs protocol 2, not 1")
 
 
 def answer_id(raw: Any):

@@ -14,11 +14,18 @@ service keeps running; the models stay loaded between requests.
 
 `assign` takes one structure snapshot (cell, symmetry operators, SFAC/UNIT and sites with
 label, element or null for a peak, fractional xyz, peak height, occupancy as Olex2 and SHELX
-give it (times the site-symmetry factor), Uiso, part, residue) and
-answers per site the element with its top-k probabilities, the H count with probabilities,
-the HFIX code, and the exact Olex2 commands that apply it: the answer of the job behind
-`crystalx assign` (pipeline.assign_job), with its H notes by new label ("notes") and what
-the job had to give up on ("job_notes", as its JSON's "notes"). `apply-plan` takes the same
+give it (times the site-symmetry factor), Uiso, part, residue; from protocol 2 the wavelength
+of the CELL card) and answers per site the element with its top-k probabilities, the H count
+with probabilities, the HFIX code, and the exact Olex2 commands that apply it: the answer of
+the job behind `crystalx assign` (pipeline.assign_job), with its H notes by new label
+("notes") and what the job had to give up on ("job_notes", as its JSON's "notes").
+
+From protocol 2 an `assign` request may name the structure's reflection file ("reflections":
+path, HKLF code, scale and matrix, TWIN): the job is then `crystalx assign --hkl`'s, each
+site's "evidence" says what the data say about its element, "job_notes" list every change the
+data made, and "reflections" names the file used. A file that is missing, unreadable, of a
+kind CrystalX does not refine (twins, HKLF 5/6) or that the model does not explain is left
+out: the answer is the model's alone, with one note naming the file. `apply-plan` takes the same
 snapshot and a plan the user may have edited (element, label and H count per site, peaks to
 delete) and answers the commands for that plan. Peaks judged spurious are listed; `assign`
 deletes them only with the option delete_peaks (Q-peaks are harmless and refinement
@@ -44,15 +51,18 @@ from crystalx_core.assignment import Assignment, SiteAssignment, annotate
 from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import CrystalXError, InputError, RequestError
 from crystalx_core.hydrogens import hfix_groups
+from crystalx_core.io.hkl import HklfFormat, Reflections, read_hkl
 from crystalx_core.io.shelx_write import hfix_lines
 from crystalx_core.geometry import H_BOND_MAX, chemical_occupancies, neighbours
 from crystalx_core.olex2 import olex2_commands
-from crystalx_core.pipeline import assign_job
+from crystalx_core.pipeline import JobResult, assign_job
 from crystalx_core.protocol import MAX_SITES  # noqa: F401  (the service's limit, as its clients read it)
 from crystalx_core.protocol import (
     PROTOCOL,
     Options,
     Plan,
+    SUPPORTED,
+    ReflectionsIn,
     SiteIn,
     Snapshot,
     answer_id,
@@ -67,6 +77,7 @@ from crystalx_core.symmetry import full_operator_list, space_group_from_operator
 
 MAX_REQUEST_BYTES = 16 * 1024 * 1024  # a 20,000-site snapshot is about 3 MB
 MAX_MESSAGE = 1000  # characters of an error message: a reply never carries a huge input back
+XRAY = (0.1, 5.0)  # Å: the wavelengths CrystalX refines (X-ray form factors and dispersion)
 
 
 # --- snapshot → Structure ------------------------------------------------------------------
@@ -107,6 +118,8 @@ def structure_from_snapshot(snapshot: dict | Snapshot) -> Structure:
         title=snapshot.title or "",
         source=snapshot.source or "olex2",
     )
+    if snapshot.wavelength is not None:
+        structure.wavelength = snapshot.wavelength
     # Olex2's occupancy carries the site-symmetry factor, as SHELX's sof; the core's is chemical
     for site, occupancy in zip(
         structure.sites, chemical_occupancies(structure, [s.occupancy for s in sites])
@@ -128,11 +141,76 @@ def _site(raw: SiteIn) -> Site:
 # --- answers -------------------------------------------------------------------------------
 
 
-def assign_result(structure: Structure, options: Options) -> dict:
+def assign_result(
+    structure: Structure, options: Options, reflections: ReflectionsIn | None = None
+) -> dict:
     """Elements, H counts and riding-H plan for a snapshot, with the Olex2 commands: the
-    answer of the same job as `crystalx assign` (pipeline.assign_job)."""
-    job = assign_job(structure, method=options.method, hydrogens=options.hydrogens)
-    return _result(job.assigned, job.assignment, options.top_k, options.delete_peaks, job.notes)
+    answer of the same job as `crystalx assign`, or with the reflections `crystalx assign
+    --hkl` (pipeline.assign_job: one evidence stage for both). Data that cannot be used leave
+    the model's answer and a note naming the file."""
+    job, data_notes = None, []
+    data, why_not = read_reflections(reflections, structure) if reflections else (None, None)
+    if why_not:
+        data_notes.append(why_not)
+    if data is not None:
+        try:
+            job = assign_job(structure, data, options.method, hydrogens=options.hydrogens)
+        except CrystalXError as error:  # the same snapshot without the data is still answered
+            data_notes.append(_left_out(data.path, error.message))
+        else:
+            if job.failure:
+                data_notes.append(_left_out(data.path, job.failure))
+                job = None
+    used = job is not None
+    if job is None:
+        job = assign_job(structure, method=options.method, hydrogens=options.hydrogens)
+    result = _result(
+        job.assigned, job.assignment, options.top_k, options.delete_peaks, data_notes + job.notes
+    )
+    result["reflections"] = _data_summary(data.path, job) if used else None
+    return result
+
+
+def read_reflections(
+    given: ReflectionsIn, structure: Structure
+) -> tuple[Reflections | None, str | None]:
+    """(the reflections, None), or (None, one line naming the file and why it is left out)."""
+    path = given.path
+    if given.twin or given.hklf not in (3, 4):
+        kind = "twinned (TWIN)" if given.twin else f"HKLF {given.hklf}"
+        return None, _left_out(path, f"{kind} data; CrystalX refines untwinned HKLF 4 or 3 only")
+    if not XRAY[0] <= structure.wavelength <= XRAY[1]:
+        return None, _left_out(
+            path, f"wavelength {structure.wavelength:g} Å is not X-ray; CrystalX refines X-ray data"
+        )
+    matrix = tuple(tuple(row) for row in given.matrix) if given.matrix else None
+    if matrix == ((1, 0, 0), (0, 1, 0), (0, 0, 1)):
+        matrix = None
+    try:
+        return read_hkl(path, HklfFormat(given.hklf, given.scale, matrix, "Olex2's HKLF")), None
+    except InputError as error:
+        return None, _left_out(path, error.message, error.line)
+
+
+def _left_out(path: str, why: str, line: int | None = None) -> str:
+    where = f"{path}:{line}" if line else path
+    return f"reflections {where} not used ({why}); elements and H are the model's alone"
+
+
+def _data_summary(path: str, job: JobResult) -> dict:
+    """What the answer says about the data used: the file, the final fit and the changes."""
+    final = job.final
+    return {
+        "path": path,
+        "r1": round(final.r1, 4),
+        "wr2": round(final.wr2, 4),
+        "reflections": final.n_reflections,
+        "changed": sum(
+            1
+            for s in job.assignment.sites
+            if s.evidence and s.evidence["before"] != s.evidence["decision"]
+        ),
+    }
 
 
 def apply_plan_result(structure: Structure, plan: Plan) -> dict:
@@ -231,12 +309,12 @@ def handle(request) -> tuple[dict, bool]:
     """(reply, keep running) for one decoded request."""
     method, params = read_request(request)
     if method == "ping":
-        return {"version": __version__, "protocol": PROTOCOL}, True
+        return {"version": __version__, "protocol": PROTOCOL, "protocols": list(SUPPORTED)}, True
     if method == "shutdown":
         return {"bye": True}, False
     structure = structure_from_snapshot(params.structure)
     if method == "assign":
-        return assign_result(structure, params.options or Options()), True
+        return assign_result(structure, params.options or Options(), params.reflections), True
     return apply_plan_result(structure, params.plan), True
 
 
