@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from crystalx_core.service import PROTOCOL
+
 from .test_plugin import DOUBLE, PLUGIN, ROOT, close_plugin, olex2_environment, open_in_double  # noqa: F401
 
 CELL = (10.0, 10.0, 10.0, 90.0, 90.0, 90.0)
@@ -31,7 +33,7 @@ ETHANOL = [  # C1-C2 1.52 Å, C2-O1 1.43 Å, and a Q-peak far away
 class Snapshot(object):
     """What open_in_double needs of a structure."""
 
-    cell, symops, sfac, unit = CELL, ["x,y,z"], ["C", "O"], [2, 1]
+    cell, symops, sfac, unit, wavelength = CELL, ["x,y,z"], ["C", "O"], [2, 1], 0.71073
 
 
 @pytest.fixture
@@ -70,7 +72,7 @@ def test_1_the_core_starts_with_a_clean_environment_under_olex2s(tmp_path, monke
     assert clean["PATH"]  # the rest of PATH stays
     core = core_client.CoreProcess(sys.executable, str(ROOT), str(base))
     try:
-        assert core.request("ping")["protocol"] == 1
+        assert core.request("ping")["protocol"] == PROTOCOL
     finally:
         core.close()
 
@@ -101,7 +103,7 @@ def test_2_threads_run_only_while_the_count_is_raised_and_leave_nothing_behind(e
         worker = crystalx.in_background(lambda: answers.append(core.request("ping")))
         assert state.running_threads == 1
         worker.join(60)
-        assert answers and answers[0]["protocol"] == 1 and state.running_threads == 0
+        assert answers and answers[0]["protocol"] == PROTOCOL and state.running_threads == 0
         deadline = time.monotonic() + 2  # the request's watchdog timer ends once cancelled
         while threading.active_count() > before and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -619,7 +621,7 @@ def test_apply_plan_new_labels_olex2_cannot_take_are_typed_errors(serve, new_lab
     )
     assert reply["error"]["code"] == "bad-label" and words in reply["error"]["message"]
     assert "O1" in reply["error"]["message"]
-    assert serve("ping", {})["result"]["protocol"] == 1  # still serving
+    assert serve("ping", {})["result"]["protocol"] == PROTOCOL  # still serving
 
 
 def test_apply_plan_swaps_go_through_a_spare_label_olex2_keeps(serve):

@@ -3,6 +3,7 @@ is loaded, Auto-assign is clicked, and the commands, the model, Revert and the r
 are checked; plus the core missing, crashing, and a command failing mid-apply."""
 
 import importlib
+import json
 import os
 import sys
 from dataclasses import replace
@@ -47,10 +48,13 @@ def olex2_environment(monkeypatch, base):
         )
 
 
-def open_in_double(tmp_path, monkeypatch, structure, atoms, z, interpreter=sys.executable):
-    """The double with `atoms` (the double's Atom arguments) in `structure`'s cell, symmetry and
-    formula (z formula units), Olex2's environment and thread rule, and a fresh plugin imported
-    into it (which starts the core in the background): (state, plugin)."""
+def open_in_double(
+    tmp_path, monkeypatch, structure, atoms, z, interpreter=sys.executable, hkl=None, settings=None
+):
+    """The double with `atoms` (the double's Atom arguments) in `structure`'s cell, symmetry,
+    formula (z formula units) and wavelength, `hkl` as its HKL source, Olex2's environment
+    and thread rule, and a fresh plugin imported into it (which starts the core in the
+    background), with `settings` saved before: (state, plugin)."""
     for path in (str(DOUBLE), str(PLUGIN)):
         monkeypatch.syspath_prepend(path)
     for name in PLUGIN_MODULES + (
@@ -71,6 +75,7 @@ def open_in_double(tmp_path, monkeypatch, structure, atoms, z, interpreter=sys.e
             "_base_dir": str(tmp_path / "olex2"),
             "crystalx.core_interpreter": interpreter,
             "crystalx.core_directory": str(ROOT),
+            **(settings or {}),
         }
     )
     undo = state.enforce_gil(PLUGIN)
@@ -89,6 +94,8 @@ def open_in_double(tmp_path, monkeypatch, structure, atoms, z, interpreter=sys.e
         [(el, n / z) for el, n in zip(structure.sfac, structure.unit)],
         z,
         atoms,
+        hkl=hkl,
+        radiation=structure.wavelength,
     )
     plugin = importlib.import_module("CrystalX")
     return state, plugin.CrystalX_instance
@@ -267,6 +274,78 @@ def test_atoms_in_residues_are_renamed_within_their_residue_and_revert_exactly(
     assert sorted(a.address for a in state.live()) == sorted(s.label for s in structure.sites)
     click(state, plugin, "revert")
     assert state.model_state() == before
+
+
+def test_with_olex2s_reflection_file_the_data_put_swapped_atoms_back_undoably(
+    tmp_path, monkeypatch, shared_data, close_plugin
+):
+    """Alanine as published, with C2 and N1 named and typed as each other (N2, C4) and its
+    data.hkl as Olex2's HKL source. The baseline's prior follows the names; the reflections
+    overrule it, the panel says so per atom, Apply retypes both, Revert restores the swap."""
+    truth = read_cif(BENCHMARK / "XH_alanine" / "model.cif").structure
+    swaps = {"C2": ("N2", "N"), "N1": ("C4", "C")}
+    atoms = [
+        swaps.get(s.label, (s.label, s.element)) + (s.frac, s.u_iso, 1.0, 0, 0.0)
+        for s in truth.sites
+        if not is_hydrogen(s.element)
+    ]
+    hkl = str(BENCHMARK / "XH_alanine" / "data.hkl")
+    state, plugin = open_in_double(
+        tmp_path, monkeypatch, truth, atoms, 4, hkl=hkl, settings={"crystalx.method": "baseline"}
+    )
+    before = state.model_state()
+    click(state, plugin, "assign")
+    sent = plugin.session.shown
+    assert sent.reflections == {
+        "path": hkl,
+        "hklf": 4,
+        "scale": 1.0,
+        "twin": False,
+        "matrix": [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+    }
+    assert sent.snapshot["wavelength"] == truth.wavelength
+    assert elements_at_published_sites(state, truth) == {
+        s.label: s.element for s in truth.sites if not is_hydrogen(s.element)
+    }
+    messages = plugin.session.messages
+    assert any(m.startswith("weighed by the data in data.hkl") for m in messages), messages
+    assert sum("by the data" in m and "→" in m for m in messages) == 2
+    table = state.vfs["crystalx-table.htm"]
+    assert "by the data" in table and table.count("&rarr;") >= 4  # cell and reason per change
+    overlay = " ".join(state.labels.values())
+    assert "was N" in overlay and "was C" in overlay
+    saved = json.loads((tmp_path / "crystalx_last.json").read_text())
+    assert all(site["evidence"] for site in saved["result"]["sites"])
+    click(state, plugin, "revert")
+    assert state.model_state() == before
+    assert plugin.session.messages[-1] == "reverted exactly"
+
+
+@pytest.mark.parametrize("problem", ["missing", "twinned"])
+def test_a_reflection_file_that_cannot_be_used_is_said_and_the_model_answers(
+    tmp_path, monkeypatch, alanine_solution, close_plugin, problem
+):
+    truth, solution = alanine_solution
+    peaks = [(s.label, "Q", s.frac, 0.05, 1.0, 0, s.peak_height) for s in solution.sites]
+    state, plugin = open_in_double(
+        tmp_path, monkeypatch, replace(solution, sfac=truth.sfac, unit=truth.unit), peaks, z=4
+    )
+    if problem == "missing":  # set, and then the file went (Olex2 keeps the name)
+        state.hkl_src = str(tmp_path / "gone.hkl")
+    else:
+        state.hkl_src = str(BENCHMARK / "XH_alanine" / "data.hkl")
+        state.twin = {"n": 2, "matrix": ((-1, 0, 0), (0, -1, 0), (0, 0, -1)), "basf": (0.1,)}
+    click(state, plugin, "preview")
+    messages = plugin.session.messages
+    said = {
+        "missing": "the reflection file %s is missing or unreadable" % state.hkl_src,
+        "twinned": "reflections %s not used (twinned (TWIN) data" % state.hkl_src,
+    }[problem]
+    assert any(said in m for m in messages), messages
+    _, result = plugin.session.answer
+    assert result["reflections"] is None and result["sites"]
+    assert all(site["evidence"] is None for site in result["sites"])
+    assert "by the data" not in state.vfs["crystalx-table.htm"]
 
 
 OLEX2_MODULES = {"olex", "olx", "olex_core", "olexFunctions", "PluginTools"}

@@ -41,6 +41,24 @@ ACETIC_ACID = [  # P1, 10 Å cell: C1-C2 1.50 Å, C2=O1 1.21 Å, C2-O2 1.31 Å
 ]
 
 
+BENCHMARK = os.path.join(os.path.dirname(ROOT), "shared", "data", "benchmark")
+UREA_MATRICES = [  # P -4 21 m, the SYMM cards of XH_urea/published.res
+    ((1, 0, 0, 0.0), (0, 1, 0, 0.0), (0, 0, 1, 0.0)),
+    ((0, 1, 0, 0.0), (-1, 0, 0, 0.0), (0, 0, -1, 0.0)),
+    ((-1, 0, 0, 0.0), (0, -1, 0, 0.0), (0, 0, 1, 0.0)),
+    ((0, -1, 0, 0.0), (1, 0, 0, 0.0), (0, 0, -1, 0.0)),
+    ((1, 0, 0, 0.5), (0, -1, 0, 0.5), (0, 0, -1, 0.0)),
+    ((0, -1, 0, 0.5), (-1, 0, 0, 0.5), (0, 0, 1, 0.0)),
+    ((-1, 0, 0, 0.5), (0, 1, 0, 0.5), (0, 0, -1, 0.0)),
+    ((0, 1, 0, 0.5), (1, 0, 0, 0.5), (0, 0, 1, 0.0)),
+]
+UREA_SWAPPED = [  # published.res's O, N and C (sof, Ueq), the C named and typed N and the N C
+    ("O1", "O", (0.0, 0.5, 0.596724), 0.0157, 0.25, 0, 0.0),
+    ("C2", "C", (0.144653, 0.644653, 0.178963), 0.0232, 0.5, 0, 0.0),
+    ("N2", "N", (0.0, 0.5, 0.328225), 0.0124, 0.25, 0, 0.0),
+]
+
+
 def core_python():
     named = os.environ.get("CRYSTALX_CORE_PYTHON")
     if named:
@@ -115,6 +133,43 @@ class PluginInOlex2(unittest.TestCase):
         self.assertEqual(
             (self.state.starved, self.state.thread_prints, self.state.errors), ([], [], [])
         )
+
+    def test_the_reflection_file_olex2_has_decides_the_elements_and_revert_restores(self):
+        hkl = os.path.join(BENCHMARK, "XH_urea", "data.hkl")
+        if not os.path.isfile(hkl):
+            self.skipTest("../shared/data/benchmark is not beside the checkout")
+        self.state.load(
+            (5.578, 5.578, 4.686, 90, 90, 90),
+            UREA_MATRICES,
+            [("C", 1), ("H", 4), ("N", 2), ("O", 1)],
+            2,
+            UREA_SWAPPED,
+            hkl=hkl,
+            radiation=0.5996,
+        )
+        self.state.params["crystalx.method"] = "baseline"  # a prior that follows the names
+        plugin = importlib.import_module("CrystalX").CrystalX_instance
+        before = self.state.model_state()
+        self.state.functions["crystalx.assign"]()
+        self.state.pump(
+            lambda: plugin.job is None and not plugin.worker.is_alive() and not self.state.scheduled
+        )
+        session = plugin._session()
+        self.assertEqual(session.shown.reflections["path"], hkl)
+        self.assertEqual(session.shown.snapshot["wavelength"], 0.5996)
+        self.assertTrue(
+            any(m.startswith("weighed by the data in data.hkl") for m in session.messages),
+            session.messages,
+        )
+        self.assertTrue(any("N → C by the data" in m for m in session.messages), session.messages)
+        typed = dict((tuple(a.crd), a.type) for a in self.state.live() if a.type != "H")
+        self.assertEqual(typed[(0.0, 0.5, 0.328225)], "C")
+        self.assertEqual(typed[(0.144653, 0.644653, 0.178963)], "N")
+        self.assertIn("by the data", self.state.vfs["crystalx-table.htm"])
+        self.state.functions["crystalx.revert"]()
+        self.assertEqual(session.messages[-1], "reverted exactly")
+        self.assertEqual(self.state.model_state(), before)
+        self.assertEqual((self.state.starved, self.state.thread_prints), ([], []))
 
 
 class InstallerInOlex2(unittest.TestCase):

@@ -152,6 +152,8 @@ class CrystalX(PluginTools):
             session.say("cannot read the model: %s" % error)
             return
         self.olex_clear_labels()
+        if model.data_note:
+            session.say(model.data_note)
         self.job = (mode, rounds, model)
         session.say("asking the core about %d sites" % len(model.snapshot["sites"]))
         self.worker = in_background(self._work, session, model)

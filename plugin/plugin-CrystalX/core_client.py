@@ -15,7 +15,7 @@ import sys
 import tempfile
 import threading
 
-PROTOCOL = 1
+PROTOCOL = 2  # 2: an assign request may carry the reflections (crystalx_core.protocol)
 SERVE_ARGS = ["-m", "crystalx_core.cli", "serve", "--stdio"]
 DROPPED = ("PYTHONHOME", "PYTHONPATH", "PYTHONSTARTUP", "PYTHONEXECUTABLE")
 DROPPED_PREFIXES = ("LIBTBX_", "BOOST_ADAPTBX_", "OLEX2_CCTBX")

@@ -8,9 +8,18 @@ command here names atoms by their unique `#c<aunit id>`; `name` zeroes a Q-peak'
 only Olex2's `undo` restores it; `hadd` cannot be undone, is refused on a grown structure and
 adds nothing where the HFIX code does not fit the atom's bonds; GetRefinementModel trims
 labels over 4 characters. So every step is checked by reading the model back.
+
+The reflections are Olex2's own: `olx.HKLSrc()` is the refinement model's HKL source
+(xlib/xmacro.cpp funHKLSrc), the same-named .hkl found on loading or "" when there is none
+(xlib/xfiles.cpp PostLoad), and may name a file since moved; `GetRefinementModel()` gives
+the HKLF instruction ("hklf": value, s, matrix), the CELL card's wavelength ("exptl":
+radiation) and "twin" when a TWIN instruction applies (xlib/refmodel.cpp PyExport,
+xlib/experimental.cpp), which is how olex2-gui's own refinement reads them
+(util/pyUtil/CctbxLib/cctbx_olex_adapter.py: OV.HKLSrc(), model['hklf'], exptl['radiation']).
 """
 
 import math
+import os
 
 MAX_LABEL = 4  # Olex2's label corrector trims longer labels
 H_PER_CODE = {
@@ -38,10 +47,13 @@ def _floats(text):
 
 class Model(object):
     """One reading of the open structure: the snapshot for the core, and per live atom its
-    aunit id (`ids[k]` for `snapshot["sites"][k]`) and state, to check and revert changes."""
+    aunit id (`ids[k]` for `snapshot["sites"][k]`) and state, to check and revert changes;
+    the reflection file to weigh the answer with (None without one) and, when Olex2 names
+    a file that cannot be read, a note saying so."""
 
-    def __init__(self, snapshot, ids, states, cell):
+    def __init__(self, snapshot, ids, states, cell, reflections=None, data_note=None):
         self.snapshot, self.ids, self.states, self.cell = snapshot, ids, states, cell
+        self.reflections, self.data_note = reflections, data_note
 
     def id_of(self, address):
         for site, index in zip(self.snapshot["sites"], self.ids):
@@ -54,8 +66,10 @@ class Model(object):
 
 
 def read_model(olx, olex_core):
-    """Cell, symmetry, SFAC/UNIT and every live site (atoms and Q-peaks) of the open structure."""
-    residues = residue_numbers(olex_core)  # first: it runs Olex2's label corrector
+    """Cell, symmetry, SFAC/UNIT, the wavelength and every live site (atoms and Q-peaks) of
+    the open structure, and its reflection file."""
+    refinement = olex_core.GetRefinementModel(False)  # first: it runs Olex2's label corrector
+    residues = residue_numbers(refinement)
     au = olx.xf.au
     sites, ids, states = [], [], {}
     for i in range(int(au.GetAtomCount())):
@@ -99,7 +113,32 @@ def read_model(olx, olex_core):
         "title": olx.FileName(),
         "source": olx.FileFull(),
     }
-    return Model(snapshot, ids, states, cell)
+    wavelength = float(refinement.get("exptl", {}).get("radiation", 0) or 0)
+    if wavelength > 0:
+        snapshot["wavelength"] = wavelength
+    reflections, note = reflection_file(olx, refinement)
+    return Model(snapshot, ids, states, cell, reflections, note)
+
+
+def reflection_file(olx, refinement):
+    """(what the core needs to read Olex2's reflection file, None) when the file is there and
+    readable; (None, why not) when Olex2 names one that is not; (None, None) without one."""
+    path = str(olx.HKLSrc() or "").strip()
+    if not path:
+        return None, None
+    if not os.path.isfile(path) or not os.access(path, os.R_OK):
+        return None, "the reflection file %s is missing or unreadable: the data are not used" % path
+    hklf = refinement.get("hklf", {})
+    reflections = {
+        "path": os.path.abspath(path),
+        "hklf": abs(int(hklf.get("value", 4))) or 4,
+        "scale": float(hklf.get("s", 1.0)) or 1.0,
+        "twin": "twin" in refinement,
+    }
+    matrix = hklf.get("matrix")
+    if matrix:
+        reflections["matrix"] = [[float(v) for v in row] for row in matrix]
+    return reflections, None
 
 
 def _symop(matrix):
@@ -141,11 +180,11 @@ def _formula(olx):
     return sfac, unit
 
 
-def residue_numbers(olex_core):
+def residue_numbers(refinement):
     """Asymmetric-unit index → RESI number of the atoms in residues (none for the rest: the
     main residue, and Q-peaks, which the refinement model leaves out)."""
     numbers = {}
-    for residue in olex_core.GetRefinementModel(False)["aunit"]["residues"]:
+    for residue in refinement["aunit"]["residues"]:
         if residue.get("number"):  # the main residue has no number
             for atom in residue["atoms"]:
                 numbers[int(atom["aunit_id"])] = int(residue["number"])

@@ -1,5 +1,6 @@
-"""What the buttons do, without the GUI plumbing: ask the core about the open structure, show
-the answer, apply it (journalled), revert it, and the re-assign loop. Python 3.8, stdlib only."""
+"""What the buttons do, without the GUI plumbing: ask the core about the open structure (with
+its reflection file when Olex2 has one), show the answer, apply it (journalled), revert it,
+and the re-assign loop. Python 3.8, stdlib only."""
 
 import json
 import os
@@ -45,17 +46,17 @@ class Session(object):
         """The core's answer for a model; runs off the GUI thread, so no olx call and no print:
         anything to say goes into `notes`."""
         restarts = self.core.restarts
-        result = self.core.request(
-            "assign",
-            {
-                "structure": model.snapshot,
-                "options": {
-                    "method": self.settings("method"),
-                    "hydrogens": self.settings("hydrogens"),
-                    "top_k": 3,
-                },
+        params = {
+            "structure": model.snapshot,
+            "options": {
+                "method": self.settings("method"),
+                "hydrogens": self.settings("hydrogens"),
+                "top_k": 3,
             },
-        )
+        }
+        if model.reflections is not None:  # the data weigh the answer (assign --hkl's stage)
+            params["reflections"] = model.reflections
+        result = self.core.request("assign", params)
         if self.core.restarts > restarts:
             notes.append("the core had stopped and was restarted")
         return result
@@ -88,9 +89,21 @@ class Session(object):
         ]
         if doubtful:
             self.say("below %.2f confidence: %s" % (threshold, " ".join(doubtful)))
+        data = result.get("reflections")
+        if data:
+            self.say(
+                "weighed by the data in %s (R1 %.4f, wR2 %.4f): %d element%s changed"
+                % (
+                    os.path.basename(data["path"]),
+                    data["r1"],
+                    data["wr2"],
+                    data["changed"],
+                    "" if data["changed"] == 1 else "s",
+                )
+            )
         for note in result.get(
             "job_notes", []
-        ):  # e.g. a placeholder UNIT replaced by estimated contents
+        ):  # e.g. a placeholder UNIT replaced, each change the data made, data left out
             self.say(note)
         path = os.path.join(self.out_dir, "crystalx_last.json")
         temporary = path + ".tmp"

@@ -14,7 +14,14 @@ source (pcxod/olex2 for the C++ core, the olex2-gui tree for util/pyUtil):
 - `hadd` is refused on a grown structure and adds nothing for an atom whose bond count
   does not fit the HFIX code, and cannot be undone (xlcongen.cpp, gxmacro.cpp `AddHydrogens`);
 - `GetRefinementModel` runs the label corrector: labels over 4 characters are trimmed and
-  duplicates in a residue renamed (py_core.cpp → refmodel/asymmunit `FixLabels`);
+  duplicates in a residue renamed (py_core.cpp → refmodel/asymmunit `FixLabels`); it gives
+  the HKLF instruction as "hklf" (value, s, m, wt, matrix), the CELL card's wavelength in
+  "exptl" (radiation, temperature, size) and "twin" only when a TWIN instruction is set
+  (xlib/refmodel.cpp `RefinementModel::PyExport`, xlib/experimental.cpp);
+- `olx.HKLSrc()` is the refinement model's HKL source, `olx.HKLSrc(path)` sets it
+  (xlib/xmacro.cpp `funHKLSrc`); on loading a file whose source is empty or gone Olex2 takes
+  the same-named .hkl, or "" when there is none (xlib/xfiles.cpp `PostLoad`); a source set
+  later may name a file that has since gone (olex2-gui checks os.path.exists(OV.HKLSrc()));
 - threads: the main thread holds the GIL; a plugin thread runs only while
   `olex_core.IncRunningThreadsCount()` is raised (mainform.cpp timer, since 2021; used by
   util/pyUtil/NoSpherA2/crystal_energies.py); `olx.Schedule` runs its macro later, on the
@@ -117,6 +124,16 @@ class Olex2(object):
         self.formula = []  # [(element, count per formula unit)]
         self.z = 1
         self.file = "/data/structure.res"
+        self.hkl_src = ""
+        self.hklf = {  # refmodel.cpp SetDefaults with refmodel.h def_HKLF_*: 4, s 1, m 0, wt 1, I
+            "value": 4,
+            "s": 1.0,
+            "m": 0.0,
+            "wt": 1.0,
+            "matrix": ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0)),
+        }
+        self.radiation = 0.71073
+        self.twin = None  # {"n": ..., "matrix": ..., "basf": ...} under a TWIN instruction
         self.selection = []
         self.undo_stack = []
         self.log = []  # every olex.m command, in order
@@ -139,7 +156,19 @@ class Olex2(object):
         self.starved = []  # threads that waited for the GIL in vain
 
     # --- model ------------------------------------------------------------------------------
-    def load(self, cell, matrices, formula, z, atoms, file="/data/structure.res"):
+    def load(
+        self,
+        cell,
+        matrices,
+        formula,
+        z,
+        atoms,
+        file="/data/structure.res",
+        hkl=None,
+        radiation=None,
+    ):
+        """Open a structure; its HKL source is `hkl` when that file exists, else the
+        same-named .hkl when there is one, else "" (xfiles.cpp PostLoad)."""
         self.reset_model()
         self.cell, self.matrices, self.formula, self.z, self.file = (
             tuple(cell),
@@ -149,6 +178,11 @@ class Olex2(object):
             file,
         )
         self.atoms = [Atom(*a) if not isinstance(a, Atom) else a for a in atoms]
+        same_named = os.path.splitext(file)[0] + ".hkl"
+        found = [path for path in (hkl, same_named) if path and os.path.isfile(path)]
+        self.hkl_src = found[0] if found else ""
+        if radiation is not None:
+            self.radiation = radiation
 
     def reset_model(self):
         self.atoms, self.selection, self.undo_stack, self.log = [], [], [], []

@@ -39,6 +39,9 @@ class OlexFunctions(object):
     def FileFull(self):
         return olx.FileFull()
 
+    def HKLSrc(self, new_HKLSrc=""):
+        return olx.HKLSrc(new_HKLSrc) if new_HKLSrc else olx.HKLSrc()
+
     def FileName(self):
         return olx.FileName()
 

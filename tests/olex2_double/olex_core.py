@@ -23,7 +23,8 @@ def DecRunningThreadsCount():
 def GetRefinementModel(calculate_connectivity=False):
     """Atoms only (Q-peaks are not part of the refinement model), by residue: the main one
     first, without a number; `aunit_id` is the atom's index for olx.xf.au. Runs Olex2's label
-    corrector first, as the real one does (py_core.cpp)."""
+    corrector first, as the real one does (py_core.cpp). With the HKLF instruction, the
+    experimental details and, only under TWIN, the twin (refmodel.cpp PyExport)."""
     STATE.correct_labels()
     residues = {}
     for index, a in enumerate(STATE.atoms):
@@ -44,4 +45,11 @@ def GetRefinementModel(calculate_connectivity=False):
         {"class": "RES", "number": n, "alias": n, "atoms": tuple(atoms)}
         for n, atoms in sorted(residues.items())
     ]
-    return {"aunit": {"cell": {"a": STATE.cell[0]}, "residues": exported}}
+    model = {
+        "aunit": {"cell": {"a": STATE.cell[0]}, "residues": exported},
+        "hklf": dict(STATE.hklf),
+        "exptl": {"radiation": STATE.radiation, "temperature": -273.0, "size": (0.0, 0.0, 0.0)},
+    }
+    if STATE.twin is not None:
+        model["twin"] = dict(STATE.twin)
+    return model

@@ -107,6 +107,14 @@ def FileFull():
     return STATE.file
 
 
+def HKLSrc(*path):
+    """The HKL source, or with an argument set it (xmacro.cpp funHKLSrc)."""
+    if path:
+        STATE.hkl_src = path[0]
+        return ""
+    return STATE.hkl_src
+
+
 def FileName():
     return STATE.file.rsplit("/", 1)[-1].rsplit(".", 1)[0]
 
