@@ -18,6 +18,7 @@ from crystalx_core.elements import is_hydrogen
 from crystalx_core.io.cif import read_cif
 from crystalx_core.io.hkl import read_hkl
 from crystalx_core.io.shelx_read import read_shelx
+from crystalx_core.panel.rows import read_rows
 from crystalx_core.structure import Site
 
 from .conftest import BENCHMARK
@@ -316,6 +317,9 @@ def test_with_olex2s_reflection_file_the_data_put_swapped_atoms_back_undoably(
     assert "was N" in overlay and "was C" in overlay
     saved = json.loads((tmp_path / "crystalx_last.json").read_text())
     assert all(site["evidence"] for site in saved["result"]["sites"])
+    _, rows = read_rows(tmp_path / "crystalx_last.json")  # what the Qt panel shows
+    assert all(row.by_data.startswith("refined as") for row in rows)
+    assert sorted(row.changed_from for row in rows if row.changed_from) == ["C", "N"]
     click(state, plugin, "revert")
     assert state.model_state() == before
     assert plugin.session.messages[-1] == "reverted exactly"
