@@ -2,13 +2,14 @@
 double with Olex2's thread rule enforced (a plugin thread runs only while the running-thread
 count is raised) and Olex2's environment set for the child.
 
-    python benchmarks/plugin_benchmark.py [STRUCTURE.res] [--rounds 3]
+    python benchmarks/plugin_benchmark.py [STRUCTURE.res] [--rounds 3] [--hkl DATA.hkl]
 
 Cold: the click comes at once after the plugin loads (core start and model loading still
 running in the background). First: the click after the background start finished (what a
 user who opens a structure first sees). Warm: later clicks (after Revert). Each time runs
 from the click until the answer is applied and the table shown. Targets: warm < 2 s,
-cold < 10 s.
+cold < 10 s. With --hkl the file is Olex2's HKL source, so each click also runs the data's
+evidence stage (`assign --hkl`'s refinements); the targets are for clicks without it.
 """
 
 import argparse
@@ -25,8 +26,9 @@ DOUBLE, PLUGIN = ROOT / "tests" / "olex2_double", ROOT / "plugin" / "plugin-Crys
 DEFAULT = ROOT.parent / "shared" / "data" / "benchmark" / "FC_sucrose" / "published.res"
 
 
-def load(state, path):
-    """The .res's non-H atoms as unassigned Q-peaks, as a fresh solution would show them."""
+def load(state, path, hkl=None):
+    """The .res's non-H atoms as unassigned Q-peaks, as a fresh solution would show them, with
+    `hkl` as the HKL source."""
     from cctbx import sgtbx
 
     from crystalx_core.elements import is_hydrogen
@@ -42,9 +44,17 @@ def load(state, path):
     peaks = [
         ("Q%d" % (k + 1), "Q", s.frac, 0.05, 1.0, 0, 5.0 - 0.01 * k) for k, s in enumerate(heavy)
     ]
-    state.load(
-        structure.cell, matrices, list(zip(structure.sfac, structure.unit)), 1, peaks
-    )  # Z=1: cell contents
+    state.load(  # Z=1: cell contents
+        structure.cell,
+        matrices,
+        list(zip(structure.sfac, structure.unit)),
+        1,
+        peaks,
+        hkl=str(hkl) if hkl else None,
+        radiation=structure.wavelength,
+    )
+    if hkl and state.hkl_src != str(hkl):
+        raise SystemExit("no reflection file %s" % hkl)
     return len(peaks)
 
 
@@ -54,6 +64,7 @@ def main(argv=None):
     )
     parser.add_argument("structure", nargs="?", type=Path, default=DEFAULT)
     parser.add_argument("--rounds", type=int, default=3, help="warm clicks to time")
+    parser.add_argument("--hkl", type=Path, help="reflections: the structure's HKL source")
     args = parser.parse_args(argv)
     sys.path[:0] = [str(DOUBLE), str(PLUGIN)]
     state = importlib.import_module("_olex2").STATE
@@ -68,7 +79,7 @@ def main(argv=None):
         }
     )
     undo = state.enforce_gil(PLUGIN)
-    n = load(state, args.structure)
+    n = load(state, args.structure, args.hkl)
 
     def click(plugin, before=None):
         start = time.perf_counter()
@@ -102,8 +113,8 @@ def main(argv=None):
     finally:
         undo()
     print(
-        "structure: %s (%d Q-peaks), GIL rule enforced, Olex2's environment set"
-        % (args.structure.name, n)
+        "structure: %s (%d Q-peaks)%s, GIL rule enforced, Olex2's environment set"
+        % (args.structure.name, n, ", reflections %s" % args.hkl if args.hkl else "")
     )
     print(
         "cold click (at plugin load, core starting):  %.2f s  (target < 10 s; load to answer %.2f "
@@ -122,14 +133,8 @@ def main(argv=None):
         "GIL faults: %d starved threads, %d prints from threads"
         % (len(state.starved), len(state.thread_prints))
     )
-    return (
-        0
-        if cold < 10
-        and statistics.median(warm) < 2
-        and not state.starved
-        and not state.thread_prints
-        else 1
-    )
+    in_time = args.hkl is not None or (cold < 10 and statistics.median(warm) < 2)
+    return 0 if in_time and not state.starved and not state.thread_prints else 1
 
 
 if __name__ == "__main__":

@@ -109,14 +109,19 @@ class PluginInOlex2(unittest.TestCase):
             sys.modules.pop(name, None)
         shutil.rmtree(self.work, ignore_errors=True)
 
-    def test_auto_assign_apply_and_revert_with_olex2s_environment_and_thread_rule(self):
+    def auto_assign(self):
+        """Load the plugin, click Auto-assign and run Olex2's loop until it is done: (the
+        session, the model state before)."""
         plugin = importlib.import_module("CrystalX").CrystalX_instance
         before = self.state.model_state()
         self.state.functions["crystalx.assign"]()
         self.state.pump(
             lambda: plugin.job is None and not plugin.worker.is_alive() and not self.state.scheduled
         )
-        session = plugin._session()
+        return plugin._session(), before
+
+    def test_auto_assign_apply_and_revert_with_olex2s_environment_and_thread_rule(self):
+        session, before = self.auto_assign()
         self.assertTrue(session.journals, session.messages)
         atoms = [
             c.split()[1:2] if c.startswith("name") else c.split()[2:]
@@ -148,13 +153,7 @@ class PluginInOlex2(unittest.TestCase):
             radiation=0.5996,
         )
         self.state.params["crystalx.method"] = "baseline"  # a prior that follows the names
-        plugin = importlib.import_module("CrystalX").CrystalX_instance
-        before = self.state.model_state()
-        self.state.functions["crystalx.assign"]()
-        self.state.pump(
-            lambda: plugin.job is None and not plugin.worker.is_alive() and not self.state.scheduled
-        )
-        session = plugin._session()
+        session, before = self.auto_assign()
         self.assertEqual(session.shown.reflections["path"], hkl)
         self.assertEqual(session.shown.snapshot["wavelength"], 0.5996)
         self.assertTrue(
