@@ -309,6 +309,7 @@ def test_with_olex2s_reflection_file_the_data_put_swapped_atoms_back_undoably(
         s.label: s.element for s in truth.sites if not is_hydrogen(s.element)
     }
     messages = plugin.session.messages
+    assert "asking the core about 6 sites with data.hkl (refining: this takes longer)" in messages
     assert any(m.startswith("weighed by the data in data.hkl") for m in messages), messages
     assert sum("by the data" in m and "→" in m for m in messages) == 2
     table = state.vfs["crystalx-table.htm"]
@@ -350,6 +351,27 @@ def test_a_reflection_file_that_cannot_be_used_is_said_and_the_model_answers(
     assert result["reflections"] is None and result["sites"]
     assert all(site["evidence"] is None for site in result["sites"])
     assert "by the data" not in state.vfs["crystalx-table.htm"]
+
+
+def test_the_reflections_can_be_switched_off_in_the_settings(
+    tmp_path, monkeypatch, alanine_solution, close_plugin
+):
+    truth, solution = alanine_solution
+    peaks = [(s.label, "Q", s.frac, 0.05, 1.0, 0, s.peak_height) for s in solution.sites]
+    state, plugin = open_in_double(
+        tmp_path,
+        monkeypatch,
+        replace(solution, sfac=truth.sfac, unit=truth.unit),
+        peaks,
+        z=4,
+        hkl=str(BENCHMARK / "XH_alanine" / "data.hkl"),
+        settings={"crystalx.use_reflections": False},
+    )
+    click(state, plugin, "preview")
+    assert "asking the core about %d sites" % len(peaks) in plugin.session.messages
+    _, result = plugin.session.answer
+    assert result["reflections"] is None
+    assert all(site["evidence"] is None for site in result["sites"])
 
 
 OLEX2_MODULES = {"olex", "olx", "olex_core", "olexFunctions", "PluginTools"}

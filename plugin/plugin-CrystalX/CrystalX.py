@@ -155,7 +155,16 @@ class CrystalX(PluginTools):
         if model.data_note:
             session.say(model.data_note)
         self.job = (mode, rounds, model)
-        session.say("asking the core about %d sites" % len(model.snapshot["sites"]))
+        session.say(
+            "asking the core about %d sites%s"
+            % (
+                len(model.snapshot["sites"]),
+                " with %s (refining: this takes longer)"
+                % os.path.basename(model.reflections["path"])
+                if session.weighs(model)
+                else "",
+            )
+        )
         self.worker = in_background(self._work, session, model)
 
     def _work(self, session, model):

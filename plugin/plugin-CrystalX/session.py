@@ -54,12 +54,17 @@ class Session(object):
                 "top_k": 3,
             },
         }
-        if model.reflections is not None:  # the data weigh the answer (assign --hkl's stage)
+        if self.weighs(model):  # the data weigh the answer (assign --hkl's stage)
             params["reflections"] = model.reflections
         result = self.core.request("assign", params)
         if self.core.restarts > restarts:
             notes.append("the core had stopped and was restarted")
         return result
+
+    def weighs(self, model):
+        """The request for `model` carries its reflections: Olex2 has them and the setting
+        allows it."""
+        return model.reflections is not None and bool(self.settings("use_reflections"))
 
     def warm_up(self):
         """Start the core and load its models (off the GUI thread)."""
