@@ -172,16 +172,11 @@ def read_request(raw: Any) -> tuple[str, BaseModel]:
 
 def _protocol_1(params: BaseModel) -> None:
     """A protocol 1 request holds none of protocol 2's fields (its client cannot mean them)."""
-    newer = [
-        field
-        for field, holder in (
-            ("params.reflections", params),
-            ("params.structure.wavelength", getattr(params, "structure", None)),
-        )
-        if getattr(holder, field.rsplit(".", 1)[1], None) is not None
-    ]
-    if newer:
-        raise RequestError("bad-request", f"{newer[0]}: needs protocol 2, not 1")
+    if getattr(params, "reflections", None) is not None:
+        raise RequestError("bad-request", "params.reflections: needs protocol 2, not 1")
+    structure = getattr(params, "structure", None)
+    if structure is not None and structure.wavelength is not None:
+        raise RequestError("bad-request", "params.structure.wavelength: needs protocol 2, not 1")
 
 
 def answer_id(raw: Any):

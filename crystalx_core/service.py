@@ -51,7 +51,7 @@ from crystalx_core.assignment import Assignment, SiteAssignment, annotate
 from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import CrystalXError, InputError, RequestError
 from crystalx_core.hydrogens import hfix_groups
-from crystalx_core.io.hkl import HklfFormat, Reflections, read_hkl
+from crystalx_core.io.hkl import REFINED_HKLF, HklfFormat, Reflections, read_hkl
 from crystalx_core.io.shelx_write import hfix_lines
 from crystalx_core.geometry import H_BOND_MAX, chemical_occupancies, neighbours
 from crystalx_core.olex2 import olex2_commands
@@ -148,26 +148,21 @@ def assign_result(
     answer of the same job as `crystalx assign`, or with the reflections `crystalx assign
     --hkl` (pipeline.assign_job: one evidence stage for both). Data that cannot be used leave
     the model's answer and a note naming the file."""
-    job, data_notes = None, []
-    data, why_not = read_reflections(reflections, structure) if reflections else (None, None)
-    if why_not:
-        data_notes.append(why_not)
+    job = None
+    data, why = read_reflections(reflections, structure) if reflections else (None, None)
     if data is not None:
         try:
             job = assign_job(structure, data, options.method, hydrogens=options.hydrogens)
         except CrystalXError as error:  # the same snapshot without the data is still answered
-            data_notes.append(_left_out(data.path, error.message))
+            why = _left_out(data.path, error.message)
         else:
             if job.failure:
-                data_notes.append(_left_out(data.path, job.failure))
-                job = None
-    used = job is not None
+                why, job = _left_out(data.path, job.failure), None
     if job is None:
         job = assign_job(structure, method=options.method, hydrogens=options.hydrogens)
-    result = _result(
-        job.assigned, job.assignment, options.top_k, options.delete_peaks, data_notes + job.notes
-    )
-    result["reflections"] = _data_summary(data.path, job) if used else None
+    notes = ([why] if why else []) + job.notes
+    result = _result(job.assigned, job.assignment, options.top_k, options.delete_peaks, notes)
+    result["reflections"] = _data_summary(data.path, job) if job.final else None
     return result
 
 
@@ -176,7 +171,7 @@ def read_reflections(
 ) -> tuple[Reflections | None, str | None]:
     """(the reflections, None), or (None, one line naming the file and why it is left out)."""
     path = given.path
-    if given.twin or given.hklf not in (3, 4):
+    if given.twin or given.hklf not in REFINED_HKLF:
         kind = "twinned (TWIN)" if given.twin else f"HKLF {given.hklf}"
         return None, _left_out(path, f"{kind} data; CrystalX refines untwinned HKLF 4 or 3 only")
     if not XRAY[0] <= structure.wavelength <= XRAY[1]:
@@ -184,10 +179,8 @@ def read_reflections(
             path, f"wavelength {structure.wavelength:g} Å is not X-ray; CrystalX refines X-ray data"
         )
     matrix = tuple(tuple(row) for row in given.matrix) if given.matrix else None
-    if matrix == ((1, 0, 0), (0, 1, 0), (0, 0, 1)):
-        matrix = None
     try:
-        return read_hkl(path, HklfFormat(given.hklf, given.scale, matrix, "Olex2's HKLF")), None
+        return read_hkl(path, HklfFormat(given.hklf, given.scale, matrix)), None
     except InputError as error:
         return None, _left_out(path, error.message, error.line)
 

@@ -21,6 +21,9 @@ from crystalx_core.io.files import read_input_bytes
 from crystalx_core.symmetry import space_group_from_operators
 
 
+REFINED_HKLF = (3, 4)  # the HKLF codes CrystalX refines: Fo² or F, untwinned
+
+
 @dataclass(frozen=True)
 class HklfFormat:
     """What the HKLF instruction says about the reflection file: 3 (F) or 4 (Fo²), the

@@ -22,7 +22,7 @@ from cctbx import sgtbx
 from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import InputError
 from crystalx_core.io.files import read_input_bytes
-from crystalx_core.io.hkl import HklfFormat
+from crystalx_core.io.hkl import REFINED_HKLF, HklfFormat
 from crystalx_core.geometry import chemical_occupancies
 from crystalx_core.residues import residue_address
 from crystalx_core.structure import Site, Structure, cell_problem, grouped_mixed_sites
@@ -131,7 +131,7 @@ class ShelxFile:
                 )
         if self.hklf is None:
             return HklfFormat()
-        if self.hklf.code not in (3, 4):
+        if self.hklf.code not in REFINED_HKLF:
             what = {
                 5: "twin data (HKLF 5 components)",
                 6: "twin data (HKLF 6 components)",
