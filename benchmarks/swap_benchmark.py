@@ -42,6 +42,7 @@ from crystalx_core.crystallography.maps import difference_density
 from crystalx_core.crystallography.refine import refine
 from crystalx_core.element_evidence import weigh_elements, z_neighbours
 from crystalx_core.elements import is_hydrogen
+from crystalx_core.errors import RefinementError
 from crystalx_core.geometry import connectivity
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -165,7 +166,7 @@ def run_one(
     row["evidence"] = {label: _diagnosis(start, weighed, label) for label in looked_at}
     weighing_seconds = row["seconds"]
     hydrogens = limited(
-        lambda: _moved_hydrogens(truth, heavy, reflections, cycles), row, seconds, "failed"
+        lambda: _moved_hydrogens(truth, reflections, cycles), row, seconds, "failed"
     )
     if hydrogens is not None:
         row["moved_h"] = hydrogens
@@ -194,9 +195,14 @@ def _diagnosis(start, weighed, label: str) -> dict:
     }
 
 
-def _moved_hydrogens(truth, heavy, reflections, cycles: int) -> list[dict]:
-    """Each O–H or N–H of a hydrogen bond moved onto its acceptor: put back by the map?"""
-    refined = refine(truth.with_sites(heavy), reflections, cycles)
+def _moved_hydrogens(truth, reflections, cycles: int) -> list[dict]:
+    """Each O–H or N–H of a hydrogen bond moved onto its acceptor: put back by the map of
+    the non-H atoms refined anisotropically, as the job weighs its H?"""
+    heavy = truth.with_sites([s for s in truth.sites if not is_hydrogen(s.element)])
+    try:
+        refined = refine(heavy, reflections, cycles, anisotropic=True)
+    except RefinementError:  # too few reflections for anisotropic atoms
+        refined = refine(heavy, reflections, cycles)
     density = difference_density(refined.structure, reflections)
     return donor_count_checks(truth, refined.structure, density)["moved"]
 

@@ -344,3 +344,18 @@ def test_a_change_the_last_weighing_does_not_confirm_goes_back():
     }
     assert _unconfirmed(evidence, given, 0.1) == {"B": "N", "C": "N", "D": "N"}
     assert _unconfirmed(evidence, given, 0.9) == {"C": "N", "D": "N"}
+
+
+def test_a_model_too_far_from_the_data_keeps_its_elements(shared_data, monkeypatch):
+    """Over R1_POOR even with the data's changes, every site's count is suspect: the elements
+    stay as given and the note says why."""
+    import crystalx_core.element_evidence as element_evidence
+
+    heavy, reflections = _published("XH_alanine")
+    refined = refine(_swapped(heavy, {"N1": "C"}), reflections, 10)
+    assert weigh_elements(refined, reflections, "model", 10).changes == {"N1": "N"}
+    monkeypatch.setattr(element_evidence, "R1_POOR", refined.r1 / 2)
+    weighed = weigh_elements(refined, reflections, "model", 10)
+    assert weighed.changes == {} and weighed.refined is None
+    assert "N1 C → N not kept" in weighed.reverted and "miscounts" in weighed.reverted
+    assert weighed.evidence["N1"].decision == "C"
