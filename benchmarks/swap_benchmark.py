@@ -306,15 +306,11 @@ def _hydrogen_lines(done: list[dict]) -> list[str]:
 def main(argv=None) -> int:
     parser = corpus_parser(__doc__.splitlines()[0], limit=100, max_atoms=80, seconds=300)
     parser.add_argument("--cycles", type=int, default=10)
-    parser.add_argument(
-        "--pairs",
-        choices=("any", "other"),
-        default="any",
-        help="other: only structures with a pair other than C/N/O, swapped within those pairs",
-    )
-    parser.add_argument(
-        "--half", choices=("all", "a", "b"), default="all", help="one half of the structures"
-    )
+    for flag, choices, why in (
+        ("--pairs", ("any", "other"), "other: structures with a pair other than C/N/O, swapped"),
+        ("--half", ("all", "a", "b"), "one half of the structures (by the file name's hash)"),
+    ):
+        parser.add_argument(flag, choices=choices, default=choices[0], help=why)
     args = parser.parse_args(argv)
     if args.from_json:
         rows = [r for r in json.loads(args.from_json.read_text()) if in_half(r["entry"], args.half)]
