@@ -27,9 +27,12 @@ to 1 − CHANGE_POSTERIOR and the count alone does not oppose the new one (DATA_
 model's probabilities never change an atom against clear data). The model is refined and weighed
 again, for at most MAX_ROUNDS rounds; a change holds while the element first given stays
 ruled out, and only when the refinement agrees (wR2 and R1 no higher than before, within
-WR2_GAIN and R1_NET). Atoms whose posterior leans to another element without deciding are
-then changed together when the refinement says so (R1 down by R1_GAIN and wR2 down), the old
-"second look"'s rule. Data under MIN_COMPLETENESS are not weighed.
+WR2_GAIN and R1_NET); a changed site the last weighing cannot weigh goes back too. Atoms
+whose posterior leans to another element without deciding are then changed together when the
+refinement says so (R1 down by R1_GAIN and wR2 down), the old "second look"'s rule, and any of
+them the weighing of that model then clearly gives back to its element goes back. Sites in a
+smeared group (bonded neighbours' Uiso over U_DISORDER) are not weighed, nor data under
+MIN_COMPLETENESS.
 """
 
 from __future__ import annotations
@@ -483,11 +486,11 @@ def _weigh_elements(refined, reflections, method, cycles, priors) -> ElementEvid
         )
         current, evidence = trial, weigh(trial)
         # the refinement's word is checked by the count on the model it chose: a change whose
-        # site now counts as the element given (the first weighing misled by wrong neighbours
-        # or a poor model), or cannot be weighed, goes back
-        back = _unconfirmed(
-            {label: evidence[label] for label in leaning}, weigh.given, CHANGE_POSTERIOR
-        )
+        # site now clearly counts as the element given (the first weighing misled by wrong
+        # neighbours or a poor model: a Cr taken for Cl beside a Br held as Cl) goes back; the
+        # others, the refinement's choice, stay (a site not weighable beside a wrong one is
+        # no evidence against it)
+        back = _contradicted({label: evidence[label] for label in leaning}, weigh.given)
         if back:
             current = weigh.refined_with(current, back) or current
             evidence = weigh(current)
@@ -519,6 +522,16 @@ def _unconfirmed(
         and (
             e.decision != e.before or not e.posterior or e.posterior.get(given[label], 0.0) > doubt
         )
+    }
+
+
+def _contradicted(evidence: dict[str, SiteEvidence], given: dict[str, str]) -> dict[str, str]:
+    """The changed sites whose weighing gives the element given over CHANGE_POSTERIOR, each
+    with that element: what a change the refinement chose must yield to."""
+    return {
+        label: given[label]
+        for label, e in evidence.items()
+        if e.before != given[label] and e.posterior.get(given[label], 0.0) > CHANGE_POSTERIOR
     }
 
 

@@ -330,8 +330,9 @@ def _site(refined, label):
 def test_a_change_the_last_weighing_does_not_confirm_goes_back():
     """A changed site goes back to its element given when the weighing of the changed model
     would change it again, gives the element given more than the doubt allowed, or cannot
-    weigh it at all (no evidence for the change is left)."""
-    from crystalx_core.element_evidence import SiteEvidence, _unconfirmed
+    weigh it at all (no evidence for the change is left); one the refinement chose only when
+    the weighing clearly says the element given."""
+    from crystalx_core.element_evidence import SiteEvidence, _contradicted, _unconfirmed
 
     def weighed(held, decision, posterior):
         return SiteEvidence(6.0, 0.3, posterior=posterior, before=held, decision=decision)
@@ -345,7 +346,8 @@ def test_a_change_the_last_weighing_does_not_confirm_goes_back():
         "E": weighed("C", "C", {"C": 1.0}),  # never changed
     }
     assert _unconfirmed(evidence, given, 0.1) == {"B": "N", "C": "N", "D": "N"}
-    assert _unconfirmed(evidence, given, 0.9) == {"C": "N", "D": "N"}
+    # a change the refinement chose yields only to clear evidence for the element given
+    assert _contradicted(evidence, given) == {"D": "N"}
 
 
 def test_a_sites_own_uiso_does_not_make_it_smeared(shared_data):
