@@ -225,7 +225,8 @@ def markdown(rows: list[dict], args) -> str:
     not_weighed = sum(1 for r in rows if r["status"] == "not weighed")
     lines = [
         "### Elements weighed by the data: Z-neighbour swaps on simulated data "
-        "(`benchmarks/swap_benchmark.py`)",
+        + ("(pairs other than C/N/O) " if args.pairs == "other" else "")
+        + "(`benchmarks/swap_benchmark.py`)",
         "",
         f"Machine: {_cpu_name()}. Command: `python benchmarks/swap_benchmark.py "
         "../shared/data/corpus "
@@ -236,13 +237,23 @@ def markdown(rows: list[dict], args) -> str:
         "corpus structures "
         f"with H; Fo² from the published model with H to d_min {D_MIN_RANGE[0]}-{D_MIN_RANGE[1]} Å "
         "with counting "
-        "noise (as the simulated-solve benchmark); one to three non-H atoms given a Z-neighbour "
-        "element the "
-        "structure also holds; the non-H model refined isotropically and weighed "
-        "(`crystalx_core.element_evidence`).",
+        "noise (as the simulated-solve benchmark); "
+        + (
+            "up to three non-H atoms given a Z-neighbour of a pair other than C/N/O that the "
+            "structure holds, the pair kinds in turn"
+            if args.pairs == "other"
+            else "one to three non-H atoms given a Z-neighbour element the structure also holds"
+        )
+        + "; the non-H model refined isotropically and weighed (`crystalx_core.element_evidence`).",
         "",
         f"- structures: {len(done)} weighed of {len(rows)} tried"
-        + (f" (a partial run of the {args.limit} asked for)" if len(rows) < args.limit else "")
+        + (
+            " (every structure chosen that holds a pair other than C/N/O)"
+            if args.pairs == "other"
+            else f" (a partial run of the {args.limit} asked for)"
+            if len(rows) < args.limit
+            else ""
+        )
         + f"; not weighed (incomplete data): {not_weighed}"
         + f"; failed or timed out: {len(rows) - len(done) - not_weighed}",
         f"- swaps corrected: {sum(fixed.values())}/{swaps} "
