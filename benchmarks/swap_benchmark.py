@@ -9,7 +9,20 @@ metals one apart) are given that neighbour. The non-H model, isotropic, is refin
 weighed as `solve` and `assign --hkl` weigh it; a swap is corrected when the atom ends with
 its published element, a false change is an atom that was right and ends otherwise.
 
+`--pairs other` takes only the structures that hold a pair other than C/N/O (B/C, O/F, Si/P,
+P/S, S/Cl, Cl/Br, metals) and swaps up to three of their atoms within those pairs, the pair
+kinds in turn (B/C, the commonest, would fill the sample otherwise). `--half a|b` keeps one
+half of the structures (by a hash of the file name): thresholds are set on one half and
+reported on the other.
+
+The hydrogen part: on the published non-H atoms, refined isotropically against the same data,
+each O–H or N–H of a hydrogen bond is moved onto its acceptor in turn (the H counts given to
+crystalx_core.hydrogen_evidence wrong by one on both) and the share the difference map puts
+back is reported, with the donors it gets wrong elsewhere (benchmarks/hydrogen_benchmark.py's
+check, here on simulated data).
+
     python benchmarks/swap_benchmark.py ../shared/data/corpus --limit 100
+    python benchmarks/swap_benchmark.py ../shared/data/corpus --limit 400 --pairs other
 """
 
 from __future__ import annotations
@@ -25,9 +38,12 @@ from pathlib import Path
 import numpy as np
 
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
+from crystalx_core.crystallography.maps import difference_density
 from crystalx_core.crystallography.refine import refine
 from crystalx_core.element_evidence import weigh_elements, z_neighbours
 from crystalx_core.elements import is_hydrogen
+from crystalx_core.errors import RefinementError
+from crystalx_core.geometry import connectivity
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from simulated_solve_benchmark import (
@@ -38,6 +54,7 @@ from simulated_solve_benchmark import (
     simulated_data,
     time_out_on_alarm,
 )  # noqa: E402
+from hydrogen_benchmark import donor_count_checks  # noqa: E402
 from solve_benchmark import _cpu_name, _pct, write_section  # noqa: E402
 
 D_MIN_RANGE = (0.80, 0.90)
@@ -48,15 +65,20 @@ def pair_class(a: str, b: str) -> str:
     return "C/N/O" if {a, b} <= LIGHT else "/".join(sorted((a, b), key=lambda e: (len(e), e)))
 
 
-def swaps_for(heavy, rng: np.random.Generator) -> dict[int, str]:
-    """One to three atoms given a Z-neighbour element that the structure also holds."""
+def swap_options(heavy) -> list[tuple[int, str]]:
+    """(atom index, Z-neighbour element the structure also holds) of every possible swap."""
     present = sorted({s.element for s in heavy})
-    options = [
+    return [
         (i, other)
         for i, s in enumerate(heavy)
         for other in present
         if other != s.element and z_neighbours(s.element, other)
     ]
+
+
+def swaps_for(heavy, rng: np.random.Generator) -> dict[int, str]:
+    """One to three atoms given a Z-neighbour element that the structure also holds."""
+    options = swap_options(heavy)
     if not options:
         return {}
     count = min(int(rng.integers(1, 4)), len({i for i, _ in options}))
@@ -70,10 +92,41 @@ def swaps_for(heavy, rng: np.random.Generator) -> dict[int, str]:
     return chosen
 
 
-def run_one(truth, name: str, method: str, cycles: int, seconds: int) -> dict | None:
+def other_swaps_for(heavy, rng: np.random.Generator) -> dict[int, str]:
+    """Up to three atoms given a Z-neighbour of a pair other than C/N/O, taking the pair kinds
+    the structure holds in turn."""
+    by_class: dict[str, list[tuple[int, str]]] = {}
+    for i, other in swap_options(heavy):
+        if pair_class(heavy[i].element, other) != "C/N/O":
+            by_class.setdefault(pair_class(heavy[i].element, other), []).append((i, other))
+    chosen: dict[int, str] = {}
+    queues = [
+        [options[k] for k in rng.permutation(len(options))]
+        for _, options in sorted(by_class.items())
+    ]
+    while len(chosen) < 3 and any(queues):
+        for queue in queues:
+            while queue and queue[0][0] in chosen:
+                queue.pop(0)
+            if queue and len(chosen) < 3:
+                i, other = queue.pop(0)
+                chosen[i] = other
+    return chosen
+
+
+def in_half(name: str, half: str) -> bool:
+    """Whether the structure is in half a or b (by the file name's hash), or half is 'all'."""
+    if half == "all":
+        return True
+    return (int(hashlib.sha256(name.encode()).hexdigest(), 16) >> 7) % 2 == (half == "b")
+
+
+def run_one(
+    truth, name: str, method: str, cycles: int, seconds: int, pairs: str = "any"
+) -> dict | None:
     rng = np.random.default_rng(int(hashlib.sha256(name.encode()).hexdigest(), 16) % (1 << 32))
     heavy = [replace(s, u_aniso=None) for s in truth.sites if not is_hydrogen(s.element)]
-    swaps = swaps_for(heavy, rng)
+    swaps = other_swaps_for(heavy, rng) if pairs == "other" else swaps_for(heavy, rng)
     if not swaps:
         return None
     reflections, d_min, kept = simulated_data(truth, rng, D_MIN_RANGE)
@@ -87,14 +140,13 @@ def run_one(truth, name: str, method: str, cycles: int, seconds: int) -> dict | 
         "kept": kept,
         "swaps": {heavy[i].label: [heavy[i].element, element] for i, element in swaps.items()},
     }
-    weighed = limited(
-        lambda: weigh_elements(refine(wrong, reflections, cycles), reflections, method, cycles),
-        row,
-        seconds,
-        "failed",
-    )
+    weighed = limited(lambda: _weighed(wrong, reflections, method, cycles), row, seconds, "failed")
     if weighed is None:
         return row
+    start, weighed = weighed
+    row["r1_start"] = start.r1
+    row["r1_final"] = (weighed.refined or start).r1
+    row["u_median"] = float(np.median([s.u_iso for s in start.structure.sites]))
     if not weighed.evidence:  # not weighed at all (incomplete data): no verdict on its atoms
         row.update(status="not weighed", skipped=weighed.skipped)
         return row
@@ -109,9 +161,50 @@ def run_one(truth, name: str, method: str, cycles: int, seconds: int) -> dict | 
             for i, s in enumerate(heavy)
             if i not in swaps and final[s.label] != s.element
         ],
-        evidence={label: weighed.evidence[label].to_dict() for label in row["swaps"]},
     )
+    looked_at = [*row["swaps"], *(label for label, _, _ in row["false_changes"])]
+    row["evidence"] = {label: _diagnosis(start, weighed, label) for label in looked_at}
+    weighing_seconds = row["seconds"]
+    hydrogens = limited(
+        lambda: _moved_hydrogens(truth, reflections, cycles), row, seconds, "failed"
+    )
+    if hydrogens is not None:
+        row["moved_h"] = hydrogens
+    row.update(status="done", seconds=row["seconds"] + weighing_seconds)
     return row
+
+
+def _weighed(wrong, reflections, method: str, cycles: int):
+    start = refine(wrong, reflections, cycles)
+    return start, weigh_elements(start, reflections, method, cycles)
+
+
+def _diagnosis(start, weighed, label: str) -> dict:
+    """The evidence on one atom, with its Uiso and bonded neighbours in the starting refinement."""
+    structure = start.structure
+    index = next(i for i, s in enumerate(structure.sites) if s.label == label)
+    bonded = connectivity(structure)[index]
+    return {
+        **weighed.evidence[label].to_dict(),
+        "u_iso": round(structure.sites[index].u_iso, 4),
+        "neighbours": [
+            f"{structure.sites[c.j].label} {c.distance:.2f}"
+            for c in bonded
+            if not is_hydrogen(structure.sites[c.j].element)
+        ],
+    }
+
+
+def _moved_hydrogens(truth, reflections, cycles: int) -> list[dict]:
+    """Each O–H or N–H of a hydrogen bond moved onto its acceptor: put back by the map of
+    the non-H atoms refined anisotropically, as the job weighs its H?"""
+    heavy = truth.with_sites([s for s in truth.sites if not is_hydrogen(s.element)])
+    try:
+        refined = refine(heavy, reflections, cycles, anisotropic=True)
+    except RefinementError:  # too few reflections for anisotropic atoms
+        refined = refine(heavy, reflections, cycles)
+    density = difference_density(refined.structure, reflections)
+    return donor_count_checks(truth, refined.structure, density)["moved"]
 
 
 def _electrons(value) -> str:
@@ -132,21 +225,35 @@ def markdown(rows: list[dict], args) -> str:
     not_weighed = sum(1 for r in rows if r["status"] == "not weighed")
     lines = [
         "### Elements weighed by the data: Z-neighbour swaps on simulated data "
-        "(`benchmarks/swap_benchmark.py`)",
+        + ("(pairs other than C/N/O) " if args.pairs == "other" else "")
+        + "(`benchmarks/swap_benchmark.py`)",
         "",
         f"Machine: {_cpu_name()}. Command: `python benchmarks/swap_benchmark.py "
         "../shared/data/corpus "
-        f"--limit {args.limit} --max-atoms {args.max_atoms} --cycles {args.cycles}`. Ordered "
+        f"--limit {args.limit} --max-atoms {args.max_atoms} --cycles {args.cycles}"
+        + (f" --pairs {args.pairs}" if args.pairs != "any" else "")
+        + (f" --half {args.half}" if args.half != "all" else "")
+        + "`. Ordered "
         "corpus structures "
         f"with H; Fo² from the published model with H to d_min {D_MIN_RANGE[0]}-{D_MIN_RANGE[1]} Å "
         "with counting "
-        "noise (as the simulated-solve benchmark); one to three non-H atoms given a Z-neighbour "
-        "element the "
-        "structure also holds; the non-H model refined isotropically and weighed "
-        "(`crystalx_core.element_evidence`).",
+        "noise (as the simulated-solve benchmark); "
+        + (
+            "up to three non-H atoms given a Z-neighbour of a pair other than C/N/O that the "
+            "structure holds, the pair kinds in turn"
+            if args.pairs == "other"
+            else "one to three non-H atoms given a Z-neighbour element the structure also holds"
+        )
+        + "; the non-H model refined isotropically and weighed (`crystalx_core.element_evidence`).",
         "",
         f"- structures: {len(done)} weighed of {len(rows)} tried"
-        + (f" (a partial run of the {args.limit} asked for)" if len(rows) < args.limit else "")
+        + (
+            " (every structure chosen that holds a pair other than C/N/O)"
+            if args.pairs == "other"
+            else f" (a partial run of the {args.limit} asked for)"
+            if len(rows) < args.limit
+            else ""
+        )
         + f"; not weighed (incomplete data): {not_weighed}"
         + f"; failed or timed out: {len(rows) - len(done) - not_weighed}",
         f"- swaps corrected: {sum(fixed.values())}/{swaps} "
@@ -160,6 +267,7 @@ def markdown(rows: list[dict], args) -> str:
         + (f": {', '.join(false[:10])}" if false else ""),
         f"- changes reverted by the refinement net: {sum(1 for r in done if r['reverted'])} "
         "structures",
+        *_hydrogen_lines(done),
         f"- total time {sum(r.get('seconds', 0) for r in rows):.0f} s",
         "",
     ]
@@ -171,29 +279,58 @@ def markdown(rows: list[dict], args) -> str:
     ]
     if missed:
         lines += [
-            "| structure | atom | published → swapped | electrons | posterior | decision |",
-            "|---|---|---|---|---|---|",
+            "| structure | atom | published → swapped | electrons | Uiso | prior | posterior "
+            "| decision |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for entry, label, (right, wrong), e in missed[:30]:
-            posterior = ", ".join(f"{el} {p:.2f}" for el, p in e["posterior"].items())
             lines.append(
                 f"| {entry} | {label} | {right} → {wrong} | {_electrons(e['electrons'])} | "
-                f"{posterior} | {e['decision']} |"
+                f"{e.get('u_iso', '-')} | {_ranked(e['prior'])} | {_ranked(e['posterior'])} | "
+                f"{e['decision']} |"
             )
     return "\n".join(lines) + "\n"
+
+
+def _ranked(scores: dict) -> str:
+    return ", ".join(f"{el} {p:.2f}" for el, p in list(scores.items())[:3]) or "-"
+
+
+def _hydrogen_lines(done: list[dict]) -> list[str]:
+    """The moved-H part: share put back, donors the map got wrong beside the moved pair."""
+    moved = [(r["entry"], m) for r in done for m in r.get("moved_h", [])]
+    if not moved:
+        return []
+    fixed = sum(1 for _, m in moved if m["corrected"])
+    elsewhere = sum(len(m["wrong_elsewhere"]) for _, m in moved)
+    missed = [f"{entry} {m['donor']}→{m['acceptor']}" for entry, m in moved if not m["corrected"]]
+    structures = len({entry for entry, _ in moved})
+    return [
+        f"- an O–H or N–H of a hydrogen bond moved onto its acceptor (all such, one at a time, on "
+        f"the published non-H atoms of {structures} structures): {fixed}/{len(moved)} "
+        f"({_pct(fixed / len(moved), 1)}) put back by the difference map; donors it got wrong "
+        f"beside the moved pair, over all trials: {elsewhere}"
+        + (f"; not put back: {', '.join(missed[:8])}" if missed else "")
+    ]
 
 
 def main(argv=None) -> int:
     parser = corpus_parser(__doc__.splitlines()[0], limit=100, max_atoms=80, seconds=300)
     parser.add_argument("--cycles", type=int, default=10)
+    for flag, choices, why in (
+        ("--pairs", ("any", "other"), "other: structures with a pair other than C/N/O, swapped"),
+        ("--half", ("all", "a", "b"), "one half of the structures (by the file name's hash)"),
+    ):
+        parser.add_argument(flag, choices=choices, default=choices[0], help=why)
     args = parser.parse_args(argv)
     if args.from_json:
-        rows = json.loads(args.from_json.read_text())
+        rows = [r for r in json.loads(args.from_json.read_text()) if in_half(r["entry"], args.half)]
     else:
         time_out_on_alarm()
         tried = (
-            run_one(truth, name, args.method, args.cycles, args.seconds)
+            run_one(truth, name, args.method, args.cycles, args.seconds, args.pairs)
             for name, truth in choose(args.corpus, 4 * args.limit, args.max_atoms)
+            if in_half(name, args.half)
         )
         rows = collect(
             islice((row for row in tried if row is not None), args.limit),
@@ -204,7 +341,10 @@ def main(argv=None) -> int:
                 f"{row.get('seconds', 0):.0f} s {row.get('why', '')}"
             ),
         )
-    write_section(markdown(rows, args), "swap_benchmark", args.output)
+    section = "swap_benchmark" + (f":{args.pairs}" if args.pairs != "any" else "")
+    write_section(
+        markdown(rows, args), section + (f":{args.half}" if args.half != "all" else ""), args.output
+    )
     print(markdown(rows, args))
     return 0
 

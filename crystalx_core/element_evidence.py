@@ -27,9 +27,12 @@ to 1 − CHANGE_POSTERIOR and the count alone does not oppose the new one (DATA_
 model's probabilities never change an atom against clear data). The model is refined and weighed
 again, for at most MAX_ROUNDS rounds; a change holds while the element first given stays
 ruled out, and only when the refinement agrees (wR2 and R1 no higher than before, within
-WR2_GAIN and R1_NET). Atoms whose posterior leans to another element without deciding are
-then changed together when the refinement says so (R1 down by R1_GAIN and wR2 down), the old
-"second look"'s rule. Data under MIN_COMPLETENESS are not weighed.
+WR2_GAIN and R1_NET); a changed site the last weighing cannot weigh goes back too. Atoms
+whose posterior leans to another element without deciding are then changed together when the
+refinement says so (R1 down by R1_GAIN and wR2 down), the old "second look"'s rule, and any of
+them the weighing of that model then clearly gives back to its element goes back. Sites in a
+smeared group (bonded neighbours' Uiso over U_DISORDER) are not weighed, nor data under
+MIN_COMPLETENESS.
 """
 
 from __future__ import annotations
@@ -76,6 +79,14 @@ MIN_SITES_FOR_SPREAD = 8
 # a count this many widths from every candidate says disorder or a missing atom, not an element
 OUTLIER = 3.0
 MAX_ROUNDS = 3
+# Å²: a site whose bonded neighbours' median Uiso is larger is not weighed: the group is smeared
+# by disorder or motion the isotropic model does not hold (a BF4⁻ or a solvent at 0.2-0.3 Å²
+# among atoms at 0.05-0.1), and what the fit puts at the site then measures the misfit, not the
+# element. The neighbours' U, not the site's own: a wrong element moves its own U (a Cl held as
+# Br refines to 0.25 Å² beside a C at 0.06), while disorder smears the whole group. An atom
+# without bonds is judged by its own U. (Set on the swap benchmark's structures of half b,
+# where both disordered groups were; half a reported apart.)
+U_DISORDER = 0.2
 MIN_COMPLETENESS = (
     0.7  # of the unique reflections to d_min: fewer (a truncated file) miscount sites
 )
@@ -449,15 +460,7 @@ def _weigh_elements(refined, reflections, method, cycles, priors) -> ElementEvid
         seen.add(weigh.state(trial))
         why.update({label: evidence[label].reason for label in proposed})
         current, evidence = trial, weigh(trial)
-    unconfirmed = {
-        label: weigh.given[label]
-        for label, e in evidence.items()
-        if e.before != weigh.given[label]
-        and (
-            e.decision != e.before
-            or e.posterior.get(weigh.given[label], 0.0) > 1 - CHANGE_POSTERIOR
-        )
-    }
+    unconfirmed = _unconfirmed(evidence, weigh.given, 1 - CHANGE_POSTERIOR)
     if unconfirmed:
         current = weigh.refined_with(current, unconfirmed) or refined
         evidence = weigh(current)
@@ -482,6 +485,15 @@ def _weigh_elements(refined, reflections, method, cycles, priors) -> ElementEvid
             }
         )
         current, evidence = trial, weigh(trial)
+        # the refinement's word is checked by the count on the model it chose: a change whose
+        # site now clearly counts as the element given (the first weighing misled by wrong
+        # neighbours or a poor model: a Cr taken for Cl beside a Br held as Cl) goes back; the
+        # others, the refinement's choice, stay (a site not weighable beside a wrong one is
+        # no evidence against it)
+        back = _contradicted({label: evidence[label] for label in leaning}, weigh.given)
+        if back:
+            current = weigh.refined_with(current, back) or current
+            evidence = weigh(current)
     result = ElementEvidence(
         evidence, weigh.changes(current), current, weigh.rounds, refined.r1, reverted
     )
@@ -495,6 +507,32 @@ def _weigh_elements(refined, reflections, method, cycles, priors) -> ElementEvid
     if not result.changes:
         result.refined = None
     return result
+
+
+def _unconfirmed(
+    evidence: dict[str, SiteEvidence], given: dict[str, str], doubt: float
+) -> dict[str, str]:
+    """The changed sites the last weighing does not confirm, each with its element given: the
+    weighing would change it again, gives the element given more than `doubt`, or could not
+    weigh the site (a count far from every candidate or no fit: no evidence for the change)."""
+    return {
+        label: given[label]
+        for label, e in evidence.items()
+        if e.before != given[label]
+        and (
+            e.decision != e.before or not e.posterior or e.posterior.get(given[label], 0.0) > doubt
+        )
+    }
+
+
+def _contradicted(evidence: dict[str, SiteEvidence], given: dict[str, str]) -> dict[str, str]:
+    """The changed sites whose weighing gives the element given over CHANGE_POSTERIOR, each
+    with that element: what a change the refinement chose must yield to."""
+    return {
+        label: given[label]
+        for label, e in evidence.items()
+        if e.before != given[label] and e.posterior.get(given[label], 0.0) > CHANGE_POSTERIOR
+    }
 
 
 class _Weighing:
@@ -600,6 +638,7 @@ def _weigh(
     offset, spread = shared_offset_and_spread(
         [fits[s.label][s.element].alpha for s in plain], [atomic_number(s.element) for s in plain]
     )
+    group_u = _neighbours_u(model.with_sites(heavy))
     evidence = {}
     for site in heavy:
         held_fit = fits[site.label][site.element]
@@ -625,6 +664,12 @@ def _weigh(
                 else "no fit"
                 if not _fitted(held_fit)
                 else "disordered or partly occupied: not weighed"
+            )
+            continue
+        if group_u[site.label] > U_DISORDER:
+            e.reason = (
+                f"Uiso {group_u[site.label]:.3f} Å² about the site (over {U_DISORDER} Å²): "
+                "disorder or motion the isotropic model cannot count, not weighed"
             )
             continue
         scores = priors.get(site.label) or {}
@@ -672,6 +717,17 @@ def _weigh(
             if best != site.element and factor < DATA_FACTOR:
                 e.reason += f"; odds of the count alone {best}:{site.element} only {factor:.2g}:1"
     return evidence
+
+
+def _neighbours_u(structure: Structure) -> dict[str, float]:
+    """Median Uiso of each site's bonded neighbours (its own without bonds), Å²."""
+    bonds = connectivity(structure)
+    return {
+        site.label: float(np.median([structure.sites[c.j].u_iso for c in bonds[i]]))
+        if bonds[i]
+        else site.u_iso
+        for i, site in enumerate(structure.sites)
+    }
 
 
 def _fitted(fit: SiteFit) -> bool:

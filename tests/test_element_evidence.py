@@ -283,3 +283,81 @@ def test_a_sites_fit_does_not_depend_on_its_neighbours_candidates(shared_data):
         for bonds in connectivity(model)
         for c in bonds
     )
+
+
+def _simulated(truth, seed=5):
+    """Noisy Fo² computed from `truth` (with its H) to 0.8 Å."""
+    from crystalx_core.crystallography.convert import to_xray_structure
+    from crystalx_core.demo import simulate_reflections
+    from crystalx_core.io.hkl import Reflections
+
+    xs = to_xray_structure(truth)
+    xs.set_inelastic_form_factors(truth.wavelength, "sasaki")
+    indices, observed, sigmas = simulate_reflections(xs, 0.8, seed, 1e5)
+    return Reflections(indices, observed, sigmas, None, "simulated.hkl")
+
+
+def test_a_smeared_group_is_not_weighed(shared_data):
+    """A site whose bonded neighbours' Uiso says disorder (a solvent or BF4⁻ at 0.27 Å²)
+    counts the isotropic model's misfit, not its element: it is left as it is, with the
+    reason. The others are weighed as before."""
+    from crystalx_core.element_evidence import U_DISORDER
+
+    truth = read_cif(BENCHMARK / "XH_alanine" / "model.cif").structure
+    smeared = {"O1", "O2", "C3"}  # the carboxylate
+    truth = truth.with_sites(
+        [_isotropic(s, 1.5 * U_DISORDER) if s.label in smeared else s for s in truth.sites]
+    )
+    reflections = _simulated(truth)
+    heavy = truth.with_sites([_isotropic(s, s.u_iso) for s in truth.sites if s.element != "H"])
+    refined = refine(_swapped(heavy, {"O1": "N", "N1": "C"}), reflections, 10)
+    assert all(_site(refined, label).u_iso > U_DISORDER for label in smeared)
+    weighed = weigh_elements(refined, reflections, "model", 10)
+    assert "O1" not in weighed.changes and "not weighed" in weighed.evidence["O1"].reason
+    assert weighed.changes.get("N1") == "N"  # the others are weighed as before
+
+
+def _isotropic(site, u_iso):
+    from dataclasses import replace
+
+    return replace(site, u_aniso=None, u_iso=u_iso)
+
+
+def _site(refined, label):
+    return next(s for s in refined.structure.sites if s.label == label)
+
+
+def test_a_change_the_last_weighing_does_not_confirm_goes_back():
+    """A changed site goes back to its element given when the weighing of the changed model
+    would change it again, gives the element given more than the doubt allowed, or cannot
+    weigh it at all (no evidence for the change is left); one the refinement chose only when
+    the weighing clearly says the element given."""
+    from crystalx_core.element_evidence import SiteEvidence, _contradicted, _unconfirmed
+
+    def weighed(held, decision, posterior):
+        return SiteEvidence(6.0, 0.3, posterior=posterior, before=held, decision=decision)
+
+    given = {"A": "N", "B": "N", "C": "N", "D": "N", "E": "C"}
+    evidence = {
+        "A": weighed("C", "C", {"C": 0.97, "N": 0.03}),  # confirmed
+        "B": weighed("C", "C", {"C": 0.8, "N": 0.2}),  # the given element not ruled out
+        "C": weighed("C", "C", {}),  # not weighable once changed
+        "D": weighed("C", "N", {"C": 0.05, "N": 0.95}),  # would change back
+        "E": weighed("C", "C", {"C": 1.0}),  # never changed
+    }
+    assert _unconfirmed(evidence, given, 0.1) == {"B": "N", "C": "N", "D": "N"}
+    # a change the refinement chose yields only to clear evidence for the element given
+    assert _contradicted(evidence, given) == {"D": "N"}
+
+
+def test_a_sites_own_uiso_does_not_make_it_smeared(shared_data):
+    """A wrong element moves its own U (a Cl held as Br refines to 0.25 Å²); the group's
+    smearing is read from the bonded neighbours, an atom without bonds by its own U."""
+    from crystalx_core.element_evidence import _neighbours_u
+
+    heavy, _ = _published("XH_alanine")
+    heavy = heavy.with_sites([_isotropic(s, 0.5 if s.label == "N1" else 0.02) for s in heavy.sites])
+    u = _neighbours_u(heavy)
+    assert u["N1"] == 0.02 and u["C1"] == 0.02  # C1's neighbours: N1, C2, C3
+    alone = heavy.with_sites([s for s in heavy.sites if s.label == "N1"])
+    assert _neighbours_u(alone) == {"N1": 0.5}
