@@ -342,6 +342,26 @@ def pxrd_mof_section(mof: dict | None, corpus: dict | None, sidecar: dict | None
     return lines
 
 
+def metal_lines(metrics: dict) -> list[str]:
+    """The metal-complex subset (structures with a d-block metal), where the corpus is thin."""
+    heavy = [r["metal_complexes"] for r in metrics.get("heavy", []) if "metal_complexes" in r]
+    if not heavy or not heavy[0]["atoms"]:
+        return []
+    h = metrics.get("hydrogen", {}).get("metal_complexes") or {}
+    parts = "; ".join(
+        f"{_pct(m['accuracy'])} of {m['atoms']} atoms, {_pct(m['structures_fully_correct'])} "
+        f"of {m['structures']} simulations fully right at {r['noise_A']} Å"
+        for m, r in zip(heavy, metrics["heavy"])
+    )
+    line = f"Metal complexes (test structures with a d-block metal), elements: {parts}"
+    if h.get("atoms"):
+        line += (
+            f". H counts: {_pct(h['accuracy'])} of {h['atoms']} atoms, "
+            f"{_pct(h['structures_fully_correct'])} of {h['structures']} structures fully right"
+        )
+    return ["", line + "."]
+
+
 def card(
     dataset: dict,
     runs: dict[str, list],
@@ -447,6 +467,7 @@ def card(
             f"{_pct(h['structures_fully_correct'])} | "
             f"{_pct(h['baseline_structures_fully_correct'])} |"
         )
+    lines += metal_lines(metrics)
     spurious = [row for row in metrics.get("heavy", []) if "spurious_peaks" in row]
     if spurious:
         lines += [
