@@ -368,7 +368,8 @@ def tmqm_lines(tmqm: dict | None) -> list[str]:
         "crystals by `crystalx_core.training.atoms.tmqm` (P2(1)/c, P-1, C2/c, P2(1)2(1)2(1) at "
         "contact density, counter-ions, SHELXL riding X-H), "
         f"{tmqm['maps_per_complex']} simulated maps each ({tmqm['training_examples']} training "
-        f"examples), together with the corpus training split ({tmqm['run']}).",
+        f"examples), together with the corpus training split ({tmqm['run']})"
+        + (f"; {tmqm['note']}." if tmqm.get("note") else "."),
     ]
 
 
