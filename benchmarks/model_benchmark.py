@@ -6,6 +6,8 @@
     the published H atoms.
 
     python benchmarks/model_benchmark.py ../shared/data/benchmark
+    CRYSTALX_MODELS=FOLDER python benchmarks/model_benchmark.py ../shared/data/benchmark \
+        --output /tmp/candidate.md     # another model folder, without touching docs/benchmarks.md
 """
 
 from __future__ import annotations

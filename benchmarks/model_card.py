@@ -48,6 +48,21 @@ def _epochs(history: list[dict]) -> str:
     )
 
 
+def _hours(history: list[dict]) -> str:
+    """Training time by device (rows without one ran before it was recorded: on the CPU)."""
+    seconds: dict[str, float] = {}
+    for row in history:
+        device = row.get("device", "cpu")
+        seconds[device] = seconds.get(device, 0.0) + row["seconds"]
+    where = {
+        "cpu": "on one CPU thread (torch kept to one beside cctbx)",
+        "cuda": "on one GPU (the accelerator run, checkpoints/README.md)",
+    }
+    return " + ".join(
+        f"{s / 3600:.2f} h {where.get(device, f'on {device}')}" for device, s in seconds.items()
+    )
+
+
 def _simulations(metrics: dict) -> str:
     rows = metrics.get("heavy") or [{}]
     seeds = rows[0].get("seeds", [None])
@@ -342,6 +357,42 @@ def pxrd_mof_section(mof: dict | None, corpus: dict | None, sidecar: dict | None
     return lines
 
 
+def tmqm_lines(tmqm: dict | None) -> list[str]:
+    """The tmQM crystals the heavy model was fine-tuned on before its last (corpus) run."""
+    if not tmqm:
+        return []
+    return [
+        "",
+        f"Before that last run the heavy model was fine-tuned on tmQM complexes {tmqm['complexes']}"
+        " (transition-metal complexes from the CSD, MIT licence, `shared/data/tmqm`) packed into "
+        "crystals by `crystalx_core.training.atoms.tmqm` (P2(1)/c, P-1, C2/c, P2(1)2(1)2(1) at "
+        "contact density, counter-ions, SHELXL riding X-H), "
+        f"{tmqm['maps_per_complex']} simulated maps each ({tmqm['training_examples']} training "
+        f"examples), together with the corpus training split ({tmqm['run']})"
+        + (f"; {tmqm['note']}." if tmqm.get("note") else "."),
+    ]
+
+
+def metal_lines(metrics: dict) -> list[str]:
+    """The metal-complex subset (structures with a d-block metal), where the corpus is thin."""
+    heavy = [r["metal_complexes"] for r in metrics.get("heavy", []) if "metal_complexes" in r]
+    if not heavy or not heavy[0]["atoms"]:
+        return []
+    h = metrics.get("hydrogen", {}).get("metal_complexes") or {}
+    parts = "; ".join(
+        f"{_pct(m['accuracy'])} of {m['atoms']} atoms, {_pct(m['structures_fully_correct'])} "
+        f"of {m['structures']} simulations fully right at {r['noise_A']} Å"
+        for m, r in zip(heavy, metrics["heavy"])
+    )
+    line = f"Metal complexes (test structures with a d-block metal), elements: {parts}"
+    if h.get("atoms"):
+        line += (
+            f". H counts: {_pct(h['accuracy'])} of {h['atoms']} atoms, "
+            f"{_pct(h['structures_fully_correct'])} of {h['structures']} structures fully right"
+        )
+    return ["", line + "."]
+
+
 def card(
     dataset: dict,
     runs: dict[str, list],
@@ -365,15 +416,13 @@ def card(
             continue  # its own section below
         c, meta = sidecar["config"], sidecar["metadata"]
         history = runs.get(name, [])
-        hours = sum(r["seconds"] for r in history) / 3600
         lines.append(
             f"- `{name}.onnx`: torchmd-net `TorchMD_ET` {c['hidden_channels']} channels × "
             f"{c['num_layers']} layers, {c['num_rbf']} expnorm RBF, cutoff {c['cutoff']} Å, "
             f"{c['num_heads']} heads; invariant per-atom head over {len(c['classes'])} classes"
             f"{RULE_TOKENS if c.get('rule_tokens') else ''}"
             f"{HEIGHT_TOKENS if c.get('height_tokens') else ''}. "
-            f"Trained {_epochs(history)} in {hours:.2f} h on one CPU thread (torch kept to one "
-            "beside cctbx) "
+            f"Trained {_epochs(history)} in {_hours(history)} "
             f"(torch {meta['torch']}, torchmd-net {meta['torchmd-net']}); exported "
             f"{meta['exported']} "
             f"({meta['exporter']}, opset {meta['opset']})."
@@ -415,6 +464,7 @@ def card(
         "on an earlier build without disordered structures "
         "(`checkpoints/hydrogen/dataset_summary.json`; "
         "the README gives every command).",
+        *tmqm_lines(dataset.get("tmqm")),
         "",
         "## Metrics on the held-out test structures",
         "",
@@ -447,6 +497,7 @@ def card(
             f"{_pct(h['structures_fully_correct'])} | "
             f"{_pct(h['baseline_structures_fully_correct'])} |"
         )
+    lines += metal_lines(metrics)
     spurious = [row for row in metrics.get("heavy", []) if "spurious_peaks" in row]
     if spurious:
         lines += [

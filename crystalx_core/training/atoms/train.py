@@ -280,6 +280,7 @@ def train(
             "val_loss": val["loss"],
             "val_accuracy": val["accuracy"],
             "seconds": time.perf_counter() - t0,
+            "device": torch.device(device).type,  # the model card tells CPU from GPU hours
         }
         history.append(row)
         log(json.dumps(row))
