@@ -1,0 +1,299 @@
+"""Partly occupied sites, as SHELXL and Olex2 users add them by hand once the ordered model
+has converged: the difference-map peaks left that look like atoms are tried as partly
+occupied ones (isotropic, occupancy on a free variable), and kept when they refine to a
+sensible occupancy and Uiso and lower both R1 and wR2.
+
+A peak closer than a bond to an atom of the model cannot be there at the same time: it is
+an alternative position (the minor part, PART 2, occupancy 1 - fv) of that atom (the major
+part, PART 1, occupancy fv, its riding H with it). A peak far from every atom is partly
+occupied solvent with its own free variable (PART -n when it would bond to its own
+symmetry image). Peaks within a bond of each other share one free variable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from crystalx_core.crystallography.maps import difference_peaks
+from crystalx_core.crystallography.refine import RefinementResult, refine
+from crystalx_core.elements import is_hydrogen
+from crystalx_core.errors import RefinementError
+from crystalx_core.geometry import neighbours
+from crystalx_core.structure import Site, Structure
+
+# A peak is tried when it stands MIN_HEIGHT_RMS rms over the Fo - Fc map (of the model with
+# its riding H, so H density is no longer there) and is no residue of the ordered model:
+MIN_HEIGHT_RMS = 5.0  # ordered benchmark entries show at most 6 rms, all on bonds; minor parts 6-14
+MIN_FROM_ATOM = 0.5  # Å: nearer, the peak is its atom's own anisotropy or a misfit of it
+OFF_BOND = 1.0  # Å: a second atom nearer than this puts the peak on their bond (bonding density)
+MIN_FROM_H = 0.8  # Å: nearer, the peak is its riding H misplaced
+ALTERNATIVE = 1.2  # Å: a peak nearer an atom than this is its alternative position
+BOND = 1.9  # Å: peaks this close are one group (a fragment's minor part, a solvent molecule)
+MAX_PEAKS = 30  # difference peaks read per cycle
+MAX_CYCLES = 3  # new partial sites found in a cycle often show their missing neighbours
+# a kept site's occupancy and Uiso (published minor parts of the benchmark: 0.09 to 0.24)
+MIN_OCCUPANCY, MAX_OCCUPANCY = 0.08, 0.92
+MIN_U, MAX_U = 0.005, 0.15  # Å²
+START_OCCUPANCY = 0.25  # of the minor part or the solvent, before refinement
+SOLVENT_ELEMENT = "O"  # water, the common partly occupied solvent (else the commonest element)
+
+
+@dataclass
+class PartialCycle:
+    tried: int  # candidate peaks
+    kept: list[float]  # occupancies of the sites kept
+    r1: float  # after the cycle (the model before when none kept)
+
+
+@dataclass
+class PartialSites:
+    refined: RefinementResult  # the final model, partial sites included (or the one given)
+    added: list[str] = field(default_factory=list)  # labels of the new sites
+    cycles: list[PartialCycle] = field(default_factory=list)
+
+    def note(self) -> str:
+        parts = []
+        for k, cycle in enumerate(self.cycles, 1):
+            occupancies = ", ".join(f"{occ:.2f}" for occ in cycle.kept)
+            parts.append(
+                f"cycle {k}: {cycle.tried} peaks tried, {len(cycle.kept)} kept"
+                + (f" (occupancies {occupancies}), R1 {cycle.r1:.4f}" if cycle.kept else "")
+            )
+        return (
+            f"partly occupied sites from the difference map: {len(self.added)} added; "
+            + "; ".join(parts)
+        )
+
+
+def add_partial_sites(
+    refined: RefinementResult,
+    reflections,
+    cycles: int,
+    anisotropic: bool,
+    instructions: list[str],
+) -> PartialSites:
+    """Refine the difference-map peaks of a converged model as partly occupied atoms, cycle by
+    cycle, keeping each cycle's sites only when R1 and wR2 both drop."""
+    result = PartialSites(refined)
+    for _ in range(MAX_CYCLES):
+        model = result.refined.structure
+        candidates = candidate_peaks(model, reflections)
+        if not candidates:
+            break
+        trial = with_partial_sites(model, candidates)
+        new = [s.label for s in trial.sites if s.label not in {m.label for m in model.sites}]
+        kept = _refined_trial(trial, new, reflections, cycles, anisotropic, instructions)
+        better = kept is not None and (
+            kept.r1 < result.refined.r1 and kept.wr2 < result.refined.wr2
+        )
+        if not better:
+            result.cycles.append(PartialCycle(len(candidates), [], result.refined.r1))
+            break
+        labels = {s.label for s in kept.structure.sites} & set(new)
+        result.added += sorted(labels)
+        result.cycles.append(
+            PartialCycle(
+                len(candidates),
+                [s.occupancy for s in kept.structure.sites if s.label in labels],
+                kept.r1,
+            )
+        )
+        result.refined = kept
+    return result
+
+
+def candidate_peaks(model: Structure, reflections) -> list[Site]:
+    """Difference peaks that may be partly occupied atoms (see the thresholds above)."""
+    peaks, rms = difference_peaks(model, reflections, MAX_PEAKS)
+    peaks = [p for p in peaks if p.peak_height >= MIN_HEIGHT_RMS * rms]
+    if not peaks:
+        return []
+    n = len(model.sites)
+    both = model.with_sites([*model.sites, *peaks])
+    kept = []
+    for peak, near in zip(
+        peaks, neighbours(both, OFF_BOND, centres=list(range(n, n + len(peaks))))
+    ):
+        atoms = [c.distance for c in near if c.j < n and not is_hydrogen(model.sites[c.j].element)]
+        hydrogens = [c.distance for c in near if c.j < n and is_hydrogen(model.sites[c.j].element)]
+        if atoms and (atoms[0] < MIN_FROM_ATOM or len(atoms) > 1):
+            continue
+        if hydrogens and hydrogens[0] < MIN_FROM_H:
+            continue
+        kept.append(peak)
+    return kept
+
+
+def with_partial_sites(model: Structure, peaks: list[Site]) -> Structure:
+    """The model with the peaks as partly occupied atoms on free variables: alternative
+    positions and the atoms they replace as PART 2 and PART 1 of one variable, solvent on its
+    own (module docstring)."""
+    n = len(model.sites)
+    both = model.with_sites([*model.sites, *peaks])
+    near = neighbours(both, BOND, centres=list(range(n, n + len(peaks))))
+    groups = _groups(n, near)
+    sites = list(model.sites)
+    used = {s.label.upper() for s in sites}
+    taken = {abs(s.free_variable) for s in sites}
+    next_fv = max(taken | {1}) + 1
+    next_part = max([abs(s.part) for s in sites] + [0]) + 1
+    for group in groups:
+        partners = {
+            c.j
+            for k in group
+            for c in near[k]
+            if c.j < n and c.distance < ALTERNATIVE and not is_hydrogen(sites[c.j].element)
+        }
+        held = {sites[j].free_variable for j in partners if sites[j].free_variable}
+        if held:  # an alternative of atoms already split: their minor part grows
+            fv = min(held, key=abs)
+            sign, part = -1 if fv > 0 else 1, _other_part(sites, fv)
+            fv = abs(fv)
+        elif partners:
+            fv, sign, part = next_fv, -1, 2
+            next_fv += 1
+            for j in partners:
+                sites[j] = replace(
+                    sites[j], part=1, free_variable=fv, occupancy=1 - START_OCCUPANCY
+                )
+            for j in _riding_on(model, partners):
+                sites[j] = replace(
+                    sites[j], part=1, free_variable=fv, occupancy=1 - START_OCCUPANCY
+                )
+        else:  # solvent: PART -n keeps it from bonding to its own symmetry images
+            fv, sign = next_fv, 1
+            next_fv += 1
+            part = -next_part if _meets_own_image(both, [n + k for k in group]) else 0
+            next_part += part != 0
+        for k in group:
+            element = _element(
+                model, [sites[c.j] for c in near[k] if c.j < n and c.distance < ALTERNATIVE]
+            )
+            label = _free_label(element, used)
+            sites.append(
+                Site(
+                    label=label,
+                    element=element,
+                    frac=peaks[k].frac,
+                    occupancy=START_OCCUPANCY,
+                    u_iso=0.05,
+                    part=part,
+                    free_variable=sign * fv,
+                )
+            )
+    return model.with_sites(sites)
+
+
+def _groups(n: int, near) -> list[list[int]]:
+    """Peaks (by index) joined when within a bond of each other."""
+    group_of = list(range(len(near)))
+
+    def root(k):
+        while group_of[k] != k:
+            k = group_of[k]
+        return k
+
+    for k, contacts in enumerate(near):
+        for c in contacts:
+            if c.j >= n:
+                group_of[root(c.j - n)] = root(k)
+    groups: dict[int, list[int]] = {}
+    for k in range(len(near)):
+        groups.setdefault(root(k), []).append(k)
+    return list(groups.values())
+
+
+def _other_part(sites: list[Site], fv: int) -> int:
+    parts = {s.part for s in sites if s.free_variable == fv}
+    return 2 if parts == {1} else 1 if parts == {2} else max(parts) + 1
+
+
+def _riding_on(model: Structure, pivots: set[int]) -> list[int]:
+    """Indices of the H atoms nearest to one of the `pivots` (those riding on them)."""
+    h = [i for i, s in enumerate(model.sites) if is_hydrogen(s.element)]
+    if not h:
+        return []
+    riding = []
+    for i, near in zip(h, neighbours(model, 1.3, centres=h)):
+        heavy = [c for c in near if not is_hydrogen(model.sites[c.j].element)]
+        if heavy and heavy[0].j in pivots:
+            riding.append(i)
+    return riding
+
+
+def _meets_own_image(both: Structure, members: list[int]) -> bool:
+    near = neighbours(both, BOND, centres=members)
+    return any(c.j in members and c.distance > 0.1 for contacts in near for c in contacts)
+
+
+def _element(model: Structure, partners: list[Site]) -> str:
+    """An alternative position is the element of the atom it replaces; solvent is water's O
+    where the formula has O, else its commonest non-H element."""
+    if partners:
+        return partners[0].element
+    contents = model.asymmetric_unit_contents()
+    if SOLVENT_ELEMENT in contents:
+        return SOLVENT_ELEMENT
+    return max(contents, key=contents.get)
+
+
+def _free_label(element: str, used: set[str]) -> str:
+    number = 1
+    while f"{element}{number}".upper() in used:
+        number += 1
+    label = f"{element}{number}"
+    used.add(label.upper())
+    return label
+
+
+def _refined_trial(
+    trial: Structure,
+    new: list[str],
+    reflections,
+    cycles: int,
+    anisotropic: bool,
+    instructions: list[str],
+) -> RefinementResult | None:
+    """The trial refined; the groups whose occupancy or new sites' Uiso leave the bounds taken
+    out and the rest refined again. None when nothing sensible is left."""
+    for _ in range(2):
+        try:
+            refined = refine(trial, reflections, cycles, anisotropic, instructions, frozenset(new))
+        except RefinementError:
+            return None
+        bad = _out_of_bounds(refined.structure, set(new))
+        if not bad:
+            return refined
+        trial = _without(trial, bad, set(new))
+        new = [label for label in new if label in {s.label for s in trial.sites}]
+        if not new:
+            return None
+    return None
+
+
+def _out_of_bounds(structure: Structure, new: set[str]) -> set[int]:
+    """Free variables whose new sites refined to an occupancy or Uiso outside the bounds."""
+    bad = set()
+    for site in structure.sites:
+        if site.label in new and not (
+            MIN_OCCUPANCY <= site.occupancy <= MAX_OCCUPANCY and MIN_U <= site.u_iso <= MAX_U
+        ):
+            bad.add(abs(site.free_variable))
+    return bad
+
+
+def _without(structure: Structure, variables: set[int], new: set[str]) -> Structure:
+    """The structure without the new sites on these free variables; atoms left with no
+    alternative are whole again."""
+    sites = [
+        s for s in structure.sites if not (s.label in new and abs(s.free_variable) in variables)
+    ]
+    minor = {-s.free_variable for s in sites if s.free_variable < 0}
+    return structure.with_sites(
+        [
+            replace(s, part=0, free_variable=0, occupancy=1.0)
+            if s.free_variable > 0 and s.part == 1 and s.free_variable not in minor
+            else s
+            for s in sites
+        ]
+    )
