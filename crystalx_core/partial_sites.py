@@ -83,7 +83,7 @@ def add_partial_sites(
     instructions: list[str],
 ) -> PartialSites:
     """Refine the difference-map peaks of a converged model as partly occupied atoms, cycle by
-    cycle, keeping each cycle's sites only when R1 and wR2 both drop."""
+    cycle, keeping each cycle's sites only when R1 (by R1_GAIN) and wR2 both drop."""
     result = PartialSites(refined)
     for _ in range(MAX_CYCLES):
         model = result.refined.structure
@@ -106,6 +106,8 @@ def add_partial_sites(
             base = result.refined
         trial = with_partial_sites(model, candidates)
         new = [s.label for s in trial.sites if s.label not in {m.label for m in model.sites}]
+        if not new:
+            break
         kept = _refined_trial(trial, new, reflections, cycles, anisotropic, instructions)
         better = kept is not None and kept.r1 < (1 - R1_GAIN) * base.r1 and kept.wr2 < base.wr2
         if not better:
@@ -175,6 +177,8 @@ def with_partial_sites(model: Structure, peaks: list[Site]) -> Structure:
             if c.j < n and not is_hydrogen(sites[c.j].element)
         ]
         partners = {c.j for _, c in heavy if c.distance < ALTERNATIVE}
+        if any(_users_disorder(sites[j]) for j in partners):
+            continue  # the user's own parts and free variables are the user's to extend
         split = [c.j for _, c in heavy if sites[c.j].free_variable]  # nearest first per peak
         if split:  # beside atoms on a free variable: nearer than a bond their other part,
             # at a bond's length their own
@@ -233,6 +237,10 @@ def _groups(n: int, near) -> list[list[int]]:
     for k in range(len(near)):
         groups.setdefault(root(k), []).append(k)
     return list(groups.values())
+
+
+def _users_disorder(site: Site) -> bool:
+    return not site.free_variable and (site.part != 0 or site.occupancy < 0.999)
 
 
 def _value(sites: list[Site], fv: int) -> float:
