@@ -20,8 +20,8 @@ from crystalx_core.io.hkl import Reflections
 from crystalx_core.io.cif import read_cif
 from crystalx_core.io.shelx_read import parse_shelx, read_shelx
 from crystalx_core.io.shelx_write import new_ins_text, render_with_sites
-from crystalx_core.partial_sites import add_partial_sites
-from crystalx_core.structure import Site
+from crystalx_core.partial_sites import add_partial_sites, with_partial_sites
+from crystalx_core.structure import Site, Structure
 
 from .conftest import BENCHMARK
 
@@ -191,3 +191,19 @@ def test_a_solve_job_on_real_disordered_data_writes_both_parts(shared_data, tmp_
     assert all(s.occupancy == pytest.approx(1 - res.fvars[1], abs=1e-4) for s in minor)
     assert match_sites(published, model).n_found == 18  # 16 before: the minor part was missing
     assert report["refinement"]["r1"] < 0.05  # 0.0501 without it
+
+
+def test_solvent_beside_an_inversion_centre_is_part_minus_n():
+    """A peak 0.4 Å from a centre of symmetry would bond to its own image (0.8 Å): PART -1,
+    as SHELXL wants it; one far from every symmetry element stays PART 0."""
+    model = Structure(
+        cell=(10.0, 10.0, 10.0, 90.0, 90.0, 90.0),
+        symops=["x,y,z", "-x,-y,-z"],
+        sites=[Site("C1", "C", (0.1, 0.1, 0.1)), Site("C2", "C", (0.25, 0.1, 0.1))],
+        sfac=["C", "H", "O"],
+        unit=[4.0, 8.0, 2.0],
+    )
+    near_centre = Site("Q1", None, (0.54, 0.5, 0.5), peak_height=1.0)
+    far = Site("Q2", None, (0.2, 0.7, 0.3), peak_height=1.0)
+    added = with_partial_sites(model, [near_centre, far]).sites[2:]
+    assert [(s.element, s.part, s.free_variable) for s in added] == [("O", -1, 2), ("O", 0, 3)]
