@@ -31,7 +31,16 @@ MIN_FROM_ATOM = 0.7
 OFF_BOND = 1.0  # Å: a second atom nearer than this puts the peak on their bond (bonding density)
 MIN_FROM_H = 0.8  # Å: nearer, the peak is its riding H misplaced
 ALTERNATIVE = 1.2  # Å: a peak nearer an atom than this is its alternative position
+# Å: ... when it also bonds to another atom at up to this (the molecule it belongs to: minor
+# parts of the benchmark at 1.14-1.47 Å); a misplaced H's density (1.1 Å from an O, nothing else
+# within 1.7 Å) and the ripples around a heavy atom (0.9 Å from Cd, the next atom 1.76 Å) do not,
+# and simulated ordered data made partial sites of both
+ANCHOR = 1.7
 BOND = 1.9  # Å: peaks this close are one group (a fragment's minor part, a solvent molecule)
+# Å: a group with no alternative position is solvent only this far from every atom (a hydrogen
+# bond's O···O is 2.6 Å or more); nearer, at a bond's length to one atom, it is a heavy atom's
+# ripple (1.3 Å from P, simulated) more often than a partly occupied substituent
+SOLVENT_CLEARANCE = 2.3
 MAX_PEAKS = 30  # difference peaks read per cycle
 MAX_CYCLES = 3  # new partial sites found in a cycle often show their missing neighbours
 # a kept site's occupancy and Uiso: the benchmark's published minor parts hold 0.09 to 0.24, and
@@ -161,7 +170,8 @@ def with_partial_sites(model: Structure, peaks: list[Site]) -> Structure:
     own (module docstring)."""
     n = len(model.sites)
     both = model.with_sites([*model.sites, *peaks])
-    near = neighbours(both, BOND, centres=list(range(n, n + len(peaks))))
+    wide = neighbours(both, SOLVENT_CLEARANCE, centres=list(range(n, n + len(peaks))))
+    near = [[c for c in contacts if c.distance <= BOND] for contacts in wide]
     groups = _groups(n, near)
     sites = list(model.sites)
     used = {bare_label(s.label).upper() for s in sites}  # SHELX tells residues' atoms apart
@@ -170,26 +180,20 @@ def with_partial_sites(model: Structure, peaks: list[Site]) -> Structure:
     next_fv = max(taken | {1}) + 1
     next_part = max([abs(s.part) for s in sites] + [0]) + 1
     for group in groups:
-        heavy = [
-            (k, c)
+        heavy = {
+            k: [c for c in near[k] if c.j < n and not is_hydrogen(sites[c.j].element)]
             for k in group
-            for c in near[k]
-            if c.j < n and not is_hydrogen(sites[c.j].element)
-        ]
-        partners = {c.j for _, c in heavy if c.distance < ALTERNATIVE}
-        if any(_users_disorder(sites[j]) for j in partners):
+        }
+        replaced = {k: _replaced(heavy[k]) for k in group}
+        partners = {j for k in group for j in replaced[k]}
+        if any(_users_disorder(sites[c.j]) for k in group for c in heavy[k]):
             continue  # the user's own parts and free variables are the user's to extend
-        split = [c.j for _, c in heavy if sites[c.j].free_variable]  # nearest first per peak
-        if split:  # beside atoms on a free variable: nearer than a bond their other part,
-            # at a bond's length their own
-            j = min(split, key=lambda j: abs(sites[j].free_variable))
-            fv, sign, part = (
-                abs(sites[j].free_variable),
-                1 if sites[j].free_variable > 0 else -1,
-                sites[j].part,
-            )
-            if j in partners:
-                sign, part = -sign, 3 - part if part in (1, 2) else part
+        held = [j for j in partners if sites[j].free_variable]
+        if held:  # in place of atoms already split: the other part of theirs
+            j = min(held, key=lambda j: abs(sites[j].free_variable))
+            fv = abs(sites[j].free_variable)
+            sign = -1 if sites[j].free_variable > 0 else 1
+            part = 3 - sites[j].part if sites[j].part in (1, 2) else sites[j].part
             value = _value(sites, fv)
         elif partners:
             fv, sign, part, value = next_fv, -1, 2, 1 - START_OCCUPANCY
@@ -198,13 +202,20 @@ def with_partial_sites(model: Structure, peaks: list[Site]) -> Structure:
                 sites[j] = replace(
                     sites[j], part=1, free_variable=fv, occupancy=1 - START_OCCUPANCY
                 )
-        else:  # on its own: PART -n keeps it from bonding to its own symmetry images
+        elif any(_crowded(heavy[k]) for k in group) or not any(
+            c.j < n and not is_hydrogen(sites[c.j].element) for k in group for c in wide[k]
+        ):  # between atoms, or solvent: a variable of its own; PART -n keeps it from bonding to
+            # its own symmetry images
             fv, sign, value = next_fv, 1, START_OCCUPANCY
             next_fv += 1
             part = -next_part if _meets_own_image(both, [n + k for k in group]) else 0
             next_part += part != 0
+        else:  # at a bond's length from one atom only: a heavy atom's ripple, or an H's density
+            continue
         for k in group:
-            element = _element(model, [sites[c.j] for g, c in heavy if g == k])
+            element = _element(
+                model, [sites[j] for j in replaced[k]] + [sites[c.j] for c in heavy[k]]
+            )
             label = _free_label(element, used)
             sites.append(
                 Site(
@@ -237,6 +248,21 @@ def _groups(n: int, near) -> list[list[int]]:
     for k in range(len(near)):
         groups.setdefault(root(k), []).append(k)
     return list(groups.values())
+
+
+def _replaced(contacts: list) -> list[int]:
+    """The atoms a peak (its non-H contacts, nearest first) stands in for: those nearer than
+    ALTERNATIVE when it also bonds to another atom (the molecule it belongs to); none else."""
+    d = [c.distance for c in contacts]
+    if d and d[0] < ALTERNATIVE and any(OFF_BOND <= x <= ANCHOR for x in d[1:]):
+        return [c.j for c in contacts if c.distance < ALTERNATIVE]
+    return []
+
+
+def _crowded(contacts: list) -> bool:
+    """Two or more atoms within ANCHOR and none to stand in for: a minor part's atom whose major
+    counterpart lies further off (FC_p31c: 1.23, 1.48, 1.59 Å)."""
+    return not _replaced(contacts) and sum(1 for c in contacts if c.distance <= ANCHOR) >= 2
 
 
 def _users_disorder(site: Site) -> bool:
