@@ -3,11 +3,13 @@ has converged: the difference-map peaks left that look like atoms are tried as p
 occupied ones (isotropic, occupancy on a free variable), and kept when they refine to a
 sensible occupancy and Uiso and lower both R1 (by R1_GAIN at least) and wR2.
 
-A peak closer than a bond to an atom of the model cannot be there at the same time: it is
-an alternative position (the minor part, PART 2, occupancy 1 - fv) of that atom (the major
-part, PART 1, occupancy fv, its riding H with it). A peak far from every atom is partly
-occupied solvent with its own free variable (PART -n when it would bond to its own
-symmetry image). Peaks within a bond of each other share one free variable.
+A peak closer than a bond to an atom, and bonded to another, cannot be there at the same
+time as the first: it is its alternative position (the minor part, PART 2, occupancy 1 - fv)
+and the atom the major part (PART 1, occupancy fv, its riding H with it). A peak between two
+or more atoms with none to replace, or far from every atom (partly occupied solvent), has a
+free variable of its own (PART -n when it would bond to its own symmetry image). Peaks within
+a bond of each other share one free variable. A peak at a bond's length from one atom only is
+a heavy atom's ripple or an H's density, not tried.
 """
 
 from __future__ import annotations
