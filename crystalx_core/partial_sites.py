@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+
 from crystalx_core.crystallography.maps import difference_peaks
 from crystalx_core.crystallography.refine import RefinementResult, refine
 from crystalx_core.elements import is_hydrogen
@@ -33,11 +35,14 @@ MIN_FROM_ATOM = 0.7
 OFF_BOND = 1.0  # Å: a second atom nearer than this puts the peak on their bond (bonding density)
 MIN_FROM_H = 0.8  # Å: nearer, the peak is its riding H misplaced
 ALTERNATIVE = 1.2  # Å: a peak nearer an atom than this is its alternative position
-# Å: ... when it also bonds to another atom at up to this (the molecule it belongs to: minor
-# parts of the benchmark at 1.14-1.47 Å); a misplaced H's density (1.1 Å from an O, nothing else
-# within 1.7 Å) and the ripples around a heavy atom (0.9 Å from Cd, the next atom 1.76 Å) do not,
-# and simulated ordered data made partial sites of both
-ANCHOR = 1.7
+# ... when it bonds to a neighbour of that atom as the atom does: the neighbour within
+# PARTNER_BOND of the atom, the peak at most STRETCH further from it than the atom (a CF3's minor
+# F: 1.57-1.71 Å from the C that holds the major F at 1.33 Å). A misplaced H's density (1.1 Å
+# from an O, no other atom within 1.7 Å) and the ripples around a heavy atom (0.9 Å from Cd, 1.76
+# Å from an O 2.3 Å from the Cd) do not, and simulated ordered data made partial sites of both
+PARTNER_BOND, STRETCH = 2.0, 0.45
+ANCHOR = 1.75  # Å: a peak with two or more atoms this close and none to replace is between them
+# (FC_p21c's minor F: 1.57-1.71 Å; the Cd ripple above has two O images at 1.76 Å)
 BOND = 1.9  # Å: peaks this close are one group (a fragment's minor part, a solvent molecule)
 # Å: a group with no alternative position is solvent only this far from every atom (a hydrogen
 # bond's O···O is 2.6 Å or more); nearer, at a bond's length to one atom, it is a heavy atom's
@@ -254,10 +259,12 @@ def _groups(n: int, near) -> list[list[int]]:
 
 def _replaced(contacts: list) -> list[int]:
     """The atoms a peak (its non-H contacts, nearest first) stands in for: those nearer than
-    ALTERNATIVE when it also bonds to another atom (the molecule it belongs to); none else."""
-    d = [c.distance for c in contacts]
-    if d and d[0] < ALTERNATIVE and any(OFF_BOND <= x <= ANCHOR for x in d[1:]):
-        return [c.j for c in contacts if c.distance < ALTERNATIVE]
+    ALTERNATIVE when it bonds to a neighbour of theirs as they do; none else."""
+    close = [c for c in contacts if c.distance < ALTERNATIVE]
+    for x in contacts if close else ():
+        bond = float(np.linalg.norm(close[0].cart_j - x.cart_j))
+        if x is not close[0] and bond <= PARTNER_BOND and x.distance <= bond + STRETCH:
+            return [c.j for c in close]
     return []
 
 
