@@ -18,6 +18,7 @@ from crystalx_core.errors import CrystalXError, RefinementError, SolveError
 from crystalx_core.element_evidence import relabelled, take_weighed_elements, weigh_elements
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.hydrogen_evidence import weigh_hydrogens
+from crystalx_core.partial_sites import PartialSites, add_partial_sites
 from crystalx_core.riding import HydrogenPlan, add_riding_hydrogens
 from crystalx_core.structure import Structure
 
@@ -246,6 +247,20 @@ def _finish_job(
                 if label in pivot
             }
         )
+        with _timed(timings, "partly occupied sites", progress):
+            # an isotropic model's anisotropy shows as peaks beside its atoms: split atoms, no parts
+            partial = (
+                add_partial_sites(
+                    refinements[-1][1], reflections, cycles, True, _instructions(plan)
+                )
+                if anisotropic
+                else PartialSites(refinements[-1][1])
+            )
+        if partial.cycles:
+            notes.append(partial.note())
+        if partial.added:
+            refinements.append(("riding H, partly occupied sites", partial.refined))
+            plan.structure = partial.refined.structure
         with _timed(timings, "difference map", progress):
             residual = residual_density(plan.structure, reflections)
     else:

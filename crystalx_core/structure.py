@@ -82,6 +82,9 @@ class Site:
     mixed: tuple[
         "Site", ...
     ] = ()  # other atoms on this very site (SHELX EXYZ/EADP): same position and U
+    # SHELX free variable m >= 2 the occupancy refines with: +m means occupancy = fv(m), -m
+    # occupancy = 1 - fv(m) (sof codes 10m+s and -(10m+s)); 0: occupancy as it is
+    free_variable: int = 0
 
     @property
     def with_mixed(self) -> list["Site"]:

@@ -12,7 +12,11 @@ from scitbx import lstbx
 import scitbx.lstbx.normal_eqns_solving  # noqa: F401  (registers levenberg_marquardt_iterations)
 from smtbx import refinement
 from smtbx.refinement import constraints as smtbx_constraints
-from smtbx.refinement.constraints import adp as adp_constraints, site as site_constraints
+from smtbx.refinement.constraints import (
+    adp as adp_constraints,
+    occupancy as occupancy_constraints,
+    site as site_constraints,
+)
 
 from crystalx_core.crystallography.convert import displacement
 from crystalx_core.elements import is_hydrogen
@@ -55,10 +59,12 @@ def refine(
     cycles: int = 10,
     anisotropic: bool = False,
     instructions: list[str] | None = None,
+    keep_isotropic: frozenset[str] = frozenset(),
 ) -> RefinementResult:
     """Refine the atoms of `structure` (peaks ignored) against the reflections: every atom
     isotropic (an atom given with Uij starts from its Uiso), or with anisotropic=True the
-    non-H atoms anisotropic.
+    non-H atoms anisotropic but those labelled in `keep_isotropic`. Occupancies on free
+    variables (Site.free_variable) refine as SHELXL refines them.
 
     The model goes through a SHELX .ins text so that smtbx's own AFIX parser builds the
     riding-hydrogen constraints exactly as SHELXL would read them.
@@ -86,8 +92,18 @@ def refine(
     order = residue_order(
         [site.label for site in given]
     )  # each residue's atoms together, as the user's file
-    atoms = structure.with_sites([given[k] if anisotropic else _isotropic(given[k]) for k in order])
+    atoms = structure.with_sites(
+        [
+            given[k]
+            if anisotropic and given[k].label not in keep_isotropic
+            else _isotropic(given[k])
+            for k in order
+        ]
+    )
     named, original = _with_smtbx_labels(atoms)
+    # smtbx chains SHELX's 21/-21 codes pair by pair and breaks with more than two atoms on one
+    # variable: they go in as fixed occupancies, and _occupancy_constraints ties them
+    named = named.with_sites([replace(site, free_variable=0) for site in named.sites])
     text = new_ins_text(named, _renamed(instructions or refinement_instructions(), original))
     try:
         builder = parse_smtbx_refinement_model(file=io.StringIO(text), strictly_shelxl=False)
@@ -97,7 +113,9 @@ def refine(
         ) from None
     xs = builder.structure
     if anisotropic:
-        _make_non_h_anisotropic(xs)
+        _make_non_h_anisotropic(
+            xs, {name for name, label in original.items() if label in keep_isotropic}
+        )
     _refine_everything(xs)
 
     fo_sq = _observations(structure, reflections, xs.space_group().is_centric())
@@ -116,7 +134,9 @@ def refine(
     model = refinement.model(
         fo_sq=fo_sq,
         xray_structure=xs,
-        constraints=builder.constraints + _mixed_site_constraints(atoms),
+        constraints=builder.constraints
+        + _mixed_site_constraints(atoms)
+        + _occupancy_constraints(atoms, xs),
         restraints_manager=builder.restraints_manager,
         weighting_scheme=builder.weighting_scheme,
         conformer_indices=builder.conformer_indices,
@@ -210,6 +230,21 @@ def _mixed_site_constraints(atoms: Structure) -> list:
             ]
         start += len(site.mixed) + 1
     return constraints
+
+
+def _occupancy_constraints(atoms: Structure, xs) -> list:
+    """One refined occupancy per free variable (Site.free_variable): fv for the atoms on +m,
+    1 - fv for those on -m."""
+    groups: dict[int, tuple[list, list]] = {}
+    for index, (i, k) in enumerate(_scatterer_slots(atoms)):
+        m = atoms.sites[i].free_variable if k < 0 else 0
+        if m:
+            groups.setdefault(abs(m), ([], []))[m < 0].append((index, 1.0))
+            xs.scatterers()[index].flags.set_grad_occupancy(True)
+    return [
+        occupancy_constraints.dependent_occupancy(as_var, as_one_minus)
+        for as_var, as_one_minus in groups.values()
+    ]
 
 
 def _smtbx_labels(n: int) -> list[str]:
@@ -319,11 +354,15 @@ def _observations(structure: Structure, reflections, centric: bool):
     return i_obs.eliminate_sys_absent().merge_equivalents().array().as_xray_observations()
 
 
-def _make_non_h_anisotropic(xs) -> None:
+def _make_non_h_anisotropic(xs, isotropic: set[str] = frozenset()) -> None:
     """Convert before the constraints are built: smtbx asserts on make_anisotropic() with riding
     H."""
     for sc in xs.scatterers():
-        if not is_hydrogen(sc.scattering_type) and sc.flags.use_u_iso():
+        if (
+            not is_hydrogen(sc.scattering_type)
+            and sc.flags.use_u_iso()
+            and sc.label not in isotropic
+        ):
             sc.convert_to_anisotropic(xs.unit_cell())
 
 
@@ -346,6 +385,7 @@ def _updated(atoms: Structure, xs, order: list[int]) -> Structure:
             frac=tuple(float(v) for v in sc.site),
             u_iso=u_iso,
             u_aniso=None if is_hydrogen(atom.element) else u_aniso,
+            occupancy=float(sc.occupancy) if atom.free_variable else atom.occupancy,
         )
     sites = [None] * len(order)
     for k, atoms_of_site in zip(order, refined):

@@ -49,6 +49,7 @@ class _SiteWriter:
         fvars: list[float],
         newline: str,
         origins: dict[int, AtomLine] | None = None,
+        fv_offset: int = 0,
     ):
         self.sfac_index = {element: k + 1 for k, element in enumerate(structure.sfac)}
         self.source = structure.source or None
@@ -56,6 +57,7 @@ class _SiteWriter:
         multiplicities = site_multiplicities(structure.with_sites(sites)) if sites else []
         self.sof_factor = [m / order for m in multiplicities]
         self.fvars, self.nl = fvars, newline
+        self.fv_offset = fv_offset  # the file's own free variables come before the model's
         self.origins = (
             origins or {}
         )  # line → atom as read: a mixed site's atoms keep their order and codes
@@ -132,9 +134,13 @@ class _SiteWriter:
             for v, c, t in zip(site.frac, codes, self.shift)
         )
         sof = site.occupancy * self.sof_factor[index]
-        sof_code = (
-            origin.sof_code if origin and math.isclose(origin.sof, sof, **_CLOSE) else 10 + sof
-        )
+        if site.free_variable:  # 10m + site factor: occupancy fv(m), or 1 - fv(m) when negative
+            m = abs(site.free_variable) + self.fv_offset
+            sof_code = math.copysign(10 * m + self.sof_factor[index], site.free_variable)
+        elif origin and math.isclose(origin.sof, sof, **_CLOSE):
+            sof_code = origin.sof_code
+        else:
+            sof_code = 10 + sof
         head = f"{bare_label(site.label):<5} {sfac}" + xyz + _field(sof_code, 5, 12)
         if site.u_aniso is not None:
             u_codes = origin.u_codes if origin and len(origin.u_codes) == 6 else (None,) * 6
@@ -211,6 +217,25 @@ def _plain(value: float) -> float:
     if abs(value) >= 5:
         raise ValueError(f"{value:g} cannot be written as a SHELX parameter (|value| >= 5)")
     return value
+
+
+def free_variables(sites: Sequence[Site]) -> list[float]:
+    """Values of the free variables 2, 3, ... the sites' occupancies refine with
+    (Site.free_variable), read back from the occupancies."""
+    values: dict[int, float] = {}
+    for site in sites:
+        m = site.free_variable
+        if m:
+            values.setdefault(abs(m), site.occupancy if m > 0 else 1 - site.occupancy)
+    return [values.get(m, 0.5) for m in range(2, max(values) + 1)] if values else []
+
+
+def fvar_lines(values: Sequence[float]) -> list[str]:
+    """FVAR instructions for the overall scale and free variables, seven values a line (80
+    columns)."""
+    return [
+        "FVAR " + " ".join(f"{v:.5f}" for v in values[k : k + 7]) for k in range(0, len(values), 7)
+    ]
 
 
 def hfix_lines(groups: Sequence[tuple[int, Sequence[str]]], width: int = 80) -> list[str]:
@@ -293,6 +318,14 @@ def render_with_sites(
     ]
 
     replaced: dict[int, list[str]] = {}
+    fvar_numbers = [line.number for line in lines if line.keyword == "FVAR"]
+    new_fvars = free_variables(sites)
+    if new_fvars:  # the model's free variables after the file's own
+        fvar_text = [text + nl for text in fvar_lines([*(shelx_file.fvars or [1.0]), *new_fvars])]
+        for number in fvar_numbers:
+            replaced[number] = []
+        if fvar_numbers:
+            replaced[fvar_numbers[0]] = fvar_text
     if list(structure.sfac) != shelx_file.sfac or list(structure.unit) != shelx_file.unit:
         sfac_lines, unit_line = _sfac_unit_lines(
             structure.sfac, structure.unit, shelx_file.sfac_long, nl
@@ -312,7 +345,10 @@ def render_with_sites(
         return [text for line in block for text in replaced.get(line.number, [line.text])]
 
     out = verbatim(lines[:start]) + [line + nl for line in hfix_lines(hfix_groups)]
-    writer = _SiteWriter(structure, sites, shelx_file.fvars, nl, origins)
+    if new_fvars and not fvar_numbers:
+        out += fvar_text
+    offset = max(len(shelx_file.fvars), 1) - 1
+    writer = _SiteWriter(structure, sites, shelx_file.fvars, nl, origins, offset)
     for index, site in enumerate(sites):
         origin = origins.get(site.line)
         between = []
@@ -322,6 +358,22 @@ def render_with_sites(
     out += writer.close()
     out += [line.text for line in pending] + verbatim(lines[end:])
     return "".join(out)
+
+
+def _with_free_variables(instructions: list[str], values: list[float]) -> list[str]:
+    """The instructions with the free variables after the overall scale of their FVAR (a new
+    FVAR at the end where they have none)."""
+    if not values:
+        return list(instructions)
+    out, placed = [], False
+    for line in instructions:
+        words = line.split()
+        if words[:1] != ["FVAR"]:
+            out.append(line)
+        elif not placed:
+            out += fvar_lines([float(words[1]) if len(words) > 1 else 1.0, *values])
+            placed = True
+    return out if placed else out + fvar_lines([1.0, *values])
 
 
 def new_ins_text(
@@ -346,8 +398,8 @@ def new_ins_text(
         out.append(f"TEMP {structure.temperature_c:.1f}\n")
     if instructions is None:
         instructions = DEFAULT_INSTRUCTIONS
-    out += [line + "\n" for line in instructions]
     sites = [site for site in structure.sites if keep_peaks or not site.is_peak]
+    out += [line + "\n" for line in _with_free_variables(instructions, free_variables(sites))]
     sites = [sites[k] for k in residue_order([site.label for site in sites])]
     writer = _SiteWriter(structure, sites, [], "\n")
     residue = 0  # atoms of residue 2 (labelled C1_2) go under RESI 2, written as C1

@@ -1,0 +1,379 @@
+"""Partly occupied sites, as SHELXL and Olex2 users add them by hand once the ordered model
+has converged: the difference-map peaks left that look like atoms are tried as partly
+occupied ones (isotropic, occupancy on a free variable), and kept when they refine to a
+sensible occupancy and Uiso and lower both R1 (by R1_GAIN at least) and wR2.
+
+A peak closer than a bond to an atom, and bonded to another, cannot be there at the same
+time as the first: it is its alternative position (the minor part, PART 2, occupancy 1 - fv)
+and the atom the major part (PART 1, occupancy fv, its riding H with it). A peak between two
+or more atoms with none to replace, or far from every atom (partly occupied solvent), has a
+free variable of its own (PART -n when it would bond to its own symmetry image). Peaks within
+a bond of each other share one free variable. A peak at a bond's length from one atom only is
+a heavy atom's ripple or an H's density, not tried.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from crystalx_core.crystallography.maps import difference_peaks
+from crystalx_core.crystallography.refine import RefinementResult, refine
+from crystalx_core.elements import is_hydrogen
+from crystalx_core.errors import RefinementError
+from crystalx_core.geometry import neighbours
+from crystalx_core.residues import bare_label
+from crystalx_core.structure import Site, Structure
+
+# A peak is tried when it stands MIN_HEIGHT_RMS rms over the Fo - Fc map (of the model with
+# its riding H, so H density is no longer there) and is no residue of the ordered model:
+MIN_HEIGHT_RMS = 5.0  # ordered benchmark entries show at most 6 rms, all on bonds; minor parts 6-14
+# Å: nearer, the peak is its atom's own anisotropy, lone pair or misfit (alanine's O shows one at
+# 0.50 Å, 6 rms); minor parts of the benchmark lie 0.8-1.1 Å from the major atoms
+MIN_FROM_ATOM = 0.7
+OFF_BOND = 1.0  # Å: a second atom nearer than this puts the peak on their bond (bonding density)
+MIN_FROM_H = 0.8  # Å: nearer, the peak is its riding H misplaced
+ALTERNATIVE = 1.2  # Å: a peak nearer an atom than this is its alternative position
+# ... when it bonds to a neighbour of that atom as the atom does: the neighbour within
+# PARTNER_BOND of the atom, the peak at most STRETCH further from it than the atom (a CF3's minor
+# F: 1.57-1.71 Å from the C that holds the major F at 1.33 Å). A misplaced H's density (1.1 Å
+# from an O, no other atom within 1.7 Å) and the ripples around a heavy atom (0.9 Å from Cd, 1.76
+# Å from an O 2.3 Å from the Cd) do not, and simulated ordered data made partial sites of both
+PARTNER_BOND, STRETCH = 2.0, 0.45
+ANCHOR = 1.75  # Å: a peak with two or more atoms this close and none to replace is between them
+# (FC_p21c's minor F: 1.57-1.71 Å; the Cd ripple above has two O images at 1.76 Å)
+BOND = 1.9  # Å: peaks this close are one group (a fragment's minor part, a solvent molecule)
+# Å: a group with no alternative position is solvent only this far from every atom (a hydrogen
+# bond's O···O is 2.6 Å or more); nearer, at a bond's length to one atom, it is a heavy atom's
+# ripple (1.3 Å from P, simulated) more often than a partly occupied substituent
+SOLVENT_CLEARANCE = 2.3
+MAX_PEAKS = 30  # difference peaks read per cycle
+MAX_CYCLES = 3  # new partial sites found in a cycle often show their missing neighbours
+# a kept site's occupancy and Uiso: the benchmark's published minor parts hold 0.09 to 0.24, and
+# FC_SH2185's (0.09) refines to 0.067 here with R1 0.0374 -> 0.0317, evidence enough
+MIN_OCCUPANCY, MAX_OCCUPANCY = 0.05, 0.95
+# Å²: FC_p21c's minor F (occupancy 0.18) refine to Uiso 0.005-0.03 beside their full major F
+MIN_U, MAX_U = 0.002, 0.15
+# occupancy and Uiso correlate: from the start values least squares needs about twice the cycles
+# of an ordered model (a half water: occupancy 0.32 after 8 cycles, 0.49 converged after 18)
+MIN_CYCLES = 20
+# R1 must drop by this share (wR2 drop too): alanine's ordered data gained 0.4 % from a split O,
+# true minor parts gain 2-20 % (FC_p31c's second cycle 2.4 %, thpp's 14 % minor part 19 %)
+R1_GAIN = 0.02
+START_OCCUPANCY = 0.25  # of the minor part or the solvent, before refinement
+SOLVENT_ELEMENT = "O"  # water, the common partly occupied solvent (else the commonest element)
+
+
+@dataclass
+class PartialCycle:
+    tried: int  # candidate peaks
+    kept: list[float]  # occupancies of the sites kept
+    r1: float  # after the cycle (the model before when none kept)
+
+
+@dataclass
+class PartialSites:
+    refined: RefinementResult  # the final model, partial sites included (or the one given)
+    added: list[str] = field(default_factory=list)  # labels of the new sites
+    cycles: list[PartialCycle] = field(default_factory=list)
+
+    def note(self) -> str:
+        parts = []
+        for k, cycle in enumerate(self.cycles, 1):
+            occupancies = ", ".join(f"{occ:.2f}" for occ in cycle.kept)
+            parts.append(
+                f"cycle {k}: {cycle.tried} peaks tried, {len(cycle.kept)} kept"
+                + (f" (occupancies {occupancies}), R1 {cycle.r1:.4f}" if cycle.kept else "")
+            )
+        return (
+            f"partly occupied sites from the difference map: {len(self.added)} added; "
+            + "; ".join(parts)
+        )
+
+
+def add_partial_sites(
+    refined: RefinementResult,
+    reflections,
+    cycles: int,
+    anisotropic: bool,
+    instructions: list[str],
+) -> PartialSites:
+    """Refine the difference-map peaks of a converged model as partly occupied atoms, cycle by
+    cycle, keeping each cycle's sites only when R1 (by R1_GAIN) and wR2 both drop."""
+    result = PartialSites(refined)
+    for _ in range(MAX_CYCLES):
+        model = result.refined.structure
+        candidates = candidate_peaks(model, reflections)
+        if not candidates:
+            break
+        if cycles < MIN_CYCLES:  # R1 compared after as many cycles with and without the sites
+            cycles = MIN_CYCLES
+            try:
+                converged = refine(
+                    model, reflections, cycles, anisotropic, instructions, _isotropic(model)
+                )
+            except RefinementError:
+                break
+            candidates = candidate_peaks(converged.structure, reflections)
+            if not candidates:
+                break
+            base, model = converged, converged.structure
+        else:
+            base = result.refined
+        trial = with_partial_sites(model, candidates)
+        new = [s.label for s in trial.sites if s.label not in {m.label for m in model.sites}]
+        if not new:
+            break
+        kept = _refined_trial(trial, new, reflections, cycles, anisotropic, instructions)
+        better = kept is not None and kept.r1 < (1 - R1_GAIN) * base.r1 and kept.wr2 < base.wr2
+        if not better:
+            result.cycles.append(PartialCycle(len(candidates), [], base.r1))
+            break
+        labels = {s.label for s in kept.structure.sites} & set(new)
+        result.added += sorted(labels)
+        result.cycles.append(
+            PartialCycle(
+                len(candidates),
+                [s.occupancy for s in kept.structure.sites if s.label in labels],
+                kept.r1,
+            )
+        )
+        result.refined = kept
+    return result
+
+
+def _isotropic(model: Structure) -> frozenset[str]:
+    """Labels of the atoms an anisotropic refinement leaves isotropic: the partial sites."""
+    return frozenset(
+        s.label for s in model.atoms if s.u_aniso is None and not is_hydrogen(s.element)
+    )
+
+
+def candidate_peaks(model: Structure, reflections) -> list[Site]:
+    """Difference peaks that may be partly occupied atoms (see the thresholds above)."""
+    peaks, rms = difference_peaks(model, reflections, MAX_PEAKS)
+    peaks = [p for p in peaks if p.peak_height >= MIN_HEIGHT_RMS * rms]
+    if not peaks:
+        return []
+    n = len(model.sites)
+    both = model.with_sites([*model.sites, *peaks])
+    kept = []
+    for peak, near in zip(
+        peaks, neighbours(both, OFF_BOND, centres=list(range(n, n + len(peaks))))
+    ):
+        atoms = [c.distance for c in near if c.j < n and not is_hydrogen(model.sites[c.j].element)]
+        hydrogens = [c.distance for c in near if c.j < n and is_hydrogen(model.sites[c.j].element)]
+        if atoms and (atoms[0] < MIN_FROM_ATOM or len(atoms) > 1):
+            continue
+        if hydrogens and hydrogens[0] < MIN_FROM_H:
+            continue
+        kept.append(peak)
+    return kept
+
+
+def with_partial_sites(model: Structure, peaks: list[Site]) -> Structure:
+    """The model with the peaks as partly occupied atoms on free variables: alternative
+    positions and the atoms they replace as PART 2 and PART 1 of one variable, solvent on its
+    own (module docstring)."""
+    n = len(model.sites)
+    both = model.with_sites([*model.sites, *peaks])
+    wide = neighbours(both, SOLVENT_CLEARANCE, centres=list(range(n, n + len(peaks))))
+    near = [[c for c in contacts if c.distance <= BOND] for contacts in wide]
+    groups = _groups(n, near)
+    sites = list(model.sites)
+    used = {bare_label(s.label).upper() for s in sites}  # SHELX tells residues' atoms apart
+    # by bare label only where it knows their RESI
+    taken = {abs(s.free_variable) for s in sites}
+    next_fv = max(taken | {1}) + 1
+    next_part = max([abs(s.part) for s in sites] + [0]) + 1
+    for group in groups:
+        heavy = {
+            k: [c for c in near[k] if c.j < n and not is_hydrogen(sites[c.j].element)]
+            for k in group
+        }
+        replaced = {k: _replaced(heavy[k]) for k in group}
+        partners = {j for k in group for j in replaced[k]}
+        if any(_users_disorder(sites[c.j]) for k in group for c in heavy[k]):
+            continue  # the user's own parts and free variables are the user's to extend
+        held = [j for j in partners if sites[j].free_variable]
+        if held:  # in place of atoms already split: the other part of theirs
+            j = min(held, key=lambda j: abs(sites[j].free_variable))
+            fv = abs(sites[j].free_variable)
+            sign = -1 if sites[j].free_variable > 0 else 1
+            part = 3 - sites[j].part if sites[j].part in (1, 2) else sites[j].part
+            value = _value(sites, fv)
+        elif partners:
+            fv, sign, part, value = next_fv, -1, 2, 1 - START_OCCUPANCY
+            next_fv += 1
+            for j in sorted(partners) + _riding_on(model, partners):
+                sites[j] = replace(
+                    sites[j], part=1, free_variable=fv, occupancy=1 - START_OCCUPANCY
+                )
+        elif any(_crowded(heavy[k]) for k in group) or not any(
+            c.j < n and not is_hydrogen(sites[c.j].element) for k in group for c in wide[k]
+        ):  # between atoms, or solvent: a variable of its own; PART -n keeps it from bonding to
+            # its own symmetry images
+            fv, sign, value = next_fv, 1, START_OCCUPANCY
+            next_fv += 1
+            part = -next_part if _meets_own_image(both, [n + k for k in group]) else 0
+            next_part += part != 0
+        else:  # at a bond's length from one atom only: a heavy atom's ripple, or an H's density
+            continue
+        for k in group:
+            element = _element(
+                model, [sites[j] for j in replaced[k]] + [sites[c.j] for c in heavy[k]]
+            )
+            label = _free_label(element, used)
+            sites.append(
+                Site(
+                    label=label,
+                    element=element,
+                    frac=peaks[k].frac,
+                    occupancy=value if sign > 0 else 1 - value,
+                    u_iso=0.05,
+                    part=part,
+                    free_variable=sign * fv,
+                )
+            )
+    return model.with_sites(sites)
+
+
+def _groups(n: int, near) -> list[list[int]]:
+    """Peaks (by index) joined when within a bond of each other."""
+    group_of = list(range(len(near)))
+
+    def root(k):
+        while group_of[k] != k:
+            k = group_of[k]
+        return k
+
+    for k, contacts in enumerate(near):
+        for c in contacts:
+            if c.j >= n:
+                group_of[root(c.j - n)] = root(k)
+    groups: dict[int, list[int]] = {}
+    for k in range(len(near)):
+        groups.setdefault(root(k), []).append(k)
+    return list(groups.values())
+
+
+def _replaced(contacts: list) -> list[int]:
+    """The atoms a peak (its non-H contacts, nearest first) stands in for: those nearer than
+    ALTERNATIVE when it bonds to a neighbour of theirs as they do; none else."""
+    close = [c for c in contacts if c.distance < ALTERNATIVE]
+    for x in contacts if close else ():
+        bond = float(np.linalg.norm(close[0].cart_j - x.cart_j))
+        if x is not close[0] and bond <= PARTNER_BOND and x.distance <= bond + STRETCH:
+            return [c.j for c in close]
+    return []
+
+
+def _crowded(contacts: list) -> bool:
+    """Two or more atoms within ANCHOR and none to stand in for: a minor part's atom whose major
+    counterpart lies further off (FC_p31c: 1.23, 1.48, 1.59 Å)."""
+    return not _replaced(contacts) and sum(1 for c in contacts if c.distance <= ANCHOR) >= 2
+
+
+def _users_disorder(site: Site) -> bool:
+    return not site.free_variable and (site.part != 0 or site.occupancy < 0.999)
+
+
+def _value(sites: list[Site], fv: int) -> float:
+    """Free variable `fv`'s value as its sites' occupancies give it."""
+    site = next(s for s in sites if abs(s.free_variable) == fv)
+    return site.occupancy if site.free_variable > 0 else 1 - site.occupancy
+
+
+def _riding_on(model: Structure, pivots: set[int]) -> list[int]:
+    """Indices of the H atoms nearest to one of the `pivots` (those riding on them)."""
+    h = [i for i, s in enumerate(model.sites) if is_hydrogen(s.element)]
+    if not h:
+        return []
+    riding = []
+    for i, near in zip(h, neighbours(model, 1.3, centres=h)):
+        heavy = [c for c in near if not is_hydrogen(model.sites[c.j].element)]
+        if heavy and heavy[0].j in pivots:
+            riding.append(i)
+    return riding
+
+
+def _meets_own_image(both: Structure, members: list[int]) -> bool:
+    near = neighbours(both, BOND, centres=members)
+    return any(c.j in members and c.distance > 0.1 for contacts in near for c in contacts)
+
+
+def _element(model: Structure, neighbours_: list[Site]) -> str:
+    """The element of the nearest atom (an alternative position is the atom it replaces; a site
+    at a bond's length continues its chain); on its own, water's O where the formula has O,
+    else the formula's commonest non-H element."""
+    if neighbours_:
+        return neighbours_[0].element
+    contents = model.asymmetric_unit_contents()
+    if SOLVENT_ELEMENT in contents:
+        return SOLVENT_ELEMENT
+    return max(contents, key=contents.get)
+
+
+def _free_label(element: str, used: set[str]) -> str:
+    number = 1
+    while f"{element}{number}".upper() in used:
+        number += 1
+    label = f"{element}{number}"
+    used.add(label.upper())
+    return label
+
+
+def _refined_trial(
+    trial: Structure,
+    new: list[str],
+    reflections,
+    cycles: int,
+    anisotropic: bool,
+    instructions: list[str],
+) -> RefinementResult | None:
+    """The trial refined; the groups whose occupancy or new sites' Uiso leave the bounds taken
+    out and the rest refined again. None when nothing sensible is left."""
+    for _ in range(3):
+        try:
+            refined = refine(
+                trial, reflections, cycles, anisotropic, instructions, _isotropic(trial)
+            )
+        except RefinementError:
+            return None
+        bad = _out_of_bounds(refined.structure, set(new))
+        if not bad:
+            return refined
+        trial = _without(trial, bad, set(new))
+        new = [label for label in new if label in {s.label for s in trial.sites}]
+        if not new:
+            return None
+    return None
+
+
+def _out_of_bounds(structure: Structure, new: set[str]) -> set[int]:
+    """Free variables whose new sites refined to an occupancy or Uiso outside the bounds."""
+    bad = set()
+    for site in structure.sites:
+        if site.label in new and not (
+            MIN_OCCUPANCY <= site.occupancy <= MAX_OCCUPANCY and MIN_U <= site.u_iso <= MAX_U
+        ):
+            bad.add(abs(site.free_variable))
+    return bad
+
+
+def _without(structure: Structure, variables: set[int], new: set[str]) -> Structure:
+    """The structure without the new sites on these free variables; atoms left with no
+    alternative are whole again."""
+    sites = [
+        s for s in structure.sites if not (s.label in new and abs(s.free_variable) in variables)
+    ]
+    minor = {-s.free_variable for s in sites if s.free_variable < 0}
+    return structure.with_sites(
+        [
+            replace(s, part=0, free_variable=0, occupancy=1.0)
+            if s.free_variable > 0 and s.part == 1 and s.free_variable not in minor
+            else s
+            for s in sites
+        ]
+    )

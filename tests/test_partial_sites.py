@@ -1,0 +1,209 @@
+"""Partly occupied sites from the difference map: on data simulated from a model with a
+known disordered hydroxyl or a half-occupied water they are found, refined and written as
+SHELXL expects; on ordered data nothing is added."""
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from smtbx import development
+
+from crystalx_core.cli import main
+from crystalx_core.crystallography.compare import match_sites
+from crystalx_core.crystallography.convert import from_xray_structure, to_xray_structure
+from crystalx_core.crystallography.refine import refine, refinement_instructions
+from crystalx_core.demo import simulate_reflections
+from crystalx_core.elements import is_hydrogen
+from crystalx_core.geometry import neighbours
+from crystalx_core.io.hkl import Reflections
+from crystalx_core.io.cif import read_cif
+from crystalx_core.io.shelx_read import parse_shelx, read_shelx
+from crystalx_core.io.shelx_write import new_ins_text, render_with_sites
+from crystalx_core.partial_sites import add_partial_sites, with_partial_sites
+from crystalx_core.structure import Site, Structure
+
+from .conftest import BENCHMARK
+
+MINOR = 0.3  # the simulated minor part's occupancy
+
+
+def _data(structure, seed=11):
+    indices, observed, sigmas = simulate_reflections(to_xray_structure(structure), 0.8, seed)
+    return Reflections(indices, observed, sigmas, None, "simulated.hkl")
+
+
+def _rotated(point, origin, axis, degrees):
+    """`point` turned about the line through `origin` along `axis` (Rodrigues)."""
+    k = axis / np.linalg.norm(axis)
+    v = point - origin
+    t = np.radians(degrees)
+    return origin + v * np.cos(t) + np.cross(k, v) * np.sin(t) + k * (k @ v) * (1 - np.cos(t))
+
+
+@pytest.fixture(scope="module")
+def sucrose():
+    """Sucrose (cctbx's model, with H) and its hydroxyl O whose only neighbour is a C."""
+    ordered = from_xray_structure(development.sucrose(), sfac=["C", "H", "O"])
+    heavy = [k for k, s in enumerate(ordered.sites) if not is_hydrogen(s.element)]
+    near = neighbours(ordered, 1.7, centres=heavy)
+    for k, contacts in zip(heavy, near):
+        bonded = [c for c in contacts if not is_hydrogen(ordered.sites[c.j].element)]
+        if ordered.sites[k].element == "O" and len(bonded) == 1:
+            return ordered, k, bonded[0]
+    raise AssertionError("sucrose has hydroxyl groups")
+
+
+@pytest.fixture(scope="module")
+def disordered(sucrose):
+    """Sucrose whose hydroxyl O sits MINOR of the time 45° round its C–C bond (1.0 Å away),
+    its H left out, Fo² simulated from that; and the ordered model a solution converges to."""
+    ordered, k, to_c = sucrose
+    o, c = ordered.sites[k], ordered.sites[to_c.j]
+    c_cart = to_c.cart_j
+    beyond = next(
+        x
+        for x in neighbours(ordered, 1.7, centres=[to_c.j], include_self_images=False)[0]
+        if x.j != k and not is_hydrogen(ordered.sites[x.j].element)
+    )
+    moved = _rotated(ordered.cartesian(o.frac), c_cart, c_cart - beyond.cart_j, 45.0)
+    hydroxyl_h = next(
+        x.j for x in neighbours(ordered, 1.1, centres=[k])[0] if ordered.sites[x.j].element == "H"
+    )
+    minor = Site("O99", "O", tuple(ordered.fractional(moved)), occupancy=MINOR, u_iso=o.u_iso)
+    sites = [s for j, s in enumerate(ordered.sites) if j != hydroxyl_h]
+    truth = ordered.with_sites(
+        [replace(s, occupancy=1 - MINOR) if s is o else s for s in sites] + [minor]
+    )
+    model = ordered.with_sites(sites)
+    assert c.element == "C"
+    return truth, model, o.label, _data(truth)
+
+
+def test_an_alternative_hydroxyl_position_becomes_part_2_of_one_free_variable(disordered):
+    truth, model, major_label, data = disordered
+    before = refine(model, data, 8, anisotropic=True)
+    found = add_partial_sites(before, data, 8, True, refinement_instructions())
+    assert len(found.added) == 1, found.note()
+    sites = {s.label: s for s in found.refined.structure.sites}
+    minor, major = sites[found.added[0]], sites[major_label]
+    assert minor.element == "O" and minor.part == 2 and minor.free_variable == -2
+    assert major.part == 1 and major.free_variable == 2
+    assert abs(minor.occupancy - MINOR) < 0.08 and abs(minor.occupancy + major.occupancy - 1) < 1e-6
+    truth_minor = next(s for s in truth.sites if s.label == "O99")
+    pair = truth.with_sites([minor, truth_minor])
+    assert [c.j for c in neighbours(pair, 0.2, centres=[0])[0]] == [1]  # where it was simulated
+    assert found.refined.r1 < before.r1 and found.refined.wr2 < before.wr2
+    assert "1 added" in found.note() and f"occupancies {minor.occupancy:.2f}" in found.note()
+
+    text = new_ins_text(found.refined.structure)
+    assert f"FVAR 1.00000 {major.occupancy:.5f}" in text
+    lines = {line.split()[0]: line for line in text.splitlines() if line.strip()}
+    assert lines[minor.label].split()[5] == "-21.00000"
+    assert lines[major_label].split()[5] == "21.00000"
+    back = {s.label: s for s in parse_shelx(text).to_structure().sites}
+    assert back[minor.label].part == 2 and back[major_label].part == 1
+    assert back[minor.label].occupancy == pytest.approx(minor.occupancy, abs=1e-5)
+
+
+def test_ordered_data_get_no_partial_site(sucrose):
+    ordered, _, _ = sucrose
+    data = _data(ordered, seed=12)
+    before = refine(ordered, data, 8, anisotropic=True)
+    found = add_partial_sites(before, data, 8, True, refinement_instructions())
+    assert found.added == [] and found.refined is before
+
+
+def _emptiest_point(structure):
+    """Fractional point of a 1/16 grid farthest from every atom image (nearest image: fine for
+    distances under half the shortest cell edge), and that distance."""
+    images = np.array(
+        [
+            rotation @ site.frac + shift
+            for rotation, shift in structure.symmetry_matrices()
+            for site in structure.sites
+        ]
+    )
+    grid = np.stack(np.meshgrid(*[np.arange(0, 1, 1 / 16)] * 3, indexing="ij"), -1).reshape(-1, 3)
+    apart = grid[:, None, :] - images[None]
+    apart -= np.round(apart)
+    nearest = np.linalg.norm(apart @ structure.orthogonalisation.T, axis=-1).min(axis=1)
+    return tuple(grid[int(np.argmax(nearest))]), float(nearest.max())
+
+
+def test_a_half_occupied_water_is_kept_with_its_own_free_variable(sucrose):
+    """Sucrose has no void; a cell stretched along c opens one for a water O at half weight
+    (no H: refined freely, they would wander into the water's density)."""
+    ordered, _, _ = sucrose
+    a, b, c, al, be, ga = ordered.cell
+    heavy = [s for s in ordered.sites if not is_hydrogen(s.element)]
+    stretched = replace(ordered, cell=(a, b, c + 5.0, al, be, ga), sites=heavy)
+    point, room = _emptiest_point(stretched)
+    assert room > 3.0
+    water = Site("O98", "O", point, occupancy=0.5, u_iso=0.04)
+    data = _data(stretched.with_sites([*stretched.sites, water]), seed=13)
+    before = refine(stretched, data, 8, anisotropic=True)
+    found = add_partial_sites(before, data, 8, True, refinement_instructions())
+    added = [s for s in found.refined.structure.sites if s.label in found.added]
+    assert len(added) == 1, found.note()
+    assert added[0].element == "O" and added[0].free_variable == 2 and added[0].part in (0, -1)
+    assert abs(added[0].occupancy - 0.5) < 0.1
+
+
+def test_a_file_s_own_free_variables_come_first(disordered):
+    """Written into a user's .res that has FVAR 1.2 0.6 (variable 2 taken), the model's
+    variable becomes 3."""
+    _, model, major_label, _ = disordered
+    split = model.with_sites(
+        [
+            replace(s, part=1, free_variable=2, occupancy=0.8) if s.label == major_label else s
+            for s in model.sites
+        ]
+        + [Site("O97", "O", (0.1, 0.2, 0.3), occupancy=0.2, part=2, free_variable=-2)]
+    )
+    user = parse_shelx(new_ins_text(model, ["L.S. 4", "FVAR 1.2 0.6"]))
+    text = render_with_sites(user, split)
+    assert "FVAR 1.20000 0.60000 0.80000" in text and "FVAR 1.2 0.6\n" not in text
+    lines = {line.split()[0]: line.split() for line in text.splitlines() if line.strip()}
+    assert lines["O97"][5] == "-31.00000" and lines[major_label][5] == "31.00000"
+    back = {s.label: s for s in parse_shelx(text).to_structure().sites}
+    assert back["O97"].occupancy == pytest.approx(0.2) and back[major_label].occupancy == 0.8
+
+
+def test_a_solve_job_on_real_disordered_data_writes_both_parts(shared_data, tmp_path, capsys):
+    """thpp (NoSpherA2's sample; a CH2-CH2 pair 14 % disordered): `crystalx solve` from cell,
+    symmetry and formula adds the minor part, and the .res carries it as SHELXL reads it."""
+    entry = BENCHMARK / "N2_thpp"
+    published = read_cif(entry / "model.cif").structure
+    ins = tmp_path / "thpp.ins"
+    ins.write_text(new_ins_text(published.with_sites([])))
+    assert main(["solve", str(ins), str(entry / "data.hkl"), "--json", "--method", "model"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert any(
+        "partly occupied sites from the difference map: 2 added" in n for n in report["notes"]
+    )
+    res = read_shelx(tmp_path / "thpp_crystalx.res")
+    assert len(res.fvars) == 2 and 0.7 < res.fvars[1] < 0.95
+    model = res.to_structure()
+    minor = [s for s in model.sites if s.part == 2]
+    major = [s for s in model.sites if s.part == 1 and not is_hydrogen(s.element)]
+    assert len(minor) == 2 and len(major) == 2
+    assert all(s.occupancy == pytest.approx(1 - res.fvars[1], abs=1e-4) for s in minor)
+    assert match_sites(published, model).n_found == 18  # 16 before: the minor part was missing
+    assert report["refinement"]["r1"] < 0.05  # 0.0501 without it
+
+
+def test_solvent_beside_an_inversion_centre_is_part_minus_n():
+    """A peak 0.4 Å from a centre of symmetry would bond to its own image (0.8 Å): PART -1,
+    as SHELXL wants it; one far from every symmetry element stays PART 0."""
+    model = Structure(
+        cell=(10.0, 10.0, 10.0, 90.0, 90.0, 90.0),
+        symops=["x,y,z", "-x,-y,-z"],
+        sites=[Site("C1", "C", (0.1, 0.1, 0.1)), Site("C2", "C", (0.25, 0.1, 0.1))],
+        sfac=["C", "H", "O"],
+        unit=[4.0, 8.0, 2.0],
+    )
+    near_centre = Site("Q1", None, (0.54, 0.5, 0.5), peak_height=1.0)
+    far = Site("Q2", None, (0.2, 0.7, 0.3), peak_height=1.0)
+    added = with_partial_sites(model, [near_centre, far]).sites[2:]
+    assert [(s.element, s.part, s.free_variable) for s in added] == [("O", -1, 2), ("O", 0, 3)]
