@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from crystalx_core.assign.labels import running_labels
 from crystalx_core.crystallography.maps import difference_peaks
 from crystalx_core.crystallography.refine import RefinementResult, refine
 from crystalx_core.elements import is_hydrogen
@@ -122,7 +123,7 @@ def add_partial_sites(
         else:
             base = result.refined
         trial = with_partial_sites(model, candidates)
-        new = [s.label for s in trial.sites if s.label not in {m.label for m in model.sites}]
+        new = [s.label for s in trial.sites[len(model.sites) :]]  # the sites it appended
         if not new:
             break
         kept = _refined_trial(trial, new, reflections, cycles, anisotropic, instructions)
@@ -225,6 +226,8 @@ def with_partial_sites(model: Structure, peaks: list[Site]) -> Structure:
                 model, [sites[j] for j in replaced[k]] + [sites[c.j] for c in heavy[k]]
             )
             label = _free_label(element, used)
+            if label is None:  # every SHELX-length name of the element is taken: no site
+                continue
             sites.append(
                 Site(
                     label=label,
@@ -315,12 +318,11 @@ def _element(model: Structure, neighbours_: list[Site]) -> str:
     return max(contents, key=contents.get)
 
 
-def _free_label(element: str, used: set[str]) -> str:
-    number = 1
-    while f"{element}{number}".upper() in used:
-        number += 1
-    label = f"{element}{number}"
-    used.add(label.upper())
+def _free_label(element: str, used: set[str]) -> str | None:
+    """The first running label of `element` (SHELX's four characters at most) not in use."""
+    label = next((name for name in running_labels(element, "") if name.upper() not in used), None)
+    if label is not None:
+        used.add(label.upper())
     return label
 
 
