@@ -335,6 +335,11 @@ def pxrd_mof_section(
                     if shipped.get("val_top1") is not None
                     else ""
                 )
+                + "".join(  # the earlier exported models measured on the same split
+                    f" ({name}: {_pct(row.get('val_top1'))})"
+                    for name, row in mof.get("test", {}).items()
+                    if "model" in row
+                )
                 + ".",
             ]
     if corpus and corpus.get("shipped_onnx"):
