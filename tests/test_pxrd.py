@@ -259,6 +259,21 @@ def test_the_export_ships_the_run_best_on_validation(tiny_model, tmp_path):
     assert json.loads((tmp_path / "shipped_history.json").read_text())[0]["val_top1"] == 0.05
 
 
+def test_an_earlier_model_is_scored_on_the_same_splits(tiny_model, tmp_path):
+    """--before rows: the exported model matches its own run on test and validation alike."""
+    from crystalx_core.training.pxrd import evaluate
+
+    path, work = tiny_model
+    out = tmp_path / "metrics.json"
+    argv = [str(work / "set.npz"), str(out), f"run={work / 'run'}", "--before", f"old={path}"]
+    assert evaluate.main(argv) == 0
+    rows = json.loads(out.read_text())["test"]
+    assert rows["old"]["model"] == path.name and rows["old"]["patterns"] == rows["run"]["patterns"]
+    assert rows["old"]["val_top1"] is not None
+    for key in ("top1", "top5", "val_top1"):
+        assert rows["old"][key] == pytest.approx(rows["run"][key], abs=0.01)
+
+
 def test_the_command_checks_a_cif_against_a_pattern(shared_data, tiny_model, tmp_path, monkeypatch):
     from crystalx_core.pxrd import predict
 

@@ -12,11 +12,14 @@ the probabilities per crystal system; majority_class_top1 is what always answeri
 commonest test group would score, train_majority_top1 always answering the commonest
 training group (the honest baseline for a skewed set). A set with a `test_balanced` mask
 (the MOF set: 10 test structures per class with more than 10) is also scored on that
-subset ("MOF-Balanced").
+subset ("MOF-Balanced"). Every row also carries val_top1, its top-1 on the set's validation split
+(the figure a model is chosen by); `--before NAME=ONNX` adds rows for earlier exported models
+measured on the same splits, so a model trained on more data is compared like with like.
 
     python -m crystalx_core.training.pxrd.evaluate data/pxrd_mof.npz
     onnx_models/pxrd_mof_metrics.json \
-        csn=runs/pxrd_mof_csn cnn=runs/pxrd_mof_cnn --onnx onnx_models/pxrd_space_group_mof.onnx
+        csn=runs/pxrd_mof_csn cnn=runs/pxrd_mof_cnn --onnx onnx_models/pxrd_space_group_mof.onnx \
+        --before "cnn, 30 % (before)=runs/shipped30/pxrd_space_group_mof.onnx"
     python -m crystalx_core.training.pxrd.evaluate data/pxrd_corpus.npz
     onnx_models/pxrd_corpus_metrics.json \
         --onnx onnx_models/pxrd_space_group.onnx     (the molecular model on the corpus alone)
@@ -108,6 +111,13 @@ def scores(
     return result
 
 
+def val_top1(probabilities: np.ndarray, labels: np.ndarray) -> float | None:
+    """Top-1 on the validation split (None when the set has none)."""
+    if not len(labels):
+        return None
+    return float(np.mean(probabilities.argmax(axis=1) == labels.astype(int) - 1))
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", type=Path)
@@ -115,6 +125,13 @@ def main(argv=None) -> int:
     parser.add_argument("runs", nargs="*", metavar="NAME=RUN", help="trained runs to compare")
     parser.add_argument(
         "--onnx", type=Path, help="the shipped model, measured with onnxruntime too"
+    )
+    parser.add_argument(
+        "--before",
+        nargs="*",
+        default=[],
+        metavar="NAME=ONNX",
+        help="earlier exported models, measured with onnxruntime on the same splits",
     )
     args = parser.parse_args(argv)
     data = load(args.data)
@@ -127,22 +144,31 @@ def main(argv=None) -> int:
         else None
     )
     balanced = data.get("test_balanced")
+    val_patterns, val_labels = data["val_patterns"].astype(np.float32), data["val_labels"]
     extra = {"train_majority": train_majority, "balanced": balanced}
     metrics = {"test": {}}
     for name, run in (item.split("=", 1) for item in args.runs):
         history = json.loads((Path(run) / "history.json").read_text())
         metrics["test"][name] = {
             **scores(run_probabilities(Path(run), patterns), labels, names, **extra),
+            "val_top1": val_top1(run_probabilities(Path(run), val_patterns), val_labels),
             "epochs": len(history),
             "minutes": round(sum(h["seconds"] for h in history) / 60, 1),
             "best_epoch": max(history, key=lambda h: h["val_top1"])["epoch"],
         }
-    if args.onnx:
-        from crystalx_core.pxrd.predict import log_prior, probabilities
+    from crystalx_core.pxrd.predict import log_prior, probabilities
 
+    for name, path in (item.split("=", 1) for item in args.before):
+        metrics["test"][name] = {
+            **scores(probabilities(patterns, Path(path)), labels, names, **extra),
+            "val_top1": val_top1(probabilities(val_patterns, Path(path)), val_labels),
+            "model": Path(path).name,
+        }
+    if args.onnx:
         metrics["shipped_onnx"] = {
             "model": args.onnx.name,
             **scores(probabilities(patterns, args.onnx), labels, names, **extra),
+            "val_top1": val_top1(probabilities(val_patterns, args.onnx), val_labels),
         }
         if log_prior(str(args.onnx)).any():  # and what the class prior in its sidecar adds
             metrics["without_prior"] = scores(
