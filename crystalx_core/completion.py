@@ -18,7 +18,7 @@ from crystalx_core.geometry import neighbours
 from crystalx_core.structure import Site, Structure
 
 SPURIOUS_U = 0.25  # Å²: an "atom" refining to a larger Uiso is a spurious peak, not an atom
-MAX_CYCLES = 6
+MAX_CYCLES = 15  # a safeguard: the cycles stop as soon as R1 no longer drops
 MAX_DROPS = 3  # rounds of dropping spurious atoms and refining again
 R1_GAIN = 0.002  # isotropic R1 a cycle must gain to be kept: less is refinement noise
 MIN_DISTANCE = (
