@@ -331,6 +331,7 @@ def markdown(rows: list[dict], args) -> str:
         f"stopped by the benchmark's time limit of {args.seconds} s (on the shared machine): "
         f"{len(timed_out)}",
         f"- total time {sum(r.get('seconds', 0) for r in rows):.0f} s",
+        *lost_lines(rows),
         "",
     ]
     failures = [r for r in rows if r["status"] != "solved"]
@@ -347,6 +348,32 @@ def markdown(rows: list[dict], args) -> str:
                 f"{r['why']} |"
             )
     return "\n".join(lines) + "\n"
+
+
+def lost_lines(rows: list[dict]) -> list[str]:
+    """Where the finished jobs lost atoms (lost_atoms), solved and failed jobs apart."""
+    lines = []
+    for title, chosen in (
+        ("solved", [r for r in rows if r["status"] == "solved"]),
+        ("not solved", [r for r in rows if r["status"] != "solved"]),
+    ):
+        lost = [atom for r in chosen for atom in r.get("lost", [])]
+        if not lost:
+            continue
+        elements = Counter(a["element"] for a in lost)
+        stages = Counter(a["stage"] for a in lost)
+        lines.append(
+            f"- atoms missed in {title} jobs: {len(lost)} in "
+            f"{sum(1 for r in chosen if r.get('lost'))} structures "
+            f"({', '.join(f'{e} {n}' for e, n in elements.most_common())}; "
+            f"terminal {sum(1 for a in lost if a['neighbours'] == 1)}, "
+            f"unbonded {sum(1 for a in lost if a['neighbours'] == 0)}, "
+            f"on a special position {sum(1 for a in lost if a['special'])}, "
+            f"in a piece of 3 atoms or fewer {sum(1 for a in lost if a['piece'] <= 3)}; "
+            "last stage within 0.5 Å of one: "
+            f"{', '.join(f'{stage} {n}' for stage, n in stages.most_common())})"
+        )
+    return lines
 
 
 def _r1(value) -> str:
