@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from crystalx_core.assign import apply_assignment, assign
 from crystalx_core.assignment import Assignment, SiteAssignment
 from crystalx_core.crystallography.maps import difference_peaks, fobs_peaks
-from crystalx_core.crystallography.refine import RefinementResult, refine
+from crystalx_core.crystallography.refine import NEW_MODEL_DAMPING, RefinementResult, refine
 from crystalx_core.crystallography.solve import wilson_u
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.errors import RefinementError
@@ -66,7 +66,7 @@ def assign_and_refine(
         peaks.with_sites([replace(s, u_iso=start_u) if s.is_peak else s for s in peaks.sites]),
         assignment,
     )
-    refinements = [("isotropic", refine(model, reflections, cycles))]
+    refinements = [("isotropic", refine(model, reflections, cycles, damping=NEW_MODEL_DAMPING))]
     for _ in range(MAX_DROPS):
         refined = refinements[-1][1].structure.sites
         smeared = [s.label for s in refined if s.u_iso > SPURIOUS_U]
@@ -75,7 +75,12 @@ def assign_and_refine(
         # peaks that refine to no atom: drop them, as a crystallographer would
         drop(assignment, smeared)
         model = model.with_sites([s for s in model.sites if s.label not in smeared])
-        refinements.append(("isotropic, spurious removed", refine(model, reflections, cycles)))
+        refinements.append(
+            (
+                "isotropic, spurious removed",
+                refine(model, reflections, cycles, damping=NEW_MODEL_DAMPING),
+            )
+        )
     return Stage(peaks, assignment, refinements)
 
 
