@@ -1,6 +1,7 @@
 """Structure completion's general steps on L-alanine (P2₁2₁2₁, 6 non-H atoms) with Fo²
-simulated from the published model: where new atoms start refining, what happens to an atom
-that refines to nothing, and difference peaks added to the model as it stands."""
+simulated from the published model: where new atoms start refining and how hard their first
+cycles are damped, what happens to an atom that refines to nothing, and difference peaks added
+to the model as it stands."""
 
 import itertools
 from dataclasses import replace
@@ -11,6 +12,7 @@ from crystalx_core.completion import SPURIOUS_U, assign_and_refine, grown_assign
 from crystalx_core.crystallography.compare import match_sites
 from crystalx_core.crystallography.convert import to_xray_structure
 from crystalx_core.crystallography.maps import fobs_peaks
+from crystalx_core.crystallography.refine import NEW_MODEL_DAMPING, refine
 from crystalx_core.crystallography.solve import WILSON_U, wilson_u
 from crystalx_core.demo import simulate_reflections
 from crystalx_core.elements import is_hydrogen
@@ -107,3 +109,20 @@ def test_difference_peaks_are_added_to_the_model_as_it_stands(alanine):
     stage = assign_and_refine(peaks, reflections, "baseline", 10, 0.03, grown)
     assert stage.r1 < best.r1 - 0.05
     assert match_sites(alanine, stage.refined.structure).n_found == len(alanine.sites)
+
+
+def test_a_new_model_is_refined_with_light_first_damping(alanine):
+    """The damping decides how far the first cycles move a model far from its minimum: damped
+    heavily, two cycles leave shaken atoms where they were; at NEW_MODEL_DAMPING they come
+    most of the way back."""
+    reflections = data(alanine, 0.03)
+    shaken = alanine.with_sites(
+        [
+            replace(s, frac=(s.frac[0] + 0.03 * (-1) ** k, s.frac[1], s.frac[2]), u_iso=0.03)
+            for k, s in enumerate(alanine.sites)
+        ]
+    )
+    stiff = refine(shaken, reflections, 2, damping=1e3)
+    light = refine(shaken, reflections, 2, damping=NEW_MODEL_DAMPING)
+    assert light.r1 < stiff.r1 - 0.05
+    assert light.r1 < 0.10
