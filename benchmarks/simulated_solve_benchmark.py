@@ -77,17 +77,22 @@ def kind(truth) -> str:
 def fragments(truth) -> int:
     """Connected pieces of the non-H atoms of the asymmetric unit (bonds within it only)."""
     heavy = truth.with_sites([s for s in truth.sites if not is_hydrogen(s.element)])
-    parent = list(range(len(heavy.sites)))
+    return len(set(piece_roots(heavy)))
+
+
+def piece_roots(structure) -> list[int]:
+    """For each site, one site of its connected piece (bonds within the asymmetric unit)."""
+    parent = list(range(len(structure.sites)))
 
     def root(i: int) -> int:
         while parent[i] != i:
             i = parent[i]
         return i
 
-    for contacts in connectivity(heavy):
+    for contacts in connectivity(structure):
         for c in contacts:
             parent[root(c.i)] = root(c.j)
-    return len({root(i) for i in range(len(parent))})
+    return [root(i) for i in range(len(parent))]
 
 
 def simulated_data(
@@ -210,18 +215,9 @@ def near(truth, site, candidates, to_reference, radius: float) -> bool:
 
 def piece_sizes(truth) -> list[int]:
     """For each site, the number of non-H atoms of its connected piece (H count as 0)."""
-    parent = list(range(len(truth.sites)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            i = parent[i]
-        return i
-
-    for i, contacts in enumerate(connectivity(truth)):
-        for c in contacts:
-            parent[root(i)] = root(c.j)
-    sizes = Counter(root(i) for i, s in enumerate(truth.sites) if not is_hydrogen(s.element))
-    return [sizes[root(i)] for i in range(len(truth.sites))]
+    roots = piece_roots(truth)
+    sizes = Counter(r for r, s in zip(roots, truth.sites) if not is_hydrogen(s.element))
+    return [sizes[r] for r in roots]
 
 
 def limited(job, row: dict, seconds: int, failed: str):
