@@ -7,9 +7,12 @@ with counting-statistics noise (crystalx_core.demo.simulate_reflections), leaves
 0-5 % of the reflections, and starts the solve job from cell, symmetry and formula only. A
 solution is a final R1 under 0.10 that the job reports as a success; a failure is named when
 the job raised its own error or reported the model as no solution; an unnamed failure (a poor
-model reported as a success) is the worst outcome.
+model reported as a success) is the worst outcome. Each row (--json) names the published atoms
+the final model misses, with their environment and the last stage that had them (lost_atoms).
 
     python benchmarks/simulated_solve_benchmark.py ../shared/data/corpus --limit 150
+    ... --offset 150 --limit 30          (a fresh slice after those)
+    ... --only codtools_7050857.cif      (chosen entries)
 """
 
 from __future__ import annotations
