@@ -7,9 +7,12 @@ with counting-statistics noise (crystalx_core.demo.simulate_reflections), leaves
 0-5 % of the reflections, and starts the solve job from cell, symmetry and formula only. A
 solution is a final R1 under 0.10 that the job reports as a success; a failure is named when
 the job raised its own error or reported the model as no solution; an unnamed failure (a poor
-model reported as a success) is the worst outcome.
+model reported as a success) is the worst outcome. Each row (--json) names the published atoms
+the final model misses, with their environment and the last stage that had them (lost_atoms).
 
     python benchmarks/simulated_solve_benchmark.py ../shared/data/corpus --limit 150
+    ... --offset 150 --limit 30          (a fresh slice after those)
+    ... --only codtools_7050857.cif      (chosen entries)
 """
 
 from __future__ import annotations
@@ -21,9 +24,11 @@ import signal
 import sys
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from scitbx import matrix
 
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
 from crystalx_core.crystallography.compare import match_sites
@@ -32,7 +37,7 @@ from crystalx_core.crystallography.solve import data_r_sigma
 from crystalx_core.demo import simulate_reflections
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.errors import CrystalXError
-from crystalx_core.geometry import connectivity, neighbours
+from crystalx_core.geometry import connectivity, neighbours, site_multiplicities
 from crystalx_core.io.cif import sfac_unit_from_sites
 from crystalx_core.io.hkl import Reflections
 from crystalx_core.pipeline import solve_job
@@ -75,17 +80,22 @@ def kind(truth) -> str:
 def fragments(truth) -> int:
     """Connected pieces of the non-H atoms of the asymmetric unit (bonds within it only)."""
     heavy = truth.with_sites([s for s in truth.sites if not is_hydrogen(s.element)])
-    parent = list(range(len(heavy.sites)))
+    return len(set(piece_roots(heavy)))
+
+
+def piece_roots(structure) -> list[int]:
+    """For each site, one site of its connected piece (bonds within the asymmetric unit)."""
+    parent = list(range(len(structure.sites)))
 
     def root(i: int) -> int:
         while parent[i] != i:
             i = parent[i]
         return i
 
-    for contacts in connectivity(heavy):
+    for contacts in connectivity(structure):
         for c in contacts:
             parent[root(c.i)] = root(c.j)
-    return len({root(i) for i in range(len(parent))})
+    return [root(i) for i in range(len(parent))]
 
 
 def simulated_data(
@@ -136,6 +146,8 @@ def run_one(truth, name: str, method: str, seconds: int) -> dict:
     match = match_sites(truth, result.structure)
     r1 = result.final.r1
     row.update(r1=r1, n_found=match.n_found, n_right=match.n_right_element, reported=result.failure)
+    n_final = sum(1 for s in result.structure.sites if not is_hydrogen(s.element))
+    row.update(n_extra=n_final - match.n_found, lost=lost_atoms(truth, result, match))
     if result.failure:
         row.update(status="named failure", why=result.failure)
     elif r1 >= SOLVED_R1:
@@ -143,6 +155,72 @@ def run_one(truth, name: str, method: str, seconds: int) -> dict:
     else:
         row.update(status="solved")
     return row
+
+
+def lost_atoms(truth, result, match) -> list[dict]:
+    """Each published non-H atom the final model misses: its element, its non-H neighbours,
+    whether it sits on a special position, the size of its connected piece, and the last stage
+    that still had something within 0.5 Å of it ("solution peak": the kept charge-flipping run's
+    peaks; "completion peak": the peaks of the completed model's last assignment; "completion
+    atom": an atom of that model; "none": no stage had it)."""
+    heavy = [i for i, s in enumerate(truth.sites) if not is_hydrogen(s.element)]
+    found = {a for a, _ in match.pairs}
+    missing = [i for i in heavy if i not in found]
+    if not missing:
+        return []
+    bonds = connectivity(truth)
+    general = len(truth.symops)
+    multiplicity = site_multiplicities(truth)
+    piece = piece_sizes(truth)
+    stages = []
+    if match.to_reference is not None and result.completion is not None:
+        stage = result.completion.stage
+        stages = [
+            ("completion atom", stage.refined.structure.sites),
+            ("completion peak", stage.peaks.sites),
+            ("solution peak", result.solution.structure.sites),
+        ]
+    rows = []
+    for i in missing:
+        site = truth.sites[i]
+        rows.append(
+            {
+                "label": site.label,
+                "element": site.element,
+                "neighbours": sum(1 for c in bonds[i] if not is_hydrogen(truth.sites[c.j].element)),
+                "special": multiplicity[i] < general,
+                "piece": piece[i],
+                "stage": next(
+                    (
+                        name
+                        for name, sites in stages
+                        if near(truth, site, sites, match.to_reference, match.rms + 0.5)
+                    ),
+                    "none",
+                ),
+            }
+        )
+    return rows
+
+
+def near(truth, site, candidates, to_reference, radius: float) -> bool:
+    """Whether any of `candidates` (in the candidate's frame) lies within `radius` Å of `site`."""
+    moved = [
+        replace(c, frac=tuple((to_reference * matrix.col(c.frac)).elems))
+        for c in candidates
+        if not is_hydrogen(c.element or "C")
+    ]
+    if not moved:
+        return False
+    both = truth.with_sites([site, *moved])
+    return bool(neighbours(both, radius, centres=[0])[0])
+
+
+def piece_sizes(truth) -> list[int]:
+    """For each site, the number of non-H atoms of its connected piece (H count as 0)."""
+    roots = piece_roots(truth)
+    sizes = Counter(r for r, s in zip(roots, truth.sites) if not is_hydrogen(s.element))
+    return [sizes[r] for r in roots]
 
 
 def limited(job, row: dict, seconds: int, failed: str):
@@ -162,14 +240,17 @@ def limited(job, row: dict, seconds: int, failed: str):
     return None
 
 
-def choose(corpus: Path, limit: int, max_atoms: int) -> list[tuple[str, object]]:
+def choose(
+    corpus: Path, limit: int, max_atoms: int, offset: int = 0, only: set[str] | None = None
+) -> list[tuple[str, object]]:
     """Ordered structures with their H that cctbx can compute data from, in a fixed
-    pseudo-random order, up to `limit`."""
+    pseudo-random order, up to `limit` after the first `offset` (of those named in `only`)."""
     chosen = []
+    skipped = 0
     for entry in sorted(
         corpus_entries(corpus), key=lambda e: hashlib.sha256(e.name.encode()).hexdigest()
     ):
-        if entry.disorder != "no":
+        if entry.disorder != "no" or (only is not None and entry.name not in only):
             continue
         truth, why = usable(entry)
         if (
@@ -186,6 +267,9 @@ def choose(corpus: Path, limit: int, max_atoms: int) -> list[tuple[str, object]]
         try:
             to_xray_structure(truth)
         except CrystalXError:  # e.g. a cell without its space group's metric: no data to simulate
+            continue
+        if skipped < offset:
+            skipped += 1
             continue
         chosen.append((entry.name, truth))
         if len(chosen) == limit:
@@ -246,6 +330,7 @@ def markdown(rows: list[dict], args) -> str:
         f"stopped by the benchmark's time limit of {args.seconds} s (on the shared machine): "
         f"{len(timed_out)}",
         f"- total time {sum(r.get('seconds', 0) for r in rows):.0f} s",
+        *lost_lines(rows),
         "",
     ]
     failures = [r for r in rows if r["status"] != "solved"]
@@ -262,6 +347,32 @@ def markdown(rows: list[dict], args) -> str:
                 f"{r['why']} |"
             )
     return "\n".join(lines) + "\n"
+
+
+def lost_lines(rows: list[dict]) -> list[str]:
+    """Where the finished jobs lost atoms (lost_atoms), solved and failed jobs apart."""
+    lines = []
+    for title, chosen in (
+        ("solved", [r for r in rows if r["status"] == "solved"]),
+        ("not solved", [r for r in rows if r["status"] != "solved"]),
+    ):
+        lost = [atom for r in chosen for atom in r.get("lost", [])]
+        if not lost:
+            continue
+        elements = Counter(a["element"] for a in lost)
+        stages = Counter(a["stage"] for a in lost)
+        lines.append(
+            f"- atoms missed in {title} jobs: {len(lost)} in "
+            f"{sum(1 for r in chosen if r.get('lost'))} structures "
+            f"({', '.join(f'{e} {n}' for e, n in elements.most_common())}; "
+            f"terminal {sum(1 for a in lost if a['neighbours'] == 1)}, "
+            f"unbonded {sum(1 for a in lost if a['neighbours'] == 0)}, "
+            f"on a special position {sum(1 for a in lost if a['special'])}, "
+            f"in a piece of 3 atoms or fewer {sum(1 for a in lost if a['piece'] <= 3)}; "
+            "last stage within 0.5 Å of one: "
+            f"{', '.join(f'{stage} {n}' for stage, n in stages.most_common())})"
+        )
+    return lines
 
 
 def _r1(value) -> str:
@@ -314,9 +425,12 @@ def collect(rows, json_path: Path | None, line) -> list[dict]:
 
 
 def main(argv=None) -> int:
-    args = corpus_parser(__doc__.splitlines()[0], limit=150, max_atoms=150, seconds=600).parse_args(
-        argv
+    parser = corpus_parser(__doc__.splitlines()[0], limit=150, max_atoms=150, seconds=600)
+    parser.add_argument(
+        "--offset", type=int, default=0, help="leave out the first N structures (a fresh slice)"
     )
+    parser.add_argument("--only", nargs="+", help="only these corpus entries (by name)")
+    args = parser.parse_args(argv)
     if args.from_json:
         rows = json.loads(args.from_json.read_text())
         write_section(markdown(rows, args), f"simulated_solve_benchmark:{args.method}", args.output)
@@ -326,7 +440,13 @@ def main(argv=None) -> int:
     rows = collect(
         (
             run_one(truth, name, args.method, args.seconds)
-            for name, truth in choose(args.corpus, args.limit, args.max_atoms)
+            for name, truth in choose(
+                args.corpus,
+                args.limit,
+                args.max_atoms,
+                args.offset,
+                set(args.only) if args.only else None,
+            )
         ),
         args.json,
         lambda row: (

@@ -4,19 +4,22 @@ and drop the atoms that refine to nothing, assign again, and repeat while R1 dro
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import itertools
+from dataclasses import dataclass, field, replace
 
 from crystalx_core.assign import apply_assignment, assign
-from crystalx_core.assignment import Assignment
+from crystalx_core.assignment import Assignment, SiteAssignment
 from crystalx_core.crystallography.maps import difference_peaks, fobs_peaks
-from crystalx_core.crystallography.refine import RefinementResult, refine
+from crystalx_core.crystallography.refine import NEW_MODEL_DAMPING, RefinementResult, refine
+from crystalx_core.crystallography.solve import wilson_u
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.errors import RefinementError
 from crystalx_core.geometry import neighbours
 from crystalx_core.structure import Site, Structure
 
 SPURIOUS_U = 0.25  # Å²: an "atom" refining to a larger Uiso is a spurious peak, not an atom
-MAX_CYCLES = 6
+MAX_CYCLES = 15  # a safeguard: the cycles stop as soon as R1 no longer drops
+MAX_DROPS = 3  # rounds of dropping spurious atoms and refining again
 R1_GAIN = 0.002  # isotropic R1 a cycle must gain to be kept: less is refinement noise
 MIN_DISTANCE = (
     1.1  # Å: a difference peak nearer an atom is its H, a ripple or disorder, not a missing atom
@@ -44,16 +47,40 @@ class Stage:
         return self.refined.r1
 
 
-def assign_and_refine(peaks: Structure, reflections, method: str, cycles: int) -> Stage:
-    """Assign the peaks, refine isotropically, and drop atoms whose Uiso says they are none."""
-    assignment = assign(peaks, method)
-    model = apply_assignment(peaks, assignment)
-    refinements = [("isotropic", refine(model, reflections, cycles))]
-    smeared = [s.label for s in refinements[-1][1].structure.sites if s.u_iso > SPURIOUS_U]
-    if smeared:  # peaks that refine to no atom: drop them, as a crystallographer would
+def assign_and_refine(
+    peaks: Structure,
+    reflections,
+    method: str,
+    cycles: int,
+    start_u: float | None = None,
+    assignment: Assignment | None = None,
+) -> Stage:
+    """Assign the peaks (or take `assignment`), refine isotropically, and drop atoms whose Uiso
+    says they are none until none is left (each drop leaves the others' U to settle again).
+    Atoms made from peaks start at `start_u` (default: the data's Wilson Uiso)."""
+    if assignment is None:
+        assignment = assign(peaks, method)
+    if start_u is None:
+        start_u = wilson_u(peaks, reflections)
+    model = apply_assignment(
+        peaks.with_sites([replace(s, u_iso=start_u) if s.is_peak else s for s in peaks.sites]),
+        assignment,
+    )
+    refinements = [("isotropic", refine(model, reflections, cycles, damping=NEW_MODEL_DAMPING))]
+    for _ in range(MAX_DROPS):
+        refined = refinements[-1][1].structure.sites
+        smeared = [s.label for s in refined if s.u_iso > SPURIOUS_U]
+        if not smeared or len(smeared) == len(refined):
+            break
+        # peaks that refine to no atom: drop them, as a crystallographer would
         drop(assignment, smeared)
         model = model.with_sites([s for s in model.sites if s.label not in smeared])
-        refinements.append(("isotropic, spurious removed", refine(model, reflections, cycles)))
+        refinements.append(
+            (
+                "isotropic, spurious removed",
+                refine(model, reflections, cycles, damping=NEW_MODEL_DAMPING),
+            )
+        )
     return Stage(peaks, assignment, refinements)
 
 
@@ -100,7 +127,8 @@ def complete(
     peaks: Structure, reflections, method: str, cycles: int, max_cycles: int = MAX_CYCLES
 ) -> Completion:
     """Assign and refine a solution's peaks, then complete the model from its difference maps."""
-    best = assign_and_refine(peaks, reflections, method, cycles)
+    start_u = wilson_u(peaks, reflections)
+    best = assign_and_refine(peaks, reflections, method, cycles, start_u)
     n_atoms = len(best.assignment.sites)
     history = [Cycle(best.r1, n_atoms, n_atoms, len(peaks.sites) - n_atoms, 0, True)]
     stopped = f"stopped after {max_cycles} cycles"
@@ -110,9 +138,27 @@ def complete(
         new = missing_atom_peaks(model, reflections)
         trial_peaks = fobs_peaks(model, reflections, new)  # the atoms first, then the new peaks
         try:
-            trial = assign_and_refine(trial_peaks, reflections, method, cycles)
+            trial = assign_and_refine(trial_peaks, reflections, method, cycles, start_u)
         except RefinementError as error:
-            stopped = f"stopped: the next cycle's refinement failed ({error.message})"
+            trial, failure = None, error.message
+        if new and (trial is None or trial.r1 >= best.r1 - R1_GAIN):
+            # the new assignment made things worse, or did not take the peaks: add them to the
+            # model as it stands, as the main element, and let the refinement judge them
+            try:
+                grown = assign_and_refine(
+                    trial_peaks,
+                    reflections,
+                    method,
+                    cycles,
+                    start_u,
+                    grown_assignment(best, trial_peaks),
+                )
+            except RefinementError as error:
+                failure = error.message
+            else:
+                trial = grown if trial is None or grown.r1 < trial.r1 else trial
+        if trial is None:
+            stopped = f"stopped: the next cycle's refinement failed ({failure})"
             break
         kept = {s.index for s in trial.assignment.sites}
         added = sum(1 for k in kept if k >= len(atoms))
@@ -132,6 +178,21 @@ def complete(
             break
         best = trial
     return Completion(best, history, stopped)
+
+
+def grown_assignment(best: Stage, peaks: Structure) -> Assignment:
+    """The best stage's atoms as they are (peaks 0..n-1 of fobs_peaks), then the peaks after
+    them as atoms of UNIT's most common non-H element, under free labels."""
+    atoms = [replace(s, index=k) for k, s in enumerate(best.assignment.sites)]
+    contents = best.peaks.asymmetric_unit_contents()
+    element = max(contents, key=contents.get) if contents else "C"
+    taken = {s.new_label.upper() for s in atoms}
+    numbers = (n for n in itertools.count(1) if f"{element}{n}".upper() not in taken)
+    added = []
+    for k, peak in enumerate(peaks.sites[len(atoms) :], len(atoms)):
+        label = f"{element}{next(numbers)}"
+        added.append(SiteAssignment(k, peak.label, element, label))
+    return Assignment(best.assignment.method, atoms + added, [])
 
 
 def missing_atom_peaks(model: Structure, reflections) -> list[Site]:

@@ -20,6 +20,8 @@ class Match:
     n_right_element: int  # of those, with the reference's element
     rms: float  # Å over the matched pairs
     pairs: list[tuple[int, int]]  # (reference site index, candidate site index)
+    # the candidate's fractional coordinates → the reference's (cctbx matrix.rt), None unmatched
+    to_reference: object = None
 
     @property
     def found_fraction(self) -> float:
@@ -52,7 +54,7 @@ def match_sites(reference: Structure, candidate: Structure, tolerance: float = 0
     best = matches[0]
     pairs = [(ref_index[a], cand_index[b]) for a, b in best.pairs]
     right = sum(1 for a, b in pairs if reference.sites[a].element == candidate.sites[b].element)
-    return Match(len(ref_index), len(pairs), right, float(best.rms), pairs)
+    return Match(len(ref_index), len(pairs), right, float(best.rms), pairs, best.rt)
 
 
 @dataclass
