@@ -4,10 +4,10 @@ and drop the atoms that refine to nothing, assign again, and repeat while R1 dro
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field, replace
 
 from crystalx_core.assign import apply_assignment, assign
+from crystalx_core.assign.labels import running_labels
 from crystalx_core.assignment import Assignment, SiteAssignment
 from crystalx_core.crystallography.maps import difference_peaks, fobs_peaks
 from crystalx_core.crystallography.refine import NEW_MODEL_DAMPING, RefinementResult, refine
@@ -182,17 +182,21 @@ def complete(
 
 def grown_assignment(best: Stage, peaks: Structure) -> Assignment:
     """The best stage's atoms as they are (peaks 0..n-1 of fobs_peaks), then the peaks after
-    them as atoms of UNIT's most common non-H element, under free labels."""
+    them as atoms of UNIT's most common non-H element, under free running labels (SHELX's four
+    characters; a peak left without one is dropped)."""
     atoms = [replace(s, index=k) for k, s in enumerate(best.assignment.sites)]
     contents = best.peaks.asymmetric_unit_contents()
     element = max(contents, key=contents.get) if contents else "C"
     taken = {s.new_label.upper() for s in atoms}
-    numbers = (n for n in itertools.count(1) if f"{element}{n}".upper() not in taken)
-    added = []
+    labels = (name for name in running_labels(element, "") if name.upper() not in taken)
+    added, dropped = [], []
     for k, peak in enumerate(peaks.sites[len(atoms) :], len(atoms)):
-        label = f"{element}{next(numbers)}"
-        added.append(SiteAssignment(k, peak.label, element, label))
-    return Assignment(best.assignment.method, atoms + added, [])
+        label = next(labels, None)
+        if label is None:
+            dropped.append(k)
+        else:
+            added.append(SiteAssignment(k, peak.label, element, label))
+    return Assignment(best.assignment.method, atoms + added, dropped)
 
 
 def missing_atom_peaks(model: Structure, reflections) -> list[Site]:
