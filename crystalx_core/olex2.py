@@ -19,8 +19,11 @@ from crystalx_core.structure import Structure
 
 def olex2_commands(structure: Structure, assignment: Assignment, groups) -> list[str]:
     """Olex2 commands that turn the snapshot into the assignment: delete the peaks judged
-    spurious (when asked), rename (which retypes) every site whose label changes, then add
-    riding H to atoms that have none yet. H atoms already in the model are kept.
+    spurious (when asked), rename (which retypes) every site whose label changes, name a site
+    that keeps its label but not its element by that same label (Olex2 types an atom from the
+    label `name` gives it, an unchanged one too: gxapp.cpp `TGXApp::Name(TXAtom&, ...)`; an
+    N1 typed C, as a .ins's SFAC order can give it, becomes N), then add riding H to atoms that
+    have none yet. H atoms already in the model are kept.
 
     Renames are ordered so that no label is taken when it is given; a cycle (C1→C2, C2→C1)
     goes through a spare label of the same element. An atom of a residue is named by its
@@ -62,7 +65,16 @@ def olex2_commands(structure: Structure, assignment: Assignment, groups) -> list
             commands.append(f"name {old} {bare_label(pending[old])}")
             held.discard(old.upper())
             held.add(pending.pop(old).upper())
+    commands += [
+        f"name {s.label} {bare_label(s.label)}"
+        for s in assignment.sites
+        if s.label == s.new_label and _retyped(structure.sites[s.index], s.element)
+    ]
     return commands + olex2_hadd_commands(groups)
+
+
+def _retyped(site, element: str) -> bool:
+    return site.element is not None and site.element.upper() != element.upper()
 
 
 OLEX2_LABEL = re.compile(r"^[A-Za-z][A-Za-z0-9']*$")

@@ -640,3 +640,36 @@ def test_apply_plan_swaps_go_through_a_spare_label_olex2_keeps(serve):
     names = [c for c in reply["result"]["commands"] if c.startswith("name")]
     assert names == ["name C1 C999", "name C2 C1", "name C999 C2"]
     assert all(len(c.split()[2]) <= 4 for c in names)
+
+
+def test_an_atom_typed_against_its_label_is_retyped_and_revert_restores_its_type(
+    serve, tmp_path, monkeypatch, close_plugin
+):
+    """N1 typed C in Olex2 (a .ins's SFAC order can do it): a plan that keeps the label and
+    makes it N sends `name N1 N1`, which Olex2 (and the double, gxapp.cpp `TGXApp::Name`)
+    answers by typing the atom from the label; Revert gives the C back through Olex2's undo."""
+    atoms = [
+        ("C1", "C", (0.10, 0.10, 0.10), 0.04),
+        ("N1", "C", (0.252, 0.10, 0.10), 0.04),
+        ("O1", "O", (0.252, 0.243, 0.10), 0.04),
+    ]
+    state, plugin = open_in_double(tmp_path, monkeypatch, Snapshot, atoms, z=1, interpreter="")
+    olex_model, olex, olx, core = (
+        sys.modules[n] for n in ("olex_model", "olex", "olx", "olex_core")
+    )
+    model = model_of(state)
+    assert [s["element"] for s in model.snapshot["sites"]] == ["C", "C", "O"]
+    structure = {k: v for k, v in model.snapshot.items() if k != "wavelength"}  # protocol 1
+    plan = {"sites": [{"label": "N1", "element": "N", "new_label": "N1", "h_count": 0}]}
+    reply = serve("apply-plan", {"structure": structure, "plan": plan})
+    assert reply["result"]["commands"] == ["name N1 N1"]
+    session = plugin._session()
+    before = state.model_state()
+    journal = olex_model.apply_commands(
+        olex, olx, core, reply["result"]["commands"], model, session.say
+    )
+    assert state.log[-1] == "name #c1 N1" and state.find("N1").type == "N"
+    assert model_of(state).snapshot["sites"][1]["element"] == "N"
+    session.journals.append(journal)
+    assert session.revert() is True and session.messages[-1] == "reverted exactly"
+    assert state.model_state() == before and state.find("N1").type == "C"

@@ -8,7 +8,10 @@ source (pcxod/olex2 for the C++ core, the olex2-gui tree for util/pyUtil):
   gxmacro.cpp: errors go to the log, the macro "succeeds"); unknown labels in a macro's atom
   list are skipped silently (xatom lookup in gxapp.cpp `FindXAtoms`);
 - `name` retypes from the label, zeroes a Q-peak's height and, onto a label in use,
-  relabels the other atom (gxmacro.cpp `Name`); Olex2's `undo` restores both;
+  relabels the other atom (gxmacro.cpp `Name`); Olex2's `undo` restores both; the label
+  given may be the atom's own: `name N1 N1` types an N1 that was C as N (gxapp.cpp
+  `TGXApp::Name(TXAtom&, const olxstr&)`: the type is found from the new label and set
+  whatever the old label, the undo entry kept when only the type changed);
 - bare labels match in every residue for `kill`, `Label`, `hadd`; `#c<aunit id>` addresses
   one atom (gxapp.cpp atom lookup; mainform.cpp's own menus send `fix occu ... #c<id>`);
 - `hadd` is refused on a grown structure and adds nothing for an atom whose bond count
