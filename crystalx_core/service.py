@@ -51,7 +51,7 @@ from crystalx_core.assignment import Assignment, SiteAssignment, annotate
 from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import CrystalXError, InputError, RequestError
 from crystalx_core.hydrogens import hfix_groups
-from crystalx_core.io.hkl import REFINED_HKLF, HklfFormat, Reflections, read_hkl
+from crystalx_core.io.hkl import REFINED_HKLF, HklfFormat, Reflections, read_hkl, xray_problem
 from crystalx_core.io.shelx_write import hfix_lines
 from crystalx_core.geometry import H_BOND_MAX, chemical_occupancies, neighbours
 from crystalx_core.olex2 import olex2_commands
@@ -77,7 +77,6 @@ from crystalx_core.symmetry import full_operator_list, space_group_from_operator
 
 MAX_REQUEST_BYTES = 16 * 1024 * 1024  # a 20,000-site snapshot is about 3 MB
 MAX_MESSAGE = 1000  # characters of an error message: a reply never carries a huge input back
-XRAY = (0.1, 5.0)  # Å: the wavelengths CrystalX refines (X-ray form factors and dispersion)
 
 
 # --- snapshot → Structure ------------------------------------------------------------------
@@ -174,10 +173,9 @@ def read_reflections(
     if given.twin or given.hklf not in REFINED_HKLF:
         kind = "twinned (TWIN)" if given.twin else f"HKLF {given.hklf}"
         return None, _left_out(path, f"{kind} data; CrystalX refines untwinned HKLF 4 or 3 only")
-    if not XRAY[0] <= structure.wavelength <= XRAY[1]:
-        return None, _left_out(
-            path, f"wavelength {structure.wavelength:g} Å is not X-ray; CrystalX refines X-ray data"
-        )
+    problem = xray_problem(structure.wavelength)
+    if problem:
+        return None, _left_out(path, problem)
     matrix = tuple(tuple(row) for row in given.matrix) if given.matrix else None
     try:
         return read_hkl(path, HklfFormat(given.hklf, given.scale, matrix)), None

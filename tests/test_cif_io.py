@@ -285,3 +285,22 @@ def test_labels_read_as_elements_follow_the_formula(shared_data, tmp_path):
     holmium = tmp_path / "holmium.cif"
     holmium.write_text(path.read_text().replace("'C10 H20 Cl N O3'", "'C10 H18 Cl Ho2 N O3'"))
     assert {s.label: s.element for s in read_cif(holmium).structure.sites}["HO1"] == "Ho"
+
+
+def test_a_cif_of_electron_data_refuses_to_refine_naming_the_wavelength(tmp_path, shared_data):
+    """The same check as a .res's CELL (io.hkl.xray_problem), on the CIF's own wavelength."""
+    text = (BENCHMARK / "XH_alanine" / "model.cif").read_text()
+    path = tmp_path / "ed.cif"
+    path.write_text(
+        re.sub(
+            r"_diffrn_radiation_wavelength\s+0\.71073", "_diffrn_radiation_wavelength 0.0251", text
+        )
+    )
+    loaded = load(path)
+    assert loaded.structure.wavelength == 0.0251
+    with pytest.raises(InputError) as caught:
+        loaded.reflection_format()
+    assert str(caught.value) == (
+        f"{path}: _diffrn_radiation_wavelength: wavelength 0.0251 Å is not X-ray; "
+        "CrystalX refines X-ray data"
+    )

@@ -259,3 +259,26 @@ def test_assign_with_reflections_prints_each_change_the_data_made(tmp_path, shar
         "Q5": ("N", "C"),
     }
     assert all(e["summary"].startswith("refined as ") for e in changed.values())
+
+
+@pytest.mark.parametrize("wavelength", ["0.0251", "6"])
+def test_assign_with_data_of_another_radiation_is_one_line_naming_the_cell_card(
+    tmp_path, shared_data, capsys, wavelength
+):
+    """Electron (0.0251 Å) or soft X-ray (6 Å) data are refused as the service leaves them out
+    (one check, io.hkl.xray_problem), naming the CELL line, and nothing is written."""
+    entry = BENCHMARK / "XH_alanine"
+    text = (entry / "published.res").read_text()
+    cell = next(line for line in text.splitlines() if line.startswith("CELL"))
+    number = text.splitlines().index(cell) + 1
+    res = tmp_path / "x.res"
+    res.write_text(text.replace(cell, "CELL " + wavelength + " " + cell.split(None, 2)[2]))
+    args = ["assign", str(res), "--hkl", str(entry / "data.hkl"), "--quiet"]
+    assert main(args + ["--method", "baseline"]) == EXIT_INPUT
+    error = capsys.readouterr().err
+    assert error == (
+        f"crystalx: error: {res}:{number}: CELL: wavelength {wavelength} Å is not X-ray; "
+        "CrystalX refines X-ray data\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.res"]
+    assert main(["assign", str(res), "--quiet", "--method", "baseline"]) == 0  # no data: fine

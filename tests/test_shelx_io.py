@@ -480,6 +480,12 @@ REFUSED = {
         "SFAC O gives a scattering length, not X-ray form factor coefficients "
         "(neutron data); CrystalX refines X-ray data only",
     ),
+    "electrons": (
+        "HKLF 4\n",
+        "CELL",
+        2,
+        "CELL: wavelength 0.0251 Å is not X-ray; CrystalX refines X-ray data",
+    ),
 }
 
 
@@ -492,6 +498,8 @@ def test_data_crystalx_cannot_refine_is_refused_naming_the_instruction(case):
         header = header.replace(
             "SFAC C H O\n", "SFAC C H\nSFAC O 0 0 0 0 0 0 0 0 0.5803 0 0 0.0002 0.66 16.0\n"
         )
+    if case == "electrons":  # 200 kV electrons: the same cards, another wavelength
+        header = header.replace("CELL 0.71073", "CELL 0.0251")
     shelx = parse_shelx(header + extra + "END\n", "x.ins")
     with pytest.raises(InputError) as caught:
         shelx.reflection_format()

@@ -28,9 +28,15 @@ class Loaded:
 
     def reflection_format(self) -> HklfFormat | None:
         """The HKLF format of the .res (or of the .res a CIF embeds); None without one. A TWIN
-        or HKLF 5 there is refused rather than read as HKLF 4."""
+        or HKLF 5 there is refused rather than read as HKLF 4, and so is a CIF's wavelength that
+        is not X-ray (a .res's CELL is checked by its own reader)."""
         if self.shelx is not None:
             return self.shelx.reflection_format()
+        from crystalx_core.io.hkl import xray_problem
+
+        problem = xray_problem(self.structure.wavelength)
+        if problem:
+            raise InputError(f"_diffrn_radiation_wavelength: {problem}", str(self.path))
         if not self.res_text:
             return None
         from crystalx_core.io.shelx_read import parse_shelx

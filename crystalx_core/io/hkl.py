@@ -22,6 +22,16 @@ from crystalx_core.symmetry import space_group_from_operators
 
 
 REFINED_HKLF = (3, 4)  # the HKLF codes CrystalX refines: Fo² or F, untwinned
+XRAY_WAVELENGTHS = (0.1, 5.0)  # Å: what CrystalX refines (X-ray form factors and dispersion)
+
+
+def xray_problem(wavelength: float) -> str | None:
+    """Why data at this wavelength are not refined here (electrons, soft X-rays), or None:
+    the one check for every command and the service."""
+    low, high = XRAY_WAVELENGTHS
+    if low <= wavelength <= high:
+        return None
+    return f"wavelength {wavelength:g} Å is not X-ray; CrystalX refines X-ray data"
 
 
 @dataclass(frozen=True)

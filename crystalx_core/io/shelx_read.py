@@ -22,7 +22,7 @@ from cctbx import sgtbx
 from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import InputError
 from crystalx_core.io.files import read_input_bytes
-from crystalx_core.io.hkl import REFINED_HKLF, HklfFormat
+from crystalx_core.io.hkl import REFINED_HKLF, HklfFormat, xray_problem
 from crystalx_core.geometry import chemical_occupancies
 from crystalx_core.residues import residue_address
 from crystalx_core.structure import Site, Structure, cell_problem, grouped_mixed_sites
@@ -106,7 +106,7 @@ class ShelxFile:
     def reflection_format(self) -> HklfFormat:
         """How the reflections this file refines against are to be read (its HKLF instruction);
         an InputError naming the instruction for data CrystalX cannot refine (twins, Laue
-        or neutron data), never a silent reading as HKLF 4."""
+        or neutron data, a wavelength that is not X-ray), never a silent reading as HKLF 4."""
 
         def refuse(keyword: str, why: str) -> InputError:
             return InputError(
@@ -129,6 +129,10 @@ class ShelxFile:
                     self.path,
                     card.number,
                 )
+        problem = xray_problem(self.wavelength)
+        if problem:
+            cell = self.cards.get("CELL")
+            raise InputError(f"CELL: {problem}", self.path, cell.number if cell else None)
         if self.hklf is None:
             return HklfFormat()
         if self.hklf.code not in REFINED_HKLF:
