@@ -208,11 +208,22 @@ def _checked(
         )
         table = table[~negative]
         batches = batches[~negative] if batches is not None else None
-    intensities, sigmas = table[:, 3] * hklf.scale, table[:, 4] * hklf.scale
-    if hklf.code == 3:  # F, σ(F) → Fo², σ(Fo²)
-        intensities, sigmas = (
-            intensities * np.abs(intensities),
-            np.maximum(2 * np.abs(intensities) * sigmas, sigmas**2),
+    with np.errstate(over="ignore"):  # a value too large for a float is refused just below
+        intensities, sigmas = table[:, 3] * hklf.scale, table[:, 4] * hklf.scale
+        if hklf.code == 3:  # F, σ(F) → Fo², σ(Fo²)
+            intensities, sigmas = (
+                intensities * np.abs(intensities),
+                np.maximum(2 * np.abs(intensities) * sigmas, sigmas**2),
+            )
+    overflow = ~(np.isfinite(intensities) & np.isfinite(sigmas))
+    if overflow.any():
+        h, k, l, value, _, line = table[int(np.argmax(overflow))]
+        raise InputError(
+            f"intensity {value:g} of {h:g} {k:g} {l:g} is too large to refine "
+            f"(Fo² or σ beyond {np.finfo(float).max:.1e} after HKLF {hklf.code}, scale "
+            f"{hklf.scale:g})",
+            path,
+            int(line),
         )
     zero = sigmas == 0
     if zero.all():

@@ -226,9 +226,12 @@ def _keyword(token: str) -> str:
     return head[:4] if len(head) > 4 and head[:4] in KEYWORDS else ""
 
 
-def decode_parameter(code: float, fvars: list[float], what: str, path: str, line: int) -> float:
+def decode_parameter(
+    code: float, fvars: list[float], what: str, path: str, line: int, source: str = ""
+) -> float:
     """SHELX parameter codes: |code| < 5 is the value; 10m+p (|p| < 5) is p fixed for m = 1,
-    p × fv(m) for m > 1, and -(10m+p) is p × (1 - fv(m))."""
+    p × fv(m) for m > 1, and -(10m+p) is p × (1 - fv(m)). `source` says where a code not
+    on the line itself came from (a PART's sof)."""
     if abs(code) < 5:
         return code
     m = int(abs(code) / 10 + 0.5)
@@ -236,8 +239,9 @@ def decode_parameter(code: float, fvars: list[float], what: str, path: str, line
     if m == 1:
         return math.copysign(p, code)
     if m > len(fvars):
+        defined = f"FVAR defines 1..{len(fvars)} only" if fvars else "no FVAR comes before it"
         raise InputError(
-            f"{what} {code:g} refers to free variable {m} but FVAR defines {len(fvars)}", path, line
+            f"{what} {code:g}{source} refers to free variable {m}, but {defined}", path, line
         )
     return p * fvars[m - 1] if code > 0 else p * (1 - fvars[m - 1])
 
@@ -524,7 +528,15 @@ class _Parser:
         frac = tuple(
             decode_parameter(code, fvars, "coordinate", self.path, number) for code in codes[:3]
         )
-        card.sof = decode_parameter(card.sof_code, fvars, "sof", self.path, number)
+        from_part = len(codes) <= 3 and card.part_line is not None
+        card.sof = decode_parameter(
+            card.sof_code,
+            fvars,
+            "sof",
+            self.path,
+            number,
+            f" (PART on line {card.part_line.number})" if from_part else "",
+        )
         if card.sof < 0:
             raise self.error(f"atom {label}: occupancy (sof) {card.sof:g} is negative", number)
 

@@ -1,0 +1,125 @@
+"""Hostile inputs against the newest readers: each is one line naming the file and the line,
+exit 2 and nothing written, or is read as SHELXL reads it. Small files written here."""
+
+import re
+from dataclasses import replace
+
+import pytest
+
+from crystalx_core.cli import EXIT_INPUT, main
+from crystalx_core.io import load
+
+from .conftest import BENCHMARK
+
+HEADER = (
+    "TITL t\nCELL 0.71073 10 11 12 90 95 90\nZERR 4 0 0 0 0 0 0\nLATT 1\n"
+    "SYMM -X, 1/2+Y, 1/2-Z\nSFAC C H O\nUNIT 8 8 4\n"
+)
+ATOMS = "C1 1 0.1 0.2 0.3 11.0 0.05\nO1 3 0.25 0.2 0.3 11.0 0.05\n"
+HKL = "   1   0   0   10.00    1.00\n   0   1   0   20.00    2.00\n   0   0   0    0.00    0.00\n"
+
+
+def run(tmp_path, capsys, res_text, hkl_text=None, hklf="HKLF 4"):
+    """`crystalx assign x.res [--hkl x.hkl]`: (exit code, stderr, files written)."""
+    res = tmp_path / "x.res"
+    res.write_text(HEADER + res_text + f"{hklf}\nEND\n")
+    args = ["assign", str(res), "--quiet", "--method", "baseline", "--hydrogens", "rules"]
+    if hkl_text is not None:
+        (tmp_path / "x.hkl").write_text(hkl_text)
+        args += ["--hkl", str(tmp_path / "x.hkl")]
+    code = main(args)
+    written = sorted(p.name for p in tmp_path.iterdir() if p.name not in ("x.res", "x.hkl"))
+    return code, capsys.readouterr().err, written
+
+
+@pytest.mark.parametrize(
+    "line, hklf, message",
+    [
+        ("   1   1   0     nan    1.00", "HKLF 4", "NaN or infinite intensity or sigma for 1 1 0"),
+        ("   1   1   0   10.00     inf", "HKLF 4", "NaN or infinite intensity or sigma for 1 1 0"),
+        ("   1   1   0    -INF    1.00", "HKLF 4", "NaN or infinite intensity or sigma for 1 1 0"),
+        (  # F 1e200 squared by HKLF 3 is past any float: it was refined as inf before
+            "   1   1   01.0e+200    1.00",
+            "HKLF 3",
+            "intensity 1e+200 of 1 1 0 is too large to refine (Fo² or σ beyond 1.8e+308 after "
+            "HKLF 3, scale 1)",
+        ),
+        (
+            "   1   1   0   1e300    1.00",
+            "HKLF 4 1e10",
+            "intensity 1e+300 of 1 1 0 is too large to refine (Fo² or σ beyond 1.8e+308 after "
+            "HKLF 4, scale 1e+10)",
+        ),
+    ],
+)
+def test_reflections_that_are_no_numbers_name_their_line(tmp_path, capsys, line, hklf, message):
+    code, error, written = run(tmp_path, capsys, "FVAR 1.0\n" + ATOMS, line + "\n" + HKL, hklf)
+    assert (code, written) == (EXIT_INPUT, [])
+    assert error == f"crystalx: error: {tmp_path / 'x.hkl'}:1: {message}\n"
+
+
+@pytest.mark.parametrize(
+    "atoms, line, message",
+    [
+        (  # FVAR with the overall scale only, an atom tied to variable 2
+            "FVAR 1.0\nC1 1 0.1 0.2 0.3 21.0 0.05\n",
+            9,
+            "sof 21 refers to free variable 2, but FVAR defines 1..1 only",
+        ),
+        (
+            "FVAR 1.0 0.6\nC1 1 0.1 0.2 0.3 11.0 0.05\nO1 3 0.25 0.2 0.3 -31.0 0.05\n",
+            10,
+            "sof -31 refers to free variable 3, but FVAR defines 1..2 only",
+        ),
+        (
+            "FVAR 1.0 0.6\nC1 1 0.1 0.2 0.3 11.0 41.5\n",
+            9,
+            "Uiso 41.5 refers to free variable 4, but FVAR defines 1..2 only",
+        ),
+        (  # PART n sof with no FVAR at all: the atoms take the PART's sof
+            "PART 1 21\nC1 1 0.1 0.2 0.3\nPART 2 -21\nO1 3 0.15 0.2 0.3\nPART 0\n",
+            9,
+            "sof 21 (PART on line 8) refers to free variable 2, but no FVAR comes before it",
+        ),
+    ],
+)
+def test_free_variables_the_fvar_does_not_give_name_the_atom_line(
+    tmp_path, capsys, atoms, line, message
+):
+    code, error, written = run(tmp_path, capsys, atoms)
+    assert (code, written) == (EXIT_INPUT, [])
+    assert error == f"crystalx: error: {tmp_path / 'x.res'}:{line}: {message}\n"
+
+
+def test_part_numbers_without_fvar_or_sof_are_read_as_shelxl_reads_them(tmp_path, capsys):
+    """PART 1 / PART 2 with the atoms' own sof 11.0 need no free variable: both parts are
+    read, fully occupied, and written back in their parts."""
+    atoms = "PART 1\nC1 1 0.1 0.2 0.3 11.0 0.05\nPART 2\nC2 1 0.15 0.2 0.3 11.0 0.05\nPART 0\n"
+    code, error, written = run(tmp_path, capsys, "FVAR 1.0\n" + atoms + ATOMS.split("\n")[1] + "\n")
+    assert code == 0, error
+    structure = load(tmp_path / "x.res").structure
+    assert [(s.label, s.part, s.occupancy) for s in structure.sites] == [
+        ("C1", 1, 1.0),
+        ("C2", 2, 1.0),
+        ("O1", 0, 1.0),
+    ]
+    text = (tmp_path / "x_crystalx.res").read_text()
+    assert re.search(r"\nPART 1\nC1 .*\nPART 2\nC2 .*\nPART 0\nO1 ", text, re.S), text
+
+
+def test_a_cif_with_an_empty_refln_loop_is_read_as_without_it(tmp_path, shared_data):
+    """CrystalX reads a CIF's reflections from _shelx_hkl_file only (as SHELXL's own files
+    carry them); an empty _refln loop beside the atoms changes nothing."""
+    text = (BENCHMARK / "XH_alanine" / "model.cif").read_text()
+    start = text.index("_shelx_hkl_file")
+    end = text.index("\n;", text.index("\n;", start) + 2) + 2
+    plain = tmp_path / "plain.cif"
+    plain.write_text(text[:start] + text[end:])
+    looped = tmp_path / "looped.cif"
+    looped.write_text(
+        plain.read_text() + "\nloop_\n_refln_index_h\n_refln_index_k\n_refln_index_l\n"
+        "_refln_F_squared_meas\n_refln_F_squared_sigma\n"
+    )
+    a, b = load(plain), load(looped)
+    assert replace(a.structure, source="") == replace(b.structure, source="")
+    assert a.embedded_reflections() is b.embedded_reflections() is None
