@@ -18,6 +18,7 @@ import pytest
 
 from crystalx_core.service import PROTOCOL
 
+from .test_outputs import fill, small_disk, snapshot  # noqa: F401
 from .test_plugin import DOUBLE, PLUGIN, ROOT, close_plugin, olex2_environment, open_in_double  # noqa: F401
 
 CELL = (10.0, 10.0, 10.0, 90.0, 90.0, 90.0)
@@ -673,3 +674,42 @@ def test_an_atom_typed_against_its_label_is_retyped_and_revert_restores_its_type
     session.journals.append(journal)
     assert session.revert() is True and session.messages[-1] == "reverted exactly"
     assert state.model_state() == before and state.find("N1").type == "C"
+
+
+def test_a_full_disk_keeps_the_panels_answer_file_and_says_so_in_one_line(ethanol, small_disk):
+    """The answer of a request with reflections is saved for the Qt panel in Olex2's data
+    folder; on a full disk (a real 1 MB tmpfs, filled) the previous file stays byte for byte,
+    no temporary is left, the user reads one line, and the table is still shown."""
+    state, plugin = ethanol
+    state.params["_data_dir"] = str(small_disk)
+    session = plugin._session()
+    site = {
+        "label": "C1",
+        "new_label": "C1",
+        "element": "C",
+        "probabilities": [["C", 0.97], ["N", 0.03]],
+        "h_count": 3,
+        "h_probabilities": {"3": 0.9},
+        "hfix": 33,
+        "note": "",
+    }
+    result = {
+        "sites": [site],
+        "spurious": [],
+        "commands": [],
+        "job_notes": [],
+        "reflections": {"path": "/data/structure.hkl", "r1": 0.04, "wr2": 0.1, "changed": 0},
+    }
+    session.show(model_of(state), result)
+    saved = small_disk / "crystalx_last.json"
+    assert json.loads(saved.read_text())["result"] == result
+    fill(small_disk, leave=0)
+    before = snapshot(small_disk)
+    said = len(session.messages)
+    html = session.show(model_of(state), {**result, "sites": [{**site, "element": "N"}] * 400})
+    assert "C1" in html and snapshot(small_disk) == before
+    failures = [m for m in session.messages[said:] if "could not write" in m]
+    assert failures == [
+        "could not write %s (No space left on device); the probability panel keeps the "
+        "previous answer" % saved
+    ]

@@ -110,25 +110,40 @@ class Session(object):
             "job_notes", []
         ):  # e.g. a placeholder UNIT replaced, each change the data made, data left out
             self.say(note)
-        path = os.path.join(self.out_dir, "crystalx_last.json")
-        temporary = path + ".tmp"
         evidence = dict(
             (s["label"], {"peak_height": s["peak_height"]})
             for s in model.snapshot["sites"]
             if s.get("peak_height") is not None
         )
-        with open(temporary, "w", encoding="utf-8") as stream:
-            json.dump(
-                {
-                    "structure": model.snapshot.get("source"),
-                    "result": result,
-                    "evidence": evidence,
-                    "threshold": threshold,
-                },
-                stream,
-            )
-        os.replace(temporary, path)
+        self.save_answer(
+            {
+                "structure": model.snapshot.get("source"),
+                "result": result,
+                "evidence": evidence,
+                "threshold": threshold,
+            }
+        )
         return assignment_table(result, threshold)
+
+    def save_answer(self, answer):
+        """crystalx_last.json (what the Qt panel reads), whole or not at all: on a full disk or
+        a folder that refuses it the previous file stays, no temporary is left and the user is
+        told in one line; the answer is still shown and can be applied."""
+        path = os.path.join(self.out_dir, "crystalx_last.json")
+        temporary = path + ".tmp"
+        try:
+            with open(temporary, "w", encoding="utf-8") as stream:
+                json.dump(answer, stream)
+            os.replace(temporary, path)
+        except OSError as error:
+            try:
+                os.remove(temporary)
+            except OSError:
+                pass
+            self.say(
+                "could not write %s (%s); the probability panel keeps the previous answer"
+                % (path, error.strerror or error)
+            )
 
     def apply(self):
         """Apply the previewed answer if the model has not changed since; returns the journal."""
