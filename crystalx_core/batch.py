@@ -23,7 +23,13 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from crystalx_core.errors import STOP_SIGNALS, CrystalXError, InputError, OutputError, Stopped
+from crystalx_core.errors import (
+    CrystalXError,
+    InputError,
+    OutputError,
+    Stopped,
+    signals_raise_stopped,
+)
 
 MODEL_SUFFIXES = (".res", ".ins", ".cif")
 OUTPUT_MARK = "_crystalx"
@@ -248,7 +254,7 @@ def run_batch(
     try:
         with (
             _folders_locked({output_prefix(item, options).parent for item in items}),
-            _signals_raise(),
+            signals_raise_stopped(),
         ):
             _run_pending(items, options, workers, scheduler, progress, rows)
     except Stopped as stopped:
@@ -383,27 +389,6 @@ def _stop_pool(pool: ProcessPoolExecutor) -> None:
         if worker.is_alive():
             worker.kill()
             worker.join(1.0)
-
-
-@contextmanager
-def _signals_raise():
-    """SIGTERM and SIGHUP stop the batch as Ctrl-C does, by an exception that tears the pool
-    down; while it is torn down, further signals are ignored. Only the main thread can do so."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def stop(signum, frame):
-        for number in STOP_SIGNALS:
-            signal.signal(number, signal.SIG_IGN)
-        raise Stopped(signum)
-
-    previous = {number: signal.signal(number, stop) for number in STOP_SIGNALS}
-    try:
-        yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
 
 
 @contextmanager

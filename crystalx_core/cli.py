@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import traceback
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from crystalx_core.errors import (
     RefinementError,
     SolveError,
     Stopped,
+    signals_raise_stopped,
 )
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_SOLVE, EXIT_REFINE, EXIT_OTHER = 0, 70, 2, 3, 4, 1
@@ -29,7 +31,8 @@ EXIT_POOR = (
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return args.run(args)
+        with signals_raise_stopped():  # `kill PID` ends a job as Ctrl-C does: rolled back, said
+            return args.run(args)
     except InputError as error:
         return _fail(error, EXIT_INPUT)
     except SolveError as error:
@@ -45,7 +48,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"crystalx: error: {where}{error.strerror or error}", file=sys.stderr)
         return EXIT_INPUT
     except Stopped as stopped:
-        print(f"crystalx: {stopped}", file=sys.stderr)
+        name = signal.Signals(stopped.signum).name
+        print(
+            f"crystalx: {str(stopped) or f'stopped by {name}; no output written'}", file=sys.stderr
+        )
         return 128 + stopped.signum
     except KeyboardInterrupt:
         print("crystalx: interrupted; no output written", file=sys.stderr)

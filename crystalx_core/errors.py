@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import signal
+import threading
+from contextlib import contextmanager
 
 QUOTE_LIMIT = 60  # characters of quoted input kept in a message
 MESSAGE_LIMIT = 500  # characters of a whole message
@@ -64,6 +66,28 @@ class Stopped(KeyboardInterrupt):
     def __init__(self, signum: int, message: str = ""):
         super().__init__(message)
         self.signum = signum
+
+
+@contextmanager
+def signals_raise_stopped():
+    """SIGTERM and SIGHUP stop a job as Ctrl-C does, by an exception (Stopped), so that what it
+    was writing is rolled back and it can say so; while it winds down, further signals are
+    ignored. Only the main thread can do so."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        for number in STOP_SIGNALS:
+            signal.signal(number, signal.SIG_IGN)
+        raise Stopped(signum)
+
+    previous = {number: signal.signal(number, stop) for number in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 class RequestError(CrystalXError):

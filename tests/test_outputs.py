@@ -3,9 +3,12 @@ mounted here), an immutable output and a folder with an output's name leave the 
 exactly as it was, with no temporary left; new outputs follow the umask."""
 
 import errno
+import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -16,6 +19,7 @@ from crystalx_core.outputs import write_outputs
 from .conftest import BENCHMARK
 
 NAMES = ("x_crystalx.res", "x_crystalx.cif", "x_crystalx.json")
+NAMES_EXT = (".res", ".cif", ".json")
 
 
 def snapshot(folder):
@@ -175,3 +179,111 @@ def test_outputs_follow_the_umask_and_backups_keep_the_old_mode(tmp_path, mask):
         backups == [tmp_path / "x_crystalx.res.bak"] and backups[0].stat().st_mode & 0o777 == 0o640
     )
     assert backups[0].read_text() == "old\n"
+
+
+@pytest.fixture(scope="module")
+def thpp_major(shared_data):
+    """thpp (NoSpherA2's sample, a CH2-CH2 pair 14 % disordered) as a user's .res with only
+    the major part, no H: `assign --hkl` adds the minor part and writes FVAR and PART."""
+    from dataclasses import replace
+
+    from crystalx_core.elements import is_hydrogen
+    from crystalx_core.io.cif import read_cif
+    from crystalx_core.io.shelx_write import new_ins_text
+
+    published = read_cif(BENCHMARK / "N2_thpp" / "model.cif").structure
+    major = [
+        replace(s, part=0, occupancy=1.0)
+        for s in published.sites
+        if s.part in (0, 1) and not is_hydrogen(s.element)
+    ]
+    return new_ins_text(published.with_sites(major)), (BENCHMARK / "N2_thpp" / "data.hkl")
+
+
+def test_assign_with_partly_occupied_sites_on_a_full_disk_exits_73_and_keeps_everything(
+    small_disk, thpp_major, capsys
+):
+    """The newest write path: a .res with FVAR and PART for the sites the data added. Inputs
+    and the previous outputs stay byte for byte and inode for inode; no temporary is left."""
+    res_text, hkl = thpp_major
+    source = small_disk / "thpp.res"
+    source.write_text(res_text)
+    (small_disk / "thpp.hkl").write_bytes(hkl.read_bytes())
+    write_outputs({small_disk / f"thpp_crystalx{ext}": f"old {ext}\n" for ext in NAMES_EXT})
+    fill(small_disk, leave=0)
+    before = snapshot(small_disk)
+    args = ["assign", str(source), "--hkl", str(small_disk / "thpp.hkl"), "--json"]
+    assert cli.main(args + ["--method", "baseline", "--hydrogens", "rules"]) == cli.EXIT_OUTPUT
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and error.startswith(f"crystalx: error: {small_disk}/thpp_crys")
+    assert error.endswith(": cannot write the output: No space left on device\n")
+    assert snapshot(small_disk) == before
+    (small_disk / "filler").unlink()
+    assert cli.main(args + ["--method", "baseline", "--hydrogens", "rules"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert any("partly occupied sites from the difference map" in n for n in report["notes"])
+    written = (small_disk / "thpp_crystalx.res").read_text()
+    assert "\nFVAR 1.00000 0." in written and "\nPART 2\n" in written
+    assert (small_disk / "thpp_crystalx.res.bak").read_text() == "old .res\n"
+
+
+KILLED_MID_SET = """
+import os, signal, sys
+from pathlib import Path
+from crystalx_core.outputs import write_outputs
+folder, real = Path(sys.argv[1]), os.replace
+def replace_then_die(source, target):  # SIGKILL right after the first output is replaced
+    real(source, target)
+    os.kill(os.getpid(), signal.SIGKILL)
+os.replace = replace_then_die
+write_outputs({folder / name: "new " + name + "\\n" for name in sys.argv[2:]})
+"""
+
+
+def test_a_kill_between_two_renames_loses_no_file(tmp_path):
+    """SIGKILL cannot be held off: killed after the first rename, the set is half new, but
+    every old output is still there, in place or as its .bak, and the input is untouched."""
+    source = tmp_path / "x.res"
+    source.write_text("the user's input\n")
+    old_set(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-c", KILLED_MID_SET, str(tmp_path), *NAMES], capture_output=True
+    )
+    assert done.returncode == -9, done.stderr
+    assert source.read_text() == "the user's input\n"
+    for name in NAMES:
+        target, backup = tmp_path / name, tmp_path / (name + ".bak")
+        kept = backup.read_text() if target.read_text() == f"new {name}\n" else target.read_text()
+        assert kept == f"old {name}\n"
+    assert sum((tmp_path / name).read_text().startswith("new") for name in NAMES) == 1
+
+
+def caught_signals(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        return int(next(line for line in status if line.startswith("SigCgt:")).split()[1], 16)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs Linux /proc")
+def test_a_job_stopped_by_sigterm_says_so_in_one_line_and_writes_nothing(tmp_path, thpp_major):
+    """`kill PID` on a running `assign --hkl` ends it as Ctrl-C does: exit 143, one line,
+    no output and no temporary (it was an instant death without a word)."""
+    res_text, hkl = thpp_major
+    source = tmp_path / "thpp.res"
+    source.write_text(res_text)
+    before = snapshot(tmp_path)
+    job = subprocess.Popen(
+        [sys.executable, "-m", "crystalx_core.cli", "assign", str(source), "--hkl", str(hkl)]
+        + ["--method", "baseline", "--hydrogens", "rules", "--quiet"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not caught_signals(job.pid) & (1 << (signal.SIGTERM - 1)):
+        assert job.poll() is None and time.monotonic() < deadline, "SIGTERM is never caught"
+        time.sleep(0.05)
+    job.send_signal(signal.SIGTERM)
+    _, stderr = job.communicate(timeout=60)
+    assert job.returncode == 128 + signal.SIGTERM
+    assert stderr == "crystalx: stopped by SIGTERM; no output written\n"
+    assert snapshot(tmp_path) == before
