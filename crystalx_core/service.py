@@ -42,6 +42,7 @@ import json
 import sys
 import time
 import traceback
+from contextlib import suppress
 from typing import IO
 
 from crystalx_core import __version__
@@ -335,7 +336,8 @@ def reply_to(line: bytes) -> tuple[dict, bool]:
     except CrystalXError as error:
         return _error(request_id, "failed", error.one_line()), True
     except Exception as error:  # noqa: BLE001  (a bug must not end the service: answer, log the traceback)
-        traceback.print_exc(file=sys.stderr)
+        with suppress(OSError):  # a log on a full disk must not end the service either
+            traceback.print_exc(file=sys.stderr)
         return _error(request_id, "internal", f"{type(error).__name__}: {error}"), True
 
 

@@ -1,5 +1,8 @@
-"""Shared fixtures: the read-only real data beside the checkout."""
+"""Shared fixtures: the read-only real data beside the checkout, a small disk to fill."""
 
+import errno
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -29,3 +32,36 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 1 MB file system to fill up; skipped only where this process cannot mount one."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    try:
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True
+        )
+    except FileNotFoundError:
+        pytest.skip("no mount command")
+    if done.returncode:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
+def fill(folder, leave: int) -> None:
+    """Fill the file system to ENOSPC, then free `leave` bytes again."""
+    filler = folder / "filler"
+    handle = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:
+        while True:
+            os.write(handle, b"\0" * 4096)
+    except OSError as error:
+        assert error.errno == errno.ENOSPC
+    finally:
+        os.close(handle)
+    os.truncate(filler, max(0, filler.stat().st_size - leave))

@@ -18,7 +18,8 @@ import pytest
 
 from crystalx_core.service import PROTOCOL
 
-from .test_outputs import fill, small_disk, snapshot  # noqa: F401
+from .conftest import fill
+from .test_outputs import snapshot
 from .test_plugin import DOUBLE, PLUGIN, ROOT, close_plugin, olex2_environment, open_in_double  # noqa: F401
 
 CELL = (10.0, 10.0, 10.0, 90.0, 90.0, 90.0)

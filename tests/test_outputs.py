@@ -2,7 +2,6 @@
 mounted here), an immutable output and a folder with an output's name leave the previous set
 exactly as it was, with no temporary left; new outputs follow the umask."""
 
-import errno
 import json
 import os
 import signal
@@ -16,7 +15,7 @@ from crystalx_core import cli
 from crystalx_core.errors import OutputError
 from crystalx_core.outputs import write_outputs
 
-from .conftest import BENCHMARK
+from .conftest import BENCHMARK, fill
 
 NAMES = ("x_crystalx.res", "x_crystalx.cif", "x_crystalx.json")
 NAMES_EXT = (".res", ".cif", ".json")
@@ -38,39 +37,6 @@ def snapshot(folder):
 def old_set(folder):
     write_outputs({folder / name: f"old {name}\n" for name in NAMES})
     return snapshot(folder)
-
-
-@pytest.fixture
-def small_disk(tmp_path):
-    """A real 1 MB file system to fill up; skipped only where this process cannot mount one."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    try:
-        done = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True
-        )
-    except FileNotFoundError:
-        pytest.skip("no mount command")
-    if done.returncode:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=True)
-
-
-def fill(folder, leave: int) -> None:
-    """Fill the file system to ENOSPC, then free `leave` bytes again."""
-    filler = folder / "filler"
-    handle = os.open(filler, os.O_WRONLY | os.O_CREAT)
-    try:
-        while True:
-            os.write(handle, b"\0" * 4096)
-    except OSError as error:
-        assert error.errno == errno.ENOSPC
-    finally:
-        os.close(handle)
-    os.truncate(filler, max(0, filler.stat().st_size - leave))
 
 
 def test_a_full_disk_writes_nothing_and_keeps_the_old_set(small_disk):

@@ -5,6 +5,7 @@ import json
 import math
 import subprocess
 import sys
+from contextlib import suppress
 
 import pytest
 
@@ -24,7 +25,7 @@ from crystalx_core.service import (
 from crystalx_core.geometry import site_multiplicities
 from crystalx_core.structure import Site, Structure
 
-from .conftest import BENCHMARK
+from .conftest import BENCHMARK, fill
 
 
 def snapshot_of(structure, peaks: bool) -> dict:
@@ -442,3 +443,26 @@ def test_a_bug_answers_internal_and_the_service_goes_on(monkeypatch, capsys):
     }
     assert replies[1]["id"] == 2 and "result" in replies[1]
     assert "Traceback" in capsys.readouterr().err
+
+
+def test_a_full_disk_under_the_log_does_not_end_the_service(monkeypatch, small_disk):
+    """The plugin sends the core's stderr to a log file; on a full disk (a real 1 MB tmpfs,
+    filled) the traceback of an `internal` reply cannot be written, and the service still
+    answers that request and the next one."""
+
+    def broken(*_):
+        raise AttributeError("'list' object has no attribute 'get'")
+
+    monkeypatch.setattr("crystalx_core.service.assign_result", broken)
+    fill(small_disk, leave=0)
+    log = open(small_disk / "crystalx_core.log", "w", buffering=1)
+    monkeypatch.setattr(sys, "stderr", log)
+    snapshot = {"cell": CELL, "sites": [{"label": "C1", "element": "C", "frac": [0, 0, 0]}]}
+    stdout = io.BytesIO()
+    lines = request("assign", {"structure": snapshot}, id_=1) + b"\n" + request("ping", id_=2)
+    assert serve(io.BytesIO(lines + b"\n"), stdout) == 0
+    monkeypatch.undo()
+    with suppress(OSError):  # what the log still holds cannot be written either
+        log.close()
+    replies = [json.loads(line) for line in stdout.getvalue().splitlines()]
+    assert replies[0]["error"]["code"] == "internal" and "result" in replies[1]
