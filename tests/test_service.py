@@ -164,28 +164,16 @@ def test_an_atom_typed_against_its_label_is_retyped_when_it_keeps_the_label():
     """N1 typed C in Olex2 (a .ins whose SFAC order gives it C): the answer N keeps the label,
     and `name N1 N1` sets the type from it (gxapp.cpp TGXApp::Name(TXAtom&, ...) types the atom
     from the label it is given, also an unchanged one); O1, right already, gets no command."""
+    given = {"N1": "C", "O1": "O", "N2_3": "C"}  # label → element in Olex2
     structure = Structure(
-        cell=(10, 10, 10, 90, 90, 90),
-        symops=["x,y,z"],
-        sfac=["C", "N", "O"],
-        unit=[1, 1, 1],
-        sites=[
-            Site("N1", "C", (0.1, 0.1, 0.1)),
-            Site("O1", "O", (0.3, 0.1, 0.1)),
-            Site("N2_3", "C", (0.5, 0.1, 0.1)),
-        ],
+        (10, 10, 10, 90, 90, 90),
+        ["x,y,z"],
+        [Site(label, el, (0.1 + 0.2 * k, 0.1, 0.1)) for k, (label, el) in enumerate(given.items())],
     )
-    assignment = Assignment(
-        "plan",
-        [
-            SiteAssignment(0, "N1", "N", "N1"),
-            SiteAssignment(1, "O1", "O", "O1"),
-            SiteAssignment(2, "N2_3", "N", "N2_3"),
-        ],
-    )
-    commands = olex2_commands(structure, assignment, [])
+    answer = [SiteAssignment(k, label, label[0], label) for k, label in enumerate(given)]
+    commands = olex2_commands(structure, Assignment("plan", answer), [])
     assert commands == ["name N1 N1", "name N2_3 N2"]
-    assert apply(commands, {"N1": "C", "O1": "O", "N2_3": "C"}) == {"N1": "N", "O1": "O", "N2": "N"}
+    assert apply(commands, given) == {"N1": "N", "O1": "O", "N2": "N"}
 
 
 def test_renames_that_form_a_cycle_go_through_a_spare_label():
