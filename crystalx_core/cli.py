@@ -47,15 +47,11 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{error.filename}: " if error.filename else ""
         print(f"crystalx: error: {where}{error.strerror or error}", file=sys.stderr)
         return EXIT_INPUT
-    except Stopped as stopped:
-        name = signal.Signals(stopped.signum).name
-        print(
-            f"crystalx: {str(stopped) or f'stopped by {name}; no output written'}", file=sys.stderr
-        )
+    except KeyboardInterrupt as stopped:  # Ctrl-C, or Stopped by another signal
+        if not isinstance(stopped, Stopped):
+            stopped = Stopped(signal.SIGINT)
+        print(f"crystalx: {stopped}", file=sys.stderr)
         return 128 + stopped.signum
-    except KeyboardInterrupt:
-        print("crystalx: interrupted; no output written", file=sys.stderr)
-        return 130
     except Exception as error:  # noqa: BLE001  (the user gets one line, --debug gives the traceback)
         if args.debug:
             traceback.print_exc()

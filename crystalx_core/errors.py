@@ -64,6 +64,10 @@ class Stopped(KeyboardInterrupt):
     signum."""
 
     def __init__(self, signum: int, message: str = ""):
+        if not message:
+            name = signal.Signals(signum).name
+            stopped = "interrupted" if signum == signal.SIGINT else f"stopped by {name}"
+            message = f"{stopped}; no output written"
         super().__init__(message)
         self.signum = signum
 

@@ -65,11 +65,18 @@ def olex2_commands(structure: Structure, assignment: Assignment, groups) -> list
             commands.append(f"name {old} {bare_label(pending[old])}")
             held.discard(old.upper())
             held.add(pending.pop(old).upper())
-    commands += [
-        f"name {s.label} {bare_label(s.label)}"
+    retyped = [
+        s
         for s in assignment.sites
         if s.label == s.new_label and _retyped(structure.sites[s.index], s.element)
     ]
+    for site in retyped:
+        problem = olex2_label_problem(site.label, site.element)
+        if problem:
+            raise RequestError(
+                "bad-label", f"kept label {site.label} of a {site.element}: {problem}"
+            )
+    commands += [f"name {s.label} {bare_label(s.label)}" for s in retyped]
     return commands + olex2_hadd_commands(groups)
 
 

@@ -76,6 +76,16 @@ BAD_HKL = {
     "non_numeric": (GOOD + "   2   0   0  abc.de    2.00\n", 2, "not an HKLF 4"),
     "too_few_fields": (GOOD + "   2   0\n", 2, "not an HKLF 4"),
     "nan": (GOOD + "   2   0   0     nan    2.00\n", 2, "NaN"),
+    "infinite_sigma": (
+        GOOD + "   2   0   0   10.00     inf\n",
+        2,
+        "NaN or infinite intensity or sigma for 2 0 0",
+    ),
+    "negative_infinity": (
+        GOOD + "   2   0   0    -INF    1.00\n",
+        2,
+        "NaN or infinite intensity or sigma for 2 0 0",
+    ),
     "all_sigma_negative": (
         "   1   0   0   -1.00   -1.00\n   2   0   0   -1.00   -1.00\n",
         1,

@@ -18,8 +18,7 @@ import pytest
 
 from crystalx_core.service import PROTOCOL
 
-from .conftest import fill
-from .test_outputs import snapshot
+from .conftest import fill, snapshot
 from .test_plugin import DOUBLE, PLUGIN, ROOT, close_plugin, olex2_environment, open_in_double  # noqa: F401
 
 CELL = (10.0, 10.0, 10.0, 90.0, 90.0, 90.0)

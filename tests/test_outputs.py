@@ -15,23 +15,10 @@ from crystalx_core import cli
 from crystalx_core.errors import OutputError
 from crystalx_core.outputs import write_outputs
 
-from .conftest import BENCHMARK, fill
+from .conftest import BENCHMARK, fill, snapshot
 
 NAMES = ("x_crystalx.res", "x_crystalx.cif", "x_crystalx.json")
 NAMES_EXT = (".res", ".cif", ".json")
-
-
-def snapshot(folder):
-    """Every entry: its bytes, mode and inode, so a restored file must be the old file itself."""
-    state = {}
-    for entry in sorted(folder.iterdir()):
-        info = entry.lstat()
-        state[entry.name] = (
-            entry.read_bytes() if entry.is_file() else None,
-            info.st_mode,
-            info.st_ino,
-        )
-    return state
 
 
 def old_set(folder):

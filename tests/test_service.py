@@ -11,6 +11,7 @@ import pytest
 
 from crystalx_core.assignment import Assignment, SiteAssignment
 from crystalx_core.elements import is_hydrogen
+from crystalx_core.errors import RequestError
 from crystalx_core.io.cif import read_cif
 from crystalx_core.io.shelx_read import read_shelx
 from crystalx_core.olex2 import olex2_commands
@@ -174,6 +175,16 @@ def test_an_atom_typed_against_its_label_is_retyped_when_it_keeps_the_label():
     commands = olex2_commands(structure, Assignment("plan", answer), [])
     assert commands == ["name N1 N1", "name N2_3 N2"]
     assert apply(commands, given) == {"N1": "N", "O1": "O", "N2": "N"}
+
+
+def test_a_kept_label_that_olex2_would_read_as_another_element_is_refused():
+    """`name O1 O1` would leave the atom O (Olex2 types it from the label), while the answer
+    says C: the kept label gets the same check as a new one."""
+    structure = Structure((10, 10, 10, 90, 90, 90), ["x,y,z"], [Site("O1", "O", (0.1, 0.1, 0.1))])
+    with pytest.raises(RequestError) as caught:
+        olex2_commands(structure, Assignment("plan", [SiteAssignment(0, "O1", "C", "O1")]), [])
+    assert caught.value.code == "bad-label"
+    assert str(caught.value) == "kept label O1 of a C: Olex2 would read it as O, not C"
 
 
 def test_renames_that_form_a_cycle_go_through_a_spare_label():

@@ -365,7 +365,26 @@ BAD_SHELX = {
     "text_coordinate": (HEADER + "C1 1 0.1 0.2x 0.3 11 0.05\n", 8, "expected numbers"),
     "no_sfac": (HEADER.replace("SFAC C H O\nUNIT 8 8 4\n", "") + ATOM, 6, "SFAC"),
     "unit_count": (HEADER.replace("UNIT 8 8 4", "UNIT 8 8"), 7, "UNIT gives 2"),
-    "free_variable": (HEADER + "FVAR 1.0\nC1 1 0.1 0.2 0.3 31.0 0.05\n", 9, "free variable 3"),
+    "free_variable": (
+        HEADER + "FVAR 1.0\nC1 1 0.1 0.2 0.3 31.0 0.05\n",
+        9,
+        "sof 31 refers to free variable 3, but FVAR defines 1..1 only",
+    ),
+    "free_variable_negative_sof": (
+        HEADER + "FVAR 1.0 0.6\nC1 1 0.1 0.2 0.3 11.0 0.05\nO1 3 0.25 0.2 0.3 -31.0 0.05\n",
+        10,
+        "sof -31 refers to free variable 3, but FVAR defines 1..2 only",
+    ),
+    "free_variable_uiso": (
+        HEADER + "FVAR 1.0 0.6\nC1 1 0.1 0.2 0.3 11.0 41.5\n",
+        9,
+        "Uiso 41.5 refers to free variable 4, but FVAR defines 1..2 only",
+    ),
+    "part_sof_without_fvar": (  # PART n sof with no FVAR at all: the atoms take the PART's sof
+        HEADER + "PART 1 21\nC1 1 0.1 0.2 0.3\nPART 2 -21\nO1 3 0.15 0.2 0.3\nPART 0\n",
+        9,
+        "sof 21 (PART on line 8) refers to free variable 2, but no FVAR comes before it",
+    ),
     "riding_first": (HEADER + "H1 2 0.1 0.2 0.3 11.0 -1.2\n", 8, "riding"),
     "bad_symm": (HEADER.replace("1/2-Z", "1/2-Q"), 5, "symmetry operator"),
     "not_a_group": (HEADER.replace("-X, 1/2+Y, 1/2-Z", "Y, Y, Z"), 5, "space group"),
