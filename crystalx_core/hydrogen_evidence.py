@@ -8,6 +8,11 @@ is sampled on a shell at that distance, in every direction an H could take (all 
 an OH or NH3+, the in-plane position of an sp2 N), away from the atom's bonds; each local
 maximum there is a candidate H. The map decides only when it is clear:
 
+- an H the model put on the wrong end of a hydrogen bond D–H···A (acid H on a carboxylate
+  instead of the pyridinium N, NH3+ vs COOH, a water's H on the O it donates to) or on the
+  wrong one of two bonded O/N (a tautomer) goes back by comparing the two ends, as a
+  crystallographer reads the map: a peak on D pointing at A clearly over the density on A
+  pointing at D, A showing no peak for that H (_move_hydrogens). The pair keeps its total;
 - a peak of at least ADD_RMS × the map's rms where the model put no H adds one;
 - a model H with nothing over LOW_RMS × rms anywhere on its donor's shell is taken off only
   when an H-bond partner's own H points at the donor (the H sits on the acceptor side, as
@@ -38,16 +43,20 @@ from crystalx_core.structure import Structure
 # clear of any lone pair, and the H under that stay as the model counts them (the map is not
 # clear there). A donor loses an H only with nothing over 2.5 rms (a lone pair's 2.0 at most)
 # and a partner's H of 4 rms or more pointing at it. On the benchmark this changes no published
-# count on O, N or S (64 of 64 kept) and puts back 26 of 42 H moved onto their acceptor; the
-# 16 others are on donors whose own peak is under 4 rms.
+# count on O, N or S (64 of 64 kept).
 ADD_RMS = 4.0
 LOW_RMS = 2.5
-# An H the model put on the acceptor of a hydrogen bond D–H···A is moved back to D by comparing
-# the two ends (_move_hydrogens): a peak of PAIR_RMS on D pointing at A, PAIR_MARGIN rms over the
-# density on A pointing at D. Set on half a of the swap benchmark's structures (below).
+# An H the model put on the wrong end of a hydrogen bond D–H···A goes back to D on a comparison
+# of the two ends (_move_hydrogens): a peak of PAIR_RMS on D pointing at A (a lone pair's 2.0 rms
+# at most, as above), PAIR_MARGIN rms over the density on A pointing at D. Set on half a of the
+# structures of `swap_benchmark.py --limit 300 --only-hydrogens` (2.0 put back 3 more of 204,
+# 3.0 and a margin of 2 fewer; none changed a right count but the one the 4 rms rule changes)
+# and reported on half b: 182/206 moved H put back (151 with the 4 rms rule alone), no donor
+# changed wrongly. The ones left stand under 2.5 rms or on sites riding cannot hold the H
+# (N–NH2, an OH without bonds).
 PAIR_RMS = 2.5
 PAIR_MARGIN = 1.0
-PAIR_CONE = 55.0  # degrees: D's peak toward A (bent intramolecular bonds reach 50°)
+PAIR_CONE = 55.0  # degrees: D's peak from the line D···A (bent intramolecular bonds reach 50°)
 # Where a donor's H is seen (Å from the donor): X-ray X–H are 0.8-1.0 Å; S–H 1.2-1.35 Å.
 SHELL = {"O": (0.75, 0.85, 0.95), "N": (0.8, 0.9, 1.0), "S": (1.1, 1.2, 1.3)}
 METAL_SHELL = (1.4, 1.5, 1.6, 1.7, 1.8)  # M–H of terminal and bridging hydrides
