@@ -19,10 +19,12 @@ The hydrogen part: on the published non-H atoms, refined isotropically against t
 each O–H or N–H of a hydrogen bond is moved onto its acceptor in turn (the H counts given to
 crystalx_core.hydrogen_evidence wrong by one on both) and the share the difference map puts
 back is reported, with the donors it gets wrong elsewhere (benchmarks/hydrogen_benchmark.py's
-check, here on simulated data).
+check, here on simulated data). `--only-hydrogens` runs that part alone, on the same structures
+and data (no element swaps weighed; no refinement for a structure without a hydrogen bond).
 
     python benchmarks/swap_benchmark.py ../shared/data/corpus --limit 100
     python benchmarks/swap_benchmark.py ../shared/data/corpus --limit 400 --pairs other
+    python benchmarks/swap_benchmark.py ../shared/data/corpus --limit 300 --only-hydrogens
 """
 
 from __future__ import annotations
