@@ -240,13 +240,14 @@ def _move_hydrogens(structure, evidence, peaks, near, bonds, density) -> None:
     """Each H the model put on the wrong end of a hydrogen bond D–H···A (or on an O/N bonded to
     its donor, a tautomer) moved back to D.
 
-    The two places are compared on the same map: D's peak pointing at A (any peak of D for a
-    bonded pair) against the density on A's shell pointing at D (A's highest shell peak for a
-    bonded pair). The H goes to D when that peak stands PAIR_RMS or more and PAIR_MARGIN rms over
-    A's side, A shows fewer peaks (over LOW_RMS) than the model gives it or more H than it can
-    carry, and D can carry one more and shows a peak the model's count leaves unexplained (or the
-    peak is strong, ADD_RMS). The pair's total is kept (the model's formula and charge); only
-    where the H sits is decided. Strongest evidence first, so that one peak moves one H."""
+    The two places are compared on the same map: D's peak pointing at A (and at no other
+    acceptor of D better) against the density on A's shell pointing at D; for a bonded pair D's
+    highest peak, ADD_RMS or more, against A's highest. The H goes to D when D's side stands
+    PAIR_RMS or more and PAIR_MARGIN rms over A's, A shows fewer peaks (over LOW_RMS) than the
+    model gives it or more H than it can carry, and D can carry one more and shows a peak the
+    model's count leaves unexplained (a water: fewer than two H). The pair's total is kept (the
+    model's formula and charge); only where the H sits is decided. Strongest evidence first, so
+    that one peak moves one H."""
     rms = density.rms
     counts = evidence.counts
     options = []
