@@ -139,27 +139,16 @@ def _agreeing(structure, counts: dict[int, int], published: dict[str, int]) -> l
 
 
 def donor_count_checks(truth, model, density) -> dict:
-    """The H counts on O, N and S from the map alone (the model's counts all 0), and with one
+    """The H counts on O, N and S from the map alone (the model's counts all 0), with one
     published O–H or N–H moved onto the O or N it bonds to (H···A under MOVED_REACH Å):
-    whether the map puts it back, and which other atoms it changes."""
+    whether the map puts it back, and which other atoms it changes; and the atoms it changes
+    when given the published counts (right_changed)."""
     published = hydrogens_per_atom(truth)
     right = {i: published[s.label] for i, s in enumerate(model.sites)}
     alone = _agreeing(model, weigh_hydrogens(model, {}, density).counts, published)
     index = {s.label: i for i, s in enumerate(model.sites)}
-    h = [i for i, s in enumerate(truth.sites) if is_hydrogen(s.element)]
-    pairs = set()
-    for near in neighbours(truth, MOVED_REACH, centres=h) if h else []:
-        heavy = [c for c in near if not is_hydrogen(truth.sites[c.j].element)]
-        donor = min(heavy, key=lambda c: c.distance) if heavy else None
-        if donor is None or truth.sites[donor.j].element not in DONORS:
-            continue
-        pairs |= {
-            (truth.sites[donor.j].label, truth.sites[c.j].label)
-            for c in heavy
-            if c.distance > H_BOND_MAX and c.j != donor.j and truth.sites[c.j].element in DONORS
-        }
     moved = []
-    for donor, acceptor in sorted(pairs):
+    for donor, acceptor in moved_pairs(truth):
         wrong = {**right, index[donor]: right[index[donor]] - 1}
         wrong[index[acceptor]] += 1
         result = weigh_hydrogens(model, wrong, density).counts
@@ -178,7 +167,26 @@ def donor_count_checks(truth, model, density) -> dict:
             }
         )
     total = [s.label for s in model.sites if s.element in DONORS]
-    return {"total": total, "map_alone_differs": alone, "moved": moved}
+    kept = _agreeing(model, weigh_hydrogens(model, right, density).counts, published)
+    return {"total": total, "map_alone_differs": alone, "moved": moved, "right_changed": kept}
+
+
+def moved_pairs(truth) -> list[tuple[str, str]]:
+    """(donor, acceptor) labels of every published O–H, N–H or S–H whose H lies within
+    MOVED_REACH Å of another O, N or S: the H-bonds whose H can be moved onto the acceptor."""
+    h = [i for i, s in enumerate(truth.sites) if is_hydrogen(s.element)]
+    pairs = set()
+    for near in neighbours(truth, MOVED_REACH, centres=h) if h else []:
+        heavy = [c for c in near if not is_hydrogen(truth.sites[c.j].element)]
+        donor = min(heavy, key=lambda c: c.distance) if heavy else None
+        if donor is None or truth.sites[donor.j].element not in DONORS:
+            continue
+        pairs |= {
+            (truth.sites[donor.j].label, truth.sites[c.j].label)
+            for c in heavy
+            if c.distance > H_BOND_MAX and c.j != donor.j and truth.sites[c.j].element in DONORS
+        }
+    return sorted(pairs)
 
 
 def doubtful_hydrogens(truth, density) -> dict[str, str]:

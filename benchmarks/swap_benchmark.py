@@ -19,10 +19,12 @@ The hydrogen part: on the published non-H atoms, refined isotropically against t
 each O–H or N–H of a hydrogen bond is moved onto its acceptor in turn (the H counts given to
 crystalx_core.hydrogen_evidence wrong by one on both) and the share the difference map puts
 back is reported, with the donors it gets wrong elsewhere (benchmarks/hydrogen_benchmark.py's
-check, here on simulated data).
+check, here on simulated data). `--only-hydrogens` runs that part alone, on the same structures
+and data (no element swaps weighed; no refinement for a structure without a hydrogen bond).
 
     python benchmarks/swap_benchmark.py ../shared/data/corpus --limit 100
     python benchmarks/swap_benchmark.py ../shared/data/corpus --limit 400 --pairs other
+    python benchmarks/swap_benchmark.py ../shared/data/corpus --limit 300 --only-hydrogens
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ from simulated_solve_benchmark import (
     simulated_data,
     time_out_on_alarm,
 )  # noqa: E402
-from hydrogen_benchmark import donor_count_checks  # noqa: E402
+from hydrogen_benchmark import donor_count_checks, moved_pairs  # noqa: E402
 from solve_benchmark import _cpu_name, _pct, write_section  # noqa: E402
 
 D_MIN_RANGE = (0.80, 0.90)
@@ -122,7 +124,13 @@ def in_half(name: str, half: str) -> bool:
 
 
 def run_one(
-    truth, name: str, method: str, cycles: int, seconds: int, pairs: str = "any"
+    truth,
+    name: str,
+    method: str,
+    cycles: int,
+    seconds: int,
+    pairs: str = "any",
+    only_hydrogens: bool = False,
 ) -> dict | None:
     rng = np.random.default_rng(int(hashlib.sha256(name.encode()).hexdigest(), 16) % (1 << 32))
     heavy = [replace(s, u_aniso=None) for s in truth.sites if not is_hydrogen(s.element)]
@@ -130,6 +138,14 @@ def run_one(
     if not swaps:
         return None
     reflections, d_min, kept = simulated_data(truth, rng, D_MIN_RANGE)
+    if only_hydrogens:  # the same structures and data as the full run, the H step alone
+        row = {"entry": name, "n_nonH": len(heavy), "d_min": d_min, "kept": kept, "swaps": {}}
+        hydrogens = limited(
+            lambda: _moved_hydrogens(truth, reflections, cycles), row, seconds, "failed"
+        )
+        if hydrogens is not None:
+            row.update(status="done", **hydrogens)
+        return row
     wrong = truth.with_sites(
         [s.with_element(swaps[i]) if i in swaps else s for i, s in enumerate(heavy)]
     )
@@ -169,7 +185,7 @@ def run_one(
         lambda: _moved_hydrogens(truth, reflections, cycles), row, seconds, "failed"
     )
     if hydrogens is not None:
-        row["moved_h"] = hydrogens
+        row.update(hydrogens)
     row.update(status="done", seconds=row["seconds"] + weighing_seconds)
     return row
 
@@ -195,16 +211,24 @@ def _diagnosis(start, weighed, label: str) -> dict:
     }
 
 
-def _moved_hydrogens(truth, reflections, cycles: int) -> list[dict]:
+def _moved_hydrogens(truth, reflections, cycles: int) -> dict:
     """Each O–H or N–H of a hydrogen bond moved onto its acceptor: put back by the map of
-    the non-H atoms refined anisotropically, as the job weighs its H?"""
+    the non-H atoms refined anisotropically, as the job weighs its H? And the donors the map
+    changes when the counts are the published ones. No refinement without such a bond."""
+    if not moved_pairs(truth):
+        return {"moved_h": [], "right_changed": []}
     heavy = truth.with_sites([s for s in truth.sites if not is_hydrogen(s.element)])
     try:
         refined = refine(heavy, reflections, cycles, anisotropic=True)
     except RefinementError:  # too few reflections for anisotropic atoms
         refined = refine(heavy, reflections, cycles)
     density = difference_density(refined.structure, reflections)
-    return donor_count_checks(truth, refined.structure, density)["moved"]
+    checks = donor_count_checks(truth, refined.structure, density)
+    return {
+        "moved_h": checks["moved"],
+        "right_changed": checks["right_changed"],
+        "donors": len(checks["total"]),
+    }
 
 
 def _electrons(value) -> str:
@@ -296,22 +320,55 @@ def _ranked(scores: dict) -> str:
     return ", ".join(f"{el} {p:.2f}" for el, p in list(scores.items())[:3]) or "-"
 
 
-def _hydrogen_lines(done: list[dict]) -> list[str]:
-    """The moved-H part: share put back, donors the map got wrong beside the moved pair."""
+def _hydrogen_lines(done: list[dict], every_miss: bool = False) -> list[str]:
+    """The moved-H part: share put back, donors the map got wrong beside the moved pair, and
+    donors it changed when given the published counts."""
     moved = [(r["entry"], m) for r in done for m in r.get("moved_h", [])]
     if not moved:
         return []
     fixed = sum(1 for _, m in moved if m["corrected"])
-    elsewhere = sum(len(m["wrong_elsewhere"]) for _, m in moved)
+    elsewhere = [f"{entry} {label}" for entry, m in moved for label in m["wrong_elsewhere"]]
     missed = [f"{entry} {m['donor']}→{m['acceptor']}" for entry, m in moved if not m["corrected"]]
     structures = len({entry for entry, _ in moved})
+    right = [f"{r['entry']} {label}" for r in done for label in r.get("right_changed", [])]
+    donors = sum(r.get("donors", 0) for r in done if r.get("moved_h"))
+    shown = missed if every_miss else missed[:8]
     return [
         f"- an O–H or N–H of a hydrogen bond moved onto its acceptor (all such, one at a time, on "
         f"the published non-H atoms of {structures} structures): {fixed}/{len(moved)} "
         f"({_pct(fixed / len(moved), 1)}) put back by the difference map; donors it got wrong "
-        f"beside the moved pair, over all trials: {elsewhere}"
-        + (f"; not put back: {', '.join(missed[:8])}" if missed else "")
+        f"beside the moved pair, over all trials: {len(elsewhere)}"
+        + (f" ({', '.join(elsewhere[:8])})" if elsewhere else "")
+        + (f"; not put back: {', '.join(shown)}" if shown else ""),
+        f"- the published counts given: {len(right)}/{donors} O, N and S changed by the map"
+        + (f" ({', '.join(right)})" if right else ""),
     ]
+
+
+def hydrogen_markdown(rows: list[dict], args) -> str:
+    """The table of `--only-hydrogens`: the H step alone on the full run's structures and data."""
+    done = [r for r in rows if r["status"] == "done"]
+    with_bonds = [r for r in done if r.get("moved_h")]
+    return "\n".join(
+        [
+            "### H moved onto its acceptor, put back by the difference map (simulated data, "
+            "`benchmarks/swap_benchmark.py --only-hydrogens`)",
+            "",
+            f"Machine: {_cpu_name()}. Command: `python benchmarks/swap_benchmark.py "
+            f"../shared/data/corpus --limit {args.limit} --max-atoms {args.max_atoms} --cycles "
+            f"{args.cycles} --only-hydrogens`"
+            + (f" `--half {args.half}`" if args.half != "all" else "")
+            + ". The structures and simulated data of the swap run above; the published non-H "
+            "atoms refined anisotropically, each O–H or N–H moved onto its acceptor in turn "
+            "(`crystalx_core.hydrogen_evidence`).",
+            "",
+            f"- structures: {len(with_bonds)} with a hydrogen bond of {len(done)} done; failed or "
+            f"timed out: {len(rows) - len(done)}",
+            *_hydrogen_lines(done, every_miss=True),
+            f"- total time {sum(r.get('seconds', 0) for r in rows):.0f} s",
+            "",
+        ]
+    )
 
 
 def main(argv=None) -> int:
@@ -322,13 +379,24 @@ def main(argv=None) -> int:
         ("--half", ("all", "a", "b"), "one half of the structures (by the file name's hash)"),
     ):
         parser.add_argument(flag, choices=choices, default=choices[0], help=why)
+    parser.add_argument(
+        "--only-hydrogens", action="store_true", help="the H step alone (moved O–H/N–H)"
+    )
     args = parser.parse_args(argv)
     if args.from_json:
         rows = [r for r in json.loads(args.from_json.read_text()) if in_half(r["entry"], args.half)]
     else:
         time_out_on_alarm()
         tried = (
-            run_one(truth, name, args.method, args.cycles, args.seconds, args.pairs)
+            run_one(
+                truth,
+                name,
+                args.method,
+                args.cycles,
+                args.seconds,
+                args.pairs,
+                args.only_hydrogens,
+            )
             for name, truth in choose(args.corpus, 4 * args.limit, args.max_atoms)
             if in_half(name, args.half)
         )
@@ -342,10 +410,11 @@ def main(argv=None) -> int:
             ),
         )
     section = "swap_benchmark" + (f":{args.pairs}" if args.pairs != "any" else "")
-    write_section(
-        markdown(rows, args), section + (f":{args.half}" if args.half != "all" else ""), args.output
-    )
-    print(markdown(rows, args))
+    text = hydrogen_markdown(rows, args) if args.only_hydrogens else markdown(rows, args)
+    if args.only_hydrogens:
+        section += f":hydrogens:{args.limit}"
+    write_section(text, section + (f":{args.half}" if args.half != "all" else ""), args.output)
+    print(text)
     return 0
 
 

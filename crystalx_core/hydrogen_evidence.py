@@ -8,6 +8,11 @@ is sampled on a shell at that distance, in every direction an H could take (all 
 an OH or NH3+, the in-plane position of an sp2 N), away from the atom's bonds; each local
 maximum there is a candidate H. The map decides only when it is clear:
 
+- an H the model put on the wrong end of a hydrogen bond D–H···A (acid H on a carboxylate
+  instead of the pyridinium N, NH3+ vs COOH, a water's H on the O it donates to) or on the
+  wrong one of two bonded O/N (a tautomer) goes back by comparing the two ends, as a
+  crystallographer reads the map: a peak on D pointing at A clearly over the density on A
+  pointing at D, A showing no peak for that H (_move_hydrogens). The pair keeps its total;
 - a peak of at least ADD_RMS × the map's rms where the model put no H adds one;
 - a model H with nothing over LOW_RMS × rms anywhere on its donor's shell is taken off only
   when an H-bond partner's own H points at the donor (the H sits on the acceptor side, as
@@ -38,14 +43,25 @@ from crystalx_core.structure import Structure
 # clear of any lone pair, and the H under that stay as the model counts them (the map is not
 # clear there). A donor loses an H only with nothing over 2.5 rms (a lone pair's 2.0 at most)
 # and a partner's H of 4 rms or more pointing at it. On the benchmark this changes no published
-# count on O, N or S (64 of 64 kept) and puts back 26 of 42 H moved onto their acceptor; the
-# 16 others are on donors whose own peak is under 4 rms.
+# count on O, N or S (64 of 64 kept).
 ADD_RMS = 4.0
 LOW_RMS = 2.5
+# An H the model put on the wrong end of a hydrogen bond D–H···A goes back to D on a comparison
+# of the two ends (_move_hydrogens): a peak of PAIR_RMS on D pointing at A (a lone pair's 2.0 rms
+# at most, as above), PAIR_MARGIN rms over the density on A pointing at D. Set on half a of the
+# structures of `swap_benchmark.py --limit 300 --only-hydrogens` (2.0 put back 3 more of 204,
+# 3.0 and a margin of 2 fewer; none changed a right count but the one the 4 rms rule changes)
+# and reported on half b: 182/206 moved H put back (151 with the 4 rms rule alone), no donor
+# changed wrongly. The ones left stand under 2.5 rms or on sites riding cannot hold the H
+# (N–NH2, an OH without bonds).
+PAIR_RMS = 2.5
+PAIR_MARGIN = 1.0
+PAIR_CONE = 55.0  # degrees: D's peak from the line D···A (bent intramolecular bonds reach 50°)
 # Where a donor's H is seen (Å from the donor): X-ray X–H are 0.8-1.0 Å; S–H 1.2-1.35 Å.
 SHELL = {"O": (0.75, 0.85, 0.95), "N": (0.8, 0.9, 1.0), "S": (1.1, 1.2, 1.3)}
 METAL_SHELL = (1.4, 1.5, 1.6, 1.7, 1.8)  # M–H of terminal and bridging hydrides
 DONORS = tuple(SHELL)
+ACCEPTORS = (*DONORS, "F", "Cl", "Br", "I")
 MIN_BOND_ANGLE = 95.0  # degrees: an X–H makes at least this with each bond of X
 MIN_METAL_ANGLE = 70.0  # degrees: an M–H with each bond of the metal (octahedral cis is 90°)
 H_SEPARATION = 70.0  # degrees: two maxima closer than this are one H (H–X–H is 104-120°)
@@ -105,7 +121,10 @@ def weigh_hydrogens(structure: Structure, counts: dict[int, int], density) -> Hy
         peaks[i] = shell_peaks(density, centre, bonded, SHELL[site.element], MIN_BOND_ANGLE)
     near = dict(zip(peaks, neighbours(structure, HBOND_DISTANCE[1], centres=list(peaks))))
     _share_hydrogens(structure, peaks, near, rms)
+    _move_hydrogens(structure, evidence, peaks, near, bonds, density)
     for i, found in peaks.items():
+        if i in evidence.notes:  # moved along its hydrogen bond: decided
+            continue
         n_model = counts.get(i, 0)
         strong = [p for p in found if p.height >= ADD_RMS * rms]
         seen = [p for p in found if p.height >= LOW_RMS * rms]
@@ -217,20 +236,119 @@ def _share_hydrogens(structure, peaks, near, rms) -> None:
                 peaks[i].remove(mine[0])
 
 
+def _move_hydrogens(structure, evidence, peaks, near, bonds, density) -> None:
+    """Each H the model put on the wrong end of a hydrogen bond D–H···A (or on an O/N bonded to
+    its donor, a tautomer) moved back to D.
+
+    The two places are compared on the same map: D's peak pointing at A (and at no other
+    acceptor of D better) against the density on A's shell pointing at D; for a bonded pair D's
+    highest peak, ADD_RMS or more, against A's highest. The H goes to D when D's side stands
+    PAIR_RMS or more and PAIR_MARGIN rms over A's, A shows fewer peaks (over LOW_RMS) than the
+    model gives it or more H than it can carry, and D can carry one more and shows a peak the
+    model's count leaves unexplained (a water: fewer than two H). The pair's total is kept (the
+    model's formula and charge); only where the H sits is decided. Strongest evidence first, so
+    that one peak moves one H."""
+    rms = density.rms
+    counts = evidence.counts
+    options = []
+    for a, contacts in near.items():
+        here = structure.cartesian(structure.sites[a].frac)
+        radii = np.asarray(SHELL[structure.sites[a].element])
+        bonded = {c.j for c in bonds[a]}
+        for c in contacts:
+            d = c.j
+            if d not in peaks or d == a or not peaks[d]:
+                continue
+            if d in bonded:  # a tautomer: only a clear peak, the H-bond's direction unknown
+                toward = peaks[d][0].height if peaks[d][0].height >= ADD_RMS * rms else 0.0
+                on_a = max((p.height for p in peaks[a]), default=0.0)
+            elif HBOND_RANGE[0] <= c.distance <= HBOND_RANGE[1]:
+                aimed = [
+                    p
+                    for p in peaks[d]
+                    if _aims_at(structure, a, c, p, False, PAIR_CONE)
+                    and _cosine(structure, a, c, p, False)
+                    >= _closest_acceptor(structure, d, near[d], bonds[d], p) - 1e-6
+                ]
+                if not aimed:
+                    continue
+                toward = aimed[0].height
+                on_a = float(density(here + radii[:, None] * (c.cart_j - here) / c.distance).max())
+            else:
+                continue
+            if toward >= PAIR_RMS * rms and toward - on_a >= PAIR_MARGIN * rms:
+                options.append((toward, on_a, a, d, c.distance))
+    for height, on_a, a, d, distance in sorted(options, key=lambda o: -o[0]):
+        n_a, n_d = counts.get(a, 0), counts.get(d, 0)
+        if a in evidence.notes or d in evidence.notes or n_a == 0:
+            continue
+        seen_a = sum(1 for p in peaks[a] if p.height >= LOW_RMS * rms)
+        seen_d = sum(1 for p in peaks[d] if p.height >= PAIR_RMS * rms)
+        unsupported = seen_a < n_a or n_a > _most_hydrogens(structure, a, bonds[a])
+        unexplained = seen_d > n_d or _is_water(structure, d, bonds[d]) and n_d < 2
+        if not (unsupported and unexplained and n_d < _most_hydrogens(structure, d, bonds[d])):
+            continue
+        if not (
+            _placeable(structure, d, bonds[d], n_d + 1)
+            and _placeable(structure, a, bonds[a], n_a - 1)
+        ):
+            continue
+        counts[a], counts[d] = n_a - 1, n_d + 1
+        label_a, label_d = structure.sites[a].label, structure.sites[d].label
+        sides = (
+            f"{height / rms:.1f} rms on {label_d} toward {label_a}, {on_a / rms:.1f} rms on "
+            f"{label_a} toward {label_d} ({label_d}···{label_a} {distance:.2f} Å)"
+        )
+        evidence.notes[d] = (
+            f"+1 H from {label_a} by the difference map (the model gave {n_d}): {sides}"
+        )
+        evidence.notes[a] = (
+            f"−1 H to {label_d} by the difference map (the model gave {n_a}; {seen_a} peak(s) "
+            f"over {LOW_RMS:g} rms here): {sides}"
+        )
+
+
 def _points_at(structure, i, contact, peak, rms, from_centre) -> bool:
     """Whether a strong peak of centre i points at the image of j in `contact`
     (from_centre), or a strong peak of j (found about its site in the cell) points at i."""
+    return peak.height >= ADD_RMS * rms and _aims_at(structure, i, contact, peak, from_centre)
+
+
+def _aims_at(structure, i, contact, peak, from_centre, cone: float = POINTS_AT) -> bool:
+    """_points_at without the height: the direction alone, within a hydrogen bond's reach."""
     low, high = HBOND_RANGE
-    if peak.height < ADD_RMS * rms or not low <= contact.distance <= high:
+    if not low <= contact.distance <= high:
         return False
+    return _cosine(structure, i, contact, peak, from_centre) >= math.cos(math.radians(cone))
+
+
+def _closest_acceptor(structure, d, contacts, bonds, peak) -> float:
+    """The cosine between D's peak and the nearest in direction of D's possible acceptors:
+    a peak between two acceptors belongs to the H-bond it points at best (in a short O–H···O
+    bridge beside an oxime N, the H's tail on the O is no H for the N)."""
+    bonded = {c.j for c in bonds}
+    return max(
+        (
+            _cosine(structure, d, c, peak, from_centre=True)
+            for c in contacts
+            if c.j not in bonded
+            and HBOND_RANGE[0] <= c.distance <= HBOND_RANGE[1]
+            and structure.sites[c.j].element in ACCEPTORS
+        ),
+        default=-1.0,
+    )
+
+
+def _cosine(structure, i, contact, peak, from_centre) -> float:
+    """Cosine between an X–H peak and the line i → image of j (from_centre: the peak is i's),
+    or j's peak (found about its site in the cell) and the line j → i."""
     centre = structure.cartesian(structure.sites[i].frac)
     line = (contact.cart_j - centre) / contact.distance
     if from_centre:
         direction = peak.position - centre
     else:
         direction, line = _image_direction(structure, contact, peak.position), -line
-    cosine = direction @ line / np.linalg.norm(direction)
-    return cosine >= math.cos(math.radians(POINTS_AT))
+    return float(direction @ line / np.linalg.norm(direction))
 
 
 def _pointing_at(structure, i, contacts, peaks, rms) -> list[str]:
@@ -269,6 +387,12 @@ def _most_hydrogens(structure: Structure, i: int, bonds) -> int:
     if len(bonds) == 1 and bonds[0].distance < 1.2:
         return 0
     return max(0, 4 - len(bonds))
+
+
+def _is_water(structure: Structure, i: int, bonds) -> bool:
+    """An O with no covalent bond (water or aqua ligand), which carries two H."""
+    site = structure.sites[i]
+    return site.element == "O" and all(is_metal(structure.sites[c.j].element) for c in bonds)
 
 
 def _placeable(structure: Structure, i: int, bonds, n_h: int) -> bool:

@@ -2,6 +2,7 @@
 published non-H atoms refined without H, the published H counts found again from the map, an
 H put on the wrong atom moved back, and no H on a metal without a peak for it."""
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,7 +78,7 @@ def test_counts_the_map_agrees_with_are_left_alone(alanine):
 def test_an_h_put_on_the_carboxylate_goes_back_to_the_ammonium(alanine, monkeypatch):
     """The model's count altered on purpose: NH2 and COOH instead of NH3+ and COO−. The O's
     H has no density and the N's H that points at the O has; through the job's own H step
-    the H goes back to N1, riding, and both changes are in the notes."""
+    the H moves back to N1 (the two ends compared), riding, and both changes are in the notes."""
     truth, model, density = alanine
     published = hydrogens_per_atom(truth)
     wrong = {s.label: published[s.label] for s in model.sites}
@@ -101,9 +102,11 @@ def test_an_h_put_on_the_carboxylate_goes_back_to_the_ammonium(alanine, monkeypa
     counts = {s.label: s.h_count for s in assignment.sites}
     assert counts == published
     n1, o = index(model, "N1"), index(model, acceptor)
-    assert plan.notes[n1].startswith("+1 H by the difference map (the model gave 2)")
-    assert plan.notes[o].startswith("−1 H by the difference map (the model gave 1)")
-    assert "N1's H points at it" in plan.notes[o]
+    assert plan.notes[n1].startswith(
+        f"+1 H from {acceptor} by the difference map (the model gave 2)"
+    )
+    assert plan.notes[o].startswith("−1 H to N1 by the difference map (the model gave 1")
+    assert f"rms on N1 toward {acceptor}" in plan.notes[o]
     assert {note.split(":")[0] for note in notes} == {"N1", acceptor} and len(notes) == 2
     assert plan.codes[n1] == 137 and o not in plan.codes
     riding = [s for s in plan.structure.sites if is_hydrogen(s.element)]
@@ -235,3 +238,85 @@ def test_a_shared_h_is_struck_from_the_weaker_donor_whatever_its_place_in_the_li
     near = dict(zip(peaks, neighbours(structure, 3.2, centres=[0, 1])))
     _share_hydrogens(structure, peaks, near, rms=0.1)
     assert peaks[0] == [away] and peaks[1] == [o2_copy]
+
+
+def test_an_h_under_the_absolute_threshold_is_put_back_by_comparing_the_two_ends(alanine):
+    """The map scaled to 0.6: alanine's N–H peaks stand at 3-4 rms, under ADD_RMS, so the map
+    alone adds none. With one N1 H moved onto the O it bonds to, the two ends are compared: a
+    peak over PAIR_RMS on N1 pointing at the O, nothing on the O pointing back, the O showing no
+    peak for its H. The H goes back to N1 and the notes say from where."""
+    truth, model, density = alanine
+    weak = _Scaled(density, 0.6)
+    published = hydrogens_per_atom(truth)
+    right = {i: published[s.label] for i, s in enumerate(model.sites)}
+    n1, o = index(model, "N1"), index(model, _acceptor_of(model, "N1"))
+    assert weigh_hydrogens(model, {}, weak).counts.get(n1, 0) == 0  # under ADD_RMS
+    evidence = weigh_hydrogens(model, {**right, n1: 2, o: 1}, weak)
+    assert evidence.counts == right
+    label = model.sites[o].label
+    assert evidence.notes[n1].startswith(f"+1 H from {label} by the difference map")
+    assert evidence.notes[o].startswith("−1 H to N1 by the difference map")
+    assert weigh_hydrogens(model, right, weak).counts == right  # the right counts stay
+
+
+def test_a_moved_h_stays_where_the_map_is_not_clear(alanine):
+    """Scaled to a quarter the N1 peaks fall under PAIR_RMS: the model's counts stand."""
+    truth, model, density = alanine
+    published = hydrogens_per_atom(truth)
+    wrong = {i: published[s.label] for i, s in enumerate(model.sites)}
+    n1, o = index(model, "N1"), index(model, _acceptor_of(model, "N1"))
+    wrong[n1], wrong[o] = 2, 1
+    assert weigh_hydrogens(model, wrong, _Scaled(density, 0.25)).counts == wrong
+
+
+@dataclass
+class _Peaks:
+    """A flat difference map with Gaussian H peaks of the given heights (rms 0.1 e/Å³)."""
+
+    peaks: list[tuple[np.ndarray, float]]
+    rms: float = 0.1
+
+    def __call__(self, points):
+        points = np.atleast_2d(points)
+        value = np.zeros(len(points))
+        for centre, height in self.peaks:
+            value += height * self.rms * np.exp(-np.sum((points - centre) ** 2, axis=1) / 0.18)
+        return value
+
+
+def _ring_fragment():
+    """C1–N1–N2–C2, planar with 120° angles, in a large P1 cell; N2's riding H direction."""
+    from crystalx_core.structure import Site, Structure
+
+    c1 = np.zeros(3)
+    n1 = np.array([1.35, 0.0, 0.0])
+    n2 = n1 + 1.35 * np.array([0.5, math.sqrt(3) / 2, 0.0])
+    c2 = n2 + 1.35 * np.array([1.0, 0.0, 0.0])
+    origin = np.array([5.0, 5.0, 5.0])
+    sites = [
+        Site(label, element, tuple((origin + xyz) / 20))
+        for label, element, xyz in (
+            ("C1", "C", c1),
+            ("N1", "N", n1),
+            ("N2", "N", n2),
+            ("C2", "C", c2),
+        )
+    ]
+    structure = Structure(
+        cell=(20, 20, 20, 90, 90, 90), symops=["x,y,z"], sfac=["C", "N"], unit=[2, 2], sites=sites
+    )
+    away = -((n1 - n2) / 1.35 + (c2 - n2) / 1.35)
+    return structure, origin + n2, away / np.linalg.norm(away)
+
+
+def test_an_h_on_the_wrong_n_of_a_tautomer_goes_to_the_n_with_the_peak():
+    """N1–N2 bonded (a pyrazole-like tautomer), the model's H on N1, a clear 6 rms peak at N2's
+    riding position and nothing at N1's: the H moves to N2. A peak under ADD_RMS moves nothing
+    here (a bonded pair has no hydrogen-bond direction to check it by)."""
+    structure, n2, away = _ring_fragment()
+    counts = {1: 1, 2: 0}
+    evidence = weigh_hydrogens(structure, counts, _Peaks([(n2 + 0.9 * away, 6.0)]))
+    assert evidence.counts == {1: 0, 2: 1}
+    assert evidence.notes[2].startswith("+1 H from N1 by the difference map")
+    weak = weigh_hydrogens(structure, counts, _Peaks([(n2 + 0.9 * away, 3.0)]))
+    assert weak.counts == counts
