@@ -27,7 +27,9 @@ to 1 − CHANGE_POSTERIOR and the count alone does not oppose the new one (DATA_
 model's probabilities never change an atom against clear data). The model is refined and weighed
 again, for at most MAX_ROUNDS rounds; a change holds while the element first given stays
 ruled out, and only when the refinement agrees (wR2 and R1 no higher than before, within
-WR2_GAIN and R1_NET); a changed site the last weighing cannot weigh goes back too. Atoms
+WR2_GAIN and R1_NET); a changed site the last weighing cannot weigh goes back too, and so
+does one that stays smeared with its new element (Uiso over U_DISORDER and SMEARED_RATIO × its
+neighbours'): its count measured the misfit. Atoms
 whose posterior leans to another element without deciding are then changed together when the
 refinement says so (R1 down by R1_GAIN and wR2 down), the old "second look"'s rule, and any of
 them the weighing of that model then clearly gives back to its element goes back. Sites in a
