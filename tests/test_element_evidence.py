@@ -370,3 +370,26 @@ def test_a_sites_own_uiso_does_not_make_it_smeared(shared_data):
     assert u["N1"] == 0.02 and u["C1"] == 0.02  # C1's neighbours: N1, C2, C3
     alone = heavy.with_sites([s for s in heavy.sites if s.label == "N1"])
     assert _neighbours_u(alone) == {"N1": 0.5}
+
+
+def test_a_change_that_leaves_its_site_smeared_goes_back(shared_data):
+    """A changed site still over U_DISORDER and SMEARED_RATIO × its neighbours' Uiso with its
+    new element is smeared (its count measures the misfit): the change goes back. A wrong
+    element's U comes back toward its neighbours' once changed, and that change stands."""
+    from crystalx_core.element_evidence import SMEARED_RATIO, U_DISORDER, _smeared
+
+    heavy, _ = _published("XH_alanine")
+    smeared_ring = 0.8 * U_DISORDER
+    for u, ring, smeared in (
+        (1.1 * SMEARED_RATIO * smeared_ring, smeared_ring, True),  # far out beside a smeared C1
+        (0.9 * SMEARED_RATIO * smeared_ring, smeared_ring, False),  # back toward C1: it stands
+        (0.9 * U_DISORDER, 0.02, False),  # far out, but no U under U_DISORDER is smeared
+    ):
+        model = heavy.with_sites(
+            [
+                _isotropic(s, u if s.label == "N1" else ring if s.label == "C1" else 0.02)
+                for s in heavy.sites
+            ]
+        )
+        assert ("N1" in _smeared(model, {"N1"})) == smeared
+        assert _smeared(model, set()) == {}  # only changed sites are judged
