@@ -138,24 +138,20 @@ def run_one(
     if not swaps:
         return None
     reflections, d_min, kept = simulated_data(truth, rng, D_MIN_RANGE)
-    if only_hydrogens:  # the same structures and data as the full run, the H step alone
-        row = {"entry": name, "n_nonH": len(heavy), "d_min": d_min, "kept": kept, "swaps": {}}
-        hydrogens = limited(
-            lambda: _moved_hydrogens(truth, reflections, cycles), row, seconds, "failed"
-        )
-        if hydrogens is not None:
-            row.update(status="done", **hydrogens)
-        return row
-    wrong = truth.with_sites(
-        [s.with_element(swaps[i]) if i in swaps else s for i, s in enumerate(heavy)]
-    )
     row = {
         "entry": name,
         "n_nonH": len(heavy),
         "d_min": d_min,
         "kept": kept,
-        "swaps": {heavy[i].label: [heavy[i].element, element] for i, element in swaps.items()},
+        "swaps": {}
+        if only_hydrogens
+        else {heavy[i].label: [heavy[i].element, element] for i, element in swaps.items()},
     }
+    if only_hydrogens:  # the same structures and data as the full run, the H step alone
+        return _add_moved_hydrogens(row, truth, reflections, cycles, seconds)
+    wrong = truth.with_sites(
+        [s.with_element(swaps[i]) if i in swaps else s for i, s in enumerate(heavy)]
+    )
     weighed = limited(lambda: _weighed(wrong, reflections, method, cycles), row, seconds, "failed")
     if weighed is None:
         return row
@@ -181,12 +177,18 @@ def run_one(
     looked_at = [*row["swaps"], *(label for label, _, _ in row["false_changes"])]
     row["evidence"] = {label: _diagnosis(start, weighed, label) for label in looked_at}
     weighing_seconds = row["seconds"]
+    _add_moved_hydrogens(row, truth, reflections, cycles, seconds)
+    row.update(status="done", seconds=row["seconds"] + weighing_seconds)
+    return row
+
+
+def _add_moved_hydrogens(row: dict, truth, reflections, cycles: int, seconds: int) -> dict:
+    """The H step (`_moved_hydrogens`) in the row, within the time limit."""
     hydrogens = limited(
         lambda: _moved_hydrogens(truth, reflections, cycles), row, seconds, "failed"
     )
     if hydrogens is not None:
-        row.update(hydrogens)
-    row.update(status="done", seconds=row["seconds"] + weighing_seconds)
+        row.update(status="done", **hydrogens)
     return row
 
 
@@ -252,12 +254,7 @@ def markdown(rows: list[dict], args) -> str:
         + ("(pairs other than C/N/O) " if args.pairs == "other" else "")
         + "(`benchmarks/swap_benchmark.py`)",
         "",
-        f"Machine: {_cpu_name()}. Command: `python benchmarks/swap_benchmark.py "
-        "../shared/data/corpus "
-        f"--limit {args.limit} --max-atoms {args.max_atoms} --cycles {args.cycles}"
-        + (f" --pairs {args.pairs}" if args.pairs != "any" else "")
-        + (f" --half {args.half}" if args.half != "all" else "")
-        + "`. Ordered "
+        f"Machine: {_cpu_name()}. Command: `{_command(args)}`. Ordered "
         "corpus structures "
         f"with H; Fo² from the published model with H to d_min {D_MIN_RANGE[0]}-{D_MIN_RANGE[1]} Å "
         "with counting "
@@ -354,11 +351,8 @@ def hydrogen_markdown(rows: list[dict], args) -> str:
             "### H moved onto its acceptor, put back by the difference map (simulated data, "
             "`benchmarks/swap_benchmark.py --only-hydrogens`)",
             "",
-            f"Machine: {_cpu_name()}. Command: `python benchmarks/swap_benchmark.py "
-            f"../shared/data/corpus --limit {args.limit} --max-atoms {args.max_atoms} --cycles "
-            f"{args.cycles} --only-hydrogens`"
-            + (f" `--half {args.half}`" if args.half != "all" else "")
-            + ". The structures and simulated data of the swap run above; the published non-H "
+            f"Machine: {_cpu_name()}. Command: `{_command(args)}`. "
+            "The structures and simulated data of the swap run above; the published non-H "
             "atoms refined anisotropically, each O–H or N–H moved onto its acceptor in turn "
             "(`crystalx_core.hydrogen_evidence`).",
             "",
@@ -368,6 +362,17 @@ def hydrogen_markdown(rows: list[dict], args) -> str:
             f"- total time {sum(r.get('seconds', 0) for r in rows):.0f} s",
             "",
         ]
+    )
+
+
+def _command(args) -> str:
+    """The command line that reproduces a table."""
+    return (
+        "python benchmarks/swap_benchmark.py ../shared/data/corpus "
+        f"--limit {args.limit} --max-atoms {args.max_atoms} --cycles {args.cycles}"
+        + (f" --pairs {args.pairs}" if args.pairs != "any" else "")
+        + (" --only-hydrogens" if args.only_hydrogens else "")
+        + (f" --half {args.half}" if args.half != "all" else "")
     )
 
 
@@ -410,9 +415,10 @@ def main(argv=None) -> int:
             ),
         )
     section = "swap_benchmark" + (f":{args.pairs}" if args.pairs != "any" else "")
-    text = hydrogen_markdown(rows, args) if args.only_hydrogens else markdown(rows, args)
     if args.only_hydrogens:
-        section += f":hydrogens:{args.limit}"
+        text, section = hydrogen_markdown(rows, args), section + f":hydrogens:{args.limit}"
+    else:
+        text = markdown(rows, args)
     write_section(text, section + (f":{args.half}" if args.half != "all" else ""), args.output)
     print(text)
     return 0

@@ -544,6 +544,8 @@ def _unconfirmed(
 def _smeared(structure: Structure, changed: set[str]) -> dict[str, str]:
     """The changed sites whose Uiso with the new element stays extreme (over U_DISORDER and
     SMEARED_RATIO × their bonded neighbours' median), each with why."""
+    if not changed:  # the usual case: spare the neighbour search
+        return {}
     heavy = structure.with_sites([s for s in structure.sites if not is_hydrogen(s.element)])
     around = _neighbours_u(heavy)
     return {

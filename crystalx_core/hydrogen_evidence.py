@@ -251,7 +251,15 @@ def _move_hydrogens(structure, evidence, peaks, near, bonds, density) -> None:
     rms = density.rms
     counts = evidence.counts
     options = []
+    cone = math.cos(math.radians(PAIR_CONE))
+    best = {  # per peak of each donor: the cosine of the acceptor it points at best
+        d: [_closest_acceptor(structure, d, near[d], bonds[d], p) for p in peaks[d]]
+        for d in peaks
+        if d in near
+    }
     for a, contacts in near.items():
+        if not counts.get(a):  # an acceptor without H has none to give back
+            continue
         here = structure.cartesian(structure.sites[a].frac)
         radii = np.asarray(SHELL[structure.sites[a].element])
         bonded = {c.j for c in bonds[a]}
@@ -263,13 +271,11 @@ def _move_hydrogens(structure, evidence, peaks, near, bonds, density) -> None:
                 toward = peaks[d][0].height if peaks[d][0].height >= ADD_RMS * rms else 0.0
                 on_a = max((p.height for p in peaks[a]), default=0.0)
             elif HBOND_RANGE[0] <= c.distance <= HBOND_RANGE[1]:
-                aimed = [
-                    p
-                    for p in peaks[d]
-                    if _aims_at(structure, a, c, p, False, PAIR_CONE)
-                    and _cosine(structure, a, c, p, False)
-                    >= _closest_acceptor(structure, d, near[d], bonds[d], p) - 1e-6
-                ]
+                aimed = []
+                for k, p in enumerate(peaks[d]):
+                    cosine = _cosine(structure, a, c, p, False)
+                    if cosine >= cone and cosine >= best[d][k] - 1e-6:
+                        aimed.append(p)
                 if not aimed:
                     continue
                 toward = aimed[0].height
@@ -285,8 +291,9 @@ def _move_hydrogens(structure, evidence, peaks, near, bonds, density) -> None:
         seen_a = sum(1 for p in peaks[a] if p.height >= LOW_RMS * rms)
         seen_d = sum(1 for p in peaks[d] if p.height >= PAIR_RMS * rms)
         unsupported = seen_a < n_a or n_a > _most_hydrogens(structure, a, bonds[a])
-        unexplained = seen_d > n_d or _is_water(structure, d, bonds[d]) and n_d < 2
-        if not (unsupported and unexplained and n_d < _most_hydrogens(structure, d, bonds[d])):
+        most_d = _most_hydrogens(structure, d, bonds[d])
+        water = structure.sites[d].element == "O" and most_d == 2  # no covalent bond
+        if not (unsupported and (seen_d > n_d or water) and n_d < most_d):
             continue
         if not (
             _placeable(structure, d, bonds[d], n_d + 1)
@@ -311,15 +318,12 @@ def _move_hydrogens(structure, evidence, peaks, near, bonds, density) -> None:
 def _points_at(structure, i, contact, peak, rms, from_centre) -> bool:
     """Whether a strong peak of centre i points at the image of j in `contact`
     (from_centre), or a strong peak of j (found about its site in the cell) points at i."""
-    return peak.height >= ADD_RMS * rms and _aims_at(structure, i, contact, peak, from_centre)
-
-
-def _aims_at(structure, i, contact, peak, from_centre, cone: float = POINTS_AT) -> bool:
-    """_points_at without the height: the direction alone, within a hydrogen bond's reach."""
     low, high = HBOND_RANGE
-    if not low <= contact.distance <= high:
-        return False
-    return _cosine(structure, i, contact, peak, from_centre) >= math.cos(math.radians(cone))
+    return (
+        peak.height >= ADD_RMS * rms
+        and low <= contact.distance <= high
+        and _cosine(structure, i, contact, peak, from_centre) >= math.cos(math.radians(POINTS_AT))
+    )
 
 
 def _closest_acceptor(structure, d, contacts, bonds, peak) -> float:
@@ -387,12 +391,6 @@ def _most_hydrogens(structure: Structure, i: int, bonds) -> int:
     if len(bonds) == 1 and bonds[0].distance < 1.2:
         return 0
     return max(0, 4 - len(bonds))
-
-
-def _is_water(structure: Structure, i: int, bonds) -> bool:
-    """An O with no covalent bond (water or aqua ligand), which carries two H."""
-    site = structure.sites[i]
-    return site.element == "O" and all(is_metal(structure.sites[c.j].element) for c in bonds)
 
 
 def _placeable(structure: Structure, i: int, bonds, n_h: int) -> bool:
