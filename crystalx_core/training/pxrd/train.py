@@ -79,13 +79,17 @@ def train(
     label_smoothing: float = 0.0,
     weight_decay: float = 1e-4,
     patience: int | None = None,
+    init: Path | None = None,
 ) -> dict:
     """`fraction` of the training patterns per epoch: 1/augmentations sees each structure about
-    once; `augmented` redraws every training batch (augment.augment)."""
+    once; `augmented` redraws every training batch (augment.augment); `init` starts from another
+    run's best weights (same config: pretraining, or more epochs on a new schedule)."""
     torch.manual_seed(seed)
     data = load(data_path)
     rules = torch.from_numpy(rule_matrix())
     model = build_model(config)
+    if init is not None:
+        model.load_state_dict(torch.load(Path(init) / "best.pt", weights_only=True))
     optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     steps = epochs * int(np.ceil(np.ceil(fraction * len(data["train_labels"])) / batch_size))
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=lr, total_steps=max(steps, 1))
@@ -175,6 +179,7 @@ def main(argv=None) -> int:
     parser.add_argument("--label-smoothing", type=float, default=0.0)
     parser.add_argument("--weight-decay", type=float, default=1e-4)
     parser.add_argument("--patience", type=int, help="stop after this many epochs without gain")
+    parser.add_argument("--init", type=Path, help="start from this run's best.pt (same config)")
     parser.add_argument(
         "--epoch-fraction",
         type=float,
@@ -205,6 +210,7 @@ def main(argv=None) -> int:
                 args.label_smoothing,
                 args.weight_decay,
                 args.patience,
+                args.init,
             )
         )
     )
