@@ -200,10 +200,12 @@ def tiny_model(tmp_path_factory):
     result = pxrd_train.train(
         work / "set.npz",
         work / "run",
-        PxrdConfig(channels=32, layers=1),
+        PxrdConfig(channels=32, layers=1, dropout=0.1),
         epochs=1,
         lr=2e-3,
         batch_size=64,
+        augmented=True,
+        label_smoothing=0.1,
     )
     assert result["epochs"] == 1 and (work / "run" / "best.pt").is_file()
     return pxrd_export.export_run(work / "run", work / "model.onnx"), work
@@ -534,3 +536,60 @@ def test_shares_built_apart_merge_into_one_set(tmp_path):
     assert (
         summary["balanced_classes"] == 2 and data["test"]["balanced"].sum() == 20
     )  # 13 of 14, 12 of 2
+
+
+# --- on-the-fly augmentation ---------------------------------------------------------------------
+
+
+def _peak_pattern(two_theta: float) -> np.ndarray:
+    return profile(Sticks(np.array([two_theta]), np.array([1.0]), np.array([1.0]), []), fwhm=0.2)
+
+
+def test_augmentation_with_every_range_zero_leaves_the_pattern_as_it_was(shared_data):
+    torch = pytest.importorskip("torch")
+    from crystalx_core.training.pxrd.augment import Augmentation, augment
+
+    structure = read_cif(BENCHMARK / "FC_sucrose" / "model.cif").structure
+    pattern = torch.from_numpy(np.stack([simulate(structure), _peak_pattern(40.0)])).float()
+    none = Augmentation(0, 0, 0, 0, 0, impurity_chance=0, background=0, counts=(12, 12))
+    same = augment(pattern, torch.Generator().manual_seed(0), none)
+    assert float((same - pattern).abs().max()) < 1e-4
+
+
+def test_augmented_peaks_move_as_strain_and_zero_shift_allow():
+    torch = pytest.importorskip("torch")
+    from crystalx_core.training.pxrd.augment import Augmentation, augment
+
+    quiet = dict(blur=0, intensity=0, impurity_chance=0, background=0, counts=(12, 12))
+    pattern = torch.from_numpy(np.stack([_peak_pattern(70.0)] * 64)).float()
+    strained = augment(pattern, torch.Generator().manual_seed(1), Augmentation(0, 0, 0.01, **quiet))
+    shifted = augment(pattern, torch.Generator().manual_seed(2), Augmentation(0.3, 0, 0, **quiet))
+    limit = np.degrees(2 * 0.01 * np.tan(np.radians(35.0)))  # 0.80° at 70° 2θ
+    for moved, bound in ((strained, limit), (shifted, 0.3)):
+        peaks = GRID[moved.argmax(dim=1).numpy()] - 70.0
+        assert np.abs(peaks).max() <= bound + 0.1 and np.ptp(peaks) > bound
+
+
+def test_augmented_patterns_are_new_but_recognisable(shared_data):
+    torch = pytest.importorskip("torch")
+    from crystalx_core.training.pxrd.augment import augment
+
+    structure = read_cif(BENCHMARK / "FC_sucrose" / "model.cif").structure
+    clean = torch.from_numpy(np.stack([simulate(structure)] * 16)).float()
+    first = augment(clean, torch.Generator().manual_seed(0))
+    again = augment(clean, torch.Generator().manual_seed(0))
+    other = augment(clean, torch.Generator().manual_seed(1))
+    assert torch.equal(first, again) and not torch.equal(first, other)
+    assert float(first.min()) >= 0 and torch.allclose(first.amax(dim=1), torch.ones(16))
+    blurred = torch.nn.functional.avg_pool1d(first.unsqueeze(1), 9, 1, 4)[:, 0]
+    smooth_clean = torch.nn.functional.avg_pool1d(clean.unsqueeze(1), 9, 1, 4)[:, 0]
+    correlations = [float(np.corrcoef(a, b)[0, 1]) for a, b in zip(blurred, smooth_clean)]
+    assert 0.5 < np.median(correlations) < 0.99
+
+
+def test_training_stops_when_validation_stalls():
+    pytest.importorskip("torch")
+    from crystalx_core.training.pxrd.train import _stalled
+
+    history = [{"val_top1": v} for v in (0.1, 0.3, 0.2, 0.3, 0.25)]
+    assert _stalled(history, 3) and not _stalled(history, 4) and not _stalled(history[:3], 3)

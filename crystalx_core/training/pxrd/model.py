@@ -41,6 +41,7 @@ class PxrdConfig:
     intensity_attention: bool = True
     rule_head: bool = True
     points: int = len(GRID)
+    dropout: float = 0.0  # in the transformer blocks and before the heads
 
     def save(self, path: Path) -> None:
         Path(path).write_text(json.dumps(asdict(self), indent=1) + "\n")
@@ -107,8 +108,9 @@ class SelfAttention(nn.Module):
 
 
 class Block(nn.Module):
-    def __init__(self, channels: int, heads: int, intensity_bias: bool):
+    def __init__(self, channels: int, heads: int, intensity_bias: bool, dropout: float = 0.0):
         super().__init__()
+        self.drop = nn.Dropout(dropout)
         self.norm1, self.norm2 = nn.LayerNorm(channels), nn.LayerNorm(channels)
         self.attention = SelfAttention(channels, heads, intensity_bias)
         self.mlp = nn.Sequential(
@@ -116,8 +118,8 @@ class Block(nn.Module):
         )
 
     def forward(self, x: Tensor, log_intensity: Tensor) -> Tensor:
-        x = x + self.attention(self.norm1(x), log_intensity)
-        return x + self.mlp(self.norm2(x))
+        x = x + self.drop(self.attention(self.norm1(x), log_intensity))
+        return x + self.drop(self.mlp(self.norm2(x)))
 
 
 class ChemicalSightNet(nn.Module):
@@ -131,9 +133,12 @@ class ChemicalSightNet(nn.Module):
         self.tokens = math.ceil(config.points / self.STRIDE)
         self.position = nn.Parameter(torch.zeros(1, self.tokens, c))
         nn.init.normal_(self.position, std=0.02)
-        self.embedding = Block(c, config.heads, config.intensity_attention)
-        self.blocks = nn.ModuleList(Block(c, config.heads, False) for _ in range(config.layers))
+        self.embedding = Block(c, config.heads, config.intensity_attention, config.dropout)
+        self.blocks = nn.ModuleList(
+            Block(c, config.heads, False, config.dropout) for _ in range(config.layers)
+        )
         self.norm = nn.LayerNorm(2 * c)
+        self.drop = nn.Dropout(config.dropout)
         self.space_group_head = nn.Linear(2 * c, N_SPACE_GROUPS)
         self.rule_head = nn.Linear(2 * c, 2 * len(RULES)) if config.rule_head else None
 
@@ -151,7 +156,7 @@ class ChemicalSightNet(nn.Module):
         x = self.embedding(x, log_intensity)
         for block in self.blocks:
             x = block(x, log_intensity)
-        pooled = self.norm(torch.cat([x.mean(dim=1), x.amax(dim=1)], dim=1))
+        pooled = self.drop(self.norm(torch.cat([x.mean(dim=1), x.amax(dim=1)], dim=1)))
         rules = self.rule_head(pooled) if self.rule_head is not None else None
         return self.space_group_head(pooled), rules
 
@@ -177,10 +182,11 @@ class CnnBaseline(nn.Module):
         self.stem = ConvStem(c)
         self.deeper = nn.Sequential(*convolutions(c))
         self.head = nn.Linear(4 * c, N_SPACE_GROUPS)
+        self.drop = nn.Dropout(config.dropout)
 
     def forward(self, pattern: Tensor) -> tuple[Tensor, None]:
         x = self.deeper(self.stem(pattern))
-        return self.head(torch.cat([x.mean(dim=2), x.amax(dim=2)], dim=1)), None
+        return self.head(self.drop(torch.cat([x.mean(dim=2), x.amax(dim=2)], dim=1))), None
 
 
 def build_model(config: PxrdConfig) -> nn.Module:

@@ -5,8 +5,11 @@
     ... --kind cnn                       (the CNN baseline)
     ... --no-intensity-attention         (ablation: plain attention in the embedding)
     ... --no-rule-head                   (ablation: cross-entropy over the 230 groups only)
+    ... --augment --dropout 0.1 --label-smoothing 0.1 --weight-decay 0.05 --patience 6
+                                         (against memorising a few thousand structures)
 
-Keeps the epoch with the best validation top-1 accuracy as RUN/best.pt.
+Keeps the epoch with the best validation top-1 accuracy as RUN/best.pt; with --patience P
+it stops once P epochs in a row have not improved on it.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import torch
 from torch import nn
 
 from crystalx_core.pxrd.labels import rule_matrix
+from crystalx_core.training.pxrd.augment import augment
 from crystalx_core.training.pxrd.dataset import load
 from crystalx_core.training.pxrd.model import PxrdConfig, build_model
 
@@ -71,14 +75,22 @@ def train(
     batch_size: int,
     seed: int = 0,
     fraction: float = 1.0,
+    augmented: bool = False,
+    label_smoothing: float = 0.0,
+    weight_decay: float = 1e-4,
+    patience: int | None = None,
+    init: Path | None = None,
 ) -> dict:
     """`fraction` of the training patterns per epoch: 1/augmentations sees each structure about
-    once."""
+    once; `augmented` redraws every training batch (augment.augment); `init` starts from another
+    run's best weights (same config: pretraining, or more epochs on a new schedule)."""
     torch.manual_seed(seed)
     data = load(data_path)
     rules = torch.from_numpy(rule_matrix())
     model = build_model(config)
-    optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    if init is not None:
+        model.load_state_dict(torch.load(Path(init) / "best.pt", weights_only=True))
+    optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     steps = epochs * int(np.ceil(np.ceil(fraction * len(data["train_labels"])) / batch_size))
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=lr, total_steps=max(steps, 1))
     run.mkdir(parents=True, exist_ok=True)
@@ -93,14 +105,19 @@ def train(
         best = max((h["val_top1"] for h in history), default=-1.0)
         print(f"resumed after epoch {start}", flush=True)
     rng = np.random.default_rng(seed + start)
+    redraw = torch.Generator().manual_seed(seed + start)
     for epoch in range(start + 1, epochs + 1):
+        if patience is not None and _stalled(history, patience):
+            break
         model.train()
         started, total, count = time.perf_counter(), 0.0, 0
         for x, y in batches(
             data["train_patterns"], data["train_labels"], batch_size, rng, fraction
         ):
+            if augmented:
+                x = augment(x, redraw)
             logits, rule_logits = model(x)
-            loss = nn.functional.cross_entropy(logits, y)
+            loss = nn.functional.cross_entropy(logits, y, label_smoothing=label_smoothing)
             if rule_logits is not None:
                 loss = loss + RULE_WEIGHT * nn.functional.binary_cross_entropy_with_logits(
                     rule_logits, rules[y]
@@ -136,6 +153,14 @@ def train(
     return {"best_val_top1": best, "epochs": len(history)}
 
 
+def _stalled(history: list[dict], patience: int) -> bool:
+    """True when the last `patience` epochs all fell short of the best before them."""
+    if len(history) <= patience:
+        return False
+    best_before = max(h["val_top1"] for h in history[:-patience])
+    return all(h["val_top1"] <= best_before for h in history[-patience:])
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", type=Path)
@@ -149,6 +174,12 @@ def main(argv=None) -> int:
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--augment", action="store_true", help="redraw every training batch")
+    parser.add_argument("--dropout", type=float, default=0.0)
+    parser.add_argument("--label-smoothing", type=float, default=0.0)
+    parser.add_argument("--weight-decay", type=float, default=1e-4)
+    parser.add_argument("--patience", type=int, help="stop after this many epochs without gain")
+    parser.add_argument("--init", type=Path, help="start from this run's best.pt (same config)")
     parser.add_argument(
         "--epoch-fraction",
         type=float,
@@ -162,6 +193,7 @@ def main(argv=None) -> int:
         layers=args.layers,
         intensity_attention=not args.no_intensity_attention,
         rule_head=not args.no_rule_head,
+        dropout=args.dropout,
     )
     print(
         json.dumps(
@@ -174,6 +206,11 @@ def main(argv=None) -> int:
                 args.batch,
                 args.seed,
                 args.epoch_fraction,
+                args.augment,
+                args.label_smoothing,
+                args.weight_decay,
+                args.patience,
+                args.init,
             )
         )
     )
