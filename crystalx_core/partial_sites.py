@@ -72,7 +72,8 @@ MIN_CYCLES = 20
 R1_GAIN = 0.02
 START_OCCUPANCY = 0.25  # of the minor part or the solvent, before refinement
 # ... of the other position of a smeared atom: both halves alike (FC_p21c: from 0.25, 20 cycles
-# left the occupancies at 0.75/0.25 and R1 0.0674; from 0.5, 0.56-0.68 and R1 0.0634)
+# left the occupancies at 0.75/0.25 and R1 0.0674, 20 more reached 0.56-0.68 and 0.0631; from
+# 0.5 the job ends at R1 0.0634)
 SMEARED_OCCUPANCY = 0.5
 SOLVENT_ELEMENT = "O"  # water, the common partly occupied solvent (else the commonest element)
 
