@@ -207,3 +207,30 @@ def test_solvent_beside_an_inversion_centre_is_part_minus_n():
     far = Site("Q2", None, (0.2, 0.7, 0.3), peak_height=1.0)
     added = with_partial_sites(model, [near_centre, far]).sites[2:]
     assert [(s.element, s.part, s.free_variable) for s in added] == [("O", -1, 2), ("O", 0, 3)]
+
+
+@pytest.mark.parametrize("u_of_x", [0.03, 0.15])
+def test_a_peak_beside_an_atom_smeared_over_two_positions_is_its_other_position(u_of_x):
+    """X sits between two half-occupied positions and refines to a Uiso five times the median:
+    a peak 0.75 Å from it is its alternative (PART 2 against X's PART 1) although it bonds to no
+    neighbour of X's; beside an ordered X (Uiso at the median) the same peak, 1.5 Å from Y too,
+    is a site between atoms on a variable of its own."""
+    chain = [Site(f"C{k}", "C", (0.1 + 0.15 * k, 0.1, 0.1), u_iso=0.03) for k in range(1, 5)]
+    x = Site("X1", "F", (0.5, 0.5, 0.5), u_iso=u_of_x)
+    y = Site("Y1", "C", (0.725, 0.5, 0.5), u_iso=0.03)  # 2.25 Å from X: no bond of X's
+    model = Structure(
+        cell=(10.0, 10.0, 10.0, 90.0, 90.0, 90.0),
+        symops=["x,y,z"],
+        sites=[*chain, x, y],
+        sfac=["C", "F"],
+        unit=[5.0, 1.0],
+    )
+    peak = Site("Q1", None, (0.575, 0.5, 0.5), peak_height=1.0)
+    sites = {s.label: s for s in with_partial_sites(model, [peak]).sites}
+    added = sites["F1"] if "F1" in sites else sites["C5"]
+    if u_of_x > 0.1:
+        assert (added.element, added.part, added.free_variable) == ("F", 2, -2)
+        assert (sites["X1"].part, sites["X1"].free_variable) == (1, 2)
+        assert added.occupancy == sites["X1"].occupancy == 0.5  # two halves alike to start
+    else:
+        assert (added.part, added.free_variable) == (0, 2) and sites["X1"].part == 0
