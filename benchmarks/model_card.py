@@ -63,6 +63,18 @@ def _hours(history: list[dict]) -> str:
     )
 
 
+def _ensemble(name: str, sidecar: dict) -> str:
+    """The sentence saying which files form an ensemble model and where each came from."""
+    members = sidecar.get("metadata", {}).get("ensemble")
+    if not members:
+        return ""
+    each = ", ".join(f"`{m['file']}` (`{Path(m['run']).name}/`)" for m in members)
+    return (
+        f" An ensemble of {len(members)} such networks, the mean of their probabilities: {each} "
+        f"(the training above is the first's; checkpoints/README.md gives the others')."
+    )
+
+
 def _simulations(metrics: dict) -> str:
     rows = metrics.get("heavy") or [{}]
     seeds = rows[0].get("seeds", [None])
@@ -473,7 +485,7 @@ def card(
             f"Trained {_epochs(history)} in {_hours(history)} "
             f"(torch {meta['torch']}, torchmd-net {meta['torchmd-net']}); exported "
             f"{meta['exported']} "
-            f"({meta['exporter']}, opset {meta['opset']})."
+            f"({meta['exporter']}, opset {meta['opset']}).{_ensemble(name, sidecar)}"
         )
     lines += [
         "",

@@ -3,6 +3,7 @@ and batch throughput on the shared corpus. Prints the figures and writes docs/be
 
     python benchmarks/perf_benchmark.py ../shared/data/corpus [--sizes 20 50 100 370 1000]
     python benchmarks/perf_benchmark.py ../shared/data/corpus --scaling [1000 2000 5000]
+    python benchmarks/perf_benchmark.py ../shared/data/corpus --models onnx_models B --sizes 100
 
 Structures are real corpus entries; sizes beyond the largest asymmetric unit are the full
 unit-cell contents (P1) of a real structure. Each (size, runtime) runs in its own process so
@@ -239,19 +240,24 @@ _CHILD = (
 )
 
 
-def end_to_end(corpus: Path, size: int, work: Path) -> dict:
+def end_to_end(
+    corpus: Path, size: int, work: Path, models: Path | None = None, repeats: int = SCALING_REPEATS
+) -> dict:
     """`crystalx assign x.res` in a fresh process (start-up, reading, both models, riding H and
     the three output files), on the peaks of a real structure of about `size` non-H atoms:
-    median wall and CPU time of SCALING_REPEATS runs and the largest peak RSS. CPU time
+    median wall and CPU time of `repeats` runs and the largest peak RSS. CPU time
     (user + system) is what the run costs on an idle machine; on a shared one the wall time
-    also holds the waits for a core."""
+    also holds the waits for a core. `models`: the model folder (CRYSTALX_MODELS) to run."""
     from crystalx_core.io.shelx_write import new_ins_text
 
     name, structure = structure_of_size(corpus, size)
     res = work / f"scale{size}.res"
     res.write_text(new_ins_text(structure, keep_peaks=True))
     seconds, cpu, peaks = [], [], []
-    for _ in range(SCALING_REPEATS):
+    env = {**os.environ, "CRYSTALX_THREADS": "1"}
+    if models is not None:
+        env["CRYSTALX_MODELS"] = str(models.resolve())
+    for _ in range(repeats):
         t0 = time.perf_counter()
         done = subprocess.run(
             [
@@ -267,7 +273,7 @@ def end_to_end(corpus: Path, size: int, work: Path) -> dict:
             ],
             capture_output=True,
             text=True,
-            env={**os.environ, "CRYSTALX_THREADS": "1"},
+            env=env,
         )
         seconds.append(time.perf_counter() - t0)
         if done.returncode:
@@ -284,6 +290,48 @@ def end_to_end(corpus: Path, size: int, work: Path) -> dict:
         "peak_rss_mib": max(peaks),
         "load": os.getloadavg()[0],
     }
+
+
+COMPARE_ROUNDS = 7
+
+
+def compare_models(corpus: Path, folders: list[Path], sizes, output: Path) -> int:
+    """`crystalx assign` end to end with each model folder, side by side: rounds of one run per
+    folder in turn, so the machine's load hits all alike; medians of COMPARE_ROUNDS rounds."""
+    lines = [
+        "### `crystalx assign` end to end, model folders side by side "
+        "(`benchmarks/perf_benchmark.py --models`)",
+        "",
+        f"Machine: {_cpu_name()}. As the scaling table (fresh process, one thread), the folders "
+        f"taking turns, median of {COMPARE_ROUNDS} runs each; the ratio is to the first folder.",
+        "",
+        "| non-H peaks | structure | model folder | ONNX files | CPU (s) | wall (s) "
+        "| ratio (CPU) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    with tempfile.TemporaryDirectory() as work:
+        for size in sizes:
+            runs = {folder: [] for folder in folders}
+            for _ in range(COMPARE_ROUNDS):
+                for folder in folders:
+                    runs[folder].append(end_to_end(corpus, size, Path(work), folder, repeats=1))
+            first = statistics.median(r["cpu_seconds"] for r in runs[folders[0]])
+            for folder in folders:
+                cpu = statistics.median(r["cpu_seconds"] for r in runs[folder])
+                wall = statistics.median(r["seconds"] for r in runs[folder])
+                files = len(list(folder.glob("heavy*.onnx"))) + len(
+                    list(folder.glob("hydrogen*.onnx"))
+                )
+                row = runs[folder][0]
+                lines.append(
+                    f"| {row['atoms']} | {row['structure']} | `{folder}` | {files} | {cpu:.2f} | "
+                    f"{wall:.2f} | {cpu / first:.2f} |"
+                )
+                print(lines[-1], flush=True)
+    text = "\n".join(lines) + "\n"
+    print(text)
+    write_section(text, "perf_benchmark:models", output)
+    return 0
 
 
 def scaling_exponent(rows: list[dict], key: str = "seconds") -> float:
@@ -470,7 +518,16 @@ def main(argv=None) -> int:
         help="only `crystalx assign` end to end at these sizes "
         f"(default {' '.join(map(str, SCALING_SIZES))})",
     )
+    parser.add_argument(
+        "--models",
+        type=Path,
+        nargs="+",
+        metavar="FOLDER",
+        help="only `crystalx assign` end to end at --sizes with each model folder, side by side",
+    )
     args = parser.parse_args(argv)
+    if args.models:
+        return compare_models(args.corpus, args.models, args.sizes, args.output)
     if args.scaling is not None:
         return run_scaling(args.corpus, args.scaling or SCALING_SIZES, args.output)
     if args.measure:

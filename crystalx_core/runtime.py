@@ -5,7 +5,9 @@ crystalx_core.training.atoms.export with the class list and the cutoff the graph
 built with. The shipped models are in MODEL_DIR: the repository's onnx_models/, which a
 built wheel carries inside the package as crystalx_core/onnx_models (setup.py).
 Where crystalx_core.training.atoms.calibrate fitted one, the sidecar also holds the temperature T
-that calibrates the probabilities reported to the user (OnnxModel.calibrated).
+that calibrates the probabilities reported to the user (OnnxModel.calibrated). A sidecar may
+name further ONNX files ("members", beside it, same config): the model is then the ensemble of
+NAME.onnx and those, the mean of their probabilities, and its temperature is fitted to that mean.
 """
 
 from __future__ import annotations
@@ -80,21 +82,27 @@ class OnnxModel:
         self.path = Path(path)
         if not self.path.is_file():
             raise CrystalXError("model file not found", str(self.path))
-        self.config, self.temperature = _read_sidecar(self.path.with_suffix(".json"))
+        sidecar = self.path.with_suffix(".json")
+        self.config, self.temperature, members = _read_sidecar(sidecar)
         self.classes: list[str] = list(self.config["classes"])
         self.cutoff = float(self.config["cutoff"])
         self.context = float(
             self.config.get("context", self.cutoff)
         )  # graphs must be built with both
-        self.session = open_session(self.path)
+        self.members = [self.path] + [self.path.with_name(name) for name in members]
+        self.sessions = [open_session(member) for member in self.members]
+        self.session = self.sessions[0]
         self.provider = self.session.get_providers()[0]
-        log.info("%s runs on %s", self.path.name, self.provider)
-        names = sorted(i.name for i in self.session.get_inputs())
-        if names != ["edge_index", "incoming", "pos", "z"]:
-            raise CrystalXError(f"unexpected model inputs {names}", str(self.path))
+        log.info("%s runs on %s", ", ".join(m.name for m in self.members), self.provider)
+        for member, session in zip(self.members, self.sessions):
+            names = sorted(i.name for i in session.get_inputs())
+            if names != ["edge_index", "incoming", "pos", "z"]:
+                raise CrystalXError(f"unexpected model inputs {names}", str(member))
 
     def predict(self, graph: GraphInputs) -> np.ndarray:
-        """Softmax probabilities (n_centre, len(classes)) for the graph's centre nodes."""
+        """Softmax probabilities (n_centre, len(classes)) for the graph's centre nodes; for an
+        ensemble, the mean of its members' (averaging probabilities, not logits, keeps one
+        confident member from overruling the others)."""
         if abs(graph.cutoff - self.cutoff) > 1e-6:
             raise CrystalXError(
                 f"graph built with a {graph.cutoff} Å cutoff, the model needs {self.cutoff} Å",
@@ -106,16 +114,16 @@ class OnnxModel:
             )
         if graph.n_centre == 0:
             return np.zeros((0, len(self.classes)), dtype=np.float32)
-        (logits,) = self.session.run(
-            None,
-            {
-                "z": graph.z,
-                "pos": graph.pos,
-                "edge_index": graph.edge_index,
-                "incoming": graph.incoming,
-            },
-        )
-        return softmax(logits[: graph.n_centre])
+        inputs = {
+            "z": graph.z,
+            "pos": graph.pos,
+            "edge_index": graph.edge_index,
+            "incoming": graph.incoming,
+        }
+        probabilities = [
+            softmax(session.run(None, inputs)[0][: graph.n_centre]) for session in self.sessions
+        ]
+        return probabilities[0] if len(probabilities) == 1 else np.mean(probabilities, axis=0)
 
     def calibrated(self, probabilities: np.ndarray) -> np.ndarray:
         """Rows of predict's probabilities (restricted and renormalised or not) as
@@ -154,9 +162,10 @@ def _session_options():
     return options
 
 
-def _read_sidecar(path: Path) -> tuple[dict, float]:
-    """The model config and the calibration temperature (1 without one) from NAME.json,
-    checked for what the runtime relies on."""
+def _read_sidecar(path: Path) -> tuple[dict, float, list[str]]:
+    """The model config, the calibration temperature (1 without one) and the file names of
+    the ensemble's other members (none for a single model) from NAME.json, checked for what
+    the runtime relies on."""
     try:
         sidecar = json.loads(path.read_text())
         config = sidecar["config"]
@@ -165,10 +174,13 @@ def _read_sidecar(path: Path) -> tuple[dict, float]:
         temperature = float(sidecar.get("calibration", {}).get("temperature", 1.0))
         if not 0.05 <= temperature <= 20.0:  # NaN fails too
             raise ValueError(f"calibration temperature {temperature} out of range")
+        members = [str(name) for name in sidecar.get("members", [])]
+        if any(Path(name).name != name or not name.endswith(".onnx") for name in members):
+            raise ValueError(f"members must be .onnx file names beside the sidecar: {members}")
     except FileNotFoundError:
         raise CrystalXError(
             "model sidecar not found (it holds the class list)", str(path)
         ) from None
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise CrystalXError(f"unreadable model sidecar ({error})", str(path)) from None
-    return config, temperature
+    return config, temperature, members

@@ -160,6 +160,62 @@ def test_torchscript_fallback_is_correct(shared_data, small, train_extra, tmp_pa
     assert np.abs(OnnxModel(path).predict(graph) - reference).max() < 1e-4
 
 
+def _run_folder(model_module, folder, config, seed: int):
+    """A training run's folder (config.json, best.pt) with random weights."""
+    import torch
+
+    torch.manual_seed(seed)
+    model = model_module.AtomClassifier(config)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.add_(0.1 * torch.randn_like(parameter))
+    folder.mkdir()
+    config.save(folder / "config.json")
+    torch.save(model.state_dict(), folder / "best.pt")
+    return model.eval()
+
+
+def test_an_ensemble_averages_its_members_probabilities(shared_data, train_extra, tmp_path):
+    """Two runs exported as one model: NAME.onnx, NAME_2.onnx and one sidecar naming the
+    second; the runtime gives the mean of the two softmaxes, not either alone."""
+    import torch
+
+    model_module, export_module = train_extra
+    config = model_module.ModelConfig(classes=CLASSES, hidden_channels=32, num_layers=2)
+    models = [_run_folder(model_module, tmp_path / f"run{k}", config, k) for k in (1, 2)]
+    path = export_module.export_ensemble(
+        [tmp_path / "run1", tmp_path / "run2"], tmp_path / "m.onnx"
+    )
+    sidecar = json.loads(path.with_suffix(".json").read_text())
+    assert sidecar["members"] == ["m_2.onnx"]
+    assert not (tmp_path / "m_2.json").exists()
+    graph = _graph("FC_sucrose")
+    with torch.no_grad():
+        each = [torch.softmax(m(*_tensors(graph))[: graph.n_centre], dim=1).numpy() for m in models]
+    got = OnnxModel(path).predict(graph)
+    assert np.abs(got - np.mean(each, axis=0)).max() < 1e-4
+    assert np.abs(each[0] - each[1]).max() > 0.05  # the members differ, so the mean is tested
+
+    other = model_module.ModelConfig(classes=CLASSES, hidden_channels=32, num_layers=3)
+    _run_folder(model_module, tmp_path / "run3", other, 3)
+    with pytest.raises(CrystalXError, match="config differs"):
+        export_module.export_ensemble([tmp_path / "run1", tmp_path / "run3"], tmp_path / "x.onnx")
+
+
+@pytest.mark.parametrize(
+    "members, message",
+    [(["../heavy.onnx"], "unreadable model sidecar"), (["absent.onnx"], "not found")],
+)
+def test_a_bad_ensemble_member_is_a_crystalx_error(small, tmp_path, members, message):
+    _, _, path = small
+    copy = tmp_path / "model.onnx"
+    copy.write_bytes(path.read_bytes())
+    sidecar = json.loads(path.with_suffix(".json").read_text())
+    copy.with_suffix(".json").write_text(json.dumps({**sidecar, "members": members}))
+    with pytest.raises(CrystalXError, match=message):
+        OnnxModel(copy)
+
+
 def test_model_config_round_trips_through_json(train_extra, tmp_path):
     model_module, _ = train_extra
     config = model_module.ModelConfig(classes=["0", "1", "2"], hidden_channels=64, cutoff=3.2)

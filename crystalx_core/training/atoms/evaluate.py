@@ -215,6 +215,33 @@ def test_structures(corpus: Path, split: str = "test") -> list:
     return truths
 
 
+def _print_heavy(rows: list) -> None:
+    """Per noise level, then the means over the levels, overall and for the metal complexes."""
+    for row in rows:
+        print(
+            f"heavy, +{row['noise_A']} Å: accuracy {row['accuracy']:.4f} (baseline "
+            f"{row['baseline_accuracy']:.4f}), "
+            f"structures fully correct {row['structures_fully_correct']:.3f} "
+            f"(baseline {row['baseline_structures_fully_correct']:.3f}); spurious peaks given an "
+            "element "
+            f"{row['spurious_given_an_element']:.3f} of {row['spurious_peaks']} "
+            f"(baseline {row['baseline_spurious_given_an_element']:.3f})"
+        )
+    print(
+        "heavy, mean over the three noise levels: accuracy "
+        f"{sum(r['accuracy'] for r in rows) / 3:.4f}, "
+        f"structures fully correct {sum(r['structures_fully_correct'] for r in rows) / 3:.3f}"
+    )
+    metal = [r["metal_complexes"] for r in rows]
+    if metal[0]["atoms"]:
+        print(
+            f"heavy, metal complexes ({metal[0]['structures']} simulations a noise level), "
+            f"mean over the noise levels: accuracy {sum(m['accuracy'] for m in metal) / 3:.4f}, "
+            "structures fully correct "
+            f"{sum(m['structures_fully_correct'] for m in metal) / 3:.3f}"
+        )
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("corpus", type=Path)
@@ -237,42 +264,27 @@ def main(argv=None) -> int:
         action="store_true",
         help="each site's most likely element, without the formula-aware choice (ablation)",
     )
+    parser.add_argument(
+        "--hydrogen-only",
+        action="store_true",
+        help="only the H counts (minutes fewer: no simulated maps), to compare hydrogen models",
+    )
     args = parser.parse_args(argv)
     truths = test_structures(args.corpus, args.split)
     metrics = {
         "split": args.split,
         "formula": not args.no_formula,
-        "heavy": [
+        "heavy": []
+        if args.hydrogen_only
+        else [
             heavy_metrics(truths, noise, args.seeds, not args.no_formula)
             for noise in (0.0, 0.05, 0.1)
         ],
         "hydrogen": hydrogen_metrics(truths, not args.no_formula),
     }
     args.output.write_text(json.dumps(metrics, indent=1))
-    for row in metrics["heavy"]:
-        print(
-            f"heavy, +{row['noise_A']} Å: accuracy {row['accuracy']:.4f} (baseline "
-            f"{row['baseline_accuracy']:.4f}), "
-            f"structures fully correct {row['structures_fully_correct']:.3f} "
-            f"(baseline {row['baseline_structures_fully_correct']:.3f}); spurious peaks given an "
-            "element "
-            f"{row['spurious_given_an_element']:.3f} of {row['spurious_peaks']} "
-            f"(baseline {row['baseline_spurious_given_an_element']:.3f})"
-        )
-    rows = metrics["heavy"]
-    print(
-        "heavy, mean over the three noise levels: accuracy "
-        f"{sum(r['accuracy'] for r in rows) / 3:.4f}, "
-        f"structures fully correct {sum(r['structures_fully_correct'] for r in rows) / 3:.3f}"
-    )
-    metal = [r["metal_complexes"] for r in rows]
-    if metal[0]["atoms"]:
-        print(
-            f"heavy, metal complexes ({metal[0]['structures']} simulations a noise level), "
-            f"mean over the noise levels: accuracy {sum(m['accuracy'] for m in metal) / 3:.4f}, "
-            "structures fully correct "
-            f"{sum(m['structures_fully_correct'] for m in metal) / 3:.3f}"
-        )
+    if metrics["heavy"]:
+        _print_heavy(metrics["heavy"])
     h = metrics["hydrogen"]
     print(
         f"hydrogen: accuracy {h['accuracy']:.4f} (rules {h['baseline_accuracy']:.4f}), structures "

@@ -2,7 +2,8 @@
 
 The graph takes the arrays of crystalx_core.features.GraphInputs: z (n,), pos (n, 3),
 edge_index (2, e) and incoming (n, k), with n, e and k dynamic, and returns logits
-(n, num_classes); crystalx_core.runtime runs it without torch.
+(n, num_classes); crystalx_core.runtime runs it without torch. Several runs make an ensemble:
+NAME.onnx, NAME_2.onnx ... and one sidecar naming the others ("members").
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 import onnxruntime
 import torch
 
+from crystalx_core.errors import CrystalXError
 from crystalx_core.features import incoming_edges
 from crystalx_core.training.atoms.model import AtomClassifier, ModelConfig
 
@@ -137,9 +139,7 @@ def _export_torchscript(model: AtomClassifier, inputs, path: Path) -> str:
 def export_run(run_dir, path) -> Path:
     """Export the best weights of a training run (train.py's folder) to `path`."""
     run_dir = Path(run_dir)
-    config = ModelConfig.load(run_dir / "config.json")
-    model = AtomClassifier(config)
-    model.load_state_dict(torch.load(run_dir / "best.pt", weights_only=True))
+    model, config = _load_run(run_dir)
     exported = export_onnx(model, config, path)
     history = run_dir / "history.json"
     if history.exists():  # the model card reports training time and epochs from it
@@ -151,16 +151,50 @@ def export_run(run_dir, path) -> Path:
     return exported
 
 
+def export_ensemble(run_dirs: list, path) -> Path:
+    """Export each run's best weights, the first to `path`, the others to NAME_2.onnx ...
+    beside it; one sidecar (the first run's, which the calibration is then fitted to) lists
+    them, and the runtime averages their probabilities. All runs need the same config."""
+    path = Path(path)
+    first = export_run(run_dirs[0], path)
+    sidecar = json.loads(path.with_suffix(".json").read_text())
+    members = []
+    for k, run_dir in enumerate(run_dirs[1:], start=2):
+        model, config = _load_run(run_dir)
+        if config.to_dict() != sidecar["config"]:
+            raise CrystalXError(
+                "config differs from the first run's: an ensemble needs one", str(run_dir)
+            )
+        member = export_onnx(model, config, path.with_name(f"{path.stem}_{k}.onnx"))
+        member.with_suffix(".json").unlink()  # the first sidecar speaks for the ensemble
+        members.append({"file": member.name, "run": str(run_dir)})
+    if members:
+        sidecar["members"] = [m["file"] for m in members]
+        sidecar["metadata"]["ensemble"] = [{"file": path.name, "run": str(run_dirs[0])}] + members
+        path.with_suffix(".json").write_text(json.dumps(sidecar, indent=2) + "\n")
+    return first
+
+
+def _load_run(run_dir: Path) -> tuple[AtomClassifier, ModelConfig]:
+    config = ModelConfig.load(Path(run_dir) / "config.json")
+    model = AtomClassifier(config)
+    model.load_state_dict(torch.load(Path(run_dir) / "best.pt", weights_only=True))
+    return model, config
+
+
 def main(argv=None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(description="Export a training run's best weights to ONNX.")
     parser.add_argument(
-        "run_dir", type=Path, help="folder written by crystalx_core.training.atoms.train"
+        "run_dirs",
+        type=Path,
+        nargs="+",
+        help="folder written by crystalx_core.training.atoms.train; several make an ensemble",
     )
     parser.add_argument("output", type=Path, help="NAME.onnx (NAME.json is written beside it)")
     args = parser.parse_args(argv)
-    print(f"wrote {export_run(args.run_dir, args.output)}")
+    print(f"wrote {export_ensemble(args.run_dirs, args.output)}")
     return 0
 
 
