@@ -63,7 +63,7 @@ def _hours(history: list[dict]) -> str:
     )
 
 
-def _ensemble(name: str, sidecar: dict) -> str:
+def _ensemble(sidecar: dict) -> str:
     """The sentence saying which files form an ensemble model and where each came from."""
     members = sidecar.get("metadata", {}).get("ensemble")
     if not members:
@@ -485,7 +485,7 @@ def card(
             f"Trained {_epochs(history)} in {_hours(history)} "
             f"(torch {meta['torch']}, torchmd-net {meta['torchmd-net']}); exported "
             f"{meta['exported']} "
-            f"({meta['exporter']}, opset {meta['opset']}).{_ensemble(name, sidecar)}"
+            f"({meta['exporter']}, opset {meta['opset']}).{_ensemble(sidecar)}"
         )
     lines += [
         "",

@@ -282,7 +282,7 @@ def _smeared(model: Structure) -> set[int]:
     return {k for k in heavy if model.sites[k].u_iso > SMEARED * median}
 
 
-def _replaced(contacts: list, smeared: set[int] = frozenset()) -> list[int]:
+def _replaced(contacts: list, smeared: set[int]) -> list[int]:
     """The atoms a peak (its non-H contacts, nearest first) stands in for: those nearer than
     ALTERNATIVE when it bonds to a neighbour of theirs as they do, or when the nearest is
     smeared over two positions; none else."""
@@ -297,9 +297,9 @@ def _replaced(contacts: list, smeared: set[int] = frozenset()) -> list[int]:
 
 
 def _crowded(contacts: list) -> bool:
-    """Two or more atoms within ANCHOR and none to stand in for: a minor part's atom whose major
-    counterpart lies further off (FC_p31c: 1.23, 1.48, 1.59 Å)."""
-    return not _replaced(contacts) and sum(1 for c in contacts if c.distance <= ANCHOR) >= 2
+    """Two or more atoms within ANCHOR (asked of a peak that stands in for none): a minor part's
+    atom whose major counterpart lies further off (FC_p31c: 1.23, 1.48, 1.59 Å)."""
+    return sum(1 for c in contacts if c.distance <= ANCHOR) >= 2
 
 
 def _users_disorder(site: Site) -> bool:

@@ -200,6 +200,7 @@ def test_an_ensemble_averages_its_members_probabilities(shared_data, train_extra
     _run_folder(model_module, tmp_path / "run3", other, 3)
     with pytest.raises(CrystalXError, match="config differs"):
         export_module.export_ensemble([tmp_path / "run1", tmp_path / "run3"], tmp_path / "x.onnx")
+    assert not list(tmp_path.glob("x*")), "nothing is written before the configs agree"
 
 
 @pytest.mark.parametrize(

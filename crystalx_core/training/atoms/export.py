@@ -156,15 +156,17 @@ def export_ensemble(run_dirs: list, path) -> Path:
     beside it; one sidecar (the first run's, which the calibration is then fitted to) lists
     them, and the runtime averages their probabilities. All runs need the same config."""
     path = Path(path)
-    first = export_run(run_dirs[0], path)
-    sidecar = json.loads(path.with_suffix(".json").read_text())
-    members = []
-    for k, run_dir in enumerate(run_dirs[1:], start=2):
-        model, config = _load_run(run_dir)
-        if config.to_dict() != sidecar["config"]:
+    others = [(run_dir, *_load_run(run_dir)) for run_dir in run_dirs[1:]]
+    wanted = ModelConfig.load(Path(run_dirs[0]) / "config.json").to_dict()
+    for run_dir, _, config in others:  # before anything is written
+        if config.to_dict() != wanted:
             raise CrystalXError(
                 "config differs from the first run's: an ensemble needs one", str(run_dir)
             )
+    first = export_run(run_dirs[0], path)
+    sidecar = json.loads(path.with_suffix(".json").read_text())
+    members = []
+    for k, (run_dir, model, config) in enumerate(others, start=2):
         member = export_onnx(model, config, path.with_name(f"{path.stem}_{k}.onnx"))
         member.with_suffix(".json").unlink()  # the first sidecar speaks for the ensemble
         members.append({"file": member.name, "run": str(run_dir)})
