@@ -393,3 +393,34 @@ def test_a_change_that_leaves_its_site_smeared_goes_back(shared_data):
         )
         assert ("N1" in _smeared(model, {"N1"})) == smeared
         assert _smeared(model, set()) == {}  # only changed sites are judged
+
+
+@pytest.mark.parametrize("short, weighed_as_element", [(2.5, False), (1.5, True)])
+def test_a_count_short_of_every_candidate_is_not_taken_for_a_lighter_element(
+    shared_data, monkeypatch, short, weighed_as_element
+):
+    """O1 of alanine counting `short` widths under even its lightest candidate: 2.5 is a partly
+    occupied site (a half methanol O refined whole: 4.6 e), not weighed; 1.5 is still weighed as
+    a lighter element (the change it proposes then meets the refinement's net: O1 is O)."""
+    import crystalx_core.element_evidence as element_evidence
+    from crystalx_core.element_evidence import SHORT_OF_ALL, SiteFit, width
+    from crystalx_core.elements import atomic_number
+
+    assert 1.5 < SHORT_OF_ALL < 2.5
+    heavy, reflections = _published("XH_alanine")
+    refined = refine(heavy, reflections, 10)
+    monkeypatch.setattr(element_evidence, "shared_offset_and_spread", lambda alphas, zs: (1.0, 0.4))
+
+    def short_of_all(fits):
+        lightest = min(fits["O1"], key=atomic_number)
+        z = atomic_number(lightest)
+        count = z - short * width(0.01 * z, 0.4, z)
+        for el in fits["O1"]:
+            fits["O1"][el] = SiteFit(count / atomic_number(el), 0.01)
+
+    _with_fits(monkeypatch, short_of_all)
+    weighed = weigh_elements(refined, reflections, "model", 10)
+    evidence = weighed.evidence["O1"]
+    assert bool(evidence.posterior) is weighed_as_element, evidence.reason
+    assert ("short of every candidate" in evidence.reason) is not weighed_as_element
+    assert "O1" not in weighed.changes
