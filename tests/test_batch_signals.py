@@ -106,20 +106,25 @@ def test_sigterm_ends_the_batch_and_its_workers_and_finished_items_stay_finished
 
 
 def test_a_second_batch_is_refused_while_the_first_runs_and_a_killed_one_blocks_nothing(folder):
-    first = start(folder)
-    wait_for_first_output(folder, first)
-    second = subprocess.run(
-        [sys.executable, "-m", "crystalx_core.cli", "batch", str(folder), "--quiet"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    """The first batch's lock is held here, as run_batch holds it (a real batch on 8 small
+    structures can end before a second process has started, so racing one was flaky); then a
+    real batch killed mid-run leaves the folder free."""
+    with _folders_locked({folder}):
+        second = subprocess.run(
+            [sys.executable, "-m", "crystalx_core.cli", "batch", str(folder), "--quiet"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     assert second.returncode == 1
     assert (
         second.stderr
         == f"crystalx: error: {folder}: another crystalx batch is writing to this folder; "
         "wait for it to end or stop it\n"
     )
+    assert not list(folder.glob("*_crystalx.*"))  # the refused batch wrote nothing
+    first = start(folder)
+    wait_for_first_output(folder, first)
     first.kill()  # SIGKILL: no chance to stop its workers itself
     first.communicate(timeout=15)
     assert seconds_until_gone(first.pid) < 10  # the orphaned workers stop on their own
