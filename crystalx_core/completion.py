@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from crystalx_core.assign import apply_assignment, assign
-from crystalx_core.assign.labels import running_labels
+from crystalx_core.assign.labels import free_label
 from crystalx_core.assignment import Assignment, SiteAssignment
 from crystalx_core.crystallography.maps import difference_peaks, fobs_peaks
 from crystalx_core.crystallography.refine import NEW_MODEL_DAMPING, RefinementResult, refine
@@ -188,10 +188,9 @@ def grown_assignment(best: Stage, peaks: Structure) -> Assignment:
     contents = best.peaks.asymmetric_unit_contents()
     element = max(contents, key=contents.get) if contents else "C"
     taken = {s.new_label.upper() for s in atoms}
-    labels = (name for name in running_labels(element, "") if name.upper() not in taken)
     added, dropped = [], []
     for k, peak in enumerate(peaks.sites[len(atoms) :], len(atoms)):
-        label = next(labels, None)
+        label = free_label(element, taken)
         if label is None:
             dropped.append(k)
         else:

@@ -511,9 +511,9 @@ def _weigh_elements(refined, reflections, method, cycles, priors) -> ElementEvid
         # others, the refinement's choice, stay (a site not weighable beside a wrong one is
         # no evidence against it)
         back = _contradicted({label: evidence[label] for label in leaning}, weigh.given)
-        if back:
-            current = weigh.refined_with(current, back) or current
-            evidence = weigh(current)
+        again = weigh.refined_with(current, back) if back else None
+        if again is not None:  # a failed refinement leaves the model, and its evidence, as they are
+            current, evidence = again, weigh(again)
     result = ElementEvidence(
         evidence, weigh.changes(current), current, weigh.rounds, refined.r1, reverted
     )
@@ -715,14 +715,12 @@ def _weigh(
             e.posterior = {site.element: 1.0}
             e.reason = "no other element to weigh"
             continue
-        widths = {
-            el: abs(n - offset * atomic_number(el)) / width(s, spread, atomic_number(el))
+        shortfall = {  # signed, in widths: over 0 the count is under the element's
+            el: (offset * atomic_number(el) - n) / width(s, spread, atomic_number(el))
             for el, (n, s) in counts.items()
         }
-        short = min(
-            (offset * atomic_number(el) - n) / width(sg, spread, atomic_number(el))
-            for el, (n, sg) in counts.items()
-        )
+        widths = {el: abs(d) for el, d in shortfall.items()}
+        short = min(shortfall.values())
         if short > SHORT_OF_ALL:
             e.reason = (
                 f"refined as {electrons:.1f} e, {short:.1f} widths short of every candidate "

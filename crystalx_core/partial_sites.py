@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from crystalx_core.assign.labels import running_labels
+from crystalx_core.assign.labels import free_label
 from crystalx_core.crystallography.maps import difference_peaks
 from crystalx_core.crystallography.refine import RefinementResult, refine
 from crystalx_core.elements import is_hydrogen
@@ -202,10 +202,11 @@ def with_partial_sites(model: Structure, peaks: list[Site]) -> Structure:
     next_part = max([abs(s.part) for s in sites] + [0]) + 1
     smeared = _smeared(model)
     for group in groups:
-        heavy = {
-            k: [c for c in near[k] if c.j < n and not is_hydrogen(sites[c.j].element)]
+        heavy_wide = {
+            k: [c for c in wide[k] if c.j < n and not is_hydrogen(sites[c.j].element)]
             for k in group
         }
+        heavy = {k: [c for c in heavy_wide[k] if c.distance <= BOND] for k in group}
         replaced = {k: _replaced(heavy[k], smeared) for k in group}
         partners = {j for k in group for j in replaced[k]}
         if any(_users_disorder(sites[c.j]) for k in group for c in heavy[k]):
@@ -224,7 +225,7 @@ def with_partial_sites(model: Structure, peaks: list[Site]) -> Structure:
             for j in sorted(partners) + _riding_on(model, partners):
                 sites[j] = replace(sites[j], part=1, free_variable=fv, occupancy=1 - start)
         elif any(_crowded(heavy[k]) for k in group) or not any(
-            c.j < n and not is_hydrogen(sites[c.j].element) for k in group for c in wide[k]
+            heavy_wide[k] for k in group
         ):  # between atoms, or solvent: a variable of its own; PART -n keeps it from bonding to
             # its own symmetry images
             fv, sign, value = next_fv, 1, START_OCCUPANCY
@@ -237,7 +238,7 @@ def with_partial_sites(model: Structure, peaks: list[Site]) -> Structure:
             element = _element(
                 model, [sites[j] for j in replaced[k]] + [sites[c.j] for c in heavy[k]]
             )
-            label = _free_label(element, used)
+            label = free_label(element, used)
             if label is None:  # every SHELX-length name of the element is taken: no site
                 continue
             sites.append(
@@ -340,14 +341,6 @@ def _element(model: Structure, neighbours_: list[Site]) -> str:
     if SOLVENT_ELEMENT in contents:
         return SOLVENT_ELEMENT
     return max(contents, key=contents.get)
-
-
-def _free_label(element: str, used: set[str]) -> str | None:
-    """The first running label of `element` (SHELX's four characters at most) not in use."""
-    label = next((name for name in running_labels(element, "") if name.upper() not in used), None)
-    if label is not None:
-        used.add(label.upper())
-    return label
 
 
 def _refined_trial(

@@ -17,7 +17,7 @@ from crystalx_core.assign import METHODS as ASSIGN_METHODS
 from crystalx_core.errors import RequestError
 
 PROTOCOL = 2  # 2: an assign request may carry the reflections, a snapshot its wavelength
-SUPPORTED = (1, 2)  # a client of protocol 1 is answered as before
+SUPPORTED = (1, PROTOCOL)  # a client of protocol 1 is answered as before
 MAX_LABEL = (
     32  # Olex2 labels are 4 characters, plus a residue suffix; anything longer is not a label
 )

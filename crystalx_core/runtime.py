@@ -123,7 +123,7 @@ class OnnxModel:
         probabilities = [
             softmax(session.run(None, inputs)[0][: graph.n_centre]) for session in self.sessions
         ]
-        return probabilities[0] if len(probabilities) == 1 else np.mean(probabilities, axis=0)
+        return np.mean(probabilities, axis=0)
 
     def calibrated(self, probabilities: np.ndarray) -> np.ndarray:
         """Rows of predict's probabilities (restricted and renormalised or not) as

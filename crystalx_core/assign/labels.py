@@ -80,6 +80,15 @@ def running_labels(element: str, suffix: str):
                 yield f"{element}{number}{''.join(tail)}{suffix}"
 
 
+def free_label(element: str, used: set[str]) -> str | None:
+    """The first running label of `element` whose upper case is not in `used` (which it joins),
+    or None when all MAX_LABEL-character labels of the element are taken."""
+    label = next((name for name in running_labels(element, "") if name.upper() not in used), None)
+    if label is not None:
+        used.add(label.upper())
+    return label
+
+
 def _keeps_label(site: Site, element: str) -> bool:
     """An atom staying the same element, under a label of that element's symbol and a number
     that SHELX can read (MAX_LABEL characters at most)."""

@@ -520,7 +520,8 @@ class _Parser:
                 part_sof = float(self.part_line.fields[1])
         afix = int(self.afix_line.fields[0]) if self.afix_line is not None else 0
         card.xyz_codes = tuple(codes[:3])
-        card.sof_code = codes[3] if len(codes) > 3 else part_sof
+        sof_from_part = len(codes) <= 3  # the atom gives no sof: the PART line's (or 11)
+        card.sof_code = part_sof if sof_from_part else codes[3]
         card.u_codes = tuple(codes[4:]) if len(codes) in (5, 10) else tuple(codes[4:5])
         card.afix_line = self.afix_line if afix else None
         card.part_line = self.part_line if part else None
@@ -528,7 +529,7 @@ class _Parser:
         frac = tuple(
             decode_parameter(code, fvars, "coordinate", self.path, number) for code in codes[:3]
         )
-        from_part = len(codes) <= 3 and card.part_line is not None
+        from_part = sof_from_part and card.part_line is not None
         card.sof = decode_parameter(
             card.sof_code,
             fvars,
