@@ -225,7 +225,8 @@ def piece_sizes(truth) -> list[int]:
 
 def limited(job, row: dict, seconds: int, failed: str):
     """job() under the per-structure time limit (time_out_on_alarm), or None with the row's
-    status and why when it raised our own error or ran out of time; row["seconds"] either way."""
+    status and why when it raised our own error or ran out of time; its time is added to
+    row["seconds"] either way (a row timed in several steps sums them)."""
     t0 = time.perf_counter()
     signal.alarm(seconds)
     try:
@@ -236,7 +237,7 @@ def limited(job, row: dict, seconds: int, failed: str):
         row.update(status="time-out", why=f"over {seconds} s")
     finally:
         signal.alarm(0)
-        row["seconds"] = time.perf_counter() - t0
+        row["seconds"] = row.get("seconds", 0.0) + time.perf_counter() - t0
     return None
 
 
