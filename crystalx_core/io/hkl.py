@@ -4,14 +4,16 @@ F σ(F) in the same columns (HKLF 3).
 Read as SHELX reads them: fixed columns (so `   0   0   010890.21` is l = 0, I = 10890.21),
 anything after column 32 ignored (direction cosines, the wavelength of HKLF 2, even when
 fused as `1-0.66223-0.60253`), and the first `0 0 0` line (or a blank line after the data)
-ends it; anything after it (SADABS notes, CIF text) is ignored. A line whose Fo² field holds
-no decimal point and that runs on past column 32 was written in wider fields: it is read
-split on blanks instead. A σ of 0.00 is a weak reflection rounded by F8.2 and is kept; a
-negative σ flags a reflection to leave out; the notes say how many of each.
+ends it; anything after it (SADABS notes, CIF text) is ignored. Lines end in LF, CR LF or (a
+file of classic Mac OS) CR alone; a UTF-8 byte order mark before the first is not data. A line
+whose Fo² field holds no decimal point and that runs on past column 32 was written in wider
+fields: it is read split on blanks instead. A σ of 0.00 is a weak reflection rounded by F8.2
+and is kept; a negative σ flags a reflection to leave out; the notes say how many of each.
 """
 
 from __future__ import annotations
 
+import codecs
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -82,7 +84,7 @@ def read_hkl(path, hklf: HklfFormat | None = None) -> Reflections:
     """Read a reflection file as the .ins's HKLF instruction describes it (default HKLF 4)."""
     path = str(path)
     data = read_input_bytes(path, "reflection file")
-    return reflections_from_text(data.decode("latin-1"), path, hklf)
+    return reflections_from_text(data.removeprefix(codecs.BOM_UTF8).decode("latin-1"), path, hklf)
 
 
 MAX_INDEX = 999  # HKLF 4 gives h, k, l four columns each
@@ -125,7 +127,8 @@ def reflections_from_text(
     """Parse HKLF 3/4 text (a file, or a CIF's embedded _shelx_hkl_file)."""
     hklf = hklf or HklfFormat()
     rows, batches, number = [], [], 0
-    for number, raw in enumerate(text.split("\n"), start=1):
+    lines = text.removeprefix("\ufeff").split("\n" if "\n" in text else "\r")  # or CR alone
+    for number, raw in enumerate(lines, start=1):
         line = raw.rstrip("\r")
         if not line.strip():
             if rows:  # SHELX reads a blank line as 0 0 0; leading ones come from CIF text fields

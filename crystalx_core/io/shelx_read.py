@@ -1,21 +1,27 @@
 """SHELX .ins/.res files, read line by line so that nothing the user wrote is lost.
 
 Modelled on dkratzert/ShelXFile: every instruction (one physical line, or several joined
-by a trailing ` =`) becomes a ShelxLine that keeps its verbatim text and its 1-based line
-number. `render()` therefore gives the file back byte for byte, every error names the
-line, and the writer (`io.shelx_write.render_with_sites`) can swap the atom list while
-every other instruction stays.
+by an `=`, after which SHELXL ignores the rest of the line) becomes a ShelxLine that keeps
+its verbatim text and its 1-based line number. `render()` therefore gives the file back byte
+for byte, every error names the line, and the writer (`io.shelx_write.render_with_sites`) can
+swap the atom list while every other instruction stays.
 
 Site occupancies in a Structure are chemical (as in a CIF); the SHELX sof also carries the
 site-symmetry factor (0.25 for an atom on a 4-fold special position), so both are converted
 with the site multiplicities on the way in (and by the writer on the way out).
+
+As SHELXL reads it (its manual, "Alphabetical list of SHELXL instructions"): HKLF ends the
+instructions (what follows is kept but not read), and `+file` / `++file` in column 1 read the
+instructions of that file, from the folder of the .ins, up to its END.
 """
 
 from __future__ import annotations
 
+import codecs
 import math
 import re
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from cctbx import sgtbx
 
@@ -41,6 +47,8 @@ KEYWORDS = frozenset(
     TREF VECT""".split()
 )
 _INTEGER = re.compile(r"[+-]?\d+$")
+_UNCONTINUED = ("REM", "TITL", "SYMM", "EQIV")  # an '=' in these is text, not a continuation
+MAX_INCLUDE_DEPTH = 8  # nested +file instructions; deeper is a loop
 _PEAK_LABEL = re.compile(r"Q\d+$", re.IGNORECASE)
 RIDING_U = (-5.0, -0.5)  # a Uiso in this range means |U| × Ueq of the previous non-H atom
 MAX_WAVELENGTH = 10.0  # Å; beyond any X-ray or neutron source used for crystal structures
@@ -55,8 +63,8 @@ class ShelxLine:
     """One instruction as written: `text` is verbatim, continuation lines and newlines included.
 
     kind is one of instruction, atom, peak, comment (REM, '!' or a line starting with a
-    blank, which SHELX ignores), blank, unknown (kept opaque), fragment (inside FRAG..FEND)
-    and trailer (after END).
+    blank, which SHELX ignores), blank, unknown (kept opaque), fragment (inside FRAG..FEND),
+    include (+file, read in place) and trailer (after HKLF or END).
     """
 
     number: int
@@ -183,39 +191,58 @@ class ShelxFile:
         )
 
 
-def read_shelx(path) -> ShelxFile:
-    """Read a .ins/.res file (UTF-8, else Latin-1, line endings kept)."""
-    path = str(path)
-    data = read_input_bytes(path, "SHELX file")
+def _decoded(data: bytes) -> tuple[str, str]:
+    """Text and the encoding that gives the bytes back: UTF-8 (with its byte order mark, as
+    Windows editors save it), else Latin-1."""
+    encoding = "utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8"
     try:
-        text, encoding = data.decode("utf-8"), "utf-8"
+        return data.decode(encoding), encoding
     except UnicodeDecodeError:
-        text, encoding = data.decode("latin-1"), "latin-1"
-    shelx = parse_shelx(text, path)
+        return data.decode("latin-1"), "latin-1"
+
+
+def read_shelx(path) -> ShelxFile:
+    """Read a .ins/.res file (line endings kept); `+file` includes from its folder."""
+    path = str(path)
+    text, encoding = _decoded(read_input_bytes(path, "SHELX file"))
+    shelx = parse_shelx(text, path, folder=Path(path).parent)
     shelx.encoding = encoding
     return shelx
 
 
-def parse_shelx(text: str, path: str = "<string>") -> ShelxFile:
+def parse_shelx(text: str, path: str = "<string>", folder: Path | None = None) -> ShelxFile:
+    """Parse .ins/.res text; `+file` includes are read from `folder` (refused without one)."""
+    _check_binary(text, path)
+    return _Parser(path, folder).parse(text)
+
+
+def _check_binary(text: str, path: str) -> None:
     if "\0" in text:
         raise InputError(
             "binary data (NUL byte) in a SHELX file",
             path,
             text.count("\n", 0, text.index("\0")) + 1,
         )
-    return _Parser(path).parse(text)
 
 
 def _physical_lines(text: str) -> list[str]:
-    """Lines with their endings; only '\\n' ends a line (a lone '\\r' or '\\f' does not)."""
-    pieces = text.split("\n")
-    lines = [piece + "\n" for piece in pieces[:-1]]
+    """Lines with their endings: '\\n' ends a line (a '\\r' or '\\f' within one does not),
+    except in a file without any, whose lines end in '\\r' alone (classic Mac OS)."""
+    end = "\n" if "\n" in text or "\r" not in text else "\r"
+    pieces = text.split(end)
+    lines = [piece + end for piece in pieces[:-1]]
     return lines + [pieces[-1]] if pieces[-1] else lines
 
 
 def _content(physical: str) -> str:
     """A line without its ending and its '!' comment."""
     return physical.rstrip("\r\n").split("!", 1)[0].rstrip()
+
+
+def _instruction_text(physical: str, keyword: str) -> str:
+    """What SHELXL reads of a line: up to '!' and, but in TITL/SYMM/EQIV/REM, up to '='."""
+    content = _content(physical)
+    return content if keyword in _UNCONTINUED else content.split("=", 1)[0]
 
 
 def _keyword(token: str) -> str:
@@ -255,8 +282,10 @@ def _check_cell(cell: tuple[float, ...], path: str, line: int) -> None:
 class _Parser:
     """One pass over the instructions, tracking what SHELX tracks (AFIX, PART, FRAG, END)."""
 
-    def __init__(self, path: str):
-        self.path = path
+    def __init__(self, path: str, folder: Path | None = None):
+        self.path = path  # of the file being read: the .ins, or an include file within it
+        self.folder = folder  # where +file includes are read from
+        self.depth = 0  # of include files
         self.shelx = ShelxFile(path=path, lines=[])
         self.afix_line: ShelxLine | None = None
         self.part_line: ShelxLine | None = None
@@ -283,18 +312,60 @@ class _Parser:
     def _continued(self, physical: list[str], index: int) -> int:
         """How many physical lines the instruction starting at `index` spans."""
         first = physical[index]
-        if self.ended or not first.strip() or first[0] in " \t!":
+        if self.ended or not first.strip() or first[0] in " \t!+":
             return 1
-        if _keyword(first.split()[0]) in ("REM", "TITL"):
+        if _keyword(first.split()[0]) in _UNCONTINUED:
             return 1
         count = 1
-        while _content(physical[index + count - 1]).endswith("="):
+        while "=" in _content(physical[index + count - 1]):
             if index + count >= len(physical):
                 raise self.error(
                     "the file ends inside a '=' continuation (truncated?)", index + count
                 )
             count += 1
         return count
+
+    def _include(self, number: int, text: str) -> ShelxLine:
+        """`+file` or `++file`: the instructions of that file up to its END, read here."""
+        name = text.strip().lstrip("+").strip()
+        if self.folder is None:
+            raise self.error(f"include file {name!r}: cannot be read from here", number)
+        if self.depth >= MAX_INCLUDE_DEPTH:
+            raise self.error(
+                f"include file {name!r}: include files nested over {MAX_INCLUDE_DEPTH} deep",
+                number,
+            )
+        path = self.folder / name
+        if not path.is_file():
+            raise self.error(
+                f"include file {name!r} not found in {self.folder} (SHELXL reads it from the "
+                "folder of the .ins)",
+                number,
+            )
+        text_in, _ = _decoded(read_input_bytes(str(path), "SHELX include file"))
+        _check_binary(text_in, str(path))
+        outer, self.path = self.path, str(path)
+        self.depth += 1
+        try:
+            physical = _physical_lines(text_in)
+            index = 0
+            while index < len(physical):
+                words = physical[index].split()
+                if physical[index][:1].strip() and _keyword(words[0]) == "END":
+                    break
+                count = self._continued(physical, index)
+                card = self._card(index + 1, physical[index : index + count])
+                if isinstance(card, AtomLine):
+                    raise self.error(
+                        f"atom {words[0]} in an include file: SHELXL takes atoms from the "
+                        ".ins itself only",
+                        index + 1,
+                    )
+                index += count
+        finally:
+            self.path = outer
+            self.depth -= 1
+        return ShelxLine(number, text, "include", fields=[name])
 
     def _card(self, number: int, chunk: list[str]) -> ShelxLine:
         text = "".join(chunk)
@@ -305,9 +376,10 @@ class _Parser:
             return ShelxLine(number, text, "blank")
         if first[0] in " \t!":
             return ShelxLine(number, text, "comment")
-        parts = [_content(line) for line in chunk]
-        tokens = " ".join([p[:-1] for p in parts[:-1]] + parts[-1:]).split()
-        keyword = _keyword(tokens[0]) if tokens else ""
+        if first[0] == "+":
+            return self._include(number, text)
+        keyword = _keyword(first.split()[0])
+        tokens = " ".join(_instruction_text(line, keyword) for line in chunk).split()
         if self.in_fragment and keyword != "FEND":
             return ShelxLine(number, text, "fragment", fields=tokens)
         if keyword == "REM":
@@ -452,6 +524,7 @@ class _Parser:
         )
         if matrix == ((1, 0, 0), (0, 1, 0), (0, 0, 1)):
             matrix = None
+        self.ended = True  # SHELXL reads the reflections next: what follows is not the model
         if self.shelx.hklf is None:
             self.shelx.hklf = HklfFormat(
                 code=abs(code),

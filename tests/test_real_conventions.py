@@ -1,0 +1,120 @@
+"""Conventions of real files from other programs and labs, each read as the program that wrote
+it means it. Every test says where the convention is documented or was seen; the inputs are
+small files written here in its image."""
+
+import crystalx_core  # noqa: F401  (cctbx before gemmi)
+import pytest
+
+from crystalx_core.errors import InputError
+from crystalx_core.io.hkl import reflections_from_text, read_hkl
+from crystalx_core.io.shelx_read import parse_shelx, read_shelx
+
+HEADER = (
+    "TITL test\nCELL 0.71073 10 11 12 90 95 90\nZERR 4 0 0 0 0 0 0\nLATT 1\n"
+    "SYMM -X, 1/2+Y, 1/2-Z\nSFAC C H O\nUNIT 8 8 4\n"
+)
+BOM = b"\xef\xbb\xbf"
+
+# --- SHELX .ins/.res ----------------------------------------------------------------------
+
+
+def test_an_equals_sign_anywhere_continues_the_instruction():
+    """SHELXL manual (shelx.uni-ac.gwdg.de/SHELX/shelxl_html.php): 'All characters following
+    '!' or '=' in an instruction line are ignored'; ShelXFile's multiline_test likewise
+    continues a line on any '=' outside REM."""
+    text = (
+        HEADER + "FVAR 1.0\n"
+        "O1 3 0.1 0.2 0.3 11.0 0.02 0.03 = U33 U23 U13 U12 follow\n"
+        "   0.04 0.001 0.002 0.003\n"
+        "C1 1 0.3 0.2 0.1 11.0 0.05\nHKLF 4\nEND\n"
+    )
+    shelx = parse_shelx(text, "x.res")
+    assert shelx.render() == text
+    o1, c1 = shelx.to_structure().sites
+    assert o1.u_aniso == (0.02, 0.03, 0.04, 0.001, 0.002, 0.003)
+    assert c1.label == "C1"
+
+
+def test_nothing_after_hklf_is_read_as_the_model():
+    """SHELXL manual (hkl.htm, 'the HKLF instruction (which terminates the .ins file)'): what
+    follows HKLF, with or without END, is not part of the model; kept verbatim."""
+    text = (
+        HEADER + "C1 1 0.1 0.2 0.3 11.0 0.05\nHKLF 4\n"
+        "Q1 1 0.5 0.5 0.5 11.0 0.05 1.20\nO9 3 0.3 0.3 0.3 11.0 0.05\nEND\n"
+    )
+    shelx = parse_shelx(text, "x.res")
+    assert [site.label for site in shelx.to_structure().sites] == ["C1"]
+    assert shelx.render() == text
+    assert shelx.reflection_format().code == 4
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_instruction(tmp_path):
+    """Windows editors (Notepad) save UTF-8 with a byte order mark; Python reads it as the
+    'utf-8-sig' codec. The file is written back with it."""
+    path = tmp_path / "bom.ins"
+    data = BOM + (HEADER.replace("TITL test\n", "") + "C1 1 0.1 0.2 0.3 11 0.05\nEND\n").encode()
+    path.write_bytes(data)
+    shelx = read_shelx(path)
+    assert shelx.cell == (10, 11, 12, 90, 95, 90)
+    assert [site.label for site in shelx.to_structure().sites] == ["C1"]
+    assert shelx.render().encode(shelx.encoding) == data
+    titled = tmp_path / "titled.ins"
+    titled.write_bytes(BOM + (HEADER + "END\n").encode())
+    assert read_shelx(titled).title == "test"
+
+
+def test_lines_ended_by_a_carriage_return_alone(tmp_path):
+    """Classic Mac OS text ends lines with CR alone (Python's universal newlines read it so):
+    read as lines, not as one line that hides every instruction after the first."""
+    text = HEADER + "C1 1 0.1 0.2 0.3 11 0.05\nHKLF 4\nEND\n"
+    shelx = parse_shelx(text.replace("\n", "\r"), "mac.ins")
+    assert shelx.cell == (10, 11, 12, 90, 95, 90)
+    assert [site.label for site in shelx.to_structure().sites] == ["C1"]
+    assert shelx.render() == text.replace("\n", "\r")
+
+
+def test_include_files_are_read_from_the_folder_of_the_file(tmp_path):
+    """SHELXL manual: '+filename' (column 1) reads instructions from that file up to its END,
+    e.g. LATT and SYMM, or restraints (DSR's 'External restraints' writes them so); '++filename'
+    too. ShelXFile reads them from the folder of the .res."""
+    (tmp_path / "p21c.inc").write_text("LATT 1\nSYMM -X, 1/2+Y, 1/2-Z\nEND\nSYMM X, Y, -Z\n")
+    (tmp_path / "dsr_1.dfix").write_text("DFIX 1.54 C1 C2\nSADI C1 C2 C2 C3\n")
+    text = (
+        "TITL test\nCELL 0.71073 10 11 12 90 95 90\n+p21c.inc\nSFAC C H O\nUNIT 8 8 4\n"
+        "++dsr_1.dfix\nC1 1 0.1 0.2 0.3 11 0.05\nHKLF 4\nEND\n"
+    )
+    path = tmp_path / "x.res"
+    path.write_text(text)
+    shelx = read_shelx(path)
+    assert len(shelx.symops) == 4  # P2(1)/c from the include file, not P-1
+    assert shelx.render() == text
+    assert [site.label for site in shelx.to_structure().sites] == ["C1"]
+
+    path.write_text(text.replace("+p21c.inc", "+missing.inc"))
+    with pytest.raises(InputError) as error:
+        read_shelx(path)
+    assert error.value.line == 3 and "missing.inc" in error.value.message
+    assert "include file" in error.value.message
+
+    (tmp_path / "atoms.inc").write_text("O1 3 0.1 0.1 0.1 11 0.05\n")
+    path.write_text(text.replace("+p21c.inc", "+atoms.inc"))
+    with pytest.raises(InputError) as error:
+        read_shelx(path)
+    assert error.value.path == str(tmp_path / "atoms.inc") and error.value.line == 1
+
+
+# --- SHELX .hkl ---------------------------------------------------------------------------
+
+
+def test_hkl_with_a_byte_order_mark_or_carriage_returns_alone(tmp_path):
+    """As for .ins files: a UTF-8 BOM before the first line, or CR-only line ends, must not
+    change what is read (a CR-only file was read as its first reflection only)."""
+    lines = (
+        "   1   0   0  100.00    2.00\n   0   2   0   50.00    1.00\n  -1   1   1   25.00    0.50\n"
+    )
+    (tmp_path / "bom.hkl").write_bytes(BOM + (lines + "   0   0   0    0.00    0.00\n").encode())
+    (tmp_path / "mac.hkl").write_bytes(lines.replace("\n", "\r").encode())
+    for name in ("bom.hkl", "mac.hkl"):
+        reflections = read_hkl(tmp_path / name)
+        assert reflections.indices.tolist() == [[1, 0, 0], [0, 2, 0], [-1, 1, 1]], name
+    assert len(reflections_from_text(lines.replace("\n", "\r\n"))) == 3
