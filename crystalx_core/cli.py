@@ -107,15 +107,31 @@ def _parser() -> argparse.ArgumentParser:
     solve = commands.add_parser(
         "solve", parents=[common], help="solve from .ins + .hkl, assign, refine"
     )
-    solve.add_argument("ins", type=Path, help="SHELX .ins with CELL, LATT/SYMM, SFAC and UNIT")
-    solve.add_argument("hkl", type=Path, help="reflections, SHELX HKLF 4")
+    solve.add_argument(
+        "ins",
+        type=Path,
+        help="SHELX .ins with CELL, LATT/SYMM, SFAC and UNIT (or a CIF with cell and contents)",
+    )
+    solve.add_argument(
+        "hkl",
+        type=Path,
+        nargs="?",
+        help="reflections, SHELX HKLF 4, or a SHELXL CIF with _shelx_hkl_file (default: the "
+        "CIF's own, else the .hkl of the same name beside the .ins)",
+    )
+    solve.add_argument("--block", help="the CIF data block to read (default: the first)")
     solve.set_defaults(run=_run_solve)
 
     assign = commands.add_parser(
         "assign", parents=[common], help="assign the peaks of an existing solution"
     )
     assign.add_argument("model", type=Path, help="SHELX .res/.ins or CIF with peaks or atoms")
-    assign.add_argument("--hkl", type=Path, help="reflections (HKLF 4): refine after assigning")
+    assign.add_argument(
+        "--hkl",
+        type=Path,
+        help="reflections (HKLF 4, or a SHELXL CIF with _shelx_hkl_file): refine after assigning",
+    )
+    assign.add_argument("--block", help="the CIF data block to read (default: the first)")
     assign.set_defaults(run=_run_assign)
 
     batch = commands.add_parser(
@@ -140,6 +156,7 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument(
         "--hkl", type=Path, help="reflections (HKLF 4); default: the CIF's own _shelx_hkl_file"
     )
+    audit.add_argument("--block", help="the CIF data block to read (default: the first)")
     audit.set_defaults(run=_run_audit)
 
     pxrd = commands.add_parser(
@@ -187,31 +204,37 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run_solve(args) -> int:
-    from crystalx_core.io.hkl import read_hkl
-    from crystalx_core.io.shelx_read import read_shelx
+    from crystalx_core.io import load, solve_reflections
     from crystalx_core.pipeline import solve_job
 
-    shelx = read_shelx(args.ins)
-    structure = shelx.to_structure()
-    reflections = read_hkl(args.hkl, shelx.reflection_format())
+    loaded = load(args.ins, args.block)
+    reflections = solve_reflections(loaded, args.hkl)
     with _progress(args) as progress:
         result = solve_job(
-            structure, reflections, args.method, args.cycles, progress, args.hydrogens
+            loaded.structure, reflections, args.method, args.cycles, progress, args.hydrogens
         )
-    return _finish(args, result, args.ins, [args.ins, args.hkl], shelx)
+    result.notes[:0] = list(loaded.notes)
+    inputs = [args.ins] + ([args.hkl] if args.hkl else [])
+    return _finish(args, result, args.ins, inputs, loaded.shelx)
 
 
 def _run_assign(args) -> int:
-    from crystalx_core.io import load
-    from crystalx_core.io.hkl import read_hkl
+    from crystalx_core.io import load, read_reflections
     from crystalx_core.pipeline import assign_job
 
-    loaded = load(args.model)
-    reflections = read_hkl(args.hkl, loaded.reflection_format()) if args.hkl else None
+    loaded = load(args.model, args.block)
+    reflections = read_reflections(args.hkl, loaded.reflection_format()) if args.hkl else None
     with _progress(args) as progress:
         result = assign_job(
             loaded.structure, reflections, args.method, args.cycles, progress, args.hydrogens
         )
+    notes = list(loaded.notes)
+    if loaded.hkl_text and not args.hkl:
+        notes.append(
+            f"{args.model.name} carries its reflections (_shelx_hkl_file): add --hkl "
+            f"{args.model} to refine against them"
+        )
+    result.notes[:0] = notes
     inputs = [args.model] + ([args.hkl] if args.hkl else [])
     return _finish(args, result, args.model, inputs, loaded.shelx)
 
@@ -278,19 +301,19 @@ def _bar(args, total: int):
 def _run_audit(args) -> int:
     from crystalx_core.audit import audit
     from crystalx_core.audit_report import audit_html, audit_json, audit_lines
-    from crystalx_core.io import load
-    from crystalx_core.io.hkl import read_hkl
+    from crystalx_core.io import load, read_reflections
     from crystalx_core.outputs import write_outputs
 
-    loaded = load(args.model)
+    loaded = load(args.model, args.block)
     reflections = (
-        read_hkl(args.hkl, loaded.reflection_format())
+        read_reflections(args.hkl, loaded.reflection_format())
         if args.hkl
         else loaded.embedded_reflections()
     )
     with _progress(args) as progress:
         progress("audit")
         result = audit(loaded.structure, reflections, args.method, args.hydrogens, args.cycles)
+    result.notes[:0] = list(loaded.notes)
     prefix = args.out or args.model.with_name(args.model.stem + "_audit")
     report = audit_json(result)
     paths = [prefix.with_name(prefix.name + ext) for ext in (".json", ".html")]

@@ -2,6 +2,8 @@
 it means it. Every test says where the convention is documented or was seen; the inputs are
 small files written here in its image."""
 
+import json
+
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
 import pytest
 
@@ -118,3 +120,118 @@ def test_hkl_with_a_byte_order_mark_or_carriage_returns_alone(tmp_path):
         reflections = read_hkl(tmp_path / name)
         assert reflections.indices.tolist() == [[1, 0, 0], [0, 2, 0], [-1, 1, 1]], name
     assert len(reflections_from_text(lines.replace("\n", "\r\n"))) == 3
+
+
+# --- CIF ----------------------------------------------------------------------------------
+
+CIF_BLOCK = """data_{name}
+_cell_length_a 10.0(2)
+_cell_length_b 11.0(3)
+_cell_length_c 12.0(1)
+_cell_angle_alpha 90
+_cell_angle_beta 95.00(2)
+_cell_angle_gamma 90
+_space_group_name_H-M_alt 'P 21/c'
+loop_
+ _space_group_symop_operation_xyz
+ 'x, y, z'
+ '-x, y+1/2, -z+1/2'
+ '-x, -y, -z'
+ 'x, -y-1/2, z-1/2'
+loop_
+ _atom_site_label
+ _atom_site_type_symbol
+ _atom_site_fract_x
+ _atom_site_fract_y
+ _atom_site_fract_z
+ _atom_site_U_iso_or_equiv
+ _atom_site_occupancy
+C1 C 0.1000(3) 0.2000(2) 0.3000(4) 0.031(2) 1
+O1' O 0.2100(3) 0.2000(2) 0.3000(4) ? .
+"""
+RES = HEADER + "FVAR 1.0\nC1 1 0.1 0.2 0.3 11.0 0.03\nO1' 3 0.21 0.2 0.3 11.0 0.03\nHKLF 4\nEND\n"
+HKL = "   1   0   0  100.00    2.00\n   0   2   0   50.00    1.00\n   0   0   0    0.00    0.00\n"
+
+
+def _shelxl_cif(name="x", res=RES, hkl=HKL):
+    """A block in the image of SHELXL 2014+ output: the .res and .hkl as text fields."""
+    return CIF_BLOCK.format(name=name) + f"_shelx_res_file\n;\n{res};\n_shelx_hkl_file\n;\n{hkl};\n"
+
+
+def test_a_cif_with_a_byte_order_mark(tmp_path):
+    """As for .ins files; CIF 2.0 (IUCr, Bernstein et al. 2016) is UTF-8, whose byte order mark
+    Windows editors write."""
+    from crystalx_core.io.cif import read_cif
+
+    path = tmp_path / "bom.cif"
+    path.write_bytes(BOM + CIF_BLOCK.format(name="x").encode())
+    entry = read_cif(path)
+    assert [site.label for site in entry.structure.sites] == ["C1", "O1'"]
+
+
+def test_several_data_blocks_say_which_is_read_and_block_chooses(tmp_path):
+    """Multi-block CIFs (a data_global block, then one per structure, as journals and Olex2
+    write them): the block read is named in the notes, and --block reads another."""
+    from crystalx_core.io import load
+
+    path = tmp_path / "multi.cif"
+    second = CIF_BLOCK.format(name="second").replace("C1 C 0.1000(3)", "C1 C 0.4000(3)")
+    path.write_text(
+        "data_global\n_journal_name_full 'x'\n\n" + CIF_BLOCK.format(name="first") + second
+    )
+    loaded = load(path)
+    assert loaded.structure.sites[0].frac[0] == pytest.approx(0.1)
+    assert any("data_first" in note and "--block" in note for note in loaded.notes)
+    chosen = load(path, block="second")
+    assert chosen.structure.sites[0].frac[0] == pytest.approx(0.4)
+    with pytest.raises(InputError, match="global, first, second"):
+        load(path, block="third")
+
+
+def test_a_shelxl_cif_serves_where_the_hkl_is_asked_for(tmp_path):
+    """SHELXL 2014+ embeds the refined .res and the .hkl in the CIF (_shelx_res_file,
+    _shelx_hkl_file; Sheldrick, Acta Cryst. C71 (2015) 3-8: 'only one file in CIF format ... is
+    needed for a complete structure archive'): `--hkl x.cif` reads them; a CIF without
+    them is refused saying what to pass."""
+    from crystalx_core.io import read_reflections
+
+    path = tmp_path / "x.cif"
+    path.write_text(_shelxl_cif())
+    reflections = read_reflections(path)
+    assert reflections.indices.tolist() == [[1, 0, 0], [0, 2, 0]]
+    assert "_shelx_hkl_file" in reflections.path
+    bare = tmp_path / "bare.cif"
+    bare.write_text(CIF_BLOCK.format(name="bare"))
+    with pytest.raises(InputError, match="no _shelx_hkl_file.*pass the .hkl"):
+        read_reflections(bare)
+
+
+def test_solve_finds_its_reflections_as_shelx_does_or_says_what_to_pass(tmp_path):
+    """SHELX reads name.hkl beside name.ins; a SHELXL CIF carries its own: `crystalx solve`
+    takes either when no .hkl is named, and says what to pass when there is none."""
+    from crystalx_core.io import load, solve_reflections
+
+    cif = tmp_path / "x.cif"
+    cif.write_text(_shelxl_cif())
+    assert len(solve_reflections(load(cif), None)) == 2
+    ins = tmp_path / "y.ins"
+    ins.write_text(HEADER + "HKLF 4\nEND\n")
+    with pytest.raises(InputError, match="no reflections.*y.hkl"):
+        solve_reflections(load(ins), None)
+    (tmp_path / "y.hkl").write_text(HKL)
+    assert len(solve_reflections(load(ins), None)) == 2
+    assert len(solve_reflections(load(ins), cif)) == 2  # a CIF named as the reflections
+
+
+def test_assign_names_the_reflections_a_cif_carries(tmp_path, capsys):
+    """Without --hkl the assignment does not refine; the notes say how to use the CIF's own
+    reflections."""
+    from crystalx_core.cli import main
+
+    path = tmp_path / "x.cif"
+    path.write_text(_shelxl_cif())
+    assert (
+        main(["assign", str(path), "--method", "baseline", "--hydrogens", "rules", "--json"]) == 0
+    )
+    notes = json.loads(capsys.readouterr().out)["notes"]
+    assert any("--hkl" in note and "_shelx_hkl_file" in note for note in notes)

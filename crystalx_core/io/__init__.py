@@ -25,6 +25,7 @@ class Loaded:
     )
     hkl_text: str | None = None  # a CIF's own reflections (_shelx_hkl_file)
     res_text: str | None = None  # and the .res they were refined with (_shelx_res_file)
+    notes: tuple[str, ...] = ()  # what the reader chose (the block of a CIF), for the user
 
     def reflection_format(self) -> HklfFormat | None:
         """The HKLF format of the .res (or of the .res a CIF embeds); None without one. A TWIN
@@ -58,17 +59,23 @@ class Loaded:
         )
 
 
-def load(path) -> Loaded:
-    """A .cif, .ins or .res file, read once."""
+def load(path, block: str | None = None) -> Loaded:
+    """A .cif (its `block`, default the first with atoms), .ins or .res file, read once."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".cif":
         from crystalx_core.io.cif import read_cif
 
-        entry = read_cif(path)
+        entry = read_cif(path, block)
         return Loaded(
-            path, entry.structure, hkl_text=entry.shelx_hkl_text, res_text=entry.shelx_res_text
+            path,
+            entry.structure,
+            hkl_text=entry.shelx_hkl_text,
+            res_text=entry.shelx_res_text,
+            notes=(entry.note,) if entry.note else (),
         )
+    if block is not None:
+        raise InputError(f"--block {block}: only a CIF has data blocks", str(path))
     if suffix in (".ins", ".res"):
         from crystalx_core.io.shelx_read import read_shelx
 
@@ -76,4 +83,48 @@ def load(path) -> Loaded:
         return Loaded(path, shelx.to_structure(), shelx=shelx)
     raise InputError(
         f"unsupported file type {suffix or '(no suffix)'!r}: expected .cif, .ins or .res", str(path)
+    )
+
+
+CIF_SUFFIXES = (".cif", ".fcf")
+
+
+def read_reflections(path, hklf: HklfFormat | None = None) -> Reflections:
+    """A SHELX .hkl file, or a CIF named in its place: the reflections SHELXL 2014+ writes into
+    it (_shelx_hkl_file)."""
+    from crystalx_core.io.hkl import read_hkl, reflections_from_text
+
+    path = Path(path)
+    if path.suffix.lower() not in CIF_SUFFIXES:
+        return read_hkl(path, hklf)
+    from crystalx_core.io.cif import shelx_hkl_text
+
+    found = shelx_hkl_text(path)
+    if found is None:
+        raise InputError(
+            "no _shelx_hkl_file (the reflections SHELXL writes into its CIF) in this file: "
+            "pass the .hkl the structure was refined against",
+            str(path),
+        )
+    text, block = found
+    return reflections_from_text(text, f"{path} (data_{block} _shelx_hkl_file)", hklf)
+
+
+def solve_reflections(loaded: Loaded, hkl) -> Reflections:
+    """The reflections to solve against: `hkl` if named, else the CIF's own, else name.hkl
+    beside name.ins (SHELX's convention); an InputError saying what to pass otherwise."""
+    hklf = loaded.reflection_format()
+    if hkl is not None:
+        return read_reflections(hkl, hklf)
+    embedded = loaded.embedded_reflections()
+    if embedded is not None:
+        return embedded
+    beside = [loaded.path.with_suffix(ext) for ext in (".hkl", ".HKL")]
+    for candidate in beside:
+        if candidate.is_file():
+            return read_reflections(candidate, hklf)
+    raise InputError(
+        f"no reflections: pass the .hkl file (none named {beside[0].name} beside it"
+        + (", and no _shelx_hkl_file in the CIF)" if loaded.shelx is None else ")"),
+        str(loaded.path),
     )

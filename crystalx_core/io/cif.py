@@ -8,6 +8,7 @@ the Structure looks like the .ins the structure was refined from.
 
 from __future__ import annotations
 
+import codecs
 import math
 import re
 from dataclasses import dataclass
@@ -46,13 +47,14 @@ class CifEntry:
     shelx_hkl_text: str | None
     published_r1: float | None
     block_name: str
+    note: str | None = None  # which block was read, where the file holds several
 
 
 class _Lines:
     """Line numbers for messages: gemmi keeps none once the file is parsed."""
 
     def __init__(self, path: Path, block_name: str):
-        self.lines = path.read_bytes().decode("latin-1").splitlines()
+        self.lines = path.read_bytes().removeprefix(codecs.BOM_UTF8).decode("latin-1").splitlines()
         header = re.compile(rf"\s*data_{re.escape(block_name)}\s*$", re.IGNORECASE)
         self.block = next((n for n, text in enumerate(self.lines) if header.match(text)), 0)
         self.end = next(
@@ -99,7 +101,7 @@ def _parse(path: Path) -> gemmi.cif.Document:
     old CIFs use for names; gemmi would hand back undecodable strings later otherwise."""
     if not path.exists():
         raise InputError("file not found", str(path))
-    data = read_input_bytes(str(path), "CIF")
+    data = read_input_bytes(str(path), "CIF").removeprefix(codecs.BOM_UTF8)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -118,7 +120,11 @@ def _parse(path: Path) -> gemmi.cif.Document:
         raise InputError(f"CIF syntax error: {detail}", str(path), int(found.group(1))) from None
 
 
-def _choose_block(doc: gemmi.cif.Document, block: str | None, path: Path) -> gemmi.cif.Block:
+def _choose_block(
+    doc: gemmi.cif.Document, block: str | None, path: Path
+) -> tuple[gemmi.cif.Block, str | None]:
+    """The block asked for, else the first with atom sites; and a note naming it when the file
+    holds more than one structure."""
     if len(doc) == 0:
         raise InputError("no data block (data_...) in the file", str(path))
     if block is not None:
@@ -126,8 +132,15 @@ def _choose_block(doc: gemmi.cif.Document, block: str | None, path: Path) -> gem
         if found is None:
             names = ", ".join(b.name for b in doc)
             raise InputError(f"no data block {block!r} (the file has: {names})", str(path))
-        return found
-    return next((b for b in doc if len(b.find_values("_atom_site_fract_x"))), doc[0])
+        return found, None
+    with_sites = [b for b in doc if len(b.find_values("_atom_site_fract_x"))]
+    if len(with_sites) < 2:
+        return (with_sites or [doc[0]])[0], None
+    names = ", ".join(b.name for b in with_sites)
+    return with_sites[0], (
+        f"read data_{with_sites[0].name}, the first of {len(with_sites)} structures in "
+        f"{path.name} ({names}); --block NAME reads another"
+    )
 
 
 def _text_field(block: gemmi.cif.Block, tag: str) -> str | None:
@@ -279,7 +292,7 @@ def read_cif(path, block: str | None = None) -> CifEntry:
     """Read one data block (default: the first with atom sites) of a CIF."""
     path = Path(path)
     doc = _parse(path)
-    chosen = _choose_block(doc, block, path)
+    chosen, note = _choose_block(doc, block, path)
     lines = _Lines(path, chosen.name)
     if any(_number(chosen, tag) is None for tag in _CELL_TAGS):
         raise InputError(
@@ -327,4 +340,18 @@ def read_cif(path, block: str | None = None) -> CifEntry:
         shelx_hkl_text=_text_field(chosen, "_shelx_hkl_file"),
         published_r1=_number(chosen, "_refine_ls_R_factor_gt"),
         block_name=chosen.name,
+        note=note,
     )
+
+
+def shelx_hkl_text(path, block: str | None = None) -> tuple[str, str] | None:
+    """(reflections, block name) of the CIF's _shelx_hkl_file: of the block asked for, else
+    of the first block that has one; None where there is none."""
+    path = Path(path)
+    doc = _parse(path)
+    blocks = [_choose_block(doc, block, path)[0]] if block is not None else list(doc)
+    for candidate in blocks:
+        text = _text_field(candidate, "_shelx_hkl_file")
+        if text is not None:
+            return text, candidate.name
+    return None
