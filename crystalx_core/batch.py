@@ -42,6 +42,7 @@ GRACE_SECONDS = 3.0  # for a stopped worker to drop its temporaries before it is
 class BatchItem:
     model: Path
     hkl: Path | None = None
+    left_out: tuple[Path, ...] = ()  # other structure files of the same name, not read
 
     @property
     def name(self) -> str:
@@ -58,30 +59,28 @@ class BatchOptions:
 
 
 def find_inputs(target: str) -> list[BatchItem]:
-    """Structures in a folder (or matching a glob): one per name, .res before .ins before .cif,
-    our own outputs left out, a same-named .hkl attached."""
+    """Structures in a folder (or matching a glob): one per name, .res (SHELXL's latest) before
+    .ins before .cif, the others of that name kept as left out, our own outputs skipped, a
+    same-named .hkl attached."""
     path = Path(target)
     candidates = (
         sorted(path.iterdir()) if path.is_dir() else sorted(Path(p) for p in glob.glob(target))
     )
     if not candidates and not path.is_dir():
         raise InputError("no such folder, and no file matches this pattern", target)
-    chosen: dict[Path, Path] = {}
+    by_name: dict[Path, list[Path]] = {}
     for candidate in candidates:
         suffix = candidate.suffix.lower()
         if suffix not in MODEL_SUFFIXES or OUTPUT_MARK in candidate.stem or not candidate.is_file():
             continue
-        key = candidate.with_suffix("")
-        if key not in chosen or MODEL_SUFFIXES.index(suffix) < MODEL_SUFFIXES.index(
-            chosen[key].suffix.lower()
-        ):
-            chosen[key] = candidate
+        by_name.setdefault(candidate.with_suffix(""), []).append(candidate)
     items = []
-    for key, model in sorted(chosen.items()):
+    for key, files in sorted(by_name.items()):
+        files.sort(key=lambda f: (MODEL_SUFFIXES.index(f.suffix.lower()), f.name))
         hkl = next(
             (h for h in (key.with_suffix(".hkl"), key.with_suffix(".HKL")) if h.is_file()), None
         )
-        items.append(BatchItem(model, hkl))
+        items.append(BatchItem(files[0], hkl, tuple(sorted(files[1:]))))
     return items
 
 
@@ -122,6 +121,7 @@ def row_from_report(item: BatchItem, report: dict, seconds: float, resumed: bool
         "name": item.name,
         "model": str(item.model),
         "hkl": str(item.hkl or ""),
+        "left_out": [str(path) for path in item.left_out],
         "status": NO_SOLUTION if poor else "resumed" if resumed else "ok",
         "error": report.get("failure") or "" if poor else "",
         "method": report["method"],
@@ -154,15 +154,18 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
     becomes a row, never an exception, so one bad file cannot stop the batch."""
     start = time.perf_counter()
     try:
-        from crystalx_core.io import load
-        from crystalx_core.io.hkl import read_hkl
+        from crystalx_core.io import load, read_reflections
         from crystalx_core.outputs import write_job_outputs
         from crystalx_core.pipeline import assign_job
 
         loaded = load(item.model)
-        reflections = (
-            read_hkl(item.hkl, loaded.reflection_format()) if item.hkl and options.refine else None
-        )
+        reflections = None
+        if options.refine:  # a same-named .hkl, else the reflections a SHELXL CIF carries
+            reflections = (
+                read_reflections(item.hkl, loaded.reflection_format())
+                if item.hkl
+                else loaded.embedded_reflections()
+            )
         result = assign_job(
             loaded.structure,
             reflections,
@@ -174,7 +177,10 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
         _, report, _ = write_job_outputs(
             result, item.model, inputs, loaded.shelx, output_prefix(item, options)
         )
-        return row_from_report(item, report, time.perf_counter() - start)
+        row = row_from_report(item, report, time.perf_counter() - start)
+        if reflections is not None:
+            row["hkl"] = reflections.path
+        return row
     except CrystalXError as error:
         message = error.one_line()
     except Exception as error:  # noqa: BLE001  (recorded with its traceback's last line; the batch goes on)
@@ -184,6 +190,7 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
         "name": item.name,
         "model": str(item.model),
         "hkl": str(item.hkl or ""),
+        "left_out": [str(path) for path in item.left_out],
         "status": "failed",
         "error": message,
         "seconds": round(time.perf_counter() - start, 3),

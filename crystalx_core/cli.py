@@ -246,6 +246,14 @@ def _run_batch(args) -> int:
     items = find_inputs(args.target)
     if not items:
         raise InputError("no .res, .ins or .cif files to assign", args.target)
+    if not args.json:
+        for item in items:
+            if item.left_out:
+                print(
+                    f"{item.name}: reading {item.model.name}"
+                    + (f" with {item.hkl.name}" if item.hkl and not args.no_refine else "")
+                    + f" (not read: {', '.join(p.name for p in item.left_out)})"
+                )
     options = BatchOptions(args.method, args.hydrogens, args.cycles, args.out, not args.no_refine)
     with _bar(args, len(items)) as advance:
         rows = run_batch(items, options, args.workers, args.scheduler, advance)

@@ -3,6 +3,7 @@ it means it. Every test says where the convention is documented or was seen; the
 small files written here in its image."""
 
 import json
+import shutil
 
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from crystalx_core.errors import InputError
 from crystalx_core.io.hkl import reflections_from_text, read_hkl
 from crystalx_core.io.shelx_read import parse_shelx, read_shelx
+from tests.conftest import BENCHMARK
 
 HEADER = (
     "TITL test\nCELL 0.71073 10 11 12 90 95 90\nZERR 4 0 0 0 0 0 0\nLATT 1\n"
@@ -235,3 +237,42 @@ def test_assign_names_the_reflections_a_cif_carries(tmp_path, capsys):
     )
     notes = json.loads(capsys.readouterr().out)["notes"]
     assert any("--hkl" in note and "_shelx_hkl_file" in note for note in notes)
+
+
+# --- batch on folders other programs wrote ------------------------------------------------
+
+
+def test_batch_says_which_file_it_reads_and_uses_a_cifs_own_reflections(tmp_path, shared_data):
+    """An Olex2/SHELXL folder holds x.ins, x.res, x.hkl, x.cif, x.fcf, x.lst (SHELXT adds
+    x_a.res, x_a.hkl): one structure per name, the .res (SHELXL's latest) read, the others
+    named as not read; a SHELXL CIF without a .hkl beside it refines against its own."""
+    from crystalx_core.batch import BatchOptions, find_inputs, run_one
+
+    for ext in (".ins", ".res"):
+        (tmp_path / f"x{ext}").write_text(RES)
+    (tmp_path / "x.hkl").write_text(HKL)
+    (tmp_path / "x.cif").write_text(_shelxl_cif())
+    (tmp_path / "x.fcf").write_text("data_x\n")
+    (tmp_path / "x.lst").write_text("SHELXL listing\n")
+    shutil.copy(BENCHMARK / "XH_urea" / "model.cif", tmp_path / "y.cif")  # SHELXL 2018 output
+    items = find_inputs(str(tmp_path))
+    assert [(i.model.name, i.hkl and i.hkl.name) for i in items] == [
+        ("x.res", "x.hkl"),
+        ("y.cif", None),
+    ]
+    assert [p.name for p in items[0].left_out] == ["x.cif", "x.ins"]
+    row = run_one(items[1], BatchOptions(method="baseline", hydrogens="rules", cycles=1))
+    assert row["status"] != "failed", row["error"]
+    assert row["hkl"] == f"{tmp_path / 'y.cif'} (_shelx_hkl_file)"
+    assert row["r1"] < 0.05  # refined against the CIF's own reflections
+
+
+def test_a_file_without_atoms_is_named_as_one_to_solve(tmp_path):
+    """SHELXT reads name.ins (cell, symmetry, contents, no atoms) and writes name_a.res; the
+    input left in the folder is one to solve, not a broken model."""
+    from crystalx_core.batch import BatchOptions, find_inputs, run_one
+
+    (tmp_path / "x.ins").write_text(HEADER + "TREF\nHKLF 4\nEND\n")
+    (tmp_path / "x.hkl").write_text(HKL)
+    row = run_one(find_inputs(str(tmp_path))[0], BatchOptions(method="baseline"))
+    assert row["status"] == "failed" and "crystalx solve" in row["error"]

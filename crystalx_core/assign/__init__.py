@@ -35,7 +35,11 @@ def resolve_method(method: str) -> str:
 def assign(structure: Structure, method: str = "auto") -> Assignment:
     """Elements and H counts for every non-H site of `structure` by the chosen method."""
     if not [s for s in structure.sites if not is_hydrogen(s.element)]:
-        raise InputError("no peaks or atoms to assign", structure.source)
+        raise InputError(
+            "no peaks or atoms to assign (a structure still to solve, as SHELXT's .ins: "
+            "`crystalx solve` it with its reflections)",
+            structure.source,
+        )
     if len(structure.sites) > MAX_SITES:
         raise InputError(
             f"{len(structure.sites)} sites: CrystalX assigns at most {MAX_SITES} per structure",
