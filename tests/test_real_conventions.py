@@ -11,6 +11,7 @@ import pytest
 from crystalx_core.errors import InputError
 from crystalx_core.io.hkl import reflections_from_text, read_hkl
 from crystalx_core.io.shelx_read import parse_shelx, read_shelx
+from crystalx_core.io.shelx_write import render_with_sites
 from tests.conftest import BENCHMARK
 
 HEADER = (
@@ -75,6 +76,9 @@ def test_lines_ended_by_a_carriage_return_alone(tmp_path):
     assert shelx.cell == (10, 11, 12, 90, 95, 90)
     assert [site.label for site in shelx.to_structure().sites] == ["C1"]
     assert shelx.render() == text.replace("\n", "\r")
+    rewritten = render_with_sites(shelx, shelx.to_structure())  # written back with CR too
+    assert "\n" not in rewritten
+    assert [site.label for site in parse_shelx(rewritten).to_structure().sites] == ["C1"]
 
 
 def test_include_files_are_read_from_the_folder_of_the_file(tmp_path):

@@ -168,7 +168,7 @@ class ShelxFile:
     @property
     def newline(self) -> str:
         first = self.lines[0].text if self.lines else ""
-        return "\r\n" if first.endswith("\r\n") else "\n"
+        return next((end for end in ("\r\n", "\n", "\r") if first.endswith(end)), "\n")
 
     def render(self) -> str:
         """The file exactly as read."""
