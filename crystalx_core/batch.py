@@ -153,6 +153,7 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
     """Assign (and refine, with reflections) one structure and write its outputs; a failure
     becomes a row, never an exception, so one bad file cannot stop the batch."""
     start = time.perf_counter()
+    source = str(item.hkl or "")
     try:
         from crystalx_core.io import load, read_reflections
         from crystalx_core.outputs import write_job_outputs
@@ -160,12 +161,11 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
 
         loaded = load(item.model)
         reflections = None
-        if options.refine:  # a same-named .hkl, else the reflections a SHELXL CIF carries
-            reflections = (
-                read_reflections(item.hkl, loaded.reflection_format())
-                if item.hkl
-                else loaded.embedded_reflections()
-            )
+        if options.refine:  # those the file carries or names (CIF, Olex2), else name.hkl
+            reflections = loaded.own_reflections()
+            if reflections is None and item.hkl:
+                reflections = read_reflections(item.hkl, loaded.reflection_format())
+            source = reflections.path if reflections is not None else source
         result = assign_job(
             loaded.structure,
             reflections,
@@ -177,10 +177,7 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
         _, report, _ = write_job_outputs(
             result, item.model, inputs, loaded.shelx, output_prefix(item, options)
         )
-        row = row_from_report(item, report, time.perf_counter() - start)
-        if reflections is not None:
-            row["hkl"] = reflections.path
-        return row
+        return {**row_from_report(item, report, time.perf_counter() - start), "hkl": source}
     except CrystalXError as error:
         message = error.one_line()
     except Exception as error:  # noqa: BLE001  (recorded with its traceback's last line; the batch goes on)
@@ -189,7 +186,7 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
     return {
         "name": item.name,
         "model": str(item.model),
-        "hkl": str(item.hkl or ""),
+        "hkl": source,
         "left_out": [str(path) for path in item.left_out],
         "status": "failed",
         "error": message,

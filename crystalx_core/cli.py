@@ -246,14 +246,6 @@ def _run_batch(args) -> int:
     items = find_inputs(args.target)
     if not items:
         raise InputError("no .res, .ins or .cif files to assign", args.target)
-    if not args.json:
-        for item in items:
-            if item.left_out:
-                print(
-                    f"{item.name}: reading {item.model.name}"
-                    + (f" with {item.hkl.name}" if item.hkl and not args.no_refine else "")
-                    + f" (not read: {', '.join(p.name for p in item.left_out)})"
-                )
     options = BatchOptions(args.method, args.hydrogens, args.cycles, args.out, not args.no_refine)
     with _bar(args, len(items)) as advance:
         rows = run_batch(items, options, args.workers, args.scheduler, advance)
@@ -276,6 +268,17 @@ def _run_batch(args) -> int:
             print(f"  {row['name']}: {row['error']}")
         for row in poor:
             print(f"  {row['name']}: no solution: {row['error']}")
+        for row in rows:  # where a name had several files: the one read, and its reflections
+            if row.get("left_out"):
+                print(
+                    f"  {row['name']}: read {Path(row['model']).name}"
+                    + (
+                        f" with {Path(row['hkl'].split(' (')[0]).name}"
+                        if row["hkl"] and not args.no_refine
+                        else ""
+                    )
+                    + f", not {', '.join(Path(p).name for p in row['left_out'])}"
+                )
         print(f"wrote {paths['csv']} and {paths['html']}")
     return EXIT_OTHER if failed else EXIT_OK
 

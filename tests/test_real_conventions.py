@@ -246,11 +246,14 @@ def test_assign_names_the_reflections_a_cif_carries(tmp_path, capsys):
 # --- batch on folders other programs wrote ------------------------------------------------
 
 
-def test_batch_says_which_file_it_reads_and_uses_a_cifs_own_reflections(tmp_path, shared_data):
+def test_batch_says_which_file_it_reads_and_uses_a_cifs_own_reflections(
+    tmp_path, shared_data, capsys
+):
     """An Olex2/SHELXL folder holds x.ins, x.res, x.hkl, x.cif, x.fcf, x.lst (SHELXT adds
     x_a.res, x_a.hkl): one structure per name, the .res (SHELXL's latest) read, the others
     named as not read; a SHELXL CIF without a .hkl beside it refines against its own."""
     from crystalx_core.batch import BatchOptions, find_inputs, run_one
+    from crystalx_core.cli import main
 
     for ext in (".ins", ".res"):
         (tmp_path / f"x{ext}").write_text(RES)
@@ -269,6 +272,9 @@ def test_batch_says_which_file_it_reads_and_uses_a_cifs_own_reflections(tmp_path
     assert row["status"] != "failed", row["error"]
     assert row["hkl"] == f"{tmp_path / 'y.cif'} (_shelx_hkl_file)"
     assert row["r1"] < 0.05  # refined against the CIF's own reflections
+    command = ["batch", str(tmp_path), "--no-refine", "--method", "baseline", "--workers", "1"]
+    main(command + ["--hydrogens", "rules", "--quiet"])
+    assert "x: read x.res, not x.cif, x.ins" in capsys.readouterr().out
 
 
 def test_a_file_without_atoms_is_named_as_one_to_solve(tmp_path):
@@ -280,3 +286,26 @@ def test_a_file_without_atoms_is_named_as_one_to_solve(tmp_path):
     (tmp_path / "x.hkl").write_text(HKL)
     row = run_one(find_inputs(str(tmp_path))[0], BatchOptions(method="baseline"))
     assert row["status"] == "failed" and "crystalx solve" in row["error"]
+
+
+def test_the_reflection_file_olex2_names_is_read(tmp_path):
+    """Olex2 names its reflection file in the .ins/.res (`REM <HklSrc "%.\\\\name.hkl">` inside
+    `REM <olex2.extras>`, '%.' the folder of the file: pcxod/olex2 xlib writes the extras;
+    Olex2's XPlain plugin takes HKLSrc first, then the .hkl of the same name)."""
+    from crystalx_core.batch import BatchOptions, find_inputs, run_one
+    from crystalx_core.io import load, solve_reflections
+
+    (tmp_path / "y_abs.hkl").write_text(HKL)
+    (tmp_path / "y.hkl").write_text(HKL.replace("100.00", "999.00"))
+    extras = 'REM <olex2.extras>\nREM <HklSrc "%.\\\\y_abs.hkl">\nREM </olex2.extras>\n'
+    ins = tmp_path / "y.res"
+    ins.write_text(RES.replace("HKLF 4\nEND\n", "HKLF 4\n" + extras + "END\n"))
+    reflections = solve_reflections(load(ins), None)
+    assert reflections.path == str(tmp_path / "y_abs.hkl")
+    assert reflections.intensities.tolist() == [100.0, 50.0]
+    assert any("HklSrc" in note for note in reflections.notes)
+    (tmp_path / "y_abs.hkl").unlink()  # named but gone: the .hkl of the same name, as Olex2
+    assert solve_reflections(load(ins), None).path == str(tmp_path / "y.hkl")
+    (tmp_path / "y.hkl").rename(tmp_path / "y_abs.hkl")
+    row = run_one(find_inputs(str(tmp_path))[0], BatchOptions(method="baseline", cycles=1))
+    assert row["hkl"] == str(tmp_path / "y_abs.hkl")

@@ -48,6 +48,20 @@ class Loaded:
             return None
         return embedded.reflection_format()
 
+    def own_reflections(self) -> Reflections | None:
+        """The reflections the file carries or names: a CIF's _shelx_hkl_file, or the file
+        Olex2 names in a .res (HklSrc) where it exists; None without either."""
+        if self.shelx is None:
+            return self.embedded_reflections()
+        source = self.shelx.hkl_source()
+        if source is None or not source.is_file():
+            return None
+        from crystalx_core.io.hkl import read_hkl
+
+        reflections = read_hkl(source, self.reflection_format())
+        reflections.notes.insert(0, f"reflections from {source.name}, named by Olex2 (HklSrc)")
+        return reflections
+
     def embedded_reflections(self) -> Reflections | None:
         """The reflections a CIF carries (SHELXL writes them in), None without them."""
         if not self.hkl_text:
@@ -111,14 +125,15 @@ def read_reflections(path, hklf: HklfFormat | None = None) -> Reflections:
 
 
 def solve_reflections(loaded: Loaded, hkl) -> Reflections:
-    """The reflections to solve against: `hkl` if named, else the CIF's own, else name.hkl
-    beside name.ins (SHELX's convention); an InputError saying what to pass otherwise."""
+    """The reflections to solve against: `hkl` if named, else those the file carries or names
+    (a CIF's own, Olex2's HklSrc), else name.hkl beside name.ins (SHELX's convention); an
+    InputError saying what to pass otherwise."""
     hklf = loaded.reflection_format()
     if hkl is not None:
         return read_reflections(hkl, hklf)
-    embedded = loaded.embedded_reflections()
-    if embedded is not None:
-        return embedded
+    own = loaded.own_reflections()
+    if own is not None:
+        return own
     beside = [loaded.path.with_suffix(ext) for ext in (".hkl", ".HKL")]
     for candidate in beside:
         if candidate.is_file():

@@ -49,6 +49,7 @@ KEYWORDS = frozenset(
 _INTEGER = re.compile(r"[+-]?\d+$")
 _UNCONTINUED = ("REM", "TITL", "SYMM", "EQIV")  # an '=' in these is text, not a continuation
 MAX_INCLUDE_DEPTH = 8  # nested +file instructions; deeper is a loop
+_HKL_SOURCE = re.compile(r'^REM\s+<HklSrc\s+"([^"]*)"', re.IGNORECASE)  # Olex2's extras
 _PEAK_LABEL = re.compile(r"Q\d+$", re.IGNORECASE)
 RIDING_U = (-5.0, -0.5)  # a Uiso in this range means |U| × Ueq of the previous non-H atom
 MAX_WAVELENGTH = 10.0  # Å; beyond any X-ray or neutron source used for crystal structures
@@ -169,6 +170,21 @@ class ShelxFile:
     def newline(self) -> str:
         first = self.lines[0].text if self.lines else ""
         return next((end for end in ("\r\n", "\n", "\r") if first.endswith(end)), "\n")
+
+    def hkl_source(self) -> Path | None:
+        """The reflection file Olex2 names in its extras (`REM <HklSrc "%.\\name.hkl">`, '%.'
+        standing for the folder of this file; a path from elsewhere is looked for here by its
+        name); None without one."""
+        for line in self.lines:
+            found = _HKL_SOURCE.search(line.text)
+            if found:
+                value = found.group(1)
+                parts = [part for part in re.split(r"[\\/]+", value.removeprefix("%.")) if part]
+                if not parts:
+                    return None
+                folder = Path(self.path).parent
+                return folder.joinpath(*parts) if value.startswith("%.") else folder / parts[-1]
+        return None
 
     def render(self) -> str:
         """The file exactly as read."""
