@@ -154,7 +154,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     audit.add_argument("model", type=Path, help="CIF (or .res) with the published atoms and H")
     audit.add_argument(
-        "--hkl", type=Path, help="reflections (HKLF 4); default: the CIF's own _shelx_hkl_file"
+        "--hkl",
+        type=Path,
+        help="reflections (HKLF 4); default: the CIF's own _shelx_hkl_file, or the file "
+        "Olex2 names in the .res (HklSrc)",
     )
     audit.add_argument("--block", help="the CIF data block to read (default: the first)")
     audit.set_defaults(run=_run_audit)
@@ -319,7 +322,7 @@ def _run_audit(args) -> int:
     reflections = (
         read_reflections(args.hkl, loaded.reflection_format())
         if args.hkl
-        else loaded.embedded_reflections()
+        else loaded.own_reflections()
     )
     with _progress(args) as progress:
         progress("audit")

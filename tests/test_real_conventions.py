@@ -309,3 +309,19 @@ def test_the_reflection_file_olex2_names_is_read(tmp_path):
     (tmp_path / "y.hkl").rename(tmp_path / "y_abs.hkl")
     row = run_one(find_inputs(str(tmp_path))[0], BatchOptions(method="baseline", cycles=1))
     assert row["hkl"] == str(tmp_path / "y_abs.hkl")
+
+
+def test_reflections_after_a_negative_hklf_are_read_from_the_ins(tmp_path):
+    """SHELXL manual, HKLF: 'n is negative if reflection data follow, otherwise they are read
+    from the .hkl file' (kept for SHELX-76 files); a bad line is named in the .ins."""
+    from crystalx_core.io import load, solve_reflections
+
+    ins = tmp_path / "z.ins"
+    ins.write_text(HEADER + "HKLF -4\n" + HKL + "END\n")
+    loaded = load(ins)
+    assert loaded.reflection_format().code == 4
+    assert solve_reflections(loaded, None).indices.tolist() == [[1, 0, 0], [0, 2, 0]]
+    ins.write_text(HEADER + "HKLF -4\n   1   0   0  abc\n")
+    with pytest.raises(InputError) as error:
+        solve_reflections(load(ins), None)
+    assert (error.value.path, error.value.line) == (str(ins), 9)

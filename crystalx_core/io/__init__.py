@@ -49,10 +49,16 @@ class Loaded:
         return embedded.reflection_format()
 
     def own_reflections(self) -> Reflections | None:
-        """The reflections the file carries or names: a CIF's _shelx_hkl_file, or the file
-        Olex2 names in a .res (HklSrc) where it exists; None without either."""
+        """The reflections the file carries or names: a CIF's _shelx_hkl_file, those after a
+        negative HKLF, or the file Olex2 names in a .res (HklSrc) where it exists; None
+        without any."""
         if self.shelx is None:
             return self.embedded_reflections()
+        inline = self.shelx.inline_reflections()
+        if inline is not None:
+            from crystalx_core.io.hkl import reflections_from_text
+
+            return reflections_from_text(inline, str(self.path), self.reflection_format())
         source = self.shelx.hkl_source()
         if source is None or not source.is_file():
             return None

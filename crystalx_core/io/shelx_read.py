@@ -171,6 +171,15 @@ class ShelxFile:
         first = self.lines[0].text if self.lines else ""
         return next((end for end in ("\r\n", "\n", "\r") if first.endswith(end)), "\n")
 
+    def inline_reflections(self) -> str | None:
+        """The reflections that follow `HKLF -n` in the file itself (SHELX-76's way), as text
+        whose line numbers are the file's; None where HKLF is not negative."""
+        hklf = self.cards.get("HKLF")
+        if hklf is None or not hklf.fields[0].startswith("-"):
+            return None
+        after = [line.text for line in self.lines if line.number > hklf.number]
+        return self.newline * hklf.number + "".join(after)
+
     def hkl_source(self) -> Path | None:
         """The reflection file Olex2 names in its extras (`REM <HklSrc "%.\\name.hkl">`, '%.'
         standing for the folder of this file; a path from elsewhere is looked for here by its
