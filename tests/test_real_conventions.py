@@ -325,3 +325,11 @@ def test_reflections_after_a_negative_hklf_are_read_from_the_ins(tmp_path):
     with pytest.raises(InputError) as error:
         solve_reflections(load(ins), None)
     assert (error.value.path, error.value.line) == (str(ins), 9)
+
+
+def test_a_title_written_as_title():
+    """SHELX reads the first four letters of an instruction (SHELXL manual: 'four (or fewer)
+    character word'); Olex2 writes its Patterson solutions with 'TITLE' (pcxod/olex2
+    xlib/ins.cpp, SavePattSolution)."""
+    shelx = parse_shelx(HEADER.replace("TITL test", "TITLE solution in P2(1)/c") + "END\n")
+    assert shelx.title == "solution in P2(1)/c"

@@ -463,7 +463,8 @@ class _Parser:
         self.shelx.temperature_c = values[0] if values else 20.0
 
     def _titl(self, card):
-        self.shelx.title = card.text.strip()[4:].strip()
+        words = card.text.strip().split(None, 1)  # TITL (or TITLE), then the title
+        self.shelx.title = words[1].strip() if len(words) > 1 else ""
 
     def _cell(self, card):
         values = self._numbers(card, card.fields, "CELL")
