@@ -333,3 +333,18 @@ def test_a_title_written_as_title():
     xlib/ins.cpp, SavePattSolution)."""
     shelx = parse_shelx(HEADER.replace("TITL test", "TITLE solution in P2(1)/c") + "END\n")
     assert shelx.title == "solution in P2(1)/c"
+
+
+def test_cif2_syntax_the_reader_does_not_take_is_named(tmp_path):
+    """CIF 2.0 (magic '#\\#CIF_2.0') adds lists '[...]'; gemmi reads CIF 1.1 and only part of
+    CIF 2.0, so a list is refused naming the line and the syntax, not as a bare parse error. A
+    CIF 2.0 header over CIF 1.1 content reads as usual."""
+    from crystalx_core.io.cif import read_cif
+
+    path = tmp_path / "v2.cif"
+    path.write_text("#\\#CIF_2.0\n" + CIF_BLOCK.format(name="x"))
+    assert len(read_cif(path).structure.sites) == 2
+    path.write_text("#\\#CIF_2.0\n" + CIF_BLOCK.format(name="x") + "_audit_keywords [a b]\n")
+    with pytest.raises(InputError, match="CIF 2.0") as error:
+        read_cif(path)
+    assert error.value.line == 26

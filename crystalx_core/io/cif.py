@@ -117,6 +117,10 @@ def _parse(path: Path) -> gemmi.cif.Document:
                 str(path),
             ) from None
         detail = found.group(2).splitlines()[0] if found.group(2) else "parse error"
+        if text.startswith("#\\#CIF_2.0"):
+            detail += (
+                " (CIF 2.0 syntax not read here: a list [...] or multi-line triple-quoted text)"
+            )
         raise InputError(f"CIF syntax error: {detail}", str(path), int(found.group(1))) from None
 
 
