@@ -348,3 +348,20 @@ def test_cif2_syntax_the_reader_does_not_take_is_named(tmp_path):
     with pytest.raises(InputError, match="CIF 2.0") as error:
         read_cif(path)
     assert error.value.line == 26
+
+
+def test_a_dos_end_of_file_mark_ends_the_file(tmp_path):
+    """DOS programs end text files with Ctrl-Z (0x1A); the COD's CIF parser has an option for
+    it (pycodcif 'fix_ctrl_z: removes ^Z symbols'). It is the end of the file, not a line."""
+    from crystalx_core.io.cif import read_cif
+
+    (tmp_path / "z.hkl").write_bytes(
+        HKL.replace("   0   0   0    0.00    0.00\n", "").encode() + b"\x1a"
+    )
+    assert len(read_hkl(tmp_path / "z.hkl")) == 2
+    (tmp_path / "z.cif").write_bytes(CIF_BLOCK.format(name="z").encode() + b"\x1a")
+    assert len(read_cif(tmp_path / "z.cif").structure.sites) == 2
+    data = (HEADER + "C1 1 0.1 0.2 0.3 11 0.05\nHKLF 4\n").encode() + b"\x1a"
+    (tmp_path / "z.ins").write_bytes(data)
+    shelx = read_shelx(tmp_path / "z.ins")
+    assert shelx.render().encode() == data and len(shelx.to_structure().sites) == 1

@@ -20,7 +20,7 @@ from cctbx import sgtbx
 
 from crystalx_core.elements import normalise_symbol
 from crystalx_core.errors import InputError
-from crystalx_core.io.files import read_input_bytes
+from crystalx_core.io.files import DOS_END, read_input_bytes
 from crystalx_core.geometry import site_multiplicities
 from crystalx_core.structure import Site, Structure, cell_problem, grouped_mixed_sites
 from crystalx_core.symmetry import full_operator_list, space_group_from_operators
@@ -106,6 +106,7 @@ def _parse(path: Path) -> gemmi.cif.Document:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         text = data.decode("latin-1")
+    text = text.split(DOS_END, 1)[0]  # Ctrl-Z ends a file written by a DOS program
     try:
         return gemmi.cif.read_string(text)
     except (ValueError, RuntimeError) as error:

@@ -7,6 +7,7 @@ import stat
 
 from crystalx_core.errors import InputError
 
+DOS_END = "\x1a"  # Ctrl-Z, with which DOS programs end a text file: what follows is not text
 MAX_INPUT_BYTES = (
     256 * 2**20
 )  # far above any real .res, .cif or .hkl; bounds the memory a reader takes

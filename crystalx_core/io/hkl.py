@@ -5,7 +5,8 @@ Read as SHELX reads them: fixed columns (so `   0   0   010890.21` is l = 0, I =
 anything after column 32 ignored (direction cosines, the wavelength of HKLF 2, even when
 fused as `1-0.66223-0.60253`), and the first `0 0 0` line (or a blank line after the data)
 ends it; anything after it (SADABS notes, CIF text) is ignored. Lines end in LF, CR LF or (a
-file of classic Mac OS) CR alone; a UTF-8 byte order mark before the first is not data. A line
+file of classic Mac OS) CR alone; a UTF-8 byte order mark before the first, and a DOS Ctrl-Z
+with what follows it, are not data. A line
 whose Fo² field holds no decimal point and that runs on past column 32 was written in wider
 fields: it is read split on blanks instead. A σ of 0.00 is a weak reflection rounded by F8.2
 and is kept; a negative σ flags a reflection to leave out; the notes say how many of each.
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from crystalx_core.errors import InputError
-from crystalx_core.io.files import read_input_bytes
+from crystalx_core.io.files import DOS_END, read_input_bytes
 from crystalx_core.symmetry import space_group_from_operators
 
 
@@ -127,7 +128,8 @@ def reflections_from_text(
     """Parse HKLF 3/4 text (a file, or a CIF's embedded _shelx_hkl_file)."""
     hklf = hklf or HklfFormat()
     rows, batches, number = [], [], 0
-    lines = text.removeprefix("\ufeff").split("\n" if "\n" in text else "\r")  # or CR alone
+    text = text.removeprefix("\ufeff").split(DOS_END, 1)[0]
+    lines = text.split("\n" if "\n" in text else "\r")  # or CR alone (classic Mac OS)
     for number, raw in enumerate(lines, start=1):
         line = raw.rstrip("\r")
         if not line.strip():
