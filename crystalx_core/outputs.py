@@ -192,6 +192,16 @@ def _sync_folder(folder: Path) -> None:
             os.close(handle)
 
 
+def _in_encoding_of(text: str, shelx) -> str | bytes:
+    """The .res in the encoding its input was read in (a Windows-1252 REM stays byte for byte;
+    no byte order mark, which SHELX does not expect), UTF-8 where the new text needs it."""
+    encoding = getattr(shelx, "encoding", "utf-8").replace("utf-8-sig", "utf-8")
+    try:
+        return text.encode(encoding)
+    except UnicodeEncodeError:
+        return text
+
+
 def write_job_outputs(
     result, source: Path, inputs: list[Path], shelx=None, prefix: Path | None = None
 ) -> tuple[dict[str, Path], dict, list[Path]]:
@@ -233,7 +243,7 @@ def write_job_outputs(
     report = job_json(result, files={k.lstrip("."): str(v) for k, v in paths.items()})
     backups = write_outputs(
         {
-            paths[".res"]: res_text,
+            paths[".res"]: _in_encoding_of(res_text, shelx),
             paths[".cif"]: cif_text,
             paths[".json"]: json.dumps(report, indent=1) + "\n",
         },

@@ -365,3 +365,21 @@ def test_a_dos_end_of_file_mark_ends_the_file(tmp_path):
     (tmp_path / "z.ins").write_bytes(data)
     shelx = read_shelx(tmp_path / "z.ins")
     assert shelx.render().encode() == data and len(shelx.to_structure().sites) == 1
+
+
+def test_a_windows_1252_res_is_written_back_in_its_own_encoding(tmp_path):
+    """Windows programs write REM/TITL text in Windows-1252 (an en dash is byte 0x96): the
+    output .res keeps those lines byte for byte, as the README promises ('keeps every
+    instruction of your file untouched'), instead of re-encoding them as UTF-8."""
+    from crystalx_core.cli import main
+
+    remark = "REM measured by J\xfcrgen M\xfcller \u2013 100 K\n".encode("cp1252")
+    path = tmp_path / "w.res"
+    path.write_bytes(
+        HEADER.encode()
+        + remark
+        + b"C1 1 0.1 0.2 0.3 11 0.05\nO1 3 0.2 0.2 0.3 11 0.05\nHKLF 4\nEND\n"
+    )
+    command = ["assign", str(path), "--method", "baseline", "--hydrogens", "rules", "--quiet"]
+    assert main(command) == 0
+    assert remark in (tmp_path / "w_crystalx.res").read_bytes()
