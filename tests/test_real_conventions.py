@@ -383,3 +383,25 @@ def test_a_windows_1252_res_is_written_back_in_its_own_encoding(tmp_path):
     command = ["assign", str(path), "--method", "baseline", "--hydrogens", "rules", "--quiet"]
     assert main(command) == 0
     assert remark in (tmp_path / "w_crystalx.res").read_bytes()
+
+
+def test_utf16_text_from_windows_notepad_is_read(tmp_path):
+    """Windows Notepad's 'Unicode' is UTF-16 with a byte order mark (FF FE): its NUL bytes are
+    text, not binary data, in every reader."""
+    from crystalx_core.io.cif import read_cif
+
+    (tmp_path / "n.ins").write_bytes((HEADER + "C1 1 0.1 0.2 0.3 11 0.05\nEND\n").encode("utf-16"))
+    (tmp_path / "n.hkl").write_bytes(HKL.encode("utf-16"))
+    (tmp_path / "n.cif").write_bytes(CIF_BLOCK.format(name="n").encode("utf-16"))
+    assert [s.label for s in read_shelx(tmp_path / "n.ins").to_structure().sites] == ["C1"]
+    assert len(read_hkl(tmp_path / "n.hkl")) == 2
+    assert len(read_cif(tmp_path / "n.cif").structure.sites) == 2
+
+
+def test_an_instruction_file_named_as_reflections_is_said_to_be_one(tmp_path):
+    from crystalx_core.io import read_reflections
+
+    path = tmp_path / "x.res"
+    path.write_text(RES)
+    with pytest.raises(InputError, match="SHELX instruction file, not reflections"):
+        read_reflections(path)

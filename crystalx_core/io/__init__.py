@@ -115,6 +115,8 @@ def read_reflections(path, hklf: HklfFormat | None = None) -> Reflections:
     from crystalx_core.io.hkl import read_hkl, reflections_from_text
 
     path = Path(path)
+    if path.suffix.lower() in (".ins", ".res"):
+        raise InputError("a SHELX instruction file, not reflections: pass the .hkl", str(path))
     if path.suffix.lower() not in CIF_SUFFIXES:
         return read_hkl(path, hklf)
     from crystalx_core.io.cif import shelx_hkl_text

@@ -54,7 +54,8 @@ class _Lines:
     """Line numbers for messages: gemmi keeps none once the file is parsed."""
 
     def __init__(self, path: Path, block_name: str):
-        self.lines = path.read_bytes().removeprefix(codecs.BOM_UTF8).decode("latin-1").splitlines()
+        data = read_input_bytes(str(path), "CIF").removeprefix(codecs.BOM_UTF8)
+        self.lines = data.decode("latin-1").splitlines()
         header = re.compile(rf"\s*data_{re.escape(block_name)}\s*$", re.IGNORECASE)
         self.block = next((n for n, text in enumerate(self.lines) if header.match(text)), 0)
         self.end = next(

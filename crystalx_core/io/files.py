@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import os
 import stat
 
@@ -14,8 +15,9 @@ MAX_INPUT_BYTES = (
 
 
 def read_input_bytes(path: str, what: str) -> bytes:
-    """The file's bytes; anything but a regular file, files over MAX_INPUT_BYTES, unreadable
-    files and binary data (a NUL byte) are InputErrors.
+    """The file's bytes (UTF-16 text, as Windows Notepad saves 'Unicode', given as UTF-8);
+    anything but a regular file, files over MAX_INPUT_BYTES, unreadable files and binary data
+    (a NUL byte) are InputErrors.
 
     Opened without blocking, so a FIFO is refused instead of waiting for a writer forever, and
     checked on the open handle, so the file judged is the file read.
@@ -43,6 +45,11 @@ def read_input_bytes(path: str, what: str) -> bytes:
             raise InputError(f"cannot read the file: {error.strerror}", path) from None
     if len(data) > MAX_INPUT_BYTES:  # grew while we read
         raise InputError(f"over the {MAX_INPUT_BYTES // 2**20} MB limit for a {what}", path)
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Notepad's 'Unicode'
+        try:
+            data = data.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError(f"a {what} in UTF-16 that does not decode", path) from None
     if b"\0" in data:
         raise InputError(
             f"binary data (NUL byte) in a {what}", path, data.count(b"\n", 0, data.index(b"\0")) + 1
