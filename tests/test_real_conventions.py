@@ -146,14 +146,15 @@ loop_
  'x, -y-1/2, z-1/2'
 loop_
  _atom_site_label
- _atom_site_type_symbol
  _atom_site_fract_x
  _atom_site_fract_y
  _atom_site_fract_z
  _atom_site_U_iso_or_equiv
+ _atom_site_adp_type
  _atom_site_occupancy
-C1 C 0.1000(3) 0.2000(2) 0.3000(4) 0.031(2) 1
-O1' O 0.2100(3) 0.2000(2) 0.3000(4) ? .
+ _atom_site_type_symbol
+C1 0.1000(3) 0.2000(2) 0.3000(4) 0.031(2) Uiso 1 C
+O1' 0.2100(3) 0.2000(2) 0.3000(4) ? Uiso . O
 """
 RES = HEADER + "FVAR 1.0\nC1 1 0.1 0.2 0.3 11.0 0.03\nO1' 3 0.21 0.2 0.3 11.0 0.03\nHKLF 4\nEND\n"
 HKL = "   1   0   0  100.00    2.00\n   0   2   0   50.00    1.00\n   0   0   0    0.00    0.00\n"
@@ -181,7 +182,7 @@ def test_several_data_blocks_say_which_is_read_and_block_chooses(tmp_path):
     from crystalx_core.io import load
 
     path = tmp_path / "multi.cif"
-    second = CIF_BLOCK.format(name="second").replace("C1 C 0.1000(3)", "C1 C 0.4000(3)")
+    second = CIF_BLOCK.format(name="second").replace("C1 0.1000(3)", "C1 0.4000(3)")
     path.write_text(
         "data_global\n_journal_name_full 'x'\n\n" + CIF_BLOCK.format(name="first") + second
     )
@@ -347,7 +348,7 @@ def test_cif2_syntax_the_reader_does_not_take_is_named(tmp_path):
     path.write_text("#\\#CIF_2.0\n" + CIF_BLOCK.format(name="x") + "_audit_keywords [a b]\n")
     with pytest.raises(InputError, match="CIF 2.0") as error:
         read_cif(path)
-    assert error.value.line == 26
+    assert error.value.line == 27
 
 
 def test_a_dos_end_of_file_mark_ends_the_file(tmp_path):
