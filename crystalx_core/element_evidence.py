@@ -35,6 +35,10 @@ refinement says so (R1 down by R1_GAIN and wR2 down), the old "second look"'s ru
 them the weighing of that model then clearly gives back to its element goes back. Sites in a
 smeared group (bonded neighbours' Uiso over U_DISORDER) are not weighed, nor a site whose count
 falls SHORT_OF_ALL widths under every candidate (partly occupied), nor data under MIN_COMPLETENESS.
+
+Before all this, a site refined to the floor of Uiso (U_FLOOR) holds more electrons than its
+element: it has no count, and the refinement with its heavier Z-neighbour decides (R1 down by
+R1_GAIN and wR2 down).
 """
 
 from __future__ import annotations
@@ -87,6 +91,9 @@ OUTLIER = 3.0
 # 2026-12-05) fell short of their element by 1.5 widths at most.
 SHORT_OF_ALL = 2.0
 MAX_ROUNDS = 3
+# Å²: a site refined under this Uiso sits at the refinement's floor (cctbx stops at 1e-4; the
+# lowest right atom of the swap benchmark's half a refines to 0.010)
+U_FLOOR = 0.002
 # Å²: a site whose bonded neighbours' median Uiso is larger is not weighed: the group is smeared
 # by disorder or motion the isotropic model does not hold (a BF4⁻ or a solvent at 0.2-0.3 Å²
 # among atoms at 0.05-0.1), and what the fit puts at the site then measures the misfit, not the
@@ -132,6 +139,8 @@ class SiteEvidence:
 
     electrons: float  # fitted at the site (α × Z of the element it held when fitted)
     sigma: float  # the likelihood's width for the element held, e
+    expected: float = math.nan  # what the element held would count there: the sites' offset × Z
+    fit_sigma: float = math.nan  # the fit's own standard uncertainty of the count, e
     posterior: dict[str, float] = field(default_factory=dict)  # candidates (one: nothing to weigh)
     prior: dict[str, float] = field(default_factory=dict)  # the model's probabilities used
     before: str = ""  # element held before the data were weighed
@@ -145,6 +154,7 @@ class SiteEvidence:
         return {
             "electrons": _finite(self.electrons),
             "sigma": _finite(self.sigma),
+            "expected": _finite(self.expected),
             "prior": ranked(self.prior),
             "posterior": ranked(self.posterior),
             "before": self.before,
@@ -456,9 +466,11 @@ def _weigh_elements(refined, reflections, method, cycles, priors) -> ElementEvid
     if priors is None:
         priors = fobs_priors(model, reflections, method)
     weigh = _Weighing(refined, reflections, data, cycles, priors)
-    current, evidence, why = refined, weigh(refined), {}
-    seen = {weigh.state(refined)}
-    while weigh.rounds < MAX_ROUNDS:
+    current, why = weigh.heavier_at_floor(refined)
+    evidence = weigh(current)
+    seen = {weigh.state(refined), weigh.state(current)}
+    first = weigh.rounds
+    while weigh.rounds - first < MAX_ROUNDS:
         proposed = {label: e.decision for label, e in evidence.items() if e.decision != e.before}
         if not proposed:
             break
@@ -594,6 +606,39 @@ class _Weighing:
         fits = site_fits(refinement.structure, self.data, names)
         return _weigh(refinement.structure, self.priors, names, self.mixed, fits)
 
+    def heavier_at_floor(self, refined: RefinementResult) -> tuple[RefinementResult, dict]:
+        """The model with its heavier Z-neighbour at each site refined to the floor of Uiso
+        (U_FLOOR), when the refinement agrees (R1 down by R1_GAIN, wR2 down), and why.
+
+        Such a site holds more electrons than its element: its U went as low as it could to
+        make up for them, so its count (α with ΔU) is no measurement, and a heavy atom held as
+        a lighter one leaves every other site's count off too (a Br held as Cl: the sites
+        count 0.55 × Z at isotropic R1 0.33), the shared offset with them. The R1 and wR2 of
+        the alternatives are what is left to decide."""
+        heavier = {}
+        for s in refined.structure.sites:
+            if s.label not in self.given or s.label in self.mixed or s.part or s.occupancy < 1:
+                continue
+            if s.u_iso < U_FLOOR:
+                up = [
+                    el
+                    for el in self.sfac
+                    if z_neighbours(el, s.element) and atomic_number(el) > atomic_number(s.element)
+                ]
+                if up:
+                    heavier[s.label] = min(up, key=atomic_number)
+        trial = self.refined_with(refined, heavier) if heavier else None
+        if trial is None or trial.r1 > refined.r1 - R1_GAIN or trial.wr2 >= refined.wr2:
+            return refined, {}
+        u = {s.label: s.u_iso for s in refined.structure.sites}
+        return trial, {
+            label: f"refined to Uiso {u[label]:.4f} Å² as {self.given[label]} (the floor: more "
+            f"electrons than it holds, no count); isotropic R1 {trial.r1:.4f}, wR2 "
+            f"{trial.wr2:.4f} as {element}, {refined.r1:.4f}, {refined.wr2:.4f} as "
+            f"{self.given[label]}"
+            for label, element in heavier.items()
+        }
+
     def state(self, refinement: RefinementResult) -> tuple:
         return tuple(s.element for s in refinement.structure.sites)
 
@@ -690,6 +735,8 @@ def _weigh(
         e = SiteEvidence(
             electrons=electrons,
             sigma=width(fit_sigma, spread, atomic_number(site.element)),
+            expected=offset * atomic_number(site.element),
+            fit_sigma=fit_sigma,
             before=site.element,
             decision=site.element,
         )

@@ -424,3 +424,26 @@ def test_a_count_short_of_every_candidate_is_not_taken_for_a_lighter_element(
     assert bool(evidence.posterior) is weighed_as_element, evidence.reason
     assert ("short of every candidate" in evidence.reason) is not weighed_as_element
     assert "O1" not in weighed.changes
+
+
+def test_a_heavy_atom_held_lighter_at_the_u_floor_is_decided_by_the_refinement(shared_data):
+    """A Br held as Cl refines to the floor of Uiso, where its count measures nothing (and
+    every other site's count is off with it): the refinement with the heavier Z-neighbour
+    decides, and the note says why."""
+    from crystalx_core.element_evidence import U_FLOOR
+
+    truth = read_cif(BENCHMARK / "XH_alanine" / "model.cif").structure
+    truth = truth.with_sites(
+        [
+            _isotropic(s.with_element("Br") if s.label in ("C2", "O2") else s, 0.02)
+            for s in truth.sites
+        ]
+    )
+    reflections = _simulated(truth)
+    heavy = truth.with_sites([_isotropic(s, s.u_iso) for s in truth.sites if s.element != "H"])
+    heavy.sfac, heavy.unit = ["C", "H", "Br", "Cl", "N", "O"], [12, 28, 4, 4, 4, 8]
+    refined = refine(_swapped(heavy, {"C2": "Cl"}), reflections, 10)
+    assert _site(refined, "C2").u_iso < U_FLOOR
+    weighed = weigh_elements(refined, reflections, "model", 10)
+    assert weighed.changes == {"C2": "Br"}
+    assert "the floor" in weighed.evidence["C2"].reason
