@@ -31,7 +31,8 @@ metals one apart in Z). The posterior is prior × L, normalised over the candida
 
 An atom changes, to the most likely element, when the posterior of the one it holds falls
 to 1 − CHANGE_POSTERIOR and the count alone does not oppose the new one (DATA_FACTOR: the
-model's probabilities never change an atom against clear data). The model is refined and weighed
+model's probabilities never change an atom against clear data; two elements whose counts lie
+within a scale of each other, Ag/Cd, leave the count no say). The model is refined and weighed
 again, for at most MAX_ROUNDS rounds; a change holds while the element first given stays
 ruled out, and only when the refinement agrees (wR2 and R1 no higher than before, within
 WR2_GAIN and R1_NET); a changed site the last weighing cannot weigh goes back too, and so
@@ -39,9 +40,11 @@ does one that stays smeared with its new element (Uiso over U_DISORDER and SMEAR
 neighbours'): its count measured the misfit. Atoms
 whose posterior leans to another element without deciding are then changed together when the
 refinement says so (R1 down by R1_GAIN and wR2 down), the old "second look"'s rule, and any of
-them the weighing of that model then clearly gives back to its element goes back. Sites in a
+them the weighing of that model then clearly gives back to its element goes back, while what
+that weighing now decides elsewhere is changed too when the fit gets no worse. Sites in a
 smeared group (bonded neighbours' Uiso over U_DISORDER) are not weighed, nor a site whose count
-falls SHORT_OF_ALL widths under every candidate (partly occupied), nor data under MIN_COMPLETENESS.
+falls SHORT_OF_ALL scales under every candidate (partly occupied: flagged `short`, and the job
+refines its occupancy, crystalx_core.partial_sites), nor data under MIN_COMPLETENESS.
 
 Before all this, a site refined to the floor of Uiso (U_FLOOR) holds more electrons than its
 element: it has no count, and the refinement with its heavier Z-neighbour decides (R1 down by
