@@ -2,6 +2,7 @@
 alone."""
 
 import json
+import math
 
 import pytest
 
@@ -44,6 +45,18 @@ def test_posterior_is_prior_times_the_electron_count_likelihood():
     # the shared offset: sites that all look 5 % light are not all the lighter element
     assert posterior(_counts(7.0 * 0.95), 0.95, 0.25, {"C": 0.5, "N": 0.5})["N"] > 0.99
     assert PRIOR_FLOOR > 0
+
+
+def test_the_count_is_weighed_in_electrons_with_heavy_tails():
+    """No share of Z in the width: a clean 16.0 e overturns a model 0.95 sure of Cl. The t's
+    tails: a count 3 scales under one candidate and 4 under the other is no proof (odds of 2.5:1,
+    where a Gaussian would give 33:1: the counts of right sites in poor models stray so far)."""
+    from crystalx_core.element_evidence import SPREAD_SHARE, log_likelihoods
+
+    clean = {"S": (16.0, 0.1), "Cl": (16.0, 0.1)}
+    assert posterior(clean, 1.0, 0.25, {"Cl": 0.95, "S": 0.05})["S"] > 0.95
+    far = log_likelihoods({"C": (3.0, 0.0), "N": (3.0, 0.0)}, 1.0, 1.0 / SPREAD_SHARE, 0.0)
+    assert 1.0 < math.exp(far["C"] - far["N"]) < 4.0
 
 
 def test_z_neighbours():
