@@ -43,8 +43,9 @@ refinement says so (R1 down by R1_GAIN and wR2 down), the old "second look"'s ru
 them the weighing of that model then clearly gives back to its element goes back, while what
 that weighing now decides elsewhere is changed too when the fit gets no worse. Sites in a
 smeared group (bonded neighbours' Uiso over U_DISORDER) are not weighed, nor a site whose count
-falls SHORT_OF_ALL scales under every candidate (partly occupied: flagged `short`, and the job
-refines its occupancy, crystalx_core.partial_sites), nor data under MIN_COMPLETENESS.
+falls SHORT_OF_ALL screening widths under every candidate (partly occupied: flagged `short`,
+and the job refines its occupancy, crystalx_core.partial_sites), nor data under
+MIN_COMPLETENESS.
 
 Before all this, a site refined to the floor of Uiso (U_FLOOR) holds more electrons than its
 element: it has no count, and the refinement with its heavier Z-neighbour decides (R1 down by
@@ -93,16 +94,19 @@ DEFAULT_SPREAD = 0.4  # e, with too few sites to measure the spread
 MIN_SITES_FOR_SPREAD = 8
 # the likelihood's scale and tails (module docstring; fitted on half a: 0.59, 1.25 e/Å², 0.30, 3)
 FIT_SHARE, U_SHARE, SPREAD_SHARE, TAILS = 0.6, 1.25, 0.3, 3
-# a count this many scales from every candidate (over the t's 99 % point, 5.8) says disorder or
-# a missing atom, not an element
-OUTLIER = 6.0
-# a count this many scales short of every candidate (under even the lightest) is read as a partly
-# occupied or disordered site, not as a lighter element: occupancy is the commoner cause of a
-# deficit (FC_1979688's half methanol O refined whole counts 4.6 e, 7.8 scales short of C; a half
-# water refined whole, simulated, 4.8 e, 4.3 scales short of C, and was made C at 4.5). Right
-# sites of the swap benchmark's half a fall this short of their own element in 2 % of cases
-# (left unweighed, so never changed)
-SHORT_OF_ALL = 3.0
+# Whether a count is an element's at all is screened on a wider width (screen_width: the fit's σ,
+# the structure's spread and RELATIVE·Z, in full): a wrong element's count strays further than a
+# right one's (a C held as N counts 5.0-5.4 e, an N held as C 7.9 e in a model at R1 0.03, 6-7 of
+# the likelihood's scales off; with the screens on that scale C/N/O fell from 168 to 165 of 170)
+RELATIVE = 0.02  # share of Z in the screening width (scale and absorption grow with the atom)
+# a count this many screening widths from every candidate says disorder or a missing atom
+OUTLIER = 3.0
+# a count this many screening widths short of every candidate (under even the lightest) is read
+# as a partly occupied or disordered site, not as a lighter element: occupancy is the commoner
+# cause of a deficit (FC_1979688's half methanol O refined whole counts 4.6 e, 3.0 widths short
+# of C). Right changes to a lighter element on the swap benchmark (171, both runs of
+# 2026-12-05) fell short of their element by 1.5 widths at most.
+SHORT_OF_ALL = 2.0
 MAX_ROUNDS = 3
 # Å²: a site refined under this Uiso sits at the refinement's floor (cctbx stops at 1e-4; the
 # lowest right atom of the swap benchmark's half a refines to 0.010)
@@ -372,6 +376,11 @@ def width(fit_sigma: float, spread: float, u_iso: float) -> float:
     return math.sqrt(
         (FIT_SHARE * fit_sigma) ** 2 + (U_SHARE * u_iso) ** 2 + (SPREAD_SHARE * spread) ** 2
     )
+
+
+def screen_width(fit_sigma: float, spread: float, z: int) -> float:
+    """The width a count is screened on (OUTLIER, SHORT_OF_ALL) for atomic number z, e."""
+    return math.sqrt(fit_sigma**2 + spread**2 + (RELATIVE * z) ** 2)
 
 
 def log_likelihoods(
@@ -787,22 +796,22 @@ def _weigh(
             continue
         scores = priors.get(site.label) or {}
         e.prior = {el: scores.get(el, 0.0) for el in names[site.label]}
-        if len(counts) == 1:
-            e.posterior = {site.element: 1.0}
-            e.reason = "no other element to weigh"
-            continue
         shortfall = {  # signed, in widths: over 0 the count is under the element's
-            el: (offset * atomic_number(el) - n) / width(s, spread, site.u_iso)
+            el: (offset * atomic_number(el) - n) / screen_width(s, spread, atomic_number(el))
             for el, (n, s) in counts.items()
         }
         widths = {el: abs(d) for el, d in shortfall.items()}
         short = min(shortfall.values())
-        if short > SHORT_OF_ALL:
+        if short > SHORT_OF_ALL:  # with one candidate too: its occupancy is still to refine
             e.short = True
             e.reason = (
                 f"refined as {electrons:.1f} e, {short:.1f} widths short of every candidate "
                 f"({', '.join(counts)}): partly occupied or disordered, not weighed"
             )
+            continue
+        if len(counts) == 1:
+            e.posterior = {site.element: 1.0}
+            e.reason = "no other element to weigh"
             continue
         if min(widths.values()) > OUTLIER:
             e.reason = (

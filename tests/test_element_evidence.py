@@ -408,18 +408,18 @@ def test_a_change_that_leaves_its_site_smeared_goes_back(shared_data):
         assert _smeared(model, set()) == {}  # only changed sites are judged
 
 
-@pytest.mark.parametrize("short, weighed_as_element", [(4.0, False), (2.0, True)])
+@pytest.mark.parametrize("short, weighed_as_element", [(2.5, False), (1.5, True)])
 def test_a_count_short_of_every_candidate_is_not_taken_for_a_lighter_element(
     shared_data, monkeypatch, short, weighed_as_element
 ):
-    """O1 of alanine counting `short` widths under even its lightest candidate: 4 is a partly
-    occupied site (a half methanol O refined whole: 4.6 e), not weighed; 2 is still weighed as
+    """O1 of alanine counting `short` widths under even its lightest candidate: 2.5 is a partly
+    occupied site (a half methanol O refined whole: 4.6 e), not weighed; 1.5 is still weighed as
     a lighter element (the change it proposes then meets the refinement's net: O1 is O)."""
     import crystalx_core.element_evidence as element_evidence
-    from crystalx_core.element_evidence import SHORT_OF_ALL, SiteFit, width
+    from crystalx_core.element_evidence import SHORT_OF_ALL, SiteFit, screen_width
     from crystalx_core.elements import atomic_number
 
-    assert 2.0 < SHORT_OF_ALL < 4.0
+    assert 1.5 < SHORT_OF_ALL < 2.5
     heavy, reflections = _published("XH_alanine")
     refined = refine(heavy, reflections, 10)
     monkeypatch.setattr(element_evidence, "shared_offset_and_spread", lambda alphas, zs: (1.0, 0.4))
@@ -427,7 +427,7 @@ def test_a_count_short_of_every_candidate_is_not_taken_for_a_lighter_element(
     def short_of_all(fits):
         lightest = min(fits["O1"], key=atomic_number)
         z = atomic_number(lightest)
-        count = z - short * width(0.01 * z, 0.4, _site(refined, "O1").u_iso)
+        count = z - short * screen_width(0.01 * z, 0.4, z)
         for el in fits["O1"]:
             fits["O1"][el] = SiteFit(count / atomic_number(el), 0.01)
 
