@@ -5,15 +5,22 @@ Once the atoms are refined isotropically, each non-H site's scattering is fitted
 against Fo², every other atom fixed: Fc = F_rest + F_H + α·F_site·exp(−2π²ΔU/d²), with the
 scale, α and ΔU free, once per candidate element E with E's form factor and the riding H
 (F_H) the rules give E there. α·Z_E is the site's electron count as E. The count is never
-exact (H, bonding density, absorption and the scale leave every site a little off), so the
-likelihood's width comes from the structure itself: the robust spread (in electrons) of the
-counts of all its sites (most of them right) about median(α)·Z, the offset every site
-shares, plus a share of Z for what grows with it (scale, absorption):
+exact (H, bonding density, absorption and the scale leave every site a little off): it is
+compared with median(α)·Z_E, the offset every site shares, on a Student t of TAILS degrees of
+freedom whose scale s adds the fit's own standard uncertainty, the site's Uiso (the count and U
+trade off, and anisotropy the isotropic model lacks grows with U) and the structure's robust
+spread of counts about the offset (a poor model's counts are all off):
 
-    L(E) = N(count as E; median(α)·Z_E, σ_fit² + spread² + (RELATIVE·Z_E)²),  spread ≥ MIN_SPREAD
+    L(E) = t_TAILS((count as E − median(α)·Z_E) / s) / s,
+    s² = (FIT_SHARE·σ_fit)² + (U_SHARE·Uiso)² + (SPREAD_SHARE·spread)²
 
-(A spread relative to Z, measured on the C/N/O most sites are, left S/Cl and P/S
-undecidable: their counts are as exact as C's in electrons, not in per cent.)
+Calibrated by maximum likelihood on the right sites of the swap benchmark's half a (913 sites
+of 34 structures, other pairs, 2026-12-05): their robust scatter is 0.1-0.2 e for B to Cd
+alike (no share of Z: an earlier 0.02·Z made a 1 e difference in 47 undecidable by fiat) and
+grows with U (0.10 e under 0.03 Å², 0.28 e at 0.08-0.12), and the tails are heavy (a few
+sites 1-3 e off in poor models): a Gaussian wide enough for them (1.7 σ_fit) kept S/Cl
+undecided, a narrow one would change those sites. On the t the share of right sites over its
+90, 95 and 99 % points is 9.6, 5.7 and 1.9 %.
 
 The prior is the model's probability for E, read from an Fo map the refined model phases
 (the "second look": its peak heights are far cleaner than a first solution's map, which is
@@ -24,7 +31,8 @@ metals one apart in Z). The posterior is prior × L, normalised over the candida
 
 An atom changes, to the most likely element, when the posterior of the one it holds falls
 to 1 − CHANGE_POSTERIOR and the count alone does not oppose the new one (DATA_FACTOR: the
-model's probabilities never change an atom against clear data). The model is refined and weighed
+model's probabilities never change an atom against clear data; two elements whose counts lie
+within a scale of each other, Ag/Cd, leave the count no say). The model is refined and weighed
 again, for at most MAX_ROUNDS rounds; a change holds while the element first given stays
 ruled out, and only when the refinement agrees (wR2 and R1 no higher than before, within
 WR2_GAIN and R1_NET); a changed site the last weighing cannot weigh goes back too, and so
@@ -32,9 +40,16 @@ does one that stays smeared with its new element (Uiso over U_DISORDER and SMEAR
 neighbours'): its count measured the misfit. Atoms
 whose posterior leans to another element without deciding are then changed together when the
 refinement says so (R1 down by R1_GAIN and wR2 down), the old "second look"'s rule, and any of
-them the weighing of that model then clearly gives back to its element goes back. Sites in a
+them the weighing of that model then clearly gives back to its element goes back, while what
+that weighing now decides elsewhere is changed too when the fit gets no worse. Sites in a
 smeared group (bonded neighbours' Uiso over U_DISORDER) are not weighed, nor a site whose count
-falls SHORT_OF_ALL widths under every candidate (partly occupied), nor data under MIN_COMPLETENESS.
+falls SHORT_OF_ALL screening widths under every candidate (partly occupied: flagged `short`,
+and the job refines its occupancy, crystalx_core.partial_sites), nor data under
+MIN_COMPLETENESS.
+
+Before all this, a site refined to the floor of Uiso (U_FLOOR) holds more electrons than its
+element: it has no count, and the refinement with its heavier Z-neighbour decides (R1 down by
+R1_GAIN and wR2 down).
 """
 
 from __future__ import annotations
@@ -70,23 +85,32 @@ CHANGE_POSTERIOR = (
     0.9  # an atom changes when the element it holds falls to 1 − this, to the most likely one,
 )
 # if the count alone does not oppose it by more than 1/DATA_FACTOR: the model never changes an atom
-# against clear data. (Round one's spread, inflated by the wrong atoms themselves, leaves a 1 e gap
-# at 1-3:1: asking 3:1 for the change lost a sixth of the right ones on the swap benchmark, 1:1 a
-# twentieth.)
-DATA_FACTOR = 0.5
-MIN_SPREAD = 0.25  # e: the width of the electron count at the least
+# against clear data. (Set on the swap benchmark's half a: a right change in a poor model, C held
+# as B at isotropic R1 0.19, met odds of 0.31:1 against it; a wrong one, N made C beside metals
+# counting 2 e off, 0.11:1.)
+DATA_FACTOR = 0.2
+MIN_SPREAD = 0.25  # e: the structure's spread of counts at the least
 DEFAULT_SPREAD = 0.4  # e, with too few sites to measure the spread
-RELATIVE = 0.02  # share of Z added to the width: errors of scale and absorption grow with the atom
 MIN_SITES_FOR_SPREAD = 8
-# a count this many widths from every candidate says disorder or a missing atom, not an element
+# the likelihood's scale and tails (module docstring; fitted on half a: 0.59, 1.25 e/Å², 0.30, 3)
+FIT_SHARE, U_SHARE, SPREAD_SHARE, TAILS = 0.6, 1.25, 0.3, 3
+# Whether a count is an element's at all is screened on a wider width (screen_width: the fit's σ,
+# the structure's spread and RELATIVE·Z, in full): a wrong element's count strays further than a
+# right one's (a C held as N counts 5.0-5.4 e, an N held as C 7.9 e in a model at R1 0.03, 6-7 of
+# the likelihood's scales off; with the screens on that scale C/N/O fell from 168 to 165 of 170)
+RELATIVE = 0.02  # share of Z in the screening width (scale and absorption grow with the atom)
+# a count this many screening widths from every candidate says disorder or a missing atom
 OUTLIER = 3.0
-# a count this many widths short of every candidate (under even the lightest) is read as a partly
-# occupied or disordered site, not as a lighter element: occupancy is the commoner cause of a
-# deficit (a half-occupied methanol O across a centre refined whole counts 4.6 e, short of C by
-# 3.0 widths). Right changes to a lighter element on the swap benchmark (171, both runs of
+# a count this many screening widths short of every candidate (under even the lightest) is read
+# as a partly occupied or disordered site, not as a lighter element: occupancy is the commoner
+# cause of a deficit (FC_1979688's half methanol O refined whole counts 4.6 e, 3.0 widths short
+# of C). Right changes to a lighter element on the swap benchmark (171, both runs of
 # 2026-12-05) fell short of their element by 1.5 widths at most.
 SHORT_OF_ALL = 2.0
 MAX_ROUNDS = 3
+# Å²: a site refined under this Uiso sits at the refinement's floor (cctbx stops at 1e-4; the
+# lowest right atom of the swap benchmark's half a refines to 0.010)
+U_FLOOR = 0.002
 # Å²: a site whose bonded neighbours' median Uiso is larger is not weighed: the group is smeared
 # by disorder or motion the isotropic model does not hold (a BF4⁻ or a solvent at 0.2-0.3 Å²
 # among atoms at 0.05-0.1), and what the fit puts at the site then measures the misfit, not the
@@ -132,6 +156,9 @@ class SiteEvidence:
 
     electrons: float  # fitted at the site (α × Z of the element it held when fitted)
     sigma: float  # the likelihood's width for the element held, e
+    expected: float = math.nan  # what the element held would count there: the sites' offset × Z
+    fit_sigma: float = math.nan  # the fit's own standard uncertainty of the count, e
+    short: bool = False  # short of every candidate: partly occupied (its occupancy to refine)
     posterior: dict[str, float] = field(default_factory=dict)  # candidates (one: nothing to weigh)
     prior: dict[str, float] = field(default_factory=dict)  # the model's probabilities used
     before: str = ""  # element held before the data were weighed
@@ -145,6 +172,7 @@ class SiteEvidence:
         return {
             "electrons": _finite(self.electrons),
             "sigma": _finite(self.sigma),
+            "expected": _finite(self.expected),
             "prior": ranked(self.prior),
             "posterior": ranked(self.posterior),
             "before": self.before,
@@ -342,30 +370,42 @@ def shared_offset_and_spread(alphas: list[float], zs: list[int]) -> tuple[float,
     return median, max(MIN_SPREAD, float(1.4826 * np.median(deviations)))
 
 
-def width(fit_sigma: float, spread: float, z: int) -> float:
-    """The likelihood's standard deviation for an element of atomic number z, e."""
+def width(fit_sigma: float, spread: float, u_iso: float) -> float:
+    """The likelihood's scale for a count of this standard uncertainty at a site of this Uiso
+    in a structure of this spread, e."""
+    return math.sqrt(
+        (FIT_SHARE * fit_sigma) ** 2 + (U_SHARE * u_iso) ** 2 + (SPREAD_SHARE * spread) ** 2
+    )
+
+
+def screen_width(fit_sigma: float, spread: float, z: int) -> float:
+    """The width a count is screened on (OUTLIER, SHORT_OF_ALL) for atomic number z, e."""
     return math.sqrt(fit_sigma**2 + spread**2 + (RELATIVE * z) ** 2)
 
 
 def log_likelihoods(
-    counts: dict[str, tuple[float, float]], offset: float, spread: float
+    counts: dict[str, tuple[float, float]], offset: float, spread: float, u_iso: float
 ) -> dict[str, float]:
-    """ln L of each candidate: the Gaussian density of its electron count about offset × Z;
+    """ln L of each candidate: the Student t density of its electron count about offset × Z;
     `counts`: element → (electrons fitted with its form factor, their standard uncertainty)."""
     logs = {}
     for element, (electrons, fit_sigma) in counts.items():
-        z = atomic_number(element)
-        sigma = width(fit_sigma, spread, z)
-        logs[element] = -0.5 * ((electrons - offset * z) / sigma) ** 2 - math.log(sigma)
+        scale = width(fit_sigma, spread, u_iso)
+        t = (electrons - offset * atomic_number(element)) / scale
+        logs[element] = -0.5 * (TAILS + 1) * math.log1p(t * t / TAILS) - math.log(scale)
     return logs
 
 
 def posterior(
-    counts: dict[str, tuple[float, float]], offset: float, spread: float, prior: dict[str, float]
+    counts: dict[str, tuple[float, float]],
+    offset: float,
+    spread: float,
+    prior: dict[str, float],
+    u_iso: float = 0.0,
 ) -> dict[str, float]:
     """prior (floored at PRIOR_FLOOR) × likelihood of the electron count, normalised over the
     candidates."""
-    return _normalised(log_likelihoods(counts, offset, spread), prior)
+    return _normalised(log_likelihoods(counts, offset, spread, u_iso), prior)
 
 
 def _normalised(logs: dict[str, float], prior: dict[str, float]) -> dict[str, float]:
@@ -456,9 +496,11 @@ def _weigh_elements(refined, reflections, method, cycles, priors) -> ElementEvid
     if priors is None:
         priors = fobs_priors(model, reflections, method)
     weigh = _Weighing(refined, reflections, data, cycles, priors)
-    current, evidence, why = refined, weigh(refined), {}
-    seen = {weigh.state(refined)}
-    while weigh.rounds < MAX_ROUNDS:
+    current, why = weigh.heavier_at_floor(refined)
+    evidence = weigh(current)
+    seen = {weigh.state(refined), weigh.state(current)}
+    first = weigh.rounds
+    while weigh.rounds - first < MAX_ROUNDS:
         proposed = {label: e.decision for label, e in evidence.items() if e.decision != e.before}
         if not proposed:
             break
@@ -513,6 +555,14 @@ def _weigh_elements(refined, reflections, method, cycles, priors) -> ElementEvid
         back = _contradicted({label: evidence[label] for label in leaning}, weigh.given)
         again = weigh.refined_with(current, back) if back else None
         if again is not None:  # a failed refinement leaves the model, and its evidence, as they are
+            current, evidence = again, weigh(again)
+        # the model the refinement chose can show what a wrong neighbour hid from the weighings
+        # before (alanine's C held as N counts short of every candidate beside an O held as N):
+        # what the weighing of it now decides is changed too, when the fit gets no worse
+        proposed = {label: e.decision for label, e in evidence.items() if e.decision != e.before}
+        again = weigh.refined_with(current, proposed) if proposed else None
+        if again is not None and again.r1 <= current.r1 and again.wr2 <= current.wr2:
+            why.update({label: evidence[label].reason for label in proposed})
             current, evidence = again, weigh(again)
     result = ElementEvidence(
         evidence, weigh.changes(current), current, weigh.rounds, refined.r1, reverted
@@ -593,6 +643,39 @@ class _Weighing:
         }
         fits = site_fits(refinement.structure, self.data, names)
         return _weigh(refinement.structure, self.priors, names, self.mixed, fits)
+
+    def heavier_at_floor(self, refined: RefinementResult) -> tuple[RefinementResult, dict]:
+        """The model with its heavier Z-neighbour at each site refined to the floor of Uiso
+        (U_FLOOR), when the refinement agrees (R1 down by R1_GAIN, wR2 down), and why.
+
+        Such a site holds more electrons than its element: its U went as low as it could to
+        make up for them, so its count (α with ΔU) is no measurement, and a heavy atom held as
+        a lighter one leaves every other site's count off too (a Br held as Cl: the sites
+        count 0.55 × Z at isotropic R1 0.33), the shared offset with them. The R1 and wR2 of
+        the alternatives are what is left to decide."""
+        heavier = {}
+        for s in refined.structure.sites:
+            if s.label not in self.given or s.label in self.mixed or s.part or s.occupancy < 1:
+                continue
+            if s.u_iso < U_FLOOR:
+                up = [
+                    el
+                    for el in self.sfac
+                    if z_neighbours(el, s.element) and atomic_number(el) > atomic_number(s.element)
+                ]
+                if up:
+                    heavier[s.label] = min(up, key=atomic_number)
+        trial = self.refined_with(refined, heavier) if heavier else None
+        if trial is None or trial.r1 > refined.r1 - R1_GAIN or trial.wr2 >= refined.wr2:
+            return refined, {}
+        u = {s.label: s.u_iso for s in refined.structure.sites}
+        return trial, {
+            label: f"refined to Uiso {u[label]:.4f} Å² as {self.given[label]} (the floor: more "
+            f"electrons than it holds, no count); isotropic R1 {trial.r1:.4f}, wR2 "
+            f"{trial.wr2:.4f} as {element}, {refined.r1:.4f}, {refined.wr2:.4f} as "
+            f"{self.given[label]}"
+            for label, element in heavier.items()
+        }
 
     def state(self, refinement: RefinementResult) -> tuple:
         return tuple(s.element for s in refinement.structure.sites)
@@ -689,7 +772,9 @@ def _weigh(
         electrons, fit_sigma = counts[site.element]
         e = SiteEvidence(
             electrons=electrons,
-            sigma=width(fit_sigma, spread, atomic_number(site.element)),
+            sigma=width(fit_sigma, spread, site.u_iso),
+            expected=offset * atomic_number(site.element),
+            fit_sigma=fit_sigma,
             before=site.element,
             decision=site.element,
         )
@@ -711,21 +796,22 @@ def _weigh(
             continue
         scores = priors.get(site.label) or {}
         e.prior = {el: scores.get(el, 0.0) for el in names[site.label]}
-        if len(counts) == 1:
-            e.posterior = {site.element: 1.0}
-            e.reason = "no other element to weigh"
-            continue
         shortfall = {  # signed, in widths: over 0 the count is under the element's
-            el: (offset * atomic_number(el) - n) / width(s, spread, atomic_number(el))
+            el: (offset * atomic_number(el) - n) / screen_width(s, spread, atomic_number(el))
             for el, (n, s) in counts.items()
         }
         widths = {el: abs(d) for el, d in shortfall.items()}
         short = min(shortfall.values())
-        if short > SHORT_OF_ALL:
+        if short > SHORT_OF_ALL:  # with one candidate too: its occupancy is still to refine
+            e.short = True
             e.reason = (
                 f"refined as {electrons:.1f} e, {short:.1f} widths short of every candidate "
                 f"({', '.join(counts)}): partly occupied or disordered, not weighed"
             )
+            continue
+        if len(counts) == 1:
+            e.posterior = {site.element: 1.0}
+            e.reason = "no other element to weigh"
             continue
         if min(widths.values()) > OUTLIER:
             e.reason = (
@@ -734,7 +820,7 @@ def _weigh(
                 f"({', '.join(counts)}): disorder or a missing atom, not weighed"
             )
             continue
-        logs = log_likelihoods(counts, offset, spread)
+        logs = log_likelihoods(counts, offset, spread, site.u_iso)
         e.posterior = _normalised(
             logs, {el: scores.get(el, 0.0) if scores else 1.0 / len(counts) for el in counts}
         )
@@ -743,10 +829,15 @@ def _weigh(
             f"{electrons:.1f} e as {site.element} (sites share {offset:.2f} × Z ± {spread:.2f} e)"
         )
         factor = math.exp(min(logs[best] - logs[site.element], 50.0))
+        # the count cannot oppose what it cannot tell apart: two elements whose counts lie
+        # within a width of each other (Ag/Cd, 1 e in 47 with a width of 1.2 e) leave the
+        # odds of the count at noise, and the model's probabilities decide
+        apart = offset * abs(atomic_number(best) - atomic_number(site.element))
+        blind = apart < e.sigma
         if (
             best != site.element
             and e.posterior[site.element] <= 1 - CHANGE_POSTERIOR
-            and factor >= DATA_FACTOR
+            and (factor >= DATA_FACTOR or blind)
         ):
             e.decision = best
             e.reason = (
@@ -754,12 +845,19 @@ def _weigh(
                 f"{best}:{site.element} {factor:.2g}:1, model {scores.get(best, 0.0):.2f} for "
                 f"{best}; "
                 f"posterior {best} {e.posterior[best]:.2f}"
+                + (" (the data cannot tell them apart: the model decides)" if blind else "")
             )
         else:
             e.reason = (
                 f"refined as {held}; posterior {site.element} {e.posterior[site.element]:.2f}"
             )
-            if best != site.element and factor < DATA_FACTOR:
+            if best != site.element and blind:
+                e.reason += (
+                    f"; the data cannot tell {best} from {site.element} ({apart:.1f} e apart, "
+                    f"width {e.sigma:.1f} e): the element held is kept, the model not sure "
+                    f"enough of {best}"
+                )
+            elif best != site.element and factor < DATA_FACTOR:
                 e.reason += f"; odds of the count alone {best}:{site.element} only {factor:.2g}:1"
     return evidence
 

@@ -11,6 +11,11 @@ or more atoms with none to replace, or far from every atom (partly occupied solv
 free variable of its own (PART -n when it would bond to its own symmetry image). Peaks within
 a bond of each other share one free variable. A peak at a bond's length from one atom only is
 a heavy atom's ripple or an H's density, not tried.
+
+Before the peaks, the atoms whose electron count falls short of every element they could be
+(crystalx_core.element_evidence: a half-occupied methanol across a centre refined whole) have
+their occupancy refined, each bonded group (with its riding H) on a free variable of its own,
+kept on the same test.
 """
 
 from __future__ import annotations
@@ -90,6 +95,11 @@ class PartialSites:
     refined: RefinementResult  # the final model, partial sites included (or the one given)
     added: list[str] = field(default_factory=list)  # labels of the new sites
     cycles: list[PartialCycle] = field(default_factory=list)
+    occupancies: dict[str, float] = field(default_factory=dict)  # atoms given a free variable
+    short_note: str = ""  # what became of the atoms whose count was short
+
+    def notes(self) -> list[str]:
+        return [note for note in (self.short_note, self.note() if self.cycles else "") if note]
 
     def note(self) -> str:
         parts = []
@@ -111,10 +121,14 @@ def add_partial_sites(
     cycles: int,
     anisotropic: bool,
     instructions: list[str],
+    short: frozenset[str] = frozenset(),
 ) -> PartialSites:
-    """Refine the difference-map peaks of a converged model as partly occupied atoms, cycle by
-    cycle, keeping each cycle's sites only when R1 (by R1_GAIN) and wR2 both drop."""
+    """Refine the occupancy of the atoms named in `short` (their count short of every element),
+    then the difference-map peaks of a converged model as partly occupied atoms, cycle by
+    cycle, keeping each step only when R1 (by R1_GAIN) and wR2 both drop."""
     result = PartialSites(refined)
+    if short:
+        _refine_occupancies(result, short, reflections, cycles, anisotropic, instructions)
     for _ in range(MAX_CYCLES):
         model = result.refined.structure
         candidates = candidate_peaks(model, reflections)
@@ -154,6 +168,73 @@ def add_partial_sites(
         )
         result.refined = kept
     return result
+
+
+def _refine_occupancies(
+    result: PartialSites,
+    short: frozenset[str],
+    reflections,
+    cycles: int,
+    anisotropic: bool,
+    instructions: list[str],
+) -> None:
+    """The atoms named, each bonded group on a free variable, kept in `result` when the
+    refinement (MIN_CYCLES at least, the model without them refined as long) agrees."""
+    model = result.refined.structure
+    trial = with_free_occupancies(model, short)
+    named = [s.label for s in trial.sites if s.label in short and s.free_variable]
+    if not named:
+        return
+    cycles = max(cycles, MIN_CYCLES)
+    try:
+        base = refine(model, reflections, cycles, anisotropic, instructions, _isotropic(model))
+        kept = refine(trial, reflections, cycles, anisotropic, instructions, _isotropic(trial))
+    except RefinementError:
+        return
+    occupancy = {s.label: s.occupancy for s in kept.structure.sites if s.label in named}
+    listed = ", ".join(f"{label} {occ:.2f}" for label, occ in occupancy.items())
+    sensible = all(MIN_OCCUPANCY <= occ <= MAX_OCCUPANCY for occ in occupancy.values())
+    if sensible and kept.r1 < (1 - R1_GAIN) * base.r1 and kept.wr2 < base.wr2:
+        result.refined, result.occupancies = kept, occupancy
+        result.short_note = (
+            f"partly occupied by the data (counts short of every element): {listed} on free "
+            f"variables; R1 {kept.r1:.4f}, {base.r1:.4f} with them whole"
+        )
+    else:
+        result.short_note = (
+            f"counts short of every element at {', '.join(named)}, left whole: their occupancy "
+            f"refined to {listed}, R1 {kept.r1:.4f} against {base.r1:.4f} whole"
+        )
+
+
+def with_free_occupancies(model: Structure, labels: frozenset[str]) -> Structure:
+    """The model with the non-H atoms named, each bonded group and its riding H on a free
+    variable of its own from SMEARED_OCCUPANCY (PART -n when the group meets its own symmetry
+    image: a solvent across a centre); atoms already in a part or on a variable are left."""
+    sites = list(model.sites)
+    chosen = [
+        k
+        for k, s in enumerate(sites)
+        if s.label in labels and not is_hydrogen(s.element) and not s.free_variable and not s.part
+    ]
+    if not chosen:
+        return model
+    bonded = neighbours(model, BOND, centres=chosen)
+    groups = _groups(
+        0, [[replace(c, j=chosen.index(c.j)) for c in near if c.j in chosen] for near in bonded]
+    )
+    next_fv = max({abs(s.free_variable) for s in sites} | {1}) + 1
+    next_part = max([abs(s.part) for s in sites] + [0]) + 1
+    for group in groups:
+        members = [chosen[k] for k in group]
+        part = -next_part if _meets_own_image(model, members) else 0
+        next_part += part != 0
+        for j in members + _riding_on(model, set(members)):
+            sites[j] = replace(
+                sites[j], occupancy=SMEARED_OCCUPANCY, free_variable=next_fv, part=part
+            )
+        next_fv += 1
+    return model.with_sites(sites)
 
 
 def _isotropic(model: Structure) -> frozenset[str]:

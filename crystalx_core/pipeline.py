@@ -182,6 +182,7 @@ def _finish_job(
     notes: list[str] = (
         list(reflections.notes) if reflections is not None else []
     )  # what the reader left out
+    short: frozenset[str] = frozenset()  # sites whose count says partly occupied
     if reflections is None:
         model = apply_assignment(structure, assignment)
     else:
@@ -195,6 +196,9 @@ def _finish_job(
             else:
                 renamed = take_weighed_elements(assignment, weighed, structure)
                 notes += weighed.notes(renamed)
+                short = frozenset(
+                    renamed.get(label, label) for label, e in weighed.evidence.items() if e.short
+                )
                 if weighed.changes:
                     refinements.append(
                         (
@@ -251,14 +255,13 @@ def _finish_job(
             # an isotropic model's anisotropy shows as peaks beside its atoms: split atoms, no parts
             partial = (
                 add_partial_sites(
-                    refinements[-1][1], reflections, cycles, True, _instructions(plan)
+                    refinements[-1][1], reflections, cycles, True, _instructions(plan), short
                 )
                 if anisotropic
                 else PartialSites(refinements[-1][1])
             )
-        if partial.cycles:
-            notes.append(partial.note())
-        if partial.added:
+        notes += partial.notes()
+        if partial.added or partial.occupancies:
             refinements.append(("riding H, partly occupied sites", partial.refined))
             plan.structure = partial.refined.structure
         with _timed(timings, "difference map", progress):

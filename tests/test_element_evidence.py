@@ -2,6 +2,7 @@
 alone."""
 
 import json
+import math
 
 import pytest
 
@@ -44,6 +45,18 @@ def test_posterior_is_prior_times_the_electron_count_likelihood():
     # the shared offset: sites that all look 5 % light are not all the lighter element
     assert posterior(_counts(7.0 * 0.95), 0.95, 0.25, {"C": 0.5, "N": 0.5})["N"] > 0.99
     assert PRIOR_FLOOR > 0
+
+
+def test_the_count_is_weighed_in_electrons_with_heavy_tails():
+    """No share of Z in the width: a clean 16.0 e overturns a model 0.95 sure of Cl. The t's
+    tails: a count 3 scales under one candidate and 4 under the other is no proof (odds of 2.5:1,
+    where a Gaussian would give 33:1: the counts of right sites in poor models stray so far)."""
+    from crystalx_core.element_evidence import SPREAD_SHARE, log_likelihoods
+
+    clean = {"S": (16.0, 0.1), "Cl": (16.0, 0.1)}
+    assert posterior(clean, 1.0, 0.25, {"Cl": 0.95, "S": 0.05})["S"] > 0.95
+    far = log_likelihoods({"C": (3.0, 0.0), "N": (3.0, 0.0)}, 1.0, 1.0 / SPREAD_SHARE, 0.0)
+    assert 1.0 < math.exp(far["C"] - far["N"]) < 4.0
 
 
 def test_z_neighbours():
@@ -98,15 +111,15 @@ def test_swapped_neighbours_are_put_back_with_the_evidence(shared_data, swaps, m
 
 
 def test_what_the_second_look_caught_on_cod_1501469_is_put_back(shared_data):
-    """The C/N/O the charge-flipping map's heights once led to; N7's count is undecided and
-    the model leans to C: the refinement decides it. N7's prior is the heavy model v9's (C 0.54,
-    N 0.45; v11 gives N 0.93, and the count alone then decides), so the test keeps this path
-    whichever model is shipped."""
+    """The C/N/O the charge-flipping map's heights once led to; N7's count leans to N (about
+    30:1) and the model is given a clear lean to C (0.93; v11 gives N 0.93, and the count then
+    decides): the posterior is undecided and the refinement decides it. The prior is set so the
+    test keeps this path whichever model is shipped."""
     swaps = {"N1": "O", "O4": "N", "C6": "N", "N7": "C"}
     heavy, reflections = _published("COD_1501469")
     refined = refine(_swapped(heavy, swaps), reflections, 10)
     priors = fobs_priors(refined.structure, reflections, "model")
-    priors["N7"] = {"C": 0.538, "N": 0.448, "O": 0.009}
+    priors["N7"] = {"C": 0.93, "N": 0.07, "O": 0.009}
     weighed = weigh_elements(refined, reflections, "model", 10, priors)
     assert weighed.changes == {label: label[0] for label in swaps}
     assert "the refinement agrees" in weighed.evidence["N7"].reason
@@ -403,7 +416,7 @@ def test_a_count_short_of_every_candidate_is_not_taken_for_a_lighter_element(
     occupied site (a half methanol O refined whole: 4.6 e), not weighed; 1.5 is still weighed as
     a lighter element (the change it proposes then meets the refinement's net: O1 is O)."""
     import crystalx_core.element_evidence as element_evidence
-    from crystalx_core.element_evidence import SHORT_OF_ALL, SiteFit, width
+    from crystalx_core.element_evidence import SHORT_OF_ALL, SiteFit, screen_width
     from crystalx_core.elements import atomic_number
 
     assert 1.5 < SHORT_OF_ALL < 2.5
@@ -414,7 +427,7 @@ def test_a_count_short_of_every_candidate_is_not_taken_for_a_lighter_element(
     def short_of_all(fits):
         lightest = min(fits["O1"], key=atomic_number)
         z = atomic_number(lightest)
-        count = z - short * width(0.01 * z, 0.4, z)
+        count = z - short * screen_width(0.01 * z, 0.4, z)
         for el in fits["O1"]:
             fits["O1"][el] = SiteFit(count / atomic_number(el), 0.01)
 
@@ -424,3 +437,47 @@ def test_a_count_short_of_every_candidate_is_not_taken_for_a_lighter_element(
     assert bool(evidence.posterior) is weighed_as_element, evidence.reason
     assert ("short of every candidate" in evidence.reason) is not weighed_as_element
     assert "O1" not in weighed.changes
+
+
+def test_a_heavy_atom_held_lighter_at_the_u_floor_is_decided_by_the_refinement(shared_data):
+    """A Br held as Cl refines to the floor of Uiso, where its count measures nothing (and
+    every other site's count is off with it): the refinement with the heavier Z-neighbour
+    decides, and the note says why."""
+    from crystalx_core.element_evidence import U_FLOOR
+
+    truth = read_cif(BENCHMARK / "XH_alanine" / "model.cif").structure
+    truth = truth.with_sites(
+        [
+            _isotropic(s.with_element("Br") if s.label in ("C2", "O2") else s, 0.02)
+            for s in truth.sites
+        ]
+    )
+    reflections = _simulated(truth)
+    heavy = truth.with_sites([_isotropic(s, s.u_iso) for s in truth.sites if s.element != "H"])
+    heavy.sfac, heavy.unit = ["C", "H", "Br", "Cl", "N", "O"], [12, 28, 4, 4, 4, 8]
+    refined = refine(_swapped(heavy, {"C2": "Cl"}), reflections, 10)
+    assert _site(refined, "C2").u_iso < U_FLOOR
+    weighed = weigh_elements(refined, reflections, "model", 10)
+    assert weighed.changes == {"C2": "Br"}
+    assert "the floor" in weighed.evidence["C2"].reason
+
+
+@pytest.mark.parametrize("spread, decision", [(4.0, "C"), (0.4, "N")])
+def test_the_count_does_not_oppose_what_it_cannot_tell_apart(
+    shared_data, monkeypatch, spread, decision
+):
+    """A count leaning 2:1 against the model's element is noise when the two elements' counts
+    lie within a width of each other (Ag/Cd: 1 e in 47, width 1.2 e): the model decides. Where
+    the count can tell them apart, it still vetoes the change."""
+    import crystalx_core.element_evidence as element_evidence
+    from crystalx_core.element_evidence import SiteFit, _weigh
+
+    heavy, reflections = _published("XH_alanine")
+    model = refine(heavy, reflections, 10).structure
+    fits = {s.label: {s.element: SiteFit(1.0, 0.001)} for s in model.sites if s.element != "H"}
+    fits["N1"] = {"N": SiteFit(7.6 / 7, 0.001), "C": SiteFit(7.6 / 6, 0.001)}
+    names = {label: list(by_element) for label, by_element in fits.items()}
+    monkeypatch.setattr(element_evidence, "shared_offset_and_spread", lambda a, z: (1.0, spread))
+    evidence = _weigh(model, {"N1": {"C": 0.99, "N": 0.01}}, names, set(), fits)["N1"]
+    assert evidence.decision == decision, evidence.reason
+    assert ("cannot tell them apart" in evidence.reason) is (decision == "C")
