@@ -62,6 +62,8 @@ def find_inputs(target: str) -> list[BatchItem]:
     """Structures in a folder (or matching a glob): one per name, .res (SHELXL's latest) before
     .ins before .cif, the others of that name kept as left out, our own outputs skipped, a
     same-named .hkl attached."""
+    from crystalx_core.io.files import same_named_hkl
+
     path = Path(target)
     candidates = (
         sorted(path.iterdir()) if path.is_dir() else sorted(Path(p) for p in glob.glob(target))
@@ -75,12 +77,9 @@ def find_inputs(target: str) -> list[BatchItem]:
             continue
         by_name.setdefault(candidate.with_suffix(""), []).append(candidate)
     items = []
-    for key, files in sorted(by_name.items()):
+    for _, files in sorted(by_name.items()):
         files.sort(key=lambda f: (MODEL_SUFFIXES.index(f.suffix.lower()), f.name))
-        hkl = next(
-            (h for h in (key.with_suffix(".hkl"), key.with_suffix(".HKL")) if h.is_file()), None
-        )
-        items.append(BatchItem(files[0], hkl, tuple(sorted(files[1:]))))
+        items.append(BatchItem(files[0], same_named_hkl(files[0]), tuple(sorted(files[1:]))))
     return items
 
 
@@ -155,17 +154,14 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
     start = time.perf_counter()
     source = str(item.hkl or "")
     try:
-        from crystalx_core.io import load, read_reflections
+        from crystalx_core.io import find_reflections, load
         from crystalx_core.outputs import write_job_outputs
         from crystalx_core.pipeline import assign_job
 
         loaded = load(item.model)
-        reflections = None
-        if options.refine:  # those the file carries or names (CIF, Olex2), else name.hkl
-            reflections = loaded.own_reflections()
-            if reflections is None and item.hkl:
-                reflections = read_reflections(item.hkl, loaded.reflection_format())
-            source = reflections.path if reflections is not None else source
+        reflections = find_reflections(loaded) if options.refine else None
+        if reflections is not None:
+            source = reflections.path
         result = assign_job(
             loaded.structure,
             reflections,

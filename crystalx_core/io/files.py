@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import os
 import stat
+from pathlib import Path
 
 from crystalx_core.errors import InputError
 
@@ -55,3 +56,12 @@ def read_input_bytes(path: str, what: str) -> bytes:
             f"binary data (NUL byte) in a {what}", path, data.count(b"\n", 0, data.index(b"\0")) + 1
         )
     return data
+
+
+def same_named_hkl(path: Path) -> Path | None:
+    """name.hkl (or name.HKL) beside name.ins, where SHELX looks for the reflections; None
+    without one."""
+    return next(
+        (hkl for hkl in (path.with_suffix(".hkl"), path.with_suffix(".HKL")) if hkl.is_file()),
+        None,
+    )
