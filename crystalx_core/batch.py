@@ -108,7 +108,24 @@ NO_SOLUTION = (
 )
 
 
-def row_from_report(item: BatchItem, report: dict, seconds: float, resumed: bool = False) -> dict:
+def _row_head(item: BatchItem, hkl: str) -> dict:
+    """The columns every row starts with, a failure's included."""
+    return {
+        "name": item.name,
+        "model": str(item.model),
+        "hkl": hkl,
+        "left_out": [str(path) for path in item.left_out],
+    }
+
+
+def row_from_report(
+    item: BatchItem,
+    report: dict,
+    seconds: float,
+    resumed: bool = False,
+    hkl: str | None = None,
+) -> dict:
+    """A finished job's row; `hkl` the reflections it refined against (default the item's)."""
     atoms = report["atoms"]
     scores = [
         dict(a["probabilities"]) for a in atoms
@@ -117,10 +134,7 @@ def row_from_report(item: BatchItem, report: dict, seconds: float, resumed: bool
     refinement = report.get("refinement") or {}
     poor = report.get("success") is False  # finished, but the final model does not explain the data
     return {
-        "name": item.name,
-        "model": str(item.model),
-        "hkl": str(item.hkl or ""),
-        "left_out": [str(path) for path in item.left_out],
+        **_row_head(item, str(item.hkl or "") if hkl is None else hkl),
         "status": NO_SOLUTION if poor else "resumed" if resumed else "ok",
         "error": report.get("failure") or "" if poor else "",
         "method": report["method"],
@@ -173,17 +187,14 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
         _, report, _ = write_job_outputs(
             result, item.model, inputs, loaded.shelx, output_prefix(item, options)
         )
-        return {**row_from_report(item, report, time.perf_counter() - start), "hkl": source}
+        return row_from_report(item, report, time.perf_counter() - start, hkl=source)
     except CrystalXError as error:
         message = error.one_line()
     except Exception as error:  # noqa: BLE001  (recorded with its traceback's last line; the batch goes on)
         where = traceback.format_exc().splitlines()[-3].strip()
         message = f"internal error: {type(error).__name__}: {error} ({where})"
     return {
-        "name": item.name,
-        "model": str(item.model),
-        "hkl": source,
-        "left_out": [str(path) for path in item.left_out],
+        **_row_head(item, source),
         "status": "failed",
         "error": message,
         "seconds": round(time.perf_counter() - start, 3),
