@@ -183,6 +183,7 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
             options.cycles,
             hydrogens=options.hydrogens,
         )
+        loaded.add_notes(result)
         inputs = [item.model] + ([item.hkl] if item.hkl else [])
         _, report, _ = write_job_outputs(
             result, item.model, inputs, loaded.shelx, output_prefix(item, options)

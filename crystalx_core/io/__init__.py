@@ -28,6 +28,10 @@ class Loaded:
     res_text: str | None = None  # and the .res they were refined with (_shelx_res_file)
     notes: tuple[str, ...] = ()  # what the reader chose (the block of a CIF), for the user
 
+    def add_notes(self, result, *more: str) -> None:
+        """Put what the reader chose (and `more`) before the job's own notes in `result`."""
+        result.notes[:0] = [*self.notes, *more]
+
     def reflection_format(self) -> HklfFormat | None:
         """The HKLF format of the .res (or of the .res a CIF embeds); None without one. A TWIN
         or HKLF 5 there is refused rather than read as HKLF 4, and so is a CIF's wavelength that
