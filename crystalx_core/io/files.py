@@ -58,6 +58,12 @@ def read_input_bytes(path: str, what: str) -> bytes:
     return data
 
 
+def line_end(text: str) -> str:
+    """What ends a line: '\\n' (a '\\r' before it stays part of the line), except in a file
+    without any, whose lines end in '\\r' alone (classic Mac OS)."""
+    return "\n" if "\n" in text or "\r" not in text else "\r"
+
+
 def same_named_hkl(path: Path) -> Path | None:
     """name.hkl (or name.HKL) beside name.ins, where SHELX looks for the reflections; None
     without one."""
