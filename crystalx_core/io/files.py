@@ -1,4 +1,5 @@
-"""Reading an input file's bytes with the checks every reader needs."""
+"""What every reader needs of an input file: its bytes, checked; where its lines end; and
+the reflection file SHELX looks for beside it."""
 
 from __future__ import annotations
 
