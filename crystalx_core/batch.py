@@ -62,6 +62,8 @@ def find_inputs(target: str) -> list[BatchItem]:
     """Structures in a folder (or matching a glob): one per name, .res (SHELXL's latest) before
     .ins before .cif, the others of that name kept as left out, our own outputs skipped, a
     same-named .hkl attached."""
+    from crystalx_core.io.files import same_named_hkl
+
     path = Path(target)
     candidates = (
         sorted(path.iterdir()) if path.is_dir() else sorted(Path(p) for p in glob.glob(target))
@@ -75,12 +77,9 @@ def find_inputs(target: str) -> list[BatchItem]:
             continue
         by_name.setdefault(candidate.with_suffix(""), []).append(candidate)
     items = []
-    for key, files in sorted(by_name.items()):
+    for _, files in sorted(by_name.items()):
         files.sort(key=lambda f: (MODEL_SUFFIXES.index(f.suffix.lower()), f.name))
-        hkl = next(
-            (h for h in (key.with_suffix(".hkl"), key.with_suffix(".HKL")) if h.is_file()), None
-        )
-        items.append(BatchItem(files[0], hkl, tuple(sorted(files[1:]))))
+        items.append(BatchItem(files[0], same_named_hkl(files[0]), tuple(sorted(files[1:]))))
     return items
 
 
@@ -109,7 +108,24 @@ NO_SOLUTION = (
 )
 
 
-def row_from_report(item: BatchItem, report: dict, seconds: float, resumed: bool = False) -> dict:
+def _row_head(item: BatchItem, hkl: str) -> dict:
+    """The columns every row starts with, a failure's included."""
+    return {
+        "name": item.name,
+        "model": str(item.model),
+        "hkl": hkl,
+        "left_out": [str(path) for path in item.left_out],
+    }
+
+
+def row_from_report(
+    item: BatchItem,
+    report: dict,
+    seconds: float,
+    resumed: bool = False,
+    hkl: str | None = None,
+) -> dict:
+    """A finished job's row; `hkl` the reflections it refined against (default the item's)."""
     atoms = report["atoms"]
     scores = [
         dict(a["probabilities"]) for a in atoms
@@ -118,10 +134,7 @@ def row_from_report(item: BatchItem, report: dict, seconds: float, resumed: bool
     refinement = report.get("refinement") or {}
     poor = report.get("success") is False  # finished, but the final model does not explain the data
     return {
-        "name": item.name,
-        "model": str(item.model),
-        "hkl": str(item.hkl or ""),
-        "left_out": [str(path) for path in item.left_out],
+        **_row_head(item, str(item.hkl or "") if hkl is None else hkl),
         "status": NO_SOLUTION if poor else "resumed" if resumed else "ok",
         "error": report.get("failure") or "" if poor else "",
         "method": report["method"],
@@ -155,17 +168,14 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
     start = time.perf_counter()
     source = str(item.hkl or "")
     try:
-        from crystalx_core.io import load, read_reflections
+        from crystalx_core.io import find_reflections, load
         from crystalx_core.outputs import write_job_outputs
         from crystalx_core.pipeline import assign_job
 
         loaded = load(item.model)
-        reflections = None
-        if options.refine:  # those the file carries or names (CIF, Olex2), else name.hkl
-            reflections = loaded.own_reflections()
-            if reflections is None and item.hkl:
-                reflections = read_reflections(item.hkl, loaded.reflection_format())
-            source = reflections.path if reflections is not None else source
+        reflections = find_reflections(loaded) if options.refine else None
+        if reflections is not None:
+            source = reflections.path
         result = assign_job(
             loaded.structure,
             reflections,
@@ -173,21 +183,19 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
             options.cycles,
             hydrogens=options.hydrogens,
         )
+        loaded.add_notes(result)
         inputs = [item.model] + ([item.hkl] if item.hkl else [])
         _, report, _ = write_job_outputs(
             result, item.model, inputs, loaded.shelx, output_prefix(item, options)
         )
-        return {**row_from_report(item, report, time.perf_counter() - start), "hkl": source}
+        return row_from_report(item, report, time.perf_counter() - start, hkl=source)
     except CrystalXError as error:
         message = error.one_line()
     except Exception as error:  # noqa: BLE001  (recorded with its traceback's last line; the batch goes on)
         where = traceback.format_exc().splitlines()[-3].strip()
         message = f"internal error: {type(error).__name__}: {error} ({where})"
     return {
-        "name": item.name,
-        "model": str(item.model),
-        "hkl": source,
-        "left_out": [str(path) for path in item.left_out],
+        **_row_head(item, source),
         "status": "failed",
         "error": message,
         "seconds": round(time.perf_counter() - start, 3),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import signal
 import sys
 import traceback
@@ -216,7 +217,7 @@ def _run_solve(args) -> int:
         result = solve_job(
             loaded.structure, reflections, args.method, args.cycles, progress, args.hydrogens
         )
-    result.notes[:0] = list(loaded.notes)
+    loaded.add_notes(result)
     inputs = [args.ins] + ([args.hkl] if args.hkl else [])
     return _finish(args, result, args.ins, inputs, loaded.shelx)
 
@@ -231,15 +232,16 @@ def _run_assign(args) -> int:
         result = assign_job(
             loaded.structure, reflections, args.method, args.cycles, progress, args.hydrogens
         )
-    notes = list(loaded.notes)
-    if loaded.hkl_text and not args.hkl:
-        notes.append(
-            f"{args.model.name} carries its reflections (_shelx_hkl_file): add --hkl "
-            f"{args.model} to refine against them"
-        )
-    result.notes[:0] = notes
+    hint = (
+        f"{args.model.name} carries its reflections (_shelx_hkl_file): add --hkl "
+        f"{args.model} to refine against them"
+    )
+    loaded.add_notes(result, *([hint] if loaded.hkl_text and not args.hkl else []))
     inputs = [args.model] + ([args.hkl] if args.hkl else [])
     return _finish(args, result, args.model, inputs, loaded.shelx)
+
+
+EMBEDDED_HKL = re.compile(r" \((data_\S+ )?_shelx_hkl_file\)$")  # a CIF's reflections, as named
 
 
 def _run_batch(args) -> int:
@@ -276,7 +278,7 @@ def _run_batch(args) -> int:
                 print(
                     f"  {row['name']}: read {Path(row['model']).name}"
                     + (
-                        f" with {Path(row['hkl'].split(' (')[0]).name}"
+                        f" with {Path(EMBEDDED_HKL.sub('', row['hkl'])).name}"
                         if row["hkl"] and not args.no_refine
                         else ""
                     )
@@ -327,7 +329,7 @@ def _run_audit(args) -> int:
     with _progress(args) as progress:
         progress("audit")
         result = audit(loaded.structure, reflections, args.method, args.hydrogens, args.cycles)
-    result.notes[:0] = list(loaded.notes)
+    loaded.add_notes(result)
     prefix = args.out or args.model.with_name(args.model.stem + "_audit")
     report = audit_json(result)
     paths = [prefix.with_name(prefix.name + ext) for ext in (".json", ".html")]

@@ -176,6 +176,23 @@ def test_a_cif_with_a_byte_order_mark(tmp_path):
     assert [site.label for site in entry.structure.sites] == ["C1", "O1'"]
 
 
+def test_a_cif_error_names_its_line_after_utf8_text(tmp_path):
+    """CIF 2.0 is UTF-8: an Å (bytes C3 85) before the atoms does not shift the line an error
+    names (0x85 read as Latin-1 is a line break to Python)."""
+    from crystalx_core.io.cif import read_cif
+
+    text = (
+        CIF_BLOCK.format(name="x")
+        .replace("_cell_length_a", "_refine_special_details 'C-C 1.54 \u00c5'\n_cell_length_a")
+        .replace("Uiso 1 C", "Uiso 1 Xx")
+    )
+    path = tmp_path / "utf8.cif"
+    path.write_bytes(text.encode("utf-8"))
+    with pytest.raises(InputError, match="unknown element") as error:
+        read_cif(path)
+    assert error.value.line == text[: text.index("C1 ")].count("\n") + 1
+
+
 def test_several_data_blocks_say_which_is_read_and_block_chooses(tmp_path):
     """Multi-block CIFs (a data_global block, then one per structure, as journals and Olex2
     write them): the block read is named in the notes, and --block reads another."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,10 +28,19 @@ class Loaded:
     res_text: str | None = None  # and the .res they were refined with (_shelx_res_file)
     notes: tuple[str, ...] = ()  # what the reader chose (the block of a CIF), for the user
 
+    def add_notes(self, result, *more: str) -> None:
+        """Put what the reader chose (and `more`) before the job's own notes in `result`."""
+        result.notes[:0] = [*self.notes, *more]
+
     def reflection_format(self) -> HklfFormat | None:
         """The HKLF format of the .res (or of the .res a CIF embeds); None without one. A TWIN
         or HKLF 5 there is refused rather than read as HKLF 4, and so is a CIF's wavelength that
         is not X-ray (a .res's CELL is checked by its own reader)."""
+        return self._reflection_format
+
+    @cached_property
+    def _reflection_format(self) -> HklfFormat | None:
+        """Worked out once: a CIF's embedded .res is parsed for it (a refusal is not cached)."""
         if self.shelx is not None:
             return self.shelx.reflection_format()
         from crystalx_core.io.hkl import xray_problem
@@ -132,22 +142,28 @@ def read_reflections(path, hklf: HklfFormat | None = None) -> Reflections:
     return reflections_from_text(text, f"{path} (data_{block} _shelx_hkl_file)", hklf)
 
 
-def solve_reflections(loaded: Loaded, hkl) -> Reflections:
-    """The reflections to solve against: `hkl` if named, else those the file carries or names
-    (a CIF's own, Olex2's HklSrc), else name.hkl beside name.ins (SHELX's convention); an
-    InputError saying what to pass otherwise."""
-    hklf = loaded.reflection_format()
-    if hkl is not None:
-        return read_reflections(hkl, hklf)
+def find_reflections(loaded: Loaded) -> Reflections | None:
+    """The reflections the file carries or names (a CIF's own, Olex2's HklSrc), else name.hkl
+    beside name.ins (SHELX's convention); None without any."""
     own = loaded.own_reflections()
     if own is not None:
         return own
-    beside = [loaded.path.with_suffix(ext) for ext in (".hkl", ".HKL")]
-    for candidate in beside:
-        if candidate.is_file():
-            return read_reflections(candidate, hklf)
+    from crystalx_core.io.files import same_named_hkl
+
+    beside = same_named_hkl(loaded.path)
+    return read_reflections(beside, loaded.reflection_format()) if beside else None
+
+
+def solve_reflections(loaded: Loaded, hkl) -> Reflections:
+    """The reflections to solve against: `hkl` if named, else those find_reflections finds; an
+    InputError saying what to pass otherwise."""
+    if hkl is not None:
+        return read_reflections(hkl, loaded.reflection_format())
+    found = find_reflections(loaded)
+    if found is not None:
+        return found
     raise InputError(
-        f"no reflections: pass the .hkl file (none named {beside[0].name} beside it"
-        + (", and no _shelx_hkl_file in the CIF)" if loaded.shelx is None else ")"),
+        f"no reflections: pass the .hkl file (none named {loaded.path.with_suffix('.hkl').name} "
+        "beside it" + (", and no _shelx_hkl_file in the CIF)" if loaded.shelx is None else ")"),
         str(loaded.path),
     )

@@ -53,9 +53,8 @@ class CifEntry:
 class _Lines:
     """Line numbers for messages: gemmi keeps none once the file is parsed."""
 
-    def __init__(self, path: Path, block_name: str):
-        data = read_input_bytes(str(path), "CIF").removeprefix(codecs.BOM_UTF8)
-        self.lines = data.decode("latin-1").splitlines()
+    def __init__(self, text: str, block_name: str):
+        self.lines = text.splitlines()
         header = re.compile(rf"\s*data_{re.escape(block_name)}\s*$", re.IGNORECASE)
         self.block = next((n for n, text in enumerate(self.lines) if header.match(text)), 0)
         self.end = next(
@@ -97,9 +96,10 @@ class _Lines:
         return rows
 
 
-def _parse(path: Path) -> gemmi.cif.Document:
+def _parse(path: Path) -> tuple[gemmi.cif.Document, str]:
     """Parse with gemmi from text we decoded: UTF-8 (CIF 2) or, failing that, Latin-1, which
-    old CIFs use for names; gemmi would hand back undecodable strings later otherwise."""
+    old CIFs use for names; gemmi would hand back undecodable strings later otherwise. The
+    text comes back too, for line numbers in messages."""
     if not path.exists():
         raise InputError("file not found", str(path))
     data = read_input_bytes(str(path), "CIF").removeprefix(codecs.BOM_UTF8)
@@ -109,7 +109,7 @@ def _parse(path: Path) -> gemmi.cif.Document:
         text = data.decode("latin-1")
     text = text.split(DOS_END, 1)[0]  # Ctrl-Z ends a file written by a DOS program
     try:
-        return gemmi.cif.read_string(text)
+        return gemmi.cif.read_string(text), text
     except (ValueError, RuntimeError) as error:
         message = str(error)
         found = re.search(r"^string:(\d+)(?::\d+\(\d+\))?:?\s*(?:in data_\S*:\s*)?(.*)", message)
@@ -297,9 +297,9 @@ def _temperature_c(block: gemmi.cif.Block) -> float | None:
 def read_cif(path, block: str | None = None) -> CifEntry:
     """Read one data block (default: the first with atom sites) of a CIF."""
     path = Path(path)
-    doc = _parse(path)
+    doc, text = _parse(path)
     chosen, note = _choose_block(doc, block, path)
-    lines = _Lines(path, chosen.name)
+    lines = _Lines(text, chosen.name)
     if any(_number(chosen, tag) is None for tag in _CELL_TAGS):
         raise InputError(
             f"data_{chosen.name} has no unit cell (_cell_length_a ... _cell_angle_gamma)",
@@ -350,14 +350,12 @@ def read_cif(path, block: str | None = None) -> CifEntry:
     )
 
 
-def shelx_hkl_text(path, block: str | None = None) -> tuple[str, str] | None:
-    """(reflections, block name) of the CIF's _shelx_hkl_file: of the block asked for, else
-    of the first block that has one; None where there is none."""
-    path = Path(path)
-    doc = _parse(path)
-    blocks = [_choose_block(doc, block, path)[0]] if block is not None else list(doc)
-    for candidate in blocks:
-        text = _text_field(candidate, "_shelx_hkl_file")
+def shelx_hkl_text(path) -> tuple[str, str] | None:
+    """(reflections, block name) of the first block of the CIF with a _shelx_hkl_file; None
+    where there is none."""
+    doc, _ = _parse(Path(path))
+    for block in doc:
+        text = _text_field(block, "_shelx_hkl_file")
         if text is not None:
-            return text, candidate.name
+            return text, block.name
     return None

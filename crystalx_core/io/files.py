@@ -1,10 +1,12 @@
-"""Reading an input file's bytes with the checks every reader needs."""
+"""What every reader needs of an input file: its bytes, checked; where its lines end; and
+the reflection file SHELX looks for beside it."""
 
 from __future__ import annotations
 
 import codecs
 import os
 import stat
+from pathlib import Path
 
 from crystalx_core.errors import InputError
 
@@ -55,3 +57,18 @@ def read_input_bytes(path: str, what: str) -> bytes:
             f"binary data (NUL byte) in a {what}", path, data.count(b"\n", 0, data.index(b"\0")) + 1
         )
     return data
+
+
+def line_end(text: str) -> str:
+    """What ends a line: '\\n' (a '\\r' before it stays part of the line), except in a file
+    without any, whose lines end in '\\r' alone (classic Mac OS)."""
+    return "\n" if "\n" in text or "\r" not in text else "\r"
+
+
+def same_named_hkl(path: Path) -> Path | None:
+    """name.hkl (or name.HKL) beside name.ins, where SHELX looks for the reflections; None
+    without one."""
+    return next(
+        (hkl for hkl in (path.with_suffix(".hkl"), path.with_suffix(".HKL")) if hkl.is_file()),
+        None,
+    )

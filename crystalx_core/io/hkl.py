@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from crystalx_core.errors import InputError
-from crystalx_core.io.files import DOS_END, read_input_bytes
+from crystalx_core.io.files import DOS_END, line_end, read_input_bytes
 from crystalx_core.symmetry import space_group_from_operators
 
 
@@ -129,7 +129,7 @@ def reflections_from_text(
     hklf = hklf or HklfFormat()
     rows, batches, number = [], [], 0
     text = text.removeprefix("\ufeff").split(DOS_END, 1)[0]
-    lines = text.split("\n" if "\n" in text else "\r")  # or CR alone (classic Mac OS)
+    lines = text.split(line_end(text))
     for number, raw in enumerate(lines, start=1):
         line = raw.rstrip("\r")
         if not line.strip():

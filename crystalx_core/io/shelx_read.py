@@ -20,6 +20,7 @@ from __future__ import annotations
 import codecs
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from cctbx import sgtbx
 
 from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import InputError
-from crystalx_core.io.files import read_input_bytes
+from crystalx_core.io.files import line_end, read_input_bytes
 from crystalx_core.io.hkl import REFINED_HKLF, HklfFormat, xray_problem
 from crystalx_core.geometry import chemical_occupancies
 from crystalx_core.residues import residue_address
@@ -237,23 +238,15 @@ def read_shelx(path) -> ShelxFile:
 
 def parse_shelx(text: str, path: str = "<string>", folder: Path | None = None) -> ShelxFile:
     """Parse .ins/.res text; `+file` includes are read from `folder` (refused without one)."""
-    _check_binary(text, path)
+    if "\0" in text:
+        line = text.count("\n", 0, text.index("\0")) + 1
+        raise InputError("binary data (NUL byte) in a SHELX file", path, line)
     return _Parser(path, folder).parse(text)
 
 
-def _check_binary(text: str, path: str) -> None:
-    if "\0" in text:
-        raise InputError(
-            "binary data (NUL byte) in a SHELX file",
-            path,
-            text.count("\n", 0, text.index("\0")) + 1,
-        )
-
-
 def _physical_lines(text: str) -> list[str]:
-    """Lines with their endings: '\\n' ends a line (a '\\r' or '\\f' within one does not),
-    except in a file without any, whose lines end in '\\r' alone (classic Mac OS)."""
-    end = "\n" if "\n" in text or "\r" not in text else "\r"
+    """Lines with their endings, as line_end says they end (a '\\f' within one does not)."""
+    end = line_end(text)
     pieces = text.split(end)
     lines = [piece + end for piece in pieces[:-1]]
     return lines + [pieces[-1]] if pieces[-1] else lines
@@ -326,13 +319,21 @@ class _Parser:
 
     def parse(self, text: str) -> ShelxFile:
         physical = _physical_lines(text)
-        index = 0
-        while index < len(physical):
-            count = self._continued(physical, index)
-            self.shelx.lines.append(self._card(index + 1, physical[index : index + count]))
-            index += count
+        self.shelx.lines.extend(self._cards(physical))
         self._finish(len(physical))
         return self.shelx
+
+    def _cards(self, physical: list[str], stop_at_end: bool = False) -> Iterator[ShelxLine]:
+        """The instructions in order, each read as it comes; with stop_at_end, those before
+        END (how SHELXL reads an include file)."""
+        index = 0
+        while index < len(physical):
+            first = physical[index]
+            if stop_at_end and first[:1].strip() and _keyword(first.split()[0]) == "END":
+                return
+            count = self._continued(physical, index)
+            yield self._card(index + 1, physical[index : index + count])
+            index += count
 
     def _continued(self, physical: list[str], index: int) -> int:
         """How many physical lines the instruction starting at `index` spans."""
@@ -368,25 +369,16 @@ class _Parser:
                 number,
             )
         text_in, _ = _decoded(read_input_bytes(str(path), "SHELX include file"))
-        _check_binary(text_in, str(path))
         outer, self.path = self.path, str(path)
         self.depth += 1
         try:
-            physical = _physical_lines(text_in)
-            index = 0
-            while index < len(physical):
-                words = physical[index].split()
-                if physical[index][:1].strip() and _keyword(words[0]) == "END":
-                    break
-                count = self._continued(physical, index)
-                card = self._card(index + 1, physical[index : index + count])
+            for card in self._cards(_physical_lines(text_in), stop_at_end=True):
                 if isinstance(card, AtomLine):
                     raise self.error(
-                        f"atom {words[0]} in an include file: SHELXL takes atoms from the "
-                        ".ins itself only",
-                        index + 1,
+                        f"atom {card.text.split()[0]} in an include file: SHELXL takes atoms "
+                        "from the .ins itself only",
+                        card.number,
                     )
-                index += count
         finally:
             self.path = outer
             self.depth -= 1
