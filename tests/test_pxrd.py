@@ -271,7 +271,8 @@ def test_an_earlier_model_is_scored_on_the_same_splits(tiny_model, tmp_path):
     assert evaluate.main(argv) == 0
     rows = json.loads(out.read_text())["test"]
     assert rows["old"]["model"] == path.name and rows["old"]["patterns"] == rows["run"]["patterns"]
-    assert rows["old"]["val_top1"] is not None
+    assert rows["old"]["val_top1"] is not None and "train_top1" not in rows["old"]
+    assert 0 <= rows["run"]["train_top1"] <= 1
     for key in ("top1", "top5", "val_top1"):
         assert rows["old"][key] == pytest.approx(rows["run"][key], abs=0.01)
 
