@@ -271,7 +271,8 @@ def test_an_earlier_model_is_scored_on_the_same_splits(tiny_model, tmp_path):
     assert evaluate.main(argv) == 0
     rows = json.loads(out.read_text())["test"]
     assert rows["old"]["model"] == path.name and rows["old"]["patterns"] == rows["run"]["patterns"]
-    assert rows["old"]["val_top1"] is not None
+    assert rows["old"]["val_top1"] is not None and "train_top1" not in rows["old"]
+    assert 0 <= rows["run"]["train_top1"] <= 1
     for key in ("top1", "top5", "val_top1"):
         assert rows["old"][key] == pytest.approx(rows["run"][key], abs=0.01)
 
@@ -593,3 +594,29 @@ def test_training_stops_when_validation_stalls():
 
     history = [{"val_top1": v} for v in (0.1, 0.3, 0.2, 0.3, 0.25)]
     assert _stalled(history, 3) and not _stalled(history, 4) and not _stalled(history[:3], 3)
+
+
+def test_the_learning_rate_warms_up_then_anneals_to_zero():
+    pytest.importorskip("torch")
+    from crystalx_core.training.pxrd.train import WARMUP, learning_rate
+
+    rates = [learning_rate(1e-3, p) for p in np.linspace(0, 1, 201)]
+    peak = int(np.argmax(rates))
+    assert 0 < rates[0] < rates[5] and rates[peak] == pytest.approx(1e-3)
+    assert peak / 200 == pytest.approx(WARMUP, abs=0.01) and rates[-1] == pytest.approx(0.0)
+    assert all(a >= b for a, b in zip(rates[peak:], rates[peak + 1 :]))
+
+
+def test_a_time_budget_ends_the_run_before_its_epochs(tiny_model, tmp_path):
+    """A budget far shorter than one epoch: the run stops inside the first of its ten epochs,
+    and a second call resumes the finished run without training further."""
+    from crystalx_core.training.pxrd import train as pxrd_train
+    from crystalx_core.training.pxrd.model import PxrdConfig
+
+    args = (tiny_model[1] / "set.npz", tmp_path / "run", PxrdConfig(channels=16, layers=1))
+    result = pxrd_train.train(*args, epochs=10, lr=1e-3, batch_size=16, minutes=0.0005)
+    assert result["epochs"] == 1 and (tmp_path / "run" / "best.pt").is_file()
+    history = json.loads((tmp_path / "run" / "history.json").read_text())
+    assert history[0]["seconds"] < 5
+    again = pxrd_train.train(*args, epochs=10, lr=1e-3, batch_size=16, minutes=0.0005)
+    assert again["epochs"] == 1

@@ -12,9 +12,11 @@ the probabilities per crystal system; majority_class_top1 is what always answeri
 commonest test group would score, train_majority_top1 always answering the commonest
 training group (the honest baseline for a skewed set). A set with a `test_balanced` mask
 (the MOF set: 10 test structures per class with more than 10) is also scored on that
-subset ("MOF-Balanced"). Every row also carries val_top1, its top-1 on the set's validation split
-(the figure a model is chosen by); `--before NAME=ONNX` adds rows for earlier exported models
-measured on the same splits, so a model trained on more data is compared like with like.
+subset ("MOF-Balanced"). Every row also carries val_top1, its top-1 on the set's validation
+split (the figure a model is chosen by), and every trained run train_top1, its top-1 on every
+fourth stored training pattern (far above val_top1: memorised; close to it: underfitted);
+`--before NAME=ONNX` adds rows for earlier exported models measured on the same splits, so a
+model trained on more data is compared like with like.
 
     python -m crystalx_core.training.pxrd.evaluate data/pxrd_mof.npz
     onnx_models/pxrd_mof_metrics.json \
@@ -112,7 +114,7 @@ def scores(
 
 
 def val_top1(probabilities: np.ndarray, labels: np.ndarray) -> float | None:
-    """Top-1 on the validation split (None when the set has none)."""
+    """Top-1 on the validation (or a training) split; None when the set has none."""
     if not len(labels):
         return None
     return float(np.mean(probabilities.argmax(axis=1) == labels.astype(int) - 1))
@@ -145,6 +147,7 @@ def main(argv=None) -> int:
     )
     balanced = data.get("test_balanced")
     val_patterns, val_labels = data["val_patterns"].astype(np.float32), data["val_labels"]
+    train_patterns = data["train_patterns"][::4].astype(np.float32)
     extra = {"train_majority": train_majority, "balanced": balanced}
     metrics = {"test": {}}
     for name, run in (item.split("=", 1) for item in args.runs):
@@ -152,6 +155,9 @@ def main(argv=None) -> int:
         metrics["test"][name] = {
             **scores(run_probabilities(Path(run), patterns), labels, names, **extra),
             "val_top1": val_top1(run_probabilities(Path(run), val_patterns), val_labels),
+            "train_top1": val_top1(
+                run_probabilities(Path(run), train_patterns), data["train_labels"][::4]
+            ),
             "epochs": len(history),
             "minutes": round(sum(h["seconds"] for h in history) / 60, 1),
             "best_epoch": max(history, key=lambda h: h["val_top1"])["epoch"],

@@ -7,15 +7,19 @@
     ... --no-rule-head                   (ablation: cross-entropy over the 230 groups only)
     ... --augment --dropout 0.1 --label-smoothing 0.1 --weight-decay 0.05 --patience 6
                                          (against memorising a few thousand structures)
+    ... --minutes 60                     (the schedule spans an hour of wall-clock time)
 
-Keeps the epoch with the best validation top-1 accuracy as RUN/best.pt; with --patience P
-it stops once P epochs in a row have not improved on it.
+The learning rate warms up over the first 5 % of the run, then decays to zero on a cosine;
+the run's length is its epochs or, with --minutes, whichever ends first, so a run on a
+shared machine still anneals. Keeps the epoch with the best validation top-1 accuracy as
+RUN/best.pt; with --patience P it stops once P epochs in a row have not improved on it.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -32,6 +36,15 @@ from crystalx_core.training.pxrd.dataset import load
 from crystalx_core.training.pxrd.model import PxrdConfig, build_model
 
 RULE_WEIGHT = 1.0  # the rule loss is added to the cross-entropy with this weight
+WARMUP = 0.05  # share of the run spent raising the learning rate to its peak
+
+
+def learning_rate(peak: float, progress: float) -> float:
+    """Linear warm-up, then a cosine decay to zero at progress 1."""
+    if progress < WARMUP:
+        return peak * max(progress, 0.01 * WARMUP) / WARMUP
+    done = min(1.0, (progress - WARMUP) / (1 - WARMUP))
+    return peak * 0.5 * (1 + math.cos(math.pi * done))
 
 
 def batches(
@@ -80,10 +93,12 @@ def train(
     weight_decay: float = 1e-4,
     patience: int | None = None,
     init: Path | None = None,
+    minutes: float | None = None,
 ) -> dict:
     """`fraction` of the training patterns per epoch: 1/augmentations sees each structure about
     once; `augmented` redraws every training batch (augment.augment); `init` starts from another
-    run's best weights (same config: pretraining, or more epochs on a new schedule)."""
+    run's best weights (same config: pretraining, or more epochs on a new schedule); `minutes`
+    ends the schedule after that much training time if the epochs have not ended it before."""
     torch.manual_seed(seed)
     data = load(data_path)
     rules = torch.from_numpy(rule_matrix())
@@ -92,28 +107,34 @@ def train(
         model.load_state_dict(torch.load(Path(init) / "best.pt", weights_only=True))
     optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     steps = epochs * int(np.ceil(np.ceil(fraction * len(data["train_labels"])) / batch_size))
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=lr, total_steps=max(steps, 1))
+    budget = 60 * minutes if minutes is not None else math.inf
     run.mkdir(parents=True, exist_ok=True)
     config.save(run / "config.json")
-    history, start, best = [], 0, -1.0
+    history, start, best, step, elapsed = [], 0, -1.0, 0, 0.0
     if (run / "checkpoint.pt").is_file():
         state = torch.load(run / "checkpoint.pt", weights_only=False)
         model.load_state_dict(state["model"])
         optimiser.load_state_dict(state["optimiser"])
-        schedule.load_state_dict(state["schedule"])
         history, start = state["history"], state["epoch"]
+        step, elapsed = state["step"], state["elapsed"]
         best = max((h["val_top1"] for h in history), default=-1.0)
         print(f"resumed after epoch {start}", flush=True)
     rng = np.random.default_rng(seed + start)
     redraw = torch.Generator().manual_seed(seed + start)
+    progress = max(step / max(steps, 1), elapsed / budget)
     for epoch in range(start + 1, epochs + 1):
-        if patience is not None and _stalled(history, patience):
+        if progress >= 1 or (patience is not None and _stalled(history, patience)):
             break
         model.train()
         started, total, count = time.perf_counter(), 0.0, 0
         for x, y in batches(
             data["train_patterns"], data["train_labels"], batch_size, rng, fraction
         ):
+            progress = max(step / max(steps, 1), (elapsed + time.perf_counter() - started) / budget)
+            if progress >= 1:
+                break
+            for group in optimiser.param_groups:
+                group["lr"] = learning_rate(lr, progress)
             if augmented:
                 x = augment(x, redraw)
             logits, rule_logits = model(x)
@@ -125,14 +146,17 @@ def train(
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
-            schedule.step()
+            step += 1
             total, count = total + loss.item() * len(y), count + len(y)
+        seconds = time.perf_counter() - started
+        elapsed += seconds
         val_top1 = accuracy(model, data["val_patterns"], data["val_labels"])
         record = {
             "epoch": epoch,
-            "train_loss": total / count,
+            "train_loss": total / max(count, 1),
             "val_top1": val_top1,
-            "seconds": round(time.perf_counter() - started, 1),
+            "lr": learning_rate(lr, progress),
+            "seconds": round(seconds, 1),
         }
         history.append(record)
         print(json.dumps(record), flush=True)
@@ -143,9 +167,10 @@ def train(
             {
                 "model": model.state_dict(),
                 "optimiser": optimiser.state_dict(),
-                "schedule": schedule.state_dict(),
                 "history": history,
                 "epoch": epoch,
+                "step": step,
+                "elapsed": elapsed,
             },
             run / "checkpoint.pt",
         )
@@ -180,6 +205,7 @@ def main(argv=None) -> int:
     parser.add_argument("--weight-decay", type=float, default=1e-4)
     parser.add_argument("--patience", type=int, help="stop after this many epochs without gain")
     parser.add_argument("--init", type=Path, help="start from this run's best.pt (same config)")
+    parser.add_argument("--minutes", type=float, help="end the schedule after this training time")
     parser.add_argument(
         "--epoch-fraction",
         type=float,
@@ -211,6 +237,7 @@ def main(argv=None) -> int:
                 args.weight_decay,
                 args.patience,
                 args.init,
+                args.minutes,
             )
         )
     )
