@@ -337,6 +337,10 @@ def test_a_smeared_group_is_not_weighed(shared_data):
     weighed = weigh_elements(refined, reflections, "model", 10)
     assert "O1" not in weighed.changes and "not weighed" in weighed.evidence["O1"].reason
     assert weighed.changes.get("N1") == "N"  # the others are weighed as before
+    # the benchmark reads the verdict and the neighbours' Uiso from the fields, not the note
+    o1, n1 = weighed.evidence["O1"], weighed.evidence["N1"]
+    assert o1.smeared and o1.to_dict()["smeared"] is True and o1.neighbours_u > U_DISORDER
+    assert not n1.smeared and n1.to_dict()["smeared"] is False and n1.neighbours_u < U_DISORDER
 
 
 def _isotropic(site, u_iso):
