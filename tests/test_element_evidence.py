@@ -485,3 +485,18 @@ def test_the_count_does_not_oppose_what_it_cannot_tell_apart(
     evidence = _weigh(model, {"N1": {"C": 0.99, "N": 0.01}}, names, set(), fits)["N1"]
     assert evidence.decision == decision, evidence.reason
     assert ("cannot tell them apart" in evidence.reason) is (decision == "C")
+
+
+def test_short_sites_are_named_as_the_relabelling_leaves_them():
+    """The pipeline refines the occupancy of the sites whose count is short, by the labels the
+    data's element changes gave them."""
+    from crystalx_core.element_evidence import ElementEvidence, SiteEvidence
+
+    evidence = {
+        "O1": SiteEvidence(4.6, 0.3, short=True),
+        "O2": SiteEvidence(4.5, 0.3, short=True),
+        "C1": SiteEvidence(6.0, 0.3),
+    }
+    weighed = ElementEvidence(evidence, {}, None)
+    assert weighed.short_sites({"O1": "O3", "C1": "N1"}) == frozenset({"O3", "O2"})
+    assert weighed.short_sites({}) == frozenset({"O1", "O2"})
