@@ -159,6 +159,8 @@ class SiteEvidence:
     expected: float = math.nan  # what the element held would count there: the sites' offset × Z
     fit_sigma: float = math.nan  # the fit's own standard uncertainty of the count, e
     short: bool = False  # short of every candidate: partly occupied (its occupancy to refine)
+    smeared: bool = False  # in a smeared group (neighbours' Uiso over U_DISORDER): not weighed
+    neighbours_u: float = math.nan  # median Uiso of its bonded neighbours (its own without), Å²
     posterior: dict[str, float] = field(default_factory=dict)  # candidates (one: nothing to weigh)
     prior: dict[str, float] = field(default_factory=dict)  # the model's probabilities used
     before: str = ""  # element held before the data were weighed
@@ -178,6 +180,7 @@ class SiteEvidence:
             "before": self.before,
             "decision": self.decision,
             "reason": self.reason,
+            "smeared": self.smeared,
             "summary": self.summary(),
         }
 
@@ -450,6 +453,11 @@ class ElementEvidence:
         notes += [note for note in (self.reverted, self.skipped) if note]
         return notes
 
+    def short_sites(self, renamed: dict[str, str]) -> frozenset[str]:
+        """Labels (as `renamed` makes them) of the sites whose count is short of every element:
+        the partly occupied ones whose occupancy the job refines."""
+        return frozenset(renamed.get(label, label) for label, e in self.evidence.items() if e.short)
+
 
 def weigh_elements(
     refined: RefinementResult,
@@ -501,7 +509,7 @@ def _weigh_elements(refined, reflections, method, cycles, priors) -> ElementEvid
     seen = {weigh.state(refined), weigh.state(current)}
     first = weigh.rounds
     while weigh.rounds - first < MAX_ROUNDS:
-        proposed = {label: e.decision for label, e in evidence.items() if e.decision != e.before}
+        proposed = _proposed(evidence)
         if not proposed:
             break
         trial = weigh.refined_with(current, proposed)
@@ -537,7 +545,7 @@ def _weigh_elements(refined, reflections, method, cycles, priors) -> ElementEvid
         and label not in smeared
     }
     trial = weigh.refined_with(current, leaning) if leaning else None
-    if trial is not None and trial.r1 <= current.r1 - R1_GAIN and trial.wr2 < current.wr2:
+    if _refinement_agrees(trial, current):
         why.update(
             {
                 label: f"{evidence[label].reason}; undecided by the count, the refinement agrees: "
@@ -559,7 +567,7 @@ def _weigh_elements(refined, reflections, method, cycles, priors) -> ElementEvid
         # the model the refinement chose can show what a wrong neighbour hid from the weighings
         # before (alanine's C held as N counts short of every candidate beside an O held as N):
         # what the weighing of it now decides is changed too, when the fit gets no worse
-        proposed = {label: e.decision for label, e in evidence.items() if e.decision != e.before}
+        proposed = _proposed(evidence)
         again = weigh.refined_with(current, proposed) if proposed else None
         if again is not None and again.r1 <= current.r1 and again.wr2 <= current.wr2:
             why.update({label: evidence[label].reason for label in proposed})
@@ -579,6 +587,17 @@ def _weigh_elements(refined, reflections, method, cycles, priors) -> ElementEvid
     if not result.changes:
         result.refined = None
     return result
+
+
+def _proposed(evidence: dict[str, SiteEvidence]) -> dict[str, str]:
+    """The changes a weighing proposes: label → element decided, where it is not the one held."""
+    return {label: e.decision for label, e in evidence.items() if e.decision != e.before}
+
+
+def _refinement_agrees(trial: RefinementResult | None, before: RefinementResult) -> bool:
+    """A change the count leaves undecided is taken on the refinement's word: R1 down by
+    R1_GAIN and wR2 down (False when the trial failed)."""
+    return trial is not None and trial.r1 <= before.r1 - R1_GAIN and trial.wr2 < before.wr2
 
 
 def _unconfirmed(
@@ -653,9 +672,9 @@ class _Weighing:
         a lighter one leaves every other site's count off too (a Br held as Cl: the sites
         count 0.55 × Z at isotropic R1 0.33), the shared offset with them. The R1 and wR2 of
         the alternatives are what is left to decide."""
-        heavier = {}
+        heavier, floor_u = {}, {}  # label → the heavier element, the Uiso it refined to
         for s in refined.structure.sites:
-            if s.label not in self.given or s.label in self.mixed or s.part or s.occupancy < 1:
+            if s.label not in self.given or _not_weighable(s, self.mixed):
                 continue
             if s.u_iso < U_FLOOR:
                 up = [
@@ -664,14 +683,13 @@ class _Weighing:
                     if z_neighbours(el, s.element) and atomic_number(el) > atomic_number(s.element)
                 ]
                 if up:
-                    heavier[s.label] = min(up, key=atomic_number)
+                    heavier[s.label], floor_u[s.label] = min(up, key=atomic_number), s.u_iso
         trial = self.refined_with(refined, heavier) if heavier else None
-        if trial is None or trial.r1 > refined.r1 - R1_GAIN or trial.wr2 >= refined.wr2:
+        if not _refinement_agrees(trial, refined):
             return refined, {}
-        u = {s.label: s.u_iso for s in refined.structure.sites}
         return trial, {
-            label: f"refined to Uiso {u[label]:.4f} Å² as {self.given[label]} (the floor: more "
-            f"electrons than it holds, no count); isotropic R1 {trial.r1:.4f}, wR2 "
+            label: f"refined to Uiso {floor_u[label]:.4f} Å² as {self.given[label]} (the floor: "
+            f"more electrons than it holds, no count); isotropic R1 {trial.r1:.4f}, wR2 "
             f"{trial.wr2:.4f} as {element}, {refined.r1:.4f}, {refined.wr2:.4f} as "
             f"{self.given[label]}"
             for label, element in heavier.items()
@@ -775,11 +793,12 @@ def _weigh(
             sigma=width(fit_sigma, spread, site.u_iso),
             expected=offset * atomic_number(site.element),
             fit_sigma=fit_sigma,
+            neighbours_u=group_u[site.label],
             before=site.element,
             decision=site.element,
         )
         evidence[site.label] = e
-        if site.label in mixed or site.part or site.occupancy < 1 or not _fitted(held_fit):
+        if _not_weighable(site, mixed) or not _fitted(held_fit):
             e.reason = (
                 "mixed site: the elements the user gave"
                 if site.label in mixed
@@ -789,6 +808,7 @@ def _weigh(
             )
             continue
         if group_u[site.label] > U_DISORDER:
+            e.smeared = True
             e.reason = (
                 f"Uiso {group_u[site.label]:.3f} Å² about the site (over {U_DISORDER} Å²): "
                 "disorder or motion the isotropic model cannot count, not weighed"
@@ -871,6 +891,12 @@ def _neighbours_u(structure: Structure) -> dict[str, float]:
         else site.u_iso
         for i, site in enumerate(structure.sites)
     }
+
+
+def _not_weighable(site, mixed) -> bool:
+    """A site the user made mixed, disordered or partly occupied: its count is not its
+    element's, so neither the weighing nor the U floor's test takes it."""
+    return site.label in mixed or bool(site.part) or site.occupancy < 1
 
 
 def _fitted(fit: SiteFit) -> bool:

@@ -127,8 +127,9 @@ def add_partial_sites(
     then the difference-map peaks of a converged model as partly occupied atoms, cycle by
     cycle, keeping each step only when R1 (by R1_GAIN) and wR2 both drop."""
     result = PartialSites(refined)
+    whole = None  # the model refined MIN_CYCLES as it stands, when the occupancies ran it
     if short:
-        _refine_occupancies(result, short, reflections, cycles, anisotropic, instructions)
+        whole = _refine_occupancies(result, short, reflections, cycles, anisotropic, instructions)
     for _ in range(MAX_CYCLES):
         model = result.refined.structure
         candidates = candidate_peaks(model, reflections)
@@ -137,8 +138,12 @@ def add_partial_sites(
         if cycles < MIN_CYCLES:  # R1 compared after as many cycles with and without the sites
             cycles = MIN_CYCLES
             try:
-                converged = refine(
-                    model, reflections, cycles, anisotropic, instructions, _isotropic(model)
+                converged = (
+                    whole
+                    if whole is not None
+                    else refine(
+                        model, reflections, cycles, anisotropic, instructions, _isotropic(model)
+                    )
                 )
             except RefinementError:
                 break
@@ -153,8 +158,7 @@ def add_partial_sites(
         if not new:
             break
         kept = _refined_trial(trial, new, reflections, cycles, anisotropic, instructions)
-        better = kept is not None and kept.r1 < (1 - R1_GAIN) * base.r1 and kept.wr2 < base.wr2
-        if not better:
+        if kept is None or not _lowers_both(kept, base):
             result.cycles.append(PartialCycle(len(candidates), [], base.r1))
             break
         labels = {s.label for s in kept.structure.sites} & set(new)
@@ -177,34 +181,44 @@ def _refine_occupancies(
     cycles: int,
     anisotropic: bool,
     instructions: list[str],
-) -> None:
+) -> RefinementResult | None:
     """The atoms named, each bonded group on a free variable, kept in `result` when the
-    refinement (MIN_CYCLES at least, the model without them refined as long) agrees."""
+    refinement (MIN_CYCLES at least, the model without them refined as long) agrees. Returns
+    the model without them so refined when it stays (the first peak cycle starts from it)."""
     model = result.refined.structure
     trial = with_free_occupancies(model, short)
     named = [s.label for s in trial.sites if s.label in short and s.free_variable]
     if not named:
-        return
+        return None
     cycles = max(cycles, MIN_CYCLES)
     try:
         base = refine(model, reflections, cycles, anisotropic, instructions, _isotropic(model))
+    except RefinementError:
+        return None
+    try:
         kept = refine(trial, reflections, cycles, anisotropic, instructions, _isotropic(trial))
     except RefinementError:
-        return
+        return base
     occupancy = {s.label: s.occupancy for s in kept.structure.sites if s.label in named}
     listed = ", ".join(f"{label} {occ:.2f}" for label, occ in occupancy.items())
     sensible = all(MIN_OCCUPANCY <= occ <= MAX_OCCUPANCY for occ in occupancy.values())
-    if sensible and kept.r1 < (1 - R1_GAIN) * base.r1 and kept.wr2 < base.wr2:
+    if sensible and _lowers_both(kept, base):
         result.refined, result.occupancies = kept, occupancy
         result.short_note = (
             f"partly occupied by the data (counts short of every element): {listed} on free "
             f"variables; R1 {kept.r1:.4f}, {base.r1:.4f} with them whole"
         )
-    else:
-        result.short_note = (
-            f"counts short of every element at {', '.join(named)}, left whole: their occupancy "
-            f"refined to {listed}, R1 {kept.r1:.4f} against {base.r1:.4f} whole"
-        )
+        return None
+    result.short_note = (
+        f"counts short of every element at {', '.join(named)}, left whole: their occupancy "
+        f"refined to {listed}, R1 {kept.r1:.4f} against {base.r1:.4f} whole"
+    )
+    return base
+
+
+def _lowers_both(kept: RefinementResult, base: RefinementResult) -> bool:
+    """The test every added free variable meets: R1 down by a share R1_GAIN, wR2 down."""
+    return kept.r1 < (1 - R1_GAIN) * base.r1 and kept.wr2 < base.wr2
 
 
 def with_free_occupancies(model: Structure, labels: frozenset[str]) -> Structure:
@@ -220,15 +234,11 @@ def with_free_occupancies(model: Structure, labels: frozenset[str]) -> Structure
     if not chosen:
         return model
     bonded = neighbours(model, BOND, centres=chosen)
-    groups = _groups(
-        0, [[replace(c, j=chosen.index(c.j)) for c in near if c.j in chosen] for near in bonded]
-    )
-    next_fv = max({abs(s.free_variable) for s in sites} | {1}) + 1
-    next_part = max([abs(s.part) for s in sites] + [0]) + 1
+    groups = _groups([[chosen.index(c.j) for c in near if c.j in chosen] for near in bonded])
+    next_fv, next_part = _next_numbers(sites)
     for group in groups:
         members = [chosen[k] for k in group]
-        part = -next_part if _meets_own_image(model, members) else 0
-        next_part += part != 0
+        part, next_part = _part_for(model, members, next_part)
         for j in members + _riding_on(model, set(members)):
             sites[j] = replace(
                 sites[j], occupancy=SMEARED_OCCUPANCY, free_variable=next_fv, part=part
@@ -274,13 +284,11 @@ def with_partial_sites(model: Structure, peaks: list[Site]) -> Structure:
     both = model.with_sites([*model.sites, *peaks])
     wide = neighbours(both, SOLVENT_CLEARANCE, centres=list(range(n, n + len(peaks))))
     near = [[c for c in contacts if c.distance <= BOND] for contacts in wide]
-    groups = _groups(n, near)
+    groups = _groups([[c.j - n for c in contacts if c.j >= n] for contacts in near])
     sites = list(model.sites)
     used = {bare_label(s.label).upper() for s in sites}  # SHELX tells residues' atoms apart
     # by bare label only where it knows their RESI
-    taken = {abs(s.free_variable) for s in sites}
-    next_fv = max(taken | {1}) + 1
-    next_part = max([abs(s.part) for s in sites] + [0]) + 1
+    next_fv, next_part = _next_numbers(sites)
     smeared = _smeared(model)
     for group in groups:
         heavy_wide = {
@@ -311,8 +319,7 @@ def with_partial_sites(model: Structure, peaks: list[Site]) -> Structure:
             # its own symmetry images
             fv, sign, value = next_fv, 1, START_OCCUPANCY
             next_fv += 1
-            part = -next_part if _meets_own_image(both, [n + k for k in group]) else 0
-            next_part += part != 0
+            part, next_part = _part_for(both, [n + k for k in group], next_part)
         else:  # at a bond's length from one atom only: a heavy atom's ripple, or an H's density
             continue
         for k in group:
@@ -336,23 +343,36 @@ def with_partial_sites(model: Structure, peaks: list[Site]) -> Structure:
     return model.with_sites(sites)
 
 
-def _groups(n: int, near) -> list[list[int]]:
-    """Peaks (by index) joined when within a bond of each other."""
-    group_of = list(range(len(near)))
+def _groups(linked: list[list[int]]) -> list[list[int]]:
+    """Indices joined into groups, `linked[k]` the indices within a bond of the k-th."""
+    group_of = list(range(len(linked)))
 
     def root(k):
         while group_of[k] != k:
             k = group_of[k]
         return k
 
-    for k, contacts in enumerate(near):
-        for c in contacts:
-            if c.j >= n:
-                group_of[root(c.j - n)] = root(k)
+    for k, others in enumerate(linked):
+        for j in others:
+            group_of[root(j)] = root(k)
     groups: dict[int, list[int]] = {}
-    for k in range(len(near)):
+    for k in range(len(linked)):
         groups.setdefault(root(k), []).append(k)
     return list(groups.values())
+
+
+def _next_numbers(sites: list[Site]) -> tuple[int, int]:
+    """The first free variable (2 at the least: 1 is the scale) and PART number not in use."""
+    next_fv = max({abs(s.free_variable) for s in sites} | {1}) + 1
+    return next_fv, max([abs(s.part) for s in sites] + [0]) + 1
+
+
+def _part_for(structure: Structure, members: list[int], next_part: int) -> tuple[int, int]:
+    """PART -next_part for a group that meets its own symmetry image (else 0), and the next
+    PART number left."""
+    if _meets_own_image(structure, members):
+        return -next_part, next_part + 1
+    return 0, next_part
 
 
 def _smeared(model: Structure) -> set[int]:

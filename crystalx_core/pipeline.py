@@ -196,9 +196,7 @@ def _finish_job(
             else:
                 renamed = take_weighed_elements(assignment, weighed, structure)
                 notes += weighed.notes(renamed)
-                short = frozenset(
-                    renamed.get(label, label) for label, e in weighed.evidence.items() if e.short
-                )
+                short = weighed.short_sites(renamed)
                 if weighed.changes:
                     refinements.append(
                         (

@@ -337,6 +337,10 @@ def test_a_smeared_group_is_not_weighed(shared_data):
     weighed = weigh_elements(refined, reflections, "model", 10)
     assert "O1" not in weighed.changes and "not weighed" in weighed.evidence["O1"].reason
     assert weighed.changes.get("N1") == "N"  # the others are weighed as before
+    # the benchmark reads the verdict and the neighbours' Uiso from the fields, not the note
+    o1, n1 = weighed.evidence["O1"], weighed.evidence["N1"]
+    assert o1.smeared and o1.to_dict()["smeared"] is True and o1.neighbours_u > U_DISORDER
+    assert not n1.smeared and n1.to_dict()["smeared"] is False and n1.neighbours_u < U_DISORDER
 
 
 def _isotropic(site, u_iso):
@@ -481,3 +485,18 @@ def test_the_count_does_not_oppose_what_it_cannot_tell_apart(
     evidence = _weigh(model, {"N1": {"C": 0.99, "N": 0.01}}, names, set(), fits)["N1"]
     assert evidence.decision == decision, evidence.reason
     assert ("cannot tell them apart" in evidence.reason) is (decision == "C")
+
+
+def test_short_sites_are_named_as_the_relabelling_leaves_them():
+    """The pipeline refines the occupancy of the sites whose count is short, by the labels the
+    data's element changes gave them."""
+    from crystalx_core.element_evidence import ElementEvidence, SiteEvidence
+
+    evidence = {
+        "O1": SiteEvidence(4.6, 0.3, short=True),
+        "O2": SiteEvidence(4.5, 0.3, short=True),
+        "C1": SiteEvidence(6.0, 0.3),
+    }
+    weighed = ElementEvidence(evidence, {}, None)
+    assert weighed.short_sites({"O1": "O3", "C1": "N1"}) == frozenset({"O3", "O2"})
+    assert weighed.short_sites({}) == frozenset({"O1", "O2"})
