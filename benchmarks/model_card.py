@@ -365,11 +365,18 @@ def pxrd_mof_section(
             ]
         shipped = mof.get("shipped_onnx")
         if shipped and sidecar:
+            members = sidecar.get("metadata", {}).get("ensemble")
+            what = (
+                " + ".join(f"{m['kind'].upper()} `{m['file']}` (`{m['run']}`)" for m in members)
+                + ", the mean of their probabilities, chosen over the best single run on "
+                "validation"
+                if members
+                else f"{sidecar['config']['kind'].upper()}, the best run on validation"
+            )
             lines += [
                 "",
-                f"Shipped `pxrd_space_group_mof.onnx` ({sidecar['config']['kind'].upper()}, the "
-                "best run on "
-                f"validation; `crystalx pxrd --kind mof`), measured with onnxruntime: MOF top-1 "
+                f"Shipped `pxrd_space_group_mof.onnx` ({what}; `crystalx pxrd --kind mof`), "
+                "measured with onnxruntime: MOF top-1 "
                 f"{_pct(shipped['top1'])}, top-5 {_pct(shipped.get('top5'))}, crystal system "
                 f"{_pct(shipped.get('crystal_system_top1'))}"
                 + (
@@ -377,10 +384,10 @@ def pxrd_mof_section(
                     if shipped.get("val_top1") is not None
                     else ""
                 )
-                + "".join(  # the earlier exported models measured on the same split
+                + "".join(  # the other exported models measured on the same split
                     f" ({name}: {_pct(row.get('val_top1'))})"
                     for name, row in mof.get("test", {}).items()
-                    if "model" in row
+                    if "model" in row and row["model"] != shipped["model"]
                 )
                 + ".",
             ]

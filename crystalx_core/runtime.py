@@ -6,8 +6,9 @@ built with. The shipped models are in MODEL_DIR: the repository's onnx_models/, 
 built wheel carries inside the package as crystalx_core/onnx_models (setup.py).
 Where crystalx_core.training.atoms.calibrate fitted one, the sidecar also holds the temperature T
 that calibrates the probabilities reported to the user (OnnxModel.calibrated). A sidecar may
-name further ONNX files ("members", beside it, same config): the model is then the ensemble of
-NAME.onnx and those, the mean of their probabilities, and its temperature is fitted to that mean.
+name further ONNX files ("members", beside it, same inputs and outputs): the model is then the
+ensemble of NAME.onnx and those, the mean of their probabilities, and its temperature is fitted to
+that mean (the space-group models, crystalx_core.pxrd.predict, read members the same way).
 """
 
 from __future__ import annotations
@@ -101,8 +102,7 @@ class OnnxModel:
 
     def predict(self, graph: GraphInputs) -> np.ndarray:
         """Softmax probabilities (n_centre, len(classes)) for the graph's centre nodes; for an
-        ensemble, the mean of its members' (averaging probabilities, not logits, keeps one
-        confident member from overruling the others)."""
+        ensemble, the mean of its members' (mean_probabilities)."""
         if abs(graph.cutoff - self.cutoff) > 1e-6:
             raise CrystalXError(
                 f"graph built with a {graph.cutoff} Å cutoff, the model needs {self.cutoff} Å",
@@ -120,10 +120,9 @@ class OnnxModel:
             "edge_index": graph.edge_index,
             "incoming": graph.incoming,
         }
-        probabilities = [
-            softmax(session.run(None, inputs)[0][: graph.n_centre]) for session in self.sessions
-        ]
-        return np.mean(probabilities, axis=0)
+        return mean_probabilities(
+            [session.run(None, inputs)[0][: graph.n_centre] for session in self.sessions]
+        )
 
     def calibrated(self, probabilities: np.ndarray) -> np.ndarray:
         """Rows of predict's probabilities (restricted and renormalised or not) as
@@ -162,6 +161,21 @@ def _session_options():
     return options
 
 
+def member_names(sidecar: dict) -> list[str]:
+    """The ensemble's other members a sidecar names ("members"; none for a single model),
+    checked to be .onnx files beside it; a ValueError otherwise."""
+    members = [str(name) for name in sidecar.get("members", [])]
+    if any(Path(name).name != name or not name.endswith(".onnx") for name in members):
+        raise ValueError(f"members must be .onnx file names beside the sidecar: {members}")
+    return members
+
+
+def mean_probabilities(logits: list[np.ndarray]) -> np.ndarray:
+    """An ensemble's probabilities: the mean of its members' softmax (averaging probabilities,
+    not logits, keeps one confident member from overruling the others)."""
+    return np.mean([softmax(z) for z in logits], axis=0)
+
+
 def _read_sidecar(path: Path) -> tuple[dict, float, list[str]]:
     """The model config, the calibration temperature (1 without one) and the file names of
     the ensemble's other members (none for a single model) from NAME.json, checked for what
@@ -174,9 +188,7 @@ def _read_sidecar(path: Path) -> tuple[dict, float, list[str]]:
         temperature = float(sidecar.get("calibration", {}).get("temperature", 1.0))
         if not 0.05 <= temperature <= 20.0:  # NaN fails too
             raise ValueError(f"calibration temperature {temperature} out of range")
-        members = [str(name) for name in sidecar.get("members", [])]
-        if any(Path(name).name != name or not name.endswith(".onnx") for name in members):
-            raise ValueError(f"members must be .onnx file names beside the sidecar: {members}")
+        members = member_names(sidecar)
     except FileNotFoundError:
         raise CrystalXError(
             "model sidecar not found (it holds the class list)", str(path)

@@ -620,3 +620,49 @@ def test_a_time_budget_ends_the_run_before_its_epochs(tiny_model, tmp_path):
     assert history[0]["seconds"] < 5
     again = pxrd_train.train(*args, epochs=10, lr=1e-3, batch_size=16, minutes=0.0005)
     assert again["epochs"] == 1
+
+
+def test_an_ensemble_export_averages_its_members_probabilities(tiny_model, tmp_path):
+    """Two runs shipped together (the second's weights moved so the members differ): the
+    first sidecar names the second, and predict answers the mean of their probabilities."""
+    import shutil
+    import torch
+    from crystalx_core.pxrd.predict import probabilities
+    from crystalx_core.runtime import open_session, softmax
+    from crystalx_core.training.pxrd import export as pxrd_export
+
+    first, other = tmp_path / "a", tmp_path / "b"
+    shutil.copytree(tiny_model[1] / "run", first)
+    shutil.copytree(tiny_model[1] / "run", other)
+    weights = torch.load(other / "best.pt", weights_only=True)  # layers, not norm statistics
+    generator = torch.Generator().manual_seed(0)
+    torch.save(
+        {
+            k: v + 0.2 * torch.randn(v.shape, generator=generator) if v.dim() > 1 else v
+            for k, v in weights.items()
+        },
+        other / "best.pt",
+    )
+    path = tmp_path / "mof.onnx"
+    assert pxrd_export.main([str(path), str(first), str(other), "--ensemble"]) == 0
+    sidecar = json.loads(path.with_suffix(".json").read_text())
+    assert sidecar["members"] == ["mof_2.onnx"]
+    assert [m["run"] for m in sidecar["metadata"]["ensemble"]] == [str(first), str(other)]
+    patterns = np.random.default_rng(0).random((4, len(GRID))).astype(np.float32)
+    alone = softmax(open_session(path).run(None, {"pattern": patterns})[0])
+    member = probabilities(patterns, tmp_path / "mof_2.onnx")
+    assert np.abs(alone - member).max() > 0.01  # the members differ, so the mean is tested
+    assert probabilities(patterns, path) == pytest.approx((alone + member) / 2, abs=1e-5)
+
+
+def test_a_member_outside_the_model_folder_is_refused(tiny_model, tmp_path):
+    import shutil
+    from crystalx_core.errors import CrystalXError
+    from crystalx_core.pxrd.predict import probabilities
+
+    model = tmp_path / "bad.onnx"
+    shutil.copy(tiny_model[0], model)
+    sidecar = json.loads(tiny_model[0].with_suffix(".json").read_text())
+    model.with_suffix(".json").write_text(json.dumps({**sidecar, "members": ["../x.onnx"]}))
+    with pytest.raises(CrystalXError, match="members must be .onnx file names"):
+        probabilities(np.zeros(len(GRID)), model)

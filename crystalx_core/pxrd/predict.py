@@ -2,7 +2,8 @@
 
 Two models: "molecular" (random crystals in all 230 groups plus the molecular corpus, its
 logits shifted by the corpus's class prior, which its sidecar carries) and "mof" (real CoRE
-MOF frameworks, trained on their natural class frequencies)."""
+MOF frameworks, trained on their natural class frequencies; the shipped one is an ensemble, CSN and
+the CNN baseline, whose probabilities are averaged: its sidecar names the second file)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import numpy as np
 from crystalx_core.errors import CrystalXError
 from crystalx_core.pxrd.labels import N_SPACE_GROUPS, crystal_system, symbol
 from crystalx_core.pxrd.simulate import GRID
-from crystalx_core.runtime import MODEL_DIR, open_session, softmax
+from crystalx_core.runtime import MODEL_DIR, mean_probabilities, member_names, open_session
 
 MODEL_PATH = MODEL_DIR / "pxrd_space_group.onnx"
 MOF_MODEL_PATH = MODEL_DIR / "pxrd_space_group_mof.onnx"
@@ -38,39 +39,55 @@ class SpaceGroupGuess:
 
 
 @lru_cache(maxsize=4)
+def _sidecar(path: str) -> dict:
+    """NAME.json beside the model ({} without one: a bare exported graph still runs)."""
+    import json
+
+    sidecar = Path(path).with_suffix(".json")
+    if not sidecar.is_file():
+        return {}
+    try:
+        return json.loads(sidecar.read_text())
+    except (OSError, ValueError) as error:
+        raise CrystalXError(f"unreadable model sidecar ({error})", str(sidecar)) from None
+
+
 def log_prior(path: str) -> np.ndarray:
     """The class log-prior the sidecar asks to add to the logits (zeros when it has none):
     the model was trained on balanced classes, the patterns it reads come from a skewed
     population, and Bayes' rule moves the answer by the prior ratio."""
-    import json
-
-    sidecar = Path(path).with_suffix(".json")
-    prior = json.loads(sidecar.read_text()).get("prior") if sidecar.is_file() else None
+    prior = _sidecar(path).get("prior")
     return (
         np.zeros(N_SPACE_GROUPS) if prior is None else np.asarray(prior["log_prior"], dtype=float)
     )
 
 
 @lru_cache(maxsize=4)
-def _session(path: str):
-    return open_session(path)
+def _sessions(path: str) -> list:
+    """The model's session, then one per further member its sidecar names (an ensemble)."""
+    try:
+        members = member_names(_sidecar(path))
+    except ValueError as error:
+        raise CrystalXError(str(error), str(Path(path).with_suffix(".json"))) from None
+    return [open_session(path)] + [open_session(Path(path).with_name(m)) for m in members]
 
 
 def probabilities(
     patterns: np.ndarray, model: Path | None = None, prior: bool = True
 ) -> np.ndarray:
     """(batch, 230) space-group probabilities for patterns on GRID (maximum 1 each);
-    `model` defaults to the shipped MODEL_PATH; prior=False leaves its sidecar's prior out."""
+    `model` defaults to the shipped MODEL_PATH; prior=False leaves its sidecar's prior out.
+    An ensemble (members in the sidecar) answers the mean of its members' probabilities."""
     patterns = np.atleast_2d(np.asarray(patterns, dtype=np.float32))
     if patterns.shape[1] != len(GRID) or not np.isfinite(patterns).all():
         raise CrystalXError(
             f"patterns must be finite and have {len(GRID)} points on the model grid"
         )
     path = str(model or MODEL_PATH)
-    (logits,) = _session(path).run(None, {"pattern": patterns})
-    if prior:
-        logits = logits + log_prior(path)
-    return softmax(logits)
+    shift = log_prior(path) if prior else 0.0
+    return mean_probabilities(
+        [session.run(None, {"pattern": patterns})[0] + shift for session in _sessions(path)]
+    )
 
 
 def top_space_groups(

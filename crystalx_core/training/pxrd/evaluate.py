@@ -15,8 +15,9 @@ training group (the honest baseline for a skewed set). A set with a `test_balanc
 subset ("MOF-Balanced"). Every row also carries val_top1, its top-1 on the set's validation
 split (the figure a model is chosen by), and every trained run train_top1, its top-1 on every
 fourth stored training pattern (far above val_top1: memorised; close to it: underfitted);
-`--before NAME=ONNX` adds rows for earlier exported models measured on the same splits, so a
-model trained on more data is compared like with like.
+`--before NAME=ONNX` adds rows for exported models measured on the same splits: an earlier one,
+so that a model trained on more data is compared like with like, or an ensemble (its members
+averaged as `crystalx pxrd` averages them).
 
     python -m crystalx_core.training.pxrd.evaluate data/pxrd_mof.npz
     onnx_models/pxrd_mof_metrics.json \
@@ -133,7 +134,8 @@ def main(argv=None) -> int:
         nargs="*",
         default=[],
         metavar="NAME=ONNX",
-        help="earlier exported models, measured with onnxruntime on the same splits",
+        help="exported models (earlier ones, an ensemble), measured with onnxruntime on the same "
+        "splits",
     )
     args = parser.parse_args(argv)
     data = load(args.data)

@@ -5,7 +5,9 @@ with a JSON sidecar (config, grid, provenance) that crystalx_core.pxrd.predict r
     runs/pxrd_cnn ...
 
 Given several runs it ships the one with the best validation top-1 (the test split stays
-for reporting), so CSN and the CNN baseline compete on equal terms.
+for reporting), so CSN and the CNN baseline compete on equal terms; with --ensemble it ships
+them all, the first as NAME.onnx, the others as NAME_2.onnx ... named in its sidecar
+("members"), and `crystalx pxrd` averages their probabilities.
 """
 
 from __future__ import annotations
@@ -90,6 +92,26 @@ def export_run(run: Path, path: Path, trained_on: str = "") -> Path:
     return exported
 
 
+def export_ensemble(runs: list[Path], path: Path, trained_on: str = "") -> Path:
+    """Every run exported, the first to `path`, the others to NAME_2.onnx ... beside it, which
+    the first's sidecar lists; each keeps its own sidecar and history (the members may be
+    different architectures: the same pattern in, the same 230 logits out)."""
+    path = Path(path)
+    first = export_run(runs[0], path, trained_on)
+    members = [
+        export_run(run, path.with_name(f"{path.stem}_{k}.onnx"), trained_on)
+        for k, run in enumerate(runs[1:], start=2)
+    ]
+    sidecar = json.loads(path.with_suffix(".json").read_text())
+    sidecar["members"] = [member.name for member in members]
+    sidecar["metadata"]["ensemble"] = [
+        {"file": exported.name, "run": str(run), "kind": PxrdConfig.load(run / "config.json").kind}
+        for exported, run in zip([first, *members], runs)
+    ]
+    path.with_suffix(".json").write_text(json.dumps(sidecar, indent=2) + "\n")
+    return first
+
+
 def best_validation_top1(run: Path) -> float:
     return max(record["val_top1"] for record in json.loads((run / "history.json").read_text()))
 
@@ -101,7 +123,13 @@ def main(argv=None) -> int:
         "runs", type=Path, nargs="+", help="trained runs; the best on validation is exported"
     )
     parser.add_argument("--trained-on", default="", help="what data the runs saw, for the sidecar")
+    parser.add_argument(
+        "--ensemble", action="store_true", help="ship every run, their probabilities averaged"
+    )
     args = parser.parse_args(argv)
+    if args.ensemble:
+        print(f"wrote {export_ensemble(args.runs, args.output, args.trained_on)}")
+        return 0
     scored = {run: best_validation_top1(run) for run in args.runs}
     chosen = max(scored, key=scored.get)
     for run, top1 in scored.items():
