@@ -224,7 +224,7 @@ def _moved_hydrogens(truth, reflections, cycles: int) -> dict:
     except RefinementError:  # too few reflections for anisotropic atoms
         refined = refine(heavy, reflections, cycles)
     density = difference_density(refined.structure, reflections)
-    checks = donor_count_checks(truth, refined.structure, density)
+    checks = donor_count_checks(truth, refined.structure, density, reflections)
     return {
         "moved_h": checks["moved"],
         "right_changed": checks["right_changed"],

@@ -32,7 +32,13 @@ import numpy as np
 
 from crystalx_core.elements import is_hydrogen, is_metal
 from crystalx_core.geometry import connectivity, neighbours
-from crystalx_core.hydrogens import HBOND_DISTANCE, _sphere_directions, choose_hfix
+from crystalx_core.hydrogen_data import HydrogenFits
+from crystalx_core.hydrogens import (
+    HBOND_DISTANCE,
+    _sphere_directions,
+    choose_hfix,
+    restrained_group,
+)
 from crystalx_core.structure import Structure
 
 # Peak heights in units of the map's rms, from the entries of benchmarks/hydrogen_benchmark.py
@@ -96,9 +102,12 @@ class HydrogenEvidence:
         return [f"{structure.sites[i].label}: {note}" for i, note in sorted(self.notes.items())]
 
 
-def weigh_hydrogens(structure: Structure, counts: dict[int, int], density) -> HydrogenEvidence:
+def weigh_hydrogens(
+    structure: Structure, counts: dict[int, int], density, reflections=None
+) -> HydrogenEvidence:
     """H counts of `structure` (index → count, as the rules or model gave them) checked
-    against `density` (Fo − Fc of the refined model without H, with its rms)."""
+    against `density` (Fo − Fc of the refined model without H, with its rms) and, where the
+    map leans without being clear, against the `reflections` themselves (hydrogen_data)."""
     rms = density.rms
     evidence = HydrogenEvidence(counts=dict(counts))
     if not rms > 0:
@@ -121,7 +130,9 @@ def weigh_hydrogens(structure: Structure, counts: dict[int, int], density) -> Hy
         peaks[i] = shell_peaks(density, centre, bonded, SHELL[site.element], MIN_BOND_ANGLE)
     near = dict(zip(peaks, neighbours(structure, HBOND_DISTANCE[1], centres=list(peaks))))
     _share_hydrogens(structure, peaks, near, rms)
-    _move_hydrogens(structure, evidence, peaks, near, bonds, density)
+    doubtful = _move_hydrogens(structure, evidence, peaks, near, bonds, density)
+    if reflections is not None and doubtful:
+        _move_by_data(structure, evidence, doubtful, bonds, density, reflections)
     for i, found in peaks.items():
         if i in evidence.notes:  # moved along its hydrogen bond: decided
             continue
@@ -236,9 +247,11 @@ def _share_hydrogens(structure, peaks, near, rms) -> None:
                 peaks[i].remove(mine[0])
 
 
-def _move_hydrogens(structure, evidence, peaks, near, bonds, density) -> None:
+def _move_hydrogens(structure, evidence, peaks, near, bonds, density) -> list[tuple]:
     """Each H the model put on the wrong end of a hydrogen bond D–H···A (or on an O/N bonded to
-    its donor, a tautomer) moved back to D.
+    its donor, a tautomer) moved back to D; the pairs where the map leans to D without being
+    clear are returned (lean, D's side, A's side, a, d, D···A), strongest lean first, for the
+    reflections to decide (_move_by_data).
 
     The two places are compared on the same map: D's peak pointing at A (and at no other
     acceptor of D better) against the density on A's shell pointing at D; for a bonded pair D's
@@ -250,7 +263,7 @@ def _move_hydrogens(structure, evidence, peaks, near, bonds, density) -> None:
     that one peak moves one H."""
     rms = density.rms
     counts = evidence.counts
-    options = []
+    options, leaning = [], []
     cone = math.cos(math.radians(PAIR_CONE))
     best = {  # per peak of each donor: the cosine of the acceptor it points at best
         d: [_closest_acceptor(structure, d, near[d], bonds[d], p) for p in peaks[d]]
@@ -268,7 +281,7 @@ def _move_hydrogens(structure, evidence, peaks, near, bonds, density) -> None:
             if d not in peaks or d == a or not peaks[d]:
                 continue
             if d in bonded:  # a tautomer: only a clear peak, the H-bond's direction unknown
-                toward = peaks[d][0].height if peaks[d][0].height >= ADD_RMS * rms else 0.0
+                toward, needed = peaks[d][0].height, ADD_RMS * rms
                 on_a = max((p.height for p in peaks[a]), default=0.0)
             elif HBOND_RANGE[0] <= c.distance <= HBOND_RANGE[1]:
                 aimed = []
@@ -278,12 +291,15 @@ def _move_hydrogens(structure, evidence, peaks, near, bonds, density) -> None:
                         aimed.append(p)
                 if not aimed:
                     continue
-                toward = aimed[0].height
+                toward, needed = aimed[0].height, PAIR_RMS * rms
                 on_a = float(density(here + radii[:, None] * (c.cart_j - here) / c.distance).max())
             else:
                 continue
-            if toward >= PAIR_RMS * rms and toward - on_a >= PAIR_MARGIN * rms:
-                options.append((toward, on_a, a, d, c.distance))
+            option = (toward, on_a, a, d, c.distance)
+            if toward >= needed and toward - on_a >= PAIR_MARGIN * rms:
+                options.append(option)
+            elif toward > on_a:
+                leaning.append(option)
     for height, on_a, a, d, distance in sorted(options, key=lambda o: -o[0]):
         n_a, n_d = counts.get(a, 0), counts.get(d, 0)
         if a in evidence.notes or d in evidence.notes or n_a == 0:
@@ -293,26 +309,72 @@ def _move_hydrogens(structure, evidence, peaks, near, bonds, density) -> None:
         unsupported = seen_a < n_a or n_a > _most_hydrogens(structure, a, bonds[a])
         most_d = _most_hydrogens(structure, d, bonds[d])
         water = structure.sites[d].element == "O" and most_d == 2  # no covalent bond
-        if not (unsupported and (seen_d > n_d or water) and n_d < most_d):
-            continue
         if not (
-            _placeable(structure, d, bonds[d], n_d + 1)
-            and _placeable(structure, a, bonds[a], n_a - 1)
+            unsupported and (seen_d > n_d or water) and _movable(structure, bonds, a, d, counts)
         ):
             continue
         counts[a], counts[d] = n_a - 1, n_d + 1
-        label_a, label_d = structure.sites[a].label, structure.sites[d].label
-        sides = (
-            f"{height / rms:.1f} rms on {label_d} toward {label_a}, {on_a / rms:.1f} rms on "
-            f"{label_a} toward {label_d} ({label_d}···{label_a} {distance:.2f} Å)"
+        sides = _sides(structure, a, d, height, on_a, distance, rms)
+        _note_move(structure, evidence, a, d, n_a, n_d, "the difference map", sides, seen_a)
+    return sorted(
+        (o for o in leaning if o[2] not in evidence.notes and o[3] not in evidence.notes),
+        key=lambda o: o[1] - o[0],
+    )
+
+
+def _move_by_data(structure, evidence, leaning, bonds, density, reflections) -> None:
+    """The pairs where the map leans to D without being clear, decided by the reflections: the
+    H goes from A to D only when the model with it on D fits Fo² significantly better
+    (hydrogen_data: Hamilton's test), else the model's count stands."""
+    fits = HydrogenFits(structure, reflections)
+    counts = evidence.counts
+    for toward, on_a, a, d, distance in leaning:
+        n_a, n_d = counts.get(a, 0), counts.get(d, 0)
+        if a in evidence.notes or d in evidence.notes or not n_a:
+            continue
+        if not _movable(structure, bonds, a, d, counts):
+            continue
+        moved = {**counts, a: n_a - 1, d: n_d + 1}
+        verdict = fits.compare_counts(counts, moved, density)
+        if verdict is None or not verdict.second_better:
+            continue
+        counts[a], counts[d] = n_a - 1, n_d + 1
+        sides = _sides(structure, a, d, toward, on_a, distance, density.rms)
+        _note_move(
+            structure,
+            evidence,
+            a,
+            d,
+            n_a,
+            n_d,
+            "the reflections",
+            f"{verdict.text()}; the map leans the same way ({sides})",
         )
-        evidence.notes[d] = (
-            f"+1 H from {label_a} by the difference map (the model gave {n_d}): {sides}"
-        )
-        evidence.notes[a] = (
-            f"−1 H to {label_d} by the difference map (the model gave {n_a}; {seen_a} peak(s) "
-            f"over {LOW_RMS:g} rms here): {sides}"
-        )
+
+
+def _movable(structure, bonds, a, d, counts) -> bool:
+    """Whether one H can go from a to d: d can carry one more, and riding places both."""
+    n_a, n_d = counts.get(a, 0), counts.get(d, 0)
+    return (
+        n_d < _most_hydrogens(structure, d, bonds[d])
+        and _placeable(structure, d, bonds[d], n_d + 1, moved=True)
+        and _placeable(structure, a, bonds[a], n_a - 1, moved=True)
+    )
+
+
+def _sides(structure, a, d, toward, on_a, distance, rms) -> str:
+    label_a, label_d = structure.sites[a].label, structure.sites[d].label
+    return (
+        f"{toward / rms:.1f} rms on {label_d} toward {label_a}, {on_a / rms:.1f} rms on "
+        f"{label_a} toward {label_d} ({label_d}···{label_a} {distance:.2f} Å)"
+    )
+
+
+def _note_move(structure, evidence, a, d, n_a, n_d, by, why, seen_a=None) -> None:
+    label_a, label_d = structure.sites[a].label, structure.sites[d].label
+    seen = "" if seen_a is None else f"; {seen_a} peak(s) over {LOW_RMS:g} rms here"
+    evidence.notes[d] = f"+1 H from {label_a} by {by} (the model gave {n_d}): {why}"
+    evidence.notes[a] = f"−1 H to {label_d} by {by} (the model gave {n_a}{seen}): {why}"
 
 
 def _points_at(structure, i, contact, peak, rms, from_centre) -> bool:
@@ -393,8 +455,12 @@ def _most_hydrogens(structure: Structure, i: int, bonds) -> int:
     return max(0, 4 - len(bonds))
 
 
-def _placeable(structure: Structure, i: int, bonds, n_h: int) -> bool:
-    """Whether riding (or the rigid water/NH4+ groups) can place n_h H on site i."""
+def _placeable(structure: Structure, i: int, bonds, n_h: int, moved: bool = False) -> bool:
+    """Whether riding (or the rigid water/NH4+ groups) can place n_h H on site i; for an H
+    `moved` along its bond (the pair's total kept) also the restrained groups SHELXL has no HFIX
+    for (hydrogens.restrained_group: a hydroxide, an imine N–H, a hydrazine's NH2). An H is
+    never added or taken off alone to make one of those: that would change the formula on the
+    strength of one peak."""
     if n_h == 0:
         return True
     site = structure.sites[i]
@@ -403,7 +469,7 @@ def _placeable(structure: Structure, i: int, bonds, n_h: int) -> bool:
         return True
     bonded = [(structure.sites[c.j].element, c.cart_j) for c in bonds]
     code, _ = choose_hfix(site.element, n_h, structure.cartesian(site.frac), bonded)
-    return code != 0
+    return code != 0 or (moved and restrained_group(site.element, n_h, covalent))
 
 
 def _height(peak: Peak, rms: float) -> str:

@@ -55,6 +55,9 @@ WATER_OH = 0.84
 WATER_ANGLE = 104.5
 # N–H of an ammonium ion: SHELXL's N–H of an NH3+ group (no HFIX exists for NH4+ itself).
 AMMONIUM_NH = 0.89
+# X–H restrained (DFIX) where SHELXL has no HFIX for the group (X-ray distances, as the water's
+# 0.84): a hydroxide's O–H, an imine or pyramidal amine's N–H, a free SH.
+RESTRAINED_XH = {"O": WATER_OH, "N": 0.88, "S": 1.20}
 
 DENSITY_WEIGHT = 2.0  # score per e Å⁻³ of Fo − Fc density on a trial H site
 RIGID_SEARCH_DIRECTIONS = 400  # bisector directions tried for water/NH4+ against a difference map
@@ -566,6 +569,55 @@ class _HBondContext:
             cosines = np.einsum("mkd,bd->mkb", units, np.asarray(self.bonded))
             total -= 5.0 * np.clip(cosines - _COS_100, 0.0, None).sum(axis=(1, 2))
         return total
+
+
+# --- groups without an HFIX: placed from the map, restrained (DFIX/DANG) -------------------
+
+
+def restrained_group(element: str, n_h: int, n_covalent: int) -> bool:
+    """Whether `n_h` H on `element` with `n_covalent` non-metal bonds, a group SHELXL has no
+    HFIX for (choose_hfix gives 0), are placed by place_restrained_hydrogens and held by DFIX
+    (and DANG): one H on a hydroxide O (free or on metals), an imine or pyramidal secondary
+    amine N or a lone S, and the pyramidal NH2 of R–NH2 (a hydrazine's N–NH2; SHELXL's AFIX 93 is
+    only the planar =NH2, and no AFIX m makes a pyramidal XH2 on one neighbour)."""
+    if n_h == 1 and element in ("O", "S"):
+        return n_covalent == 0
+    if n_h == 1 and element == "N":
+        return n_covalent in (1, 2)
+    return element == "N" and n_h == 2 and n_covalent == 1
+
+
+def place_restrained_hydrogens(
+    element: str,
+    n_h: int,
+    pivot: np.ndarray,
+    bonded: Sequence[np.ndarray],
+    second_neighbours: Sequence[np.ndarray] | None = None,
+    acceptors: Sequence[np.ndarray] = (),
+    known_hydrogens: Sequence[np.ndarray] = (),
+    density: Density | None = None,
+) -> np.ndarray:
+    """Positions (n_h, 3) of a restrained_group's H at RESTRAINED_XH from the pivot: an NH2 on
+    the tetrahedral cone about its one bond (two of a staggered NH3's three places, turned to
+    the difference density and H bonds); a single H in the direction, at least 100° from every
+    bond, with the most difference density and the best H bond (_HBondContext)."""
+    pivot = np.asarray(pivot, dtype=float)
+    d = RESTRAINED_XH[element]
+    bonded = [np.asarray(b, dtype=float) for b in bonded]
+    if n_h == 2:
+        directions = _terminal_tetrahedral_directions(
+            pivot, bonded[0], 2, second_neighbours, acceptors, known_hydrogens, d, density
+        )
+        return pivot + d * np.array(directions)
+    context = _HBondContext(pivot, acceptors, bonded, known_hydrogens, density)
+    directions = np.array(_sphere_directions(RIGID_SEARCH_DIRECTIONS))
+    if bonded:
+        axes = np.array([_unit(b - pivot) for b in bonded])
+        directions = directions[np.all(directions @ axes.T <= _COS_100, axis=1)]
+        if not len(directions):  # bonds all round: straight away from their sum
+            directions = np.array([_unit(-sum(axes))])
+    scores = context.scores(d * directions[:, None, :])
+    return pivot + d * directions[int(np.argmax(scores))][None, :]
 
 
 # --- water and ammonium: no HFIX, placed towards hydrogen-bond acceptors --------------------
