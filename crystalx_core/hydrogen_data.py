@@ -76,6 +76,7 @@ class HydrogenFits:
         self.weights = 1.0 / np.array(self.f_sq.sigmas()) ** 2
         heavy = structure.with_sites([s for s in structure.atoms if not is_hydrogen(s.element)])
         self.f_heavy = self._structure_factors(to_xray_structure(heavy))
+        self._placed: tuple[tuple, dict[int, np.ndarray]] = ((), {})
         parameters = 1 + sum(9 if s.u_aniso is not None else 4 for s in heavy.sites)
         freedom = max(len(self.observed) - parameters, 1)
         self.needed = math.sqrt(1 + f_distribution.ppf(1 - SIGNIFICANCE, 1, freedom) / freedom)
@@ -116,8 +117,8 @@ class HydrogenFits:
         """The model with riding H for `counts` against the same with `other` (index → count;
         they differ on a few sites): None when riding cannot place either."""
         changed = {i for i in {*counts, *other} if counts.get(i, 0) != other.get(i, 0)}
-        rest = {i: n for i, n in counts.items() if i not in changed}
-        f_rest = self.hydrogens(_riding(self.structure, rest, density))
+        by_pivot = self._by_pivot(counts, density)
+        f_rest = sum(f for i, f in by_pivot.items() if i not in changed)
         placed = []
         for alternative in (counts, other):
             asked = {i: alternative.get(i, 0) for i in changed}
@@ -126,6 +127,25 @@ class HydrogenFits:
                 return None
             placed.append(f_rest + self.hydrogens(sites))
         return Verdict(self.wr2(placed[0]), self.wr2(placed[1]), self.needed)
+
+    def _by_pivot(self, counts: dict[int, int], density) -> dict[int, np.ndarray]:
+        """Fc of each pivot's riding H for `counts`, kept while the counts stay the same (each
+        pair of a weighing changes only its own two)."""
+        key = tuple(sorted((i, n) for i, n in counts.items() if n))
+        if key != self._placed[0]:
+            plan = add_riding_hydrogens(self.structure, counts, density=density)
+            pivots = [k for k, s in enumerate(self.structure.sites) if not is_hydrogen(s.element)]
+            pivots = [k for k in pivots if not self.structure.sites[k].is_peak]
+            groups: dict[int, list[Site]] = {}
+            pivot = iter(pivots)
+            current = None
+            for site in plan.structure.sites:
+                if is_hydrogen(site.element):
+                    groups.setdefault(current, []).append(site)
+                else:
+                    current = next(pivot)
+            self._placed = (key, {i: self.hydrogens(sites) for i, sites in groups.items()})
+        return self._placed[1]
 
 
 def _riding(structure: Structure, counts: dict[int, int], density) -> list[Site]:

@@ -130,9 +130,10 @@ def weigh_hydrogens(
         peaks[i] = shell_peaks(density, centre, bonded, SHELL[site.element], MIN_BOND_ANGLE)
     near = dict(zip(peaks, neighbours(structure, HBOND_DISTANCE[1], centres=list(peaks))))
     _share_hydrogens(structure, peaks, near, rms)
-    doubtful = _move_hydrogens(structure, evidence, peaks, near, bonds, density)
-    if reflections is not None and doubtful:
-        _move_by_data(structure, evidence, doubtful, bonds, density, reflections)
+    fits = HydrogenFits(structure, reflections) if reflections is not None else None
+    doubtful = _move_hydrogens(structure, evidence, peaks, near, bonds, density, fits)
+    if fits is not None:
+        _move_by_data(structure, evidence, doubtful, peaks, bonds, density, fits)
     for i, found in peaks.items():
         if i in evidence.notes:  # moved along its hydrogen bond: decided
             continue
@@ -247,7 +248,7 @@ def _share_hydrogens(structure, peaks, near, rms) -> None:
                 peaks[i].remove(mine[0])
 
 
-def _move_hydrogens(structure, evidence, peaks, near, bonds, density) -> list[tuple]:
+def _move_hydrogens(structure, evidence, peaks, near, bonds, density, fits=None) -> list[tuple]:
     """Each H the model put on the wrong end of a hydrogen bond D–H···A (or on an O/N bonded to
     its donor, a tautomer) moved back to D; the pairs where the map leans to D without being
     clear are returned (lean, D's side, A's side, a, d, D···A), strongest lean first, for the
@@ -289,16 +290,23 @@ def _move_hydrogens(structure, evidence, peaks, near, bonds, density) -> list[tu
                     cosine = _cosine(structure, a, c, p, False)
                     if cosine >= cone and cosine >= best[d][k] - 1e-6:
                         aimed.append(p)
-                if not aimed:
-                    continue
-                toward, needed = aimed[0].height, PAIR_RMS * rms
-                on_a = float(density(here + radii[:, None] * (c.cart_j - here) / c.distance).max())
+                line = (c.cart_j - here) / c.distance
+                on_a = float(density(here + radii[:, None] * line).max())
+                # none aimed at A: nothing for the map alone, but where D's shell on the line
+                # D···A stands over A's the reflections weigh the pair (_move_by_data)
+                radii_d = np.asarray(SHELL[structure.sites[d].element])
+                toward = (
+                    aimed[0].height
+                    if aimed
+                    else float(density(c.cart_j - radii_d[:, None] * line).max())
+                )
+                needed = PAIR_RMS * rms if aimed else math.inf
             else:
                 continue
             option = (toward, on_a, a, d, c.distance)
             if toward >= needed and toward - on_a >= PAIR_MARGIN * rms:
                 options.append(option)
-            elif toward > on_a:
+            else:
                 leaning.append(option)
     for height, on_a, a, d, distance in sorted(options, key=lambda o: -o[0]):
         n_a, n_d = counts.get(a, 0), counts.get(d, 0)
@@ -313,6 +321,15 @@ def _move_hydrogens(structure, evidence, peaks, near, bonds, density) -> list[tu
             unsupported and (seen_d > n_d or water) and _movable(structure, bonds, a, d, counts)
         ):
             continue
+        if not _movable(structure, bonds, a, d, counts, restrained=False):
+            # it would make a group SHELXL has no HFIX for (a hydroxide, an imine N–H, an NH2
+            # on an sp3 N): the map alone does not decide that, the reflections may
+            leaning.append((height, on_a, a, d, distance))
+            continue
+        moved = {**counts, a: n_a - 1, d: n_d + 1}
+        verdict = fits.compare_counts(counts, moved, density) if fits is not None else None
+        if verdict is not None and verdict.first_better:  # the reflections say otherwise
+            continue
         counts[a], counts[d] = n_a - 1, n_d + 1
         sides = _sides(structure, a, d, height, on_a, distance, rms)
         _note_move(structure, evidence, a, d, n_a, n_d, "the difference map", sides, seen_a)
@@ -322,24 +339,35 @@ def _move_hydrogens(structure, evidence, peaks, near, bonds, density) -> list[tu
     )
 
 
-def _move_by_data(structure, evidence, leaning, bonds, density, reflections) -> None:
-    """The pairs where the map leans to D without being clear, decided by the reflections: the
-    H goes from A to D only when the model with it on D fits Fo² significantly better
-    (hydrogen_data: Hamilton's test), else the model's count stands."""
-    fits = HydrogenFits(structure, reflections)
-    counts = evidence.counts
-    for toward, on_a, a, d, distance in leaning:
-        n_a, n_d = counts.get(a, 0), counts.get(d, 0)
-        if a in evidence.notes or d in evidence.notes or not n_a:
+def _move_by_data(structure, evidence, doubtful, peaks, bonds, density, fits) -> None:
+    """The pairs the map left undecided, weighed by the reflections: where the map leans to D
+    (D's side over A's, a weak H or one no peak of D aims at), A's H goes to the partner D whose
+    model fits Fo² best, only when significantly better than the model's own (hydrogen_data:
+    Hamilton's test); else the model's count stands."""
+    counts, rms = evidence.counts, density.rms
+    by_acceptor: dict[int, list[tuple]] = {}
+    for option in doubtful:
+        by_acceptor.setdefault(option[2], []).append(option)
+    for a, options in by_acceptor.items():
+        n_a = counts.get(a, 0)
+        if a in evidence.notes or not n_a:
             continue
-        if not _movable(structure, bonds, a, d, counts):
+        weighed = []
+        for toward, on_a, _, d, distance in options:
+            if d in evidence.notes or toward <= on_a:
+                continue
+            if not _movable(structure, bonds, a, d, counts):
+                continue
+            moved = {**counts, a: n_a - 1, d: counts.get(d, 0) + 1}
+            verdict = fits.compare_counts(counts, moved, density)
+            if verdict is not None and verdict.second_better:
+                weighed.append((verdict.ratio, verdict, toward, on_a, d, distance))
+        if not weighed:
             continue
-        moved = {**counts, a: n_a - 1, d: n_d + 1}
-        verdict = fits.compare_counts(counts, moved, density)
-        if verdict is None or not verdict.second_better:
-            continue
+        _, verdict, toward, on_a, d, distance = max(weighed, key=lambda w: w[0])
+        n_d = counts.get(d, 0)
         counts[a], counts[d] = n_a - 1, n_d + 1
-        sides = _sides(structure, a, d, toward, on_a, distance, density.rms)
+        sides = _sides(structure, a, d, toward, on_a, distance, rms)
         _note_move(
             structure,
             evidence,
@@ -348,17 +376,18 @@ def _move_by_data(structure, evidence, leaning, bonds, density, reflections) -> 
             n_a,
             n_d,
             "the reflections",
-            f"{verdict.text()}; the map leans the same way ({sides})",
+            f"{verdict.text()}; map: {sides}",
         )
 
 
-def _movable(structure, bonds, a, d, counts) -> bool:
-    """Whether one H can go from a to d: d can carry one more, and riding places both."""
+def _movable(structure, bonds, a, d, counts, restrained: bool = True) -> bool:
+    """Whether one H can go from a to d: d can carry one more, and riding places both (with
+    `restrained`, also as a group held by DFIX/DANG: hydrogens.restrained_group)."""
     n_a, n_d = counts.get(a, 0), counts.get(d, 0)
     return (
         n_d < _most_hydrogens(structure, d, bonds[d])
-        and _placeable(structure, d, bonds[d], n_d + 1, moved=True)
-        and _placeable(structure, a, bonds[a], n_a - 1, moved=True)
+        and _placeable(structure, d, bonds[d], n_d + 1, moved=restrained)
+        and _placeable(structure, a, bonds[a], n_a - 1, moved=restrained)
     )
 
 
