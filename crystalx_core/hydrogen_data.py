@@ -24,7 +24,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from cctbx import xray
 from scipy.stats import f as f_distribution
 
 from crystalx_core.crystallography.convert import to_xray_structure
@@ -91,18 +90,7 @@ class HydrogenFits:
         """Fc of the H `sites` (fractional, isotropic) alone."""
         if not sites:
             return np.zeros(len(self.observed), dtype=complex)
-        xs = xray.structure(crystal_symmetry=self.f_sq.crystal_symmetry())
-        for site in sites:
-            xs.add_scatterer(
-                xray.scatterer(
-                    label=site.label,
-                    site=site.frac,
-                    u=site.u_iso,
-                    occupancy=site.occupancy,
-                    scattering_type="H",
-                )
-            )
-        return self._structure_factors(xs)
+        return self._structure_factors(to_xray_structure(self.structure.with_sites(sites)))
 
     def wr2(self, f_hydrogens: np.ndarray) -> float:
         """wR2 of the non-H atoms with these H, the scale fitted."""
