@@ -8,7 +8,8 @@ settings (published H positions, the published AFIX code where the .res gives on
 smtbx rides, else the code for the pivot's geometry):
 
 - published H reproduced within 0.3 Å after refinement, H extra / missing (the counts on O,
-  N and S weighed by the difference map first, as the job does: hydrogen_evidence);
+  N and S weighed by the difference map and the reflections first, as the job does:
+  hydrogen_evidence, hydrogen_data);
 - R1 without H, R1 with our H, R1 with the published H model.
 
     python benchmarks/hydrogen_benchmark.py ../shared/data/benchmark

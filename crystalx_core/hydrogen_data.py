@@ -56,6 +56,8 @@ class Verdict:
         return self.wr_second / self.wr_first > self.needed
 
     def text(self) -> str:
+        if not math.isfinite(self.wr_first):
+            return f"the model's count cannot be placed; wR2 {self.wr_second:.4f} with the H moved"
         return (
             f"wR2 {self.wr_second:.4f} against {self.wr_first:.4f}, Hamilton's ratio "
             f"{max(self.ratio, 1 / self.ratio):.4f} ({self.needed:.4f} needed at "
@@ -103,7 +105,8 @@ class HydrogenFits:
         self, counts: dict[int, int], other: dict[int, int], density=None
     ) -> Verdict | None:
         """The model with riding H for `counts` against the same with `other` (index → count;
-        they differ on a few sites): None when riding cannot place either."""
+        they differ on a few sites): None when riding cannot place `other`; wR2 infinite for
+        `counts` when riding cannot place them (more H than an atom carries) and `other` it can."""
         changed = {i for i in {*counts, *other} if counts.get(i, 0) != other.get(i, 0)}
         by_pivot = self._by_pivot(counts, density)
         f_rest = sum(f for i, f in by_pivot.items() if i not in changed)
@@ -111,10 +114,13 @@ class HydrogenFits:
         for alternative in (counts, other):
             asked = {i: alternative.get(i, 0) for i in changed}
             sites = _riding(self.structure, asked, density)
-            if len(sites) != sum(asked.values()):
-                return None
-            placed.append(f_rest + self.hydrogens(sites))
-        return Verdict(self.wr2(placed[0]), self.wr2(placed[1]), self.needed)
+            placed.append(
+                f_rest + self.hydrogens(sites) if len(sites) == sum(asked.values()) else None
+            )
+        if placed[1] is None:
+            return None
+        first = math.inf if placed[0] is None else self.wr2(placed[0])
+        return Verdict(first, self.wr2(placed[1]), self.needed)
 
     def _by_pivot(self, counts: dict[int, int], density) -> dict[int, np.ndarray]:
         """Fc of each pivot's riding H for `counts`, kept while the counts stay the same (each

@@ -341,31 +341,46 @@ def _move_hydrogens(structure, evidence, peaks, near, bonds, density, fits=None)
 
 def _move_by_data(structure, evidence, doubtful, peaks, bonds, density, fits) -> None:
     """The pairs the map left undecided, weighed by the reflections: where the map leans to D
-    (D's side over A's, a weak H or one no peak of D aims at), A's H goes to the partner D whose
-    model fits Fo² best, only when significantly better than the model's own (hydrogen_data:
-    Hamilton's test); else the model's count stands."""
+    (D's side over A's: a weak H, or one no peak of D aims at) and A shows fewer peaks over
+    LOW_RMS than the model gives it H, D takes the H of the
+    partner A whose move fits Fo² best, only when significantly better than the model's own
+    (hydrogen_data: Hamilton's test); else the model's count stands. D chooses among its
+    partners: a water short of one H fits better with any neighbour's H, so the H must come
+    from the A that lacks it least."""
     counts, rms = evidence.counts, density.rms
-    by_acceptor: dict[int, list[tuple]] = {}
+    by_donor: dict[int, list[tuple]] = {}
     for option in doubtful:
-        by_acceptor.setdefault(option[2], []).append(option)
-    for a, options in by_acceptor.items():
-        n_a = counts.get(a, 0)
-        if a in evidence.notes or not n_a:
+        by_donor.setdefault(option[3], []).append(option)
+    for d, options in by_donor.items():
+        if d in evidence.notes:
             continue
         weighed = []
-        for toward, on_a, _, d, distance in options:
-            if d in evidence.notes or toward <= on_a:
+        for toward, on_a, a, _, distance in options:
+            n_a = counts.get(a, 0)
+            if a in evidence.notes or not n_a or toward <= on_a:
                 continue
+            seen_a = sum(1 for p in peaks[a] if p.height >= LOW_RMS * rms)
+            if seen_a >= n_a:
+                continue  # every H the model gives A stands in the map
             if not _movable(structure, bonds, a, d, counts):
                 continue
             moved = {**counts, a: n_a - 1, d: counts.get(d, 0) + 1}
             verdict = fits.compare_counts(counts, moved, density)
-            if verdict is not None and verdict.second_better:
-                weighed.append((verdict.ratio, verdict, toward, on_a, d, distance))
+            # the model's own count riding cannot place: no fit to compare, so only where A
+            # cannot carry that many H and the map leans to D by PAIR_MARGIN
+            placeable = verdict is not None and (
+                math.isfinite(verdict.wr_first)
+                or (
+                    n_a > _most_hydrogens(structure, a, bonds[a])
+                    and toward - on_a >= PAIR_MARGIN * rms
+                )
+            )
+            if placeable and verdict.second_better:
+                weighed.append((verdict.ratio, verdict, toward, on_a, a, distance))
         if not weighed:
             continue
-        _, verdict, toward, on_a, d, distance = max(weighed, key=lambda w: w[0])
-        n_d = counts.get(d, 0)
+        _, verdict, toward, on_a, a, distance = max(weighed, key=lambda w: w[0])
+        n_a, n_d = counts.get(a, 0), counts.get(d, 0)
         counts[a], counts[d] = n_a - 1, n_d + 1
         sides = _sides(structure, a, d, toward, on_a, distance, rms)
         _note_move(
