@@ -133,7 +133,13 @@ def weigh_hydrogens(
     fits = HydrogenFits(structure, reflections) if reflections is not None else None
     doubtful = _move_hydrogens(structure, evidence, peaks, near, bonds, density, fits)
     if fits is not None:
-        _move_by_data(structure, evidence, doubtful, peaks, bonds, density, fits)
+        short = {  # O/N in a short hydrogen bond: one H near the middle, owned by neither end
+            i
+            for i, contacts in near.items()
+            for c in contacts
+            if c.j in near and HBOND_RANGE[0] <= c.distance <= SHARED_HBOND_MAX
+        }
+        _move_by_data(structure, evidence, doubtful, peaks, bonds, density, fits, short)
     for i, found in peaks.items():
         if i in evidence.notes:  # moved along its hydrogen bond: decided
             continue
@@ -339,25 +345,27 @@ def _move_hydrogens(structure, evidence, peaks, near, bonds, density, fits=None)
     )
 
 
-def _move_by_data(structure, evidence, doubtful, peaks, bonds, density, fits) -> None:
+def _move_by_data(structure, evidence, doubtful, peaks, bonds, density, fits, short) -> None:
     """The pairs the map left undecided, weighed by the reflections: where the map leans to D
     (D's side over A's: a weak H, or one no peak of D aims at) and A shows fewer peaks over
     LOW_RMS than the model gives it H, D takes the H of the
     partner A whose move fits Fo² best, only when significantly better than the model's own
     (hydrogen_data: Hamilton's test); else the model's count stands. D chooses among its
     partners: a water short of one H fits better with any neighbour's H, so the H must come
-    from the A that lacks it least."""
+    from the A that lacks it least. Neither end may be in a short hydrogen bond (`short`): the
+    H midway there fits about as well on either O, and the reflections cannot say whose it is
+    (a Co-oxime's O–H···O bridge of 2.46 Å took an oxime N's H onto the wrong O)."""
     counts, rms = evidence.counts, density.rms
     by_donor: dict[int, list[tuple]] = {}
     for option in doubtful:
         by_donor.setdefault(option[3], []).append(option)
     for d, options in by_donor.items():
-        if d in evidence.notes:
+        if d in evidence.notes or d in short:
             continue
         weighed = []
         for toward, on_a, a, _, distance in options:
             n_a = counts.get(a, 0)
-            if a in evidence.notes or not n_a or toward <= on_a:
+            if a in evidence.notes or a in short or not n_a or toward <= on_a:
                 continue
             seen_a = sum(1 for p in peaks[a] if p.height >= LOW_RMS * rms)
             if seen_a >= n_a:
