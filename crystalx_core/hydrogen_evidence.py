@@ -18,8 +18,14 @@ maximum there is a candidate H. The map decides only when it is clear:
   when an H-bond partner's own H points at the donor (the H sits on the acceptor side, as
   when a carboxylate O is given the H of the NH3+ it accepts from).
 
-Anything in between keeps the model's count. A metal gets an H only where a peak 1.4-1.8 Å
-from it supports one; it is then placed on the peak and restrained (DFIX) to that distance.
+Where the map leans to D without being clear (a weak H, under PAIR_RMS) and the reflections
+are given, they decide as a crystallographer's refinement of both alternatives would: the
+model with the H on A against the one with it on D, compared on Fo² by Hamilton's R-factor
+ratio test (hydrogen_data, _move_by_data); not at either end of a short hydrogen bond. An H
+moved onto an atom SHELXL has no HFIX for (a hydroxide, an imine N, a hydrazine's NH2) is placed
+from the map and restrained (hydrogens.restrained_group). Anything else in between keeps the
+model's count. A metal gets an H only where a peak 1.4-1.8 Å from it supports one; it is then
+placed on the peak and restrained (DFIX) to that distance.
 """
 
 from __future__ import annotations
