@@ -8,7 +8,8 @@ settings (published H positions, the published AFIX code where the .res gives on
 smtbx rides, else the code for the pivot's geometry):
 
 - published H reproduced within 0.3 Å after refinement, H extra / missing (the counts on O,
-  N and S weighed by the difference map first, as the job does: hydrogen_evidence);
+  N and S weighed by the difference map and the reflections first, as the job does:
+  hydrogen_evidence, hydrogen_data);
 - R1 without H, R1 with our H, R1 with the published H model.
 
     python benchmarks/hydrogen_benchmark.py ../shared/data/benchmark
@@ -99,12 +100,12 @@ def run_entry(entry: Path) -> dict:
     density = difference_density(without_h.structure, reflections)
     row["doubtful"] = doubtful_hydrogens(truth, density)
     published_counts = hydrogens_per_atom(truth)
-    row["donor_counts"] = donor_count_checks(truth, without_h.structure, density)
+    row["donor_counts"] = donor_count_checks(truth, without_h.structure, density, reflections)
     reference = ride_existing_hydrogens(truth, published_codes(entry))
     row["r1_published_h"], _ = refine_plan(reference, reflections, anisotropic)
     for method in METHODS:
         counts = {i: n for i, (n, _) in enumerate(hydrogen_counts(heavy, method))}
-        evidence = weigh_hydrogens(without_h.structure, counts, density)
+        evidence = weigh_hydrogens(without_h.structure, counts, density, reflections)
         row[method + "_donor_counts"] = {
             "before": _agreeing(heavy, counts, published_counts),
             "after": _agreeing(heavy, evidence.counts, published_counts),
@@ -138,11 +139,12 @@ def _agreeing(structure, counts: dict[int, int], published: dict[str, int]) -> l
     ]
 
 
-def donor_count_checks(truth, model, density) -> dict:
+def donor_count_checks(truth, model, density, reflections=None) -> dict:
     """The H counts on O, N and S from the map alone (the model's counts all 0), with one
     published O–H or N–H moved onto the O or N it bonds to (H···A under MOVED_REACH Å):
-    whether the map puts it back, and which other atoms it changes; and the atoms it changes
-    when given the published counts (right_changed)."""
+    whether the map (and, where it leans without being clear, the `reflections`) puts it back,
+    and which other atoms it changes; and the atoms it changes when given the published counts
+    (right_changed)."""
     published = hydrogens_per_atom(truth)
     right = {i: published[s.label] for i, s in enumerate(model.sites)}
     alone = _agreeing(model, weigh_hydrogens(model, {}, density).counts, published)
@@ -151,7 +153,7 @@ def donor_count_checks(truth, model, density) -> dict:
     for donor, acceptor in moved_pairs(truth):
         wrong = {**right, index[donor]: right[index[donor]] - 1}
         wrong[index[acceptor]] += 1
-        result = weigh_hydrogens(model, wrong, density).counts
+        result = weigh_hydrogens(model, wrong, density, reflections).counts
         moved.append(
             {
                 "donor": donor,
@@ -167,7 +169,7 @@ def donor_count_checks(truth, model, density) -> dict:
             }
         )
     total = [s.label for s in model.sites if s.element in DONORS]
-    kept = _agreeing(model, weigh_hydrogens(model, right, density).counts, published)
+    kept = _agreeing(model, weigh_hydrogens(model, right, density, reflections).counts, published)
     return {"total": total, "map_alone_differs": alone, "moved": moved, "right_changed": kept}
 
 

@@ -17,9 +17,10 @@ reported on the other.
 
 The hydrogen part: on the published non-H atoms, refined isotropically against the same data,
 each O–H or N–H of a hydrogen bond is moved onto its acceptor in turn (the H counts given to
-crystalx_core.hydrogen_evidence wrong by one on both) and the share the difference map puts
-back is reported, with the donors it gets wrong elsewhere (benchmarks/hydrogen_benchmark.py's
-check, here on simulated data). `--only-hydrogens` runs that part alone, on the same structures
+crystalx_core.hydrogen_evidence wrong by one on both) and the share the difference map (and,
+where it leans without being clear, the reflections: hydrogen_data) puts back is reported, with
+the donors it gets wrong elsewhere (benchmarks/hydrogen_benchmark.py's check, here on simulated
+data). `--only-hydrogens` runs that part alone, on the same structures
 and data (no element swaps weighed; no refinement for a structure without a hydrogen bond).
 
     python benchmarks/swap_benchmark.py ../shared/data/corpus --limit 100
@@ -244,7 +245,7 @@ def _moved_hydrogens(truth, reflections, cycles: int) -> dict:
     except RefinementError:  # too few reflections for anisotropic atoms
         refined = refine(heavy, reflections, cycles)
     density = difference_density(refined.structure, reflections)
-    checks = donor_count_checks(truth, refined.structure, density)
+    checks = donor_count_checks(truth, refined.structure, density, reflections)
     return {
         "moved_h": checks["moved"],
         "right_changed": checks["right_changed"],
@@ -371,8 +372,8 @@ def _hydrogen_lines(done: list[dict], every_miss: bool = False) -> list[str]:
     return [
         f"- an O–H or N–H of a hydrogen bond moved onto its acceptor (all such, one at a time, on "
         f"the published non-H atoms of {structures} structures): {fixed}/{len(moved)} "
-        f"({_pct(fixed / len(moved), 1)}) put back by the difference map; donors it got wrong "
-        f"beside the moved pair, over all trials: {len(elsewhere)}"
+        f"({_pct(fixed / len(moved), 1)}) put back by the map and the reflections; donors "
+        f"got wrong beside the moved pair, over all trials: {len(elsewhere)}"
         + (f" ({', '.join(elsewhere[:8])})" if elsewhere else "")
         + (f"; not put back: {', '.join(shown)}" if shown else ""),
         f"- the published counts given: {len(right)}/{donors} O, N and S changed by the map"
@@ -386,8 +387,8 @@ def hydrogen_markdown(rows: list[dict], args) -> str:
     with_bonds = [r for r in done if r.get("moved_h")]
     return "\n".join(
         [
-            "### H moved onto its acceptor, put back by the difference map (simulated data, "
-            "`benchmarks/swap_benchmark.py --only-hydrogens`)",
+            "### H moved onto its acceptor, put back by the map and the reflections (simulated "
+            "data, `benchmarks/swap_benchmark.py --only-hydrogens`)",
             "",
             f"Machine: {_cpu_name()}. Command: `{_command(args)}`. "
             "The structures and simulated data of the swap run above; the published non-H "

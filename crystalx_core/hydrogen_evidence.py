@@ -18,8 +18,14 @@ maximum there is a candidate H. The map decides only when it is clear:
   when an H-bond partner's own H points at the donor (the H sits on the acceptor side, as
   when a carboxylate O is given the H of the NH3+ it accepts from).
 
-Anything in between keeps the model's count. A metal gets an H only where a peak 1.4-1.8 Å
-from it supports one; it is then placed on the peak and restrained (DFIX) to that distance.
+Where the map leans to D without being clear (a weak H, under PAIR_RMS) and the reflections
+are given, they decide as a crystallographer's refinement of both alternatives would: the
+model with the H on A against the one with it on D, compared on Fo² by Hamilton's R-factor
+ratio test (hydrogen_data, _move_by_data); not at either end of a short hydrogen bond. An H
+moved onto an atom SHELXL has no HFIX for (a hydroxide, an imine N, a hydrazine's NH2) is placed
+from the map and restrained (hydrogens.restrained_group). Anything else in between keeps the
+model's count. A metal gets an H only where a peak 1.4-1.8 Å from it supports one; it is then
+placed on the peak and restrained (DFIX) to that distance.
 """
 
 from __future__ import annotations
@@ -32,7 +38,13 @@ import numpy as np
 
 from crystalx_core.elements import is_hydrogen, is_metal
 from crystalx_core.geometry import connectivity, neighbours
-from crystalx_core.hydrogens import HBOND_DISTANCE, _sphere_directions, choose_hfix
+from crystalx_core.hydrogen_data import HydrogenFits
+from crystalx_core.hydrogens import (
+    HBOND_DISTANCE,
+    _sphere_directions,
+    choose_hfix,
+    restrained_group,
+)
 from crystalx_core.structure import Structure
 
 # Peak heights in units of the map's rms, from the entries of benchmarks/hydrogen_benchmark.py
@@ -96,9 +108,12 @@ class HydrogenEvidence:
         return [f"{structure.sites[i].label}: {note}" for i, note in sorted(self.notes.items())]
 
 
-def weigh_hydrogens(structure: Structure, counts: dict[int, int], density) -> HydrogenEvidence:
+def weigh_hydrogens(
+    structure: Structure, counts: dict[int, int], density, reflections=None
+) -> HydrogenEvidence:
     """H counts of `structure` (index → count, as the rules or model gave them) checked
-    against `density` (Fo − Fc of the refined model without H, with its rms)."""
+    against `density` (Fo − Fc of the refined model without H, with its rms) and, where the
+    map leans without being clear, against the `reflections` themselves (hydrogen_data)."""
     rms = density.rms
     evidence = HydrogenEvidence(counts=dict(counts))
     if not rms > 0:
@@ -121,7 +136,16 @@ def weigh_hydrogens(structure: Structure, counts: dict[int, int], density) -> Hy
         peaks[i] = shell_peaks(density, centre, bonded, SHELL[site.element], MIN_BOND_ANGLE)
     near = dict(zip(peaks, neighbours(structure, HBOND_DISTANCE[1], centres=list(peaks))))
     _share_hydrogens(structure, peaks, near, rms)
-    _move_hydrogens(structure, evidence, peaks, near, bonds, density)
+    fits = HydrogenFits(structure, reflections) if reflections is not None else None
+    doubtful = _move_hydrogens(structure, evidence, peaks, near, bonds, density, fits)
+    if fits is not None:
+        short = {  # O/N in a short hydrogen bond: one H near the middle, owned by neither end
+            i
+            for i, contacts in near.items()
+            for c in contacts
+            if c.j in near and HBOND_RANGE[0] <= c.distance <= SHARED_HBOND_MAX
+        }
+        _move_by_data(structure, evidence, doubtful, peaks, bonds, density, fits, short)
     for i, found in peaks.items():
         if i in evidence.notes:  # moved along its hydrogen bond: decided
             continue
@@ -236,9 +260,11 @@ def _share_hydrogens(structure, peaks, near, rms) -> None:
                 peaks[i].remove(mine[0])
 
 
-def _move_hydrogens(structure, evidence, peaks, near, bonds, density) -> None:
+def _move_hydrogens(structure, evidence, peaks, near, bonds, density, fits=None) -> list[tuple]:
     """Each H the model put on the wrong end of a hydrogen bond D–H···A (or on an O/N bonded to
-    its donor, a tautomer) moved back to D.
+    its donor, a tautomer) moved back to D; the pairs where the map leans to D without being
+    clear are returned (lean, D's side, A's side, a, d, D···A), strongest lean first, for the
+    reflections to decide (_move_by_data).
 
     The two places are compared on the same map: D's peak pointing at A (and at no other
     acceptor of D better) against the density on A's shell pointing at D; for a bonded pair D's
@@ -250,7 +276,7 @@ def _move_hydrogens(structure, evidence, peaks, near, bonds, density) -> None:
     that one peak moves one H."""
     rms = density.rms
     counts = evidence.counts
-    options = []
+    options, leaning = [], []
     cone = math.cos(math.radians(PAIR_CONE))
     best = {  # per peak of each donor: the cosine of the acceptor it points at best
         d: [_closest_acceptor(structure, d, near[d], bonds[d], p) for p in peaks[d]]
@@ -268,7 +294,7 @@ def _move_hydrogens(structure, evidence, peaks, near, bonds, density) -> None:
             if d not in peaks or d == a or not peaks[d]:
                 continue
             if d in bonded:  # a tautomer: only a clear peak, the H-bond's direction unknown
-                toward = peaks[d][0].height if peaks[d][0].height >= ADD_RMS * rms else 0.0
+                toward, needed = peaks[d][0].height, ADD_RMS * rms
                 on_a = max((p.height for p in peaks[a]), default=0.0)
             elif HBOND_RANGE[0] <= c.distance <= HBOND_RANGE[1]:
                 aimed = []
@@ -276,14 +302,24 @@ def _move_hydrogens(structure, evidence, peaks, near, bonds, density) -> None:
                     cosine = _cosine(structure, a, c, p, False)
                     if cosine >= cone and cosine >= best[d][k] - 1e-6:
                         aimed.append(p)
-                if not aimed:
-                    continue
-                toward = aimed[0].height
-                on_a = float(density(here + radii[:, None] * (c.cart_j - here) / c.distance).max())
+                line = (c.cart_j - here) / c.distance
+                on_a = float(density(here + radii[:, None] * line).max())
+                # none aimed at A: nothing for the map alone, but where D's shell on the line
+                # D···A stands over A's the reflections weigh the pair (_move_by_data)
+                radii_d = np.asarray(SHELL[structure.sites[d].element])
+                toward = (
+                    aimed[0].height
+                    if aimed
+                    else float(density(c.cart_j - radii_d[:, None] * line).max())
+                )
+                needed = PAIR_RMS * rms if aimed else math.inf
             else:
                 continue
-            if toward >= PAIR_RMS * rms and toward - on_a >= PAIR_MARGIN * rms:
-                options.append((toward, on_a, a, d, c.distance))
+            option = (toward, on_a, a, d, c.distance)
+            if toward >= needed and toward - on_a >= PAIR_MARGIN * rms:
+                options.append(option)
+            else:
+                leaning.append(option)
     for height, on_a, a, d, distance in sorted(options, key=lambda o: -o[0]):
         n_a, n_d = counts.get(a, 0), counts.get(d, 0)
         if a in evidence.notes or d in evidence.notes or n_a == 0:
@@ -293,26 +329,110 @@ def _move_hydrogens(structure, evidence, peaks, near, bonds, density) -> None:
         unsupported = seen_a < n_a or n_a > _most_hydrogens(structure, a, bonds[a])
         most_d = _most_hydrogens(structure, d, bonds[d])
         water = structure.sites[d].element == "O" and most_d == 2  # no covalent bond
-        if not (unsupported and (seen_d > n_d or water) and n_d < most_d):
-            continue
         if not (
-            _placeable(structure, d, bonds[d], n_d + 1)
-            and _placeable(structure, a, bonds[a], n_a - 1)
+            unsupported and (seen_d > n_d or water) and _movable(structure, bonds, a, d, counts)
         ):
             continue
+        if not _movable(structure, bonds, a, d, counts, restrained=False):
+            # it would make a group SHELXL has no HFIX for (a hydroxide, an imine N–H, an NH2
+            # on an sp3 N): the map alone does not decide that, the reflections may
+            leaning.append((height, on_a, a, d, distance))
+            continue
+        moved = {**counts, a: n_a - 1, d: n_d + 1}
+        verdict = fits.compare_counts(counts, moved, density) if fits is not None else None
+        if verdict is not None and verdict.first_better:  # the reflections say otherwise
+            continue
         counts[a], counts[d] = n_a - 1, n_d + 1
-        label_a, label_d = structure.sites[a].label, structure.sites[d].label
-        sides = (
-            f"{height / rms:.1f} rms on {label_d} toward {label_a}, {on_a / rms:.1f} rms on "
-            f"{label_a} toward {label_d} ({label_d}···{label_a} {distance:.2f} Å)"
+        sides = _sides(structure, a, d, height, on_a, distance, rms)
+        _note_move(structure, evidence, a, d, n_a, n_d, "the difference map", sides, seen_a)
+    return sorted(
+        (o for o in leaning if o[2] not in evidence.notes and o[3] not in evidence.notes),
+        key=lambda o: o[1] - o[0],
+    )
+
+
+def _move_by_data(structure, evidence, doubtful, peaks, bonds, density, fits, short) -> None:
+    """The pairs the map left undecided, weighed by the reflections: where the map leans to D
+    (D's side over A's: a weak H, or one no peak of D aims at) and A shows fewer peaks over
+    LOW_RMS than the model gives it H, D takes the H of the
+    partner A whose move fits Fo² best, only when significantly better than the model's own
+    (hydrogen_data: Hamilton's test); else the model's count stands. D chooses among its
+    partners: a water short of one H fits better with any neighbour's H, so the H must come
+    from the A that lacks it least. Neither end may be in a short hydrogen bond (`short`): the
+    H midway there fits about as well on either O, and the reflections cannot say whose it is
+    (a Co-oxime's O–H···O bridge of 2.46 Å took an oxime N's H onto the wrong O)."""
+    counts, rms = evidence.counts, density.rms
+    by_donor: dict[int, list[tuple]] = {}
+    for option in doubtful:
+        by_donor.setdefault(option[3], []).append(option)
+    for d, options in by_donor.items():
+        if d in evidence.notes or d in short:
+            continue
+        weighed = []
+        for toward, on_a, a, _, distance in options:
+            n_a = counts.get(a, 0)
+            if a in evidence.notes or a in short or not n_a or toward <= on_a:
+                continue
+            seen_a = sum(1 for p in peaks[a] if p.height >= LOW_RMS * rms)
+            if seen_a >= n_a:
+                continue  # every H the model gives A stands in the map
+            if not _movable(structure, bonds, a, d, counts):
+                continue
+            moved = {**counts, a: n_a - 1, d: counts.get(d, 0) + 1}
+            verdict = fits.compare_counts(counts, moved, density)
+            # the model's own count riding cannot place: no fit to compare, so only where A
+            # cannot carry that many H and the map leans to D by PAIR_MARGIN
+            placeable = verdict is not None and (
+                math.isfinite(verdict.wr_first)
+                or (
+                    n_a > _most_hydrogens(structure, a, bonds[a])
+                    and toward - on_a >= PAIR_MARGIN * rms
+                )
+            )
+            if placeable and verdict.second_better:
+                weighed.append((verdict.ratio, verdict, toward, on_a, a, distance))
+        if not weighed:
+            continue
+        _, verdict, toward, on_a, a, distance = max(weighed, key=lambda w: w[0])
+        n_a, n_d = counts.get(a, 0), counts.get(d, 0)
+        counts[a], counts[d] = n_a - 1, n_d + 1
+        sides = _sides(structure, a, d, toward, on_a, distance, rms)
+        _note_move(
+            structure,
+            evidence,
+            a,
+            d,
+            n_a,
+            n_d,
+            "the reflections",
+            f"{verdict.text()}; map: {sides}",
         )
-        evidence.notes[d] = (
-            f"+1 H from {label_a} by the difference map (the model gave {n_d}): {sides}"
-        )
-        evidence.notes[a] = (
-            f"−1 H to {label_d} by the difference map (the model gave {n_a}; {seen_a} peak(s) "
-            f"over {LOW_RMS:g} rms here): {sides}"
-        )
+
+
+def _movable(structure, bonds, a, d, counts, restrained: bool = True) -> bool:
+    """Whether one H can go from a to d: d can carry one more, and riding places both (with
+    `restrained`, also as a group held by DFIX/DANG: hydrogens.restrained_group)."""
+    n_a, n_d = counts.get(a, 0), counts.get(d, 0)
+    return (
+        n_d < _most_hydrogens(structure, d, bonds[d])
+        and _placeable(structure, d, bonds[d], n_d + 1, moved=restrained)
+        and _placeable(structure, a, bonds[a], n_a - 1, moved=restrained)
+    )
+
+
+def _sides(structure, a, d, toward, on_a, distance, rms) -> str:
+    label_a, label_d = structure.sites[a].label, structure.sites[d].label
+    return (
+        f"{toward / rms:.1f} rms on {label_d} toward {label_a}, {on_a / rms:.1f} rms on "
+        f"{label_a} toward {label_d} ({label_d}···{label_a} {distance:.2f} Å)"
+    )
+
+
+def _note_move(structure, evidence, a, d, n_a, n_d, by, why, seen_a=None) -> None:
+    label_a, label_d = structure.sites[a].label, structure.sites[d].label
+    seen = "" if seen_a is None else f"; {seen_a} peak(s) over {LOW_RMS:g} rms here"
+    evidence.notes[d] = f"+1 H from {label_a} by {by} (the model gave {n_d}): {why}"
+    evidence.notes[a] = f"−1 H to {label_d} by {by} (the model gave {n_a}{seen}): {why}"
 
 
 def _points_at(structure, i, contact, peak, rms, from_centre) -> bool:
@@ -393,8 +513,12 @@ def _most_hydrogens(structure: Structure, i: int, bonds) -> int:
     return max(0, 4 - len(bonds))
 
 
-def _placeable(structure: Structure, i: int, bonds, n_h: int) -> bool:
-    """Whether riding (or the rigid water/NH4+ groups) can place n_h H on site i."""
+def _placeable(structure: Structure, i: int, bonds, n_h: int, moved: bool = False) -> bool:
+    """Whether riding (or the rigid water/NH4+ groups) can place n_h H on site i; for an H
+    `moved` along its bond (the pair's total kept) also the restrained groups SHELXL has no HFIX
+    for (hydrogens.restrained_group: a hydroxide, an imine N–H, a hydrazine's NH2). An H is
+    never added or taken off alone to make one of those: that would change the formula on the
+    strength of one peak."""
     if n_h == 0:
         return True
     site = structure.sites[i]
@@ -403,7 +527,7 @@ def _placeable(structure: Structure, i: int, bonds, n_h: int) -> bool:
         return True
     bonded = [(structure.sites[c.j].element, c.cart_j) for c in bonds]
     code, _ = choose_hfix(site.element, n_h, structure.cartesian(site.frac), bonded)
-    return code != 0
+    return code != 0 or (moved and restrained_group(site.element, n_h, covalent))
 
 
 def _height(peak: Peak, rms: float) -> str:

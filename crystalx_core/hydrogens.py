@@ -20,6 +20,7 @@ count, as for M–CH3 or an ammine ligand.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -55,6 +56,9 @@ WATER_OH = 0.84
 WATER_ANGLE = 104.5
 # N–H of an ammonium ion: SHELXL's N–H of an NH3+ group (no HFIX exists for NH4+ itself).
 AMMONIUM_NH = 0.89
+# X–H restrained (DFIX) where SHELXL has no HFIX for the group (X-ray distances, as the water's
+# 0.84): a hydroxide's O–H, an imine or pyramidal amine's N–H, a free SH.
+RESTRAINED_XH = {"O": WATER_OH, "N": 0.88, "S": 1.20}
 
 DENSITY_WEIGHT = 2.0  # score per e Å⁻³ of Fo − Fc density on a trial H site
 RIGID_SEARCH_DIRECTIONS = 400  # bisector directions tried for water/NH4+ against a difference map
@@ -568,6 +572,55 @@ class _HBondContext:
         return total
 
 
+# --- groups without an HFIX: placed from the map, restrained (DFIX/DANG) -------------------
+
+
+def restrained_group(element: str, n_h: int, n_covalent: int) -> bool:
+    """Whether `n_h` H on `element` with `n_covalent` non-metal bonds, a group SHELXL has no
+    HFIX for (choose_hfix gives 0), are placed by place_restrained_hydrogens and held by DFIX
+    (and DANG): one H on a hydroxide O (free or on metals), an imine or pyramidal secondary
+    amine N or a lone S, and the pyramidal NH2 of R–NH2 (a hydrazine's N–NH2; SHELXL's AFIX 93 is
+    only the planar =NH2, and no AFIX m makes a pyramidal XH2 on one neighbour)."""
+    if n_h == 1 and element in ("O", "S"):
+        return n_covalent == 0
+    if n_h == 1 and element == "N":
+        return n_covalent in (1, 2)
+    return element == "N" and n_h == 2 and n_covalent == 1
+
+
+def place_restrained_hydrogens(
+    element: str,
+    n_h: int,
+    pivot: np.ndarray,
+    bonded: Sequence[np.ndarray],
+    second_neighbours: Sequence[np.ndarray] | None = None,
+    acceptors: Sequence[np.ndarray] = (),
+    known_hydrogens: Sequence[np.ndarray] = (),
+    density: Density | None = None,
+) -> np.ndarray:
+    """Positions (n_h, 3) of a restrained_group's H at RESTRAINED_XH from the pivot: an NH2 on
+    the tetrahedral cone about its one bond (two of a staggered NH3's three places, turned to
+    the difference density and H bonds); a single H in the direction, at least 100° from every
+    bond, with the most difference density and the best H bond (_HBondContext)."""
+    pivot = np.asarray(pivot, dtype=float)
+    d = RESTRAINED_XH[element]
+    bonded = [np.asarray(b, dtype=float) for b in bonded]
+    if n_h == 2:
+        directions = _terminal_tetrahedral_directions(
+            pivot, bonded[0], 2, second_neighbours, acceptors, known_hydrogens, d, density
+        )
+        return pivot + d * np.array(directions)
+    context = _HBondContext(pivot, acceptors, bonded, known_hydrogens, density)
+    directions = np.array(_sphere_directions(RIGID_SEARCH_DIRECTIONS))
+    if bonded:
+        axes = np.array([_unit(b - pivot) for b in bonded])
+        directions = directions[np.all(directions @ axes.T <= _COS_100, axis=1)]
+        if not len(directions):  # bonds all round: straight away from their sum
+            directions = np.array([_unit(-sum(axes))])
+    scores = context.scores(d * directions[:, None, :])
+    return pivot + d * directions[int(np.argmax(scores))][None, :]
+
+
 # --- water and ammonium: no HFIX, placed towards hydrogen-bond acceptors --------------------
 
 
@@ -660,19 +713,34 @@ def _place_rigid(
         for step in range(0, 360, 5):
             w = math.cos(math.radians(step)) * w0 + math.sin(math.radians(step)) * w1
             candidates.append(group(c * u - s * w, s * u + c * w))
-    if density is not None:
-        for bisector in _sphere_directions(RIGID_SEARCH_DIRECTIONS):
-            p0 = _perpendicular(bisector, None)
-            p1 = np.cross(bisector, p0)
-            for step in range(0, 180 if n_h == 2 else 90, 6):
-                t = math.radians(step)
-                candidates.append(group(bisector, math.cos(t) * p0 + math.sin(t) * p1))
-    if not candidates:
+    if not candidates and density is None:
         bisector = away if away is not None else np.array([0.0, 0.0, 1.0])
         return centre + group(bisector, _perpendicular(bisector, None))
-    trials = np.array(candidates)
+    trials = np.array(candidates).reshape(-1, n_h, 3)
+    if density is not None:
+        trials = np.concatenate([trials, _density_grid(n_h, c, s, distance)])
     scores = context.scores(trials) - symmetry_penalty(trials)
     return centre + trials[int(np.argmax(scores))]
+
+
+@functools.cache
+def _density_grid(n_h: int, c: float, s: float, distance: float) -> np.ndarray:
+    """Every orientation of a rigid group on a fine grid, (k, n_h, 3), as _place_rigid's
+    group() builds them: RIGID_SEARCH_DIRECTIONS bisectors b, each turned in 6° steps about
+    itself (in-plane p = cos t·p0 + sin t·p1), all at once and made once (a loop over 12,000
+    of them made each water with a map take half a second). Read only."""
+    bisectors = np.array(_sphere_directions(RIGID_SEARCH_DIRECTIONS))
+    p0 = np.array([_perpendicular(b, None) for b in bisectors])
+    p1 = np.cross(bisectors, p0)
+    t = np.radians(np.arange(0, 180 if n_h == 2 else 90, 6))
+    b = np.repeat(bisectors, len(t), axis=0)
+    in_plane = np.cos(t)[None, :, None] * p0[:, None] + np.sin(t)[None, :, None] * p1[:, None]
+    in_plane = in_plane.reshape(-1, 3)
+    vectors = [c * b + s * in_plane, c * b - s * in_plane]
+    if n_h == 4:
+        normal = np.cross(b, in_plane)
+        vectors += [-c * b + s * normal, -c * b - s * normal]
+    return distance * np.stack(vectors, axis=1)
 
 
 def _sphere_directions(n: int) -> list[np.ndarray]:

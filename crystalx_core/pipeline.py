@@ -224,7 +224,7 @@ def _finish_job(
         model = refinements[-1][1].structure
     with _timed(timings, "hydrogens", progress):
         density = difference_density(model, reflections) if reflections is not None else None
-        plan = hydrogen_plan(model, assignment, hydrogens, density, notes)
+        plan = hydrogen_plan(model, assignment, hydrogens, density, notes, reflections)
     if reflections is not None:
         with _timed(timings, "refine with riding H", progress):
             refinements.append(
@@ -298,11 +298,17 @@ def verdict(r1: float, r_sigma: float) -> str | None:
 
 
 def hydrogen_plan(
-    model: Structure, assignment: Assignment, method: str, density=None, notes=None
+    model: Structure,
+    assignment: Assignment,
+    method: str,
+    density=None,
+    notes=None,
+    reflections=None,
 ) -> HydrogenPlan:
     """H counts (rules or model) on `model`, the (refined) model made from `assignment`, put
     into the answer; with a difference density, the counts on O, N, S and metals weighed by
-    it (hydrogen_evidence: each change goes into the site's note and `notes`), then riding
+    it (hydrogen_evidence: each change goes into the site's note and `notes`; where the map
+    leans without being clear, the `reflections` decide: hydrogen_data), then riding
     H in SHELXL geometry, rotating groups and water turned into the density. `annotate` puts
     the plan into the answer."""
     if [site.label for site in model.sites] != [site.new_label for site in assignment.sites]:
@@ -313,7 +319,7 @@ def hydrogen_plan(
         site.h_count, site.h_scores = n_h, scores
     if density is None:
         return add_riding_hydrogens(model, assignment.h_counts())
-    evidence = weigh_hydrogens(model, assignment.h_counts(), density)
+    evidence = weigh_hydrogens(model, assignment.h_counts(), density, reflections)
     for k, n_h in evidence.counts.items():
         assignment.sites[k].h_count = n_h
     plan = add_riding_hydrogens(model, evidence.counts, evidence.given, density=density)

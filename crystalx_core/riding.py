@@ -14,6 +14,7 @@ from crystalx_core.geometry import H_BOND_MAX, Contact, connectivity, neighbours
 from crystalx_core.hydrogens import (
     HBOND_DISTANCE,
     KNOWN_H_REACH,
+    RESTRAINED_XH,
     WATER_OH,
     Density,
     _perpendicular,
@@ -21,12 +22,15 @@ from crystalx_core.hydrogens import (
     h_label,
     place_ammonium_hydrogens,
     place_hydrogens,
+    place_restrained_hydrogens,
     place_water_hydrogens,
+    restrained_group,
 )
 from crystalx_core.residues import MAX_LABEL, bare_label, residue_suffix
 from crystalx_core.structure import Site, Structure
 
 WATER_HH = 1.36  # Å, H···H for DANG (H–O–H ≈ 104.5°)
+TETRAHEDRAL = 109.47  # degrees: H–N–H of a pyramidal NH2, for its DANG
 RIDING_U_FACTOR = {137: 1.5, 147: 1.5, 33: 1.5}  # SHELXL: 1.5 Ueq for CH3/OH, else 1.2
 # Donor···acceptor (O, N) at most this long is a short, strong hydrogen bond (hydrogen maleate
 # O···O 2.40 Å, acid salts, enols): its H sits far from the riding distance, often midway, so
@@ -84,8 +88,8 @@ def add_riding_hydrogens(
     sites: list[Site] = []
     placed = _Placed()  # Cartesian H positions so far, to keep donors apart
     new_h: list[range] = []  # where each group's H are in `sites`
-    # (pivot label, its H, M–H of a metal's or None) of groups held by DFIX (and DANG)
-    restrained: list[tuple[str, range, float | None]] = []
+    # (pivot label, its H, X–H, H···H or None) of groups held by DFIX (and DANG)
+    restrained: list[tuple[str, range, float, float | None]] = []
     h_element = "D" if "D" in heavy.sfac and "H" not in heavy.sfac else "H"  # a deuterated compound
     for i, (key, site) in enumerate(zip(pivots, heavy.sites)):
         sites.append(site)
@@ -165,16 +169,22 @@ def add_riding_hydrogens(
             plan.notes[key] = note or f"{site.element}H{n_h}: restrained, not riding"
             if strong is None and is_metal(site.element):  # a hydride given from the map
                 distance = float(np.mean([np.linalg.norm(h - pivot) for h in positions]))
-                restrained.append((site.label, new_h[-1], round(distance, 2)))
-            elif strong is None:
-                restrained.append((site.label, new_h[-1], None))
+                restrained.append((site.label, new_h[-1], round(distance, 2), None))
+            elif strong is None and restrained_group(
+                site.element, n_h, sum(1 for e, _ in bonded if not is_metal(e))
+            ):
+                xh = RESTRAINED_XH[site.element]
+                hh = 2 * xh * math.sin(math.radians(TETRAHEDRAL / 2)) if n_h == 2 else None
+                restrained.append((site.label, new_h[-1], xh, hh))
+            elif strong is None:  # water, NH4+ (and H given without a riding model)
+                restrained.append((site.label, new_h[-1], WATER_OH, WATER_HH))
     _name_hydrogens(
         sites, [k for group in new_h for k in group], {s.label.upper() for s in heavy.sites}
     )
     plan.restraints = [
         line
-        for pivot, group, distance in restrained
-        for line in _restraints(pivot, [sites[k].label for k in group], distance)
+        for pivot, group, xh, hh in restrained
+        for line in _restraints(pivot, [sites[k].label for k in group], xh, hh)
     ]
     plan.structure = heavy.with_sites(sites)
     if (
@@ -246,6 +256,20 @@ def _positions(
         rigid = {("O", 2): place_water_hydrogens, ("N", 4): place_ammonium_hydrogens}.get(
             (site.element, n_h)
         )
+        covalent = [xyz for element, xyz in neighbours if not is_metal(element)]
+        if rigid is None and restrained_group(site.element, n_h, len(covalent)):
+            if n_h == 1 and density is None:  # one H with no bond to orient it: the map decides
+                return None
+            return place_restrained_hydrogens(
+                site.element,
+                n_h,
+                pivot,
+                covalent if n_h == 2 else bonded,
+                second_neighbours=second,
+                acceptors=_acceptors(structure, near),
+                known_hydrogens=known,
+                density=density,
+            )
         if rigid is None:
             return None
         return rigid(
@@ -376,15 +400,13 @@ def _unique_under(operators: list[np.ndarray], pivot: np.ndarray, positions) -> 
     return kept
 
 
-def _restraints(pivot: str, labels: list[str], metal_h: float | None = None) -> list[str]:
-    """DFIX on every X–H and DANG on every H···H of a group that has no riding model (water,
-    NH4+); H on a metal (`metal_h`: the M–H the map gave) get only their DFIX."""
-    lines = ["DFIX %.2f %s" % (metal_h or WATER_OH, " ".join(f"{pivot} {h}" for h in labels))]
-    if metal_h:
+def _restraints(pivot: str, labels: list[str], xh: float, hh: float | None) -> list[str]:
+    """DFIX `xh` on every X–H and DANG `hh` on every H···H of a group that has no riding model
+    (water, NH4+, a pyramidal NH2; one H, or H on a metal, get only their DFIX)."""
+    lines = ["DFIX %.2f %s" % (xh, " ".join(f"{pivot} {h}" for h in labels))]
+    if hh is None:
         return lines
-    lines += [
-        "DANG %.2f %s %s" % (WATER_HH, a, b) for k, a in enumerate(labels) for b in labels[k + 1 :]
-    ]
+    lines += ["DANG %.2f %s %s" % (hh, a, b) for k, a in enumerate(labels) for b in labels[k + 1 :]]
     return lines
 
 

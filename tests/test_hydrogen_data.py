@@ -1,0 +1,150 @@
+"""Where an H sits decided by the reflections when the difference map is not clear
+(hydrogen_data, Hamilton's R-factor ratio test), and the groups SHELXL has no HFIX for placed
+from the map and restrained (a hydrazine's pyramidal NH2, a hydroxide's one H)."""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from crystalx_core.crystallography.compare import hydrogens_per_atom
+from crystalx_core.elements import is_hydrogen
+from crystalx_core.hydrogen_data import SIGNIFICANCE, HydrogenFits
+from crystalx_core.hydrogen_evidence import weigh_hydrogens
+from crystalx_core.hydrogens import RESTRAINED_XH, place_restrained_hydrogens, restrained_group
+from crystalx_core.io.hkl import read_hkl
+from crystalx_core.riding import add_riding_hydrogens
+from crystalx_core.structure import Site, Structure
+
+from .conftest import BENCHMARK
+from .test_hydrogen_evidence import _acceptor_of, _Scaled, index, refined_without_h
+
+
+@pytest.fixture(scope="module")
+def alanine(shared_data):
+    truth, model, density = refined_without_h("XH_alanine")
+    return truth, model, density, read_hkl(BENCHMARK / "XH_alanine" / "data.hkl")
+
+
+def _moved(model, truth):
+    """(published counts, the same with one N1 H put on the O it bonds to, N1, that O)."""
+    published = hydrogens_per_atom(truth)
+    right = {i: published[s.label] for i, s in enumerate(model.sites)}
+    n1, o = index(model, "N1"), index(model, _acceptor_of(model, "N1"))
+    return right, {**right, n1: right[n1] - 1, o: right[o] + 1}, n1, o
+
+
+def test_the_right_placement_fits_the_reflections_significantly_better(alanine):
+    """Alanine's real data: NH3+/COO− (published) against NH2/COOH. Hamilton's ratio of the
+    two wR2 is far over the 0.1 % level's, whichever is given first."""
+    truth, model, density, reflections = alanine
+    right, wrong, _, _ = _moved(model, truth)
+    fits = HydrogenFits(model, reflections)
+    assert 1.0 < fits.needed < 1.01
+    verdict = fits.compare_counts(wrong, right, density)
+    assert verdict.second_better and not verdict.first_better
+    assert verdict.ratio > fits.needed + 0.01
+    back = fits.compare_counts(right, wrong, density)
+    assert back.first_better and back.ratio == pytest.approx(1 / verdict.ratio)
+    assert f"at {100 * SIGNIFICANCE:g} %" in verdict.text()
+
+
+def test_where_the_map_only_leans_the_reflections_put_the_h_back(alanine):
+    """The map scaled to a quarter: N1's peaks fall under PAIR_RMS and the map alone keeps the
+    model's wrong counts (test_a_moved_h_stays_where_the_map_is_not_clear). Given the
+    reflections, the two placements are refined-model fits compared: the H goes back to N1, the
+    notes naming the test."""
+    truth, model, density, reflections = alanine
+    right, wrong, n1, o = _moved(model, truth)
+    weak = _Scaled(density, 0.25)
+    assert weigh_hydrogens(model, wrong, weak).counts == wrong
+    evidence = weigh_hydrogens(model, wrong, weak, reflections)
+    assert evidence.counts == right
+    assert evidence.notes[n1].startswith(f"+1 H from {model.sites[o].label} by the reflections")
+    assert "Hamilton's ratio" in evidence.notes[o]
+
+
+def test_the_published_counts_stay_when_the_reflections_are_given(alanine):
+    """No false change: the published counts, weighed with the real map and the reflections
+    and with a flat one, stay as they are, without a note."""
+    truth, model, density, reflections = alanine
+    right, _, _, _ = _moved(model, truth)
+    for map_ in (density, _Scaled(density, 0.25)):
+        evidence = weigh_hydrogens(model, right, map_, reflections)
+        assert evidence.counts == right and not evidence.notes
+
+
+def _hydrazine():
+    """C1–N1–N2 with sp3 angles in a large P1 cell (N2 the terminal NH2 of a hydrazine)."""
+    c1 = np.array([5.0, 5.0, 5.0])
+    n1 = c1 + np.array([1.47, 0.0, 0.0])
+    n2 = n1 + 1.45 * np.array([math.cos(math.radians(70.5)), math.sin(math.radians(70.5)), 0.0])
+    sites = [
+        Site(label, element, tuple(xyz / 20), u_iso=0.03)
+        for label, element, xyz in (("C1", "C", c1), ("N1", "N", n1), ("N2", "N", n2))
+    ]
+    cell = (20, 20, 20, 90, 90, 90)
+    return Structure(cell=cell, symops=["x,y,z"], sfac=["C", "N"], unit=[1, 2], sites=sites)
+
+
+def test_a_hydrazine_nh2_is_pyramidal_and_restrained():
+    """SHELXL's AFIX 93 is only the planar =NH2: the NH2 of N–NH2 gets two of a staggered NH3's
+    places (tetrahedral to its bond and to each other) at 0.88 Å, code 0, DFIX and DANG."""
+    structure = _hydrazine()
+    assert restrained_group("N", 2, 1) and not restrained_group("O", 1, 1)
+    plan = add_riding_hydrogens(structure, {2: 2})
+    assert plan.codes[2] == 0
+    n1, n2 = (plan.structure.cartesian(s.frac) for s in plan.structure.sites[1:3])
+    hydrogens = [plan.structure.cartesian(s.frac) for s in plan.structure.sites[3:]]
+    assert len(hydrogens) == 2 and all(s.element == "H" for s in plan.structure.sites[3:])
+    for h in hydrogens:
+        assert np.linalg.norm(h - n2) == pytest.approx(RESTRAINED_XH["N"], abs=1e-6)
+        assert _angle(h, n2, n1) == pytest.approx(109.47, abs=0.1)
+    assert _angle(hydrogens[0], n2, hydrogens[1]) == pytest.approx(109.47, abs=0.1)
+    labels = [s.label for s in plan.structure.sites[3:]]
+    assert f"DFIX 0.88 N2 {labels[0]} N2 {labels[1]}" in plan.restraints
+    assert f"DANG 1.44 {labels[0]} {labels[1]}" in plan.restraints
+
+
+@dataclass
+class _Peak:
+    centre: np.ndarray
+    rms: float = 0.1
+
+    def __call__(self, points):
+        r2 = np.sum((np.atleast_2d(points) - self.centre) ** 2, axis=1)
+        return 0.6 * np.exp(-r2 / 0.18)
+
+
+def test_a_hydroxide_h_goes_on_the_map_peak_and_only_with_a_map():
+    """An OH− ion (an O without bonds, one H): the H where the map has its peak, DFIX 0.84;
+    without a map nothing tells where it is, so none is placed and the note says why."""
+    o = np.array([5.0, 5.0, 5.0])
+    structure = Structure(
+        cell=(20, 20, 20, 90, 90, 90),
+        symops=["x,y,z"],
+        sfac=["O"],
+        unit=[1],
+        sites=[Site("O1", "O", tuple(o / 20), u_iso=0.03)],
+    )
+    peak = o + 0.84 * np.array([0.0, 0.6, 0.8])
+    plan = add_riding_hydrogens(structure, {0: 1}, density=_Peak(peak))
+    (h,) = [s for s in plan.structure.sites if is_hydrogen(s.element)]
+    assert np.linalg.norm(plan.structure.cartesian(h.frac) - peak) < 0.1
+    assert plan.codes[0] == 0 and f"DFIX 0.84 O1 {h.label}" in plan.restraints
+    unplaced = add_riding_hydrogens(structure, {0: 1})
+    assert 0 not in unplaced.codes and "OH− ion" in unplaced.notes[0]
+
+
+def test_a_single_h_keeps_clear_of_the_bonds_of_its_atom():
+    """An imine N–H with no map peak on its side: the direction is at least 100° from the
+    bond, not along it."""
+    pivot, bonded = np.zeros(3), [np.array([1.28, 0.0, 0.0])]
+    (h,) = place_restrained_hydrogens("N", 1, pivot, bonded, density=_Peak(np.array([9.0] * 3)))
+    assert _angle(h, pivot, bonded[0]) >= 100.0 - 1e-6
+
+
+def _angle(a, centre, b) -> float:
+    u, v = a - centre, b - centre
+    return math.degrees(math.acos(u @ v / np.linalg.norm(u) / np.linalg.norm(v)))
