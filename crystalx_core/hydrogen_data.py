@@ -20,6 +20,7 @@ its few H.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -66,21 +67,45 @@ class Verdict:
 
 
 class HydrogenFits:
-    """Fo² of the reflections and Fc of the model's non-H atoms, prepared once for a structure:
-    each H placement compared then costs one structure-factor sum of its own H."""
+    """Fo² of the reflections and Fc of the model's non-H atoms, prepared on first need for a
+    structure and its difference `density` (which turns the riding groups): each H placement
+    compared then costs one structure-factor sum of its own H."""
 
-    def __init__(self, structure: Structure, reflections):
-        merged = merged_intensities(structure, reflections)
-        self.f_sq = merged.select(merged.sigmas() > 0)
+    def __init__(self, structure: Structure, reflections, density=None):
         self.structure = structure
-        self.observed = np.array(self.f_sq.data())
-        self.weights = 1.0 / np.array(self.f_sq.sigmas()) ** 2
-        heavy = structure.with_sites([s for s in structure.atoms if not is_hydrogen(s.element)])
-        self.f_heavy = self._structure_factors(to_xray_structure(heavy))
+        self.reflections = reflections
+        self.density = density
         self._placed: tuple[tuple, dict[int, np.ndarray]] = ((), {})
-        parameters = 1 + sum(9 if s.u_aniso is not None else 4 for s in heavy.sites)
+
+    @functools.cached_property
+    def f_sq(self):
+        merged = merged_intensities(self.structure, self.reflections)
+        return merged.select(merged.sigmas() > 0)
+
+    @functools.cached_property
+    def observed(self) -> np.ndarray:
+        return np.array(self.f_sq.data())
+
+    @functools.cached_property
+    def weights(self) -> np.ndarray:
+        return 1.0 / np.array(self.f_sq.sigmas()) ** 2
+
+    @functools.cached_property
+    def _heavy(self) -> Structure:
+        return self.structure.with_sites(
+            [s for s in self.structure.atoms if not is_hydrogen(s.element)]
+        )
+
+    @functools.cached_property
+    def f_heavy(self) -> np.ndarray:
+        return self._structure_factors(to_xray_structure(self._heavy))
+
+    @functools.cached_property
+    def needed(self) -> float:
+        """ℛ(1, n − m, SIGNIFICANCE) for these reflections and the non-H atoms' parameters."""
+        parameters = 1 + sum(9 if s.u_aniso is not None else 4 for s in self._heavy.sites)
         freedom = max(len(self.observed) - parameters, 1)
-        self.needed = math.sqrt(1 + f_distribution.ppf(1 - SIGNIFICANCE, 1, freedom) / freedom)
+        return math.sqrt(1 + f_distribution.ppf(1 - SIGNIFICANCE, 1, freedom) / freedom)
 
     def _structure_factors(self, xs) -> np.ndarray:
         xs.set_inelastic_form_factors(self.structure.wavelength, "sasaki")
@@ -101,19 +126,17 @@ class HydrogenFits:
         scale = float(np.sum(w * observed * f_sq) / np.sum(w * f_sq**2))
         return math.sqrt(np.sum(w * (observed - scale * f_sq) ** 2) / np.sum(w * observed**2))
 
-    def compare_counts(
-        self, counts: dict[int, int], other: dict[int, int], density=None
-    ) -> Verdict | None:
+    def compare_counts(self, counts: dict[int, int], other: dict[int, int]) -> Verdict | None:
         """The model with riding H for `counts` against the same with `other` (index → count;
         they differ on a few sites): None when riding cannot place `other`; wR2 infinite for
         `counts` when riding cannot place them (more H than an atom carries) and `other` it can."""
         changed = {i for i in {*counts, *other} if counts.get(i, 0) != other.get(i, 0)}
-        by_pivot = self._by_pivot(counts, density)
+        by_pivot = self._by_pivot(counts)
         f_rest = sum(f for i, f in by_pivot.items() if i not in changed)
         placed = []
         for alternative in (counts, other):
             asked = {i: alternative.get(i, 0) for i in changed}
-            sites = _riding(self.structure, asked, density)
+            sites = _riding(self.structure, asked, self.density)
             placed.append(
                 f_rest + self.hydrogens(sites) if len(sites) == sum(asked.values()) else None
             )
@@ -122,23 +145,17 @@ class HydrogenFits:
         first = math.inf if placed[0] is None else self.wr2(placed[0])
         return Verdict(first, self.wr2(placed[1]), self.needed)
 
-    def _by_pivot(self, counts: dict[int, int], density) -> dict[int, np.ndarray]:
+    def _by_pivot(self, counts: dict[int, int]) -> dict[int, np.ndarray]:
         """Fc of each pivot's riding H for `counts`, kept while the counts stay the same (each
         pair of a weighing changes only its own two)."""
         key = tuple(sorted((i, n) for i, n in counts.items() if n))
         if key != self._placed[0]:
-            plan = add_riding_hydrogens(self.structure, counts, density=density)
-            pivots = [k for k, s in enumerate(self.structure.sites) if not is_hydrogen(s.element)]
-            pivots = [k for k in pivots if not self.structure.sites[k].is_peak]
-            groups: dict[int, list[Site]] = {}
-            pivot = iter(pivots)
-            current = None
-            for site in plan.structure.sites:
-                if is_hydrogen(site.element):
-                    groups.setdefault(current, []).append(site)
-                else:
-                    current = next(pivot)
-            self._placed = (key, {i: self.hydrogens(sites) for i, sites in groups.items()})
+            plan = add_riding_hydrogens(self.structure, counts, density=self.density)
+            sites = plan.structure.sites
+            self._placed = (
+                key,
+                {i: self.hydrogens([sites[k] for k in group]) for i, group in plan.groups.items()},
+            )
         return self._placed[1]
 
 

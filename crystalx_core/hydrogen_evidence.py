@@ -109,11 +109,13 @@ class HydrogenEvidence:
 
 
 def weigh_hydrogens(
-    structure: Structure, counts: dict[int, int], density, reflections=None
+    structure: Structure, counts: dict[int, int], density, reflections=None, fits=None
 ) -> HydrogenEvidence:
     """H counts of `structure` (index → count, as the rules or model gave them) checked
     against `density` (Fo − Fc of the refined model without H, with its rms) and, where the
-    map leans without being clear, against the `reflections` themselves (hydrogen_data)."""
+    map leans without being clear, against the `reflections` themselves (hydrogen_data); `fits`
+    (a HydrogenFits of the same structure, reflections and density) saves preparing them again
+    when one structure is weighed many times."""
     rms = density.rms
     evidence = HydrogenEvidence(counts=dict(counts))
     if not rms > 0:
@@ -136,16 +138,11 @@ def weigh_hydrogens(
         peaks[i] = shell_peaks(density, centre, bonded, SHELL[site.element], MIN_BOND_ANGLE)
     near = dict(zip(peaks, neighbours(structure, HBOND_DISTANCE[1], centres=list(peaks))))
     _share_hydrogens(structure, peaks, near, rms)
-    fits = HydrogenFits(structure, reflections) if reflections is not None else None
+    if fits is None and reflections is not None:
+        fits = HydrogenFits(structure, reflections, density)
     doubtful = _move_hydrogens(structure, evidence, peaks, near, bonds, density, fits)
     if fits is not None:
-        short = {  # O/N in a short hydrogen bond: one H near the middle, owned by neither end
-            i
-            for i, contacts in near.items()
-            for c in contacts
-            if c.j in near and HBOND_RANGE[0] <= c.distance <= SHARED_HBOND_MAX
-        }
-        _move_by_data(structure, evidence, doubtful, peaks, bonds, density, fits, short)
+        _move_by_data(structure, evidence, doubtful, peaks, near, bonds, density, fits)
     for i, found in peaks.items():
         if i in evidence.notes:  # moved along its hydrogen bond: decided
             continue
@@ -324,22 +321,21 @@ def _move_hydrogens(structure, evidence, peaks, near, bonds, density, fits=None)
         n_a, n_d = counts.get(a, 0), counts.get(d, 0)
         if a in evidence.notes or d in evidence.notes or n_a == 0:
             continue
-        seen_a = sum(1 for p in peaks[a] if p.height >= LOW_RMS * rms)
-        seen_d = sum(1 for p in peaks[d] if p.height >= PAIR_RMS * rms)
+        seen_a = _seen(peaks[a], LOW_RMS * rms)
+        seen_d = _seen(peaks[d], PAIR_RMS * rms)
         unsupported = seen_a < n_a or n_a > _most_hydrogens(structure, a, bonds[a])
         most_d = _most_hydrogens(structure, d, bonds[d])
         water = structure.sites[d].element == "O" and most_d == 2  # no covalent bond
-        if not (
-            unsupported and (seen_d > n_d or water) and _movable(structure, bonds, a, d, counts)
-        ):
+        if not (unsupported and (seen_d > n_d or water)):
             continue
         if not _movable(structure, bonds, a, d, counts, restrained=False):
-            # it would make a group SHELXL has no HFIX for (a hydroxide, an imine N–H, an NH2
-            # on an sp3 N): the map alone does not decide that, the reflections may
-            leaning.append((height, on_a, a, d, distance))
+            if _movable(structure, bonds, a, d, counts):
+                # it would make a group SHELXL has no HFIX for (a hydroxide, an imine N–H, an
+                # NH2 on an sp3 N): the map alone does not decide that, the reflections may
+                leaning.append((height, on_a, a, d, distance))
             continue
         moved = {**counts, a: n_a - 1, d: n_d + 1}
-        verdict = fits.compare_counts(counts, moved, density) if fits is not None else None
+        verdict = fits.compare_counts(counts, moved) if fits is not None else None
         if verdict is not None and verdict.first_better:  # the reflections say otherwise
             continue
         counts[a], counts[d] = n_a - 1, n_d + 1
@@ -351,17 +347,24 @@ def _move_hydrogens(structure, evidence, peaks, near, bonds, density, fits=None)
     )
 
 
-def _move_by_data(structure, evidence, doubtful, peaks, bonds, density, fits, short) -> None:
+def _move_by_data(structure, evidence, doubtful, peaks, near, bonds, density, fits) -> None:
     """The pairs the map left undecided, weighed by the reflections: where the map leans to D
-    (D's side over A's: a weak H, or one no peak of D aims at) and A shows fewer peaks over
-    LOW_RMS than the model gives it H, D takes the H of the
-    partner A whose move fits Fo² best, only when significantly better than the model's own
-    (hydrogen_data: Hamilton's test); else the model's count stands. D chooses among its
-    partners: a water short of one H fits better with any neighbour's H, so the H must come
-    from the A that lacks it least. Neither end may be in a short hydrogen bond (`short`): the
-    H midway there fits about as well on either O, and the reflections cannot say whose it is
-    (a Co-oxime's O–H···O bridge of 2.46 Å took an oxime N's H onto the wrong O)."""
+        (D's side over A's: a weak H, or one no peak of D aims at) and A shows fewer peaks over
+        LOW_RMS than the model gives it H, D takes the H of the
+        partner A whose move fits Fo² best, only when significantly better than the model's own
+        (hydrogen_data: Hamilton's test); else the model's count stands. D chooses among its
+        partners: a water short of one H fits better with any neighbour's H, so the H must come
+        from the A that lacks it least. Neither end may be in a short hydrogen bond (O/N to O/N of
+    `near` within SHARED_HBOND_MAX): the
+        H midway there fits about as well on either O, and the reflections cannot say whose it is
+        (a Co-oxime's O–H···O bridge of 2.46 Å took an oxime N's H onto the wrong O)."""
     counts, rms = evidence.counts, density.rms
+    short = {  # O/N in a short hydrogen bond: one H near the middle, owned by neither end
+        i
+        for i, contacts in near.items()
+        for c in contacts
+        if c.j in near and HBOND_RANGE[0] <= c.distance <= SHARED_HBOND_MAX
+    }
     by_donor: dict[int, list[tuple]] = {}
     for option in doubtful:
         by_donor.setdefault(option[3], []).append(option)
@@ -373,13 +376,12 @@ def _move_by_data(structure, evidence, doubtful, peaks, bonds, density, fits, sh
             n_a = counts.get(a, 0)
             if a in evidence.notes or a in short or not n_a or toward <= on_a:
                 continue
-            seen_a = sum(1 for p in peaks[a] if p.height >= LOW_RMS * rms)
-            if seen_a >= n_a:
+            if _seen(peaks[a], LOW_RMS * rms) >= n_a:
                 continue  # every H the model gives A stands in the map
             if not _movable(structure, bonds, a, d, counts):
                 continue
             moved = {**counts, a: n_a - 1, d: counts.get(d, 0) + 1}
-            verdict = fits.compare_counts(counts, moved, density)
+            verdict = fits.compare_counts(counts, moved)
             # the model's own count riding cannot place: no fit to compare, so only where A
             # cannot carry that many H and the map leans to D by PAIR_MARGIN
             placeable = verdict is not None and (
@@ -418,6 +420,11 @@ def _movable(structure, bonds, a, d, counts, restrained: bool = True) -> bool:
         and _placeable(structure, d, bonds[d], n_d + 1, moved=restrained)
         and _placeable(structure, a, bonds[a], n_a - 1, moved=restrained)
     )
+
+
+def _seen(peaks: list[Peak], height: float) -> int:
+    """How many of `peaks` stand at least `height` high."""
+    return sum(1 for p in peaks if p.height >= height)
 
 
 def _sides(structure, a, d, toward, on_a, distance, rms) -> str:

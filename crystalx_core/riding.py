@@ -54,6 +54,7 @@ class HydrogenPlan:
     # pivot → why its H were not placed, or how they were (restrained, disordered)
     notes: dict[int, str] = field(default_factory=dict)
     restraints: list[str] = field(default_factory=list)  # DFIX/DANG lines for water
+    groups: dict[int, range] = field(default_factory=dict)  # pivot → its H in structure.sites
 
 
 def add_riding_hydrogens(
@@ -151,6 +152,7 @@ def add_riding_hydrogens(
             )
         u_iso = RIDING_U_FACTOR.get(code, 1.2) * site.u_iso
         new_h.append(range(len(sites), len(sites) + len(positions)))
+        plan.groups[key] = new_h[-1]
         sites.extend(
             Site(
                 label=h_label(site.label, k, len(positions), h_element),

@@ -40,12 +40,12 @@ def test_the_right_placement_fits_the_reflections_significantly_better(alanine):
     two wR2 is far over the 0.1 % level's, whichever is given first."""
     truth, model, density, reflections = alanine
     right, wrong, _, _ = _moved(model, truth)
-    fits = HydrogenFits(model, reflections)
+    fits = HydrogenFits(model, reflections, density)
     assert 1.0 < fits.needed < 1.01
-    verdict = fits.compare_counts(wrong, right, density)
+    verdict = fits.compare_counts(wrong, right)
     assert verdict.second_better and not verdict.first_better
     assert verdict.ratio > fits.needed + 0.01
-    back = fits.compare_counts(right, wrong, density)
+    back = fits.compare_counts(right, wrong)
     assert back.first_better and back.ratio == pytest.approx(1 / verdict.ratio)
     assert f"at {100 * SIGNIFICANCE:g} %" in verdict.text()
 
