@@ -30,6 +30,7 @@ from crystalx_core.crystallography.maps import difference_density
 from crystalx_core.crystallography.refine import refine, refinement_instructions
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.geometry import H_BOND_MAX, neighbours
+from crystalx_core.hydrogen_data import HydrogenFits
 from crystalx_core.hydrogen_evidence import ADD_RMS, DONORS, weigh_hydrogens
 from crystalx_core.errors import CrystalXError, RefinementError
 from crystalx_core.io.cif import read_cif
@@ -100,12 +101,13 @@ def run_entry(entry: Path) -> dict:
     density = difference_density(without_h.structure, reflections)
     row["doubtful"] = doubtful_hydrogens(truth, density)
     published_counts = hydrogens_per_atom(truth)
-    row["donor_counts"] = donor_count_checks(truth, without_h.structure, density, reflections)
+    fits = HydrogenFits(without_h.structure, reflections, density)  # one per entry, lazily
+    row["donor_counts"] = donor_count_checks(truth, without_h.structure, density, fits)
     reference = ride_existing_hydrogens(truth, published_codes(entry))
     row["r1_published_h"], _ = refine_plan(reference, reflections, anisotropic)
     for method in METHODS:
         counts = {i: n for i, (n, _) in enumerate(hydrogen_counts(heavy, method))}
-        evidence = weigh_hydrogens(without_h.structure, counts, density, reflections)
+        evidence = weigh_hydrogens(without_h.structure, counts, density, fits=fits)
         row[method + "_donor_counts"] = {
             "before": _agreeing(heavy, counts, published_counts),
             "after": _agreeing(heavy, evidence.counts, published_counts),
@@ -139,10 +141,11 @@ def _agreeing(structure, counts: dict[int, int], published: dict[str, int]) -> l
     ]
 
 
-def donor_count_checks(truth, model, density, reflections=None) -> dict:
+def donor_count_checks(truth, model, density, fits=None) -> dict:
     """The H counts on O, N and S from the map alone (the model's counts all 0), with one
     published O–H or N–H moved onto the O or N it bonds to (H···A under MOVED_REACH Å):
-    whether the map (and, where it leans without being clear, the `reflections`) puts it back,
+    whether the map (and, where it leans without being clear, the reflections of `fits`, a
+    HydrogenFits of `model`) puts it back,
     and which other atoms it changes; and the atoms it changes when given the published counts
     (right_changed)."""
     published = hydrogens_per_atom(truth)
@@ -153,7 +156,7 @@ def donor_count_checks(truth, model, density, reflections=None) -> dict:
     for donor, acceptor in moved_pairs(truth):
         wrong = {**right, index[donor]: right[index[donor]] - 1}
         wrong[index[acceptor]] += 1
-        result = weigh_hydrogens(model, wrong, density, reflections).counts
+        result = weigh_hydrogens(model, wrong, density, fits=fits).counts
         moved.append(
             {
                 "donor": donor,
@@ -169,7 +172,7 @@ def donor_count_checks(truth, model, density, reflections=None) -> dict:
             }
         )
     total = [s.label for s in model.sites if s.element in DONORS]
-    kept = _agreeing(model, weigh_hydrogens(model, right, density, reflections).counts, published)
+    kept = _agreeing(model, weigh_hydrogens(model, right, density, fits=fits).counts, published)
     return {"total": total, "map_alone_differs": alone, "moved": moved, "right_changed": kept}
 
 

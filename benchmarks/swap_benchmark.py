@@ -47,6 +47,7 @@ from crystalx_core.element_evidence import weigh_elements, z_neighbours
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.errors import RefinementError
 from crystalx_core.geometry import connectivity
+from crystalx_core.hydrogen_data import HydrogenFits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from simulated_solve_benchmark import (
@@ -245,7 +246,8 @@ def _moved_hydrogens(truth, reflections, cycles: int) -> dict:
     except RefinementError:  # too few reflections for anisotropic atoms
         refined = refine(heavy, reflections, cycles)
     density = difference_density(refined.structure, reflections)
-    checks = donor_count_checks(truth, refined.structure, density, reflections)
+    fits = HydrogenFits(refined.structure, reflections, density)
+    checks = donor_count_checks(truth, refined.structure, density, fits)
     return {
         "moved_h": checks["moved"],
         "right_changed": checks["right_changed"],
