@@ -680,12 +680,7 @@ def _place_rigid(
     half = math.radians(angle) / 2.0
     c, s = math.cos(half), math.sin(half)
 
-    def group(bisector: np.ndarray, in_plane: np.ndarray) -> np.ndarray:
-        vectors = [c * bisector + s * in_plane, c * bisector - s * in_plane]
-        if n_h == 4:
-            normal = np.cross(bisector, in_plane)
-            vectors += [-c * bisector + s * normal, -c * bisector - s * normal]
-        return distance * np.array(vectors)
+    group = functools.partial(_rigid_group, n_h=n_h, c=c, s=s, distance=distance)
 
     def symmetry_penalty(candidates: np.ndarray) -> np.ndarray:
         """Unequal angles to a bonded metal, which a coordinated water does not have."""
@@ -735,12 +730,21 @@ def _density_grid(n_h: int, c: float, s: float, distance: float) -> np.ndarray:
     t = np.radians(np.arange(0, 180 if n_h == 2 else 90, 6))
     b = np.repeat(bisectors, len(t), axis=0)
     in_plane = np.cos(t)[None, :, None] * p0[:, None] + np.sin(t)[None, :, None] * p1[:, None]
-    in_plane = in_plane.reshape(-1, 3)
-    vectors = [c * b + s * in_plane, c * b - s * in_plane]
+    grid = _rigid_group(b, in_plane.reshape(-1, 3), n_h, c, s, distance)
+    grid.flags.writeable = False
+    return grid
+
+
+def _rigid_group(
+    bisector: np.ndarray, in_plane: np.ndarray, n_h: int, c: float, s: float, distance: float
+) -> np.ndarray:
+    """The H (..., n_h, 3) of rigid groups with these frames (..., 3): cos(a/2) b ± sin(a/2) p
+    and, for a tetrahedron, −cos(a/2) b ± sin(a/2) n (c, s: cos and sin of a/2)."""
+    vectors = [c * bisector + s * in_plane, c * bisector - s * in_plane]
     if n_h == 4:
-        normal = np.cross(b, in_plane)
-        vectors += [-c * b + s * normal, -c * b - s * normal]
-    return distance * np.stack(vectors, axis=1)
+        normal = np.cross(bisector, in_plane)
+        vectors += [-c * bisector + s * normal, -c * bisector - s * normal]
+    return distance * np.stack(vectors, axis=-2)
 
 
 def _sphere_directions(n: int) -> list[np.ndarray]:
