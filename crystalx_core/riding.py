@@ -16,6 +16,7 @@ from crystalx_core.hydrogens import (
     KNOWN_H_REACH,
     RESTRAINED_XH,
     WATER_OH,
+    _TETRAHEDRAL,
     Density,
     _perpendicular,
     choose_hfix,
@@ -30,7 +31,6 @@ from crystalx_core.residues import MAX_LABEL, bare_label, residue_suffix
 from crystalx_core.structure import Site, Structure
 
 WATER_HH = 1.36  # Å, H···H for DANG (H–O–H ≈ 104.5°)
-TETRAHEDRAL = 109.47  # degrees: H–N–H of a pyramidal NH2, for its DANG
 RIDING_U_FACTOR = {137: 1.5, 147: 1.5, 33: 1.5}  # SHELXL: 1.5 Ueq for CH3/OH, else 1.2
 # Donor···acceptor (O, N) at most this long is a short, strong hydrogen bond (hydrogen maleate
 # O···O 2.40 Å, acid salts, enols): its H sits far from the riding distance, often midway, so
@@ -109,6 +109,8 @@ def add_riding_hydrogens(
         code, note = choose_hfix(site.element, n_h, pivot, bonded, second_neighbours=second)
         known, known_code = given.get(key, (None, None))
         operators = site_operators(heavy, site.frac)
+        # a group without an HFIX, placed from the map and held by DFIX (and DANG) if code 0
+        no_hfix = restrained_group(site.element, n_h, sum(1 for e, _ in bonded if not is_metal(e)))
         strong = (
             _strong_hbond_hydrogen(heavy, near[i], pivot, [xyz for _, xyz in bonded], density)
             if known is None and n_h == 1 and site.element in ("O", "N")
@@ -132,6 +134,7 @@ def add_riding_hydrogens(
                     placed,
                     temperature,
                     operators,
+                    no_hfix,
                     density,
                 )
             except ValueError as error:  # hydrogens._unit: atoms on top of each other
@@ -172,11 +175,9 @@ def add_riding_hydrogens(
             if strong is None and is_metal(site.element):  # a hydride given from the map
                 distance = float(np.mean([np.linalg.norm(h - pivot) for h in positions]))
                 restrained.append((site.label, new_h[-1], round(distance, 2), None))
-            elif strong is None and restrained_group(
-                site.element, n_h, sum(1 for e, _ in bonded if not is_metal(e))
-            ):
+            elif strong is None and no_hfix:
                 xh = RESTRAINED_XH[site.element]
-                hh = 2 * xh * math.sin(math.radians(TETRAHEDRAL / 2)) if n_h == 2 else None
+                hh = 2 * xh * math.sin(math.radians(_TETRAHEDRAL / 2)) if n_h == 2 else None
                 restrained.append((site.label, new_h[-1], xh, hh))
             elif strong is None:  # water, NH4+ (and H given without a riding model)
                 restrained.append((site.label, new_h[-1], WATER_OH, WATER_HH))
@@ -248,10 +249,11 @@ def _positions(
     placed,
     temperature,
     operators,
+    no_hfix,
     density=None,
 ):
     """Idealised H positions for one atom (`near`: its contacts within HBOND_DISTANCE), or
-    None when no model applies."""
+    None when no model applies; `no_hfix`: hydrogens.restrained_group for it."""
     bonded = [xyz for _, xyz in neighbours]
     known = placed.near(pivot)
     if code == 0:
@@ -259,7 +261,7 @@ def _positions(
             (site.element, n_h)
         )
         covalent = [xyz for element, xyz in neighbours if not is_metal(element)]
-        if rigid is None and restrained_group(site.element, n_h, len(covalent)):
+        if rigid is None and no_hfix:
             if n_h == 1 and density is None:  # one H with no bond to orient it: the map decides
                 return None
             return place_restrained_hydrogens(
