@@ -169,7 +169,7 @@ def main(argv=None) -> int:
             "minutes": round(sum(h["seconds"] for h in history) / 60, 1),
             "best_epoch": max(history, key=lambda h: h["val_top1"])["epoch"],
         }
-    from crystalx_core.pxrd.predict import log_prior, probabilities
+    from crystalx_core.pxrd.predict import log_prior, model_sidecar, probabilities
 
     for name, path in (item.split("=", 1) for item in args.before):
         metrics["test"][name] = {
@@ -187,9 +187,7 @@ def main(argv=None) -> int:
             metrics["without_prior"] = scores(
                 probabilities(patterns, args.onnx, prior=False), labels, names, **extra
             )
-            metrics["prior_weight"] = json.loads(args.onnx.with_suffix(".json").read_text())[
-                "prior"
-            ].get("weight")
+            metrics["prior_weight"] = model_sidecar(str(args.onnx))["prior"].get("weight")
     summary = args.data.with_suffix(".summary.json")
     if summary.exists():
         metrics["dataset"] = json.loads(summary.read_text())
