@@ -39,24 +39,27 @@ class SpaceGroupGuess:
 
 
 @lru_cache(maxsize=4)
-def _sidecar(path: str) -> dict:
-    """NAME.json beside the model ({} without one: a bare exported graph still runs)."""
+def model_sidecar(path: str) -> dict:
+    """NAME.json beside the model ({} without one: a bare exported graph still runs), its
+    members checked (runtime.member_names)."""
     import json
 
     sidecar = Path(path).with_suffix(".json")
     if not sidecar.is_file():
         return {}
     try:
-        return json.loads(sidecar.read_text())
+        content = json.loads(sidecar.read_text())
+        member_names(content)
     except (OSError, ValueError) as error:
         raise CrystalXError(f"unreadable model sidecar ({error})", str(sidecar)) from None
+    return content
 
 
 def log_prior(path: str) -> np.ndarray:
     """The class log-prior the sidecar asks to add to the logits (zeros when it has none):
     the model was trained on balanced classes, the patterns it reads come from a skewed
     population, and Bayes' rule moves the answer by the prior ratio."""
-    prior = _sidecar(path).get("prior")
+    prior = model_sidecar(path).get("prior")
     return (
         np.zeros(N_SPACE_GROUPS) if prior is None else np.asarray(prior["log_prior"], dtype=float)
     )
@@ -65,10 +68,7 @@ def log_prior(path: str) -> np.ndarray:
 @lru_cache(maxsize=4)
 def _sessions(path: str) -> list:
     """The model's session, then one per further member its sidecar names (an ensemble)."""
-    try:
-        members = member_names(_sidecar(path))
-    except ValueError as error:
-        raise CrystalXError(str(error), str(Path(path).with_suffix(".json"))) from None
+    members = member_names(model_sidecar(path))
     return [open_session(path)] + [open_session(Path(path).with_name(m)) for m in members]
 
 

@@ -22,6 +22,7 @@ import torch
 from crystalx_core.errors import CrystalXError
 from crystalx_core.features import incoming_edges
 from crystalx_core.training.atoms.model import AtomClassifier, ModelConfig
+from crystalx_core.training.ensemble import add_members
 
 log = logging.getLogger(__name__)
 
@@ -164,16 +165,13 @@ def export_ensemble(run_dirs: list, path) -> Path:
                 "config differs from the first run's: an ensemble needs one", str(run_dir)
             )
     first = export_run(run_dirs[0], path)
-    sidecar = json.loads(path.with_suffix(".json").read_text())
     members = []
     for k, (run_dir, model, config) in enumerate(others, start=2):
         member = export_onnx(model, config, path.with_name(f"{path.stem}_{k}.onnx"))
         member.with_suffix(".json").unlink()  # the first sidecar speaks for the ensemble
         members.append({"file": member.name, "run": str(run_dir)})
     if members:
-        sidecar["members"] = [m["file"] for m in members]
-        sidecar["metadata"]["ensemble"] = [{"file": path.name, "run": str(run_dirs[0])}] + members
-        path.with_suffix(".json").write_text(json.dumps(sidecar, indent=2) + "\n")
+        add_members(path, [{"file": path.name, "run": str(run_dirs[0])}, *members])
     return first
 
 

@@ -45,10 +45,14 @@ from crystalx_core.training.pxrd.dataset import load
 from crystalx_core.training.pxrd.model import PxrdConfig, build_model
 
 
-def run_probabilities(run: Path, patterns: np.ndarray) -> np.ndarray:
+def load_run(run: Path) -> torch.nn.Module:
+    """A trained run's best weights, ready to score (loaded once for all its splits)."""
     model = build_model(PxrdConfig.load(run / "config.json"))
     model.load_state_dict(torch.load(run / "best.pt", weights_only=True))
-    model.eval()
+    return model.eval()
+
+
+def run_probabilities(model: torch.nn.Module, patterns: np.ndarray) -> np.ndarray:
     out = []
     with torch.inference_mode():
         for start in range(0, len(patterns), 512):
@@ -154,17 +158,18 @@ def main(argv=None) -> int:
     metrics = {"test": {}}
     for name, run in (item.split("=", 1) for item in args.runs):
         history = json.loads((Path(run) / "history.json").read_text())
+        model = load_run(Path(run))
         metrics["test"][name] = {
-            **scores(run_probabilities(Path(run), patterns), labels, names, **extra),
-            "val_top1": val_top1(run_probabilities(Path(run), val_patterns), val_labels),
+            **scores(run_probabilities(model, patterns), labels, names, **extra),
+            "val_top1": val_top1(run_probabilities(model, val_patterns), val_labels),
             "train_top1": val_top1(
-                run_probabilities(Path(run), train_patterns), data["train_labels"][::4]
+                run_probabilities(model, train_patterns), data["train_labels"][::4]
             ),
             "epochs": len(history),
             "minutes": round(sum(h["seconds"] for h in history) / 60, 1),
             "best_epoch": max(history, key=lambda h: h["val_top1"])["epoch"],
         }
-    from crystalx_core.pxrd.predict import log_prior, probabilities
+    from crystalx_core.pxrd.predict import log_prior, model_sidecar, probabilities
 
     for name, path in (item.split("=", 1) for item in args.before):
         metrics["test"][name] = {
@@ -182,9 +187,7 @@ def main(argv=None) -> int:
             metrics["without_prior"] = scores(
                 probabilities(patterns, args.onnx, prior=False), labels, names, **extra
             )
-            metrics["prior_weight"] = json.loads(args.onnx.with_suffix(".json").read_text())[
-                "prior"
-            ].get("weight")
+            metrics["prior_weight"] = model_sidecar(str(args.onnx))["prior"].get("weight")
     summary = args.data.with_suffix(".summary.json")
     if summary.exists():
         metrics["dataset"] = json.loads(summary.read_text())

@@ -25,6 +25,7 @@ import crystalx_core.training  # noqa: F401  (torch on one thread beside cctbx)
 import torch
 
 from crystalx_core.pxrd.simulate import CU_KALPHA, GRID
+from crystalx_core.training.ensemble import add_members
 from crystalx_core.training.pxrd.model import PxrdConfig, SpaceGroupLogits, build_model
 
 OPSET = 20
@@ -102,13 +103,17 @@ def export_ensemble(runs: list[Path], path: Path, trained_on: str = "") -> Path:
         export_run(run, path.with_name(f"{path.stem}_{k}.onnx"), trained_on)
         for k, run in enumerate(runs[1:], start=2)
     ]
-    sidecar = json.loads(path.with_suffix(".json").read_text())
-    sidecar["members"] = [member.name for member in members]
-    sidecar["metadata"]["ensemble"] = [
-        {"file": exported.name, "run": str(run), "kind": PxrdConfig.load(run / "config.json").kind}
-        for exported, run in zip([first, *members], runs)
-    ]
-    path.with_suffix(".json").write_text(json.dumps(sidecar, indent=2) + "\n")
+    add_members(
+        path,
+        [
+            {
+                "file": exported.name,
+                "run": str(run),
+                "kind": PxrdConfig.load(run / "config.json").kind,
+            }
+            for exported, run in zip([first, *members], runs)
+        ],
+    )
     return first
 
 

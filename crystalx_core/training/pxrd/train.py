@@ -121,20 +121,25 @@ def train(
         print(f"resumed after epoch {start}", flush=True)
     rng = np.random.default_rng(seed + start)
     redraw = torch.Generator().manual_seed(seed + start)
-    progress = max(step / max(steps, 1), elapsed / budget)
+
+    def progress(extra: float = 0.0) -> float:
+        """How far through the schedule: steps taken or training time spent, whichever is
+        further; `extra`, the seconds of the epoch under way."""
+        return max(step / max(steps, 1), (elapsed + extra) / budget)
+
     for epoch in range(start + 1, epochs + 1):
-        if progress >= 1 or (patience is not None and _stalled(history, patience)):
+        if progress() >= 1 or (patience is not None and _stalled(history, patience)):
             break
         model.train()
         started, total, count = time.perf_counter(), 0.0, 0
         for x, y in batches(
             data["train_patterns"], data["train_labels"], batch_size, rng, fraction
         ):
-            progress = max(step / max(steps, 1), (elapsed + time.perf_counter() - started) / budget)
-            if progress >= 1:
+            now = progress(time.perf_counter() - started)
+            if now >= 1:
                 break
             for group in optimiser.param_groups:
-                group["lr"] = learning_rate(lr, progress)
+                group["lr"] = learning_rate(lr, now)
             if augmented:
                 x = augment(x, redraw)
             logits, rule_logits = model(x)
@@ -155,7 +160,7 @@ def train(
             "epoch": epoch,
             "train_loss": total / max(count, 1),
             "val_top1": val_top1,
-            "lr": learning_rate(lr, progress),
+            "lr": optimiser.param_groups[0]["lr"],
             "seconds": round(seconds, 1),
         }
         history.append(record)
