@@ -55,7 +55,7 @@ R1_GAIN and wR2 down).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import KW_ONLY, dataclass, field, replace
 
 import numpy as np
 from cctbx import xray
@@ -156,6 +156,7 @@ class SiteEvidence:
 
     electrons: float  # fitted at the site (α × Z of the element it held when fitted)
     sigma: float  # the likelihood's width for the element held, e
+    _: KW_ONLY  # the rest by name: fields are added over time, positions would shift
     expected: float = math.nan  # what the element held would count there: the sites' offset × Z
     fit_sigma: float = math.nan  # the fit's own standard uncertainty of the count, e
     short: bool = False  # short of every candidate: partly occupied (its occupancy to refine)
