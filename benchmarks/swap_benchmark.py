@@ -277,7 +277,7 @@ def markdown(rows: list[dict], args) -> str:
         for label in r["swaps"]
         if label not in r["corrected"]
     ]
-    smeared = [m for m in missed if _in_smeared_group(m[3])]
+    smeared = [m for m in missed if m[3]["smeared"]]
     lines = [
         "### Elements weighed by the data: Z-neighbour swaps on simulated data "
         + ("(pairs other than C/N/O) " if args.pairs == "other" else "")
@@ -344,14 +344,6 @@ def markdown(rows: list[dict], args) -> str:
                 f"{e['decision']} |"
             )
     return "\n".join(lines) + "\n"
-
-
-def _in_smeared_group(evidence: dict) -> bool:
-    """Whether a site's evidence says smeared group; rows saved before SiteEvidence had the field
-    (the runs of 2026-12-05, read again with --from-json) say it in the reason only."""
-    if "smeared" in evidence:
-        return evidence["smeared"]
-    return "the isotropic model cannot count" in evidence["reason"]
 
 
 def _ranked(scores: dict) -> str:
