@@ -350,23 +350,12 @@ def test_11_an_answer_with_the_datas_evidence_shows_its_decisions(ethanol):
 
     state, plugin = ethanol
     session = plugin._session()
-    kept = SiteEvidence(
-        6.1,
-        0.42,
-        posterior={"C": 0.99, "N": 0.01},
-        prior={"C": 0.97, "N": 0.03},
-        before="C",
-        decision="C",
-    )
+
+    kept = SiteEvidence(6.1, 0.42, before="C", decision="C")
+    kept.posterior, kept.prior = {"C": 0.99, "N": 0.01}, {"C": 0.97, "N": 0.03}
     kept.reason = "refined as 6.1 e as C; posterior C 0.99"
-    changed = SiteEvidence(
-        7.9,
-        0.43,
-        posterior={"O": 0.98, "N": 0.02},
-        prior={"N": 0.6, "O": 0.4},
-        before="N",
-        decision="O",
-    )
+    changed = SiteEvidence(7.9, 0.43, before="N", decision="O")
+    changed.posterior, changed.prior = {"O": 0.98, "N": 0.02}, {"N": 0.6, "O": 0.4}
     changed.reason = "refined as 6.9 e as N, as O 7.9 e; odds of the count alone O:N 20:1"
 
     def site(label, element, top, evidence):
