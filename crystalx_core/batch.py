@@ -337,7 +337,28 @@ def run_on_cluster(
             BaseException
         ):  # a stop (Stopped): the workers drop this batch's structures, running ones too
             client.cancel(list(futures), force=True)
+            _wait_released(client, [future.key for future in futures])
             raise
+
+
+def _wait_released(client, keys: list) -> None:
+    """Return once no worker holds one of the stopped batch's tasks (GRACE_SECONDS at most):
+    the cancel reaches a worker a moment after it is sent, and a structure finishing in that
+    moment would otherwise write its outputs after the batch had said it stopped."""
+    deadline = time.monotonic() + GRACE_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            held = client.run(_holds_any, keys)
+        except Exception:  # a worker gone or unreachable holds nothing we can wait for
+            return
+        if not any(held.values()):
+            return
+        time.sleep(0.05)
+
+
+def _holds_any(keys: list, dask_worker=None) -> bool:
+    """On a worker (Client.run passes it as dask_worker): whether it still holds one of keys."""
+    return any(key in dask_worker.state.tasks for key in keys)
 
 
 def _work_on_cluster(item: BatchItem, options: BatchOptions) -> dict | None:
