@@ -25,6 +25,18 @@ source (pcxod/olex2 for the C++ core, the olex2-gui tree for util/pyUtil):
   (xlib/xmacro.cpp `funHKLSrc`); on loading a file whose source is empty or gone Olex2 takes
   the same-named .hkl, or "" when there is none (xlib/xfiles.cpp `PostLoad`); a source set
   later may name a file that has since gone (olex2-gui checks os.path.exists(OV.HKLSrc()));
+- no structure open: `olx.FileFull()` is "none" (xlib/xmacro.cpp funFileFull, NoneString),
+  `olex_core.SGInfo()` is None (py_core.cpp pySGInfo catches GetLastLoaderSG's throw), the
+  asymmetric unit and the HKL source are empty (xfiles.cpp TXFile::Close clears both);
+- the `Label` macro shows each named atom's own label, nothing else: there is no
+  `atom=text` form, an argument that names no atom labels nothing, and the macro ends by
+  clearing the selection (gxlib/gxmacro.cpp GXLibMacros::macLabel: lb = GetLabel(),
+  FindXAtoms(Cmds, ...), app.SelectAll(false)); through `olx` a macro returns True, or
+  False when it failed (repository/pyext.cpp runOlexFunctionEx, macro branch);
+- the same-named .hkl is found whatever the case of its name (xfiles.cpp PostLoad:
+  TEFile::Existsi), and HKLSrc gives the name as it is on disk;
+- `DecRunningThreadsCount` at 0 logs an error and leaves the count at 0 (py_core.cpp
+  pyDecRuningThreads);
 - threads: the main thread holds the GIL; a plugin thread runs only while
   `olex_core.IncRunningThreadsCount()` is raised (mainform.cpp timer, since 2021; used by
   util/pyUtil/NoSpherA2/crystal_energies.py); `olx.Schedule` runs its macro later, on the
@@ -181,14 +193,18 @@ class Olex2(object):
             file,
         )
         self.atoms = [Atom(*a) if not isinstance(a, Atom) else a for a in atoms]
-        same_named = os.path.splitext(file)[0] + ".hkl"
-        found = [path for path in (hkl, same_named) if path and os.path.isfile(path)]
-        self.hkl_src = found[0] if found else ""
+        found = [path for path in (hkl, _existsi(os.path.splitext(file)[0] + ".hkl")) if path]
+        self.hkl_src = next((path for path in found if os.path.isfile(path)), "")
         if radiation is not None:
             self.radiation = radiation
 
     def reset_model(self):
         self.atoms, self.selection, self.undo_stack, self.log = [], [], [], []
+
+    def close(self):
+        """No structure open, as after Olex2's `close` (xfiles.cpp TXFile::Close)."""
+        self.reset_model()
+        self.file, self.hkl_src, self.formula = None, "", []
 
     def live(self):
         return [a for a in self.atoms if not a.deleted]
@@ -283,6 +299,7 @@ class Olex2(object):
             entry.append(("name", holder, holder.label, holder.type, holder.peak))
             holder.label = self._free_label(holder.type, holder.resi)
         self.undo_stack.append(("group", entry))
+        self.selection = []  # without -cs, name clears the selection (gxmacro.cpp macName)
         atom.label, atom.type = args[1], new_type
         if new_type != "Q":
             atom.peak = 0.0
@@ -463,9 +480,10 @@ class Olex2(object):
 
     def lower_count(self):
         with self.gil:
+            if self.running_threads == 0:
+                self.errors.append("pyDecRuningThreads: current value is 0")
+                return
             self.running_threads -= 1
-            if self.running_threads < 0:
-                raise RuntimeError("DecRunningThreadsCount without IncRunningThreadsCount")
 
     def enforce_gil(self, plugin_dir, patience=60.0):
         """From now on a thread enters plugin code only while the running-thread count is raised
@@ -517,6 +535,18 @@ class Olex2(object):
 def _address(label, resi):
     """How Olex2 names an atom of a residue: C1 in the main residue, C1_2 in residue 2."""
     return label if not resi else "%s_%d" % (label, resi)
+
+
+def _existsi(path):
+    """`path` as it is on disk when a file of that name exists in another case, else `path`
+    (TEFile::Existsi)."""
+    folder, name = os.path.split(path)
+    try:
+        names = os.listdir(folder or ".")
+    except OSError:
+        return path
+    same = [n for n in names if n.lower() == name.lower()]
+    return os.path.join(folder, name if name in same or not same else same[0])
 
 
 def _type_of(label):

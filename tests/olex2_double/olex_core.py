@@ -4,6 +4,9 @@ from _olex2 import STATE
 
 
 def SGInfo(*args):
+    """None when no structure is open (py_core.cpp pySGInfo)."""
+    if STATE.file is None:
+        return None
     return {
         "Number": 0,
         "MatricesAll": tuple(STATE.matrices),

@@ -72,19 +72,15 @@ def Freeze(*value):
 
 
 def Label(*args, **options):
-    """Olex2's Label macro through olx: False (never an exception) when it cannot label, as on
-    a grown structure or a hidden atom (gxmacro.cpp); labels by `#c<id>` or label."""
-    if STATE.grown:
-        return False
-    shown = {}
+    """Olex2's Label macro through olx (gxmacro.cpp macLabel): every visible atom an argument
+    names shows its own label (a `#c<id>`, a label or an address; anything else names
+    none), the selection is cleared, and the macro succeeds."""
     for item in args:
-        atom, _, text = item.partition("=")
-        found = STATE.find_all(atom)
-        if not found or any(STATE.atoms.index(a) in STATE.hidden for a in found):
-            return False
-        for a in found:
-            shown[STATE.atoms.index(a)] = text or atom
-    STATE.labels.update(shown)
+        for atom in STATE.find_all(str(item)):
+            index = STATE.atoms.index(atom)
+            if index not in STATE.hidden:
+                STATE.labels[index] = atom.label
+    STATE.selection = []
     return True
 
 
@@ -104,7 +100,12 @@ def IsGrown():
 
 
 def FileFull():
-    return STATE.file
+    """The structure's file, or "none" when no structure is open (xmacro.cpp funFileFull)."""
+    return STATE.file or "none"
+
+
+def IsFileLoaded():
+    return _bool(STATE.file)
 
 
 def HKLSrc(*path):
@@ -116,11 +117,11 @@ def HKLSrc(*path):
 
 
 def FileName():
-    return STATE.file.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    return STATE.file.rsplit("/", 1)[-1].rsplit(".", 1)[0] if STATE.file else "none"
 
 
 def FilePath():
-    return STATE.file.rsplit("/", 1)[0]
+    return STATE.file.rsplit("/", 1)[0] if STATE.file else "none"
 
 
 def BaseDir():
