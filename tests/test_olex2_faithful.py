@@ -283,6 +283,44 @@ def test_9_revert_refuses_when_the_user_changed_the_model_after_apply(ethanol):
     assert state.find("N1") is not None and state.find("C3") is not None
 
 
+def test_9_revert_refuses_when_another_structure_is_open(ethanol):
+    """Olex2's undo belongs to the structure open now: a journal of another file is never
+    replayed on it, even after a refinement (when the atom-by-atom check is skipped)."""
+    state, plugin = ethanol
+    olex_model, olex, olx, core = (
+        sys.modules[n] for n in ("olex_model", "olex", "olx", "olex_core")
+    )
+    session = plugin._session()
+    journal = olex_model.apply_commands(olex, olx, core, ["name Q1 C3"], model_of(state), print)
+    journal.refined = True
+    session.journals.append(journal)
+    atoms = [(a.label, a.type, a.crd) for a in state.live()]
+    state.load(CELL, P1, [("C", 3)], 1, atoms, file="/data/other.res")
+    assert session.revert() is False
+    assert session.messages[-1] == "not reverted: /data/other.res is open, not /data/structure.res"
+    assert "undo" not in state.log and state.find("C3") is not None
+
+
+def test_no_structure_open_is_one_line_for_every_button(ethanol):
+    """With no structure open Olex2 answers FileFull() "none" (xlib/xmacro.cpp funFileFull)
+    and SGInfo() None (py_core.cpp pySGInfo): each button says so in one line."""
+    state, plugin = ethanol
+    olx, olex_core = sys.modules["olx"], sys.modules["olex_core"]
+    session = plugin._session()
+    session.show(model_of(state), {"sites": [], "spurious": [], "commands": ["name Q1 C3"]})
+    state.close()
+    assert (olx.FileFull(), olx.IsFileLoaded(), olex_core.SGInfo()) == ("none", "false", None)
+    for button in ("assign", "apply", "revert", "batch"):
+        state.functions["crystalx." + button]()
+    assert state.errors == [] and plugin.job is None
+    assert session.messages[-4:] == [
+        "cannot read the model: no structure is open in Olex2",
+        "cannot read the model: no structure is open in Olex2",
+        "nothing to revert",
+        "cannot read the model: no structure is open in Olex2",
+    ]
+
+
 # --- 10. atoms by their unique id --------------------------------------------------------------
 
 
@@ -311,35 +349,45 @@ def test_10_commands_name_atoms_by_id_so_residues_do_not_collide(
     assert state.atoms[0].deleted and state.atoms[2].deleted  # what a bare label would have done
 
 
-# --- 11. the label overlay -----------------------------------------------------------------------
+# --- 11. the atoms to check, labelled ------------------------------------------------------
 
 
-def test_11_the_overlay_is_cleared_and_a_refused_overlay_is_said(ethanol):
+def test_11_olex2s_label_macro_shows_atom_labels_only_and_clears_the_selection(ethanol):
+    """gxlib/gxmacro.cpp GXLibMacros::macLabel: each atom its arguments name shows its own
+    label (lb = GetLabel()); there is no `atom=text` form, so text meant for the atom labels
+    nothing; the macro succeeds and ends with app.SelectAll(false)."""
+    state, _ = ethanol
+    olx = sys.modules["olx"]
+    state.run("sel C1")
+    assert olx.Label("#c0=C 0.97", "C9") is True and state.labels == {}
+    assert olx.Label("#c1", "O1") is True and state.labels == {1: "C2", 2: "O1"}
+    assert state.selection == []
+
+
+def test_11_atoms_to_check_are_labelled_and_their_numbers_go_to_the_console(ethanol):
     state, plugin = ethanol
     session = plugin._session()
-    result = {
-        "sites": [
-            {
-                "label": "C1",
-                "new_label": "C1",
-                "element": "C",
-                "probabilities": [["C", 0.97]],
-                "h_count": 3,
-                "h_probabilities": {"3": 0.9},
-                "hfix": 33,
-                "note": "",
-            }
-        ],
-        "spurious": [],
-        "commands": [],
-    }
-    session.show(model_of(state), result)
-    assert state.labels == {0: "C 0.97"}
+
+    def site(label, p):
+        return {
+            "label": label,
+            "new_label": label,
+            "element": "C",
+            "probabilities": [["C", p], ["N", 1 - p]],
+            "h_count": 3,
+            "h_probabilities": {"3": 0.9},
+            "hfix": 33,
+            "note": "",
+        }
+
+    session.show(model_of(state), {"sites": [site("C1", 0.97), site("C2", 0.62)], "spurious": []})
+    assert state.labels == {1: "C2"}  # below the 0.90 threshold; its own label, as in Olex2
+    assert session.messages[-1] == "below 0.90 confidence or changed by the data: C2 C 0.62"
     session.revert()
     assert state.labels == {} and "kill labels" in state.log
-    state.grown = True
-    session.show(model_of(state), result)
-    assert "could not show the probability labels" in session.messages[-1]
+    state.params["crystalx.label_overlay"] = False
+    session.show(model_of(state), {"sites": [site("C2", 0.5)], "spurious": []})
+    assert state.labels == {} and session.messages[-1].endswith("C2 C 0.50")
 
 
 def test_11_an_answer_with_the_datas_evidence_shows_its_decisions(ethanol):
@@ -382,7 +430,8 @@ def test_11_an_answer_with_the_datas_evidence_shows_its_decisions(ethanol):
         "job_notes": ["O1: N → O by the data: " + changed.reason],
     }
     html = session.show(model_of(state), result)
-    assert state.labels == {0: "C 0.97 data 0.99", 1: "C 0.95", 2: "O data 0.98 was N"}
+    assert state.labels == {2: "O1"}  # the one the data changed, marked in the view
+    assert "O1 O data 0.98 was N" in session.messages[-2]  # its numbers on the console
     assert "<b>by the data</b>" in html and "refined as 6.1 e; C 0.99, N 0.01" in html
     assert "<b>N &rarr; O</b>; refined as 7.9 e; O 0.98, N 0.02" in html
     assert "O1: N &rarr; O by the data: refined as 6.9 e as N" in html

@@ -5,6 +5,7 @@ are checked; plus the core missing, crashing, and a command failing mid-apply.""
 import importlib
 import json
 import os
+import shutil
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -50,7 +51,15 @@ def olex2_environment(monkeypatch, base):
 
 
 def open_in_double(
-    tmp_path, monkeypatch, structure, atoms, z, interpreter=sys.executable, hkl=None, settings=None
+    tmp_path,
+    monkeypatch,
+    structure,
+    atoms,
+    z,
+    interpreter=sys.executable,
+    hkl=None,
+    settings=None,
+    file="/data/structure.res",
 ):
     """The double with `atoms` (the double's Atom arguments) in `structure`'s cell, symmetry,
     formula (z formula units) and wavelength, `hkl` as its HKL source, Olex2's environment
@@ -95,6 +104,7 @@ def open_in_double(
         [(el, n / z) for el, n in zip(structure.sfac, structure.unit)],
         z,
         atoms,
+        file=file,
         hkl=hkl,
         radiation=structure.wavelength,
     )
@@ -177,11 +187,8 @@ def test_auto_assign_types_the_solution_and_revert_restores_it_exactly(olex2):
     assert len(assigned) == len(published)
     assert sum(assigned[k] == published[k] for k in published) >= len(published) - 1
     assert sum(1 for a in state.live() if a.type == "H") >= 5  # riding H from hadd
-    assert (
-        state.labels
-        and "crystalx-table.htm" in state.vfs
-        and "<tr" in state.vfs["crystalx-table.htm"]
-    )
+    assert all(state.atoms[i].label == text for i, text in state.labels.items())
+    assert "crystalx-table.htm" in state.vfs and "<tr" in state.vfs["crystalx-table.htm"]
     assert (Path(state.params["_data_dir"]) / "crystalx_last.json").exists()
 
     click(state, plugin, "revert")
@@ -280,9 +287,11 @@ def test_atoms_in_residues_are_renamed_within_their_residue_and_revert_exactly(
 def test_with_olex2s_reflection_file_the_data_put_swapped_atoms_back_undoably(
     tmp_path, monkeypatch, shared_data, close_plugin
 ):
-    """Alanine as published, with C2 and N1 named and typed as each other (N2, C4) and its
-    data.hkl as Olex2's HKL source. The baseline's prior follows the names; the reflections
-    overrule it, the panel says so per atom, Apply retypes both, Revert restores the swap."""
+    """Alanine as published, with C2 and N1 named and typed as each other (N2, C4), opened
+    from "my data/alanine.res" beside its reflections ALANINE.HKL, which Olex2 finds itself
+    (xlib/xfiles.cpp PostLoad: the same-named .hkl, TEFile::Existsi ignores the case) and
+    gives as olx.HKLSrc(). The baseline's prior follows the names; the reflections overrule
+    it, the panel says so per atom, Apply retypes both, Revert restores the swap."""
     truth = read_cif(BENCHMARK / "XH_alanine" / "model.cif").structure
     swaps = {"C2": ("N2", "N"), "N1": ("C4", "C")}
     atoms = [
@@ -290,10 +299,20 @@ def test_with_olex2s_reflection_file_the_data_put_swapped_atoms_back_undoably(
         for s in truth.sites
         if not is_hydrogen(s.element)
     ]
-    hkl = str(BENCHMARK / "XH_alanine" / "data.hkl")
+    folder = tmp_path / "my data"
+    folder.mkdir()
+    hkl = str(folder / "ALANINE.HKL")
+    shutil.copyfile(BENCHMARK / "XH_alanine" / "data.hkl", hkl)
     state, plugin = open_in_double(
-        tmp_path, monkeypatch, truth, atoms, 4, hkl=hkl, settings={"crystalx.method": "baseline"}
+        tmp_path,
+        monkeypatch,
+        truth,
+        atoms,
+        4,
+        settings={"crystalx.method": "baseline"},
+        file=str(folder / "alanine.res"),
     )
+    assert sys.modules["olx"].HKLSrc() == hkl
     before = state.model_state()
     click(state, plugin, "assign")
     sent = plugin.session.shown
@@ -309,13 +328,17 @@ def test_with_olex2s_reflection_file_the_data_put_swapped_atoms_back_undoably(
         s.label: s.element for s in truth.sites if not is_hydrogen(s.element)
     }
     messages = plugin.session.messages
-    assert "asking the core about 6 sites with data.hkl (refining: this takes longer)" in messages
-    assert any(m.startswith("weighed by the data in data.hkl") for m in messages), messages
+    assert (
+        "asking the core about 6 sites with ALANINE.HKL (refining: this takes longer)" in messages
+    )
+    assert any(m.startswith("weighed by the data in ALANINE.HKL") for m in messages), messages
     assert sum("by the data" in m and "→" in m for m in messages) == 2
     table = state.vfs["crystalx-table.htm"]
     assert "by the data" in table and table.count("&rarr;") >= 4  # cell and reason per change
-    overlay = " ".join(state.labels.values())
-    assert "was N" in overlay and "was C" in overlay
+    checked = next(m for m in messages if m.startswith("below 0.90 confidence or changed"))
+    assert "was N" in checked and "was C" in checked
+    marked = {state.atoms[i].label: text for i, text in state.labels.items()}
+    assert marked == {"C2": "C2", "N4": "N4"}  # the swapped pair, labelled again after Apply
     saved = json.loads((tmp_path / "crystalx_last.json").read_text())
     assert all(site["evidence"] for site in saved["result"]["sites"])
     _, rows = read_rows(tmp_path / "crystalx_last.json")  # what the Qt panel shows

@@ -1,5 +1,6 @@
-"""The HTML table of an answer for the Olex2 panel, and the atom labels: low-confidence atoms
-highlighted; where the reflections were weighed, their evidence and each element they changed."""
+"""The HTML table of an answer for the Olex2 panel, and each site's probabilities in a few
+words: low-confidence atoms highlighted; where the reflections were weighed, their evidence
+and each element they changed."""
 
 LOW = "#ffd0d0"
 CHANGED = "#c8e0ff"  # an element the data changed
@@ -24,8 +25,8 @@ def changed_from(site):
 
 
 def overlay_text(site):
-    """The label on the atom: 'C 0.97', with the data 'C 0.97 data 1.00', or 'N data 0.99 was C'
-    where the data changed it."""
+    """A site's probabilities in a few words: 'C 0.97', with the data 'C 0.97 data 1.00', or
+    'N data 0.99 was C' where the data changed it."""
     element, p = site["element"], element_probability(site)
     posterior = (site.get("evidence") or {}).get("posterior") or {}
     if element not in posterior:

@@ -6,7 +6,7 @@ import json
 import os
 
 from olex_model import ApplyError, apply_commands, differences, read_model
-from panel_html import assignment_table, element_probability, overlay_text
+from panel_html import assignment_table, changed_from, element_probability, overlay_text
 
 WARM_UP = {  # a tiny structure whose assignment loads the core's models
     "cell": [8.0, 8.0, 8.0, 90.0, 90.0, 90.0],
@@ -31,6 +31,7 @@ class Session(object):
         self.answer = None  # (Model, result) of the last preview
         self.shown = None  # the Model the last answer (and the panel) describes
         self.journals = []  # one per apply, last first to revert
+        self.to_check = []  # aunit ids of the atoms the last answer asks to check
         self.messages = []
 
     def say(self, text):
@@ -71,29 +72,27 @@ class Session(object):
         self.core.request("assign", {"structure": WARM_UP, "options": {"top_k": 1}})
 
     def show(self, model, result):
-        """Probability labels on the atoms (with the data's decision where the reflections were
-        weighed), the HTML table, and the file the Qt panel watches."""
+        """The atoms to check (below the threshold, or changed by the data) labelled in the
+        view and listed with their probabilities and the data's decision in the console, the
+        HTML table, and the file the Qt panel watches. Olex2's Label macro can only show an
+        atom's own label (gxlib/gxmacro.cpp GXLibMacros::macLabel), so the numbers go to
+        the console, the table and the panel."""
         self.answer = (model, result)
         self.shown = model
         threshold = float(self.settings("probability_threshold"))
-        self.olex.m("kill labels")
-        if self.settings("label_overlay"):
-            texts = [
-                "#c%d=%s" % (model.id_of(s["label"]), overlay_text(s))
-                for s in result["sites"]
-                if s["probabilities"] and model.id_of(s["label"]) is not None
-            ]
-            if texts and self.olx.Label(*texts) is False:
-                self.say(
-                    "Olex2 could not show the probability labels (grown structure or hidden atoms)"
-                )
-        doubtful = [
-            s["label"]
+        flagged = [
+            s
             for s in result["sites"]
-            if s["probabilities"] and element_probability(s) < threshold
+            if s["probabilities"] and (element_probability(s) < threshold or changed_from(s))
         ]
-        if doubtful:
-            self.say("below %.2f confidence: %s" % (threshold, " ".join(doubtful)))
+        if flagged:  # Olex2's console carries the numbers: its labels show atom labels only
+            self.say(
+                "below %.2f confidence or changed by the data: %s"
+                % (threshold, "; ".join("%s %s" % (s["label"], overlay_text(s)) for s in flagged))
+            )
+        ids = [model.id_of(s["label"]) for s in flagged]
+        self.to_check = [i for i in ids if i is not None]
+        self.mark()
         data = result.get("reflections")
         if data:
             self.say(
@@ -125,6 +124,15 @@ class Session(object):
         )
         return assignment_table(result, threshold)
 
+    def mark(self):
+        """Label the atoms to check by their aunit ids (which survive renames): Olex2's label
+        is a text fixed when made (gxmacro.cpp macLabel: gxl.SetLabel), so after Apply they
+        are labelled again with their new labels."""
+        self.olex.m("kill labels")
+        marks = ["#c%d" % i for i in self.to_check]
+        if marks and self.settings("label_overlay") and self.olx.Label(*marks) is False:
+            self.say("Olex2 could not label the atoms to check")
+
     def save_answer(self, answer):
         """crystalx_last.json (what the Qt panel reads), whole or not at all: on a full disk or
         a folder that refuses it the previous file stays, no temporary is left and the user is
@@ -150,8 +158,11 @@ class Session(object):
         if self.answer is None:
             raise ApplyError("nothing to apply: press Preview or Auto-assign first")
         before, result = self.answer
-        now = self.model()
-        if now.labels() != before.labels():
+        try:
+            now = self.model()
+        except (RuntimeError, ValueError) as error:
+            raise ApplyError("cannot read the model: %s" % error) from None
+        if now.snapshot["source"] != before.snapshot["source"] or now.labels() != before.labels():
             self.answer = None
             raise ApplyError("the model changed since the preview; preview again")
         journal = apply_commands(
@@ -159,6 +170,7 @@ class Session(object):
         )
         self.journals.append(journal)
         self.answer = None
+        self.mark()
         self.say(
             "applied %d commands (%d undoable steps, %d H added)"
             % (len(result["commands"]), journal.undoable, len(journal.added))
@@ -179,8 +191,19 @@ class Session(object):
             self.say("nothing to revert")
             return False
         journal = self.journals[-1]
+        try:
+            now = self.model()
+        except (RuntimeError, ValueError) as error:
+            self.say("not reverted: %s" % error)
+            return False
+        if now.snapshot["source"] != journal.before.snapshot["source"]:
+            self.say(
+                "not reverted: %s is open, not %s"
+                % (now.snapshot["source"], journal.before.snapshot["source"])
+            )
+            return False
         if not journal.refined:
-            changed = differences(journal.after, self.model())
+            changed = differences(journal.after, now)
             if changed:
                 self.say(
                     "not reverted: the model changed since Apply (%s); use Olex2's undo"
