@@ -312,12 +312,14 @@ def test_no_structure_open_is_one_line_for_every_button(ethanol):
     assert (olx.FileFull(), olx.IsFileLoaded(), olex_core.SGInfo()) == ("none", "false", None)
     for button in ("assign", "apply", "revert", "batch"):
         state.functions["crystalx." + button]()
+    state.functions["crystalx.batch"]("many")  # spy.crystalx.batch(many): arguments are text
     assert state.errors == [] and plugin.job is None
-    assert session.messages[-4:] == [
+    assert session.messages[-5:] == [
         "cannot read the model: no structure is open in Olex2",
         "cannot read the model: no structure is open in Olex2",
         "nothing to revert",
         "cannot read the model: no structure is open in Olex2",
+        "rounds must be a whole number, not 'many'",
     ]
 
 
@@ -339,6 +341,8 @@ def test_10_commands_name_atoms_by_id_so_residues_do_not_collide(
     olex_model, olex, olx, core = (
         sys.modules[n] for n in ("olex_model", "olex", "olx", "olex_core")
     )
+    residues = core.GetRefinementModel()["aunit"]["residues"]
+    assert [r["number"] for r in residues] == [1, 2]  # no main residue: it holds no atom
     model = model_of(state)
     assert [s["label"] for s in model.snapshot["sites"]] == ["C1_1", "O1_1", "C1_2", "O1_2"]
     olex_model.apply_commands(olex, olx, core, ["hadd 33 C1_2", "name O1_2 N1"], model, print)

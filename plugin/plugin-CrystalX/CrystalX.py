@@ -134,8 +134,13 @@ class CrystalX(PluginTools):
 
     def batch(self, rounds=""):
         """Re-assign the open structure: assign, apply, refine, until nothing changes or N
-        rounds."""
-        self._start("batch", int(rounds or self.setting("batch_rounds")))
+        rounds (Olex2 passes the argument as text)."""
+        try:
+            rounds = int(rounds or self.setting("batch_rounds"))
+        except ValueError:
+            self._session().say("rounds must be a whole number, not %r" % rounds)
+            return
+        self._start("batch", rounds)
 
     def status(self):
         return "busy" if self.job else "idle"

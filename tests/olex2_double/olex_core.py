@@ -25,7 +25,8 @@ def DecRunningThreadsCount():
 
 def GetRefinementModel(calculate_connectivity=False):
     """Atoms only (Q-peaks are not part of the refinement model), by residue: the main one
-    first, without a number; `aunit_id` is the atom's index for olx.xf.au. Runs Olex2's label
+    first, without a number, and no residue without atoms (asymmunit.cpp
+    TAsymmUnit::PyExport); `aunit_id` is the atom's index for olx.xf.au. Runs Olex2's label
     corrector first, as the real one does (py_core.cpp). With the HKLF instruction, the
     experimental details and, only under TWIN, the twin (refmodel.cpp PyExport)."""
     STATE.correct_labels()
@@ -43,9 +44,10 @@ def GetRefinementModel(calculate_connectivity=False):
                     "aunit_id": index,
                 }
             )
-    exported = [{"class": "default", "atoms": tuple(residues.pop(0, []))}]
+    main = residues.pop(0, [])  # an empty residue is left out, the main one too
+    exported = [{"class": "default", "atoms": tuple(main)}] if main else []
     exported += [
-        {"class": "RES", "number": n, "alias": n, "atoms": tuple(atoms)}
+        {"class": "RES", "alias": n, "number": n, "chainId": "", "atoms": tuple(atoms)}
         for n, atoms in sorted(residues.items())
     ]
     model = {
