@@ -153,10 +153,10 @@ class CrystalX(PluginTools):
             return
         try:
             model = session.model()
-        except (RuntimeError, ValueError) as error:
-            session.say("cannot read the model: %s" % error)
+        except ApplyError as error:
+            session.say(str(error))
             return
-        self.olex_clear_labels()
+        session.clear_labels()
         if model.data_note:
             session.say(model.data_note)
         self.job = (mode, rounds, model)
@@ -208,9 +208,6 @@ class CrystalX(PluginTools):
                 session.say("round done; %d left" % (rounds - 1))
                 self._start("batch", rounds - 1)
         self._refresh()
-
-    def olex_clear_labels(self):
-        olex.m("kill labels")
 
     def _refresh(self):
         olx.html.Update()

@@ -65,15 +65,12 @@ class Model(object):
         return dict((i, (s[0], s[1])) for i, s in self.states.items())
 
 
-class NoStructure(ValueError):
-    """Olex2 has no structure open: FileFull() is "none" (xlib/xmacro.cpp funFileFull)."""
-
-
 def read_model(olx, olex_core):
     """Cell, symmetry, SFAC/UNIT, the wavelength and every live site (atoms and Q-peaks) of
     the open structure, and its reflection file."""
-    if str(olx.FileFull()) == "none":
-        raise NoStructure("no structure is open in Olex2")
+    source = olx.FileFull()
+    if str(source) == "none":  # no structure open (xlib/xmacro.cpp funFileFull)
+        raise ValueError("no structure is open in Olex2")
     refinement = olex_core.GetRefinementModel(False)  # first: it runs Olex2's label corrector
     residues = residue_numbers(refinement)
     au = olx.xf.au
@@ -117,7 +114,7 @@ def read_model(olx, olex_core):
         "unit": unit,
         "sites": sites,
         "title": olx.FileName(),
-        "source": olx.FileFull(),
+        "source": source,
     }
     wavelength = float(refinement.get("exptl", {}).get("radiation", 0) or 0)
     if wavelength > 0:

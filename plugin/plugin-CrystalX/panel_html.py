@@ -24,7 +24,7 @@ def changed_from(site):
     return before if before and before != evidence.get("decision") else ""
 
 
-def overlay_text(site):
+def probability_text(site):
     """A site's probabilities in a few words: 'C 0.97', with the data 'C 0.97 data 1.00', or
     'N data 0.99 was C' where the data changed it."""
     element, p = site["element"], element_probability(site)

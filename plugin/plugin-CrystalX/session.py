@@ -6,7 +6,7 @@ import json
 import os
 
 from olex_model import ApplyError, apply_commands, differences, read_model
-from panel_html import assignment_table, changed_from, element_probability, overlay_text
+from panel_html import assignment_table, changed_from, element_probability, probability_text
 
 WARM_UP = {  # a tiny structure whose assignment loads the core's models
     "cell": [8.0, 8.0, 8.0, 90.0, 90.0, 90.0],
@@ -41,7 +41,11 @@ class Session(object):
 
     # --- steps ----------------------------------------------------------------------------------
     def model(self):
-        return read_model(self.olx, self.olex_core)
+        """The open structure, or one line saying why it cannot be read."""
+        try:
+            return read_model(self.olx, self.olex_core)
+        except (RuntimeError, ValueError) as error:
+            raise ApplyError("cannot read the model: %s" % error) from None
 
     def ask(self, model, notes):
         """The core's answer for a model; runs off the GUI thread, so no olx call and no print:
@@ -88,7 +92,10 @@ class Session(object):
         if flagged:  # Olex2's console carries the numbers: its labels show atom labels only
             self.say(
                 "below %.2f confidence or changed by the data: %s"
-                % (threshold, "; ".join("%s %s" % (s["label"], overlay_text(s)) for s in flagged))
+                % (
+                    threshold,
+                    "; ".join("%s %s" % (s["label"], probability_text(s)) for s in flagged),
+                )
             )
         ids = [model.id_of(s["label"]) for s in flagged]
         self.to_check = [i for i in ids if i is not None]
@@ -128,10 +135,14 @@ class Session(object):
         """Label the atoms to check by their aunit ids (which survive renames): Olex2's label
         is a text fixed when made (gxmacro.cpp macLabel: gxl.SetLabel), so after Apply they
         are labelled again with their new labels."""
-        self.olex.m("kill labels")
+        self.clear_labels()
         marks = ["#c%d" % i for i in self.to_check]
         if marks and self.settings("label_overlay") and self.olx.Label(*marks) is False:
             self.say("Olex2 could not label the atoms to check")
+
+    def clear_labels(self):
+        """Hide the labels of the last answer (before a new one, and on Revert)."""
+        self.olex.m("kill labels")
 
     def save_answer(self, answer):
         """crystalx_last.json (what the Qt panel reads), whole or not at all: on a full disk or
@@ -158,10 +169,7 @@ class Session(object):
         if self.answer is None:
             raise ApplyError("nothing to apply: press Preview or Auto-assign first")
         before, result = self.answer
-        try:
-            now = self.model()
-        except (RuntimeError, ValueError) as error:
-            raise ApplyError("cannot read the model: %s" % error) from None
+        now = self.model()
         if now.snapshot["source"] != before.snapshot["source"] or now.labels() != before.labels():
             self.answer = None
             raise ApplyError("the model changed since the preview; preview again")
@@ -186,13 +194,13 @@ class Session(object):
 
     def revert(self):
         """Undo the last Apply with Olex2's undo, then compare every atom with before."""
-        self.olex.m("kill labels")
+        self.clear_labels()
         if not self.journals:
             self.say("nothing to revert")
             return False
         journal = self.journals[-1]
         try:
-            now = self.model()
+            now = read_model(self.olx, self.olex_core)  # its own wording: "not reverted: ..."
         except (RuntimeError, ValueError) as error:
             self.say("not reverted: %s" % error)
             return False
