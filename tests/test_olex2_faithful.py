@@ -44,6 +44,21 @@ def ethanol(tmp_path, monkeypatch, close_plugin):
     return state, plugin
 
 
+def answer_site(label, element, probabilities, h_count, h_probability, hfix, evidence):
+    """One site of the core's answer, as `assign` gives it."""
+    return {
+        "label": label,
+        "new_label": label,
+        "element": element,
+        "probabilities": probabilities,
+        "h_count": h_count,
+        "h_probabilities": {str(h_count): h_probability},
+        "hfix": hfix,
+        "note": "",
+        "evidence": evidence,
+    }
+
+
 def model_of(state):
     return sys.modules["olex_model"].read_model(sys.modules["olx"], sys.modules["olex_core"])
 
@@ -373,16 +388,7 @@ def test_11_atoms_to_check_are_labelled_and_their_numbers_go_to_the_console(etha
     session = plugin._session()
 
     def site(label, p):
-        return {
-            "label": label,
-            "new_label": label,
-            "element": "C",
-            "probabilities": [["C", p], ["N", 1 - p]],
-            "h_count": 3,
-            "h_probabilities": {"3": 0.9},
-            "hfix": 33,
-            "note": "",
-        }
+        return answer_site(label, "C", [["C", p], ["N", 1 - p]], 3, 0.9, 33, None)
 
     session.show(model_of(state), {"sites": [site("C1", 0.97), site("C2", 0.62)], "spurious": []})
     assert state.labels == {1: "C2"}  # below the 0.90 threshold; its own label, as in Olex2
@@ -411,17 +417,7 @@ def test_11_an_answer_with_the_datas_evidence_shows_its_decisions(ethanol):
     changed.reason = "refined as 6.9 e as N, as O 7.9 e; odds of the count alone O:N 20:1"
 
     def site(label, element, top, evidence):
-        return {
-            "label": label,
-            "new_label": label,
-            "element": element,
-            "probabilities": top,
-            "h_count": 0,
-            "h_probabilities": {"0": 1.0},
-            "hfix": 0,
-            "note": "",
-            "evidence": evidence and evidence.to_dict(),
-        }
+        return answer_site(label, element, top, 0, 1.0, 0, evidence and evidence.to_dict())
 
     result = {
         "sites": [
@@ -739,16 +735,7 @@ def test_a_full_disk_keeps_the_panels_answer_file_and_says_so_in_one_line(ethano
     state, plugin = ethanol
     state.params["_data_dir"] = str(small_disk)
     session = plugin._session()
-    site = {
-        "label": "C1",
-        "new_label": "C1",
-        "element": "C",
-        "probabilities": [["C", 0.97], ["N", 0.03]],
-        "h_count": 3,
-        "h_probabilities": {"3": 0.9},
-        "hfix": 33,
-        "note": "",
-    }
+    site = answer_site("C1", "C", [["C", 0.97], ["N", 0.03]], 3, 0.9, 33, None)
     result = {
         "sites": [site],
         "spurious": [],
