@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,7 +55,7 @@ class _Lines:
     """Line numbers for messages: gemmi keeps none once the file is parsed."""
 
     def __init__(self, text: str, block_name: str):
-        self.lines = text.splitlines()
+        self.lines = re.split(r"\r\n|\r|\n", text)  # CIF's line ends, not Unicode's
         header = re.compile(rf"\s*data_{re.escape(block_name)}\s*$", re.IGNORECASE)
         self.block = next((n for n, text in enumerate(self.lines) if header.match(text)), 0)
         self.end = next(
@@ -79,21 +80,69 @@ class _Lines:
                 return n + 1
         return self.block_line
 
-    def atom_rows(self) -> dict[str, int]:
-        """Label (first column of the atom_site loop) → 1-based line of its row."""
-        rows: dict[str, int] = {}
-        start = self.tag("_atom_site_fract_x")
-        for n in range(start, self.end):
-            words = self.lines[n].split()
-            if not words:
-                continue
-            if words[0].lower().startswith(("loop_", "data_")) or (
-                words[0].startswith("_") and rows
-            ):
+    def loop(self, tag: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
+        """The tags (lower case) of the loop holding `tag` and its rows as (1-based line of the
+        row's first value, values unquoted); ([], []) where no loop in the block holds it."""
+        wanted = tag.lower()
+        tags: list[str] = []
+        values: list[tuple[int, str]] = []
+        in_loop = False
+        for n, token, quoted in _tokens(self.lines, self.block + 1, self.end):
+            word = "" if quoted else token.lower()
+            if not word.startswith(("_", "loop_", "data_", "save_", "global_", "stop_")):
+                if in_loop:
+                    values.append((n + 1, token))
+            elif word.startswith("_") and in_loop and not values:
+                tags.append(word)
+            elif wanted in tags:  # anything else ends the loop
                 break
-            if not words[0].startswith("_"):
-                rows.setdefault(words[0].strip("'\""), n + 1)
-        return rows
+            else:
+                tags, values, in_loop = [], [], word == "loop_"
+        if wanted not in tags:
+            return [], []
+        width = len(tags)
+        rows = [
+            (values[k][0], [value for _, value in values[k : k + width]])
+            for k in range(0, len(values) - width + 1, width)
+        ]
+        return tags, rows
+
+    def atom_rows(self) -> dict[str, int]:
+        """Label (_atom_site_label, as gemmi unquotes it) → 1-based line of its row."""
+        tags, rows = self.loop("_atom_site_fract_x")
+        if "_atom_site_label" not in tags:
+            return {}
+        column = tags.index("_atom_site_label")
+        found: dict[str, int] = {}
+        for line, values in rows:
+            found.setdefault(values[column], line)
+        return found
+
+
+# a CIF 1.1 token: a quoted string ends at its quote followed by white space
+_TOKEN = re.compile(r"""'(.*?)'(?=\s|$)|"(.*?)"(?=\s|$)|(#.*)|(\S+)""")
+
+
+def _tokens(lines: list[str], start: int, end: int) -> Iterator[tuple[int, str, bool]]:
+    """(0-based line, value, quoted) of each token of lines[start:end]: quotes and ;-text
+    fields unquoted, comments skipped."""
+    n = start
+    while n < end:
+        line = lines[n]
+        if line.startswith(";"):
+            first = n
+            n += 1
+            while n < end and not lines[n].startswith(";"):
+                n += 1
+            yield first, "\n".join([line[1:], *lines[first + 1 : n]]), True
+            n += 1
+            continue
+        for found in _TOKEN.finditer(line):
+            single, double, comment, bare = found.groups()
+            if comment is None:
+                quoted = bare is None
+                yield n, bare if not quoted else (single if single is not None else double), quoted
+        n += 1
 
 
 def _parse(path: Path) -> tuple[gemmi.cif.Document, str]:
