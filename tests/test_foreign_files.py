@@ -51,3 +51,38 @@ def test_a_cif_error_names_the_row_of_a_primed_label(tmp_path):
     with pytest.raises(InputError, match="site O1: missing or invalid") as error:
         read_cif(path)
     assert error.value.line == _line_of(text, "O 'O1'")
+
+
+# --- 2. reflection values written without a decimal point -----------------------------------
+
+
+def test_a_value_without_a_decimal_point_has_two_implied_decimals_as_shelxl_reads_it():
+    """SHELXL manual (HKLF): 'The data are read in FORMAT(3I4,2F8.2,I4) ... subject to
+    FORTRAN-77 conventions', under which F8.2 reads '    1234' as 12.34 (cctbx's SHELX writer
+    adds the '.' for this reason: 'FORTRAN F8.2 interprets 1234567 as 12345.67'). A decimal
+    point, where written, wins; the notes say how many lines were read so."""
+    from crystalx_core.io.hkl import reflections_from_text
+
+    text = (
+        "   1   0   0    1234      56\n"
+        "   2   0   0  -12345     100   2\n"
+        "   0   2   0   12.34    0.56   1\n"
+        "   0   0   3 1.5E+02     5E1\n"
+        "   0   0   0       0       0\n"
+    )
+    reflections = reflections_from_text(text, "x.hkl")
+    assert reflections.intensities.tolist() == pytest.approx([12.34, -123.45, 12.34, 150.0])
+    assert reflections.sigmas.tolist() == pytest.approx([0.56, 1.0, 0.56, 0.5])
+    assert reflections.batches.tolist() == [0, 2, 1, 0]
+    assert any("5 value(s)" in note and "12.34" in note for note in reflections.notes)
+
+
+def test_hklf3_amplitudes_without_decimal_points_and_batches():
+    """HKLF 3 reads F and σ(F) in the same FORMAT(3I4,2F8.2,I4); Fo² = F², σ(Fo²) = 2Fσ(F)."""
+    from crystalx_core.io.hkl import HklfFormat, reflections_from_text
+
+    text = "   1   0   0    1000      50   1\n   0   1   0     500      20   2\n"
+    reflections = reflections_from_text(text, "x.hkl", HklfFormat(code=3))
+    assert reflections.intensities.tolist() == pytest.approx([100.0, 25.0])
+    assert reflections.sigmas.tolist() == pytest.approx([10.0, 2.0])
+    assert reflections.batches.tolist() == [1, 2]
