@@ -1,10 +1,13 @@
 """Files other programs write that the readers took wrongly or refused: each test names where
 the convention is documented or seen; the inputs are small files written here in its image."""
 
+import json
+
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
 import pytest
 
 from crystalx_core.errors import InputError
+from tests.conftest import BENCHMARK
 
 CELL = """_cell_length_a 10.0
 _cell_length_b 11.0
@@ -86,3 +89,155 @@ def test_hklf3_amplitudes_without_decimal_points_and_batches():
     assert reflections.intensities.tolist() == pytest.approx([100.0, 25.0])
     assert reflections.sigmas.tolist() == pytest.approx([10.0, 2.0])
     assert reflections.batches.tolist() == [1, 2]
+
+
+# --- 3. a SHELXL .fcf where the reflections are asked for ------------------------------------
+
+FCF_HEAD = (
+    """#
+# h,k,l, Fc-squared, Fo-squared, sigma(Fo-squared) and status flag
+#
+data_x
+_shelx_title ' x in P2(1)/c'
+_shelx_refln_list_code          {code}
+_shelx_F_calc_maximum      277.34
+_exptl_crystal_F_000      1520.00
+_reflns_d_resolution_high  0.7570
+
+"""
+    + SYMOPS
+    + "\n"
+    + CELL
+    + "\n_shelx_F_squared_multiplier     1.000\n\n"
+)
+LIST4 = (
+    FCF_HEAD.format(code=4)
+    + """loop_
+ _refln_index_h
+ _refln_index_k
+ _refln_index_l
+ _refln_F_squared_calc
+ _refln_F_squared_meas
+ _refln_F_squared_sigma
+ _refln_observed_status
+   2   0   0    11593.84     9744.94    256.49 o
+   4   0   0      163.70      166.53     16.72 o
+   3   1   0       15.83        5.22      7.43 <
+   1   0   0        0.07       10.37     27.15 -
+   8   2   0        2.72      -19.70     26.95 x
+"""
+)
+LIST6 = (
+    FCF_HEAD.format(code=6)
+    + """loop_
+ _refln_index_h
+ _refln_index_k
+ _refln_index_l
+ _refln_F_squared_meas
+ _refln_F_squared_sigma
+ _refln_F_calc
+ _refln_phase_calc
+   2   0   0     9744.94    256.49    107.67   180.0
+   4   0   0      166.53     16.72     12.79     0.0
+"""
+)
+LIST3 = (
+    FCF_HEAD.format(code=3)
+    + """loop_
+ _refln_index_h
+ _refln_index_k
+ _refln_index_l
+ _refln_F_meas
+ _refln_F_sigma
+ _refln_A_calc
+ _refln_B_calc
+   2   0   0     98.71      1.30   -107.67      0.00
+"""
+)
+
+
+def test_an_fcf_of_list_4_or_6_gives_its_fo2_and_sigma(tmp_path):
+    """SHELXL writes name.fcf as a CIF: LIST 4 h k l Fc² Fo² σ(Fo²) status (cctbx keeps one,
+    iotbx/regression/data/cu3182Isup2.hkl, as the IUCr names it), LIST 6 h k l Fo² σ(Fo²) Fc φ
+    (cctbx iotbx/shelx/fcf.py). Olex2 reads an .fcf where a .hkl is expected (xlib/hkl.cpp,
+    THklFile::LoadFromStrings). CIF core _refln_include_status: '-' systematically absent and
+    'x' excluded are not refined; 'o' and '<' are."""
+    from crystalx_core.io import read_reflections
+
+    path = tmp_path / "x.fcf"
+    path.write_text(LIST4)
+    reflections = read_reflections(path)
+    assert reflections.indices.tolist() == [[2, 0, 0], [4, 0, 0], [3, 1, 0]]
+    assert reflections.intensities.tolist() == [9744.94, 166.53, 5.22]
+    assert reflections.sigmas.tolist() == [256.49, 16.72, 7.43]
+    assert reflections.notes[1:] == [
+        "1 reflection(s) systematically absent (_refln_observed_status '-') left out",
+        "1 reflection(s) excluded (_refln_observed_status 'x') left out",
+    ]
+    sup = tmp_path / "x_sup2.hkl"  # the IUCr's name for a deposited .fcf
+    sup.write_text(LIST4)
+    assert len(read_reflections(sup)) == 3
+    path.write_text(LIST6)
+    assert read_reflections(path).intensities.tolist() == [9744.94, 166.53]
+
+
+def test_an_fcf_without_fo2_is_refused_saying_what_to_pass(tmp_path):
+    """LIST 3 (and 5) write F, corrected by SHELXL, with calculated A, B or phases: not the
+    measured Fo² to refine against."""
+    from crystalx_core.io import read_reflections
+
+    path = tmp_path / "x.fcf"
+    path.write_text(LIST3)
+    with pytest.raises(InputError, match=r"LIST 3.*pass the \.hkl.*LIST 4 or 6") as error:
+        read_reflections(path)
+    assert error.value.line == _line_of(LIST3, " _refln_F_meas")
+    path.write_text(LIST4.replace("  166.53", "       ?"))
+    with pytest.raises(InputError, match="_refln_F_squared_meas") as error:
+        read_reflections(path)
+    assert error.value.line == _line_of(LIST4, "   4   0   0")
+
+
+def _fcf_of(hkl, path):
+    """A LIST 4 .fcf of a real .hkl's reflections (Fc² given as Fo²)."""
+    from crystalx_core.io import read_reflections
+
+    data = read_reflections(hkl)
+    rows = "".join(
+        f"{h:4d}{k:4d}{l:4d} {i:11.2f} {i:11.2f} {s:9.2f} o\n"
+        for (h, k, l), i, s in zip(data.indices, data.intensities, data.sigmas)
+    )
+    path.write_text(LIST4[: LIST4.index("   2   0   0")].replace(CELL, "") + rows)
+    return path
+
+
+def test_solve_audit_and_assign_take_an_fcf(tmp_path, shared_data, capsys):
+    """Every command that reads reflections reads the .fcf: refined against a real LIST 4 file
+    written from the urea data, R1 stays low."""
+    from crystalx_core.cli import main
+
+    fcf = _fcf_of(BENCHMARK / "XH_urea" / "data.hkl", tmp_path / "urea.fcf")
+    model = BENCHMARK / "XH_urea" / "model.cif"
+    command = ["assign", str(model), "--hkl", str(fcf), "--method", "baseline", "--json"]
+    assert main(command + ["--hydrogens", "rules", "--out", str(tmp_path / "a")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["refinement"]["r1"] < 0.06
+    assert "urea.fcf (SHELXL LIST 4)" in " ".join(report["notes"])
+    ins = tmp_path / "urea.ins"
+    ins.write_text((BENCHMARK / "XH_urea" / "published.res").read_text())
+    command = ["solve", str(ins), str(fcf), "--method", "baseline", "--hydrogens", "rules"]
+    assert main(command + ["--json", "--out", str(tmp_path / "s")]) == 0
+    assert json.loads(capsys.readouterr().out)["refinement"]["r1"] < 0.06
+    command = ["audit", str(model), "--hkl", str(fcf), "--method", "baseline", "--json"]
+    assert main(command + ["--hydrogens", "rules", "--out", str(tmp_path / "u")]) == 0
+    assert json.loads(capsys.readouterr().out)["peak_heights_from"] == "Fo map"
+
+
+def test_the_plugin_may_name_an_fcf_as_olex2_does(tmp_path, shared_data):
+    """Olex2 takes an .fcf as its reflection file (HKLSrc; xlib/hkl.cpp): the service reads it
+    as `assign --hkl` does."""
+    from tests.test_service_reflections import ALANINE, assign, snapshot
+    from crystalx_core.io.cif import read_cif
+
+    fcf = _fcf_of(ALANINE / "data.hkl", tmp_path / "alanine.fcf")
+    result = assign(snapshot(read_cif(ALANINE / "model.cif").structure), {"path": str(fcf)})
+    assert result["result"]["reflections"]["r1"] < 0.06

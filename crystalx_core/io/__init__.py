@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -72,9 +73,7 @@ class Loaded:
         source = self.shelx.hkl_source()
         if source is None or not source.is_file():
             return None
-        from crystalx_core.io.hkl import read_hkl
-
-        reflections = read_hkl(source, self.reflection_format())
+        reflections = read_reflections(source, self.reflection_format())
         reflections.notes.insert(0, f"reflections from {source.name}, named by Olex2 (HklSrc)")
         return reflections
 
@@ -120,26 +119,29 @@ CIF_SUFFIXES = (".cif", ".fcf")
 
 
 def read_reflections(path, hklf: HklfFormat | None = None) -> Reflections:
-    """A SHELX .hkl file, or a CIF named in its place: the reflections SHELXL 2014+ writes into
-    it (_shelx_hkl_file)."""
-    from crystalx_core.io.hkl import read_hkl, reflections_from_text
+    """A SHELX .hkl file, or a CIF named in its place (by its suffix, or its first line where
+    the name says .hkl, as the IUCr's sup2.hkl): the .hkl SHELXL 2014+ writes into its CIF
+    (_shelx_hkl_file), else the Fo² of an .fcf."""
+    from crystalx_core.io.files import read_input_bytes
+    from crystalx_core.io.hkl import reflections_from_text
 
     path = Path(path)
     if path.suffix.lower() in (".ins", ".res"):
         raise InputError("a SHELX instruction file, not reflections: pass the .hkl", str(path))
-    if path.suffix.lower() not in CIF_SUFFIXES:
-        return read_hkl(path, hklf)
-    from crystalx_core.io.cif import shelx_hkl_text
+    data = read_input_bytes(str(path), "reflection file")
+    if path.suffix.lower() in CIF_SUFFIXES or _starts_as_cif(data):
+        from crystalx_core.io.cif import cif_reflections
 
-    found = shelx_hkl_text(path)
-    if found is None:
-        raise InputError(
-            "no _shelx_hkl_file (the reflections SHELXL writes into its CIF) in this file: "
-            "pass the .hkl the structure was refined against",
-            str(path),
-        )
-    text, block = found
-    return reflections_from_text(text, f"{path} (data_{block} _shelx_hkl_file)", hklf)
+        return cif_reflections(path, hklf, data)
+    return reflections_from_text(
+        data.removeprefix(codecs.BOM_UTF8).decode("latin-1"), str(path), hklf
+    )
+
+
+def _starts_as_cif(data: bytes) -> bool:
+    """A CIF's first line is a comment or data_; a reflection line starts with h."""
+    head = data.removeprefix(codecs.BOM_UTF8).lstrip()[:5].lower()
+    return head.startswith((b"#", b"data_"))
 
 
 def find_reflections(loaded: Loaded) -> Reflections | None:

@@ -22,6 +22,7 @@ from cctbx import sgtbx
 from crystalx_core.elements import normalise_symbol
 from crystalx_core.errors import InputError
 from crystalx_core.io.files import DOS_END, read_input_bytes
+from crystalx_core.io.hkl import HklfFormat, Reflections, usable_reflections, reflections_from_text
 from crystalx_core.geometry import site_multiplicities
 from crystalx_core.structure import Site, Structure, cell_problem, grouped_mixed_sites
 from crystalx_core.symmetry import full_operator_list, space_group_from_operators
@@ -145,13 +146,15 @@ def _tokens(lines: list[str], start: int, end: int) -> Iterator[tuple[int, str, 
         n += 1
 
 
-def _parse(path: Path) -> tuple[gemmi.cif.Document, str]:
+def _parse(path: Path, data: bytes | None = None) -> tuple[gemmi.cif.Document, str]:
     """Parse with gemmi from text we decoded: UTF-8 (CIF 2) or, failing that, Latin-1, which
     old CIFs use for names; gemmi would hand back undecodable strings later otherwise. The
-    text comes back too, for line numbers in messages."""
-    if not path.exists():
-        raise InputError("file not found", str(path))
-    data = read_input_bytes(str(path), "CIF").removeprefix(codecs.BOM_UTF8)
+    text comes back too, for line numbers in messages. `data`: the file's bytes, read already."""
+    if data is None:
+        if not path.exists():
+            raise InputError("file not found", str(path))
+        data = read_input_bytes(str(path), "CIF")
+    data = data.removeprefix(codecs.BOM_UTF8)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -399,12 +402,115 @@ def read_cif(path, block: str | None = None) -> CifEntry:
     )
 
 
-def shelx_hkl_text(path) -> tuple[str, str] | None:
-    """(reflections, block name) of the first block of the CIF with a _shelx_hkl_file; None
-    where there is none."""
-    doc, _ = _parse(Path(path))
+# (measured, σ) as CIF core names them: Fo² (SHELXL's .fcf), or I (other programs)
+_MEASURED = (
+    ("_refln_F_squared_meas", "_refln_F_squared_sigma"),
+    ("_refln_intensity_meas", "_refln_intensity_sigma"),
+)
+_STATUS = ("_refln_observed_status", "_refln_include_status")
+# CIF core _refln_include_status: 'o' and '<' (observed, below the threshold) are refined
+_NOT_REFINED = {
+    "-": "systematically absent",
+    "x": "excluded",
+    "h": "beyond the high-angle cut-off",
+    "l": "below the low-angle cut-off",
+}
+
+
+def cif_reflections(path, hklf: HklfFormat | None = None, data: bytes | None = None) -> Reflections:
+    """The reflections of a CIF named where reflections are asked for: SHELXL's _shelx_hkl_file
+    (the .hkl itself, read as `hklf` says), else a _refln loop of measured Fo² or I (an .fcf
+    of LIST 4 or 6, an IUCr sup2.hkl), read as written: merged, reindexed and scaled already.
+    An .fcf of F with phases (LIST 3, 5) is refused saying what to pass."""
+    path = Path(path)
+    doc, text = _parse(path, data)
     for block in doc:
-        text = _text_field(block, "_shelx_hkl_file")
-        if text is not None:
-            return text, block.name
-    return None
+        hkl = _text_field(block, "_shelx_hkl_file")
+        if hkl is not None:
+            return reflections_from_text(hkl, f"{path} (data_{block.name} _shelx_hkl_file)", hklf)
+    for block in doc:
+        for measured, sigma in _MEASURED:
+            if len(block.find_values(measured)):
+                return _refln_loop(block, measured, sigma, _Lines(text, block.name), path)
+    for block in doc:
+        if len(block.find_values("_refln_F_meas")):
+            code = block.find_value("_shelx_refln_list_code")
+            written = f"SHELXL LIST {code}: " if code else ""
+            raise InputError(
+                f"_refln_F_meas: {written}F with calculated phases, not the measured Fo²: pass "
+                "the .hkl, or an .fcf written with LIST 4 or 6",
+                str(path),
+                _Lines(text, block.name).tag("_refln_F_meas"),
+            )
+    raise InputError(
+        "no _shelx_hkl_file (the reflections SHELXL writes into its CIF) and no _refln loop of "
+        "Fo² in this file: pass the .hkl the structure was refined against",
+        str(path),
+    )
+
+
+def _refln_loop(
+    block: gemmi.cif.Block, measured: str, sigma: str, lines: _Lines, path: Path
+) -> Reflections:
+    """h k l, the measured value and its σ of each row whose status is refined."""
+    status = next((tag for tag in _STATUS if len(block.find_values(tag))), None)
+    tags = ["_refln_index_h", "_refln_index_k", "_refln_index_l", measured, sigma]
+    table = block.find(tags + ([status] if status else []))
+    if table.width() != len(tags) + bool(status) or len(table) == 0:
+        raise InputError(
+            f"{measured} needs {', '.join(tags[:3])} and {sigma} in its loop",
+            str(path),
+            lines.tag(measured),
+        )
+
+    def line_of(row: float) -> int:
+        return lines.loop(measured)[1][int(row)][0]
+
+    columns = [_loop_numbers(table.column(k), tag, line_of, path) for k, tag in enumerate(tags)]
+    h, k, l = columns[:3]
+    if not np.array_equal(np.stack([h, k, l]), np.round(np.stack([h, k, l]))):
+        row = int(np.argmax((np.stack([h, k, l]) != np.round(np.stack([h, k, l]))).any(axis=0)))
+        raise InputError("a Miller index that is not an integer", str(path), line_of(row))
+    keep = np.ones(len(h), dtype=bool)
+    notes = []
+    if status:
+        flags = np.array([gemmi.cif.as_string(value) for value in table.column(5)])
+        for flag, why in _NOT_REFINED.items():
+            left_out = flags == flag
+            if left_out.any():
+                notes.append(
+                    f"{int(left_out.sum())} reflection(s) {why} ({status} '{flag}') left out"
+                )
+            keep &= ~left_out
+    code = block.find_value("_shelx_refln_list_code")
+    written = f" (SHELXL LIST {code})" if code else ""
+    table = np.column_stack([h, k, l, columns[3], columns[4], np.arange(len(h))])[keep]
+    if not len(table):
+        raise InputError(f"no reflection of {path.name} is to be refined", str(path), line_of(0))
+    reflections = usable_reflections(table, None, str(path), HklfFormat(), line_of)
+    reflections.notes[:0] = [
+        f"reflections from the {measured} loop of {path.name}{written}: as written there, "
+        "merged, indexed and scaled by the program that wrote it",
+        *notes,
+    ]
+    return reflections
+
+
+def _loop_numbers(column, tag: str, line_of, path: Path) -> np.ndarray:
+    """A loop column as numbers; '?', '.' or text is an InputError naming its row."""
+    values = list(column)
+    try:
+        return np.array(values, dtype=float)
+    except ValueError:
+        row = next(n for n, value in enumerate(values) if not _is_float(value))
+        raise InputError(
+            f"{tag}: {values[row]!r} is not a number", str(path), line_of(row)
+        ) from None
+
+
+def _is_float(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -204,7 +205,7 @@ def reflections_from_text(
             max(number, 1),
         )
     table = np.array(rows, dtype=float)
-    reflections = _checked(
+    reflections = usable_reflections(
         table,
         np.array([b or 0 for b in batches], dtype=int)
         if any(b is not None for b in batches)
@@ -220,13 +221,18 @@ def reflections_from_text(
     return reflections
 
 
-def _checked(
-    table: np.ndarray, batches: np.ndarray | None, path: str, hklf: HklfFormat
+def usable_reflections(
+    table: np.ndarray,
+    batches: np.ndarray | None,
+    path: str,
+    hklf: HklfFormat,
+    line_of: Callable[[float], int] = int,
 ) -> Reflections:
     """Reindexed, scaled Fo² with usable σ: negative σ left out, σ = 0.00 given the smallest
-    σ of the file (a rounded weak reflection, not an infinitely precise one)."""
+    σ of the file (a rounded weak reflection, not an infinitely precise one). Column 5 of
+    `table` says where a row was written, line_of makes it a line number."""
     notes = list(hklf.notes)
-    first_line = int(table[0, 5])
+    first_line = line_of(table[0, 5])
     negative = table[:, 4] < 0
     if negative.all():
         raise InputError(
@@ -237,7 +243,7 @@ def _checked(
     if negative.any():
         notes.append(
             f"{int(negative.sum())} reflection(s) with a negative sigma left out, as SHELXL does "
-            f"(the first on line {int(table[np.argmax(negative), 5])})"
+            f"(the first on line {line_of(table[np.argmax(negative), 5])})"
         )
         table = table[~negative]
         batches = batches[~negative] if batches is not None else None
@@ -256,7 +262,7 @@ def _checked(
             f"(Fo² or σ beyond {np.finfo(float).max:.1e} after HKLF {hklf.code}, scale "
             f"{hklf.scale:g})",
             path,
-            int(line),
+            line_of(line),
         )
     zero = sigmas == 0
     if zero.all():
