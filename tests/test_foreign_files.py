@@ -23,6 +23,15 @@ SYMOPS = """loop_
  '-x, -y, -z'
  'x, -y-1/2, z-1/2'
 """
+ATOMS = """loop_
+ _atom_site_label
+ _atom_site_type_symbol
+ _atom_site_fract_x
+ _atom_site_fract_y
+ _atom_site_fract_z
+C1 C 0.1 0.2 0.3
+O1 O 0.3 0.1 0.2
+"""
 
 
 def _line_of(text: str, start: str) -> int:
@@ -241,3 +250,43 @@ def test_the_plugin_may_name_an_fcf_as_olex2_does(tmp_path, shared_data):
     fcf = _fcf_of(ALANINE / "data.hkl", tmp_path / "alanine.fcf")
     result = assign(snapshot(read_cif(ALANINE / "model.cif").structure), {"path": str(fcf)})
     assert result["result"]["reflections"]["r1"] < 0.06
+
+
+# --- 4. a CIF whose symmetry is its space-group number alone --------------------------------
+
+
+@pytest.mark.parametrize(
+    "tag, number, setting, order",
+    [
+        ("_space_group_IT_number", 14, "P 1 21/c 1", 4),
+        ("_symmetry_Int_Tables_number", 14, "P 1 21/c 1", 4),
+        ("_space_group.IT_number", 68, "C c c a :2", 16),
+        ("_symmetry_Int_Tables_number", 148, "R -3 :H", 18),
+    ],
+)
+def test_a_space_group_number_alone_gives_its_standard_setting(
+    tmp_path, tag, number, setting, order
+):
+    """Older CIFs and some databases give only the number (CIF core: _space_group_IT_number,
+    DDL1 _symmetry_Int_Tables_number). iotbx.cif (builders.crystal_symmetry_builder) takes
+    the number as cctbx's reference setting (origin choice 2, hexagonal axes), as here; the
+    notes say which setting was assumed."""
+    from crystalx_core.io import load
+
+    text = "data_x\n" + CELL + f"{tag} {number}\n" + ATOMS
+    path = tmp_path / "number.cif"
+    path.write_text(text)
+    loaded = load(path)
+    assert len(loaded.structure.symops) == order
+    assert any(setting in note and str(number) in note for note in loaded.notes)
+
+
+def test_a_space_group_number_that_is_none_is_refused_on_its_line(tmp_path):
+    from crystalx_core.io import load
+
+    text = "data_x\n" + CELL + "_space_group_IT_number 231\n" + ATOMS
+    path = tmp_path / "number.cif"
+    path.write_text(text)
+    with pytest.raises(InputError, match="no usable symmetry") as error:
+        load(path)
+    assert error.value.line == _line_of(text, "_space_group_IT_number")

@@ -101,7 +101,7 @@ def load(path, block: str | None = None) -> Loaded:
             entry.structure,
             hkl_text=entry.shelx_hkl_text,
             res_text=entry.shelx_res_text,
-            notes=(entry.note,) if entry.note else (),
+            notes=entry.notes,
         )
     if block is not None:
         raise InputError(f"--block {block}: only a CIF has data blocks", str(path))

@@ -49,7 +49,7 @@ class CifEntry:
     shelx_hkl_text: str | None
     published_r1: float | None
     block_name: str
-    note: str | None = None  # which block was read, where the file holds several
+    notes: tuple[str, ...] = ()  # which block was read (of several), what symmetry assumed
 
 
 class _Lines:
@@ -223,8 +223,19 @@ def _number(block: gemmi.cif.Block, tag: str) -> float | None:
     return None if math.isnan(value) else value
 
 
-def _symops(small: gemmi.SmallStructure, lines: _Lines, path: Path) -> list[str]:
-    """Full operator list: the CIF's own list if it is a closed group, else Hall, else H-M."""
+_NUMBER_TAGS = (
+    "_space_group_IT_number",
+    "_symmetry_Int_Tables_number",
+    "_space_group.IT_number",
+    "_symmetry.Int_Tables_number",
+)
+
+
+def _symops(
+    small: gemmi.SmallStructure, block: gemmi.cif.Block, lines: _Lines, path: Path
+) -> tuple[list[str], str | None]:
+    """Full operator list: the CIF's own list if it is a closed group, else Hall, else H-M,
+    else the space-group number in its standard setting (with a note saying which)."""
     candidates = []
     if small.symops:
         candidates.append(list(small.symops))
@@ -247,12 +258,21 @@ def _symops(small: gemmi.SmallStructure, lines: _Lines, path: Path) -> list[str]
         if group.order_z() == len(
             {str(sgtbx.rt_mx(op.lower().replace(" ", "")).mod_positive()) for op in ops}
         ):
-            return full_operator_list(group)
+            return full_operator_list(group), None
+    number = next((n for tag in _NUMBER_TAGS if (n := _number(block, tag))), None)
+    if number is not None and number == int(number) and 1 <= number <= 230:
+        info = sgtbx.space_group_info(number=int(number))  # cctbx's reference setting
+        return full_operator_list(info.group()), (
+            f"symmetry from the space-group number {int(number)} alone: its standard setting "
+            f"{info} assumed"
+        )
     raise InputError(
         "no usable symmetry: the operator list is not a group and no valid "
-        "Hall or H-M symbol is given",
+        "Hall or H-M symbol or space-group number is given",
         str(path),
-        lines.tag(*_SYMOP_TAGS, "_space_group_name_Hall", "_symmetry_space_group_name_Hall"),
+        lines.tag(
+            *_SYMOP_TAGS, "_space_group_name_Hall", "_symmetry_space_group_name_Hall", *_NUMBER_TAGS
+        ),
     )
 
 
@@ -379,9 +399,10 @@ def read_cif(path, block: str | None = None) -> CifEntry:
     problem = cell_problem((cell.a, cell.b, cell.c, cell.alpha, cell.beta, cell.gamma))
     if problem:
         raise InputError(f"data_{chosen.name}: {problem}", str(path), lines.tag(*_CELL_TAGS))
+    symops, symmetry_note = _symops(small, chosen, lines, path)
     structure = Structure(
         cell=(cell.a, cell.b, cell.c, cell.alpha, cell.beta, cell.gamma),
-        symops=_symops(small, lines, path),
+        symops=symops,
         wavelength=small.wavelength if small.wavelength > 0 else DEFAULT_WAVELENGTH,
         temperature_c=_temperature_c(chosen),
         title=chosen.name,
@@ -398,7 +419,7 @@ def read_cif(path, block: str | None = None) -> CifEntry:
         shelx_hkl_text=_text_field(chosen, "_shelx_hkl_file"),
         published_r1=_number(chosen, "_refine_ls_R_factor_gt"),
         block_name=chosen.name,
-        note=note,
+        notes=tuple(n for n in (note, symmetry_note) if n),
     )
 
 
