@@ -40,8 +40,9 @@ GRACE_SECONDS = 3.0  # for a stopped worker to drop its temporaries before it is
 
 @dataclass(frozen=True)
 class BatchItem:
+    """One structure file; where its reflections are is Loaded.reflections_file's to say."""
+
     model: Path
-    hkl: Path | None = None
     left_out: tuple[Path, ...] = ()  # other structure files of the same name, not read
 
     @property
@@ -60,10 +61,7 @@ class BatchOptions:
 
 def find_inputs(target: str) -> list[BatchItem]:
     """Structures in a folder (or matching a glob): one per name, .res (SHELXL's latest) before
-    .ins before .cif, the others of that name kept as left out, our own outputs skipped, a
-    same-named .hkl attached."""
-    from crystalx_core.io.files import same_named_hkl
-
+    .ins before .cif, the others of that name kept as left out, our own outputs skipped."""
     path = Path(target)
     candidates = (
         sorted(path.iterdir()) if path.is_dir() else sorted(Path(p) for p in glob.glob(target))
@@ -79,7 +77,7 @@ def find_inputs(target: str) -> list[BatchItem]:
     items = []
     for _, files in sorted(by_name.items()):
         files.sort(key=lambda f: (MODEL_SUFFIXES.index(f.suffix.lower()), f.name))
-        items.append(BatchItem(files[0], same_named_hkl(files[0]), tuple(sorted(files[1:]))))
+        items.append(BatchItem(files[0], tuple(sorted(files[1:]))))
     return items
 
 
@@ -89,17 +87,22 @@ def output_prefix(item: BatchItem, options: BatchOptions) -> Path:
 
 
 def finished_row(item: BatchItem, options: BatchOptions) -> dict | None:
-    """The row of an earlier run when its outputs are newer than the inputs (resume)."""
+    """The row of an earlier run when its outputs are newer than its inputs, the model and the
+    reflections it names (resume)."""
     prefix = output_prefix(item, options)
     report = prefix.with_name(prefix.name + ".json")
     if not report.exists():
         return None
-    inputs = [item.model] + ([item.hkl] if item.hkl else [])
-    if any(p.stat().st_mtime > report.stat().st_mtime for p in inputs):
-        return None
     try:
-        return row_from_report(item, json.loads(report.read_text()), seconds=0.0, resumed=True)
-    except (ValueError, KeyError):
+        from crystalx_core.io import load
+
+        reflections = load(item.model).reflections_file() if options.refine else None
+        inputs = [item.model] + ([reflections] if reflections else [])
+        if any(p.stat().st_mtime > report.stat().st_mtime for p in inputs):
+            return None
+        row = json.loads(report.read_text())
+        return row_from_report(item, row, 0.0, resumed=True, hkl=str(reflections or ""))
+    except (CrystalXError, OSError, ValueError, KeyError):  # redone, and reported if it fails
         return None
 
 
@@ -119,13 +122,9 @@ def _row_head(item: BatchItem, hkl: str) -> dict:
 
 
 def row_from_report(
-    item: BatchItem,
-    report: dict,
-    seconds: float,
-    resumed: bool = False,
-    hkl: str | None = None,
+    item: BatchItem, report: dict, seconds: float, resumed: bool = False, hkl: str = ""
 ) -> dict:
-    """A finished job's row; `hkl` the reflections it refined against (default the item's)."""
+    """A finished job's row; `hkl` the reflections it refined against."""
     atoms = report["atoms"]
     scores = [
         dict(a["probabilities"]) for a in atoms
@@ -134,7 +133,7 @@ def row_from_report(
     refinement = report.get("refinement") or {}
     poor = report.get("success") is False  # finished, but the final model does not explain the data
     return {
-        **_row_head(item, str(item.hkl or "") if hkl is None else hkl),
+        **_row_head(item, hkl),
         "status": NO_SOLUTION if poor else "resumed" if resumed else "ok",
         "error": report.get("failure") or "" if poor else "",
         "method": report["method"],
@@ -166,14 +165,16 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
     """Assign (and refine, with reflections) one structure and write its outputs; a failure
     becomes a row, never an exception, so one bad file cannot stop the batch."""
     start = time.perf_counter()
-    source = str(item.hkl or "")
+    source = ""
     try:
-        from crystalx_core.io import find_reflections, load
+        from crystalx_core.io import load
         from crystalx_core.outputs import write_job_outputs
         from crystalx_core.pipeline import assign_job
 
         loaded = load(item.model)
-        reflections = find_reflections(loaded) if options.refine else None
+        where = loaded.reflections_file() if options.refine else None
+        source = str(where or "")
+        reflections = loaded.reflections_in(where) if where else None
         if reflections is not None:
             source = reflections.path
         result = assign_job(
@@ -184,7 +185,7 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
             hydrogens=options.hydrogens,
         )
         loaded.add_notes(result)
-        inputs = [item.model] + ([item.hkl] if item.hkl else [])
+        inputs = [item.model] + ([where] if where else [])
         _, report, _ = write_job_outputs(
             result, item.model, inputs, loaded.shelx, output_prefix(item, options)
         )

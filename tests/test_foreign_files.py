@@ -290,3 +290,36 @@ def test_a_space_group_number_that_is_none_is_refused_on_its_line(tmp_path):
     with pytest.raises(InputError, match="no usable symmetry") as error:
         load(path)
     assert error.value.line == _line_of(text, "_space_group_IT_number")
+
+
+# --- 5. one rule for where a structure's reflections are -----------------------------------
+
+
+def test_batch_reads_and_resumes_on_the_file_the_structure_names(tmp_path, shared_data):
+    """Olex2 names the reflection file in the .res (REM <HklSrc "%.\\data\\urea.hkl">): the batch
+    refines against it, and a resumed batch redoes the structure when that file changes, not
+    when another .hkl of the same name beside it does (which is neither read nor an input)."""
+    import os
+    import shutil
+
+    from crystalx_core.batch import BatchOptions, find_inputs, finished_row, run_one
+
+    res = (BENCHMARK / "XH_urea" / "published.res").read_text()
+    olex2 = 'REM <olex2.extras>\nREM <HklSrc "%.\\\\data\\\\urea.hkl">\nREM </olex2.extras>\n'
+    (tmp_path / "x.res").write_text(res.replace("HKLF 4", olex2 + "HKLF 4", 1))
+    (tmp_path / "data").mkdir()
+    named = tmp_path / "data" / "urea.hkl"
+    shutil.copy(BENCHMARK / "XH_urea" / "data.hkl", named)
+    beside = tmp_path / "x.hkl"
+    beside.write_text("   1   0   0   -1.00   -1.00\n")  # would fail the job if it were read
+    (item,) = find_inputs(str(tmp_path))
+    options = BatchOptions(method="baseline", hydrogens="rules", cycles=1)
+    row = run_one(item, options)
+    assert row["status"] == "ok", row["error"]
+    assert row["hkl"] == str(named) and row["r1"] < 0.05
+    report = tmp_path / "x_crystalx.json"
+    later = report.stat().st_mtime + 10
+    os.utime(beside, (later, later))
+    assert finished_row(item, options)["status"] == "resumed"
+    os.utime(named, (later, later))
+    assert finished_row(item, options) is None

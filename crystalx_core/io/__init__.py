@@ -59,23 +59,45 @@ class Loaded:
             return None
         return embedded.reflection_format()
 
-    def own_reflections(self) -> Reflections | None:
-        """The reflections the file carries or names: a CIF's _shelx_hkl_file, those after a
-        negative HKLF, or the file Olex2 names in a .res (HklSrc) where it exists; None
-        without any."""
+    def reflections_file(self, beside: bool = True) -> Path | None:
+        """Where this structure's reflections are, the one rule for every command: the file
+        itself where it carries them (a CIF's _shelx_hkl_file, data after a negative HKLF), the
+        file Olex2 names in a .res (HklSrc) where it exists, else (with `beside`) name.hkl, or
+        name.fcf, beside it as SHELX looks for it; None without any."""
+        if self.hkl_text or (
+            self.shelx is not None and self.shelx.inline_reflections() is not None
+        ):
+            return self.path
+        source = self.shelx.hkl_source() if self.shelx is not None else None
+        if source is not None and source.is_file():
+            return source
+        if not beside:
+            return None
+        from crystalx_core.io.files import reflections_beside
+
+        return reflections_beside(self.path)
+
+    def reflections_in(self, where: Path) -> Reflections:
+        """The reflections in `where` (a reflections_file), read as this file's HKLF says."""
+        if where != self.path:
+            reflections = read_reflections(where, self.reflection_format())
+            if self.shelx is not None and where == self.shelx.hkl_source():
+                reflections.notes.insert(
+                    0, f"reflections from {where.name}, named by Olex2 (HklSrc)"
+                )
+            return reflections
         if self.shelx is None:
             return self.embedded_reflections()
-        inline = self.shelx.inline_reflections()
-        if inline is not None:
-            from crystalx_core.io.hkl import reflections_from_text
+        from crystalx_core.io.hkl import reflections_from_text
 
-            return reflections_from_text(inline, str(self.path), self.reflection_format())
-        source = self.shelx.hkl_source()
-        if source is None or not source.is_file():
-            return None
-        reflections = read_reflections(source, self.reflection_format())
-        reflections.notes.insert(0, f"reflections from {source.name}, named by Olex2 (HklSrc)")
-        return reflections
+        inline = self.shelx.inline_reflections()
+        return reflections_from_text(inline, str(self.path), self.reflection_format())
+
+    def own_reflections(self) -> Reflections | None:
+        """The reflections the file carries or names (reflections_file without the one
+        beside); None without any."""
+        where = self.reflections_file(beside=False)
+        return None if where is None else self.reflections_in(where)
 
     def embedded_reflections(self) -> Reflections | None:
         """The reflections a CIF carries (SHELXL writes them in), None without them."""
@@ -145,15 +167,9 @@ def _starts_as_cif(data: bytes) -> bool:
 
 
 def find_reflections(loaded: Loaded) -> Reflections | None:
-    """The reflections the file carries or names (a CIF's own, Olex2's HklSrc), else name.hkl
-    beside name.ins (SHELX's convention); None without any."""
-    own = loaded.own_reflections()
-    if own is not None:
-        return own
-    from crystalx_core.io.files import same_named_hkl
-
-    beside = same_named_hkl(loaded.path)
-    return read_reflections(beside, loaded.reflection_format()) if beside else None
+    """The reflections Loaded.reflections_file names; None without any."""
+    where = loaded.reflections_file()
+    return None if where is None else loaded.reflections_in(where)
 
 
 def solve_reflections(loaded: Loaded, hkl) -> Reflections:
@@ -166,6 +182,7 @@ def solve_reflections(loaded: Loaded, hkl) -> Reflections:
         return found
     raise InputError(
         f"no reflections: pass the .hkl file (none named {loaded.path.with_suffix('.hkl').name} "
-        "beside it" + (", and no _shelx_hkl_file in the CIF)" if loaded.shelx is None else ")"),
+        "or .fcf beside it"
+        + (", and no _shelx_hkl_file in the CIF)" if loaded.shelx is None else ")"),
         str(loaded.path),
     )
