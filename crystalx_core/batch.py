@@ -17,6 +17,7 @@ import threading
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -30,6 +31,7 @@ from crystalx_core.errors import (
     Stopped,
     signals_raise_stopped,
 )
+from crystalx_core.outputs import JOB_SUFFIXES, drop_temporaries
 
 MODEL_SUFFIXES = (".res", ".ins", ".cif")
 OUTPUT_MARK = "_crystalx"
@@ -84,6 +86,11 @@ def find_inputs(target: str) -> list[BatchItem]:
 def output_prefix(item: BatchItem, options: BatchOptions) -> Path:
     folder = options.out or item.model.parent
     return folder / f"{item.name}{OUTPUT_MARK}"
+
+
+def output_files(item: BatchItem, options: BatchOptions) -> list[Path]:
+    prefix = output_prefix(item, options)
+    return [prefix.with_name(prefix.name + suffix) for suffix in JOB_SUFFIXES]
 
 
 def finished_row(item: BatchItem, options: BatchOptions) -> dict | None:
@@ -195,11 +202,15 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
     except Exception as error:  # noqa: BLE001  (recorded with its traceback's last line; the batch goes on)
         where = traceback.format_exc().splitlines()[-3].strip()
         message = f"internal error: {type(error).__name__}: {error} ({where})"
+    return _failed_row(item, message, time.perf_counter() - start, source)
+
+
+def _failed_row(item: BatchItem, message: str, seconds: float = 0.0, hkl: str = "") -> dict:
     return {
-        **_row_head(item, source),
+        **_row_head(item, hkl),
         "status": "failed",
         "error": message,
-        "seconds": round(time.perf_counter() - start, 3),
+        "seconds": round(seconds, 3),
     }
 
 
@@ -295,21 +306,52 @@ def _run_pending(items, options, workers, scheduler, progress, rows: dict[int, d
             progress(row)
     elif pending:
         workers = max(1, min(workers or os.cpu_count() or 1, len(pending)))
-        pool = ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=get_context("spawn"),
-            initializer=_warm_worker,
-            initargs=(os.getpid(),),
-        )
-        try:
-            futures = {pool.submit(_work, items[k], options): k for k in pending}
-            for future in as_completed(futures):
+        tries = dict.fromkeys(pending, 0)
+        while pending:
+            for k in pending:  # a worker killed while writing (this batch or one before it)
+                drop_temporaries(output_files(items[k], options))
+            broken = _run_in_pool(items, options, workers, pending, rows, progress)
+            pending = []
+            for k in broken:  # a worker died (killed; the system out of memory): once more
+                tries[k] += 1
+                if tries[k] < POOL_TRIES:
+                    pending.append(k)
+                else:
+                    rows[k] = _failed_row(items[k], WORKER_DIED)
+                    progress(rows[k])
+
+
+POOL_TRIES = 2  # a structure whose worker dies twice is recorded as failed, the batch goes on
+WORKER_DIED = (
+    "the worker process assigning it died twice (killed, or by the system for lack of "
+    "memory); the same command tries it again"
+)
+
+
+def _run_in_pool(items, options, workers, keys, rows: dict[int, dict], progress) -> list[int]:
+    """Run `keys` in a fresh pool of `workers` processes; returns the keys left unfinished
+    because a worker process died (every one then running or queued is)."""
+    pool = ProcessPoolExecutor(
+        max_workers=min(workers, len(keys)),
+        mp_context=get_context("spawn"),
+        initializer=_warm_worker,
+        initargs=(os.getpid(),),
+    )
+    broken = []
+    try:
+        futures = {pool.submit(_work, items[k], options): k for k in keys}
+        for future in as_completed(futures):
+            try:
                 rows[futures[future]] = future.result()
-                progress(rows[futures[future]])
-            pool.shutdown()
-        except BaseException:
-            _stop_pool(pool)
-            raise
+            except BrokenProcessPool:
+                broken.append(futures[future])
+                continue
+            progress(rows[futures[future]])
+        pool.shutdown()
+    except BaseException:
+        _stop_pool(pool)
+        raise
+    return sorted(broken)
 
 
 def run_on_cluster(
@@ -328,12 +370,18 @@ def run_on_cluster(
         raise CrystalXError(f"cannot reach the Dask scheduler at {address}: {error}") from None
     with client:
         futures = {
-            client.submit(_work_on_cluster, item, options, pure=False): key
+            client.submit(_work_on_cluster, item, options, pure=False): (key, item)
             for key, item in zip(keys, items)
         }
         try:
             for future in finished(futures):
-                yield futures[future], future.result()
+                key, item = futures[future]
+                try:
+                    row = future.result()
+                except Exception as error:  # noqa: BLE001  (KilledWorker: the workers running it died)
+                    why = f"the Dask workers running it died ({type(error).__name__}: {error})"
+                    row = _failed_row(item, why)
+                yield key, row
         except (
             BaseException
         ):  # a stop (Stopped): the workers drop this batch's structures, running ones too
