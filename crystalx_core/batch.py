@@ -174,14 +174,14 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
     start = time.perf_counter()
     source = ""
     try:
-        from crystalx_core.io import load
+        from crystalx_core.io import find_reflections, load
         from crystalx_core.outputs import write_job_outputs
         from crystalx_core.pipeline import assign_job
 
         loaded = load(item.model)
         where = loaded.reflections_file() if options.refine else None
         source = str(where or "")
-        reflections = loaded.reflections_in(where) if where else None
+        reflections = find_reflections(loaded) if where else None
         if reflections is not None:
             source = reflections.path
         result = assign_job(

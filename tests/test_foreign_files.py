@@ -172,6 +172,7 @@ def test_an_fcf_of_list_4_or_6_gives_its_fo2_and_sigma(tmp_path):
     THklFile::LoadFromStrings). CIF core _refln_include_status: '-' systematically absent and
     'x' excluded are not refined; 'o' and '<' are."""
     from crystalx_core.io import read_reflections
+    from crystalx_core.io.hkl import HklfFormat
 
     path = tmp_path / "x.fcf"
     path.write_text(LIST4)
@@ -188,6 +189,9 @@ def test_an_fcf_of_list_4_or_6_gives_its_fo2_and_sigma(tmp_path):
     assert len(read_reflections(sup)) == 3
     path.write_text(LIST6)
     assert read_reflections(path).intensities.tolist() == [9744.94, 166.53]
+    as_f = read_reflections(path, HklfFormat(code=3, scale=2.0))  # the .ins's HKLF: done already
+    assert as_f.intensities.tolist() == [9744.94, 166.53]
+    assert "HKLF 3 of the instructions not applied to x.fcf" in as_f.notes[-1]
 
 
 def test_an_fcf_without_fo2_is_refused_saying_what_to_pass(tmp_path):
@@ -318,6 +322,8 @@ def test_batch_reads_and_resumes_on_the_file_the_structure_names(tmp_path, share
     assert row["status"] == "ok", row["error"]
     assert row["hkl"] == str(named) and row["r1"] < 0.05
     report = tmp_path / "x_crystalx.json"
+    notes = json.loads(report.read_text())["notes"]
+    assert "x.hkl beside it not read: the reflections Olex2 names (urea.hkl) are" in notes
     later = report.stat().st_mtime + 10
     os.utime(beside, (later, later))
     assert finished_row(item, options)["status"] == "resumed"

@@ -167,9 +167,19 @@ def _starts_as_cif(data: bytes) -> bool:
 
 
 def find_reflections(loaded: Loaded) -> Reflections | None:
-    """The reflections Loaded.reflections_file names; None without any."""
+    """The reflections Loaded.reflections_file names (a note says so where a file of the same
+    name beside is not the one); None without any."""
     where = loaded.reflections_file()
-    return None if where is None else loaded.reflections_in(where)
+    if where is None:
+        return None
+    reflections = loaded.reflections_in(where)
+    from crystalx_core.io.files import reflections_beside
+
+    beside = reflections_beside(loaded.path)
+    if beside is not None and beside != where:
+        holder = "it carries" if where == loaded.path else f"Olex2 names ({where.name})"
+        reflections.notes.append(f"{beside.name} beside it not read: the reflections {holder} are")
+    return reflections
 
 
 def solve_reflections(loaded: Loaded, hkl) -> Reflections:

@@ -452,7 +452,13 @@ def cif_reflections(path, hklf: HklfFormat | None = None, data: bytes | None = N
     for block in doc:
         for measured, sigma in _MEASURED:
             if len(block.find_values(measured)):
-                return _refln_loop(block, measured, sigma, _Lines(text, block.name), path)
+                reflections = _refln_loop(block, measured, sigma, _Lines(text, block.name), path)
+                if hklf is not None and (hklf.code != 4 or hklf.scale != 1 or hklf.matrix):
+                    reflections.notes.append(
+                        f"HKLF {hklf.code} of the instructions not applied to {path.name}: its "
+                        "Fo² are reindexed and scaled already"
+                    )
+                return reflections
     for block in doc:
         if len(block.find_values("_refln_F_meas")):
             code = block.find_value("_shelx_refln_list_code")
