@@ -529,15 +529,11 @@ def _loop_numbers(column, tag: str, line_of, path: Path) -> np.ndarray:
     try:
         return np.array(values, dtype=float)
     except ValueError:
-        row = next(n for n, value in enumerate(values) if not _is_float(value))
-        raise InputError(
-            f"{tag}: {values[row]!r} is not a number", str(path), line_of(row)
-        ) from None
-
-
-def _is_float(value: str) -> bool:
-    try:
-        float(value)
-    except ValueError:
-        return False
-    return True
+        for row, value in enumerate(values):
+            try:
+                float(value)
+            except ValueError:
+                raise InputError(
+                    f"{tag}: {value!r} is not a number", str(path), line_of(row)
+                ) from None
+        raise
