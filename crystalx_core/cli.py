@@ -244,7 +244,9 @@ def _run_assign(args) -> int:
     return _finish(args, result, args.model, inputs, loaded.shelx)
 
 
-EMBEDDED_HKL = re.compile(r" \((data_\S+ )?_shelx_hkl_file\)$")  # a CIF's reflections, as named
+EMBEDDED_HKL = re.compile(
+    r" \((data_\S+ )?(_shelx_hkl_file|_iucr_refine_reflections_details)\)$"
+)  # a CIF's reflections, as named
 
 
 def _run_batch(args) -> int:

@@ -329,3 +329,34 @@ def test_batch_reads_and_resumes_on_the_file_the_structure_names(tmp_path, share
     assert finished_row(item, options)["status"] == "resumed"
     os.utime(named, (later, later))
     assert finished_row(item, options) is None
+
+
+def test_the_iucr_tags_for_an_embedded_res_and_hkl_as_cryscalc_writes_them(tmp_path):
+    """cif_iucr.dic's _iucr_refine_instructions_details and _iucr_refine_reflections_details
+    hold the .res and the .hkl where SHELXL writes _shelx_res_file and _shelx_hkl_file;
+    CRYSCALC (and WinGX) write them with a banner (' .hkl SHELXL file: NAME', a line of dots;
+    CRYSCALC's Include_RES_file_into_CIF), and FinalCif reads the IUCr tag where SHELXL's is
+    missing. Read as SHELXL's: the HKLF 3 of the .res says how."""
+    from crystalx_core.io import load, read_reflections
+
+    res = "TITL x\nCELL 0.71073 10 11 12 90 95 90\nSFAC C O\nUNIT 8 4\nHKLF 3\nEND\n"
+    hkl = (
+        "   1   0   0   10.00    1.00\n   0   2   0    5.00    0.50\n   0   0   0    0.00    0.00\n"
+    )
+    dots = "." * 65
+    text = (
+        "data_x\n"
+        + CELL
+        + SYMOPS
+        + ATOMS
+        + f"_iucr_refine_instructions_details\n;\n .res SHELXL file: x.res\n{dots}\n{res};\n"
+        + f"_iucr_refine_reflections_details\n;\n .hkl SHELXL file: x.hkl\n{dots}\n{hkl};\n"
+    )
+    path = tmp_path / "x.cif"
+    path.write_text(text)
+    loaded = load(path)
+    assert loaded.reflection_format().code == 3
+    own = loaded.own_reflections()
+    assert own.intensities.tolist() == [100.0, 25.0]
+    assert own.path == f"{path} (_iucr_refine_reflections_details)"
+    assert read_reflections(path).indices.tolist() == [[1, 0, 0], [0, 2, 0]]

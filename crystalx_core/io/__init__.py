@@ -25,8 +25,9 @@ class Loaded:
     shelx: ShelxFile | None = (
         None  # a .res/.ins: the result is written back into it, instructions kept
     )
-    hkl_text: str | None = None  # a CIF's own reflections (_shelx_hkl_file)
+    hkl_text: str | None = None  # a CIF's own reflections (_shelx_hkl_file, or the IUCr's tag)
     res_text: str | None = None  # and the .res they were refined with (_shelx_res_file)
+    hkl_tag: str = "_shelx_hkl_file"  # the tag hkl_text was read from
     notes: tuple[str, ...] = ()  # what the reader chose (the block of a CIF), for the user
 
     def add_notes(self, result, *more: str) -> None:
@@ -106,7 +107,7 @@ class Loaded:
         from crystalx_core.io.hkl import reflections_from_text
 
         return reflections_from_text(
-            self.hkl_text, f"{self.path} (_shelx_hkl_file)", self.reflection_format()
+            self.hkl_text, f"{self.path} ({self.hkl_tag})", self.reflection_format()
         )
 
 
@@ -123,6 +124,7 @@ def load(path, block: str | None = None) -> Loaded:
             entry.structure,
             hkl_text=entry.shelx_hkl_text,
             res_text=entry.shelx_res_text,
+            hkl_tag=entry.hkl_tag,
             notes=entry.notes,
         )
     if block is not None:

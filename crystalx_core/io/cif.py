@@ -49,6 +49,7 @@ class CifEntry:
     shelx_hkl_text: str | None
     published_r1: float | None
     block_name: str
+    hkl_tag: str = "_shelx_hkl_file"  # the tag shelx_hkl_text was read from
     notes: tuple[str, ...] = ()  # which block was read (of several), what symmetry assumed
 
 
@@ -213,6 +214,27 @@ def _text_field(block: gemmi.cif.Block, tag: str) -> str | None:
     elif text.startswith("\n"):
         text = text[1:]
     return text + "\n"
+
+
+# the .res and .hkl a CIF embeds: SHELXL's tags, then the IUCr's (cif_iucr.dic), which
+# CRYSCALC and WinGX write
+RES_TAGS = ("_shelx_res_file", "_iucr_refine_instructions_details")
+HKL_TAGS = ("_shelx_hkl_file", "_iucr_refine_reflections_details")
+
+
+def embedded_file(block: gemmi.cif.Block, tags: tuple[str, ...]) -> tuple[str | None, str]:
+    """(the file the first of `tags` embeds, that tag); (None, tags[0]) without one. The
+    banner CRYSCALC writes before it (' .hkl SHELXL file: NAME', then a line of dots) is not
+    part of the file."""
+    for tag in tags:
+        text = _text_field(block, tag)
+        if text is not None:
+            lines = text.split("\n", 2)
+            banner = len(lines) == 3 and lines[0].lstrip().startswith((".hkl", ".res"))
+            if banner and set(lines[1].strip()) == {"."}:
+                text = lines[2]
+            return text, tag
+    return None, tags[0]
 
 
 def _number(block: gemmi.cif.Block, tag: str) -> float | None:
@@ -400,6 +422,7 @@ def read_cif(path, block: str | None = None) -> CifEntry:
     if problem:
         raise InputError(f"data_{chosen.name}: {problem}", str(path), lines.tag(*_CELL_TAGS))
     symops, symmetry_note = _symops(small, chosen, lines, path)
+    hkl_text, hkl_tag = embedded_file(chosen, HKL_TAGS)
     structure = Structure(
         cell=(cell.a, cell.b, cell.c, cell.alpha, cell.beta, cell.gamma),
         symops=symops,
@@ -415,8 +438,9 @@ def read_cif(path, block: str | None = None) -> CifEntry:
     structure.sites = grouped_mixed_sites(structure.sites)
     return CifEntry(
         structure=structure,
-        shelx_res_text=_text_field(chosen, "_shelx_res_file"),
-        shelx_hkl_text=_text_field(chosen, "_shelx_hkl_file"),
+        shelx_res_text=embedded_file(chosen, RES_TAGS)[0],
+        shelx_hkl_text=hkl_text,
+        hkl_tag=hkl_tag,
         published_r1=_number(chosen, "_refine_ls_R_factor_gt"),
         block_name=chosen.name,
         notes=tuple(n for n in (note, symmetry_note) if n),
@@ -446,9 +470,9 @@ def cif_reflections(path, hklf: HklfFormat | None = None, data: bytes | None = N
     path = Path(path)
     doc, text = _parse(path, data)
     for block in doc:
-        hkl = _text_field(block, "_shelx_hkl_file")
+        hkl, tag = embedded_file(block, HKL_TAGS)
         if hkl is not None:
-            return reflections_from_text(hkl, f"{path} (data_{block.name} _shelx_hkl_file)", hklf)
+            return reflections_from_text(hkl, f"{path} (data_{block.name} {tag})", hklf)
     for block in doc:
         for measured, sigma in _MEASURED:
             if len(block.find_values(measured)):
