@@ -7,7 +7,7 @@ libFuzzer reports with the input saved as crash-*/timeout-*/oom-*. Seeds are rea
     pip install -e '.[cpu,fuzz]'
     python benchmarks/fuzz_readers.py shelx ../shared/data/benchmark -runs=20000 -timeout=10
     -rss_limit_mb=4096
-    (targets: shelx, hkl, cif, service; libFuzzer flags follow the folder)
+    (targets: shelx, hkl, cif, fcf, service; libFuzzer flags follow the folder)
 
 Every REPORT_EVERY inputs it prints how many were tried and how many were refused with our error.
 """
@@ -26,6 +26,7 @@ import atheris  # noqa: E402
 
 with atheris.instrument_imports(include=["crystalx_core"]):
     from crystalx_core.errors import CrystalXError
+    from crystalx_core.io import read_reflections
     from crystalx_core.io.cif import read_cif
     from crystalx_core.io.hkl import reflections_from_text
     from crystalx_core.io.shelx_read import parse_shelx
@@ -35,6 +36,7 @@ SEED_FILES = {
     "shelx": "*/published.res",
     "hkl": "XH_urea/data.hkl",
     "cif": "*/model.cif",
+    "fcf": "XH_urea/data.hkl",  # written as SHELXL .fcf files (LIST 4, LIST 6) by seeds()
     "service": None,
 }
 COUNTS = {"inputs": 0, "refused": 0}
@@ -43,6 +45,7 @@ REPORT_EVERY = 1000
 # tests pass their own temporary folder) holds the scratch CIF and the growing corpus
 WORK = Path(os.environ.get("CRYSTALX_FUZZ_DIR") or tempfile.mkdtemp(prefix="crystalx_fuzz_"))
 CIF_PATH = WORK / "input.cif"
+FCF_PATH = WORK / "input.fcf"
 
 
 def read_shelx(data: bytes) -> None:
@@ -58,6 +61,29 @@ def read_cif_bytes(data: bytes) -> None:
     read_cif(CIF_PATH)
 
 
+def read_fcf_bytes(data: bytes) -> None:
+    FCF_PATH.write_bytes(data)
+    read_reflections(FCF_PATH)
+
+
+def fcf_seeds(hkl: Path) -> list[bytes]:
+    """LIST 4 and LIST 6 .fcf files of a real reflection file's first reflections."""
+    rows = [line.split() for line in hkl.read_text().splitlines()[:300] if len(line.split()) >= 5]
+    head = "data_x\n_shelx_refln_list_code {}\nloop_\n _refln_index_h\n _refln_index_k\n"
+    head += " _refln_index_l\n"
+    list4 = head.format(4) + "".join(
+        f" _refln_{tag}\n" for tag in ("F_squared_calc", "F_squared_meas", "F_squared_sigma")
+    )
+    list4 += " _refln_observed_status\n" + "".join(
+        f"{h} {k} {l} {i} {i} {s} {'ox-<'[n % 4]}\n" for n, (h, k, l, i, s, *_) in enumerate(rows)
+    )
+    list6 = head.format(6) + "".join(
+        f" _refln_{tag}\n" for tag in ("F_squared_meas", "F_squared_sigma", "F_calc", "phase_calc")
+    )
+    list6 += "".join(f"{h} {k} {l} {i} {s} 1.0 180\n" for h, k, l, i, s, *_ in rows)
+    return [list4.encode(), list6.encode()]
+
+
 def ask_service(data: bytes) -> None:
     reply, keep_running = reply_to(data)
     if not keep_running or ("result" in reply) == ("error" in reply):
@@ -69,7 +95,13 @@ def ask_service(data: bytes) -> None:
     COUNTS["refused"] += "error" in reply
 
 
-TARGETS = {"shelx": read_shelx, "hkl": read_hkl, "cif": read_cif_bytes, "service": ask_service}
+TARGETS = {
+    "shelx": read_shelx,
+    "hkl": read_hkl,
+    "cif": read_cif_bytes,
+    "fcf": read_fcf_bytes,
+    "service": ask_service,
+}
 
 
 def seeds(target: str, folder: Path) -> list[bytes]:
@@ -91,6 +123,8 @@ def seeds(target: str, folder: Path) -> list[bytes]:
             for method in ("ping", "assign", "apply-plan")
         ]
     files = sorted(folder.glob(SEED_FILES[target]))
+    if target == "fcf":
+        return [seed for path in files for seed in fcf_seeds(path)]
     return [p.read_bytes()[:200_000] for p in files]
 
 

@@ -17,6 +17,7 @@ import threading
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -30,6 +31,7 @@ from crystalx_core.errors import (
     Stopped,
     signals_raise_stopped,
 )
+from crystalx_core.outputs import JOB_SUFFIXES, drop_temporaries
 
 MODEL_SUFFIXES = (".res", ".ins", ".cif")
 OUTPUT_MARK = "_crystalx"
@@ -40,8 +42,9 @@ GRACE_SECONDS = 3.0  # for a stopped worker to drop its temporaries before it is
 
 @dataclass(frozen=True)
 class BatchItem:
+    """One structure file; where its reflections are is Loaded.reflections_file's to say."""
+
     model: Path
-    hkl: Path | None = None
     left_out: tuple[Path, ...] = ()  # other structure files of the same name, not read
 
     @property
@@ -60,10 +63,7 @@ class BatchOptions:
 
 def find_inputs(target: str) -> list[BatchItem]:
     """Structures in a folder (or matching a glob): one per name, .res (SHELXL's latest) before
-    .ins before .cif, the others of that name kept as left out, our own outputs skipped, a
-    same-named .hkl attached."""
-    from crystalx_core.io.files import same_named_hkl
-
+    .ins before .cif, the others of that name kept as left out, our own outputs skipped."""
     path = Path(target)
     candidates = (
         sorted(path.iterdir()) if path.is_dir() else sorted(Path(p) for p in glob.glob(target))
@@ -79,7 +79,7 @@ def find_inputs(target: str) -> list[BatchItem]:
     items = []
     for _, files in sorted(by_name.items()):
         files.sort(key=lambda f: (MODEL_SUFFIXES.index(f.suffix.lower()), f.name))
-        items.append(BatchItem(files[0], same_named_hkl(files[0]), tuple(sorted(files[1:]))))
+        items.append(BatchItem(files[0], tuple(sorted(files[1:]))))
     return items
 
 
@@ -88,18 +88,28 @@ def output_prefix(item: BatchItem, options: BatchOptions) -> Path:
     return folder / f"{item.name}{OUTPUT_MARK}"
 
 
+def output_files(item: BatchItem, options: BatchOptions) -> list[Path]:
+    prefix = output_prefix(item, options)
+    return [prefix.with_name(prefix.name + suffix) for suffix in JOB_SUFFIXES]
+
+
 def finished_row(item: BatchItem, options: BatchOptions) -> dict | None:
-    """The row of an earlier run when its outputs are newer than the inputs (resume)."""
+    """The row of an earlier run when its outputs are newer than its inputs, the model and the
+    reflections it names (resume)."""
     prefix = output_prefix(item, options)
     report = prefix.with_name(prefix.name + ".json")
     if not report.exists():
         return None
-    inputs = [item.model] + ([item.hkl] if item.hkl else [])
-    if any(p.stat().st_mtime > report.stat().st_mtime for p in inputs):
-        return None
     try:
-        return row_from_report(item, json.loads(report.read_text()), seconds=0.0, resumed=True)
-    except (ValueError, KeyError):
+        from crystalx_core.io import load
+
+        reflections = load(item.model).reflections_file() if options.refine else None
+        inputs = [item.model] + ([reflections] if reflections else [])
+        if any(p.stat().st_mtime > report.stat().st_mtime for p in inputs):
+            return None
+        row = json.loads(report.read_text())
+        return row_from_report(item, row, 0.0, resumed=True, hkl=str(reflections or ""))
+    except (CrystalXError, OSError, ValueError, KeyError):  # redone, and reported if it fails
         return None
 
 
@@ -119,13 +129,9 @@ def _row_head(item: BatchItem, hkl: str) -> dict:
 
 
 def row_from_report(
-    item: BatchItem,
-    report: dict,
-    seconds: float,
-    resumed: bool = False,
-    hkl: str | None = None,
+    item: BatchItem, report: dict, seconds: float, resumed: bool = False, hkl: str = ""
 ) -> dict:
-    """A finished job's row; `hkl` the reflections it refined against (default the item's)."""
+    """A finished job's row; `hkl` the reflections it refined against."""
     atoms = report["atoms"]
     scores = [
         dict(a["probabilities"]) for a in atoms
@@ -134,7 +140,7 @@ def row_from_report(
     refinement = report.get("refinement") or {}
     poor = report.get("success") is False  # finished, but the final model does not explain the data
     return {
-        **_row_head(item, str(item.hkl or "") if hkl is None else hkl),
+        **_row_head(item, hkl),
         "status": NO_SOLUTION if poor else "resumed" if resumed else "ok",
         "error": report.get("failure") or "" if poor else "",
         "method": report["method"],
@@ -166,14 +172,16 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
     """Assign (and refine, with reflections) one structure and write its outputs; a failure
     becomes a row, never an exception, so one bad file cannot stop the batch."""
     start = time.perf_counter()
-    source = str(item.hkl or "")
+    source = ""
     try:
         from crystalx_core.io import find_reflections, load
         from crystalx_core.outputs import write_job_outputs
         from crystalx_core.pipeline import assign_job
 
         loaded = load(item.model)
-        reflections = find_reflections(loaded) if options.refine else None
+        where = loaded.reflections_file() if options.refine else None
+        source = str(where or "")
+        reflections = find_reflections(loaded) if where else None
         if reflections is not None:
             source = reflections.path
         result = assign_job(
@@ -184,7 +192,7 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
             hydrogens=options.hydrogens,
         )
         loaded.add_notes(result)
-        inputs = [item.model] + ([item.hkl] if item.hkl else [])
+        inputs = [item.model] + ([where] if where else [])
         _, report, _ = write_job_outputs(
             result, item.model, inputs, loaded.shelx, output_prefix(item, options)
         )
@@ -194,11 +202,15 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
     except Exception as error:  # noqa: BLE001  (recorded with its traceback's last line; the batch goes on)
         where = traceback.format_exc().splitlines()[-3].strip()
         message = f"internal error: {type(error).__name__}: {error} ({where})"
+    return _failed_row(item, message, time.perf_counter() - start, source)
+
+
+def _failed_row(item: BatchItem, message: str, seconds: float = 0.0, hkl: str = "") -> dict:
     return {
-        **_row_head(item, source),
+        **_row_head(item, hkl),
         "status": "failed",
         "error": message,
-        "seconds": round(time.perf_counter() - start, 3),
+        "seconds": round(seconds, 3),
     }
 
 
@@ -294,21 +306,52 @@ def _run_pending(items, options, workers, scheduler, progress, rows: dict[int, d
             progress(row)
     elif pending:
         workers = max(1, min(workers or os.cpu_count() or 1, len(pending)))
-        pool = ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=get_context("spawn"),
-            initializer=_warm_worker,
-            initargs=(os.getpid(),),
-        )
-        try:
-            futures = {pool.submit(_work, items[k], options): k for k in pending}
-            for future in as_completed(futures):
+        tries = dict.fromkeys(pending, 0)
+        while pending:
+            for k in pending:  # a worker killed while writing (this batch or one before it)
+                drop_temporaries(output_files(items[k], options))
+            broken = _run_in_pool(items, options, workers, pending, rows, progress)
+            pending = []
+            for k in broken:  # a worker died (killed; the system out of memory): once more
+                tries[k] += 1
+                if tries[k] < POOL_TRIES:
+                    pending.append(k)
+                else:
+                    rows[k] = _failed_row(items[k], WORKER_DIED)
+                    progress(rows[k])
+
+
+POOL_TRIES = 2  # a structure whose worker dies twice is recorded as failed, the batch goes on
+WORKER_DIED = (
+    "the worker process assigning it died twice (killed, or by the system for lack of "
+    "memory); the same command tries it again"
+)
+
+
+def _run_in_pool(items, options, workers, keys, rows: dict[int, dict], progress) -> list[int]:
+    """Run `keys` in a fresh pool of `workers` processes; returns the keys left unfinished
+    because a worker process died (every one then running or queued is)."""
+    pool = ProcessPoolExecutor(
+        max_workers=min(workers, len(keys)),
+        mp_context=get_context("spawn"),
+        initializer=_warm_worker,
+        initargs=(os.getpid(),),
+    )
+    broken = []
+    try:
+        futures = {pool.submit(_work, items[k], options): k for k in keys}
+        for future in as_completed(futures):
+            try:
                 rows[futures[future]] = future.result()
-                progress(rows[futures[future]])
-            pool.shutdown()
-        except BaseException:
-            _stop_pool(pool)
-            raise
+            except BrokenProcessPool:
+                broken.append(futures[future])
+                continue
+            progress(rows[futures[future]])
+        pool.shutdown()
+    except BaseException:
+        _stop_pool(pool)
+        raise
+    return sorted(broken)
 
 
 def run_on_cluster(
@@ -327,12 +370,18 @@ def run_on_cluster(
         raise CrystalXError(f"cannot reach the Dask scheduler at {address}: {error}") from None
     with client:
         futures = {
-            client.submit(_work_on_cluster, item, options, pure=False): key
+            client.submit(_work_on_cluster, item, options, pure=False): (key, item)
             for key, item in zip(keys, items)
         }
         try:
             for future in finished(futures):
-                yield futures[future], future.result()
+                key, item = futures[future]
+                try:
+                    row = future.result()
+                except Exception as error:  # noqa: BLE001  (KilledWorker: the workers running it died)
+                    why = f"the Dask workers running it died ({type(error).__name__}: {error})"
+                    row = _failed_row(item, why)
+                yield key, row
         except (
             BaseException
         ):  # a stop (Stopped): the workers drop this batch's structures, running ones too

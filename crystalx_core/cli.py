@@ -117,8 +117,9 @@ def _parser() -> argparse.ArgumentParser:
         "hkl",
         type=Path,
         nargs="?",
-        help="reflections, SHELX HKLF 4, or a SHELXL CIF with _shelx_hkl_file (default: the "
-        "CIF's own, else the .hkl of the same name beside the .ins)",
+        help="reflections: SHELX HKLF 4 (or 3), a SHELXL CIF with _shelx_hkl_file, or an .fcf "
+        "(LIST 4 or 6) (default: the CIF's own, else the .hkl, or .fcf, of the same name beside "
+        "the .ins)",
     )
     solve.add_argument("--block", help="the CIF data block to read (default: the first)")
     solve.set_defaults(run=_run_solve)
@@ -130,7 +131,8 @@ def _parser() -> argparse.ArgumentParser:
     assign.add_argument(
         "--hkl",
         type=Path,
-        help="reflections (HKLF 4, or a SHELXL CIF with _shelx_hkl_file): refine after assigning",
+        help="reflections (HKLF 4, a SHELXL CIF with _shelx_hkl_file, or an .fcf of LIST 4 or "
+        "6): refine after assigning",
     )
     assign.add_argument("--block", help="the CIF data block to read (default: the first)")
     assign.set_defaults(run=_run_assign)
@@ -139,7 +141,8 @@ def _parser() -> argparse.ArgumentParser:
         "batch", parents=[common], help="re-assign every structure in a folder"
     )
     batch.add_argument(
-        "target", help="folder (or quoted glob) of .res/.ins/.cif files; a same-named .hkl is used"
+        "target",
+        help="folder (or quoted glob) of .res/.ins/.cif files; a same-named .hkl (or .fcf) is used",
     )
     batch.add_argument("--workers", type=int, help="processes (default: all cores)")
     batch.add_argument(
@@ -157,8 +160,8 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument(
         "--hkl",
         type=Path,
-        help="reflections (HKLF 4); default: the CIF's own _shelx_hkl_file, or the file "
-        "Olex2 names in the .res (HklSrc)",
+        help="reflections (HKLF 4, or an .fcf of LIST 4 or 6); default: the CIF's own "
+        "_shelx_hkl_file, or the file Olex2 names in the .res (HklSrc)",
     )
     audit.add_argument("--block", help="the CIF data block to read (default: the first)")
     audit.set_defaults(run=_run_audit)
@@ -241,7 +244,9 @@ def _run_assign(args) -> int:
     return _finish(args, result, args.model, inputs, loaded.shelx)
 
 
-EMBEDDED_HKL = re.compile(r" \((data_\S+ )?_shelx_hkl_file\)$")  # a CIF's reflections, as named
+EMBEDDED_HKL = re.compile(
+    r" \((data_\S+ )?(_shelx_hkl_file|_iucr_refine_reflections_details)\)$"
+)  # a CIF's reflections, as named
 
 
 def _run_batch(args) -> int:

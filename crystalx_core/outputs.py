@@ -3,7 +3,9 @@ not at all, old outputs are kept as backups, and a failure leaves the folder as 
 
 from __future__ import annotations
 
+import glob
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -123,6 +125,17 @@ def _write_temporary(path: Path, data: bytes, temporaries: dict[Path, Path]) -> 
         os.fsync(stream.fileno())
 
 
+def drop_temporaries(paths: list[Path]) -> None:
+    """Remove what a writer of `paths` killed mid-write (SIGKILL, no roll-back) left: the hidden
+    temporaries _write_temporary names. Only for a caller that holds the folder (a batch's
+    lock), so that no live writer's temporary goes."""
+    for path in paths:
+        for temporary in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+            if re.fullmatch(rf"\.{re.escape(path.name)}\.[0-9a-f]{{8}}\.tmp", temporary.name):
+                with suppress(OSError):
+                    temporary.unlink()
+
+
 def _check_replaceable(path: Path) -> None:
     """Only a regular file (or a link) may be replaced: a folder or a device of the output's name
     is the user's, and renaming over it would fail half-way through the set."""
@@ -202,13 +215,18 @@ def _in_encoding_of(text: str, shelx) -> str | bytes:
         return text
 
 
+JOB_SUFFIXES = (".res", ".cif", ".json")  # of a job's outputs, prefix + suffix
+
+
 def write_job_outputs(
     result, source: Path, inputs: list[Path], shelx=None, prefix: Path | None = None
 ) -> tuple[dict[str, Path], dict, list[Path]]:
     """x_crystalx.res/.cif/.json of a job, together or not at all: (paths, report, backups).
 
     The .res keeps every instruction of a SHELX input and replaces only atoms and HFIX; an
-    atom name over SHELX's 4 characters is an OutputError before anything is written.
+    atom name over SHELX's 4 characters is an OutputError before anything is written. The CIF's
+    data block is the prefix's name, blanks and non-ASCII letters (which CIF 1.1 names may not
+    hold) made '_'.
     """
     import json
 
@@ -219,7 +237,7 @@ def write_job_outputs(
     from crystalx_core.residues import MAX_LABEL
 
     prefix = prefix or source.with_name(source.stem + "_crystalx")
-    paths = {ext: prefix.with_name(prefix.name + ext) for ext in (".res", ".cif", ".json")}
+    paths = {ext: prefix.with_name(prefix.name + ext) for ext in JOB_SUFFIXES}
     long = [
         atom.label
         for site in result.structure.sites
@@ -239,7 +257,7 @@ def write_job_outputs(
         if shelx is not None
         else new_ins_text(result.structure)
     )
-    cif_text = result_cif(result, res_text, data_name=prefix.name)
+    cif_text = result_cif(result, res_text, data_name=re.sub(r"[^!-~]", "_", prefix.name))
     report = job_json(result, files={k.lstrip("."): str(v) for k, v in paths.items()})
     backups = write_outputs(
         {

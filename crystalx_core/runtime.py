@@ -21,10 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
-from crystalx_core.errors import CrystalXError
+from crystalx_core.errors import CrystalXError, InputError
 from crystalx_core.features import GraphInputs
 
 log = logging.getLogger(__name__)
+
+# neighbour pairs in one graph: the network's messages take about 4 kB each (7 GB measured
+# at 1.8 million); a real 20,000-site structure has about 650,000
+MAX_EDGES = 1_000_000
 
 # first available wins; onnxruntime-gpu provides CUDA, the plain package only the CPU
 PREFERRED_PROVIDERS = ("CUDAExecutionProvider", "CPUExecutionProvider")
@@ -114,6 +118,13 @@ class OnnxModel:
             )
         if graph.n_centre == 0:
             return np.zeros((0, len(self.classes)), dtype=np.float32)
+        if graph.num_edges > MAX_EDGES:
+            raise InputError(
+                f"{graph.num_edges:,} neighbour pairs within {self.cutoff:g} Å among "
+                f"{graph.n_centre:,} sites: over the {MAX_EDGES:,} the model runs on in bounded "
+                "memory (about 4 GB); are the peaks that dense? --method baseline assigns "
+                "without the model"
+            )
         inputs = {
             "z": graph.z,
             "pos": graph.pos,

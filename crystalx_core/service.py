@@ -52,7 +52,8 @@ from crystalx_core.assignment import Assignment, SiteAssignment, annotate
 from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import CrystalXError, InputError, RequestError
 from crystalx_core.hydrogens import hfix_groups
-from crystalx_core.io.hkl import REFINED_HKLF, HklfFormat, Reflections, read_hkl, xray_problem
+from crystalx_core.io import read_reflections as read_reflections_file
+from crystalx_core.io.hkl import REFINED_HKLF, HklfFormat, Reflections, xray_problem
 from crystalx_core.io.shelx_write import hfix_lines
 from crystalx_core.geometry import H_BOND_MAX, chemical_occupancies, neighbours
 from crystalx_core.olex2 import olex2_commands
@@ -179,7 +180,7 @@ def read_reflections(
         return None, _left_out(path, problem)
     matrix = tuple(tuple(row) for row in given.matrix) if given.matrix else None
     try:
-        return read_hkl(path, HklfFormat(given.hklf, given.scale, matrix)), None
+        return read_reflections_file(path, HklfFormat(given.hklf, given.scale, matrix)), None
     except InputError as error:
         return None, _left_out(path, error.message, error.line)
 

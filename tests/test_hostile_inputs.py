@@ -40,7 +40,7 @@ def run(tmp_path, capsys, res_text, hkl_text=None, hklf="HKLF 4"):
             "HKLF 3, scale 1)",
         ),
         (
-            "   1   1   0   1e300    1.00",
+            "   1   1   0  1.e300    1.00",  # with its point: "1e300" would be 1e298 (F8.2)
             "HKLF 4 1e10",
             "intensity 1e+300 of 1 1 0 is too large to refine (Fo² or σ beyond 1.8e+308 after "
             "HKLF 4, scale 1e+10)",

@@ -272,6 +272,7 @@ def test_batch_says_which_file_it_reads_and_uses_a_cifs_own_reflections(
     named as not read; a SHELXL CIF without a .hkl beside it refines against its own."""
     from crystalx_core.batch import BatchOptions, find_inputs, run_one
     from crystalx_core.cli import main
+    from crystalx_core.io import load
 
     for ext in (".ins", ".res"):
         (tmp_path / f"x{ext}").write_text(RES)
@@ -281,9 +282,9 @@ def test_batch_says_which_file_it_reads_and_uses_a_cifs_own_reflections(
     (tmp_path / "x.lst").write_text("SHELXL listing\n")
     shutil.copy(BENCHMARK / "XH_urea" / "model.cif", tmp_path / "y.cif")  # SHELXL 2018 output
     items = find_inputs(str(tmp_path))
-    assert [(i.model.name, i.hkl and i.hkl.name) for i in items] == [
+    assert [(i.model.name, load(i.model).reflections_file().name) for i in items] == [
         ("x.res", "x.hkl"),
-        ("y.cif", None),
+        ("y.cif", "y.cif"),  # its own _shelx_hkl_file
     ]
     assert [p.name for p in items[0].left_out] == ["x.cif", "x.ins"]
     row = run_one(items[1], BatchOptions(method="baseline", hydrogens="rules", cycles=1))

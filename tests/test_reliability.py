@@ -138,7 +138,7 @@ def test_a_cif_with_latin1_names_is_read(shared_data, tmp_path):
     assert entry.structure.sites and "REM Jörg Müller" in entry.shelx_res_text
 
 
-@pytest.mark.parametrize("target", ["shelx", "hkl", "cif", "service"])
+@pytest.mark.parametrize("target", ["shelx", "hkl", "cif", "fcf", "service"])
 def test_the_atheris_harness_runs_clean(shared_data, tmp_path, target):
     """A short coverage-guided run per target; benchmarks/fuzz_readers.py runs long campaigns."""
     pytest.importorskip("atheris")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -24,8 +25,9 @@ class Loaded:
     shelx: ShelxFile | None = (
         None  # a .res/.ins: the result is written back into it, instructions kept
     )
-    hkl_text: str | None = None  # a CIF's own reflections (_shelx_hkl_file)
+    hkl_text: str | None = None  # a CIF's own reflections (_shelx_hkl_file, or the IUCr's tag)
     res_text: str | None = None  # and the .res they were refined with (_shelx_res_file)
+    hkl_tag: str = "_shelx_hkl_file"  # the tag hkl_text was read from
     notes: tuple[str, ...] = ()  # what the reader chose (the block of a CIF), for the user
 
     def add_notes(self, result, *more: str) -> None:
@@ -58,25 +60,45 @@ class Loaded:
             return None
         return embedded.reflection_format()
 
-    def own_reflections(self) -> Reflections | None:
-        """The reflections the file carries or names: a CIF's _shelx_hkl_file, those after a
-        negative HKLF, or the file Olex2 names in a .res (HklSrc) where it exists; None
-        without any."""
+    def reflections_file(self, beside: bool = True) -> Path | None:
+        """Where this structure's reflections are, the one rule for every command: the file
+        itself where it carries them (a CIF's _shelx_hkl_file, data after a negative HKLF), the
+        file Olex2 names in a .res (HklSrc) where it exists, else (with `beside`) name.hkl, or
+        name.fcf, beside it as SHELX looks for it; None without any."""
+        if self.hkl_text or (
+            self.shelx is not None and self.shelx.inline_reflections() is not None
+        ):
+            return self.path
+        source = self.shelx.hkl_source() if self.shelx is not None else None
+        if source is not None and source.is_file():
+            return source
+        if not beside:
+            return None
+        from crystalx_core.io.files import reflections_beside
+
+        return reflections_beside(self.path)
+
+    def reflections_in(self, where: Path) -> Reflections:
+        """The reflections in `where` (a reflections_file), read as this file's HKLF says."""
+        if where != self.path:
+            reflections = read_reflections(where, self.reflection_format())
+            if self.shelx is not None and where == self.shelx.hkl_source():
+                reflections.notes.insert(
+                    0, f"reflections from {where.name}, named by Olex2 (HklSrc)"
+                )
+            return reflections
         if self.shelx is None:
             return self.embedded_reflections()
+        from crystalx_core.io.hkl import reflections_from_text
+
         inline = self.shelx.inline_reflections()
-        if inline is not None:
-            from crystalx_core.io.hkl import reflections_from_text
+        return reflections_from_text(inline, str(self.path), self.reflection_format())
 
-            return reflections_from_text(inline, str(self.path), self.reflection_format())
-        source = self.shelx.hkl_source()
-        if source is None or not source.is_file():
-            return None
-        from crystalx_core.io.hkl import read_hkl
-
-        reflections = read_hkl(source, self.reflection_format())
-        reflections.notes.insert(0, f"reflections from {source.name}, named by Olex2 (HklSrc)")
-        return reflections
+    def own_reflections(self) -> Reflections | None:
+        """The reflections the file carries or names (reflections_file without the one
+        beside); None without any."""
+        where = self.reflections_file(beside=False)
+        return None if where is None else self.reflections_in(where)
 
     def embedded_reflections(self) -> Reflections | None:
         """The reflections a CIF carries (SHELXL writes them in), None without them."""
@@ -85,7 +107,7 @@ class Loaded:
         from crystalx_core.io.hkl import reflections_from_text
 
         return reflections_from_text(
-            self.hkl_text, f"{self.path} (_shelx_hkl_file)", self.reflection_format()
+            self.hkl_text, f"{self.path} ({self.hkl_tag})", self.reflection_format()
         )
 
 
@@ -102,7 +124,8 @@ def load(path, block: str | None = None) -> Loaded:
             entry.structure,
             hkl_text=entry.shelx_hkl_text,
             res_text=entry.shelx_res_text,
-            notes=(entry.note,) if entry.note else (),
+            hkl_tag=entry.hkl_tag,
+            notes=entry.notes,
         )
     if block is not None:
         raise InputError(f"--block {block}: only a CIF has data blocks", str(path))
@@ -120,38 +143,45 @@ CIF_SUFFIXES = (".cif", ".fcf")
 
 
 def read_reflections(path, hklf: HklfFormat | None = None) -> Reflections:
-    """A SHELX .hkl file, or a CIF named in its place: the reflections SHELXL 2014+ writes into
-    it (_shelx_hkl_file)."""
-    from crystalx_core.io.hkl import read_hkl, reflections_from_text
+    """A SHELX .hkl file, or a CIF named in its place (by its suffix, or its first line where
+    the name says .hkl, as the IUCr's sup2.hkl): the .hkl SHELXL 2014+ writes into its CIF
+    (_shelx_hkl_file), else the Fo² of an .fcf."""
+    from crystalx_core.io.files import read_input_bytes
+    from crystalx_core.io.hkl import reflections_from_text
 
     path = Path(path)
     if path.suffix.lower() in (".ins", ".res"):
         raise InputError("a SHELX instruction file, not reflections: pass the .hkl", str(path))
-    if path.suffix.lower() not in CIF_SUFFIXES:
-        return read_hkl(path, hklf)
-    from crystalx_core.io.cif import shelx_hkl_text
+    data = read_input_bytes(str(path), "reflection file")
+    if path.suffix.lower() in CIF_SUFFIXES or _starts_as_cif(data):
+        from crystalx_core.io.cif import cif_reflections
 
-    found = shelx_hkl_text(path)
-    if found is None:
-        raise InputError(
-            "no _shelx_hkl_file (the reflections SHELXL writes into its CIF) in this file: "
-            "pass the .hkl the structure was refined against",
-            str(path),
-        )
-    text, block = found
-    return reflections_from_text(text, f"{path} (data_{block} _shelx_hkl_file)", hklf)
+        return cif_reflections(path, hklf, data)
+    return reflections_from_text(
+        data.removeprefix(codecs.BOM_UTF8).decode("latin-1"), str(path), hklf
+    )
+
+
+def _starts_as_cif(data: bytes) -> bool:
+    """A CIF's first line is a comment or data_; a reflection line starts with h."""
+    head = data.removeprefix(codecs.BOM_UTF8).lstrip()[:5].lower()
+    return head.startswith((b"#", b"data_"))
 
 
 def find_reflections(loaded: Loaded) -> Reflections | None:
-    """The reflections the file carries or names (a CIF's own, Olex2's HklSrc), else name.hkl
-    beside name.ins (SHELX's convention); None without any."""
-    own = loaded.own_reflections()
-    if own is not None:
-        return own
-    from crystalx_core.io.files import same_named_hkl
+    """The reflections Loaded.reflections_file names (a note says so where a file of the same
+    name beside is not the one); None without any."""
+    where = loaded.reflections_file()
+    if where is None:
+        return None
+    reflections = loaded.reflections_in(where)
+    from crystalx_core.io.files import reflections_beside
 
-    beside = same_named_hkl(loaded.path)
-    return read_reflections(beside, loaded.reflection_format()) if beside else None
+    beside = reflections_beside(loaded.path)
+    if beside is not None and beside != where:
+        holder = "it carries" if where == loaded.path else f"Olex2 names ({where.name})"
+        reflections.notes.append(f"{beside.name} beside it not read: the reflections {holder} are")
+    return reflections
 
 
 def solve_reflections(loaded: Loaded, hkl) -> Reflections:
@@ -164,6 +194,7 @@ def solve_reflections(loaded: Loaded, hkl) -> Reflections:
         return found
     raise InputError(
         f"no reflections: pass the .hkl file (none named {loaded.path.with_suffix('.hkl').name} "
-        "beside it" + (", and no _shelx_hkl_file in the CIF)" if loaded.shelx is None else ")"),
+        "or .fcf beside it"
+        + (", and no _shelx_hkl_file in the CIF)" if loaded.shelx is None else ")"),
         str(loaded.path),
     )

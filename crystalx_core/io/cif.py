@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from cctbx import sgtbx
 from crystalx_core.elements import normalise_symbol
 from crystalx_core.errors import InputError
 from crystalx_core.io.files import DOS_END, read_input_bytes
+from crystalx_core.io.hkl import HklfFormat, Reflections, usable_reflections, reflections_from_text
 from crystalx_core.geometry import site_multiplicities
 from crystalx_core.structure import Site, Structure, cell_problem, grouped_mixed_sites
 from crystalx_core.symmetry import full_operator_list, space_group_from_operators
@@ -47,14 +49,15 @@ class CifEntry:
     shelx_hkl_text: str | None
     published_r1: float | None
     block_name: str
-    note: str | None = None  # which block was read, where the file holds several
+    hkl_tag: str = "_shelx_hkl_file"  # the tag shelx_hkl_text was read from
+    notes: tuple[str, ...] = ()  # which block was read (of several), what symmetry assumed
 
 
 class _Lines:
     """Line numbers for messages: gemmi keeps none once the file is parsed."""
 
     def __init__(self, text: str, block_name: str):
-        self.lines = text.splitlines()
+        self.lines = re.split(r"\r\n|\r|\n", text)  # CIF's line ends, not Unicode's
         header = re.compile(rf"\s*data_{re.escape(block_name)}\s*$", re.IGNORECASE)
         self.block = next((n for n, text in enumerate(self.lines) if header.match(text)), 0)
         self.end = next(
@@ -79,30 +82,80 @@ class _Lines:
                 return n + 1
         return self.block_line
 
-    def atom_rows(self) -> dict[str, int]:
-        """Label (first column of the atom_site loop) → 1-based line of its row."""
-        rows: dict[str, int] = {}
-        start = self.tag("_atom_site_fract_x")
-        for n in range(start, self.end):
-            words = self.lines[n].split()
-            if not words:
-                continue
-            if words[0].lower().startswith(("loop_", "data_")) or (
-                words[0].startswith("_") and rows
-            ):
+    def loop(self, tag: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
+        """The tags (lower case) of the loop holding `tag` and its rows as (1-based line of the
+        row's first value, values unquoted); ([], []) where no loop in the block holds it."""
+        wanted = tag.lower()
+        tags: list[str] = []
+        values: list[tuple[int, str]] = []
+        in_loop = False
+        for n, token, quoted in _tokens(self.lines, self.block + 1, self.end):
+            word = "" if quoted else token.lower()
+            if not word.startswith(("_", "loop_", "data_", "save_", "global_", "stop_")):
+                if in_loop:
+                    values.append((n + 1, token))
+            elif word.startswith("_") and in_loop and not values:
+                tags.append(word)
+            elif wanted in tags:  # anything else ends the loop
                 break
-            if not words[0].startswith("_"):
-                rows.setdefault(words[0].strip("'\""), n + 1)
-        return rows
+            else:
+                tags, values, in_loop = [], [], word == "loop_"
+        if wanted not in tags:
+            return [], []
+        width = len(tags)
+        rows = [
+            (values[k][0], [value for _, value in values[k : k + width]])
+            for k in range(0, len(values) - width + 1, width)
+        ]
+        return tags, rows
+
+    def atom_rows(self) -> dict[str, int]:
+        """Label (_atom_site_label, as gemmi unquotes it) → 1-based line of its row."""
+        tags, rows = self.loop("_atom_site_fract_x")
+        if "_atom_site_label" not in tags:
+            return {}
+        column = tags.index("_atom_site_label")
+        found: dict[str, int] = {}
+        for line, values in rows:
+            found.setdefault(values[column], line)
+        return found
 
 
-def _parse(path: Path) -> tuple[gemmi.cif.Document, str]:
+# a CIF 1.1 token: a quoted string ends at its quote followed by white space
+_TOKEN = re.compile(r"""'(.*?)'(?=\s|$)|"(.*?)"(?=\s|$)|(#.*)|(\S+)""")
+
+
+def _tokens(lines: list[str], start: int, end: int) -> Iterator[tuple[int, str, bool]]:
+    """(0-based line, value, quoted) of each token of lines[start:end]: quotes and ;-text
+    fields unquoted, comments skipped."""
+    n = start
+    while n < end:
+        line = lines[n]
+        if line.startswith(";"):
+            first = n
+            n += 1
+            while n < end and not lines[n].startswith(";"):
+                n += 1
+            yield first, "\n".join([line[1:], *lines[first + 1 : n]]), True
+            n += 1
+            continue
+        for found in _TOKEN.finditer(line):
+            single, double, comment, bare = found.groups()
+            if comment is None:
+                quoted = bare is None
+                yield n, bare if not quoted else (single if single is not None else double), quoted
+        n += 1
+
+
+def _parse(path: Path, data: bytes | None = None) -> tuple[gemmi.cif.Document, str]:
     """Parse with gemmi from text we decoded: UTF-8 (CIF 2) or, failing that, Latin-1, which
     old CIFs use for names; gemmi would hand back undecodable strings later otherwise. The
-    text comes back too, for line numbers in messages."""
-    if not path.exists():
-        raise InputError("file not found", str(path))
-    data = read_input_bytes(str(path), "CIF").removeprefix(codecs.BOM_UTF8)
+    text comes back too, for line numbers in messages. `data`: the file's bytes, read already."""
+    if data is None:
+        if not path.exists():
+            raise InputError("file not found", str(path))
+        data = read_input_bytes(str(path), "CIF")
+    data = data.removeprefix(codecs.BOM_UTF8)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -163,6 +216,27 @@ def _text_field(block: gemmi.cif.Block, tag: str) -> str | None:
     return text + "\n"
 
 
+# the .res and .hkl a CIF embeds: SHELXL's tags, then the IUCr's (cif_iucr.dic), which
+# CRYSCALC and WinGX write
+RES_TAGS = ("_shelx_res_file", "_iucr_refine_instructions_details")
+HKL_TAGS = ("_shelx_hkl_file", "_iucr_refine_reflections_details")
+
+
+def embedded_file(block: gemmi.cif.Block, tags: tuple[str, ...]) -> tuple[str | None, str]:
+    """(the file the first of `tags` embeds, that tag); (None, tags[0]) without one. The
+    banner CRYSCALC writes before it (' .hkl SHELXL file: NAME', then a line of dots) is not
+    part of the file."""
+    for tag in tags:
+        text = _text_field(block, tag)
+        if text is not None:
+            lines = text.split("\n", 2)
+            banner = len(lines) == 3 and lines[0].lstrip().startswith((".hkl", ".res"))
+            if banner and set(lines[1].strip()) == {"."}:
+                text = lines[2]
+            return text, tag
+    return None, tags[0]
+
+
 def _number(block: gemmi.cif.Block, tag: str) -> float | None:
     raw = block.find_value(tag)
     if raw is None or raw in ("?", "."):
@@ -171,8 +245,19 @@ def _number(block: gemmi.cif.Block, tag: str) -> float | None:
     return None if math.isnan(value) else value
 
 
-def _symops(small: gemmi.SmallStructure, lines: _Lines, path: Path) -> list[str]:
-    """Full operator list: the CIF's own list if it is a closed group, else Hall, else H-M."""
+_NUMBER_TAGS = (
+    "_space_group_IT_number",
+    "_symmetry_Int_Tables_number",
+    "_space_group.IT_number",
+    "_symmetry.Int_Tables_number",
+)
+
+
+def _symops(
+    small: gemmi.SmallStructure, block: gemmi.cif.Block, lines: _Lines, path: Path
+) -> tuple[list[str], str | None]:
+    """Full operator list: the CIF's own list if it is a closed group, else Hall, else H-M,
+    else the space-group number in its standard setting (with a note saying which)."""
     candidates = []
     if small.symops:
         candidates.append(list(small.symops))
@@ -195,12 +280,21 @@ def _symops(small: gemmi.SmallStructure, lines: _Lines, path: Path) -> list[str]
         if group.order_z() == len(
             {str(sgtbx.rt_mx(op.lower().replace(" ", "")).mod_positive()) for op in ops}
         ):
-            return full_operator_list(group)
+            return full_operator_list(group), None
+    number = next((n for tag in _NUMBER_TAGS if (n := _number(block, tag))), None)
+    if number is not None and number == int(number) and 1 <= number <= 230:
+        info = sgtbx.space_group_info(number=int(number))  # cctbx's reference setting
+        return full_operator_list(info.group()), (
+            f"symmetry from the space-group number {int(number)} alone: its standard setting "
+            f"{info} assumed"
+        )
     raise InputError(
         "no usable symmetry: the operator list is not a group and no valid "
-        "Hall or H-M symbol is given",
+        "Hall or H-M symbol or space-group number is given",
         str(path),
-        lines.tag(*_SYMOP_TAGS, "_space_group_name_Hall", "_symmetry_space_group_name_Hall"),
+        lines.tag(
+            *_SYMOP_TAGS, "_space_group_name_Hall", "_symmetry_space_group_name_Hall", *_NUMBER_TAGS
+        ),
     )
 
 
@@ -327,9 +421,11 @@ def read_cif(path, block: str | None = None) -> CifEntry:
     problem = cell_problem((cell.a, cell.b, cell.c, cell.alpha, cell.beta, cell.gamma))
     if problem:
         raise InputError(f"data_{chosen.name}: {problem}", str(path), lines.tag(*_CELL_TAGS))
+    symops, symmetry_note = _symops(small, chosen, lines, path)
+    hkl_text, hkl_tag = embedded_file(chosen, HKL_TAGS)
     structure = Structure(
         cell=(cell.a, cell.b, cell.c, cell.alpha, cell.beta, cell.gamma),
-        symops=_symops(small, lines, path),
+        symops=symops,
         wavelength=small.wavelength if small.wavelength > 0 else DEFAULT_WAVELENGTH,
         temperature_c=_temperature_c(chosen),
         title=chosen.name,
@@ -342,20 +438,126 @@ def read_cif(path, block: str | None = None) -> CifEntry:
     structure.sites = grouped_mixed_sites(structure.sites)
     return CifEntry(
         structure=structure,
-        shelx_res_text=_text_field(chosen, "_shelx_res_file"),
-        shelx_hkl_text=_text_field(chosen, "_shelx_hkl_file"),
+        shelx_res_text=embedded_file(chosen, RES_TAGS)[0],
+        shelx_hkl_text=hkl_text,
+        hkl_tag=hkl_tag,
         published_r1=_number(chosen, "_refine_ls_R_factor_gt"),
         block_name=chosen.name,
-        note=note,
+        notes=tuple(n for n in (note, symmetry_note) if n),
     )
 
 
-def shelx_hkl_text(path) -> tuple[str, str] | None:
-    """(reflections, block name) of the first block of the CIF with a _shelx_hkl_file; None
-    where there is none."""
-    doc, _ = _parse(Path(path))
+# (measured, σ) as CIF core names them: Fo² (SHELXL's .fcf), or I (other programs)
+_MEASURED = (
+    ("_refln_F_squared_meas", "_refln_F_squared_sigma"),
+    ("_refln_intensity_meas", "_refln_intensity_sigma"),
+)
+_STATUS = ("_refln_observed_status", "_refln_include_status")
+# CIF core _refln_include_status: 'o' and '<' (observed, below the threshold) are refined
+_NOT_REFINED = {
+    "-": "systematically absent",
+    "x": "excluded",
+    "h": "beyond the high-angle cut-off",
+    "l": "below the low-angle cut-off",
+}
+
+
+def cif_reflections(path, hklf: HklfFormat | None = None, data: bytes | None = None) -> Reflections:
+    """The reflections of a CIF named where reflections are asked for: SHELXL's _shelx_hkl_file
+    (the .hkl itself, read as `hklf` says), else a _refln loop of measured Fo² or I (an .fcf
+    of LIST 4 or 6, an IUCr sup2.hkl), read as written: merged, reindexed and scaled already.
+    An .fcf of F with phases (LIST 3, 5) is refused saying what to pass."""
+    path = Path(path)
+    doc, text = _parse(path, data)
     for block in doc:
-        text = _text_field(block, "_shelx_hkl_file")
-        if text is not None:
-            return text, block.name
-    return None
+        hkl, tag = embedded_file(block, HKL_TAGS)
+        if hkl is not None:
+            return reflections_from_text(hkl, f"{path} (data_{block.name} {tag})", hklf)
+    for block in doc:
+        for measured, sigma in _MEASURED:
+            if len(block.find_values(measured)):
+                reflections = _refln_loop(block, measured, sigma, _Lines(text, block.name), path)
+                if hklf is not None and (hklf.code != 4 or hklf.scale != 1 or hklf.matrix):
+                    reflections.notes.append(
+                        f"HKLF {hklf.code} of the instructions not applied to {path.name}: its "
+                        "Fo² are reindexed and scaled already"
+                    )
+                return reflections
+    for block in doc:
+        if len(block.find_values("_refln_F_meas")):
+            code = block.find_value("_shelx_refln_list_code")
+            written = f"SHELXL LIST {code}: " if code else ""
+            raise InputError(
+                f"_refln_F_meas: {written}F with calculated phases, not the measured Fo²: pass "
+                "the .hkl, or an .fcf written with LIST 4 or 6",
+                str(path),
+                _Lines(text, block.name).tag("_refln_F_meas"),
+            )
+    raise InputError(
+        "no _shelx_hkl_file (the reflections SHELXL writes into its CIF) and no _refln loop of "
+        "Fo² in this file: pass the .hkl the structure was refined against",
+        str(path),
+    )
+
+
+def _refln_loop(
+    block: gemmi.cif.Block, measured: str, sigma: str, lines: _Lines, path: Path
+) -> Reflections:
+    """h k l, the measured value and its σ of each row whose status is refined."""
+    status = next((tag for tag in _STATUS if len(block.find_values(tag))), None)
+    tags = ["_refln_index_h", "_refln_index_k", "_refln_index_l", measured, sigma]
+    table = block.find(tags + ([status] if status else []))
+    if table.width() != len(tags) + bool(status) or len(table) == 0:
+        raise InputError(
+            f"{measured} needs {', '.join(tags[:3])} and {sigma} in its loop",
+            str(path),
+            lines.tag(measured),
+        )
+
+    def line_of(row: float) -> int:
+        return lines.loop(measured)[1][int(row)][0]
+
+    columns = [_loop_numbers(table.column(k), tag, line_of, path) for k, tag in enumerate(tags)]
+    h, k, l = columns[:3]
+    if not np.array_equal(np.stack([h, k, l]), np.round(np.stack([h, k, l]))):
+        row = int(np.argmax((np.stack([h, k, l]) != np.round(np.stack([h, k, l]))).any(axis=0)))
+        raise InputError("a Miller index that is not an integer", str(path), line_of(row))
+    keep = np.ones(len(h), dtype=bool)
+    notes = []
+    if status:
+        flags = np.array([gemmi.cif.as_string(value) for value in table.column(5)])
+        for flag, why in _NOT_REFINED.items():
+            left_out = flags == flag
+            if left_out.any():
+                notes.append(
+                    f"{int(left_out.sum())} reflection(s) {why} ({status} '{flag}') left out"
+                )
+            keep &= ~left_out
+    code = block.find_value("_shelx_refln_list_code")
+    written = f" (SHELXL LIST {code})" if code else ""
+    table = np.column_stack([h, k, l, columns[3], columns[4], np.arange(len(h))])[keep]
+    if not len(table):
+        raise InputError(f"no reflection of {path.name} is to be refined", str(path), line_of(0))
+    reflections = usable_reflections(table, None, str(path), HklfFormat(), line_of)
+    reflections.notes[:0] = [
+        f"reflections from the {measured} loop of {path.name}{written}: as written there, "
+        "merged, indexed and scaled by the program that wrote it",
+        *notes,
+    ]
+    return reflections
+
+
+def _loop_numbers(column, tag: str, line_of, path: Path) -> np.ndarray:
+    """A loop column as numbers; '?', '.' or text is an InputError naming its row."""
+    values = list(column)
+    try:
+        return np.array(values, dtype=float)
+    except ValueError:
+        for row, value in enumerate(values):
+            try:
+                float(value)
+            except ValueError:
+                raise InputError(
+                    f"{tag}: {value!r} is not a number", str(path), line_of(row)
+                ) from None
+        raise

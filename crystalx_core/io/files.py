@@ -65,10 +65,8 @@ def line_end(text: str) -> str:
     return "\n" if "\n" in text or "\r" not in text else "\r"
 
 
-def same_named_hkl(path: Path) -> Path | None:
-    """name.hkl (or name.HKL) beside name.ins, where SHELX looks for the reflections; None
-    without one."""
-    return next(
-        (hkl for hkl in (path.with_suffix(".hkl"), path.with_suffix(".HKL")) if hkl.is_file()),
-        None,
-    )
+def reflections_beside(path: Path) -> Path | None:
+    """name.hkl (or name.HKL) beside name.ins, where SHELX looks for the reflections, else the
+    name.fcf SHELXL wrote there; None without one."""
+    names = (path.with_suffix(suffix) for suffix in (".hkl", ".HKL", ".fcf", ".FCF"))
+    return next((name for name in names if name.is_file()), None)

@@ -6,15 +6,18 @@ anything after column 32 ignored (direction cosines, the wavelength of HKLF 2, e
 fused as `1-0.66223-0.60253`), and the first `0 0 0` line (or a blank line after the data)
 ends it; anything after it (SADABS notes, CIF text) is ignored. Lines end in LF, CR LF or (a
 file of classic Mac OS) CR alone; a UTF-8 byte order mark before the first, and a DOS Ctrl-Z
-with what follows it, are not data. A line
-whose Fo² field holds no decimal point and that runs on past column 32 was written in wider
-fields: it is read split on blanks instead. A σ of 0.00 is a weak reflection rounded by F8.2
+with what follows it, are not data. A value written without a decimal point has two implied
+decimals, as FORTRAN's F8.2 reads it (`    1234` is 12.34). A line whose Fo² field holds no
+decimal point and that runs on past column 32 was written in wider fields: it is read split
+on blanks instead. A σ of 0.00 is a weak reflection rounded by F8.2
 and is kept; a negative σ flags a reflection to leave out; the notes say how many of each.
 """
 
 from __future__ import annotations
 
 import codecs
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -92,28 +95,47 @@ MAX_INDEX = 999  # HKLF 4 gives h, k, l four columns each
 MAX_BATCH = 9999
 
 
-def _fixed(line: str) -> tuple[int, int, int, float, float, int | None]:
-    """3I4,2F8[,I4] by columns; ValueError where a field does not read or the line was
-    written in wider fields (an Fo² field without its decimal point, text past column 32)."""
+_NO_POINT = re.compile(r"([+-]?\d+)(?:[EeDd]([+-]?\d+)|([+-]\d+))?")  # 1234, 12E3, 12+3
+
+
+def _f8_2(field: str) -> tuple[float, bool]:
+    """A field as FORTRAN-77 reads it by F8.2: (value, whether its two decimals were implied,
+    '    1234' being 12.34 as no decimal point is written)."""
+    text = field.strip()
+    plain = _NO_POINT.fullmatch(text)
+    if plain is None:
+        return float(text.replace("D", "E").replace("d", "e")), False
+    mantissa, exponent, signed = plain.groups()
+    return float(f"{mantissa}e{exponent or signed or 0}") / 100, True  # inf, not OverflowError
+
+
+def _fixed(line: str) -> tuple[int, int, int, float, float, int | None, int]:
+    """3I4,2F8.2[,I4] by columns, and how many of the two values had implied decimals;
+    ValueError where a field does not read or the line was written in wider fields (an Fo²
+    field without its decimal point, text past column 32)."""
     if line[32:].strip() and "." not in line[12:20]:
         raise ValueError(line)
     batch = line[28:32].strip()
+    (intensity, implied_i), (sigma, implied_s) = _f8_2(line[12:20]), _f8_2(line[20:28])
     return (
         int(line[0:4]),
         int(line[4:8]),
         int(line[8:12]),
-        float(line[12:20]),
-        float(line[20:28]),
+        intensity,
+        sigma,
         int(batch) if batch else None,
+        implied_i + implied_s,
     )
 
 
-def _split(line: str) -> tuple[int, int, int, float, float, int | None]:
+def _split(line: str) -> tuple[int, int, int, float, float, int | None, int]:
+    """A line in free format (not SHELX's, but written by some programs): no implied decimals."""
     fields = line.split()
     if len(fields) not in (5, 6):
         raise ValueError(line)
     h, k, l = (int(v) for v in fields[:3])
-    return h, k, l, float(fields[3]), float(fields[4]), int(fields[5]) if len(fields) == 6 else None
+    batch = int(fields[5]) if len(fields) == 6 else None
+    return h, k, l, float(fields[3]), float(fields[4]), batch, 0
 
 
 def _is_end(line: str) -> bool:
@@ -127,7 +149,7 @@ def reflections_from_text(
 ) -> Reflections:
     """Parse HKLF 3/4 text (a file, or a CIF's embedded _shelx_hkl_file)."""
     hklf = hklf or HklfFormat()
-    rows, batches, number = [], [], 0
+    rows, batches, number, implied = [], [], 0, 0
     text = text.removeprefix("\ufeff").split(DOS_END, 1)[0]
     lines = text.split(line_end(text))
     for number, raw in enumerate(lines, start=1):
@@ -139,10 +161,10 @@ def reflections_from_text(
         if _is_end(line):
             break
         try:
-            h, k, l, intensity, sigma, batch = _fixed(line)
+            h, k, l, intensity, sigma, batch, points = _fixed(line)
         except ValueError:
             try:
-                h, k, l, intensity, sigma, batch = _split(line)
+                h, k, l, intensity, sigma, batch, points = _split(line)
             except ValueError:
                 raise InputError(
                     f"not an HKLF {hklf.code} reflection line (h k l "
@@ -173,6 +195,7 @@ def reflections_from_text(
             )
         rows.append((h, k, l, intensity, sigma, number))
         batches.append(batch)
+        implied += points
     if not rows:
         raise InputError(
             "no reflections before the 0 0 0 end line"
@@ -182,7 +205,7 @@ def reflections_from_text(
             max(number, 1),
         )
     table = np.array(rows, dtype=float)
-    return _checked(
+    reflections = usable_reflections(
         table,
         np.array([b or 0 for b in batches], dtype=int)
         if any(b is not None for b in batches)
@@ -190,15 +213,26 @@ def reflections_from_text(
         path,
         hklf,
     )
+    if implied:
+        reflections.notes.append(
+            f"{implied} value(s) written without a decimal point read as SHELXL reads them "
+            "(FORMAT 3I4,2F8.2: '    1234' is 12.34)"
+        )
+    return reflections
 
 
-def _checked(
-    table: np.ndarray, batches: np.ndarray | None, path: str, hklf: HklfFormat
+def usable_reflections(
+    table: np.ndarray,
+    batches: np.ndarray | None,
+    path: str,
+    hklf: HklfFormat,
+    line_of: Callable[[float], int] = int,
 ) -> Reflections:
     """Reindexed, scaled Fo² with usable σ: negative σ left out, σ = 0.00 given the smallest
-    σ of the file (a rounded weak reflection, not an infinitely precise one)."""
+    σ of the file (a rounded weak reflection, not an infinitely precise one). Column 5 of
+    `table` says where a row was written, line_of makes it a line number."""
     notes = list(hklf.notes)
-    first_line = int(table[0, 5])
+    first_line = line_of(table[0, 5])
     negative = table[:, 4] < 0
     if negative.all():
         raise InputError(
@@ -209,7 +243,7 @@ def _checked(
     if negative.any():
         notes.append(
             f"{int(negative.sum())} reflection(s) with a negative sigma left out, as SHELXL does "
-            f"(the first on line {int(table[np.argmax(negative), 5])})"
+            f"(the first on line {line_of(table[np.argmax(negative), 5])})"
         )
         table = table[~negative]
         batches = batches[~negative] if batches is not None else None
@@ -228,7 +262,7 @@ def _checked(
             f"(Fo² or σ beyond {np.finfo(float).max:.1e} after HKLF {hklf.code}, scale "
             f"{hklf.scale:g})",
             path,
-            int(line),
+            line_of(line),
         )
     zero = sigmas == 0
     if zero.all():

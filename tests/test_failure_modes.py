@@ -1,0 +1,99 @@
+"""Failures of the machine rather than of the input: a batch worker killed (SIGKILL, the
+out-of-memory killer), a read-only output folder, paths with blanks and non-ASCII letters,
+and a structure too large for the model's memory. Each ends in complete outputs or a one-line
+error, never a traceback or a half-written file."""
+
+import os
+import shutil
+import signal
+import time
+
+import pytest
+
+from crystalx_core.cli import main
+
+from .conftest import BENCHMARK
+from .test_batch_signals import SUFFIXES, start, wait_for_first_output
+
+LINUX = pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs Linux /proc")
+
+
+def _workers(batch_pid: int) -> list[int]:
+    """The pool's worker processes of a batch (spawned; not its resource tracker)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            stat = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
+            command = open(f"/proc/{entry}/cmdline", "rb").read().decode(errors="replace")
+        except (OSError, IndexError):
+            continue
+        if int(stat[1]) == batch_pid and "spawn_main" in command:
+            found.append(int(entry))
+    return found
+
+
+@LINUX
+def test_a_killed_worker_costs_the_batch_nothing(tmp_path, shared_data):
+    """SIGKILL of a pool worker (as the out-of-memory killer sends it) broke the whole batch
+    with an internal error; its structures are now run again in a fresh pool, the batch ends
+    normally, and what a worker killed mid-write left behind is cleared."""
+    for k in range(6):
+        shutil.copy(BENCHMARK / "FC_sucrose" / "published.res", tmp_path / f"s{k}.res")
+    stale = tmp_path / ".s5_crystalx.json.0badf00d.tmp"  # a writer killed in an earlier run
+    stale.write_text("{")
+    other = tmp_path / ".s5_crystalx.json.notours.tmp"
+    other.write_text("not a name we write")
+    batch = start(tmp_path)
+    wait_for_first_output(tmp_path, batch)
+    deadline = time.monotonic() + 60
+    while not _workers(batch.pid):
+        assert time.monotonic() < deadline and batch.poll() is None
+        time.sleep(0.1)
+    os.kill(_workers(batch.pid)[0], signal.SIGKILL)
+    out, err = batch.communicate(timeout=600)
+    assert batch.returncode == 0, err
+    assert "6 of 6 structures assigned" in out and "internal error" not in err
+    for k in range(6):
+        assert all((tmp_path / f"s{k}_crystalx{suffix}").exists() for suffix in SUFFIXES)
+    assert not stale.exists() and other.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp") and p != other]
+
+
+def test_names_with_blanks_and_non_ascii_letters(tmp_path, shared_data, capsys):
+    """Windows and macOS users name folders and files freely ('Ångström data/ürea 1.cif'): a
+    CIF data block name may hold neither, so the name written into x_crystalx.cif is the file
+    name with those replaced (an internal error of iotbx.cif before)."""
+    from crystalx_core.io.cif import read_cif
+
+    folder = tmp_path / "Ångström data"
+    folder.mkdir()
+    model = folder / "ürea 1.cif"
+    shutil.copy(BENCHMARK / "XH_urea" / "model.cif", model)
+    shutil.copy(BENCHMARK / "XH_urea" / "published.res", folder / "harn stoff.res")
+    shutil.copy(BENCHMARK / "XH_urea" / "data.hkl", folder / "harn stoff.hkl")
+    command = ["assign", str(model), "--method", "baseline", "--hydrogens", "rules", "--quiet"]
+    assert main(command) == 0, capsys.readouterr().err
+    written = read_cif(folder / "ürea 1_crystalx.cif")
+    assert written.block_name == "_rea_1_crystalx"
+    assert main(["batch", str(folder), "--method", "baseline", "--hydrogens", "rules"]) == 0
+    assert "2 of 2 structures assigned" in capsys.readouterr().out
+    assert (folder / "harn stoff_crystalx.cif").exists()
+
+
+def test_a_graph_too_large_for_the_models_memory_is_refused_in_one_line(
+    tmp_path, shared_data, capsys, monkeypatch
+):
+    """5,832 peaks at 1.5 Å spacing (0.3 per Å³, within the density check) made 1.8 million
+    neighbour pairs and took 7 GB in the model; a real 5,832-site structure took 1.3 GB. Past
+    MAX_EDGES the model refuses before it runs, saying what works instead; nothing written."""
+    from crystalx_core import runtime
+
+    if not (runtime.MODEL_DIR / "heavy.onnx").is_file():
+        pytest.skip("no shipped heavy model")
+    model = tmp_path / "urea.cif"
+    shutil.copy(BENCHMARK / "XH_urea" / "model.cif", model)
+    monkeypatch.setattr(runtime, "MAX_EDGES", 10)
+    assert main(["assign", str(model), "--quiet", "--method", "model"]) == 2
+    error = capsys.readouterr().err
+    assert "neighbour pairs within 5 Å" in error and "--method baseline" in error
+    assert error.count("\n") == 1 and sorted(p.name for p in tmp_path.iterdir()) == ["urea.cif"]
