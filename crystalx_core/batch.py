@@ -308,8 +308,7 @@ def _run_pending(items, options, workers, scheduler, progress, rows: dict[int, d
         workers = max(1, min(workers or os.cpu_count() or 1, len(pending)))
         tries = dict.fromkeys(pending, 0)
         while pending:
-            for k in pending:  # a worker killed while writing (this batch or one before it)
-                drop_temporaries(output_files(items[k], options))
+            _drop_temporaries(items, options, pending)
             broken = _run_in_pool(items, options, workers, pending, rows, progress)
             pending = []
             for k in broken:  # a worker died (killed; the system out of memory): once more
@@ -319,6 +318,17 @@ def _run_pending(items, options, workers, scheduler, progress, rows: dict[int, d
                 else:
                     rows[k] = _failed_row(items[k], WORKER_DIED)
                     progress(rows[k])
+
+
+def _drop_temporaries(items, options, keys: list[int]) -> None:
+    """What a worker killed while writing the outputs of `keys` (this batch or one before it)
+    left; one look at each folder."""
+    names: dict[Path, set[str]] = {}
+    for k in keys:
+        for path in output_files(items[k], options):
+            names.setdefault(path.parent, set()).add(path.name)
+    for folder, ours in names.items():
+        drop_temporaries(folder, ours)
 
 
 POOL_TRIES = 2  # a structure whose worker dies twice is recorded as failed, the batch goes on

@@ -3,7 +3,6 @@ not at all, old outputs are kept as backups, and a failure leaves the folder as 
 
 from __future__ import annotations
 
-import glob
 import os
 import re
 import secrets
@@ -102,6 +101,11 @@ def _copy_exclusively(path: Path, candidate: Path) -> Path | None:
     return candidate
 
 
+TEMPORARY = re.compile(
+    r"\.(?P<name>.+)\.[0-9a-f]{8}\.tmp"
+)  # _write_temporary's `.{name}.{hex8}.tmp`
+
+
 def _write_temporary(path: Path, data: bytes, temporaries: dict[Path, Path]) -> None:
     """A hidden temporary beside `path`, registered before its first byte so a failure removes it.
 
@@ -125,15 +129,23 @@ def _write_temporary(path: Path, data: bytes, temporaries: dict[Path, Path]) -> 
         os.fsync(stream.fileno())
 
 
-def drop_temporaries(paths: list[Path]) -> None:
-    """Remove what a writer of `paths` killed mid-write (SIGKILL, no roll-back) left: the hidden
-    temporaries _write_temporary names. Only for a caller that holds the folder (a batch's
-    lock), so that no live writer's temporary goes."""
-    for path in paths:
-        for temporary in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
-            if re.fullmatch(rf"\.{re.escape(path.name)}\.[0-9a-f]{{8}}\.tmp", temporary.name):
-                with suppress(OSError):
-                    temporary.unlink()
+def drop_temporaries(folder: Path, names: set[str]) -> None:
+    """Remove what a writer of the outputs `names` in `folder` killed mid-write (SIGKILL, no
+    roll-back) left: the hidden temporaries _write_temporary names. Only for a caller that holds
+    the folder (a batch's lock), so that no live writer's temporary goes."""
+    try:
+        with os.scandir(folder) as entries:
+            found = [entry.path for entry in entries if _temporary_of(entry.name) in names]
+    except OSError:
+        return
+    for temporary in found:
+        with suppress(OSError):
+            os.unlink(temporary)
+
+
+def _temporary_of(name: str) -> str | None:
+    match = TEMPORARY.fullmatch(name)
+    return match["name"] if match else None
 
 
 def _check_replaceable(path: Path) -> None:
