@@ -9,6 +9,7 @@ the Structure looks like the .ins the structure was refined from.
 from __future__ import annotations
 
 import codecs
+import functools
 import math
 import re
 from collections.abc import Iterator
@@ -476,7 +477,7 @@ def cif_reflections(path, hklf: HklfFormat | None = None, data: bytes | None = N
     for block in doc:
         for measured, sigma in _MEASURED:
             if len(block.find_values(measured)):
-                reflections = _refln_loop(block, measured, sigma, _Lines(text, block.name), path)
+                reflections = _refln_loop(block, measured, sigma, text, path)
                 if hklf is not None and (hklf.code != 4 or hklf.scale != 1 or hklf.matrix):
                     reflections.notes.append(
                         f"HKLF {hklf.code} of the instructions not applied to {path.name}: its "
@@ -501,9 +502,11 @@ def cif_reflections(path, hklf: HklfFormat | None = None, data: bytes | None = N
 
 
 def _refln_loop(
-    block: gemmi.cif.Block, measured: str, sigma: str, lines: _Lines, path: Path
+    block: gemmi.cif.Block, measured: str, sigma: str, text: str, path: Path
 ) -> Reflections:
-    """h k l, the measured value and its σ of each row whose status is refined."""
+    """h k l, the measured value and its σ of each row whose status is refined; the lines of
+    `text` are looked at for a message alone (a large .fcf's tokens are read once, if at all)."""
+    lines = functools.cache(lambda: _Lines(text, block.name))
     status = next((tag for tag in _STATUS if len(block.find_values(tag))), None)
     tags = ["_refln_index_h", "_refln_index_k", "_refln_index_l", measured, sigma]
     table = block.find(tags + ([status] if status else []))
@@ -511,11 +514,12 @@ def _refln_loop(
         raise InputError(
             f"{measured} needs {', '.join(tags[:3])} and {sigma} in its loop",
             str(path),
-            lines.tag(measured),
+            lines().tag(measured),
         )
+    rows = functools.cache(lambda: lines().loop(measured)[1])
 
     def line_of(row: float) -> int:
-        return lines.loop(measured)[1][int(row)][0]
+        return rows()[int(row)][0]
 
     columns = [_loop_numbers(table.column(k), tag, line_of, path) for k, tag in enumerate(tags)]
     h, k, l = columns[:3]

@@ -232,13 +232,13 @@ def usable_reflections(
     σ of the file (a rounded weak reflection, not an infinitely precise one). Column 5 of
     `table` says where a row was written, line_of makes it a line number."""
     notes = list(hklf.notes)
-    first_line = line_of(table[0, 5])
+    first = table[0, 5]  # its line only for a message: line_of may have to read the file again
     negative = table[:, 4] < 0
     if negative.all():
         raise InputError(
             "every reflection has a negative sigma (the flag for 'leave out'): no data",
             path,
-            first_line,
+            line_of(first),
         )
     if negative.any():
         notes.append(
@@ -267,7 +267,7 @@ def usable_reflections(
     zero = sigmas == 0
     if zero.all():
         raise InputError(
-            "every reflection has sigma 0: nothing to weight the data by", path, first_line
+            "every reflection has sigma 0: nothing to weight the data by", path, line_of(first)
         )
     if zero.any():
         smallest = float(sigmas[~zero].min())
@@ -279,7 +279,7 @@ def usable_reflections(
         )
     if not (intensities > 0).any():
         raise InputError(
-            "every intensity is zero or negative: no diffraction data", path, first_line
+            "every intensity is zero or negative: no diffraction data", path, line_of(first)
         )
     indices = table[:, :3]
     if hklf.matrix is not None:
