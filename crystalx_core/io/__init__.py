@@ -65,9 +65,7 @@ class Loaded:
         itself where it carries them (a CIF's _shelx_hkl_file, data after a negative HKLF), the
         file Olex2 names in a .res (HklSrc) where it exists, else (with `beside`) name.hkl, or
         name.fcf, beside it as SHELX looks for it; None without any."""
-        if self.hkl_text or (
-            self.shelx is not None and self.shelx.inline_reflections() is not None
-        ):
+        if self.hkl_text or (self.shelx is not None and self.shelx.carries_reflections()):
             return self.path
         source = self.shelx.hkl_source() if self.shelx is not None else None
         if source is not None and source.is_file():
@@ -168,13 +166,18 @@ def _starts_as_cif(data: bytes) -> bool:
     return head.startswith((b"#", b"data_"))
 
 
-def find_reflections(loaded: Loaded) -> Reflections | None:
-    """The reflections Loaded.reflections_file names (a note says so where a file of the same
-    name beside is not the one); None without any."""
-    where = loaded.reflections_file()
+def find_reflections(loaded: Loaded, where: Path | None = None) -> Reflections | None:
+    """The reflections Loaded.reflections_file names, or `where` it named already (a note says
+    so where a file of the same name beside is not the one); None without any."""
+    where = where or loaded.reflections_file()
     if where is None:
         return None
     reflections = loaded.reflections_in(where)
+    named = where == loaded.path or (
+        loaded.shelx is not None and where == loaded.shelx.hkl_source()
+    )
+    if not named:  # the file beside it, looked for once already
+        return reflections
     from crystalx_core.io.files import reflections_beside
 
     beside = reflections_beside(loaded.path)

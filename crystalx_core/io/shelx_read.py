@@ -172,12 +172,17 @@ class ShelxFile:
         first = self.lines[0].text if self.lines else ""
         return next((end for end in ("\r\n", "\n", "\r") if first.endswith(end)), "\n")
 
+    def carries_reflections(self) -> bool:
+        """Whether reflections follow the HKLF instruction in the file itself (a negative HKLF)."""
+        hklf = self.cards.get("HKLF")
+        return hklf is not None and hklf.fields[0].startswith("-")
+
     def inline_reflections(self) -> str | None:
         """The reflections that follow `HKLF -n` in the file itself (SHELX-76's way), as text
         whose line numbers are the file's; None where HKLF is not negative."""
-        hklf = self.cards.get("HKLF")
-        if hklf is None or not hklf.fields[0].startswith("-"):
+        if not self.carries_reflections():
             return None
+        hklf = self.cards["HKLF"]
         after = [line.text for line in self.lines if line.number > hklf.number]
         return self.newline * hklf.number + "".join(after)
 
