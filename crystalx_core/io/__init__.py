@@ -145,7 +145,7 @@ def read_reflections(path, hklf: HklfFormat | None = None) -> Reflections:
     the name says .hkl, as the IUCr's sup2.hkl): the .hkl SHELXL 2014+ writes into its CIF
     (_shelx_hkl_file), else the Fo² of an .fcf."""
     from crystalx_core.io.files import read_input_bytes
-    from crystalx_core.io.hkl import reflections_from_text
+    from crystalx_core.io.hkl import reflections_from_bytes
 
     path = Path(path)
     if path.suffix.lower() in (".ins", ".res"):
@@ -155,9 +155,7 @@ def read_reflections(path, hklf: HklfFormat | None = None) -> Reflections:
         from crystalx_core.io.cif import cif_reflections
 
         return cif_reflections(path, hklf, data)
-    return reflections_from_text(
-        data.removeprefix(codecs.BOM_UTF8).decode("latin-1"), str(path), hklf
-    )
+    return reflections_from_bytes(data, str(path), hklf)
 
 
 def _starts_as_cif(data: bytes) -> bool:

@@ -87,7 +87,12 @@ class Reflections:
 def read_hkl(path, hklf: HklfFormat | None = None) -> Reflections:
     """Read a reflection file as the .ins's HKLF instruction describes it (default HKLF 4)."""
     path = str(path)
-    data = read_input_bytes(path, "reflection file")
+    return reflections_from_bytes(read_input_bytes(path, "reflection file"), path, hklf)
+
+
+def reflections_from_bytes(data: bytes, path: str, hklf: HklfFormat | None = None) -> Reflections:
+    """A .hkl file's bytes: a UTF-8 byte order mark dropped, the rest Latin-1 (every byte is a
+    character, so no file fails to decode)."""
     return reflections_from_text(data.removeprefix(codecs.BOM_UTF8).decode("latin-1"), path, hklf)
 
 
