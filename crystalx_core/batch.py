@@ -101,11 +101,13 @@ def finished_row(item: BatchItem, options: BatchOptions) -> dict | None:
     if not report.exists():
         return None
     try:
+        written = report.stat().st_mtime
+        if item.model.stat().st_mtime > written:  # changed since: redone, without reading it
+            return None
         from crystalx_core.io import load
 
         reflections = load(item.model).reflections_file() if options.refine else None
-        inputs = [item.model] + ([reflections] if reflections else [])
-        if any(p.stat().st_mtime > report.stat().st_mtime for p in inputs):
+        if reflections and reflections.stat().st_mtime > written:
             return None
         row = json.loads(report.read_text())
         return row_from_report(item, row, 0.0, resumed=True, hkl=str(reflections or ""))
