@@ -244,9 +244,13 @@ def _run_assign(args) -> int:
     return _finish(args, result, args.model, inputs, loaded.shelx)
 
 
-EMBEDDED_HKL = re.compile(
-    r" \((data_\S+ )?(_shelx_hkl_file|_iucr_refine_reflections_details)\)$"
-)  # a CIF's reflections, as named
+def _reflections_file_name(hkl: str) -> str:
+    """The file of a row's reflections, without the ' (data_x _shelx_hkl_file)' that names a
+    CIF's embedded ones (cif.HKL_TAGS; imported only here, the CLI starts without gemmi)."""
+    from crystalx_core.io.cif import HKL_TAGS
+
+    tags = "|".join(map(re.escape, HKL_TAGS))
+    return Path(re.sub(rf" \((data_\S+ )?({tags})\)$", "", hkl)).name
 
 
 def _run_batch(args) -> int:
@@ -283,7 +287,7 @@ def _run_batch(args) -> int:
                 print(
                     f"  {row['name']}: read {Path(row['model']).name}"
                     + (
-                        f" with {Path(EMBEDDED_HKL.sub('', row['hkl'])).name}"
+                        f" with {_reflections_file_name(row['hkl'])}"
                         if row["hkl"] and not args.no_refine
                         else ""
                     )
