@@ -31,7 +31,7 @@ from crystalx_core.errors import (
     Stopped,
     signals_raise_stopped,
 )
-from crystalx_core.outputs import JOB_SUFFIXES, drop_temporaries
+from crystalx_core.outputs import drop_temporaries, job_paths
 
 MODEL_SUFFIXES = (".res", ".ins", ".cif")
 OUTPUT_MARK = "_crystalx"
@@ -88,16 +88,10 @@ def output_prefix(item: BatchItem, options: BatchOptions) -> Path:
     return folder / f"{item.name}{OUTPUT_MARK}"
 
 
-def output_files(item: BatchItem, options: BatchOptions) -> list[Path]:
-    prefix = output_prefix(item, options)
-    return [prefix.with_name(prefix.name + suffix) for suffix in JOB_SUFFIXES]
-
-
 def finished_row(item: BatchItem, options: BatchOptions) -> dict | None:
     """The row of an earlier run when its outputs are newer than its inputs, the model and the
     reflections it names (resume)."""
-    prefix = output_prefix(item, options)
-    report = prefix.with_name(prefix.name + ".json")
+    report = job_paths(output_prefix(item, options))[".json"]
     if not report.exists():
         return None
     try:
@@ -327,7 +321,7 @@ def _drop_temporaries(items, options, keys: list[int]) -> None:
     left; one look at each folder."""
     names: dict[Path, set[str]] = {}
     for k in keys:
-        for path in output_files(items[k], options):
+        for path in job_paths(output_prefix(items[k], options)).values():
             names.setdefault(path.parent, set()).add(path.name)
     for folder, ours in names.items():
         drop_temporaries(folder, ours)

@@ -230,6 +230,11 @@ def _in_encoding_of(text: str, shelx) -> str | bytes:
 JOB_SUFFIXES = (".res", ".cif", ".json")  # of a job's outputs, prefix + suffix
 
 
+def job_paths(prefix: Path) -> dict[str, Path]:
+    """A job's outputs by suffix: prefix.res, prefix.cif, prefix.json."""
+    return {suffix: prefix.with_name(prefix.name + suffix) for suffix in JOB_SUFFIXES}
+
+
 def write_job_outputs(
     result, source: Path, inputs: list[Path], shelx=None, prefix: Path | None = None
 ) -> tuple[dict[str, Path], dict, list[Path]]:
@@ -249,7 +254,7 @@ def write_job_outputs(
     from crystalx_core.residues import MAX_LABEL
 
     prefix = prefix or source.with_name(source.stem + "_crystalx")
-    paths = {ext: prefix.with_name(prefix.name + ext) for ext in JOB_SUFFIXES}
+    paths = job_paths(prefix)
     long = [
         atom.label
         for site in result.structure.sites
