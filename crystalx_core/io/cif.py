@@ -486,8 +486,8 @@ def cif_reflections(path, hklf: HklfFormat | None = None, data: bytes | None = N
                 return reflections
     for block in doc:
         if len(block.find_values("_refln_F_meas")):
-            code = block.find_value("_shelx_refln_list_code")
-            written = f"SHELXL LIST {code}: " if code else ""
+            listed = _list_code(block)
+            written = f"{listed}: " if listed else ""
             raise InputError(
                 f"_refln_F_meas: {written}F with calculated phases, not the measured Fo²: pass "
                 "the .hkl, or an .fcf written with LIST 4 or 6",
@@ -523,8 +523,10 @@ def _refln_loop(
 
     columns = [_loop_numbers(table.column(k), tag, line_of, path) for k, tag in enumerate(tags)]
     h, k, l = columns[:3]
-    if not np.array_equal(np.stack([h, k, l]), np.round(np.stack([h, k, l]))):
-        row = int(np.argmax((np.stack([h, k, l]) != np.round(np.stack([h, k, l]))).any(axis=0)))
+    indices = np.stack([h, k, l])
+    fractional = (indices != np.round(indices)).any(axis=0)
+    if fractional.any():
+        row = int(np.argmax(fractional))
         raise InputError("a Miller index that is not an integer", str(path), line_of(row))
     keep = np.ones(len(h), dtype=bool)
     notes = []
@@ -537,8 +539,8 @@ def _refln_loop(
                     f"{int(left_out.sum())} reflection(s) {why} ({status} '{flag}') left out"
                 )
             keep &= ~left_out
-    code = block.find_value("_shelx_refln_list_code")
-    written = f" (SHELXL LIST {code})" if code else ""
+    listed = _list_code(block)
+    written = f" ({listed})" if listed else ""
     table = np.column_stack([h, k, l, columns[3], columns[4], np.arange(len(h))])[keep]
     if not len(table):
         raise InputError(f"no reflection of {path.name} is to be refined", str(path), line_of(0))
@@ -549,6 +551,12 @@ def _refln_loop(
         *notes,
     ]
     return reflections
+
+
+def _list_code(block: gemmi.cif.Block) -> str:
+    """'SHELXL LIST n' of an .fcf, as its _shelx_refln_list_code says; '' without one."""
+    code = block.find_value("_shelx_refln_list_code")
+    return f"SHELXL LIST {code}" if code else ""
 
 
 def _loop_numbers(column, tag: str, line_of, path: Path) -> np.ndarray:
