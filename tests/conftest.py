@@ -1,4 +1,5 @@
-"""Shared fixtures: the read-only real data beside the checkout, a small disk to fill."""
+"""Shared fixtures: the read-only real data beside the checkout, a small disk to fill; the line
+of a text a message should name."""
 
 import errno
 import os
@@ -12,6 +13,11 @@ import crystalx_core  # noqa: F401  (fixes the cctbx-before-gemmi import order f
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 BENCHMARK = SHARED / "benchmark"
 CORPUS = SHARED / "corpus"
+
+
+def line_of(text: str, start: str) -> int:
+    """1-based number of the first line of `text` (after its first) that starts with `start`."""
+    return text[: text.index("\n" + start) + 1].count("\n") + 1
 
 
 @pytest.fixture(scope="session")

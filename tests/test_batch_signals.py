@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -16,9 +17,10 @@ from crystalx_core.batch import BatchOptions, _folders_locked, find_inputs, fini
 
 from .conftest import BENCHMARK
 
-pytestmark = pytest.mark.skipif(
+LINUX = pytest.mark.skipif(
     not os.path.isdir("/proc") or not hasattr(os, "killpg"), reason="needs Linux /proc"
 )
+pytestmark = LINUX
 SUFFIXES = (".res", ".cif", ".json")
 
 
@@ -60,17 +62,22 @@ def wait_for_first_output(folder, batch):
         time.sleep(0.1)
 
 
-def living(group: int) -> list[str]:
-    """Processes of the group that are not zombies (a container's init may reap them late)."""
-    found = []
+def processes() -> Iterator[tuple[str, list[str]]]:
+    """(pid, the fields of /proc/pid/stat after the command: state, parent, group, ...) of
+    every process; one gone meanwhile is left out."""
     for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
         try:
             fields = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
-        if int(fields[2]) == group and fields[0] != "Z":
-            found.append(entry)
-    return found
+        yield entry, fields
+
+
+def living(group: int) -> list[str]:
+    """Processes of the group that are not zombies (a container's init may reap them late)."""
+    return [pid for pid, fields in processes() if int(fields[2]) == group and fields[0] != "Z"]
 
 
 def seconds_until_gone(group: int, limit: float = 15.0) -> float:

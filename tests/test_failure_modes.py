@@ -13,22 +13,19 @@ import pytest
 from crystalx_core.cli import main
 
 from .conftest import BENCHMARK
-from .test_batch_signals import SUFFIXES, start, wait_for_first_output
-
-LINUX = pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs Linux /proc")
+from .test_batch_signals import LINUX, SUFFIXES, processes, start, wait_for_first_output
 
 
 def _workers(batch_pid: int) -> list[int]:
     """The pool's worker processes of a batch (spawned; not its resource tracker)."""
     found = []
-    for entry in os.listdir("/proc"):
+    for pid, fields in processes():
         try:
-            stat = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
-            command = open(f"/proc/{entry}/cmdline", "rb").read().decode(errors="replace")
-        except (OSError, IndexError):
+            command = open(f"/proc/{pid}/cmdline", "rb").read().decode(errors="replace")
+        except OSError:
             continue
-        if int(stat[1]) == batch_pid and "spawn_main" in command:
-            found.append(int(entry))
+        if int(fields[1]) == batch_pid and "spawn_main" in command:
+            found.append(int(pid))
     return found
 
 

@@ -7,7 +7,7 @@ import crystalx_core  # noqa: F401  (cctbx before gemmi)
 import pytest
 
 from crystalx_core.errors import InputError
-from tests.conftest import BENCHMARK
+from tests.conftest import BENCHMARK, line_of
 
 CELL = """_cell_length_a 10.0
 _cell_length_b 11.0
@@ -34,10 +34,6 @@ O1 O 0.3 0.1 0.2
 """
 
 
-def _line_of(text: str, start: str) -> int:
-    return text[: text.index("\n" + start) + 1].count("\n") + 1
-
-
 # --- 1. a CIF error names the row of the atom it is about -----------------------------------
 
 
@@ -58,11 +54,11 @@ def test_a_cif_error_names_the_row_of_a_primed_label(tmp_path):
     path.write_text(text)
     with pytest.raises(InputError, match="site C1': unknown element") as error:
         read_cif(path)
-    assert error.value.line == _line_of(text, "Xx C1'")
+    assert error.value.line == line_of(text, "Xx C1'")
     path.write_text(text.replace("Xx C1'", "C C1'").replace("O 'O1' 0.2", "O 'O1' ?"))
     with pytest.raises(InputError, match="site O1: missing or invalid") as error:
         read_cif(path)
-    assert error.value.line == _line_of(text, "O 'O1'")
+    assert error.value.line == line_of(text, "O 'O1'")
 
 
 # --- 2. reflection values written without a decimal point -----------------------------------
@@ -203,11 +199,11 @@ def test_an_fcf_without_fo2_is_refused_saying_what_to_pass(tmp_path):
     path.write_text(LIST3)
     with pytest.raises(InputError, match=r"LIST 3.*pass the \.hkl.*LIST 4 or 6") as error:
         read_reflections(path)
-    assert error.value.line == _line_of(LIST3, " _refln_F_meas")
+    assert error.value.line == line_of(LIST3, " _refln_F_meas")
     path.write_text(LIST4.replace("  166.53", "       ?"))
     with pytest.raises(InputError, match="_refln_F_squared_meas") as error:
         read_reflections(path)
-    assert error.value.line == _line_of(LIST4, "   4   0   0")
+    assert error.value.line == line_of(LIST4, "   4   0   0")
 
 
 def _fcf_of(hkl, path):
@@ -293,7 +289,7 @@ def test_a_space_group_number_that_is_none_is_refused_on_its_line(tmp_path):
     path.write_text(text)
     with pytest.raises(InputError, match="no usable symmetry") as error:
         load(path)
-    assert error.value.line == _line_of(text, "_space_group_IT_number")
+    assert error.value.line == line_of(text, "_space_group_IT_number")
 
 
 # --- 5. one rule for where a structure's reflections are -----------------------------------
