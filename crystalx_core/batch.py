@@ -301,7 +301,7 @@ def _run_pending(items, options, workers, scheduler, progress, rows: dict[int, d
             rows[k] = row
             progress(row)
     elif pending:
-        workers = max(1, min(workers or os.cpu_count() or 1, len(pending)))
+        workers = max(1, workers or os.cpu_count() or 1)  # each pool no larger than its keys
         tries = dict.fromkeys(pending, 0)
         while pending:
             _drop_temporaries(items, options, pending)
