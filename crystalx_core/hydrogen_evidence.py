@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from crystalx_core.elements import is_hydrogen, is_metal
-from crystalx_core.geometry import connectivity, neighbours
+from crystalx_core.geometry import connectivity, neighbours, shares_neighbour
 from crystalx_core.hydrogen_data import HydrogenFits
 from crystalx_core.hydrogens import (
     HBOND_DISTANCE,
@@ -136,7 +136,14 @@ def weigh_hydrogens(
             _weigh_metal(evidence, i, site.element, centre, bonded, density)
             continue
         peaks[i] = shell_peaks(density, centre, bonded, SHELL[site.element], MIN_BOND_ANGLE)
-    near = dict(zip(peaks, neighbours(structure, HBOND_DISTANCE[1], centres=list(peaks))))
+    # H-bond partners of each O, N and S; two atoms SHARED_HBOND_MAX apart or less that are
+    # both bonded to one atom are an edge of its polyhedron (two O of a sulfate or phosphate, cis
+    # ligands of a metal at 2.35-2.5 Å), not a hydrogen bond: an H between them would sit closer
+    # to that atom than any bond allows
+    near = {
+        i: [c for c in contacts if c.distance > SHARED_HBOND_MAX or not shares_neighbour(bonds, c)]
+        for i, contacts in zip(peaks, neighbours(structure, HBOND_DISTANCE[1], centres=list(peaks)))
+    }
     _share_hydrogens(structure, peaks, near, rms)
     if fits is None and reflections is not None:
         fits = HydrogenFits(structure, reflections, density)
@@ -185,7 +192,9 @@ def shell_peaks(
     for b in bonded:
         axis = (b - centre) / np.linalg.norm(b - centre)
         allowed &= directions @ axis <= math.cos(math.radians(min_angle))
-    is_max = value >= value[local].max(axis=1)
+    # a maximum among the allowed directions: an H whose top lies just past MIN_BOND_ANGLE
+    # (M–O–H of a μ3-OH at 93°) still shows, at the border, instead of vanishing
+    is_max = value >= np.where(allowed, value, -np.inf)[local].max(axis=1)
     kept: list[int] = []
     for k in np.argsort(-value):
         if allowed[k] and is_max[k] and all(cosine[k, j] < _SEPARATED for j in kept):
@@ -317,7 +326,11 @@ def _move_hydrogens(structure, evidence, peaks, near, bonds, density, fits=None)
                 options.append(option)
             else:
                 leaning.append(option)
-    for height, on_a, a, d, distance in sorted(options, key=lambda o: -o[0]):
+    # the donor whose map most clearly shows an H its count leaves unexplained goes first (an
+    # NH2's own H aimed at a water that holds one H too many is explained by its count; the
+    # water short of one is not), then the strongest peak
+    spare = {d: _spare(peaks[d], counts.get(d, 0)) for d in peaks}
+    for height, on_a, a, d, distance in sorted(options, key=lambda o: (-spare[o[3]], -o[0])):
         n_a, n_d = counts.get(a, 0), counts.get(d, 0)
         if a in evidence.notes or d in evidence.notes or n_a == 0:
             continue
@@ -325,7 +338,9 @@ def _move_hydrogens(structure, evidence, peaks, near, bonds, density, fits=None)
         seen_d = _seen(peaks[d], PAIR_RMS * rms)
         unsupported = seen_a < n_a or n_a > _most_hydrogens(structure, a, bonds[a])
         most_d = _most_hydrogens(structure, d, bonds[d])
-        water = structure.sites[d].element == "O" and most_d == 2  # no covalent bond
+        # a water, free or an aqua ligand (no covalent bond, one metal at most): an O bridging
+        # metals with one H is a μ-OH whose peak is that H's, not a second one
+        water = structure.sites[d].element == "O" and most_d == 2 and len(bonds[d]) <= 1
         if not (unsupported and (seen_d > n_d or water)):
             continue
         if not _movable(structure, bonds, a, d, counts, restrained=False):
@@ -420,6 +435,12 @@ def _movable(structure, bonds, a, d, counts, restrained: bool = True) -> bool:
         and _placeable(structure, d, bonds[d], n_d + 1, moved=restrained)
         and _placeable(structure, a, bonds[a], n_a - 1, moved=restrained)
     )
+
+
+def _spare(peaks: list[Peak], n_h: int) -> float:
+    """The height of the strongest of `peaks` beyond the `n_h` highest, which the site's own H
+    count explains (0 when there is none)."""
+    return peaks[n_h].height if len(peaks) > n_h else 0.0
 
 
 def _seen(peaks: list[Peak], height: float) -> int:

@@ -11,16 +11,25 @@ import pytest
 from crystalx_core import pipeline
 from crystalx_core.assignment import Assignment, SiteAssignment
 from crystalx_core.crystallography.compare import hydrogens_per_atom
+from crystalx_core.crystallography.convert import to_xray_structure
 from crystalx_core.crystallography.maps import difference_density
 from crystalx_core.crystallography.refine import refine
+from crystalx_core.demo import simulate_reflections
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.geometry import neighbours
-from crystalx_core.hydrogen_evidence import ADD_RMS, weigh_hydrogens
-from crystalx_core.io.cif import read_cif
-from crystalx_core.io.hkl import read_hkl
+from crystalx_core.hydrogen_data import HydrogenFits
+from crystalx_core.hydrogen_evidence import (
+    ADD_RMS,
+    MIN_BOND_ANGLE,
+    SHELL,
+    shell_peaks,
+    weigh_hydrogens,
+)
+from crystalx_core.io.cif import read_cif, sfac_unit_from_sites
+from crystalx_core.io.hkl import Reflections, read_hkl
 from crystalx_core.riding import add_riding_hydrogens
 
-from .conftest import BENCHMARK
+from .conftest import BENCHMARK, CORPUS
 
 
 def refined_without_h(name):
@@ -320,3 +329,77 @@ def test_an_h_on_the_wrong_n_of_a_tautomer_goes_to_the_n_with_the_peak():
     assert evidence.notes[2].startswith("+1 H from N1 by the difference map")
     weak = weigh_hydrogens(structure, counts, _Peaks([(n2 + 0.9 * away, 3.0)]))
     assert weak.counts == counts
+
+
+@pytest.fixture(scope="module")
+def turquoise(shared_data):
+    """CuAl6(PO4)4(OH)8·4H2O (COD 9008099): μ2- and μ3-OH bridging Al, aqua ligands, all
+    H-bonded to phosphate O. (published model, its non-H atoms refined on Fo² simulated from
+    it to 0.84 Å with counting noise, the map, the reflections' fits)."""
+    truth = read_cif(CORPUS / "codtools_9008099.cif").structure
+    truth.sfac, truth.unit = sfac_unit_from_sites(truth)
+    xs = to_xray_structure(truth)
+    xs.set_inelastic_form_factors(truth.wavelength, "sasaki")
+    indices, observed, sigmas = simulate_reflections(xs, 0.84, 5, 3e4)
+    reflections = Reflections(indices, observed, sigmas, None, "turquoise.hkl")
+    heavy = truth.with_sites([s for s in truth.sites if not is_hydrogen(s.element)])
+    model = refine(heavy, reflections, 10, anisotropic=True).structure
+    density = difference_density(model, reflections)
+    return truth, model, density, HydrogenFits(model, reflections, density)
+
+
+def test_hydroxide_h_on_metals_found_and_put_back(turquoise):
+    """An OH bridging metals holds its H where riding cannot (μ3-O9's H 93° from a bond, past
+    MIN_BOND_ANGLE: its peak is found at the border); the O···O edges of an AlO6 octahedron
+    (2.35-2.6 Å) are no short hydrogen bonds, so the reflections weigh the OH's H; and a μ2-OH
+    that has its one H is no water short of one. Each OH's H moved onto the phosphate or
+    aqua O it bonds to goes back, nothing else changes, and the published counts stay."""
+    truth, model, density, fits = turquoise
+    published = hydrogens_per_atom(truth)
+    right = {i: published[s.label] for i, s in enumerate(model.sites)}
+    kept = weigh_hydrogens(model, right, density, fits=fits)
+    assert kept.counts == right and not kept.notes
+    for donor, acceptor in (("O12", "O7"), ("O5", "O1"), ("O6", "O14"), ("O4", "O2")):
+        d, a = index(model, donor), index(model, acceptor)
+        wrong = {**right, d: right[d] - 1, a: right[a] + 1}
+        assert weigh_hydrogens(model, wrong, density, fits=fits).counts == right, donor
+
+
+def test_an_h_peak_just_past_the_bond_cone_is_still_a_peak():
+    """A density of one Gaussian H 0.85 Å from an O, 92° from its one bond (MIN_BOND_ANGLE is
+    95°): the shell's maximum lies in the cone left out, so the peak is taken at the cone's
+    border, nearly as high (0.8 of it at least); a density 60° from the bond shows there only
+    by its tail, a fifth as high at most."""
+    centre = np.zeros(3)
+    bond = np.array([[1.43, 0.0, 0.0]])
+
+    def gaussian_at(angle):
+        h = 0.85 * np.array([math.cos(math.radians(angle)), math.sin(math.radians(angle)), 0.0])
+        return lambda points: np.exp(-np.sum((points - h) ** 2, axis=1) / (2 * 0.25**2))
+
+    found = shell_peaks(gaussian_at(92.0), centre, list(bond), SHELL["O"], MIN_BOND_ANGLE)
+    assert found and found[0].height > 0.8
+    direction = found[0].position / np.linalg.norm(found[0].position)
+    assert MIN_BOND_ANGLE <= math.degrees(math.acos(direction[0])) < MIN_BOND_ANGLE + 8
+    tail = shell_peaks(gaussian_at(60.0), centre, list(bond), SHELL["O"], MIN_BOND_ANGLE)
+    assert all(p.height < 0.2 for p in tail)
+
+
+def test_a_water_on_a_twofold_axis_counts_both_its_h(shared_data):
+    """sfarchiv2_2004856: O11, a water on a 2-fold axis, lists one H (H11) whose image is its
+    second; the published count is 2, as the rules give it and riding places it."""
+    truth = read_cif(CORPUS / "sfarchiv2_2004856.cif").structure
+    published = hydrogens_per_atom(truth)
+    assert published["O11"] == 2 and published["O2"] == 1 and published["O1"] == 0
+    assert sum(published.values()) > sum(1 for s in truth.sites if is_hydrogen(s.element))
+
+
+def test_riding_takes_no_cis_ligand_for_a_short_hydrogen_bond(turquoise):
+    """O5 (μ2-OH on Al1 and Al2) lies 2.35 Å from O6, a fellow ligand of Al2 (Al–O 1.96 Å):
+    an edge of the octahedron, not a hydrogen bond, so its one H is not put on that line."""
+    _, model, density, _ = turquoise
+    o5 = index(model, "O5")
+    plan = add_riding_hydrogens(model, {o5: 1}, density=density)
+    assert "short hydrogen bond" not in plan.notes.get(o5, "")
+    h = [s for s in plan.structure.sites if is_hydrogen(s.element)]
+    assert len(h) == 1 and density(plan.structure.cartesian(h[0].frac)[None])[0] > 4 * density.rms
