@@ -528,8 +528,9 @@ def _image_direction(structure: Structure, contact, position: np.ndarray) -> np.
 
 def _most_hydrogens(structure: Structure, i: int, bonds) -> int:
     """H an O, N or S can carry beside its bonds (onium ions left out): O two less its
-    covalent bonds (water, OH; an aqua ligand keeps both), N four less all its bonds (NH4+,
-    NH3+, ammine; a nitrile N none), S one as a thiol."""
+    covalent bonds (water, OH; an aqua ligand keeps both), N four less the order of all its
+    bonds read from their lengths (NH4+, NH3+, ammine, pyridinium; a nitrile N, coordinated or
+    not, an azide's or a nitro group's none), S one as a thiol."""
     element = structure.sites[i].element
     covalent = sum(1 for c in bonds if not is_metal(structure.sites[c.j].element))
     if element == "O":
@@ -538,7 +539,27 @@ def _most_hydrogens(structure: Structure, i: int, bonds) -> int:
         return 1 if covalent == 1 else 0
     if len(bonds) == 1 and bonds[0].distance < 1.2:
         return 0
-    return max(0, 4 - len(bonds))
+    return max(0, math.floor(4 - sum(_bond_order(structure, c) for c in bonds) + 1e-9))
+
+
+# Bonds of N to C, N or O read by their length (Å), as a crystallographer reads a valence:
+# triple or cumulated up to N_TRIPLE (C≡N 1.14, N≡N 1.10, an azide's N=N=N 1.13-1.18), double
+# up to N_DOUBLE (N=N 1.24-1.25, nitro and nitrate N=O 1.21-1.25), conjugated up to
+# N_CONJUGATED (aromatic and amide C–N 1.31-1.37: one and a half), single beyond; a bond to a
+# metal or another element counts one. On every ordered N of shared/data (1,246 sites) the
+# published H count stays within 4 less their sum, but for codtools_2000332's N(3'), 1.15 Å
+# from N(3): two places of one disordered N, published without PART.
+N_TRIPLE, N_DOUBLE, N_CONJUGATED = 1.19, 1.26, 1.37
+
+
+def _bond_order(structure: Structure, bond) -> float:
+    if structure.sites[bond.j].element not in ("C", "N", "O"):
+        return 1.0
+    if bond.distance <= N_TRIPLE:
+        return 3.0
+    if bond.distance <= N_DOUBLE:
+        return 2.0
+    return 1.5 if bond.distance <= N_CONJUGATED else 1.0
 
 
 def _placeable(structure: Structure, i: int, bonds, n_h: int, moved: bool = False) -> bool:

@@ -16,12 +16,13 @@ from crystalx_core.crystallography.maps import difference_density
 from crystalx_core.crystallography.refine import refine
 from crystalx_core.demo import simulate_reflections
 from crystalx_core.elements import is_hydrogen
-from crystalx_core.geometry import neighbours
+from crystalx_core.geometry import connectivity, neighbours
 from crystalx_core.hydrogen_data import HydrogenFits
 from crystalx_core.hydrogen_evidence import (
     ADD_RMS,
     MIN_BOND_ANGLE,
     SHELL,
+    _most_hydrogens,
     shell_peaks,
     weigh_hydrogens,
 )
@@ -403,3 +404,28 @@ def test_riding_takes_no_cis_ligand_for_a_short_hydrogen_bond(turquoise):
     assert "short hydrogen bond" not in plan.notes.get(o5, "")
     h = [s for s in plan.structure.sites if is_hydrogen(s.element)]
     assert len(h) == 1 and density(plan.structure.cartesian(h[0].frac)[None])[0] > 4 * density.rms
+
+
+@pytest.mark.parametrize(
+    "source, label, most",
+    [
+        (CORPUS / "codtools_2208504.cif", "N61", 0),  # a nitrile N on Cu (C≡N 1.15 Å)
+        (CORPUS / "codtools_4301885-I12slash1-spacegroup.cif", "N22", 0),  # azide's middle N
+        (CORPUS / "codtools_4301885-I12slash1-spacegroup.cif", "N21", 0),  # azide N on Co
+        (CORPUS / "codtools_4302333-Ortho-and-missing-braces.cif", "N1S", 0),  # nitrate
+        (CORPUS / "codtools_0000345-chem-formula-with-star.cif", "N1", 1),  # pyridine-like
+        (BENCHMARK / "XH_urea" / "model.cif", "N", 2),  # amide NH2 (C–N 1.34 Å)
+        (BENCHMARK / "XH_alanine" / "model.cif", "N1", 3),  # NH3+
+    ],
+)
+def test_an_n_carries_no_more_h_than_the_order_of_its_bonds_leaves(source, label, most):
+    """The H an N can carry: 4 less its bonds' orders read from their lengths (a short N–N or
+    C≡N is no single bond), never under the published count of any N in the structure."""
+    truth = read_cif(source).structure
+    published = hydrogens_per_atom(truth)
+    heavy = truth.with_sites([s for s in truth.sites if not is_hydrogen(s.element)])
+    bonds = connectivity(heavy)
+    for i, site in enumerate(heavy.sites):
+        if site.element == "N":
+            assert published[site.label] <= _most_hydrogens(heavy, i, bonds[i]), site.label
+    assert _most_hydrogens(heavy, index(heavy, label), bonds[index(heavy, label)]) == most
