@@ -246,7 +246,9 @@ def _weigh_metal(evidence, i, element, centre, bonded, density) -> None:
 def _share_hydrogens(structure, peaks, near, rms) -> None:
     """One H between two O/N that both show it: in a short hydrogen bond (hydrogen maleate,
     O···O 2.4 Å) the H midway is a peak on both donors' shells, each pointing at the other.
-    It is kept by the donor with the higher peak and struck from the other's list."""
+    It is kept by the donor with the higher peak, ADD_RMS at least, and struck from the
+    other's list, however low it stands there (a pyridinium's N–H 1.6 Å from the carboxylate
+    O it bonds to shows on that O's shell as a tail of 3 rms)."""
     for i, contacts in near.items():
         for c in contacts:
             if c.j not in peaks or c.j == i or c.distance > SHARED_HBOND_MAX:
@@ -256,13 +258,13 @@ def _share_hydrogens(structure, peaks, near, rms) -> None:
                 (
                     (k, p)
                     for k, p in enumerate(peaks[c.j])
-                    if _points_at(structure, i, c, p, rms, from_centre=False)
+                    if _points_at(structure, i, c, p, 0.0, from_centre=False)
                 ),
                 None,
             )
             if mine and back and mine[0].height >= back[1].height:
                 del peaks[c.j][back[0]]
-            elif mine and back:
+            elif mine and back and back[1].height >= ADD_RMS * rms:
                 peaks[i].remove(mine[0])
 
 
@@ -464,8 +466,9 @@ def _note_move(structure, evidence, a, d, n_a, n_d, by, why, seen_a=None) -> Non
 
 
 def _points_at(structure, i, contact, peak, rms, from_centre) -> bool:
-    """Whether a strong peak of centre i points at the image of j in `contact`
-    (from_centre), or a strong peak of j (found about its site in the cell) points at i."""
+    """Whether a strong peak (ADD_RMS × `rms` at least) of centre i points at the image of j
+    in `contact` (from_centre), or a strong peak of j (found about its site in the cell) points
+    at i."""
     low, high = HBOND_RANGE
     return (
         peak.height >= ADD_RMS * rms
