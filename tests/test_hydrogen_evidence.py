@@ -412,11 +412,15 @@ def test_an_h_peak_just_past_the_bond_cone_is_still_a_peak():
 
 def test_a_water_on_a_twofold_axis_counts_both_its_h(shared_data):
     """sfarchiv2_2004856: O11, a water on a 2-fold axis, lists one H (H11) whose image is its
-    second; the published count is 2, as the rules give it and riding places it."""
+    second; the published count is 2, as the rules give it and riding places it. H images at
+    half occupancy count half."""
     truth = read_cif(CORPUS / "sfarchiv2_2004856.cif").structure
     published = hydrogens_per_atom(truth)
     assert published["O11"] == 2 and published["O2"] == 1 and published["O1"] == 0
     assert sum(published.values()) > sum(1 for s in truth.sites if is_hydrogen(s.element))
+    # XH_CpNa: N1's NH3 on a mirror, disordered over it: three half H and their images
+    cp_na = hydrogens_per_atom(read_cif(BENCHMARK / "XH_CpNa" / "model.cif").structure)
+    assert cp_na["N1"] == 3 and cp_na["N2"] == 3
 
 
 def test_riding_takes_no_cis_ligand_for_a_short_hydrogen_bond(turquoise):

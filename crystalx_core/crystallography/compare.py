@@ -105,9 +105,9 @@ def match_hydrogens(
 
 def hydrogens_per_atom(structure: Structure, reach: float = 1.3) -> dict[str, int]:
     """Label → H atoms a model with H puts on each of its non-H atoms (every H counted on the
-    nearest non-H atom within `reach` Å, with its images about that atom): the H counts a
-    published model stands for, as the rules count them (a water on a 2-fold axis lists one H
-    and carries two)."""
+    nearest non-H atom within `reach` Å, with its images about that atom, each by its
+    occupancy): the H counts a published model stands for, as the rules count them (a water on
+    a 2-fold axis lists one H and carries two; an NH3 disordered over a mirror, six half H)."""
     counts = {s.label: 0 for s in structure.sites if not is_hydrogen(s.element)}
     h = [i for i, s in enumerate(structure.sites) if is_hydrogen(s.element)]
     pivot = {}  # H site → the non-H site it is bonded to
@@ -117,5 +117,9 @@ def hydrogens_per_atom(structure: Structure, reach: float = 1.3) -> dict[str, in
             pivot[i] = min(heavy, key=lambda c: c.distance).j
     pivots = sorted(set(pivot.values()))
     for j, near in zip(pivots, neighbours(structure, reach, centres=pivots) if pivots else []):
-        counts[structure.sites[j].label] = sum(1 for c in near if pivot.get(c.j) == j)
+        site = structure.sites[j]
+        share = sum(
+            min(structure.sites[c.j].occupancy, site.occupancy) for c in near if pivot.get(c.j) == j
+        )
+        counts[site.label] = round(share / site.occupancy) if site.occupancy > 0 else 0
     return counts
