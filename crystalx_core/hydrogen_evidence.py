@@ -68,6 +68,10 @@ LOW_RMS = 2.5
 # (N–NH2, an OH without bonds).
 PAIR_RMS = 2.5
 PAIR_MARGIN = 1.0
+# The reflections weigh a pair only where D's side stands over the map's noise (its rms): a
+# side under it is no weak H, and a placement there fits better only by standing near some other
+# missing H (a Co-oxime's water took an oxime N's surplus H at −0.3 rms against −1.1)
+LEAN_RMS = 1.0
 PAIR_CONE = 55.0  # degrees: D's peak from the line D···A (bent intramolecular bonds reach 50°)
 # Where a donor's H is seen (Å from the donor): X-ray X–H are 0.8-1.0 Å; S–H 1.2-1.35 Å.
 SHELL = {"O": (0.75, 0.85, 0.95), "N": (0.8, 0.9, 1.0), "S": (1.1, 1.2, 1.3)}
@@ -366,15 +370,15 @@ def _move_hydrogens(structure, evidence, peaks, near, bonds, density, fits=None)
 
 def _move_by_data(structure, evidence, doubtful, peaks, near, bonds, density, fits) -> None:
     """The pairs the map left undecided, weighed by the reflections: where the map leans to D
-        (D's side over A's: a weak H, or one no peak of D aims at) and A shows fewer peaks over
-        LOW_RMS than the model gives it H, D takes the H of the
-        partner A whose move fits Fo² best, only when significantly better than the model's own
-        (hydrogen_data: Hamilton's test); else the model's count stands. D chooses among its
-        partners: a water short of one H fits better with any neighbour's H, so the H must come
-        from the A that lacks it least. Neither end may be in a short hydrogen bond (O/N to O/N of
-    `near` within SHARED_HBOND_MAX): the
-        H midway there fits about as well on either O, and the reflections cannot say whose it is
-        (a Co-oxime's O–H···O bridge of 2.46 Å took an oxime N's H onto the wrong O)."""
+    (D's side over A's and over LEAN_RMS: a weak H, or one no peak of D aims at) and A shows
+    fewer peaks over LOW_RMS than the model gives it H, D takes the H of the partner A whose
+    move fits Fo² best, only when significantly better than the model's own (hydrogen_data:
+    Hamilton's test); else the model's count stands. D chooses among its partners: a water
+    short of one H fits better with any neighbour's H, so the H must come from the A that lacks
+    it least. Neither end may be in a short hydrogen bond (O/N to O/N of `near` within
+    SHARED_HBOND_MAX): the H midway there fits about as well on either O, and the reflections
+    cannot say whose it is (a Co-oxime's O–H···O bridge of 2.46 Å took an oxime N's H onto the
+    wrong O)."""
     counts, rms = evidence.counts, density.rms
     short = {  # O/N in a short hydrogen bond: one H near the middle, owned by neither end
         i
@@ -391,7 +395,7 @@ def _move_by_data(structure, evidence, doubtful, peaks, near, bonds, density, fi
         weighed = []
         for toward, on_a, a, _, distance in options:
             n_a = counts.get(a, 0)
-            if a in evidence.notes or a in short or not n_a or toward <= on_a:
+            if a in evidence.notes or a in short or not n_a or toward <= max(on_a, LEAN_RMS * rms):
                 continue
             if _seen(peaks[a], LOW_RMS * rms) >= n_a:
                 continue  # every H the model gives A stands in the map
