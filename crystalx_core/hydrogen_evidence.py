@@ -68,10 +68,11 @@ LOW_RMS = 2.5
 # (N–NH2, an OH without bonds).
 PAIR_RMS = 2.5
 PAIR_MARGIN = 1.0
-# The reflections weigh a pair only where D's side stands over the map's noise (its rms): a
-# side under it is no weak H, and a placement there fits better only by standing near some other
-# missing H (a Co-oxime's water took an oxime N's surplus H at −0.3 rms against −1.1)
-LEAN_RMS = 1.0
+# The reflections weigh a pair only where D's side holds some electron (Fo − Fc over LEAN_RMS,
+# the sign): a side with none is no weak H, and a placement there fits better only by standing
+# near some other missing H (a Co-oxime's water took an oxime N's surplus H at −0.3 rms against
+# −1.1, Hamilton's ratio 1.07; a weak water H at 0.2 rms against −0.8 fits by 1.40)
+LEAN_RMS = 0.0
 PAIR_CONE = 55.0  # degrees: D's peak from the line D···A (bent intramolecular bonds reach 50°)
 # Where a donor's H is seen (Å from the donor): X-ray X–H are 0.8-1.0 Å; S–H 1.2-1.35 Å.
 SHELL = {"O": (0.75, 0.85, 0.95), "N": (0.8, 0.9, 1.0), "S": (1.1, 1.2, 1.3)}
@@ -370,7 +371,7 @@ def _move_hydrogens(structure, evidence, peaks, near, bonds, density, fits=None)
 
 def _move_by_data(structure, evidence, doubtful, peaks, near, bonds, density, fits) -> None:
     """The pairs the map left undecided, weighed by the reflections: where the map leans to D
-    (D's side over A's and over LEAN_RMS: a weak H, or one no peak of D aims at) and A shows
+    (D's side over A's and positive: a weak H, or one no peak of D aims at) and A shows
     fewer peaks over LOW_RMS than the model gives it H, D takes the H of the partner A whose
     move fits Fo² best, only when significantly better than the model's own (hydrogen_data:
     Hamilton's test); else the model's count stands. D chooses among its partners: a water
