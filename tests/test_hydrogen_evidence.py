@@ -257,14 +257,9 @@ def test_a_short_bonds_h_seen_from_its_acceptor_is_struck_there_however_low():
     from crystalx_core.hydrogen_evidence import Peak, _share_hydrogens
     from crystalx_core.structure import Site, Structure
 
-    structure = Structure(
-        cell=(20, 20, 20, 90, 90, 90),
-        symops=["x,y,z"],
-        sfac=["C", "N", "O"],
-        unit=[1, 1, 1],
-        sites=[Site("N1", "N", (0.3, 0.3, 0.3)), Site("O1", "O", (0.4265, 0.3, 0.3))],
-    )
-    n1, o1 = (structure.cartesian(s.frac) for s in structure.sites)
+    sites = [Site("N1", "N", (0.3, 0.3, 0.3)), Site("O1", "O", (0.4265, 0.3, 0.3))]
+    structure = Structure(cell=(20, 20, 20, 90, 90, 90), symops=["x,y,z"], sites=sites)
+    n1, o1 = (structure.cartesian(s.frac) for s in sites)
     for n_height, o_height, struck in ((0.43, 0.30, True), (0.36, 0.35, False)):
         h = Peak(n1 + np.array([0.9, 0.0, 0.0]), n_height, 0.9)
         tail = Peak(o1 - np.array([0.9, 0.0, 0.0]), o_height, 0.9)
