@@ -57,6 +57,7 @@ DOUBTFUL_CONTACT = 1.5  # Å: H···H between H on different atoms closer than 
 DOUBTFUL_BOND = {"B": (0.9, 1.35), "S": (1.0, 1.45), "Si": (1.2, 1.6), "P": (1.2, 1.6)}
 DOUBTFUL_BOND_OTHER = (0.7, 1.2)
 MOVED_REACH = 2.2  # Å: H···A of the hydrogen bonds whose H is moved onto the acceptor
+UNATTACHED_REACH = 1.6  # Å: the O, N or S an H bonded to no atom may belong to
 
 
 def published_codes(entry: Path) -> dict[str, int]:
@@ -100,7 +101,7 @@ def run_entry(entry: Path) -> dict:
     row["r1_no_h"] = without_h.r1
     density = difference_density(without_h.structure, reflections)
     row["doubtful"] = doubtful_hydrogens(truth, density)
-    published_counts = hydrogens_per_atom(truth)
+    published_counts, unjudged = hydrogens_per_atom(truth), unattached(truth)
     fits = HydrogenFits(without_h.structure, reflections, density)  # one per entry, lazily
     row["donor_counts"] = donor_count_checks(truth, without_h.structure, density, fits)
     reference = ride_existing_hydrogens(truth, published_codes(entry))
@@ -109,8 +110,8 @@ def run_entry(entry: Path) -> dict:
         counts = {i: n for i, (n, _) in enumerate(hydrogen_counts(heavy, method))}
         evidence = weigh_hydrogens(without_h.structure, counts, density, fits=fits)
         row[method + "_donor_counts"] = {
-            "before": _agreeing(heavy, counts, published_counts),
-            "after": _agreeing(heavy, evidence.counts, published_counts),
+            "before": _agreeing(heavy, counts, published_counts, unjudged),
+            "after": _agreeing(heavy, evidence.counts, published_counts, unjudged),
         }
         plan = add_riding_hydrogens(heavy, evidence.counts, evidence.given, density=density)
         r1, refined = refine_plan(plan, reflections, anisotropic)
@@ -132,13 +133,31 @@ def run_entry(entry: Path) -> dict:
     return row
 
 
-def _agreeing(structure, counts: dict[int, int], published: dict[str, int]) -> list[str]:
-    """Labels of the O, N and S whose count differs from the published one."""
+def _agreeing(
+    structure, counts: dict[int, int], published: dict[str, int], unjudged=frozenset()
+) -> list[str]:
+    """Labels of the O, N and S whose count differs from the published one (those `unjudged`
+    left out)."""
     return [
         s.label
         for i, s in enumerate(structure.sites)
-        if s.element in DONORS and counts.get(i, 0) != published[s.label]
+        if s.element in DONORS
+        and s.label not in unjudged
+        and counts.get(i, 0) != published[s.label]
     ]
+
+
+def unattached(truth) -> set[str]:
+    """O, N and S within UNATTACHED_REACH Å of a published H that is bonded to no atom (none
+    within H_BOND_MAX: metaboric acid's H put midway between two O at 1.37 Å): which of them
+    carries it the model does not say, so their published counts are not judged."""
+    h = [i for i, s in enumerate(truth.sites) if is_hydrogen(s.element)]
+    found = set()
+    for near in neighbours(truth, UNATTACHED_REACH, centres=h) if h else []:
+        heavy = [c for c in near if not is_hydrogen(truth.sites[c.j].element)]
+        if all(c.distance > H_BOND_MAX for c in heavy):
+            found |= {truth.sites[c.j].label for c in heavy if truth.sites[c.j].element in DONORS}
+    return found
 
 
 def donor_count_checks(truth, model, density, fits=None) -> dict:
@@ -148,12 +167,14 @@ def donor_count_checks(truth, model, density, fits=None) -> dict:
     HydrogenFits of `model`) puts it back,
     and which other atoms it changes; and the atoms it changes when given the published counts
     (right_changed)."""
-    published = hydrogens_per_atom(truth)
+    published, unjudged = hydrogens_per_atom(truth), unattached(truth)
     right = {i: published[s.label] for i, s in enumerate(model.sites)}
-    alone = _agreeing(model, weigh_hydrogens(model, {}, density).counts, published)
+    alone = _agreeing(model, weigh_hydrogens(model, {}, density).counts, published, unjudged)
     index = {s.label: i for i, s in enumerate(model.sites)}
     moved = []
     for donor, acceptor in moved_pairs(truth):
+        if unjudged & {donor, acceptor}:
+            continue
         wrong = {**right, index[donor]: right[index[donor]] - 1}
         wrong[index[acceptor]] += 1
         result = weigh_hydrogens(model, wrong, density, fits=fits).counts
@@ -166,25 +187,38 @@ def donor_count_checks(truth, model, density, fits=None) -> dict:
                 ),
                 "wrong_elsewhere": [
                     label
-                    for label in _agreeing(model, result, published)
+                    for label in _agreeing(model, result, published, unjudged)
                     if label not in (donor, acceptor)
                 ],
             }
         )
-    total = [s.label for s in model.sites if s.element in DONORS]
-    kept = _agreeing(model, weigh_hydrogens(model, right, density, fits=fits).counts, published)
-    return {"total": total, "map_alone_differs": alone, "moved": moved, "right_changed": kept}
+    total = [s.label for s in model.sites if s.element in DONORS and s.label not in unjudged]
+    kept = _agreeing(
+        model, weigh_hydrogens(model, right, density, fits=fits).counts, published, unjudged
+    )
+    return {
+        "total": total,
+        "unjudged": sorted(unjudged),
+        "map_alone_differs": alone,
+        "moved": moved,
+        "right_changed": kept,
+    }
 
 
 def moved_pairs(truth) -> list[tuple[str, str]]:
-    """(donor, acceptor) labels of every published O–H, N–H or S–H whose H lies within
-    MOVED_REACH Å of another O, N or S: the H-bonds whose H can be moved onto the acceptor."""
+    """(donor, acceptor) labels of every published O–H, N–H or S–H (H within H_BOND_MAX of its
+    donor) whose H lies within MOVED_REACH Å of another O, N or S: the H-bonds whose H can be
+    moved onto the acceptor."""
     h = [i for i, s in enumerate(truth.sites) if is_hydrogen(s.element)]
     pairs = set()
     for near in neighbours(truth, MOVED_REACH, centres=h) if h else []:
         heavy = [c for c in near if not is_hydrogen(truth.sites[c.j].element)]
         donor = min(heavy, key=lambda c: c.distance) if heavy else None
-        if donor is None or truth.sites[donor.j].element not in DONORS:
+        if (
+            donor is None
+            or donor.distance > H_BOND_MAX
+            or truth.sites[donor.j].element not in DONORS
+        ):
             continue
         pairs |= {
             (truth.sites[donor.j].label, truth.sites[c.j].label)

@@ -23,9 +23,16 @@ the donors it gets wrong elsewhere (benchmarks/hydrogen_benchmark.py's check, he
 data). `--only-hydrogens` runs that part alone, on the same structures
 and data (no element swaps weighed; no refinement for a structure without a hydrogen bond).
 
+`--skip N` leaves out the first N structures in the benchmark's order (a fresh slice). With
+`--only-hydrogens`, `--without-pairs` takes instead the structures every swap run leaves out
+(no Z-neighbour pair to swap: mostly C/H/O compounds), so their H trials are on structures
+no threshold was set on.
+
     python benchmarks/swap_benchmark.py ../shared/data/corpus --limit 100
     python benchmarks/swap_benchmark.py ../shared/data/corpus --limit 400 --pairs other
     python benchmarks/swap_benchmark.py ../shared/data/corpus --limit 300 --only-hydrogens
+    python benchmarks/swap_benchmark.py ../shared/data/corpus --limit 300 --only-hydrogens \
+        --without-pairs
 """
 
 from __future__ import annotations
@@ -46,7 +53,7 @@ from crystalx_core.crystallography.refine import refine
 from crystalx_core.element_evidence import weigh_elements, z_neighbours
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.errors import RefinementError
-from crystalx_core.geometry import connectivity
+from crystalx_core.geometry import H_BOND_MAX, connectivity
 from crystalx_core.hydrogen_data import HydrogenFits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -133,11 +140,12 @@ def run_one(
     seconds: int,
     pairs: str = "any",
     only_hydrogens: bool = False,
+    without_pairs: bool = False,
 ) -> dict | None:
     rng = np.random.default_rng(int(hashlib.sha256(name.encode()).hexdigest(), 16) % (1 << 32))
     heavy = [replace(s, u_aniso=None) for s in truth.sites if not is_hydrogen(s.element)]
     swaps = other_swaps_for(heavy, rng) if pairs == "other" else swaps_for(heavy, rng)
-    if not swaps:
+    if bool(swaps) == without_pairs:
         return None
     reflections, d_min, kept = simulated_data(truth, rng, D_MIN_RANGE)
     row = {
@@ -252,6 +260,7 @@ def _moved_hydrogens(truth, reflections, cycles: int) -> dict:
         "moved_h": checks["moved"],
         "right_changed": checks["right_changed"],
         "donors": len(checks["total"]),
+        "unjudged": checks["unjudged"],
     }
 
 
@@ -362,6 +371,7 @@ def _hydrogen_lines(done: list[dict], every_miss: bool = False) -> list[str]:
     structures = len({entry for entry, _ in moved})
     right = [f"{r['entry']} {label}" for r in done for label in r.get("right_changed", [])]
     donors = sum(r.get("donors", 0) for r in done if r.get("moved_h"))
+    unjudged = [f"{r['entry']} {label}" for r in done for label in r.get("unjudged", [])]
     shown = missed if every_miss else missed[:8]
     return [
         f"- an O–H or N–H of a hydrogen bond moved onto its acceptor (all such, one at a time, on "
@@ -372,6 +382,14 @@ def _hydrogen_lines(done: list[dict], every_miss: bool = False) -> list[str]:
         + (f"; not put back: {', '.join(shown)}" if shown else ""),
         f"- the published counts given: {len(right)}/{donors} O, N and S changed by the map"
         + (f" ({', '.join(right)})" if right else ""),
+        *(
+            [
+                f"- not judged (beside a published H bonded to no atom, none within "
+                f"{H_BOND_MAX} Å): {', '.join(unjudged)}"
+            ]
+            if unjudged
+            else []
+        ),
     ]
 
 
@@ -385,9 +403,14 @@ def hydrogen_markdown(rows: list[dict], args) -> str:
             "data, `benchmarks/swap_benchmark.py --only-hydrogens`)",
             "",
             f"Machine: {_cpu_name()}. Command: `{_command(args)}`. "
-            "The structures and simulated data of the swap run above; the published non-H "
-            "atoms refined anisotropically, each O–H or N–H moved onto its acceptor in turn "
-            "(`crystalx_core.hydrogen_evidence`).",
+            + (
+                "Ordered corpus structures with H that hold no Z-neighbour pair (left out of every "
+                "swap run, so never seen by the H trials above), simulated as there"
+                if args.without_pairs
+                else "The structures and simulated data of the swap run above"
+            )
+            + "; the published non-H atoms refined anisotropically, each O–H or N–H moved onto "
+            "its acceptor in turn (`crystalx_core.hydrogen_evidence`).",
             "",
             f"- structures: {len(with_bonds)} with a hydrogen bond of {len(done)} done; failed or "
             f"timed out: {len(rows) - len(done)}",
@@ -404,7 +427,9 @@ def _command(args) -> str:
         "python benchmarks/swap_benchmark.py ../shared/data/corpus "
         f"--limit {args.limit} --max-atoms {args.max_atoms} --cycles {args.cycles}"
         + (f" --pairs {args.pairs}" if args.pairs != "any" else "")
+        + (f" --skip {args.skip}" if args.skip else "")
         + (" --only-hydrogens" if args.only_hydrogens else "")
+        + (" --without-pairs" if args.without_pairs else "")
         + (f" --half {args.half}" if args.half != "all" else "")
     )
 
@@ -420,8 +445,18 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--only-hydrogens", action="store_true", help="the H step alone (moved O–H/N–H)"
     )
+    parser.add_argument(
+        "--without-pairs",
+        action="store_true",
+        help="with --only-hydrogens: the structures without a Z-neighbour pair instead",
+    )
+    parser.add_argument(
+        "--skip", type=int, default=0, help="leave out the first N structures (a fresh slice)"
+    )
     parser.add_argument("--only", nargs="+", help="these corpus entries alone (file names)")
     args = parser.parse_args(argv)
+    if args.without_pairs and not args.only_hydrogens:
+        parser.error("--without-pairs goes with --only-hydrogens (nothing to swap there)")
     if args.from_json:
         rows = [r for r in json.loads(args.from_json.read_text()) if in_half(r["entry"], args.half)]
     else:
@@ -435,9 +470,14 @@ def main(argv=None) -> int:
                 args.seconds,
                 args.pairs,
                 args.only_hydrogens,
+                args.without_pairs,
             )
             for name, truth in choose(
-                args.corpus, 4 * args.limit, args.max_atoms, only=set(args.only or []) or None
+                args.corpus,
+                4 * args.limit,
+                args.max_atoms,
+                args.skip,
+                only=set(args.only or []) or None,
             )
             if in_half(name, args.half)
         )
@@ -452,7 +492,11 @@ def main(argv=None) -> int:
         )
     section = "swap_benchmark" + (f":{args.pairs}" if args.pairs != "any" else "")
     if args.only_hydrogens:
-        text, section = hydrogen_markdown(rows, args), section + f":hydrogens:{args.limit}"
+        text, section = (
+            hydrogen_markdown(rows, args),
+            section + ":hydrogens:" + ("without-pairs" if args.without_pairs else str(args.limit)),
+        )
+        section += f":skip{args.skip}" if args.skip else ""
     else:
         text = markdown(rows, args)
     write_section(text, section + (f":{args.half}" if args.half != "all" else ""), args.output)

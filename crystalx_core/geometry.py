@@ -246,6 +246,17 @@ def connectivity(
     return bonds
 
 
+def shares_neighbour(bonds: list[list[Contact]], contact: Contact) -> bool:
+    """Whether the two ends of `contact` (site i and the image of j it names) are both bonded
+    (in `bonds`, from connectivity) to one atom: a 1,3 pair, an edge of that atom's
+    coordination polyhedron (two O of a sulfate, cis ligands of a metal)."""
+    for b in bonds[contact.i]:
+        apart = float(np.linalg.norm(b.cart_j - contact.cart_j))
+        if any(e.j == b.j and abs(e.distance - apart) < 1e-3 for e in bonds[contact.j]):
+            return True
+    return False
+
+
 def bond_angle(a, b, c) -> float:
     """Angle a–b–c in degrees, from Cartesian points."""
     u = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from crystalx_core.elements import is_hydrogen, is_metal
-from crystalx_core.geometry import connectivity, neighbours
+from crystalx_core.geometry import connectivity, neighbours, shares_neighbour
 from crystalx_core.hydrogen_data import HydrogenFits
 from crystalx_core.hydrogens import (
     HBOND_DISTANCE,
@@ -68,6 +68,11 @@ LOW_RMS = 2.5
 # (N–NH2, an OH without bonds).
 PAIR_RMS = 2.5
 PAIR_MARGIN = 1.0
+# The reflections weigh a pair only where D's side holds some electron (Fo − Fc over LEAN_RMS,
+# the sign): a side with none is no weak H, and a placement there fits better only by standing
+# near some other missing H (a Co-oxime's water took an oxime N's surplus H at −0.3 rms against
+# −1.1, Hamilton's ratio 1.07; a weak water H at 0.2 rms against −0.8 fits by 1.40)
+LEAN_RMS = 0.0
 PAIR_CONE = 55.0  # degrees: D's peak from the line D···A (bent intramolecular bonds reach 50°)
 # Where a donor's H is seen (Å from the donor): X-ray X–H are 0.8-1.0 Å; S–H 1.2-1.35 Å.
 SHELL = {"O": (0.75, 0.85, 0.95), "N": (0.8, 0.9, 1.0), "S": (1.1, 1.2, 1.3)}
@@ -136,7 +141,14 @@ def weigh_hydrogens(
             _weigh_metal(evidence, i, site.element, centre, bonded, density)
             continue
         peaks[i] = shell_peaks(density, centre, bonded, SHELL[site.element], MIN_BOND_ANGLE)
-    near = dict(zip(peaks, neighbours(structure, HBOND_DISTANCE[1], centres=list(peaks))))
+    # H-bond partners of each O, N and S; two atoms SHARED_HBOND_MAX apart or less that are
+    # both bonded to one atom are an edge of its polyhedron (two O of a sulfate or phosphate, cis
+    # ligands of a metal at 2.35-2.5 Å), not a hydrogen bond: an H between them would sit closer
+    # to that atom than any bond allows
+    near = {
+        i: [c for c in contacts if c.distance > SHARED_HBOND_MAX or not shares_neighbour(bonds, c)]
+        for i, contacts in zip(peaks, neighbours(structure, HBOND_DISTANCE[1], centres=list(peaks)))
+    }
     _share_hydrogens(structure, peaks, near, rms)
     if fits is None and reflections is not None:
         fits = HydrogenFits(structure, reflections, density)
@@ -185,7 +197,9 @@ def shell_peaks(
     for b in bonded:
         axis = (b - centre) / np.linalg.norm(b - centre)
         allowed &= directions @ axis <= math.cos(math.radians(min_angle))
-    is_max = value >= value[local].max(axis=1)
+    # a maximum among the allowed directions: an H whose top lies just past MIN_BOND_ANGLE
+    # (M–O–H of a μ3-OH at 93°) still shows, at the border, instead of vanishing
+    is_max = value >= np.where(allowed, value, -np.inf)[local].max(axis=1)
     kept: list[int] = []
     for k in np.argsort(-value):
         if allowed[k] and is_max[k] and all(cosine[k, j] < _SEPARATED for j in kept):
@@ -237,7 +251,9 @@ def _weigh_metal(evidence, i, element, centre, bonded, density) -> None:
 def _share_hydrogens(structure, peaks, near, rms) -> None:
     """One H between two O/N that both show it: in a short hydrogen bond (hydrogen maleate,
     O···O 2.4 Å) the H midway is a peak on both donors' shells, each pointing at the other.
-    It is kept by the donor with the higher peak and struck from the other's list."""
+    It is kept by the donor with the higher peak, ADD_RMS at least, and struck from the
+    other's list, however low it stands there (a pyridinium's N–H 1.6 Å from the carboxylate
+    O it bonds to shows on that O's shell as a tail of 3 rms)."""
     for i, contacts in near.items():
         for c in contacts:
             if c.j not in peaks or c.j == i or c.distance > SHARED_HBOND_MAX:
@@ -247,13 +263,13 @@ def _share_hydrogens(structure, peaks, near, rms) -> None:
                 (
                     (k, p)
                     for k, p in enumerate(peaks[c.j])
-                    if _points_at(structure, i, c, p, rms, from_centre=False)
+                    if _points_at(structure, i, c, p, 0.0, from_centre=False)
                 ),
                 None,
             )
             if mine and back and mine[0].height >= back[1].height:
                 del peaks[c.j][back[0]]
-            elif mine and back:
+            elif mine and back and back[1].height >= ADD_RMS * rms:
                 peaks[i].remove(mine[0])
 
 
@@ -317,7 +333,11 @@ def _move_hydrogens(structure, evidence, peaks, near, bonds, density, fits=None)
                 options.append(option)
             else:
                 leaning.append(option)
-    for height, on_a, a, d, distance in sorted(options, key=lambda o: -o[0]):
+    # the donor whose map most clearly shows an H its count leaves unexplained goes first (an
+    # NH2's own H aimed at a water that holds one H too many is explained by its count; the
+    # water short of one is not), then the strongest peak
+    spare = {d: _spare(peaks[d], counts.get(d, 0)) for d in peaks}
+    for height, on_a, a, d, distance in sorted(options, key=lambda o: (-spare[o[3]], -o[0])):
         n_a, n_d = counts.get(a, 0), counts.get(d, 0)
         if a in evidence.notes or d in evidence.notes or n_a == 0:
             continue
@@ -325,7 +345,9 @@ def _move_hydrogens(structure, evidence, peaks, near, bonds, density, fits=None)
         seen_d = _seen(peaks[d], PAIR_RMS * rms)
         unsupported = seen_a < n_a or n_a > _most_hydrogens(structure, a, bonds[a])
         most_d = _most_hydrogens(structure, d, bonds[d])
-        water = structure.sites[d].element == "O" and most_d == 2  # no covalent bond
+        # a water, free or an aqua ligand (no covalent bond, one metal at most): an O bridging
+        # metals with one H is a μ-OH whose peak is that H's, not a second one
+        water = structure.sites[d].element == "O" and most_d == 2 and len(bonds[d]) <= 1
         if not (unsupported and (seen_d > n_d or water)):
             continue
         if not _movable(structure, bonds, a, d, counts, restrained=False):
@@ -349,15 +371,15 @@ def _move_hydrogens(structure, evidence, peaks, near, bonds, density, fits=None)
 
 def _move_by_data(structure, evidence, doubtful, peaks, near, bonds, density, fits) -> None:
     """The pairs the map left undecided, weighed by the reflections: where the map leans to D
-        (D's side over A's: a weak H, or one no peak of D aims at) and A shows fewer peaks over
-        LOW_RMS than the model gives it H, D takes the H of the
-        partner A whose move fits Fo² best, only when significantly better than the model's own
-        (hydrogen_data: Hamilton's test); else the model's count stands. D chooses among its
-        partners: a water short of one H fits better with any neighbour's H, so the H must come
-        from the A that lacks it least. Neither end may be in a short hydrogen bond (O/N to O/N of
-    `near` within SHARED_HBOND_MAX): the
-        H midway there fits about as well on either O, and the reflections cannot say whose it is
-        (a Co-oxime's O–H···O bridge of 2.46 Å took an oxime N's H onto the wrong O)."""
+    (D's side over A's and positive: a weak H, or one no peak of D aims at) and A shows
+    fewer peaks over LOW_RMS than the model gives it H, D takes the H of the partner A whose
+    move fits Fo² best, only when significantly better than the model's own (hydrogen_data:
+    Hamilton's test); else the model's count stands. D chooses among its partners: a water
+    short of one H fits better with any neighbour's H, so the H must come from the A that lacks
+    it least. Neither end may be in a short hydrogen bond (O/N to O/N of `near` within
+    SHARED_HBOND_MAX): the H midway there fits about as well on either O, and the reflections
+    cannot say whose it is (a Co-oxime's O–H···O bridge of 2.46 Å took an oxime N's H onto the
+    wrong O)."""
     counts, rms = evidence.counts, density.rms
     short = {  # O/N in a short hydrogen bond: one H near the middle, owned by neither end
         i
@@ -374,7 +396,7 @@ def _move_by_data(structure, evidence, doubtful, peaks, near, bonds, density, fi
         weighed = []
         for toward, on_a, a, _, distance in options:
             n_a = counts.get(a, 0)
-            if a in evidence.notes or a in short or not n_a or toward <= on_a:
+            if a in evidence.notes or a in short or not n_a or toward <= max(on_a, LEAN_RMS * rms):
                 continue
             if _seen(peaks[a], LOW_RMS * rms) >= n_a:
                 continue  # every H the model gives A stands in the map
@@ -422,6 +444,12 @@ def _movable(structure, bonds, a, d, counts, restrained: bool = True) -> bool:
     )
 
 
+def _spare(peaks: list[Peak], n_h: int) -> float:
+    """The height of the strongest of `peaks` beyond the `n_h` highest, which the site's own H
+    count explains (0 when there is none)."""
+    return peaks[n_h].height if len(peaks) > n_h else 0.0
+
+
 def _seen(peaks: list[Peak], height: float) -> int:
     """How many of `peaks` stand at least `height` high."""
     return sum(1 for p in peaks if p.height >= height)
@@ -443,8 +471,9 @@ def _note_move(structure, evidence, a, d, n_a, n_d, by, why, seen_a=None) -> Non
 
 
 def _points_at(structure, i, contact, peak, rms, from_centre) -> bool:
-    """Whether a strong peak of centre i points at the image of j in `contact`
-    (from_centre), or a strong peak of j (found about its site in the cell) points at i."""
+    """Whether a strong peak (ADD_RMS × `rms` at least) of centre i points at the image of j
+    in `contact` (from_centre), or a strong peak of j (found about its site in the cell) points
+    at i."""
     low, high = HBOND_RANGE
     return (
         peak.height >= ADD_RMS * rms
@@ -507,8 +536,9 @@ def _image_direction(structure: Structure, contact, position: np.ndarray) -> np.
 
 def _most_hydrogens(structure: Structure, i: int, bonds) -> int:
     """H an O, N or S can carry beside its bonds (onium ions left out): O two less its
-    covalent bonds (water, OH; an aqua ligand keeps both), N four less all its bonds (NH4+,
-    NH3+, ammine; a nitrile N none), S one as a thiol."""
+    covalent bonds (water, OH; an aqua ligand keeps both), N four less the order of all its
+    bonds read from their lengths (NH4+, NH3+, ammine, pyridinium; a nitrile N, coordinated or
+    not, an azide's or a nitro group's none), S one as a thiol."""
     element = structure.sites[i].element
     covalent = sum(1 for c in bonds if not is_metal(structure.sites[c.j].element))
     if element == "O":
@@ -517,7 +547,27 @@ def _most_hydrogens(structure: Structure, i: int, bonds) -> int:
         return 1 if covalent == 1 else 0
     if len(bonds) == 1 and bonds[0].distance < 1.2:
         return 0
-    return max(0, 4 - len(bonds))
+    return max(0, math.floor(4 - sum(_bond_order(structure, c) for c in bonds) + 1e-9))
+
+
+# Bonds of N to C, N or O read by their length (Å), as a crystallographer reads a valence:
+# triple or cumulated up to N_TRIPLE (C≡N 1.14, N≡N 1.10, an azide's N=N=N 1.13-1.18), double
+# up to N_DOUBLE (N=N 1.24-1.25, nitro and nitrate N=O 1.21-1.25), conjugated up to
+# N_CONJUGATED (aromatic and amide C–N 1.31-1.37: one and a half), single beyond; a bond to a
+# metal or another element counts one. On every ordered N of shared/data (1,246 sites) the
+# published H count stays within 4 less their sum, but for codtools_2000332's N(3'), 1.15 Å
+# from N(3): two places of one disordered N, published without PART.
+N_TRIPLE, N_DOUBLE, N_CONJUGATED = 1.19, 1.26, 1.37
+
+
+def _bond_order(structure: Structure, bond) -> float:
+    if structure.sites[bond.j].element not in ("C", "N", "O"):
+        return 1.0
+    if bond.distance <= N_TRIPLE:
+        return 3.0
+    if bond.distance <= N_DOUBLE:
+        return 2.0
+    return 1.5 if bond.distance <= N_CONJUGATED else 1.0
 
 
 def _placeable(structure: Structure, i: int, bonds, n_h: int, moved: bool = False) -> bool:

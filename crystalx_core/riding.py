@@ -10,7 +10,13 @@ import numpy as np
 
 from crystalx_core.elements import is_hydrogen, is_metal
 from crystalx_core.errors import InputError
-from crystalx_core.geometry import H_BOND_MAX, Contact, connectivity, neighbours
+from crystalx_core.geometry import (
+    H_BOND_MAX,
+    Contact,
+    connectivity,
+    neighbours,
+    shares_neighbour,
+)
 from crystalx_core.hydrogens import (
     HBOND_DISTANCE,
     KNOWN_H_REACH,
@@ -38,7 +44,6 @@ RIDING_U_FACTOR = {137: 1.5, 147: 1.5, 33: 1.5}  # SHELXL: 1.5 Ueq for CH3/OH, e
 STRONG_HBOND = 2.50
 _STRONG_HBOND_CLEARANCE = 0.75  # Å: the H is searched no closer than this to donor or acceptor
 _STRONG_HBOND_SEARCH = 0.3  # Å: and no further than this off the donor–acceptor line
-_ONE_THREE = 1.9  # Å: an atom this close to the donor's neighbour is bonded to it
 
 
 @dataclass
@@ -112,7 +117,7 @@ def add_riding_hydrogens(
         # a group without an HFIX, placed from the map and held by DFIX (and DANG) if code 0
         no_hfix = restrained_group(site.element, n_h, sum(1 for e, _ in bonded if not is_metal(e)))
         strong = (
-            _strong_hbond_hydrogen(heavy, near[i], pivot, [xyz for _, xyz in bonded], density)
+            _strong_hbond_hydrogen(heavy, near[i], pivot, bonds, density)
             if known is None and n_h == 1 and site.element in ("O", "N")
             else None
         )
@@ -337,14 +342,15 @@ class _Placed:
 
 
 def _strong_hbond_hydrogen(
-    structure: Structure, near, pivot: np.ndarray, bonded: list[np.ndarray], density
+    structure: Structure, near, pivot: np.ndarray, bonds, density
 ) -> tuple[np.ndarray, str] | None:
     """(H position, note) for the one H of a site (`near`: its contacts within
     HBOND_DISTANCE) when it donates to an O or N within
     STRONG_HBOND: the highest difference density near the donor–acceptor line, at least
     _STRONG_HBOND_CLEARANCE from both ends. None without a map or such an acceptor. Atoms
-    bonded to one of the donor's `bonded` neighbours (the other O of a carboxylate, 2.2 Å
-    away) are not acceptors."""
+    bonded to the donor or to one of its neighbours (`bonds`, connectivity: an oxime's N, the
+    other O of a carboxylate, 2.2 Å away; a cis ligand of the donor's metal, 2.35 Å) are not
+    acceptors."""
     if density is None:
         return None
     near = [
@@ -352,7 +358,8 @@ def _strong_hbond_hydrogen(
         for c in near
         if H_BOND_MAX < c.distance <= STRONG_HBOND
         and structure.sites[c.j].element in ("O", "N")
-        and all(np.linalg.norm(c.cart_j - b) > _ONE_THREE for b in bonded)
+        and not any(b.j == c.j and abs(b.distance - c.distance) < 1e-3 for b in bonds[c.i])
+        and not shares_neighbour(bonds, c)
     ]
     if not near:
         return None

@@ -12,6 +12,7 @@ from crystalx_core.geometry import (
     bond_angle,
     connectivity,
     neighbours,
+    shares_neighbour,
     site_multiplicities,
 )
 from crystalx_core.io.cif import read_cif
@@ -137,6 +138,24 @@ def test_sucrose_connectivity(shared_data):
     )
     # C12H22O11: two ring O and the glycosidic O (2 C–O each) + 8 OH; two 6/5-C chains
     assert pairs == {"CO": 14, "CC": 10, "CH": 14, "HO": 8}
+
+
+def test_two_atoms_bonded_to_one_atom_share_it_and_hydrogen_bond_partners_do_not(shared_data):
+    """N2_water: the sulfonate's O2···O3 (2.46 Å, both on S1) and N2···O1 (on C3) are edges of
+    a polyhedron; O2···O10 and O4···O10 (a sulfonate O and an aqua ligand to the free water,
+    2.8-2.9 Å) are hydrogen bonds, and so are the images a symmetry operator makes."""
+    structure = _model("N2_water")
+    heavy = structure.with_sites([s for s in structure.sites if s.element != "H"])
+    bonds = connectivity(heavy)
+    label = [s.label for s in heavy.sites]
+    found = {}
+    for contacts in neighbours(heavy, 3.0):
+        for c in contacts:
+            found.setdefault((label[c.i], label[c.j]), set()).add(shares_neighbour(bonds, c))
+    for pair in (("O2", "O3"), ("O3", "O2"), ("N2", "O1"), ("O1", "N2")):
+        assert found[pair] == {True}, pair
+    for pair in (("O2", "O10"), ("O10", "O2"), ("O4", "O10"), ("O10", "O4")):
+        assert found[pair] == {False}, pair
 
 
 def _pair(part_a: int, part_b: int, elements=("C", "C"), distance=1.5) -> Structure:

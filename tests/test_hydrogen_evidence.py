@@ -11,16 +11,26 @@ import pytest
 from crystalx_core import pipeline
 from crystalx_core.assignment import Assignment, SiteAssignment
 from crystalx_core.crystallography.compare import hydrogens_per_atom
+from crystalx_core.crystallography.convert import to_xray_structure
 from crystalx_core.crystallography.maps import difference_density
 from crystalx_core.crystallography.refine import refine
+from crystalx_core.demo import simulate_reflections
 from crystalx_core.elements import is_hydrogen
-from crystalx_core.geometry import neighbours
-from crystalx_core.hydrogen_evidence import ADD_RMS, weigh_hydrogens
-from crystalx_core.io.cif import read_cif
-from crystalx_core.io.hkl import read_hkl
+from crystalx_core.geometry import connectivity, neighbours
+from crystalx_core.hydrogen_data import HydrogenFits
+from crystalx_core.hydrogen_evidence import (
+    ADD_RMS,
+    MIN_BOND_ANGLE,
+    SHELL,
+    _most_hydrogens,
+    shell_peaks,
+    weigh_hydrogens,
+)
+from crystalx_core.io.cif import read_cif, sfac_unit_from_sites
+from crystalx_core.io.hkl import Reflections, read_hkl
 from crystalx_core.riding import add_riding_hydrogens
 
-from .conftest import BENCHMARK
+from .conftest import BENCHMARK, CORPUS
 
 
 def refined_without_h(name):
@@ -240,6 +250,25 @@ def test_a_shared_h_is_struck_from_the_weaker_donor_whatever_its_place_in_the_li
     assert peaks[0] == [away] and peaks[1] == [o2_copy]
 
 
+def test_a_short_bonds_h_seen_from_its_acceptor_is_struck_there_however_low():
+    """N1–H···O1 at 2.53 Å (a pyridinium and a carboxylate): the N's H, 4.3 rms, shows on the
+    O's shell as a tail of 3 rms pointing back. The tail is struck, not counted as an H of O1;
+    two copies both under ADD_RMS are left as they are (the map is not clear)."""
+    from crystalx_core.hydrogen_evidence import Peak, _share_hydrogens
+    from crystalx_core.structure import Site, Structure
+
+    sites = [Site("N1", "N", (0.3, 0.3, 0.3)), Site("O1", "O", (0.4265, 0.3, 0.3))]
+    structure = Structure(cell=(20, 20, 20, 90, 90, 90), symops=["x,y,z"], sites=sites)
+    n1, o1 = (structure.cartesian(s.frac) for s in sites)
+    for n_height, o_height, struck in ((0.43, 0.30, True), (0.36, 0.35, False)):
+        h = Peak(n1 + np.array([0.9, 0.0, 0.0]), n_height, 0.9)
+        tail = Peak(o1 - np.array([0.9, 0.0, 0.0]), o_height, 0.9)
+        peaks = {0: [h], 1: [tail]}
+        near = dict(zip(peaks, neighbours(structure, 3.2, centres=[0, 1])))
+        _share_hydrogens(structure, peaks, near, rms=0.1)
+        assert peaks == {0: [h], 1: [] if struck else [tail]}
+
+
 def test_an_h_under_the_absolute_threshold_is_put_back_by_comparing_the_two_ends(alanine):
     """The map scaled to 0.6: alanine's N–H peaks stand at 3-4 rms, under ADD_RMS, so the map
     alone adds none. With one N1 H moved onto the O it bonds to, the two ends are compared: a
@@ -320,3 +349,106 @@ def test_an_h_on_the_wrong_n_of_a_tautomer_goes_to_the_n_with_the_peak():
     assert evidence.notes[2].startswith("+1 H from N1 by the difference map")
     weak = weigh_hydrogens(structure, counts, _Peaks([(n2 + 0.9 * away, 3.0)]))
     assert weak.counts == counts
+
+
+@pytest.fixture(scope="module")
+def turquoise(shared_data):
+    """CuAl6(PO4)4(OH)8·4H2O (COD 9008099): μ2- and μ3-OH bridging Al, aqua ligands, all
+    H-bonded to phosphate O. (published model, its non-H atoms refined on Fo² simulated from
+    it to 0.84 Å with counting noise, the map, the reflections' fits)."""
+    truth = read_cif(CORPUS / "codtools_9008099.cif").structure
+    truth.sfac, truth.unit = sfac_unit_from_sites(truth)
+    xs = to_xray_structure(truth)
+    xs.set_inelastic_form_factors(truth.wavelength, "sasaki")
+    indices, observed, sigmas = simulate_reflections(xs, 0.84, 5, 3e4)
+    reflections = Reflections(indices, observed, sigmas, None, "turquoise.hkl")
+    heavy = truth.with_sites([s for s in truth.sites if not is_hydrogen(s.element)])
+    model = refine(heavy, reflections, 10, anisotropic=True).structure
+    density = difference_density(model, reflections)
+    return truth, model, density, HydrogenFits(model, reflections, density)
+
+
+def test_hydroxide_h_on_metals_found_and_put_back(turquoise):
+    """An OH bridging metals holds its H where riding cannot (μ3-O9's H 93° from a bond, past
+    MIN_BOND_ANGLE: its peak is found at the border); the O···O edges of an AlO6 octahedron
+    (2.35-2.6 Å) are no short hydrogen bonds, so the reflections weigh the OH's H; and a μ2-OH
+    that has its one H is no water short of one. Each OH's H moved onto the phosphate or
+    aqua O it bonds to goes back, nothing else changes, and the published counts stay."""
+    truth, model, density, fits = turquoise
+    published = hydrogens_per_atom(truth)
+    right = {i: published[s.label] for i, s in enumerate(model.sites)}
+    kept = weigh_hydrogens(model, right, density, fits=fits)
+    assert kept.counts == right and not kept.notes
+    for donor, acceptor in (("O12", "O7"), ("O5", "O1"), ("O6", "O14"), ("O4", "O2")):
+        d, a = index(model, donor), index(model, acceptor)
+        wrong = {**right, d: right[d] - 1, a: right[a] + 1}
+        assert weigh_hydrogens(model, wrong, density, fits=fits).counts == right, donor
+
+
+def test_an_h_peak_just_past_the_bond_cone_is_still_a_peak():
+    """A density of one Gaussian H 0.85 Å from an O, 92° from its one bond (MIN_BOND_ANGLE is
+    95°): the shell's maximum lies in the cone left out, so the peak is taken at the cone's
+    border, nearly as high (0.8 of it at least); a density 60° from the bond shows there only
+    by its tail, a fifth as high at most."""
+    centre = np.zeros(3)
+    bond = np.array([[1.43, 0.0, 0.0]])
+
+    def gaussian_at(angle):
+        h = 0.85 * np.array([math.cos(math.radians(angle)), math.sin(math.radians(angle)), 0.0])
+        return lambda points: np.exp(-np.sum((points - h) ** 2, axis=1) / (2 * 0.25**2))
+
+    found = shell_peaks(gaussian_at(92.0), centre, list(bond), SHELL["O"], MIN_BOND_ANGLE)
+    assert found and found[0].height > 0.8
+    direction = found[0].position / np.linalg.norm(found[0].position)
+    assert MIN_BOND_ANGLE <= math.degrees(math.acos(direction[0])) < MIN_BOND_ANGLE + 8
+    tail = shell_peaks(gaussian_at(60.0), centre, list(bond), SHELL["O"], MIN_BOND_ANGLE)
+    assert all(p.height < 0.2 for p in tail)
+
+
+def test_a_water_on_a_twofold_axis_counts_both_its_h(shared_data):
+    """sfarchiv2_2004856: O11, a water on a 2-fold axis, lists one H (H11) whose image is its
+    second; the published count is 2, as the rules give it and riding places it. H images at
+    half occupancy count half."""
+    truth = read_cif(CORPUS / "sfarchiv2_2004856.cif").structure
+    published = hydrogens_per_atom(truth)
+    assert published["O11"] == 2 and published["O2"] == 1 and published["O1"] == 0
+    assert sum(published.values()) > sum(1 for s in truth.sites if is_hydrogen(s.element))
+    # XH_CpNa: N1's NH3 on a mirror, disordered over it: three half H and their images
+    cp_na = hydrogens_per_atom(read_cif(BENCHMARK / "XH_CpNa" / "model.cif").structure)
+    assert cp_na["N1"] == 3 and cp_na["N2"] == 3
+
+
+def test_riding_takes_no_cis_ligand_for_a_short_hydrogen_bond(turquoise):
+    """O5 (μ2-OH on Al1 and Al2) lies 2.35 Å from O6, a fellow ligand of Al2 (Al–O 1.96 Å):
+    an edge of the octahedron, not a hydrogen bond, so its one H is not put on that line."""
+    _, model, density, _ = turquoise
+    o5 = index(model, "O5")
+    plan = add_riding_hydrogens(model, {o5: 1}, density=density)
+    assert "short hydrogen bond" not in plan.notes.get(o5, "")
+    h = [s for s in plan.structure.sites if is_hydrogen(s.element)]
+    assert len(h) == 1 and density(plan.structure.cartesian(h[0].frac)[None])[0] > 4 * density.rms
+
+
+@pytest.mark.parametrize(
+    "source, label, most",
+    [
+        (CORPUS / "codtools_2208504.cif", "N61", 0),  # a nitrile N on Cu (C≡N 1.15 Å)
+        (CORPUS / "codtools_4301885-I12slash1-spacegroup.cif", "N22", 0),  # azide's middle N
+        (CORPUS / "codtools_4301885-I12slash1-spacegroup.cif", "N21", 0),  # azide N on Co
+        (CORPUS / "codtools_4302333-Ortho-and-missing-braces.cif", "N1S", 0),  # nitrate
+        (CORPUS / "codtools_0000345-chem-formula-with-star.cif", "N1", 1),  # pyridine-like
+        (BENCHMARK / "XH_urea" / "model.cif", "N", 2),  # amide NH2 (C–N 1.34 Å)
+        (BENCHMARK / "XH_alanine" / "model.cif", "N1", 3),  # NH3+
+    ],
+)
+def test_an_n_carries_no_more_h_than_the_order_of_its_bonds_leaves(source, label, most):
+    """The H an N can carry: 4 less its bonds' orders read from their lengths (a short N–N or
+    C≡N is no single bond), never under the published count of any N in the structure."""
+    truth = read_cif(source).structure
+    published = hydrogens_per_atom(truth)
+    heavy = truth.with_sites([s for s in truth.sites if not is_hydrogen(s.element)])
+    bonds = connectivity(heavy)
+    for i, site in enumerate(heavy.sites):
+        if site.element == "N":
+            assert published[site.label] <= _most_hydrogens(heavy, i, bonds[i]), site.label
+    assert _most_hydrogens(heavy, index(heavy, label), bonds[index(heavy, label)]) == most

@@ -105,11 +105,21 @@ def match_hydrogens(
 
 def hydrogens_per_atom(structure: Structure, reach: float = 1.3) -> dict[str, int]:
     """Label → H atoms a model with H puts on each of its non-H atoms (every H counted on the
-    nearest non-H atom within `reach` Å): the H counts a published model stands for."""
+    nearest non-H atom within `reach` Å, with its images about that atom, each by its
+    occupancy): the H counts a published model stands for, as the rules count them (a water on
+    a 2-fold axis lists one H and carries two; an NH3 disordered over a mirror, six half H)."""
     counts = {s.label: 0 for s in structure.sites if not is_hydrogen(s.element)}
     h = [i for i, s in enumerate(structure.sites) if is_hydrogen(s.element)]
-    for near in neighbours(structure, reach, centres=h) if h else []:
+    pivot = {}  # H site → the non-H site it is bonded to
+    for i, near in zip(h, neighbours(structure, reach, centres=h) if h else []):
         heavy = [c for c in near if not is_hydrogen(structure.sites[c.j].element)]
         if heavy:
-            counts[structure.sites[min(heavy, key=lambda c: c.distance).j].label] += 1
+            pivot[i] = min(heavy, key=lambda c: c.distance).j
+    pivots = sorted(set(pivot.values()))
+    for j, near in zip(pivots, neighbours(structure, reach, centres=pivots) if pivots else []):
+        site = structure.sites[j]
+        share = sum(
+            min(structure.sites[c.j].occupancy, site.occupancy) for c in near if pivot.get(c.j) == j
+        )
+        counts[site.label] = round(share / site.occupancy) if site.occupancy > 0 else 0
     return counts
