@@ -278,23 +278,31 @@ def angle_sum(centre, neighbours) -> float:
 H_BOND_MAX = 1.3  # Å: an H this close to a non-H atom is bonded to it (S–H ≈ 1.2 Å)
 
 
-def bonded_h_counts(structure: Structure, max_distance: float) -> list[int]:
+def bonded_h_counts(
+    structure: Structure, max_distance: float, owner: dict[int, int] | None = None
+) -> list[int]:
     """H atoms (any symmetry image) within `max_distance` of each non-H site, in site order.
 
     A disordered model counts as a crystallographer reads it: only H of the site's own
     alternative (PART) or of none, each by its occupancy relative to the site's (at most
     one), rounded. So the H of the other orientation do not count, and a methyl on a
     threefold axis, nine H images at a third, counts three; an ordered model counts whole H.
+    `owner` (H site → the non-H site it belongs to), where given, decides instead which H
+    count for a site: its own alone.
     """
-    heavy = [i for i, s in enumerate(structure.sites) if not is_hydrogen(s.element)]
+    sites = structure.sites
+    heavy = [i for i, s in enumerate(sites) if not is_hydrogen(s.element)]
     counts = []
     for i, near in zip(heavy, neighbours(structure, max_distance, centres=heavy)):
-        pivot = structure.sites[i]
+        pivot = sites[i]
         share = sum(
-            min(structure.sites[c.j].occupancy, pivot.occupancy)
+            min(sites[c.j].occupancy, pivot.occupancy)
             for c in near
-            if is_hydrogen(structure.sites[c.j].element)
-            and may_bond(pivot.part, structure.sites[c.j].part)
+            if (
+                owner.get(c.j) == i
+                if owner is not None
+                else is_hydrogen(sites[c.j].element) and may_bond(pivot.part, sites[c.j].part)
+            )
         )
         counts.append(int(round(share / pivot.occupancy)) if pivot.occupancy > 0 else 0)
     return counts

@@ -9,7 +9,7 @@ from cctbx import euclidean_model_matching as emma
 
 from crystalx_core.crystallography.convert import crystal_symmetry
 from crystalx_core.elements import is_hydrogen
-from crystalx_core.geometry import neighbours
+from crystalx_core.geometry import bonded_h_counts, neighbours
 from crystalx_core.structure import Structure
 
 
@@ -115,11 +115,9 @@ def hydrogens_per_atom(structure: Structure, reach: float = 1.3) -> dict[str, in
         heavy = [c for c in near if not is_hydrogen(structure.sites[c.j].element)]
         if heavy:
             pivot[i] = min(heavy, key=lambda c: c.distance).j
-    pivots = sorted(set(pivot.values()))
-    for j, near in zip(pivots, neighbours(structure, reach, centres=pivots) if pivots else []):
-        site = structure.sites[j]
-        share = sum(
-            min(structure.sites[c.j].occupancy, site.occupancy) for c in near if pivot.get(c.j) == j
-        )
-        counts[site.label] = round(share / site.occupancy) if site.occupancy > 0 else 0
+    non_h = [i for i, s in enumerate(structure.sites) if not is_hydrogen(s.element)]
+    pivots = set(pivot.values())
+    for i, n in zip(non_h, bonded_h_counts(structure, reach, owner=pivot)):
+        if i in pivots:  # a repeated label keeps the count of its last site with H
+            counts[structure.sites[i].label] = n
     return counts
