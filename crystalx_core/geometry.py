@@ -246,13 +246,19 @@ def connectivity(
     return bonds
 
 
+def are_bonded(bonds: list[list[Contact]], i: int, j: int, distance: float) -> bool:
+    """Whether site i is bonded (in `bonds`, from connectivity) to the image of site j
+    `distance` Å away: an image is told from the others of j by its distance."""
+    return any(b.j == j and abs(b.distance - distance) < 1e-3 for b in bonds[i])
+
+
 def shares_neighbour(bonds: list[list[Contact]], contact: Contact) -> bool:
     """Whether the two ends of `contact` (site i and the image of j it names) are both bonded
     (in `bonds`, from connectivity) to one atom: a 1,3 pair, an edge of that atom's
     coordination polyhedron (two O of a sulfate, cis ligands of a metal)."""
     for b in bonds[contact.i]:
         apart = float(np.linalg.norm(b.cart_j - contact.cart_j))
-        if any(e.j == b.j and abs(e.distance - apart) < 1e-3 for e in bonds[contact.j]):
+        if are_bonded(bonds, contact.j, b.j, apart):
             return True
     return False
 

@@ -13,6 +13,7 @@ from crystalx_core.errors import InputError
 from crystalx_core.geometry import (
     H_BOND_MAX,
     Contact,
+    are_bonded,
     connectivity,
     neighbours,
     shares_neighbour,
@@ -358,7 +359,7 @@ def _strong_hbond_hydrogen(
         for c in near
         if H_BOND_MAX < c.distance <= STRONG_HBOND
         and structure.sites[c.j].element in ("O", "N")
-        and not any(b.j == c.j and abs(b.distance - c.distance) < 1e-3 for b in bonds[c.i])
+        and not are_bonded(bonds, c.i, c.j, c.distance)
         and not shares_neighbour(bonds, c)
     ]
     if not near:
