@@ -254,11 +254,12 @@ def _share_hydrogens(structure, peaks, near, rms) -> None:
     It is kept by the donor with the higher peak, ADD_RMS at least, and struck from the
     other's list, however low it stands there (a pyridinium's N–H 1.6 Å from the carboxylate
     O it bonds to shows on that O's shell as a tail of 3 rms)."""
+    strong = ADD_RMS * rms
     for i, contacts in near.items():
         for c in contacts:
             if c.j not in peaks or c.j == i or c.distance > SHARED_HBOND_MAX:
                 continue
-            mine = [p for p in peaks[i] if _points_at(structure, i, c, p, rms, from_centre=True)]
+            mine = [p for p in peaks[i] if _points_at(structure, i, c, p, strong, from_centre=True)]
             back = next(
                 (
                     (k, p)
@@ -269,7 +270,7 @@ def _share_hydrogens(structure, peaks, near, rms) -> None:
             )
             if mine and back and mine[0].height >= back[1].height:
                 del peaks[c.j][back[0]]
-            elif mine and back and back[1].height >= ADD_RMS * rms:
+            elif mine and back and back[1].height >= strong:
                 peaks[i].remove(mine[0])
 
 
@@ -470,13 +471,13 @@ def _note_move(structure, evidence, a, d, n_a, n_d, by, why, seen_a=None) -> Non
     evidence.notes[a] = f"−1 H to {label_d} by {by} (the model gave {n_a}{seen}): {why}"
 
 
-def _points_at(structure, i, contact, peak, rms, from_centre) -> bool:
-    """Whether a strong peak (ADD_RMS × `rms` at least) of centre i points at the image of j
-    in `contact` (from_centre), or a strong peak of j (found about its site in the cell) points
-    at i."""
+def _points_at(structure, i, contact, peak, floor, from_centre) -> bool:
+    """Whether a peak of centre i, `floor` high at least, points at the image of j in
+    `contact` (from_centre), or such a peak of j (found about its site in the cell) points at
+    i."""
     low, high = HBOND_RANGE
     return (
-        peak.height >= ADD_RMS * rms
+        peak.height >= floor
         and low <= contact.distance <= high
         and _cosine(structure, i, contact, peak, from_centre) >= math.cos(math.radians(POINTS_AT))
     )
@@ -516,7 +517,7 @@ def _pointing_at(structure, i, contacts, peaks, rms) -> list[str]:
     found = []
     for c in contacts:
         for p in peaks.get(c.j, ()):
-            if _points_at(structure, i, c, p, rms, from_centre=False):
+            if _points_at(structure, i, c, p, ADD_RMS * rms, from_centre=False):
                 label = structure.sites[c.j].label
                 found.append(
                     f"{label}'s H points at it ({_height(p, rms)}, {label}···{c.distance:.2f} Å)"
