@@ -68,11 +68,10 @@ LOW_RMS = 2.5
 # (N–NH2, an OH without bonds).
 PAIR_RMS = 2.5
 PAIR_MARGIN = 1.0
-# The reflections weigh a pair only where D's side holds some electron (Fo − Fc over LEAN_RMS,
-# the sign): a side with none is no weak H, and a placement there fits better only by standing
+# The reflections weigh a pair only where D's side holds some electron (Fo − Fc over 0, the
+# sign): a side with none is no weak H, and a placement there fits better only by standing
 # near some other missing H (a Co-oxime's water took an oxime N's surplus H at −0.3 rms against
 # −1.1, Hamilton's ratio 1.07; a weak water H at 0.2 rms against −0.8 fits by 1.40)
-LEAN_RMS = 0.0
 PAIR_CONE = 55.0  # degrees: D's peak from the line D···A (bent intramolecular bonds reach 50°)
 # Where a donor's H is seen (Å from the donor): X-ray X–H are 0.8-1.0 Å; S–H 1.2-1.35 Å.
 SHELL = {"O": (0.75, 0.85, 0.95), "N": (0.8, 0.9, 1.0), "S": (1.1, 1.2, 1.3)}
@@ -397,7 +396,7 @@ def _move_by_data(structure, evidence, doubtful, peaks, near, bonds, density, fi
         weighed = []
         for toward, on_a, a, _, distance in options:
             n_a = counts.get(a, 0)
-            if a in evidence.notes or a in short or not n_a or toward <= max(on_a, LEAN_RMS * rms):
+            if a in evidence.notes or a in short or not n_a or toward <= max(on_a, 0.0):
                 continue
             if _seen(peaks[a], LOW_RMS * rms) >= n_a:
                 continue  # every H the model gives A stands in the map
