@@ -103,7 +103,9 @@ def run_entry(entry: Path) -> dict:
     row["doubtful"] = doubtful_hydrogens(truth, density)
     published_counts, unjudged = hydrogens_per_atom(truth), unattached(truth)
     fits = HydrogenFits(without_h.structure, reflections, density)  # one per entry, lazily
-    row["donor_counts"] = donor_count_checks(truth, without_h.structure, density, fits)
+    row["donor_counts"] = donor_count_checks(
+        truth, without_h.structure, density, fits, published_counts, unjudged
+    )
     reference = ride_existing_hydrogens(truth, published_codes(entry))
     row["r1_published_h"], _ = refine_plan(reference, reflections, anisotropic)
     for method in METHODS:
@@ -160,14 +162,18 @@ def unattached(truth) -> set[str]:
     return found
 
 
-def donor_count_checks(truth, model, density, fits=None) -> dict:
+def donor_count_checks(truth, model, density, fits=None, published=None, unjudged=None) -> dict:
     """The H counts on O, N and S from the map alone (the model's counts all 0), with one
     published O–H or N–H moved onto the O or N it bonds to (H···A under MOVED_REACH Å):
     whether the map (and, where it leans without being clear, the reflections of `fits`, a
     HydrogenFits of `model`) puts it back,
     and which other atoms it changes; and the atoms it changes when given the published counts
-    (right_changed)."""
-    published, unjudged = hydrogens_per_atom(truth), unattached(truth)
+    (right_changed). `published` and `unjudged`, where the caller has them, are truth's
+    hydrogens_per_atom and unattached."""
+    if published is None:
+        published = hydrogens_per_atom(truth)
+    if unjudged is None:
+        unjudged = unattached(truth)
     right = {i: published[s.label] for i, s in enumerate(model.sites)}
     alone = _agreeing(model, weigh_hydrogens(model, {}, density).counts, published, unjudged)
     index = {s.label: i for i, s in enumerate(model.sites)}
