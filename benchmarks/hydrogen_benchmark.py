@@ -153,12 +153,21 @@ def unattached(truth) -> set[str]:
     """O, N and S within UNATTACHED_REACH Å of a published H that is bonded to no atom (none
     within H_BOND_MAX: metaboric acid's H put midway between two O at 1.37 Å): which of them
     carries it the model does not say, so their published counts are not judged."""
-    h = [i for i, s in enumerate(truth.sites) if is_hydrogen(s.element)]
     found = set()
-    for near in neighbours(truth, UNATTACHED_REACH, centres=h) if h else []:
-        heavy = [c for c in near if not is_hydrogen(truth.sites[c.j].element)]
-        if all(c.distance > H_BOND_MAX for c in heavy):
+    for nearest, heavy in _around_hydrogens(truth, UNATTACHED_REACH):
+        if nearest is None or nearest.distance > H_BOND_MAX:
             found |= {truth.sites[c.j].label for c in heavy if truth.sites[c.j].element in DONORS}
+    return found
+
+
+def _around_hydrogens(truth, reach) -> list[tuple]:
+    """(nearest, all) non-H contacts within `reach` Å of each published H (nearest None where
+    there is none): the atom the H is bonded to, if any, and those it may be H-bonded to."""
+    h = [i for i, s in enumerate(truth.sites) if is_hydrogen(s.element)]
+    found = []
+    for near in neighbours(truth, reach, centres=h) if h else []:
+        heavy = [c for c in near if not is_hydrogen(truth.sites[c.j].element)]
+        found.append((min(heavy, key=lambda c: c.distance) if heavy else None, heavy))
     return found
 
 
@@ -215,11 +224,8 @@ def moved_pairs(truth) -> list[tuple[str, str]]:
     """(donor, acceptor) labels of every published O–H, N–H or S–H (H within H_BOND_MAX of its
     donor) whose H lies within MOVED_REACH Å of another O, N or S: the H-bonds whose H can be
     moved onto the acceptor."""
-    h = [i for i, s in enumerate(truth.sites) if is_hydrogen(s.element)]
     pairs = set()
-    for near in neighbours(truth, MOVED_REACH, centres=h) if h else []:
-        heavy = [c for c in near if not is_hydrogen(truth.sites[c.j].element)]
-        donor = min(heavy, key=lambda c: c.distance) if heavy else None
+    for donor, heavy in _around_hydrogens(truth, MOVED_REACH):
         if (
             donor is None
             or donor.distance > H_BOND_MAX
