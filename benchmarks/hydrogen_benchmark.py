@@ -136,7 +136,7 @@ def run_entry(entry: Path) -> dict:
 
 
 def _agreeing(
-    structure, counts: dict[int, int], published: dict[str, int], unjudged=frozenset()
+    structure, counts: dict[int, int], published: dict[str, int], unjudged: set[str]
 ) -> list[str]:
     """Labels of the O, N and S whose count differs from the published one (those `unjudged`
     left out)."""
