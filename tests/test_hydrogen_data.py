@@ -18,12 +18,12 @@ from crystalx_core.riding import add_riding_hydrogens
 from crystalx_core.structure import Site, Structure
 
 from .conftest import BENCHMARK
-from .test_hydrogen_evidence import _acceptor_of, _Scaled, index, refined_without_h
+from .test_hydrogen_evidence import _acceptor_of, _Scaled, benchmark_entry, index, refined_without_h
 
 
 @pytest.fixture(scope="module")
 def alanine(shared_data):
-    truth, model, density = refined_without_h("XH_alanine")
+    truth, model, density = refined_without_h(*benchmark_entry("XH_alanine"))
     return truth, model, density, read_hkl(BENCHMARK / "XH_alanine" / "data.hkl")
 
 

@@ -33,10 +33,14 @@ from crystalx_core.riding import add_riding_hydrogens
 from .conftest import BENCHMARK, CORPUS
 
 
-def refined_without_h(name):
-    """(published model, refined non-H model, its Fo − Fc map without H)."""
-    truth = read_cif(BENCHMARK / name / "model.cif").structure
-    reflections = read_hkl(BENCHMARK / name / "data.hkl")
+def benchmark_entry(name):
+    """(published model, reflections) of a shared/data/benchmark entry."""
+    folder = BENCHMARK / name
+    return read_cif(folder / "model.cif").structure, read_hkl(folder / "data.hkl")
+
+
+def refined_without_h(truth, reflections):
+    """(published model, its non-H atoms refined on `reflections`, their Fo − Fc map)."""
     heavy = truth.with_sites([s for s in truth.sites if not is_hydrogen(s.element)])
     model = refine(heavy, reflections, anisotropic=True).structure
     return truth, model, difference_density(model, reflections)
@@ -44,12 +48,12 @@ def refined_without_h(name):
 
 @pytest.fixture(scope="module")
 def alanine(shared_data):
-    return refined_without_h("XH_alanine")
+    return refined_without_h(*benchmark_entry("XH_alanine"))
 
 
 @pytest.fixture(scope="module")
 def urea(shared_data):
-    return refined_without_h("XH_urea")
+    return refined_without_h(*benchmark_entry("XH_urea"))
 
 
 def index(model, label) -> int:
@@ -158,7 +162,7 @@ def test_no_h_on_a_metal_without_a_difference_peak(shared_data):
     """The hydrogen model asking an H on the Mg of XH_HMaMg: today riding leaves a note and
     places nothing; the map has no peak 1.4-1.8 Å from the Mg, so the count goes to 0 with a
     note naming the highest point there."""
-    _, model, density = refined_without_h("XH_HMaMg")
+    _, model, density = refined_without_h(*benchmark_entry("XH_HMaMg"))
     mg = next(i for i, s in enumerate(model.sites) if s.element == "Mg")
     evidence = weigh_hydrogens(model, {mg: 1}, density)
     assert evidence.counts[mg] == 0 and mg not in evidence.given
@@ -362,9 +366,7 @@ def turquoise(shared_data):
     xs.set_inelastic_form_factors(truth.wavelength, "sasaki")
     indices, observed, sigmas = simulate_reflections(xs, 0.84, 5, 3e4)
     reflections = Reflections(indices, observed, sigmas, None, "turquoise.hkl")
-    heavy = truth.with_sites([s for s in truth.sites if not is_hydrogen(s.element)])
-    model = refine(heavy, reflections, 10, anisotropic=True).structure
-    density = difference_density(model, reflections)
+    _, model, density = refined_without_h(truth, reflections)
     return truth, model, density, HydrogenFits(model, reflections, density)
 
 
