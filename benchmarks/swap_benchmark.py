@@ -133,8 +133,10 @@ def run_one(
     seconds: int,
     pairs: str = "any",
     only_hydrogens: bool = False,
+    seed: int = 0,
 ) -> dict | None:
-    rng = np.random.default_rng(int(hashlib.sha256(name.encode()).hexdigest(), 16) % (1 << 32))
+    key = name if not seed else f"{name}:{seed}"  # seed 0: the draws of every earlier run
+    rng = np.random.default_rng(int(hashlib.sha256(key.encode()).hexdigest(), 16) % (1 << 32))
     heavy = [replace(s, u_aniso=None) for s in truth.sites if not is_hydrogen(s.element)]
     swaps = other_swaps_for(heavy, rng) if pairs == "other" else swaps_for(heavy, rng)
     if not swaps:
@@ -406,6 +408,8 @@ def _command(args) -> str:
         + (f" --pairs {args.pairs}" if args.pairs != "any" else "")
         + (" --only-hydrogens" if args.only_hydrogens else "")
         + (f" --half {args.half}" if args.half != "all" else "")
+        + (f" --skip {args.skip}" if args.skip else "")
+        + (f" --seed {args.seed}" if args.seed else "")
     )
 
 
@@ -421,6 +425,15 @@ def main(argv=None) -> int:
         "--only-hydrogens", action="store_true", help="the H step alone (moved O–H/N–H)"
     )
     parser.add_argument("--only", nargs="+", help="these corpus entries alone (file names)")
+    parser.add_argument(
+        "--skip", type=int, default=0, help="leave out the first N structures chosen (unseen ones)"
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="other swaps and noise on the same structures (0: as ever)",
+    )
     args = parser.parse_args(argv)
     if args.from_json:
         rows = [r for r in json.loads(args.from_json.read_text()) if in_half(r["entry"], args.half)]
@@ -435,9 +448,14 @@ def main(argv=None) -> int:
                 args.seconds,
                 args.pairs,
                 args.only_hydrogens,
+                args.seed,
             )
             for name, truth in choose(
-                args.corpus, 4 * args.limit, args.max_atoms, only=set(args.only or []) or None
+                args.corpus,
+                4 * args.limit,
+                args.max_atoms,
+                args.skip,
+                only=set(args.only or []) or None,
             )
             if in_half(name, args.half)
         )
@@ -455,7 +473,10 @@ def main(argv=None) -> int:
         text, section = hydrogen_markdown(rows, args), section + f":hydrogens:{args.limit}"
     else:
         text = markdown(rows, args)
-    write_section(text, section + (f":{args.half}" if args.half != "all" else ""), args.output)
+    section += (f":{args.half}" if args.half != "all" else "") + (
+        f":skip{args.skip}" if args.skip else ""
+    )
+    write_section(text, section + (f":seed{args.seed}" if args.seed else ""), args.output)
     print(text)
     return 0
 
