@@ -41,7 +41,11 @@ neighbours'): its count measured the misfit. Atoms
 whose posterior leans to another element without deciding are then changed together when the
 refinement says so (R1 down by R1_GAIN and wR2 down), the old "second look"'s rule, and any of
 them the weighing of that model then clearly gives back to its element goes back, while what
-that weighing now decides elsewhere is changed too when the fit gets no worse. Sites in a
+that weighing now decides elsewhere is changed too, by the same rounds and checks as the first
+(a cycle stops them; a change the last weighing does not confirm, or that leaves its site smeared,
+goes back), when the fit gets no worse. A site that leans without deciding and that the
+refinement does not take says so, with the figures: its posterior may favour an element it does
+not get (S 0.68 held as Cl). Sites in a
 smeared group (bonded neighbours' Uiso over U_DISORDER) are not weighed, nor a site whose count
 falls SHORT_OF_ALL screening widths under every candidate (partly occupied: flagged `short`,
 and the job refines its occupancy, crystalx_core.partial_sites), nor data under
@@ -508,6 +512,77 @@ def _weigh_elements(refined, reflections, method, cycles, priors) -> ElementEvid
     current, why = weigh.heavier_at_floor(refined)
     evidence = weigh(current)
     seen = {weigh.state(refined), weigh.state(current)}
+    current, evidence, smeared = _rounds(weigh, refined, current, evidence, seen, why)
+    kept, reverted = weigh.refinement_net(current)
+    if kept is not current:  # the net went back: weigh the model it kept, not the one dropped
+        current, evidence = kept, weigh(kept)
+    # the atoms the posterior leans away from without deciding: changed together when the
+    # refinement agrees (R1 down by R1_GAIN, wR2 down), as the second look on its own did
+    leaning = {
+        label: max(e.posterior, key=e.posterior.get)
+        for label, e in evidence.items()
+        if e.posterior
+        and max(e.posterior, key=e.posterior.get) != e.before
+        and label not in smeared
+    }
+    trial = weigh.refined_with(current, leaning) if leaning else None
+    if not _refinement_agrees(trial, current):
+        for label, element in leaning.items():
+            evidence[label].reason += "; " + _not_agreed(element, trial, current, weigh.failure)
+    else:
+        why.update(
+            {
+                label: f"{evidence[label].reason}; undecided by the count, the refinement agrees: "
+                "isotropic "
+                f"R1 {trial.r1:.4f} with {leaning[label]}, {current.r1:.4f} without"
+                for label in leaning
+            }
+        )
+        seen.add(weigh.state(trial))
+        current, evidence = trial, weigh(trial)
+        # the refinement's word is checked by the count on the model it chose: a change whose
+        # site now clearly counts as the element given (the first weighing misled by wrong
+        # neighbours or a poor model: a Cr taken for Cl beside a Br held as Cl) goes back; the
+        # others, the refinement's choice, stay (a site not weighable beside a wrong one is
+        # no evidence against it)
+        back = _contradicted({label: evidence[label] for label in leaning}, weigh.given)
+        again = weigh.refined_with(current, back) if back else None
+        if again is not None:  # a failed refinement leaves the model, and its evidence, as they are
+            seen.add(weigh.state(again))
+            current, evidence = again, weigh(again)
+        # the model the refinement chose can show what a wrong neighbour hid from the weighings
+        # before (alanine's C held as N counts short of every candidate beside an O held as N):
+        # what the weighing of it now decides is changed too, by the same rounds and checks as
+        # the first, and kept when the fit gets no worse
+        before = current
+        settled, evidence, more_smeared = _rounds(weigh, before, current, evidence, seen, why)
+        if settled.r1 <= before.r1 and settled.wr2 <= before.wr2:
+            current, smeared = settled, {**smeared, **more_smeared}
+        else:
+            current, evidence = before, weigh(before)
+    result = ElementEvidence(
+        evidence, weigh.changes(current), current, weigh.rounds, refined.r1, reverted
+    )
+    for label, e in evidence.items():
+        final = result.changes.get(label, weigh.given[label])
+        if label in result.changes:
+            e.reason = f"{why[label]}; after the change {e.reason}"
+        elif label in smeared:
+            e.reason += f"; not changed: {smeared[label]}"
+        elif e.decision != final and "not changed" not in e.reason:
+            e.reason += "; not changed: the change did not hold once refined (posterior or R1)"
+        e.before, e.decision = weigh.given[label], final
+    if not result.changes:
+        result.refined = None
+    return result
+
+
+def _rounds(weigh, since, current, evidence, seen, why):
+    """Weigh, change, refine, until nothing changes, a set of elements comes back (`seen`)
+    or MAX_ROUNDS; then each change made since the refinement `since` goes back to the
+    element it held there when the last weighing does not confirm it (_unconfirmed) or its
+    site stays smeared with it (_smeared). Returns the model, its evidence and the smeared
+    sites with why; `seen` and `why` (label → the reason of its change) are updated."""
     first = weigh.rounds
     while weigh.rounds - first < MAX_ROUNDS:
         proposed = _proposed(evidence)
@@ -525,69 +600,29 @@ def _weigh_elements(refined, reflections, method, cycles, priors) -> ElementEvid
         seen.add(weigh.state(trial))
         why.update({label: evidence[label].reason for label in proposed})
         current, evidence = trial, weigh(trial)
-    smeared = _smeared(current.structure, set(weigh.changes(current)))
+    held = {s.label: s.element for s in since.structure.sites}
+    made = {label for label, element in weigh.changes(current).items() if held[label] != element}
+    smeared = _smeared(current.structure, made)
     unconfirmed = {
-        **_unconfirmed(evidence, weigh.given, 1 - CHANGE_POSTERIOR),
-        **{label: weigh.given[label] for label in smeared},
+        **_unconfirmed({label: evidence[label] for label in made}, held, 1 - CHANGE_POSTERIOR),
+        **{label: held[label] for label in smeared},
     }
     if unconfirmed:
-        current = weigh.refined_with(current, unconfirmed) or refined
+        current = weigh.refined_with(current, unconfirmed) or since
         evidence = weigh(current)
-    kept, reverted = weigh.refinement_net(current)
-    if kept is not current:  # the net went back: weigh the model it kept, not the one dropped
-        current, evidence = kept, weigh(kept)
-    # the atoms the posterior leans away from without deciding: changed together when the
-    # refinement agrees (R1 down by R1_GAIN, wR2 down), as the second look on its own did
-    leaning = {
-        label: max(e.posterior, key=e.posterior.get)
-        for label, e in evidence.items()
-        if e.posterior
-        and max(e.posterior, key=e.posterior.get) != e.before
-        and label not in smeared
-    }
-    trial = weigh.refined_with(current, leaning) if leaning else None
-    if _refinement_agrees(trial, current):
-        why.update(
-            {
-                label: f"{evidence[label].reason}; undecided by the count, the refinement agrees: "
-                "isotropic "
-                f"R1 {trial.r1:.4f} with {leaning[label]}, {current.r1:.4f} without"
-                for label in leaning
-            }
-        )
-        current, evidence = trial, weigh(trial)
-        # the refinement's word is checked by the count on the model it chose: a change whose
-        # site now clearly counts as the element given (the first weighing misled by wrong
-        # neighbours or a poor model: a Cr taken for Cl beside a Br held as Cl) goes back; the
-        # others, the refinement's choice, stay (a site not weighable beside a wrong one is
-        # no evidence against it)
-        back = _contradicted({label: evidence[label] for label in leaning}, weigh.given)
-        again = weigh.refined_with(current, back) if back else None
-        if again is not None:  # a failed refinement leaves the model, and its evidence, as they are
-            current, evidence = again, weigh(again)
-        # the model the refinement chose can show what a wrong neighbour hid from the weighings
-        # before (alanine's C held as N counts short of every candidate beside an O held as N):
-        # what the weighing of it now decides is changed too, when the fit gets no worse
-        proposed = _proposed(evidence)
-        again = weigh.refined_with(current, proposed) if proposed else None
-        if again is not None and again.r1 <= current.r1 and again.wr2 <= current.wr2:
-            why.update({label: evidence[label].reason for label in proposed})
-            current, evidence = again, weigh(again)
-    result = ElementEvidence(
-        evidence, weigh.changes(current), current, weigh.rounds, refined.r1, reverted
+    return current, evidence, smeared
+
+
+def _not_agreed(element: str, trial: RefinementResult | None, current, failure: str) -> str:
+    """Why a site the posterior leans away from, without deciding, keeps its element."""
+    if trial is None:
+        return f"leaning to {element}, not changed: the refinement with it failed ({failure})"
+    return (
+        f"leaning to {element} without deciding (the element held needs a posterior of "
+        f"{1 - CHANGE_POSTERIOR:.2f} or less to change); the refinement does not agree: isotropic "
+        f"R1 {trial.r1:.4f}, wR2 {trial.wr2:.4f} with the leaning changes, {current.r1:.4f}, "
+        f"{current.wr2:.4f} without (R1 down by {R1_GAIN} and wR2 down needed)"
     )
-    for label, e in evidence.items():
-        final = result.changes.get(label, weigh.given[label])
-        if label in result.changes:
-            e.reason = f"{why[label]}; after the change {e.reason}"
-        elif label in smeared:
-            e.reason += f"; not changed: {smeared[label]}"
-        elif e.decision != final and "not changed" not in e.reason:
-            e.reason += "; not changed: the change did not hold once refined (posterior or R1)"
-        e.before, e.decision = weigh.given[label], final
-    if not result.changes:
-        result.refined = None
-    return result
 
 
 def _proposed(evidence: dict[str, SiteEvidence]) -> dict[str, str]:
