@@ -558,3 +558,31 @@ def test_a_leaning_site_the_refinement_does_not_take_says_why(shared_data, monke
     assert weighed.changes == {} and n1.decision == "N"
     assert "leaning to C without deciding" in n1.reason
     assert "the refinement does not agree: isotropic R1" in n1.reason
+
+
+@pytest.mark.parametrize("held, model_says", [("N", "C"), ("C", "N")])
+def test_the_models_word_against_the_counts_lean_needs_the_refinement(
+    shared_data, monkeypatch, held, model_says
+):
+    """A model 0.99 sure of an element the count leans against (odds about 0.5:1) changes the
+    atom only where the refinement prefers the change by Hamilton's test: alanine's N1 (an N)
+    held as N is kept from C, with the reason; held as C it is put back to N."""
+    import crystalx_core.element_evidence as element_evidence
+    from crystalx_core.element_evidence import SiteFit
+
+    heavy, reflections = _published("XH_alanine")
+    refined = refine(_swapped(heavy, {"N1": held}), reflections, 10)
+    monkeypatch.setattr(element_evidence, "shared_offset_and_spread", lambda a, z: (1.0, 0.4))
+    count = {"C": 6.45, "N": 6.55}[held]  # leaning to the element held, not clear
+
+    def n1_leans_to_what_it_holds(fits):
+        fits["N1"] = {el: SiteFit(count / {"N": 7, "C": 6, "O": 8}[el], 0.01) for el in fits["N1"]}
+
+    _with_fits(monkeypatch, n1_leans_to_what_it_holds)
+    priors = {"N1": {model_says: 0.99, held: 0.01}}
+    weighed = weigh_elements(refined, reflections, "model", 10, priors)
+    n1 = weighed.evidence["N1"]
+    assert weighed.changes == ({"N1": "N"} if model_says == "N" else {}), n1.reason
+    if model_says == "C":
+        assert "against the count's lean, and the refinement does not prefer it" in n1.reason
+        assert "Hamilton's ratio" in n1.reason
