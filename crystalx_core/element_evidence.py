@@ -45,13 +45,14 @@ does one that stays smeared with its new element (Uiso over U_DISORDER and SMEAR
 neighbours'): its count measured the misfit. Atoms
 whose posterior leans to another element without deciding are then changed together when the
 refinement says so (_refinement_agrees: R1 down by R1_GAIN and wR2 down, the old "second
-look"'s rule, or R1 no higher and wR2 down by Hamilton's ratio at CHANGE_SIGNIFICANCE), and any of
-them the weighing of that model then clearly gives back to its element goes back, while what
+look"'s rule, or R1 no higher and wR2 down by Hamilton's ratio at CHANGE_SIGNIFICANCE; not a
+set of elements the rounds tried and undid), and any of them the weighing of that model then
+clearly gives back to its element, or whose site the change leaves smeared, goes back, while what
 that weighing now decides elsewhere is changed too, by the same rounds and checks as the first
 (a cycle stops them; a change the last weighing does not confirm, or that leaves its site smeared,
 goes back), when the fit gets no worse. A site that leans without deciding and that the
 refinement does not take says so, with the figures: its posterior may favour an element it does
-not get (S 0.68 held as Cl). Sites in a
+not get (C 0.8 on an N the refinement prefers as N). Sites in a
 smeared group (bonded neighbours' Uiso over U_DISORDER) are not weighed, nor a site whose count
 falls SHORT_OF_ALL screening widths under every candidate (partly occupied: flagged `short`,
 and the job refines its occupancy, crystalx_core.partial_sites), nor data under
@@ -539,8 +540,16 @@ def _weigh_elements(refined, reflections, method, cycles, priors) -> ElementEvid
         and max(e.posterior, key=e.posterior.get) != e.before
         and label not in kept_back
     }
-    trial = weigh.refined_with(current, leaning) if leaning else None
-    if not _refinement_agrees(trial, current, len(leaning)):
+    # a set of elements the rounds tried and undid (unconfirmed, smeared) is not tried again
+    came_back = bool(leaning) and weigh.state(current, leaning) in seen
+    trial = weigh.refined_with(current, leaning) if leaning and not came_back else None
+    if came_back:
+        for label, element in leaning.items():
+            evidence[label].reason += (
+                f"; leaning to {element} without deciding, not changed: these elements were "
+                "tried and undone"
+            )
+    elif not _refinement_agrees(trial, current, len(leaning)):
         for label, element in leaning.items():
             evidence[label].reason += "; " + _not_agreed(
                 element, trial, current, weigh.failure, len(leaning)
@@ -561,7 +570,14 @@ def _weigh_elements(refined, reflections, method, cycles, priors) -> ElementEvid
         # neighbours or a poor model: a Cr taken for Cl beside a Br held as Cl) goes back; the
         # others, the refinement's choice, stay (a site not weighable beside a wrong one is
         # no evidence against it)
-        back = _contradicted({label: evidence[label] for label in leaning}, weigh.given)
+        # (and so does one that leaves its site smeared, as in the rounds: a C at 0.32 Å² in a
+        # ring of 0.17 fits better as B, the misfit's word, not the element's)
+        smeared = _smeared(current.structure, set(leaning))
+        kept_back.update(smeared)
+        back = {
+            **_contradicted({label: evidence[label] for label in leaning}, weigh.given),
+            **{label: weigh.given[label] for label in smeared},
+        }
         again = weigh.refined_with(current, back) if back else None
         if again is not None:  # a failed refinement leaves the model, and its evidence, as they are
             seen.add(weigh.state(again))
@@ -792,8 +808,10 @@ class _Weighing:
             for label, element in heavier.items()
         }
 
-    def state(self, refinement: RefinementResult) -> tuple:
-        return tuple(s.element for s in refinement.structure.sites)
+    def state(self, refinement: RefinementResult, elements: dict[str, str] | None = None) -> tuple:
+        """The elements of `refinement`'s sites, with `elements` (label → element) put in."""
+        elements = elements or {}
+        return tuple(elements.get(s.label, s.element) for s in refinement.structure.sites)
 
     def changes(self, refinement: RefinementResult) -> dict[str, str]:
         return {
