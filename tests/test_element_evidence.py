@@ -588,29 +588,6 @@ def test_the_models_word_against_the_counts_lean_needs_the_refinement(
         assert "Hamilton's ratio" in n1.reason
 
 
-def test_the_refinement_agrees_by_r1_or_by_hamiltons_test(shared_data):
-    """The second look's R1 gain is out of reach where one light site is little of the
-    scattering (an S held as Cl beside an Ir): a wR2 drop past Hamilton's ratio agrees too,
-    and the ratio grows with the sites changed at once."""
-    from dataclasses import replace
-
-    from crystalx_core.element_evidence import R1_GAIN, _refinement_agrees, hamilton_ratio
-
-    heavy, reflections = _published("XH_alanine")
-    before = refine(heavy, reflections, 10)
-    needed = hamilton_ratio(before)
-    assert 1.0 < needed < hamilton_ratio(before, 3) < 1.01
-    same_r1 = replace(before, wr2=before.wr2 / (1.5 * needed))
-    assert _refinement_agrees(same_r1, before)
-    assert not _refinement_agrees(replace(same_r1, wr2=before.wr2 / needed**0.5), before)
-    assert not _refinement_agrees(replace(same_r1, r1=before.r1 + 0.0001), before)
-    assert _refinement_agrees(
-        replace(before, r1=before.r1 - 2 * R1_GAIN, wr2=0.99 * before.wr2), before
-    )
-    assert not _refinement_agrees(replace(before, r1=before.r1 - 2 * R1_GAIN), before)
-    assert not _refinement_agrees(None, before)
-
-
 def test_the_leaning_step_does_not_retry_elements_the_rounds_undid(shared_data, monkeypatch):
     """N1, counted as C only while it holds N, is changed by the rounds and undone (as C it
     counts N); the lean to C that is left is no new evidence, and the same elements are not
