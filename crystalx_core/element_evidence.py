@@ -44,8 +44,9 @@ WR2_GAIN and R1_NET); a changed site the last weighing cannot weigh goes back to
 does one that stays smeared with its new element (Uiso over U_DISORDER and SMEARED_RATIO × its
 neighbours'): its count measured the misfit. Atoms
 whose posterior leans to another element without deciding are then changed together when the
-refinement says so (R1 down by R1_GAIN and wR2 down, the old "second look"'s rule; not a set
-of elements the rounds tried and undid), and any of them the weighing of that model then
+refinement says so (R1 down by R1_GAIN and wR2 down, the old "second look"'s rule: it decides
+what the count leaves undecided, also where the rounds undid a change the count did not
+confirm), and any of them the weighing of that model then
 clearly gives back to its element, or whose site the change leaves smeared, goes back, while what
 that weighing now decides elsewhere is changed too, by the same rounds and checks as the first
 (a cycle stops them; a change the last weighing does not confirm, or that leaves its site smeared,
@@ -539,16 +540,8 @@ def _weigh_elements(refined, reflections, method, cycles, priors) -> ElementEvid
         and max(e.posterior, key=e.posterior.get) != e.before
         and label not in kept_back
     }
-    # a set of elements the rounds tried and undid (unconfirmed, smeared) is not tried again
-    came_back = bool(leaning) and weigh.state(current, leaning) in seen
-    trial = weigh.refined_with(current, leaning) if leaning and not came_back else None
-    if came_back:
-        for label, element in leaning.items():
-            evidence[label].reason += (
-                f"; leaning to {element} without deciding, not changed: these elements were "
-                "tried and undone"
-            )
-    elif not _refinement_agrees(trial, current):
+    trial = weigh.refined_with(current, leaning) if leaning else None
+    if not _refinement_agrees(trial, current):
         for label, element in leaning.items():
             evidence[label].reason += "; " + _not_agreed(element, trial, current, weigh.failure)
     else:
@@ -794,10 +787,8 @@ class _Weighing:
             for label, element in heavier.items()
         }
 
-    def state(self, refinement: RefinementResult, elements: dict[str, str] | None = None) -> tuple:
-        """The elements of `refinement`'s sites, with `elements` (label → element) put in."""
-        elements = elements or {}
-        return tuple(elements.get(s.label, s.element) for s in refinement.structure.sites)
+    def state(self, refinement: RefinementResult) -> tuple:
+        return tuple(s.element for s in refinement.structure.sites)
 
     def changes(self, refinement: RefinementResult) -> dict[str, str]:
         return {

@@ -586,24 +586,3 @@ def test_the_models_word_against_the_counts_lean_needs_the_refinement(
     if model_says == "C":
         assert "against the count's lean, and the refinement does not prefer it" in n1.reason
         assert "Hamilton's ratio" in n1.reason
-
-
-def test_the_leaning_step_does_not_retry_elements_the_rounds_undid(shared_data, monkeypatch):
-    """N1, counted as C only while it holds N, is changed by the rounds and undone (as C it
-    counts N); the lean to C that is left is no new evidence, and the same elements are not
-    tried again on the refinement's word."""
-    from crystalx_core.element_evidence import SiteFit
-
-    heavy, reflections = _published("XH_alanine")
-    refined = refine(heavy, reflections, 10)
-
-    def n1_counts_as_c_while_held_as_n(fits):
-        if _held_first(fits, "N1") == "N":
-            fits["N1"] = {
-                el: SiteFit(6.0 / {"N": 7, "C": 6, "O": 8}[el], 0.01) for el in fits["N1"]
-            }
-
-    _with_fits(monkeypatch, n1_counts_as_c_while_held_as_n)
-    weighed = weigh_elements(refined, reflections, "model", 10, {})
-    assert weighed.changes == {}
-    assert "these elements were tried and undone" in weighed.evidence["N1"].reason
