@@ -500,3 +500,117 @@ def test_short_sites_are_named_as_the_relabelling_leaves_them():
     weighed = ElementEvidence(evidence, {}, None)
     assert weighed.short_sites({"O1": "O3", "C1": "N1"}) == frozenset({"O3", "O2"})
     assert weighed.short_sites({}) == frozenset({"O1", "O2"})
+
+
+def _held_first(fits, label):
+    """The element `label` holds in the weighed model (site_fits puts it first)."""
+    return next(iter(fits[label]))
+
+
+def test_the_later_rounds_check_their_changes_as_the_first_do(shared_data, monkeypatch):
+    """The rounds after the refinement's own changes (the second proposal step) use the first
+    rounds' checks: N1, counted as C only while it holds N, is changed, weighed again as C,
+    found N, and goes back to the element it held before those rounds (the state already seen
+    stops the loop). O2, changed earlier on the refinement's word and only leaning to N, is not
+    theirs to undo."""
+    from crystalx_core.element_evidence import FitData, SiteFit, _rounds, _Weighing
+
+    heavy, reflections = _published("XH_alanine")
+    refined = refine(heavy, reflections, 10)
+    z = {"N": 7, "C": 6, "O": 8}
+
+    def misleading_counts(fits):
+        if _held_first(fits, "N1") == "N":
+            fits["N1"] = {el: SiteFit(6.0 / z[el], 0.01) for el in fits["N1"]}
+        if _held_first(fits, "O2") == "N":
+            fits["O2"] = {el: SiteFit(7.45 / z[el], 0.01) for el in fits["O2"]}
+
+    _with_fits(monkeypatch, misleading_counts)
+    weigh = _Weighing(refined, reflections, FitData.of(heavy, reflections), 10, {})
+    since = weigh.refined_with(refined, {"O2": "N"})  # as the refinement's word left it
+    evidence = weigh(since)
+    assert evidence["N1"].decision == "C" and evidence["O2"].decision == "N"
+    assert evidence["O2"].posterior["O"] > 0.1  # the first rounds' check would undo it
+    seen, why = {weigh.state(refined), weigh.state(since)}, {}
+    settled, evidence, smeared = _rounds(weigh, since, since, evidence, seen, why)
+    assert weigh.changes(settled) == {"O2": "N"} and smeared == {}
+    assert evidence["N1"].before == "N" and "N1" in why
+
+
+def test_a_leaning_site_the_refinement_does_not_take_says_why(shared_data, monkeypatch):
+    """A posterior that favours another element without deciding (the element held above
+    1 − CHANGE_POSTERIOR) changes the atom only when the refinement agrees; when it does not,
+    the note gives the figures, so a posterior of C 0.8 on an N is explained, not a puzzle."""
+    import crystalx_core.element_evidence as element_evidence
+    from crystalx_core.element_evidence import CHANGE_POSTERIOR, SiteFit
+
+    heavy, reflections = _published("XH_alanine")
+    refined = refine(heavy, reflections, 10)
+    monkeypatch.setattr(element_evidence, "shared_offset_and_spread", lambda a, z: (1.0, 0.4))
+
+    def n1_leans_to_c(fits):
+        fits["N1"] = {el: SiteFit(6.35 / {"N": 7, "C": 6, "O": 8}[el], 0.01) for el in fits["N1"]}
+
+    _with_fits(monkeypatch, n1_leans_to_c)
+    weighed = weigh_elements(refined, reflections, "model", 10, {})
+    n1 = weighed.evidence["N1"]
+    assert 0.5 < n1.posterior["C"] and 1 - CHANGE_POSTERIOR < n1.posterior["N"], n1.posterior
+    assert weighed.changes == {} and n1.decision == "N"
+    assert "leaning to C without deciding" in n1.reason
+    assert "the refinement does not agree: isotropic R1" in n1.reason
+
+
+@pytest.mark.parametrize("held, model_says", [("N", "C"), ("C", "N")])
+def test_the_models_word_against_the_counts_lean_needs_the_refinement(
+    shared_data, monkeypatch, held, model_says
+):
+    """A model 0.99 sure of an element the count leans against (odds about 0.5:1) changes the
+    atom only where the refinement prefers the change by Hamilton's test: alanine's N1 (an N)
+    held as N is kept from C, with the reason; held as C it is put back to N."""
+    import crystalx_core.element_evidence as element_evidence
+    from crystalx_core.element_evidence import SiteFit
+
+    heavy, reflections = _published("XH_alanine")
+    refined = refine(_swapped(heavy, {"N1": held}), reflections, 10)
+    monkeypatch.setattr(element_evidence, "shared_offset_and_spread", lambda a, z: (1.0, 0.4))
+    count = {"C": 6.45, "N": 6.55}[held]  # leaning to the element held, not clear
+
+    def n1_leans_to_what_it_holds(fits):
+        fits["N1"] = {el: SiteFit(count / {"N": 7, "C": 6, "O": 8}[el], 0.01) for el in fits["N1"]}
+
+    _with_fits(monkeypatch, n1_leans_to_what_it_holds)
+    priors = {"N1": {model_says: 0.99, held: 0.01}}
+    weighed = weigh_elements(refined, reflections, "model", 10, priors)
+    n1 = weighed.evidence["N1"]
+    assert weighed.changes == ({"N1": "N"} if model_says == "N" else {}), n1.reason
+    if model_says == "C":
+        assert "against the count's lean, and the refinement does not prefer it" in n1.reason
+        assert "Hamilton's ratio" in n1.reason
+
+
+def test_a_leaning_change_that_leaves_its_site_smeared_goes_back(shared_data, monkeypatch):
+    """The refinement's word on a lean is checked as the rounds' changes are: an O smeared to
+    0.6 Å² among atoms at 0.005 fits a little better as N (the misfit's word), and as N it
+    stays smeared: the change goes back, with the reason."""
+    import crystalx_core.element_evidence as element_evidence
+    from crystalx_core.element_evidence import U_DISORDER, SiteFit
+
+    truth = read_cif(BENCHMARK / "XH_alanine" / "model.cif").structure
+    truth = truth.with_sites(
+        [_isotropic(s, 0.6 if s.label == "O1" else s.u_iso) for s in truth.sites]
+    )
+    reflections = _simulated(truth)
+    refined = refine(
+        truth.with_sites([s for s in truth.sites if s.element != "H"]), reflections, 10
+    )
+    assert _site(refined, "O1").u_iso > U_DISORDER > 10 * _site(refined, "C3").u_iso
+    monkeypatch.setattr(element_evidence, "shared_offset_and_spread", lambda a, z: (1.0, 0.4))
+
+    def o1_leans_to_n(fits):
+        if _held_first(fits, "O1") == "O":
+            fits["O1"] = {el: SiteFit(7.35 / {"N": 7, "O": 8}[el], 0.01) for el in fits["O1"]}
+
+    _with_fits(monkeypatch, o1_leans_to_n)
+    weighed = weigh_elements(refined, reflections, "model", 10, {})
+    assert weighed.changes == {}
+    assert "not changed: as N it refines to Uiso" in weighed.evidence["O1"].reason
