@@ -171,9 +171,10 @@ def structures(
     seed: int,
     tmqm: Path | None = None,
     tmqm_range: tuple[int, int] = (0, 0),
+    skipped: Counter | None = None,
 ):
     """(name, space-group number, xray.structure) for random crystals, packed tmQM complexes,
-    then the corpus."""
+    then the corpus; what cannot be read or packed is counted in `skipped` by its error."""
     rng = np.random.default_rng(seed)
     for number in range(1, N_SPACE_GROUPS + 1):
         for k in range(per_group):
@@ -181,13 +182,17 @@ def structures(
     loaders = []
     if tmqm is not None:
         molecules = islice(read_molecules(tmqm), *tmqm_range)
-        loaders += [(f"tmqm_{m.code}", crystal_loader(m, CSD_SPACE_GROUPS)) for m in molecules]
+        loaders += [
+            (f"tmqm_{m.code}", "tmqm", crystal_loader(m, CSD_SPACE_GROUPS)) for m in molecules
+        ]
     if corpus is not None:
-        loaders += [(entry.name, entry.load) for entry in corpus_entries(corpus)]
-    for name, load_structure in loaders:
+        loaders += [(entry.name, "corpus", entry.load) for entry in corpus_entries(corpus)]
+    for name, source, load_structure in loaders:
         try:
             xs = to_xray_structure(load_structure())
-        except (CrystalXError, RuntimeError, ValueError):
+        except (CrystalXError, RuntimeError, ValueError) as error:
+            if skipped is not None:
+                skipped[f"{source}: {type(error).__name__}"] += 1
             continue
         yield name, xs.space_group_info().type().number(), xs
 
@@ -203,7 +208,7 @@ def build(
     rng = np.random.default_rng(seed + 1)
     data = {split: {"patterns": [], "labels": [], "names": []} for split in AUGMENTATIONS}
     counts, skipped, started = Counter(), Counter(), time.perf_counter()
-    for name, number, xs in structures(corpus, per_group, seed, tmqm, tmqm_range):
+    for name, number, xs in structures(corpus, per_group, seed, tmqm, tmqm_range, skipped):
         try:
             sticks = sticks_from_xray(xs, two_theta_max=float(GRID[-1]) + 1.0)
         except (CrystalXError, RuntimeError, ValueError) as error:
