@@ -666,3 +666,55 @@ def test_a_member_outside_the_model_folder_is_refused(tiny_model, tmp_path):
     model.with_suffix(".json").write_text(json.dumps({**sidecar, "members": ["../x.onnx"]}))
     with pytest.raises(CrystalXError, match="members must be .onnx file names"):
         probabilities(np.zeros(len(GRID)), model)
+
+
+# --- molecular crystals at their natural frequencies, fine-tuning a shipped model ---------------
+
+
+def test_packed_complexes_train_at_csd_frequencies_and_stay_out_of_the_prior(shared_data):
+    from crystalx_core.training.atoms.tmqm import CSD_SPACE_GROUPS
+    from crystalx_core.training.pxrd.dataset import build, is_real
+    from crystalx_core.training.pxrd.prior import class_log_prior
+
+    tmqm = shared_data / "tmqm" / "tmqm.xyz.xz"
+    if not tmqm.is_file():
+        pytest.skip("../shared/data/tmqm is not beside the checkout")
+    data, summary = build(None, per_group=0, tmqm=tmqm, tmqm_range=(1, 4))
+    assert summary["structures"] == {"train tmqm": 3} and not data["val"]["labels"]
+    names, labels = data["train"]["names"], data["train"]["labels"]
+    assert sorted(set(names)) == ["tmqm_ABAFOZ", "tmqm_ABAFUF", "tmqm_ABAGAM"]
+    numbers = {symbol_number(s) for s in CSD_SPACE_GROUPS}
+    assert set(labels) <= numbers and not any(is_real(n) for n in names)
+    _, real = class_log_prior(np.array([*labels, 14]), np.array([*names, "corpus_a"]))
+    assert real == 1  # only the measured structure counts towards the class prior
+
+
+def symbol_number(group: str) -> int:
+    from cctbx import sgtbx
+
+    return sgtbx.space_group_info(group).type().number()
+
+
+def test_a_shipped_cnn_reads_back_from_onnx_and_answers_the_same(tiny_model, tmp_path):
+    torch = pytest.importorskip("torch")
+    import onnxruntime
+    from crystalx_core.training.pxrd.export import export_onnx
+    from crystalx_core.training.pxrd.from_onnx import model_from_onnx
+    from crystalx_core.training.pxrd.model import PxrdConfig, build_model
+
+    config = PxrdConfig(kind="cnn", channels=16)
+    torch.manual_seed(0)
+    model = build_model(config)
+    for norm in (m for m in model.modules() if isinstance(m, torch.nn.BatchNorm1d)):
+        norm.running_mean.uniform_(-0.5, 0.5)  # statistics the export must fold in
+        norm.running_var.uniform_(0.5, 2.0)
+    path = export_onnx(model, config, tmp_path / "cnn.onnx")
+    patterns = np.random.default_rng(0).random((40, len(GRID))).astype(np.float32)
+    back = model_from_onnx(path, patterns[:32], dropout=0.1).eval()
+    assert back.config.kind == "cnn" and back.config.dropout == 0.1
+    (expected,) = onnxruntime.InferenceSession(str(path)).run(None, {"pattern": patterns})
+    with torch.no_grad():
+        got = back(torch.from_numpy(patterns))[0].numpy()
+    assert np.abs(got - expected).max() < 1e-3
+    with pytest.raises(InputError, match="only a CNN reads back"):
+        model_from_onnx(tiny_model[0], patterns[:4])  # a CSN: attention renamed in the graph

@@ -3,6 +3,8 @@ space groups plus the real corpus, each simulated as several measured-like Cu K�
 
     python -m crystalx_core.training.pxrd.dataset ../shared/data/corpus data/pxrd_set.npz
     --per-group 320
+    python -m crystalx_core.training.pxrd.dataset ../shared/data/corpus data/pxrd_tmqm.npz
+    --per-group 0 --tmqm ../shared/data/tmqm/tmqm.xyz.xz --tmqm-range 0:3000   (molecular)
 
 Random crystals: the standard setting of the group; 2–120 atoms in the cell (log-uniform
 target) filled from randomly chosen Wyckoff positions, special ones included (each fixed
@@ -10,6 +12,11 @@ point at most once), so high-symmetry groups get the small cells real high-symme
 crystals have instead of 192 atoms per general position; a cell of the group's crystal
 system with 10–25 Å³ per atom; light and heavy elements; Uiso 0.01–0.05 Å². Splits are by
 structure (a hash of its name), so all augmentations of one structure land in the same split.
+
+Molecular crystals at their natural frequencies: tmQM complexes packed at contact density
+into the seven commonest space groups of the CSD, at the CSD's frequencies
+(atoms.tmqm.CSD_SPACE_GROUPS); training data only, so the corpus's validation and test
+splits stay the real structures they were.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import json
 import sys
 import time
 from collections import Counter
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +37,10 @@ from crystalx_core.crystallography.convert import to_xray_structure
 from crystalx_core.errors import CrystalXError
 from crystalx_core.pxrd.labels import N_SPACE_GROUPS, crystal_system, space_group
 from crystalx_core.pxrd.simulate import GRID, measured_like, sticks_from_xray
+from crystalx_core.training.atoms.tmqm import CSD_SPACE_GROUPS, crystal_loader, read_molecules
 from crystalx_core.training.sources import corpus_entries, split_of
+
+SYNTHETIC = ("random_", "tmqm_")  # name prefixes of structures that are not measured crystals
 
 ELEMENTS = (
     "C",
@@ -149,28 +160,55 @@ def random_crystal(number: int, rng: np.random.Generator) -> xray.structure:
     return structure
 
 
-def structures(corpus: Path | None, per_group: int, seed: int):
-    """(name, space-group number, xray.structure) for random crystals, then the corpus."""
+def is_real(name: str) -> bool:
+    """True for a measured structure (the corpus), false for random and packed crystals."""
+    return not str(name).startswith(SYNTHETIC)
+
+
+def structures(
+    corpus: Path | None,
+    per_group: int,
+    seed: int,
+    tmqm: Path | None = None,
+    tmqm_range: tuple[int, int] = (0, 0),
+    skipped: Counter | None = None,
+):
+    """(name, space-group number, xray.structure) for random crystals, packed tmQM complexes,
+    then the corpus; what cannot be read or packed is counted in `skipped` by its error."""
     rng = np.random.default_rng(seed)
     for number in range(1, N_SPACE_GROUPS + 1):
         for k in range(per_group):
             yield f"random_{seed}_{number}_{k}", number, random_crystal(number, rng)
-    if corpus is None:
-        return
-    for entry in corpus_entries(corpus):
+    loaders = []
+    if tmqm is not None:
+        molecules = islice(read_molecules(tmqm), *tmqm_range)
+        loaders += [
+            (f"tmqm_{m.code}", "tmqm", crystal_loader(m, CSD_SPACE_GROUPS)) for m in molecules
+        ]
+    if corpus is not None:
+        loaders += [(entry.name, "corpus", entry.load) for entry in corpus_entries(corpus)]
+    for name, source, load_structure in loaders:
         try:
-            xs = to_xray_structure(entry.load())
-        except (CrystalXError, RuntimeError, ValueError):
+            xs = to_xray_structure(load_structure())
+        except (CrystalXError, RuntimeError, ValueError) as error:
+            if skipped is not None:
+                skipped[f"{source}: {type(error).__name__}"] += 1
             continue
-        yield entry.name, xs.space_group_info().type().number(), xs
+        yield name, xs.space_group_info().type().number(), xs
 
 
-def build(corpus: Path | None, per_group: int, seed: int = 0) -> tuple[dict, dict]:
+def build(
+    corpus: Path | None,
+    per_group: int,
+    seed: int = 0,
+    tmqm: Path | None = None,
+    tmqm_range: tuple[int, int] = (0, 0),
+) -> tuple[dict, dict]:
     """Patterns (float16, on GRID), labels and structure names per split, and a summary."""
     rng = np.random.default_rng(seed + 1)
     data = {split: {"patterns": [], "labels": [], "names": []} for split in AUGMENTATIONS}
     counts, skipped, started = Counter(), Counter(), time.perf_counter()
-    for name, number, xs in structures(corpus, per_group, seed):
+    for name, number, xs in structures(corpus, per_group, seed, tmqm, tmqm_range, skipped):
         try:
             sticks = sticks_from_xray(xs, two_theta_max=float(GRID[-1]) + 1.0)
         except (CrystalXError, RuntimeError, ValueError) as error:
@@ -179,12 +217,12 @@ def build(corpus: Path | None, per_group: int, seed: int = 0) -> tuple[dict, dic
         if len(sticks.two_theta) == 0:
             skipped["no reflections"] += 1
             continue
-        split = split_of(name)
+        split = "train" if name.startswith("tmqm_") else split_of(name)
         for _ in range(AUGMENTATIONS[split]):
             data[split]["patterns"].append(measured_like(sticks, rng).astype(np.float16))
             data[split]["labels"].append(number)
             data[split]["names"].append(name)
-        counts[(split, "corpus" if name.split("_")[0] != "random" else "random")] += 1
+        counts[(split, "corpus" if is_real(name) else name.split("_")[0])] += 1
         if sum(counts.values()) % 500 == 0:
             print(
                 f"{sum(counts.values())} structures, {time.perf_counter() - started:.0f} s",
@@ -195,6 +233,7 @@ def build(corpus: Path | None, per_group: int, seed: int = 0) -> tuple[dict, dic
         "patterns": {split: len(d["labels"]) for split, d in data.items()},
         "skipped": dict(skipped),
         "per_group": per_group,
+        "tmqm": list(tmqm_range) if tmqm is not None else None,
         "seed": seed,
         "grid": [float(GRID[0]), float(GRID[-1]), len(GRID)],
         "seconds": round(time.perf_counter() - started, 1),
@@ -232,8 +271,15 @@ def main(argv=None) -> int:
     parser.add_argument("output", type=Path)
     parser.add_argument("--per-group", type=int, default=30, help="random crystals per space group")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--tmqm", type=Path, help="tmqm.xyz.xz: complexes packed as molecular crystals"
+    )
+    parser.add_argument(
+        "--tmqm-range", default="0:3000", help="START:STOP, the complexes of the file to pack"
+    )
     args = parser.parse_args(argv)
-    data, summary = build(args.corpus, args.per_group, args.seed)
+    start, stop = (int(x) for x in args.tmqm_range.split(":"))
+    data, summary = build(args.corpus, args.per_group, args.seed, args.tmqm, (start, stop))
     save(data, summary, args.output)
     print(json.dumps(summary, indent=1))
     return 0

@@ -41,7 +41,7 @@ import crystalx_core.training  # noqa: F401  (torch on one thread beside cctbx)
 import torch
 
 from crystalx_core.pxrd.labels import crystal_system
-from crystalx_core.training.pxrd.dataset import load
+from crystalx_core.training.pxrd.dataset import is_real, load
 from crystalx_core.training.pxrd.model import PxrdConfig, build_model
 
 
@@ -77,7 +77,7 @@ def scores(
     top2 = (ranked[:, :2] == truth[:, None]).any(axis=1)
     top5 = (ranked[:, :5] == truth[:, None]).any(axis=1)  # what `crystalx pxrd` lists
     groups = np.unique(truth)
-    corpus = np.array([not str(n).startswith("random_") for n in names])
+    corpus = np.array([is_real(n) for n in names])
     result = {
         "patterns": int(len(labels)),
         "space_groups": int(len(groups)),

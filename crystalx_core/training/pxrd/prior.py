@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from crystalx_core.pxrd.labels import N_SPACE_GROUPS
-from crystalx_core.training.pxrd.dataset import load
+from crystalx_core.training.pxrd.dataset import is_real, load
 
 SMOOTHING = 0.5  # pseudo-count per space group
 WEIGHTS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0)
@@ -29,9 +29,9 @@ WEIGHTS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0)
 def class_log_prior(
     labels: np.ndarray, names: np.ndarray, smoothing: float = SMOOTHING
 ) -> tuple[np.ndarray, int]:
-    """log frequencies over the 230 groups of the real (not random_*) structures, and their
-    count."""
-    real = {str(n): int(l) for n, l in zip(names, labels) if not str(n).startswith("random_")}
+    """log frequencies over the 230 groups of the real (not random or packed) structures, and
+    their count."""
+    real = {str(n): int(l) for n, l in zip(names, labels) if is_real(n)}
     counts = np.bincount(
         np.array(list(real.values()), dtype=int) - 1, minlength=N_SPACE_GROUPS
     ).astype(float)

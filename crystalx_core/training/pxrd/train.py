@@ -8,6 +8,7 @@
     ... --augment --dropout 0.1 --label-smoothing 0.1 --weight-decay 0.05 --patience 6
                                          (against memorising a few thousand structures)
     ... --minutes 60                     (the schedule spans an hour of wall-clock time)
+    ... --init onnx_models/pxrd_space_group.onnx   (fine-tune a shipped model: its config)
 
 The learning rate warms up over the first 5 % of the run, then decays to zero on a cosine;
 the run's length is its epochs or, with --minutes, whichever ends first, so a run on a
@@ -33,10 +34,12 @@ from torch import nn
 from crystalx_core.pxrd.labels import rule_matrix
 from crystalx_core.training.pxrd.augment import augment
 from crystalx_core.training.pxrd.dataset import load
+from crystalx_core.training.pxrd.from_onnx import model_from_onnx
 from crystalx_core.training.pxrd.model import PxrdConfig, build_model
 
 RULE_WEIGHT = 1.0  # the rule loss is added to the cross-entropy with this weight
 WARMUP = 0.05  # share of the run spent raising the learning rate to its peak
+INIT_PATTERNS = 512  # training patterns that fit the batch norms of a model read from ONNX
 
 
 def learning_rate(peak: float, progress: float) -> float:
@@ -97,13 +100,19 @@ def train(
 ) -> dict:
     """`fraction` of the training patterns per epoch: 1/augmentations sees each structure about
     once; `augmented` redraws every training batch (augment.augment); `init` starts from another
-    run's best weights (same config: pretraining, or more epochs on a new schedule); `minutes`
+    run's best weights (same config: pretraining, or more epochs on a new schedule) or from an
+    exported .onnx (its sidecar's config; from_onnx); `minutes`
     ends the schedule after that much training time if the epochs have not ended it before."""
     torch.manual_seed(seed)
     data = load(data_path)
     rules = torch.from_numpy(rule_matrix())
-    model = build_model(config)
-    if init is not None:
+    if init is not None and Path(init).suffix == ".onnx":  # a shipped model, its config with it
+        every = max(1, len(data["train_labels"]) // INIT_PATTERNS)
+        model = model_from_onnx(init, data["train_patterns"][::every], config.dropout)
+        config = model.config
+    else:
+        model = build_model(config)
+    if init is not None and Path(init).suffix != ".onnx":
         model.load_state_dict(torch.load(Path(init) / "best.pt", weights_only=True))
     optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     steps = epochs * int(np.ceil(np.ceil(fraction * len(data["train_labels"])) / batch_size))
@@ -209,7 +218,11 @@ def main(argv=None) -> int:
     parser.add_argument("--label-smoothing", type=float, default=0.0)
     parser.add_argument("--weight-decay", type=float, default=1e-4)
     parser.add_argument("--patience", type=int, help="stop after this many epochs without gain")
-    parser.add_argument("--init", type=Path, help="start from this run's best.pt (same config)")
+    parser.add_argument(
+        "--init",
+        type=Path,
+        help="start from this run's best.pt (same config) or from an exported .onnx (its config)",
+    )
     parser.add_argument("--minutes", type=float, help="end the schedule after this training time")
     parser.add_argument(
         "--epoch-fraction",
