@@ -377,11 +377,12 @@ def crystal_loader(
     return lambda: crystal(molecule, np.random.default_rng(seed), groups)
 
 
-def tmqm_entries(path: Path) -> Iterator[Entry]:
-    """The complexes packed into crystals, in file order; all training data: the complexes
-    that match evaluation structures were left out of the file."""
+def tmqm_entries(path: Path, groups: dict[str, float] = SPACE_GROUPS) -> Iterator[Entry]:
+    """The complexes packed into crystals of `groups`, in file order; all training data: the
+    complexes that match evaluation structures were left out of the file."""
     for molecule in read_molecules(path):
-        yield Entry(f"tmqm_{molecule.code}", "tmqm", crystal_loader(molecule), split="train")
+        loader = crystal_loader(molecule, groups)
+        yield Entry(f"tmqm_{molecule.code}", "tmqm", loader, split="train")
 
 
 def packing_ratio(structure: Structure) -> float:

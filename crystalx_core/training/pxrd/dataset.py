@@ -26,7 +26,7 @@ import json
 import sys
 import time
 from collections import Counter
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +37,7 @@ from crystalx_core.crystallography.convert import to_xray_structure
 from crystalx_core.errors import CrystalXError
 from crystalx_core.pxrd.labels import N_SPACE_GROUPS, crystal_system, space_group
 from crystalx_core.pxrd.simulate import GRID, measured_like, sticks_from_xray
-from crystalx_core.training.atoms.tmqm import CSD_SPACE_GROUPS, crystal_loader, read_molecules
+from crystalx_core.training.atoms.tmqm import CSD_SPACE_GROUPS, tmqm_entries
 from crystalx_core.training.sources import corpus_entries, split_of
 
 SYNTHETIC = ("random_", "tmqm_")  # name prefixes of structures that are not measured crystals
@@ -173,28 +173,26 @@ def structures(
     tmqm_range: tuple[int, int] = (0, 0),
     skipped: Counter | None = None,
 ):
-    """(name, space-group number, xray.structure) for random crystals, packed tmQM complexes,
-    then the corpus; what cannot be read or packed is counted in `skipped` by its error."""
+    """(name, source, fixed split or None, space-group number, xray.structure) for random
+    crystals, packed tmQM complexes, then the corpus; what cannot be read or packed is
+    counted in `skipped` by its error."""
     rng = np.random.default_rng(seed)
     for number in range(1, N_SPACE_GROUPS + 1):
         for k in range(per_group):
-            yield f"random_{seed}_{number}_{k}", number, random_crystal(number, rng)
-    loaders = []
-    if tmqm is not None:
-        molecules = islice(read_molecules(tmqm), *tmqm_range)
-        loaders += [
-            (f"tmqm_{m.code}", "tmqm", crystal_loader(m, CSD_SPACE_GROUPS)) for m in molecules
-        ]
-    if corpus is not None:
-        loaders += [(entry.name, "corpus", entry.load) for entry in corpus_entries(corpus)]
-    for name, source, load_structure in loaders:
+            yield f"random_{seed}_{number}_{k}", "random", None, number, random_crystal(number, rng)
+    entries = chain(
+        islice(tmqm_entries(tmqm, CSD_SPACE_GROUPS), *tmqm_range) if tmqm else (),
+        corpus_entries(corpus) if corpus else (),
+    )
+    for entry in entries:
+        source = "tmqm" if entry.source == "tmqm" else "corpus"
         try:
-            xs = to_xray_structure(load_structure())
+            xs = to_xray_structure(entry.load())
         except (CrystalXError, RuntimeError, ValueError) as error:
             if skipped is not None:
                 skipped[f"{source}: {type(error).__name__}"] += 1
             continue
-        yield name, xs.space_group_info().type().number(), xs
+        yield entry.name, source, entry.split, xs.space_group_info().type().number(), xs
 
 
 def build(
@@ -208,7 +206,9 @@ def build(
     rng = np.random.default_rng(seed + 1)
     data = {split: {"patterns": [], "labels": [], "names": []} for split in AUGMENTATIONS}
     counts, skipped, started = Counter(), Counter(), time.perf_counter()
-    for name, number, xs in structures(corpus, per_group, seed, tmqm, tmqm_range, skipped):
+    for name, source, split, number, xs in structures(
+        corpus, per_group, seed, tmqm, tmqm_range, skipped
+    ):
         try:
             sticks = sticks_from_xray(xs, two_theta_max=float(GRID[-1]) + 1.0)
         except (CrystalXError, RuntimeError, ValueError) as error:
@@ -217,12 +217,12 @@ def build(
         if len(sticks.two_theta) == 0:
             skipped["no reflections"] += 1
             continue
-        split = "train" if name.startswith("tmqm_") else split_of(name)
+        split = split or split_of(name)
         for _ in range(AUGMENTATIONS[split]):
             data[split]["patterns"].append(measured_like(sticks, rng).astype(np.float16))
             data[split]["labels"].append(number)
             data[split]["names"].append(name)
-        counts[(split, "corpus" if is_real(name) else name.split("_")[0])] += 1
+        counts[(split, source)] += 1
         if sum(counts.values()) % 500 == 0:
             print(
                 f"{sum(counts.values())} structures, {time.perf_counter() - started:.0f} s",
