@@ -112,8 +112,8 @@ def train(
         config = model.config
     else:
         model = build_model(config)
-    if init is not None and Path(init).suffix != ".onnx":
-        model.load_state_dict(torch.load(Path(init) / "best.pt", weights_only=True))
+        if init is not None:
+            model.load_state_dict(torch.load(Path(init) / "best.pt", weights_only=True))
     optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     steps = epochs * int(np.ceil(np.ceil(fraction * len(data["train_labels"])) / batch_size))
     budget = 60 * minutes if minutes is not None else math.inf
