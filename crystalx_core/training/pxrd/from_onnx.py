@@ -9,7 +9,6 @@ so in training, where the batch's own statistics stand in for them.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ import torch
 from torch import nn
 
 from crystalx_core.errors import InputError
+from crystalx_core.pxrd.predict import model_sidecar
 from crystalx_core.training.pxrd.model import PxrdConfig, build_model
 
 PREFIX = "model."  # the export wrapper's attribute holding the classifier
@@ -31,9 +31,10 @@ def model_from_onnx(path: Path, patterns: np.ndarray, dropout: float = 0.0) -> n
     """The classifier of `path` (its config from the sidecar), batch norms fitted to
     `patterns`."""
     path = Path(path)
-    config = PxrdConfig(
-        **{**json.loads(path.with_suffix(".json").read_text())["config"], "dropout": dropout}
-    )
+    sidecar = model_sidecar(str(path))
+    if "config" not in sidecar:
+        raise InputError("no sidecar with the model's config beside it", str(path))
+    config = PxrdConfig(**{**sidecar["config"], "dropout": dropout})
     model = build_model(config)
     weights = {
         i.name[len(PREFIX) :]: torch.from_numpy(numpy_helper.to_array(i).copy())
