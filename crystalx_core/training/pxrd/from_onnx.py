@@ -35,6 +35,8 @@ def model_from_onnx(path: Path, patterns: np.ndarray, dropout: float = 0.0) -> n
     if "config" not in sidecar:
         raise InputError("no sidecar with the model's config beside it", str(path))
     config = PxrdConfig(**{**sidecar["config"], "dropout": dropout})
+    if config.kind != "cnn":
+        raise InputError(f"a {config.kind} model (only a CNN reads back)", str(path))
     model = build_model(config)
     weights = {
         i.name[len(PREFIX) :]: torch.from_numpy(numpy_helper.to_array(i).copy())
@@ -42,24 +44,23 @@ def model_from_onnx(path: Path, patterns: np.ndarray, dropout: float = 0.0) -> n
         if i.name.startswith(PREFIX)
     }
     state = model.state_dict()
-    missing = [k for k, v in state.items() if v.dtype.is_floating_point and k not in weights]
-    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm1d)]
-    folded = {
-        f"{name}.{key}" for name, m in model.named_modules() if m in norms for key in NORM_KEYS
-    }
-    unexplained = [k for k in missing if k not in folded and not k.startswith("rule_head.")]
+    norms = {name: m for name, m in model.named_modules() if isinstance(m, nn.BatchNorm1d)}
+    folded = {f"{name}.{key}" for name in norms for key in NORM_KEYS}
+    unexplained = [
+        k
+        for k, v in state.items()
+        if v.dtype.is_floating_point and k not in weights and k not in folded
+    ]
     if unexplained:
-        raise InputError(
-            f"no weights for {', '.join(unexplained[:3])} (only a CNN reads back)", str(path)
-        )
+        raise InputError(f"no weights for {', '.join(unexplained[:3])}", str(path))
     model.load_state_dict({**state, **weights}, strict=True)
-    for norm in norms:  # pass-through first, so each sees the original model's activations
+    for norm in norms.values():  # pass-through first: each sees the original activations
         norm.reset_parameters()
         norm.running_var.fill_(1.0 - norm.eps)
-    inputs: dict[nn.Module, list[torch.Tensor]] = {norm: [] for norm in norms}
+    inputs: dict[nn.Module, list[torch.Tensor]] = {norm: [] for norm in norms.values()}
     hooks = [
         norm.register_forward_pre_hook(lambda m, args: inputs[m].append(args[0].detach()))
-        for norm in norms
+        for norm in norms.values()
     ]
     model.eval()
     with torch.inference_mode():
@@ -67,7 +68,7 @@ def model_from_onnx(path: Path, patterns: np.ndarray, dropout: float = 0.0) -> n
     for hook in hooks:
         hook.remove()
     with torch.no_grad():
-        for norm in norms:
+        for norm in norms.values():
             seen = torch.cat(inputs[norm]).transpose(0, 1).reshape(norm.num_features, -1)
             mean, variance = seen.mean(dim=1), seen.var(dim=1)
             norm.running_mean.copy_(mean)
