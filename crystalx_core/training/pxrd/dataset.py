@@ -169,9 +169,9 @@ def structures(
     corpus: Path | None,
     per_group: int,
     seed: int,
-    tmqm: Path | None = None,
-    tmqm_range: tuple[int, int] = (0, 0),
-    skipped: Counter | None = None,
+    tmqm: Path | None,
+    tmqm_range: tuple[int, int],
+    skipped: Counter,
 ):
     """(name, source, fixed split or None, space-group number, xray.structure) for random
     crystals, packed tmQM complexes, then the corpus; what cannot be read or packed is
@@ -189,8 +189,7 @@ def structures(
         try:
             xs = to_xray_structure(entry.load())
         except (CrystalXError, RuntimeError, ValueError) as error:
-            if skipped is not None:
-                skipped[f"{source}: {type(error).__name__}"] += 1
+            skipped[f"{source}: {type(error).__name__}"] += 1
             continue
         yield entry.name, source, entry.split, xs.space_group_info().type().number(), xs
 
