@@ -22,6 +22,7 @@ splits stay the real structures they were.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import sys
 import time
@@ -199,7 +200,7 @@ def build(
     per_group: int,
     seed: int = 0,
     tmqm: Path | None = None,
-    tmqm_range: tuple[int, int] = (0, 0),
+    tmqm_range: tuple[int, int] = (0, 3000),
 ) -> tuple[dict, dict]:
     """Patterns (float16, on GRID), labels and structure names per split, and a summary."""
     rng = np.random.default_rng(seed + 1)
@@ -273,8 +274,11 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--tmqm", type=Path, help="tmqm.xyz.xz: complexes packed as molecular crystals"
     )
+    start, stop = inspect.signature(build).parameters["tmqm_range"].default
     parser.add_argument(
-        "--tmqm-range", default="0:3000", help="START:STOP, the complexes of the file to pack"
+        "--tmqm-range",
+        default=f"{start}:{stop}",
+        help="START:STOP, the complexes of the file to pack (default %(default)s)",
     )
     args = parser.parse_args(argv)
     start, stop = (int(x) for x in args.tmqm_range.split(":"))
