@@ -71,7 +71,6 @@ from dataclasses import KW_ONLY, dataclass, field, replace
 import numpy as np
 from cctbx import xray
 from scipy.optimize import least_squares
-from scipy.stats import f as f_distribution
 
 from crystalx_core.assign import assign, hydrogen_counts, unit_left_to_assign
 from crystalx_core.assign.labels import relabel
@@ -82,6 +81,7 @@ from crystalx_core.crystallography.solve import merged_intensities
 from crystalx_core.elements import atomic_number, is_hydrogen, is_metal
 from crystalx_core.errors import RefinementError
 from crystalx_core.geometry import connectivity
+from crystalx_core.hydrogen_data import hamilton_ratio
 from crystalx_core.riding import add_riding_hydrogens
 from crystalx_core.structure import Structure
 
@@ -644,7 +644,8 @@ def _rounds(weigh, since, current, evidence, seen, why):
         if element == held[label]:
             continue
         without = weigh.refined_with(current, {label: held[label]})
-        needed = hamilton_ratio(current)
+        # Hamilton's ℛ(1, n − m, CHANGE_SIGNIFICANCE), as hydrogen_data compares two places of an H
+        needed = hamilton_ratio(current.n_reflections - current.n_parameters, CHANGE_SIGNIFICANCE)
         if without is not None and without.wr2 / current.wr2 <= needed:
             kept_back[label] = (
                 f"the model's {element} against the count's lean, and the refinement does not "
@@ -654,13 +655,6 @@ def _rounds(weigh, since, current, evidence, seen, why):
             )
             current, evidence = without, weigh(without)
     return current, evidence, kept_back
-
-
-def hamilton_ratio(refined: RefinementResult) -> float:
-    """ℛ(1, n − m, CHANGE_SIGNIFICANCE): the ratio of wR2 one element at one site must win by
-    (Hamilton 1965, Acta Cryst. 18, 502; as hydrogen_data compares two places of an H)."""
-    freedom = max(refined.n_reflections - refined.n_parameters, 1)
-    return math.sqrt(1 + f_distribution.ppf(1 - CHANGE_SIGNIFICANCE, 1, freedom) / freedom)
 
 
 def _index(structure: Structure, label: str) -> int:
