@@ -639,6 +639,7 @@ def _rounds(weigh, since, current, evidence, seen, why):
     # the model's word against the count's lean stands only where the refinement prefers it
     # (Hamilton's test on wR2): a model sure of the wrong element where the count cannot settle
     # it (a urea C counting 5.9 e as C and 6.9 as N, the model 0.97 for N) is no change
+    weighed = current
     for label in sorted(against_count & made - set(unconfirmed)):
         element = current.structure.sites[_index(current.structure, label)].element
         if element == held[label]:
@@ -653,7 +654,9 @@ def _rounds(weigh, since, current, evidence, seen, why):
                 f"without, Hamilton's ratio {without.wr2 / current.wr2:.4f} ({needed:.4f} "
                 f"needed at {100 * CHANGE_SIGNIFICANCE:g} %)"
             )
-            current, evidence = without, weigh(without)
+            current = without
+    if current is not weighed:  # weighed once, the last model put back
+        evidence = weigh(current)
     return current, evidence, kept_back
 
 
