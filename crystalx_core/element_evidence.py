@@ -641,7 +641,7 @@ def _rounds(weigh, since, current, evidence, seen, why):
     # it (a urea C counting 5.9 e as C and 6.9 as N, the model 0.97 for N) is no change
     weighed = current
     for label in sorted(against_count & made - set(unconfirmed)):
-        element = current.structure.sites[_index(current.structure, label)].element
+        element = weigh.changes(current).get(label, weigh.given[label])
         if element == held[label]:
             continue
         without = weigh.refined_with(current, {label: held[label]})
@@ -658,10 +658,6 @@ def _rounds(weigh, since, current, evidence, seen, why):
     if current is not weighed:  # weighed once, the last model put back
         evidence = weigh(current)
     return current, evidence, kept_back
-
-
-def _index(structure: Structure, label: str) -> int:
-    return next(i for i, s in enumerate(structure.sites) if s.label == label)
 
 
 def _not_agreed(element: str, trial: RefinementResult | None, current, failure: str) -> str:
