@@ -576,12 +576,14 @@ def _weigh_elements(refined, reflections, method, cycles, priors) -> ElementEvid
         # before (alanine's C held as N counts short of every candidate beside an O held as N):
         # what the weighing of it now decides is changed too, by the same rounds and checks as
         # the first, and kept when the fit gets no worse
-        before = current
+        # (_rounds changes its evidence in hand only when its first refinement fails, and then
+        # returns the model it was given: the evidence restored below is as weighed)
+        before, before_evidence = current, evidence
         settled, evidence, more = _rounds(weigh, before, current, evidence, seen, why)
         if settled.r1 <= before.r1 and settled.wr2 <= before.wr2:
             current, kept_back = settled, {**kept_back, **more}
         else:
-            current, evidence = before, weigh(before)
+            current, evidence = before, before_evidence
     result = ElementEvidence(
         evidence, weigh.changes(current), current, weigh.rounds, refined.r1, reverted
     )
