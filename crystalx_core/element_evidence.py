@@ -562,16 +562,12 @@ def _weigh_elements(refined, reflections, method, cycles, priors) -> ElementEvid
         # no evidence against it)
         # (and so does one that leaves its site smeared, as in the rounds: a C at 0.32 Å² in a
         # ring of 0.17 fits better as B, the misfit's word, not the element's)
-        smeared = _smeared(current.structure, set(leaning))
+        # (a failed refinement leaves the model, and its evidence, as they are)
+        contradicted = _contradicted({label: evidence[label] for label in leaning}, weigh.given)
+        current, evidence, smeared = _put_back(
+            weigh, current, evidence, set(leaning), contradicted, weigh.given, seen=seen
+        )
         kept_back.update(smeared)
-        back = {
-            **_contradicted({label: evidence[label] for label in leaning}, weigh.given),
-            **{label: weigh.given[label] for label in smeared},
-        }
-        again = weigh.refined_with(current, back) if back else None
-        if again is not None:  # a failed refinement leaves the model, and its evidence, as they are
-            seen.add(weigh.state(again))
-            current, evidence = again, weigh(again)
         # the model the refinement chose can show what a wrong neighbour hid from the weighings
         # before (alanine's C held as N counts short of every candidate beside an O held as N):
         # what the weighing of it now decides is changed too, by the same rounds and checks as
@@ -629,14 +625,12 @@ def _rounds(weigh, since, current, evidence, seen, why):
         current, evidence = trial, weigh(trial)
     held = {s.label: s.element for s in since.structure.sites}
     made = {label for label, element in weigh.changes(current).items() if held[label] != element}
-    smeared = _smeared(current.structure, made)
-    unconfirmed = {
-        **_unconfirmed({label: evidence[label] for label in made}, held, 1 - CHANGE_POSTERIOR),
-        **{label: held[label] for label in smeared},
-    }
-    if unconfirmed:
-        current = weigh.refined_with(current, unconfirmed) or since
-        evidence = weigh(current)
+    unconfirmed = _unconfirmed(
+        {label: evidence[label] for label in made}, held, 1 - CHANGE_POSTERIOR
+    )
+    current, evidence, smeared = _put_back(
+        weigh, current, evidence, made, unconfirmed, held, since=since
+    )
     kept_back = dict(smeared)
     # the model's word against the count's lean stands only where the refinement prefers it
     # (Hamilton's test on wR2): a model sure of the wrong element where the count cannot settle
@@ -660,6 +654,21 @@ def _rounds(weigh, since, current, evidence, seen, why):
     if current is not weighed:  # weighed once, the last model put back
         evidence = weigh(current)
     return current, evidence, kept_back
+
+
+def _put_back(weigh, current, evidence, changed, back, held, since=None, seen=None):
+    """`current` refined again with the sites `back` (label → element) and those of `changed`
+    left smeared (_smeared) holding their elements in `held`, and weighed; when that
+    refinement fails, `since` (or, without it, `current` as it is). Returns the model, its
+    evidence and the smeared sites with why; `seen` gets the new model's elements."""
+    smeared = _smeared(current.structure, changed)
+    back = {**back, **{label: held[label] for label in smeared}}
+    again = (weigh.refined_with(current, back) or since) if back else None
+    if again is None:
+        return current, evidence, smeared
+    if seen is not None:
+        seen.add(weigh.state(again))
+    return again, weigh(again), smeared
 
 
 def _not_agreed(element: str, trial: RefinementResult | None, current, failure: str) -> str:
