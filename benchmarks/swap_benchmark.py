@@ -536,18 +536,17 @@ def main(argv=None) -> int:
                 f"{row.get('seconds', 0):.0f} s {row.get('why', '')}"
             ),
         )
-    section = "swap_benchmark" + (f":{args.pairs}" if args.pairs != "any" else "")
-    if args.only_hydrogens:
-        text, section = (
-            hydrogen_markdown(rows, args),
-            section + ":hydrogens:" + ("without-pairs" if args.without_pairs else str(args.limit)),
-        )
-    else:
-        text = markdown(rows, args)
-    section += (f":{args.half}" if args.half != "all" else "") + (
-        f":skip{args.skip}" if args.skip else ""
+    text = hydrogen_markdown(rows, args) if args.only_hydrogens else markdown(rows, args)
+    hydrogens = "without-pairs" if args.without_pairs else str(args.limit)
+    section = (
+        "swap_benchmark"
+        + (f":{args.pairs}" if args.pairs != "any" else "")
+        + (f":hydrogens:{hydrogens}" if args.only_hydrogens else "")
+        + (f":{args.half}" if args.half != "all" else "")
+        + (f":skip{args.skip}" if args.skip else "")
+        + (f":seed{args.seed}" if args.seed else "")
     )
-    write_section(text, section + (f":seed{args.seed}" if args.seed else ""), args.output)
+    write_section(text, section, args.output)
     print(text)
     return 0
 
