@@ -287,7 +287,8 @@ def markdown(rows: list[dict], args) -> str:
             by_class[pair_class(right, wrong)] += 1
             fixed[pair_class(right, wrong)] += label in r["corrected"]
     right_atoms = sum(r["n_nonH"] - len(r["swaps"]) for r in done)
-    false = [f"{r['entry']} {label} {a}→{b}" for r in done for label, a, b in r["false_changes"]]
+    false = [(r["entry"], label, a, b) for r in done for label, a, b in r["false_changes"]]
+    listed = ", ".join(f"{entry} {label} {a}→{b}" for entry, label, a, b in false[:10])
     swaps = sum(by_class.values())
     not_weighed = sum(1 for r in rows if r["status"] == "not weighed")
     missed = [
@@ -342,9 +343,8 @@ def markdown(rows: list[dict], args) -> str:
             else []
         ),
         f"- false changes on atoms that were right: {len(false)}/{right_atoms} "
-        f"({_pct(len(false) / max(right_atoms, 1), 2)})"
-        + (f": {', '.join(false[:10])}" if false else ""),
-        *_ordered_lines(done),
+        f"({_pct(len(false) / max(right_atoms, 1), 2)})" + (f": {listed}" if false else ""),
+        *_ordered_lines(done, right_atoms, false),
         f"- changes reverted by the refinement net: {sum(1 for r in done if r['reverted'])} "
         "structures",
         *_hydrogen_lines(done),
@@ -366,22 +366,21 @@ def markdown(rows: list[dict], args) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _ordered_lines(done: list[dict]) -> list[str]:
+def _ordered_lines(done: list[dict], right: int, false: list[tuple]) -> list[str]:
     """The figures on the sites the published model holds ordered in fact (Ueq at most
     U_DISORDER), beside those it smears: a CIF without disorder flags can hold a triflate or a
-    solvent at 0.3-0.4 Å², which no isotropic count weighs."""
+    solvent at 0.3-0.4 Å², which no isotropic count weighs. `right`: the atoms not swapped;
+    `false`: (entry, label, right, wrong) of each false change."""
     apart = {(r["entry"], label) for r in done for label in r.get("smeared_published", [])}
     if not apart:
         return []
     swapped = [(r["entry"], label, label in r["corrected"]) for r in done for label in r["swaps"]]
     ordered = [fixed for entry, label, fixed in swapped if (entry, label) not in apart]
     smeared = [fixed for entry, label, fixed in swapped if (entry, label) in apart]
-    false = [(r["entry"], label) for r in done for label, _, _ in r["false_changes"]]
-    right = sum(r["n_nonH"] - len(r["swaps"]) for r in done)
     right_apart = sum(
         1 for r in done for label in r.get("smeared_published", []) if label not in r["swaps"]
     )
-    false_ordered = [f for f in false if f not in apart]
+    false_ordered = [f for f in false if f[:2] not in apart]
     return [
         f"- on sites the published model holds ordered (Ueq at most U_DISORDER, {U_DISORDER} Å²): "
         f"swaps corrected {sum(ordered)}/{len(ordered)} "
@@ -537,18 +536,17 @@ def main(argv=None) -> int:
                 f"{row.get('seconds', 0):.0f} s {row.get('why', '')}"
             ),
         )
-    section = "swap_benchmark" + (f":{args.pairs}" if args.pairs != "any" else "")
-    if args.only_hydrogens:
-        text, section = (
-            hydrogen_markdown(rows, args),
-            section + ":hydrogens:" + ("without-pairs" if args.without_pairs else str(args.limit)),
-        )
-    else:
-        text = markdown(rows, args)
-    section += (f":{args.half}" if args.half != "all" else "") + (
-        f":skip{args.skip}" if args.skip else ""
+    text = hydrogen_markdown(rows, args) if args.only_hydrogens else markdown(rows, args)
+    hydrogens = "without-pairs" if args.without_pairs else str(args.limit)
+    section = (
+        "swap_benchmark"
+        + (f":{args.pairs}" if args.pairs != "any" else "")
+        + (f":hydrogens:{hydrogens}" if args.only_hydrogens else "")
+        + (f":{args.half}" if args.half != "all" else "")
+        + (f":skip{args.skip}" if args.skip else "")
+        + (f":seed{args.seed}" if args.seed else "")
     )
-    write_section(text, section + (f":seed{args.seed}" if args.seed else ""), args.output)
+    write_section(text, section, args.output)
     print(text)
     return 0
 

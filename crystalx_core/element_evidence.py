@@ -71,7 +71,6 @@ from dataclasses import KW_ONLY, dataclass, field, replace
 import numpy as np
 from cctbx import xray
 from scipy.optimize import least_squares
-from scipy.stats import f as f_distribution
 
 from crystalx_core.assign import assign, hydrogen_counts, unit_left_to_assign
 from crystalx_core.assign.labels import relabel
@@ -82,6 +81,7 @@ from crystalx_core.crystallography.solve import merged_intensities
 from crystalx_core.elements import atomic_number, is_hydrogen, is_metal
 from crystalx_core.errors import RefinementError
 from crystalx_core.geometry import connectivity
+from crystalx_core.hydrogen_data import hamilton_ratio
 from crystalx_core.riding import add_riding_hydrogens
 from crystalx_core.structure import Structure
 
@@ -562,26 +562,24 @@ def _weigh_elements(refined, reflections, method, cycles, priors) -> ElementEvid
         # no evidence against it)
         # (and so does one that leaves its site smeared, as in the rounds: a C at 0.32 Å² in a
         # ring of 0.17 fits better as B, the misfit's word, not the element's)
-        smeared = _smeared(current.structure, set(leaning))
+        # (a failed refinement leaves the model, and its evidence, as they are)
+        contradicted = _contradicted({label: evidence[label] for label in leaning}, weigh.given)
+        current, evidence, smeared = _put_back(
+            weigh, current, evidence, set(leaning), contradicted, weigh.given, seen=seen
+        )
         kept_back.update(smeared)
-        back = {
-            **_contradicted({label: evidence[label] for label in leaning}, weigh.given),
-            **{label: weigh.given[label] for label in smeared},
-        }
-        again = weigh.refined_with(current, back) if back else None
-        if again is not None:  # a failed refinement leaves the model, and its evidence, as they are
-            seen.add(weigh.state(again))
-            current, evidence = again, weigh(again)
         # the model the refinement chose can show what a wrong neighbour hid from the weighings
         # before (alanine's C held as N counts short of every candidate beside an O held as N):
         # what the weighing of it now decides is changed too, by the same rounds and checks as
         # the first, and kept when the fit gets no worse
-        before = current
+        # (_rounds changes its evidence in hand only when its first refinement fails, and then
+        # returns the model it was given: the evidence restored below is as weighed)
+        before, before_evidence = current, evidence
         settled, evidence, more = _rounds(weigh, before, current, evidence, seen, why)
         if settled.r1 <= before.r1 and settled.wr2 <= before.wr2:
             current, kept_back = settled, {**kept_back, **more}
         else:
-            current, evidence = before, weigh(before)
+            current, evidence = before, before_evidence
     result = ElementEvidence(
         evidence, weigh.changes(current), current, weigh.rounds, refined.r1, reverted
     )
@@ -627,24 +625,24 @@ def _rounds(weigh, since, current, evidence, seen, why):
         current, evidence = trial, weigh(trial)
     held = {s.label: s.element for s in since.structure.sites}
     made = {label for label, element in weigh.changes(current).items() if held[label] != element}
-    smeared = _smeared(current.structure, made)
-    unconfirmed = {
-        **_unconfirmed({label: evidence[label] for label in made}, held, 1 - CHANGE_POSTERIOR),
-        **{label: held[label] for label in smeared},
-    }
-    if unconfirmed:
-        current = weigh.refined_with(current, unconfirmed) or since
-        evidence = weigh(current)
+    unconfirmed = _unconfirmed(
+        {label: evidence[label] for label in made}, held, 1 - CHANGE_POSTERIOR
+    )
+    current, evidence, smeared = _put_back(
+        weigh, current, evidence, made, unconfirmed, held, since=since
+    )
     kept_back = dict(smeared)
     # the model's word against the count's lean stands only where the refinement prefers it
     # (Hamilton's test on wR2): a model sure of the wrong element where the count cannot settle
     # it (a urea C counting 5.9 e as C and 6.9 as N, the model 0.97 for N) is no change
+    weighed = current
     for label in sorted(against_count & made - set(unconfirmed)):
-        element = current.structure.sites[_index(current.structure, label)].element
+        element = weigh.changes(current).get(label, weigh.given[label])
         if element == held[label]:
             continue
         without = weigh.refined_with(current, {label: held[label]})
-        needed = hamilton_ratio(current)
+        # Hamilton's ℛ(1, n − m, CHANGE_SIGNIFICANCE), as hydrogen_data compares two places of an H
+        needed = hamilton_ratio(current.n_reflections - current.n_parameters, CHANGE_SIGNIFICANCE)
         if without is not None and without.wr2 / current.wr2 <= needed:
             kept_back[label] = (
                 f"the model's {element} against the count's lean, and the refinement does not "
@@ -652,19 +650,25 @@ def _rounds(weigh, since, current, evidence, seen, why):
                 f"without, Hamilton's ratio {without.wr2 / current.wr2:.4f} ({needed:.4f} "
                 f"needed at {100 * CHANGE_SIGNIFICANCE:g} %)"
             )
-            current, evidence = without, weigh(without)
+            current = without
+    if current is not weighed:  # weighed once, the last model put back
+        evidence = weigh(current)
     return current, evidence, kept_back
 
 
-def hamilton_ratio(refined: RefinementResult) -> float:
-    """ℛ(1, n − m, CHANGE_SIGNIFICANCE): the ratio of wR2 one element at one site must win by
-    (Hamilton 1965, Acta Cryst. 18, 502; as hydrogen_data compares two places of an H)."""
-    freedom = max(refined.n_reflections - refined.n_parameters, 1)
-    return math.sqrt(1 + f_distribution.ppf(1 - CHANGE_SIGNIFICANCE, 1, freedom) / freedom)
-
-
-def _index(structure: Structure, label: str) -> int:
-    return next(i for i, s in enumerate(structure.sites) if s.label == label)
+def _put_back(weigh, current, evidence, changed, back, held, since=None, seen=None):
+    """`current` refined again with the sites `back` (label → element) and those of `changed`
+    left smeared (_smeared) holding their elements in `held`, and weighed; when that
+    refinement fails, `since` (or, without it, `current` as it is). Returns the model, its
+    evidence and the smeared sites with why; `seen` gets the new model's elements."""
+    smeared = _smeared(current.structure, changed)
+    back = {**back, **{label: held[label] for label in smeared}}
+    again = (weigh.refined_with(current, back) or since) if back else None
+    if again is None:
+        return current, evidence, smeared
+    if seen is not None:
+        seen.add(weigh.state(again))
+    return again, weigh(again), smeared
 
 
 def _not_agreed(element: str, trial: RefinementResult | None, current, failure: str) -> str:

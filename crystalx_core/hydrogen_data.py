@@ -36,6 +36,13 @@ from crystalx_core.structure import Site, Structure
 SIGNIFICANCE = 0.001  # Hamilton's α: set on half a of the swap benchmark's H trials
 
 
+def hamilton_ratio(freedom: int, significance: float) -> float:
+    """ℛ(1, n − m, α) for `freedom` n − m (at least 1) and `significance` α: the ratio of wR a
+    hypothesis of dimension 1 must win by (also element_evidence's test of one element)."""
+    freedom = max(freedom, 1)
+    return math.sqrt(1 + f_distribution.ppf(1 - significance, 1, freedom) / freedom)
+
+
 @dataclass
 class Verdict:
     """wR2 of the two placements and the ratio Hamilton's test needs."""
@@ -104,8 +111,7 @@ class HydrogenFits:
     def needed(self) -> float:
         """ℛ(1, n − m, SIGNIFICANCE) for these reflections and the non-H atoms' parameters."""
         parameters = 1 + sum(9 if s.u_aniso is not None else 4 for s in self._heavy.sites)
-        freedom = max(len(self.observed) - parameters, 1)
-        return math.sqrt(1 + f_distribution.ppf(1 - SIGNIFICANCE, 1, freedom) / freedom)
+        return hamilton_ratio(len(self.observed) - parameters, SIGNIFICANCE)
 
     def _structure_factors(self, xs) -> np.ndarray:
         xs.set_inelastic_form_factors(self.structure.wavelength, "sasaki")

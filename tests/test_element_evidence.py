@@ -9,12 +9,13 @@ import pytest
 from crystalx_core.crystallography.refine import refine
 from crystalx_core.element_evidence import (
     PRIOR_FLOOR,
+    SiteFit,
     fobs_priors,
     posterior,
     weigh_elements,
     z_neighbours,
 )
-from crystalx_core.elements import is_hydrogen
+from crystalx_core.elements import atomic_number, is_hydrogen
 from crystalx_core.io.cif import read_cif
 from crystalx_core.io.hkl import read_hkl
 
@@ -225,8 +226,6 @@ def _with_fits(monkeypatch, change):
 def test_a_failed_fit_of_the_held_element_changes_nothing(shared_data, monkeypatch, failed):
     """The held element's fit failing (singular or NaN covariance) is no vote against it, and
     the evidence stays valid JSON."""
-    from crystalx_core.element_evidence import SiteFit
-
     heavy, reflections = _published("XH_alanine")
     refined = refine(_swapped(heavy, {"N1": "C"}), reflections, 10)
 
@@ -241,8 +240,6 @@ def test_a_failed_fit_of_the_held_element_changes_nothing(shared_data, monkeypat
 
 
 def test_a_candidate_whose_fit_failed_is_dropped(shared_data, monkeypatch):
-    from crystalx_core.element_evidence import SiteFit
-
     heavy, reflections = _published("XH_alanine")
     refined = refine(_swapped(heavy, {"N1": "C"}), reflections, 10)
 
@@ -420,8 +417,7 @@ def test_a_count_short_of_every_candidate_is_not_taken_for_a_lighter_element(
     occupied site (a half methanol O refined whole: 4.6 e), not weighed; 1.5 is still weighed as
     a lighter element (the change it proposes then meets the refinement's net: O1 is O)."""
     import crystalx_core.element_evidence as element_evidence
-    from crystalx_core.element_evidence import SHORT_OF_ALL, SiteFit, screen_width
-    from crystalx_core.elements import atomic_number
+    from crystalx_core.element_evidence import SHORT_OF_ALL, screen_width
 
     assert 1.5 < SHORT_OF_ALL < 2.5
     heavy, reflections = _published("XH_alanine")
@@ -474,7 +470,7 @@ def test_the_count_does_not_oppose_what_it_cannot_tell_apart(
     lie within a width of each other (Ag/Cd: 1 e in 47, width 1.2 e): the model decides. Where
     the count can tell them apart, it still vetoes the change."""
     import crystalx_core.element_evidence as element_evidence
-    from crystalx_core.element_evidence import SiteFit, _weigh
+    from crystalx_core.element_evidence import _weigh
 
     heavy, reflections = _published("XH_alanine")
     model = refine(heavy, reflections, 10).structure
@@ -507,23 +503,27 @@ def _held_first(fits, label):
     return next(iter(fits[label]))
 
 
+def _counting(fits, label, electrons):
+    """`label`'s fits replaced by a count of `electrons` as each of its candidates, sharp."""
+    fits[label] = {el: SiteFit(electrons / atomic_number(el), 0.01) for el in fits[label]}
+
+
 def test_the_later_rounds_check_their_changes_as_the_first_do(shared_data, monkeypatch):
     """The rounds after the refinement's own changes (the second proposal step) use the first
     rounds' checks: N1, counted as C only while it holds N, is changed, weighed again as C,
     found N, and goes back to the element it held before those rounds (the state already seen
     stops the loop). O2, changed earlier on the refinement's word and only leaning to N, is not
     theirs to undo."""
-    from crystalx_core.element_evidence import FitData, SiteFit, _rounds, _Weighing
+    from crystalx_core.element_evidence import FitData, _rounds, _Weighing
 
     heavy, reflections = _published("XH_alanine")
     refined = refine(heavy, reflections, 10)
-    z = {"N": 7, "C": 6, "O": 8}
 
     def misleading_counts(fits):
         if _held_first(fits, "N1") == "N":
-            fits["N1"] = {el: SiteFit(6.0 / z[el], 0.01) for el in fits["N1"]}
+            _counting(fits, "N1", 6.0)
         if _held_first(fits, "O2") == "N":
-            fits["O2"] = {el: SiteFit(7.45 / z[el], 0.01) for el in fits["O2"]}
+            _counting(fits, "O2", 7.45)
 
     _with_fits(monkeypatch, misleading_counts)
     weigh = _Weighing(refined, reflections, FitData.of(heavy, reflections), 10, {})
@@ -542,14 +542,14 @@ def test_a_leaning_site_the_refinement_does_not_take_says_why(shared_data, monke
     1 − CHANGE_POSTERIOR) changes the atom only when the refinement agrees; when it does not,
     the note gives the figures, so a posterior of C 0.8 on an N is explained, not a puzzle."""
     import crystalx_core.element_evidence as element_evidence
-    from crystalx_core.element_evidence import CHANGE_POSTERIOR, SiteFit
+    from crystalx_core.element_evidence import CHANGE_POSTERIOR
 
     heavy, reflections = _published("XH_alanine")
     refined = refine(heavy, reflections, 10)
     monkeypatch.setattr(element_evidence, "shared_offset_and_spread", lambda a, z: (1.0, 0.4))
 
     def n1_leans_to_c(fits):
-        fits["N1"] = {el: SiteFit(6.35 / {"N": 7, "C": 6, "O": 8}[el], 0.01) for el in fits["N1"]}
+        _counting(fits, "N1", 6.35)
 
     _with_fits(monkeypatch, n1_leans_to_c)
     weighed = weigh_elements(refined, reflections, "model", 10, {})
@@ -568,7 +568,6 @@ def test_the_models_word_against_the_counts_lean_needs_the_refinement(
     atom only where the refinement prefers the change by Hamilton's test: alanine's N1 (an N)
     held as N is kept from C, with the reason; held as C it is put back to N."""
     import crystalx_core.element_evidence as element_evidence
-    from crystalx_core.element_evidence import SiteFit
 
     heavy, reflections = _published("XH_alanine")
     refined = refine(_swapped(heavy, {"N1": held}), reflections, 10)
@@ -576,7 +575,7 @@ def test_the_models_word_against_the_counts_lean_needs_the_refinement(
     count = {"C": 6.45, "N": 6.55}[held]  # leaning to the element held, not clear
 
     def n1_leans_to_what_it_holds(fits):
-        fits["N1"] = {el: SiteFit(count / {"N": 7, "C": 6, "O": 8}[el], 0.01) for el in fits["N1"]}
+        _counting(fits, "N1", count)
 
     _with_fits(monkeypatch, n1_leans_to_what_it_holds)
     priors = {"N1": {model_says: 0.99, held: 0.01}}
@@ -593,7 +592,7 @@ def test_a_leaning_change_that_leaves_its_site_smeared_goes_back(shared_data, mo
     0.6 Å² among atoms at 0.005 fits a little better as N (the misfit's word), and as N it
     stays smeared: the change goes back, with the reason."""
     import crystalx_core.element_evidence as element_evidence
-    from crystalx_core.element_evidence import U_DISORDER, SiteFit
+    from crystalx_core.element_evidence import U_DISORDER
 
     truth = read_cif(BENCHMARK / "XH_alanine" / "model.cif").structure
     truth = truth.with_sites(
@@ -608,7 +607,7 @@ def test_a_leaning_change_that_leaves_its_site_smeared_goes_back(shared_data, mo
 
     def o1_leans_to_n(fits):
         if _held_first(fits, "O1") == "O":
-            fits["O1"] = {el: SiteFit(7.35 / {"N": 7, "O": 8}[el], 0.01) for el in fits["O1"]}
+            _counting(fits, "O1", 7.35)
 
     _with_fits(monkeypatch, o1_leans_to_n)
     weighed = weigh_elements(refined, reflections, "model", 10, {})
