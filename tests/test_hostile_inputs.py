@@ -96,3 +96,18 @@ def test_a_cif_with_an_empty_refln_loop_is_read_as_without_it(tmp_path, shared_d
     a, b = load(plain), load(looped)
     assert replace(a.structure, source="") == replace(b.structure, source="")
     assert a.embedded_reflections() is b.embedded_reflections() is None
+
+
+@pytest.mark.parametrize("value", ["abc", "0:x", "5:3", "-1:4"])
+def test_a_mistyped_tmqm_range_is_a_usage_error_not_a_traceback(tmp_path, capsys, value):
+    """`--tmqm-range abc` ended in int()'s ValueError traceback after the parse; now argparse
+    refuses it with exit 2 and one error line, before anything is built."""
+    pytest.importorskip("torch")
+    from crystalx_core.training.pxrd import dataset
+
+    with pytest.raises(SystemExit) as stopped:
+        dataset.main([str(tmp_path / "set.npz"), f"--tmqm-range={value}"])
+    error = capsys.readouterr().err.splitlines()
+    assert stopped.value.code == 2 and "Traceback" not in "\n".join(error)
+    assert f"error: argument --tmqm-range: {value!r}" in error[-1] and "START:STOP" in error[-1]
+    assert list(tmp_path.iterdir()) == []

@@ -39,6 +39,7 @@ from crystalx_core.errors import CrystalXError
 from crystalx_core.pxrd.labels import N_SPACE_GROUPS, crystal_system, space_group
 from crystalx_core.pxrd.simulate import GRID, measured_like, sticks_from_xray
 from crystalx_core.training.atoms.tmqm import CSD_SPACE_GROUPS, tmqm_entries
+from crystalx_core.training.arguments import span
 from crystalx_core.training.sources import corpus_entries, split_of
 
 SYNTHETIC = ("random_", "tmqm_")  # name prefixes of structures that are not measured crystals
@@ -277,12 +278,12 @@ def main(argv=None) -> int:
     start, stop = inspect.signature(build).parameters["tmqm_range"].default
     parser.add_argument(
         "--tmqm-range",
-        default=f"{start}:{stop}",
-        help="START:STOP, the complexes of the file to pack (default %(default)s)",
+        type=span(int),
+        default=(start, stop),
+        help=f"START:STOP, the complexes of the file to pack (default {start}:{stop})",
     )
     args = parser.parse_args(argv)
-    start, stop = (int(x) for x in args.tmqm_range.split(":"))
-    data, summary = build(args.corpus, args.per_group, args.seed, args.tmqm, (start, stop))
+    data, summary = build(args.corpus, args.per_group, args.seed, args.tmqm, args.tmqm_range)
     save(data, summary, args.output)
     print(json.dumps(summary, indent=1))
     return 0

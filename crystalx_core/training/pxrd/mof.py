@@ -47,6 +47,7 @@ from crystalx_core.pxrd.simulate import (
     real_sample_effects,
     sticks_from_xray,
 )
+from crystalx_core.training.arguments import span
 from crystalx_core.training.pxrd import dataset
 
 WHEEL = "core-mof==2019.1"
@@ -310,7 +311,8 @@ def main(argv=None) -> int:
     )
     parser.add_argument(
         "--share",
-        default="0:1",
+        type=span(float),
+        default=(0.0, 1.0),
         help="A:B keeps the distinct structures whose refcode hash falls in [A, B): a partial set",
     )
     parser.add_argument(
@@ -324,8 +326,7 @@ def main(argv=None) -> int:
     if args.merge:
         data, summary = merge(args.merge, args.seed)
     else:
-        share = tuple(float(v) for v in args.share.split(":"))
-        data, summary = build(fetch_wheel(args.wheel_dir), share, args.seed)
+        data, summary = build(fetch_wheel(args.wheel_dir), args.share, args.seed)
     save(data, summary, args.output)
     print(json.dumps(summary, indent=1))
     return 0
