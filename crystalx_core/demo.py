@@ -90,12 +90,12 @@ def run_demo(
     progress: Callable[[str], None] = lambda stage: None,
 ) -> DemoRun:
     """Write the inputs into `directory`, run the solve job on them as `crystalx solve` does,
-    and compare the answer with the truth."""
+    and compare the answer with the truth. `directory` is made by write_outputs, so a folder that
+    cannot be made is an OutputError (exit 73) as for every other job's outputs."""
     from crystalx_core.io import load
     from crystalx_core.io.hkl import read_hkl
     from crystalx_core.pipeline import solve_job
 
-    directory.mkdir(parents=True, exist_ok=True)
     reference, ins_path, hkl_path = write_demo_inputs(directory)
     loaded = load(ins_path)
     result = solve_job(loaded.structure, read_hkl(hkl_path), method, cycles, progress, hydrogens)

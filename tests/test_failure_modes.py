@@ -6,11 +6,12 @@ error, never a traceback or a half-written file."""
 import os
 import shutil
 import signal
+import subprocess
 import time
 
 import pytest
 
-from crystalx_core.cli import main
+from crystalx_core.cli import EXIT_OUTPUT, main
 
 from .conftest import BENCHMARK
 from .test_batch_signals import LINUX, SUFFIXES, processes, start, wait_for_first_output
@@ -94,3 +95,19 @@ def test_a_graph_too_large_for_the_models_memory_is_refused_in_one_line(
     error = capsys.readouterr().err
     assert "neighbour pairs within 5 Å" in error and "--method baseline" in error
     assert error.count("\n") == 1 and sorted(p.name for p in tmp_path.iterdir()) == ["urea.cif"]
+
+
+@pytest.mark.parametrize("inside", ["", "new"])
+def test_demo_into_a_read_only_folder_exits_73_as_every_job_does(small_disk, capsys, inside):
+    """`demo --dir` made its folder itself, so a read-only file system gave a bare OSError and
+    exit 2 (a bad input) where assign, batch and audit say 73, an output that cannot be
+    written; the folder is now made where the outputs are written, as for them."""
+    if subprocess.run(["mount", "-o", "remount,ro", str(small_disk)]).returncode:
+        pytest.skip("cannot remount the small disk read-only")
+    folder = small_disk / inside
+    assert main(["demo", "--dir", str(folder), "--quiet"]) == EXIT_OUTPUT == 73
+    error = capsys.readouterr().err
+    assert error == (
+        f"crystalx: error: {folder / 'demo.ins'}: cannot write the output: Read-only file system\n"
+    )
+    assert list(small_disk.iterdir()) == []
