@@ -327,7 +327,7 @@ def _run_audit(args) -> int:
     from crystalx_core.audit import audit
     from crystalx_core.audit_report import audit_html, audit_json, audit_lines
     from crystalx_core.io import load, read_reflections
-    from crystalx_core.outputs import write_outputs
+    from crystalx_core.outputs import STALE_AFTER, write_outputs
 
     loaded = load(args.model, args.block)
     reflections = (
@@ -345,6 +345,7 @@ def _run_audit(args) -> int:
     write_outputs(
         {paths[0]: json.dumps(report, indent=1) + "\n", paths[1]: audit_html(result)},
         protected=[args.model] + ([args.hkl] if args.hkl else []),
+        stale_after=STALE_AFTER,
     )
     return _print_report(args, report, audit_lines(result), paths)
 
@@ -360,7 +361,7 @@ def _print_report(args, report: dict, lines: list[str], written) -> int:
 
 
 def _run_pxrd(args) -> int:
-    from crystalx_core.outputs import write_outputs
+    from crystalx_core.outputs import STALE_AFTER, write_outputs
     from crystalx_core.pxrd.job import overlay_png, report_lines, run_pxrd
     from crystalx_core.pxrd.patterns import xy_text
     from crystalx_core.pxrd.simulate import GRID
@@ -377,7 +378,8 @@ def _run_pxrd(args) -> int:
             f"{args.from_cif} simulated on the model grid (Cu Ka): 2theta, intensity",
         )
         files[prefix.with_name(prefix.name + ".png")] = overlay_png({**report, "_arrays": arrays})
-    write_outputs(files, protected=[p for p in (args.pattern, args.from_cif) if p is not None])
+    inputs = [p for p in (args.pattern, args.from_cif) if p is not None]
+    write_outputs(files, protected=inputs, stale_after=STALE_AFTER)
     return _print_report(args, report, report_lines(report), list(files))
 
 
@@ -411,10 +413,12 @@ def _run_demo(args) -> int:
 
 def _finish(args, result, source: Path, inputs: list[Path], shelx=None) -> int:
     """Write x_crystalx.res/.cif/.json together (or not at all) and print the summary."""
-    from crystalx_core.outputs import write_job_outputs
+    from crystalx_core.outputs import STALE_AFTER, write_job_outputs
     from crystalx_core.report import summary_lines
 
-    paths, report, backups = write_job_outputs(result, source, inputs, shelx, args.out)
+    paths, report, backups = write_job_outputs(
+        result, source, inputs, shelx, args.out, stale_after=STALE_AFTER
+    )
     if args.json:
         print(json.dumps(report, indent=1))
     else:

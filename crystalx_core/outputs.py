@@ -9,21 +9,30 @@ import secrets
 import shutil
 import signal
 import stat
+import time
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from crystalx_core.errors import STOP_SIGNALS, CrystalXError, OutputError
 
 
-def write_outputs(files: dict[Path, str | bytes], protected: list[Path] = ()) -> list[Path]:
+def write_outputs(
+    files: dict[Path, str | bytes], protected: list[Path] = (), stale_after: float | None = None
+) -> list[Path]:
     """Write every file or none, as one transaction; returns the backups of replaced outputs.
 
     All temporaries are written and fsynced first, every target is checked and backed up, and
     only then are the temporaries renamed over the targets. Any failure (disk full, a file that
     cannot be replaced) restores the previous outputs exactly and removes every temporary.
     Texts are written as UTF-8, bytes as they are; `protected` (the inputs) may never be a target.
+    With `stale_after` (a job that holds no lock, STALE_AFTER), temporaries of these same outputs
+    that old are dropped first (drop_temporaries).
     """
     files = {Path(path): text for path, text in files.items()}
+    if stale_after is not None:
+        for folder in {path.parent for path in files}:
+            names = {path.name for path in files if path.parent == folder}
+            drop_temporaries(folder, names, older_than=stale_after)
     protected_real = {Path(p).resolve() for p in protected}
     for path in files:
         if path.resolve() in protected_real:
@@ -129,18 +138,43 @@ def _write_temporary(path: Path, data: bytes, temporaries: dict[Path, Path]) -> 
         os.fsync(stream.fileno())
 
 
-def drop_temporaries(folder: Path, names: set[str]) -> None:
+STALE_AFTER = 600.0  # s: a temporary untouched this long has no live writer (drop_temporaries)
+
+
+def drop_temporaries(folder: Path, names: set[str], older_than: float | None = None) -> None:
     """Remove what a writer of the outputs `names` in `folder` killed mid-write (SIGKILL, no
-    roll-back) left: the hidden temporaries _write_temporary names. Only for a caller that holds
-    the folder (a batch's lock), so that no live writer's temporary goes."""
+    roll-back) left: the hidden temporaries _write_temporary names.
+
+    A live writer's temporary must never go. A batch holds the folder's lock, so every one is
+    stale (older_than None). A standalone job holds none and takes none: the batch lock would
+    refuse `assign` on one file while a batch runs in its folder, and would still not keep out
+    another standalone job writing the same outputs. It passes older_than=STALE_AFTER instead:
+    write_outputs keeps a temporary only from its creation to its rename, the seconds three
+    texts take to write, so one untouched for 10 minutes (far beyond that, and beyond the clock
+    skew of a network share) was left by a writer that is gone.
+    """
+    cutoff = None if older_than is None else time.time() - older_than
     try:
         with os.scandir(folder) as entries:
-            found = [entry.path for entry in entries if _temporary_of(entry.name) in names]
+            found = [
+                entry.path
+                for entry in entries
+                if _temporary_of(entry.name) in names and _modified_before(entry, cutoff)
+            ]
     except OSError:
         return
     for temporary in found:
         with suppress(OSError):
             os.unlink(temporary)
+
+
+def _modified_before(entry: os.DirEntry, cutoff: float | None) -> bool:
+    if cutoff is None:
+        return True
+    try:
+        return entry.stat(follow_symlinks=False).st_mtime < cutoff
+    except OSError:  # gone meanwhile: renamed by its writer, or dropped by another job
+        return False
 
 
 def _temporary_of(name: str) -> str | None:
@@ -236,14 +270,19 @@ def job_paths(prefix: Path) -> dict[str, Path]:
 
 
 def write_job_outputs(
-    result, source: Path, inputs: list[Path], shelx=None, prefix: Path | None = None
+    result,
+    source: Path,
+    inputs: list[Path],
+    shelx=None,
+    prefix: Path | None = None,
+    stale_after: float | None = None,
 ) -> tuple[dict[str, Path], dict, list[Path]]:
     """x_crystalx.res/.cif/.json of a job, together or not at all: (paths, report, backups).
 
     The .res keeps every instruction of a SHELX input and replaces only atoms and HFIX; an
     atom name over SHELX's 4 characters is an OutputError before anything is written. The CIF's
     data block is the prefix's name, blanks and non-ASCII letters (which CIF 1.1 names may not
-    hold) made '_'.
+    hold) made '_'. `stale_after` as for write_outputs.
     """
     import json
 
@@ -283,5 +322,6 @@ def write_job_outputs(
             paths[".json"]: json.dumps(report, indent=1) + "\n",
         },
         protected=inputs,
+        stale_after=stale_after,
     )
     return paths, report, backups

@@ -111,3 +111,28 @@ def test_demo_into_a_read_only_folder_exits_73_as_every_job_does(small_disk, cap
         f"crystalx: error: {folder / 'demo.ins'}: cannot write the output: Read-only file system\n"
     )
     assert list(small_disk.iterdir()) == []
+
+
+@pytest.mark.parametrize("command, mark", [("assign", "_crystalx"), ("audit", "_audit")])
+def test_a_standalone_job_clears_what_a_killed_writer_of_its_outputs_left(
+    tmp_path, shared_data, capsys, command, mark
+):
+    """A job killed mid-write (SIGKILL: no roll-back) left its hidden temporaries forever. The
+    next run of the job clears those of its own outputs, but only once they are STALE_AFTER
+    old: without the batch's lock a fresh one may be a live writer's. Other names stay."""
+    from crystalx_core.outputs import STALE_AFTER
+
+    source = tmp_path / "x.res"
+    shutil.copy(BENCHMARK / "FC_sucrose" / "published.res", source)
+    stale = tmp_path / f".x{mark}.json.0badf00d.tmp"
+    live = tmp_path / f".x{mark}.json.1234abcd.tmp"  # another job writing the same output now
+    others = [tmp_path / f".y{mark}.json.0badf00d.tmp", tmp_path / f".x{mark}.json.notours.tmp"]
+    for temporary in (stale, live, *others):
+        temporary.write_text("{")
+    long_ago = time.time() - STALE_AFTER - 60
+    for temporary in (stale, *others):
+        os.utime(temporary, (long_ago, long_ago))
+    args = [command, str(source), "--quiet", "--method", "baseline", "--hydrogens", "rules"]
+    assert main(args) == 0, capsys.readouterr().err
+    assert (tmp_path / f"x{mark}.json").exists() and not stale.exists()
+    assert live.exists() and all(other.exists() for other in others)
