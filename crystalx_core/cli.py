@@ -327,7 +327,7 @@ def _run_audit(args) -> int:
     from crystalx_core.audit import audit
     from crystalx_core.audit_report import audit_html, audit_json, audit_lines
     from crystalx_core.io import load, read_reflections
-    from crystalx_core.outputs import STALE_AFTER, write_outputs
+    from crystalx_core.outputs import write_outputs
 
     loaded = load(args.model, args.block)
     reflections = (
@@ -345,7 +345,6 @@ def _run_audit(args) -> int:
     write_outputs(
         {paths[0]: json.dumps(report, indent=1) + "\n", paths[1]: audit_html(result)},
         protected=[args.model] + ([args.hkl] if args.hkl else []),
-        stale_after=STALE_AFTER,
     )
     return _print_report(args, report, audit_lines(result), paths)
 
@@ -361,7 +360,7 @@ def _print_report(args, report: dict, lines: list[str], written) -> int:
 
 
 def _run_pxrd(args) -> int:
-    from crystalx_core.outputs import STALE_AFTER, write_outputs
+    from crystalx_core.outputs import write_outputs
     from crystalx_core.pxrd.job import overlay_png, report_lines, run_pxrd
     from crystalx_core.pxrd.patterns import xy_text
     from crystalx_core.pxrd.simulate import GRID
@@ -379,7 +378,7 @@ def _run_pxrd(args) -> int:
         )
         files[prefix.with_name(prefix.name + ".png")] = overlay_png({**report, "_arrays": arrays})
     inputs = [p for p in (args.pattern, args.from_cif) if p is not None]
-    write_outputs(files, protected=inputs, stale_after=STALE_AFTER)
+    write_outputs(files, protected=inputs)
     return _print_report(args, report, report_lines(report), list(files))
 
 
@@ -413,12 +412,10 @@ def _run_demo(args) -> int:
 
 def _finish(args, result, source: Path, inputs: list[Path], shelx=None) -> int:
     """Write x_crystalx.res/.cif/.json together (or not at all) and print the summary."""
-    from crystalx_core.outputs import STALE_AFTER, write_job_outputs
+    from crystalx_core.outputs import write_job_outputs
     from crystalx_core.report import summary_lines
 
-    paths, report, backups = write_job_outputs(
-        result, source, inputs, shelx, args.out, stale_after=STALE_AFTER
-    )
+    paths, report, backups = write_job_outputs(result, source, inputs, shelx, args.out)
     if args.json:
         print(json.dumps(report, indent=1))
     else:

@@ -16,23 +16,20 @@ from pathlib import Path
 from crystalx_core.errors import STOP_SIGNALS, CrystalXError, OutputError
 
 
-def write_outputs(
-    files: dict[Path, str | bytes], protected: list[Path] = (), stale_after: float | None = None
-) -> list[Path]:
+def write_outputs(files: dict[Path, str | bytes], protected: list[Path] = ()) -> list[Path]:
     """Write every file or none, as one transaction; returns the backups of replaced outputs.
 
     All temporaries are written and fsynced first, every target is checked and backed up, and
     only then are the temporaries renamed over the targets. Any failure (disk full, a file that
     cannot be replaced) restores the previous outputs exactly and removes every temporary.
     Texts are written as UTF-8, bytes as they are; `protected` (the inputs) may never be a target.
-    With `stale_after` (a job that holds no lock, STALE_AFTER), temporaries of these same outputs
-    that old are dropped first (drop_temporaries).
+    Temporaries of these same outputs older than STALE_AFTER, left by a killed writer, are dropped
+    first (drop_temporaries).
     """
     files = {Path(path): text for path, text in files.items()}
-    if stale_after is not None:
-        for folder in {path.parent for path in files}:
-            names = {path.name for path in files if path.parent == folder}
-            drop_temporaries(folder, names, older_than=stale_after)
+    for folder in {path.parent for path in files}:
+        names = {path.name for path in files if path.parent == folder}
+        drop_temporaries(folder, names, older_than=STALE_AFTER)
     protected_real = {Path(p).resolve() for p in protected}
     for path in files:
         if path.resolve() in protected_real:
@@ -275,14 +272,13 @@ def write_job_outputs(
     inputs: list[Path],
     shelx=None,
     prefix: Path | None = None,
-    stale_after: float | None = None,
 ) -> tuple[dict[str, Path], dict, list[Path]]:
     """x_crystalx.res/.cif/.json of a job, together or not at all: (paths, report, backups).
 
     The .res keeps every instruction of a SHELX input and replaces only atoms and HFIX; an
     atom name over SHELX's 4 characters is an OutputError before anything is written. The CIF's
     data block is the prefix's name, blanks and non-ASCII letters (which CIF 1.1 names may not
-    hold) made '_'. `stale_after` as for write_outputs.
+    hold) made '_'.
     """
     import json
 
@@ -322,6 +318,5 @@ def write_job_outputs(
             paths[".json"]: json.dumps(report, indent=1) + "\n",
         },
         protected=inputs,
-        stale_after=stale_after,
     )
     return paths, report, backups
