@@ -298,8 +298,9 @@ def test_asking_torch_for_two_threads_beside_cctbx_keeps_results_right(shared_da
 def test_tiny_training_run_learns_resumes_and_exports(shared_data, train_extra, tmp_path):
     """The scripts that made the shipped models, end to end on 30 corpus structures (the
     disordered ones as their major part, counted in the summary): the loss falls, a second
-    call resumes from the checkpoint, and the export matches torch, also through the
-    assignment path that feeds the hydrogen model rule tokens."""
+    call resumes from the checkpoint (the first stopped by --stop-after halfway through its
+    schedule), and the export matches torch, also through the assignment path that feeds the
+    hydrogen model rule tokens."""
     import torch
     from crystalx_core.assign.baseline import baseline_h_counts
     from crystalx_core.assign.model import _placeable, model_h_counts
@@ -347,8 +348,11 @@ def test_tiny_training_run_learns_resumes_and_exports(shared_data, train_extra, 
         "3e-3",
         "--rule-tokens",
     ]
-    assert train.main(args + ["--epochs", "3"]) == 0
-    assert train.main(args + ["--epochs", "5"]) == 0  # resumes at epoch 3
+    assert train.main(args + ["--epochs", "4", "--stop-after", "2"]) == 0
+    state = torch.load(run / "checkpoint.pt", weights_only=False)
+    assert state["epoch"] == 2  # stopped halfway through the 4-epoch cosine, not at its end
+    assert abs(state["optimiser"]["param_groups"][0]["lr"] - 3e-3 / 2) < 1e-9
+    assert train.main(args + ["--epochs", "5"]) == 0  # resumes at epoch 2
     history = json.loads((run / "history.json").read_text())
     assert [row["epoch"] for row in history] == [1, 2, 3, 4, 5]
     assert history[-1]["train_loss"] < history[0]["train_loss"]

@@ -202,11 +202,14 @@ def train(
     minutes: float | None = None,
     exclude: tuple[str, ...] = (),
     log=print,
+    stop_after: int | None = None,
 ) -> dict:
     """minutes: as many epochs as fit in this time, judged by the first one, the learning-rate
     schedule shortened to match (a lease on an accelerator is short); exclude: leave out training
     examples whose structure name starts
-    with one of these (e.g. "tmqm_" to fine-tune on real crystals only)."""
+    with one of these (e.g. "tmqm_" to fine-tune on real crystals only); stop_after: end after
+    this epoch, the schedule still that of `epochs`, so a run stopped in parts can be made again
+    epoch for epoch (resuming draws the data order afresh from seed + the epoch resumed at)."""
     started = time.perf_counter()
     data = load(dataset)
     train_set, val_set = (
@@ -249,7 +252,8 @@ def train(
         log(f"resumed from epoch {start_epoch}")
     config.save(out / "config.json")
     rng = np.random.default_rng(seed + start_epoch)
-    for epoch in range(start_epoch, epochs):
+    last = epochs if stop_after is None else min(epochs, stop_after)
+    for epoch in range(start_epoch, last):
         model.train()
         t0, loss_sum, seen = time.perf_counter(), 0.0, 0
         for group in batches(train_set, max_nodes, rng):
@@ -373,6 +377,12 @@ def main(argv=None) -> int:
         help="leave out training examples of structures named so (tmqm_: real crystals only)",
     )
     parser.add_argument(
+        "--stop-after",
+        type=int,
+        metavar="EPOCH",
+        help="end after this epoch with the schedule of --epochs (resume later to go on)",
+    )
+    parser.add_argument(
         "--evaluate-only",
         action="store_true",
         help="print the validation loss and accuracy of the --init weights, train nothing",
@@ -422,6 +432,7 @@ def main(argv=None) -> int:
         args.device,
         args.minutes,
         tuple(args.exclude),
+        stop_after=args.stop_after,
     )
     print(f"best validation accuracy {result['best_val_accuracy']:.4f}")
     return 0
