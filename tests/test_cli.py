@@ -322,3 +322,15 @@ def test_each_command_help_names_its_own_default_output(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert "<input>_audit" in text and "<input>_crystalx" not in text
     assert "the first with atoms" in text
+
+
+def test_an_out_prefix_that_names_an_input_is_an_output_error_saying_what_to_do(
+    tmp_path, shared_data, capsys
+):
+    res = tmp_path / "sucrose.res"
+    shutil.copy(BENCHMARK / "FC_sucrose" / "published.res", res)
+    before = _digest(res)
+    assert main(["assign", str(res), "--out", str(tmp_path / "sucrose"), "--quiet"]) == 73
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(res) in err and "--out" in err
+    assert _digest(res) == before and sorted(p.name for p in tmp_path.iterdir()) == ["sucrose.res"]
