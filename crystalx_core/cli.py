@@ -81,10 +81,36 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"crystalx {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
+
+    common = argparse.ArgumentParser(add_help=False)  # --out is per command: its default differs
+    common.add_argument(
+        "--method",
+        default="auto",
+        choices=("auto", "model", "baseline"),
+        help="assignment method: the shipped models, the rule-based baseline, or "
+        "auto = the models, an error when they are missing (default)",
+    )
+    common.add_argument(
+        "--hydrogens",
+        default="auto",
+        choices=("auto", "rules", "model"),
+        help="H counts from the hydrogen model (which reads the rules' answer), the geometry "
+        "rules alone, or auto = the model, an error when it is missing (default)",
+    )
+    common.add_argument(
+        "--cycles",
+        type=_at_least_one,
+        default=10,
+        help="least-squares cycles per stage (default 10)",
+    )
+    common.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    common.add_argument("--quiet", action="store_true", help="no progress display")
+    common.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     next_to_input = "output prefix (default: <input>_crystalx next to the input)"
     solve = commands.add_parser(
-        "solve", parents=[_common(next_to_input)], help="solve from .ins + .hkl, assign, refine"
+        "solve", parents=[common], help="solve from .ins + .hkl, assign, refine"
     )
+    solve.add_argument("--out", type=Path, help=next_to_input)
     solve.add_argument(
         "ins",
         type=Path,
@@ -102,8 +128,9 @@ def _parser() -> argparse.ArgumentParser:
     solve.set_defaults(run=_run_solve)
 
     assign = commands.add_parser(
-        "assign", parents=[_common(next_to_input)], help="assign the peaks of an existing solution"
+        "assign", parents=[common], help="assign the peaks of an existing solution"
     )
+    assign.add_argument("--out", type=Path, help=next_to_input)
     assign.add_argument("model", type=Path, help="SHELX .res/.ins or CIF with peaks or atoms")
     assign.add_argument(
         "--hkl",
@@ -117,13 +144,12 @@ def _parser() -> argparse.ArgumentParser:
     assign.set_defaults(run=_run_assign)
 
     batch = commands.add_parser(
-        "batch",
-        parents=[
-            _common(
-                "folder for every structure's outputs and the summary (default: beside the inputs)"
-            )
-        ],
-        help="re-assign every structure in a folder",
+        "batch", parents=[common], help="re-assign every structure in a folder"
+    )
+    batch.add_argument(
+        "--out",
+        type=Path,
+        help="folder for every structure's outputs and the summary (default: beside the inputs)",
     )
     batch.add_argument(
         "target",
@@ -139,9 +165,10 @@ def _parser() -> argparse.ArgumentParser:
     batch.set_defaults(run=_run_batch)
 
     audit = commands.add_parser(
-        "audit",
-        parents=[_common("output prefix (default: <input>_audit next to the input)")],
-        help="check a published structure's elements and H",
+        "audit", parents=[common], help="check a published structure's elements and H"
+    )
+    audit.add_argument(
+        "--out", type=Path, help="output prefix (default: <input>_audit next to the input)"
     )
     audit.add_argument("model", type=Path, help="CIF (or .res) with the published atoms and H")
     audit.add_argument(
@@ -185,10 +212,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=_run_serve)
 
     demo = commands.add_parser(
-        "demo",
-        parents=[_common("output prefix (default: <dir>/demo_crystalx)")],
-        help="the whole job on an embedded example",
+        "demo", parents=[common], help="the whole job on an embedded example"
     )
+    demo.add_argument("--out", type=Path, help="output prefix (default: <dir>/demo_crystalx)")
     demo.add_argument(
         "--dir",
         type=Path,
@@ -197,37 +223,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(run=_run_demo)
     return parser
-
-
-def _common(out_help: str) -> argparse.ArgumentParser:
-    """The options every job takes; only --out's default differs from command to command."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--method",
-        default="auto",
-        choices=("auto", "model", "baseline"),
-        help="assignment method: the shipped models, the rule-based baseline, or "
-        "auto = the models, an error when they are missing (default)",
-    )
-    common.add_argument(
-        "--hydrogens",
-        default="auto",
-        choices=("auto", "rules", "model"),
-        help="H counts from the hydrogen model (which reads the rules' answer), the geometry "
-        "rules alone, or auto = the model, an error when it is missing (default)",
-    )
-    common.add_argument(
-        "--cycles",
-        type=_at_least_one,
-        default=10,
-        help="least-squares cycles per stage (default 10)",
-    )
-    common.add_argument("--out", type=Path, help=out_help)
-    common.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
-    common.add_argument("--quiet", action="store_true", help="no progress display")
-    common.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
-
-    return common
 
 
 def _at_least_one(text: str) -> int:
