@@ -31,6 +31,8 @@ EXIT_POOR = (
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "pxrd" and args.pattern is None and args.from_cif is None:
+        args.usage.error("give a pattern file, --from-cif, or both")  # exit 2, as argparse's own
     try:
         with signals_raise_stopped():  # `kill PID` ends a job as Ctrl-C does: rolled back, said
             return args.run(args)
@@ -80,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"crystalx {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    common = argparse.ArgumentParser(add_help=False)
+    common = argparse.ArgumentParser(add_help=False)  # --out is per command: its default differs
     common.add_argument(
         "--method",
         default="auto",
@@ -96,18 +98,19 @@ def _parser() -> argparse.ArgumentParser:
         "rules alone, or auto = the model, an error when it is missing (default)",
     )
     common.add_argument(
-        "--cycles", type=int, default=10, help="least-squares cycles per stage (default 10)"
-    )
-    common.add_argument(
-        "--out", type=Path, help="output prefix (default: <input>_crystalx next to the input)"
+        "--cycles",
+        type=_at_least_one,
+        default=10,
+        help="least-squares cycles per stage (default 10)",
     )
     common.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     common.add_argument("--quiet", action="store_true", help="no progress display")
     common.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
-
+    next_to_input = "output prefix (default: <input>_crystalx next to the input)"
     solve = commands.add_parser(
         "solve", parents=[common], help="solve from .ins + .hkl, assign, refine"
     )
+    solve.add_argument("--out", type=Path, help=next_to_input)
     solve.add_argument(
         "ins",
         type=Path,
@@ -121,12 +124,13 @@ def _parser() -> argparse.ArgumentParser:
         "(LIST 4 or 6) (default: the CIF's own, else the .hkl, or .fcf, of the same name beside "
         "the .ins)",
     )
-    solve.add_argument("--block", help="the CIF data block to read (default: the first)")
+    solve.add_argument("--block", help="the CIF data block to read (default: the first with atoms)")
     solve.set_defaults(run=_run_solve)
 
     assign = commands.add_parser(
         "assign", parents=[common], help="assign the peaks of an existing solution"
     )
+    assign.add_argument("--out", type=Path, help=next_to_input)
     assign.add_argument("model", type=Path, help="SHELX .res/.ins or CIF with peaks or atoms")
     assign.add_argument(
         "--hkl",
@@ -134,17 +138,24 @@ def _parser() -> argparse.ArgumentParser:
         help="reflections (HKLF 4, a SHELXL CIF with _shelx_hkl_file, or an .fcf of LIST 4 or "
         "6): refine after assigning",
     )
-    assign.add_argument("--block", help="the CIF data block to read (default: the first)")
+    assign.add_argument(
+        "--block", help="the CIF data block to read (default: the first with atoms)"
+    )
     assign.set_defaults(run=_run_assign)
 
     batch = commands.add_parser(
         "batch", parents=[common], help="re-assign every structure in a folder"
     )
     batch.add_argument(
+        "--out",
+        type=Path,
+        help="folder for every structure's outputs and the summary (default: beside the inputs)",
+    )
+    batch.add_argument(
         "target",
         help="folder (or quoted glob) of .res/.ins/.cif files; a same-named .hkl (or .fcf) is used",
     )
-    batch.add_argument("--workers", type=int, help="processes (default: all cores)")
+    batch.add_argument("--workers", type=_at_least_one, help="processes (default: all cores)")
     batch.add_argument(
         "--no-refine", action="store_true", help="assign only, even where a .hkl is present"
     )
@@ -156,6 +167,9 @@ def _parser() -> argparse.ArgumentParser:
     audit = commands.add_parser(
         "audit", parents=[common], help="check a published structure's elements and H"
     )
+    audit.add_argument(
+        "--out", type=Path, help="output prefix (default: <input>_audit next to the input)"
+    )
     audit.add_argument("model", type=Path, help="CIF (or .res) with the published atoms and H")
     audit.add_argument(
         "--hkl",
@@ -163,7 +177,7 @@ def _parser() -> argparse.ArgumentParser:
         help="reflections (HKLF 4, or an .fcf of LIST 4 or 6); default: the CIF's own "
         "_shelx_hkl_file, or the file Olex2 names in the .res (HklSrc)",
     )
-    audit.add_argument("--block", help="the CIF data block to read (default: the first)")
+    audit.add_argument("--block", help="the CIF data block to read (default: the first with atoms)")
     audit.set_defaults(run=_run_audit)
 
     pxrd = commands.add_parser(
@@ -190,7 +204,7 @@ def _parser() -> argparse.ArgumentParser:
     pxrd.add_argument("--out", type=Path, help="output prefix (default: <pattern or CIF>_pxrd)")
     pxrd.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     pxrd.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
-    pxrd.set_defaults(run=_run_pxrd)
+    pxrd.set_defaults(run=_run_pxrd, usage=pxrd)
 
     serve = commands.add_parser("serve", help="answer the Olex2 plugin: JSON lines on stdin/stdout")
     serve.add_argument("--stdio", action="store_true", required=True, help="talk over stdin/stdout")
@@ -200,6 +214,7 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo", parents=[common], help="the whole job on an embedded example"
     )
+    demo.add_argument("--out", type=Path, help="output prefix (default: <dir>/demo_crystalx)")
     demo.add_argument(
         "--dir",
         type=Path,
@@ -208,6 +223,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(run=_run_demo)
     return parser
+
+
+def _at_least_one(text: str) -> int:
+    """A count that must be 1 or more (cycles, workers): refused at the door, not ignored."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
 
 
 def _run_solve(args) -> int:
@@ -342,19 +368,22 @@ def _run_audit(args) -> int:
     prefix = args.out or args.model.with_name(args.model.stem + "_audit")
     report = audit_json(result)
     paths = [prefix.with_name(prefix.name + ext) for ext in (".json", ".html")]
-    write_outputs(
+    backups = write_outputs(
         {paths[0]: json.dumps(report, indent=1) + "\n", paths[1]: audit_html(result)},
         protected=[args.model] + ([args.hkl] if args.hkl else []),
     )
-    return _print_report(args, report, audit_lines(result), paths)
+    return _print_report(args, report, audit_lines(result), paths, backups)
 
 
-def _print_report(args, report: dict, lines: list[str], written) -> int:
-    """--json: the report; else the text lines and the files written."""
+def _print_report(args, report: dict, lines: list[str], written, backups=()) -> int:
+    """--json: the report; else the text lines, the previous outputs kept and the files
+    written (as a job's summary says them)."""
     if args.json:
         print(json.dumps(report, indent=1))
     else:
         print("\n".join(lines))
+        for backup in backups:
+            print(f"kept the previous output as {backup}")
         print("wrote " + ", ".join(str(p) for p in written))
     return EXIT_OK
 
@@ -378,8 +407,8 @@ def _run_pxrd(args) -> int:
         )
         files[prefix.with_name(prefix.name + ".png")] = overlay_png({**report, "_arrays": arrays})
     inputs = [p for p in (args.pattern, args.from_cif) if p is not None]
-    write_outputs(files, protected=inputs)
-    return _print_report(args, report, report_lines(report), list(files))
+    backups = write_outputs(files, protected=inputs)
+    return _print_report(args, report, report_lines(report), list(files), backups)
 
 
 def _run_serve(args) -> int:

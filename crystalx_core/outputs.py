@@ -13,7 +13,7 @@ import time
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from crystalx_core.errors import STOP_SIGNALS, CrystalXError, OutputError
+from crystalx_core.errors import STOP_SIGNALS, OutputError
 
 
 def write_outputs(files: dict[Path, str | bytes], protected: list[Path] = ()) -> list[Path]:
@@ -33,7 +33,9 @@ def write_outputs(files: dict[Path, str | bytes], protected: list[Path] = ()) ->
     protected_real = {Path(p).resolve() for p in protected}
     for path in files:
         if path.resolve() in protected_real:
-            raise CrystalXError("refusing to overwrite an input file", str(path))
+            raise OutputError(
+                "refusing to overwrite an input file: give --out another name", str(path)
+            )
     temporaries: dict[Path, Path] = {}
     backups: dict[Path, Path | None] = {}
     replaced: list[Path] = []

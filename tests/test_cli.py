@@ -282,3 +282,55 @@ def test_assign_with_data_of_another_radiation_is_one_line_naming_the_cell_card(
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.res"]
     assert main(["assign", str(res), "--quiet", "--method", "baseline"]) == 0  # no data: fine
+
+
+@pytest.mark.parametrize(
+    "argv, named",
+    [
+        (["assign", "x.res", "--cycles", "-3"], "--cycles"),
+        (["solve", "x.ins", "--cycles", "0"], "--cycles"),
+        (["batch", "folder", "--workers", "0"], "--workers"),
+        (["pxrd"], "--from-cif"),
+    ],
+)
+def test_an_impossible_request_is_a_usage_error_before_any_work(tmp_path, capsys, argv, named):
+    """A negative cycle count used to run with none, --workers 0 quietly took all cores, and
+    `pxrd` with nothing to read exited 1 (a job error) instead of 2 as other usage errors."""
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == EXIT_INPUT
+    err = capsys.readouterr().err
+    assert named in err.splitlines()[-1] and "Traceback" not in err
+
+
+def test_a_second_audit_says_which_backups_it_kept(tmp_path, shared_data, capsys):
+    cif = tmp_path / "urea.cif"
+    shutil.copy(BENCHMARK / "XH_urea" / "model.cif", cif)
+    assert main(["audit", str(cif), "--quiet", "--method", "baseline"]) == 0
+    assert "kept the previous output" not in capsys.readouterr().out
+    assert main(["audit", str(cif), "--quiet", "--method", "baseline"]) == 0
+    out = capsys.readouterr().out
+    for name in ("urea_audit.json.bak", "urea_audit.html.bak"):
+        assert (
+            tmp_path / name
+        ).is_file() and f"kept the previous output as {tmp_path / name}" in out
+
+
+def test_each_command_help_names_its_own_default_output(capsys):
+    with pytest.raises(SystemExit):
+        main(["audit", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "<input>_audit" in text and "<input>_crystalx" not in text
+    assert "the first with atoms" in text
+
+
+def test_an_out_prefix_that_names_an_input_is_an_output_error_saying_what_to_do(
+    tmp_path, shared_data, capsys
+):
+    res = tmp_path / "sucrose.res"
+    shutil.copy(BENCHMARK / "FC_sucrose" / "published.res", res)
+    before = _digest(res)
+    assert main(["assign", str(res), "--out", str(tmp_path / "sucrose"), "--quiet"]) == 73
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(res) in err and "--out" in err
+    assert _digest(res) == before and sorted(p.name for p in tmp_path.iterdir()) == ["sucrose.res"]
