@@ -445,14 +445,7 @@ def _finish(args, result, source: Path, inputs: list[Path], shelx=None) -> int:
     from crystalx_core.report import summary_lines
 
     paths, report, backups = write_job_outputs(result, source, inputs, shelx, args.out)
-    if args.json:
-        print(json.dumps(report, indent=1))
-    else:
-        for line in summary_lines(result):
-            print(line)
-        for backup in backups:
-            print(f"kept the previous output as {backup}")
-        print("wrote " + ", ".join(str(p) for p in paths.values()))
+    _print_report(args, report, summary_lines(result), paths.values(), backups)
     if result.failure:
         print(f"crystalx: no solution: {result.failure}", file=sys.stderr)
         return EXIT_POOR
