@@ -31,8 +31,6 @@ EXIT_POOR = (
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "pxrd" and args.pattern is None and args.from_cif is None:
-        args.usage.error("give a pattern file, --from-cif, or both")  # exit 2, as argparse's own
     try:
         with signals_raise_stopped():  # `kill PID` ends a job as Ctrl-C does: rolled back, said
             return args.run(args)
@@ -389,6 +387,8 @@ def _print_report(args, report: dict, lines: list[str], written, backups=()) -> 
 
 
 def _run_pxrd(args) -> int:
+    if args.pattern is None and args.from_cif is None:
+        args.usage.error("give a pattern file, --from-cif, or both")  # exit 2, as argparse's own
     from crystalx_core.outputs import write_outputs
     from crystalx_core.pxrd.job import overlay_png, report_lines, run_pxrd
     from crystalx_core.pxrd.patterns import xy_text
