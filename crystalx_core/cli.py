@@ -69,6 +69,13 @@ def _fail(error: CrystalXError, code: int) -> int:
     return code
 
 
+def _add_block(command: argparse.ArgumentParser) -> None:
+    """The --block option of every command that reads a CIF model."""
+    command.add_argument(
+        "--block", help="the CIF data block to read (default: the first with atoms)"
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="crystalx",
@@ -122,7 +129,7 @@ def _parser() -> argparse.ArgumentParser:
         "(LIST 4 or 6) (default: the CIF's own, else the .hkl, or .fcf, of the same name beside "
         "the .ins)",
     )
-    solve.add_argument("--block", help="the CIF data block to read (default: the first with atoms)")
+    _add_block(solve)
     solve.set_defaults(run=_run_solve)
 
     assign = commands.add_parser(
@@ -136,9 +143,7 @@ def _parser() -> argparse.ArgumentParser:
         help="reflections (HKLF 4, a SHELXL CIF with _shelx_hkl_file, or an .fcf of LIST 4 or "
         "6): refine after assigning",
     )
-    assign.add_argument(
-        "--block", help="the CIF data block to read (default: the first with atoms)"
-    )
+    _add_block(assign)
     assign.set_defaults(run=_run_assign)
 
     batch = commands.add_parser(
@@ -175,7 +180,7 @@ def _parser() -> argparse.ArgumentParser:
         help="reflections (HKLF 4, or an .fcf of LIST 4 or 6); default: the CIF's own "
         "_shelx_hkl_file, or the file Olex2 names in the .res (HklSrc)",
     )
-    audit.add_argument("--block", help="the CIF data block to read (default: the first with atoms)")
+    _add_block(audit)
     audit.set_defaults(run=_run_audit)
 
     pxrd = commands.add_parser(
