@@ -189,8 +189,8 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
         )
         loaded.add_notes(result)
         inputs = [item.model] + ([where] if where else [])
-        _, report, _ = write_job_outputs(
-            result, item.model, inputs, loaded.shelx, output_prefix(item, options)
+        _, report, _ = write_job_outputs(  # _run_pending has cleared the temporaries
+            result, item.model, inputs, loaded.shelx, output_prefix(item, options), stale_after=None
         )
         return row_from_report(item, report, time.perf_counter() - start, hkl=source)
     except CrystalXError as error:
@@ -297,6 +297,7 @@ def _run_pending(items, options, workers, scheduler, progress, rows: dict[int, d
         else:
             pending.append(k)
     if scheduler:
+        _drop_temporaries(items, options, pending)  # run_one's write_outputs no longer does
         for k, row in run_on_cluster(scheduler, [items[k] for k in pending], options, pending):
             rows[k] = row
             progress(row)

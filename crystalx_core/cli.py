@@ -31,8 +31,6 @@ EXIT_POOR = (
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "pxrd" and args.pattern is None and args.from_cif is None:
-        args.usage.error("give a pattern file, --from-cif, or both")  # exit 2, as argparse's own
     try:
         with signals_raise_stopped():  # `kill PID` ends a job as Ctrl-C does: rolled back, said
             return args.run(args)
@@ -69,6 +67,13 @@ def main(argv: list[str] | None = None) -> int:
 def _fail(error: CrystalXError, code: int) -> int:
     print(f"crystalx: error: {error.one_line()}", file=sys.stderr)
     return code
+
+
+def _add_block(command: argparse.ArgumentParser) -> None:
+    """The --block option of every command that reads a CIF model."""
+    command.add_argument(
+        "--block", help="the CIF data block to read (default: the first with atoms)"
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -124,7 +129,7 @@ def _parser() -> argparse.ArgumentParser:
         "(LIST 4 or 6) (default: the CIF's own, else the .hkl, or .fcf, of the same name beside "
         "the .ins)",
     )
-    solve.add_argument("--block", help="the CIF data block to read (default: the first with atoms)")
+    _add_block(solve)
     solve.set_defaults(run=_run_solve)
 
     assign = commands.add_parser(
@@ -138,9 +143,7 @@ def _parser() -> argparse.ArgumentParser:
         help="reflections (HKLF 4, a SHELXL CIF with _shelx_hkl_file, or an .fcf of LIST 4 or "
         "6): refine after assigning",
     )
-    assign.add_argument(
-        "--block", help="the CIF data block to read (default: the first with atoms)"
-    )
+    _add_block(assign)
     assign.set_defaults(run=_run_assign)
 
     batch = commands.add_parser(
@@ -177,7 +180,7 @@ def _parser() -> argparse.ArgumentParser:
         help="reflections (HKLF 4, or an .fcf of LIST 4 or 6); default: the CIF's own "
         "_shelx_hkl_file, or the file Olex2 names in the .res (HklSrc)",
     )
-    audit.add_argument("--block", help="the CIF data block to read (default: the first with atoms)")
+    _add_block(audit)
     audit.set_defaults(run=_run_audit)
 
     pxrd = commands.add_parser(
@@ -389,6 +392,8 @@ def _print_report(args, report: dict, lines: list[str], written, backups=()) -> 
 
 
 def _run_pxrd(args) -> int:
+    if args.pattern is None and args.from_cif is None:
+        args.usage.error("give a pattern file, --from-cif, or both")  # exit 2, as argparse's own
     from crystalx_core.outputs import write_outputs
     from crystalx_core.pxrd.job import overlay_png, report_lines, run_pxrd
     from crystalx_core.pxrd.patterns import xy_text
@@ -445,14 +450,7 @@ def _finish(args, result, source: Path, inputs: list[Path], shelx=None) -> int:
     from crystalx_core.report import summary_lines
 
     paths, report, backups = write_job_outputs(result, source, inputs, shelx, args.out)
-    if args.json:
-        print(json.dumps(report, indent=1))
-    else:
-        for line in summary_lines(result):
-            print(line)
-        for backup in backups:
-            print(f"kept the previous output as {backup}")
-        print("wrote " + ", ".join(str(p) for p in paths.values()))
+    _print_report(args, report, summary_lines(result), paths.values(), backups)
     if result.failure:
         print(f"crystalx: no solution: {result.failure}", file=sys.stderr)
         return EXIT_POOR

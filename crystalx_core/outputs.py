@@ -15,27 +15,37 @@ from pathlib import Path
 
 from crystalx_core.errors import STOP_SIGNALS, OutputError
 
+STALE_AFTER = 600.0  # s: a temporary untouched this long has no live writer (drop_temporaries)
 
-def write_outputs(files: dict[Path, str | bytes], protected: list[Path] = ()) -> list[Path]:
+
+def write_outputs(
+    files: dict[Path, str | bytes],
+    protected: list[Path] = (),
+    stale_after: float | None = STALE_AFTER,
+) -> list[Path]:
     """Write every file or none, as one transaction; returns the backups of replaced outputs.
 
     All temporaries are written and fsynced first, every target is checked and backed up, and
     only then are the temporaries renamed over the targets. Any failure (disk full, a file that
     cannot be replaced) restores the previous outputs exactly and removes every temporary.
     Texts are written as UTF-8, bytes as they are; `protected` (the inputs) may never be a target.
-    Temporaries of these same outputs older than STALE_AFTER, left by a killed writer, are dropped
-    first (drop_temporaries).
+    Temporaries of these same outputs older than `stale_after` seconds, left by a killed writer,
+    are dropped first (drop_temporaries); None skips that scan, for a caller (a batch) that has
+    already cleared them under its lock.
     """
     files = {Path(path): text for path, text in files.items()}
-    for folder in {path.parent for path in files}:
-        names = {path.name for path in files if path.parent == folder}
-        drop_temporaries(folder, names, older_than=STALE_AFTER)
     protected_real = {Path(p).resolve() for p in protected}
     for path in files:
         if path.resolve() in protected_real:
             raise OutputError(
                 "refusing to overwrite an input file: give --out another name", str(path)
             )
+    by_folder: dict[Path, set[str]] = {}
+    for path in files:
+        by_folder.setdefault(path.parent, set()).add(path.name)
+    if stale_after is not None:
+        for folder, names in by_folder.items():
+            drop_temporaries(folder, names, older_than=stale_after)
     temporaries: dict[Path, Path] = {}
     backups: dict[Path, Path | None] = {}
     replaced: list[Path] = []
@@ -59,7 +69,7 @@ def write_outputs(files: dict[Path, str | bytes], protected: list[Path] = ()) ->
         with _signals_held():
             _roll_back(temporaries, backups, replaced)
         raise
-    for folder in {path.parent for path in files}:
+    for folder in by_folder:
         _sync_folder(folder)
     return [backup for backup in backups.values() if backup]
 
@@ -137,20 +147,19 @@ def _write_temporary(path: Path, data: bytes, temporaries: dict[Path, Path]) -> 
         os.fsync(stream.fileno())
 
 
-STALE_AFTER = 600.0  # s: a temporary untouched this long has no live writer (drop_temporaries)
-
-
 def drop_temporaries(folder: Path, names: set[str], older_than: float | None = None) -> None:
     """Remove what a writer of the outputs `names` in `folder` killed mid-write (SIGKILL, no
     roll-back) left: the hidden temporaries _write_temporary names.
 
     A live writer's temporary must never go. A batch holds the folder's lock, so every one is
-    stale (older_than None). A standalone job holds none and takes none: the batch lock would
-    refuse `assign` on one file while a batch runs in its folder, and would still not keep out
-    another standalone job writing the same outputs. It passes older_than=STALE_AFTER instead:
-    write_outputs keeps a temporary only from its creation to its rename, the seconds three
-    texts take to write, so one untouched for 10 minutes (far beyond that, and beyond the clock
-    skew of a network share) was left by a writer that is gone.
+    stale (older_than None): it clears them once, before its structures run, and their
+    write_outputs skip the scan (stale_after=None), which per structure would read the folder N
+    times. A standalone job holds none and takes none: the batch lock would refuse `assign` on
+    one file while a batch runs in its folder, and would still not keep out another standalone
+    job writing the same outputs. Its write_outputs passes older_than=STALE_AFTER instead: a
+    temporary lives only from its creation to its rename, the seconds three texts take to
+    write, so one untouched for 10 minutes (far beyond that, and beyond the clock skew of a
+    network share) was left by a writer that is gone.
     """
     cutoff = None if older_than is None else time.time() - older_than
     try:
@@ -274,13 +283,14 @@ def write_job_outputs(
     inputs: list[Path],
     shelx=None,
     prefix: Path | None = None,
+    stale_after: float | None = STALE_AFTER,
 ) -> tuple[dict[str, Path], dict, list[Path]]:
     """x_crystalx.res/.cif/.json of a job, together or not at all: (paths, report, backups).
 
     The .res keeps every instruction of a SHELX input and replaces only atoms and HFIX; an
     atom name over SHELX's 4 characters is an OutputError before anything is written. The CIF's
     data block is the prefix's name, blanks and non-ASCII letters (which CIF 1.1 names may not
-    hold) made '_'.
+    hold) made '_'. `stale_after` is write_outputs'.
     """
     import json
 
@@ -320,5 +330,6 @@ def write_job_outputs(
             paths[".json"]: json.dumps(report, indent=1) + "\n",
         },
         protected=inputs,
+        stale_after=stale_after,
     )
     return paths, report, backups

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 
-from crystalx_core.errors import CrystalXError
 from crystalx_core.pxrd.simulate import CU_KALPHA, GRID, simulate
 
 TOP = 5
@@ -35,13 +34,12 @@ def run_pxrd(
     kind: str = "molecular",
 ) -> dict:
     """The job's report; `measured`/`simulated` arrays (on GRID) ride along for the plot.
-    `kind` picks the model: "molecular" crystals or "mof" (metal-organic frameworks)."""
+    `kind` picks the model: "molecular" crystals or "mof" (metal-organic frameworks). At least
+    one of `pattern_path` and `cif` is given (the CLI refuses neither as a usage error)."""
     from crystalx_core.pxrd.patterns import on_model_grid, read_pattern
     from crystalx_core.pxrd import predict
     from crystalx_core.pxrd.predict import crystal_system_probabilities, top_space_groups
 
-    if pattern_path is None and cif is None:
-        raise CrystalXError("give a pattern file, --from-cif, or both")
     model = predict.model_path(kind)
     report: dict = {
         "model": model.name,
