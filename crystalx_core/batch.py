@@ -296,8 +296,8 @@ def _run_pending(items, options, workers, scheduler, progress, rows: dict[int, d
             progress(done)
         else:
             pending.append(k)
+    _drop_temporaries(items, options, pending)  # under the batch's lock: run_one's writes skip it
     if scheduler:
-        _drop_temporaries(items, options, pending)  # run_one's write_outputs no longer does
         for k, row in run_on_cluster(scheduler, [items[k] for k in pending], options, pending):
             rows[k] = row
             progress(row)
@@ -305,7 +305,6 @@ def _run_pending(items, options, workers, scheduler, progress, rows: dict[int, d
         workers = max(1, workers or os.cpu_count() or 1)  # each pool no larger than its keys
         tries = dict.fromkeys(pending, 0)
         while pending:
-            _drop_temporaries(items, options, pending)
             broken = _run_in_pool(items, options, workers, pending, rows, progress)
             pending = []
             for k in broken:  # a worker died (killed; the system out of memory): once more
@@ -315,6 +314,7 @@ def _run_pending(items, options, workers, scheduler, progress, rows: dict[int, d
                 else:
                     rows[k] = _failed_row(items[k], WORKER_DIED)
                     progress(rows[k])
+            _drop_temporaries(items, options, pending)  # what the dead workers left
 
 
 def _drop_temporaries(items, options, keys: list[int]) -> None:
