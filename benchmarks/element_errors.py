@@ -24,6 +24,7 @@ import pickle
 import sys
 from collections import Counter, defaultdict
 from contextlib import contextmanager
+from itertools import product
 from pathlib import Path
 
 import networkx as nx
@@ -39,6 +40,7 @@ from crystalx_core.assign.model import (
 )
 from crystalx_core.elements import is_metal, symbol
 from crystalx_core.geometry import bond_angle, connectivity
+from crystalx_core.training.atoms.calibrate import NOISES, recording
 from crystalx_core.training.atoms.evaluate import (
     SEEDS,
     _name_number,
@@ -47,32 +49,36 @@ from crystalx_core.training.atoms.evaluate import (
 )
 from crystalx_core.training.atoms.simulate import SimulationSettings, simulate_peaks
 
-NOISES = (0.0, 0.05, 0.1)
 SMALL_MOLECULE = 12  # non-H atoms: a separate molecule this small is solvent or a counter-ion
 LIGHT = ("C", "N", "O")
 
 
 @contextmanager
-def recorded_or_replayed(model, calls: list, replay: bool):
-    """The heavy model's probabilities of every predict call appended to `calls`, or (replay)
-    handed back from `calls` in order instead of running the model."""
-    predict = model.predict
-    queue = list(calls)
-
-    def recorded(graph):
-        calls.append(predict(graph))
-        return calls[-1]
+def replaying(model, calls: list):
+    """The model's predict calls answered from `calls` (calibrate.recording's), in order."""
+    predict, queue = model.predict, list(calls)
 
     def replayed(graph):
         probabilities = queue.pop(0)
         assert len(probabilities) == graph.n_centre, "replayed probabilities do not fit"
         return probabilities
 
-    model.predict = replayed if replay else recorded
+    model.predict = replayed
     try:
         yield
     finally:
         model.predict = predict
+
+
+def _simulated(truth, seed: int, noise: float, model) -> dict:
+    """One simulated solution as atoms.evaluate makes it, with the model's probabilities."""
+    rng = np.random.default_rng([seed, _name_number(truth.source)])
+    sim = simulate_peaks(truth, SimulationSettings(extra_noise=noise), rng)
+    calls: list = []
+    with recording(model, calls):
+        assign_model(sim.structure)
+    name, metal = Path(str(truth.source)).name, is_metal_complex(truth)
+    return {"noise": noise, "seed": seed, "name": name, "metal": metal, "sim": sim, "calls": calls}
 
 
 def simulations(corpus: Path, split: str, cache: Path | None) -> list[dict]:
@@ -84,26 +90,8 @@ def simulations(corpus: Path, split: str, cache: Path | None) -> list[dict]:
             raise SystemExit(f"{cache}: simulations of the {kept['split']} split, not {split}")
         return kept["runs"]
     model = load_model(str(MODEL_DIR), "heavy")
-    runs = []
     truths = test_structures(corpus, split)
-    for noise in NOISES:
-        for seed in SEEDS:
-            for truth in truths:
-                rng = np.random.default_rng([seed, _name_number(truth.source)])
-                sim = simulate_peaks(truth, SimulationSettings(extra_noise=noise), rng)
-                calls: list = []
-                with recorded_or_replayed(model, calls, replay=False):
-                    assign_model(sim.structure)
-                runs.append(
-                    {
-                        "noise": noise,
-                        "seed": seed,
-                        "name": Path(str(truth.source)).name,
-                        "metal": is_metal_complex(truth),
-                        "sim": sim,
-                        "calls": calls,
-                    }
-                )
+    runs = [_simulated(t, seed, noise, model) for noise, seed, t in product(NOISES, SEEDS, truths)]
     if cache is not None:
         cache.write_bytes(pickle.dumps({"split": split, "runs": runs}))
     return runs
@@ -112,7 +100,7 @@ def simulations(corpus: Path, split: str, cache: Path | None) -> list[dict]:
 def assigned(run: dict) -> dict[int, str]:
     """Peak index → element of the whole assignment, the model's probabilities replayed."""
     model = load_model(str(MODEL_DIR), "heavy")
-    with recorded_or_replayed(model, run["calls"], replay=True):
+    with replaying(model, run["calls"]):
         answer = assign_model(run["sim"].structure).by_index()
     return {k: site.element for k, site in answer.items()}
 
