@@ -190,7 +190,12 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
         loaded.add_notes(result)
         inputs = [item.model] + ([where] if where else [])
         _, report, _ = write_job_outputs(  # _run_pending has cleared the temporaries
-            result, item.model, inputs, loaded.shelx, output_prefix(item, options), stale_after=None
+            result,
+            item.model,
+            inputs,
+            loaded.output_template(result),
+            output_prefix(item, options),
+            stale_after=None,
         )
         return row_from_report(item, report, time.perf_counter() - start, hkl=source)
     except CrystalXError as error:

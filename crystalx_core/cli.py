@@ -251,7 +251,7 @@ def _run_solve(args) -> int:
         )
     loaded.add_notes(result)
     inputs = [args.ins] + ([args.hkl] if args.hkl else [])
-    return _finish(args, result, args.ins, inputs, loaded.shelx)
+    return _finish(args, result, args.ins, inputs, loaded.output_template(result))
 
 
 def _run_assign(args) -> int:
@@ -270,7 +270,7 @@ def _run_assign(args) -> int:
     )
     loaded.add_notes(result, *([hint] if loaded.hkl_text and not args.hkl else []))
     inputs = [args.model] + ([args.hkl] if args.hkl else [])
-    return _finish(args, result, args.model, inputs, loaded.shelx)
+    return _finish(args, result, args.model, inputs, loaded.output_template(result))
 
 
 def _reflections_file_name(hkl: str) -> str:
@@ -433,7 +433,9 @@ def _run_demo(args) -> int:
             f"      inputs written to {' and '.join(map(str, demo.inputs))} (cell, symmetry and "
             "formula only)"
         )
-    code = _finish(args, demo.result, demo.loaded.path, demo.inputs, demo.loaded.shelx)
+    code = _finish(
+        args, demo.result, demo.loaded.path, demo.inputs, demo.loaded.output_template(demo.result)
+    )
     if not args.json:
         match = demo.match
         print(

@@ -424,3 +424,58 @@ def test_an_instruction_file_named_as_reflections_is_said_to_be_one(tmp_path):
     path.write_text(RES)
     with pytest.raises(InputError, match="SHELX instruction file, not reflections"):
         read_reflections(path)
+
+
+# --- what a CIF embeds ---------------------------------------------------------------------
+
+RES_WITH_INSTRUCTIONS = (
+    HEADER + "OMIT 0 2 0\nEADP C1 O1'\nDFIX 1.40 0.02 C1 O1'\nHTAB\nCONF\nACTA\nEXTI 0.01\n"
+    "WGHT 0.05 0.2\nFVAR 1.0 0.6\nC1 1 0.1 0.2 0.3 11.0 0.03\nO1' 3 0.21 0.2 0.3 21.0 0.03\n"
+    "HKLF 4\nEND\n"
+)
+INSTRUCTIONS = ("OMIT 0 2 0", "EADP C1 O1'", "DFIX 1.40 0.02 C1 O1'", "HTAB", "CONF", "ACTA")
+
+
+def _cif_embedding(res: str, c1_x: str = "0.1000(3)") -> str:
+    """SHELXL's CIF of the refinement in `res`: the atoms rounded to their su, the .res as text."""
+    return (
+        CIF_BLOCK.format(name="x")
+        .replace("C1 0.1000(3)", f"C1 {c1_x}")
+        .replace("? Uiso . O", "0.030(2) Uiso 0.600(4) O")
+        + f"_shelx_res_file\n;\n{res};\n"
+    )
+
+
+def test_the_res_written_from_a_shelxl_cif_keeps_the_users_instructions(tmp_path, capsys):
+    """SHELXL 2014+ embeds the final .res in its CIF (_shelx_res_file; Sheldrick, Acta Cryst. C71
+    (2015) 3-8), Olex2 likewise: the .res written from such a CIF is written over that .res, as
+    from the .res itself, so its OMIT, EADP, DFIX, HTAB, CONF, ACTA, EXTI, WGHT and the free
+    variable of O1' (21.0, occupancy 0.6 written 0.600(4) in the CIF) are kept, not rounded."""
+    from crystalx_core.cli import main
+
+    path = tmp_path / "x.cif"
+    path.write_text(_cif_embedding(RES_WITH_INSTRUCTIONS))
+    args = ["assign", str(path), "--method", "baseline", "--hydrogens", "rules", "--quiet"]
+    assert main(args) == 0
+    written = (tmp_path / "x_crystalx.res").read_text()
+    for instruction in INSTRUCTIONS + ("EXTI 0.01", "WGHT 0.05 0.2", "FVAR 1.0 0.6"):
+        assert instruction + "\n" in written
+    o1 = next(line for line in written.splitlines() if line.startswith("O1'"))
+    assert o1.split()[5] == "21.00000"
+    capsys.readouterr()
+
+
+def test_a_cif_edited_since_its_res_says_which_instructions_are_not_carried(tmp_path, capsys):
+    """A CIF whose atoms are no longer those of its embedded .res (an atom moved by hand): the
+    .res is not written over, and a note names the instructions left behind."""
+    from crystalx_core.cli import main
+
+    path = tmp_path / "x.cif"
+    path.write_text(_cif_embedding(RES_WITH_INSTRUCTIONS, c1_x="0.1500(3)"))
+    args = ["assign", str(path), "--method", "baseline", "--hydrogens", "rules", "--json"]
+    assert main(args) == 0
+    notes = json.loads(capsys.readouterr().out)["notes"]
+    note = next(note for note in notes if "not carried" in note)
+    for keyword in ("ACTA", "CONF", "DFIX", "EADP", "EXTI", "HTAB", "OMIT"):
+        assert keyword in note
+    assert "EADP" not in (tmp_path / "x_crystalx.res").read_text()

@@ -29,6 +29,18 @@ class Loaded:
     res_text: str | None = None  # and the .res they were refined with (_shelx_res_file)
     hkl_tag: str = "_shelx_hkl_file"  # the tag hkl_text was read from
     notes: tuple[str, ...] = ()  # what the reader chose (the block of a CIF), for the user
+    template: ShelxFile | None = None  # a CIF's embedded .res, where its atoms are the CIF's
+
+    def output_template(self, result) -> ShelxFile | None:
+        """The file the output .res is written over, so that the user's instructions stay: the
+        .res/.ins read, or the .res the CIF embeds (result's sites are then keyed to its atom
+        lines by label, as the writer finds them); None for a fresh .ins."""
+        if self.template is None:
+            return self.shelx
+        from crystalx_core.io.embedded_res import keyed_to
+
+        result.structure = keyed_to(self.template, result.structure)
+        return self.template
 
     def add_notes(self, result, *more: str) -> None:
         """Put what the reader chose (and `more`) before the job's own notes in `result`."""
@@ -117,13 +129,21 @@ def load(path, block: str | None = None) -> Loaded:
         from crystalx_core.io.cif import read_cif
 
         entry = read_cif(path, block)
+        structure, template, notes = entry.structure, None, entry.notes
+        if entry.shelx_res_text:
+            from crystalx_core.io.embedded_res import embedded_template
+
+            where = f"{path.name}'s embedded .res"
+            template, structure, note = embedded_template(entry.shelx_res_text, structure, where)
+            notes += (note,) if note else ()
         return Loaded(
             path,
-            entry.structure,
+            structure,
             hkl_text=entry.shelx_hkl_text,
             res_text=entry.shelx_res_text,
             hkl_tag=entry.hkl_tag,
-            notes=entry.notes,
+            notes=notes,
+            template=template,
         )
     if block is not None:
         raise InputError(f"--block {block}: only a CIF has data blocks", str(path))
