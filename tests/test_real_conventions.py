@@ -479,3 +479,31 @@ def test_a_cif_edited_since_its_res_says_which_instructions_are_not_carried(tmp_
     for keyword in ("ACTA", "CONF", "DFIX", "EADP", "EXTI", "HTAB", "OMIT"):
         assert keyword in note
     assert "EADP" not in (tmp_path / "x_crystalx.res").read_text()
+
+
+@pytest.mark.parametrize(
+    "extra, zerr",
+    [
+        ("_cell_formula_units_Z 2\n", "ZERR 2 0.2 0.3 0.1 0 0.02 0"),
+        ("_chemical_formula_sum 'C O'\n", "ZERR 4 0.2 0.3 0.1 0 0.02 0"),  # 4 C, 4 O per cell
+        ("", "ZERR 4 0.2 0.3 0.1 0 0.02 0"),
+    ],
+)
+def test_zerr_gives_z_and_the_cell_uncertainties(tmp_path, extra, zerr):
+    """SHELXL manual and dkratzert/ShelXFile (shelx.py): 'ZERR Z esd(a) esd(b) esd(c) esd(α)
+    esd(β) esd(γ)', Z the formula units per cell: from _cell_formula_units_Z, else the cell
+    contents over _chemical_formula_sum, else (said in a REM) one per asymmetric unit. The
+    esds are the CIF's su in brackets (10.0(2) is 0.2)."""
+    from crystalx_core.io.cif import read_cif
+    from crystalx_core.io.shelx_write import new_ins_text
+
+    path = tmp_path / "z.cif"
+    path.write_text(
+        CIF_BLOCK.format(name="z").replace(
+            "_cell_angle_gamma 90\n", "_cell_angle_gamma 90\n" + extra
+        )
+    )
+    text = new_ins_text(read_cif(path).structure)
+    assert zerr + "\n" in text
+    assert ("REM Z not known" in text) == (not extra)
+    assert parse_shelx(text).cell == (10, 11, 12, 90, 95, 90)

@@ -311,6 +311,42 @@ def _u_iso(site: gemmi.SmallStructure.Site, orth: np.ndarray) -> tuple[float, tu
     return u_iso, (a.u11, a.u22, a.u33, a.u23, a.u13, a.u12)
 
 
+_SU = re.compile(r"[-+]?[\d.]+(?:[eE][-+]?\d+)?\((\d+)\)$")  # 10.123(4): su 0.004
+
+
+def _su(block: gemmi.cif.Block, tag: str) -> float:
+    """The standard uncertainty written in brackets after a value (0 without one)."""
+    raw = block.find_value(tag)
+    found = _SU.match(raw or "")
+    if not found:
+        return 0.0
+    value = raw[: raw.index("(")].lower()
+    mantissa = value.split("e")[0]
+    decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
+    exponent = int(value.split("e")[1]) if "e" in value else 0
+    return int(found.group(1)) * 10.0 ** (exponent - decimals)
+
+
+def _formula_units(block: gemmi.cif.Block, structure: Structure) -> float | None:
+    """Z: _cell_formula_units_Z, else the cell contents over _chemical_formula_sum where every
+    element but H gives the same whole number; None where neither says."""
+    z = _number(block, "_cell_formula_units_Z")
+    if z is not None and z > 0:
+        return z
+    value = block.find_value("_chemical_formula_sum")
+    if not value:
+        return None
+    formula: dict[str, float] = {}
+    for element, count in re.findall(r"([A-Z][a-z]?)\s*(\d*\.?\d*)", gemmi.cif.as_string(value)):
+        formula[element] = formula.get(element, 0.0) + float(count or 1)
+    contents = dict(zip(structure.sfac, structure.unit))
+    ratios = [contents.get(el, 0.0) / n for el, n in formula.items() if el not in ("H", "D") and n]
+    if not ratios or min(ratios) < 0.5:
+        return None
+    z = round(ratios[0])
+    return float(z) if all(abs(r - z) <= 0.05 * z for r in ratios) else None
+
+
 def _formula_elements(block: gemmi.cif.Block) -> set[str]:
     """Element symbols of _chemical_formula_sum ('C10 H20 Cl N O3'); empty when not given."""
     value = block.find_value("_chemical_formula_sum")
@@ -436,6 +472,8 @@ def read_cif(path, block: str | None = None) -> CifEntry:
         small, structure.orthogonalisation, lines, path, _formula_elements(chosen)
     )
     structure.sfac, structure.unit = sfac_unit_from_sites(structure)
+    structure.formula_units = _formula_units(chosen, structure)
+    structure.cell_su = tuple(_su(chosen, tag) for tag in _CELL_TAGS)
     structure.sites = grouped_mixed_sites(structure.sites)
     return CifEntry(
         structure=structure,
