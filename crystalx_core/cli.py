@@ -111,7 +111,10 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     common.add_argument("--quiet", action="store_true", help="no progress display")
     common.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
-    next_to_input = "output prefix (default: <input>_crystalx next to the input)"
+    next_to_input = (
+        "output prefix (default: <input>_crystalx next to the input, <input>_<block>_crystalx "
+        "for one of several structures of a CIF)"
+    )
     solve = commands.add_parser(
         "solve", parents=[common], help="solve from .ins + .hkl, assign, refine"
     )
@@ -251,7 +254,14 @@ def _run_solve(args) -> int:
         )
     loaded.add_notes(result)
     inputs = [args.ins] + ([args.hkl] if args.hkl else [])
-    return _finish(args, result, args.ins, inputs, loaded.output_template(result))
+    return _finish(
+        args,
+        result,
+        args.ins,
+        inputs,
+        loaded.output_template(result),
+        loaded.output_prefix("_crystalx"),
+    )
 
 
 def _run_assign(args) -> int:
@@ -270,7 +280,14 @@ def _run_assign(args) -> int:
     )
     loaded.add_notes(result, *([hint] if loaded.hkl_text and not args.hkl else []))
     inputs = [args.model] + ([args.hkl] if args.hkl else [])
-    return _finish(args, result, args.model, inputs, loaded.output_template(result))
+    return _finish(
+        args,
+        result,
+        args.model,
+        inputs,
+        loaded.output_template(result),
+        loaded.output_prefix("_crystalx"),
+    )
 
 
 def _reflections_file_name(hkl: str) -> str:
@@ -368,7 +385,7 @@ def _run_audit(args) -> int:
         progress("audit")
         result = audit(loaded.structure, reflections, args.method, args.hydrogens, args.cycles)
     loaded.add_notes(result)
-    prefix = args.out or args.model.with_name(args.model.stem + "_audit")
+    prefix = args.out or loaded.output_prefix("_audit")
     report = audit_json(result)
     paths = [prefix.with_name(prefix.name + ext) for ext in (".json", ".html")]
     backups = write_outputs(
@@ -446,12 +463,13 @@ def _run_demo(args) -> int:
     return code
 
 
-def _finish(args, result, source: Path, inputs: list[Path], shelx=None) -> int:
-    """Write x_crystalx.res/.cif/.json together (or not at all) and print the summary."""
+def _finish(args, result, source: Path, inputs: list[Path], shelx=None, prefix=None) -> int:
+    """Write x_crystalx.res/.cif/.json (or `prefix`.res ...) together, or not at all, and print
+    the summary."""
     from crystalx_core.outputs import write_job_outputs
     from crystalx_core.report import summary_lines
 
-    paths, report, backups = write_job_outputs(result, source, inputs, shelx, args.out)
+    paths, report, backups = write_job_outputs(result, source, inputs, shelx, args.out or prefix)
     _print_report(args, report, summary_lines(result), paths.values(), backups)
     if result.failure:
         print(f"crystalx: no solution: {result.failure}", file=sys.stderr)

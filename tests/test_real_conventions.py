@@ -507,3 +507,40 @@ def test_zerr_gives_z_and_the_cell_uncertainties(tmp_path, extra, zerr):
     assert zerr + "\n" in text
     assert ("REM Z not known" in text) == (not extra)
     assert parse_shelx(text).cell == (10, 11, 12, 90, 95, 90)
+
+
+def test_each_block_of_a_multi_structure_cif_writes_its_own_outputs(tmp_path, capsys):
+    """Journals and Olex2 write several structures into one CIF (one data block each): the jobs
+    on two blocks (--block, or a batch, which takes every block) write x_first_crystalx.* and
+    x_second_crystalx.*, never each other's; an x.hkl beside it is no one block's."""
+    from crystalx_core.batch import BatchOptions, find_inputs, run_one
+    from crystalx_core.cli import main
+
+    path = tmp_path / "x.cif"
+    second = CIF_BLOCK.format(name="second").replace("C1 0.1000(3)", "C1 0.4000(3)")
+    path.write_text(
+        "data_global\n_journal_name_full 'x'\n\n" + CIF_BLOCK.format(name="first") + second
+    )
+    (tmp_path / "x.hkl").write_text(HKL)
+    common = ["--method", "baseline", "--hydrogens", "rules", "--quiet"]
+    for block in ("first", "second"):
+        assert main(["assign", str(path), "--block", block, *common]) == 0
+    written = {
+        name: (tmp_path / f"x_{name}_crystalx.res").read_text() for name in ("first", "second")
+    }
+    assert "0.400000" in written["second"] and "0.400000" not in written["first"]
+    assert not (tmp_path / "x_crystalx.res").exists()
+    items = find_inputs(str(tmp_path))
+    assert [(item.name, item.block) for item in items] == [
+        ("x_first", "first"),
+        ("x_second", "second"),
+    ]
+    assert all(item.load().reflections_file() is None for item in items)
+    out = tmp_path / "batch"
+    rows = [run_one(item, BatchOptions("baseline", "rules", 1, out)) for item in items]
+    assert [row["status"] for row in rows] == ["ok"] * 2, rows
+    assert sorted(p.name for p in out.glob("*.res")) == [
+        "x_first_crystalx.res",
+        "x_second_crystalx.res",
+    ]
+    capsys.readouterr()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -30,6 +31,12 @@ class Loaded:
     hkl_tag: str = "_shelx_hkl_file"  # the tag hkl_text was read from
     notes: tuple[str, ...] = ()  # what the reader chose (the block of a CIF), for the user
     template: ShelxFile | None = None  # a CIF's embedded .res, where its atoms are the CIF's
+    block: str = ""  # the CIF data block read, where the file holds several structures
+
+    def output_prefix(self, mark: str) -> Path:
+        """name{mark} beside the input, name_BLOCK{mark} for one of several structures of a CIF,
+        so that the jobs on two blocks never write the same outputs."""
+        return self.path.with_name(block_stem(self.path, self.block) + mark)
 
     def output_template(self, result) -> ShelxFile | None:
         """The file the output .res is written over, so that the user's instructions stay: the
@@ -82,7 +89,7 @@ class Loaded:
         source = self.shelx.hkl_source() if self.shelx is not None else None
         if source is not None and source.is_file():
             return source
-        if not beside:
+        if not beside or self.block:  # name.hkl is not one block's of a multi-structure CIF
             return None
         from crystalx_core.io.files import reflections_beside
 
@@ -144,6 +151,7 @@ def load(path, block: str | None = None) -> Loaded:
             hkl_tag=entry.hkl_tag,
             notes=notes,
             template=template,
+            block=entry.block_name if entry.one_of_several else "",
         )
     if block is not None:
         raise InputError(f"--block {block}: only a CIF has data blocks", str(path))
@@ -155,6 +163,15 @@ def load(path, block: str | None = None) -> Loaded:
     raise InputError(
         f"unsupported file type {suffix or '(no suffix)'!r}: expected .cif, .ins or .res", str(path)
     )
+
+
+_UNSAFE = re.compile(r"[^\w.-]")  # in a file name
+
+
+def block_stem(path: Path, block: str) -> str:
+    """The file's name without suffix, and the data block's where one of several is read (the
+    characters a file name may not hold made '_')."""
+    return f"{path.stem}_{_UNSAFE.sub('_', block)}" if block else path.stem
 
 
 CIF_SUFFIXES = (".cif", ".fcf")
@@ -213,6 +230,12 @@ def solve_reflections(loaded: Loaded, hkl) -> Reflections:
     found = find_reflections(loaded)
     if found is not None:
         return found
+    if loaded.block:
+        raise InputError(
+            f"no reflections in data_{loaded.block}: pass the .hkl file (one beside a CIF of "
+            "several structures is not taken for one of them)",
+            str(loaded.path),
+        )
     raise InputError(
         f"no reflections: pass the .hkl file (none named {loaded.path.with_suffix('.hkl').name} "
         "or .fcf beside it"

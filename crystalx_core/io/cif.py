@@ -50,6 +50,7 @@ class CifEntry:
     shelx_hkl_text: str | None
     published_r1: float | None
     block_name: str
+    one_of_several: bool = False  # the file holds other structures (data blocks with atoms)
     hkl_tag: str = "_shelx_hkl_file"  # the tag shelx_hkl_text was read from
     notes: tuple[str, ...] = ()  # which block was read (of several), what symmetry assumed
 
@@ -187,13 +188,13 @@ def _choose_block(
     holds more than one structure."""
     if len(doc) == 0:
         raise InputError("no data block (data_...) in the file", str(path))
+    with_sites = structure_blocks(doc)
     if block is not None:
         found = doc.find_block(block)
         if found is None:
             names = ", ".join(b.name for b in doc)
             raise InputError(f"no data block {block!r} (the file has: {names})", str(path))
         return found, None
-    with_sites = [b for b in doc if len(b.find_values("_atom_site_fract_x"))]
     if len(with_sites) < 2:
         return (with_sites or [doc[0]])[0], None
     names = ", ".join(b.name for b in with_sites)
@@ -201,6 +202,28 @@ def _choose_block(
         f"read data_{with_sites[0].name}, the first of {len(with_sites)} structures in "
         f"{path.name} ({names}); --block NAME reads another"
     )
+
+
+def structure_blocks(doc: gemmi.cif.Document) -> list[gemmi.cif.Block]:
+    """The data blocks that hold a structure (atom sites)."""
+    return [b for b in doc if len(b.find_values("_atom_site_fract_x"))]
+
+
+def structure_block_names(path: Path) -> list[str]:
+    """Names of the blocks of a CIF that hold a structure, where it holds more than one (a
+    journal's or Olex2's multi-structure CIF); [] otherwise, and for a file that does not parse
+    (its own job says why). Looks for a second data_ line before parsing."""
+    try:
+        data = read_input_bytes(str(path), "CIF")
+    except InputError:
+        return []
+    if len(re.findall(rb"(?im)^\s*data_", data)) < 2:
+        return []
+    try:
+        names = [block.name for block in structure_blocks(_parse(path, data)[0])]
+    except InputError:
+        return []
+    return names if len(names) > 1 else []
 
 
 def _text_field(block: gemmi.cif.Block, tag: str) -> str | None:
@@ -482,6 +505,7 @@ def read_cif(path, block: str | None = None) -> CifEntry:
         hkl_tag=hkl_tag,
         published_r1=_number(chosen, "_refine_ls_R_factor_gt"),
         block_name=chosen.name,
+        one_of_several=len(structure_blocks(doc)) > 1,
         notes=tuple(n for n in (note, symmetry_note) if n),
     )
 
