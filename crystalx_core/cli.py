@@ -275,7 +275,7 @@ def _run_assign(args) -> int:
             loaded.structure, reflections, args.method, args.cycles, progress, args.hydrogens
         )
     hint = (
-        f"{args.model.name} carries its reflections (_shelx_hkl_file): add --hkl "
+        f"{args.model.name} carries its reflections ({loaded.hkl_tag}): add --hkl "
         f"{args.model} to refine against them"
     )
     loaded.add_notes(result, *([hint] if loaded.hkl_text and not args.hkl else []))
@@ -293,9 +293,9 @@ def _run_assign(args) -> int:
 def _reflections_file_name(hkl: str) -> str:
     """The file of a row's reflections, without the ' (data_x _shelx_hkl_file)' that names a
     CIF's embedded ones (cif.HKL_TAGS; imported only here, the CLI starts without gemmi)."""
-    from crystalx_core.io.cif import HKL_TAGS
+    from crystalx_core.io.cif import FCF_TAG, HKL_TAGS
 
-    tags = "|".join(map(re.escape, HKL_TAGS))
+    tags = "|".join(map(re.escape, (*HKL_TAGS, FCF_TAG)))
     return Path(re.sub(rf" \((data_\S+ )?({tags})\)$", "", hkl)).name
 
 

@@ -544,3 +544,46 @@ def test_each_block_of_a_multi_structure_cif_writes_its_own_outputs(tmp_path, ca
         "x_second_crystalx.res",
     ]
     capsys.readouterr()
+
+
+FCF = """data_x_fcf
+_shelx_refln_list_code 4
+loop_
+ _refln_index_h
+ _refln_index_k
+ _refln_index_l
+ _refln_F_squared_calc
+ _refln_F_squared_meas
+ _refln_F_squared_sigma
+ _refln_observed_status
+   1   0   0  101.00  100.00  2.00 o
+   0   2   0   49.00   50.00  1.00 o
+   0   0   2    0.00    3.00  1.00 -
+"""
+
+
+def test_an_fcf_embedded_in_the_cif_serves_as_its_reflections(tmp_path, capsys):
+    """IUCr journals take the .fcf (LIST 4) as _iucr_refine_fcf_details (cif_iucr.dic), and
+    Olex2's own refinement writes its .fcf there (pcxod/olex2-gui, cctbx_olex_adapter:
+    cif_block['_iucr_refine_fcf_details'] = the LIST 4 .fcf): read wherever reflections are
+    looked for, by the .fcf reader (systematic absences flagged '-' left out), and an error in
+    it names the embedded file."""
+    from crystalx_core.cli import main
+    from crystalx_core.io import load, read_reflections, solve_reflections
+
+    path = tmp_path / "x.cif"
+    path.write_text(CIF_BLOCK.format(name="x") + f"_iucr_refine_fcf_details\n;\n{FCF};\n")
+    for reflections in (load(path).own_reflections(), read_reflections(path)):
+        assert reflections.indices.tolist() == [[1, 0, 0], [0, 2, 0]]
+        assert "_iucr_refine_fcf_details" in reflections.path
+    assert len(solve_reflections(load(path), None)) == 2
+    args = ["assign", str(path), "--method", "baseline", "--hydrogens", "rules", "--json"]
+    assert main(args) == 0
+    assert any(
+        "--hkl" in n and "_iucr_refine_fcf_details" in n
+        for n in json.loads(capsys.readouterr().out)["notes"]
+    )
+    path.write_text(path.read_text().replace("50.00  1.00 o", "50.00  x.00 o"))
+    with pytest.raises(InputError, match="_iucr_refine_fcf_details.*not a number") as error:
+        load(path).own_reflections()
+    assert error.value.line == line_of(FCF, "   0   2   0")

@@ -26,7 +26,7 @@ class Loaded:
     shelx: ShelxFile | None = (
         None  # a .res/.ins: the result is written back into it, instructions kept
     )
-    hkl_text: str | None = None  # a CIF's own reflections (_shelx_hkl_file, or the IUCr's tag)
+    hkl_text: str | None = None  # a CIF's own reflections (_shelx_hkl_file, the IUCr's tags)
     res_text: str | None = None  # and the .res they were refined with (_shelx_res_file)
     hkl_tag: str = "_shelx_hkl_file"  # the tag hkl_text was read from
     notes: tuple[str, ...] = ()  # what the reader chose (the block of a CIF), for the user
@@ -121,7 +121,12 @@ class Loaded:
         """The reflections a CIF carries (SHELXL writes them in), None without them."""
         if not self.hkl_text:
             return None
+        from crystalx_core.io.cif import FCF_TAG, embedded_fcf_reflections
         from crystalx_core.io.hkl import reflections_from_text
+
+        if self.hkl_tag == FCF_TAG:
+            where = Path(f"{self.path} ({FCF_TAG})")
+            return embedded_fcf_reflections(self.hkl_text, where, self.reflection_format())
 
         return reflections_from_text(
             self.hkl_text, f"{self.path} ({self.hkl_tag})", self.reflection_format()

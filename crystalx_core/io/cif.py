@@ -244,6 +244,8 @@ def _text_field(block: gemmi.cif.Block, tag: str) -> str | None:
 # CRYSCALC and WinGX write
 RES_TAGS = ("_shelx_res_file", "_iucr_refine_instructions_details")
 HKL_TAGS = ("_shelx_hkl_file", "_iucr_refine_reflections_details")
+# the .fcf (LIST 4) IUCr journals ask for and Olex2's own refinement embeds (olex2.refine's CIF)
+FCF_TAG = "_iucr_refine_fcf_details"
 
 
 def embedded_file(block: gemmi.cif.Block, tags: tuple[str, ...]) -> tuple[str | None, str]:
@@ -483,6 +485,8 @@ def read_cif(path, block: str | None = None) -> CifEntry:
         raise InputError(f"data_{chosen.name}: {problem}", str(path), lines.tag(*_CELL_TAGS))
     symops, symmetry_note = _symops(small, chosen, lines, path)
     hkl_text, hkl_tag = embedded_file(chosen, HKL_TAGS)
+    if hkl_text is None and _text_field(chosen, FCF_TAG) is not None:
+        hkl_text, hkl_tag = _text_field(chosen, FCF_TAG), FCF_TAG
     structure = Structure(
         cell=(cell.a, cell.b, cell.c, cell.alpha, cell.beta, cell.gamma),
         symops=symops,
@@ -536,6 +540,40 @@ def cif_reflections(path, hklf: HklfFormat | None = None, data: bytes | None = N
         hkl, tag = embedded_file(block, HKL_TAGS)
         if hkl is not None:
             return reflections_from_text(hkl, f"{path} (data_{block.name} {tag})", hklf)
+    found = _measured(doc, text, path, hklf)
+    if found is not None:
+        return found
+    for block in doc:
+        fcf = _text_field(block, FCF_TAG)
+        if fcf is not None:
+            return embedded_fcf_reflections(
+                fcf, Path(f"{path} (data_{block.name} {FCF_TAG})"), hklf
+            )
+    _refuse_f(doc, text, path)
+    raise InputError(
+        "no _shelx_hkl_file (the reflections SHELXL writes into its CIF) and no _refln loop of "
+        "Fo² in this file: pass the .hkl the structure was refined against",
+        str(path),
+    )
+
+
+def embedded_fcf_reflections(text: str, where: Path, hklf: HklfFormat | None = None) -> Reflections:
+    """The Fo² of an .fcf embedded as text (_iucr_refine_fcf_details), read as the .fcf itself;
+    `where` names it in messages, whose lines are the embedded text's."""
+    if not re.match(r"\s*(#.*\n\s*)*data_", text):
+        text = "data_fcf " + text  # on the first line: the embedded text's lines stay
+    doc, text = _parse(where, text.encode("utf-8"))
+    found = _measured(doc, text, where, hklf)
+    if found is not None:
+        return found
+    _refuse_f(doc, text, where)
+    raise InputError("no _refln loop of Fo² in the embedded .fcf", str(where))
+
+
+def _measured(
+    doc: gemmi.cif.Document, text: str, path: Path, hklf: HklfFormat | None
+) -> Reflections | None:
+    """The first _refln loop of measured Fo² (or I) of the document; None without one."""
     for block in doc:
         for measured, sigma in _MEASURED:
             if len(block.find_values(measured)):
@@ -546,6 +584,11 @@ def cif_reflections(path, hklf: HklfFormat | None = None, data: bytes | None = N
                         "Fo² are reindexed and scaled already"
                     )
                 return reflections
+    return None
+
+
+def _refuse_f(doc: gemmi.cif.Document, text: str, path: Path) -> None:
+    """An .fcf of F with phases (LIST 3, 5) is refused, saying what to pass."""
     for block in doc:
         if len(block.find_values("_refln_F_meas")):
             listed = _list_code(block)
@@ -556,11 +599,6 @@ def cif_reflections(path, hklf: HklfFormat | None = None, data: bytes | None = N
                 str(path),
                 _Lines(text, block.name).tag("_refln_F_meas"),
             )
-    raise InputError(
-        "no _shelx_hkl_file (the reflections SHELXL writes into its CIF) and no _refln loop of "
-        "Fo² in this file: pass the .hkl the structure was refined against",
-        str(path),
-    )
 
 
 def _refln_loop(
