@@ -587,3 +587,25 @@ def test_an_fcf_embedded_in_the_cif_serves_as_its_reflections(tmp_path, capsys):
     with pytest.raises(InputError, match="_iucr_refine_fcf_details.*not a number") as error:
         load(path).own_reflections()
     assert error.value.line == line_of(FCF, "   0   2   0")
+
+
+def test_deuterium_is_read_as_hydrogen_and_said(tmp_path):
+    """SHELXL takes D as an element symbol (SFAC D; deuterium), and CIFs give it as a type
+    symbol; to X-rays it is hydrogen (cctbx's tables give D the form factor of H): read and
+    refined as H, with a note that the riding atoms written in its place are H."""
+    from crystalx_core.io import load
+
+    cif = tmp_path / "d.cif"
+    cif.write_text(CIF_BLOCK.format(name="d") + "D1 0.2100(3) 0.2900(2) 0.3000(4) 0.03 Uiso 1 D\n")
+    res = tmp_path / "d.res"
+    res.write_text(
+        RES.replace("SFAC C H O\nUNIT 8 8 4", "SFAC C D O\nUNIT 8 8 4").replace(
+            "HKLF", "D1 2 0.21 0.29 0.3 11.0 -1.2\nHKLF"
+        )
+    )
+    for path in (cif, res):
+        notes = load(path).notes
+        assert any("D1" in note and "read as hydrogen" in note for note in notes), notes
+    plain = tmp_path / "h.cif"
+    plain.write_text(CIF_BLOCK.format(name="h"))
+    assert not any("hydrogen" in note for note in load(plain).notes)

@@ -154,7 +154,7 @@ def load(path, block: str | None = None) -> Loaded:
             hkl_text=entry.shelx_hkl_text,
             res_text=entry.shelx_res_text,
             hkl_tag=entry.hkl_tag,
-            notes=notes,
+            notes=notes + _deuterium_notes(structure),
             template=template,
             block=entry.block_name if entry.one_of_several else "",
         )
@@ -164,9 +164,27 @@ def load(path, block: str | None = None) -> Loaded:
         from crystalx_core.io.shelx_read import read_shelx
 
         shelx = read_shelx(path)
-        return Loaded(path, shelx.to_structure(), shelx=shelx)
+        structure = shelx.to_structure()
+        return Loaded(path, structure, shelx=shelx, notes=_deuterium_notes(structure))
     raise InputError(
         f"unsupported file type {suffix or '(no suffix)'!r}: expected .cif, .ins or .res", str(path)
+    )
+
+
+def _deuterium_notes(structure: Structure) -> tuple[str, ...]:
+    """D (SHELXL's SFAC D, a CIF's type symbol D) is hydrogen to X-rays (same form factor): it
+    is read and refined as H, and the riding atoms put in its place are H; said, so that a
+    deuterated crystal's atoms are renamed."""
+    labels = [
+        atom.label for site in structure.sites for atom in site.with_mixed if atom.element == "D"
+    ]
+    if not labels:
+        return ()
+    shown = " ".join(labels[:6]) + (" ..." if len(labels) > 6 else "")
+    return (
+        f"{len(labels)} deuterium atom(s) ({shown}) read as hydrogen, which X-rays do not tell "
+        "apart; the riding atoms written in their place are H: rename them D (SFAC D) if the "
+        "crystal is deuterated",
     )
 
 
