@@ -247,7 +247,7 @@ def _run_solve(args) -> int:
     from crystalx_core.pipeline import solve_job
 
     loaded = load(args.ins, args.block)
-    reflections = solve_reflections(loaded, args.hkl)
+    reflections = loaded.paired(solve_reflections(loaded, args.hkl))
     with _progress(args) as progress:
         result = solve_job(
             loaded.structure, reflections, args.method, args.cycles, progress, args.hydrogens
@@ -269,7 +269,9 @@ def _run_assign(args) -> int:
     from crystalx_core.pipeline import assign_job
 
     loaded = load(args.model, args.block)
-    reflections = read_reflections(args.hkl, loaded.reflection_format()) if args.hkl else None
+    reflections = loaded.paired(
+        read_reflections(args.hkl, loaded.reflection_format()) if args.hkl else None
+    )
     with _progress(args) as progress:
         result = assign_job(
             loaded.structure, reflections, args.method, args.cycles, progress, args.hydrogens
@@ -376,7 +378,7 @@ def _run_audit(args) -> int:
     from crystalx_core.outputs import write_outputs
 
     loaded = load(args.model, args.block)
-    reflections = (
+    reflections = loaded.paired(
         read_reflections(args.hkl, loaded.reflection_format())
         if args.hkl
         else loaded.own_reflections()

@@ -33,6 +33,15 @@ class Loaded:
     template: ShelxFile | None = None  # a CIF's embedded .res, where its atoms are the CIF's
     block: str = ""  # the CIF data block read, where the file holds several structures
 
+    def paired(self, reflections: Reflections | None) -> Reflections | None:
+        """The reflections, once checked to be this structure's crystal's at all (io.pairing):
+        another crystal's .hkl stops the job before any work, naming both files."""
+        if reflections is not None:
+            from crystalx_core.io.pairing import check_pairing
+
+            check_pairing(self.structure, reflections, str(self.path))
+        return reflections
+
     def output_prefix(self, mark: str) -> Path:
         """name{mark} beside the input, name_BLOCK{mark} for one of several structures of a CIF,
         so that the jobs on two blocks never write the same outputs."""
