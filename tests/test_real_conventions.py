@@ -13,6 +13,7 @@ from crystalx_core.io.hkl import reflections_from_text, read_hkl
 from crystalx_core.io.shelx_read import parse_shelx, read_shelx
 from crystalx_core.io.shelx_write import render_with_sites
 from tests.conftest import BENCHMARK, line_of
+from tests.test_foreign_files import LIST4
 
 HEADER = (
     "TITL test\nCELL 0.71073 10 11 12 90 95 90\nZERR 4 0 0 0 0 0 0\nLATT 1\n"
@@ -546,22 +547,6 @@ def test_each_block_of_a_multi_structure_cif_writes_its_own_outputs(tmp_path, ca
     capsys.readouterr()
 
 
-FCF = """data_x_fcf
-_shelx_refln_list_code 4
-loop_
- _refln_index_h
- _refln_index_k
- _refln_index_l
- _refln_F_squared_calc
- _refln_F_squared_meas
- _refln_F_squared_sigma
- _refln_observed_status
-   1   0   0  101.00  100.00  2.00 o
-   0   2   0   49.00   50.00  1.00 o
-   0   0   2    0.00    3.00  1.00 -
-"""
-
-
 def test_an_fcf_embedded_in_the_cif_serves_as_its_reflections(tmp_path, capsys):
     """IUCr journals take the .fcf (LIST 4) as _iucr_refine_fcf_details (cif_iucr.dic), and
     Olex2's own refinement writes its .fcf there (pcxod/olex2-gui, cctbx_olex_adapter:
@@ -572,21 +557,21 @@ def test_an_fcf_embedded_in_the_cif_serves_as_its_reflections(tmp_path, capsys):
     from crystalx_core.io import load, read_reflections, solve_reflections
 
     path = tmp_path / "x.cif"
-    path.write_text(CIF_BLOCK.format(name="x") + f"_iucr_refine_fcf_details\n;\n{FCF};\n")
+    path.write_text(CIF_BLOCK.format(name="x") + f"_iucr_refine_fcf_details\n;\n{LIST4};\n")
     for reflections in (load(path).own_reflections(), read_reflections(path)):
-        assert reflections.indices.tolist() == [[1, 0, 0], [0, 2, 0]]
+        assert reflections.indices.tolist() == [[2, 0, 0], [4, 0, 0], [3, 1, 0]]
         assert "_iucr_refine_fcf_details" in reflections.path
-    assert len(solve_reflections(load(path), None)) == 2
+    assert len(solve_reflections(load(path), None)) == 3
     args = ["assign", str(path), "--method", "baseline", "--hydrogens", "rules", "--json"]
     assert main(args) == 0
     assert any(
         "--hkl" in n and "_iucr_refine_fcf_details" in n
         for n in json.loads(capsys.readouterr().out)["notes"]
     )
-    path.write_text(path.read_text().replace("50.00  1.00 o", "50.00  x.00 o"))
+    path.write_text(path.read_text().replace("166.53     16.72", "166.53     x6.72"))
     with pytest.raises(InputError, match="_iucr_refine_fcf_details.*not a number") as error:
         load(path).own_reflections()
-    assert error.value.line == line_of(FCF, "   0   2   0")
+    assert error.value.line == line_of(LIST4, "   4   0   0")
 
 
 def test_deuterium_is_read_as_hydrogen_and_said(tmp_path):
