@@ -19,8 +19,10 @@ from crystalx_core.structure import Structure
 BEYOND_LIMIT = 0.01  # fraction of reflections past d = λ/2 (rounding of the cell allows a few)
 EWALD_MARGIN = 0.98  # d below this × λ/2 is past the limit (cell and wavelength errors)
 STRONG = 5.0  # I/σ of a reflection that cannot be noise
-ABSENT_STRONG = 0.25  # fraction of the extinguished reflections that are strong
-MIN_ABSENT = 10  # extinguished reflections needed to judge by
+ABSENT_STRONG = 0.40  # strong among the extinguished (a real one: FC_sucrose 0.16, Renninger)
+MIN_ABSENT = (
+    30  # extinguished reflections needed to judge by (a few Renninger reflections are strong)
+)
 
 
 def pairing_problem(structure: Structure, reflections: Reflections) -> str | None:
