@@ -331,6 +331,23 @@ def test_the_reflection_file_olex2_names_is_read(tmp_path):
     assert row["hkl"] == str(tmp_path / "y_abs.hkl")
 
 
+def test_the_file_olex2_names_is_looked_up_once_per_job(tmp_path, monkeypatch):
+    """Every step that asks where the reflections are (the file, the note, the one beside)
+    takes the one answer: the .res's lines are scanned for HklSrc once, not three times."""
+    from crystalx_core.io import find_reflections, load
+    from crystalx_core.io.shelx_read import ShelxFile
+
+    calls = []
+    scan = ShelxFile.hkl_source
+    monkeypatch.setattr(ShelxFile, "hkl_source", lambda self: calls.append(1) or scan(self))
+    (tmp_path / "y_abs.hkl").write_text(HKL)
+    (tmp_path / "y.hkl").write_text(HKL)
+    extras = 'REM <olex2.extras>\nREM <HklSrc "%.\\\\y_abs.hkl">\nREM </olex2.extras>\n'
+    (tmp_path / "y.res").write_text(RES.replace("HKLF 4\nEND\n", "HKLF 4\n" + extras + "END\n"))
+    reflections = find_reflections(load(tmp_path / "y.res"))
+    assert reflections.path == str(tmp_path / "y_abs.hkl") and len(calls) == 1
+
+
 def test_reflections_after_a_negative_hklf_are_read_from_the_ins(tmp_path):
     """SHELXL manual, HKLF: 'n is negative if reflection data follow, otherwise they are read
     from the .hkl file' (kept for SHELX-76 files); a bad line is named in the .ins."""

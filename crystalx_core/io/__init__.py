@@ -88,6 +88,12 @@ class Loaded:
             return None
         return embedded.reflection_format()
 
+    @cached_property
+    def hkl_source(self) -> Path | None:
+        """The reflection file Olex2 names in the .res (ShelxFile.hkl_source), looked up once
+        per job rather than by each step that asks."""
+        return self.shelx.hkl_source() if self.shelx is not None else None
+
     def reflections_file(self, beside: bool = True) -> Path | None:
         """Where this structure's reflections are, the one rule for every command: the file
         itself where it carries them (a CIF's _shelx_hkl_file, data after a negative HKLF), the
@@ -95,7 +101,7 @@ class Loaded:
         name.fcf, beside it as SHELX looks for it; None without any."""
         if self.hkl_text or (self.shelx is not None and self.shelx.carries_reflections()):
             return self.path
-        source = self.shelx.hkl_source() if self.shelx is not None else None
+        source = self.hkl_source
         if source is not None and source.is_file():
             return source
         if not beside or self.block:  # name.hkl is not one block's of a multi-structure CIF
@@ -108,7 +114,7 @@ class Loaded:
         """The reflections in `where` (a reflections_file), read as this file's HKLF says."""
         if where != self.path:
             reflections = read_reflections(where, self.reflection_format())
-            if self.shelx is not None and where == self.shelx.hkl_source():
+            if where == self.hkl_source:
                 reflections.notes.insert(
                     0, f"reflections from {where.name}, named by Olex2 (HklSrc)"
                 )
@@ -240,9 +246,7 @@ def find_reflections(loaded: Loaded, where: Path | None = None) -> Reflections |
     if where is None:
         return None
     reflections = loaded.reflections_in(where)
-    named = where == loaded.path or (
-        loaded.shelx is not None and where == loaded.shelx.hkl_source()
-    )
+    named = where == loaded.path or (where == loaded.hkl_source)
     if not named:  # the file beside it, looked for once already
         return reflections
     from crystalx_core.io.files import reflections_beside
