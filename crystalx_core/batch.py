@@ -46,10 +46,18 @@ class BatchItem:
 
     model: Path
     left_out: tuple[Path, ...] = ()  # other structure files of the same name, not read
+    block: str = ""  # the data block, for one of several structures of a CIF
 
     @property
     def name(self) -> str:
-        return self.model.stem
+        from crystalx_core.io import block_stem
+
+        return block_stem(self.model, self.block)
+
+    def load(self):
+        from crystalx_core.io import load
+
+        return load(self.model, self.block or None)
 
 
 @dataclass(frozen=True)
@@ -63,7 +71,8 @@ class BatchOptions:
 
 def find_inputs(target: str) -> list[BatchItem]:
     """Structures in a folder (or matching a glob): one per name, .res (SHELXL's latest) before
-    .ins before .cif, the others of that name kept as left out, our own outputs skipped."""
+    .ins before .cif, the others of that name kept as left out, our own outputs skipped; a CIF
+    of several structures (data blocks with atoms) gives one per block."""
     path = Path(target)
     candidates = (
         sorted(path.iterdir()) if path.is_dir() else sorted(Path(p) for p in glob.glob(target))
@@ -79,8 +88,19 @@ def find_inputs(target: str) -> list[BatchItem]:
     items = []
     for _, files in sorted(by_name.items()):
         files.sort(key=lambda f: (MODEL_SUFFIXES.index(f.suffix.lower()), f.name))
-        items.append(BatchItem(files[0], tuple(sorted(files[1:]))))
+        left_out = tuple(sorted(files[1:]))
+        blocks = _structure_blocks(files[0])
+        items += [BatchItem(files[0], left_out, block) for block in blocks or [""]]
     return items
+
+
+def _structure_blocks(model: Path) -> list[str]:
+    """The data blocks of a CIF of several structures; [] for one structure or a SHELX file."""
+    if model.suffix.lower() != ".cif":
+        return []
+    from crystalx_core.io.cif import structure_block_names
+
+    return structure_block_names(model)
 
 
 def output_prefix(item: BatchItem, options: BatchOptions) -> Path:
@@ -98,9 +118,7 @@ def finished_row(item: BatchItem, options: BatchOptions) -> dict | None:
         written = report.stat().st_mtime
         if item.model.stat().st_mtime > written:  # changed since: redone, without reading it
             return None
-        from crystalx_core.io import load
-
-        reflections = load(item.model).reflections_file() if options.refine else None
+        reflections = item.load().reflections_file() if options.refine else None
         if reflections and reflections.stat().st_mtime > written:
             return None
         row = json.loads(report.read_text())
@@ -170,14 +188,14 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
     start = time.perf_counter()
     source = ""
     try:
-        from crystalx_core.io import find_reflections, load
+        from crystalx_core.io import find_reflections
         from crystalx_core.outputs import write_job_outputs
         from crystalx_core.pipeline import assign_job
 
-        loaded = load(item.model)
+        loaded = item.load()
         where = loaded.reflections_file() if options.refine else None
         source = str(where or "")
-        reflections = find_reflections(loaded, where) if where else None
+        reflections = loaded.paired(find_reflections(loaded, where) if where else None)
         if reflections is not None:
             source = reflections.path
         result = assign_job(
@@ -190,7 +208,12 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
         loaded.add_notes(result)
         inputs = [item.model] + ([where] if where else [])
         _, report, _ = write_job_outputs(  # _run_pending has cleared the temporaries
-            result, item.model, inputs, loaded.shelx, output_prefix(item, options), stale_after=None
+            result,
+            item.model,
+            inputs,
+            loaded.output_template(result),
+            output_prefix(item, options),
+            stale_after=None,
         )
         return row_from_report(item, report, time.perf_counter() - start, hkl=source)
     except CrystalXError as error:

@@ -111,7 +111,10 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     common.add_argument("--quiet", action="store_true", help="no progress display")
     common.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
-    next_to_input = "output prefix (default: <input>_crystalx next to the input)"
+    next_to_input = (
+        "output prefix (default: <input>_crystalx next to the input, <input>_<block>_crystalx "
+        "for one of several structures of a CIF)"
+    )
     solve = commands.add_parser(
         "solve", parents=[common], help="solve from .ins + .hkl, assign, refine"
     )
@@ -244,14 +247,21 @@ def _run_solve(args) -> int:
     from crystalx_core.pipeline import solve_job
 
     loaded = load(args.ins, args.block)
-    reflections = solve_reflections(loaded, args.hkl)
+    reflections = loaded.paired(solve_reflections(loaded, args.hkl))
     with _progress(args) as progress:
         result = solve_job(
             loaded.structure, reflections, args.method, args.cycles, progress, args.hydrogens
         )
     loaded.add_notes(result)
     inputs = [args.ins] + ([args.hkl] if args.hkl else [])
-    return _finish(args, result, args.ins, inputs, loaded.shelx)
+    return _finish(
+        args,
+        result,
+        args.ins,
+        inputs,
+        loaded.output_template(result),
+        loaded.output_prefix("_crystalx"),
+    )
 
 
 def _run_assign(args) -> int:
@@ -259,26 +269,35 @@ def _run_assign(args) -> int:
     from crystalx_core.pipeline import assign_job
 
     loaded = load(args.model, args.block)
-    reflections = read_reflections(args.hkl, loaded.reflection_format()) if args.hkl else None
+    reflections = loaded.paired(
+        read_reflections(args.hkl, loaded.reflection_format()) if args.hkl else None
+    )
     with _progress(args) as progress:
         result = assign_job(
             loaded.structure, reflections, args.method, args.cycles, progress, args.hydrogens
         )
     hint = (
-        f"{args.model.name} carries its reflections (_shelx_hkl_file): add --hkl "
+        f"{args.model.name} carries its reflections ({loaded.hkl_tag}): add --hkl "
         f"{args.model} to refine against them"
     )
     loaded.add_notes(result, *([hint] if loaded.hkl_text and not args.hkl else []))
     inputs = [args.model] + ([args.hkl] if args.hkl else [])
-    return _finish(args, result, args.model, inputs, loaded.shelx)
+    return _finish(
+        args,
+        result,
+        args.model,
+        inputs,
+        loaded.output_template(result),
+        loaded.output_prefix("_crystalx"),
+    )
 
 
 def _reflections_file_name(hkl: str) -> str:
     """The file of a row's reflections, without the ' (data_x _shelx_hkl_file)' that names a
     CIF's embedded ones (cif.HKL_TAGS; imported only here, the CLI starts without gemmi)."""
-    from crystalx_core.io.cif import HKL_TAGS
+    from crystalx_core.io.cif import FCF_TAG, HKL_TAGS
 
-    tags = "|".join(map(re.escape, HKL_TAGS))
+    tags = "|".join(map(re.escape, (*HKL_TAGS, FCF_TAG)))
     return Path(re.sub(rf" \((data_\S+ )?({tags})\)$", "", hkl)).name
 
 
@@ -359,7 +378,7 @@ def _run_audit(args) -> int:
     from crystalx_core.outputs import write_outputs
 
     loaded = load(args.model, args.block)
-    reflections = (
+    reflections = loaded.paired(
         read_reflections(args.hkl, loaded.reflection_format())
         if args.hkl
         else loaded.own_reflections()
@@ -368,7 +387,7 @@ def _run_audit(args) -> int:
         progress("audit")
         result = audit(loaded.structure, reflections, args.method, args.hydrogens, args.cycles)
     loaded.add_notes(result)
-    prefix = args.out or args.model.with_name(args.model.stem + "_audit")
+    prefix = args.out or loaded.output_prefix("_audit")
     report = audit_json(result)
     paths = [prefix.with_name(prefix.name + ext) for ext in (".json", ".html")]
     backups = write_outputs(
@@ -433,7 +452,9 @@ def _run_demo(args) -> int:
             f"      inputs written to {' and '.join(map(str, demo.inputs))} (cell, symmetry and "
             "formula only)"
         )
-    code = _finish(args, demo.result, demo.loaded.path, demo.inputs, demo.loaded.shelx)
+    code = _finish(
+        args, demo.result, demo.loaded.path, demo.inputs, demo.loaded.output_template(demo.result)
+    )
     if not args.json:
         match = demo.match
         print(
@@ -444,12 +465,13 @@ def _run_demo(args) -> int:
     return code
 
 
-def _finish(args, result, source: Path, inputs: list[Path], shelx=None) -> int:
-    """Write x_crystalx.res/.cif/.json together (or not at all) and print the summary."""
+def _finish(args, result, source: Path, inputs: list[Path], shelx=None, prefix=None) -> int:
+    """Write x_crystalx.res/.cif/.json (or `prefix`.res ...) together, or not at all, and print
+    the summary."""
     from crystalx_core.outputs import write_job_outputs
     from crystalx_core.report import summary_lines
 
-    paths, report, backups = write_job_outputs(result, source, inputs, shelx, args.out)
+    paths, report, backups = write_job_outputs(result, source, inputs, shelx, args.out or prefix)
     _print_report(args, report, summary_lines(result), paths.values(), backups)
     if result.failure:
         print(f"crystalx: no solution: {result.failure}", file=sys.stderr)

@@ -54,6 +54,7 @@ from crystalx_core.errors import CrystalXError, InputError, RequestError
 from crystalx_core.hydrogens import hfix_groups
 from crystalx_core.io import read_reflections as read_reflections_file
 from crystalx_core.io.hkl import REFINED_HKLF, HklfFormat, Reflections, xray_problem
+from crystalx_core.io.pairing import pairing_problem
 from crystalx_core.io.shelx_write import hfix_lines
 from crystalx_core.geometry import H_BOND_MAX, chemical_occupancies, neighbours
 from crystalx_core.olex2 import olex2_commands
@@ -180,9 +181,13 @@ def read_reflections(
         return None, _left_out(path, problem)
     matrix = tuple(tuple(row) for row in given.matrix) if given.matrix else None
     try:
-        return read_reflections_file(path, HklfFormat(given.hklf, given.scale, matrix)), None
+        reflections = read_reflections_file(path, HklfFormat(given.hklf, given.scale, matrix))
     except InputError as error:
         return None, _left_out(path, error.message, error.line)
+    problem = pairing_problem(structure, reflections)
+    if problem:
+        return None, _left_out(path, f"not this structure's: {problem}")
+    return reflections, None
 
 
 def _left_out(path: str, why: str, line: int | None = None) -> str:

@@ -119,6 +119,8 @@ class Structure:
     )
     title: str = ""
     source: str = ""
+    formula_units: float | None = None  # Z, formula units per cell (SHELX ZERR's first number)
+    cell_su: tuple[float, ...] | None = None  # standard uncertainties of the six cell parameters
 
     def __post_init__(self):
         self.sfac = [normalise_symbol(s) for s in self.sfac]

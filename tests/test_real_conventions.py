@@ -13,6 +13,7 @@ from crystalx_core.io.hkl import reflections_from_text, read_hkl
 from crystalx_core.io.shelx_read import parse_shelx, read_shelx
 from crystalx_core.io.shelx_write import render_with_sites
 from tests.conftest import BENCHMARK, line_of
+from tests.test_foreign_files import LIST4
 
 HEADER = (
     "TITL test\nCELL 0.71073 10 11 12 90 95 90\nZERR 4 0 0 0 0 0 0\nLATT 1\n"
@@ -330,6 +331,23 @@ def test_the_reflection_file_olex2_names_is_read(tmp_path):
     assert row["hkl"] == str(tmp_path / "y_abs.hkl")
 
 
+def test_the_file_olex2_names_is_looked_up_once_per_job(tmp_path, monkeypatch):
+    """Every step that asks where the reflections are (the file, the note, the one beside)
+    takes the one answer: the .res's lines are scanned for HklSrc once, not three times."""
+    from crystalx_core.io import find_reflections, load
+    from crystalx_core.io.shelx_read import ShelxFile
+
+    calls = []
+    scan = ShelxFile.hkl_source
+    monkeypatch.setattr(ShelxFile, "hkl_source", lambda self: calls.append(1) or scan(self))
+    (tmp_path / "y_abs.hkl").write_text(HKL)
+    (tmp_path / "y.hkl").write_text(HKL)
+    extras = 'REM <olex2.extras>\nREM <HklSrc "%.\\\\y_abs.hkl">\nREM </olex2.extras>\n'
+    (tmp_path / "y.res").write_text(RES.replace("HKLF 4\nEND\n", "HKLF 4\n" + extras + "END\n"))
+    reflections = find_reflections(load(tmp_path / "y.res"))
+    assert reflections.path == str(tmp_path / "y_abs.hkl") and len(calls) == 1
+
+
 def test_reflections_after_a_negative_hklf_are_read_from_the_ins(tmp_path):
     """SHELXL manual, HKLF: 'n is negative if reflection data follow, otherwise they are read
     from the .hkl file' (kept for SHELX-76 files); a bad line is named in the .ins."""
@@ -424,3 +442,172 @@ def test_an_instruction_file_named_as_reflections_is_said_to_be_one(tmp_path):
     path.write_text(RES)
     with pytest.raises(InputError, match="SHELX instruction file, not reflections"):
         read_reflections(path)
+
+
+# --- what a CIF embeds ---------------------------------------------------------------------
+
+RES_WITH_INSTRUCTIONS = (
+    HEADER + "OMIT 0 2 0\nEADP C1 O1'\nDFIX 1.40 0.02 C1 O1'\nHTAB\nCONF\nACTA\nEXTI 0.01\n"
+    "WGHT 0.05 0.2\nFVAR 1.0 0.6\nC1 1 0.1 0.2 0.3 11.0 0.03\nO1' 3 0.21 0.2 0.3 21.0 0.03\n"
+    "HKLF 4\nEND\n"
+)
+INSTRUCTIONS = ("OMIT 0 2 0", "EADP C1 O1'", "DFIX 1.40 0.02 C1 O1'", "HTAB", "CONF", "ACTA")
+
+
+def _cif_embedding(res: str, c1_x: str = "0.1000(3)") -> str:
+    """SHELXL's CIF of the refinement in `res`: the atoms rounded to their su, the .res as text."""
+    return (
+        CIF_BLOCK.format(name="x")
+        .replace("C1 0.1000(3)", f"C1 {c1_x}")
+        .replace("? Uiso . O", "0.030(2) Uiso 0.600(4) O")
+        + f"_shelx_res_file\n;\n{res};\n"
+    )
+
+
+def test_the_res_written_from_a_shelxl_cif_keeps_the_users_instructions(tmp_path, capsys):
+    """SHELXL 2014+ embeds the final .res in its CIF (_shelx_res_file; Sheldrick, Acta Cryst. C71
+    (2015) 3-8), Olex2 likewise: the .res written from such a CIF is written over that .res, as
+    from the .res itself, so its OMIT, EADP, DFIX, HTAB, CONF, ACTA, EXTI, WGHT and the free
+    variable of O1' (21.0, occupancy 0.6 written 0.600(4) in the CIF) are kept, not rounded."""
+    from crystalx_core.cli import main
+
+    path = tmp_path / "x.cif"
+    path.write_text(_cif_embedding(RES_WITH_INSTRUCTIONS))
+    args = ["assign", str(path), "--method", "baseline", "--hydrogens", "rules", "--quiet"]
+    assert main(args) == 0
+    written = (tmp_path / "x_crystalx.res").read_text()
+    for instruction in INSTRUCTIONS + ("EXTI 0.01", "WGHT 0.05 0.2", "FVAR 1.0 0.6"):
+        assert instruction + "\n" in written
+    o1 = next(line for line in written.splitlines() if line.startswith("O1'"))
+    assert o1.split()[5] == "21.00000"
+    capsys.readouterr()
+
+
+def test_a_cif_edited_since_its_res_says_which_instructions_are_not_carried(tmp_path, capsys):
+    """A CIF whose atoms are no longer those of its embedded .res (an atom moved by hand): the
+    .res is not written over, and a note names the instructions left behind."""
+    from crystalx_core.cli import main
+
+    path = tmp_path / "x.cif"
+    path.write_text(_cif_embedding(RES_WITH_INSTRUCTIONS, c1_x="0.1500(3)"))
+    args = ["assign", str(path), "--method", "baseline", "--hydrogens", "rules", "--json"]
+    assert main(args) == 0
+    notes = json.loads(capsys.readouterr().out)["notes"]
+    note = next(note for note in notes if "not carried" in note)
+    for keyword in ("ACTA", "CONF", "DFIX", "EADP", "EXTI", "HTAB", "OMIT"):
+        assert keyword in note
+    assert "EADP" not in (tmp_path / "x_crystalx.res").read_text()
+
+
+@pytest.mark.parametrize(
+    "extra, zerr",
+    [
+        ("_cell_formula_units_Z 2\n", "ZERR 2 0.2 0.3 0.1 0 0.02 0"),
+        ("_chemical_formula_sum 'C O'\n", "ZERR 4 0.2 0.3 0.1 0 0.02 0"),  # 4 C, 4 O per cell
+        ("", "ZERR 4 0.2 0.3 0.1 0 0.02 0"),
+    ],
+)
+def test_zerr_gives_z_and_the_cell_uncertainties(tmp_path, extra, zerr):
+    """SHELXL manual and dkratzert/ShelXFile (shelx.py): 'ZERR Z esd(a) esd(b) esd(c) esd(α)
+    esd(β) esd(γ)', Z the formula units per cell: from _cell_formula_units_Z, else the cell
+    contents over _chemical_formula_sum, else (said in a REM) one per asymmetric unit. The
+    esds are the CIF's su in brackets (10.0(2) is 0.2)."""
+    from crystalx_core.io.cif import read_cif
+    from crystalx_core.io.shelx_write import new_ins_text
+
+    path = tmp_path / "z.cif"
+    path.write_text(
+        CIF_BLOCK.format(name="z").replace(
+            "_cell_angle_gamma 90\n", "_cell_angle_gamma 90\n" + extra
+        )
+    )
+    text = new_ins_text(read_cif(path).structure)
+    assert zerr + "\n" in text
+    assert ("REM Z not known" in text) == (not extra)
+    assert parse_shelx(text).cell == (10, 11, 12, 90, 95, 90)
+
+
+def test_each_block_of_a_multi_structure_cif_writes_its_own_outputs(tmp_path, capsys):
+    """Journals and Olex2 write several structures into one CIF (one data block each): the jobs
+    on two blocks (--block, or a batch, which takes every block) write x_first_crystalx.* and
+    x_second_crystalx.*, never each other's; an x.hkl beside it is no one block's."""
+    from crystalx_core.batch import BatchOptions, find_inputs, run_one
+    from crystalx_core.cli import main
+
+    path = tmp_path / "x.cif"
+    second = CIF_BLOCK.format(name="second").replace("C1 0.1000(3)", "C1 0.4000(3)")
+    path.write_text(
+        "data_global\n_journal_name_full 'x'\n\n" + CIF_BLOCK.format(name="first") + second
+    )
+    (tmp_path / "x.hkl").write_text(HKL)
+    common = ["--method", "baseline", "--hydrogens", "rules", "--quiet"]
+    for block in ("first", "second"):
+        assert main(["assign", str(path), "--block", block, *common]) == 0
+    written = {
+        name: (tmp_path / f"x_{name}_crystalx.res").read_text() for name in ("first", "second")
+    }
+    assert "0.400000" in written["second"] and "0.400000" not in written["first"]
+    assert not (tmp_path / "x_crystalx.res").exists()
+    items = find_inputs(str(tmp_path))
+    assert [(item.name, item.block) for item in items] == [
+        ("x_first", "first"),
+        ("x_second", "second"),
+    ]
+    assert all(item.load().reflections_file() is None for item in items)
+    out = tmp_path / "batch"
+    rows = [run_one(item, BatchOptions("baseline", "rules", 1, out)) for item in items]
+    assert [row["status"] for row in rows] == ["ok"] * 2, rows
+    assert sorted(p.name for p in out.glob("*.res")) == [
+        "x_first_crystalx.res",
+        "x_second_crystalx.res",
+    ]
+    capsys.readouterr()
+
+
+def test_an_fcf_embedded_in_the_cif_serves_as_its_reflections(tmp_path, capsys):
+    """IUCr journals take the .fcf (LIST 4) as _iucr_refine_fcf_details (cif_iucr.dic), and
+    Olex2's own refinement writes its .fcf there (pcxod/olex2-gui, cctbx_olex_adapter:
+    cif_block['_iucr_refine_fcf_details'] = the LIST 4 .fcf): read wherever reflections are
+    looked for, by the .fcf reader (systematic absences flagged '-' left out), and an error in
+    it names the embedded file."""
+    from crystalx_core.cli import main
+    from crystalx_core.io import load, read_reflections, solve_reflections
+
+    path = tmp_path / "x.cif"
+    path.write_text(CIF_BLOCK.format(name="x") + f"_iucr_refine_fcf_details\n;\n{LIST4};\n")
+    for reflections in (load(path).own_reflections(), read_reflections(path)):
+        assert reflections.indices.tolist() == [[2, 0, 0], [4, 0, 0], [3, 1, 0]]
+        assert "_iucr_refine_fcf_details" in reflections.path
+    assert len(solve_reflections(load(path), None)) == 3
+    args = ["assign", str(path), "--method", "baseline", "--hydrogens", "rules", "--json"]
+    assert main(args) == 0
+    assert any(
+        "--hkl" in n and "_iucr_refine_fcf_details" in n
+        for n in json.loads(capsys.readouterr().out)["notes"]
+    )
+    path.write_text(path.read_text().replace("166.53     16.72", "166.53     x6.72"))
+    with pytest.raises(InputError, match="_iucr_refine_fcf_details.*not a number") as error:
+        load(path).own_reflections()
+    assert error.value.line == line_of(LIST4, "   4   0   0")
+
+
+def test_deuterium_is_read_as_hydrogen_and_said(tmp_path):
+    """SHELXL takes D as an element symbol (SFAC D; deuterium), and CIFs give it as a type
+    symbol; to X-rays it is hydrogen (cctbx's tables give D the form factor of H): read and
+    refined as H, with a note that the riding atoms written in its place are H."""
+    from crystalx_core.io import load
+
+    cif = tmp_path / "d.cif"
+    cif.write_text(CIF_BLOCK.format(name="d") + "D1 0.2100(3) 0.2900(2) 0.3000(4) 0.03 Uiso 1 D\n")
+    res = tmp_path / "d.res"
+    res.write_text(
+        RES.replace("SFAC C H O\nUNIT 8 8 4", "SFAC C D O\nUNIT 8 8 4").replace(
+            "HKLF", "D1 2 0.21 0.29 0.3 11.0 -1.2\nHKLF"
+        )
+    )
+    for path in (cif, res):
+        notes = load(path).notes
+        assert any("D1" in note and "read as hydrogen" in note for note in notes), notes
+    plain = tmp_path / "h.cif"
+    plain.write_text(CIF_BLOCK.format(name="h"))
+    assert not any("hydrogen" in note for note in load(plain).notes)

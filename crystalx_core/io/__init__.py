@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -25,10 +26,37 @@ class Loaded:
     shelx: ShelxFile | None = (
         None  # a .res/.ins: the result is written back into it, instructions kept
     )
-    hkl_text: str | None = None  # a CIF's own reflections (_shelx_hkl_file, or the IUCr's tag)
+    hkl_text: str | None = None  # a CIF's own reflections (_shelx_hkl_file, the IUCr's tags)
     res_text: str | None = None  # and the .res they were refined with (_shelx_res_file)
     hkl_tag: str = "_shelx_hkl_file"  # the tag hkl_text was read from
     notes: tuple[str, ...] = ()  # what the reader chose (the block of a CIF), for the user
+    template: ShelxFile | None = None  # a CIF's embedded .res, where its atoms are the CIF's
+    block: str = ""  # the CIF data block read, where the file holds several structures
+
+    def paired(self, reflections: Reflections | None) -> Reflections | None:
+        """The reflections, once checked to be this structure's crystal's at all (io.pairing):
+        another crystal's .hkl stops the job before any work, naming both files."""
+        if reflections is not None:
+            from crystalx_core.io.pairing import check_pairing
+
+            check_pairing(self.structure, reflections, str(self.path))
+        return reflections
+
+    def output_prefix(self, mark: str) -> Path:
+        """name{mark} beside the input, name_BLOCK{mark} for one of several structures of a CIF,
+        so that the jobs on two blocks never write the same outputs."""
+        return self.path.with_name(block_stem(self.path, self.block) + mark)
+
+    def output_template(self, result) -> ShelxFile | None:
+        """The file the output .res is written over, so that the user's instructions stay: the
+        .res/.ins read, or the .res the CIF embeds (result's sites are then keyed to its atom
+        lines by label, as the writer finds them); None for a fresh .ins."""
+        if self.template is None:
+            return self.shelx
+        from crystalx_core.io.embedded_res import keyed_to
+
+        result.structure = keyed_to(self.template, result.structure)
+        return self.template
 
     def add_notes(self, result, *more: str) -> None:
         """Put what the reader chose (and `more`) before the job's own notes in `result`."""
@@ -60,6 +88,12 @@ class Loaded:
             return None
         return embedded.reflection_format()
 
+    @cached_property
+    def hkl_source(self) -> Path | None:
+        """The reflection file Olex2 names in the .res (ShelxFile.hkl_source), looked up once
+        per job rather than by each step that asks."""
+        return self.shelx.hkl_source() if self.shelx is not None else None
+
     def reflections_file(self, beside: bool = True) -> Path | None:
         """Where this structure's reflections are, the one rule for every command: the file
         itself where it carries them (a CIF's _shelx_hkl_file, data after a negative HKLF), the
@@ -67,10 +101,10 @@ class Loaded:
         name.fcf, beside it as SHELX looks for it; None without any."""
         if self.hkl_text or (self.shelx is not None and self.shelx.carries_reflections()):
             return self.path
-        source = self.shelx.hkl_source() if self.shelx is not None else None
+        source = self.hkl_source
         if source is not None and source.is_file():
             return source
-        if not beside:
+        if not beside or self.block:  # name.hkl is not one block's of a multi-structure CIF
             return None
         from crystalx_core.io.files import reflections_beside
 
@@ -80,7 +114,7 @@ class Loaded:
         """The reflections in `where` (a reflections_file), read as this file's HKLF says."""
         if where != self.path:
             reflections = read_reflections(where, self.reflection_format())
-            if self.shelx is not None and where == self.shelx.hkl_source():
+            if where == self.hkl_source:
                 reflections.notes.insert(
                     0, f"reflections from {where.name}, named by Olex2 (HklSrc)"
                 )
@@ -102,7 +136,12 @@ class Loaded:
         """The reflections a CIF carries (SHELXL writes them in), None without them."""
         if not self.hkl_text:
             return None
+        from crystalx_core.io.cif import FCF_TAG, embedded_fcf_reflections
         from crystalx_core.io.hkl import reflections_from_text
+
+        if self.hkl_tag == FCF_TAG:
+            where = Path(f"{self.path} ({FCF_TAG})")
+            return embedded_fcf_reflections(self.hkl_text, where, self.reflection_format())
 
         return reflections_from_text(
             self.hkl_text, f"{self.path} ({self.hkl_tag})", self.reflection_format()
@@ -117,13 +156,22 @@ def load(path, block: str | None = None) -> Loaded:
         from crystalx_core.io.cif import read_cif
 
         entry = read_cif(path, block)
+        structure, template, notes = entry.structure, None, entry.notes
+        if entry.shelx_res_text:
+            from crystalx_core.io.embedded_res import embedded_template
+
+            where = f"{path.name}'s embedded .res"
+            template, structure, note = embedded_template(entry.shelx_res_text, structure, where)
+            notes += (note,) if note else ()
         return Loaded(
             path,
-            entry.structure,
+            structure,
             hkl_text=entry.shelx_hkl_text,
             res_text=entry.shelx_res_text,
             hkl_tag=entry.hkl_tag,
-            notes=entry.notes,
+            notes=notes + _deuterium_notes(structure),
+            template=template,
+            block=entry.block_name if entry.one_of_several else "",
         )
     if block is not None:
         raise InputError(f"--block {block}: only a CIF has data blocks", str(path))
@@ -131,10 +179,37 @@ def load(path, block: str | None = None) -> Loaded:
         from crystalx_core.io.shelx_read import read_shelx
 
         shelx = read_shelx(path)
-        return Loaded(path, shelx.to_structure(), shelx=shelx)
+        structure = shelx.to_structure()
+        return Loaded(path, structure, shelx=shelx, notes=_deuterium_notes(structure))
     raise InputError(
         f"unsupported file type {suffix or '(no suffix)'!r}: expected .cif, .ins or .res", str(path)
     )
+
+
+def _deuterium_notes(structure: Structure) -> tuple[str, ...]:
+    """D (SHELXL's SFAC D, a CIF's type symbol D) is hydrogen to X-rays (same form factor): it
+    is read and refined as H, and the riding atoms put in its place are H; said, so that a
+    deuterated crystal's atoms are renamed."""
+    labels = [
+        atom.label for site in structure.sites for atom in site.with_mixed if atom.element == "D"
+    ]
+    if not labels:
+        return ()
+    shown = " ".join(labels[:6]) + (" ..." if len(labels) > 6 else "")
+    return (
+        f"{len(labels)} deuterium atom(s) ({shown}) read as hydrogen, which X-rays do not tell "
+        "apart; the riding atoms written in their place are H: rename them D (SFAC D) if the "
+        "crystal is deuterated",
+    )
+
+
+_UNSAFE = re.compile(r"[^\w.-]")  # in a file name
+
+
+def block_stem(path: Path, block: str) -> str:
+    """The file's name without suffix, and the data block's where one of several is read (the
+    characters a file name may not hold made '_')."""
+    return f"{path.stem}_{_UNSAFE.sub('_', block)}" if block else path.stem
 
 
 CIF_SUFFIXES = (".cif", ".fcf")
@@ -171,9 +246,7 @@ def find_reflections(loaded: Loaded, where: Path | None = None) -> Reflections |
     if where is None:
         return None
     reflections = loaded.reflections_in(where)
-    named = where == loaded.path or (
-        loaded.shelx is not None and where == loaded.shelx.hkl_source()
-    )
+    named = where == loaded.path or (where == loaded.hkl_source)
     if not named:  # the file beside it, looked for once already
         return reflections
     from crystalx_core.io.files import reflections_beside
@@ -193,6 +266,12 @@ def solve_reflections(loaded: Loaded, hkl) -> Reflections:
     found = find_reflections(loaded)
     if found is not None:
         return found
+    if loaded.block:
+        raise InputError(
+            f"no reflections in data_{loaded.block}: pass the .hkl file (one beside a CIF of "
+            "several structures is not taken for one of them)",
+            str(loaded.path),
+        )
     raise InputError(
         f"no reflections: pass the .hkl file (none named {loaded.path.with_suffix('.hkl').name} "
         "or .fcf beside it"

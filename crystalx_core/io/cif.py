@@ -50,6 +50,7 @@ class CifEntry:
     shelx_hkl_text: str | None
     published_r1: float | None
     block_name: str
+    one_of_several: bool = False  # the file holds other structures (data blocks with atoms)
     hkl_tag: str = "_shelx_hkl_file"  # the tag shelx_hkl_text was read from
     notes: tuple[str, ...] = ()  # which block was read (of several), what symmetry assumed
 
@@ -187,13 +188,13 @@ def _choose_block(
     holds more than one structure."""
     if len(doc) == 0:
         raise InputError("no data block (data_...) in the file", str(path))
+    with_sites = structure_blocks(doc)
     if block is not None:
         found = doc.find_block(block)
         if found is None:
             names = ", ".join(b.name for b in doc)
             raise InputError(f"no data block {block!r} (the file has: {names})", str(path))
         return found, None
-    with_sites = [b for b in doc if len(b.find_values("_atom_site_fract_x"))]
     if len(with_sites) < 2:
         return (with_sites or [doc[0]])[0], None
     names = ", ".join(b.name for b in with_sites)
@@ -201,6 +202,28 @@ def _choose_block(
         f"read data_{with_sites[0].name}, the first of {len(with_sites)} structures in "
         f"{path.name} ({names}); --block NAME reads another"
     )
+
+
+def structure_blocks(doc: gemmi.cif.Document) -> list[gemmi.cif.Block]:
+    """The data blocks that hold a structure (atom sites)."""
+    return [b for b in doc if len(b.find_values("_atom_site_fract_x"))]
+
+
+def structure_block_names(path: Path) -> list[str]:
+    """Names of the blocks of a CIF that hold a structure, where it holds more than one (a
+    journal's or Olex2's multi-structure CIF); [] otherwise, and for a file that does not parse
+    (its own job says why). Looks for a second data_ line before parsing."""
+    try:
+        data = read_input_bytes(str(path), "CIF")
+    except InputError:
+        return []
+    if len(re.findall(rb"(?im)^\s*data_", data)) < 2:
+        return []
+    try:
+        names = [block.name for block in structure_blocks(_parse(path, data)[0])]
+    except InputError:
+        return []
+    return names if len(names) > 1 else []
 
 
 def _text_field(block: gemmi.cif.Block, tag: str) -> str | None:
@@ -221,6 +244,8 @@ def _text_field(block: gemmi.cif.Block, tag: str) -> str | None:
 # CRYSCALC and WinGX write
 RES_TAGS = ("_shelx_res_file", "_iucr_refine_instructions_details")
 HKL_TAGS = ("_shelx_hkl_file", "_iucr_refine_reflections_details")
+# the .fcf (LIST 4) IUCr journals ask for and Olex2's own refinement embeds (olex2.refine's CIF)
+FCF_TAG = "_iucr_refine_fcf_details"
 
 
 def embedded_file(block: gemmi.cif.Block, tags: tuple[str, ...]) -> tuple[str | None, str]:
@@ -309,6 +334,42 @@ def _u_iso(site: gemmi.SmallStructure.Site, orth: np.ndarray) -> tuple[float, tu
     u_cart = orth @ scale @ u_cif @ scale @ orth.T
     u_iso = site.u_iso if site.u_iso > 0 else float(np.trace(u_cart) / 3)
     return u_iso, (a.u11, a.u22, a.u33, a.u23, a.u13, a.u12)
+
+
+_SU = re.compile(r"[-+]?[\d.]+(?:[eE][-+]?\d+)?\((\d+)\)$")  # 10.123(4): su 0.004
+
+
+def _su(block: gemmi.cif.Block, tag: str) -> float:
+    """The standard uncertainty written in brackets after a value (0 without one)."""
+    raw = block.find_value(tag)
+    found = _SU.match(raw or "")
+    if not found:
+        return 0.0
+    value = raw[: raw.index("(")].lower()
+    mantissa = value.split("e")[0]
+    decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
+    exponent = int(value.split("e")[1]) if "e" in value else 0
+    return int(found.group(1)) * 10.0 ** (exponent - decimals)
+
+
+def _formula_units(block: gemmi.cif.Block, structure: Structure) -> float | None:
+    """Z: _cell_formula_units_Z, else the cell contents over _chemical_formula_sum where every
+    element but H gives the same whole number; None where neither says."""
+    z = _number(block, "_cell_formula_units_Z")
+    if z is not None and z > 0:
+        return z
+    value = block.find_value("_chemical_formula_sum")
+    if not value:
+        return None
+    formula: dict[str, float] = {}
+    for element, count in re.findall(r"([A-Z][a-z]?)\s*(\d*\.?\d*)", gemmi.cif.as_string(value)):
+        formula[element] = formula.get(element, 0.0) + float(count or 1)
+    contents = dict(zip(structure.sfac, structure.unit))
+    ratios = [contents.get(el, 0.0) / n for el, n in formula.items() if el not in ("H", "D") and n]
+    if not ratios or min(ratios) < 0.5:
+        return None
+    z = round(ratios[0])
+    return float(z) if all(abs(r - z) <= 0.05 * z for r in ratios) else None
 
 
 def _formula_elements(block: gemmi.cif.Block) -> set[str]:
@@ -424,6 +485,8 @@ def read_cif(path, block: str | None = None) -> CifEntry:
         raise InputError(f"data_{chosen.name}: {problem}", str(path), lines.tag(*_CELL_TAGS))
     symops, symmetry_note = _symops(small, chosen, lines, path)
     hkl_text, hkl_tag = embedded_file(chosen, HKL_TAGS)
+    if hkl_text is None and _text_field(chosen, FCF_TAG) is not None:
+        hkl_text, hkl_tag = _text_field(chosen, FCF_TAG), FCF_TAG
     structure = Structure(
         cell=(cell.a, cell.b, cell.c, cell.alpha, cell.beta, cell.gamma),
         symops=symops,
@@ -436,6 +499,8 @@ def read_cif(path, block: str | None = None) -> CifEntry:
         small, structure.orthogonalisation, lines, path, _formula_elements(chosen)
     )
     structure.sfac, structure.unit = sfac_unit_from_sites(structure)
+    structure.formula_units = _formula_units(chosen, structure)
+    structure.cell_su = tuple(_su(chosen, tag) for tag in _CELL_TAGS)
     structure.sites = grouped_mixed_sites(structure.sites)
     return CifEntry(
         structure=structure,
@@ -444,6 +509,7 @@ def read_cif(path, block: str | None = None) -> CifEntry:
         hkl_tag=hkl_tag,
         published_r1=_number(chosen, "_refine_ls_R_factor_gt"),
         block_name=chosen.name,
+        one_of_several=len(structure_blocks(doc)) > 1,
         notes=tuple(n for n in (note, symmetry_note) if n),
     )
 
@@ -474,6 +540,40 @@ def cif_reflections(path, hklf: HklfFormat | None = None, data: bytes | None = N
         hkl, tag = embedded_file(block, HKL_TAGS)
         if hkl is not None:
             return reflections_from_text(hkl, f"{path} (data_{block.name} {tag})", hklf)
+    found = _measured(doc, text, path, hklf)
+    if found is not None:
+        return found
+    for block in doc:
+        fcf = _text_field(block, FCF_TAG)
+        if fcf is not None:
+            return embedded_fcf_reflections(
+                fcf, Path(f"{path} (data_{block.name} {FCF_TAG})"), hklf
+            )
+    _refuse_f(doc, text, path)
+    raise InputError(
+        "no _shelx_hkl_file (the reflections SHELXL writes into its CIF) and no _refln loop of "
+        "Fo² in this file: pass the .hkl the structure was refined against",
+        str(path),
+    )
+
+
+def embedded_fcf_reflections(text: str, where: Path, hklf: HklfFormat | None = None) -> Reflections:
+    """The Fo² of an .fcf embedded as text (_iucr_refine_fcf_details), read as the .fcf itself;
+    `where` names it in messages, whose lines are the embedded text's."""
+    if not re.match(r"\s*(#.*\n\s*)*data_", text):
+        text = "data_fcf " + text  # on the first line: the embedded text's lines stay
+    doc, text = _parse(where, text.encode("utf-8"))
+    found = _measured(doc, text, where, hklf)
+    if found is not None:
+        return found
+    _refuse_f(doc, text, where)
+    raise InputError("no _refln loop of Fo² in the embedded .fcf", str(where))
+
+
+def _measured(
+    doc: gemmi.cif.Document, text: str, path: Path, hklf: HklfFormat | None
+) -> Reflections | None:
+    """The first _refln loop of measured Fo² (or I) of the document; None without one."""
     for block in doc:
         for measured, sigma in _MEASURED:
             if len(block.find_values(measured)):
@@ -484,6 +584,11 @@ def cif_reflections(path, hklf: HklfFormat | None = None, data: bytes | None = N
                         "Fo² are reindexed and scaled already"
                     )
                 return reflections
+    return None
+
+
+def _refuse_f(doc: gemmi.cif.Document, text: str, path: Path) -> None:
+    """An .fcf of F with phases (LIST 3, 5) is refused, saying what to pass."""
     for block in doc:
         if len(block.find_values("_refln_F_meas")):
             listed = _list_code(block)
@@ -494,11 +599,6 @@ def cif_reflections(path, hklf: HklfFormat | None = None, data: bytes | None = N
                 str(path),
                 _Lines(text, block.name).tag("_refln_F_meas"),
             )
-    raise InputError(
-        "no _shelx_hkl_file (the reflections SHELXL writes into its CIF) and no _refln loop of "
-        "Fo² in this file: pass the .hkl the structure was refined against",
-        str(path),
-    )
 
 
 def _refln_loop(

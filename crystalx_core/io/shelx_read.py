@@ -143,25 +143,38 @@ class ShelxFile:
         if problem:
             cell = self.cards.get("CELL")
             raise InputError(f"CELL: {problem}", self.path, cell.number if cell else None)
-        if self.hklf is None:
-            return HklfFormat()
-        if self.hklf.code not in REFINED_HKLF:
+        hklf = self.hklf or HklfFormat()
+        if hklf.code not in REFINED_HKLF:
             what = {
                 5: "twin data (HKLF 5 components)",
                 6: "twin data (HKLF 6 components)",
                 2: "Laue data with a wavelength per reflection",
                 1: "F data in an old format",
             }
-            raise refuse("HKLF", what.get(self.hklf.code, f"reflection format {self.hklf.code}"))
+            raise refuse("HKLF", what.get(hklf.code, f"reflection format {hklf.code}"))
+        notes = self._not_honoured()
+        return replace(hklf, notes=notes) if notes else hklf
+
+    def _not_honoured(self) -> tuple[str, ...]:
+        """What the refinement reads but does not do as written: batch scales, the user's own
+        dispersion terms and form factors (cctbx's tables for the wavelength instead)."""
+        notes = []
         if "BASF" in self.cards:
-            return replace(
-                self.hklf,
-                notes=(
-                    f"BASF (line {self.cards['BASF'].number}): batch scale factors "
-                    "are not refined; every batch shares one scale",
-                ),
+            notes.append(
+                f"BASF (line {self.cards['BASF'].number}): batch scale factors are not refined; "
+                "every batch shares one scale"
             )
-        return self.hklf
+        if "DISP" in self.cards:
+            notes.append(
+                f"DISP (line {self.cards['DISP'].number}): f' and f'' are cctbx's (Sasaki tables) "
+                "for the wavelength, not the values given"
+            )
+        for element, card in self.sfac_long.items():
+            notes.append(
+                f"SFAC {element} (line {card.number}): the standard form factor of {element} is "
+                "used, not the coefficients given"
+            )
+        return tuple(notes)
 
     @property
     def atoms(self) -> list[AtomLine]:
@@ -407,6 +420,13 @@ class _Parser:
         if keyword == "REM":
             return ShelxLine(number, text, "comment", "REM")
         if keyword:
+            head = tokens[0]
+            if len(head) > 4 and "_" not in head and _atom_shaped(tokens):
+                raise self.error(
+                    f"{head!r} reads as the instruction {keyword}: SHELX takes an instruction by "
+                    "its first four letters, and an atom name has four at most (rename the atom)",
+                    number,
+                )
             card = ShelxLine(number, text, "instruction", keyword, tokens[1:])
             self._instruction(card)
             return card
@@ -444,7 +464,7 @@ class _Parser:
             "TEMP": self._temp,
             "RESI": self._resi,
         }.get(card.keyword)
-        if card.keyword in ("HKLF", "TWIN", "BASF", "NEUT"):
+        if card.keyword in ("HKLF", "TWIN", "BASF", "NEUT", "DISP"):
             self.cards.setdefault(card.keyword, card)
         if handler is not None:
             handler(card)
@@ -704,6 +724,11 @@ class _Parser:
         structure = self.shelx.to_structure(group_mixed=False)
         for atom, occupancy in zip(atoms, chemical_occupancies(structure, [a.sof for a in atoms])):
             atom.site.occupancy = occupancy
+
+
+def _atom_shaped(tokens: list[str]) -> bool:
+    """label, SFAC number, x y z and more numbers: how an atom line looks."""
+    return len(tokens) >= 5 and bool(_INTEGER.match(tokens[1])) and all(map(_is_number, tokens[2:]))
 
 
 def _is_number(text: str) -> bool:

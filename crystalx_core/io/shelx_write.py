@@ -376,6 +376,20 @@ def _with_free_variables(instructions: list[str], values: list[float]) -> list[s
     return out if placed else out + fvar_lines([1.0, *values])
 
 
+def _zerr_lines(structure: Structure) -> list[str]:
+    """ZERR Z and the cell's standard uncertainties (SHELXL manual: 'ZERR Z esd(a) esd(b)
+    esd(c) esd(α) esd(β) esd(γ)', Z the formula units per cell); where Z is not known, one
+    formula unit per asymmetric unit, said in a REM line."""
+    su = " ".join(_num(v) for v in (structure.cell_su or (0,) * 6))
+    if structure.formula_units:
+        return [f"ZERR {_num(structure.formula_units)} {su}\n"]
+    z = len(structure.symops)
+    return [
+        "REM Z not known (no _cell_formula_units_Z or formula): one per asymmetric unit\n",
+        f"ZERR {z} {su}\n",
+    ]
+
+
 def new_ins_text(
     structure: Structure, instructions: list[str] | None = None, keep_peaks: bool = False
 ) -> str:
@@ -385,11 +399,10 @@ def new_ins_text(
     latt, symm = shelx_latt_symm(structure.symops, structure.source)
     title = " ".join((structure.title or "crystalx").split())[:75]  # TITL fits 80 columns
     sfac_lines, unit_line = _sfac_unit_lines(structure.sfac, structure.unit, {}, "\n")
-    z = len(structure.symops)  # as if one formula unit per asymmetric unit
     out = [
         f"TITL {title}\n",
         "CELL " + " ".join(_num(v) for v in (structure.wavelength, *structure.cell)) + "\n",
-        f"ZERR {z} 0 0 0 0 0 0\n",
+        *_zerr_lines(structure),
         f"LATT {latt}\n",
     ]
     out += [f"SYMM {op.upper()}\n" for op in symm]

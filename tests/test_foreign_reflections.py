@@ -1,0 +1,46 @@
+"""Reflections of another crystal (a wrong .hkl beside the .res, or named by mistake) stop the
+job before any work, in one line naming both files, the input untouched; the benchmark's own
+pairs pass. The checks are facts of diffraction (International Tables for Crystallography
+Vol. A, reflection conditions; Bragg's law, sin θ = λ/2d <= 1), as SHELXL's listing reports
+systematic-absence violations ('n Systematic absence violations')."""
+
+import shutil
+
+import crystalx_core  # noqa: F401  (cctbx before gemmi)
+import pytest
+
+from crystalx_core.io import load
+from crystalx_core.io.hkl import read_hkl
+from crystalx_core.io.pairing import pairing_problem
+from tests.conftest import BENCHMARK
+
+
+@pytest.mark.parametrize("entry", ["N2_thpp", "XH_urea", "N2_epoxide", "XH_alanine"])
+def test_a_structures_own_reflections_pass(shared_data, entry):
+    structure = load(BENCHMARK / entry / "model.cif").structure
+    assert pairing_problem(structure, read_hkl(BENCHMARK / entry / "data.hkl")) is None
+
+
+@pytest.mark.parametrize(
+    "model, data, why",
+    [
+        ("N2_epoxide", "XH_urea", "beyond d = λ/2"),  # indices too high for this cell
+        ("N2_thpp", "XH_alanine", "space group extinguishes are strong"),  # P21/n absences
+        ("XH_xylitol", "XH_urea", "after the first refinement"),  # passes both: R1 0.56
+    ],
+)
+def test_another_crystals_reflections_stop_the_job_naming_both_files(
+    shared_data, tmp_path, capsys, model, data, why
+):
+    from crystalx_core.cli import main
+
+    shutil.copy(BENCHMARK / model / "model.cif", tmp_path / "x.cif")
+    shutil.copy(BENCHMARK / data / "data.hkl", tmp_path / "x.hkl")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    command = ["assign", str(tmp_path / "x.cif"), "--hkl", str(tmp_path / "x.hkl")]
+    assert main(command + ["--method", "baseline", "--hydrogens", "rules", "--quiet"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1
+    assert str(tmp_path / "x.cif") in error and str(tmp_path / "x.hkl") in error, error
+    assert why in error
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
