@@ -9,7 +9,7 @@ from cctbx import euclidean_model_matching as emma
 
 from crystalx_core.crystallography.convert import crystal_symmetry
 from crystalx_core.elements import is_hydrogen
-from crystalx_core.geometry import bonded_h_counts, neighbours
+from crystalx_core.geometry import bonded_h_counts, may_bond, neighbours
 from crystalx_core.structure import Structure
 
 
@@ -108,16 +108,22 @@ def hydrogens_per_atom(structure: Structure, reach: float = 1.3) -> dict[str, in
     nearest non-H atom within `reach` Å, with its images about that atom, each by its
     occupancy): the H counts a published model stands for, as the rules count them (a water on
     a 2-fold axis lists one H and carries two; an NH3 disordered over a mirror, six half H)."""
-    counts = {s.label: 0 for s in structure.sites if not is_hydrogen(s.element)}
-    h = [i for i, s in enumerate(structure.sites) if is_hydrogen(s.element)]
+    sites = structure.sites
+    counts = {s.label: 0 for s in sites if not is_hydrogen(s.element)}
+    h = [i for i, s in enumerate(sites) if is_hydrogen(s.element)]
     pivot = {}  # H site → the non-H site it is bonded to
     for i, near in zip(h, neighbours(structure, reach, centres=h) if h else []):
-        heavy = [c for c in near if not is_hydrogen(structure.sites[c.j].element)]
+        # within its own alternative: an N split over PART 1 and 2 0.04 Å apart held both H
+        heavy = [
+            c
+            for c in near
+            if not is_hydrogen(sites[c.j].element) and may_bond(sites[i].part, sites[c.j].part)
+        ]
         if heavy:
             pivot[i] = min(heavy, key=lambda c: c.distance).j
-    non_h = [i for i, s in enumerate(structure.sites) if not is_hydrogen(s.element)]
+    non_h = [i for i, s in enumerate(sites) if not is_hydrogen(s.element)]
     pivots = set(pivot.values())
     for i, n in zip(non_h, bonded_h_counts(structure, reach, owner=pivot)):
         if i in pivots:  # a repeated label keeps the count of its last site with H
-            counts[structure.sites[i].label] = n
+            counts[sites[i].label] = n
     return counts
