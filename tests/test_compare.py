@@ -13,3 +13,10 @@ def test_split_atoms_keep_their_own_hydrogens(shared_data):
     counts = hydrogens_per_atom(structure)
     assert [counts[label] for label in ("N1", "N1'", "N2", "N2'")] == [1, 1, 1, 1]
     assert [counts[label] for label in ("C1", "C1'", "C3", "C3'", "C4", "C7")] == [3, 3, 2, 2, 3, 1]
+
+
+def test_negative_part_keeps_its_images_hydrogens_apart(shared_data):
+    """FC_1979688's methanol lies half occupied about an inversion centre (PART -1): its OH
+    holds one H, not also the methyl H of the turned image 0.68 Å from it."""
+    structure = read_shelx(BENCHMARK / "FC_1979688" / "published.res").to_structure()
+    assert hydrogens_per_atom(structure)["O13"] == 1

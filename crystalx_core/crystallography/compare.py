@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 from cctbx import euclidean_model_matching as emma
 
 from crystalx_core.crystallography.convert import crystal_symmetry
@@ -111,13 +112,20 @@ def hydrogens_per_atom(structure: Structure, reach: float = 1.3) -> dict[str, in
     sites = structure.sites
     counts = {s.label: 0 for s in sites if not is_hydrogen(s.element)}
     h = [i for i, s in enumerate(sites) if is_hydrogen(s.element)]
+    moved = [
+        not (np.allclose(r, np.eye(3)) and np.allclose(t, 0))
+        for r, t in structure.symmetry_matrices()
+    ]
     pivot = {}  # H site → the non-H site it is bonded to
     for i, near in zip(h, neighbours(structure, reach, centres=h) if h else []):
-        # within its own alternative: an N split over PART 1 and 2 0.04 Å apart held both H
+        # within its own alternative (SHELX's PART rules): an N split over PART 1 and 2 0.04 Å
+        # apart held both H, and a methanol's O about an inversion centre (PART -1) the H of
+        # its image's methyl
         heavy = [
             c
             for c in near
-            if not is_hydrogen(sites[c.j].element) and may_bond(sites[i].part, sites[c.j].part)
+            if not is_hydrogen(sites[c.j].element)
+            and may_bond(sites[i].part, sites[c.j].part, moved[c.op] or any(c.shift))
         ]
         if heavy:
             pivot[i] = min(heavy, key=lambda c: c.distance).j
