@@ -29,7 +29,11 @@ from pathlib import Path
 import numpy as np
 
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
-from crystalx_core.crystallography.compare import hydrogens_per_atom, match_sites
+from crystalx_core.crystallography.compare import (
+    hydrogen_pivots,
+    hydrogens_per_atom,
+    match_sites,
+)
 from crystalx_core.crystallography.maps import difference_density
 from crystalx_core.crystallography.refine import refine
 from crystalx_core.elements import is_hydrogen, is_metal
@@ -44,7 +48,6 @@ from crystalx_core.training.sources import split_of
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hydrogen_benchmark import (  # noqa: E402
     CYCLES,
-    _around_hydrogens,
     doubtful_hydrogens,
     ordered_entries,
     unattached,
@@ -188,11 +191,9 @@ def _doubt(differ: list[list], truth, reflections) -> None:
     except RefinementError:  # too few reflections for anisotropic atoms
         refined = refine(heavy, reflections, CYCLES)
     doubtful = doubtful_hydrogens(truth, difference_density(refined.structure, reflections))
-    hydrogens = [s for s in truth.sites if is_hydrogen(s.element)]
     pivot = {
-        h.label: truth.sites[nearest.j].label
-        for h, (nearest, _) in zip(hydrogens, _around_hydrogens(truth, H_BOND_MAX))
-        if nearest is not None
+        truth.sites[h].label: truth.sites[x].label
+        for h, x in hydrogen_pivots(truth, H_BOND_MAX).items()
     }
     for item in differ:
         item.append([f"{h} ({why})" for h, why in doubtful.items() if pivot.get(h) == item[0]])

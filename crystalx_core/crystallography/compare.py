@@ -105,22 +105,33 @@ def match_hydrogens(
 
 
 def hydrogens_per_atom(structure: Structure, reach: float = 1.3) -> dict[str, int]:
-    """Label → H atoms a model with H puts on each of its non-H atoms (every H counted on the
-    nearest non-H atom within `reach` Å, with its images about that atom, each by its
-    occupancy): the H counts a published model stands for, as the rules count them (a water on
-    a 2-fold axis lists one H and carries two; an NH3 disordered over a mirror, six half H)."""
+    """Label → H atoms a model with H puts on each of its non-H atoms (every H counted on its
+    hydrogen_pivots atom, with its images about that atom, each by its occupancy): the H
+    counts a published model stands for, as the rules count them (a water on a 2-fold axis
+    lists one H and carries two; an NH3 disordered over a mirror, six half H)."""
     sites = structure.sites
     counts = {s.label: 0 for s in sites if not is_hydrogen(s.element)}
+    pivot = hydrogen_pivots(structure, reach)
+    non_h = [i for i, s in enumerate(sites) if not is_hydrogen(s.element)]
+    pivots = set(pivot.values())
+    for i, n in zip(non_h, bonded_h_counts(structure, reach, owner=pivot)):
+        if i in pivots:  # a repeated label keeps the count of its last site with H
+            counts[sites[i].label] = n
+    return counts
+
+
+def hydrogen_pivots(structure: Structure, reach: float = 1.3) -> dict[int, int]:
+    """H site → the non-H site it is bonded to: the nearest within `reach` Å that SHELX's
+    PART rules let it bond to (an N split over PART 1 and 2 0.04 Å apart held both H, and a
+    methanol's O about an inversion centre, PART -1, the methyl H of its image)."""
+    sites = structure.sites
     h = [i for i, s in enumerate(sites) if is_hydrogen(s.element)]
     moved = [
         not (np.allclose(r, np.eye(3)) and np.allclose(t, 0))
         for r, t in structure.symmetry_matrices()
     ]
-    pivot = {}  # H site → the non-H site it is bonded to
+    pivot = {}
     for i, near in zip(h, neighbours(structure, reach, centres=h) if h else []):
-        # within its own alternative (SHELX's PART rules): an N split over PART 1 and 2 0.04 Å
-        # apart held both H, and a methanol's O about an inversion centre (PART -1) the H of
-        # its image's methyl
         heavy = [
             c
             for c in near
@@ -129,9 +140,4 @@ def hydrogens_per_atom(structure: Structure, reach: float = 1.3) -> dict[str, in
         ]
         if heavy:
             pivot[i] = min(heavy, key=lambda c: c.distance).j
-    non_h = [i for i, s in enumerate(sites) if not is_hydrogen(s.element)]
-    pivots = set(pivot.values())
-    for i, n in zip(non_h, bonded_h_counts(structure, reach, owner=pivot)):
-        if i in pivots:  # a repeated label keeps the count of its last site with H
-            counts[sites[i].label] = n
-    return counts
+    return pivot
