@@ -105,16 +105,30 @@ def incoming_edges(edge_index: np.ndarray, n: int) -> np.ndarray:
 
 
 def _within_one_alternative(
-    edge_index: np.ndarray, structure: Structure, node_site: np.ndarray
+    edge_index: np.ndarray, structure: Structure, node_site: np.ndarray, node_turn: np.ndarray
 ) -> np.ndarray:
     """The edges without those between two alternatives of a disordered model (PART 1 and
     PART 2 atoms never coexist; SHELXL never bonds them, geometry.may_bond): each atom sees
-    an ordered surrounding, as in training. PART 0 atoms see every alternative."""
+    an ordered surrounding, as in training. PART 0 atoms see every alternative. A negative
+    PART is disordered about a special position: its images turned by another operator
+    (`node_turn`, the rotation of the operator that made each node) are the other
+    orientations, which never coexist with it either (a toluene at a quarter occupancy saw
+    three overlapping copies of itself and was called N)."""
     part = np.array([s.part for s in structure.sites], dtype=np.int64)[node_site]
     if not part.any():
         return edge_index
     a, b = part[edge_index[0]], part[edge_index[1]]
-    return edge_index[:, (a == 0) | (b == 0) | (a == b)]
+    turned = node_turn[edge_index[0]] != node_turn[edge_index[1]]
+    return edge_index[:, (a == 0) | (b == 0) | ((a == b) & ((a > 0) | ~turned))]
+
+
+def _rotations(structure: Structure) -> tuple[np.ndarray, int]:
+    """For each symmetry operator the index of the first with the same rotation (operators
+    that differ by a lattice or centring translation alone turn nothing), and that of x,y,z."""
+    rotations = [np.asarray(rot) for rot, _ in structure.symmetry_matrices()]
+    first = [next(k for k, r in enumerate(rotations) if np.allclose(r, rot)) for rot in rotations]
+    unturned = next((k for k, r in enumerate(rotations) if np.allclose(r, np.eye(3))), 0)
+    return np.array(first, dtype=np.int64), first[unturned]
 
 
 def build_graph(
@@ -154,9 +168,12 @@ def build_graph(
     context_site = site[~is_centre][np.sort(first)]
     context_pos = cart[~is_centre][np.sort(first)]
 
+    context_op = key[~is_centre][np.sort(first), 1]
     pos = np.concatenate([centre_pos, context_pos])
     node_site = np.concatenate([np.arange(n_sites), context_site]).astype(np.int64)
-    edge_index = _within_one_alternative(radius_edges(pos, cutoff), structure, node_site)
+    turn, unturned = _rotations(structure)
+    node_turn = np.concatenate([np.full(n_sites, unturned, dtype=np.int64), turn[context_op]])
+    edge_index = _within_one_alternative(radius_edges(pos, cutoff), structure, node_site, node_turn)
     return GraphInputs(
         z=z_sites[node_site],
         pos=pos.astype(np.float32),

@@ -48,14 +48,20 @@ def test_graph_invariants_on_real_structures(shared_data, entry):
     assert lengths.max() < CUTOFF
 
     # each centre sees exactly what the periodic neighbour search sees, less the atoms of
-    # another alternative of a disordered part (PART 1 never meets PART 2)
+    # another alternative of a disordered part (PART 1 never meets PART 2) and, in a negative
+    # PART (disorder about a special position), its images turned by symmetry
     degree = np.bincount(dst, minlength=n)
     part = [s.part for s in structure.sites]
+    turned = [not np.allclose(rot, np.eye(3)) for rot, _ in structure.symmetry_matrices()]
+
+    def one_alternative(i, c) -> bool:
+        if not part[i] or not part[c.j]:
+            return True
+        return part[i] == part[c.j] and (part[i] > 0 or not turned[c.op])
+
     for i, contacts in enumerate(neighbours(structure, CUTOFF)):
         within = sorted(
-            c.distance
-            for c in contacts
-            if c.distance < CUTOFF and (not part[i] or not part[c.j] or part[i] == part[c.j])
+            c.distance for c in contacts if c.distance < CUTOFF and one_alternative(i, c)
         )
         assert degree[i] == len(within)
         assert np.allclose(sorted(lengths[dst == i]), within, atol=1e-4)
@@ -78,6 +84,27 @@ def test_graph_invariants_on_real_structures(shared_data, entry):
         same = graph.pos[graph.site == site]
         gaps = np.linalg.norm(same[:, None] - same[None], axis=2) + np.eye(len(same)) * 99
         assert gaps.min() > SAME_POSITION
+
+
+def test_negative_part_sees_none_of_its_turned_copies(shared_data):
+    """SXF_I43d's toluene lies at a quarter occupancy about a 2-fold axis (PART -1): the
+    copies the axis turns onto it never coexist with it, and the graph leaves them out, as it
+    leaves out PART -2's overlapping molecule, yet keeps every ordered neighbour."""
+    structure = _model("SXF_I43d")
+    graph = build_graph(structure, _guesses(structure), CUTOFF)
+    src, dst = graph.edge_index
+    part = np.array([s.part for s in structure.sites])[graph.site]
+    label = {s.label: k for k, s in enumerate(structure.sites)}
+    methyl = label["C26"]
+    seen = src[dst == methyl]
+    assert set(part[seen]) == {0, -1}
+    # its own molecule, untouched: of the ring, the C20 bonded to it, once
+    bonded = [
+        structure.sites[graph.site[k]]
+        for k in seen
+        if np.linalg.norm(graph.pos[k] - graph.pos[methyl]) < 1.6
+    ]
+    assert [s.label for s in bonded if s.element != "H"] == ["C20"]
 
 
 def test_shorter_context_keeps_the_images_within_it(shared_data):

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 from cctbx import euclidean_model_matching as emma
 
 from crystalx_core.crystallography.convert import crystal_symmetry
 from crystalx_core.elements import is_hydrogen
-from crystalx_core.geometry import bonded_h_counts, neighbours
+from crystalx_core.geometry import bonded_h_counts, may_bond, neighbours
 from crystalx_core.structure import Structure
 
 
@@ -104,20 +105,39 @@ def match_hydrogens(
 
 
 def hydrogens_per_atom(structure: Structure, reach: float = 1.3) -> dict[str, int]:
-    """Label → H atoms a model with H puts on each of its non-H atoms (every H counted on the
-    nearest non-H atom within `reach` Å, with its images about that atom, each by its
-    occupancy): the H counts a published model stands for, as the rules count them (a water on
-    a 2-fold axis lists one H and carries two; an NH3 disordered over a mirror, six half H)."""
-    counts = {s.label: 0 for s in structure.sites if not is_hydrogen(s.element)}
-    h = [i for i, s in enumerate(structure.sites) if is_hydrogen(s.element)]
-    pivot = {}  # H site → the non-H site it is bonded to
-    for i, near in zip(h, neighbours(structure, reach, centres=h) if h else []):
-        heavy = [c for c in near if not is_hydrogen(structure.sites[c.j].element)]
-        if heavy:
-            pivot[i] = min(heavy, key=lambda c: c.distance).j
-    non_h = [i for i, s in enumerate(structure.sites) if not is_hydrogen(s.element)]
+    """Label → H atoms a model with H puts on each of its non-H atoms (every H counted on its
+    hydrogen_pivots atom, with its images about that atom, each by its occupancy): the H
+    counts a published model stands for, as the rules count them (a water on a 2-fold axis
+    lists one H and carries two; an NH3 disordered over a mirror, six half H)."""
+    sites = structure.sites
+    counts = {s.label: 0 for s in sites if not is_hydrogen(s.element)}
+    pivot = hydrogen_pivots(structure, reach)
+    non_h = [i for i, s in enumerate(sites) if not is_hydrogen(s.element)]
     pivots = set(pivot.values())
     for i, n in zip(non_h, bonded_h_counts(structure, reach, owner=pivot)):
         if i in pivots:  # a repeated label keeps the count of its last site with H
-            counts[structure.sites[i].label] = n
+            counts[sites[i].label] = n
     return counts
+
+
+def hydrogen_pivots(structure: Structure, reach: float = 1.3) -> dict[int, int]:
+    """H site → the non-H site it is bonded to: the nearest within `reach` Å that SHELX's
+    PART rules let it bond to (an N split over PART 1 and 2 0.04 Å apart held both H, and a
+    methanol's O about an inversion centre, PART -1, the methyl H of its image)."""
+    sites = structure.sites
+    h = [i for i, s in enumerate(sites) if is_hydrogen(s.element)]
+    moved = [
+        not (np.allclose(r, np.eye(3)) and np.allclose(t, 0))
+        for r, t in structure.symmetry_matrices()
+    ]
+    pivot = {}
+    for i, near in zip(h, neighbours(structure, reach, centres=h) if h else []):
+        heavy = [
+            c
+            for c in near
+            if not is_hydrogen(sites[c.j].element)
+            and may_bond(sites[i].part, sites[c.j].part, moved[c.op] or any(c.shift))
+        ]
+        if heavy:
+            pivot[i] = min(heavy, key=lambda c: c.distance).j
+    return pivot

@@ -1,0 +1,22 @@
+"""Comparing a model with the published one: H counted per atom within its own alternative."""
+
+from crystalx_core.crystallography.compare import hydrogens_per_atom
+from crystalx_core.io.shelx_read import read_shelx
+from tests.conftest import BENCHMARK
+
+
+def test_split_atoms_keep_their_own_hydrogens(shared_data):
+    """FC_p31c's NH is split over PART 1 and PART 2, N1 and N1' 0.04 Å apart, each with its
+    own H: the H of one alternative is never counted on the other's N (the nearer by chance),
+    which gave N1 none and N1' two."""
+    structure = read_shelx(BENCHMARK / "FC_p31c" / "published.res").to_structure()
+    counts = hydrogens_per_atom(structure)
+    assert [counts[label] for label in ("N1", "N1'", "N2", "N2'")] == [1, 1, 1, 1]
+    assert [counts[label] for label in ("C1", "C1'", "C3", "C3'", "C4", "C7")] == [3, 3, 2, 2, 3, 1]
+
+
+def test_negative_part_keeps_its_images_hydrogens_apart(shared_data):
+    """FC_1979688's methanol lies half occupied about an inversion centre (PART -1): its OH
+    holds one H, not also the methyl H of the turned image 0.68 Å from it."""
+    structure = read_shelx(BENCHMARK / "FC_1979688" / "published.res").to_structure()
+    assert hydrogens_per_atom(structure)["O13"] == 1
