@@ -816,8 +816,10 @@ def test_the_diagnosis_counts_errors_calibration_and_prior():
     p = np.full((5, 230), 0.1 / 229)
     for row, answer in enumerate([14, 14, 2, 2, 14]):  # two errors: a system, a centring
         p[row, answer - 1] = 0.9
+    p[2, 13] = 0.05  # P2(1)/c second: right once the crystal system is known
     figures = diagnose(p, labels, np.array([14, 14, 2, 15]), np.array(["a", "b", "c", "d"]))
     assert figures["top1"] == pytest.approx(0.6)
+    assert figures["top1_given_system"] == pytest.approx(0.8)
     assert figures["errors"]["crystal system"] == 1 and figures["errors"]["centring"] == 1
     assert figures["crystal_system"]["Monoclinic"] == [4, 0.5, 0.75]
     assert figures["calibration"]["temperature"] > 1  # 90 % sure, 60 % right: over-confident

@@ -15,11 +15,13 @@ is the evidence (primitive lattices: a centred lattice's lines are a subset).
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 from scipy.signal import find_peaks
 
+from crystalx_core.errors import InputError
 from crystalx_core.pxrd.labels import N_SPACE_GROUPS, crystal_system
 from crystalx_core.pxrd.simulate import CU_KALPHA, GRID
 
@@ -158,11 +160,25 @@ def lattice_evidence(pattern: np.ndarray, grid: np.ndarray = GRID) -> dict[str, 
     return evidence
 
 
-def evidence_matrix(patterns: np.ndarray) -> np.ndarray:
-    """(n, lattices) evidence of each pattern, LATTICES order."""
-    return np.array([[lattice_evidence(p)[k] for k in LATTICES] for p in patterns]).reshape(
+def evidence_matrix(patterns: np.ndarray, cache: Path | None = None) -> np.ndarray:
+    """(n, lattices) evidence of each pattern, LATTICES order; `cache` (.npy) is read when it
+    exists and written when it does not (a fraction of a second per pattern adds up over a
+    test split)."""
+    if cache is not None and Path(cache).is_file():
+        evidence = np.load(cache)
+        if len(evidence) != len(patterns):
+            raise InputError(
+                f"holds {len(evidence)} rows for {len(patterns)} patterns (delete it to recompute)",
+                str(cache),
+            )
+        return evidence
+    evidence = np.array([[lattice_evidence(p)[k] for k in LATTICES] for p in patterns]).reshape(
         -1, len(LATTICES)
     )
+    if cache is not None:
+        Path(cache).parent.mkdir(parents=True, exist_ok=True)
+        np.save(cache, evidence)
+    return evidence
 
 
 def features(probabilities: np.ndarray, evidence: np.ndarray) -> np.ndarray:

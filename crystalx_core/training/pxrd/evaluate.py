@@ -40,8 +40,8 @@ import numpy as np
 import crystalx_core.training  # noqa: F401  (torch on one thread beside cctbx)
 import torch
 
-from crystalx_core.errors import InputError
 from crystalx_core.pxrd.labels import crystal_system
+from crystalx_core.pxrd.metric import evidence_matrix
 from crystalx_core.training.pxrd.dataset import is_real, load
 from crystalx_core.training.pxrd.model import PxrdConfig, build_model
 
@@ -126,25 +126,6 @@ def val_top1(probabilities: np.ndarray, labels: np.ndarray) -> float | None:
     return float(np.mean(probabilities.argmax(axis=1) == labels.astype(int) - 1))
 
 
-def cached_evidence(path: Path, patterns: np.ndarray) -> np.ndarray:
-    """The patterns' lattice-metric evidence from `path`, computed and saved there if missing
-    (it takes a fraction of a second per pattern, the models a millisecond)."""
-    from crystalx_core.pxrd.metric import evidence_matrix
-
-    if path.is_file():
-        evidence = np.load(path)
-        if len(evidence) != len(patterns):
-            raise InputError(
-                f"holds {len(evidence)} rows for {len(patterns)} patterns (delete it to recompute)",
-                str(path),
-            )
-        return evidence
-    evidence = evidence_matrix(patterns)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.save(path, evidence)
-    return evidence
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", type=Path)
@@ -208,8 +189,8 @@ def main(argv=None) -> int:
     evidence = {"test": None, "val": None}
     if args.evidence:
         evidence = {
-            "test": cached_evidence(args.evidence / "test.npy", patterns),
-            "val": cached_evidence(args.evidence / "val.npy", val_patterns),
+            "test": evidence_matrix(patterns, args.evidence / "test.npy"),
+            "val": evidence_matrix(val_patterns, args.evidence / "val.npy"),
         }
     for name, path in (item.split("=", 1) for item in args.before):
         metrics["test"][name] = {

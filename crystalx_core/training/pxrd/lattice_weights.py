@@ -101,12 +101,7 @@ def main(argv=None) -> int:
 
     data = load(args.data)
     patterns, labels = data["val_patterns"].astype(np.float32), data["val_labels"]
-    if args.evidence and args.evidence.is_file():
-        evidence = np.load(args.evidence)
-    else:
-        evidence = evidence_matrix(patterns)
-        if args.evidence:
-            np.save(args.evidence, evidence)
+    evidence = evidence_matrix(patterns, args.evidence)
     p = probabilities(patterns, args.model, metric=False)
     scores = cross_validated(p, evidence, labels)
     sharpness, weights = fit(p, evidence, labels)
