@@ -450,6 +450,11 @@ def pxrd_mof_section(
                 f"{_pct(shipped.get('crystal_system_top1'))}"
                 + (
                     f"; validation top-1 {_pct(shipped['val_top1'])}"
+                    + (
+                        " (where the lattice step was fitted; cross-validated below)"
+                        if lattice
+                        else ""
+                    )
                     if shipped.get("val_top1") is not None
                     else ""
                 )

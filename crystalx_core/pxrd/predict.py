@@ -98,12 +98,21 @@ def probabilities(
     step = model_sidecar(path).get("lattice_metric")
     if not metric or step is None:
         return p
-    from crystalx_core.pxrd.metric import SYSTEMS, adjusted, evidence_matrix
+    from crystalx_core.pxrd.metric import SYSTEMS, adjusted
 
     if evidence is None:
-        evidence = evidence_matrix(patterns)
+        evidence = _evidence(patterns.tobytes())
     weights = np.array([step["weights"][system] for system in SYSTEMS])
     return adjusted(p, evidence, weights, step.get("sharpness", 1.0))
+
+
+@lru_cache(maxsize=4)
+def _evidence(patterns: bytes) -> np.ndarray:
+    """metric.evidence_matrix of float32 patterns on GRID, kept for the next call: the job asks
+    for the top groups and the crystal systems of one pattern separately."""
+    from crystalx_core.pxrd.metric import evidence_matrix
+
+    return evidence_matrix(np.frombuffer(patterns, dtype=np.float32).reshape(-1, len(GRID)))
 
 
 def top_space_groups(
