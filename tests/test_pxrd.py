@@ -718,3 +718,111 @@ def test_a_shipped_cnn_reads_back_from_onnx_and_answers_the_same(tiny_model, tmp
     assert np.abs(got - expected).max() < 1e-3
     with pytest.raises(InputError, match="only a CNN reads back"):
         model_from_onnx(tiny_model[0], patterns[:4])  # a CSN: attention renamed in the graph
+
+
+def _lattice_pattern(cell, seed: int) -> np.ndarray:
+    """A measured-like pattern of every reflection of a P1 cell, random intensities."""
+    from cctbx import crystal, miller
+
+    from crystalx_core.pxrd.simulate import CU_KALPHA
+
+    rng = np.random.default_rng(seed)
+    symmetry = crystal.symmetry(unit_cell=cell, space_group_symbol="P1")
+    d = np.array(
+        miller.build_set(symmetry, anomalous_flag=False, d_min=CU_KALPHA / 2 / np.sin(np.pi / 4))
+        .d_spacings()
+        .data()
+    )
+    two_theta = 2 * np.degrees(np.arcsin(CU_KALPHA / 2 / d))
+    return measured_like(Sticks(two_theta, rng.lognormal(0, 1.5, len(d)), d, []), rng)
+
+
+def test_peaks_are_found_between_grid_points():
+    from crystalx_core.pxrd.metric import peak_positions
+
+    sticks = Sticks(np.array([7.33, 12.57, 20.01]), np.array([1.0, 0.5, 0.3]), np.ones(3), [])
+    assert peak_positions(profile(sticks, fwhm=0.15)) == pytest.approx(
+        [7.33, 12.57, 20.01], abs=0.02
+    )
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_peak_positions_tell_a_lattice_metric(seed):
+    from crystalx_core.pxrd.metric import lattice_evidence
+
+    cubic = lattice_evidence(_lattice_pattern((17.3, 17.3, 17.3, 90, 90, 90), seed))
+    tetragonal = lattice_evidence(_lattice_pattern((14.2, 14.2, 21.7, 90, 90, 90), seed))
+    hexagonal = lattice_evidence(_lattice_pattern((19.1, 19.1, 8.4, 90, 90, 120), seed))
+    monoclinic = lattice_evidence(_lattice_pattern((12.1, 15.7, 9.3, 90, 104.2, 90), seed))
+    assert max(cubic, key=cubic.get) == "cubic" and cubic["cubic"] > 20
+    assert tetragonal["tetragonal"] > tetragonal["cubic"] + 4
+    assert max(hexagonal, key=hexagonal.get) == "hexagonal"
+    assert monoclinic["cubic"] < 5
+
+
+def test_lattice_weights_in_the_sidecar_move_the_crystal_system(tiny_model, tmp_path):
+    import shutil
+
+    from crystalx_core.pxrd.labels import crystal_system
+    from crystalx_core.pxrd.metric import FEATURES, SYSTEMS, evidence_matrix, features
+    from crystalx_core.pxrd.predict import probabilities
+    from crystalx_core.training.pxrd.lattice_weights import cross_validated, fit
+
+    model = tmp_path / "metric.onnx"
+    shutil.copy(tiny_model[0], model)
+    sidecar = json.loads(tiny_model[0].with_suffix(".json").read_text())
+    cubic = [5.0] + [0.0] * (FEATURES - 1)  # cubic evidence / 10 × 5 added to the cubic groups
+    sidecar["lattice_metric"] = {
+        "sharpness": 1.0,
+        "weights": {s: cubic if s == "Cubic" else [0.0] * FEATURES for s in SYSTEMS},
+    }
+    model.with_suffix(".json").write_text(json.dumps(sidecar))
+    patterns = np.stack([_lattice_pattern((17.3, 17.3, 17.3, 90, 90, 90), s) for s in (0, 1)])
+    moved = probabilities(patterns, model)
+    plain = probabilities(patterns, model, metric=False)
+    assert np.allclose(plain, probabilities(patterns, tiny_model[0]), atol=1e-6)
+    assert all(crystal_system(int(k) + 1) == "Cubic" for k in moved.argmax(axis=1))
+    assert moved.sum(axis=1) == pytest.approx([1.0, 1.0])
+    # fitted on labels that follow the cubic evidence, the weights learn to favour it
+    evidence = evidence_matrix(patterns)
+    labels = np.array([221, 221] * 6)  # Pm-3m
+    sharpness, weights = fit(np.tile(plain, (6, 1)), np.tile(evidence, (6, 1)), labels)
+    assert weights[SYSTEMS.index("Cubic")] @ features(plain, evidence)[0] > 0.5
+    scores = cross_validated(np.tile(plain, (6, 1)), np.tile(evidence, (6, 1)), labels, folds=3)
+    assert scores["with"][0] >= scores["without"][0] and scores["with"][2] < scores["without"][2]
+
+
+@pytest.mark.parametrize(
+    "truth, predicted, kind",
+    [
+        (14, 2, "crystal system"),  # P2(1)/c read as P-1
+        (75, 123, "Laue class"),  # P4 read as P4/mmm
+        (14, 15, "centring"),  # P2(1)/c read as C2/c
+        (14, 13, "absences"),  # P2(1)/c read as P2/c: 0k0 with k odd tells them apart
+        (7, 13, "intensities only"),  # Pc and P2/c: same Laue class, same absences
+        (62, 33, "intensities only"),  # Pnma and Pna2(1), another setting of the same absences
+    ],
+)
+def test_a_wrong_space_group_is_sorted_by_the_first_thing_it_gets_wrong(truth, predicted, kind):
+    from crystalx_core.training.pxrd.diagnose import error_kind
+
+    assert error_kind(truth, predicted) == kind
+
+
+def test_the_diagnosis_counts_errors_calibration_and_prior():
+    from crystalx_core.training.pxrd.diagnose import diagnose, report
+
+    labels = np.array([14, 14, 14, 2, 15])
+    p = np.full((5, 230), 0.1 / 229)
+    for row, answer in enumerate([14, 14, 2, 2, 14]):  # two errors: a system, a centring
+        p[row, answer - 1] = 0.9
+    p[2, 13] = 0.05  # P2(1)/c second: right once the crystal system is known
+    figures = diagnose(p, labels, np.array([14, 14, 2, 15]), np.array(["a", "b", "c", "d"]))
+    assert figures["top1"] == pytest.approx(0.6)
+    assert figures["top1_given_system"] == pytest.approx(0.8)
+    assert figures["errors"]["crystal system"] == 1 and figures["errors"]["centring"] == 1
+    assert figures["crystal_system"]["Monoclinic"] == [4, 0.5, 0.75]
+    assert figures["calibration"]["temperature"] > 1  # 90 % sure, 60 % right: over-confident
+    scored = figures["prior"]["top1/top2 per added log-prior weight"]
+    assert scored[str(figures["prior"]["best weight"])] == max(scored.values())
+    assert "errors (2)" in report(figures)

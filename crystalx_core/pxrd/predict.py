@@ -73,11 +73,18 @@ def _sessions(path: str) -> list:
 
 
 def probabilities(
-    patterns: np.ndarray, model: Path | None = None, prior: bool = True
+    patterns: np.ndarray,
+    model: Path | None = None,
+    prior: bool = True,
+    metric: bool = True,
+    evidence: np.ndarray | None = None,
 ) -> np.ndarray:
     """(batch, 230) space-group probabilities for patterns on GRID (maximum 1 each);
     `model` defaults to the shipped MODEL_PATH; prior=False leaves its sidecar's prior out.
-    An ensemble (members in the sidecar) answers the mean of its members' probabilities."""
+    An ensemble (members in the sidecar) answers the mean of its members' probabilities;
+    a sidecar with "lattice_metric" weights then moves each crystal system by how well the
+    peak positions index on its lattice (pxrd.metric; metric=False leaves that out;
+    `evidence`, the patterns' evidence computed before, saves computing it again)."""
     patterns = np.atleast_2d(np.asarray(patterns, dtype=np.float32))
     if patterns.shape[1] != len(GRID) or not np.isfinite(patterns).all():
         raise CrystalXError(
@@ -85,9 +92,27 @@ def probabilities(
         )
     path = str(model or MODEL_PATH)
     shift = log_prior(path) if prior else 0.0
-    return mean_probabilities(
+    p = mean_probabilities(
         [session.run(None, {"pattern": patterns})[0] + shift for session in _sessions(path)]
     )
+    step = model_sidecar(path).get("lattice_metric")
+    if not metric or step is None:
+        return p
+    from crystalx_core.pxrd.metric import SYSTEMS, adjusted
+
+    if evidence is None:
+        evidence = _evidence(patterns.tobytes())
+    weights = np.array([step["weights"][system] for system in SYSTEMS])
+    return adjusted(p, evidence, weights, step.get("sharpness", 1.0))
+
+
+@lru_cache(maxsize=4)
+def _evidence(patterns: bytes) -> np.ndarray:
+    """metric.evidence_matrix of float32 patterns on GRID, kept for the next call: the job asks
+    for the top groups and the crystal systems of one pattern separately."""
+    from crystalx_core.pxrd.metric import evidence_matrix
+
+    return evidence_matrix(np.frombuffer(patterns, dtype=np.float32).reshape(-1, len(GRID)))
 
 
 def top_space_groups(

@@ -41,6 +41,7 @@ import crystalx_core.training  # noqa: F401  (torch on one thread beside cctbx)
 import torch
 
 from crystalx_core.pxrd.labels import crystal_system
+from crystalx_core.pxrd.metric import evidence_matrix
 from crystalx_core.training.pxrd.dataset import is_real, load
 from crystalx_core.training.pxrd.model import PxrdConfig, build_model
 
@@ -141,6 +142,18 @@ def main(argv=None) -> int:
         help="exported models (earlier ones, an ensemble), measured with onnxruntime on the same "
         "splits",
     )
+    parser.add_argument(
+        "--evidence",
+        type=Path,
+        help="folder caching the lattice-metric evidence of the test and validation patterns "
+        "(test.npy, val.npy; computed and saved when missing), for models whose sidecar has a "
+        "lattice step",
+    )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="start from OUTPUT's rows and replace only those measured now",
+    )
     args = parser.parse_args(argv)
     data = load(args.data)
     patterns = data["test_patterns"].astype(np.float32)
@@ -156,6 +169,8 @@ def main(argv=None) -> int:
     train_patterns = data["train_patterns"][::4].astype(np.float32)
     extra = {"train_majority": train_majority, "balanced": balanced}
     metrics = {"test": {}}
+    if args.keep and args.output.is_file():
+        metrics = json.loads(args.output.read_text())
     for name, run in (item.split("=", 1) for item in args.runs):
         history = json.loads((Path(run) / "history.json").read_text())
         model = load_run(Path(run))
@@ -171,18 +186,45 @@ def main(argv=None) -> int:
         }
     from crystalx_core.pxrd.predict import log_prior, model_sidecar, probabilities
 
+    evidence = {"test": None, "val": None}
+    if args.evidence:
+        evidence = {
+            "test": evidence_matrix(patterns, args.evidence / "test.npy"),
+            "val": evidence_matrix(val_patterns, args.evidence / "val.npy"),
+        }
     for name, path in (item.split("=", 1) for item in args.before):
         metrics["test"][name] = {
-            **scores(probabilities(patterns, Path(path)), labels, names, **extra),
-            "val_top1": val_top1(probabilities(val_patterns, Path(path)), val_labels),
+            **scores(
+                probabilities(patterns, Path(path), evidence=evidence["test"]),
+                labels,
+                names,
+                **extra,
+            ),
+            "val_top1": val_top1(
+                probabilities(val_patterns, Path(path), evidence=evidence["val"]), val_labels
+            ),
             "model": Path(path).name,
         }
     if args.onnx:
         metrics["shipped_onnx"] = {
             "model": args.onnx.name,
-            **scores(probabilities(patterns, args.onnx), labels, names, **extra),
-            "val_top1": val_top1(probabilities(val_patterns, args.onnx), val_labels),
+            **scores(
+                probabilities(patterns, args.onnx, evidence=evidence["test"]),
+                labels,
+                names,
+                **extra,
+            ),
+            "val_top1": val_top1(
+                probabilities(val_patterns, args.onnx, evidence=evidence["val"]), val_labels
+            ),
         }
+        if "lattice_metric" in model_sidecar(str(args.onnx)):  # and what the lattice step adds
+            metrics["without_metric"] = {
+                **scores(probabilities(patterns, args.onnx, metric=False), labels, names, **extra),
+                "val_top1": val_top1(
+                    probabilities(val_patterns, args.onnx, metric=False), val_labels
+                ),
+            }
         if log_prior(str(args.onnx)).any():  # and what the class prior in its sidecar adds
             metrics["without_prior"] = scores(
                 probabilities(patterns, args.onnx, prior=False), labels, names, **extra

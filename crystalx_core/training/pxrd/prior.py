@@ -39,12 +39,14 @@ def class_log_prior(
     return np.log(prior), len(real)
 
 
-def best_weight(log_p: np.ndarray, labels: np.ndarray, log_prior: np.ndarray) -> tuple[float, dict]:
-    """The prior weight with the best (top-1, top-2) on these patterns, and every weight's
-    scores."""
+def best_weight(
+    log_p: np.ndarray, labels: np.ndarray, log_prior: np.ndarray, weights=WEIGHTS
+) -> tuple[float, dict]:
+    """The prior weight (of `weights`) with the best (top-1, top-2) on these patterns, and
+    every weight's scores."""
     truth = labels.astype(int) - 1
     scored = {}
-    for weight in WEIGHTS:
+    for weight in weights:
         ranked = np.argsort(-(log_p + weight * log_prior), axis=1)[:, :2]
         scored[weight] = (
             float(np.mean(ranked[:, 0] == truth)),
