@@ -183,6 +183,7 @@ class SiteEvidence:
     neighbours_u: float = math.nan  # median Uiso of its bonded neighbours (its own without), Å²
     posterior: dict[str, float] = field(default_factory=dict)  # candidates (one: nothing to weigh)
     prior: dict[str, float] = field(default_factory=dict)  # the model's probabilities used
+    count_logs: dict[str, float] = field(default_factory=dict)  # ln L of the count per candidate
     before: str = ""  # element held before the data were weighed
     decision: str = ""  # element after
     reason: str = ""
@@ -203,6 +204,16 @@ class SiteEvidence:
             "smeared": self.smeared,
             "summary": self.summary(),
         }
+
+    def count_leans_to(self, other: str) -> bool:
+        """Whether the count alone favours `other` over the element held: False where `other`
+        was not weighed, or where their counts lie within a width of each other (the count
+        cannot tell them apart)."""
+        if other not in self.count_logs or self.before not in self.count_logs:
+            return False
+        apart = self.expected / atomic_number(self.before)
+        apart *= abs(atomic_number(other) - atomic_number(self.before))
+        return apart >= self.sigma and self.count_logs[other] > self.count_logs[self.before]
 
     def summary(self) -> str:
         """One line for a table cell or a label: 'refined as 5.1 e; B 0.96, C 0.04'."""
@@ -636,9 +647,15 @@ def _rounds(weigh, since, current, evidence, seen, why):
     # (Hamilton's test on wR2): a model sure of the wrong element where the count cannot settle
     # it (a urea C counting 5.9 e as C and 6.9 as N, the model 0.97 for N) is no change
     weighed = current
+    # (judged on the last weighing, with the change in: the lean the change was proposed against
+    # can be a wrong neighbour's, gone once both are right: 2004983's C2 held as B, counting
+    # 0.39:1 for C beside a B and an O that were C and F, 27:1 once they were)
     for label in sorted(against_count & made - set(unconfirmed)):
         element = weigh.changes(current).get(label, weigh.given[label])
-        if element == held[label]:
+        last = evidence[label]
+        if element == held[label] or (
+            held[label] in last.count_logs and not last.count_leans_to(held[label])
+        ):
             continue
         without = weigh.refined_with(current, {label: held[label]})
         # Hamilton's ℛ(1, n − m, CHANGE_SIGNIFICANCE), as hydrogen_data compares two places of an H
@@ -937,6 +954,7 @@ def _weigh(
             )
             continue
         logs = log_likelihoods(counts, offset, spread, site.u_iso)
+        e.count_logs = logs
         e.posterior = _normalised(
             logs, {el: scores.get(el, 0.0) if scores else 1.0 / len(counts) for el in counts}
         )

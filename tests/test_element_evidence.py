@@ -613,3 +613,29 @@ def test_a_leaning_change_that_leaves_its_site_smeared_goes_back(shared_data, mo
     weighed = weigh_elements(refined, reflections, "model", 10, {})
     assert weighed.changes == {}
     assert "not changed: as N it refines to Uiso" in weighed.evidence["O1"].reason
+
+
+@pytest.mark.parametrize("count_once_changed, changes", [(6.9, {"N1": "N"}), (6.45, {})])
+def test_the_counts_lean_is_judged_on_the_last_weighing(
+    shared_data, monkeypatch, count_once_changed, changes
+):
+    """A change the model carried against the count's lean meets Hamilton's test only while the
+    count, weighed again with the change in, still leans against it: alanine's N1 held as C
+    counts a little nearer C (a wrong neighbour can do that), the model is sure of N; once N, it
+    counts clearly as N and the change stands even where the refinement could never prefer it
+    enough. Where it still counts nearer C, the test decides and the change goes back."""
+    import crystalx_core.element_evidence as element_evidence
+
+    heavy, reflections = _published("XH_alanine")
+    refined = refine(_swapped(heavy, {"N1": "C"}), reflections, 10)
+    monkeypatch.setattr(element_evidence, "shared_offset_and_spread", lambda a, z: (1.0, 0.4))
+    monkeypatch.setattr(element_evidence, "hamilton_ratio", lambda freedom, significance: 10.0)
+
+    def n1_counts(fits):
+        _counting(fits, "N1", 6.45 if _held_first(fits, "N1") == "C" else count_once_changed)
+
+    _with_fits(monkeypatch, n1_counts)
+    weighed = weigh_elements(refined, reflections, "model", 10, {"N1": {"N": 0.99, "C": 0.01}})
+    assert weighed.changes == changes, weighed.evidence["N1"].reason
+    if not changes:
+        assert "Hamilton's ratio" in weighed.evidence["N1"].reason
