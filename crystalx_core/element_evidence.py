@@ -35,24 +35,25 @@ model's probabilities never change an atom against clear data; two elements whos
 within a scale of each other, Ag/Cd, leave the count no say). Where the model carries a change
 against the count's lean (odds of the count alone under 1:1, the elements not within a scale),
 the change stands only when the refinement prefers it (Hamilton's test on wR2 at
-CHANGE_SIGNIFICANCE): a model
-sure of the wrong element, where the count cannot settle it, changed right atoms on structures
-never used to set anything (a urea C to N). The model is refined and weighed
-again, for at most MAX_ROUNDS rounds; a change holds while the element first given stays
-ruled out, and only when the refinement agrees (wR2 and R1 no higher than before, within
-WR2_GAIN and R1_NET); a changed site the last weighing cannot weigh goes back too, and so
-does one that stays smeared with its new element (Uiso over U_DISORDER and SMEARED_RATIO × its
-neighbours'): its count measured the misfit. Atoms
-whose posterior leans to another element without deciding are then changed together when the
-refinement says so (R1 down by R1_GAIN and wR2 down, the old "second look"'s rule: it decides
-what the count leaves undecided, also where the rounds undid a change the count did not
-confirm), and any of them the weighing of that model then
-clearly gives back to its element, or whose site the change leaves smeared, goes back, while what
-that weighing now decides elsewhere is changed too, by the same rounds and checks as the first
-(a cycle stops them; a change the last weighing does not confirm, or that leaves its site smeared,
-goes back), when the fit gets no worse. A site that leans without deciding and that the
-refinement does not take says so, with the figures: its posterior may favour an element it does
-not get (C 0.8 on an N the refinement prefers as N). Sites in a
+CHANGE_SIGNIFICANCE), unless the count, weighed again with the change in, no longer leans
+against it (the lean can be a wrong neighbour's): a model sure of the wrong element, where the
+count cannot settle it, changed right atoms on structures never used to set anything (a urea C
+to N). The model is refined and weighed again, for at most MAX_ROUNDS rounds; a change holds
+while the element first given stays ruled out, and only when the refinement agrees (wR2 and R1
+no higher than before, within WR2_GAIN and R1_NET); a changed site the last weighing cannot
+weigh goes back too, and so does one that stays smeared with its new element (Uiso over
+U_DISORDER and SMEARED_RATIO × its neighbours'): its count measured the misfit.
+
+Atoms whose posterior leans to another element without deciding are then decided one at a
+time, the clearest lean first, each refined on the model as it stands: the change is kept when
+the refinement prefers it (R1 down by R1_GAIN and wR2 down, the old "second look"'s rule, or R1
+no higher and wR2 down past Hamilton's ratio at CHANGE_SIGNIFICANCE). One of them that the
+weighing of the model with them clearly gives back to its element, cannot weigh, or leaves
+smeared goes back; while one stands, what that weighing now decides elsewhere is changed too, by
+the same rounds and checks as the first (a cycle stops them), when the fit gets no worse. A site
+that leans without deciding and that the refinement does not take says so, with the figures:
+its posterior may favour an element it does not get (C 0.8 on an N the refinement prefers as
+N). Sites in a
 smeared group (bonded neighbours' Uiso over U_DISORDER) are not weighed, nor a site whose count
 falls SHORT_OF_ALL screening widths under every candidate (partly occupied: flagged `short`,
 and the job refines its occupancy, crystalx_core.partial_sites), nor data under
