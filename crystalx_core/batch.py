@@ -211,7 +211,7 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
             result,
             item.model,
             inputs,
-            loaded.output_template(result),
+            loaded.output_template(),
             output_prefix(item, options),
             stale_after=None,
         )

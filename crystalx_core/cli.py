@@ -259,7 +259,7 @@ def _run_solve(args) -> int:
         result,
         args.ins,
         inputs,
-        loaded.output_template(result),
+        loaded.output_template(),
         loaded.output_prefix("_crystalx"),
     )
 
@@ -287,7 +287,7 @@ def _run_assign(args) -> int:
         result,
         args.model,
         inputs,
-        loaded.output_template(result),
+        loaded.output_template(),
         loaded.output_prefix("_crystalx"),
     )
 
@@ -452,9 +452,7 @@ def _run_demo(args) -> int:
             f"      inputs written to {' and '.join(map(str, demo.inputs))} (cell, symmetry and "
             "formula only)"
         )
-    code = _finish(
-        args, demo.result, demo.loaded.path, demo.inputs, demo.loaded.output_template(demo.result)
-    )
+    code = _finish(args, demo.result, demo.loaded.path, demo.inputs, demo.loaded.output_template())
     if not args.json:
         match = demo.match
         print(

@@ -47,16 +47,11 @@ class Loaded:
         so that the jobs on two blocks never write the same outputs."""
         return self.path.with_name(block_stem(self.path, self.block) + mark)
 
-    def output_template(self, result) -> ShelxFile | None:
+    def output_template(self) -> ShelxFile | None:
         """The file the output .res is written over, so that the user's instructions stay: the
-        .res/.ins read, or the .res the CIF embeds (result's sites are then keyed to its atom
-        lines by label, as the writer finds them); None for a fresh .ins."""
-        if self.template is None:
-            return self.shelx
-        from crystalx_core.io.embedded_res import keyed_to
-
-        result.structure = keyed_to(self.template, result.structure)
-        return self.template
+        .res/.ins read, or the .res the CIF embeds (its sites carry that file's lines, as a
+        .res's do); None for a fresh .ins."""
+        return self.template or self.shelx
 
     def add_notes(self, result, *more: str) -> None:
         """Put what the reader chose (and `more`) before the job's own notes in `result`."""

@@ -58,7 +58,8 @@ def _same_atom(atom: Site, res: Site | None) -> bool:
 
 
 def _exact(site: Site, atoms: dict[str, Site]) -> Site:
-    """The site with the .res's unrounded values, its mixed atoms likewise."""
+    """The site with the .res's unrounded values and its line there (where the writer finds the
+    atom's codes, as for a .res read), its mixed atoms likewise."""
 
     def one(atom: Site) -> Site:
         res = atoms[atom.label.upper()]
@@ -70,21 +71,7 @@ def _exact(site: Site, atoms: dict[str, Site]) -> Site:
             u_aniso=res.u_aniso,
             afix=res.afix,
             part=res.part,
+            line=res.line,
         )
 
     return replace(one(site), mixed=tuple(one(atom) for atom in site.mixed))
-
-
-def keyed_to(shelx: ShelxFile, structure: Structure) -> Structure:
-    """`structure` with each site's line that of the template's atom of the same label (None
-    for a site the template lacks), as `shelx_write.render_with_sites` finds its origin."""
-    lines = {atom.site.label.upper(): atom.number for atom in shelx.atoms}
-
-    def one(atom: Site) -> Site:
-        return replace(atom, line=lines.get(atom.label.upper()))
-
-    sites = [
-        replace(one(site), mixed=tuple(one(atom) for atom in site.mixed))
-        for site in structure.sites
-    ]
-    return replace(structure, sites=sites)
