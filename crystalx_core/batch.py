@@ -195,7 +195,7 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
         loaded = item.load()
         where = loaded.reflections_file() if options.refine else None
         source = str(where or "")
-        reflections = loaded.paired(find_reflections(loaded, where) if where else None)
+        reflections = find_reflections(loaded, where) if where else None
         if reflections is not None:
             source = reflections.path
         result = assign_job(

@@ -247,7 +247,7 @@ def _run_solve(args) -> int:
     from crystalx_core.pipeline import solve_job
 
     loaded = load(args.ins, args.block)
-    reflections = loaded.paired(solve_reflections(loaded, args.hkl))
+    reflections = solve_reflections(loaded, args.hkl)
     with _progress(args) as progress:
         result = solve_job(
             loaded.structure, reflections, args.method, args.cycles, progress, args.hydrogens
@@ -265,13 +265,11 @@ def _run_solve(args) -> int:
 
 
 def _run_assign(args) -> int:
-    from crystalx_core.io import load, read_reflections
+    from crystalx_core.io import load
     from crystalx_core.pipeline import assign_job
 
     loaded = load(args.model, args.block)
-    reflections = loaded.paired(
-        read_reflections(args.hkl, loaded.reflection_format()) if args.hkl else None
-    )
+    reflections = loaded.read(args.hkl) if args.hkl else None
     with _progress(args) as progress:
         result = assign_job(
             loaded.structure, reflections, args.method, args.cycles, progress, args.hydrogens
@@ -374,15 +372,11 @@ def _bar(args, total: int):
 def _run_audit(args) -> int:
     from crystalx_core.audit import audit
     from crystalx_core.audit_report import audit_html, audit_json, audit_lines
-    from crystalx_core.io import load, read_reflections
+    from crystalx_core.io import load
     from crystalx_core.outputs import write_outputs
 
     loaded = load(args.model, args.block)
-    reflections = loaded.paired(
-        read_reflections(args.hkl, loaded.reflection_format())
-        if args.hkl
-        else loaded.own_reflections()
-    )
+    reflections = loaded.read(args.hkl) if args.hkl else loaded.own_reflections()
     with _progress(args) as progress:
         progress("audit")
         result = audit(loaded.structure, reflections, args.method, args.hydrogens, args.cycles)

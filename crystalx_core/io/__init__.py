@@ -33,15 +33,6 @@ class Loaded:
     template: ShelxFile | None = None  # a CIF's embedded .res, where its atoms are the CIF's
     block: str = ""  # the CIF data block read, where the file holds several structures
 
-    def paired(self, reflections: Reflections | None) -> Reflections | None:
-        """The reflections, once checked to be this structure's crystal's at all (io.pairing):
-        another crystal's .hkl stops the job before any work, naming both files."""
-        if reflections is not None:
-            from crystalx_core.io.pairing import check_pairing
-
-            check_pairing(self.structure, reflections, str(self.path))
-        return reflections
-
     def output_prefix(self, mark: str) -> Path:
         """name{mark} beside the input, name_BLOCK{mark} for one of several structures of a CIF,
         so that the jobs on two blocks never write the same outputs."""
@@ -106,20 +97,35 @@ class Loaded:
         return reflections_beside(self.path)
 
     def reflections_in(self, where: Path) -> Reflections:
-        """The reflections in `where` (a reflections_file), read as this file's HKLF says."""
+        """The reflections in `where` (a reflections_file), read as this file's HKLF says and
+        checked to be this crystal's (read)."""
         if where != self.path:
-            reflections = read_reflections(where, self.reflection_format())
+            reflections = self.read(where)
             if where == self.hkl_source:
                 reflections.notes.insert(
                     0, f"reflections from {where.name}, named by Olex2 (HklSrc)"
                 )
             return reflections
         if self.shelx is None:
-            return self.embedded_reflections()
-        from crystalx_core.io.hkl import reflections_from_text
+            reflections = self.embedded_reflections()
+        else:
+            from crystalx_core.io.hkl import reflections_from_text
 
-        inline = self.shelx.inline_reflections()
-        return reflections_from_text(inline, str(self.path), self.reflection_format())
+            inline = self.shelx.inline_reflections()
+            reflections = reflections_from_text(inline, str(self.path), self.reflection_format())
+        return self._checked(reflections)
+
+    def read(self, hkl) -> Reflections:
+        """The reflection file `hkl`, read as this file's HKLF says; another crystal's stops the
+        job before any work, naming both files (io.pairing)."""
+        return self._checked(read_reflections(hkl, self.reflection_format()))
+
+    def _checked(self, reflections: Reflections | None) -> Reflections | None:
+        if reflections is not None:
+            from crystalx_core.io.pairing import check_pairing
+
+            check_pairing(self.structure, reflections, str(self.path))
+        return reflections
 
     def own_reflections(self) -> Reflections | None:
         """The reflections the file carries or names (reflections_file without the one
@@ -257,7 +263,7 @@ def solve_reflections(loaded: Loaded, hkl) -> Reflections:
     """The reflections to solve against: `hkl` if named, else those find_reflections finds; an
     InputError saying what to pass otherwise."""
     if hkl is not None:
-        return read_reflections(hkl, loaded.reflection_format())
+        return loaded.read(hkl)
     found = find_reflections(loaded)
     if found is not None:
         return found
