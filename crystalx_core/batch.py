@@ -31,10 +31,9 @@ from crystalx_core.errors import (
     Stopped,
     signals_raise_stopped,
 )
-from crystalx_core.outputs import drop_temporaries, job_paths
+from crystalx_core.outputs import OUTPUT_MARK, drop_temporaries, job_paths
 
 MODEL_SUFFIXES = (".res", ".ins", ".cif")
-OUTPUT_MARK = "_crystalx"
 LOW_CONFIDENCE = 0.9
 LOCK_NAME = ".crystalx_batch.lock"  # in each output folder while a batch writes there
 GRACE_SECONDS = 3.0  # for a stopped worker to drop its temporaries before it is killed

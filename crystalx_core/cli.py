@@ -254,14 +254,7 @@ def _run_solve(args) -> int:
         )
     loaded.add_notes(result)
     inputs = [args.ins] + ([args.hkl] if args.hkl else [])
-    return _finish(
-        args,
-        result,
-        args.ins,
-        inputs,
-        loaded.output_template(),
-        loaded.output_prefix("_crystalx"),
-    )
+    return _finish(args, result, loaded, inputs)
 
 
 def _run_assign(args) -> int:
@@ -280,14 +273,7 @@ def _run_assign(args) -> int:
     )
     loaded.add_notes(result, *([hint] if loaded.hkl_text and not args.hkl else []))
     inputs = [args.model] + ([args.hkl] if args.hkl else [])
-    return _finish(
-        args,
-        result,
-        args.model,
-        inputs,
-        loaded.output_template(),
-        loaded.output_prefix("_crystalx"),
-    )
+    return _finish(args, result, loaded, inputs)
 
 
 def _reflections_file_name(hkl: str) -> str:
@@ -446,7 +432,7 @@ def _run_demo(args) -> int:
             f"      inputs written to {' and '.join(map(str, demo.inputs))} (cell, symmetry and "
             "formula only)"
         )
-    code = _finish(args, demo.result, demo.loaded.path, demo.inputs, demo.loaded.output_template())
+    code = _finish(args, demo.result, demo.loaded, demo.inputs)
     if not args.json:
         match = demo.match
         print(
@@ -457,13 +443,16 @@ def _run_demo(args) -> int:
     return code
 
 
-def _finish(args, result, source: Path, inputs: list[Path], shelx=None, prefix=None) -> int:
-    """Write x_crystalx.res/.cif/.json (or `prefix`.res ...) together, or not at all, and print
-    the summary."""
-    from crystalx_core.outputs import write_job_outputs
+def _finish(args, result, loaded, inputs: list[Path]) -> int:
+    """Write x_crystalx.res/.cif/.json (or --out's) together, or not at all, over the input's
+    template, and print the summary."""
+    from crystalx_core.outputs import OUTPUT_MARK, write_job_outputs
     from crystalx_core.report import summary_lines
 
-    paths, report, backups = write_job_outputs(result, source, inputs, shelx, args.out or prefix)
+    prefix = args.out or loaded.output_prefix(OUTPUT_MARK)
+    paths, report, backups = write_job_outputs(
+        result, loaded.path, inputs, loaded.output_template(), prefix
+    )
     _print_report(args, report, summary_lines(result), paths.values(), backups)
     if result.failure:
         print(f"crystalx: no solution: {result.failure}", file=sys.stderr)
