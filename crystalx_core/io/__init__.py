@@ -27,7 +27,7 @@ class Loaded:
         None  # a .res/.ins: the result is written back into it, instructions kept
     )
     hkl_text: str | None = None  # a CIF's own reflections (_shelx_hkl_file, the IUCr's tags)
-    res_text: str | None = None  # and the .res they were refined with (_shelx_res_file)
+    embedded: ShelxFile | None = None  # and the .res they were refined with (_shelx_res_file)
     hkl_tag: str = "_shelx_hkl_file"  # the tag hkl_text was read from
     notes: tuple[str, ...] = ()  # what the reader chose (the block of a CIF), for the user
     template: ShelxFile | None = None  # a CIF's embedded .res, where its atoms are the CIF's
@@ -56,7 +56,7 @@ class Loaded:
 
     @cached_property
     def _reflection_format(self) -> HklfFormat | None:
-        """Worked out once: a CIF's embedded .res is parsed for it (a refusal is not cached)."""
+        """Worked out once (a refusal is not cached)."""
         if self.shelx is not None:
             return self.shelx.reflection_format()
         from crystalx_core.io.hkl import xray_problem
@@ -64,15 +64,8 @@ class Loaded:
         problem = xray_problem(self.structure.wavelength)
         if problem:
             raise InputError(f"_diffrn_radiation_wavelength: {problem}", str(self.path))
-        if not self.res_text:
-            return None
-        from crystalx_core.io.shelx_read import parse_shelx
-
-        try:
-            embedded = parse_shelx(self.res_text, f"{self.path} (_shelx_res_file)")
-        except InputError:  # an embedded file we cannot read says nothing about the data
-            return None
-        return embedded.reflection_format()
+        # an embedded file we cannot read (None) says nothing about the data
+        return self.embedded.reflection_format() if self.embedded is not None else None
 
     @cached_property
     def hkl_source(self) -> Path | None:
@@ -157,18 +150,20 @@ def load(path, block: str | None = None) -> Loaded:
         from crystalx_core.io.cif import read_cif
 
         entry = read_cif(path, block)
-        structure, template, notes = entry.structure, None, entry.notes
+        structure, embedded, template, notes = entry.structure, None, None, entry.notes
         if entry.shelx_res_text:
-            from crystalx_core.io.embedded_res import embedded_template
+            from crystalx_core.io.embedded_res import embedded_template, read_embedded
 
-            where = f"{path.name}'s embedded .res"
-            template, structure, note = embedded_template(entry.shelx_res_text, structure, where)
+            embedded, note = read_embedded(entry.shelx_res_text, path)
+            if embedded is not None:
+                where = f"{path.name}'s embedded .res"
+                template, structure, note = embedded_template(embedded, structure, where)
             notes += (note,) if note else ()
         return Loaded(
             path,
             structure,
             hkl_text=entry.shelx_hkl_text,
-            res_text=entry.shelx_res_text,
+            embedded=embedded,
             hkl_tag=entry.hkl_tag,
             notes=notes + _deuterium_notes(structure),
             template=template,

@@ -13,6 +13,7 @@ and a note says which instructions are not carried.
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 from crystalx_core.errors import InputError
 from crystalx_core.io.shelx_read import ShelxFile, parse_shelx
@@ -24,15 +25,20 @@ _FRESH = {"TITL", "CELL", "ZERR", "LATT", "SYMM", "SFAC", "UNIT", "TEMP", "L.S."
 _FRESH |= {"FMAP", "LIST", "WGHT", "FVAR", "AFIX", "PART", "HKLF", "END", "REM", "RESI"}
 
 
+def read_embedded(res_text: str, path: Path) -> tuple[ShelxFile | None, str | None]:
+    """(the embedded .res, parsed once, its errors naming `path` (_shelx_res_file), None); (None,
+    a note) where it cannot be read, since its instructions are then not carried."""
+    try:
+        return parse_shelx(res_text, f"{path} (_shelx_res_file)"), None
+    except InputError as error:
+        return None, f"{error.one_line()}: its instructions are not carried"
+
+
 def embedded_template(
-    res_text: str, structure: Structure, where: str
+    shelx: ShelxFile, structure: Structure, where: str
 ) -> tuple[ShelxFile | None, Structure, str | None]:
     """(the embedded .res, the CIF's structure with its exact values, None) where the two hold
     the same atoms; else (None, the structure unchanged, a note naming what is not carried)."""
-    try:
-        shelx = parse_shelx(res_text, where)
-    except InputError as error:
-        return None, structure, f"{error.one_line()}: its instructions are not carried"
     atoms = {atom.site.label.upper(): atom.site for atom in shelx.atoms if atom.kind == "atom"}
     cif_atoms = [atom for site in structure.sites for atom in site.with_mixed]
     same = len(atoms) == len(cif_atoms) and all(
