@@ -278,10 +278,10 @@ def _run_assign(args) -> int:
 
 def _reflections_file_name(hkl: str) -> str:
     """The file of a row's reflections, without the ' (data_x _shelx_hkl_file)' that names a
-    CIF's embedded ones (cif.HKL_TAGS; imported only here, the CLI starts without gemmi)."""
-    from crystalx_core.io.cif import FCF_TAG, HKL_TAGS
+    CIF's embedded ones (cif.REFLECTION_TAGS; imported only here, the CLI starts without gemmi)."""
+    from crystalx_core.io.cif import REFLECTION_TAGS
 
-    tags = "|".join(map(re.escape, (*HKL_TAGS, FCF_TAG)))
+    tags = "|".join(map(re.escape, REFLECTION_TAGS))
     return Path(re.sub(rf" \((data_\S+ )?({tags})\)$", "", hkl)).name
 
 

@@ -246,6 +246,7 @@ RES_TAGS = ("_shelx_res_file", "_iucr_refine_instructions_details")
 HKL_TAGS = ("_shelx_hkl_file", "_iucr_refine_reflections_details")
 # the .fcf (LIST 4) IUCr journals ask for and Olex2's own refinement embeds (olex2.refine's CIF)
 FCF_TAG = "_iucr_refine_fcf_details"
+REFLECTION_TAGS = (*HKL_TAGS, FCF_TAG)  # where a CIF carries its own reflections, in that order
 
 
 def embedded_file(block: gemmi.cif.Block, tags: tuple[str, ...]) -> tuple[str | None, str]:
@@ -484,9 +485,7 @@ def read_cif(path, block: str | None = None) -> CifEntry:
     if problem:
         raise InputError(f"data_{chosen.name}: {problem}", str(path), lines.tag(*_CELL_TAGS))
     symops, symmetry_note = _symops(small, chosen, lines, path)
-    hkl_text, hkl_tag = embedded_file(chosen, HKL_TAGS)
-    if hkl_text is None and _text_field(chosen, FCF_TAG) is not None:
-        hkl_text, hkl_tag = _text_field(chosen, FCF_TAG), FCF_TAG
+    hkl_text, hkl_tag = embedded_file(chosen, REFLECTION_TAGS)
     structure = Structure(
         cell=(cell.a, cell.b, cell.c, cell.alpha, cell.beta, cell.gamma),
         symops=symops,
