@@ -84,22 +84,15 @@ def find_inputs(target: str) -> list[BatchItem]:
         if suffix not in MODEL_SUFFIXES or OUTPUT_MARK in candidate.stem or not candidate.is_file():
             continue
         by_name.setdefault(candidate.with_suffix(""), []).append(candidate)
+    from crystalx_core.io.cif import structure_block_names
+
     items = []
     for _, files in sorted(by_name.items()):
         files.sort(key=lambda f: (MODEL_SUFFIXES.index(f.suffix.lower()), f.name))
         left_out = tuple(sorted(files[1:]))
-        blocks = _structure_blocks(files[0])
+        blocks = structure_block_names(files[0])
         items += [BatchItem(files[0], left_out, block) for block in blocks or [""]]
     return items
-
-
-def _structure_blocks(model: Path) -> list[str]:
-    """The data blocks of a CIF of several structures; [] for one structure or a SHELX file."""
-    if model.suffix.lower() != ".cif":
-        return []
-    from crystalx_core.io.cif import structure_block_names
-
-    return structure_block_names(model)
 
 
 def output_prefix(item: BatchItem, options: BatchOptions) -> Path:

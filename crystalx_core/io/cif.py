@@ -212,8 +212,11 @@ def structure_blocks(doc: gemmi.cif.Document) -> list[gemmi.cif.Block]:
 
 def structure_block_names(path: Path) -> list[str]:
     """Names of the blocks of a CIF that hold a structure, where it holds more than one (a
-    journal's or Olex2's multi-structure CIF); [] otherwise, and for a file that does not parse
-    (its own job says why). Looks for a second data_ line before parsing."""
+    journal's or Olex2's multi-structure CIF); [] otherwise, for a file that is not a .cif (a
+    SHELX file) and for one that does not parse (its own job says why). Looks for a second
+    data_ line before parsing."""
+    if Path(path).suffix.lower() != ".cif":
+        return []
     try:
         data = read_input_bytes(str(path), "CIF")
     except InputError:
