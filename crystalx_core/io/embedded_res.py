@@ -23,6 +23,8 @@ SAME_POSITION = 2e-3  # fractional: a CIF coordinate rounded to its su (0.158(2)
 # instructions a fresh .ins does not write: the ones a note names when the template is not used
 _FRESH = {"TITL", "CELL", "ZERR", "LATT", "SYMM", "SFAC", "UNIT", "TEMP", "L.S.", "PLAN"}
 _FRESH |= {"FMAP", "LIST", "WGHT", "FVAR", "AFIX", "PART", "HKLF", "END", "REM", "RESI"}
+# what a CIF site takes from its .res atom: the unrounded values, and the line the writer keys by
+_FROM_RES = ("frac", "occupancy", "u_iso", "u_aniso", "afix", "part", "line")
 
 
 def read_embedded(res_text: str, path: Path) -> tuple[ShelxFile | None, str | None]:
@@ -69,15 +71,6 @@ def _exact(site: Site, atoms: dict[str, Site]) -> Site:
 
     def one(atom: Site) -> Site:
         res = atoms[atom.label.upper()]
-        return replace(
-            atom,
-            frac=res.frac,
-            occupancy=res.occupancy,
-            u_iso=res.u_iso,
-            u_aniso=res.u_aniso,
-            afix=res.afix,
-            part=res.part,
-            line=res.line,
-        )
+        return replace(atom, **{field: getattr(res, field) for field in _FROM_RES})
 
     return replace(one(site), mixed=tuple(one(atom) for atom in site.mixed))
