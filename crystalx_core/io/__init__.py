@@ -40,7 +40,7 @@ class Loaded:
 
     def output_template(self) -> ShelxFile | None:
         """The file the output .res is written over, so that the user's instructions stay: the
-        .res/.ins read, or the .res the CIF embeds (its sites carry that file's lines, as a
+        .res/.ins read, or the .res the CIF embeds (the CIF's sites carry its lines, as a
         .res's do); None for a fresh .ins."""
         return self.template or self.shelx
 
