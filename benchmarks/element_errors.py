@@ -44,6 +44,7 @@ from crystalx_core.training.atoms.calibrate import NOISES, recording
 from crystalx_core.training.atoms.evaluate import (
     SEEDS,
     _name_number,
+    answer_counts,
     is_metal_complex,
     test_structures,
 )
@@ -109,21 +110,18 @@ def metrics(runs: list[dict], answers: list[dict[int, str]]) -> dict[float, dict
     """Per noise level, as evaluate.heavy_metrics counts them."""
     out = {}
     for noise in NOISES:
-        c = Counter()
+        c, metal = Counter(), Counter()
         for run, answer in zip(runs, answers):
-            if run["noise"] != noise:
-                continue
-            hits = [answer.get(k) == symbol(z) for k, z in enumerate(run["sim"].targets) if z]
-            for prefix in ("", "metal_") if run["metal"] else ("",):
-                c[prefix + "atoms"] += len(hits)
-                c[prefix + "right"] += sum(hits)
-                c[prefix + "sims"] += 1
-                c[prefix + "fully"] += all(hits)
+            if run["noise"] == noise:
+                counts = answer_counts(run["sim"].targets, answer)
+                c.update(counts)
+                if run["metal"]:
+                    metal.update(counts)
         out[noise] = {
             "elements": c["right"] / c["atoms"],
-            "fully_right": c["fully"] / c["sims"],
-            "metal_elements": c["metal_right"] / max(c["metal_atoms"], 1),
-            "metal_fully_right": c["metal_fully"] / max(c["metal_sims"], 1),
+            "fully_right": c["fully"] / c["simulations"],
+            "metal_elements": metal["right"] / max(metal["atoms"], 1),
+            "metal_fully_right": metal["fully"] / max(metal["simulations"], 1),
         }
     return out
 

@@ -31,10 +31,9 @@ from crystalx_core.errors import (
     Stopped,
     signals_raise_stopped,
 )
-from crystalx_core.outputs import drop_temporaries, job_paths
+from crystalx_core.outputs import OUTPUT_MARK, drop_temporaries, job_paths
 
 MODEL_SUFFIXES = (".res", ".ins", ".cif")
-OUTPUT_MARK = "_crystalx"
 LOW_CONFIDENCE = 0.9
 LOCK_NAME = ".crystalx_batch.lock"  # in each output folder while a batch writes there
 GRACE_SECONDS = 3.0  # for a stopped worker to drop its temporaries before it is killed
@@ -85,22 +84,15 @@ def find_inputs(target: str) -> list[BatchItem]:
         if suffix not in MODEL_SUFFIXES or OUTPUT_MARK in candidate.stem or not candidate.is_file():
             continue
         by_name.setdefault(candidate.with_suffix(""), []).append(candidate)
+    from crystalx_core.io.cif import structure_block_names
+
     items = []
     for _, files in sorted(by_name.items()):
         files.sort(key=lambda f: (MODEL_SUFFIXES.index(f.suffix.lower()), f.name))
         left_out = tuple(sorted(files[1:]))
-        blocks = _structure_blocks(files[0])
+        blocks = structure_block_names(files[0])
         items += [BatchItem(files[0], left_out, block) for block in blocks or [""]]
     return items
-
-
-def _structure_blocks(model: Path) -> list[str]:
-    """The data blocks of a CIF of several structures; [] for one structure or a SHELX file."""
-    if model.suffix.lower() != ".cif":
-        return []
-    from crystalx_core.io.cif import structure_block_names
-
-    return structure_block_names(model)
 
 
 def output_prefix(item: BatchItem, options: BatchOptions) -> Path:
@@ -195,7 +187,7 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
         loaded = item.load()
         where = loaded.reflections_file() if options.refine else None
         source = str(where or "")
-        reflections = loaded.paired(find_reflections(loaded, where) if where else None)
+        reflections = find_reflections(loaded, where) if where else None
         if reflections is not None:
             source = reflections.path
         result = assign_job(
@@ -211,7 +203,7 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
             result,
             item.model,
             inputs,
-            loaded.output_template(result),
+            loaded.output_template(),
             output_prefix(item, options),
             stale_after=None,
         )

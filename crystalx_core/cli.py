@@ -247,31 +247,22 @@ def _run_solve(args) -> int:
     from crystalx_core.pipeline import solve_job
 
     loaded = load(args.ins, args.block)
-    reflections = loaded.paired(solve_reflections(loaded, args.hkl))
+    reflections = solve_reflections(loaded, args.hkl)
     with _progress(args) as progress:
         result = solve_job(
             loaded.structure, reflections, args.method, args.cycles, progress, args.hydrogens
         )
     loaded.add_notes(result)
     inputs = [args.ins] + ([args.hkl] if args.hkl else [])
-    return _finish(
-        args,
-        result,
-        args.ins,
-        inputs,
-        loaded.output_template(result),
-        loaded.output_prefix("_crystalx"),
-    )
+    return _finish(args, result, loaded, inputs)
 
 
 def _run_assign(args) -> int:
-    from crystalx_core.io import load, read_reflections
+    from crystalx_core.io import load
     from crystalx_core.pipeline import assign_job
 
     loaded = load(args.model, args.block)
-    reflections = loaded.paired(
-        read_reflections(args.hkl, loaded.reflection_format()) if args.hkl else None
-    )
+    reflections = loaded.read(args.hkl) if args.hkl else None
     with _progress(args) as progress:
         result = assign_job(
             loaded.structure, reflections, args.method, args.cycles, progress, args.hydrogens
@@ -282,22 +273,15 @@ def _run_assign(args) -> int:
     )
     loaded.add_notes(result, *([hint] if loaded.hkl_text and not args.hkl else []))
     inputs = [args.model] + ([args.hkl] if args.hkl else [])
-    return _finish(
-        args,
-        result,
-        args.model,
-        inputs,
-        loaded.output_template(result),
-        loaded.output_prefix("_crystalx"),
-    )
+    return _finish(args, result, loaded, inputs)
 
 
 def _reflections_file_name(hkl: str) -> str:
     """The file of a row's reflections, without the ' (data_x _shelx_hkl_file)' that names a
-    CIF's embedded ones (cif.HKL_TAGS; imported only here, the CLI starts without gemmi)."""
-    from crystalx_core.io.cif import FCF_TAG, HKL_TAGS
+    CIF's embedded ones (cif.REFLECTION_TAGS; imported only here, the CLI starts without gemmi)."""
+    from crystalx_core.io.cif import REFLECTION_TAGS
 
-    tags = "|".join(map(re.escape, (*HKL_TAGS, FCF_TAG)))
+    tags = "|".join(map(re.escape, REFLECTION_TAGS))
     return Path(re.sub(rf" \((data_\S+ )?({tags})\)$", "", hkl)).name
 
 
@@ -374,15 +358,11 @@ def _bar(args, total: int):
 def _run_audit(args) -> int:
     from crystalx_core.audit import audit
     from crystalx_core.audit_report import audit_html, audit_json, audit_lines
-    from crystalx_core.io import load, read_reflections
+    from crystalx_core.io import load
     from crystalx_core.outputs import write_outputs
 
     loaded = load(args.model, args.block)
-    reflections = loaded.paired(
-        read_reflections(args.hkl, loaded.reflection_format())
-        if args.hkl
-        else loaded.own_reflections()
-    )
+    reflections = loaded.read(args.hkl) if args.hkl else loaded.own_reflections()
     with _progress(args) as progress:
         progress("audit")
         result = audit(loaded.structure, reflections, args.method, args.hydrogens, args.cycles)
@@ -452,9 +432,7 @@ def _run_demo(args) -> int:
             f"      inputs written to {' and '.join(map(str, demo.inputs))} (cell, symmetry and "
             "formula only)"
         )
-    code = _finish(
-        args, demo.result, demo.loaded.path, demo.inputs, demo.loaded.output_template(demo.result)
-    )
+    code = _finish(args, demo.result, demo.loaded, demo.inputs)
     if not args.json:
         match = demo.match
         print(
@@ -465,13 +443,16 @@ def _run_demo(args) -> int:
     return code
 
 
-def _finish(args, result, source: Path, inputs: list[Path], shelx=None, prefix=None) -> int:
-    """Write x_crystalx.res/.cif/.json (or `prefix`.res ...) together, or not at all, and print
-    the summary."""
-    from crystalx_core.outputs import write_job_outputs
+def _finish(args, result, loaded, inputs: list[Path]) -> int:
+    """Write x_crystalx.res/.cif/.json (or --out's) together, or not at all, over the input's
+    template, and print the summary."""
+    from crystalx_core.outputs import OUTPUT_MARK, write_job_outputs
     from crystalx_core.report import summary_lines
 
-    paths, report, backups = write_job_outputs(result, source, inputs, shelx, args.out or prefix)
+    prefix = args.out or loaded.output_prefix(OUTPUT_MARK)
+    paths, report, backups = write_job_outputs(
+        result, loaded.path, inputs, loaded.output_template(), prefix
+    )
     _print_report(args, report, summary_lines(result), paths.values(), backups)
     if result.failure:
         print(f"crystalx: no solution: {result.failure}", file=sys.stderr)

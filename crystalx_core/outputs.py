@@ -270,6 +270,7 @@ def _in_encoding_of(text: str, shelx) -> str | bytes:
 
 
 JOB_SUFFIXES = (".res", ".cif", ".json")  # of a job's outputs, prefix + suffix
+OUTPUT_MARK = "_crystalx"  # after the input's name in a job's outputs: x_crystalx.res
 
 
 def job_paths(prefix: Path) -> dict[str, Path]:
@@ -300,7 +301,7 @@ def write_job_outputs(
     from crystalx_core.residues import bare_label
     from crystalx_core.residues import MAX_LABEL
 
-    prefix = prefix or source.with_name(source.stem + "_crystalx")
+    prefix = prefix or source.with_name(source.stem + OUTPUT_MARK)
     paths = job_paths(prefix)
     long = [
         atom.label

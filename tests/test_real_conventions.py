@@ -4,6 +4,7 @@ small files written here in its image."""
 
 import json
 import shutil
+from dataclasses import replace
 
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
 import pytest
@@ -497,6 +498,24 @@ def test_a_cif_edited_since_its_res_says_which_instructions_are_not_carried(tmp_
     for keyword in ("ACTA", "CONF", "DFIX", "EADP", "EXTI", "HTAB", "OMIT"):
         assert keyword in note
     assert "EADP" not in (tmp_path / "x_crystalx.res").read_text()
+
+
+def test_an_atom_the_job_renames_keeps_its_codes_from_the_embedded_res(tmp_path):
+    """The job renames an atom it retypes (element_evidence.relabelled: O1' becomes N1'): written
+    over the CIF's embedded .res, it keeps its fixed coordinate (10.21) and its free-variable
+    occupancy (21.0), as an atom of a .res read does, since it keeps its line there."""
+    from crystalx_core.element_evidence import relabelled
+    from crystalx_core.io import load
+
+    path = tmp_path / "x.cif"
+    path.write_text(_cif_embedding(RES_WITH_INSTRUCTIONS.replace("O1' 3 0.21", "O1' 3 10.21")))
+    loaded = load(path)
+    renamed = relabelled(loaded.structure, {"O1'": "N1'"})
+    sites = [replace(site, element="N") if site.label == "N1'" else site for site in renamed.sites]
+    structure = replace(renamed, sites=sites, sfac=["C", "H", "N", "O"], unit=[8, 8, 4, 4])
+    written = render_with_sites(loaded.output_template(), structure)
+    n1 = next(line for line in written.splitlines() if line.startswith("N1'"))
+    assert (n1.split()[2], n1.split()[5]) == ("10.210000", "21.00000")
 
 
 @pytest.mark.parametrize(

@@ -27,36 +27,22 @@ class Loaded:
         None  # a .res/.ins: the result is written back into it, instructions kept
     )
     hkl_text: str | None = None  # a CIF's own reflections (_shelx_hkl_file, the IUCr's tags)
-    res_text: str | None = None  # and the .res they were refined with (_shelx_res_file)
+    embedded: ShelxFile | None = None  # and the .res they were refined with (_shelx_res_file)
     hkl_tag: str = "_shelx_hkl_file"  # the tag hkl_text was read from
     notes: tuple[str, ...] = ()  # what the reader chose (the block of a CIF), for the user
     template: ShelxFile | None = None  # a CIF's embedded .res, where its atoms are the CIF's
     block: str = ""  # the CIF data block read, where the file holds several structures
-
-    def paired(self, reflections: Reflections | None) -> Reflections | None:
-        """The reflections, once checked to be this structure's crystal's at all (io.pairing):
-        another crystal's .hkl stops the job before any work, naming both files."""
-        if reflections is not None:
-            from crystalx_core.io.pairing import check_pairing
-
-            check_pairing(self.structure, reflections, str(self.path))
-        return reflections
 
     def output_prefix(self, mark: str) -> Path:
         """name{mark} beside the input, name_BLOCK{mark} for one of several structures of a CIF,
         so that the jobs on two blocks never write the same outputs."""
         return self.path.with_name(block_stem(self.path, self.block) + mark)
 
-    def output_template(self, result) -> ShelxFile | None:
+    def output_template(self) -> ShelxFile | None:
         """The file the output .res is written over, so that the user's instructions stay: the
-        .res/.ins read, or the .res the CIF embeds (result's sites are then keyed to its atom
-        lines by label, as the writer finds them); None for a fresh .ins."""
-        if self.template is None:
-            return self.shelx
-        from crystalx_core.io.embedded_res import keyed_to
-
-        result.structure = keyed_to(self.template, result.structure)
-        return self.template
+        .res/.ins read, or the .res the CIF embeds (the CIF's sites carry its lines, as a
+        .res's do); None for a fresh .ins."""
+        return self.template or self.shelx
 
     def add_notes(self, result, *more: str) -> None:
         """Put what the reader chose (and `more`) before the job's own notes in `result`."""
@@ -70,7 +56,7 @@ class Loaded:
 
     @cached_property
     def _reflection_format(self) -> HklfFormat | None:
-        """Worked out once: a CIF's embedded .res is parsed for it (a refusal is not cached)."""
+        """Worked out once (a refusal is not cached)."""
         if self.shelx is not None:
             return self.shelx.reflection_format()
         from crystalx_core.io.hkl import xray_problem
@@ -78,15 +64,8 @@ class Loaded:
         problem = xray_problem(self.structure.wavelength)
         if problem:
             raise InputError(f"_diffrn_radiation_wavelength: {problem}", str(self.path))
-        if not self.res_text:
-            return None
-        from crystalx_core.io.shelx_read import parse_shelx
-
-        try:
-            embedded = parse_shelx(self.res_text, f"{self.path} (_shelx_res_file)")
-        except InputError:  # an embedded file we cannot read says nothing about the data
-            return None
-        return embedded.reflection_format()
+        # an embedded file we cannot read (None) says nothing about the data
+        return self.embedded.reflection_format() if self.embedded is not None else None
 
     @cached_property
     def hkl_source(self) -> Path | None:
@@ -111,20 +90,35 @@ class Loaded:
         return reflections_beside(self.path)
 
     def reflections_in(self, where: Path) -> Reflections:
-        """The reflections in `where` (a reflections_file), read as this file's HKLF says."""
+        """The reflections in `where` (a reflections_file), read as this file's HKLF says and
+        checked to be this crystal's (read)."""
         if where != self.path:
-            reflections = read_reflections(where, self.reflection_format())
+            reflections = self.read(where)
             if where == self.hkl_source:
                 reflections.notes.insert(
                     0, f"reflections from {where.name}, named by Olex2 (HklSrc)"
                 )
             return reflections
         if self.shelx is None:
-            return self.embedded_reflections()
-        from crystalx_core.io.hkl import reflections_from_text
+            reflections = self.embedded_reflections()
+        else:
+            from crystalx_core.io.hkl import reflections_from_text
 
-        inline = self.shelx.inline_reflections()
-        return reflections_from_text(inline, str(self.path), self.reflection_format())
+            inline = self.shelx.inline_reflections()
+            reflections = reflections_from_text(inline, str(self.path), self.reflection_format())
+        return self._checked(reflections)
+
+    def read(self, hkl) -> Reflections:
+        """The reflection file `hkl`, read as this file's HKLF says; another crystal's stops the
+        job before any work, naming both files (io.pairing)."""
+        return self._checked(read_reflections(hkl, self.reflection_format()))
+
+    def _checked(self, reflections: Reflections | None) -> Reflections | None:
+        if reflections is not None:
+            from crystalx_core.io.pairing import check_pairing
+
+            check_pairing(self.structure, reflections, str(self.path))
+        return reflections
 
     def own_reflections(self) -> Reflections | None:
         """The reflections the file carries or names (reflections_file without the one
@@ -156,18 +150,20 @@ def load(path, block: str | None = None) -> Loaded:
         from crystalx_core.io.cif import read_cif
 
         entry = read_cif(path, block)
-        structure, template, notes = entry.structure, None, entry.notes
+        structure, embedded, template, notes = entry.structure, None, None, entry.notes
         if entry.shelx_res_text:
-            from crystalx_core.io.embedded_res import embedded_template
+            from crystalx_core.io.embedded_res import embedded_template, read_embedded
 
-            where = f"{path.name}'s embedded .res"
-            template, structure, note = embedded_template(entry.shelx_res_text, structure, where)
+            embedded, note = read_embedded(entry.shelx_res_text, path)
+            if embedded is not None:
+                where = f"{path.name}'s embedded .res"
+                template, structure, note = embedded_template(embedded, structure, where)
             notes += (note,) if note else ()
         return Loaded(
             path,
             structure,
             hkl_text=entry.shelx_hkl_text,
-            res_text=entry.shelx_res_text,
+            embedded=embedded,
             hkl_tag=entry.hkl_tag,
             notes=notes + _deuterium_notes(structure),
             template=template,
@@ -262,7 +258,7 @@ def solve_reflections(loaded: Loaded, hkl) -> Reflections:
     """The reflections to solve against: `hkl` if named, else those find_reflections finds; an
     InputError saying what to pass otherwise."""
     if hkl is not None:
-        return read_reflections(hkl, loaded.reflection_format())
+        return loaded.read(hkl)
     found = find_reflections(loaded)
     if found is not None:
         return found

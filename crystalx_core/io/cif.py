@@ -183,9 +183,9 @@ def _parse(path: Path, data: bytes | None = None) -> tuple[gemmi.cif.Document, s
 
 def _choose_block(
     doc: gemmi.cif.Document, block: str | None, path: Path
-) -> tuple[gemmi.cif.Block, str | None]:
-    """The block asked for, else the first with atom sites; and a note naming it when the file
-    holds more than one structure."""
+) -> tuple[gemmi.cif.Block, str | None, int]:
+    """The block asked for, else the first with atom sites; a note naming it when the file
+    holds more than one structure; and how many it holds."""
     if len(doc) == 0:
         raise InputError("no data block (data_...) in the file", str(path))
     with_sites = structure_blocks(doc)
@@ -194,14 +194,15 @@ def _choose_block(
         if found is None:
             names = ", ".join(b.name for b in doc)
             raise InputError(f"no data block {block!r} (the file has: {names})", str(path))
-        return found, None
+        return found, None, len(with_sites)
     if len(with_sites) < 2:
-        return (with_sites or [doc[0]])[0], None
+        return (with_sites or [doc[0]])[0], None, len(with_sites)
     names = ", ".join(b.name for b in with_sites)
-    return with_sites[0], (
+    note = (
         f"read data_{with_sites[0].name}, the first of {len(with_sites)} structures in "
         f"{path.name} ({names}); --block NAME reads another"
     )
+    return with_sites[0], note, len(with_sites)
 
 
 def structure_blocks(doc: gemmi.cif.Document) -> list[gemmi.cif.Block]:
@@ -211,8 +212,11 @@ def structure_blocks(doc: gemmi.cif.Document) -> list[gemmi.cif.Block]:
 
 def structure_block_names(path: Path) -> list[str]:
     """Names of the blocks of a CIF that hold a structure, where it holds more than one (a
-    journal's or Olex2's multi-structure CIF); [] otherwise, and for a file that does not parse
-    (its own job says why). Looks for a second data_ line before parsing."""
+    journal's or Olex2's multi-structure CIF); [] otherwise, for a file that is not a .cif (a
+    SHELX file) and for one that does not parse (its own job says why). Looks for a second
+    data_ line before parsing."""
+    if Path(path).suffix.lower() != ".cif":
+        return []
     try:
         data = read_input_bytes(str(path), "CIF")
     except InputError:
@@ -246,6 +250,7 @@ RES_TAGS = ("_shelx_res_file", "_iucr_refine_instructions_details")
 HKL_TAGS = ("_shelx_hkl_file", "_iucr_refine_reflections_details")
 # the .fcf (LIST 4) IUCr journals ask for and Olex2's own refinement embeds (olex2.refine's CIF)
 FCF_TAG = "_iucr_refine_fcf_details"
+REFLECTION_TAGS = (*HKL_TAGS, FCF_TAG)  # where a CIF carries its own reflections, in that order
 
 
 def embedded_file(block: gemmi.cif.Block, tags: tuple[str, ...]) -> tuple[str | None, str]:
@@ -352,18 +357,14 @@ def _su(block: gemmi.cif.Block, tag: str) -> float:
     return int(found.group(1)) * 10.0 ** (exponent - decimals)
 
 
-def _formula_units(block: gemmi.cif.Block, structure: Structure) -> float | None:
-    """Z: _cell_formula_units_Z, else the cell contents over _chemical_formula_sum where every
-    element but H gives the same whole number; None where neither says."""
+def _formula_units(
+    block: gemmi.cif.Block, structure: Structure, formula: dict[str, float]
+) -> float | None:
+    """Z: _cell_formula_units_Z, else the cell contents over the `formula` (_formula_counts)
+    where every element but H gives the same whole number; None where neither says."""
     z = _number(block, "_cell_formula_units_Z")
     if z is not None and z > 0:
         return z
-    value = block.find_value("_chemical_formula_sum")
-    if not value:
-        return None
-    formula: dict[str, float] = {}
-    for element, count in re.findall(r"([A-Z][a-z]?)\s*(\d*\.?\d*)", gemmi.cif.as_string(value)):
-        formula[element] = formula.get(element, 0.0) + float(count or 1)
     contents = dict(zip(structure.sfac, structure.unit))
     ratios = [contents.get(el, 0.0) / n for el, n in formula.items() if el not in ("H", "D") and n]
     if not ratios or min(ratios) < 0.5:
@@ -372,10 +373,18 @@ def _formula_units(block: gemmi.cif.Block, structure: Structure) -> float | None
     return float(z) if all(abs(r - z) <= 0.05 * z for r in ratios) else None
 
 
-def _formula_elements(block: gemmi.cif.Block) -> set[str]:
-    """Element symbols of _chemical_formula_sum ('C10 H20 Cl N O3'); empty when not given."""
+_FORMULA_TERM = re.compile(r"([A-Z][a-z]?)\s*((?:\d+(?:\.\d*)?|\.\d+)?)")  # a lone '.' is no count
+
+
+def _formula_counts(block: gemmi.cif.Block) -> dict[str, float]:
+    """_chemical_formula_sum ('C10 H20 Cl N O3') as element → count; empty when not given."""
     value = block.find_value("_chemical_formula_sum")
-    return set(re.findall(r"[A-Z][a-z]?", gemmi.cif.as_string(value))) if value else set()
+    if not value:
+        return {}
+    formula: dict[str, float] = {}
+    for element, count in _FORMULA_TERM.findall(gemmi.cif.as_string(value)):
+        formula[element] = formula.get(element, 0.0) + float(count or 1)
+    return formula
 
 
 def _element(raw: gemmi.SmallStructure.Site, formula: set[str]) -> gemmi.Element:
@@ -454,7 +463,7 @@ def read_cif(path, block: str | None = None) -> CifEntry:
     """Read one data block (default: the first with atom sites) of a CIF."""
     path = Path(path)
     doc, text = _parse(path)
-    chosen, note = _choose_block(doc, block, path)
+    chosen, note, structures = _choose_block(doc, block, path)
     lines = _Lines(text, chosen.name)
     if any(_number(chosen, tag) is None for tag in _CELL_TAGS):
         raise InputError(
@@ -484,9 +493,7 @@ def read_cif(path, block: str | None = None) -> CifEntry:
     if problem:
         raise InputError(f"data_{chosen.name}: {problem}", str(path), lines.tag(*_CELL_TAGS))
     symops, symmetry_note = _symops(small, chosen, lines, path)
-    hkl_text, hkl_tag = embedded_file(chosen, HKL_TAGS)
-    if hkl_text is None and _text_field(chosen, FCF_TAG) is not None:
-        hkl_text, hkl_tag = _text_field(chosen, FCF_TAG), FCF_TAG
+    hkl_text, hkl_tag = embedded_file(chosen, REFLECTION_TAGS)
     structure = Structure(
         cell=(cell.a, cell.b, cell.c, cell.alpha, cell.beta, cell.gamma),
         symops=symops,
@@ -495,11 +502,10 @@ def read_cif(path, block: str | None = None) -> CifEntry:
         title=chosen.name,
         source=str(path),
     )
-    structure.sites = _sites(
-        small, structure.orthogonalisation, lines, path, _formula_elements(chosen)
-    )
+    formula = _formula_counts(chosen)
+    structure.sites = _sites(small, structure.orthogonalisation, lines, path, set(formula))
     structure.sfac, structure.unit = sfac_unit_from_sites(structure)
-    structure.formula_units = _formula_units(chosen, structure)
+    structure.formula_units = _formula_units(chosen, structure, formula)
     structure.cell_su = tuple(_su(chosen, tag) for tag in _CELL_TAGS)
     structure.sites = grouped_mixed_sites(structure.sites)
     return CifEntry(
@@ -509,7 +515,7 @@ def read_cif(path, block: str | None = None) -> CifEntry:
         hkl_tag=hkl_tag,
         published_r1=_number(chosen, "_refine_ls_R_factor_gt"),
         block_name=chosen.name,
-        one_of_several=len(structure_blocks(doc)) > 1,
+        one_of_several=structures > 1,
         notes=tuple(n for n in (note, symmetry_note) if n),
     )
 

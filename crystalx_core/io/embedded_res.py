@@ -13,6 +13,7 @@ and a note says which instructions are not carried.
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 from crystalx_core.errors import InputError
 from crystalx_core.io.shelx_read import ShelxFile, parse_shelx
@@ -22,17 +23,24 @@ SAME_POSITION = 2e-3  # fractional: a CIF coordinate rounded to its su (0.158(2)
 # instructions a fresh .ins does not write: the ones a note names when the template is not used
 _FRESH = {"TITL", "CELL", "ZERR", "LATT", "SYMM", "SFAC", "UNIT", "TEMP", "L.S.", "PLAN"}
 _FRESH |= {"FMAP", "LIST", "WGHT", "FVAR", "AFIX", "PART", "HKLF", "END", "REM", "RESI"}
+# what a CIF site takes from its .res atom: the unrounded values, and the line the writer keys by
+_FROM_RES = ("frac", "occupancy", "u_iso", "u_aniso", "afix", "part", "line")
+
+
+def read_embedded(res_text: str, path: Path) -> tuple[ShelxFile | None, str | None]:
+    """(the embedded .res, parsed once, its errors naming `path` (_shelx_res_file), None); (None,
+    a note) where it cannot be read, since its instructions are then not carried."""
+    try:
+        return parse_shelx(res_text, f"{path} (_shelx_res_file)"), None
+    except InputError as error:
+        return None, f"{error.one_line()}: its instructions are not carried"
 
 
 def embedded_template(
-    res_text: str, structure: Structure, where: str
+    shelx: ShelxFile, structure: Structure, where: str
 ) -> tuple[ShelxFile | None, Structure, str | None]:
     """(the embedded .res, the CIF's structure with its exact values, None) where the two hold
     the same atoms; else (None, the structure unchanged, a note naming what is not carried)."""
-    try:
-        shelx = parse_shelx(res_text, where)
-    except InputError as error:
-        return None, structure, f"{error.one_line()}: its instructions are not carried"
     atoms = {atom.site.label.upper(): atom.site for atom in shelx.atoms if atom.kind == "atom"}
     cif_atoms = [atom for site in structure.sites for atom in site.with_mixed]
     same = len(atoms) == len(cif_atoms) and all(
@@ -58,33 +66,11 @@ def _same_atom(atom: Site, res: Site | None) -> bool:
 
 
 def _exact(site: Site, atoms: dict[str, Site]) -> Site:
-    """The site with the .res's unrounded values, its mixed atoms likewise."""
+    """The site with the .res's unrounded values and its line there (where the writer finds the
+    atom's codes, as for a .res read), its mixed atoms likewise."""
 
     def one(atom: Site) -> Site:
         res = atoms[atom.label.upper()]
-        return replace(
-            atom,
-            frac=res.frac,
-            occupancy=res.occupancy,
-            u_iso=res.u_iso,
-            u_aniso=res.u_aniso,
-            afix=res.afix,
-            part=res.part,
-        )
+        return replace(atom, **{field: getattr(res, field) for field in _FROM_RES})
 
     return replace(one(site), mixed=tuple(one(atom) for atom in site.mixed))
-
-
-def keyed_to(shelx: ShelxFile, structure: Structure) -> Structure:
-    """`structure` with each site's line that of the template's atom of the same label (None
-    for a site the template lacks), as `shelx_write.render_with_sites` finds its origin."""
-    lines = {atom.site.label.upper(): atom.number for atom in shelx.atoms}
-
-    def one(atom: Site) -> Site:
-        return replace(atom, line=lines.get(atom.label.upper()))
-
-    sites = [
-        replace(one(site), mixed=tuple(one(atom) for atom in site.mixed))
-        for site in structure.sites
-    ]
-    return replace(structure, sites=sites)

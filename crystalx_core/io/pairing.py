@@ -10,7 +10,6 @@ this cell and space group, break either or both.
 
 from __future__ import annotations
 
-import numpy as np
 
 from crystalx_core.errors import InputError
 from crystalx_core.io.hkl import Reflections
@@ -27,19 +26,18 @@ MIN_ABSENT = (
 
 def pairing_problem(structure: Structure, reflections: Reflections) -> str | None:
     """Why these reflections cannot have been measured on this structure's crystal, or None."""
-    hkl = np.asarray(reflections.indices, dtype=float)
-    if not len(hkl):
+    if not len(reflections.indices):
         return None
-    inverse = np.linalg.inv(structure.orthogonalisation).T  # reciprocal basis vectors as rows
-    d_star = np.linalg.norm(hkl @ inverse, axis=1)
-    beyond = d_star * structure.wavelength / 2 > 1 / EWALD_MARGIN
+    array = reflections.to_miller_array(structure.cell, structure.symops)
+    d = array.d_spacings().data().as_numpy_array()
+    beyond = (d > 0) & (d < EWALD_MARGIN * structure.wavelength / 2)  # 0 0 0 has no d (-1)
     if beyond.mean() > BEYOND_LIMIT:
         return (
-            f"{int(beyond.sum())} of {len(hkl)} reflections lie beyond d = λ/2 "
+            f"{int(beyond.sum())} of {len(d)} reflections lie beyond d = λ/2 "
             f"({structure.wavelength:g} Å) in this cell, which no crystal of it can diffract: "
             "they are another crystal's (or the cell or wavelength is wrong)"
         )
-    absent = _absent(structure, reflections.indices)
+    absent = array.sys_absent_flags().data().as_numpy_array()
     strong = reflections.intensities > STRONG * reflections.sigmas
     if absent.sum() >= MIN_ABSENT and strong[absent].mean() > ABSENT_STRONG:
         return (
@@ -58,19 +56,3 @@ def check_pairing(structure: Structure, reflections: Reflections, model_path: st
             f"the reflections of {reflections.path} do not belong to this structure: {problem}",
             model_path,
         )
-
-
-def _absent(structure: Structure, indices: np.ndarray) -> np.ndarray:
-    """Which reflections the space group extinguishes (centring, screw axes, glide planes)."""
-    from cctbx import crystal, miller
-    from cctbx.array_family import flex
-
-    from crystalx_core.symmetry import space_group_from_operators
-
-    unique, back = np.unique(np.asarray(indices, dtype=int), axis=0, return_inverse=True)
-    symmetry = crystal.symmetry(
-        unit_cell=tuple(structure.cell), space_group=space_group_from_operators(structure.symops)
-    )
-    index = flex.miller_index([tuple(int(v) for v in row) for row in unique])
-    flags = miller.set(symmetry, index, anomalous_flag=False).sys_absent_flags().data()
-    return np.array(flags, dtype=bool)[np.ravel(back)]

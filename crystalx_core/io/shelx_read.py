@@ -430,7 +430,7 @@ class _Parser:
             card = ShelxLine(number, text, "instruction", keyword, tokens[1:])
             self._instruction(card)
             return card
-        if len(tokens) >= 5 and _INTEGER.match(tokens[1]):
+        if _atom_line(tokens):
             return self._atom(number, text, tokens)
         return ShelxLine(number, text, "unknown", fields=tokens)
 
@@ -726,9 +726,14 @@ class _Parser:
             atom.site.occupancy = occupancy
 
 
+def _atom_line(tokens: list[str]) -> bool:
+    """label, SFAC number, x y z and perhaps more: the shape of an atom line."""
+    return len(tokens) >= 5 and bool(_INTEGER.match(tokens[1]))
+
+
 def _atom_shaped(tokens: list[str]) -> bool:
-    """label, SFAC number, x y z and more numbers: how an atom line looks."""
-    return len(tokens) >= 5 and bool(_INTEGER.match(tokens[1])) and all(map(_is_number, tokens[2:]))
+    """An atom line whose fields after the label are all numbers, as an atom's are."""
+    return _atom_line(tokens) and all(map(_is_number, tokens[2:]))
 
 
 def _is_number(text: str) -> bool:

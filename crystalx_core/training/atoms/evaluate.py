@@ -80,6 +80,13 @@ def roc_auc(scores: np.ndarray, positive: np.ndarray) -> float | None:
     return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
+def answer_counts(targets, answer: dict[int, str]) -> Counter:
+    """One simulated solution's counts for `answer` (peak index → element): its atoms (the peaks
+    standing for one), those given their true element, the simulation, and whether all were."""
+    hits = [answer.get(k) == symbol(z) for k, z in enumerate(targets) if z]
+    return Counter(atoms=len(hits), right=sum(hits), simulations=1, fully=int(all(hits)))
+
+
 def heavy_metrics(
     truths: list, noise: float, seeds: Sequence[int] = SEEDS, formula: bool = True
 ) -> dict:
@@ -88,10 +95,10 @@ def heavy_metrics(
     the formula-aware choice). Each simulation's random numbers come from the seed and the
     structure's file name, so one structure more or less leaves the others' maps as they were."""
     per_element = defaultdict(Counter)  # true element → Counter(predicted)
-    model_right = base_right = atoms = structures_right = base_structures_right = 0
+    totals, base_totals = Counter(), Counter()  # answer_counts summed, model and baseline
     spurious = model_kept = base_kept = 0  # peaks standing for no atom, and those given an element
     auc_scores = defaultdict(list)
-    metal = Counter()  # atoms, right, simulations, fully right in the metal-complex subset
+    metal = Counter()  # the model's answer_counts in the metal-complex subset
     for seed, truth in ((seed, truth) for seed in seeds for truth in truths):
         settings = SimulationSettings(extra_noise=noise)
         sim = simulate_peaks(
@@ -99,7 +106,11 @@ def heavy_metrics(
         )
         model = assign_model(sim.structure, penalty=PENALTY if formula else None).by_index()
         base = assign_baseline(sim.structure).by_index()
-        all_model = all_base = True
+        counts = answer_counts(sim.targets, {k: site.element for k, site in model.items()})
+        totals.update(counts)
+        base_totals.update(answer_counts(sim.targets, {k: s.element for k, s in base.items()}))
+        if is_metal_complex(truth):
+            metal.update(counts)
         for k, z in enumerate(sim.targets):
             if z == 0:
                 spurious += 1
@@ -108,30 +119,13 @@ def heavy_metrics(
                 continue
             true = symbol(z)
             predicted = model[k].element if k in model else NOT_AN_ATOM
-            baseline = base[k].element if k in base else NOT_AN_ATOM
             per_element[true][predicted] += 1
-            atoms += 1
-            model_right += predicted == true
-            base_right += baseline == true
-            all_model &= predicted == true
-            all_base &= baseline == true
             if k in model:
                 for element in truth.sfac:
                     if not is_hydrogen(element):
                         auc_scores[element].append(
                             (model[k].element_scores.get(element, 0.0), element == true)
                         )
-        structures_right += all_model
-        base_structures_right += all_base
-        if is_metal_complex(truth):
-            metal["simulations"] += 1
-            metal["fully"] += all_model
-            metal["atoms"] += sum(1 for z in sim.targets if z != 0)
-            metal["right"] += sum(
-                1
-                for k, z in enumerate(sim.targets)
-                if z != 0 and k in model and model[k].element == symbol(z)
-            )
     table = {}
     for element, counts in sorted(per_element.items(), key=lambda kv: -sum(kv[1].values())):
         predicted_as = sum(c[element] for c in per_element.values())
@@ -149,11 +143,11 @@ def heavy_metrics(
         "noise_A": noise,
         "structures": len(truths),
         "seeds": list(seeds),
-        "atoms": atoms,
-        "accuracy": model_right / atoms,
-        "baseline_accuracy": base_right / atoms,
-        "structures_fully_correct": structures_right / simulations,
-        "baseline_structures_fully_correct": base_structures_right / simulations,
+        "atoms": totals["atoms"],
+        "accuracy": totals["right"] / totals["atoms"],
+        "baseline_accuracy": base_totals["right"] / totals["atoms"],
+        "structures_fully_correct": totals["fully"] / simulations,
+        "baseline_structures_fully_correct": base_totals["fully"] / simulations,
         "spurious_peaks": spurious,
         "spurious_given_an_element": model_kept / max(spurious, 1),
         "baseline_spurious_given_an_element": base_kept / max(spurious, 1),
