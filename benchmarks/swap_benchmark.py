@@ -59,7 +59,7 @@ from crystalx_core.crystallography.refine import refine
 from crystalx_core.element_evidence import U_DISORDER, weigh_elements, z_neighbours
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.errors import RefinementError
-from crystalx_core.geometry import H_BOND_MAX, connectivity
+from crystalx_core.geometry import H_BOND_MAX, OVERLAP, connectivity, overlapping_sites
 from crystalx_core.hydrogen_data import HydrogenFits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -257,7 +257,7 @@ def _moved_hydrogens(truth, reflections, cycles: int) -> dict:
     the non-H atoms refined anisotropically, as the job weighs its H? And the donors the map
     changes when the counts are the published ones. No refinement without such a bond."""
     if not moved_pairs(truth):
-        return {"moved_h": [], "right_changed": []}
+        return {"moved_h": [], "right_changed": [], "not_ordered": disordered_in_fact(truth)}
     heavy = truth.with_sites([s for s in truth.sites if not is_hydrogen(s.element)])
     try:
         refined = refine(heavy, reflections, cycles, anisotropic=True)
@@ -271,7 +271,22 @@ def _moved_hydrogens(truth, reflections, cycles: int) -> dict:
         "right_changed": checks["right_changed"],
         "donors": len(checks["total"]),
         "unjudged": checks["unjudged"],
+        "not_ordered": disordered_in_fact(truth),
     }
+
+
+def disordered_in_fact(truth) -> list[str]:
+    """Why a structure the corpus index calls ordered is not: two atoms closer than OVERLAP
+    (geometry.overlapping_sites: a ring in two orientations listed at full weight without PART),
+    or an occupancy under 1. The index's disorder column says "no" for such a model."""
+    sites = truth.sites
+    close = {
+        (*sorted((sites[i].label, sites[c.j].label)), round(c.distance, 2))
+        for i, c in overlapping_sites(truth).items()
+    }
+    return [f"{a}/{b} {d:.2f} Å" for a, b, d in sorted(close, key=lambda x: x[2])] + [
+        f"{s.label} occupancy {s.occupancy:g}" for s in sites if s.occupancy < 1 - 1e-3
+    ]
 
 
 def _electrons(value) -> str:
@@ -428,6 +443,29 @@ def _hydrogen_lines(done: list[dict], every_miss: bool = False) -> list[str]:
             if unjudged
             else []
         ),
+        *_ordered_hydrogen_lines(done, moved),
+    ]
+
+
+def _ordered_hydrogen_lines(done: list[dict], moved: list[tuple]) -> list[str]:
+    """The moved-H share on the structures ordered in fact, and the disordered ones the corpus
+    index calls ordered (disordered_in_fact) with their own share: both figures, no miss hidden."""
+    apart = {
+        r["entry"]: r["not_ordered"] for r in done if r.get("moved_h") and r.get("not_ordered")
+    }
+    if not apart:
+        return []
+    ordered = [m for entry, m in moved if entry not in apart]
+    other = [m for entry, m in moved if entry in apart]
+    fixed = sum(1 for m in ordered if m["corrected"])
+    return [
+        f"- on the structures ordered in fact ({len({e for e, _ in moved} - set(apart))}): "
+        f"{fixed}/{len(ordered)} ({_pct(fixed / max(len(ordered), 1), 1)}) put back, donors got "
+        f"wrong beside {sum(len(m['wrong_elsewhere']) for m in ordered)}; the others, disordered "
+        f"though the corpus index calls them ordered (two atoms under {OVERLAP:g} Å, H beside H "
+        f"or non-H beside non-H, or an occupancy under 1): "
+        + ", ".join(f"{entry} ({', '.join(why[:2])})" for entry, why in sorted(apart.items()))
+        + f", {sum(1 for m in other if m['corrected'])}/{len(other)} of their trials put back"
     ]
 
 
