@@ -30,7 +30,11 @@ and data (no element swaps weighed; no refinement for a structure without a hydr
 `--skip N` leaves out the first N structures in the benchmark's order (a fresh slice). With
 `--only-hydrogens`, `--without-pairs` takes instead the structures every swap run leaves out
 (no Z-neighbour pair to swap: mostly C/H/O compounds), so their H trials are on structures
-no threshold was set on.
+no threshold was set on. The two `--limit 300` H runs take every usable ordered structure of
+at most 80 non-H atoms (387), so `--skip` finds no unseen one there: fresh draws are `--seed N`
+(other d_min, noise and reflections left out, on the same structures) with `--max-atoms 300`
+(the larger ones too). The H figures are also given without the structures that are
+disordered in fact though the corpus index calls them ordered (disordered_in_fact).
 
     python benchmarks/swap_benchmark.py ../shared/data/corpus --limit 100
     python benchmarks/swap_benchmark.py ../shared/data/corpus --limit 400 --pairs other
@@ -39,6 +43,8 @@ no threshold was set on.
     python benchmarks/swap_benchmark.py ../shared/data/corpus --limit 300 --only-hydrogens
     python benchmarks/swap_benchmark.py ../shared/data/corpus --limit 300 --only-hydrogens \
         --without-pairs
+    python benchmarks/swap_benchmark.py ../shared/data/corpus --limit 400 --max-atoms 300 \
+        --only-hydrogens --seed 2
 """
 
 from __future__ import annotations
