@@ -169,16 +169,25 @@ def weigh_hydrogens(
     if fits is None and reflections is not None:
         fits = HydrogenFits(structure, reflections, density)
     doubtful = _move_hydrogens(structure, evidence, peaks, near, bonds, density, fits)
+    # the map's clear peaks before the reflections: a pair weighed on Fo² while a donor's clear
+    # H is still missing from the model fits better wherever a placement stands near that H (an
+    # NH4+ short of one made a sulfate O take the surplus H of its neighbour by 1.03)
+    _add_from_map(structure, evidence, counts, peaks, near, bonds, rms, fits)
     if fits is not None:
         _move_by_data(structure, evidence, doubtful, peaks, near, bonds, density, fits)
+    _take_off_by_map(structure, evidence, counts, peaks, near, bonds, rms, fits)
+    return evidence
+
+
+def _add_from_map(structure, evidence, counts, peaks, near, bonds, rms, fits) -> None:
+    """One H for each clear peak (ADD_RMS) beyond the model's count on an O, N or S not yet
+    decided, each taken from a partner given one too many where there is one."""
     for i, found in peaks.items():
         if i in evidence.notes:  # moved along its hydrogen bond: decided
             continue
         n_model = counts.get(i, 0)
         strong = [p for p in found if p.height >= ADD_RMS * rms]
-        seen = [p for p in found if p.height >= LOW_RMS * rms]
-        cap = _most_hydrogens(structure, i, bonds[i])
-        wanted = min(len(strong), cap)
+        wanted = min(len(strong), _most_hydrogens(structure, i, bonds[i]))
         if wanted > n_model and _placeable(structure, i, bonds[i], wanted):
             heights = ", ".join(_height(p, rms) for p in strong[n_model:wanted])
             evidence.counts[i] = wanted
@@ -188,19 +197,28 @@ def weigh_hydrogens(
             )
             for _ in range(wanted - n_model):
                 _take_from_partner(structure, evidence, i, near[i], peaks, bonds, rms, fits)
-        elif n_model > len(seen):
-            donors = _pointing_at(structure, i, near[i], peaks, rms)
-            if donors and _placeable(structure, i, bonds[i], len(seen)):
-                if _reflections_keep(fits, evidence.counts, i, len(seen)):
-                    continue
-                top = max((p.height for p in found), default=0.0)
-                evidence.counts[i] = len(seen)
-                evidence.notes[i] = (
-                    f"−{n_model - len(seen)} H by the difference map (the model gave "
-                    f"{n_model}): nothing over {LOW_RMS:g} rms at the riding positions (highest "
-                    f"{top / rms:.1f} rms) and an acceptor here: {'; '.join(donors)}"
-                )
-    return evidence
+
+
+def _take_off_by_map(structure, evidence, counts, peaks, near, bonds, rms, fits) -> None:
+    """The model's H off an O, N or S not yet decided that shows fewer peaks (LOW_RMS) than it
+    is given, where a partner's H points at it and the reflections do not hold them."""
+    for i, found in peaks.items():
+        seen = [p for p in found if p.height >= LOW_RMS * rms]
+        n_model = counts.get(i, 0)
+        if i in evidence.notes or n_model <= len(seen):
+            continue
+        donors = _pointing_at(structure, i, near[i], peaks, rms)
+        if not donors or not _placeable(structure, i, bonds[i], len(seen)):
+            continue
+        if _reflections_keep(fits, evidence.counts, i, len(seen)):
+            continue
+        top = max((p.height for p in found), default=0.0)
+        evidence.counts[i] = len(seen)
+        evidence.notes[i] = (
+            f"−{n_model - len(seen)} H by the difference map (the model gave "
+            f"{n_model}): nothing over {LOW_RMS:g} rms at the riding positions (highest "
+            f"{top / rms:.1f} rms) and an acceptor here: {'; '.join(donors)}"
+        )
 
 
 def _beside_overlap(structure, i, bonds, overlaps) -> str:
