@@ -490,7 +490,7 @@ def test_the_reflections_hold_a_weak_oh_that_accepts_a_bond(shared_data):
     truth, model, density = refined_without_h(*benchmark_entry("XH_xylitol"))
     reflections = read_hkl(BENCHMARK / "XH_xylitol" / "data.hkl")
     h14 = next(s for s in truth.sites if s.label == "H14")
-    hole = _Hole(density, truth.cartesian(h14.frac), 0.6)
+    hole = _Hole(density, centre=truth.cartesian(h14.frac), radius=0.6)
     published = hydrogens_per_atom(truth)
     given = {i: published[s.label] for i, s in enumerate(model.sites)}
     o4 = index(model, "O4")
@@ -501,19 +501,16 @@ def test_the_reflections_hold_a_weak_oh_that_accepts_a_bond(shared_data):
 
 
 @dataclass
-class _Hole:
-    """A density with nothing over 0 within `radius` Å of `centre`: an H the map does not show."""
+class _Hole(_Scaled):
+    """A scaled density (_Scaled) with nothing over 0 within `radius` Å of `centre`: an H the
+    map does not show."""
 
-    density: object
-    centre: np.ndarray
-    radius: float
-
-    @property
-    def rms(self):
-        return self.density.rms
+    factor: float = 1.0
+    centre: np.ndarray = None
+    radius: float = 0.6
 
     def __call__(self, points):
-        values = self.density(points)
+        values = super().__call__(points)
         inside = np.sum((points - self.centre) ** 2, axis=1) < self.radius**2
         return np.where(inside, np.minimum(values, 0.0), values)
 
