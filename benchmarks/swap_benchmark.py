@@ -489,7 +489,15 @@ def hydrogen_markdown(rows: list[dict], args) -> str:
                 "Ordered corpus structures with H that hold no Z-neighbour pair (left out of every "
                 "swap run, so never seen by the H trials above), simulated as there"
                 if args.without_pairs
-                else "The structures and simulated data of the swap run above"
+                else "The structures of the swap run above"
+                + ("" if args.seed else " and their simulated data")
+            )
+            + (
+                f", their data drawn anew (--seed {args.seed}: d_min, noise and the reflections "
+                "left out; never used to set anything)"
+                + (f", up to {args.max_atoms} non-H atoms" if args.max_atoms > 80 else "")
+                if args.seed
+                else ""
             )
             + "; the published non-H atoms refined anisotropically, each O–H or N–H moved onto "
             "its acceptor in turn (`crystalx_core.hydrogen_evidence`).",
