@@ -25,6 +25,10 @@ from crystalx_core.structure import Structure
 # own _atom_site_site_symmetry_order for all 2,736 sites in shared/data that state one.
 SAME_POSITION = 0.02
 MIN_BOND = 0.5  # Å: shorter contacts are overlapping sites (disorder, split peaks), not bonds
+# Å: two atoms closer are two places of one disordered atom, whether or not a PART says so: no
+# bond between non-H atoms is shorter (C≡O and N≡N 1.10 Å, 1.07 as X-ray data shorten them)
+# and no two H of one model come this close (geminal H···H 1.5 Å)
+OVERLAP = 1.0
 
 
 @dataclass(slots=True, eq=False)
@@ -244,6 +248,26 @@ def connectivity(
                 kept.append(c)
         bonds.append(kept)
     return bonds
+
+
+def overlapping_sites(structure: Structure, within: float = OVERLAP) -> dict[int, Contact]:
+    """The atoms (Q-peaks left out) with another atom or an image of their own closer than
+    `within` Å, H beside H and non-H beside non-H, each with the nearest such contact: sites a
+    disordered model holds at once (two orientations of a ring, a molecule on an inversion
+    centre), which no ordered model has."""
+    sites = structure.sites
+    atoms = [i for i, s in enumerate(sites) if not s.is_peak]
+    found = {}
+    for i, contacts in zip(atoms, neighbours(structure, within, centres=atoms) if atoms else []):
+        close = [
+            c
+            for c in contacts
+            if not sites[c.j].is_peak
+            and is_hydrogen(sites[c.j].element) == is_hydrogen(sites[i].element)
+        ]
+        if close:
+            found[i] = close[0]
+    return found
 
 
 def are_bonded(bonds: list[list[Contact]], i: int, j: int, distance: float) -> bool:

@@ -13,10 +13,13 @@ maximum there is a candidate H. The map decides only when it is clear:
   wrong one of two bonded O/N (a tautomer) goes back by comparing the two ends, as a
   crystallographer reads the map: a peak on D pointing at A clearly over the density on A
   pointing at D, A showing no peak for that H (_move_hydrogens). The pair keeps its total;
-- a peak of at least ADD_RMS × the map's rms where the model put no H adds one;
+- a peak of at least ADD_RMS × the map's rms where the model put no H adds one, taken from an
+  H-bond partner that shows fewer H than it is given where there is one (the pair's total
+  kept);
 - a model H with nothing over LOW_RMS × rms anywhere on its donor's shell is taken off only
   when an H-bond partner's own H points at the donor (the H sits on the acceptor side, as
-  when a carboxylate O is given the H of the NH3+ it accepts from).
+  when a carboxylate O is given the H of the NH3+ it accepts from) and the reflections, where
+  given, do not hold it (a weak O–H that accepts an N–H's bond).
 
 Where the map leans to D without being clear (a weak H, under PAIR_RMS) and the reflections
 are given, they decide as a crystallographer's refinement of both alternatives would: the
@@ -25,7 +28,9 @@ ratio test (hydrogen_data, _move_by_data); not at either end of a short hydrogen
 moved onto an atom SHELXL has no HFIX for (a hydroxide, an imine N, a hydrazine's NH2) is placed
 from the map and restrained (hydrogens.restrained_group). Anything else in between keeps the
 model's count. A metal gets an H only where a peak 1.4-1.8 Å from it supports one; it is then
-placed on the peak and restrained (DFIX) to that distance.
+placed on the peak and restrained (DFIX) to that distance. An O, N or S that lies, or is bonded
+to an atom that lies, within OVERLAP of another atom (two places of a disordered atom, with or
+without PART) is not judged: the model's count stays, with a note.
 """
 
 from __future__ import annotations
@@ -37,7 +42,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from crystalx_core.elements import is_hydrogen, is_metal
-from crystalx_core.geometry import connectivity, neighbours, shares_neighbour
+from crystalx_core.geometry import (
+    OVERLAP,
+    connectivity,
+    neighbours,
+    overlapping_sites,
+    shares_neighbour,
+)
 from crystalx_core.hydrogen_data import HydrogenFits
 from crystalx_core.hydrogens import (
     HBOND_DISTANCE,
@@ -106,7 +117,8 @@ class HydrogenEvidence:
 
     counts: dict[int, int]  # site index → H count after the evidence
     given: dict[int, tuple[list[np.ndarray], int | None]] = field(default_factory=dict)
-    notes: dict[int, str] = field(default_factory=dict)  # site index → what changed and why
+    # site index → what changed and why, or why the map could not judge it
+    notes: dict[int, str] = field(default_factory=dict)
 
     def job_notes(self, structure: Structure) -> list[str]:
         return [f"{structure.sites[i].label}: {note}" for i, note in sorted(self.notes.items())]
@@ -132,12 +144,17 @@ def weigh_hydrogens(
         if not s.is_peak and (s.element in DONORS or (is_metal(s.element) and counts.get(i, 0)))
     ]
     peaks: dict[int, list[Peak]] = {}
+    overlaps = overlapping_sites(structure)
     for i in candidates:
         site = sites[i]
         centre = structure.cartesian(site.frac)
         bonded = [c.cart_j for c in bonds[i] if not is_hydrogen(sites[c.j].element)]
         if is_metal(site.element):
             _weigh_metal(evidence, i, site.element, centre, bonded, density)
+            continue
+        beside = _beside_overlap(structure, i, bonds[i], overlaps)
+        if beside:  # the map there holds two orientations at once: no H read from it
+            evidence.notes[i] = f"H count not weighed by the difference map: {beside}"
             continue
         peaks[i] = shell_peaks(density, centre, bonded, SHELL[site.element], MIN_BOND_ANGLE)
     # H-bond partners of each O, N and S; two atoms SHARED_HBOND_MAX apart or less that are
@@ -152,16 +169,25 @@ def weigh_hydrogens(
     if fits is None and reflections is not None:
         fits = HydrogenFits(structure, reflections, density)
     doubtful = _move_hydrogens(structure, evidence, peaks, near, bonds, density, fits)
+    # the map's clear peaks before the reflections: a pair weighed on Fo² while a donor's clear
+    # H is still missing from the model fits better wherever a placement stands near that H (an
+    # NH4+ short of one made a sulfate O take the surplus H of its neighbour by 1.03)
+    _add_from_map(structure, evidence, counts, peaks, near, bonds, rms, fits)
     if fits is not None:
         _move_by_data(structure, evidence, doubtful, peaks, near, bonds, density, fits)
+    _take_off_by_map(structure, evidence, counts, peaks, near, bonds, rms, fits)
+    return evidence
+
+
+def _add_from_map(structure, evidence, counts, peaks, near, bonds, rms, fits) -> None:
+    """One H for each clear peak (ADD_RMS) beyond the model's count on an O, N or S not yet
+    decided, each taken from a partner given one too many where there is one."""
     for i, found in peaks.items():
         if i in evidence.notes:  # moved along its hydrogen bond: decided
             continue
         n_model = counts.get(i, 0)
         strong = [p for p in found if p.height >= ADD_RMS * rms]
-        seen = [p for p in found if p.height >= LOW_RMS * rms]
-        cap = _most_hydrogens(structure, i, bonds[i])
-        wanted = min(len(strong), cap)
+        wanted = min(len(strong), _most_hydrogens(structure, i, bonds[i]))
         if wanted > n_model and _placeable(structure, i, bonds[i], wanted):
             heights = ", ".join(_height(p, rms) for p in strong[n_model:wanted])
             evidence.counts[i] = wanted
@@ -169,17 +195,47 @@ def weigh_hydrogens(
                 f"+{wanted - n_model} H by the difference map (the model gave {n_model}): "
                 f"peak {heights} at the riding position"
             )
-        elif n_model > len(seen):
-            donors = _pointing_at(structure, i, near[i], peaks, rms)
-            if donors and _placeable(structure, i, bonds[i], len(seen)):
-                top = max((p.height for p in found), default=0.0)
-                evidence.counts[i] = len(seen)
-                evidence.notes[i] = (
-                    f"−{n_model - len(seen)} H by the difference map (the model gave "
-                    f"{n_model}): nothing over {LOW_RMS:g} rms at the riding positions (highest "
-                    f"{top / rms:.1f} rms) and an acceptor here: {'; '.join(donors)}"
-                )
-    return evidence
+            for _ in range(wanted - n_model):
+                _take_from_partner(structure, evidence, i, near[i], peaks, bonds, rms, fits)
+
+
+def _take_off_by_map(structure, evidence, counts, peaks, near, bonds, rms, fits) -> None:
+    """The model's H off an O, N or S not yet decided that shows fewer peaks (LOW_RMS) than it
+    is given, where a partner's H points at it and the reflections do not hold them."""
+    for i, found in peaks.items():
+        seen = [p for p in found if p.height >= LOW_RMS * rms]
+        n_model = counts.get(i, 0)
+        if i in evidence.notes or n_model <= len(seen):
+            continue
+        donors = _pointing_at(structure, i, near[i], peaks, rms)
+        if not donors or not _placeable(structure, i, bonds[i], len(seen)):
+            continue
+        if _reflections_keep(fits, evidence.counts, i, len(seen)):
+            continue
+        top = max((p.height for p in found), default=0.0)
+        evidence.counts[i] = len(seen)
+        evidence.notes[i] = (
+            f"−{n_model - len(seen)} H by the difference map (the model gave "
+            f"{n_model}): nothing over {LOW_RMS:g} rms at the riding positions (highest "
+            f"{top / rms:.1f} rms) and an acceptor here: {'; '.join(donors)}"
+        )
+
+
+def _beside_overlap(structure, i, bonds, overlaps) -> str:
+    """Why the map cannot judge site i's H, or "": i or a non-H atom bonded to it lies within
+    OVERLAP of another atom (geometry.overlapping_sites), so the density about i is that of two
+    places of a disordered group, one of them perhaps unmodelled (a ring in two orientations
+    published without PART)."""
+    sites = structure.sites
+    for k in (i, *(c.j for c in bonds if not is_hydrogen(sites[c.j].element))):
+        if k in overlaps:
+            where = "" if k == i else f" (bonded to {sites[i].label})"
+            return (
+                f"{sites[k].label}{where} lies {overlaps[k].distance:.2f} Å from "
+                f"{sites[overlaps[k].j].label}, under {OVERLAP:g} Å: two places of one "
+                "disordered atom"
+            )
+    return ""
 
 
 def shell_peaks(
@@ -431,6 +487,50 @@ def _move_by_data(structure, evidence, doubtful, peaks, near, bonds, density, fi
             "the reflections",
             f"{verdict.text()}; map: {sides}",
         )
+
+
+def _take_from_partner(structure, evidence, d, contacts, peaks, bonds, rms, fits) -> None:
+    """The H the map adds to d taken from an H-bond partner that shows fewer H (peaks over
+    LOW_RMS) than it is given, where there is one: the pair's total is kept, as a moved H's. A
+    model that put d's H on its acceptor gives that acceptor one too many, which stays when no
+    H points straight at it (an NH4+'s H 42° off a sulfate O; an ether O given an N–H's H). The
+    partner that can carry it least goes first, then the one with the most H unseen, then the
+    nearest; not where the reflections hold that H (_reflections_keep)."""
+    counts, low = evidence.counts, LOW_RMS * rms
+    partners = []
+    for c in contacts:
+        a, n_a = c.j, counts.get(c.j, 0)
+        if a == d or a not in peaks or a in evidence.notes or not n_a:
+            continue
+        if not HBOND_RANGE[0] <= c.distance <= HBOND_RANGE[1] or _seen(peaks[a], low) >= n_a:
+            continue
+        if _placeable(structure, a, bonds[a], n_a - 1, moved=True):
+            over = n_a > _most_hydrogens(structure, a, bonds[a])
+            partners.append((not over, _seen(peaks[a], low) - n_a, c.distance, a))
+    for *_, a in sorted(partners):
+        if _reflections_keep(fits, counts, a, counts[a] - 1):
+            continue
+        label_a, label_d = structure.sites[a].label, structure.sites[d].label
+        seen = _seen(peaks[a], low)
+        evidence.notes[a] = (
+            f"−1 H to {label_d} by the difference map (the model gave {counts[a]}; {seen} "
+            f"peak(s) over {LOW_RMS:g} rms here): {label_d} shows an H its count did not explain"
+        )
+        evidence.notes[d] += f"; taken from {label_a}, which shows fewer H than it was given"
+        counts[a] -= 1
+        return
+
+
+def _reflections_keep(fits, counts: dict[int, int], i: int, n_h: int) -> bool:
+    """Whether the reflections (a HydrogenFits, or None) hold the H of site i that the map would
+    take off: the model with them fits Fo² significantly better (Hamilton) than with n_h. A
+    partner's H pointing at an O–H is as often an H bond it accepts as the H it was given
+    (an alcohol whose H stands at 2 rms accepting an N–H of 5: the data keep it by 1.027, 1.0015
+    needed)."""
+    if fits is None:
+        return False
+    verdict = fits.compare_counts(counts, {**counts, i: n_h})
+    return verdict is not None and verdict.first_better
 
 
 def _movable(structure, bonds, a, d, counts, restrained: bool = True) -> bool:

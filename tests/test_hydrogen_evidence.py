@@ -3,7 +3,7 @@ published non-H atoms refined without H, the published H counts found again from
 H put on the wrong atom moved back, and no H on a metal without a peak for it."""
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pytest
@@ -16,7 +16,7 @@ from crystalx_core.crystallography.maps import difference_density
 from crystalx_core.crystallography.refine import refine
 from crystalx_core.demo import simulate_reflections
 from crystalx_core.elements import is_hydrogen
-from crystalx_core.geometry import connectivity, neighbours
+from crystalx_core.geometry import connectivity, neighbours, overlapping_sites
 from crystalx_core.hydrogen_data import HydrogenFits
 from crystalx_core.hydrogen_evidence import (
     ADD_RMS,
@@ -454,3 +454,82 @@ def test_an_n_carries_no_more_h_than_the_order_of_its_bonds_leaves(source, label
         if site.element == "N":
             assert published[site.label] <= _most_hydrogens(heavy, i, bonds[i]), site.label
     assert _most_hydrogens(heavy, index(heavy, label), bonds[index(heavy, label)]) == most
+
+
+def test_beside_two_places_of_one_atom_the_map_judges_no_h(alanine):
+    """codtools_2000332 lists a ring in two orientations at full weight, without PART:
+    C(13) and C(15') 0.61 Å apart are found as two places of one atom; ordered alanine holds
+    none. Alanine's C bonded to N1 given a second place 0.6 Å off, as such a model would list
+    it: N1 keeps the count the model gave (none, where the map alone finds its three H), with
+    a note naming the pair, and O1 is still weighed."""
+    disordered = read_cif(CORPUS / "codtools_2000332.cif").structure
+    found = overlapping_sites(disordered)
+    labels = {disordered.sites[i].label: disordered.sites[c.j].label for i, c in found.items()}
+    assert labels["C(13)"] == "C(15')" and "N(1)" not in labels
+    truth, model, density = alanine
+    assert not overlapping_sites(model)
+    n1 = index(model, "N1")
+    carbon = next(c.j for c in connectivity(model)[n1] if model.sites[c.j].element == "C")
+    site = model.sites[carbon]
+    moved = model.fractional(model.cartesian(site.frac) + np.array([0.6, 0.0, 0.0]))
+    second = replace(site, label=site.label + "'", frac=tuple(float(v) for v in moved))
+    doubled = model.with_sites([*model.sites, second])
+    assert weigh_hydrogens(model, {}, density).counts[n1] == 3
+    evidence = weigh_hydrogens(doubled, {}, density)
+    assert evidence.counts.get(n1, 0) == 0
+    assert evidence.notes[n1].startswith("H count not weighed by the difference map")
+    pair = ((site.label, second.label), (second.label, site.label))
+    assert any(f"{a} (bonded to N1) lies 0.60 Å from {b}" in evidence.notes[n1] for a, b in pair)
+    assert set(evidence.counts) - {n1} == set(weigh_hydrogens(model, {}, density).counts) - {n1}
+
+
+def test_the_reflections_hold_a_weak_oh_that_accepts_a_bond(shared_data):
+    """Xylitol, its map emptied within 0.6 Å of H14 (O4's H) as poor data would show it: O2's
+    H points at O4, so the map alone takes O4's H off; the reflections, which still hold that
+    H, keep it (Hamilton's test), and the other counts stay as published."""
+    truth, model, density = refined_without_h(*benchmark_entry("XH_xylitol"))
+    reflections = read_hkl(BENCHMARK / "XH_xylitol" / "data.hkl")
+    h14 = next(s for s in truth.sites if s.label == "H14")
+    hole = _Hole(density, centre=truth.cartesian(h14.frac), radius=0.6)
+    published = hydrogens_per_atom(truth)
+    given = {i: published[s.label] for i, s in enumerate(model.sites)}
+    o4 = index(model, "O4")
+    alone = weigh_hydrogens(model, given, hole)
+    assert alone.counts[o4] == 0 and "O2's H points at it" in alone.notes[o4]
+    weighed = weigh_hydrogens(model, given, hole, reflections)
+    assert weighed.counts == given and o4 not in weighed.notes
+
+
+@dataclass
+class _Hole(_Scaled):
+    """A scaled density (_Scaled) with nothing over 0 within `radius` Å of `centre`: an H the
+    map does not show."""
+
+    factor: float = 1.0
+    centre: np.ndarray = None
+    radius: float = 0.6
+
+    def __call__(self, points):
+        values = super().__call__(points)
+        inside = np.sum((points - self.centre) ** 2, axis=1) < self.radius**2
+        return np.where(inside, np.minimum(values, 0.0), values)
+
+
+def test_an_h_the_map_adds_comes_from_the_partner_given_one_too_many(shared_data):
+    """N2_water: O10 (a free water) given one H and O4 (an aqua ligand it bonds to) three, as a
+    model that put O10's H on O4 would. O10's two H stand clear, so the map adds one; O4 shows
+    two peaks and cannot carry three, so that H comes from O4 and both counts are as
+    published, each change with its note."""
+    truth, model, density = refined_without_h(*benchmark_entry("N2_water"))
+    published = hydrogens_per_atom(truth)
+    given = {i: published[s.label] for i, s in enumerate(model.sites)}
+    o10, o4 = index(model, "O10"), index(model, "O4")
+    given[o10] -= 1
+    given[o4] += 1
+    evidence = weigh_hydrogens(model, given, density)
+    assert {model.sites[i].label: n for i, n in evidence.counts.items() if n} == {
+        label: n for label, n in published.items() if n
+    }
+    assert evidence.notes[o10].endswith("taken from O4, which shows fewer H than it was given")
+    assert evidence.notes[o4].startswith("−1 H to O10 by the difference map (the model gave 3")
+    assert set(evidence.notes) == {o10, o4}
