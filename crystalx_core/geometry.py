@@ -76,7 +76,7 @@ def _distinct_ops(
     return keep
 
 
-def _identity(structure: Structure) -> int:
+def identity_operator(structure: Structure) -> int:
     """Index of x,y,z in the operator list."""
     for k, (rot, tran) in enumerate(structure.symmetry_matrices()):
         if np.allclose(rot, np.eye(3)) and np.allclose(tran, 0):
@@ -89,7 +89,9 @@ def _expand(structure: Structure, tolerance: float = SAME_POSITION) -> _Images:
     rot = np.array([r for r, _ in matrices])
     tran = np.array([t for _, t in matrices])
     images = np.einsum("oab,nb->noa", rot, structure.frac_array) + tran  # (sites, ops, 3)
-    keep = _distinct_ops(images, structure.orthogonalisation, _identity(structure), tolerance)
+    keep = _distinct_ops(
+        images, structure.orthogonalisation, identity_operator(structure), tolerance
+    )
     site, op = np.nonzero(keep)
     chosen = images[site, op]
     shift = -np.floor(chosen)
@@ -229,7 +231,7 @@ def connectivity(
     """
     sites = structure.sites
     radii = [covalent_radius(s.element or "C") for s in sites]
-    identity = _identity(structure)
+    identity = identity_operator(structure)
     bonds = []
     for contacts in neighbours(structure, max_bond):
         kept = []
