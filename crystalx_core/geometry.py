@@ -265,6 +265,25 @@ def shares_neighbour(bonds: list[list[Contact]], contact: Contact) -> bool:
     return False
 
 
+def linked_groups(linked: list[list[int]]) -> list[list[int]]:
+    """Indices joined into groups (union-find), `linked[k]` the indices linked to the k-th
+    (within a bond, a split atom's other part)."""
+    group_of = list(range(len(linked)))
+
+    def root(k):
+        while group_of[k] != k:
+            k = group_of[k]
+        return k
+
+    for k, others in enumerate(linked):
+        for j in others:
+            group_of[root(j)] = root(k)
+    groups: dict[int, list[int]] = {}
+    for k in range(len(linked)):
+        groups.setdefault(root(k), []).append(k)
+    return list(groups.values())
+
+
 def bond_angle(a, b, c) -> float:
     """Angle a–b–c in degrees, from Cartesian points."""
     u = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)

@@ -129,18 +129,20 @@ def _split_groups(structure: Structure) -> list[set[int]]:
     split = [i for i, s in enumerate(sites) if s.part and s.element and not is_hydrogen(s.element)]
     if not split:
         return []
-    from crystalx_core.geometry import neighbours
+    from crystalx_core.geometry import linked_groups, neighbours
 
-    group = {i: {i} for i in split}
-    for i, contacts in zip(split, neighbours(structure, SPLIT_REACH, centres=split)):
-        for c in contacts:
-            other = sites[c.j]
-            if c.j in group and other.part != sites[i].part and other.element == sites[i].element:
-                joined = group[i] | group[c.j]
-                for k in joined:
-                    group[k] = joined
-    unique = {id(g): g for g in group.values() if len(g) > 1}
-    return list(unique.values())
+    position = {i: k for k, i in enumerate(split)}
+    linked = [
+        [
+            position[c.j]
+            for c in contacts
+            if c.j in position
+            and sites[c.j].part != sites[i].part
+            and sites[c.j].element == sites[i].element
+        ]
+        for i, contacts in zip(split, neighbours(structure, SPLIT_REACH, centres=split))
+    ]
+    return [{split[k] for k in g} for g in linked_groups(linked) if len(g) > 1]
 
 
 def _check_density(structure: Structure) -> None:
