@@ -38,7 +38,6 @@ from crystalx_core.crystallography.maps import difference_density
 from crystalx_core.crystallography.refine import refine
 from crystalx_core.elements import is_hydrogen, is_metal
 from crystalx_core.errors import RefinementError
-from crystalx_core.geometry import H_BOND_MAX
 from crystalx_core.hydrogen_evidence import DONORS
 from crystalx_core.io import load, read_reflections
 from crystalx_core.io.hkl import hkl_text
@@ -191,10 +190,7 @@ def _doubt(differ: list[list], truth, reflections) -> None:
     except RefinementError:  # too few reflections for anisotropic atoms
         refined = refine(heavy, reflections, CYCLES)
     doubtful = doubtful_hydrogens(truth, difference_density(refined.structure, reflections))
-    pivot = {
-        truth.sites[h].label: truth.sites[x].label
-        for h, x in hydrogen_pivots(truth, H_BOND_MAX).items()
-    }
+    pivot = {truth.sites[h].label: truth.sites[x].label for h, x in hydrogen_pivots(truth).items()}
     for item in differ:
         item.append([f"{h} ({why})" for h, why in doubtful.items() if pivot.get(h) == item[0]])
 
