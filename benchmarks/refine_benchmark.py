@@ -34,10 +34,7 @@ from crystalx_core.crystallography.compare import (
     hydrogens_per_atom,
     match_sites,
 )
-from crystalx_core.crystallography.maps import difference_density
-from crystalx_core.crystallography.refine import refine
 from crystalx_core.elements import is_hydrogen, is_metal
-from crystalx_core.errors import RefinementError
 from crystalx_core.hydrogen_evidence import DONORS
 from crystalx_core.io import load, read_reflections
 from crystalx_core.io.hkl import hkl_text
@@ -46,9 +43,9 @@ from crystalx_core.training.sources import split_of
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hydrogen_benchmark import (  # noqa: E402
-    CYCLES,
     doubtful_hydrogens,
     ordered_entries,
+    refined_without_h,
     unattached,
 )
 from simulated_solve_benchmark import choose, simulated_data  # noqa: E402
@@ -184,12 +181,8 @@ def _doubt(differ: list[list], truth, reflections) -> None:
     """Append to each [label, published, ours, part] the published H on that atom the data argue
     against (the hydrogen benchmark's doubtful list: the model without H refined as it refines
     it, its difference map), as 'H1 (why)' strings."""
-    heavy = truth.with_sites([s for s in truth.sites if not is_hydrogen(s.element)])
-    try:
-        refined = refine(heavy, reflections, CYCLES, anisotropic=True)
-    except RefinementError:  # too few reflections for anisotropic atoms
-        refined = refine(heavy, reflections, CYCLES)
-    doubtful = doubtful_hydrogens(truth, difference_density(refined.structure, reflections))
+    _, _, density = refined_without_h(truth, reflections)
+    doubtful = doubtful_hydrogens(truth, density)
     pivot = {truth.sites[h].label: truth.sites[x].label for h, x in hydrogen_pivots(truth).items()}
     for item in differ:
         item.append([f"{h} ({why})" for h, why in doubtful.items() if pivot.get(h) == item[0]])
