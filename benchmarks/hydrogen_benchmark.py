@@ -283,6 +283,11 @@ def doubtful_hydrogens(truth, density) -> dict[str, str]:
     return found
 
 
+def incomplete_data(source: dict) -> bool:
+    """Whether an entry's source.json warns that its reflections are a truncated subset."""
+    return any(w.startswith("INCOMPLETE DATA") for w in source.get("warnings", []))
+
+
 def ordered_entries(benchmark_dir: Path) -> tuple[list[Path], dict[str, str]]:
     """Entries without disorder (riding H on one conformation is what this measures) and with
     data fit for refinement; the others with the reason they are left out."""
@@ -291,7 +296,7 @@ def ordered_entries(benchmark_dir: Path) -> tuple[list[Path], dict[str, str]]:
         source = json.loads((entry / "source.json").read_text())
         if source.get("has_disorder", False):
             left_out[entry.name] = "disordered"
-        elif any(w.startswith("INCOMPLETE DATA") for w in source.get("warnings", [])):
+        elif incomplete_data(source):
             left_out[entry.name] = "incomplete data (source.json warning)"
         else:
             keep.append(entry)

@@ -44,7 +44,7 @@ from crystalx_core.training.sources import split_of
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hydrogen_benchmark import (  # noqa: E402
     doubtful_hydrogens,
-    ordered_entries,
+    incomplete_data,
     refined_without_h,
     unattached,
 )
@@ -196,9 +196,8 @@ def supported(item: list) -> bool:
 
 
 def benchmark_entries(benchmark: Path) -> list[dict]:
-    """Every entry with reflections: its published .res where it has one, else its CIF; the
-    hydrogen benchmark's reasons to leave an entry's H unjudged (disorder, incomplete data)."""
-    _, left_out = ordered_entries(benchmark)
+    """Every entry with reflections: its published .res where it has one, else its CIF; whether
+    disordered and whether its data are incomplete, each apart (source.json)."""
     found = []
     for entry in sorted(p for p in benchmark.iterdir() if (p / "data.hkl").is_file()):
         model = entry / "published.res"
@@ -210,7 +209,7 @@ def benchmark_entries(benchmark: Path) -> list[dict]:
                 "hkl": entry / "data.hkl",
                 "published_r1": source.get("published_R1"),
                 "disordered": bool(source.get("has_disorder")),
-                "incomplete": left_out.get(entry.name, "").startswith("incomplete"),
+                "incomplete": incomplete_data(source),
             }
         )
     return found
