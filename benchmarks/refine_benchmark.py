@@ -17,7 +17,6 @@ reflections simulated from the published model as simulated_solve_benchmark simu
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import subprocess
@@ -48,7 +47,7 @@ from hydrogen_benchmark import (  # noqa: E402
     refined_without_h,
     unattached,
 )
-from simulated_solve_benchmark import choose, simulated_data  # noqa: E402
+from simulated_solve_benchmark import choose, seeded_rng, simulated_data  # noqa: E402
 from solve_benchmark import REPO, _cpu_name, write_section  # noqa: E402
 
 LARGEST_COUNT = 99999.0  # an HKLF 4 intensity has 8 columns with 2 decimals (hkl_text)
@@ -228,8 +227,7 @@ def corpus_entries(corpus: Path, limit: int, skip: int, workdir: Path) -> list[d
             chosen[metal].append((name, truth))
     found = []
     for name, truth in chosen[True] + chosen[False]:
-        rng = np.random.default_rng(int(hashlib.sha256(name.encode()).hexdigest(), 16) % (1 << 32))
-        reflections, _, _ = simulated_data(truth, rng)
+        reflections, _, _ = simulated_data(truth, seeded_rng(name))
         scale = min(1.0, LARGEST_COUNT / float(np.max(reflections.intensities)))
         hkl = workdir / f"{Path(name).stem}.hkl"
         hkl.write_text(
