@@ -37,7 +37,7 @@ from crystalx_core.elements import is_hydrogen, is_metal
 from crystalx_core.hydrogen_evidence import DONORS
 from crystalx_core.io import load, read_reflections
 from crystalx_core.io.hkl import hkl_text
-from crystalx_core.training.sources import corpus_entries as corpus_structures
+from crystalx_core.training.sources import corpus_entries
 from crystalx_core.training.sources import split_of
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -214,11 +214,11 @@ def benchmark_entries(benchmark: Path) -> list[dict]:
     return found
 
 
-def corpus_entries(corpus: Path, limit: int, skip: int, workdir: Path) -> list[dict]:
+def simulated_corpus_entries(corpus: Path, limit: int, skip: int, workdir: Path) -> list[dict]:
     """Ordered corpus structures with their H in the models' test split (never trained on),
     chosen as simulated_solve_benchmark chooses them after the first `skip`, half with a metal
     and half without, each with reflections simulated from it written as an .hkl."""
-    tests = {e.name for e in corpus_structures(corpus) if split_of(e.name) == "test"}
+    tests = {e.name for e in corpus_entries(corpus) if split_of(e.name) == "test"}
     want = {True: (limit + 1) // 2, False: limit // 2}
     chosen = {True: [], False: []}
     for name, truth in choose(corpus, 4 * limit, max_atoms=60, offset=skip, only=tests):
@@ -384,39 +384,36 @@ def main(argv=None) -> int:
         "--corpus-skip", type=int, default=0, help="leave out the first N corpus structures"
     )
     args = parser.parse_args(argv)
-    sections = [
-        (
-            "refine_benchmark",
-            "`assign --hkl` from the published models (`benchmarks/refine_benchmark.py`)",
-            "Every entry of `../shared/data/benchmark` with reflections, its published .res "
-            "(else its CIF):",
-            benchmark_entries,
-            args.benchmark,
-        )
-    ]
-    if args.corpus:
-        sections.append(
-            (
-                "refine_benchmark:corpus",
-                "`assign --hkl` from published corpus models, simulated reflections "
-                "(`benchmarks/refine_benchmark.py --corpus`)",
-                f"{args.corpus_limit} ordered corpus structures with H (half with a metal; "
-                f"simulated_solve_benchmark's order after the first {args.corpus_skip}), Fo² "
-                "simulated from the published model with H as that benchmark simulates them:",
-                None,
-                args.corpus,
-            )
-        )
     failed = False
     with tempfile.TemporaryDirectory() as work:
-        for section, title, source, entries_of, folder in sections:
-            entries = (
-                entries_of(folder)
-                if entries_of
-                else corpus_entries(folder, args.corpus_limit, args.corpus_skip, Path(work))
+        sections = [
+            (
+                "refine_benchmark",
+                "`assign --hkl` from the published models (`benchmarks/refine_benchmark.py`)",
+                "Every entry of `../shared/data/benchmark` with reflections, its published .res "
+                "(else its CIF):",
+                benchmark_entries,
+                args.benchmark,
             )
+        ]
+        if args.corpus:
+            sections.append(
+                (
+                    "refine_benchmark:corpus",
+                    "`assign --hkl` from published corpus models, simulated reflections "
+                    "(`benchmarks/refine_benchmark.py --corpus`)",
+                    f"{args.corpus_limit} ordered corpus structures with H (half with a metal; "
+                    f"simulated_solve_benchmark's order after the first {args.corpus_skip}), Fo² "
+                    "simulated from the published model with H as that benchmark simulates them:",
+                    lambda folder: simulated_corpus_entries(
+                        folder, args.corpus_limit, args.corpus_skip, Path(work)
+                    ),
+                    args.corpus,
+                )
+            )
+        for section, title, source, entries_of, folder in sections:
             rows = []
-            for entry in entries:
+            for entry in entries_of(folder):
                 if args.only and entry["name"] not in args.only:
                     continue
                 rows.append(run_entry(entry, args.cycles, Path(work)))
