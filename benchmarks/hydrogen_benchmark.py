@@ -82,6 +82,18 @@ def refine_plan(plan: HydrogenPlan, reflections, anisotropic: bool) -> tuple[flo
     return result.r1, result.structure
 
 
+def refined_without_h(truth, reflections) -> tuple[object, bool, object]:
+    """The published model without its H refined (anisotropic, isotropic where there are too
+    few reflections for that), whether anisotropic, and its difference density: what the
+    published H are judged against."""
+    heavy = truth.with_sites([s for s in truth.sites if not is_hydrogen(s.element)])
+    try:
+        refined, anisotropic = refine(heavy, reflections, CYCLES, anisotropic=True), True
+    except RefinementError:
+        refined, anisotropic = refine(heavy, reflections, CYCLES), False
+    return refined, anisotropic, difference_density(refined.structure, reflections)
+
+
 def run_entry(entry: Path) -> dict:
     start = time.perf_counter()
     truth = read_cif(entry / "model.cif").structure
@@ -91,15 +103,9 @@ def run_entry(entry: Path) -> dict:
         "entry": entry.name,
         "published_h": sum(1 for s in truth.sites if is_hydrogen(s.element)),
     }
-    try:
-        without_h, anisotropic = refine(heavy, reflections, CYCLES, anisotropic=True), True
-    except (
-        RefinementError
-    ):  # too few reflections for anisotropic atoms: all three refinements isotropic
-        without_h, anisotropic = refine(heavy, reflections, CYCLES), False
-    row["anisotropic"] = anisotropic
+    without_h, anisotropic, density = refined_without_h(truth, reflections)
+    row["anisotropic"] = anisotropic  # if not, all three refinements isotropic
     row["r1_no_h"] = without_h.r1
-    density = difference_density(without_h.structure, reflections)
     row["doubtful"] = doubtful_hydrogens(truth, density)
     published_counts, unjudged = hydrogens_per_atom(truth), unattached(truth)
     fits = HydrogenFits(without_h.structure, reflections, density)  # one per entry, lazily
@@ -277,6 +283,11 @@ def doubtful_hydrogens(truth, density) -> dict[str, str]:
     return found
 
 
+def incomplete_data(source: dict) -> bool:
+    """Whether an entry's source.json warns that its reflections are a truncated subset."""
+    return any(w.startswith("INCOMPLETE DATA") for w in source.get("warnings", []))
+
+
 def ordered_entries(benchmark_dir: Path) -> tuple[list[Path], dict[str, str]]:
     """Entries without disorder (riding H on one conformation is what this measures) and with
     data fit for refinement; the others with the reason they are left out."""
@@ -285,7 +296,7 @@ def ordered_entries(benchmark_dir: Path) -> tuple[list[Path], dict[str, str]]:
         source = json.loads((entry / "source.json").read_text())
         if source.get("has_disorder", False):
             left_out[entry.name] = "disordered"
-        elif any(w.startswith("INCOMPLETE DATA") for w in source.get("warnings", [])):
+        elif incomplete_data(source):
             left_out[entry.name] = "incomplete data (source.json warning)"
         else:
             keep.append(entry)

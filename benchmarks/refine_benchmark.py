@@ -17,7 +17,6 @@ reflections simulated from the published model as simulated_solve_benchmark simu
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import subprocess
@@ -34,25 +33,21 @@ from crystalx_core.crystallography.compare import (
     hydrogens_per_atom,
     match_sites,
 )
-from crystalx_core.crystallography.maps import difference_density
-from crystalx_core.crystallography.refine import refine
 from crystalx_core.elements import is_hydrogen, is_metal
-from crystalx_core.errors import RefinementError
-from crystalx_core.geometry import H_BOND_MAX
 from crystalx_core.hydrogen_evidence import DONORS
 from crystalx_core.io import load, read_reflections
 from crystalx_core.io.hkl import hkl_text
-from crystalx_core.training.sources import corpus_entries as corpus_structures
+from crystalx_core.training.sources import corpus_entries
 from crystalx_core.training.sources import split_of
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hydrogen_benchmark import (  # noqa: E402
-    CYCLES,
     doubtful_hydrogens,
-    ordered_entries,
+    incomplete_data,
+    refined_without_h,
     unattached,
 )
-from simulated_solve_benchmark import choose, simulated_data  # noqa: E402
+from simulated_solve_benchmark import choose, seeded_rng, simulated_data  # noqa: E402
 from solve_benchmark import REPO, _cpu_name, write_section  # noqa: E402
 
 LARGEST_COUNT = 99999.0  # an HKLF 4 intensity has 8 columns with 2 decimals (hkl_text)
@@ -185,16 +180,9 @@ def _doubt(differ: list[list], truth, reflections) -> None:
     """Append to each [label, published, ours, part] the published H on that atom the data argue
     against (the hydrogen benchmark's doubtful list: the model without H refined as it refines
     it, its difference map), as 'H1 (why)' strings."""
-    heavy = truth.with_sites([s for s in truth.sites if not is_hydrogen(s.element)])
-    try:
-        refined = refine(heavy, reflections, CYCLES, anisotropic=True)
-    except RefinementError:  # too few reflections for anisotropic atoms
-        refined = refine(heavy, reflections, CYCLES)
-    doubtful = doubtful_hydrogens(truth, difference_density(refined.structure, reflections))
-    pivot = {
-        truth.sites[h].label: truth.sites[x].label
-        for h, x in hydrogen_pivots(truth, H_BOND_MAX).items()
-    }
+    _, _, density = refined_without_h(truth, reflections)
+    doubtful = doubtful_hydrogens(truth, density)
+    pivot = {truth.sites[h].label: truth.sites[x].label for h, x in hydrogen_pivots(truth).items()}
     for item in differ:
         item.append([f"{h} ({why})" for h, why in doubtful.items() if pivot.get(h) == item[0]])
 
@@ -207,9 +195,8 @@ def supported(item: list) -> bool:
 
 
 def benchmark_entries(benchmark: Path) -> list[dict]:
-    """Every entry with reflections: its published .res where it has one, else its CIF; the
-    hydrogen benchmark's reasons to leave an entry's H unjudged (disorder, incomplete data)."""
-    _, left_out = ordered_entries(benchmark)
+    """Every entry with reflections: its published .res where it has one, else its CIF; whether
+    disordered and whether its data are incomplete, each apart (source.json)."""
     found = []
     for entry in sorted(p for p in benchmark.iterdir() if (p / "data.hkl").is_file()):
         model = entry / "published.res"
@@ -221,17 +208,17 @@ def benchmark_entries(benchmark: Path) -> list[dict]:
                 "hkl": entry / "data.hkl",
                 "published_r1": source.get("published_R1"),
                 "disordered": bool(source.get("has_disorder")),
-                "incomplete": left_out.get(entry.name, "").startswith("incomplete"),
+                "incomplete": incomplete_data(source),
             }
         )
     return found
 
 
-def corpus_entries(corpus: Path, limit: int, skip: int, workdir: Path) -> list[dict]:
+def simulated_corpus_entries(corpus: Path, limit: int, skip: int, workdir: Path) -> list[dict]:
     """Ordered corpus structures with their H in the models' test split (never trained on),
     chosen as simulated_solve_benchmark chooses them after the first `skip`, half with a metal
     and half without, each with reflections simulated from it written as an .hkl."""
-    tests = {e.name for e in corpus_structures(corpus) if split_of(e.name) == "test"}
+    tests = {e.name for e in corpus_entries(corpus) if split_of(e.name) == "test"}
     want = {True: (limit + 1) // 2, False: limit // 2}
     chosen = {True: [], False: []}
     for name, truth in choose(corpus, 4 * limit, max_atoms=60, offset=skip, only=tests):
@@ -240,8 +227,7 @@ def corpus_entries(corpus: Path, limit: int, skip: int, workdir: Path) -> list[d
             chosen[metal].append((name, truth))
     found = []
     for name, truth in chosen[True] + chosen[False]:
-        rng = np.random.default_rng(int(hashlib.sha256(name.encode()).hexdigest(), 16) % (1 << 32))
-        reflections, _, _ = simulated_data(truth, rng)
+        reflections, _, _ = simulated_data(truth, seeded_rng(name))
         scale = min(1.0, LARGEST_COUNT / float(np.max(reflections.intensities)))
         hkl = workdir / f"{Path(name).stem}.hkl"
         hkl.write_text(
@@ -398,39 +384,36 @@ def main(argv=None) -> int:
         "--corpus-skip", type=int, default=0, help="leave out the first N corpus structures"
     )
     args = parser.parse_args(argv)
-    sections = [
-        (
-            "refine_benchmark",
-            "`assign --hkl` from the published models (`benchmarks/refine_benchmark.py`)",
-            "Every entry of `../shared/data/benchmark` with reflections, its published .res "
-            "(else its CIF):",
-            benchmark_entries,
-            args.benchmark,
-        )
-    ]
-    if args.corpus:
-        sections.append(
-            (
-                "refine_benchmark:corpus",
-                "`assign --hkl` from published corpus models, simulated reflections "
-                "(`benchmarks/refine_benchmark.py --corpus`)",
-                f"{args.corpus_limit} ordered corpus structures with H (half with a metal; "
-                f"simulated_solve_benchmark's order after the first {args.corpus_skip}), Fo² "
-                "simulated from the published model with H as that benchmark simulates them:",
-                None,
-                args.corpus,
-            )
-        )
     failed = False
     with tempfile.TemporaryDirectory() as work:
-        for section, title, source, entries_of, folder in sections:
-            entries = (
-                entries_of(folder)
-                if entries_of
-                else corpus_entries(folder, args.corpus_limit, args.corpus_skip, Path(work))
+        sections = [
+            (
+                "refine_benchmark",
+                "`assign --hkl` from the published models (`benchmarks/refine_benchmark.py`)",
+                "Every entry of `../shared/data/benchmark` with reflections, its published .res "
+                "(else its CIF):",
+                benchmark_entries,
+                args.benchmark,
             )
+        ]
+        if args.corpus:
+            sections.append(
+                (
+                    "refine_benchmark:corpus",
+                    "`assign --hkl` from published corpus models, simulated reflections "
+                    "(`benchmarks/refine_benchmark.py --corpus`)",
+                    f"{args.corpus_limit} ordered corpus structures with H (half with a metal; "
+                    f"simulated_solve_benchmark's order after the first {args.corpus_skip}), Fo² "
+                    "simulated from the published model with H as that benchmark simulates them:",
+                    lambda folder: simulated_corpus_entries(
+                        folder, args.corpus_limit, args.corpus_skip, Path(work)
+                    ),
+                    args.corpus,
+                )
+            )
+        for section, title, source, entries_of, folder in sections:
             rows = []
-            for entry in entries:
+            for entry in entries_of(folder):
                 if args.only and entry["name"] not in args.only:
                     continue
                 rows.append(run_entry(entry, args.cycles, Path(work)))

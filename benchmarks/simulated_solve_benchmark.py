@@ -121,8 +121,13 @@ def simulated_data(
     )
 
 
+def seeded_rng(name: str) -> np.random.Generator:
+    """A generator seeded from the entry's name: the same simulated data on every run."""
+    return np.random.default_rng(int(hashlib.sha256(name.encode()).hexdigest(), 16) % (1 << 32))
+
+
 def run_one(truth, name: str, method: str, seconds: int) -> dict:
-    rng = np.random.default_rng(int(hashlib.sha256(name.encode()).hexdigest(), 16) % (1 << 32))
+    rng = seeded_rng(name)
     heavy = [s for s in truth.sites if not is_hydrogen(s.element)]
     row = {
         "entry": name,

@@ -19,7 +19,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from crystalx_core.errors import CrystalXError
-from crystalx_core.geometry import SAME_POSITION, neighbours
+from crystalx_core.geometry import SAME_POSITION, identity_operator, neighbours
 from crystalx_core.structure import Structure
 
 DEFAULT_CUTOFF = 5.0  # Å, the model's radial cutoff (CrystalX paper)
@@ -105,30 +105,42 @@ def incoming_edges(edge_index: np.ndarray, n: int) -> np.ndarray:
 
 
 def _within_one_alternative(
-    edge_index: np.ndarray, structure: Structure, node_site: np.ndarray, node_turn: np.ndarray
+    edge_index: np.ndarray, structure: Structure, node_site: np.ndarray, context_op: np.ndarray
 ) -> np.ndarray:
     """The edges without those between two alternatives of a disordered model (PART 1 and
     PART 2 atoms never coexist; SHELXL never bonds them, geometry.may_bond): each atom sees
     an ordered surrounding, as in training. PART 0 atoms see every alternative. A negative
     PART is disordered about a special position: its images turned by another operator
-    (`node_turn`, the rotation of the operator that made each node) are the other
-    orientations, which never coexist with it either (a toluene at a quarter occupancy saw
-    three overlapping copies of itself and was called N)."""
+    (`context_op` made each context node) are the other orientations, which never coexist
+    with it either (a toluene at a quarter occupancy saw three overlapping copies of itself
+    and was called N). Unlike geometry.may_bond, an image by a lattice or centring
+    translation alone is not turned and stays."""
     part = np.array([s.part for s in structure.sites], dtype=np.int64)[node_site]
     if not part.any():
         return edge_index
     a, b = part[edge_index[0]], part[edge_index[1]]
-    turned = node_turn[edge_index[0]] != node_turn[edge_index[1]]
-    return edge_index[:, (a == 0) | (b == 0) | ((a == b) & ((a > 0) | ~turned))]
+    keep = (a == 0) | (b == 0) | ((a == b) & (a > 0))
+    if (part < 0).any():
+        turn, unturned = _rotations(structure)
+        n_centre = len(structure.sites)
+        node_turn = np.concatenate([np.full(n_centre, unturned, dtype=np.int64), turn[context_op]])
+        turned = node_turn[edge_index[0]] != node_turn[edge_index[1]]
+        keep |= (a == b) & (a < 0) & ~turned
+    return edge_index[:, keep]
 
 
 def _rotations(structure: Structure) -> tuple[np.ndarray, int]:
     """For each symmetry operator the index of the first with the same rotation (operators
     that differ by a lattice or centring translation alone turn nothing), and that of x,y,z."""
-    rotations = [np.asarray(rot) for rot, _ in structure.symmetry_matrices()]
-    first = [next(k for k, r in enumerate(rotations) if np.allclose(r, rot)) for rot in rotations]
-    unturned = next((k for k, r in enumerate(rotations) if np.allclose(r, np.eye(3))), 0)
-    return np.array(first, dtype=np.int64), first[unturned]
+    rotations = np.array([rot for rot, _ in structure.symmetry_matrices()], dtype=float)
+    _, index, inverse = np.unique(
+        np.round(rotations.reshape(len(rotations), 9), 6),
+        axis=0,
+        return_index=True,
+        return_inverse=True,
+    )
+    first = index[inverse.reshape(-1)].astype(np.int64)
+    return first, int(first[identity_operator(structure)])
 
 
 def build_graph(
@@ -171,9 +183,9 @@ def build_graph(
     context_op = key[~is_centre][np.sort(first), 1]
     pos = np.concatenate([centre_pos, context_pos])
     node_site = np.concatenate([np.arange(n_sites), context_site]).astype(np.int64)
-    turn, unturned = _rotations(structure)
-    node_turn = np.concatenate([np.full(n_sites, unturned, dtype=np.int64), turn[context_op]])
-    edge_index = _within_one_alternative(radius_edges(pos, cutoff), structure, node_site, node_turn)
+    edge_index = _within_one_alternative(
+        radius_edges(pos, cutoff), structure, node_site, context_op
+    )
     return GraphInputs(
         z=z_sites[node_site],
         pos=pos.astype(np.float32),

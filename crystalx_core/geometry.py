@@ -80,7 +80,7 @@ def _distinct_ops(
     return keep
 
 
-def _identity(structure: Structure) -> int:
+def identity_operator(structure: Structure) -> int:
     """Index of x,y,z in the operator list."""
     for k, (rot, tran) in enumerate(structure.symmetry_matrices()):
         if np.allclose(rot, np.eye(3)) and np.allclose(tran, 0):
@@ -93,7 +93,9 @@ def _expand(structure: Structure, tolerance: float = SAME_POSITION) -> _Images:
     rot = np.array([r for r, _ in matrices])
     tran = np.array([t for _, t in matrices])
     images = np.einsum("oab,nb->noa", rot, structure.frac_array) + tran  # (sites, ops, 3)
-    keep = _distinct_ops(images, structure.orthogonalisation, _identity(structure), tolerance)
+    keep = _distinct_ops(
+        images, structure.orthogonalisation, identity_operator(structure), tolerance
+    )
     site, op = np.nonzero(keep)
     chosen = images[site, op]
     shift = -np.floor(chosen)
@@ -233,7 +235,7 @@ def connectivity(
     """
     sites = structure.sites
     radii = [covalent_radius(s.element or "C") for s in sites]
-    identity = _identity(structure)
+    identity = identity_operator(structure)
     bonds = []
     for contacts in neighbours(structure, max_bond):
         kept = []
@@ -285,6 +287,25 @@ def shares_neighbour(bonds: list[list[Contact]], contact: Contact) -> bool:
         if are_bonded(bonds, contact.j, b.j, apart):
             return True
     return False
+
+
+def linked_groups(linked: list[list[int]]) -> list[list[int]]:
+    """Indices joined into groups (union-find), `linked[k]` the indices linked to the k-th
+    (within a bond, a split atom's other part)."""
+    group_of = list(range(len(linked)))
+
+    def root(k):
+        while group_of[k] != k:
+            k = group_of[k]
+        return k
+
+    for k, others in enumerate(linked):
+        for j in others:
+            group_of[root(j)] = root(k)
+    groups: dict[int, list[int]] = {}
+    for k in range(len(linked)):
+        groups.setdefault(root(k), []).append(k)
+    return list(groups.values())
 
 
 def bond_angle(a, b, c) -> float:

@@ -29,7 +29,7 @@ from crystalx_core.crystallography.maps import difference_peaks
 from crystalx_core.crystallography.refine import RefinementResult, refine
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.errors import RefinementError
-from crystalx_core.geometry import neighbours
+from crystalx_core.geometry import linked_groups, neighbours
 from crystalx_core.residues import bare_label
 from crystalx_core.structure import Site, Structure
 
@@ -234,7 +234,7 @@ def with_free_occupancies(model: Structure, labels: frozenset[str]) -> Structure
     if not chosen:
         return model
     bonded = neighbours(model, BOND, centres=chosen)
-    groups = _groups([[chosen.index(c.j) for c in near if c.j in chosen] for near in bonded])
+    groups = linked_groups([[chosen.index(c.j) for c in near if c.j in chosen] for near in bonded])
     next_fv, next_part = _next_numbers(sites)
     for group in groups:
         members = [chosen[k] for k in group]
@@ -284,7 +284,7 @@ def with_partial_sites(model: Structure, peaks: list[Site]) -> Structure:
     both = model.with_sites([*model.sites, *peaks])
     wide = neighbours(both, SOLVENT_CLEARANCE, centres=list(range(n, n + len(peaks))))
     near = [[c for c in contacts if c.distance <= BOND] for contacts in wide]
-    groups = _groups([[c.j - n for c in contacts if c.j >= n] for contacts in near])
+    groups = linked_groups([[c.j - n for c in contacts if c.j >= n] for contacts in near])
     sites = list(model.sites)
     used = {bare_label(s.label).upper() for s in sites}  # SHELX tells residues' atoms apart
     # by bare label only where it knows their RESI
@@ -341,24 +341,6 @@ def with_partial_sites(model: Structure, peaks: list[Site]) -> Structure:
                 )
             )
     return model.with_sites(sites)
-
-
-def _groups(linked: list[list[int]]) -> list[list[int]]:
-    """Indices joined into groups, `linked[k]` the indices within a bond of the k-th."""
-    group_of = list(range(len(linked)))
-
-    def root(k):
-        while group_of[k] != k:
-            k = group_of[k]
-        return k
-
-    for k, others in enumerate(linked):
-        for j in others:
-            group_of[root(j)] = root(k)
-    groups: dict[int, list[int]] = {}
-    for k in range(len(linked)):
-        groups.setdefault(root(k), []).append(k)
-    return list(groups.values())
 
 
 def _next_numbers(sites: list[Site]) -> tuple[int, int]:

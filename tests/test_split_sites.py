@@ -1,5 +1,7 @@
 """An atom split over two alternatives of a disordered model gets one element."""
 
+from dataclasses import replace
+
 from crystalx_core.assign import assign
 from crystalx_core.io.shelx_read import read_shelx
 from tests.conftest import BENCHMARK
@@ -35,3 +37,20 @@ def test_alternatives_given_other_elements_stay_apart(shared_data):
     by_label = {site.label: site for site in answer.sites}
     assert by_label["N2"].element == "N" and by_label["N2'"].element == "C"
     assert by_label["N2"].element_scores != by_label["N2'"].element_scores
+
+
+def test_a_mixed_alternative_keeps_its_element(shared_data):
+    """A mixed site (O with N on it, EXYZ) is the user's model: as one alternative of a split
+    atom it keeps its O, and its other alternative is not made O either."""
+    structure = _published("FC_p31c")
+    sites = []
+    for s in structure.sites:
+        if s.label == "N2":
+            s = s.with_element("O")
+        elif s.label == "N2'":
+            s = replace(s.with_element("O"), mixed=(replace(s, label="N2X"),))
+        sites.append(s)
+    answer = assign(structure.with_sites(sites), "model")
+    by_label = {site.label: site for site in answer.sites}
+    assert by_label["N2'"].element == "O" and by_label["N2'"].element_scores == {"O": 1.0}
+    assert by_label["N2"].element == "N"

@@ -53,8 +53,14 @@ def assign(structure: Structure, method: str = "auto") -> Assignment:
         from crystalx_core.assign.model import assign_model as run
     else:
         from crystalx_core.assign.baseline import assign_baseline as run
-    answer = _mixed_sites_kept(structure, run(unit_left_to_assign(structure)))
-    return _split_sites_agree(structure, answer)
+    answer = run(unit_left_to_assign(structure))
+    pinned = _mixed_sites_kept(structure, answer)
+    joined = _split_sites_agree(structure, answer)
+    if pinned or joined:  # labels given again for the elements changed
+        from crystalx_core.assign.labels import relabel
+
+        relabel(structure, answer.sites)
+    return answer
 
 
 def unit_left_to_assign(structure: Structure) -> Structure:
@@ -77,29 +83,25 @@ def unit_left_to_assign(structure: Structure) -> Structure:
     return replace(structure, sfac=[el for el, _ in kept], unit=[n for _, n in kept])
 
 
-def _mixed_sites_kept(structure: Structure, answer: Assignment) -> Assignment:
-    """A mixed site keeps the element it was given (the user modelled the mix); labels are
-    given again where that changes an answer."""
+def _mixed_sites_kept(structure: Structure, answer: Assignment) -> bool:
+    """A mixed site keeps the element it was given (the user modelled the mix); whether that
+    changed an answer."""
     pinned = False
     for site in answer.sites:
         given = structure.sites[site.index]
         if given.mixed and given.element is not None and site.element != given.element:
             site.element, site.element_scores, pinned = given.element, {given.element: 1.0}, True
-    if pinned:
-        from crystalx_core.assign.labels import relabel
-
-        relabel(structure, answer.sites)
-    return answer
+    return pinned
 
 
-def _split_sites_agree(structure: Structure, answer: Assignment) -> Assignment:
+def _split_sites_agree(structure: Structure, answer: Assignment) -> bool:
     """An atom split over two alternatives (PART 1 and 2, SPLIT_REACH apart or less, given the
     same element) is one atom: each part gets the element of their probabilities weighed by
     occupancy. The minor part's strained geometry alone made FC_p31c's N2' (a quarter
-    occupied, 0.18 Å from N2) a C."""
+    occupied, 0.18 Å from N2) a C. Whether that changed an answer."""
     groups = _split_groups(structure)
     if not groups:
-        return answer
+        return False
     by_index, changed = answer.by_index(), False
     for group in groups:
         members = [by_index[i] for i in group if i in by_index]
@@ -115,32 +117,35 @@ def _split_sites_agree(structure: Structure, answer: Assignment) -> Assignment:
         for m in members:
             m.element, m.element_scores = best, dict(scores)
         changed = True
-    if changed:
-        from crystalx_core.assign.labels import relabel
-
-        relabel(structure, answer.sites)
-    return answer
+    return changed
 
 
 def _split_groups(structure: Structure) -> list[set[int]]:
     """Sites of different non-zero PARTs, given one element, within SPLIT_REACH of each other
-    (any image), joined into groups of one split atom each."""
+    (any image), joined into groups of one split atom each; mixed sites keep their own element
+    (_mixed_sites_kept) and stay out."""
     sites = structure.sites
-    split = [i for i, s in enumerate(sites) if s.part and s.element and not is_hydrogen(s.element)]
+    split = [
+        i
+        for i, s in enumerate(sites)
+        if s.part and s.element and not is_hydrogen(s.element) and not s.mixed
+    ]
     if not split:
         return []
-    from crystalx_core.geometry import neighbours
+    from crystalx_core.geometry import linked_groups, neighbours
 
-    group = {i: {i} for i in split}
-    for i, contacts in zip(split, neighbours(structure, SPLIT_REACH, centres=split)):
-        for c in contacts:
-            other = sites[c.j]
-            if c.j in group and other.part != sites[i].part and other.element == sites[i].element:
-                joined = group[i] | group[c.j]
-                for k in joined:
-                    group[k] = joined
-    unique = {id(g): g for g in group.values() if len(g) > 1}
-    return list(unique.values())
+    position = {i: k for k, i in enumerate(split)}
+    linked = [
+        [
+            position[c.j]
+            for c in contacts
+            if c.j in position
+            and sites[c.j].part != sites[i].part
+            and sites[c.j].element == sites[i].element
+        ]
+        for i, contacts in zip(split, neighbours(structure, SPLIT_REACH, centres=split))
+    ]
+    return [{split[k] for k in g} for g in linked_groups(linked) if len(g) > 1]
 
 
 def _check_density(structure: Structure) -> None:

@@ -5,12 +5,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 from cctbx import euclidean_model_matching as emma
 
 from crystalx_core.crystallography.convert import crystal_symmetry
 from crystalx_core.elements import is_hydrogen
-from crystalx_core.geometry import bonded_h_counts, may_bond, neighbours
+from crystalx_core.geometry import (
+    H_BOND_MAX,
+    bonded_h_counts,
+    identity_operator,
+    may_bond,
+    neighbours,
+)
 from crystalx_core.structure import Structure
 
 
@@ -104,7 +109,7 @@ def match_hydrogens(
     return HydrogenMatch(len(ref_h), len(cand_h), sorted(pairs))
 
 
-def hydrogens_per_atom(structure: Structure, reach: float = 1.3) -> dict[str, int]:
+def hydrogens_per_atom(structure: Structure, reach: float = H_BOND_MAX) -> dict[str, int]:
     """Label → H atoms a model with H puts on each of its non-H atoms (every H counted on its
     hydrogen_pivots atom, with its images about that atom, each by its occupancy): the H
     counts a published model stands for, as the rules count them (a water on a 2-fold axis
@@ -120,23 +125,22 @@ def hydrogens_per_atom(structure: Structure, reach: float = 1.3) -> dict[str, in
     return counts
 
 
-def hydrogen_pivots(structure: Structure, reach: float = 1.3) -> dict[int, int]:
+def hydrogen_pivots(structure: Structure, reach: float = H_BOND_MAX) -> dict[int, int]:
     """H site → the non-H site it is bonded to: the nearest within `reach` Å that SHELX's
     PART rules let it bond to (an N split over PART 1 and 2 0.04 Å apart held both H, and a
     methanol's O about an inversion centre, PART -1, the methyl H of its image)."""
     sites = structure.sites
     h = [i for i, s in enumerate(sites) if is_hydrogen(s.element)]
-    moved = [
-        not (np.allclose(r, np.eye(3)) and np.allclose(t, 0))
-        for r, t in structure.symmetry_matrices()
-    ]
+    if not h:
+        return {}
+    identity = identity_operator(structure)
     pivot = {}
-    for i, near in zip(h, neighbours(structure, reach, centres=h) if h else []):
+    for i, near in zip(h, neighbours(structure, reach, centres=h)):
         heavy = [
             c
             for c in near
             if not is_hydrogen(sites[c.j].element)
-            and may_bond(sites[i].part, sites[c.j].part, moved[c.op] or any(c.shift))
+            and may_bond(sites[i].part, sites[c.j].part, c.op != identity or any(c.shift))
         ]
         if heavy:
             pivot[i] = min(heavy, key=lambda c: c.distance).j
