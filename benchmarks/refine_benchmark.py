@@ -32,6 +32,7 @@ from crystalx_core.crystallography.compare import (
     hydrogen_pivots,
     hydrogens_per_atom,
     match_sites,
+    metals_with_h,
 )
 from crystalx_core.elements import is_hydrogen, is_metal
 from crystalx_core.hydrogen_evidence import DONORS
@@ -48,7 +49,7 @@ from hydrogen_benchmark import (  # noqa: E402
     unattached,
 )
 from simulated_solve_benchmark import choose, seeded_rng, simulated_data  # noqa: E402
-from solve_benchmark import REPO, _cpu_name, write_section  # noqa: E402
+from solve_benchmark import REPO, _cpu_name, _listed, write_section  # noqa: E402
 
 LARGEST_COUNT = 99999.0  # an HKLF 4 intensity has 8 columns with 2 decimals (hkl_text)
 
@@ -162,11 +163,7 @@ def _wrong(theirs, mine, atom: dict) -> dict:
 def _metal_h(ours, our_h: dict[str, float], atoms: list[dict]) -> list[str]:
     """Metals of the output with H bonded to them in the .res, or an H count or HFIX code in
     the job's answer."""
-    found = {
-        s.label: f"{s.label} {our_h[s.label]:g} H"
-        for s in ours.sites
-        if is_metal(s.element) and our_h.get(s.label)
-    }
+    found = {text.split()[0]: text for text in metals_with_h(ours, our_h)}
     for atom in atoms:
         if is_metal(atom["element"]) and (atom.get("h_count") or atom.get("hfix")):
             found.setdefault(
@@ -360,10 +357,6 @@ def _summed(rows: list[dict], field: str, where: str) -> str:
 
 def _fraction(pair: list[int]) -> str:
     return f"{pair[1]}/{pair[0]}" if pair[0] else "-"
-
-
-def _listed(items: list[str]) -> str:
-    return ", ".join(items) or "none"
 
 
 def _share(part: int, whole: int) -> str:

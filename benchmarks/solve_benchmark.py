@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
-from crystalx_core.crystallography.compare import match_sites
+from crystalx_core.crystallography.compare import match_sites, metals_with_h
 from crystalx_core.errors import CrystalXError
 from crystalx_core.io.cif import read_cif
 from crystalx_core.io.hkl import read_hkl
@@ -71,6 +71,8 @@ def run_entry(entry: Path, method: str, workdir: Path) -> dict:
         rms=match.rms,
         r1=result.final.r1 if result.final else None,
         n_h_placed=sum(1 for s in result.structure.sites if s.element == "H"),
+        metal_h=metals_with_h(result.structure),
+        published_metal_h=metals_with_h(reference),
     )
     return row
 
@@ -122,7 +124,9 @@ def markdown(rows: list[dict], method: str) -> str:
             f"{sum(r['r1'] / r['published_r1'] for r in published) / max(len(published), 1):.2f}; "
             f"total time {sum(r['seconds'] for r in rows):.0f} s. Entries with R1 over 0.20 "
             f"reported as a success: {sum(1 for r in ok if r['r1'] > 0.20 and not r['failure'])}; "
-            f"reported as no solution: {sum(1 for r in ok if r['failure'])}.",
+            f"reported as no solution: {sum(1 for r in ok if r['failure'])}. Metals carrying H: "
+            f"{_listed([m for r in ok for m in r['metal_h']])} (published: "
+            f"{_listed([m for r in ok for m in r['published_metal_h']])}).",
         ]
     return "\n".join(lines) + "\n"
 
@@ -142,6 +146,10 @@ def write_section(text: str, name: str, path: Path) -> None:
     else:
         new = old.rstrip("\n") + "\n\n" + block
     path.write_text(new)
+
+
+def _listed(items: list[str]) -> str:
+    return ", ".join(items) or "none"
 
 
 def _pct(value, decimals: int = 0) -> str:

@@ -1,6 +1,9 @@
 """Comparing a model with the published one: H counted per atom within its own alternative."""
 
-from crystalx_core.crystallography.compare import hydrogens_per_atom
+from dataclasses import replace
+
+from crystalx_core.crystallography.compare import hydrogens_per_atom, metals_with_h
+from crystalx_core.io.cif import read_cif
 from crystalx_core.io.shelx_read import read_shelx
 from tests.conftest import BENCHMARK
 
@@ -20,3 +23,16 @@ def test_negative_part_keeps_its_images_hydrogens_apart(shared_data):
     holds one H, not also the methyl H of the turned image 0.68 Å from it."""
     structure = read_shelx(BENCHMARK / "FC_1979688" / "published.res").to_structure()
     assert hydrogens_per_atom(structure)["O13"] == 1
+
+
+def test_a_metal_carrying_hydrogen_is_listed(shared_data):
+    """XH_HMaMg's Mg holds waters whose H are the O's: no metal carries H. Given a water's O
+    as Zn (its two H then on the metal), the check lists it with its count."""
+    structure = read_cif(BENCHMARK / "XH_HMaMg" / "model.cif").structure
+    assert metals_with_h(structure) == []
+    counts = hydrogens_per_atom(structure)
+    water = next(s for s in structure.sites if s.element == "O" and counts[s.label] == 2)
+    turned = structure.with_sites(
+        [replace(s, element="Zn") if s is water else s for s in structure.sites]
+    )
+    assert metals_with_h(turned) == [f"{water.label} 2 H"]

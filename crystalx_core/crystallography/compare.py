@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from cctbx import euclidean_model_matching as emma
 
 from crystalx_core.crystallography.convert import crystal_symmetry
-from crystalx_core.elements import is_hydrogen
+from crystalx_core.elements import is_hydrogen, is_metal
 from crystalx_core.geometry import (
     H_BOND_MAX,
     bonded_h_counts,
@@ -123,6 +123,17 @@ def hydrogens_per_atom(structure: Structure, reach: float = H_BOND_MAX) -> dict[
         if i in pivots:  # a repeated label keeps the count of its last site with H
             counts[sites[i].label] = n
     return counts
+
+
+def metals_with_h(structure: Structure, counts: dict[str, float] | None = None) -> list[str]:
+    """'Zn1 2 H' for every metal of a model that carries H (hydrogens_per_atom unless the counts
+    are given): no benchmark output may put an H on a metal the published model has none on."""
+    counts = hydrogens_per_atom(structure) if counts is None else counts
+    return [
+        f"{s.label} {counts[s.label]:g} H"
+        for s in structure.sites
+        if is_metal(s.element) and counts.get(s.label)
+    ]
 
 
 def hydrogen_pivots(structure: Structure, reach: float = H_BOND_MAX) -> dict[int, int]:
