@@ -185,7 +185,7 @@ def features(probabilities: np.ndarray, evidence: np.ndarray) -> np.ndarray:
     """What the lattice step weighs for each pattern: the evidence / SCALE, the log of the
     model's probability summed per crystal system (so one system's evidence can be read
     against how sure the model is of each), and 1."""
-    system_p = np.asarray(probabilities) @ (_system_of_groups()[:, None] == np.arange(len(SYSTEMS)))
+    system_p = np.asarray(probabilities) @ (system_of_groups()[:, None] == np.arange(len(SYSTEMS)))
     return np.concatenate(
         [np.asarray(evidence) / SCALE, np.log(system_p + 1e-6), np.ones((len(evidence), 1))],
         axis=1,
@@ -193,7 +193,7 @@ def features(probabilities: np.ndarray, evidence: np.ndarray) -> np.ndarray:
 
 
 @lru_cache(maxsize=1)
-def _system_of_groups() -> np.ndarray:
+def system_of_groups() -> np.ndarray:
     """The SYSTEMS index of every space group 1..230."""
     return np.array([SYSTEMS.index(crystal_system(n)) for n in range(1, N_SPACE_GROUPS + 1)])
 
@@ -204,7 +204,7 @@ def adjusted(
     """(n, 230) softmax(sharpness · log p + weights[system] · features): each crystal system's
     groups moved by its lattice evidence (weights: systems × features)."""
     z = sharpness * np.log(np.asarray(probabilities) + 1e-12)
-    z = z + (features(probabilities, evidence) @ np.asarray(weights).T)[:, _system_of_groups()]
+    z = z + (features(probabilities, evidence) @ np.asarray(weights).T)[:, system_of_groups()]
     z = z - z.max(axis=1, keepdims=True)
     p = np.exp(z)
     return p / p.sum(axis=1, keepdims=True)

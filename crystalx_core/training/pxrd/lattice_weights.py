@@ -23,8 +23,7 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import minimize
 
-from crystalx_core.pxrd.labels import N_SPACE_GROUPS, crystal_system
-from crystalx_core.pxrd.metric import SYSTEMS, adjusted, evidence_matrix, features
+from crystalx_core.pxrd.metric import SYSTEMS, adjusted, evidence_matrix, features, system_of_groups
 from crystalx_core.training.pxrd.dataset import load
 from crystalx_core.training.pxrd.diagnose import expected_calibration_error, nll
 
@@ -40,7 +39,7 @@ def fit(
     truth = labels.astype(int) - 1
     log_p = np.log(probabilities + 1e-12)
     x = features(probabilities, evidence)
-    systems = np.array([SYSTEMS.index(crystal_system(n)) for n in range(1, N_SPACE_GROUPS + 1)])
+    systems = system_of_groups()
     shape = (len(SYSTEMS), x.shape[1])
     rows = np.arange(len(truth))
 
