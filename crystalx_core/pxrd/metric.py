@@ -24,6 +24,7 @@ from scipy.signal import find_peaks
 from crystalx_core.errors import InputError
 from crystalx_core.pxrd.labels import N_SPACE_GROUPS, crystal_system
 from crystalx_core.pxrd.simulate import CU_KALPHA, GRID
+from crystalx_core.runtime import softmax
 
 LATTICES = ("cubic", "tetragonal", "hexagonal")
 SYSTEMS = (
@@ -205,6 +206,4 @@ def adjusted(
     groups moved by its lattice evidence (weights: systems × features)."""
     z = sharpness * np.log(np.asarray(probabilities) + 1e-12)
     z = z + (features(probabilities, evidence) @ np.asarray(weights).T)[:, system_of_groups()]
-    z = z - z.max(axis=1, keepdims=True)
-    p = np.exp(z)
-    return p / p.sum(axis=1, keepdims=True)
+    return softmax(z)

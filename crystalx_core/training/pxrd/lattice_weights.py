@@ -24,6 +24,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from crystalx_core.pxrd.metric import SYSTEMS, adjusted, evidence_matrix, features, system_of_groups
+from crystalx_core.runtime import softmax
 from crystalx_core.training.pxrd.dataset import load
 from crystalx_core.training.pxrd.diagnose import expected_calibration_error, nll
 
@@ -45,10 +46,7 @@ def fit(
 
     def loss(flat):
         sharpness, w = flat[0], flat[1:].reshape(shape)
-        z = sharpness * log_p + (x @ w.T)[:, systems]
-        z = z - z.max(axis=1, keepdims=True)
-        p = np.exp(z)
-        p /= p.sum(axis=1, keepdims=True)
+        p = softmax(sharpness * log_p + (x @ w.T)[:, systems])
         value = -np.log(p[rows, truth] + 1e-12).sum() + PENALTY * (flat[1:] ** 2).sum()
         residual = p.copy()
         residual[rows, truth] -= 1
