@@ -68,10 +68,6 @@ def _q(two_theta: np.ndarray) -> np.ndarray:
     return (2 * np.sin(np.radians(two_theta) / 2) / CU_KALPHA) ** 2
 
 
-def _two_theta(q: np.ndarray) -> np.ndarray:
-    return 2 * np.degrees(np.arcsin(np.clip(np.sqrt(q) * CU_KALPHA / 2, 0, 1)))
-
-
 @lru_cache(maxsize=None)
 def index_values(lattice: str) -> tuple[np.ndarray, float, int]:
     """The sorted distinct values of the first index form (cubic h²+k²+l², tetragonal h²+k²,
