@@ -119,7 +119,7 @@ def _scores(lattice: str, trials: np.ndarray, x: np.ndarray, span: float) -> np.
     """Log-likelihood ratio of the observed 2θ `x` for each trial (A, C)."""
     values, factor, l_max = index_values(lattice)
     q = _q(x)
-    slope = (_q(x + 1e-3) - _q(x - 1e-3)) / 2e-3  # d(1/d²)/d(2θ)
+    slope = np.sin(np.radians(x)) * 2 * np.pi / 180 / CU_KALPHA**2  # d(1/d²)/d(2θ)
     q_max = _q(x[-1] + 3 * POSITION_SIGMA)
     a, c = trials[:, :1] * factor, trials[:, 1:]  # (T, 1)
     nearest = np.full((len(trials), len(x)), np.inf)
