@@ -25,8 +25,9 @@ from scipy.optimize import minimize
 
 from crystalx_core.pxrd.metric import SYSTEMS, adjusted, evidence_matrix, features, system_of_groups
 from crystalx_core.runtime import softmax
+from crystalx_core.training.calibration import nll, reliability
 from crystalx_core.training.pxrd.dataset import load
-from crystalx_core.training.pxrd.diagnose import expected_calibration_error, nll
+from crystalx_core.training.pxrd.diagnose import ECE_BINS
 
 PENALTY = 1.0  # L2 on the weights, per pattern-summed NLL
 FOLDS = 5
@@ -78,8 +79,8 @@ def cross_validated(probabilities, evidence, labels, folds: int = FOLDS, seed: i
         return [
             round(float(np.mean(ranked[:, 0] == truth - 1)), 4),
             round(float(np.mean((ranked == truth[:, None] - 1).any(axis=1))), 4),
-            round(nll(np.log(p + 1e-12), truth), 4),
-            round(expected_calibration_error(p, truth)[0], 4),
+            round(nll(np.log(p + 1e-12), truth - 1, 1.0), 4),
+            round(reliability(p, truth - 1, ECE_BINS)["ece"], 4),
         ]
 
     return {"without": measured(probabilities), "with": measured(adjusted_p)}
