@@ -73,13 +73,15 @@ def run_pxrd(
         report["agreement"] = agreement(measured, simulated)
     if model.is_file() or cif is None:  # without a model, a CIF check is still worth doing
         read = measured if measured is not None else simulated
-        report["predictions"] = [vars(g) for g in top_space_groups(read, TOP, model)]
-        report["crystal_systems"] = crystal_system_probabilities(read, model)
+        p = predict.probabilities(read, model)[0]
+        report["predictions"] = [
+            vars(g) for g in top_space_groups(read, TOP, model, probabilities=p)
+        ]
+        report["crystal_systems"] = crystal_system_probabilities(read, model, probabilities=p)
         report["predicted_from"] = (
             "measured pattern" if measured is not None else "pattern simulated from the CIF"
         )
         if cif is not None:
-            p = predict.probabilities(read, model)[0]
             number = report["model_structure"]["space_group"]
             report["model_structure"]["rank"] = int(np.sum(p > p[number - 1])) + 1
             report["model_structure"]["probability"] = float(p[number - 1])

@@ -24,6 +24,7 @@ from scipy.signal import find_peaks
 from crystalx_core.errors import InputError
 from crystalx_core.pxrd.labels import N_SPACE_GROUPS, crystal_system
 from crystalx_core.pxrd.simulate import CU_KALPHA, GRID
+from crystalx_core.runtime import softmax
 
 LATTICES = ("cubic", "tetragonal", "hexagonal")
 SYSTEMS = (
@@ -65,10 +66,6 @@ def peak_positions(pattern: np.ndarray, grid: np.ndarray = GRID) -> np.ndarray:
 def _q(two_theta: np.ndarray) -> np.ndarray:
     """1/d² (Å⁻²) at 2θ (degrees), Cu Kα."""
     return (2 * np.sin(np.radians(two_theta) / 2) / CU_KALPHA) ** 2
-
-
-def _two_theta(q: np.ndarray) -> np.ndarray:
-    return 2 * np.degrees(np.arcsin(np.clip(np.sqrt(q) * CU_KALPHA / 2, 0, 1)))
 
 
 @lru_cache(maxsize=None)
@@ -122,7 +119,7 @@ def _scores(lattice: str, trials: np.ndarray, x: np.ndarray, span: float) -> np.
     """Log-likelihood ratio of the observed 2θ `x` for each trial (A, C)."""
     values, factor, l_max = index_values(lattice)
     q = _q(x)
-    slope = (_q(x + 1e-3) - _q(x - 1e-3)) / 2e-3  # d(1/d²)/d(2θ)
+    slope = np.sin(np.radians(x)) * 2 * np.pi / 180 / CU_KALPHA**2  # d(1/d²)/d(2θ)
     q_max = _q(x[-1] + 3 * POSITION_SIGMA)
     a, c = trials[:, :1] * factor, trials[:, 1:]  # (T, 1)
     nearest = np.full((len(trials), len(x)), np.inf)
@@ -185,7 +182,7 @@ def features(probabilities: np.ndarray, evidence: np.ndarray) -> np.ndarray:
     """What the lattice step weighs for each pattern: the evidence / SCALE, the log of the
     model's probability summed per crystal system (so one system's evidence can be read
     against how sure the model is of each), and 1."""
-    system_p = np.asarray(probabilities) @ (_system_of_groups()[:, None] == np.arange(len(SYSTEMS)))
+    system_p = np.asarray(probabilities) @ (system_of_groups()[:, None] == np.arange(len(SYSTEMS)))
     return np.concatenate(
         [np.asarray(evidence) / SCALE, np.log(system_p + 1e-6), np.ones((len(evidence), 1))],
         axis=1,
@@ -193,7 +190,7 @@ def features(probabilities: np.ndarray, evidence: np.ndarray) -> np.ndarray:
 
 
 @lru_cache(maxsize=1)
-def _system_of_groups() -> np.ndarray:
+def system_of_groups() -> np.ndarray:
     """The SYSTEMS index of every space group 1..230."""
     return np.array([SYSTEMS.index(crystal_system(n)) for n in range(1, N_SPACE_GROUPS + 1)])
 
@@ -204,7 +201,5 @@ def adjusted(
     """(n, 230) softmax(sharpness · log p + weights[system] · features): each crystal system's
     groups moved by its lattice evidence (weights: systems × features)."""
     z = sharpness * np.log(np.asarray(probabilities) + 1e-12)
-    z = z + (features(probabilities, evidence) @ np.asarray(weights).T)[:, _system_of_groups()]
-    z = z - z.max(axis=1, keepdims=True)
-    p = np.exp(z)
-    return p / p.sum(axis=1, keepdims=True)
+    z = z + (features(probabilities, evidence) @ np.asarray(weights).T)[:, system_of_groups()]
+    return softmax(z)

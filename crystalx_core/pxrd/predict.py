@@ -98,27 +98,28 @@ def probabilities(
     step = model_sidecar(path).get("lattice_metric")
     if not metric or step is None:
         return p
-    from crystalx_core.pxrd.metric import SYSTEMS, adjusted
+    from crystalx_core.pxrd.metric import SYSTEMS, adjusted, evidence_matrix
 
     if evidence is None:
-        evidence = _evidence(patterns.tobytes())
+        evidence = evidence_matrix(patterns)
     weights = np.array([step["weights"][system] for system in SYSTEMS])
     return adjusted(p, evidence, weights, step.get("sharpness", 1.0))
 
 
-@lru_cache(maxsize=4)
-def _evidence(patterns: bytes) -> np.ndarray:
-    """metric.evidence_matrix of float32 patterns on GRID, kept for the next call: the job asks
-    for the top groups and the crystal systems of one pattern separately."""
-    from crystalx_core.pxrd.metric import evidence_matrix
-
-    return evidence_matrix(np.frombuffer(patterns, dtype=np.float32).reshape(-1, len(GRID)))
+def _first_row(pattern: np.ndarray, model: Path | None) -> np.ndarray:
+    """The pattern's probabilities (the keyword `probabilities` below hides the function)."""
+    return probabilities(pattern, model)[0]
 
 
 def top_space_groups(
-    pattern: np.ndarray, top: int = 5, model: Path | None = None
+    pattern: np.ndarray,
+    top: int = 5,
+    model: Path | None = None,
+    probabilities: np.ndarray | None = None,
 ) -> list[SpaceGroupGuess]:
-    p = probabilities(pattern, model)[0]
+    """The `top` most likely groups; `probabilities`, the pattern's computed before, saves
+    running the model again."""
+    p = _first_row(pattern, model) if probabilities is None else probabilities
     best = np.argsort(p)[::-1][:top]
     return [
         SpaceGroupGuess(int(k) + 1, symbol(int(k) + 1), crystal_system(int(k) + 1), float(p[k]))
@@ -127,10 +128,11 @@ def top_space_groups(
 
 
 def crystal_system_probabilities(
-    pattern: np.ndarray, model: Path | None = None
+    pattern: np.ndarray, model: Path | None = None, probabilities: np.ndarray | None = None
 ) -> dict[str, float]:
-    """Probabilities summed per crystal system, most likely first."""
-    p = probabilities(pattern, model)[0]
+    """Probabilities summed per crystal system, most likely first (`probabilities` as for
+    top_space_groups)."""
+    p = _first_row(pattern, model) if probabilities is None else probabilities
     systems: dict[str, float] = {}
     for number in range(1, N_SPACE_GROUPS + 1):
         systems[crystal_system(number)] = systems.get(crystal_system(number), 0.0) + float(

@@ -25,7 +25,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-from scipy.optimize import minimize_scalar
 
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
 from crystalx_core.assign.model import (
@@ -43,8 +42,8 @@ from crystalx_core.runtime import softmax
 from crystalx_core.training.atoms.dataset import h_counts
 from crystalx_core.training.atoms.evaluate import SEEDS, _name_number, test_structures
 from crystalx_core.training.atoms.simulate import SimulationSettings, simulate_peaks
+from crystalx_core.training.calibration import BINS, fit_temperature, nll, reliability
 
-BINS = 15
 NOISES = (0.0, 0.05, 0.1)  # Å of extra coordinate noise, as atoms.evaluate
 REPO = Path(__file__).resolve().parents[3]
 
@@ -106,42 +105,6 @@ def hydrogen_rows(truths: list) -> tuple[np.ndarray, np.ndarray]:
         rows.append(_log(_placeable(calls[-1], heavy, connectivity(heavy), counts)))
         targets += [counts.index(n) for n in h_counts(truth)]
     return np.concatenate(rows), np.array(targets)
-
-
-def nll(log_probabilities: np.ndarray, targets: np.ndarray, temperature: float) -> float:
-    p = softmax(log_probabilities, temperature)[np.arange(len(targets)), targets]
-    return float(-np.mean(np.log(np.clip(p, 1e-12, None))))
-
-
-def fit_temperature(log_probabilities: np.ndarray, targets: np.ndarray) -> float:
-    """The T > 0 of least negative log-likelihood (searched on log T)."""
-    result = minimize_scalar(
-        lambda t: nll(log_probabilities, targets, float(np.exp(t))),
-        bounds=(np.log(0.1), np.log(10.0)),
-        method="bounded",
-    )
-    return float(np.exp(result.x))
-
-
-def reliability(probabilities: np.ndarray, targets: np.ndarray, bins: int = BINS) -> dict:
-    """ECE and per-bin (confidence, accuracy, rows) of the most likely class."""
-    confidence = probabilities.max(axis=1)
-    correct = probabilities.argmax(axis=1) == targets
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
-    table, ece = [], 0.0
-    for b in range(bins):
-        inside = which == b
-        if inside.any():
-            conf, acc = float(confidence[inside].mean()), float(correct[inside].mean())
-            ece += inside.mean() * abs(acc - conf)
-            table.append({"confidence": conf, "accuracy": acc, "rows": int(inside.sum())})
-    return {
-        "ece": float(ece),
-        "accuracy": float(correct.mean()),
-        "rows": int(len(targets)),
-        "bins": table,
-    }
 
 
 def calibrate(log_val, y_val, log_test, y_test) -> dict:

@@ -28,6 +28,7 @@ from cctbx import sgtbx
 from cctbx.array_family import flex
 
 from crystalx_core.pxrd.labels import bravais_lattice, crystal_system, space_group
+from crystalx_core.training.calibration import fit_temperature, nll, reliability
 from crystalx_core.training.pxrd.dataset import load
 from crystalx_core.training.pxrd.prior import best_weight, class_log_prior
 
@@ -37,6 +38,7 @@ SETTINGS = ("a,b,c", "b,c,a", "c,a,b", "b,a,-c", "a,c,-b", "c,b,-a", "c,b,-a-c",
 INDEX_RANGE = 6  # absences are compared on every hkl with |h|, |k|, |l| <= this
 PRIOR_WEIGHTS = (-0.5, -0.25, 0.0, 0.25, 0.5, 0.75, 1.0, 1.5)
 ERROR_KINDS = ("crystal system", "Laue class", "centring", "absences", "intensities only")
+ECE_BINS = 10  # equal-width confidence bins
 
 
 @lru_cache(maxsize=1)
@@ -91,38 +93,6 @@ def by_property(truth: np.ndarray, predicted: np.ndarray, prop) -> dict:
     return table
 
 
-def expected_calibration_error(probabilities: np.ndarray, truth: np.ndarray, bins: int = 10):
-    """ECE of the top-1 confidence (equal-width bins) and the per-bin (confidence, accuracy,
-    count)."""
-    confidence = probabilities.max(axis=1)
-    right = probabilities.argmax(axis=1) == truth - 1
-    edges = np.linspace(0, 1, bins + 1)
-    rows, ece = [], 0.0
-    for low, high in zip(edges[:-1], edges[1:]):
-        mask = (confidence > low) & (confidence <= high)
-        if mask.any():
-            ece += mask.mean() * abs(confidence[mask].mean() - right[mask].mean())
-            rows.append(
-                [round(float(confidence[mask].mean()), 3), round(float(right[mask].mean()), 3)]
-                + [int(mask.sum())]
-            )
-    return float(ece), rows
-
-
-def nll(log_p: np.ndarray, truth: np.ndarray, temperature: float = 1.0) -> float:
-    """Mean negative log-likelihood of log-probabilities rescaled by 1/temperature."""
-    z = log_p / temperature
-    z = z - z.max(axis=1, keepdims=True)
-    z = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-    return float(-np.mean(z[np.arange(len(truth)), truth - 1]))
-
-
-def best_temperature(log_p: np.ndarray, truth: np.ndarray) -> float:
-    """The temperature (0.25–4, log grid) with the lowest NLL."""
-    grid = np.exp(np.linspace(np.log(0.25), np.log(4.0), 81))
-    return float(grid[np.argmin([nll(log_p, truth, t) for t in grid])])
-
-
 def diagnose(
     probabilities: np.ndarray, labels: np.ndarray, train_labels: np.ndarray, train_names
 ) -> dict:
@@ -133,8 +103,8 @@ def diagnose(
     wrong = predicted != truth
     kinds = Counter(error_kind(int(t), int(p)) for t, p in zip(truth[wrong], predicted[wrong]))
     log_p = np.log(probabilities + 1e-12)
-    ece, reliability = expected_calibration_error(probabilities, truth)
-    temperature = best_temperature(log_p, truth)
+    table = reliability(probabilities, truth - 1, ECE_BINS)
+    temperature = fit_temperature(log_p, truth - 1)
     log_prior, structures = class_log_prior(train_labels, train_names)
     weight, scored = best_weight(log_p, truth, log_prior, PRIOR_WEIGHTS)
     train_share = np.exp(log_prior)
@@ -154,11 +124,14 @@ def diagnose(
         "lattice": by_property(truth, predicted, bravais_lattice),
         "errors": {kind: int(kinds[kind]) for kind in ERROR_KINDS},
         "calibration": {
-            "ece": round(ece, 4),
-            "nll": round(nll(log_p, truth), 4),
+            "ece": round(table["ece"], 4),
+            "nll": round(nll(log_p, truth - 1, 1.0), 4),
             "temperature": round(temperature, 3),
-            "nll_at_temperature": round(nll(log_p, truth, temperature), 4),
-            "reliability (confidence, accuracy, count)": reliability,
+            "nll_at_temperature": round(nll(log_p, truth - 1, temperature), 4),
+            "reliability (confidence, accuracy, count)": [
+                [round(b["confidence"], 3), round(b["accuracy"], 3), b["rows"]]
+                for b in table["bins"]
+            ],
         },
         "prior": {
             "training structures": structures,

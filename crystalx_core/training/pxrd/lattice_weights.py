@@ -23,10 +23,11 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import minimize
 
-from crystalx_core.pxrd.labels import N_SPACE_GROUPS, crystal_system
-from crystalx_core.pxrd.metric import SYSTEMS, adjusted, evidence_matrix, features
+from crystalx_core.pxrd.metric import SYSTEMS, adjusted, evidence_matrix, features, system_of_groups
+from crystalx_core.runtime import softmax
+from crystalx_core.training.calibration import nll, reliability
 from crystalx_core.training.pxrd.dataset import load
-from crystalx_core.training.pxrd.diagnose import expected_calibration_error, nll
+from crystalx_core.training.pxrd.diagnose import ECE_BINS
 
 PENALTY = 1.0  # L2 on the weights, per pattern-summed NLL
 FOLDS = 5
@@ -40,16 +41,13 @@ def fit(
     truth = labels.astype(int) - 1
     log_p = np.log(probabilities + 1e-12)
     x = features(probabilities, evidence)
-    systems = np.array([SYSTEMS.index(crystal_system(n)) for n in range(1, N_SPACE_GROUPS + 1)])
+    systems = system_of_groups()
     shape = (len(SYSTEMS), x.shape[1])
     rows = np.arange(len(truth))
 
     def loss(flat):
         sharpness, w = flat[0], flat[1:].reshape(shape)
-        z = sharpness * log_p + (x @ w.T)[:, systems]
-        z = z - z.max(axis=1, keepdims=True)
-        p = np.exp(z)
-        p /= p.sum(axis=1, keepdims=True)
+        p = softmax(sharpness * log_p + (x @ w.T)[:, systems])
         value = -np.log(p[rows, truth] + 1e-12).sum() + PENALTY * (flat[1:] ** 2).sum()
         residual = p.copy()
         residual[rows, truth] -= 1
@@ -81,8 +79,8 @@ def cross_validated(probabilities, evidence, labels, folds: int = FOLDS, seed: i
         return [
             round(float(np.mean(ranked[:, 0] == truth - 1)), 4),
             round(float(np.mean((ranked == truth[:, None] - 1).any(axis=1))), 4),
-            round(nll(np.log(p + 1e-12), truth), 4),
-            round(expected_calibration_error(p, truth)[0], 4),
+            round(nll(np.log(p + 1e-12), truth - 1, 1.0), 4),
+            round(reliability(p, truth - 1, ECE_BINS)["ece"], 4),
         ]
 
     return {"without": measured(probabilities), "with": measured(adjusted_p)}
