@@ -169,9 +169,9 @@ def evidence_matrix(patterns: np.ndarray, cache: Path | None = None) -> np.ndarr
                 str(cache),
             )
         return evidence
-    evidence = np.array([[lattice_evidence(p)[k] for k in LATTICES] for p in patterns]).reshape(
-        -1, len(LATTICES)
-    )
+    evidence = np.array(
+        [[e[k] for k in LATTICES] for e in map(lattice_evidence, patterns)]
+    ).reshape(-1, len(LATTICES))
     if cache is not None:
         Path(cache).parent.mkdir(parents=True, exist_ok=True)
         np.save(cache, evidence)
