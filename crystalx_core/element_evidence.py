@@ -697,7 +697,7 @@ def _put_back(weigh, current, evidence, changed, back, held, since=None, seen=No
 def _not_agreed(element: str, trial: RefinementResult | None, current, failure: str) -> str:
     """Why a site the posterior leans away from, without deciding, keeps its element."""
     if trial is None:
-        return f"leaning to {element}, not changed: the refinement with it failed ({failure})"
+        return f"leaning to {element}: the refinement with it failed ({failure})"
     return (
         f"leaning to {element} without deciding (the element held needs a posterior of "
         f"{1 - CHANGE_POSTERIOR:.2f} or less to change); the refinement does not prefer it: "
