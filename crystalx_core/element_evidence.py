@@ -738,13 +738,11 @@ def _unconfirmed(
     """The changed sites the last weighing does not confirm, each with its element given: the
     weighing would change it again, gives the element given more than `doubt`, or could not
     weigh the site (a count far from every candidate or no fit: no evidence for the change)."""
+    contradicted = _contradicted(evidence, given, doubt)
     return {
         label: given[label]
         for label, e in evidence.items()
-        if e.before != given[label]
-        and (
-            e.decision != e.before or not e.posterior or e.posterior.get(given[label], 0.0) > doubt
-        )
+        if label in contradicted or (e.before != given[label] and e.decision != e.before)
     }
 
 
@@ -763,16 +761,18 @@ def _smeared(structure: Structure, changed: set[str]) -> dict[str, str]:
     }
 
 
-def _contradicted(evidence: dict[str, SiteEvidence], given: dict[str, str]) -> dict[str, str]:
-    """The changed sites whose weighing gives the element given over CHANGE_POSTERIOR, or
-    cannot weigh them at all, each with that element: what a change the refinement chose on a
-    lean must yield to (without a count the lean is gone, and the refinement alone measures
-    the misfit of a smeared site: a ring C at 0.3 Å² counting 4.2 e fits a little better as B)."""
+def _contradicted(
+    evidence: dict[str, SiteEvidence], given: dict[str, str], doubt: float = CHANGE_POSTERIOR
+) -> dict[str, str]:
+    """The changed sites whose weighing gives the element given over `doubt`, or cannot weigh
+    them at all, each with that element: what a change the refinement chose on a lean must
+    yield to (without a count the lean is gone, and the refinement alone measures the misfit
+    of a smeared site: a ring C at 0.3 Å² counting 4.2 e fits a little better as B)."""
     return {
         label: given[label]
         for label, e in evidence.items()
         if e.before != given[label]
-        and (not e.posterior or e.posterior.get(given[label], 0.0) > CHANGE_POSTERIOR)
+        and (not e.posterior or e.posterior.get(given[label], 0.0) > doubt)
     }
 
 
