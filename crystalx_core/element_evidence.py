@@ -652,7 +652,7 @@ def _rounds(weigh, since, current, evidence, seen, why):
     # the model's word against the count's lean stands only where the refinement prefers it
     # (Hamilton's test on wR2): a model sure of the wrong element where the count cannot settle
     # it (a urea C counting 5.9 e as C and 6.9 as N, the model 0.97 for N) is no change
-    weighed = current
+    weighed, needed = current, _hamilton_needed(current)
     # (judged on the last weighing, with the change in: the lean the change was proposed against
     # can be a wrong neighbour's, gone once both are right: 2004983's C2 held as B, counting
     # 0.39:1 for C beside a B and an O that were C and F, 27:1 once they were)
@@ -664,8 +664,6 @@ def _rounds(weigh, since, current, evidence, seen, why):
         ):
             continue
         without = weigh.refined_with(current, {label: held[label]})
-        # Hamilton's ℛ(1, n − m, CHANGE_SIGNIFICANCE), as hydrogen_data compares two places of an H
-        needed = hamilton_ratio(current.n_reflections - current.n_parameters, CHANGE_SIGNIFICANCE)
         if without is not None and without.wr2 / current.wr2 <= needed:
             kept_back[label] = (
                 f"the model's {element} against the count's lean, and the refinement does not "
@@ -728,8 +726,13 @@ def _refinement_prefers(trial: RefinementResult | None, before: RefinementResult
         return True
     if trial is None or trial.r1 > before.r1:
         return False
-    freedom = before.n_reflections - before.n_parameters
-    return before.wr2 / trial.wr2 > hamilton_ratio(freedom, CHANGE_SIGNIFICANCE)
+    return before.wr2 / trial.wr2 > _hamilton_needed(before)
+
+
+def _hamilton_needed(result: RefinementResult) -> float:
+    """Hamilton's ℛ(1, n − m, CHANGE_SIGNIFICANCE) for one site's element, as hydrogen_data
+    compares two places of an H: the wR2 ratio a change must pass."""
+    return hamilton_ratio(result.n_reflections - result.n_parameters, CHANGE_SIGNIFICANCE)
 
 
 def _unconfirmed(
