@@ -179,8 +179,7 @@ class SiteEvidence:
     fit_sigma: float = math.nan  # the fit's own standard uncertainty of the count, e
     short: bool = False  # short of every candidate: partly occupied (its occupancy to refine)
     smeared: bool = False  # in a smeared group (neighbours' Uiso over U_DISORDER): not weighed
-    # the decision is the model's against the count (the count alone leans to the element held)
-    against_count: bool = False
+    offset: float = math.nan  # the sites' shared electrons per Z (expected = offset × Z)
     neighbours_u: float = math.nan  # median Uiso of its bonded neighbours (its own without), Å²
     posterior: dict[str, float] = field(default_factory=dict)  # candidates (one: nothing to weigh)
     prior: dict[str, float] = field(default_factory=dict)  # the model's probabilities used
@@ -206,15 +205,23 @@ class SiteEvidence:
             "summary": self.summary(),
         }
 
-    def count_leans_to(self, other: str) -> bool:
-        """Whether the count alone favours `other` over the element held: False where `other`
-        was not weighed, or where their counts lie within a width of each other (the count
-        cannot tell them apart)."""
-        if other not in self.count_logs or self.before not in self.count_logs:
-            return False
-        apart = self.expected / atomic_number(self.before)
-        apart *= abs(atomic_number(other) - atomic_number(self.before))
-        return apart >= self.sigma and self.count_logs[other] > self.count_logs[self.before]
+    @property
+    def against_count(self) -> bool:
+        """The decision is the model's against the count: the count alone favours the element
+        held."""
+        return self.decision != self.before and bool(self.count_favours(self.before, self.decision))
+
+    def count_favours(self, a: str, b: str) -> bool | None:
+        """Whether the count alone favours `a` over `b`: None where either was not weighed,
+        False too where their counts lie within a width of each other (the count cannot tell
+        them apart)."""
+        if a not in self.count_logs or b not in self.count_logs:
+            return None
+        return self.apart(a, b) >= self.sigma and self.count_logs[a] > self.count_logs[b]
+
+    def apart(self, a: str, b: str) -> float:
+        """How many electrons the counts of `a` and `b` lie apart at the site."""
+        return self.offset * abs(atomic_number(a) - atomic_number(b))
 
     def summary(self) -> str:
         """One line for a table cell or a label: 'refined as 5.1 e; B 0.96, C 0.04'."""
@@ -659,9 +666,7 @@ def _rounds(weigh, since, current, evidence, seen, why):
     for label in sorted(against_count & made - set(unconfirmed)):
         element = weigh.changes(current).get(label, weigh.given[label])
         last = evidence[label]
-        if element == held[label] or (
-            held[label] in last.count_logs and not last.count_leans_to(held[label])
-        ):
+        if element == held[label] or last.count_favours(held[label], element) is False:
             continue
         without = weigh.refined_with(current, {label: held[label]})
         if without is not None and without.wr2 / current.wr2 <= needed:
@@ -930,6 +935,7 @@ def _weigh(
             electrons=electrons,
             sigma=width(fit_sigma, spread, site.u_iso),
             expected=offset * atomic_number(site.element),
+            offset=offset,
             fit_sigma=fit_sigma,
             neighbours_u=group_u[site.label],
             before=site.element,
@@ -991,7 +997,7 @@ def _weigh(
         # the count cannot oppose what it cannot tell apart: two elements whose counts lie
         # within a width of each other (Ag/Cd, 1 e in 47 with a width of 1.2 e) leave the
         # odds of the count at noise, and the model's probabilities decide
-        apart = offset * abs(atomic_number(best) - atomic_number(site.element))
+        apart = e.apart(best, site.element)
         blind = apart < e.sigma
         if (
             best != site.element
@@ -999,7 +1005,6 @@ def _weigh(
             and (factor >= DATA_FACTOR or blind)
         ):
             e.decision = best
-            e.against_count = factor < 1 and not blind
             e.reason = (
                 f"refined as {held}, as {best} {counts[best][0]:.1f} e; odds of the count alone "
                 f"{best}:{site.element} {factor:.2g}:1, model {scores.get(best, 0.0):.2f} for "
