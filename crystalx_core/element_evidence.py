@@ -634,6 +634,9 @@ def _rounds(weigh, since, current, evidence, seen, why):
         proposed = _proposed(evidence)
         if not proposed:
             break
+        state = weigh.state(current, proposed)
+        if state in seen:  # a cycle: stop where we are
+            break
         trial = weigh.refined_with(current, proposed)
         if trial is None:
             for label in proposed:
@@ -641,9 +644,7 @@ def _rounds(weigh, since, current, evidence, seen, why):
                     label
                 ].reason += f"; not changed: the refinement with it failed ({weigh.failure})"
             break
-        if weigh.state(trial) in seen:  # a cycle: stop where we are
-            break
-        seen.add(weigh.state(trial))
+        seen.add(state)
         why.update({label: evidence[label].reason for label in proposed})
         against_count |= {label for label in proposed if evidence[label].against_count}
         current, evidence = trial, weigh(trial)
@@ -838,8 +839,11 @@ class _Weighing:
             for label, element in heavier.items()
         }
 
-    def state(self, refinement: RefinementResult) -> tuple:
-        return tuple(s.element for s in refinement.structure.sites)
+    def state(self, refinement: RefinementResult, elements: dict[str, str] | None = None) -> tuple:
+        """The elements of `refinement`'s sites, with `elements` (label → element) put in: known
+        before the model with them is refined."""
+        elements = elements or {}
+        return tuple(elements.get(s.label, s.element) for s in refinement.structure.sites)
 
     def changes(self, refinement: RefinementResult) -> dict[str, str]:
         return {
