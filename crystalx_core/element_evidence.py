@@ -560,7 +560,7 @@ def _weigh_elements(refined, reflections, method, cycles, priors) -> ElementEvid
         and max(e.posterior, key=e.posterior.get) != e.before
         and label not in kept_back
     }
-    trial, taken = current, {}
+    trial, taken, pre = current, {}, (current, evidence)
     for label in sorted(
         leaning, key=lambda label: evidence[label].posterior[evidence[label].before]
     ):
@@ -586,7 +586,14 @@ def _weigh_elements(refined, reflections, method, cycles, priors) -> ElementEvid
         # (a failed refinement leaves the model, and its evidence, as they are)
         contradicted = _contradicted({label: evidence[label] for label in taken}, weigh.given)
         current, evidence, smeared = _put_back(
-            weigh, current, evidence, set(taken), contradicted, weigh.given, seen=seen
+            weigh,
+            current,
+            evidence,
+            set(taken),
+            contradicted,
+            weigh.given,
+            seen=seen,
+            known={weigh.state(pre[0]): pre},  # every change put back: the model before them
         )
         kept_back.update(smeared)
     standing = weigh.changes(current)
@@ -683,19 +690,28 @@ def _rounds(weigh, since, current, evidence, seen, why):
     return current, evidence, kept_back
 
 
-def _put_back(weigh, current, evidence, changed, back, held, since=None, seen=None):
+def _put_back(weigh, current, evidence, changed, back, held, since=None, seen=None, known=None):
     """`current` refined again with the sites `back` (label → element) and those of `changed`
     left smeared (_smeared) holding their elements in `held`, and weighed; when that
-    refinement fails, `since` (or, without it, `current` as it is). Returns the model, its
-    evidence and the smeared sites with why; `seen` gets the new model's elements."""
+    refinement fails, `since` (or, without it, `current` as it is); a model already refined
+    and weighed with those elements is taken from `known` (state → model, evidence). Returns
+    the model, its evidence and the smeared sites with why; `seen` gets the new model's
+    elements."""
     smeared = _smeared(current.structure, changed)
     back = {**back, **{label: held[label] for label in smeared}}
-    again = (weigh.refined_with(current, back) or since) if back else None
-    if again is None:
+    if not back:
         return current, evidence, smeared
+    state = weigh.state(current, back)
+    if state in (known or {}):
+        again, again_evidence = known[state]
+    else:
+        again = weigh.refined_with(current, back) or since
+        if again is None:
+            return current, evidence, smeared
+        again_evidence = weigh(again)
     if seen is not None:
         seen.add(weigh.state(again))
-    return again, weigh(again), smeared
+    return again, again_evidence, smeared
 
 
 def _not_agreed(element: str, trial: RefinementResult | None, current, failure: str) -> str:
