@@ -637,6 +637,7 @@ def _rounds(weigh, since, current, evidence, seen, why):
     model, its evidence and the sites kept back with why; `seen` and `why` (label → the reason
     of its change) are updated."""
     first, against_count = weigh.rounds, set()
+    since_evidence = evidence if current is since else None
     while weigh.rounds - first < MAX_ROUNDS:
         proposed = _proposed(evidence)
         if not proposed:
@@ -676,7 +677,10 @@ def _rounds(weigh, since, current, evidence, seen, why):
         last = evidence[label]
         if element == held[label] or last.count_favours(held[label], element) is False:
             continue
-        without = weigh.refined_with(current, {label: held[label]})
+        back = {label: held[label]}
+        # the only change left: without it the model is `since`, already refined
+        same = weigh.state(current, back) == weigh.state(since)
+        without = since if same else weigh.refined_with(current, back)
         if without is not None and without.wr2 / current.wr2 <= needed:
             kept_back[label] = (
                 f"the model's {element} against the count's lean, and the refinement does not "
@@ -685,7 +689,9 @@ def _rounds(weigh, since, current, evidence, seen, why):
                 f"needed at {100 * CHANGE_SIGNIFICANCE:g} %)"
             )
             current = without
-    if current is not weighed:  # weighed once, the last model put back
+    if current is since and since_evidence is not None:  # weighed as it came in
+        evidence = since_evidence
+    elif current is not weighed:  # weighed once, the last model put back
         evidence = weigh(current)
     return current, evidence, kept_back
 
