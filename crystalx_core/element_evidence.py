@@ -179,8 +179,7 @@ class SiteEvidence:
     fit_sigma: float = math.nan  # the fit's own standard uncertainty of the count, e
     short: bool = False  # short of every candidate: partly occupied (its occupancy to refine)
     smeared: bool = False  # in a smeared group (neighbours' Uiso over U_DISORDER): not weighed
-    # the decision is the model's against the count (the count alone leans to the element held)
-    against_count: bool = False
+    offset: float = math.nan  # the sites' shared electrons per Z (expected = offset × Z)
     neighbours_u: float = math.nan  # median Uiso of its bonded neighbours (its own without), Å²
     posterior: dict[str, float] = field(default_factory=dict)  # candidates (one: nothing to weigh)
     prior: dict[str, float] = field(default_factory=dict)  # the model's probabilities used
@@ -206,15 +205,23 @@ class SiteEvidence:
             "summary": self.summary(),
         }
 
-    def count_leans_to(self, other: str) -> bool:
-        """Whether the count alone favours `other` over the element held: False where `other`
-        was not weighed, or where their counts lie within a width of each other (the count
-        cannot tell them apart)."""
-        if other not in self.count_logs or self.before not in self.count_logs:
-            return False
-        apart = self.expected / atomic_number(self.before)
-        apart *= abs(atomic_number(other) - atomic_number(self.before))
-        return apart >= self.sigma and self.count_logs[other] > self.count_logs[self.before]
+    @property
+    def against_count(self) -> bool:
+        """The decision is the model's against the count: the count alone favours the element
+        held."""
+        return self.decision != self.before and bool(self.count_favours(self.before, self.decision))
+
+    def count_favours(self, a: str, b: str) -> bool | None:
+        """Whether the count alone favours `a` over `b`: None where either was not weighed,
+        False too where their counts lie within a width of each other (the count cannot tell
+        them apart)."""
+        if a not in self.count_logs or b not in self.count_logs:
+            return None
+        return self.apart(a, b) >= self.sigma and self.count_logs[a] > self.count_logs[b]
+
+    def apart(self, a: str, b: str) -> float:
+        """How many electrons the counts of `a` and `b` lie apart at the site."""
+        return self.offset * abs(atomic_number(a) - atomic_number(b))
 
     def summary(self) -> str:
         """One line for a table cell or a label: 'refined as 5.1 e; B 0.96, C 0.04'."""
@@ -553,7 +560,7 @@ def _weigh_elements(refined, reflections, method, cycles, priors) -> ElementEvid
         and max(e.posterior, key=e.posterior.get) != e.before
         and label not in kept_back
     }
-    trial, taken = current, {}
+    trial, taken, pre = current, {}, (current, evidence)
     for label in sorted(
         leaning, key=lambda label: evidence[label].posterior[evidence[label].before]
     ):
@@ -579,7 +586,14 @@ def _weigh_elements(refined, reflections, method, cycles, priors) -> ElementEvid
         # (a failed refinement leaves the model, and its evidence, as they are)
         contradicted = _contradicted({label: evidence[label] for label in taken}, weigh.given)
         current, evidence, smeared = _put_back(
-            weigh, current, evidence, set(taken), contradicted, weigh.given, seen=seen
+            weigh,
+            current,
+            evidence,
+            set(taken),
+            contradicted,
+            weigh.given,
+            seen=seen,
+            known={weigh.state(pre[0]): pre},  # every change put back: the model before them
         )
         kept_back.update(smeared)
     standing = weigh.changes(current)
@@ -623,9 +637,13 @@ def _rounds(weigh, since, current, evidence, seen, why):
     model, its evidence and the sites kept back with why; `seen` and `why` (label → the reason
     of its change) are updated."""
     first, against_count = weigh.rounds, set()
+    since_evidence = evidence if current is since else None
     while weigh.rounds - first < MAX_ROUNDS:
         proposed = _proposed(evidence)
         if not proposed:
+            break
+        state = weigh.state(current, proposed)
+        if state in seen:  # a cycle: stop where we are
             break
         trial = weigh.refined_with(current, proposed)
         if trial is None:
@@ -634,9 +652,7 @@ def _rounds(weigh, since, current, evidence, seen, why):
                     label
                 ].reason += f"; not changed: the refinement with it failed ({weigh.failure})"
             break
-        if weigh.state(trial) in seen:  # a cycle: stop where we are
-            break
-        seen.add(weigh.state(trial))
+        seen.add(state)
         why.update({label: evidence[label].reason for label in proposed})
         against_count |= {label for label in proposed if evidence[label].against_count}
         current, evidence = trial, weigh(trial)
@@ -652,20 +668,19 @@ def _rounds(weigh, since, current, evidence, seen, why):
     # the model's word against the count's lean stands only where the refinement prefers it
     # (Hamilton's test on wR2): a model sure of the wrong element where the count cannot settle
     # it (a urea C counting 5.9 e as C and 6.9 as N, the model 0.97 for N) is no change
-    weighed = current
+    weighed, needed = current, _hamilton_needed(current)
     # (judged on the last weighing, with the change in: the lean the change was proposed against
     # can be a wrong neighbour's, gone once both are right: 2004983's C2 held as B, counting
     # 0.39:1 for C beside a B and an O that were C and F, 27:1 once they were)
     for label in sorted(against_count & made - set(unconfirmed)):
         element = weigh.changes(current).get(label, weigh.given[label])
         last = evidence[label]
-        if element == held[label] or (
-            held[label] in last.count_logs and not last.count_leans_to(held[label])
-        ):
+        if element == held[label] or last.count_favours(held[label], element) is False:
             continue
-        without = weigh.refined_with(current, {label: held[label]})
-        # Hamilton's ℛ(1, n − m, CHANGE_SIGNIFICANCE), as hydrogen_data compares two places of an H
-        needed = hamilton_ratio(current.n_reflections - current.n_parameters, CHANGE_SIGNIFICANCE)
+        back = {label: held[label]}
+        # the only change left: without it the model is `since`, already refined
+        same = weigh.state(current, back) == weigh.state(since)
+        without = since if same else weigh.refined_with(current, back)
         if without is not None and without.wr2 / current.wr2 <= needed:
             kept_back[label] = (
                 f"the model's {element} against the count's lean, and the refinement does not "
@@ -674,30 +689,41 @@ def _rounds(weigh, since, current, evidence, seen, why):
                 f"needed at {100 * CHANGE_SIGNIFICANCE:g} %)"
             )
             current = without
-    if current is not weighed:  # weighed once, the last model put back
+    if current is since and since_evidence is not None:  # weighed as it came in
+        evidence = since_evidence
+    elif current is not weighed:  # weighed once, the last model put back
         evidence = weigh(current)
     return current, evidence, kept_back
 
 
-def _put_back(weigh, current, evidence, changed, back, held, since=None, seen=None):
+def _put_back(weigh, current, evidence, changed, back, held, since=None, seen=None, known=None):
     """`current` refined again with the sites `back` (label → element) and those of `changed`
     left smeared (_smeared) holding their elements in `held`, and weighed; when that
-    refinement fails, `since` (or, without it, `current` as it is). Returns the model, its
-    evidence and the smeared sites with why; `seen` gets the new model's elements."""
+    refinement fails, `since` (or, without it, `current` as it is); a model already refined
+    and weighed with those elements is taken from `known` (state → model, evidence). Returns
+    the model, its evidence and the smeared sites with why; `seen` gets the new model's
+    elements."""
     smeared = _smeared(current.structure, changed)
     back = {**back, **{label: held[label] for label in smeared}}
-    again = (weigh.refined_with(current, back) or since) if back else None
-    if again is None:
+    if not back:
         return current, evidence, smeared
+    state = weigh.state(current, back)
+    if state in (known or {}):
+        again, again_evidence = known[state]
+    else:
+        again = weigh.refined_with(current, back) or since
+        if again is None:
+            return current, evidence, smeared
+        again_evidence = weigh(again)
     if seen is not None:
         seen.add(weigh.state(again))
-    return again, weigh(again), smeared
+    return again, again_evidence, smeared
 
 
 def _not_agreed(element: str, trial: RefinementResult | None, current, failure: str) -> str:
     """Why a site the posterior leans away from, without deciding, keeps its element."""
     if trial is None:
-        return f"leaning to {element}, not changed: the refinement with it failed ({failure})"
+        return f"leaning to {element}: the refinement with it failed ({failure})"
     return (
         f"leaning to {element} without deciding (the element held needs a posterior of "
         f"{1 - CHANGE_POSTERIOR:.2f} or less to change); the refinement does not prefer it: "
@@ -728,8 +754,13 @@ def _refinement_prefers(trial: RefinementResult | None, before: RefinementResult
         return True
     if trial is None or trial.r1 > before.r1:
         return False
-    freedom = before.n_reflections - before.n_parameters
-    return before.wr2 / trial.wr2 > hamilton_ratio(freedom, CHANGE_SIGNIFICANCE)
+    return before.wr2 / trial.wr2 > _hamilton_needed(before)
+
+
+def _hamilton_needed(result: RefinementResult) -> float:
+    """Hamilton's ℛ(1, n − m, CHANGE_SIGNIFICANCE) for one site's element, as hydrogen_data
+    compares two places of an H: the wR2 ratio a change must pass."""
+    return hamilton_ratio(result.n_reflections - result.n_parameters, CHANGE_SIGNIFICANCE)
 
 
 def _unconfirmed(
@@ -738,13 +769,11 @@ def _unconfirmed(
     """The changed sites the last weighing does not confirm, each with its element given: the
     weighing would change it again, gives the element given more than `doubt`, or could not
     weigh the site (a count far from every candidate or no fit: no evidence for the change)."""
+    contradicted = _contradicted(evidence, given, doubt)
     return {
         label: given[label]
         for label, e in evidence.items()
-        if e.before != given[label]
-        and (
-            e.decision != e.before or not e.posterior or e.posterior.get(given[label], 0.0) > doubt
-        )
+        if label in contradicted or (e.before != given[label] and e.decision != e.before)
     }
 
 
@@ -763,16 +792,18 @@ def _smeared(structure: Structure, changed: set[str]) -> dict[str, str]:
     }
 
 
-def _contradicted(evidence: dict[str, SiteEvidence], given: dict[str, str]) -> dict[str, str]:
-    """The changed sites whose weighing gives the element given over CHANGE_POSTERIOR, or
-    cannot weigh them at all, each with that element: what a change the refinement chose on a
-    lean must yield to (without a count the lean is gone, and the refinement alone measures
-    the misfit of a smeared site: a ring C at 0.3 Å² counting 4.2 e fits a little better as B)."""
+def _contradicted(
+    evidence: dict[str, SiteEvidence], given: dict[str, str], doubt: float = CHANGE_POSTERIOR
+) -> dict[str, str]:
+    """The changed sites whose weighing gives the element given over `doubt`, or cannot weigh
+    them at all, each with that element: what a change the refinement chose on a lean must
+    yield to (without a count the lean is gone, and the refinement alone measures the misfit
+    of a smeared site: a ring C at 0.3 Å² counting 4.2 e fits a little better as B)."""
     return {
         label: given[label]
         for label, e in evidence.items()
         if e.before != given[label]
-        and (not e.posterior or e.posterior.get(given[label], 0.0) > CHANGE_POSTERIOR)
+        and (not e.posterior or e.posterior.get(given[label], 0.0) > doubt)
     }
 
 
@@ -830,8 +861,11 @@ class _Weighing:
             for label, element in heavier.items()
         }
 
-    def state(self, refinement: RefinementResult) -> tuple:
-        return tuple(s.element for s in refinement.structure.sites)
+    def state(self, refinement: RefinementResult, elements: dict[str, str] | None = None) -> tuple:
+        """The elements of `refinement`'s sites, with `elements` (label → element) put in: known
+        before the model with them is refined."""
+        elements = elements or {}
+        return tuple(elements.get(s.label, s.element) for s in refinement.structure.sites)
 
     def changes(self, refinement: RefinementResult) -> dict[str, str]:
         return {
@@ -927,6 +961,7 @@ def _weigh(
             electrons=electrons,
             sigma=width(fit_sigma, spread, site.u_iso),
             expected=offset * atomic_number(site.element),
+            offset=offset,
             fit_sigma=fit_sigma,
             neighbours_u=group_u[site.label],
             before=site.element,
@@ -988,7 +1023,7 @@ def _weigh(
         # the count cannot oppose what it cannot tell apart: two elements whose counts lie
         # within a width of each other (Ag/Cd, 1 e in 47 with a width of 1.2 e) leave the
         # odds of the count at noise, and the model's probabilities decide
-        apart = offset * abs(atomic_number(best) - atomic_number(site.element))
+        apart = e.apart(best, site.element)
         blind = apart < e.sigma
         if (
             best != site.element
@@ -996,7 +1031,6 @@ def _weigh(
             and (factor >= DATA_FACTOR or blind)
         ):
             e.decision = best
-            e.against_count = factor < 1 and not blind
             e.reason = (
                 f"refined as {held}, as {best} {counts[best][0]:.1f} e; odds of the count alone "
                 f"{best}:{site.element} {factor:.2g}:1, model {scores.get(best, 0.0):.2f} for "
