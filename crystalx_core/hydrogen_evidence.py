@@ -210,7 +210,7 @@ def _take_off_by_map(structure, evidence, counts, peaks, near, bonds, rms, fits)
         donors = _pointing_at(structure, i, near[i], peaks, rms)
         if not donors or not _placeable(structure, i, bonds[i], len(seen)):
             continue
-        if _reflections_keep(fits, evidence.counts, i, len(seen)):
+        if _reflections_keep(fits, evidence.counts, {i: len(seen)}):
             continue
         top = max((p.height for p in found), default=0.0)
         evidence.counts[i] = len(seen)
@@ -412,10 +412,8 @@ def _move_hydrogens(structure, evidence, peaks, near, bonds, density, fits=None)
                 # NH2 on an sp3 N): the map alone does not decide that, the reflections may
                 leaning.append((height, on_a, a, d, distance))
             continue
-        moved = {**counts, a: n_a - 1, d: n_d + 1}
-        verdict = fits.compare_counts(counts, moved) if fits is not None else None
-        if verdict is not None and verdict.first_better:  # the reflections say otherwise
-            continue
+        if _reflections_keep(fits, counts, {a: n_a - 1, d: n_d + 1}):
+            continue  # the reflections say otherwise
         counts[a], counts[d] = n_a - 1, n_d + 1
         sides = _sides(structure, a, d, height, on_a, distance, rms)
         _note_move(structure, evidence, a, d, n_a, n_d, "the difference map", sides, seen_a)
@@ -508,7 +506,7 @@ def _take_from_partner(structure, evidence, d, contacts, peaks, bonds, rms, fits
             over = n_a > _most_hydrogens(structure, a, bonds[a])
             partners.append((not over, _seen(peaks[a], low) - n_a, c.distance, a))
     for *_, a in sorted(partners):
-        if _reflections_keep(fits, counts, a, counts[a] - 1):
+        if _reflections_keep(fits, counts, {a: counts[a] - 1}):
             continue
         label_a, label_d = structure.sites[a].label, structure.sites[d].label
         seen = _seen(peaks[a], low)
@@ -521,15 +519,15 @@ def _take_from_partner(structure, evidence, d, contacts, peaks, bonds, rms, fits
         return
 
 
-def _reflections_keep(fits, counts: dict[int, int], i: int, n_h: int) -> bool:
-    """Whether the reflections (a HydrogenFits, or None) hold the H of site i that the map would
-    take off: the model with them fits Fo² significantly better (Hamilton) than with n_h. A
+def _reflections_keep(fits, counts: dict[int, int], changes: dict[int, int]) -> bool:
+    """Whether the reflections (a HydrogenFits, or None) hold the H the map would move or take
+    off: the model's counts fit Fo² significantly better (Hamilton) than with `changes`. A
     partner's H pointing at an O–H is as often an H bond it accepts as the H it was given
     (an alcohol whose H stands at 2 rms accepting an N–H of 5: the data keep it by 1.027, 1.0015
     needed)."""
     if fits is None:
         return False
-    verdict = fits.compare_counts(counts, {**counts, i: n_h})
+    verdict = fits.compare_counts(counts, {**counts, **changes})
     return verdict is not None and verdict.first_better
 
 
