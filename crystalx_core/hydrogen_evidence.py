@@ -509,11 +509,9 @@ def _take_from_partner(structure, evidence, d, contacts, peaks, bonds, rms, fits
         if _reflections_keep(fits, counts, {a: counts[a] - 1}):
             continue
         label_a, label_d = structure.sites[a].label, structure.sites[d].label
-        seen = _seen(peaks[a], low)
-        evidence.notes[a] = (
-            f"−1 H to {label_d} by the difference map (the model gave {counts[a]}; {seen} "
-            f"peak(s) over {LOW_RMS:g} rms here): {label_d} shows an H its count did not explain"
-        )
+        why = f"{label_d} shows an H its count did not explain"
+        seen_a = _seen(peaks[a], low)
+        _note_taken(structure, evidence, a, d, counts[a], "the difference map", why, seen_a)
         evidence.notes[d] += f"; taken from {label_a}, which shows fewer H than it was given"
         counts[a] -= 1
         return
@@ -562,9 +560,15 @@ def _sides(structure, a, d, toward, on_a, distance, rms) -> str:
 
 
 def _note_move(structure, evidence, a, d, n_a, n_d, by, why, seen_a=None) -> None:
-    label_a, label_d = structure.sites[a].label, structure.sites[d].label
-    seen = "" if seen_a is None else f"; {seen_a} peak(s) over {LOW_RMS:g} rms here"
+    label_a = structure.sites[a].label
     evidence.notes[d] = f"+1 H from {label_a} by {by} (the model gave {n_d}): {why}"
+    _note_taken(structure, evidence, a, d, n_a, by, why, seen_a)
+
+
+def _note_taken(structure, evidence, a, d, n_a, by, why, seen_a=None) -> None:
+    """The note on a, which gives one of its n_a H to d (seen_a: its peaks over LOW_RMS)."""
+    label_d = structure.sites[d].label
+    seen = "" if seen_a is None else f"; {seen_a} peak(s) over {LOW_RMS:g} rms here"
     evidence.notes[a] = f"−1 H to {label_d} by {by} (the model gave {n_a}{seen}): {why}"
 
 
