@@ -500,17 +500,17 @@ def _take_from_partner(structure, evidence, d, contacts, peaks, bonds, rms, fits
         a, n_a = c.j, counts.get(c.j, 0)
         if a == d or a not in peaks or a in evidence.notes or not n_a:
             continue
-        if not HBOND_RANGE[0] <= c.distance <= HBOND_RANGE[1] or _seen(peaks[a], low) >= n_a:
+        if not HBOND_RANGE[0] <= c.distance <= HBOND_RANGE[1]:
             continue
-        if _placeable(structure, a, bonds[a], n_a - 1, moved=True):
+        seen_a = _seen(peaks[a], low)
+        if seen_a < n_a and _placeable(structure, a, bonds[a], n_a - 1, moved=True):
             over = n_a > _most_hydrogens(structure, a, bonds[a])
-            partners.append((not over, _seen(peaks[a], low) - n_a, c.distance, a))
-    for *_, a in sorted(partners):
+            partners.append((not over, seen_a - n_a, c.distance, a, seen_a))
+    for *_, a, seen_a in sorted(partners):
         if _reflections_keep(fits, counts, {a: counts[a] - 1}):
             continue
         label_a, label_d = structure.sites[a].label, structure.sites[d].label
         why = f"{label_d} shows an H its count did not explain"
-        seen_a = _seen(peaks[a], low)
         _note_taken(structure, evidence, a, d, counts[a], "the difference map", why, seen_a)
         evidence.notes[d] += f"; taken from {label_a}, which shows fewer H than it was given"
         counts[a] -= 1
