@@ -262,8 +262,9 @@ def _moved_hydrogens(truth, reflections, cycles: int) -> dict:
     """Each O–H or N–H of a hydrogen bond moved onto its acceptor: put back by the map of
     the non-H atoms refined anisotropically, as the job weighs its H? And the donors the map
     changes when the counts are the published ones. No refinement without such a bond."""
+    not_ordered = disordered_in_fact(truth)
     if not moved_pairs(truth):
-        return {"moved_h": [], "right_changed": [], "not_ordered": disordered_in_fact(truth)}
+        return {"moved_h": [], "right_changed": [], "not_ordered": not_ordered}
     heavy = truth.with_sites([s for s in truth.sites if not is_hydrogen(s.element)])
     try:
         refined = refine(heavy, reflections, cycles, anisotropic=True)
@@ -277,7 +278,7 @@ def _moved_hydrogens(truth, reflections, cycles: int) -> dict:
         "right_changed": checks["right_changed"],
         "donors": len(checks["total"]),
         "unjudged": checks["unjudged"],
-        "not_ordered": disordered_in_fact(truth),
+        "not_ordered": not_ordered,
     }
 
 
