@@ -262,8 +262,9 @@ def _moved_hydrogens(truth, reflections, cycles: int) -> dict:
     """Each O–H or N–H of a hydrogen bond moved onto its acceptor: put back by the map of
     the non-H atoms refined anisotropically, as the job weighs its H? And the donors the map
     changes when the counts are the published ones. No refinement without such a bond."""
+    not_ordered = disordered_in_fact(truth)
     if not moved_pairs(truth):
-        return {"moved_h": [], "right_changed": [], "not_ordered": disordered_in_fact(truth)}
+        return {"moved_h": [], "right_changed": [], "not_ordered": not_ordered}
     heavy = truth.with_sites([s for s in truth.sites if not is_hydrogen(s.element)])
     try:
         refined = refine(heavy, reflections, cycles, anisotropic=True)
@@ -277,7 +278,7 @@ def _moved_hydrogens(truth, reflections, cycles: int) -> dict:
         "right_changed": checks["right_changed"],
         "donors": len(checks["total"]),
         "unjudged": checks["unjudged"],
-        "not_ordered": disordered_in_fact(truth),
+        "not_ordered": not_ordered,
     }
 
 
@@ -424,7 +425,7 @@ def _hydrogen_lines(done: list[dict], every_miss: bool = False) -> list[str]:
     moved = [(r["entry"], m) for r in done for m in r.get("moved_h", [])]
     if not moved:
         return []
-    fixed = sum(1 for _, m in moved if m["corrected"])
+    fixed, total, share = _put_back([m for _, m in moved])
     elsewhere = [f"{entry} {label}" for entry, m in moved for label in m["wrong_elsewhere"]]
     missed = [f"{entry} {m['donor']}→{m['acceptor']}" for entry, m in moved if not m["corrected"]]
     structures = len({entry for entry, _ in moved})
@@ -434,8 +435,8 @@ def _hydrogen_lines(done: list[dict], every_miss: bool = False) -> list[str]:
     shown = missed if every_miss else missed[:8]
     return [
         f"- an O–H or N–H of a hydrogen bond moved onto its acceptor (all such, one at a time, on "
-        f"the published non-H atoms of {structures} structures): {fixed}/{len(moved)} "
-        f"({_pct(fixed / len(moved), 1)}) put back by the map and the reflections; donors "
+        f"the published non-H atoms of {structures} structures): {fixed}/{total} ({share}) "
+        f"put back by the map and the reflections; donors "
         f"got wrong beside the moved pair, over all trials: {len(elsewhere)}"
         + (f" ({', '.join(elsewhere[:8])})" if elsewhere else "")
         + (f"; not put back: {', '.join(shown)}" if shown else ""),
@@ -463,16 +464,24 @@ def _ordered_hydrogen_lines(done: list[dict], moved: list[tuple]) -> list[str]:
         return []
     ordered = [m for entry, m in moved if entry not in apart]
     other = [m for entry, m in moved if entry in apart]
-    fixed = sum(1 for m in ordered if m["corrected"])
+    fixed, total, share = _put_back(ordered)
+    fixed_other, total_other, _ = _put_back(other)
     return [
         f"- on the structures ordered in fact ({len({e for e, _ in moved} - set(apart))}): "
-        f"{fixed}/{len(ordered)} ({_pct(fixed / max(len(ordered), 1), 1)}) put back, donors got "
+        f"{fixed}/{total} ({share}) put back, donors got "
         f"wrong beside {sum(len(m['wrong_elsewhere']) for m in ordered)}; the others, disordered "
         f"though the corpus index calls them ordered (two atoms under {OVERLAP:g} Å, H beside H "
         f"or non-H beside non-H, or an occupancy under 1): "
         + ", ".join(f"{entry} ({', '.join(why[:2])})" for entry, why in sorted(apart.items()))
-        + f", {sum(1 for m in other if m['corrected'])}/{len(other)} of their trials put back"
+        + f", {fixed_other}/{total_other} of their trials put back"
     ]
+
+
+def _put_back(trials: list[dict]) -> tuple[int, int, str]:
+    """Of the moved-H `trials`: how many the map and the reflections put back, of how many,
+    and that share."""
+    fixed = sum(1 for m in trials if m["corrected"])
+    return fixed, len(trials), _pct(fixed / max(len(trials), 1), 1)
 
 
 def hydrogen_markdown(rows: list[dict], args) -> str:

@@ -258,9 +258,11 @@ def overlapping_sites(structure: Structure, within: float = OVERLAP) -> dict[int
     disordered model holds at once (two orientations of a ring, a molecule on an inversion
     centre), which no ordered model has."""
     sites = structure.sites
-    atoms = [i for i, s in enumerate(sites) if not s.is_peak]
     found = {}
-    for i, contacts in zip(atoms, neighbours(structure, within, centres=atoms) if atoms else []):
+    # all sites, not just the atoms: those lists are kept for the next call (_RECENT)
+    for i, contacts in enumerate(neighbours(structure, within)):
+        if sites[i].is_peak:
+            continue
         close = [
             c
             for c in contacts

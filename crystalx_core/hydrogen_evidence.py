@@ -210,7 +210,7 @@ def _take_off_by_map(structure, evidence, counts, peaks, near, bonds, rms, fits)
         donors = _pointing_at(structure, i, near[i], peaks, rms)
         if not donors or not _placeable(structure, i, bonds[i], len(seen)):
             continue
-        if _reflections_keep(fits, evidence.counts, i, len(seen)):
+        if _reflections_keep(fits, evidence.counts, {i: len(seen)}):
             continue
         top = max((p.height for p in found), default=0.0)
         evidence.counts[i] = len(seen)
@@ -412,10 +412,8 @@ def _move_hydrogens(structure, evidence, peaks, near, bonds, density, fits=None)
                 # NH2 on an sp3 N): the map alone does not decide that, the reflections may
                 leaning.append((height, on_a, a, d, distance))
             continue
-        moved = {**counts, a: n_a - 1, d: n_d + 1}
-        verdict = fits.compare_counts(counts, moved) if fits is not None else None
-        if verdict is not None and verdict.first_better:  # the reflections say otherwise
-            continue
+        if _reflections_keep(fits, counts, {a: n_a - 1, d: n_d + 1}):
+            continue  # the reflections say otherwise
         counts[a], counts[d] = n_a - 1, n_d + 1
         sides = _sides(structure, a, d, height, on_a, distance, rms)
         _note_move(structure, evidence, a, d, n_a, n_d, "the difference map", sides, seen_a)
@@ -502,34 +500,32 @@ def _take_from_partner(structure, evidence, d, contacts, peaks, bonds, rms, fits
         a, n_a = c.j, counts.get(c.j, 0)
         if a == d or a not in peaks or a in evidence.notes or not n_a:
             continue
-        if not HBOND_RANGE[0] <= c.distance <= HBOND_RANGE[1] or _seen(peaks[a], low) >= n_a:
+        if not HBOND_RANGE[0] <= c.distance <= HBOND_RANGE[1]:
             continue
-        if _placeable(structure, a, bonds[a], n_a - 1, moved=True):
+        seen_a = _seen(peaks[a], low)
+        if seen_a < n_a and _placeable(structure, a, bonds[a], n_a - 1, moved=True):
             over = n_a > _most_hydrogens(structure, a, bonds[a])
-            partners.append((not over, _seen(peaks[a], low) - n_a, c.distance, a))
-    for *_, a in sorted(partners):
-        if _reflections_keep(fits, counts, a, counts[a] - 1):
+            partners.append((not over, seen_a - n_a, c.distance, a, seen_a))
+    for *_, a, seen_a in sorted(partners):
+        if _reflections_keep(fits, counts, {a: counts[a] - 1}):
             continue
         label_a, label_d = structure.sites[a].label, structure.sites[d].label
-        seen = _seen(peaks[a], low)
-        evidence.notes[a] = (
-            f"−1 H to {label_d} by the difference map (the model gave {counts[a]}; {seen} "
-            f"peak(s) over {LOW_RMS:g} rms here): {label_d} shows an H its count did not explain"
-        )
+        why = f"{label_d} shows an H its count did not explain"
+        _note_taken(structure, evidence, a, d, counts[a], "the difference map", why, seen_a)
         evidence.notes[d] += f"; taken from {label_a}, which shows fewer H than it was given"
         counts[a] -= 1
         return
 
 
-def _reflections_keep(fits, counts: dict[int, int], i: int, n_h: int) -> bool:
-    """Whether the reflections (a HydrogenFits, or None) hold the H of site i that the map would
-    take off: the model with them fits Fo² significantly better (Hamilton) than with n_h. A
+def _reflections_keep(fits, counts: dict[int, int], changes: dict[int, int]) -> bool:
+    """Whether the reflections (a HydrogenFits, or None) hold the H the map would move or take
+    off: the model's counts fit Fo² significantly better (Hamilton) than with `changes`. A
     partner's H pointing at an O–H is as often an H bond it accepts as the H it was given
     (an alcohol whose H stands at 2 rms accepting an N–H of 5: the data keep it by 1.027, 1.0015
     needed)."""
     if fits is None:
         return False
-    verdict = fits.compare_counts(counts, {**counts, i: n_h})
+    verdict = fits.compare_counts(counts, {**counts, **changes})
     return verdict is not None and verdict.first_better
 
 
@@ -564,9 +560,15 @@ def _sides(structure, a, d, toward, on_a, distance, rms) -> str:
 
 
 def _note_move(structure, evidence, a, d, n_a, n_d, by, why, seen_a=None) -> None:
-    label_a, label_d = structure.sites[a].label, structure.sites[d].label
-    seen = "" if seen_a is None else f"; {seen_a} peak(s) over {LOW_RMS:g} rms here"
+    label_a = structure.sites[a].label
     evidence.notes[d] = f"+1 H from {label_a} by {by} (the model gave {n_d}): {why}"
+    _note_taken(structure, evidence, a, d, n_a, by, why, seen_a)
+
+
+def _note_taken(structure, evidence, a, d, n_a, by, why, seen_a=None) -> None:
+    """The note on a, which gives one of its n_a H to d (seen_a: its peaks over LOW_RMS)."""
+    label_d = structure.sites[d].label
+    seen = "" if seen_a is None else f"; {seen_a} peak(s) over {LOW_RMS:g} rms here"
     evidence.notes[a] = f"−1 H to {label_d} by {by} (the model gave {n_a}{seen}): {why}"
 
 

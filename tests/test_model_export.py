@@ -505,7 +505,7 @@ def test_disordered_structures_give_their_major_part_or_are_left_out(shared_data
     """--disorder major: real CIFs with disorder become ordered models of their major part
     (the other alternative and atoms at half occupancy or less go, the rest is at full
     occupancy, UNIT follows); a CIF whose alternatives are not separated is refused."""
-    from crystalx_core.training.atoms.dataset import OVERLAP, usable
+    from crystalx_core.training.atoms.dataset import PARTS_OVERLAP, usable
     from crystalx_core.training.sources import corpus_entries
     from crystalx_core.geometry import neighbours
 
@@ -521,7 +521,7 @@ def test_disordered_structures_give_their_major_part_or_are_left_out(shared_data
     heavy = [i for i, s in enumerate(ordered.sites) if s.element != "H"]
     assert not any(
         ordered.sites[c.j].element != "H"
-        for near in neighbours(ordered, OVERLAP, centres=heavy)
+        for near in neighbours(ordered, PARTS_OVERLAP, centres=heavy)
         for c in near
     )
     occupancies = entries[

@@ -38,7 +38,7 @@ from crystalx_core.crystallography.refine import MAX_U
 from crystalx_core.elements import atomic_number, covalent_radius, is_hydrogen
 from crystalx_core.errors import CrystalXError
 from crystalx_core.features import build_graph, height_bins
-from crystalx_core.geometry import H_BOND_MAX, bonded_h_counts, neighbours
+from crystalx_core.geometry import H_BOND_MAX, bonded_h_counts, neighbours, overlapping_sites
 from crystalx_core.io.cif import sfac_unit_from_sites
 from crystalx_core.structure import Structure
 from crystalx_core.training.atoms.samples import MAX_DEGREE, MAX_H, is_physical, load  # noqa: F401  (their home before)
@@ -183,7 +183,7 @@ def _largest_u(site) -> float:
 
 MAJOR_OCCUPANCY = 0.5  # sites outside disorder groups at this occupancy or less are left out
 FULL = 0.99  # a disorder group this occupied is no alternative: it is kept whole
-OVERLAP = 0.8  # Å: two kept non-H atoms this close mean the parts were not separated
+PARTS_OVERLAP = 0.8  # Å: two kept non-H atoms this close mean the parts were not separated
 
 
 def major_part(truth: Structure) -> tuple[Structure | None, str]:
@@ -211,9 +211,8 @@ def major_part(truth: Structure) -> tuple[Structure | None, str]:
         return None, "no ordered major part"  # e.g. a molecule disordered over a symmetry element
     ordered = truth.with_sites(kept)
     ordered.sfac, ordered.unit = sfac_unit_from_sites(ordered)
-    for near in neighbours(ordered, OVERLAP, centres=heavy):
-        if any(not is_hydrogen(kept[c.j].element) for c in near):
-            return None, "parts overlap"
+    if any(not is_hydrogen(kept[i].element) for i in overlapping_sites(ordered, PARTS_OVERLAP)):
+        return None, "parts overlap"
     return ordered, ""
 
 
