@@ -82,7 +82,7 @@ from crystalx_core.crystallography.solve import merged_intensities
 from crystalx_core.elements import atomic_number, is_hydrogen, is_metal
 from crystalx_core.errors import RefinementError
 from crystalx_core.geometry import connectivity
-from crystalx_core.hydrogen_data import hamilton_ratio
+from crystalx_core.hydrogen_data import MIN_COMPLETENESS, hamilton_ratio
 from crystalx_core.riding import add_riding_hydrogens
 from crystalx_core.structure import Structure
 
@@ -143,9 +143,6 @@ U_DISORDER = 0.2
 # stays out (a C at 0.32 Å² in a ring of 0.17 counts 3.5 e and, as B, refines to 0.30): its
 # count measures the misfit and the change goes back
 SMEARED_RATIO = 1.5
-MIN_COMPLETENESS = (
-    0.7  # of the unique reflections to d_min: fewer (a truncated file) miscount sites
-)
 NEIGHBOUR_PAIRS = {
     frozenset(p)
     for p in (

@@ -34,6 +34,9 @@ from crystalx_core.riding import add_riding_hydrogens
 from crystalx_core.structure import Site, Structure
 
 SIGNIFICANCE = 0.001  # Hamilton's α: set on half a of the swap benchmark's H trials
+# of the unique reflections to d_min: from fewer (a truncated file, 20 % collected) a count at a
+# site or an H's placement is judged on a biased sample, whatever the test's significance
+MIN_COMPLETENESS = 0.7
 
 
 def hamilton_ratio(freedom: int, significance: float) -> float:
@@ -85,9 +88,17 @@ class HydrogenFits:
         self._placed: tuple[tuple, dict[int, np.ndarray]] = ((), {})
 
     @functools.cached_property
+    def _merged(self):
+        return merged_intensities(self.structure, self.reflections)
+
+    @functools.cached_property
     def f_sq(self):
-        merged = merged_intensities(self.structure, self.reflections)
-        return merged.select(merged.sigmas() > 0)
+        return self._merged.select(self._merged.sigmas() > 0)
+
+    @functools.cached_property
+    def completeness(self) -> float:
+        """Of the unique reflections to the data's resolution (MIN_COMPLETENESS)."""
+        return self._merged.completeness()
 
     @functools.cached_property
     def observed(self) -> np.ndarray:

@@ -49,7 +49,7 @@ from crystalx_core.geometry import (
     overlapping_sites,
     shares_neighbour,
 )
-from crystalx_core.hydrogen_data import HydrogenFits
+from crystalx_core.hydrogen_data import MIN_COMPLETENESS, HydrogenFits
 from crystalx_core.hydrogens import (
     HBOND_DISTANCE,
     _sphere_directions,
@@ -119,9 +119,11 @@ class HydrogenEvidence:
     given: dict[int, tuple[list[np.ndarray], int | None]] = field(default_factory=dict)
     # site index → what changed and why, or why the map could not judge it
     notes: dict[int, str] = field(default_factory=dict)
+    skipped: str | None = None  # why the reflections did not weigh what the map left open
 
     def job_notes(self, structure: Structure) -> list[str]:
-        return [f"{structure.sites[i].label}: {note}" for i, note in sorted(self.notes.items())]
+        sites = [f"{structure.sites[i].label}: {note}" for i, note in sorted(self.notes.items())]
+        return [self.skipped, *sites] if self.skipped else sites
 
 
 def weigh_hydrogens(
@@ -168,6 +170,13 @@ def weigh_hydrogens(
     _share_hydrogens(structure, peaks, near, rms)
     if fits is None and reflections is not None:
         fits = HydrogenFits(structure, reflections, density)
+    if fits is not None and fits.completeness < MIN_COMPLETENESS:
+        evidence.skipped = (
+            f"H counts not weighed by the reflections: they are {100 * fits.completeness:.0f} % "
+            f"complete to their resolution (at least {100 * MIN_COMPLETENESS:.0f} % needed); "
+            "the difference map alone decided"
+        )
+        fits = None
     doubtful = _move_hydrogens(structure, evidence, peaks, near, bonds, density, fits)
     # the map's clear peaks before the reflections: a pair weighed on Fo² while a donor's clear
     # H is still missing from the model fits better wherever a placement stands near that H (an
