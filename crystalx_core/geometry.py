@@ -252,12 +252,17 @@ def connectivity(
     return bonds
 
 
-def overlapping_sites(structure: Structure, within: float = OVERLAP) -> dict[int, Contact]:
+def overlapping_sites(
+    structure: Structure, within: float = OVERLAP, declared: bool = True
+) -> dict[int, Contact]:
     """The atoms (Q-peaks left out) with another atom or an image of their own closer than
     `within` Å, H beside H and non-H beside non-H, each with the nearest such contact: sites a
     disordered model holds at once (two orientations of a ring, a molecule on an inversion
-    centre), which no ordered model has."""
+    centre), which no ordered model has. `declared=False` leaves out the pairs the model's
+    PARTs already declare alternatives (may_bond: they never bond), so only disorder the
+    model does not say remains."""
     sites = structure.sites
+    identity = identity_operator(structure) if not declared else None
     found = {}
     # all sites, not just the atoms: those lists are kept for the next call (_RECENT)
     for i, contacts in enumerate(neighbours(structure, within)):
@@ -268,6 +273,10 @@ def overlapping_sites(structure: Structure, within: float = OVERLAP) -> dict[int
             for c in contacts
             if not sites[c.j].is_peak
             and is_hydrogen(sites[c.j].element) == is_hydrogen(sites[i].element)
+            and (
+                declared
+                or may_bond(sites[i].part, sites[c.j].part, c.op != identity or any(c.shift))
+            )
         ]
         if close:
             found[i] = close[0]

@@ -28,6 +28,7 @@ from crystalx_core.hydrogen_evidence import (
 )
 from crystalx_core.io.cif import read_cif, sfac_unit_from_sites
 from crystalx_core.io.hkl import Reflections, read_hkl
+from crystalx_core.io.shelx_read import read_shelx
 from crystalx_core.riding import add_riding_hydrogens
 
 from .conftest import BENCHMARK, CORPUS
@@ -560,3 +561,15 @@ def test_reflections_too_incomplete_leave_the_map_alone_to_decide(shared_data):
     assert weighed.counts[o4] == 0
     assert "% complete" in weighed.skipped and weighed.skipped in weighed.job_notes(model)
     assert weigh_hydrogens(model, given, hole, full).skipped is None
+
+
+def test_alternatives_the_parts_declare_are_no_undeclared_overlap(shared_data):
+    """FC_p31c holds its NH over PART 1 and PART 2 (N1/N1' 0.04 Å apart): the model says they
+    are alternatives, so the map still judges their H; the same pair without its PARTs is
+    disorder the model does not declare."""
+    structure = read_shelx(BENCHMARK / "FC_p31c" / "published.res").to_structure()
+    n1 = index(structure, "N1")
+    assert n1 in overlapping_sites(structure)
+    assert n1 not in overlapping_sites(structure, declared=False)
+    undeclared = structure.with_sites([replace(s, part=0) for s in structure.sites])
+    assert n1 in overlapping_sites(undeclared, declared=False)
