@@ -630,3 +630,21 @@ def test_deuterium_is_read_as_hydrogen_and_said(tmp_path):
     plain = tmp_path / "h.cif"
     plain.write_text(CIF_BLOCK.format(name="h"))
     assert not any("hydrogen" in note for note in load(plain).notes)
+
+
+def test_the_cif_named_as_its_own_reflections_gives_the_block_read(tmp_path):
+    """`assign x.cif --block second --hkl x.cif` (the hint assign prints) refines against
+    data_second's _shelx_hkl_file, not the first block's; a block without one says so."""
+    from crystalx_core.io import load
+
+    path = tmp_path / "x.cif"
+    other = HKL.replace("100.00", "300.00")
+    path.write_text(
+        _shelxl_cif("first") + _shelxl_cif("second", hkl=other) + CIF_BLOCK.format(name="bare")
+    )
+    for block, first_fo2 in (("first", 100.0), ("second", 300.0)):
+        reflections = load(path, block=block).read(path)
+        assert reflections.intensities[0] == pytest.approx(first_fo2)
+        assert f"data_{block}" in reflections.path
+    with pytest.raises(InputError, match="no reflections in data_bare"):
+        load(path, block="bare").read(path)

@@ -110,7 +110,12 @@ class Loaded:
 
     def read(self, hkl) -> Reflections:
         """The reflection file `hkl`, read as this file's HKLF says; another crystal's stops the
-        job before any work, naming both files (io.pairing)."""
+        job before any work, naming both files (io.pairing). The model file itself named as
+        `hkl` gives the reflections of the block read, not those of its first block."""
+        if self.block and _same_file(hkl, self.path):
+            if not self.hkl_text:
+                raise InputError(f"no reflections in data_{self.block}", str(self.path))
+            return self.reflections_in(self.path)
         return self._checked(read_reflections(hkl, self.reflection_format()))
 
     def _checked(self, reflections: Reflections | None) -> Reflections | None:
@@ -133,13 +138,18 @@ class Loaded:
         from crystalx_core.io.cif import FCF_TAG, embedded_fcf_reflections
         from crystalx_core.io.hkl import reflections_from_text
 
+        block = f"data_{self.block} " if self.block else ""  # which block's, in any message
+        where = f"{self.path} ({block}{self.hkl_tag})"
         if self.hkl_tag == FCF_TAG:
-            where = Path(f"{self.path} ({FCF_TAG})")
-            return embedded_fcf_reflections(self.hkl_text, where, self.reflection_format())
+            return embedded_fcf_reflections(self.hkl_text, Path(where), self.reflection_format())
+        return reflections_from_text(self.hkl_text, where, self.reflection_format())
 
-        return reflections_from_text(
-            self.hkl_text, f"{self.path} ({self.hkl_tag})", self.reflection_format()
-        )
+
+def _same_file(a, b) -> bool:
+    try:
+        return Path(a).samefile(b)
+    except OSError:
+        return False
 
 
 def load(path, block: str | None = None) -> Loaded:
