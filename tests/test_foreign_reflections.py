@@ -44,3 +44,22 @@ def test_another_crystals_reflections_stop_the_job_naming_both_files(
     assert str(tmp_path / "x.cif") in error and str(tmp_path / "x.hkl") in error, error
     assert why in error
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_an_audit_against_another_crystals_reflections_writes_no_verdict(
+    shared_data, tmp_path, capsys
+):
+    """N2_epoxide's data pass io.pairing for XH_alanine's model but refine it to R1 0.60: an
+    audit's 'all atoms agree' would mean nothing, so it stops in one line naming both files."""
+    from crystalx_core.cli import main
+
+    shutil.copy(BENCHMARK / "XH_alanine" / "published.res", tmp_path / "x.res")
+    shutil.copy(BENCHMARK / "N2_epoxide" / "data.hkl", tmp_path / "x.hkl")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    command = ["audit", str(tmp_path / "x.res"), "--hkl", str(tmp_path / "x.hkl")]
+    assert main(command + ["--method", "baseline", "--hydrogens", "rules", "--quiet"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1
+    assert str(tmp_path / "x.res") in error and str(tmp_path / "x.hkl") in error, error
+    assert "published model" in error
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
