@@ -9,6 +9,7 @@ import shutil
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
 import pytest
 
+from crystalx_core.errors import InputError
 from crystalx_core.io import load
 from crystalx_core.io.hkl import read_hkl
 from crystalx_core.io.pairing import pairing_problem
@@ -63,3 +64,16 @@ def test_an_audit_against_another_crystals_reflections_writes_no_verdict(
     assert str(tmp_path / "x.res") in error and str(tmp_path / "x.hkl") in error, error
     assert "published model" in error
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_a_cu_wavelength_given_for_mo_data_says_what_the_data_need(shared_data, tmp_path):
+    """XH_alanine was measured with Mo Kα to d = 0.463 Å; with Cu Kα (1.54184 Å) in CELL most
+    reflections lie past d = λ/2, and the message gives the wavelength the data need."""
+    res = (BENCHMARK / "XH_alanine" / "published.res").read_text()
+    (tmp_path / "x.res").write_text(res.replace("CELL  0.71073", "CELL  1.54184"))
+    loaded = load(tmp_path / "x.res")
+    with pytest.raises(InputError) as error:
+        loaded.read(BENCHMARK / "XH_alanine" / "data.hkl")
+    message = error.value.one_line()
+    assert "d = λ/2 = 0.7709 Å (λ = 1.54184 Å)" in message
+    assert "needs λ <= 0.9259 Å" in message
