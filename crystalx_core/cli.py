@@ -471,9 +471,22 @@ def _finish(args, result, loaded, inputs: list[Path]) -> int:
     )
     _print_report(args, report, summary_lines(result), paths.values(), backups)
     if result.failure:
-        print(f"crystalx: no solution: {result.failure}", file=sys.stderr)
+        print(
+            f"crystalx: no solution: {loaded.path}: {result.failure}; {_to_check(loaded)}",
+            file=sys.stderr,
+        )
         return EXIT_POOR
     return EXIT_OK
+
+
+def _to_check(loaded) -> str:
+    """What of the input decides whether a model can explain its data, in the file's own terms
+    (a wrong SFAC, cell or LATT/SYMM refines to nonsense without any error of its own)."""
+    if loaded.shelx is not None:
+        return (
+            "check SFAC/UNIT (the elements), CELL and LATT/SYMM (the space group) against the data"
+        )
+    return "check the CIF's elements, cell and space group against the data"
 
 
 @contextmanager
