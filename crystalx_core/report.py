@@ -8,6 +8,7 @@ from iotbx import cif as iotbx_cif
 
 from crystalx_core import __version__
 from crystalx_core.crystallography.convert import to_xray_structure
+from crystalx_core.elements import is_hydrogen
 from crystalx_core.pipeline import JobResult
 
 JSON_SCHEMA_VERSION = 2  # 2: atoms as the service gives sites (SiteAssignment.to_dict)
@@ -139,7 +140,7 @@ def summary_lines(result: JobResult) -> list[str]:
     lines.append("element   assigned   expected (UNIT)")
     for el, n, expected in result.element_table():
         lines.append(f"{el:<9} {n:>8}   {expected:>8.2f}")
-    n_h = sum(1 for s in result.structure.sites if s.element == "H")
+    n_h = sum(1 for s in result.structure.sites if is_hydrogen(s.element))  # D too
     lines.append(f"riding H placed: {n_h} on {len(result.hydrogens.codes)} atoms")
     for label, note in result.assignment.notes().items():
         lines.append(f"  note {label}: {note}")

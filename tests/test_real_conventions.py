@@ -613,7 +613,7 @@ def test_an_fcf_embedded_in_the_cif_serves_as_its_reflections(tmp_path, capsys):
 def test_deuterium_is_read_as_hydrogen_and_said(tmp_path):
     """SHELXL takes D as an element symbol (SFAC D; deuterium), and CIFs give it as a type
     symbol; to X-rays it is hydrogen (cctbx's tables give D the form factor of H): read and
-    refined as H, with a note that the riding atoms written in its place are H."""
+    refined as H, with a note saying whether the riding atoms written are D or H."""
     from crystalx_core.io import load
 
     cif = tmp_path / "d.cif"
@@ -627,6 +627,11 @@ def test_deuterium_is_read_as_hydrogen_and_said(tmp_path):
     for path in (cif, res):
         notes = load(path).notes
         assert any("D1" in note and "read as hydrogen" in note for note in notes), notes
+    # SFAC without H: the riding atoms are written as D (riding.riding_element), and said so
+    assert any("in their place are D" in note for note in load(res).notes)
+    both = tmp_path / "hd.res"
+    both.write_text(res.read_text().replace("SFAC C D O\nUNIT 8 8 4", "SFAC C D O H\nUNIT 8 8 4 1"))
+    assert any("in their place are H" in note for note in load(both).notes)
     plain = tmp_path / "h.cif"
     plain.write_text(CIF_BLOCK.format(name="h"))
     assert not any("hydrogen" in note for note in load(plain).notes)

@@ -194,18 +194,22 @@ def load(path, block: str | None = None) -> Loaded:
 
 def _deuterium_notes(structure: Structure) -> tuple[str, ...]:
     """D (SHELXL's SFAC D, a CIF's type symbol D) is hydrogen to X-rays (same form factor): it
-    is read and refined as H, and the riding atoms put in its place are H; said, so that a
-    deuterated crystal's atoms are renamed."""
+    is read and refined as H, and the riding atoms put in its place are D only where SFAC has
+    no H (riding.riding_element); said, so that a partly deuterated crystal's atoms are renamed."""
     labels = [
         atom.label for site in structure.sites for atom in site.with_mixed if atom.element == "D"
     ]
     if not labels:
         return ()
+    from crystalx_core.riding import riding_element
+
     shown = " ".join(labels[:6]) + (" ..." if len(labels) > 6 else "")
+    read = f"{len(labels)} deuterium atom(s) ({shown}) read as hydrogen, as X-rays see them"
+    if riding_element(structure.sfac) == "D":
+        return (f"{read}; the riding atoms written in their place are D, as SFAC has no H",)
     return (
-        f"{len(labels)} deuterium atom(s) ({shown}) read as hydrogen, which X-rays do not tell "
-        "apart; the riding atoms written in their place are H: rename them D (SFAC D) if the "
-        "crystal is deuterated",
+        f"{read}; the riding atoms written in their place are H (SFAC has H too): rename them "
+        "D if the crystal is deuterated",
     )
 
 
