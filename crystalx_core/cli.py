@@ -112,8 +112,8 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--quiet", action="store_true", help="no progress display")
     common.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     next_to_input = (
-        "output prefix (default: <input>_crystalx next to the input, <input>_<block>_crystalx "
-        "for one of several structures of a CIF)"
+        "output prefix, or a folder for the default names (default: <input>_crystalx next to "
+        "the input, <input>_<block>_crystalx for one of several structures of a CIF)"
     )
     solve = commands.add_parser(
         "solve", parents=[common], help="solve from .ins + .hkl, assign, refine"
@@ -368,7 +368,7 @@ def _run_audit(args) -> int:
         result = audit(loaded.structure, reflections, args.method, args.hydrogens, args.cycles)
     _check_published_fit(result, reflections, args.model)
     loaded.add_notes(result)
-    prefix = args.out or loaded.output_prefix("_audit")
+    prefix = _out_prefix(args.out, loaded.output_prefix("_audit"))
     report = audit_json(result)
     paths = [prefix.with_name(prefix.name + ext) for ext in (".json", ".html")]
     backups = write_outputs(
@@ -391,6 +391,19 @@ def _check_published_fit(result, reflections, model) -> None:
             "crystal's (or the cell, space group or atoms are); nothing written",
             str(model),
         )
+
+
+_OUTPUT_SUFFIXES = (".res", ".ins", ".cif", ".json", ".html", ".png")  # what --out may end with
+
+
+def _out_prefix(out: Path | None, default: Path) -> Path:
+    """The outputs' prefix: `default` without --out; in a folder --out names (`.` too), the
+    default's name there; --out x.res (one of the outputs' names) as x, not x.res.res."""
+    if out is None:
+        return default
+    if out.is_dir():
+        return out / default.name
+    return out.with_suffix("") if out.suffix.lower() in _OUTPUT_SUFFIXES else out
 
 
 def _print_report(args, report: dict, lines: list[str], written, backups=()) -> int:
@@ -416,7 +429,7 @@ def _run_pxrd(args) -> int:
 
     report = run_pxrd(args.pattern, args.wavelength, args.from_cif, args.kind)
     source = args.pattern or args.from_cif
-    prefix = args.out or source.with_name(source.stem + "_pxrd")
+    prefix = _out_prefix(args.out, source.with_name(source.stem + "_pxrd"))
     arrays = report.pop("_arrays")
     files = {prefix.with_name(prefix.name + ".json"): json.dumps(report, indent=1) + "\n"}
     if args.from_cif is not None:
@@ -465,7 +478,7 @@ def _finish(args, result, loaded, inputs: list[Path]) -> int:
     from crystalx_core.outputs import OUTPUT_MARK, write_job_outputs
     from crystalx_core.report import summary_lines
 
-    prefix = args.out or loaded.output_prefix(OUTPUT_MARK)
+    prefix = _out_prefix(args.out, loaded.output_prefix(OUTPUT_MARK))
     paths, report, backups = write_job_outputs(
         result, loaded.path, inputs, loaded.output_template(), prefix
     )
