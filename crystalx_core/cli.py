@@ -292,6 +292,8 @@ def _run_batch(args) -> int:
     items = find_inputs(args.target)
     if not items:
         raise InputError("no .res, .ins or .cif files to assign", args.target)
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        raise OutputError("--out names a file: a batch writes into a folder", str(args.out))
     options = BatchOptions(args.method, args.hydrogens, args.cycles, args.out, not args.no_refine)
     with _bar(args, len(items)) as advance:
         rows = run_batch(items, options, args.workers, args.scheduler, advance)
@@ -313,7 +315,7 @@ def _run_batch(args) -> int:
         for row in failed:
             print(f"  {row['name']}: {row['error']}")
         for row in poor:
-            print(f"  {row['name']}: no solution: {row['error']}")
+            print(f"  {row['name']}: no solution: {row['error']}; {_to_check(row['model'])}")
         for row in rows:  # where a name had several files: the one read, and its reflections
             if row.get("left_out"):
                 print(
@@ -485,17 +487,17 @@ def _finish(args, result, loaded, inputs: list[Path]) -> int:
     _print_report(args, report, summary_lines(result), paths.values(), backups)
     if result.failure:
         print(
-            f"crystalx: no solution: {loaded.path}: {result.failure}; {_to_check(loaded)}",
+            f"crystalx: no solution: {loaded.path}: {result.failure}; {_to_check(loaded.path)}",
             file=sys.stderr,
         )
         return EXIT_POOR
     return EXIT_OK
 
 
-def _to_check(loaded) -> str:
-    """What of the input decides whether a model can explain its data, in the file's own terms
-    (a wrong SFAC, cell or LATT/SYMM refines to nonsense without any error of its own)."""
-    if loaded.shelx is not None:
+def _to_check(model) -> str:
+    """What of the input `model` decides whether a model can explain its data, in the file's own
+    terms (a wrong SFAC, cell or LATT/SYMM refines to nonsense without any error of its own)."""
+    if Path(model).suffix.lower() in (".res", ".ins"):
         return (
             "check SFAC/UNIT (the elements), CELL and LATT/SYMM (the space group) against the data"
         )
