@@ -653,3 +653,16 @@ def test_the_cif_named_as_its_own_reflections_gives_the_block_read(tmp_path):
         assert f"data_{block}" in reflections.path
     with pytest.raises(InputError, match="no reflections in data_bare"):
         load(path, block="bare").read(path)
+
+
+def test_an_fcf_in_the_shelx_hkl_file_field_is_read_as_the_fcf(tmp_path):
+    """COD 2020660 carries its LIST 4 .fcf (comments, data_, _refln loop) as _shelx_hkl_file:
+    read as the .fcf it is, by the model's own lookup and as --hkl x.cif, not refused at its
+    first line '#'."""
+    from crystalx_core.io import load, read_reflections
+
+    path = tmp_path / "x.cif"
+    path.write_text(CIF_BLOCK.format(name="x") + f"_shelx_hkl_file\n;\n{LIST4};\n")
+    for reflections in (load(path).own_reflections(), read_reflections(path)):
+        assert reflections.indices.tolist() == [[2, 0, 0], [4, 0, 0], [3, 1, 0]]
+        assert "_shelx_hkl_file" in reflections.path

@@ -135,14 +135,13 @@ class Loaded:
         """The reflections a CIF carries (SHELXL writes them in), None without them."""
         if not self.hkl_text:
             return None
-        from crystalx_core.io.cif import FCF_TAG, embedded_fcf_reflections
-        from crystalx_core.io.hkl import reflections_from_text
+        from crystalx_core.io.cif import FCF_TAG, embedded_fcf_reflections, embedded_hkl_reflections
 
         block = f"data_{self.block} " if self.block else ""  # which block's, in any message
         where = f"{self.path} ({block}{self.hkl_tag})"
         if self.hkl_tag == FCF_TAG:
             return embedded_fcf_reflections(self.hkl_text, Path(where), self.reflection_format())
-        return reflections_from_text(self.hkl_text, where, self.reflection_format())
+        return embedded_hkl_reflections(self.hkl_text, where, self.reflection_format())
 
 
 def _same_file(a, b) -> bool:
