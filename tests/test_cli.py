@@ -352,3 +352,15 @@ def test_out_may_name_a_folder_or_an_outputs_own_name(tmp_path, shared_data, cap
     assert _digest(res) == before
     assert not list(tmp_path.glob("*.res.*")) and not (tmp_path / "out.res").exists()
     capsys.readouterr()
+
+
+def test_a_site_note_is_printed_once(tmp_path, shared_data, capsys):
+    """COD 2240189 (split O2/O2', O3/O3'): the H step's 'not weighed' note of each split site
+    was printed under the site and again among the job's notes."""
+    path = tmp_path / "x.cif"
+    shutil.copy(shared_data / "corpus" / "codtools_2240189.cif", path)
+    assert main(["assign", str(path), "--hkl", str(path), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    told = [line for line in out.splitlines() if "not weighed by the difference map" in line]
+    assert told and len(told) == len({line.split(":", 1)[1] for line in told}), told
+    assert all(line.startswith("  note ") for line in told)
