@@ -112,8 +112,8 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--quiet", action="store_true", help="no progress display")
     common.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     next_to_input = (
-        "output prefix (default: <input>_crystalx next to the input, <input>_<block>_crystalx "
-        "for one of several structures of a CIF)"
+        "output prefix, or a folder for the default names (default: <input>_crystalx next to "
+        "the input, <input>_<block>_crystalx for one of several structures of a CIF)"
     )
     solve = commands.add_parser(
         "solve", parents=[common], help="solve from .ins + .hkl, assign, refine"
@@ -292,6 +292,8 @@ def _run_batch(args) -> int:
     items = find_inputs(args.target)
     if not items:
         raise InputError("no .res, .ins or .cif files to assign", args.target)
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        raise OutputError("--out names a file: a batch writes into a folder", str(args.out))
     options = BatchOptions(args.method, args.hydrogens, args.cycles, args.out, not args.no_refine)
     with _bar(args, len(items)) as advance:
         rows = run_batch(items, options, args.workers, args.scheduler, advance)
@@ -313,7 +315,7 @@ def _run_batch(args) -> int:
         for row in failed:
             print(f"  {row['name']}: {row['error']}")
         for row in poor:
-            print(f"  {row['name']}: no solution: {row['error']}")
+            print(f"  {row['name']}: no solution: {row['error']}; {_to_check(row['model'])}")
         for row in rows:  # where a name had several files: the one read, and its reflections
             if row.get("left_out"):
                 print(
@@ -366,8 +368,9 @@ def _run_audit(args) -> int:
     with _progress(args) as progress:
         progress("audit")
         result = audit(loaded.structure, reflections, args.method, args.hydrogens, args.cycles)
+    _check_published_fit(result, reflections, args.model)
     loaded.add_notes(result)
-    prefix = args.out or loaded.output_prefix("_audit")
+    prefix = _out_prefix(args.out, loaded.output_prefix("_audit"))
     report = audit_json(result)
     paths = [prefix.with_name(prefix.name + ext) for ext in (".json", ".html")]
     backups = write_outputs(
@@ -375,6 +378,34 @@ def _run_audit(args) -> int:
         protected=[args.model] + ([args.hkl] if args.hkl else []),
     )
     return _print_report(args, report, audit_lines(result), paths, backups)
+
+
+def _check_published_fit(result, reflections, model) -> None:
+    """A published model refined far above any real fit (pipeline.FOREIGN_R1) is being audited
+    against another crystal's data: its verdicts would mean nothing, so nothing is written."""
+    from crystalx_core.pipeline import FOREIGN_R1
+
+    published = result.refinements.get("published")
+    if published is not None and published.r1 > FOREIGN_R1:
+        raise InputError(
+            f"R1 {published.r1:.2f} for the published model against {reflections.path}, far "
+            f"above any real refinement (<= {FOREIGN_R1:.2f}): the reflections are another "
+            "crystal's (or the cell, space group or atoms are); nothing written",
+            str(model),
+        )
+
+
+_OUTPUT_SUFFIXES = (".res", ".ins", ".cif", ".json", ".html", ".png")  # what --out may end with
+
+
+def _out_prefix(out: Path | None, default: Path) -> Path:
+    """The outputs' prefix: `default` without --out; in a folder --out names (`.` too), the
+    default's name there; --out x.res (one of the outputs' names) as x, not x.res.res."""
+    if out is None:
+        return default
+    if out.is_dir():
+        return out / default.name
+    return out.with_suffix("") if out.suffix.lower() in _OUTPUT_SUFFIXES else out
 
 
 def _print_report(args, report: dict, lines: list[str], written, backups=()) -> int:
@@ -400,7 +431,7 @@ def _run_pxrd(args) -> int:
 
     report = run_pxrd(args.pattern, args.wavelength, args.from_cif, args.kind)
     source = args.pattern or args.from_cif
-    prefix = args.out or source.with_name(source.stem + "_pxrd")
+    prefix = _out_prefix(args.out, source.with_name(source.stem + "_pxrd"))
     arrays = report.pop("_arrays")
     files = {prefix.with_name(prefix.name + ".json"): json.dumps(report, indent=1) + "\n"}
     if args.from_cif is not None:
@@ -449,15 +480,28 @@ def _finish(args, result, loaded, inputs: list[Path]) -> int:
     from crystalx_core.outputs import OUTPUT_MARK, write_job_outputs
     from crystalx_core.report import summary_lines
 
-    prefix = args.out or loaded.output_prefix(OUTPUT_MARK)
+    prefix = _out_prefix(args.out, loaded.output_prefix(OUTPUT_MARK))
     paths, report, backups = write_job_outputs(
         result, loaded.path, inputs, loaded.output_template(), prefix
     )
     _print_report(args, report, summary_lines(result), paths.values(), backups)
     if result.failure:
-        print(f"crystalx: no solution: {result.failure}", file=sys.stderr)
+        print(
+            f"crystalx: no solution: {loaded.path}: {result.failure}; {_to_check(loaded.path)}",
+            file=sys.stderr,
+        )
         return EXIT_POOR
     return EXIT_OK
+
+
+def _to_check(model) -> str:
+    """What of the input `model` decides whether a model can explain its data, in the file's own
+    terms (a wrong SFAC, cell or LATT/SYMM refines to nonsense without any error of its own)."""
+    if Path(model).suffix.lower() in (".res", ".ins"):
+        return (
+            "check SFAC/UNIT (the elements), CELL and LATT/SYMM (the space group) against the data"
+        )
+    return "check the CIF's elements, cell and space group against the data"
 
 
 @contextmanager

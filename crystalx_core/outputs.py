@@ -318,7 +318,9 @@ def write_job_outputs(
         )
     groups = hfix_groups(result.assignment.hfix_codes())
     res_text = (
-        render_with_sites(shelx, result.structure, hfix_groups=groups)
+        render_with_sites(
+            shelx, result.structure, hfix_groups=groups, refined=bool(result.refinements)
+        )
         if shelx is not None
         else new_ins_text(result.structure)
     )

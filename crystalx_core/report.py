@@ -8,6 +8,7 @@ from iotbx import cif as iotbx_cif
 
 from crystalx_core import __version__
 from crystalx_core.crystallography.convert import to_xray_structure
+from crystalx_core.elements import is_hydrogen
 from crystalx_core.pipeline import JobResult
 
 JSON_SCHEMA_VERSION = 2  # 2: atoms as the service gives sites (SiteAssignment.to_dict)
@@ -120,6 +121,13 @@ def result_cif(result: JobResult, res_text: str, data_name: str) -> str:
     return out.getvalue()
 
 
+def _told(note: str, site_notes: dict[str, str]) -> bool:
+    """A job note 'LABEL: text' whose text that site's own note says already (the H step puts
+    each of its site notes into both)."""
+    label, _, text = note.partition(": ")
+    return bool(text) and text in site_notes.get(label, "")
+
+
 def summary_lines(result: JobResult) -> list[str]:
     """The plain-text summary printed by the commands (also used by the demo)."""
     lines = []
@@ -139,11 +147,12 @@ def summary_lines(result: JobResult) -> list[str]:
     lines.append("element   assigned   expected (UNIT)")
     for el, n, expected in result.element_table():
         lines.append(f"{el:<9} {n:>8}   {expected:>8.2f}")
-    n_h = sum(1 for s in result.structure.sites if s.element == "H")
+    n_h = sum(1 for s in result.structure.sites if is_hydrogen(s.element))  # D too
     lines.append(f"riding H placed: {n_h} on {len(result.hydrogens.codes)} atoms")
-    for label, note in result.assignment.notes().items():
+    site_notes = result.assignment.notes()
+    for label, note in site_notes.items():
         lines.append(f"  note {label}: {note}")
-    lines += [f"note: {note}" for note in result.notes]
+    lines += [f"note: {note}" for note in result.notes if not _told(note, site_notes)]
     for stage, r in result.refinements:
         lines.append(
             f"refinement ({stage}): R1 = {r.r1:.4f}  wR2 = {r.wr2:.4f}  GooF = {r.goof:.3f}  "

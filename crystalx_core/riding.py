@@ -63,6 +63,11 @@ class HydrogenPlan:
     groups: dict[int, range] = field(default_factory=dict)  # pivot → its H in structure.sites
 
 
+def riding_element(sfac) -> str:
+    """D for a deuterated compound (SFAC D without H), whose riding atoms are D; else H."""
+    return "D" if "D" in sfac and "H" not in sfac else "H"
+
+
 def add_riding_hydrogens(
     structure: Structure,
     h_counts: dict[int, int],
@@ -97,7 +102,7 @@ def add_riding_hydrogens(
     new_h: list[range] = []  # where each group's H are in `sites`
     # (pivot label, its H, X–H, H···H or None) of groups held by DFIX (and DANG)
     restrained: list[tuple[str, range, float, float | None]] = []
-    h_element = "D" if "D" in heavy.sfac and "H" not in heavy.sfac else "H"  # a deuterated compound
+    h_element = riding_element(heavy.sfac)
     for i, (key, site) in enumerate(zip(pivots, heavy.sites)):
         sites.append(site)
         n_h = h_counts.get(key, 0)

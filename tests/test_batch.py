@@ -143,3 +143,15 @@ def test_a_model_that_does_not_explain_the_data_is_no_solution_in_the_batch_tabl
     assert (row["status"], row["error"]) == (NO_SOLUTION, "final R1 0.3100 is over 0.20")
     assert row_from_report(item, {**report, "success": True}, seconds=1.0)["status"] == "ok"
     assert "<tr class='failed'><td>x</td><td>no solution</td>" in summary_html([row], "t")
+
+
+def test_batch_out_naming_a_file_is_one_line_before_any_work(tmp_path, shared_data, capsys):
+    """`--out x.res` (a file, as assign takes it) was 'cannot lock the folder: File exists'."""
+    from crystalx_core.cli import main
+
+    shutil.copy(BENCHMARK / "XH_urea" / "published.res", tmp_path / "urea.res")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert main(["batch", str(tmp_path), "--out", str(tmp_path / "urea.res"), "--quiet"]) == 73
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "urea.res" in err and "folder" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before

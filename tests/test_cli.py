@@ -334,3 +334,33 @@ def test_an_out_prefix_that_names_an_input_is_an_output_error_saying_what_to_do(
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and str(res) in err and "--out" in err
     assert _digest(res) == before and sorted(p.name for p in tmp_path.iterdir()) == ["sucrose.res"]
+
+
+def test_out_may_name_a_folder_or_an_outputs_own_name(tmp_path, shared_data, capsys, monkeypatch):
+    """--out . (or a folder) writes the default names there (it was an internal error, and a
+    folder/ wrote folder.res beside it); --out x.res writes x.res, not x.res.res, and --out
+    naming the input that way is still refused."""
+    res = tmp_path / "urea.res"
+    shutil.copy(BENCHMARK / "XH_urea" / "published.res", res)
+    before = _digest(res)
+    (tmp_path / "out").mkdir()
+    monkeypatch.chdir(tmp_path)
+    for out, written in (("out", "out/urea_crystalx"), (".", "urea_crystalx"), ("x.res", "x")):
+        assert main(["assign", str(res), "--out", out, "--quiet"]) == 0, out
+        assert (tmp_path / f"{written}.res").is_file() and (tmp_path / f"{written}.json").is_file()
+    assert main(["assign", str(res), "--out", str(res), "--quiet"]) == 73
+    assert _digest(res) == before
+    assert not list(tmp_path.glob("*.res.*")) and not (tmp_path / "out.res").exists()
+    capsys.readouterr()
+
+
+def test_a_site_note_is_printed_once(tmp_path, shared_data, capsys):
+    """COD 2240189 (split O2/O2', O3/O3'): the H step's 'not weighed' note of each split site
+    was printed under the site and again among the job's notes."""
+    path = tmp_path / "x.cif"
+    shutil.copy(shared_data / "corpus" / "codtools_2240189.cif", path)
+    assert main(["assign", str(path), "--hkl", str(path), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    told = [line for line in out.splitlines() if "not weighed by the difference map" in line]
+    assert told and len(told) == len({line.split(":", 1)[1] for line in told}), told
+    assert all(line.startswith("  note ") for line in told)

@@ -826,3 +826,21 @@ def test_the_diagnosis_counts_errors_calibration_and_prior():
     scored = figures["prior"]["top1/top2 per added log-prior weight"]
     assert scored[str(figures["prior"]["best weight"])] == max(scored.values())
     assert "errors (2)" in report(figures)
+
+
+def test_a_pattern_coarser_than_the_model_grid_is_said(shared_data, tmp_path):
+    """A scan every 0.3° 2θ loses peaks between its points (codtools_4300013's MOF ranks
+    another crystal system from 0.15° on): the report says so; a 0.1° scan says nothing."""
+    from crystalx_core.pxrd.job import report_lines, run_pxrd
+
+    structure = read_cif(BENCHMARK / "XH_urea" / "model.cif").structure
+    pattern = simulate(structure)
+    notes = {}
+    for step in (0.1, 0.3):
+        two_theta = np.arange(5, 60, step)
+        path = tmp_path / f"step{step}.xy"
+        path.write_text(xy_text(two_theta, np.interp(two_theta, GRID, pattern)))
+        report = run_pxrd(path, kind="mof")
+        notes[step] = [line for line in report_lines(report) if line.startswith("note:")]
+    assert notes[0.1] == []
+    assert len(notes[0.3]) == 1 and "step0.3.xy is sampled every 0.3° 2θ" in notes[0.3][0]

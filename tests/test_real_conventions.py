@@ -613,7 +613,7 @@ def test_an_fcf_embedded_in_the_cif_serves_as_its_reflections(tmp_path, capsys):
 def test_deuterium_is_read_as_hydrogen_and_said(tmp_path):
     """SHELXL takes D as an element symbol (SFAC D; deuterium), and CIFs give it as a type
     symbol; to X-rays it is hydrogen (cctbx's tables give D the form factor of H): read and
-    refined as H, with a note that the riding atoms written in its place are H."""
+    refined as H, with a note saying whether the riding atoms written are D or H."""
     from crystalx_core.io import load
 
     cif = tmp_path / "d.cif"
@@ -627,6 +627,42 @@ def test_deuterium_is_read_as_hydrogen_and_said(tmp_path):
     for path in (cif, res):
         notes = load(path).notes
         assert any("D1" in note and "read as hydrogen" in note for note in notes), notes
+    # SFAC without H: the riding atoms are written as D (riding.riding_element), and said so
+    assert any("in their place are D" in note for note in load(res).notes)
+    both = tmp_path / "hd.res"
+    both.write_text(res.read_text().replace("SFAC C D O\nUNIT 8 8 4", "SFAC C D O H\nUNIT 8 8 4 1"))
+    assert any("in their place are H" in note for note in load(both).notes)
     plain = tmp_path / "h.cif"
     plain.write_text(CIF_BLOCK.format(name="h"))
     assert not any("hydrogen" in note for note in load(plain).notes)
+
+
+def test_the_cif_named_as_its_own_reflections_gives_the_block_read(tmp_path):
+    """`assign x.cif --block second --hkl x.cif` (the hint assign prints) refines against
+    data_second's _shelx_hkl_file, not the first block's; a block without one says so."""
+    from crystalx_core.io import load
+
+    path = tmp_path / "x.cif"
+    other = HKL.replace("100.00", "300.00")
+    path.write_text(
+        _shelxl_cif("first") + _shelxl_cif("second", hkl=other) + CIF_BLOCK.format(name="bare")
+    )
+    for block, first_fo2 in (("first", 100.0), ("second", 300.0)):
+        reflections = load(path, block=block).read(path)
+        assert reflections.intensities[0] == pytest.approx(first_fo2)
+        assert f"data_{block}" in reflections.path
+    with pytest.raises(InputError, match="no reflections in data_bare"):
+        load(path, block="bare").read(path)
+
+
+def test_an_fcf_in_the_shelx_hkl_file_field_is_read_as_the_fcf(tmp_path):
+    """COD 2020660 carries its LIST 4 .fcf (comments, data_, _refln loop) as _shelx_hkl_file:
+    read as the .fcf it is, by the model's own lookup and as --hkl x.cif, not refused at its
+    first line '#'."""
+    from crystalx_core.io import load, read_reflections
+
+    path = tmp_path / "x.cif"
+    path.write_text(CIF_BLOCK.format(name="x") + f"_shelx_hkl_file\n;\n{LIST4};\n")
+    for reflections in (load(path).own_reflections(), read_reflections(path)):
+        assert reflections.indices.tolist() == [[2, 0, 0], [4, 0, 0], [3, 1, 0]]
+        assert "_shelx_hkl_file" in reflections.path

@@ -357,3 +357,20 @@ def test_a_label_held_twice_stops_refinement_with_a_clear_reason(shared_data):
         RefinementError, match=f"labels held by more than one atom: {heavy.sites[0].label.upper()}"
     ):
         refine(heavy.with_sites(sites), reflections, 1)
+
+
+def test_the_summary_counts_riding_d_as_riding_h(shared_data, tmp_path, capsys):
+    """COD 2103766 (SFAC Ba D O): the water D written into the .res are the riding atoms the
+    summary counts (it said 'riding H placed: 0' while writing six D)."""
+    import re
+    import shutil
+
+    from crystalx_core.cli import main
+
+    path = tmp_path / "x.cif"
+    shutil.copy(shared_data / "corpus" / "codtools_2103766.cif", path)
+    assert main(["assign", str(path), "--quiet"]) == 0
+    placed = re.search(r"riding H placed: (\d+)", capsys.readouterr().out)
+    res = (tmp_path / "x_crystalx.res").read_text()
+    written = re.findall(r"^D\w*\s+\d+\s", res, flags=re.MULTILINE)
+    assert placed and int(placed.group(1)) == len(written) > 0

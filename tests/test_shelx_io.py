@@ -568,3 +568,14 @@ def test_hfix_lines_wrap_within_80_columns_and_read_back():
             instructions.append(pending.split())
             pending = ""
     assert instructions == [["HFIX", "43", *labels], ["HFIX", "137", "C5", "C6"]]
+
+
+def test_a_refined_result_drops_what_shelxl_wrote_after_end(shared_data):
+    """SHELXL writes its R1 summary's WGHT and the Q peaks of its map after END, which Olex2
+    shows: after our refinement they describe another model, so the file ends at END; an
+    assignment without refinement keeps them (the model is the file's)."""
+    shelx = read_shelx(BENCHMARK / "XH_alanine" / "published.res")
+    structure = shelx.to_structure()
+    refined = render_with_sites(shelx, structure, refined=True)
+    assert refined.rstrip().endswith("END") and "Q20" not in refined and "HKLF 4" in refined
+    assert "Q20" in render_with_sites(shelx, structure)

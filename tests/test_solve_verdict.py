@@ -61,7 +61,8 @@ def test_a_wrong_space_group_ends_as_no_solution_with_its_own_exit_code(alanine,
     report = json.loads(captured.out)
     assert report["success"] is False and report["refinement"]["r1"] > 0.10
     assert report["failure"].startswith(f"final R1 {report['refinement']['r1']:.4f} is over")
-    assert "crystalx: no solution: final R1" in captured.err
+    assert f"crystalx: no solution: {tmp_path / 'ala.ins'}: final R1" in captured.err
+    assert "check SFAC/UNIT (the elements), CELL and LATT/SYMM" in captured.err
     runs = report["solution"]["runs"]
     assert (
         len(runs) == 3 and len({run["settings"] for run in runs}) == 3

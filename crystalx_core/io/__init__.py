@@ -110,7 +110,12 @@ class Loaded:
 
     def read(self, hkl) -> Reflections:
         """The reflection file `hkl`, read as this file's HKLF says; another crystal's stops the
-        job before any work, naming both files (io.pairing)."""
+        job before any work, naming both files (io.pairing). The model file itself named as
+        `hkl` gives the reflections of the block read, not those of its first block."""
+        if self.block and _same_file(hkl, self.path):
+            if not self.hkl_text:
+                raise InputError(f"no reflections in data_{self.block}", str(self.path))
+            return self.reflections_in(self.path)
         return self._checked(read_reflections(hkl, self.reflection_format()))
 
     def _checked(self, reflections: Reflections | None) -> Reflections | None:
@@ -130,16 +135,20 @@ class Loaded:
         """The reflections a CIF carries (SHELXL writes them in), None without them."""
         if not self.hkl_text:
             return None
-        from crystalx_core.io.cif import FCF_TAG, embedded_fcf_reflections
-        from crystalx_core.io.hkl import reflections_from_text
+        from crystalx_core.io.cif import FCF_TAG, embedded_fcf_reflections, embedded_hkl_reflections
 
+        block = f"data_{self.block} " if self.block else ""  # which block's, in any message
+        where = f"{self.path} ({block}{self.hkl_tag})"
         if self.hkl_tag == FCF_TAG:
-            where = Path(f"{self.path} ({FCF_TAG})")
-            return embedded_fcf_reflections(self.hkl_text, where, self.reflection_format())
+            return embedded_fcf_reflections(self.hkl_text, Path(where), self.reflection_format())
+        return embedded_hkl_reflections(self.hkl_text, where, self.reflection_format())
 
-        return reflections_from_text(
-            self.hkl_text, f"{self.path} ({self.hkl_tag})", self.reflection_format()
-        )
+
+def _same_file(a, b) -> bool:
+    try:
+        return Path(a).samefile(b)
+    except OSError:
+        return False
 
 
 def load(path, block: str | None = None) -> Loaded:
@@ -184,18 +193,22 @@ def load(path, block: str | None = None) -> Loaded:
 
 def _deuterium_notes(structure: Structure) -> tuple[str, ...]:
     """D (SHELXL's SFAC D, a CIF's type symbol D) is hydrogen to X-rays (same form factor): it
-    is read and refined as H, and the riding atoms put in its place are H; said, so that a
-    deuterated crystal's atoms are renamed."""
+    is read and refined as H, and the riding atoms put in its place are D only where SFAC has
+    no H (riding.riding_element); said, so that a partly deuterated crystal's atoms are renamed."""
     labels = [
         atom.label for site in structure.sites for atom in site.with_mixed if atom.element == "D"
     ]
     if not labels:
         return ()
+    from crystalx_core.riding import riding_element
+
     shown = " ".join(labels[:6]) + (" ..." if len(labels) > 6 else "")
+    read = f"{len(labels)} deuterium atom(s) ({shown}) read as hydrogen, as X-rays see them"
+    if riding_element(structure.sfac) == "D":
+        return (f"{read}; the riding atoms written in their place are D, as SFAC has no H",)
     return (
-        f"{len(labels)} deuterium atom(s) ({shown}) read as hydrogen, which X-rays do not tell "
-        "apart; the riding atoms written in their place are H: rename them D (SFAC D) if the "
-        "crystal is deuterated",
+        f"{read}; the riding atoms written in their place are H (SFAC has H too): rename them "
+        "D if the crystal is deuterated",
     )
 
 

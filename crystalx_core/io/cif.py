@@ -545,7 +545,7 @@ def cif_reflections(path, hklf: HklfFormat | None = None, data: bytes | None = N
     for block in doc:
         hkl, tag = embedded_file(block, HKL_TAGS)
         if hkl is not None:
-            return reflections_from_text(hkl, f"{path} (data_{block.name} {tag})", hklf)
+            return embedded_hkl_reflections(hkl, f"{path} (data_{block.name} {tag})", hklf)
     found = _measured(doc, text, path, hklf)
     if found is not None:
         return found
@@ -563,10 +563,21 @@ def cif_reflections(path, hklf: HklfFormat | None = None, data: bytes | None = N
     )
 
 
+_CIF_TEXT = re.compile(r"\s*(#.*\n\s*)*data_")  # comment lines, then a data block: a CIF
+
+
+def embedded_hkl_reflections(text: str, where: str, hklf: HklfFormat | None = None) -> Reflections:
+    """A CIF's embedded .hkl (_shelx_hkl_file); an .fcf put there instead (COD 2020660 holds its
+    LIST 4 .fcf, data_ block and all) is read as the .fcf it is (its note says so)."""
+    if _CIF_TEXT.match(text):
+        return embedded_fcf_reflections(text, Path(where), hklf)
+    return reflections_from_text(text, where, hklf)
+
+
 def embedded_fcf_reflections(text: str, where: Path, hklf: HklfFormat | None = None) -> Reflections:
     """The Fo² of an .fcf embedded as text (_iucr_refine_fcf_details), read as the .fcf itself;
     `where` names it in messages, whose lines are the embedded text's."""
-    if not re.match(r"\s*(#.*\n\s*)*data_", text):
+    if not _CIF_TEXT.match(text):
         text = "data_fcf " + text  # on the first line: the embedded text's lines stay
     doc, text = _parse(where, text.encode("utf-8"))
     found = _measured(doc, text, where, hklf)

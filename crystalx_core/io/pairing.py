@@ -32,10 +32,14 @@ def pairing_problem(structure: Structure, reflections: Reflections) -> str | Non
     d = array.d_spacings().data().as_numpy_array()
     beyond = (d > 0) & (d < EWALD_MARGIN * structure.wavelength / 2)  # 0 0 0 has no d (-1)
     if beyond.mean() > BEYOND_LIMIT:
+        # what the data need says which to check: a Cu wavelength given for Mo data, say
+        needed = 2 * d[d > 0].min()
         return (
-            f"{int(beyond.sum())} of {len(d)} reflections lie beyond d = λ/2 "
-            f"({structure.wavelength:g} Å) in this cell, which no crystal of it can diffract: "
-            "they are another crystal's (or the cell or wavelength is wrong)"
+            f"{int(beyond.sum())} of {len(d)} reflections lie beyond d = λ/2 = "
+            f"{structure.wavelength / 2:.4f} Å (λ = {structure.wavelength:g} Å) in this cell, "
+            "which no crystal of it can diffract: they are another crystal's, or the cell or "
+            f"wavelength is wrong (they reach d = {needed / 2:.4f} Å, which needs λ <= "
+            f"{needed:.4f} Å)"
         )
     absent = array.sys_absent_flags().data().as_numpy_array()
     strong = reflections.intensities > STRONG * reflections.sigmas

@@ -295,7 +295,11 @@ def _atom_region(lines: list[ShelxLine]) -> tuple[int, int]:
 
 
 def render_with_sites(
-    shelx_file: ShelxFile, structure: Structure, hfix_groups=(), keep_peaks: bool = False
+    shelx_file: ShelxFile,
+    structure: Structure,
+    hfix_groups=(),
+    keep_peaks: bool = False,
+    refined: bool = False,
 ) -> str:
     """The file with its atom list replaced by `structure`'s sites.
 
@@ -304,7 +308,8 @@ def render_with_sites(
     file order (Site.line). AFIX/PART lines are regenerated from Site.afix/part, reusing the
     original line (with its sof or AFIX parameters) where the group is unchanged. SFAC/UNIT
     are rewritten only when the structure's differ. `hfix_groups` ((code, labels), ...)
-    become HFIX lines just before the atom list.
+    become HFIX lines just before the atom list. A `refined` structure's file ends at END: what
+    SHELXL wrote after it (its R1 summary, the Q peaks of its map) described the old model.
     """
     nl = shelx_file.newline
     lines = shelx_file.lines
@@ -356,7 +361,13 @@ def render_with_sites(
             between.append(pending.pop(0))
         out += writer.emit(index, site, origin, between)
     out += writer.close()
-    out += [line.text for line in pending] + verbatim(lines[end:])
+    tail = lines[end:]
+    if refined and not shelx_file.carries_reflections():  # HKLF -n: its data follow
+        # lines after HKLF are not parsed into keywords: END is the first word
+        ends = (k for k, line in enumerate(tail) if line.text.upper().split()[:1] == ["END"])
+        stop = next(ends, len(tail) - 1)
+        tail = tail[: stop + 1]
+    out += [line.text for line in pending] + verbatim(tail)
     return "".join(out)
 
 
