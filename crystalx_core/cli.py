@@ -368,7 +368,6 @@ def _run_audit(args) -> int:
     with _progress(args) as progress:
         progress("audit")
         result = audit(loaded.structure, reflections, args.method, args.hydrogens, args.cycles)
-    _check_published_fit(result, reflections, args.model)
     loaded.add_notes(result)
     prefix = _out_prefix(args.out, loaded.output_prefix("_audit"))
     report = audit_json(result)
@@ -378,21 +377,6 @@ def _run_audit(args) -> int:
         protected=[args.model] + ([args.hkl] if args.hkl else []),
     )
     return _print_report(args, report, audit_lines(result), paths, backups)
-
-
-def _check_published_fit(result, reflections, model) -> None:
-    """A published model refined far above any real fit (pipeline.FOREIGN_R1) is being audited
-    against another crystal's data: its verdicts would mean nothing, so nothing is written."""
-    from crystalx_core.pipeline import FOREIGN_R1
-
-    published = result.refinements.get("published")
-    if published is not None and published.r1 > FOREIGN_R1:
-        raise InputError(
-            f"R1 {published.r1:.2f} for the published model against {reflections.path}, far "
-            f"above any real refinement (<= {FOREIGN_R1:.2f}): the reflections are another "
-            "crystal's (or the cell, space group or atoms are); nothing written",
-            str(model),
-        )
 
 
 _OUTPUT_SUFFIXES = (".res", ".ins", ".cif", ".json", ".html", ".png")  # what --out may end with
