@@ -19,6 +19,7 @@ from crystalx_core.element_evidence import R1_GAIN
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.errors import InputError, RefinementError
 from crystalx_core.geometry import H_BOND_MAX, bonded_h_counts
+from crystalx_core.pipeline import check_first_fit
 from crystalx_core.riding import add_riding_hydrogens, ride_existing_hydrogens
 from crystalx_core.structure import Structure
 
@@ -159,6 +160,13 @@ def _refine_both(
             )
         except RefinementError as error:
             result.notes.append(f"{name} model: {error.message}")
+        if name == "published" and name in result.refinements:
+            check_first_fit(
+                result.refinements[name].r1,
+                "for the published model",
+                reflections,
+                published.source,
+            )
     if "published" not in result.refinements:
         return
     for atom in [a for a in result.atoms if a.element_flag][:MAX_TESTED_FLAGS]:

@@ -368,7 +368,6 @@ def _run_audit(args) -> int:
     with _progress(args) as progress:
         progress("audit")
         result = audit(loaded.structure, reflections, args.method, args.hydrogens, args.cycles)
-    _check_published_fit(result, reflections, args.model)
     loaded.add_notes(result)
     prefix = _out_prefix(args.out, loaded.output_prefix("_audit"))
     report = audit_json(result)
@@ -380,32 +379,18 @@ def _run_audit(args) -> int:
     return _print_report(args, report, audit_lines(result), paths, backups)
 
 
-def _check_published_fit(result, reflections, model) -> None:
-    """A published model refined far above any real fit (pipeline.FOREIGN_R1) is being audited
-    against another crystal's data: its verdicts would mean nothing, so nothing is written."""
-    from crystalx_core.pipeline import FOREIGN_R1
-
-    published = result.refinements.get("published")
-    if published is not None and published.r1 > FOREIGN_R1:
-        raise InputError(
-            f"R1 {published.r1:.2f} for the published model against {reflections.path}, far "
-            f"above any real refinement (<= {FOREIGN_R1:.2f}): the reflections are another "
-            "crystal's (or the cell, space group or atoms are); nothing written",
-            str(model),
-        )
-
-
-_OUTPUT_SUFFIXES = (".res", ".ins", ".cif", ".json", ".html", ".png")  # what --out may end with
-
-
 def _out_prefix(out: Path | None, default: Path) -> Path:
     """The outputs' prefix: `default` without --out; in a folder --out names (`.` too), the
     default's name there; --out x.res (one of the outputs' names) as x, not x.res.res."""
+    from crystalx_core.batch import MODEL_SUFFIXES
+    from crystalx_core.outputs import JOB_SUFFIXES
+
     if out is None:
         return default
     if out.is_dir():
         return out / default.name
-    return out.with_suffix("") if out.suffix.lower() in _OUTPUT_SUFFIXES else out
+    named = out.suffix.lower() in JOB_SUFFIXES + MODEL_SUFFIXES + (".html", ".png")
+    return out.with_suffix("") if named else out
 
 
 def _print_report(args, report: dict, lines: list[str], written, backups=()) -> int:
@@ -497,7 +482,9 @@ def _finish(args, result, loaded, inputs: list[Path]) -> int:
 def _to_check(model) -> str:
     """What of the input `model` decides whether a model can explain its data, in the file's own
     terms (a wrong SFAC, cell or LATT/SYMM refines to nonsense without any error of its own)."""
-    if Path(model).suffix.lower() in (".res", ".ins"):
+    from crystalx_core.io import SHELX_SUFFIXES
+
+    if Path(model).suffix.lower() in SHELX_SUFFIXES:
         return (
             "check SFAC/UNIT (the elements), CELL and LATT/SYMM (the space group) against the data"
         )

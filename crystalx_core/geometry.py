@@ -226,6 +226,12 @@ def may_bond(part_i: int, part_j: int, symmetry_image: bool = False) -> bool:
     return not (symmetry_image and part_i and part_j and min(part_i, part_j) < 0)
 
 
+def contact_may_bond(sites, c: Contact, identity: int) -> bool:
+    """may_bond for a contact from neighbours: an image by any operator but `identity`
+    (identity_operator) or by a lattice shift is symmetry-generated."""
+    return may_bond(sites[c.i].part, sites[c.j].part, c.op != identity or any(c.shift))
+
+
 def connectivity(
     structure: Structure, tolerance: float = 0.4, max_bond: float = 3.2
 ) -> list[list[Contact]]:
@@ -245,8 +251,7 @@ def connectivity(
                 continue
             if is_hydrogen(a.element) and is_hydrogen(b.element):
                 continue
-            symmetry_image = c.op != identity or any(c.shift)
-            if may_bond(a.part, b.part, symmetry_image):
+            if contact_may_bond(sites, c, identity):
                 kept.append(c)
         bonds.append(kept)
     return bonds
@@ -262,7 +267,7 @@ def overlapping_sites(
     PARTs already declare alternatives (may_bond: they never bond), so only disorder the
     model does not say remains."""
     sites = structure.sites
-    identity = identity_operator(structure) if not declared else None
+    identity = identity_operator(structure)
     found = {}
     # all sites, not just the atoms: those lists are kept for the next call (_RECENT)
     for i, contacts in enumerate(neighbours(structure, within)):
@@ -273,10 +278,7 @@ def overlapping_sites(
             for c in contacts
             if not sites[c.j].is_peak
             and is_hydrogen(sites[c.j].element) == is_hydrogen(sites[i].element)
-            and (
-                declared
-                or may_bond(sites[i].part, sites[c.j].part, c.op != identity or any(c.shift))
-            )
+            and (declared or contact_may_bond(sites, c, identity))
         ]
         if close:
             found[i] = close[0]

@@ -158,7 +158,7 @@ def assign_job(
             stage = Stage(structure, assign(structure, method), [])
         else:
             stage = assign_and_refine(structure, reflections, method, cycles)
-            _check_start(stage, structure, reflections)
+            check_first_fit(stage.r1, "after the first refinement", reflections, structure.source)
     result = _finish_job(structure, stage, reflections, method, cycles, progress, hydrogens)
     if unit_note:
         result.notes.insert(0, unit_note)
@@ -166,16 +166,16 @@ def assign_job(
     return result
 
 
-def _check_start(stage: Stage, structure: Structure, reflections) -> None:
+def check_first_fit(r1: float, when: str, reflections, source) -> None:
     """A given model's first refinement that ends far above any real start is data of another
     crystal (measured: 0.06-0.21 for the benchmark's own pairs, 0.56-0.75 for another's that
     pass io.pairing): the job stops there, naming both files, before anything is written."""
-    if stage.r1 > FOREIGN_R1:
+    if r1 > FOREIGN_R1:
         raise InputError(
-            f"R1 {stage.r1:.2f} after the first refinement against {reflections.path}, far above "
-            f"any real start (<= {FOREIGN_R1:.2f}): the reflections are another crystal's (or "
-            "the cell, space group or atoms are)",
-            structure.source or None,
+            f"R1 {r1:.2f} {when} against {reflections.path}, far above any real start "
+            f"(<= {FOREIGN_R1:.2f}): the reflections are another crystal's (or the cell, space "
+            "group or atoms are)",
+            source or None,
         )
 
 

@@ -20,7 +20,15 @@ from crystalx_core.pxrd.labels import (
     symbol,
 )
 from crystalx_core.pxrd.patterns import on_model_grid, read_pattern, xy_text
-from crystalx_core.pxrd.simulate import GRID, Sticks, bragg_sticks, measured_like, profile, simulate
+from crystalx_core.pxrd.simulate import (
+    CU_KALPHA,
+    GRID,
+    Sticks,
+    bragg_sticks,
+    measured_like,
+    profile,
+    simulate,
+)
 
 from .conftest import BENCHMARK
 
@@ -830,17 +838,20 @@ def test_the_diagnosis_counts_errors_calibration_and_prior():
 
 def test_a_pattern_coarser_than_the_model_grid_is_said(shared_data, tmp_path):
     """A scan every 0.3° 2θ loses peaks between its points (codtools_4300013's MOF ranks
-    another crystal system from 0.15° on): the report says so; a 0.1° scan says nothing."""
+    another crystal system from 0.15° on): the report says so; a 0.1° scan says nothing. A Mo Kα
+    scan every 0.06° is every ~0.14° in the model's Cu Kα 2θ: said too."""
     from crystalx_core.pxrd.job import report_lines, run_pxrd
 
     structure = read_cif(BENCHMARK / "XH_urea" / "model.cif").structure
     pattern = simulate(structure)
     notes = {}
-    for step in (0.1, 0.3):
-        two_theta = np.arange(5, 60, step)
+    for step, wavelength in ((0.1, CU_KALPHA), (0.3, CU_KALPHA), (0.06, 0.71073)):
+        two_theta = np.arange(5, 60, step) if wavelength > 1 else np.arange(3, 40, step)
+        cu = 2 * np.degrees(np.arcsin(CU_KALPHA / wavelength * np.sin(np.radians(two_theta) / 2)))
         path = tmp_path / f"step{step}.xy"
-        path.write_text(xy_text(two_theta, np.interp(two_theta, GRID, pattern)))
-        report = run_pxrd(path, kind="mof")
+        path.write_text(xy_text(two_theta, np.interp(cu, GRID, pattern)))
+        report = run_pxrd(path, wavelength, kind="mof")
         notes[step] = [line for line in report_lines(report) if line.startswith("note:")]
     assert notes[0.1] == []
     assert len(notes[0.3]) == 1 and "step0.3.xy is sampled every 0.3° 2θ" in notes[0.3][0]
+    assert len(notes[0.06]) == 1 and "step0.06.xy is sampled every 0.14° 2θ" in notes[0.06][0]

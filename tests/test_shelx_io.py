@@ -9,7 +9,7 @@ import pytest
 from cctbx import sgtbx
 
 from crystalx_core.errors import InputError
-from crystalx_core.io.shelx_read import AtomLine, parse_shelx, read_shelx
+from crystalx_core.io.shelx_read import AtomLine, is_end_line, parse_shelx, read_shelx
 from crystalx_core.io.shelx_write import hfix_lines, new_ins_text, render_with_sites
 from crystalx_core.structure import Site, Structure
 from crystalx_core.symmetry import full_operator_list, space_group_from_operators
@@ -579,3 +579,9 @@ def test_a_refined_result_drops_what_shelxl_wrote_after_end(shared_data):
     refined = render_with_sites(shelx, structure, refined=True)
     assert refined.rstrip().endswith("END") and "Q20" not in refined and "HKLF 4" in refined
     assert "Q20" in render_with_sites(shelx, structure)
+
+
+def test_end_is_the_keyword_in_the_first_column():
+    """The reader and the writer tell END alike: an indented END continues the line before."""
+    assert is_end_line("END\n") and is_end_line("end")
+    assert not is_end_line(" END") and not is_end_line("ENDO 1 0.1 0.2 0.3 11 0.03")

@@ -12,8 +12,8 @@ from crystalx_core.elements import is_hydrogen, is_metal
 from crystalx_core.geometry import (
     H_BOND_MAX,
     bonded_h_counts,
+    contact_may_bond,
     identity_operator,
-    may_bond,
     neighbours,
 )
 from crystalx_core.structure import Structure
@@ -150,8 +150,7 @@ def hydrogen_pivots(structure: Structure, reach: float = H_BOND_MAX) -> dict[int
         heavy = [
             c
             for c in near
-            if not is_hydrogen(sites[c.j].element)
-            and may_bond(sites[i].part, sites[c.j].part, c.op != identity or any(c.shift))
+            if not is_hydrogen(sites[c.j].element) and contact_may_bond(sites, c, identity)
         ]
         if heavy:
             pivot[i] = min(heavy, key=lambda c: c.distance).j

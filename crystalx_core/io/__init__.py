@@ -180,7 +180,7 @@ def load(path, block: str | None = None) -> Loaded:
         )
     if block is not None:
         raise InputError(f"--block {block}: only a CIF has data blocks", str(path))
-    if suffix in (".ins", ".res"):
+    if suffix in SHELX_SUFFIXES:
         from crystalx_core.io.shelx_read import read_shelx
 
         shelx = read_shelx(path)
@@ -222,6 +222,7 @@ def block_stem(path: Path, block: str) -> str:
 
 
 CIF_SUFFIXES = (".cif", ".fcf")
+SHELX_SUFFIXES = (".ins", ".res")  # SHELX instruction files
 
 
 def read_reflections(path, hklf: HklfFormat | None = None) -> Reflections:
@@ -232,7 +233,7 @@ def read_reflections(path, hklf: HklfFormat | None = None) -> Reflections:
     from crystalx_core.io.hkl import reflections_from_bytes
 
     path = Path(path)
-    if path.suffix.lower() in (".ins", ".res"):
+    if path.suffix.lower() in SHELX_SUFFIXES:
         raise InputError("a SHELX instruction file, not reflections: pass the .hkl", str(path))
     data = read_input_bytes(str(path), "reflection file")
     if path.suffix.lower() in CIF_SUFFIXES or _starts_as_cif(data):

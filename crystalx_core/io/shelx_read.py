@@ -289,6 +289,12 @@ def _keyword(token: str) -> str:
     return head[:4] if len(head) > 4 and head[:4] in KEYWORDS else ""
 
 
+def is_end_line(text: str) -> bool:
+    """Whether a physical line is SHELX's END: the keyword in the first column (an indented
+    line continues the one before)."""
+    return bool(text[:1].strip()) and _keyword(text.split()[0]) == "END"
+
+
 def decode_parameter(
     code: float, fvars: list[float], what: str, path: str, line: int, source: str = ""
 ) -> float:
@@ -347,7 +353,7 @@ class _Parser:
         index = 0
         while index < len(physical):
             first = physical[index]
-            if stop_at_end and first[:1].strip() and _keyword(first.split()[0]) == "END":
+            if stop_at_end and is_end_line(first):
                 return
             count = self._continued(physical, index)
             yield self._card(index + 1, physical[index : index + count])

@@ -14,7 +14,14 @@ from collections.abc import Sequence
 from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import InputError
 from crystalx_core.geometry import site_multiplicities
-from crystalx_core.io.shelx_read import RIDING_U, AtomLine, ShelxFile, ShelxLine, decode_parameter
+from crystalx_core.io.shelx_read import (
+    RIDING_U,
+    AtomLine,
+    ShelxFile,
+    ShelxLine,
+    decode_parameter,
+    is_end_line,
+)
 from crystalx_core.residues import bare_label, residue_number, residue_order
 from crystalx_core.structure import Site, Structure
 from crystalx_core.symmetry import shelx_latt_symm
@@ -364,7 +371,7 @@ def render_with_sites(
     tail = lines[end:]
     if refined and not shelx_file.carries_reflections():  # HKLF -n: its data follow
         # lines after HKLF are not parsed into keywords: END is the first word
-        ends = (k for k, line in enumerate(tail) if line.text.upper().split()[:1] == ["END"])
+        ends = (k for k, line in enumerate(tail) if is_end_line(line.text))
         stop = next(ends, len(tail) - 1)
         tail = tail[: stop + 1]
     out += [line.text for line in pending] + verbatim(tail)

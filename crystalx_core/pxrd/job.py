@@ -37,7 +37,7 @@ def run_pxrd(
     """The job's report; `measured`/`simulated` arrays (on GRID) ride along for the plot.
     `kind` picks the model: "molecular" crystals or "mof" (metal-organic frameworks). At least
     one of `pattern_path` and `cif` is given (the CLI refuses neither as a usage error)."""
-    from crystalx_core.pxrd.patterns import on_model_grid, read_pattern
+    from crystalx_core.pxrd.patterns import cu_two_theta, on_model_grid, read_pattern
     from crystalx_core.pxrd import predict
     from crystalx_core.pxrd.predict import crystal_system_probabilities, top_space_groups
 
@@ -48,6 +48,7 @@ def run_pxrd(
         "grid": [float(GRID[0]), float(GRID[-1]), len(GRID)],
     }
     measured = simulated = None
+    predicts = model.is_file() or cif is None  # without a model, a CIF check is still worth doing
     if pattern_path is not None:
         pattern = read_pattern(pattern_path, wavelength)
         measured = on_model_grid(pattern)
@@ -57,12 +58,13 @@ def run_pxrd(
             "two_theta": [float(pattern.two_theta[0]), float(pattern.two_theta[-1])],
             "wavelength": wavelength,
         }
-        step = float(np.median(np.diff(pattern.two_theta)))
+        step = float(np.nanmedian(np.diff(cu_two_theta(pattern))))  # GRID_STEP is Cu Kα 2θ
         if step > COARSE * GRID_STEP:  # its answer changes from 0.15° on (codtools_4300013)
+            unsure = "the space groups listed are" if predicts else "the agreement is"
             report.setdefault("notes", []).append(
-                f"{pattern_path} is sampled every {step:.3g}° 2θ, coarser than the model's "
-                f"{GRID_STEP:g}° grid: narrow peaks fall between its points, so the space groups "
-                "listed are less sure than for a finer scan"
+                f"{pattern_path} is sampled every {step:.3g}° 2θ (Cu Kα), coarser than the "
+                f"model's {GRID_STEP:g}° grid: narrow peaks fall between its points, so {unsure} "
+                "less sure than for a finer scan"
             )
     if cif is not None:
         from crystalx_core.io import load
@@ -79,7 +81,7 @@ def run_pxrd(
         }
     if measured is not None and simulated is not None:
         report["agreement"] = agreement(measured, simulated)
-    if model.is_file() or cif is None:  # without a model, a CIF check is still worth doing
+    if predicts:
         read = measured if measured is not None else simulated
         p = predict.probabilities(read, model)[0]
         report["predictions"] = [

@@ -73,19 +73,23 @@ def read_pattern(path, wavelength: float = CU_KALPHA) -> Pattern:
     return Pattern(table[:, 0], table[:, 1], path, wavelength)
 
 
+def cu_two_theta(pattern: Pattern) -> np.ndarray:
+    """The pattern's 2θ as Cu Kα would see the same d spacings (the models' and GRID's scale);
+    NaN where d is below Cu Kα's reach (λ/2)."""
+    if abs(pattern.wavelength - CU_KALPHA) <= 1e-4:
+        return pattern.two_theta
+    d = pattern.wavelength / (2 * np.sin(np.radians(pattern.two_theta) / 2))
+    ratio = CU_KALPHA / (2 * d)
+    return np.where(ratio < 1, 2 * np.degrees(np.arcsin(np.minimum(ratio, 1))), np.nan)
+
+
 def on_model_grid(pattern: Pattern, grid: np.ndarray = GRID) -> np.ndarray:
     """The pattern as the models read it: Cu Kα 2θ, linear interpolation onto `grid`, zero
     outside the measured range, negative counts at 0, maximum 1 (training adds background, so none
     is removed)."""
-    two_theta = pattern.two_theta
-    if abs(pattern.wavelength - CU_KALPHA) > 1e-4:
-        d = pattern.wavelength / (2 * np.sin(np.radians(two_theta) / 2))
-        ratio = CU_KALPHA / (2 * d)
-        visible = ratio < 1
-        two_theta = 2 * np.degrees(np.arcsin(ratio[visible]))
-        intensity = pattern.intensity[visible]
-    else:
-        intensity = pattern.intensity
+    two_theta = cu_two_theta(pattern)
+    visible = ~np.isnan(two_theta)
+    two_theta, intensity = two_theta[visible], pattern.intensity[visible]
     covered = (
         np.mean((grid >= two_theta.min()) & (grid <= two_theta.max())) if len(two_theta) else 0.0
     )
