@@ -355,12 +355,15 @@ def test_out_may_name_a_folder_or_an_outputs_own_name(tmp_path, shared_data, cap
 
 
 def test_a_site_note_is_printed_once(tmp_path, shared_data, capsys):
-    """COD 2240189 (split O2/O2', O3/O3'): the H step's 'not weighed' note of each split site
-    was printed under the site and again among the job's notes."""
-    path = tmp_path / "x.cif"
-    shutil.copy(shared_data / "corpus" / "codtools_2240189.cif", path)
-    assert main(["assign", str(path), "--hkl", str(path), "--quiet"]) == 0
+    """XH_HMaMg with the rules' H counts: the difference map adds O1's H, a change the job's
+    notes list and the site's own note gives; it was printed under the site and again among
+    the job's notes (seen first on COD 2240189's split sites)."""
+    entry = shared_data / "benchmark" / "XH_HMaMg"
+    shutil.copy(entry / "published.res", tmp_path / "x.res")
+    shutil.copy(entry / "data.hkl", tmp_path / "x.hkl")
+    arguments = ["assign", str(tmp_path / "x.res"), "--hkl", str(tmp_path / "x.hkl")]
+    assert main([*arguments, "--hydrogens", "rules", "--quiet"]) == 0
     out = capsys.readouterr().out
-    told = [line for line in out.splitlines() if "not weighed by the difference map" in line]
+    told = [line for line in out.splitlines() if "by the difference map" in line]
     assert told and len(told) == len({line.split(":", 1)[1] for line in told}), told
     assert all(line.startswith("  note ") for line in told)
