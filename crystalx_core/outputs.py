@@ -80,7 +80,10 @@ def back_up(path: Path) -> Path | None:
 
     A hard link keeps the old file itself (no space needed, mode and times intact); where the
     file system has none, a copy. Both are created exclusively, so writers racing on one output
-    each get their own backup.
+    each get their own backup. Linux's link(2) also answers ENOENT when another writer renames
+    its output over `path` between the lookup and the link (the looked-up file has lost its
+    last name: fs/namei.c vfs_link, `i_nlink == 0`); the output is still there, so try again
+    on what is there now.
     """
     number = 0
     while True:
@@ -94,7 +97,8 @@ def back_up(path: Path) -> Path | None:
         except FileExistsError:
             number += 1
         except FileNotFoundError:
-            return None
+            if not os.path.lexists(path):
+                return None
         except OSError:  # no hard links here (FAT, some network shares)
             try:
                 return _copy_exclusively(path, candidate)

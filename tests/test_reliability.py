@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import math
+import os
 import random
 
 import pytest
@@ -303,6 +304,31 @@ def test_concurrent_writers_never_leave_a_torn_or_missing_output(tmp_path):
     left = {p.read_text() for p in tmp_path.iterdir()}
     assert left <= set(texts) | {"original\n"} and target.read_text() in texts
     assert not [p for p in tmp_path.iterdir() if p.suffix == ".tmp"]
+
+
+def test_backup_survives_a_writer_renaming_over_the_output_mid_link(tmp_path, monkeypatch):
+    """link(2) answers ENOENT when the file it looked up lost its last name to another writer's
+    rename (Linux fs/namei.c vfs_link: `i_nlink == 0` gives -ENOENT), though the output is still
+    there: the backup is taken of what is there now, never skipped (the race CI once hit in the
+    test above)."""
+    from crystalx_core import outputs
+
+    target = tmp_path / "x_crystalx.res"
+    target.write_text("first\n")
+    real_link, raced = os.link, []
+
+    def link_racing_a_rename(source, destination, **options):
+        if not raced:  # another writer's output replaces `source` between lookup and link
+            raced.append(True)
+            (tmp_path / "other").write_text("second\n")
+            os.replace(tmp_path / "other", source)
+            raise FileNotFoundError(2, "No such file or directory")
+        return real_link(source, destination, **options)
+
+    monkeypatch.setattr(outputs.os, "link", link_racing_a_rename)
+    assert outputs.write_outputs({target: "third\n"}) == [tmp_path / "x_crystalx.res.bak"]
+    assert raced and (tmp_path / "x_crystalx.res.bak").read_text() == "second\n"
+    assert target.read_text() == "third\n"
 
 
 # --- limits with clear errors ---------------------------------------------------------------------
