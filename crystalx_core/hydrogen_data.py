@@ -22,14 +22,17 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from itertools import product
 
 import numpy as np
 from scipy.stats import f as f_distribution
 
 from crystalx_core.crystallography.convert import to_xray_structure
 from crystalx_core.crystallography.solve import merged_intensities
-from crystalx_core.elements import is_hydrogen
+from crystalx_core.elements import is_hydrogen, is_metal
+from crystalx_core.geometry import connectivity
+from crystalx_core.hydrogens import restrained_group
 from crystalx_core.riding import add_riding_hydrogens
 from crystalx_core.structure import Site, Structure
 
@@ -150,17 +153,23 @@ class HydrogenFits:
         changed = {i for i in {*counts, *other} if counts.get(i, 0) != other.get(i, 0)}
         by_pivot = self._by_pivot(counts)
         f_rest = sum(f for i, f in by_pivot.items() if i not in changed)
-        placed = []
+        fitted = []
         for alternative in (counts, other):
             asked = {i: alternative.get(i, 0) for i in changed}
-            sites = _riding(self.structure, asked, self.density)
-            placed.append(
-                f_rest + self.hydrogens(sites) if len(sites) == sum(asked.values()) else None
+            choices = _riding(self.structure, asked, self.density, self._bonds)
+            fitted.append(
+                min(self.wr2(f_rest + self.hydrogens(sites)) for sites in choices)
+                if choices and len(choices[0]) == sum(asked.values())
+                else None
             )
-        if placed[1] is None:
+        if fitted[1] is None:
             return None
-        first = math.inf if placed[0] is None else self.wr2(placed[0])
-        return Verdict(first, self.wr2(placed[1]), self.needed)
+        first = math.inf if fitted[0] is None else fitted[0]
+        return Verdict(first, fitted[1], self.needed)
+
+    @functools.cached_property
+    def _bonds(self):
+        return connectivity(self.structure)
 
     def _by_pivot(self, counts: dict[int, int]) -> dict[int, np.ndarray]:
         """Fc of each pivot's riding H for `counts`, kept while the counts stay the same (each
@@ -176,9 +185,39 @@ class HydrogenFits:
         return self._placed[1]
 
 
-def _riding(structure: Structure, counts: dict[int, int], density) -> list[Site]:
-    """The riding H sites for `counts` on `structure` (its non-H atoms)."""
+def _riding(structure: Structure, counts: dict[int, int], density, bonds) -> list[list[Site]]:
+    """The riding H sites for `counts` on `structure` (its non-H atoms), one list for each
+    choice of the groups whose orientation the map may not settle (_rotamers), every
+    combination of them; [[]] when no H is asked."""
     if not any(counts.values()):
-        return []
+        return [[]]
     plan = add_riding_hydrogens(structure, counts, density=density)
-    return [s for s in plan.structure.sites if is_hydrogen(s.element)]
+    sites = plan.structure.sites
+    groups = [
+        _rotamers(structure, pivot, [sites[k] for k in group], plan.codes[pivot], bonds)
+        for pivot, group in plan.groups.items()
+    ]
+    return [[h for group in combination for h in group] for combination in product(*groups)]
+
+
+def _rotamers(structure: Structure, pivot: int, hydrogens: list[Site], code: int, bonds):
+    """The placements of one pivot's H to compare on Fo²: a pyramidal R–NH2 (no HFIX, placed
+    from the map: hydrogens.restrained_group) takes two of a staggered NH3's three places, and
+    where its second H is weak (an amine N–H at 1.2 rms beside noise of 1.5) the map may pick
+    the wrong two; as a crystallographer refines each rotamer of such a group, each pair of the
+    three is fitted and the best kept (codtools_2019572's NH2 beside an Na–O–H: the map's pair
+    missed the published H by 1.4 Å, and the fit took the O's H for a third H on the N).
+    Every other group as riding placed it."""
+    site = structure.sites[pivot]
+    covalent = [c for c in bonds[pivot] if not is_metal(structure.sites[c.j].element)]
+    if code != 0 or len(hydrogens) != 2 or not restrained_group(site.element, 2, len(covalent)):
+        return [hydrogens]
+    centre = structure.cartesian(site.frac)
+    axis = covalent[0].cart_j - centre
+    axis /= np.linalg.norm(axis)
+    arms = [structure.cartesian(h.frac) - centre for h in hydrogens]
+    across = [r - (r @ axis) * axis for r in arms]  # the H about the bond's axis, 120° apart
+    third = (arms[0] @ axis) * axis - across[0] - across[1]
+    moved = replace(hydrogens[1], frac=tuple(structure.fractional(centre + third)))
+    first, second = hydrogens
+    return [[first, second], [first, moved], [replace(first, frac=moved.frac), second]]

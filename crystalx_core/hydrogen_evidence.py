@@ -365,6 +365,11 @@ def _move_hydrogens(structure, evidence, peaks, near, bonds, density, fits=None)
     for a, contacts in near.items():
         if not counts.get(a):  # an acceptor without H has none to give back
             continue
+        # A given more H than it can carry (a water with three) must lose one whatever its map
+        # shows: the density on A's side toward D is then its own H's or a shared H's tail, no
+        # claim on the surplus, so D needs only its PAIR_RMS side (a peak aimed at A, or its
+        # shell on the line D···A where a short bond's shared peak was given to A)
+        surplus = counts[a] > _most_hydrogens(structure, a, bonds[a])
         here = structure.cartesian(structure.sites[a].frac)
         radii = np.asarray(SHELL[structure.sites[a].element])
         bonded = {c.j for c in bonds[a]}
@@ -391,11 +396,11 @@ def _move_hydrogens(structure, evidence, peaks, near, bonds, density, fits=None)
                     if aimed
                     else float(density(c.cart_j - radii_d[:, None] * line).max())
                 )
-                needed = PAIR_RMS * rms if aimed else math.inf
+                needed = PAIR_RMS * rms if aimed or surplus else math.inf
             else:
                 continue
             option = (toward, on_a, a, d, c.distance)
-            if toward >= needed and toward - on_a >= PAIR_MARGIN * rms:
+            if toward >= needed and (surplus or toward - on_a >= PAIR_MARGIN * rms):
                 options.append(option)
             else:
                 leaning.append(option)
@@ -415,6 +420,12 @@ def _move_hydrogens(structure, evidence, peaks, near, bonds, density, fits=None)
         # metals with one H is a μ-OH whose peak is that H's, not a second one
         water = structure.sites[d].element == "O" and most_d == 2 and len(bonds[d]) <= 1
         if not (unsupported and (seen_d > n_d or water)):
+            if unsupported:
+                # D's peak aims at A, yet D's count seems to explain every peak D shows: the
+                # moved H's own peak is the one aimed at A and D's other H stands under
+                # PAIR_RMS (an amide NH2 given one H, its anti H at 2.4 rms). Counting peaks
+                # cannot say which H is whose; the reflections can (_move_by_data)
+                leaning.append((height, on_a, a, d, distance))
             continue
         if not _movable(structure, bonds, a, d, counts, restrained=False):
             if _movable(structure, bonds, a, d, counts):
@@ -426,6 +437,8 @@ def _move_hydrogens(structure, evidence, peaks, near, bonds, density, fits=None)
             continue  # the reflections say otherwise
         counts[a], counts[d] = n_a - 1, n_d + 1
         sides = _sides(structure, a, d, height, on_a, distance, rms)
+        if n_a > _most_hydrogens(structure, a, bonds[a]):
+            sides += f"; {structure.sites[a].label} cannot carry {n_a} H"
         _note_move(structure, evidence, a, d, n_a, n_d, "the difference map", sides, seen_a)
     return sorted(
         (o for o in leaning if o[2] not in evidence.notes and o[3] not in evidence.notes),
@@ -469,13 +482,17 @@ def _move_by_data(structure, evidence, doubtful, peaks, near, bonds, density, fi
             moved = {**counts, a: n_a - 1, d: counts.get(d, 0) + 1}
             verdict = fits.compare_counts(counts, moved)
             # the model's own count riding cannot place: no fit to compare, so only where A
-            # cannot carry that many H and the map leans to D by PAIR_MARGIN
+            # cannot carry that many H, or no geometry holds D's count (two H on an N bonded
+            # to a metal alone, an amido ligand, where the moved count is an ammine's three),
+            # and the map leans to D by PAIR_MARGIN: the model's answer is then no structure
+            # the data could be fitted with, and the one alternative that is, the map favours
+            n_d = counts.get(d, 0)
+            impossible = n_a > _most_hydrogens(structure, a, bonds[a]) or not _placeable(
+                structure, d, bonds[d], n_d, moved=True
+            )
             placeable = verdict is not None and (
                 math.isfinite(verdict.wr_first)
-                or (
-                    n_a > _most_hydrogens(structure, a, bonds[a])
-                    and toward - on_a >= PAIR_MARGIN * rms
-                )
+                or (impossible and toward - on_a >= PAIR_MARGIN * rms)
             )
             if placeable and verdict.second_better:
                 weighed.append((verdict.ratio, verdict, toward, on_a, a, distance))

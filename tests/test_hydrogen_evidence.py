@@ -573,3 +573,104 @@ def test_alternatives_the_parts_declare_are_no_undeclared_overlap(shared_data):
     assert n1 not in overlapping_sites(structure, declared=False)
     undeclared = structure.with_sites([replace(s, part=0) for s in structure.sites])
     assert n1 in overlapping_sites(undeclared, declared=False)
+
+
+def simulated_without_h(name, d_min, seed, strongest):
+    """(published model of corpus entry `name`, its non-H atoms refined anisotropically on Fo²
+    simulated from it with counting noise (demo.simulate_reflections: d_min, seed, strongest
+    count), their Fo − Fc map, the reflections' fits): the data of a swap_benchmark H trial."""
+    truth = read_cif(CORPUS / name).structure
+    truth.sfac, truth.unit = sfac_unit_from_sites(truth)
+    xs = to_xray_structure(truth)
+    xs.set_inelastic_form_factors(truth.wavelength, "sasaki")
+    indices, observed, sigmas = simulate_reflections(xs, d_min, seed, strongest)
+    reflections = Reflections(indices, observed, sigmas, None, f"{name}.hkl")
+    _, model, density = refined_without_h(truth, reflections)
+    return truth, model, density, HydrogenFits(model, reflections, density)
+
+
+def _moved_back(truth, model, density, fits, donor, acceptor):
+    """The counts and notes of weigh_hydrogens given the published counts with one of
+    `donor`'s H moved onto `acceptor`, and the published counts."""
+    published = hydrogens_per_atom(truth)
+    right = {i: published[s.label] for i, s in enumerate(model.sites)}
+    wrong = {**right, index(model, donor): right[index(model, donor)] - 1}
+    wrong[index(model, acceptor)] += 1
+    return weigh_hydrogens(model, wrong, density, fits=fits), right
+
+
+def test_an_h_aimed_at_its_acceptor_whose_count_explains_the_peaks_goes_to_the_data(shared_data):
+    """Urea-like CO(NH2) (COD various-atom-type-loops_1) with N2's H aimed at O4 moved onto O4,
+    N2's other H emptied from the map as weak data show it (2.4 rms in a swap_benchmark trial):
+    N2's peak aimed at O4 stands clear, yet N2's one H seems to explain all it shows, so the
+    map alone leaves the pair; O4 shows no H at all. The reflections decide it (Hamilton) and
+    both counts go back to the published ones."""
+    truth, model, density, fits = simulated_without_h(
+        "codtools_various-atom-type-loops_1.cif", 0.857, 1354769034, 38134
+    )
+    n2, o4 = index(model, "N2"), index(model, "O4")
+    hydrogens = [i for i, s in enumerate(truth.sites) if is_hydrogen(s.element)]
+    bonding_o4 = {  # N2's H aimed at O4
+        i
+        for i, near in zip(hydrogens, neighbours(truth, 2.2, centres=hydrogens))
+        if "O4" in {truth.sites[c.j].label for c in near if c.distance > 1.2}
+    }
+    [n2_truth] = [i for i, s in enumerate(truth.sites) if s.label == "N2"]
+    [other] = [
+        c.cart_j
+        for c in neighbours(truth, 1.1, centres=[n2_truth])[0]
+        if is_hydrogen(truth.sites[c.j].element) and c.j not in bonding_o4
+    ]
+    hole = _Hole(density, centre=other, radius=0.6)
+    evidence, right = _moved_back(truth, model, hole, fits, "N2", "O4")
+    assert (evidence.counts[n2], evidence.counts[o4]) == (right[n2], right[o4]) == (2, 0)
+    assert "by the reflections" in evidence.notes[n2]
+
+
+def test_an_h_given_to_an_o_that_cannot_carry_it_goes_to_the_water_that_shows_it(shared_data):
+    """codtools_4504659's water O51 with one of its H moved onto the water O31 (three H, which
+    no water carries): O51's second H stands at 3.3 rms aimed at O31, below the density of O31's
+    own H on the line (4.2 rms), so the margin a pair needs is not met; O31 must lose one
+    anyway, and O51, short of one with a peak aimed at O31, takes it."""
+    data = simulated_without_h("codtools_4504659.cif", 0.892, 1000551915, 42181)
+    model = data[1]
+    evidence, right = _moved_back(*data, "O51", "O31")
+    o51, o31 = index(model, "O51"), index(model, "O31")
+    assert (evidence.counts[o51], evidence.counts[o31]) == (right[o51], right[o31]) == (2, 2)
+    assert "O31 cannot carry 3 H" in evidence.notes[o51]
+
+
+def test_a_count_no_geometry_holds_gives_way_to_the_one_the_map_leans_to(shared_data):
+    """A Pt ammine N(1) of sfarchiv2_2004918 given two H (an amido NH2 on the metal alone, which
+    riding cannot place) and the carboxylate O(1) it bonds to given its third: the map leans to
+    N(1) by over PAIR_MARGIN and the moved count is the only one the data can be fitted with,
+    so the H goes back to N(1)."""
+    data = simulated_without_h("sfarchiv2_2004918.cif", 0.842, 1930014543, 37349)
+    model = data[1]
+    evidence, right = _moved_back(*data, "N(1)", "O(1)")
+    n1, o1 = index(model, "N(1)"), index(model, "O(1)")
+    assert (evidence.counts[n1], evidence.counts[o1]) == (right[n1], right[o1]) == (3, 0)
+    assert "cannot be placed" in evidence.notes[n1]
+
+
+def test_the_reflections_weigh_each_rotamer_of_an_amine_nh2(shared_data):
+    """codtools_2019572: an Na–O1–H beside the amine N2H2, N2's H2A emptied from the map as weak
+    data show it (1.2 rms in a swap_benchmark trial). The map then turns the pyramidal NH2 (no
+    HFIX) onto noise, away from H2A, and the wrong count (NH3+, O1 bare) fitted Fo² better;
+    each pair of the three staggered places fitted, the published counts fit best and O1's H
+    moved onto N2 goes back."""
+    truth, model, density, fits = simulated_without_h(
+        "codtools_2019572.cif", 0.893, 2048605436, 204109
+    )
+    [n2_truth] = [i for i, s in enumerate(truth.sites) if s.label == "N2"]
+    [h2a] = [
+        c.cart_j
+        for c in neighbours(truth, 1.1, centres=[n2_truth])[0]
+        if truth.sites[c.j].label == "H2A"
+    ]
+    hole = _Hole(density, centre=h2a, radius=0.6)
+    fits = HydrogenFits(model, fits.reflections, hole)
+    evidence, right = _moved_back(truth, model, hole, fits, "O1", "N2")
+    o1, n2 = index(model, "O1"), index(model, "N2")
+    assert (evidence.counts[o1], evidence.counts[n2]) == (right[o1], right[n2]) == (1, 2)
+    assert fits.compare_counts({**right, o1: 0, n2: 3}, right).second_better
