@@ -21,10 +21,12 @@ maximum there is a candidate H. The map decides only when it is clear:
   when a carboxylate O is given the H of the NH3+ it accepts from) and the reflections, where
   given, do not hold it (a weak O–H that accepts an N–H's bond).
 
-Where the map leans to D without being clear (a weak H, under PAIR_RMS) and the reflections
-are given, they decide as a crystallographer's refinement of both alternatives would: the
-model with the H on A against the one with it on D, compared on Fo² by Hamilton's R-factor
-ratio test (hydrogen_data, _move_by_data); not at either end of a short hydrogen bond. An H
+Where the map leans to D without being clear (a weak H, under PAIR_RMS, or a peak aimed at A
+that D's own count seems to explain) and the reflections are given, they decide as a
+crystallographer's refinement of both alternatives would: the model with the H on A against
+the one with it on D, compared on Fo² by Hamilton's R-factor ratio test (hydrogen_data,
+_move_by_data); not at either end of a short hydrogen bond. An A given more H than it can
+carry loses one to a D whose peak aims at it without the margin over A's side. An H
 moved onto an atom SHELXL has no HFIX for (a hydroxide, an imine N, a hydrazine's NH2) is placed
 from the map and restrained (hydrogens.restrained_group). Anything else in between keeps the
 model's count. A metal gets an H only where a peak 1.4-1.8 Å from it supports one; it is then
@@ -348,7 +350,8 @@ def _move_hydrogens(structure, evidence, peaks, near, bonds, density, fits=None)
     The two places are compared on the same map: D's peak pointing at A (and at no other
     acceptor of D better) against the density on A's shell pointing at D; for a bonded pair D's
     highest peak, ADD_RMS or more, against A's highest. The H goes to D when D's side stands
-    PAIR_RMS or more and PAIR_MARGIN rms over A's, A shows fewer peaks (over LOW_RMS) than the
+    PAIR_RMS or more and PAIR_MARGIN rms over A's (no margin where A holds more H than it can
+    carry: it must lose one whatever its side shows), A shows fewer peaks (over LOW_RMS) than the
     model gives it or more H than it can carry, and D can carry one more and shows a peak the
     model's count leaves unexplained (a water: fewer than two H). The pair's total is kept (the
     model's formula and charge); only where the H sits is decided. Strongest evidence first, so
