@@ -103,6 +103,13 @@ HBOND_RANGE = (2.35, HBOND_DISTANCE[1])
 # short bonds); in longer ones each O/N keeps its own H (sucrose O4···O8 2.89 Å: both carry one)
 SHARED_HBOND_MAX = 2.6
 DIRECTIONS = 800  # shell directions (≈ 7° apart)
+# In a short O–H···O bond (≤ SHARED_HBOND_MAX) the H near the middle shows on both shells and
+# fits about as well on either O, but the heavy atoms show whose it is: the donor's X–O is the
+# longer (C–OH 1.30-1.34 Å against C=O 1.21-1.26 Å in acids, enols and resonance-assisted
+# bonds; Gilli et al. 1989, J. Am. Chem. Soc. 111, 1023). Bonds to one element that differ by
+# less than BOND_MARGIN Å are too alike to say (a centred H; the two C–O of a carboxylate differ
+# by up to about 0.02 Å from packing and coordination)
+BOND_MARGIN = 0.03
 
 
 @dataclass(eq=False)  # identity, as geometry.Contact: value equality of an array is ambiguous
@@ -186,6 +193,7 @@ def weigh_hydrogens(
     _add_from_map(structure, evidence, counts, peaks, near, bonds, rms, fits)
     if fits is not None:
         _move_by_data(structure, evidence, doubtful, peaks, near, bonds, density, fits)
+    _move_by_bond_lengths(structure, evidence, doubtful, bonds, density.rms, fits)
     _take_off_by_map(structure, evidence, counts, peaks, near, bonds, rms, fits)
     return evidence
 
@@ -423,11 +431,13 @@ def _move_hydrogens(structure, evidence, peaks, near, bonds, density, fits=None)
         # metals with one H is a μ-OH whose peak is that H's, not a second one
         water = structure.sites[d].element == "O" and most_d == 2 and len(bonds[d]) <= 1
         if not (unsupported and (seen_d > n_d or water)):
-            if unsupported:
+            if unsupported or distance <= SHARED_HBOND_MAX:
                 # D's peak aims at A, yet D's count seems to explain every peak D shows: the
                 # moved H's own peak is the one aimed at A and D's other H stands under
                 # PAIR_RMS (an amide NH2 given one H, its anti H at 2.4 rms). Counting peaks
-                # cannot say which H is whose; the reflections can (_move_by_data)
+                # cannot say which H is whose; the reflections can (_move_by_data). In a short
+                # bond A's peak toward D may be the one H's tail, so A seems to hold its count:
+                # the bond lengths may tell (_move_by_bond_lengths)
                 leaning.append((height, on_a, a, d, distance))
             continue
         if not _movable(structure, bonds, a, d, counts, restrained=False):
@@ -515,6 +525,48 @@ def _move_by_data(structure, evidence, doubtful, peaks, near, bonds, density, fi
             "the reflections",
             f"{verdict.text()}; map: {sides}",
         )
+
+
+def _move_by_bond_lengths(structure, evidence, doubtful, bonds, rms, fits) -> None:
+    """A short O–H···O bond's H that neither the map (no margin) nor the reflections (either end
+    fits) placed, put on the O whose one covalent bond is the longer by BOND_MARGIN, where the
+    map leans that way too: that O is the hydroxyl, the other the C=O (sfcod_1000006's enol O19,
+    C–O 1.315 Å, against the C=O O11, 1.254 Å, 2.48 Å apart: 3.6 against 2.6 rms)."""
+    counts = evidence.counts
+    for toward, on_a, a, d, distance in doubtful:
+        if not HBOND_RANGE[0] <= distance <= SHARED_HBOND_MAX or toward <= on_a:
+            continue
+        if a in evidence.notes or d in evidence.notes or not counts.get(a):
+            continue
+        ends = [_single_bond(structure, k, bonds[k]) for k in (a, d)]
+        if None in ends or ends[0][0] != ends[1][0]:
+            continue
+        (_, x_a, length_a), (_, x_d, length_d) = ends
+        if length_d - length_a < BOND_MARGIN or not _movable(structure, bonds, a, d, counts):
+            continue
+        n_a, n_d = counts[a], counts.get(d, 0)
+        if _reflections_keep(fits, counts, {a: n_a - 1, d: n_d + 1}):
+            continue
+        counts[a], counts[d] = n_a - 1, n_d + 1
+        labels = [structure.sites[k].label for k in (x_d, d, x_a, a)]
+        why = (
+            f"{labels[0]}–{labels[1]} {length_d:.3f} Å against {labels[2]}–{labels[3]} "
+            f"{length_a:.3f} Å, the H of a short hydrogen bond on the O with the longer bond; "
+            f"map: {_sides(structure, a, d, toward, on_a, distance, rms)}"
+        )
+        _note_move(structure, evidence, a, d, n_a, n_d, "the bond lengths", why)
+
+
+def _single_bond(structure, i, bonds) -> tuple[str, int, float] | None:
+    """(element, index, length) of the one covalent bond of an O that has exactly one (metals
+    aside), or None."""
+    if structure.sites[i].element != "O":
+        return None
+    covalent = [c for c in bonds if not is_metal(structure.sites[c.j].element)]
+    if len(covalent) != 1:
+        return None
+    c = covalent[0]
+    return structure.sites[c.j].element, c.j, c.distance
 
 
 def _take_from_partner(structure, evidence, d, contacts, peaks, bonds, rms, fits) -> None:

@@ -674,3 +674,19 @@ def test_the_reflections_weigh_each_rotamer_of_an_amine_nh2(shared_data):
     o1, n2 = index(model, "O1"), index(model, "N2")
     assert (evidence.counts[o1], evidence.counts[n2]) == (right[o1], right[n2]) == (1, 2)
     assert fits.compare_counts({**right, o1: 0, n2: 3}, right).second_better
+
+
+@pytest.mark.parametrize(
+    "d_min, seed, strongest", [(0.893, 1506498478, 89752), (0.804, 1397718285, 54023)]
+)
+def test_a_short_bonds_h_goes_to_the_o_with_the_longer_bond(shared_data, d_min, seed, strongest):
+    """sfcod_1000006: the enol O19 (C19–O19 1.31 Å) donates its H to the C=O O11 (1.26 Å) 2.48 Å
+    away. Moved onto O11, the one H shows on both shells (O19's side higher, but by under
+    PAIR_MARGIN) and fits as well on either O, so neither the map nor the reflections place it;
+    the bond lengths do, and the note says so. With the published counts nothing changes."""
+    truth, model, density, fits = simulated_without_h("sfcod_1000006.cif", d_min, seed, strongest)
+    evidence, right = _moved_back(truth, model, density, fits, "O19", "O11")
+    o19, o11 = index(model, "O19"), index(model, "O11")
+    assert (evidence.counts[o19], evidence.counts[o11]) == (right[o19], right[o11]) == (1, 0)
+    assert "by the bond lengths" in evidence.notes[o19]
+    assert weigh_hydrogens(model, right, density, fits=fits).counts == right
