@@ -25,8 +25,10 @@ Where the map leans to D without being clear (a weak H, under PAIR_RMS, or a pea
 that D's own count seems to explain) and the reflections are given, they decide as a
 crystallographer's refinement of both alternatives would: the model with the H on A against
 the one with it on D, compared on Fo² by Hamilton's R-factor ratio test (hydrogen_data,
-_move_by_data); not at either end of a short hydrogen bond. An A given more H than it can
-carry loses one to a D whose peak aims at it without the margin over A's side. An H
+_move_by_data); not at either end of a short hydrogen bond, whose H goes to the O with the
+longer single bond (the hydroxyl, not the C=O) where the map leans that way
+(_move_by_bond_lengths). An A given more H than it can carry loses one to a D whose peak aims
+at it without the margin over A's side. An H
 moved onto an atom SHELXL has no HFIX for (a hydroxide, an imine N, a hydrazine's NH2) is placed
 from the map and restrained (hydrogens.restrained_group). Anything else in between keeps the
 model's count. A metal gets an H only where a peak 1.4-1.8 Å from it supports one; it is then
