@@ -45,10 +45,15 @@ no higher than before, within WR2_GAIN and R1_NET); a changed site the last weig
 weigh goes back too, and so does one that stays smeared with its new element (Uiso over
 U_DISORDER and SMEARED_RATIO × its neighbours'): its count measured the misfit.
 
-Atoms whose posterior leans to another element without deciding are then decided one at a
-time, the clearest lean first, each refined on the model as it stands: the change is kept when
-the refinement prefers it (R1 down by R1_GAIN and wR2 down, the old "second look"'s rule, or R1
-no higher and wR2 down past Hamilton's ratio at CHANGE_SIGNIFICANCE). One of them that the
+Atoms whose posterior leans to another element without deciding, or leaves the element held
+in doubt (under CHANGE_POSTERIOR), are then decided one at a time, the clearest lean first,
+each with its likeliest other element on the model as it stands: the change is kept when the
+refinement prefers it (R1 down by R1_GAIN and wR2 down, the old "second look"'s rule, or R1 no
+higher and wR2 down past Hamilton's ratio at CHANGE_SIGNIFICANCE), judged on anisotropic
+refinements of the two where the data allow them (isotropic otherwise): an isotropic model
+undercounts an atom whose motion is far from isotropic (a terminal Cl, the F of a PF6⁻) and
+prefers its lighter neighbour for the same misfit, so its count and its isotropic R1 agree in
+error, while the anisotropic model fits each element's density in full. One of them that the
 weighing of the model with them clearly gives back to its element, cannot weigh, or leaves
 smeared goes back; while one stands, what that weighing now decides elsewhere is changed too, by
 the same rounds and checks as the first (a cycle stops them), when the fit gets no worse. A site
