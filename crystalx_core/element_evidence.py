@@ -118,7 +118,7 @@ FIT_SHARE, U_SHARE, SPREAD_SHARE, TAILS = 0.6, 1.25, 0.3, 3
 # site shares. Fitted by maximum likelihood with the shares above fixed on right models of 143
 # corpus structures with an atom heavier than Ar that the swap benchmark's other pairs never use
 # (benchmarks/count_width_calibration.py: 0.0045 on all 4069 sites, 0.0055 on the 250 heavier
-# than Ar; the heavy sites stray 0.32 e (median) at Z 37-56 against 0.12 e at Z 19-36). It
+# than Ar; the heavy sites stray 0.32 e (median) above Z 36 against 0.12 e at Z 19-36). It
 # gives a 1 e difference in 47 (Ag/Cd) a width of 0.2 e beside the others', no more: the data
 # still weigh it, and the model decides where they cannot.
 Z_SHARE = 0.0045
