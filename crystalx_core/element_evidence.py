@@ -12,13 +12,14 @@ trade off, and anisotropy the isotropic model lacks grows with U) and the struct
 spread of counts about the offset (a poor model's counts are all off):
 
     L(E) = t_TAILS((count as E − median(α)·Z_E) / s) / s,
-    s² = (FIT_SHARE·σ_fit)² + (U_SHARE·Uiso)² + (SPREAD_SHARE·spread)²
+    s² = (FIT_SHARE·σ_fit)² + (U_SHARE·Uiso)² + (SPREAD_SHARE·spread)² + (Z_SHARE·Z)²
 
 Calibrated by maximum likelihood on the right sites of the swap benchmark's half a (913 sites
 of 34 structures, other pairs, 2026-12-05): their robust scatter is 0.1-0.2 e for B to Cd
-alike (no share of Z: an earlier 0.02·Z made a 1 e difference in 47 undecidable by fiat) and
-grows with U (0.10 e under 0.03 Å², 0.28 e at 0.08-0.12), and the tails are heavy (a few
-sites 1-3 e off in poor models): a Gaussian wide enough for them (1.7 σ_fit) kept S/Cl
+alike (an earlier 0.02·Z made a 1 e difference in 47 undecidable by fiat; the share of Z,
+Z_SHARE, is fitted apart on heavy atoms of other structures, where it shows) and grows
+with U (0.10 e under 0.03 Å², 0.28 e at 0.08-0.12), and the tails are heavy (a few sites 1-3 e
+off in poor models): a Gaussian wide enough for them (1.7 σ_fit) kept S/Cl
 undecided, a narrow one would change those sites. On the t the share of right sites over its
 90, 95 and 99 % points is 9.6, 5.7 and 1.9 %.
 
@@ -46,8 +47,12 @@ U_DISORDER and SMEARED_RATIO × its neighbours'): its count measured the misfit.
 
 Atoms whose posterior leans to another element without deciding are then decided one at a
 time, the clearest lean first, each refined on the model as it stands: the change is kept when
-the refinement prefers it (R1 down by R1_GAIN and wR2 down, the old "second look"'s rule, or R1
-no higher and wR2 down past Hamilton's ratio at CHANGE_SIGNIFICANCE). One of them that the
+the refinement prefers it (R1 down by R1_GAIN and wR2 down, the old "second look"'s rule, or R1 no
+higher and wR2 down past Hamilton's ratio at CHANGE_SIGNIFICANCE), judged on anisotropic
+refinements of the two where the data allow them (isotropic otherwise): an isotropic model
+undercounts an atom whose motion is far from isotropic (a terminal Cl, the F of a PF6⁻) and
+prefers its lighter neighbour for the same misfit, so its count and its isotropic R1 agree in
+error, while the anisotropic model fits each element's density in full. One of them that the
 weighing of the model with them clearly gives back to its element, cannot weigh, or leaves
 smeared goes back; while one stands, what that weighing now decides elsewhere is changed too, by
 the same rounds and checks as the first (a cycle stops them), when the fit gets no worse. A site
@@ -107,6 +112,16 @@ DEFAULT_SPREAD = 0.4  # e, with too few sites to measure the spread
 MIN_SITES_FOR_SPREAD = 8
 # the likelihood's scale and tails (module docstring; fitted on half a: 0.59, 1.25 e/Å², 0.30, 3)
 FIT_SHARE, U_SHARE, SPREAD_SHARE, TAILS = 0.6, 1.25, 0.3, 3
+# e per unit of Z: the error of a count in proportion to the site's scattering (absorption and
+# extinction left in the data, anisotropic motion the isotropic model lacks, the form factor's
+# own error all scale the site's Fc, and so α·Z); the shared offset takes out only what every
+# site shares. Fitted by maximum likelihood with the shares above fixed on right models of 143
+# corpus structures with an atom heavier than Ar that the swap benchmark's other pairs never use
+# (benchmarks/count_width_calibration.py: 0.0045 on all 4069 sites, 0.0055 on the 250 heavier
+# than Ar; the heavy sites stray 0.32 e (median) above Z 36 against 0.12 e at Z 19-36). It
+# gives a 1 e difference in 47 (Ag/Cd) a width of 0.2 e beside the others', no more: the data
+# still weigh it, and the model decides where they cannot.
+Z_SHARE = 0.0045
 # Whether a count is an element's at all is screened on a wider width (screen_width: the fit's σ,
 # the structure's spread and RELATIVE·Z, in full): a wrong element's count strays further than a
 # right one's (a C held as N counts 5.0-5.4 e, an N held as C 7.9 e in a model at R1 0.03, 6-7 of
@@ -409,11 +424,14 @@ def shared_offset_and_spread(alphas: list[float], zs: list[int]) -> tuple[float,
     return median, max(MIN_SPREAD, float(1.4826 * np.median(deviations)))
 
 
-def width(fit_sigma: float, spread: float, u_iso: float) -> float:
+def width(fit_sigma: float, spread: float, u_iso: float, z: int = 0) -> float:
     """The likelihood's scale for a count of this standard uncertainty at a site of this Uiso
-    in a structure of this spread, e."""
+    in a structure of this spread, for an element of atomic number z, e."""
     return math.sqrt(
-        (FIT_SHARE * fit_sigma) ** 2 + (U_SHARE * u_iso) ** 2 + (SPREAD_SHARE * spread) ** 2
+        (FIT_SHARE * fit_sigma) ** 2
+        + (U_SHARE * u_iso) ** 2
+        + (SPREAD_SHARE * spread) ** 2
+        + (Z_SHARE * z) ** 2
     )
 
 
@@ -429,7 +447,7 @@ def log_likelihoods(
     `counts`: element → (electrons fitted with its form factor, their standard uncertainty)."""
     logs = {}
     for element, (electrons, fit_sigma) in counts.items():
-        scale = width(fit_sigma, spread, u_iso)
+        scale = width(fit_sigma, spread, u_iso, atomic_number(element))
         t = (electrons - offset * atomic_number(element)) / scale
         logs[element] = -0.5 * (TAILS + 1) * math.log1p(t * t / TAILS) - math.log(scale)
     return logs
@@ -550,6 +568,9 @@ def _weigh_elements(refined, reflections, method, cycles, priors) -> ElementEvid
     # the atoms the posterior leans away from without deciding: decided per atom, the clearest
     # lean first, each change refined on the model as it stands and kept when the refinement
     # prefers it (_refinement_prefers); tried as one set, a good change carried a wrong one
+    # (not those it only leaves in doubt, the element held first but under CHANGE_POSTERIOR:
+    # tried too, they put a Cl held as S right and changed a right O at 0.16 Å² to N on an
+    # unseen structure, sfarchiv2_2004850 O(4), posterior O 0.55)
     leaning = {
         label: max(e.posterior, key=e.posterior.get)
         for label, e in evidence.items()
@@ -558,19 +579,32 @@ def _weigh_elements(refined, reflections, method, cycles, priors) -> ElementEvid
         and label not in kept_back
     }
     trial, taken, pre = current, {}, (current, evidence)
+    without = weigh.anisotropic(trial, {}) if leaning else None
     for label in sorted(
         leaning, key=lambda label: evidence[label].posterior[evidence[label].before]
     ):
         attempt = weigh.refined_with(trial, {label: leaning[label]})
-        if not _refinement_prefers(attempt, trial):
-            kept_back[label] = _not_agreed(leaning[label], attempt, trial, weigh.failure)
+        # judged on the anisotropic refinements of the two where the data allow them: an atom
+        # whose motion is far from isotropic (a terminal Cl at U11 0.05, U33 0.18 Å²; the F of
+        # a PF6⁻) counts short in the isotropic model, which then prefers the lighter neighbour
+        # for the same misfit; anisotropic, each element's density is fitted in full
+        with_it = (
+            weigh.anisotropic(trial, {label: leaning[label]})
+            if attempt is not None and without is not None
+            else None
+        )
+        judged = (with_it, without, "anisotropic") if with_it else (attempt, trial, "isotropic")
+        if not _refinement_prefers(judged[0], judged[1]):
+            kept_back[label] = _not_agreed(leaning[label], *judged, weigh.failure)
             continue
         why[label] = (
             f"{evidence[label].reason}; undecided by the count, the refinement prefers it: "
-            f"isotropic R1 {attempt.r1:.4f}, wR2 {attempt.wr2:.4f} with {leaning[label]}, "
-            f"{trial.r1:.4f}, {trial.wr2:.4f} without"
+            f"{judged[2]} R1 {judged[0].r1:.4f}, wR2 {judged[0].wr2:.4f} with {leaning[label]}, "
+            f"{judged[1].r1:.4f}, {judged[1].wr2:.4f} without"
         )
         trial, taken = attempt, {**taken, label: leaning[label]}
+        if with_it is not None:
+            without = with_it
     if taken:
         seen.add(weigh.state(trial))
         current, evidence = trial, weigh(trial)
@@ -717,14 +751,16 @@ def _put_back(weigh, current, evidence, changed, back, held, since=None, seen=No
     return again, again_evidence, smeared
 
 
-def _not_agreed(element: str, trial: RefinementResult | None, current, failure: str) -> str:
+def _not_agreed(
+    element: str, trial: RefinementResult | None, current, kind: str, failure: str
+) -> str:
     """Why a site the posterior leans away from, without deciding, keeps its element."""
     if trial is None:
         return f"leaning to {element}: the refinement with it failed ({failure})"
     return (
         f"leaning to {element} without deciding (the element held needs a posterior of "
         f"{1 - CHANGE_POSTERIOR:.2f} or less to change); the refinement does not prefer it: "
-        f"isotropic R1 {trial.r1:.4f}, wR2 {trial.wr2:.4f} with {element}, {current.r1:.4f}, "
+        f"{kind} R1 {trial.r1:.4f}, wR2 {trial.wr2:.4f} with {element}, {current.r1:.4f}, "
         f"{current.wr2:.4f} without (R1 no higher and wR2 down past Hamilton's ratio at "
         f"{100 * CHANGE_SIGNIFICANCE:g} %, or R1 down by {R1_GAIN}, needed)"
     )
@@ -888,6 +924,23 @@ class _Weighing:
             self.failure = error.message
             return None
 
+    def anisotropic(
+        self, refinement: RefinementResult, elements: dict[str, str]
+    ) -> RefinementResult | None:
+        """`refinement`'s model with these elements refined with anisotropic non-H atoms (None
+        when the data are too few for them or the refinement fails)."""
+        self.rounds += 1
+        changed = refinement.structure.with_sites(
+            [
+                s.with_element(elements[s.label]) if s.label in elements else s
+                for s in refinement.structure.sites
+            ]
+        )
+        try:
+            return refine(changed, self.reflections, self.cycles, anisotropic=True)
+        except RefinementError:
+            return None
+
     def refinement_net(self, current: RefinementResult) -> tuple[RefinementResult, str]:
         """The changes that make the fit no worse (all together, else each alone from the
         starting model), and a note on those dropped."""
@@ -956,7 +1009,7 @@ def _weigh(
         electrons, fit_sigma = counts[site.element]
         e = SiteEvidence(
             electrons=electrons,
-            sigma=width(fit_sigma, spread, site.u_iso),
+            sigma=width(fit_sigma, spread, site.u_iso, atomic_number(site.element)),
             expected=offset * atomic_number(site.element),
             offset=offset,
             fit_sigma=fit_sigma,
