@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 
 from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import InputError
 from crystalx_core.geometry import site_multiplicities
+from crystalx_core.io.shelx_names import follow_renamed_atoms
 from crystalx_core.io.shelx_read import (
     RIDING_U,
     AtomLine,
@@ -65,12 +67,15 @@ class _SiteWriter:
         self.sof_factor = [m / order for m in multiplicities]
         self.fvars, self.nl = fvars, newline
         self.fv_offset = fv_offset  # the file's own free variables come before the model's
+        # every free variable as the FVAR written will hold them: the file's, then the model's
+        self.all_fvars = [*(fvars or [1.0])][: fv_offset + 1] + free_variables(sites)
         self.origins = (
             origins or {}
         )  # line → atom as read: a mixed site's atoms keep their order and codes
         self.afix: tuple[int, ShelxLine | None] = (0, None)
         self.part: tuple[int, ShelxLine | None] = (0, None)
         self.previous_ueq: float | None = None
+        self.previous_sof: float | None = None  # the sof code of the pivot of riding H
         self.shift = _lattice_shift(sites)
 
     def emit(
@@ -147,7 +152,7 @@ class _SiteWriter:
         elif origin and math.isclose(origin.sof, sof, **_CLOSE):
             sof_code = origin.sof_code
         else:
-            sof_code = 10 + sof
+            sof_code = self._riding_sof(site, origin, sof)
         head = f"{bare_label(site.label):<5} {sfac}" + xyz + _field(sof_code, 5, 12)
         if site.u_aniso is not None:
             u_codes = origin.u_codes if origin and len(origin.u_codes) == 6 else (None,) * 6
@@ -169,7 +174,22 @@ class _SiteWriter:
             text += self.nl
         if not site.is_peak and not is_hydrogen(site.element):
             self.previous_ueq = site.u_iso
+            self.previous_sof = sof_code
         return text
+
+    def _riding_sof(self, site: Site, origin: AtomLine | None, sof: float) -> float:
+        """A new riding H's sof code: on its pivot's free variable, as SHELXL writes the H of a
+        disordered group (-21 under a -21 atom, 30.33333 for a methyl's three H disordered over
+        a threefold axis under a 30.33333 carbon), so that the H follow the refined occupancy;
+        else the occupancy fixed."""
+        if origin is None and site.afix and is_hydrogen(site.element) and self.previous_sof:
+            m = int(abs(self.previous_sof) / 10 + 0.5)
+            if 1 < m <= len(self.all_fvars):
+                fv = self.all_fvars[m - 1]
+                share = fv if self.previous_sof > 0 else 1 - fv
+                if share > 0 and sof / share < 5:
+                    return math.copysign(10 * m + sof / share, self.previous_sof)
+        return 10 + sof
 
     def _bad_u(self, site: Site, values) -> InputError:
         """A U that SHELX would read as a free-variable code (|U| >= 5 Å²) is the input's error."""
@@ -301,12 +321,32 @@ def _atom_region(lines: list[ShelxLine]) -> tuple[int, int]:
     return start, end
 
 
+def _renamed_and_gone(sites: list[Site], origins: dict[int, AtomLine]):
+    """Old label → new of the file's atoms the job renamed, and the labels of those it dropped
+    (upper case, residue addresses)."""
+    written = [atom for site in sites for atom in site.with_mixed]
+    now = {atom.label.upper() for atom in written}
+    renamed = {}
+    for atom in written:
+        origin = origins.get(atom.line)
+        if origin is not None and origin.site and origin.site.label.upper() != atom.label.upper():
+            renamed[origin.site.label.upper()] = atom.label
+    kept = {atom.line for atom in written}
+    gone = {
+        origin.site.label.upper()
+        for number, origin in origins.items()
+        if origin.site and number not in kept and origin.site.label.upper() not in now
+    }
+    return renamed, gone - set(renamed)
+
+
 def render_with_sites(
     shelx_file: ShelxFile,
     structure: Structure,
     hfix_groups=(),
     keep_peaks: bool = False,
     refined: bool = False,
+    notes: list[str] | None = None,
 ) -> str:
     """The file with its atom list replaced by `structure`'s sites.
 
@@ -317,12 +357,21 @@ def render_with_sites(
     are rewritten only when the structure's differ. `hfix_groups` ((code, labels), ...)
     become HFIX lines just before the atom list. A `refined` structure's file ends at END: what
     SHELXL wrote after it (its R1 summary, the Q peaks of its map) described the old model.
+    Instructions naming atoms follow their new names (io.shelx_names); `notes` gets a note per
+    instruction that had to become a REM line.
     """
     nl = shelx_file.newline
     lines = shelx_file.lines
     start, end = _atom_region(lines)
     sites = [site for site in structure.sites if keep_peaks or not site.is_peak]
     origins = {line.number: line for line in lines[start:end] if isinstance(line, AtomLine)}
+    followed, follow_notes = follow_renamed_atoms(lines[:end], *_renamed_and_gone(sites, origins))
+    if notes is not None:
+        notes += follow_notes
+    lines = [
+        replace(line, text=followed[line.number]) if line.number in followed else line
+        for line in lines
+    ]
     pending = [
         line
         for line in lines[start:end]

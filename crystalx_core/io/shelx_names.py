@@ -1,0 +1,107 @@
+"""Atom names in the instructions a rewritten .res keeps (DFIX, SADI, EADP, HTAB, ...), made to
+follow the atoms the job renamed or removed.
+
+A kept restraint must still mean the atoms it meant: a retyped atom (O5 → N5) is renamed in
+every instruction that names it, and an instruction naming an atom the new model no longer
+has (an H the job replaced, a peak) would make SHELXL stop or restrain something else, so it
+is written as a REM line that says why. Names are resolved as the SHELXL manual says (RESI:
+'If an atom name is not followed by a residue number, the current residue is assumed (unless
+overridden by a global residue number or class appended to the instruction codeword)';
+'_+'/'_-' the next/previous residue; '_$n' a symmetry equivalent, EQIV). Instructions for a
+residue class (DFIX_CCF3) name atoms of several residues and are left as written.
+"""
+
+from __future__ import annotations
+
+import re
+
+from crystalx_core.residues import bare_label, residue_address
+
+# instructions whose arguments (after any numbers) are atom names, SHELXL manual ch. 7
+NAMING = frozenset(
+    "DFIX DANG SADI SAME CHIV FLAT DELU SIMU RIGU ISOR NCSY EADP EXYZ BUMP CONN BIND FREE "
+    "HFIX MPLA RTAB HTAB ANIS XNPD".split()
+)
+_TOKEN = re.compile(r"(?<=\s)[^\s=!]+")
+
+
+def _number(word: str) -> bool:
+    try:
+        float(word)
+    except ValueError:
+        return False
+    return True
+
+
+def _residue(suffix: str, current: int) -> int | None:
+    """The residue an atom name's suffix ('' '2' '$1' '+' '-') points to; None for a class."""
+    if not suffix or suffix.startswith("$"):
+        return current
+    if suffix.isdigit():
+        return int(suffix)
+    return {"+": current + 1, "-": current - 1}.get(suffix)
+
+
+def follow_renamed_atoms(
+    lines, renamed: dict[str, str], gone: set[str]
+) -> tuple[dict[int, str], list[str]]:
+    """New text per line number of the instructions among `lines` (ShelxLine) that name an
+    atom of `renamed` (old label → new, residue addresses such as C1_2, upper case) or of
+    `gone` (labels no longer in the model), and a note naming those put out as REM lines."""
+    replaced: dict[int, str] = {}
+    put_out: dict[int, list[str]] = {}  # line → the gone atoms it names
+    residue = 0
+    for line in lines:
+        if line.kind != "instruction":
+            continue
+        if line.keyword == "RESI":
+            numbers = [w for w in line.fields if w.isdigit()]
+            residue = int(numbers[0]) if numbers else 0
+        target = line.text.split(None, 1)[0].partition("_")[2]
+        if line.keyword not in NAMING or (target and not target.isdigit()):
+            continue  # not naming atoms, or naming them in every residue of a class
+        text, missing = _followed(line, int(target) if target else residue, renamed, gone)
+        if missing:
+            names = " ".join(dict.fromkeys(missing))
+            flat = re.sub(r"\s*=\s*\r?\n\s*", " ", text).rstrip()
+            ending = line.text[len(line.text.rstrip("\r\n")) :]
+            replaced[line.number] = f"REM CrystalX: {names} not in this model; was: {flat}{ending}"
+            put_out[line.number] = missing
+        elif text != line.text:
+            replaced[line.number] = text
+    if not put_out:
+        return replaced, []
+    names = " ".join(dict.fromkeys(name for words in put_out.values() for name in words))
+    where = ", ".join(str(number) for number in put_out)
+    return replaced, [
+        f"{len(put_out)} instruction(s) (line {where}) name atoms this model no longer has "
+        f"({names}): written as REM lines"
+    ]
+
+
+def _followed(line, current: int, renamed: dict[str, str], gone: set[str]):
+    """The instruction's text with renamed atoms renamed, and the names of gone atoms in it."""
+    missing: list[str] = []
+    count = [0]
+
+    def follow(match: re.Match) -> str:
+        word = match.group(0)
+        count[0] += 1
+        if (line.keyword == "RTAB" and count[0] == 1) or _number(word) or word in "<>":
+            return word  # RTAB's first argument names the table
+        base, _, suffix = word.partition("_")
+        number = _residue(suffix, current)
+        if number is None or number < 0:
+            return word
+        address = residue_address(base.upper(), number)
+        if address in renamed:
+            return bare_label(renamed[address]) + word[len(base) :]
+        if address in gone:
+            missing.append(word)
+        return word
+
+    pieces = []
+    for physical in line.text.splitlines(keepends=True):
+        code = physical.partition("!")[0]  # what follows '!' is a comment
+        pieces.append(_TOKEN.sub(follow, code) + physical[len(code) :])
+    return "".join(pieces), missing

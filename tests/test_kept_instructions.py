@@ -1,0 +1,132 @@
+"""The user's instructions in a rewritten .res keep meaning the atoms they meant: restraints and
+constraints follow renamed atoms, name no atom the model dropped, and riding H of a disordered
+group keep its free variable, as SHELXL writes them (SHELXL manual: RESI, AFIX/HFIX; the
+SHELXL .res files embedded in FinalCif's SH2185_Cu.cif and p31c.cif, benchmark FC_SH2185 and
+FC_p31c)."""
+
+import re
+from dataclasses import replace
+
+import crystalx_core  # noqa: F401  (cctbx before gemmi)
+import pytest
+
+from crystalx_core.cli import main
+from crystalx_core.io.shelx_read import parse_shelx
+from crystalx_core.io.shelx_write import render_with_sites
+from crystalx_core.structure import Site
+
+from .conftest import BENCHMARK
+
+HEADER = (
+    "TITL t\nCELL 0.71073 10 11 12 90 95 90\nZERR 4 0 0 0 0 0 0\nLATT 1\nSYMM -X, 1/2+Y, 1/2-Z\n"
+    "SFAC C H N O\nUNIT 8 8 4 4\n"
+)
+
+
+def _relabelled(text: str, labels: dict[str, tuple[str, str]], drop=()):
+    """The file rendered after giving atoms new (label, element) and dropping `drop`."""
+    shelx = parse_shelx(text, "x.res")
+    structure = shelx.to_structure()
+    sites = [
+        replace(s, label=labels[s.label][0], element=labels[s.label][1]) if s.label in labels else s
+        for s in structure.sites
+        if s.label not in drop
+    ]
+    notes: list[str] = []
+    return render_with_sites(shelx, structure.with_sites(sites), notes=notes), notes
+
+
+def test_restraints_and_constraints_follow_a_retyped_atom_in_and_out_of_residues():
+    """O5 → N5 in residue 0 and C1 → N1 in residue 2: every instruction naming them (after
+    RESI 2 a bare name is residue 2's, C1_2 and C1_$1 name it from outside, '_+' the next
+    residue) is renamed; the rest, and a residue-class instruction, are left as written."""
+    text = HEADER + (
+        "EQIV $1 -X, 1/2+Y, 1/2-Z\nDFIX 1.40 O5 C6 C1_2 C6\nSADI O5 C6 =\n   C1_$1 C6\n"
+        "EADP O5 C6\nHTAB C6 O5_$1\nRTAB O5 O5 C6\nSADI_CLS C1 C2\nFVAR 1\n"
+        "O5 4 0.1 0.2 0.3 11 0.03\nC6 1 0.2 0.2 0.3 11 0.03\n"
+        "RESI CLS 1\nC1 1 0.3 0.2 0.1 11 0.03\nDFIX 1.5 C1 C1_+ ! C1 stays\n"
+        "RESI CLS 2\nC1 1 0.4 0.2 0.1 11 0.03\nDFIX 1.5 C1 C1_- C1_0\nHKLF 4\nEND\n"
+    )
+    out, notes = _relabelled(text, {"O5": ("N5", "N"), "C1_2": ("N1_2", "N")})
+    kept = [
+        ln for ln in out.splitlines() if ln.split()[0].split("_")[0] in ("DFIX", "SADI", "EADP")
+    ]
+    assert kept == [
+        "DFIX 1.40 N5 C6 N1_2 C6",
+        "SADI N5 C6 =",
+        "EADP N5 C6",
+        "SADI_CLS C1 C2",
+        "DFIX 1.5 C1 N1_+ ! C1 stays",
+        "DFIX 1.5 N1 C1_- C1_0",
+    ]
+    assert "   C1_$1 C6" in out.splitlines()  # residue 0 has no C1: not this atom
+    assert "HTAB C6 N5_$1" in out and "RTAB O5 N5 C6" in out
+    assert notes == []
+
+
+def test_an_instruction_naming_an_atom_the_model_dropped_becomes_a_rem_line():
+    """H1 replaced (the job's riding H are named otherwise): the DFIX on it would make SHELXL
+    restrain nothing or stop, so it is kept as a REM line, with one note; others stay."""
+    text = HEADER + (
+        "DFIX 0.91 N1 H1 =\n   N2 H2\nFLAT C1 N1 N2\nFVAR 1\nN1 3 0.1 0.2 0.3 11 0.03\n"
+        "H1 2 0.1 0.25 0.3 11 -1.2\nN2 3 0.3 0.2 0.1 11 0.03\nH2 2 0.3 0.25 0.1 11 -1.2\n"
+        "C1 1 0.2 0.2 0.2 11 0.03\nHKLF 4\nEND\n"
+    )
+    out, notes = _relabelled(text, {}, drop=("H1",))
+    assert "REM CrystalX: H1 not in this model; was: DFIX 0.91 N1 H1 N2 H2\n" in out
+    assert "FLAT C1 N1 N2\n" in out
+    assert notes == [
+        "1 instruction(s) (line 8) name atoms this model no longer has (H1): written as REM lines"
+    ]
+    assert parse_shelx(out, "x.res").to_structure()  # still a file SHELX reads
+
+
+def test_a_new_riding_h_keeps_its_pivots_free_variable():
+    """A riding H added to a PART 2 atom at -21 is written at -21 (SHELXL's own .res: H18B
+    under C18B in SH2185), not at its occupancy fixed."""
+    text = HEADER + (
+        "FVAR 1 0.9\nPART 2\nC18B 1 0.04 0.26 0.74 -21 0.03\nPART 0\n"
+        "C1 1 0.3 0.2 0.1 11 0.03\nHKLF 4\nEND\n"
+    )
+    shelx = parse_shelx(text, "x.res")
+    structure = shelx.to_structure()
+    pivot = structure.sites[0]
+    h = Site("H18B", "H", (0.09, 0.19, 0.72), occupancy=pivot.occupancy, part=2, afix=43)
+    out = render_with_sites(shelx, structure.with_sites([pivot, h, structure.sites[1]]))
+    assert re.search(r"^H18B +2 .* -21\.00000 ", out, re.M), out
+
+
+def _riding_codes(text: str) -> list[tuple[str, float, float]]:
+    """(H label, its sof code, its pivot's) for every H under AFIX after a free-variable atom."""
+    pairs, pivot = [], None
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) >= 6 and re.fullmatch(r"\d+", words[1]):
+            if words[0].upper().startswith("H"):
+                if pivot and abs(pivot) > 15:
+                    pairs.append((words[0], float(words[5]), pivot))
+            else:
+                pivot = float(words[5])
+    return pairs
+
+
+@pytest.mark.parametrize("entry", ["FC_SH2185", "FC_p31c"])
+def test_assign_keeps_disordered_groups_on_their_free_variables(tmp_path, shared_data, entry):
+    """SHELXL's own .res of two disordered structures: after `assign`, every riding H of an atom
+    on a free variable refines on that variable with the same sign (as SHELXL wrote them),
+    and no kept instruction names an atom the output lacks."""
+    res = tmp_path / "x.res"
+    res.write_bytes((BENCHMARK / entry / "published.res").read_bytes())
+    assert main(["assign", str(res), "--quiet"]) == 0
+    out = (tmp_path / "x_crystalx.res").read_text()
+    pairs = _riding_codes(out)
+    assert pairs
+    for label, code, pivot in pairs:
+        assert int(abs(code) / 10 + 0.5) == int(abs(pivot) / 10 + 0.5), label
+        assert (code > 0) == (pivot > 0), label
+    shelx = parse_shelx(out, "x.res")
+    labels = {a.site.label.upper() for a in shelx.atoms}
+    for line in shelx.lines:
+        if line.keyword in ("DFIX", "SADI", "FLAT", "RIGU", "EADP", "SIMU", "DELU"):
+            names = [w for w in line.fields if not re.fullmatch(r"[-+.\d]+|[<>]", w)]
+            assert {n.upper() for n in names} <= labels, line.text
