@@ -130,3 +130,42 @@ def test_assign_keeps_disordered_groups_on_their_free_variables(tmp_path, shared
         if line.keyword in ("DFIX", "SADI", "FLAT", "RIGU", "EADP", "SIMU", "DELU"):
             names = [w for w in line.fields if not re.fullmatch(r"[-+.\d]+|[<>]", w)]
             assert {n.upper() for n in names} <= labels, line.text
+
+
+TOLUENE = HEADER.replace("SFAC C H N O\nUNIT 8 8 4 4", "SFAC C H\nUNIT 28 32") + (
+    "FVAR 1.0\nC7    1   0.624995  0.318182  0.334607  11.00000  0.04\nAFIX 66\n"
+    "C1    1   0.473995  0.318182  0.334607  11.00000  0.03\n"
+    "C2    1   0.404495  0.427616  0.334607  11.00000  0.03\n"
+    "C3    1   0.265495  0.427616  0.334607  11.00000  0.03\n"
+    "C4    1   0.195995  0.318182  0.334607  11.00000  0.03\n"
+    "C5    1   0.265495  0.208748  0.334607  11.00000  0.03\n"
+    "C6    1   0.404495  0.208748  0.334607  11.00000  0.03\nAFIX 0\nHKLF 4\nEND\n"
+)
+
+
+def _afix_and_labels(text: str) -> list[str]:
+    return [
+        " ".join(line.split()[:2]) if line.startswith("AFIX") else line.split()[0]
+        for line in text[text.index("FVAR") : text.index("HKLF")].splitlines()[1:]
+    ]
+
+
+def test_riding_h_inside_a_rigid_group_continue_it_as_shelxl_does():
+    """A phenyl ring held as a rigid hexagon (AFIX 66) gets riding H: they interrupt the group
+    without ending it, and it goes on as AFIX 65 (SHELXL manual, AFIX: n = 5, dependent atoms
+    of a rigid group); an AFIX 0 or a second AFIX 66 there would leave a hexagon of 2 atoms."""
+    shelx = parse_shelx(TOLUENE, "x.res")
+    ring = shelx.to_structure().sites
+    sites = ring[:2]
+    for carbon in ring[2:]:
+        x, y, z = carbon.frac
+        sites += [carbon, Site("H" + carbon.label[1:], "H", (x, y + 0.07, z), afix=43)]
+    written = render_with_sites(shelx, shelx.to_structure().with_sites(sites))
+    assert _afix_and_labels(written) == [
+        "C7", "AFIX 66", "C1", "C2", "AFIX 43", "H2", "AFIX 65", "C3", "AFIX 43", "H3",
+        "AFIX 65", "C4", "AFIX 43", "H4", "AFIX 65", "C5", "AFIX 43", "H5", "AFIX 65", "C6",
+        "AFIX 43", "H6", "AFIX 0",
+    ]  # fmt: skip
+    again = parse_shelx(written, "x.res")  # read back, the ring's atoms are the group's
+    assert [a.site.afix for a in again.atoms if a.site.element == "C"] == [0, 66, 66] + [65] * 4
+    assert render_with_sites(again, again.to_structure()) == written  # SHELXL's form kept

@@ -73,6 +73,7 @@ class _SiteWriter:
             origins or {}
         )  # line → atom as read: a mixed site's atoms keep their order and codes
         self.afix: tuple[int, ShelxLine | None] = (0, None)
+        self.rigid: set[ShelxLine] = set()  # AFIX lines of the rigid group being written
         self.part: tuple[int, ShelxLine | None] = (0, None)
         self.previous_ueq: float | None = None
         self.previous_sof: float | None = None  # the sof code of the pivot of riding H
@@ -85,12 +86,15 @@ class _SiteWriter:
         `between` go after the groups that close here, and stay in file order with the
         original PART/AFIX lines of the groups that open."""
         afix = (site.afix, origin.afix_line if origin and origin.site.afix == site.afix else None)
+        interrupting, resumed = self._rigid_group(site, afix)
+        if resumed and afix[0] % 10 != 5:  # the group was written unbroken: go on as AFIX m5
+            afix = (afix[0] // 10 * 10 + 5, None)
         part_line = origin.part_line if origin and origin.site.part == site.part else None
         if origin is None and site.part == self.part[0]:
             part_line = self.part[1]  # a new site (an added H) stays in its neighbour's PART
         part = (site.part, part_line)
         out = []
-        if afix != self.afix and self.afix[0]:
+        if afix != self.afix and self.afix[0] and not (interrupting or resumed):
             out.append("AFIX   0" + self.nl)
         if part != self.part and self.part[0] and not part[0]:
             out.append("PART 0" + self.nl)  # PART n ends PART m by itself
@@ -116,10 +120,30 @@ class _SiteWriter:
         ]
         return out
 
+    def _rigid_group(self, site: Site, afix) -> tuple[bool, bool]:
+        """Whether `site` interrupts a rigid group (AFIX m6/m9, its H riding under their own
+        AFIX) or resumes the one interrupted. SHELXL writes such a group AFIX 66, C1, C2,
+        AFIX 43, H2, AFIX 65, C3, ...: an AFIX 0 there would end the group short of its atoms,
+        and AFIX 66 again would open another (manual, AFIX: n = 5, dependent atoms of a rigid
+        group)."""
+        code, line = afix
+        if code and site.element and is_hydrogen(site.element) and self.rigid:
+            return True, False
+        if code % 10 not in (5, 6, 9) or line is None:
+            self.rigid = set()
+            return False, False
+        same = line in self.rigid or (code % 10 == 5 and bool(self.rigid))
+        resumed = same and self.afix[0] % 10 not in (5, 6, 9)
+        if not same:
+            self.rigid = set()  # another group opens
+        self.rigid.add(line)
+        return False, resumed
+
     def close(self) -> list[str]:
         out = ["AFIX   0" + self.nl] if self.afix[0] else []
         out += ["PART 0" + self.nl] if self.part[0] else []
         self.afix, self.part = (0, None), (0, None)
+        self.rigid = set()
         return out
 
     def _keep(self, value: float, code: float | None) -> float:
