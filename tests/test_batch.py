@@ -155,3 +155,21 @@ def test_batch_out_naming_a_file_is_one_line_before_any_work(tmp_path, shared_da
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "urea.res" in err and "folder" in err, err
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+@pytest.mark.parametrize("card", ["HKLF 5", "TWIN -1 0 0 0 -1 0 0 0 -1 2\nBASF 0.3\nHKLF 4"])
+def test_a_twin_in_the_folder_is_assigned_and_its_row_says_why_not_refined(
+    tmp_path, shared_data, card
+):
+    """XH_urea's published .res declared a twin (HKLF 5, or TWIN/BASF) beside its .hkl: the
+    batch assigns it as `assign` without --hkl would, and the row says why it is not refined
+    (before, the whole structure failed); a second run resumes it with the same note."""
+    res = (BENCHMARK / "XH_urea" / "published.res").read_text()
+    (tmp_path / "urea.res").write_text(res.replace("HKLF 4", card))
+    shutil.copy(BENCHMARK / "XH_urea" / "data.hkl", tmp_path / "urea.hkl")
+    for status in ("ok", "resumed"):
+        (row,) = run_batch(find_inputs(str(tmp_path)), BatchOptions(), workers=1)
+        assert (row["status"], row["hkl"]) == (status, "")
+        assert row["error"].startswith("not refined: ") and "SHELXL or Olex2" in row["error"]
+    report = json.loads((tmp_path / "urea_crystalx.json").read_text())
+    assert report["refinement"] in (None, {}) and any("not refined" in n for n in report["notes"])
