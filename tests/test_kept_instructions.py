@@ -76,7 +76,8 @@ def test_an_instruction_naming_an_atom_the_model_dropped_becomes_a_rem_line():
     assert "REM CrystalX: H1 not in this model; was: DFIX 0.91 N1 H1 N2 H2\n" in out
     assert "FLAT C1 N1 N2\n" in out
     assert notes == [
-        "1 instruction(s) (line 8) name atoms this model no longer has (H1): written as REM lines"
+        "1 instruction of the SHELX file (line 8) named atoms this model no longer has (H1): "
+        "written as REM line"
     ]
     assert parse_shelx(out, "x.res").to_structure()  # still a file SHELX reads
 

@@ -73,9 +73,10 @@ def follow_renamed_atoms(
         return replaced, []
     names = " ".join(dict.fromkeys(name for words in put_out.values() for name in words))
     where = ", ".join(str(number) for number in put_out)
+    many = "s" if len(put_out) > 1 else ""
     return replaced, [
-        f"{len(put_out)} instruction(s) (line {where}) name atoms this model no longer has "
-        f"({names}): written as REM lines"
+        f"{len(put_out)} instruction{many} of the SHELX file (line{many} {where}) named atoms "
+        f"this model no longer has ({names}): written as REM line{many}"
     ]
 
 
