@@ -170,3 +170,26 @@ def test_riding_h_inside_a_rigid_group_continue_it_as_shelxl_does():
     again = parse_shelx(written, "x.res")  # read back, the ring's atoms are the group's
     assert [a.site.afix for a in again.atoms if a.site.element == "C"] == [0, 66, 66] + [65] * 4
     assert render_with_sites(again, again.to_structure()) == written  # SHELXL's form kept
+
+
+def test_an_include_file_naming_a_renamed_atom_is_named_and_left_as_it_is(tmp_path):
+    """Restraints read from +restr.inc (SHELXL reads it in place; the .res keeps only the
+    +restr.inc line) cannot follow a renamed atom: CrystalX never writes the user's files, so
+    the note says which file names which atom."""
+    include = tmp_path / "restr.inc"
+    include.write_text("DFIX 1.40 O5 C6\nSADI C6 C7 C7 C8\nEND\n")
+    text = HEADER + (
+        "+restr.inc\nFVAR 1\nO5 4 0.1 0.2 0.3 11 0.03\nC6 1 0.2 0.2 0.3 11 0.03\nHKLF 4\nEND\n"
+    )
+    shelx = parse_shelx(text, str(tmp_path / "x.res"), folder=tmp_path)
+    structure = shelx.to_structure()
+    sites = [replace(structure.sites[0], label="N5", element="N"), structure.sites[1]]
+    notes: list[str] = []
+    out = render_with_sites(shelx, structure.with_sites(sites), notes=notes)
+    assert (
+        "+restr.inc\n" in out and include.read_text() == "DFIX 1.40 O5 C6\nSADI C6 C7 C7 C8\nEND\n"
+    )
+    assert notes == [
+        "include file restr.inc names O5, renamed or not in this model: edit it before "
+        "refining (CrystalX does not change your files)"
+    ]

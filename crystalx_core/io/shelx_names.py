@@ -8,7 +8,8 @@ is written as a REM line that says why. Names are resolved as the SHELXL manual 
 'If an atom name is not followed by a residue number, the current residue is assumed (unless
 overridden by a global residue number or class appended to the instruction codeword)';
 '_+'/'_-' the next/previous residue; '_$n' a symmetry equivalent, EQIV). Instructions for a
-residue class (DFIX_CCF3) name atoms of several residues and are left as written.
+residue class (DFIX_CCF3) name atoms of several residues and are left as written. An include
+file (+file) is the user's and never written: a note names what in it is stale.
 """
 
 from __future__ import annotations
@@ -50,8 +51,11 @@ def follow_renamed_atoms(
     `gone` (labels no longer in the model), and a note naming those put out as REM lines."""
     replaced: dict[int, str] = {}
     put_out: dict[int, list[str]] = {}  # line → the gone atoms it names
+    notes: list[str] = []
     residue = 0
     for line in lines:
+        if line.kind == "include":
+            notes += _include_note(line, residue, renamed, gone)
         if line.kind != "instruction":
             continue
         if line.keyword == "RESI":
@@ -70,13 +74,32 @@ def follow_renamed_atoms(
         elif text != line.text:
             replaced[line.number] = text
     if not put_out:
-        return replaced, []
+        return replaced, notes
     names = " ".join(dict.fromkeys(name for words in put_out.values() for name in words))
     where = ", ".join(str(number) for number in put_out)
     many = "s" if len(put_out) > 1 else ""
-    return replaced, [
+    return replaced, notes + [
         f"{len(put_out)} instruction{many} of the SHELX file (line{many} {where}) named atoms "
         f"this model no longer has ({names}): written as REM line{many}"
+    ]
+
+
+def _include_note(include, residue: int, renamed: dict[str, str], gone: set[str]) -> list[str]:
+    """A note when an include file (+file, read in place) names renamed or gone atoms: it is the
+    user's file, which CrystalX never writes, so the user has to edit it."""
+    stale: list[str] = []
+    for card in include.included:
+        if card.kind == "instruction" and card.keyword in NAMING:
+            text, missing = _followed(card, residue, renamed, gone)
+            if text != card.text:
+                stale += [w for w in card.text.split()[1:] if w not in text.split()]
+            stale += missing
+    if not stale:
+        return []
+    names = " ".join(dict.fromkeys(stale))
+    return [
+        f"include file {include.fields[0]} names {names}, renamed or not in this model: "
+        "edit it before refining (CrystalX does not change your files)"
     ]
 
 

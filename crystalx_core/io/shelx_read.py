@@ -74,6 +74,7 @@ class ShelxLine:
     kind: str
     keyword: str = ""
     fields: list[str] = field(default_factory=list)
+    included: list["ShelxLine"] = field(default_factory=list)  # an include file's instructions
 
 
 @dataclass(eq=False)
@@ -395,8 +396,10 @@ class _Parser:
         text_in, _ = _decoded(read_input_bytes(str(path), "SHELX include file"))
         outer, self.path = self.path, str(path)
         self.depth += 1
+        included = []
         try:
             for card in self._cards(_physical_lines(text_in), stop_at_end=True):
+                included.append(card)
                 if isinstance(card, AtomLine):
                     raise self.error(
                         f"atom {card.text.split()[0]} in an include file: SHELXL takes atoms "
@@ -406,7 +409,7 @@ class _Parser:
         finally:
             self.path = outer
             self.depth -= 1
-        return ShelxLine(number, text, "include", fields=[name])
+        return ShelxLine(number, text, "include", fields=[name], included=included)
 
     def _card(self, number: int, chunk: list[str]) -> ShelxLine:
         text = "".join(chunk)
