@@ -193,3 +193,21 @@ def test_an_include_file_naming_a_renamed_atom_is_named_and_left_as_it_is(tmp_pa
         "include file restr.inc names O5, renamed or not in this model: edit it before "
         "refining (CrystalX does not change your files)"
     ]
+
+
+def test_riding_h_of_a_site_the_job_put_on_a_free_variable_ride_on_it_too():
+    """A solvent O the job refined on a new free variable (partial_sites) with its water H:
+    the H are written on that variable as well, after the file's own (FVAR 1 0.9 0.6)."""
+    text = HEADER + (
+        "FVAR 1 0.9\nPART 2\nC18B 1 0.04 0.26 0.74 -21 0.03\nPART 0\n"
+        "O1 4 0.3 0.2 0.1 11 0.03\nHKLF 4\nEND\n"
+    )
+    shelx = parse_shelx(text, "x.res")
+    carbon, oxygen = shelx.to_structure().sites
+    oxygen = replace(oxygen, occupancy=0.6, free_variable=2)
+    h = Site("H1", "H", (0.3, 0.28, 0.1), occupancy=0.6, afix=147)
+    out = render_with_sites(shelx, shelx.to_structure().with_sites([carbon, oxygen, h]))
+    assert re.search(r"^FVAR +1\.0+ +0\.90+ +0\.60+$", out, re.M), out
+    assert re.search(r"^O1 +4 .* 31\.00000 ", out, re.M) and re.search(
+        r"^H1 +2 .* 31\.00000 ", out, re.M
+    )
