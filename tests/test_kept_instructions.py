@@ -38,8 +38,9 @@ def _relabelled(text: str, labels: dict[str, tuple[str, str]], drop=()):
 
 def test_restraints_and_constraints_follow_a_retyped_atom_in_and_out_of_residues():
     """O5 → N5 in residue 0 and C1 → N1 in residue 2: every instruction naming them (after
-    RESI 2 a bare name is residue 2's, C1_2 and C1_$1 name it from outside, '_+' the next
-    residue) is renamed; the rest, and a residue-class instruction, are left as written."""
+    RESI 2 a bare name is residue 2's, C1_2 names it from outside, '_+' from the residue
+    before, '_$1' a symmetry image of the current residue's atom) is renamed; the rest is left as written, and an instruction for the residue class
+    (SADI_CLS, one text for both residues) gets a note instead."""
     text = HEADER + (
         "EQIV $1 -X, 1/2+Y, 1/2-Z\nDFIX 1.40 O5 C6 C1_2 C6\nSADI O5 C6 =\n   C1_$1 C6\n"
         "EADP O5 C6\nHTAB C6 O5_$1\nRTAB O5 O5 C6\nSADI_CLS C1 C2\nFVAR 1\n"
@@ -61,7 +62,10 @@ def test_restraints_and_constraints_follow_a_retyped_atom_in_and_out_of_residues
     ]
     assert "   C1_$1 C6" in out.splitlines()  # residue 0 has no C1: not this atom
     assert "HTAB C6 N5_$1" in out and "RTAB O5 N5 C6" in out
-    assert notes == []
+    assert notes == [  # one text for residues 1 and 2 cannot follow residue 2's C1
+        "SADI_CLS (line 15) applies to every residue of its class, and C1_2 is renamed or not "
+        "in this model: check it"
+    ]
 
 
 def test_an_instruction_naming_an_atom_the_model_dropped_becomes_a_rem_line():

@@ -52,6 +52,7 @@ def follow_renamed_atoms(
     replaced: dict[int, str] = {}
     put_out: dict[int, list[str]] = {}  # line → the gone atoms it names
     notes: list[str] = []
+    classes = _residue_classes(lines)
     residue = 0
     for line in lines:
         if line.kind == "include":
@@ -62,8 +63,11 @@ def follow_renamed_atoms(
             numbers = [w for w in line.fields if w.isdigit()]
             residue = int(numbers[0]) if numbers else 0
         target = line.text.split(None, 1)[0].partition("_")[2]
-        if line.keyword not in NAMING or (target and not target.isdigit()):
-            continue  # not naming atoms, or naming them in every residue of a class
+        if line.keyword not in NAMING:
+            continue
+        if target and not target.isdigit():  # every residue of a class: one text for all
+            notes += _class_note(line, classes.get(target.upper(), []), renamed, gone)
+            continue
         text, missing = _followed(line, int(target) if target else residue, renamed, gone)
         if missing:
             names = " ".join(dict.fromkeys(missing))
@@ -81,6 +85,36 @@ def follow_renamed_atoms(
     return replaced, notes + [
         f"{len(put_out)} instruction{many} of the SHELX file (line{many} {where}) named atoms "
         f"this model no longer has ({names}): written as REM line{many}"
+    ]
+
+
+def _residue_classes(lines) -> dict[str, list[int]]:
+    """Residue numbers per class, from the RESI lines (class and number in either order)."""
+    classes: dict[str, list[int]] = {}
+    for line in lines:
+        if line.kind == "instruction" and line.keyword == "RESI":
+            numbers = [w for w in line.fields if w.isdigit()]
+            names = [w.upper() for w in line.fields if not _number(w)]
+            if numbers and names:
+                classes.setdefault(names[0], []).append(int(numbers[0]))
+    return classes
+
+
+def _class_note(line, residues: list[int], renamed: dict[str, str], gone: set[str]) -> list[str]:
+    """A note when an instruction for a residue class names an atom that one of its residues
+    renamed or lost: one text serves every residue, so it cannot follow (SHELXL manual, RESI)."""
+    stale: list[str] = []
+    for number in residues:
+        text, missing = _followed(line, number, renamed, gone)
+        stale += [f"{w}_{number}" for w in missing]
+        stale += [
+            f"{old}_{number}" for old, new in zip(line.text.split(), text.split()) if old != new
+        ]
+    if not stale:
+        return []
+    return [
+        f"{line.text.split(None, 1)[0]} (line {line.number}) applies to every residue of its "
+        f"class, and {' '.join(dict.fromkeys(stale))} is renamed or not in this model: check it"
     ]
 
 
