@@ -39,8 +39,9 @@ def _relabelled(text: str, labels: dict[str, tuple[str, str]], drop=()):
 def test_restraints_and_constraints_follow_a_retyped_atom_in_and_out_of_residues():
     """O5 → N5 in residue 0 and C1 → N1 in residue 2: every instruction naming them (after
     RESI 2 a bare name is residue 2's, C1_2 names it from outside, '_+' from the residue
-    before, '_$1' a symmetry image of the current residue's atom) is renamed; the rest is left as written, and an instruction for the residue class
-    (SADI_CLS, one text for both residues) gets a note instead."""
+    before, '_$1' a symmetry image of the current residue's atom) is renamed; the rest is
+    left as written, and an instruction for the residue class (SADI_CLS, one text for both
+    residues) gets a note instead."""
     text = HEADER + (
         "EQIV $1 -X, 1/2+Y, 1/2-Z\nDFIX 1.40 O5 C6 C1_2 C6\nSADI O5 C6 =\n   C1_$1 C6\n"
         "EADP O5 C6\nHTAB C6 O5_$1\nRTAB O5 O5 C6\nSADI_CLS C1 C2\nFVAR 1\n"
