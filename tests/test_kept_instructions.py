@@ -4,6 +4,7 @@ group keep its free variable, as SHELXL writes them (SHELXL manual: RESI, AFIX/H
 SHELXL .res files embedded in FinalCif's SH2185_Cu.cif and p31c.cif, benchmark FC_SH2185 and
 FC_p31c)."""
 
+import json
 import re
 from dataclasses import replace
 
@@ -216,3 +217,91 @@ def test_riding_h_of_a_site_the_job_put_on_a_free_variable_ride_on_it_too():
     assert re.search(r"^O1 +4 .* 31\.00000 ", out, re.M) and re.search(
         r"^H1 +2 .* 31\.00000 ", out, re.M
     )
+
+
+def _with_lines(entry: str, before: str, lines: str) -> str:
+    """A benchmark entry's SHELXL .res with `lines` inserted before its first `before` line."""
+    text = (BENCHMARK / entry / "published.res").read_text()
+    at = text.index("\n" + before) + 1
+    return text[:at] + lines + text[at:]
+
+
+def _hfix_pivots(text: str) -> list[str]:
+    """Every atom name an HFIX instruction of `text` names, once per naming (continuations
+    joined, comments left out)."""
+    joined = re.sub(r" =\r?\n\s*", " ", text)
+    return [
+        word.upper()
+        for line in joined.splitlines()
+        if line.split()[:1] and line.split()[0].upper().startswith("HFIX")
+        for word in line.partition("!")[0].split()[1:]
+        if not re.fullmatch(r"[-+.\d]+", word)
+    ]
+
+
+def test_the_users_hfix_for_atoms_given_riding_h_is_put_out(tmp_path, shared_data):
+    """SHELXL's .res of FC_p21c with the user's HFIX lines for its aryl CH and methyl groups
+    (as an .ins for the next job would have them): the job writes those H as atoms under AFIX,
+    as SHELXL writes an HFIX's H (none of the benchmark's SHELXL .res files keeps an HFIX), so
+    the user's HFIX becomes a REM line and every pivot is named by one HFIX, not two with
+    different codes; one note says so."""
+    res = tmp_path / "x.res"
+    res.write_text(_with_lines("FC_p21c", "FVAR", "HFIX 43 C34 C32\nHFIX 33 C36 =\n   C37\n"))
+    assert main(["assign", str(res), "--quiet"]) == 0
+    out = (tmp_path / "x_crystalx.res").read_text()
+    assert "REM CrystalX: riding H written for C34 C32; was: HFIX 43 C34 C32\n" in out
+    assert "REM CrystalX: riding H written for C36 C37; was: HFIX 33 C36 C37\n" in out
+    pivots = _hfix_pivots(out)
+    assert sorted(pivots) == sorted(set(pivots)) and {"C34", "C36"} <= set(pivots)
+    notes = json.loads((tmp_path / "x_crystalx.json").read_text())["notes"]
+    assert [n for n in notes if "HFIX" in n] == [
+        "2 HFIX instructions of the SHELX file (lines 36, 37) named atoms whose riding H "
+        "this file now holds (C34 C32 C36 C37): written as REM lines"
+    ]
+    assert parse_shelx(out, "x.res").to_structure()  # still a file SHELX reads
+
+
+def test_an_hfix_keeps_the_atoms_that_get_no_riding_h():
+    """HFIX 147 O1 C6 where the job rides H on C6 only: O1's entry stays an HFIX (with the
+    file's U and d), C6's is taken out of it."""
+    text = HEADER + (
+        "HFIX 147 -1.5 0.84 O1 C6 ! hydroxyl and methyl\nFVAR 1\n"
+        "O1 4 0.1 0.2 0.3 11 0.03\nC6 1 0.2 0.2 0.3 11 0.03\nHKLF 4\nEND\n"
+    )
+    shelx = parse_shelx(text, "x.res")
+    oxygen, carbon = shelx.to_structure().sites
+    h = [Site(f"H6{c}", "H", (0.25, 0.2 + k / 50, 0.3), afix=137) for k, c in enumerate("ABC")]
+    notes: list[str] = []
+    out = render_with_sites(
+        shelx, shelx.to_structure().with_sites([oxygen, carbon, *h]), notes=notes
+    )
+    assert "HFIX 147 -1.5 0.84 O1 ! hydroxyl and methyl\n" in out
+    assert _hfix_pivots(out) == ["O1"]
+    assert notes == [
+        "1 HFIX instruction of the SHELX file (line 8) named atoms whose riding H this file "
+        "now holds (C6): taken out of it"
+    ]
+
+
+def test_the_users_h_names_stay_where_their_atoms_keep_their_h(tmp_path, shared_data):
+    """L-alanine's published .res (XH_alanine, H refined freely as H1-H7) with the user's
+    DFIX on them: the job rides the same number of H on N1 (3), C1 (1) and C2 (3), so they
+    keep the user's names and the DFIX still restrain N1-H and C1-H; regenerated names would
+    have given C1's H the name H1 and made 'DFIX N1 H1' restrain C1's H to N1."""
+    res = tmp_path / "x.res"
+    res.write_text(
+        _with_lines("XH_alanine", "FVAR", "DFIX 0.91 N1 H1 N1 H2 N1 H3\nDFIX 0.98 C1 H4\n")
+    )
+    assert main(["assign", str(res), "--quiet"]) == 0
+    out = (tmp_path / "x_crystalx.res").read_text()
+    assert "DFIX 0.91 N1 H1 N1 H2 N1 H3\n" in out and "DFIX 0.98 C1 H4\n" in out
+    assert "REM CrystalX" not in out
+    atoms = [a.site for a in parse_shelx(out, "x.res").atoms]
+    riding: dict[str, list[str]] = {}
+    pivot = ""
+    for site in atoms:
+        if site.element == "H":
+            riding.setdefault(pivot, []).append(site.label)
+        else:
+            pivot = site.label
+    assert riding == {"N1": ["H1", "H2", "H3"], "C1": ["H4"], "C2": ["H5", "H6", "H7"]}

@@ -163,3 +163,83 @@ def _followed(line, current: int, renamed: dict[str, str], gone: set[str]):
         code = physical.partition("!")[0]  # what follows '!' is a comment
         pieces.append(_TOKEN.sub(follow, code) + physical[len(code) :])
     return "".join(pieces), missing
+
+
+def hfix_of_riding_pivots(lines, pivots: set[str]) -> tuple[dict[int, str], list[str]]:
+    """New text per line number of the file's HFIX instructions that name an atom of `pivots`
+    (residue addresses, upper case: the atoms whose riding H the rewritten file holds as atoms
+    under AFIX), with those names taken out, a line left with none written as a REM line; and
+    a note. SHELXL writes the H an HFIX made as atoms under AFIX and no HFIX with them (every
+    SHELXL .res of the benchmark, FC_*: riding H under AFIX 43/137, no HFIX line), and the
+    job writes its own HFIX for those atoms: the user's would name them a second time, maybe
+    with another code. HFIX for a residue class (HFIX_CLS) is left as written."""
+    replaced: dict[int, str] = {}
+    taken: dict[int, list[str]] = {}
+    residue = 0
+    for line in lines:
+        if line.kind != "instruction":
+            continue
+        if line.keyword == "RESI":
+            numbers = [w for w in line.fields if w.isdigit()]
+            residue = int(numbers[0]) if numbers else 0
+        if line.keyword != "HFIX":
+            continue
+        head = line.text.split(None, 1)[0]
+        target = head.partition("_")[2]
+        if target and not target.isdigit():
+            continue
+        current = int(target) if target else residue
+        body = line.text[: len(line.text.rstrip("\r\n"))]
+        code, bang, comment = re.sub(r"\s*=\s*\r?\n\s*", " ", body).partition("!")
+        words = code.split()[1:]
+        names = [w for w in words if not _number(w)]
+        out = [w for w in names if _address(w, current) in pivots]
+        if not out:
+            continue
+        ending = line.text[len(body) :]
+        kept = [w for w in words if w not in out]
+        taken[line.number] = out
+        if len(kept) == len(words) - len(names):  # only the numbers are left
+            flat = f"{code.rstrip()}{(' ' + bang + comment) if bang else ''}"
+            replaced[line.number] = (
+                f"REM CrystalX: riding H written for {' '.join(out)}; was: {flat}"
+            )
+            replaced[line.number] += ending
+        else:
+            replaced[line.number] = _wrapped([head, *kept], f" !{comment}" if bang else "", ending)
+    if not taken:
+        return replaced, []
+    many = "s" if len(taken) > 1 else ""
+    names = " ".join(dict.fromkeys(w for words in taken.values() for w in words))
+    where = ", ".join(str(number) for number in taken)
+    put_out = sum(replaced[n].startswith("REM") for n in taken)
+    how = {
+        len(taken): f"written as REM line{many}",
+        0: f"taken out of {'them' if many else 'it'}",
+    }.get(put_out, "taken out of them (a line left with none is a REM line)")
+    return replaced, [
+        f"{len(taken)} HFIX instruction{many} of the SHELX file (line{many} {where}) named "
+        f"atoms whose riding H this file now holds ({names}): {how}"
+    ]
+
+
+def _address(word: str, current: int) -> str | None:
+    """The residue address (C1_2, upper case) an atom name in an instruction of residue
+    `current` stands for; None for a symmetry equivalent or a residue class."""
+    base, _, suffix = word.partition("_")
+    number = _residue(suffix, current)
+    if number is None or number < 0 or suffix.startswith("$"):
+        return None
+    return residue_address(base.upper(), number)
+
+
+def _wrapped(words: list[str], comment: str, ending: str, width: int = 80) -> str:
+    """`words` as one instruction, continued with ' =' lines past `width` columns."""
+    lines, current = [], words[0]
+    for word in words[1:]:
+        if len(current) + 1 + len(word) + 2 > width:
+            lines.append(current + " =")
+            current = " "
+        current += " " + word if current.strip() else word
+    lines.append(current + comment)
+    return (ending or "\n").join(lines) + ending

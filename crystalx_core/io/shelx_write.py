@@ -15,7 +15,7 @@ from dataclasses import replace
 from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import InputError
 from crystalx_core.geometry import site_multiplicities
-from crystalx_core.io.shelx_names import follow_renamed_atoms
+from crystalx_core.io.shelx_names import follow_renamed_atoms, hfix_of_riding_pivots
 from crystalx_core.io.shelx_read import (
     RIDING_U,
     AtomLine,
@@ -364,6 +364,18 @@ def _renamed_and_gone(sites: list[Site], origins: dict[int, AtomLine]):
     return renamed, gone - set(renamed)
 
 
+def _riding_pivots(sites: list[Site]) -> set[str]:
+    """Residue addresses (upper case) of the atoms whose riding H (H under an AFIX) follow
+    them in `sites`, as the writer puts them."""
+    pivots, pivot = set(), None
+    for site in sites:
+        if not is_hydrogen(site.element or ""):
+            pivot = None if site.is_peak else site.label.upper()
+        elif site.afix and pivot:
+            pivots.add(pivot)
+    return pivots
+
+
 def render_with_sites(
     shelx_file: ShelxFile,
     structure: Structure,
@@ -382,7 +394,8 @@ def render_with_sites(
     become HFIX lines just before the atom list. A `refined` structure's file ends at END: what
     SHELXL wrote after it (its R1 summary, the Q peaks of its map) described the old model.
     Instructions naming atoms follow their new names (io.shelx_names); `notes` gets a note per
-    instruction that had to become a REM line.
+    instruction that had to become a REM line, and one for the file's HFIX of atoms whose riding
+    H are written (io.shelx_names.hfix_of_riding_pivots).
     """
     nl = shelx_file.newline
     lines = shelx_file.lines
@@ -390,11 +403,15 @@ def render_with_sites(
     sites = [site for site in structure.sites if keep_peaks or not site.is_peak]
     origins = {line.number: line for line in lines[start:end] if isinstance(line, AtomLine)}
     followed, follow_notes = follow_renamed_atoms(lines[:end], *_renamed_and_gone(sites, origins))
-    if notes is not None:
-        notes += follow_notes
     lines = [
         replace(line, text=followed[line.number]) if line.number in followed else line
         for line in lines
+    ]
+    hfix, hfix_notes = hfix_of_riding_pivots(lines[:end], _riding_pivots(sites))
+    if notes is not None:
+        notes += follow_notes + hfix_notes
+    lines = [
+        replace(line, text=hfix[line.number]) if line.number in hfix else line for line in lines
     ]
     pending = [
         line
