@@ -305,3 +305,19 @@ def test_the_users_h_names_stay_where_their_atoms_keep_their_h(tmp_path, shared_
         else:
             pivot = site.label
     assert riding == {"N1": ["H1", "H2", "H3"], "C1": ["H4"], "C2": ["H5", "H6", "H7"]}
+
+
+def test_a_new_h_never_takes_a_name_the_user_keeps(tmp_path, shared_data):
+    """XH_alanine without C1's H (H4): N1 keeps H1-H3, while C1's new H, which SHELXL's rule
+    names H1, gets a free name instead; C2's methyl keeps H5-H7."""
+    text = (BENCHMARK / "XH_alanine" / "published.res").read_text()
+    res = tmp_path / "x.res"
+    res.write_text(re.sub(r"(?m)^H4 .*\n", "", text))
+    assert main(["assign", str(res), "--quiet"]) == 0
+    atoms = [a.site for a in parse_shelx((tmp_path / "x_crystalx.res").read_text(), "x").atoms]
+    labels = [s.label.upper() for s in atoms]
+    assert len(labels) == len(set(labels))
+    after = {s.label: atoms[k + 1].label for k, s in enumerate(atoms[:-1]) if s.element != "H"}
+    assert labels[labels.index("N1") + 1 : labels.index("N1") + 4] == ["H1", "H2", "H3"]
+    assert after["C1"] not in ("H1", "H2", "H3", "H5", "H6", "H7")
+    assert labels[labels.index("C2") + 1 : labels.index("C2") + 4] == ["H5", "H6", "H7"]
