@@ -241,10 +241,10 @@ def ride_existing_hydrogens(
 def keep_input_names(plan: HydrogenPlan, model: Structure, given: Structure) -> None:
     """Give the new H of a pivot of `model` the names its H had in `given` (the input, whose
     H add_riding_hydrogens replaced) where the pivot keeps as many H, of the same kind (the
-    same AFIX geometry m, or H the input refined freely): the user's H1O, H12A and the
-    restraints naming them keep meaning those H. Each name goes to the nearest new H, and the
-    group is written in the user's order; another group's H given one of these names meanwhile
-    gets a free one, and plan.restraints follow."""
+    same AFIX geometry m, or H the input refined freely), and the names fit SHELX's 4
+    characters: the user's H1O, H12A and the restraints naming them keep meaning those H.
+    Each name goes to the nearest new H, and the group is written in the user's order; another
+    group's H given one of these names meanwhile gets a free one; plan.restraints follow."""
     sites = list(plan.structure.sites)
     heavy = {s.label.upper() for s in sites if not is_hydrogen(s.element or "")}
     inputs = _input_groups(model, given)
@@ -256,6 +256,7 @@ def keep_input_names(plan: HydrogenPlan, model: Structure, given: Structure) -> 
             or len(old) != len(new)
             or not _same_kind(old[0].afix, sites[new[0]].afix)
             or {h.label.upper() for h in old} & (heavy | {n.upper() for _, n in names.values()})
+            or any(len(bare_label(h.label)) > MAX_LABEL for h in old)  # a CIF's H1c10
         ):
             continue
         order = min(

@@ -249,14 +249,14 @@ def test_the_users_hfix_for_atoms_given_riding_h_is_put_out(tmp_path, shared_dat
     res.write_text(_with_lines("FC_p21c", "FVAR", "HFIX 43 C34 C32\nHFIX 33 C36 =\n   C37\n"))
     assert main(["assign", str(res), "--quiet"]) == 0
     out = (tmp_path / "x_crystalx.res").read_text()
-    assert "REM CrystalX: riding H written for C34 C32; was: HFIX 43 C34 C32\n" in out
-    assert "REM CrystalX: riding H written for C36 C37; was: HFIX 33 C36 C37\n" in out
+    assert "REM CrystalX: H of C34 C32 written as atoms; was: HFIX 43 C34 C32\n" in out
+    assert "REM CrystalX: H of C36 C37 written as atoms; was: HFIX 33 C36 C37\n" in out
     pivots = _hfix_pivots(out)
     assert sorted(pivots) == sorted(set(pivots)) and {"C34", "C36"} <= set(pivots)
     notes = json.loads((tmp_path / "x_crystalx.json").read_text())["notes"]
     assert [n for n in notes if "HFIX" in n] == [
-        "2 HFIX instructions of the SHELX file (lines 36, 37) named atoms whose riding H "
-        "this file now holds (C34 C32 C36 C37): written as REM lines"
+        "2 HFIX instructions of the SHELX file (lines 36, 37) named atoms whose H this "
+        "file now holds as atoms (C34 C32 C36 C37): written as REM lines"
     ]
     assert parse_shelx(out, "x.res").to_structure()  # still a file SHELX reads
 
@@ -278,8 +278,8 @@ def test_an_hfix_keeps_the_atoms_that_get_no_riding_h():
     assert "HFIX 147 -1.5 0.84 O1 ! hydroxyl and methyl\n" in out
     assert _hfix_pivots(out) == ["O1"]
     assert notes == [
-        "1 HFIX instruction of the SHELX file (line 8) named atoms whose riding H this file "
-        "now holds (C6): taken out of it"
+        "1 HFIX instruction of the SHELX file (line 8) named atoms whose H this file "
+        "now holds as atoms (C6): taken out of it"
     ]
 
 

@@ -167,12 +167,12 @@ def _followed(line, current: int, renamed: dict[str, str], gone: set[str]):
 
 def hfix_of_riding_pivots(lines, pivots: set[str]) -> tuple[dict[int, str], list[str]]:
     """New text per line number of the file's HFIX instructions that name an atom of `pivots`
-    (residue addresses, upper case: the atoms whose riding H the rewritten file holds as atoms
-    under AFIX), with those names taken out, a line left with none written as a REM line; and
-    a note. SHELXL writes the H an HFIX made as atoms under AFIX and no HFIX with them (every
-    SHELXL .res of the benchmark, FC_*: riding H under AFIX 43/137, no HFIX line), and the
-    job writes its own HFIX for those atoms: the user's would name them a second time, maybe
-    with another code. HFIX for a residue class (HFIX_CLS) is left as written."""
+    (residue addresses, upper case: the atoms whose H the rewritten file holds as atoms), with
+    those names taken out, a line left with none written as a REM line; and a note. SHELXL
+    writes the H an HFIX made as atoms under AFIX and no HFIX with them (every SHELXL .res of
+    the benchmark, FC_*: riding H under AFIX 43/137, no HFIX line), and the job writes its own
+    HFIX for those atoms: the user's would name them a second time, maybe with another code.
+    HFIX for a residue class (HFIX_CLS) is left as written."""
     replaced: dict[int, str] = {}
     taken: dict[int, list[str]] = {}
     residue = 0
@@ -202,7 +202,7 @@ def hfix_of_riding_pivots(lines, pivots: set[str]) -> tuple[dict[int, str], list
         if len(kept) == len(words) - len(names):  # only the numbers are left
             flat = f"{code.rstrip()}{(' ' + bang + comment) if bang else ''}"
             replaced[line.number] = (
-                f"REM CrystalX: riding H written for {' '.join(out)}; was: {flat}"
+                f"REM CrystalX: H of {' '.join(out)} written as atoms; was: {flat}"
             )
             replaced[line.number] += ending
         else:
@@ -219,7 +219,7 @@ def hfix_of_riding_pivots(lines, pivots: set[str]) -> tuple[dict[int, str], list
     }.get(put_out, "taken out of them (a line left with none is a REM line)")
     return replaced, [
         f"{len(taken)} HFIX instruction{many} of the SHELX file (line{many} {where}) named "
-        f"atoms whose riding H this file now holds ({names}): {how}"
+        f"atoms whose H this file now holds as atoms ({names}): {how}"
     ]
 
 

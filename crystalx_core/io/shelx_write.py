@@ -365,13 +365,14 @@ def _renamed_and_gone(sites: list[Site], origins: dict[int, AtomLine]):
 
 
 def _riding_pivots(sites: list[Site]) -> set[str]:
-    """Residue addresses (upper case) of the atoms whose riding H (H under an AFIX) follow
-    them in `sites`, as the writer puts them."""
+    """Residue addresses (upper case) of the atoms whose H follow them in `sites` under an
+    AFIX, or placed by the job (no line of the file: a water's or a strong hydrogen bond's H,
+    refined without AFIX, are written after their atom too)."""
     pivots, pivot = set(), None
     for site in sites:
         if not is_hydrogen(site.element or ""):
             pivot = None if site.is_peak else site.label.upper()
-        elif site.afix and pivot:
+        elif pivot and (site.afix or site.line is None):
             pivots.add(pivot)
     return pivots
 
