@@ -240,9 +240,8 @@ def _finish_job(
     with _timed(timings, "hydrogens", progress):
         density = difference_density(model, reflections) if reflections is not None else None
         plan = hydrogen_plan(model, assignment, hydrogens, density, notes, reflections)
-        keep_input_names(
-            plan, model, given
-        )  # the user's H1O stays H1O where its group is unchanged
+        # the user's H1O stays H1O (and restraints on it hold) where its group is unchanged
+        keep_input_names(plan, model, given)
     if reflections is not None:
         with _timed(timings, "refine with riding H", progress):
             refinements.append(
