@@ -226,6 +226,26 @@ def _with_lines(entry: str, before: str, lines: str) -> str:
     return text[:at] + lines + text[at:]
 
 
+def test_a_restraint_on_a_dropped_h_does_not_move_to_a_new_h_given_its_name(tmp_path, shared_data):
+    """FC_p31c's .res without H1C (C1's methyl then holds 2 H, so its H are placed and named
+    again) and with the user's DFIX/HTAB on C1's H1A and H1B: the job's NH H on N1, written
+    first, take the names H1A and H1B; the lines naming C1's dropped H become REM lines with a
+    note rather than restraining N1's H to C1."""
+    res = tmp_path / "x.res"
+    text = re.sub(r"(?m)^H1C .*\n", "", (BENCHMARK / "FC_p31c" / "published.res").read_text())
+    at = text.index("\nFVAR") + 1
+    res.write_text(text[:at] + "DFIX 0.98 C1 H1A\nHTAB C1 H1B\n" + text[at:])
+    assert main(["assign", str(res), "--quiet"]) == 0
+    out = (tmp_path / "x_crystalx.res").read_text()
+    atoms = [a.site for a in parse_shelx(out, "x.res").atoms]
+    labels = [s.label for s in atoms]
+    assert labels[labels.index("N1") + 1] == "H1A"  # the name went to another atom's H
+    assert "REM CrystalX: H1A not in this model; was: DFIX 0.98 C1 H1A\n" in out
+    assert "REM CrystalX: H1B not in this model; was: HTAB C1 H1B\n" in out
+    notes = json.loads((tmp_path / "x_crystalx.json").read_text())["notes"]
+    assert any("(H1A H1B " in n and "REM lines" in n for n in notes), notes
+
+
 def _hfix_pivots(text: str) -> list[str]:
     """Every atom name an HFIX instruction of `text` names, once per naming (continuations
     joined, comments left out)."""

@@ -12,6 +12,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import replace
 
+import numpy as np
+
 from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import InputError
 from crystalx_core.geometry import site_multiplicities
@@ -345,23 +347,53 @@ def _atom_region(lines: list[ShelxLine]) -> tuple[int, int]:
     return start, end
 
 
-def _renamed_and_gone(sites: list[Site], origins: dict[int, AtomLine]):
+def _renamed_and_gone(sites: list[Site], origins: dict[int, AtomLine], structure: Structure):
     """Old label → new of the file's atoms the job renamed, and the labels of those it dropped
-    (upper case, residue addresses)."""
+    (upper case, residue addresses). A dropped atom's label that the model gives another atom
+    is gone all the same, unless that atom stands where it stood (within `_SAME_ATOM` Å) or is
+    an H of the same pivot (riding H the job placed again under the user's names): else an
+    instruction naming it would silently restrain another atom (C1's H1A given to N1's H)."""
     written = [atom for site in sites for atom in site.with_mixed]
-    now = {atom.label.upper() for atom in written}
+    holder = {atom.label.upper(): atom for atom in written}
     renamed = {}
     for atom in written:
         origin = origins.get(atom.line)
         if origin is not None and origin.site and origin.site.label.upper() != atom.label.upper():
             renamed[origin.site.label.upper()] = atom.label
     kept = {atom.line for atom in written}
+    read = [(number, origin.site) for number, origin in origins.items() if origin.site]
     gone = {
-        origin.site.label.upper()
-        for number, origin in origins.items()
-        if origin.site and number not in kept and origin.site.label.upper() not in now
+        site.label.upper()
+        for number, site in read
+        if number not in kept
+        and not _same_atom(site, holder.get(site.label.upper()), read, written, structure)
     }
     return renamed, gone - set(renamed)
+
+
+_SAME_ATOM = 0.3  # Å: an atom the job moved less than this is the one the file held
+
+
+def _same_atom(old: Site, new: Site | None, read, written: list[Site], structure) -> bool:
+    """Whether `new`, which holds the label of the file's dropped atom `old`, stands for it."""
+    if new is None:
+        return False
+
+    def distance(a: Site, b: Site) -> float:
+        step = np.subtract(a.frac, b.frac)
+        return float(np.linalg.norm(structure.cartesian(step - np.round(step))))
+
+    if distance(old, new) < _SAME_ATOM:
+        return True
+    if not (is_hydrogen(old.element or "") and is_hydrogen(new.element or "")):
+        return False
+    heavy_read = [(n, s) for n, s in read if not s.is_peak and not is_hydrogen(s.element or "")]
+    heavy_now = [s for s in written if not s.is_peak and not is_hydrogen(s.element or "")]
+    if not heavy_read or not heavy_now:
+        return False
+    pivot_then = min(heavy_read, key=lambda item: distance(old, item[1]))[0]
+    pivot_now = min(heavy_now, key=lambda site: distance(new, site)).line
+    return pivot_now == pivot_then
 
 
 def _riding_pivots(sites: list[Site]) -> set[str]:
@@ -403,7 +435,9 @@ def render_with_sites(
     start, end = _atom_region(lines)
     sites = [site for site in structure.sites if keep_peaks or not site.is_peak]
     origins = {line.number: line for line in lines[start:end] if isinstance(line, AtomLine)}
-    followed, follow_notes = follow_renamed_atoms(lines[:end], *_renamed_and_gone(sites, origins))
+    followed, follow_notes = follow_renamed_atoms(
+        lines[:end], *_renamed_and_gone(sites, origins, structure)
+    )
     lines = [
         replace(line, text=followed[line.number]) if line.number in followed else line
         for line in lines
