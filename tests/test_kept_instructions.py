@@ -178,6 +178,27 @@ def test_riding_h_inside_a_rigid_group_continue_it_as_shelxl_does():
     assert render_with_sites(again, again.to_structure()) == written  # SHELXL's form kept
 
 
+def test_a_ring_atom_without_riding_h_goes_on_in_the_rigid_group():
+    """The same ring with no H on C4 (a substituent's place): C4 follows C3 in the AFIX 65
+    group and C5 follows C4 with no AFIX line between them; an AFIX 0 and a new AFIX 66 there
+    would end the hexagon at 2 atoms and open a second of 2."""
+    shelx = parse_shelx(TOLUENE, "x.res")
+    ring = shelx.to_structure().sites
+    sites = ring[:2]
+    for carbon in ring[2:]:
+        x, y, z = carbon.frac
+        sites.append(carbon)
+        if carbon.label != "C4":
+            sites.append(Site("H" + carbon.label[1:], "H", (x, y + 0.07, z), afix=43))
+    written = render_with_sites(shelx, shelx.to_structure().with_sites(sites))
+    assert _afix_and_labels(written) == [
+        "C7", "AFIX 66", "C1", "C2", "AFIX 43", "H2", "AFIX 65", "C3", "AFIX 43", "H3",
+        "AFIX 65", "C4", "C5", "AFIX 43", "H5", "AFIX 65", "C6", "AFIX 43", "H6", "AFIX 0",
+    ]  # fmt: skip
+    again = parse_shelx(written, "x.res")
+    assert [a.site.afix for a in again.atoms if a.site.element == "C"] == [0, 66, 66] + [65] * 4
+
+
 def test_an_include_file_naming_a_renamed_atom_is_named_and_left_as_it_is(tmp_path):
     """Restraints read from +restr.inc (SHELXL reads it in place; the .res keeps only the
     +restr.inc line) cannot follow a renamed atom: CrystalX never writes the user's files, so

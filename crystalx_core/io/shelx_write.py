@@ -88,9 +88,11 @@ class _SiteWriter:
         `between` go after the groups that close here, and stay in file order with the
         original PART/AFIX lines of the groups that open."""
         afix = (site.afix, origin.afix_line if origin and origin.site.afix == site.afix else None)
-        interrupting, resumed = self._rigid_group(site, afix)
+        interrupting, resumed, going_on = self._rigid_group(site, afix)
         if resumed and afix[0] % 10 != 5:  # the group was written unbroken: go on as AFIX m5
             afix = (afix[0] // 10 * 10 + 5, None)
+        if going_on:  # the site before was the group's too: no AFIX line between them
+            afix = self.afix
         part_line = origin.part_line if origin and origin.site.part == site.part else None
         if origin is None and site.part == self.part[0]:
             part_line = self.part[1]  # a new site (an added H) stays in its neighbour's PART
@@ -122,24 +124,24 @@ class _SiteWriter:
         ]
         return out
 
-    def _rigid_group(self, site: Site, afix) -> tuple[bool, bool]:
+    def _rigid_group(self, site: Site, afix) -> tuple[bool, bool, bool]:
         """Whether `site` interrupts a rigid group (AFIX m6/m9, its H riding under their own
-        AFIX) or resumes the one interrupted. SHELXL writes such a group AFIX 66, C1, C2,
-        AFIX 43, H2, AFIX 65, C3, ...: an AFIX 0 there would end the group short of its atoms,
-        and AFIX 66 again would open another (manual, AFIX: n = 5, dependent atoms of a rigid
-        group)."""
+        AFIX), resumes the one interrupted, or goes on with it from the site before. SHELXL
+        writes such a group AFIX 66, C1, C2, AFIX 43, H2, AFIX 65, C3, C4, ...: an AFIX 0 there
+        would end the group short of its atoms, and AFIX 66 again would open another (manual,
+        AFIX: n = 5, dependent atoms of a rigid group)."""
         code, line = afix
         if code and site.element and is_hydrogen(site.element) and self.rigid:
-            return True, False
+            return True, False, False
         if code % 10 not in (5, 6, 9) or line is None:
             self.rigid = set()
-            return False, False
+            return False, False, False
         same = line in self.rigid or (code % 10 == 5 and bool(self.rigid))
-        resumed = same and self.afix[0] % 10 not in (5, 6, 9)
+        inside = self.afix[0] % 10 in (5, 6, 9)  # the site before is a rigid group's
         if not same:
             self.rigid = set()  # another group opens
         self.rigid.add(line)
-        return False, resumed
+        return False, same and not inside, same and inside
 
     def close(self) -> list[str]:
         out = ["AFIX   0" + self.nl] if self.afix[0] else []
