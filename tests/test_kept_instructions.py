@@ -267,6 +267,57 @@ def test_a_restraint_on_a_dropped_h_does_not_move_to_a_new_h_given_its_name(tmp_
     assert any("(H1A H1B " in n and "REM lines" in n for n in notes), notes
 
 
+def _p21c_relabelled(lines: str, labels: dict[str, str], folder=None):
+    """FC_p21c's SHELXL .res (residues 1-4 of class CCF3/CF3, residue 0 holding O1 and C1 too)
+    with `lines` before FVAR, rendered after renaming atoms (old label → new, same element)."""
+    shelx = parse_shelx(_with_lines("FC_p21c", "FVAR", lines), "x.res", folder=folder)
+    structure = shelx.to_structure()
+    sites = [replace(s, label=labels.get(s.label, s.label)) for s in structure.sites]
+    notes: list[str] = []
+    return render_with_sites(shelx, structure.with_sites(sites), notes=notes), notes
+
+
+def test_an_instruction_for_every_residue_naming_a_renamed_atom_gets_a_note(shared_data):
+    """DFIX_* applies to every residue, residue 0 included (SHELXL manual, RESI): renaming
+    residue 0's O1 leaves its one text stale for residue 0, which a note says."""
+    out, notes = _p21c_relabelled("DFIX_* 1.40 O1 C1\n", {"O1": "O9"})
+    assert "DFIX_* 1.40 O1 C1\n" in out
+    assert notes == [
+        "DFIX_* (line 36) applies to every residue, and O1_0 is renamed or not in this model: "
+        "check it"
+    ]
+
+
+def test_conf_bond_bloc_and_spec_follow_a_renamed_atom(shared_data):
+    """CONF, BOND, BLOC and SPEC name atoms too (SHELXL manual ch. 7): O2 → O9 in each."""
+    lines = "CONF O2 C5 C6 C7\nBOND O2\nBLOC 1 O2 C5\nSPEC 0.2 O2\n"
+    out, notes = _p21c_relabelled(lines, {"O2": "O9"})
+    assert "CONF O9 C5 C6 C7\nBOND O9\nBLOC 1 O9 C5\nSPEC 0.2 O9\n" in out
+    assert notes == []
+
+
+def test_a_residue_suffix_of_a_digit_int_cannot_read_is_a_class(shared_data):
+    """'DFIX_²': '²'.isdigit() holds but int('²') fails; SHELXL's residue numbers are plain
+    digits, so it is a (missing) class name, left as written, not a traceback."""
+    out, notes = _p21c_relabelled("DFIX_² 1.40 O1 C1\n", {"O1": "O9"})
+    assert "DFIX_² 1.40 O1 C1\n" in out and notes == []
+
+
+def test_include_files_in_include_files_get_notes_and_read_residue_targets(tmp_path, shared_data):
+    """+outer.inc holds DFIX_CCF3 (residues 1, 2 and 4 of class CCF3) and +inner.inc; the
+    renamed atoms are named: residue 2's O1 in outer.inc, O2 in the nested inner.inc."""
+    (tmp_path / "outer.inc").write_text("DFIX_CCF3 1.40 O1 C1\n+inner.inc\nEND\n")
+    (tmp_path / "inner.inc").write_text("SADI O2 C5 O2 C6\nEND\n")
+    out, notes = _p21c_relabelled("+outer.inc\n", {"O1_2": "O9_2", "O2": "O9"}, tmp_path)
+    assert "+outer.inc\n" in out  # the file's own SADI_CCF3 lines get their notes besides
+    assert [n for n in notes if n.startswith("include file")] == [
+        "include file inner.inc names O2, renamed or not in this model: edit it before "
+        "refining (CrystalX does not change your files)",
+        "include file outer.inc names O1_2, renamed or not in this model: edit it before "
+        "refining (CrystalX does not change your files)",
+    ]
+
+
 def _hfix_pivots(text: str) -> list[str]:
     """Every atom name an HFIX instruction of `text` names, once per naming (continuations
     joined, comments left out)."""

@@ -8,22 +8,25 @@ is written as a REM line that says why. Names are resolved as the SHELXL manual 
 'If an atom name is not followed by a residue number, the current residue is assumed (unless
 overridden by a global residue number or class appended to the instruction codeword)';
 '_+'/'_-' the next/previous residue; '_$n' a symmetry equivalent, EQIV). Instructions for a
-residue class (DFIX_CCF3) name atoms of several residues and are left as written. An include
-file (+file) is the user's and never written: a note names what in it is stale.
+residue class (DFIX_CCF3) or for all residues (DFIX_*) name atoms of several residues and are
+left as written, with a note. An include file (+file) is the user's and never written: a note
+names what in it is stale.
 """
 
 from __future__ import annotations
 
 import re
 
+from crystalx_core.io.shelx_read import resi_fields
 from crystalx_core.residues import bare_label, residue_address
 
 # instructions whose arguments (after any numbers) are atom names, SHELXL manual ch. 7
 NAMING = frozenset(
     "DFIX DANG SADI SAME CHIV FLAT DELU SIMU RIGU ISOR NCSY EADP EXYZ BUMP CONN BIND FREE "
-    "HFIX MPLA RTAB HTAB ANIS XNPD".split()
+    "HFIX MPLA RTAB HTAB ANIS XNPD CONF BOND BLOC SPEC".split()
 )
 _TOKEN = re.compile(r"(?<=\s)[^\s=!]+")
+_DIGITS = re.compile(r"\d+")  # a residue number (int() reads every such digit, unlike isdigit's)
 
 
 def _number(word: str) -> bool:
@@ -38,7 +41,7 @@ def _residue(suffix: str, current: int) -> int | None:
     """The residue an atom name's suffix ('' '2' '$1' '+' '-') points to; None for a class."""
     if not suffix or suffix.startswith("$"):
         return current
-    if suffix.isdigit():
+    if _DIGITS.fullmatch(suffix):
         return int(suffix)
     return {"+": current + 1, "-": current - 1}.get(suffix)
 
@@ -56,19 +59,19 @@ def follow_renamed_atoms(
     residue = 0
     for line in lines:
         if line.kind == "include":
-            notes += _include_note(line, residue, renamed, gone)
+            include_notes, residue = _include_notes(line, residue, classes, renamed, gone)
+            notes += include_notes
         if line.kind != "instruction":
             continue
         if line.keyword == "RESI":
-            numbers = [w for w in line.fields if w.isdigit()]
-            residue = int(numbers[0]) if numbers else 0
-        target = line.text.split(None, 1)[0].partition("_")[2]
+            residue = resi_fields(line.fields)[0]
         if line.keyword not in NAMING:
             continue
-        if target and not target.isdigit():  # every residue of a class: one text for all
-            notes += _class_note(line, classes.get(target.upper(), []), renamed, gone)
+        numbers, several = _residues_of(line, residue, classes)
+        if several:  # every residue of a class, or every residue: one text for all
+            notes += _class_note(line, numbers, renamed, gone)
             continue
-        text, missing = _followed(line, int(target) if target else residue, renamed, gone)
+        text, missing = _followed(line, numbers[0], renamed, gone)
         if missing:
             names = " ".join(dict.fromkeys(missing))
             flat = re.sub(r"\s*=\s*\r?\n\s*", " ", text).rstrip()
@@ -89,52 +92,80 @@ def follow_renamed_atoms(
 
 
 def _residue_classes(lines) -> dict[str, list[int]]:
-    """Residue numbers per class, from the RESI lines (class and number in either order)."""
+    """Residue numbers per class, from the RESI lines (class and number in either order); a
+    residue without a class under ''."""
     classes: dict[str, list[int]] = {}
     for line in lines:
         if line.kind == "instruction" and line.keyword == "RESI":
-            numbers = [w for w in line.fields if w.isdigit()]
-            names = [w.upper() for w in line.fields if not _number(w)]
-            if numbers and names:
-                classes.setdefault(names[0], []).append(int(numbers[0]))
+            number, name = resi_fields(line.fields)
+            if number:
+                classes.setdefault(name, []).append(number)
     return classes
 
 
-def _class_note(line, residues: list[int], renamed: dict[str, str], gone: set[str]) -> list[str]:
-    """A note when an instruction for a residue class names an atom that one of its residues
-    renamed or lost: one text serves every residue, so it cannot follow (SHELXL manual, RESI)."""
+def _residues_of(line, current: int, classes: dict[str, list[int]]) -> tuple[list[int], bool]:
+    """The residues an instruction's atom names are read in, and whether one text serves
+    several: DFIX_CLS every residue of class CLS, DFIX_* every residue and residue 0 (SHELXL
+    manual, RESI), DFIX_3 residue 3, DFIX the current one."""
+    target = line.text.split(None, 1)[0].partition("_")[2]
+    if not target:
+        return [current], False
+    if _DIGITS.fullmatch(target):
+        return [int(target)], False
+    if target == "*":
+        return sorted({0, *(n for numbers in classes.values() for n in numbers)}), True
+    return classes.get(target.upper(), []), True
+
+
+def _stale_names(line, residues: list[int], renamed, gone, suffixed: bool) -> list[str]:
+    """The names in `line` that mean a renamed or gone atom in one of `residues` (with the
+    residue number appended when it serves several)."""
     stale: list[str] = []
     for number in residues:
         text, missing = _followed(line, number, renamed, gone)
-        stale += [f"{w}_{number}" for w in missing]
-        stale += [
-            f"{old}_{number}" for old, new in zip(line.text.split(), text.split()) if old != new
-        ]
+        changed = [old for old, new in zip(line.text.split(), text.split()) if old != new]
+        stale += [f"{w}_{number}" if suffixed else w for w in missing + changed]
+    return stale
+
+
+def _class_note(line, residues: list[int], renamed: dict[str, str], gone: set[str]) -> list[str]:
+    """A note when an instruction for a residue class (or '_*', all residues) names an atom
+    that one of its residues renamed or lost: one text serves every residue, so it cannot
+    follow (SHELXL manual, RESI)."""
+    stale = _stale_names(line, residues, renamed, gone, suffixed=True)
     if not stale:
         return []
+    head = line.text.split(None, 1)[0]
+    which = "every residue" if head.endswith("_*") else "every residue of its class"
     return [
-        f"{line.text.split(None, 1)[0]} (line {line.number}) applies to every residue of its "
-        f"class, and {' '.join(dict.fromkeys(stale))} is renamed or not in this model: check it"
+        f"{head} (line {line.number}) applies to {which}, and "
+        f"{' '.join(dict.fromkeys(stale))} is renamed or not in this model: check it"
     ]
 
 
-def _include_note(include, residue: int, renamed: dict[str, str], gone: set[str]) -> list[str]:
-    """A note when an include file (+file, read in place) names renamed or gone atoms: it is the
-    user's file, which CrystalX never writes, so the user has to edit it."""
+def _include_notes(include, residue: int, classes, renamed, gone) -> tuple[list[str], int]:
+    """A note for each include file (+file, read in place, and those it includes) that names
+    renamed or gone atoms: it is the user's file, which CrystalX never writes, so the user has
+    to edit it; and the residue current after it (a RESI in it goes on after it)."""
+    notes: list[str] = []
     stale: list[str] = []
     for card in include.included:
-        if card.kind == "instruction" and card.keyword in NAMING:
-            text, missing = _followed(card, residue, renamed, gone)
-            if text != card.text:
-                stale += [w for w in card.text.split()[1:] if w not in text.split()]
-            stale += missing
-    if not stale:
-        return []
-    names = " ".join(dict.fromkeys(stale))
-    return [
-        f"include file {include.fields[0]} names {names}, renamed or not in this model: "
-        "edit it before refining (CrystalX does not change your files)"
-    ]
+        if card.kind == "include":
+            nested, residue = _include_notes(card, residue, classes, renamed, gone)
+            notes += nested
+        if card.kind != "instruction":
+            continue
+        if card.keyword == "RESI":
+            residue = resi_fields(card.fields)[0]
+        if card.keyword in NAMING:
+            numbers, several = _residues_of(card, residue, classes)
+            stale += _stale_names(card, numbers, renamed, gone, suffixed=several)
+    if stale:
+        notes.append(
+            f"include file {include.fields[0]} names {' '.join(dict.fromkeys(stale))}, renamed "
+            "or not in this model: edit it before refining (CrystalX does not change your files)"
+        )
+    return notes, residue
 
 
 def _followed(line, current: int, renamed: dict[str, str], gone: set[str]):
@@ -180,15 +211,14 @@ def hfix_of_riding_pivots(lines, pivots: set[str]) -> tuple[dict[int, str], list
         if line.kind != "instruction":
             continue
         if line.keyword == "RESI":
-            numbers = [w for w in line.fields if w.isdigit()]
-            residue = int(numbers[0]) if numbers else 0
+            residue = resi_fields(line.fields)[0]
         if line.keyword != "HFIX":
             continue
         head = line.text.split(None, 1)[0]
-        target = head.partition("_")[2]
-        if target and not target.isdigit():
+        numbers, several = _residues_of(line, residue, {})
+        if several:
             continue
-        current = int(target) if target else residue
+        current = numbers[0]
         body = line.text[: len(line.text.rstrip("\r\n"))]
         code, bang, comment = re.sub(r"\s*=\s*\r?\n\s*", " ", body).partition("!")
         words = code.split()[1:]
