@@ -110,14 +110,14 @@ def finished_row(item: BatchItem, options: BatchOptions) -> dict | None:
         written = report.stat().st_mtime
         if item.model.stat().st_mtime > written:  # changed since: redone, without reading it
             return None
-        loaded = item.load()
-        reflections = loaded.reflections_file() if options.refine else None
+        loaded = item.load() if options.refine else None  # only for the reflections it names
+        reflections = loaded.reflections_file() if loaded else None
         if reflections and reflections.stat().st_mtime > written:
             return None
         unrefined = _unrefinable(loaded) if reflections else ""
         hkl = "" if unrefined else str(reflections or "")
         row = row_from_report(item, json.loads(report.read_text()), 0.0, resumed=True, hkl=hkl)
-        return {**row, "error": row["error"] or unrefined}
+        return {**row, "note": unrefined}
     except (CrystalXError, OSError, ValueError, KeyError):  # redone, and reported if it fails
         return None
 
@@ -214,7 +214,7 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
             stale_after=None,
         )
         row = row_from_report(item, report, time.perf_counter() - start, hkl=source)
-        return {**row, "error": row["error"] or unrefined}
+        return {**row, "note": unrefined}
     except CrystalXError as error:
         message = error.one_line()
     except Exception as error:  # noqa: BLE001  (recorded with its traceback's last line; the batch goes on)

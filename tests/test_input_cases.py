@@ -285,7 +285,7 @@ def test_a_cif_whose_res_says_twin_refuses_a_separate_hkl_too(
         assert main(["batch", str(tmp_path), "--quiet", "--json", "--method", "baseline"]) == 0
         [row] = json.loads(capsys.readouterr().out)["rows"]
         assert (row["status"], row["hkl"]) == ("ok", "")
-        error = row["error"].removeprefix("not refined: ")
+        error = row["note"].removeprefix("not refined: ")
     assert error.startswith(f"{cif} (_shelx_res_file):")
     assert (
         "TWIN: twinned refinement (twin law and BASF fractions); CrystalX refines untwinned"
