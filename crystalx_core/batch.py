@@ -110,11 +110,14 @@ def finished_row(item: BatchItem, options: BatchOptions) -> dict | None:
         written = report.stat().st_mtime
         if item.model.stat().st_mtime > written:  # changed since: redone, without reading it
             return None
-        reflections = item.load().reflections_file() if options.refine else None
+        loaded = item.load() if options.refine else None  # only for the reflections it names
+        reflections = loaded.reflections_file() if loaded else None
         if reflections and reflections.stat().st_mtime > written:
             return None
-        row = json.loads(report.read_text())
-        return row_from_report(item, row, 0.0, resumed=True, hkl=str(reflections or ""))
+        unrefined = _unrefinable(loaded) if reflections else ""
+        hkl = "" if unrefined else str(reflections or "")
+        row = row_from_report(item, json.loads(report.read_text()), 0.0, resumed=True, hkl=hkl)
+        return {**row, "note": unrefined}
     except (CrystalXError, OSError, ValueError, KeyError):  # redone, and reported if it fails
         return None
 
@@ -186,6 +189,9 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
 
         loaded = item.load()
         where = loaded.reflections_file() if options.refine else None
+        unrefined = _unrefinable(loaded) if where else ""
+        if unrefined:  # twin, neutron or Laue data: the atoms are still assigned
+            where = None
         source = str(where or "")
         reflections = find_reflections(loaded, where) if where else None
         if reflections is not None:
@@ -197,7 +203,7 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
             options.cycles,
             hydrogens=options.hydrogens,
         )
-        loaded.add_notes(result)
+        loaded.add_notes(result, *([unrefined] if unrefined else []))
         inputs = [item.model] + ([where] if where else [])
         _, report, _ = write_job_outputs(  # _run_pending has cleared the temporaries
             result,
@@ -207,13 +213,25 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
             output_prefix(item, options),
             stale_after=None,
         )
-        return row_from_report(item, report, time.perf_counter() - start, hkl=source)
+        row = row_from_report(item, report, time.perf_counter() - start, hkl=source)
+        return {**row, "note": unrefined}
     except CrystalXError as error:
         message = error.one_line()
     except Exception as error:  # noqa: BLE001  (recorded with its traceback's last line; the batch goes on)
         where = traceback.format_exc().splitlines()[-3].strip()
         message = f"internal error: {type(error).__name__}: {error} ({where})"
     return _failed_row(item, message, time.perf_counter() - start, source)
+
+
+def _unrefinable(loaded) -> str:
+    """Why the reflections the structure names cannot be refined here (TWIN, HKLF 5, neutron
+    or Laue data: Loaded.reflection_format), as the row's note; '' when they can. A batch still
+    assigns such a structure, as `assign` without --hkl would, rather than fail it."""
+    try:
+        loaded.reflection_format()
+    except InputError as error:
+        return f"not refined: {error.one_line()}"
+    return ""
 
 
 def _failed_row(item: BatchItem, message: str, seconds: float = 0.0, hkl: str = "") -> dict:

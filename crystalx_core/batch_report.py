@@ -26,6 +26,7 @@ CSV_COLUMNS = [
     "model",
     "hkl",
     "error",
+    "note",  # a finished job's: why its reflections were not refined (twin, neutron, Laue data)
 ]
 
 
@@ -119,7 +120,7 @@ def summary_html(rows: list[dict], title: str) -> str:
     parts.append(
         "</table><h2>Structures</h2><table><tr><th>structure</th><th>status</th><th>atoms</th>"
         "<th>min p</th><th>R1</th><th>largest difference peak (e "
-        "Å⁻³)</th><th>s</th><th>error</th></tr>"
+        "Å⁻³)</th><th>s</th><th>error</th><th>note</th></tr>"
     )
     for r in rows:
         parts.append(
@@ -129,7 +130,7 @@ def summary_html(rows: list[dict], title: str) -> str:
             f"<td>{e(r['status'])}</td><td>{r.get('atoms', '')}</td>"
             f"<td>{_round(r.get('min_confidence'))}</td><td>{_round(r.get('r1'))}</td>"
             f"<td>{_round(r.get('diff_peak'), 2)}</td><td>{r['seconds']}</td>"
-            f"<td>{e(r.get('error', ''))}</td></tr>"
+            f"<td>{e(r.get('error', ''))}</td><td>{e(r.get('note', ''))}</td></tr>"
         )
     parts.append("</table></body></html>\n")
     return "\n".join(parts)

@@ -316,6 +316,9 @@ def _run_batch(args) -> int:
             print(f"  {row['name']}: {row['error']}")
         for row in poor:
             print(f"  {row['name']}: no solution: {row['error']}; {_to_check(row['model'])}")
+        for row in rows:  # assigned, with a word on it (reflections not refined: why)
+            if row.get("note"):
+                print(f"  {row['name']}: {row['note']}")
         for row in rows:  # where a name had several files: the one read, and its reflections
             if row.get("left_out"):
                 print(

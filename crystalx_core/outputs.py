@@ -323,7 +323,11 @@ def write_job_outputs(
     groups = hfix_groups(result.assignment.hfix_codes())
     res_text = (
         render_with_sites(
-            shelx, result.structure, hfix_groups=groups, refined=bool(result.refinements)
+            shelx,
+            result.structure,
+            hfix_groups=groups,
+            refined=bool(result.refinements),
+            notes=result.notes,
         )
         if shelx is not None
         else new_ins_text(result.structure)

@@ -19,7 +19,7 @@ from crystalx_core.element_evidence import relabelled, take_weighed_elements, we
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.hydrogen_evidence import weigh_hydrogens
 from crystalx_core.partial_sites import PartialSites, add_partial_sites
-from crystalx_core.riding import HydrogenPlan, add_riding_hydrogens
+from crystalx_core.riding import HydrogenPlan, add_riding_hydrogens, keep_input_names
 from crystalx_core.structure import Structure
 
 Progress = Callable[[str], None]
@@ -240,6 +240,8 @@ def _finish_job(
     with _timed(timings, "hydrogens", progress):
         density = difference_density(model, reflections) if reflections is not None else None
         plan = hydrogen_plan(model, assignment, hydrogens, density, notes, reflections)
+        # the user's H1O stays H1O (and restraints on it hold) where its group is unchanged
+        keep_input_names(plan, model, given)
     if reflections is not None:
         with _timed(timings, "refine with riding H", progress):
             refinements.append(

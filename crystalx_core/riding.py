@@ -238,6 +238,78 @@ def ride_existing_hydrogens(
     return plan
 
 
+def keep_input_names(plan: HydrogenPlan, model: Structure, given: Structure) -> None:
+    """Give the new H of a pivot of `model` the names its H had in `given` (the input, whose
+    H add_riding_hydrogens replaced) where the pivot keeps as many H, of the same kind (the
+    same AFIX geometry m, or H the input refined freely), and the names fit SHELX's 4
+    characters: the user's H1O, H12A and the restraints naming them keep meaning those H.
+    Each name goes to the nearest new H, and the group is written in the user's order; another
+    group's H given one of these names meanwhile gets a free one; plan.restraints follow."""
+    sites = list(plan.structure.sites)
+    heavy = {s.label.upper() for s in sites if not is_hydrogen(s.element or "")}
+    inputs = _input_groups(model, given)
+    names: dict[int, tuple[int, str]] = {}  # place in sites → (new H put there, user's name)
+    for pivot, group in plan.groups.items():
+        old, new = inputs.get(pivot, []), list(group)
+        if (
+            not old
+            or len(old) != len(new)
+            or not _same_kind(old[0].afix, sites[new[0]].afix)
+            or {h.label.upper() for h in old} & (heavy | {n.upper() for _, n in names.values()})
+            or any(len(bare_label(h.label)) > MAX_LABEL for h in old)  # a CIF's H1c10
+        ):
+            continue
+        order = min(
+            itertools.permutations(new),
+            key=lambda p: sum(
+                np.linalg.norm(model.cartesian(h.frac) - model.cartesian(sites[k].frac))
+                for h, k in zip(old, p)
+            ),
+        )
+        # in the user's order, each H where its name's H was
+        names.update({place: (k, h.label) for place, h, k in zip(new, old, order)})
+    if not names:
+        return
+    taken = {name.upper() for _, name in names.values()}
+    new_h = {k for group in plan.groups.values() for k in group}
+    moved = [k for k in sorted(new_h - set(names)) if sites[k].label.upper() in taken]
+    pool = _LabelPool({s.label.upper() for k, s in enumerate(sites) if k not in moved} | taken)
+    mapping = {sites[k].label: name for k, name in names.values()}
+    mapping.update({sites[k].label: pool.take(sites[k].label) for k in moved})
+    written = [sites[names[k][0]] if k in names else s for k, s in enumerate(sites)]
+    plan.structure = plan.structure.with_sites(
+        [replace(s, label=mapping[s.label]) if s.label in mapping else s for s in written]
+    )
+    plan.restraints = [
+        " ".join(mapping.get(word, word) for word in line.split()) for line in plan.restraints
+    ]
+
+
+def _input_groups(model: Structure, given: Structure) -> dict[int, list[Site]]:
+    """The H of `given` (the input) by the pivot (index in `model`) nearest each in bonding
+    reach; `model` holds the input's other atoms, assigned (and refined), without its H."""
+    hydrogens = [s for s in given.sites if is_hydrogen(s.element or "") and not s.is_peak]
+    both = model.with_sites([*model.sites, *hydrogens])
+    pivots = [i for i, s in enumerate(model.sites) if not is_hydrogen(s.element) and not s.is_peak]
+    nearest: dict[int, tuple[float, int]] = {}
+    for i, near in zip(pivots, neighbours(both, H_BOND_MAX, centres=pivots)):
+        for c in near:
+            if c.j >= len(model.sites) and (c.j not in nearest or c.distance < nearest[c.j][0]):
+                nearest[c.j] = (c.distance, i)
+    groups: dict[int, list[Site]] = {}
+    for j, (_, i) in sorted(nearest.items()):
+        groups.setdefault(i, []).append(both.sites[j])
+    return groups
+
+
+def _same_kind(before: int, now: int) -> bool:
+    """Whether an input H group under AFIX `before` is of the kind the job rides as `now`: the
+    same geometry m (a methyl's 3 and 13 alike), or H the input refined freely (AFIX 0)."""
+    methyl = {3, 13}
+    m_before, m_now = before // 10, now // 10
+    return not before or m_before == m_now or {m_before, m_now} <= methyl
+
+
 def _distinct(neighbours: list[tuple[str, np.ndarray]]) -> list[tuple[str, np.ndarray]]:
     """One neighbour per position: the parts of a disordered site sharing one position
     (EXYZ, as C23/C23X of COD 2103700) are one bond, not two that cancel."""

@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from crystalx_core.batch import BatchItem, BatchOptions, find_inputs, run_batch
+from crystalx_core.batch import BatchItem, BatchOptions, find_inputs, finished_row, run_batch
+from crystalx_core.batch_report import summary_csv, summary_html
 
 from .conftest import BENCHMARK
 
@@ -155,3 +156,48 @@ def test_batch_out_naming_a_file_is_one_line_before_any_work(tmp_path, shared_da
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "urea.res" in err and "folder" in err, err
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+@pytest.mark.parametrize("card", ["HKLF 5", "TWIN -1 0 0 0 -1 0 0 0 -1 2\nBASF 0.3\nHKLF 4"])
+def test_a_twin_in_the_folder_is_assigned_and_its_row_says_why_not_refined(
+    tmp_path, shared_data, card
+):
+    """XH_urea's published .res declared a twin (HKLF 5, or TWIN/BASF) beside its .hkl: the
+    batch assigns it as `assign` without --hkl would, and the row says why it is not refined
+    (before, the whole structure failed); a second run resumes it with the same note."""
+    res = (BENCHMARK / "XH_urea" / "published.res").read_text()
+    (tmp_path / "urea.res").write_text(res.replace("HKLF 4", card))
+    shutil.copy(BENCHMARK / "XH_urea" / "data.hkl", tmp_path / "urea.hkl")
+    for status in ("ok", "resumed"):
+        (row,) = run_batch(find_inputs(str(tmp_path)), BatchOptions(), workers=1)
+        assert (row["status"], row["hkl"]) == (status, "")
+        assert row["error"] == ""  # a finished job: the reason is its note, not an error
+        assert row["note"].startswith("not refined: ") and "SHELXL or Olex2" in row["note"]
+    (written,) = csv.DictReader(summary_csv([row]).splitlines())
+    assert (written["error"], written["note"]) == ("", row["note"])
+    assert "<th>error</th><th>note</th>" in summary_html([row], "t")
+    report = json.loads((tmp_path / "urea_crystalx.json").read_text())
+    assert report["refinement"] in (None, {}) and any("not refined" in n for n in report["notes"])
+
+
+def test_resuming_without_refinement_does_not_read_the_model_again(
+    tmp_path, shared_data, monkeypatch
+):
+    """--no-refine: a finished structure is resumed from its report and the files' times; its
+    model is read only to find the reflections it names, which no refinement needs."""
+    shutil.copy(BENCHMARK / "XH_alanine" / "model.cif", tmp_path / "alanine.cif")
+    options = BatchOptions(refine=False, method="baseline")
+    (item,) = find_inputs(str(tmp_path))
+    (row,) = run_batch([item], options, workers=1)
+    assert row["status"] == "ok"
+    reads = []
+    real_load = BatchItem.load
+
+    def counted_load(self):  # the real BatchItem.load, counted
+        reads.append(self.model)
+        return real_load(self)
+
+    monkeypatch.setattr(BatchItem, "load", counted_load)
+    resumed = finished_row(item, options)
+    assert resumed is not None and resumed["status"] == "resumed" and reads == []
+    assert finished_row(item, BatchOptions(method="baseline")) is not None and reads

@@ -74,6 +74,7 @@ class ShelxLine:
     kind: str
     keyword: str = ""
     fields: list[str] = field(default_factory=list)
+    included: list["ShelxLine"] = field(default_factory=list)  # an include file's instructions
 
 
 @dataclass(eq=False)
@@ -289,6 +290,14 @@ def _keyword(token: str) -> str:
     return head[:4] if len(head) > 4 and head[:4] in KEYWORDS else ""
 
 
+def resi_fields(fields: list[str]) -> tuple[int, str]:
+    """(residue number, class, upper case) of a RESI instruction's fields, which SHELXL takes
+    in either order (`RESI class number [alias]`); 0 and '' where one is missing."""
+    numbers = [word for word in fields[:2] if _INTEGER.match(word)]
+    names = [word.upper() for word in fields[:2] if not _INTEGER.match(word)]
+    return (int(numbers[0]) if numbers else 0), (names[0] if names else "")
+
+
 def is_end_line(text: str) -> bool:
     """Whether a physical line is SHELX's END: the keyword in the first column (an indented
     line continues the one before)."""
@@ -395,8 +404,10 @@ class _Parser:
         text_in, _ = _decoded(read_input_bytes(str(path), "SHELX include file"))
         outer, self.path = self.path, str(path)
         self.depth += 1
+        included = []
         try:
             for card in self._cards(_physical_lines(text_in), stop_at_end=True):
+                included.append(card)
                 if isinstance(card, AtomLine):
                     raise self.error(
                         f"atom {card.text.split()[0]} in an include file: SHELXL takes atoms "
@@ -406,7 +417,7 @@ class _Parser:
         finally:
             self.path = outer
             self.depth -= 1
-        return ShelxLine(number, text, "include", fields=[name])
+        return ShelxLine(number, text, "include", fields=[name], included=included)
 
     def _card(self, number: int, chunk: list[str]) -> ShelxLine:
         text = "".join(chunk)
@@ -594,8 +605,7 @@ class _Parser:
     def _resi(self, card):
         """`RESI class number [alias]` (either order) puts the atoms after it in that residue;
         `RESI 0` goes back to the main one. Labels are unique per residue only."""
-        numbers = [field for field in card.fields[:2] if _INTEGER.match(field)]
-        self.residue = int(numbers[0]) if numbers else 0
+        self.residue = resi_fields(card.fields)[0]
         if self.residue < 0:
             raise self.error(
                 f"RESI needs a residue number of 0 or more, got {self.residue}", card.number

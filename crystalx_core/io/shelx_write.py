@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
 
 from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import InputError
 from crystalx_core.geometry import site_multiplicities
+from crystalx_core.io.shelx_names import follow_renamed_atoms, hfix_of_riding_pivots
 from crystalx_core.io.shelx_read import (
     RIDING_U,
     AtomLine,
@@ -65,12 +69,16 @@ class _SiteWriter:
         self.sof_factor = [m / order for m in multiplicities]
         self.fvars, self.nl = fvars, newline
         self.fv_offset = fv_offset  # the file's own free variables come before the model's
+        # every free variable as the FVAR written will hold them: the file's, then the model's
+        self.all_fvars = [*(fvars or [1.0])][: fv_offset + 1] + free_variables(sites)
         self.origins = (
             origins or {}
         )  # line → atom as read: a mixed site's atoms keep their order and codes
         self.afix: tuple[int, ShelxLine | None] = (0, None)
+        self.rigid: set[ShelxLine] = set()  # AFIX lines of the rigid group being written
         self.part: tuple[int, ShelxLine | None] = (0, None)
         self.previous_ueq: float | None = None
+        self.previous_sof: float | None = None  # the sof code of the pivot of riding H
         self.shift = _lattice_shift(sites)
 
     def emit(
@@ -80,12 +88,17 @@ class _SiteWriter:
         `between` go after the groups that close here, and stay in file order with the
         original PART/AFIX lines of the groups that open."""
         afix = (site.afix, origin.afix_line if origin and origin.site.afix == site.afix else None)
+        interrupting, resumed, going_on = self._rigid_group(site, afix)
+        if resumed and afix[0] % 10 != 5:  # the group was written unbroken: go on as AFIX m5
+            afix = (afix[0] // 10 * 10 + 5, None)
+        if going_on:  # the site before was the group's too: no AFIX line between them
+            afix = self.afix
         part_line = origin.part_line if origin and origin.site.part == site.part else None
         if origin is None and site.part == self.part[0]:
             part_line = self.part[1]  # a new site (an added H) stays in its neighbour's PART
         part = (site.part, part_line)
         out = []
-        if afix != self.afix and self.afix[0]:
+        if afix != self.afix and self.afix[0] and not (interrupting or resumed):
             out.append("AFIX   0" + self.nl)
         if part != self.part and self.part[0] and not part[0]:
             out.append("PART 0" + self.nl)  # PART n ends PART m by itself
@@ -111,10 +124,30 @@ class _SiteWriter:
         ]
         return out
 
+    def _rigid_group(self, site: Site, afix) -> tuple[bool, bool, bool]:
+        """Whether `site` interrupts a rigid group (AFIX m6/m9, its H riding under their own
+        AFIX), resumes the one interrupted, or goes on with it from the site before. SHELXL
+        writes such a group AFIX 66, C1, C2, AFIX 43, H2, AFIX 65, C3, C4, ...: an AFIX 0 there
+        would end the group short of its atoms, and AFIX 66 again would open another (manual,
+        AFIX: n = 5, dependent atoms of a rigid group)."""
+        code, line = afix
+        if code and site.element and is_hydrogen(site.element) and self.rigid:
+            return True, False, False
+        if code % 10 not in (5, 6, 9) or line is None:
+            self.rigid = set()
+            return False, False, False
+        same = line in self.rigid or (code % 10 == 5 and bool(self.rigid))
+        inside = self.afix[0] % 10 in (5, 6, 9)  # the site before is a rigid group's
+        if not same:
+            self.rigid = set()  # another group opens
+        self.rigid.add(line)
+        return False, same and not inside, same and inside
+
     def close(self) -> list[str]:
         out = ["AFIX   0" + self.nl] if self.afix[0] else []
         out += ["PART 0" + self.nl] if self.part[0] else []
         self.afix, self.part = (0, None), (0, None)
+        self.rigid = set()
         return out
 
     def _keep(self, value: float, code: float | None) -> float:
@@ -147,7 +180,7 @@ class _SiteWriter:
         elif origin and math.isclose(origin.sof, sof, **_CLOSE):
             sof_code = origin.sof_code
         else:
-            sof_code = 10 + sof
+            sof_code = self._riding_sof(site, origin, sof)
         head = f"{bare_label(site.label):<5} {sfac}" + xyz + _field(sof_code, 5, 12)
         if site.u_aniso is not None:
             u_codes = origin.u_codes if origin and len(origin.u_codes) == 6 else (None,) * 6
@@ -169,7 +202,22 @@ class _SiteWriter:
             text += self.nl
         if not site.is_peak and not is_hydrogen(site.element):
             self.previous_ueq = site.u_iso
+            self.previous_sof = sof_code
         return text
+
+    def _riding_sof(self, site: Site, origin: AtomLine | None, sof: float) -> float:
+        """A new riding H's sof code: on its pivot's free variable, as SHELXL writes the H of a
+        disordered group (-21 under a -21 atom, 30.33333 for a methyl's three H disordered over
+        a threefold axis under a 30.33333 carbon), so that the H follow the refined occupancy;
+        else the occupancy fixed."""
+        if origin is None and site.afix and is_hydrogen(site.element) and self.previous_sof:
+            m = int(abs(self.previous_sof) / 10 + 0.5)
+            if 1 < m <= len(self.all_fvars):
+                fv = self.all_fvars[m - 1]
+                share = fv if self.previous_sof > 0 else 1 - fv
+                if share > 0 and sof / share < 5:
+                    return math.copysign(10 * m + sof / share, self.previous_sof)
+        return 10 + sof
 
     def _bad_u(self, site: Site, values) -> InputError:
         """A U that SHELX would read as a free-variable code (|U| >= 5 Å²) is the input's error."""
@@ -301,12 +349,75 @@ def _atom_region(lines: list[ShelxLine]) -> tuple[int, int]:
     return start, end
 
 
+def _renamed_and_gone(sites: list[Site], origins: dict[int, AtomLine], structure: Structure):
+    """Old label → new of the file's atoms the job renamed, and the labels of those it dropped
+    (upper case, residue addresses). A dropped atom's label that the model gives another atom
+    is gone all the same, unless that atom stands where it stood (within `_SAME_ATOM` Å) or is
+    an H of the same pivot (riding H the job placed again under the user's names): else an
+    instruction naming it would silently restrain another atom (C1's H1A given to N1's H)."""
+    written = [atom for site in sites for atom in site.with_mixed]
+    holder = {atom.label.upper(): atom for atom in written}
+    renamed = {}
+    for atom in written:
+        origin = origins.get(atom.line)
+        if origin is not None and origin.site and origin.site.label.upper() != atom.label.upper():
+            renamed[origin.site.label.upper()] = atom.label
+    kept = {atom.line for atom in written}
+    read = [(number, origin.site) for number, origin in origins.items() if origin.site]
+    gone = {
+        site.label.upper()
+        for number, site in read
+        if number not in kept
+        and not _same_atom(site, holder.get(site.label.upper()), read, written, structure)
+    }
+    return renamed, gone - set(renamed)
+
+
+_SAME_ATOM = 0.3  # Å: an atom the job moved less than this is the one the file held
+
+
+def _same_atom(old: Site, new: Site | None, read, written: list[Site], structure) -> bool:
+    """Whether `new`, which holds the label of the file's dropped atom `old`, stands for it."""
+    if new is None:
+        return False
+
+    def distance(a: Site, b: Site) -> float:
+        step = np.subtract(a.frac, b.frac)
+        return float(np.linalg.norm(structure.cartesian(step - np.round(step))))
+
+    if distance(old, new) < _SAME_ATOM:
+        return True
+    if not (is_hydrogen(old.element or "") and is_hydrogen(new.element or "")):
+        return False
+    heavy_read = [(n, s) for n, s in read if not s.is_peak and not is_hydrogen(s.element or "")]
+    heavy_now = [s for s in written if not s.is_peak and not is_hydrogen(s.element or "")]
+    if not heavy_read or not heavy_now:
+        return False
+    pivot_then = min(heavy_read, key=lambda item: distance(old, item[1]))[0]
+    pivot_now = min(heavy_now, key=lambda site: distance(new, site)).line
+    return pivot_now == pivot_then
+
+
+def _riding_pivots(sites: list[Site]) -> set[str]:
+    """Residue addresses (upper case) of the atoms whose H follow them in `sites` under an
+    AFIX, or placed by the job (no line of the file: a water's or a strong hydrogen bond's H,
+    refined without AFIX, are written after their atom too)."""
+    pivots, pivot = set(), None
+    for site in sites:
+        if not is_hydrogen(site.element or ""):
+            pivot = None if site.is_peak else site.label.upper()
+        elif pivot and (site.afix or site.line is None):
+            pivots.add(pivot)
+    return pivots
+
+
 def render_with_sites(
     shelx_file: ShelxFile,
     structure: Structure,
     hfix_groups=(),
     keep_peaks: bool = False,
     refined: bool = False,
+    notes: list[str] | None = None,
 ) -> str:
     """The file with its atom list replaced by `structure`'s sites.
 
@@ -317,12 +428,28 @@ def render_with_sites(
     are rewritten only when the structure's differ. `hfix_groups` ((code, labels), ...)
     become HFIX lines just before the atom list. A `refined` structure's file ends at END: what
     SHELXL wrote after it (its R1 summary, the Q peaks of its map) described the old model.
+    Instructions naming atoms follow their new names (io.shelx_names); `notes` gets a note per
+    instruction that had to become a REM line, and one for the file's HFIX of atoms whose riding
+    H are written (io.shelx_names.hfix_of_riding_pivots).
     """
     nl = shelx_file.newline
     lines = shelx_file.lines
     start, end = _atom_region(lines)
     sites = [site for site in structure.sites if keep_peaks or not site.is_peak]
     origins = {line.number: line for line in lines[start:end] if isinstance(line, AtomLine)}
+    followed, follow_notes = follow_renamed_atoms(
+        lines[:end], *_renamed_and_gone(sites, origins, structure)
+    )
+    lines = [
+        replace(line, text=followed[line.number]) if line.number in followed else line
+        for line in lines
+    ]
+    hfix, hfix_notes = hfix_of_riding_pivots(lines[:end], _riding_pivots(sites))
+    if notes is not None:
+        notes += follow_notes + hfix_notes
+    lines = [
+        replace(line, text=hfix[line.number]) if line.number in hfix else line for line in lines
+    ]
     pending = [
         line
         for line in lines[start:end]

@@ -1,0 +1,275 @@
+"""Atom names in the instructions a rewritten .res keeps (DFIX, SADI, EADP, HTAB, ...), made to
+follow the atoms the job renamed or removed.
+
+A kept restraint must still mean the atoms it meant: a retyped atom (O5 → N5) is renamed in
+every instruction that names it, and an instruction naming an atom the new model no longer
+has (an H the job replaced, a peak) would make SHELXL stop or restrain something else, so it
+is written as a REM line that says why. Names are resolved as the SHELXL manual says (RESI:
+'If an atom name is not followed by a residue number, the current residue is assumed (unless
+overridden by a global residue number or class appended to the instruction codeword)';
+'_+'/'_-' the next/previous residue; '_$n' a symmetry equivalent, EQIV). Instructions for a
+residue class (DFIX_CCF3) or for all residues (DFIX_*) name atoms of several residues and are
+left as written, with a note. An include file (+file) is the user's and never written: a note
+names what in it is stale.
+"""
+
+from __future__ import annotations
+
+import re
+
+from crystalx_core.io.shelx_read import resi_fields
+from crystalx_core.residues import bare_label, residue_address
+
+# instructions whose arguments (after any numbers) are atom names, SHELXL manual ch. 7
+NAMING = frozenset(
+    "DFIX DANG SADI SAME CHIV FLAT DELU SIMU RIGU ISOR NCSY EADP EXYZ BUMP CONN BIND FREE "
+    "HFIX MPLA RTAB HTAB ANIS XNPD CONF BOND BLOC SPEC".split()
+)
+_TOKEN = re.compile(r"(?<=\s)[^\s=!]+")
+_DIGITS = re.compile(r"\d+")  # a residue number (int() reads every such digit, unlike isdigit's)
+
+
+def _number(word: str) -> bool:
+    try:
+        float(word)
+    except ValueError:
+        return False
+    return True
+
+
+def _residue(suffix: str, current: int) -> int | None:
+    """The residue an atom name's suffix ('' '2' '$1' '+' '-') points to; None for a class."""
+    if not suffix or suffix.startswith("$"):
+        return current
+    if _DIGITS.fullmatch(suffix):
+        return int(suffix)
+    return {"+": current + 1, "-": current - 1}.get(suffix)
+
+
+def follow_renamed_atoms(
+    lines, renamed: dict[str, str], gone: set[str]
+) -> tuple[dict[int, str], list[str]]:
+    """New text per line number of the instructions among `lines` (ShelxLine) that name an
+    atom of `renamed` (old label → new, residue addresses such as C1_2, upper case) or of
+    `gone` (labels no longer in the model), and a note naming those put out as REM lines."""
+    replaced: dict[int, str] = {}
+    put_out: dict[int, list[str]] = {}  # line → the gone atoms it names
+    notes: list[str] = []
+    classes = _residue_classes(lines)
+    residue = 0
+    for line in lines:
+        if line.kind == "include":
+            include_notes, residue = _include_notes(line, residue, classes, renamed, gone)
+            notes += include_notes
+        if line.kind != "instruction":
+            continue
+        if line.keyword == "RESI":
+            residue = resi_fields(line.fields)[0]
+        if line.keyword not in NAMING:
+            continue
+        numbers, several = _residues_of(line, residue, classes)
+        if several:  # every residue of a class, or every residue: one text for all
+            notes += _class_note(line, numbers, renamed, gone)
+            continue
+        text, missing = _followed(line, numbers[0], renamed, gone)
+        if missing:
+            names = " ".join(dict.fromkeys(missing))
+            flat = re.sub(r"\s*=\s*\r?\n\s*", " ", text).rstrip()
+            ending = line.text[len(line.text.rstrip("\r\n")) :]
+            replaced[line.number] = f"REM CrystalX: {names} not in this model; was: {flat}{ending}"
+            put_out[line.number] = missing
+        elif text != line.text:
+            replaced[line.number] = text
+    if not put_out:
+        return replaced, notes
+    names = " ".join(dict.fromkeys(name for words in put_out.values() for name in words))
+    where = ", ".join(str(number) for number in put_out)
+    many = "s" if len(put_out) > 1 else ""
+    return replaced, notes + [
+        f"{len(put_out)} instruction{many} of the SHELX file (line{many} {where}) named atoms "
+        f"this model no longer has ({names}): written as REM line{many}"
+    ]
+
+
+def _residue_classes(lines) -> dict[str, list[int]]:
+    """Residue numbers per class, from the RESI lines (class and number in either order); a
+    residue without a class under ''."""
+    classes: dict[str, list[int]] = {}
+    for line in lines:
+        if line.kind == "instruction" and line.keyword == "RESI":
+            number, name = resi_fields(line.fields)
+            if number:
+                classes.setdefault(name, []).append(number)
+    return classes
+
+
+def _residues_of(line, current: int, classes: dict[str, list[int]]) -> tuple[list[int], bool]:
+    """The residues an instruction's atom names are read in, and whether one text serves
+    several: DFIX_CLS every residue of class CLS, DFIX_* every residue and residue 0 (SHELXL
+    manual, RESI), DFIX_3 residue 3, DFIX the current one."""
+    target = line.text.split(None, 1)[0].partition("_")[2]
+    if not target:
+        return [current], False
+    if _DIGITS.fullmatch(target):
+        return [int(target)], False
+    if target == "*":
+        return sorted({0, *(n for numbers in classes.values() for n in numbers)}), True
+    return classes.get(target.upper(), []), True
+
+
+def _stale_names(line, residues: list[int], renamed, gone, suffixed: bool) -> list[str]:
+    """The names in `line` that mean a renamed or gone atom in one of `residues` (with the
+    residue number appended when it serves several)."""
+    stale: list[str] = []
+    for number in residues:
+        text, missing = _followed(line, number, renamed, gone)
+        changed = [old for old, new in zip(line.text.split(), text.split()) if old != new]
+        stale += [f"{w}_{number}" if suffixed else w for w in missing + changed]
+    return stale
+
+
+def _class_note(line, residues: list[int], renamed: dict[str, str], gone: set[str]) -> list[str]:
+    """A note when an instruction for a residue class (or '_*', all residues) names an atom
+    that one of its residues renamed or lost: one text serves every residue, so it cannot
+    follow (SHELXL manual, RESI)."""
+    stale = _stale_names(line, residues, renamed, gone, suffixed=True)
+    if not stale:
+        return []
+    head = line.text.split(None, 1)[0]
+    which = "every residue" if head.endswith("_*") else "every residue of its class"
+    return [
+        f"{head} (line {line.number}) applies to {which}, and "
+        f"{' '.join(dict.fromkeys(stale))} is renamed or not in this model: check it"
+    ]
+
+
+def _include_notes(include, residue: int, classes, renamed, gone) -> tuple[list[str], int]:
+    """A note for each include file (+file, read in place, and those it includes) that names
+    renamed or gone atoms: it is the user's file, which CrystalX never writes, so the user has
+    to edit it; and the residue current after it (a RESI in it goes on after it)."""
+    notes: list[str] = []
+    stale: list[str] = []
+    for card in include.included:
+        if card.kind == "include":
+            nested, residue = _include_notes(card, residue, classes, renamed, gone)
+            notes += nested
+        if card.kind != "instruction":
+            continue
+        if card.keyword == "RESI":
+            residue = resi_fields(card.fields)[0]
+        if card.keyword in NAMING:
+            numbers, several = _residues_of(card, residue, classes)
+            stale += _stale_names(card, numbers, renamed, gone, suffixed=several)
+    if stale:
+        notes.append(
+            f"include file {include.fields[0]} names {' '.join(dict.fromkeys(stale))}, renamed "
+            "or not in this model: edit it before refining (CrystalX does not change your files)"
+        )
+    return notes, residue
+
+
+def _followed(line, current: int, renamed: dict[str, str], gone: set[str]):
+    """The instruction's text with renamed atoms renamed, and the names of gone atoms in it."""
+    missing: list[str] = []
+    count = [0]
+
+    def follow(match: re.Match) -> str:
+        word = match.group(0)
+        count[0] += 1
+        if (line.keyword == "RTAB" and count[0] == 1) or _number(word) or word in "<>":
+            return word  # RTAB's first argument names the table
+        base, _, suffix = word.partition("_")
+        number = _residue(suffix, current)
+        if number is None or number < 0:
+            return word
+        address = residue_address(base.upper(), number)
+        if address in renamed:
+            return bare_label(renamed[address]) + word[len(base) :]
+        if address in gone:
+            missing.append(word)
+        return word
+
+    pieces = []
+    for physical in line.text.splitlines(keepends=True):
+        code = physical.partition("!")[0]  # what follows '!' is a comment
+        pieces.append(_TOKEN.sub(follow, code) + physical[len(code) :])
+    return "".join(pieces), missing
+
+
+def hfix_of_riding_pivots(lines, pivots: set[str]) -> tuple[dict[int, str], list[str]]:
+    """New text per line number of the file's HFIX instructions that name an atom of `pivots`
+    (residue addresses, upper case: the atoms whose H the rewritten file holds as atoms), with
+    those names taken out, a line left with none written as a REM line; and a note. SHELXL
+    writes the H an HFIX made as atoms under AFIX and no HFIX with them (every SHELXL .res of
+    the benchmark, FC_*: riding H under AFIX 43/137, no HFIX line), and the job writes its own
+    HFIX for those atoms: the user's would name them a second time, maybe with another code.
+    HFIX for a residue class (HFIX_CLS) is left as written."""
+    replaced: dict[int, str] = {}
+    taken: dict[int, list[str]] = {}
+    residue = 0
+    for line in lines:
+        if line.kind != "instruction":
+            continue
+        if line.keyword == "RESI":
+            residue = resi_fields(line.fields)[0]
+        if line.keyword != "HFIX":
+            continue
+        head = line.text.split(None, 1)[0]
+        numbers, several = _residues_of(line, residue, {})
+        if several:
+            continue
+        current = numbers[0]
+        body = line.text[: len(line.text.rstrip("\r\n"))]
+        code, bang, comment = re.sub(r"\s*=\s*\r?\n\s*", " ", body).partition("!")
+        words = code.split()[1:]
+        names = [w for w in words if not _number(w)]
+        out = [w for w in names if _address(w, current) in pivots]
+        if not out:
+            continue
+        ending = line.text[len(body) :]
+        kept = [w for w in words if w not in out]
+        taken[line.number] = out
+        if len(kept) == len(words) - len(names):  # only the numbers are left
+            flat = f"{code.rstrip()}{(' ' + bang + comment) if bang else ''}"
+            replaced[line.number] = (
+                f"REM CrystalX: H of {' '.join(out)} written as atoms; was: {flat}"
+            )
+            replaced[line.number] += ending
+        else:
+            replaced[line.number] = _wrapped([head, *kept], f" !{comment}" if bang else "", ending)
+    if not taken:
+        return replaced, []
+    many = "s" if len(taken) > 1 else ""
+    names = " ".join(dict.fromkeys(w for words in taken.values() for w in words))
+    where = ", ".join(str(number) for number in taken)
+    put_out = sum(replaced[n].startswith("REM") for n in taken)
+    how = {
+        len(taken): f"written as REM line{many}",
+        0: f"taken out of {'them' if many else 'it'}",
+    }.get(put_out, "taken out of them (a line left with none is a REM line)")
+    return replaced, [
+        f"{len(taken)} HFIX instruction{many} of the SHELX file (line{many} {where}) named "
+        f"atoms whose H this file now holds as atoms ({names}): {how}"
+    ]
+
+
+def _address(word: str, current: int) -> str | None:
+    """The residue address (C1_2, upper case) an atom name in an instruction of residue
+    `current` stands for; None for a symmetry equivalent or a residue class."""
+    base, _, suffix = word.partition("_")
+    number = _residue(suffix, current)
+    if number is None or number < 0 or suffix.startswith("$"):
+        return None
+    return residue_address(base.upper(), number)
+
+
+def _wrapped(words: list[str], comment: str, ending: str, width: int = 80) -> str:
+    """`words` as one instruction, continued with ' =' lines past `width` columns."""
+    lines, current = [], words[0]
+    for word in words[1:]:
+        if len(current) + 1 + len(word) + 2 > width:
+            lines.append(current + " =")
+            current = " "
+        current += " " + word if current.strip() else word
+    lines.append(current + comment)
+    return (ending or "\n").join(lines) + ending
