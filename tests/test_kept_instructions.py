@@ -321,3 +321,47 @@ def test_a_new_h_never_takes_a_name_the_user_keeps(tmp_path, shared_data):
     assert labels[labels.index("N1") + 1 : labels.index("N1") + 4] == ["H1", "H2", "H3"]
     assert after["C1"] not in ("H1", "H2", "H3", "H5", "H6", "H7")
     assert labels[labels.index("C2") + 1 : labels.index("C2") + 4] == ["H5", "H6", "H7"]
+
+
+def test_an_hfix_with_an_atom_range_is_never_split(tmp_path, shared_data):
+    """FC_p21c's ring C34 C33 C32 (atom-list order; H on C34 and C32 only) named by ranges: a
+    range is the atoms between its ends (SHELXL manual, ch. 7), so taking C34 and C32 out of
+    'C34 > C32' would leave 'HFIX 43 >', and 'C33 > C35' names C32 though neither end is a
+    pivot: each line becomes a REM line whole."""
+    res = tmp_path / "x.res"
+    res.write_text(
+        _with_lines("FC_p21c", "FVAR", "HFIX 43 C34 > C32\nHFIX 43 C33 > C35\nHFIX 43 C35 < C33\n")
+    )
+    assert main(["assign", str(res), "--quiet"]) == 0
+    out = (tmp_path / "x_crystalx.res").read_text()
+    assert "REM CrystalX: H of C34 C32 written as atoms; was: HFIX 43 C34 > C32\n" in out
+    assert "REM CrystalX: H of C32 written as atoms; was: HFIX 43 C33 > C35\n" in out
+    assert "REM CrystalX: H of C32 written as atoms; was: HFIX 43 C35 < C33\n" in out
+    assert not [ln for ln in out.splitlines() if ln.startswith("HFIX") and ("<" in ln or ">" in ln)]
+
+
+def test_an_hfix_continued_after_a_comment_and_one_in_an_include_file(tmp_path):
+    """'HFIX 147 O1 C6 = ! comment' goes on on the next line (SHELXL ignores what follows '!'
+    or '='): C6 is taken out of the whole instruction, O1 and C7 stay. An include file's HFIX
+    naming C6 cannot be edited: a note names it."""
+    (tmp_path / "h.inc").write_text("HFIX 33 C6\nEND\n")
+    text = HEADER + (
+        "HFIX 147 O1 C6 = ! hydroxyl\n   C7 ! and methyls\n+h.inc\nFVAR 1\n"
+        "O1 4 0.1 0.2 0.3 11 0.03\nC6 1 0.2 0.2 0.3 11 0.03\nC7 1 0.3 0.2 0.3 11 0.03\n"
+        "HKLF 4\nEND\n"
+    )
+    shelx = parse_shelx(text, str(tmp_path / "x.res"), folder=tmp_path)
+    oxygen, carbon, other = shelx.to_structure().sites
+    h = [Site(f"H6{c}", "H", (0.25, 0.2 + k / 50, 0.3), afix=137) for k, c in enumerate("ABC")]
+    notes: list[str] = []
+    out = render_with_sites(
+        shelx, shelx.to_structure().with_sites([oxygen, carbon, *h, other]), notes=notes
+    )
+    assert "HFIX 147 O1 C7 ! hydroxyl ! and methyls\n" in out
+    assert _hfix_pivots(out) == ["O1", "C7"]
+    assert notes == [
+        "include file h.inc has HFIX for C6, whose H this file now holds as atoms: take them "
+        "out before refining (CrystalX does not change your files)",
+        "1 HFIX instruction of the SHELX file (line 8) named atoms whose H this file now "
+        "holds as atoms (C6): taken out of it",
+    ]

@@ -408,7 +408,9 @@ def render_with_sites(
         replace(line, text=followed[line.number]) if line.number in followed else line
         for line in lines
     ]
-    hfix, hfix_notes = hfix_of_riding_pivots(lines[:end], _riding_pivots(sites))
+    hfix, hfix_notes = hfix_of_riding_pivots(
+        lines[:end], _riding_pivots(sites), [site.label for site in sites]
+    )
     if notes is not None:
         notes += follow_notes + hfix_notes
     lines = [
