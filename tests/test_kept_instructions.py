@@ -8,12 +8,15 @@ import json
 import re
 from dataclasses import replace
 
+import numpy as np
+
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
 import pytest
 
 from crystalx_core.cli import main
 from crystalx_core.io.shelx_read import parse_shelx
 from crystalx_core.io.shelx_write import render_with_sites
+from crystalx_core.riding import ride_existing_hydrogens
 from crystalx_core.structure import Site
 
 from .conftest import BENCHMARK
@@ -364,3 +367,85 @@ def test_an_hfix_continued_after_a_comment_and_one_in_an_include_file(tmp_path):
         "1 HFIX instruction of the SHELX file (line 8) named atoms whose H this file now "
         "holds as atoms (C6): taken out of it",
     ]
+
+
+def _alanine(tmp_path, edit) -> tuple[str, dict[str, list[str]], list[Site]]:
+    """`assign` on XH_alanine's published .res changed by `edit`: the output, the H after each
+    atom, and its sites."""
+    res = tmp_path / "x.res"
+    res.write_text(edit((BENCHMARK / "XH_alanine" / "published.res").read_text()))
+    assert main(["assign", str(res), "--quiet"]) == 0
+    out = (tmp_path / "x_crystalx.res").read_text()
+    atoms = [a.site for a in parse_shelx(out, "x.res").atoms]
+    riding: dict[str, list[str]] = {}
+    pivot = ""
+    for site in atoms:
+        if site.element in ("H", "D"):
+            riding.setdefault(pivot, []).append(site.label)
+        else:
+            pivot = site.label
+    return out, riding, atoms
+
+
+def test_a_users_h_written_in_another_cell_keeps_its_name_where_it_is(tmp_path, shared_data):
+    """XH_alanine with H1 written one cell over (x+1, y+1: the same atom for SHELXL): each of
+    N1's new H takes the name of the user's H beside it, H1 where H1 is, not H2."""
+
+    def shifted(text: str) -> str:
+        return text.replace("H1    2    0.697953    0.064884", "H1    2    1.697953    1.064884")
+
+    _, riding, atoms = _alanine(tmp_path, shifted)
+    assert riding["N1"] == ["H1", "H2", "H3"]
+    text = (BENCHMARK / "XH_alanine" / "published.res").read_text()
+    users = {s.label: s.frac for s in parse_shelx(text, "p.res").to_structure().sites}
+    for site in atoms:
+        if site.label in ("H1", "H2", "H3"):
+            nearest = min(
+                ("H1", "H2", "H3"),
+                key=lambda h: np.linalg.norm(np.subtract(site.frac, users[h])),
+            )
+            assert nearest == site.label
+
+
+def test_a_users_h_name_not_kept_is_taken_by_no_other_atoms_h(tmp_path, shared_data):
+    """XH_alanine without H3 and H4, with DFIX 0.91 N1 H1: N1 gets three H for the user's two,
+    so their names go; C1's new H, which SHELXL's rule names H1, gets another name, and the
+    DFIX, which meant an N1-H, becomes a REM line instead of restraining C1's H to N1."""
+
+    def edited(text: str) -> str:
+        text = re.sub(r"(?m)^H[34] .*\n", "", text)
+        return text.replace("\nFVAR", "\nDFIX 0.91 N1 H1\nFVAR", 1)
+
+    out, riding, _ = _alanine(tmp_path, edited)
+    assert len(riding["N1"]) == 3 and len(riding["C1"]) == 1
+    assert not {"H1", "H2"} & set(riding["C1"] + riding["C2"])
+    assert "REM CrystalX: H1 not in this model; was: DFIX 0.91 N1 H1\n" in out
+    assert not re.search(r"(?m)^DFIX", out)
+
+
+def test_a_users_deuterium_names_are_not_given_to_riding_h(tmp_path, shared_data):
+    """XH_alanine with N1's H1-H3 written as deuterium D1-D3 (SFAC C H N O D): the job rides H
+    on N1 (H is in SFAC), so the new H are not named D1-D3; C2's H5-H7 keep their names."""
+
+    def deuterated(text: str) -> str:
+        text = text.replace("SFAC  C  H  N  O", "SFAC  C  H  N  O  D").replace(
+            "UNIT    12   28   4   8", "UNIT    12   16   4   8   12"
+        )
+        return re.sub(r"(?m)^H([123])    2 ", r"D\1    5 ", text)
+
+    _, riding, _ = _alanine(tmp_path, deuterated)
+    assert len(riding["N1"]) == 3 and not {"D1", "D2", "D3"} & set(riding["N1"])
+    assert riding["C2"] == ["H5", "H6", "H7"]
+
+
+def test_an_h_rides_only_an_atom_of_its_own_part(shared_data):
+    """SXF_I43d's disordered cation: H24 (PART -1, 0.95 A from C24) lies 0.70 A from an image
+    of C40 (PART -3), which SHELX never bonds to it (PART rules): it rides C24, and C40, which
+    has no H of its own, gets none."""
+    text = (BENCHMARK / "SXF_I43d" / "published.res").read_text()
+    structure = parse_shelx(text, "p.res").to_structure()
+    labels = [s.label for s in structure.sites]
+    plan = ride_existing_hydrogens(structure)
+    assert labels.index("C40") not in plan.groups
+    (h,) = [plan.structure.sites[k] for k in plan.groups[labels.index("C24")]]
+    assert np.allclose(h.frac, structure.sites[labels.index("H24")].frac, atol=1e-4)
