@@ -10,6 +10,9 @@ overridden by a global residue number or class appended to the instruction codew
 '_+'/'_-' the next/previous residue; '_$n' a symmetry equivalent, EQIV). Instructions for a
 residue class (DFIX_CCF3) name atoms of several residues and are left as written. An include
 file (+file) is the user's and never written: a note names what in it is stale.
+
+The user's HFIX for atoms whose H the file now holds as atoms lose those atoms
+(hfix_without_riding_pivots): SHELXL would add their H a second time.
 """
 
 from __future__ import annotations
@@ -165,7 +168,7 @@ def _followed(line, current: int, renamed: dict[str, str], gone: set[str]):
     return "".join(pieces), missing
 
 
-def hfix_of_riding_pivots(
+def hfix_without_riding_pivots(
     lines, pivots: set[str], order: list[str] = ()
 ) -> tuple[dict[int, str], list[str]]:
     """New text per line number of the file's HFIX instructions that name an atom of `pivots`

@@ -15,7 +15,7 @@ from dataclasses import replace
 from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import InputError
 from crystalx_core.geometry import site_multiplicities
-from crystalx_core.io.shelx_names import follow_renamed_atoms, hfix_of_riding_pivots
+from crystalx_core.io.shelx_names import follow_renamed_atoms, hfix_without_riding_pivots
 from crystalx_core.io.shelx_read import (
     RIDING_U,
     AtomLine,
@@ -398,7 +398,7 @@ def render_with_sites(
     its map) described the old model.
     Instructions naming atoms follow their new names (io.shelx_names); `notes` gets a note per
     instruction that had to become a REM line, and one for the file's HFIX of atoms whose riding
-    H are written (io.shelx_names.hfix_of_riding_pivots).
+    H are written (io.shelx_names.hfix_without_riding_pivots).
     """
     nl = shelx_file.newline
     lines = shelx_file.lines
@@ -411,7 +411,9 @@ def render_with_sites(
         for line in lines
     ]
     riding = _riding_pivots(sites)
-    hfix, hfix_notes = hfix_of_riding_pivots(lines[:end], riding, [site.label for site in sites])
+    hfix, hfix_notes = hfix_without_riding_pivots(
+        lines[:end], riding, [site.label for site in sites]
+    )
     if notes is not None:
         notes += follow_notes + hfix_notes
     lines = [
