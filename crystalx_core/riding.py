@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 from crystalx_core.elements import is_hydrogen, is_metal
 from crystalx_core.errors import InputError
@@ -15,6 +16,8 @@ from crystalx_core.geometry import (
     Contact,
     are_bonded,
     connectivity,
+    contact_may_bond,
+    identity_operator,
     neighbours,
     shares_neighbour,
 )
@@ -216,19 +219,8 @@ def ride_existing_hydrogens(
     (e.g. the AFIX of a published .res) or else the code the pivot's geometry calls for.
     A published H model then refines under exactly the settings of a placed one."""
     codes_by_h_label = {k.upper(): v for k, v in (codes_by_h_label or {}).items()}
-    h_index = [i for i, s in enumerate(structure.sites) if is_hydrogen(s.element)]
-    pivots = [
-        i for i, s in enumerate(structure.sites) if not is_hydrogen(s.element) and not s.is_peak
-    ]
-    nearest: dict[
-        int, tuple[float, int, np.ndarray]
-    ] = {}  # H index → (distance, pivot, H xyz near pivot)
-    for i, near in zip(pivots, neighbours(structure, H_BOND_MAX, centres=pivots)):
-        for c in near:
-            if c.j in h_index and (c.j not in nearest or c.distance < nearest[c.j][0]):
-                nearest[c.j] = (c.distance, i, c.cart_j)
     given: dict[int, tuple[list[np.ndarray], int | None]] = {}
-    for j, (_, i, xyz) in sorted(nearest.items()):
+    for j, (i, xyz) in sorted(_nearest_pivots(structure).items()):
         positions, _ = given.setdefault(i, ([], None))
         positions.append(xyz)
         code = codes_by_h_label.get(structure.sites[j].label.upper())
@@ -241,39 +233,50 @@ def ride_existing_hydrogens(
 def keep_input_names(plan: HydrogenPlan, model: Structure, given: Structure) -> None:
     """Give the new H of a pivot of `model` the names its H had in `given` (the input, whose
     H add_riding_hydrogens replaced) where the pivot keeps as many H, of the same kind (the
-    same AFIX geometry m, or H the input refined freely), and the names fit SHELX's 4
-    characters: the user's H1O, H12A and the restraints naming them keep meaning those H.
-    Each name goes to the nearest new H, and the group is written in the user's order; another
-    group's H given one of these names meanwhile gets a free one; plan.restraints follow."""
+    same AFIX geometry m, or H the input refined freely), element and PART, and the names fit
+    SHELX's 4 characters: the user's H1O, H12A and the restraints naming them keep meaning
+    those H. Each name goes to the nearest new H (the user's H in any cell), and the group is
+    written in the user's order. A new H given a kept name, or the name of the user's H of
+    another atom, gets a free one; plan.restraints follow."""
     sites = list(plan.structure.sites)
     heavy = {s.label.upper() for s in sites if not is_hydrogen(s.element or "")}
     inputs = _input_groups(model, given)
     names: dict[int, tuple[int, str]] = {}  # place in sites → (new H put there, user's name)
     for pivot, group in plan.groups.items():
         old, new = inputs.get(pivot, []), list(group)
+        now = sites[new[0]]
         if (
             not old
             or len(old) != len(new)
-            or not _same_kind(old[0].afix, sites[new[0]].afix)
-            or {h.label.upper() for h in old} & (heavy | {n.upper() for _, n in names.values()})
-            or any(len(bare_label(h.label)) > MAX_LABEL for h in old)  # a CIF's H1c10
+            or not _same_kind(old[0][0].afix, now.afix)
+            or any(h.element.upper() != now.element.upper() or h.part != now.part for h, _ in old)
+            or {h.label.upper() for h, _ in old} & (heavy | {n.upper() for _, n in names.values()})
+            or any(len(bare_label(h.label)) > MAX_LABEL for h, _ in old)  # a CIF's H1c10
         ):
             continue
-        order = min(
-            itertools.permutations(new),
-            key=lambda p: sum(
-                np.linalg.norm(model.cartesian(h.frac) - model.cartesian(sites[k].frac))
-                for h, k in zip(old, p)
-            ),
-        )
-        # in the user's order, each H where its name's H was
-        names.update({place: (k, h.label) for place, h, k in zip(new, old, order)})
-    if not names:
-        return
+        cost = [
+            [np.linalg.norm(xyz - model.cartesian(sites[k].frac)) for k in new] for _, xyz in old
+        ]
+        _, order = linear_sum_assignment(np.array(cost))
+        # in the user's order, each H where its name's H was (the image beside the pivot)
+        names.update({place: (new[k], h.label) for place, (h, _), k in zip(new, old, order)})
     taken = {name.upper() for _, name in names.values()}
-    new_h = {k for group in plan.groups.values() for k in group}
-    moved = [k for k in sorted(new_h - set(names)) if sites[k].label.upper() in taken]
-    pool = _LabelPool({s.label.upper() for k, s in enumerate(sites) if k not in moved} | taken)
+    # a name not kept still means the user's H in the user's restraints: no new H of another
+    # atom takes it (DFIX N1 H1 would restrain C1's H), so such a restraint becomes a REM line
+    owner = {h.label.upper(): None for h in given.sites if is_hydrogen(h.element or "")}
+    owner.update({h.label.upper(): pivot for pivot, old in inputs.items() for h, _ in old})
+    pivot_of = {k: pivot for pivot, group in plan.groups.items() for k in group}
+    moved = [
+        k
+        for k in sorted(set(pivot_of) - set(names))
+        if sites[k].label.upper() in taken
+        or owner.get(sites[k].label.upper(), pivot_of[k]) != pivot_of[k]
+    ]
+    if not names and not moved:
+        return
+    pool = _LabelPool(
+        {s.label.upper() for k, s in enumerate(sites) if k not in moved} | taken | set(owner)
+    )
     mapping = {sites[k].label: name for k, name in names.values()}
     mapping.update({sites[k].label: pool.take(sites[k].label) for k in moved})
     written = [sites[names[k][0]] if k in names else s for k, s in enumerate(sites)]
@@ -285,21 +288,36 @@ def keep_input_names(plan: HydrogenPlan, model: Structure, given: Structure) -> 
     ]
 
 
-def _input_groups(model: Structure, given: Structure) -> dict[int, list[Site]]:
-    """The H of `given` (the input) by the pivot (index in `model`) nearest each in bonding
-    reach; `model` holds the input's other atoms, assigned (and refined), without its H."""
+def _input_groups(model: Structure, given: Structure) -> dict[int, list[tuple[Site, np.ndarray]]]:
+    """The H of `given` (the input), each with its position beside its pivot, by that pivot
+    (index in `model`, _nearest_pivots); `model` holds the input's other atoms, assigned (and
+    refined), without its H."""
     hydrogens = [s for s in given.sites if is_hydrogen(s.element or "") and not s.is_peak]
     both = model.with_sites([*model.sites, *hydrogens])
-    pivots = [i for i, s in enumerate(model.sites) if not is_hydrogen(s.element) and not s.is_peak]
-    nearest: dict[int, tuple[float, int]] = {}
-    for i, near in zip(pivots, neighbours(both, H_BOND_MAX, centres=pivots)):
-        for c in near:
-            if c.j >= len(model.sites) and (c.j not in nearest or c.distance < nearest[c.j][0]):
-                nearest[c.j] = (c.distance, i)
-    groups: dict[int, list[Site]] = {}
-    for j, (_, i) in sorted(nearest.items()):
-        groups.setdefault(i, []).append(both.sites[j])
+    groups: dict[int, list[tuple[Site, np.ndarray]]] = {}
+    for j, (i, xyz) in sorted(_nearest_pivots(both).items()):
+        groups.setdefault(i, []).append((both.sites[j], xyz))
     return groups
+
+
+def _nearest_pivots(structure: Structure) -> dict[int, tuple[int, np.ndarray]]:
+    """H site → (the nearest non-H site within bonding reach that it may bond to, the H's
+    image beside that site): of its own PART or PART 0, and a negative PART only in the
+    same image (SHELX PART rules, geometry.may_bond), as bonded_h_counts counts them."""
+    sites = structure.sites
+    pivots = [i for i, s in enumerate(sites) if not is_hydrogen(s.element or "") and not s.is_peak]
+    identity = identity_operator(structure)
+    nearest: dict[int, tuple[float, int, np.ndarray]] = {}
+    for i, near in zip(pivots, neighbours(structure, H_BOND_MAX, centres=pivots)):
+        for c in near:
+            if (
+                is_hydrogen(sites[c.j].element or "")
+                and not sites[c.j].is_peak
+                and contact_may_bond(sites, c, identity)
+                and (c.j not in nearest or c.distance < nearest[c.j][0])
+            ):
+                nearest[c.j] = (c.distance, i, c.cart_j)
+    return {j: (i, xyz) for j, (_, i, xyz) in nearest.items()}
 
 
 def _same_kind(before: int, now: int) -> bool:

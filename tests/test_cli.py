@@ -70,7 +70,9 @@ def test_assign_existing_res_keeps_instructions_and_backs_up(tmp_path, shared_da
         "ACTA",
     ):
         assert keep in out_lines
-    assert any(line.startswith("HFIX") for line in out_lines)
+    # the riding H are atoms under AFIX, without an HFIX for them, as in SHELXL's own .res
+    assert any(line.startswith("AFIX") and line.split()[1] != "0" for line in out_lines)
+    assert not any(line.startswith("HFIX") for line in out_lines)
 
 
 @pytest.mark.parametrize(

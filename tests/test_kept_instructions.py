@@ -8,12 +8,15 @@ import json
 import re
 from dataclasses import replace
 
+import numpy as np
+
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
 import pytest
 
 from crystalx_core.cli import main
 from crystalx_core.io.shelx_read import parse_shelx
 from crystalx_core.io.shelx_write import render_with_sites
+from crystalx_core.riding import ride_existing_hydrogens
 from crystalx_core.structure import Site
 
 from .conftest import BENCHMARK
@@ -249,9 +252,9 @@ def _with_lines(entry: str, before: str, lines: str) -> str:
 
 def test_a_restraint_on_a_dropped_h_does_not_move_to_a_new_h_given_its_name(tmp_path, shared_data):
     """FC_p31c's .res without H1C (C1's methyl then holds 2 H, so its H are placed and named
-    again) and with the user's DFIX/HTAB on C1's H1A and H1B: the job's NH H on N1, written
-    first, take the names H1A and H1B; the lines naming C1's dropped H become REM lines with a
-    note rather than restraining N1's H to C1."""
+    again) and with the user's DFIX/HTAB on C1's H1A and H1B: the job's NH H on N1 never take
+    the names of the user's H of another atom, and the lines naming C1's dropped H become REM
+    lines with a note rather than restraining N1's H to C1."""
     res = tmp_path / "x.res"
     text = re.sub(r"(?m)^H1C .*\n", "", (BENCHMARK / "FC_p31c" / "published.res").read_text())
     at = text.index("\nFVAR") + 1
@@ -260,7 +263,7 @@ def test_a_restraint_on_a_dropped_h_does_not_move_to_a_new_h_given_its_name(tmp_
     out = (tmp_path / "x_crystalx.res").read_text()
     atoms = [a.site for a in parse_shelx(out, "x.res").atoms]
     labels = [s.label for s in atoms]
-    assert labels[labels.index("N1") + 1] == "H1A"  # the name went to another atom's H
+    assert labels[labels.index("N1") + 1] not in {"H1A", "H1B"}  # no other atom's H takes them
     assert "REM CrystalX: H1A not in this model; was: DFIX 0.98 C1 H1A\n" in out
     assert "REM CrystalX: H1B not in this model; was: HTAB C1 H1B\n" in out
     notes = json.loads((tmp_path / "x_crystalx.json").read_text())["notes"]
@@ -335,16 +338,15 @@ def test_the_users_hfix_for_atoms_given_riding_h_is_put_out(tmp_path, shared_dat
     """SHELXL's .res of FC_p21c with the user's HFIX lines for its aryl CH and methyl groups
     (as an .ins for the next job would have them): the job writes those H as atoms under AFIX,
     as SHELXL writes an HFIX's H (none of the benchmark's SHELXL .res files keeps an HFIX), so
-    the user's HFIX becomes a REM line and every pivot is named by one HFIX, not two with
-    different codes; one note says so."""
+    the user's HFIX becomes a REM line, and the job writes no HFIX for them either: a later
+    SHELXL run would add their H a second time; one note says so."""
     res = tmp_path / "x.res"
     res.write_text(_with_lines("FC_p21c", "FVAR", "HFIX 43 C34 C32\nHFIX 33 C36 =\n   C37\n"))
     assert main(["assign", str(res), "--quiet"]) == 0
     out = (tmp_path / "x_crystalx.res").read_text()
     assert "REM CrystalX: H of C34 C32 written as atoms; was: HFIX 43 C34 C32\n" in out
     assert "REM CrystalX: H of C36 C37 written as atoms; was: HFIX 33 C36 C37\n" in out
-    pivots = _hfix_pivots(out)
-    assert sorted(pivots) == sorted(set(pivots)) and {"C34", "C36"} <= set(pivots)
+    assert _hfix_pivots(out) == []  # every H is written as an atom
     notes = json.loads((tmp_path / "x_crystalx.json").read_text())["notes"]
     assert [n for n in notes if "HFIX" in n] == [
         "2 HFIX instructions of the SHELX file (lines 36, 37) named atoms whose H this "
@@ -413,3 +415,129 @@ def test_a_new_h_never_takes_a_name_the_user_keeps(tmp_path, shared_data):
     assert labels[labels.index("N1") + 1 : labels.index("N1") + 4] == ["H1", "H2", "H3"]
     assert after["C1"] not in ("H1", "H2", "H3", "H5", "H6", "H7")
     assert labels[labels.index("C2") + 1 : labels.index("C2") + 4] == ["H5", "H6", "H7"]
+
+
+def test_an_hfix_with_an_atom_range_is_never_split(tmp_path, shared_data):
+    """FC_p21c's ring C34 C33 C32 (atom-list order; H on C34 and C32 only) named by ranges: a
+    range is the atoms between its ends (SHELXL manual, ch. 7), so taking C34 and C32 out of
+    'C34 > C32' would leave 'HFIX 43 >', and 'C33 > C35' names C32 though neither end is a
+    pivot: each line becomes a REM line whole."""
+    res = tmp_path / "x.res"
+    res.write_text(
+        _with_lines("FC_p21c", "FVAR", "HFIX 43 C34 > C32\nHFIX 43 C33 > C35\nHFIX 43 C35 < C33\n")
+    )
+    assert main(["assign", str(res), "--quiet"]) == 0
+    out = (tmp_path / "x_crystalx.res").read_text()
+    assert "REM CrystalX: H of C34 C32 written as atoms; was: HFIX 43 C34 > C32\n" in out
+    assert "REM CrystalX: H of C32 written as atoms; was: HFIX 43 C33 > C35\n" in out
+    assert "REM CrystalX: H of C32 written as atoms; was: HFIX 43 C35 < C33\n" in out
+    assert not [ln for ln in out.splitlines() if ln.startswith("HFIX") and ("<" in ln or ">" in ln)]
+
+
+def test_an_hfix_continued_after_a_comment_and_one_in_an_include_file(tmp_path):
+    """'HFIX 147 O1 C6 = ! comment' goes on on the next line (SHELXL ignores what follows '!'
+    or '='): C6 is taken out of the whole instruction, O1 and C7 stay. An include file's HFIX
+    naming C6 cannot be edited: a note names it."""
+    (tmp_path / "h.inc").write_text("HFIX 33 C6\nEND\n")
+    text = HEADER + (
+        "HFIX 147 O1 C6 = ! hydroxyl\n   C7 ! and methyls\n+h.inc\nFVAR 1\n"
+        "O1 4 0.1 0.2 0.3 11 0.03\nC6 1 0.2 0.2 0.3 11 0.03\nC7 1 0.3 0.2 0.3 11 0.03\n"
+        "HKLF 4\nEND\n"
+    )
+    shelx = parse_shelx(text, str(tmp_path / "x.res"), folder=tmp_path)
+    oxygen, carbon, other = shelx.to_structure().sites
+    h = [Site(f"H6{c}", "H", (0.25, 0.2 + k / 50, 0.3), afix=137) for k, c in enumerate("ABC")]
+    notes: list[str] = []
+    out = render_with_sites(
+        shelx, shelx.to_structure().with_sites([oxygen, carbon, *h, other]), notes=notes
+    )
+    assert "HFIX 147 O1 C7 ! hydroxyl ! and methyls\n" in out
+    assert _hfix_pivots(out) == ["O1", "C7"]
+    assert notes == [
+        "include file h.inc has HFIX for C6, whose H this file now holds as atoms: take them "
+        "out before refining (CrystalX does not change your files)",
+        "1 HFIX instruction of the SHELX file (line 8) named atoms whose H this file now "
+        "holds as atoms (C6): taken out of it",
+    ]
+
+
+def _alanine(tmp_path, edit) -> tuple[str, dict[str, list[str]], list[Site]]:
+    """`assign` on XH_alanine's published .res changed by `edit`: the output, the H after each
+    atom, and its sites."""
+    res = tmp_path / "x.res"
+    res.write_text(edit((BENCHMARK / "XH_alanine" / "published.res").read_text()))
+    assert main(["assign", str(res), "--quiet"]) == 0
+    out = (tmp_path / "x_crystalx.res").read_text()
+    atoms = [a.site for a in parse_shelx(out, "x.res").atoms]
+    riding: dict[str, list[str]] = {}
+    pivot = ""
+    for site in atoms:
+        if site.element in ("H", "D"):
+            riding.setdefault(pivot, []).append(site.label)
+        else:
+            pivot = site.label
+    return out, riding, atoms
+
+
+def test_a_users_h_written_in_another_cell_keeps_its_name_where_it_is(tmp_path, shared_data):
+    """XH_alanine with H1 written one cell over (x+1, y+1: the same atom for SHELXL): each of
+    N1's new H takes the name of the user's H beside it, H1 where H1 is, not H2."""
+
+    def shifted(text: str) -> str:
+        return text.replace("H1    2    0.697953    0.064884", "H1    2    1.697953    1.064884")
+
+    _, riding, atoms = _alanine(tmp_path, shifted)
+    assert riding["N1"] == ["H1", "H2", "H3"]
+    text = (BENCHMARK / "XH_alanine" / "published.res").read_text()
+    users = {s.label: s.frac for s in parse_shelx(text, "p.res").to_structure().sites}
+    for site in atoms:
+        if site.label in ("H1", "H2", "H3"):
+            nearest = min(
+                ("H1", "H2", "H3"),
+                key=lambda h: np.linalg.norm(np.subtract(site.frac, users[h])),
+            )
+            assert nearest == site.label
+
+
+def test_a_users_h_name_not_kept_is_taken_by_no_other_atoms_h(tmp_path, shared_data):
+    """XH_alanine without H3 and H4, with DFIX 0.91 N1 H1: N1 gets three H for the user's two,
+    so their names go; C1's new H, which SHELXL's rule names H1, gets another name, and the
+    DFIX, which meant an N1-H, becomes a REM line instead of restraining C1's H to N1."""
+
+    def edited(text: str) -> str:
+        text = re.sub(r"(?m)^H[34] .*\n", "", text)
+        return text.replace("\nFVAR", "\nDFIX 0.91 N1 H1\nFVAR", 1)
+
+    out, riding, _ = _alanine(tmp_path, edited)
+    assert len(riding["N1"]) == 3 and len(riding["C1"]) == 1
+    assert not {"H1", "H2"} & set(riding["C1"] + riding["C2"])
+    assert "REM CrystalX: H1 not in this model; was: DFIX 0.91 N1 H1\n" in out
+    assert not re.search(r"(?m)^DFIX", out)
+
+
+def test_a_users_deuterium_names_are_not_given_to_riding_h(tmp_path, shared_data):
+    """XH_alanine with N1's H1-H3 written as deuterium D1-D3 (SFAC C H N O D): the job rides H
+    on N1 (H is in SFAC), so the new H are not named D1-D3; C2's H5-H7 keep their names."""
+
+    def deuterated(text: str) -> str:
+        text = text.replace("SFAC  C  H  N  O", "SFAC  C  H  N  O  D").replace(
+            "UNIT    12   28   4   8", "UNIT    12   16   4   8   12"
+        )
+        return re.sub(r"(?m)^H([123])    2 ", r"D\1    5 ", text)
+
+    _, riding, _ = _alanine(tmp_path, deuterated)
+    assert len(riding["N1"]) == 3 and not {"D1", "D2", "D3"} & set(riding["N1"])
+    assert riding["C2"] == ["H5", "H6", "H7"]
+
+
+def test_an_h_rides_only_an_atom_of_its_own_part(shared_data):
+    """SXF_I43d's disordered cation: H24 (PART -1, 0.95 A from C24) lies 0.70 A from an image
+    of C40 (PART -3), which SHELX never bonds to it (PART rules): it rides C24, and C40, which
+    has no H of its own, gets none."""
+    text = (BENCHMARK / "SXF_I43d" / "published.res").read_text()
+    structure = parse_shelx(text, "p.res").to_structure()
+    labels = [s.label for s in structure.sites]
+    plan = ride_existing_hydrogens(structure)
+    assert labels.index("C40") not in plan.groups
+    (h,) = [plan.structure.sites[k] for k in plan.groups[labels.index("C24")]]
+    assert np.allclose(h.frac, structure.sites[labels.index("H24")].frac, atol=1e-4)

@@ -185,13 +185,17 @@ def test_render_with_relabelled_sites(shared_data, entry):
                     afix=13,
                 )
             )
-    groups = [(13, [s.label for s in sites] * 3), (137, ["C1"])]
+    carriers = [s.label for s in sites if s.element == "C" and not s.part]  # H written
+    bare = [s.label for s in sites if s.element != "H" and s.label not in carriers]
+    groups = [(13, bare * 6), (137, carriers)]
     text = render_with_sites(shelx, structure.with_sites(sites), hfix_groups=groups)
 
     lines = text.splitlines()
     assert any(line.startswith("Z") for line in lines)
     hfix = [k for k, line in enumerate(lines) if line.startswith("HFIX")]
-    assert len(hfix) == 2 and lines[hfix[0] + 1].startswith(" ")  # wrapped with ' =' lines
+    # the atoms whose H are written get no HFIX, as in SHELXL's .res: only HFIX 13 is left
+    assert len(hfix) == 1 and lines[hfix[0] + 1].startswith(" ")  # wrapped with ' =' lines
+    assert lines[hfix[0]].startswith("HFIX 13 ")
     original = set(shelx.render().splitlines())
     assert all(len(line) <= 80 for line in lines if line not in original)
 

@@ -11,6 +11,9 @@ overridden by a global residue number or class appended to the instruction codew
 residue class (DFIX_CCF3) or for all residues (DFIX_*) name atoms of several residues and are
 left as written, with a note. An include file (+file) is the user's and never written: a note
 names what in it is stale.
+
+The user's HFIX for atoms whose H the file now holds as atoms lose those atoms
+(hfix_without_riding_pivots): SHELXL would add their H a second time.
 """
 
 from __future__ import annotations
@@ -196,49 +199,51 @@ def _followed(line, current: int, renamed: dict[str, str], gone: set[str]):
     return "".join(pieces), missing
 
 
-def hfix_of_riding_pivots(lines, pivots: set[str]) -> tuple[dict[int, str], list[str]]:
+def hfix_without_riding_pivots(
+    lines, pivots: set[str], order: list[str] = ()
+) -> tuple[dict[int, str], list[str]]:
     """New text per line number of the file's HFIX instructions that name an atom of `pivots`
     (residue addresses, upper case: the atoms whose H the rewritten file holds as atoms), with
     those names taken out, a line left with none written as a REM line; and a note. SHELXL
     writes the H an HFIX made as atoms under AFIX and no HFIX with them (every SHELXL .res of
-    the benchmark, FC_*: riding H under AFIX 43/137, no HFIX line), and the job writes its own
-    HFIX for those atoms: the user's would name them a second time, maybe with another code.
-    HFIX for a residue class (HFIX_CLS) is left as written."""
+    the benchmark, FC_*: riding H under AFIX 43/137, no HFIX line): the user's would make a
+    later SHELXL run add them again. A line with an atom range ('C1 > C6': the atoms between
+    in the atom list, `order` the written atoms' addresses) is never split, as the range's
+    ends may be the very atoms taken out: it becomes a REM line when any atom of it is a
+    pivot. HFIX for a residue class (HFIX_CLS) is left as written; one in an include file
+    gets a note."""
     replaced: dict[int, str] = {}
     taken: dict[int, list[str]] = {}
+    notes: list[str] = []
     residue = 0
     for line in lines:
+        if line.kind == "include":
+            notes += _hfix_include_note(line, residue, pivots, order)
         if line.kind != "instruction":
             continue
         if line.keyword == "RESI":
             residue = resi_fields(line.fields)[0]
         if line.keyword != "HFIX":
             continue
-        head = line.text.split(None, 1)[0]
         numbers, several = _residues_of(line, residue, {})
         if several:
             continue
-        current = numbers[0]
-        body = line.text[: len(line.text.rstrip("\r\n"))]
-        code, bang, comment = re.sub(r"\s*=\s*\r?\n\s*", " ", body).partition("!")
-        words = code.split()[1:]
-        names = [w for w in words if not _number(w)]
-        out = [w for w in names if _address(w, current) in pivots]
+        head, words, comment = _hfix_words(line.text)
+        out = _named_pivots(words, numbers[0], pivots, order)
         if not out:
             continue
-        ending = line.text[len(body) :]
+        ending = line.text[len(line.text.rstrip("\r\n")) :]
         kept = [w for w in words if w not in out]
         taken[line.number] = out
-        if len(kept) == len(words) - len(names):  # only the numbers are left
-            flat = f"{code.rstrip()}{(' ' + bang + comment) if bang else ''}"
+        if "<" in words or ">" in words or all(_number(w) for w in kept):
+            flat = " ".join([head, *words]) + comment
             replaced[line.number] = (
-                f"REM CrystalX: H of {' '.join(out)} written as atoms; was: {flat}"
+                f"REM CrystalX: H of {' '.join(out)} written as atoms; was: {flat}{ending}"
             )
-            replaced[line.number] += ending
         else:
-            replaced[line.number] = _wrapped([head, *kept], f" !{comment}" if bang else "", ending)
+            replaced[line.number] = _wrapped([head, *kept], comment, ending)
     if not taken:
-        return replaced, []
+        return replaced, notes
     many = "s" if len(taken) > 1 else ""
     names = " ".join(dict.fromkeys(w for words in taken.values() for w in words))
     where = ", ".join(str(number) for number in taken)
@@ -247,9 +252,56 @@ def hfix_of_riding_pivots(lines, pivots: set[str]) -> tuple[dict[int, str], list
         len(taken): f"written as REM line{many}",
         0: f"taken out of {'them' if many else 'it'}",
     }.get(put_out, "taken out of them (a line left with none is a REM line)")
-    return replaced, [
+    return replaced, notes + [
         f"{len(taken)} HFIX instruction{many} of the SHELX file (line{many} {where}) named "
         f"atoms whose H this file now holds as atoms ({names}): {how}"
+    ]
+
+
+def _hfix_words(text: str) -> tuple[str, list[str], str]:
+    """An HFIX's keyword, its arguments over every continuation line, and its comments (' !...'
+    or ''): SHELXL ignores what follows '!' or '=' on a line (manual, ch. 7)."""
+    words: list[str] = []
+    comments: list[str] = []
+    for physical in text.splitlines():
+        code, bang, comment = physical.partition("!")
+        words += code.partition("=")[0].split()
+        if bang:
+            comments.append(comment.rstrip())
+    return words[0], words[1:], "".join(f" !{c}" for c in comments)
+
+
+def _named_pivots(words: list[str], current: int, pivots: set[str], order) -> list[str]:
+    """The atoms of `pivots` an instruction's arguments name, as written; a range 'A > B' (or
+    'B < A') stands for every atom of `order` from A to B."""
+    named = [w for w in words if not _number(w) and w not in "<>"]
+    out = [w for w in named if _address(w, current) in pivots]
+    addresses = [a.upper() for a in order]
+    for k, word in enumerate(words):
+        if word not in "<>" or not 0 < k < len(words) - 1:
+            continue
+        ends = [_address(words[k - 1], current), _address(words[k + 1], current)]
+        if all(end in addresses for end in ends):
+            first, last = sorted(addresses.index(end) for end in ends)
+            out += [a for a in addresses[first : last + 1] if a in pivots and a not in out]
+    return list(dict.fromkeys(out))
+
+
+def _hfix_include_note(include, residue: int, pivots: set[str], order) -> list[str]:
+    """A note when an include file's HFIX names atoms whose H the file now holds: the user's
+    file, never written, so the user has to take them out."""
+    stale = [
+        w
+        for card in include.included
+        if card.kind == "instruction" and card.keyword == "HFIX"
+        for w in _named_pivots(_hfix_words(card.text)[1], residue, pivots, order)
+    ]
+    if not stale:
+        return []
+    return [
+        f"include file {include.fields[0]} has HFIX for {' '.join(dict.fromkeys(stale))}, whose H "
+        "this file now holds as atoms: take them out before refining (CrystalX does not change "
+        "your files)"
     ]
 
 

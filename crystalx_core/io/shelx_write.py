@@ -17,7 +17,7 @@ import numpy as np
 from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import InputError
 from crystalx_core.geometry import site_multiplicities
-from crystalx_core.io.shelx_names import follow_renamed_atoms, hfix_of_riding_pivots
+from crystalx_core.io.shelx_names import follow_renamed_atoms, hfix_without_riding_pivots
 from crystalx_core.io.shelx_read import (
     RIDING_U,
     AtomLine,
@@ -426,11 +426,13 @@ def render_with_sites(
     file order (Site.line). AFIX/PART lines are regenerated from Site.afix/part, reusing the
     original line (with its sof or AFIX parameters) where the group is unchanged. SFAC/UNIT
     are rewritten only when the structure's differ. `hfix_groups` ((code, labels), ...)
-    become HFIX lines just before the atom list. A `refined` structure's file ends at END: what
-    SHELXL wrote after it (its R1 summary, the Q peaks of its map) described the old model.
+    become HFIX lines just before the atom list, for the atoms whose H `structure` does not
+    hold (SHELXL's .res has riding H under AFIX and no HFIX for them). A `refined`
+    structure's file ends at END: what SHELXL wrote after it (its R1 summary, the Q peaks of
+    its map) described the old model.
     Instructions naming atoms follow their new names (io.shelx_names); `notes` gets a note per
     instruction that had to become a REM line, and one for the file's HFIX of atoms whose riding
-    H are written (io.shelx_names.hfix_of_riding_pivots).
+    H are written (io.shelx_names.hfix_without_riding_pivots).
     """
     nl = shelx_file.newline
     lines = shelx_file.lines
@@ -444,7 +446,10 @@ def render_with_sites(
         replace(line, text=followed[line.number]) if line.number in followed else line
         for line in lines
     ]
-    hfix, hfix_notes = hfix_of_riding_pivots(lines[:end], _riding_pivots(sites))
+    riding = _riding_pivots(sites)
+    hfix, hfix_notes = hfix_without_riding_pivots(
+        lines[:end], riding, [site.label for site in sites]
+    )
     if notes is not None:
         notes += follow_notes + hfix_notes
     lines = [
@@ -483,7 +488,11 @@ def render_with_sites(
     def verbatim(block: list[ShelxLine]) -> list[str]:
         return [text for line in block for text in replaced.get(line.number, [line.text])]
 
-    out = verbatim(lines[:start]) + [line + nl for line in hfix_lines(hfix_groups)]
+    # no HFIX for an atom whose H are written as atoms: SHELXL would add them a second time
+    groups = [
+        (code, [a for a in labels if a.upper() not in riding]) for code, labels in hfix_groups
+    ]
+    out = verbatim(lines[:start]) + [line + nl for line in hfix_lines(groups)]
     if new_fvars and not fvar_numbers:
         out += fvar_text
     offset = max(len(shelx_file.fvars), 1) - 1
