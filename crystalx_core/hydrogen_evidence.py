@@ -26,9 +26,9 @@ that D's own count seems to explain) and the reflections are given, they decide 
 crystallographer's refinement of both alternatives would: the model with the H on A against
 the one with it on D, compared on Fo² by Hamilton's R-factor ratio test (hydrogen_data,
 _move_by_data); not at either end of a short hydrogen bond, whose H goes to the O with the
-longer single bond (the hydroxyl, not the C=O) where the map leans that way
+longer bond to its planar C (the hydroxyl, not the C=O) where the map leans that way
 (_move_by_bond_lengths). An A given more H than it can carry loses one to a D whose peak aims
-at it without the margin over A's side. An H
+at it, or whose density lies along D···A, without the margin over A's side. An H
 moved onto an atom SHELXL has no HFIX for (a hydroxide, an imine N, a hydrazine's NH2) is placed
 from the map and restrained (hydrogens.restrained_group). Anything else in between keeps the
 model's count. A metal gets an H only where a peak 1.4-1.8 Å from it supports one; it is then
@@ -55,7 +55,9 @@ from crystalx_core.geometry import (
 )
 from crystalx_core.hydrogen_data import MIN_COMPLETENESS, HydrogenFits
 from crystalx_core.hydrogens import (
+    _PLANAR_ANGLE_SUM,
     HBOND_DISTANCE,
+    _angle,
     _sphere_directions,
     choose_hfix,
     restrained_group,
@@ -109,8 +111,9 @@ DIRECTIONS = 800  # shell directions (≈ 7° apart)
 # fits about as well on either O, but the heavy atoms show whose it is: the donor's X–O is the
 # longer (C–OH 1.30-1.34 Å against C=O 1.21-1.26 Å in acids, enols and resonance-assisted
 # bonds; Gilli et al. 1989, J. Am. Chem. Soc. 111, 1023). Bonds to one element that differ by
-# less than BOND_MARGIN Å are too alike to say (a centred H; the two C–O of a carboxylate differ
-# by up to about 0.02 Å from packing and coordination)
+# less than BOND_MARGIN Å are too alike to say (a centred H; the two C–O of a free carboxylate
+# differ by up to about 0.02 Å from packing; a monodentate metal carboxylate's by 0.03-0.08 Å,
+# which is why an O a metal holds is left out: _single_bond)
 BOND_MARGIN = 0.03
 
 
@@ -195,7 +198,8 @@ def weigh_hydrogens(
     _add_from_map(structure, evidence, counts, peaks, near, bonds, rms, fits)
     if fits is not None:
         _move_by_data(structure, evidence, doubtful, peaks, near, bonds, density, fits)
-    _move_by_bond_lengths(structure, evidence, doubtful, bonds, density.rms, fits)
+        # only beside the reflections: the map's lean alone, without PAIR_MARGIN, moves no H
+        _move_by_bond_lengths(structure, evidence, doubtful, bonds, rms, fits)
     _take_off_by_map(structure, evidence, counts, peaks, near, bonds, rms, fits)
     return evidence
 
@@ -497,13 +501,16 @@ def _move_by_data(structure, evidence, doubtful, peaks, near, bonds, density, fi
             moved = {**counts, a: n_a - 1, d: counts.get(d, 0) + 1}
             verdict = fits.compare_counts(counts, moved)
             # the model's own count riding cannot place: no fit to compare, so only where A
-            # cannot carry that many H, or no geometry holds D's count (two H on an N bonded
-            # to a metal alone, an amido ligand, where the moved count is an ammine's three),
-            # and the map leans to D by PAIR_MARGIN: the model's answer is then no structure
-            # the data could be fitted with, and the one alternative that is, the map favours
+            # cannot carry that many H, or D is an N on one metal and nothing else given a
+            # count riding cannot place (two H: an amido ligand, where the moved count is an
+            # ammine's three; ammines are far commoner, so that is a prior, not an
+            # impossibility: a μ-NH2 or an N with other bonds is left as it is), and the map
+            # leans to D by PAIR_MARGIN: the alternative the data can be fitted with, the map
+            # favours
             n_d = counts.get(d, 0)
-            impossible = n_a > _most_hydrogens(structure, a, bonds[a]) or not _placeable(
-                structure, d, bonds[d], n_d, moved=True
+            impossible = n_a > _most_hydrogens(structure, a, bonds[a]) or (
+                _on_one_metal(structure, d, bonds[d])
+                and not _placeable(structure, d, bonds[d], n_d, moved=True)
             )
             placeable = verdict is not None and (
                 math.isfinite(verdict.wr_first)
@@ -531,19 +538,20 @@ def _move_by_data(structure, evidence, doubtful, peaks, near, bonds, density, fi
 
 def _move_by_bond_lengths(structure, evidence, doubtful, bonds, rms, fits) -> None:
     """A short O–H···O bond's H that neither the map (no margin) nor the reflections (either end
-    fits) placed, put on the O whose one covalent bond is the longer by BOND_MARGIN, where the
-    map leans that way too: that O is the hydroxyl, the other the C=O (sfcod_1000006's enol O19,
-    C–O 1.315 Å, against the C=O O11, 1.254 Å, 2.48 Å apart: 3.6 against 2.6 rms)."""
+    fits; `fits` given, never None) placed, put on the O whose one bond, to a planar C, is the
+    longer by BOND_MARGIN (_single_bond), where the map leans that way too: that O is the
+    hydroxyl, the other the C=O (sfcod_1000006's enol O19, C–O 1.315 Å, against the C=O O11,
+    1.254 Å, 2.48 Å apart: 3.6 against 2.6 rms)."""
     counts = evidence.counts
     for toward, on_a, a, d, distance in doubtful:
         if not HBOND_RANGE[0] <= distance <= SHARED_HBOND_MAX or toward <= on_a:
             continue
         if a in evidence.notes or d in evidence.notes or not counts.get(a):
             continue
-        ends = [_single_bond(structure, k, bonds[k]) for k in (a, d)]
-        if None in ends or ends[0][0] != ends[1][0]:
+        ends = [_single_bond(structure, k, bonds) for k in (a, d)]
+        if None in ends:
             continue
-        (_, x_a, length_a), (_, x_d, length_d) = ends
+        (x_a, length_a), (x_d, length_d) = ends
         if length_d - length_a < BOND_MARGIN or not _movable(structure, bonds, a, d, counts):
             continue
         n_a, n_d = counts[a], counts.get(d, 0)
@@ -559,16 +567,33 @@ def _move_by_bond_lengths(structure, evidence, doubtful, bonds, rms, fits) -> No
         _note_move(structure, evidence, a, d, n_a, n_d, "the bond lengths", why)
 
 
-def _single_bond(structure, i, bonds) -> tuple[str, int, float] | None:
-    """(element, index, length) of the one covalent bond of an O that has exactly one (metals
-    aside), or None."""
-    if structure.sites[i].element != "O":
+def _on_one_metal(structure, i, bonds) -> bool:
+    """Whether site i is an N bonded to exactly one metal and to no other atom but H (an
+    ammine's or a terminal amido's N)."""
+    sites = structure.sites
+    heavy = [c for c in bonds if not is_hydrogen(sites[c.j].element)]
+    return sites[i].element == "N" and len(heavy) == 1 and is_metal(sites[heavy[0].j].element)
+
+
+def _single_bond(structure, i, bonds) -> tuple[int, float] | None:
+    """(index, length) of the one bond of O `i` (`bonds`: connectivity of all sites)
+    when it is bonded to nothing but a planar C with three neighbours (an acid's, an enol's or a
+    C=O's sp2 C), or None: Gilli's lengths hold there only. An sp3 C–O (an alkoxide's
+    1.40-1.43 Å), an oxime's N–O, a P–O or S–O, or an O a metal also holds has other lengths, so
+    the longer bond there says nothing of the H."""
+    sites = structure.sites
+    heavy = [c for c in bonds[i] if not is_hydrogen(sites[c.j].element)]
+    if sites[i].element != "O" or len(heavy) != 1 or sites[heavy[0].j].element != "C":
         return None
-    covalent = [c for c in bonds if not is_metal(structure.sites[c.j].element)]
-    if len(covalent) != 1:
+    c = heavy[0]
+    around = [b.cart_j for b in bonds[c.j] if not is_hydrogen(sites[b.j].element)]
+    if len(around) != 3:
         return None
-    c = covalent[0]
-    return structure.sites[c.j].element, c.j, c.distance
+    centre = structure.cartesian(sites[c.j].frac)
+    total = sum(_angle(around[m], centre, around[n]) for m, n in ((0, 1), (0, 2), (1, 2)))
+    if total < _PLANAR_ANGLE_SUM:
+        return None
+    return c.j, c.distance
 
 
 def _take_from_partner(structure, evidence, d, contacts, peaks, bonds, rms, fits) -> None:

@@ -22,7 +22,11 @@ from crystalx_core.hydrogen_evidence import (
     ADD_RMS,
     MIN_BOND_ANGLE,
     SHELL,
+    HydrogenEvidence,
     _most_hydrogens,
+    _move_by_bond_lengths,
+    _on_one_metal,
+    _single_bond,
     shell_peaks,
     weigh_hydrogens,
 )
@@ -505,7 +509,8 @@ def test_the_reflections_hold_a_weak_oh_that_accepts_a_bond(shared_data):
 @dataclass
 class _Hole(_Scaled):
     """A scaled density (_Scaled) with nothing over 0 within `radius` Å of `centre`: an H the
-    map does not show."""
+    map does not show. Only the map loses it: Fo (the reflections a HydrogenFits holds) still
+    has it, as weak data would."""
 
     factor: float = 1.0
     centre: np.ndarray = None
@@ -622,6 +627,7 @@ def test_an_h_aimed_at_its_acceptor_whose_count_explains_the_peaks_goes_to_the_d
         if is_hydrogen(truth.sites[c.j].element) and c.j not in bonding_o4
     ]
     hole = _Hole(density, centre=other, radius=0.6)
+    fits = HydrogenFits(model, fits.reflections, hole)
     evidence, right = _moved_back(truth, model, hole, fits, "N2", "O4")
     assert (evidence.counts[n2], evidence.counts[o4]) == (right[n2], right[o4]) == (2, 0)
     assert "by the reflections" in evidence.notes[n2]
@@ -690,3 +696,66 @@ def test_a_short_bonds_h_goes_to_the_o_with_the_longer_bond(shared_data, d_min, 
     assert (evidence.counts[o19], evidence.counts[o11]) == (right[o19], right[o11]) == (1, 0)
     assert "by the bond lengths" in evidence.notes[o19]
     assert weigh_hydrogens(model, right, density, fits=fits).counts == right
+
+
+def test_without_reflections_the_bond_lengths_move_no_h(shared_data):
+    """sfcod_1000006's enol H moved onto the C=O O11 (as above) with no reflections to weigh it:
+    the map leans to O19 by under PAIR_MARGIN, and a lean alone is no evidence, so the bond
+    lengths do not move it either and the model's count stays."""
+    truth, model, density, _ = simulated_without_h("sfcod_1000006.cif", 0.893, 1506498478, 89752)
+    evidence, _ = _moved_back(truth, model, density, None, "O19", "O11")
+    o19, o11 = index(model, "O19"), index(model, "O11")
+    assert (evidence.counts[o19], evidence.counts[o11]) == (0, 1)
+    assert not any("bond lengths" in note for note in evidence.notes.values())
+
+
+def test_bond_lengths_say_whose_h_it_is_only_between_planar_c_o(shared_data):
+    """codtools_7228312: O4 (S–O4 1.446 Å) carries the H of its 2.43 Å bond to O1 (S–O1
+    1.537 Å), so the longer bond is the acceptor's: S–O lengths say nothing of the H (Gilli's
+    evidence covers C–O of acids and enols). With the map leaning to O1 as far as it may
+    without PAIR_MARGIN and nothing to hold the H, the bond lengths move nothing. An alkoxide
+    O on a metal (codtools_2000000 O2, sp3 C) gives no length either; sfcod_1000006's enol O19
+    and C=O O11 do."""
+    truth = read_cif(CORPUS / "codtools_7228312.cif").structure
+    published = hydrogens_per_atom(truth)
+    heavy = truth.with_sites([s for s in truth.sites if not is_hydrogen(s.element)])
+    bonds = connectivity(heavy)
+    counts = {i: published[s.label] for i, s in enumerate(heavy.sites)}
+    o4, o1 = index(heavy, "O4"), index(heavy, "O1")
+    assert (counts[o4], counts[o1]) == (1, 0)
+    [distance] = [c.distance for c in neighbours(heavy, 2.6, centres=[o4])[0] if c.j == o1]
+    evidence = HydrogenEvidence(counts=dict(counts))
+    _move_by_bond_lengths(heavy, evidence, [(3.0, 2.5, o4, o1, distance)], bonds, 1.0, None)
+    assert evidence.counts == counts and not evidence.notes
+    for name, label, length in [
+        ("codtools_2000000.cif", "O2", None),
+        ("sfcod_1000006.cif", "O19", 1.31),
+        ("sfcod_1000006.cif", "O11", 1.25),
+    ]:
+        structure = read_cif(CORPUS / name).structure
+        heavy = structure.with_sites([s for s in structure.sites if not is_hydrogen(s.element)])
+        found = _single_bond(heavy, index(heavy, label), connectivity(heavy))
+        if length is None:
+            assert found is None, (name, label)
+        else:
+            assert found[1] == pytest.approx(length, abs=0.01), (name, label)
+
+
+@pytest.mark.parametrize(
+    "name, label, alone",
+    [
+        ("sfarchiv2_2004918.cif", "N(1)", True),  # a Pt ammine's N
+        ("codtools_2205573.cif", "N1", False),  # an amine's NH2 on Fe, bonded to C too
+        ("codtools_2000318-r91933.cif", "N(1)", False),  # an N bridging two Pt
+    ],
+)
+def test_a_count_riding_cannot_place_yields_only_on_an_n_held_by_one_metal_alone(
+    shared_data, name, label, alone
+):
+    """Rule 4 of _move_by_data (a donor count riding cannot place gives way to the map's lean)
+    is a prior, ammines being far commoner than amido ligands: it holds only for an N bonded to
+    one metal and nothing else, never a bridging N or one with other bonds."""
+    structure = read_cif(CORPUS / name).structure
+    heavy = structure.with_sites([s for s in structure.sites if not is_hydrogen(s.element)])
+    i = index(heavy, label)
+    assert _on_one_metal(heavy, i, connectivity(heavy)[i]) is alone
