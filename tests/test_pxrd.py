@@ -855,3 +855,105 @@ def test_a_pattern_coarser_than_the_model_grid_is_said(shared_data, tmp_path):
     assert notes[0.1] == []
     assert len(notes[0.3]) == 1 and "step0.3.xy is sampled every 0.3° 2θ" in notes[0.3][0]
     assert len(notes[0.06]) == 1 and "step0.06.xy is sampled every 0.14° 2θ" in notes[0.06][0]
+
+
+def _corpus_pattern(shared_data, name: str) -> np.ndarray:
+    """The clean simulated pattern of a corpus CIF (real atoms, real cell)."""
+    return simulate(read_cif(shared_data / "corpus" / name).structure)
+
+
+def test_an_orthorhombic_crystal_indexes_on_an_orthorhombic_metric(shared_data):
+    from crystalx_core.pxrd.metric import ALL_LATTICES, evidence_matrix, lattice_evidence
+
+    # P2(1)2(1)2(1), 6.19 × 6.64 × 30.88 Å, and P2(1)/c with β = 99.2°
+    orthorhombic = _corpus_pattern(shared_data, "codtools_1506182-disorder-groups.cif")
+    monoclinic = _corpus_pattern(shared_data, "codtools_2000001.cif")
+    evidence = lattice_evidence(orthorhombic, lattices=ALL_LATTICES)
+    assert max(evidence, key=evidence.get) == "orthorhombic"
+    assert evidence["orthorhombic"] > max(evidence["tetragonal"], evidence["hexagonal"]) + 3
+    other = lattice_evidence(monoclinic, lattices=("orthorhombic",))["orthorhombic"]
+    assert evidence["orthorhombic"] > other + 5
+    both = evidence_matrix(np.stack([orthorhombic, monoclinic]), lattices=("orthorhombic",))
+    assert both[:, 0] == pytest.approx([evidence["orthorhombic"], other])
+    with pytest.raises(ValueError, match="unknown lattice"):
+        lattice_evidence(orthorhombic, lattices=("rhombic",))
+
+
+def test_a_step_on_the_orthorhombic_metric_reads_the_lattices_from_its_sidecar(
+    shared_data, tmp_path
+):
+    import shutil
+
+    from crystalx_core.pxrd.labels import crystal_system
+    from crystalx_core.pxrd.metric import SYSTEMS
+    from crystalx_core.pxrd.predict import MODEL_PATH, lattices, probabilities
+
+    model = tmp_path / "step.onnx"
+    shutil.copy(MODEL_PATH, model)
+    sidecar = json.loads(MODEL_PATH.with_suffix(".json").read_text())
+    sidecar.pop("prior", None)
+    width = 1 + len(SYSTEMS) + 1  # the orthorhombic evidence, the systems, 1
+    favour = [5.0] + [0.0] * (width - 1)  # orthorhombic evidence / 10 × 5 to those groups
+    sidecar["lattice_metric"] = {
+        "lattices": ["orthorhombic"],
+        "sharpness": 1.0,
+        "weights": {s: favour if s == "Orthorhombic" else [0.0] * width for s in SYSTEMS},
+    }
+    model.with_suffix(".json").write_text(json.dumps(sidecar))
+    assert lattices(str(model)) == ("orthorhombic",)
+    pattern = _corpus_pattern(shared_data, "codtools_1506182-disorder-groups.cif")
+    moved, plain = probabilities(pattern, model)[0], probabilities(pattern, model, metric=False)[0]
+    system = np.array([crystal_system(n) for n in range(1, 231)]) == "Orthorhombic"
+    assert moved[system].sum() > plain[system].sum() + 0.2 and moved.sum() == pytest.approx(1)
+
+
+def test_the_prior_sharpness_is_fitted_by_likelihood_and_flattens_the_answer(shared_data, tmp_path):
+    import shutil
+
+    from crystalx_core.pxrd.predict import MODEL_PATH, probabilities
+    from crystalx_core.training.pxrd.prior import calibrated
+
+    names = [
+        "codtools_2000001.cif",  # P2(1)/c
+        "codtools_2000056.cif",  # P2(1)/c
+        "codtools_2000724.cif",  # P2(1)/c
+        "codtools_1506182-disorder-groups.cif",  # P2(1)2(1)2(1)
+        "codtools_1100854_tag_mandatory_in_reference.cif",  # P2(1)2(1)2(1)
+        "codtools_2000334.cif",  # Pbca
+    ]
+    patterns = np.stack([_corpus_pattern(shared_data, n) for n in names])
+    labels = np.array([14, 14, 14, 19, 19, 61])
+    log_p = np.log(probabilities(patterns, prior=False) + 1e-12)
+    log_prior = np.log(np.full(230, 0.1 / 227))
+    log_prior[[13, 18, 60]] = np.log([0.5, 0.3, 0.1])
+
+    def nll(s, w):
+        z = s * log_p + w * log_prior
+        z = z - z.max(axis=1, keepdims=True)
+        z = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        return -z[np.arange(len(labels)), labels - 1].sum()
+
+    sharpness, weight = calibrated(log_p, labels, log_prior)
+    assert 0.02 <= sharpness <= 5 and 0 <= weight <= 6
+    for s, w in [(1.0, 0.0), (1.0, 1.0), (0.5, 1.0), (sharpness * 1.3, weight)]:
+        assert nll(sharpness, weight) <= nll(s, w) + 1e-6
+    # in the sidecar, the sharpness divides the logits before the prior is added
+    model = tmp_path / "sharp.onnx"
+    shutil.copy(MODEL_PATH, model)
+    sidecar = json.loads(MODEL_PATH.with_suffix(".json").read_text())
+    sidecar["prior"] = {"sharpness": 0.25, "log_prior": [0.0] * 230}
+    model.with_suffix(".json").write_text(json.dumps(sidecar))
+    flat, plain = probabilities(patterns, model), probabilities(patterns, prior=False)
+    assert (flat.argmax(axis=1) == plain.argmax(axis=1)).all()
+    assert (flat.max(axis=1) < plain.max(axis=1)).all()
+    assert flat.sum(axis=1) == pytest.approx(np.ones(len(names)))
+
+
+def test_cross_validation_keeps_a_structure_in_one_fold():
+    from crystalx_core.training.pxrd.lattice_weights import fold_of
+
+    names = np.repeat([f"corpus_{k}" for k in range(20)], 2)  # two patterns per structure
+    fold = fold_of(len(names), folds=5, seed=0, groups=names)
+    assert (fold[0::2] == fold[1::2]).all()
+    assert np.bincount(fold).tolist() == [8] * 5
+    assert sorted(np.bincount(fold_of(40, folds=5, seed=0))) == [8] * 5

@@ -10,7 +10,8 @@ corpus with its real, skewed distribution); "class-balanced" is the mean over sp
 of the per-group accuracy; "corpus" is the real structures alone; crystal_system_top1 sums
 the probabilities per crystal system; majority_class_top1 is what always answering the
 commonest test group would score, train_majority_top1 always answering the commonest
-training group (the honest baseline for a skewed set). A set with a `test_balanced` mask
+training group (the honest baseline for a skewed set), train_majority_system_top1 always
+answering the commonest training crystal system. A set with a `test_balanced` mask
 (the MOF set: 10 test structures per class with more than 10) is also scored on that
 subset ("MOF-Balanced"). Every row also carries val_top1, its top-1 on the set's validation
 split (the figure a model is chosen by), and every trained run train_top1, its top-1 on every
@@ -33,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +43,7 @@ import crystalx_core.training  # noqa: F401  (torch on one thread beside cctbx)
 import torch
 
 from crystalx_core.pxrd.labels import crystal_system
-from crystalx_core.pxrd.metric import evidence_matrix
+from crystalx_core.pxrd.metric import LATTICES, evidence_matrix
 from crystalx_core.training.pxrd.dataset import is_real, load
 from crystalx_core.training.pxrd.model import PxrdConfig, build_model
 
@@ -71,6 +73,7 @@ def scores(
     names: np.ndarray,
     train_majority: tuple[int, int] | None = None,
     balanced: np.ndarray | None = None,
+    train_system: str | None = None,
 ) -> dict:
     ranked = np.argsort(-probabilities, axis=1)
     truth = labels.astype(int) - 1
@@ -96,6 +99,9 @@ def scores(
     stacked = np.stack([system_probabilities[n] for n in names_sorted], axis=1)
     predicted_system = np.array(names_sorted)[stacked.argmax(axis=1)]
     result["crystal_system_top1"] = float(np.mean(predicted_system == systems[truth]))
+    if train_system is not None:  # always answering the commonest training crystal system
+        result["train_majority_system"] = train_system
+        result["train_majority_system_top1"] = float(np.mean(systems[truth] == train_system))
     majority = np.bincount(truth, minlength=230).argmax()
     result["majority_class_top1"] = float(np.mean(truth == majority))
     if train_majority is not None:  # the two commonest training groups, in order
@@ -167,7 +173,12 @@ def main(argv=None) -> int:
     balanced = data.get("test_balanced")
     val_patterns, val_labels = data["val_patterns"].astype(np.float32), data["val_labels"]
     train_patterns = data["train_patterns"][::4].astype(np.float32)
-    extra = {"train_majority": train_majority, "balanced": balanced}
+    train_system = (
+        Counter(crystal_system(int(g)) for g in data["train_labels"]).most_common(1)[0][0]
+        if len(data["train_labels"])
+        else None
+    )
+    extra = {"train_majority": train_majority, "balanced": balanced, "train_system": train_system}
     metrics = {"test": {}}
     if args.keep and args.output.is_file():
         metrics = json.loads(args.output.read_text())
@@ -184,13 +195,14 @@ def main(argv=None) -> int:
             "minutes": round(sum(h["seconds"] for h in history) / 60, 1),
             "best_epoch": max(history, key=lambda h: h["val_top1"])["epoch"],
         }
-    from crystalx_core.pxrd.predict import log_prior, model_sidecar, probabilities
+    from crystalx_core.pxrd.predict import lattices, log_prior, model_sidecar, probabilities
 
     evidence = {"test": None, "val": None}
-    if args.evidence:
+    if args.evidence:  # on the lattices --onnx's step weighs (the --before models share them)
+        weighed = lattices(str(args.onnx)) if args.onnx else LATTICES
         evidence = {
-            "test": evidence_matrix(patterns, args.evidence / "test.npy"),
-            "val": evidence_matrix(val_patterns, args.evidence / "val.npy"),
+            "test": evidence_matrix(patterns, args.evidence / "test.npy", weighed),
+            "val": evidence_matrix(val_patterns, args.evidence / "val.npy", weighed),
         }
     for name, path in (item.split("=", 1) for item in args.before):
         metrics["test"][name] = {
@@ -230,6 +242,9 @@ def main(argv=None) -> int:
                 probabilities(patterns, args.onnx, prior=False), labels, names, **extra
             )
             metrics["prior_weight"] = model_sidecar(str(args.onnx))["prior"].get("weight")
+            metrics["prior_sharpness"] = model_sidecar(str(args.onnx))["prior"].get(
+                "sharpness", 1.0
+            )
     summary = args.data.with_suffix(".summary.json")
     if summary.exists():
         metrics["dataset"] = json.loads(summary.read_text())
