@@ -957,3 +957,30 @@ def test_cross_validation_keeps_a_structure_in_one_fold():
     assert (fold[0::2] == fold[1::2]).all()
     assert np.bincount(fold).tolist() == [8] * 5
     assert sorted(np.bincount(fold_of(40, folds=5, seed=0))) == [8] * 5
+
+
+def test_tmqm_ranges_built_apart_merge_into_one_set_and_a_repeat_is_refused(
+    shared_data, tmp_path, capsys
+):
+    from crystalx_core.training.pxrd.dataset import build, load, main, save
+
+    tmqm = shared_data / "tmqm" / "tmqm.xyz.xz"
+    if not tmqm.is_file():
+        pytest.skip("../shared/data/tmqm is not beside the checkout")
+    parts = []
+    for span_ in ((1, 3), (3, 4)):
+        parts.append(tmp_path / f"part_{span_[0]}.npz")
+        save(*build(None, per_group=0, tmqm=tmqm, tmqm_range=span_), parts[-1])
+    assert main([str(tmp_path / "all.npz"), "--merge", *map(str, parts)]) == 0
+    merged, each = load(tmp_path / "all.npz"), [load(p) for p in parts]
+    assert sorted(set(merged["train_names"])) == ["tmqm_ABAFOZ", "tmqm_ABAFUF", "tmqm_ABAGAM"]
+    assert np.array_equal(
+        merged["train_patterns"], np.concatenate([e["train_patterns"] for e in each])
+    )
+    summary = json.loads((tmp_path / "all.summary.json").read_text())
+    assert summary["structures"] == {"train tmqm": 3}
+    with pytest.raises(SystemExit):
+        main([str(tmp_path / "twice.npz"), "--merge", str(parts[0]), str(parts[0])])
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and "tmqm_ABA" in error and str(parts[0]) in error
+    assert not (tmp_path / "twice.npz").exists()
