@@ -984,3 +984,24 @@ def test_tmqm_ranges_built_apart_merge_into_one_set_and_a_repeat_is_refused(
     error = capsys.readouterr().err.strip()
     assert error.count("\n") == 0 and "tmqm_ABA" in error and str(parts[0]) in error
     assert not (tmp_path / "twice.npz").exists()
+
+
+def test_a_set_no_model_trained_on_is_scored_on_its_train_split(shared_data, tiny_model, tmp_path):
+    """--split train: packed tmQM crystals (all in their train split, no validation) scored by
+    a run and an exported model alike."""
+    from crystalx_core.training.pxrd import evaluate
+    from crystalx_core.training.pxrd.dataset import build, save
+
+    tmqm = shared_data / "tmqm" / "tmqm.xyz.xz"
+    if not tmqm.is_file():
+        pytest.skip("../shared/data/tmqm is not beside the checkout")
+    save(*build(None, per_group=0, tmqm=tmqm, tmqm_range=(1, 3)), tmp_path / "tmqm.npz")
+    path, work = tiny_model
+    out = tmp_path / "metrics.json"
+    argv = [str(tmp_path / "tmqm.npz"), str(out), f"run={work / 'run'}", "--split", "train"]
+    assert evaluate.main([*argv, "--before", f"old={path}"]) == 0
+    metrics = json.loads(out.read_text())
+    rows = metrics["test"]
+    assert metrics["split"] == "train" and rows["run"]["patterns"] == rows["old"]["patterns"] == 8
+    assert rows["run"]["val_top1"] is None and rows["old"]["val_top1"] is None
+    assert rows["old"]["top1"] == pytest.approx(rows["run"]["top1"], abs=0.13)

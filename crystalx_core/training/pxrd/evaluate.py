@@ -18,7 +18,9 @@ split (the figure a model is chosen by), and every trained run train_top1, its t
 fourth stored training pattern (far above val_top1: memorised; close to it: underfitted);
 `--before NAME=ONNX` adds rows for exported models measured on the same splits: an earlier one,
 so that a model trained on more data is compared like with like, or an ensemble (its members
-averaged as `crystalx pxrd` averages them).
+averaged as `crystalx pxrd` averages them). `--split train` scores a set that no model trained
+on in place of a test split, e.g. tmQM crystals outside every training range (the synthetic
+task itself: does a model learn it at all?).
 
     python -m crystalx_core.training.pxrd.evaluate data/pxrd_mof.npz
     onnx_models/pxrd_mof_metrics.json \
@@ -42,7 +44,7 @@ import numpy as np
 import crystalx_core.training  # noqa: F401  (torch on one thread beside cctbx)
 import torch
 
-from crystalx_core.pxrd.labels import crystal_system
+from crystalx_core.pxrd.labels import N_SPACE_GROUPS, crystal_system
 from crystalx_core.pxrd.metric import LATTICES, evidence_matrix
 from crystalx_core.training.pxrd.dataset import is_real, load
 from crystalx_core.training.pxrd.model import PxrdConfig, build_model
@@ -56,7 +58,7 @@ def load_run(run: Path) -> torch.nn.Module:
 
 
 def run_probabilities(model: torch.nn.Module, patterns: np.ndarray) -> np.ndarray:
-    out = []
+    out = [np.zeros((0, N_SPACE_GROUPS), dtype=np.float32)]  # a set without this split
     with torch.inference_mode():
         for start in range(0, len(patterns), 512):
             out.append(
@@ -156,21 +158,28 @@ def main(argv=None) -> int:
         "lattice step",
     )
     parser.add_argument(
+        "--split",
+        choices=("test", "val", "train"),
+        default="test",
+        help="the split scored in the test rows: train for a set no model trained on (e.g. "
+        "tmQM complexes outside every training range, all of them in its train split)",
+    )
+    parser.add_argument(
         "--keep",
         action="store_true",
         help="start from OUTPUT's rows and replace only those measured now",
     )
     args = parser.parse_args(argv)
     data = load(args.data)
-    patterns = data["test_patterns"].astype(np.float32)
-    labels, names = data["test_labels"], data["test_names"]
+    patterns = data[f"{args.split}_patterns"].astype(np.float32)
+    labels, names = data[f"{args.split}_labels"], data[f"{args.split}_names"]
     counts = np.bincount(data["train_labels"].astype(int))
     train_majority = (
         tuple(int(g) for g in np.argsort(-counts, kind="stable")[:2])
         if len(data["train_labels"])
         else None
     )
-    balanced = data.get("test_balanced")
+    balanced = data.get("test_balanced") if args.split == "test" else None
     val_patterns, val_labels = data["val_patterns"].astype(np.float32), data["val_labels"]
     train_patterns = data["train_patterns"][::4].astype(np.float32)
     train_system = (
@@ -179,7 +188,7 @@ def main(argv=None) -> int:
         else None
     )
     extra = {"train_majority": train_majority, "balanced": balanced, "train_system": train_system}
-    metrics = {"test": {}}
+    metrics = {"test": {}, "split": args.split}
     if args.keep and args.output.is_file():
         metrics = json.loads(args.output.read_text())
     for name, run in (item.split("=", 1) for item in args.runs):
