@@ -1005,3 +1005,17 @@ def test_a_set_no_model_trained_on_is_scored_on_its_train_split(shared_data, tin
     assert metrics["split"] == "train" and rows["run"]["patterns"] == rows["old"]["patterns"] == 8
     assert rows["run"]["val_top1"] is None and rows["old"]["val_top1"] is None
     assert rows["old"]["top1"] == pytest.approx(rows["run"]["top1"], abs=0.13)
+
+
+def test_a_missing_tmqm_file_or_corpus_is_said_in_one_line_before_building(tmp_path, capsys):
+    from crystalx_core.training.pxrd.dataset import main
+
+    for argv, missing in (
+        ([str(tmp_path / "set.npz"), "--tmqm", str(tmp_path / "tmqm.xyz.xz")], "tmqm.xyz.xz"),
+        ([str(tmp_path / "corpus"), str(tmp_path / "set.npz")], "corpus"),
+    ):
+        with pytest.raises(SystemExit):
+            main([*argv, "--per-group", "1"])
+        error = capsys.readouterr().err.strip()
+        assert error.count("\n") == 0 and str(tmp_path / missing) in error
+        assert not (tmp_path / "set.npz").exists()

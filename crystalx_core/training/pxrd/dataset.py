@@ -326,6 +326,9 @@ def main(argv=None) -> int:
         save(data, summary, args.output)
         print(json.dumps(summary, indent=1))
         return 0
+    for path, what in ((args.tmqm, "no such file"), (args.corpus, "no such folder")):
+        if path is not None and not (path.is_file() if path is args.tmqm else path.is_dir()):
+            parser.exit(2, f"error: {path}: {what}\n")  # before minutes of random crystals
     data, summary = build(args.corpus, args.per_group, args.seed, args.tmqm, args.tmqm_range)
     save(data, summary, args.output)
     print(json.dumps(summary, indent=1))
