@@ -937,7 +937,7 @@ def test_the_prior_sharpness_is_fitted_by_likelihood_and_flattens_the_answer(sha
     assert 0.02 <= sharpness <= 5 and 0 <= weight <= 6
     for s, w in [(1.0, 0.0), (1.0, 1.0), (0.5, 1.0), (sharpness * 1.3, weight)]:
         assert nll(sharpness, weight) <= nll(s, w) + 1e-6
-    # in the sidecar, the sharpness divides the logits before the prior is added
+    # in the sidecar, the sharpness multiplies the logits before the prior is added
     model = tmp_path / "sharp.onnx"
     shutil.copy(MODEL_PATH, model)
     sidecar = json.loads(MODEL_PATH.with_suffix(".json").read_text())
@@ -947,6 +947,49 @@ def test_the_prior_sharpness_is_fitted_by_likelihood_and_flattens_the_answer(sha
     assert (flat.argmax(axis=1) == plain.argmax(axis=1)).all()
     assert (flat.max(axis=1) < plain.max(axis=1)).all()
     assert flat.sum(axis=1) == pytest.approx(np.ones(len(names)))
+
+
+def test_the_prior_is_fitted_on_the_model_without_its_lattice_step(tmp_path):
+    """The step comes after the prior (predict.probabilities): a step in the sidecar must not
+    move the patterns the prior's sharpness and weight are fitted on."""
+    import shutil
+
+    from crystalx_core.pxrd.metric import FEATURES, SYSTEMS
+    from crystalx_core.pxrd.predict import MODEL_PATH, probabilities
+    from crystalx_core.training.pxrd import prior
+
+    model = tmp_path / "stepped.onnx"
+    shutil.copy(MODEL_PATH, model)
+    sidecar = json.loads(MODEL_PATH.with_suffix(".json").read_text())
+    sidecar.pop("prior", None)
+    cubic = [5.0] + [0.0] * (FEATURES - 1)  # cubic evidence / 10 × 5 to the cubic groups
+    sidecar["lattice_metric"] = {
+        "sharpness": 1.0,
+        "weights": {s: cubic if s == "Cubic" else [0.0] * FEATURES for s in SYSTEMS},
+    }
+    model.with_suffix(".json").write_text(json.dumps(sidecar))
+    patterns = np.stack(
+        [_lattice_pattern((a, a, a, 90, 90, 90), s) for s, a in enumerate((14.1, 17.3, 19.9))]
+    )
+    labels = np.array([14, 14, 2])
+    data = tmp_path / "set.npz"
+    np.savez(
+        data,
+        train_labels=np.array([14, 14, 2, 19]),
+        train_names=np.array(["corpus_a", "corpus_b", "corpus_c", "corpus_d"]),
+        val_patterns=patterns.astype(np.float16),
+        val_labels=labels,
+    )
+    assert prior.main([str(data), str(model)]) == 0
+    fitted = json.loads(model.with_suffix(".json").read_text())["prior"]
+    bare = np.log(
+        probabilities(patterns.astype(np.float16).astype(np.float32), model, False, False) + 1e-12
+    )
+    log_prior, _ = prior.class_log_prior(np.array([14, 14, 2, 19]), np.array(["a", "b", "c", "d"]))
+    sharpness, weight = prior.calibrated(bare, labels, log_prior)
+    assert (fitted["sharpness"], fitted["weight"]) == pytest.approx(
+        (round(sharpness, 5), round(weight, 5)), abs=2e-5
+    )
 
 
 def test_cross_validation_keeps_a_structure_in_one_fold():

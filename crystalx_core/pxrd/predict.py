@@ -55,7 +55,7 @@ def model_sidecar(path: str) -> dict:
     return content
 
 
-def sharpness(path: str) -> float:
+def prior_sharpness(path: str) -> float:
     """The factor the sidecar's prior multiplies the logits by before adding itself (1 when it
     gives none): an over-confident model's answer is trusted less against the prior."""
     return float(model_sidecar(path).get("prior", {}).get("sharpness", 1.0))
@@ -99,7 +99,7 @@ def probabilities(
             f"patterns must be finite and have {len(GRID)} points on the model grid"
         )
     path = str(model or MODEL_PATH)
-    shift, scale = (log_prior(path), sharpness(path)) if prior else (0.0, 1.0)
+    shift, scale = (log_prior(path), prior_sharpness(path)) if prior else (0.0, 1.0)
     p = mean_probabilities(
         [scale * session.run(None, {"pattern": patterns})[0] + shift for session in _sessions(path)]
     )

@@ -7,7 +7,9 @@ a sharpness s (the inverse of a temperature, Guo et al. 2017) and the logarithm 
 both fitted by maximum likelihood on the validation split: top-1 over a grid of weights (kept
 in the sidecar for the record, WEIGHTS) cannot tell apart weights that answer the same on a
 few dozen structures, while the likelihood says how far an over-confident model is to be
-trusted against the prior (s < 1: less).
+trusted against the prior (s < 1: less). The model is read without a lattice step its sidecar
+may carry (the step comes after the prior in predict.probabilities): refit the step
+(lattice_weights) after the prior.
 
     python -m crystalx_core.training.pxrd.prior data/pxrd_corpus.npz
     onnx_models/pxrd_space_group.onnx
@@ -46,11 +48,11 @@ def class_log_prior(
     return np.log(prior), len(real)
 
 
-def best_weight(
+def weight_scores(
     log_p: np.ndarray, labels: np.ndarray, log_prior: np.ndarray, weights=WEIGHTS
-) -> tuple[float, dict]:
-    """The prior weight (of `weights`) with the best (top-1, top-2) on these patterns, and
-    every weight's scores."""
+) -> dict[float, tuple[float, float]]:
+    """{weight: (top-1, top-2)} on these patterns for each prior weight of `weights` (kept in
+    the sidecar for the record; the weight itself is fitted by likelihood, `calibrated`)."""
     truth = labels.astype(int) - 1
     scored = {}
     for weight in weights:
@@ -59,13 +61,23 @@ def best_weight(
             float(np.mean(ranked[:, 0] == truth)),
             float(np.mean((ranked == truth[:, None]).any(axis=1))),
         )
+    return scored
+
+
+def best_weight(
+    log_p: np.ndarray, labels: np.ndarray, log_prior: np.ndarray, weights=WEIGHTS
+) -> tuple[float, dict]:
+    """The weight of `weights` with the best (top-1, top-2) and every weight's scores (for
+    diagnose: where the prior helps a model, not how it is fitted)."""
+    scored = weight_scores(log_p, labels, log_prior, weights)
     return max(scored, key=lambda w: scored[w]), scored
 
 
 def calibrated(log_p: np.ndarray, labels: np.ndarray, log_prior: np.ndarray) -> tuple[float, float]:
     """The sharpness s and prior weight w that maximise the likelihood of the labels under
     softmax(s · log p + w · log prior) (log p: the model's log-probabilities without the
-    prior; the same ranking as its logits)."""
+    prior; for a single model the same ranking as its logits, for an ensemble the log of its
+    members' mean probabilities)."""
     truth = labels.astype(int) - 1
     rows = np.arange(len(truth))
 
@@ -95,9 +107,12 @@ def main(argv=None) -> int:
     data = load(args.data)
     log_prior, structures = class_log_prior(data["train_labels"], data["train_names"])
     log_p = np.log(
-        probabilities(data["val_patterns"].astype(np.float32), args.model, prior=False) + 1e-12
+        probabilities(
+            data["val_patterns"].astype(np.float32), args.model, prior=False, metric=False
+        )
+        + 1e-12
     )
-    _, scored = best_weight(log_p, data["val_labels"], log_prior)
+    scored = weight_scores(log_p, data["val_labels"], log_prior)
     sharpness, weight = calibrated(log_p, data["val_labels"], log_prior)
     sidecar_path = args.model.with_suffix(".json")
     sidecar = json.loads(sidecar_path.read_text())
