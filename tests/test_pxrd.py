@@ -992,6 +992,20 @@ def test_the_prior_is_fitted_on_the_model_without_its_lattice_step(tmp_path):
     )
 
 
+def test_an_evidence_cache_made_on_other_lattices_is_refused(tmp_path):
+    from crystalx_core.pxrd.metric import evidence_matrix
+
+    patterns = np.stack([_lattice_pattern((17.3, 17.3, 17.3, 90, 90, 90), 0)])
+    cache = tmp_path / "val.npy"
+    cubic = evidence_matrix(patterns, cache, ("cubic",))
+    assert evidence_matrix(patterns, cache, ("cubic",)) == pytest.approx(cubic)
+    with pytest.raises(InputError, match="cubic for 1 patterns on tetragonal"):
+        evidence_matrix(patterns, cache, ("tetragonal",))  # same shape, other lattice
+    np.save(cache, cubic)  # a cache that does not name its lattices
+    with pytest.raises(InputError, match="names no lattices"):
+        evidence_matrix(patterns, cache, ("cubic",))
+
+
 def test_cross_validation_keeps_a_structure_in_one_fold():
     from crystalx_core.training.pxrd.lattice_weights import fold_of
 
@@ -1000,6 +1014,8 @@ def test_cross_validation_keeps_a_structure_in_one_fold():
     assert (fold[0::2] == fold[1::2]).all()
     assert np.bincount(fold).tolist() == [8] * 5
     assert sorted(np.bincount(fold_of(40, folds=5, seed=0))) == [8] * 5
+    with pytest.raises(ValueError, match="39 group names for 40 patterns"):
+        fold_of(40, folds=5, seed=0, groups=names[:-1])
 
 
 def test_tmqm_ranges_built_apart_merge_into_one_set_and_a_repeat_is_refused(

@@ -236,16 +236,22 @@ def evidence_matrix(
 ) -> np.ndarray:
     """(n, lattices) evidence of each pattern, in `lattices` order; `cache` (.npy) is read
     when it exists and written when it does not (a fraction of a second per pattern, about a
-    second with the orthorhombic search, adds up over a test split)."""
+    second with the orthorhombic search, adds up over a test split). The cache names its
+    lattices (a record array), so one made on other lattices is refused, not misread."""
+    lattices = tuple(lattices)
     if cache is not None and Path(cache).is_file():
-        evidence = np.load(cache)
-        if evidence.shape != (len(patterns), len(lattices)):
+        stored = np.load(cache)
+        if stored.dtype.names is None:
             raise InputError(
-                f"holds {evidence.shape[0]} rows of {evidence.shape[1]} lattices for "
-                f"{len(patterns)} patterns of {len(lattices)} (delete it to recompute)",
+                "names no lattices (an older cache); delete it to recompute", str(cache)
+            )
+        if stored.dtype.names != lattices or len(stored) != len(patterns):
+            raise InputError(
+                f"holds {len(stored)} rows on {', '.join(stored.dtype.names)} for "
+                f"{len(patterns)} patterns on {', '.join(lattices)} (delete it to recompute)",
                 str(cache),
             )
-        return evidence
+        return np.stack([stored[k].astype(float) for k in lattices], axis=1)
     evidence = np.array(
         [
             [e[k] for k in lattices]
@@ -254,7 +260,10 @@ def evidence_matrix(
     ).reshape(-1, len(lattices))
     if cache is not None:
         Path(cache).parent.mkdir(parents=True, exist_ok=True)
-        np.save(cache, evidence)
+        record = np.zeros(len(evidence), dtype=[(k, float) for k in lattices])
+        for column, k in enumerate(lattices):
+            record[k] = evidence[:, column]
+        np.save(cache, record)
     return evidence
 
 

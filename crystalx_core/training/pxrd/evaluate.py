@@ -45,7 +45,7 @@ import crystalx_core.training  # noqa: F401  (torch on one thread beside cctbx)
 import torch
 
 from crystalx_core.pxrd.labels import N_SPACE_GROUPS, crystal_system
-from crystalx_core.pxrd.metric import LATTICES, evidence_matrix
+from crystalx_core.pxrd.metric import evidence_matrix
 from crystalx_core.training.pxrd.dataset import is_real, load
 from crystalx_core.training.pxrd.model import PxrdConfig, build_model
 
@@ -154,8 +154,8 @@ def main(argv=None) -> int:
         "--evidence",
         type=Path,
         help="folder caching the lattice-metric evidence of the test and validation patterns "
-        "(test.npy, val.npy; computed and saved when missing), for models whose sidecar has a "
-        "lattice step",
+        "(test_LATTICES.npy, val_LATTICES.npy on the lattices each model's step weighs; "
+        "computed and saved when missing), for models whose sidecar has a lattice step",
     )
     parser.add_argument(
         "--split",
@@ -206,23 +206,25 @@ def main(argv=None) -> int:
         }
     from crystalx_core.pxrd.predict import lattices, log_prior, model_sidecar, probabilities
 
-    evidence = {"test": None, "val": None}
-    if args.evidence:  # on the lattices --onnx's step weighs (the --before models share them)
-        weighed = lattices(str(args.onnx)) if args.onnx else LATTICES
-        evidence = {
-            "test": evidence_matrix(patterns, args.evidence / "test.npy", weighed),
-            "val": evidence_matrix(val_patterns, args.evidence / "val.npy", weighed),
-        }
+    def evidence(path, split: str):
+        """The split's evidence on the lattices the model's step weighs, cached per lattice
+        set (None: computed by predict, or no step)."""
+        if not args.evidence or "lattice_metric" not in model_sidecar(str(path)):
+            return None
+        weighed = lattices(str(path))
+        cache = args.evidence / f"{split}_{'_'.join(weighed)}.npy"
+        return evidence_matrix(patterns if split == "test" else val_patterns, cache, weighed)
+
     for name, path in (item.split("=", 1) for item in args.before):
         metrics["test"][name] = {
             **scores(
-                probabilities(patterns, Path(path), evidence=evidence["test"]),
+                probabilities(patterns, Path(path), evidence=evidence(path, "test")),
                 labels,
                 names,
                 **extra,
             ),
             "val_top1": val_top1(
-                probabilities(val_patterns, Path(path), evidence=evidence["val"]), val_labels
+                probabilities(val_patterns, Path(path), evidence=evidence(path, "val")), val_labels
             ),
             "model": Path(path).name,
         }
@@ -230,13 +232,14 @@ def main(argv=None) -> int:
         metrics["shipped_onnx"] = {
             "model": args.onnx.name,
             **scores(
-                probabilities(patterns, args.onnx, evidence=evidence["test"]),
+                probabilities(patterns, args.onnx, evidence=evidence(args.onnx, "test")),
                 labels,
                 names,
                 **extra,
             ),
             "val_top1": val_top1(
-                probabilities(val_patterns, args.onnx, evidence=evidence["val"]), val_labels
+                probabilities(val_patterns, args.onnx, evidence=evidence(args.onnx, "val")),
+                val_labels,
             ),
         }
         if "lattice_metric" in model_sidecar(str(args.onnx)):  # and what the lattice step adds

@@ -12,7 +12,8 @@ cross-validation on that split, so the test split still measures a model chosen 
     python -m crystalx_core.training.pxrd.lattice_weights data/pxrd_mof.npz \
         onnx_models/pxrd_space_group_mof.onnx [--evidence runs/val_evidence.npy] [--write]
     python -m crystalx_core.training.pxrd.lattice_weights data/pxrd_corpus.npz \
-        onnx_models/pxrd_space_group.onnx --lattices orthorhombic --write   (molecular crystals)
+        onnx_models/pxrd_space_group.onnx --lattices orthorhombic   (molecular crystals: measured,
+        not shipped, as it did not help on validation; README)
 """
 
 from __future__ import annotations
@@ -76,6 +77,8 @@ def fold_of(count: int, folds: int = FOLDS, seed: int = 0, groups=None) -> np.nd
     """The fold of each of `count` patterns: `groups` (a structure's name per pattern) keeps
     every pattern of one structure in one fold, else the patterns of a held-out structure's
     twin would be fitted on and the cross-validated score would flatter the step."""
+    if groups is not None and len(groups) != count:
+        raise ValueError(f"{len(groups)} group names for {count} patterns")
     keys = np.unique(groups, return_inverse=True)[1] if groups is not None else np.arange(count)
     order = np.random.default_rng(seed).permutation(int(keys.max()) + 1 if count else 0)
     fold = np.empty(len(order), dtype=int)
@@ -125,6 +128,7 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--write", action="store_true", help="store the weights in the sidecar")
     args = parser.parse_args(argv)
+    args.lattices = list(dict.fromkeys(args.lattices))  # a lattice named twice is weighed once
     from crystalx_core.pxrd.predict import probabilities
 
     data = load(args.data)
