@@ -1006,6 +1006,31 @@ def test_an_evidence_cache_made_on_other_lattices_is_refused(tmp_path):
         evidence_matrix(patterns, cache, ("cubic",))
 
 
+def test_orthorhombic_lines_of_a_long_edge_are_all_searched():
+    """A 38 Å b needs k up to 14 at 2θ 30°: scores equal a search over every index."""
+    from crystalx_core.pxrd.metric import POSITION_SIGMA, SPURIOUS, _orthorhombic_scores, _q
+    from crystalx_core.pxrd.simulate import CU_KALPHA
+
+    trials = np.array([[1 / 5.0**2, 1 / 38.0**2, 1 / 39.0**2]])
+    lines = np.array(
+        sorted(
+            trials[0] @ np.array([h * h, k * k, l * l])
+            for h in range(8)
+            for k in range(60)
+            for l in range(60)
+            if h or k or l
+        )
+    )
+    x = np.array([8.0, 14.2, 21.7, 26.3, 29.9])
+    span = float(x[-1] - x[0] + 6 * POSITION_SIGMA)
+    q, slope = _q(x), np.sin(np.radians(x)) * 2 * np.pi / 180 / CU_KALPHA**2
+    count = np.sum(lines <= _q(x[-1] + 3 * POSITION_SIGMA))
+    off = np.abs(lines[None, :] - q[:, None]).min(axis=1) / slope
+    on_line = np.exp(-0.5 * (off / POSITION_SIGMA) ** 2) / (POSITION_SIGMA * np.sqrt(2 * np.pi))
+    expected = np.log(((1 - SPURIOUS) * on_line / count + SPURIOUS / span) * span).sum()
+    assert _orthorhombic_scores(trials, x, span)[0] == pytest.approx(expected, rel=1e-9)
+
+
 def test_cross_validation_keeps_a_structure_in_one_fold():
     from crystalx_core.training.pxrd.lattice_weights import fold_of
 

@@ -11,7 +11,8 @@ peaks, over a few zero shifts; each is scored by the log-likelihood ratio of the
 positions under "every peak sits on a calculated line (Gaussian, POSITION_SIGMA), or is
 spurious" against "peaks fall anywhere": a dense set of calculated lines explains anything and
 scores near zero, so large cells and many parameters earn little. The best score per lattice
-is the evidence (primitive lattices: a centred lattice's lines are a subset).
+is the evidence (primitive lattices: a centred lattice's lines are a subset). The orthorhombic
+search (ALL_LATTICES) is measured in evaluation only for now: no shipped sidecar's step names it.
 """
 
 from __future__ import annotations
@@ -51,8 +52,9 @@ ZERO_SHIFTS = (-0.1, -0.05, 0.0, 0.05, 0.1)  # ° 2θ tried
 TRIAL_PEAKS = 5  # trial metrics come from assigning indices to these first peaks
 MAX_INDEX = 12
 # Orthorhombic trials: indices 0, 1 or 2 on each axis for three of the first peaks; the axes
-# are sorted (a ≤ b ≤ c: the same lines in another order) and no edge is over MAX_EDGE.
-ORTHO_INDEX = 10  # largest h, k searched for the line nearest a peak (edges up to MAX_EDGE)
+# are sorted (a ≤ b ≤ c: the same lines in another order) and no edge is over MAX_EDGE. The
+# lines are searched up to the h and k each trial's edges reach at the last peak (k ≈ 12 for a
+# 40 Å edge at 25° 2θ), not to a fixed index.
 MAX_EDGE = 40.0  # Å
 ORTHO_CHUNK = 4000  # trials scored at once (memory)
 
@@ -182,8 +184,10 @@ def _orthorhombic_scores(trials: np.ndarray, x: np.ndarray, span: float) -> np.n
     a, b, c = trials[:, :1], trials[:, 1:2], trials[:, 2:]
     nearest = np.full((len(trials), len(x)), np.inf)
     count = np.zeros(len(trials))
-    for h in range(ORTHO_INDEX + 1):
-        for k in range(ORTHO_INDEX + 1):
+    # past these, A·h² (B·k²) alone is beyond every peak: no nearer line, none to count
+    h_max, k_max = (int(np.sqrt(q_max / float(v.min()))) + 1 for v in (a, b))
+    for h in range(h_max + 1):
+        for k in range(k_max + 1):
             base = a * h * h + b * k * k  # (T, 1)
             rest = q[None, :] - base  # what C·l² must supply
             l = np.floor(np.sqrt(np.maximum(rest, 0) / c))
