@@ -855,3 +855,251 @@ def test_a_pattern_coarser_than_the_model_grid_is_said(shared_data, tmp_path):
     assert notes[0.1] == []
     assert len(notes[0.3]) == 1 and "step0.3.xy is sampled every 0.3° 2θ" in notes[0.3][0]
     assert len(notes[0.06]) == 1 and "step0.06.xy is sampled every 0.14° 2θ" in notes[0.06][0]
+
+
+def _corpus_pattern(shared_data, name: str) -> np.ndarray:
+    """The clean simulated pattern of a corpus CIF (real atoms, real cell)."""
+    return simulate(read_cif(shared_data / "corpus" / name).structure)
+
+
+def test_an_orthorhombic_crystal_indexes_on_an_orthorhombic_metric(shared_data):
+    from crystalx_core.pxrd.metric import ALL_LATTICES, evidence_matrix, lattice_evidence
+
+    # P2(1)2(1)2(1), 6.19 × 6.64 × 30.88 Å, and P2(1)/c with β = 99.2°
+    orthorhombic = _corpus_pattern(shared_data, "codtools_1506182-disorder-groups.cif")
+    monoclinic = _corpus_pattern(shared_data, "codtools_2000001.cif")
+    evidence = lattice_evidence(orthorhombic, lattices=ALL_LATTICES)
+    assert max(evidence, key=evidence.get) == "orthorhombic"
+    assert evidence["orthorhombic"] > max(evidence["tetragonal"], evidence["hexagonal"]) + 3
+    other = lattice_evidence(monoclinic, lattices=("orthorhombic",))["orthorhombic"]
+    assert evidence["orthorhombic"] > other + 5
+    both = evidence_matrix(np.stack([orthorhombic, monoclinic]), lattices=("orthorhombic",))
+    assert both[:, 0] == pytest.approx([evidence["orthorhombic"], other])
+    with pytest.raises(ValueError, match="unknown lattice"):
+        lattice_evidence(orthorhombic, lattices=("rhombic",))
+
+
+def test_a_step_on_the_orthorhombic_metric_reads_the_lattices_from_its_sidecar(
+    shared_data, tmp_path
+):
+    import shutil
+
+    from crystalx_core.pxrd.labels import crystal_system
+    from crystalx_core.pxrd.metric import SYSTEMS
+    from crystalx_core.pxrd.predict import MODEL_PATH, lattices, probabilities
+
+    model = tmp_path / "step.onnx"
+    shutil.copy(MODEL_PATH, model)
+    sidecar = json.loads(MODEL_PATH.with_suffix(".json").read_text())
+    sidecar.pop("prior", None)
+    width = 1 + len(SYSTEMS) + 1  # the orthorhombic evidence, the systems, 1
+    favour = [5.0] + [0.0] * (width - 1)  # orthorhombic evidence / 10 × 5 to those groups
+    sidecar["lattice_metric"] = {
+        "lattices": ["orthorhombic"],
+        "sharpness": 1.0,
+        "weights": {s: favour if s == "Orthorhombic" else [0.0] * width for s in SYSTEMS},
+    }
+    model.with_suffix(".json").write_text(json.dumps(sidecar))
+    assert lattices(str(model)) == ("orthorhombic",)
+    pattern = _corpus_pattern(shared_data, "codtools_1506182-disorder-groups.cif")
+    moved, plain = probabilities(pattern, model)[0], probabilities(pattern, model, metric=False)[0]
+    system = np.array([crystal_system(n) for n in range(1, 231)]) == "Orthorhombic"
+    assert moved[system].sum() > plain[system].sum() + 0.2 and moved.sum() == pytest.approx(1)
+
+
+def test_the_prior_sharpness_is_fitted_by_likelihood_and_flattens_the_answer(shared_data, tmp_path):
+    import shutil
+
+    from crystalx_core.pxrd.predict import MODEL_PATH, probabilities
+    from crystalx_core.training.pxrd.prior import calibrated
+
+    names = [
+        "codtools_2000001.cif",  # P2(1)/c
+        "codtools_2000056.cif",  # P2(1)/c
+        "codtools_2000724.cif",  # P2(1)/c
+        "codtools_1506182-disorder-groups.cif",  # P2(1)2(1)2(1)
+        "codtools_1100854_tag_mandatory_in_reference.cif",  # P2(1)2(1)2(1)
+        "codtools_2000334.cif",  # Pbca
+    ]
+    patterns = np.stack([_corpus_pattern(shared_data, n) for n in names])
+    labels = np.array([14, 14, 14, 19, 19, 61])
+    log_p = np.log(probabilities(patterns, prior=False) + 1e-12)
+    log_prior = np.log(np.full(230, 0.1 / 227))
+    log_prior[[13, 18, 60]] = np.log([0.5, 0.3, 0.1])
+
+    def nll(s, w):
+        z = s * log_p + w * log_prior
+        z = z - z.max(axis=1, keepdims=True)
+        z = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        return -z[np.arange(len(labels)), labels - 1].sum()
+
+    sharpness, weight = calibrated(log_p, labels, log_prior)
+    assert 0.02 <= sharpness <= 5 and 0 <= weight <= 6
+    for s, w in [(1.0, 0.0), (1.0, 1.0), (0.5, 1.0), (sharpness * 1.3, weight)]:
+        assert nll(sharpness, weight) <= nll(s, w) + 1e-6
+    # in the sidecar, the sharpness multiplies the logits before the prior is added
+    model = tmp_path / "sharp.onnx"
+    shutil.copy(MODEL_PATH, model)
+    sidecar = json.loads(MODEL_PATH.with_suffix(".json").read_text())
+    sidecar["prior"] = {"sharpness": 0.25, "log_prior": [0.0] * 230}
+    model.with_suffix(".json").write_text(json.dumps(sidecar))
+    flat, plain = probabilities(patterns, model), probabilities(patterns, prior=False)
+    assert (flat.argmax(axis=1) == plain.argmax(axis=1)).all()
+    assert (flat.max(axis=1) < plain.max(axis=1)).all()
+    assert flat.sum(axis=1) == pytest.approx(np.ones(len(names)))
+
+
+def test_the_prior_is_fitted_on_the_model_without_its_lattice_step(tmp_path):
+    """The step comes after the prior (predict.probabilities): a step in the sidecar must not
+    move the patterns the prior's sharpness and weight are fitted on."""
+    import shutil
+
+    from crystalx_core.pxrd.metric import FEATURES, SYSTEMS
+    from crystalx_core.pxrd.predict import MODEL_PATH, probabilities
+    from crystalx_core.training.pxrd import prior
+
+    model = tmp_path / "stepped.onnx"
+    shutil.copy(MODEL_PATH, model)
+    sidecar = json.loads(MODEL_PATH.with_suffix(".json").read_text())
+    sidecar.pop("prior", None)
+    cubic = [5.0] + [0.0] * (FEATURES - 1)  # cubic evidence / 10 × 5 to the cubic groups
+    sidecar["lattice_metric"] = {
+        "sharpness": 1.0,
+        "weights": {s: cubic if s == "Cubic" else [0.0] * FEATURES for s in SYSTEMS},
+    }
+    model.with_suffix(".json").write_text(json.dumps(sidecar))
+    patterns = np.stack(
+        [_lattice_pattern((a, a, a, 90, 90, 90), s) for s, a in enumerate((14.1, 17.3, 19.9))]
+    )
+    labels = np.array([14, 14, 2])
+    data = tmp_path / "set.npz"
+    np.savez(
+        data,
+        train_labels=np.array([14, 14, 2, 19]),
+        train_names=np.array(["corpus_a", "corpus_b", "corpus_c", "corpus_d"]),
+        val_patterns=patterns.astype(np.float16),
+        val_labels=labels,
+    )
+    assert prior.main([str(data), str(model)]) == 0
+    fitted = json.loads(model.with_suffix(".json").read_text())["prior"]
+    bare = np.log(
+        probabilities(patterns.astype(np.float16).astype(np.float32), model, False, False) + 1e-12
+    )
+    log_prior, _ = prior.class_log_prior(np.array([14, 14, 2, 19]), np.array(["a", "b", "c", "d"]))
+    sharpness, weight = prior.calibrated(bare, labels, log_prior)
+    assert (fitted["sharpness"], fitted["weight"]) == pytest.approx(
+        (round(sharpness, 5), round(weight, 5)), abs=2e-5
+    )
+
+
+def test_an_evidence_cache_made_on_other_lattices_is_refused(tmp_path):
+    from crystalx_core.pxrd.metric import evidence_matrix
+
+    patterns = np.stack([_lattice_pattern((17.3, 17.3, 17.3, 90, 90, 90), 0)])
+    cache = tmp_path / "val.npy"
+    cubic = evidence_matrix(patterns, cache, ("cubic",))
+    assert evidence_matrix(patterns, cache, ("cubic",)) == pytest.approx(cubic)
+    with pytest.raises(InputError, match="cubic for 1 patterns on tetragonal"):
+        evidence_matrix(patterns, cache, ("tetragonal",))  # same shape, other lattice
+    np.save(cache, cubic)  # a cache that does not name its lattices
+    with pytest.raises(InputError, match="names no lattices"):
+        evidence_matrix(patterns, cache, ("cubic",))
+
+
+def test_orthorhombic_lines_of_a_long_edge_are_all_searched():
+    """A 38 Å b needs k up to 14 at 2θ 30°: scores equal a search over every index."""
+    from crystalx_core.pxrd.metric import POSITION_SIGMA, SPURIOUS, _orthorhombic_scores, _q
+    from crystalx_core.pxrd.simulate import CU_KALPHA
+
+    trials = np.array([[1 / 5.0**2, 1 / 38.0**2, 1 / 39.0**2]])
+    lines = np.array(
+        sorted(
+            trials[0] @ np.array([h * h, k * k, l * l])
+            for h in range(8)
+            for k in range(60)
+            for l in range(60)
+            if h or k or l
+        )
+    )
+    x = np.array([8.0, 14.2, 21.7, 26.3, 29.9])
+    span = float(x[-1] - x[0] + 6 * POSITION_SIGMA)
+    q, slope = _q(x), np.sin(np.radians(x)) * 2 * np.pi / 180 / CU_KALPHA**2
+    count = np.sum(lines <= _q(x[-1] + 3 * POSITION_SIGMA))
+    off = np.abs(lines[None, :] - q[:, None]).min(axis=1) / slope
+    on_line = np.exp(-0.5 * (off / POSITION_SIGMA) ** 2) / (POSITION_SIGMA * np.sqrt(2 * np.pi))
+    expected = np.log(((1 - SPURIOUS) * on_line / count + SPURIOUS / span) * span).sum()
+    assert _orthorhombic_scores(trials, x, span)[0] == pytest.approx(expected, rel=1e-9)
+
+
+def test_cross_validation_keeps_a_structure_in_one_fold():
+    from crystalx_core.training.pxrd.lattice_weights import fold_of
+
+    names = np.repeat([f"corpus_{k}" for k in range(20)], 2)  # two patterns per structure
+    fold = fold_of(len(names), folds=5, seed=0, groups=names)
+    assert (fold[0::2] == fold[1::2]).all()
+    assert np.bincount(fold).tolist() == [8] * 5
+    assert sorted(np.bincount(fold_of(40, folds=5, seed=0))) == [8] * 5
+    with pytest.raises(ValueError, match="39 group names for 40 patterns"):
+        fold_of(40, folds=5, seed=0, groups=names[:-1])
+
+
+def test_tmqm_ranges_built_apart_merge_into_one_set_and_a_repeat_is_refused(
+    shared_data, tmp_path, capsys
+):
+    from crystalx_core.training.pxrd.dataset import build, load, main, save
+
+    tmqm = shared_data / "tmqm" / "tmqm.xyz.xz"
+    if not tmqm.is_file():
+        pytest.skip("../shared/data/tmqm is not beside the checkout")
+    parts = []
+    for span_ in ((1, 3), (3, 4)):
+        parts.append(tmp_path / f"part_{span_[0]}.npz")
+        save(*build(None, per_group=0, tmqm=tmqm, tmqm_range=span_), parts[-1])
+    assert main([str(tmp_path / "all.npz"), "--merge", *map(str, parts)]) == 0
+    merged, each = load(tmp_path / "all.npz"), [load(p) for p in parts]
+    assert sorted(set(merged["train_names"])) == ["tmqm_ABAFOZ", "tmqm_ABAFUF", "tmqm_ABAGAM"]
+    assert np.array_equal(
+        merged["train_patterns"], np.concatenate([e["train_patterns"] for e in each])
+    )
+    summary = json.loads((tmp_path / "all.summary.json").read_text())
+    assert summary["structures"] == {"train tmqm": 3}
+    with pytest.raises(SystemExit):
+        main([str(tmp_path / "twice.npz"), "--merge", str(parts[0]), str(parts[0])])
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and "tmqm_ABA" in error and str(parts[0]) in error
+    assert not (tmp_path / "twice.npz").exists()
+
+
+def test_a_set_no_model_trained_on_is_scored_on_its_train_split(shared_data, tiny_model, tmp_path):
+    """--split train: packed tmQM crystals (all in their train split, no validation) scored by
+    a run and an exported model alike."""
+    from crystalx_core.training.pxrd import evaluate
+    from crystalx_core.training.pxrd.dataset import build, save
+
+    tmqm = shared_data / "tmqm" / "tmqm.xyz.xz"
+    if not tmqm.is_file():
+        pytest.skip("../shared/data/tmqm is not beside the checkout")
+    save(*build(None, per_group=0, tmqm=tmqm, tmqm_range=(1, 3)), tmp_path / "tmqm.npz")
+    path, work = tiny_model
+    out = tmp_path / "metrics.json"
+    argv = [str(tmp_path / "tmqm.npz"), str(out), f"run={work / 'run'}", "--split", "train"]
+    assert evaluate.main([*argv, "--before", f"old={path}"]) == 0
+    metrics = json.loads(out.read_text())
+    rows = metrics["test"]
+    assert metrics["split"] == "train" and rows["run"]["patterns"] == rows["old"]["patterns"] == 8
+    assert rows["run"]["val_top1"] is None and rows["old"]["val_top1"] is None
+    assert rows["old"]["top1"] == pytest.approx(rows["run"]["top1"], abs=0.13)
+
+
+def test_a_missing_tmqm_file_or_corpus_is_said_in_one_line_before_building(tmp_path, capsys):
+    from crystalx_core.training.pxrd.dataset import main
+
+    for argv, missing in (
+        ([str(tmp_path / "set.npz"), "--tmqm", str(tmp_path / "tmqm.xyz.xz")], "tmqm.xyz.xz"),
+        ([str(tmp_path / "corpus"), str(tmp_path / "set.npz")], "corpus"),
+    ):
+        with pytest.raises(SystemExit):
+            main([*argv, "--per-group", "1"])
+        error = capsys.readouterr().err.strip()
+        assert error.count("\n") == 0 and str(tmp_path / missing) in error
+        assert not (tmp_path / "set.npz").exists()

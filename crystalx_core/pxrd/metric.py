@@ -1,20 +1,24 @@
-"""How well a powder pattern's low-angle peak positions index on a cubic, tetragonal or
-hexagonal lattice: the classical first step of powder indexing, which the space-group models
-(that read the pattern as an image) do poorly; a cubic MOF is often called monoclinic.
+"""How well a powder pattern's low-angle peak positions index on a cubic, tetragonal,
+hexagonal or orthorhombic lattice: the classical first step of powder indexing, which the
+space-group models (that read the pattern as an image) do poorly; a cubic MOF is often called
+monoclinic, an orthorhombic molecular crystal monoclinic or triclinic.
 
 1/d² of every reflection is a linear form in the lattice's reciprocal metric: cubic
-A·(h²+k²+l²), tetragonal A·(h²+k²) + C·l², hexagonal A·(4/3)(h²+hk+k²) + C·l². Trial metrics
-come from assigning low indices to one (cubic) or two (the others) of the first observed peaks,
-over a few zero shifts; each is scored by the log-likelihood ratio of the observed peak
+A·(h²+k²+l²), tetragonal A·(h²+k²) + C·l², hexagonal A·(4/3)(h²+hk+k²) + C·l², orthorhombic
+A·h² + B·k² + C·l². Trial metrics come from assigning low indices to one (cubic), two
+(tetragonal, hexagonal) or three (orthorhombic, as ITO and TREOR start) of the first observed
+peaks, over a few zero shifts; each is scored by the log-likelihood ratio of the observed peak
 positions under "every peak sits on a calculated line (Gaussian, POSITION_SIGMA), or is
 spurious" against "peaks fall anywhere": a dense set of calculated lines explains anything and
 scores near zero, so large cells and many parameters earn little. The best score per lattice
-is the evidence (primitive lattices: a centred lattice's lines are a subset).
+is the evidence (primitive lattices: a centred lattice's lines are a subset). The orthorhombic
+search (ALL_LATTICES) is measured in evaluation only for now: no shipped sidecar's step names it.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
+from itertools import combinations, product
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +30,8 @@ from crystalx_core.pxrd.labels import N_SPACE_GROUPS, crystal_system
 from crystalx_core.pxrd.simulate import CU_KALPHA, GRID
 from crystalx_core.runtime import softmax
 
-LATTICES = ("cubic", "tetragonal", "hexagonal")
+LATTICES = ("cubic", "tetragonal", "hexagonal")  # the default set (the MOF model's step)
+ALL_LATTICES = LATTICES + ("orthorhombic",)
 SYSTEMS = (
     "Triclinic",
     "Monoclinic",
@@ -37,7 +42,7 @@ SYSTEMS = (
     "Cubic",
 )
 SCALE = 10.0  # evidence is divided by this before it is weighed
-FEATURES = len(LATTICES) + len(SYSTEMS) + 1  # what features() gives per pattern
+FEATURES = len(LATTICES) + len(SYSTEMS) + 1  # what features() gives per pattern (LATTICES)
 PEAKS = 15  # the lowest-angle peaks that are indexed
 SMOOTHING = 0.7  # grid points: the Gaussian that keeps counting noise from making peaks
 MIN_PROMINENCE = 0.02  # of the strongest peak (these two chosen on training patterns)
@@ -46,6 +51,12 @@ SPURIOUS = 0.1  # share of peaks that belong to no line (impurities, noise)
 ZERO_SHIFTS = (-0.1, -0.05, 0.0, 0.05, 0.1)  # ° 2θ tried
 TRIAL_PEAKS = 5  # trial metrics come from assigning indices to these first peaks
 MAX_INDEX = 12
+# Orthorhombic trials: indices 0, 1 or 2 on each axis for three of the first peaks; the axes
+# are sorted (a ≤ b ≤ c: the same lines in another order) and no edge is over MAX_EDGE. The
+# lines are searched up to the h and k each trial's edges reach at the last peak (k ≈ 12 for a
+# 40 Å edge at 25° 2θ), not to a fixed index.
+MAX_EDGE = 40.0  # Å
+ORTHO_CHUNK = 4000  # trials scored at once (memory)
 
 
 def peak_positions(pattern: np.ndarray, grid: np.ndarray = GRID) -> np.ndarray:
@@ -139,42 +150,124 @@ def _scores(lattice: str, trials: np.ndarray, x: np.ndarray, span: float) -> np.
     return np.log(density * span).sum(axis=1)
 
 
-def lattice_evidence(pattern: np.ndarray, grid: np.ndarray = GRID) -> dict[str, float]:
+@lru_cache(maxsize=1)
+def _orthorhombic_inverses() -> np.ndarray:
+    """Inverses of every invertible 3×3 matrix whose rows are (h², k², l²) with h, k, l in
+    {0, 1, 2}, not all 0: each maps three peaks' 1/d² to a trial (A, B, C)."""
+    rows = np.array([v for v in product((0, 1, 4), repeat=3) if any(v)], dtype=float)
+    matrices = rows[np.array(list(product(range(len(rows)), repeat=3)))]
+    return np.linalg.inv(matrices[np.abs(np.linalg.det(matrices)) > 1e-9])
+
+
+def _orthorhombic_trials(q: np.ndarray) -> np.ndarray:
+    """(n, 3) distinct trial (A, B, C), A ≥ B ≥ C ≥ 1/MAX_EDGE², from every three of the first
+    TRIAL_PEAKS peaks."""
+    inverses = _orthorhombic_inverses()
+    trials = []
+    for triple in combinations(q[:TRIAL_PEAKS], 3):
+        abc = inverses @ np.array(triple)
+        tolerance = 1 - 1e-9
+        keep = (
+            (abc[:, 0] >= abc[:, 1] * tolerance)
+            & (abc[:, 1] >= abc[:, 2] * tolerance)
+            & (abc[:, 2] > 1 / MAX_EDGE**2)
+        )
+        trials.append(abc[keep])
+    return np.unique(np.round(np.concatenate(trials), 7), axis=0)
+
+
+def _orthorhombic_scores(trials: np.ndarray, x: np.ndarray, span: float) -> np.ndarray:
+    """Log-likelihood ratio of the observed 2θ `x` for each trial (A, B, C), as _scores."""
+    q = _q(x)
+    slope = np.sin(np.radians(x)) * 2 * np.pi / 180 / CU_KALPHA**2
+    q_max = _q(x[-1] + 3 * POSITION_SIGMA)
+    a, b, c = trials[:, :1], trials[:, 1:2], trials[:, 2:]
+    nearest = np.full((len(trials), len(x)), np.inf)
+    count = np.zeros(len(trials))
+    # past these, A·h² (B·k²) alone is beyond every peak: no nearer line, none to count
+    h_max, k_max = (int(np.sqrt(q_max / float(v.min()))) + 1 for v in (a, b))
+    for h in range(h_max + 1):
+        for k in range(k_max + 1):
+            base = a * h * h + b * k * k  # (T, 1)
+            rest = q[None, :] - base  # what C·l² must supply
+            l = np.floor(np.sqrt(np.maximum(rest, 0) / c))
+            for l_try in (l, l + 1):
+                off = np.abs(rest - c * l_try * l_try)
+                if h == 0 and k == 0:
+                    off = np.where(l_try == 0, np.inf, off)
+                nearest = np.minimum(nearest, off)
+            room = q_max - base[:, 0]
+            count += np.where(room >= 0, np.floor(np.sqrt(np.maximum(room, 0) / c[:, 0])) + 1, 0)
+    count = np.maximum(count - 1, 1)  # (0, 0, 0) is no line
+    off = nearest / slope[None, :]
+    on_line = np.exp(-0.5 * (off / POSITION_SIGMA) ** 2) / (POSITION_SIGMA * np.sqrt(2 * np.pi))
+    density = (1 - SPURIOUS) * on_line / count[:, None] + SPURIOUS / span
+    return np.log(density * span).sum(axis=1)
+
+
+def _best_score(lattice: str, x: np.ndarray, span: float) -> float:
+    """The best trial's score on `x` (0 when no trial beats 'peaks fall anywhere')."""
+    if lattice != "orthorhombic":
+        trials = _trials(lattice, _q(x))
+        return float(_scores(lattice, trials, x, span).max()) if len(trials) else 0.0
+    trials = _orthorhombic_trials(_q(x))
+    best = 0.0
+    for start in range(0, len(trials), ORTHO_CHUNK):
+        chunk = trials[start : start + ORTHO_CHUNK]
+        best = max(best, float(_orthorhombic_scores(chunk, x, span).max()))
+    return best
+
+
+def lattice_evidence(
+    pattern: np.ndarray, grid: np.ndarray = GRID, lattices: tuple[str, ...] = LATTICES
+) -> dict[str, float]:
     """{lattice: best log-likelihood ratio} of the pattern's first peaks (0 with under four)."""
+    unknown = set(lattices) - set(ALL_LATTICES)
+    if unknown:
+        raise ValueError(f"unknown lattice {sorted(unknown)[0]!r}")
     x0 = peak_positions(pattern, grid)
     if len(x0) < 4:
-        return {lattice: 0.0 for lattice in LATTICES}
+        return {lattice: 0.0 for lattice in lattices}
     span = float(x0[-1] - x0[0] + 6 * POSITION_SIGMA)
-    evidence = {}
-    for lattice in LATTICES:
-        best = 0.0
-        for zero in ZERO_SHIFTS:
-            x = x0 - zero
-            trials = _trials(lattice, _q(x))
-            if len(trials):
-                best = max(best, float(_scores(lattice, trials, x, span).max()))
-        evidence[lattice] = best
-    return evidence
+    return {
+        lattice: max(max(_best_score(lattice, x0 - zero, span) for zero in ZERO_SHIFTS), 0.0)
+        for lattice in lattices
+    }
 
 
-def evidence_matrix(patterns: np.ndarray, cache: Path | None = None) -> np.ndarray:
-    """(n, lattices) evidence of each pattern, LATTICES order; `cache` (.npy) is read when it
-    exists and written when it does not (a fraction of a second per pattern adds up over a
-    test split)."""
+def evidence_matrix(
+    patterns: np.ndarray, cache: Path | None = None, lattices: tuple[str, ...] = LATTICES
+) -> np.ndarray:
+    """(n, lattices) evidence of each pattern, in `lattices` order; `cache` (.npy) is read
+    when it exists and written when it does not (a fraction of a second per pattern, about a
+    second with the orthorhombic search, adds up over a test split). The cache names its
+    lattices (a record array), so one made on other lattices is refused, not misread."""
+    lattices = tuple(lattices)
     if cache is not None and Path(cache).is_file():
-        evidence = np.load(cache)
-        if len(evidence) != len(patterns):
+        stored = np.load(cache)
+        if stored.dtype.names is None:
             raise InputError(
-                f"holds {len(evidence)} rows for {len(patterns)} patterns (delete it to recompute)",
+                "names no lattices (an older cache); delete it to recompute", str(cache)
+            )
+        if stored.dtype.names != lattices or len(stored) != len(patterns):
+            raise InputError(
+                f"holds {len(stored)} rows on {', '.join(stored.dtype.names)} for "
+                f"{len(patterns)} patterns on {', '.join(lattices)} (delete it to recompute)",
                 str(cache),
             )
-        return evidence
+        return np.stack([stored[k].astype(float) for k in lattices], axis=1)
     evidence = np.array(
-        [[e[k] for k in LATTICES] for e in map(lattice_evidence, patterns)]
-    ).reshape(-1, len(LATTICES))
+        [
+            [e[k] for k in lattices]
+            for e in (lattice_evidence(p, lattices=lattices) for p in patterns)
+        ]
+    ).reshape(-1, len(lattices))
     if cache is not None:
         Path(cache).parent.mkdir(parents=True, exist_ok=True)
-        np.save(cache, evidence)
+        record = np.zeros(len(evidence), dtype=[(k, float) for k in lattices])
+        for column, k in enumerate(lattices):
+            record[k] = evidence[:, column]
+        np.save(cache, record)
     return evidence
 
 

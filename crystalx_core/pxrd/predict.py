@@ -55,6 +55,12 @@ def model_sidecar(path: str) -> dict:
     return content
 
 
+def prior_sharpness(path: str) -> float:
+    """The factor the sidecar's prior multiplies the logits by before adding itself (1 when it
+    gives none): an over-confident model's answer is trusted less against the prior."""
+    return float(model_sidecar(path).get("prior", {}).get("sharpness", 1.0))
+
+
 def log_prior(path: str) -> np.ndarray:
     """The class log-prior the sidecar asks to add to the logits (zeros when it has none):
     the model was trained on balanced classes, the patterns it reads come from a skewed
@@ -80,20 +86,22 @@ def probabilities(
     evidence: np.ndarray | None = None,
 ) -> np.ndarray:
     """(batch, 230) space-group probabilities for patterns on GRID (maximum 1 each);
-    `model` defaults to the shipped MODEL_PATH; prior=False leaves its sidecar's prior out.
+    `model` defaults to the shipped MODEL_PATH; prior=False leaves its sidecar's prior (and
+    the sharpness that comes with it) out.
     An ensemble (members in the sidecar) answers the mean of its members' probabilities;
     a sidecar with "lattice_metric" weights then moves each crystal system by how well the
     peak positions index on its lattice (pxrd.metric; metric=False leaves that out;
-    `evidence`, the patterns' evidence computed before, saves computing it again)."""
+    `evidence`, the patterns' evidence on the sidecar's `lattices` computed before, saves
+    computing it again)."""
     patterns = np.atleast_2d(np.asarray(patterns, dtype=np.float32))
     if patterns.shape[1] != len(GRID) or not np.isfinite(patterns).all():
         raise CrystalXError(
             f"patterns must be finite and have {len(GRID)} points on the model grid"
         )
     path = str(model or MODEL_PATH)
-    shift = log_prior(path) if prior else 0.0
+    shift, scale = (log_prior(path), prior_sharpness(path)) if prior else (0.0, 1.0)
     p = mean_probabilities(
-        [session.run(None, {"pattern": patterns})[0] + shift for session in _sessions(path)]
+        [scale * session.run(None, {"pattern": patterns})[0] + shift for session in _sessions(path)]
     )
     step = model_sidecar(path).get("lattice_metric")
     if not metric or step is None:
@@ -101,9 +109,17 @@ def probabilities(
     from crystalx_core.pxrd.metric import SYSTEMS, adjusted, evidence_matrix
 
     if evidence is None:
-        evidence = evidence_matrix(patterns)
+        evidence = evidence_matrix(patterns, lattices=lattices(path))
     weights = np.array([step["weights"][system] for system in SYSTEMS])
     return adjusted(p, evidence, weights, step.get("sharpness", 1.0))
+
+
+def lattices(path: str) -> tuple[str, ...]:
+    """The lattices whose evidence the sidecar's lattice step weighs (pxrd.metric.LATTICES
+    when it names none)."""
+    from crystalx_core.pxrd.metric import LATTICES
+
+    return tuple(model_sidecar(path).get("lattice_metric", {}).get("lattices", LATTICES))
 
 
 def _first_row(pattern: np.ndarray, model: Path | None) -> np.ndarray:

@@ -5,6 +5,8 @@ space groups plus the real corpus, each simulated as several measured-like Cu KÎ
     --per-group 320
     python -m crystalx_core.training.pxrd.dataset ../shared/data/corpus data/pxrd_tmqm.npz
     --per-group 0 --tmqm ../shared/data/tmqm/tmqm.xyz.xz --tmqm-range 0:3000   (molecular)
+    python -m crystalx_core.training.pxrd.dataset data/pxrd_molecular.npz --merge
+    data/pxrd_corpus.npz data/pxrd_tmqm_0_250.npz ...   (sets built apart, as one)
 
 Random crystals: the standard setting of the group; 2â€“120 atoms in the cell (log-uniform
 target) filled from randomly chosen Wyckoff positions, special ones included (each fixed
@@ -259,6 +261,36 @@ def save(
     output.with_suffix(".summary.json").write_text(json.dumps(summary, indent=1) + "\n")
 
 
+def merge(paths: list[Path]) -> tuple[dict, dict]:
+    """Sets built apart (e.g. tmQM ranges in parallel, the corpus once) as one; a structure in
+    two of them would count twice and could sit in two splits, so it is refused."""
+    data = {split: {"patterns": [], "labels": [], "names": []} for split in AUGMENTATIONS}
+    structures, skipped, seen = Counter(), Counter(), {}
+    for path in paths:
+        stored = load(path)
+        for split in AUGMENTATIONS:
+            if f"{split}_names" not in stored:
+                raise CrystalXError(f"not a pattern set (no {split}_names)", str(path))
+            names = stored[f"{split}_names"]
+            for name in set(map(str, names)):
+                if name in seen:
+                    raise CrystalXError(f"structure {name} is in {seen[name]} too", str(path))
+                seen[name] = path
+            data[split]["patterns"].extend(stored[f"{split}_patterns"])
+            data[split]["labels"].extend(stored[f"{split}_labels"])
+            data[split]["names"].extend(names)
+        part = json.loads(path.with_suffix(".summary.json").read_text())
+        structures.update(part["structures"])
+        skipped.update(part["skipped"])
+    summary = {
+        "merged": [str(p) for p in paths],
+        "structures": dict(sorted(structures.items())),
+        "patterns": {split: len(d["labels"]) for split, d in data.items()},
+        "skipped": dict(skipped),
+    }
+    return data, summary
+
+
 def load(path: Path) -> dict:
     with np.load(path) as stored:
         return {key: stored[key] for key in stored.files}
@@ -270,6 +302,9 @@ def main(argv=None) -> int:
         "corpus", type=Path, nargs="?", help="shared/data/corpus (optional: random crystals only)"
     )
     parser.add_argument("output", type=Path)
+    parser.add_argument(
+        "--merge", type=Path, nargs="+", metavar="SET", help="write these sets as one instead"
+    )
     parser.add_argument("--per-group", type=int, default=30, help="random crystals per space group")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
@@ -283,6 +318,17 @@ def main(argv=None) -> int:
         help=f"START:STOP, the complexes of the file to pack (default {start}:{stop})",
     )
     args = parser.parse_args(argv)
+    if args.merge:
+        try:
+            data, summary = merge(args.merge)
+        except (CrystalXError, OSError, ValueError) as error:
+            parser.exit(2, f"error: {error}\n")
+        save(data, summary, args.output)
+        print(json.dumps(summary, indent=1))
+        return 0
+    for path, what in ((args.tmqm, "no such file"), (args.corpus, "no such folder")):
+        if path is not None and not (path.is_file() if path is args.tmqm else path.is_dir()):
+            parser.exit(2, f"error: {path}: {what}\n")  # before minutes of random crystals
     data, summary = build(args.corpus, args.per_group, args.seed, args.tmqm, args.tmqm_range)
     save(data, summary, args.output)
     print(json.dumps(summary, indent=1))

@@ -10,14 +10,17 @@ corpus with its real, skewed distribution); "class-balanced" is the mean over sp
 of the per-group accuracy; "corpus" is the real structures alone; crystal_system_top1 sums
 the probabilities per crystal system; majority_class_top1 is what always answering the
 commonest test group would score, train_majority_top1 always answering the commonest
-training group (the honest baseline for a skewed set). A set with a `test_balanced` mask
+training group (the honest baseline for a skewed set), train_majority_system_top1 always
+answering the commonest training crystal system. A set with a `test_balanced` mask
 (the MOF set: 10 test structures per class with more than 10) is also scored on that
 subset ("MOF-Balanced"). Every row also carries val_top1, its top-1 on the set's validation
 split (the figure a model is chosen by), and every trained run train_top1, its top-1 on every
 fourth stored training pattern (far above val_top1: memorised; close to it: underfitted);
 `--before NAME=ONNX` adds rows for exported models measured on the same splits: an earlier one,
 so that a model trained on more data is compared like with like, or an ensemble (its members
-averaged as `crystalx pxrd` averages them).
+averaged as `crystalx pxrd` averages them). `--split train` scores a set that no model trained
+on in place of a test split, e.g. tmQM crystals outside every training range (the synthetic
+task itself: does a model learn it at all?).
 
     python -m crystalx_core.training.pxrd.evaluate data/pxrd_mof.npz
     onnx_models/pxrd_mof_metrics.json \
@@ -33,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +44,7 @@ import numpy as np
 import crystalx_core.training  # noqa: F401  (torch on one thread beside cctbx)
 import torch
 
-from crystalx_core.pxrd.labels import crystal_system
+from crystalx_core.pxrd.labels import N_SPACE_GROUPS, crystal_system
 from crystalx_core.pxrd.metric import evidence_matrix
 from crystalx_core.training.pxrd.dataset import is_real, load
 from crystalx_core.training.pxrd.model import PxrdConfig, build_model
@@ -54,7 +58,7 @@ def load_run(run: Path) -> torch.nn.Module:
 
 
 def run_probabilities(model: torch.nn.Module, patterns: np.ndarray) -> np.ndarray:
-    out = []
+    out = [np.zeros((0, N_SPACE_GROUPS), dtype=np.float32)]  # a set without this split
     with torch.inference_mode():
         for start in range(0, len(patterns), 512):
             out.append(
@@ -71,6 +75,7 @@ def scores(
     names: np.ndarray,
     train_majority: tuple[int, int] | None = None,
     balanced: np.ndarray | None = None,
+    train_system: str | None = None,
 ) -> dict:
     ranked = np.argsort(-probabilities, axis=1)
     truth = labels.astype(int) - 1
@@ -96,6 +101,9 @@ def scores(
     stacked = np.stack([system_probabilities[n] for n in names_sorted], axis=1)
     predicted_system = np.array(names_sorted)[stacked.argmax(axis=1)]
     result["crystal_system_top1"] = float(np.mean(predicted_system == systems[truth]))
+    if train_system is not None:  # always answering the commonest training crystal system
+        result["train_majority_system"] = train_system
+        result["train_majority_system_top1"] = float(np.mean(systems[truth] == train_system))
     majority = np.bincount(truth, minlength=230).argmax()
     result["majority_class_top1"] = float(np.mean(truth == majority))
     if train_majority is not None:  # the two commonest training groups, in order
@@ -146,8 +154,15 @@ def main(argv=None) -> int:
         "--evidence",
         type=Path,
         help="folder caching the lattice-metric evidence of the test and validation patterns "
-        "(test.npy, val.npy; computed and saved when missing), for models whose sidecar has a "
-        "lattice step",
+        "(test_LATTICES.npy, val_LATTICES.npy on the lattices each model's step weighs; "
+        "computed and saved when missing), for models whose sidecar has a lattice step",
+    )
+    parser.add_argument(
+        "--split",
+        choices=("test", "val", "train"),
+        default="test",
+        help="the split scored in the test rows: train for a set no model trained on (e.g. "
+        "tmQM complexes outside every training range, all of them in its train split)",
     )
     parser.add_argument(
         "--keep",
@@ -156,19 +171,24 @@ def main(argv=None) -> int:
     )
     args = parser.parse_args(argv)
     data = load(args.data)
-    patterns = data["test_patterns"].astype(np.float32)
-    labels, names = data["test_labels"], data["test_names"]
+    patterns = data[f"{args.split}_patterns"].astype(np.float32)
+    labels, names = data[f"{args.split}_labels"], data[f"{args.split}_names"]
     counts = np.bincount(data["train_labels"].astype(int))
     train_majority = (
         tuple(int(g) for g in np.argsort(-counts, kind="stable")[:2])
         if len(data["train_labels"])
         else None
     )
-    balanced = data.get("test_balanced")
+    balanced = data.get("test_balanced") if args.split == "test" else None
     val_patterns, val_labels = data["val_patterns"].astype(np.float32), data["val_labels"]
     train_patterns = data["train_patterns"][::4].astype(np.float32)
-    extra = {"train_majority": train_majority, "balanced": balanced}
-    metrics = {"test": {}}
+    train_system = (
+        Counter(crystal_system(int(g)) for g in data["train_labels"]).most_common(1)[0][0]
+        if len(data["train_labels"])
+        else None
+    )
+    extra = {"train_majority": train_majority, "balanced": balanced, "train_system": train_system}
+    metrics = {"test": {}, "split": args.split}
     if args.keep and args.output.is_file():
         metrics = json.loads(args.output.read_text())
     for name, run in (item.split("=", 1) for item in args.runs):
@@ -184,24 +204,27 @@ def main(argv=None) -> int:
             "minutes": round(sum(h["seconds"] for h in history) / 60, 1),
             "best_epoch": max(history, key=lambda h: h["val_top1"])["epoch"],
         }
-    from crystalx_core.pxrd.predict import log_prior, model_sidecar, probabilities
+    from crystalx_core.pxrd.predict import lattices, log_prior, model_sidecar, probabilities
 
-    evidence = {"test": None, "val": None}
-    if args.evidence:
-        evidence = {
-            "test": evidence_matrix(patterns, args.evidence / "test.npy"),
-            "val": evidence_matrix(val_patterns, args.evidence / "val.npy"),
-        }
+    def evidence(path, split: str):
+        """The split's evidence on the lattices the model's step weighs, cached per lattice
+        set (None: computed by predict, or no step)."""
+        if not args.evidence or "lattice_metric" not in model_sidecar(str(path)):
+            return None
+        weighed = lattices(str(path))
+        cache = args.evidence / f"{split}_{'_'.join(weighed)}.npy"
+        return evidence_matrix(patterns if split == "test" else val_patterns, cache, weighed)
+
     for name, path in (item.split("=", 1) for item in args.before):
         metrics["test"][name] = {
             **scores(
-                probabilities(patterns, Path(path), evidence=evidence["test"]),
+                probabilities(patterns, Path(path), evidence=evidence(path, "test")),
                 labels,
                 names,
                 **extra,
             ),
             "val_top1": val_top1(
-                probabilities(val_patterns, Path(path), evidence=evidence["val"]), val_labels
+                probabilities(val_patterns, Path(path), evidence=evidence(path, "val")), val_labels
             ),
             "model": Path(path).name,
         }
@@ -209,13 +232,14 @@ def main(argv=None) -> int:
         metrics["shipped_onnx"] = {
             "model": args.onnx.name,
             **scores(
-                probabilities(patterns, args.onnx, evidence=evidence["test"]),
+                probabilities(patterns, args.onnx, evidence=evidence(args.onnx, "test")),
                 labels,
                 names,
                 **extra,
             ),
             "val_top1": val_top1(
-                probabilities(val_patterns, args.onnx, evidence=evidence["val"]), val_labels
+                probabilities(val_patterns, args.onnx, evidence=evidence(args.onnx, "val")),
+                val_labels,
             ),
         }
         if "lattice_metric" in model_sidecar(str(args.onnx)):  # and what the lattice step adds
@@ -230,6 +254,9 @@ def main(argv=None) -> int:
                 probabilities(patterns, args.onnx, prior=False), labels, names, **extra
             )
             metrics["prior_weight"] = model_sidecar(str(args.onnx))["prior"].get("weight")
+            metrics["prior_sharpness"] = model_sidecar(str(args.onnx))["prior"].get(
+                "sharpness", 1.0
+            )
     summary = args.data.with_suffix(".summary.json")
     if summary.exists():
         metrics["dataset"] = json.loads(summary.read_text())
