@@ -13,7 +13,7 @@ its published element, a false change is an atom that was right and ends otherwi
 P/S, S/Cl, Cl/Br, metals) and swaps up to three of their atoms within those pairs, the pair
 kinds in turn (B/C, the commonest, would fill the sample otherwise). `--half a|b` keeps one
 half of the structures (by a hash of the file name): thresholds are set on one half and
-reported on the other. Structures never used to set anything: `--skip 145 --limit 181` takes
+reported on the other. Structures apart from the default run's: `--skip 145 --limit 181` takes
 the 181 with a pair after the default run's (its 100 rows come from the first 145 structures
 chosen, of 387); `--pairs other --limit 400` already takes all 59 that hold another pair, so
 `--seed 1` draws other swaps, d_min and noise on them instead. The figures are also given apart
@@ -503,7 +503,7 @@ def hydrogen_markdown(rows: list[dict], args) -> str:
             )
             + (
                 f", their data drawn anew (--seed {args.seed}: d_min, noise and the reflections "
-                "left out; never used to set anything)"
+                "left out; whether a slice is unseen is said with its figures)"
                 + (f", up to {args.max_atoms} non-H atoms" if args.max_atoms > 80 else "")
                 if args.seed
                 else ""
