@@ -579,7 +579,7 @@ def _weigh_elements(refined, reflections, method, cycles, priors) -> ElementEvid
         and label not in kept_back
     }
     trial, taken, pre = current, {}, (current, evidence)
-    without = weigh.anisotropic(trial, {}) if leaning else None
+    without = weigh.refined_with(trial, {}, anisotropic=True) if leaning else None
     for label in sorted(
         leaning, key=lambda label: evidence[label].posterior[evidence[label].before]
     ):
@@ -589,7 +589,7 @@ def _weigh_elements(refined, reflections, method, cycles, priors) -> ElementEvid
         # a PF6⁻) counts short in the isotropic model, which then prefers the lighter neighbour
         # for the same misfit; anisotropic, each element's density is fitted in full
         with_it = (
-            weigh.anisotropic(trial, {label: leaning[label]})
+            weigh.refined_with(trial, {label: leaning[label]}, anisotropic=True)
             if attempt is not None and without is not None
             else None
         )
@@ -908,9 +908,10 @@ class _Weighing:
         }
 
     def refined_with(
-        self, refinement: RefinementResult, elements: dict[str, str]
+        self, refinement: RefinementResult, elements: dict[str, str], anisotropic: bool = False
     ) -> RefinementResult | None:
-        """`refinement`'s model with these elements, refined again (None when that fails)."""
+        """`refinement`'s model with these elements, refined again, with anisotropic non-H atoms
+        when asked (None when that fails, or when the data are too few for anisotropic atoms)."""
         self.rounds += 1
         changed = refinement.structure.with_sites(
             [
@@ -919,26 +920,10 @@ class _Weighing:
             ]
         )
         try:
-            return refine(changed, self.reflections, self.cycles)
-        except RefinementError as error:  # the job goes on with the elements before
-            self.failure = error.message
-            return None
-
-    def anisotropic(
-        self, refinement: RefinementResult, elements: dict[str, str]
-    ) -> RefinementResult | None:
-        """`refinement`'s model with these elements refined with anisotropic non-H atoms (None
-        when the data are too few for them or the refinement fails)."""
-        self.rounds += 1
-        changed = refinement.structure.with_sites(
-            [
-                s.with_element(elements[s.label]) if s.label in elements else s
-                for s in refinement.structure.sites
-            ]
-        )
-        try:
-            return refine(changed, self.reflections, self.cycles, anisotropic=True)
-        except RefinementError:
+            return refine(changed, self.reflections, self.cycles, anisotropic=anisotropic)
+        except RefinementError as error:
+            if not anisotropic:  # the job goes on with the elements before
+                self.failure = error.message  # (an anisotropic judgement falls back to isotropic)
             return None
 
     def refinement_net(self, current: RefinementResult) -> tuple[RefinementResult, str]:
