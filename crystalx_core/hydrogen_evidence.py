@@ -57,8 +57,8 @@ from crystalx_core.hydrogen_data import MIN_COMPLETENESS, HydrogenFits
 from crystalx_core.hydrogens import (
     _PLANAR_ANGLE_SUM,
     HBOND_DISTANCE,
-    _angle,
     _sphere_directions,
+    angle_sum,
     choose_hfix,
     restrained_group,
 )
@@ -590,8 +590,7 @@ def _single_bond(structure, i, bonds) -> tuple[int, float] | None:
     if len(around) != 3:
         return None
     centre = structure.cartesian(sites[c.j].frac)
-    total = sum(_angle(around[m], centre, around[n]) for m, n in ((0, 1), (0, 2), (1, 2)))
-    if total < _PLANAR_ANGLE_SUM:
+    if angle_sum(centre, around) < _PLANAR_ANGLE_SUM:
         return None
     return c.j, c.distance
 

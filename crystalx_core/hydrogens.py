@@ -231,6 +231,12 @@ def _angle(a: np.ndarray, centre: np.ndarray, b: np.ndarray) -> float:
     return math.degrees(math.acos(np.clip(u @ v, -1.0, 1.0)))
 
 
+def angle_sum(centre: np.ndarray, around: list[np.ndarray]) -> float:
+    """The three angles at a three-connected `centre` between its neighbours `around`, summed:
+    360° where it is planar (sp2), about 328° where tetrahedral."""
+    return sum(_angle(around[i], centre, around[j]) for i, j in ((0, 1), (0, 2), (1, 2)))
+
+
 def _is_planar_pair(pivot: np.ndarray, neighbours: list[np.ndarray]) -> bool:
     """Whether an X with two neighbours is sp2: a wide angle, or a conjugated (short) bond.
 
@@ -250,9 +256,7 @@ def _neighbour_is_sp2(pivot: np.ndarray, neighbour: np.ndarray, others: list[np.
     (none given, or Y has one other partner) the X–Y bond length decides.
     """
     if len(others) == 2:
-        around = [pivot, *others]
-        total = sum(_angle(around[i], neighbour, around[j]) for i, j in ((0, 1), (0, 2), (1, 2)))
-        return total > _PLANAR_ANGLE_SUM
+        return angle_sum(neighbour, [pivot, *others]) > _PLANAR_ANGLE_SUM
     if len(others) >= 3:
         return False
     return _distance(pivot, neighbour) < _CONJUGATED_BOND
