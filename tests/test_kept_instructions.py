@@ -461,6 +461,28 @@ def test_an_hfix_continued_after_a_comment_and_one_in_an_include_file(tmp_path):
     ]
 
 
+def test_an_hfix_in_an_include_file_read_by_an_include_file_gets_its_note(tmp_path):
+    """SHELXL reads '+file' in place, also inside an include file: h.inc reads inner.inc,
+    whose HFIX names C6, whose H the file now holds as atoms; inner.inc gets the note."""
+    (tmp_path / "h.inc").write_text("+inner.inc\nEND\n")
+    (tmp_path / "inner.inc").write_text("HFIX 33 C6\nEND\n")
+    text = HEADER + (
+        "+h.inc\nFVAR 1\nO1 4 0.1 0.2 0.3 11 0.03\nC6 1 0.2 0.2 0.3 11 0.03\n"
+        "C7 1 0.3 0.2 0.3 11 0.03\nHKLF 4\nEND\n"
+    )
+    shelx = parse_shelx(text, str(tmp_path / "x.res"), folder=tmp_path)
+    oxygen, carbon, other = shelx.to_structure().sites
+    h = [Site(f"H6{c}", "H", (0.25, 0.2 + k / 50, 0.3), afix=137) for k, c in enumerate("ABC")]
+    notes: list[str] = []
+    render_with_sites(
+        shelx, shelx.to_structure().with_sites([oxygen, carbon, *h, other]), notes=notes
+    )
+    assert notes == [
+        "include file inner.inc has HFIX for C6, whose H this file now holds as atoms: take "
+        "them out before refining (CrystalX does not change your files)"
+    ]
+
+
 def _alanine(tmp_path, edit) -> tuple[str, dict[str, list[str]], list[Site]]:
     """`assign` on XH_alanine's published .res changed by `edit`: the output, the H after each
     atom, and its sites."""

@@ -59,18 +59,18 @@ def follow_renamed_atoms(
     put_out: dict[int, list[str]] = {}  # line → the gone atoms it names
     notes: list[str] = []
     classes = _residue_classes(lines)
-    residue = 0
-    for line in lines:
+    stale: dict[int, list[str]] = {}  # id of an include line → the stale names read from it
+    for line, residue, include in _instructions(lines):
         if line.kind == "include":
-            include_notes, residue = _include_notes(line, residue, classes, renamed, gone)
-            notes += include_notes
-        if line.kind != "instruction":
+            notes += _include_note(line, stale.pop(id(line), []))
             continue
-        if line.keyword == "RESI":
-            residue = resi_fields(line.fields)[0]
         if line.keyword not in NAMING:
             continue
         numbers, several = _residues_of(line, residue, classes)
+        if include is not None:  # the user's include file: a note, never an edit
+            names = _stale_names(line, numbers, renamed, gone, suffixed=several)
+            stale.setdefault(id(include), []).extend(names)
+            continue
         if several:  # every residue of a class, or every residue: one text for all
             notes += _class_note(line, numbers, renamed, gone)
             continue
@@ -96,9 +96,9 @@ def follow_renamed_atoms(
 
 def _residue_classes(lines) -> dict[str, list[int]]:
     """Residue numbers per class, from the RESI lines (class and number in either order); a
-    residue without a class under ''."""
+    residue without a class under '' (include files' RESI too: SHELXL reads them in place)."""
     classes: dict[str, list[int]] = {}
-    for line in lines:
+    for line, _, _ in _instructions(lines):
         if line.kind == "instruction" and line.keyword == "RESI":
             number, name = resi_fields(line.fields)
             if number:
@@ -146,29 +146,31 @@ def _class_note(line, residues: list[int], renamed: dict[str, str], gone: set[st
     ]
 
 
-def _include_notes(include, residue: int, classes, renamed, gone) -> tuple[list[str], int]:
-    """A note for each include file (+file, read in place, and those it includes) that names
-    renamed or gone atoms: it is the user's file, which CrystalX never writes, so the user has
-    to edit it; and the residue current after it (a RESI in it goes on after it)."""
-    notes: list[str] = []
-    stale: list[str] = []
-    for card in include.included:
-        if card.kind == "include":
-            nested, residue = _include_notes(card, residue, classes, renamed, gone)
-            notes += nested
-        if card.kind != "instruction":
-            continue
-        if card.keyword == "RESI":
-            residue = resi_fields(card.fields)[0]
-        if card.keyword in NAMING:
-            numbers, several = _residues_of(card, residue, classes)
-            stale += _stale_names(card, numbers, renamed, gone, suffixed=several)
-    if stale:
-        notes.append(
-            f"include file {include.fields[0]} names {' '.join(dict.fromkeys(stale))}, renamed "
-            "or not in this model: edit it before refining (CrystalX does not change your files)"
-        )
-    return notes, residue
+def _instructions(lines, residue: int = 0, include=None):
+    """(line, the residue current at it, the include line it was read from or None) for each
+    instruction of `lines` and of the include files they read, in the order SHELXL reads them:
+    a '+file' in place, a RESI in it going on after it (SHELXL manual, RESI and '+'). An include
+    line itself comes after its own instructions, so a note on it can gather them."""
+    for line in lines:
+        if line.kind == "include":
+            residue = yield from _instructions(line.included, residue, line)
+            yield line, residue, include
+        elif line.kind == "instruction":
+            if line.keyword == "RESI":
+                residue = resi_fields(line.fields)[0]
+            yield line, residue, include
+    return residue
+
+
+def _include_note(include, stale: list[str]) -> list[str]:
+    """A note for an include file that names renamed or gone atoms: it is the user's file,
+    which CrystalX never writes, so the user has to edit it."""
+    if not stale:
+        return []
+    return [
+        f"include file {include.fields[0]} names {' '.join(dict.fromkeys(stale))}, renamed "
+        "or not in this model: edit it before refining (CrystalX does not change your files)"
+    ]
 
 
 def _followed(line, current: int, renamed: dict[str, str], gone: set[str]):
@@ -215,14 +217,11 @@ def hfix_without_riding_pivots(
     replaced: dict[int, str] = {}
     taken: dict[int, list[str]] = {}
     notes: list[str] = []
-    residue = 0
-    for line in lines:
+    stale: dict[int, list[str]] = {}  # id of an include line → its HFIX's pivots
+    for line, residue, include in _instructions(lines):
         if line.kind == "include":
-            notes += _hfix_include_note(line, residue, pivots, order)
-        if line.kind != "instruction":
+            notes += _hfix_include_note(line, stale.pop(id(line), []))
             continue
-        if line.keyword == "RESI":
-            residue = resi_fields(line.fields)[0]
         if line.keyword != "HFIX":
             continue
         numbers, several = _residues_of(line, residue, {})
@@ -230,6 +229,9 @@ def hfix_without_riding_pivots(
             continue
         head, words, comment = _hfix_words(line.text)
         out = _named_pivots(words, numbers[0], pivots, order)
+        if include is not None:  # the user's include file: a note, never an edit
+            stale.setdefault(id(include), []).extend(out)
+            continue
         if not out:
             continue
         ending = line.text[len(line.text.rstrip("\r\n")) :]
@@ -287,15 +289,9 @@ def _named_pivots(words: list[str], current: int, pivots: set[str], order) -> li
     return list(dict.fromkeys(out))
 
 
-def _hfix_include_note(include, residue: int, pivots: set[str], order) -> list[str]:
+def _hfix_include_note(include, stale: list[str]) -> list[str]:
     """A note when an include file's HFIX names atoms whose H the file now holds: the user's
     file, never written, so the user has to take them out."""
-    stale = [
-        w
-        for card in include.included
-        if card.kind == "instruction" and card.keyword == "HFIX"
-        for w in _named_pivots(_hfix_words(card.text)[1], residue, pivots, order)
-    ]
     if not stale:
         return []
     return [
