@@ -4,7 +4,11 @@ each test reproduces one in a small file written here and names the file it was 
 from dataclasses import replace
 
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
+import gemmi
+import pytest
 
+from crystalx_core.cli import EXIT_INPUT, main
+from crystalx_core.io.cif import _not_xray
 from crystalx_core.io.shelx_read import parse_shelx
 from crystalx_core.io.shelx_write import render_with_sites
 
@@ -47,3 +51,79 @@ def test_bede_and_lone_follow_a_retyped_atom():
     assert "LONE O1 2 21.786 30.164 40.361 1.786 92.00" in lines
     assert not [ln for ln in lines if ln.startswith(("BEDE S1", "LONE S1"))]
     assert "L1      2    0.32950    0.63509    0.31426  !    0.18094    0.21368  S1" in lines
+
+
+# materialsproject/pymatgen tests/files/cif/Cod_2100513.cif (COD 2100513, a GSAS2CIF file of
+# neutron powder data, BT-1 at NIST), cut to its cell, symmetry and atoms
+NEUTRON_CIF = """data_2100513
+_chemical_formula_sum            'Al Ca2 Nb O6'
+_symmetry_space_group_name_H-M   'P 1 21/n 1'
+_audit_creation_method           'from EXP file using GSAS2CIF'
+_cell_angle_alpha                90.0
+_cell_angle_beta                 89.970(4)
+_cell_angle_gamma                90.0
+_cell_formula_units_Z            2
+_cell_length_a                   5.37706(9)
+_cell_length_b                   5.41557(9)
+_cell_length_c                   7.62550(13)
+_diffrn_radiation_probe          {probe}
+_diffrn_radiation_type           {kind}
+_diffrn_radiation_wavelength     1.5403
+loop_
+_symmetry_equiv_pos_site_id
+_symmetry_equiv_pos_as_xyz
+1 +x,+y,+z
+2 -x+1/2,+y+1/2,-z+1/2
+-1 -x,-y,-z
+-2 +x+1/2,-y+1/2,+z+1/2
+loop_
+_atom_site_type_symbol
+_atom_site_label
+_atom_site_fract_x
+_atom_site_fract_y
+_atom_site_fract_z
+_atom_site_U_iso_or_equiv
+_atom_site_thermal_displace_type
+_atom_site_occupancy
+CA Ca 0.5059(4) 0.5309(2) 0.2485(8) 0.0116(3) Uiso 1.0
+AL Al1 0.0 0.5 0.0 0.00365(19) Uiso 0.941(8)
+NB Nb1 0.0 0.5 0.0 0.00365(19) Uiso 0.059(8)
+AL Al2 0.5 0.0 0.0 0.00365(19) Uiso 0.059(8)
+NB Nb2 0.5 0.0 0.0 0.00365(19) Uiso 0.941(8)
+O O1 0.2092(6) 0.2158(7) -0.0340(5) 0.0063(8) Uiso 1.0
+O O2 0.2824(6) 0.7130(8) -0.0338(6) 0.0091(8) Uiso 1.0
+O O3 0.4333(2) -0.01305(19) 0.2529(6) 0.0085(3) Uiso 1.0
+"""
+HKL = "   1   0   0  100.00    1.00\n   0   1   1  200.00    2.00\n   0   0   0    0.00    0.00\n"
+
+
+@pytest.mark.parametrize(
+    "probe, kind, line",
+    [("neutron", "neutron", 12), ("?", "neutron", 13), (".", "'fixed wavelength neutron'", 13)],
+)
+def test_neutron_data_a_cif_declares_are_not_refined_as_x_ray_data(
+    tmp_path, capsys, probe, kind, line
+):
+    """GSAS and Jana write neutron CIFs at wavelengths an X-ray tube could have (1.5403 Å),
+    so only _diffrn_radiation_probe (CIF core: x-ray, neutron, electron, gamma) or the older
+    _diffrn_radiation_type says what they are. `assign --hkl` refined such data with X-ray
+    form factors; now it stops on that line, as a .res's NEUT does, and writes nothing. The
+    atoms are still assigned without --hkl."""
+    cif = tmp_path / "x.cif"
+    cif.write_text(NEUTRON_CIF.format(probe=probe, kind=kind))
+    (tmp_path / "x.hkl").write_text(HKL)
+    args = ["assign", str(cif), "--quiet", "--method", "baseline", "--hydrogens", "rules"]
+    assert main([*args, "--hkl", str(tmp_path / "x.hkl")]) == EXIT_INPUT
+    err = capsys.readouterr().err
+    assert err.startswith(f"crystalx: error: {cif}:{line}: _diffrn_radiation_")
+    assert "not X-ray data; CrystalX refines X-ray data only" in err and err.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.cif", "x.hkl"]
+    assert main(args) == 0
+
+
+def test_an_x_ray_cif_saying_so_is_refined():
+    """'x-ray' (or a tube's 'MoK\\a' in _diffrn_radiation_type) is X-ray data: the check
+    refuses nothing else."""
+    for probe, kind in (("x-ray", "neutron"), ("?", "'MoK\\a'"), ("?", "synchrotron")):
+        block = gemmi.cif.read_string(NEUTRON_CIF.format(probe=probe, kind=kind)).sole_block()
+        assert _not_xray(block) == ("", "")

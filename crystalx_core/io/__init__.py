@@ -32,6 +32,8 @@ class Loaded:
     notes: tuple[str, ...] = ()  # what the reader chose (the block of a CIF), for the user
     template: ShelxFile | None = None  # a CIF's embedded .res, where its atoms are the CIF's
     block: str = ""  # the CIF data block read, where the file holds several structures
+    not_xray: str = ""  # a CIF's word that its data are neutron (or electron) data
+    not_xray_line: int | None = None
 
     def output_prefix(self, mark: str) -> Path:
         """name{mark} beside the input, name_BLOCK{mark} for one of several structures of a CIF,
@@ -51,7 +53,8 @@ class Loaded:
     def reflection_format(self) -> HklfFormat | None:
         """The HKLF format of the .res (or of the .res a CIF embeds); None without one. A TWIN
         or HKLF 5 there is refused rather than read as HKLF 4, and so is a CIF's wavelength that
-        is not X-ray (a .res's CELL is checked by its own reader)."""
+        is not X-ray, or a CIF that says its data are neutron data (a .res's CELL and NEUT are
+        checked by its own reader)."""
         return self._reflection_format
 
     @cached_property
@@ -64,6 +67,13 @@ class Loaded:
         problem = xray_problem(self.structure.wavelength)
         if problem:
             raise InputError(f"_diffrn_radiation_wavelength: {problem}", str(self.path))
+        if self.not_xray:  # X-ray form factors would refine neutron data to nonsense
+            raise InputError(
+                f"{self.not_xray}; CrystalX refines X-ray data only (refine this one in "
+                "SHELXL with NEUT, or in the program that wrote it)",
+                str(self.path),
+                self.not_xray_line,
+            )
         # an embedded file we cannot read (None) says nothing about the data
         return self.embedded.reflection_format() if self.embedded is not None else None
 
@@ -177,6 +187,8 @@ def load(path, block: str | None = None) -> Loaded:
             notes=notes + _deuterium_notes(structure),
             template=template,
             block=entry.block_name if entry.one_of_several else "",
+            not_xray=entry.not_xray,
+            not_xray_line=entry.not_xray_line,
         )
     if block is not None:
         raise InputError(f"--block {block}: only a CIF has data blocks", str(path))

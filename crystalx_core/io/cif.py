@@ -53,6 +53,8 @@ class CifEntry:
     one_of_several: bool = False  # the file holds other structures (data blocks with atoms)
     hkl_tag: str = "_shelx_hkl_file"  # the tag shelx_hkl_text was read from
     notes: tuple[str, ...] = ()  # which block was read (of several), what symmetry assumed
+    not_xray: str = ""  # why the block's data are not X-ray data ('' when they are)
+    not_xray_line: int | None = None
 
 
 class _Lines:
@@ -266,6 +268,27 @@ def embedded_file(block: gemmi.cif.Block, tags: tuple[str, ...]) -> tuple[str | 
                 text = lines[2]
             return text, tag
     return None, tags[0]
+
+
+# CIF core: _diffrn_radiation_probe is 'x-ray', 'neutron', 'electron' or 'gamma';
+# _diffrn_radiation_type is free text ('MoK\\a', 'neutron', 'synchrotron')
+_PROBE_TAGS = ("_diffrn_radiation_probe", "_diffrn_radiation_type")
+_NOT_XRAY = ("neutron", "electron", "gamma")
+
+
+def _not_xray(block: gemmi.cif.Block) -> tuple[str, str]:
+    """(tag, value) where the block says its data were measured with neutrons, electrons or
+    gamma rays (GSAS and Jana write neutron CIFs at X-ray-like wavelengths, 1.54 Å); ('', '')
+    for X-ray data or a block that does not say."""
+    for tag in _PROBE_TAGS:
+        raw = block.find_value(tag)
+        if raw is None or raw in ("?", "."):
+            continue
+        value = gemmi.cif.as_string(raw).strip()
+        if any(word in value.lower() for word in _NOT_XRAY):
+            return tag, value
+        return "", ""
+    return "", ""
 
 
 def _number(block: gemmi.cif.Block, tag: str) -> float | None:
@@ -508,6 +531,7 @@ def read_cif(path, block: str | None = None) -> CifEntry:
     structure.formula_units = _formula_units(chosen, structure, formula)
     structure.cell_su = tuple(_su(chosen, tag) for tag in _CELL_TAGS)
     structure.sites = grouped_mixed_sites(structure.sites)
+    probe_tag, probe = _not_xray(chosen)
     return CifEntry(
         structure=structure,
         shelx_res_text=embedded_file(chosen, RES_TAGS)[0],
@@ -517,6 +541,8 @@ def read_cif(path, block: str | None = None) -> CifEntry:
         block_name=chosen.name,
         one_of_several=structures > 1,
         notes=tuple(n for n in (note, symmetry_note) if n),
+        not_xray=f"{probe_tag} {probe}: not X-ray data" if probe_tag else "",
+        not_xray_line=lines.tag(probe_tag) if probe_tag else None,
     )
 
 
