@@ -119,7 +119,10 @@ def _copy_exclusively(path: Path, candidate: Path) -> Path | None:
                 raise
     except FileNotFoundError:
         return None
-    shutil.copystat(path, candidate)
+    # the copy is the backup; mode and times go with it where the file system keeps them (FAT
+    # keeps no mode: fusefat answers chmod with ENOSYS, Linux vfat with EPERM)
+    with suppress(OSError):
+        shutil.copystat(path, candidate)
     return candidate
 
 
