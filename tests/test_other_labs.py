@@ -1,6 +1,7 @@
 """Conventions met in real files of other labs (session 10's survey of public repositories):
 each test reproduces one in a small file written here and names the file it was seen in."""
 
+import json
 from dataclasses import replace
 
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
@@ -127,3 +128,67 @@ def test_an_x_ray_cif_saying_so_is_refined():
     for probe, kind in (("x-ray", "neutron"), ("?", "'MoK\\a'"), ("?", "synchrotron")):
         block = gemmi.cif.read_string(NEUTRON_CIF.format(probe=probe, kind=kind)).sole_block()
         assert _not_xray(block) == ("", "")
+
+
+# the superspace group and operators of COD's modulated entry 4331458 as Jmol's CIF reader
+# quotes them (org/jmol/adapter/readers/cif, a comment); cell and atoms made up here
+MODULATED = """data_ssg
+_cell_length_a 7.7
+_cell_length_b 7.7
+_cell_length_c 5.1
+_cell_angle_alpha 90
+_cell_angle_beta 90
+_cell_angle_gamma 90
+_cell_modulation_dimension 2
+_space_group_ssg_name_WJJ        P-42_1m(a,a,0)00s(-a,a,0)000
+{average}loop_
+_space_group_symop_ssg_id
+_space_group_symop_ssg_operation_algebraic
+1 x1,x2,x3,x4,x5
+2 -x1,-x2,x3,-x4,-x5
+3 x2,-x1,-x3,x5,-x4
+4 -x2,x1,-x3,-x5,x4
+5 -x1+1/2,x2+1/2,-x3,x5+1/2,x4+1/2
+6 x1+1/2,-x2+1/2,-x3,-x5+1/2,-x4+1/2
+7 -x2+1/2,-x1+1/2,x3,-x4+1/2,x5+1/2
+8 x2+1/2,x1+1/2,x3,x4+1/2,-x5+1/2
+loop_
+_atom_site_label
+_atom_site_type_symbol
+_atom_site_fract_x
+_atom_site_fract_y
+_atom_site_fract_z
+_atom_site_U_iso_or_equiv
+Ca1 Ca 0.3320 0.1680 0.5070 0.01
+Si1 Si 0 0 0 0.01
+O1 O 0.0800 0.1850 0.7850 0.01
+O2 O 0.1400 0.3600 0.2600 0.01
+"""
+AVERAGE = (
+    "loop_\n_space_group_symop_operation_xyz\nx,y,z\n-x,-y,z\ny,-x,-z\n-y,x,-z\n"
+    "-x+1/2,y+1/2,-z\nx+1/2,-y+1/2,-z\n-y+1/2,-x+1/2,z\ny+1/2,x+1/2,z\n"
+)
+
+
+def test_a_modulated_structure_is_read_as_its_average_or_refused_saying_why(tmp_path, capsys):
+    """Jana2006 and the COD's modulated entries give (3+d)-dimensional operators (x1,x2,x3,x4)
+    in _space_group_symop_ssg_operation_algebraic. With only those, the reader said 'the
+    operator list is not a group and no valid Hall or H-M symbol ...' on the data_ line; it
+    now names the superspace operators' line and what to give instead. With the 3D operators
+    of the average structure as well, that is read, and a note says so."""
+    cif = tmp_path / "x.cif"
+    cif.write_text(MODULATED.format(average=""))
+    args = ["assign", str(cif), "--quiet", "--method", "baseline", "--hydrogens", "rules"]
+    assert main(args) == EXIT_INPUT
+    assert capsys.readouterr().err == (
+        f"crystalx: error: {cif}:12: superspace symmetry only (a modulated structure): CrystalX "
+        "reads 3D structures; give the CIF of its average structure "
+        "(_space_group_symop_operation_xyz)\n"
+    )
+    cif.write_text(MODULATED.format(average=AVERAGE))
+    assert main(args) == 0
+    notes = json.loads((tmp_path / "x_crystalx.json").read_text())["notes"]
+    assert (
+        "a modulated structure (_cell_modulation_dimension 2): its average structure is read "
+        "(3D operators, mean positions)" in notes
+    )

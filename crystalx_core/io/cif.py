@@ -39,6 +39,8 @@ _CELL_TAGS = (
 )
 _FRACT_TAGS = ("_atom_site_fract_x", "_atom_site_fract_y", "_atom_site_fract_z")
 _SYMOP_TAGS = ("_space_group_symop_operation_xyz", "_symmetry_equiv_pos_as_xyz")
+# a modulated structure's (3+d)-dimensional operators, x1,x2,x3,x4 (Jana2006, COD's mcodcif)
+_SSG_TAG = "_space_group_symop_ssg_operation_algebraic"
 
 
 @dataclass
@@ -342,6 +344,13 @@ def _symops(
             f"symmetry from the space-group number {int(number)} alone: its standard setting "
             f"{info} assumed"
         )
+    if len(block.find_values(_SSG_TAG)):
+        raise InputError(
+            "superspace symmetry only (a modulated structure): CrystalX reads 3D structures; "
+            "give the CIF of its average structure (_space_group_symop_operation_xyz)",
+            str(path),
+            lines.tag(_SSG_TAG),
+        )
     raise InputError(
         "no usable symmetry: the operator list is not a group and no valid "
         "Hall or H-M symbol or space-group number is given",
@@ -516,6 +525,17 @@ def read_cif(path, block: str | None = None) -> CifEntry:
     if problem:
         raise InputError(f"data_{chosen.name}: {problem}", str(path), lines.tag(*_CELL_TAGS))
     symops, symmetry_note = _symops(small, chosen, lines, path)
+    dimension = _number(chosen, "_cell_modulation_dimension")
+    if dimension:
+        symmetry_note = "; ".join(
+            n
+            for n in (
+                symmetry_note,
+                f"a modulated structure (_cell_modulation_dimension {dimension:g}): its average "
+                "structure is read (3D operators, mean positions)",
+            )
+            if n
+        )
     hkl_text, hkl_tag = embedded_file(chosen, REFLECTION_TAGS)
     structure = Structure(
         cell=(cell.a, cell.b, cell.c, cell.alpha, cell.beta, cell.gamma),
