@@ -192,3 +192,23 @@ def test_a_modulated_structure_is_read_as_its_average_or_refused_saying_why(tmp_
         "a modulated structure (_cell_modulation_dimension 2): its average structure is read "
         "(3D operators, mean positions)" in notes
     )
+
+
+def test_a_dummy_site_is_no_atom(tmp_path):
+    """cif_core.dic, _atom_site_calc_flag: 'dum' marks a dummy site with meaningless
+    coordinates (a ring centroid, Cg1, as PLATON names it), with no element ('.'). The whole
+    CIF was refused ('site Cg1: unknown element'); the dummy is now left out, with a note."""
+    rows = MODULATED.format(average=AVERAGE).split("loop_\n_atom_site_label")[0]
+    cif = tmp_path / "x.cif"
+    cif.write_text(
+        rows.replace("_cell_modulation_dimension 2\n", "")
+        + "loop_\n_atom_site_label\n_atom_site_type_symbol\n_atom_site_fract_x\n"
+        "_atom_site_fract_y\n_atom_site_fract_z\n_atom_site_U_iso_or_equiv\n"
+        "_atom_site_calc_flag\nCa1 Ca 0.3320 0.1680 0.5070 0.01 d\nSi1 Si 0 0 0 0.01 d\n"
+        "O1 O 0.0800 0.1850 0.7850 0.01 d\nCg1 . 0.2 0.2 0.5 ? dum\n"
+    )
+    args = ["assign", str(cif), "--quiet", "--method", "baseline", "--hydrogens", "rules"]
+    assert main(args) == 0
+    result = json.loads((tmp_path / "x_crystalx.json").read_text())
+    assert [a["label"] for a in result["atoms"]] == ["Ca1", "Si1", "O1"]
+    assert "dummy site Cg1 (_atom_site_calc_flag dum) left out: no atom" in result["notes"]

@@ -435,12 +435,30 @@ def _element(raw: gemmi.SmallStructure.Site, formula: set[str]) -> gemmi.Element
     return element
 
 
+def _dummies(block: gemmi.cif.Block) -> list[str]:
+    """Labels of the dummy sites (_atom_site_calc_flag 'dum', CIF core: 'dummy site with
+    meaningless coordinates': a ring centroid such as PLATON's Cg1), which are no atoms."""
+    table = block.find(["_atom_site_label", "_atom_site_calc_flag"])
+    return [
+        gemmi.cif.as_string(row[0])
+        for row in table
+        if gemmi.cif.as_string(row[1]).strip().lower() == "dum"
+    ]
+
+
 def _sites(
-    small: gemmi.SmallStructure, orth: np.ndarray, lines: _Lines, path: Path, formula: set[str]
+    small: gemmi.SmallStructure,
+    orth: np.ndarray,
+    lines: _Lines,
+    path: Path,
+    formula: set[str],
+    dummies: frozenset[str] = frozenset(),
 ) -> list[Site]:
     rows = lines.atom_rows()
     sites = []
     for raw in small.sites:
+        if raw.label in dummies:
+            continue
         line = rows.get(raw.label, lines.tag("_atom_site_fract_x"))
         element = _element(raw, formula)
         if element.atomic_number == 0:
@@ -525,16 +543,12 @@ def read_cif(path, block: str | None = None) -> CifEntry:
     if problem:
         raise InputError(f"data_{chosen.name}: {problem}", str(path), lines.tag(*_CELL_TAGS))
     symops, symmetry_note = _symops(small, chosen, lines, path)
+    read_as = []  # what this block is read as where it is not a plain 3D list of atoms
     dimension = _number(chosen, "_cell_modulation_dimension")
     if dimension:
-        symmetry_note = "; ".join(
-            n
-            for n in (
-                symmetry_note,
-                f"a modulated structure (_cell_modulation_dimension {dimension:g}): its average "
-                "structure is read (3D operators, mean positions)",
-            )
-            if n
+        read_as.append(
+            f"a modulated structure (_cell_modulation_dimension {dimension:g}): its average "
+            "structure is read (3D operators, mean positions)"
         )
     hkl_text, hkl_tag = embedded_file(chosen, REFLECTION_TAGS)
     structure = Structure(
@@ -546,7 +560,15 @@ def read_cif(path, block: str | None = None) -> CifEntry:
         source=str(path),
     )
     formula = _formula_counts(chosen)
-    structure.sites = _sites(small, structure.orthogonalisation, lines, path, set(formula))
+    dummies = _dummies(chosen)
+    structure.sites = _sites(
+        small, structure.orthogonalisation, lines, path, set(formula), frozenset(dummies)
+    )
+    if dummies:
+        many = "s" if len(dummies) > 1 else ""
+        read_as.append(
+            f"dummy site{many} {' '.join(dummies)} (_atom_site_calc_flag dum) left out: no atom"
+        )
     structure.sfac, structure.unit = sfac_unit_from_sites(structure)
     structure.formula_units = _formula_units(chosen, structure, formula)
     structure.cell_su = tuple(_su(chosen, tag) for tag in _CELL_TAGS)
@@ -560,7 +582,7 @@ def read_cif(path, block: str | None = None) -> CifEntry:
         published_r1=_number(chosen, "_refine_ls_R_factor_gt"),
         block_name=chosen.name,
         one_of_several=structures > 1,
-        notes=tuple(n for n in (note, symmetry_note) if n),
+        notes=tuple(n for n in (note, symmetry_note, *read_as) if n),
         not_xray=f"{probe_tag} {probe}: not X-ray data" if probe_tag else "",
         not_xray_line=lines.tag(probe_tag) if probe_tag else None,
     )
