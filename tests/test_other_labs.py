@@ -212,3 +212,76 @@ def test_a_dummy_site_is_no_atom(tmp_path):
     result = json.loads((tmp_path / "x_crystalx.json").read_text())
     assert [a["label"] for a in result["atoms"]] == ["Ca1", "Si1", "O1"]
     assert "dummy site Cg1 (_atom_site_calc_flag dum) left out: no atom" in result["notes"]
+
+
+# Olex2's sample 'water' (sadbon, P2(1)/c) as AK-Kleemiss/olex2-release-tests keeps it
+# (sample_data/water/water.ins), cut to the Mn, a water on it (AFIX 7) and the free water
+# (AFIX 6: the O opens a rigid group with its H), UNIT made the cut's; Olex2 ends its lines
+# with a blank, added back where the file is written
+OLEX2_WATER = """TITL sadbon in P2(1)/c
+CELL 0.71073 7.9387 16.1296 7.7557 90 99.691 90
+ZERR 2 0.0016 0.0032 0.0016 0 0.03 0
+LATT 1
+SYMM -X,0.5+Y,0.5-Z
+SFAC C H Mn N O S
+UNIT 0 16 2 0 8 0
+
+L.S. 10
+PLAN  5
+TEMP -123
+BOND$H
+CONF
+fmap 2
+acta
+WGHT 0.0432 1.2108
+FVAR 0.21597
+REM <olex2.extras>
+REM <HklSrc "%.\\\\water.hkl">
+REM </olex2.extras>
+
+Mn1   3     0.00000  0.50000  0.00000  10.50000  0.01226  0.01274  0.01342 =
+ -0.00045  0.00098 -0.00116
+O4    5     0.09438  0.39909  0.17448  11.00000  0.01733  0.01621  0.01745 =
+ -0.00067  0.00056 -0.00042
+AFIX 7
+H4a   2     0.20507  0.39632  0.18479  11.00000 -1.50000
+H4b   2     0.04953  0.35267  0.13193  11.00000 -1.50000
+AFIX 0
+
+AFIX 6
+O10   5    -0.00178  0.11228  0.00465  11.00000  0.02042  0.01773  0.01952 =
+ 0.00112  0.00533  0.00242
+H10a  2     0.02664  0.10093 -0.09631  11.00000 -1.50000
+H10b  2    -0.03971  0.16291  0.00389  11.00000 -1.50000
+AFIX 0
+HKLF 4
+
+END
+"""
+
+
+def test_water_hydrogens_are_written_with_their_restraints_and_no_empty_rigid_group(tmp_path):
+    """The job places a water's H without a riding model and refines them with DFIX/DANG, but
+    the .res it wrote had neither AFIX nor restraints for them (SHELXL would refine them
+    freely), and kept Olex2's AFIX 6 before the free water's O with its H gone: a rigid group
+    of one atom. The restraints refined with are now written before the atoms, and the O
+    leaves the group it no longer shares, with a note."""
+    ins = tmp_path / "water.ins"
+    ins.write_text(OLEX2_WATER.replace("\n", " \n"))
+    args = ["assign", str(ins), "--quiet", "--method", "baseline", "--hydrogens", "rules"]
+    assert main(args) == 0
+    text = (tmp_path / "water_crystalx.res").read_text()
+    lines = text.splitlines()
+    for pivot in ("O4", "O10"):
+        (dfix,) = [ln for ln in lines if ln.startswith(f"DFIX 0.84 {pivot} ")]
+        labels = dfix.split()[3::2]
+        assert len(labels) == 2 and f"DANG 1.36 {labels[0]} {labels[1]}" in lines
+        assert all(any(ln.startswith(label + " ") for ln in lines) for label in labels)
+    assert lines.index([ln for ln in lines if ln.startswith("DFIX")][0]) < lines.index(
+        [ln for ln in lines if ln.startswith("O4 ")][0]
+    )
+    assert "AFIX 6" not in text and "AFIX 7" not in text
+    notes = json.loads((tmp_path / "water_crystalx.json").read_text())["notes"]
+    assert any(n.startswith("AFIX 6 (line ") and "O10 written without it" in n for n in notes)
+    reread = parse_shelx(text, "water_crystalx.res").to_structure()
+    assert sum(s.element == "H" for s in reread.sites) == 4
