@@ -285,3 +285,25 @@ def test_water_hydrogens_are_written_with_their_restraints_and_no_empty_rigid_gr
     assert any(n.startswith("AFIX 6 (line ") and "O10 written without it" in n for n in notes)
     reread = parse_shelx(text, "water_crystalx.res").to_structure()
     assert sum(s.element == "H" for s in reread.sites) == 4
+
+
+def test_labels_that_are_an_element_symbol_alone_or_with_letters_are_kept():
+    """Olex2's sample malbac (AK-Kleemiss/olex2-release-tests sample_data/malbac/malbac.ins)
+    names four atoms by their symbols alone: Pd, P, Cl, O; waters are often OW1. Though each
+    kept its element, the job renamed them Pd1, P1, Cl1, O1 (a label 'of that element's
+    symbol and a number' only was kept), against 'atoms that keep their element keep their
+    labels'. A label that reads as another element's (CL1 on a carbon) is still replaced."""
+    from crystalx_core.assign.labels import element_labels
+
+    text = (
+        "TITL t\nCELL 0.71078 10.551 14.251 9.551 99.77 105.1 104.77\nZERR 2 0 0 0 0 0 0\n"
+        "LATT 1\nSFAC C H Cl N O P Pd\nUNIT 4 0 2 0 4 2 2\nFVAR 1\n"
+        "Pd 7 0.277390 0.170040 0.000058 11 0.04\nP 6 0.189507 0.260234 0.136119 11 0.04\n"
+        "Cl 3 0.494992 0.271210 0.140547 11 0.05\nO 5 0.347897 0.082437 -0.139285 11 0.05\n"
+        "OW1 5 0.6 0.5 0.5 11 0.05\nCL1 1 0.256589 0.273637 0.336615 11 0.04\n"
+        "C2 1 0.002945 0.203955 0.087399 11 0.04\nHKLF 4\nEND\n"
+    )
+    structure = parse_shelx(text, "malbac.res").to_structure()
+    elements = {k: s.element for k, s in enumerate(structure.sites)}
+    labels = element_labels(structure, elements)
+    assert [labels[k] for k in sorted(labels)] == ["Pd", "P", "Cl", "O", "OW1", "C1", "C2"]
