@@ -356,12 +356,9 @@ def _written_restraints(result) -> list[str]:
     H found in the map), as refined here: without them SHELXL would refine those H freely.
     A line naming an atom the final model lacks (renamed after the H were placed) is left
     out rather than written to stop SHELXL."""
-    from crystalx_core.residues import bare_label
-
     plan = getattr(result, "hydrogens", None)
-    labels = {
-        bare_label(atom.label).upper() for s in result.structure.sites for atom in s.with_mixed
-    }
+    # a residue's atoms are named with their residue (O1_3), as SHELXL resolves them anywhere
+    labels = {atom.label.upper() for s in result.structure.sites for atom in s.with_mixed}
     return [
         line
         for line in getattr(plan, "restraints", [])
