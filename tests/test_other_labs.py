@@ -307,3 +307,19 @@ def test_labels_that_are_an_element_symbol_alone_or_with_letters_are_kept():
     elements = {k: s.element for k, s in enumerate(structure.sites)}
     labels = element_labels(structure, elements)
     assert [labels[k] for k in sorted(labels)] == ["Pd", "P", "Cl", "O", "OW1", "C1", "C2"]
+
+
+def test_the_restraints_of_a_water_in_a_residue_name_it_by_its_residue(tmp_path):
+    """A water in RESI 3 HOH (as SHELXL files keep solvent): its DFIX/DANG, written before the
+    atom list (residue 0), name O1_3 and its H as SHELXL resolves them from anywhere."""
+    res = tmp_path / "w.res"
+    res.write_text(
+        "TITL w\nCELL 0.71073 10 11 12 90 95 90\nZERR 4 0 0 0 0 0 0\nLATT 1\n"
+        "SYMM -X, 1/2+Y, 1/2-Z\nSFAC C H O\nUNIT 8 16 8\nFVAR 1\nC1 1 0.1 0.2 0.3 11 0.03\n"
+        "O2 3 0.22 0.2 0.3 11 0.03\nRESI 3 HOH\nO1 3 0.6 0.6 0.6 11 0.04\nRESI 0\nHKLF 4\nEND\n"
+    )
+    args = ["assign", str(res), "--quiet", "--method", "baseline", "--hydrogens", "rules"]
+    assert main(args) == 0
+    lines = (tmp_path / "w_crystalx.res").read_text().splitlines()
+    assert "DFIX 0.84 O1_3 H1A_3 O1_3 H1B_3" in lines and "DANG 1.36 H1A_3 H1B_3" in lines
+    assert lines.index("RESI 3 HOH") < lines.index([ln for ln in lines if ln[:4] == "H1A "][0])
