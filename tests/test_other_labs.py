@@ -120,6 +120,10 @@ def test_neutron_data_a_cif_declares_are_not_refined_as_x_ray_data(
     assert "not X-ray data; CrystalX refines X-ray data only" in err and err.count("\n") == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.cif", "x.hkl"]
     assert main(args) == 0
+    notes = json.loads((tmp_path / "x_crystalx.json").read_text())["notes"]
+    assert any(
+        "not X-ray data: the .res written is set up for X-rays (add NEUT" in n for n in notes
+    )
 
 
 def test_an_x_ray_cif_saying_so_is_refined():

@@ -178,6 +178,11 @@ def load(path, block: str | None = None) -> Loaded:
                 where = f"{path.name}'s embedded .res"
                 template, structure, note = embedded_template(embedded, structure, where)
             notes += (note,) if note else ()
+        if entry.not_xray:  # written as X-ray data; SHELXL needs to be told otherwise
+            notes += (
+                f"{entry.not_xray}: the .res written is set up for X-rays (add NEUT, or the "
+                "SFAC of electron form factors, before SHELXL refines it)",
+            )
         return Loaded(
             path,
             structure,
