@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -176,3 +177,35 @@ def test_a_second_run_on_a_fat_stick_keeps_the_first_outputs_as_backups(fat_disk
     assert main(args) == 0, capsys.readouterr().err
     backups = {p.name[: -len(".bak")]: p.read_bytes() for p in fat_disk.glob("*.bak")}
     assert backups == first and len(first) == 3
+
+
+def test_ci_installs_the_fat_tools_apart_so_a_failure_there_keeps_xvfb(tmp_path):
+    """.ci/run installed fusefat and dosfstools in the same apt-get as Xvfb: a machine that
+    cannot install the FUSE package (no such package, a container without FUSE) lost Xvfb
+    too, and the desktop test skipped. Its install block, run with an apt-get that refuses
+    fusefat, now installs the X packages and says that only the FAT test will skip."""
+    script = (Path(__file__).parent.parent / ".ci" / "run").read_text()
+    block = script[: script.index("\npython3 -m venv")]  # the installs, before the test run
+    (tmp_path / ".ci").mkdir()
+    (tmp_path / ".ci" / "run").write_text(block + "\n")
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    log = tmp_path / "apt.log"
+    # apt-get as Debian's answers a package it cannot install: exit 100
+    (fake / "apt-get").write_text(
+        f'#!/bin/sh\necho "$*" >> {log}\ncase "$*" in *fusefat*) exit 100;; esac\nexit 0\n'
+    )
+    (fake / "id").write_text("#!/bin/sh\necho 0\n")  # as root, as CI runs it
+    for tool in ("apt-get", "id"):
+        (fake / tool).chmod(0o755)
+    done = subprocess.run(
+        ["bash", str(tmp_path / ".ci" / "run")],
+        env={"PATH": f"{fake}:/usr/bin:/bin", "TMPDIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    installs = [ln for ln in log.read_text().splitlines() if ln.split()[0] == "install"]
+    assert any("xvfb" in ln and "fusefat" not in ln for ln in installs)
+    assert "the Xvfb test will skip" not in done.stderr
+    assert "could not install fusefat and dosfstools" in done.stderr
