@@ -405,3 +405,30 @@ def test_the_summary_counts_riding_d_as_riding_h(shared_data, tmp_path, capsys):
     res = (tmp_path / "x_crystalx.res").read_text()
     written = re.findall(r"^D\w*\s+\d+\s", res, flags=re.MULTILINE)
     assert placed and int(placed.group(1)) == len(written) > 0
+
+
+def test_the_note_on_a_group_at_a_special_position_says_disordered_only_where_it_is():
+    """An XH3 whose pivot sits in a mirror was always noted 'disordered over its site
+    symmetry', also when one H lies in the mirror and the other two are each other's images
+    (a methyl of a molecule on the mirror, ordered: H at 1, 1/2, 1/2 by its images). The note
+    now lists the occupancies there, and says disordered only where every H has an image of
+    its own that no H of the group stands on."""
+    from crystalx_core.riding import _special_note
+
+    mirror = [np.diag([1.0, -1.0, 1.0])]  # y → −y about the pivot, Cartesian
+    pivot = np.zeros(3)
+    ordered = [np.array(h) for h in ((0.97, 0, 0.34), (-0.48, 0.84, 0.34), (-0.48, -0.84, 0.34))]
+    note = _special_note("C", mirror, pivot, ordered, [1.0, 0.5, 0.5])
+    assert note == (
+        "CH3 on a special position: its H at occupancies 1, 0.5, 0.5 (one beside a symmetry "
+        "element shares its site)"
+    )
+    turned = [np.array([-h[1], h[0], h[2]]) for h in ordered]  # 90° about z: none in the mirror
+    assert _special_note("C", mirror, pivot, turned, [0.5] * 3) == (
+        "CH3 on a special position: disordered over its site symmetry, 3 H at occupancy 0.5"
+    )
+    pair = [np.array((0.5, 0.8, 0.3)), np.array((0.5, -0.8, 0.3))]  # a CH2 across the mirror
+    assert "its H are images of each other, each at occupancy 0.5" in _special_note(
+        "C", mirror, pivot, pair, [0.5, 0.5]
+    )
+    assert _special_note("C", mirror, pivot, [np.array((0.97, 0, 0.34))], [1.0]) is None
