@@ -270,7 +270,8 @@ def _run_assign(args) -> int:
         f"{args.model.name} carries its reflections ({loaded.hkl_tag}): add --hkl "
         f"{args.model} to refine against them"
     )
-    loaded.add_notes(result, *([hint] if loaded.hkl_text and not args.hkl else []))
+    refinable = loaded.hkl_text and not args.hkl and not loaded.not_xray  # else --hkl refuses
+    loaded.add_notes(result, *([hint] if refinable else []))
     inputs = [args.model] + ([args.hkl] if args.hkl else [])
     return _finish(args, result, loaded, inputs)
 

@@ -100,7 +100,12 @@ HKL = "   1   0   0  100.00    1.00\n   0   1   1  200.00    2.00\n   0   0   0 
 
 @pytest.mark.parametrize(
     "probe, kind, line",
-    [("neutron", "neutron", 12), ("?", "neutron", 13), (".", "'fixed wavelength neutron'", 13)],
+    [
+        ("neutron", "neutron", 12),
+        ("?", "neutron", 13),
+        (".", "'fixed wavelength neutron'", 13),
+        ("electron", "?", 12),
+    ],
 )
 def test_neutron_data_a_cif_declares_are_not_refined_as_x_ray_data(
     tmp_path, capsys, probe, kind, line
@@ -118,20 +123,61 @@ def test_neutron_data_a_cif_declares_are_not_refined_as_x_ray_data(
     err = capsys.readouterr().err
     assert err.startswith(f"crystalx: error: {cif}:{line}: _diffrn_radiation_")
     assert "not X-ray data; CrystalX refines X-ray data only" in err and err.count("\n") == 1
+    # SHELXL's NEUT is for neutrons only; electron data go back to the program that wrote them
+    neutron = "neutron" in probe + kind
+    assert ("in SHELXL with NEUT, or in the program that wrote it)" in err) == neutron
+    assert err.endswith("(refine this one in the program that wrote it)\n") != neutron
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.cif", "x.hkl"]
     assert main(args) == 0
     notes = json.loads((tmp_path / "x_crystalx.json").read_text())["notes"]
+    wanted = "add NEUT before" if neutron else "give SHELXL electron form factors"
     assert any(
-        "not X-ray data: the .res written is set up for X-rays (add NEUT" in n for n in notes
+        f"not X-ray data: the .res written is set up for X-rays ({wanted}" in n for n in notes
     )
 
 
-def test_an_x_ray_cif_saying_so_is_refined():
+@pytest.mark.parametrize("tag", ["_diffrn_radiation.probe", "_diffrn_radiation.type"])
+def test_the_cif2_dotted_probe_tags_say_neutron_too(tag):
+    """CIF2/DDLm files (and the dotted space-group tags read elsewhere) write the category
+    and attribute with a dot: _diffrn_radiation.probe neutron was read as X-ray data."""
+    text = NEUTRON_CIF.format(probe="?", kind="?").replace(
+        "_diffrn_radiation_wavelength", f"{tag} neutron\n_diffrn_radiation_wavelength"
+    )
+    block = gemmi.cif.read_string(text).sole_block()
+    assert _not_xray(block) == (tag, "neutron")
+
+
+def test_a_neutron_cif_carrying_its_reflections_is_not_told_to_add_them(tmp_path):
+    """A CIF with its own reflections (_shelx_hkl_file) gets the note 'add --hkl x.cif to
+    refine against them'; for neutron data, which `--hkl` refuses, that note led nowhere."""
+    cif = tmp_path / "x.cif"
+    embedded = "_shelx_hkl_file\n;\n" + HKL + ";\n"
+    cif.write_text(NEUTRON_CIF.format(probe="neutron", kind="?") + embedded)
+    args = ["assign", str(cif), "--quiet", "--method", "baseline", "--hydrogens", "rules"]
+    assert main(args) == 0
+    notes = json.loads((tmp_path / "x_crystalx.json").read_text())["notes"]
+    assert any("not X-ray data" in n for n in notes)
+    assert not any("add --hkl" in n for n in notes)
+    cif.write_text(NEUTRON_CIF.format(probe="x-ray", kind="?") + embedded)
+    assert main(args) == 0
+    notes = json.loads((tmp_path / "x_crystalx.json").read_text())["notes"]
+    assert any("carries its reflections (_shelx_hkl_file): add --hkl" in n for n in notes)
+
+
+def test_an_x_ray_cif_saying_so_is_let_through_to_refinement(tmp_path):
     """'x-ray' (or a tube's 'MoK\\a' in _diffrn_radiation_type) is X-ray data: the check
-    refuses nothing else."""
+    refuses nothing else, and the reflection format (asked before --hkl reads a file) comes
+    back where the neutron CIF's is refused."""
+    from crystalx_core.errors import InputError
+    from crystalx_core.io import load
+
+    cif = tmp_path / "x.cif"
     for probe, kind in (("x-ray", "neutron"), ("?", "'MoK\\a'"), ("?", "synchrotron")):
-        block = gemmi.cif.read_string(NEUTRON_CIF.format(probe=probe, kind=kind)).sole_block()
-        assert _not_xray(block) == ("", "")
+        cif.write_text(NEUTRON_CIF.format(probe=probe, kind=kind))
+        assert load(cif).reflection_format() is None  # no .res embedded: HKLF 4 is assumed
+    cif.write_text(NEUTRON_CIF.format(probe="neutron", kind="?"))
+    with pytest.raises(InputError, match="not X-ray data"):
+        load(cif).reflection_format()
 
 
 # the superspace group and operators of COD's modulated entry 4331458 as Jmol's CIF reader
@@ -174,48 +220,88 @@ AVERAGE = (
 )
 
 
-def test_a_modulated_structure_is_read_as_its_average_or_refused_saying_why(tmp_path, capsys):
+def test_a_modulated_structure_is_read_as_its_average_structure(tmp_path, capsys):
     """Jana2006 and the COD's modulated entries give (3+d)-dimensional operators (x1,x2,x3,x4)
     in _space_group_symop_ssg_operation_algebraic. With only those, the reader said 'the
-    operator list is not a group and no valid Hall or H-M symbol ...' on the data_ line; it
-    now names the superspace operators' line and what to give instead. With the 3D operators
-    of the average structure as well, that is read, and a note says so."""
+    operator list is not a group ...' on the data_ line. A superspace operator's first three
+    components involve x1..x3 alone and make the 3D group of the average structure: that is
+    read, with a note, as where the CIF gives the 3D operators too. Components that do not
+    read so are refused on the operators' line."""
+    from crystalx_core.io.cif import read_cif
+    from crystalx_core.symmetry import space_group_from_operators
+
     cif = tmp_path / "x.cif"
-    cif.write_text(MODULATED.format(average=""))
     args = ["assign", str(cif), "--quiet", "--method", "baseline", "--hydrogens", "rules"]
+    for average in ("", AVERAGE):
+        cif.write_text(MODULATED.format(average=average))
+        assert main(args) == 0
+        notes = json.loads((tmp_path / "x_crystalx.json").read_text())["notes"]
+        assert (
+            "a modulated structure (_cell_modulation_dimension 2): its average structure is "
+            "read (3D operators, mean positions)" in notes
+        )
+        assert any(n.startswith("symmetry from the superspace operators") for n in notes) == (
+            not average
+        )
+        group = space_group_from_operators(read_cif(cif).structure.symops)
+        assert str(group.info()) == "P -4 21 m"
+    cif.write_text(MODULATED.format(average="").replace("2 -x1,-x2,x3,", "2 -x1,-x2,x4,"))
     assert main(args) == EXIT_INPUT
     assert capsys.readouterr().err == (
-        f"crystalx: error: {cif}:12: superspace symmetry only (a modulated structure): CrystalX "
-        "reads 3D structures; give the CIF of its average structure "
-        "(_space_group_symop_operation_xyz)\n"
+        f"crystalx: error: {cif}:12: superspace operators whose first three components are no "
+        "3D group: give the CIF of its average structure (_space_group_symop_operation_xyz)\n"
     )
-    cif.write_text(MODULATED.format(average=AVERAGE))
-    assert main(args) == 0
-    notes = json.loads((tmp_path / "x_crystalx.json").read_text())["notes"]
-    assert (
-        "a modulated structure (_cell_modulation_dimension 2): its average structure is read "
-        "(3D operators, mean positions)" in notes
-    )
+
+
+# a small CIF of our own: two atoms and a ring centroid PLATON would add (calc_flag dum)
+DUMMY_CIF = """data_dummy
+_chemical_formula_sum 'C6 H6'
+_cell_length_a 7.4
+_cell_length_b 9.4
+_cell_length_c 6.9
+_cell_angle_alpha 90
+_cell_angle_beta 90
+_cell_angle_gamma 90
+_space_group_name_H-M_alt 'P b c a'
+loop_
+_atom_site_label
+_atom_site_type_symbol
+_atom_site_fract_x
+_atom_site_fract_y
+_atom_site_fract_z
+_atom_site_U_iso_or_equiv
+_atom_site_calc_flag
+C1 C -0.0569 0.1387 -0.0054 0.05 d
+C2 C -0.1335 0.0460 0.1264 0.05 d
+C3 C 0.0774 -0.0925 0.1318 0.05 d
+{dummy}
+"""
 
 
 def test_a_dummy_site_is_no_atom(tmp_path):
     """cif_core.dic, _atom_site_calc_flag: 'dum' marks a dummy site with meaningless
     coordinates (a ring centroid, Cg1, as PLATON names it), with no element ('.'). The whole
     CIF was refused ('site Cg1: unknown element'); the dummy is now left out, with a note."""
-    rows = MODULATED.format(average=AVERAGE).split("loop_\n_atom_site_label")[0]
     cif = tmp_path / "x.cif"
-    cif.write_text(
-        rows.replace("_cell_modulation_dimension 2\n", "")
-        + "loop_\n_atom_site_label\n_atom_site_type_symbol\n_atom_site_fract_x\n"
-        "_atom_site_fract_y\n_atom_site_fract_z\n_atom_site_U_iso_or_equiv\n"
-        "_atom_site_calc_flag\nCa1 Ca 0.3320 0.1680 0.5070 0.01 d\nSi1 Si 0 0 0 0.01 d\n"
-        "O1 O 0.0800 0.1850 0.7850 0.01 d\nCg1 . 0.2 0.2 0.5 ? dum\n"
-    )
+    cif.write_text(DUMMY_CIF.format(dummy="Cg1 . 0 0 0 ? dum"))
     args = ["assign", str(cif), "--quiet", "--method", "baseline", "--hydrogens", "rules"]
     assert main(args) == 0
     result = json.loads((tmp_path / "x_crystalx.json").read_text())
-    assert [a["label"] for a in result["atoms"]] == ["Ca1", "Si1", "O1"]
+    assert [a["label"] for a in result["atoms"]] == ["C1", "C2", "C3"]
     assert "dummy site Cg1 (_atom_site_calc_flag dum) left out: no atom" in result["notes"]
+
+
+def test_a_dummy_site_sharing_an_atoms_label_leaves_the_atom(tmp_path):
+    """The dummy is found by its row, not its label: the COD's placeholder rows ('H+', '?')
+    and hand-edited files repeat labels, and a dummy labelled as an atom took the atom with
+    it (C3 was lost)."""
+    cif = tmp_path / "x.cif"
+    cif.write_text(DUMMY_CIF.format(dummy="C3 . 0 0 0 ? dum"))
+    args = ["assign", str(cif), "--quiet", "--method", "baseline", "--hydrogens", "rules"]
+    assert main(args) == 0
+    result = json.loads((tmp_path / "x_crystalx.json").read_text())
+    assert [a["label"] for a in result["atoms"]] == ["C1", "C2", "C3"]
+    assert "dummy site C3 (_atom_site_calc_flag dum) left out: no atom" in result["notes"]
 
 
 # Olex2's sample 'water' (sadbon, P2(1)/c) as AK-Kleemiss/olex2-release-tests keeps it

@@ -34,6 +34,7 @@ class Loaded:
     block: str = ""  # the CIF data block read, where the file holds several structures
     not_xray: str = ""  # a CIF's word that its data are neutron (or electron) data
     not_xray_line: int | None = None
+    probe: str = "x-ray"  # neutron, electron or gamma where a CIF says so
 
     def output_prefix(self, mark: str) -> Path:
         """name{mark} beside the input, name_BLOCK{mark} for one of several structures of a CIF,
@@ -68,9 +69,10 @@ class Loaded:
         if problem:
             raise InputError(f"_diffrn_radiation_wavelength: {problem}", str(self.path))
         if self.not_xray:  # X-ray form factors would refine neutron data to nonsense
+            elsewhere = "SHELXL with NEUT, or in " if self.probe == "neutron" else ""
             raise InputError(
                 f"{self.not_xray}; CrystalX refines X-ray data only (refine this one in "
-                "SHELXL with NEUT, or in the program that wrote it)",
+                f"{elsewhere}the program that wrote it)",
                 str(self.path),
                 self.not_xray_line,
             )
@@ -161,6 +163,15 @@ def _same_file(a, b) -> bool:
         return False
 
 
+# what SHELXL needs before it refines a .res written for X-rays from such data (SHELXL manual:
+# NEUT for neutron scattering lengths; electron form factors are given on SFAC lines)
+_TO_DO = {
+    "neutron": "add NEUT before SHELXL refines it",
+    "electron": "give SHELXL electron form factors on SFAC lines before it refines it",
+    "gamma": "check its form factors before refining it",
+}
+
+
 def load(path, block: str | None = None) -> Loaded:
     """A .cif (its `block`, default the first with atoms), .ins or .res file, read once."""
     path = Path(path)
@@ -180,8 +191,7 @@ def load(path, block: str | None = None) -> Loaded:
             notes += (note,) if note else ()
         if entry.not_xray:  # written as X-ray data; SHELXL needs to be told otherwise
             notes += (
-                f"{entry.not_xray}: the .res written is set up for X-rays (add NEUT, or the "
-                "SFAC of electron form factors, before SHELXL refines it)",
+                f"{entry.not_xray}: the .res written is set up for X-rays ({_TO_DO[entry.probe]})",
             )
         return Loaded(
             path,
@@ -194,6 +204,7 @@ def load(path, block: str | None = None) -> Loaded:
             block=entry.block_name if entry.one_of_several else "",
             not_xray=entry.not_xray,
             not_xray_line=entry.not_xray_line,
+            probe=entry.probe,
         )
     if block is not None:
         raise InputError(f"--block {block}: only a CIF has data blocks", str(path))
