@@ -413,3 +413,49 @@ def test_the_restraints_of_a_water_in_a_residue_name_it_by_its_residue(tmp_path)
     lines = (tmp_path / "w_crystalx.res").read_text().splitlines()
     assert "DFIX 0.84 O1_3 H1A_3 O1_3 H1B_3" in lines and "DANG 1.36 H1A_3 H1B_3" in lines
     assert lines.index("RESI 3 HOH") < lines.index([ln for ln in lines if ln[:4] == "H1A "][0])
+
+
+# a salt with an O bonded to nothing but the metal, which the rules take for water (2 H)
+SALT_INS = """TITL salt
+CELL 0.71073 4.4 4.4 4.4 90 90 90
+ZERR 1 0 0 0 0 0 0
+LATT -1
+SFAC {sfac}
+UNIT {unit}
+FVAR 1
+NA1 1 0 0 0 11 0.02
+CL1 2 0.5 0.5 0.5 11 0.02
+O1 3 0.5 0 0 11 0.02
+HKLF 4
+END
+"""
+
+
+def _h_placed(path) -> tuple[int, list[str]]:
+    args = ["assign", str(path), "--quiet", "--method", "baseline", "--hydrogens", "rules"]
+    assert main(args) == 0
+    report = json.loads(path.with_name(path.stem + "_crystalx.json").read_text())
+    return sum(a["h_count"] for a in report["atoms"]), report["notes"]
+
+
+def test_a_declared_composition_without_h_gets_no_h(tmp_path):
+    """pymatgen's Cod_2100513.cif (Ca2AlNbO6, _chemical_formula_sum 'Al Ca2 Nb O6') got water
+    H on each of its oxides' O (the rules: an O with no covalent partner is water). The
+    crystallographer's formula says there are none: none are placed, with a note. So does a
+    .ins whose SFAC lists no H, or whose UNIT gives H 0; a CIF without a formula, or a .ins
+    with H in its UNIT, still gets the rules' H (the rule is no wider than what it reads)."""
+    cif = tmp_path / "x.cif"
+    cif.write_text(NEUTRON_CIF.format(probe="?", kind="?"))
+    count, notes = _h_placed(cif)
+    assert count == 0 and "_chemical_formula_sum 'Al Ca2 Nb O6' has no H: no H placed" in notes
+    cif.write_text(NEUTRON_CIF.format(probe="?", kind="?").replace("'Al Ca2 Nb O6'", "?"))
+    assert _h_placed(cif)[0] > 0
+    ins = tmp_path / "p.ins"
+    for sfac, unit, said in (
+        ("Na Cl O", "1 1 1", "SFAC Na Cl O lists no H"),
+        ("Na Cl O H", "1 1 1 0", "UNIT 1 1 1 0 gives no H"),
+        ("Na Cl O H", "1 1 1 2", ""),
+    ):
+        ins.write_text(SALT_INS.format(sfac=sfac, unit=unit))
+        count, notes = _h_placed(ins)
+        assert (count == 0) == bool(said) and (f"{said}: no H placed" in notes) == bool(said)

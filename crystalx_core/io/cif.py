@@ -20,6 +20,7 @@ import gemmi
 import numpy as np
 from cctbx import sgtbx
 
+from crystalx_core.contents import declared_without_h
 from crystalx_core.elements import normalise_symbol
 from crystalx_core.errors import InputError
 from crystalx_core.io.files import DOS_END, read_input_bytes
@@ -607,6 +608,7 @@ def read_cif(path, block: str | None = None) -> CifEntry:
             "out: no atom"
         )
     structure.sfac, structure.unit = sfac_unit_from_sites(structure)
+    structure.declared_no_h = declared_without_h(structure, formula)
     structure.formula_units = _formula_units(chosen, structure, formula)
     structure.cell_su = tuple(_su(chosen, tag) for tag in _CELL_TAGS)
     structure.sites = grouped_mixed_sites(structure.sites)
