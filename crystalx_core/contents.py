@@ -6,6 +6,9 @@ Non-H atoms in molecular crystals take about 18 Å³ each (Kempster & Lipson's r
 non-H total gives far less or far more than that is implausible; the job is then told so
 and works from contents estimated from the cell: one atom of each heavier SFAC element per
 asymmetric unit, the rest C, N and O in organic proportions, H as organic molecules carry.
+
+A composition the file declares without H (a CIF's formula, SFAC/UNIT) is evidence of the
+opposite kind: the job places no H there (declared_without_h).
 """
 
 from __future__ import annotations
