@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import signal
 import sys
@@ -118,7 +119,7 @@ def _parser() -> argparse.ArgumentParser:
     solve = commands.add_parser(
         "solve", parents=[common], help="solve from .ins + .hkl, assign, refine"
     )
-    solve.add_argument("--out", type=Path, help=next_to_input)
+    solve.add_argument("--out", help=next_to_input)
     solve.add_argument(
         "ins",
         type=Path,
@@ -138,7 +139,7 @@ def _parser() -> argparse.ArgumentParser:
     assign = commands.add_parser(
         "assign", parents=[common], help="assign the peaks of an existing solution"
     )
-    assign.add_argument("--out", type=Path, help=next_to_input)
+    assign.add_argument("--out", help=next_to_input)
     assign.add_argument("model", type=Path, help="SHELX .res/.ins or CIF with peaks or atoms")
     assign.add_argument(
         "--hkl",
@@ -173,9 +174,7 @@ def _parser() -> argparse.ArgumentParser:
     audit = commands.add_parser(
         "audit", parents=[common], help="check a published structure's elements and H"
     )
-    audit.add_argument(
-        "--out", type=Path, help="output prefix (default: <input>_audit next to the input)"
-    )
+    audit.add_argument("--out", help="output prefix (default: <input>_audit next to the input)")
     audit.add_argument("model", type=Path, help="CIF (or .res) with the published atoms and H")
     audit.add_argument(
         "--hkl",
@@ -207,7 +206,7 @@ def _parser() -> argparse.ArgumentParser:
         default="molecular",
         help="which space-group model: molecular crystals (default) or metal-organic frameworks",
     )
-    pxrd.add_argument("--out", type=Path, help="output prefix (default: <pattern or CIF>_pxrd)")
+    pxrd.add_argument("--out", help="output prefix (default: <pattern or CIF>_pxrd)")
     pxrd.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     pxrd.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     pxrd.set_defaults(run=_run_pxrd, usage=pxrd)
@@ -220,7 +219,7 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo", parents=[common], help="the whole job on an embedded example"
     )
-    demo.add_argument("--out", type=Path, help="output prefix (default: <dir>/demo_crystalx)")
+    demo.add_argument("--out", help="output prefix (default: <dir>/demo_crystalx)")
     demo.add_argument(
         "--dir",
         type=Path,
@@ -271,7 +270,8 @@ def _run_assign(args) -> int:
         f"{args.model.name} carries its reflections ({loaded.hkl_tag}): add --hkl "
         f"{args.model} to refine against them"
     )
-    loaded.add_notes(result, *([hint] if loaded.hkl_text and not args.hkl else []))
+    refinable = loaded.hkl_text and not args.hkl and not loaded.not_xray  # else --hkl refuses
+    loaded.add_notes(result, *([hint] if refinable else []))
     inputs = [args.model] + ([args.hkl] if args.hkl else [])
     return _finish(args, result, loaded, inputs)
 
@@ -382,15 +382,17 @@ def _run_audit(args) -> int:
     return _print_report(args, report, audit_lines(result), paths, backups)
 
 
-def _out_prefix(out: Path | None, default: Path) -> Path:
-    """The outputs' prefix: `default` without --out; in a folder --out names (`.` too), the
-    default's name there; --out x.res (one of the outputs' names) as x, not x.res.res."""
+def _out_prefix(text: str | None, default: Path) -> Path:
+    """The outputs' prefix: `default` without --out; in a folder --out names (`.` too, or one
+    written with a trailing separator, made if it is not there), the default's name there;
+    --out x.res (one of the outputs' names) as x, not x.res.res."""
     from crystalx_core.batch import MODEL_SUFFIXES
     from crystalx_core.outputs import JOB_SUFFIXES
 
-    if out is None:
+    if text is None:
         return default
-    if out.is_dir():
+    out = Path(text)  # as typed (a str): Path() drops the trailing separator of `--out new/`
+    if out.is_dir() or text.endswith(tuple(filter(None, ("/", os.sep, os.altsep)))):
         return out / default.name
     named = out.suffix.lower() in JOB_SUFFIXES + MODEL_SUFFIXES + (".html", ".png")
     return out.with_suffix("") if named else out

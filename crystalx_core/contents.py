@@ -6,6 +6,9 @@ Non-H atoms in molecular crystals take about 18 Å³ each (Kempster & Lipson's r
 non-H total gives far less or far more than that is implausible; the job is then told so
 and works from contents estimated from the cell: one atom of each heavier SFAC element per
 asymmetric unit, the rest C, N and O in organic proportions, H as organic molecules carry.
+
+A composition the file declares without H (a CIF's formula, SFAC/UNIT) is evidence of the
+opposite kind: the job places no H there (declared_without_h).
 """
 
 from __future__ import annotations
@@ -72,3 +75,33 @@ def checked_contents(structure: Structure) -> tuple[Structure, str | None]:
         f"{problem}: a placeholder? The job estimates the contents from the "
         f"cell instead ({estimate} per cell)"
     )
+
+
+def declared_without_h(structure: Structure, formula: dict[str, float] | None = None) -> str:
+    """What says that `structure`, which has no H atoms, holds none: a CIF's
+    _chemical_formula_sum without H (`formula`, element → count), else SFAC without H (SHELXL
+    could place none) or with UNIT 0 for it in a plausible UNIT. '' where nothing does: an
+    inorganic compound read without its formula gets H as the rules give them."""
+    if any(is_hydrogen(atom.element) for s in structure.sites for atom in s.with_mixed):
+        return ""  # the file's own H say otherwise
+    if formula is not None:
+        if formula and not any(is_hydrogen(el) and n > 0 for el, n in formula.items()):
+            terms = " ".join(f"{el}{n:g}" if n != 1 else el for el, n in formula.items())
+            return f"_chemical_formula_sum '{terms}' has no H"
+        return ""
+    if not structure.sfac:
+        return ""
+    if not any(is_hydrogen(el) for el in structure.sfac):
+        return f"SFAC {' '.join(structure.sfac)} lists no H"
+    counts = (
+        dict(zip(structure.sfac, structure.unit))
+        if len(structure.unit) == len(structure.sfac)
+        else {}
+    )
+    if (
+        counts
+        and not any(is_hydrogen(el) and n > 0 for el, n in counts.items())
+        and unit_problem(structure) is None
+    ):
+        return "UNIT " + " ".join(f"{n:g}" for n in structure.unit) + " gives no H"
+    return ""

@@ -119,7 +119,10 @@ def _copy_exclusively(path: Path, candidate: Path) -> Path | None:
                 raise
     except FileNotFoundError:
         return None
-    shutil.copystat(path, candidate)
+    # the copy is the backup; mode and times go with it where the file system keeps them (FAT
+    # keeps no mode: fusefat answers chmod with ENOSYS, Linux vfat with EPERM)
+    with suppress(OSError):
+        shutil.copystat(path, candidate)
     return candidate
 
 
@@ -321,6 +324,7 @@ def write_job_outputs(
             str(source),
         )
     groups = hfix_groups(result.assignment.hfix_codes())
+    restraints = _written_restraints(result)
     res_text = (
         render_with_sites(
             shelx,
@@ -328,9 +332,10 @@ def write_job_outputs(
             hfix_groups=groups,
             refined=bool(result.refinements),
             notes=result.notes,
+            restraints=restraints,
         )
         if shelx is not None
-        else new_ins_text(result.structure)
+        else new_ins_text(result.structure, restraints=restraints)
     )
     cif_text = result_cif(result, res_text, data_name=re.sub(r"[^!-~]", "_", prefix.name))
     report = job_json(result, files={k.lstrip("."): str(v) for k, v in paths.items()})
@@ -344,3 +349,18 @@ def write_job_outputs(
         stale_after=stale_after,
     )
     return paths, report, backups
+
+
+def _written_restraints(result) -> list[str]:
+    """The DFIX/DANG lines that hold the H the job placed without a riding model (water, an
+    H found in the map), as refined here: without them SHELXL would refine those H freely.
+    A line naming an atom the final model lacks (renamed after the H were placed) is left
+    out rather than written to stop SHELXL."""
+    plan = getattr(result, "hydrogens", None)
+    # a residue's atoms are named with their residue (O1_3), as SHELXL resolves them anywhere
+    labels = {atom.label.upper() for s in result.structure.sites for atom in s.with_mixed}
+    return [
+        line
+        for line in getattr(plan, "restraints", [])
+        if all(word.upper() in labels for word in line.split()[2:])
+    ]

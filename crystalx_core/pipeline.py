@@ -239,7 +239,9 @@ def _finish_job(
         model = refinements[-1][1].structure
     with _timed(timings, "hydrogens", progress):
         density = difference_density(model, reflections) if reflections is not None else None
-        plan = hydrogen_plan(model, assignment, hydrogens, density, notes, reflections)
+        plan = hydrogen_plan(
+            model, assignment, hydrogens, density, notes, reflections, given.declared_no_h
+        )
         # the user's H1O stays H1O (and restraints on it hold) where its group is unchanged
         keep_input_names(plan, model, given)
     if reflections is not None:
@@ -321,17 +323,25 @@ def hydrogen_plan(
     density=None,
     notes=None,
     reflections=None,
+    declared_no_h: str = "",
 ) -> HydrogenPlan:
     """H counts (rules or model) on `model`, the (refined) model made from `assignment`, put
     into the answer; with a difference density, the counts on O, N, S and metals weighed by
     it (hydrogen_evidence: each change goes into the site's note and `notes`; where the map
     leans without being clear, the `reflections` decide: hydrogen_data), then riding
     H in SHELXL geometry, rotating groups and water turned into the density. `annotate` puts
-    the plan into the answer."""
+    the plan into the answer. Where the input `declared_no_h` (contents.declared_without_h),
+    none are placed."""
     if [site.label for site in model.sites] != [site.new_label for site in assignment.sites]:
         raise CrystalXError(
             "internal error: the model's sites are not those of its assignment", model.source
         )
+    if declared_no_h:  # the crystallographer's formula is evidence the rules cannot outweigh
+        for site in assignment.sites:
+            site.h_count, site.h_scores = 0, {0: 1.0}
+        if notes is not None:
+            notes.append(f"{declared_no_h}: no H placed")
+        return add_riding_hydrogens(model, {})
     for site, (n_h, scores) in zip(assignment.sites, hydrogen_counts(model, method)):
         site.h_count, site.h_scores = n_h, scores
     if density is None:

@@ -156,17 +156,14 @@ def add_riding_hydrogens(
         if positions is None:
             plan.notes[key] = note or f"no riding model for {site.element} with {n_h} H"
             continue
-        occupancy = site.occupancy
+        occupancies = [site.occupancy] * len(positions)
         if operators and code == 0:  # no AFIX group to keep whole: H made by the symmetry go
             positions = _unique_under(operators, pivot, positions)
-        elif (
-            operators and code // 10 in (3, 13) and known is None
-        ):  # XH3 disordered over the site symmetry
-            occupancy = site.occupancy / (len(operators) + 1)
-            plan.notes[key] = (
-                f"XH3 on a special position: disordered over its site symmetry, "
-                f"{n_h} H at occupancy {occupancy:.3g}"
-            )
+            occupancies = [site.occupancy] * len(positions)
+        elif operators and known is None:  # the whole group, and its images, are written
+            occupancies = [site.occupancy / _images(operators, pivot, h) for h in positions]
+            if note := _special_note(site.element, operators, pivot, positions, occupancies):
+                plan.notes[key] = note
         u_iso = RIDING_U_FACTOR.get(code, 1.2) * site.u_iso
         new_h.append(range(len(sites), len(sites) + len(positions)))
         plan.groups[key] = new_h[-1]
@@ -180,7 +177,7 @@ def add_riding_hydrogens(
                 part=site.part,
                 afix=code,
             )
-            for k, xyz in enumerate(positions)
+            for k, (xyz, occupancy) in enumerate(zip(positions, occupancies))
         )
         placed.extend(positions)
         plan.codes[key] = code
@@ -494,6 +491,47 @@ def site_operators(structure: Structure, frac) -> list[np.ndarray]:
     turning = np.any(rotations != np.eye(3), axis=(1, 2))
     inverse = np.linalg.inv(ortho)
     return [ortho @ rotations[k] @ inverse for k in np.flatnonzero(on_site & turning)]
+
+
+def _images(operators: list[np.ndarray], pivot: np.ndarray, h) -> int:
+    """How many distinct positions the site symmetry of `pivot` puts an H at `h` on (itself
+    included): 1 for an H on the axis, 2 for one beside a 2-fold axis. Each is written at the
+    pivot's occupancy over that, as SHELXL gives riding H their pivot's sof: the two H of a
+    CH2 on a 2-fold axis are each other's images, and at full occupancy each site held two."""
+    h = np.asarray(h, dtype=float)
+    found = [h]
+    for rotation in operators:
+        image = pivot + rotation @ (h - pivot)
+        if all(np.linalg.norm(image - k) >= SAME_SITE for k in found):
+            found.append(image)
+    return len(found)
+
+
+def _special_note(element: str, operators, pivot, positions, occupancies) -> str | None:
+    """What the site symmetry made of a group written whole: H that are each other's images
+    (a CH2 on a 2-fold axis) are one group shared out; a group whose every H has images of
+    its own (an XH3 on a mirror, 60° off it) is disordered; where one H lies on a symmetry
+    element (in a mirror) each H's occupancy is listed. None where no H has an image."""
+    mine = [np.asarray(h, dtype=float) for h in positions]
+    counts = [_images(operators, pivot, h) for h in mine]
+    if max(counts) == 1:  # every H on the symmetry elements (a CH on a 2-fold axis)
+        return None
+    head = f"{element}H{len(positions)} on a special position:"
+    if min(counts) == 1:  # one in a mirror (an ordered CH3 of a molecule on it): not disordered
+        listed = ", ".join(f"{o:.3g}" for o in occupancies)
+        return (
+            f"{head} its H at occupancies {listed} (one beside a symmetry element shares its site)"
+        )
+    if all(
+        any(np.linalg.norm(pivot + r @ (h - pivot) - k) < SAME_SITE for k in mine)
+        for r in operators
+        for h in mine
+    ):
+        return f"{head} its H are images of each other, each at occupancy {min(occupancies):.3g}"
+    return (
+        f"{head} disordered over its site symmetry, {len(positions)} H at occupancy "
+        f"{min(occupancies):.3g}"
+    )
 
 
 def _unique_under(operators: list[np.ndarray], pivot: np.ndarray, positions) -> list[np.ndarray]:

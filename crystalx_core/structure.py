@@ -121,6 +121,9 @@ class Structure:
     source: str = ""
     formula_units: float | None = None  # Z, formula units per cell (SHELX ZERR's first number)
     cell_su: tuple[float, ...] | None = None  # standard uncertainties of the six cell parameters
+    # what in the input says the compound holds no H (a CIF's formula, SFAC/UNIT): the job
+    # then places none (contents.declared_without_h)
+    declared_no_h: str = ""
 
     def __post_init__(self):
         self.sfac = [normalise_symbol(s) for s in self.sfac]

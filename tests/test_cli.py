@@ -369,3 +369,24 @@ def test_a_site_note_is_printed_once(tmp_path, shared_data, capsys):
     told = [line for line in out.splitlines() if "by the difference map" in line]
     assert told and len(told) == len({line.split(":", 1)[1] for line in told}), told
     assert all(line.startswith("  note ") for line in told)
+
+
+def test_out_with_a_trailing_separator_is_a_folder_made_where_it_is_not_there(
+    tmp_path, monkeypatch
+):
+    """`--out results/` for a folder not made yet: argparse's Path() dropped the separator and
+    the outputs were written as results.res, results.cif beside it. A trailing separator says
+    folder: it is made and the default names go into it."""
+    res = tmp_path / "w.res"
+    res.write_text(
+        "TITL w\nCELL 0.71073 10 11 12 90 95 90\nZERR 4 0 0 0 0 0 0\nLATT 1\n"
+        "SYMM -X, 1/2+Y, 1/2-Z\nSFAC C H O\nUNIT 8 16 8\nFVAR 1\nC1 1 0.1 0.2 0.3 11 0.03\n"
+        "O2 3 0.22 0.2 0.3 11 0.03\nHKLF 4\nEND\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    args = ["assign", str(res), "--quiet", "--method", "baseline", "--hydrogens", "rules"]
+    assert main([*args, "--out", "results/"]) == 0
+    assert (tmp_path / "results" / "w_crystalx.res").is_file()
+    assert not list(tmp_path.glob("results.*"))
+    assert main([*args, "--out", str(tmp_path / "deeper" / "run1") + "/"]) == 0
+    assert (tmp_path / "deeper" / "run1" / "w_crystalx.json").is_file()

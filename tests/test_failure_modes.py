@@ -1,13 +1,14 @@
 """Failures of the machine rather than of the input: a batch worker killed (SIGKILL, the
-out-of-memory killer), a read-only output folder, paths with blanks and non-ASCII letters,
-and a structure too large for the model's memory. Each ends in complete outputs or a one-line
-error, never a traceback or a half-written file."""
+out-of-memory killer), a read-only output folder, a FAT stick, paths with blanks and
+non-ASCII letters, and a structure too large for the model's memory. Each ends in complete
+outputs or a one-line error, never a traceback or a half-written file."""
 
 import os
 import shutil
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -136,3 +137,75 @@ def test_a_standalone_job_clears_what_a_killed_writer_of_its_outputs_left(
     assert main(args) == 0, capsys.readouterr().err
     assert (tmp_path / f"x{mark}.json").exists() and not stale.exists()
     assert live.exists() and all(other.exists() for other in others)
+
+
+@pytest.fixture
+def fat_disk(tmp_path):
+    """A real FAT file system (the USB stick's), mounted through FUSE (fusefat: Debian's
+    fusefat, mkfs.vfat from dosfstools); skipped where either is missing or FUSE is not allowed."""
+    image, mount = tmp_path / "fat.img", tmp_path / "fat"
+    mount.mkdir()
+    if not (shutil.which("fusefat") and shutil.which("mkfs.vfat")):
+        pytest.skip("fusefat or mkfs.vfat not installed (apt-get install fusefat dosfstools)")
+    with open(image, "wb") as handle:
+        handle.truncate(8 << 20)
+    made = subprocess.run(["mkfs.vfat", str(image)], capture_output=True)
+    done = subprocess.run(["fusefat", "-o", "rw+", str(image), str(mount)], capture_output=True)
+    if made.returncode or done.returncode:
+        pytest.skip(f"cannot mount a FAT image here: {done.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["fusermount", "-u", str(mount)], capture_output=True)
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def test_a_second_run_on_a_fat_stick_keeps_the_first_outputs_as_backups(fat_disk, capsys):
+    """FAT has no hard links (link: EPERM) and keeps no mode (fusefat answers chmod with
+    ENOSYS, Linux's vfat with EPERM): the backup fell back to a copy, whose copied mode then
+    failed, so every second run on a USB stick stopped with 'cannot back up the output' (exit
+    73) and left a stray x_crystalx.res.bak. The copy is the backup; its mode is best effort."""
+    source = fat_disk / "x.res"
+    source.write_text(
+        "TITL t\nCELL 0.71073 10 11 12 90 95 90\nZERR 4 0 0 0 0 0 0\nLATT 1\nSYMM -X, 1/2+Y, "
+        "1/2-Z\nSFAC C H O\nUNIT 8 8 4\nFVAR 1\nC1 1 0.1 0.2 0.3 11 0.03\n"
+        "O1 3 0.22 0.2 0.3 11 0.03\nC2 1 0.1 0.33 0.3 11 0.03\nHKLF 4\nEND\n"
+    )
+    args = ["assign", str(source), "--quiet", "--method", "baseline", "--hydrogens", "rules"]
+    assert main(args) == 0, capsys.readouterr().err
+    first = {p.name: p.read_bytes() for p in fat_disk.iterdir() if "_crystalx" in p.name}
+    assert main(args) == 0, capsys.readouterr().err
+    backups = {p.name[: -len(".bak")]: p.read_bytes() for p in fat_disk.glob("*.bak")}
+    assert backups == first and len(first) == 3
+
+
+def test_ci_installs_the_fat_tools_apart_so_a_failure_there_keeps_xvfb(tmp_path):
+    """.ci/run installed fusefat and dosfstools in the same apt-get as Xvfb: a machine that
+    cannot install the FUSE package (no such package, a container without FUSE) lost Xvfb
+    too, and the desktop test skipped. Its install block, run with an apt-get that refuses
+    fusefat, now installs the X packages and says that only the FAT test will skip."""
+    script = (Path(__file__).parent.parent / ".ci" / "run").read_text()
+    block = script[: script.index("\npython3 -m venv")]  # the installs, before the test run
+    (tmp_path / ".ci").mkdir()
+    (tmp_path / ".ci" / "run").write_text(block + "\n")
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    log = tmp_path / "apt.log"
+    # apt-get as Debian's answers a package it cannot install: exit 100
+    (fake / "apt-get").write_text(
+        f'#!/bin/sh\necho "$*" >> {log}\ncase "$*" in *fusefat*) exit 100;; esac\nexit 0\n'
+    )
+    (fake / "id").write_text("#!/bin/sh\necho 0\n")  # as root, as CI runs it
+    for tool in ("apt-get", "id"):
+        (fake / tool).chmod(0o755)
+    done = subprocess.run(
+        ["bash", str(tmp_path / ".ci" / "run")],
+        env={"PATH": f"{fake}:/usr/bin:/bin", "TMPDIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    installs = [ln for ln in log.read_text().splitlines() if ln.split()[0] == "install"]
+    assert any("xvfb" in ln and "fusefat" not in ln for ln in installs)
+    assert "the Xvfb test will skip" not in done.stderr
+    assert "could not install fusefat and dosfstools" in done.stderr

@@ -173,6 +173,37 @@ def test_groups_on_mirror_planes_respect_the_site_symmetry(shared_data):
     assert np.allclose(gaps[:6], 60.0, atol=2.0)
 
 
+def test_the_h_of_a_ch2_on_a_2_fold_axis_are_each_others_images_at_half_occupancy():
+    """A CH2 whose C sits on a 2-fold axis (C2/c, C1 at 0,y,1/4 between two symmetry-equivalent
+    C: a propane's middle C, a spiro or bridging CH2 of a C2-symmetric molecule). Its two H are
+    each other's images, so the group written whole at full occupancy put two H on each site
+    (H1A and the image of H1B). SHELXL gives riding H their pivot's sof: here 10.5 for both,
+    one H per site; an H on the axis itself keeps its full occupancy (sof 10.5 from its site)."""
+    from crystalx_core.io.shelx_read import parse_shelx
+    from crystalx_core.io.shelx_write import render_with_sites
+
+    text = (
+        "TITL ch2\nCELL 0.71073 10 10 10 90 90 90\nZERR 8 0 0 0 0 0 0\nLATT 7\n"
+        "SYMM -X, Y, 1/2-Z\nSFAC C H\nUNIT 24 48\nFVAR 1\n"
+        "C1 1 0.0 0.2 0.25 10.5 0.03\nC2 1 0.12 0.28 0.30 11 0.03\nHKLF 4\nEND\n"
+    )
+    shelx = parse_shelx(text, "x.res")
+    heavy = shelx.to_structure()
+    plan = add_riding_hydrogens(heavy, {0: 2, 1: 3})
+    h1 = [s for s in plan.structure.sites if s.label in ("H1A", "H1B")]
+    assert plan.codes[0] == 23 and [h.occupancy for h in h1] == [0.5, 0.5]
+    assert "images of each other" in plan.notes[0]
+    assert all(s.occupancy == 1.0 for s in plan.structure.sites if s.label.startswith("H2"))
+    written = render_with_sites(shelx, plan.structure, notes=[]).splitlines()
+    assert [ln.split()[5] for ln in written if ln.startswith(("H1A", "H1B"))] == ["10.50000"] * 2
+    # as a CH (an sp2 C between the two): its one H lies on the axis, its own image, all there
+    one = add_riding_hydrogens(heavy, {0: 1})
+    (h,) = [s for s in one.structure.sites if is_hydrogen(s.element)]
+    assert one.codes[0] == 43 and h.occupancy == 1.0 and 0 not in one.notes
+    written = render_with_sites(shelx, one.structure, notes=[]).splitlines()
+    assert [ln.split()[5] for ln in written if ln.startswith("H1 ")] == ["10.50000"]
+
+
 def test_riding_groups_that_clash_are_fixed_one_by_one(monkeypatch):
     """Two groups that smtbx builds alone but not together (one needs a symmetry image of an
     H the other rides: Boost.Python raises a TypeError) must not crash the refinement: the
@@ -374,3 +405,30 @@ def test_the_summary_counts_riding_d_as_riding_h(shared_data, tmp_path, capsys):
     res = (tmp_path / "x_crystalx.res").read_text()
     written = re.findall(r"^D\w*\s+\d+\s", res, flags=re.MULTILINE)
     assert placed and int(placed.group(1)) == len(written) > 0
+
+
+def test_the_note_on_a_group_at_a_special_position_says_disordered_only_where_it_is():
+    """An XH3 whose pivot sits in a mirror was always noted 'disordered over its site
+    symmetry', also when one H lies in the mirror and the other two are each other's images
+    (a methyl of a molecule on the mirror, ordered: H at 1, 1/2, 1/2 by its images). The note
+    now lists the occupancies there, and says disordered only where every H has an image of
+    its own that no H of the group stands on."""
+    from crystalx_core.riding import _special_note
+
+    mirror = [np.diag([1.0, -1.0, 1.0])]  # y → −y about the pivot, Cartesian
+    pivot = np.zeros(3)
+    ordered = [np.array(h) for h in ((0.97, 0, 0.34), (-0.48, 0.84, 0.34), (-0.48, -0.84, 0.34))]
+    note = _special_note("C", mirror, pivot, ordered, [1.0, 0.5, 0.5])
+    assert note == (
+        "CH3 on a special position: its H at occupancies 1, 0.5, 0.5 (one beside a symmetry "
+        "element shares its site)"
+    )
+    turned = [np.array([-h[1], h[0], h[2]]) for h in ordered]  # 90° about z: none in the mirror
+    assert _special_note("C", mirror, pivot, turned, [0.5] * 3) == (
+        "CH3 on a special position: disordered over its site symmetry, 3 H at occupancy 0.5"
+    )
+    pair = [np.array((0.5, 0.8, 0.3)), np.array((0.5, -0.8, 0.3))]  # a CH2 across the mirror
+    assert "its H are images of each other, each at occupancy 0.5" in _special_note(
+        "C", mirror, pivot, pair, [0.5, 0.5]
+    )
+    assert _special_note("C", mirror, pivot, [np.array((0.97, 0, 0.34))], [1.0]) is None

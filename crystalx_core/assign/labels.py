@@ -20,6 +20,7 @@ import itertools
 import re
 import string
 
+from crystalx_core.elements import atomic_number
 from crystalx_core.errors import InputError
 from crystalx_core.residues import MAX_LABEL, bare_label, residue_suffix
 from crystalx_core.structure import Site, Structure
@@ -90,14 +91,28 @@ def free_label(element: str, used: set[str]) -> str | None:
 
 
 def _keeps_label(site: Site, element: str) -> bool:
-    """An atom staying the same element, under a label of that element's symbol and a number
-    that SHELX can read (MAX_LABEL characters at most)."""
+    """An atom staying the same element, under a label that starts with that element's symbol
+    and that SHELX can read (MAX_LABEL characters at most): C12A, or the symbol alone (Olex2's
+    sample malbac names its atoms Pd, P, Cl, O) or with letters before its number (OW1, a
+    water's O), but not one that reads as another element's (CL1 on a carbon)."""
     return (
         site.element is not None
         and site.element.upper() == element.upper()
-        and _number_part(site) is not None
+        and _symbol_label(site)
         and len(bare_label(site.label)) <= MAX_LABEL
     )
+
+
+def _symbol_label(site: Site) -> bool:
+    """Whether the label is the atom's element symbol, then digits, letters or primes, without
+    the symbol and its next letter making another element's (Cl, Cu, Na on C or N)."""
+    label = bare_label(site.label)
+    if not label.upper().startswith(site.element.upper()):
+        return False
+    rest = label[len(site.element) :]
+    if not re.fullmatch(r"[0-9A-Za-z']*", rest):
+        return False
+    return not (rest[:1].isalpha() and atomic_number(site.element + rest[0].lower()) > 0)
 
 
 def _number_part(site: Site) -> str | None:

@@ -32,6 +32,9 @@ class Loaded:
     notes: tuple[str, ...] = ()  # what the reader chose (the block of a CIF), for the user
     template: ShelxFile | None = None  # a CIF's embedded .res, where its atoms are the CIF's
     block: str = ""  # the CIF data block read, where the file holds several structures
+    not_xray: str = ""  # a CIF's word that its data are neutron (or electron) data
+    not_xray_line: int | None = None
+    probe: str = "x-ray"  # neutron, electron or gamma where a CIF says so
 
     def output_prefix(self, mark: str) -> Path:
         """name{mark} beside the input, name_BLOCK{mark} for one of several structures of a CIF,
@@ -51,7 +54,8 @@ class Loaded:
     def reflection_format(self) -> HklfFormat | None:
         """The HKLF format of the .res (or of the .res a CIF embeds); None without one. A TWIN
         or HKLF 5 there is refused rather than read as HKLF 4, and so is a CIF's wavelength that
-        is not X-ray (a .res's CELL is checked by its own reader)."""
+        is not X-ray, or a CIF that says its data are neutron data (a .res's CELL and NEUT are
+        checked by its own reader)."""
         return self._reflection_format
 
     @cached_property
@@ -64,6 +68,14 @@ class Loaded:
         problem = xray_problem(self.structure.wavelength)
         if problem:
             raise InputError(f"_diffrn_radiation_wavelength: {problem}", str(self.path))
+        if self.not_xray:  # X-ray form factors would refine neutron data to nonsense
+            elsewhere = "SHELXL with NEUT, or in " if self.probe == "neutron" else ""
+            raise InputError(
+                f"{self.not_xray}; CrystalX refines X-ray data only (refine this one in "
+                f"{elsewhere}the program that wrote it)",
+                str(self.path),
+                self.not_xray_line,
+            )
         # an embedded file we cannot read (None) says nothing about the data
         return self.embedded.reflection_format() if self.embedded is not None else None
 
@@ -151,6 +163,15 @@ def _same_file(a, b) -> bool:
         return False
 
 
+# what SHELXL needs before it refines a .res written for X-rays from such data (SHELXL manual:
+# NEUT for neutron scattering lengths; electron form factors are given on SFAC lines)
+_TO_DO = {
+    "neutron": "add NEUT before SHELXL refines it",
+    "electron": "give SHELXL electron form factors on SFAC lines before it refines it",
+    "gamma": "check its form factors before refining it",
+}
+
+
 def load(path, block: str | None = None) -> Loaded:
     """A .cif (its `block`, default the first with atoms), .ins or .res file, read once."""
     path = Path(path)
@@ -168,6 +189,10 @@ def load(path, block: str | None = None) -> Loaded:
                 where = f"{path.name}'s embedded .res"
                 template, structure, note = embedded_template(embedded, structure, where)
             notes += (note,) if note else ()
+        if entry.not_xray:  # written as X-ray data; SHELXL needs to be told otherwise
+            notes += (
+                f"{entry.not_xray}: the .res written is set up for X-rays ({_TO_DO[entry.probe]})",
+            )
         return Loaded(
             path,
             structure,
@@ -177,6 +202,9 @@ def load(path, block: str | None = None) -> Loaded:
             notes=notes + _deuterium_notes(structure),
             template=template,
             block=entry.block_name if entry.one_of_several else "",
+            not_xray=entry.not_xray,
+            not_xray_line=entry.not_xray_line,
+            probe=entry.probe,
         )
     if block is not None:
         raise InputError(f"--block {block}: only a CIF has data blocks", str(path))

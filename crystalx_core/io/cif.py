@@ -20,6 +20,7 @@ import gemmi
 import numpy as np
 from cctbx import sgtbx
 
+from crystalx_core.contents import declared_without_h
 from crystalx_core.elements import normalise_symbol
 from crystalx_core.errors import InputError
 from crystalx_core.io.files import DOS_END, read_input_bytes
@@ -39,6 +40,8 @@ _CELL_TAGS = (
 )
 _FRACT_TAGS = ("_atom_site_fract_x", "_atom_site_fract_y", "_atom_site_fract_z")
 _SYMOP_TAGS = ("_space_group_symop_operation_xyz", "_symmetry_equiv_pos_as_xyz")
+# a modulated structure's (3+d)-dimensional operators, x1,x2,x3,x4 (Jana2006, COD's mcodcif)
+_SSG_TAG = "_space_group_symop_ssg_operation_algebraic"
 
 
 @dataclass
@@ -53,6 +56,9 @@ class CifEntry:
     one_of_several: bool = False  # the file holds other structures (data blocks with atoms)
     hkl_tag: str = "_shelx_hkl_file"  # the tag shelx_hkl_text was read from
     notes: tuple[str, ...] = ()  # which block was read (of several), what symmetry assumed
+    not_xray: str = ""  # why the block's data are not X-ray data ('' when they are)
+    not_xray_line: int | None = None
+    probe: str = "x-ray"  # what the block says its data were measured with (_NOT_XRAY)
 
 
 class _Lines:
@@ -268,6 +274,33 @@ def embedded_file(block: gemmi.cif.Block, tags: tuple[str, ...]) -> tuple[str | 
     return None, tags[0]
 
 
+# CIF core: _diffrn_radiation_probe is 'x-ray', 'neutron', 'electron' or 'gamma';
+# _diffrn_radiation_type is free text ('MoK\\a', 'neutron', 'synchrotron'); CIF2/DDLm files
+# write them dotted
+_PROBE_TAGS = (
+    "_diffrn_radiation_probe",
+    "_diffrn_radiation.probe",
+    "_diffrn_radiation_type",
+    "_diffrn_radiation.type",
+)
+_NOT_XRAY = ("neutron", "electron", "gamma")
+
+
+def _not_xray(block: gemmi.cif.Block) -> tuple[str, str]:
+    """(tag, value) where the block says its data were measured with neutrons, electrons or
+    gamma rays (GSAS and Jana write neutron CIFs at X-ray-like wavelengths, 1.54 Å); ('', '')
+    for X-ray data or a block that does not say."""
+    for tag in _PROBE_TAGS:
+        raw = block.find_value(tag)
+        if raw is None or raw in ("?", "."):
+            continue
+        value = gemmi.cif.as_string(raw).strip()
+        if any(word in value.lower() for word in _NOT_XRAY):
+            return tag, value
+        return "", ""
+    return "", ""
+
+
 def _number(block: gemmi.cif.Block, tag: str) -> float | None:
     raw = block.find_value(tag)
     if raw is None or raw in ("?", "."):
@@ -304,13 +337,7 @@ def _symops(
     if space_group is not None:
         candidates.append([op.triplet() for op in space_group.operations()])
     for ops in candidates:
-        try:
-            group = space_group_from_operators(ops)
-        except InputError:  # unreadable triplets, or no group: try the next candidate
-            continue
-        if group.order_z() == len(
-            {str(sgtbx.rt_mx(op.lower().replace(" ", "")).mod_positive()) for op in ops}
-        ):
+        if group := _closed_group(ops):
             return full_operator_list(group), None
     number = next((n for tag in _NUMBER_TAGS if (n := _number(block, tag))), None)
     if number is not None and number == int(number) and 1 <= number <= 230:
@@ -318,6 +345,19 @@ def _symops(
         return full_operator_list(info.group()), (
             f"symmetry from the space-group number {int(number)} alone: its standard setting "
             f"{info} assumed"
+        )
+    if len(block.find_values(_SSG_TAG)):
+        group = _closed_group(_average_operators(block))
+        if group is None:
+            raise InputError(
+                "superspace operators whose first three components are no 3D group: give the "
+                "CIF of its average structure (_space_group_symop_operation_xyz)",
+                str(path),
+                lines.tag(_SSG_TAG),
+            )
+        return full_operator_list(group), (
+            f"symmetry from the superspace operators ({_SSG_TAG}): their first three "
+            "components, the 3D group of the average structure"
         )
     raise InputError(
         "no usable symmetry: the operator list is not a group and no valid "
@@ -327,6 +367,31 @@ def _symops(
             *_SYMOP_TAGS, "_space_group_name_Hall", "_symmetry_space_group_name_Hall", *_NUMBER_TAGS
         ),
     )
+
+
+def _closed_group(ops: list[str]) -> sgtbx.space_group | None:
+    """The group of `ops` where they are readable and already closed (each operator once);
+    None otherwise."""
+    try:
+        group = space_group_from_operators(ops)
+    except InputError:  # unreadable triplets, or no group
+        return None
+    distinct = {str(sgtbx.rt_mx(op.lower().replace(" ", "")).mod_positive()) for op in ops}
+    return group if group.order_z() == len(distinct) else None
+
+
+def _average_operators(block: gemmi.cif.Block) -> list[str]:
+    """The 3D operators of a modulated structure's average structure: the first three
+    components of each (3+d)-dimensional superspace operator (x1,x2,x3 as x,y,z), which in a
+    superspace group involve x1..x3 only (Janner & Janssen; ITC vol. C, 9.8). [] where one
+    does not read so."""
+    ops = []
+    for raw in block.find_values(_SSG_TAG):
+        parts = gemmi.cif.as_string(raw).lower().replace(" ", "").split(",")
+        if len(parts) < 4 or re.search(r"x[04-9]", ",".join(parts[:3])):
+            return []
+        ops.append(re.sub(r"x([123])", lambda m: "xyz"[int(m[1]) - 1], ",".join(parts[:3])))
+    return ops
 
 
 def _u_iso(site: gemmi.SmallStructure.Site, orth: np.ndarray) -> tuple[float, tuple | None]:
@@ -403,12 +468,34 @@ def _element(raw: gemmi.SmallStructure.Site, formula: set[str]) -> gemmi.Element
     return element
 
 
+def _dummies(block: gemmi.cif.Block, small: gemmi.SmallStructure) -> dict[int, str]:
+    """Row index → label of the dummy sites (_atom_site_calc_flag 'dum', CIF core: 'dummy site
+    with meaningless coordinates': a ring centroid such as PLATON's Cg1), which are no atoms.
+    By row, as gemmi makes one site of each row of the loop, since a dummy may share its label
+    (H+, ?) with an atom."""
+    table = block.find("_atom_site_", ["label", "calc_flag"])
+    if len(table) != len(small.sites):  # no flags, or not the loop gemmi read the sites from
+        return {}
+    return {
+        k: gemmi.cif.as_string(row[0])
+        for k, row in enumerate(table)
+        if gemmi.cif.as_string(row[1]).strip().lower() == "dum"
+    }
+
+
 def _sites(
-    small: gemmi.SmallStructure, orth: np.ndarray, lines: _Lines, path: Path, formula: set[str]
+    small: gemmi.SmallStructure,
+    orth: np.ndarray,
+    lines: _Lines,
+    path: Path,
+    formula: set[str],
+    dummies: frozenset[int] = frozenset(),
 ) -> list[Site]:
     rows = lines.atom_rows()
     sites = []
-    for raw in small.sites:
+    for k, raw in enumerate(small.sites):
+        if k in dummies:
+            continue
         line = rows.get(raw.label, lines.tag("_atom_site_fract_x"))
         element = _element(raw, formula)
         if element.atomic_number == 0:
@@ -493,6 +580,13 @@ def read_cif(path, block: str | None = None) -> CifEntry:
     if problem:
         raise InputError(f"data_{chosen.name}: {problem}", str(path), lines.tag(*_CELL_TAGS))
     symops, symmetry_note = _symops(small, chosen, lines, path)
+    read_as = []  # what this block is read as where it is not a plain 3D list of atoms
+    dimension = _number(chosen, "_cell_modulation_dimension")
+    if dimension:
+        read_as.append(
+            f"a modulated structure (_cell_modulation_dimension {dimension:g}): its average "
+            "structure is read (3D operators, mean positions)"
+        )
     hkl_text, hkl_tag = embedded_file(chosen, REFLECTION_TAGS)
     structure = Structure(
         cell=(cell.a, cell.b, cell.c, cell.alpha, cell.beta, cell.gamma),
@@ -503,11 +597,22 @@ def read_cif(path, block: str | None = None) -> CifEntry:
         source=str(path),
     )
     formula = _formula_counts(chosen)
-    structure.sites = _sites(small, structure.orthogonalisation, lines, path, set(formula))
+    dummies = _dummies(chosen, small)
+    structure.sites = _sites(
+        small, structure.orthogonalisation, lines, path, set(formula), frozenset(dummies)
+    )
+    if dummies:
+        many = "s" if len(dummies) > 1 else ""
+        read_as.append(
+            f"dummy site{many} {' '.join(dummies.values())} (_atom_site_calc_flag dum) left "
+            "out: no atom"
+        )
     structure.sfac, structure.unit = sfac_unit_from_sites(structure)
+    structure.declared_no_h = declared_without_h(structure, formula)
     structure.formula_units = _formula_units(chosen, structure, formula)
     structure.cell_su = tuple(_su(chosen, tag) for tag in _CELL_TAGS)
     structure.sites = grouped_mixed_sites(structure.sites)
+    probe_tag, probe = _not_xray(chosen)
     return CifEntry(
         structure=structure,
         shelx_res_text=embedded_file(chosen, RES_TAGS)[0],
@@ -516,7 +621,10 @@ def read_cif(path, block: str | None = None) -> CifEntry:
         published_r1=_number(chosen, "_refine_ls_R_factor_gt"),
         block_name=chosen.name,
         one_of_several=structures > 1,
-        notes=tuple(n for n in (note, symmetry_note) if n),
+        notes=tuple(n for n in (note, symmetry_note, *read_as) if n),
+        not_xray=f"{probe_tag} {probe}: not X-ray data" if probe_tag else "",
+        not_xray_line=lines.tag(probe_tag) if probe_tag else None,
+        probe=next((w for w in _NOT_XRAY if w in probe.lower()), "x-ray"),
     )
 
 

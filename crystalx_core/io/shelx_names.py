@@ -23,10 +23,12 @@ import re
 from crystalx_core.io.shelx_read import resi_fields
 from crystalx_core.residues import bare_label, residue_address
 
-# instructions whose arguments (after any numbers) are atom names, SHELXL manual ch. 7
+# instructions whose arguments (after any numbers) are atom names, SHELXL manual ch. 7; BEDE
+# and LONE (SHELXL 2019: bonding and lone-pair density, Lübben et al., Acta Cryst. A75 (2019)
+# 50-62) name theirs before their numbers, as in ShelXFile's test_bedelone_inline.res
 NAMING = frozenset(
     "DFIX DANG SADI SAME CHIV FLAT DELU SIMU RIGU ISOR NCSY EADP EXYZ BUMP CONN BIND FREE "
-    "HFIX MPLA RTAB HTAB ANIS XNPD CONF BOND BLOC SPEC".split()
+    "HFIX MPLA RTAB HTAB ANIS XNPD CONF BOND BLOC SPEC BEDE LONE".split()
 )
 _TOKEN = re.compile(r"(?<=\s)[^\s=!]+")
 _DIGITS = re.compile(r"\d+")  # a residue number (int() reads every such digit, unlike isdigit's)

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from cctbx import sgtbx
 
+from crystalx_core.contents import declared_without_h
 from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import InputError
 from crystalx_core.io.files import line_end, read_input_bytes
@@ -223,7 +224,7 @@ class ShelxFile:
         """Cell, symmetry, SFAC/UNIT and every atom and peak before END, in file order; atoms
         sharing one position (EXYZ) as one mixed site unless group_mixed is False."""
         sites = [replace(atom.site) for atom in self.atoms]
-        return Structure(
+        structure = Structure(
             cell=self.cell,
             symops=list(self.symops),
             sites=grouped_mixed_sites(sites) if group_mixed else sites,
@@ -234,6 +235,8 @@ class ShelxFile:
             title=self.title,
             source=self.path,
         )
+        structure.declared_no_h = declared_without_h(structure)
+        return structure
 
 
 def _decoded(data: bytes) -> tuple[str, str]:

@@ -9,6 +9,7 @@ Chemical occupancies become SHELX sofs with the site multiplicities (the reader'
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -398,6 +399,34 @@ def _same_atom(old: Site, new: Site | None, read, written: list[Site], structure
     return pivot_now == pivot_then
 
 
+def _without_lone_rigid_groups(
+    sites: list[Site], origins: dict[int, AtomLine], notes: list[str] | None
+) -> list[Site]:
+    """The sites, an atom left alone in the rigid group it opened (AFIX n = 6 or 9, as Olex2
+    writes a water: AFIX 6, O10, H10A, H10B) out of it: its other members were H the job
+    replaced, and a rigid group of one atom is no longer the group the file meant."""
+
+    def group(site: Site) -> int | None:
+        origin = origins.get(site.line)
+        if origin is None or origin.afix_line is None or origin.site.afix != site.afix:
+            return None
+        return origin.afix_line.number
+
+    members = Counter(group(site) for site in sites)
+    out = []
+    for site in sites:
+        line = group(site)
+        if site.afix % 10 in (6, 9) and line is not None and members[line] == 1:
+            if notes is not None:
+                notes.append(
+                    f"AFIX {site.afix} (line {line}) held {site.label} with the H the job "
+                    f"replaced: {site.label} written without it"
+                )
+            site = replace(site, afix=0)
+        out.append(site)
+    return out
+
+
 def _riding_pivots(sites: list[Site]) -> set[str]:
     """Residue addresses (upper case) of the atoms whose H follow them in `sites` under an
     AFIX, or placed by the job (no line of the file: a water's or a strong hydrogen bond's H,
@@ -418,6 +447,7 @@ def render_with_sites(
     keep_peaks: bool = False,
     refined: bool = False,
     notes: list[str] | None = None,
+    restraints: list[str] = (),
 ) -> str:
     """The file with its atom list replaced by `structure`'s sites.
 
@@ -427,9 +457,10 @@ def render_with_sites(
     original line (with its sof or AFIX parameters) where the group is unchanged. SFAC/UNIT
     are rewritten only when the structure's differ. `hfix_groups` ((code, labels), ...)
     become HFIX lines just before the atom list, for the atoms whose H `structure` does not
-    hold (SHELXL's .res has riding H under AFIX and no HFIX for them). A `refined`
-    structure's file ends at END: what SHELXL wrote after it (its R1 summary, the Q peaks of
-    its map) described the old model.
+    hold (SHELXL's .res has riding H under AFIX and no HFIX for them); `restraints` (the
+    DFIX/DANG that hold the H no AFIX rides: water's, riding.HydrogenPlan.restraints) after
+    them. A `refined` structure's file ends at END: what SHELXL wrote after it (its R1
+    summary, the Q peaks of its map) described the old model.
     Instructions naming atoms follow their new names (io.shelx_names); `notes` gets a note per
     instruction that had to become a REM line, and one for the file's HFIX of atoms whose riding
     H are written (io.shelx_names.hfix_without_riding_pivots).
@@ -439,6 +470,7 @@ def render_with_sites(
     start, end = _atom_region(lines)
     sites = [site for site in structure.sites if keep_peaks or not site.is_peak]
     origins = {line.number: line for line in lines[start:end] if isinstance(line, AtomLine)}
+    sites = _without_lone_rigid_groups(sites, origins, notes)
     followed, follow_notes = follow_renamed_atoms(
         lines[:end], *_renamed_and_gone(sites, origins, structure)
     )
@@ -492,7 +524,7 @@ def render_with_sites(
     groups = [
         (code, [a for a in labels if a.upper() not in riding]) for code, labels in hfix_groups
     ]
-    out = verbatim(lines[:start]) + [line + nl for line in hfix_lines(groups)]
+    out = verbatim(lines[:start]) + [line + nl for line in [*hfix_lines(groups), *restraints]]
     if new_fvars and not fvar_numbers:
         out += fvar_text
     offset = max(len(shelx_file.fvars), 1) - 1
@@ -545,11 +577,15 @@ def _zerr_lines(structure: Structure) -> list[str]:
 
 
 def new_ins_text(
-    structure: Structure, instructions: list[str] | None = None, keep_peaks: bool = False
+    structure: Structure,
+    instructions: list[str] | None = None,
+    keep_peaks: bool = False,
+    restraints: list[str] = (),
 ) -> str:
     """A fresh .ins for `structure`: header from the cell, symmetry and SFAC/UNIT, then
-    `instructions` (default: a plain SHELXL least-squares setup), the sites (those of
-    residues last, crystalx_core.residues.residue_order), HKLF 4, END."""
+    `instructions` (default: a plain SHELXL least-squares setup) with `restraints` after its
+    L.S., the sites (those of residues last, crystalx_core.residues.residue_order), HKLF 4,
+    END."""
     latt, symm = shelx_latt_symm(structure.symops, structure.source)
     title = " ".join((structure.title or "crystalx").split())[:75]  # TITL fits 80 columns
     sfac_lines, unit_line = _sfac_unit_lines(structure.sfac, structure.unit, {}, "\n")
@@ -565,6 +601,7 @@ def new_ins_text(
         out.append(f"TEMP {structure.temperature_c:.1f}\n")
     if instructions is None:
         instructions = DEFAULT_INSTRUCTIONS
+    instructions = instructions[:1] + list(restraints) + instructions[1:]
     sites = [site for site in structure.sites if keep_peaks or not site.is_peak]
     out += [line + "\n" for line in _with_free_variables(instructions, free_variables(sites))]
     sites = [sites[k] for k in residue_order([site.label for site in sites])]

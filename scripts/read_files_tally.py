@@ -1,0 +1,71 @@
+"""Run `crystalx assign` on every file named and count how each ends: read (exit 0 or 5),
+refused in one line (exit 2, one line on stderr) or a traceback (exit 70, or any uncaught
+exception). The baseline method is used: what is measured is the reading, not the models.
+
+    python scripts/read_files_tally.py OUT.csv FILE...   (e.g. ../shared/data/corpus/*.cif)
+
+OUT.csv gets one row per file: name, class, exit code, seconds, the last line of stderr.
+Outputs go to a temporary folder, never beside the inputs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import crystalx_core  # noqa: F401  (cctbx before gemmi)
+from crystalx_core.cli import main as crystalx
+
+
+def classify(code: int, stderr: str) -> str:
+    if "Traceback" in stderr or code == 70:
+        return "traceback"
+    if code in (0, 5):
+        return "read"
+    if code == 2 and len(stderr.splitlines()) == 1:
+        return "one-line error"
+    return "other"
+
+
+def run(path: str, folder: str) -> tuple[str, int, float, str]:
+    """(class, exit code, seconds, last stderr line) of `crystalx assign path`."""
+    err = io.StringIO()
+    start = time.perf_counter()
+    args = ["assign", path, "--out", folder + "/", "--quiet"]
+    args += ["--method", "baseline", "--hydrogens", "rules"]
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        try:
+            code = crystalx(args)
+        except SystemExit as stop:
+            code = stop.code if isinstance(stop.code, int) else 1
+        except Exception as error:  # noqa: BLE001  (what is counted is exactly this)
+            code = 70
+            err.write(f"Traceback: {type(error).__name__}: {error}\n")
+    text = err.getvalue().strip()
+    last = text.splitlines()[-1][:300] if text else ""
+    return classify(code, text), code, round(time.perf_counter() - start, 2), last
+
+
+def main(argv: list[str]) -> int:
+    out, files = argv[0], argv[1:]
+    rows = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for k, path in enumerate(files):
+            folder = Path(scratch) / str(k)
+            folder.mkdir()
+            rows.append((Path(path).name, *run(path, str(folder))))
+    with open(out, "w", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    counts = Counter(row[1] for row in rows)
+    print(f"{len(rows)} files: " + ", ".join(f"{n} {kind}" for kind, n in counts.most_common()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
