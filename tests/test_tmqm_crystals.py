@@ -50,6 +50,34 @@ def test_packed_crystals_are_dense_without_clashes(molecules):
         assert n == len({s.label for s in structure.sites})
 
 
+def test_the_shake_packs_the_first_complexes_nearer_real_density():
+    """Real crystals fill about 1.0 of the Hofmann volume sum; the first six complexes at the
+    powder sets' CSD frequencies came out at a median of 1.38 before the annealed shake (its
+    moves turn the molecule and tilt the free cell angles) and at 1.21 with it. The free angles
+    stay in the ranges that keep every cell valid."""
+    if not TMQM.is_file():
+        pytest.skip("../shared/data/tmqm is not beside the checkout")
+    from crystalx_core.training.atoms.tmqm import (
+        BETA_RANGE,
+        CSD_SPACE_GROUPS,
+        TRICLINIC_RANGE,
+        crystal_loader,
+        packing_ratio,
+        read_molecules,
+    )
+
+    ratios = []
+    for molecule in islice(read_molecules(TMQM), 6):
+        structure = crystal_loader(molecule, CSD_SPACE_GROUPS)()
+        ratios.append(packing_ratio(structure))
+        alpha, beta, gamma = structure.cell[3:]
+        if "-1" in structure.title:
+            assert all(TRICLINIC_RANGE[0] <= a <= TRICLINIC_RANGE[1] for a in (alpha, beta, gamma))
+        else:
+            assert alpha == gamma == 90.0 and BETA_RANGE[0] <= beta <= BETA_RANGE[1]
+    assert np.median(ratios) < 1.3, ratios
+
+
 def test_x_h_are_shortened_to_riding_distances(molecules):
     from crystalx_core.training.atoms.tmqm import xray_hydrogens
 
