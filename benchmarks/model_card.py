@@ -527,9 +527,8 @@ def tmqm_lines(tmqm: dict | None) -> list[str]:
         "",
         f"Before that last run the heavy model was fine-tuned on tmQM complexes {tmqm['complexes']}"
         " (transition-metal complexes from the CSD, MIT licence, `shared/data/tmqm`) packed into "
-        "crystals by `crystalx_core.training.atoms.tmqm` as it packed before 18899f8 "
-        "(P2(1)/c, P-1, C2/c, P2(1)2(1)2(1) at contact density, counter-ions, SHELXL riding "
-        "X-H), "
+        "crystals by `crystalx_core.training.atoms.tmqm` (P2(1)/c, P-1, C2/c, P2(1)2(1)2(1) at "
+        "contact density, counter-ions, SHELXL riding X-H), "
         f"{tmqm['maps_per_complex']} simulated maps each ({tmqm['training_examples']} training "
         f"examples), together with the corpus training split ({tmqm['run']})"
         + (f"; {tmqm['note']}." if tmqm.get("note") else "."),
