@@ -50,6 +50,60 @@ def test_packed_crystals_are_dense_without_clashes(molecules):
         assert n == len({s.label for s in structure.sites})
 
 
+def test_the_default_shake_packs_as_the_heavy_models_crystals_were_packed():
+    """The shipped heavy model was fine-tuned on tmQM crystals of the shake before 18899f8, so
+    its build must repeat: the first complex's cell is the one `crystal_loader` gave at 9a5d42c
+    (git show 9a5d42c:crystalx_core/training/atoms/tmqm.py, crystal_loader(first)().cell), the
+    same on a second call, at that shake's looser packing; the annealed one packs it denser."""
+    if not TMQM.is_file():
+        pytest.skip("../shared/data/tmqm is not beside the checkout")
+    from crystalx_core.training.atoms.tmqm import crystal_loader, packing_ratio, read_molecules
+
+    first = next(read_molecules(TMQM))
+    structure = crystal_loader(first)()
+    assert structure.title == "AAZDCO packed in P 1 21/c 1"
+    at_9a5d42c = (
+        14.563446406686792,
+        12.387725083136074,
+        14.225245821966727,
+        90.0,
+        108.84127735839175,
+        90.0,
+    )
+    np.testing.assert_allclose(structure.cell, at_9a5d42c, rtol=1e-9)
+    assert crystal_loader(first)().cell == structure.cell
+    assert packing_ratio(structure) > 1.3
+    assert packing_ratio(crystal_loader(first, dense=True)()) < packing_ratio(structure) - 0.05
+
+
+def test_the_dense_shake_packs_the_first_complexes_nearer_real_density():
+    """Real crystals fill about 1.0 of the Hofmann volume sum; the first six complexes at the
+    powder sets' CSD frequencies came out at a median of 1.38 with the default shake and at 1.21
+    with the annealed one (dense: its moves turn the molecule and tilt the free cell angles).
+    The free angles stay in the ranges that keep every cell valid."""
+    if not TMQM.is_file():
+        pytest.skip("../shared/data/tmqm is not beside the checkout")
+    from crystalx_core.training.atoms.tmqm import (
+        BETA_RANGE,
+        CSD_SPACE_GROUPS,
+        TRICLINIC_RANGE,
+        crystal_loader,
+        packing_ratio,
+        read_molecules,
+    )
+
+    ratios = []
+    for molecule in islice(read_molecules(TMQM), 6):
+        structure = crystal_loader(molecule, CSD_SPACE_GROUPS, dense=True)()
+        ratios.append(packing_ratio(structure))
+        alpha, beta, gamma = structure.cell[3:]
+        if "-1" in structure.title:
+            assert all(TRICLINIC_RANGE[0] <= a <= TRICLINIC_RANGE[1] for a in (alpha, beta, gamma))
+        else:
+            assert alpha == gamma == 90.0 and BETA_RANGE[0] <= beta <= BETA_RANGE[1]
+    assert np.median(ratios) < 1.3, ratios
+
+
 def test_x_h_are_shortened_to_riding_distances(molecules):
     from crystalx_core.training.atoms.tmqm import xray_hydrogens
 

@@ -17,8 +17,8 @@ structure (a hash of its name), so all augmentations of one structure land in th
 
 Molecular crystals at their natural frequencies: tmQM complexes packed at contact density
 into the seven commonest space groups of the CSD, at the CSD's frequencies
-(atoms.tmqm.CSD_SPACE_GROUPS); training data only, so the corpus's validation and test
-splits stay the real structures they were.
+(atoms.tmqm.CSD_SPACE_GROUPS), with --dense by its annealed shake; training data only, so
+the corpus's validation and test splits stay the real structures they were.
 """
 
 from __future__ import annotations
@@ -176,6 +176,7 @@ def structures(
     tmqm: Path | None,
     tmqm_range: tuple[int, int],
     skipped: Counter,
+    dense: bool = False,
 ):
     """(name, source, fixed split or None, space-group number, xray.structure) for random
     crystals, packed tmQM complexes, then the corpus; what cannot be read or packed is
@@ -185,7 +186,7 @@ def structures(
         for k in range(per_group):
             yield f"random_{seed}_{number}_{k}", "random", None, number, random_crystal(number, rng)
     entries = chain(
-        islice(tmqm_entries(tmqm, CSD_SPACE_GROUPS), *tmqm_range) if tmqm else (),
+        islice(tmqm_entries(tmqm, CSD_SPACE_GROUPS, dense), *tmqm_range) if tmqm else (),
         corpus_entries(corpus) if corpus else (),
     )
     for entry in entries:
@@ -204,13 +205,15 @@ def build(
     seed: int = 0,
     tmqm: Path | None = None,
     tmqm_range: tuple[int, int] = (0, 3000),
+    dense: bool = False,
 ) -> tuple[dict, dict]:
-    """Patterns (float16, on GRID), labels and structure names per split, and a summary."""
+    """Patterns (float16, on GRID), labels and structure names per split, and a summary; `dense`
+    packs the tmQM complexes with atoms.tmqm's annealed shake."""
     rng = np.random.default_rng(seed + 1)
     data = {split: {"patterns": [], "labels": [], "names": []} for split in AUGMENTATIONS}
     counts, skipped, started = Counter(), Counter(), time.perf_counter()
     for name, source, split, number, xs in structures(
-        corpus, per_group, seed, tmqm, tmqm_range, skipped
+        corpus, per_group, seed, tmqm, tmqm_range, skipped, dense
     ):
         try:
             sticks = sticks_from_xray(xs, two_theta_max=float(GRID[-1]) + 1.0)
@@ -237,6 +240,7 @@ def build(
         "skipped": dict(skipped),
         "per_group": per_group,
         "tmqm": list(tmqm_range) if tmqm is not None else None,
+        "tmqm_dense": dense if tmqm is not None else None,
         "seed": seed,
         "grid": [float(GRID[0]), float(GRID[-1]), len(GRID)],
         "seconds": round(time.perf_counter() - started, 1),
@@ -317,6 +321,9 @@ def main(argv=None) -> int:
         default=(start, stop),
         help=f"START:STOP, the complexes of the file to pack (default {start}:{stop})",
     )
+    parser.add_argument(
+        "--dense", action="store_true", help="pack them with atoms.tmqm's annealed shake"
+    )
     args = parser.parse_args(argv)
     if args.merge:
         try:
@@ -329,7 +336,9 @@ def main(argv=None) -> int:
     for path, what in ((args.tmqm, "no such file"), (args.corpus, "no such folder")):
         if path is not None and not (path.is_file() if path is args.tmqm else path.is_dir()):
             parser.exit(2, f"error: {path}: {what}\n")  # before minutes of random crystals
-    data, summary = build(args.corpus, args.per_group, args.seed, args.tmqm, args.tmqm_range)
+    data, summary = build(
+        args.corpus, args.per_group, args.seed, args.tmqm, args.tmqm_range, args.dense
+    )
     save(data, summary, args.output)
     print(json.dumps(summary, indent=1))
     return 0
