@@ -336,7 +336,7 @@ def hydrogen_plan(
         raise CrystalXError(
             "internal error: the model's sites are not those of its assignment", model.source
         )
-    if declared_no_h:  # the crystallographer's formula is evidence the rules cannot outweigh
+    if declared_no_h:  # the published formula is evidence the geometry rules cannot outweigh
         for site in assignment.sites:
             site.h_count, site.h_scores = 0, {0: 1.0}
         if notes is not None:

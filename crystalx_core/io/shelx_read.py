@@ -26,7 +26,6 @@ from pathlib import Path
 
 from cctbx import sgtbx
 
-from crystalx_core.contents import declared_without_h
 from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import InputError
 from crystalx_core.io.files import line_end, read_input_bytes
@@ -235,7 +234,6 @@ class ShelxFile:
             title=self.title,
             source=self.path,
         )
-        structure.declared_no_h = declared_without_h(structure)
         return structure
 
 
