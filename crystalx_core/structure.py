@@ -121,7 +121,7 @@ class Structure:
     source: str = ""
     formula_units: float | None = None  # Z, formula units per cell (SHELX ZERR's first number)
     cell_su: tuple[float, ...] | None = None  # standard uncertainties of the six cell parameters
-    # what in the input says the compound holds no H (a CIF's formula, SFAC/UNIT): the job
+    # what in the input says the compound holds no H (a CIF's _chemical_formula_sum): the job
     # then places none (contents.declared_without_h)
     declared_no_h: str = ""
 
