@@ -467,12 +467,16 @@ def _move_hydrogens(structure, evidence, peaks, near, bonds, density, fits=None)
 
 def _move_by_data(structure, evidence, doubtful, peaks, near, bonds, density, fits) -> None:
     """The pairs the map left undecided, weighed by the reflections: where the map leans to D
-    (D's side over A's and positive: a weak H, or one no peak of D aims at) and A shows
-    fewer peaks over LOW_RMS than the model gives it H, D takes the H of the partner A whose
-    move fits Fo² best, only when significantly better than the model's own (hydrogen_data:
-    Hamilton's test); else the model's count stands. D chooses among its partners: a water
-    short of one H fits better with any neighbour's H, so the H must come from the A that lacks
-    it least. Neither end may be in a short hydrogen bond (O/N to O/N of `near` within
+    and A shows fewer peaks over LOW_RMS than the model gives it H, D takes the H of the partner
+    A whose move fits Fo² best, only when significantly better than the model's own
+    (hydrogen_data: Hamilton's test); else the model's count stands. The map leans to D where
+    D's side toward A (its peak or shell) stands over A's side toward D and over 0, or where a
+    peak D's count leaves unexplained, wherever it points (an H of D's may bond to another
+    acceptor: codtools_2227982's O40, 2.5 rms, against the nitrate O5 given its H, 1.5 rms at
+    most), stands over that and over the weakest H A is given. A's peaks aimed at D are no H of
+    A's: in D–H···A the tail of D's H stands there (_own_peaks). D chooses among its partners:
+    a water short of one H fits better with any neighbour's H, so the H must come from the A
+    that lacks it least. Neither end may be in a short hydrogen bond (O/N to O/N of `near` within
     SHARED_HBOND_MAX): the H midway there fits about as well on either O, and the reflections
     cannot say whose it is (a Co-oxime's O–H···O bridge of 2.46 Å took an oxime N's H onto the
     wrong O)."""
@@ -490,12 +494,17 @@ def _move_by_data(structure, evidence, doubtful, peaks, near, bonds, density, fi
         if d in evidence.notes or d in short:
             continue
         weighed = []
+        spare = _spare(peaks[d], counts.get(d, 0))
         for toward, on_a, a, _, distance in options:
             n_a = counts.get(a, 0)
-            if a in evidence.notes or a in short or not n_a or toward <= max(on_a, 0.0):
+            if a in evidence.notes or a in short or not n_a:
                 continue
-            if _seen(peaks[a], LOW_RMS * rms) >= n_a:
+            own = _own_peaks(structure, a, _contact(near, a, d, distance), peaks[a])
+            if _seen(own, LOW_RMS * rms) >= n_a:
                 continue  # every H the model gives A stands in the map
+            a_side = max(on_a, 0.0)
+            if toward <= a_side and spare <= max(a_side, _spare(own, n_a - 1)):
+                continue  # the map does not lean to D
             if not _movable(structure, bonds, a, d, counts):
                 continue
             moved = {**counts, a: n_a - 1, d: counts.get(d, 0) + 1}
@@ -516,11 +525,31 @@ def _move_by_data(structure, evidence, doubtful, peaks, near, bonds, density, fi
                 math.isfinite(verdict.wr_first)
                 or (impossible and toward - on_a >= PAIR_MARGIN * rms)
             )
+            held = ""
+            if verdict is not None and not placeable and spare >= PAIR_RMS * rms:
+                # nor where D shows a clear H its count leaves unexplained (PAIR_RMS, over any
+                # lone pair) that the data hold: the model with A's unplaceable H left out
+                # against the same with D's H fits significantly better; where riding cannot
+                # place D's own count either (an NH4+ given three), the map decides as for an
+                # impossible count, D's peak PAIR_MARGIN over A's (codtools_4000464: the NH4+'s
+                # fourth H at 3.5 rms, aimed at another O, the surplus on a sulfate O that a Ho
+                # also holds, 0.6 rms there)
+                alone = fits.compare_counts({**counts, a: n_a - 1}, moved)
+                if alone is not None and math.isfinite(alone.wr_first):
+                    placeable = alone.second_better
+                    held = f"; {structure.sites[d].label}'s H alone: {alone.text()}"
+                elif alone is not None:
+                    margin = spare - max(on_a, _spare(own, n_a - 1))
+                    placeable = margin >= PAIR_MARGIN * rms
+                    held = (
+                        f"; neither count of the model placeable, {structure.sites[d].label} "
+                        f"shows an H its count leaves unexplained at {spare / rms:.1f} rms"
+                    )
             if placeable and verdict.second_better:
-                weighed.append((verdict.ratio, verdict, toward, on_a, a, distance))
+                weighed.append((verdict.ratio, verdict, toward, on_a, a, distance, held))
         if not weighed:
             continue
-        _, verdict, toward, on_a, a, distance = max(weighed, key=lambda w: w[0])
+        _, verdict, toward, on_a, a, distance, held = max(weighed, key=lambda w: w[0])
         n_a, n_d = counts.get(a, 0), counts.get(d, 0)
         counts[a], counts[d] = n_a - 1, n_d + 1
         sides = _sides(structure, a, d, toward, on_a, distance, rms)
@@ -532,7 +561,7 @@ def _move_by_data(structure, evidence, doubtful, peaks, near, bonds, density, fi
             n_a,
             n_d,
             "the reflections",
-            f"{verdict.text()}; map: {sides}",
+            f"{verdict.text()}{held}; map: {sides}",
         )
 
 
@@ -646,6 +675,19 @@ def _movable(structure, bonds, a, d, counts, restrained: bool = True) -> bool:
         and _placeable(structure, d, bonds[d], n_d + 1, moved=restrained)
         and _placeable(structure, a, bonds[a], n_a - 1, moved=restrained)
     )
+
+
+def _contact(near, a, d, distance):
+    """A's contact (of `near`) with the image of d at `distance`."""
+    return min((c for c in near[a] if c.j == d), key=lambda c: abs(c.distance - distance))
+
+
+def _own_peaks(structure, a, contact, found: list[Peak]) -> list[Peak]:
+    """A's peaks but those aimed at its partner in `contact` (within PAIR_CONE of the line):
+    where that partner donates the H, its tail stands on A's shell along the line and is no H
+    of A's (sfarchiv2_2004840: N–H···O 2.61 Å, the N's H at 2.9 rms shows on the O at 2.5)."""
+    cone = math.cos(math.radians(PAIR_CONE))
+    return [p for p in found if _cosine(structure, a, contact, p, from_centre=True) < cone]
 
 
 def _spare(peaks: list[Peak], n_h: int) -> float:
