@@ -469,9 +469,8 @@ def _move_by_data(structure, evidence, doubtful, peaks, near, bonds, density, fi
     """The pairs the map left undecided, weighed by the reflections: where the map leans to D
     and A shows fewer peaks over LOW_RMS than the model gives it H, D takes the H of the partner
     A whose move fits Fo² best, only when significantly better than the model's own
-    (hydrogen_data: Hamilton's test); else the model's count stands. The map is open to D where
-    D's side toward A (its peak or shell) stands over 0 and not PAIR_MARGIN under A's side
-    toward D (the margin the map needs to decide alone, so within it the map is even), or where a
+    (hydrogen_data: Hamilton's test); else the model's count stands. The map leans to D where
+    D's side toward A (its peak or shell) stands over A's side toward D and over 0, or where a
     peak D's count leaves unexplained, wherever it points (an H of D's may bond to another
     acceptor: codtools_2227982's O40, 2.5 rms, against the nitrate O5 given its H, 1.5 rms at
     most), stands over that and over the weakest H A is given. A's peaks aimed at D are no H of
@@ -503,13 +502,9 @@ def _move_by_data(structure, evidence, doubtful, peaks, near, bonds, density, fi
             own = _own_peaks(structure, a, _contact(near, a, d, distance), peaks[a])
             if _seen(own, LOW_RMS * rms) >= n_a:
                 continue  # every H the model gives A stands in the map
-            # the map's side toward D within PAIR_MARGIN of A's is no lean against D: the two
-            # ends of one bond differ by that from noise alone (sfarchiv2_2004840's N–H···O,
-            # 2.60 Å: the N's H at 2.35 rms, its tail on the O at 2.54, another draw 2.85 and
-            # 2.34; the reflections prefer the N by 1.0028, 1.0012 needed)
-            line = toward > max(on_a - PAIR_MARGIN * rms, 0.0)
-            if not line and spare <= max(on_a, _spare(own, n_a - 1), 0.0):
-                continue  # the map leans to A
+            a_side = max(on_a, 0.0)
+            if toward <= a_side and spare <= max(a_side, _spare(own, n_a - 1)):
+                continue  # the map does not lean to D
             if not _movable(structure, bonds, a, d, counts):
                 continue
             moved = {**counts, a: n_a - 1, d: counts.get(d, 0) + 1}
