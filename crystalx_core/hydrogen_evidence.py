@@ -473,8 +473,7 @@ def _move_by_data(structure, evidence, doubtful, peaks, near, bonds, density, fi
     D's side toward A (its peak or shell) stands over A's side toward D and over 0, or where a
     peak D's count leaves unexplained, wherever it points (an H of D's may bond to another
     acceptor: codtools_2227982's O40, 2.5 rms, against the nitrate O5 given its H, 1.5 rms at
-    most), stands over that and over the weakest H A is given. A's peaks aimed at D are no H of
-    A's: in D–H···A the tail of D's H stands there (_own_peaks). D chooses among its partners:
+    most), stands over that and over the weakest H A is given. D chooses among its partners:
     a water short of one H fits better with any neighbour's H, so the H must come from the A
     that lacks it least. Neither end may be in a short hydrogen bond (O/N to O/N of `near` within
     SHARED_HBOND_MAX): the H midway there fits about as well on either O, and the reflections
@@ -499,11 +498,10 @@ def _move_by_data(structure, evidence, doubtful, peaks, near, bonds, density, fi
             n_a = counts.get(a, 0)
             if a in evidence.notes or a in short or not n_a:
                 continue
-            own = _own_peaks(structure, a, _contact(near, a, d, distance), peaks[a])
-            if _seen(own, LOW_RMS * rms) >= n_a:
+            if _seen(peaks[a], LOW_RMS * rms) >= n_a:
                 continue  # every H the model gives A stands in the map
             a_side = max(on_a, 0.0)
-            if toward <= a_side and spare <= max(a_side, _spare(own, n_a - 1)):
+            if toward <= a_side and spare <= max(a_side, _spare(peaks[a], n_a - 1)):
                 continue  # the map does not lean to D
             if not _movable(structure, bonds, a, d, counts):
                 continue
@@ -539,7 +537,7 @@ def _move_by_data(structure, evidence, doubtful, peaks, near, bonds, density, fi
                     placeable = alone.second_better
                     held = f"; {structure.sites[d].label}'s H alone: {alone.text()}"
                 elif alone is not None:
-                    margin = spare - max(on_a, _spare(own, n_a - 1))
+                    margin = spare - max(on_a, _spare(peaks[a], n_a - 1))
                     placeable = margin >= PAIR_MARGIN * rms
                     held = (
                         f"; neither count of the model placeable, {structure.sites[d].label} "
@@ -675,19 +673,6 @@ def _movable(structure, bonds, a, d, counts, restrained: bool = True) -> bool:
         and _placeable(structure, d, bonds[d], n_d + 1, moved=restrained)
         and _placeable(structure, a, bonds[a], n_a - 1, moved=restrained)
     )
-
-
-def _contact(near, a, d, distance):
-    """A's contact (of `near`) with the image of d at `distance`."""
-    return min((c for c in near[a] if c.j == d), key=lambda c: abs(c.distance - distance))
-
-
-def _own_peaks(structure, a, contact, found: list[Peak]) -> list[Peak]:
-    """A's peaks but those aimed at its partner in `contact` (within PAIR_CONE of the line):
-    where that partner donates the H, its tail stands on A's shell along the line and is no H
-    of A's (sfarchiv2_2004840: N–H···O 2.61 Å, the N's H at 2.9 rms shows on the O at 2.5)."""
-    cone = math.cos(math.radians(PAIR_CONE))
-    return [p for p in found if _cosine(structure, a, contact, p, from_centre=True) < cone]
 
 
 def _spare(peaks: list[Peak], n_h: int) -> float:
