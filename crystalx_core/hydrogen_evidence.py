@@ -526,23 +526,16 @@ def _move_by_data(structure, evidence, doubtful, peaks, near, bonds, density, fi
             held = ""
             if verdict is not None and not placeable and spare >= PAIR_RMS * rms:
                 # nor where D shows a clear H its count leaves unexplained (PAIR_RMS, over any
-                # lone pair) that the data hold: the model with A's unplaceable H left out
-                # against the same with D's H fits significantly better; where riding cannot
-                # place D's own count either (an NH4+ given three), the map decides as for an
-                # impossible count, D's peak PAIR_MARGIN over A's (codtools_4000464: the NH4+'s
-                # fourth H at 3.5 rms, aimed at another O, the surplus on a sulfate O that a Ho
-                # also holds, 0.6 rms there)
-                alone = fits.compare_counts({**counts, a: n_a - 1}, moved)
-                if alone is not None and math.isfinite(alone.wr_first):
-                    placeable = alone.second_better
-                    held = f"; {structure.sites[d].label}'s H alone: {alone.text()}"
-                elif alone is not None:
-                    margin = spare - max(on_a, _spare(peaks[a], n_a - 1))
-                    placeable = margin >= PAIR_MARGIN * rms
-                    held = (
-                        f"; neither count of the model placeable, {structure.sites[d].label} "
-                        f"shows an H its count leaves unexplained at {spare / rms:.1f} rms"
-                    )
+                # lone pair), wherever it points, PAIR_MARGIN over A's side and the weakest H A
+                # is given: the alternative the data can be fitted with, the map favours
+                # (codtools_4000464: an NH4+ given three, its fourth H at 3.5 rms aimed at
+                # another O, the surplus on a sulfate O that a Ho also holds, 0.6 rms there)
+                margin = spare - max(on_a, _spare(peaks[a], n_a - 1))
+                placeable = margin >= PAIR_MARGIN * rms
+                held = (
+                    f"; {structure.sites[d].label} shows an H its count leaves unexplained at "
+                    f"{spare / rms:.1f} rms"
+                )
             if placeable and verdict.second_better:
                 weighed.append((verdict.ratio, verdict, toward, on_a, a, distance, held))
         if not weighed:
