@@ -21,16 +21,18 @@ maximum there is a candidate H. The map decides only when it is clear:
   when a carboxylate O is given the H of the NH3+ it accepts from) and the reflections, where
   given, do not hold it (a weak O–H that accepts an N–H's bond).
 
-Where the map leans to D without being clear (a weak H, under PAIR_RMS, or a peak aimed at A
-that D's own count seems to explain) and the reflections are given, they decide as a
-crystallographer's refinement of both alternatives would: the model with the H on A against
-the one with it on D, compared on Fo² by Hamilton's R-factor ratio test (hydrogen_data,
-_move_by_data); not at either end of a short hydrogen bond, whose H goes to the O with the
-longer bond to its planar C (the hydroxyl, not the C=O) where the map leans that way
-(_move_by_bond_lengths). An A given more H than it can carry loses one to a D whose peak aims
-at it, or whose density lies along D···A, without the margin over A's side. An H
-moved onto an atom SHELXL has no HFIX for (a hydroxide, an imine N, a hydrazine's NH2) is placed
-from the map and restrained (hydrogens.restrained_group). Anything else in between keeps the
+Where the map leans to D without being clear (a weak H, under PAIR_RMS, a peak aimed at A
+that D's own count seems to explain, or a peak D's count leaves unexplained that aims at another
+acceptor) and the reflections are given, they decide as a crystallographer's refinement of both
+alternatives would: the model with the H on A against the one with it on D, compared on Fo² by
+Hamilton's R-factor ratio test (hydrogen_data, _move_by_data); not at either end of a short
+hydrogen bond, whose H goes to the O with the longer bond to its planar C (the hydroxyl, not
+the C=O) where the map leans that way (_move_by_bond_lengths). An A given more H than it can
+carry loses one to a D whose peak aims at it, or whose density lies along D···A, without the
+margin over A's side; an A given an H riding cannot place (no fit to compare) loses it to a D
+showing a clear H its count leaves unexplained, PAIR_MARGIN over A's side. An H moved onto an
+atom SHELXL has no HFIX for (a hydroxide, an imine N, a hydrazine's NH2) is placed from the map
+and restrained (hydrogens.restrained_group). Anything else in between keeps the
 model's count. A metal gets an H only where a peak 1.4-1.8 Å from it supports one; it is then
 placed on the peak and restrained (DFIX) to that distance. An O, N or S that lies, or is bonded
 to an atom that lies, within OVERLAP of another atom (two places of a disordered atom, with or
