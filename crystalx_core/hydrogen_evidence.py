@@ -495,16 +495,12 @@ def _move_by_data(structure, evidence, doubtful, peaks, near, bonds, density, fi
         if d in evidence.notes or d in short:
             continue
         weighed = []
-        spare = _spare(peaks[d], counts.get(d, 0))
         for toward, on_a, a, _, distance in options:
             n_a = counts.get(a, 0)
-            if a in evidence.notes or a in short or not n_a:
+            if a in evidence.notes or a in short or not n_a or toward <= max(on_a, 0.0):
                 continue
             if _seen(peaks[a], LOW_RMS * rms) >= n_a:
                 continue  # every H the model gives A stands in the map
-            a_side = max(on_a, 0.0)
-            if toward <= a_side and spare <= max(a_side, _spare(peaks[a], n_a - 1)):
-                continue  # the map does not lean to D
             if not _movable(structure, bonds, a, d, counts):
                 continue
             moved = {**counts, a: n_a - 1, d: counts.get(d, 0) + 1}
@@ -526,18 +522,17 @@ def _move_by_data(structure, evidence, doubtful, peaks, near, bonds, density, fi
                 or (impossible and toward - on_a >= PAIR_MARGIN * rms)
             )
             held = ""
-            if verdict is not None and not placeable and spare >= PAIR_RMS * rms:
-                # nor where D shows a clear H its count leaves unexplained (PAIR_RMS, over any
-                # lone pair), wherever it points, PAIR_MARGIN over A's side and the weakest H A
-                # is given: the alternative the data can be fitted with, the map favours
-                # (codtools_4000464: an NH4+ given three, its fourth H at 3.5 rms aimed at
-                # another O, the surplus on a sulfate O that a Ho also holds, 0.6 rms there)
-                margin = spare - max(on_a, _spare(peaks[a], n_a - 1))
-                placeable = margin >= PAIR_MARGIN * rms
-                held = (
-                    f"; {structure.sites[d].label} shows an H its count leaves unexplained at "
-                    f"{spare / rms:.1f} rms"
-                )
+            if (
+                verdict is not None
+                and not placeable
+                and not _placeable(structure, d, bonds[d], n_d)
+            ):
+                # D's own count is the one riding cannot place (an NH3 without bonds): weigh
+                # A with and without its H on the model with D complete, which riding can
+                # place, so the data, not the map alone, say whether A's H is A's
+                verdict = fits.compare_counts({**counts, d: n_d + 1}, moved)
+                placeable = verdict is not None and math.isfinite(verdict.wr_first)
+                held = f"; {structure.sites[d].label} given {n_d + 1} in both"
             if placeable and verdict.second_better:
                 weighed.append((verdict.ratio, verdict, toward, on_a, a, distance, held))
         if not weighed:
