@@ -21,18 +21,17 @@ maximum there is a candidate H. The map decides only when it is clear:
   when a carboxylate O is given the H of the NH3+ it accepts from) and the reflections, where
   given, do not hold it (a weak O–H that accepts an N–H's bond).
 
-Where the map leans to D without being clear (a weak H, under PAIR_RMS, a peak aimed at A
-that D's own count seems to explain, or a peak D's count leaves unexplained that aims at another
-acceptor) and the reflections are given, they decide as a crystallographer's refinement of both
-alternatives would: the model with the H on A against the one with it on D, compared on Fo² by
-Hamilton's R-factor ratio test (hydrogen_data, _move_by_data); not at either end of a short
-hydrogen bond, whose H goes to the O with the longer bond to its planar C (the hydroxyl, not
-the C=O) where the map leans that way (_move_by_bond_lengths). An A given more H than it can
-carry loses one to a D whose peak aims at it, or whose density lies along D···A, without the
-margin over A's side; an A given an H riding cannot place (no fit to compare) loses it to a D
-showing a clear H its count leaves unexplained, PAIR_MARGIN over A's side. An H moved onto an
-atom SHELXL has no HFIX for (a hydroxide, an imine N, a hydrazine's NH2) is placed from the map
-and restrained (hydrogens.restrained_group). Anything else in between keeps the
+Where the map leans to D without being clear (a weak H, under PAIR_RMS, or a peak aimed at A
+that D's own count seems to explain) and the reflections are given, they decide as a
+crystallographer's refinement of both alternatives would: the model with the H on A against
+the one with it on D, compared on Fo² by Hamilton's R-factor ratio test (hydrogen_data,
+_move_by_data; where riding cannot place D's own count, an NH3 without bonds, A with and
+without the H on the model with D complete); not at either end of a short hydrogen bond, whose
+H goes to the O with the longer bond to its planar C (the hydroxyl, not the C=O) where the map
+leans that way (_move_by_bond_lengths). An A given more H than it can carry loses one to a D
+whose peak aims at it, or whose density lies along D···A, without the margin over A's side. An H
+moved onto an atom SHELXL has no HFIX for (a hydroxide, an imine N, a hydrazine's NH2) is placed
+from the map and restrained (hydrogens.restrained_group). Anything else in between keeps the
 model's count. A metal gets an H only where a peak 1.4-1.8 Å from it supports one; it is then
 placed on the peak and restrained (DFIX) to that distance. An O, N or S that lies, or is bonded
 to an atom that lies, within OVERLAP of another atom (two places of a disordered atom, with or
@@ -469,18 +468,18 @@ def _move_hydrogens(structure, evidence, peaks, near, bonds, density, fits=None)
 
 def _move_by_data(structure, evidence, doubtful, peaks, near, bonds, density, fits) -> None:
     """The pairs the map left undecided, weighed by the reflections: where the map leans to D
-    and A shows fewer peaks over LOW_RMS than the model gives it H, D takes the H of the partner
-    A whose move fits Fo² best, only when significantly better than the model's own
-    (hydrogen_data: Hamilton's test); else the model's count stands. The map leans to D where
-    D's side toward A (its peak or shell) stands over A's side toward D and over 0, or where a
-    peak D's count leaves unexplained, wherever it points (an H of D's may bond to another
-    acceptor: codtools_2227982's O40, 2.5 rms, against the nitrate O5 given its H, 1.5 rms at
-    most), stands over that and over the weakest H A is given. D chooses among its partners:
-    a water short of one H fits better with any neighbour's H, so the H must come from the A
-    that lacks it least. Neither end may be in a short hydrogen bond (O/N to O/N of `near` within
-    SHARED_HBOND_MAX): the H midway there fits about as well on either O, and the reflections
-    cannot say whose it is (a Co-oxime's O–H···O bridge of 2.46 Å took an oxime N's H onto the
-    wrong O)."""
+    (D's side over A's and positive: a weak H, or one no peak of D aims at) and A shows fewer
+    peaks over LOW_RMS than the model gives it H, D takes the H of the partner A whose move fits
+    Fo² best, only when significantly better than the model's own (hydrogen_data: Hamilton's
+    test); else the model's count stands. Where riding cannot place D's own count (an NH3
+    without bonds) there is no fit of the model's counts: A with and without its H is weighed on
+    the model with D complete (codtools_4000464's NH4+ given three beside a sulfate O given the
+    fourth H), never the map alone, which would take a real but weak O–H of A for a clear H of
+    D's aimed elsewhere. D chooses among its partners: a water short of one H fits better with
+    any neighbour's H, so the H must come from the A that lacks it least. Neither end may be in
+    a short hydrogen bond (O/N to O/N of `near` within SHARED_HBOND_MAX): the H midway there
+    fits about as well on either O, and the reflections cannot say whose it is (a Co-oxime's
+    O–H···O bridge of 2.46 Å took an oxime N's H onto the wrong O)."""
     counts, rms = evidence.counts, density.rms
     short = {  # O/N in a short hydrogen bond: one H near the middle, owned by neither end
         i
