@@ -800,7 +800,7 @@ def test_an_unplaceable_donor_takes_no_real_h_the_data_hold(shared_data):
     the model) beside the aqua O9 on Ho1 (N1···O9 3.03 Å), O9's H92 shown at half its height
     (1.9 rms, under LOW_RMS) as weak data would. Riding cannot place N1's three, so there is no
     fit of the model's counts; weighed with N1 given four in both, the reflections keep O9's
-    real H (the map alone, N1's clear fourth H against O9's weak one, took it)."""
+    real H (the map alone, N1's clear fourth H against O9's weak one, would take it)."""
     truth, model, density, fits = simulated_without_h(
         "codtools_4000464-synthesised-at.cif", 0.853, 643837808, 126065
     )
