@@ -25,10 +25,11 @@ Where the map leans to D without being clear (a weak H, under PAIR_RMS, or a pea
 that D's own count seems to explain) and the reflections are given, they decide as a
 crystallographer's refinement of both alternatives would: the model with the H on A against
 the one with it on D, compared on Fo² by Hamilton's R-factor ratio test (hydrogen_data,
-_move_by_data); not at either end of a short hydrogen bond, whose H goes to the O with the
-longer bond to its planar C (the hydroxyl, not the C=O) where the map leans that way
-(_move_by_bond_lengths). An A given more H than it can carry loses one to a D whose peak aims
-at it, or whose density lies along D···A, without the margin over A's side. An H
+_move_by_data; where riding cannot place D's own count, an NH3 without bonds, A with and
+without the H on the model with D complete); not at either end of a short hydrogen bond, whose
+H goes to the O with the longer bond to its planar C (the hydroxyl, not the C=O) where the map
+leans that way (_move_by_bond_lengths). An A given more H than it can carry loses one to a D
+whose peak aims at it, or whose density lies along D···A, without the margin over A's side. An H
 moved onto an atom SHELXL has no HFIX for (a hydroxide, an imine N, a hydrazine's NH2) is placed
 from the map and restrained (hydrogens.restrained_group). Anything else in between keeps the
 model's count. A metal gets an H only where a peak 1.4-1.8 Å from it supports one; it is then
@@ -467,15 +468,18 @@ def _move_hydrogens(structure, evidence, peaks, near, bonds, density, fits=None)
 
 def _move_by_data(structure, evidence, doubtful, peaks, near, bonds, density, fits) -> None:
     """The pairs the map left undecided, weighed by the reflections: where the map leans to D
-    (D's side over A's and positive: a weak H, or one no peak of D aims at) and A shows
-    fewer peaks over LOW_RMS than the model gives it H, D takes the H of the partner A whose
-    move fits Fo² best, only when significantly better than the model's own (hydrogen_data:
-    Hamilton's test); else the model's count stands. D chooses among its partners: a water
-    short of one H fits better with any neighbour's H, so the H must come from the A that lacks
-    it least. Neither end may be in a short hydrogen bond (O/N to O/N of `near` within
-    SHARED_HBOND_MAX): the H midway there fits about as well on either O, and the reflections
-    cannot say whose it is (a Co-oxime's O–H···O bridge of 2.46 Å took an oxime N's H onto the
-    wrong O)."""
+    (D's side over A's and positive: a weak H, or one no peak of D aims at) and A shows fewer
+    peaks over LOW_RMS than the model gives it H, D takes the H of the partner A whose move fits
+    Fo² best, only when significantly better than the model's own (hydrogen_data: Hamilton's
+    test); else the model's count stands. Where riding cannot place D's own count (an NH3
+    without bonds) there is no fit of the model's counts: A with and without its H is weighed on
+    the model with D complete (codtools_4000464's NH4+ given three beside a sulfate O given the
+    fourth H), never the map alone, which would take a real but weak O–H of A for a clear H of
+    D's aimed elsewhere. D chooses among its partners: a water short of one H fits better with
+    any neighbour's H, so the H must come from the A that lacks it least. Neither end may be in
+    a short hydrogen bond (O/N to O/N of `near` within SHARED_HBOND_MAX): the H midway there
+    fits about as well on either O, and the reflections cannot say whose it is (a Co-oxime's
+    O–H···O bridge of 2.46 Å took an oxime N's H onto the wrong O)."""
     counts, rms = evidence.counts, density.rms
     short = {  # O/N in a short hydrogen bond: one H near the middle, owned by neither end
         i
@@ -516,11 +520,23 @@ def _move_by_data(structure, evidence, doubtful, peaks, near, bonds, density, fi
                 math.isfinite(verdict.wr_first)
                 or (impossible and toward - on_a >= PAIR_MARGIN * rms)
             )
+            held = ""
+            if (
+                verdict is not None
+                and not placeable
+                and not _placeable(structure, d, bonds[d], n_d)
+            ):
+                # D's own count is the one riding cannot place (an NH3 without bonds): weigh
+                # A with and without its H on the model with D complete, which riding can
+                # place, so the data, not the map alone, say whether A's H is A's
+                verdict = fits.compare_counts({**counts, d: n_d + 1}, moved)
+                placeable = verdict is not None and math.isfinite(verdict.wr_first)
+                held = f"; {structure.sites[d].label} given {n_d + 1} in both"
             if placeable and verdict.second_better:
-                weighed.append((verdict.ratio, verdict, toward, on_a, a, distance))
+                weighed.append((verdict.ratio, verdict, toward, on_a, a, distance, held))
         if not weighed:
             continue
-        _, verdict, toward, on_a, a, distance = max(weighed, key=lambda w: w[0])
+        _, verdict, toward, on_a, a, distance, held = max(weighed, key=lambda w: w[0])
         n_a, n_d = counts.get(a, 0), counts.get(d, 0)
         counts[a], counts[d] = n_a - 1, n_d + 1
         sides = _sides(structure, a, d, toward, on_a, distance, rms)
@@ -532,7 +548,7 @@ def _move_by_data(structure, evidence, doubtful, peaks, near, bonds, density, fi
             n_a,
             n_d,
             "the reflections",
-            f"{verdict.text()}; map: {sides}",
+            f"{verdict.text()}{held}; map: {sides}",
         )
 
 

@@ -759,3 +759,57 @@ def test_a_count_riding_cannot_place_yields_only_on_an_n_held_by_one_metal_alone
     heavy = structure.with_sites([s for s in structure.sites if not is_hydrogen(s.element)])
     i = index(heavy, label)
     assert _on_one_metal(heavy, i, connectivity(heavy)[i]) is alone
+
+
+def test_an_acceptor_whose_count_the_data_deny_yields_to_an_unplaceable_donor(shared_data):
+    """codtools_4000464: one H of the ammonium N1 moved onto the sulfate O3, which S1 and a Ho
+    hold. Riding cannot place N1's three (an NH3 without bonds), so the model's own counts
+    have no fit; the reflections weigh O3 with and without the H on the model with N1's four
+    (the NH4+ group), and O3 without it fits significantly better (Hamilton), so the H goes
+    back (a swap_benchmark --seed 4 miss). With the published counts nothing changes."""
+    truth, model, density, fits = simulated_without_h(
+        "codtools_4000464-synthesised-at.cif", 0.853, 643837808, 126065
+    )
+    evidence, right = _moved_back(truth, model, density, fits, "N1", "O3")
+    n1, o3 = index(model, "N1"), index(model, "O3")
+    assert (evidence.counts[n1], evidence.counts[o3]) == (right[n1], right[o3]) == (4, 0)
+    assert "Hamilton's ratio" in evidence.notes[n1] and "N1 given 4 in both" in evidence.notes[n1]
+    assert fits.compare_counts(right, {**right, n1: 3, o3: 1}) is None  # no fit to compare
+    assert weigh_hydrogens(model, right, density, fits=fits).counts == right
+
+
+@dataclass
+class _Dimmed(_Scaled):
+    """A scaled density (_Scaled) whose positive values within `radius` Å of `centre` stand
+    `dim` times as high: an H the map shows weakly, still where it is. Only the map loses
+    height: Fo (the reflections a HydrogenFits holds) keeps the H, as weak data would."""
+
+    factor: float = 1.0
+    centre: np.ndarray = None
+    radius: float = 0.6
+    dim: float = 0.5
+
+    def __call__(self, points):
+        values = super().__call__(points)
+        inside = np.sum((points - self.centre) ** 2, axis=1) < self.radius**2
+        return np.where(inside & (values > 0), self.dim * values, values)
+
+
+def test_an_unplaceable_donor_takes_no_real_h_the_data_hold(shared_data):
+    """codtools_4000464 with the ammonium N1 given three (its fourth H, 3.8 rms, left out of
+    the model) beside the aqua O9 on Ho1 (N1···O9 3.03 Å), O9's H92 shown at half its height
+    (1.9 rms, under LOW_RMS) as weak data would. Riding cannot place N1's three, so there is no
+    fit of the model's counts; weighed with N1 given four in both, the reflections keep O9's
+    real H (the map alone, N1's clear fourth H against O9's weak one, would take it)."""
+    truth, model, density, fits = simulated_without_h(
+        "codtools_4000464-synthesised-at.cif", 0.853, 643837808, 126065
+    )
+    h92 = next(s for s in truth.sites if s.label == "H92")
+    weak = _Dimmed(density, centre=truth.cartesian(h92.frac))
+    published = hydrogens_per_atom(truth)
+    given = {i: published[s.label] for i, s in enumerate(model.sites)}
+    n1, o9 = index(model, "N1"), index(model, "O9")
+    given[n1] = 3
+    evidence = weigh_hydrogens(model, given, weak, fits=HydrogenFits(model, fits.reflections, weak))
+    assert evidence.counts[o9] == 2 and o9 not in evidence.notes
+    assert evidence.counts[n1] == 3 and n1 not in evidence.notes  # 3.8 rms: under ADD_RMS
