@@ -728,3 +728,49 @@ def test_a_heavy_atoms_count_carries_its_share_of_z(monkeypatch):
     assert width(0.1, 0.25, 0.03, 6) - width(0.1, 0.25, 0.03) < 0.01
     monkeypatch.setattr(element_evidence, "Z_SHARE", 0.0)
     assert posterior(counts, 0.99, 0.43, prior, u_iso=0.054)["Cd"] > 0.5  # the rule it replaces
+
+
+def _isotropic_count(monkeypatch, label, electrons):
+    """The real site fits, with `label` counting `electrons` (sharp) wherever the model weighed
+    is isotropic: what an isotropic model's misfit does to an atom whose motion is far from
+    isotropic (sfarchiv2_2004901's terminal Cl, U11 0.05, U33 0.18 Å², counts 16.0 e on
+    simulated data when isotropic and 17.1 e when anisotropic; 2004967's F9 7.6 and 8.9 e).
+    Anisotropic models keep their real fits."""
+    import crystalx_core.element_evidence as element_evidence
+
+    real = element_evidence.site_fits
+
+    def fits(model, data, elements):
+        found = real(model, data, elements)
+        if all(s.u_aniso is None for s in model.sites):
+            _counting(found, label, electrons)
+        return found
+
+    monkeypatch.setattr(element_evidence, "site_fits", fits)
+
+
+@pytest.mark.parametrize("held", ["N", "O"])
+def test_a_site_in_doubt_is_weighed_again_on_the_anisotropic_model(shared_data, monkeypatch, held):
+    """Alanine's O1 counting 7.45 e on the isotropic model (between N and O: no prior, N 0.67,
+    O 0.33) is in doubt held as N (the element held under CHANGE_POSTERIOR, nothing leaning:
+    no refinement tried it before) and leans to N held as O. Weighed again on the anisotropic
+    model, its real count (about 8 e) decides O: held as N it is changed, held as O it is
+    settled, and the refinement's word on the lean is not asked."""
+    import crystalx_core.element_evidence as element_evidence
+    from crystalx_core.element_evidence import CHANGE_POSTERIOR
+
+    heavy, reflections = _published("XH_alanine")
+    refined = refine(_swapped(heavy, {"O1": held}), reflections, 10)
+    monkeypatch.setattr(element_evidence, "shared_offset_and_spread", lambda a, z: (1.0, 0.4))
+    _isotropic_count(monkeypatch, "O1", 7.45)
+    weighed = weigh_elements(refined, reflections, "model", 10, {})
+    o1 = weighed.evidence["O1"]
+    assert 0.5 < o1.posterior["N"] < CHANGE_POSTERIOR, o1.posterior  # the isotropic count's
+    assert o1.decision == "O", o1.reason
+    if held == "N":
+        assert weighed.changes == {"O1": "O"}, o1.reason
+        assert "counted on the anisotropic model" in o1.reason, o1.reason
+    else:
+        assert weighed.changes == {}, o1.reason
+        assert "the anisotropic model's confirms it" in o1.reason, o1.reason
+        assert "the refinement does not prefer it" not in o1.reason, o1.reason
