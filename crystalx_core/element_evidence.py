@@ -658,7 +658,7 @@ def _weigh_elements(refined, reflections, method, cycles, priors) -> ElementEvid
     )
     for label, e in evidence.items():
         final = result.changes.get(label, weigh.given[label])
-        if label in result.changes:
+        if label in result.changes or label in settled:  # (settled: put back to it, too)
             e.reason = f"{why[label]}; after the change {e.reason}"
         elif label in kept_back:
             e.reason += f"; not changed: {kept_back[label]}"

@@ -767,3 +767,33 @@ def test_a_site_in_doubt_is_weighed_again_on_the_anisotropic_model(shared_data, 
     assert "counted on the anisotropic model with riding H" in o1.reason, o1.reason
     # the isotropic count still leans to N once O1 holds O: the change is the anisotropic count's
     assert 0.5 < o1.posterior["N"] < CHANGE_POSTERIOR, o1.posterior
+
+
+def test_a_change_the_rounds_made_on_the_isotropic_count_is_weighed_again(shared_data, monkeypatch):
+    """Alanine's O1 (an O) counting 7.0 e on the isotropic model is made N by the rounds (no
+    prior: the count decides), as sfarchiv2_2004967's O13 held as F was made N counting 6.8 e
+    at isotropic R1 0.25. The change is weighed again on the anisotropic model, where O1's real
+    count (about 8 e) decides O, and it goes back, with the figures."""
+    from dataclasses import replace
+
+    import crystalx_core.element_evidence as element_evidence
+
+    heavy, reflections = _published("XH_alanine")
+    refined = refine(heavy, reflections, 10)
+    monkeypatch.setattr(element_evidence, "shared_offset_and_spread", lambda a, z: (1.0, 0.4))
+    _isotropic_count(monkeypatch, "O1", 7.0)
+    real = element_evidence.refine
+
+    def net_agrees(structure, reflections, cycles, anisotropic=False, **kwargs):
+        # the isotropic refinement takes N as the count does (2004967's O13 as N: isotropic
+        # R1 0.2506 against 0.2543), so the refinement net keeps the rounds' change
+        result = real(structure, reflections, cycles, anisotropic=anisotropic, **kwargs)
+        if anisotropic or _site(result, "O1").element == "O":
+            return result
+        return replace(result, r1=refined.r1 - 0.001, wr2=refined.wr2 / 1.005)
+
+    monkeypatch.setattr(element_evidence, "refine", net_agrees)
+    weighed = weigh_elements(refined, reflections, "model", 10, {})
+    o1 = weighed.evidence["O1"]
+    assert weighed.changes == {}, o1.reason
+    assert o1.decision == "O" and "counted on the anisotropic model" in o1.reason, o1.reason
