@@ -572,9 +572,9 @@ def _weigh_elements(refined, reflections, method, cycles, priors) -> ElementEvid
         current, evidence = kept, weigh(kept)
     # the sites the isotropic count leaves in doubt are counted again on the anisotropic model
     # (_anisotropic_counts): a change it makes the refinement's word below does not reopen
-    current, evidence, settled = _anisotropic_counts(weigh, current, evidence, why, seen)
-    if reverted and settled:
-        reverted += f"; then {', '.join(sorted(settled))} changed by the anisotropic count"
+    current, evidence, recounted = _anisotropic_counts(weigh, current, evidence, why, seen)
+    if reverted and recounted:
+        reverted += f"; then {', '.join(sorted(recounted))} changed by the anisotropic count"
     # the atoms the posterior leans away from without deciding: decided per atom, the clearest
     # lean first, each change refined on the model as it stands and kept when the refinement
     # prefers it (_refinement_prefers); tried as one set, a good change carried a wrong one
@@ -587,7 +587,7 @@ def _weigh_elements(refined, reflections, method, cycles, priors) -> ElementEvid
         if e.posterior
         and max(e.posterior, key=e.posterior.get) != e.before
         and label not in kept_back
-        and label not in settled
+        and label not in recounted
     }
     trial, taken, pre = current, {}, (current, evidence)
     without = weigh.refined_with(trial, {}, anisotropic=True) if leaning else None
@@ -658,7 +658,7 @@ def _weigh_elements(refined, reflections, method, cycles, priors) -> ElementEvid
     )
     for label, e in evidence.items():
         final = result.changes.get(label, weigh.given[label])
-        if label in result.changes or label in settled:  # (settled: put back to it, too)
+        if label in result.changes or label in recounted:  # (recounted: put back to it, too)
             e.reason = f"{why[label]}; after the change {e.reason}"
         elif label in kept_back:
             e.reason += f"; not changed: {kept_back[label]}"
