@@ -696,8 +696,8 @@ def _anisotropic_counts(weigh, current, evidence, why, seen):
     (0.0855 against 0.0683). A change the anisotropic weighing decides (not the model's against
     the count's lean) is refined with the others it decides and kept when the weighing of that
     model confirms it (_unconfirmed) and the fit is no worse (wR2 up by at most a share
-    WR2_GAIN, R1 by R1_NET); the model then goes on isotropic with it. Returns the model, its
-    evidence and the sites changed."""
+    WR2_GAIN, R1 by R1_NET); the model then goes on isotropic with it, unless that leaves the
+    site in a smeared group. Returns the model, its evidence and the sites changed."""
     doubt = [
         label
         for label, e in evidence.items()
@@ -730,6 +730,15 @@ def _anisotropic_counts(weigh, current, evidence, why, seen):
     if not kept:
         return current, evidence, set()
     new = weigh.refined_with(current, kept)
+    new_evidence = weigh(new) if new is not None else {}
+    # a change that leaves its site in a smeared group (the isotropic weighing's neighbours'
+    # Uiso over U_DISORDER) goes back, as the groups the weighing never weighs: the count there
+    # measures the misfit (sfarchiv2_2004925's ring C5' at 0.27 Å², made B, unseen seed 5)
+    smeared = {label for label in kept if new_evidence.get(label) and new_evidence[label].smeared}
+    if smeared:
+        kept = {label: element for label, element in kept.items() if label not in smeared}
+        new = weigh.refined_with(current, kept) if kept else None
+        new_evidence = weigh(new) if new is not None else {}
     if new is None:
         return current, evidence, set()
     for label in kept:
@@ -740,7 +749,7 @@ def _anisotropic_counts(weigh, current, evidence, why, seen):
             f"{aniso.wr2:.4f} without"
         )
     seen.add(weigh.state(new))
-    return new, weigh(new), set(kept)
+    return new, new_evidence, set(kept)
 
 
 def _rounds(weigh, since, current, evidence, seen, why):
