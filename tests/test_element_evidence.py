@@ -797,3 +797,32 @@ def test_a_change_the_rounds_made_on_the_isotropic_count_is_weighed_again(shared
     o1 = weighed.evidence["O1"]
     assert weighed.changes == {}, o1.reason
     assert o1.decision == "O" and "counted on the anisotropic model" in o1.reason, o1.reason
+
+
+def test_a_change_by_the_anisotropic_count_that_leaves_its_site_smeared_goes_back(
+    shared_data, monkeypatch
+):
+    """The first test's O1 (held as N, the isotropic count in doubt, the anisotropic one for O),
+    with the isotropic weighing calling its group smeared once it holds O, as _weigh does when
+    the bonded neighbours' Uiso is over U_DISORDER (sfarchiv2_2004925's ring C5', 0.27 Å², made
+    B by the anisotropic count: its neighbours then at 0.232 Å²): the change goes back, as the
+    groups the weighing never weighs."""
+    import crystalx_core.element_evidence as element_evidence
+
+    heavy, reflections = _published("XH_alanine")
+    refined = refine(_swapped(heavy, {"O1": "N"}), reflections, 10)
+    monkeypatch.setattr(element_evidence, "shared_offset_and_spread", lambda a, z: (1.0, 0.4))
+    _isotropic_count(monkeypatch, "O1", 7.45)
+    real = element_evidence._weigh
+
+    def smeared_as_o(model, *args):
+        evidence = real(model, *args)
+        o1 = evidence["O1"]
+        if all(s.u_aniso is None for s in model.sites) and o1.before == "O":
+            o1.smeared, o1.posterior, o1.count_logs = True, {}, {}
+            o1.reason = "Uiso 0.232 Å² about the site (over 0.2 Å²): not weighed"
+        return evidence
+
+    monkeypatch.setattr(element_evidence, "_weigh", smeared_as_o)
+    weighed = weigh_elements(refined, reflections, "model", 10, {})
+    assert weighed.changes == {}, weighed.evidence["O1"].reason
