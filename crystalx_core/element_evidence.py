@@ -45,6 +45,13 @@ no higher than before, within WR2_GAIN and R1_NET); a changed site the last weig
 weigh goes back too, and so does one that stays smeared with its new element (Uiso over
 U_DISORDER and SMEARED_RATIO × its neighbours'): its count measured the misfit.
 
+The sites the isotropic count leaves in doubt (the element held under CHANGE_POSTERIOR, or short
+of every candidate) and those the rounds changed are then weighed again, the same way, on the
+model refined with anisotropic non-H atoms and riding H (_anisotropic_counts): an isotropic model
+puts its misfit of an atom whose motion is far from isotropic into the count (a terminal Cl 1 e
+short), the anisotropic one counts it within 0.15 e. What that weighing decides is changed when
+confirmed, the fit with riding H no worse.
+
 Atoms whose posterior leans to another element without deciding are then decided one at a
 time, the clearest lean first, each refined on the model as it stands: the change is kept when
 the refinement prefers it (R1 down by R1_GAIN and wR2 down, the old "second look"'s rule, or R1 no
