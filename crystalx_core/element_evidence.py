@@ -655,7 +655,11 @@ def _weigh_elements(refined, reflections, method, cycles, priors) -> ElementEvid
         # (_rounds changes its evidence in hand only when its first refinement fails, and then
         # returns the model it was given: the evidence restored below is as weighed)
         before, before_evidence = current, evidence
-        settled, evidence, more = _rounds(weigh, before, current, evidence, seen, why)
+        # (the sites the anisotropic count changed are not the isotropic count's to undo:
+        # 2004967's O13, put back to O by it, was made N again by these rounds)
+        settled, evidence, more = _rounds(
+            weigh, before, current, evidence, seen, why, fixed=recounted
+        )
         if settled.r1 <= before.r1 and settled.wr2 <= before.wr2:
             current, kept_back = settled, {**kept_back, **more}
         else:
@@ -763,18 +767,19 @@ def _anisotropic_counts(weigh, current, evidence, why, seen):
     return new, new_evidence, set(kept)
 
 
-def _rounds(weigh, since, current, evidence, seen, why):
+def _rounds(weigh, since, current, evidence, seen, why, fixed=frozenset()):
     """Weigh, change, refine, until nothing changes, a set of elements comes back (`seen`)
     or MAX_ROUNDS; then each change made since the refinement `since` goes back to the
     element it held there when the last weighing does not confirm it (_unconfirmed) or its
     site stays smeared with it (_smeared), and so does a change the model made against the
     count's lean (SiteEvidence.against_count) that the refinement does not prefer. Returns the
     model, its evidence and the sites kept back with why; `seen` and `why` (label → the reason
-    of its change) are updated."""
+    of its change) are updated. The sites `fixed` (those the anisotropic count changed) are not
+    proposed."""
     first, against_count = weigh.rounds, set()
     since_evidence = evidence if current is since else None
     while weigh.rounds - first < MAX_ROUNDS:
-        proposed = _proposed(evidence)
+        proposed = _proposed(evidence, fixed)
         if not proposed:
             break
         state = weigh.state(current, proposed)
@@ -870,9 +875,14 @@ def _not_agreed(
     )
 
 
-def _proposed(evidence: dict[str, SiteEvidence]) -> dict[str, str]:
-    """The changes a weighing proposes: label → element decided, where it is not the one held."""
-    return {label: e.decision for label, e in evidence.items() if e.decision != e.before}
+def _proposed(evidence: dict[str, SiteEvidence], fixed=frozenset()) -> dict[str, str]:
+    """The changes a weighing proposes: label → element decided, where it is not the one held
+    and the site is not in `fixed`."""
+    return {
+        label: e.decision
+        for label, e in evidence.items()
+        if e.decision != e.before and label not in fixed
+    }
 
 
 def _refinement_agrees(trial: RefinementResult | None, before: RefinementResult) -> bool:
