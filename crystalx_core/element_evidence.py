@@ -82,12 +82,13 @@ import math
 from dataclasses import KW_ONLY, dataclass, field, replace
 
 import numpy as np
-from cctbx import adptbx, xray
+from cctbx import xray
 from scipy.optimize import least_squares
 
 from crystalx_core.assign import assign, hydrogen_counts, unit_left_to_assign
 from crystalx_core.assign.labels import relabel
 from crystalx_core.assignment import Assignment
+from crystalx_core.crystallography.convert import scatterer
 from crystalx_core.crystallography.maps import fobs_peaks
 from crystalx_core.crystallography.refine import RefinementResult, refine
 from crystalx_core.crystallography.solve import merged_intensities
@@ -290,8 +291,9 @@ def site_fits(
     model: Structure, data: FitData, elements: dict[str, list[str]]
 ) -> dict[str, dict[str, SiteFit]]:
     """α of each candidate element (`elements`: label → candidates, the held one first) at
-    each non-H site of the isotropically refined, H-free `model`, fitted with its Uiso and
-    the scale, every other atom fixed.
+    each non-H site of the refined, H-free `model` (isotropic; anisotropic for
+    _anisotropic_counts, its sites keeping their Uij), fitted with the scale, every other
+    atom fixed.
 
     Each candidate is fitted with its own form factor and the riding H the rules give it
     there: another element's shape, or H it would not carry, biased the count by up to 1 e (a
@@ -308,21 +310,8 @@ def site_fits(
         if not sites:
             return np.zeros(len(observed), dtype=complex)
         some = xray.structure(crystal_symmetry=symmetry)
-        for site in sites:
-            scatterer = xray.scatterer(
-                label=site.label,
-                site=site.frac,
-                u=site.u_iso,
-                occupancy=site.occupancy,
-                scattering_type=site.element,
-            )
-            if site.u_aniso is not None:  # an anisotropic model's site (_anisotropic_counts)
-                u11, u22, u33, u23, u13, u12 = site.u_aniso
-                scatterer.u_star = adptbx.u_cif_as_u_star(
-                    symmetry.unit_cell(), (u11, u22, u33, u12, u13, u23)
-                )
-                scatterer.flags.set_use_u_iso(False).set_use_u_aniso(True)
-            some.add_scatterer(scatterer)
+        for site in sites:  # (Uij on an anisotropic model's sites: _anisotropic_counts)
+            some.add_scatterer(scatterer(site, symmetry.unit_cell()))
         some.set_inelastic_form_factors(model.wavelength, "sasaki")
         return np.array(
             data.f_sq.structure_factors_from_scatterers(some, algorithm="direct").f_calc().data()
@@ -707,7 +696,8 @@ def _anisotropic_counts(weigh, current, evidence, why, seen):
     (0.0855 against 0.0683). A change the anisotropic weighing decides (not the model's against
     the count's lean) is refined with the others it decides and kept when the weighing of that
     model confirms it (_unconfirmed) and the fit is no worse on both R1 and wR2; the model
-    then goes on isotropic with it, unless that leaves the site in a smeared group.
+    then goes on isotropic with it, unless that leaves the site in a smeared group. When some
+    are dropped, the rest are refined alone and judged again the same way, or none taken.
     Returns the model, its evidence and the sites changed."""
     doubt = [
         label
@@ -734,7 +724,7 @@ def _anisotropic_counts(weigh, current, evidence, why, seen):
     # the net that had rejected it (sucrose's O6/O8 made F beside a water at occupancy 0.7:
     # anisotropic R1 0.0761, wR2 0.2096 with F, 0.0750, 0.2094 without); every right change
     # seen improved both (2218662's Cl wR2 0.0855 to 0.0683, 2004832's R1 0.0405 to 0.0392)
-    if trial is None or trial.wr2 > aniso.wr2 or trial.r1 > aniso.r1:
+    if not _no_worse(trial, aniso):
         return current, evidence, set()
     again = weigh(trial)
     held = {label: evidence[label].before for label in proposed}
@@ -756,15 +746,26 @@ def _anisotropic_counts(weigh, current, evidence, why, seen):
         new_evidence = weigh(new) if new is not None else {}
     if new is None:
         return current, evidence, set()
+    if kept != proposed:  # some dropped: the rest is judged alone, as the set was, or not taken
+        trial = weigh.refined_with(aniso, kept, anisotropic=True, riding=True)
+        if not _no_worse(trial, aniso) or _unconfirmed(
+            {label: weigh(trial)[label] for label in kept}, held, 1 - CHANGE_POSTERIOR
+        ):
+            return current, evidence, set()
     for label in kept:
         why[label] = (
             f"counted on the anisotropic model with riding H (isotropic: "
             f"{evidence[label].reason}): {counted[label].reason}; anisotropic R1 {trial.r1:.4f}, "
-            f"wR2 {trial.wr2:.4f} with {_listed(proposed, held)}, {aniso.r1:.4f}, "
+            f"wR2 {trial.wr2:.4f} with {_listed(kept, held)}, {aniso.r1:.4f}, "
             f"{aniso.wr2:.4f} without"
         )
     seen.add(weigh.state(new))
     return new, new_evidence, set(kept)
+
+
+def _no_worse(trial: RefinementResult | None, before: RefinementResult) -> bool:
+    """R1 and wR2 no higher than before (False when the trial failed)."""
+    return trial is not None and trial.r1 <= before.r1 and trial.wr2 <= before.wr2
 
 
 def _rounds(weigh, since, current, evidence, seen, why, fixed=frozenset()):

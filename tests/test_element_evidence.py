@@ -896,3 +896,53 @@ def test_a_site_the_anisotropic_count_changed_is_not_changed_back_by_the_later_r
     assert weighed.changes.get("C1") == "N", weighed.evidence["C1"].reason  # the later rounds ran
     o1 = weighed.evidence["O1"]
     assert "O1" not in weighed.changes and o1.decision == "O", o1.reason
+
+
+def test_what_the_anisotropic_count_keeps_of_its_changes_is_judged_alone(shared_data, monkeypatch):
+    """Alanine's O2 held as N and N1 held as O, each counting 7.45 e isotropic (in doubt), both
+    put right by the anisotropic count and refined together; N1's change then leaves its group
+    smeared and goes back. O2's change alone is refined again: with its anisotropic fit worse
+    than without (as reported here), nothing is taken, rather than a change only the set's fit
+    vouched for."""
+    from dataclasses import replace
+
+    import crystalx_core.element_evidence as element_evidence
+
+    heavy, reflections = _published("XH_alanine")
+    refined = refine(_swapped(heavy, {"O2": "N", "N1": "O"}), reflections, 10)
+    monkeypatch.setattr(element_evidence, "shared_offset_and_spread", lambda a, z: (1.0, 0.4))
+    real_fits = element_evidence.site_fits
+
+    def fits(model, data, elements):
+        found = real_fits(model, data, elements)
+        if all(s.u_aniso is None for s in model.sites):
+            _counting(found, "N1", 7.45)
+            _counting(found, "O2", 7.45)
+        return found
+
+    monkeypatch.setattr(element_evidence, "site_fits", fits)
+    real_weigh = element_evidence._weigh
+
+    def smeared_as_o(model, *args):
+        evidence = real_weigh(model, *args)
+        n1 = evidence["N1"]
+        if all(s.u_aniso is None for s in model.sites) and n1.before == "N":
+            n1.smeared, n1.posterior, n1.count_logs = True, {}, {}
+            n1.reason = "Uiso 0.232 Å² about the site (over 0.2 Å²): not weighed"
+        return evidence
+
+    monkeypatch.setattr(element_evidence, "_weigh", smeared_as_o)
+    real = element_evidence.refine
+
+    def worse_alone(structure, reflections, cycles, anisotropic=False, **kwargs):
+        result = real(structure, reflections, cycles, anisotropic=anisotropic, **kwargs)
+        if anisotropic and (_site(result, "O2").element, _site(result, "N1").element) == (
+            "O",
+            "O",
+        ):
+            return replace(result, r1=result.r1 + 0.05)
+        return result
+
+    monkeypatch.setattr(element_evidence, "refine", worse_alone)
+    weighed = weigh_elements(refined, reflections, "model", 10, {})
+    assert "O2" not in weighed.changes, weighed.evidence["O2"].reason
