@@ -29,21 +29,25 @@ def to_xray_structure(structure: Structure) -> xray.structure:
     symmetry = crystal_symmetry(structure)
     xs = xray.structure(crystal_symmetry=symmetry)
     for site in (atom for host in structure.atoms for atom in host.with_mixed):
-        scatterer = xray.scatterer(
-            label=site.label,
-            site=site.frac,
-            u=site.u_iso,
-            occupancy=site.occupancy,
-            scattering_type=site.element,
-        )
-        if site.u_aniso is not None:
-            u11, u22, u33, u23, u13, u12 = site.u_aniso
-            scatterer.u_star = adptbx.u_cif_as_u_star(
-                symmetry.unit_cell(), (u11, u22, u33, u12, u13, u23)
-            )
-            scatterer.flags.set_use_u_iso(False).set_use_u_aniso(True)
-        xs.add_scatterer(scatterer)
+        xs.add_scatterer(scatterer(site, symmetry.unit_cell()))
     return xs
+
+
+def scatterer(site: Site, unit_cell) -> xray.scatterer:
+    """One site as a cctbx scatterer: Uiso, or its Uij (SHELX order U11 U22 U33 U23 U13 U12)
+    as u_star in `unit_cell`."""
+    out = xray.scatterer(
+        label=site.label,
+        site=site.frac,
+        u=site.u_iso,
+        occupancy=site.occupancy,
+        scattering_type=site.element,
+    )
+    if site.u_aniso is not None:
+        u11, u22, u33, u23, u13, u12 = site.u_aniso
+        out.u_star = adptbx.u_cif_as_u_star(unit_cell, (u11, u22, u33, u12, u13, u23))
+        out.flags.set_use_u_iso(False).set_use_u_aniso(True)
+    return out
 
 
 def from_xray_structure(
