@@ -575,6 +575,26 @@ def test_a_leaning_site_the_refinement_does_not_take_says_why(shared_data, monke
     assert "the refinement does not prefer it: anisotropic R1" in n1.reason
 
 
+def _isotropic_refinement_prefers_another_at_o1(monkeypatch, refined) -> None:
+    """Isotropic refinements of alanine with O1 as any element but O come out better than the
+    right model `refined` by what 2004901's Cl held as S gained on simulated data (R1 - 0.001,
+    wR2 × 1/1.005); anisotropic ones stay real: the isotropic model's bias the anisotropic
+    weighing is there to overcome."""
+    from dataclasses import replace
+
+    import crystalx_core.element_evidence as element_evidence
+
+    real = element_evidence.refine
+
+    def misled(structure, reflections, cycles, anisotropic=False, **kwargs):
+        result = real(structure, reflections, cycles, anisotropic=anisotropic, **kwargs)
+        if anisotropic or _site(result, "O1").element == "O":
+            return result
+        return replace(result, r1=refined.r1 - 0.001, wr2=refined.wr2 / 1.005)
+
+    monkeypatch.setattr(element_evidence, "refine", misled)
+
+
 def test_a_leaning_site_is_judged_on_the_anisotropic_refinements(shared_data, monkeypatch):
     """Alanine's O1 (an O) counting 7.45 e, between N and O (no prior: the posterior N 0.67,
     O 0.33), leans to N without deciding; the refinements of the two that judge it are the
@@ -582,7 +602,6 @@ def test_a_leaning_site_is_judged_on_the_anisotropic_refinements(shared_data, mo
     prefers the lighter neighbour for the same misfit), and they keep O, with the figures.
     Isotropic refinements here prefer N as they did a PF6⁻'s F held as O (COD 1100841 on
     simulated data: R1 0.0766 as O, 0.0768 as F) or a terminal Cl held as S."""
-    from dataclasses import replace
 
     import crystalx_core.element_evidence as element_evidence
     from crystalx_core.element_evidence import CHANGE_POSTERIOR
@@ -591,16 +610,7 @@ def test_a_leaning_site_is_judged_on_the_anisotropic_refinements(shared_data, mo
     refined = refine(heavy, reflections, 10)
     monkeypatch.setattr(element_evidence, "shared_offset_and_spread", lambda a, z: (1.0, 0.4))
     _with_fits(monkeypatch, lambda fits: _counting(fits, "O1", 7.45))
-    real = element_evidence.refine
-
-    def isotropic_misled(structure, reflections, cycles, anisotropic=False, **kwargs):
-        result = real(structure, reflections, cycles, anisotropic=anisotropic, **kwargs)
-        if anisotropic or _site(result, "O1").element == "O":
-            return result
-        # better than the right O by what 2004901's Cl held as S gained (wR2 × 1/1.005)
-        return replace(result, r1=refined.r1 - 0.001, wr2=refined.wr2 / 1.005)
-
-    monkeypatch.setattr(element_evidence, "refine", isotropic_misled)
+    _isotropic_refinement_prefers_another_at_o1(monkeypatch, refined)
     weighed = weigh_elements(refined, reflections, "model", 10, {})
     o1 = weighed.evidence["O1"]
     assert weighed.changes == {}, o1.reason
@@ -784,7 +794,6 @@ def test_a_change_the_rounds_made_on_the_isotropic_count_is_weighed_again(shared
     prior: the count decides), as sfarchiv2_2004967's O13 held as F was made N counting 6.8 e
     at isotropic R1 0.25. The change is weighed again on the anisotropic model, where O1's real
     count (about 8 e) decides O, and it goes back, with the figures."""
-    from dataclasses import replace
 
     import crystalx_core.element_evidence as element_evidence
 
@@ -792,17 +801,9 @@ def test_a_change_the_rounds_made_on_the_isotropic_count_is_weighed_again(shared
     refined = refine(heavy, reflections, 10)
     monkeypatch.setattr(element_evidence, "shared_offset_and_spread", lambda a, z: (1.0, 0.4))
     _isotropic_count(monkeypatch, "O1", 7.0)
-    real = element_evidence.refine
-
-    def net_agrees(structure, reflections, cycles, anisotropic=False, **kwargs):
-        # the isotropic refinement takes N as the count does (2004967's O13 as N: isotropic
-        # R1 0.2506 against 0.2543), so the refinement net keeps the rounds' change
-        result = real(structure, reflections, cycles, anisotropic=anisotropic, **kwargs)
-        if anisotropic or _site(result, "O1").element == "O":
-            return result
-        return replace(result, r1=refined.r1 - 0.001, wr2=refined.wr2 / 1.005)
-
-    monkeypatch.setattr(element_evidence, "refine", net_agrees)
+    # the isotropic refinement takes N as the count does (2004967's O13 as N: isotropic R1
+    # 0.2506 against 0.2543), so the refinement net keeps the rounds' change
+    _isotropic_refinement_prefers_another_at_o1(monkeypatch, refined)
     weighed = weigh_elements(refined, reflections, "model", 10, {})
     o1 = weighed.evidence["O1"]
     assert weighed.changes == {}, o1.reason
@@ -874,7 +875,6 @@ def test_a_site_the_anisotropic_count_changed_is_not_changed_back_by_the_later_r
     the refinement preferring that lean: the later rounds, on the model with C1 as N, weigh O1
     isotropic again (7.0 e: N), and must leave it as the anisotropic count put it
     (sfarchiv2_2004967's O13 was made N again there)."""
-    from dataclasses import replace
 
     import crystalx_core.element_evidence as element_evidence
 
@@ -891,16 +891,7 @@ def test_a_site_the_anisotropic_count_changed_is_not_changed_back_by_the_later_r
         return found
 
     monkeypatch.setattr(element_evidence, "site_fits", fits)
-    real = element_evidence.refine
-
-    def net_agrees(structure, reflections, cycles, anisotropic=False, **kwargs):
-        # as in the test above: the isotropic refinement takes N at O1
-        result = real(structure, reflections, cycles, anisotropic=anisotropic, **kwargs)
-        if anisotropic or _site(result, "O1").element == "O":
-            return result
-        return replace(result, r1=refined.r1 - 0.001, wr2=refined.wr2 / 1.005)
-
-    monkeypatch.setattr(element_evidence, "refine", net_agrees)
+    _isotropic_refinement_prefers_another_at_o1(monkeypatch, refined)  # takes N at O1
     monkeypatch.setattr(element_evidence, "_refinement_prefers", lambda t, b: t is not None)
     weighed = weigh_elements(refined, reflections, "model", 10, {})
     assert weighed.changes.get("C1") == "N", weighed.evidence["C1"].reason  # the later rounds ran
