@@ -748,9 +748,10 @@ def _anisotropic_counts(weigh, current, evidence, why, seen):
         return current, evidence, set()
     if kept != proposed:  # some dropped: the rest is judged alone, as the set was, or not taken
         trial = weigh.refined_with(aniso, kept, anisotropic=True, riding=True)
-        if not _no_worse(trial, aniso) or _unconfirmed(
-            {label: weigh(trial)[label] for label in kept}, held, 1 - CHANGE_POSTERIOR
-        ):
+        if not _no_worse(trial, aniso):
+            return current, evidence, set()
+        again = weigh(trial)  # once: a weighing fits every site
+        if _unconfirmed({label: again[label] for label in kept}, held, 1 - CHANGE_POSTERIOR):
             return current, evidence, set()
     for label in kept:
         why[label] = (
