@@ -810,6 +810,25 @@ def test_a_change_the_rounds_made_on_the_isotropic_count_is_weighed_again(shared
     assert o1.decision == "O" and "counted on the anisotropic model" in o1.reason, o1.reason
 
 
+def _smeared_when_isotropic_as(monkeypatch, label: str, element: str) -> None:
+    """The isotropic weighing finds `label` smeared (Uiso 0.232 Å² about it: not weighed) when
+    it holds `element`, as sfarchiv2_2004925's ring C5' at 0.27 Å² was; anisotropic weighings
+    stay real."""
+    import crystalx_core.element_evidence as element_evidence
+
+    real = element_evidence._weigh
+
+    def smeared(model, *args):
+        evidence = real(model, *args)
+        site = evidence[label]
+        if all(s.u_aniso is None for s in model.sites) and site.before == element:
+            site.smeared, site.posterior, site.count_logs = True, {}, {}
+            site.reason = "Uiso 0.232 Å² about the site (over 0.2 Å²): not weighed"
+        return evidence
+
+    monkeypatch.setattr(element_evidence, "_weigh", smeared)
+
+
 def test_a_change_by_the_anisotropic_count_that_leaves_its_site_smeared_goes_back(
     shared_data, monkeypatch
 ):
@@ -824,17 +843,7 @@ def test_a_change_by_the_anisotropic_count_that_leaves_its_site_smeared_goes_bac
     refined = refine(_swapped(heavy, {"O1": "N"}), reflections, 10)
     monkeypatch.setattr(element_evidence, "shared_offset_and_spread", lambda a, z: (1.0, 0.4))
     _isotropic_count(monkeypatch, "O1", 7.45)
-    real = element_evidence._weigh
-
-    def smeared_as_o(model, *args):
-        evidence = real(model, *args)
-        o1 = evidence["O1"]
-        if all(s.u_aniso is None for s in model.sites) and o1.before == "O":
-            o1.smeared, o1.posterior, o1.count_logs = True, {}, {}
-            o1.reason = "Uiso 0.232 Å² about the site (over 0.2 Å²): not weighed"
-        return evidence
-
-    monkeypatch.setattr(element_evidence, "_weigh", smeared_as_o)
+    _smeared_when_isotropic_as(monkeypatch, "O1", "O")
     weighed = weigh_elements(refined, reflections, "model", 10, {})
     assert weighed.changes == {}, weighed.evidence["O1"].reason
 
@@ -922,17 +931,7 @@ def test_what_the_anisotropic_count_keeps_of_its_changes_is_judged_alone(shared_
         return found
 
     monkeypatch.setattr(element_evidence, "site_fits", fits)
-    real_weigh = element_evidence._weigh
-
-    def smeared_as_o(model, *args):
-        evidence = real_weigh(model, *args)
-        n1 = evidence["N1"]
-        if all(s.u_aniso is None for s in model.sites) and n1.before == "N":
-            n1.smeared, n1.posterior, n1.count_logs = True, {}, {}
-            n1.reason = "Uiso 0.232 Å² about the site (over 0.2 Å²): not weighed"
-        return evidence
-
-    monkeypatch.setattr(element_evidence, "_weigh", smeared_as_o)
+    _smeared_when_isotropic_as(monkeypatch, "N1", "N")
     real = element_evidence.refine
 
     def worse_alone(structure, reflections, cycles, anisotropic=False, **kwargs):
