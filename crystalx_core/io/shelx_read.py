@@ -223,7 +223,7 @@ class ShelxFile:
         """Cell, symmetry, SFAC/UNIT and every atom and peak before END, in file order; atoms
         sharing one position (EXYZ) as one mixed site unless group_mixed is False."""
         sites = [replace(atom.site) for atom in self.atoms]
-        structure = Structure(
+        return Structure(
             cell=self.cell,
             symops=list(self.symops),
             sites=grouped_mixed_sites(sites) if group_mixed else sites,
@@ -234,7 +234,6 @@ class ShelxFile:
             title=self.title,
             source=self.path,
         )
-        return structure
 
 
 def _decoded(data: bytes) -> tuple[str, str]:
