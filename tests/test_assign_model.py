@@ -213,6 +213,27 @@ def test_the_strongest_peaks_of_a_map_are_atoms(shared_data):
     assert not strong_peaks(heights(residual)).any()
 
 
+@shipped
+def test_a_disordered_model_read_from_its_fobs_map_keeps_its_alternatives(shared_data):
+    """FC_p21c (Fobs map, measured data): 56 of its 104 sites, two of its perfluoro-tert-butoxy
+    groups, are split into PART 1 and 2 near 50:50, some alternatives 0.1-0.2 Å apart. Read as
+    whole atoms in contact (peaks without PART or occupancy, as fobs_peaks gave them), 19 of them
+    were dropped as 'not an atom': the formula, which counts them by occupancy in UNIT, saw them
+    as surplus. With the model's split kept, each alternative is read alone and every one keeps
+    an element."""
+    from crystalx_core.crystallography.maps import fobs_peaks
+    from crystalx_core.io.hkl import read_hkl
+
+    truth, _, heavy = _peaks_of("FC_p21c")
+    peaks = fobs_peaks(truth, read_hkl(BENCHMARK / "FC_p21c" / "data.hkl"))
+    assert [(p.part, p.occupancy) for p in peaks.sites] == [(s.part, s.occupancy) for s in heavy]
+    answer = assign_model(peaks).by_index()
+    disordered = [k for k, s in enumerate(heavy) if s.part]
+    assert len(disordered) == 56 and all(k in answer for k in disordered)
+    right = sum(1 for k, s in enumerate(heavy) if k in answer and answer[k].element == s.element)
+    assert right >= 100, right
+
+
 def _with_height(site, height):
     from dataclasses import replace
 

@@ -142,7 +142,11 @@ def _nearest_atom(structure: Structure, frac: np.ndarray) -> str:
 def fobs_peaks(model: Structure, reflections, extra: list[Site] = ()) -> Structure:
     """The model's non-H atoms as anonymous peaks (Q1, Q2, ... in order), then the `extra`
     positions, with heights read from an Fo map the model phases, as a solver would have found
-    them."""
+    them. A disordered model's peaks keep its PART and occupancy: the assignment then reads one
+    alternative at a time and counts each site against UNIT by its occupancy, as it reads the
+    split model itself (features._within_one_alternative, assign.model._site_weights); without
+    them two alternatives 0.1 Å apart looked like two whole atoms in contact, and the formula
+    dropped the surplus as 'not an atom' (FC_p21c's CF3 groups)."""
     heavy = [s for s in model.sites if not is_hydrogen(s.element)]
     f_obs = observed_amplitudes(model, reflections)
     f_calc = f_obs.structure_factors_from_scatterers(
@@ -153,8 +157,8 @@ def fobs_peaks(model: Structure, reflections, extra: list[Site] = ()) -> Structu
     )
     fft_map.apply_volume_scaling()
     density = fft_map.real_map_unpadded()
-    # only position and height, as a solver's peak list has them: no occupancy, PART or U to give
-    # the answer away
+    # position and height, as a solver's peak list has them, and the model's disorder split;
+    # no U, which would give the element away
     return model.with_sites(
         [
             Site(
@@ -162,6 +166,8 @@ def fobs_peaks(model: Structure, reflections, extra: list[Site] = ()) -> Structu
                 element=None,
                 frac=site.frac,
                 peak_height=float(maptbx.eight_point_interpolation(density, site.frac)),
+                occupancy=site.occupancy,
+                part=site.part,
             )
             for k, site in enumerate([*heavy, *extra])
         ]
