@@ -8,13 +8,20 @@
     python benchmarks/model_benchmark.py ../shared/data/benchmark
     CRYSTALX_MODELS=FOLDER python benchmarks/model_benchmark.py ../shared/data/benchmark \
         --output /tmp/candidate.md     # another model folder, without touching docs/benchmarks.md
+    python benchmarks/model_benchmark.py ../shared/data/benchmark --misses /tmp/misses.jsonl
+                                       # ... and every atom the model got wrong, with why
+
+A disordered model's peaks keep its PART and occupancy (crystallography.maps.fobs_peaks), as
+the product reads a split model: the elements are hidden, the split is not.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +31,9 @@ import crystalx_core  # noqa: F401  (cctbx before gemmi)
 from crystalx_core.assign.baseline import assign_baseline, baseline_h_counts
 from crystalx_core.assign.model import assign_model, model_h_counts
 from crystalx_core.crystallography.maps import fobs_peaks
-from crystalx_core.elements import is_hydrogen
+from crystalx_core.elements import atomic_number, is_hydrogen
+from crystalx_core.features import height_bins
+from crystalx_core.geometry import neighbours, site_multiplicities
 from crystalx_core.io.cif import read_cif
 from crystalx_core.io.hkl import read_hkl
 from crystalx_core.training.atoms.dataset import h_counts
@@ -33,7 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from solve_benchmark import REPO, write_section  # noqa: E402
 
 
-def run_entry(entry: Path) -> dict:
+def run_entry(entry: Path, misses: list | None = None) -> dict:
+    """One row of the table; the model's wrong atoms are added to `misses` when given."""
     truth = read_cif(entry / "model.cif").structure
     heavy = [s for s in truth.sites if not is_hydrogen(s.element)]
     peaks = fobs_peaks(truth, read_hkl(entry / "data.hkl"))
@@ -43,6 +53,8 @@ def run_entry(entry: Path) -> dict:
         row[f"{method}_elements"] = sum(
             1 for k, s in enumerate(heavy) if k in answer and answer[k].element == s.element
         )
+        if method == "model" and misses is not None:
+            misses.extend(missed_atoms(entry.name, truth.with_sites(heavy), peaks, answer))
     skeleton = truth.with_sites(heavy)
     expected = np.array(h_counts(truth))
     row["model_h"] = int(np.sum(np.array([n for n, _ in model_h_counts(skeleton)]) == expected))
@@ -50,13 +62,67 @@ def run_entry(entry: Path) -> dict:
     return row
 
 
-def markdown(rows: list[dict]) -> str:
+def missed_atoms(name: str, atoms, peaks, answer: dict) -> list[dict]:
+    """Per atom the model got wrong: what it is and got (top five), its height over the
+    reference and bin as the model saw them, occupancy, PART, multiplicity against the group
+    order (a special position), the nearest atoms, and a cause (the first that applies)."""
+    heights = [s.peak_height for s in peaks.sites]
+    expected = sum(peaks.asymmetric_unit_contents().values())
+    bins = height_bins(heights, expected)
+    top = sorted(heights, reverse=True)[: max(1, round(expected))]
+    reference = float(np.median(top))
+    multiplicity = site_multiplicities(atoms, 0.5)
+    near = neighbours(atoms, 2.0)
+    out = []
+    for k, site in enumerate(atoms.sites):
+        got = answer[k].element if k in answer else "not an atom"
+        if got == site.element:
+            continue
+        if site.occupancy < 1:
+            cause = "partly occupied"
+        elif multiplicity[k] < atoms.space_group_order:
+            cause = "special position"
+        elif got == "not an atom":
+            cause = "dropped"
+        elif abs(atomic_number(got) - atomic_number(site.element)) == 1:
+            cause = "Z-neighbour"
+        else:
+            cause = "other"
+        out.append(
+            {
+                "entry": name,
+                "label": site.label,
+                "element": site.element,
+                "chosen": got,
+                "top5": [[el, round(p, 3)] for el, p in answer[k].top(5)] if k in answer else [],
+                "height_over_reference": round(heights[k] / reference, 3),
+                "height_bin": int(bins[k]),
+                "occupancy": site.occupancy,
+                "part": site.part,
+                "multiplicity": f"{multiplicity[k]}/{atoms.space_group_order}",
+                "neighbours": [f"{atoms.sites[c.j].label} {c.distance:.2f}" for c in near[k][:4]],
+                "cause": cause,
+            }
+        )
+    return out
+
+
+def markdown(rows: list[dict], misses: list[dict]) -> str:
+    causes = Counter(m["cause"] for m in misses)
     lines = [
         "### Models vs baseline on published atoms (`benchmarks/model_benchmark.py`)",
         "",
         "Elements: published non-H positions, heights from an Fobs map phased by the published "
-        "model. "
-        "H counts: published non-H atoms with their elements, against the published H.",
+        "model; a disordered model's sites keep their PART and occupancy (the elements are "
+        "hidden, the split is not), as `crystalx assign`, the audit and the element priors read "
+        "a split model. "
+        "H counts: published non-H atoms with their elements, against the published H. "
+        f"Run on {_commit()}: `python benchmarks/model_benchmark.py ../shared/data/benchmark "
+        "--misses FILE` (FILE: every wrong atom with its top five, height bin, occupancy, PART, "
+        "multiplicity and neighbours). "
+        f"The model's {len(misses)} wrong atoms by cause (the first that applies): "
+        + (", ".join(f"{cause} {n}" for cause, n in causes.most_common()) or "none")
+        + ".",
         "",
         "| entry | non-H | elements right: model | baseline | H counts right: model | baseline |",
         "|---|---|---|---|---|---|",
@@ -80,18 +146,43 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _commit() -> str:
+    """The checkout's short commit, marked when tracked files differ from it."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=REPO, capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    try:
+        modified = " (modified)" if git("status", "--porcelain", "-uno") else ""
+        return git("rev-parse", "--short", "HEAD") + modified
+    except (OSError, subprocess.CalledProcessError):
+        return "an unknown commit"
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("benchmark_dir", type=Path)
     parser.add_argument("--output", type=Path, default=REPO / "docs" / "benchmarks.md")
+    parser.add_argument(
+        "--misses", type=Path, help="also write the model's wrong atoms here (JSON lines)"
+    )
     args = parser.parse_args(argv)
-    rows = []
+    rows, misses = [], []
     for entry in sorted(p for p in args.benchmark_dir.iterdir() if (p / "model.cif").exists()):
-        row = run_entry(entry)
+        row = run_entry(entry, misses)
         rows.append(row)
         print(json.dumps(row), flush=True)
-    write_section(markdown(rows), "model_benchmark", args.output)
+    write_section(markdown(rows, misses), "model_benchmark", args.output)
     print(f"wrote {args.output}")
+    if args.misses:
+        args.misses.write_text("".join(json.dumps(m) + "\n" for m in misses))
+        causes = Counter(m["cause"] for m in misses)
+        print(
+            f"wrote {args.misses}: {len(misses)} atoms; "
+            + ", ".join(f"{cause} {n}" for cause, n in causes.most_common())
+        )
     return 0
 
 
