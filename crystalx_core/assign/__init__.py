@@ -121,14 +121,13 @@ def _split_sites_agree(structure: Structure, answer: Assignment) -> bool:
 
 
 def _split_groups(structure: Structure) -> list[set[int]]:
-    """Sites of different non-zero PARTs, given one element, within SPLIT_REACH of each other
-    (any image), joined into groups of one split atom each; mixed sites keep their own element
-    (_mixed_sites_kept) and stay out."""
+    """Sites of different non-zero PARTs, given one element (or, as Fo-map peaks, none), within
+    SPLIT_REACH of each other (any image), joined into groups of one split atom each; mixed
+    sites keep their own element (_mixed_sites_kept) and stay out. A user's split of two
+    elements (C in PART 1, N in PART 2) is not joined."""
     sites = structure.sites
     split = [
-        i
-        for i, s in enumerate(sites)
-        if s.part and s.element and not is_hydrogen(s.element) and not s.mixed
+        i for i, s in enumerate(sites) if s.part and not is_hydrogen(s.element) and not s.mixed
     ]
     if not split:
         return []
