@@ -226,7 +226,6 @@ def test_a_disordered_model_read_from_its_fobs_map_keeps_its_alternatives(shared
 
     truth, _, heavy = _peaks_of("FC_p21c")
     peaks = fobs_peaks(truth, read_hkl(BENCHMARK / "FC_p21c" / "data.hkl"))
-    assert [(p.part, p.occupancy) for p in peaks.sites] == [(s.part, s.occupancy) for s in heavy]
     answer = assign_model(peaks).by_index()
     disordered = [k for k, s in enumerate(heavy) if s.part]
     assert len(disordered) == 56 and all(k in answer for k in disordered)
@@ -278,3 +277,19 @@ def test_h_counts_are_restricted_to_what_an_atom_has_room_for(shared_data):
     for site, contacts, row in zip(heavy.sites, connectivity(heavy), restricted):
         room = MAX_BONDS[site.element] - len(contacts)
         assert (row[: room + 1] > 0).all() and (row[room + 1 :] == 0).all(), (site.label, row)
+
+
+def test_a_disordered_model_counts_against_unit_as_its_unit_says(shared_data):
+    """SXF_I43d: C20 and C26 are PART -1 quarter sites whose images lie 0.04 and 0.46 Å apart
+    across a two-fold axis. The reader turned their sof into occupancy with the exact
+    multiplicity (48); counted with a peak's tolerance (24) they were half an atom short, and
+    the formula saw C 13.17 in the asymmetric unit for UNIT's 13.42."""
+    from crystalx_core.assign.model import _site_weights
+
+    structure = read_cif(BENCHMARK / "SXF_I43d" / "model.cif").structure
+    heavy = structure.with_sites([s for s in structure.sites if s.element not in ("H", "D")])
+    counted: dict[str, float] = {}
+    for site, weight in zip(heavy.sites, _site_weights(heavy)):
+        counted[site.element] = counted.get(site.element, 0.0) + weight
+    unit = {el: n for el, n in structure.asymmetric_unit_contents().items() if el in counted}
+    assert counted == pytest.approx(unit, abs=1e-3)

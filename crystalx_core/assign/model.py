@@ -36,6 +36,7 @@ from crystalx_core.structure import Structure
 NOT_AN_ATOM = "Q"
 # heavy-model passes: the first from the baseline's guesses, each later one from the last answer
 PASSES = 2
+PEAK_ON_SPECIAL = 0.5  # Å: images of a whole site this close are one atom on a special position
 FORMULA_MIN_PROBABILITY = 0.01  # an H count the formula may choose instead of the most likely one
 
 
@@ -254,13 +255,21 @@ def _formula(structure: Structure, classes: list[str]) -> tuple[dict[int, float]
 def _site_weights(structure: Structure) -> np.ndarray:
     """What each site counts for against UNIT in the asymmetric unit: multiplicity × occupancy /
     group order. Occupancy matters for a disordered model (two CF3 orientations at 0.48 and
-    0.52 count as one CF3, as UNIT counts them); peaks have none and count whole."""
+    0.52 count as one CF3, as UNIT counts them), whether its sites carry elements or are
+    fobs_peaks' peaks that keep them; a solver's peaks have none and count whole.
+
+    A whole site's images within PEAK_ON_SPECIAL Å are one atom (a peak found a little off a
+    special position sits on it). A partly occupied site takes the exact multiplicity, the one
+    the readers turned its sof into an occupancy with (geometry.chemical_occupancies): SXF_I43d's
+    C20 and C26 (PART -1, a quarter each, their images 0.04 and 0.46 Å apart across a two-fold
+    axis) are each one of 48 images, not 24."""
     occupancy = np.array([s.occupancy for s in structure.sites], dtype=float)
-    return (
-        np.asarray(site_multiplicities(structure, 0.5), dtype=float)
-        * occupancy
-        / structure.space_group_order
-    )
+    multiplicity = np.asarray(site_multiplicities(structure, PEAK_ON_SPECIAL), dtype=float)
+    partial = occupancy < 1
+    if partial.any():
+        exact = np.asarray(site_multiplicities(structure), dtype=float)
+        multiplicity = np.where(partial, exact, multiplicity)
+    return multiplicity * occupancy / structure.space_group_order
 
 
 def _restricted(probabilities: np.ndarray, allowed: np.ndarray) -> np.ndarray:
