@@ -32,7 +32,7 @@ from crystalx_core.assign.baseline import assign_baseline, baseline_h_counts
 from crystalx_core.assign.model import assign_model, model_h_counts
 from crystalx_core.crystallography.maps import fobs_peaks
 from crystalx_core.elements import atomic_number, is_hydrogen
-from crystalx_core.features import height_bins
+from crystalx_core.features import height_bins, height_reference
 from crystalx_core.geometry import neighbours, site_multiplicities
 from crystalx_core.io.cif import read_cif
 from crystalx_core.io.hkl import read_hkl
@@ -69,8 +69,7 @@ def missed_atoms(name: str, atoms, peaks, answer: dict) -> list[dict]:
     heights = [s.peak_height for s in peaks.sites]
     expected = sum(peaks.asymmetric_unit_contents().values())
     bins = height_bins(heights, expected)
-    top = sorted(heights, reverse=True)[: max(1, round(expected))]
-    reference = float(np.median(top))
+    reference = height_reference(heights, expected)
     multiplicity = site_multiplicities(atoms, 0.5)
     near = neighbours(atoms, 2.0)
     out = []

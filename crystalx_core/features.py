@@ -62,17 +62,27 @@ HEIGHT_EDGES = (0.45, 0.7, 0.85, 0.95, 1.05, 1.2, 1.5, 2.5)
 HEIGHT_BINS = len(HEIGHT_EDGES) + 2  # bin 0 = no height (an atom, not a peak)
 
 
+def height_reference(heights: list[float | None], expected_atoms: float) -> float | None:
+    """The median of the `expected_atoms` highest positive peaks (the typical atom: C in an
+    organic structure), which height_bins measures each peak against; None without a peak."""
+    values = np.array([np.nan if h is None else h for h in heights], dtype=float)
+    known = values[np.isfinite(values) & (values > 0)]
+    if not known.size:
+        return None
+    top = np.sort(known)[::-1][: max(1, min(known.size, int(round(expected_atoms))))]
+    return float(np.median(top))
+
+
 def height_bins(heights: list[float | None], expected_atoms: float) -> np.ndarray:
-    """Bin 1..len(HEIGHT_EDGES)+1 of each peak's height relative to the median of the
-    `expected_atoms` highest peaks (the typical atom: C in an organic structure), 0 where
+    """Bin 1..len(HEIGHT_EDGES)+1 of each peak's height relative to height_reference, 0 where
     there is no height. Relative, so the map's scale does not matter."""
     values = np.array([np.nan if h is None else h for h in heights], dtype=float)
     known = np.isfinite(values) & (values > 0)
     bins = np.zeros(len(heights), dtype=np.int64)
-    if not known.any():
+    reference = height_reference(heights, expected_atoms)
+    if reference is None:
         return bins
-    top = np.sort(values[known])[::-1][: max(1, min(int(known.sum()), int(round(expected_atoms))))]
-    bins[known] = 1 + np.searchsorted(HEIGHT_EDGES, values[known] / float(np.median(top)))
+    bins[known] = 1 + np.searchsorted(HEIGHT_EDGES, values[known] / reference)
     return bins
 
 

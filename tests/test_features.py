@@ -215,3 +215,12 @@ def test_height_bins_are_relative_to_the_typical_atom():
     ranked = sorted(order, key=lambda k: heights[k])
     assert [bins[k] for k in ranked] == sorted(bins[k] for k in ranked)  # monotonic in height
     assert height_bins([None, None], 2).tolist() == [0, 0]
+
+
+def test_the_height_reference_is_the_typical_atom_among_positive_peaks():
+    """A peak at or below zero is no atom (height_bins gives it no bin): it does not pull the
+    median of the expected atoms down."""
+    from crystalx_core.features import height_reference
+
+    assert height_reference([10.0, 12.0, -4.0, 0.0, None], expected_atoms=4) == 11.0
+    assert height_reference([-1.0, None], expected_atoms=2) is None

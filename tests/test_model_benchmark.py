@@ -28,3 +28,27 @@ def test_wrong_atoms_say_what_they_are_and_why(shared_data):
         assert miss["part"] == 2 and 0.1 < miss["occupancy"] < 0.2
         assert miss["cause"] == "partly occupied" and miss["height_bin"] == 1
         assert miss["multiplicity"] == "4/4" and miss["neighbours"]
+
+
+def test_a_miss_is_measured_against_the_reference_its_bin_comes_from(shared_data):
+    """The listed height over the reference is the one the model's bin is read from
+    (features.height_reference), also when the map has peaks at or below zero among the
+    strongest expected: those count for no atom."""
+    from dataclasses import replace
+
+    from crystalx_core.crystallography.maps import fobs_peaks
+    from crystalx_core.features import HEIGHT_EDGES
+    from crystalx_core.io.cif import read_cif
+    from crystalx_core.io.hkl import read_hkl
+
+    truth = read_cif(BENCHMARK / "N2_thpp" / "model.cif").structure
+    heavy = truth.with_sites([s for s in truth.sites if s.element not in ("H", "D")])
+    peaks = fobs_peaks(truth, read_hkl(BENCHMARK / "N2_thpp" / "data.hkl"))
+    sunk = peaks.with_sites(
+        [replace(s, peak_height=-s.peak_height) if k < 4 else s for k, s in enumerate(peaks.sites)]
+    )
+    misses = _benchmark().missed_atoms("N2_thpp", heavy, sunk, {})
+    assert len(misses) == len(heavy.sites)
+    for miss in misses[4:]:
+        ratio = miss["height_over_reference"]
+        assert miss["height_bin"] == 1 + sum(e < ratio for e in HEIGHT_EDGES), miss
