@@ -113,8 +113,9 @@ def markdown(rows: list[dict], misses: list[dict]) -> str:
         "",
         "Elements: published non-H positions, heights from an Fobs map phased by the published "
         "model; a disordered model's sites keep their PART and occupancy (the elements are "
-        "hidden, the split is not), as `crystalx assign`, the audit and the element priors read "
-        "a split model. "
+        "hidden, the split is not), as `crystalx assign` reads a split model. The benchmark calls "
+        "the model itself: the audit and `assign --hkl`'s priors read the same peaks and then "
+        "give a split atom's alternatives one element, a step not measured here. "
         "H counts: published non-H atoms with their elements, against the published H. "
         f"Run on {_commit()}: `python benchmarks/model_benchmark.py ../shared/data/benchmark "
         "--misses FILE` (FILE: every wrong atom with its top five, height bin, occupancy, PART, "
@@ -146,7 +147,8 @@ def markdown(rows: list[dict], misses: list[dict]) -> str:
 
 
 def _commit() -> str:
-    """The checkout's short commit, marked when tracked files differ from it."""
+    """The checkout's branch and short commit, marked when tracked files differ from it (the
+    hash names the branch's commit; a squash or rebase on merge gives main another)."""
 
     def git(*args: str) -> str:
         return subprocess.run(
@@ -155,7 +157,8 @@ def _commit() -> str:
 
     try:
         modified = " (modified)" if git("status", "--porcelain", "-uno") else ""
-        return git("rev-parse", "--short", "HEAD") + modified
+        branch = git("rev-parse", "--abbrev-ref", "HEAD")
+        return f"branch {branch} {git('rev-parse', '--short', 'HEAD')}{modified}"
     except (OSError, subprocess.CalledProcessError):
         return "an unknown commit"
 
