@@ -155,6 +155,35 @@ def _tokens(lines: list[str], start: int, end: int) -> Iterator[tuple[int, str, 
         n += 1
 
 
+# DDLm names whose DDL1 alias is not the name with its dot made an underscore (coreCIF 3:
+# _diffrn_radiation_wavelength.value has the alias _diffrn_radiation_wavelength)
+_DDL1_ALIAS = {"_diffrn_radiation_wavelength.value": "_diffrn_radiation_wavelength"}
+
+
+def _ddl1_names(text: str) -> str:
+    """The text with CIF2/DDLm dotted tags (_cell.length_a, _atom_site.fract_x) under their DDL1
+    names (_cell_length_a), which is all gemmi's small-structure reader and this module look up.
+    In coreCIF 3 each DDLm name's alias is the category and object joined by '_' (but
+    _DDL1_ALIAS). Tags only: quoted values and text fields are left as written, line for line;
+    a dotted tag whose DDL1 name the file also holds is left too (gemmi reads the DDL1 one)."""
+    if not re.search(r"(?m)(?:^|\s)_[^\s.]+\.", text):
+        return text
+    parts = re.split(r"(\r\n|\r|\n)", text)  # lines, each followed by its own line end
+    lines = parts[0::2]
+    tags = [
+        (n, token)
+        for n, token, quoted in _tokens(lines, 0, len(lines))
+        if not quoted and token.startswith("_")
+    ]
+    written = {token.lower() for _, token in tags if "." not in token}
+    for n, token in tags:
+        name = _DDL1_ALIAS.get(token.lower(), token.replace(".", "_"))
+        if name != token and name.lower() not in written:
+            lines[n] = re.sub(rf"(?<!\S){re.escape(token)}(?!\S)", name, lines[n], count=1)
+    parts[0::2] = lines
+    return "".join(parts)
+
+
 def _parse(path: Path, data: bytes | None = None) -> tuple[gemmi.cif.Document, str]:
     """Parse with gemmi from text we decoded: UTF-8 (CIF 2) or, failing that, Latin-1, which
     old CIFs use for names; gemmi would hand back undecodable strings later otherwise. The
@@ -168,7 +197,7 @@ def _parse(path: Path, data: bytes | None = None) -> tuple[gemmi.cif.Document, s
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         text = data.decode("latin-1")
-    text = text.split(DOS_END, 1)[0]  # Ctrl-Z ends a file written by a DOS program
+    text = _ddl1_names(text.split(DOS_END, 1)[0])  # Ctrl-Z ends a file written by a DOS program
     try:
         return gemmi.cif.read_string(text), text
     except (ValueError, RuntimeError) as error:
@@ -394,16 +423,55 @@ def _average_operators(block: gemmi.cif.Block) -> list[str]:
     return ops
 
 
-def _u_iso(site: gemmi.SmallStructure.Site, orth: np.ndarray) -> tuple[float, tuple | None]:
-    """(Uiso or Ueq, U_aniso in SHELX order U11 U22 U33 U23 U13 U12 or None)."""
+_PAIRS = ("11", "22", "33", "12", "13", "23")
+
+
+def _aniso_from_b_or_beta(block: gemmi.cif.Block, orth: np.ndarray) -> dict[str, tuple]:
+    """Label → (U11, U22, U33, U12, U13, U23) of the anisotropic rows a CIF gives as B or beta,
+    which gemmi does not read (it reads _atom_site_aniso_U_ alone). CIF core: B^ij = 8 pi^2 U^ij
+    (_atom_site_aniso_B_, T = exp(-1/4 sum B^ij h_i h_j a*_i a*_j)); beta^ij = 2 pi^2 a*_i a*_j
+    U^ij (_atom_site_aniso_beta_, T = exp(-sum beta^ij h_i h_j), as FullProf writes them).
+    A row with '?' or '.' is left out (its atom stays isotropic)."""
+    recip = np.linalg.norm(np.linalg.inv(orth), axis=1)  # a*, b*, c*
+    axes = {"1": 0, "2": 1, "3": 2}
+    for kind in ("B", "beta"):
+        table = block.find("_atom_site_aniso_", ["label", *(f"{kind}_{ij}" for ij in _PAIRS)])
+        if len(table):
+            break
+    else:
+        return {}
+    found = {}
+    for row in table:
+        values = [gemmi.cif.as_number(row[k + 1]) for k in range(6)]
+        if any(math.isnan(v) for v in values):
+            continue
+        if kind == "B":
+            found[gemmi.cif.as_string(row[0])] = tuple(v / (8 * math.pi**2) for v in values)
+        else:
+            found[gemmi.cif.as_string(row[0])] = tuple(
+                v / (2 * math.pi**2 * recip[axes[ij[0]]] * recip[axes[ij[1]]])
+                for v, ij in zip(values, _PAIRS)
+            )
+    return found
+
+
+def _u_iso(
+    site: gemmi.SmallStructure.Site, orth: np.ndarray, other: tuple | None = None
+) -> tuple[float, tuple | None]:
+    """(Uiso or Ueq, U_aniso in SHELX order U11 U22 U33 U23 U13 U12 or None). `other`: the
+    site's U11 U22 U33 U12 U13 U23 read from B or beta, where gemmi found no U."""
     a = site.aniso
-    if not a.nonzero():
+    if a.nonzero():
+        u11, u22, u33, u12, u13, u23 = a.u11, a.u22, a.u33, a.u12, a.u13, a.u23
+    elif other is not None:
+        u11, u22, u33, u12, u13, u23 = other
+    else:
         return site.u_iso, None
-    u_cif = np.array([[a.u11, a.u12, a.u13], [a.u12, a.u22, a.u23], [a.u13, a.u23, a.u33]])
+    u_cif = np.array([[u11, u12, u13], [u12, u22, u23], [u13, u23, u33]])
     scale = np.diag(np.linalg.norm(np.linalg.inv(orth), axis=1))  # a*, b*, c*
     u_cart = orth @ scale @ u_cif @ scale @ orth.T
     u_iso = site.u_iso if site.u_iso > 0 else float(np.trace(u_cart) / 3)
-    return u_iso, (a.u11, a.u22, a.u33, a.u23, a.u13, a.u12)
+    return u_iso, (u11, u22, u33, u23, u13, u12)
 
 
 _SU = re.compile(r"[-+]?[\d.]+(?:[eE][-+]?\d+)?\((\d+)\)$")  # 10.123(4): su 0.004
@@ -490,8 +558,10 @@ def _sites(
     path: Path,
     formula: set[str],
     dummies: frozenset[int] = frozenset(),
+    aniso: dict[str, tuple] | None = None,
 ) -> list[Site]:
     rows = lines.atom_rows()
+    aniso = aniso or {}
     sites = []
     for k, raw in enumerate(small.sites):
         if k in dummies:
@@ -513,7 +583,7 @@ def _sites(
             raise InputError(
                 f"site {raw.label}: occupancy {raw.occ:g} is negative", str(path), line
             )
-        u_iso, u_aniso = _u_iso(raw, orth)
+        u_iso, u_aniso = _u_iso(raw, orth, aniso.get(raw.label))
         sites.append(
             Site(
                 label=raw.label,
@@ -598,9 +668,9 @@ def read_cif(path, block: str | None = None) -> CifEntry:
     )
     formula = _formula_counts(chosen)
     dummies = _dummies(chosen, small)
-    structure.sites = _sites(
-        small, structure.orthogonalisation, lines, path, set(formula), frozenset(dummies)
-    )
+    orth = structure.orthogonalisation
+    aniso = _aniso_from_b_or_beta(chosen, orth)
+    structure.sites = _sites(small, orth, lines, path, set(formula), frozenset(dummies), aniso)
     if dummies:
         many = "s" if len(dummies) > 1 else ""
         read_as.append(
