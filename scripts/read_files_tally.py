@@ -1,6 +1,8 @@
 """Run `crystalx assign` on every file named and count how each ends: read (exit 0 or 5),
-refused in one line (exit 2, one line on stderr) or a traceback (exit 70, or any uncaught
-exception). The baseline method is used: what is measured is the reading, not the models.
+refused in one line (an error exit, one `crystalx: error:` line on stderr), an internal error
+(exit 70: the CLI caught an exception no reader turned into an error, and says so in one
+line: a bug all the same) or a traceback (any exception the CLI let through). The baseline
+method is used: what is measured is the reading, not the models.
 
     python scripts/read_files_tally.py OUT.csv FILE...   (e.g. ../shared/data/corpus/*.cif)
 
@@ -20,15 +22,20 @@ from collections import Counter
 from pathlib import Path
 
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
+from crystalx_core.cli import EXIT_INTERNAL
 from crystalx_core.cli import main as crystalx
 
 
 def classify(code: int, stderr: str) -> str:
-    if "Traceback" in stderr or code == 70:
+    """The class of a run from its exit code (crystalx_core.cli's EXIT_*) and its stderr."""
+    lines = stderr.splitlines()
+    if "Traceback" in stderr:
         return "traceback"
     if code in (0, 5):
         return "read"
-    if code == 2 and len(stderr.splitlines()) == 1:
+    if code == EXIT_INTERNAL:
+        return "internal error"
+    if len(lines) == 1 and lines[0].startswith("crystalx: error:"):
         return "one-line error"
     return "other"
 
