@@ -476,3 +476,42 @@ def test_a_solution_whose_sfac_lists_no_h_still_gets_its_h(tmp_path, shared_data
     res.write_text("\n".join(lines) + "\n")
     count, notes = _h_placed(res)
     assert count >= 20 and not [n for n in notes if n.endswith("no H placed")]
+
+
+# project-gemmi/gemmi tests/4003024.cif (COD 4003024, CsSnCl3:In, Chem. Mater. 31, 4999; public
+# domain): its _shelx_res_file (SHELXL-2016/6 via Olex2 1.2), cut before HKLF. Sn and In share
+# one site as SHELXL users model substitution: each in a PART of its own, EADP tying their U.
+CSSNCL3_RES = (
+    "TITL mo_2_MQX_98_298K_0m in Pm-3m #221\nCELL 0.71073 5.5592 5.5592 5.5592 90 90 90\n"
+    "ZERR 1 0.0009 0.0009 0.0009 0 0 0\nLATT 1\n"
+    + "".join(
+        f"SYMM {op}\n"
+        for op in (
+            "-Y,+X,+Z -X,-Y,+Z +Y,-X,+Z +X,-Z,+Y +X,-Y,-Z +X,+Z,-Y +Z,+Y,-X -X,+Y,-Z -Z,+Y,+X "
+            "+Z,+X,+Y +Y,+Z,+X -Y,-Z,+X +Z,-X,-Y -Y,+Z,-X -Z,-X,+Y -Z,+X,-Y +Y,-Z,-X +Y,+X,-Z "
+            "-Y,-X,-Z -X,+Z,+Y -X,-Z,-Y +Z,-Y,+X -Z,-Y,-X"
+        ).split()
+    )
+    + "SFAC Cl Sn In Cs\nUNIT 3 0.9 0.067 1\nEADP Sn2 In\n\nL.S. 4 0 0\nPLAN  20\n"
+    "fmap 2 53\nacta\nWGHT    0.000000    0.170500\nEXTI    0.082247\nFVAR       0.48254\n"
+    "CS1   4    0.000000    0.000000    0.000000    10.02083    0.08600    0.08600 =\n"
+    "         0.08600    0.00000    0.00000    0.00000\n"
+    "PART 1\nSN2   2    0.500000    0.500000    0.500000    10.01875    0.03450\nPART 0\n"
+    "CL1   1    0.000000    0.500000    0.500000    10.06250    0.10301    0.15602 =\n"
+    "         0.15602    0.00000    0.00000    0.00000\n"
+    "PART 2\nIN    3    0.500000    0.500000    0.500000    10.00140    0.03450\nHKLF 4\nEND\n"
+)
+
+
+def test_the_atoms_of_a_mixed_site_keep_each_its_own_part(tmp_path):
+    """Sn2 (PART 1) and In (PART 2) at one position are one mixed site to the job; the .res
+    written put In straight after Sn2 under PART 1, so SHELXL would have read both as present
+    together (and In's PART 2 was gone). Each atom now gets its own PART line, the file's."""
+    (tmp_path / "x.res").write_text(CSSNCL3_RES)
+    args = ["assign", str(tmp_path / "x.res"), "--quiet", "--method", "baseline"]
+    assert main([*args, "--hydrogens", "rules"]) == 0
+    lines = (tmp_path / "x_crystalx.res").read_text().splitlines()
+    atoms = [ln.split()[0] for ln in lines if re.match(r"(PART|[A-Z]+\d*\s+\d\s)", ln)]
+    at = atoms.index("IN")
+    assert atoms[at - 3 : at + 2] == ["PART", "SN2", "PART", "IN", "PART"]
+    assert [ln for ln in lines if ln.startswith("PART")] == ["PART 1", "PART 2", "PART 0"]
