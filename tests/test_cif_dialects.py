@@ -169,3 +169,25 @@ def test_dotted_text_in_values_and_text_fields_is_left_as_written(tmp_path):
     doc, _ = _parse(tmp_path / "x.cif")
     assert doc[0].find_value("_publ_section_title") == "'_cell.length_a kept'"
     assert "_atom_site.fract_x stays" in doc[0].find_value("_publ_section_comment")
+
+
+def test_a_tag_written_without_a_value_is_read_as_unknown(tmp_path, capsys):
+    """ICSD-for-WWW CIFs (e.g. StructureFinder's tests/test-data/ICSD/*.cif) write
+    `_refine_ls_R_factor_all` with nothing after it, the next line a loop_: not CIF syntax,
+    and gemmi stops on it, so the file got 'CIF syntax error ... has no value'. Such a tag is
+    now read as '?' (unknown) with a note naming it, and the structure is read; the lines of
+    messages stay the file's."""
+    text = _cif("U").replace("_cell_formula_units_Z  1\n", "_refine_ls_R_factor_all   \n")
+    text = text.replace("data_1101133\n", "data_1101133\n_chemical_formula_sum\n")
+    (tmp_path / "x.cif").write_text(text)
+    entry = read_cif(tmp_path / "x.cif")
+    assert [s.label for s in entry.structure.sites] == ["Ni", "N1", "C1", "H11"]
+    assert entry.structure.sites[1].line == 19
+    assert any(
+        "_chemical_formula_sum, _refine_ls_R_factor_all written with no value" in n
+        for n in entry.notes
+    )
+    (tmp_path / "y.cif").write_text(text.replace("loop_\n_atom_site_label", "loop_\n"))
+    args = ["assign", str(tmp_path / "y.cif"), "--quiet", "--method", "baseline"]
+    assert main([*args, "--hydrogens", "rules"]) == 2  # other syntax errors are still refused
+    assert capsys.readouterr().err.count("\n") == 1

@@ -184,10 +184,18 @@ def _ddl1_names(text: str) -> str:
     return "".join(parts)
 
 
-def _parse(path: Path, data: bytes | None = None) -> tuple[gemmi.cif.Document, str]:
+_NO_VALUE = re.compile(r"(_\S+) has no value(?:\n|$)")
+_MAX_NO_VALUE = 100  # tags read as '?' in one file before its syntax error is reported
+
+
+def _parse(
+    path: Path, data: bytes | None = None, empty: list[str] | None = None
+) -> tuple[gemmi.cif.Document, str]:
     """Parse with gemmi from text we decoded: UTF-8 (CIF 2) or, failing that, Latin-1, which
     old CIFs use for names; gemmi would hand back undecodable strings later otherwise. The
-    text comes back too, for line numbers in messages. `data`: the file's bytes, read already."""
+    text comes back too, for line numbers in messages. `data`: the file's bytes, read already.
+    A tag written with no value before the next tag (ICSD-for-WWW writes
+    `_refine_ls_R_factor_all` so) is read as '?', unknown, and named in `empty`."""
     if data is None:
         if not path.exists():
             raise InputError("file not found", str(path))
@@ -198,22 +206,41 @@ def _parse(path: Path, data: bytes | None = None) -> tuple[gemmi.cif.Document, s
     except UnicodeDecodeError:
         text = data.decode("latin-1")
     text = _ddl1_names(text.split(DOS_END, 1)[0])  # Ctrl-Z ends a file written by a DOS program
-    try:
-        return gemmi.cif.read_string(text), text
-    except (ValueError, RuntimeError) as error:
-        message = str(error)
-        found = re.search(r"^string:(\d+)(?::\d+\(\d+\))?:?\s*(?:in data_\S*:\s*)?(.*)", message)
-        if not found:
-            raise InputError(
-                f"CIF syntax error: {message.splitlines()[0] if message else 'parse error'}",
-                str(path),
-            ) from None
-        detail = found.group(2).splitlines()[0] if found.group(2) else "parse error"
-        if text.startswith("#\\#CIF_2.0"):
-            detail += (
-                " (CIF 2.0 syntax not read here: a list [...] or multi-line triple-quoted text)"
-            )
-        raise InputError(f"CIF syntax error: {detail}", str(path), int(found.group(1))) from None
+    for _ in range(_MAX_NO_VALUE):
+        try:
+            return gemmi.cif.read_string(text), text
+        except (ValueError, RuntimeError) as error:
+            message = str(error)
+        tag, patched = _unknown_value(text, message)
+        if patched is None:
+            break
+        text = patched
+        if empty is not None:
+            empty.append(tag)
+    found = re.search(r"^string:(\d+)(?::\d+\(\d+\))?:?\s*(?:in data_\S*:\s*)?(.*)", message)
+    if not found:
+        raise InputError(
+            f"CIF syntax error: {message.splitlines()[0] if message else 'parse error'}",
+            str(path),
+        ) from None
+    detail = found.group(2).splitlines()[0] if found.group(2) else "parse error"
+    if text.startswith("#\\#CIF_2.0"):
+        detail += " (CIF 2.0 syntax not read here: a list [...] or multi-line triple-quoted text)"
+    raise InputError(f"CIF syntax error: {detail}", str(path), int(found.group(1))) from None
+
+
+def _unknown_value(text: str, message: str) -> tuple[str, str | None]:
+    """(the tag gemmi's `message` says has no value, `text` with '?' after it on the line the
+    message names); ('', None) for any other error, or where that line does not end with it."""
+    found = re.match(r"string:(\d+)\b.*?" + _NO_VALUE.pattern, message)
+    if not found:
+        return "", None
+    parts = re.split(r"(\r\n|\r|\n)", text)  # lines, each followed by its own line end
+    n = 2 * (int(found.group(1)) - 1)
+    if n >= len(parts) or not re.search(rf"(?i)(?:^|\s){re.escape(found.group(2))}\s*$", parts[n]):
+        return "", None
+    parts[n] = parts[n].rstrip() + " ?"
+    return found.group(2), "".join(parts)
 
 
 def _choose_block(
@@ -619,7 +646,8 @@ def _temperature_c(block: gemmi.cif.Block) -> float | None:
 def read_cif(path, block: str | None = None) -> CifEntry:
     """Read one data block (default: the first with atom sites) of a CIF."""
     path = Path(path)
-    doc, text = _parse(path)
+    empty: list[str] = []
+    doc, text = _parse(path, empty=empty)
     chosen, note, structures = _choose_block(doc, block, path)
     lines = _Lines(text, chosen.name)
     if any(_number(chosen, tag) is None for tag in _CELL_TAGS):
@@ -651,6 +679,8 @@ def read_cif(path, block: str | None = None) -> CifEntry:
         raise InputError(f"data_{chosen.name}: {problem}", str(path), lines.tag(*_CELL_TAGS))
     symops, symmetry_note = _symops(small, chosen, lines, path)
     read_as = []  # what this block is read as where it is not a plain 3D list of atoms
+    if empty:
+        read_as.append(f"{', '.join(empty)} written with no value: read as '?', unknown")
     dimension = _number(chosen, "_cell_modulation_dimension")
     if dimension:
         read_as.append(
