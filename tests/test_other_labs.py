@@ -515,3 +515,39 @@ def test_the_atoms_of_a_mixed_site_keep_each_its_own_part(tmp_path):
     at = atoms.index("IN")
     assert atoms[at - 3 : at + 2] == ["PART", "SN2", "PART", "IN", "PART"]
     assert [ln for ln in lines if ln.startswith("PART")] == ["PART 1", "PART 2", "PART 0"]
+
+
+# dkratzert/ShelXFile tests/resources/restraint_tests/eqiv_symmetry_atom_undefined.res, cut to
+# its cell, symmetry and two atoms: a 2-fold along c (SYMM 1/2-X, 1/2-Y, Z) on a cell whose
+# beta is 105.5 degrees
+METRIC_RES = (
+    "TITL fo7360 in P2(1)/c\nCELL  0.71073   9.9199   9.5808  18.1079   90.000  105.506   90.000\n"
+    "ZERR    4.00   0.0012   0.0011   0.0022   0.000   0.003   0.000\nLATT 1\n"
+    "SYMM 1/2-X, 1/2-Y, Z\nSFAC C  H  N O\nUNIT 88 80 8 4\nFVAR       0.15916\n"
+    "O1    4    0.560600    0.373727    0.162013    11.00000    0.02436\n"
+    "C1    1    0.498013    0.502539    0.142184    11.00000    0.02805\nHKLF 4\nEND\n"
+)
+
+
+def test_a_cell_its_symmetry_cannot_have_is_refused_naming_the_line(tmp_path, capsys):
+    """cctbx asserts on a cell without its group's metric; the job caught that deep in a later
+    step and said so without a line. The readers now ask at once and name the SYMM line (a
+    .res) or the cell's (a CIF)."""
+    (tmp_path / "x.res").write_text(METRIC_RES)
+    args = ["assign", str(tmp_path / "x.res"), "--quiet", "--method", "baseline"]
+    assert main([*args, "--hydrogens", "rules"]) == EXIT_INPUT
+    err = capsys.readouterr().err
+    assert err.startswith(f"crystalx: error: {tmp_path / 'x.res'}:5: cell 9.9199 9.5808 18.1079")
+    assert "metric symmetry of space group P 1 1 2/n" in err and err.count("\n") == 1
+    cif = NEUTRON_CIF.format(probe="x-ray", kind="?").replace("89.970(4)", "95.0")
+    (tmp_path / "y.cif").write_text(
+        cif.replace("'P 1 21/n 1'", "'P 4/n'").replace(
+            "loop_\n_symmetry_equiv_pos_site_id\n_symmetry_equiv_pos_as_xyz\n1 +x,+y,+z\n"
+            "2 -x+1/2,+y+1/2,-z+1/2\n-1 -x,-y,-z\n-2 +x+1/2,-y+1/2,+z+1/2\n",
+            "",
+        )
+    )
+    assert main(["assign", str(tmp_path / "y.cif"), "--quiet", "--method", "baseline"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"crystalx: error: {tmp_path / 'y.cif'}:5: data_2100513: cell")
+    assert "metric symmetry of space group P 4/n" in err and err.count("\n") == 1

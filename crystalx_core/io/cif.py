@@ -27,7 +27,11 @@ from crystalx_core.io.files import DOS_END, read_input_bytes
 from crystalx_core.io.hkl import HklfFormat, Reflections, usable_reflections, reflections_from_text
 from crystalx_core.geometry import site_multiplicities
 from crystalx_core.structure import Site, Structure, cell_problem, grouped_mixed_sites
-from crystalx_core.symmetry import full_operator_list, space_group_from_operators
+from crystalx_core.symmetry import (
+    full_operator_list,
+    metric_problem,
+    space_group_from_operators,
+)
 
 DEFAULT_WAVELENGTH = 0.71073  # Mo Kα, when the CIF does not say
 _CELL_TAGS = (
@@ -674,10 +678,13 @@ def read_cif(path, block: str | None = None) -> CifEntry:
             f"the atom_site loop has no {', '.join(missing)}", str(path), lines.tag(*_FRACT_TAGS)
         )
     cell = small.cell
-    problem = cell_problem((cell.a, cell.b, cell.c, cell.alpha, cell.beta, cell.gamma))
+    cell_values = (cell.a, cell.b, cell.c, cell.alpha, cell.beta, cell.gamma)
+    problem = cell_problem(cell_values)
     if problem:
         raise InputError(f"data_{chosen.name}: {problem}", str(path), lines.tag(*_CELL_TAGS))
     symops, symmetry_note = _symops(small, chosen, lines, path)
+    if problem := metric_problem(cell_values, space_group_from_operators(symops)):
+        raise InputError(f"data_{chosen.name}: {problem}", str(path), lines.tag(*_CELL_TAGS))
     read_as = []  # what this block is read as where it is not a plain 3D list of atoms
     if empty:
         read_as.append(f"{', '.join(empty)} written with no value: read as '?', unknown")
