@@ -63,6 +63,10 @@ class CifEntry:
     not_xray: str = ""  # why the block's data are not X-ray data ('' when they are)
     not_xray_line: int | None = None
     probe: str = "x-ray"  # what the block says its data were measured with (_NOT_XRAY)
+    # why the cell cannot be one of the symmetry's (symmetry.metric_problem), and its line: a
+    # job stops on it (io.load); the atoms alone are still read, for a look at the geometry
+    metric: str = ""
+    metric_line: int | None = None
 
 
 class _Lines:
@@ -683,8 +687,7 @@ def read_cif(path, block: str | None = None) -> CifEntry:
     if problem:
         raise InputError(f"data_{chosen.name}: {problem}", str(path), lines.tag(*_CELL_TAGS))
     symops, symmetry_note = _symops(small, chosen, lines, path)
-    if problem := metric_problem(cell_values, space_group_from_operators(symops)):
-        raise InputError(f"data_{chosen.name}: {problem}", str(path), lines.tag(*_CELL_TAGS))
+    metric = metric_problem(cell_values, space_group_from_operators(symops))
     read_as = []  # what this block is read as where it is not a plain 3D list of atoms
     if empty:
         read_as.append(f"{', '.join(empty)} written with no value: read as '?', unknown")
@@ -732,6 +735,8 @@ def read_cif(path, block: str | None = None) -> CifEntry:
         not_xray=f"{probe_tag} {probe}: not X-ray data" if probe_tag else "",
         not_xray_line=lines.tag(probe_tag) if probe_tag else None,
         probe=next((w for w in _NOT_XRAY if w in probe.lower()), "x-ray"),
+        metric=f"data_{chosen.name}: {metric}" if metric else "",
+        metric_line=lines.tag(*_CELL_TAGS) if metric else None,
     )
 
 
