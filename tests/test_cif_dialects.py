@@ -191,3 +191,24 @@ def test_a_tag_written_without_a_value_is_read_as_unknown(tmp_path, capsys):
     args = ["assign", str(tmp_path / "y.cif"), "--quiet", "--method", "baseline"]
     assert main([*args, "--hydrogens", "rules"]) == 2  # other syntax errors are still refused
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_a_block_whose_atom_row_is_all_unknown_holds_no_structure(tmp_path, capsys):
+    """SpringerMaterials' Pauling File CIFs (pymatgen's tests/files/cif/PF_sd_1601634.cif) follow
+    the block with the atoms by blocks for the published and the reduced cell whose atom_site
+    loop is one row of '?'. Those counted as structures: a batch failed each with 'site :
+    unknown element'. They hold no atoms: the file is one structure, and --block on such a
+    block says it has no atom sites."""
+    from crystalx_core.io.cif import structure_block_names
+
+    empty = "\ndata_published_cell\n" + HEAD.split("loop_")[0].split("\n", 1)[1].format(
+        iso="U", kind="U", ani="ani", **U_ISO
+    )
+    empty += "loop_\n_atom_site_label\n_atom_site_fract_x\n_atom_site_fract_y\n"
+    empty += "_atom_site_fract_z\n? ? ? ?\n"
+    (tmp_path / "x.cif").write_text(_cif("U") + empty)
+    assert structure_block_names(tmp_path / "x.cif") == []  # one structure: no block names
+    args = ["assign", str(tmp_path / "x.cif"), "--quiet", "--method", "baseline"]
+    assert main([*args, "--hydrogens", "rules", "--block", "published_cell"]) == 2
+    err = capsys.readouterr().err
+    assert "data_published_cell has no atom sites" in err and err.count("\n") == 1

@@ -12,7 +12,7 @@ import codecs
 import functools
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -275,9 +275,15 @@ def _choose_block(
     return with_sites[0], note, len(with_sites)
 
 
-def structure_blocks(doc: gemmi.cif.Document) -> list[gemmi.cif.Block]:
-    """The data blocks that hold a structure (atom sites)."""
-    return [b for b in doc if len(b.find_values("_atom_site_fract_x"))]
+def structure_blocks(doc: Iterable[gemmi.cif.Block]) -> list[gemmi.cif.Block]:
+    """The data blocks that hold a structure (atom sites). A loop whose coordinates are all '?'
+    or '.' holds none: SpringerMaterials' Pauling File CIFs add such blocks (the published
+    and reduced cells) after the one with the atoms."""
+    return [
+        b
+        for b in doc
+        if any(value not in ("?", ".") for value in b.find_values("_atom_site_fract_x"))
+    ]
 
 
 def structure_block_names(path: Path) -> list[str]:
@@ -670,7 +676,7 @@ def read_cif(path, block: str | None = None) -> CifEntry:
         raise InputError(
             f"cannot read data_{chosen.name}: {error}", str(path), lines.block_line
         ) from None
-    if not small.sites:
+    if not small.sites or not structure_blocks([chosen]):  # none, or a row of '?' alone
         raise InputError(
             f"data_{chosen.name} has no atom sites (_atom_site_fract_x loop)",
             str(path),
