@@ -212,3 +212,18 @@ def test_a_block_whose_atom_row_is_all_unknown_holds_no_structure(tmp_path, caps
     assert main([*args, "--hydrogens", "rules", "--block", "published_cell"]) == 2
     err = capsys.readouterr().err
     assert "data_published_cell has no atom sites" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("symbol, element", [("OH2", "O"), ("OH", "O"), ("NH4+", "N"), ("N", "N")])
+def test_a_type_symbol_of_an_atom_with_its_h_is_that_atom(tmp_path, symbol, element):
+    """SpringerMaterials' Pauling File types sites 'OH2' and 'OH' (pymatgen's
+    tests/files/cif/PF_sd_1601634.cif: a water's and a hydroxide's O sharing a site, their H
+    not located) and 'NH4' for an ammonium's N. 'OH2' stopped the job ('unknown element') and
+    gemmi reads 'NH4+' as nihonium; each is now the atom it names, its H left to the H rules."""
+    text = _cif("U").replace("_atom_site_thermal_displace_type\n", "_atom_site_type_symbol\n")
+    text = re.sub(r"(?m)^(N1 .*) Uani$", rf"\1 {symbol}", text)
+    for label, typed in (("Ni", "Ni"), ("C1", "C"), ("H11", "H")):
+        text = re.sub(rf"(?m)^({label} .*) U(?:ani|iso)$", rf"\1 {typed}", text)
+    (tmp_path / "x.cif").write_text(text)
+    sites = {s.label: s.element for s in read_cif(tmp_path / "x.cif").structure.sites}
+    assert sites == {"Ni": "Ni", "N1": element, "C1": "C", "H11": "H"}

@@ -561,11 +561,20 @@ def _formula_counts(block: gemmi.cif.Block) -> dict[str, float]:
     return formula
 
 
-def _element(raw: gemmi.SmallStructure.Site, formula: set[str]) -> gemmi.Element:
+# a type symbol for an atom with its H (SpringerMaterials' Pauling File: 'OH', 'OH2' for a
+# hydroxide's or a water's O whose H were not located, 'NH4' an ammonium's N): the atom
+_WITH_ITS_H = re.compile(r"([A-GI-Z][a-z]?)H\d*[+-]?$")
+_NOT_HERE = {0, 107, 113}  # what gemmi makes of those: no element, bohrium, nihonium
+
+
+def _element(raw: gemmi.SmallStructure.Site, formula: set[str], typed: bool) -> gemmi.Element:
     """The site's element. Without _atom_site_type_symbol gemmi reads it from the label (and
     gives the label as the type), and a hydroxyl H labelled HO1 becomes holmium: a two-letter
     reading that the formula lacks, whose first letter it has, is that one-letter element."""
     element = raw.element
+    group = _WITH_ITS_H.match(raw.type_symbol) if typed else None
+    if group and gemmi.Element(group.group(1)).atomic_number and element.atomic_number in _NOT_HERE:
+        return gemmi.Element(group.group(1))  # 'NH4' is no nihonium, 'BH4' no bohrium
     if (
         raw.type_symbol in ("", raw.label)
         and formula
@@ -600,7 +609,9 @@ def _sites(
     formula: set[str],
     dummies: frozenset[int] = frozenset(),
     aniso: dict[str, tuple] | None = None,
+    typed: bool = False,
 ) -> list[Site]:
+    """The atoms; `typed`: the loop has _atom_site_type_symbol (else gemmi reads the labels)."""
     rows = lines.atom_rows()
     aniso = aniso or {}
     sites = []
@@ -608,7 +619,7 @@ def _sites(
         if k in dummies:
             continue
         line = rows.get(raw.label, lines.tag("_atom_site_fract_x"))
-        element = _element(raw, formula)
+        element = _element(raw, formula, typed)
         if element.atomic_number == 0:
             raise InputError(
                 f"site {raw.label}: unknown element {raw.type_symbol or raw.label!r}",
@@ -716,7 +727,10 @@ def read_cif(path, block: str | None = None) -> CifEntry:
     dummies = _dummies(chosen, small)
     orth = structure.orthogonalisation
     aniso = _aniso_from_b_or_beta(chosen, orth)
-    structure.sites = _sites(small, orth, lines, path, set(formula), frozenset(dummies), aniso)
+    typed = len(chosen.find_values("_atom_site_type_symbol")) > 0
+    structure.sites = _sites(
+        small, orth, lines, path, set(formula), frozenset(dummies), aniso, typed
+    )
     if dummies:
         many = "s" if len(dummies) > 1 else ""
         read_as.append(
