@@ -551,3 +551,58 @@ def test_a_cell_its_symmetry_cannot_have_is_refused_naming_the_line(tmp_path, ca
     err = capsys.readouterr().err
     assert err.startswith(f"crystalx: error: {tmp_path / 'y.cif'}:5: data_2100513: cell")
     assert "metric symmetry of space group P 4/n" in err and err.count("\n") == 1
+
+
+# COD 1011240, hematite (Pauling & Hendricks, J. Am. Chem. Soc. 47, 781, 1925; public domain), as
+# quoted in a test of a Rust CIF reader found with the search tool: its rhombohedral cell and
+# atoms, symmetry given as an H-M name only (COD's original symbol is 'R -3 c R'; its operators
+# and Hall symbol left out, as older files and hand-written ones have it)
+HEMATITE_CIF = """data_1011240
+_chemical_formula_sum            'Fe2 O3'
+_space_group_IT_number           167
+_symmetry_space_group_name_H-M   'R -3 c'
+_cell_angle_alpha                55.28
+_cell_angle_beta                 55.28
+_cell_angle_gamma                55.28
+_cell_formula_units_Z            2
+_cell_length_a                   5.43
+_cell_length_b                   5.43
+_cell_length_c                   5.43
+loop_
+_atom_site_label
+_atom_site_type_symbol
+_atom_site_fract_x
+_atom_site_fract_y
+_atom_site_fract_z
+_atom_site_occupancy
+Fe1 Fe3+ 0.105(1) 0.105(1) 0.105(1) 1.
+O1 O2- 0.292(7) -0.292(7) 0. 0.5
+"""
+
+
+@pytest.mark.parametrize("symbol", ["'R -3 c'", "?"])  # the name, or the number 167 alone
+def test_an_r_group_named_alone_on_a_rhombohedral_cell_is_read_on_its_axes(
+    tmp_path, capsys, symbol
+):
+    """'R -3 c' (or 167) without operators was read on hexagonal axes, ITA's default, whatever
+    the cell: a rhombohedral one (a = b = c, alpha = beta = gamma) was then refused as a cell
+    the group cannot have. The cell now says which axes: R -3 c :R here, :H on a hexagonal cell."""
+    from cctbx import sgtbx
+
+    from crystalx_core.io.cif import read_cif
+    from crystalx_core.symmetry import space_group_from_operators
+
+    text = HEMATITE_CIF.replace("'R -3 c'", symbol)
+    (tmp_path / "x.cif").write_text(text)
+    entry = read_cif(tmp_path / "x.cif")
+    group = space_group_from_operators(entry.structure.symops)
+    assert str(sgtbx.space_group_info(group=group)) == "R -3 c :R" and not entry.metric
+    args = ["assign", str(tmp_path / "x.cif"), "--quiet", "--method", "baseline"]
+    assert main([*args, "--hydrogens", "rules"]) == 0
+    res = (tmp_path / "x_crystalx.res").read_text()
+    assert "LATT 1\nSYMM Z,X,Y\n" in res and "UNIT 4 6\n" in res
+    hexagonal = re.sub(r"(_cell_angle_(?:alpha|beta))\s+55.28", r"\1 90", text)
+    hexagonal = hexagonal.replace("_cell_angle_gamma                55.28", "_cell_angle_gamma 120")
+    (tmp_path / "h.cif").write_text(hexagonal)
+    group = space_group_from_operators(read_cif(tmp_path / "h.cif").structure.symops)
+    assert str(sgtbx.space_group_info(group=group)) == "R -3 c :H"

@@ -391,7 +391,11 @@ def _symops(
     small: gemmi.SmallStructure, block: gemmi.cif.Block, lines: _Lines, path: Path
 ) -> tuple[list[str], str | None]:
     """Full operator list: the CIF's own list if it is a closed group, else Hall, else H-M,
-    else the space-group number in its standard setting (with a note saying which)."""
+    else the space-group number in its standard setting (with a note saying which). An R
+    group named without its axes ('R -3', or 148) is read on rhombohedral axes where the cell
+    has them (_rhombohedral_axes), on hexagonal ones otherwise, as ITA's default."""
+    cell = small.cell
+    rhombohedral = _rhombohedral_axes(cell.alpha, cell.gamma)
     candidates = []
     if small.symops:
         candidates.append(list(small.symops))
@@ -402,7 +406,9 @@ def _symops(
         except (RuntimeError, ValueError):
             pass
     space_group = (
-        gemmi.find_spacegroup_by_name(small.spacegroup_hm) if small.spacegroup_hm else None
+        gemmi.find_spacegroup_by_name(small.spacegroup_hm, cell.alpha, cell.gamma)
+        if small.spacegroup_hm
+        else None
     )
     if space_group is not None:
         candidates.append([op.triplet() for op in space_group.operations()])
@@ -412,6 +418,12 @@ def _symops(
     number = next((n for tag in _NUMBER_TAGS if (n := _number(block, tag))), None)
     if number is not None and number == int(number) and 1 <= number <= 230:
         info = sgtbx.space_group_info(number=int(number))  # cctbx's reference setting
+        if rhombohedral and info.group().conventional_centring_type_symbol() == "R":
+            info = sgtbx.space_group_info(symbol=f"{int(number)}:R")
+            return full_operator_list(info.group()), (
+                f"symmetry from the space-group number {int(number)} alone: {info} assumed "
+                "(the cell is on rhombohedral axes)"
+            )
         return full_operator_list(info.group()), (
             f"symmetry from the space-group number {int(number)} alone: its standard setting "
             f"{info} assumed"
@@ -437,6 +449,14 @@ def _symops(
             *_SYMOP_TAGS, "_space_group_name_Hall", "_symmetry_space_group_name_Hall", *_NUMBER_TAGS
         ),
     )
+
+
+def _rhombohedral_axes(alpha: float, gamma: float) -> bool:
+    """Whether a cell reads as an R lattice's rhombohedral axes (a = b = c, alpha = beta =
+    gamma) rather than its hexagonal ones (gamma 120, alpha 90): gemmi's rule in
+    find_spacegroup_by_name, gamma < 1.125 alpha (gamma:alpha is 1 on the first, 4/3 on the
+    second), which picks the :R symbol for an R name in the H-M branch above."""
+    return gamma < 1.125 * alpha
 
 
 def _closed_group(ops: list[str]) -> sgtbx.space_group | None:
