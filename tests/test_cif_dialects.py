@@ -2,7 +2,6 @@
 displacements as B or beta instead of U, and CIF2/DDLm dotted tags. Each test reads a real
 file (cut) written in the form the program writes, checked against the same file in U / DDL1."""
 
-import math
 import re
 
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
@@ -157,17 +156,22 @@ def test_cif2_dotted_tags_are_read_as_their_ddl1_names(tmp_path, capsys):
 
 def test_dotted_text_in_values_and_text_fields_is_left_as_written(tmp_path):
     """Only tags are renamed: a quoted value or a text field holding a dotted word (a title,
-    an embedded file) keeps it."""
+    an embedded file) keeps it, on a dotted tag's own line too, where the tag follows a value
+    that holds its name (the first occurrence on the line was renamed, not the tag)."""
     text = _ddlm(_cif("U")).replace(
         "data_1101133\n",
-        "data_1101133\n_publ_section_title '_cell.length_a kept'\n"
-        "_publ_section_comment\n;\n_atom_site.fract_x stays\n;\n",
+        "data_1101133\n_publ.section_title '_cell.length_a kept'\n"
+        "_publ.section_comment\n;\n_atom_site.fract_x stays\n;\n",
+    )
+    text = text.replace(
+        "_cell.length_b  9.104(2)", "_publ.contact_author 'x _cell.length_b y' _cell.length_b 9.104"
     )
     (tmp_path / "x.cif").write_text(text)
     entry = read_cif(tmp_path / "x.cif")
-    assert math.isclose(entry.structure.cell[0], 8.148)
+    assert entry.structure.cell[:2] == pytest.approx((8.148, 9.104))
     doc, _ = _parse(tmp_path / "x.cif")
     assert doc[0].find_value("_publ_section_title") == "'_cell.length_a kept'"
+    assert doc[0].find_value("_publ_contact_author") == "'x _cell.length_b y'"
     assert "_atom_site.fract_x stays" in doc[0].find_value("_publ_section_comment")
 
 

@@ -105,7 +105,7 @@ class _Lines:
         tags: list[str] = []
         values: list[tuple[int, str]] = []
         in_loop = False
-        for n, token, quoted in _tokens(self.lines, self.block + 1, self.end):
+        for n, _, token, quoted in _tokens(self.lines, self.block + 1, self.end):
             word = "" if quoted else token.lower()
             if not word.startswith(("_", "loop_", "data_", "save_", "global_", "stop_")):
                 if in_loop:
@@ -141,9 +141,9 @@ class _Lines:
 _TOKEN = re.compile(r"""'(.*?)'(?=\s|$)|"(.*?)"(?=\s|$)|(#.*)|(\S+)""")
 
 
-def _tokens(lines: list[str], start: int, end: int) -> Iterator[tuple[int, str, bool]]:
-    """(0-based line, value, quoted) of each token of lines[start:end]: quotes and ;-text
-    fields unquoted, comments skipped."""
+def _tokens(lines: list[str], start: int, end: int) -> Iterator[tuple[int, int, str, bool]]:
+    """(0-based line, column, value, quoted) of each token of lines[start:end]: quotes and
+    ;-text fields unquoted (column 0 for a text field), comments skipped."""
     n = start
     while n < end:
         line = lines[n]
@@ -152,14 +152,15 @@ def _tokens(lines: list[str], start: int, end: int) -> Iterator[tuple[int, str, 
             n += 1
             while n < end and not lines[n].startswith(";"):
                 n += 1
-            yield first, "\n".join([line[1:], *lines[first + 1 : n]]), True
+            yield first, 0, "\n".join([line[1:], *lines[first + 1 : n]]), True
             n += 1
             continue
         for found in _TOKEN.finditer(line):
             single, double, comment, bare = found.groups()
             if comment is None:
                 quoted = bare is None
-                yield n, bare if not quoted else (single if single is not None else double), quoted
+                value = bare if not quoted else (single if single is not None else double)
+                yield n, found.start(), value, quoted
         n += 1
 
 
@@ -179,15 +180,15 @@ def _ddl1_names(text: str) -> str:
     parts = re.split(r"(\r\n|\r|\n)", text)  # lines, each followed by its own line end
     lines = parts[0::2]
     tags = [
-        (n, token)
-        for n, token, quoted in _tokens(lines, 0, len(lines))
+        (n, column, token)
+        for n, column, token, quoted in _tokens(lines, 0, len(lines))
         if not quoted and token.startswith("_")
     ]
-    written = {token.lower() for _, token in tags if "." not in token}
-    for n, token in tags:
+    written = {token.lower() for _, _, token in tags if "." not in token}
+    for n, column, token in reversed(tags):  # from a line's end: a shorter alias moves none
         name = _DDL1_ALIAS.get(token.lower(), token.replace(".", "_"))
         if name != token and name.lower() not in written:
-            lines[n] = re.sub(rf"(?<!\S){re.escape(token)}(?!\S)", name, lines[n], count=1)
+            lines[n] = lines[n][:column] + name + lines[n][column + len(token) :]
     parts[0::2] = lines
     return "".join(parts)
 
