@@ -197,6 +197,25 @@ def test_a_tag_written_without_a_value_is_read_as_unknown(tmp_path, capsys):
     assert capsys.readouterr().err.count("\n") == 1
 
 
+@pytest.mark.parametrize(
+    "written",
+    [
+        "{text}_refine_ls_R_factor_all",
+        "{text}_refine_ls_R_factor_all  \t",
+        "_refine_ls_R_factor_all  # none\n{text}",
+    ],
+)
+def test_a_last_or_commented_tag_without_a_value_is_read_as_unknown(tmp_path, written):
+    """The same valueless tag as the file's last word with no newline after it (gemmi says
+    'parse error' there, not 'has no value'), or followed by a comment, stopped as a syntax
+    error; both are read as '?' now, like a valueless tag before a newline."""
+    text = written.format(text=_cif("U").replace("data_1101133\n", ""))
+    (tmp_path / "x.cif").write_bytes(b"data_1101133\n" + text.encode())
+    entry = read_cif(tmp_path / "x.cif")
+    assert [s.label for s in entry.structure.sites] == ["Ni", "N1", "C1", "H11"]
+    assert any("_refine_ls_R_factor_all written with no value" in n for n in entry.notes)
+
+
 def test_a_block_whose_atom_row_is_all_unknown_holds_no_structure(tmp_path, capsys):
     """SpringerMaterials' Pauling File CIFs (pymatgen's tests/files/cif/PF_sd_1601634.cif) follow
     the block with the atoms by blocks for the published and the reduced cell whose atom_site

@@ -215,6 +215,8 @@ def _parse(
     except UnicodeDecodeError:
         text = data.decode("latin-1")
     text = _ddl1_names(text.split(DOS_END, 1)[0])  # Ctrl-Z ends a file written by a DOS program
+    if not text.endswith(("\n", "\r")):  # gemmi names a valueless last tag only before a newline
+        text += "\n"
     for _ in range(_MAX_NO_VALUE):
         try:
             return gemmi.cif.read_string(text), text
@@ -240,15 +242,18 @@ def _parse(
 
 def _unknown_value(text: str, message: str) -> tuple[str, str | None]:
     """(the tag gemmi's `message` says has no value, `text` with '?' after it on the line the
-    message names); ('', None) for any other error, or where that line does not end with it."""
+    message names, before a comment there); ('', None) for any other error, or where that line
+    does not end with it."""
     found = re.match(r"string:(\d+)\b.*?" + _NO_VALUE.pattern, message)
     if not found:
         return "", None
     parts = re.split(r"(\r\n|\r|\n)", text)  # lines, each followed by its own line end
     n = 2 * (int(found.group(1)) - 1)
-    if n >= len(parts) or not re.search(rf"(?i)(?:^|\s){re.escape(found.group(2))}\s*$", parts[n]):
+    tag = re.escape(found.group(2))
+    end = re.search(rf"(?i)(?:^|\s){tag}(\s*(?:#.*)?)$", parts[n]) if n < len(parts) else None
+    if end is None:
         return "", None
-    parts[n] = parts[n].rstrip() + " ?"
+    parts[n] = f"{parts[n][: end.start(1)]} ?{parts[n][end.start(1) :]}"
     return found.group(2), "".join(parts)
 
 
