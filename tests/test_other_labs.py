@@ -531,14 +531,15 @@ METRIC_RES = (
 
 def test_a_cell_its_symmetry_cannot_have_is_refused_naming_the_line(tmp_path, capsys):
     """cctbx asserts on a cell without its group's metric; the job caught that deep in a later
-    step and said so without a line. The readers now ask at once and name the SYMM line (a
-    .res) or the cell's (a CIF)."""
+    step and said so without a line. The readers now ask at once and name the cell's line
+    (a typo there is the usual cause), a .res its SYMM line too."""
     (tmp_path / "x.res").write_text(METRIC_RES)
     args = ["assign", str(tmp_path / "x.res"), "--quiet", "--method", "baseline"]
     assert main([*args, "--hydrogens", "rules"]) == EXIT_INPUT
     err = capsys.readouterr().err
-    assert err.startswith(f"crystalx: error: {tmp_path / 'x.res'}:5: cell 9.9199 9.5808 18.1079")
-    assert "metric symmetry of space group P 1 1 2/n" in err and err.count("\n") == 1
+    assert err.startswith(f"crystalx: error: {tmp_path / 'x.res'}:2: cell 9.9199 9.5808 18.1079")
+    assert err.endswith("space group P 1 1 2/n (the group from SYMM, line 5)\n")
+    assert err.count("\n") == 1
     cif = NEUTRON_CIF.format(probe="x-ray", kind="?").replace("89.970(4)", "95.0")
     (tmp_path / "y.cif").write_text(
         cif.replace("'P 1 21/n 1'", "'P 4/n'").replace(

@@ -730,8 +730,10 @@ class _Parser:
             group = space_group_from_shelx(shelx.latt, shelx.symm)
         except InputError as error:
             raise self.error(error.message, where.number) from None
-        if problem := metric_problem(shelx.cell, group):
-            raise self.error(problem, where.number)
+        if problem := metric_problem(shelx.cell, group):  # most often a CELL typo: named first
+            cell = self.cards["CELL"]
+            source = f" (the group from {where.keyword}, line {where.number})"
+            raise self.error(f"{problem}{source if where is not cell else ''}", cell.number)
         shelx.symops = full_operator_list(group)
         self._chemical_occupancies()
 
