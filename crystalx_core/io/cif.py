@@ -193,7 +193,7 @@ def _ddl1_names(text: str) -> str:
     return "".join(parts)
 
 
-_NO_VALUE = re.compile(r"(_\S+) has no value(?:\n|$)")
+_NO_VALUE = r"(_\S+) has no value(?:\n|$)"  # gemmi's message for a tag with no value
 _MAX_NO_VALUE = 100  # tags read as '?' in one file before its syntax error is reported
 
 
@@ -244,7 +244,7 @@ def _unknown_value(text: str, message: str) -> tuple[str, str | None]:
     """(the tag gemmi's `message` says has no value, `text` with '?' after it on the line the
     message names, before a comment there); ('', None) for any other error, or where that line
     does not end with it."""
-    found = re.match(r"string:(\d+)\b.*?" + _NO_VALUE.pattern, message)
+    found = re.match(r"string:(\d+)\b.*?" + _NO_VALUE, message)
     if not found:
         return "", None
     parts = re.split(r"(\r\n|\r|\n)", text)  # lines, each followed by its own line end
@@ -523,15 +523,15 @@ def _aniso_from_b_or_beta(block: gemmi.cif.Block, orth: np.ndarray) -> dict[str,
 
 
 def _u_iso(
-    site: gemmi.SmallStructure.Site, orth: np.ndarray, other: tuple | None = None
+    site: gemmi.SmallStructure.Site, orth: np.ndarray, from_b_or_beta: tuple | None = None
 ) -> tuple[float, tuple | None]:
-    """(Uiso or Ueq, U_aniso in SHELX order U11 U22 U33 U23 U13 U12 or None). `other`: the
-    site's U11 U22 U33 U12 U13 U23 read from B or beta, where gemmi found no U."""
+    """(Uiso or Ueq, U_aniso in SHELX order U11 U22 U33 U23 U13 U12 or None). `from_b_or_beta`:
+    the site's U11 U22 U33 U12 U13 U23 read from B or beta, where gemmi found no U."""
     a = site.aniso
     if a.nonzero():
         u11, u22, u33, u12, u13, u23 = a.u11, a.u22, a.u33, a.u12, a.u13, a.u23
-    elif other is not None:
-        u11, u22, u33, u12, u13, u23 = other
+    elif from_b_or_beta is not None:
+        u11, u22, u33, u12, u13, u23 = from_b_or_beta
     else:
         return site.u_iso, None
     u_cif = np.array([[u11, u12, u13], [u12, u22, u23], [u13, u23, u33]])
