@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from cctbx import sgtbx
+from cctbx import crystal, sgtbx
 
 from crystalx_core.errors import InputError
 
@@ -29,6 +29,20 @@ def _checked(group: sgtbx.space_group, what: str) -> sgtbx.space_group:
             f"{MAX_GROUP_ORDER}"
         )
     return group
+
+
+def metric_problem(cell, group: sgtbx.space_group) -> str | None:
+    """Why `cell` cannot be a cell of `group` (a = b for tetragonal, beta = 90 for b-unique
+    monoclinic ...), as cctbx judges it; None where it can. cctbx asserts on such a pair, deep
+    in any later step; the readers ask here, where they can name the file's line."""
+    try:
+        crystal.symmetry(unit_cell=tuple(cell), space_group=group)
+    except AssertionError:
+        return (
+            f"cell {' '.join(f'{x:g}' for x in cell)} does not have the metric symmetry of "
+            f"space group {group.type().lookup_symbol()}"
+        )
+    return None
 
 
 def parse_symop(text: str) -> tuple[np.ndarray, np.ndarray]:

@@ -1,6 +1,10 @@
 """Run `crystalx assign` on every file named and count how each ends: read (exit 0 or 5),
-refused in one line (exit 2, one line on stderr) or a traceback (exit 70, or any uncaught
-exception). The baseline method is used: what is measured is the reading, not the models.
+refused in one line (an error exit other than 70 with one `crystalx: error:` line on stderr:
+a refused input, 2, or usage; the solve, refine and output exits 3, 4 and 73 count too, which
+`assign` without --hkl does not give), an internal error (exit 70: the CLI caught an
+exception no reader turned into an error, and says so in one line: a bug all the same) or a
+traceback (any exception the CLI let through). The baseline method is used: what is
+measured is the reading, not the models.
 
     python scripts/read_files_tally.py OUT.csv FILE...   (e.g. ../shared/data/corpus/*.cif)
 
@@ -20,15 +24,20 @@ from collections import Counter
 from pathlib import Path
 
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
+from crystalx_core.cli import EXIT_INTERNAL
 from crystalx_core.cli import main as crystalx
 
 
 def classify(code: int, stderr: str) -> str:
-    if "Traceback" in stderr or code == 70:
+    """The class of a run from its exit code (crystalx_core.cli's EXIT_*) and its stderr."""
+    lines = stderr.splitlines()
+    if "Traceback" in stderr:
         return "traceback"
     if code in (0, 5):
         return "read"
-    if code == 2 and len(stderr.splitlines()) == 1:
+    if code == EXIT_INTERNAL:
+        return "internal error"
+    if len(lines) == 1 and lines[0].startswith("crystalx: error:"):
         return "one-line error"
     return "other"
 
@@ -45,7 +54,7 @@ def run(path: str, folder: str) -> tuple[str, int, float, str]:
         except SystemExit as stop:
             code = stop.code if isinstance(stop.code, int) else 1
         except Exception as error:  # noqa: BLE001  (what is counted is exactly this)
-            code = 70
+            code = EXIT_INTERNAL
             err.write(f"Traceback: {type(error).__name__}: {error}\n")
     text = err.getvalue().strip()
     last = text.splitlines()[-1][:300] if text else ""

@@ -111,3 +111,25 @@ def test_a_mistyped_tmqm_range_is_a_usage_error_not_a_traceback(tmp_path, capsys
     assert stopped.value.code == 2 and "Traceback" not in "\n".join(error)
     assert f"error: argument --tmqm-range: {value!r}" in error[-1] and "START:STOP" in error[-1]
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("existing", ["set.npz", "set.summary.json"])
+def test_the_pxrd_set_builder_keeps_an_existing_output_unless_forced(tmp_path, capsys, existing):
+    """`python -m crystalx_core.training.pxrd.dataset OUT` replaced OUT (hours of patterns) and
+    its summary without a word; now it stops in one line before building, and --force
+    replaces them (numpy writes `set` as set.npz, which counts as the same output)."""
+    pytest.importorskip("torch")
+    from crystalx_core.training.pxrd import dataset
+
+    kept = tmp_path / existing
+    kept.write_text("an earlier set\n")
+    for output in (tmp_path / "set.npz", tmp_path / "set"):
+        with pytest.raises(SystemExit) as stopped:
+            dataset.main([str(output), "--per-group", "0"])
+        error = capsys.readouterr().err.splitlines()
+        assert stopped.value.code == 2 and len(error) == 1
+        assert error[0] == f"error: {kept}: exists already (--force replaces it)"
+        assert kept.read_text() == "an earlier set\n"
+    assert dataset.main([str(tmp_path / "set.npz"), "--per-group", "0", "--force"]) == 0
+    assert kept.read_bytes() != b"an earlier set\n"
+    assert "test_patterns" in dataset.load(tmp_path / "set.npz")

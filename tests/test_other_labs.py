@@ -476,3 +476,134 @@ def test_a_solution_whose_sfac_lists_no_h_still_gets_its_h(tmp_path, shared_data
     res.write_text("\n".join(lines) + "\n")
     count, notes = _h_placed(res)
     assert count >= 20 and not [n for n in notes if n.endswith("no H placed")]
+
+
+# project-gemmi/gemmi tests/4003024.cif (COD 4003024, CsSnCl3:In, Chem. Mater. 31, 4999; public
+# domain): its _shelx_res_file (SHELXL-2016/6 via Olex2 1.2), cut before HKLF. Sn and In share
+# one site as SHELXL users model substitution: each in a PART of its own, EADP tying their U.
+CSSNCL3_RES = (
+    "TITL mo_2_MQX_98_298K_0m in Pm-3m #221\nCELL 0.71073 5.5592 5.5592 5.5592 90 90 90\n"
+    "ZERR 1 0.0009 0.0009 0.0009 0 0 0\nLATT 1\n"
+    + "".join(
+        f"SYMM {op}\n"
+        for op in (
+            "-Y,+X,+Z -X,-Y,+Z +Y,-X,+Z +X,-Z,+Y +X,-Y,-Z +X,+Z,-Y +Z,+Y,-X -X,+Y,-Z -Z,+Y,+X "
+            "+Z,+X,+Y +Y,+Z,+X -Y,-Z,+X +Z,-X,-Y -Y,+Z,-X -Z,-X,+Y -Z,+X,-Y +Y,-Z,-X +Y,+X,-Z "
+            "-Y,-X,-Z -X,+Z,+Y -X,-Z,-Y +Z,-Y,+X -Z,-Y,-X"
+        ).split()
+    )
+    + "SFAC Cl Sn In Cs\nUNIT 3 0.9 0.067 1\nEADP Sn2 In\n\nL.S. 4 0 0\nPLAN  20\n"
+    "fmap 2 53\nacta\nWGHT    0.000000    0.170500\nEXTI    0.082247\nFVAR       0.48254\n"
+    "CS1   4    0.000000    0.000000    0.000000    10.02083    0.08600    0.08600 =\n"
+    "         0.08600    0.00000    0.00000    0.00000\n"
+    "PART 1\nSN2   2    0.500000    0.500000    0.500000    10.01875    0.03450\nPART 0\n"
+    "CL1   1    0.000000    0.500000    0.500000    10.06250    0.10301    0.15602 =\n"
+    "         0.15602    0.00000    0.00000    0.00000\n"
+    "PART 2\nIN    3    0.500000    0.500000    0.500000    10.00140    0.03450\nHKLF 4\nEND\n"
+)
+
+
+def test_the_atoms_of_a_mixed_site_keep_each_its_own_part(tmp_path):
+    """Sn2 (PART 1) and In (PART 2) at one position are one mixed site to the job; the .res
+    written put In straight after Sn2 under PART 1, so SHELXL would have read both as present
+    together (and In's PART 2 was gone). Each atom now gets its own PART line, the file's."""
+    (tmp_path / "x.res").write_text(CSSNCL3_RES)
+    args = ["assign", str(tmp_path / "x.res"), "--quiet", "--method", "baseline"]
+    assert main([*args, "--hydrogens", "rules"]) == 0
+    lines = (tmp_path / "x_crystalx.res").read_text().splitlines()
+    atoms = [ln.split()[0] for ln in lines if re.match(r"(PART|[A-Z]+\d*\s+\d\s)", ln)]
+    at = atoms.index("IN")
+    assert atoms[at - 3 : at + 2] == ["PART", "SN2", "PART", "IN", "PART"]
+    assert [ln for ln in lines if ln.startswith("PART")] == ["PART 1", "PART 2", "PART 0"]
+
+
+# dkratzert/ShelXFile tests/resources/restraint_tests/eqiv_symmetry_atom_undefined.res, cut to
+# its cell, symmetry and two atoms: a 2-fold along c (SYMM 1/2-X, 1/2-Y, Z) on a cell whose
+# beta is 105.5 degrees
+METRIC_RES = (
+    "TITL fo7360 in P2(1)/c\nCELL  0.71073   9.9199   9.5808  18.1079   90.000  105.506   90.000\n"
+    "ZERR    4.00   0.0012   0.0011   0.0022   0.000   0.003   0.000\nLATT 1\n"
+    "SYMM 1/2-X, 1/2-Y, Z\nSFAC C  H  N O\nUNIT 88 80 8 4\nFVAR       0.15916\n"
+    "O1    4    0.560600    0.373727    0.162013    11.00000    0.02436\n"
+    "C1    1    0.498013    0.502539    0.142184    11.00000    0.02805\nHKLF 4\nEND\n"
+)
+
+
+def test_a_cell_its_symmetry_cannot_have_is_refused_naming_the_line(tmp_path, capsys):
+    """cctbx asserts on a cell without its group's metric; the job caught that deep in a later
+    step and said so without a line. The readers now ask at once and name the cell's line
+    (a typo there is the usual cause), a .res its SYMM line too."""
+    (tmp_path / "x.res").write_text(METRIC_RES)
+    args = ["assign", str(tmp_path / "x.res"), "--quiet", "--method", "baseline"]
+    assert main([*args, "--hydrogens", "rules"]) == EXIT_INPUT
+    err = capsys.readouterr().err
+    assert err.startswith(f"crystalx: error: {tmp_path / 'x.res'}:2: cell 9.9199 9.5808 18.1079")
+    assert err.endswith("space group P 1 1 2/n (the group from SYMM, line 5)\n")
+    assert err.count("\n") == 1
+    cif = NEUTRON_CIF.format(probe="x-ray", kind="?").replace("89.970(4)", "95.0")
+    (tmp_path / "y.cif").write_text(
+        cif.replace("'P 1 21/n 1'", "'P 4/n'").replace(
+            "loop_\n_symmetry_equiv_pos_site_id\n_symmetry_equiv_pos_as_xyz\n1 +x,+y,+z\n"
+            "2 -x+1/2,+y+1/2,-z+1/2\n-1 -x,-y,-z\n-2 +x+1/2,-y+1/2,+z+1/2\n",
+            "",
+        )
+    )
+    assert main(["assign", str(tmp_path / "y.cif"), "--quiet", "--method", "baseline"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"crystalx: error: {tmp_path / 'y.cif'}:5: data_2100513: cell")
+    assert "metric symmetry of space group P 4/n" in err and err.count("\n") == 1
+
+
+# COD 1011240, hematite (Pauling & Hendricks, J. Am. Chem. Soc. 47, 781, 1925; public domain), as
+# quoted in a test of a Rust CIF reader found with the search tool: its rhombohedral cell and
+# atoms, symmetry given as an H-M name only (COD's original symbol is 'R -3 c R'; its operators
+# and Hall symbol left out, as older files and hand-written ones have it)
+HEMATITE_CIF = """data_1011240
+_chemical_formula_sum            'Fe2 O3'
+_space_group_IT_number           167
+_symmetry_space_group_name_H-M   'R -3 c'
+_cell_angle_alpha                55.28
+_cell_angle_beta                 55.28
+_cell_angle_gamma                55.28
+_cell_formula_units_Z            2
+_cell_length_a                   5.43
+_cell_length_b                   5.43
+_cell_length_c                   5.43
+loop_
+_atom_site_label
+_atom_site_type_symbol
+_atom_site_fract_x
+_atom_site_fract_y
+_atom_site_fract_z
+_atom_site_occupancy
+Fe1 Fe3+ 0.105(1) 0.105(1) 0.105(1) 1.
+O1 O2- 0.292(7) -0.292(7) 0. 0.5
+"""
+
+
+@pytest.mark.parametrize("symbol", ["'R -3 c'", "?"])  # the name, or the number 167 alone
+def test_an_r_group_named_alone_on_a_rhombohedral_cell_is_read_on_its_axes(
+    tmp_path, capsys, symbol
+):
+    """'R -3 c' (or 167) without operators was read on hexagonal axes, ITA's default, whatever
+    the cell: a rhombohedral one (a = b = c, alpha = beta = gamma) was then refused as a cell
+    the group cannot have. The cell now says which axes: R -3 c :R here, :H on a hexagonal cell."""
+    from cctbx import sgtbx
+
+    from crystalx_core.io.cif import read_cif
+    from crystalx_core.symmetry import space_group_from_operators
+
+    text = HEMATITE_CIF.replace("'R -3 c'", symbol)
+    (tmp_path / "x.cif").write_text(text)
+    entry = read_cif(tmp_path / "x.cif")
+    group = space_group_from_operators(entry.structure.symops)
+    assert str(sgtbx.space_group_info(group=group)) == "R -3 c :R" and not entry.metric
+    args = ["assign", str(tmp_path / "x.cif"), "--quiet", "--method", "baseline"]
+    assert main([*args, "--hydrogens", "rules"]) == 0
+    res = (tmp_path / "x_crystalx.res").read_text()
+    assert "LATT 1\nSYMM Z,X,Y\n" in res and "UNIT 4 6\n" in res
+    hexagonal = re.sub(r"(_cell_angle_(?:alpha|beta))\s+55.28", r"\1 90", text)
+    hexagonal = hexagonal.replace("_cell_angle_gamma                55.28", "_cell_angle_gamma 120")
+    (tmp_path / "h.cif").write_text(hexagonal)
+    group = space_group_from_operators(read_cif(tmp_path / "h.cif").structure.symops)
+    assert str(sgtbx.space_group_info(group=group)) == "R -3 c :H"

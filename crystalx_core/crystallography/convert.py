@@ -6,22 +6,21 @@ from cctbx import adptbx, crystal, xray
 
 from crystalx_core.errors import InputError
 from crystalx_core.structure import Site, Structure
-from crystalx_core.symmetry import full_operator_list, space_group_from_operators
+from crystalx_core.symmetry import (
+    full_operator_list,
+    metric_problem,
+    space_group_from_operators,
+)
 
 
 def crystal_symmetry(structure: Structure) -> crystal.symmetry:
     """cctbx's symmetry; a cell its space group cannot have (a = b for tetragonal, ...) is an
     InputError."""
     group = space_group_from_operators(structure.symops)
-    try:
-        return crystal.symmetry(unit_cell=structure.cell, space_group=group)
-    except AssertionError:  # cctbx asserts compatibility
-        cell = " ".join(f"{x:g}" for x in structure.cell)
-        raise InputError(
-            f"cell {cell} does not have the metric symmetry of space group "
-            f"{group.type().lookup_symbol()}",
-            structure.source or None,
-        ) from None
+    problem = metric_problem(structure.cell, group)
+    if problem:
+        raise InputError(problem, structure.source or None)
+    return crystal.symmetry(unit_cell=structure.cell, space_group=group)
 
 
 def to_xray_structure(structure: Structure) -> xray.structure:

@@ -180,6 +180,8 @@ def load(path, block: str | None = None) -> Loaded:
         from crystalx_core.io.cif import read_cif
 
         entry = read_cif(path, block)
+        if entry.metric:  # cctbx would assert on it in the job's first step, without a line
+            raise InputError(entry.metric, str(path), entry.metric_line)
         structure, embedded, template, notes = entry.structure, None, None, entry.notes
         if entry.shelx_res_text:
             from crystalx_core.io.embedded_res import embedded_template, read_embedded

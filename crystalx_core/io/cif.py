@@ -12,7 +12,7 @@ import codecs
 import functools
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +27,11 @@ from crystalx_core.io.files import DOS_END, read_input_bytes
 from crystalx_core.io.hkl import HklfFormat, Reflections, usable_reflections, reflections_from_text
 from crystalx_core.geometry import site_multiplicities
 from crystalx_core.structure import Site, Structure, cell_problem, grouped_mixed_sites
-from crystalx_core.symmetry import full_operator_list, space_group_from_operators
+from crystalx_core.symmetry import (
+    full_operator_list,
+    metric_problem,
+    space_group_from_operators,
+)
 
 DEFAULT_WAVELENGTH = 0.71073  # Mo Kα, when the CIF does not say
 _CELL_TAGS = (
@@ -59,6 +63,10 @@ class CifEntry:
     not_xray: str = ""  # why the block's data are not X-ray data ('' when they are)
     not_xray_line: int | None = None
     probe: str = "x-ray"  # what the block says its data were measured with (_NOT_XRAY)
+    # why the cell cannot be one of the symmetry's (symmetry.metric_problem), and its line: a
+    # job stops on it (io.load); the atoms alone are still read, for a look at the geometry
+    metric: str = ""
+    metric_line: int | None = None
 
 
 class _Lines:
@@ -97,7 +105,7 @@ class _Lines:
         tags: list[str] = []
         values: list[tuple[int, str]] = []
         in_loop = False
-        for n, token, quoted in _tokens(self.lines, self.block + 1, self.end):
+        for n, _, token, quoted in _tokens(self.lines, self.block + 1, self.end):
             word = "" if quoted else token.lower()
             if not word.startswith(("_", "loop_", "data_", "save_", "global_", "stop_")):
                 if in_loop:
@@ -133,9 +141,9 @@ class _Lines:
 _TOKEN = re.compile(r"""'(.*?)'(?=\s|$)|"(.*?)"(?=\s|$)|(#.*)|(\S+)""")
 
 
-def _tokens(lines: list[str], start: int, end: int) -> Iterator[tuple[int, str, bool]]:
-    """(0-based line, value, quoted) of each token of lines[start:end]: quotes and ;-text
-    fields unquoted, comments skipped."""
+def _tokens(lines: list[str], start: int, end: int) -> Iterator[tuple[int, int, str, bool]]:
+    """(0-based line, column, value, quoted) of each token of lines[start:end]: quotes and
+    ;-text fields unquoted (column 0 for a text field), comments skipped."""
     n = start
     while n < end:
         line = lines[n]
@@ -144,21 +152,59 @@ def _tokens(lines: list[str], start: int, end: int) -> Iterator[tuple[int, str, 
             n += 1
             while n < end and not lines[n].startswith(";"):
                 n += 1
-            yield first, "\n".join([line[1:], *lines[first + 1 : n]]), True
+            yield first, 0, "\n".join([line[1:], *lines[first + 1 : n]]), True
             n += 1
             continue
         for found in _TOKEN.finditer(line):
             single, double, comment, bare = found.groups()
             if comment is None:
                 quoted = bare is None
-                yield n, bare if not quoted else (single if single is not None else double), quoted
+                value = bare if not quoted else (single if single is not None else double)
+                yield n, found.start(), value, quoted
         n += 1
 
 
-def _parse(path: Path, data: bytes | None = None) -> tuple[gemmi.cif.Document, str]:
+# DDLm names whose DDL1 alias is not the name with its dot made an underscore (coreCIF 3:
+# _diffrn_radiation_wavelength.value has the alias _diffrn_radiation_wavelength)
+_DDL1_ALIAS = {"_diffrn_radiation_wavelength.value": "_diffrn_radiation_wavelength"}
+
+
+def _ddl1_names(text: str) -> str:
+    """The text with CIF2/DDLm dotted tags (_cell.length_a, _atom_site.fract_x) under their DDL1
+    names (_cell_length_a), which is all gemmi's small-structure reader and this module look up.
+    In coreCIF 3 each DDLm name's alias is the category and object joined by '_' (but
+    _DDL1_ALIAS). Tags only: quoted values and text fields are left as written, line for line;
+    a dotted tag whose DDL1 name the file also holds is left too (gemmi reads the DDL1 one)."""
+    if not re.search(r"(?m)(?:^|\s)_[^\s.]+\.", text):
+        return text
+    parts = re.split(r"(\r\n|\r|\n)", text)  # lines, each followed by its own line end
+    lines = parts[0::2]
+    tags = [
+        (n, column, token)
+        for n, column, token, quoted in _tokens(lines, 0, len(lines))
+        if not quoted and token.startswith("_")
+    ]
+    written = {token.lower() for _, _, token in tags if "." not in token}
+    for n, column, token in reversed(tags):  # from a line's end: a shorter alias moves none
+        name = _DDL1_ALIAS.get(token.lower(), token.replace(".", "_"))
+        if name != token and name.lower() not in written:
+            lines[n] = lines[n][:column] + name + lines[n][column + len(token) :]
+    parts[0::2] = lines
+    return "".join(parts)
+
+
+_NO_VALUE = r"(_\S+) has no value(?:\n|$)"  # gemmi's message for a tag with no value
+_MAX_NO_VALUE = 100  # tags read as '?' in one file before its syntax error is reported
+
+
+def _parse(
+    path: Path, data: bytes | None = None, empty: list[str] | None = None
+) -> tuple[gemmi.cif.Document, str]:
     """Parse with gemmi from text we decoded: UTF-8 (CIF 2) or, failing that, Latin-1, which
     old CIFs use for names; gemmi would hand back undecodable strings later otherwise. The
-    text comes back too, for line numbers in messages. `data`: the file's bytes, read already."""
+    text comes back too, for line numbers in messages. `data`: the file's bytes, read already.
+    A tag written with no value before the next tag (ICSD-for-WWW writes
+    `_refine_ls_R_factor_all` so) is read as '?', unknown, and named in `empty`."""
     if data is None:
         if not path.exists():
             raise InputError("file not found", str(path))
@@ -168,23 +214,47 @@ def _parse(path: Path, data: bytes | None = None) -> tuple[gemmi.cif.Document, s
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         text = data.decode("latin-1")
-    text = text.split(DOS_END, 1)[0]  # Ctrl-Z ends a file written by a DOS program
-    try:
-        return gemmi.cif.read_string(text), text
-    except (ValueError, RuntimeError) as error:
-        message = str(error)
-        found = re.search(r"^string:(\d+)(?::\d+\(\d+\))?:?\s*(?:in data_\S*:\s*)?(.*)", message)
-        if not found:
-            raise InputError(
-                f"CIF syntax error: {message.splitlines()[0] if message else 'parse error'}",
-                str(path),
-            ) from None
-        detail = found.group(2).splitlines()[0] if found.group(2) else "parse error"
-        if text.startswith("#\\#CIF_2.0"):
-            detail += (
-                " (CIF 2.0 syntax not read here: a list [...] or multi-line triple-quoted text)"
-            )
-        raise InputError(f"CIF syntax error: {detail}", str(path), int(found.group(1))) from None
+    text = _ddl1_names(text.split(DOS_END, 1)[0])  # Ctrl-Z ends a file written by a DOS program
+    if not text.endswith(("\n", "\r")):  # gemmi names a valueless last tag only before a newline
+        text += "\n"
+    for _ in range(_MAX_NO_VALUE):
+        try:
+            return gemmi.cif.read_string(text), text
+        except (ValueError, RuntimeError) as error:
+            message = str(error)
+        tag, patched = _unknown_value(text, message)
+        if patched is None:
+            break
+        text = patched
+        if empty is not None:
+            empty.append(tag)
+    found = re.search(r"^string:(\d+)(?::\d+\(\d+\))?:?\s*(?:in data_\S*:\s*)?(.*)", message)
+    if not found:
+        raise InputError(
+            f"CIF syntax error: {message.splitlines()[0] if message else 'parse error'}",
+            str(path),
+        ) from None
+    detail = found.group(2).splitlines()[0] if found.group(2) else "parse error"
+    if text.startswith("#\\#CIF_2.0"):
+        detail += " (CIF 2.0 syntax not read here: a list [...] or multi-line triple-quoted text)"
+    raise InputError(f"CIF syntax error: {detail}", str(path), int(found.group(1))) from None
+
+
+def _unknown_value(text: str, message: str) -> tuple[str, str | None]:
+    """(the tag gemmi's `message` says has no value, `text` with '?' after it on the line the
+    message names, before a comment there); ('', None) for any other error, or where that line
+    does not end with it."""
+    found = re.match(r"string:(\d+)\b.*?" + _NO_VALUE, message)
+    if not found:
+        return "", None
+    parts = re.split(r"(\r\n|\r|\n)", text)  # lines, each followed by its own line end
+    n = 2 * (int(found.group(1)) - 1)
+    tag = re.escape(found.group(2))
+    end = re.search(rf"(?i)(?:^|\s){tag}(\s*(?:#.*)?)$", parts[n]) if n < len(parts) else None
+    if end is None:
+        return "", None
+    parts[n] = f"{parts[n][: end.start(1)]} ?{parts[n][end.start(1) :]}"
+    return found.group(2), "".join(parts)
 
 
 def _choose_block(
@@ -211,9 +281,15 @@ def _choose_block(
     return with_sites[0], note, len(with_sites)
 
 
-def structure_blocks(doc: gemmi.cif.Document) -> list[gemmi.cif.Block]:
-    """The data blocks that hold a structure (atom sites)."""
-    return [b for b in doc if len(b.find_values("_atom_site_fract_x"))]
+def structure_blocks(doc: Iterable[gemmi.cif.Block]) -> list[gemmi.cif.Block]:
+    """The data blocks that hold a structure (atom sites). A loop whose coordinates are all '?'
+    or '.' holds none: SpringerMaterials' Pauling File CIFs add such blocks (the published
+    and reduced cells) after the one with the atoms."""
+    return [
+        b
+        for b in doc
+        if any(value not in ("?", ".") for value in b.find_values("_atom_site_fract_x"))
+    ]
 
 
 def structure_block_names(path: Path) -> list[str]:
@@ -321,7 +397,11 @@ def _symops(
     small: gemmi.SmallStructure, block: gemmi.cif.Block, lines: _Lines, path: Path
 ) -> tuple[list[str], str | None]:
     """Full operator list: the CIF's own list if it is a closed group, else Hall, else H-M,
-    else the space-group number in its standard setting (with a note saying which)."""
+    else the space-group number in its standard setting (with a note saying which). An R
+    group named without its axes ('R -3', or 148) is read on rhombohedral axes where the cell
+    has them (_rhombohedral_axes), on hexagonal ones otherwise, as ITA's default."""
+    cell = small.cell
+    rhombohedral = _rhombohedral_axes(cell.alpha, cell.gamma)
     candidates = []
     if small.symops:
         candidates.append(list(small.symops))
@@ -332,7 +412,9 @@ def _symops(
         except (RuntimeError, ValueError):
             pass
     space_group = (
-        gemmi.find_spacegroup_by_name(small.spacegroup_hm) if small.spacegroup_hm else None
+        gemmi.find_spacegroup_by_name(small.spacegroup_hm, cell.alpha, cell.gamma)
+        if small.spacegroup_hm
+        else None
     )
     if space_group is not None:
         candidates.append([op.triplet() for op in space_group.operations()])
@@ -342,6 +424,12 @@ def _symops(
     number = next((n for tag in _NUMBER_TAGS if (n := _number(block, tag))), None)
     if number is not None and number == int(number) and 1 <= number <= 230:
         info = sgtbx.space_group_info(number=int(number))  # cctbx's reference setting
+        if rhombohedral and info.group().conventional_centring_type_symbol() == "R":
+            info = sgtbx.space_group_info(symbol=f"{int(number)}:R")
+            return full_operator_list(info.group()), (
+                f"symmetry from the space-group number {int(number)} alone: {info} assumed "
+                "(the cell is on rhombohedral axes)"
+            )
         return full_operator_list(info.group()), (
             f"symmetry from the space-group number {int(number)} alone: its standard setting "
             f"{info} assumed"
@@ -369,6 +457,14 @@ def _symops(
     )
 
 
+def _rhombohedral_axes(alpha: float, gamma: float) -> bool:
+    """Whether a cell reads as an R lattice's rhombohedral axes (a = b = c, alpha = beta =
+    gamma) rather than its hexagonal ones (gamma 120, alpha 90): gemmi's rule in
+    find_spacegroup_by_name, gamma < 1.125 alpha (gamma:alpha is 1 on the first, 4/3 on the
+    second), which picks the :R symbol for an R name in the H-M branch above."""
+    return gamma < 1.125 * alpha
+
+
 def _closed_group(ops: list[str]) -> sgtbx.space_group | None:
     """The group of `ops` where they are readable and already closed (each operator once);
     None otherwise."""
@@ -394,16 +490,55 @@ def _average_operators(block: gemmi.cif.Block) -> list[str]:
     return ops
 
 
-def _u_iso(site: gemmi.SmallStructure.Site, orth: np.ndarray) -> tuple[float, tuple | None]:
-    """(Uiso or Ueq, U_aniso in SHELX order U11 U22 U33 U23 U13 U12 or None)."""
+_PAIRS = ("11", "22", "33", "12", "13", "23")
+
+
+def _aniso_from_b_or_beta(block: gemmi.cif.Block, orth: np.ndarray) -> dict[str, tuple]:
+    """Label → (U11, U22, U33, U12, U13, U23) of the anisotropic rows a CIF gives as B or beta,
+    which gemmi does not read (it reads _atom_site_aniso_U_ alone). CIF core: B^ij = 8 pi^2 U^ij
+    (_atom_site_aniso_B_, T = exp(-1/4 sum B^ij h_i h_j a*_i a*_j)); beta^ij = 2 pi^2 a*_i a*_j
+    U^ij (_atom_site_aniso_beta_, T = exp(-sum beta^ij h_i h_j), as FullProf writes them).
+    A row with '?' or '.' is left out (its atom stays isotropic)."""
+    recip = np.linalg.norm(np.linalg.inv(orth), axis=1)  # a*, b*, c*
+    axes = {"1": 0, "2": 1, "3": 2}
+    for kind in ("B", "beta"):
+        table = block.find("_atom_site_aniso_", ["label", *(f"{kind}_{ij}" for ij in _PAIRS)])
+        if len(table):
+            break
+    else:
+        return {}
+    found = {}
+    for row in table:
+        values = [gemmi.cif.as_number(row[k + 1]) for k in range(6)]
+        if any(math.isnan(v) for v in values):
+            continue
+        if kind == "B":
+            found[gemmi.cif.as_string(row[0])] = tuple(v / (8 * math.pi**2) for v in values)
+        else:
+            found[gemmi.cif.as_string(row[0])] = tuple(
+                v / (2 * math.pi**2 * recip[axes[ij[0]]] * recip[axes[ij[1]]])
+                for v, ij in zip(values, _PAIRS)
+            )
+    return found
+
+
+def _u_iso(
+    site: gemmi.SmallStructure.Site, orth: np.ndarray, from_b_or_beta: tuple | None = None
+) -> tuple[float, tuple | None]:
+    """(Uiso or Ueq, U_aniso in SHELX order U11 U22 U33 U23 U13 U12 or None). `from_b_or_beta`:
+    the site's U11 U22 U33 U12 U13 U23 read from B or beta, where gemmi found no U."""
     a = site.aniso
-    if not a.nonzero():
+    if a.nonzero():
+        u11, u22, u33, u12, u13, u23 = a.u11, a.u22, a.u33, a.u12, a.u13, a.u23
+    elif from_b_or_beta is not None:
+        u11, u22, u33, u12, u13, u23 = from_b_or_beta
+    else:
         return site.u_iso, None
-    u_cif = np.array([[a.u11, a.u12, a.u13], [a.u12, a.u22, a.u23], [a.u13, a.u23, a.u33]])
+    u_cif = np.array([[u11, u12, u13], [u12, u22, u23], [u13, u23, u33]])
     scale = np.diag(np.linalg.norm(np.linalg.inv(orth), axis=1))  # a*, b*, c*
     u_cart = orth @ scale @ u_cif @ scale @ orth.T
     u_iso = site.u_iso if site.u_iso > 0 else float(np.trace(u_cart) / 3)
-    return u_iso, (a.u11, a.u22, a.u33, a.u23, a.u13, a.u12)
+    return u_iso, (u11, u22, u33, u23, u13, u12)
 
 
 _SU = re.compile(r"[-+]?[\d.]+(?:[eE][-+]?\d+)?\((\d+)\)$")  # 10.123(4): su 0.004
@@ -452,11 +587,20 @@ def _formula_counts(block: gemmi.cif.Block) -> dict[str, float]:
     return formula
 
 
-def _element(raw: gemmi.SmallStructure.Site, formula: set[str]) -> gemmi.Element:
+# a type symbol for an atom with its H (SpringerMaterials' Pauling File: 'OH', 'OH2' for a
+# hydroxide's or a water's O whose H were not located, 'NH4' an ammonium's N): the atom
+_WITH_ITS_H = re.compile(r"([A-GI-Z][a-z]?)H\d*[+-]?$")
+_NOT_HERE = {0, 107, 113}  # what gemmi makes of those: no element, bohrium, nihonium
+
+
+def _element(raw: gemmi.SmallStructure.Site, formula: set[str], typed: bool) -> gemmi.Element:
     """The site's element. Without _atom_site_type_symbol gemmi reads it from the label (and
     gives the label as the type), and a hydroxyl H labelled HO1 becomes holmium: a two-letter
     reading that the formula lacks, whose first letter it has, is that one-letter element."""
     element = raw.element
+    group = _WITH_ITS_H.match(raw.type_symbol) if typed else None
+    if group and gemmi.Element(group.group(1)).atomic_number and element.atomic_number in _NOT_HERE:
+        return gemmi.Element(group.group(1))  # 'NH4' is no nihonium, 'BH4' no bohrium
     if (
         raw.type_symbol in ("", raw.label)
         and formula
@@ -490,14 +634,18 @@ def _sites(
     path: Path,
     formula: set[str],
     dummies: frozenset[int] = frozenset(),
+    aniso: dict[str, tuple] | None = None,
+    typed: bool = False,
 ) -> list[Site]:
+    """The atoms; `typed`: the loop has _atom_site_type_symbol (else gemmi reads the labels)."""
     rows = lines.atom_rows()
+    aniso = aniso or {}
     sites = []
     for k, raw in enumerate(small.sites):
         if k in dummies:
             continue
         line = rows.get(raw.label, lines.tag("_atom_site_fract_x"))
-        element = _element(raw, formula)
+        element = _element(raw, formula, typed)
         if element.atomic_number == 0:
             raise InputError(
                 f"site {raw.label}: unknown element {raw.type_symbol or raw.label!r}",
@@ -513,7 +661,7 @@ def _sites(
             raise InputError(
                 f"site {raw.label}: occupancy {raw.occ:g} is negative", str(path), line
             )
-        u_iso, u_aniso = _u_iso(raw, orth)
+        u_iso, u_aniso = _u_iso(raw, orth, aniso.get(raw.label))
         sites.append(
             Site(
                 label=raw.label,
@@ -549,7 +697,8 @@ def _temperature_c(block: gemmi.cif.Block) -> float | None:
 def read_cif(path, block: str | None = None) -> CifEntry:
     """Read one data block (default: the first with atom sites) of a CIF."""
     path = Path(path)
-    doc, text = _parse(path)
+    empty: list[str] = []
+    doc, text = _parse(path, empty=empty)
     chosen, note, structures = _choose_block(doc, block, path)
     lines = _Lines(text, chosen.name)
     if any(_number(chosen, tag) is None for tag in _CELL_TAGS):
@@ -564,7 +713,7 @@ def read_cif(path, block: str | None = None) -> CifEntry:
         raise InputError(
             f"cannot read data_{chosen.name}: {error}", str(path), lines.block_line
         ) from None
-    if not small.sites:
+    if not small.sites or not structure_blocks([chosen]):  # none, or a row of '?' alone
         raise InputError(
             f"data_{chosen.name} has no atom sites (_atom_site_fract_x loop)",
             str(path),
@@ -576,11 +725,15 @@ def read_cif(path, block: str | None = None) -> CifEntry:
             f"the atom_site loop has no {', '.join(missing)}", str(path), lines.tag(*_FRACT_TAGS)
         )
     cell = small.cell
-    problem = cell_problem((cell.a, cell.b, cell.c, cell.alpha, cell.beta, cell.gamma))
+    cell_values = (cell.a, cell.b, cell.c, cell.alpha, cell.beta, cell.gamma)
+    problem = cell_problem(cell_values)
     if problem:
         raise InputError(f"data_{chosen.name}: {problem}", str(path), lines.tag(*_CELL_TAGS))
     symops, symmetry_note = _symops(small, chosen, lines, path)
+    metric = metric_problem(cell_values, space_group_from_operators(symops))
     read_as = []  # what this block is read as where it is not a plain 3D list of atoms
+    if empty:
+        read_as.append(f"{', '.join(empty)} written with no value: read as '?', unknown")
     dimension = _number(chosen, "_cell_modulation_dimension")
     if dimension:
         read_as.append(
@@ -598,8 +751,11 @@ def read_cif(path, block: str | None = None) -> CifEntry:
     )
     formula = _formula_counts(chosen)
     dummies = _dummies(chosen, small)
+    orth = structure.orthogonalisation
+    aniso = _aniso_from_b_or_beta(chosen, orth)
+    typed = len(chosen.find_values("_atom_site_type_symbol")) > 0
     structure.sites = _sites(
-        small, structure.orthogonalisation, lines, path, set(formula), frozenset(dummies)
+        small, orth, lines, path, set(formula), frozenset(dummies), aniso, typed
     )
     if dummies:
         many = "s" if len(dummies) > 1 else ""
@@ -625,6 +781,8 @@ def read_cif(path, block: str | None = None) -> CifEntry:
         not_xray=f"{probe_tag} {probe}: not X-ray data" if probe_tag else "",
         not_xray_line=lines.tag(probe_tag) if probe_tag else None,
         probe=next((w for w in _NOT_XRAY if w in probe.lower()), "x-ray"),
+        metric=f"data_{chosen.name}: {metric}" if metric else "",
+        metric_line=lines.tag(*_CELL_TAGS) if metric else None,
     )
 
 

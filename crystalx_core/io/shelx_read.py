@@ -33,7 +33,7 @@ from crystalx_core.io.hkl import REFINED_HKLF, HklfFormat, xray_problem
 from crystalx_core.geometry import chemical_occupancies
 from crystalx_core.residues import residue_address
 from crystalx_core.structure import Site, Structure, cell_problem, grouped_mixed_sites
-from crystalx_core.symmetry import full_operator_list, space_group_from_shelx
+from crystalx_core.symmetry import full_operator_list, metric_problem, space_group_from_shelx
 
 # SHELXL instructions, plus those of SHELXS/SHELXD/SHELXT that turn up in .ins/.res files.
 # Only the part before '_' counts (SADI_CCF3 is SADI for residue class CCF3).
@@ -725,11 +725,16 @@ class _Parser:
                 f"UNIT gives {len(shelx.unit)} numbers but SFAC lists {len(shelx.sfac)} elements",
                 self.cards["UNIT"].number,
             )
+        where = self.cards.get("SYMM") or self.cards.get("LATT") or self.cards["CELL"]
         try:
-            shelx.symops = full_operator_list(space_group_from_shelx(shelx.latt, shelx.symm))
+            group = space_group_from_shelx(shelx.latt, shelx.symm)
         except InputError as error:
-            where = self.cards.get("SYMM") or self.cards.get("LATT") or self.cards["CELL"]
             raise self.error(error.message, where.number) from None
+        if problem := metric_problem(shelx.cell, group):  # most often a CELL typo: named first
+            cell = self.cards["CELL"]
+            source = f" (the group from {where.keyword}, line {where.number})"
+            raise self.error(f"{problem}{source if where is not cell else ''}", cell.number)
+        shelx.symops = full_operator_list(group)
         self._chemical_occupancies()
 
     def _chemical_occupancies(self) -> None:

@@ -88,16 +88,20 @@ class _SiteWriter:
         """`site` (the index-th written) with the group changes before it. The instructions
         `between` go after the groups that close here, and stay in file order with the
         original PART/AFIX lines of the groups that open."""
+        atoms = site.with_mixed
+        if self.origins and all(
+            atom.line in self.origins for atom in atoms
+        ):  # a file's mixed site: as it was
+            atoms = sorted(atoms, key=lambda atom: atom.line)
+        sources = [origin if atom is site else self.origins.get(atom.line) for atom in atoms]
         afix = (site.afix, origin.afix_line if origin and origin.site.afix == site.afix else None)
         interrupting, resumed, going_on = self._rigid_group(site, afix)
         if resumed and afix[0] % 10 != 5:  # the group was written unbroken: go on as AFIX m5
             afix = (afix[0] // 10 * 10 + 5, None)
         if going_on:  # the site before was the group's too: no AFIX line between them
             afix = self.afix
-        part_line = origin.part_line if origin and origin.site.part == site.part else None
-        if origin is None and site.part == self.part[0]:
-            part_line = self.part[1]  # a new site (an added H) stays in its neighbour's PART
-        part = (site.part, part_line)
+        # the PART of the atom written first (a mixed site's atoms may sit in PART 1 and 2)
+        part = self._part(atoms[0], sources[0])
         out = []
         if afix != self.afix and self.afix[0] and not (interrupting or resumed):
             out.append("AFIX   0" + self.nl)
@@ -114,16 +118,20 @@ class _SiteWriter:
                 )
         out += [text for _, text in sorted(placed, key=lambda item: item[0])]
         self.afix, self.part = afix, part
-        atoms = site.with_mixed
-        if self.origins and all(
-            atom.line in self.origins for atom in atoms
-        ):  # a file's mixed site: as it was
-            atoms = sorted(atoms, key=lambda atom: atom.line)
-        out += [
-            self._atom_text(index, atom, origin if atom is site else self.origins.get(atom.line))
-            for atom in atoms
-        ]
+        for atom, source in zip(atoms, sources):
+            if atom.part != self.part[0]:  # a mixed site's atom in a PART of its own
+                self.part = self._part(atom, source)
+                line = self.part[1]
+                out.append(line.text if line else f"PART {atom.part}{self.nl}")
+            out.append(self._atom_text(index, atom, source))
         return out
+
+    def _part(self, site: Site, origin: AtomLine | None) -> tuple[int, ShelxLine | None]:
+        """(PART number, the file's own PART line to write for it, if it has one)."""
+        part_line = origin.part_line if origin and origin.site.part == site.part else None
+        if origin is None and site.part == self.part[0]:
+            part_line = self.part[1]  # a new site (an added H) stays in its neighbour's PART
+        return site.part, part_line
 
     def _rigid_group(self, site: Site, afix) -> tuple[bool, bool, bool]:
         """Whether `site` interrupts a rigid group (AFIX m6/m9, its H riding under their own

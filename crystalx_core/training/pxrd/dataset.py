@@ -265,6 +265,13 @@ def save(
     output.with_suffix(".summary.json").write_text(json.dumps(summary, indent=1) + "\n")
 
 
+def _written_already(output: Path) -> Path | None:
+    """The file `save` would replace, if one is there: the set (numpy adds .npz to a name
+    without it) or its summary. Checked before the minutes a build takes."""
+    arrays = output if output.suffix == ".npz" else Path(f"{output}.npz")
+    return next((p for p in (arrays, output.with_suffix(".summary.json")) if p.exists()), None)
+
+
 def merge(paths: list[Path]) -> tuple[dict, dict]:
     """Sets built apart (e.g. tmQM ranges in parallel, the corpus once) as one; a structure in
     two of them would count twice and could sit in two splits, so it is refused."""
@@ -324,7 +331,12 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--dense", action="store_true", help="pack them with atoms.tmqm's annealed shake"
     )
+    parser.add_argument(
+        "--force", action="store_true", help="replace an existing output and its summary"
+    )
     args = parser.parse_args(argv)
+    if not args.force and (taken := _written_already(args.output)):
+        parser.exit(2, f"error: {taken}: exists already (--force replaces it)\n")
     if args.merge:
         try:
             data, summary = merge(args.merge)
