@@ -1,0 +1,65 @@
+"""The weighing of models, class prior and lattice evidence (training.pxrd.mix) that is
+measured against the majority answer on the corpus."""
+
+import numpy as np
+import pytest
+
+from crystalx_core.pxrd.labels import N_SPACE_GROUPS
+
+pytest.importorskip("scipy")
+
+
+def _log_prior() -> np.ndarray:
+    """About the corpus's: P2(1)/c 30 %, P-1 20 %, P2(1)2(1)2(1) 10 %, the rest spread."""
+    prior = np.full(N_SPACE_GROUPS, 0.4 / (N_SPACE_GROUPS - 3))
+    prior[[13, 1, 18]] = 0.3, 0.2, 0.1
+    return np.log(prior)
+
+
+def test_an_informative_model_gets_weight_and_beats_the_prior_alone():
+    from crystalx_core.training.pxrd.mix import fit, measured, mixed_logits
+
+    rng = np.random.default_rng(0)
+    labels = rng.choice([2, 14, 19, 61], size=200, p=[0.3, 0.4, 0.2, 0.1])
+    # a model right 70 % of the time, else a random group
+    guess = np.where(rng.random(200) < 0.7, labels, rng.integers(1, 231, 200))
+    p = np.full((200, N_SPACE_GROUPS), 0.3 / (N_SPACE_GROUPS - 1))
+    p[np.arange(200), guess - 1] = 0.7
+    prior = np.tile(_log_prior(), (200, 1))
+    weights = fit([np.log(p), prior], None, labels)
+    assert weights[0] > 0.1
+    mixed = measured(mixed_logits(weights, [np.log(p), prior], None), labels)
+    alone = measured(mixed_logits(fit([prior], None, labels), [prior], None), labels)
+    assert mixed["top1"] > alone["top1"] + 0.2 and mixed["nll"] < alone["nll"]
+    assert mixed["patterns_right"]["top1"] == round(mixed["top1"] * 200)
+    # a model that says nothing (uniform) gets no say: the prior alone remains
+    flat = np.full_like(p, -np.log(N_SPACE_GROUPS))
+    weights = fit([flat, prior], None, labels)
+    assert measured(mixed_logits(weights, [flat, prior], None), labels)["top1"] == alone["top1"]
+
+
+def test_orthorhombic_evidence_moves_an_orthorhombic_crystal_off_the_commonest_group(
+    shared_data,
+):
+    from crystalx_core.io.cif import read_cif
+    from crystalx_core.pxrd.metric import ALL_LATTICES, evidence_matrix
+    from crystalx_core.pxrd.simulate import simulate
+    from crystalx_core.training.pxrd.mix import MOVED, fit, measured, mixed_logits
+
+    # P2(1)2(1)2(1) and P2(1)/c corpus crystals (real atoms and cells)
+    patterns = np.stack(
+        [
+            simulate(read_cif(shared_data / "corpus" / name).structure)
+            for name in ("codtools_1506182-disorder-groups.cif", "codtools_2000001.cif")
+        ]
+    )
+    evidence = evidence_matrix(patterns, lattices=ALL_LATTICES)
+    labels = np.array([19, 14] * 20)
+    evidence, prior = np.tile(evidence, (20, 1)), np.tile(_log_prior(), (40, 1))
+    without = measured(mixed_logits(fit([prior], None, labels), [prior], None), labels)
+    weights = fit([prior], evidence, labels)
+    moved = weights[1:].reshape(len(MOVED), len(ALL_LATTICES))
+    with_evidence = measured(mixed_logits(weights, [prior], evidence), labels)
+    assert without["top1"] == 0.5  # the prior answers P2(1)/c for both
+    assert with_evidence["top1"] == 1.0 and with_evidence["crystal_system"] == 1.0
+    assert moved[MOVED.index("Orthorhombic"), ALL_LATTICES.index("orthorhombic")] > 0
