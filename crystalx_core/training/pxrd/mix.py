@@ -121,10 +121,21 @@ def main(argv=None) -> int:
         "missing, about a second per pattern); without it no combination weighs evidence",
     )
     parser.add_argument("--fit-split", choices=("train", "val"), default="val")
+    parser.add_argument(
+        "--fit-every",
+        type=int,
+        default=1,
+        help="fit on every Nth pattern of the fit split (4: one per corpus training structure, "
+        "a quarter of the evidence search)",
+    )
     args = parser.parse_args(argv)
     from crystalx_core.pxrd.predict import probabilities
 
     data = load(args.data)
+    if args.fit_every > 1:
+        for key in ("patterns", "labels", "names"):
+            data[f"{args.fit_split}_{key}"] = data[f"{args.fit_split}_{key}"][:: args.fit_every]
+    every = f"_every{args.fit_every}" if args.fit_every > 1 else ""
     needed = sorted({args.fit_split, "val", "test"}, key=SPLITS.index)
     log_prior, structures = class_log_prior(data["train_labels"], data["train_names"])
     named = dict(item.split("=", 1) for item in args.models)
@@ -144,7 +155,7 @@ def main(argv=None) -> int:
     evidence = {
         split: evidence_matrix(
             data[f"{split}_patterns"].astype(np.float32),
-            args.evidence / f"{split}_all.npy",
+            args.evidence / f"{split}{every if split == args.fit_split else ''}_all.npy",
             ALL_LATTICES,
         )
         for split in needed
@@ -175,7 +186,10 @@ def main(argv=None) -> int:
             }
     majority = int(np.argmax(log_prior)) + 1
     result = {
-        "fitted_on": f"{args.fit_split} ({len(data[f'{args.fit_split}_labels'])} patterns)",
+        "data": args.data.name,
+        "models": named,
+        "fitted_on": f"the {args.fit_split} split ({len(data[f'{args.fit_split}_labels'])} "
+        + ("patterns)" if args.fit_every == 1 else f"patterns, every {args.fit_every}th)"),
         "prior": f"{structures} real training structures, commonest group {majority}",
         "weights": "model factors in order, prior factor, then W (MOVED systems x lattices)",
         "lattices": list(ALL_LATTICES) if evidence else [],
