@@ -63,3 +63,62 @@ def test_orthorhombic_evidence_moves_an_orthorhombic_crystal_off_the_commonest_g
     assert without["top1"] == 0.5  # the prior answers P2(1)/c for both
     assert with_evidence["top1"] == 1.0 and with_evidence["crystal_system"] == 1.0
     assert moved[MOVED.index("Orthorhombic"), ALL_LATTICES.index("orthorhombic")] > 0
+
+
+def test_the_command_scores_every_combination_and_the_card_lists_them(shared_data, tmp_path):
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    from crystalx_core.io.cif import read_cif
+    from crystalx_core.pxrd.simulate import simulate
+    from crystalx_core.runtime import MODEL_DIR
+    from crystalx_core.training.pxrd import mix
+    from crystalx_core.training.pxrd.dataset import save
+
+    card = Path(__file__).parent.parent / "benchmarks" / "model_card.py"
+    spec = importlib.util.spec_from_file_location("model_card", card)
+    model_card = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(model_card)
+
+    cifs = {  # name: space group
+        "codtools_2000001.cif": 14,
+        "codtools_2000056.cif": 14,
+        "codtools_1506182-disorder-groups.cif": 19,
+        "codtools_2000334.cif": 61,
+    }
+    patterns = {n: simulate(read_cif(shared_data / "corpus" / n).structure) for n in cifs}
+    splits = {"train": list(cifs), "val": list(cifs)[:3], "test": list(cifs)[1:]}
+    data = {
+        split: {
+            "patterns": [patterns[n] for n in names],
+            "labels": [cifs[n] for n in names],
+            "names": names,
+        }
+        for split, names in splits.items()
+    }
+    save(data, {}, tmp_path / "set.npz")
+    output = tmp_path / "pxrd_corpus_mix.json"
+    models = [
+        f"mol={MODEL_DIR / 'pxrd_space_group.onnx'}",
+        f"mof={MODEL_DIR / 'pxrd_space_group_mof.onnx'}",
+    ]
+    assert mix.main([str(tmp_path / "set.npz"), str(output), *models]) == 0
+    result = json.loads(output.read_text())
+    assert list(result["combinations"]) == [
+        "prior",
+        "mol + prior",
+        "mof + prior",
+        "mol + mof + prior",
+    ]
+    assert result["majority_top1"] == {"val": pytest.approx(2 / 3, abs=1e-4), "test": 0.3333}
+    prior_only = result["combinations"]["prior"]
+    assert prior_only["val"]["patterns_right"]["top1"] == 2  # P2(1)/c, the commonest, twice
+    assert (
+        len(prior_only["weights"]) == 1
+        and len(result["combinations"]["mol + mof + prior"]["weights"]) == 3
+    )
+    lines = model_card.corpus_mix_lines([result])
+    rows = [line for line in lines if line.startswith("| ") and "%" in line]
+    assert [row.split(" | ")[0][2:] for row in rows] == list(result["combinations"])
+    assert "66.67 % (2)" in rows[0] and "33.33 % (1)" in rows[0]
