@@ -22,6 +22,7 @@ and on test.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from itertools import combinations
@@ -57,8 +58,10 @@ def mixed_logits(weights: np.ndarray, bases: list[np.ndarray], evidence: np.ndar
     return z + (evidence / SCALE) @ moved.T @ _system_mask()
 
 
+@functools.cache
 def _system_mask() -> np.ndarray:
-    """(MOVED, 230): 1 where the group belongs to that system."""
+    """(MOVED, 230): 1 where the group belongs to that system (built once: the loss asks
+    for it on every step)."""
     groups = system_of_groups()
     return np.stack([groups == SYSTEMS.index(s) for s in MOVED]).astype(float)
 
@@ -117,27 +120,36 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--evidence",
         type=Path,
-        help="folder caching the lattice evidence per split (SPLIT_all.npy; computed when "
-        "missing, about a second per pattern); without it no combination weighs evidence",
+        help="folder caching the lattice evidence per pattern set and split "
+        "(DATASTEM_SPLIT_all.npy; computed when missing, about a second per pattern); "
+        "without it no combination weighs evidence",
     )
     parser.add_argument("--fit-split", choices=("train", "val"), default="val")
     parser.add_argument(
         "--fit-every",
         type=int,
         default=1,
-        help="fit on every Nth pattern of the fit split (4: one per corpus training structure, "
-        "a quarter of the evidence search)",
+        help="fit on every Nth pattern of the train split (4: one per corpus training "
+        "structure, a quarter of the evidence search)",
     )
     args = parser.parse_args(argv)
+    if args.fit_every < 1:
+        parser.error(f"--fit-every must be at least 1, not {args.fit_every}")
+    if args.fit_every > 1 and args.fit_split == "val":
+        parser.error("--fit-every thins the train split only (validation is also measured)")
+    bad = [item for item in args.models if "=" not in item or item.startswith("=")]
+    if bad:
+        parser.error(f"model argument {bad[0]!r} is not NAME=ONNX")
     from crystalx_core.pxrd.predict import probabilities
 
     data = load(args.data)
+    # the prior from every training structure, before the fit split is thinned
+    log_prior, structures = class_log_prior(data["train_labels"], data["train_names"])
     if args.fit_every > 1:
         for key in ("patterns", "labels", "names"):
-            data[f"{args.fit_split}_{key}"] = data[f"{args.fit_split}_{key}"][:: args.fit_every]
+            data[f"train_{key}"] = data[f"train_{key}"][:: args.fit_every]
     every = f"_every{args.fit_every}" if args.fit_every > 1 else ""
     needed = sorted({args.fit_split, "val", "test"}, key=SPLITS.index)
-    log_prior, structures = class_log_prior(data["train_labels"], data["train_names"])
     named = dict(item.split("=", 1) for item in args.models)
     log_p = {
         (name, split): np.log(
@@ -155,7 +167,7 @@ def main(argv=None) -> int:
     evidence = {
         split: evidence_matrix(
             data[f"{split}_patterns"].astype(np.float32),
-            args.evidence / f"{split}{every if split == args.fit_split else ''}_all.npy",
+            args.evidence / f"{args.data.stem}_{split}{every if split == 'train' else ''}_all.npy",
             ALL_LATTICES,
         )
         for split in needed
