@@ -520,6 +520,23 @@ def pxrd_mof_section(
     return lines
 
 
+def _mix_sample_note(mix: dict) -> str:
+    """Which columns are out of sample: a weight fitted on validation flatters the validation
+    columns, and a model trained on the fit split flatters its own weight."""
+    if mix["fitted_on"].startswith("the val split"):
+        chosen = (
+            " (and ftmof's checkpoint chosen there)" if "ftmof" in mix.get("models", {}) else ""
+        )
+        return (
+            f"The validation columns are in-sample: the weights were fitted there{chosen}; "
+            "only test is clean."
+        )
+    return (
+        "Validation and test are out of sample for the weights; the prior's one factor is "
+        "fitted on the training structures it was counted from."
+    )
+
+
 def corpus_mix_lines(mixes: list[dict]) -> list[str]:
     """What else was weighed against the majority answer on the corpus
     (crystalx_core.training.pxrd.mix), one table per fit: none of it shipped."""
@@ -534,8 +551,9 @@ def corpus_mix_lines(mixes: list[dict]) -> list[str]:
             f"{', '.join(mix.get('lattices', [])) or 'no lattices'}, moving the "
             f"{' and '.join(mix.get('moved_systems', []))} groups. Always the commonest group: "
             f"validation {_pct(mix['majority_top1']['val'])}, test "
-            f"{_pct(mix['majority_top1']['test'])}; none of these is shipped. Patterns right in "
-            "brackets.",
+            f"{_pct(mix['majority_top1']['test'])}; none of these is shipped. "
+            + _mix_sample_note(mix)
+            + " Patterns right in brackets.",
             "",
             "| weighed | val top-1 | val top-2 | val crystal system | val NLL | test top-1 | "
             "test top-2 | test crystal system | test NLL |",
