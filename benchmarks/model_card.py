@@ -6,7 +6,8 @@ training histories, the model configs and the evaluation metrics.
 Inputs, all in onnx_models/: NAME.json (export sidecars), NAME_history.json (training
 histories, copied by the export), dataset_summary.json (from the dataset build) and
 metrics.json (from crystalx_core.training.atoms.evaluate), pxrd_metrics.json, pxrd_mof_metrics.json
-and pxrd_corpus_metrics.json (from crystalx_core.training.pxrd.evaluate), calibration.json (from
+and pxrd_corpus_metrics.json (from crystalx_core.training.pxrd.evaluate), pxrd_corpus_mix*.json
+(from crystalx_core.training.pxrd.mix), calibration.json (from
 crystalx_core.training.atoms.calibrate).
 """
 
@@ -519,6 +520,60 @@ def pxrd_mof_section(
     return lines
 
 
+def _mix_sample_note(mix: dict) -> str:
+    """Which columns are out of sample: a weight fitted on validation flatters the validation
+    columns, and a model trained on the fit split flatters its own weight."""
+    if mix["fitted_on"].startswith("the val split"):
+        chosen = (
+            " (and ftmof's checkpoint chosen there)" if "ftmof" in mix.get("models", {}) else ""
+        )
+        return (
+            f"The validation columns are in-sample: the weights were fitted there{chosen}; "
+            "only test is clean."
+        )
+    return (
+        "Validation and test are out of sample for the weights; the prior's one factor is "
+        "fitted on the training structures it was counted from."
+    )
+
+
+def corpus_mix_lines(mixes: list[dict]) -> list[str]:
+    """What else was weighed against the majority answer on the corpus
+    (crystalx_core.training.pxrd.mix), one table per fit: none of it shipped."""
+    lines = []
+    for mix in mixes:
+        models = ", ".join(f"{k} = `{v}`" for k, v in mix.get("models", {}).items())
+        lines += [
+            "",
+            f"Weighed on {mix['data']}, weights fitted by likelihood on {mix['fitted_on']} "
+            f"(`python -m crystalx_core.training.pxrd.mix`, README Training): {models}; the "
+            "corpus prior; lattice evidence on "
+            f"{', '.join(mix.get('lattices', [])) or 'no lattices'}, moving the "
+            f"{' and '.join(mix.get('moved_systems', []))} groups. Always the commonest group: "
+            f"validation {_pct(mix['majority_top1']['val'])}, test "
+            f"{_pct(mix['majority_top1']['test'])}; none of these is shipped. "
+            + _mix_sample_note(mix)
+            + " Patterns right in brackets.",
+            "",
+            "| weighed | val top-1 | val top-2 | val crystal system | val NLL | test top-1 | "
+            "test top-2 | test crystal system | test NLL |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for name, row in mix["combinations"].items():
+            cells = []
+            for split in ("val", "test"):
+                r = row[split]
+                n = r["patterns_right"]
+                cells += [
+                    f"{_pct(r['top1'])} ({n['top1']})",
+                    f"{_pct(r['top2'])} ({n['top2']})",
+                    f"{_pct(r['crystal_system'])} ({n['crystal_system']})",
+                    f"{r['nll']:.3f}",
+                ]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def tmqm_lines(tmqm: dict | None) -> list[str]:
     """The tmQM crystals the heavy model was fine-tuned on before its last (corpus) run."""
     if not tmqm:
@@ -566,6 +621,7 @@ def card(
     pxrd_corpus_metrics: dict | None = None,
     pxrd_mof_earlier: dict | None = None,
     pxrd_mof_diagnosis: dict | None = None,
+    corpus_mix: list[dict] | None = None,
 ) -> str:
     lines = [
         "# CrystalX models: card",
@@ -705,6 +761,7 @@ def card(
         pxrd_mof_earlier,
         pxrd_mof_diagnosis,
     )
+    lines += corpus_mix_lines(corpus_mix or [])
     lines += [
         "",
         "## Limits",
@@ -760,6 +817,9 @@ def main(argv=None) -> int:
             MODELS / "pxrd_mof_diagnosis.json",  # the shipped MOF model on validation
         )
     ]
+    mixes = [  # what was weighed against the majority answer on the corpus (not shipped)
+        json.loads(p.read_text()) for p in sorted(MODELS.glob("pxrd_corpus_mix*.json"))
+    ]
     text = card(
         json.loads(args.dataset.read_text()),
         runs,
@@ -768,6 +828,7 @@ def main(argv=None) -> int:
         pxrd,
         calibration,
         *extra,
+        corpus_mix=mixes,
     )
     args.output.write_text(text)
     print(f"wrote {args.output}")
