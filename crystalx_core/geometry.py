@@ -347,26 +347,41 @@ def bonded_h_counts(
 ) -> list[int]:
     """H atoms (any symmetry image) within `max_distance` of each non-H site, in site order.
 
-    A disordered model counts as a crystallographer reads it: only H of the site's own
-    alternative (PART) or of none, each by its occupancy relative to the site's (at most
-    one), rounded. So the H of the other orientation do not count, and a methyl on a
-    threefold axis, nine H images at a third, counts three; an ordered model counts whole H.
-    `owner` (H site → the non-H site it belongs to), where given, decides instead which H
-    count for a site: its own alone.
+    Each H counts once, for the nearest non-H site SHELX's PART rules let it bond to
+    (contact_may_bond), as riding hangs it on one pivot and UNIT counts it once: the H of a
+    short O-H...O bond within reach of both O (XH_HMaMg's hydrogen maleate, 1.16 and 1.24 Å)
+    counts for the nearer alone. `owner` (H site → the non-H site it belongs to), where given,
+    decides instead which site an H counts for. A disordered model counts as a crystallographer
+    reads it: only H of the site's own alternative (PART) or of none, and of a negative PART
+    only in the site's own image (its images are the other orientations), each by its occupancy
+    relative to the site's (at most one), rounded. So the H of the other orientation do not
+    count (FC_1979688's methanol about a twofold axis: its O has one H, not three, its methyl
+    three, not five), and a methyl on a threefold axis, nine H images at a third, counts three;
+    an ordered model counts whole H.
     """
     sites = structure.sites
     heavy = [i for i, s in enumerate(sites) if not is_hydrogen(s.element)]
+    identity = identity_operator(structure)
+    bonded = [
+        [
+            c
+            for c in near
+            if is_hydrogen(sites[c.j].element) and contact_may_bond(sites, c, identity)
+        ]
+        for near in neighbours(structure, max_distance, centres=heavy)
+    ]
+    if owner is None:
+        nearest: dict[int, tuple[float, int]] = {}
+        for i, contacts in zip(heavy, bonded):
+            for c in contacts:
+                if c.j not in nearest or c.distance < nearest[c.j][0]:
+                    nearest[c.j] = (c.distance, i)
+        owner = {j: i for j, (_, i) in nearest.items()}
     counts = []
-    for i, near in zip(heavy, neighbours(structure, max_distance, centres=heavy)):
+    for i, contacts in zip(heavy, bonded):
         pivot = sites[i]
         share = sum(
-            min(sites[c.j].occupancy, pivot.occupancy)
-            for c in near
-            if (
-                owner.get(c.j) == i
-                if owner is not None
-                else is_hydrogen(sites[c.j].element) and may_bond(pivot.part, sites[c.j].part)
-            )
+            min(sites[c.j].occupancy, pivot.occupancy) for c in contacts if owner.get(c.j) == i
         )
         counts.append(int(round(share / pivot.occupancy)) if pivot.occupancy > 0 else 0)
     return counts

@@ -219,3 +219,35 @@ def test_bonded_h_are_counted_within_one_alternative_and_by_occupancy(shared_dat
     assert (counts["N1"], counts["N1'"], counts["N2"], counts["N2'"]) == (1, 1, 1, 1)
     assert (counts["C1"], counts["C1'"], counts["C12"]) == (3, 3, 3)
     assert counts["P1"] == 0
+
+
+def test_each_bonded_h_counts_once_and_never_for_another_orientation(shared_data):
+    """Published H counts add up to UNIT's H, as every H is one atom of one pivot. XH_HMaMg's
+    hydrogen maleate: H1 lies 1.16 Å from O1 and 1.24 Å from O2, both within reach, and counted
+    for both (10 H against UNIT's 9); it belongs to the nearer O1. FC_1979688's methanol about a
+    twofold axis (PART -1): its image, the other orientation, put two methyl H within reach of
+    O13 and two more of C39 (O 3 H, C 4 or 5). SXF_I43d's toluene and benzene (PART -1, -2,
+    about a threefold axis): each aromatic C counted an H of another orientation too (CH2)."""
+    from crystalx_core.assign.model import _site_weights
+    from crystalx_core.crystallography.compare import hydrogens_per_atom
+    from crystalx_core.elements import is_hydrogen
+    from crystalx_core.geometry import H_BOND_MAX, bonded_h_counts
+
+    def counts(entry):
+        structure = _model(entry)
+        heavy = structure.with_sites([s for s in structure.sites if not is_hydrogen(s.element)])
+        labels = [s.label for s in heavy.sites]
+        found = bonded_h_counts(structure, H_BOND_MAX)
+        unit_h = heavy.asymmetric_unit_contents(include_h=True)["H"]
+        assert float(_site_weights(heavy) @ np.array(found)) == pytest.approx(unit_h, abs=0.01)
+        return dict(zip(labels, found)), hydrogens_per_atom(structure)
+
+    maleate, _ = counts("XH_HMaMg")
+    assert (maleate["O1"], maleate["O2"]) == (1, 0)
+    methanol, per_atom = counts("FC_1979688")
+    assert (methanol["O13"], methanol["C39"]) == (1, 3)
+    assert (per_atom["O13"], per_atom["C39"]) == (1, 3)  # with riding's pivots given as owners
+    solvents, per_atom = counts("SXF_I43d")
+    ring = ["C21", "C22", "C23", "C24", "C25", "C30", "C31", "C32", "C33", "C34", "C35"]
+    assert [solvents[label] for label in ring] == [1] * 11
+    assert (solvents["C26"], per_atom["C26"]) == (3, 3)
