@@ -19,8 +19,9 @@ def test_wrong_atoms_say_what_they_are_and_why(shared_data):
     """N2_thpp (Fobs map, measured data): the two atoms the model misses are the minor part of
     its disorder (PART 2 at 0.14), too weak in the map to be atoms: each is listed with its
     occupancy, PART, height bin and neighbours, and counted as partly occupied."""
-    misses = []
-    row = _benchmark().run_entry(BENCHMARK / "N2_thpp", misses)
+    found = []
+    row = _benchmark().run_entry(BENCHMARK / "N2_thpp", found)
+    misses = [m for m in found if m["kind"] == "element"]
     assert row["atoms"] == 18 and row["model_elements"] == 18 - len(misses)
     assert {m["label"] for m in misses} == {"C6A", "C7B"}
     for miss in misses:
@@ -52,3 +53,19 @@ def test_a_miss_is_measured_against_the_reference_its_bin_comes_from(shared_data
     for miss in misses[4:]:
         ratio = miss["height_over_reference"]
         assert miss["height_bin"] == 1 + sum(e < ratio for e in HEIGHT_EDGES), miss
+
+
+def test_wrong_h_counts_are_listed_with_their_input(shared_data):
+    """The H counts are listed too, one per atom the model's count differs from the published
+    one, with what the model saw: N2_thpp's C6A (PART 2 at 0.14, its CH2 read as CH from the
+    minor part's short N5-C6A bond) and nothing else, as the row counts."""
+    found = []
+    row = _benchmark().run_entry(BENCHMARK / "N2_thpp", found)
+    misses = [m for m in found if m["kind"] == "H count"]
+    assert row["model_h"] == 18 - len(misses)
+    assert [m["label"] for m in misses] == ["C6A"]
+    miss = misses[0]
+    assert (miss["published"], miss["predicted"], miss["most_likely"]) == (2, 1, 1)
+    assert max(miss["probabilities"], key=miss["probabilities"].get) == 1
+    assert miss["part"] == 2 and miss["cause"] == "partly occupied"
+    assert sorted(b.split()[0] for b in miss["bonded"]) == ["C7B", "N5"]
