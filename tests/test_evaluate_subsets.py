@@ -47,3 +47,29 @@ def test_only_d_block_metals_make_a_metal_complex(shared_data):
     assert not is_metal_complex(sucrose)
     assert not is_metal_complex(sucrose.with_sites([replace(first, element="Na"), *rest]))
     assert is_metal_complex(sucrose.with_sites([replace(first, element="Cu"), *rest]))
+
+
+def test_update_remeasures_the_h_counts_and_keeps_the_heavy_rows(shared_data, tmp_path):
+    """A change to the H truth alone (each H counted once, c9267ae) needs no new maps: --update
+    keeps the file's heavy rows as they were and writes the H row measured now."""
+    import json
+
+    heavy = [{"noise_A": 0.0, "accuracy": 0.5, "marker": "kept"}]
+    out = tmp_path / "metrics.json"
+    out.write_text(json.dumps({"split": "val", "formula": True, "heavy": heavy, "hydrogen": {}}))
+    evaluate.main(
+        [str(shared_data / "corpus"), str(out), "--split", "val", "--hydrogen-only", "--update"]
+    )
+    written = json.loads(out.read_text())
+    assert written["heavy"] == heavy
+    assert written["hydrogen"]["atoms"] > 0 and 0 < written["hydrogen"]["accuracy"] <= 1
+
+
+def test_update_refuses_a_file_of_another_split(tmp_path):
+    """Rows of another split would make a card that mixes two measurements: a one-line error,
+    and the file is left as it was."""
+    out = tmp_path / "metrics.json"
+    out.write_text('{"split": "test", "formula": true, "heavy": []}')
+    with pytest.raises(SystemExit, match="measured split 'test'"):
+        evaluate.main(["no-corpus", str(out), "--split", "val", "--hydrogen-only", "--update"])
+    assert out.read_text() == '{"split": "test", "formula": true, "heavy": []}'

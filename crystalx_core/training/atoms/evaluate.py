@@ -3,6 +3,8 @@
     python -m crystalx_core.training.atoms.evaluate ../shared/data/corpus onnx_models/metrics.json
     CRYSTALX_MODELS=folder python -m crystalx_core.training.atoms.evaluate ../shared/data/corpus
     out.json --split val
+    python -m crystalx_core.training.atoms.evaluate ../shared/data/corpus onnx_models/metrics.json \
+        --hydrogen-only --update     # remeasure the H counts alone, keep the file's heavy rows
 
 Another model folder (heavy.onnx, hydrogen.onnx and their sidecars) is measured by pointing
 CRYSTALX_MODELS at it; --no-formula measures the most likely class (element, H count) per
@@ -236,6 +238,21 @@ def _print_heavy(rows: list) -> None:
         )
 
 
+def _kept_heavy(path: Path, split: str, formula: bool) -> list:
+    """The heavy rows of an earlier metrics file, if it measured the same split the same way;
+    else a one-line error (the file is never half-replaced with rows of another setting)."""
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise SystemExit(f"{path}: cannot update ({error})") from None
+    if old.get("split") != split or old.get("formula") != formula:
+        raise SystemExit(
+            f"{path}: cannot update: it measured split {old.get('split')!r}, formula "
+            f"{old.get('formula')!r}, not {split!r}, {formula!r}"
+        )
+    return old.get("heavy", [])
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("corpus", type=Path)
@@ -263,12 +280,21 @@ def main(argv=None) -> int:
         action="store_true",
         help="only the H counts (minutes fewer: no simulated maps), to compare hydrogen models",
     )
+    parser.add_argument(
+        "--update",
+        action="store_true",
+        help="with --hydrogen-only: keep the heavy rows of the existing OUTPUT (measured on the "
+        "same split and choice), so a change to the H truth alone need not resimulate the maps",
+    )
     args = parser.parse_args(argv)
+    if args.update and not args.hydrogen_only:
+        parser.error("--update keeps the heavy rows: use it with --hydrogen-only")
+    kept = _kept_heavy(args.output, args.split, not args.no_formula) if args.update else []
     truths = test_structures(args.corpus, args.split)
     metrics = {
         "split": args.split,
         "formula": not args.no_formula,
-        "heavy": []
+        "heavy": kept
         if args.hydrogen_only
         else [
             heavy_metrics(truths, noise, args.seeds, not args.no_formula)
