@@ -342,46 +342,69 @@ def angle_sum(centre, neighbours) -> float:
 H_BOND_MAX = 1.3  # Å: an H this close to a non-H atom is bonded to it (S–H ≈ 1.2 Å)
 
 
-def bonded_h_counts(
-    structure: Structure, max_distance: float, owner: dict[int, int] | None = None
-) -> list[int]:
-    """H atoms (any symmetry image) within `max_distance` of each non-H site, in site order.
+H_IMAGE_TOLERANCE = 0.02  # Å: images of one H this much further than its nearest are another bond
 
-    Each H counts once, for the nearest non-H site SHELX's PART rules let it bond to
-    (contact_may_bond), as riding hangs it on one pivot and UNIT counts it once: the H of a
-    short O-H...O bond within reach of both O (XH_HMaMg's hydrogen maleate, 1.16 and 1.24 Å)
-    counts for the nearer alone. `owner` (H site → the non-H site it belongs to), where given,
-    decides instead which site an H counts for. A disordered model counts as a crystallographer
-    reads it: only H of the site's own alternative (PART) or of none, and of a negative PART
-    only in the site's own image (its images are the other orientations), each by its occupancy
-    relative to the site's (at most one), rounded. So the H of the other orientation do not
-    count (FC_1979688's methanol about a twofold axis: its O has one H, not three, its methyl
-    three, not five), and a methyl on a threefold axis, nine H images at a third, counts three;
-    an ordered model counts whole H.
-    """
+
+def bonded_h_contacts(structure: Structure, max_distance: float) -> dict[int, list[Contact]]:
+    """Non-H site → its contacts to the H it holds, each H site held by one atom (peaks neither
+    hold nor are H): the nearest non-H site within `max_distance` that SHELX's PART rules let it
+    bond to (contact_may_bond), as riding hangs it on one pivot and UNIT counts it once; a tie
+    goes to the first in site order. Of that atom's contacts to the H's images, only those
+    within H_IMAGE_TOLERANCE of the nearest count: the images a site symmetry makes (a water on
+    a twofold axis, a methyl on a threefold) are at one distance, while an O-H...O' to an image
+    of the same O puts the H's other image 0.1 Å or more further, another bond of the same H.
+    So a bridging H on a special position (O-H-O' about an inversion centre) counts whole for
+    its O, not the half UNIT has; bridging hydrides (M-H 1.6-1.9 Å) lie beyond H_BOND_MAX."""
     sites = structure.sites
-    heavy = [i for i, s in enumerate(sites) if not is_hydrogen(s.element)]
+    heavy = [i for i, s in enumerate(sites) if not is_hydrogen(s.element) and not s.is_peak]
     identity = identity_operator(structure)
     bonded = [
         [
             c
             for c in near
-            if is_hydrogen(sites[c.j].element) and contact_may_bond(sites, c, identity)
+            if is_hydrogen(sites[c.j].element)
+            and not sites[c.j].is_peak
+            and contact_may_bond(sites, c, identity)
         ]
         for near in neighbours(structure, max_distance, centres=heavy)
     ]
-    if owner is None:
-        nearest: dict[int, tuple[float, int]] = {}
-        for i, contacts in zip(heavy, bonded):
-            for c in contacts:
-                if c.j not in nearest or c.distance < nearest[c.j][0]:
-                    nearest[c.j] = (c.distance, i)
-        owner = {j: i for j, (_, i) in nearest.items()}
-    counts = []
+    nearest: dict[int, tuple[float, int]] = {}  # H site → (distance, holder)
     for i, contacts in zip(heavy, bonded):
-        pivot = sites[i]
-        share = sum(
-            min(sites[c.j].occupancy, pivot.occupancy) for c in contacts if owner.get(c.j) == i
+        for c in contacts:
+            if c.j not in nearest or c.distance < nearest[c.j][0]:
+                nearest[c.j] = (c.distance, i)
+    return {
+        i: held
+        for i, contacts in zip(heavy, bonded)
+        if (
+            held := [
+                c
+                for c in contacts
+                if nearest[c.j][1] == i and c.distance <= nearest[c.j][0] + H_IMAGE_TOLERANCE
+            ]
         )
+    }
+
+
+def bonded_h_counts(structure: Structure, max_distance: float) -> list[int]:
+    """H atoms each non-H site holds (bonded_h_contacts: each H counted once, for its nearest
+    allowed atom, ties to the first), in site order, peaks 0.
+
+    A disordered model counts as a crystallographer reads it: only H of the site's own
+    alternative (PART) or of none, and of a negative PART only in the site's own image (its
+    images are the other orientations), each by its occupancy relative to the site's (at most
+    one), rounded. So the H of the other orientation do not count (FC_1979688's methanol about a
+    twofold axis: its O has one H, not three, its methyl three, not five), the H of a short
+    O-H...O bond within reach of both O (XH_HMaMg's hydrogen maleate, 1.16 and 1.24 Å) counts
+    for the nearer alone, and a methyl on a threefold axis, nine H images at a third, counts
+    three; an ordered model counts whole H.
+    """
+    sites = structure.sites
+    held = bonded_h_contacts(structure, max_distance)
+    counts = []
+    for i, pivot in enumerate(sites):
+        if is_hydrogen(pivot.element):
+            continue
+        share = sum(min(sites[c.j].occupancy, pivot.occupancy) for c in held.get(i, []))
         counts.append(int(round(share / pivot.occupancy)) if pivot.occupancy > 0 else 0)
     return counts

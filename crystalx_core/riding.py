@@ -15,9 +15,8 @@ from crystalx_core.geometry import (
     H_BOND_MAX,
     Contact,
     are_bonded,
+    bonded_h_contacts,
     connectivity,
-    contact_may_bond,
-    identity_operator,
     neighbours,
     shares_neighbour,
 )
@@ -298,23 +297,15 @@ def _input_groups(model: Structure, given: Structure) -> dict[int, list[tuple[Si
 
 
 def _nearest_pivots(structure: Structure) -> dict[int, tuple[int, np.ndarray]]:
-    """H site → (the nearest non-H site within bonding reach that it may bond to, the H's
-    image beside that site): of its own PART or PART 0, and a negative PART only in the
-    same image (SHELX PART rules, geometry.may_bond), as bonded_h_counts counts them."""
-    sites = structure.sites
-    pivots = [i for i, s in enumerate(sites) if not is_hydrogen(s.element or "") and not s.is_peak]
-    identity = identity_operator(structure)
-    nearest: dict[int, tuple[float, int, np.ndarray]] = {}
-    for i, near in zip(pivots, neighbours(structure, H_BOND_MAX, centres=pivots)):
-        for c in near:
-            if (
-                is_hydrogen(sites[c.j].element or "")
-                and not sites[c.j].is_peak
-                and contact_may_bond(sites, c, identity)
-                and (c.j not in nearest or c.distance < nearest[c.j][0])
-            ):
-                nearest[c.j] = (c.distance, i, c.cart_j)
-    return {j: (i, xyz) for j, (_, i, xyz) in nearest.items()}
+    """H site → (the non-H site that holds it, geometry.bonded_h_contacts: the nearest within
+    bonding reach that it may bond to by SHELX's PART rules; the H's nearest image beside that
+    site), as bonded_h_counts counts them."""
+    out: dict[int, tuple[float, int, np.ndarray]] = {}
+    for i, contacts in bonded_h_contacts(structure, H_BOND_MAX).items():
+        for c in contacts:
+            if c.j not in out or c.distance < out[c.j][0]:
+                out[c.j] = (c.distance, i, c.cart_j)
+    return {j: (i, xyz) for j, (_, i, xyz) in out.items()}
 
 
 def _same_kind(before: int, now: int) -> bool:

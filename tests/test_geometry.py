@@ -228,7 +228,7 @@ def test_each_bonded_h_counts_once_and_never_for_another_orientation(shared_data
     twofold axis (PART -1): its image, the other orientation, put two methyl H within reach of
     O13 and two more of C39 (O 3 H, C 4 or 5). SXF_I43d's toluene and benzene (PART -1, -2,
     about a threefold axis): each aromatic C counted an H of another orientation too (CH2)."""
-    from crystalx_core.assign.model import _site_weights
+    from crystalx_core.assign.model import _site_weights  # the weights UNIT's H fit uses
     from crystalx_core.crystallography.compare import hydrogens_per_atom
     from crystalx_core.elements import is_hydrogen
     from crystalx_core.geometry import H_BOND_MAX, bonded_h_counts
@@ -246,8 +246,55 @@ def test_each_bonded_h_counts_once_and_never_for_another_orientation(shared_data
     assert (maleate["O1"], maleate["O2"]) == (1, 0)
     methanol, per_atom = counts("FC_1979688")
     assert (methanol["O13"], methanol["C39"]) == (1, 3)
-    assert (per_atom["O13"], per_atom["C39"]) == (1, 3)  # with riding's pivots given as owners
+    assert (per_atom["O13"], per_atom["C39"]) == (1, 3)  # compare reads bonded_h_counts too
     solvents, per_atom = counts("SXF_I43d")
     ring = ["C21", "C22", "C23", "C24", "C25", "C30", "C31", "C32", "C33", "C34", "C35"]
     assert [solvents[label] for label in ring] == [1] * 11
     assert (solvents["C26"], per_atom["C26"]) == (3, 3)
+
+
+def test_an_h_bonded_to_two_images_of_one_atom_counts_once():
+    """The review's probe (P-1): O at x = 1.225 Å, H at 0.05 Å, so O-H 1.175 Å and H...O' 1.275 Å
+    to O's image through the centre, both within reach. One H, counted once (it counted twice
+    when each image within reach counted); riding and compare hang it on O once too. A water's
+    two H about a twofold axis, at one distance from O, still count two."""
+    from crystalx_core.crystallography.compare import hydrogen_pivots, hydrogens_per_atom
+    from crystalx_core.geometry import H_BOND_MAX, bonded_h_contacts, bonded_h_counts
+    from crystalx_core.riding import _nearest_pivots
+
+    probe = Structure(
+        cell=(10, 10, 10, 90, 90, 90),
+        symops=["x,y,z", "-x,-y,-z"],
+        sites=[Site("O1", "O", (0.1225, 0, 0)), Site("H1", "H", (0.005, 0, 0))],
+    )
+    assert bonded_h_counts(probe, H_BOND_MAX) == [1]
+    held = bonded_h_contacts(probe, H_BOND_MAX)
+    assert [round(c.distance, 3) for c in held[0]] == [1.175]
+    assert hydrogens_per_atom(probe) == {"O1": 1}
+    assert hydrogen_pivots(probe) == {1: 0}
+    pivot, xyz = _nearest_pivots(probe)[1]
+    assert pivot == 0 and np.allclose(xyz, (0.05, 0, 0))
+
+    water = Structure(
+        cell=(10, 10, 10, 90, 90, 90),
+        symops=["x,y,z", "-x,y,-z"],
+        sites=[Site("O1", "O", (0, 0.2, 0)), Site("H1", "H", (0.076, 0.25, 0.02))],
+    )
+    assert bonded_h_counts(water, H_BOND_MAX) == [2]
+    assert hydrogens_per_atom(water) == {"O1": 2}
+
+
+def test_an_h_halfway_between_two_atoms_counts_for_the_first():
+    """A tie (an H exactly halfway between two O) goes to the first in site order, not to both."""
+    from crystalx_core.geometry import H_BOND_MAX, bonded_h_counts
+
+    tie = Structure(
+        cell=(10, 10, 10, 90, 90, 90),
+        symops=["x,y,z"],
+        sites=[
+            Site("O1", "O", (0.2, 0.2, 0.2)),
+            Site("O2", "O", (0.44, 0.2, 0.2)),
+            Site("H1", "H", (0.32, 0.2, 0.2)),
+        ],
+    )
+    assert bonded_h_counts(tie, H_BOND_MAX) == [1, 0]

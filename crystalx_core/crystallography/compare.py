@@ -11,9 +11,8 @@ from crystalx_core.crystallography.convert import crystal_symmetry
 from crystalx_core.elements import is_hydrogen, is_metal
 from crystalx_core.geometry import (
     H_BOND_MAX,
+    bonded_h_contacts,
     bonded_h_counts,
-    contact_may_bond,
-    identity_operator,
     neighbours,
 )
 from crystalx_core.structure import Structure
@@ -110,17 +109,16 @@ def match_hydrogens(
 
 
 def hydrogens_per_atom(structure: Structure, reach: float = H_BOND_MAX) -> dict[str, int]:
-    """Label → H atoms a model with H puts on each of its non-H atoms (every H counted on its
-    hydrogen_pivots atom, with its images about that atom, each by its occupancy): the H
-    counts a published model stands for, as the rules count them (a water on a 2-fold axis
-    lists one H and carries two; an NH3 disordered over a mirror, six half H)."""
+    """Label → H atoms a model with H puts on each of its non-H atoms (geometry.bonded_h_counts:
+    every H counted once, on its nearest allowed atom, with its images about that atom, each by
+    its occupancy): the H counts a published model stands for, as the rules count them (a water
+    on a 2-fold axis lists one H and carries two; an NH3 disordered over a mirror, six half H)."""
     sites = structure.sites
     counts = {s.label: 0 for s in sites if not is_hydrogen(s.element)}
-    pivot = hydrogen_pivots(structure, reach)
+    holders = bonded_h_contacts(structure, reach)
     non_h = [i for i, s in enumerate(sites) if not is_hydrogen(s.element)]
-    pivots = set(pivot.values())
-    for i, n in zip(non_h, bonded_h_counts(structure, reach, owner=pivot)):
-        if i in pivots:  # a repeated label keeps the count of its last site with H
+    for i, n in zip(non_h, bonded_h_counts(structure, reach)):
+        if i in holders:  # a repeated label keeps the count of its last site with H
             counts[sites[i].label] = n
     return counts
 
@@ -137,21 +135,8 @@ def metals_with_h(structure: Structure, counts: dict[str, float] | None = None) 
 
 
 def hydrogen_pivots(structure: Structure, reach: float = H_BOND_MAX) -> dict[int, int]:
-    """H site → the non-H site it is bonded to: the nearest within `reach` Å that SHELX's
-    PART rules let it bond to (an N split over PART 1 and 2 0.04 Å apart held both H, and a
-    methanol's O about an inversion centre, PART -1, the methyl H of its image)."""
-    sites = structure.sites
-    h = [i for i, s in enumerate(sites) if is_hydrogen(s.element)]
-    if not h:
-        return {}
-    identity = identity_operator(structure)
-    pivot = {}
-    for i, near in zip(h, neighbours(structure, reach, centres=h)):
-        heavy = [
-            c
-            for c in near
-            if not is_hydrogen(sites[c.j].element) and contact_may_bond(sites, c, identity)
-        ]
-        if heavy:
-            pivot[i] = min(heavy, key=lambda c: c.distance).j
-    return pivot
+    """H site → the non-H site it is bonded to (geometry.bonded_h_contacts): the nearest within
+    `reach` Å that SHELX's PART rules let it bond to (an N split over PART 1 and 2 0.04 Å apart
+    held both H, and a methanol's O about an inversion centre, PART -1, the methyl H of its
+    image), a tie to the first in site order."""
+    return {c.j: i for i, contacts in bonded_h_contacts(structure, reach).items() for c in contacts}
