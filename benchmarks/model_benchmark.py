@@ -76,7 +76,10 @@ def missed_h_counts(name: str, skeleton, expected, predicted: list) -> list[dict
     probabilities, the count it likes best before UNIT's H is fitted, occupancy, PART,
     multiplicity, the atoms bonded to it as the model's rules see them (connectivity; '*' an
     image), and a cause (the first that applies: the UNIT fit moved a right count, a
-    partly occupied or special-position site, else the model)."""
+    partly occupied or special-position site, else the model). The hydrogen model runs a second
+    time (penalty=None) for the count before the fit, which only a --misses run pays for;
+    "probabilities" holds the model's three likeliest counts, whose int keys JSON writes as
+    strings."""
     free = [n for n, _ in model_h_counts(skeleton, penalty=None)]
     multiplicity = site_multiplicities(skeleton, 0.5)
     bonds = connectivity(skeleton)
