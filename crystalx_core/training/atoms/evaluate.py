@@ -303,7 +303,7 @@ def main(argv=None) -> int:
         "hydrogen": hydrogen_metrics(truths, not args.no_formula),
     }
     args.output.write_text(json.dumps(metrics, indent=1))
-    if metrics["heavy"]:
+    if not args.hydrogen_only:  # rows kept by --update were measured before, not now
         _print_heavy(metrics["heavy"])
     h = metrics["hydrogen"]
     print(
