@@ -103,3 +103,24 @@ def test_a_metal_never_carries_riding_h(shared_data):
         137,
         147,
     }
+
+
+def test_the_card_says_when_the_h_calibration_predates_the_h_truth():
+    """The calibration's H rows are measured against the published H counts; a file written
+    before c9267ae (each H counted once) carries no h_truth, and the card says so beside the
+    table, while one that calibrate.py writes now does not need the note."""
+    import importlib.util
+    from pathlib import Path
+
+    from crystalx_core.training.atoms.calibrate import H_TRUTH
+
+    path = Path(__file__).parent.parent / "benchmarks" / "model_card.py"
+    spec = importlib.util.spec_from_file_location("model_card", path)
+    model_card = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(model_card)
+    calibration = json.loads((MODEL_DIR / "calibration.json").read_text())
+    calibration.pop("h_truth", None)
+    note = "before c9267ae"
+    assert note in "\n".join(model_card.calibration_section(calibration))
+    calibration["h_truth"] = H_TRUTH
+    assert note not in "\n".join(model_card.calibration_section(calibration))
