@@ -65,7 +65,8 @@ smeared goes back; while one stands, what that weighing now decides elsewhere is
 the same rounds and checks as the first (a cycle stops them), when the fit gets no worse. A site
 that leans without deciding and that the refinement does not take says so, with the figures:
 its posterior may favour an element it does not get (C 0.8 on an N the refinement prefers as
-N). Sites in a
+N). A site in doubt leans as its anisotropic count says where that weighing was made (an atom
+on a special position with anisotropic motion counts 1 e heavy isotropic: Pt as Au). Sites in a
 smeared group (bonded neighbours' Uiso over U_DISORDER) are not weighed, nor a site whose count
 falls SHORT_OF_ALL screening widths under every candidate (partly occupied: flagged `short`,
 and the job refines its occupancy, crystalx_core.partial_sites), nor data under
@@ -73,7 +74,22 @@ MIN_COMPLETENESS.
 
 Before all this, a site refined to the floor of Uiso (U_FLOOR) holds more electrons than its
 element: it has no count, and the refinement with its heavier Z-neighbour decides (R1 down by
-R1_GAIN and wR2 down).
+R1_GAIN and wR2 down). So does a site whose count lies OUTLIER screening widths over every
+candidate, its heavier Z-neighbour among them, at any Uiso: its heavier neighbour is proposed
+in the rounds and kept only when the weighing with it confirms it (the electrons a heavy atom
+held light lacks pull the shared offset, and so every expected count, down: a Br held as Cl
+counts 56 e as Cl while the sites share 0.6 × Z).
+
+The formula is evidence, as a crystallographer keeps the formula's elements unless the data
+say otherwise: SFAC bounds the candidates (the element held and SFAC's others only: a metal
+the formula lacks is never proposed, so the formula's Pt needs no data against an Au it does
+not list), and UNIT, the expected count of each element in the asymmetric unit, is part of
+the model's prior (crystalx_core.assign.model._formula: 0.85 for Pt at 1100709's Pt1 held as
+Au in an Au2Pt crystal). Where both metals of a Z-neighbour pair are in the formula, 1 e in
+78 is within what an isotropic count can be off: the prior and the count give the lean, and
+the refinement, anisotropic where the data allow it, decides it. (The job reads UNIT from the
+.ins or the formula the user gives; from a CIF, the model's own sites, which then say
+nothing of a swap in them.)
 """
 
 from __future__ import annotations
@@ -568,7 +584,9 @@ def _weigh_elements(refined, reflections, method, cycles, priors) -> ElementEvid
         current, evidence = kept, weigh(kept)
     # the sites the isotropic count leaves in doubt are counted again on the anisotropic model
     # (_anisotropic_counts): a change it makes the refinement's word below does not reopen
-    current, evidence, recounted = _anisotropic_counts(weigh, current, evidence, why, seen)
+    current, evidence, recounted, anisotropic = _anisotropic_counts(
+        weigh, current, evidence, why, seen
+    )
     if reverted and recounted:
         reverted += f"; then {', '.join(sorted(recounted))} changed by the anisotropic count"
     # the atoms the posterior leans away from without deciding: decided per atom, the clearest
@@ -577,9 +595,18 @@ def _weigh_elements(refined, reflections, method, cycles, priors) -> ElementEvid
     # (not those it only leaves in doubt, the element held first but under CHANGE_POSTERIOR:
     # tried too, they put a Cl held as S right and changed a right O at 0.16 Å² to N on an
     # unseen structure, sfarchiv2_2004850 O(4), posterior O 0.55)
+    # A site in doubt leans as its anisotropic count says, where that weighing was made: the
+    # better count of an atom whose motion is far from isotropic (_anisotropic_counts).
+    # 1100709's Pt1 on an inversion centre, held as Au, counts 77.7 e as Au isotropic (Au 0.50)
+    # and 77.5 e anisotropic (Pt 0.81); the refinement then decides as for any lean
+    # (anisotropic wR2 0.0562 as Pt, 0.0602 as Au).
+    lean = {
+        label: anisotropic[label] if label in anisotropic and anisotropic[label].posterior else e
+        for label, e in evidence.items()
+    }
     leaning = {
         label: max(e.posterior, key=e.posterior.get)
-        for label, e in evidence.items()
+        for label, e in lean.items()
         if e.posterior
         and max(e.posterior, key=e.posterior.get) != e.before
         and label not in kept_back
@@ -587,9 +614,7 @@ def _weigh_elements(refined, reflections, method, cycles, priors) -> ElementEvid
     }
     trial, taken, pre = current, {}, (current, evidence)
     without = weigh.refined_with(trial, {}, anisotropic=True) if leaning else None
-    for label in sorted(
-        leaning, key=lambda label: evidence[label].posterior[evidence[label].before]
-    ):
+    for label in sorted(leaning, key=lambda label: lean[label].posterior[lean[label].before]):
         attempt = weigh.refined_with(trial, {label: leaning[label]})
         # judged on the anisotropic refinements of the two where the data allow them: an atom
         # whose motion is far from isotropic (a terminal Cl at U11 0.05, U33 0.18 Å²; the F of
@@ -605,7 +630,8 @@ def _weigh_elements(refined, reflections, method, cycles, priors) -> ElementEvid
             kept_back[label] = _not_agreed(leaning[label], *judged, weigh.failure)
             continue
         why[label] = (
-            f"{evidence[label].reason}; undecided by the count, the refinement prefers it: "
+            f"{_lean_reason(lean[label], evidence[label])}; undecided by the count, the "
+            f"refinement prefers it: "
             f"{judged[2]} R1 {judged[0].r1:.4f}, wR2 {judged[0].wr2:.4f} with {leaning[label]}, "
             f"{judged[1].r1:.4f}, {judged[1].wr2:.4f} without"
         )
@@ -698,7 +724,8 @@ def _anisotropic_counts(weigh, current, evidence, why, seen):
     model confirms it (_unconfirmed) and the fit is no worse on both R1 and wR2; the model
     then goes on isotropic with it, unless that leaves the site in a smeared group. When some
     are dropped, the rest are refined alone and judged again the same way, or none taken.
-    Returns the model, its evidence and the sites changed."""
+    Returns the model, its evidence, the sites changed and the anisotropic weighing of the
+    sites in doubt (of the model returned; empty where none was made)."""
     doubt = [
         label
         for label, e in evidence.items()
@@ -707,10 +734,10 @@ def _anisotropic_counts(weigh, current, evidence, why, seen):
         or e.before != weigh.given[label]
     ]
     if not doubt:
-        return current, evidence, set()
+        return current, evidence, set(), {}
     aniso = weigh.refined_with(current, {}, anisotropic=True, riding=True)
     if aniso is None:  # too few data for anisotropic atoms: the isotropic counts stand
-        return current, evidence, set()
+        return current, evidence, set(), {}
     counted = weigh(aniso)
     proposed = {
         label: counted[label].decision
@@ -718,14 +745,14 @@ def _anisotropic_counts(weigh, current, evidence, why, seen):
         if counted[label].decision != counted[label].before and not counted[label].against_count
     }
     if not proposed:
-        return current, evidence, set()
+        return current, evidence, set(), _of(counted, doubt)
     trial = weigh.refined_with(aniso, proposed, anisotropic=True, riding=True)
     # no worse on both: a change within the net's tolerance but worse went past the rounds and
     # the net that had rejected it (sucrose's O6/O8 made F beside a water at occupancy 0.7:
     # anisotropic R1 0.0761, wR2 0.2096 with F, 0.0750, 0.2094 without); every right change
     # seen improved both (2218662's Cl wR2 0.0855 to 0.0683, 2004832's R1 0.0405 to 0.0392)
     if not _no_worse(trial, aniso):
-        return current, evidence, set()
+        return current, evidence, set(), _of(counted, doubt)
     again = weigh(trial)
     held = {label: evidence[label].before for label in proposed}
     unconfirmed = _unconfirmed(
@@ -733,7 +760,7 @@ def _anisotropic_counts(weigh, current, evidence, why, seen):
     )
     kept = {label: element for label, element in proposed.items() if label not in unconfirmed}
     if not kept:
-        return current, evidence, set()
+        return current, evidence, set(), _of(counted, doubt)
     new = weigh.refined_with(current, kept)
     new_evidence = weigh(new) if new is not None else {}
     # a change that leaves its site in a smeared group (the isotropic weighing's neighbours'
@@ -745,14 +772,14 @@ def _anisotropic_counts(weigh, current, evidence, why, seen):
         new = weigh.refined_with(current, kept) if kept else None
         new_evidence = weigh(new) if new is not None else {}
     if new is None:
-        return current, evidence, set()
+        return current, evidence, set(), _of(counted, doubt)
     if kept != proposed:  # some dropped: the rest is judged alone, as the set was, or not taken
         trial = weigh.refined_with(aniso, kept, anisotropic=True, riding=True)
         if not _no_worse(trial, aniso):
-            return current, evidence, set()
+            return current, evidence, set(), _of(counted, doubt)
         again = weigh(trial)  # once: a weighing fits every site
         if _unconfirmed({label: again[label] for label in kept}, held, 1 - CHANGE_POSTERIOR):
-            return current, evidence, set()
+            return current, evidence, set(), _of(counted, doubt)
     for label in kept:
         why[label] = (
             f"counted on the anisotropic model with riding H (isotropic: "
@@ -761,7 +788,18 @@ def _anisotropic_counts(weigh, current, evidence, why, seen):
             f"{aniso.wr2:.4f} without"
         )
     seen.add(weigh.state(new))
-    return new, new_evidence, set(kept)
+    return new, new_evidence, set(kept), _of(again, doubt)
+
+
+def _of(evidence: dict[str, SiteEvidence], labels) -> dict[str, SiteEvidence]:
+    return {label: evidence[label] for label in labels if label in evidence}
+
+
+def _lean_reason(lean: SiteEvidence, isotropic: SiteEvidence) -> str:
+    """What a lean was read from: the isotropic weighing, or the anisotropic one beside it."""
+    if lean is isotropic:
+        return isotropic.reason
+    return f"{isotropic.reason}; on the anisotropic model with riding H {lean.reason}"
 
 
 def _no_worse(trial: RefinementResult | None, before: RefinementResult) -> bool:
@@ -1168,6 +1206,25 @@ def _weigh(
         if len(counts) == 1:
             e.posterior = {site.element: 1.0}
             e.reason = "no other element to weigh"
+            continue
+        heavier = [
+            el
+            for el in counts
+            if z_neighbours(el, site.element) and atomic_number(el) > atomic_number(site.element)
+        ]
+        if max(shortfall.values()) < -OUTLIER and heavier:
+            # over every candidate, its heavier Z-neighbour too: the site holds more electrons
+            # than the element given, as at the U floor (heavier_at_floor), and the missing
+            # electrons pull every site's count, the shared offset, down with them (a Br held
+            # as Cl at Uiso 0.005: 33.1 e as Cl while the sites share 0.55 × Z). Its heavier
+            # neighbour is tried; the rounds keep it only when the weighing with it confirms
+            # it (a count still over every candidate, or not the new element's, puts it back)
+            e.decision = min(heavier, key=atomic_number)
+            e.reason = (
+                f"refined as {electrons:.1f} e as {site.element}, {-max(shortfall.values()):.0f} "
+                f"widths over every candidate ({', '.join(counts)}; sites share {offset:.2f} × Z): "
+                f"more electrons than it holds, its heavier neighbour {e.decision} tried"
+            )
             continue
         if min(widths.values()) > OUTLIER:
             e.reason = (

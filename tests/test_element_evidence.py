@@ -19,7 +19,7 @@ from crystalx_core.elements import atomic_number, is_hydrogen
 from crystalx_core.io.cif import read_cif
 from crystalx_core.io.hkl import read_hkl
 
-from .conftest import BENCHMARK
+from .conftest import BENCHMARK, CORPUS
 
 
 def _published(name):
@@ -318,15 +318,16 @@ def test_a_sites_fit_does_not_depend_on_its_neighbours_candidates(shared_data):
     )
 
 
-def _simulated(truth, seed=5):
-    """Noisy Fo² computed from `truth` (with its H) to 0.8 Å."""
+def _simulated(truth, seed=5, d_min=0.8, strongest=1e5):
+    """Noisy Fo² computed from `truth` (with its H) to `d_min` (0.8 Å), its strongest
+    reflection counting `strongest`."""
     from crystalx_core.crystallography.convert import to_xray_structure
     from crystalx_core.demo import simulate_reflections
     from crystalx_core.io.hkl import Reflections
 
     xs = to_xray_structure(truth)
     xs.set_inelastic_form_factors(truth.wavelength, "sasaki")
-    indices, observed, sigmas = simulate_reflections(xs, 0.8, seed, 1e5)
+    indices, observed, sigmas = simulate_reflections(xs, d_min, seed, strongest)
     return Reflections(indices, observed, sigmas, None, "simulated.hkl")
 
 
@@ -946,3 +947,49 @@ def test_what_the_anisotropic_count_keeps_of_its_changes_is_judged_alone(shared_
     monkeypatch.setattr(element_evidence, "refine", worse_alone)
     weighed = weigh_elements(refined, reflections, "model", 10, {})
     assert "O2" not in weighed.changes, weighed.evidence["O2"].reason
+
+
+def _corpus_swapped(name, swaps, **simulated):
+    """Corpus entry `name` with its H, its data simulated, and its non-H atoms refined
+    isotropically with `swaps` (label → element) made: a swap_benchmark trial."""
+    truth = read_cif(CORPUS / name).structure
+    reflections = _simulated(truth, **simulated)
+    heavy = truth.with_sites([_isotropic(s, s.u_iso) for s in truth.sites if s.element != "H"])
+    return refine(_swapped(heavy, swaps), reflections, 10), reflections
+
+
+def test_a_count_over_every_candidate_tries_the_heavier_neighbour(shared_data):
+    """codtools_2221562 with its Br held as Cl and both Cl held as Br: once the Cl are right,
+    Br1 counts 56 e as Cl while the electrons it lacks pull every site's count to 0.6 × Z, over
+    even Br's count, at Uiso 0.007 (above the U floor, so heavier_at_floor does not see it).
+    It holds more electrons than Cl: its heavier neighbour is tried, and the weighing with it
+    confirms Br (it was left as Cl, 'disorder or a missing atom')."""
+    from crystalx_core.element_evidence import U_FLOOR
+
+    refined, reflections = _corpus_swapped(
+        "codtools_2221562.cif", {"Br1": "Cl", "Cl1": "Br", "Cl2": "Br"}
+    )
+    assert _site(refined, "Br1").u_iso > U_FLOOR
+    weighed = weigh_elements(refined, reflections, "model", 10)
+    assert weighed.changes == {"Br1": "Br", "Cl1": "Cl", "Cl2": "Cl"}
+    assert "widths over every candidate" in weighed.evidence["Br1"].reason
+    assert weighed.evidence["Br1"].posterior["Br"] > 0.99
+
+
+def test_a_site_in_doubt_leans_as_its_anisotropic_count_says(shared_data):
+    """codtools_1100709 (Au2Pt) with Pt1, on an inversion centre, and Au1 swapped: isotropic,
+    Pt1 held as Au counts like Au (posterior Au 0.50, no lean to Pt), anisotropic like Pt (Pt
+    0.81); leaning as the anisotropic count says, the refinement decides it (anisotropic wR2
+    lower as Pt) and both metals are put back. The data of a swap_benchmark --seed 7 trial."""
+    refined, reflections = _corpus_swapped(
+        "codtools_1100709-uqstring-brackets.cif",
+        {"Pt1": "Au", "Au1": "Pt"},
+        seed=1,
+        d_min=0.834,
+        strongest=133399,
+    )
+    weighed = weigh_elements(refined, reflections, "model", 10)
+    assert weighed.changes == {"Pt1": "Pt", "Au1": "Au"}
+    reason = weighed.evidence["Pt1"].reason
+    assert "on the anisotropic model with riding H" in reason
+    assert "the refinement prefers it: anisotropic" in reason
