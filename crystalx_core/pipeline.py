@@ -10,7 +10,7 @@ from typing import Callable
 from crystalx_core.assign import apply_assignment, assign, hydrogen_counts, resolve_hydrogen_method
 from crystalx_core.assignment import Assignment, annotate
 from crystalx_core.completion import Completion, Stage, assign_and_refine, complete
-from crystalx_core.contents import checked_contents
+from crystalx_core.contents import checked_contents, held_to_formula
 from crystalx_core.crystallography.maps import Residual, difference_density, residual_density
 from crystalx_core.crystallography.refine import RefinementResult, refine
 from crystalx_core.crystallography.solve import Solution, data_r_sigma, solutions
@@ -336,14 +336,14 @@ def hydrogen_plan(
         raise CrystalXError(
             "internal error: the model's sites are not those of its assignment", model.source
         )
-    if declared_no_h:  # the published formula is evidence the geometry rules cannot outweigh
-        for site in assignment.sites:
-            site.h_count, site.h_scores = 0, {0: 1.0}
-        if notes is not None:
-            notes.append(f"{declared_no_h}: no H placed")
-        return add_riding_hydrogens(model, {})
-    for site, (n_h, scores) in zip(assignment.sites, hydrogen_counts(model, method)):
+    # the published formula is evidence the geometry rules cannot outweigh
+    counts, declared = held_to_formula(declared_no_h, hydrogen_counts(model, method))
+    for site, (n_h, scores) in zip(assignment.sites, counts):
         site.h_count, site.h_scores = n_h, scores
+    if declared:
+        if notes is not None:
+            notes.append(declared)
+        return add_riding_hydrogens(model, {})
     if density is None:
         return add_riding_hydrogens(model, assignment.h_counts())
     evidence = weigh_hydrogens(model, assignment.h_counts(), density, reflections)

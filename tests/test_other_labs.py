@@ -476,3 +476,57 @@ def test_a_solution_whose_sfac_lists_no_h_still_gets_its_h(tmp_path, shared_data
     res.write_text("\n".join(lines) + "\n")
     count, notes = _h_placed(res)
     assert count >= 20 and not [n for n in notes if n.endswith("no H placed")]
+
+
+def test_the_audit_and_the_service_hold_to_a_formula_without_h(tmp_path):
+    """The rule above held only for `assign`: `crystalx audit` of the same Cod_2100513 CIF
+    proposed water H on its oxide O (each flagged as an H error), and the service, asked with
+    the same formula (protocol 2's snapshot "formula"), gave them in `assign` and placed the
+    plan's H in `apply-plan`. All three paths now pass their counts through
+    contents.held_to_formula: no H, with the note; without the formula the rules' H stay."""
+    from crystalx_core.audit import audit
+    from crystalx_core.io.cif import read_cif
+    from crystalx_core.service import PROTOCOL, reply_to
+
+    cif = tmp_path / "x.cif"
+    cif.write_text(NEUTRON_CIF.format(probe="?", kind="?"))
+    published = read_cif(cif).structure
+    result = audit(published, method="baseline", hydrogens="rules")
+    oxygens = [a for a in result.atoms if a.published == "O"]
+    assert oxygens and all(a.proposed_h == 0 and not a.hydrogen_flag for a in oxygens)
+    assert "_chemical_formula_sum 'Al Ca2 Nb O6' has no H: no H placed" in result.notes
+
+    snapshot = {
+        "cell": list(published.cell),
+        "symops": published.symops,
+        "sfac": published.sfac,
+        "unit": published.unit,
+        "sites": [
+            {"label": s.label, "element": s.element, "frac": list(s.frac)} for s in published.sites
+        ],
+        "formula": "Al Ca2 Nb O6",
+    }
+    plan = {
+        "sites": [
+            {
+                "label": s["label"],
+                "element": s["element"],
+                "h_count": 2 if s["element"] == "O" else 0,
+            }
+            for s in snapshot["sites"]
+        ]
+    }
+
+    def ask(method, params):
+        line = json.dumps({"protocol": PROTOCOL, "id": 1, "method": method, "params": params})
+        return reply_to(line.encode())[0]["result"]
+
+    options = {"method": "baseline", "hydrogens": "rules"}
+    noted = "_chemical_formula_sum 'Al Ca2 Nb O6' has no H: no H placed"
+    for formula, placed in (("Al Ca2 Nb O6", False), (None, True)):
+        snapshot["formula"] = formula
+        answered = ask("assign", {"structure": snapshot, "options": options})
+        assert (noted in answered["job_notes"]) is not placed
+        planned = ask("apply-plan", {"structure": snapshot, "plan": plan})
+        assert bool(sum(s["h_count"] for s in planned["sites"])) is placed
+        assert (noted in planned["job_notes"]) is not placed
