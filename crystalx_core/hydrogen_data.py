@@ -162,7 +162,7 @@ class HydrogenFits:
             choices = _riding(self.structure, asked, self.density, self._bonds)
             fitted.append(
                 min(self.wr2(f_rest + self.hydrogens(sites)) for sites in choices)
-                if choices and len(choices[0]) == sum(asked.values())
+                if choices
                 else None
             )
         if fitted[1] is None:
@@ -191,10 +191,15 @@ class HydrogenFits:
 def _riding(structure: Structure, counts: dict[int, int], density, bonds) -> list[list[Site]]:
     """The riding H sites for `counts` on `structure` (its non-H atoms), one list for each
     choice of the groups whose orientation the map may not settle (_rotamers), every
-    combination of them; [[]] when no H is asked."""
+    combination of them; [[]] when no H is asked, [] when riding places no group on a pivot
+    asked for H. Riding places a group whole or not at all; on a special position it keeps only
+    the H the site symmetry does not make from another (codtools_1000451's water on a mirror:
+    one site for two H), so the sites are not counted against the count asked."""
     if not any(counts.values()):
         return [[]]
     plan = add_riding_hydrogens(structure, counts, density=density)
+    if any(n > 0 and i not in plan.groups for i, n in counts.items()):
+        return []
     sites = plan.structure.sites
     groups = [
         _rotamers(structure, pivot, [sites[k] for k in group], plan.codes[pivot], bonds)

@@ -202,6 +202,8 @@ def weigh_hydrogens(
         # only beside the reflections: the map's lean alone, without PAIR_MARGIN, moves no H
         _move_by_bond_lengths(structure, evidence, doubtful, bonds, rms, fits)
     _take_off_by_map(structure, evidence, counts, peaks, near, bonds, rms, fits)
+    if fits is not None:
+        _metal_oxygens_by_data(structure, evidence, peaks, bonds, rms, fits)
     return evidence
 
 
@@ -244,6 +246,41 @@ def _take_off_by_map(structure, evidence, counts, peaks, near, bonds, rms, fits)
             f"−{n_model - len(seen)} H by the difference map (the model gave "
             f"{n_model}): nothing over {LOW_RMS:g} rms at the riding positions (highest "
             f"{top / rms:.1f} rms) and an acceptor here: {'; '.join(donors)}"
+        )
+
+
+def _metal_oxygens_by_data(structure, evidence, peaks, bonds, rms, fits) -> None:
+    """The H count of an O bonded to metals and nothing else, where the map shows fewer H
+    (peaks over LOW_RMS) than it is given, decided by the reflections. Geometry cannot tell an
+    aqua ligand (two H) from a hydroxo (one) or an oxo (none): the rules call every such O a
+    water. The map's count is taken only where the fit with it is significantly better
+    (Hamilton, hydrogen_data) than with the model's; an aqua ligand's real H, weak beside a
+    heavy metal, make the fit worse when taken off, so they stay (N2_water's Mn–OH2 and
+    XH_HMaMg's Mg–OH2 keep theirs: tests/test_hydrogen_evidence). An O with a covalent partner
+    is left to the rules above, as is any O whose fewer H riding places only as a group held
+    by restraints (a hydroxide from one peak)."""
+    counts = evidence.counts
+    for i, found in peaks.items():
+        n_model = counts.get(i, 0)
+        heavy = [c for c in bonds[i] if not is_hydrogen(structure.sites[c.j].element)]
+        if structure.sites[i].element != "O" or i in evidence.notes or not n_model or not heavy:
+            continue
+        if not all(is_metal(structure.sites[c.j].element) for c in heavy):
+            continue
+        seen = _seen(found, LOW_RMS * rms)
+        if seen >= n_model or not _placeable(structure, i, bonds[i], seen):
+            continue
+        verdict = fits.compare_counts(counts, {**counts, i: seen})
+        if verdict is None or not math.isfinite(verdict.wr_first) or not verdict.second_better:
+            continue  # only a fit of both counts decides: riding placing one is no evidence
+        metals = "/".join(sorted({structure.sites[c.j].element for c in heavy}))
+        top = max((p.height for p in found), default=0.0)
+        counts[i] = seen
+        evidence.notes[i] = (
+            f"−{n_model - seen} H by the reflections (the model gave {n_model}): an O bonded "
+            f"only to {metals} (aqua, hydroxo or oxo ligand) with {seen} peak(s) over "
+            f"{LOW_RMS:g} rms at the riding positions (highest {top / rms:.1f} rms); "
+            f"{verdict.text()}"
         )
 
 

@@ -15,7 +15,7 @@ from crystalx_core.crystallography.convert import to_xray_structure
 from crystalx_core.crystallography.maps import difference_density
 from crystalx_core.crystallography.refine import refine
 from crystalx_core.demo import simulate_reflections
-from crystalx_core.elements import is_hydrogen
+from crystalx_core.elements import is_hydrogen, is_metal
 from crystalx_core.geometry import connectivity, neighbours, overlapping_sites
 from crystalx_core.hydrogen_data import HydrogenFits
 from crystalx_core.hydrogen_evidence import (
@@ -813,3 +813,40 @@ def test_an_unplaceable_donor_takes_no_real_h_the_data_hold(shared_data):
     evidence = weigh_hydrogens(model, given, weak, fits=HydrogenFits(model, fits.reflections, weak))
     assert evidence.counts[o9] == 2 and o9 not in evidence.notes
     assert evidence.counts[n1] == 3 and n1 not in evidence.notes  # 3.8 rms: under ADD_RMS
+
+
+def test_an_o_held_by_metals_alone_keeps_only_the_h_the_reflections_support(shared_data):
+    """codtools_1000451's O1 bonded to Ba alone: the rules call it a water, but the Fo² here,
+    simulated from the published model (no H atoms), hold none. The map shows nothing over
+    LOW_RMS there (1.7 rms at most), and the fit with no H is better than with the water's two
+    by far more than Hamilton's test asks: the count goes to 0, with a note. The water lies on
+    a mirror, where riding keeps one H site for the two (the other its image); the fit of the
+    two H is compared all the same (it was taken for a count riding cannot place)."""
+    truth, model, density, fits = simulated_without_h("codtools_1000451.cif", 0.84, 5, 3e4)
+    o1 = index(model, "O1")
+    verdict = fits.compare_counts({o1: 2}, {o1: 0})
+    assert math.isfinite(verdict.wr_first) and verdict.second_better
+    evidence = weigh_hydrogens(model, {o1: 2}, density, fits=fits)
+    assert evidence.counts[o1] == 0
+    assert "bonded only to Ba" in evidence.notes[o1] and "Hamilton" in evidence.notes[o1]
+
+
+@pytest.mark.parametrize("name", ["N2_water", "XH_HMaMg"])
+def test_aqua_ligands_keep_their_published_h(name, shared_data):
+    """The same rule on real data beside real aqua ligands (N2_water's Mn–OH2, XH_HMaMg's
+    Mg–OH2, their H published and in the data): each such O keeps its two H."""
+    truth, model, density = refined_without_h(*benchmark_entry(name))
+    published = hydrogens_per_atom(truth)
+    counts = {i: published.get(s.label, 0) for i, s in enumerate(model.sites)}
+    bonds = connectivity(model)
+    aqua = [
+        i
+        for i, s in enumerate(model.sites)
+        if s.element == "O"
+        and bonds[i]
+        and all(is_metal(model.sites[c.j].element) for c in bonds[i])
+    ]
+    assert aqua and all(counts[i] == 2 for i in aqua)
+    fits = HydrogenFits(model, benchmark_entry(name)[1], density)
+    evidence = weigh_hydrogens(model, counts, density, fits=fits)
+    assert [evidence.counts[i] for i in aqua] == [2] * len(aqua)
