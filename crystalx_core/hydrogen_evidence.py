@@ -32,8 +32,10 @@ leans that way (_move_by_bond_lengths). An A given more H than it can carry lose
 whose peak aims at it, or whose density lies along D···A, without the margin over A's side. An H
 moved onto an atom SHELXL has no HFIX for (a hydroxide, an imine N, a hydrazine's NH2) is placed
 from the map and restrained (hydrogens.restrained_group). Anything else in between keeps the
-model's count. A metal gets an H only where a peak 1.4-1.8 Å from it supports one; it is then
-placed on the peak and restrained (DFIX) to that distance. An O, N or S that lies, or is bonded
+model's count. An O bonded to metals alone (aqua, hydroxo or oxo: geometry cannot tell) keeps
+only the H its map shows where the reflections significantly prefer that count
+(_metal_oxygens_by_data). A metal gets an H only where a peak 1.4-1.8 Å from it supports one;
+it is then placed on the peak and restrained (DFIX) to that distance. An O, N or S that lies, or is bonded
 to an atom that lies, within OVERLAP of another atom (two places of a disordered atom, with or
 without PART) is not judged: the model's count stays, with a note.
 """
@@ -135,6 +137,8 @@ class HydrogenEvidence:
     # site index → what changed and why, or why the map could not judge it
     notes: dict[int, str] = field(default_factory=dict)
     skipped: str | None = None  # why the reflections did not weigh what the map left open
+    # O, N or S site the map judged → its H peaks of ADD_RMS or more (the H it shows clearly)
+    clear: dict[int, int] = field(default_factory=dict)
 
     def job_notes(self, structure: Structure) -> list[str]:
         sites = [f"{structure.sites[i].label}: {note}" for i, note in sorted(self.notes.items())]
@@ -183,6 +187,7 @@ def weigh_hydrogens(
         for i, contacts in zip(peaks, neighbours(structure, HBOND_DISTANCE[1], centres=list(peaks)))
     }
     _share_hydrogens(structure, peaks, near, rms)
+    evidence.clear = {i: _seen(found, ADD_RMS * rms) for i, found in peaks.items()}
     if fits is None and reflections is not None:
         fits = HydrogenFits(structure, reflections, density)
     if fits is not None and fits.completeness < MIN_COMPLETENESS:
@@ -848,6 +853,11 @@ def _placeable(structure: Structure, i: int, bonds, n_h: int, moved: bool = Fals
     bonded = [(structure.sites[c.j].element, c.cart_j) for c in bonds]
     code, _ = choose_hfix(site.element, n_h, structure.cartesian(site.frac), bonded)
     return code != 0 or (moved and restrained_group(site.element, n_h, covalent))
+
+
+def placeable(structure: Structure, i: int, n_h: int) -> bool:
+    """Whether riding (or the rigid water/NH4+ groups) places n_h H on site i (_placeable)."""
+    return _placeable(structure, i, connectivity(structure)[i], n_h)
 
 
 def _height(peak: Peak, rms: float) -> str:

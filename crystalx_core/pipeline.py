@@ -346,7 +346,10 @@ def hydrogen_plan(
         return add_riding_hydrogens(model, {})
     if density is None:
         return add_riding_hydrogens(model, assignment.h_counts())
-    evidence = weigh_hydrogens(model, assignment.h_counts(), density, reflections)
+    first = assignment.h_counts()
+    evidence = weigh_hydrogens(model, first, density, reflections)
+    if resolve_hydrogen_method(method) == "model":
+        _withdraw_formula_hydrogens(model, first, evidence)
     for k, n_h in evidence.counts.items():
         assignment.sites[k].h_count = n_h
     plan = add_riding_hydrogens(model, evidence.counts, evidence.given, density=density)
@@ -355,6 +358,35 @@ def hydrogen_plan(
     if notes is not None:
         notes += evidence.job_notes(model)
     return plan
+
+
+def _withdraw_formula_hydrogens(model: Structure, first: dict[int, int], evidence) -> None:
+    """Where the difference map changed the H total, the H the model's counts carried only to
+    meet UNIT's total on an O, N or S the map judged and left alone are weighed against it
+    again (assign.model.formula_h_refitted), never under the H the map shows clearly there:
+    one the map's own H elsewhere now stand for is withdrawn, with a note."""
+    changed = {
+        k for k in {*first, *evidence.counts} if first.get(k, 0) != evidence.counts.get(k, 0)
+    }
+    if not changed:
+        return
+    from crystalx_core.assign.model import formula_h_refitted
+    from crystalx_core.hydrogen_evidence import placeable
+
+    counts = [evidence.counts.get(k, 0) for k in range(len(model.sites))]
+    floors = {k: n for k, n in evidence.clear.items() if k not in evidence.notes}
+    refitted = formula_h_refitted(model, counts, floors)
+    found = ", ".join(
+        f"{model.sites[k].label} {evidence.counts.get(k, 0) - first.get(k, 0):+d}"
+        for k in sorted(changed)
+    )
+    for k, (n, n_new) in enumerate(zip(counts, refitted)):
+        if n_new < n and placeable(model, k, n_new):
+            evidence.counts[k] = n_new
+            evidence.notes[k] = (
+                f"−{n - n_new} H: given only to meet UNIT's H total, which the H the difference "
+                f"map found elsewhere now meet ({found}); {evidence.clear[k]} clear peak(s) here"
+            )
 
 
 def _instructions(plan: HydrogenPlan) -> list[str]:

@@ -850,3 +850,24 @@ def test_aqua_ligands_keep_their_published_h(name, shared_data):
     fits = HydrogenFits(model, benchmark_entry(name)[1], density)
     evidence = weigh_hydrogens(model, counts, density, fits=fits)
     assert [evidence.counts[i] for i in aqua] == [2] * len(aqua)
+
+
+def test_h_given_only_to_meet_unit_are_withdrawn_where_the_map_found_them_elsewhere(shared_data):
+    """FC_p31c (real data): UNIT's H total is short of N1's and N2's one H each, both N the
+    hydrogen model thinks bare; fitting the total gave N1 (PART 1, occupancy 0.85) two H, its
+    second likelier to the model than one. The map then adds N2's H (4.8 rms), and N1' and
+    N2' theirs, so the total is over: N1's H given only for the formula are weighed again
+    against UNIT with the map's sites held, never under the one clear H N1 shows (4.8 rms).
+    N1 keeps one, as published."""
+    folder = BENCHMARK / "FC_p31c"
+    published = read_shelx(folder / "published.res").to_structure()
+    structure = published.with_sites([s for s in published.sites if not is_hydrogen(s.element)])
+    job = pipeline.assign_job(structure, read_hkl(folder / "data.hkl"), hydrogens="model")
+    counts = {s.new_label: s.h_count for s in job.assignment.sites}
+    published_counts = hydrogens_per_atom(published)
+    assert (
+        [counts[n] for n in ("N1", "N1'", "N2", "N2'")]
+        == [published_counts[n] for n in ("N1", "N1'", "N2", "N2'")]
+        == [1, 1, 1, 1]
+    )
+    assert any(n.startswith("N1: −1 H: given only to meet UNIT's H total") for n in job.notes)
