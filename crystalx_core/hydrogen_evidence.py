@@ -35,9 +35,9 @@ from the map and restrained (hydrogens.restrained_group). Anything else in betwe
 model's count. An O bonded to metals alone (aqua, hydroxo or oxo: geometry cannot tell) keeps
 only the H its map shows where the reflections significantly prefer that count
 (_metal_oxygens_by_data). A metal gets an H only where a peak 1.4-1.8 Å from it supports one;
-it is then placed on the peak and restrained (DFIX) to that distance. An O, N or S that lies, or is bonded
-to an atom that lies, within OVERLAP of another atom (two places of a disordered atom, with or
-without PART) is not judged: the model's count stays, with a note.
+it is then placed on the peak and restrained (DFIX) to that distance. An O, N or S that lies,
+or is bonded to an atom that lies, within OVERLAP of another atom (two places of a disordered
+atom, with or without PART) is not judged: the model's count stays, with a note.
 """
 
 from __future__ import annotations
