@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from itertools import product
 
 import numpy as np
+from cctbx.eltbx import xray_scattering
 from scipy.stats import f as f_distribution
 
 from crystalx_core.crystallography.convert import to_xray_structure
@@ -132,6 +133,22 @@ class HydrogenFits:
         return np.array(
             self.f_sq.structure_factors_from_scatterers(xs, algorithm="direct").f_calc().data()
         )
+
+    def hydrogen_visibility(self, u_iso: float) -> float:
+        """The peak one H of `u_iso` makes in the Fo − Fc map of these reflections (the sum of
+        its scattering over the measured sphere over the volume), in units of that map's noise
+        from the measurements alone (Cruickshank 1949: σ(ρ) = √Σσ(F)² / V, σ(F) put on the
+        model's scale as the map puts Fo). Where it is low, a real H shows no peak either, so
+        the absence of one says nothing (weak data: hydrogen_evidence._metal_oxygens_by_data)."""
+        f_obs = self.f_sq.f_sq_as_f()
+        f_calc = np.abs(self.f_heavy)
+        scale = float(np.sum(np.array(f_obs.data()) * f_calc) / np.sum(f_calc**2))
+        sphere = f_obs.expand_to_p1().generate_bijvoet_mates()
+        d_star_sq = sphere.d_star_sq().data()
+        form = np.array(xray_scattering.wk1995("H").fetch().at_d_star_sq(d_star_sq))
+        peak = float(np.sum(form * np.exp(-2 * math.pi**2 * u_iso * np.array(d_star_sq))))
+        noise = math.sqrt(float(np.sum((np.array(sphere.sigmas()) / scale) ** 2)))
+        return peak / noise if noise > 0 else math.inf
 
     def hydrogens(self, sites: list[Site]) -> np.ndarray:
         """Fc of the H `sites` (fractional, isotropic) alone."""
