@@ -17,7 +17,8 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from crystalx_core.elements import is_hydrogen
+from crystalx_core.elements import is_hydrogen, normalise_symbol
+from crystalx_core.errors import InputError
 from crystalx_core.structure import Structure
 
 VOLUME_PER_ATOM = 18.0  # Å³ per non-H atom in organic crystals
@@ -93,13 +94,23 @@ def declared_without_h(structure: Structure, formula: dict[str, float]) -> str:
     return ""
 
 
-_FORMULA_TERM = re.compile(r"([A-Z][a-z]?)\s*((?:\d+(?:\.\d*)?|\.\d+)?)")  # a lone '.' is no count
+_TERM = r"([A-Z][a-z]?)\s*((?:\d+(?:\.\d*)?|\.\d+)?)"  # a lone '.' is no count
+_FORMULA_TERM = re.compile(_TERM)
+_FORMULA = re.compile(rf"\s*(?:{_TERM}\s*)+")
 
 
 def formula_counts(text: str) -> dict[str, float]:
-    """A formula as _chemical_formula_sum writes it ('C10 H20 Cl N O3') as element → count."""
+    """A formula as _chemical_formula_sum writes it ('C10 H20 Cl N O3') as element → count;
+    empty (no formula) unless the whole text is element symbols with counts: 'Not given' or
+    'Water' is no formula, not nobelium or 'Wa' without H, which would take every H off."""
+    if not text or not _FORMULA.fullmatch(text):
+        return {}
     formula: dict[str, float] = {}
-    for element, count in _FORMULA_TERM.findall(text or ""):
+    for element, count in _FORMULA_TERM.findall(text):
+        try:
+            element = normalise_symbol(element)
+        except InputError:
+            return {}
         formula[element] = formula.get(element, 0.0) + float(count or 1)
     return formula
 

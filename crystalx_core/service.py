@@ -16,8 +16,8 @@ service keeps running; the models stay loaded between requests.
 label, element or null for a peak, fractional xyz, peak height, occupancy as Olex2 and SHELX
 give it (times the site-symmetry factor), Uiso, part, residue; from protocol 2 the wavelength
 of the CELL card and the published formula, _chemical_formula_sum, where the client has one:
-without H, neither `assign` nor `apply-plan` places any, with a note) and answers per site
-the element with its top-k probabilities, the H count
+without H, `assign` places none, with a note; `apply-plan` places a reviewed plan's H with a
+warning) and answers per site the element with its top-k probabilities, the H count
 with probabilities, the HFIX code, and the exact Olex2 commands that apply it: the answer of
 the job behind `crystalx assign` (pipeline.assign_job), with its H notes by new label
 ("notes") and what the job had to give up on ("job_notes", as its JSON's "notes").
@@ -51,7 +51,7 @@ from crystalx_core import __version__
 from crystalx_core.assign import apply_assignment
 from crystalx_core.assign.labels import element_labels
 from crystalx_core.assignment import Assignment, SiteAssignment, annotate
-from crystalx_core.contents import declared_without_h, formula_counts, held_to_formula
+from crystalx_core.contents import declared_without_h, formula_counts
 from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import CrystalXError, InputError, RequestError
 from crystalx_core.hydrogens import hfix_groups
@@ -254,17 +254,18 @@ def apply_plan_result(structure: Structure, plan: Plan) -> dict:
         sites=[chosen[i] for i in sorted(chosen)],
         dropped=sorted(index[lab] for lab in dropped_labels),
     )
-    # a formula without H holds for a reviewed plan as for the job (contents.held_to_formula)
-    counts, declared = held_to_formula(
-        structure.declared_no_h, [(s.h_count, s.h_scores) for s in assignment.sites]
-    )
-    for site, (n_h, scores) in zip(assignment.sites, counts):
-        site.h_count, site.h_scores = n_h, scores
+    # the user reviewed the plan: its H counts stand even against a formula without H, with a
+    # warning (the job and `assign` place none there: contents.held_to_formula)
+    given = [s.new_label for s in assignment.sites if s.h_count]
+    warnings = []
+    if structure.declared_no_h and given:
+        planned = ", ".join(given)
+        warnings.append(f"{structure.declared_no_h}, yet the plan gives H to {planned}: placed")
     annotate(
         assignment,
         add_riding_hydrogens(apply_assignment(structure, assignment), assignment.h_counts()),
     )
-    return _result(structure, assignment, 5, True, [declared] if declared else [])
+    return _result(structure, assignment, 5, True, warnings)
 
 
 def _result(

@@ -523,10 +523,32 @@ def test_the_audit_and_the_service_hold_to_a_formula_without_h(tmp_path):
 
     options = {"method": "baseline", "hydrogens": "rules"}
     noted = "_chemical_formula_sum 'Al Ca2 Nb O6' has no H: no H placed"
-    for formula, placed in (("Al Ca2 Nb O6", False), (None, True)):
+    warned = "_chemical_formula_sum 'Al Ca2 Nb O6' has no H, yet the plan gives H to O"
+    for formula, placed in (("Al Ca2 Nb O6", False), (None, True), ("Not given", True)):
         snapshot["formula"] = formula
         answered = ask("assign", {"structure": snapshot, "options": options})
         assert (noted in answered["job_notes"]) is not placed
+        # a reviewed plan's H stand: the user asked for them; against the formula, a warning
         planned = ask("apply-plan", {"structure": snapshot, "plan": plan})
-        assert bool(sum(s["h_count"] for s in planned["sites"])) is placed
-        assert (noted in planned["job_notes"]) is not placed
+        assert sum(s["h_count"] for s in planned["sites"]) == 2 * len(oxygens)
+        assert any(n.startswith(warned) for n in planned["job_notes"]) is not placed
+
+
+@pytest.mark.parametrize(
+    "text, counts",
+    [
+        ("C10 H20 Cl N O3", {"C": 10, "H": 20, "Cl": 1, "N": 1, "O": 3}),
+        ("C10H20O", {"C": 10, "H": 20, "O": 1}),
+        ("Al Ca2 Nb O6", {"Al": 1, "Ca": 2, "Nb": 1, "O": 6}),
+        ("Not given", {}),  # not nobelium without H
+        ("Water", {}),
+        ("Xx2 O", {}),
+        ("?", {}),
+    ],
+)
+def test_only_a_formula_of_element_symbols_is_read_as_one(text, counts):
+    """contents.formula_counts: text that is not element symbols with counts throughout is no
+    formula (a client's free text would otherwise take every H off as a formula without H)."""
+    from crystalx_core.contents import formula_counts
+
+    assert formula_counts(text) == counts
