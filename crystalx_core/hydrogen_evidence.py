@@ -138,8 +138,11 @@ class HydrogenEvidence:
     # site index → what changed and why, or why the map could not judge it
     notes: dict[int, str] = field(default_factory=dict)
     skipped: str | None = None  # why the reflections did not weigh what the map left open
-    # O, N or S site the map judged → its H peaks of ADD_RMS or more (the H it shows clearly)
-    clear: dict[int, int] = field(default_factory=dict)
+    # O, N or S site the map judged → its H peaks over LOW_RMS (the H it shows)
+    shown: dict[int, int] = field(default_factory=dict)
+    # the reflections' fits the counts were weighed with; None without reflections or where too
+    # incomplete to judge (a later step asks them the same way)
+    fits: HydrogenFits | None = field(default=None, repr=False, compare=False)
 
     def job_notes(self, structure: Structure) -> list[str]:
         sites = [f"{structure.sites[i].label}: {note}" for i, note in sorted(self.notes.items())]
@@ -188,7 +191,7 @@ def weigh_hydrogens(
         for i, contacts in zip(peaks, neighbours(structure, HBOND_DISTANCE[1], centres=list(peaks)))
     }
     _share_hydrogens(structure, peaks, near, rms)
-    evidence.clear = {i: _seen(found, ADD_RMS * rms) for i, found in peaks.items()}
+    evidence.shown = {i: _seen(found, LOW_RMS * rms) for i, found in peaks.items()}
     if fits is None and reflections is not None:
         fits = HydrogenFits(structure, reflections, density)
     if fits is not None and fits.completeness < MIN_COMPLETENESS:
@@ -198,6 +201,7 @@ def weigh_hydrogens(
             "the difference map alone decided"
         )
         fits = None
+    evidence.fits = fits
     doubtful = _move_hydrogens(structure, evidence, peaks, near, bonds, density, fits)
     # the map's clear peaks before the reflections: a pair weighed on Fo² while a donor's clear
     # H is still missing from the model fits better wherever a placement stands near that H (an

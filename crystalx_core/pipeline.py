@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -17,7 +18,7 @@ from crystalx_core.crystallography.solve import Solution, data_r_sigma, solution
 from crystalx_core.errors import CrystalXError, InputError, RefinementError, SolveError
 from crystalx_core.element_evidence import relabelled, take_weighed_elements, weigh_elements
 from crystalx_core.elements import is_hydrogen
-from crystalx_core.hydrogen_evidence import weigh_hydrogens
+from crystalx_core.hydrogen_evidence import LOW_RMS, weigh_hydrogens
 from crystalx_core.partial_sites import PartialSites, add_partial_sites
 from crystalx_core.riding import HydrogenPlan, add_riding_hydrogens, keep_input_names
 from crystalx_core.structure import Structure
@@ -363,8 +364,10 @@ def hydrogen_plan(
 def _withdraw_formula_hydrogens(model: Structure, first: dict[int, int], evidence) -> None:
     """Where the difference map changed the H total, the H the model's counts carried only to
     meet UNIT's total on an O, N or S the map judged and left alone are weighed against it
-    again (assign.model.formula_h_refitted), never under the H the map shows clearly there:
-    one the map's own H elsewhere now stand for is withdrawn, with a note."""
+    again (assign.model.formula_h_refitted), never under the H the map shows there (peaks over
+    LOW_RMS: published O–H and N–H reach 1.3 rms and up): one the map's own H elsewhere now
+    stand for is withdrawn, with a note, unless the reflections significantly prefer the count
+    with it (Hamilton, hydrogen_data): UNIT is a soft constraint, the data are not."""
     changed = {
         k for k in {*first, *evidence.counts} if first.get(k, 0) != evidence.counts.get(k, 0)
     }
@@ -374,19 +377,32 @@ def _withdraw_formula_hydrogens(model: Structure, first: dict[int, int], evidenc
     from crystalx_core.hydrogen_evidence import placeable
 
     counts = [evidence.counts.get(k, 0) for k in range(len(model.sites))]
-    floors = {k: n for k, n in evidence.clear.items() if k not in evidence.notes}
+    floors = {k: n for k, n in evidence.shown.items() if k not in evidence.notes}
     refitted = formula_h_refitted(model, counts, floors)
     found = ", ".join(
         f"{model.sites[k].label} {evidence.counts.get(k, 0) - first.get(k, 0):+d}"
         for k in sorted(changed)
     )
     for k, (n, n_new) in enumerate(zip(counts, refitted)):
-        if n_new < n and placeable(model, k, n_new):
-            evidence.counts[k] = n_new
+        if n_new >= n or not placeable(model, k, n_new):
+            continue
+        verdict = (
+            evidence.fits.compare_counts(evidence.counts, {**evidence.counts, k: n_new})
+            if evidence.fits is not None
+            else None
+        )
+        if verdict is not None and math.isfinite(verdict.wr_first) and verdict.first_better:
             evidence.notes[k] = (
-                f"−{n - n_new} H: given only to meet UNIT's H total, which the H the difference "
-                f"map found elsewhere now meet ({found}); {evidence.clear[k]} clear peak(s) here"
+                f"{n} H kept: UNIT's H total, met by the H the difference map found elsewhere "
+                f"({found}), would leave {n_new}, but the reflections hold {n}; {verdict.text()}"
             )
+            continue
+        evidence.counts[k] = n_new
+        evidence.notes[k] = (
+            f"−{n - n_new} H: given only to meet UNIT's H total, which the H the difference "
+            f"map found elsewhere now meet ({found}); {evidence.shown[k]} peak(s) over "
+            f"{LOW_RMS:g} rms here" + (f"; {verdict.text()}" if verdict is not None else "")
+        )
 
 
 def _instructions(plan: HydrogenPlan) -> list[str]:
