@@ -867,9 +867,10 @@ def _placeable(structure: Structure, i: int, bonds, n_h: int, moved: bool = Fals
     return code != 0 or (moved and restrained_group(site.element, n_h, covalent))
 
 
-def placeable(structure: Structure, i: int, n_h: int) -> bool:
-    """Whether riding (or the rigid water/NH4+ groups) places n_h H on site i (_placeable)."""
-    return _placeable(structure, i, connectivity(structure)[i], n_h)
+def placeable(structure: Structure, i: int, n_h: int, bonds=None) -> bool:
+    """Whether riding (or the rigid water/NH4+ groups) places n_h H on site i (_placeable);
+    `bonds`, the structure's connectivity, where the caller has it."""
+    return _placeable(structure, i, (bonds or connectivity(structure))[i], n_h)
 
 
 def _height(peak: Peak, rms: float) -> str:

@@ -374,6 +374,7 @@ def _withdraw_formula_hydrogens(model: Structure, first: dict[int, int], evidenc
     if not changed:
         return
     from crystalx_core.assign.model import formula_h_refitted
+    from crystalx_core.geometry import connectivity
     from crystalx_core.hydrogen_evidence import placeable
 
     counts = [evidence.counts.get(k, 0) for k in range(len(model.sites))]
@@ -383,8 +384,9 @@ def _withdraw_formula_hydrogens(model: Structure, first: dict[int, int], evidenc
         f"{model.sites[k].label} {evidence.counts.get(k, 0) - first.get(k, 0):+d}"
         for k in sorted(changed)
     )
+    bonds = connectivity(model)
     for k, (n, n_new) in enumerate(zip(counts, refitted)):
-        if n_new >= n or not placeable(model, k, n_new):
+        if n_new >= n or not placeable(model, k, n_new, bonds):
             continue
         verdict = (
             evidence.fits.compare_counts(evidence.counts, {**evidence.counts, k: n_new})

@@ -16,9 +16,10 @@ from crystalx_core.assign import HYDROGEN_METHODS, MAX_SITES
 from crystalx_core.assign import METHODS as ASSIGN_METHODS
 from crystalx_core.errors import RequestError
 
-PROTOCOL = (
-    2  # 2: an assign request may carry the reflections, a snapshot its wavelength and formula
-)
+# 2: an assign request may carry the reflections, a snapshot its wavelength and formula. The
+# formula came to protocol 2 without a new number: a core from before it refuses a snapshot
+# that has one (extra fields are forbidden); acceptable only while no release is tagged
+PROTOCOL = 2
 SUPPORTED = (1, PROTOCOL)  # a client of protocol 1 is answered as before
 MAX_LABEL = (
     32  # Olex2 labels are 4 characters, plus a residue suffix; anything longer is not a label

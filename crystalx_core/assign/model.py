@@ -172,23 +172,21 @@ def formula_h_refitted(
     weighed them) fitted to UNIT's H total again. Only the sites of `floors` are open, and on
     them only H the first fit gave beyond the site's most likely count, to meet the total, may
     be withdrawn, down to that count and never under the site's floor (the H the map shows
-    clearly there): the formula's H that the map has since found elsewhere are not placed
-    twice (FC_p31c: UNIT short by N1's and N2's one H each, the fit gave N1 two, a second
-    likelier to the model than one; the map then found N2's H, and N1 keeps the one it shows).
-    A count is never raised here: H the formula lacks are not guessed again."""
+    there): the formula's H that the map has since found elsewhere are not placed twice. A
+    count is never raised here: H the formula lacks are not guessed again."""
     _, heavy, classes, probabilities = _h_probabilities(structure, model_dir)
     values = np.asarray(classes)
-    allowed = np.zeros_like(probabilities, dtype=bool)
+    kept = np.zeros_like(probabilities)
     open_sites = set()
     for k, n in enumerate(counts):
         lowest = max(values[probabilities[k].argmax()], floors.get(k, n))
         if k in floors and n in classes and lowest < n:
-            allowed[k] = (values >= lowest) & (values <= n) & (probabilities[k] > 0)
-            allowed[k, classes.index(n)] = True
+            allowed = (values >= lowest) & (values <= n) & (probabilities[k] > 0)
+            allowed[classes.index(n)] = True
+            kept[k] = np.where(allowed, probabilities[k], 0.0)
             open_sites.add(k)
-        else:
-            allowed[k] = values == n if n in classes else probabilities[k] == probabilities[k].max()
-    kept = np.where(allowed, probabilities, 0.0)
+        else:  # held at its count for certain, even one the model thought impossible
+            kept[k, classes.index(n) if n in classes else probabilities[k].argmax()] = 1.0
     kept /= np.clip(kept.sum(axis=1, keepdims=True), 1e-12, None)
     choice = _h_counts_under_formula(heavy, kept, values, penalty)
     return [int(values[c]) if k in open_sites else counts[k] for k, c in enumerate(choice)]
