@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from itertools import product
 
 import numpy as np
+from cctbx.array_family import flex
 from cctbx.eltbx import xray_scattering
 from scipy.stats import f as f_distribution
 
@@ -134,21 +135,31 @@ class HydrogenFits:
             self.f_sq.structure_factors_from_scatterers(xs, algorithm="direct").f_calc().data()
         )
 
-    def hydrogen_visibility(self, u_iso: float) -> float:
-        """The peak one H of `u_iso` makes in the Fo − Fc map of these reflections (the sum of
-        its scattering over the measured sphere over the volume), in units of that map's noise
-        from the measurements alone (Cruickshank 1949: σ(ρ) = √Σσ(F)² / V, σ(F) put on the
-        model's scale as the map puts Fo). Where it is low, a real H shows no peak either, so
-        the absence of one says nothing (weak data: hydrogen_evidence._metal_oxygens_by_data)."""
+    def hydrogen_visibility(self, u_iso: float, map_rms: float = 0.0) -> float:
+        """The peak one missing H of `u_iso` makes in the Fo − Fc map of these reflections, in
+        units of that map's noise: the larger of the measurements' own (Cruickshank 1949:
+        σ(ρ) = √Σσ(F)² / V, σ(F) put on the model's scale as the map puts Fo) and the map's
+        `map_rms` (e Å⁻³), which also holds the model's errors (absorption, series termination
+        beside a metal). With the model's phases, (|Fo| − |Fc|)·exp(iφc) brings a missing atom's
+        term in whole where the phase is restricted (centric) and, on average, half of it
+        where it is not (acentric: Main 1979, Acta Cryst. A35, 779; Read 1986, Acta Cryst.
+        A42, 140), so each reflection's scattering of the H is weighted 1 or 1/2 before it is
+        summed over the measured sphere and divided by the volume. Where the result is low, a
+        real H shows no peak either, so the absence of one says nothing (weak data:
+        hydrogen_evidence._metal_oxygens_by_data)."""
         f_obs = self.f_sq.f_sq_as_f()
         f_calc = np.abs(self.f_heavy)
         scale = float(np.sum(np.array(f_obs.data()) * f_calc) / np.sum(f_calc**2))
-        sphere = f_obs.expand_to_p1().generate_bijvoet_mates()
-        d_star_sq = sphere.d_star_sq().data()
-        form = np.array(xray_scattering.wk1995("H").fetch().at_d_star_sq(d_star_sq))
-        peak = float(np.sum(form * np.exp(-2 * math.pi**2 * u_iso * np.array(d_star_sq))))
-        noise = math.sqrt(float(np.sum((np.array(sphere.sigmas()) / scale) ** 2)))
-        return peak / noise if noise > 0 else math.inf
+        share = np.where(np.array(f_obs.centric_flags().data()), 1.0, 0.5)
+        weighted = f_obs.customized_copy(data=flex.double(share), sigmas=f_obs.sigmas())
+        sphere = weighted.expand_to_p1().generate_bijvoet_mates()
+        d_star_sq = np.array(sphere.d_star_sq().data())
+        form = np.array(xray_scattering.wk1995("H").fetch().at_d_star_sq(flex.double(d_star_sq)))
+        terms = np.array(sphere.data()) * form * np.exp(-2 * math.pi**2 * u_iso * d_star_sq)
+        volume = f_obs.unit_cell().volume()
+        measured = math.sqrt(float(np.sum((np.array(sphere.sigmas()) / scale) ** 2))) / volume
+        noise = max(measured, map_rms)
+        return float(np.sum(terms)) / volume / noise if noise > 0 else math.inf
 
     def hydrogens(self, sites: list[Site]) -> np.ndarray:
         """Fc of the H `sites` (fractional, isotropic) alone."""

@@ -269,13 +269,14 @@ def _metal_oxygens_by_data(structure, evidence, peaks, bonds, rms, fits) -> None
     (peaks over LOW_RMS) than it is given, decided by the reflections. Geometry cannot tell an
     aqua ligand (two H) from a hydroxo (one) or an oxo (none): the rules call every such O a
     water. Missing peaks are evidence only where an H there would stand out: its own peak
-    in this map must reach LOW_RMS over the measurements' noise (HydrogenFits.hydrogen_visibility,
-    the riding H's Uiso); on weaker data (simulated Sr and Fe aqua ligands at 300 counts: one H
-    under 1.3 times the noise) the non-H atoms refined without H have taken up the H's
-    density, the fit without H can win Hamilton's test by that bias, and the model's count
-    stands. Otherwise the map's count is taken only where the fit with it is significantly
-    better (Hamilton, hydrogen_data) than with the model's. Clear aqua H are not judged here
-    at all (N2_water's Mn–OH2 and XH_HMaMg's Mg–OH2 show 5.8-8.7 rms: tests/test_hydrogen_evidence).
+    in this map must reach LOW_RMS over the measurements' noise or the map's rms, whichever is
+    larger (HydrogenFits.hydrogen_visibility, the riding H's Uiso); on weaker data (simulated
+    Sr and Fe aqua ligands at 300 counts: one H under 1.3 times the noise) the non-H atoms
+    refined without H have taken up the H's density, the fit without H can win Hamilton's test
+    by that bias, and the model's count stands. Otherwise the map's count is taken only where
+    the fit with it is significantly better (Hamilton, hydrogen_data) than with the model's.
+    Clear aqua H are not judged here at all (N2_water's Mn–OH2 and XH_HMaMg's Mg–OH2 show
+    5.8-8.7 rms: tests/test_hydrogen_evidence).
     An O with a covalent partner is left to the rules above, as is any O whose fewer H riding
     places only as a group held by restraints (a hydroxide from one peak)."""
     counts = evidence.counts
@@ -290,7 +291,7 @@ def _metal_oxygens_by_data(structure, evidence, peaks, bonds, rms, fits) -> None
         if seen >= n_model or not _placeable(structure, i, bonds[i], seen):
             continue
         u_iso = RIDING_U_FACTOR[147] * structure.sites[i].u_iso  # SHELXL's riding O–H
-        if fits.hydrogen_visibility(u_iso) < LOW_RMS:
+        if fits.hydrogen_visibility(u_iso, rms) < LOW_RMS:
             continue  # a real H would show no peak either: the missing ones are no evidence
         verdict = fits.compare_counts(counts, {**counts, i: seen})
         if verdict is None or not math.isfinite(verdict.wr_first) or not verdict.second_better:
@@ -652,7 +653,8 @@ def _on_one_metal(structure, i, bonds) -> bool:
 
 def _alcohol(structure, i, bonds, counts) -> bool:
     """Whether site i is an alcohol's O: bonded to one C and nothing else, that C sp3 (four
-    neighbours with the H `counts` gives it)."""
+    neighbours with the H `counts` gives it). A C the model gives too few H reads as sp2, and
+    its O then falls back to the map's rule (_take_off_by_map): the safe side."""
     sites = structure.sites
     heavy = [c for c in bonds[i] if not is_hydrogen(sites[c.j].element)]
     if sites[i].element != "O" or len(heavy) != 1 or sites[heavy[0].j].element != "C":
