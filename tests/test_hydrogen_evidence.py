@@ -825,7 +825,8 @@ def test_an_o_held_by_metals_alone_keeps_only_the_h_the_reflections_support(shar
     by far more than Hamilton's test asks: the count goes to 0, with a note. The water lies on
     a mirror, where riding keeps one H site for the two (the other its image); the fit of the
     two H is compared all the same (it was taken for a count riding cannot place). The data
-    are strong enough to show an H there (its peak about 2.8 times the measurements' noise)."""
+    are strong enough to show an H there, if only just: its peak 2.93 times the measurements'
+    noise and 2.50 times the map's rms, which the Ba beside it raises (the gate needs LOW_RMS)."""
     truth, model, density, fits = simulated_without_h("codtools_1000451.cif", 0.84, 5, 3e4)
     o1 = index(model, "O1")
     verdict = fits.compare_counts({o1: 2}, {o1: 0})
@@ -941,16 +942,14 @@ def test_aqua_h_the_reflections_prefer_are_kept_after_the_comparison(shared_data
     assert [evidence.counts[i] for i in aqua] == [counts[i] for i in aqua] == [2] * len(aqua)
 
 
-def test_an_alcohol_accepting_an_h_bond_keeps_its_own_h(shared_data):
+def test_an_alcohol_accepting_an_h_bond_keeps_its_own_h(shared_data, monkeypatch):
     """codtools_2006132's O87, an alcohol (on sp3 C86) that accepts N31's H: in the swap
     benchmark's seed-8 trial (its own data, through its own functions) its H stood at 1.9 rms
     at most, and the fixed-atom fit was no better with it (wR2 0.0683 against 0.0680), so the
     map's rule for acid/carboxylate pairs took it off in every trial. An alkoxide without a
     metal is no base organic crystals hold: O87 keeps one H; every moved H is put back and no
     donor is changed."""
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
     import swap_benchmark
     from simulated_solve_benchmark import choose
 
