@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from crystalx_core.assign import assign, hydrogen_counts
+from crystalx_core.contents import held_to_formula
 from crystalx_core.crystallography.maps import difference_density, fobs_peaks
 from crystalx_core.crystallography.refine import RefinementResult, refine, refinement_instructions
 from crystalx_core.element_evidence import R1_GAIN
@@ -108,7 +109,10 @@ def audit(
             for k, site in enumerate(heavy)
         ]
     )
-    counts = hydrogen_counts(proposed, hydrogens)
+    # a CIF whose formula has no H gets none here as in the job (contents.held_to_formula)
+    counts, declared = held_to_formula(
+        published.declared_no_h, hydrogen_counts(proposed, hydrogens)
+    )
     atoms = []
     for k, (site, n_published) in enumerate(zip(heavy, published_h_counts(published))):
         answer = by_index.get(k)
@@ -124,6 +128,8 @@ def audit(
             )
         )
     result = AuditResult(published.source, assignment.method, heights, atoms)
+    if declared:
+        result.notes.append(declared)
     not_atoms = [heavy[k].label for k in range(len(heavy)) if k not in by_index]
     if not_atoms:
         result.notes.append(f"judged not to be atoms, kept as published: {' '.join(not_atoms)}")

@@ -7,15 +7,18 @@ non-H total gives far less or far more than that is implausible; the job is then
 and works from contents estimated from the cell: one atom of each heavier SFAC element per
 asymmetric unit, the rest C, N and O in organic proportions, H as organic molecules carry.
 
-A composition the file declares without H (a CIF's formula, SFAC/UNIT) is evidence of the
-opposite kind: the job places no H there (declared_without_h).
+A composition the file declares without H (a CIF's _chemical_formula_sum) is evidence of the
+opposite kind: no H is placed there (declared_without_h), by the job, the audit and the
+service's answers alike (held_to_formula).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
-from crystalx_core.elements import is_hydrogen
+from crystalx_core.elements import is_hydrogen, normalise_symbol
+from crystalx_core.errors import InputError
 from crystalx_core.structure import Structure
 
 VOLUME_PER_ATOM = 18.0  # Å³ per non-H atom in organic crystals
@@ -89,3 +92,36 @@ def declared_without_h(structure: Structure, formula: dict[str, float]) -> str:
         terms = " ".join(f"{el}{n:g}" if n != 1 else el for el, n in formula.items())
         return f"_chemical_formula_sum '{terms}' has no H"
     return ""
+
+
+_TERM = r"([A-Z][a-z]?)\s*((?:\d+(?:\.\d*)?|\.\d+)?)"  # a lone '.' is no count
+_FORMULA_TERM = re.compile(_TERM)
+_FORMULA = re.compile(rf"\s*(?:{_TERM}\s*)+")
+
+
+def formula_counts(text: str) -> dict[str, float]:
+    """A formula as _chemical_formula_sum writes it ('C10 H20 Cl N O3') as element → count;
+    empty (no formula) unless the whole text is element symbols with counts: 'Not given' or
+    'Water' is no formula, not nobelium or 'Wa' without H, which would take every H off."""
+    if not text or not _FORMULA.fullmatch(text):
+        return {}
+    formula: dict[str, float] = {}
+    for element, count in _FORMULA_TERM.findall(text):
+        try:
+            element = normalise_symbol(element)
+        except InputError:
+            return {}
+        formula[element] = formula.get(element, 0.0) + float(count or 1)
+    return formula
+
+
+def held_to_formula(
+    declared_no_h: str, counts: list[tuple[int, dict[int, float]]]
+) -> tuple[list[tuple[int, dict[int, float]]], str | None]:
+    """Per-site H counts (count, probabilities) as the declared composition allows, and the note
+    to give: none anywhere where `declared_no_h` (declared_without_h's reason) says the compound
+    has no H, else `counts` unchanged and no note. The job, the audit and the service's answers
+    all pass their counts through here, so one file gets one answer whichever path reads it."""
+    if not declared_no_h:
+        return counts, None
+    return [(0, {0: 1.0}) for _ in counts], f"{declared_no_h}: no H placed"

@@ -26,6 +26,8 @@ from dataclasses import dataclass, replace
 from itertools import product
 
 import numpy as np
+from cctbx.array_family import flex
+from cctbx.eltbx import xray_scattering
 from scipy.stats import f as f_distribution
 
 from crystalx_core.crystallography.convert import to_xray_structure
@@ -133,6 +135,32 @@ class HydrogenFits:
             self.f_sq.structure_factors_from_scatterers(xs, algorithm="direct").f_calc().data()
         )
 
+    def hydrogen_visibility(self, u_iso: float, map_rms: float = 0.0) -> float:
+        """The peak one missing H of `u_iso` makes in the Fo − Fc map of these reflections, in
+        units of that map's noise: the larger of the measurements' own (Cruickshank 1949:
+        σ(ρ) = √Σσ(F)² / V, σ(F) put on the model's scale as the map puts Fo) and the map's
+        `map_rms` (e Å⁻³), which also holds the model's errors (absorption, series termination
+        beside a metal). With the model's phases, (|Fo| − |Fc|)·exp(iφc) brings a missing atom's
+        term in whole where the phase is restricted (centric) and, on average, half of it
+        where it is not (acentric: Main 1979, Acta Cryst. A35, 779; Read 1986, Acta Cryst.
+        A42, 140), so each reflection's scattering of the H is weighted 1 or 1/2 before it is
+        summed over the measured sphere and divided by the volume. Where the result is low, a
+        real H shows no peak either, so the absence of one says nothing (weak data:
+        hydrogen_evidence._metal_oxygens_by_data)."""
+        f_obs = self.f_sq.f_sq_as_f()
+        f_calc = np.abs(self.f_heavy)
+        scale = float(np.sum(np.array(f_obs.data()) * f_calc) / np.sum(f_calc**2))
+        share = np.where(np.array(f_obs.centric_flags().data()), 1.0, 0.5)
+        weighted = f_obs.customized_copy(data=flex.double(share), sigmas=f_obs.sigmas())
+        sphere = weighted.expand_to_p1().generate_bijvoet_mates()
+        d_star_sq = np.array(sphere.d_star_sq().data())
+        form = np.array(xray_scattering.wk1995("H").fetch().at_d_star_sq(flex.double(d_star_sq)))
+        terms = np.array(sphere.data()) * form * np.exp(-2 * math.pi**2 * u_iso * d_star_sq)
+        volume = f_obs.unit_cell().volume()
+        measured = math.sqrt(float(np.sum((np.array(sphere.sigmas()) / scale) ** 2))) / volume
+        noise = max(measured, map_rms)
+        return float(np.sum(terms)) / volume / noise if noise > 0 else math.inf
+
     def hydrogens(self, sites: list[Site]) -> np.ndarray:
         """Fc of the H `sites` (fractional, isotropic) alone."""
         if not sites:
@@ -162,7 +190,7 @@ class HydrogenFits:
             choices = _riding(self.structure, asked, self.density, self._bonds)
             fitted.append(
                 min(self.wr2(f_rest + self.hydrogens(sites)) for sites in choices)
-                if choices and len(choices[0]) == sum(asked.values())
+                if choices
                 else None
             )
         if fitted[1] is None:
@@ -191,10 +219,15 @@ class HydrogenFits:
 def _riding(structure: Structure, counts: dict[int, int], density, bonds) -> list[list[Site]]:
     """The riding H sites for `counts` on `structure` (its non-H atoms), one list for each
     choice of the groups whose orientation the map may not settle (_rotamers), every
-    combination of them; [[]] when no H is asked."""
+    combination of them; [[]] when no H is asked, [] when riding places no group on a pivot
+    asked for H. Riding places a group whole or not at all; on a special position it keeps only
+    the H the site symmetry does not make from another (codtools_1000451's water on a mirror:
+    one site for two H), so the sites are not counted against the count asked."""
     if not any(counts.values()):
         return [[]]
     plan = add_riding_hydrogens(structure, counts, density=density)
+    if any(n > 0 and i not in plan.groups for i, n in counts.items()):
+        return []
     sites = plan.structure.sites
     groups = [
         _rotamers(structure, pivot, [sites[k] for k in group], plan.codes[pivot], bonds)

@@ -32,10 +32,12 @@ leans that way (_move_by_bond_lengths). An A given more H than it can carry lose
 whose peak aims at it, or whose density lies along D···A, without the margin over A's side. An H
 moved onto an atom SHELXL has no HFIX for (a hydroxide, an imine N, a hydrazine's NH2) is placed
 from the map and restrained (hydrogens.restrained_group). Anything else in between keeps the
-model's count. A metal gets an H only where a peak 1.4-1.8 Å from it supports one; it is then
-placed on the peak and restrained (DFIX) to that distance. An O, N or S that lies, or is bonded
-to an atom that lies, within OVERLAP of another atom (two places of a disordered atom, with or
-without PART) is not judged: the model's count stays, with a note.
+model's count. An O bonded to metals alone (aqua, hydroxo or oxo: geometry cannot tell) keeps
+only the H its map shows where the reflections significantly prefer that count
+(_metal_oxygens_by_data). A metal gets an H only where a peak 1.4-1.8 Å from it supports one;
+it is then placed on the peak and restrained (DFIX) to that distance. An O, N or S that lies,
+or is bonded to an atom that lies, within OVERLAP of another atom (two places of a disordered
+atom, with or without PART) is not judged: the model's count stays, with a note.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ from crystalx_core.hydrogens import (
     choose_hfix,
     restrained_group,
 )
+from crystalx_core.riding import RIDING_U_FACTOR
 from crystalx_core.structure import Structure
 
 # Peak heights in units of the map's rms, from the entries of benchmarks/hydrogen_benchmark.py
@@ -135,6 +138,11 @@ class HydrogenEvidence:
     # site index → what changed and why, or why the map could not judge it
     notes: dict[int, str] = field(default_factory=dict)
     skipped: str | None = None  # why the reflections did not weigh what the map left open
+    # O, N or S site the map judged → its H peaks over LOW_RMS (the H it shows)
+    shown: dict[int, int] = field(default_factory=dict)
+    # the reflections' fits the counts were weighed with; None without reflections or where too
+    # incomplete to judge (a later step asks them the same way)
+    fits: HydrogenFits | None = field(default=None, repr=False, compare=False)
 
     def job_notes(self, structure: Structure) -> list[str]:
         sites = [f"{structure.sites[i].label}: {note}" for i, note in sorted(self.notes.items())]
@@ -183,6 +191,7 @@ def weigh_hydrogens(
         for i, contacts in zip(peaks, neighbours(structure, HBOND_DISTANCE[1], centres=list(peaks)))
     }
     _share_hydrogens(structure, peaks, near, rms)
+    evidence.shown = {i: _seen(found, LOW_RMS * rms) for i, found in peaks.items()}
     if fits is None and reflections is not None:
         fits = HydrogenFits(structure, reflections, density)
     if fits is not None and fits.completeness < MIN_COMPLETENESS:
@@ -192,6 +201,7 @@ def weigh_hydrogens(
             "the difference map alone decided"
         )
         fits = None
+    evidence.fits = fits
     doubtful = _move_hydrogens(structure, evidence, peaks, near, bonds, density, fits)
     # the map's clear peaks before the reflections: a pair weighed on Fo² while a donor's clear
     # H is still missing from the model fits better wherever a placement stands near that H (an
@@ -202,6 +212,8 @@ def weigh_hydrogens(
         # only beside the reflections: the map's lean alone, without PAIR_MARGIN, moves no H
         _move_by_bond_lengths(structure, evidence, doubtful, bonds, rms, fits)
     _take_off_by_map(structure, evidence, counts, peaks, near, bonds, rms, fits)
+    if fits is not None:
+        _metal_oxygens_by_data(structure, evidence, peaks, bonds, rms, fits)
     return evidence
 
 
@@ -227,23 +239,71 @@ def _add_from_map(structure, evidence, counts, peaks, near, bonds, rms, fits) ->
 
 def _take_off_by_map(structure, evidence, counts, peaks, near, bonds, rms, fits) -> None:
     """The model's H off an O, N or S not yet decided that shows fewer peaks (LOW_RMS) than it
-    is given, where a partner's H points at it and the reflections do not hold them."""
+    is given, where a partner's H points at it and the reflections do not hold them. An
+    alcohol keeps one (_alcohol): the acid, pyridine and ammonium pairs this rule tells apart
+    have a base organic crystals hold; an alkoxide without a metal they do not, and an alcohol's
+    O–H both gives and takes H bonds (codtools_2006132's O87: 1.9 rms at most on simulated
+    data holding its H, N31's H pointing at it, the fixed-atom fit no better with the H)."""
     for i, found in peaks.items():
         seen = [p for p in found if p.height >= LOW_RMS * rms]
         n_model = counts.get(i, 0)
-        if i in evidence.notes or n_model <= len(seen):
+        floor = max(len(seen), 1 if _alcohol(structure, i, bonds, counts) else 0)
+        if i in evidence.notes or n_model <= floor:
             continue
         donors = _pointing_at(structure, i, near[i], peaks, rms)
-        if not donors or not _placeable(structure, i, bonds[i], len(seen)):
+        if not donors or not _placeable(structure, i, bonds[i], floor):
             continue
-        if _reflections_keep(fits, evidence.counts, {i: len(seen)}):
+        if _reflections_keep(fits, evidence.counts, {i: floor}):
             continue
         top = max((p.height for p in found), default=0.0)
-        evidence.counts[i] = len(seen)
+        evidence.counts[i] = floor
         evidence.notes[i] = (
-            f"−{n_model - len(seen)} H by the difference map (the model gave "
+            f"−{n_model - floor} H by the difference map (the model gave "
             f"{n_model}): nothing over {LOW_RMS:g} rms at the riding positions (highest "
             f"{top / rms:.1f} rms) and an acceptor here: {'; '.join(donors)}"
+        )
+
+
+def _metal_oxygens_by_data(structure, evidence, peaks, bonds, rms, fits) -> None:
+    """The H count of an O bonded to metals and nothing else, where the map shows fewer H
+    (peaks over LOW_RMS) than it is given, decided by the reflections. Geometry cannot tell an
+    aqua ligand (two H) from a hydroxo (one) or an oxo (none): the rules call every such O a
+    water. Missing peaks are evidence only where an H there would stand out: its own peak
+    in this map must reach LOW_RMS over the measurements' noise or the map's rms, whichever is
+    larger (HydrogenFits.hydrogen_visibility, the riding H's Uiso); on weaker data (simulated
+    Sr and Fe aqua ligands at 300 counts: one H under 1.3 times the noise) the non-H atoms
+    refined without H have taken up the H's density, the fit without H can win Hamilton's test
+    by that bias, and the model's count stands. Otherwise the map's count is taken only where
+    the fit with it is significantly better (Hamilton, hydrogen_data) than with the model's.
+    Clear aqua H are not judged here at all (N2_water's Mn–OH2 and XH_HMaMg's Mg–OH2 show
+    5.8-8.7 rms: tests/test_hydrogen_evidence).
+    An O with a covalent partner is left to the rules above, as is any O whose fewer H riding
+    places only as a group held by restraints (a hydroxide from one peak)."""
+    counts = evidence.counts
+    for i, found in peaks.items():
+        n_model = counts.get(i, 0)
+        heavy = [c for c in bonds[i] if not is_hydrogen(structure.sites[c.j].element)]
+        if structure.sites[i].element != "O" or i in evidence.notes or not n_model or not heavy:
+            continue
+        if not all(is_metal(structure.sites[c.j].element) for c in heavy):
+            continue
+        seen = _seen(found, LOW_RMS * rms)
+        if seen >= n_model or not _placeable(structure, i, bonds[i], seen):
+            continue
+        u_iso = RIDING_U_FACTOR[147] * structure.sites[i].u_iso  # SHELXL's riding O–H
+        if fits.hydrogen_visibility(u_iso, rms) < LOW_RMS:
+            continue  # a real H would show no peak either: the missing ones are no evidence
+        verdict = fits.compare_counts(counts, {**counts, i: seen})
+        if verdict is None or not math.isfinite(verdict.wr_first) or not verdict.second_better:
+            continue  # only a fit of both counts decides: riding placing one is no evidence
+        metals = "/".join(sorted({structure.sites[c.j].element for c in heavy}))
+        top = max((p.height for p in found), default=0.0)
+        counts[i] = seen
+        evidence.notes[i] = (
+            f"−{n_model - seen} H by the reflections (the model gave {n_model}): an O bonded "
+            f"only to {metals} (aqua, hydroxo or oxo ligand) with {seen} peak(s) over "
+            f"{LOW_RMS:g} rms at the riding positions (highest {top / rms:.1f} rms); "
+            f"{verdict.text()}"
         )
 
 
@@ -591,6 +651,19 @@ def _on_one_metal(structure, i, bonds) -> bool:
     return sites[i].element == "N" and len(heavy) == 1 and is_metal(sites[heavy[0].j].element)
 
 
+def _alcohol(structure, i, bonds, counts) -> bool:
+    """Whether site i is an alcohol's O: bonded to one C and nothing else, that C sp3 (four
+    neighbours with the H `counts` gives it). A C the model gives too few H reads as sp2, and
+    its O then falls back to the map's rule (_take_off_by_map): the safe side."""
+    sites = structure.sites
+    heavy = [c for c in bonds[i] if not is_hydrogen(sites[c.j].element)]
+    if sites[i].element != "O" or len(heavy) != 1 or sites[heavy[0].j].element != "C":
+        return False
+    c = heavy[0].j
+    around = [b for b in bonds[c] if not is_hydrogen(sites[b.j].element)]
+    return len(around) + counts.get(c, 0) == 4
+
+
 def _single_bond(structure, i, bonds) -> tuple[int, float] | None:
     """(index, length) of the one bond of O `i` (`bonds`: connectivity of all sites)
     when it is bonded to nothing but a planar C with three neighbours (an acid's, an enol's or a
@@ -811,6 +884,12 @@ def _placeable(structure: Structure, i: int, bonds, n_h: int, moved: bool = Fals
     bonded = [(structure.sites[c.j].element, c.cart_j) for c in bonds]
     code, _ = choose_hfix(site.element, n_h, structure.cartesian(site.frac), bonded)
     return code != 0 or (moved and restrained_group(site.element, n_h, covalent))
+
+
+def placeable(structure: Structure, i: int, n_h: int, bonds=None) -> bool:
+    """Whether riding (or the rigid water/NH4+ groups) places n_h H on site i (_placeable);
+    `bonds`, the structure's connectivity, where the caller has it."""
+    return _placeable(structure, i, (bonds or connectivity(structure))[i], n_h)
 
 
 def _height(peak: Peak, rms: float) -> str:

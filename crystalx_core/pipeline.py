@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -10,14 +11,14 @@ from typing import Callable
 from crystalx_core.assign import apply_assignment, assign, hydrogen_counts, resolve_hydrogen_method
 from crystalx_core.assignment import Assignment, annotate
 from crystalx_core.completion import Completion, Stage, assign_and_refine, complete
-from crystalx_core.contents import checked_contents
+from crystalx_core.contents import checked_contents, held_to_formula
 from crystalx_core.crystallography.maps import Residual, difference_density, residual_density
 from crystalx_core.crystallography.refine import RefinementResult, refine
 from crystalx_core.crystallography.solve import Solution, data_r_sigma, solutions
 from crystalx_core.errors import CrystalXError, InputError, RefinementError, SolveError
 from crystalx_core.element_evidence import relabelled, take_weighed_elements, weigh_elements
 from crystalx_core.elements import is_hydrogen
-from crystalx_core.hydrogen_evidence import weigh_hydrogens
+from crystalx_core.hydrogen_evidence import LOW_RMS, weigh_hydrogens
 from crystalx_core.partial_sites import PartialSites, add_partial_sites
 from crystalx_core.riding import HydrogenPlan, add_riding_hydrogens, keep_input_names
 from crystalx_core.structure import Structure
@@ -336,17 +337,20 @@ def hydrogen_plan(
         raise CrystalXError(
             "internal error: the model's sites are not those of its assignment", model.source
         )
-    if declared_no_h:  # the published formula is evidence the geometry rules cannot outweigh
-        for site in assignment.sites:
-            site.h_count, site.h_scores = 0, {0: 1.0}
-        if notes is not None:
-            notes.append(f"{declared_no_h}: no H placed")
-        return add_riding_hydrogens(model, {})
-    for site, (n_h, scores) in zip(assignment.sites, hydrogen_counts(model, method)):
+    # the published formula is evidence the geometry rules cannot outweigh
+    counts, declared = held_to_formula(declared_no_h, hydrogen_counts(model, method))
+    for site, (n_h, scores) in zip(assignment.sites, counts):
         site.h_count, site.h_scores = n_h, scores
+    if declared:
+        if notes is not None:
+            notes.append(declared)
+        return add_riding_hydrogens(model, {})
     if density is None:
         return add_riding_hydrogens(model, assignment.h_counts())
-    evidence = weigh_hydrogens(model, assignment.h_counts(), density, reflections)
+    first = assignment.h_counts()
+    evidence = weigh_hydrogens(model, first, density, reflections)
+    if resolve_hydrogen_method(method) == "model":
+        _withdraw_formula_hydrogens(model, first, evidence)
     for k, n_h in evidence.counts.items():
         assignment.sites[k].h_count = n_h
     plan = add_riding_hydrogens(model, evidence.counts, evidence.given, density=density)
@@ -355,6 +359,52 @@ def hydrogen_plan(
     if notes is not None:
         notes += evidence.job_notes(model)
     return plan
+
+
+def _withdraw_formula_hydrogens(model: Structure, first: dict[int, int], evidence) -> None:
+    """Where the difference map changed the H total, the H the model's counts carried only to
+    meet UNIT's total on an O, N or S the map judged and left alone are weighed against it
+    again (assign.model.formula_h_refitted), never under the H the map shows there (peaks over
+    LOW_RMS: published O–H and N–H reach 1.3 rms and up): one the map's own H elsewhere now
+    stand for is withdrawn, with a note, unless the reflections significantly prefer the count
+    with it (Hamilton, hydrogen_data): UNIT is a soft constraint, the data are not."""
+    changed = {
+        k for k in {*first, *evidence.counts} if first.get(k, 0) != evidence.counts.get(k, 0)
+    }
+    if not changed:
+        return
+    from crystalx_core.assign.model import formula_h_refitted
+    from crystalx_core.geometry import connectivity
+    from crystalx_core.hydrogen_evidence import placeable
+
+    counts = [evidence.counts.get(k, 0) for k in range(len(model.sites))]
+    floors = {k: n for k, n in evidence.shown.items() if k not in evidence.notes}
+    refitted = formula_h_refitted(model, counts, floors)
+    found = ", ".join(
+        f"{model.sites[k].label} {evidence.counts.get(k, 0) - first.get(k, 0):+d}"
+        for k in sorted(changed)
+    )
+    bonds = connectivity(model)
+    for k, (n, n_new) in enumerate(zip(counts, refitted)):
+        if n_new >= n or not placeable(model, k, n_new, bonds):
+            continue
+        verdict = (
+            evidence.fits.compare_counts(evidence.counts, {**evidence.counts, k: n_new})
+            if evidence.fits is not None
+            else None
+        )
+        if verdict is not None and math.isfinite(verdict.wr_first) and verdict.first_better:
+            evidence.notes[k] = (
+                f"{n} H kept: UNIT's H total, met by the H the difference map found elsewhere "
+                f"({found}), would leave {n_new}, but the reflections hold {n}; {verdict.text()}"
+            )
+            continue
+        evidence.counts[k] = n_new
+        evidence.notes[k] = (
+            f"−{n - n_new} H: given only to meet UNIT's H total, which the H the difference "
+            f"map found elsewhere now meet ({found}); {evidence.shown[k]} peak(s) over "
+            f"{LOW_RMS:g} rms here" + (f"; {verdict.text()}" if verdict is not None else "")
+        )
 
 
 def _instructions(plan: HydrogenPlan) -> list[str]:

@@ -16,7 +16,10 @@ from crystalx_core.assign import HYDROGEN_METHODS, MAX_SITES
 from crystalx_core.assign import METHODS as ASSIGN_METHODS
 from crystalx_core.errors import RequestError
 
-PROTOCOL = 2  # 2: an assign request may carry the reflections, a snapshot its wavelength
+# 2: an assign request may carry the reflections, a snapshot its wavelength and formula. The
+# formula came to protocol 2 without a new number: a core from before it refuses a snapshot
+# that has one (extra fields are forbidden); acceptable only while no release is tagged
+PROTOCOL = 2
 SUPPORTED = (1, PROTOCOL)  # a client of protocol 1 is answered as before
 MAX_LABEL = (
     32  # Olex2 labels are 4 characters, plus a residue suffix; anything longer is not a label
@@ -69,6 +72,10 @@ class Snapshot(_Schema):
     title: Optional[Annotated[str, Field(max_length=MAX_TEXT)]] = None
     source: Optional[Annotated[str, Field(max_length=MAX_TEXT)]] = None
     wavelength: Optional[Annotated[float, Field(allow_inf_nan=False, gt=0, le=100)]] = None  # Å
+    # the published formula as a CIF's _chemical_formula_sum gives it ('Al Ca2 Nb O6'), where the
+    # client has one: without H, no H is placed (contents.declared_without_h). Not SFAC/UNIT,
+    # which list what a solution found
+    formula: Optional[Annotated[str, Field(max_length=MAX_TEXT)]] = None
 
 
 class ReflectionsIn(_Schema):
@@ -175,8 +182,9 @@ def _protocol_1(params: BaseModel) -> None:
     if getattr(params, "reflections", None) is not None:
         raise RequestError("bad-request", "params.reflections: needs protocol 2, not 1")
     structure = getattr(params, "structure", None)
-    if structure is not None and structure.wavelength is not None:
-        raise RequestError("bad-request", "params.structure.wavelength: needs protocol 2, not 1")
+    for name in ("wavelength", "formula"):
+        if structure is not None and getattr(structure, name) is not None:
+            raise RequestError("bad-request", f"params.structure.{name}: needs protocol 2, not 1")
 
 
 def answer_id(raw: Any):

@@ -15,7 +15,9 @@ service keeps running; the models stay loaded between requests.
 `assign` takes one structure snapshot (cell, symmetry operators, SFAC/UNIT and sites with
 label, element or null for a peak, fractional xyz, peak height, occupancy as Olex2 and SHELX
 give it (times the site-symmetry factor), Uiso, part, residue; from protocol 2 the wavelength
-of the CELL card) and answers per site the element with its top-k probabilities, the H count
+of the CELL card and the published formula, _chemical_formula_sum, where the client has one:
+without H, `assign` places none, with a note; `apply-plan` places a reviewed plan's H with a
+warning) and answers per site the element with its top-k probabilities, the H count
 with probabilities, the HFIX code, and the exact Olex2 commands that apply it: the answer of
 the job behind `crystalx assign` (pipeline.assign_job), with its H notes by new label
 ("notes") and what the job had to give up on ("job_notes", as its JSON's "notes").
@@ -49,6 +51,7 @@ from crystalx_core import __version__
 from crystalx_core.assign import apply_assignment
 from crystalx_core.assign.labels import element_labels
 from crystalx_core.assignment import Assignment, SiteAssignment, annotate
+from crystalx_core.contents import declared_without_h, formula_counts
 from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import CrystalXError, InputError, RequestError
 from crystalx_core.hydrogens import hfix_groups
@@ -122,6 +125,8 @@ def structure_from_snapshot(snapshot: dict | Snapshot) -> Structure:
     )
     if snapshot.wavelength is not None:
         structure.wavelength = snapshot.wavelength
+    if snapshot.formula is not None:  # the published one: a formula without H gets no H placed
+        structure.declared_no_h = declared_without_h(structure, formula_counts(snapshot.formula))
     # Olex2's occupancy carries the site-symmetry factor, as SHELX's sof; the core's is chemical
     for site, occupancy in zip(
         structure.sites, chemical_occupancies(structure, [s.occupancy for s in sites])
@@ -249,11 +254,18 @@ def apply_plan_result(structure: Structure, plan: Plan) -> dict:
         sites=[chosen[i] for i in sorted(chosen)],
         dropped=sorted(index[lab] for lab in dropped_labels),
     )
+    # the user reviewed the plan: its H counts stand even against a formula without H, with a
+    # warning (the job and `assign` place none there: contents.held_to_formula)
+    given = [s.new_label for s in assignment.sites if s.h_count]
+    warnings = []
+    if structure.declared_no_h and given:
+        planned = ", ".join(given)
+        warnings.append(f"{structure.declared_no_h}, yet the plan gives H to {planned}: placed")
     annotate(
         assignment,
         add_riding_hydrogens(apply_assignment(structure, assignment), assignment.h_counts()),
     )
-    return _result(structure, assignment, 5, True)
+    return _result(structure, assignment, 5, True, warnings)
 
 
 def _result(

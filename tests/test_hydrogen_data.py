@@ -3,17 +3,20 @@
 from the map and restrained (a hydrazine's pyramidal NH2, a hydroxide's one H)."""
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pytest
+from cctbx import maptbx
 
 from crystalx_core.crystallography.compare import hydrogens_per_atom
+from crystalx_core.crystallography.convert import to_xray_structure
+from crystalx_core.demo import simulate_reflections
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.hydrogen_data import SIGNIFICANCE, HydrogenFits
 from crystalx_core.hydrogen_evidence import weigh_hydrogens
 from crystalx_core.hydrogens import RESTRAINED_XH, place_restrained_hydrogens, restrained_group
-from crystalx_core.io.hkl import read_hkl
+from crystalx_core.io.hkl import Reflections, read_hkl
 from crystalx_core.riding import add_riding_hydrogens
 from crystalx_core.structure import Site, Structure
 
@@ -148,3 +151,47 @@ def test_a_single_h_keeps_clear_of_the_bonds_of_its_atom():
 def _angle(a, centre, b) -> float:
     u, v = a - centre, b - centre
     return math.degrees(math.acos(u @ v / np.linalg.norm(u) / np.linalg.norm(v)))
+
+
+def _inversion_pair(symops):
+    """A C–O pair and its inversion mate in a triclinic cell, with Fo² simulated from it
+    (demo.simulate_reflections), described in `symops`: P-1 (its four atoms from two) or P1 (all
+    four listed); both describe the same crystal and merge the same reflections."""
+    pair = [
+        Site("C1", "C", (0.10, 0.20, 0.30), u_iso=0.03),
+        Site("O1", "O", (0.22, 0.25, 0.31), u_iso=0.03),
+    ]
+    mates = [replace(s, label=s.label + "'", frac=tuple(-x for x in s.frac)) for s in pair]
+    cell = (7.0, 8.0, 9.0, 80, 85, 95)
+    p1 = Structure(cell=cell, symops=["x,y,z"], sfac=["C", "O"], unit=[2, 2], sites=pair + mates)
+    indices, observed, sigmas = simulate_reflections(to_xray_structure(p1), 0.84, 1, 3e3)
+    reflections = Reflections(indices, observed, sigmas, None, "pair.hkl")
+    if len(symops) == 1:
+        return HydrogenFits(p1, reflections)
+    return HydrogenFits(
+        Structure(cell=cell, symops=symops, sfac=["C", "O"], unit=[2, 2], sites=pair), reflections
+    )
+
+
+def test_a_missing_h_shows_at_half_height_where_the_reflections_are_acentric():
+    """Fo − Fc with the model's phases shows a missing atom whole in centric reflections and at
+    about half height in acentric ones (Main 1979): the same crystal's reflections, centric in
+    P-1 and acentric in P1, give an H half the visibility in P1. In P-1 the H's peak over
+    `map_rms` is the height its own scattering gives in an Fo map of these reflections (cctbx's
+    FFT, volume-scaled) whenever that rms is above the measurements' noise."""
+    u_iso = 0.04
+    centric, acentric = _inversion_pair(["x,y,z", "-x,-y,-z"]), _inversion_pair(["x,y,z"])
+    assert acentric.hydrogen_visibility(u_iso) == pytest.approx(
+        0.5 * centric.hydrogen_visibility(u_iso)
+    )
+    h = Site("H1", "H", (0.30, 0.35, 0.40), u_iso=u_iso)
+    f_sq = centric.f_sq
+    f_h = f_sq.structure_factors_from_scatterers(
+        to_xray_structure(centric.structure.with_sites([h])), algorithm="direct"
+    ).f_calc()
+    fft_map = f_h.fft_map(resolution_factor=1 / 4)
+    fft_map.apply_volume_scaling()
+    height = maptbx.eight_point_interpolation(fft_map.real_map_unpadded(), h.frac)
+    rms = 100.0  # e Å⁻³, far above these measurements' noise
+    assert centric.hydrogen_visibility(u_iso, rms) * rms == pytest.approx(height, rel=0.05)
+    assert centric.hydrogen_visibility(u_iso, 1e-9) == centric.hydrogen_visibility(u_iso)

@@ -607,3 +607,79 @@ def test_an_r_group_named_alone_on_a_rhombohedral_cell_is_read_on_its_axes(
     (tmp_path / "h.cif").write_text(hexagonal)
     group = space_group_from_operators(read_cif(tmp_path / "h.cif").structure.symops)
     assert str(sgtbx.space_group_info(group=group)) == "R -3 c :H"
+
+
+def test_the_audit_and_the_service_hold_to_a_formula_without_h(tmp_path):
+    """The rule above held only for `assign`: `crystalx audit` of the same Cod_2100513 CIF
+    proposed water H on its oxide O (each flagged as an H error), and the service, asked with
+    the same formula (protocol 2's snapshot "formula"), gave them in `assign` and placed the
+    plan's H in `apply-plan`. All three paths now pass their counts through
+    contents.held_to_formula: no H, with the note; without the formula the rules' H stay."""
+    from crystalx_core.audit import audit
+    from crystalx_core.io.cif import read_cif
+    from crystalx_core.service import PROTOCOL, reply_to
+
+    cif = tmp_path / "x.cif"
+    cif.write_text(NEUTRON_CIF.format(probe="?", kind="?"))
+    published = read_cif(cif).structure
+    result = audit(published, method="baseline", hydrogens="rules")
+    oxygens = [a for a in result.atoms if a.published == "O"]
+    assert oxygens and all(a.proposed_h == 0 and not a.hydrogen_flag for a in oxygens)
+    assert "_chemical_formula_sum 'Al Ca2 Nb O6' has no H: no H placed" in result.notes
+
+    snapshot = {
+        "cell": list(published.cell),
+        "symops": published.symops,
+        "sfac": published.sfac,
+        "unit": published.unit,
+        "sites": [
+            {"label": s.label, "element": s.element, "frac": list(s.frac)} for s in published.sites
+        ],
+        "formula": "Al Ca2 Nb O6",
+    }
+    plan = {
+        "sites": [
+            {
+                "label": s["label"],
+                "element": s["element"],
+                "h_count": 2 if s["element"] == "O" else 0,
+            }
+            for s in snapshot["sites"]
+        ]
+    }
+
+    def ask(method, params):
+        line = json.dumps({"protocol": PROTOCOL, "id": 1, "method": method, "params": params})
+        return reply_to(line.encode())[0]["result"]
+
+    options = {"method": "baseline", "hydrogens": "rules"}
+    noted = "_chemical_formula_sum 'Al Ca2 Nb O6' has no H: no H placed"
+    warned = "_chemical_formula_sum 'Al Ca2 Nb O6' has no H, yet the plan gives H to O"
+    for formula, placed in (("Al Ca2 Nb O6", False), (None, True), ("Not given", True)):
+        snapshot["formula"] = formula
+        answered = ask("assign", {"structure": snapshot, "options": options})
+        assert (noted in answered["job_notes"]) is not placed
+        # a reviewed plan's H stand: the user asked for them; against the formula, a warning
+        planned = ask("apply-plan", {"structure": snapshot, "plan": plan})
+        assert sum(s["h_count"] for s in planned["sites"]) == 2 * len(oxygens)
+        assert any(n.startswith(warned) for n in planned["job_notes"]) is not placed
+
+
+@pytest.mark.parametrize(
+    "text, counts",
+    [
+        ("C10 H20 Cl N O3", {"C": 10, "H": 20, "Cl": 1, "N": 1, "O": 3}),
+        ("C10H20O", {"C": 10, "H": 20, "O": 1}),
+        ("Al Ca2 Nb O6", {"Al": 1, "Ca": 2, "Nb": 1, "O": 6}),
+        ("Not given", {}),  # not nobelium without H
+        ("Water", {}),
+        ("Xx2 O", {}),
+        ("?", {}),
+    ],
+)
+def test_only_a_formula_of_element_symbols_is_read_as_one(text, counts):
+    """contents.formula_counts: text that is not element symbols with counts throughout is no
+    formula (a client's free text would otherwise take every H off as a formula without H)."""
+    from crystalx_core.contents import formula_counts
+
+    assert formula_counts(text) == counts

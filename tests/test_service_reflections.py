@@ -148,6 +148,8 @@ def test_protocol_1_clients_are_answered_as_before_and_cannot_send_reflections(a
     assert refused["error"]["message"] == "params.reflections: needs protocol 2, not 1"
     refused = assign(snapshot(alanine), protocol=1)
     assert "params.structure.wavelength: needs protocol 2" in refused["error"]["message"]
+    refused = assign({**plain, "formula": "C3 H7 N O2"}, protocol=1)
+    assert "params.structure.formula: needs protocol 2" in refused["error"]["message"]
     ping, _ = reply_to(json.dumps({"protocol": 1, "id": 2, "method": "ping"}).encode())
     assert ping["result"]["protocols"] == [1, 2] and ping["result"]["protocol"] == PROTOCOL
 

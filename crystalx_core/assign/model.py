@@ -126,6 +126,21 @@ def model_h_counts(
 ) -> list[tuple[int, dict[int, float]]]:
     """(H count, probabilities) for every non-H site of an assigned structure: the most likely
     counts that also fit UNIT's H (penalty=None: each site's most likely count)."""
+    hydrogen_model, heavy, counts, probabilities = _h_probabilities(structure, model_dir)
+    choice = (
+        probabilities.argmax(axis=1)
+        if penalty is None
+        else _h_counts_under_formula(heavy, probabilities, np.asarray(counts), penalty)
+    )
+    return [
+        (counts[c], {counts[j]: float(p[j]) for j in np.argsort(-p)[:3] if p[j] > 0})
+        for c, p in zip(choice, hydrogen_model.calibrated(probabilities))
+    ]
+
+
+def _h_probabilities(structure: Structure, model_dir: str | Path):
+    """(hydrogen model, the non-H sites, its count classes, per-site probabilities of each
+    restricted to the counts the atom has room for)."""
     hydrogen_model = load_model(model_dir, "hydrogen")
     heavy = structure.with_sites([s for s in structure.sites if not is_hydrogen(s.element)])
     graph = build_graph(
@@ -139,16 +154,43 @@ def model_h_counts(
         rules = np.asarray(baseline_h_counts(heavy, bonds), dtype=np.int64)
         graph = replace(graph, z=combined_tokens(graph.z, rules[graph.site]))
     counts = [int(c) for c in hydrogen_model.classes]
-    probabilities = _placeable(hydrogen_model.predict(graph), heavy, bonds, counts)
-    choice = (
-        probabilities.argmax(axis=1)
-        if penalty is None
-        else _h_counts_under_formula(heavy, probabilities, np.asarray(counts), penalty)
+    return (
+        hydrogen_model,
+        heavy,
+        counts,
+        _placeable(hydrogen_model.predict(graph), heavy, bonds, counts),
     )
-    return [
-        (counts[c], {counts[j]: float(p[j]) for j in np.argsort(-p)[:3] if p[j] > 0})
-        for c, p in zip(choice, hydrogen_model.calibrated(probabilities))
-    ]
+
+
+def formula_h_refitted(
+    structure: Structure,
+    counts: list[int],
+    floors: dict[int, int],
+    model_dir: str | Path = MODEL_DIR,
+    penalty: float = PENALTY,
+) -> list[int]:
+    """The H counts of every non-H site (`counts`, in site order, after the difference map
+    weighed them) fitted to UNIT's H total again. Only the sites of `floors` are open, and on
+    them only H the first fit gave beyond the site's most likely count, to meet the total, may
+    be withdrawn, down to that count and never under the site's floor (the H the map shows
+    there): the formula's H that the map has since found elsewhere are not placed twice. A
+    count is never raised here: H the formula lacks are not guessed again."""
+    _, heavy, classes, probabilities = _h_probabilities(structure, model_dir)
+    values = np.asarray(classes)
+    kept = np.zeros_like(probabilities)
+    open_sites = set()
+    for k, n in enumerate(counts):
+        lowest = max(values[probabilities[k].argmax()], floors.get(k, n))
+        if k in floors and n in classes and lowest < n:
+            allowed = (values >= lowest) & (values <= n) & (probabilities[k] > 0)
+            allowed[classes.index(n)] = True
+            kept[k] = np.where(allowed, probabilities[k], 0.0)
+            open_sites.add(k)
+        else:  # held at its count for certain, even one the model thought impossible
+            kept[k, classes.index(n) if n in classes else probabilities[k].argmax()] = 1.0
+    kept /= np.clip(kept.sum(axis=1, keepdims=True), 1e-12, None)
+    choice = _h_counts_under_formula(heavy, kept, values, penalty)
+    return [int(values[c]) if k in open_sites else counts[k] for k, c in enumerate(choice)]
 
 
 def _h_counts_under_formula(

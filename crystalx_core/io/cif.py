@@ -20,7 +20,7 @@ import gemmi
 import numpy as np
 from cctbx import sgtbx
 
-from crystalx_core.contents import declared_without_h
+from crystalx_core.contents import declared_without_h, formula_counts
 from crystalx_core.elements import normalise_symbol
 from crystalx_core.errors import InputError
 from crystalx_core.io.files import DOS_END, read_input_bytes
@@ -573,18 +573,10 @@ def _formula_units(
     return float(z) if all(abs(r - z) <= 0.05 * z for r in ratios) else None
 
 
-_FORMULA_TERM = re.compile(r"([A-Z][a-z]?)\s*((?:\d+(?:\.\d*)?|\.\d+)?)")  # a lone '.' is no count
-
-
 def _formula_counts(block: gemmi.cif.Block) -> dict[str, float]:
     """_chemical_formula_sum ('C10 H20 Cl N O3') as element → count; empty when not given."""
     value = block.find_value("_chemical_formula_sum")
-    if not value:
-        return {}
-    formula: dict[str, float] = {}
-    for element, count in _FORMULA_TERM.findall(gemmi.cif.as_string(value)):
-        formula[element] = formula.get(element, 0.0) + float(count or 1)
-    return formula
+    return formula_counts(gemmi.cif.as_string(value)) if value else {}
 
 
 # a type symbol for an atom with its H (SpringerMaterials' Pauling File: 'OH', 'OH2' for a
