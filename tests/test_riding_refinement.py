@@ -432,3 +432,31 @@ def test_the_note_on_a_group_at_a_special_position_says_disordered_only_where_it
         "C", mirror, pivot, pair, [0.5, 0.5]
     )
     assert _special_note("C", mirror, pivot, [np.array((0.97, 0, 0.34))], [1.0]) is None
+
+
+def test_cage_b_h_ride_under_afix_153_in_smtbx(shared_data):
+    """COD B607768D 3b (a ferracarborane, closo-FeC2B7 cages): riding put each cage B–H under
+    AFIX 153 (SHELXL's polyhedral BH, one H per group), but iotbx's SHELX parser expects five
+    atoms after AFIX 15n and every refinement stopped ("wrong number of afixed atoms"). The
+    groups now ride: every B–H held at smtbx's polyhedral BH length, 1.10 Å."""
+    from crystalx_core.crystallography.convert import to_xray_structure
+    from crystalx_core.demo import simulate_reflections
+    from crystalx_core.element_evidence import with_riding_hydrogens
+    from crystalx_core.io.hkl import Reflections
+
+    truth = read_cif(shared_data / "corpus" / "codtools_B607768D_3b.cif").structure
+    xs = to_xray_structure(truth)
+    xs.set_inelastic_form_factors(truth.wavelength, "sasaki")
+    indices, observed, sigmas = simulate_reflections(xs, 0.84, 6, 3e4)
+    model = with_riding_hydrogens(without_h(truth))
+    cage = {
+        s.label: model.sites[k - 1].label
+        for k, s in enumerate(model.sites)
+        if s.afix == 153 and model.sites[k - 1].element == "B"
+    }
+    assert len(cage) == 14  # B3–B9 of both molecules
+    result = refine(model, Reflections(indices, observed, sigmas, None), cycles=3)
+    assert not set(cage.values()) & set(result.fixed_hydrogens)
+    refined = {s.label: result.structure.cartesian(s.frac) for s in result.structure.sites}
+    lengths = [np.linalg.norm(refined[h] - refined[b]) for h, b in cage.items()]
+    assert np.allclose(lengths, 1.10, atol=1e-6)
