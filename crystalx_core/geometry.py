@@ -329,6 +329,24 @@ def bond_angle(a, b, c) -> float:
     return math.degrees(math.acos(max(-1.0, min(1.0, float(cosine)))))
 
 
+# degrees: a boron-cluster atom's cage neighbours lie 100°–130° from the direction away from
+# the others, on the cluster's surface; an exo substituent (OH, Cl, alkyl) lies within 10° of it
+# (all 80 cage atoms of the corpus's B structures)
+EXO_ANGLE = 45.0
+
+
+def exo_bond_taken(centre, neighbours) -> bool:
+    """Whether one of a cluster atom's neighbours sits on its exo bond (where its H would go):
+    within EXO_ANGLE of the direction away from the others."""
+    units = [np.asarray(p, dtype=float) - np.asarray(centre, dtype=float) for p in neighbours]
+    units = [u / np.linalg.norm(u) for u in units]
+    for k, unit in enumerate(units):
+        away = -sum(u for j, u in enumerate(units) if j != k)
+        if np.linalg.norm(away) > 1e-6 and bond_angle(unit, np.zeros(3), away) < EXO_ANGLE:
+            return True
+    return False
+
+
 def angle_sum(centre, neighbours) -> float:
     """Sum of the angles between every pair of bonds at `centre` (360° for a planar sp2 atom)."""
     points = list(neighbours)

@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from crystalx_core.elements import NON_METALS
+from crystalx_core.geometry import exo_bond_taken
 from crystalx_core.residues import bare_label, residue_suffix
 
 # SHELXL's default X–H distances (Å) at room temperature by AFIX m and pivot element (SHELXL
@@ -127,6 +128,8 @@ def _carbon(element, n_h, pivot, covalent, metals, others, prefer_staggered, in_
     methyl = (33, "staggered CH3") if prefer_staggered else (137, "rotating CH3")
     n_cov = len(covalent)
     if n_h == 1:
+        if n_cov >= 4 and in_cage and exo_bond_taken(pivot, covalent + metals):
+            return 0, _EXO_TAKEN
         if n_cov >= 4 and in_cage:
             return 153, "cage C–H (carborane)"
         if n_cov >= 4:
@@ -213,8 +216,17 @@ def _chalcogen(element, n_h, pivot, covalent, metals, others, prefer_staggered, 
     return 0, f"{element}H{n_h} with {n_cov} non-metal neighbours: restrain with DFIX/DANG"
 
 
+# AFIX 153 puts the H on the exo bond; where a substituent holds it there is no place for one
+_EXO_TAKEN = (
+    "a neighbour sits where the cage atom's exo H would go (a substituent, or the atom is "
+    "inside its cage): no riding H; locate any in the difference map"
+)
+
+
 def _boron(element, n_h, pivot, covalent, metals, others, prefer_staggered, in_cage):
     n_cov = len(covalent)
+    if n_h == 1 and n_cov >= 4 and exo_bond_taken(pivot, covalent + metals):
+        return 0, _EXO_TAKEN
     if n_h == 1 and n_cov >= 4:
         return 153, "cage B–H (borane cluster)"
     if n_h == 1 and n_cov == 3:

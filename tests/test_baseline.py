@@ -168,3 +168,16 @@ def test_peaks_without_heights_rank_last_instead_of_crashing(shared_data):
     peaks = truth.with_sites([s.with_element(None, f"Q{k + 1}") for k, s in enumerate(heavy)])
     answer = assign_baseline(peaks)
     assert len(answer.sites) == 23 and {s.element for s in answer.sites} == {"C", "O"}
+
+
+def test_a_cage_atom_with_an_exo_substituent_carries_no_h(shared_data):
+    """COD B607768D 3b: closo-FeC2B7 cages whose apex C1 carries an exo OH. With five
+    neighbours (Fe, three B, O1) it was counted a cage CH, and its riding H went where O1 is;
+    the cage B and C10 (four or five cage neighbours, exo H) keep one H each."""
+    model = read_cif(CORPUS / "codtools_B607768D_3b.cif").structure
+    heavy = model.with_sites([s for s in model.sites if not is_hydrogen(s.element)])
+    rules = dict(zip([s.label for s in heavy.sites], baseline_h_counts(heavy)))
+    assert rules["C1"] == rules["C1A"] == 0
+    cage = [s.label for s in heavy.sites if s.element == "B"] + ["C10", "C10A"]
+    assert [rules[label] for label in cage] == [1] * 16
+    assert list(rules.values()) == _published_h_counts(model)

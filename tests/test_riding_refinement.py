@@ -258,14 +258,15 @@ def test_disordered_parts_sharing_a_position_are_one_neighbour(shared_data):
 
 def test_a_cage_atom_whose_bonds_cancel_is_reported_not_a_crash(shared_data):
     """B2 of COD 2234582 sits inside its cage (bonds in every direction): one H asked for
-    on it has no free direction. The atom is reported; the job goes on."""
+    on it has no free direction (a neighbour lies where an exo H would go). The atom is
+    reported; the job goes on."""
     from crystalx_core.riding import add_riding_hydrogens
 
     structure = read_cif(shared_data / "corpus" / "codtools_2234582.cif").structure
     heavy = structure.with_sites([s for s in structure.sites if s.element not in ("H", "D")])
     index = {s.label: i for i, s in enumerate(heavy.sites)}
     plan = add_riding_hydrogens(heavy, {index["B2"]: 1})
-    assert plan.notes[index["B2"]].startswith("no H placed: degenerate geometry")
+    assert "inside its cage" in plan.notes[index["B2"]]
     assert not any(s.element == "H" for s in plan.structure.sites)
 
 
@@ -432,3 +433,44 @@ def test_the_note_on_a_group_at_a_special_position_says_disordered_only_where_it
         "C", mirror, pivot, pair, [0.5, 0.5]
     )
     assert _special_note("C", mirror, pivot, [np.array((0.97, 0, 0.34))], [1.0]) is None
+
+
+def test_cage_b_h_ride_under_afix_153_in_smtbx(shared_data):
+    """COD B607768D 3b (a ferracarborane, closo-FeC2B7 cages): riding put each cage B–H under
+    AFIX 153 (SHELXL's polyhedral BH, one H per group), but iotbx's SHELX parser expects five
+    atoms after AFIX 15n and every refinement stopped ("wrong number of afixed atoms"). The
+    groups now ride: every B–H held at smtbx's polyhedral BH length, 1.10 Å."""
+    from crystalx_core.crystallography.convert import to_xray_structure
+    from crystalx_core.demo import simulate_reflections
+    from crystalx_core.element_evidence import with_riding_hydrogens
+    from crystalx_core.io.hkl import Reflections
+
+    truth = read_cif(shared_data / "corpus" / "codtools_B607768D_3b.cif").structure
+    xs = to_xray_structure(truth)
+    xs.set_inelastic_form_factors(truth.wavelength, "sasaki")
+    indices, observed, sigmas = simulate_reflections(xs, 0.84, 6, 3e4)
+    model = with_riding_hydrogens(without_h(truth))
+    cage = {
+        s.label: model.sites[k - 1].label
+        for k, s in enumerate(model.sites)
+        if s.afix == 153 and model.sites[k - 1].element == "B"
+    }
+    assert len(cage) == 14  # B3–B9 of both molecules
+    result = refine(model, Reflections(indices, observed, sigmas, None), cycles=3)
+    assert not result.fixed_hydrogens
+    refined = {s.label: result.structure.cartesian(s.frac) for s in result.structure.sites}
+    lengths = [np.linalg.norm(refined[h] - refined[b]) for h, b in cage.items()]
+    assert np.allclose(lengths, 1.10, atol=1e-6)
+
+
+def test_a_cage_atom_with_an_exo_substituent_gets_no_riding_h_but_a_note(shared_data):
+    """C1 of COD B607768D 3b (apex of a closo-FeC2B7 cage) carries an exo OH: an H asked for
+    on it (by a model's count) went under AFIX 153 where O1 sits, and smtbx could not build
+    O1's own OH group. No H is placed there; the atom is reported."""
+    structure = read_cif(shared_data / "corpus" / "codtools_B607768D_3b.cif").structure
+    heavy = without_h(structure)
+    index = {s.label: i for i, s in enumerate(heavy.sites)}
+    plan = add_riding_hydrogens(heavy, {index["C1"]: 1, index["C10"]: 1, index["B3"]: 1})
+    assert "where the cage atom's exo H would go" in plan.notes[index["C1"]]
+    assert index["C1"] not in plan.codes
+    assert plan.codes[index["C10"]] == plan.codes[index["B3"]] == 153

@@ -31,7 +31,8 @@ counts below, except that each metal bound to an N takes the place of one H.
      P=O/S=O < 1.55, ClO4- ...), else 1 (OH); 0: 0 if a metal bond is shortened by
      > 0.25 Å (M=O oxo), else 2 (water, aqua ligand).
   B  in a cage (4 or more neighbours, 2 or more of them B): 1 with fewer than 6
-     neighbours, else 0; otherwise 0.
+     neighbours and none on the exo bond (geometry.exo_bond_taken: an exo OH, Cl,
+     alkyl), else 0; otherwise 0.
   S  1 for a single bond > 1.70 Å to its only neighbour (SH), else 0.
   Everything else: 0.
 On the published models in shared/data (H within 1.3 Å counted as the truth) these
@@ -51,7 +52,13 @@ from crystalx_core.assign.labels import element_labels
 from crystalx_core.assignment import Assignment, SiteAssignment
 from crystalx_core.elements import atomic_number, covalent_radius, is_hydrogen, is_metal
 from crystalx_core.errors import InputError
-from crystalx_core.geometry import angle_sum, bond_angle, connectivity, site_multiplicities
+from crystalx_core.geometry import (
+    angle_sum,
+    bond_angle,
+    connectivity,
+    exo_bond_taken,
+    site_multiplicities,
+)
 from crystalx_core.structure import Site, Structure
 
 
@@ -167,7 +174,7 @@ def _shortening(bond: _Bond, element: str) -> float:
 def _carbon(centre: np.ndarray, bonds: list[_Bond]) -> int:
     non_metal = _non_metal(bonds)
     if _in_cage(bonds):
-        return _cage_h(bonds)
+        return _cage_h(centre, bonds)
     if len(non_metal) >= 4:
         return 0
     if len(non_metal) == 3:
@@ -216,13 +223,14 @@ def _in_cage(bonds: list[_Bond]) -> bool:
     return len(bonds) >= 4 and sum(b.element == "B" for b in bonds) >= 2
 
 
-def _cage_h(bonds: list[_Bond]) -> int:
-    """Cluster atoms have five cage neighbours and one exo bond (H unless substituted)."""
-    return 1 if len(bonds) < 6 else 0
+def _cage_h(centre: np.ndarray, bonds: list[_Bond]) -> int:
+    """Cluster atoms have four or five cage neighbours and one exo bond (H unless substituted:
+    the apex C of a 10-vertex closo cage with an exo OH has five neighbours and no H)."""
+    return 1 if len(bonds) < 6 and not exo_bond_taken(centre, [b.cart for b in bonds]) else 0
 
 
 def _boron(centre: np.ndarray, bonds: list[_Bond]) -> int:
-    return _cage_h(bonds) if _in_cage(bonds) else 0
+    return _cage_h(centre, bonds) if _in_cage(bonds) else 0
 
 
 def _sulfur(centre: np.ndarray, bonds: list[_Bond]) -> int:

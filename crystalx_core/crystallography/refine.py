@@ -17,6 +17,7 @@ from smtbx.refinement.constraints import (
     occupancy as occupancy_constraints,
     site as site_constraints,
 )
+from smtbx.refinement.constraints.geometrical.hydrogens import polyhedral_bh_site
 
 from crystalx_core.crystallography.convert import displacement
 from crystalx_core.elements import is_hydrogen
@@ -30,6 +31,13 @@ from crystalx_core.structure import Structure
 _LEAST_SQUARES = [
     line for line in DEFAULT_INSTRUCTIONS if line.split()[0] in ("L.S.", "WGHT", "FVAR")
 ]
+# SHELXL's AFIX m = 15 rides the one H of a B–H (or cage C–H) whose pivot has 4 or 5 other
+# neighbours (SHELXL manual, AFIX/HFIX: "m=15 BH group in a polyhedral borane", one H per group,
+# as smtbx's own polyhedral_bh_site builds it from hydrogens[0]); but iotbx's SHELX parser
+# expects polyhedral_bh_site.n_constrained_sites = 5 atoms after AFIX 15n (cctbx 2025.11) and
+# rejects every such group ("wrong number of afixed atoms"). Those H are read without their AFIX
+# and given the constraint SHELXL's reading makes (_polyhedral_bh_constraints).
+POLYHEDRAL_BH = 15
 # Fewer unique reflections per refined parameter and least squares fits the noise (checkCIF
 # already alerts below 10); a job with so little data keeps the isotropic model, or stops.
 MIN_DATA_PER_PARAMETER = 3
@@ -112,6 +120,10 @@ def refine(
     # smtbx chains SHELX's 21/-21 codes pair by pair and breaks with more than two atoms on one
     # variable: they go in as fixed occupancies, and _occupancy_constraints ties them
     named = named.with_sites([replace(site, free_variable=0) for site in named.sites])
+    cage = [site.label for site in named.sites if site.afix // 10 == POLYHEDRAL_BH]
+    named = named.with_sites(
+        [replace(site, afix=0) if site.label in cage else site for site in named.sites]
+    )
     text = new_ins_text(named, _renamed(instructions or refinement_instructions(), original))
     try:
         builder = parse_smtbx_refinement_model(file=io.StringIO(text), strictly_shelxl=False)
@@ -120,6 +132,7 @@ def refine(
             f"smtbx could not read the refinement model: {error}", structure.source
         ) from None
     xs = builder.structure
+    builder.constraints.extend(_polyhedral_bh_constraints(xs, cage))
     if anisotropic:
         _make_non_h_anisotropic(
             xs, {name for name, label in original.items() if label in keep_isotropic}
@@ -213,6 +226,28 @@ def refine(
                 structure.source,
             )
     return result
+
+
+def _polyhedral_bh_constraints(xs, labels: list[str]) -> list:
+    """One AFIX 15n riding constraint per H labelled in `labels`, on the atom before it as
+    SHELXL's pivot (the last non-H scatterer read before the H)."""
+    scatterers = xs.scatterers()
+    index = {sc.label: i for i, sc in enumerate(scatterers)}
+    constraints = []
+    for label in labels:
+        h = index[label]
+        pivot = next(
+            (i for i in range(h - 1, -1, -1) if not is_hydrogen(scatterers[i].scattering_type)),
+            None,
+        )
+        if pivot is None:  # SHELXL too stops on an AFIX group with no atom before it
+            raise RefinementError(f"AFIX {POLYHEDRAL_BH}n H {label} has no pivot atom before it")
+        constraint = polyhedral_bh_site(
+            rotating=False, stretching=False, bond_length=None, pivot=pivot
+        )
+        constraint.constrained_site_indices = (h,)
+        constraints.append(constraint)
+    return constraints
 
 
 def _isotropic(site):
