@@ -81,7 +81,8 @@ def refine(
     variables (Site.free_variable) refine as SHELXL refines them.
 
     The model goes through a SHELX .ins text so that smtbx's own AFIX parser builds the
-    riding-hydrogen constraints exactly as SHELXL would read them. `damping` is
+    riding-hydrogen constraints exactly as SHELXL would read them (AFIX 15n excepted: see
+    `_polyhedral_bh_constraints`). `damping` is
     Levenberg-Marquardt's first damping as a share of the normal matrix's largest diagonal
     element (NEW_MODEL_DAMPING for a model just made from peaks).
     """
@@ -120,9 +121,9 @@ def refine(
     # smtbx chains SHELX's 21/-21 codes pair by pair and breaks with more than two atoms on one
     # variable: they go in as fixed occupancies, and _occupancy_constraints ties them
     named = named.with_sites([replace(site, free_variable=0) for site in named.sites])
-    cage = [site.label for site in named.sites if site.afix // 10 == POLYHEDRAL_BH]
+    bh_hydrogens = {site.label for site in named.sites if site.afix // 10 == POLYHEDRAL_BH}
     named = named.with_sites(
-        [replace(site, afix=0) if site.label in cage else site for site in named.sites]
+        [replace(site, afix=0) if site.label in bh_hydrogens else site for site in named.sites]
     )
     text = new_ins_text(named, _renamed(instructions or refinement_instructions(), original))
     try:
@@ -132,7 +133,7 @@ def refine(
             f"smtbx could not read the refinement model: {error}", structure.source
         ) from None
     xs = builder.structure
-    builder.constraints.extend(_polyhedral_bh_constraints(xs, cage))
+    builder.constraints.extend(_polyhedral_bh_constraints(xs, bh_hydrogens))
     if anisotropic:
         _make_non_h_anisotropic(
             xs, {name for name, label in original.items() if label in keep_isotropic}
@@ -228,13 +229,13 @@ def refine(
     return result
 
 
-def _polyhedral_bh_constraints(xs, labels: list[str]) -> list:
+def _polyhedral_bh_constraints(xs, labels: set[str]) -> list:
     """One AFIX 15n riding constraint per H labelled in `labels`, on the atom before it as
     SHELXL's pivot (the last non-H scatterer read before the H)."""
     scatterers = xs.scatterers()
     index = {sc.label: i for i, sc in enumerate(scatterers)}
     constraints = []
-    for label in labels:
+    for label in sorted(labels, key=index.get):  # in file order, whatever the hash seed
         h = index[label]
         pivot = next(
             (i for i in range(h - 1, -1, -1) if not is_hydrogen(scatterers[i].scattering_type)),
