@@ -417,8 +417,13 @@ def bonded_h_counts(structure: Structure, max_distance: float) -> list[int]:
     for the nearer alone, and a methyl on a threefold axis, nine H images at a third, counts
     three; an ordered model counts whole H.
     """
+    return held_h_counts(structure, bonded_h_contacts(structure, max_distance))
+
+
+def held_h_counts(structure: Structure, held: dict[int, list[Contact]]) -> list[int]:
+    """bonded_h_counts from contacts bonded_h_contacts has found already (a caller that needs
+    both finds them once)."""
     sites = structure.sites
-    held = bonded_h_contacts(structure, max_distance)
     counts = []
     for i, pivot in enumerate(sites):
         if is_hydrogen(pivot.element):

@@ -12,7 +12,7 @@ from crystalx_core.elements import is_hydrogen, is_metal
 from crystalx_core.geometry import (
     H_BOND_MAX,
     bonded_h_contacts,
-    bonded_h_counts,
+    held_h_counts,
     neighbours,
 )
 from crystalx_core.structure import Structure
@@ -117,7 +117,7 @@ def hydrogens_per_atom(structure: Structure, reach: float = H_BOND_MAX) -> dict[
     counts = {s.label: 0 for s in sites if not is_hydrogen(s.element)}
     holders = bonded_h_contacts(structure, reach)
     non_h = [i for i, s in enumerate(sites) if not is_hydrogen(s.element)]
-    for i, n in zip(non_h, bonded_h_counts(structure, reach)):
+    for i, n in zip(non_h, held_h_counts(structure, holders)):
         if i in holders:  # a repeated label keeps the count of its last site with H
             counts[sites[i].label] = n
     return counts
