@@ -836,6 +836,19 @@ def test_an_o_held_by_metals_alone_keeps_only_the_h_the_reflections_support(shar
     assert "bonded only to Ba" in evidence.notes[o1] and "Hamilton" in evidence.notes[o1]
 
 
+def _bonded_to_metals_alone(model) -> list[int]:
+    """The O sites of a model without H bonded to metals and nothing else (aqua, hydroxo or oxo
+    ligands, which the rule under test judges)."""
+    bonds = connectivity(model)
+    return [
+        i
+        for i, s in enumerate(model.sites)
+        if s.element == "O"
+        and bonds[i]
+        and all(is_metal(model.sites[c.j].element) for c in bonds[i])
+    ]
+
+
 @pytest.mark.parametrize("name", ["N2_water", "XH_HMaMg"])
 def test_aqua_ligands_keep_their_published_h(name, shared_data):
     """The same rule on real data beside real aqua ligands (N2_water's Mn–OH2, XH_HMaMg's
@@ -845,14 +858,7 @@ def test_aqua_ligands_keep_their_published_h(name, shared_data):
     truth, model, density = refined_without_h(*benchmark_entry(name))
     published = hydrogens_per_atom(truth)
     counts = {i: published.get(s.label, 0) for i, s in enumerate(model.sites)}
-    bonds = connectivity(model)
-    aqua = [
-        i
-        for i, s in enumerate(model.sites)
-        if s.element == "O"
-        and bonds[i]
-        and all(is_metal(model.sites[c.j].element) for c in bonds[i])
-    ]
+    aqua = _bonded_to_metals_alone(model)
     assert aqua and all(counts[i] == 2 for i in aqua)
     fits = HydrogenFits(model, benchmark_entry(name)[1], density)
     evidence = weigh_hydrogens(model, counts, density, fits=fits)
@@ -899,15 +905,7 @@ def _aqua_on_simulated_data(name, seed, strongest):
     fits = _Recorded(model, fits.reflections, density)
     published = hydrogens_per_atom(truth)
     counts = {i: published.get(s.label, 0) for i, s in enumerate(model.sites)}
-    bonds = connectivity(model)
-    aqua = [
-        i
-        for i, s in enumerate(model.sites)
-        if s.element == "O"
-        and counts[i]
-        and bonds[i]
-        and all(is_metal(model.sites[c.j].element) for c in bonds[i])
-    ]
+    aqua = [i for i in _bonded_to_metals_alone(model) if counts[i]]
     return model, counts, density, fits, aqua
 
 
