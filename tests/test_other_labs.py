@@ -517,6 +517,22 @@ def test_the_atoms_of_a_mixed_site_keep_each_its_own_part(tmp_path):
     assert [ln for ln in lines if ln.startswith("PART")] == ["PART 1", "PART 2", "PART 0"]
 
 
+def test_the_element_table_counts_the_cell_as_unit_does(tmp_path, capsys):
+    """Every atom of CsSnCl3:In sits on a special position and In shares Sn's site: counted as
+    whole atoms (and In as none) the table compared 1 Cl with UNIT's 3 / 48 = 0.06. Counted by
+    occupancy and site multiplicity, the cell holds what UNIT says: Cl 3, Sn 0.9, In 0.067, Cs 1."""
+    (tmp_path / "x.res").write_text(CSSNCL3_RES)
+    args = ["assign", str(tmp_path / "x.res"), "--method", "baseline", "--hydrogens", "rules"]
+    assert main([*args, "--json"]) == 0
+    rows = {row["element"]: row for row in json.loads(capsys.readouterr().out)["elements"]}
+    assert {el: row["assigned"] for el, row in rows.items()} == {"Cl": 1, "Sn": 1, "In": 1, "Cs": 1}
+    for el, row in rows.items():
+        assert row["in_cell"] == pytest.approx(row["unit"], abs=0.001), el
+    assert main(args + ["--out", str(tmp_path / "again")]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert "In            1      0.07   0.067" in table
+
+
 # dkratzert/ShelXFile tests/resources/restraint_tests/eqiv_symmetry_atom_undefined.res, cut to
 # its cell, symmetry and two atoms: a 2-fold along c (SYMM 1/2-X, 1/2-Y, Z) on a cell whose
 # beta is 105.5 degrees
