@@ -11,7 +11,7 @@ from typing import Callable
 from crystalx_core.assign import apply_assignment, assign, hydrogen_counts, resolve_hydrogen_method
 from crystalx_core.assignment import Assignment, annotate
 from crystalx_core.completion import Completion, Stage, assign_and_refine, complete
-from crystalx_core.contents import checked_contents, held_to_formula
+from crystalx_core.contents import checked_contents, held_to_formula, unit_with_model_atoms
 from crystalx_core.crystallography.maps import Residual, difference_density, residual_density
 from crystalx_core.crystallography.refine import RefinementResult, refine
 from crystalx_core.crystallography.solve import Solution, data_r_sigma, solutions
@@ -298,11 +298,13 @@ def _finish_job(
     else:
         residual = None
     annotate(assignment, plan)
+    final, unit_note = unit_with_model_atoms(plan.structure)
+    notes += [unit_note] if unit_note else []
     result = JobResult(
         input=given,
         assigned=structure,
         assignment=assignment,
-        structure=plan.structure,
+        structure=final,
         hydrogens=plan,
         refinements=refinements,
         timings=timings,

@@ -416,6 +416,25 @@ def test_the_restraints_of_a_water_in_a_residue_name_it_by_its_residue(tmp_path)
     assert lines.index("RESI 3 HOH") < lines.index([ln for ln in lines if ln[:4] == "H1A "][0])
 
 
+@pytest.mark.parametrize("given, written", [("8 0 8", "8 8 8"), ("8 16 8", "8 16 8")])
+def test_a_unit_without_h_is_written_with_the_model_h(tmp_path, capsys, given, written):
+    """A UNIT with H 0 (a formula typed without H; a Pauling File CIF's formula without its
+    water H, session 11): the job placed riding H and wrote UNIT H 0 beside them, so SHELXL
+    would take F(000), density, mu and its CIF's formula without H. A 0 becomes the model's
+    count per cell (water's 2 H x 4), with a note; a count the user gave stays."""
+    res = tmp_path / "w.res"
+    res.write_text(
+        "TITL w\nCELL 0.71073 10 11 12 90 95 90\nZERR 4 0 0 0 0 0 0\nLATT 1\n"
+        f"SYMM -X, 1/2+Y, 1/2-Z\nSFAC C H O\nUNIT {given}\nFVAR 1\nC1 1 0.1 0.2 0.3 11 0.03\n"
+        "O2 3 0.22 0.2 0.3 11 0.03\nO1 3 0.6 0.6 0.6 11 0.04\nHKLF 4\nEND\n"
+    )
+    assert main(["assign", str(res), "--method", "baseline", "--hydrogens", "rules"]) == 0
+    lines = (tmp_path / "w_crystalx.res").read_text().splitlines()
+    assert f"UNIT {written}" in lines
+    said = "note: UNIT gave no H: written with the model's H 8 per cell" in capsys.readouterr().out
+    assert said == (given != written)
+
+
 # a salt with an O bonded to nothing but the metal, which the rules take for water (2 H)
 SALT_INS = """TITL salt
 CELL 0.71073 4.4 4.4 4.4 90 90 90
