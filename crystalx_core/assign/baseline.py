@@ -229,6 +229,16 @@ def _cage_h(centre: np.ndarray, bonds: list[_Bond]) -> int:
     return 1 if len(bonds) < 6 and not exo_bond_taken(centre, [b.cart for b in bonds]) else 0
 
 
+def cage_room(structure: Structure, site: Site, contacts: list) -> int | None:
+    """The H a B or C of a boron cluster has room for: its one exo bond, unless taken (0 or
+    1); None for any other atom. Cage atoms have five or six neighbours, so counting room from
+    four valence bonds would leave them none. `contacts`: the site's from connectivity()."""
+    if site.element not in ("B", "C"):
+        return None
+    bonds = [_Bond(structure.sites[c.j].element or "C", c.distance, c.cart_j) for c in contacts]
+    return _cage_h(structure.cartesian(site.frac), bonds) if _in_cage(bonds) else None
+
+
 def _boron(centre: np.ndarray, bonds: list[_Bond]) -> int:
     return _cage_h(centre, bonds) if _in_cage(bonds) else 0
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from crystalx_core.assign.baseline import assign_baseline, baseline_h_counts
+from crystalx_core.assign.baseline import assign_baseline, baseline_h_counts, cage_room
 from crystalx_core.assign.composition import (
     PENALTY,
     constrained_choice,
@@ -232,13 +232,16 @@ def _placeable(
     probabilities: np.ndarray, heavy: Structure, bonds: list, counts: list[int]
 ) -> np.ndarray:
     """H-count probabilities restricted to counts the atom has room for (a C with three
-    neighbours takes one H at most), renormalised, as the element classes are restricted to
-    SFAC: the geometry rules could never place more. `bonds`: connectivity(heavy)."""
+    neighbours takes one H at most; a boron-cluster atom its one exo H, cage_room),
+    renormalised, as the element classes are restricted to SFAC: the geometry rules could
+    never place more. `bonds`: connectivity(heavy)."""
     allowed = np.ones_like(probabilities, dtype=bool)
     for k, (site, contacts) in enumerate(zip(heavy.sites, bonds)):
+        room = cage_room(heavy, site, contacts)
         most = MAX_BONDS.get(site.element)
-        if most is not None:
+        if room is None and most is not None:
             room = max(0, most - sum(1 for c in contacts if not is_metal(heavy.sites[c.j].element)))
+        if room is not None:
             allowed[k] = [n <= room for n in counts]
     return _restricted(probabilities, allowed)
 
