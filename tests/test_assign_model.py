@@ -297,6 +297,26 @@ def test_the_cage_atoms_of_a_carborane_keep_the_exo_h_the_model_gives(shared_dat
         assert predicted == published, name
 
 
+def test_an_atom_bonded_to_two_alternatives_counts_one(shared_data):
+    """COD 2105019 C4 and bs5068 C4 (PART 0) are bonded to O3 (PART 1) and O3' (PART 2), or to
+    C3 and C3': one neighbour in either model, but counted as two bonds, so the CH2 had room
+    for one H (the rules and the model both gave 1; published 2). Each site's bonds are now
+    those of one alternative (geometry.one_alternative), for the rules and the room."""
+    from crystalx_core.assign.baseline import baseline_h_counts
+    from crystalx_core.geometry import H_BOND_MAX, bonded_h_counts
+
+    for name, label in [
+        ("codtools_2105019-symmetry-and-disorder", "C4"),
+        ("codtools_bs5068-estimated-sg_3", "C4"),
+    ]:
+        model = read_cif(shared_data / "corpus" / f"{name}.cif").structure
+        heavy = model.with_sites([s for s in model.sites if s.element != "H"])
+        k = [s.label for s in heavy.sites].index(label)
+        assert bonded_h_counts(model, H_BOND_MAX)[k] == 2
+        assert baseline_h_counts(heavy)[k] == 2, name
+        assert model_h_counts(heavy)[k][0] == 2, name
+
+
 def test_a_disordered_model_counts_against_unit_as_its_unit_says(shared_data):
     """SXF_I43d: C20 and C26 are PART -1 quarter sites whose images lie 0.04 and 0.46 Å apart
     across a two-fold axis. The reader turned their sof into occupancy with the exact

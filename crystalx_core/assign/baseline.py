@@ -56,6 +56,7 @@ from crystalx_core.geometry import (
     angle_sum,
     bond_angle,
     connectivity,
+    one_alternative,
     exo_bond_taken,
     site_multiplicities,
 )
@@ -151,11 +152,14 @@ def assign_baseline(structure: Structure) -> Assignment:
 
 def baseline_h_counts(structure: Structure, bonds: list | None = None) -> list[int]:
     """H count of each non-H site (in site order) from the geometry rules above. `bonds`:
-    the connectivity of the non-H sites, when the caller has it already."""
+    the connectivity of the non-H sites as one alternative has it (geometry.one_alternative),
+    when the caller has it already."""
     heavy = [s for s in structure.sites if not is_hydrogen(s.element)]
     skeleton = structure.with_sites(heavy)
     counts = []
-    for site, contacts in zip(heavy, connectivity(skeleton) if bonds is None else bonds):
+    if bonds is None:
+        bonds = one_alternative(skeleton, connectivity(skeleton))
+    for site, contacts in zip(heavy, bonds):
         bonds = [_Bond(heavy[c.j].element or "C", c.distance, c.cart_j) for c in contacts]
         rule = _RULES.get(site.element)
         counts.append(rule(skeleton.cartesian(site.frac), bonds) if rule else 0)

@@ -29,7 +29,7 @@ from crystalx_core.assignment import Assignment, SiteAssignment
 from crystalx_core.elements import atomic_number, is_hydrogen, is_metal
 from crystalx_core.errors import CrystalXError
 from crystalx_core.features import build_graph, combined_tokens, height_bins
-from crystalx_core.geometry import connectivity, site_multiplicities
+from crystalx_core.geometry import connectivity, one_alternative, site_multiplicities
 from crystalx_core.runtime import MODEL_DIR
 from crystalx_core.structure import Structure
 
@@ -149,7 +149,8 @@ def _h_probabilities(structure: Structure, model_dir: str | Path):
         hydrogen_model.cutoff,
         hydrogen_model.context,
     )
-    bonds = connectivity(heavy)  # for the rules' tokens and for the room each atom has
+    # for the rules' tokens and the room each atom has: one alternative's bonds, not both
+    bonds = one_alternative(heavy, connectivity(heavy))
     if hydrogen_model.config.get("rule_tokens"):
         rules = np.asarray(baseline_h_counts(heavy, bonds), dtype=np.int64)
         graph = replace(graph, z=combined_tokens(graph.z, rules[graph.site]))
