@@ -304,6 +304,7 @@ def test_an_atom_bonded_to_two_alternatives_counts_one(shared_data):
     those of one alternative (geometry.one_alternative), for the rules and the room."""
     from crystalx_core.assign.baseline import baseline_h_counts
     from crystalx_core.geometry import H_BOND_MAX, bonded_h_counts
+    from crystalx_core.riding import add_riding_hydrogens
 
     for name, label in [
         ("codtools_2105019-symmetry-and-disorder", "C4"),
@@ -315,6 +316,9 @@ def test_an_atom_bonded_to_two_alternatives_counts_one(shared_data):
         assert bonded_h_counts(model, H_BOND_MAX)[k] == 2
         assert baseline_h_counts(heavy)[k] == 2, name
         assert model_h_counts(heavy)[k][0] == 2, name
+        # riding has no CH2 geometry for a pivot with three bonds; its note says why
+        note = add_riding_hydrogens(heavy, {k: 2}).notes[k]
+        assert note.startswith("CH2 with 3 non-metal neighbours") and "both alternatives" in note
 
 
 def test_a_disordered_model_counts_against_unit_as_its_unit_says(shared_data):
