@@ -284,7 +284,7 @@ def test_the_cage_atoms_of_a_carborane_keep_the_exo_h_the_model_gives(shared_dat
     B its exo H at 0.999, but the room rule counted four valence bonds against a cage atom's
     five or six neighbours and left it none: all 35 cage B went without H (the default
     `--hydrogens auto` placed 32 of 48 H on 3b). Cage atoms have room for the exo H
-    (baseline.cage_room), none where a substituent takes the exo bond (3b's apex C1-OH)."""
+    (baseline.h_room), none where a substituent takes the exo bond (3b's apex C1-OH)."""
     from crystalx_core.geometry import H_BOND_MAX, bonded_h_counts
 
     for name in ("codtools_B607768D_3b", "codtools_B607768D_4"):
@@ -319,6 +319,27 @@ def test_an_atom_bonded_to_two_alternatives_counts_one(shared_data):
         # riding has no CH2 geometry for a pivot with three bonds; its note says why
         note = add_riding_hydrogens(heavy, {k: 2}).notes[k]
         assert note.startswith("CH2 with 3 non-metal neighbours") and "both alternatives" in note
+
+
+def test_a_carbon_bonded_to_a_metal_and_one_more_atom_is_no_methyl(shared_data):
+    """W-CH2-SiMe3 (SFARCHIV 2004990 C(7)) and Sn-CH2-C (COD b204675j C5): the metal was left
+    out of the C's bonds, so one neighbour looked like a methyl's and both the rules and the
+    model's room gave CH3 (published CH2). An alkyl or alkene C bonded to a metal outside
+    groups 1-2 and to one more atom has room for two H (baseline.h_room); a K+ or Mg2+
+    beside a methyl is no such bond."""
+    from crystalx_core.assign.baseline import baseline_h_counts
+    from crystalx_core.geometry import H_BOND_MAX, bonded_h_counts
+
+    for name, label in [
+        ("sfarchiv2_2004990", "C(7)"),
+        ("codtools_b204675j-decomposition-range__D_-3", "C5"),
+    ]:
+        model = read_cif(shared_data / "corpus" / f"{name}.cif").structure
+        heavy = model.with_sites([s for s in model.sites if s.element != "H"])
+        k = [s.label for s in heavy.sites].index(label)
+        assert bonded_h_counts(model, H_BOND_MAX)[k] == 2
+        assert baseline_h_counts(heavy)[k] == 2, name
+        assert model_h_counts(heavy)[k][0] == 2, name
 
 
 def test_a_disordered_model_counts_against_unit_as_its_unit_says(shared_data):

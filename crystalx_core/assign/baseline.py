@@ -175,6 +175,22 @@ def _shortening(bond: _Bond, element: str) -> float:
     return covalent_radius(bond.element) + covalent_radius(element) - bond.distance
 
 
+# groups 1 and 2: their contacts to C are ionic (K+ beside a methyl), not an M–C bond
+_IONIC_METALS = frozenset({"Li", "Na", "K", "Rb", "Cs", "Fr", "Be", "Mg", "Ca", "Sr", "Ba", "Ra"})
+
+
+def _alkyl_metals(bonds: list[_Bond]) -> list[_Bond]:
+    """The metals a C is bonded to as to an alkyl or alkene ligand (not groups 1 and 2)."""
+    return [b for b in bonds if is_metal(b.element) and b.element not in _IONIC_METALS]
+
+
+def carbon_room(bonds: list[_Bond]) -> int:
+    """H a C has room for: four bonds less its non-metal neighbours; with one non-metal
+    neighbour and an alkyl metal (W–CH2–Si, Sn–CH2–C, an η2-alkene's =CH2) two at most."""
+    non_metal = len(_non_metal(bonds))
+    return max(0, (3 if non_metal == 1 and _alkyl_metals(bonds) else 4) - non_metal)
+
+
 def _carbon(centre: np.ndarray, bonds: list[_Bond]) -> int:
     non_metal = _non_metal(bonds)
     if _in_cage(bonds):
@@ -193,6 +209,8 @@ def _carbon(centre: np.ndarray, bonds: list[_Bond]) -> int:
             return 1
         if bond.distance < 1.20:  # C≡N, C≡O
             return 0
+        if _alkyl_metals(bonds):  # M–CH2–R, or an η2-alkene's =CH2: never a CH3
+            return 2
         return 2 if _shortening(bond, "C") > 0.10 else 3  # =CH2, else CH3
     return 3 if bonds else 4  # M–CH3, else CH4
 
@@ -233,14 +251,16 @@ def _cage_h(centre: np.ndarray, bonds: list[_Bond]) -> int:
     return 1 if len(bonds) < 6 and not exo_bond_taken(centre, [b.cart for b in bonds]) else 0
 
 
-def cage_room(structure: Structure, site: Site, contacts: list) -> int | None:
-    """The H a B or C of a boron cluster has room for: its one exo bond, unless taken (0 or
-    1); None for any other atom. Cage atoms have five or six neighbours, so counting room from
-    four valence bonds would leave them none. `contacts`: the site's from connectivity()."""
+def h_room(structure: Structure, site: Site, contacts: list) -> int | None:
+    """The H a B or C has room for where four valence bonds do not tell: a boron-cluster
+    atom its one exo bond unless taken (cage atoms have five or six neighbours), a C its
+    carbon_room; None for any other atom. `contacts`: the site's from connectivity()."""
     if site.element not in ("B", "C"):
         return None
     bonds = [_Bond(structure.sites[c.j].element or "C", c.distance, c.cart_j) for c in contacts]
-    return _cage_h(structure.cartesian(site.frac), bonds) if _in_cage(bonds) else None
+    if _in_cage(bonds):
+        return _cage_h(structure.cartesian(site.frac), bonds)
+    return carbon_room(bonds) if site.element == "C" else None
 
 
 def _boron(centre: np.ndarray, bonds: list[_Bond]) -> int:

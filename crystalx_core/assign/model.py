@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from crystalx_core.assign.baseline import assign_baseline, baseline_h_counts, cage_room
+from crystalx_core.assign.baseline import assign_baseline, baseline_h_counts, h_room
 from crystalx_core.assign.composition import (
     PENALTY,
     constrained_choice,
@@ -233,12 +233,13 @@ def _placeable(
     probabilities: np.ndarray, heavy: Structure, bonds: list, counts: list[int]
 ) -> np.ndarray:
     """H-count probabilities restricted to counts the atom has room for (a C with three
-    neighbours takes one H at most; a boron-cluster atom its one exo H, cage_room),
-    renormalised, as the element classes are restricted to SFAC: the geometry rules could
-    never place more. `bonds`: connectivity(heavy)."""
+    neighbours takes one H at most; a boron-cluster atom its one exo H, a C bonded to a
+    transition metal and one more atom two: h_room), renormalised, as the element classes
+    are restricted to SFAC: the geometry rules could never place more. `bonds`:
+    connectivity(heavy) as one alternative has it."""
     allowed = np.ones_like(probabilities, dtype=bool)
     for k, (site, contacts) in enumerate(zip(heavy.sites, bonds)):
-        room = cage_room(heavy, site, contacts)
+        room = h_room(heavy, site, contacts)
         most = MAX_BONDS.get(site.element)
         if room is None and most is not None:
             room = max(0, most - sum(1 for c in contacts if not is_metal(heavy.sites[c.j].element)))
