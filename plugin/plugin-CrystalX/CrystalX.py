@@ -13,10 +13,13 @@ its result back to the main thread. Schedule counts whole seconds (mainform.cpp)
 callback is scheduled with interval 0: it runs within the next second, not 1-2 s later.
 """
 
+import functools
+import inspect
 import os
 import subprocess
 import sys
 import threading
+import traceback
 
 import olex
 import olex_core
@@ -61,6 +64,38 @@ def in_background(target, *args):
     return thread
 
 
+def spy_function(function, log_dir):
+    """`function` as a spy.crystalx command: Olex2 passes every argument as a string and
+    -key=value as a keyword (repository/pyext.cpp TFuncWrapper::Call), and prints the full
+    traceback of anything a function raises (PyErr_Print). Here arguments the command does
+    not take, and any error, are one line on the console; the traceback goes to
+    crystalx_plugin.log in Olex2's data folder."""
+    signature = inspect.signature(function)
+    name = "spy.crystalx.%s" % function.__name__
+
+    def call(*args, **kwargs):
+        try:
+            signature.bind(*args, **kwargs)
+        except TypeError:
+            given = ", ".join([repr(a) for a in args] + ["-%s=%s" % kv for kv in kwargs.items()])
+            takes = ", ".join(signature.parameters) or "no arguments"
+            print("CrystalX: %s takes %s, not %s" % (name, takes, given))
+            return None
+        try:
+            return function(*args, **kwargs)
+        except Exception as error:  # noqa: BLE001  (Olex2 would print a traceback)
+            path = os.path.join(log_dir, "crystalx_plugin.log")
+            try:
+                with open(path, "a", encoding="utf-8") as log:
+                    log.write(traceback.format_exc())
+            except OSError:
+                path = "no log: %s is not writable" % log_dir
+            print("CrystalX: %s failed: %s (details in %s)" % (name, error, path))
+            return None
+
+    return functools.update_wrapper(call, function)
+
+
 class CrystalX(PluginTools):
     def __init__(self):
         super(CrystalX, self).__init__()
@@ -89,7 +124,7 @@ class CrystalX(PluginTools):
             self.panel_event,
             self.panel_select,
         ):
-            OV.registerFunction(function, False, "crystalx")
+            OV.registerFunction(spy_function(function, OV.DataDir()), False, "crystalx")
         if self.setting("core_interpreter"):
             self.worker = in_background(self._warm_up, self._session())
 

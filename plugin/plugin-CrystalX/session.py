@@ -193,7 +193,8 @@ class Session(object):
             entry.refined = True
 
     def revert(self):
-        """Undo the last Apply with Olex2's undo, then compare every atom with before."""
+        """Undo the last Apply with Olex2's undo, then compare every atom with before; after
+        a refinement (a reload in Olex2) refuse, as Olex2's undo can no longer do it."""
         self.clear_labels()
         if not self.journals:
             self.say("nothing to revert")
@@ -210,21 +211,21 @@ class Session(object):
                 % (now.snapshot["source"], journal.before.snapshot["source"])
             )
             return False
-        if not journal.refined:
-            changed = differences(journal.after, now)
-            if changed:
-                self.say(
-                    "not reverted: the model changed since Apply (%s); use Olex2's undo"
-                    % "; ".join(changed)
-                )
-                return False
+        if journal.refined:  # Olex2 loaded the refined file: undo cleared, atoms renumbered
+            self.say(
+                "not reverted: the refinement after Apply reloaded the model, which clears "
+                "Olex2's undo and renumbers the atoms; go back with Olex2's History"
+            )
+            return False
+        changed = differences(journal.after, now)
+        if changed:
+            self.say(
+                "not reverted: the model changed since Apply (%s); use Olex2's undo"
+                % "; ".join(changed)
+            )
+            return False
         self.journals.pop()
         problems = journal.revert(self.olex, self.olx, self.olex_core)
-        if journal.refined:
-            problems.append(
-                "the refinement after Apply moved atoms and made new Q-peaks; "
-                "Revert cannot restore those"
-            )
         self.say(
             "reverted exactly"
             if not problems
