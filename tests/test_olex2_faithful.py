@@ -920,3 +920,23 @@ def test_spy_commands_take_arguments_as_olex2_passes_them_and_fail_in_one_line(
         "CrystalX: spy.crystalx.revert failed: 'sites' (details in %s)" % log,
     ]
     assert state.errors == [] and "KeyError: 'sites'" in log.read_text()
+
+
+def test_after_a_refinement_a_panel_click_finds_the_atom_where_it_was(ethanol):
+    """The panel names atoms by the answer's labels, which the plugin turns into ids; a
+    refinement reloads the model and renumbers it (C3 moves from id 3 to 6, behind C1's new
+    H), so the atom is the one at the site's position now, not the stale id (now H1C)."""
+    state, plugin = ethanol
+    olex_model, olex, olx, core = (
+        sys.modules[n] for n in ("olex_model", "olex", "olx", "olex_core")
+    )
+    session = plugin._session()
+    session.show(model_of(state), {"sites": [], "spurious": [], "commands": []})
+    assert session.address("Q1") == "#c3"
+    journal = olex_model.apply_commands(
+        olex, olx, core, ["name Q1 C3", "hadd 33 C1"], model_of(state), session.say
+    )
+    assert session.address("Q1") == "#c3"  # renamed, not renumbered
+    session.refine(journal)
+    assert session.address("Q1") == "#c6" and state.find("#c6") is state.find("C3")
+    assert session.address("O9") == "O9"  # a label the answer did not name

@@ -448,6 +448,17 @@ def hydrogen_shortfall(asked, added, model):
     ]
 
 
+def nearest_atom(model, frac, limit=0.5):
+    """aunit id of the atom (H and Q-peaks last) within `limit` Å of `frac`, nearest first;
+    None when there is none."""
+    near = [
+        (s[1] in ("H", "Q"), _distance(model.cell, s[3], frac), i)
+        for i, s in model.states.items()
+        if _distance(model.cell, s[3], frac) <= limit
+    ]
+    return min(near)[2] if near else None
+
+
 def _distance(cell, a, b):
     """Å between fractional points, nearest lattice image (hadd puts H beside its atom)."""
     d = [(x - y) - round(x - y) for x, y in zip(a, b)]

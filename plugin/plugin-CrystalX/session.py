@@ -5,7 +5,7 @@ and the re-assign loop. Python 3.8, stdlib only."""
 import json
 import os
 
-from olex_model import ApplyError, apply_commands, differences, read_model
+from olex_model import ApplyError, apply_commands, differences, nearest_atom, read_model
 from panel_html import assignment_table, changed_from, element_probability, probability_text
 
 WARM_UP = {  # a tiny structure whose assignment loads the core's models
@@ -30,6 +30,7 @@ class Session(object):
         self.out_dir = out_dir
         self.answer = None  # (Model, result) of the last preview
         self.shown = None  # the Model the last answer (and the panel) describes
+        self.reloaded = False  # refined since: Olex2 reloaded the model and renumbered it
         self.journals = []  # one per apply, last first to revert
         self.to_check = []  # aunit ids of the atoms the last answer asks to check
         self.messages = []
@@ -82,7 +83,7 @@ class Session(object):
         atom's own label (gxlib/gxmacro.cpp GXLibMacros::macLabel), so the numbers go to
         the console, the table and the panel."""
         self.answer = (model, result)
-        self.shown = model
+        self.shown, self.reloaded = model, False
         threshold = float(self.settings("probability_threshold"))
         flagged = [
             s
@@ -189,6 +190,7 @@ class Session(object):
 
     def refine(self, journal=None):
         self.olex.m("refine %d" % int(self.settings("refine_cycles")))
+        self.reloaded = True
         for entry in [journal] if journal else self.journals[-1:]:
             entry.refined = True
 
@@ -234,8 +236,15 @@ class Session(object):
         return not problems
 
     def address(self, label):
-        """`#c<id>` of an atom the last answer names (ids survive renames), else the label."""
+        """`#c<id>` of an atom the last answer names (ids survive renames; after a refinement,
+        which reloads and renumbers, the atom now nearest its position), else the label."""
         index = self.shown.id_of(label) if self.shown is not None else None
+        if index is not None and self.reloaded:
+            site = self.shown.snapshot["sites"][self.shown.ids.index(index)]
+            try:
+                index = nearest_atom(read_model(self.olx, self.olex_core), site["frac"])
+            except (RuntimeError, ValueError):
+                index = None
         return label if index is None else "#c%d" % index
 
     def is_stable(self, result):
