@@ -55,8 +55,9 @@ source (pcxod/olex2 for the C++ core, the olex2-gui tree for util/pyUtil):
   util/pyUtil/NoSpherA2/crystal_energies.py); `olx.Schedule` runs its macro later, on the
   main thread, in whole seconds (mainform.cpp ID_TIMER: `TETime::Now() - LastCalled >
   Interval`); `print` from a thread is recorded as a fault;
-- a function given to `registerFunction` that raises has its error logged, not raised
-  (pyext.cpp);
+- a function given to `registerFunction` that raises has its traceback printed on the
+  console, not raised (pyext.cpp TFuncWrapper::Call: PyErr_Print), recorded in `errors`;
+  it gets its arguments as strings, -key=value as keywords (see call());
 - the process environment is Olex2's: etc/bin/start sets PYTHONHOME, LD_LIBRARY_PATH,
   PATH, OLEX2_CCTBX_DIR, BOOST_ADAPTBX_*; Olex2 adds LIBTBX_BUILD for its cctbx.
 """
@@ -553,7 +554,8 @@ class Olex2(object):
                 time.sleep(0.005)
 
     def registered(self, name, function):
-        """What registerFunction stores: errors are logged as Olex2 does, never raised."""
+        """What registerFunction stores: an error's traceback is printed (recorded in
+        `errors`) as Olex2's PyErr_Print does, never raised."""
 
         def call(*args, **kwargs):
             try:
