@@ -940,3 +940,53 @@ def test_after_a_refinement_a_panel_click_finds_the_atom_where_it_was(ethanol):
     session.refine(journal)
     assert session.address("Q1") == "#c6" and state.find("#c6") is state.find("C3")
     assert session.address("O9") == "O9"  # a label the answer did not name
+
+
+# --- review of session 12 (review_olex.md) -------------------------------------------------------
+
+
+def test_kill_pushes_one_entry_that_takes_the_riding_h_of_the_killed_atoms_neighbours(ethanol):
+    """GXLibMacros::macKill pushes app.DeleteXAtoms(todel) and nothing else (no
+    ValidateHGroups); under safe_afix TGXApp::DeleteXAtoms (gxlib/gxapp.cpp) goes "one level
+    deeper": the riding H (AFIX m != 0) of the killed atom's heavy neighbours go in that same
+    entry, unless their part forbids a bond to it (TNetwork::IsBondAllowed). One undo brings
+    all back; the plugin counts one undo step per kill, two per name."""
+    state, _ = ethanol
+    state.run("hadd 23 C2")  # H2A, H2B ride on C2 (bonded to C1 and O1)
+    assert state.run("kill C1") is True
+    assert state.find("C1") is None and not [a for a in state.live() if a.type == "H"]
+    assert len(state.undo_stack) == 1 and not any("connectivity" in e for e in state.errors)
+    state.run("undo")
+    assert state.find("C1") is not None
+    assert [a.label for a in state.live() if a.type == "H"] == ["H2A", "H2B"]
+    for h in state.live():
+        h.part = 2 if h.type == "H" else h.part
+    state.find("C1").part = 1  # no bond allowed between part 1 and part 2
+    state.run("kill C1")
+    assert len([a for a in state.live() if a.type == "H"]) == 2 and len(state.undo_stack) == 1
+    state.run("undo")
+    state.safe_afix = False
+    state.find("C1").part = 2
+    state.run("kill C1")
+    assert len([a for a in state.live() if a.type == "H"]) == 2
+    journal = sys.modules["olex_model"].Journal(model_of(state))
+    journal.record("kill #c0")
+    assert journal.steps == 1
+    journal.record("name #c1 N1")
+    assert journal.steps == 3
+
+
+def test_name_checks_the_h_groups_even_when_the_rename_fails(ethanol):
+    """gxmacro.cpp GXLibMacros::macName calls ValidateHGroups after its if/else, so a `name`
+    that renames nothing (an invalid label, an unknown atom) still deletes the riding-H group
+    of a pivot whose heavy neighbours no longer fit, and pushes that entry."""
+    state, _ = ethanol
+    Atom = sys.modules["_olex2"].Atom
+    state.run("hadd 23 C2")
+    state.atoms.append(Atom("C4", "C", (0.252, 0.10, 0.25), 0.04))  # C2's third neighbour
+    assert state.run("name O1 1x") is True and state.find("O1") is not None
+    assert not [a for a in state.live() if a.type == "H"] and len(state.undo_stack) == 1
+    state.run("undo")
+    assert len([a for a in state.live() if a.type == "H"]) == 2
+    state.run("name O9 N9")
+    assert not [a for a in state.live() if a.type == "H"] and len(state.undo_stack) == 1

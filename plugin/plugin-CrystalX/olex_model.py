@@ -10,9 +10,11 @@ adds nothing where the HFIX code does not fit the atom's bonds; GetRefinementMod
 labels over 4 characters. So every step is checked by reading the model back.
 
 Olex2's undo is a stack of entries, not of commands: `name` and `kill` push one each, and
-under the safe_afix option (on by default) `name`, `kill` and `hadd` push one more whenever
-they made Olex2 delete riding-H groups whose pivot lost its bonds (gxlib/gxmacro.cpp
-macName, xlib/xmacro.cpp macHAdd, xlib/lattice.cpp ValidateHGroups); `undo` pops one entry.
+under the safe_afix option (on by default) `name` and `hadd` push one more whenever they made
+Olex2 delete riding-H groups whose pivot lost its bonds (gxlib/gxmacro.cpp macName,
+xlib/xmacro.cpp macHAdd, xlib/lattice.cpp ValidateHGroups); `kill` instead deletes the riding
+H of the killed atom's neighbours in its own entry (gxlib/gxapp.cpp TGXApp::DeleteXAtoms);
+`undo` pops one entry.
 So Revert undoes until the atoms Apply touched are back, never more entries than Apply can
 have pushed. Olex2 has no way to make several commands one undo entry; loading a file (as a
 refinement does) clears the stack and renumbers the atoms (gxlib/gxapp.cpp
@@ -293,7 +295,9 @@ class Journal(object):
         words = command.split()
         if words[0] in ("name", "kill"):
             self.undoable += 1
-            self.steps += 2  # its own entry, and ValidateHGroups' when it deleted H groups
+            # name: its own entry and ValidateHGroups' when that deleted H groups; kill: one
+            # entry, riding H of the neighbours included (gxapp.cpp TGXApp::DeleteXAtoms)
+            self.steps += 2 if words[0] == "name" else 1
             ids = [int(w[2:]) for w in words[1:] if w.startswith("#c")]
             self.touched += ids[:1] if words[0] == "name" else ids
         elif words[0] == "hadd":
@@ -358,6 +362,17 @@ def differences(before, now, limit=6):
     if extra:
         found.append("atoms not there before: %s" % " ".join(extra))
     return found[:limit] + (["and %d more" % (len(found) - limit)] if len(found) > limit else [])
+
+
+def renumbered_since(before, now, limit=0.5):
+    """Some aunit id names an atom more than `limit` Å from where that id's atom was: the
+    atoms were renumbered, as loading a file (a refinement's .res) does; a rename or a
+    refinement's shifts leave each id where it was."""
+    return any(
+        _distance(now.cell, now.states[i][3], state[3]) > limit
+        for i, state in before.states.items()
+        if i in now.states
+    )
 
 
 def _show(state, fields, names):
@@ -452,10 +467,9 @@ def nearest_atom(model, frac, limit=0.5):
     """aunit id of the atom (H and Q-peaks last) within `limit` Å of `frac`, nearest first;
     None when there is none."""
     near = [
-        (s[1] in ("H", "Q"), _distance(model.cell, s[3], frac), i)
-        for i, s in model.states.items()
-        if _distance(model.cell, s[3], frac) <= limit
+        (s[1] in ("H", "Q"), _distance(model.cell, s[3], frac), i) for i, s in model.states.items()
     ]
+    near = [item for item in near if item[1] <= limit]
     return min(near)[2] if near else None
 
 

@@ -19,16 +19,23 @@ source (pcxod/olex2 for the C++ core, the olex2-gui tree for util/pyUtil):
   whose bond count does not fit the HFIX code ("Failed to translate HFIX code" is only
   logged), and pushes no undo entry of its own (xlcongen.cpp, xmacro.cpp macHAdd);
 - Olex2's undo stack (gxmacro.cpp): `name` pushes one entry per call (GXLibMacros::macName,
-  two arguments only), `kill` one (TGXApp::DeleteXObjects), and with the `safe_afix` option
-  (default true: xlib/xapp.cpp TXApp::DoUseSafeAfix) `name`, `kill` and `hadd` then run
-  TLattice::ValidateHGroups (xlib/lattice.cpp), which deletes every riding-H group whose
-  pivot no longer has the heavy neighbours its AFIX m needs and pushes one more entry when
-  it deleted any (NULL, so nothing, otherwise: sdl/undo.h TUndoStack::Push); `undo` pops
-  one entry and succeeds on an empty stack too (GXLibMacros::macUndo); `kill` of a heavy
-  atom deletes the H bonded to it as well (gxapp.cpp TGXApp::DeleteXAtoms);
-- a refinement ends by loading the .res it wrote: the load clears the undo stack (gxapp.cpp
-  xappXFileLoad::Enter: GetUndo().Clear()) and the atoms are numbered in file order, each
-  riding H after its pivot, Q-peaks last, deleted atoms gone;
+  two arguments only) and then, with the `safe_afix` option (default true: xlib/xapp.cpp
+  TXApp::DoUseSafeAfix), runs TLattice::ValidateHGroups (xlib/lattice.cpp) whether or not
+  the rename worked: it deletes every riding-H group whose pivot no longer has the heavy
+  neighbours its AFIX m needs and pushes one more entry when it deleted any (NULL, so
+  nothing, otherwise: sdl/undo.h TUndoStack::Push); `hadd` runs the same check; `kill`
+  pushes one entry only (GXLibMacros::macKill: app.DeleteXAtoms(todel), no
+  ValidateHGroups), in which TGXApp::DeleteXAtoms (gxlib/gxapp.cpp) deletes with a heavy
+  atom every H bonded to it and, under safe_afix, "one level deeper" the riding H (AFIX m
+  != 0, TNetwork::IsBondAllowed: same part or part 0) of its heavy neighbours; `undo` pops
+  one entry and succeeds on an empty stack too (GXLibMacros::macUndo);
+- a refinement with an external program (SHELXL) ends by loading the .res it wrote
+  (olex2-gui, read in MilitaoLucas/olex2-gui: util/pyUtil/PyToolLib/RunPrg.py
+  RunPrg.runAfterProcess → util/pyUtil/olexFunctions.py OlexFunctions.reloadStructureAtreap:
+  `atreap_fader -b "<path>/<name>.res"`); the
+  load clears the undo stack (gxapp.cpp xappXFileLoad::Enter: GetUndo().Clear()) and the
+  atoms are numbered in file order, each riding H after its pivot, Q-peaks last, deleted
+  atoms gone (olex2.refine takes the other branch: what it reloads is not verified);
 - `GetRefinementModel` runs the label corrector: labels over 4 characters are trimmed and
   duplicates in a residue renamed (py_core.cpp → refmodel/asymmunit `FixLabels`); it gives
   the HKLF instruction as "hklf" (value, s, m, wt, matrix), the CELL card's wavelength in
@@ -304,6 +311,15 @@ class Olex2(object):
             return False
 
     def _cmd_name(self, args):
+        """GXLibMacros::macName with two arguments; under safe_afix ValidateHGroups runs
+        after it whatever happened to the rename (the call is outside its if)."""
+        if len(args) > 3:
+            return False  # fpNone|fpOne|fpTwo|fpThree: the macro is not entered
+        renamed = self._name(args)
+        self._validate_h_groups()
+        return renamed
+
+    def _name(self, args):
         if len(args) != 2:
             return False
         atom = self.find(args[0])
@@ -323,31 +339,53 @@ class Olex2(object):
         atom.label, atom.type = args[1], new_type
         if new_type != "Q":
             atom.peak = 0.0
-        self._validate_h_groups()
         return True
 
     def _cmd_kill(self, args):
+        """GXLibMacros::macKill: one undo entry, TGXApp::DeleteXAtoms's (no ValidateHGroups)."""
         if args == ["labels"]:
             self.labels = {}
             return True
         targets = (
             [a for label in args for a in self.find_all(label)] if args else list(self.selection)
         )
-        riding = [  # DeleteXAtoms: the H bonded to a deleted heavy atom go with it
-            h
-            for a in targets
-            if a.type not in ("H", "Q")
-            for h in self.live()
-            if h.type == "H" and h not in targets and self.bonded(a, h)
-        ]
-        targets += riding
-        for atom in targets:
-            atom.deleted = True
+        deleted = self._delete_atoms(targets)
         self.selection = []
-        if targets:
-            self.undo_stack.append(("kill", targets))
-            self._validate_h_groups()
+        if deleted:
+            self.undo_stack.append(("kill", deleted))
         return True
+
+    def _delete_atoms(self, targets):
+        """TGXApp::DeleteXAtoms: each atom not yet deleted; with a heavy atom (not H, not a
+        Q-peak) every H bonded to it, and under safe_afix the riding H (AFIX m != 0) of its
+        heavy neighbours whose part allows a bond to it (TNetwork::IsBondAllowed); bonds as
+        they were before the kill."""
+        before = self.live()
+        deleted = []
+        for atom in targets:
+            if atom.deleted:
+                continue
+            deleted.append(atom)
+            if atom.type not in ("H", "Q"):
+                for near in before:
+                    if near.deleted or near.type == "Q" or not self.bonded(atom, near):
+                        continue
+                    if near.type == "H":
+                        near.deleted = True
+                        deleted.append(near)
+                    elif self.safe_afix:  # "go one level deeper"
+                        for h in before:
+                            if (
+                                not h.deleted
+                                and h.type == "H"
+                                and h.afix // 10 != 0
+                                and _bond_allowed(atom, h)
+                                and self.bonded(near, h)
+                            ):
+                                h.deleted = True
+                                deleted.append(h)
+            atom.deleted = True
+        return deleted
 
     def _cmd_sel(self, args):
         if args == ["-u"]:
@@ -406,7 +444,7 @@ class Olex2(object):
         return True
 
     def _validate_h_groups(self):
-        """TLattice::ValidateHGroups as macName/macKill/macHAdd run it under safe_afix: delete
+        """TLattice::ValidateHGroups as macName and macHAdd run it under safe_afix: delete
         each riding-H group whose pivot lacks the heavy neighbours its m needs (1: 3; 2, 4: 2;
         3, 8, 9, 12, 13, 14, 16: 1; 15: 4 or 5), logged as an error, and push one undo entry
         for all it deleted; nothing when none was."""
@@ -471,8 +509,8 @@ class Olex2(object):
         )
 
     def _cmd_refine(self, args):
-        """The refinement leaves the model where it was (this double moves nothing) and, as
-        Olex2 does, loads the .res it wrote: see reload()."""
+        """A SHELXL refinement: the model stays where it was (this double moves nothing) and,
+        as olex2-gui's RunPrg.runAfterProcess does, the .res it wrote is loaded: reload()."""
         self.refinements += 1
         self.reload()
         return True
@@ -650,6 +688,12 @@ def _split_arguments(text):
     if current.strip() or words:
         words.append(current.strip())
     return [w for w in words if w != ""]
+
+
+def _bond_allowed(a, b):
+    """TNetwork::IsBondAllowed(TCAtom, TCAtom) (xlib/network.h): either in part 0, or the
+    same part."""
+    return a.part == 0 or b.part == 0 or a.part == b.part
 
 
 def _address(label, resi):

@@ -135,7 +135,8 @@ def IsFileLoaded():
 
 def IsFileType(kind):
     """xlib/xmacro.cpp funIsFileType: the loader's type ('ins' and 'res' also the file's
-    extension, 'ires' either), "false" with no file."""
+    extension, 'ires' either), "false" with no file. Approximate: Olex2 asks the loader
+    (CheckFileType<TCif> for 'cif'), the double the extension of the file it loaded."""
     extension = (STATE.file or "").rsplit(".", 1)[-1].lower() if STATE.file else ""
     kind = kind.lower()
     if kind in ("ins", "res"):
