@@ -990,3 +990,56 @@ def test_name_checks_the_h_groups_even_when_the_rename_fails(ethanol):
     assert len([a for a in state.live() if a.type == "H"]) == 2
     state.run("name O9 N9")
     assert not [a for a in state.live() if a.type == "H"] and len(state.undo_stack) == 1
+
+
+def applied_then_refined_by_olex2(state, plugin):
+    """Apply renames Q1 to C3 and adds C1's H, then Olex2's own Refine button reloads the
+    .res (olex2-gui RunPrg.runAfterProcess → OV.reloadStructureAtreap): the atoms are
+    renumbered and the undo stack cleared without the plugin knowing. The session."""
+    olex_model, olex, olx, core = (
+        sys.modules[n] for n in ("olex_model", "olex", "olx", "olex_core")
+    )
+    session = plugin._session()
+    session.show(model_of(state), {"sites": [], "spurious": [], "commands": []})
+    journal = olex_model.apply_commands(
+        olex, olx, core, ["name Q1 C3", "hadd 33 C1"], model_of(state), session.say
+    )
+    journal.after = model_of(state)
+    session.journals.append(journal)
+    state.run("name O1 N1")  # an edit of the user's leaves the ids where they were
+    assert session.revert() is False and session.messages[-1].endswith("use Olex2's undo")
+    state.run("undo")
+    state.run("refine 4")  # Olex2's own button, not the plugin
+    return session
+
+
+def test_after_olex2s_own_refinement_a_panel_click_finds_the_atom_where_it_is(ethanol):
+    """The clicked answer's atom is the one now at its site (C3 moved from id 3 to 6)."""
+    state, plugin = ethanol
+    session = applied_then_refined_by_olex2(state, plugin)
+    assert session.address("Q1") == "#c6" and state.find("#c6") is state.find("C3")
+
+
+def test_after_olex2s_own_refinement_revert_points_to_history_not_undo(ethanol):
+    """The reload cleared Olex2's undo: Revert says to go back with History and changes
+    nothing."""
+    state, plugin = ethanol
+    session = applied_then_refined_by_olex2(state, plugin)
+    after, log = state.model_state(), len(state.log)
+    assert session.revert() is False and "History" in session.messages[-1]
+    assert "use Olex2's undo" not in session.messages[-1]
+    assert state.model_state() == after and state.log[log:] == ["kill labels"]
+
+
+def test_an_oversized_plugin_log_is_started_afresh_when_the_plugin_loads(
+    tmp_path, monkeypatch, close_plugin
+):
+    """crystalx_plugin.log gets each failure's traceback; over 1 MB it is emptied when Olex2
+    loads the plugin, below that it is kept."""
+    log = tmp_path / "crystalx_plugin.log"
+    log.write_text("x" * (1 << 20) + "y")
+    open_in_double(tmp_path, monkeypatch, Snapshot, ETHANOL, z=1, interpreter="")
+    assert log.read_text() == ""
+    log.write_text("an earlier traceback\n")
+    open_in_double(tmp_path, monkeypatch, Snapshot, ETHANOL, z=1, interpreter="")
+    assert log.read_text() == "an earlier traceback\n"

@@ -64,6 +64,19 @@ def in_background(target, *args):
     return thread
 
 
+LOG_LIMIT = 1 << 20  # bytes: a longer crystalx_plugin.log is started afresh when Olex2 starts
+
+
+def cap_log(path, limit=LOG_LIMIT):
+    """Empty the plugin's own error log when earlier sessions left it over `limit` bytes, so
+    that it cannot grow without end in Olex2's data folder."""
+    try:
+        if os.path.getsize(path) > limit:
+            open(path, "w").close()
+    except OSError:
+        pass  # no log yet, or a folder that refuses it: spy_function says so when it writes
+
+
 def spy_function(function, log_dir):
     """`function` as a spy.crystalx command: Olex2 passes every argument as a string and
     -key=value as a keyword (repository/pyext.cpp TFuncWrapper::Call), and prints the full
@@ -112,6 +125,7 @@ class CrystalX(PluginTools):
         self.worker_result = None
         self.worker_notes = []
         self.panel_link = None
+        cap_log(os.path.join(OV.DataDir(), "crystalx_plugin.log"))
         for function in (
             self.assign,
             self.preview,

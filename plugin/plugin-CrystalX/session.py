@@ -5,7 +5,14 @@ and the re-assign loop. Python 3.8, stdlib only."""
 import json
 import os
 
-from olex_model import ApplyError, apply_commands, differences, nearest_atom, read_model
+from olex_model import (
+    ApplyError,
+    apply_commands,
+    differences,
+    nearest_atom,
+    read_model,
+    renumbered_since,
+)
 from panel_html import assignment_table, changed_from, element_probability, probability_text
 
 WARM_UP = {  # a tiny structure whose assignment loads the core's models
@@ -30,7 +37,6 @@ class Session(object):
         self.out_dir = out_dir
         self.answer = None  # (Model, result) of the last preview
         self.shown = None  # the Model the last answer (and the panel) describes
-        self.reloaded = False  # refined since: Olex2 reloaded the model and renumbered it
         self.journals = []  # one per apply, last first to revert
         self.to_check = []  # aunit ids of the atoms the last answer asks to check
         self.messages = []
@@ -83,7 +89,7 @@ class Session(object):
         atom's own label (gxlib/gxmacro.cpp GXLibMacros::macLabel), so the numbers go to
         the console, the table and the panel."""
         self.answer = (model, result)
-        self.shown, self.reloaded = model, False
+        self.shown = model
         threshold = float(self.settings("probability_threshold"))
         flagged = [
             s
@@ -181,7 +187,7 @@ class Session(object):
         self.answer = None
         self.mark()
         self.say(
-            "applied %d commands (%d undoable steps, %d H added)"
+            "applied %d commands (%d renames or deletions, %d H added)"
             % (len(result["commands"]), journal.undoable, len(journal.added))
         )
         if self.settings("auto_refine"):
@@ -190,7 +196,6 @@ class Session(object):
 
     def refine(self, journal=None):
         self.olex.m("refine %d" % int(self.settings("refine_cycles")))
-        self.reloaded = True
         for entry in [journal] if journal else self.journals[-1:]:
             entry.refined = True
 
@@ -221,9 +226,16 @@ class Session(object):
             return False
         changed = differences(journal.after, now)
         if changed:
+            renumbered = renumbered_since(journal.after, now)
             self.say(
-                "not reverted: the model changed since Apply (%s); use Olex2's undo"
-                % "; ".join(changed)
+                "not reverted: the model changed since Apply (%s); %s"
+                % (
+                    "; ".join(changed),
+                    "the atoms were renumbered, as a reload (a refinement) does, which "
+                    "also clears Olex2's undo: go back with Olex2's History"
+                    if renumbered
+                    else "use Olex2's undo",
+                )
             )
             return False
         self.journals.pop()
@@ -236,15 +248,17 @@ class Session(object):
         return not problems
 
     def address(self, label):
-        """`#c<id>` of an atom the last answer names (ids survive renames; after a refinement,
-        which reloads and renumbers, the atom now nearest its position), else the label."""
+        """`#c<id>` of the atom now at the site of the last answer's `label` (a refinement,
+        the plugin's or from Olex2's own button, reloads and renumbers the atoms), else its
+        id then (ids survive renames), else the label."""
         index = self.shown.id_of(label) if self.shown is not None else None
-        if index is not None and self.reloaded:
+        if index is not None:
             site = self.shown.snapshot["sites"][self.shown.ids.index(index)]
             try:
-                index = nearest_atom(read_model(self.olx, self.olex_core), site["frac"])
+                found = nearest_atom(read_model(self.olx, self.olex_core), site["frac"])
             except (RuntimeError, ValueError):
-                index = None
+                found = None
+            index = index if found is None else found
         return label if index is None else "#c%d" % index
 
     def is_stable(self, result):
