@@ -184,11 +184,11 @@ def _alkyl_metals(bonds: list[_Bond]) -> list[_Bond]:
     return [b for b in bonds if is_metal(b.element) and b.element not in _IONIC_METALS]
 
 
-def carbon_room(bonds: list[_Bond]) -> int:
-    """H a C has room for: four bonds less its non-metal neighbours; with one non-metal
-    neighbour and an alkyl metal (W–CH2–Si, Sn–CH2–C, an η2-alkene's =CH2) two at most."""
-    non_metal = len(_non_metal(bonds))
-    return max(0, (3 if non_metal == 1 and _alkyl_metals(bonds) else 4) - non_metal)
+def valence_room(bonds: list[_Bond]) -> int:
+    """H a C or N has room for: four bonds less its neighbours, metals outside groups 1-2
+    included: W–CH2–Si and Sn–CH2–C are CH2, Rh–C(C)3 no CH, Pt–NH2–C no NH3, an amine on U no
+    NH; Cp and arene CH (two C and the metal) keep one, an ammine (the metal alone) three."""
+    return max(0, 4 - len(_non_metal(bonds)) - len(_alkyl_metals(bonds)))
 
 
 def _carbon(centre: np.ndarray, bonds: list[_Bond]) -> int:
@@ -252,15 +252,15 @@ def _cage_h(centre: np.ndarray, bonds: list[_Bond]) -> int:
 
 
 def h_room(structure: Structure, site: Site, contacts: list) -> int | None:
-    """The H a B or C has room for where four valence bonds do not tell: a boron-cluster
-    atom its one exo bond unless taken (cage atoms have five or six neighbours), a C its
-    carbon_room; None for any other atom. `contacts`: the site's from connectivity()."""
-    if site.element not in ("B", "C"):
+    """The H a B, C or N has room for: a boron-cluster atom (B or C) its one exo bond unless
+    taken (cage atoms have five or six neighbours), a C or N its valence_room; None for any
+    other atom. `contacts`: the site's from connectivity()."""
+    if site.element not in ("B", "C", "N"):
         return None
     bonds = [_Bond(structure.sites[c.j].element or "C", c.distance, c.cart_j) for c in contacts]
-    if _in_cage(bonds):
+    if site.element in ("B", "C") and _in_cage(bonds):
         return _cage_h(structure.cartesian(site.frac), bonds)
-    return carbon_room(bonds) if site.element == "C" else None
+    return None if site.element == "B" else valence_room(bonds)
 
 
 def _boron(centre: np.ndarray, bonds: list[_Bond]) -> int:

@@ -233,10 +233,10 @@ def _placeable(
     probabilities: np.ndarray, heavy: Structure, bonds: list, counts: list[int]
 ) -> np.ndarray:
     """H-count probabilities restricted to counts the atom has room for (a C with three
-    neighbours takes one H at most; a boron-cluster atom its one exo H, a C bonded to a
-    transition metal and one more atom two: h_room), renormalised, as the element classes
-    are restricted to SFAC: the geometry rules could never place more. `bonds`:
-    connectivity(heavy) as one alternative has it."""
+    neighbours takes one H at most, a C or N bonded to a metal one fewer, a boron-cluster
+    atom its one exo H: h_room), renormalised, as the element classes are restricted to
+    SFAC: the geometry rules could never place more. `bonds`: connectivity(heavy) as one
+    alternative has it."""
     allowed = np.ones_like(probabilities, dtype=bool)
     for k, (site, contacts) in enumerate(zip(heavy.sites, bonds)):
         room = h_room(heavy, site, contacts)
