@@ -1,0 +1,96 @@
+"""Reflection files of integration programs other than SHELX's: XDS's XDS_ASCII.HKL and
+Scalepack's merged .sca, read with iotbx's own readers (iotbx.xds.read_ascii,
+iotbx.scalepack.merge) and converted to Fo² with σ as their I and σ(I) are. The model's cell
+and symmetry are used, not the file's (io.pairing checks the data fit them). XDS files that
+are not XDS_ASCII (INTEGRATE.HKL: unscaled, before CORRECT) are refused saying what to pass."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+
+from crystalx_core.errors import InputError
+from crystalx_core.io.hkl import HklfFormat, Reflections, usable_reflections, xray_problem
+
+_XDS_ASCII = "!FORMAT=XDS_ASCII"
+_SCALEPACK = "    1"  # the first line of a merged .sca (iotbx.scalepack.merge)
+
+
+def other_format(text: str) -> str | None:
+    """'xds', 'scalepack' or None (a SHELX .hkl) from the file's first line."""
+    first = text.split("\n", 1)[0].rstrip("\r")
+    if first.startswith("!"):
+        return "xds"
+    if first == _SCALEPACK:
+        return "scalepack"
+    return None
+
+
+def read_other(text: str, path: str, hklf: HklfFormat | None) -> Reflections:
+    """An XDS_ASCII or Scalepack file's reflections (other_format says which)."""
+    kind = other_format(text)
+    if kind == "xds":
+        indices, intensities, sigmas, what = _xds(text, path)
+    else:
+        indices, intensities, sigmas, what = _scalepack(text, path)
+    if not len(intensities):
+        raise InputError(f"no reflections in this {what} file", path)
+    lines = np.arange(1, len(intensities) + 1)  # no line numbers from iotbx: rows counted
+    table = np.column_stack([indices, intensities, sigmas, lines]).astype(float)
+    reflections = usable_reflections(table, None, path, HklfFormat(), line_of=lambda _: None)
+    reflections.notes.insert(
+        0, f"reflections from {what} file (I and σ(I) as its program scaled them), read by iotbx"
+    )
+    if hklf is not None and (hklf.code != 4 or hklf.scale != 1 or hklf.matrix):
+        reflections.notes.append(
+            f"HKLF {hklf.code} of the instructions not applied to this {what} file: it is "
+            "written for the .hkl SHELXL reads"
+        )
+    return reflections
+
+
+def _xds(text: str, path: str):
+    """XDS_ASCII.HKL (merged or not); XDS marks misfits with a negative σ, which iotbx drops."""
+    from iotbx.xds.read_ascii import reader
+
+    if not text.startswith(_XDS_ASCII):
+        written = text.split("\n", 1)[0].strip()[:60]
+        raise InputError(
+            f"an XDS file that is not XDS_ASCII ({written!r}): pass XDS_ASCII.HKL from CORRECT, "
+            "or the .hkl XDSCONV or XPREP writes from it",
+            path,
+            1,
+        )
+    try:
+        content = reader(io.StringIO(text))
+    except (AssertionError, RuntimeError, ValueError, IndexError) as error:
+        raise InputError(
+            f"XDS_ASCII file that iotbx cannot read: {error or 'bad header'}", path
+        ) from None
+    if content.wavelength:
+        problem = xray_problem(content.wavelength)
+        if problem:
+            raise InputError(f"!X-RAY_WAVELENGTH: {problem}", path)
+    return (
+        np.array(content.miller_indices, dtype=int).reshape(-1, 3),
+        np.array(content.iobs),
+        np.array(content.sigma_iobs),
+        "an XDS_ASCII",
+    )
+
+
+def _scalepack(text: str, path: str):
+    """A merged Scalepack file (I(+) and I(-) where anomalous, both kept)."""
+    from iotbx.scalepack.merge import FormatError, reader
+
+    try:
+        content = reader(io.StringIO(text))
+    except (FormatError, RuntimeError, ValueError) as error:
+        raise InputError(f"Scalepack file that iotbx cannot read: {error}", path) from None
+    return (
+        np.array(content.miller_indices, dtype=int).reshape(-1, 3),
+        np.array(content.i_obs),
+        np.array(content.sigmas),
+        "a Scalepack",
+    )
