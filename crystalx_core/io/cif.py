@@ -29,6 +29,7 @@ from crystalx_core.geometry import site_multiplicities
 from crystalx_core.structure import Site, Structure, cell_problem, grouped_mixed_sites
 from crystalx_core.symmetry import (
     full_operator_list,
+    latt_problem,
     metric_problem,
     space_group_from_operators,
 )
@@ -393,6 +394,24 @@ _NUMBER_TAGS = (
 )
 
 
+_SYMBOL_TAGS = (
+    "_space_group_name_Hall",
+    "_symmetry_space_group_name_Hall",
+    "_space_group_name_H-M_alt",
+    "_symmetry_space_group_name_H-M",
+)
+
+
+def _symmetry_line(lines: _Lines) -> int:
+    """The line the symmetry was read from, as _symops prefers: the operator list, else the
+    Hall or H-M symbol, else the number; the block's data_ line without any."""
+    for tags in (_SYMOP_TAGS, _SYMBOL_TAGS, _NUMBER_TAGS):
+        line = lines.tag(*tags)
+        if line != lines.block_line:
+            return line
+    return lines.block_line
+
+
 def _symops(
     small: gemmi.SmallStructure, block: gemmi.cif.Block, lines: _Lines, path: Path
 ) -> tuple[list[str], str | None]:
@@ -722,7 +741,11 @@ def read_cif(path, block: str | None = None) -> CifEntry:
     if problem:
         raise InputError(f"data_{chosen.name}: {problem}", str(path), lines.tag(*_CELL_TAGS))
     symops, symmetry_note = _symops(small, chosen, lines, path)
-    metric = metric_problem(cell_values, space_group_from_operators(symops))
+    group = space_group_from_operators(symops)
+    metric = metric_problem(cell_values, group)
+    metric_line = lines.tag(*_CELL_TAGS) if metric else None
+    if not metric and (metric := latt_problem(group) or ""):  # no .res could be written
+        metric_line = _symmetry_line(lines)
     read_as = []  # what this block is read as where it is not a plain 3D list of atoms
     if empty:
         read_as.append(f"{', '.join(empty)} written with no value: read as '?', unknown")
@@ -774,7 +797,7 @@ def read_cif(path, block: str | None = None) -> CifEntry:
         not_xray_line=lines.tag(probe_tag) if probe_tag else None,
         probe=next((w for w in _NOT_XRAY if w in probe.lower()), "x-ray"),
         metric=f"data_{chosen.name}: {metric}" if metric else "",
-        metric_line=lines.tag(*_CELL_TAGS) if metric else None,
+        metric_line=metric_line,
     )
 
 
@@ -896,15 +919,23 @@ def _refln_loop(
     def line_of(row: float) -> int:
         return rows()[int(row)][0]
 
-    columns = [_loop_numbers(table.column(k), tag, line_of, path) for k, tag in enumerate(tags)]
+    columns = [  # a row's Fo² or σ '?' (unknown) or '.' (none): no observation, left out
+        _loop_numbers(table.column(k), tag, line_of, path, unknown=k > 2)
+        for k, tag in enumerate(tags)
+    ]
     h, k, l = columns[:3]
     indices = np.stack([h, k, l])
     fractional = (indices != np.round(indices)).any(axis=0)
     if fractional.any():
         row = int(np.argmax(fractional))
         raise InputError("a Miller index that is not an integer", str(path), line_of(row))
-    keep = np.ones(len(h), dtype=bool)
+    keep = ~(np.isnan(columns[3]) | np.isnan(columns[4]))
     notes = []
+    if not keep.all():
+        notes.append(
+            f"{int((~keep).sum())} reflection(s) with '?' or '.' for {measured} or {sigma} "
+            f"left out: not measured (the first on line {line_of(int(np.argmin(keep)))})"
+        )
     if status:
         flags = np.array([gemmi.cif.as_string(value) for value in table.column(5)])
         for flag, why in _NOT_REFINED.items():
@@ -934,11 +965,18 @@ def _list_code(block: gemmi.cif.Block) -> str:
     return f"SHELXL LIST {code}" if code else ""
 
 
-def _loop_numbers(column, tag: str, line_of, path: Path) -> np.ndarray:
-    """A loop column as numbers; '?', '.' or text is an InputError naming its row."""
+def _loop_numbers(column, tag: str, line_of, path: Path, unknown: bool = False) -> np.ndarray:
+    """A loop column as numbers; '?', '.' (NaN where `unknown` allows them) or text is an
+    InputError naming its row."""
     values = list(column)
+    missing = np.array([unknown and value in ("?", ".") for value in values], dtype=bool)
     try:
-        return np.array(values, dtype=float)
+        numbers = np.array(["nan" if gone else v for v, gone in zip(values, missing)], dtype=float)
+        bad = ~np.isfinite(numbers) & ~missing  # 'nan' or 'inf' written as a value
+        if bad.any():
+            row = int(np.argmax(bad))
+            raise InputError(f"{tag}: {values[row]!r} is not a number", str(path), line_of(row))
+        return numbers
     except ValueError:
         for row, value in enumerate(values):
             try:
