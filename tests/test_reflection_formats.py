@@ -244,3 +244,27 @@ def test_a_centring_shelx_cannot_write_is_refused_at_reading_naming_the_operator
     message = error.value.one_line()
     assert message.startswith(f"{cif}:12: data_2105506: the centring translations")
     assert "have no SHELX LATT code" in message
+
+
+def test_a_refln_loop_of_measured_f_alone_is_squared_as_hklf_3_reads_it(tmp_path):
+    """CIF core _refln_F_meas and _refln_F_sigma with no calculated column (a program that
+    refines on F wrote it) were refused as 'F with calculated phases'; they are the measured
+    F: Fo² = F², σ(Fo²) = 2 F σ(F). An .fcf of F with A, B or phases stays refused
+    (test_foreign_files)."""
+    cif = tmp_path / "x_sup2.hkl"
+    cif.write_text(
+        "data_x\nloop_\n_refln_index_h\n_refln_index_k\n_refln_index_l\n_refln_F_meas\n"
+        "_refln_F_sigma\n1 0 0 10.0 0.5\n0 1 0 3.0 1.0\n"
+    )
+    reflections = read_reflections(cif)
+    assert reflections.intensities.tolist() == [100.0, 9.0]
+    assert reflections.sigmas.tolist() == [10.0, 6.0]
+    assert "squared to Fo² as HKLF 3 reads them" in reflections.notes[0]
+    cif.write_text(
+        cif.read_text()
+        .replace("_refln_F_sigma\n", "_refln_F_sigma\n_refln_F_calc\n")
+        .replace("0.5\n", "0.5 9.0\n")
+        .replace("1.0\n", "1.0 2.0\n")
+    )
+    with pytest.raises(InputError, match="F with calculated phases"):
+        read_reflections(cif)

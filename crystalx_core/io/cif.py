@@ -873,8 +873,10 @@ def _measured(
 ) -> Reflections | None:
     """The first _refln loop of measured Fo² (or I) of the document; None without one."""
     for block in doc:
-        for measured, sigma in _MEASURED:
+        for measured, sigma in _MEASURED + (("_refln_F_meas", "_refln_F_sigma"),):
             if len(block.find_values(measured)):
+                if measured == "_refln_F_meas" and not _measured_f(block):
+                    continue  # F with calculated phases: _refuse_f
                 reflections = _refln_loop(block, measured, sigma, text, path)
                 if hklf is not None and (hklf.code != 4 or hklf.scale != 1 or hklf.matrix):
                     reflections.notes.append(
@@ -883,6 +885,10 @@ def _measured(
                     )
                 return reflections
     return None
+
+
+# what an .fcf of F (SHELXL's LIST 3 and 5) writes beside F_meas: calculated, not measured
+_CALCULATED = ("_refln_F_calc", "_refln_A_calc", "_refln_B_calc", "_refln_phase_calc")
 
 
 def _refuse_f(doc: gemmi.cif.Document, text: str, path: Path) -> None:
@@ -897,6 +903,16 @@ def _refuse_f(doc: gemmi.cif.Document, text: str, path: Path) -> None:
                 str(path),
                 _Lines(text, block.name).tag("_refln_F_meas"),
             )
+
+
+def _measured_f(block: gemmi.cif.Block) -> bool:
+    """A loop of measured F and σ(F) alone (a program that refines on F wrote it: CIF core
+    _refln_F_meas), not an .fcf of F with calculated values or a SHELXL list code."""
+    return (
+        len(block.find_values("_refln_F_sigma")) > 0
+        and not _list_code(block)
+        and not any(len(block.find_values(tag)) for tag in _CALCULATED)
+    )
 
 
 def _refln_loop(
@@ -950,10 +966,12 @@ def _refln_loop(
     table = np.column_stack([h, k, l, columns[3], columns[4], np.arange(len(h))])[keep]
     if not len(table):
         raise InputError(f"no reflection of {path.name} is to be refined", str(path), line_of(0))
-    reflections = usable_reflections(table, None, str(path), HklfFormat(), line_of)
+    as_f = measured == "_refln_F_meas"  # F, σ(F) made Fo², σ(Fo²) as SHELXL's HKLF 3 does
+    reflections = usable_reflections(table, None, str(path), HklfFormat(3 if as_f else 4), line_of)
     reflections.notes[:0] = [
         f"reflections from the {measured} loop of {path.name}{written}: as written there, "
-        "merged, indexed and scaled by the program that wrote it",
+        "merged, indexed and scaled by the program that wrote it"
+        + ("; F and σ(F) squared to Fo² as HKLF 3 reads them" if as_f else ""),
         *notes,
     ]
     return reflections
