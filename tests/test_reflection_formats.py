@@ -50,6 +50,8 @@ def test_shelx_free_r_flags_are_read_as_data_not_refused_as_twin_components():
     assert reflections.intensities[6] == pytest.approx(16.853)
     assert set(reflections.batches.tolist()) == {1}
     assert any(note.startswith("2 reflection(s) with batch -1") for note in reflections.notes)
+    weak = FREE_R.replace("   0   4   0  12.287   0.409", "   0   4   0  16.853   0.433")
+    assert len(reflections_from_text(weak, "x.hkl")) == 21  # one test reflection's twin by chance
 
 
 @pytest.mark.parametrize("batches", [(-2, 1), (-1, 1)])

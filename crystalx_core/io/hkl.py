@@ -175,12 +175,13 @@ def _free_r_flags(rows: list, batches: list[int | None], path: str) -> int:
     """How many reflections carry batch -1 as a free-R flag (SHELX's convention, as cctbx's
     r_free_utils.export_r_free_flags_for_shelx writes it: 1 work set, -1 test set); 0 without
     negative batches. Other negative batches mark twin components of HKLF 5 data, where the
-    negative lines give the same Fo² and σ as the line closing their group: refused."""
+    negative lines give the same Fo² and σ as the line closing their group (all of them: a few
+    weak free-R reflections may share rounded values by chance): refused."""
     negative = [n for n, batch in enumerate(batches) if batch is not None and batch < 0]
     if not negative:
         return 0
-    shared = any(n + 1 < len(rows) and rows[n + 1][3:5] == rows[n][3:5] for n in negative)
-    if not shared and set(batches) <= {1, -1}:
+    shared = sum(n + 1 < len(rows) and rows[n + 1][3:5] == rows[n][3:5] for n in negative)
+    if 2 * shared <= len(negative) and set(batches) <= {1, -1}:
         return len(negative)
     h, k, l, _, _, line = rows[negative[0]]
     raise InputError(
