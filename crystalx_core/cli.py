@@ -372,7 +372,7 @@ def _run_audit(args) -> int:
     with _progress(args) as progress:
         progress("audit")
         result = audit(loaded.structure, reflections, args.method, args.hydrogens, args.cycles)
-    loaded.add_notes(result)
+    loaded.add_notes(result, *(reflections.notes if reflections is not None else ()))
     prefix = _out_prefix(args.out, loaded.output_prefix("_audit"))
     report = audit_json(result)
     paths = [prefix.with_name(prefix.name + ext) for ext in (".json", ".html")]

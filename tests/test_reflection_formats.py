@@ -3,6 +3,8 @@ data after the 0 0 0 line, XDS_ASCII.HKL and Scalepack .sca read through iotbx, 
 loops with '?' values, and messages that say what a wrong file is. Real files are
 transcribed in part, each with its source."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -270,3 +272,19 @@ def test_a_refln_loop_of_measured_f_alone_is_squared_as_hklf_3_reads_it(tmp_path
     )
     with pytest.raises(InputError, match="F with calculated phases"):
         read_reflections(cif)
+
+
+def test_an_audit_says_what_the_reflection_reader_did(shared_data, tmp_path, capsys):
+    """The audit dropped the reader's notes (solve and assign pass them on): half of the data
+    after a stray 0 0 0 line went unsaid. XH_alanine's own model and data."""
+    from .conftest import BENCHMARK
+
+    lines = (BENCHMARK / "XH_alanine" / "data.hkl").read_text().splitlines(keepends=True)
+    hkl = tmp_path / "x.hkl"
+    hkl.write_text("".join(lines[:2000] + ["   0   0   0    0.00    0.00\n"] + lines[2000:]))
+    res = tmp_path / "x.res"
+    res.write_text((BENCHMARK / "XH_alanine" / "published.res").read_text())
+    argv = ["audit", str(res), "--hkl", str(hkl), "--method", "baseline", "--hydrogens", "rules"]
+    assert main(argv + ["--quiet", "--json"]) == 0
+    notes = json.loads((tmp_path / "x_audit.json").read_text())["notes"]
+    assert any("reflection line(s) after the end of the data on line 2001" in n for n in notes)
