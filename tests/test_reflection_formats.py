@@ -288,3 +288,26 @@ def test_an_audit_says_what_the_reflection_reader_did(shared_data, tmp_path, cap
     assert main(argv + ["--quiet", "--json"]) == 0
     notes = json.loads((tmp_path / "x_audit.json").read_text())["notes"]
     assert any("reflection line(s) after the end of the data on line 2001" in n for n in notes)
+
+
+def test_broken_xds_and_scalepack_files_are_one_line_errors(tmp_path):
+    """iotbx's readers fail by bare assertions (an empty message) or name the line; each
+    becomes one line that says what is wrong, with the line where iotbx gives it."""
+    xds = tmp_path / "XDS_ASCII.HKL"
+    xds.write_text("".join(x for x in XDS_ASCII.splitlines(True) if "UNIT_CELL" not in x))
+    with pytest.raises(InputError) as error:
+        read_reflections(xds)
+    assert error.value.one_line() == (
+        f"{xds}: XDS_ASCII file that iotbx cannot read: a header item missing (cell, space "
+        "group, H K L IOBS SIGMA columns) or a record of the wrong length"
+    )
+    sca = tmp_path / "x.sca"
+    sca.write_text(
+        "    1\n -987\n    10.000    11.000    12.000    90.000    95.000    90.000 p21/c\n"
+        "   1   0   0     abc     1.0\n"
+    )
+    with pytest.raises(InputError) as error:
+        read_reflections(sca)
+    assert error.value.one_line() == (
+        f"{sca}:4: Scalepack file that iotbx cannot read: expecting (3I4, 4F8.1)"
+    )

@@ -7,6 +7,7 @@ are not XDS_ASCII (INTEGRATE.HKL: unscaled, before CORRECT) are refused saying w
 from __future__ import annotations
 
 import io
+import re
 
 import numpy as np
 
@@ -15,6 +16,12 @@ from crystalx_core.io.hkl import HklfFormat, Reflections, usable_reflections, xr
 
 _XDS_ASCII = "!FORMAT=XDS_ASCII"
 _SCALEPACK = "    1"  # the first line of a merged .sca (iotbx.scalepack.merge)
+# what iotbx's bare assertions mean: a header item it needs is missing, or a record does not
+# hold NUMBER_OF_ITEMS_IN_EACH_DATA_RECORD numbers
+_XDS_FAULT = (
+    "a header item missing (cell, space group, H K L IOBS SIGMA columns) or a record of the "
+    "wrong length"
+)
 
 
 def other_format(text: str) -> str | None:
@@ -40,7 +47,9 @@ def read_other(text: str, path: str, hklf: HklfFormat | None) -> Reflections:
     table = np.column_stack([indices, intensities, sigmas, lines]).astype(float)
     reflections = usable_reflections(table, None, path, HklfFormat(), line_of=lambda _: None)
     reflections.notes.insert(
-        0, f"reflections from {what} file (I and σ(I) as its program scaled them), read by iotbx"
+        0,
+        f"reflections from {'an' if what[0] in 'AEIOUX' else 'a'} {what} file (I and σ(I) "
+        "as its program scaled them), read by iotbx",
     )
     if hklf is not None and (hklf.code != 4 or hklf.scale != 1 or hklf.matrix):
         reflections.notes.append(
@@ -64,10 +73,10 @@ def _xds(text: str, path: str):
         )
     try:
         content = reader(io.StringIO(text))
-    except (AssertionError, RuntimeError, ValueError, IndexError) as error:
-        raise InputError(
-            f"XDS_ASCII file that iotbx cannot read: {error or 'bad header'}", path
-        ) from None
+    except (AssertionError, IndexError):  # iotbx's bare asserts and unguarded indexing
+        raise InputError(f"XDS_ASCII file that iotbx cannot read: {_XDS_FAULT}", path) from None
+    except (RuntimeError, ValueError) as error:
+        raise InputError(f"XDS_ASCII file that iotbx cannot read: {error}", path) from None
     if content.wavelength:
         problem = xray_problem(content.wavelength)
         if problem:
@@ -76,7 +85,7 @@ def _xds(text: str, path: str):
         np.array(content.miller_indices, dtype=int).reshape(-1, 3),
         np.array(content.iobs),
         np.array(content.sigma_iobs),
-        "an XDS_ASCII",
+        "XDS_ASCII",
     )
 
 
@@ -87,10 +96,15 @@ def _scalepack(text: str, path: str):
     try:
         content = reader(io.StringIO(text))
     except (FormatError, RuntimeError, ValueError) as error:
-        raise InputError(f"Scalepack file that iotbx cannot read: {error}", path) from None
+        where = re.match(r"line (\d+): (.*)", str(error))  # iotbx names the line
+        raise InputError(
+            f"Scalepack file that iotbx cannot read: {where[2] if where else error}",
+            path,
+            int(where[1]) if where else None,
+        ) from None
     return (
         np.array(content.miller_indices, dtype=int).reshape(-1, 3),
         np.array(content.i_obs),
         np.array(content.sigmas),
-        "a Scalepack",
+        "Scalepack",
     )
