@@ -104,25 +104,22 @@ def _latt_code(group: sgtbx.space_group) -> int | None:
     return latt
 
 
-def latt_problem(group: sgtbx.space_group) -> str | None:
-    """Why SHELX cannot write this group (centring translations no LATT code gives), or None:
-    checked where a file is read, so that the message can name its symmetry line."""
-    if _latt_code(group) is not None:
-        return None
-    vectors = " ".join(f"({t.as_string()})" for t in list(group.ltr())[1:])
-    return (
-        f"the centring translations {vectors} have no SHELX LATT code (a non-standard "
-        "setting): transform the cell to a standard setting first"
-    )
-
-
-def shelx_latt_symm(ops: list[str], source: str | None = None) -> tuple[int, list[str]]:
-    """The LATT code and SYMM cards that reproduce a full operator list in SHELX."""
+def shelx_latt_symm(
+    ops: list[str], source: str | None = None, line: int | None = None
+) -> tuple[int, list[str]]:
+    """The LATT code and SYMM cards that reproduce a full operator list in SHELX; a centring
+    no LATT code gives is refused naming `line` of `source`, where the symmetry was read:
+    only a .res needs it (an audit of such a CIF writes none)."""
     group = space_group_from_operators(ops)
-    problem = latt_problem(group)
-    if problem:
-        raise InputError(problem, source or None)
     latt = _latt_code(group)
+    if latt is None:
+        vectors = " ".join(f"({t.as_string()})" for t in list(group.ltr())[1:])
+        raise InputError(
+            f"the centring translations {vectors} have no SHELX LATT code (a non-standard "
+            "setting): transform the cell to a standard setting first",
+            source or None,
+            line,
+        )
     if group.is_origin_centric():
         return latt, [str(group(i)) for i in range(1, group.n_smx())]
     return -latt, [str(group(i)) for i in range(1, group.n_smx() * group.f_inv())]

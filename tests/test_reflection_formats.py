@@ -238,16 +238,22 @@ C1 C 0.1 0.2 0.3
 """
 
 
-def test_a_centring_shelx_cannot_write_is_refused_at_reading_naming_the_operators(tmp_path):
-    """The job stopped when writing the .res, naming no line; now loading names the line of
-    the operator list (as the metric refusal names the cell's)."""
+def test_a_centring_shelx_cannot_write_stops_a_res_naming_the_operators_not_an_audit(
+    tmp_path, capsys
+):
+    """The .res writer stopped naming no line; it now names the operator list's. An audit
+    writes no .res: it reads such a CIF (on main it did; refusing it at reading broke that)."""
     cif = tmp_path / "x.cif"
     cif.write_text(COD_2105506)
-    with pytest.raises(InputError) as error:
-        load(cif)
-    message = error.value.one_line()
-    assert message.startswith(f"{cif}:12: data_2105506: the centring translations")
-    assert "have no SHELX LATT code" in message
+    assert load(cif).structure.symmetry_line == 12
+    argv = ["--quiet", "--method", "baseline", "--hydrogens", "rules"]
+    assert main(["assign", str(cif), *argv]) == EXIT_INPUT
+    error = capsys.readouterr().err
+    assert f"{cif}:12: the centring translations" in error and "no SHELX LATT code" in error
+    assert error.count("\n") == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["x.cif"]
+    assert main(["audit", str(cif), *argv]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.cif", "x_audit.html", "x_audit.json"]
 
 
 def test_a_refln_loop_of_measured_f_alone_is_squared_as_hklf_3_reads_it(tmp_path):

@@ -29,7 +29,6 @@ from crystalx_core.geometry import site_multiplicities
 from crystalx_core.structure import Site, Structure, cell_problem, grouped_mixed_sites
 from crystalx_core.symmetry import (
     full_operator_list,
-    latt_problem,
     metric_problem,
     space_group_from_operators,
 )
@@ -741,11 +740,7 @@ def read_cif(path, block: str | None = None) -> CifEntry:
     if problem:
         raise InputError(f"data_{chosen.name}: {problem}", str(path), lines.tag(*_CELL_TAGS))
     symops, symmetry_note = _symops(small, chosen, lines, path)
-    group = space_group_from_operators(symops)
-    metric = metric_problem(cell_values, group)
-    metric_line = lines.tag(*_CELL_TAGS) if metric else None
-    if not metric and (metric := latt_problem(group) or ""):  # no .res could be written
-        metric_line = _symmetry_line(lines)
+    metric = metric_problem(cell_values, space_group_from_operators(symops))
     read_as = []  # what this block is read as where it is not a plain 3D list of atoms
     if empty:
         read_as.append(f"{', '.join(empty)} written with no value: read as '?', unknown")
@@ -763,6 +758,7 @@ def read_cif(path, block: str | None = None) -> CifEntry:
         temperature_c=_temperature_c(chosen),
         title=chosen.name,
         source=str(path),
+        symmetry_line=_symmetry_line(lines),  # a .res writer's refusal names it
     )
     formula = _formula_counts(chosen)
     dummies = _dummies(chosen, small)
@@ -797,7 +793,7 @@ def read_cif(path, block: str | None = None) -> CifEntry:
         not_xray_line=lines.tag(probe_tag) if probe_tag else None,
         probe=next((w for w in _NOT_XRAY if w in probe.lower()), "x-ray"),
         metric=f"data_{chosen.name}: {metric}" if metric else "",
-        metric_line=metric_line,
+        metric_line=lines.tag(*_CELL_TAGS) if metric else None,
     )
 
 
