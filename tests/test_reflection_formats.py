@@ -70,6 +70,28 @@ def test_twin_components_sharing_their_fo2_stay_refused_naming_the_line(batches)
     assert error.value.one_line().startswith(f"twin.hkl:2: negative batch number {batches[0]}")
 
 
+@pytest.mark.parametrize(
+    "work, others",
+    [("", "no batch"), ("   0", "0"), ("   2", "2")],  # no column, batch 0, scale batches 1/2
+)
+def test_free_r_flags_beside_other_batches_are_refused_as_such_not_as_twins(work, others):
+    """Batch -1 whose Fo² no next line repeats, beside work batches other than 1, was refused
+    as 'twin components of HKLF 5 data': untrue; the message says what the file holds."""
+    text = (
+        "   1   0   0   10.00    1.00   1\n"
+        "   2   0   0   11.00    1.10  -1\n"
+        f"   1   1   0   20.00    2.00{work}\n"
+        "   1   1   1   30.00    3.00   1\n"
+    )
+    with pytest.raises(InputError) as error:
+        reflections_from_text(text, "x.hkl")
+    message = error.value.one_line()
+    assert message.startswith(
+        f"x.hkl:3: batch -1 (SHELX's free-R flag) beside batch numbers other than 1 ({others};"
+    )
+    assert "twin" not in message
+
+
 def test_reflections_after_the_end_line_are_counted_in_a_note():
     """SHELXL stops at the first 0 0 0 (or blank) line; reflections after it were dropped
     without a word. Text after it (SADABS's notes) is not counted."""

@@ -176,13 +176,24 @@ def _free_r_flags(rows: list, batches: list[int | None], path: str) -> int:
     r_free_utils.export_r_free_flags_for_shelx writes it: 1 work set, -1 test set); 0 without
     negative batches. Other negative batches mark twin components of HKLF 5 data, where the
     negative lines give the same Fo² and σ as the line closing their group (all of them: a few
-    weak free-R reflections may share rounded values by chance): refused."""
+    weak free-R reflections may share rounded values by chance): refused. Batch -1 beside
+    batches other than 1 without shared Fo² is neither, and refused saying so."""
     negative = [n for n, batch in enumerate(batches) if batch is not None and batch < 0]
     if not negative:
         return 0
     shared = sum(n + 1 < len(rows) and rows[n + 1][3:5] == rows[n][3:5] for n in negative)
     if 2 * shared <= len(negative) and set(batches) <= {1, -1}:
         return len(negative)
+    if 2 * shared <= len(negative) and {batches[n] for n in negative} == {-1}:
+        other = next(n for n, batch in enumerate(batches) if batch not in (1, -1))
+        others = {"no batch" if b is None else str(b) for b in batches} - {"1", "-1"}
+        raise InputError(
+            f"batch -1 (SHELX's free-R flag) beside batch numbers other than 1 "
+            f"({', '.join(sorted(others))}; the first on this line): free-R flags mark the work "
+            "set 1 and the test set -1 on every line; write them so, or leave the batch column out",
+            path,
+            rows[other][5],
+        )
     h, k, l, _, _, line = rows[negative[0]]
     raise InputError(
         f"negative batch number {batches[negative[0]]} for {h} {k} {l}: twin components of "
