@@ -157,6 +157,7 @@ def test_xds_ascii_is_read_through_iotbx_and_electron_data_are_refused(tmp_path,
     assert reflections.indices.tolist() == [[0, 0, 2], [0, 0, 3], [0, 0, -3], [0, 0, 4]]
     assert np.allclose(reflections.intensities, [1886, 17.81, 7.808, 1453])
     assert "XDS_ASCII" in reflections.notes[0]
+    assert "1 misfit(s) (σ < 0, XDS's outlier mark) left out" in reflections.notes
     res = tmp_path / "x.res"
     res.write_text(HEADER + "FVAR 1.0\nC1 1 0.1 0.2 0.3 11.0 0.05\nHKLF 4\nEND\n")
     hkl.write_text(XDS_ASCII)
@@ -191,6 +192,33 @@ def test_a_merged_scalepack_file_is_read_through_iotbx(tmp_path):
     assert reflections.indices.tolist() == [[1, 0, 0], [0, 1, 1], [0, -1, -1], [1, 1, 1]]
     assert reflections.intensities.tolist() == [10, 20, 22, 30]
     assert "Scalepack" in reflections.notes[0]
+
+
+def test_what_iotbx_leaves_out_of_scalepack_and_xds_files_is_said(tmp_path):
+    """iotbx.scalepack.merge skips overloads (I written '*') and I of 0 or 1 with σ 0 without
+    a word; each is now counted in a note (Scalepack's missing Friedel mate, 0.0 -1.0, is not
+    data). A first line '    1' with trailing blanks and CR-only line ends read as iotbx
+    and classic Mac files write them; XDS_ASCII with CR line ends too."""
+    hkl = tmp_path / "x.sca"
+    lines = [
+        "    1  ",
+        " -987",
+        "    10.000    11.000    12.000    90.000    95.000    90.000 p21/c",
+        "   1   0   0    10.0     1.0",
+        "   0   1   1********     2.0    22.0     2.5",
+        "   1   1   1     0.0     0.0",
+        "   2   0   0     1.0     0.0     0.0    -1.0",
+    ]
+    hkl.write_bytes("\r".join(lines).encode() + b"\r")
+    reflections = read_reflections(hkl)
+    assert reflections.indices.tolist() == [[1, 0, 0], [0, -1, -1]]
+    assert "1 overload(s) (I written '*', Scalepack's mark) left out" in reflections.notes
+    assert "2 I of 0 or 1 with σ 0 (no measurement) left out" in reflections.notes
+    xds = tmp_path / "XDS_ASCII.HKL"
+    xds.write_bytes(XDS_ASCII.replace("0.019691", "0.71073").replace("\n", "\r").encode())
+    reflections = read_reflections(xds)
+    assert len(reflections) == 4
+    assert "1 misfit(s) (σ < 0, XDS's outlier mark) left out" in reflections.notes
 
 
 REFLN = (
