@@ -328,6 +328,14 @@ def test_a_refln_loop_of_measured_f_alone_is_squared_as_hklf_3_reads_it(tmp_path
     )
     with pytest.raises(InputError, match="F with calculated phases"):
         read_reflections(cif)
+    cif.write_text(
+        "data_x\nloop_\n_refln_index_h\n_refln_index_k\n_refln_index_l\n_refln_F_meas\n1 0 0 10.0\n"
+    )
+    with pytest.raises(InputError) as error:
+        read_reflections(cif)
+    assert error.value.one_line() == (
+        f"{cif}:6: _refln_F_meas needs _refln_F_sigma (σ(F)) to be read as measured F"
+    )
 
 
 def test_an_audit_says_what_the_reflection_reader_did(shared_data, tmp_path, capsys):

@@ -888,17 +888,20 @@ _CALCULATED = ("_refln_F_calc", "_refln_A_calc", "_refln_B_calc", "_refln_phase_
 
 
 def _refuse_f(doc: gemmi.cif.Document, text: str, path: Path) -> None:
-    """An .fcf of F with phases (LIST 3, 5) is refused, saying what to pass."""
+    """An .fcf of F with phases (LIST 3, 5) is refused, saying what to pass; measured F
+    without σ(F) is refused naming the tag missing."""
     for block in doc:
         if len(block.find_values("_refln_F_meas")):
             listed = _list_code(block)
             written = f"{listed}: " if listed else ""
-            raise InputError(
-                f"_refln_F_meas: {written}F with calculated phases, not the measured Fo²: pass "
-                "the .hkl, or an .fcf written with LIST 4 or 6",
-                str(path),
-                _Lines(text, block.name).tag("_refln_F_meas"),
+            calculated = any(len(block.find_values(tag)) for tag in _CALCULATED)
+            why = (
+                f"_refln_F_meas: {written}F with calculated phases, not the measured Fo²: "
+                "pass the .hkl, or an .fcf written with LIST 4 or 6"
+                if listed or calculated
+                else "_refln_F_meas needs _refln_F_sigma (σ(F)) to be read as measured F"
             )
+            raise InputError(why, str(path), _Lines(text, block.name).tag("_refln_F_meas"))
 
 
 def _measured_f(block: gemmi.cif.Block) -> bool:
