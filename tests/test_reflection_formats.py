@@ -309,16 +309,16 @@ def test_a_centring_shelx_cannot_write_stops_a_res_naming_the_operators_not_an_a
 def test_a_refln_loop_of_measured_f_alone_is_squared_as_hklf_3_reads_it(tmp_path):
     """CIF core _refln_F_meas and _refln_F_sigma with no calculated column (a program that
     refines on F wrote it) were refused as 'F with calculated phases'; they are the measured
-    F: Fo² = F², σ(Fo²) = 2 F σ(F). An .fcf of F with A, B or phases stays refused
-    (test_foreign_files)."""
+    F: Fo² = F², σ(Fo²) = 2 F σ(F), at least σ(F)² (F near 0 keeps a σ). An .fcf of F with
+    A, B or phases stays refused (test_foreign_files)."""
     cif = tmp_path / "x_sup2.hkl"
     cif.write_text(
         "data_x\nloop_\n_refln_index_h\n_refln_index_k\n_refln_index_l\n_refln_F_meas\n"
-        "_refln_F_sigma\n1 0 0 10.0 0.5\n0 1 0 3.0 1.0\n"
+        "_refln_F_sigma\n1 0 0 10.0 0.5\n0 1 0 3.0 1.0\n0 0 1 0.2 1.0\n"
     )
     reflections = read_reflections(cif)
-    assert reflections.intensities.tolist() == [100.0, 9.0]
-    assert reflections.sigmas.tolist() == [10.0, 6.0]
+    assert reflections.intensities == pytest.approx([100.0, 9.0, 0.04])
+    assert reflections.sigmas.tolist() == [10.0, 6.0, 1.0]
     assert "squared to Fo² as HKLF 3 reads them" in reflections.notes[0]
     cif.write_text(
         cif.read_text()

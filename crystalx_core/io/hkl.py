@@ -303,8 +303,9 @@ def usable_reflections(
     line_of: Callable[[float], int | None] = int,
 ) -> Reflections:
     """Reindexed, scaled Fo² with usable σ: negative σ left out, σ = 0.00 given the smallest
-    σ of the file (a rounded weak reflection, not an infinitely precise one). Column 5 of
-    `table` says where a row was written, line_of makes it a line number."""
+    σ of the file (a rounded weak reflection, not an infinitely precise one); HKLF 3's F and
+    σ(F) squared to Fo² = F|F|, σ(Fo²) = 2|F|σ(F) (at least σ(F)², so that F near 0 keeps a
+    σ). Column 5 of `table` says where a row was written, line_of makes it a line number."""
     notes = list(hklf.notes)
     first = table[0, 5]  # its line only for a message: line_of may have to read the file again
     negative = table[:, 4] < 0
@@ -324,7 +325,7 @@ def usable_reflections(
         batches = batches[~negative] if batches is not None else None
     with np.errstate(over="ignore"):  # a value too large for a float is refused just below
         intensities, sigmas = table[:, 3] * hklf.scale, table[:, 4] * hklf.scale
-        if hklf.code == 3:  # F, σ(F) → Fo², σ(Fo²)
+        if hklf.code == 3:  # F, σ(F) → Fo², σ(Fo²) (at least σ(F)²: F < σ(F)/2)
             intensities, sigmas = (
                 intensities * np.abs(intensities),
                 np.maximum(2 * np.abs(intensities) * sigmas, sigmas**2),
