@@ -129,9 +129,9 @@ def _parser() -> argparse.ArgumentParser:
         "hkl",
         type=Path,
         nargs="?",
-        help="reflections: SHELX HKLF 4 (or 3), a SHELXL CIF with _shelx_hkl_file, or an .fcf "
-        "(LIST 4 or 6) (default: the CIF's own, else the .hkl, or .fcf, of the same name beside "
-        "the .ins)",
+        help="reflections: SHELX HKLF 4 (or 3), a SHELXL CIF with _shelx_hkl_file, an .fcf "
+        "(LIST 4 or 6), XDS_ASCII.HKL or a merged Scalepack .sca (default: the CIF's own, else "
+        "the .hkl, or .fcf, of the same name beside the .ins)",
     )
     _add_block(solve)
     solve.set_defaults(run=_run_solve)
@@ -144,8 +144,8 @@ def _parser() -> argparse.ArgumentParser:
     assign.add_argument(
         "--hkl",
         type=Path,
-        help="reflections (HKLF 4, a SHELXL CIF with _shelx_hkl_file, or an .fcf of LIST 4 or "
-        "6): refine after assigning",
+        help="reflections (HKLF 4, a SHELXL CIF with _shelx_hkl_file, an .fcf of LIST 4 or 6, "
+        "XDS_ASCII.HKL or a Scalepack .sca): refine after assigning",
     )
     _add_block(assign)
     assign.set_defaults(run=_run_assign)
@@ -179,7 +179,8 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument(
         "--hkl",
         type=Path,
-        help="reflections (HKLF 4, or an .fcf of LIST 4 or 6); default: the CIF's own "
+        help="reflections (HKLF 4, an .fcf of LIST 4 or 6, XDS_ASCII.HKL or a Scalepack .sca); "
+        "default: the CIF's own "
         "_shelx_hkl_file, or the file Olex2 names in the .res (HklSrc)",
     )
     _add_block(audit)
@@ -371,7 +372,7 @@ def _run_audit(args) -> int:
     with _progress(args) as progress:
         progress("audit")
         result = audit(loaded.structure, reflections, args.method, args.hydrogens, args.cycles)
-    loaded.add_notes(result)
+    loaded.add_notes(result, *(reflections.notes if reflections is not None else ()))
     prefix = _out_prefix(args.out, loaded.output_prefix("_audit"))
     report = audit_json(result)
     paths = [prefix.with_name(prefix.name + ext) for ext in (".json", ".html")]

@@ -95,17 +95,30 @@ def space_group_from_operators(ops: list[str]) -> sgtbx.space_group:
     return group
 
 
-def shelx_latt_symm(ops: list[str], source: str | None = None) -> tuple[int, list[str]]:
-    """The LATT code and SYMM cards that reproduce a full operator list in SHELX."""
-    group = space_group_from_operators(ops)
+def _latt_code(group: sgtbx.space_group) -> int | None:
+    """SHELX's LATT number (positive) for the group's centring, None where it has none."""
     centring = group.conventional_centring_type_symbol()
     latt = next((code for code, name in _LATT_CENTRING.items() if name == centring), None)
     if latt is None or space_group_from_shelx(latt, []).n_ltr() != group.n_ltr():
+        return None
+    return latt
+
+
+def shelx_latt_symm(
+    ops: list[str], source: str | None = None, line: int | None = None
+) -> tuple[int, list[str]]:
+    """The LATT code and SYMM cards that reproduce a full operator list in SHELX; a centring
+    no LATT code gives is refused naming `line` of `source`, where the symmetry was read:
+    only a .res needs it (an audit of such a CIF writes none)."""
+    group = space_group_from_operators(ops)
+    latt = _latt_code(group)
+    if latt is None:
         vectors = " ".join(f"({t.as_string()})" for t in list(group.ltr())[1:])
         raise InputError(
             f"the centring translations {vectors} have no SHELX LATT code (a non-standard "
             "setting): transform the cell to a standard setting first",
             source or None,
+            line,
         )
     if group.is_origin_centric():
         return latt, [str(group(i)) for i in range(1, group.n_smx())]

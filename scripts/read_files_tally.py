@@ -7,6 +7,8 @@ traceback (any exception the CLI let through). The baseline method is used: what
 measured is the reading, not the models.
 
     python scripts/read_files_tally.py OUT.csv FILE...   (e.g. ../shared/data/corpus/*.cif)
+    python scripts/read_files_tally.py --model X.res OUT.csv HKL...   (`assign X.res --hkl HKL`:
+        each FILE is a reflection file, read end to end with one model)
 
 OUT.csv gets one row per file: name, class, exit code, seconds, the last line of stderr.
 Outputs go to a temporary folder, never beside the inputs.
@@ -42,11 +44,13 @@ def classify(code: int, stderr: str) -> str:
     return "other"
 
 
-def run(path: str, folder: str) -> tuple[str, int, float, str]:
-    """(class, exit code, seconds, last stderr line) of `crystalx assign path`."""
+def run(path: str, folder: str, model: str | None = None) -> tuple[str, int, float, str]:
+    """(class, exit code, seconds, last stderr line) of `crystalx assign path`, or of
+    `crystalx assign model --hkl path`."""
     err = io.StringIO()
     start = time.perf_counter()
-    args = ["assign", path, "--out", folder + "/", "--quiet"]
+    args = ["assign", model or path, "--out", folder + "/", "--quiet"]
+    args += ["--hkl", path] if model else []
     args += ["--method", "baseline", "--hydrogens", "rules"]
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
         try:
@@ -62,13 +66,16 @@ def run(path: str, folder: str) -> tuple[str, int, float, str]:
 
 
 def main(argv: list[str]) -> int:
+    model = None
+    if argv[:1] == ["--model"]:
+        model, argv = argv[1], argv[2:]
     out, files = argv[0], argv[1:]
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
         for k, path in enumerate(files):
             folder = Path(scratch) / str(k)
             folder.mkdir()
-            rows.append((Path(path).name, *run(path, str(folder))))
+            rows.append((Path(path).name, *run(path, str(folder), model)))
     with open(out, "w", newline="") as handle:
         csv.writer(handle).writerows(rows)
     counts = Counter(row[1] for row in rows)

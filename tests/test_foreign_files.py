@@ -200,10 +200,10 @@ def test_an_fcf_without_fo2_is_refused_saying_what_to_pass(tmp_path):
     with pytest.raises(InputError, match=r"LIST 3.*pass the \.hkl.*LIST 4 or 6") as error:
         read_reflections(path)
     assert error.value.line == line_of(LIST3, " _refln_F_meas")
-    path.write_text(LIST4.replace("  166.53", "       ?"))
-    with pytest.raises(InputError, match="_refln_F_squared_meas") as error:
-        read_reflections(path)
-    assert error.value.line == line_of(LIST4, "   4   0   0")
+    path.write_text(LIST4.replace("  166.53", "       ?"))  # unknown: that row is no datum
+    unknown = read_reflections(path)
+    assert unknown.indices.tolist() == [[2, 0, 0], [3, 1, 0]]
+    assert f"(the first on line {line_of(LIST4, '   4   0   0')})" in unknown.notes[1]
 
 
 def _fcf_of(hkl, path):

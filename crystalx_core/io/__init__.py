@@ -258,7 +258,8 @@ SHELX_SUFFIXES = (".ins", ".res")  # SHELX instruction files
 def read_reflections(path, hklf: HklfFormat | None = None) -> Reflections:
     """A SHELX .hkl file, or a CIF named in its place (by its suffix, or its first line where
     the name says .hkl, as the IUCr's sup2.hkl): the .hkl SHELXL 2014+ writes into its CIF
-    (_shelx_hkl_file), else the Fo² of an .fcf."""
+    (_shelx_hkl_file), else the Fo² of an .fcf; or an XDS_ASCII or Scalepack file (by its
+    first line: io.other_hkl)."""
     from crystalx_core.io.files import read_input_bytes
     from crystalx_core.io.hkl import reflections_from_bytes
 
@@ -270,6 +271,11 @@ def read_reflections(path, hklf: HklfFormat | None = None) -> Reflections:
         from crystalx_core.io.cif import cif_reflections
 
         return cif_reflections(path, hklf, data)
+    from crystalx_core.io.other_hkl import other_format, read_other
+
+    head = data.removeprefix(codecs.BOM_UTF8)[:200].decode("latin-1")
+    if other_format(head):  # XDS_ASCII.HKL, a Scalepack .sca
+        return read_other(data.removeprefix(codecs.BOM_UTF8).decode("latin-1"), str(path), hklf)
     return reflections_from_bytes(data, str(path), hklf)
 
 

@@ -393,6 +393,24 @@ _NUMBER_TAGS = (
 )
 
 
+_SYMBOL_TAGS = (
+    "_space_group_name_Hall",
+    "_symmetry_space_group_name_Hall",
+    "_space_group_name_H-M_alt",
+    "_symmetry_space_group_name_H-M",
+)
+
+
+def _symmetry_line(lines: _Lines) -> int:
+    """The line the symmetry was read from, as _symops prefers: the operator list, else the
+    Hall or H-M symbol, else the number; the block's data_ line without any."""
+    for tags in (_SYMOP_TAGS, _SYMBOL_TAGS, _NUMBER_TAGS):
+        line = lines.tag(*tags)
+        if line != lines.block_line:
+            return line
+    return lines.block_line
+
+
 def _symops(
     small: gemmi.SmallStructure, block: gemmi.cif.Block, lines: _Lines, path: Path
 ) -> tuple[list[str], str | None]:
@@ -740,6 +758,7 @@ def read_cif(path, block: str | None = None) -> CifEntry:
         temperature_c=_temperature_c(chosen),
         title=chosen.name,
         source=str(path),
+        symmetry_line=_symmetry_line(lines),  # a .res writer's refusal names it
     )
     formula = _formula_counts(chosen)
     dummies = _dummies(chosen, small)
@@ -850,8 +869,10 @@ def _measured(
 ) -> Reflections | None:
     """The first _refln loop of measured Fo² (or I) of the document; None without one."""
     for block in doc:
-        for measured, sigma in _MEASURED:
+        for measured, sigma in _MEASURED + (("_refln_F_meas", "_refln_F_sigma"),):
             if len(block.find_values(measured)):
+                if measured == "_refln_F_meas" and not _measured_f(block):
+                    continue  # F with calculated phases: _refuse_f
                 reflections = _refln_loop(block, measured, sigma, text, path)
                 if hklf is not None and (hklf.code != 4 or hklf.scale != 1 or hklf.matrix):
                     reflections.notes.append(
@@ -862,18 +883,35 @@ def _measured(
     return None
 
 
+# what an .fcf of F (SHELXL's LIST 3 and 5) writes beside F_meas: calculated, not measured
+_CALCULATED = ("_refln_F_calc", "_refln_A_calc", "_refln_B_calc", "_refln_phase_calc")
+
+
 def _refuse_f(doc: gemmi.cif.Document, text: str, path: Path) -> None:
-    """An .fcf of F with phases (LIST 3, 5) is refused, saying what to pass."""
+    """An .fcf of F with phases (LIST 3, 5) is refused, saying what to pass; measured F
+    without σ(F) is refused naming the tag missing."""
     for block in doc:
         if len(block.find_values("_refln_F_meas")):
             listed = _list_code(block)
             written = f"{listed}: " if listed else ""
-            raise InputError(
-                f"_refln_F_meas: {written}F with calculated phases, not the measured Fo²: pass "
-                "the .hkl, or an .fcf written with LIST 4 or 6",
-                str(path),
-                _Lines(text, block.name).tag("_refln_F_meas"),
+            calculated = any(len(block.find_values(tag)) for tag in _CALCULATED)
+            why = (
+                f"_refln_F_meas: {written}F with calculated phases, not the measured Fo²: "
+                "pass the .hkl, or an .fcf written with LIST 4 or 6"
+                if listed or calculated
+                else "_refln_F_meas needs _refln_F_sigma (σ(F)) to be read as measured F"
             )
+            raise InputError(why, str(path), _Lines(text, block.name).tag("_refln_F_meas"))
+
+
+def _measured_f(block: gemmi.cif.Block) -> bool:
+    """A loop of measured F and σ(F) alone (a program that refines on F wrote it: CIF core
+    _refln_F_meas), not an .fcf of F with calculated values or a SHELXL list code."""
+    return (
+        len(block.find_values("_refln_F_sigma")) > 0
+        and not _list_code(block)
+        and not any(len(block.find_values(tag)) for tag in _CALCULATED)
+    )
 
 
 def _refln_loop(
@@ -896,15 +934,23 @@ def _refln_loop(
     def line_of(row: float) -> int:
         return rows()[int(row)][0]
 
-    columns = [_loop_numbers(table.column(k), tag, line_of, path) for k, tag in enumerate(tags)]
+    columns = [  # a row's Fo² or σ '?' (unknown) or '.' (none): no observation, left out
+        _loop_numbers(table.column(k), tag, line_of, path, unknown=k > 2)
+        for k, tag in enumerate(tags)
+    ]
     h, k, l = columns[:3]
     indices = np.stack([h, k, l])
     fractional = (indices != np.round(indices)).any(axis=0)
     if fractional.any():
         row = int(np.argmax(fractional))
         raise InputError("a Miller index that is not an integer", str(path), line_of(row))
-    keep = np.ones(len(h), dtype=bool)
+    keep = ~(np.isnan(columns[3]) | np.isnan(columns[4]))
     notes = []
+    if not keep.all():
+        notes.append(
+            f"{int((~keep).sum())} reflection(s) with '?' or '.' for {measured} or {sigma} "
+            f"left out: not measured (the first on line {line_of(int(np.argmin(keep)))})"
+        )
     if status:
         flags = np.array([gemmi.cif.as_string(value) for value in table.column(5)])
         for flag, why in _NOT_REFINED.items():
@@ -919,10 +965,12 @@ def _refln_loop(
     table = np.column_stack([h, k, l, columns[3], columns[4], np.arange(len(h))])[keep]
     if not len(table):
         raise InputError(f"no reflection of {path.name} is to be refined", str(path), line_of(0))
-    reflections = usable_reflections(table, None, str(path), HklfFormat(), line_of)
+    as_f = measured == "_refln_F_meas"  # F, σ(F) made Fo², σ(Fo²) as SHELXL's HKLF 3 does
+    reflections = usable_reflections(table, None, str(path), HklfFormat(3 if as_f else 4), line_of)
     reflections.notes[:0] = [
         f"reflections from the {measured} loop of {path.name}{written}: as written there, "
-        "merged, indexed and scaled by the program that wrote it",
+        "merged, indexed and scaled by the program that wrote it"
+        + ("; F and σ(F) squared to Fo² as HKLF 3 reads them" if as_f else ""),
         *notes,
     ]
     return reflections
@@ -934,11 +982,18 @@ def _list_code(block: gemmi.cif.Block) -> str:
     return f"SHELXL LIST {code}" if code else ""
 
 
-def _loop_numbers(column, tag: str, line_of, path: Path) -> np.ndarray:
-    """A loop column as numbers; '?', '.' or text is an InputError naming its row."""
+def _loop_numbers(column, tag: str, line_of, path: Path, unknown: bool = False) -> np.ndarray:
+    """A loop column as numbers; '?', '.' (NaN where `unknown` allows them) or text is an
+    InputError naming its row."""
     values = list(column)
+    missing = np.array([unknown and value in ("?", ".") for value in values], dtype=bool)
     try:
-        return np.array(values, dtype=float)
+        numbers = np.array(["nan" if gone else v for v, gone in zip(values, missing)], dtype=float)
+        bad = ~np.isfinite(numbers) & ~missing  # 'nan' or 'inf' written as a value
+        if bad.any():
+            row = int(np.argmax(bad))
+            raise InputError(f"{tag}: {values[row]!r} is not a number", str(path), line_of(row))
+        return numbers
     except ValueError:
         for row, value in enumerate(values):
             try:

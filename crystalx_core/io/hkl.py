@@ -149,6 +149,75 @@ def _is_end(line: str) -> bool:
     return len(fields) == 3 and all(f.lstrip("+-").isdigit() and int(f) == 0 for f in fields)
 
 
+def _reflection_line(line: str) -> tuple[int, int, int, float, float, int | None, int]:
+    """A line by SHELX's fixed columns, else split on blanks; ValueError where neither reads."""
+    try:
+        return _fixed(line)
+    except ValueError:
+        return _split(line)
+
+
+def _not_a_reflection(line: str, hklf: HklfFormat) -> str:
+    """Why a line is no reflection, naming what the file is where it can tell."""
+    text = line.strip()
+    said = f"{text[:60]!r}"
+    if text[:4].upper() in ("TITL", "CELL", "REM ", "LATT", "SFAC"):
+        return f"a SHELX instruction line, not a reflection ({said}): pass the .hkl"
+    if "**" in text:
+        return f"a field of '*' (FORTRAN's mark for a value too wide for it): {said}"
+    return (
+        f"not an HKLF {hklf.code} reflection line (h k l {'F' if hklf.code == 3 else 'Fo²'} σ "
+        f"[batch]): {said}"
+    )
+
+
+def _free_r_flags(rows: list, batches: list[int | None], path: str) -> int:
+    """How many reflections carry batch -1 as a free-R flag (SHELX's convention, as cctbx's
+    r_free_utils.export_r_free_flags_for_shelx writes it: 1 work set, -1 test set); 0 without
+    negative batches. Other negative batches mark twin components of HKLF 5 data, where the
+    negative lines give the same Fo² and σ as the line closing their group (all of them: a few
+    weak free-R reflections may share rounded values by chance): refused. Batch -1 beside
+    batches other than 1 without shared Fo² is neither, and refused saying so."""
+    negative = [n for n, batch in enumerate(batches) if batch is not None and batch < 0]
+    if not negative:
+        return 0
+    shared = sum(n + 1 < len(rows) and rows[n + 1][3:5] == rows[n][3:5] for n in negative)
+    if 2 * shared <= len(negative) and set(batches) <= {1, -1}:
+        return len(negative)
+    if 2 * shared <= len(negative) and {batches[n] for n in negative} == {-1}:
+        other = next(n for n, batch in enumerate(batches) if batch not in (1, -1))
+        others = {"no batch" if b is None else str(b) for b in batches} - {"1", "-1"}
+        raise InputError(
+            f"batch -1 (SHELX's free-R flag) beside batch numbers other than 1 "
+            f"({', '.join(sorted(others))}; the first on this line): free-R flags mark the work "
+            "set 1 and the test set -1 on every line; write them so, or leave the batch column out",
+            path,
+            rows[other][5],
+        )
+    h, k, l, _, _, line = rows[negative[0]]
+    raise InputError(
+        f"negative batch number {batches[negative[0]]} for {h} {k} {l}: twin components of "
+        "HKLF 5 data; CrystalX refines untwinned HKLF 4 data only",
+        path,
+        line,
+    )
+
+
+def _reflections_after(lines: list[str]) -> int:
+    """How many lines after the end of the data read as reflections (a 0 0 0 or blank line
+    put among them by mistake); notes and text after the end are not counted."""
+    count = 0
+    for line in lines:
+        if not line.strip() or _is_end(line):
+            continue
+        try:
+            h, k, l, *_ = _reflection_line(line.rstrip("\r"))
+        except ValueError:
+            continue
+        count += (h, k, l) != (0, 0, 0)
+    return count
+
+
 def reflections_from_text(
     text: str, path: str = "<string>", hklf: HklfFormat | None = None
 ) -> Reflections:
@@ -157,28 +226,23 @@ def reflections_from_text(
     rows, batches, number, implied = [], [], 0, 0
     text = text.removeprefix("\ufeff").split(DOS_END, 1)[0]
     lines = text.split(line_end(text))
+    ended = None  # the line that ended the data, where lines follow it
     for number, raw in enumerate(lines, start=1):
         line = raw.rstrip("\r")
         if not line.strip():
             if rows:  # SHELX reads a blank line as 0 0 0; leading ones come from CIF text fields
+                ended = number
                 break
             continue
         if _is_end(line):
+            ended = number
             break
         try:
-            h, k, l, intensity, sigma, batch, points = _fixed(line)
+            h, k, l, intensity, sigma, batch, points = _reflection_line(line)
         except ValueError:
-            try:
-                h, k, l, intensity, sigma, batch, points = _split(line)
-            except ValueError:
-                raise InputError(
-                    f"not an HKLF {hklf.code} reflection line (h k l "
-                    f"{'F' if hklf.code == 3 else 'Fo²'} σ [batch]): "
-                    f"{line.strip()[:60]!r}",
-                    path,
-                    number,
-                ) from None
+            raise InputError(_not_a_reflection(line, hklf), path, number) from None
         if h == k == l == 0:
+            ended = number
             break
         if max(abs(h), abs(k), abs(l)) > MAX_INDEX or (
             batch is not None and abs(batch) > MAX_BATCH
@@ -191,13 +255,6 @@ def reflections_from_text(
             )
         if not (np.isfinite(intensity) and np.isfinite(sigma)):
             raise InputError(f"NaN or infinite intensity or sigma for {h} {k} {l}", path, number)
-        if batch is not None and batch < 0:
-            raise InputError(
-                f"negative batch number {batch} for {h} {k} {l}: twin components of HKLF 5 "
-                "data; CrystalX refines untwinned HKLF 4 data only",
-                path,
-                number,
-            )
         rows.append((h, k, l, intensity, sigma, number))
         batches.append(batch)
         implied += points
@@ -209,15 +266,27 @@ def reflections_from_text(
             path,
             max(number, 1),
         )
+    flagged = _free_r_flags(rows, batches, path)
     table = np.array(rows, dtype=float)
     reflections = usable_reflections(
         table,
-        np.array([b or 0 for b in batches], dtype=int)
+        np.array([abs(b or 0) for b in batches], dtype=int)
         if any(b is not None for b in batches)
         else None,
         path,
         hklf,
     )
+    if flagged:
+        reflections.notes.append(
+            f"{flagged} reflection(s) with batch -1, the free-R test set of SHELX's convention "
+            "(1 work, -1 test), refined with the rest: CrystalX reports no R(free)"
+        )
+    unread = _reflections_after(lines[ended:] if ended else [])
+    if unread:
+        reflections.notes.append(
+            f"{unread} reflection line(s) after the end of the data on line {ended} not read, "
+            "as SHELXL stops there: remove that line if they belong to the data"
+        )
     if implied:
         reflections.notes.append(
             f"{implied} value(s) written without a decimal point read as SHELXL reads them "
@@ -231,11 +300,12 @@ def usable_reflections(
     batches: np.ndarray | None,
     path: str,
     hklf: HklfFormat,
-    line_of: Callable[[float], int] = int,
+    line_of: Callable[[float], int | None] = int,
 ) -> Reflections:
     """Reindexed, scaled Fo² with usable σ: negative σ left out, σ = 0.00 given the smallest
-    σ of the file (a rounded weak reflection, not an infinitely precise one). Column 5 of
-    `table` says where a row was written, line_of makes it a line number."""
+    σ of the file (a rounded weak reflection, not an infinitely precise one); HKLF 3's F and
+    σ(F) squared to Fo² = F|F|, σ(Fo²) = 2|F|σ(F) (at least σ(F)², so that F near 0 keeps a
+    σ). Column 5 of `table` says where a row was written, line_of makes it a line number."""
     notes = list(hklf.notes)
     first = table[0, 5]  # its line only for a message: line_of may have to read the file again
     negative = table[:, 4] < 0
@@ -246,15 +316,16 @@ def usable_reflections(
             line_of(first),
         )
     if negative.any():
+        line = line_of(table[np.argmax(negative), 5])  # None where the reader keeps no lines
         notes.append(
-            f"{int(negative.sum())} reflection(s) with a negative sigma left out, as SHELXL does "
-            f"(the first on line {line_of(table[np.argmax(negative), 5])})"
+            f"{int(negative.sum())} reflection(s) with a negative sigma left out, as SHELXL does"
+            + (f" (the first on line {line})" if line else "")
         )
         table = table[~negative]
         batches = batches[~negative] if batches is not None else None
     with np.errstate(over="ignore"):  # a value too large for a float is refused just below
         intensities, sigmas = table[:, 3] * hklf.scale, table[:, 4] * hklf.scale
-        if hklf.code == 3:  # F, σ(F) → Fo², σ(Fo²)
+        if hklf.code == 3:  # F, σ(F) → Fo², σ(Fo²) (at least σ(F)²: F < σ(F)/2)
             intensities, sigmas = (
                 intensities * np.abs(intensities),
                 np.maximum(2 * np.abs(intensities) * sigmas, sigmas**2),

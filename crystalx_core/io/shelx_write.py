@@ -594,7 +594,7 @@ def new_ins_text(
     `instructions` (default: a plain SHELXL least-squares setup) with `restraints` after its
     L.S., the sites (those of residues last, crystalx_core.residues.residue_order), HKLF 4,
     END."""
-    latt, symm = shelx_latt_symm(structure.symops, structure.source)
+    latt, symm = shelx_latt_symm(structure.symops, structure.source, structure.symmetry_line)
     title = " ".join((structure.title or "crystalx").split())[:75]  # TITL fits 80 columns
     sfac_lines, unit_line = _sfac_unit_lines(structure.sfac, structure.unit, {}, "\n")
     out = [

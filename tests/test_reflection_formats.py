@@ -1,0 +1,377 @@
+"""Reflection files as other labs and programs write them: SHELX's free-R flags (batch -1),
+data after the 0 0 0 line, XDS_ASCII.HKL and Scalepack .sca read through iotbx, CIF _refln
+loops with '?' values, and messages that say what a wrong file is. Real files are
+transcribed in part, each with its source."""
+
+import json
+
+import numpy as np
+import pytest
+
+import crystalx_core  # noqa: F401  (cctbx before gemmi)
+from crystalx_core.cli import EXIT_INPUT, main
+from crystalx_core.errors import InputError
+from crystalx_core.io import load, read_reflections
+from crystalx_core.io.hkl import reflections_from_text
+
+from .test_shelx_io import HEADER
+
+# AustralianSynchrotron/shelx_pipeline test-nat.hkl (commit 660cbda), lines 1-21: SHELXC's
+# HKLF 4 output with the free-R flag in the batch column (1 work set, -1 test set; cctbx's
+# r_free_utils.export_r_free_flags_for_shelx writes the same convention)
+FREE_R = """\
+   0   2   0 1241.84   30.44   1
+   1   2   0 1523.04   19.97   1
+   2   2   0  61.818   1.056   1
+   0   3   0 -0.0686  0.2267   1
+   1   3   0  13.761   0.266   1
+   2   3   0  12.934   0.273   1
+   3   3   0  16.853   0.433  -1
+   0   4   0  12.287   0.409   1
+   1   4   0  45.518   0.609   1
+   2   4   0  368.76    3.88   1
+   3   4   0  268.95    2.73   1
+   4   4   0  165.93    2.28   1
+   0   5   0  0.1013  0.3251   1
+   1   5   0  238.77    2.69   1
+   2   5   0  325.02    3.44   1
+   3   5   0  644.09    6.70   1
+   4   5   0  820.99    7.54   1
+   5   5   0  12.852   0.446   1
+   0   6   0  238.64    3.51   1
+   1   6   0  397.65    4.21   1
+   2   6   0  59.586   0.768  -1
+"""
+
+
+def test_shelx_free_r_flags_are_read_as_data_not_refused_as_twin_components():
+    """Batch -1 in HKLF 4 data flags the free-R test set; it was refused as HKLF 5 twin
+    components. All 21 are read (SHELXL refines them unless L.S. asks for R(free)), batch 1."""
+    reflections = reflections_from_text(FREE_R, "test-nat.hkl")
+    assert len(reflections) == 21
+    assert reflections.intensities[6] == pytest.approx(16.853)
+    assert set(reflections.batches.tolist()) == {1}
+    assert any(note.startswith("2 reflection(s) with batch -1") for note in reflections.notes)
+    weak = FREE_R.replace("   0   4   0  12.287   0.409", "   0   4   0  16.853   0.433")
+    assert len(reflections_from_text(weak, "x.hkl")) == 21  # one test reflection's twin by chance
+
+
+@pytest.mark.parametrize("batches", [(-2, 1), (-1, 1)])
+def test_twin_components_sharing_their_fo2_stay_refused_naming_the_line(batches):
+    """HKLF 5: the negative lines of a group repeat the Fo² and σ of the line that closes it
+    (SHELXL manual, HKLF 5), whatever their batch numbers; CrystalX refines no twins."""
+    text = (
+        "   1   0   0   10.00    1.00   1\n"
+        f"   1   1   0   20.00    2.00{batches[0]:4d}\n"
+        f"  -1   1   0   20.00    2.00{batches[1]:4d}\n"
+    )
+    with pytest.raises(InputError) as error:
+        reflections_from_text(text, "twin.hkl")
+    assert error.value.one_line().startswith(f"twin.hkl:2: negative batch number {batches[0]}")
+
+
+@pytest.mark.parametrize(
+    "work, others",
+    [("", "no batch"), ("   0", "0"), ("   2", "2")],  # no column, batch 0, scale batches 1/2
+)
+def test_free_r_flags_beside_other_batches_are_refused_as_such_not_as_twins(work, others):
+    """Batch -1 whose Fo² no next line repeats, beside work batches other than 1, was refused
+    as 'twin components of HKLF 5 data': untrue; the message says what the file holds."""
+    text = (
+        "   1   0   0   10.00    1.00   1\n"
+        "   2   0   0   11.00    1.10  -1\n"
+        f"   1   1   0   20.00    2.00{work}\n"
+        "   1   1   1   30.00    3.00   1\n"
+    )
+    with pytest.raises(InputError) as error:
+        reflections_from_text(text, "x.hkl")
+    message = error.value.one_line()
+    assert message.startswith(
+        f"x.hkl:3: batch -1 (SHELX's free-R flag) beside batch numbers other than 1 ({others};"
+    )
+    assert "twin" not in message
+
+
+def test_reflections_after_the_end_line_are_counted_in_a_note():
+    """SHELXL stops at the first 0 0 0 (or blank) line; reflections after it were dropped
+    without a word. Text after it (SADABS's notes) is not counted."""
+    text = (
+        "   1   0   0   10.00    1.00\n   0   1   0   20.00    2.00\n   0   0   0    0.00    0.00\n"
+        "   0   0   1   30.00    3.00\n   1   1   1   40.00    4.00\nSADABS-2016/2 Rint 0.034\n"
+    )
+    reflections = reflections_from_text(text, "x.hkl")
+    assert len(reflections) == 2
+    assert any(
+        n.startswith("2 reflection line(s) after the end of the data on line 3")
+        for n in reflections.notes
+    )
+    plain = reflections_from_text(text[: text.index("   0   0   1   30")] + "Rint 0.034\n", "x.hkl")
+    assert not any("after the end" in note for note in plain.notes)
+
+
+# bstrb/BKinD BKinD_3.1_USER/FEACAC13/XDS_ASCII.HKL (commit c066405): the header lines the
+# reader uses and the first data records, as XDS's CORRECT wrote them (3D ED: λ 0.019691 Å)
+XDS_ASCII = """\
+!FORMAT=XDS_ASCII    MERGE=FALSE    FRIEDEL'S_LAW=FALSE
+!OUTPUT_FILE=XDS_ASCII.HKL        DATE=27-May-2024
+!Generated by CORRECT   (VERSION Jun 30, 2023  BUILT=20230630)
+!SPACE_GROUP_NUMBER=   61
+!UNIT_CELL_CONSTANTS=    15.301    13.562    16.490  90.000  90.000  90.000
+!X-RAY_WAVELENGTH=  0.019691
+!NUMBER_OF_ITEMS_IN_EACH_DATA_RECORD=12
+!ITEM_H=1
+!ITEM_K=2
+!ITEM_L=3
+!ITEM_IOBS=4
+!ITEM_SIGMA(IOBS)=5
+!ITEM_XD=6
+!ITEM_YD=7
+!ITEM_ZD=8
+!ITEM_RLP=9
+!ITEM_PEAK=10
+!ITEM_CORR=11
+!ITEM_PSI=12
+!END_OF_HEADER
+     0     0     2  1.886E+03  3.386E+02  1211.8  1068.2    160.1   0.00131 100  89  -54.09
+     0     0     3  1.781E+01  7.387E+00  1243.8  1042.4    160.4   0.00197 100  25  -54.04
+     0     0    -3  7.808E+00  6.450E+00  1051.6  1197.2    158.9   0.00197 100  16   54.35
+     0     0     4  1.453E+03  2.611E+02  1275.9  1016.6    160.6   0.00262 100  91  -53.99
+     0     0    -4  1.520E+03 -2.730E+02  1019.5  1223.1    158.6   0.00262 100  89   54.41
+!END_OF_DATA
+"""
+
+
+def test_xds_ascii_is_read_through_iotbx_and_electron_data_are_refused(tmp_path, capsys):
+    """XDS_ASCII.HKL was 'not an HKLF 4 reflection line' at its header; now iotbx reads it.
+    These are electron data (λ 0.019691 Å): refused in one line, as a CIF's would be. With an
+    X-ray wavelength the records are read, the misfit (σ < 0, XDS's mark) left out."""
+    hkl = tmp_path / "XDS_ASCII.HKL"
+    hkl.write_text(XDS_ASCII)
+    with pytest.raises(InputError) as error:
+        read_reflections(hkl)
+    assert error.value.one_line() == (
+        f"{hkl}: !X-RAY_WAVELENGTH: wavelength 0.019691 Å is not X-ray; CrystalX refines X-ray data"
+    )
+    hkl.write_text(XDS_ASCII.replace("0.019691", "0.71073"))
+    reflections = read_reflections(hkl)
+    assert reflections.indices.tolist() == [[0, 0, 2], [0, 0, 3], [0, 0, -3], [0, 0, 4]]
+    assert np.allclose(reflections.intensities, [1886, 17.81, 7.808, 1453])
+    assert "XDS_ASCII" in reflections.notes[0]
+    assert "1 misfit(s) (σ < 0, XDS's outlier mark) left out" in reflections.notes
+    res = tmp_path / "x.res"
+    res.write_text(HEADER + "FVAR 1.0\nC1 1 0.1 0.2 0.3 11.0 0.05\nHKLF 4\nEND\n")
+    hkl.write_text(XDS_ASCII)
+    argv = ["assign", str(res), "--hkl", str(hkl), "--quiet", "--method", "baseline"]
+    assert main(argv + ["--hydrogens", "rules"]) == EXIT_INPUT
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and f"{hkl}: !X-RAY_WAVELENGTH" in error
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["XDS_ASCII.HKL", "x.res"]
+
+
+def test_an_xds_file_that_is_not_xds_ascii_says_what_to_pass(tmp_path):
+    hkl = tmp_path / "INTEGRATE.HKL"
+    hkl.write_text("!OUTPUT_FILE=INTEGRATE.HKL      DATE=27-May-2024\n!END_OF_HEADER\n")
+    with pytest.raises(InputError) as error:
+        read_reflections(hkl)
+    assert "not XDS_ASCII" in error.value.one_line() and "XDSCONV" in error.value.one_line()
+
+
+def test_a_merged_scalepack_file_is_read_through_iotbx(tmp_path):
+    """Scalepack's merged format as iotbx.scalepack.merge reads it: '    1', a line, the cell
+    (6F10.3) and space group, then 3I4 and I, σ(I) [, I(-), σ(I(-))] in F8.1; an I(-) is
+    read as -h -k -l, and '0.0 -1.0' is Scalepack's missing mate."""
+    hkl = tmp_path / "x.sca"
+    hkl.write_text(
+        "    1\n -987\n"
+        "    10.000    11.000    12.000    90.000    95.000    90.000 p21/c\n"
+        "   1   0   0    10.0     1.0\n"
+        "   0   1   1    20.0     2.0    22.0     2.5\n"
+        "   1   1   1    30.0     3.0     0.0    -1.0\n"
+    )
+    reflections = read_reflections(hkl)
+    assert reflections.indices.tolist() == [[1, 0, 0], [0, 1, 1], [0, -1, -1], [1, 1, 1]]
+    assert reflections.intensities.tolist() == [10, 20, 22, 30]
+    assert "Scalepack" in reflections.notes[0]
+
+
+def test_what_iotbx_leaves_out_of_scalepack_and_xds_files_is_said(tmp_path):
+    """iotbx.scalepack.merge skips overloads (I written '*') and I of 0 or 1 with σ 0 without
+    a word; each is now counted in a note (Scalepack's missing Friedel mate, 0.0 -1.0, is not
+    data). A first line '    1' with trailing blanks and CR-only line ends read as iotbx
+    and classic Mac files write them; XDS_ASCII with CR line ends too."""
+    hkl = tmp_path / "x.sca"
+    lines = [
+        "    1  ",
+        " -987",
+        "    10.000    11.000    12.000    90.000    95.000    90.000 p21/c",
+        "   1   0   0    10.0     1.0",
+        "   0   1   1********     2.0    22.0     2.5",
+        "   1   1   1     0.0     0.0",
+        "   2   0   0     1.0     0.0     0.0    -1.0",
+    ]
+    hkl.write_bytes("\r".join(lines).encode() + b"\r")
+    reflections = read_reflections(hkl)
+    assert reflections.indices.tolist() == [[1, 0, 0], [0, -1, -1]]
+    assert "1 overload(s) (I written '*', Scalepack's mark) left out" in reflections.notes
+    assert "2 I of 0 or 1 with σ 0 (no measurement) left out" in reflections.notes
+    xds = tmp_path / "XDS_ASCII.HKL"
+    xds.write_bytes(XDS_ASCII.replace("0.019691", "0.71073").replace("\n", "\r").encode())
+    reflections = read_reflections(xds)
+    assert len(reflections) == 4
+    assert "1 misfit(s) (σ < 0, XDS's outlier mark) left out" in reflections.notes
+
+
+REFLN = (
+    "data_x\nloop_\n_refln_index_h\n_refln_index_k\n_refln_index_l\n"
+    "_refln_F_squared_meas\n_refln_F_squared_sigma\n"
+)
+
+
+def test_a_refln_row_without_a_measured_value_is_left_out_with_a_note(tmp_path):
+    """CIF '?' (unknown) and '.' (inapplicable) for Fo² or σ: no observation, so the row is
+    left out (it stopped the file before); a value written 'nan' is still an error."""
+    cif = tmp_path / "x.cif"
+    cif.write_text(REFLN + "1 0 0 10.0 1.0\n0 1 0 ? 2.0\n0 0 1 30.0 .\n1 1 0 40.0 4.0\n")
+    reflections = read_reflections(cif)
+    assert reflections.indices.tolist() == [[1, 0, 0], [1, 1, 0]]
+    assert any(
+        n.startswith("2 reflection(s) with '?' or '.'") and "line 9" in n for n in reflections.notes
+    )
+    cif.write_text(REFLN + "1 0 0 10.0 1.0\n0 1 0 nan 2.0\n")
+    with pytest.raises(InputError) as error:
+        read_reflections(cif)
+    assert error.value.one_line() == f"{cif}:9: _refln_F_squared_meas: 'nan' is not a number"
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("TITL alanine in P2(1)2(1)2(1)", "a SHELX instruction line, not a reflection"),
+        ("   1   1   1********    1.00", "a field of '*' (FORTRAN's mark for a value too wide"),
+    ],
+)
+def test_a_line_that_is_no_reflection_says_what_it_is(line, message):
+    with pytest.raises(InputError) as error:
+        reflections_from_text(line + "\n   1   0   0   10.00    1.00\n", "x.hkl")
+    assert error.value.one_line().startswith(f"x.hkl:1: {message}")
+
+
+# COD 2105506 (CC0), the lines that matter: an 'X c' cell, C-face and (1/4,1/2,3/4) centred
+COD_2105506 = """\
+data_2105506
+_symmetry_space_group_name_Hall  Xc
+_symmetry_space_group_name_H-M   'X c'
+_cell_angle_alpha                90
+_cell_angle_beta                 90.000(7)
+_cell_angle_gamma                90
+_cell_length_a                   37.8883(18)
+_cell_length_b                   4.7233(2)
+_cell_length_c                   11.6835(12)
+loop_
+_symmetry_equiv_pos_site_id
+_symmetry_equiv_pos_as_xyz
+1 x,y,z
+2 x,-y,z+1/2
+3 x+1/2,y,z+1/2
+4 x+1/2,-y,z
+5 x+1/4,y+1/2,z+3/4
+6 x+1/4,-y+1/2,z+1/4
+7 x+3/4,y+1/2,z+1/4
+8 x+3/4,-y+1/2,z+3/4
+loop_
+_atom_site_label
+_atom_site_type_symbol
+_atom_site_fract_x
+_atom_site_fract_y
+_atom_site_fract_z
+C1 C 0.1 0.2 0.3
+"""
+
+
+def test_a_centring_shelx_cannot_write_stops_a_res_naming_the_operators_not_an_audit(
+    tmp_path, capsys
+):
+    """The .res writer stopped naming no line; it now names the operator list's. An audit
+    writes no .res: it reads such a CIF (on main it did; refusing it at reading broke that)."""
+    cif = tmp_path / "x.cif"
+    cif.write_text(COD_2105506)
+    assert load(cif).structure.symmetry_line == 12
+    argv = ["--quiet", "--method", "baseline", "--hydrogens", "rules"]
+    assert main(["assign", str(cif), *argv]) == EXIT_INPUT
+    error = capsys.readouterr().err
+    assert f"{cif}:12: the centring translations" in error and "no SHELX LATT code" in error
+    assert error.count("\n") == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["x.cif"]
+    assert main(["audit", str(cif), *argv]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.cif", "x_audit.html", "x_audit.json"]
+
+
+def test_a_refln_loop_of_measured_f_alone_is_squared_as_hklf_3_reads_it(tmp_path):
+    """CIF core _refln_F_meas and _refln_F_sigma with no calculated column (a program that
+    refines on F wrote it) were refused as 'F with calculated phases'; they are the measured
+    F: Fo² = F², σ(Fo²) = 2 F σ(F), at least σ(F)² (F near 0 keeps a σ). An .fcf of F with
+    A, B or phases stays refused (test_foreign_files)."""
+    cif = tmp_path / "x_sup2.hkl"
+    cif.write_text(
+        "data_x\nloop_\n_refln_index_h\n_refln_index_k\n_refln_index_l\n_refln_F_meas\n"
+        "_refln_F_sigma\n1 0 0 10.0 0.5\n0 1 0 3.0 1.0\n0 0 1 0.2 1.0\n"
+    )
+    reflections = read_reflections(cif)
+    assert reflections.intensities == pytest.approx([100.0, 9.0, 0.04])
+    assert reflections.sigmas.tolist() == [10.0, 6.0, 1.0]
+    assert "squared to Fo² as HKLF 3 reads them" in reflections.notes[0]
+    cif.write_text(
+        cif.read_text()
+        .replace("_refln_F_sigma\n", "_refln_F_sigma\n_refln_F_calc\n")
+        .replace("0.5\n", "0.5 9.0\n")
+        .replace("1.0\n", "1.0 2.0\n")
+    )
+    with pytest.raises(InputError, match="F with calculated phases"):
+        read_reflections(cif)
+    cif.write_text(
+        "data_x\nloop_\n_refln_index_h\n_refln_index_k\n_refln_index_l\n_refln_F_meas\n1 0 0 10.0\n"
+    )
+    with pytest.raises(InputError) as error:
+        read_reflections(cif)
+    assert error.value.one_line() == (
+        f"{cif}:6: _refln_F_meas needs _refln_F_sigma (σ(F)) to be read as measured F"
+    )
+
+
+def test_an_audit_says_what_the_reflection_reader_did(shared_data, tmp_path, capsys):
+    """The audit dropped the reader's notes (solve and assign pass them on): half of the data
+    after a stray 0 0 0 line went unsaid. XH_alanine's own model and data."""
+    from .conftest import BENCHMARK
+
+    lines = (BENCHMARK / "XH_alanine" / "data.hkl").read_text().splitlines(keepends=True)
+    hkl = tmp_path / "x.hkl"
+    hkl.write_text("".join(lines[:2000] + ["   0   0   0    0.00    0.00\n"] + lines[2000:]))
+    res = tmp_path / "x.res"
+    res.write_text((BENCHMARK / "XH_alanine" / "published.res").read_text())
+    argv = ["audit", str(res), "--hkl", str(hkl), "--method", "baseline", "--hydrogens", "rules"]
+    assert main(argv + ["--quiet", "--json"]) == 0
+    notes = json.loads((tmp_path / "x_audit.json").read_text())["notes"]
+    assert any("reflection line(s) after the end of the data on line 2001" in n for n in notes)
+
+
+def test_broken_xds_and_scalepack_files_are_one_line_errors(tmp_path):
+    """iotbx's readers fail by bare assertions (an empty message) or name the line; each
+    becomes one line that says what is wrong, with the line where iotbx gives it."""
+    xds = tmp_path / "XDS_ASCII.HKL"
+    xds.write_text("".join(x for x in XDS_ASCII.splitlines(True) if "UNIT_CELL" not in x))
+    with pytest.raises(InputError) as error:
+        read_reflections(xds)
+    assert error.value.one_line() == (
+        f"{xds}: XDS_ASCII file that iotbx cannot read: a header item missing (cell, space "
+        "group, H K L IOBS SIGMA columns) or a record of the wrong length"
+    )
+    sca = tmp_path / "x.sca"
+    sca.write_text(
+        "    1\n -987\n    10.000    11.000    12.000    90.000    95.000    90.000 p21/c\n"
+        "   1   0   0     abc     1.0\n"
+    )
+    with pytest.raises(InputError) as error:
+        read_reflections(sca)
+    assert error.value.one_line() == (
+        f"{sca}:4: Scalepack file that iotbx cannot read: expecting (3I4, 4F8.1)"
+    )
