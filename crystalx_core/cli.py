@@ -247,6 +247,7 @@ def _run_solve(args) -> int:
     from crystalx_core.pipeline import solve_job
 
     loaded = load(args.ins, args.block)
+    loaded.check_writable()
     reflections = solve_reflections(loaded, args.hkl)
     with _progress(args) as progress:
         result = solve_job(
@@ -262,6 +263,7 @@ def _run_assign(args) -> int:
     from crystalx_core.pipeline import assign_job
 
     loaded = load(args.model, args.block)
+    loaded.check_writable()
     reflections = loaded.read(args.hkl) if args.hkl else None
     with _progress(args) as progress:
         result = assign_job(

@@ -306,6 +306,23 @@ def test_a_centring_shelx_cannot_write_stops_a_res_naming_the_operators_not_an_a
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.cif", "x_audit.html", "x_audit.json"]
 
 
+def test_assign_and_solve_refuse_such_a_centring_before_they_run(tmp_path, capsys, monkeypatch):
+    """The refusal came only when the .res was written, after the whole job (6 s on COD
+    2105506's full CIF): assign and solve now check before any work."""
+    import crystalx_core.pipeline as pipeline
+
+    def ran(*args, **kwargs):
+        raise AssertionError("the job ran")
+
+    monkeypatch.setattr(pipeline, "assign_job", ran)
+    monkeypatch.setattr(pipeline, "solve_job", ran)
+    cif = tmp_path / "x.cif"
+    cif.write_text(COD_2105506)
+    for command in ("assign", "solve"):
+        assert main([command, str(cif), "--quiet"]) == EXIT_INPUT
+        assert f"{cif}:12: the centring translations" in capsys.readouterr().err
+
+
 def test_a_refln_loop_of_measured_f_alone_is_squared_as_hklf_3_reads_it(tmp_path):
     """CIF core _refln_F_meas and _refln_F_sigma with no calculated column (a program that
     refines on F wrote it) were refused as 'F with calculated phases'; they are the measured

@@ -47,6 +47,15 @@ class Loaded:
         .res's do); None for a fresh .ins."""
         return self.template or self.shelx
 
+    def check_writable(self) -> None:
+        """Refuse, before any work, symmetry a fresh .ins cannot state (a centring with no
+        SHELX LATT code), naming the line: the job would otherwise run only to fail writing."""
+        if self.output_template() is None:
+            from crystalx_core.symmetry import shelx_latt_symm
+
+            s = self.structure
+            shelx_latt_symm(s.symops, s.source, s.symmetry_line)
+
     def add_notes(self, result, *more: str) -> None:
         """Put what the reader chose (and `more`) before the job's own notes in `result`."""
         result.notes[:0] = [*self.notes, *more]
