@@ -818,19 +818,25 @@ def test_an_unplaceable_donor_takes_no_real_h_the_data_hold(shared_data):
     assert evidence.counts[n1] == 3 and n1 not in evidence.notes  # 3.8 rms: under ADD_RMS
 
 
-def test_an_o_held_by_metals_alone_keeps_only_the_h_the_reflections_support(shared_data):
+@pytest.mark.parametrize("seed", [5, 2])
+def test_an_o_held_by_metals_alone_keeps_only_the_h_the_reflections_support(seed, shared_data):
     """codtools_1000451's O1 bonded to Ba alone: the rules call it a water, but the Fo² here,
     simulated from the published model (no H atoms), hold none. The map shows nothing over
-    LOW_RMS there (1.7 rms at most), and the fit with no H is better than with the water's two
-    by far more than Hamilton's test asks: the count goes to 0, with a note. The water lies on
-    a mirror, where riding keeps one H site for the two (the other its image); the fit of the
-    two H is compared all the same (it was taken for a count riding cannot place). The data
-    are strong enough to show an H there, if only just: its peak 2.93 times the measurements'
-    noise and 2.50 times the map's rms, which the Ba beside it raises (the gate needs LOW_RMS)."""
-    truth, model, density, fits = simulated_without_h("codtools_1000451.cif", 0.84, 5, 3e4)
+    LOW_RMS there, and the fit with no H is better than with the water's two by far more than
+    Hamilton's test asks (each count refined briefly: wR2 0.0364 against 0.0382 at seed 5,
+    ratio 1.049, 1.004 needed): the count goes to 0, with a note. The water lies on a mirror,
+    where riding keeps one H site for the two (the other its image); the fit of the two H is
+    compared all the same. The gate is passed with room: one H's own peak would stand 3.1-3.2
+    times the map's rms (which the Ba beside it sets: 5.4-5.5 times the measurements' noise).
+    At 3e4 counts it stood at the gate itself (2.50 at seed 5, 2.36 at seed 1, where O1 keeps
+    its two H): the map's rms, not the counts, limits it, so from 1e5 counts up it rises only
+    to 3.3."""
+    truth, model, density, fits = simulated_without_h("codtools_1000451.cif", 0.84, seed, 1e5)
     o1 = index(model, "O1")
+    visibility = fits.hydrogen_visibility(1.5 * model.sites[o1].u_iso, density.rms)
+    assert visibility > 1.2 * LOW_RMS
     verdict = fits.compare_counts({o1: 2}, {o1: 0})
-    assert math.isfinite(verdict.wr_first) and verdict.second_better
+    assert math.isfinite(verdict.wr_first) and verdict.ratio > 1.02 > verdict.needed
     evidence = weigh_hydrogens(model, {o1: 2}, density, fits=fits)
     assert evidence.counts[o1] == 0
     assert "bonded only to Ba" in evidence.notes[o1] and "Hamilton" in evidence.notes[o1]
