@@ -893,6 +893,38 @@ def test_h_given_only_to_meet_unit_stay_where_the_reflections_hold_them(shared_d
     assert kept and "the reflections hold 2" in kept[0]
 
 
+def test_unit_refit_stops_at_the_h_a_simulated_map_shows_under_add_rms(shared_data):
+    """The floor of the UNIT withdrawal (pipeline._withdraw_formula_hydrogens: never under the
+    H peaks over LOW_RMS, evidence.shown) on simulated data: codtools_2218529 with its H (d_min
+    0.84, seed 2, 3e3 counts), the non-H atoms refined without them. The hydrogen model holds
+    the water O4 bare (its likeliest count 0), but the map shows its two H over LOW_RMS, both
+    under ADD_RMS (3.1 rms at most: a floor at ADD_RMS, as before session 11's review, would
+    leave none). With UNIT two H short (a formula without one water), the refit keeps them
+    with the map's floor and takes them off without it."""
+    from crystalx_core.assign.model import MODEL_DIR, _h_probabilities, formula_h_refitted
+
+    truth, model, density, fits = simulated_without_h("codtools_2218529.cif", 0.84, 2, 3e3)
+    published = hydrogens_per_atom(truth)
+    counts = [published.get(s.label, 0) for s in model.sites]
+    o4 = index(model, "O4")
+    evidence = weigh_hydrogens(model, dict(enumerate(counts)), density, fits=fits)
+    assert evidence.counts == dict(enumerate(counts)) and not evidence.notes
+    _, _, classes, probabilities = _h_probabilities(model, MODEL_DIR)
+    assert counts[o4] == 2 and classes[int(np.argmax(probabilities[o4]))] == 0
+    bonds = connectivity(model)
+    centre = model.cartesian(model.sites[o4].frac)
+    bonded = [c.cart_j for c in bonds[o4]]
+    peaks = shell_peaks(density, centre, bonded, SHELL["O"], MIN_BOND_ANGLE)
+    assert evidence.shown[o4] == 2
+    assert max(p.height for p in peaks) < ADD_RMS * density.rms
+    h = model.sfac.index("H")
+    unit = [n - 2 * model.space_group_order if k == h else n for k, n in enumerate(model.unit)]
+    short = replace(model, unit=unit)
+    floors = dict(evidence.shown)
+    assert formula_h_refitted(short, counts, floors) == counts
+    assert formula_h_refitted(short, counts, {**floors, o4: 0})[o4] < 2
+
+
 class _Recorded(HydrogenFits):
     """HydrogenFits that keeps every verdict compare_counts gives (the real comparison)."""
 
