@@ -1089,24 +1089,46 @@ def test_a_right_model_at_an_electron_wavelength_keeps_its_elements(shared_data)
     assert abs(n2.electrons - 7.0) < 0.5 and n2.posterior["N"] > 0.99, n2.reason
 
 
-def test_dispersion_comes_from_a_table_that_covers_the_wavelength():
-    """Sasaki's f′ where it covers the wavelength (0.1-2.89 Å), Henke's beyond (soft X-rays the
-    job still takes, to 5 Å), none under 0.1 Å: never the tables' −9999 "no value"."""
+def _fp_fdp(element, wavelength):
+    """f′ and f″ that convert.set_dispersion gives one atom of `element` at `wavelength`."""
     from cctbx import crystal, xray
 
     from crystalx_core.crystallography.convert import set_dispersion
 
-    def fp_fdp(wavelength):
-        xs = xray.structure(crystal_symmetry=crystal.symmetry((5, 5, 5, 90, 90, 90), "P1"))
-        xs.add_scatterer(xray.scatterer("S1", (0, 0, 0), scattering_type="S"))
-        set_dispersion(xs, wavelength)
-        return xs.scatterers()[0].fp, xs.scatterers()[0].fdp
+    xs = xray.structure(crystal_symmetry=crystal.symmetry((5, 5, 5, 90, 90, 90), "P1"))
+    xs.add_scatterer(xray.scatterer(f"{element}1", (0, 0, 0), scattering_type=element))
+    set_dispersion(xs, wavelength)
+    return xs.scatterers()[0].fp, xs.scatterers()[0].fdp
 
-    assert fp_fdp(0.02508) == (0.0, 0.0)
-    fp, fdp = fp_fdp(0.71073)  # S at Mo Kα: f′ 0.11, f″ 0.12 (International Tables C 4.2.6)
+
+def test_dispersion_comes_from_a_table_that_covers_the_wavelength():
+    """Sasaki's f′ where it covers the wavelength (0.1-2.89 Å, its last point included: cctbx's
+    set_inelastic_form_factors passes 2.89 as the C++ float 2.8900001, past it), Henke's beyond
+    (soft X-rays the job still takes, to 5 Å), none under 0.1 Å: never the tables' −9999."""
+    assert _fp_fdp("S", 0.02508) == (0.0, 0.0)
+    fp, fdp = _fp_fdp("S", 0.71073)  # S at Mo Kα: f′ 0.11, f″ 0.12 (International Tables C 4.2.6)
     assert 0.08 < fp < 0.15 and 0.1 < fdp < 0.15
-    fp, fdp = fp_fdp(4.0)
-    assert -50 < fp < 50 and 0 < fdp < 50
+    for wavelength in (2.89, 2.89000001):  # Sasaki's last point: f′ 0.26, f″ 1.71 for S
+        fp, fdp = _fp_fdp("S", wavelength)
+        assert 0.2 < fp < 0.3 and 1.6 < fdp < 1.8, (wavelength, fp, fdp)
+    # S at 4.0 Å (3.10 keV, above its K edge at 2.47 keV): Henke, Gullikson & Davis (1993)
+    # tabulate f′ -0.54, f″ 2.93
+    fp, fdp = _fp_fdp("S", 4.0)
+    assert -0.6 < fp < -0.5 and 2.85 < fdp < 3.0, (fp, fdp)
+
+
+def test_dispersion_is_the_elements_own():
+    """Each element's own f′ and f″: cctbx's one-table look-up reads the label's first letters
+    (Po at Mo Kα took P's f′ +0.09, f″ +0.09) or knows no such label (Th, Ra raised "Unknown
+    scattering type label", so a refinement holding them crashed). Sasaki lacks both; Henke's
+    (Z 1-92) gives Po f′ -5.1, f″ 11.2 and Th f′ -6.7, f″ 8.8 at Mo Kα, near their L edges."""
+    fp, fdp = _fp_fdp("Po", 0.71073)
+    assert -6 < fp < -4 and 10 < fdp < 12, (fp, fdp)
+    fp, fdp = _fp_fdp("Th", 0.71073)
+    assert -7.5 < fp < -6 and 8 < fdp < 9.5, (fp, fdp)
+    assert _fp_fdp("Pu", 0.71073) == (0.0, 0.0)  # in neither table (Z 94), not N's or P's
+    fp, fdp = _fp_fdp("Fe3+", 0.71073)  # an ion takes its element's: Fe f′ 0.30, f″ 0.85
+    assert 0.25 < fp < 0.4 and 0.8 < fdp < 0.9, (fp, fdp)
 
 
 def test_a_site_the_anisotropic_weighing_finds_smeared_leans_on_no_count(shared_data, monkeypatch):
