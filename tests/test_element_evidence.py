@@ -1,7 +1,6 @@
 """Elements weighed by the reflections, on real data: swapped neighbours put back, right models left
 alone."""
 
-import hashlib
 import json
 import math
 
@@ -1137,23 +1136,15 @@ def test_a_site_the_anisotropic_weighing_finds_smeared_leans_on_no_count(shared_
     one refinement to the next. One isotropic weighing, under it, counts 4.0 e as C (posterior
     B 0.98); the anisotropic one finds the group smeared. The site keeps C (it was made B on
     an anisotropic wR2 of 0.1004 against 0.1005), with the reason."""
-    from dataclasses import replace
     from pathlib import Path
 
-    import numpy as np
-
     monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    from simulated_solve_benchmark import choose, simulated_data
-    from swap_benchmark import D_MIN_RANGE, other_swaps_for
+    from simulated_solve_benchmark import choose
+    from swap_benchmark import trial_data
 
     name = "sfarchiv2_2004925.cif"
     [(_, truth)] = choose(CORPUS, 1, 80, only={name})
-    # the trial's draws, as swap_benchmark.run_one makes them: the swaps, then the data
-    key = int(hashlib.sha256(f"{name}:11".encode()).hexdigest(), 16) % (1 << 32)
-    rng = np.random.default_rng(key)
-    heavy = [replace(s, u_aniso=None) for s in truth.sites if not is_hydrogen(s.element)]
-    other_swaps_for(heavy, rng)
-    reflections, _, _ = simulated_data(truth, rng, D_MIN_RANGE)
+    heavy, _, (reflections, _, _) = trial_data(truth, name, seed=11, pairs="other")
     weighed = weigh_elements(
         refine(truth.with_sites(heavy), reflections, 10), reflections, "model", 10
     )
