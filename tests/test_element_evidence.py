@@ -1070,16 +1070,21 @@ def test_a_disordered_model_gets_priors_for_every_alternative(shared_data):
     assert ranked_first >= 100, ranked_first
 
 
-def test_a_right_model_at_an_electron_wavelength_keeps_its_elements(shared_data):
+@pytest.mark.parametrize("wavelength", [None, 0.71073], ids=["cif", "MoKa"])
+def test_a_right_model_at_an_electron_wavelength_keeps_its_elements(shared_data, wavelength):
     """Carbamazepine's published model (an electron-diffraction CIF, 0.02508 Å), its data
     simulated and the right non-H model weighed: nothing changes, and N2 (the amide NH2) counts
     as N. Sasaki's table has no f′ under 0.1 Å, and cctbx wrote its "no value", −9999, as f′
     and f″ of every non-H atom: each scattered about −9999 e whatever its element, the count of
     N2 said C:N 1.2:1, and the model (0.98 for C on that map) made it C
-    (convert.set_dispersion)."""
+    (convert.set_dispersion). The same model at Mo Kα (as X-ray users' data) keeps them too."""
+    from dataclasses import replace
+
     truth = read_cif(CORPUS / "ciftools_jana2006_carbamazepine_carbamazepine_dynamical.cif")
     truth = truth.structure
     assert truth.wavelength < 0.1
+    if wavelength:
+        truth = replace(truth, wavelength=wavelength)
     reflections = _simulated(truth)
     heavy = truth.with_sites([_isotropic(s, s.u_iso) for s in truth.sites if s.element != "H"])
     weighed = weigh_elements(refine(heavy, reflections, 10), reflections, "model", 10)
