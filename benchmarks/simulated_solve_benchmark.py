@@ -32,7 +32,7 @@ from scitbx import matrix
 
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
 from crystalx_core.crystallography.compare import match_sites
-from crystalx_core.crystallography.convert import to_xray_structure
+from crystalx_core.crystallography.convert import set_dispersion, to_xray_structure
 from crystalx_core.crystallography.solve import data_r_sigma
 from crystalx_core.demo import simulate_reflections
 from crystalx_core.elements import is_hydrogen
@@ -108,8 +108,8 @@ def simulated_data(
     strongest = float(np.exp(rng.uniform(*np.log(STRONGEST_RANGE))))
     model = to_xray_structure(truth)
     # the dispersion the refinement applies at the model's wavelength (refine.py), so that the data
-    # and the job agree: without it an electron-diffraction model (0.025 Å) refined to R1 0.155
-    model.set_inelastic_form_factors(truth.wavelength, "sasaki")
+    # and the job agree (an electron-diffraction model's 0.025 Å: none, as X-ray data there)
+    set_dispersion(model, truth.wavelength)
     indices, observed, sigmas = simulate_reflections(
         model, d_min, int(rng.integers(1 << 31)), strongest
     )

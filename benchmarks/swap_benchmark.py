@@ -144,6 +144,22 @@ def in_half(name: str, half: str) -> bool:
     return (int(hashlib.sha256(name.encode()).hexdigest(), 16) >> 7) % 2 == (half == "b")
 
 
+def trial_data(
+    truth, name: str, seed: int = 0, pairs: str = "any", without_pairs: bool = False
+) -> tuple[list, dict[int, str], tuple] | None:
+    """One trial's random draws, in order, from its own seed: the heavy sites (isotropic), the
+    swaps, then the simulated data (reflections, d_min, kept). One place, so that a test on a
+    trial's data draws what the benchmark drew. None where the trial is not run: no swap drawn
+    (or some, `without_pairs`)."""
+    key = name if not seed else f"{name}:{seed}"  # seed 0: the draws of every earlier run
+    rng = np.random.default_rng(int(hashlib.sha256(key.encode()).hexdigest(), 16) % (1 << 32))
+    heavy = [replace(s, u_aniso=None) for s in truth.sites if not is_hydrogen(s.element)]
+    swaps = other_swaps_for(heavy, rng) if pairs == "other" else swaps_for(heavy, rng)
+    if bool(swaps) == without_pairs:
+        return None
+    return heavy, swaps, simulated_data(truth, rng, D_MIN_RANGE)
+
+
 def run_one(
     truth,
     name: str,
@@ -155,13 +171,10 @@ def run_one(
     without_pairs: bool = False,
     seed: int = 0,
 ) -> dict | None:
-    key = name if not seed else f"{name}:{seed}"  # seed 0: the draws of every earlier run
-    rng = np.random.default_rng(int(hashlib.sha256(key.encode()).hexdigest(), 16) % (1 << 32))
-    heavy = [replace(s, u_aniso=None) for s in truth.sites if not is_hydrogen(s.element)]
-    swaps = other_swaps_for(heavy, rng) if pairs == "other" else swaps_for(heavy, rng)
-    if bool(swaps) == without_pairs:
+    trial = trial_data(truth, name, seed, pairs, without_pairs)
+    if trial is None:
         return None
-    reflections, d_min, kept = simulated_data(truth, rng, D_MIN_RANGE)
+    heavy, swaps, (reflections, d_min, kept) = trial
     row = {
         "entry": name,
         "n_nonH": len(heavy),

@@ -30,7 +30,7 @@ from cctbx.array_family import flex
 from cctbx.eltbx import xray_scattering
 from scipy.stats import f as f_distribution
 
-from crystalx_core.crystallography.convert import to_xray_structure
+from crystalx_core.crystallography.convert import set_dispersion, to_xray_structure
 from crystalx_core.crystallography.solve import merged_intensities
 from crystalx_core.elements import is_hydrogen, is_metal
 from crystalx_core.geometry import connectivity
@@ -130,7 +130,7 @@ class HydrogenFits:
         return hamilton_ratio(len(self.observed) - parameters, SIGNIFICANCE)
 
     def _structure_factors(self, xs) -> np.ndarray:
-        xs.set_inelastic_form_factors(self.structure.wavelength, "sasaki")
+        set_dispersion(xs, self.structure.wavelength)
         return np.array(
             self.f_sq.structure_factors_from_scatterers(xs, algorithm="direct").f_calc().data()
         )

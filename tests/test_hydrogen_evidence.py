@@ -12,7 +12,7 @@ import pytest
 from crystalx_core import pipeline
 from crystalx_core.assignment import Assignment, SiteAssignment
 from crystalx_core.crystallography.compare import hydrogens_per_atom
-from crystalx_core.crystallography.convert import to_xray_structure
+from crystalx_core.crystallography.convert import set_dispersion, to_xray_structure
 from crystalx_core.crystallography.maps import difference_density
 from crystalx_core.crystallography.refine import refine
 from crystalx_core.demo import simulate_reflections
@@ -370,7 +370,7 @@ def turquoise(shared_data):
     truth = read_cif(CORPUS / "codtools_9008099.cif").structure
     truth.sfac, truth.unit = sfac_unit_from_sites(truth)
     xs = to_xray_structure(truth)
-    xs.set_inelastic_form_factors(truth.wavelength, "sasaki")
+    set_dispersion(xs, truth.wavelength)
     indices, observed, sigmas = simulate_reflections(xs, 0.84, 5, 3e4)
     reflections = Reflections(indices, observed, sigmas, None, "turquoise.hkl")
     _, model, density = refined_without_h(truth, reflections)
@@ -590,7 +590,7 @@ def simulated_without_h(name, d_min, seed, strongest):
     truth = read_cif(CORPUS / name).structure
     truth.sfac, truth.unit = sfac_unit_from_sites(truth)
     xs = to_xray_structure(truth)
-    xs.set_inelastic_form_factors(truth.wavelength, "sasaki")
+    set_dispersion(xs, truth.wavelength)
     indices, observed, sigmas = simulate_reflections(xs, d_min, seed, strongest)
     reflections = Reflections(indices, observed, sigmas, None, f"{name}.hkl")
     _, model, density = refined_without_h(truth, reflections)

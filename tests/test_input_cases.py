@@ -10,7 +10,7 @@ from cctbx import sgtbx
 
 from crystalx_core.cli import main
 from crystalx_core.contents import checked_contents, estimated_unit, unit_problem
-from crystalx_core.crystallography.convert import to_xray_structure
+from crystalx_core.crystallography.convert import set_dispersion, to_xray_structure
 from crystalx_core.demo import simulate_reflections
 from crystalx_core.io.hkl import hkl_text
 from crystalx_core.io.shelx_read import read_shelx
@@ -58,7 +58,7 @@ def _cubic(name: str) -> Structure:
 def _write_job(tmp_path, structure: Structure) -> tuple:
     """x.res (the model) and x.hkl (Fo² simulated from it with counting noise)."""
     xs = to_xray_structure(structure)
-    xs.set_inelastic_form_factors(structure.wavelength, "sasaki")
+    set_dispersion(xs, structure.wavelength)
     indices, observed, sigmas = simulate_reflections(xs, d_min=0.7)
     res, hkl = tmp_path / f"{structure.title}.res", tmp_path / f"{structure.title}.hkl"
     res.write_text(new_ins_text(structure))
@@ -226,7 +226,7 @@ def _mixed_sucrose(tmp_path):
             sites.append(site)
     truth = replace(reference, sites=sites, unit=[24, 44, 22, 0.8])
     xs = to_xray_structure(truth)
-    xs.set_inelastic_form_factors(truth.wavelength, "sasaki")
+    set_dispersion(xs, truth.wavelength)
     indices, observed, sigmas = simulate_reflections(xs)
     res, hkl = tmp_path / "mixed.res", tmp_path / "mixed.hkl"
     text = new_ins_text(truth.with_sites([s for s in truth.sites if s.element != "H"]))
@@ -308,7 +308,7 @@ def test_mixed_site_on_a_special_position_refines_together():
         ]
     )
     xs = to_xray_structure(truth)
-    xs.set_inelastic_form_factors(truth.wavelength, "sasaki")
+    set_dispersion(xs, truth.wavelength)
     reflections = reflections_from_text(hkl_text(*simulate_reflections(xs, d_min=0.7)))
     start = truth.with_sites(
         [

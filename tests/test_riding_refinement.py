@@ -440,14 +440,14 @@ def test_cage_b_h_ride_under_afix_153_in_smtbx(shared_data):
     AFIX 153 (SHELXL's polyhedral BH, one H per group), but iotbx's SHELX parser expects five
     atoms after AFIX 15n and every refinement stopped ("wrong number of afixed atoms"). The
     groups now ride: every B–H held at smtbx's polyhedral BH length, 1.10 Å."""
-    from crystalx_core.crystallography.convert import to_xray_structure
+    from crystalx_core.crystallography.convert import set_dispersion, to_xray_structure
     from crystalx_core.demo import simulate_reflections
     from crystalx_core.element_evidence import with_riding_hydrogens
     from crystalx_core.io.hkl import Reflections
 
     truth = read_cif(shared_data / "corpus" / "codtools_B607768D_3b.cif").structure
     xs = to_xray_structure(truth)
-    xs.set_inelastic_form_factors(truth.wavelength, "sasaki")
+    set_dispersion(xs, truth.wavelength)
     indices, observed, sigmas = simulate_reflections(xs, 0.84, 6, 3e4)
     model = with_riding_hydrogens(without_h(truth))
     cage = {

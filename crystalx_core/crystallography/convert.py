@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 from cctbx import adptbx, crystal, xray
+from cctbx.eltbx import henke, sasaki
 
 from crystalx_core.errors import InputError
 from crystalx_core.structure import Site, Structure
@@ -21,6 +24,44 @@ def crystal_symmetry(structure: Structure) -> crystal.symmetry:
     if problem:
         raise InputError(problem, structure.source or None)
     return crystal.symmetry(unit_cell=structure.cell, space_group=group)
+
+
+# the anomalous-scattering tables, in the order tried for each element: Sasaki's (Z 4-83 and 92,
+# 0.1-2.89 Å) and Henke's (Z 1-92, 10 eV-30 keV: 0.41 Å and up)
+DISPERSION_TABLES = (sasaki, henke)
+
+# the tables' "no value": cctbx returns it as f′ and f″ outside a table's range
+NO_VALUE = -9999.0
+
+
+def set_dispersion(xs: xray.structure, wavelength: float) -> None:
+    """f′ and f″ of every atom of `xs` at `wavelength` (Å): see anomalous_scattering.
+
+    Why not cctbx's set_inelastic_form_factors: it takes one table for all atoms, looks each one
+    up by the label's first letters (Po gets P's values, Th and Ra raise "Unknown scattering
+    type label"), and outside the table's range (2.89 Å included: it passes the wavelength as a
+    C++ float, 2.8900001) writes the "no value", −9999, as f′ and f″ of every non-H atom, which
+    then scatters about −9999 e whatever its element (carbamazepine at 0.025 Å refined to the
+    same R1 to 10⁻⁶ with N2 as C, N or O)."""
+    for sc in xs.scatterers():
+        sc.fp, sc.fdp = anomalous_scattering(sc.scattering_type, wavelength)
+        sc.flags.set_use_fp_fdp(sc.fp != 0.0 or sc.fdp != 0.0)
+    xs.inelastic_form_factors_source = "sasaki, else henke"
+
+
+def anomalous_scattering(element: str, wavelength: float) -> tuple[float, float]:
+    """(f′, f″) of `element` at `wavelength` (Å) from the first table that holds the element
+    itself (an exact look-up) and covers the wavelength; (0, 0) where none does (electrons,
+    0.025 Å: far above every edge; Z over 92)."""
+    symbol = re.match(r"[A-Za-z]*", element).group()  # an ion's charge ("Fe3+") is no matter here
+    for table in DISPERSION_TABLES:
+        try:
+            value = table.table(symbol, True).at_angstrom(wavelength)
+        except ValueError:  # "Unknown scattering type label": not in this table
+            continue
+        if value.is_valid_fp() and value.fp() > NO_VALUE and value.fdp() > NO_VALUE:
+            return value.fp(), value.fdp()
+    return 0.0, 0.0
 
 
 def to_xray_structure(structure: Structure) -> xray.structure:

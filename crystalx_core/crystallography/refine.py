@@ -19,7 +19,7 @@ from smtbx.refinement.constraints import (
 )
 from smtbx.refinement.constraints.geometrical.hydrogens import polyhedral_bh_site
 
-from crystalx_core.crystallography.convert import displacement
+from crystalx_core.crystallography.convert import displacement, set_dispersion
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.errors import RefinementError
 from crystalx_core.io.shelx_write import DEFAULT_INSTRUCTIONS, new_ins_text
@@ -164,7 +164,7 @@ def refine(
         conformer_indices=builder.conformer_indices,
         wavelength=structure.wavelength,
     )
-    xs.set_inelastic_form_factors(structure.wavelength, "sasaki")
+    set_dispersion(xs, structure.wavelength)
     try:
         ls = model.least_squares()
         fixed = {}
