@@ -181,3 +181,29 @@ def test_a_cage_atom_with_an_exo_substituent_carries_no_h(shared_data):
     cage = [s.label for s in heavy.sites if s.element == "B"] + ["C10", "C10A"]
     assert [rules[label] for label in cage] == [1] * 16
     assert list(rules.values()) == _published_h_counts(model)
+
+
+def _rule_and_truth(model: Structure, labels: list[str]) -> tuple[list[int], list[int]]:
+    """The rules' H count and the published one (geometry.bonded_h_counts) of `labels`."""
+    from crystalx_core.training.atoms.dataset import h_counts
+
+    heavy = model.with_sites([s for s in model.sites if not is_hydrogen(s.element)])
+    names = [s.label for s in heavy.sites]
+    rules, truth = baseline_h_counts(heavy), h_counts(model)
+    return [rules[names.index(x)] for x in labels], [truth[names.index(x)] for x in labels]
+
+
+def test_a_flat_six_ring_is_aromatic_whatever_its_bond_lengths(shared_data):
+    """SXF_I43d: a toluene (PART -1, C20-C26) and a benzene (PART -2, C30-C35), each a quarter
+    on a special position, refined with ring bonds of 1.43-1.45 and 1.51-1.55 Å. By bond length
+    alone every ring CH was a CH2 and the methyl C26 (1.25 Å from C20) a =CH2; flat rings with
+    bonds alike are aromatic, and the acetonitrile's C40 (C≡N 1.09 Å, bent to 161° by the
+    disorder) carries no H. The chair of abiraterone acetate's ring A (bonds alike too, atoms
+    0.23 Å off the plane) keeps its CH2."""
+    ring = [f"C{k}" for k in (21, 22, 23, 24, 25, 30, 31, 32, 33, 34, 35)]
+    rules, truth = _rule_and_truth(_model("SXF_I43d"), [*ring, "C26", "C40"])
+    assert rules == truth == [1] * 11 + [3, 0]
+    chair = read_cif(
+        CORPUS / "ciftools_abiraterone_acetate_abiraterone_acetate_dynamical.cif"
+    ).structure
+    assert _rule_and_truth(chair, ["C1", "C2", "C4"]) == ([2, 2, 2], [2, 2, 2])

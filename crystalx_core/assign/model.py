@@ -154,12 +154,51 @@ def _h_probabilities(structure: Structure, model_dir: str | Path):
         rules = np.asarray(baseline_h_counts(heavy, bonds), dtype=np.int64)
         graph = replace(graph, z=combined_tokens(graph.z, rules[graph.site]))
     counts = [int(c) for c in hydrogen_model.classes]
-    return (
-        hydrogen_model,
-        heavy,
-        counts,
-        _placeable(hydrogen_model.predict(graph), heavy, bonds, counts),
-    )
+    probabilities = _placeable(hydrogen_model.predict(graph), heavy, bonds, counts)
+    return hydrogen_model, heavy, counts, _split_atoms_agree(heavy, probabilities)
+
+
+def _split_atoms_agree(heavy: Structure, probabilities: np.ndarray) -> np.ndarray:
+    """One atom split over alternatives (PART 1 and 2, one element, SPLIT_REACH apart or less
+    in the same asymmetric unit) is one chemical group in two places, so it carries one H count:
+    each alternative gets their probabilities weighed by occupancy, restricted to the counts it
+    has room for, as assign gives split alternatives one element. The minor part's strained
+    geometry alone made N2_thpp's C6A (14 % occupied, N–C 1.38 Å) a CH beside its CH2 C6.
+    Negative PARTs stay apart: their overlapping images are other molecules (SXF_I43d's
+    acetonitrile lies across its toluene)."""
+    from crystalx_core.assign import SPLIT_REACH
+    from crystalx_core.geometry import identity_operator, linked_groups, neighbours
+
+    sites = heavy.sites
+    split = [k for k, s in enumerate(sites) if s.part > 0 and not s.mixed]
+    if not split:
+        return probabilities
+    identity = identity_operator(heavy)
+    position = {k: n for n, k in enumerate(split)}
+    linked = [
+        [
+            position[c.j]
+            for c in contacts
+            if c.j in position
+            and c.op == identity
+            and not any(c.shift)
+            and sites[c.j].part != sites[k].part
+            and sites[c.j].element == sites[k].element
+        ]
+        for k, contacts in zip(split, neighbours(heavy, SPLIT_REACH, centres=split))
+    ]
+    agreed = probabilities.copy()
+    for group in linked_groups(linked):
+        members = [split[n] for n in group]
+        if len(members) < 2:
+            continue
+        weight = np.array([sites[k].occupancy for k in members])
+        mean = weight @ probabilities[members] / max(weight.sum(), 1e-12)
+        for k in members:
+            kept = _restricted(mean[None, :], probabilities[k][None, :] > 0)[0]
+            if kept.sum() > 0:
+                agreed[k] = kept
+    return agreed
 
 
 def formula_h_refitted(
