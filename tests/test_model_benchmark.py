@@ -57,15 +57,15 @@ def test_a_miss_is_measured_against_the_reference_its_bin_comes_from(shared_data
 
 def test_wrong_h_counts_are_listed_with_their_input(shared_data):
     """The H counts are listed too, one per atom the model's count differs from the published
-    one, with what the model saw: N2_thpp's C6A (PART 2 at 0.14, its CH2 read as CH from the
-    minor part's short N5-C6A bond) and nothing else, as the row counts."""
+    one, with what the model saw: FC_p31c's four P-NH-C N (PART 1 and 2; 0 H most likely, N1
+    then given two of the H the formula lacks) and nothing else, as the row counts."""
     found = []
-    row = _benchmark().run_entry(BENCHMARK / "N2_thpp", found)
+    row = _benchmark().run_entry(BENCHMARK / "FC_p31c", found)
     misses = [m for m in found if m["kind"] == "H count"]
-    assert row["model_h"] == 18 - len(misses)
-    assert [m["label"] for m in misses] == ["C6A"]
+    assert row["model_h"] == 39 - len(misses)
+    assert [m["label"] for m in misses] == ["N1", "N1'", "N2", "N2'"]
     miss = misses[0]
-    assert (miss["published"], miss["predicted"], miss["most_likely"]) == (2, 1, 1)
-    assert max(miss["probabilities"], key=miss["probabilities"].get) == 1
-    assert miss["part"] == 2 and miss["cause"] == "partly occupied"
-    assert sorted(b.split()[0] for b in miss["bonded"]) == ["C7B", "N5"]
+    assert (miss["published"], miss["predicted"], miss["most_likely"]) == (1, 2, 0)
+    assert max(miss["probabilities"], key=miss["probabilities"].get) == 0
+    assert miss["part"] == 1 and miss["cause"] == "partly occupied"
+    assert sorted(b.split()[0] for b in miss["bonded"]) == ["C3", "P1"]
