@@ -19,6 +19,7 @@ from dataclasses import replace
 
 from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import InputError
+from crystalx_core.geometry import site_multiplicities
 from crystalx_core.structure import Structure
 
 VOLUME_PER_ATOM = 18.0  # Å³ per non-H atom in organic crystals
@@ -125,3 +126,28 @@ def held_to_formula(
     if not declared_no_h:
         return counts, None
     return [(0, {0: 1.0}) for _ in counts], f"{declared_no_h}: no H placed"
+
+
+def unit_with_model_atoms(structure: Structure) -> tuple[Structure, str | None]:
+    """The structure to write, with UNIT 0 of an element its model holds (typically H: a UNIT
+    given without H, or an SFAC H the job added) replaced by the model's count in the cell
+    (occupancy × site multiplicity), and a note saying so; UNIT numbers the user gave stay.
+    SHELXL takes F(000), the density and μ from UNIT, and its CIF's formula from it."""
+    counts: dict[str, float] = {}
+    for site, multiplicity in zip(structure.sites, site_multiplicities(structure)):
+        for atom in site.with_mixed:
+            if atom.element:
+                counts[atom.element] = counts.get(atom.element, 0.0) + atom.occupancy * multiplicity
+    unit = list(structure.unit)
+    filled = []
+    for k, element in enumerate(structure.sfac):
+        held = round(counts.get(element, 0.0), 2)
+        if k < len(unit) and unit[k] == 0 and held > 0:
+            unit[k] = held
+            filled.append(f"{element} {held:g}")
+    if not filled:
+        return structure, None
+    return replace(structure, unit=unit), (
+        f"UNIT gave no {', '.join(f.split()[0] for f in filled)}: written with the model's "
+        f"{', '.join(filled)} per cell"
+    )

@@ -72,26 +72,44 @@ class Stopped(KeyboardInterrupt):
         self.signum = signum
 
 
+# the signal of a stop under way: kept, because its Stopped can be swallowed where Python
+# ignores exceptions (a __del__, a generator closed by the garbage collector, a weakref callback
+# print "Exception ignored in ..." and go on), and the job must still stop
+_stop_requested: list[int] = []
+
+
 @contextmanager
 def signals_raise_stopped():
     """SIGTERM and SIGHUP stop a job as Ctrl-C does, by an exception (Stopped), so that what it
     was writing is rolled back and it can say so; while it winds down, further signals are
-    ignored. Only the main thread can do so."""
+    ignored. A Stopped that was swallowed is raised again before any output is committed
+    (raise_if_stopped) and when the job's block ends. Only the main thread can do so."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def stop(signum, frame):
-        for number in STOP_SIGNALS:
-            signal.signal(number, signal.SIG_IGN)
+        if _stop_requested:  # a second signal while the first winds down
+            return
+        _stop_requested.append(signum)
         raise Stopped(signum)
 
+    outer = list(_stop_requested)
     previous = {number: signal.signal(number, stop) for number in STOP_SIGNALS}
     try:
         yield
+        raise_if_stopped()
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+        _stop_requested[:] = outer
+
+
+def raise_if_stopped() -> None:
+    """Raise the Stopped of a stop signal already received, in case its first raise was
+    swallowed; a no-op when none was."""
+    if _stop_requested:
+        raise Stopped(_stop_requested[0])
 
 
 class RequestError(CrystalXError):

@@ -308,6 +308,29 @@ def ring_planarity(ring: np.ndarray) -> float:
     return float(np.sqrt(np.mean((centred @ normal) ** 2)))
 
 
+def one_alternative(structure: Structure, bonds: list[list[Contact]]) -> list[list[Contact]]:
+    """Each site's bonds as one alternative of a disordered model has them: an atom outside
+    the disorder (PART 0) bonded to O3 in PART 1 and O3' in PART 2 has one of them, not both
+    (connectivity keeps both, as SHELXL's PART rules allow). Of the PARTs other than the
+    site's own, only the one of the largest summed occupancy among its bonds is kept (ties:
+    the lowest number), so bond counts and angles are those of a model the rules know."""
+    sites = structure.sites
+    kept = []
+    for i, contacts in enumerate(bonds):
+        own = sites[i].part
+        weight: dict[int, float] = {}
+        for c in contacts:
+            part = sites[c.j].part
+            if part not in (0, own):
+                weight[part] = weight.get(part, 0.0) + sites[c.j].occupancy
+        if len(weight) < 2:
+            kept.append(contacts)
+            continue
+        chosen = max(weight, key=lambda part: (weight[part], -abs(part), -part))
+        kept.append([c for c in contacts if sites[c.j].part in (0, own, chosen)])
+    return kept
+
+
 def overlapping_sites(
     structure: Structure, within: float = OVERLAP, declared: bool = True
 ) -> dict[int, Contact]:

@@ -13,7 +13,7 @@ import time
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from crystalx_core.errors import STOP_SIGNALS, OutputError
+from crystalx_core.errors import STOP_SIGNALS, OutputError, raise_if_stopped
 
 STALE_AFTER = 600.0  # s: a temporary untouched this long has no live writer (drop_temporaries)
 
@@ -58,6 +58,7 @@ def write_outputs(
         for path in files:
             _check_replaceable(path)
         with _signals_held():
+            raise_if_stopped()  # a stop whose Stopped a finalizer swallowed: nothing replaced
             for path in files:
                 with _naming(path, "back up"):
                     backups[path] = back_up(path)

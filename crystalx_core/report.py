@@ -18,6 +18,7 @@ def job_json(result: JobResult, files: dict[str, str] | None = None) -> dict:
     """Per-atom elements, scores and H counts plus refinement figures, for --json and
     x_crystalx.json."""
     final = result.final
+    order = result.input.space_group_order
     return {
         "schema": JSON_SCHEMA_VERSION,
         "program": f"crystalx {__version__}",
@@ -83,8 +84,14 @@ def job_json(result: JobResult, files: dict[str, str] | None = None) -> dict:
             ],
         },
         "elements": [
-            {"element": el, "assigned": n, "expected": round(exp, 2)}
-            for el, n, exp in result.element_table()
+            {
+                "element": el,
+                "assigned": n,
+                "expected": round(unit / order, 2),  # per asymmetric unit, as UNIT / group order
+                "in_cell": round(in_cell, 4),  # by occupancy and site multiplicity
+                "unit": unit,
+            }
+            for el, n, in_cell, unit in result.element_table()
         ],
         "timings_s": {k: round(v, 3) for k, v in result.timings.items()},
         "files": files or {},
@@ -144,9 +151,9 @@ def summary_lines(result: JobResult) -> list[str]:
         f"(H counts: {result.hydrogen_method})"
         + (f", dropped {len(result.assignment.dropped)} peaks" if result.assignment.dropped else "")
     )
-    lines.append("element   assigned   expected (UNIT)")
-    for el, n, expected in result.element_table():
-        lines.append(f"{el:<9} {n:>8}   {expected:>8.2f}")
+    lines.append("element   atoms   in cell   UNIT")
+    for el, n, in_cell, unit in result.element_table():
+        lines.append(f"{el:<9} {n:>5}   {in_cell:>7.2f}   {unit:g}")
     n_h = sum(1 for s in result.structure.sites if is_hydrogen(s.element))  # D too
     lines.append(f"riding H placed: {n_h} on {len(result.hydrogens.codes)} atoms")
     site_notes = result.assignment.notes()

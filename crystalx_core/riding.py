@@ -18,6 +18,7 @@ from crystalx_core.geometry import (
     bonded_h_contacts,
     connectivity,
     neighbours,
+    one_alternative,
     shares_neighbour,
 )
 from crystalx_core.hydrogens import (
@@ -70,6 +71,13 @@ def riding_element(sfac) -> str:
     return "D" if "D" in sfac and "H" not in sfac else "H"
 
 
+# where a pivot outside a disorder is bonded to both alternatives (O3 in PART 1, O3' in PART 2)
+_DISORDER_NOTE = (
+    " (bonded to both alternatives of a disordered group: split the atom into the PARTs, or "
+    "place its H in each PART)"
+)
+
+
 def add_riding_hydrogens(
     structure: Structure,
     h_counts: dict[int, int],
@@ -94,6 +102,7 @@ def add_riding_hydrogens(
     ]
     heavy = structure.with_sites([structure.sites[i] for i in pivots])
     bonds = connectivity(heavy)
+    alternatives = one_alternative(heavy, bonds)  # to say why a pivot with both has no H
     near = neighbours(
         heavy, HBOND_DISTANCE[1]
     )  # every site's acceptors and H-bond partners, searched once
@@ -153,7 +162,9 @@ def add_riding_hydrogens(
             except ValueError as error:  # hydrogens._unit: atoms on top of each other
                 positions, note = None, f"no H placed: {error}"
         if positions is None:
-            plan.notes[key] = note or f"no riding model for {site.element} with {n_h} H"
+            plan.notes[key] = (note or f"no riding model for {site.element} with {n_h} H") + (
+                _DISORDER_NOTE if len(alternatives[i]) < len(bonds[i]) else ""
+            )
             continue
         occupancies = [site.occupancy] * len(positions)
         if operators and code == 0:  # no AFIX group to keep whole: H made by the symmetry go

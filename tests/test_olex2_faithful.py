@@ -228,6 +228,18 @@ def test_8_hadd_on_a_grown_structure_fuses_first_and_a_code_that_does_not_fit_is
     assert any("does not fit O1" in e for e in state.errors)  # Olex2 logged it and "succeeded"
 
 
+def test_8_grown_is_asked_of_xf_latt_and_an_unfolded_structure_is_not_fused(ethanol):
+    """Olex2's test is olx.xf.latt.IsGrown (xlib/lattice.cpp TLattice::LibIsGrown, attached
+    to xf); an olx.IsGrown does not exist, and asking it made every hadd fuse first."""
+    state, _ = ethanol
+    olx = sys.modules["olx"]
+    assert not hasattr(olx, "IsGrown") and olx.xf.latt.IsGrown() == "false"
+    sys.modules["olex_model"].apply_commands(
+        sys.modules["olex"], olx, sys.modules["olex_core"], ["hadd 33 C1"], model_of(state), print
+    )
+    assert state.log == ["hadd 33 #c0"]
+
+
 def test_8_an_olex2_without_isgrown_fuses_before_hadd_anyway(ethanol, monkeypatch):
     state, _ = ethanol
     olx = sys.modules["olx"]
@@ -235,7 +247,7 @@ def test_8_an_olex2_without_isgrown_fuses_before_hadd_anyway(ethanol, monkeypatc
     def unknown():
         raise RuntimeError("Unknown function IsGrown")
 
-    monkeypatch.setattr(olx, "IsGrown", unknown)
+    monkeypatch.setattr(olx.xf.latt, "IsGrown", unknown)
     state.grown = True
     sys.modules["olex_model"].apply_commands(
         sys.modules["olex"], olx, sys.modules["olex_core"], ["hadd 33 C1"], model_of(state), print
@@ -261,15 +273,27 @@ def test_9_revert_restores_a_peak_height_through_undo_and_says_what_refine_chang
     assert session.revert() is True and session.messages[-1] == "reverted exactly"
     assert state.model_state() == before and state.find("Q1").peak == 1.83
 
+
+def test_9_after_a_refinement_revert_refuses_and_deletes_nothing(ethanol):
+    """A refinement ends with Olex2 loading the .res it wrote: the undo stack is cleared and
+    the atoms are renumbered, each riding H after its pivot (gxapp.cpp xappXFileLoad::Enter).
+    The ids Apply recorded now name other atoms: killing 'the H hadd added' by id would delete
+    C2, O1 and C3. Revert says so and leaves the model alone."""
+    state, plugin = ethanol
+    olex_model, olex, olx, core = (
+        sys.modules[n] for n in ("olex_model", "olex", "olx", "olex_core")
+    )
+    session = plugin._session()
     journal = olex_model.apply_commands(
-        olex, olx, core, ["name Q1 C3"], model_of(state), session.say
+        olex, olx, core, ["name Q1 C3", "hadd 33 C1"], model_of(state), session.say
     )
     session.journals.append(journal)
     session.refine(journal)
-    state.find("C1").crd[0] += 0.01  # what a refinement does
-    session.revert()
-    assert "not exactly" in session.messages[-1] and "position" in session.messages[-1]
-    assert "cannot restore" in session.messages[-1]
+    assert [a.label for a in state.atoms] == ["C1", "H1A", "H1B", "H1C", "C2", "O1", "C3"]
+    after = state.model_state()
+    log = len(state.log)
+    assert session.revert() is False and "History" in session.messages[-1]
+    assert state.model_state() == after and state.log[log:] == ["kill labels"]
 
 
 def test_9_labels_olex2_would_trim_are_never_sent_and_the_label_corrector_is_real(ethanol):
@@ -756,3 +780,266 @@ def test_a_full_disk_keeps_the_panels_answer_file_and_says_so_in_one_line(ethano
         "could not write %s (No space left on device); the probability panel keeps the "
         "previous answer" % saved
     ]
+
+
+# --- the Olex2 calls as its source has them (session 12) ----------------------------------------
+
+
+def test_olex2s_undo_pops_one_entry_and_name_may_push_two(ethanol):
+    """gxmacro.cpp: `undo` on an empty stack succeeds doing nothing (macUndo); `hadd` on a
+    grown structure is a macro error, so olex.m is False (xmacro.cpp macHAdd); `name` pushes
+    its entry and, when the rename left a riding-H group's pivot with the wrong number of
+    heavy neighbours, ValidateHGroups deletes the group and pushes one more (safe_afix, on by
+    default); `kill` of a heavy atom takes its riding H along (gxapp.cpp DeleteXAtoms)."""
+    state, _ = ethanol
+    Atom = sys.modules["_olex2"].Atom
+    assert state.undo_stack == [] and state.run("undo") is True
+    state.grown = True
+    assert state.run("hadd 23 C2") is False and not [a for a in state.live() if a.type == "H"]
+    state.grown = False
+    state.run("hadd 23 C2")
+    assert [a.label for a in state.live() if a.type == "H"] == ["H2A", "H2B"]
+    assert state.undo_stack == []  # hadd itself cannot be undone
+    state.atoms.append(Atom("Q2", "Q", (0.252, 0.10, 0.25), 0.05, 1.0, 0, 1.2))  # 1.5 Å from C2
+    state.run("name Q2 C4")  # C2 now has three heavy neighbours: HFIX 23 no longer fits
+    assert len(state.undo_stack) == 2 and not [a for a in state.live() if a.type == "H"]
+    assert any("C2 has wrong connectivity" in e for e in state.errors)
+    state.run("undo")  # the H group comes back, the rename stays
+    assert state.find("C4") is not None and len([a for a in state.live() if a.type == "H"]) == 2
+    state.run("undo")
+    assert state.find("Q2") is not None and state.find("C4") is None
+    state.run("kill C2")
+    assert state.find("C2") is None and not [a for a in state.live() if a.type == "H"]
+    state.run("undo")
+    assert state.find("C2") is not None and len([a for a in state.live() if a.type == "H"]) == 2
+
+
+def test_revert_undoes_the_entries_olex2_pushed_not_one_per_command(ethanol):
+    """A second round renames a peak next to a carbon that already rides two H: Olex2 deletes
+    that H group (safe_afix) and pushes an extra undo entry. Revert undoes until the renamed
+    atom is back (one undo per command left the rename in place) and nothing more."""
+    state, plugin = ethanol
+    olex_model, olex, olx, core = (
+        sys.modules[n] for n in ("olex_model", "olex", "olx", "olex_core")
+    )
+    Atom = sys.modules["_olex2"].Atom
+    state.run("name O1 O1")  # an earlier entry of the user's: Revert must not undo it
+    state.run("hadd 23 C2")  # an earlier round's riding H
+    state.atoms.append(Atom("Q2", "Q", (0.252, 0.10, 0.25), 0.05, 1.0, 0, 1.2))
+    session = plugin._session()
+    before = state.model_state()
+    session.journals.append(
+        olex_model.apply_commands(olex, olx, core, ["name Q2 C4"], model_of(state), session.say)
+    )
+    assert len(state.undo_stack) == 3
+    assert session.revert() is True and session.messages[-1] == "reverted exactly"
+    assert state.model_state() == before and len(state.undo_stack) == 1
+
+
+def test_olex2s_formula_functions_give_its_formats_and_a_cifs_items(ethanol):
+    """xfiles.cpp TXFile::LibGetFormula: per formula unit ('list', plain, 'split', 'html') or
+    per cell ('unit'), refused with no file; xmacro.cpp funIsFileType and xpprocs.cpp funCif:
+    a CIF's item, "n/a" when it has none, refused with another file open."""
+    state, _ = ethanol
+    olx = sys.modules["olx"]
+    state.formula, state.z = [("C", 2.0), ("H", 6.0), ("O", 1.0)], 4
+    assert olx.xf.GetFormula() == "C2 H6 O1"
+    assert olx.xf.GetFormula("list") == "C:2,H:6,O:1"
+    assert olx.xf.GetFormula("split") == "C 2 H 6 O 1"
+    assert olx.xf.GetFormula("unit") == "C8 H24 O4"
+    assert olx.xf.GetFormula("html") == "C<sub>2</sub>H<sub>6</sub>O"
+    assert (olx.IsFileType("res"), olx.IsFileType("ires"), olx.IsFileType("cif")) == (
+        "true",
+        "true",
+        "false",
+    )
+    with pytest.raises(RuntimeError):
+        olx.Cif("_chemical_formula_sum")
+    state.load(CELL, P1, [("C", 2)], 1, ETHANOL, file="/data/x.cif", cif_items={"_a": "b"})
+    assert (olx.IsFileType("cif"), olx.Cif("_a"), olx.Cif("_b")) == ("true", "b", "n/a")
+    state.close()
+    with pytest.raises(RuntimeError):
+        olx.xf.GetFormula("list")
+
+
+def assign_answer(snapshot):
+    from crystalx_core.service import handle
+
+    request = {"protocol": PROTOCOL, "id": 1, "method": "assign"}
+    request["params"] = {"structure": snapshot, "options": {"hydrogens": "auto", "top_k": 1}}
+    return handle(request)[0]
+
+
+def test_the_cifs_published_formula_goes_to_the_core_and_sfac_unit_do_not(ethanol):
+    """With a CIF open, Olex2's olx.Cif('_chemical_formula_sum') is the published formula
+    (the CIF's load also makes it Olex2's SFAC/UNIT: cif.cpp SetUserFormula); the snapshot
+    carries it as `formula` (protocol 2), and the core places no H where it has none. With a
+    .res open only SFAC/UNIT exist, which list what a solution found: no formula is sent."""
+    state, _ = ethanol
+    atoms = [a for a in ETHANOL if a[1] != "Q"]
+    state.load(CELL, P1, [("C", 2), ("O", 1)], 1, atoms, file="/data/ethanol.res")
+    assert "formula" not in model_of(state).snapshot
+    with_h = assign_answer(model_of(state).snapshot)
+    assert sum(s["h_count"] for s in with_h["sites"]) > 0
+    for missing in ("n/a", "?"):
+        state.load(CELL, P1, [("C", 2), ("O", 1)], 1, atoms, file="/data/e.cif")
+        state.cif_items["_chemical_formula_sum"] = missing
+        assert "formula" not in model_of(state).snapshot
+    state.cif_items["_chemical_formula_sum"] = "C2 O"
+    snapshot = model_of(state).snapshot
+    assert snapshot["formula"] == "C2 O"
+    without_h = assign_answer(snapshot)
+    assert [s["h_count"] for s in without_h["sites"]] == [0, 0, 0]
+
+
+def test_spy_commands_take_arguments_as_olex2_passes_them_and_fail_in_one_line(
+    ethanol, capsys, monkeypatch
+):
+    """Olex2 calls spy.crystalx.* with string arguments and -key=value as keywords
+    (pyext.cpp TFuncWrapper::Call) and would print the traceback of any error (PyErr_Print):
+    an argument a command does not take, a bad value or an error inside is one console line,
+    the traceback goes to crystalx_plugin.log in the data folder."""
+    state, plugin = ethanol
+    capsys.readouterr()
+    state.call("spy.crystalx.batch(-rounds=many)")
+    state.call("spy.crystalx.assign(now)")
+    state.call("spy.crystalx.batch(2, 3)")
+    assert state.call("spy.crystalx.status()") == "idle"
+
+    def broken():
+        raise KeyError("sites")
+
+    monkeypatch.setattr(plugin._session(), "revert", broken)
+    state.call("spy.crystalx.revert()")
+    lines = capsys.readouterr().out.splitlines()
+    log = Path(state.params["_data_dir"]) / "crystalx_plugin.log"
+    assert lines == [
+        "CrystalX: rounds must be a whole number, not 'many'",
+        "CrystalX: spy.crystalx.assign takes no arguments, not 'now'",
+        "CrystalX: spy.crystalx.batch takes rounds, not '2', '3'",
+        "CrystalX: spy.crystalx.revert failed: 'sites' (details in %s)" % log,
+    ]
+    assert state.errors == [] and "KeyError: 'sites'" in log.read_text()
+
+
+def test_after_a_refinement_a_panel_click_finds_the_atom_where_it_was(ethanol):
+    """The panel names atoms by the answer's labels, which the plugin turns into ids; a
+    refinement reloads the model and renumbers it (C3 moves from id 3 to 6, behind C1's new
+    H), so the atom is the one at the site's position now, not the stale id (now H1C)."""
+    state, plugin = ethanol
+    olex_model, olex, olx, core = (
+        sys.modules[n] for n in ("olex_model", "olex", "olx", "olex_core")
+    )
+    session = plugin._session()
+    session.show(model_of(state), {"sites": [], "spurious": [], "commands": []})
+    assert session.address("Q1") == "#c3"
+    journal = olex_model.apply_commands(
+        olex, olx, core, ["name Q1 C3", "hadd 33 C1"], model_of(state), session.say
+    )
+    assert session.address("Q1") == "#c3"  # renamed, not renumbered
+    session.refine(journal)
+    assert session.address("Q1") == "#c6" and state.find("#c6") is state.find("C3")
+    assert session.address("O9") == "O9"  # a label the answer did not name
+
+
+# --- review of session 12 (review_olex.md) -------------------------------------------------------
+
+
+def test_kill_pushes_one_entry_that_takes_the_riding_h_of_the_killed_atoms_neighbours(ethanol):
+    """GXLibMacros::macKill pushes app.DeleteXAtoms(todel) and nothing else (no
+    ValidateHGroups); under safe_afix TGXApp::DeleteXAtoms (gxlib/gxapp.cpp) goes "one level
+    deeper": the riding H (AFIX m != 0) of the killed atom's heavy neighbours go in that same
+    entry, unless their part forbids a bond to it (TNetwork::IsBondAllowed). One undo brings
+    all back; the plugin counts one undo step per kill, two per name."""
+    state, _ = ethanol
+    state.run("hadd 23 C2")  # H2A, H2B ride on C2 (bonded to C1 and O1)
+    assert state.run("kill C1") is True
+    assert state.find("C1") is None and not [a for a in state.live() if a.type == "H"]
+    assert len(state.undo_stack) == 1 and not any("connectivity" in e for e in state.errors)
+    state.run("undo")
+    assert state.find("C1") is not None
+    assert [a.label for a in state.live() if a.type == "H"] == ["H2A", "H2B"]
+    for h in state.live():
+        h.part = 2 if h.type == "H" else h.part
+    state.find("C1").part = 1  # no bond allowed between part 1 and part 2
+    state.run("kill C1")
+    assert len([a for a in state.live() if a.type == "H"]) == 2 and len(state.undo_stack) == 1
+    state.run("undo")
+    state.safe_afix = False
+    state.find("C1").part = 2
+    state.run("kill C1")
+    assert len([a for a in state.live() if a.type == "H"]) == 2
+    journal = sys.modules["olex_model"].Journal(model_of(state))
+    journal.record("kill #c0")
+    assert journal.steps == 1
+    journal.record("name #c1 N1")
+    assert journal.steps == 3
+
+
+def test_name_checks_the_h_groups_even_when_the_rename_fails(ethanol):
+    """gxmacro.cpp GXLibMacros::macName calls ValidateHGroups after its if/else, so a `name`
+    that renames nothing (an invalid label, an unknown atom) still deletes the riding-H group
+    of a pivot whose heavy neighbours no longer fit, and pushes that entry."""
+    state, _ = ethanol
+    Atom = sys.modules["_olex2"].Atom
+    state.run("hadd 23 C2")
+    state.atoms.append(Atom("C4", "C", (0.252, 0.10, 0.25), 0.04))  # C2's third neighbour
+    assert state.run("name O1 1x") is True and state.find("O1") is not None
+    assert not [a for a in state.live() if a.type == "H"] and len(state.undo_stack) == 1
+    state.run("undo")
+    assert len([a for a in state.live() if a.type == "H"]) == 2
+    state.run("name O9 N9")
+    assert not [a for a in state.live() if a.type == "H"] and len(state.undo_stack) == 1
+
+
+def applied_then_refined_by_olex2(state, plugin):
+    """Apply renames Q1 to C3 and adds C1's H, then Olex2's own Refine button reloads the
+    .res (olex2-gui RunPrg.runAfterProcess → OV.reloadStructureAtreap): the atoms are
+    renumbered and the undo stack cleared without the plugin knowing. The session."""
+    olex_model, olex, olx, core = (
+        sys.modules[n] for n in ("olex_model", "olex", "olx", "olex_core")
+    )
+    session = plugin._session()
+    session.show(model_of(state), {"sites": [], "spurious": [], "commands": []})
+    journal = olex_model.apply_commands(
+        olex, olx, core, ["name Q1 C3", "hadd 33 C1"], model_of(state), session.say
+    )
+    journal.after = model_of(state)
+    session.journals.append(journal)
+    state.run("name O1 N1")  # an edit of the user's leaves the ids where they were
+    assert session.revert() is False and session.messages[-1].endswith("use Olex2's undo")
+    state.run("undo")
+    state.run("refine 4")  # Olex2's own button, not the plugin
+    return session
+
+
+def test_after_olex2s_own_refinement_a_panel_click_finds_the_atom_where_it_is(ethanol):
+    """The clicked answer's atom is the one now at its site (C3 moved from id 3 to 6)."""
+    state, plugin = ethanol
+    session = applied_then_refined_by_olex2(state, plugin)
+    assert session.address("Q1") == "#c6" and state.find("#c6") is state.find("C3")
+
+
+def test_after_olex2s_own_refinement_revert_points_to_history_not_undo(ethanol):
+    """The reload cleared Olex2's undo: Revert says to go back with History and changes
+    nothing."""
+    state, plugin = ethanol
+    session = applied_then_refined_by_olex2(state, plugin)
+    after, log = state.model_state(), len(state.log)
+    assert session.revert() is False and "History" in session.messages[-1]
+    assert "use Olex2's undo" not in session.messages[-1]
+    assert state.model_state() == after and state.log[log:] == ["kill labels"]
+
+
+def test_an_oversized_plugin_log_is_started_afresh_when_the_plugin_loads(
+    tmp_path, monkeypatch, close_plugin
+):
+    """crystalx_plugin.log gets each failure's traceback; over 1 MB it is emptied when Olex2
+    loads the plugin, below that it is kept."""
+    log = tmp_path / "crystalx_plugin.log"
+    log.write_text("x" * (1 << 20) + "y")
+    open_in_double(tmp_path, monkeypatch, Snapshot, ETHANOL, z=1, interpreter="")
+    assert log.read_text() == ""
+    log.write_text("an earlier traceback\n")
+    open_in_double(tmp_path, monkeypatch, Snapshot, ETHANOL, z=1, interpreter="")
+    assert log.read_text() == "an earlier traceback\n"

@@ -416,6 +416,25 @@ def test_the_restraints_of_a_water_in_a_residue_name_it_by_its_residue(tmp_path)
     assert lines.index("RESI 3 HOH") < lines.index([ln for ln in lines if ln[:4] == "H1A "][0])
 
 
+@pytest.mark.parametrize("given, written", [("8 0 8", "8 8 8"), ("8 16 8", "8 16 8")])
+def test_a_unit_without_h_is_written_with_the_model_h(tmp_path, capsys, given, written):
+    """A UNIT with H 0 (a formula typed without H; a Pauling File CIF's formula without its
+    water H, session 11): the job placed riding H and wrote UNIT H 0 beside them, so SHELXL
+    would take F(000), density, mu and its CIF's formula without H. A 0 becomes the model's
+    count per cell (water's 2 H x 4), with a note; a count the user gave stays."""
+    res = tmp_path / "w.res"
+    res.write_text(
+        "TITL w\nCELL 0.71073 10 11 12 90 95 90\nZERR 4 0 0 0 0 0 0\nLATT 1\n"
+        f"SYMM -X, 1/2+Y, 1/2-Z\nSFAC C H O\nUNIT {given}\nFVAR 1\nC1 1 0.1 0.2 0.3 11 0.03\n"
+        "O2 3 0.22 0.2 0.3 11 0.03\nO1 3 0.6 0.6 0.6 11 0.04\nHKLF 4\nEND\n"
+    )
+    assert main(["assign", str(res), "--method", "baseline", "--hydrogens", "rules"]) == 0
+    lines = (tmp_path / "w_crystalx.res").read_text().splitlines()
+    assert f"UNIT {written}" in lines
+    said = "note: UNIT gave no H: written with the model's H 8 per cell" in capsys.readouterr().out
+    assert said == (given != written)
+
+
 # a salt with an O bonded to nothing but the metal, which the rules take for water (2 H)
 SALT_INS = """TITL salt
 CELL 0.71073 4.4 4.4 4.4 90 90 90
@@ -515,6 +534,22 @@ def test_the_atoms_of_a_mixed_site_keep_each_its_own_part(tmp_path):
     at = atoms.index("IN")
     assert atoms[at - 3 : at + 2] == ["PART", "SN2", "PART", "IN", "PART"]
     assert [ln for ln in lines if ln.startswith("PART")] == ["PART 1", "PART 2", "PART 0"]
+
+
+def test_the_element_table_counts_the_cell_as_unit_does(tmp_path, capsys):
+    """Every atom of CsSnCl3:In sits on a special position and In shares Sn's site: counted as
+    whole atoms (and In as none) the table compared 1 Cl with UNIT's 3 / 48 = 0.06. Counted by
+    occupancy and site multiplicity, the cell holds what UNIT says: Cl 3, Sn 0.9, In 0.067, Cs 1."""
+    (tmp_path / "x.res").write_text(CSSNCL3_RES)
+    args = ["assign", str(tmp_path / "x.res"), "--method", "baseline", "--hydrogens", "rules"]
+    assert main([*args, "--json"]) == 0
+    rows = {row["element"]: row for row in json.loads(capsys.readouterr().out)["elements"]}
+    assert {el: row["assigned"] for el, row in rows.items()} == {"Cl": 1, "Sn": 1, "In": 1, "Cs": 1}
+    for el, row in rows.items():
+        assert row["in_cell"] == pytest.approx(row["unit"], abs=0.001), el
+    assert main(args + ["--out", str(tmp_path / "again")]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert "In            1      0.07   0.067" in table
 
 
 # dkratzert/ShelXFile tests/resources/restraint_tests/eqiv_symmetry_atom_undefined.res, cut to

@@ -62,6 +62,7 @@ from crystalx_core.geometry import (
     angle_sum,
     bond_angle,
     connectivity,
+    one_alternative,
     exo_bond_taken,
     ring_planarity,
     site_multiplicities,
@@ -172,10 +173,12 @@ def assign_baseline(structure: Structure) -> Assignment:
 
 def baseline_h_counts(structure: Structure, bonds: list | None = None) -> list[int]:
     """H count of each non-H site (in site order) from the geometry rules above. `bonds`:
-    the connectivity of the non-H sites, when the caller has it already."""
+    the connectivity of the non-H sites as one alternative has it (geometry.one_alternative),
+    when the caller has it already."""
     heavy = [s for s in structure.sites if not is_hydrogen(s.element)]
     skeleton = structure.with_sites(heavy)
-    bonds = connectivity(skeleton) if bonds is None else bonds
+    if bonds is None:
+        bonds = one_alternative(skeleton, connectivity(skeleton))
     aromatic = _aromatic_sites(skeleton, bonds)
     counts = []
     for k, (site, contacts) in enumerate(zip(heavy, bonds)):
@@ -221,6 +224,22 @@ def _shortening(bond: _Bond, element: str) -> float:
     return covalent_radius(bond.element) + covalent_radius(element) - bond.distance
 
 
+# groups 1 and 2: their contacts to C are ionic (K+ beside a methyl), not an M–C bond
+_IONIC_METALS = frozenset({"Li", "Na", "K", "Rb", "Cs", "Fr", "Be", "Mg", "Ca", "Sr", "Ba", "Ra"})
+
+
+def _alkyl_metals(bonds: list[_Bond]) -> list[_Bond]:
+    """The metals a C is bonded to as to an alkyl or alkene ligand (not groups 1 and 2)."""
+    return [b for b in bonds if is_metal(b.element) and b.element not in _IONIC_METALS]
+
+
+def valence_room(bonds: list[_Bond]) -> int:
+    """H a C or N has room for: four bonds less its neighbours, metals outside groups 1-2
+    included: W–CH2–Si and Sn–CH2–C are CH2, Rh–C(C)3 no CH, Pt–NH2–C no NH3, an amine on U no
+    NH; Cp and arene CH (two C and the metal) keep one, an ammine (the metal alone) three."""
+    return max(0, 4 - len(_non_metal(bonds)) - len(_alkyl_metals(bonds)))
+
+
 def _carbon(centre: np.ndarray, bonds: list[_Bond], aromatic: bool = False) -> int:
     non_metal = _non_metal(bonds)
     if _in_cage(bonds):
@@ -243,6 +262,8 @@ def _carbon(centre: np.ndarray, bonds: list[_Bond], aromatic: bool = False) -> i
             return 1
         if bond.distance < 1.20:  # C≡N, C≡O
             return 0
+        if _alkyl_metals(bonds):  # M–CH2–R, or an η2-alkene's =CH2: never a CH3
+            return 2
         if bond.aromatic:  # a ring's own π bonds leave the exocyclic one single
             return 3
         return 2 if _shortening(bond, "C") > 0.10 else 3  # =CH2, else CH3
@@ -291,6 +312,18 @@ def _cage_h(centre: np.ndarray, bonds: list[_Bond]) -> int:
     """Cluster atoms have four or five cage neighbours and one exo bond (H unless substituted:
     the apex C of a 10-vertex closo cage with an exo OH has five neighbours and no H)."""
     return 1 if len(bonds) < 6 and not exo_bond_taken(centre, [b.cart for b in bonds]) else 0
+
+
+def h_room(structure: Structure, site: Site, contacts: list) -> int | None:
+    """The H a B, C or N has room for: a boron-cluster atom (B or C) its one exo bond unless
+    taken (cage atoms have five or six neighbours), a C or N its valence_room; None for any
+    other atom. `contacts`: the site's from connectivity()."""
+    if site.element not in ("B", "C", "N"):
+        return None
+    bonds = [_Bond(structure.sites[c.j].element or "C", c.distance, c.cart_j) for c in contacts]
+    if site.element in ("B", "C") and _in_cage(bonds):
+        return _cage_h(structure.cartesian(site.frac), bonds)
+    return None if site.element == "B" else valence_room(bonds)
 
 
 def _boron(centre: np.ndarray, bonds: list[_Bond]) -> int:

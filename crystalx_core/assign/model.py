@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from crystalx_core.assign.baseline import assign_baseline, baseline_h_counts
+from crystalx_core.assign.baseline import assign_baseline, baseline_h_counts, h_room
 from crystalx_core.assign.composition import (
     PENALTY,
     constrained_choice,
@@ -29,7 +29,7 @@ from crystalx_core.assignment import Assignment, SiteAssignment
 from crystalx_core.elements import atomic_number, is_hydrogen, is_metal
 from crystalx_core.errors import CrystalXError
 from crystalx_core.features import build_graph, combined_tokens, height_bins
-from crystalx_core.geometry import connectivity, site_multiplicities
+from crystalx_core.geometry import connectivity, one_alternative, site_multiplicities
 from crystalx_core.runtime import MODEL_DIR
 from crystalx_core.structure import Structure
 
@@ -149,7 +149,8 @@ def _h_probabilities(structure: Structure, model_dir: str | Path):
         hydrogen_model.cutoff,
         hydrogen_model.context,
     )
-    bonds = connectivity(heavy)  # for the rules' tokens and for the room each atom has
+    # for the rules' tokens and the room each atom has: one alternative's bonds, not both
+    bonds = one_alternative(heavy, connectivity(heavy))
     if hydrogen_model.config.get("rule_tokens"):
         rules = np.asarray(baseline_h_counts(heavy, bonds), dtype=np.int64)
         graph = replace(graph, z=combined_tokens(graph.z, rules[graph.site]))
@@ -271,13 +272,17 @@ def _placeable(
     probabilities: np.ndarray, heavy: Structure, bonds: list, counts: list[int]
 ) -> np.ndarray:
     """H-count probabilities restricted to counts the atom has room for (a C with three
-    neighbours takes one H at most), renormalised, as the element classes are restricted to
-    SFAC: the geometry rules could never place more. `bonds`: connectivity(heavy)."""
+    neighbours takes one H at most, a C or N bonded to a metal one fewer, a boron-cluster
+    atom its one exo H: h_room), renormalised, as the element classes are restricted to
+    SFAC: the geometry rules could never place more. `bonds`: connectivity(heavy) as one
+    alternative has it."""
     allowed = np.ones_like(probabilities, dtype=bool)
     for k, (site, contacts) in enumerate(zip(heavy.sites, bonds)):
+        room = h_room(heavy, site, contacts)
         most = MAX_BONDS.get(site.element)
-        if most is not None:
+        if room is None and most is not None:
             room = max(0, most - sum(1 for c in contacts if not is_metal(heavy.sites[c.j].element)))
+        if room is not None:
             allowed[k] = [n <= room for n in counts]
     return _restricted(probabilities, allowed)
 

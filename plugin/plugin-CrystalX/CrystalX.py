@@ -13,10 +13,13 @@ its result back to the main thread. Schedule counts whole seconds (mainform.cpp)
 callback is scheduled with interval 0: it runs within the next second, not 1-2 s later.
 """
 
+import functools
+import inspect
 import os
 import subprocess
 import sys
 import threading
+import traceback
 
 import olex
 import olex_core
@@ -61,6 +64,51 @@ def in_background(target, *args):
     return thread
 
 
+LOG_LIMIT = 1 << 20  # bytes: a longer crystalx_plugin.log is started afresh when Olex2 starts
+
+
+def cap_log(path, limit=LOG_LIMIT):
+    """Empty the plugin's own error log when earlier sessions left it over `limit` bytes, so
+    that it cannot grow without end in Olex2's data folder."""
+    try:
+        if os.path.getsize(path) > limit:
+            open(path, "w").close()
+    except OSError:
+        pass  # no log yet, or a folder that refuses it: spy_function says so when it writes
+
+
+def spy_function(function, log_dir):
+    """`function` as a spy.crystalx command: Olex2 passes every argument as a string and
+    -key=value as a keyword (repository/pyext.cpp TFuncWrapper::Call), and prints the full
+    traceback of anything a function raises (PyErr_Print). Here arguments the command does
+    not take, and any error, are one line on the console; the traceback goes to
+    crystalx_plugin.log in Olex2's data folder."""
+    signature = inspect.signature(function)
+    name = "spy.crystalx.%s" % function.__name__
+
+    def call(*args, **kwargs):
+        try:
+            signature.bind(*args, **kwargs)
+        except TypeError:
+            given = ", ".join([repr(a) for a in args] + ["-%s=%s" % kv for kv in kwargs.items()])
+            takes = ", ".join(signature.parameters) or "no arguments"
+            print("CrystalX: %s takes %s, not %s" % (name, takes, given))
+            return None
+        try:
+            return function(*args, **kwargs)
+        except Exception as error:  # noqa: BLE001  (Olex2 would print a traceback)
+            path = os.path.join(log_dir, "crystalx_plugin.log")
+            try:
+                with open(path, "a", encoding="utf-8") as log:
+                    log.write(traceback.format_exc())
+            except OSError:
+                path = "no log: %s is not writable" % log_dir
+            print("CrystalX: %s failed: %s (details in %s)" % (name, error, path))
+            return None
+
+    return functools.update_wrapper(call, function)
+
+
 class CrystalX(PluginTools):
     def __init__(self):
         super(CrystalX, self).__init__()
@@ -77,6 +125,7 @@ class CrystalX(PluginTools):
         self.worker_result = None
         self.worker_notes = []
         self.panel_link = None
+        cap_log(os.path.join(OV.DataDir(), "crystalx_plugin.log"))
         for function in (
             self.assign,
             self.preview,
@@ -89,7 +138,7 @@ class CrystalX(PluginTools):
             self.panel_event,
             self.panel_select,
         ):
-            OV.registerFunction(function, False, "crystalx")
+            OV.registerFunction(spy_function(function, OV.DataDir()), False, "crystalx")
         if self.setting("core_interpreter"):
             self.worker = in_background(self._warm_up, self._session())
 

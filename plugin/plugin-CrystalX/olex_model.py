@@ -9,6 +9,17 @@ only Olex2's `undo` restores it; `hadd` cannot be undone, is refused on a grown 
 adds nothing where the HFIX code does not fit the atom's bonds; GetRefinementModel trims
 labels over 4 characters. So every step is checked by reading the model back.
 
+Olex2's undo is a stack of entries, not of commands: `name` and `kill` push one each, and
+under the safe_afix option (on by default) `name` and `hadd` push one more whenever they made
+Olex2 delete riding-H groups whose pivot lost its bonds (gxlib/gxmacro.cpp macName,
+xlib/xmacro.cpp macHAdd, xlib/lattice.cpp ValidateHGroups); `kill` instead deletes the riding
+H of the killed atom's neighbours in its own entry (gxlib/gxapp.cpp TGXApp::DeleteXAtoms);
+`undo` pops one entry.
+So Revert undoes until the atoms Apply touched are back, never more entries than Apply can
+have pushed. Olex2 has no way to make several commands one undo entry; loading a file (as a
+refinement does) clears the stack and renumbers the atoms (gxlib/gxapp.cpp
+xappXFileLoad::Enter), after which only Olex2's History goes back.
+
 The reflections are Olex2's own: `olx.HKLSrc()` is the refinement model's HKL source
 (xlib/xmacro.cpp funHKLSrc), the same-named .hkl found on loading or "" when there is none
 (xlib/xfiles.cpp PostLoad), and may name a file since moved; `GetRefinementModel()` gives
@@ -119,8 +130,27 @@ def read_model(olx, olex_core):
     wavelength = float(refinement.get("exptl", {}).get("radiation", 0) or 0)
     if wavelength > 0:
         snapshot["wavelength"] = wavelength
+    formula = published_formula(olx)
+    if formula:
+        snapshot["formula"] = formula
     reflections, note = reflection_file(olx, refinement)
     return Model(snapshot, ids, states, cell, reflections, note)
+
+
+def published_formula(olx):
+    """The formula as the open CIF gives it (_chemical_formula_sum), or None: with a .res or
+    .ins open Olex2's formula is its SFAC/UNIT (xlib/xfiles.cpp LibGetFormula reads the
+    user content, which a CIF's load sets from _chemical_formula_sum: xlib/cif.cpp), and
+    SFAC/UNIT list what a solution found, not the compound. olx.Cif answers "n/a" for an
+    item the CIF lacks and refuses with another file open (xmacro.cpp funIsFileType,
+    xpprocs.cpp funCif)."""
+    try:
+        if str(olx.IsFileType("cif")) != "true":
+            return None
+        text = str(olx.Cif("_chemical_formula_sum")).strip().strip("'\"").strip()
+    except (AttributeError, RuntimeError):
+        return None
+    return text if text and text not in ("n/a", "?", ".") else None
 
 
 def reflection_file(olx, refinement):
@@ -247,25 +277,61 @@ def translate(commands, model):
 
 
 class Journal(object):
-    """What an Apply did: how many undoable commands ran, the H hadd made, and the model
-    before and after, so that Revert can use Olex2's undo and then check the result."""
+    """What an Apply did: the Olex2 undo entries it may have pushed, the atoms its name and
+    kill commands touched, the H hadd made, and the model before and after, so that Revert
+    can use Olex2's undo and then check the result."""
 
     def __init__(self, before):
         self.before = before  # Model read just before applying
         self.after = None  # Model read just after
-        self.undoable = 0  # name and kill commands, each one entry on Olex2's undo stack
+        self.undoable = 0  # name and kill commands: one undo entry each
+        self.steps = 0  # the most undo entries the commands can have pushed (safe_afix)
+        self.touched = []  # aunit ids that name or kill changed
         self.added = []  # aunit ids of the H atoms hadd created
         self.refined = False
+
+    def record(self, command):
+        """Count the undo entries a command that ran may have pushed, and what it touched."""
+        words = command.split()
+        if words[0] in ("name", "kill"):
+            self.undoable += 1
+            # name: its own entry and ValidateHGroups' when that deleted H groups; kill: one
+            # entry, riding H of the neighbours included (gxapp.cpp TGXApp::DeleteXAtoms)
+            self.steps += 2 if words[0] == "name" else 1
+            ids = [int(w[2:]) for w in words[1:] if w.startswith("#c")]
+            self.touched += ids[:1] if words[0] == "name" else ids
+        elif words[0] == "hadd":
+            self.steps += 1  # ValidateHGroups' entry only: hadd itself cannot be undone
+
+    def restored(self, olx):
+        """Every atom Apply renamed or deleted is back with its label and element, and no atom
+        of before is deleted (ValidateHGroups may have taken riding H)."""
+        au = olx.xf.au
+        for index in self.touched:
+            label, element = self.before.states[index][:2]
+            if au.IsAtomDeleted(index) == "true" or (
+                au.GetAtomName(index),
+                au.GetAtomType(index),
+            ) != (label, element):
+                return False
+        return not any(au.IsAtomDeleted(i) == "true" for i in self.before.states)
 
     def revert(self, olex, olx, olex_core):
         """Put the model back; a list of what differs from before (empty when exact)."""
         ok = True
-        for _ in range(self.undoable):
+        for _ in range(self.steps):
+            if self.restored(olx):
+                break
             ok &= bool(olex.m("undo"))
-        alive = [i for i in self.added if olx.xf.au.IsAtomDeleted(i) != "true"]
-        if alive:
-            ok &= bool(olex.m("kill " + " ".join("#c%d" % i for i in alive)))
-        self.undoable, self.added = 0, []
+        au = olx.xf.au
+        new = [  # hadd's H, and any an undo of ValidateHGroups brought back
+            i
+            for i in range(int(au.GetAtomCount()))
+            if i not in self.before.states and au.IsAtomDeleted(i) != "true"
+        ]
+        if new:
+            ok &= bool(olex.m("kill " + " ".join("#c%d" % i for i in new)))
+        self.undoable, self.steps, self.touched, self.added = 0, 0, [], []
         problems = differences(self.before, read_model(olx, olex_core))
         if not ok:
             problems.insert(0, "Olex2 refused part of the revert")
@@ -298,6 +364,17 @@ def differences(before, now, limit=6):
     return found[:limit] + (["and %d more" % (len(found) - limit)] if len(found) > limit else [])
 
 
+def renumbered_since(before, now, limit=0.5):
+    """Some aunit id names an atom more than `limit` Å from where that id's atom was: the
+    atoms were renumbered, as loading a file (a refinement's .res) does; a rename or a
+    refinement's shifts leave each id where it was."""
+    return any(
+        _distance(now.cell, now.states[i][3], state[3]) > limit
+        for i, state in before.states.items()
+        if i in now.states
+    )
+
+
 def _show(state, fields, names):
     return " ".join(str(state[names.index(f)]) for f in fields)
 
@@ -315,11 +392,11 @@ def apply_commands(olex, olx, olex_core, commands, before, say):
     olx.Freeze(True)
     try:
         for command in translated:
-            if not olex.m(command):
+            done = olex.m(command)
+            journal.record(command)  # a refused command may still have pushed entries
+            if not done:
                 _roll_back(journal, olex, olx, olex_core)
                 raise ApplyError("Olex2 refused %r; the model was put back as it was" % command)
-            if command.startswith(("name ", "kill ")):
-                journal.undoable += 1
         now = read_model(olx, olex_core)
         journal.added = [
             i for i in now.states if i not in before.states and now.states[i][1] == "H"
@@ -345,10 +422,11 @@ def apply_commands(olex, olx, olex_core, commands, before, say):
 
 
 def is_grown(olx):
-    """True or False from Olex2's IsGrown; None when this Olex2 cannot tell (then fuse anyway:
-    fusing an unfolded structure changes nothing)."""
+    """True or False from Olex2's xf.latt.IsGrown (xlib/lattice.cpp TLattice::LibIsGrown);
+    None when this Olex2 cannot tell (then fuse anyway: fusing an unfolded structure changes
+    nothing)."""
     try:
-        return str(olx.IsGrown()).lower() == "true"
+        return str(olx.xf.latt.IsGrown()).lower() == "true"
     except (AttributeError, RuntimeError):
         return None
 
@@ -383,6 +461,16 @@ def hydrogen_shortfall(asked, added, model):
         for i in sorted(got)
         if got[i] != asked.get(i, 0)
     ]
+
+
+def nearest_atom(model, frac, limit=0.5):
+    """aunit id of the atom (H and Q-peaks last) within `limit` Å of `frac`, nearest first;
+    None when there is none."""
+    near = [
+        (s[1] in ("H", "Q"), _distance(model.cell, s[3], frac), i) for i, s in model.states.items()
+    ]
+    near = [item for item in near if item[1] <= limit]
+    return min(near)[2] if near else None
 
 
 def _distance(cell, a, b):

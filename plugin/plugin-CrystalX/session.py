@@ -5,7 +5,14 @@ and the re-assign loop. Python 3.8, stdlib only."""
 import json
 import os
 
-from olex_model import ApplyError, apply_commands, differences, read_model
+from olex_model import (
+    ApplyError,
+    apply_commands,
+    differences,
+    nearest_atom,
+    read_model,
+    renumbered_since,
+)
 from panel_html import assignment_table, changed_from, element_probability, probability_text
 
 WARM_UP = {  # a tiny structure whose assignment loads the core's models
@@ -180,7 +187,7 @@ class Session(object):
         self.answer = None
         self.mark()
         self.say(
-            "applied %d commands (%d undoable steps, %d H added)"
+            "applied %d commands (%d renames or deletions, %d H added)"
             % (len(result["commands"]), journal.undoable, len(journal.added))
         )
         if self.settings("auto_refine"):
@@ -193,7 +200,8 @@ class Session(object):
             entry.refined = True
 
     def revert(self):
-        """Undo the last Apply with Olex2's undo, then compare every atom with before."""
+        """Undo the last Apply with Olex2's undo, then compare every atom with before; after
+        a refinement (a reload in Olex2) refuse, as Olex2's undo can no longer do it."""
         self.clear_labels()
         if not self.journals:
             self.say("nothing to revert")
@@ -210,21 +218,28 @@ class Session(object):
                 % (now.snapshot["source"], journal.before.snapshot["source"])
             )
             return False
-        if not journal.refined:
-            changed = differences(journal.after, now)
-            if changed:
-                self.say(
-                    "not reverted: the model changed since Apply (%s); use Olex2's undo"
-                    % "; ".join(changed)
+        if journal.refined:  # Olex2 loaded the refined file: undo cleared, atoms renumbered
+            self.say(
+                "not reverted: the refinement after Apply reloaded the model, which clears "
+                "Olex2's undo and renumbers the atoms; go back with Olex2's History"
+            )
+            return False
+        changed = differences(journal.after, now)
+        if changed:
+            renumbered = renumbered_since(journal.after, now)
+            self.say(
+                "not reverted: the model changed since Apply (%s); %s"
+                % (
+                    "; ".join(changed),
+                    "the atoms were renumbered, as a reload (a refinement) does, which "
+                    "also clears Olex2's undo: go back with Olex2's History"
+                    if renumbered
+                    else "use Olex2's undo",
                 )
-                return False
+            )
+            return False
         self.journals.pop()
         problems = journal.revert(self.olex, self.olx, self.olex_core)
-        if journal.refined:
-            problems.append(
-                "the refinement after Apply moved atoms and made new Q-peaks; "
-                "Revert cannot restore those"
-            )
         self.say(
             "reverted exactly"
             if not problems
@@ -233,8 +248,17 @@ class Session(object):
         return not problems
 
     def address(self, label):
-        """`#c<id>` of an atom the last answer names (ids survive renames), else the label."""
+        """`#c<id>` of the atom now at the site of the last answer's `label` (a refinement,
+        the plugin's or from Olex2's own button, reloads and renumbers the atoms), else its
+        id then (ids survive renames), else the label."""
         index = self.shown.id_of(label) if self.shown is not None else None
+        if index is not None:
+            site = self.shown.snapshot["sites"][self.shown.ids.index(index)]
+            try:
+                found = nearest_atom(read_model(self.olx, self.olex_core), site["frac"])
+            except (RuntimeError, ValueError):
+                found = None
+            index = index if found is None else found
         return label if index is None else "#c%d" % index
 
     def is_stable(self, result):

@@ -14,8 +14,28 @@ source (pcxod/olex2 for the C++ core, the olex2-gui tree for util/pyUtil):
   whatever the old label, the undo entry kept when only the type changed);
 - bare labels match in every residue for `kill`, `Label`, `hadd`; `#c<aunit id>` addresses
   one atom (gxapp.cpp atom lookup; mainform.cpp's own menus send `fix occu ... #c<id>`);
-- `hadd` is refused on a grown structure and adds nothing for an atom whose bond count
-  does not fit the HFIX code, and cannot be undone (xlcongen.cpp, gxmacro.cpp `AddHydrogens`);
+- `hadd` on a grown structure is a macro error, so olex.m is False (xlib/xmacro.cpp
+  XLibMacros::macHAdd: "not applicable to grown structures"); it adds nothing for an atom
+  whose bond count does not fit the HFIX code ("Failed to translate HFIX code" is only
+  logged), and pushes no undo entry of its own (xlcongen.cpp, xmacro.cpp macHAdd);
+- Olex2's undo stack (gxmacro.cpp): `name` pushes one entry per call (GXLibMacros::macName,
+  two arguments only) and then, with the `safe_afix` option (default true: xlib/xapp.cpp
+  TXApp::DoUseSafeAfix), runs TLattice::ValidateHGroups (xlib/lattice.cpp) whether or not
+  the rename worked: it deletes every riding-H group whose pivot no longer has the heavy
+  neighbours its AFIX m needs and pushes one more entry when it deleted any (NULL, so
+  nothing, otherwise: sdl/undo.h TUndoStack::Push); `hadd` runs the same check; `kill`
+  pushes one entry only (GXLibMacros::macKill: app.DeleteXAtoms(todel), no
+  ValidateHGroups), in which TGXApp::DeleteXAtoms (gxlib/gxapp.cpp) deletes with a heavy
+  atom every H bonded to it and, under safe_afix, "one level deeper" the riding H (AFIX m
+  != 0, TNetwork::IsBondAllowed: same part or part 0) of its heavy neighbours; `undo` pops
+  one entry and succeeds on an empty stack too (GXLibMacros::macUndo);
+- a refinement with an external program (SHELXL) ends by loading the .res it wrote
+  (olex2-gui, read in MilitaoLucas/olex2-gui: util/pyUtil/PyToolLib/RunPrg.py
+  RunPrg.runAfterProcess → util/pyUtil/olexFunctions.py OlexFunctions.reloadStructureAtreap:
+  `atreap_fader -b "<path>/<name>.res"`); the
+  load clears the undo stack (gxapp.cpp xappXFileLoad::Enter: GetUndo().Clear()) and the
+  atoms are numbered in file order, each riding H after its pivot, Q-peaks last, deleted
+  atoms gone (olex2.refine takes the other branch: what it reloads is not verified);
 - `GetRefinementModel` runs the label corrector: labels over 4 characters are trimmed and
   duplicates in a residue renamed (py_core.cpp → refmodel/asymmunit `FixLabels`); it gives
   the HKLF instruction as "hklf" (value, s, m, wt, matrix), the CELL card's wavelength in
@@ -42,8 +62,9 @@ source (pcxod/olex2 for the C++ core, the olex2-gui tree for util/pyUtil):
   util/pyUtil/NoSpherA2/crystal_energies.py); `olx.Schedule` runs its macro later, on the
   main thread, in whole seconds (mainform.cpp ID_TIMER: `TETime::Now() - LastCalled >
   Interval`); `print` from a thread is recorded as a fault;
-- a function given to `registerFunction` that raises has its error logged, not raised
-  (pyext.cpp);
+- a function given to `registerFunction` that raises has its traceback printed on the
+  console, not raised (pyext.cpp TFuncWrapper::Call: PyErr_Print), recorded in `errors`;
+  it gets its arguments as strings, -key=value as keywords (see call());
 - the process environment is Olex2's: etc/bin/start sets PYTHONHOME, LD_LIBRARY_PATH,
   PATH, OLEX2_CCTBX_DIR, BOOST_ADAPTBX_*; Olex2 adds LIBTBX_BUILD for its cctbx.
 """
@@ -105,6 +126,7 @@ class Atom(object):
         self.uiso, self.occu, self.part, self.peak, self.afix = uiso, occu, part, peak, afix
         self.resi = resi
         self.deleted = False
+        self.pivot = None  # the atom a riding H (afix != 0) hangs on
 
     @property
     def address(self):
@@ -165,6 +187,8 @@ class Olex2(object):
         self.refinements = 0
         self.fail_on = None  # a command prefix that olex.m should refuse (fault injection)
         self.grown = False
+        self.safe_afix = True  # Olex2's option, default true (xapp.cpp TXApp::DoUseSafeAfix)
+        self.cif_items = {}  # a loaded CIF's data items, as olx.Cif reads them
         self.hidden = set()  # atom indices hidden in the view
         self.centred = None
         self.thread_prints = []  # text printed from a thread other than the main one
@@ -181,10 +205,13 @@ class Olex2(object):
         file="/data/structure.res",
         hkl=None,
         radiation=None,
+        cif_items=None,
     ):
         """Open a structure; its HKL source is `hkl` when that file exists, else the
-        same-named .hkl when there is one, else "" (xfiles.cpp PostLoad)."""
+        same-named .hkl when there is one, else "" (xfiles.cpp PostLoad); a CIF's data items
+        in `cif_items`."""
         self.reset_model()
+        self.cif_items = dict(cif_items or {})
         self.cell, self.matrices, self.formula, self.z, self.file = (
             tuple(cell),
             matrices,
@@ -284,6 +311,15 @@ class Olex2(object):
             return False
 
     def _cmd_name(self, args):
+        """GXLibMacros::macName with two arguments; under safe_afix ValidateHGroups runs
+        after it whatever happened to the rename (the call is outside its if)."""
+        if len(args) > 3:
+            return False  # fpNone|fpOne|fpTwo|fpThree: the macro is not entered
+        renamed = self._name(args)
+        self._validate_h_groups()
+        return renamed
+
+    def _name(self, args):
         if len(args) != 2:
             return False
         atom = self.find(args[0])
@@ -306,18 +342,50 @@ class Olex2(object):
         return True
 
     def _cmd_kill(self, args):
+        """GXLibMacros::macKill: one undo entry, TGXApp::DeleteXAtoms's (no ValidateHGroups)."""
         if args == ["labels"]:
             self.labels = {}
             return True
         targets = (
             [a for label in args for a in self.find_all(label)] if args else list(self.selection)
         )
-        for atom in targets:
-            atom.deleted = True
+        deleted = self._delete_atoms(targets)
         self.selection = []
-        if targets:
-            self.undo_stack.append(("kill", targets))
+        if deleted:
+            self.undo_stack.append(("kill", deleted))
         return True
+
+    def _delete_atoms(self, targets):
+        """TGXApp::DeleteXAtoms: each atom not yet deleted; with a heavy atom (not H, not a
+        Q-peak) every H bonded to it, and under safe_afix the riding H (AFIX m != 0) of its
+        heavy neighbours whose part allows a bond to it (TNetwork::IsBondAllowed); bonds as
+        they were before the kill."""
+        before = self.live()
+        deleted = []
+        for atom in targets:
+            if atom.deleted:
+                continue
+            deleted.append(atom)
+            if atom.type not in ("H", "Q"):
+                for near in before:
+                    if near.deleted or near.type == "Q" or not self.bonded(atom, near):
+                        continue
+                    if near.type == "H":
+                        near.deleted = True
+                        deleted.append(near)
+                    elif self.safe_afix:  # "go one level deeper"
+                        for h in before:
+                            if (
+                                not h.deleted
+                                and h.type == "H"
+                                and h.afix // 10 != 0
+                                and _bond_allowed(atom, h)
+                                and self.bonded(near, h)
+                            ):
+                                h.deleted = True
+                                deleted.append(h)
+            atom.deleted = True
+        return deleted
 
     def _cmd_sel(self, args):
         if args == ["-u"]:
@@ -340,8 +408,8 @@ class Olex2(object):
         if not args or not args[0].isdigit():
             return False
         if self.grown:
-            self.errors.append("hadd: the structure is grown; use fuse first")
-            return True
+            self.errors.append("hadd: not applicable to grown structures")
+            return False
         code = int(args[0])
         n = H_PER_GROUP.get(code // 10)
         pivots = [a for label in args[1:] for a in self.find_all(label)]
@@ -362,35 +430,69 @@ class Olex2(object):
                     name = name[: MAX_LABEL - 1] + "'"
                     if self.find(_address(name, pivot.resi)) is not None:
                         name = self._free_label("H", pivot.resi)
-                self.atoms.append(
-                    Atom(
-                        name,
-                        "H",
-                        [c + 0.01 * (k + 1) for c in pivot.crd],
-                        uiso=1.2 * pivot.uiso,
-                        afix=code,
-                        resi=pivot.resi,
-                    )
+                h = Atom(
+                    name,
+                    "H",
+                    [c + 0.01 * (k + 1) for c in pivot.crd],
+                    uiso=1.2 * pivot.uiso,
+                    afix=code,
+                    resi=pivot.resi,
                 )
-        return True  # hadd pushes nothing on the undo stack: Olex2 cannot undo it
+                h.pivot = pivot
+                self.atoms.append(h)
+        self._validate_h_groups()  # hadd's own H cannot be undone; only this check's entry
+        return True
+
+    def _validate_h_groups(self):
+        """TLattice::ValidateHGroups as macName and macHAdd run it under safe_afix: delete
+        each riding-H group whose pivot lacks the heavy neighbours its m needs (1: 3; 2, 4: 2;
+        3, 8, 9, 12, 13, 14, 16: 1; 15: 4 or 5), logged as an error, and push one undo entry
+        for all it deleted; nothing when none was."""
+        if not self.safe_afix:
+            return
+        groups = {}
+        for h in self.live():
+            if h.type == "H" and h.afix and h.pivot is not None and not h.pivot.deleted:
+                groups.setdefault((id(h.pivot), h.afix), []).append(h)
+        deleted = []
+        for members in groups.values():
+            pivot, m = members[0].pivot, members[0].afix // 10
+            count = self.heavy_neighbours(pivot)
+            if count not in ((4, 5) if m == 15 else (BONDED_TO.get(m, count),)):
+                self.errors.append(
+                    "Pivot atom %s has wrong connectivity for the given AFIX group and the "
+                    "group was removed" % pivot.label
+                )
+                deleted += members
+        for h in deleted:
+            h.deleted = True
+        if deleted:
+            self.undo_stack.append(("kill", deleted))
 
     def heavy_neighbours(self, atom):
         """Non-H atoms (any symmetry image) within bonding distance of `atom`."""
+        return sum(
+            self._images_bonded(atom, other)
+            for other in self.live()
+            if other.type not in ("Q", "H")
+        )
+
+    def bonded(self, a, b):
+        return self._images_bonded(a, b) > 0
+
+    def _images_bonded(self, atom, other):
+        """How many symmetry images of `other` lie within the covalent radii + 0.45 Å of
+        `atom`."""
+        limit = RADII.get(atom.type, 1.2) + RADII.get(other.type, 1.2) + 0.45
         count = 0
-        for other in self.live():
-            if other.type in ("Q", "H"):
-                continue
-            limit = RADII.get(atom.type, 1.2) + RADII.get(other.type, 1.2) + 0.45
-            for matrix in self.matrices:
-                image = [
-                    sum(matrix[r][c] * other.crd[c] for c in range(3)) + matrix[r][3]
-                    for r in range(3)
-                ]
-                delta = [image[k] - atom.crd[k] for k in range(3)]
-                delta = [d - round(d) for d in delta]
-                distance = self.distance(delta)
-                if 0.1 < distance < limit:
-                    count += 1
+        for matrix in self.matrices:
+            image = [
+                sum(matrix[r][c] * other.crd[c] for c in range(3)) + matrix[r][3] for r in range(3)
+            ]
+            delta = [image[k] - atom.crd[k] for k in range(3)]
+            delta = [d - round(d) for d in delta]
+            if 0.1 < self.distance(delta) < limit:
+                count += 1
         return count
 
     def distance(self, delta):
@@ -407,12 +509,30 @@ class Olex2(object):
         )
 
     def _cmd_refine(self, args):
+        """A SHELXL refinement: the model stays where it was (this double moves nothing) and,
+        as olex2-gui's RunPrg.runAfterProcess does, the .res it wrote is loaded: reload()."""
         self.refinements += 1
+        self.reload()
         return True
+
+    def reload(self):
+        """Olex2 loading the .res it wrote: deleted atoms gone, each riding H after its pivot,
+        Q-peaks last (the order of a SHELX file), ids renumbered, undo stack cleared
+        (gxapp.cpp xappXFileLoad::Enter), selection and labels gone."""
+        live = self.live()
+        riding = [a for a in live if a.type == "H" and a.pivot in live]
+        order = []
+        for atom in live:
+            if atom.type == "Q" or atom in riding:
+                continue
+            order.append(atom)
+            order += [h for h in riding if h.pivot is atom]
+        self.atoms = order + [a for a in live if a.type == "Q"]
+        self.undo_stack, self.selection, self.labels = [], [], {}
 
     def _cmd_undo(self, args):
         if not self.undo_stack:
-            return False
+            return True  # macUndo does nothing, successfully
         entry = self.undo_stack.pop()
         if entry[0] == "group":
             for _, atom, label, type_, peak in reversed(entry[1]):
@@ -438,14 +558,29 @@ class Olex2(object):
         due = [item for item in self.scheduled if item[0] <= now]
         self.scheduled = [item for item in self.scheduled if item[0] > now]
         for _, macro in due:
-            call = re.match(r"^spy\.(\w+)\.(\w+)\((.*)\)$", macro.strip())
-            if call:
-                self.functions["%s.%s" % (call.group(1), call.group(2))](
-                    *[a for a in call.group(3).split(",") if a]
-                )
+            if macro.strip().startswith("spy."):
+                self.call(macro)
             else:
                 self.run(macro)
         return len(due)
+
+    def call(self, text):
+        """A spy function as Olex2 calls it from its command line, a button or Schedule:
+        `spy.ns.name(a, 'b c', -key=value)`. Every argument arrives as a string, quotes taken
+        off; one of the form -key=value becomes a keyword argument (repository/pyext.cpp
+        TFuncWrapper::Call with decode_keywords, runRegisterFunction's default). The value
+        returned is what Olex2 would print or insert (None when the function returned None)."""
+        call = re.match(r"^spy\.([\w.]+)\.(\w+)(?:\((.*)\))?$", text.strip())
+        if call is None:
+            raise ValueError("not a spy function call: %r" % text)
+        args, kwargs = [], {}
+        for word in _split_arguments(call.group(3) or ""):
+            if word.startswith("-") and "=" in word:
+                key, _, value = word[1:].partition("=")
+                kwargs[key] = value
+            else:
+                args.append(word)
+        return self.functions["%s.%s" % (call.group(1), call.group(2))](*args, **kwargs)
 
     def pump(self, until, timeout=120.0):
         """Olex2's idle loop until `until()` holds: scheduled macros run, nothing else does."""
@@ -457,7 +592,8 @@ class Olex2(object):
                 time.sleep(0.005)
 
     def registered(self, name, function):
-        """What registerFunction stores: errors are logged as Olex2 does, never raised."""
+        """What registerFunction stores: an error's traceback is printed (recorded in
+        `errors`) as Olex2's PyErr_Print does, never raised."""
 
         def call(*args, **kwargs):
             try:
@@ -530,6 +666,34 @@ class Olex2(object):
             sys.stdout = real_stdout
 
         return undo
+
+
+def _split_arguments(text):
+    """Olex2's function arguments: comma separated, a quoted one taken as it is without its
+    quotes, spaces around each dropped."""
+    words, current, quote = [], "", None
+    for char in text:
+        if quote:
+            if char == quote:
+                quote = None
+            else:
+                current += char
+        elif char in "'\"":
+            quote = char
+        elif char == ",":
+            words.append(current.strip())
+            current = ""
+        else:
+            current += char
+    if current.strip() or words:
+        words.append(current.strip())
+    return [w for w in words if w != ""]
+
+
+def _bond_allowed(a, b):
+    """TNetwork::IsBondAllowed(TCAtom, TCAtom) (xlib/network.h): either in part 0, or the
+    same part."""
+    return a.part == 0 or b.part == 0 or a.part == b.part
 
 
 def _address(label, resi):

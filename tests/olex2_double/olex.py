@@ -8,7 +8,8 @@ def m(command):
 
 
 def registerFunction(function, profiling=False, namespace=""):
-    """Errors of the function are logged, not raised, as Olex2 does (pyext.cpp)."""
+    """`spy.<namespace>.<name>`; an error's traceback is printed, not raised (pyext.cpp
+    runRegisterFunction, TFuncWrapper::Call)."""
     STATE.registered((namespace + "." if namespace else "") + function.__name__, function)
 
 

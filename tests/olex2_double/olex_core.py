@@ -50,8 +50,12 @@ def GetRefinementModel(calculate_connectivity=False):
         {"class": "RES", "alias": n, "number": n, "chainId": "", "atoms": tuple(atoms)}
         for n, atoms in sorted(residues.items())
     ]
+    cell = dict(  # each a (value, esd) pair, as FragmentDB's get_cell reads ['a'][0]
+        (name, (value, 0.0))
+        for name, value in zip(("a", "b", "c", "alpha", "beta", "gamma"), STATE.cell)
+    )
     model = {
-        "aunit": {"cell": {"a": STATE.cell[0]}, "residues": exported},
+        "aunit": {"cell": cell, "residues": exported},
         "hklf": dict(STATE.hklf),
         "exptl": {"radiation": STATE.radiation, "temperature": -273.0, "size": (0.0, 0.0, 0.0)},
     }

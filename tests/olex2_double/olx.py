@@ -28,12 +28,39 @@ def _new_atom(label, x, y, z):
     return str(len(STATE.atoms) - 1)
 
 
-def _formula(mode=""):
-    if mode == "list":
-        return ",".join("%s:%g" % (el, n) for el, n in STATE.formula)
-    if mode in ("unit", "html", "split"):
-        return " ".join("%s%g" % (el, round(n * STATE.z)) for el, n in STATE.formula)
-    return " ".join("%s%g" % (el, n) for el, n in STATE.formula)
+def _file_loaded(name):
+    """Olex2 refuses a psFileLoaded function with no structure open; through olx that is a
+    RuntimeError (repository/pyext.cpp runOlexFunctionEx)."""
+    if STATE.file is None:
+        raise RuntimeError("Function '%s' failed: wrong program state" % name)
+
+
+def _formula(mode="", digits=None):
+    """xf.GetFormula (xlib/xfiles.cpp TXFile::LibGetFormula): the user's content (SFAC/UNIT,
+    or a CIF's _chemical_formula_sum) per formula unit, or per cell for 'unit': 'C2 H6 O1'
+    by default, 'C:2,H:6,O:1' for 'list', 'C 2 H 6 O 1' for 'split', 'C2 H6 O1' rounded
+    cell content for 'unit', 'C<sub>2</sub>H<sub>6</sub>O' for 'html' (no 1, no spaces)."""
+    _file_loaded("GetFormula")
+    parts = []
+    for element, count in STATE.formula:
+        value = round(count * STATE.z) if mode == "unit" else count
+        text = "%g" % value
+        if mode == "list":
+            parts.append("%s:%s" % (element, text))
+        elif mode == "split":
+            parts.append("%s %s" % (element, text))
+        elif mode == "html":
+            shown = abs(value - 1) > 0.01 and abs(value) > 0.01
+            parts.append(element + ("<sub>%s</sub>" % text if shown else ""))
+        else:
+            parts.append(element + text)
+    return ("," if mode == "list" else "" if mode == "html" else " ").join(parts)
+
+
+def _is_grown():
+    """xf.latt.IsGrown (xlib/lattice.cpp TLattice::LibIsGrown, library "latt" attached to
+    "xf" by TXFile::ExportLibrary); there is no olx.IsGrown."""
+    return _bool(STATE.grown)
 
 
 au = SimpleNamespace(
@@ -52,7 +79,7 @@ au = SimpleNamespace(
     GetZ=lambda: str(STATE.z),
     NewAtom=_new_atom,
 )
-xf = SimpleNamespace(au=au, GetFormula=_formula)
+xf = SimpleNamespace(au=au, GetFormula=_formula, latt=SimpleNamespace(IsGrown=_is_grown))
 
 
 def _update(name=""):
@@ -64,6 +91,8 @@ html = SimpleNamespace(Update=_update)
 
 
 def Freeze(*value):
+    """A function, not a macro (olex/mainform.cpp this_InitFuncD(Freeze, fpNone|fpOne)):
+    "true"/"false" without an argument, "" when setting."""
     if not value:
         return _bool(STATE.freeze)
     STATE.freeze = bool(value[0])
@@ -95,10 +124,6 @@ def Sel():
     return " ".join(a.address for a in STATE.selection)
 
 
-def IsGrown():
-    return _bool(STATE.grown)
-
-
 def FileFull():
     """The structure's file, or "none" when no structure is open (xmacro.cpp funFileFull)."""
     return STATE.file or "none"
@@ -106,6 +131,30 @@ def FileFull():
 
 def IsFileLoaded():
     return _bool(STATE.file)
+
+
+def IsFileType(kind):
+    """xlib/xmacro.cpp funIsFileType: the loader's type ('ins' and 'res' also the file's
+    extension, 'ires' either), "false" with no file. Approximate: Olex2 asks the loader
+    (CheckFileType<TCif> for 'cif'), the double the extension of the file it loaded."""
+    extension = (STATE.file or "").rsplit(".", 1)[-1].lower() if STATE.file else ""
+    kind = kind.lower()
+    if kind in ("ins", "res"):
+        return _bool(extension == kind)
+    if kind == "ires":
+        return _bool(extension in ("ins", "res"))
+    if kind in ("cif", "cmf"):
+        return _bool(extension in ("cif", "cmf"))
+    return "false"
+
+
+def Cif(item):
+    """A loaded CIF's data item as Olex2 gives it (olex/xpprocs.cpp funCif: the value without
+    quotes, "n/a" when the CIF has no such item); with another file open the function is
+    refused (psCheckFileTypeCif), a RuntimeError through olx."""
+    if IsFileType("cif") != "true":
+        raise RuntimeError("Function 'Cif' failed: wrong program state")
+    return STATE.cif_items.get(item, "n/a")
 
 
 def HKLSrc(*path):

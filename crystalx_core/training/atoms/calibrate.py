@@ -37,7 +37,7 @@ from crystalx_core.assign.model import (
     site_classes,
 )
 from crystalx_core.elements import is_hydrogen, symbol
-from crystalx_core.geometry import connectivity
+from crystalx_core.geometry import connectivity, one_alternative
 from crystalx_core.runtime import softmax
 from crystalx_core.training.atoms.dataset import h_counts
 from crystalx_core.training.atoms.evaluate import SEEDS, _name_number, test_structures
@@ -105,7 +105,9 @@ def hydrogen_rows(truths: list) -> tuple[np.ndarray, np.ndarray]:
         calls: list = []
         with recording(model, calls):
             model_h_counts(heavy)
-        rows.append(_log(_placeable(calls[-1], heavy, connectivity(heavy), counts)))
+        rows.append(
+            _log(_placeable(calls[-1], heavy, one_alternative(heavy, connectivity(heavy)), counts))
+        )
         targets += [counts.index(n) for n in h_counts(truth)]
     return np.concatenate(rows), np.array(targets)
 
