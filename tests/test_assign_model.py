@@ -405,3 +405,43 @@ def test_the_alternatives_of_a_split_atom_carry_one_h_count(shared_data):
         == [truth[x] for x in ("C6", "C6A", "C7A", "C7B")]
         == [2] * 4
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "labels"),
+    [
+        ("finalcif_1503204", ("C74A", "C78B")),  # PART 1, 3 neighbours, no H / PART 2, CH
+        ("codtools_jo030050x", ("C36", "C23", "C26")),  # PART 3 methyl / CH2 of PARTs 1, 2
+    ],
+)
+def test_close_alternatives_with_other_neighbour_counts_keep_their_own_h(shared_data, name, labels):
+    """Close sites of one element in different PARTs are one split atom only when they have
+    as many neighbours: pooled, the quaternary C74A made C78B's published CH a C, and the
+    methyl C36 took the CH2 count of the ring C23/C26 it overlaps."""
+    from crystalx_core.training.atoms.dataset import h_counts
+    from tests.conftest import CORPUS
+
+    structure = read_cif(CORPUS / f"{name}.cif").structure
+    heavy = structure.with_sites([s for s in structure.sites if s.element not in ("H", "D")])
+    names = [s.label for s in heavy.sites]
+    got = dict(zip(names, (n for n, _ in model_h_counts(heavy))))
+    truth = dict(zip(names, h_counts(structure)))
+    assert [got[x] for x in labels] == [truth[x] for x in labels]
+
+
+def test_a_split_group_holds_one_site_per_part():
+    """A chain of close sites PART 1 - PART 2 - PART 1 is not one atom: the nearest pair is
+    joined, and the far PART 1 site keeps its own probabilities."""
+    from crystalx_core.assign.model import _split_atoms_agree
+    from crystalx_core.structure import Site, Structure
+
+    sites = [
+        Site("C1", "C", (0.50, 0.5, 0.5), occupancy=0.5, part=1),
+        Site("C2", "C", (0.54, 0.5, 0.5), occupancy=0.5, part=2),
+        Site("C3", "C", (0.59, 0.5, 0.5), occupancy=0.5, part=1),
+    ]
+    structure = Structure(cell=(10, 10, 10, 90, 90, 90), symops=["x,y,z"], sites=sites)
+    probabilities = np.array([[0.9, 0.1], [0.5, 0.5], [0.1, 0.9]])
+    agreed = _split_atoms_agree(structure, probabilities, [[], [], []])  # no bonds: alike
+    assert np.allclose(agreed[0], agreed[1]) and np.allclose(agreed[0], [0.7, 0.3])
+    assert np.allclose(agreed[2], probabilities[2])

@@ -156,41 +156,53 @@ def _h_probabilities(structure: Structure, model_dir: str | Path):
         graph = replace(graph, z=combined_tokens(graph.z, rules[graph.site]))
     counts = [int(c) for c in hydrogen_model.classes]
     probabilities = _placeable(hydrogen_model.predict(graph), heavy, bonds, counts)
-    return hydrogen_model, heavy, counts, _split_atoms_agree(heavy, probabilities)
+    return hydrogen_model, heavy, counts, _split_atoms_agree(heavy, probabilities, bonds)
 
 
-def _split_atoms_agree(heavy: Structure, probabilities: np.ndarray) -> np.ndarray:
-    """One atom split over alternatives (PART 1 and 2, one element, SPLIT_REACH apart or less
-    in the same asymmetric unit) is one chemical group in two places, so it carries one H count:
-    each alternative gets their probabilities weighed by occupancy, restricted to the counts it
-    has room for, as assign gives split alternatives one element. The minor part's strained
-    geometry alone made N2_thpp's C6A (14 % occupied, N–C 1.38 Å) a CH beside its CH2 C6.
-    Negative PARTs stay apart: their overlapping images are other molecules (SXF_I43d's
-    acetonitrile lies across its toluene)."""
+def _split_atoms_agree(heavy: Structure, probabilities: np.ndarray, bonds) -> np.ndarray:
+    """One atom split over alternatives (positive PARTs, one element, SPLIT_REACH apart or
+    less in the same asymmetric unit, as many non-metal neighbours each) is one chemical group
+    in two places, so its alternatives share one set of H-count probabilities: each gets their
+    occupancy-weighed mean, restricted to the counts it has room for (the counts are still
+    fitted to UNIT site by site). The minor part's strained geometry alone made N2_thpp's C6A
+    (14 % occupied, N–C 1.38 Å) a CH beside its CH2 C6. Close sites with different neighbour
+    counts are different atoms (finalcif_1503204's C74A, three neighbours, lies by the CH
+    C78B), and a group holds one site per PART, nearest pairs joined first, so a chain of close
+    sites over three PARTs is not pooled whole. Negative PARTs stay apart: their overlapping
+    images are other molecules (SXF_I43d's acetonitrile lies across its toluene)."""
     from crystalx_core.assign import SPLIT_REACH
-    from crystalx_core.geometry import identity_operator, linked_groups, neighbours
+    from crystalx_core.geometry import identity_operator, neighbours
 
     sites = heavy.sites
     split = [k for k, s in enumerate(sites) if s.part > 0 and not s.mixed]
     if not split:
         return probabilities
     identity = identity_operator(heavy)
-    position = {k: n for n, k in enumerate(split)}
-    linked = [
-        [
-            position[c.j]
-            for c in contacts
-            if c.j in position
-            and c.op == identity
-            and not any(c.shift)
-            and sites[c.j].part != sites[k].part
-            and sites[c.j].element == sites[k].element
-        ]
+    degree = [sum(not is_metal(sites[c.j].element) for c in contacts) for contacts in bonds]
+    links = sorted(
+        (c.distance, k, c.j)
         for k, contacts in zip(split, neighbours(heavy, SPLIT_REACH, centres=split))
-    ]
+        for c in contacts
+        if k < c.j
+        and sites[c.j].part > 0
+        and not sites[c.j].mixed
+        and c.op == identity
+        and not any(c.shift)
+        and sites[c.j].part != sites[k].part
+        and sites[c.j].element == sites[k].element
+        and degree[c.j] == degree[k]
+    )
+    group = {k: [k] for k in split}
+    for _, i, j in links:  # nearest first; never two sites of one PART in a group
+        if group[i] is group[j] or {sites[k].part for k in group[i]} & {
+            sites[k].part for k in group[j]
+        }:
+            continue
+        joined = group[i] + group[j]
+        for k in joined:
+            group[k] = joined
     agreed = probabilities.copy()
-    for group in linked_groups(linked):
-        members = [split[n] for n in group]
+    for members in {id(g): g for g in group.values()}.values():
         if len(members) < 2:
             continue
         weight = np.array([sites[k].occupancy for k in members])
