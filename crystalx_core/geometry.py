@@ -260,18 +260,24 @@ def connectivity(
 RING_REACH = 3.3  # Å: every atom of a six-ring lies this close to each member (para 2 × 1.55 Å)
 
 
-def six_rings(structure: Structure, k: int, member=lambda element: True) -> list[np.ndarray]:
+def six_rings(
+    structure: Structure,
+    k: int,
+    member=lambda element: True,
+    contacts: list[Contact] | None = None,
+) -> list[np.ndarray]:
     """The six-membered rings through site `k`, each as the (6, 3) Cartesian positions of its
     atoms in ring order starting at site k, found among the images within RING_REACH of it.
     Bonds as connectivity makes them (PART rules included, an image by another operator or
     a lattice shift being symmetry-generated); `member(element)` says which atoms may be ring
-    atoms (a ring through a metal is a chelate, not a ring of the molecule)."""
+    atoms (a ring through a metal is a chelate, not a ring of the molecule). `contacts`: site
+    k's neighbours within RING_REACH, where the caller has them for every site at once."""
     sites = structure.sites
     if not member(sites[k].element or "C"):
         return []
-    contacts = [
-        c for c in neighbours(structure, RING_REACH, [k])[0] if member(sites[c.j].element or "C")
-    ]
+    if contacts is None:
+        contacts = neighbours(structure, RING_REACH, [k])[0]
+    contacts = [c for c in contacts if member(sites[c.j].element or "C")]
     identity = identity_operator(structure)
     keys = [(k, identity, (0, 0, 0))] + [(c.j, c.op, tuple(c.shift)) for c in contacts]
     pos = np.array([structure.cartesian(sites[k].frac)] + [c.cart_j for c in contacts])
