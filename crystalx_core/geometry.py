@@ -257,6 +257,63 @@ def connectivity(
     return bonds
 
 
+RING_REACH = 3.3  # Å: every atom of a six-ring lies this close to each member (para 2 × 1.55 Å)
+
+
+def six_rings(
+    structure: Structure,
+    k: int,
+    member=lambda element: True,
+    contacts: list[Contact] | None = None,
+) -> list[np.ndarray]:
+    """The six-membered rings through site `k`, each as the (6, 3) Cartesian positions of its
+    atoms in ring order starting at site k, found among the images within RING_REACH of it.
+    Bonds as connectivity makes them (PART rules included, an image by another operator or
+    a lattice shift being symmetry-generated); `member(element)` says which atoms may be ring
+    atoms (a ring through a metal is a chelate, not a ring of the molecule). `contacts`: site
+    k's neighbours within RING_REACH, where the caller has them for every site at once."""
+    sites = structure.sites
+    if not member(sites[k].element or "C"):
+        return []
+    if contacts is None:
+        contacts = neighbours(structure, RING_REACH, [k])[0]
+    contacts = [c for c in contacts if member(sites[c.j].element or "C")]
+    identity = identity_operator(structure)
+    keys = [(k, identity, (0, 0, 0))] + [(c.j, c.op, tuple(c.shift)) for c in contacts]
+    pos = np.array([structure.cartesian(sites[k].frac)] + [c.cart_j for c in contacts])
+    which = [k] + [c.j for c in contacts]
+    radii = np.array([covalent_radius(sites[j].element or "C") for j in which])
+    gap = np.linalg.norm(pos[:, None] - pos[None], axis=2)
+    bonded = (gap > MIN_BOND) & (gap < radii[:, None] + radii[None] + 0.4)
+    for a in range(len(which)):
+        for b in range(a + 1, len(which)):
+            image = keys[a][1:] != keys[b][1:]
+            if bonded[a, b] and not may_bond(sites[which[a]].part, sites[which[b]].part, image):
+                bonded[a, b] = bonded[b, a] = False
+    rings, seen = [], set()
+
+    def walk(path):
+        if len(path) == 6:
+            if bonded[path[-1], 0] and frozenset(path) not in seen:
+                seen.add(frozenset(path))
+                rings.append(pos[path])
+            return
+        for nxt in np.flatnonzero(bonded[path[-1]]):
+            if nxt not in path:
+                walk(path + [int(nxt)])
+
+    walk([0])
+    return rings
+
+
+def ring_planarity(ring: np.ndarray) -> float:
+    """The root-mean-square distance (Å) of the ring atoms from their least-squares plane,
+    the mean-plane deviation that Olex2 and PLATON report."""
+    centred = ring - ring.mean(axis=0)
+    normal = np.linalg.svd(centred)[2][-1]
+    return float(np.sqrt(np.mean((centred @ normal) ** 2)))
+
+
 def one_alternative(structure: Structure, bonds: list[list[Contact]]) -> list[list[Contact]]:
     """Each site's bonds as one alternative of a disordered model has them: an atom outside
     the disorder (PART 0) bonded to O3 in PART 1 and O3' in PART 2 has one of them, not both

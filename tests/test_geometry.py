@@ -298,3 +298,32 @@ def test_an_h_halfway_between_two_atoms_counts_for_the_first():
         ],
     )
     assert bonded_h_counts(tie, H_BOND_MAX) == [1, 0]
+
+
+def test_ring_planarity_tells_a_flat_ring_from_a_chair():
+    """A regular hexagon lies in its plane; a cyclohexane chair puts every atom 0.25 Å off."""
+    from crystalx_core.geometry import ring_planarity
+
+    angles = np.radians(np.arange(6) * 60.0)
+    flat = np.stack([1.4 * np.cos(angles), 1.4 * np.sin(angles), np.zeros(6)], axis=1)
+    chair = flat * [1.0, 1.0, 0.0] + np.array([[0, 0, 0.25 * (-1) ** k] for k in range(6)])
+    assert ring_planarity(flat) == pytest.approx(0.0, abs=1e-9)
+    assert ring_planarity(chair) == pytest.approx(0.25)
+
+
+def test_six_rings_follow_the_bonds_and_the_part_rules(shared_data):
+    """SXF_I43d's benzene C30-C35 (PART -2, a quarter on a special position): one ring of its
+    own six atoms, none through the overlapping images of the other orientations."""
+    from crystalx_core.geometry import six_rings
+
+    structure = read_cif(BENCHMARK / "SXF_I43d" / "model.cif").structure
+    heavy = structure.with_sites([s for s in structure.sites if s.element != "H"])
+    names = [s.label for s in heavy.sites]
+    rings = six_rings(heavy, names.index("C30"), lambda element: element in ("C", "N"))
+    assert len(rings) == 1
+    members = {
+        names[k]
+        for k in range(len(names))
+        if np.isclose(rings[0], heavy.cartesian(heavy.sites[k].frac)).all(axis=1).any()
+    }
+    assert members == {f"C{k}" for k in range(30, 36)}

@@ -20,9 +20,10 @@ given: multiple or aromatic bond character. Metal neighbours are left out of the
 counts below, except that each metal bound to an N takes the place of one H.
   C  in a boron cage: as B below; 4 or more neighbours: 0;
      3: 0 if the angle sum >= 350° (sp2) else 1;
-     2: 0 if the angle >= 165° (sp), 1 if a bond is shortened by > 0.04 Å (sp2), else 2;
-     1: 1 for C≡C (C–C < 1.22 Å), 0 for C≡N/C≡O (< 1.20 Å), 2 for =CH2 (shortened by
-        > 0.10 Å), else 3;
+     2: 0 if the angle >= 165° or it holds a C≡N (< 1.20 Å: a nitrile), 1 in an aromatic
+        six-ring (below) or if a bond is shortened by > 0.04 Å (sp2), else 2;
+     1: 1 for C≡C (C–C < 1.22 Å), 0 for C≡N/C≡O (< 1.20 Å), 3 on an aromatic ring atom
+        (the exocyclic bond is single), 2 for =CH2 (shortened by > 0.10 Å), else 3;
      0: 3 if bound to a metal (M–CH3), else 4.
   N  3 or more: 0; 2: 1 if the bonds are shortened by < 0.08 Å on average (amine,
      amide, pyrrole NH), else 0 (pyridine, imine); 1: 0 if < 1.20 Å (nitrile),
@@ -35,6 +36,11 @@ counts below, except that each metal bound to an N takes the place of one H.
      alkyl), else 0; otherwise 0.
   S  1 for a single bond > 1.70 Å to its only neighbour (SH), else 0.
   Everything else: 0.
+An aromatic six-ring: six C/N atoms (geometry.six_rings) within AROMATIC_FLAT (r.m.s.) of
+their mean plane and with ring bonds alike to AROMATIC_SPREAD. A crystallographer reads a ring's
+flatness where disorder or restraints spoil its bond lengths (SXF_I43d's quarter-occupied
+benzene at 1.51–1.55 Å): a saturated six-ring is never flat (a chair puts its atoms
+±0.23 Å off the plane), and a flat one with CH2 (1,4-cyclohexadiene) alternates its bonds.
 On the published models in shared/data (H within 1.3 Å counted as the truth) these
 rules get 98.9 % of the non-H atoms of the ordered benchmark entries right and 96.7 %
 of those of the ordered corpus entries; bond shortening separates sp2 from sp3 C and N
@@ -53,12 +59,16 @@ from crystalx_core.assignment import Assignment, SiteAssignment
 from crystalx_core.elements import atomic_number, covalent_radius, is_hydrogen, is_metal
 from crystalx_core.errors import InputError
 from crystalx_core.geometry import (
+    RING_REACH,
     angle_sum,
     bond_angle,
     connectivity,
     one_alternative,
     exo_bond_taken,
+    neighbours,
+    ring_planarity,
     site_multiplicities,
+    six_rings,
 )
 from crystalx_core.structure import Site, Structure
 
@@ -66,11 +76,27 @@ from crystalx_core.structure import Site, Structure
 _SAME_ATOM = 0.5  # Å: symmetry images of a peak this close are one atom on a special position
 
 
+# Å: the ring atoms' r.m.s. distance from their mean plane at most: nearer flat (0) than a
+# chair (every atom 0.25 Å off). Of the 4,500 C with two or three neighbours in six-rings of
+# the usable corpus entries, the rings of those carrying two H lie 0.10 Å or more off (that
+# one with bonds 0.25 Å apart), most 0.23; with bonds alike, any limit from 0.06 to 0.125 Å
+# finds the same rings there. SXF_I43d's quarter-occupied benzene lies 0.06 Å off.
+AROMATIC_FLAT = 0.125
+# Å: longest minus shortest ring bond at most. This is what tells a flat ring holding a CH2
+# from an aromatic one: the CH2's C–C single bonds (1.50 Å) against the aromatic 1.39 differ
+# by 0.11 Å (Allen et al. 1987, J. Chem. Soc. Perkin Trans. 2, S1), aromatic bonds among
+# themselves by a few hundredths (pyridine's C–N 1.34 beside C–C 1.39). The corpus has no
+# flat six-ring holding a CH2 to set it by; of its 2,682 ring CH in flat rings 157 have a
+# spread over 0.10 Å (319 over 0.08), and leave the aromatic rule for the bond-length rules.
+AROMATIC_SPREAD = 0.10
+
+
 @dataclass
 class _Bond:
     element: str
     distance: float
     cart: np.ndarray
+    aromatic: bool = False  # the bonded atom is in an aromatic six-ring
 
 
 def _height(site: Site) -> float:
@@ -156,14 +182,43 @@ def baseline_h_counts(structure: Structure, bonds: list | None = None) -> list[i
     when the caller has it already."""
     heavy = [s for s in structure.sites if not is_hydrogen(s.element)]
     skeleton = structure.with_sites(heavy)
-    counts = []
     if bonds is None:
         bonds = one_alternative(skeleton, connectivity(skeleton))
-    for site, contacts in zip(heavy, bonds):
-        bonds = [_Bond(heavy[c.j].element or "C", c.distance, c.cart_j) for c in contacts]
-        rule = _RULES.get(site.element)
-        counts.append(rule(skeleton.cartesian(site.frac), bonds) if rule else 0)
+    aromatic = _aromatic_sites(skeleton, bonds)
+    counts = []
+    for k, (site, contacts) in enumerate(zip(heavy, bonds)):
+        made = [
+            _Bond(heavy[c.j].element or "C", c.distance, c.cart_j, c.j in aromatic)
+            for c in contacts
+        ]
+        centre = skeleton.cartesian(site.frac)
+        if site.element == "C":
+            counts.append(_carbon(centre, made, k in aromatic))
+        else:
+            rule = _RULES.get(site.element)
+            counts.append(rule(centre, made) if rule else 0)
     return counts
+
+
+_RING_ATOMS = ("C", "N")  # the atoms of the aromatic six-rings the rules know
+
+
+def _aromatic_sites(skeleton: Structure, bonds: list) -> set[int]:
+    """The C and N sites with two or three non-metal neighbours that lie in an aromatic
+    six-ring (flat to AROMATIC_FLAT, bonds alike to AROMATIC_SPREAD)."""
+    found = set()
+    reach = neighbours(skeleton, RING_REACH)  # once for all sites: per site it was quadratic
+    for k, (site, contacts) in enumerate(zip(skeleton.sites, bonds)):
+        covalent = [c for c in contacts if not is_metal(skeleton.sites[c.j].element)]
+        if site.element not in _RING_ATOMS or len(covalent) not in (2, 3):
+            continue
+        for ring in six_rings(skeleton, k, lambda element: element in _RING_ATOMS, reach[k]):
+            lengths = np.linalg.norm(ring - np.roll(ring, -1, axis=0), axis=1)
+            flat = ring_planarity(ring) <= AROMATIC_FLAT
+            if flat and lengths.max() - lengths.min() <= AROMATIC_SPREAD:
+                found.add(k)
+                break
+    return found
 
 
 def _non_metal(bonds: list[_Bond]) -> list[_Bond]:
@@ -191,7 +246,7 @@ def valence_room(bonds: list[_Bond]) -> int:
     return max(0, 4 - len(_non_metal(bonds)) - len(_alkyl_metals(bonds)))
 
 
-def _carbon(centre: np.ndarray, bonds: list[_Bond]) -> int:
+def _carbon(centre: np.ndarray, bonds: list[_Bond], aromatic: bool = False) -> int:
     non_metal = _non_metal(bonds)
     if _in_cage(bonds):
         return _cage_h(centre, bonds)
@@ -202,6 +257,10 @@ def _carbon(centre: np.ndarray, bonds: list[_Bond]) -> int:
     if len(non_metal) == 2:
         if bond_angle(non_metal[0].cart, centre, non_metal[1].cart) >= 165:
             return 0
+        if any(_nitrile(b) for b in non_metal):
+            return 0
+        if aromatic:
+            return 1
         return 1 if max(_shortening(b, "C") for b in non_metal) > 0.04 else 2
     if len(non_metal) == 1:
         (bond,) = non_metal
@@ -211,8 +270,18 @@ def _carbon(centre: np.ndarray, bonds: list[_Bond]) -> int:
             return 0
         if _alkyl_metals(bonds):  # M–CH2–R, or an η2-alkene's =CH2: never a CH3
             return 2
+        if bond.aromatic:  # a ring's own π bonds leave the exocyclic one single
+            return 3
         return 2 if _shortening(bond, "C") > 0.10 else 3  # =CH2, else CH3
     return 3 if bonds else 4  # M–CH3, else CH4
+
+
+def _nitrile(bond: _Bond) -> bool:
+    """A C≡N bond by its length (under 1.20 Å, as the one-neighbour rule reads it): 1.14 Å,
+    far from the shortest C=N (1.27 Å). Not C≡C: a disordered minor site's C–C can come out
+    as short (FC_SH2185's C18B, 9 % occupied, 1.20 Å from C13, is a CH), nor an aldehyde's
+    C=O (1.19 Å at times)."""
+    return bond.element == "N" and bond.distance < 1.20
 
 
 def _nitrogen(centre: np.ndarray, bonds: list[_Bond]) -> int:

@@ -126,11 +126,11 @@ def model_h_counts(
 ) -> list[tuple[int, dict[int, float]]]:
     """(H count, probabilities) for every non-H site of an assigned structure: the most likely
     counts that also fit UNIT's H (penalty=None: each site's most likely count)."""
-    hydrogen_model, heavy, counts, probabilities = _h_probabilities(structure, model_dir)
+    hydrogen_model, heavy, counts, probabilities, groups = _h_probabilities(structure, model_dir)
     choice = (
         probabilities.argmax(axis=1)
         if penalty is None
-        else _h_counts_under_formula(heavy, probabilities, np.asarray(counts), penalty)
+        else _h_counts_under_formula(heavy, probabilities, np.asarray(counts), penalty, groups)
     )
     return [
         (counts[c], {counts[j]: float(p[j]) for j in np.argsort(-p)[:3] if p[j] > 0})
@@ -140,7 +140,8 @@ def model_h_counts(
 
 def _h_probabilities(structure: Structure, model_dir: str | Path):
     """(hydrogen model, the non-H sites, its count classes, per-site probabilities of each
-    restricted to the counts the atom has room for)."""
+    restricted to the counts the atom has room for, the groups of a split atom's
+    alternatives)."""
     hydrogen_model = load_model(model_dir, "hydrogen")
     heavy = structure.with_sites([s for s in structure.sites if not is_hydrogen(s.element)])
     graph = build_graph(
@@ -155,12 +156,71 @@ def _h_probabilities(structure: Structure, model_dir: str | Path):
         rules = np.asarray(baseline_h_counts(heavy, bonds), dtype=np.int64)
         graph = replace(graph, z=combined_tokens(graph.z, rules[graph.site]))
     counts = [int(c) for c in hydrogen_model.classes]
-    return (
-        hydrogen_model,
-        heavy,
-        counts,
-        _placeable(hydrogen_model.predict(graph), heavy, bonds, counts),
+    probabilities = _placeable(hydrogen_model.predict(graph), heavy, bonds, counts)
+    groups = _split_groups(heavy, bonds)
+    return hydrogen_model, heavy, counts, _split_atoms_agree(heavy, probabilities, groups), groups
+
+
+def _split_groups(heavy: Structure, bonds) -> list[list[int]]:
+    """The alternatives of each split atom (two or more sites; positive PARTs, one element,
+    SPLIT_REACH apart or less in the same asymmetric unit, as many non-metal neighbours in
+    `bonds` each): one chemical group in two places, so one H count (_split_atoms_agree,
+    _h_counts_under_formula). Close sites with different neighbour counts are different atoms
+    (finalcif_1503204's C74A, three neighbours, lies by the CH C78B), and a group holds one
+    site per PART, nearest pairs joined first, so a chain of close sites over three PARTs is
+    not pooled whole. Negative PARTs stay apart: their overlapping images are other molecules
+    (SXF_I43d's acetonitrile lies across its toluene)."""
+    from crystalx_core.assign import SPLIT_REACH
+    from crystalx_core.geometry import identity_operator, neighbours
+
+    sites = heavy.sites
+    split = [k for k, s in enumerate(sites) if s.part > 0 and not s.mixed]
+    if not split:
+        return []
+    identity = identity_operator(heavy)
+    degree = [sum(not is_metal(sites[c.j].element) for c in contacts) for contacts in bonds]
+    links = sorted(
+        (c.distance, k, c.j)
+        for k, contacts in zip(split, neighbours(heavy, SPLIT_REACH, centres=split))
+        for c in contacts
+        if k < c.j
+        and sites[c.j].part > 0
+        and not sites[c.j].mixed
+        and c.op == identity
+        and not any(c.shift)
+        and sites[c.j].part != sites[k].part
+        and sites[c.j].element == sites[k].element
+        and degree[c.j] == degree[k]
     )
+    group = {k: [k] for k in split}
+    for _, i, j in links:  # nearest first; never two sites of one PART in a group
+        if group[i] is group[j] or {sites[k].part for k in group[i]} & {
+            sites[k].part for k in group[j]
+        }:
+            continue
+        joined = group[i] + group[j]
+        for k in joined:
+            group[k] = joined
+    return [g for g in {id(g): g for g in group.values()}.values() if len(g) > 1]
+
+
+def _split_atoms_agree(
+    heavy: Structure, probabilities: np.ndarray, groups: list[list[int]]
+) -> np.ndarray:
+    """Each split atom's alternatives (`groups`, _split_groups) given their occupancy-weighed
+    mean H-count probabilities, restricted to the counts each has room for. The minor part's
+    strained geometry alone made N2_thpp's C6A (14 % occupied, N–C 1.38 Å) a CH beside its
+    CH2 C6."""
+    sites = heavy.sites
+    agreed = probabilities.copy()
+    for members in groups:
+        weight = np.array([sites[k].occupancy for k in members])
+        mean = weight @ probabilities[members] / max(weight.sum(), 1e-12)
+        for k in members:
+            kept = _restricted(mean[None, :], probabilities[k][None, :] > 0)[0]
+            if kept.sum() > 0:
+                agreed[k] = kept
+    return agreed
 
 
 def formula_h_refitted(
@@ -176,7 +236,7 @@ def formula_h_refitted(
     be withdrawn, down to that count and never under the site's floor (the H the map shows
     there): the formula's H that the map has since found elsewhere are not placed twice. A
     count is never raised here: H the formula lacks are not guessed again."""
-    _, heavy, classes, probabilities = _h_probabilities(structure, model_dir)
+    _, heavy, classes, probabilities, groups = _h_probabilities(structure, model_dir)
     values = np.asarray(classes)
     kept = np.zeros_like(probabilities)
     open_sites = set()
@@ -190,12 +250,16 @@ def formula_h_refitted(
         else:  # held at its count for certain, even one the model thought impossible
             kept[k, classes.index(n) if n in classes else probabilities[k].argmax()] = 1.0
     kept /= np.clip(kept.sum(axis=1, keepdims=True), 1e-12, None)
-    choice = _h_counts_under_formula(heavy, kept, values, penalty)
+    choice = _h_counts_under_formula(heavy, kept, values, penalty, groups)
     return [int(values[c]) if k in open_sites else counts[k] for k, c in enumerate(choice)]
 
 
 def _h_counts_under_formula(
-    heavy: Structure, probabilities: np.ndarray, counts: np.ndarray, penalty: float
+    heavy: Structure,
+    probabilities: np.ndarray,
+    counts: np.ndarray,
+    penalty: float,
+    groups: list[list[int]] = (),
 ) -> np.ndarray:
     """Count class per site under UNIT's H total, as elements are chosen under its element
     counts: where the formula asks for one H more than the most likely counts give (the H
@@ -204,7 +268,9 @@ def _h_counts_under_formula(
     to the H the model expects when it is far short of them (composition.trusted_counts).
     Only counts the model gives at least FORMULA_MIN_PROBABILITY, on non-metals, are open to
     the formula: an H shortfall (unmodelled solvent, a wrong UNIT) must not hang H on a metal
-    or on an atom the model is sure has none."""
+    or on an atom the model is sure has none. The alternatives of a split atom (`groups`)
+    whose probabilities agree are fitted as one site of their summed weight: one H count for
+    the group, not one alternative with H and its twin without (codtools_4343118's O1A/O1B)."""
     expected = sum(
         n for el, n in heavy.asymmetric_unit_contents(include_h=True).items() if is_hydrogen(el)
     )
@@ -222,7 +288,26 @@ def _h_counts_under_formula(
         probabilities,
         0.0,
     )
-    return constrained_total(plausible, counts, target[0], weights, penalty, shortfall)
+    # each group of alike alternatives is fitted as its first member: weight summed, log p
+    # counted once per member (p ** n), the others' rows left out and given its choice
+    first = np.arange(len(plausible))
+    power = np.ones(len(plausible))
+    for members in groups:
+        for k in members[1:]:
+            if first[k] == k and np.array_equal(plausible[k], plausible[members[0]]):
+                first[k] = members[0]
+                power[members[0]] += 1
+    kept = np.flatnonzero(first == np.arange(len(plausible)))
+    summed = np.bincount(first, weights=weights, minlength=len(plausible))
+    choice = constrained_total(
+        plausible[kept] ** power[kept, None],
+        counts,
+        target[0],
+        summed[kept],
+        penalty,
+        shortfall,
+    )
+    return choice[np.searchsorted(kept, first)]
 
 
 # Most bonds (non-metal neighbours + H) an atom can have: C, N+ and B- four, O+ (H3O+) three.
