@@ -253,6 +253,9 @@ def _placeable(
 # strongest peak, while the model called 9 real atoms above that "not an atom" (FC_p21c's
 # Ga+, held between two arenes at 2.9 Å, is the map's strongest peak and looked spurious).
 STRONG_PEAK = 0.3
+# an occupancy at least this is a whole site: a sof written to five decimals (10.33333) and
+# divided by its site-symmetry factor falls short of one by 1e-5 (benchmarks/swap_benchmark.py)
+WHOLE = 1 - 1e-3
 
 
 def strong_peaks(heights: list[float | None]) -> np.ndarray:
@@ -277,13 +280,19 @@ def site_classes(structure: Structure, classes: list[str]) -> np.ndarray:
 
 
 def _refined_sites(structure: Structure) -> np.ndarray:
-    """Per site: an occupancy below one, which only a refinement gives (a solver's or
-    SHELXL's Q peak is whole: sof 11). Such a site is an atom of a disordered model whose
-    elements were hidden (crystallography.maps.fobs_peaks for the audit, `assign --hkl`'s
-    priors and the model benchmark): weak because it is a fraction of an atom, not because
-    it is noise, so it may not become 'not an atom' (FC_SH2185's C2AA at 0.094, N2_thpp's
-    C6A and C7B at 0.139, SXF_I43d's C40 and C41 at 0.25 were all dropped)."""
-    return np.array([s.occupancy < 1 for s in structure.sites], dtype=bool)
+    """Per site: a peak of a map's peak list (every site a peak, as strong_peaks) with an
+    occupancy below one, which only a refinement gives: a Q-peak's sof below 1 is only its
+    site-symmetry factor, which the readers divide out (SXF_I43d's Q11, sof 10.33333 on a
+    3-fold, reads 0.99999; WHOLE allows for the rounding). Such a peak is a site of a
+    disordered model whose elements were hidden (crystallography.maps.fobs_peaks for the
+    audit, `assign --hkl`'s priors and the model benchmark): weak because it is a fraction of
+    an atom, not because it is noise, so it may not become 'not an atom' (FC_SH2185's C2AA at
+    0.094, N2_thpp's C6A and C7B at 0.139, SXF_I43d's C40 and C41 at 0.25 were all dropped).
+    Beside atoms, peaks are residual density whatever their occupancy."""
+    sites = structure.sites
+    if not sites or not all(s.is_peak for s in sites):
+        return np.zeros(len(sites), dtype=bool)
+    return np.array([s.occupancy < WHOLE for s in sites], dtype=bool)
 
 
 def _site_classes(
