@@ -238,8 +238,9 @@ def test_a_disordered_model_read_from_its_fobs_map_keeps_its_alternatives(shared
 def test_a_partly_occupied_site_of_a_fobs_map_is_an_atom(shared_data, entry):
     """Minor alternatives of a disordered model (N2_thpp's C6A and C7B at 0.139, SXF_I43d's
     C40, C41 and N42 at 0.25; measured data) are weak peaks because they are a fraction of an
-    atom: the model called each 'not an atom'. Only a refinement gives an occupancy below one
-    (a solver's peak is whole), so each keeps an element, and every one is the published one."""
+    atom: the model called each 'not an atom'. Only a refinement gives an occupancy below one (a
+    Q-peak's sof below 1 is only its site-symmetry factor, which the readers divide out), so in
+    a map's peak list each keeps an element, and every one is the published one."""
     from crystalx_core.crystallography.maps import fobs_peaks
     from crystalx_core.io.hkl import read_hkl
 
