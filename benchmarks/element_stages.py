@@ -3,11 +3,11 @@
     python benchmarks/element_stages.py corpus ../shared/data/corpus --split test --dump FILE
     python benchmarks/element_stages.py benchmark ../shared/data/benchmark --dump FILE
 
-Replays crystalx_core.assign.model.assign_model stage by stage (its private steps, in its
-order; keep the two in step) and records each atom's class after: pass 1 restricted to SFAC,
-the strong-peak / refined-site rule, the formula fit; the same for pass 2; covering every SFAC
-element; and, for comparison, pass 2 run from pass 1's most likely classes (the --no-formula
-path). Corpus: evaluate's simulated solutions (seeds 7-9 at 0, 0.05, 0.1 Å extra noise).
+Runs crystalx_core.assign.model.assign_model with a record of its stages and takes each
+atom's class after: pass 1 restricted to SFAC, the strong-peak / refined-site rule, the
+formula fit; the same for pass 2; covering every SFAC element; and, for comparison, pass 2
+run from pass 1's most likely classes (the --no-formula path).
+Corpus: evaluate's simulated solutions (seeds 7-9 at 0, 0.05, 0.1 Å extra noise).
 Benchmark: the published non-H atoms as Fobs-map peaks, as model_benchmark.py reads them.
 Prints, per stage, how many atoms it turned right and wrong (all and the metal complexes);
 --dump writes every atom some stage changed, with its classes and final probabilities.
@@ -19,22 +19,19 @@ import argparse
 import json
 import sys
 from collections import Counter
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
 from crystalx_core.assign import model as M
-from crystalx_core.assign.baseline import assign_baseline
-from crystalx_core.assign.composition import PENALTY, constrained_choice, trusted_counts
-from crystalx_core.elements import atomic_number, is_hydrogen, symbol
-from crystalx_core.features import build_graph, combined_tokens, height_bins
+from crystalx_core.elements import is_hydrogen, symbol
 
 ORDER = ("p1_sfac", "p1_sites", "p1_formula", "p2_sfac", "p2_sites", "p2_formula", "cover")
 # (before, after, name): an atom right at one and wrong at the other is counted for `name`
 STEPS = (
-    ("p2_sfac", "p2_sites", "strong-peak / refined-site rule"),
+    ("p1_sfac", "p1_sites", "strong-peak / refined-site rule (pass 1)"),
+    ("p2_sfac", "p2_sites", "strong-peak / refined-site rule (pass 2)"),
     ("p2_sites", "p2_formula", "formula fit (pass 2)"),
     ("p2_formula", "cover", "cover every SFAC element"),
     ("no_formula", "p2_sites", "pass 2 from the formula's pass 1 (not its argmax)"),
@@ -44,47 +41,15 @@ STEPS = (
 
 
 def stages(structure) -> tuple[dict[str, list[str]], np.ndarray, list[str]]:
-    """Class per non-H site after each stage, the final probabilities, the classes."""
-    heavy_model = M.load_model(M.MODEL_DIR, "heavy")
-    classes = heavy_model.classes
-    target = structure.with_sites([s for s in structure.sites if not is_hydrogen(s.element)])
-    allowed = M._allowed_classes(target, classes)
-    heights = [s.peak_height if s.is_peak else None for s in target.sites]
-    site_allowed = M._site_classes(allowed, heights, classes, M._refined_sites(target))
-    baseline = assign_baseline(target).by_index()
-    guesses = [
-        atomic_number(baseline[k].element) if k in baseline else 0 for k in range(len(target.sites))
-    ]
-    counted, weights = M._formula(target, classes)
-    bins = (
-        height_bins(heights, sum(counted.values()))
-        if heavy_model.config.get("height_tokens")
-        else None
-    )
-
-    def predict(guesses):
-        graph = build_graph(target, guesses, heavy_model.cutoff, heavy_model.context)
-        if bins is not None:
-            graph = replace(graph, z=combined_tokens(graph.z, bins[graph.site]))
-        return heavy_model.predict(graph)
-
-    def as_z(choice):
-        return [0 if classes[c] == M.NOT_AN_ATOM else atomic_number(classes[c]) for c in choice]
-
-    out = {}
-    for p in range(1, M.PASSES + 1):
-        raw = predict(guesses)
-        out[f"p{p}_sfac"] = M._restricted(raw, allowed).argmax(axis=1)
-        probabilities = M._restricted(raw, site_allowed)
-        out[f"p{p}_sites"] = probabilities.argmax(axis=1)
-        seen = float(weights @ (1.0 - probabilities[:, classes.index(M.NOT_AN_ATOM)]))
-        expected, shortfall = trusted_counts(counted, seen, float(weights.sum()))
-        choice = constrained_choice(probabilities, expected, weights, allowed, PENALTY, shortfall)
-        out[f"p{p}_formula"] = choice
-        guesses = as_z(choice)
-    out["cover"] = M._cover_every_element(probabilities, choice, allowed, classes)
-    out["no_formula"] = M._restricted(predict(as_z(out["p1_sites"])), site_allowed).argmax(axis=1)
-    return {k: [classes[c] for c in v] for k, v in out.items()}, probabilities, classes
+    """Class per non-H site after each stage (assign_model's record), the final
+    probabilities, the classes. no_formula: pass 2 of the --no-formula path (penalty=None),
+    which starts from pass 1's most likely classes."""
+    record, plain = {}, {}
+    M.assign_model(structure, record=record)
+    M.assign_model(structure, penalty=None, record=plain)
+    classes = record["classes"]
+    out = {k: record[k] for k in ORDER} | {"no_formula": plain[f"p{M.PASSES}_sites"]}
+    return {k: [classes[c] for c in v] for k, v in out.items()}, record["probabilities"], classes
 
 
 def _corpus_cases(corpus: Path, split: str):

@@ -1,4 +1,4 @@
-"""benchmarks/element_stages.py: its replay of assign_model, on a real entry (shared data)."""
+"""benchmarks/element_stages.py: assign_model's record of its stages, on a real entry."""
 
 import importlib.util
 from pathlib import Path
@@ -19,11 +19,10 @@ def _script():
 
 
 @pytest.mark.skipif(resolve_method("auto") != "model", reason="no shipped models in onnx_models/")
-def test_the_replay_ends_where_assign_model_does(shared_data):
-    """N2_thpp (Fobs map, measured data): the stage-by-stage replay's last stage is
-    assign_model's answer on every site (the replay copies its private steps; this keeps the
-    two in step), and the minor alternatives C6A and C7B (occupancy 0.139), which the model
-    alone calls 'not an atom', become C at the refined-site rule."""
+def test_the_stages_end_at_the_answer_and_show_the_refined_site_rule(shared_data):
+    """N2_thpp (Fobs map, measured data): the recorded last stage is assign_model's answer on
+    every site, recording changes no answer, and the minor alternatives C6A and C7B (occupancy
+    0.139), which the model alone calls 'not an atom', become C at the refined-site rule."""
     from crystalx_core.assign.model import assign_model
     from crystalx_core.crystallography.maps import fobs_peaks
     from crystalx_core.io.cif import read_cif
@@ -33,8 +32,12 @@ def test_the_replay_ends_where_assign_model_does(shared_data):
     heavy = [s for s in truth.sites if s.element != "H"]
     peaks = fobs_peaks(truth, read_hkl(BENCHMARK / "N2_thpp" / "data.hkl"))
     names, _, _ = _script().stages(peaks)
-    answer = assign_model(peaks).by_index()
-    assert names["cover"] == [answer[k].element if k in answer else "Q" for k in range(len(heavy))]
+    answer = assign_model(peaks)
+    assert answer == assign_model(peaks, record={})
+    by_index = answer.by_index()
+    assert names["cover"] == [
+        by_index[k].element if k in by_index else "Q" for k in range(len(heavy))
+    ]
     for label in ("C6A", "C7B"):
         k = [s.label for s in heavy].index(label)
         assert names["p1_sfac"][k] == "Q" and names["p1_sites"][k] == "C"

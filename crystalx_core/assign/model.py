@@ -54,10 +54,17 @@ def _load_model(model_dir: str, name: str):
 
 
 def assign_model(
-    structure: Structure, model_dir: str | Path = MODEL_DIR, penalty: float | None = PENALTY
+    structure: Structure,
+    model_dir: str | Path = MODEL_DIR,
+    penalty: float | None = PENALTY,
+    record: dict | None = None,
 ) -> Assignment:
     """Elements of the non-H sites; penalty=None takes each site's most likely class instead
-    of the best choice under the formula (crystalx_core.assign.composition)."""
+    of the best choice under the formula (crystalx_core.assign.composition). `record`, for an
+    audit of the stages (benchmarks/element_stages.py), receives per non-H site the class
+    index each pass P chose: pP_sfac (most likely SFAC class), pP_sites (after the
+    strong-peak and refined-site rules), pP_formula (under the formula, with a penalty);
+    cover (the answer), and probabilities (the last pass's) and classes."""
     heavy_model = load_model(model_dir, "heavy")
     sites = [i for i, s in enumerate(structure.sites) if not is_hydrogen(s.element)]
     target = structure.with_sites([structure.sites[i] for i in sites])
@@ -74,11 +81,15 @@ def assign_model(
         if heavy_model.config.get("height_tokens")
         else None
     )
-    for _ in range(PASSES):
+    for p in range(1, PASSES + 1):
         graph = build_graph(target, guesses, heavy_model.cutoff, heavy_model.context)
         if bins is not None:
             graph = replace(graph, z=combined_tokens(graph.z, bins[graph.site]))
-        probabilities = _restricted(heavy_model.predict(graph), site_allowed)
+        raw = heavy_model.predict(graph)
+        probabilities = _restricted(raw, site_allowed)
+        if record is not None:
+            record[f"p{p}_sfac"] = _restricted(raw, allowed).argmax(axis=1)
+            record[f"p{p}_sites"] = probabilities.argmax(axis=1)
         if penalty is not None:
             atoms_seen = float(
                 weights @ (1.0 - probabilities[:, heavy_model.classes.index(NOT_AN_ATOM)])
@@ -87,6 +98,8 @@ def assign_model(
             choice = constrained_choice(
                 probabilities, expected, weights, allowed, penalty, shortfall
             )
+            if record is not None:
+                record[f"p{p}_formula"] = choice
         else:
             choice = probabilities.argmax(axis=1)
         guesses = [
@@ -94,6 +107,8 @@ def assign_model(
             for c in choice
         ]
     choice = _cover_every_element(probabilities, choice, allowed, heavy_model.classes)
+    if record is not None:
+        record.update(cover=choice, probabilities=probabilities, classes=heavy_model.classes)
     elements = {
         k: heavy_model.classes[c]
         for k, c in enumerate(choice)
