@@ -295,6 +295,21 @@ def test_a_snapshot_peak_on_a_special_position_beside_atoms_may_be_noise(shared_
     assert q11 in assign_model(structure).dropped
 
 
+def test_the_refined_site_rule_reads_only_a_peak_list(shared_data):
+    """An occupancy below one marks a refined site only in a map's peak list, and only below
+    1 - 1e-3 (a sof written to five decimals, divided by its site-symmetry factor, is 0.99999);
+    a peak beside atoms is residual density, whatever its occupancy."""
+    from crystalx_core.assign.model import _refined_sites
+
+    _, peaks, heavy = _peaks_of("N2_water")
+    sites = [replace(s, occupancy=o) for s, o in zip(peaks.sites, [0.5, 0.99999])]
+    listed = peaks.with_sites(sites + peaks.sites[2:])
+    assert _refined_sites(listed)[:2].tolist() == [True, False]
+    assert not _refined_sites(listed)[2:].any()
+    beside = peaks.with_sites(sites + heavy[2:])
+    assert not _refined_sites(beside).any()
+
+
 def _with_height(site, height):
     from dataclasses import replace
 
