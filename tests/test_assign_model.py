@@ -233,6 +233,83 @@ def test_a_disordered_model_read_from_its_fobs_map_keeps_its_alternatives(shared
     assert right >= 100, right
 
 
+@shipped
+@pytest.mark.parametrize("entry", ["N2_thpp", "SXF_I43d"])
+def test_a_partly_occupied_site_of_a_fobs_map_is_an_atom(shared_data, entry):
+    """Minor alternatives of a disordered model (N2_thpp's C6A and C7B at 0.139, SXF_I43d's
+    C40, C41 and N42 at 0.25; measured data) are weak peaks because they are a fraction of an
+    atom: the model called each 'not an atom'. Only a refinement gives an occupancy below one (a
+    Q-peak's sof below 1 is only its site-symmetry factor, which the readers divide out), so in
+    a map's peak list each keeps an element, and every one is the published one."""
+    from crystalx_core.crystallography.maps import fobs_peaks
+    from crystalx_core.io.hkl import read_hkl
+
+    truth, _, heavy = _peaks_of(entry)
+    peaks = fobs_peaks(truth, read_hkl(BENCHMARK / entry / "data.hkl"))
+    answer = assign_model(peaks).by_index()
+    partial = [k for k, s in enumerate(heavy) if s.occupancy < 1]
+    assert partial and all(k in answer for k in partial)
+    labels = {"N2_thpp": ["C6A", "C7B"], "SXF_I43d": ["C40", "C41", "N42"]}[entry]
+    for label in labels:
+        k = [s.label for s in heavy].index(label)
+        assert answer[k].element == heavy[k].element, label
+
+
+# SXF_I43d's own residual Q11 (0.13 e/Å3 on the 3-fold axis), as SHELXL writes it: the sof
+# 10.33333 is the site-symmetry factor, which the readers divide out (0.33333 × 48 / 16).
+I43D_Q11 = "Q11   1   0.4272  0.4272  0.4272  10.33333  0.05    0.13\n"
+
+
+@shipped
+def test_a_residual_peak_on_a_special_position_may_be_noise(shared_data, tmp_path):
+    """SHELXL writes a Q-peak on a special position with a reduced sof; read back as a chemical
+    occupancy it is 0.99999, not one. Beside the refined atoms it is residual density, which
+    no occupancy rule vouches for: SXF_I43d's Q11 moved above HKLF stays "not an atom" (it
+    became Cl when any occupancy below one counted as a refined site)."""
+    text = (BENCHMARK / "SXF_I43d" / "published.res").read_text()
+    res = tmp_path / "q11.res"
+    res.write_text(text.replace("HKLF 4", I43D_Q11 + "HKLF 4", 1))
+    structure = read_shelx(res).to_structure()
+    q11 = [s.label for s in structure.sites].index("Q11")
+    assert 0.999 < structure.sites[q11].occupancy < 1
+    answer = assign_model(structure)
+    assert q11 in answer.dropped, answer.by_index()[q11].element
+
+
+@shipped
+def test_a_snapshot_peak_on_a_special_position_beside_atoms_may_be_noise(shared_data):
+    """The Olex2 path: Olex2's occupancy carries the site-symmetry factor (0.333333 on a
+    3-fold of I-43d), which structure_from_snapshot divides out to 0.999999. Beside atoms the
+    peak is residual density and may still be "not an atom"."""
+    from crystalx_core.service import structure_from_snapshot
+    from tests.test_service import snapshot_of
+
+    snapshot = snapshot_of(read_cif(BENCHMARK / "SXF_I43d" / "model.cif").structure, peaks=False)
+    snapshot["sites"].append(
+        {"label": "Q11", "element": None, "frac": [0.4272] * 3, "occupancy": 0.333333}
+        | {"peak_height": 0.13}
+    )
+    structure = structure_from_snapshot(snapshot)
+    q11 = len(structure.sites) - 1
+    assert 0.999 < structure.sites[q11].occupancy < 1
+    assert q11 in assign_model(structure).dropped
+
+
+def test_the_refined_site_rule_reads_only_a_peak_list(shared_data):
+    """An occupancy below one marks a refined site only in a map's peak list, and only below
+    1 - 1e-3 (a sof written to five decimals, divided by its site-symmetry factor, is 0.99999);
+    a peak beside atoms is residual density, whatever its occupancy."""
+    from crystalx_core.assign.model import _refined_sites
+
+    _, peaks, heavy = _peaks_of("N2_water")
+    sites = [replace(s, occupancy=o) for s, o in zip(peaks.sites, [0.5, 0.99999])]
+    listed = peaks.with_sites(sites + peaks.sites[2:])
+    assert _refined_sites(listed)[:2].tolist() == [True, False]
+    assert not _refined_sites(listed)[2:].any()
+    beside = peaks.with_sites(sites + heavy[2:])
+    assert not _refined_sites(beside).any()
+
+
 def _with_height(site, height):
     from dataclasses import replace
 

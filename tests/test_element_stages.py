@@ -1,0 +1,43 @@
+"""benchmarks/element_stages.py: assign_model's record of its stages, on a real entry."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from crystalx_core.assign import resolve_method
+from tests.conftest import BENCHMARK
+
+SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "element_stages.py"
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("element_stages", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.skipif(resolve_method("auto") != "model", reason="no shipped models in onnx_models/")
+def test_the_stages_end_at_the_answer_and_show_the_refined_site_rule(shared_data):
+    """N2_thpp (Fobs map, measured data): the recorded last stage is assign_model's answer on
+    every site, recording changes no answer, and the minor alternatives C6A and C7B (occupancy
+    0.139), which the model alone calls 'not an atom', become C at the refined-site rule."""
+    from crystalx_core.assign.model import assign_model
+    from crystalx_core.crystallography.maps import fobs_peaks
+    from crystalx_core.io.cif import read_cif
+    from crystalx_core.io.hkl import read_hkl
+
+    truth = read_cif(BENCHMARK / "N2_thpp" / "model.cif").structure
+    heavy = [s for s in truth.sites if s.element != "H"]
+    peaks = fobs_peaks(truth, read_hkl(BENCHMARK / "N2_thpp" / "data.hkl"))
+    names, _, _ = _script().stages(peaks)
+    answer = assign_model(peaks)
+    assert answer == assign_model(peaks, record={})
+    by_index = answer.by_index()
+    assert names["cover"] == [
+        by_index[k].element if k in by_index else "Q" for k in range(len(heavy))
+    ]
+    for label in ("C6A", "C7B"):
+        k = [s.label for s in heavy].index(label)
+        assert names["p1_sfac"][k] == "Q" and names["p1_sites"][k] == "C"
