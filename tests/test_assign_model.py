@@ -509,7 +509,7 @@ def test_close_alternatives_with_other_neighbour_counts_keep_their_own_h(shared_
 def test_a_split_group_holds_one_site_per_part():
     """A chain of close sites PART 1 - PART 2 - PART 1 is not one atom: the nearest pair is
     joined, and the far PART 1 site keeps its own probabilities."""
-    from crystalx_core.assign.model import _split_atoms_agree, _split_groups
+    from crystalx_core.assign.model import _split_atoms_agree
     from crystalx_core.structure import Site, Structure
 
     sites = [
@@ -519,23 +519,6 @@ def test_a_split_group_holds_one_site_per_part():
     ]
     structure = Structure(cell=(10, 10, 10, 90, 90, 90), symops=["x,y,z"], sites=sites)
     probabilities = np.array([[0.9, 0.1], [0.5, 0.5], [0.1, 0.9]])
-    groups = _split_groups(structure, [[], [], []])  # no bonds: alike
-    assert groups == [[0, 1]]
-    agreed = _split_atoms_agree(structure, probabilities, groups)
+    agreed = _split_atoms_agree(structure, probabilities, [[], [], []])  # no bonds: alike
     assert np.allclose(agreed[0], agreed[1]) and np.allclose(agreed[0], [0.7, 0.3])
     assert np.allclose(agreed[2], probabilities[2])
-
-
-def test_a_split_atom_takes_one_h_count_under_the_formula(shared_data):
-    """codtools_4343118: the water O1A/O1B (PARTs 1 and 2, half each) share their
-    probabilities; fitted to UNIT site by site, the formula's one extra H went to O1A alone
-    (1 and 0). Fitted as one site, the pair takes one count, the published 0."""
-    from crystalx_core.training.atoms.dataset import h_counts
-    from tests.conftest import CORPUS
-
-    structure = read_cif(CORPUS / "codtools_4343118-unstable-disorder-group-order.cif").structure
-    heavy = structure.with_sites([s for s in structure.sites if s.element not in ("H", "D")])
-    names = [s.label for s in heavy.sites]
-    got = dict(zip(names, (n for n, _ in model_h_counts(heavy))))
-    truth = dict(zip(names, h_counts(structure)))
-    assert got["O1A"] == got["O1B"] == truth["O1A"] == truth["O1B"]

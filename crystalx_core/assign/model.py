@@ -141,11 +141,11 @@ def model_h_counts(
 ) -> list[tuple[int, dict[int, float]]]:
     """(H count, probabilities) for every non-H site of an assigned structure: the most likely
     counts that also fit UNIT's H (penalty=None: each site's most likely count)."""
-    hydrogen_model, heavy, counts, probabilities, groups = _h_probabilities(structure, model_dir)
+    hydrogen_model, heavy, counts, probabilities = _h_probabilities(structure, model_dir)
     choice = (
         probabilities.argmax(axis=1)
         if penalty is None
-        else _h_counts_under_formula(heavy, probabilities, np.asarray(counts), penalty, groups)
+        else _h_counts_under_formula(heavy, probabilities, np.asarray(counts), penalty)
     )
     return [
         (counts[c], {counts[j]: float(p[j]) for j in np.argsort(-p)[:3] if p[j] > 0})
@@ -155,8 +155,7 @@ def model_h_counts(
 
 def _h_probabilities(structure: Structure, model_dir: str | Path):
     """(hydrogen model, the non-H sites, its count classes, per-site probabilities of each
-    restricted to the counts the atom has room for, the groups of a split atom's
-    alternatives)."""
+    restricted to the counts the atom has room for)."""
     hydrogen_model = load_model(model_dir, "hydrogen")
     heavy = structure.with_sites([s for s in structure.sites if not is_hydrogen(s.element)])
     graph = build_graph(
@@ -172,26 +171,27 @@ def _h_probabilities(structure: Structure, model_dir: str | Path):
         graph = replace(graph, z=combined_tokens(graph.z, rules[graph.site]))
     counts = [int(c) for c in hydrogen_model.classes]
     probabilities = _placeable(hydrogen_model.predict(graph), heavy, bonds, counts)
-    groups = _split_groups(heavy, bonds)
-    return hydrogen_model, heavy, counts, _split_atoms_agree(heavy, probabilities, groups), groups
+    return hydrogen_model, heavy, counts, _split_atoms_agree(heavy, probabilities, bonds)
 
 
-def _split_groups(heavy: Structure, bonds) -> list[list[int]]:
-    """The alternatives of each split atom (two or more sites; positive PARTs, one element,
-    SPLIT_REACH apart or less in the same asymmetric unit, as many non-metal neighbours in
-    `bonds` each): one chemical group in two places, so one H count (_split_atoms_agree,
-    _h_counts_under_formula). Close sites with different neighbour counts are different atoms
-    (finalcif_1503204's C74A, three neighbours, lies by the CH C78B), and a group holds one
-    site per PART, nearest pairs joined first, so a chain of close sites over three PARTs is
-    not pooled whole. Negative PARTs stay apart: their overlapping images are other molecules
-    (SXF_I43d's acetonitrile lies across its toluene)."""
+def _split_atoms_agree(heavy: Structure, probabilities: np.ndarray, bonds) -> np.ndarray:
+    """One atom split over alternatives (positive PARTs, one element, SPLIT_REACH apart or
+    less in the same asymmetric unit, as many non-metal neighbours each) is one chemical group
+    in two places, so its alternatives share one set of H-count probabilities: each gets their
+    occupancy-weighed mean, restricted to the counts it has room for (the counts are still
+    fitted to UNIT site by site). The minor part's strained geometry alone made N2_thpp's C6A
+    (14 % occupied, N–C 1.38 Å) a CH beside its CH2 C6. Close sites with different neighbour
+    counts are different atoms (finalcif_1503204's C74A, three neighbours, lies by the CH
+    C78B), and a group holds one site per PART, nearest pairs joined first, so a chain of close
+    sites over three PARTs is not pooled whole. Negative PARTs stay apart: their overlapping
+    images are other molecules (SXF_I43d's acetonitrile lies across its toluene)."""
     from crystalx_core.assign import SPLIT_REACH
     from crystalx_core.geometry import identity_operator, neighbours
 
     sites = heavy.sites
     split = [k for k, s in enumerate(sites) if s.part > 0 and not s.mixed]
     if not split:
-        return []
+        return probabilities
     identity = identity_operator(heavy)
     degree = [sum(not is_metal(sites[c.j].element) for c in contacts) for contacts in bonds]
     links = sorted(
@@ -216,19 +216,10 @@ def _split_groups(heavy: Structure, bonds) -> list[list[int]]:
         joined = group[i] + group[j]
         for k in joined:
             group[k] = joined
-    return [g for g in {id(g): g for g in group.values()}.values() if len(g) > 1]
-
-
-def _split_atoms_agree(
-    heavy: Structure, probabilities: np.ndarray, groups: list[list[int]]
-) -> np.ndarray:
-    """Each split atom's alternatives (`groups`, _split_groups) given their occupancy-weighed
-    mean H-count probabilities, restricted to the counts each has room for. The minor part's
-    strained geometry alone made N2_thpp's C6A (14 % occupied, N–C 1.38 Å) a CH beside its
-    CH2 C6."""
-    sites = heavy.sites
     agreed = probabilities.copy()
-    for members in groups:
+    for members in {id(g): g for g in group.values()}.values():
+        if len(members) < 2:
+            continue
         weight = np.array([sites[k].occupancy for k in members])
         mean = weight @ probabilities[members] / max(weight.sum(), 1e-12)
         for k in members:
@@ -251,7 +242,7 @@ def formula_h_refitted(
     be withdrawn, down to that count and never under the site's floor (the H the map shows
     there): the formula's H that the map has since found elsewhere are not placed twice. A
     count is never raised here: H the formula lacks are not guessed again."""
-    _, heavy, classes, probabilities, groups = _h_probabilities(structure, model_dir)
+    _, heavy, classes, probabilities = _h_probabilities(structure, model_dir)
     values = np.asarray(classes)
     kept = np.zeros_like(probabilities)
     open_sites = set()
@@ -265,16 +256,12 @@ def formula_h_refitted(
         else:  # held at its count for certain, even one the model thought impossible
             kept[k, classes.index(n) if n in classes else probabilities[k].argmax()] = 1.0
     kept /= np.clip(kept.sum(axis=1, keepdims=True), 1e-12, None)
-    choice = _h_counts_under_formula(heavy, kept, values, penalty, groups)
+    choice = _h_counts_under_formula(heavy, kept, values, penalty)
     return [int(values[c]) if k in open_sites else counts[k] for k, c in enumerate(choice)]
 
 
 def _h_counts_under_formula(
-    heavy: Structure,
-    probabilities: np.ndarray,
-    counts: np.ndarray,
-    penalty: float,
-    groups: list[list[int]] = (),
+    heavy: Structure, probabilities: np.ndarray, counts: np.ndarray, penalty: float
 ) -> np.ndarray:
     """Count class per site under UNIT's H total, as elements are chosen under its element
     counts: where the formula asks for one H more than the most likely counts give (the H
@@ -283,9 +270,7 @@ def _h_counts_under_formula(
     to the H the model expects when it is far short of them (composition.trusted_counts).
     Only counts the model gives at least FORMULA_MIN_PROBABILITY, on non-metals, are open to
     the formula: an H shortfall (unmodelled solvent, a wrong UNIT) must not hang H on a metal
-    or on an atom the model is sure has none. The alternatives of a split atom (`groups`)
-    whose probabilities agree are fitted as one site of their summed weight: one H count for
-    the group, not one alternative with H and its twin without (codtools_4343118's O1A/O1B)."""
+    or on an atom the model is sure has none."""
     expected = sum(
         n for el, n in heavy.asymmetric_unit_contents(include_h=True).items() if is_hydrogen(el)
     )
@@ -303,26 +288,7 @@ def _h_counts_under_formula(
         probabilities,
         0.0,
     )
-    # each group of alike alternatives is fitted as its first member: weight summed, log p
-    # counted once per member (p ** n), the others' rows left out and given its choice
-    first = np.arange(len(plausible))
-    power = np.ones(len(plausible))
-    for members in groups:
-        for k in members[1:]:
-            if first[k] == k and np.array_equal(plausible[k], plausible[members[0]]):
-                first[k] = members[0]
-                power[members[0]] += 1
-    kept = np.flatnonzero(first == np.arange(len(plausible)))
-    summed = np.bincount(first, weights=weights, minlength=len(plausible))
-    choice = constrained_total(
-        plausible[kept] ** power[kept, None],
-        counts,
-        target[0],
-        summed[kept],
-        penalty,
-        shortfall,
-    )
-    return choice[np.searchsorted(kept, first)]
+    return constrained_total(plausible, counts, target[0], weights, penalty, shortfall)
 
 
 # Most bonds (non-metal neighbours + H) an atom can have: C, N+ and B- four, O+ (H3O+) three.
