@@ -2,6 +2,7 @@
 of a text a message should name."""
 
 import errno
+import importlib.util
 import os
 import subprocess
 from pathlib import Path
@@ -13,6 +14,15 @@ import crystalx_core  # noqa: F401  (fixes the cctbx-before-gemmi import order f
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 BENCHMARK = SHARED / "benchmark"
 CORPUS = SHARED / "corpus"
+
+
+def benchmark_script(name: str):
+    """benchmarks/NAME.py as a module: the scripts are not a package, the tests call into them."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def line_of(text: str, start: str) -> int:

@@ -1,21 +1,13 @@
 """benchmarks/element_stages.py: assign_model's record of its stages, on a real entry."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
 from crystalx_core.assign import resolve_method
-from tests.conftest import BENCHMARK
-
-SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "element_stages.py"
+from tests.conftest import BENCHMARK, benchmark_script
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("element_stages", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_script("element_stages")
 
 
 @pytest.mark.skipif(resolve_method("auto") != "model", reason="no shipped models in onnx_models/")

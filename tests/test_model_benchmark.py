@@ -1,18 +1,10 @@
 """benchmarks/model_benchmark.py's list of wrong atoms, on a real entry (its own shared data)."""
 
-import importlib.util
-from pathlib import Path
-
-from tests.conftest import BENCHMARK
-
-SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "model_benchmark.py"
+from tests.conftest import BENCHMARK, benchmark_script
 
 
 def _benchmark():
-    spec = importlib.util.spec_from_file_location("model_benchmark", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_script("model_benchmark")
 
 
 def test_wrong_atoms_say_what_they_are_and_why(shared_data):

@@ -1,16 +1,14 @@
 """The card carries the real-structure table that benchmarks/model_benchmark.py writes."""
 
-import importlib.util
 from pathlib import Path
+
+from tests.conftest import benchmark_script
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def _model_card():
-    spec = importlib.util.spec_from_file_location("model_card", REPO / "benchmarks/model_card.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_script("model_card")
 
 
 def test_the_real_benchmark_table_is_carried_over_as_the_benchmark_wrote_it():
