@@ -128,16 +128,23 @@ def held_to_formula(
     return [(0, {0: 1.0}) for _ in counts], f"{declared_no_h}: no H placed"
 
 
-def unit_with_model_atoms(structure: Structure) -> tuple[Structure, str | None]:
-    """The structure to write, with UNIT 0 of an element its model holds (typically H: a UNIT
-    given without H, or an SFAC H the job added) replaced by the model's count in the cell
-    (occupancy × site multiplicity), and a note saying so; UNIT numbers the user gave stay.
-    SHELXL takes F(000), the density and μ from UNIT, and its CIF's formula from it."""
+def cell_counts(structure: Structure) -> dict[str, float]:
+    """Element → atoms of the model per unit cell, as UNIT counts them: each atom (a mixed
+    site's partners included) by its occupancy times its site multiplicity."""
     counts: dict[str, float] = {}
     for site, multiplicity in zip(structure.sites, site_multiplicities(structure)):
         for atom in site.with_mixed:
             if atom.element:
                 counts[atom.element] = counts.get(atom.element, 0.0) + atom.occupancy * multiplicity
+    return counts
+
+
+def unit_with_model_atoms(structure: Structure) -> tuple[Structure, str | None]:
+    """The structure to write, with UNIT 0 of an element its model holds (typically H: a UNIT
+    given without H, or an SFAC H the job added) replaced by the model's count in the cell
+    (occupancy × site multiplicity), and a note saying so; UNIT numbers the user gave stay.
+    SHELXL takes F(000), the density and μ from UNIT, and its CIF's formula from it."""
+    counts = cell_counts(structure)
     unit = list(structure.unit)
     filled = []
     for k, element in enumerate(structure.sfac):

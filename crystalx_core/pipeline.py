@@ -11,11 +11,15 @@ from typing import Callable
 from crystalx_core.assign import apply_assignment, assign, hydrogen_counts, resolve_hydrogen_method
 from crystalx_core.assignment import Assignment, annotate
 from crystalx_core.completion import Completion, Stage, assign_and_refine, complete
-from crystalx_core.contents import checked_contents, held_to_formula, unit_with_model_atoms
+from crystalx_core.contents import (
+    cell_counts,
+    checked_contents,
+    held_to_formula,
+    unit_with_model_atoms,
+)
 from crystalx_core.crystallography.maps import Residual, difference_density, residual_density
 from crystalx_core.crystallography.refine import RefinementResult, refine
 from crystalx_core.crystallography.solve import Solution, data_r_sigma, solutions
-from crystalx_core.geometry import site_multiplicities
 from crystalx_core.errors import CrystalXError, InputError, RefinementError, SolveError
 from crystalx_core.element_evidence import relabelled, take_weighed_elements, weigh_elements
 from crystalx_core.elements import is_hydrogen
@@ -71,14 +75,8 @@ class JobResult:
         atoms, a mixed site's partners included: "in cell" counts each atom by its occupancy
         and site multiplicity, as UNIT counts the cell's contents, so that an atom on a special
         position or one part of a shared site is not weighed as a whole atom."""
-        model = self.structure
-        atoms: Counter = Counter()
-        content: Counter = Counter()
-        for site, multiplicity in zip(model.sites, site_multiplicities(model)):
-            for atom in site.with_mixed:
-                if atom.element and not is_hydrogen(atom.element):
-                    atoms[atom.element] += 1
-                    content[atom.element] += atom.occupancy * multiplicity
+        atoms = Counter(atom.element for site in self.structure.sites for atom in site.with_mixed)
+        content = cell_counts(self.structure)
         unit = self.input.cell_contents()
         return [
             (el, atoms.get(el, 0), content.get(el, 0.0), unit.get(el, 0.0))
