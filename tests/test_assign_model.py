@@ -342,7 +342,8 @@ def test_h_counts_are_restricted_to_what_an_atom_has_room_for(shared_data):
     """A C with three bonded non-metals can take one H at most, an O with two one, whatever
     the network says (the demo's baseline once swapped a C and an O, and the model then
     asked for a CH2 on a three-connected C that no riding model can place)."""
-    from crystalx_core.assign.model import MAX_BONDS, _placeable
+    from crystalx_core.assign.baseline import MAX_BONDS
+    from crystalx_core.assign.model import _placeable
     from crystalx_core.geometry import connectivity
 
     truth = read_cif(BENCHMARK / "XH_alanine" / "model.cif").structure

@@ -63,9 +63,9 @@ from crystalx_core.geometry import (
     angle_sum,
     bond_angle,
     connectivity,
-    one_alternative,
     exo_bond_taken,
     neighbours,
+    one_alternative,
     ring_planarity,
     site_multiplicities,
     six_rings,
@@ -243,7 +243,7 @@ def valence_room(bonds: list[_Bond]) -> int:
     """H a C or N has room for: four bonds less its neighbours, metals outside groups 1-2
     included: W–CH2–Si and Sn–CH2–C are CH2, Rh–C(C)3 no CH, Pt–NH2–C no NH3, an amine on U no
     NH; Cp and arene CH (two C and the metal) keep one, an ammine (the metal alone) three."""
-    return max(0, 4 - len(_non_metal(bonds)) - len(_alkyl_metals(bonds)))
+    return max(0, MAX_BONDS["C"] - len(_non_metal(bonds)) - len(_alkyl_metals(bonds)))
 
 
 def _carbon(centre: np.ndarray, bonds: list[_Bond], aromatic: bool = False) -> int:
@@ -320,16 +320,24 @@ def _cage_h(centre: np.ndarray, bonds: list[_Bond]) -> int:
     return 1 if len(bonds) < 6 and not exo_bond_taken(centre, [b.cart for b in bonds]) else 0
 
 
+# Most bonds (non-metal neighbours + H) an atom can have: C, N+ and B- four, O+ (H3O+) three.
+MAX_BONDS = {"C": 4, "N": 4, "B": 4, "O": 3}
+
+
 def h_room(structure: Structure, site: Site, contacts: list) -> int | None:
-    """The H a B, C or N has room for: a boron-cluster atom (B or C) its one exo bond unless
-    taken (cage atoms have five or six neighbours), a C or N its valence_room; None for any
-    other atom. `contacts`: the site's from connectivity()."""
-    if site.element not in ("B", "C", "N"):
+    """The H an atom has room for: a boron-cluster atom (B or C) its one exo bond unless
+    taken (cage atoms have five or six neighbours), a C or N its valence_room, a B or O its
+    MAX_BONDS less its non-metal neighbours; None for any other atom (no limit). `contacts`:
+    the site's from connectivity()."""
+    most = MAX_BONDS.get(site.element)
+    if most is None:
         return None
     bonds = [_Bond(structure.sites[c.j].element or "C", c.distance, c.cart_j) for c in contacts]
     if site.element in ("B", "C") and _in_cage(bonds):
         return _cage_h(structure.cartesian(site.frac), bonds)
-    return None if site.element == "B" else valence_room(bonds)
+    if site.element in ("C", "N"):
+        return valence_room(bonds)
+    return max(0, most - len(_non_metal(bonds)))
 
 
 def _boron(centre: np.ndarray, bonds: list[_Bond]) -> int:

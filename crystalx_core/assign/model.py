@@ -291,10 +291,6 @@ def _h_counts_under_formula(
     return constrained_total(plausible, counts, target[0], weights, penalty, shortfall)
 
 
-# Most bonds (non-metal neighbours + H) an atom can have: C, N+ and B- four, O+ (H3O+) three.
-MAX_BONDS = {"C": 4, "N": 4, "B": 4, "O": 3}
-
-
 def _placeable(
     probabilities: np.ndarray, heavy: Structure, bonds: list, counts: list[int]
 ) -> np.ndarray:
@@ -306,9 +302,6 @@ def _placeable(
     allowed = np.ones_like(probabilities, dtype=bool)
     for k, (site, contacts) in enumerate(zip(heavy.sites, bonds)):
         room = h_room(heavy, site, contacts)
-        most = MAX_BONDS.get(site.element)
-        if room is None and most is not None:
-            room = max(0, most - sum(1 for c in contacts if not is_metal(heavy.sites[c.j].element)))
         if room is not None:
             allowed[k] = [n <= room for n in counts]
     return _restricted(probabilities, allowed)
