@@ -4,6 +4,7 @@ runs inside Olex2)."""
 
 import json
 import os
+import re
 import shutil
 import tempfile
 
@@ -82,19 +83,41 @@ def install(olex2_dir, core_python, source=SOURCE):
             "environment where crystalx-core is installed" % core_python
         )
     manifest = _read_manifest(olex2_dir)
-    target = os.path.join(plugin_lib(olex2_dir), PLUGIN_DIR)
-    if os.path.exists(target):
-        shutil.rmtree(target)
-    shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    _set_settings(os.path.join(target, "crystalx.phil"), core_python, checkout_root(source))
-    xld = os.path.join(olex2_dir, "plugins.xld")
-    if manifest is None:
-        manifest = {"plugins_xld_created": not os.path.exists(xld), "plugins_xld_added": False}
-    if _add_entry(xld):
-        manifest["plugins_xld_added"] = True
-    manifest["core_interpreter"] = core_python
-    _write(os.path.join(olex2_dir, MANIFEST), json.dumps(manifest, indent=1) + "\n")
+    try:
+        target = _replace_plugin_folder(olex2_dir, source, core_python)
+        xld = os.path.join(olex2_dir, "plugins.xld")
+        if manifest is None:
+            manifest = {"plugins_xld_created": not os.path.exists(xld), "plugins_xld_added": False}
+        if _add_entry(xld):
+            manifest["plugins_xld_added"] = True
+        manifest["core_interpreter"] = core_python
+        _write(os.path.join(olex2_dir, MANIFEST), json.dumps(manifest, indent=1) + "\n")
+    except OSError as error:
+        raise InstallError(_refused(error)) from None
     return target
+
+
+def _replace_plugin_folder(olex2_dir, source, core_python):
+    """The new plugin folder is copied and set up beside the old one first, so that a copy that
+    fails (disk full, a file Windows holds open) leaves the installed plugin as it was."""
+    target = os.path.join(plugin_lib(olex2_dir), PLUGIN_DIR)
+    staging = tempfile.mkdtemp(prefix=PLUGIN_DIR + ".", dir=plugin_lib(olex2_dir))
+    try:
+        copy = os.path.join(staging, PLUGIN_DIR)
+        shutil.copytree(source, copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        _set_settings(os.path.join(copy, "crystalx.phil"), core_python, checkout_root(source))
+        if os.path.exists(target):
+            shutil.rmtree(target)
+        os.replace(copy, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _refused(error):
+    """An OSError as one line naming the file."""
+    where = error.filename or "the Olex2 folder"
+    return "could not change %s: %s; nothing else was changed" % (where, error.strerror or error)
 
 
 def uninstall(olex2_dir):
@@ -104,28 +127,64 @@ def uninstall(olex2_dir):
     if manifest is None:
         raise InstallError("CrystalX is not installed in %s (no %s)" % (olex2_dir, MANIFEST))
     target = os.path.join(plugin_lib(olex2_dir), PLUGIN_DIR)
-    if os.path.exists(target):
-        shutil.rmtree(target)
     xld = os.path.join(olex2_dir, "plugins.xld")
-    if manifest.get("plugins_xld_added") and os.path.exists(xld):
-        _remove_entry(xld)
-        if manifest.get("plugins_xld_created") and _entries(xld) == []:
-            os.remove(xld)
-    os.remove(os.path.join(olex2_dir, MANIFEST))
+    try:
+        if manifest.get("plugins_xld_added") and os.path.exists(xld):
+            _remove_entry(xld)
+            if manifest.get("plugins_xld_created") and _entries(xld) == []:
+                os.remove(xld)
+        if os.path.exists(target):
+            shutil.rmtree(target)
+        os.remove(os.path.join(olex2_dir, MANIFEST))
+    except OSError as error:
+        raise InstallError(_refused(error)) from None
 
 
-# --- plugins.xld: `<Plugin` … one `<NAME>` per line … `>` ---------------------------------------
+# --- plugins.xld: Olex2's plugin list, an XL data file -------------------------------------------
+# Olex2 reads it with TDataFile::LoadFromXLFile (pcxod/olex2 sdl/datafile.cpp): line ends are
+# dropped and runs of blanks are one, so `<Plugin <A> <B> >` on one line is the same list as one
+# entry a line; the plugins are the items of the item named `Plugin` (AOlex2App::InitOlex2App,
+# olex2app.h), compared without regard to case (RemovePlugin: FindItemi), and an item may carry
+# fields, `<A version="1">` (AddPluginField). Olex2 writes it back one item a line
+# (TDataItem::SaveToStrBuffer). So entries are found as items, not as lines.
+
+_PLUGIN_ITEM = re.compile(r"<\s*Plugin(?=[\s<>])")
+
+
+def _plugin_items(text):
+    """(end of the `<Plugin` name, [(name, start, end) of each item in it]) or None when the
+    text has no Plugin item; quoted values and fields are skipped as TDataItem reads them."""
+    opening = _PLUGIN_ITEM.search(text)
+    if opening is None:
+        return None
+    items, depth, k, start = [], 1, opening.end(), None
+    while k < len(text) and depth > 0:
+        char = text[k]
+        if char == '"':
+            closing = text.find('"', k + 1)
+            k = len(text) if closing < 0 else closing + 1
+            continue
+        if char == "<":
+            depth += 1
+            if depth == 2:
+                start = k
+        elif char == ">":
+            depth -= 1
+            if depth == 1 and start is not None:
+                name = re.match(r"<\s*([^\s<>=\"]+)", text[start : k + 1])
+                items.append((name.group(1) if name else "", start, k + 1))
+                start = None
+        k += 1
+    return opening.end(), items
 
 
 def _entries(xld):
-    lines = _read_text(xld).splitlines()
-    return [
-        line.strip()
-        for line in lines
-        if line.strip().startswith("<")
-        and line.strip().endswith(">")
-        and not line.strip().lower().startswith("<plugin")
-    ]
+    found = _plugin_items(_read_text(xld))
+    return [name for name, _, _ in found[1]] if found else []
+
+
+def _ours(name):
+    return name.lower() == PLUGIN.lower()
 
 
 def _add_entry(xld):
@@ -134,25 +193,29 @@ def _add_entry(xld):
         _write(xld, "<Plugin\n  %s\n>\n" % ENTRY)
         return True
     text = _read_text(xld)
-    lines = text.splitlines(True)
-    if any(line.strip() == ENTRY for line in lines):
+    found = _plugin_items(text)
+    if found is None:
+        raise InstallError("%s is not a plugin list (no '<Plugin' item); not changed" % xld)
+    after, items = found
+    if any(_ours(name) for name, _, _ in items):
         return False
-    opening = next(
-        (k for k, line in enumerate(lines) if line.strip().lower().startswith("<plugin")), None
-    )
-    if opening is None:
-        raise InstallError("%s is not a plugin list (no '<Plugin' line); not changed" % xld)
-    newline = "\r\n" if lines[opening].endswith("\r\n") else "\n"
-    if not lines[opening].endswith(("\n", "\r")):
-        lines[opening] += newline
-    lines.insert(opening + 1, "  %s%s" % (ENTRY, newline))
-    _write(xld, "".join(lines))
+    newline = "\r\n" if "\r\n" in text else "\n"
+    _write(xld, text[:after] + newline + "  " + ENTRY + text[after:])
     return True
 
 
 def _remove_entry(xld):
-    lines = _read_text(xld).splitlines(True)
-    _write(xld, "".join(line for line in lines if line.strip() != ENTRY))
+    """Take our item out of the list, with its line when it stood alone on it."""
+    text = _read_text(xld)
+    found = _plugin_items(text)
+    for _, start, end in reversed([item for item in (found[1] if found else []) if _ours(item[0])]):
+        line_start = text.rfind("\n", 0, start) + 1
+        line_end = text.find("\n", end)
+        line_end = len(text) if line_end < 0 else line_end + 1
+        if not text[line_start:start].strip() and not text[end:line_end].strip():
+            start, end = line_start, line_end
+        text = text[:start] + text[end:]
+    _write(xld, text)
 
 
 def _set_settings(phil, core_python, core_directory):

@@ -214,3 +214,95 @@ def test_the_settings_file_is_utf8_whatever_the_locale(tmp_path):
     ).read_bytes()
     assert ("core_interpreter = '%s'" % python).encode("utf-8") in phil
     assert ("core_directory = '%s'" % ROOT).encode("utf-8") in phil
+
+
+def olex2_plugins(base):
+    """The plugins the Olex2 double reads from `base`/plugins.xld as Olex2 reads it."""
+    sys.path.insert(0, str(ROOT / "tests" / "olex2_double"))
+    try:
+        return importlib.import_module("_olex2").plugin_list(str(base))
+    finally:
+        sys.path.remove(str(ROOT / "tests" / "olex2_double"))
+
+
+def test_a_plugin_list_on_one_line_gets_the_entry_inside_it(tmp_path):
+    """Olex2 reads plugins.xld as XL data, blind to line ends (sdl/datafile.cpp), so a list
+    written on one line is a list; before, the entry went on a line after its closing '>'."""
+    base = fake_olex2(tmp_path, xld="<Plugin <FragmentDB> <olex2qcrbox> >")
+    install(str(base), sys.executable)
+    assert olex2_plugins(base) == ["CrystalX", "FragmentDB", "olex2qcrbox"]
+    uninstall(str(base))
+    assert olex2_plugins(base) == ["FragmentDB", "olex2qcrbox"]
+
+
+def test_an_entry_olex2_wrote_is_found_whatever_its_case_and_fields(tmp_path):
+    """Olex2 writes one item a line indented by one blank, an item may carry fields
+    (olex2app.h AddPluginField) and names compare without case (RemovePlugin: FindItemi):
+    such an entry is ours already, so nothing is added and uninstall leaves it."""
+    xld = '<Plugin\n <crystalx version="1.0">\n <FragmentDB>\n>'
+    base = fake_olex2(tmp_path, xld=xld)
+    install(str(base), sys.executable)
+    assert (base / "plugins.xld").read_text() == xld
+    uninstall(str(base))
+    assert (base / "plugins.xld").read_text() == xld
+
+
+def test_a_copy_that_fails_keeps_the_installed_plugin(tmp_path, monkeypatch):
+    """An upgrade whose copy fails (here a full disk) is one line naming the file, and the
+    plugin installed before is still there, whole; no half-copied folder is left."""
+    base = fake_olex2(tmp_path)
+    install(str(base), sys.executable)
+    before = tree(base)
+
+    def full(source, target, **kwargs):
+        raise OSError(28, "No space left on device", str(target))
+
+    monkeypatch.setattr(olex2_setup.shutil, "copytree", full)
+    with pytest.raises(InstallError, match="No space left on device; nothing else was changed"):
+        install(str(base), sys.executable)
+    assert tree(base) == before
+    assert sorted(p.name for p in (base / "util" / "pyUtil" / "PluginLib").iterdir()) == [
+        "plugin-CrystalX",
+        "plugin-FragmentDB",
+    ]
+
+
+def test_olex2_starts_the_installed_plugin_beside_a_broken_one(tmp_path, monkeypatch, capsys):
+    """Olex2's start as olex2-gui's initpy_funcs does it (the double's start_plugins): the
+    installed plugin is imported from PluginLib/plugin-CrystalX and registers its spy
+    commands; a plugin that fails to import costs one line and stops nothing; after
+    uninstall CrystalX is not loaded. The user's saved settings (DataDir/crystalx.phil, read
+    by PluginTools) clear the core interpreter, so no core starts here."""
+    base = fake_olex2(tmp_path, xld="<Plugin\n  <Broken>\n  <FragmentDB>\n>\n")
+    broken = base / "util" / "pyUtil" / "PluginLib" / "plugin-Broken"
+    broken.mkdir()
+    (broken / "Broken.py").write_text("import no_such_module_here\n")
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "crystalx.phil").write_text("crystalx {\n  core_interpreter = ''\n}\n")
+    monkeypatch.setattr(sys, "path", [str(ROOT / "tests" / "olex2_double")] + sys.path)
+    modules = ("CrystalX", "session", "olex_model", "core_client", "panel_html")
+    double = ("olex", "olx", "olex_core", "olexFunctions", "PluginTools", "_olex2")
+    for name in modules + double + ("FragmentDB", "Broken"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    olex2 = importlib.import_module("_olex2")
+    olex2.STATE.reset()
+    olex2.STATE.params.update({"_data_dir": str(data), "_base_dir": str(base)})
+    try:
+        install(str(base), sys.executable)
+        printed = olex2.start_plugins(str(base))
+        assert printed == ["Failed to load plugin 'Broken': No module named 'no_such_module_here'"]
+        assert "FragmentDB" in sys.modules and "crystalx.assign" in olex2.STATE.functions
+        assert sys.modules["CrystalX"].__file__ == str(
+            base / "util" / "pyUtil" / "PluginLib" / "plugin-CrystalX" / "CrystalX.py"
+        )
+        assert olex2.STATE.params["crystalx.core_interpreter"] == ""
+        uninstall(str(base))
+        for name in modules + ("FragmentDB",):
+            sys.modules.pop(name, None)
+        olex2.STATE.functions.clear()
+        olex2.start_plugins(str(base))
+        assert "CrystalX" not in sys.modules and olex2.STATE.functions == {}
+    finally:
+        for name in modules + double + ("FragmentDB", "Broken"):
+            sys.modules.pop(name, None)

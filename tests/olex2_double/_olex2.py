@@ -668,6 +668,74 @@ class Olex2(object):
         return undo
 
 
+def plugin_list(base_dir):
+    """The plugins Olex2 loads: the item names in the `Plugin` item of <base_dir>/plugins.xld
+    (olex2app.h AOlex2App::InitOlex2App; olex_core.GetPluginList gives them), the file read as
+    sdl/datafile.cpp TDataFile::LoadFromTextStream reads XL data: UTF-8, line ends dropped,
+    tabs as blanks, from the first '<'. No file: no plugins; no Plugin item: Olex2 logs
+    "Invalid plugins file" and loads none. Names are kept once, without regard to case
+    (the list is a SortedObjectList with olxstrComparator<true>)."""
+    path = os.path.join(base_dir, "plugins.xld")
+    if not os.path.isfile(path):
+        return []
+    with open(path, encoding="utf-8-sig") as stream:
+        text = stream.read().replace("\r", "").replace("\n", "").replace("\t", " ")
+    root = _xl_items(text[text.find("<") :] if "<" in text else "")
+    plugin = next((item for item in root if item[0] == "Plugin"), None)
+    if plugin is None:
+        STATE.errors.append("Invalid plugins file")
+        return []
+    names = []
+    for name, _ in plugin[1]:
+        if name.lower() not in [n.lower() for n in names]:
+            names.append(name)
+    return names
+
+
+def _xl_items(text):
+    """[(name, [child items])] of XL data `<Name "value" field="v" <Child> >` (the fields and
+    values are read past, not kept)."""
+    items, stack, k = [], [], 0
+    while k < len(text):
+        char = text[k]
+        if char == '"':
+            k = text.find('"', k + 1) + 1 or len(text)
+            continue
+        if char == "<":
+            name = re.match(r"<\s*([^\s<>=\"]*)", text[k:]).group(1)
+            stack.append((name, []))
+            k += 1 + len(name)
+            continue
+        if char == ">" and stack:
+            item = stack.pop()
+            (stack[-1][1] if stack else items).append(item)
+        k += 1
+    return items
+
+
+def start_plugins(base_dir):
+    """What Olex2 does with its plugins when it starts (olex2-gui util/pyUtil/initpy_funcs.py
+    set_plugins_paths and import_startup_plugins_deferred, GUI mode): every listed plugin's
+    folder <base>/util/pyUtil/PluginLib/plugin-NAME goes on sys.path, then each module NAME
+    not imported yet is imported; one that raises is reported in one line, "Failed to load
+    plugin 'NAME': error", and the others load all the same. Returns what was printed."""
+    names = plugin_list(base_dir)
+    for name in names:
+        folder = "%s/util/pyUtil/PluginLib/plugin-%s" % (base_dir, name)
+        if folder not in sys.path:
+            sys.path.append(folder)
+    printed = []
+    for name in names:
+        if name in sys.modules:
+            continue
+        try:
+            __import__(name)
+        except Exception as err:  # noqa: BLE001  (initpy_funcs catches every error the same way)
+            printed.append("Failed to load plugin '%s': %s" % (name, err))
+            print(printed[-1])
+    return printed
+
+
 def _split_arguments(text):
     """Olex2's function arguments: comma separated, a quoted one taken as it is without its
     quotes, spaces around each dropped."""
