@@ -857,7 +857,12 @@ def test_olex2s_formula_functions_give_its_formats_and_a_cifs_items(ethanol):
         olx.Cif("_chemical_formula_sum")
     state.load(CELL, P1, [("C", 2)], 1, ETHANOL, file="/data/x.cif", cif_items={"_a": "b"})
     assert (olx.IsFileType("cif"), olx.Cif("_a"), olx.Cif("_b")) == ("true", "b", "n/a")
+    state.load(CELL, P1, [("C", 2)], 1, ETHANOL, file="/data/x.cmf")
+    assert (olx.IsFileType("cmf"), olx.IsFileType("ins")) == ("false", "false")  # no such kind
+    with pytest.raises(RuntimeError):
+        olx.Cif("_a")
     state.close()
+    assert olx.IsFileType("ires") == "false"
     with pytest.raises(RuntimeError):
         olx.xf.GetFormula("list")
 

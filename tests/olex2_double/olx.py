@@ -63,6 +63,10 @@ def _is_grown():
     return _bool(STATE.grown)
 
 
+# xf.au: xlib/asymmunit.cpp TAsymmUnit::Lib* (read for session 13): an index past AtomCount
+# raises; GetAtomCount counts deleted atoms too, and with an element only the live atoms of it;
+# GetAtomCrd is the vector's ToString, GetAtomUiso the atom's Uiso (Ueq of an anisotropic one),
+# GetPeak any atom's Q-peak value, GetCell the six cell values, GetZ the Z (a double).
 au = SimpleNamespace(
     GetAtomCount=_au_count,
     IsAtomDeleted=lambda i: _bool(STATE.atom(i).deleted),
@@ -133,18 +137,25 @@ def IsFileLoaded():
     return _bool(STATE.file)
 
 
+LOADERS = {"ins": "ins", "res": "ins", "cif": "cif", "p4p": "p4p", "mol": "mol", "xyz": "mol"}
+
+
 def IsFileType(kind):
-    """xlib/xmacro.cpp funIsFileType: the loader's type ('ins' and 'res' also the file's
-    extension, 'ires' either), "false" with no file. Approximate: Olex2 asks the loader
-    (CheckFileType<TCif> for 'cif'), the double the extension of the file it loaded."""
-    extension = (STATE.file or "").rsplit(".", 1)[-1].lower() if STATE.file else ""
-    kind = kind.lower()
+    """xlib/xmacro.cpp XLibMacros::funIsFileType: 'ins' and 'res' are the ins loader and that
+    extension, 'ires' either; 'cif' the CIF loader (CheckFileType<TCif>); 'p4p', 'mol',
+    'xyz', 'crs' their loaders; any other kind, 'cmf' among them, "false" (every stored
+    version of the function ends `else E.SetRetVal(false)`); "false" with no file. The
+    double takes the loader from the extension of the file it loaded."""
+    extension = STATE.file.rsplit(".", 1)[-1].lower() if STATE.file else ""
+    loader, kind = LOADERS.get(extension), kind.lower()
     if kind in ("ins", "res"):
-        return _bool(extension == kind)
+        return _bool(loader == "ins" and extension == kind)
     if kind == "ires":
-        return _bool(extension in ("ins", "res"))
-    if kind in ("cif", "cmf"):
-        return _bool(extension in ("cif", "cmf"))
+        return _bool(loader == "ins")
+    if kind in ("cif", "p4p", "mol"):
+        return _bool(loader == kind)
+    if kind == "xyz":
+        return _bool(loader == "mol")
     return "false"
 
 
@@ -166,6 +177,8 @@ def HKLSrc(*path):
 
 
 def FileName():
+    """xmacro.cpp funFileName: the loaded file's name without folder and extension, "none"
+    without one."""
     return STATE.file.rsplit("/", 1)[-1].rsplit(".", 1)[0] if STATE.file else "none"
 
 
@@ -174,6 +187,7 @@ def FilePath():
 
 
 def BaseDir():
+    """xmacro.cpp funBaseDir: Olex2's folder without the trailing separator."""
     return STATE.params.get("_base_dir", "/olex2")
 
 
