@@ -64,6 +64,41 @@ def in_background(target, *args):
     return thread
 
 
+# crystalx.phil's settings that are the user's (the core's interpreter and folder: the installer's)
+USER_SETTINGS = (
+    "method",
+    "hydrogens",
+    "probability_threshold",
+    "auto_refine",
+    "refine_cycles",
+    "use_reflections",
+    "label_overlay",
+    "batch_rounds",
+)
+
+
+def phil_value(value):
+    """A setting as phil writes it: True/False, numbers bare, text quoted."""
+    if isinstance(value, bool) or value is None or isinstance(value, (int, float)):
+        return str(value)
+    return "'%s'" % str(value).replace("\\", "\\\\").replace("'", "\\'")
+
+
+def write_whole(path, text):
+    """`text` into `path` whole or not at all (a temporary beside it, then a rename)."""
+    temporary = path + ".tmp"
+    try:
+        with open(temporary, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except OSError:
+        try:
+            os.remove(temporary)
+        except OSError:
+            pass
+        raise
+
+
 LOG_LIMIT = 1 << 20  # bytes: a longer crystalx_plugin.log is started afresh when Olex2 starts
 
 
@@ -137,6 +172,7 @@ class CrystalX(PluginTools):
             self.status,
             self.panel_event,
             self.panel_select,
+            self.save_settings,
         ):
             OV.registerFunction(spy_function(function, OV.DataDir()), False, "crystalx")
         if self.setting("core_interpreter"):
@@ -193,6 +229,23 @@ class CrystalX(PluginTools):
 
     def status(self):
         return "busy" if self.job else "idle"
+
+    def save_settings(self):
+        """Keep the settings edited with Settings (spy.EditParams changes them for this session
+        only) in Olex2's data folder, in <DataDir>/crystalx.phil, which PluginTools reads over
+        the plugin's own at every start (olex2-gui PluginTools.deal_with_phil), so they also
+        survive a reinstall or an upgrade. The core's interpreter and folder are left to the
+        installer: a saved copy would hide the next installation's."""
+        path = os.path.join(OV.DataDir(), SCOPE + ".phil")
+        lines = ["%s {" % SCOPE]
+        for name in USER_SETTINGS:
+            lines.append("  %s = %s" % (name, phil_value(self.setting(name))))
+        try:
+            write_whole(path, "\n".join(lines + ["}", ""]))
+        except OSError as error:
+            self._session().say("could not save the settings in %s: %s" % (path, error.strerror))
+            return
+        self._session().say("settings saved in %s" % path)
 
     # --- the work off the GUI thread --------------------------------------------------------------
     def _start(self, mode, rounds):
