@@ -25,11 +25,22 @@ def plugin_lib(olex2_dir):
     return os.path.join(olex2_dir, "util", "pyUtil", "PluginLib")
 
 
+def base_dir(olex2_dir):
+    """Olex2's own folder (its BaseDir(): the program's folder or $OLEX2_DIR, pcxod/olex2
+    olex/mainform.cpp TBasicApp::GuessBaseDir(argv[0], "OLEX2_DIR")); a macOS bundle given
+    as Olex2.app stands for its Contents/MacOS, where the program is."""
+    bundle = os.path.join(olex2_dir, "Contents", "MacOS")
+    if not os.path.isdir(plugin_lib(olex2_dir)) and os.path.isdir(plugin_lib(bundle)):
+        return bundle
+    return olex2_dir
+
+
 def check(olex2_dir):
     """The folder must be an Olex2 installation we can write to."""
     if not os.path.isdir(plugin_lib(olex2_dir)):
         raise InstallError(
-            "%s does not look like an Olex2 installation (no util/pyUtil/PluginLib)" % olex2_dir
+            "%s does not look like an Olex2 installation (no util/pyUtil/PluginLib): give "
+            "the folder of the olex2 program, the one Olex2's BaseDir() names" % olex2_dir
         )
     for folder in (olex2_dir, plugin_lib(olex2_dir)):
         try:
@@ -72,6 +83,7 @@ def looks_like_python(path):
 
 def install(olex2_dir, core_python, source=SOURCE):
     """Install or refresh; running it twice gives the same result as once."""
+    olex2_dir = base_dir(olex2_dir)
     check(olex2_dir)
     if not os.path.isfile(os.path.join(source, PLUGIN + ".py")):
         raise InstallError("plugin sources not found at %s" % source)
@@ -122,6 +134,7 @@ def _refused(error):
 
 def uninstall(olex2_dir):
     """Remove what install added, and only that."""
+    olex2_dir = base_dir(olex2_dir)
     check(olex2_dir)
     manifest = _read_manifest(olex2_dir)
     if manifest is None:

@@ -357,3 +357,22 @@ def test_saved_settings_survive_an_upgrade_and_leave_the_core_to_the_installer(
     assert params["crystalx.use_reflections"] is False and params["crystalx.hydrogens"] == "auto"
     phil = base / "util" / "pyUtil" / "PluginLib" / "plugin-CrystalX" / "crystalx.phil"
     assert f"core_interpreter = '{newer}'" in phil.read_text(encoding="utf-8")
+
+
+def test_a_mac_bundle_is_taken_for_the_program_folder_inside_it(tmp_path):
+    """On macOS Olex2's BaseDir() is the program's folder, Olex2.app/Contents/MacOS
+    (mainform.cpp: GuessBaseDir(argv[0], "OLEX2_DIR")); the bundle a user drags is accepted
+    for it, and a folder that is neither says which folder to give."""
+    app = tmp_path / "Olex2.app"
+    program = fake_olex2(tmp_path / "bundle")
+    (app / "Contents").mkdir(parents=True)
+    program.rename(app / "Contents" / "MacOS")
+    target = Path(install(str(app), sys.executable))
+    assert (
+        target == app / "Contents" / "MacOS" / "util" / "pyUtil" / "PluginLib" / "plugin-CrystalX"
+    )
+    assert "<CrystalX>" in (app / "Contents" / "MacOS" / "plugins.xld").read_text()
+    uninstall(str(app))
+    assert not target.exists()
+    with pytest.raises(InstallError, match="the one Olex2's BaseDir\\(\\) names"):
+        install(str(tmp_path), sys.executable)
