@@ -86,9 +86,15 @@ au = SimpleNamespace(
 xf = SimpleNamespace(au=au, GetFormula=_formula, latt=SimpleNamespace(IsGrown=_is_grown))
 
 
-def _update(name=""):
+def _update(*window):
+    """html.Update, a macro (olex/html/htmlmanager.cpp THtmlManager::macUpdate): reloads the
+    main panel, or the named window; a name that is no window is an error, so through olx
+    False (no popup windows in the double)."""
+    if window:
+        STATE.errors.append("undefined html window: '%s'" % window[0])
+        return False
     STATE.html_updates += 1
-    return ""
+    return True
 
 
 html = SimpleNamespace(Update=_update)
