@@ -129,7 +129,10 @@ def _replace_plugin_folder(olex2_dir, source, core_python):
 def _refused(error):
     """An OSError as one line naming the file."""
     where = error.filename or "the Olex2 folder"
-    return "could not change %s: %s; nothing else was changed" % (where, error.strerror or error)
+    return "could not change %s: %s; run the installer again once that is mended" % (
+        where,
+        error.strerror or error,
+    )
 
 
 def uninstall(olex2_dir):

@@ -3,9 +3,12 @@ exact uninstall, and refusals."""
 
 import hashlib
 import importlib
+import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -259,7 +262,9 @@ def test_a_copy_that_fails_keeps_the_installed_plugin(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device", str(target))
 
     monkeypatch.setattr(olex2_setup.shutil, "copytree", full)
-    with pytest.raises(InstallError, match="No space left on device; nothing else was changed"):
+    with pytest.raises(
+        InstallError, match="plugin-CrystalX: No space left on device; run the installer again"
+    ):
         install(str(base), sys.executable)
     assert tree(base) == before
     assert sorted(p.name for p in (base / "util" / "pyUtil" / "PluginLib").iterdir()) == [
@@ -376,3 +381,40 @@ def test_a_mac_bundle_is_taken_for_the_program_folder_inside_it(tmp_path):
     assert not target.exists()
     with pytest.raises(InstallError, match="the one Olex2's BaseDir\\(\\) names"):
         install(str(tmp_path), sys.executable)
+
+
+def test_a_read_only_olex2_folder_is_one_line_on_the_command_line():
+    """An Olex2 the user may not change (Program Files, /Applications, a shared /opt) is
+    refused in one line on stderr, exit 2, nothing changed. Run as a user without write
+    access: as root the installer runs as nobody (root writes anywhere), else the folders
+    are made read-only."""
+    top = Path(tempfile.mkdtemp(prefix="olex2-read-only-"))  # outside pytest's private tmp
+    base = fake_olex2(top)
+    folders = [base, base / "util" / "pyUtil" / "PluginLib"]
+    try:
+        for path in [top] + sorted(top.rglob("*")):
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        for folder in folders:
+            folder.chmod(0o555)
+        before = tree(base)
+        other_user = {"user": 65534} if os.geteuid() == 0 else {}
+        done = None
+        for python in (sys.executable, "/usr/bin/python3"):  # one that user may run
+            run = [python, "-m", "installer", "--olex2-dir", str(base), "--core-python", python]
+            try:
+                done = subprocess.run(run, cwd=ROOT, capture_output=True, text=True, **other_user)
+                break
+            except PermissionError:
+                continue
+        if done is None:
+            pytest.skip("no python that user nobody may run")
+        assert (done.returncode, done.stdout) == (2, "")
+        assert done.stderr.splitlines() == [
+            "installer: error: no write access to %s: run as a user who may change the "
+            "Olex2 installation" % base
+        ]
+        assert tree(base) == before
+    finally:
+        for folder in folders:
+            folder.chmod(0o755)
+        shutil.rmtree(top)
