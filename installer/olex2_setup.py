@@ -222,7 +222,7 @@ def _add_entry(xld):
 
 def _remove_entry(xld):
     """Take our item out of the list, with its line when it stood alone on it."""
-    text = _read_text(xld)
+    text = original = _read_text(xld)
     found = _plugin_items(text)
     for _, start, end in reversed([item for item in (found[1] if found else []) if _ours(item[0])]):
         line_start = text.rfind("\n", 0, start) + 1
@@ -231,7 +231,8 @@ def _remove_entry(xld):
         if not text[line_start:start].strip() and not text[end:line_end].strip():
             start, end = line_start, line_end
         text = text[:start] + text[end:]
-    _write(xld, text)
+    if text != original:
+        _write(xld, text)
 
 
 def _set_settings(phil, core_python, core_directory):
