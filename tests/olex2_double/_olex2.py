@@ -65,6 +65,10 @@ source (pcxod/olex2 for the C++ core, the olex2-gui tree for util/pyUtil):
 - a function given to `registerFunction` that raises has its traceback printed on the
   console, not raised (pyext.cpp TFuncWrapper::Call: PyErr_Print), recorded in `errors`;
   it gets its arguments as strings, -key=value as keywords (see call());
+- Olex2's start (`start_plugins`): the plugins named in <BaseDir>/plugins.xld, read as XL
+  data (olex2app.h, sdl/datafile.cpp), are put on sys.path from PluginLib/plugin-NAME and
+  imported one by one, a failure printed in one line (olex2-gui initpy_funcs.py);
+  PluginTools reads the plugin's phil, then the user's <DataDir>/<scope>.phil over it;
 - the process environment is Olex2's: etc/bin/start sets PYTHONHOME, LD_LIBRARY_PATH,
   PATH, OLEX2_CCTBX_DIR, BOOST_ADAPTBX_*; Olex2 adds LIBTBX_BUILD for its cctbx.
 """
