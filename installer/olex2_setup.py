@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import tempfile
 
 PLUGIN = "CrystalX"
@@ -257,11 +258,29 @@ def _read_manifest(olex2_dir):
 
 
 def _write(path, text):
-    """Atomic: a temporary file beside the target, then a rename."""
+    """Atomic: a temporary file beside the target, then a rename. mkstemp makes the file 0600;
+    it is given the old file's mode (a new file the mode open() would give), or other users of
+    a shared Olex2 could no longer read plugins.xld and Olex2 would load no plugin for them."""
     handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path) or ".")
-    with os.fdopen(handle, "w", newline="", encoding="utf-8") as stream:
-        stream.write(text)
-    os.replace(temporary, path)
+    try:
+        with os.fdopen(handle, "w", newline="", encoding="utf-8") as stream:
+            stream.write(text)
+        os.chmod(temporary, _mode(path))
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
+
+
+def _mode(path):
+    """The permissions `path` has, or 0o666 less the umask for a file not there yet."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0o022)  # the umask can only be read by setting it
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _read_text(path) -> str:

@@ -68,6 +68,38 @@ def test_a_missing_plugin_list_is_created_and_removed_again(tmp_path):
     assert not (base / "plugins.xld").exists()
 
 
+@pytest.fixture
+def umask_022():
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+def test_files_written_keep_what_other_users_may_read(tmp_path, umask_022):
+    """A shared Olex2 (one install, several users): plugins.xld must stay readable by all, or
+    Olex2 fails to read it for them (LoadFromXLFile throws) and loads no plugin. A file
+    rewritten keeps its mode, a new one gets what the umask allows (tempfile's 0600 was kept
+    before)."""
+    base = fake_olex2(tmp_path)
+    (base / "plugins.xld").chmod(0o664)
+    install(str(base), sys.executable)
+    folder = base / "util" / "pyUtil" / "PluginLib" / "plugin-CrystalX"
+    modes = {
+        name: path.stat().st_mode & 0o777
+        for name, path in (
+            ("plugins.xld", base / "plugins.xld"),
+            ("manifest", base / olex2_setup.MANIFEST),
+            ("phil", folder / "crystalx.phil"),
+        )
+    }
+    assert modes == {"plugins.xld": 0o664, "manifest": 0o644, "phil": 0o644}
+    (base / "plugins.xld").unlink()
+    uninstall(str(base))
+    install(str(base), sys.executable)
+    assert (base / "plugins.xld").stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in base.iterdir() if p.name.startswith("tmp")] == []
+
+
 def test_the_users_edit_after_install_survives_uninstall(tmp_path):
     base = fake_olex2(tmp_path, xld="<Plugin\n  <FragmentDB>\n>\n")
     install(str(base), sys.executable)
