@@ -96,9 +96,11 @@ def install(olex2_dir, core_python, source=SOURCE):
             "environment where crystalx-core is installed" % core_python
         )
     manifest = _read_manifest(olex2_dir)
+    xld = os.path.join(olex2_dir, "plugins.xld")
     try:
+        if os.path.exists(xld):
+            _plugin_list(xld, _read_text(xld))  # refused before anything is copied
         target = _replace_plugin_folder(olex2_dir, source, core_python)
-        xld = os.path.join(olex2_dir, "plugins.xld")
         if manifest is None:
             manifest = {"plugins_xld_created": not os.path.exists(xld), "plugins_xld_added": False}
         if _add_entry(xld):
@@ -195,6 +197,14 @@ def _plugin_items(text):
     return opening.end(), items
 
 
+def _plugin_list(xld, text):
+    """_plugin_items of a plugins.xld that has a Plugin item; else the installation stops."""
+    found = _plugin_items(text)
+    if found is None:
+        raise InstallError("%s is not a plugin list (no '<Plugin' item); not changed" % xld)
+    return found
+
+
 def _entries(xld):
     found = _plugin_items(_read_text(xld))
     return [name for name, _, _ in found[1]] if found else []
@@ -210,10 +220,7 @@ def _add_entry(xld):
         _write(xld, "<Plugin\n  %s\n>\n" % ENTRY)
         return True
     text = _read_text(xld)
-    found = _plugin_items(text)
-    if found is None:
-        raise InstallError("%s is not a plugin list (no '<Plugin' item); not changed" % xld)
-    after, items = found
+    after, items = _plugin_list(xld, text)
     if any(_ours(name) for name, _, _ in items):
         return False
     newline = "\r\n" if "\r\n" in text else "\n"
