@@ -163,7 +163,7 @@ def uninstall(olex2_dir):
 # Olex2 reads it with TDataFile::LoadFromXLFile (pcxod/olex2 sdl/datafile.cpp): line ends are
 # dropped and runs of blanks are one, so `<Plugin <A> <B> >` on one line is the same list as one
 # entry a line; the plugins are the items of the item named `Plugin` (AOlex2App::InitOlex2App,
-# olex2app.h), compared without regard to case (RemovePlugin: FindItemi), and an item may carry
+# olex2app.h), each imported as the module of that name, case and all, and an item may carry
 # fields, `<A version="1">` (AddPluginField). Olex2 writes it back one item a line
 # (TDataItem::SaveToStrBuffer). So entries are found as items, not as lines.
 
@@ -211,7 +211,10 @@ def _entries(xld):
 
 
 def _ours(name):
-    return name.lower() == PLUGIN.lower()
+    """Exactly our name: Olex2 imports each entry as a module of that name (olex2-gui
+    initpy_funcs.py `import NAME`), and a Python import is case-sensitive, so `<crystalx>`
+    cannot load CrystalX.py and is not our entry."""
+    return name == PLUGIN
 
 
 def _add_entry(xld):

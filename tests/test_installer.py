@@ -271,14 +271,31 @@ def test_a_plugin_list_on_one_line_gets_the_entry_inside_it(tmp_path):
     assert olex2_plugins(base) == ["FragmentDB", "olex2qcrbox"]
 
 
-def test_an_entry_olex2_wrote_is_found_whatever_its_case_and_fields(tmp_path):
-    """Olex2 writes one item a line indented by one blank, an item may carry fields
-    (olex2app.h AddPluginField) and names compare without case (RemovePlugin: FindItemi):
-    such an entry is ours already, so nothing is added and uninstall leaves it."""
-    xld = '<Plugin\n <crystalx version="1.0">\n <FragmentDB>\n>'
+def test_olex2_lists_its_plugins_sorted_without_case_and_duplicates_kept(tmp_path):
+    """The double as olex2app.h InitOlex2App: a SortedObjectList with a case-blind comparator
+    filled with Add (not AddUnique), so GetPluginList is sorted without regard to case and
+    a name written twice is there twice."""
+    base = fake_olex2(tmp_path, xld="<Plugin <olex2qcrbox> <Zeta> <FragmentDB> <alpha> <Zeta> >")
+    assert olex2_plugins(base) == ["alpha", "FragmentDB", "olex2qcrbox", "Zeta", "Zeta"]
+
+
+def test_an_entry_olex2_wrote_with_fields_is_ours_and_another_case_is_not(tmp_path):
+    """Olex2 writes one item a line indented by one blank and an item may carry fields
+    (olex2app.h AddPluginField): `<CrystalX version=...>` is ours already, so nothing is
+    added and uninstall leaves it. Olex2 imports each name as a module (initpy_funcs.py
+    `import NAME`, case-sensitive): `<crystalx>` cannot load CrystalX.py, so ours is added
+    beside it and uninstall gives the file back as it was."""
+    xld = '<Plugin\n <CrystalX version="1.0">\n <FragmentDB>\n>'
     base = fake_olex2(tmp_path, xld=xld)
     install(str(base), sys.executable)
     assert (base / "plugins.xld").read_text() == xld
+    uninstall(str(base))
+    assert (base / "plugins.xld").read_text() == xld
+    shutil.rmtree(base)
+    xld = '<Plugin\n <crystalx version="1.0">\n <FragmentDB>\n>'
+    base = fake_olex2(tmp_path, xld=xld)
+    install(str(base), sys.executable)
+    assert sorted(olex2_plugins(base)) == ["CrystalX", "FragmentDB", "crystalx"]
     uninstall(str(base))
     assert (base / "plugins.xld").read_text() == xld
 

@@ -677,8 +677,9 @@ def plugin_list(base_dir):
     (olex2app.h AOlex2App::InitOlex2App; olex_core.GetPluginList gives them), the file read as
     sdl/datafile.cpp TDataFile::LoadFromTextStream reads XL data: UTF-8, line ends dropped,
     tabs as blanks, from the first '<'. No file: no plugins; no Plugin item: Olex2 logs
-    "Invalid plugins file" and loads none. Names are kept once, without regard to case
-    (the list is a SortedObjectList with olxstrComparator<true>)."""
+    "Invalid plugins file" and loads none. The list is sorted without regard to case (a
+    SortedObjectList with olxstrComparator<true>, filled with Add, not AddUnique: a name
+    written twice is listed twice), and GetPluginList gives it in that order."""
     path = os.path.join(base_dir, "plugins.xld")
     if not os.path.isfile(path):
         return []
@@ -689,11 +690,7 @@ def plugin_list(base_dir):
     if plugin is None:
         STATE.errors.append("Invalid plugins file")
         return []
-    names = []
-    for name, _ in plugin[1]:
-        if name.lower() not in [n.lower() for n in names]:
-            names.append(name)
-    return names
+    return sorted((name for name, _ in plugin[1]), key=str.lower)
 
 
 def _xl_items(text):
