@@ -130,12 +130,30 @@ def _replace_plugin_folder(olex2_dir, source, core_python):
 
 
 def _refused(error):
-    """An OSError as one line naming the file."""
+    """An OSError as one line naming the file. A failed copytree raises shutil.Error, which
+    holds a list of (source, destination, message) and no file name: the first source is
+    named (its destination lies in the staging folder, gone by then), the others counted."""
+    failures = error.args[0] if isinstance(error, shutil.Error) and error.args else None
+    if isinstance(failures, list) and failures:
+        source, _, message = failures[0]
+        more = " (and %d more)" % (len(failures) - 1) if len(failures) > 1 else ""
+        return "could not copy %s: %s%s; run the installer again once that is mended" % (
+            source,
+            _reason(str(message)),
+            more,
+        )
     where = error.filename or "the Olex2 folder"
     return "could not change %s: %s; run the installer again once that is mended" % (
         where,
         error.strerror or error,
     )
+
+
+def _reason(message):
+    """An OSError's text without its number and paths: "[Errno 28] No space left on device:
+    '/x'" is "No space left on device"."""
+    message = re.sub(r"^\[(?:Errno|WinError) -?\d+\] ", "", message)
+    return re.sub(r": '[^']*'(?: -> '[^']*')?$", "", message)
 
 
 def uninstall(olex2_dir):

@@ -301,20 +301,29 @@ def test_an_entry_olex2_wrote_with_fields_is_ours_and_another_case_is_not(tmp_pa
 
 
 def test_a_copy_that_fails_keeps_the_installed_plugin(tmp_path, monkeypatch):
-    """An upgrade whose copy fails (here a full disk) is one line naming the file, and the
-    plugin installed before is still there, whole; no half-copied folder is left."""
+    """An upgrade whose copy fails (here the disk fills while CrystalX.py is written) is one
+    line naming the file (copytree gathers its failures into a shutil.Error with no file
+    name), and the plugin installed before is still there, whole; no half-copied folder is
+    left."""
     base = fake_olex2(tmp_path)
     install(str(base), sys.executable)
     before = tree(base)
+    copyfile = shutil.copyfile
 
     def full(source, target, **kwargs):
+        if os.path.basename(source) != "CrystalX.py":
+            return copyfile(source, target, **kwargs)
+        with open(target, "wb") as stream:
+            stream.write(b"# half")
         raise OSError(28, "No space left on device", str(target))
 
-    monkeypatch.setattr(olex2_setup.shutil, "copytree", full)
-    with pytest.raises(
-        InstallError, match="plugin-CrystalX: No space left on device; run the installer again"
-    ):
+    monkeypatch.setattr(olex2_setup.shutil, "copyfile", full)
+    with pytest.raises(InstallError) as refused:
         install(str(base), sys.executable)
+    assert str(refused.value) == (
+        "could not copy %s: No space left on device; run the installer again once that is "
+        "mended" % os.path.join(olex2_setup.SOURCE, "CrystalX.py")
+    )
     assert tree(base) == before
     assert sorted(p.name for p in (base / "util" / "pyUtil" / "PluginLib").iterdir()) == [
         "plugin-CrystalX",
