@@ -114,16 +114,24 @@ def install(olex2_dir, core_python, source=SOURCE):
 
 def _replace_plugin_folder(olex2_dir, source, core_python):
     """The new plugin folder is copied and set up beside the old one first, so that a copy that
-    fails (disk full, a file Windows holds open) leaves the installed plugin as it was."""
+    fails (disk full) leaves the installed plugin as it was; then the old folder is renamed
+    into the staging folder and the new one into its place, the old one put back if that
+    fails (a file Windows holds open), and deleted only once the new one is in place."""
     target = os.path.join(plugin_lib(olex2_dir), PLUGIN_DIR)
     staging = tempfile.mkdtemp(prefix=PLUGIN_DIR + ".", dir=plugin_lib(olex2_dir))
     try:
         copy = os.path.join(staging, PLUGIN_DIR)
         shutil.copytree(source, copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         _set_settings(os.path.join(copy, "crystalx.phil"), core_python, checkout_root(source))
+        old = os.path.join(staging, "old")
         if os.path.exists(target):
-            shutil.rmtree(target)
-        os.replace(copy, target)
+            os.replace(target, old)
+        try:
+            os.replace(copy, target)
+        except OSError:
+            if os.path.exists(old):
+                os.replace(old, target)
+            raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target

@@ -331,6 +331,32 @@ def test_a_copy_that_fails_keeps_the_installed_plugin(tmp_path, monkeypatch):
     ]
 
 
+def test_a_swap_that_fails_puts_the_installed_plugin_back(tmp_path, monkeypatch):
+    """The new copy is in place by renames: the old folder into the staging folder, the new
+    one into its place. When the second rename fails (a file Windows holds open, say), the
+    old plugin is renamed back, whole; before, it had been deleted file by file first."""
+    base = fake_olex2(tmp_path)
+    install(str(base), sys.executable)
+    before = tree(base)
+    replace = os.replace
+
+    def held_open(source, target):
+        staged = os.path.basename(os.path.dirname(source)).startswith("plugin-CrystalX.")
+        if staged and os.path.basename(source) == "plugin-CrystalX":  # the new copy
+            raise PermissionError(13, "Permission denied", source)
+        return replace(source, target)
+
+    monkeypatch.setattr(olex2_setup.os, "replace", held_open)
+    with pytest.raises(InstallError, match="Permission denied; run the installer again"):
+        install(str(base), sys.executable)
+    monkeypatch.undo()
+    assert tree(base) == before
+    assert sorted(p.name for p in (base / "util" / "pyUtil" / "PluginLib").iterdir()) == [
+        "plugin-CrystalX",
+        "plugin-FragmentDB",
+    ]
+
+
 PLUGIN_MODULES = ("CrystalX", "session", "olex_model", "core_client", "panel_html")
 DOUBLE_MODULES = ("olex", "olx", "olex_core", "olexFunctions", "PluginTools", "_olex2")
 
