@@ -128,10 +128,10 @@ def _replace_plugin_folder(olex2_dir, source, core_python):
             os.replace(target, old)
         try:
             os.replace(copy, target)
-        except OSError:
+        except OSError as error:
             if os.path.exists(old):
                 os.replace(old, target)
-            raise
+            raise OSError(error.errno, error.strerror, target) from None  # not the staging path
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
