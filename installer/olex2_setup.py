@@ -193,34 +193,39 @@ def uninstall(olex2_dir):
 # fields, `<A version="1">` (AddPluginField). Olex2 writes it back one item a line
 # (TDataItem::SaveToStrBuffer). So entries are found as items, not as lines.
 
-_PLUGIN_ITEM = re.compile(r"<\s*Plugin(?=[\s<>])")
+_NAME = re.compile(r"<([^\s<>\"]*)")  # TDataItem::LoadFromString: the name ends at a blank or <>"
 
 
 def _plugin_items(text):
     """(end of the `<Plugin` name, [(name, start, end) of each item in it]) or None when the
-    text has no Plugin item; quoted values and fields are skipped as TDataItem reads them."""
-    opening = _PLUGIN_ITEM.search(text)
-    if opening is None:
-        return None
-    items, depth, k, start = [], 1, opening.end(), None
-    while k < len(text) and depth > 0:
+    text has no Plugin item. As Olex2 reads it: the first top-level item named exactly
+    `Plugin` (df.Root().FindItem), a name is what follows `<` up to a blank or `<>"` (so
+    `< Plugin` is an item with an empty name), quoted values are skipped."""
+    depth, k, after, items, entry = 0, 0, None, [], None
+    while k < len(text):
         char = text[k]
         if char == '"':
             closing = text.find('"', k + 1)
             k = len(text) if closing < 0 else closing + 1
             continue
         if char == "<":
+            name = _NAME.match(text, k).group(1)
             depth += 1
-            if depth == 2:
-                start = k
-        elif char == ">":
+            if depth == 1 and after is None and name == "Plugin":
+                after = k + 1 + len(name)
+            elif depth == 2 and after is not None:
+                entry = (name, k)
+            k += 1 + len(name)
+            continue
+        if char == ">" and depth > 0:
+            if depth == 2 and entry is not None:
+                items.append((entry[0], entry[1], k + 1))
+                entry = None
+            elif depth == 1 and after is not None:
+                return after, items
             depth -= 1
-            if depth == 1 and start is not None:
-                name = re.match(r"<\s*([^\s<>=\"]+)", text[start : k + 1])
-                items.append((name.group(1) if name else "", start, k + 1))
-                start = None
         k += 1
-    return opening.end(), items
+    return None if after is None else (after, items)
 
 
 def _plugin_list(xld, text):

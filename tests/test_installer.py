@@ -279,6 +279,29 @@ def test_olex2_lists_its_plugins_sorted_without_case_and_duplicates_kept(tmp_pat
     assert olex2_plugins(base) == ["alpha", "FragmentDB", "olex2qcrbox", "Zeta", "Zeta"]
 
 
+@pytest.mark.parametrize(
+    "xld, plugins",
+    [
+        # a Plugin item inside another item is not the list: Olex2 reads df.Root().FindItem
+        ("<Other <Plugin <Nested> > >\n<Plugin\n <FragmentDB>\n>\n", ["CrystalX", "FragmentDB"]),
+        # `< Plugin`: the name ends at the blank (dataitem.cpp), so no Plugin item at all
+        ("< Plugin\n <FragmentDB>\n>\n", None),
+    ],
+)
+def test_the_list_is_the_top_level_item_named_plugin(tmp_path, xld, plugins):
+    base = fake_olex2(tmp_path, xld=xld)
+    if plugins is None:
+        with pytest.raises(InstallError, match="not a plugin list"):
+            install(str(base), sys.executable)
+        assert olex2_plugins(base) == []
+        return
+    install(str(base), sys.executable)
+    assert olex2_plugins(base) == plugins
+    assert (base / "plugins.xld").read_text().startswith("<Other <Plugin <Nested> > >\n")
+    uninstall(str(base))
+    assert (base / "plugins.xld").read_text() == xld
+
+
 def test_an_entry_olex2_wrote_with_fields_is_ours_and_another_case_is_not(tmp_path):
     """Olex2 writes one item a line indented by one blank and an item may carry fields
     (olex2app.h AddPluginField): `<CrystalX version=...>` is ours already, so nothing is

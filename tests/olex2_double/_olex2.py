@@ -695,7 +695,8 @@ def plugin_list(base_dir):
 
 def _xl_items(text):
     """[(name, [child items])] of XL data `<Name "value" field="v" <Child> >` (the fields and
-    values are read past, not kept)."""
+    values are read past, not kept); a name is what follows `<` up to a blank or `<>"`
+    (sdl/dataitem.cpp TDataItem::LoadFromString)."""
     items, stack, k = [], [], 0
     while k < len(text):
         char = text[k]
@@ -703,7 +704,7 @@ def _xl_items(text):
             k = text.find('"', k + 1) + 1 or len(text)
             continue
         if char == "<":
-            name = re.match(r"<\s*([^\s<>=\"]*)", text[k:]).group(1)
+            name = re.match(r"<([^\s<>\"]*)", text[k:]).group(1)  # `< A`: an empty name
             stack.append((name, []))
             k += 1 + len(name)
             continue
