@@ -143,26 +143,36 @@ def IsFileLoaded():
     return _bool(STATE.file)
 
 
-LOADERS = {"ins": "ins", "res": "ins", "cif": "cif", "p4p": "p4p", "mol": "mol", "xyz": "mol"}
+# the loader Olex2 gives each extension (olex/mainform.cpp, olex2c: XFile().RegisterFileFormat)
+LOADERS = {
+    "ins": "ins",
+    "res": "ins",
+    "cif": "cif",
+    "fcf": "cif",
+    "fco": "cif",
+    "mol": "mol",
+    "xyz": "xyz",
+    "p4p": "p4p",
+    "crs": "crs",
+    "pdb": "pdb",
+    "mas": "mas",
+}
+# the loader each kind of IsFileType asks for: 'xyz' asks TMol's, as Olex2 does, not TXyz's
+KINDS = {"ires": "ins", "cif": "cif", "p4p": "p4p", "mol": "mol", "xyz": "mol", "crs": "crs"}
 
 
 def IsFileType(kind):
     """xlib/xmacro.cpp XLibMacros::funIsFileType: 'ins' and 'res' are the ins loader and that
-    extension, 'ires' either; 'cif' the CIF loader (CheckFileType<TCif>); 'p4p', 'mol',
-    'xyz', 'crs' their loaders; any other kind, 'cmf' among them, "false" (every stored
-    version of the function ends `else E.SetRetVal(false)`); "false" with no file. The
-    double takes the loader from the extension of the file it loaded."""
+    extension, 'ires' either; 'cif' the CIF loader (CheckFileType<TCif>: a .fcf or .fco too);
+    'p4p', 'mol', 'crs' their loaders, and 'xyz' the mol loader (CheckFileType<TMol>, so a
+    .mol file, never a .xyz, which TXyz loads); any other kind, 'cmf' among them, "false"
+    (every stored version of the function ends `else E.SetRetVal(false)`); "false" with no
+    file. The double takes the loader from the extension of the file it loaded."""
     extension = STATE.file.rsplit(".", 1)[-1].lower() if STATE.file else ""
     loader, kind = LOADERS.get(extension), kind.lower()
     if kind in ("ins", "res"):
         return _bool(loader == "ins" and extension == kind)
-    if kind == "ires":
-        return _bool(loader == "ins")
-    if kind in ("cif", "p4p", "mol"):
-        return _bool(loader == kind)
-    if kind == "xyz":
-        return _bool(loader == "mol")
-    return "false"
+    return _bool(kind in KINDS and loader == KINDS[kind])
 
 
 def Cif(item):
