@@ -16,19 +16,9 @@ import pytest
 from installer import olex2_setup
 from installer.olex2_setup import InstallError, install, uninstall
 
+from .conftest import fake_olex2
+
 ROOT = Path(__file__).resolve().parents[1]
-OTHERS = "<Plugin\r\n  <FragmentDB>\r\n  <olex2qcrbox>\r\n>\r\n"
-
-
-def fake_olex2(tmp_path, xld=OTHERS):
-    base = tmp_path / "olex2"
-    (base / "util" / "pyUtil" / "PluginLib" / "plugin-FragmentDB").mkdir(parents=True)
-    (base / "util" / "pyUtil" / "PluginLib" / "plugin-FragmentDB" / "FragmentDB.py").write_text(
-        "# theirs\n"
-    )
-    if xld is not None:
-        (base / "plugins.xld").write_bytes(xld.encode())
-    return base
 
 
 def tree(base):
@@ -384,32 +374,6 @@ def test_a_swap_that_fails_puts_the_installed_plugin_back(tmp_path, monkeypatch)
     ]
 
 
-PLUGIN_MODULES = ("CrystalX", "session", "olex_model", "core_client", "panel_html")
-DOUBLE_MODULES = ("olex", "olx", "olex_core", "olexFunctions", "PluginTools", "_olex2")
-
-
-@pytest.fixture
-def olex2_start(monkeypatch):
-    """start(base, data, **params): a fresh Olex2 double started on the Olex2 folder `base`
-    with data folder `data` (its plugins imported as olex2-gui's initpy_funcs does), the
-    params set before as saved settings; returns (the double's _olex2 module, what it
-    printed). Every module it imported is forgotten afterwards."""
-    monkeypatch.setattr(sys, "path", [str(ROOT / "tests" / "olex2_double")] + sys.path)
-    names = PLUGIN_MODULES + DOUBLE_MODULES + ("FragmentDB", "Broken")
-
-    def start(base, data, **params):
-        for name in names:
-            sys.modules.pop(name, None)
-        olex2 = importlib.import_module("_olex2")
-        olex2.STATE.reset()
-        olex2.STATE.params.update({"_data_dir": str(data), "_base_dir": str(base), **params})
-        return olex2, olex2.start_plugins(str(base))
-
-    yield start
-    for name in names:
-        sys.modules.pop(name, None)
-
-
 def test_olex2_starts_the_installed_plugin_beside_a_broken_one(tmp_path, olex2_start):
     """Olex2's start as olex2-gui's initpy_funcs does it (the double's start_plugins): the
     installed plugin is imported from PluginLib/plugin-CrystalX and registers its spy
@@ -439,40 +403,6 @@ def test_olex2_starts_the_installed_plugin_beside_a_broken_one(tmp_path, olex2_s
     uninstall(str(base))
     olex2, _ = olex2_start(base, data)
     assert "CrystalX" not in sys.modules and olex2.STATE.functions == {}
-
-
-def test_saved_settings_survive_an_upgrade_and_leave_the_core_to_the_installer(
-    tmp_path, olex2_start
-):
-    """Settings edited in Olex2 (EditParams changes them for the session only) are kept by
-    spy.crystalx.save_settings in DataDir/crystalx.phil, which PluginTools reads over the
-    plugin's own at every start: an upgrade (install again, another core python) keeps
-    them, and the core's interpreter stays the installer's. No core starts: the test sets
-    the interpreter empty before each start, as a saved setting."""
-    base, data = fake_olex2(tmp_path), tmp_path / "data"
-    data.mkdir()
-    install(str(base), sys.executable)
-    olex2, _ = olex2_start(base, data, **{"crystalx.core_interpreter": ""})
-    olex2.STATE.params.update(
-        {"crystalx.method": "baseline", "crystalx.probability_threshold": 0.75}
-    )
-    olex2.STATE.params["crystalx.use_reflections"] = False
-    olex2.STATE.functions["crystalx.save_settings"]()
-    saved = (data / "crystalx.phil").read_text(encoding="utf-8")
-    assert "method = 'baseline'" in saved and "core_interpreter" not in saved
-    newer = tmp_path / "newer" / "python3"
-    newer.parent.mkdir()
-    newer.symlink_to(sys.executable)
-    install(str(base), str(newer))
-    olex2, _ = olex2_start(base, data, **{"crystalx.core_interpreter": ""})
-    params = olex2.STATE.params
-    assert (params["crystalx.method"], params["crystalx.probability_threshold"]) == (
-        "baseline",
-        0.75,
-    )
-    assert params["crystalx.use_reflections"] is False and params["crystalx.hydrogens"] == "auto"
-    phil = base / "util" / "pyUtil" / "PluginLib" / "plugin-CrystalX" / "crystalx.phil"
-    assert f"core_interpreter = '{newer}'" in phil.read_text(encoding="utf-8")
 
 
 def test_a_mac_bundle_is_taken_for_the_program_folder_inside_it(tmp_path):
