@@ -1,10 +1,13 @@
 """Shared fixtures: the read-only real data beside the checkout, a small disk to fill; the line
-of a text a message should name."""
+of a text a message should name; a fake Olex2 folder and the Olex2 double started on it (the
+installer's and the plugin's tests both install into one)."""
 
 import errno
+import importlib
 import importlib.util
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -94,3 +97,45 @@ def snapshot(folder):
             info.st_ino,
         )
     return state
+
+
+OTHERS = "<Plugin\r\n  <FragmentDB>\r\n  <olex2qcrbox>\r\n>\r\n"
+
+
+def fake_olex2(tmp_path, xld=OTHERS):
+    """An Olex2 folder with another plugin (FragmentDB) installed and listed in `xld`."""
+    base = tmp_path / "olex2"
+    (base / "util" / "pyUtil" / "PluginLib" / "plugin-FragmentDB").mkdir(parents=True)
+    (base / "util" / "pyUtil" / "PluginLib" / "plugin-FragmentDB" / "FragmentDB.py").write_text(
+        "# theirs\n"
+    )
+    if xld is not None:
+        (base / "plugins.xld").write_bytes(xld.encode())
+    return base
+
+
+PLUGIN_MODULES = ("CrystalX", "session", "olex_model", "core_client", "panel_html")
+DOUBLE_MODULES = ("olex", "olx", "olex_core", "olexFunctions", "PluginTools", "_olex2")
+
+
+@pytest.fixture
+def olex2_start(monkeypatch):
+    """start(base, data, **params): a fresh Olex2 double started on the Olex2 folder `base`
+    with data folder `data` (its plugins imported as olex2-gui's initpy_funcs does), the
+    params set before as saved settings; returns (the double's _olex2 module, what it
+    printed). Every module it imported is forgotten afterwards."""
+    double = Path(__file__).resolve().parent / "olex2_double"
+    monkeypatch.setattr(sys, "path", [str(double)] + sys.path)
+    names = PLUGIN_MODULES + DOUBLE_MODULES + ("FragmentDB", "Broken")
+
+    def start(base, data, **params):
+        for name in names:
+            sys.modules.pop(name, None)
+        olex2 = importlib.import_module("_olex2")
+        olex2.STATE.reset()
+        olex2.STATE.params.update({"_data_dir": str(data), "_base_dir": str(base), **params})
+        return olex2, olex2.start_plugins(str(base))
+
+    yield start
+    for name in names:
+        sys.modules.pop(name, None)

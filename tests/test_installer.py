@@ -3,8 +3,12 @@ exact uninstall, and refusals."""
 
 import hashlib
 import importlib
+import os
+import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,19 +16,9 @@ import pytest
 from installer import olex2_setup
 from installer.olex2_setup import InstallError, install, uninstall
 
+from .conftest import fake_olex2
+
 ROOT = Path(__file__).resolve().parents[1]
-OTHERS = "<Plugin\r\n  <FragmentDB>\r\n  <olex2qcrbox>\r\n>\r\n"
-
-
-def fake_olex2(tmp_path, xld=OTHERS):
-    base = tmp_path / "olex2"
-    (base / "util" / "pyUtil" / "PluginLib" / "plugin-FragmentDB").mkdir(parents=True)
-    (base / "util" / "pyUtil" / "PluginLib" / "plugin-FragmentDB" / "FragmentDB.py").write_text(
-        "# theirs\n"
-    )
-    if xld is not None:
-        (base / "plugins.xld").write_bytes(xld.encode())
-    return base
 
 
 def tree(base):
@@ -64,6 +58,38 @@ def test_a_missing_plugin_list_is_created_and_removed_again(tmp_path):
     assert not (base / "plugins.xld").exists()
 
 
+@pytest.fixture
+def umask_022():
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+def test_files_written_keep_what_other_users_may_read(tmp_path, umask_022):
+    """A shared Olex2 (one install, several users): plugins.xld must stay readable by all, or
+    Olex2 fails to read it for them (LoadFromXLFile throws) and loads no plugin. A file
+    rewritten keeps its mode, a new one gets what the umask allows (tempfile's 0600 was kept
+    before)."""
+    base = fake_olex2(tmp_path)
+    (base / "plugins.xld").chmod(0o664)
+    install(str(base), sys.executable)
+    folder = base / "util" / "pyUtil" / "PluginLib" / "plugin-CrystalX"
+    modes = {
+        name: path.stat().st_mode & 0o777
+        for name, path in (
+            ("plugins.xld", base / "plugins.xld"),
+            ("manifest", base / olex2_setup.MANIFEST),
+            ("phil", folder / "crystalx.phil"),
+        )
+    }
+    assert modes == {"plugins.xld": 0o664, "manifest": 0o644, "phil": 0o644}
+    (base / "plugins.xld").unlink()
+    uninstall(str(base))
+    install(str(base), sys.executable)
+    assert (base / "plugins.xld").stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in base.iterdir() if p.name.startswith("tmp")] == []
+
+
 def test_the_users_edit_after_install_survives_uninstall(tmp_path):
     base = fake_olex2(tmp_path, xld="<Plugin\n  <FragmentDB>\n>\n")
     install(str(base), sys.executable)
@@ -93,9 +119,9 @@ def test_refusals_leave_the_folder_alone(tmp_path, setup, words):
     before = tree(base)
     with pytest.raises(InstallError, match=words):
         install(str(base), sys.executable)
-    assert {k: v for k, v in tree(base).items() if not k.startswith("util")} == {
-        k: v for k, v in before.items() if not k.startswith("util")
-    }
+    assert tree(base) == before
+    plugin_lib = base / "util" / "pyUtil" / "PluginLib"
+    assert not plugin_lib.exists() or list(plugin_lib.iterdir()) == []  # no orphan plugin folder
 
 
 def test_no_write_access_is_reported(tmp_path, monkeypatch):
@@ -214,3 +240,222 @@ def test_the_settings_file_is_utf8_whatever_the_locale(tmp_path):
     ).read_bytes()
     assert ("core_interpreter = '%s'" % python).encode("utf-8") in phil
     assert ("core_directory = '%s'" % ROOT).encode("utf-8") in phil
+
+
+def olex2_plugins(base):
+    """The plugins the Olex2 double reads from `base`/plugins.xld as Olex2 reads it."""
+    sys.path.insert(0, str(ROOT / "tests" / "olex2_double"))
+    try:
+        return importlib.import_module("_olex2").plugin_list(str(base))
+    finally:
+        sys.path.remove(str(ROOT / "tests" / "olex2_double"))
+
+
+def test_a_plugin_list_on_one_line_gets_the_entry_inside_it(tmp_path):
+    """Olex2 reads plugins.xld as XL data, blind to line ends (sdl/datafile.cpp), so a list
+    written on one line is a list; before, the entry went on a line after its closing '>'."""
+    base = fake_olex2(tmp_path, xld="<Plugin <FragmentDB> <olex2qcrbox> >")
+    install(str(base), sys.executable)
+    assert olex2_plugins(base) == ["CrystalX", "FragmentDB", "olex2qcrbox"]
+    uninstall(str(base))
+    assert olex2_plugins(base) == ["FragmentDB", "olex2qcrbox"]
+
+
+def test_olex2_lists_its_plugins_sorted_without_case_and_duplicates_kept(tmp_path):
+    """The double as olex2app.h InitOlex2App: a SortedObjectList with a case-blind comparator
+    filled with Add (not AddUnique), so GetPluginList is sorted without regard to case and
+    a name written twice is there twice."""
+    base = fake_olex2(tmp_path, xld="<Plugin <olex2qcrbox> <Zeta> <FragmentDB> <alpha> <Zeta> >")
+    assert olex2_plugins(base) == ["alpha", "FragmentDB", "olex2qcrbox", "Zeta", "Zeta"]
+
+
+@pytest.mark.parametrize(
+    "xld, plugins",
+    [
+        # a Plugin item inside another item is not the list: Olex2 reads df.Root().FindItem
+        ("<Other <Plugin <Nested> > >\n<Plugin\n <FragmentDB>\n>\n", ["CrystalX", "FragmentDB"]),
+        # `< Plugin`: the name ends at the blank (dataitem.cpp), so no Plugin item at all
+        ("< Plugin\n <FragmentDB>\n>\n", None),
+    ],
+)
+def test_the_list_is_the_top_level_item_named_plugin(tmp_path, xld, plugins):
+    base = fake_olex2(tmp_path, xld=xld)
+    if plugins is None:
+        with pytest.raises(InstallError, match="not a plugin list"):
+            install(str(base), sys.executable)
+        assert olex2_plugins(base) == []
+        return
+    install(str(base), sys.executable)
+    assert olex2_plugins(base) == plugins
+    assert (base / "plugins.xld").read_text().startswith("<Other <Plugin <Nested> > >\n")
+    uninstall(str(base))
+    assert (base / "plugins.xld").read_text() == xld
+
+
+def test_an_entry_olex2_wrote_with_fields_is_ours_and_another_case_is_not(tmp_path):
+    """Olex2 writes one item a line indented by one blank and an item may carry fields
+    (olex2app.h AddPluginField): `<CrystalX version=...>` is ours already, so nothing is
+    added and uninstall leaves it. Olex2 imports each name as a module (initpy_funcs.py
+    `import NAME`, case-sensitive): `<crystalx>` cannot load CrystalX.py, so ours is added
+    beside it and uninstall gives the file back as it was."""
+    xld = '<Plugin\n <CrystalX version="1.0">\n <FragmentDB>\n>'
+    base = fake_olex2(tmp_path, xld=xld)
+    install(str(base), sys.executable)
+    assert (base / "plugins.xld").read_text() == xld
+    uninstall(str(base))
+    assert (base / "plugins.xld").read_text() == xld
+    shutil.rmtree(base)
+    xld = '<Plugin\n <crystalx version="1.0">\n <FragmentDB>\n>'
+    base = fake_olex2(tmp_path, xld=xld)
+    install(str(base), sys.executable)
+    assert sorted(olex2_plugins(base)) == ["CrystalX", "FragmentDB", "crystalx"]
+    uninstall(str(base))
+    assert (base / "plugins.xld").read_text() == xld
+
+
+def test_a_copy_that_fails_keeps_the_installed_plugin(tmp_path, monkeypatch):
+    """An upgrade whose copy fails (here the disk fills while CrystalX.py is written) is one
+    line naming the file (copytree gathers its failures into a shutil.Error with no file
+    name), and the plugin installed before is still there, whole; no half-copied folder is
+    left."""
+    base = fake_olex2(tmp_path)
+    install(str(base), sys.executable)
+    before = tree(base)
+    copyfile = shutil.copyfile
+
+    def full(source, target, **kwargs):
+        if os.path.basename(source) != "CrystalX.py":
+            return copyfile(source, target, **kwargs)
+        with open(target, "wb") as stream:
+            stream.write(b"# half")
+        raise OSError(28, "No space left on device", str(target))
+
+    monkeypatch.setattr(olex2_setup.shutil, "copyfile", full)
+    with pytest.raises(InstallError) as refused:
+        install(str(base), sys.executable)
+    assert str(refused.value) == (
+        "could not copy %s: No space left on device; run the installer again once that is "
+        "mended" % os.path.join(olex2_setup.SOURCE, "CrystalX.py")
+    )
+    assert tree(base) == before
+    assert sorted(p.name for p in (base / "util" / "pyUtil" / "PluginLib").iterdir()) == [
+        "plugin-CrystalX",
+        "plugin-FragmentDB",
+    ]
+
+
+def test_a_swap_that_fails_puts_the_installed_plugin_back(tmp_path, monkeypatch):
+    """The new copy is in place by renames: the old folder into the staging folder, the new
+    one into its place. When the second rename fails (a file Windows holds open, say), the
+    old plugin is renamed back, whole; before, it had been deleted file by file first."""
+    base = fake_olex2(tmp_path)
+    install(str(base), sys.executable)
+    before = tree(base)
+    replace = os.replace
+
+    def held_open(source, target):
+        staged = os.path.basename(os.path.dirname(source)).startswith("plugin-CrystalX.")
+        if staged and os.path.basename(source) == "plugin-CrystalX":  # the new copy
+            raise PermissionError(13, "Permission denied", source)
+        return replace(source, target)
+
+    monkeypatch.setattr(olex2_setup.os, "replace", held_open)
+    with pytest.raises(InstallError) as refused:
+        install(str(base), sys.executable)
+    monkeypatch.undo()
+    assert str(refused.value) == (
+        "could not change %s: Permission denied; run the installer again once that is mended"
+        % (base / "util" / "pyUtil" / "PluginLib" / "plugin-CrystalX")
+    )
+    assert tree(base) == before
+    assert sorted(p.name for p in (base / "util" / "pyUtil" / "PluginLib").iterdir()) == [
+        "plugin-CrystalX",
+        "plugin-FragmentDB",
+    ]
+
+
+def test_olex2_starts_the_installed_plugin_beside_a_broken_one(tmp_path, olex2_start):
+    """Olex2's start as olex2-gui's initpy_funcs does it (the double's start_plugins): the
+    installed plugin is imported from PluginLib/plugin-CrystalX and registers its spy
+    commands; a plugin that fails to import costs one line and stops nothing; after
+    uninstall CrystalX is not loaded. The user's saved settings (DataDir/crystalx.phil, read
+    by PluginTools) clear the core interpreter, so no core starts here."""
+    base = fake_olex2(tmp_path, xld="<Plugin\n  <Broken>\n  <FragmentDB>\n>\n")
+    broken = base / "util" / "pyUtil" / "PluginLib" / "plugin-Broken"
+    broken.mkdir()
+    (broken / "Broken.py").write_text("import no_such_module_here\n")
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "crystalx.phil").write_text("crystalx {\n  core_interpreter = ''\n}\n")
+    install(str(base), sys.executable)
+    olex2, printed = olex2_start(base, data)
+    assert printed == ["Failed to load plugin 'Broken': No module named 'no_such_module_here'"]
+    assert "FragmentDB" in sys.modules and "crystalx.assign" in olex2.STATE.functions
+    assert sys.modules["CrystalX"].__file__ == str(
+        base / "util" / "pyUtil" / "PluginLib" / "plugin-CrystalX" / "CrystalX.py"
+    )
+    assert olex2.STATE.params["crystalx.core_interpreter"] == ""
+    panel = (
+        base / "util" / "pyUtil" / "PluginLib" / "plugin-CrystalX" / "CrystalX.htm"
+    ).read_text()
+    links = set(re.findall(r"spy\.(crystalx\.\w+)\(", panel))
+    assert links and links <= set(olex2.STATE.functions), links - set(olex2.STATE.functions)
+    uninstall(str(base))
+    olex2, _ = olex2_start(base, data)
+    assert "CrystalX" not in sys.modules and olex2.STATE.functions == {}
+
+
+def test_a_mac_bundle_is_taken_for_the_program_folder_inside_it(tmp_path):
+    """On macOS Olex2's BaseDir() is the program's folder, Olex2.app/Contents/MacOS
+    (mainform.cpp: GuessBaseDir(argv[0], "OLEX2_DIR")); the bundle a user drags is accepted
+    for it, and a folder that is neither says which folder to give."""
+    app = tmp_path / "Olex2.app"
+    program = fake_olex2(tmp_path / "bundle")
+    (app / "Contents").mkdir(parents=True)
+    program.rename(app / "Contents" / "MacOS")
+    target = Path(install(str(app), sys.executable))
+    assert (
+        target == app / "Contents" / "MacOS" / "util" / "pyUtil" / "PluginLib" / "plugin-CrystalX"
+    )
+    assert "<CrystalX>" in (app / "Contents" / "MacOS" / "plugins.xld").read_text()
+    uninstall(str(app))
+    assert not target.exists()
+    with pytest.raises(InstallError, match="the one Olex2's BaseDir\\(\\) names"):
+        install(str(tmp_path), sys.executable)
+
+
+def test_a_read_only_olex2_folder_is_one_line_on_the_command_line():
+    """An Olex2 the user may not change (Program Files, /Applications, a shared /opt) is
+    refused in one line on stderr, exit 2, nothing changed. Run as a user without write
+    access: as root the installer runs as nobody (root writes anywhere), else the folders
+    are made read-only."""
+    top = Path(tempfile.mkdtemp(prefix="olex2-read-only-"))  # outside pytest's private tmp
+    base = fake_olex2(top)
+    folders = [base, base / "util" / "pyUtil" / "PluginLib"]
+    try:
+        for path in [top] + sorted(top.rglob("*")):
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        for folder in folders:
+            folder.chmod(0o555)
+        before = tree(base)
+        other_user = {"user": 65534} if os.geteuid() == 0 else {}
+        done = None
+        for python in (sys.executable, "/usr/bin/python3"):  # one that user may run
+            run = [python, "-m", "installer", "--olex2-dir", str(base), "--core-python", python]
+            try:
+                done = subprocess.run(run, cwd=ROOT, capture_output=True, text=True, **other_user)
+                break
+            except PermissionError:
+                continue
+        if done is None:
+            pytest.skip("no python that user nobody may run")
+        assert (done.returncode, done.stdout) == (2, "")
+        assert done.stderr.splitlines() == [
+            "installer: error: no write access to %s: run as a user who may change the "
+            "Olex2 installation" % base
+        ]
+        assert tree(base) == before
+    finally:
+        for folder in folders:
+            folder.chmod(0o755)
+        shutil.rmtree(top)

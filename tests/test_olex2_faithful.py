@@ -857,9 +857,38 @@ def test_olex2s_formula_functions_give_its_formats_and_a_cifs_items(ethanol):
         olx.Cif("_chemical_formula_sum")
     state.load(CELL, P1, [("C", 2)], 1, ETHANOL, file="/data/x.cif", cif_items={"_a": "b"})
     assert (olx.IsFileType("cif"), olx.Cif("_a"), olx.Cif("_b")) == ("true", "b", "n/a")
+    state.load(CELL, P1, [("C", 2)], 1, ETHANOL, file="/data/x.cmf")
+    assert (olx.IsFileType("cmf"), olx.IsFileType("ins")) == ("false", "false")  # no such kind
+    with pytest.raises(RuntimeError):
+        olx.Cif("_a")
     state.close()
+    assert olx.IsFileType("ires") == "false"
     with pytest.raises(RuntimeError):
         olx.xf.GetFormula("list")
+
+
+@pytest.mark.parametrize(
+    "extension, kinds",
+    [
+        ("res", {"res", "ires"}),
+        ("ins", {"ins", "ires"}),
+        ("cif", {"cif"}),
+        ("fcf", {"cif"}),  # TCif loads .cif, .fcf and .fco (mainform.cpp RegisterFileFormat)
+        ("fco", {"cif"}),
+        ("mol", {"mol", "xyz"}),  # 'xyz' asks CheckFileType<TMol>
+        ("xyz", set()),  # TXyz loads it, and no kind asks for TXyz
+        ("p4p", {"p4p"}),
+        ("crs", {"crs"}),
+        ("pdb", set()),
+    ],
+)
+def test_is_file_type_asks_the_loader_of_the_file_loaded(ethanol, extension, kinds):
+    """xmacro.cpp funIsFileType against the loader Olex2 registers for each extension."""
+    state, _ = ethanol
+    olx = sys.modules["olx"]
+    state.load(CELL, P1, [("C", 2)], 1, ETHANOL, file="/data/x." + extension)
+    every = ("ins", "res", "ires", "cif", "p4p", "mol", "xyz", "crs", "cmf", "fcf")
+    assert {kind for kind in every if olx.IsFileType(kind) == "true"} == kinds
 
 
 def assign_answer(snapshot):

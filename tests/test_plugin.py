@@ -22,7 +22,9 @@ from crystalx_core.io.shelx_read import read_shelx
 from crystalx_core.panel.rows import read_rows
 from crystalx_core.structure import Site
 
-from .conftest import BENCHMARK
+from installer.olex2_setup import install
+
+from .conftest import BENCHMARK, fake_olex2
 
 ROOT = Path(__file__).resolve().parents[1]
 DOUBLE = ROOT / "tests" / "olex2_double"
@@ -424,3 +426,84 @@ def test_plugin_code_is_python_3_8_and_standard_library_only(path):
             assert top in sys.stdlib_module_names or top in OLEX2_MODULES or top in local, (
                 f"{path.name}: {name}"
             )
+
+
+# --- Save settings: the user's settings kept in Olex2's data folder ----------------------------
+
+
+def test_saved_settings_survive_an_upgrade_and_leave_the_core_to_the_installer(
+    tmp_path, olex2_start
+):
+    """Settings edited in Olex2 (EditParams changes them for the session only) are kept by
+    spy.crystalx.save_settings in DataDir/crystalx.phil, which PluginTools reads over the
+    plugin's own at every start: an upgrade (install again, another core python) keeps
+    them, and the core's interpreter stays the installer's. No core starts: the test sets
+    the interpreter empty before each start, as a saved setting."""
+    base, data = fake_olex2(tmp_path), tmp_path / "data"
+    data.mkdir()
+    install(str(base), sys.executable)
+    olex2, _ = olex2_start(base, data, **{"crystalx.core_interpreter": ""})
+    olex2.STATE.params.update(
+        {"crystalx.method": "baseline", "crystalx.probability_threshold": 0.75}
+    )
+    olex2.STATE.params["crystalx.use_reflections"] = False
+    olex2.STATE.functions["crystalx.save_settings"]()
+    saved = (data / "crystalx.phil").read_text(encoding="utf-8")
+    assert "method = 'baseline'" in saved and "core_interpreter" not in saved
+    newer = tmp_path / "newer" / "python3"
+    newer.parent.mkdir()
+    newer.symlink_to(sys.executable)
+    install(str(base), str(newer))
+    olex2, _ = olex2_start(base, data, **{"crystalx.core_interpreter": ""})
+    params = olex2.STATE.params
+    assert (params["crystalx.method"], params["crystalx.probability_threshold"]) == (
+        "baseline",
+        0.75,
+    )
+    assert params["crystalx.use_reflections"] is False and params["crystalx.hydrogens"] == "auto"
+    phil = base / "util" / "pyUtil" / "PluginLib" / "plugin-CrystalX" / "crystalx.phil"
+    assert f"core_interpreter = '{newer}'" in phil.read_text(encoding="utf-8")
+
+
+def test_only_changed_settings_are_saved_so_a_later_default_reaches_the_user(tmp_path, olex2_start):
+    """Save settings writes what differs from the plugin's own .phil, as Olex2's
+    SaveUserParams & co. do (variableFunctions.py: diff_only=True): a setting left at its
+    default is not frozen, so a later version's new default (here batch_rounds 5 -> 7)
+    reaches the user, while the one the user changed stays theirs."""
+    base, data = fake_olex2(tmp_path), tmp_path / "data"
+    data.mkdir()
+    install(str(base), sys.executable)
+    olex2, _ = olex2_start(base, data, **{"crystalx.core_interpreter": ""})
+    olex2.STATE.params["crystalx.method"] = "baseline"
+    olex2.STATE.params["crystalx.probability_threshold"] = 0.90  # the default, typed again
+    olex2.STATE.functions["crystalx.save_settings"]()
+    assert (data / "crystalx.phil").read_text(encoding="utf-8") == (
+        "crystalx {\n  method = 'baseline'\n}\n"
+    )
+    later = tmp_path / "later" / "plugin-CrystalX"
+    shutil.copytree(PLUGIN, later, ignore=shutil.ignore_patterns("__pycache__"))
+    phil = (later / "crystalx.phil").read_text(encoding="utf-8")
+    assert "batch_rounds = 5\n" in phil
+    (later / "crystalx.phil").write_text(phil.replace("batch_rounds = 5\n", "batch_rounds = 7\n"))
+    install(str(base), sys.executable, source=str(later))
+    olex2, _ = olex2_start(base, data, **{"crystalx.core_interpreter": ""})
+    params = olex2.STATE.params
+    assert (params["crystalx.batch_rounds"], params["crystalx.method"]) == (7, "baseline")
+
+
+def test_the_users_settings_are_the_phils_but_the_installers_and_the_panels(olex2_start, tmp_path):
+    """USER_SETTINGS names every setting of crystalx.phil but the core's interpreter and
+    folder (the installer's) and the gui scope (where the panel goes): one added to the
+    .phil and forgotten there could never be saved."""
+    base = fake_olex2(tmp_path)
+    install(str(base), sys.executable)
+    olex2_start(base, tmp_path, **{"crystalx.core_interpreter": ""})
+    plugin = sys.modules["CrystalX"]
+    declared = [
+        name.split(".", 1)[1]
+        for name, _ in importlib.import_module("PluginTools")._phil_values(
+            str(PLUGIN / "crystalx.phil")
+        )
+    ]
+    users = [n for n in declared if not n.startswith(("core_", "gui."))]
+    assert sorted(plugin.USER_SETTINGS) == sorted(users) and len(set(users)) == len(users)

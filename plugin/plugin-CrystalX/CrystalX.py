@@ -64,6 +64,77 @@ def in_background(target, *args):
     return thread
 
 
+# crystalx.phil's settings that are the user's (the core's interpreter and folder: the installer's)
+USER_SETTINGS = (
+    "method",
+    "hydrogens",
+    "probability_threshold",
+    "auto_refine",
+    "refine_cycles",
+    "use_reflections",
+    "label_overlay",
+    "batch_rounds",
+)
+
+
+def phil_value(value):
+    """A setting as phil writes it: True/False, numbers bare, text quoted."""
+    if isinstance(value, bool) or value is None or isinstance(value, (int, float)):
+        return str(value)
+    return "'%s'" % str(value).replace("\\", "\\\\").replace("'", "\\'")
+
+
+def phil_defaults(path):
+    """{name: value} of the `name = value` lines directly in the scope of the plugin's own
+    .phil (not in its gui scope), read back as phil types them: quoted text, True/False,
+    numbers."""
+    defaults, depth = {}, 0
+    with open(path, encoding="utf-8") as stream:
+        for line in stream:
+            line = line.split("#")[0].strip()
+            if line.endswith("{"):
+                depth += 1
+            elif line == "}":
+                depth -= 1
+            elif depth == 1 and "=" in line and not line.startswith("."):
+                name, text = (part.strip() for part in line.split("=", 1))
+                defaults[name] = _phil_literal(text)
+    return defaults
+
+
+def _phil_literal(text):
+    if text[:1] in ("'", '"'):
+        return text[1:-1].replace("\\'", "'").replace("\\\\", "\\")
+    if text in ("True", "False", "None"):
+        return {"True": True, "False": False, "None": None}[text]
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def differs(value, default):
+    """Whether a setting is not its default (True is not 1, 0.5 is 0.50)."""
+    return isinstance(value, bool) != isinstance(default, bool) or value != default
+
+
+def write_whole(path, text):
+    """`text` into `path` whole or not at all (a temporary beside it, then a rename)."""
+    temporary = path + ".tmp"
+    try:
+        with open(temporary, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except OSError:
+        try:
+            os.remove(temporary)
+        except OSError:
+            pass
+        raise
+
+
 LOG_LIMIT = 1 << 20  # bytes: a longer crystalx_plugin.log is started afresh when Olex2 starts
 
 
@@ -137,6 +208,7 @@ class CrystalX(PluginTools):
             self.status,
             self.panel_event,
             self.panel_select,
+            self.save_settings,
         ):
             OV.registerFunction(spy_function(function, OV.DataDir()), False, "crystalx")
         if self.setting("core_interpreter"):
@@ -193,6 +265,31 @@ class CrystalX(PluginTools):
 
     def status(self):
         return "busy" if self.job else "idle"
+
+    def save_settings(self):
+        """Keep the settings edited with Settings (spy.EditParams changes them for this session
+        only) in Olex2's data folder, in <DataDir>/crystalx.phil, which PluginTools reads over
+        the plugin's own at every start (olex2-gui PluginTools.deal_with_phil), so they also
+        survive a reinstall or an upgrade. Only the settings that differ from the plugin's own
+        .phil are written, as Olex2's Save*Params do (diff_only=True): a saved default would
+        hide a later version's new default for good. The core's interpreter and folder are
+        left to the installer: a saved copy would hide the next installation's."""
+        path = os.path.join(OV.DataDir(), SCOPE + ".phil")
+        lines = ["%s {" % SCOPE]
+        try:
+            defaults = phil_defaults(os.path.join(P_PATH, SCOPE + ".phil"))
+            for name in USER_SETTINGS:
+                value = self.setting(name)
+                if name not in defaults or differs(value, defaults[name]):
+                    lines.append("  %s = %s" % (name, phil_value(value)))
+            write_whole(path, "\n".join(lines + ["}", ""]))
+        except OSError as error:
+            self._session().say(
+                "could not save the settings in %s: %s: %s"
+                % (path, error.filename or path, error.strerror)
+            )
+            return
+        self._session().say("settings saved in %s" % path)
 
     # --- the work off the GUI thread --------------------------------------------------------------
     def _start(self, mode, rounds):

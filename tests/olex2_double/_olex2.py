@@ -65,6 +65,10 @@ source (pcxod/olex2 for the C++ core, the olex2-gui tree for util/pyUtil):
 - a function given to `registerFunction` that raises has its traceback printed on the
   console, not raised (pyext.cpp TFuncWrapper::Call: PyErr_Print), recorded in `errors`;
   it gets its arguments as strings, -key=value as keywords (see call());
+- Olex2's start (`start_plugins`): the plugins named in <BaseDir>/plugins.xld, read as XL
+  data (olex2app.h, sdl/datafile.cpp), are put on sys.path from PluginLib/plugin-NAME and
+  imported one by one, a failure printed in one line (olex2-gui initpy_funcs.py);
+  PluginTools reads the plugin's phil, then the user's <DataDir>/<scope>.phil over it;
 - the process environment is Olex2's: etc/bin/start sets PYTHONHOME, LD_LIBRARY_PATH,
   PATH, OLEX2_CCTBX_DIR, BOOST_ADAPTBX_*; Olex2 adds LIBTBX_BUILD for its cctbx.
 """
@@ -666,6 +670,72 @@ class Olex2(object):
             sys.stdout = real_stdout
 
         return undo
+
+
+def plugin_list(base_dir):
+    """The plugins Olex2 loads: the item names in the `Plugin` item of <base_dir>/plugins.xld
+    (olex2app.h AOlex2App::InitOlex2App; olex_core.GetPluginList gives them), the file read as
+    sdl/datafile.cpp TDataFile::LoadFromTextStream reads XL data: UTF-8, line ends dropped,
+    tabs as blanks, from the first '<'. No file: no plugins; no Plugin item: Olex2 logs
+    "Invalid plugins file" and loads none. The list is sorted without regard to case (a
+    SortedObjectList with olxstrComparator<true>, filled with Add, not AddUnique: a name
+    written twice is listed twice), and GetPluginList gives it in that order."""
+    path = os.path.join(base_dir, "plugins.xld")
+    if not os.path.isfile(path):
+        return []
+    with open(path, encoding="utf-8-sig") as stream:
+        text = stream.read().replace("\r", "").replace("\n", "").replace("\t", " ")
+    root = _xl_items(text[text.find("<") :] if "<" in text else "")
+    plugin = next((item for item in root if item[0] == "Plugin"), None)
+    if plugin is None:
+        STATE.errors.append("Invalid plugins file")
+        return []
+    return sorted((name for name, _ in plugin[1]), key=str.lower)
+
+
+def _xl_items(text):
+    """[(name, [child items])] of XL data `<Name "value" field="v" <Child> >` (the fields and
+    values are read past, not kept); a name is what follows `<` up to a blank or `<>"`
+    (sdl/dataitem.cpp TDataItem::LoadFromString)."""
+    items, stack, k = [], [], 0
+    while k < len(text):
+        char = text[k]
+        if char == '"':
+            k = text.find('"', k + 1) + 1 or len(text)
+            continue
+        if char == "<":
+            name = re.match(r"<([^\s<>\"]*)", text[k:]).group(1)  # `< A`: an empty name
+            stack.append((name, []))
+            k += 1 + len(name)
+            continue
+        if char == ">" and stack:
+            item = stack.pop()
+            (stack[-1][1] if stack else items).append(item)
+        k += 1
+    return items
+
+
+def start_plugins(base_dir):
+    """What Olex2 does with its plugins when it starts (olex2-gui util/pyUtil/initpy_funcs.py
+    set_plugins_paths and import_startup_plugins_deferred, GUI mode): every listed plugin's
+    folder <base>/util/pyUtil/PluginLib/plugin-NAME goes on sys.path, then each module NAME
+    not imported yet is imported; one that raises is reported in one line, "Failed to load
+    plugin 'NAME': error", and the others load all the same. Returns what was printed."""
+    names = plugin_list(base_dir)
+    for name in names:
+        folder = "%s/util/pyUtil/PluginLib/plugin-%s" % (base_dir, name)
+        if folder not in sys.path:
+            sys.path.append(folder)
+    printed = []
+    for name in names:
+        if name in sys.modules:
+            continue
+        try:
+            __import__(name)
+        except Exception as err:  # noqa: BLE001  (initpy_funcs catches every error the same way)
+            printed.append("Failed to load plugin '%s': %s" % (name, err))
+            print(printed[-1])
+    return printed
 
 
 def _split_arguments(text):

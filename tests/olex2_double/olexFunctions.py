@@ -10,6 +10,11 @@ class OlexFunctions(object):
         olex.registerFunction(function, profiling, namespace)
 
     def GetParam(self, name, default=None):
+        """olex2-gui olexFunctions.py OlexFunctions.GetParam: the phil value; a name phil does
+        not declare prints "Variable NAME could not be found" and gives `default` (recorded
+        in `errors`: a misspelt setting reads as its default, silently for the user)."""
+        if name not in STATE.params:
+            STATE.errors.append("Variable %s could not be found" % name)
         return STATE.params.get(name, default)
 
     def SetParam(self, name, value):
@@ -19,10 +24,16 @@ class OlexFunctions(object):
         STATE.params[name] = value
 
     def write_to_olex(self, name, text, copyToDisk=False):
+        """OlexFunctions.write_to_olex: OlexVFS.write_to_olex keeps text as UTF-8 in Olex2's
+        virtual file system (olex.writeImage), where the panel's #include finds it; an error
+        is printed, never raised."""
+        if not isinstance(text, (str, bytes)):
+            STATE.errors.append("An error occurred whilst trying to write to the VFS")
+            return
         STATE.vfs[name] = text
 
     def UpdateHtml(self, name=""):
-        olx.html.Update(name)
+        return olx.html.Update(name) if name else olx.html.Update()
 
     def cmd(self, command):
         return olex.m(command)

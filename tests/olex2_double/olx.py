@@ -63,6 +63,10 @@ def _is_grown():
     return _bool(STATE.grown)
 
 
+# xf.au: xlib/asymmunit.cpp TAsymmUnit::Lib* (read for session 13): an index past AtomCount
+# raises; GetAtomCount counts deleted atoms too, and with an element only the live atoms of it;
+# GetAtomCrd is the vector's ToString, GetAtomUiso the atom's Uiso (Ueq of an anisotropic one),
+# GetPeak any atom's Q-peak value, GetCell the six cell values, GetZ the Z (a double).
 au = SimpleNamespace(
     GetAtomCount=_au_count,
     IsAtomDeleted=lambda i: _bool(STATE.atom(i).deleted),
@@ -82,9 +86,15 @@ au = SimpleNamespace(
 xf = SimpleNamespace(au=au, GetFormula=_formula, latt=SimpleNamespace(IsGrown=_is_grown))
 
 
-def _update(name=""):
+def _update(*window):
+    """html.Update, a macro (olex/html/htmlmanager.cpp THtmlManager::macUpdate): reloads the
+    main panel, or the named window; a name that is no window is an error, so through olx
+    False (no popup windows in the double)."""
+    if window:
+        STATE.errors.append("undefined html window: '%s'" % window[0])
+        return False
     STATE.html_updates += 1
-    return ""
+    return True
 
 
 html = SimpleNamespace(Update=_update)
@@ -133,19 +143,36 @@ def IsFileLoaded():
     return _bool(STATE.file)
 
 
+# the loader Olex2 gives each extension (olex/mainform.cpp, olex2c: XFile().RegisterFileFormat)
+LOADERS = {
+    "ins": "ins",
+    "res": "ins",
+    "cif": "cif",
+    "fcf": "cif",
+    "fco": "cif",
+    "mol": "mol",
+    "xyz": "xyz",
+    "p4p": "p4p",
+    "crs": "crs",
+    "pdb": "pdb",
+    "mas": "mas",
+}
+# the loader each kind of IsFileType asks for: 'xyz' asks TMol's, as Olex2 does, not TXyz's
+KINDS = {"ires": "ins", "cif": "cif", "p4p": "p4p", "mol": "mol", "xyz": "mol", "crs": "crs"}
+
+
 def IsFileType(kind):
-    """xlib/xmacro.cpp funIsFileType: the loader's type ('ins' and 'res' also the file's
-    extension, 'ires' either), "false" with no file. Approximate: Olex2 asks the loader
-    (CheckFileType<TCif> for 'cif'), the double the extension of the file it loaded."""
-    extension = (STATE.file or "").rsplit(".", 1)[-1].lower() if STATE.file else ""
-    kind = kind.lower()
+    """xlib/xmacro.cpp XLibMacros::funIsFileType: 'ins' and 'res' are the ins loader and that
+    extension, 'ires' either; 'cif' the CIF loader (CheckFileType<TCif>: a .fcf or .fco too);
+    'p4p', 'mol', 'crs' their loaders, and 'xyz' the mol loader (CheckFileType<TMol>, so a
+    .mol file, never a .xyz, which TXyz loads); any other kind, 'cmf' among them, "false"
+    (every stored version of the function ends `else E.SetRetVal(false)`); "false" with no
+    file. The double takes the loader from the extension of the file it loaded."""
+    extension = STATE.file.rsplit(".", 1)[-1].lower() if STATE.file else ""
+    loader, kind = LOADERS.get(extension), kind.lower()
     if kind in ("ins", "res"):
-        return _bool(extension == kind)
-    if kind == "ires":
-        return _bool(extension in ("ins", "res"))
-    if kind in ("cif", "cmf"):
-        return _bool(extension in ("cif", "cmf"))
-    return "false"
+        return _bool(loader == "ins" and extension == kind)
+    return _bool(kind in KINDS and loader == KINDS[kind])
 
 
 def Cif(item):
@@ -166,6 +193,8 @@ def HKLSrc(*path):
 
 
 def FileName():
+    """xmacro.cpp funFileName: the loaded file's name without folder and extension, "none"
+    without one."""
     return STATE.file.rsplit("/", 1)[-1].rsplit(".", 1)[0] if STATE.file else "none"
 
 
@@ -174,6 +203,7 @@ def FilePath():
 
 
 def BaseDir():
+    """xmacro.cpp funBaseDir: Olex2's folder without the trailing separator."""
     return STATE.params.get("_base_dir", "/olex2")
 
 
