@@ -239,7 +239,7 @@ def _naming(path: Path, action: str):
         yield
     except OSError as error:
         raise OutputError(
-            f"cannot {action} the output: {error.strerror or error}", str(path)
+            f"cannot {action} the output: {error.strerror or error}", str(path), errno=error.errno
         ) from None
 
 

@@ -1,0 +1,163 @@
+"""A full disk where the outputs or the report go, on a real one (a small tmpfs, conftest's
+small_disk: ENOSPC from write(2) as every Linux file system gives it) and, where none can be
+mounted, with the error the real one gave (OSError errno 28, no file name, from the stream's
+write or flush; measured on tmpfs in session 13)."""
+
+import errno
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from crystalx_core.cli import EXIT_OUTPUT, main
+
+from .conftest import fill
+from .test_shelx_io import HEADER
+
+STRUCTURE = (
+    HEADER + "FVAR 1\nC1 1 0.1 0.2 0.3 11 0.03\nO1 3 0.22 0.2 0.3 11 0.03\n"
+    "C2 1 0.1 0.33 0.3 11 0.03\nHKLF 4\nEND\n"
+)
+QUICK = ["--method", "baseline", "--hydrogens", "rules"]
+PAGE = 4096  # tmpfs counts whole pages
+
+
+def crystalx(args, cwd, stdout=subprocess.PIPE):
+    """The command in its own process, as a user runs it: (exit code, stdout, stderr)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "crystalx_core.cli", *args],
+        cwd=cwd,
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={"PYTHONPATH": str(Path(__file__).parent.parent), "PATH": "/usr/bin:/bin"},
+    )
+    return done.returncode, done.stdout or "", done.stderr
+
+
+def pages(paths) -> int:
+    return sum(-(-p.stat().st_size // PAGE) for p in paths)
+
+
+def batch_folder(root: Path, names="abcde") -> Path:
+    folder = root / "set"
+    folder.mkdir()
+    for name in names:
+        (folder / f"{name}.res").write_text(STRUCTURE)
+    return folder
+
+
+def test_a_disk_that_fills_mid_batch_stops_it_keeps_what_is_done_and_the_same_command_resumes(
+    small_disk, tmp_path
+):
+    """The batch went on through every structure (each computed, then refused), so a folder of
+    hundreds spent hours to fail each one, and one line about the summary was all a user saw
+    when that too found no room. Now the first full disk stops it: the structures done keep
+    complete outputs, the rest are 'not done', one line says what happened and what to do."""
+    plain = batch_folder(tmp_path)  # how much one structure's outputs take
+    assert crystalx(["batch", str(plain), "--quiet", "--workers", "1", *QUICK], tmp_path)[0] == 0
+    one = pages(plain.glob("a_crystalx.*"))
+    folder = batch_folder(small_disk)
+    fill(small_disk, leave=(one + 1) * PAGE)  # room for a's outputs, not for b's
+    args = ["batch", str(folder), "--quiet", "--workers", "1", *QUICK]
+    code, out, err = crystalx(args, small_disk)
+    assert code == EXIT_OUTPUT, err
+    assert err.count("\n") == 1 and err.startswith(f"crystalx: error: {folder}/b_crystalx."), err
+    assert "No space left on device; the batch stopped: 1 of 5 structures have their outputs" in err
+    assert "free some space and run the same command to do the rest" in err
+    assert "not done (the disk was full)" in out.splitlines()[0], out
+    written = sorted(p.name for p in folder.iterdir() if p.suffix != ".res" or "_" in p.name)
+    assert [n for n in written if "crystalx." in n and not n.startswith("crystalx_")] == [
+        "a_crystalx.cif",
+        "a_crystalx.json",
+        "a_crystalx.res",
+    ]
+    assert (folder / "a_crystalx.res").read_bytes() == (plain / "a_crystalx.res").read_bytes()
+    atoms = [json.loads((f / "a_crystalx.json").read_text())["atoms"] for f in (folder, plain)]
+    assert atoms[0] == atoms[1]
+    assert (folder / "a_crystalx.cif").read_text().rstrip().endswith(";")  # its embedded .res
+    assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
+    (small_disk / "filler").unlink()
+    code, out, err = crystalx(args, small_disk)
+    assert code == 0, err
+    assert out.startswith("5 of 5 structures assigned (1 from an earlier run), 0 failed\n"), out
+
+
+def test_a_full_disk_before_the_first_structure_still_tells_the_rows(small_disk):
+    """Nothing can be written, the summary neither: the terminal still lists every structure
+    and the one error line says the summary is missing too."""
+    folder = batch_folder(small_disk, "abc")
+    fill(small_disk, leave=0)
+    code, out, err = crystalx(["batch", str(folder), "--quiet", "--workers", "1", *QUICK], folder)
+    assert code == EXIT_OUTPUT, err
+    assert err.count("\n") == 1 and "0 of 3 structures have their outputs, 3 not" in err
+    assert err.rstrip().endswith("(the summary could not be written either)")
+    assert out.startswith("0 of 3 structures assigned"), out
+    assert sorted(p.name for p in folder.iterdir()) == [
+        ".crystalx_batch.lock",
+        "a.res",
+        "b.res",
+        "c.res",
+    ]
+
+
+def test_a_report_to_a_full_disk_is_one_line_naming_standard_output(small_disk, tmp_path):
+    """`crystalx assign x.res > log` with log on a full disk: the outputs are complete (they
+    went elsewhere), but the summary is lost; this said 'crystalx: error: No space left on
+    device' with the exit code of a bad input (2)."""
+    source = tmp_path / "x.res"
+    source.write_text(STRUCTURE)
+    fill(small_disk, leave=0)
+    with open(small_disk / "log", "w") as log:
+        code, _, err = crystalx(["assign", str(source), *QUICK], tmp_path, stdout=log)
+    assert (code, err) == (
+        EXIT_OUTPUT,
+        "crystalx: error: standard output: cannot write the report: No space left on device\n",
+    )
+    assert sorted(p.name for p in tmp_path.iterdir() if "crystalx" in p.name) == [
+        "x_crystalx.cif",
+        "x_crystalx.json",
+        "x_crystalx.res",
+    ]
+
+
+def test_the_service_answering_into_a_full_disk_ends_in_one_line(small_disk):
+    """`crystalx serve --stdio > answers` on a full disk: no client can read an answer, so the
+    service ends, with one line (it was 'crystalx: error: No space left on device', exit 2)."""
+    fill(small_disk, leave=0)
+    with open(small_disk / "answers", "w") as answers:
+        done = subprocess.run(
+            [sys.executable, "-m", "crystalx_core.cli", "serve", "--stdio"],
+            input='{"protocol": 2, "id": 1, "method": "ping"}\n',
+            stdout=answers,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={"PYTHONPATH": str(Path(__file__).parent.parent)},
+        )
+    assert (done.returncode, done.stderr) == (
+        EXIT_OUTPUT,
+        "crystalx: error: standard output: cannot write the answer: No space left on device\n",
+    )
+
+
+class FullStream(io.StringIO):
+    """Standard output on a full disk, as it failed on tmpfs: every write reaching the file
+    raises OSError(ENOSPC) with no file name."""
+
+    def write(self, text):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_report_that_cannot_be_written_is_an_output_error_everywhere(
+    tmp_path, monkeypatch, capsys
+):
+    """The same case without a mount (a machine where none is allowed)."""
+    source = tmp_path / "x.res"
+    source.write_text(STRUCTURE)
+    monkeypatch.setattr(sys, "stdout", FullStream())
+    assert main(["assign", str(source), *QUICK]) == EXIT_OUTPUT
+    assert capsys.readouterr().err == (
+        "crystalx: error: standard output: cannot write the report: No space left on device\n"
+    )
+    assert len(list(tmp_path.glob("x_crystalx.*"))) == 3
