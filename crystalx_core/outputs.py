@@ -15,6 +15,11 @@ from pathlib import Path
 
 from crystalx_core.errors import STOP_SIGNALS, OutputError, raise_if_stopped
 
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+
 STALE_AFTER = 600.0  # s: a temporary untouched this long has no live writer (drop_temporaries)
 
 
@@ -43,6 +48,15 @@ def write_outputs(
     by_folder: dict[Path, set[str]] = {}
     for path in files:
         by_folder.setdefault(path.parent, set()).add(path.name)
+    with _folders_held(by_folder):
+        backups = _commit(files, by_folder, stale_after)
+    for folder in by_folder:
+        _sync_folder(folder)
+    return [backup for backup in backups.values() if backup]
+
+
+def _commit(files, by_folder, stale_after) -> dict[Path, Path | None]:
+    """write_outputs' transaction, under its folders' locks."""
     if stale_after is not None:
         for folder, names in by_folder.items():
             drop_temporaries(folder, names, older_than=stale_after)
@@ -70,9 +84,34 @@ def write_outputs(
         with _signals_held():
             _roll_back(temporaries, backups, replaced)
         raise
-    for folder in by_folder:
-        _sync_folder(folder)
-    return [backup for backup in backups.values() if backup]
+    return backups
+
+
+@contextmanager
+def _folders_held(folders):
+    """Two jobs writing the same outputs at once (two `assign --out` of one name, a job and the
+    plugin) each replace the set whole, one after the other: without this, their renames could
+    interleave and leave one job's .res beside the other's .cif. The lock is flock(2) on each
+    folder itself (no lock file in the user's folder; released when its holder dies, even by
+    SIGKILL), taken in one order so two writers never wait on each other, and before stop
+    signals are held, so Ctrl-C still ends a wait. Where a folder cannot be locked (Windows, an
+    NFS mount that refuses flock on a folder) the writes go on as before."""
+    handles = []
+    try:
+        for folder in sorted(folders):
+            try:
+                folder.mkdir(parents=True, exist_ok=True)  # `--out new/`
+                handle = os.open(folder, os.O_RDONLY)
+            except OSError:  # _write_temporary meets it again and names the output
+                continue
+            handles.append(handle)
+            if fcntl is not None:
+                with suppress(OSError):
+                    fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        for handle in handles:
+            os.close(handle)
 
 
 def back_up(path: Path) -> Path | None:
