@@ -161,3 +161,16 @@ def test_a_report_that_cannot_be_written_is_an_output_error_everywhere(
         "crystalx: error: standard output: cannot write the report: No space left on device\n"
     )
     assert len(list(tmp_path.glob("x_crystalx.*"))) == 3
+
+
+def test_a_quota_stops_a_batch_as_a_full_disk_does_and_a_size_limit_does_not():
+    """EDQUOT (the user's quota, as NFS and XFS give it) leaves no room for any later output,
+    like ENOSPC; EFBIG (one file over RLIMIT_FSIZE or the file system's limit) is that file's.
+    No real quota here: this kernel's tmpfs has no quota option (mount -o usrquota: 'bad
+    option', session 13)."""
+    from crystalx_core.errors import OutputError
+
+    assert OutputError("x", errno=errno.ENOSPC).disk_full
+    assert OutputError("x", errno=errno.EDQUOT).disk_full
+    assert not OutputError("x", errno=errno.EFBIG).disk_full
+    assert not OutputError("x").disk_full
