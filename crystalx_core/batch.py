@@ -31,7 +31,7 @@ from crystalx_core.errors import (
     Stopped,
     signals_raise_stopped,
 )
-from crystalx_core.outputs import OUTPUT_MARK, drop_temporaries, job_paths
+from crystalx_core.outputs import OUTPUT_MARK, drop_temporaries, folders_held, job_paths
 
 MODEL_SUFFIXES = (".res", ".ins", ".cif")
 LOW_CONFIDENCE = 0.9
@@ -404,8 +404,9 @@ def _drop_temporaries(items, options, keys: list[int]) -> None:
     for k in keys:
         for path in job_paths(output_prefix(items[k], options)).values():
             names.setdefault(path.parent, set()).add(path.name)
-    for folder, ours in names.items():
-        drop_temporaries(folder, ours)
+    with folders_held(names):  # a standalone job writing there now finishes first
+        for folder, ours in names.items():
+            drop_temporaries(folder, ours)
 
 
 POOL_TRIES = 2  # a structure whose worker dies twice is recorded as failed, the batch goes on

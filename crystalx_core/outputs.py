@@ -48,18 +48,18 @@ def write_outputs(
     by_folder: dict[Path, set[str]] = {}
     for path in files:
         by_folder.setdefault(path.parent, set()).add(path.name)
-    with _folders_held(by_folder):
-        backups = _commit(files, by_folder, stale_after)
+    with folders_held(by_folder) as held:
+        backups = _commit(files, by_folder, stale_after, held)
     for folder in by_folder:
         _sync_folder(folder)
     return [backup for backup in backups.values() if backup]
 
 
-def _commit(files, by_folder, stale_after) -> dict[Path, Path | None]:
-    """write_outputs' transaction, under its folders' locks."""
+def _commit(files, by_folder, stale_after, held) -> dict[Path, Path | None]:
+    """write_outputs' transaction, under the locks of the folders in `held`."""
     if stale_after is not None:
         for folder, names in by_folder.items():
-            drop_temporaries(folder, names, older_than=stale_after)
+            drop_temporaries(folder, names, older_than=None if folder in held else stale_after)
     temporaries: dict[Path, Path] = {}
     backups: dict[Path, Path | None] = {}
     replaced: list[Path] = []
@@ -88,15 +88,18 @@ def _commit(files, by_folder, stale_after) -> dict[Path, Path | None]:
 
 
 @contextmanager
-def _folders_held(folders):
+def folders_held(folders):
     """Two jobs writing the same outputs at once (two `assign --out` of one name, a job and the
     plugin) each replace the set whole, one after the other: without this, their renames could
     interleave and leave one job's .res beside the other's .cif. The lock is flock(2) on each
     folder itself (no lock file in the user's folder; released when its holder dies, even by
     SIGKILL), taken in one order so two writers never wait on each other, and before stop
     signals are held, so Ctrl-C still ends a wait. Where a folder cannot be locked (Windows, an
-    NFS mount that refuses flock on a folder) the writes go on as before."""
-    handles = []
+    NFS mount that refuses flock on a folder) the writes go on as before. Yields the folders
+    held: there no writer is mid-write but this one (drop_temporaries).
+
+    Never nested for one folder: a second flock on it from this process would wait forever."""
+    handles, held = [], set()
     try:
         for folder in sorted(folders):
             try:
@@ -108,7 +111,8 @@ def _folders_held(folders):
             if fcntl is not None:
                 with suppress(OSError):
                     fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
+                    held.add(folder)
+        yield held
     finally:
         for handle in handles:
             os.close(handle)
@@ -198,15 +202,15 @@ def drop_temporaries(folder: Path, names: set[str], older_than: float | None = N
     """Remove what a writer of the outputs `names` in `folder` killed mid-write (SIGKILL, no
     roll-back) left: the hidden temporaries _write_temporary names.
 
-    A live writer's temporary must never go. A batch holds the folder's lock, so every one is
-    stale (older_than None): it clears them once, before its structures run, and their
-    write_outputs skip the scan (stale_after=None), which per structure would read the folder N
-    times. A standalone job holds none and takes none: the batch lock would refuse `assign` on
-    one file while a batch runs in its folder, and would still not keep out another standalone
-    job writing the same outputs. Its write_outputs passes older_than=STALE_AFTER instead: a
-    temporary lives only from its creation to its rename, the seconds three texts take to
-    write, so one untouched for 10 minutes (far beyond that, and beyond the clock skew of a
-    network share) was left by a writer that is gone.
+    A live writer's temporary must never go. Every writer holds its folder (folders_held)
+    from its first temporary to its last rename, so to the holder of that lock every one is
+    stale (older_than None): write_outputs clears those of its outputs so, and a batch clears
+    its folders' once, before its structures run (their write_outputs skip the scan,
+    stale_after=None, which per structure would read the folder N times). Where a folder
+    cannot be locked (an NFS mount that refuses flock), write_outputs passes
+    older_than=STALE_AFTER instead: a temporary lives only from its creation to its rename,
+    the seconds three texts take to write, so one untouched for 10 minutes (far beyond that,
+    and beyond the clock skew of a network share) was left by a writer that is gone.
     """
     cutoff = None if older_than is None else time.time() - older_than
     try:
