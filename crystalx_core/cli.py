@@ -73,8 +73,12 @@ def _reporting():
     """sys.stdout while a command runs: a write that fails (standard output redirected to a
     full disk) is an OutputError naming it, not a bare OSError read as an input's. Once it has
     failed, the stream is set aside, so that Python's flush at exit does not fail on what it
-    still holds (exit 120)."""
+    still holds (exit 120). Where there is no standard output at all (fd 1 closed: `>&-`,
+    cron, pythonw: sys.stdout is None, and print() writes nothing), there is nothing to guard."""
     stream = sys.stdout
+    if stream is None:
+        yield
+        return
     sys.stdout = _Report(stream)
     failed = True
     try:

@@ -174,3 +174,18 @@ def test_a_quota_stops_a_batch_as_a_full_disk_does_and_a_size_limit_does_not():
     assert OutputError("x", errno=errno.EDQUOT).disk_full
     assert not OutputError("x", errno=errno.EFBIG).disk_full
     assert not OutputError("x").disk_full
+
+
+def test_a_job_with_no_standard_output_at_all_ends_as_it_would_with_one(
+    tmp_path, monkeypatch, capsys
+):
+    """fd 1 closed (`crystalx assign x.res >&-`, cron, pythonw): Python sets sys.stdout to
+    None and print() writes nothing. The report guard wrapped None, so the job wrote its
+    outputs and then ended 'internal error: AttributeError', exit 70."""
+    source = tmp_path / "x.res"
+    source.write_text(STRUCTURE)
+    monkeypatch.setattr(sys, "stdout", None)
+    assert main(["assign", str(source), *QUICK]) == 0
+    assert capsys.readouterr().err == ""
+    assert len(list(tmp_path.glob("x_crystalx.*"))) == 3
+    assert sys.stdout is None
