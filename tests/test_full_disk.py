@@ -32,6 +32,7 @@ def crystalx(args, cwd, stdout=subprocess.PIPE):
         stderr=subprocess.PIPE,
         text=True,
         env={"PYTHONPATH": str(Path(__file__).parent.parent), "PATH": "/usr/bin:/bin"},
+        timeout=600,  # a hang fails the test instead of the whole run (no pytest-timeout)
     )
     return done.returncode, done.stdout or "", done.stderr
 
@@ -134,6 +135,7 @@ def test_the_service_answering_into_a_full_disk_ends_in_one_line(small_disk):
             stderr=subprocess.PIPE,
             text=True,
             env={"PYTHONPATH": str(Path(__file__).parent.parent)},
+            timeout=600,
         )
     assert (done.returncode, done.stderr) == (
         EXIT_OUTPUT,
