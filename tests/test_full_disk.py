@@ -191,3 +191,51 @@ def test_a_job_with_no_standard_output_at_all_ends_as_it_would_with_one(
     assert capsys.readouterr().err == ""
     assert len(list(tmp_path.glob("x_crystalx.*"))) == 3
     assert sys.stdout is None
+
+
+def one_worker_pool(items, options, workers, keys, rows, progress):
+    """batch._run_in_pool as it behaves with --workers 1, in this process: the structures in
+    order, each row recorded and shown as it finishes; after a disk_full row the pool cancels
+    the structures not begun (their futures raise CancelledError and leave no row); no worker
+    died, so no key comes back."""
+    from crystalx_core import batch
+
+    for k in keys:
+        rows[k] = batch.run_one(items[k], options)
+        progress(rows[k])
+        if rows[k].get("disk_full"):
+            break
+    return []
+
+
+def test_a_full_disk_stops_a_batch_where_no_disk_can_be_mounted(tmp_path, monkeypatch, capsys):
+    """The batch stop of the tmpfs test above, on a machine that allows no mount (CI without
+    root): structure b's first output meets ENOSPC as write(2) gave it on tmpfs (the
+    temporary created, its write refused), in a pool of one worker run in this process."""
+    from crystalx_core import batch, outputs
+
+    real = outputs._write_temporary
+
+    def full_for_b(path, data, temporaries):
+        if not path.name.startswith("b_"):
+            return real(path, data, temporaries)
+        real(path, data[:1], temporaries)  # what fitted
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(outputs, "_write_temporary", full_for_b)
+    monkeypatch.setattr(batch, "_run_in_pool", one_worker_pool)
+    folder = batch_folder(tmp_path)
+    assert main(["batch", str(folder), "--quiet", "--json", *QUICK]) == EXIT_OUTPUT
+    out, err = capsys.readouterr()
+    rows = json.loads(out)["rows"]
+    assert [r["status"] for r in rows[1:]] == ["failed", "not done", "not done", "not done"]
+    assert rows[0]["status"] not in ("failed", "not done") and "disk_full" not in rows[0]
+    assert rows[1]["disk_full"] is True
+    assert all("the batch stopped when the disk was full (b);" in r["error"] for r in rows[2:])
+    assert err == (
+        f"crystalx: error: {folder / 'b_crystalx.res'}: cannot write the output: No space left "
+        "on device; the batch stopped: 1 of 5 structures have their outputs, 4 not; free some "
+        "space and run the same command to do the rest\n"
+    )
+    assert len(list(folder.glob("a_crystalx.*"))) == 3 and not list(folder.glob("b_crystalx*"))
+    assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
