@@ -6,10 +6,12 @@ write or flush; measured on tmpfs in session 13)."""
 import errno
 import io
 import json
+import multiprocessing
 import subprocess
 import sys
 from pathlib import Path
 
+from crystalx_core.batch import _work
 from crystalx_core.cli import EXIT_OUTPUT, main
 
 from .conftest import fill
@@ -214,15 +216,7 @@ def test_a_full_disk_stops_a_batch_where_no_disk_can_be_mounted(tmp_path, monkey
     temporary created, its write refused), in a pool of one worker run in this process."""
     from crystalx_core import batch, outputs
 
-    real = outputs._write_temporary
-
-    def full_for_b(path, data, temporaries):
-        if not path.name.startswith("b_"):
-            return real(path, data, temporaries)
-        real(path, data[:1], temporaries)  # what fitted
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(outputs, "_write_temporary", full_for_b)
+    monkeypatch.setattr(outputs, "_write_temporary", disk_full_from("b_"))
     monkeypatch.setattr(batch, "_run_in_pool", one_worker_pool)
     folder = batch_folder(tmp_path)
     assert main(["batch", str(folder), "--quiet", "--json", *QUICK]) == EXIT_OUTPUT
@@ -239,3 +233,52 @@ def test_a_full_disk_stops_a_batch_where_no_disk_can_be_mounted(tmp_path, monkey
     )
     assert len(list(folder.glob("a_crystalx.*"))) == 3 and not list(folder.glob("b_crystalx*"))
     assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
+
+
+def disk_full_from(first: str):
+    """outputs._write_temporary on a disk that fills at structure `first`: from there each
+    structure's output temporary is created and its write refused, as tmpfs did (ENOSPC); the
+    batch summary still fits."""
+    from crystalx_core import outputs
+
+    real = outputs._write_temporary
+
+    def write(path, data, temporaries):
+        if path.name < first or "_crystalx." not in path.name:
+            return real(path, data, temporaries)
+        real(path, data[:1], temporaries)  # what fitted
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    return write
+
+
+HANDED = None  # the file counting_work notes each structure a pool worker is handed in
+
+
+def counting_work(item, options):
+    """batch._work, first noting the structure handed to this worker (a forked one: it sees
+    the test's HANDED and monkeypatches)."""
+    with open(HANDED, "a") as log:
+        log.write(f"{item.model.name}\n")
+    return _work(item, options)
+
+
+def test_after_a_full_disk_no_worker_begins_another_structure(tmp_path, monkeypatch, capsys):
+    """A real pool (one worker, forked so that it sees this test's full disk) after b's outputs
+    find no room: the structures already queued to the worker are not begun (_work's Event;
+    without it they would run and fail too) and the rest are cancelled in the pool, never
+    handed to a worker (without the cancel, all eight would be)."""
+    from crystalx_core import assign, batch, outputs
+
+    monkeypatch.setattr(outputs, "_write_temporary", disk_full_from("b_"))
+    monkeypatch.setattr(batch, "get_context", lambda _: multiprocessing.get_context("fork"))
+    monkeypatch.setattr(assign, "resolve_method", lambda _: "baseline")  # no ONNX in a fork
+    monkeypatch.setattr(sys.modules[__name__], "HANDED", str(tmp_path / "handed"))
+    monkeypatch.setattr(batch, "_work", counting_work)
+    folder = batch_folder(tmp_path, "abcdefgh")
+    args = ["batch", str(folder), "--quiet", "--json", "--workers", "1", *QUICK]
+    assert main(args) == EXIT_OUTPUT
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert [r["status"] for r in rows[1:]] == ["failed"] + ["not done"] * 6
+    handed = (tmp_path / "handed").read_text().split()
+    assert handed[:2] == ["a.res", "b.res"] and len(handed) < 8, handed
