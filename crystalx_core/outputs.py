@@ -9,6 +9,7 @@ import secrets
 import shutil
 import signal
 import stat
+import sys
 import time
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -108,14 +109,31 @@ def folders_held(folders):
             except OSError:  # _write_temporary meets it again and names the output
                 continue
             handles.append(handle)
-            if fcntl is not None:
-                with suppress(OSError):
-                    fcntl.flock(handle, fcntl.LOCK_EX)
-                    held.add(folder)
+            if fcntl is not None and _lock(handle, folder):
+                held.add(folder)
         yield held
     finally:
         for handle in handles:
             os.close(handle)
+
+
+def _lock(handle: int, folder: Path) -> bool:
+    """flock(2) on an open folder; False where it cannot be locked. A wait for another writer
+    (a long one: a batch clearing its folders) is said on one stderr line, not a silent hang."""
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if sys.stderr is not None:  # print(file=None) would write to standard output
+                print(
+                    f"crystalx: waiting for another CrystalX job writing in {folder}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            fcntl.flock(handle, fcntl.LOCK_EX)
+    except OSError:
+        return False
+    return True
 
 
 def back_up(path: Path) -> Path | None:

@@ -307,3 +307,26 @@ def test_a_job_stopped_by_sigterm_says_so_in_one_line_and_writes_nothing(tmp_pat
     assert job.returncode == 128 + signal.SIGTERM
     assert stderr == "crystalx: stopped by SIGTERM; no output written\n"
     assert snapshot(tmp_path) == before
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="flock(2) is POSIX")
+def test_a_writer_waiting_for_another_says_so_on_one_line(tmp_path, capsys):
+    """Another job holds the folder (a writer, or a batch clearing its folders): this one waits
+    for it, as before, but now says why it seems to hang; uncontended, it says nothing."""
+    import fcntl
+    import threading
+
+    from crystalx_core.outputs import folders_held
+
+    other = os.open(tmp_path, os.O_RDONLY)  # a second open file: flock treats it as another job
+    fcntl.flock(other, fcntl.LOCK_EX)
+    threading.Timer(0.5, os.close, (other,)).start()  # the other job finishes
+    start = time.monotonic()
+    with folders_held([tmp_path]) as held:
+        assert held == {tmp_path} and time.monotonic() - start >= 0.4
+    assert capsys.readouterr().err == (
+        f"crystalx: waiting for another CrystalX job writing in {tmp_path}\n"
+    )
+    with folders_held([tmp_path]) as held:
+        assert held == {tmp_path}
+    assert capsys.readouterr().err == ""
