@@ -99,6 +99,12 @@ def folders_held(folders):
     NFS mount that refuses flock on a folder) the writes go on as before. Yields the folders
     held: there no writer is mid-write but this one (drop_temporaries).
 
+    That holds only among the machines the lock reaches. Where a mount grants flock locally
+    alone (NFS with local_lock=flock or =all, CIFS, FUSE file systems), a writer on another
+    machine is not kept out: its outputs may interleave with ours, and a temporary of its
+    could be dropped as stale; that writer then fails cleanly (cannot replace the output, an
+    OutputError), its earlier outputs kept.
+
     Never nested for one folder: a second flock on it from this process would wait forever."""
     handles, held = [], set()
     try:
