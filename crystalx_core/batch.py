@@ -374,7 +374,7 @@ def _run_pending(items, options, workers, scheduler, progress, rows: dict[int, d
         while pending:
             broken = _run_in_pool(items, options, workers, pending, rows, progress)
             pending = []
-            if _full_row(rows):
+            if full_row(rows.values()):
                 _drop_temporaries(items, options, broken)
                 break
             for k in broken:  # a worker died (killed; the system out of memory): once more
@@ -385,16 +385,16 @@ def _run_pending(items, options, workers, scheduler, progress, rows: dict[int, d
                     rows[k] = _failed_row(items[k], WORKER_DIED)
                     progress(rows[k])
             _drop_temporaries(items, options, pending)  # what the dead workers left
-    full = _full_row(rows)
+    full = full_row(rows[k] for k in sorted(rows))
     for k, item in enumerate(items):
         if full and k not in rows:
             rows[k] = _not_done_row(item, full)
             progress(rows[k])
 
 
-def _full_row(rows: dict[int, dict]) -> dict | None:
-    """The first row whose outputs found the disk full, if one did."""
-    return next((rows[k] for k in sorted(rows) if rows[k].get("disk_full")), None)
+def full_row(rows: Iterable[dict]) -> dict | None:
+    """The first row whose outputs found the disk full, if one did: it stops the batch."""
+    return next((row for row in rows if row.get("disk_full")), None)
 
 
 def _drop_temporaries(items, options, keys: list[int]) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from crystalx_core import __version__
 from crystalx_core.errors import (
+    STDOUT,
     CrystalXError,
     InputError,
     OutputError,
@@ -63,9 +64,6 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERNAL
-
-
-STDOUT = "standard output"  # an OutputError's path when the report itself cannot be written
 
 
 @contextmanager
@@ -349,7 +347,14 @@ def _reflections_file_name(hkl: str) -> str:
 
 
 def _run_batch(args) -> int:
-    from crystalx_core.batch import NO_SOLUTION, NOT_DONE, BatchOptions, find_inputs, run_batch
+    from crystalx_core.batch import (
+        NO_SOLUTION,
+        NOT_DONE,
+        BatchOptions,
+        find_inputs,
+        full_row,
+        run_batch,
+    )
     from crystalx_core.batch_report import write_summary
 
     items = find_inputs(args.target)
@@ -401,7 +406,7 @@ def _run_batch(args) -> int:
                 )
         if paths:
             print(f"wrote {paths['csv']} and {paths['html']}")
-    full = next((r for r in rows if r.get("disk_full")), None)
+    full = full_row(rows)
     if full is not None:
         done = len(rows) - len(failed) - len(not_done)
         print(

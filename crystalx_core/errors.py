@@ -58,6 +58,8 @@ class OutputError(CrystalXError):
         return self.errno in DISK_FULL
 
 
+STDOUT = "standard output"  # an OutputError's path when a report or answer cannot be written
+
 DISK_FULL = {_errno.ENOSPC} | ({_errno.EDQUOT} if hasattr(_errno, "EDQUOT") else set())
 
 
