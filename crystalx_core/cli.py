@@ -70,9 +70,10 @@ def main(argv: list[str] | None = None) -> int:
 def _reporting():
     """sys.stdout while a command runs: a write that fails (standard output redirected to a
     full disk) is an OutputError naming it, not a bare OSError read as an input's. Once it has
-    failed, the stream is set aside, so that Python's flush at exit does not fail on what it
-    still holds (exit 120). Where there is no standard output at all (fd 1 closed: `>&-`,
-    cron, pythonw: sys.stdout is None, and print() writes nothing), there is nothing to guard."""
+    failed, the stream is set aside (None, as with no standard output: print() writes nothing
+    and Python's flush at exit skips it, where the failed stream's flush would end in exit
+    120). Where there is no standard output at all (fd 1 closed: `>&-`, cron, pythonw:
+    sys.stdout is None), there is nothing to guard."""
     stream = sys.stdout
     if stream is None:
         yield
@@ -92,7 +93,7 @@ def _reporting():
         failed = False
         raise
     finally:
-        sys.stdout = stream if not failed else open(os.devnull, "w")
+        sys.stdout = stream if not failed else None
 
 
 class _Report:

@@ -165,6 +165,7 @@ def test_a_report_that_cannot_be_written_is_an_output_error_everywhere(
         "crystalx: error: standard output: cannot write the report: No space left on device\n"
     )
     assert len(list(tmp_path.glob("x_crystalx.*"))) == 3
+    assert sys.stdout is None  # set aside without opening a file that nothing closes
 
 
 def test_a_quota_stops_a_batch_as_a_full_disk_does_and_a_size_limit_does_not():
