@@ -331,7 +331,9 @@ def run_batch(
     A stop signal ends the batch and its workers and raises Stopped: finished structures keep
     their outputs, so the same command resumes after them. A full disk (a row with disk_full)
     ends it too, as every later structure would compute for minutes and then fail to write:
-    the structures not yet begun get NOT_DONE rows.
+    the structures left without a row get NOT_DONE ones. In a local pool those are the ones
+    not yet begun (the running ones finish or fail); on a Dask cluster every one unfinished,
+    the running ones too (run_on_cluster cancels all that remain when it is closed).
     """
     rows: dict[int, dict] = {}
     try:
@@ -362,7 +364,7 @@ def _run_pending(items, options, workers, scheduler, progress, rows: dict[int, d
     _drop_temporaries(items, options, pending)  # under the batch's lock: run_one's writes skip it
     if scheduler:
         cluster = run_on_cluster(scheduler, [items[k] for k in pending], options, pending)
-        with closing(cluster):  # closed early, it cancels the rest on the cluster
+        with closing(cluster):  # closed early, it cancels the rest, running ones too
             for k, row in cluster:
                 rows[k] = row
                 progress(row)
@@ -479,9 +481,9 @@ def run_on_cluster(
                     why = f"the Dask workers running it died ({type(error).__name__}: {error})"
                     row = _failed_row(item, why)
                 yield key, row
-        except (
-            BaseException
-        ):  # a stop (Stopped): the workers drop this batch's structures, running ones too
+        # a stop (Stopped), or closed after a full disk (GeneratorExit): the workers drop this
+        # batch's structures, running ones too
+        except BaseException:
             client.cancel(list(futures), force=True)
             _wait_released(client, [future.key for future in futures])
             raise
