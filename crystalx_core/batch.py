@@ -16,9 +16,9 @@ import signal
 import threading
 import time
 import traceback
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import CancelledError, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import ExitStack, closing, contextmanager, suppress
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -31,7 +31,7 @@ from crystalx_core.errors import (
     Stopped,
     signals_raise_stopped,
 )
-from crystalx_core.outputs import OUTPUT_MARK, drop_temporaries, job_paths
+from crystalx_core.outputs import OUTPUT_MARK, drop_temporaries, folders_held, job_paths
 
 MODEL_SUFFIXES = (".res", ".ins", ".cif")
 LOW_CONFIDENCE = 0.9
@@ -215,6 +215,9 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
         )
         row = row_from_report(item, report, time.perf_counter() - start, hkl=source)
         return {**row, "note": unrefined}
+    except OutputError as error:
+        row = _failed_row(item, error.one_line(), time.perf_counter() - start, source)
+        return {**row, "disk_full": True} if error.disk_full else row
     except CrystalXError as error:
         message = error.one_line()
     except Exception as error:  # noqa: BLE001  (recorded with its traceback's last line; the batch goes on)
@@ -232,6 +235,19 @@ def _unrefinable(loaded) -> str:
     except InputError as error:
         return f"not refined: {error.one_line()}"
     return ""
+
+
+NOT_DONE = "not done"  # a row's status when a full disk stopped the batch before it
+
+
+def _not_done_row(item: BatchItem, full: dict) -> dict:
+    return {
+        **_row_head(item, ""),
+        "status": NOT_DONE,
+        "error": f"not done: the batch stopped when the disk was full ({full['name']}); the same "
+        "command does it",
+        "seconds": 0.0,
+    }
 
 
 def _failed_row(item: BatchItem, message: str, seconds: float = 0.0, hkl: str = "") -> dict:
@@ -261,20 +277,32 @@ def _watch_parent(parent: int) -> None:
     os._exit(128 + signal.SIGTERM)
 
 
-def _work(item: BatchItem, options: BatchOptions) -> dict:
-    """run_one in a pool worker; a stopped worker exits instead of taking the next structure."""
+_disk_full = None  # a pool's Event, set by the worker whose outputs found no room (_warm_worker)
+
+
+def _work(item: BatchItem, options: BatchOptions) -> dict | None:
+    """run_one in a pool worker; a stopped worker exits instead of taking the next structure,
+    and after a full disk none begins another (None: not done). The pool's own cancel comes
+    too late for structures already queued to a worker."""
+    if _disk_full is not None and _disk_full.is_set():
+        return None
     try:
-        return run_one(item, options)
+        row = run_one(item, options)
     except _WorkerStopped as stopped:
         os._exit(stopped.code)
+    if row.get("disk_full") and _disk_full is not None:
+        _disk_full.set()
+    return row
 
 
-def _warm_worker(parent: int) -> None:
+def _warm_worker(parent: int, disk_full=None) -> None:
     """Load the ONNX sessions once per worker, before the first structure arrives; one
     onnxruntime thread per worker process (the pool already uses every core).
 
     Ctrl-C reaches the whole process group: the batch alone handles it and stops the workers.
     """
+    global _disk_full
+    _disk_full = disk_full
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _stop_worker)
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
@@ -301,7 +329,11 @@ def run_batch(
     """Rows in input order; finished entries from an earlier run are resumed, not redone.
 
     A stop signal ends the batch and its workers and raises Stopped: finished structures keep
-    their outputs, so the same command resumes after them.
+    their outputs, so the same command resumes after them. A full disk (a row with disk_full)
+    ends it too, as every later structure would compute for minutes and then fail to write:
+    the structures left without a row get NOT_DONE ones. In a local pool those are the ones
+    not yet begun (the running ones finish or fail); on a Dask cluster every one unfinished,
+    the running ones too (run_on_cluster cancels all that remain when it is closed).
     """
     rows: dict[int, dict] = {}
     try:
@@ -331,15 +363,22 @@ def _run_pending(items, options, workers, scheduler, progress, rows: dict[int, d
             pending.append(k)
     _drop_temporaries(items, options, pending)  # under the batch's lock: run_one's writes skip it
     if scheduler:
-        for k, row in run_on_cluster(scheduler, [items[k] for k in pending], options, pending):
-            rows[k] = row
-            progress(row)
+        cluster = run_on_cluster(scheduler, [items[k] for k in pending], options, pending)
+        with closing(cluster):  # closed early, it cancels the rest, running ones too
+            for k, row in cluster:
+                rows[k] = row
+                progress(row)
+                if row.get("disk_full"):
+                    break
     elif pending:
         workers = max(1, workers or os.cpu_count() or 1)  # each pool no larger than its keys
         tries = dict.fromkeys(pending, 0)
         while pending:
             broken = _run_in_pool(items, options, workers, pending, rows, progress)
             pending = []
+            if full_row(rows.values()):
+                _drop_temporaries(items, options, broken)
+                break
             for k in broken:  # a worker died (killed; the system out of memory): once more
                 tries[k] += 1
                 if tries[k] < POOL_TRIES:
@@ -348,6 +387,16 @@ def _run_pending(items, options, workers, scheduler, progress, rows: dict[int, d
                     rows[k] = _failed_row(items[k], WORKER_DIED)
                     progress(rows[k])
             _drop_temporaries(items, options, pending)  # what the dead workers left
+    full = full_row(rows[k] for k in sorted(rows))
+    for k, item in enumerate(items):
+        if full and k not in rows:
+            rows[k] = _not_done_row(item, full)
+            progress(rows[k])
+
+
+def full_row(rows: Iterable[dict]) -> dict | None:
+    """The first row whose outputs found the disk full, if one did: it stops the batch."""
+    return next((row for row in rows if row.get("disk_full")), None)
 
 
 def _drop_temporaries(items, options, keys: list[int]) -> None:
@@ -357,8 +406,9 @@ def _drop_temporaries(items, options, keys: list[int]) -> None:
     for k in keys:
         for path in job_paths(output_prefix(items[k], options)).values():
             names.setdefault(path.parent, set()).add(path.name)
-    for folder, ours in names.items():
-        drop_temporaries(folder, ours)
+    with folders_held(names):  # a standalone job writing there now finishes first
+        for folder, ours in names.items():
+            drop_temporaries(folder, ours)
 
 
 POOL_TRIES = 2  # a structure whose worker dies twice is recorded as failed, the batch goes on
@@ -371,22 +421,31 @@ WORKER_DIED = (
 def _run_in_pool(items, options, workers, keys, rows: dict[int, dict], progress) -> list[int]:
     """Run `keys` in a fresh pool of `workers` processes; returns the keys left unfinished
     because a worker process died (every one then running or queued is)."""
+    context = get_context("spawn")
     pool = ProcessPoolExecutor(
         max_workers=min(workers, len(keys)),
-        mp_context=get_context("spawn"),
+        mp_context=context,
         initializer=_warm_worker,
-        initargs=(os.getpid(),),
+        initargs=(os.getpid(), context.Event()),
     )
     broken = []
     try:
         futures = {pool.submit(_work, items[k], options): k for k in keys}
         for future in as_completed(futures):
             try:
-                rows[futures[future]] = future.result()
+                row = future.result()
             except BrokenProcessPool:
                 broken.append(futures[future])
                 continue
+            except CancelledError:  # after a full disk: not begun, so not done
+                continue
+            if row is None:  # not begun after a full disk (_work)
+                continue
+            rows[futures[future]] = row
             progress(rows[futures[future]])
+            if rows[futures[future]].get("disk_full"):
+                for queued in futures:  # those already running finish (or fail) on their own
+                    queued.cancel()
         pool.shutdown()
     except BaseException:
         _stop_pool(pool)
@@ -422,9 +481,9 @@ def run_on_cluster(
                     why = f"the Dask workers running it died ({type(error).__name__}: {error})"
                     row = _failed_row(item, why)
                 yield key, row
-        except (
-            BaseException
-        ):  # a stop (Stopped): the workers drop this batch's structures, running ones too
+        # a stop (Stopped), or closed after a full disk (GeneratorExit): the workers drop this
+        # batch's structures, running ones too
+        except BaseException:
             client.cancel(list(futures), force=True)
             _wait_released(client, [future.key for future in futures])
             raise

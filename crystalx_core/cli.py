@@ -14,6 +14,7 @@ from pathlib import Path
 
 from crystalx_core import __version__
 from crystalx_core.errors import (
+    STDOUT,
     CrystalXError,
     InputError,
     OutputError,
@@ -33,7 +34,7 @@ EXIT_POOR = (
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        with signals_raise_stopped():  # `kill PID` ends a job as Ctrl-C does: rolled back, said
+        with signals_raise_stopped(), _reporting():  # `kill PID` ends a job as Ctrl-C does
             return args.run(args)
     except InputError as error:
         return _fail(error, EXIT_INPUT)
@@ -63,6 +64,64 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERNAL
+
+
+@contextmanager
+def _reporting():
+    """sys.stdout while a command runs: a write that fails (standard output redirected to a
+    full disk) is an OutputError naming it, not a bare OSError read as an input's. Once it has
+    failed, the stream is set aside (None, as with no standard output: print() writes nothing
+    and Python's flush at exit skips it, where the failed stream's flush would end in exit
+    120). Where there is no standard output at all (fd 1 closed: `>&-`, cron, pythonw:
+    sys.stdout is None), there is nothing to guard."""
+    stream = sys.stdout
+    if stream is None:
+        yield
+        return
+    sys.stdout = _Report(stream)
+    failed = True
+    try:
+        yield
+        sys.stdout.flush()
+        failed = False
+    except OutputError as error:
+        failed = error.path == STDOUT
+        raise
+    except BrokenPipeError:
+        raise
+    except BaseException:
+        failed = False
+        raise
+    finally:
+        sys.stdout = stream if not failed else None
+
+
+class _Report:
+    """A stream whose OSError is an OutputError naming standard output."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._guarded(self._stream.write, text)
+
+    def flush(self) -> None:
+        self._guarded(self._stream.flush)
+
+    def _guarded(self, call, *args):
+        try:
+            return call(*args)
+        except BrokenPipeError:  # the reader went away (`| head`): said as before
+            raise
+        except OSError as error:
+            raise OutputError(
+                f"cannot write the report: {error.strerror or error}",
+                STDOUT,
+                errno=error.errno or 0,
+            ) from None
+
+    def __getattr__(self, name):  # isatty, encoding, buffer, fileno: the stream's own
+        return getattr(self._stream, name)
 
 
 def _fail(error: CrystalXError, code: int) -> int:
@@ -289,7 +348,14 @@ def _reflections_file_name(hkl: str) -> str:
 
 
 def _run_batch(args) -> int:
-    from crystalx_core.batch import NO_SOLUTION, BatchOptions, find_inputs, run_batch
+    from crystalx_core.batch import (
+        NO_SOLUTION,
+        NOT_DONE,
+        BatchOptions,
+        find_inputs,
+        full_row,
+        run_batch,
+    )
     from crystalx_core.batch_report import write_summary
 
     items = find_inputs(args.target)
@@ -303,17 +369,23 @@ def _run_batch(args) -> int:
     folder = args.out or (
         Path(args.target) if Path(args.target).is_dir() else items[0].model.parent
     )
-    paths = write_summary(rows, folder, f"CrystalX batch: {args.target}")
+    try:
+        paths, unwritten = write_summary(rows, folder, f"CrystalX batch: {args.target}"), None
+    except OutputError as error:  # the rows still reach the terminal, then this line
+        paths, unwritten = {}, error
     failed = [r for r in rows if r["status"] == "failed"]
+    not_done = [r for r in rows if r["status"] == NOT_DONE]
     if args.json:
         print(json.dumps({"rows": rows, "files": {k: str(v) for k, v in paths.items()}}, indent=1))
     else:
         resumed = sum(1 for r in rows if r["status"] == "resumed")
         poor = [r for r in rows if r["status"] == NO_SOLUTION]
         print(
-            f"{len(rows) - len(failed)} of {len(rows)} structures assigned ({resumed} from an "
-            "earlier run), "
-            f"{len(failed)} failed" + (f", {len(poor)} with no solution" if poor else "")
+            f"{len(rows) - len(failed) - len(not_done)} of {len(rows)} structures assigned "
+            f"({resumed} from an earlier run), "
+            f"{len(failed)} failed"
+            + (f", {len(poor)} with no solution" if poor else "")
+            + (f", {len(not_done)} not done (the disk was full)" if not_done else "")
         )
         for row in failed:
             print(f"  {row['name']}: {row['error']}")
@@ -333,7 +405,21 @@ def _run_batch(args) -> int:
                     )
                     + f", not {', '.join(Path(p).name for p in row['left_out'])}"
                 )
-        print(f"wrote {paths['csv']} and {paths['html']}")
+        if paths:
+            print(f"wrote {paths['csv']} and {paths['html']}")
+    full = full_row(rows)
+    if full is not None:
+        done = len(rows) - len(failed) - len(not_done)
+        print(
+            f"crystalx: error: {full['error']}; the batch stopped: {done} of {len(rows)} "
+            f"structures have their outputs, {len(failed) + len(not_done)} not; free some space "
+            "and run the same command to do the rest"
+            + ("" if paths else " (the summary could not be written either)"),
+            file=sys.stderr,
+        )
+        return EXIT_OUTPUT
+    if unwritten is not None:
+        raise unwritten
     return EXIT_OTHER if failed else EXIT_OK
 
 

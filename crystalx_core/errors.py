@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno as _errno
 import re
 import signal
 import threading
@@ -42,7 +43,24 @@ class InputError(CrystalXError):
 
 class OutputError(CrystalXError):
     """An output could not be written (disk full, a file that cannot be replaced); the previous
-    outputs are left exactly as they were."""
+    outputs are left exactly as they were. `errno` is the system's reason, where one was given."""
+
+    def __init__(
+        self, message: str, path: str | None = None, line: int | None = None, errno: int = 0
+    ):
+        super().__init__(message, path, line)
+        self.errno = errno
+
+    @property
+    def disk_full(self) -> bool:
+        """No room left where the outputs go (ENOSPC, or the user's quota: EDQUOT), so every
+        further output there fails the same way; a file over a size limit (EFBIG) is one file's."""
+        return self.errno in DISK_FULL
+
+
+STDOUT = "standard output"  # an OutputError's path when a report or answer cannot be written
+
+DISK_FULL = {_errno.ENOSPC} | ({_errno.EDQUOT} if hasattr(_errno, "EDQUOT") else set())
 
 
 class SolveError(CrystalXError):

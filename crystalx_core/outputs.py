@@ -9,11 +9,17 @@ import secrets
 import shutil
 import signal
 import stat
+import sys
 import time
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from crystalx_core.errors import STOP_SIGNALS, OutputError, raise_if_stopped
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
 
 STALE_AFTER = 600.0  # s: a temporary untouched this long has no live writer (drop_temporaries)
 
@@ -43,9 +49,18 @@ def write_outputs(
     by_folder: dict[Path, set[str]] = {}
     for path in files:
         by_folder.setdefault(path.parent, set()).add(path.name)
+    with folders_held(by_folder) as held:
+        backups = _commit(files, by_folder, stale_after, held)
+    for folder in by_folder:
+        _sync_folder(folder)
+    return [backup for backup in backups.values() if backup]
+
+
+def _commit(files, by_folder, stale_after, held) -> dict[Path, Path | None]:
+    """write_outputs' transaction, under the locks of the folders in `held`."""
     if stale_after is not None:
         for folder, names in by_folder.items():
-            drop_temporaries(folder, names, older_than=stale_after)
+            drop_temporaries(folder, names, older_than=None if folder in held else stale_after)
     temporaries: dict[Path, Path] = {}
     backups: dict[Path, Path | None] = {}
     replaced: list[Path] = []
@@ -70,9 +85,61 @@ def write_outputs(
         with _signals_held():
             _roll_back(temporaries, backups, replaced)
         raise
-    for folder in by_folder:
-        _sync_folder(folder)
-    return [backup for backup in backups.values() if backup]
+    return backups
+
+
+@contextmanager
+def folders_held(folders):
+    """Two jobs writing the same outputs at once (two `assign --out` of one name, a job and the
+    plugin) each replace the set whole, one after the other: without this, their renames could
+    interleave and leave one job's .res beside the other's .cif. The lock is flock(2) on each
+    folder itself (no lock file in the user's folder; released when its holder dies, even by
+    SIGKILL), taken in one order so two writers never wait on each other, and before stop
+    signals are held, so Ctrl-C still ends a wait. Where a folder cannot be locked (Windows, an
+    NFS mount that refuses flock on a folder) the writes go on as before. Yields the folders
+    held: there no writer is mid-write but this one (drop_temporaries).
+
+    That holds only among the machines the lock reaches. Where a mount grants flock locally
+    alone (NFS with local_lock=flock or =all, CIFS, FUSE file systems), a writer on another
+    machine is not kept out: its outputs may interleave with ours, and a temporary of its
+    could be dropped as stale; that writer then fails cleanly (cannot replace the output, an
+    OutputError), its earlier outputs kept.
+
+    Never nested for one folder: a second flock on it from this process would wait forever."""
+    handles, held = [], set()
+    try:
+        for folder in sorted(folders):
+            try:
+                folder.mkdir(parents=True, exist_ok=True)  # `--out new/`
+                handle = os.open(folder, os.O_RDONLY)
+            except OSError:  # _write_temporary meets it again and names the output
+                continue
+            handles.append(handle)
+            if fcntl is not None and _lock(handle, folder):
+                held.add(folder)
+        yield held
+    finally:
+        for handle in handles:
+            os.close(handle)
+
+
+def _lock(handle: int, folder: Path) -> bool:
+    """flock(2) on an open folder; False where it cannot be locked. A wait for another writer
+    (a long one: a batch clearing its folders) is said on one stderr line, not a silent hang."""
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if sys.stderr is not None:  # print(file=None) would write to standard output
+                print(
+                    f"crystalx: waiting for another CrystalX job writing in {folder}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            fcntl.flock(handle, fcntl.LOCK_EX)
+    except OSError:
+        return False
+    return True
 
 
 def back_up(path: Path) -> Path | None:
@@ -159,15 +226,15 @@ def drop_temporaries(folder: Path, names: set[str], older_than: float | None = N
     """Remove what a writer of the outputs `names` in `folder` killed mid-write (SIGKILL, no
     roll-back) left: the hidden temporaries _write_temporary names.
 
-    A live writer's temporary must never go. A batch holds the folder's lock, so every one is
-    stale (older_than None): it clears them once, before its structures run, and their
-    write_outputs skip the scan (stale_after=None), which per structure would read the folder N
-    times. A standalone job holds none and takes none: the batch lock would refuse `assign` on
-    one file while a batch runs in its folder, and would still not keep out another standalone
-    job writing the same outputs. Its write_outputs passes older_than=STALE_AFTER instead: a
-    temporary lives only from its creation to its rename, the seconds three texts take to
-    write, so one untouched for 10 minutes (far beyond that, and beyond the clock skew of a
-    network share) was left by a writer that is gone.
+    A live writer's temporary must never go. Every writer holds its folder (folders_held)
+    from its first temporary to its last rename, so to the holder of that lock every one is
+    stale (older_than None): write_outputs clears those of its outputs so, and a batch clears
+    its folders' once, before its structures run (their write_outputs skip the scan,
+    stale_after=None, which per structure would read the folder N times). Where a folder
+    cannot be locked (an NFS mount that refuses flock), write_outputs passes
+    older_than=STALE_AFTER instead: a temporary lives only from its creation to its rename,
+    the seconds three texts take to write, so one untouched for 10 minutes (far beyond that,
+    and beyond the clock skew of a network share) was left by a writer that is gone.
     """
     cutoff = None if older_than is None else time.time() - older_than
     try:
@@ -239,7 +306,7 @@ def _naming(path: Path, action: str):
         yield
     except OSError as error:
         raise OutputError(
-            f"cannot {action} the output: {error.strerror or error}", str(path)
+            f"cannot {action} the output: {error.strerror or error}", str(path), errno=error.errno
         ) from None
 
 

@@ -53,7 +53,7 @@ from crystalx_core.assign.labels import element_labels
 from crystalx_core.assignment import Assignment, SiteAssignment, annotate
 from crystalx_core.contents import declared_without_h, formula_counts
 from crystalx_core.elements import is_hydrogen, normalise_symbol
-from crystalx_core.errors import CrystalXError, InputError, RequestError
+from crystalx_core.errors import STDOUT, CrystalXError, InputError, OutputError, RequestError
 from crystalx_core.hydrogens import hfix_groups
 from crystalx_core.io import read_reflections as read_reflections_file
 from crystalx_core.io.hkl import REFINED_HKLF, HklfFormat, Reflections, xray_problem
@@ -396,6 +396,12 @@ def serve(stdin: IO[bytes], stdout: IO[bytes]) -> int:
             stdout.flush()
         except BrokenPipeError:
             return 0
+        except OSError as error:  # a full disk under a redirected stdout: no client can read us
+            raise OutputError(
+                f"cannot write the answer: {error.strerror or error}",
+                STDOUT,  # the CLI then sets the stream aside
+                errno=error.errno or 0,
+            ) from None
         if not keep_running:
             return 0
 

@@ -3,6 +3,7 @@ out-of-memory killer), a read-only output folder, a FAT stick, paths with blanks
 non-ASCII letters, and a structure too large for the model's memory. Each ends in complete
 outputs or a one-line error, never a traceback or a half-written file."""
 
+import errno
 import os
 import shutil
 import signal
@@ -115,20 +116,31 @@ def test_demo_into_a_read_only_folder_exits_73_as_every_job_does(small_disk, cap
 
 
 @pytest.mark.parametrize("command, mark", [("assign", "_crystalx"), ("audit", "_audit")])
+@pytest.mark.parametrize("lockable", [True, False])
 def test_a_standalone_job_clears_what_a_killed_writer_of_its_outputs_left(
-    tmp_path, shared_data, capsys, command, mark
+    tmp_path, shared_data, capsys, monkeypatch, command, mark, lockable
 ):
     """A job killed mid-write (SIGKILL: no roll-back) left its hidden temporaries forever. The
-    next run of the job clears those of its own outputs, but only once they are STALE_AFTER
-    old: without the batch's lock a fresh one may be a live writer's. Other names stay."""
+    next run of the job clears those of its own outputs: at once where it holds the folder's
+    lock (every writer holds it while it writes, so none there is a live writer's; before,
+    they waited STALE_AFTER, and ten killed runs in a row left nine, session 13), and only once
+    STALE_AFTER old where flock is refused (EBADF, as Linux NFS answers flock on a folder
+    opened read-only: flock is emulated there by a POSIX write lock). Other names stay."""
+    from crystalx_core import outputs
     from crystalx_core.outputs import STALE_AFTER
 
+    if not lockable:
+
+        def refused(handle, operation):
+            raise OSError(errno.EBADF, "Bad file descriptor")
+
+        monkeypatch.setattr(outputs.fcntl, "flock", refused)
     source = tmp_path / "x.res"
     shutil.copy(BENCHMARK / "FC_sucrose" / "published.res", source)
     stale = tmp_path / f".x{mark}.json.0badf00d.tmp"
-    live = tmp_path / f".x{mark}.json.1234abcd.tmp"  # another job writing the same output now
+    fresh = tmp_path / f".x{mark}.json.1234abcd.tmp"  # killed a moment ago, or being written
     others = [tmp_path / f".y{mark}.json.0badf00d.tmp", tmp_path / f".x{mark}.json.notours.tmp"]
-    for temporary in (stale, live, *others):
+    for temporary in (stale, fresh, *others):
         temporary.write_text("{")
     long_ago = time.time() - STALE_AFTER - 60
     for temporary in (stale, *others):
@@ -136,7 +148,8 @@ def test_a_standalone_job_clears_what_a_killed_writer_of_its_outputs_left(
     args = [command, str(source), "--quiet", "--method", "baseline", "--hydrogens", "rules"]
     assert main(args) == 0, capsys.readouterr().err
     assert (tmp_path / f"x{mark}.json").exists() and not stale.exists()
-    assert live.exists() and all(other.exists() for other in others)
+    assert fresh.exists() is not lockable
+    assert all(other.exists() for other in others)
 
 
 @pytest.fixture

@@ -133,3 +133,97 @@ def test_the_pxrd_set_builder_keeps_an_existing_output_unless_forced(tmp_path, c
     assert dataset.main([str(tmp_path / "set.npz"), "--per-group", "0", "--force"]) == 0
     assert kept.read_bytes() != b"an earlier set\n"
     assert "test_patterns" in dataset.load(tmp_path / "set.npz")
+
+
+# A molecule SHELXL would refine: C-C-O and a carbonyl, on a P2(1)/c cell (test_shelx_io's HEADER)
+MOLECULE = (
+    "FVAR 1.0\nC1 1 0.10 0.20 0.30 11.0 0.03\nC2 1 0.22 0.25 0.33 11.0 0.03\n"
+    "O1 3 0.33 0.22 0.38 11.0 0.04\nO2 3 0.22 0.34 0.30 11.0 0.04\nHKLF 4\nEND\n"
+)
+ODD_BUT_LEGAL = {  # what SHELXL's manual allows (ch. 7 and "the .ins file - general organization")
+    "an = continuation between two coordinates": lambda t: t.replace(
+        "C2 1 0.22 0.25", "C2 1 0.22 =\n   0.25"
+    ),
+    "an = continuation after the label": lambda t: t.replace("O1 3 0.33", "O1 =\n 3 0.33"),
+    "lower case throughout (converted to upper case for internal use)": str.lower,
+    "tabs between the fields": lambda t: re.sub(r"(?<=\S) (?=\S)", "\t", t),
+    "CR LF line ends": lambda t: t.replace("\n", "\r\n"),
+    "a UTF-8 byte order mark": lambda t: "\ufeff" + t,
+    "a REM of 300 characters": lambda t: t.replace("FVAR", "REM " + "x" * 300 + "\nFVAR"),
+    "a comment past column 80 on an atom line": lambda t: t.replace(
+        "C1 1 0.10 0.20 0.30 11.0 0.03", "C1 1 0.10 0.20 0.30 11.0 0.03" + " " * 60 + "! a note"
+    ),
+    "no newline at the end": lambda t: t.rstrip("\n"),
+}
+
+
+def written_atoms(folder, name):
+    import json
+
+    report = json.loads((folder / f"{name}_crystalx.json").read_text())
+    return [
+        (a["new_label"].upper(), a["element"], a["hfix"], a["h_count"]) for a in report["atoms"]
+    ]
+
+
+@pytest.mark.parametrize("case", sorted(ODD_BUT_LEGAL))
+def test_odd_but_legal_shelx_text_is_assigned_as_the_plain_file(tmp_path, capsys, case):
+    """Each variant of one file, as SHELXL's manual allows it to be written, gives the atoms,
+    elements and riding H of the plain file (checked by hand in session 13 on XH_alanine's
+    published .res as well: the same atoms and R1 0.02662 with and without --hkl)."""
+    quick = ["--quiet", "--method", "baseline", "--hydrogens", "rules"]
+    for folder, text in (
+        ("plain", HEADER + MOLECULE),
+        ("odd", ODD_BUT_LEGAL[case](HEADER + MOLECULE)),
+    ):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "x.res").write_text(text, newline="")
+        assert main(["assign", str(tmp_path / folder / "x.res"), *quick]) == 0, capsys.readouterr()
+    assert written_atoms(tmp_path / "odd", "x") == written_atoms(tmp_path / "plain", "x")
+    read = [
+        [
+            (s.label.upper(), s.element, s.frac, s.occupancy, s.u_iso)
+            for s in load(path).structure.sites
+        ]
+        for path in (tmp_path / "odd" / "x.res", tmp_path / "plain" / "x.res")
+    ]
+    assert read[0] == read[1]
+
+
+def test_latin1_text_and_a_file_name_with_blanks_and_umlauts_are_kept(tmp_path, capsys):
+    """A TITL and REM typed on a Windows machine (ü, é, ° in Latin-1) are written back byte for
+    byte, and `my ala ü.res` gives `my ala ü_crystalx.*` beside it."""
+    source = tmp_path / "my ala ü.res"
+    text = HEADER.replace("TITL test", "TITL M\xfcller") + "REM caf\xe9 at 20 \xb0C\n" + MOLECULE
+    source.write_bytes(text.encode("latin-1"))
+    args = ["assign", str(source), "--quiet", "--method", "baseline", "--hydrogens", "rules"]
+    assert main(args) == 0, capsys.readouterr()
+    written = (tmp_path / "my ala ü_crystalx.res").read_bytes()
+    assert b"TITL M\xfcller\n" in written and b"REM caf\xe9 at 20 \xb0C\n" in written
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "my ala ü.res",
+        "my ala ü_crystalx.cif",
+        "my ala ü_crystalx.json",
+        "my ala ü_crystalx.res",
+    ]
+
+
+def test_an_hklf_scale_and_matrix_reindex_the_reflections_as_shelxl_does(tmp_path):
+    """HKLF 4 s r11..r33 (SHELXL manual, HKLF): Fo² and σ are multiplied by s and the indices
+    by the matrix, here also continued with '='. A file written on axes (k, h, -l) with half
+    the intensities reads as the plain one (XH_alanine so written refined to R1 0.02662, as the
+    plain file, in session 13)."""
+    plain = [(1, 0, 0, 10.0, 1.0), (0, 2, 1, 20.0, 2.0), (1, 2, 3, 30.5, 1.5), (2, -1, 1, 4.0, 0.5)]
+    rows = "".join(f"{h:4d}{k:4d}{l:4d}{i:8.2f}{s:8.2f}\n" for h, k, l, i, s in plain)
+    moved = "".join(f"{k:4d}{h:4d}{-l:4d}{i / 2:8.2f}{s / 2:8.2f}\n" for h, k, l, i, s in plain)
+    (tmp_path / "plain.hkl").write_text(rows + "   0   0   0    0.00    0.00\n")
+    (tmp_path / "moved.hkl").write_text(moved + "   0   0   0    0.00    0.00\n")
+    (tmp_path / "plain.res").write_text(HEADER + MOLECULE)
+    (tmp_path / "moved.res").write_text(
+        HEADER + MOLECULE.replace("HKLF 4\n", "HKLF 4 2 0 1 0 =\n   1 0 0 0 0 -1\n")
+    )
+    a = load(tmp_path / "plain.res").read(tmp_path / "plain.hkl")
+    b = load(tmp_path / "moved.res").read(tmp_path / "moved.hkl")
+    assert b.indices.tolist() == a.indices.tolist()
+    assert b.intensities.tolist() == a.intensities.tolist()
+    assert b.sigmas.tolist() == a.sigmas.tolist()

@@ -211,6 +211,37 @@ def test_a_kill_between_two_renames_loses_no_file(tmp_path):
     assert sum((tmp_path / name).read_text().startswith("new") for name in NAMES) == 1
 
 
+SLOW_WRITER = """
+import os, sys, time
+from pathlib import Path
+from crystalx_core.outputs import write_outputs
+folder, real = Path(sys.argv[1]), os.replace
+def replace_slowly(source, target):  # the real rename, then a pause (a loaded machine, a share)
+    real(source, target)
+    time.sleep(0.4)
+os.replace = replace_slowly
+write_outputs({folder / name: "first " + name + "\\n" for name in sys.argv[2:]})
+"""
+
+
+def test_two_jobs_writing_the_same_outputs_at_once_leave_one_jobs_set(tmp_path):
+    """Two `assign --out z` (or a job and the plugin) finishing together: their renames
+    interleaved, so the folder could hold one job's .res beside the other's .cif (two of five
+    runs of two slowed writers on main, session 13). Now the second waits for the first's set:
+    the outputs are all the second's, the first's kept whole as the backups."""
+    first = subprocess.Popen([sys.executable, "-c", SLOW_WRITER, str(tmp_path), *NAMES])
+    deadline = time.monotonic() + 60
+    while not (tmp_path / NAMES[0]).exists():  # the first has replaced its first output
+        assert first.poll() is None and time.monotonic() < deadline
+        time.sleep(0.01)
+    write_outputs({tmp_path / name: f"second {name}\n" for name in NAMES})
+    assert first.wait(timeout=60) == 0
+    assert [(tmp_path / name).read_text() for name in NAMES] == [f"second {n}\n" for n in NAMES]
+    assert [(tmp_path / (name + ".bak")).read_text() for name in NAMES] == [
+        f"first {n}\n" for n in NAMES
+    ]
+
+
 SWALLOWED_STOP = """
 import gc, os, signal, sys
 from pathlib import Path
@@ -276,3 +307,26 @@ def test_a_job_stopped_by_sigterm_says_so_in_one_line_and_writes_nothing(tmp_pat
     assert job.returncode == 128 + signal.SIGTERM
     assert stderr == "crystalx: stopped by SIGTERM; no output written\n"
     assert snapshot(tmp_path) == before
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="flock(2) is POSIX")
+def test_a_writer_waiting_for_another_says_so_on_one_line(tmp_path, capsys):
+    """Another job holds the folder (a writer, or a batch clearing its folders): this one waits
+    for it, as before, but now says why it seems to hang; uncontended, it says nothing."""
+    import fcntl
+    import threading
+
+    from crystalx_core.outputs import folders_held
+
+    other = os.open(tmp_path, os.O_RDONLY)  # a second open file: flock treats it as another job
+    fcntl.flock(other, fcntl.LOCK_EX)
+    threading.Timer(0.5, os.close, (other,)).start()  # the other job finishes
+    start = time.monotonic()
+    with folders_held([tmp_path]) as held:
+        assert held == {tmp_path} and time.monotonic() - start >= 0.4
+    assert capsys.readouterr().err == (
+        f"crystalx: waiting for another CrystalX job writing in {tmp_path}\n"
+    )
+    with folders_held([tmp_path]) as held:
+        assert held == {tmp_path}
+    assert capsys.readouterr().err == ""
