@@ -121,3 +121,28 @@ def test_a_model_on_log_d_exports_with_its_resampling():
     assert logits.shape == (2, 230)
     with pytest.raises(ValueError, match="axis"):
         build_model(PxrdConfig(kind="cnn", axis="q"))
+
+
+def test_a_cnn_on_log_d_exports_and_reads_back_from_onnx(tmp_path):
+    """The exported graph resamples as the model does, and from_onnx rebuilds the tables from
+    the sidecar's config instead of taking them for weights."""
+    torch = pytest.importorskip("torch")
+    import crystalx_core.training  # noqa: F401
+    from crystalx_core.pxrd.predict import probabilities
+    from crystalx_core.training.pxrd.export import export_onnx
+    from crystalx_core.training.pxrd.from_onnx import model_from_onnx
+    from crystalx_core.training.pxrd.model import PxrdConfig, build_model
+
+    torch.manual_seed(0)
+    config = PxrdConfig(kind="cnn", channels=16, axis="log_d")
+    model = build_model(config).eval()
+    path = export_onnx(model, config, tmp_path / "logd.onnx")  # raises if ONNX differs
+    patterns = np.stack([_cubic_pattern(e) for e in np.linspace(8.0, 20.0, 12)]).astype(np.float32)
+    with torch.no_grad():
+        expected = torch.softmax(model(torch.from_numpy(patterns))[0], dim=1).numpy()
+    assert np.abs(probabilities(patterns, path) - expected).max() < 1e-4
+    back = model_from_onnx(path, patterns).eval()
+    assert back.config.axis == "log_d"
+    with torch.no_grad():
+        again = torch.softmax(back(torch.from_numpy(patterns))[0], dim=1).numpy()
+    assert np.abs(again - expected).max() < 1e-3
