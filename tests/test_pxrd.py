@@ -1103,3 +1103,14 @@ def test_a_missing_tmqm_file_or_corpus_is_said_in_one_line_before_building(tmp_p
         error = capsys.readouterr().err.strip()
         assert error.count("\n") == 0 and str(tmp_path / missing) in error
         assert not (tmp_path / "set.npz").exists()
+
+
+def test_the_scores_say_how_many_wrong_answers_name_another_crystal_system():
+    from crystalx_core.training.pxrd.evaluate import scores
+
+    truth = np.array([14, 14, 14, 14])  # P2(1)/c, monoclinic
+    answered = [14, 4, 19, 225]  # right; P2(1), monoclinic; P2(1)2(1)2(1); Fm-3m
+    probabilities = np.full((4, 230), 1e-4)
+    probabilities[np.arange(4), np.array(answered) - 1] = 0.9
+    result = scores(probabilities, truth, np.array(["x"] * 4))
+    assert result["top1"] == 0.25 and result["wrong_system_share"] == pytest.approx(2 / 3)

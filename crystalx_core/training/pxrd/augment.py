@@ -4,7 +4,9 @@ The stored sets hold one or two simulated patterns per structure; a few thousand
 from those alone are memorised (training loss 0.14, test top-1 37 %). Each batch is redrawn
 here in pattern space, as a measurement of the same powder could differ:
 - peak positions: zero shift, sample displacement (∝ cos θ) and an isotropic cell strain
-  (Δ2θ = -2 ε tan θ), by resampling the pattern on a moved grid;
+  (sin θ / (1 + ε), about Δ2θ = -2 ε tan θ), by resampling the pattern on a moved grid; 1 %
+  is a measurement's spread, ±10 % (LARGE_STRAIN) another framework of the same symmetry
+  and shape at another size, which a model on the ln d axis sees as a mere shift;
 - peak width and shape: a Gaussian blur of random width;
 - relative intensities (preferred orientation, texture): a smooth random factor over 2θ;
 - impurity peaks, a smooth background and counting noise; then the maximum is 1 again.
@@ -37,23 +39,36 @@ class Augmentation:
     counts: tuple[float, float] = (2.5, 4.5)  # log10 of the counts at the strongest peak
 
 
-def _moved(patterns: Tensor, settings: Augmentation, g: torch.Generator) -> Tensor:
-    """The pattern resampled so each peak moves by zero shift + displacement + strain."""
+def moved(patterns: Tensor, zero: Tensor, displacement: Tensor, strain: Tensor) -> Tensor:
+    """The patterns resampled as if measured with that zero shift and displacement (° 2θ,
+    (batch, 1) each) on a cell whose every d spacing is (1 + strain) times as long: each
+    output 2θ reads where sin θ = (1 + strain) sin θ_out, exact for any strain (-2ε tan θ is
+    its first order), so on a ln d axis the strain is a shift by ln(1 + strain)."""
     b, n = patterns.shape
     two_theta = GRID_START + GRID_STEP * torch.arange(n, dtype=patterns.dtype)
-    theta = torch.deg2rad(two_theta / 2)
-    zero = (torch.rand(b, 1, generator=g) * 2 - 1) * settings.zero_shift
-    displacement = (torch.rand(b, 1, generator=g) * 2 - 1) * settings.displacement
-    strain = (torch.rand(b, 1, generator=g) * 2 - 1) * settings.strain
-    shift = zero + displacement * torch.cos(theta) - torch.rad2deg(2 * strain * torch.tan(theta))
-    source = (two_theta - shift - GRID_START) / GRID_STEP  # where each output point reads
+    instrument = zero + displacement * torch.cos(torch.deg2rad(two_theta / 2))
+    sine = (1 + strain) * torch.sin(torch.deg2rad((two_theta - instrument) / 2))
+    source_two_theta = torch.rad2deg(2 * torch.asin(sine.clamp(-1.0, 1.0)))
+    source = (source_two_theta - GRID_START) / GRID_STEP  # where each output point reads
     low = source.floor().clamp(0, n - 2)
     weight = (source - low).clamp(0, 1)
     low = low.long()
     moved = (
         torch.gather(patterns, 1, low) * (1 - weight) + torch.gather(patterns, 1, low + 1) * weight
     )
-    return moved * ((source >= 0) & (source <= n - 1))
+    return moved * ((source >= 0) & (source <= n - 1) & (sine.abs() <= 1))
+
+
+def _moved(patterns: Tensor, settings: Augmentation, g: torch.Generator) -> Tensor:
+    """The pattern with a random zero shift, displacement and isotropic strain (moved)."""
+    b = patterns.shape[0]
+    zero = (torch.rand(b, 1, generator=g) * 2 - 1) * settings.zero_shift
+    displacement = (torch.rand(b, 1, generator=g) * 2 - 1) * settings.displacement
+    strain = (torch.rand(b, 1, generator=g) * 2 - 1) * settings.strain
+    return moved(patterns, zero, displacement, strain)
+
+
+LARGE_STRAIN = 0.1
 
 
 def _blurred(patterns: Tensor, settings: Augmentation, g: torch.Generator) -> Tensor:

@@ -8,7 +8,8 @@
 "overall" counts every test pattern (random crystals, balanced over the 230 groups, plus the
 corpus with its real, skewed distribution); "class-balanced" is the mean over space groups
 of the per-group accuracy; "corpus" is the real structures alone; crystal_system_top1 sums
-the probabilities per crystal system; majority_class_top1 is what always answering the
+the probabilities per crystal system, wrong_system_share is the share of wrong top-1 answers
+naming a group of another crystal system; majority_class_top1 is what always answering the
 commonest test group would score, train_majority_top1 always answering the commonest
 training group (the honest baseline for a skewed set), train_majority_system_top1 always
 answering the commonest training crystal system. A set with a `test_balanced` mask
@@ -101,6 +102,10 @@ def scores(
     stacked = np.stack([system_probabilities[n] for n in names_sorted], axis=1)
     predicted_system = np.array(names_sorted)[stacked.argmax(axis=1)]
     result["crystal_system_top1"] = float(np.mean(predicted_system == systems[truth]))
+    wrong = ~top1  # of the wrong answers, the share whose group is of another crystal system
+    result["wrong_system_share"] = (
+        float(np.mean(systems[ranked[wrong, 0]] != systems[truth[wrong]])) if wrong.any() else 0.0
+    )
     if train_system is not None:  # always answering the commonest training crystal system
         result["train_majority_system"] = train_system
         result["train_majority_system_top1"] = float(np.mean(systems[truth] == train_system))

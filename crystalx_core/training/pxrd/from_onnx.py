@@ -38,12 +38,12 @@ def model_from_onnx(path: Path, patterns: np.ndarray, dropout: float = 0.0) -> n
     if config.kind != "cnn":
         raise InputError(f"a {config.kind} model (only a CNN reads back)", str(path))
     model = build_model(config)
-    weights = {
+    state = model.state_dict()
+    weights = {  # the ln d tables (model.Axis) are rebuilt from the config, not read back
         i.name[len(PREFIX) :]: torch.from_numpy(numpy_helper.to_array(i).copy())
         for i in onnx.load(str(path)).graph.initializer
-        if i.name.startswith(PREFIX)
+        if i.name.startswith(PREFIX) and i.name[len(PREFIX) :] in state
     }
-    state = model.state_dict()
     norms = {name: m for name, m in model.named_modules() if isinstance(m, nn.BatchNorm1d)}
     folded = {f"{name}.{key}" for name in norms for key in NORM_KEYS}
     unexplained = [

@@ -14,6 +14,9 @@ CSN, as its paper describes it, sized for CPU training:
 The CNN baseline is the same convolutions with pooling and a linear layer: CSN without the
 attention and the rule head.
 Both take (batch, 850) and return space-group logits first; ONNX export keeps only those.
+`axis` chooses what the convolutions read: the 2θ pattern as given, the same pattern on a
+uniform ln d axis (pxrd.log_d: an isotropic change of the cell is a shift there), or both as
+two channels; the resampling is part of the model, so the exported graph applies it too.
 """
 
 from __future__ import annotations
@@ -23,11 +26,15 @@ import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
 from crystalx_core.pxrd.labels import N_SPACE_GROUPS, RULES
+from crystalx_core.pxrd.log_d import resampling_matrix
 from crystalx_core.pxrd.simulate import GRID
+
+AXES = ("two_theta", "log_d", "both")
 
 LOG_EPSILON = 1e-3
 
@@ -42,6 +49,7 @@ class PxrdConfig:
     rule_head: bool = True
     points: int = len(GRID)
     dropout: float = 0.0  # in the transformer blocks and before the heads
+    axis: str = "two_theta"  # one of AXES: what the convolutions read
 
     def save(self, path: Path) -> None:
         Path(path).write_text(json.dumps(asdict(self), indent=1) + "\n")
@@ -70,19 +78,54 @@ def conv(
     )
 
 
-class ConvStem(nn.Module):
-    """(B, L) → (B, C, T): three strided convolutions, T = ceil(L / 8)."""
+class Axis(nn.Module):
+    """(B, L) 2θ patterns → (B, K, L): the pattern itself, on ln d (maximum 1 again), or both.
 
-    def __init__(self, channels: int):
+    The ln d resampling is a gather of the few 2θ points each bin averages (the columns of
+    log_d.resampling_matrix, at most `width` nonzero each), cheaper than the dense product;
+    its tables are rebuilt from the config, not saved, so state dicts stay as they were."""
+
+    def __init__(self, axis: str, points: int):
+        super().__init__()
+        if axis not in AXES:
+            raise ValueError(f"unknown pattern axis {axis!r}: one of {', '.join(AXES)}")
+        self.axis = axis
+        if axis == "two_theta":
+            return
+        matrix = resampling_matrix(points)
+        width = int((matrix != 0).sum(axis=0).max())
+        rows = np.argsort(matrix == 0, axis=0, kind="stable")[:width]  # nonzero rows first
+        weight = np.take_along_axis(matrix, rows, axis=0)
+        self.register_buffer("source", torch.from_numpy(rows.T.copy()).long(), persistent=False)
+        self.register_buffer("weight", torch.from_numpy(weight.T.copy()), persistent=False)
+
+    @property
+    def channels(self) -> int:
+        return 2 if self.axis == "both" else 1
+
+    def forward(self, pattern: Tensor) -> Tensor:
+        if self.axis == "two_theta":
+            return pattern.unsqueeze(1)
+        log_d = (pattern[:, self.source] * self.weight).sum(dim=2)
+        log_d = log_d / log_d.amax(dim=1, keepdim=True).clamp_min(1e-6)
+        if self.axis == "log_d":
+            return log_d.unsqueeze(1)
+        return torch.stack([pattern, log_d], dim=1)
+
+
+class ConvStem(nn.Module):
+    """(B, K, L) → (B, C, T): three strided convolutions, T = ceil(L / 8)."""
+
+    def __init__(self, channels: int, inputs: int = 1):
         super().__init__()
         self.layers = nn.Sequential(
-            conv(1, channels // 2, 9, 2),
+            conv(inputs, channels // 2, 9, 2),
             conv(channels // 2, channels, 7, 2),
             conv(channels, channels, 5, 2),
         )
 
     def forward(self, pattern: Tensor) -> Tensor:
-        return self.layers(pattern.unsqueeze(1))
+        return self.layers(pattern)
 
 
 class SelfAttention(nn.Module):
@@ -129,7 +172,10 @@ class ChemicalSightNet(nn.Module):
         super().__init__()
         self.config = config
         c = 2 * config.channels
-        self.stem = nn.Sequential(ConvStem(config.channels), *convolutions(config.channels))
+        self.axis = Axis(config.axis, config.points)
+        self.stem = nn.Sequential(
+            ConvStem(config.channels, self.axis.channels), *convolutions(config.channels)
+        )
         self.tokens = math.ceil(config.points / self.STRIDE)
         self.position = nn.Parameter(torch.zeros(1, self.tokens, c))
         nn.init.normal_(self.position, std=0.02)
@@ -151,8 +197,9 @@ class ChemicalSightNet(nn.Module):
         )
 
     def forward(self, pattern: Tensor) -> tuple[Tensor, Tensor | None]:
-        log_intensity = self.token_log_intensity(pattern)
-        x = self.stem(pattern).transpose(1, 2) + self.position
+        read = self.axis(pattern)
+        log_intensity = self.token_log_intensity(read[:, 0])
+        x = self.stem(read).transpose(1, 2) + self.position
         x = self.embedding(x, log_intensity)
         for block in self.blocks:
             x = block(x, log_intensity)
@@ -179,13 +226,14 @@ class CnnBaseline(nn.Module):
         super().__init__()
         self.config = config
         c = config.channels
-        self.stem = ConvStem(c)
+        self.axis = Axis(config.axis, config.points)
+        self.stem = ConvStem(c, self.axis.channels)
         self.deeper = nn.Sequential(*convolutions(c))
         self.head = nn.Linear(4 * c, N_SPACE_GROUPS)
         self.drop = nn.Dropout(config.dropout)
 
     def forward(self, pattern: Tensor) -> tuple[Tensor, None]:
-        x = self.deeper(self.stem(pattern))
+        x = self.deeper(self.stem(self.axis(pattern)))
         return self.head(self.drop(torch.cat([x.mean(dim=2), x.amax(dim=2)], dim=1))), None
 
 

@@ -8,6 +8,7 @@
     ... --augment --dropout 0.1 --label-smoothing 0.1 --weight-decay 0.05 --patience 6
                                          (against memorising a few thousand structures)
     ... --minutes 60                     (the schedule spans an hour of wall-clock time)
+    ... --axis log_d --strain 0.1        (read on ln d, where ±10 % strain is a shift)
     ... --init onnx_models/pxrd_space_group.onnx   (fine-tune a shipped model: its config)
 
 The learning rate warms up over the first 5 % of the run, then decays to zero on a cosine;
@@ -32,10 +33,10 @@ import torch
 from torch import nn
 
 from crystalx_core.pxrd.labels import rule_matrix
-from crystalx_core.training.pxrd.augment import augment
+from crystalx_core.training.pxrd.augment import Augmentation, augment
 from crystalx_core.training.pxrd.dataset import load
 from crystalx_core.training.pxrd.from_onnx import model_from_onnx
-from crystalx_core.training.pxrd.model import PxrdConfig, build_model
+from crystalx_core.training.pxrd.model import AXES, PxrdConfig, build_model
 
 RULE_WEIGHT = 1.0  # the rule loss is added to the cross-entropy with this weight
 WARMUP = 0.05  # share of the run spent raising the learning rate to its peak
@@ -97,12 +98,14 @@ def train(
     patience: int | None = None,
     init: Path | None = None,
     minutes: float | None = None,
+    settings: Augmentation | None = None,
 ) -> dict:
     """`fraction` of the training patterns per epoch: 1/augmentations sees each structure about
     once; `augmented` redraws every training batch (augment.augment); `init` starts from another
     run's best weights (same config: pretraining, or more epochs on a new schedule) or from an
     exported .onnx (its sidecar's config; from_onnx); `minutes`
-    ends the schedule after that much training time if the epochs have not ended it before."""
+    ends the schedule after that much training time if the epochs have not ended it before;
+    `settings`, the ranges of the redrawing."""
     torch.manual_seed(seed)
     data = load(data_path)
     rules = torch.from_numpy(rule_matrix())
@@ -150,7 +153,7 @@ def train(
             for group in optimiser.param_groups:
                 group["lr"] = learning_rate(lr, now)
             if augmented:
-                x = augment(x, redraw)
+                x = augment(x, redraw, settings or Augmentation())
             logits, rule_logits = model(x)
             loss = nn.functional.cross_entropy(logits, y, label_smoothing=label_smoothing)
             if rule_logits is not None:
@@ -207,6 +210,15 @@ def main(argv=None) -> int:
     parser.add_argument("--kind", choices=["csn", "cnn"], default="csn")
     parser.add_argument("--no-intensity-attention", action="store_true")
     parser.add_argument("--no-rule-head", action="store_true")
+    parser.add_argument(
+        "--axis", choices=AXES, default="two_theta", help="what the model reads (model.Axis)"
+    )
+    parser.add_argument(
+        "--strain",
+        type=float,
+        default=Augmentation().strain,
+        help="with --augment: isotropic strain range (0.1: other cell sizes, augment.py)",
+    )
     parser.add_argument("--channels", type=int, default=64)
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=30)
@@ -238,6 +250,7 @@ def main(argv=None) -> int:
         intensity_attention=not args.no_intensity_attention,
         rule_head=not args.no_rule_head,
         dropout=args.dropout,
+        axis=args.axis,
     )
     print(
         json.dumps(
@@ -256,6 +269,7 @@ def main(argv=None) -> int:
                 args.patience,
                 args.init,
                 args.minutes,
+                Augmentation(strain=args.strain),
             )
         )
     )
