@@ -382,6 +382,7 @@ def _positions(
             bonded=bonded,
             known_hydrogens=known,
             density=density,
+            site_operators=operators,
         )
     donor = code in (137, 147) and site.element in ("N", "O", "S")
     return place_hydrogens(

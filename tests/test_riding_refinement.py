@@ -14,7 +14,7 @@ from crystalx_core.elements import is_hydrogen
 from crystalx_core.geometry import neighbours
 from crystalx_core.io.cif import read_cif
 from crystalx_core.io.hkl import read_hkl
-from crystalx_core.riding import add_riding_hydrogens, ride_existing_hydrogens
+from crystalx_core.riding import add_riding_hydrogens, ride_existing_hydrogens, site_operators
 
 from .conftest import BENCHMARK
 
@@ -202,6 +202,47 @@ def test_the_h_of_a_ch2_on_a_2_fold_axis_are_each_others_images_at_half_occupanc
     assert one.codes[0] == 43 and h.occupancy == 1.0 and 0 not in one.notes
     written = render_with_sites(shelx, one.structure, notes=[]).splitlines()
     assert [ln.split()[5] for ln in written if ln.startswith("H1 ")] == ["10.50000"]
+
+
+# COD 2240189, [Fe(H2O)6](ClO4)3·3H2O in R-3c (the .res of ShelXFile's tests/resources at
+# 4996a342; COD data are public domain): its cell, symmetry, the coordinated water O1 and the
+# lattice water O4 on a 2-fold axis (published with one H, H4, whose image is its second)
+_FE_AQUA = (
+    "TITL 2240189\nCELL 0.71073 16.193 16.193 11.2421 90 90 120\nZERR 6 0 0 0 0 0 0\nLATT 3\n"
+    "SYMM -Y, X-Y, Z\nSYMM Y, X, -Z+ 0.50000\nSYMM -X+Y, -X, Z\nSYMM -X, -X+Y, -Z+ 0.50000\n"
+    "SYMM X-Y, -Y, -Z+ 0.50000\nSFAC Fe Cl O H\nUNIT 6 18 126 108\nFVAR 0.31437\n"
+    "FE1 1 0.000000 0.000000 0.500000 10.16667 0.0188\n"
+    "O1 3 0.074199 0.116656 0.399075 11.00000 0.0236\n"
+    "O4 3 0.333333 0.478579 0.416667 10.50000 0.0259\n"
+    "CL1 2 0.333333 0.254007 0.416667 10.50000 0.0339\nHKLF 4\nEND\n"
+)
+
+
+def test_a_water_on_a_2_fold_axis_placed_from_a_map_keeps_two_h():
+    """A water O on a 2-fold axis carries two H that are each other's images: one H in the
+    asymmetric unit. Turned to a difference map, the rigid water took any orientation, its
+    second H 0.36 Å from the first one's image, and both were kept at full occupancy: four H
+    about the O in the crystal (COD 2240189's O4 through `assign --hkl`). The map here is one
+    peak where the published H4 is; its image is the water's other H."""
+    from crystalx_core.crystallography.compare import hydrogens_per_atom
+    from crystalx_core.io.shelx_read import parse_shelx
+
+    heavy = parse_shelx(_FE_AQUA, "2240189.res").to_structure()
+    h4 = heavy.cartesian((0.375050, 0.468374, 0.388184))  # published H4
+
+    def density(points):
+        return 3.0 * np.exp(-np.sum((points - h4) ** 2, axis=1) / (2 * 0.3**2))
+
+    plan = add_riding_hydrogens(heavy, {1: 2, 2: 2}, density=density)
+    counts = hydrogens_per_atom(plan.structure)
+    assert counts["O4"] == 2 and counts["O1"] == 2
+    (h,) = [s for s in plan.structure.sites if s.label.startswith("H4")]
+    o4 = heavy.cartesian(heavy.sites[2].frac)
+    (two_fold,) = site_operators(heavy, heavy.sites[2].frac)
+    placed = plan.structure.cartesian(h.frac)
+    both = [placed, o4 + two_fold @ (placed - o4)]  # the H kept and its image, the other H
+    assert min(np.linalg.norm(x - h4) for x in both) < 0.25
+    assert "DFIX 0.84 O4 H4" in plan.restraints
 
 
 def test_riding_groups_that_clash_are_fixed_one_by_one(monkeypatch):
