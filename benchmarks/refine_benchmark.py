@@ -110,7 +110,7 @@ def compare(model: Path, output: Path, atoms: list[dict], hkl: Path) -> dict:
     # [matched, right element] and [O/N/S judged, H count as published], outside PART and in
     elements = {"ordered": [0, 0], "part": [0, 0]}
     donors = {"ordered": [0, 0], "part": [0, 0]}
-    wrong, differ = [], []
+    wrong, differ, written = [], [], []
     for a, b in match.pairs:
         mine, theirs = ours.sites[b], truth.sites[a]
         where = "part" if theirs.part else "ordered"
@@ -125,6 +125,10 @@ def compare(model: Path, output: Path, atoms: list[dict], hkl: Path) -> dict:
             donors[where][1] += count == published_h[theirs.label]
             if count != published_h[theirs.label]:
                 differ.append([theirs.label, published_h[theirs.label], count, theirs.part])
+            # the H the output .res puts there, images included (a water on a 2-fold axis
+            # written with two whole H of its own carries four), against the count it claims
+            if placed_h[mine.label] != count and count == published_h[theirs.label]:
+                written.append([mine.label, count, placed_h[mine.label]])
     if differ:  # which of the published H the data argue against, looked at only when needed
         _doubt(differ, truth, read_reflections(hkl, loaded.reflection_format()))
     n_part = sum(1 for s in truth.sites if s.part and not is_hydrogen(s.element))
@@ -137,6 +141,7 @@ def compare(model: Path, output: Path, atoms: list[dict], hkl: Path) -> dict:
         "wrong": wrong,
         "donors": donors,
         "donors_differ": differ,
+        "h_written_differ": written,
         "metal_h": _metal_h(ours, placed_h, atoms),
         "published_metal_h": [
             f"{s.label} {published_h[s.label]:g}"
@@ -342,6 +347,11 @@ def totals(ok: list[dict]) -> list[str]:
             why = f"; published H the data argue against: {', '.join(doubtful)}" if doubtful else ""
             lines.append(
                 f"  - H count: {r['entry']} {where} published {published:g}, ours {ours:g}{why}"
+            )
+        for label, count, placed in r.get("h_written_differ", []):
+            lines.append(
+                f"  - H written: {r['entry']} {label} counted {count:g}, the output .res "
+                f"carries {placed:g}"
             )
         for metal in r["metal_h"]:
             lines.append(f"  - metal with H: {r['entry']} {metal}")
