@@ -245,6 +245,30 @@ def test_a_water_on_a_2_fold_axis_placed_from_a_map_keeps_two_h():
     assert "DFIX 0.84 O4 H4" in plan.restraints
 
 
+@pytest.mark.parametrize("target", [(0.25, 0.07, 0.36), (0.1, 0.05, 0.25)])
+def test_a_water_and_an_ammonium_on_a_mirror_keep_their_own_h(target):
+    """In Pm (a mirror at y = 0), a water O and an NH4+ N on the mirror, each turned to a map
+    whose one peak lies off the mirror: every group is one the mirror maps onto itself (its H in
+    the mirror, or pairs of images), 2 and 4 H in the crystal; main wrote 4 and 8."""
+    from crystalx_core.crystallography.compare import hydrogens_per_atom
+    from crystalx_core.io.shelx_read import parse_shelx
+
+    text = (
+        "TITL m\nCELL 0.71073 7 8 9 90 95 90\nZERR 2 0 0 0 0 0 0\nLATT -1\nSYMM X, -Y, Z\n"
+        "SFAC C H N O\nUNIT 2 8 2 2\nFVAR 1\nO1 4 0.2 0.0 0.3 10.5 0.03\n"
+        "N1 3 0.5 0.0 0.5 10.5 0.03\nO2 4 0.55 0.3 0.1 11 0.03\nHKLF 4\nEND\n"
+    )
+    heavy = parse_shelx(text, "m.res").to_structure()
+    peak = heavy.cartesian(target)
+
+    def density(points):
+        return 3.0 * np.exp(-np.sum((np.atleast_2d(points) - peak) ** 2, axis=1) / 0.18)
+
+    plan = add_riding_hydrogens(heavy, {0: 2, 1: 4}, density=density)
+    counts = hydrogens_per_atom(plan.structure)
+    assert counts["O1"] == 2 and counts["N1"] == 4
+
+
 def test_riding_groups_that_clash_are_fixed_one_by_one(monkeypatch):
     """Two groups that smtbx builds alone but not together (one needs a symmetry image of an
     H the other rides: Boost.Python raises a TypeError) must not crash the refinement: the
