@@ -855,7 +855,9 @@ def _oxo(structure: Structure, bond) -> bool:
     N–O no longer than N_DOUBLE (nitro, nitrate). Of the O with one non-metal bond in the
     models with H of shared/data, the 64 on a Cl carry none (Cl–O 0.64-1.64 Å, disordered ones
     included); of those on an N, 435 carry none (N–O 1.18-1.36 Å) and 9 one (oximes and
-    hydroxylamines, 1.33-1.40 Å). A disordered perchlorate's other orientation stands where an
+    hydroxylamines, 1.33-1.40 Å). The cut at N_DOUBLE (1.26 Å) is cautious on purpose: an N–O
+    of 1.27-1.32 Å (a long nitro bond, an N-oxide) is left for the map to judge rather than
+    risk an oxime's H. A disordered perchlorate's other orientation stands where an
     O's riding H would (COD 2240189: a peak of 6.7 rms, 0.75 Å from the O at Cl–O–peak 100°,
     read as an H). S–O and P–O lengths of acids and their anions overlap (S: 1.37-1.54 Å
     without H, 1.45 with; P: 1.46-1.58 without, 1.50-1.58 with): not read."""

@@ -1043,3 +1043,33 @@ def test_a_perchlorate_o_takes_no_h_from_a_peak_where_one_would_ride(tmp_path, e
     peak = o3 + 0.85 * (math.cos(angle) * axis + math.sin(angle) * side)
     evidence = weigh_hydrogens(model, {1: 2}, _Flat(peak, 1.14))
     assert evidence.counts.get(4, 0) == adds
+
+
+@pytest.mark.parametrize(
+    "n_o, most",
+    [
+        (1.22, 0),  # nitro or nitrate N=O (1.21-1.25 Å)
+        (1.24, 0),  # within N_DOUBLE (1.26 Å): no H
+        (1.38, 1),  # an oxime's N–O–H (1.33-1.40 Å in shared/data's models, one H each)
+    ],
+)
+def test_an_o_on_an_n_carries_an_h_only_on_a_single_n_o_bond(n_o, most):
+    """_oxo's N–O part: an O bonded to an N no further than N_DOUBLE takes no H (nitro,
+    nitrate), one at an oxime's single N–O length takes its one (C=N 1.28 Å, C–N–O 111°)."""
+    from crystalx_core.hydrogen_evidence import N_DOUBLE
+    from crystalx_core.structure import Site, Structure
+
+    assert n_o != N_DOUBLE
+    cell = 20.0
+    angle = math.radians(111.0)
+    c1 = np.array([6.0, 6.0, 6.0])
+    n1 = c1 + [1.28, 0.0, 0.0]
+    o1 = n1 + n_o * np.array([-math.cos(angle), math.sin(angle), 0.0])
+    sites = [
+        Site(label, element, tuple(xyz / cell))
+        for label, element, xyz in (("C1", "C", c1), ("N1", "N", n1), ("O1", "O", o1))
+    ]
+    structure = Structure(cell=(cell, cell, cell, 90, 90, 90), symops=["x,y,z"], sites=sites)
+    bonds = connectivity(structure)
+    assert [c.j for c in bonds[2]] == [1]  # the O bonded to the N alone
+    assert _most_hydrogens(structure, 2, bonds[2]) == most
