@@ -780,8 +780,9 @@ def _invariant_trials(
     with its images so that it is exactly invariant: a water on a 2-fold axis has its two H as
     images of each other (one H in the asymmetric unit, riding._unique_under), as SHELXL
     refines it; any other orientation puts four half-H about the O, which the riding H, written
-    at full occupancy, make four whole ones. All trials where none is invariant (a water on a
-    3-fold axis can only be disordered)."""
+    at full occupancy, make four whole ones. All trials where none is invariant: a water on an
+    inversion centre or a 3-fold axis can only be disordered, and stays so (riding's
+    _disorder_note tells the user)."""
     images = np.einsum("rij,mkj->rmki", np.asarray(operators), trials)  # (r, m, k, 3)
     # for each operator, trial and H: the H of the trial nearest its image
     gaps = np.linalg.norm(images[:, :, :, None] - trials[None, :, None], axis=-1)  # (r,m,k,l)

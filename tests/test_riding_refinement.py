@@ -243,6 +243,7 @@ def test_a_water_on_a_2_fold_axis_placed_from_a_map_keeps_two_h():
     both = [placed, o4 + two_fold @ (placed - o4)]  # the H kept and its image, the other H
     assert min(np.linalg.norm(x - h4) for x in both) < 0.25
     assert "DFIX 0.84 O4 H4" in plan.restraints
+    assert "disordered" not in plan.notes[2]  # its two H are each other's images
 
 
 @pytest.mark.parametrize("target", [(0.25, 0.07, 0.36), (0.1, 0.05, 0.25)])
@@ -539,3 +540,31 @@ def test_a_cage_atom_with_an_exo_substituent_gets_no_riding_h_but_a_note(shared_
     assert "where the cage atom's exo H would go" in plan.notes[index["C1"]]
     assert index["C1"] not in plan.codes
     assert plan.codes[index["C10"]] == plan.codes[index["B3"]] == 153
+
+
+@pytest.mark.parametrize(
+    "symm, where",
+    [("", "0.5 0.5 0.5"), ("SYMM -Y, X-Y, Z\nSYMM -X+Y, -X, Z\n", "0.333333 0.666667 0.3")],
+)
+def test_a_water_no_orientation_of_which_its_site_keeps_is_said_to_be_disordered(symm, where):
+    """A water O on an inversion centre (P-1) or a 3-fold axis (P3): no orientation of its two
+    H is one the site symmetry maps onto itself, so its H and their images are four or six H
+    about it; the plan says so (riding._disorder_note) instead of writing them silently. A
+    water on a 2-fold axis (above) gets no such note."""
+    from crystalx_core.io.shelx_read import parse_shelx
+
+    latt = "LATT 1\n" if not symm else "LATT -1\n"
+    cell = "CELL 0.71073 7 8 9 90 95 90\n" if not symm else "CELL 0.71073 8 8 9 90 90 120\n"
+    text = (
+        f"TITL w\n{cell}ZERR 2 0 0 0 0 0 0\n{latt}{symm}SFAC H O\nUNIT 4 2\nFVAR 1\n"
+        f"O1 2 {where} 10.5 0.03\nHKLF 4\nEND\n"
+    )
+    heavy = parse_shelx(text, "w.res").to_structure()
+    assert site_operators(heavy, heavy.sites[0].frac)
+    peak = heavy.cartesian(heavy.sites[0].frac) + np.array([0.6, 0.5, 0.3])
+
+    def density(points):
+        return 3.0 * np.exp(-np.sum((np.atleast_2d(points) - peak) ** 2, axis=1) / 0.18)
+
+    plan = add_riding_hydrogens(heavy, {0: 2}, density=density)
+    assert "disordered" in plan.notes[0] and "model the disorder" in plan.notes[0]
