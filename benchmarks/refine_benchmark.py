@@ -35,7 +35,8 @@ from crystalx_core.crystallography.compare import (
     metals_with_h,
 )
 from crystalx_core.elements import is_hydrogen, is_metal
-from crystalx_core.hydrogen_evidence import DONORS
+from crystalx_core.geometry import neighbours
+from crystalx_core.hydrogen_evidence import DONORS, SHARED_HBOND_MAX
 from crystalx_core.io import load, read_reflections
 from crystalx_core.io.hkl import hkl_text
 from crystalx_core.training.sources import corpus_entries
@@ -110,7 +111,7 @@ def compare(model: Path, output: Path, atoms: list[dict], hkl: Path) -> dict:
     # [matched, right element] and [O/N/S judged, H count as published], outside PART and in
     elements = {"ordered": [0, 0], "part": [0, 0]}
     donors = {"ordered": [0, 0], "part": [0, 0]}
-    wrong, differ = [], []
+    wrong, differ, written = [], [], []
     for a, b in match.pairs:
         mine, theirs = ours.sites[b], truth.sites[a]
         where = "part" if theirs.part else "ordered"
@@ -125,6 +126,10 @@ def compare(model: Path, output: Path, atoms: list[dict], hkl: Path) -> dict:
             donors[where][1] += count == published_h[theirs.label]
             if count != published_h[theirs.label]:
                 differ.append([theirs.label, published_h[theirs.label], count, theirs.part])
+            # the H the output .res puts there, images included (a water on a 2-fold axis
+            # written with two whole H of its own carries four), against the count it claims
+            if placed_h[mine.label] != count and count == published_h[theirs.label]:
+                written.append([mine.label, count, placed_h[mine.label], b])
     if differ:  # which of the published H the data argue against, looked at only when needed
         _doubt(differ, truth, read_reflections(hkl, loaded.reflection_format()))
     n_part = sum(1 for s in truth.sites if s.part and not is_hydrogen(s.element))
@@ -137,6 +142,7 @@ def compare(model: Path, output: Path, atoms: list[dict], hkl: Path) -> dict:
         "wrong": wrong,
         "donors": donors,
         "donors_differ": differ,
+        "h_written_differ": _unshared(ours, written),
         "metal_h": _metal_h(ours, placed_h, atoms),
         "published_metal_h": [
             f"{s.label} {published_h[s.label]:g}"
@@ -144,6 +150,23 @@ def compare(model: Path, output: Path, atoms: list[dict], hkl: Path) -> dict:
             if is_metal(s.element) and published_h.get(s.label)
         ],
     }
+
+
+def _unshared(ours, written: list[list]) -> list[list]:
+    """[label, count, written] of the O/N/S whose written H differ from their count, but for
+    pairs within SHARED_HBOND_MAX of each other whose differences cancel: the centred H of a
+    short hydrogen bond (hydrogen maleate's O···H···O) lies nearer either O by chance."""
+    index = {row[3]: row for row in written}
+    paired = set()
+    for i, contacts in zip(index, neighbours(ours, SHARED_HBOND_MAX, centres=list(index))):
+        for c in contacts:
+            if (
+                c.j in index
+                and c.j != i
+                and (index[i][2] - index[i][1]) == -(index[c.j][2] - index[c.j][1])
+            ):
+                paired |= {i, c.j}
+    return [row[:3] for row in written if row[3] not in paired]
 
 
 def _wrong(theirs, mine, atom: dict) -> dict:
@@ -342,6 +365,11 @@ def totals(ok: list[dict]) -> list[str]:
             why = f"; published H the data argue against: {', '.join(doubtful)}" if doubtful else ""
             lines.append(
                 f"  - H count: {r['entry']} {where} published {published:g}, ours {ours:g}{why}"
+            )
+        for label, count, placed in r.get("h_written_differ", []):
+            lines.append(
+                f"  - H written: {r['entry']} {label} counted {count:g}, the output .res "
+                f"carries {placed:g}"
             )
         for metal in r["metal_h"]:
             lines.append(f"  - metal with H: {r['entry']} {metal}")

@@ -648,6 +648,7 @@ def place_water_hydrogens(
     distance: float = WATER_OH,
     angle: float = WATER_ANGLE,
     density: Density | None = None,
+    site_operators: Sequence[np.ndarray] = (),
 ) -> np.ndarray:
     """Two water H atoms (2, 3) at `distance` from O with H–O–H = `angle`.
 
@@ -659,11 +660,21 @@ def place_water_hydrogens(
     M–O–H angles equal, as in a coordinated water. `known_hydrogens` (H already in the
     model) keep the H off acceptors that donate to this O. With no acceptor the orientation
     is arbitrary but fixed. With `density` every orientation on a fine grid is scored as
-    well, the difference density on the H sites counting most (see _HBondContext). These
-    are starting points for refinement with DFIX/DANG.
+    well, the difference density on the H sites counting most (see _HBondContext). On a
+    special position (`site_operators`, riding.site_operators) the group is one the site
+    symmetry maps onto itself where there is such (_invariant_trials). These are starting
+    points for refinement with DFIX/DANG.
     """
     return _place_rigid(
-        o_xyz, acceptors, bonded, known_hydrogens, distance, angle, n_h=2, density=density
+        o_xyz,
+        acceptors,
+        bonded,
+        known_hydrogens,
+        distance,
+        angle,
+        n_h=2,
+        density=density,
+        site_operators=site_operators,
     )
 
 
@@ -674,16 +685,33 @@ def place_ammonium_hydrogens(
     known_hydrogens: Sequence[np.ndarray] = (),
     distance: float = AMMONIUM_NH,
     density: Density | None = None,
+    site_operators: Sequence[np.ndarray] = (),
 ) -> np.ndarray:
     """The four H atoms (4, 3) of a tetrahedral NH4+ ion, oriented for the best hydrogen
     bonds (and difference density) in the same way as place_water_hydrogens."""
     return _place_rigid(
-        n_xyz, acceptors, bonded, known_hydrogens, distance, _TETRAHEDRAL, n_h=4, density=density
+        n_xyz,
+        acceptors,
+        bonded,
+        known_hydrogens,
+        distance,
+        _TETRAHEDRAL,
+        n_h=4,
+        density=density,
+        site_operators=site_operators,
     )
 
 
 def _place_rigid(
-    centre, acceptors, bonded, known_hydrogens, distance, angle, n_h, density=None
+    centre,
+    acceptors,
+    bonded,
+    known_hydrogens,
+    distance,
+    angle,
+    n_h,
+    density=None,
+    site_operators: Sequence[np.ndarray] = (),
 ) -> np.ndarray:
     """Best orientation of a rigid H2O-like (2 H) or tetrahedral (4 H) group on `centre`.
 
@@ -724,14 +752,51 @@ def _place_rigid(
         for step in range(0, 360, 5):
             w = math.cos(math.radians(step)) * w0 + math.sin(math.radians(step)) * w1
             candidates.append(group(c * u - s * w, s * u + c * w))
-    if not candidates and density is None:
+    if not candidates and density is None and not len(site_operators):
         bisector = away if away is not None else np.array([0.0, 0.0, 1.0])
         return centre + group(bisector, _perpendicular(bisector, None))
     trials = np.array(candidates).reshape(-1, n_h, 3)
-    if density is not None:
+    if density is not None or len(site_operators):
         trials = np.concatenate([trials, _density_grid(n_h, c, s, distance)])
+    if len(site_operators):
+        trials = _invariant_trials(trials, site_operators, distance)
     scores = context.scores(trials) - symmetry_penalty(trials)
     return centre + trials[int(np.argmax(scores))]
+
+
+# Å: a trial group whose every H lies this close to an image of one of its H under the site
+# symmetry is taken as that symmetry's group and made exact (_invariant_trials). The grid of
+# _density_grid has bisectors about 10° apart, which puts the nearest group to a 2-fold axis
+# up to about 0.15 Å off its images; an H 0.35 Å from its own image is another place, not the
+# same H.
+_INVARIANT_REACH = 0.35
+
+
+def _invariant_trials(
+    trials: np.ndarray, operators: Sequence[np.ndarray], distance: float
+) -> np.ndarray:
+    """Of trial groups (m, k, 3) on a special position, those the site symmetry (`operators`,
+    rotations about the centre) maps onto themselves within _INVARIANT_REACH, each averaged
+    with its images so that it is exactly invariant: a water on a 2-fold axis has its two H as
+    images of each other (one H in the asymmetric unit, riding._unique_under), as SHELXL
+    refines it; any other orientation puts four half-H about the O, which the riding H, written
+    at full occupancy, make four whole ones. All trials where none is invariant: a water on an
+    inversion centre or a 3-fold axis can only be disordered, and stays so (riding's
+    _disorder_note tells the user)."""
+    images = np.einsum("rij,mkj->rmki", np.asarray(operators), trials)  # (r, m, k, 3)
+    # for each operator, trial and H: the H of the trial nearest its image
+    gaps = np.linalg.norm(images[:, :, :, None] - trials[None, :, None], axis=-1)  # (r,m,k,l)
+    nearest = gaps.argmin(axis=3)
+    invariant = (gaps.min(axis=3) < _INVARIANT_REACH).all(axis=(0, 2))
+    if not invariant.any():
+        return trials
+    kept, nearest = trials[invariant], nearest[:, invariant]
+    total = kept.copy()
+    m = np.arange(len(kept))[:, None]
+    for r in range(len(operators)):
+        # the image of H l lands on H k: add it to H k's sum
+        np.add.at(total, (m, nearest[r]), images[r][invariant])
+    return distance * total / np.linalg.norm(total, axis=-1, keepdims=True)
 
 
 @functools.cache

@@ -170,6 +170,8 @@ def add_riding_hydrogens(
         if operators and code == 0:  # no AFIX group to keep whole: H made by the symmetry go
             positions = _unique_under(operators, pivot, positions)
             occupancies = [site.occupancy] * len(positions)
+            if disorder := _disorder_note(site.element, n_h, operators, pivot, positions):
+                note = f"{note}; {disorder}" if note else disorder
         elif operators and known is None:  # the whole group, and its images, are written
             occupancies = [site.occupancy / _images(operators, pivot, h) for h in positions]
             if note := _special_note(site.element, operators, pivot, positions, occupancies):
@@ -382,6 +384,7 @@ def _positions(
             bonded=bonded,
             known_hydrogens=known,
             density=density,
+            site_operators=operators,
         )
     donor = code in (137, 147) and site.element in ("N", "O", "S")
     return place_hydrogens(
@@ -533,6 +536,20 @@ def _special_note(element: str, operators, pivot, positions, occupancies) -> str
     return (
         f"{head} disordered over its site symmetry, {len(positions)} H at occupancy "
         f"{min(occupancies):.3g}"
+    )
+
+
+def _disorder_note(element: str, n_h: int, operators, pivot, positions) -> str | None:
+    """Where no orientation of a water or NH4+ is one its site symmetry maps onto itself (a
+    water on an inversion centre or a 3-fold axis, hydrogens._invariant_trials), its H and
+    their images are more H than it carries: said, for the user to model the disorder."""
+    total = sum(_images(operators, pivot, h) for h in positions)
+    if total <= n_h:
+        return None
+    return (
+        f"{element}H{n_h} on a special position whose symmetry keeps no orientation of it: "
+        f"{total} H about it in the crystal, disordered; model the disorder (PART -1, "
+        "occupancies) by hand"
     )
 
 

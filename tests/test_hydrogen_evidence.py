@@ -995,3 +995,81 @@ def test_an_alcohol_accepting_an_h_bond_keeps_its_own_h(shared_data, monkeypatch
     assert row["moved_h"] and all(m["corrected"] for m in row["moved_h"])
     assert not [m for m in row["moved_h"] if m["wrong_elsewhere"]]
     assert row["right_changed"] == []
+
+
+# COD 2240189 ([Fe(H2O)6](ClO4)3·3H2O, R-3c; ShelXFile's tests/resources/2240189.res at
+# 4996a342, COD data public domain): a coordinated water and one orientation of its disordered
+# perchlorate (Cl1 on a 2-fold axis, O2 and O3 and their images), as `solve` had it before the
+# second orientation was found
+_PERCHLORATE = (
+    "TITL 2240189\nCELL 0.71073 16.193 16.193 11.2421 90 90 120\nZERR 6 0 0 0 0 0 0\nLATT 3\n"
+    "SYMM -Y, X-Y, Z\nSYMM Y, X, -Z+ 0.50000\nSYMM -X+Y, -X, Z\nSYMM -X, -X+Y, -Z+ 0.50000\n"
+    "SYMM X-Y, -Y, -Z+ 0.50000\nSFAC Fe Cl O H\nUNIT 6 18 126 108\nFVAR 0.31437\n"
+    "FE1 1 0.000000 0.000000 0.500000 10.16667 0.0188\n"
+    "O1 3 0.074199 0.116656 0.399075 11.00000 0.0236\n"
+    "CL1 2 0.333333 0.254007 0.416667 10.50000 0.0339\n"
+    "O2 3 0.413419 0.343751 0.380790 11.00000 0.0357\n"
+    "O3 3 0.306966 0.191395 0.310987 11.00000 0.0486\nHKLF 4\nEND\n"
+)
+
+
+class _Flat:
+    """A difference map that is flat (rms 0.17 e/Å³, as COD 2240189's) but for one peak."""
+
+    rms = 0.17
+
+    def __init__(self, centre, height):
+        self.centre, self.height = centre, height
+
+    def __call__(self, points):
+        r2 = np.sum((np.atleast_2d(points) - self.centre) ** 2, axis=1)
+        return self.height * np.exp(-r2 / (2 * 0.3**2))
+
+
+@pytest.mark.parametrize("element, adds", [("Cl", 0), ("S", 1)])
+def test_a_perchlorate_o_takes_no_h_from_a_peak_where_one_would_ride(tmp_path, element, adds):
+    """A disordered perchlorate's other orientation puts a peak 0.75 Å from an O at Cl–O–peak
+    100°, where an O–H's H rides (COD 2240189 through `solve`: O3 +1 H at 6.7 rms). An O bonded
+    to a Cl carries no H (hydrogen_evidence._oxo); on an S (HSO4−) the same peak is an H."""
+    from crystalx_core.io.shelx_read import parse_shelx
+
+    text = _PERCHLORATE.replace("SFAC Fe Cl O H", f"SFAC Fe {element} O H")
+    model = parse_shelx(text, "2240189.res").to_structure()
+    o3, x = (model.cartesian(model.sites[k].frac) for k in (4, 2))
+    axis = (x - o3) / np.linalg.norm(x - o3)
+    side = np.cross(axis, [0.0, 0.0, 1.0])
+    side /= np.linalg.norm(side)
+    angle = math.radians(109.5)
+    peak = o3 + 0.85 * (math.cos(angle) * axis + math.sin(angle) * side)
+    evidence = weigh_hydrogens(model, {1: 2}, _Flat(peak, 1.14))
+    assert evidence.counts.get(4, 0) == adds
+
+
+@pytest.mark.parametrize(
+    "n_o, most",
+    [
+        (1.22, 0),  # nitro or nitrate N=O (1.21-1.25 Å)
+        (1.24, 0),  # within N_DOUBLE (1.26 Å): no H
+        (1.38, 1),  # an oxime's N–O–H (1.33-1.40 Å in shared/data's models, one H each)
+    ],
+)
+def test_an_o_on_an_n_carries_an_h_only_on_a_single_n_o_bond(n_o, most):
+    """_oxo's N–O part: an O bonded to an N no further than N_DOUBLE takes no H (nitro,
+    nitrate), one at an oxime's single N–O length takes its one (C=N 1.28 Å, C–N–O 111°)."""
+    from crystalx_core.hydrogen_evidence import N_DOUBLE
+    from crystalx_core.structure import Site, Structure
+
+    assert n_o != N_DOUBLE
+    cell = 20.0
+    angle = math.radians(111.0)
+    c1 = np.array([6.0, 6.0, 6.0])
+    n1 = c1 + [1.28, 0.0, 0.0]
+    o1 = n1 + n_o * np.array([-math.cos(angle), math.sin(angle), 0.0])
+    sites = [
+        Site(label, element, tuple(xyz / cell))
+        for label, element, xyz in (("C1", "C", c1), ("N1", "N", n1), ("O1", "O", o1))
+    ]
+    structure = Structure(cell=(cell, cell, cell, 90, 90, 90), symops=["x,y,z"], sites=sites)
+    bonds = connectivity(structure)
+    assert [c.j for c in bonds[2]] == [1]  # the O bonded to the N alone
+    assert _most_hydrogens(structure, 2, bonds[2]) == most

@@ -14,7 +14,7 @@ from crystalx_core.elements import is_hydrogen
 from crystalx_core.geometry import neighbours
 from crystalx_core.io.cif import read_cif
 from crystalx_core.io.hkl import read_hkl
-from crystalx_core.riding import add_riding_hydrogens, ride_existing_hydrogens
+from crystalx_core.riding import add_riding_hydrogens, ride_existing_hydrogens, site_operators
 
 from .conftest import BENCHMARK
 
@@ -202,6 +202,72 @@ def test_the_h_of_a_ch2_on_a_2_fold_axis_are_each_others_images_at_half_occupanc
     assert one.codes[0] == 43 and h.occupancy == 1.0 and 0 not in one.notes
     written = render_with_sites(shelx, one.structure, notes=[]).splitlines()
     assert [ln.split()[5] for ln in written if ln.startswith("H1 ")] == ["10.50000"]
+
+
+# COD 2240189, [Fe(H2O)6](ClO4)3·3H2O in R-3c (the .res of ShelXFile's tests/resources at
+# 4996a342; COD data are public domain): its cell, symmetry, the coordinated water O1 and the
+# lattice water O4 on a 2-fold axis (published with one H, H4, whose image is its second)
+_FE_AQUA = (
+    "TITL 2240189\nCELL 0.71073 16.193 16.193 11.2421 90 90 120\nZERR 6 0 0 0 0 0 0\nLATT 3\n"
+    "SYMM -Y, X-Y, Z\nSYMM Y, X, -Z+ 0.50000\nSYMM -X+Y, -X, Z\nSYMM -X, -X+Y, -Z+ 0.50000\n"
+    "SYMM X-Y, -Y, -Z+ 0.50000\nSFAC Fe Cl O H\nUNIT 6 18 126 108\nFVAR 0.31437\n"
+    "FE1 1 0.000000 0.000000 0.500000 10.16667 0.0188\n"
+    "O1 3 0.074199 0.116656 0.399075 11.00000 0.0236\n"
+    "O4 3 0.333333 0.478579 0.416667 10.50000 0.0259\n"
+    "CL1 2 0.333333 0.254007 0.416667 10.50000 0.0339\nHKLF 4\nEND\n"
+)
+
+
+def test_a_water_on_a_2_fold_axis_placed_from_a_map_keeps_two_h():
+    """A water O on a 2-fold axis carries two H that are each other's images: one H in the
+    asymmetric unit. Turned to a difference map, the rigid water took any orientation, its
+    second H 0.36 Å from the first one's image, and both were kept at full occupancy: four H
+    about the O in the crystal (COD 2240189's O4 through `assign --hkl`). The map here is one
+    peak where the published H4 is; its image is the water's other H."""
+    from crystalx_core.crystallography.compare import hydrogens_per_atom
+    from crystalx_core.io.shelx_read import parse_shelx
+
+    heavy = parse_shelx(_FE_AQUA, "2240189.res").to_structure()
+    h4 = heavy.cartesian((0.375050, 0.468374, 0.388184))  # published H4
+
+    def density(points):
+        return 3.0 * np.exp(-np.sum((points - h4) ** 2, axis=1) / (2 * 0.3**2))
+
+    plan = add_riding_hydrogens(heavy, {1: 2, 2: 2}, density=density)
+    counts = hydrogens_per_atom(plan.structure)
+    assert counts["O4"] == 2 and counts["O1"] == 2
+    (h,) = [s for s in plan.structure.sites if s.label.startswith("H4")]
+    o4 = heavy.cartesian(heavy.sites[2].frac)
+    (two_fold,) = site_operators(heavy, heavy.sites[2].frac)
+    placed = plan.structure.cartesian(h.frac)
+    both = [placed, o4 + two_fold @ (placed - o4)]  # the H kept and its image, the other H
+    assert min(np.linalg.norm(x - h4) for x in both) < 0.25
+    assert "DFIX 0.84 O4 H4" in plan.restraints
+    assert "disordered" not in plan.notes[2]  # its two H are each other's images
+
+
+@pytest.mark.parametrize("target", [(0.25, 0.07, 0.36), (0.1, 0.05, 0.25)])
+def test_a_water_and_an_ammonium_on_a_mirror_keep_their_own_h(target):
+    """In Pm (a mirror at y = 0), a water O and an NH4+ N on the mirror, each turned to a map
+    whose one peak lies off the mirror: every group is one the mirror maps onto itself (its H in
+    the mirror, or pairs of images), 2 and 4 H in the crystal; main wrote 4 and 8."""
+    from crystalx_core.crystallography.compare import hydrogens_per_atom
+    from crystalx_core.io.shelx_read import parse_shelx
+
+    text = (
+        "TITL m\nCELL 0.71073 7 8 9 90 95 90\nZERR 2 0 0 0 0 0 0\nLATT -1\nSYMM X, -Y, Z\n"
+        "SFAC C H N O\nUNIT 2 8 2 2\nFVAR 1\nO1 4 0.2 0.0 0.3 10.5 0.03\n"
+        "N1 3 0.5 0.0 0.5 10.5 0.03\nO2 4 0.55 0.3 0.1 11 0.03\nHKLF 4\nEND\n"
+    )
+    heavy = parse_shelx(text, "m.res").to_structure()
+    peak = heavy.cartesian(target)
+
+    def density(points):
+        return 3.0 * np.exp(-np.sum((np.atleast_2d(points) - peak) ** 2, axis=1) / 0.18)
+
+    plan = add_riding_hydrogens(heavy, {0: 2, 1: 4}, density=density)
+    counts = hydrogens_per_atom(plan.structure)
+    assert counts["O1"] == 2 and counts["N1"] == 4
 
 
 def test_riding_groups_that_clash_are_fixed_one_by_one(monkeypatch):
@@ -474,3 +540,31 @@ def test_a_cage_atom_with_an_exo_substituent_gets_no_riding_h_but_a_note(shared_
     assert "where the cage atom's exo H would go" in plan.notes[index["C1"]]
     assert index["C1"] not in plan.codes
     assert plan.codes[index["C10"]] == plan.codes[index["B3"]] == 153
+
+
+@pytest.mark.parametrize(
+    "symm, where",
+    [("", "0.5 0.5 0.5"), ("SYMM -Y, X-Y, Z\nSYMM -X+Y, -X, Z\n", "0.333333 0.666667 0.3")],
+)
+def test_a_water_no_orientation_of_which_its_site_keeps_is_said_to_be_disordered(symm, where):
+    """A water O on an inversion centre (P-1) or a 3-fold axis (P3): no orientation of its two
+    H is one the site symmetry maps onto itself, so its H and their images are four or six H
+    about it; the plan says so (riding._disorder_note) instead of writing them silently. A
+    water on a 2-fold axis (above) gets no such note."""
+    from crystalx_core.io.shelx_read import parse_shelx
+
+    latt = "LATT 1\n" if not symm else "LATT -1\n"
+    cell = "CELL 0.71073 7 8 9 90 95 90\n" if not symm else "CELL 0.71073 8 8 9 90 90 120\n"
+    text = (
+        f"TITL w\n{cell}ZERR 2 0 0 0 0 0 0\n{latt}{symm}SFAC H O\nUNIT 4 2\nFVAR 1\n"
+        f"O1 2 {where} 10.5 0.03\nHKLF 4\nEND\n"
+    )
+    heavy = parse_shelx(text, "w.res").to_structure()
+    assert site_operators(heavy, heavy.sites[0].frac)
+    peak = heavy.cartesian(heavy.sites[0].frac) + np.array([0.6, 0.5, 0.3])
+
+    def density(points):
+        return 3.0 * np.exp(-np.sum((np.atleast_2d(points) - peak) ** 2, axis=1) / 0.18)
+
+    plan = add_riding_hydrogens(heavy, {0: 2}, density=density)
+    assert "disordered" in plan.notes[0] and "model the disorder" in plan.notes[0]

@@ -140,10 +140,19 @@ class Loaded:
         return self._checked(read_reflections(hkl, self.reflection_format()))
 
     def _checked(self, reflections: Reflections | None) -> Reflections | None:
+        """The reflections checked to be this crystal's, without those the file's own OMIT and
+        SHEL instructions (or its embedded .res's) leave out (io.data_limits)."""
         if reflections is not None:
             from crystalx_core.io.pairing import check_pairing
 
             check_pairing(self.structure, reflections, str(self.path))
+            instructions = self.shelx if self.shelx is not None else self.embedded
+            if instructions is not None:
+                from crystalx_core.io.data_limits import limited
+
+                reflections = limited(
+                    instructions, reflections, self.structure.cell, self.structure.symops
+                )
         return reflections
 
     def own_reflections(self) -> Reflections | None:

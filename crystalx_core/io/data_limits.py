@@ -1,0 +1,178 @@
+"""The reflections a SHELX file's own instructions leave out, left out here too.
+
+A .res refined in SHELXL may limit its data: `OMIT s 2θ(lim)` rejects every reflection over
+2θ(lim) as it is read, `OMIT h k l` takes one (merged) reflection and its equivalents out of the
+refinement, and `SHEL lowres highres` keeps only the data between those d-spacings (Å, the two
+swapped where written the other way round). The published R1 is over the data so limited;
+refining all of them instead compares a different fit (COD 2240189: `OMIT -3 55` leaves out 124
+of 782 reflections beyond 2θ 55°, and R1 over all 782 was 0.055 against the published 0.041).
+OMIT's s works on I/σ(I) at s/2 as current SHELXL does: s > 0 leaves out I < (s/2)σ(I), s < 0
+raises an I below (s/2)σ(I) to (s/2)σ(I). SHELXL-97 and SHELXL-2018 manuals, OMIT, SHEL and
+MERG; Olex2 reads them the same (RefUtil::ResolutionAndSigmaFilter, pcxod/olex2 refutil.cpp).
+SHELXL's default OMIT -2, for a file that writes no OMIT s, is not applied.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from crystalx_core.errors import InputError
+from crystalx_core.io.hkl import Reflections
+from crystalx_core.io.shelx_read import ShelxFile
+
+
+def limited(shelx: ShelxFile, reflections: Reflections, cell, symops) -> Reflections:
+    """`reflections` without those `shelx`'s OMIT and SHEL instructions leave out and with the
+    weak ones a negative OMIT s raises, each instruction's count in a note; unchanged where it
+    has none."""
+    keep = np.ones(len(reflections), dtype=bool)
+    intensities = np.array(reflections.intensities, dtype=float)
+    sigmas = np.asarray(reflections.sigmas, dtype=float)
+    notes = []
+    d = _d_spacings(reflections.indices, cell)
+    merg = _merg(shelx)
+    for line, path in _instructions(shelx, ("OMIT", "SHEL")):
+        numbers = _numbers(line, path)
+        if numbers is None:  # OMIT atom names: an omit map, no data left out
+            continue
+        where = f"{line.keyword} {' '.join(line.fields)} ({_where(shelx, line, path)})"
+        half = 0.0
+        if line.keyword == "SHEL":
+            low = numbers[0] if numbers else math.inf
+            high = numbers[1] if len(numbers) > 1 else 0.0
+            low, high = max(low, high), min(low, high)  # as SHELXL and Olex2 take them
+            out = keep & ((d > low) | (d < high))
+            what = [(out, f"reflections outside d {high:g}-{low:g} Å")]
+        elif len(numbers) == 3 and all(v == int(v) for v in numbers):
+            hkl = [int(v) for v in numbers]
+            out = keep & _equivalent(reflections.indices, hkl, symops, merg)
+            what = [(out, f"observations of {' '.join(map(str, hkl))} and its equivalents")]
+        elif 1 <= len(numbers) <= 2:
+            what = []
+            if len(numbers) == 2:
+                two_theta = numbers[1]
+                if not 0 < two_theta:
+                    raise InputError(
+                        f"OMIT: 2θ(lim) {two_theta:g}° must be above 0", path, line.number
+                    )
+                if two_theta < 180:
+                    limit = shelx.wavelength / (2 * math.sin(math.radians(two_theta / 2)))
+                    what.append(
+                        (
+                            keep & (d < limit),
+                            f"reflections beyond 2θ {two_theta:g}° (d < {limit:.3f} Å)",
+                        )
+                    )
+            half = numbers[0] / 2
+            if half > 0:
+                what.append(
+                    (keep & (intensities < half * sigmas), f"reflections with I < {half:g}σ(I)")
+                )
+        else:
+            continue
+        for out, text in what:
+            out = out & keep
+            if out.any():
+                keep &= ~out
+                notes.append(
+                    f"{where}: {int(out.sum())} {text} left out, as SHELXL leaves them out"
+                )
+        if half < 0:  # after the 2θ cut: only the reflections kept are raised
+            weak = keep & (intensities < half * sigmas)
+            intensities[weak] = half * sigmas[weak]
+            notes.append(
+                f"{where}: {int(weak.sum())} intensities below {half:g}σ(I) raised to "
+                f"{half:g}σ(I), as SHELXL raises them"
+            )
+    if keep.all() and np.array_equal(intensities, reflections.intensities) and not notes:
+        return reflections
+    batches = reflections.batches[keep] if reflections.batches is not None else None
+    return replace(
+        reflections,
+        indices=reflections.indices[keep],
+        intensities=intensities[keep],
+        sigmas=reflections.sigmas[keep],
+        batches=batches,
+        notes=[*reflections.notes, *notes],
+    )
+
+
+def _instructions(shelx: ShelxFile, keywords: tuple[str, ...]):
+    """(line, file) of the instruction lines of these keywords, include files' (nested ones
+    too) in place, before HKLF."""
+
+    def walk(lines, path):
+        for line in lines:
+            if line.kind == "instruction" and line.keyword in keywords:
+                yield line, path
+            if line.included:  # SHELXL reads every include file from the folder of the .ins
+                yield from walk(line.included, str(Path(shelx.path).parent / line.fields[0]))
+
+    yield from walk(shelx.lines, shelx.path)
+
+
+def _where(shelx: ShelxFile, line, path: str) -> str:
+    """The line, with the include file's name where it is not the .res's own."""
+    return f"line {line.number}" if path == shelx.path else f"{Path(path).name} line {line.number}"
+
+
+def _numbers(line, path: str) -> list[float] | None:
+    """The instruction's numbers; None where it names atoms (OMIT's omit map)."""
+    try:
+        return [float(v) for v in line.fields]
+    except ValueError:
+        if line.keyword == "OMIT":
+            return None
+        raise InputError(
+            f"SHEL: limits must be numbers, got {' '.join(line.fields)}", path, line.number
+        ) from None
+
+
+def _merg(shelx: ShelxFile) -> int:
+    """The file's MERG n (SHELXL's default 2), the last one written."""
+    merg = 2
+    for line, path in _instructions(shelx, ("MERG",)):
+        try:
+            merg = int(float(line.fields[0])) if line.fields else 2
+        except ValueError:
+            raise InputError(
+                f"MERG needs a number, got {' '.join(line.fields)}", path, line.number
+            ) from None
+    return merg
+
+
+def _d_spacings(indices: np.ndarray, cell) -> np.ndarray:
+    from cctbx import uctbx
+    from cctbx.array_family import flex
+
+    if not len(indices):
+        return np.zeros(0)
+    miller = flex.miller_index([tuple(int(v) for v in row) for row in indices])
+    return np.asarray(uctbx.unit_cell(tuple(cell)).d(miller))
+
+
+def _equivalent(indices: np.ndarray, hkl: list[int], symops, merg: int) -> np.ndarray:
+    """Which of `indices` are `hkl` as SHELXL's merged list has it: under MERG 0 that index
+    alone; otherwise it and its equivalents under the point group, Friedel mates among them
+    only where the group is centrosymmetric or MERG 3 or 4 merges them (Olex2's IsOmitted adds
+    -1 only for a centric LATT)."""
+    from cctbx import miller as cctbx_miller
+    from cctbx import sgtbx
+
+    from crystalx_core.symmetry import space_group_from_operators
+
+    if merg == 0:
+        equivalents = {tuple(hkl)}
+    else:
+        group = space_group_from_operators(symops)
+        friedel = group.is_centric() or merg in (3, 4)
+        derived = group.build_derived_laue_group() if friedel else group.build_derived_point_group()
+        point = sgtbx.space_group_info(group=derived).group()
+        equivalents = {
+            tuple(m.h()) for m in cctbx_miller.sym_equiv_indices(point, tuple(hkl)).indices()
+        }
+    return np.array([tuple(int(v) for v in row) in equivalents for row in indices], dtype=bool)
