@@ -18,6 +18,7 @@ from crystalx_core.geometry import (
     bonded_h_contacts,
     connectivity,
     neighbours,
+    flat_ring_sites,
     one_alternative,
     shares_neighbour,
 )
@@ -103,6 +104,9 @@ def add_riding_hydrogens(
     heavy = structure.with_sites([structure.sites[i] for i in pivots])
     bonds = connectivity(heavy)
     alternatives = one_alternative(heavy, bonds)  # to say why a pivot with both has no H
+    # a CH or NH in a flat six-ring is sp2 whatever a disordered part did to its angle
+    one_h = {i for i, key in enumerate(pivots) if h_counts.get(key, 0) == 1}
+    flat = flat_ring_sites(heavy, alternatives, candidates=one_h)
     near = neighbours(
         heavy, HBOND_DISTANCE[1]
     )  # every site's acceptors and H-bond partners, searched once
@@ -126,9 +130,42 @@ def add_riding_hydrogens(
             )
             continue
         pivot = heavy.cartesian(site.frac)
+        split = _split_pivot(heavy, site, bonds[i]) if key not in given else []
+        if split:  # H of each alternative in its PART, as SHELXL users write them
+            done = _per_part(heavy, bonds, near[i], site, n_h, split, placed, temperature, density)
+            if isinstance(done, str):
+                plan.notes[key] = done + _DISORDER_NOTE
+                continue
+            total = sum(len(group.positions) for group in done)
+            new_h.append(range(len(sites), len(sites) + total))
+            plan.groups[key] = new_h[-1]
+            for group in done:
+                first = len(sites) - new_h[-1].start  # the H of all PARTs named as one group
+                sites.extend(
+                    Site(
+                        label=h_label(site.label, first + k, total, h_element),
+                        element=h_element,
+                        frac=tuple(heavy.fractional(xyz)),
+                        u_iso=RIDING_U_FACTOR.get(group.code, 1.2) * site.u_iso,
+                        occupancy=group.occupancy,
+                        part=group.part,
+                        afix=group.code,
+                        free_variable=group.free_variable,
+                    )
+                    for k, xyz in enumerate(group.positions)
+                )
+                placed.extend(group.positions)
+            plan.codes[key] = max(done, key=lambda group: group.occupancy).code
+            plan.notes[key] = "H placed in each PART of its disordered neighbour: " + ", ".join(
+                f"PART {group.part} AFIX {group.code} at occupancy {group.occupancy:.3g}"
+                for group in done
+            )
+            continue
         bonded = _distinct([(heavy.sites[c.j].element, c.cart_j) for c in bonds[i]])
         second = _second_neighbours(heavy, bonds, bonds[i][0]) if len(bonds[i]) == 1 else None
-        code, note = choose_hfix(site.element, n_h, pivot, bonded, second_neighbours=second)
+        code, note = choose_hfix(
+            site.element, n_h, pivot, bonded, second_neighbours=second, in_flat_ring=i in flat
+        )
         known, known_code = given.get(key, (None, None))
         operators = site_operators(heavy, site.frac)
         # a group without an HFIX, placed from the map and held by DFIX (and DANG) if code 0
@@ -216,6 +253,88 @@ def add_riding_hydrogens(
     ):  # the formula left H out: the H we add still need an SFAC
         plan.structure = replace(plan.structure, sfac=[*heavy.sfac, "H"], unit=[*heavy.unit, 0.0])
     return plan
+
+
+@dataclass
+class _PartGroup:
+    """The riding H of a pivot outside a disorder for one alternative of its neighbour."""
+
+    part: int
+    occupancy: float
+    free_variable: int
+    code: int
+    positions: list[np.ndarray]
+
+
+def _split_pivot(
+    structure: Structure, site: Site, contacts: list[Contact]
+) -> list[tuple[int, list[Contact], Site]]:
+    """For an atom outside a disorder (PART 0) bonded to two or more alternatives (C4 bonded
+    to C5A in PART 1 and C5B in PART 2): each alternative's PART, the bonds the atom has in
+    it (to PART 0 and that PART), and that PART's neighbour that gives the H its occupancy;
+    PARTs in file order (1, 2, ...; -1, -2). Empty for any other atom."""
+    if site.part:
+        return []
+    first: dict[int, Site] = {}
+    for c in contacts:
+        part = structure.sites[c.j].part
+        if part:
+            first.setdefault(part, structure.sites[c.j])
+    if len(first) < 2:
+        return []
+    return [
+        (part, [c for c in contacts if structure.sites[c.j].part in (0, part)], first[part])
+        for part in sorted(first, key=lambda part: (abs(part), -part))
+    ]
+
+
+def _per_part(
+    structure, bonds, near, site, n_h, split, placed, temperature, density
+) -> list[_PartGroup] | str:
+    """The riding H of a pivot outside a disorder in each alternative (_split_pivot): in that
+    PART, at its neighbour's occupancy and free variable (the pivot's where lower), placed and
+    coded on the bonds the alternative has, as SHELXL and smtbx build a PART n H riding on a
+    PART 0 atom (its neighbours in PART 0 and n alone). Why not, where an alternative has no
+    riding geometry for the H (a group without HFIX, or a pivot on a special position)."""
+    pivot = structure.cartesian(site.frac)
+    if site_operators(structure, site.frac):
+        return f"{site.element}H{n_h} on a special position beside a disordered group: no H placed"
+    groups = []
+    for part, contacts, neighbour in split:
+        bonded = _distinct([(structure.sites[c.j].element, c.cart_j) for c in contacts])
+        second = _second_neighbours(structure, bonds, contacts[0]) if len(contacts) == 1 else None
+        code, note = choose_hfix(site.element, n_h, pivot, bonded, second_neighbours=second)
+        if code == 0:
+            return f"PART {part}: {note}"
+        try:
+            positions = _positions(
+                structure,
+                near,
+                site,
+                code,
+                n_h,
+                pivot,
+                bonded,
+                second,
+                placed,
+                temperature,
+                [],
+                False,
+                density,
+            )
+        except ValueError as error:  # hydrogens._unit: atoms on top of each other
+            return f"PART {part}: no H placed: {error}"
+        lower = neighbour.occupancy < site.occupancy
+        groups.append(
+            _PartGroup(
+                part,
+                min(neighbour.occupancy, site.occupancy),
+                neighbour.free_variable if lower else 0,
+                code,
+                list(positions),
+            )
+        )
+    return groups
 
 
 def ride_existing_hydrogens(

@@ -103,6 +103,11 @@ class _SiteWriter:
         # the PART of the atom written first (a mixed site's atoms may sit in PART 1 and 2)
         part = self._part(atoms[0], sources[0])
         out = []
+        if part != self.part and afix == self.afix and afix[0] % 10 not in (5, 6, 9) and afix[0]:
+            # riding H of one pivot in two PARTs (beside a disordered neighbour): SHELXL and
+            # smtbx build a group of the H under one AFIX, all in one PART, so it opens again
+            out.append("AFIX   0" + self.nl)
+            self.afix = (0, None)
         if afix != self.afix and self.afix[0] and not (interrupting or resumed):
             out.append("AFIX   0" + self.nl)
         if part != self.part and self.part[0] and not part[0]:
