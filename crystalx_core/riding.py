@@ -375,13 +375,20 @@ def keep_input_names(plan: HydrogenPlan, model: Structure, given: Structure) -> 
             not old
             or len(old) != len(new)
             or not _same_kind(old[0][0].afix, now.afix)
-            or any(h.element.upper() != now.element.upper() or h.part != now.part for h, _ in old)
+            or any(h.element.upper() != now.element.upper() for h, _ in old)
+            # the same PARTs (a pivot beside a disorder has H in two: _per_part)
+            or sorted(h.part for h, _ in old) != sorted(sites[k].part for k in new)
             or {h.label.upper() for h, _ in old} & (heavy | {n.upper() for _, n in names.values()})
             or any(len(bare_label(h.label)) > MAX_LABEL for h, _ in old)  # a CIF's H1c10
         ):
             continue
         cost = [
-            [np.linalg.norm(xyz - model.cartesian(sites[k].frac)) for k in new] for _, xyz in old
+            [
+                np.linalg.norm(xyz - model.cartesian(sites[k].frac))
+                + (0 if h.part == sites[k].part else _OTHER_PART)
+                for k in new
+            ]
+            for h, xyz in old
         ]
         _, order = linear_sum_assignment(np.array(cost))
         # in the user's order, each H where its name's H was (the image beside the pivot)
@@ -412,6 +419,9 @@ def keep_input_names(plan: HydrogenPlan, model: Structure, given: Structure) -> 
     plan.restraints = [
         " ".join(mapping.get(word, word) for word in line.split()) for line in plan.restraints
     ]
+
+
+_OTHER_PART = 100.0  # Å added to the cost of giving a name to an H of another PART: never
 
 
 def _input_groups(model: Structure, given: Structure) -> dict[int, list[tuple[Site, np.ndarray]]]:

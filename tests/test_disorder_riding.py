@@ -18,7 +18,7 @@ from crystalx_core.io.cif import read_cif
 from crystalx_core.io.hkl import Reflections
 from crystalx_core.io.shelx_read import read_shelx
 from crystalx_core.io.shelx_write import new_ins_text
-from crystalx_core.riding import add_riding_hydrogens
+from crystalx_core.riding import add_riding_hydrogens, keep_input_names
 
 from .conftest import BENCHMARK
 
@@ -165,3 +165,15 @@ def test_a_flat_ring_makes_a_ch_sp2_whatever_its_angle():
     assert choose_hfix("N", 1, pivot, neighbours, in_flat_ring=True)[0] == 43
     # the ring says nothing of a CH2 or of a CH with three neighbours
     assert choose_hfix("C", 2, pivot, neighbours, in_flat_ring=True)[0] == 23
+
+
+def test_the_users_names_of_each_parts_h_are_kept(shared_data):
+    """An input that already has C61's H in each PART (COD 2003003: H611, H612 in PART 1, H618,
+    H619 in PART 2) gets its names back on the new H of the same PART: before, a group whose H
+    lay in two PARTs lost them all."""
+    truth, heavy, plan = _riding("codtools_2003003")
+    keep_input_names(plan, heavy, truth)
+    k = [s.label for s in heavy.sites].index("C61")
+    named = {plan.structure.sites[j].label: plan.structure.sites[j].part for j in plan.groups[k]}
+    published = {s.label: s.part for s in truth.sites if s.label in named}
+    assert named == published and sorted(named) == ["H611", "H612", "H618", "H619"]
