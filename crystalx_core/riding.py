@@ -131,11 +131,11 @@ def add_riding_hydrogens(
             continue
         pivot = heavy.cartesian(site.frac)
         split = _split_pivot(heavy, site, bonds[i]) if key not in given else []
-        if split:  # H of each alternative in its PART, as SHELXL users write them
-            done = _per_part(heavy, bonds, near[i], site, n_h, split, placed, temperature, density)
-            if isinstance(done, str):
-                plan.notes[key] = done + _DISORDER_NOTE
-                continue
+        # H of each alternative in its PART, as SHELXL users write them; else as below
+        done = split and _per_part(
+            heavy, bonds, near[i], site, n_h, split, placed, temperature, density
+        )
+        if done:
             total = sum(len(group.positions) for group in done)
             new_h.append(range(len(sites), len(sites) + total))
             plan.groups[key] = new_h[-1]
@@ -272,14 +272,16 @@ def _split_pivot(
     """For an atom outside a disorder (PART 0) bonded to two or more alternatives (C4 bonded
     to C5A in PART 1 and C5B in PART 2): each alternative's PART, the bonds the atom has in
     it (to PART 0 and that PART), and that PART's neighbour that gives the H its occupancy;
-    PARTs in file order (1, 2, ...; -1, -2). Empty for any other atom."""
+    PARTs in file order (1, 2, ...; -1, -2). Empty for any other atom, and where only metals
+    are disordered: the covalent framework alone sets the H (an aqua O on Ni1/Ni1', a Cp C
+    on Fe/Fe'), the same in every alternative."""
     if site.part:
         return []
     first: dict[int, Site] = {}
     for c in contacts:
-        part = structure.sites[c.j].part
-        if part:
-            first.setdefault(part, structure.sites[c.j])
+        neighbour = structure.sites[c.j]
+        if neighbour.part and not is_metal(neighbour.element):
+            first.setdefault(neighbour.part, neighbour)
     if len(first) < 2:
         return []
     return [
@@ -290,22 +292,23 @@ def _split_pivot(
 
 def _per_part(
     structure, bonds, near, site, n_h, split, placed, temperature, density
-) -> list[_PartGroup] | str:
+) -> list[_PartGroup] | None:
     """The riding H of a pivot outside a disorder in each alternative (_split_pivot): in that
     PART, at its neighbour's occupancy and free variable (the pivot's where lower), placed and
     coded on the bonds the alternative has, as SHELXL and smtbx build a PART n H riding on a
-    PART 0 atom (its neighbours in PART 0 and n alone). Why not, where an alternative has no
-    riding geometry for the H (a group without HFIX, or a pivot on a special position)."""
+    PART 0 atom (its neighbours in PART 0 and n alone). None where an alternative has no
+    riding geometry for the H (a group without HFIX, or a pivot on a special position): the
+    pivot is then treated as any other, and a note says why it has no H."""
     pivot = structure.cartesian(site.frac)
     if site_operators(structure, site.frac):
-        return f"{site.element}H{n_h} on a special position beside a disordered group: no H placed"
+        return None
     groups = []
     for part, contacts, neighbour in split:
         bonded = _distinct([(structure.sites[c.j].element, c.cart_j) for c in contacts])
         second = _second_neighbours(structure, bonds, contacts[0]) if len(contacts) == 1 else None
-        code, note = choose_hfix(site.element, n_h, pivot, bonded, second_neighbours=second)
+        code, _ = choose_hfix(site.element, n_h, pivot, bonded, second_neighbours=second)
         if code == 0:
-            return f"PART {part}: {note}"
+            return None
         try:
             positions = _positions(
                 structure,
@@ -322,8 +325,8 @@ def _per_part(
                 False,
                 density,
             )
-        except ValueError as error:  # hydrogens._unit: atoms on top of each other
-            return f"PART {part}: no H placed: {error}"
+        except ValueError:  # hydrogens._unit: atoms on top of each other
+            return None
         lower = neighbour.occupancy < site.occupancy
         groups.append(
             _PartGroup(
