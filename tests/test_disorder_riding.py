@@ -177,3 +177,15 @@ def test_the_users_names_of_each_parts_h_are_kept(shared_data):
     named = {plan.structure.sites[j].label: plan.structure.sites[j].part for j in plan.groups[k]}
     published = {s.label: s.part for s in truth.sites if s.label in named}
     assert named == published and sorted(named) == ["H611", "H612", "H618", "H619"]
+
+
+def test_an_aqua_ligand_on_a_disordered_metal_keeps_its_water_h(shared_data):
+    """Only a disordered metal (bs5068's Ni1/Ni1' under the aqua O6_1, O7_1) leaves the
+    covalent framework, and the water's restrained H, as they were: one group in PART 0."""
+    truth, heavy, plan = _riding("codtools_bs5068-estimated-sg_6")
+    labels = [s.label for s in heavy.sites]
+    for label in ("O6_1", "O7_1"):
+        k = labels.index(label)
+        hydrogens = [plan.structure.sites[j] for j in plan.groups[k]]
+        assert [(h.part, h.afix) for h in hydrogens] == [(0, 0), (0, 0)], label
+        assert "each PART" not in plan.notes.get(k, "")
