@@ -17,7 +17,7 @@ from crystalx_core.hydrogens import choose_hfix, place_hydrogens
 from crystalx_core.io.cif import read_cif
 from crystalx_core.io.hkl import Reflections
 from crystalx_core.io.shelx_read import read_shelx
-from crystalx_core.io.shelx_write import new_ins_text
+from crystalx_core.io.shelx_write import new_ins_text, render_with_sites
 from crystalx_core.riding import add_riding_hydrogens, keep_input_names
 
 from .conftest import BENCHMARK
@@ -88,6 +88,29 @@ def test_the_parts_h_are_written_per_part_on_the_free_variable(shared_data):
     ]  # fmt: skip
     assert [w[5] for w in block if w[0].startswith("H")] == [
         "21.00000", "21.00000", "-21.00000", "-21.00000",
+    ]  # fmt: skip
+
+
+def test_a_users_res_gives_each_parts_h_the_users_free_variable(shared_data, tmp_path):
+    """A user's .res with O61A at 21 and O61B at -21 (FVAR 0.56; Site.free_variable is only
+    the pipeline's own): C61's new H are written at 21.00000 in PART 1 and -21.00000 in PART 2,
+    so that they follow FVAR 2 in SHELXL. Before, they were fixed at 10.56000 and 10.44000."""
+    truth = read_cif(BENCHMARK.parent / "corpus" / "codtools_2003003.cif").structure
+    fv = {"O61A": 2, "O61B": -2}
+    heavy = _without_h(truth)
+    heavy = heavy.with_sites([replace(s, free_variable=fv.get(s.label, 0)) for s in heavy.sites])
+    path = tmp_path / "user.res"
+    path.write_text(new_ins_text(heavy))
+    shelx_file = read_shelx(str(path))
+    model = shelx_file.to_structure()
+    assert not any(s.free_variable for s in model.sites)  # the codes stay in the file's lines
+    plan = add_riding_hydrogens(model, dict(enumerate(bonded_h_counts(truth, 1.3))))
+    lines = [line.split() for line in render_with_sites(shelx_file, plan.structure).splitlines()]
+    k = [s.label for s in model.sites].index("C61")
+    labels = {plan.structure.sites[j].label: plan.structure.sites[j].part for j in plan.groups[k]}
+    sof = {words[0]: words[5] for words in lines if words and words[0] in labels}
+    assert sorted((labels[h], sof[h]) for h in labels) == [
+        (1, "21.00000"), (1, "21.00000"), (2, "-21.00000"), (2, "-21.00000"),
     ]  # fmt: skip
 
 
