@@ -17,8 +17,8 @@ from crystalx_core.geometry import (
     are_bonded,
     bonded_h_contacts,
     connectivity,
-    neighbours,
     flat_ring_sites,
+    neighbours,
     one_alternative,
     shares_neighbour,
 )
@@ -272,21 +272,24 @@ def _split_pivot(
     """For an atom outside a disorder (PART 0) bonded to two or more alternatives (C4 bonded
     to C5A in PART 1 and C5B in PART 2): each alternative's PART, the bonds the atom has in
     it (to PART 0 and that PART), and that PART's neighbour that gives the H its occupancy;
-    PARTs in file order (1, 2, ...; -1, -2). Empty for any other atom, and where only metals
-    are disordered: the covalent framework alone sets the H (an aqua O on Ni1/Ni1', a Cp C
-    on Fe/Fe'), the same in every alternative."""
+    PARTs in file order. Empty for any other atom, and where only metals are disordered: the
+    covalent framework alone sets the H (an aqua O on Ni1/Ni1', a Cp C on Fe/Fe'), the same in
+    every alternative. Negative PARTs (SHELXL: symmetry-generated bonds and special-position
+    constraints suppressed) are left alone: iotbx reads them into smtbx's conformer 0, where
+    an H group in PART -1 riding on a PART 0 pivot bonded to PART -1 and -2 atoms has "bad
+    connectivity" and is kept fixed (finalcif_1517016)."""
     if site.part:
         return []
     first: dict[int, Site] = {}
     for c in contacts:
         neighbour = structure.sites[c.j]
-        if neighbour.part and not is_metal(neighbour.element):
+        if neighbour.part > 0 and not is_metal(neighbour.element):
             first.setdefault(neighbour.part, neighbour)
     if len(first) < 2:
         return []
     return [
         (part, [c for c in contacts if structure.sites[c.j].part in (0, part)], first[part])
-        for part in sorted(first, key=lambda part: (abs(part), -part))
+        for part in sorted(first)
     ]
 
 

@@ -114,6 +114,19 @@ def test_a_users_res_gives_each_parts_h_the_users_free_variable(shared_data, tmp
     ]  # fmt: skip
 
 
+def test_no_per_part_h_beside_a_negative_part(shared_data):
+    """finalcif_1517016 models its disorder in PARTs -1/-2 and -3/-4, which iotbx reads into
+    smtbx's conformer 0: H split into those PARTs would stay fixed ("bad connectivity"). The
+    H of C39, C40, C44, C45 (bonded to both alternatives) stay one group in PART 0, as
+    published; before, each had one H in each negative PART."""
+    truth, heavy, plan = _riding("finalcif_1517016")
+    labels = [s.label for s in heavy.sites]
+    for label in ("C39", "C40", "C44", "C45"):
+        k = labels.index(label)
+        assert [plan.structure.sites[j].part for j in plan.groups[k]] == [0], label
+        assert "each PART" not in plan.notes.get(k, "")
+
+
 def test_refinement_rides_each_parts_h_on_its_own_alternative(shared_data):
     """Against data simulated from COD 2003003, smtbx builds every PART's riding group (none
     kept fixed) on the pivot and that PART's neighbour alone: after refinement each PART's two
