@@ -397,8 +397,12 @@ def keep_input_names(plan: HydrogenPlan, model: Structure, given: Structure) -> 
             for h, xyz in old
         ]
         _, order = linear_sum_assignment(np.array(cost))
-        # in the user's order, each H where its name's H was (the image beside the pivot)
-        names.update({place: (new[k], h.label) for place, (h, _), k in zip(new, old, order)})
+        # each H where its name's H was (the image beside the pivot), in the user's order
+        # within each PART: the PARTs' groups stay whole (PART 1 AFIX 23 H H AFIX 0 PART 2 ...)
+        for part in dict.fromkeys(sites[k].part for k in new):
+            places = [place for place in new if sites[place].part == part]
+            theirs = [(h, k) for (h, _), k in zip(old, order) if h.part == part]
+            names.update({place: (new[k], h.label) for place, (h, k) in zip(places, theirs)})
     taken = {name.upper() for _, name in names.values()}
     # a name not kept still means the user's H in the user's restraints: no new H of another
     # atom takes it (DFIX N1 H1 would restrain C1's H), so such a restraint becomes a REM line

@@ -215,6 +215,23 @@ def test_the_users_names_of_each_parts_h_are_kept(shared_data):
     assert named == published and sorted(named) == ["H611", "H612", "H618", "H619"]
 
 
+def test_users_h_interleaved_over_the_parts_keep_each_parts_group_whole(shared_data):
+    """The user's H of C61 listed H611 (PART 1), H618 (PART 2), H612 (1), H619 (2): the names
+    are kept in the user's order within each PART, the PARTs' H one after the other (one AFIX
+    23 group per PART; four one-H groups SHELXL refuses and iotbx reads as "wrong number of
+    afixed atoms")."""
+    truth, heavy, plan = _riding("codtools_2003003")
+    order = ["H611", "H618", "H612", "H619"]
+    rest = [s for s in truth.sites if s.label not in order]
+    by_label = {s.label: s for s in truth.sites}
+    keep_input_names(plan, heavy, truth.with_sites(rest + [by_label[h] for h in order]))
+    k = [s.label for s in heavy.sites].index("C61")
+    written = [
+        (plan.structure.sites[j].part, plan.structure.sites[j].label) for j in plan.groups[k]
+    ]
+    assert written == [(1, "H611"), (1, "H612"), (2, "H618"), (2, "H619")]
+
+
 def test_an_aqua_ligand_on_a_disordered_metal_keeps_its_water_h(shared_data):
     """Only a disordered metal (bs5068's Ni1/Ni1' under the aqua O6_1, O7_1) leaves the
     covalent framework, and the water's restrained H, as they were: one group in PART 0."""
