@@ -12,6 +12,7 @@ from crystalx_core.crystallography.convert import to_xray_structure
 from crystalx_core.crystallography.refine import refine, refinement_instructions
 from crystalx_core.demo import simulate_reflections
 from crystalx_core.elements import is_hydrogen
+from crystalx_core.errors import RefinementError
 from crystalx_core.geometry import bonded_h_counts, connectivity
 from crystalx_core.hydrogens import choose_hfix, place_hydrogens
 from crystalx_core.io.cif import read_cif
@@ -160,6 +161,22 @@ def test_refinement_rides_each_parts_h_on_its_own_alternative(shared_data):
             off = {part: min(np.linalg.norm(ideal[part] - xyz, axis=1)) for part in parts}
             other = next(part for part in parts if part != h.part)
             assert off[h.part] < 0.01 and off[other] > 0.1, (h.label, off)
+
+
+def test_a_detached_group_smtbx_has_no_model_for_stops_with_a_reason(shared_data):
+    """A riding group after another group's H (the PART 2 H of C61) is built here from iotbx's
+    AFIX table; an AFIX m it lacks (12n, a disordered methyl's) is a RefinementError naming the
+    H, not a KeyError."""
+    truth, heavy, plan = _riding("codtools_2003003")
+    k = [s.label for s in heavy.sites].index("C61")
+    second = [j for j in plan.groups[k] if plan.structure.sites[j].part == 2]
+    model = plan.structure.with_sites(
+        [replace(s, afix=123) if j in second else s for j, s in enumerate(plan.structure.sites)]
+    )
+    indices, observed, sigmas = simulate_reflections(to_xray_structure(truth), 1.0, 5, 3e4)
+    data = Reflections(indices, observed, sigmas, None, "simulated.hkl")
+    with pytest.raises(RefinementError, match="AFIX 123 H"):
+        refine(model, data, 2, instructions=refinement_instructions(plan.restraints))
 
 
 # FC_SH2185's minor ring (PART 2) as the job's anisotropic refinement left it before riding:

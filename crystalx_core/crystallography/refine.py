@@ -268,7 +268,13 @@ def _riding_constraints(xs, groups: list[tuple[list[str], int]]) -> list:
         if pivot is None:  # SHELXL too stops on an AFIX group with no atom before it
             raise RefinementError(f"AFIX {code} H {labels[0]} has no pivot atom before it")
         m, n = divmod(code, 10)
-        kind = getattr(smtbx_hydrogens, afix_parser.constraints[m][0])
+        known = afix_parser.constraints.get(m)
+        if known is None:  # a rigid group's H (AFIX 66) or a disordered methyl (AFIX 123)
+            raise RefinementError(
+                f"AFIX {code} H {labels[0]}: smtbx has no riding model for AFIX {m}n after "
+                "another group's H; put the group straight after its pivot atom"
+            )
+        kind = getattr(smtbx_hydrogens, known[0])
         constraint = kind(
             rotating=n in (7, 8), stretching=n in (4, 8), bond_length=None, pivot=pivot
         )
