@@ -100,7 +100,8 @@ def choose_hfix(
     137 on methyl groups (for data too poor to locate the H atoms in a difference map).
     For a disordered model pass only the neighbours in the pivot's own PART and PART 0:
     atoms of the other part make the neighbour count meaningless. `in_flat_ring`: the pivot
-    lies in a flat six-ring (geometry.flat_ring_sites), so a CH or NH between two ring
+    lies in a flat six-ring (geometry.flat_ring_sites; riding asks its bonds alike too outside
+    any PART, where no disorder spoils them), so a CH or NH between two ring
     neighbours is sp2 (AFIX 43) whatever its angle and bonds, which a disordered minor part or
     a restrained ring spoils (FC_SH2185's C17B: 99.6° and bonds of 1.52 and 1.63 Å).
     """

@@ -12,6 +12,7 @@ from scipy.optimize import linear_sum_assignment
 from crystalx_core.elements import is_hydrogen, is_metal
 from crystalx_core.errors import InputError
 from crystalx_core.geometry import (
+    AROMATIC_SPREAD,
     H_BOND_MAX,
     Contact,
     are_bonded,
@@ -105,8 +106,13 @@ def add_riding_hydrogens(
     bonds = connectivity(heavy)
     alternatives = one_alternative(heavy, bonds)  # to say why a pivot with both has no H
     # a CH or NH in a flat six-ring is sp2 whatever a disordered part did to its angle
+    # (of a ring inside a PART; outside any PART its bonds alike too, as for the H-count
+    # rules: a flat ring's CH2 miscounted as CH is no aromatic CH)
     one_h = {i for i, key in enumerate(pivots) if h_counts.get(key, 0) == 1}
-    flat = flat_ring_sites(heavy, alternatives, candidates=one_h)
+    in_part = {i for i in one_h if heavy.sites[i].part}
+    flat = flat_ring_sites(heavy, alternatives, candidates=in_part) | flat_ring_sites(
+        heavy, alternatives, AROMATIC_SPREAD, candidates=one_h - in_part
+    )
     near = neighbours(
         heavy, HBOND_DISTANCE[1]
     )  # every site's acceptors and H-bond partners, searched once

@@ -206,6 +206,25 @@ def test_a_ring_ch_of_a_refined_minor_part_keeps_afix_43(shared_data):
     assert h.part == 2 and h.afix == 43
 
 
+def test_the_same_spoilt_ring_outside_any_part_is_not_aromatic_by_flatness_alone(shared_data):
+    """Outside any PART nothing excuses a ring's bonds: FC_SH2185's refined minor ring moved
+    into PART 0 (the major part left out) is flat but its bonds 1.52 and 1.63 Å apart by more
+    than AROMATIC_SPREAD, as a flat ring's CH2 miscounted as CH would be, so C17B gets no AFIX
+    43 from the ring (the bond-angle rules decide). Before, flatness alone made it 43."""
+    model = read_shelx(BENCHMARK / "FC_SH2185" / "published.res").to_structure()
+    heavy = _without_h(model)
+    heavy = heavy.with_sites(
+        [
+            replace(s, frac=_REFINED_MINOR_RING.get(s.label, s.frac), part=0, occupancy=1.0)
+            for s in heavy.sites
+            if s.part != 1
+        ]
+    )
+    k = [s.label for s in heavy.sites].index("C17B")
+    plan = add_riding_hydrogens(heavy, {k: 1})
+    assert plan.codes.get(k) != 43, plan.notes.get(k)
+
+
 def test_a_flat_ring_makes_a_ch_sp2_whatever_its_angle():
     """choose_hfix: a CH between two long bonds at 100° has no riding model, unless the atom
     lies in a flat six-ring (geometry.flat_ring_sites), where it is aromatic."""

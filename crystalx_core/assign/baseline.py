@@ -59,6 +59,7 @@ from crystalx_core.assignment import Assignment, SiteAssignment
 from crystalx_core.elements import atomic_number, covalent_radius, is_hydrogen, is_metal
 from crystalx_core.errors import InputError
 from crystalx_core.geometry import (
+    AROMATIC_SPREAD,
     angle_sum,
     bond_angle,
     connectivity,
@@ -71,15 +72,6 @@ from crystalx_core.structure import Site, Structure
 
 
 _SAME_ATOM = 0.5  # Å: symmetry images of a peak this close are one atom on a special position
-
-
-# Å: longest minus shortest ring bond at most. This is what tells a flat ring holding a CH2
-# from an aromatic one: the CH2's C–C single bonds (1.50 Å) against the aromatic 1.39 differ
-# by 0.11 Å (Allen et al. 1987, J. Chem. Soc. Perkin Trans. 2, S1), aromatic bonds among
-# themselves by a few hundredths (pyridine's C–N 1.34 beside C–C 1.39). The corpus has no
-# flat six-ring holding a CH2 to set it by; of its 2,682 ring CH in flat rings 157 have a
-# spread over 0.10 Å (319 over 0.08), and leave the aromatic rule for the bond-length rules.
-AROMATIC_SPREAD = 0.10
 
 
 @dataclass
