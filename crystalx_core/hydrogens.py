@@ -88,6 +88,7 @@ def choose_hfix(
     neighbours: Sequence[tuple[str, np.ndarray]],
     prefer_staggered: bool = False,
     second_neighbours: Sequence[np.ndarray] | None = None,
+    in_flat_ring: bool = False,
 ) -> tuple[int, str]:
     """The SHELXL HFIX code for `n_h` H atoms on `pivot`, and a note that says why.
 
@@ -98,7 +99,11 @@ def choose_hfix(
     atom is never dropped silently. `prefer_staggered` asks for 33 instead of the rotating
     137 on methyl groups (for data too poor to locate the H atoms in a difference map).
     For a disordered model pass only the neighbours in the pivot's own PART and PART 0:
-    atoms of the other part make the neighbour count meaningless.
+    atoms of the other part make the neighbour count meaningless. `in_flat_ring`: the pivot
+    lies in a flat six-ring (geometry.flat_ring_sites; riding asks its bonds alike too outside
+    any PART, where no disorder spoils them), so a CH or NH between two ring
+    neighbours is sp2 (AFIX 43) whatever its angle and bonds, which a disordered minor part or
+    a restrained ring spoils (FC_SH2185's C17B: 99.6° and bonds of 1.52 and 1.63 Å).
     """
     if n_h < 0:
         raise ValueError(f"negative H count {n_h}")
@@ -116,6 +121,8 @@ def choose_hfix(
             "place from the difference map and restrain with DFIX"
         )
     in_cage = any(el == "B" for el, _ in neighbours)
+    if in_flat_ring and n_h == 1 and element in ("C", "N") and len(covalent) == 2:
+        return 43, f"aromatic/sp2 {element}H (flat six-ring)"
     return rule(element, n_h, pivot, covalent, metals, others, prefer_staggered, in_cage)
 
 

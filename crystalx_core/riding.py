@@ -12,11 +12,13 @@ from scipy.optimize import linear_sum_assignment
 from crystalx_core.elements import is_hydrogen, is_metal
 from crystalx_core.errors import InputError
 from crystalx_core.geometry import (
+    AROMATIC_SPREAD,
     H_BOND_MAX,
     Contact,
     are_bonded,
     bonded_h_contacts,
     connectivity,
+    flat_ring_sites,
     neighbours,
     one_alternative,
     shares_neighbour,
@@ -103,6 +105,14 @@ def add_riding_hydrogens(
     heavy = structure.with_sites([structure.sites[i] for i in pivots])
     bonds = connectivity(heavy)
     alternatives = one_alternative(heavy, bonds)  # to say why a pivot with both has no H
+    # a CH or NH in a flat six-ring is sp2 whatever a disordered part did to its angle
+    # (of a ring inside a PART; outside any PART its bonds alike too, as for the H-count
+    # rules: a flat ring's CH2 miscounted as CH is no aromatic CH)
+    one_h = {i for i, key in enumerate(pivots) if h_counts.get(key, 0) == 1}
+    in_part = {i for i in one_h if heavy.sites[i].part}
+    flat = flat_ring_sites(heavy, alternatives, candidates=in_part) | flat_ring_sites(
+        heavy, alternatives, AROMATIC_SPREAD, candidates=one_h - in_part
+    )
     near = neighbours(
         heavy, HBOND_DISTANCE[1]
     )  # every site's acceptors and H-bond partners, searched once
@@ -126,9 +136,42 @@ def add_riding_hydrogens(
             )
             continue
         pivot = heavy.cartesian(site.frac)
+        split = _split_pivot(heavy, site, bonds[i]) if key not in given else []
+        # H of each alternative in its PART, as SHELXL users write them; else as below
+        done = split and _per_part(
+            heavy, bonds, near[i], site, n_h, split, placed, temperature, density
+        )
+        if done:
+            total = sum(len(group.positions) for group in done)
+            new_h.append(range(len(sites), len(sites) + total))
+            plan.groups[key] = new_h[-1]
+            for group in done:
+                first = len(sites) - new_h[-1].start  # the H of all PARTs named as one group
+                sites.extend(
+                    Site(
+                        label=h_label(site.label, first + k, total, h_element),
+                        element=h_element,
+                        frac=tuple(heavy.fractional(xyz)),
+                        u_iso=RIDING_U_FACTOR.get(group.code, 1.2) * site.u_iso,
+                        occupancy=group.occupancy,
+                        part=group.part,
+                        afix=group.code,
+                        free_variable=group.free_variable,
+                    )
+                    for k, xyz in enumerate(group.positions)
+                )
+                placed.extend(group.positions)
+            plan.codes[key] = max(done, key=lambda group: group.occupancy).code
+            plan.notes[key] = "H placed in each PART of its disordered neighbour: " + ", ".join(
+                f"PART {group.part} AFIX {group.code} at occupancy {group.occupancy:.3g}"
+                for group in done
+            )
+            continue
         bonded = _distinct([(heavy.sites[c.j].element, c.cart_j) for c in bonds[i]])
         second = _second_neighbours(heavy, bonds, bonds[i][0]) if len(bonds[i]) == 1 else None
-        code, note = choose_hfix(site.element, n_h, pivot, bonded, second_neighbours=second)
+        code, note = choose_hfix(
+            site.element, n_h, pivot, bonded, second_neighbours=second, in_flat_ring=i in flat
+        )
         known, known_code = given.get(key, (None, None))
         operators = site_operators(heavy, site.frac)
         # a group without an HFIX, placed from the map and held by DFIX (and DANG) if code 0
@@ -220,6 +263,94 @@ def add_riding_hydrogens(
     return plan
 
 
+@dataclass
+class _PartGroup:
+    """The riding H of a pivot outside a disorder for one alternative of its neighbour."""
+
+    part: int
+    occupancy: float
+    free_variable: int
+    code: int
+    positions: list[np.ndarray]
+
+
+def _split_pivot(
+    structure: Structure, site: Site, contacts: list[Contact]
+) -> list[tuple[int, list[Contact], Site]]:
+    """For an atom outside a disorder (PART 0) bonded to two or more alternatives (C4 bonded
+    to C5A in PART 1 and C5B in PART 2): each alternative's PART, the bonds the atom has in
+    it (to PART 0 and that PART), and that PART's neighbour that gives the H its occupancy;
+    PARTs in file order. Empty for any other atom, and where only metals are disordered: the
+    covalent framework alone sets the H (an aqua O on Ni1/Ni1', a Cp C on Fe/Fe'), the same in
+    every alternative. Negative PARTs (SHELXL: symmetry-generated bonds and special-position
+    constraints suppressed) are left alone: iotbx reads them into smtbx's conformer 0, where
+    an H group in PART -1 riding on a PART 0 pivot bonded to PART -1 and -2 atoms has "bad
+    connectivity" and is kept fixed (finalcif_1517016)."""
+    if site.part:
+        return []
+    first: dict[int, Site] = {}
+    for c in contacts:
+        neighbour = structure.sites[c.j]
+        if neighbour.part > 0 and not is_metal(neighbour.element):
+            first.setdefault(neighbour.part, neighbour)
+    if len(first) < 2:
+        return []
+    return [
+        (part, [c for c in contacts if structure.sites[c.j].part in (0, part)], first[part])
+        for part in sorted(first)
+    ]
+
+
+def _per_part(
+    structure, bonds, near, site, n_h, split, placed, temperature, density
+) -> list[_PartGroup] | None:
+    """The riding H of a pivot outside a disorder in each alternative (_split_pivot): in that
+    PART, at its neighbour's occupancy and free variable (the pivot's where lower), placed and
+    coded on the bonds the alternative has, as SHELXL and smtbx build a PART n H riding on a
+    PART 0 atom (its neighbours in PART 0 and n alone). None where an alternative has no
+    riding geometry for the H (a group without HFIX, or a pivot on a special position): the
+    pivot is then treated as any other, and a note says why it has no H."""
+    pivot = structure.cartesian(site.frac)
+    if site_operators(structure, site.frac):
+        return None
+    groups = []
+    for part, contacts, neighbour in split:
+        bonded = _distinct([(structure.sites[c.j].element, c.cart_j) for c in contacts])
+        second = _second_neighbours(structure, bonds, contacts[0]) if len(contacts) == 1 else None
+        code, _ = choose_hfix(site.element, n_h, pivot, bonded, second_neighbours=second)
+        if code == 0:
+            return None
+        try:
+            positions = _positions(
+                structure,
+                near,
+                site,
+                code,
+                n_h,
+                pivot,
+                bonded,
+                second,
+                placed,
+                temperature,
+                [],
+                False,
+                density,
+            )
+        except ValueError:  # hydrogens._unit: atoms on top of each other
+            return None
+        lower = neighbour.occupancy < site.occupancy
+        groups.append(
+            _PartGroup(
+                part,
+                min(neighbour.occupancy, site.occupancy),
+                neighbour.free_variable if lower else 0,
+                code,
+                list(positions),
+            )
+        )
+    return groups
+
+
 def ride_existing_hydrogens(
     structure: Structure, codes_by_h_label: dict[str, int] | None = None
 ) -> HydrogenPlan:
@@ -258,17 +389,28 @@ def keep_input_names(plan: HydrogenPlan, model: Structure, given: Structure) -> 
             not old
             or len(old) != len(new)
             or not _same_kind(old[0][0].afix, now.afix)
-            or any(h.element.upper() != now.element.upper() or h.part != now.part for h, _ in old)
+            or any(h.element.upper() != now.element.upper() for h, _ in old)
+            # the same PARTs (a pivot beside a disorder has H in two: _per_part)
+            or sorted(h.part for h, _ in old) != sorted(sites[k].part for k in new)
             or {h.label.upper() for h, _ in old} & (heavy | {n.upper() for _, n in names.values()})
             or any(len(bare_label(h.label)) > MAX_LABEL for h, _ in old)  # a CIF's H1c10
         ):
             continue
         cost = [
-            [np.linalg.norm(xyz - model.cartesian(sites[k].frac)) for k in new] for _, xyz in old
+            [
+                np.linalg.norm(xyz - model.cartesian(sites[k].frac))
+                + (0 if h.part == sites[k].part else _OTHER_PART)
+                for k in new
+            ]
+            for h, xyz in old
         ]
         _, order = linear_sum_assignment(np.array(cost))
-        # in the user's order, each H where its name's H was (the image beside the pivot)
-        names.update({place: (new[k], h.label) for place, (h, _), k in zip(new, old, order)})
+        # each H where its name's H was (the image beside the pivot), in the user's order
+        # within each PART: the PARTs' groups stay whole (PART 1 AFIX 23 H H AFIX 0 PART 2 ...)
+        for part in dict.fromkeys(sites[k].part for k in new):
+            places = [place for place in new if sites[place].part == part]
+            theirs = [(h, k) for (h, _), k in zip(old, order) if h.part == part]
+            names.update({place: (new[k], h.label) for place, (h, k) in zip(places, theirs)})
     taken = {name.upper() for _, name in names.values()}
     # a name not kept still means the user's H in the user's restraints: no new H of another
     # atom takes it (DFIX N1 H1 would restrain C1's H), so such a restraint becomes a REM line
@@ -295,6 +437,9 @@ def keep_input_names(plan: HydrogenPlan, model: Structure, given: Structure) -> 
     plan.restraints = [
         " ".join(mapping.get(word, word) for word in line.split()) for line in plan.restraints
     ]
+
+
+_OTHER_PART = 100.0  # Å added to the cost of giving a name to an H of another PART: never
 
 
 def _input_groups(model: Structure, given: Structure) -> dict[int, list[tuple[Site, np.ndarray]]]:

@@ -394,9 +394,10 @@ def test_an_atom_bonded_to_two_alternatives_counts_one(shared_data):
         assert bonded_h_counts(model, H_BOND_MAX)[k] == 2
         assert baseline_h_counts(heavy)[k] == 2, name
         assert model_h_counts(heavy)[k][0] == 2, name
-        # riding has no CH2 geometry for a pivot with three bonds; its note says why
-        note = add_riding_hydrogens(heavy, {k: 2}).notes[k]
-        assert note.startswith("CH2 with 3 non-metal neighbours") and "both alternatives" in note
+        # riding places the CH2's H in each PART, on the bonds of that alternative
+        plan = add_riding_hydrogens(heavy, {k: 2})
+        assert "each PART" in plan.notes[k] and plan.codes[k] == 23
+        assert sorted(plan.structure.sites[j].part for j in plan.groups[k]) == [1, 1, 2, 2]
 
 
 @pytest.mark.parametrize(

@@ -225,10 +225,10 @@ def test_a_flat_ring_with_unlike_bonds_keeps_its_ch2(shared_data):
 
 
 def test_the_aromatic_rings_take_one_neighbour_search(shared_data, monkeypatch):
-    """_aromatic_sites searches the ring reach of all sites at once: one search per site made
+    """flat_ring_sites searches the ring reach of all sites at once: one search per site made
     it quadratic (finalcif_1548072, 1,338 non-H atoms: 1.9 s against 0.09 s for the bonds)."""
     from crystalx_core import geometry
-    from crystalx_core.assign.baseline import _aromatic_sites
+    from crystalx_core.assign.baseline import AROMATIC_SPREAD
 
     structure = read_cif(CORPUS / "finalcif_1548072_many_atoms.cif").structure
     heavy = structure.with_sites([s for s in structure.sites if not is_hydrogen(s.element)])
@@ -238,5 +238,5 @@ def test_the_aromatic_rings_take_one_neighbour_search(shared_data, monkeypatch):
     monkeypatch.setattr(
         geometry, "_neighbours", lambda s, r, c, i: searched.append(r) or real(s, r, c, i)
     )
-    assert _aromatic_sites(heavy, bonds)
+    assert geometry.flat_ring_sites(heavy, bonds, AROMATIC_SPREAD)
     assert searched.count(geometry.RING_REACH) <= 1

@@ -36,7 +36,7 @@ counts below, except that each metal bound to an N takes the place of one H.
      alkyl), else 0; otherwise 0.
   S  1 for a single bond > 1.70 Å to its only neighbour (SH), else 0.
   Everything else: 0.
-An aromatic six-ring: six C/N atoms (geometry.six_rings) within AROMATIC_FLAT (r.m.s.) of
+An aromatic six-ring: six C/N atoms (geometry.flat_ring_sites) within AROMATIC_FLAT (r.m.s.) of
 their mean plane and with ring bonds alike to AROMATIC_SPREAD. A crystallographer reads a ring's
 flatness where disorder or restraints spoil its bond lengths (SXF_I43d's quarter-occupied
 benzene at 1.51–1.55 Å): a saturated six-ring is never flat (a chair puts its atoms
@@ -59,36 +59,19 @@ from crystalx_core.assignment import Assignment, SiteAssignment
 from crystalx_core.elements import atomic_number, covalent_radius, is_hydrogen, is_metal
 from crystalx_core.errors import InputError
 from crystalx_core.geometry import (
-    RING_REACH,
+    AROMATIC_SPREAD,
     angle_sum,
     bond_angle,
     connectivity,
     exo_bond_taken,
-    neighbours,
+    flat_ring_sites,
     one_alternative,
-    ring_planarity,
     site_multiplicities,
-    six_rings,
 )
 from crystalx_core.structure import Site, Structure
 
 
 _SAME_ATOM = 0.5  # Å: symmetry images of a peak this close are one atom on a special position
-
-
-# Å: the ring atoms' r.m.s. distance from their mean plane at most: nearer flat (0) than a
-# chair (every atom 0.25 Å off). Of the 4,500 C with two or three neighbours in six-rings of
-# the usable corpus entries, the rings of those carrying two H lie 0.10 Å or more off (that
-# one with bonds 0.25 Å apart), most 0.23; with bonds alike, any limit from 0.06 to 0.125 Å
-# finds the same rings there. SXF_I43d's quarter-occupied benzene lies 0.06 Å off.
-AROMATIC_FLAT = 0.125
-# Å: longest minus shortest ring bond at most. This is what tells a flat ring holding a CH2
-# from an aromatic one: the CH2's C–C single bonds (1.50 Å) against the aromatic 1.39 differ
-# by 0.11 Å (Allen et al. 1987, J. Chem. Soc. Perkin Trans. 2, S1), aromatic bonds among
-# themselves by a few hundredths (pyridine's C–N 1.34 beside C–C 1.39). The corpus has no
-# flat six-ring holding a CH2 to set it by; of its 2,682 ring CH in flat rings 157 have a
-# spread over 0.10 Å (319 over 0.08), and leave the aromatic rule for the bond-length rules.
-AROMATIC_SPREAD = 0.10
 
 
 @dataclass
@@ -184,7 +167,7 @@ def baseline_h_counts(structure: Structure, bonds: list | None = None) -> list[i
     skeleton = structure.with_sites(heavy)
     if bonds is None:
         bonds = one_alternative(skeleton, connectivity(skeleton))
-    aromatic = _aromatic_sites(skeleton, bonds)
+    aromatic = flat_ring_sites(skeleton, bonds, AROMATIC_SPREAD)
     counts = []
     for k, (site, contacts) in enumerate(zip(heavy, bonds)):
         made = [
@@ -198,27 +181,6 @@ def baseline_h_counts(structure: Structure, bonds: list | None = None) -> list[i
             rule = _RULES.get(site.element)
             counts.append(rule(centre, made) if rule else 0)
     return counts
-
-
-_RING_ATOMS = ("C", "N")  # the atoms of the aromatic six-rings the rules know
-
-
-def _aromatic_sites(skeleton: Structure, bonds: list) -> set[int]:
-    """The C and N sites with two or three non-metal neighbours that lie in an aromatic
-    six-ring (flat to AROMATIC_FLAT, bonds alike to AROMATIC_SPREAD)."""
-    found = set()
-    reach = neighbours(skeleton, RING_REACH)  # once for all sites: per site it was quadratic
-    for k, (site, contacts) in enumerate(zip(skeleton.sites, bonds)):
-        covalent = [c for c in contacts if not is_metal(skeleton.sites[c.j].element)]
-        if site.element not in _RING_ATOMS or len(covalent) not in (2, 3):
-            continue
-        for ring in six_rings(skeleton, k, lambda element: element in _RING_ATOMS, reach[k]):
-            lengths = np.linalg.norm(ring - np.roll(ring, -1, axis=0), axis=1)
-            flat = ring_planarity(ring) <= AROMATIC_FLAT
-            if flat and lengths.max() - lengths.min() <= AROMATIC_SPREAD:
-                found.add(k)
-                break
-    return found
 
 
 def _non_metal(bonds: list[_Bond]) -> list[_Bond]:

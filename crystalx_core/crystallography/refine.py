@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 
 from iotbx.shelx import errors as shelx_errors, parse_smtbx_refinement_model
+from iotbx.shelx.parsers import afix_parser
 from scitbx import lstbx
 import scitbx.lstbx.normal_eqns_solving  # noqa: F401  (registers levenberg_marquardt_iterations)
 from smtbx import refinement
@@ -17,7 +18,7 @@ from smtbx.refinement.constraints import (
     occupancy as occupancy_constraints,
     site as site_constraints,
 )
-from smtbx.refinement.constraints.geometrical.hydrogens import polyhedral_bh_site
+from smtbx.refinement.constraints.geometrical import hydrogens as smtbx_hydrogens
 
 from crystalx_core.crystallography.convert import displacement, set_dispersion
 from crystalx_core.elements import is_hydrogen
@@ -36,7 +37,7 @@ _LEAST_SQUARES = [
 # as smtbx's own polyhedral_bh_site builds it from hydrogens[0]); but iotbx's SHELX parser
 # expects polyhedral_bh_site.n_constrained_sites = 5 atoms after AFIX 15n (cctbx 2025.11) and
 # rejects every such group ("wrong number of afixed atoms"). Those H are read without their AFIX
-# and given the constraint SHELXL's reading makes (_polyhedral_bh_constraints).
+# and given the constraint SHELXL's reading makes (_riding_constraints).
 POLYHEDRAL_BH = 15
 # Fewer unique reflections per refined parameter and least squares fits the noise (checkCIF
 # already alerts below 10); a job with so little data keeps the isotropic model, or stops.
@@ -82,7 +83,7 @@ def refine(
 
     The model goes through a SHELX .ins text so that smtbx's own AFIX parser builds the
     riding-hydrogen constraints exactly as SHELXL would read them (AFIX 15n excepted: see
-    `_polyhedral_bh_constraints`). `damping` is
+    `_riding_constraints`). `damping` is
     Levenberg-Marquardt's first damping as a share of the normal matrix's largest diagonal
     element (NEW_MODEL_DAMPING for a model just made from peaks).
     """
@@ -121,9 +122,10 @@ def refine(
     # smtbx chains SHELX's 21/-21 codes pair by pair and breaks with more than two atoms on one
     # variable: they go in as fixed occupancies, and _occupancy_constraints ties them
     named = named.with_sites([replace(site, free_variable=0) for site in named.sites])
-    bh_hydrogens = {site.label for site in named.sites if site.afix // 10 == POLYHEDRAL_BH}
+    detached = _detached_groups(named.sites)
+    apart = {label for labels, _ in detached for label in labels}
     named = named.with_sites(
-        [replace(site, afix=0) if site.label in bh_hydrogens else site for site in named.sites]
+        [replace(site, afix=0) if site.label in apart else site for site in named.sites]
     )
     text = new_ins_text(named, _renamed(instructions or refinement_instructions(), original))
     try:
@@ -133,7 +135,7 @@ def refine(
             f"smtbx could not read the refinement model: {error}", structure.source
         ) from None
     xs = builder.structure
-    builder.constraints.extend(_polyhedral_bh_constraints(xs, bh_hydrogens))
+    builder.constraints.extend(_riding_constraints(xs, detached))
     if anisotropic:
         _make_non_h_anisotropic(
             xs, {name for name, label in original.items() if label in keep_isotropic}
@@ -229,24 +231,54 @@ def refine(
     return result
 
 
-def _polyhedral_bh_constraints(xs, labels: set[str]) -> list:
-    """One AFIX 15n riding constraint per H labelled in `labels`, on the atom before it as
-    SHELXL's pivot (the last non-H scatterer read before the H)."""
+def _detached_groups(sites) -> list[tuple[list[str], int]]:
+    """(labels, AFIX code) of the riding H groups iotbx's SHELX parser cannot read as SHELXL
+    does: AFIX 15n H (see POLYHEDRAL_BH), and groups not straight after their pivot. SHELXL
+    rides H on the last non-H atom before them, iotbx's parser on the atom just before the
+    AFIX, which for the second PART's H of an atom outside a disorder (PART 1 AFIX 23 H4A H4B
+    AFIX 0 PART 2 AFIX 23 H4C H4D, riding._per_part) is H4B."""
+    groups: list[tuple[list[str], int]] = []
+    previous = None
+    for site in sites:
+        riding = is_hydrogen(site.element or "") and site.afix
+        same = previous is not None and (previous.part, previous.afix) == (site.part, site.afix)
+        if riding and site.afix // 10 == POLYHEDRAL_BH:
+            groups.append(([site.label], site.afix))  # one H a group
+        elif riding and same and groups and groups[-1][0][-1] == previous.label:
+            groups[-1][0].append(site.label)
+        elif riding and previous is not None and is_hydrogen(previous.element or "") and not same:
+            groups.append(([site.label], site.afix))
+        previous = site
+    return groups
+
+
+def _riding_constraints(xs, groups: list[tuple[list[str], int]]) -> list:
+    """The riding constraint of each group (_detached_groups) as SHELXL reads it: on the last
+    non-H scatterer before its H, the geometry m and refinement n of its AFIX mn (n = 7 or 8
+    rotating, 4 or 8 stretching, as iotbx's afix_parser has it)."""
     scatterers = xs.scatterers()
     index = {sc.label: i for i, sc in enumerate(scatterers)}
     constraints = []
-    for label in sorted(labels, key=index.get):  # in file order, whatever the hash seed
-        h = index[label]
+    for labels, code in groups:
+        first = index[labels[0]]
         pivot = next(
-            (i for i in range(h - 1, -1, -1) if not is_hydrogen(scatterers[i].scattering_type)),
+            (i for i in range(first - 1, -1, -1) if not is_hydrogen(scatterers[i].scattering_type)),
             None,
         )
         if pivot is None:  # SHELXL too stops on an AFIX group with no atom before it
-            raise RefinementError(f"AFIX {POLYHEDRAL_BH}n H {label} has no pivot atom before it")
-        constraint = polyhedral_bh_site(
-            rotating=False, stretching=False, bond_length=None, pivot=pivot
+            raise RefinementError(f"AFIX {code} H {labels[0]} has no pivot atom before it")
+        m, n = divmod(code, 10)
+        known = afix_parser.constraints.get(m)
+        if known is None:  # a rigid group's H (AFIX 66) or a disordered methyl (AFIX 123)
+            raise RefinementError(
+                f"AFIX {code} H {labels[0]}: smtbx has no riding model for AFIX {m}n after "
+                "another group's H; put the group straight after its pivot atom"
+            )
+        kind = getattr(smtbx_hydrogens, known[0])
+        constraint = kind(
+            rotating=n in (7, 8), stretching=n in (4, 8), bond_length=None, pivot=pivot
         )
-        constraint.constrained_site_indices = (h,)
+        constraint.constrained_site_indices = tuple(index[label] for label in labels)
         constraints.append(constraint)
     return constraints
 

@@ -80,6 +80,13 @@ class _SiteWriter:
         self.part: tuple[int, ShelxLine | None] = (0, None)
         self.previous_ueq: float | None = None
         self.previous_sof: float | None = None  # the sof code of the pivot of riding H
+        self.previous_part = 0  # and its PART
+        # PART → the sof codes of the file's atoms in it: the variable of an H put in a PART
+        # other than its pivot's (riding._per_part)
+        self.part_sofs: dict[int, list[float]] = {}
+        for line in self.origins.values():
+            if line.site and line.site.part and not is_hydrogen(line.site.element or ""):
+                self.part_sofs.setdefault(line.site.part, []).append(line.sof_code)
         self.shift = _lattice_shift(sites)
 
     def emit(
@@ -103,6 +110,11 @@ class _SiteWriter:
         # the PART of the atom written first (a mixed site's atoms may sit in PART 1 and 2)
         part = self._part(atoms[0], sources[0])
         out = []
+        if part != self.part and afix == self.afix and afix[0] % 10 not in (5, 6, 9) and afix[0]:
+            # riding H of one pivot in two PARTs (beside a disordered neighbour): SHELXL and
+            # smtbx build a group of the H under one AFIX, all in one PART, so it opens again
+            out.append("AFIX   0" + self.nl)
+            self.afix = (0, None)
         if afix != self.afix and self.afix[0] and not (interrupting or resumed):
             out.append("AFIX   0" + self.nl)
         if part != self.part and self.part[0] and not part[0]:
@@ -212,21 +224,41 @@ class _SiteWriter:
         if not site.is_peak and not is_hydrogen(site.element):
             self.previous_ueq = site.u_iso
             self.previous_sof = sof_code
+            self.previous_part = site.part
         return text
 
     def _riding_sof(self, site: Site, origin: AtomLine | None, sof: float) -> float:
         """A new riding H's sof code: on its pivot's free variable, as SHELXL writes the H of a
         disordered group (-21 under a -21 atom, 30.33333 for a methyl's three H disordered over
         a threefold axis under a 30.33333 carbon), so that the H follow the refined occupancy;
-        else the occupancy fixed."""
-        if origin is None and site.afix and is_hydrogen(site.element) and self.previous_sof:
-            m = int(abs(self.previous_sof) / 10 + 0.5)
-            if 1 < m <= len(self.all_fvars):
-                fv = self.all_fvars[m - 1]
-                share = fv if self.previous_sof > 0 else 1 - fv
-                if share > 0 and sof / share < 5:
-                    return math.copysign(10 * m + sof / share, self.previous_sof)
+        for an H in a PART other than its pivot's (beside a disordered neighbour), on the
+        variable of the file's atom of that PART whose occupancy it has (21 / -21); else the
+        occupancy fixed."""
+        if origin is None and site.afix and is_hydrogen(site.element):
+            if site.part and site.part != self.previous_part:
+                for code in self.part_sofs.get(site.part, []):
+                    coded = self._on_variable(code, sof, site.occupancy)
+                    if coded is not None:
+                        return coded
+            if self.previous_sof:  # the pivot's (an H of a pivot less occupied than the PART)
+                coded = self._on_variable(self.previous_sof, sof)
+                if coded is not None:
+                    return coded
         return 10 + sof
+
+    def _on_variable(self, code: float, sof: float, occupancy: float | None = None):
+        """`sof` as a code on the free variable of `code` (10m + p), if `code` has one (and
+        that variable's share is `occupancy`, where given); else None."""
+        m = int(abs(code) / 10 + 0.5)
+        if not 1 < m <= len(self.all_fvars):
+            return None
+        fv = self.all_fvars[m - 1]
+        share = fv if code > 0 else 1 - fv
+        if occupancy is not None and not math.isclose(share, occupancy, abs_tol=1e-4):
+            return None
+        if share > 0 and sof / share < 5:
+            return math.copysign(10 * m + sof / share, code)
+        return None
 
     def _bad_u(self, site: Site, values) -> InputError:
         """A U that SHELX would read as a free-variable code (|U| >= 5 Å²) is the input's error."""
