@@ -107,3 +107,26 @@ def test_h_total_moves_the_least_unlikely_count():
         1,
         2,
     ]
+
+
+def test_a_move_costs_its_log_probability_and_the_count_penalties_it_changes():
+    """The N the formula has one too many of gives up more probability than the C, but moving
+    it to the missing O settles two counts: the cheaper move under the fit's objective."""
+    from crystalx_core.assign.composition import move_costs
+
+    probabilities = np.array([[0, 0.002, 0.996, 0.001], [0, 0.79, 0.071, 0.094]])
+    choice = np.array([N, C])
+    sites = np.array([0, 1])
+    plain = move_costs(probabilities, choice, sites, O)
+    assert plain.argmin() == 1  # by probability alone the C goes
+    fitted = move_costs(
+        probabilities,
+        choice,
+        sites,
+        O,
+        counted={C: 1, N: 0, O: 1},
+        weights=np.ones(2),
+        penalty=PENALTY,
+    )
+    assert np.allclose(fitted, plain - 2 * PENALTY * np.array([1, 0]))
+    assert fitted.argmin() == 0

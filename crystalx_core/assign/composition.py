@@ -76,6 +76,37 @@ def constrained_choice(
     return _best_under_counts(probabilities, columns, targets, penalty, shortfall)
 
 
+def move_costs(
+    probabilities: np.ndarray,
+    choice: np.ndarray,
+    sites: np.ndarray,
+    new: int,
+    counted: dict[int, float] | None = None,
+    weights: np.ndarray | None = None,
+    penalty: float = 0.0,
+    shortfall: bool = True,
+) -> np.ndarray:
+    """What moving each of `sites` alone from its class in `choice` to class `new` costs in
+    constrained_choice's objective: the log-probability given up plus the change of the count
+    penalties (none without `counted`)."""
+    log_p = np.log(np.clip(probabilities, _FLOOR, None))
+    cost = log_p[sites, choice[sites]] - log_p[sites, new]
+    if not counted:
+        return cost
+    counts = {c: float(weights[choice == c].sum()) for c in counted}
+
+    def deviation(c: int, step: np.ndarray) -> np.ndarray:
+        excess = counts[c] + step - counted[c]
+        return np.abs(excess) if shortfall else np.maximum(excess, 0.0)
+
+    for k, site in enumerate(sites):
+        old = int(choice[site])
+        for c, step in ((old, -weights[site]), (new, weights[site])):
+            if c in counted and old != new:
+                cost[k] += penalty * (deviation(c, step) - deviation(c, 0.0))
+    return cost
+
+
 def constrained_total(
     probabilities: np.ndarray,
     values: np.ndarray,
