@@ -90,21 +90,20 @@ def move_costs(
     constrained_choice's objective: the log-probability given up plus the change of the count
     penalties (none without `counted`)."""
     log_p = np.log(np.clip(probabilities, _FLOOR, None))
-    cost = log_p[sites, choice[sites]] - log_p[sites, new]
-    if not counted:
+    old = choice[sites]
+    cost = log_p[sites, old] - log_p[sites, new]
+    if not counted or penalty == 0:
         return cost
-    counts = {c: float(weights[choice == c].sum()) for c in counted}
+    expected = np.full(probabilities.shape[1], np.nan)  # nan: a class UNIT does not count
+    expected[list(counted)] = list(counted.values())
+    excess = np.bincount(choice, weights=weights, minlength=len(expected)) - expected
 
-    def deviation(c: int, step: np.ndarray) -> np.ndarray:
-        excess = counts[c] + step - counted[c]
-        return np.abs(excess) if shortfall else np.maximum(excess, 0.0)
+    def deviation(x: np.ndarray) -> np.ndarray:
+        return np.nan_to_num(np.abs(x) if shortfall else np.maximum(x, 0.0))
 
-    for k, site in enumerate(sites):
-        old = int(choice[site])
-        for c, step in ((old, -weights[site]), (new, weights[site])):
-            if c in counted and old != new:
-                cost[k] += penalty * (deviation(c, step) - deviation(c, 0.0))
-    return cost
+    step = np.where(old == new, 0.0, weights[sites])
+    cost += penalty * (deviation(excess[old] - step) - deviation(excess[old]))
+    return cost + penalty * (deviation(excess[new] + step) - deviation(excess[new]))
 
 
 def constrained_total(
