@@ -12,7 +12,9 @@ run from pass 1's most likely classes (the --no-formula path).
 Corpus: evaluate's simulated solutions (seeds 7-9 at 0, 0.05, 0.1 Å extra noise; --seeds and
 --noises take fewer, for the training split's 446 structures).
 Benchmark: the published non-H atoms as Fobs-map peaks, as model_benchmark.py reads them.
-Prints, per stage, how many atoms it turned right and wrong (all and the metal complexes);
+Prints, per stage, how many atoms it turned right and wrong (all and the metal complexes), and
+the atoms whose most likely class is right and answer wrong (and the reverse) by the last
+stage of the answer's path that changed them;
 --dump writes every atom some stage changed or the answer got wrong, with its classes and final
 probabilities, and whether it lies on a special position (its peak's images within
 PEAK_ON_SPECIAL) or stands for a disordered atom (PART or occupancy below one in the published
@@ -45,6 +47,20 @@ STEPS = (
     ("p1_sites", "p2_sites", "second pass"),
     ("no_formula", "cover", "most likely class -> answer"),
 )
+
+
+def last_change(names: dict[str, list[str]], k: int, element: str) -> str | None:
+    """Where an atom that the model's most likely class (no_formula) has right ends wrong, or
+    the reverse: the last stage of the answer's path (ORDER) that changed its rightness; pass
+    2 of the model ("p2_sfac") when none did, for then only pass 2's input differed from the
+    most likely path's (pass 1's formula answer instead of its argmax). None when the answer
+    and the most likely class agree on it."""
+    if (names["no_formula"][k] == element) == (names["cover"][k] == element):
+        return None
+    for before, after in reversed(list(zip(ORDER, ORDER[1:]))):
+        if (names[before][k] == element) != (names[after][k] == element):
+            return after
+    return "p2_sfac"
 
 
 def stages(structure) -> tuple[dict[str, list[str]], np.ndarray, list[str]]:
@@ -140,7 +156,7 @@ def main(argv=None) -> int:
         if args.kind == "corpus"
         else _benchmark_cases(args.folder)
     )
-    right, flips = Counter(), Counter()
+    right, flips, turns = Counter(), Counter(), Counter()
     dump = args.dump.open("w") if args.dump else None
     for name, structure, truth, metal, kinds in cases:
         names, probabilities, classes = stages(structure)
@@ -155,6 +171,11 @@ def main(argv=None) -> int:
                 if was != now:
                     flips[step, "right" if now else "wrong"] += 1
                     flips[step, "right" if now else "wrong", "metal"] += metal
+            stage = last_change(names, k, element)
+            if stage:
+                way = "right" if names["cover"][k] == element else "wrong"
+                turns[way, stage, "special" if kinds[k]["special"] else "general"] += 1
+                turns[way, stage, "metal" if metal else "no metal"] += 1
             seen = {names[s][k] for s in (*ORDER, "no_formula")}
             if dump and (len(seen) > 1 or names["cover"][k] != element):
                 top = np.argsort(-probabilities[k])[:3]
@@ -171,6 +192,15 @@ def main(argv=None) -> int:
             f"{step}: turned right {flips[step, 'right']} (metal {flips[step, 'right', 'metal']}), "
             f"turned wrong {flips[step, 'wrong']} (metal {flips[step, 'wrong', 'metal']})"
         )
+    for way, label in (("wrong", "most likely right, answer wrong"), ("right", "the reverse")):
+        print(f"{label}, by the last stage that changed it:")
+        for stage in ORDER:
+            n = {kind: turns[way, stage, kind] for kind in ("general", "special", "metal")}
+            if n["general"] + n["special"]:
+                print(
+                    f"  {stage}: {n['general'] + n['special']} (special position {n['special']}, "
+                    f"metal complex {n['metal']})"
+                )
     return 0
 
 
