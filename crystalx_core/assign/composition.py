@@ -88,7 +88,7 @@ def move_costs(
 ) -> np.ndarray:
     """What moving each of `sites` alone from its class in `choice` to class `new` costs in
     constrained_choice's objective: the log-probability given up plus the change of the count
-    penalties (none without `counted`)."""
+    penalties (none without `counted`); `weights` default to one per site."""
     log_p = np.log(np.clip(probabilities, _FLOOR, None))
     old = choice[sites]
     cost = log_p[sites, old] - log_p[sites, new]
@@ -96,6 +96,7 @@ def move_costs(
         return cost
     expected = np.full(probabilities.shape[1], np.nan)  # nan: a class UNIT does not count
     expected[list(counted)] = list(counted.values())
+    weights = np.ones(len(choice)) if weights is None else np.asarray(weights, dtype=float)
     excess = np.bincount(choice, weights=weights, minlength=len(expected)) - expected
 
     def deviation(x: np.ndarray) -> np.ndarray:

@@ -96,10 +96,8 @@ def assign_model(
                 weights @ (1.0 - probabilities[:, heavy_model.classes.index(NOT_AN_ATOM)])
             )
             expected, shortfall = trusted_counts(counted, atoms_seen, float(weights.sum()))
-            choice = constrained_choice(
-                probabilities, expected, weights, allowed, penalty, shortfall
-            )
             fit = dict(counted=expected, weights=weights, penalty=penalty, shortfall=shortfall)
+            choice = constrained_choice(probabilities, allowed=allowed, **fit)
             if record is not None:
                 record[f"p{p}_formula"] = choice
         else:
@@ -418,10 +416,11 @@ def _cover_every_element(probabilities, choice, allowed, classes, fit: dict | No
     """Give each SFAC element absent from the answer to the site whose move costs least, taken
     only from an element that keeps at least one other atom. The cost is the formula fit's own
     objective (composition.move_costs; `fit` holds constrained_choice's counted, weights,
-    penalty and shortfall, None without a formula: the log-probability given up alone), so
-    the donor's count counts too: an O the model calls N at 0.996 beside UNIT's one N
-    (sfarchiv2_2004902, the formula could not move it alone) becomes the missing O, not the C
-    that is likeliest O (0.094) and would leave the N too many."""
+    penalty and shortfall), so the donor's count counts too: an O the model calls N at 0.996
+    beside UNIT's one N (sfarchiv2_2004902, the formula could not move it alone) becomes the
+    missing O, not the C that is likeliest O (0.094) and would leave the N too many. Without
+    a formula (`fit` None, --no-formula) no count speaks for a donor, and the site likeliest
+    to be the element takes it."""
     choice = choice.copy()
     for c in np.flatnonzero(allowed):
         if classes[c] == NOT_AN_ATOM or (choice == c).any():
@@ -433,6 +432,9 @@ def _cover_every_element(probabilities, choice, allowed, classes, fit: dict | No
             if classes[choice[k]] != NOT_AN_ATOM and counts[choice[k]] > 1
         ] or [k for k in range(len(choice)) if classes[choice[k]] == NOT_AN_ATOM]
         if donors:
-            cost = move_costs(probabilities, choice, np.asarray(donors), int(c), **(fit or {}))
+            if fit is None:
+                choice[max(donors, key=lambda k: probabilities[k, c])] = c
+                continue
+            cost = move_costs(probabilities, choice, np.asarray(donors), int(c), **fit)
             choice[donors[int(np.argmin(cost))]] = c
     return choice
