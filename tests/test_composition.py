@@ -107,3 +107,71 @@ def test_h_total_moves_the_least_unlikely_count():
         1,
         2,
     ]
+
+
+def test_a_move_costs_its_log_probability_and_the_count_penalties_it_changes():
+    """The N the formula has one too many of gives up more probability than the C, but moving
+    it to the missing O settles two counts: the cheaper move under the fit's objective."""
+    from crystalx_core.assign.composition import move_costs
+
+    probabilities = np.array([[0, 0.002, 0.996, 0.001], [0, 0.79, 0.071, 0.094]])
+    choice = np.array([N, C])
+    sites = np.array([0, 1])
+    plain = move_costs(probabilities, choice, sites, O)
+    assert plain.argmin() == 1  # by probability alone the C goes
+    fitted = move_costs(
+        probabilities,
+        choice,
+        sites,
+        O,
+        counted={C: 1, N: 0, O: 1},
+        weights=np.ones(2),
+        penalty=PENALTY,
+    )
+    assert np.allclose(fitted, plain - 2 * PENALTY * np.array([1, 0]))
+    assert fitted.argmin() == 0
+
+
+def _objective(probabilities, choice, counted, weights, penalty, shortfall):
+    """constrained_choice's objective, written out: Σ log p − penalty · Σ deviation."""
+    total = np.log(probabilities[np.arange(len(choice)), choice]).sum()
+    for k, expected in counted.items():
+        excess = weights[choice == k].sum() - expected
+        total -= penalty * (abs(excess) if shortfall else max(excess, 0.0))
+    return total
+
+
+@pytest.mark.parametrize("shortfall", [True, False])
+def test_move_costs_match_the_objective_recomputed_by_brute_force(shortfall):
+    """move_costs against constrained_choice's objective written out (Σ log p − penalty · Σ
+    deviation of the counted classes) before and after each single move: fractional weights,
+    classes UNIT does not count, sites already of the new class."""
+    from crystalx_core.assign.composition import move_costs
+
+    rng = np.random.default_rng(5)
+    for _ in range(50):
+        sites, classes = 7, 5
+        probabilities = rng.uniform(0.01, 1.0, (sites, classes))
+        probabilities /= probabilities.sum(axis=1, keepdims=True)
+        choice = rng.integers(0, classes, sites)
+        weights = rng.choice([0.25, 0.5, 1.0], sites)
+        counted = {int(k): float(rng.integers(0, 4)) for k in rng.choice(classes, 3, False)}
+        penalty = float(rng.uniform(0.5, 5.0))
+        new = int(rng.integers(0, classes))
+
+        every = np.arange(sites)
+        costs = move_costs(probabilities, choice, every, new, counted, weights, penalty, shortfall)
+        for k in every:
+            moved = choice.copy()
+            moved[k] = new
+            before = _objective(probabilities, choice, counted, weights, penalty, shortfall)
+            after = _objective(probabilities, moved, counted, weights, penalty, shortfall)
+            assert costs[k] == pytest.approx(before - after)
+
+
+def test_move_costs_weigh_each_site_once_without_weights():
+    from crystalx_core.assign.composition import move_costs
+
+    probabilities = np.array([[0, 0.002, 0.996, 0.002], [0, 0.79, 0.117, 0.094]])
+    args = (probabilities, np.array([N, C]), np.array([0, 1]), O, {C: 1, N: 0, O: 1})
+    assert np.allclose(move_costs(*args, penalty=PENALTY), move_costs(*args, np.ones(2), PENALTY))

@@ -33,3 +33,16 @@ def test_the_stages_end_at_the_answer_and_show_the_refined_site_rule(shared_data
     for label in ("C6A", "C7B"):
         k = [s.label for s in heavy].index(label)
         assert names["p1_sfac"][k] == "Q" and names["p1_sites"][k] == "C"
+
+
+def test_an_atom_is_charged_to_the_last_stage_that_changed_it():
+    """An O called N on every stage: answer and most likely class agree (None). A C right all
+    along and made O by the cover is the cover's. An N wrong on every stage of the answer's
+    path whose most likely class is right owes it to pass 2's input (pass 1's formula answer)."""
+    script = _script()
+    order = script.ORDER
+    names = {s: ["N", "C", "C"] for s in order} | {"no_formula": ["N", "C", "N"]}
+    names["cover"] = ["N", "O", "C"]
+    assert script.last_change(names, 0, "O") is None
+    assert script.last_change(names, 1, "C") == "cover"
+    assert script.last_change(names, 2, "N") == "p2_sfac"

@@ -76,6 +76,37 @@ def constrained_choice(
     return _best_under_counts(probabilities, columns, targets, penalty, shortfall)
 
 
+def move_costs(
+    probabilities: np.ndarray,
+    choice: np.ndarray,
+    sites: np.ndarray,
+    new: int,
+    counted: dict[int, float] | None = None,
+    weights: np.ndarray | None = None,
+    penalty: float = 0.0,
+    shortfall: bool = True,
+) -> np.ndarray:
+    """What moving each of `sites` alone from its class in `choice` to class `new` costs in
+    constrained_choice's objective: the log-probability given up plus the change of the count
+    penalties (none without `counted`); `weights` default to one per site."""
+    log_p = np.log(np.clip(probabilities, _FLOOR, None))
+    old = choice[sites]
+    cost = log_p[sites, old] - log_p[sites, new]
+    if not counted or penalty == 0:
+        return cost
+    expected = np.full(probabilities.shape[1], np.nan)  # nan: a class UNIT does not count
+    expected[list(counted)] = list(counted.values())
+    weights = np.ones(len(choice)) if weights is None else np.asarray(weights, dtype=float)
+    excess = np.bincount(choice, weights=weights, minlength=len(expected)) - expected
+
+    def deviation(x: np.ndarray) -> np.ndarray:
+        return np.nan_to_num(np.abs(x) if shortfall else np.maximum(x, 0.0))
+
+    step = np.where(old == new, 0.0, weights[sites])
+    cost += penalty * (deviation(excess[old] - step) - deviation(excess[old]))
+    return cost + penalty * (deviation(excess[new] + step) - deviation(excess[new]))
+
+
 def constrained_total(
     probabilities: np.ndarray,
     values: np.ndarray,

@@ -22,6 +22,7 @@ from crystalx_core.assign.composition import (
     PENALTY,
     constrained_choice,
     constrained_total,
+    move_costs,
     trusted_counts,
 )
 from crystalx_core.assign.labels import element_labels
@@ -95,18 +96,18 @@ def assign_model(
                 weights @ (1.0 - probabilities[:, heavy_model.classes.index(NOT_AN_ATOM)])
             )
             expected, shortfall = trusted_counts(counted, atoms_seen, float(weights.sum()))
-            choice = constrained_choice(
-                probabilities, expected, weights, allowed, penalty, shortfall
-            )
+            fit = dict(counted=expected, weights=weights, penalty=penalty, shortfall=shortfall)
+            choice = constrained_choice(probabilities, allowed=allowed, **fit)
             if record is not None:
                 record[f"p{p}_formula"] = choice
         else:
             choice = probabilities.argmax(axis=1)
+            fit = None
         guesses = [
             0 if heavy_model.classes[c] == NOT_AN_ATOM else atomic_number(heavy_model.classes[c])
             for c in choice
         ]
-    choice = _cover_every_element(probabilities, choice, allowed, heavy_model.classes)
+    choice = _cover_every_element(probabilities, choice, allowed, heavy_model.classes, fit)
     if record is not None:
         record.update(cover=choice, probabilities=probabilities, classes=heavy_model.classes)
     elements = {
@@ -411,9 +412,15 @@ def _restricted(probabilities: np.ndarray, allowed: np.ndarray) -> np.ndarray:
     return kept / np.clip(kept.sum(axis=1, keepdims=True), 1e-12, None)
 
 
-def _cover_every_element(probabilities, choice, allowed, classes) -> np.ndarray:
-    """Give each SFAC element absent from the answer to the site most likely to be it,
-    taken only from an element that keeps at least one other atom."""
+def _cover_every_element(probabilities, choice, allowed, classes, fit: dict | None = None):
+    """Give each SFAC element absent from the answer to the site whose move costs least, taken
+    only from an element that keeps at least one other atom. The cost is the formula fit's own
+    objective (composition.move_costs; `fit` holds constrained_choice's counted, weights,
+    penalty and shortfall), so the donor's count counts too: an O the model calls N at 0.996
+    beside UNIT's one N (sfarchiv2_2004902, the formula could not move it alone) becomes the
+    missing O, not the C that is likeliest O (0.094) and would leave the N too many. Without
+    a formula (`fit` None, --no-formula) no count speaks for a donor, and the site likeliest
+    to be the element takes it."""
     choice = choice.copy()
     for c in np.flatnonzero(allowed):
         if classes[c] == NOT_AN_ATOM or (choice == c).any():
@@ -425,5 +432,9 @@ def _cover_every_element(probabilities, choice, allowed, classes) -> np.ndarray:
             if classes[choice[k]] != NOT_AN_ATOM and counts[choice[k]] > 1
         ] or [k for k in range(len(choice)) if classes[choice[k]] == NOT_AN_ATOM]
         if donors:
-            choice[max(donors, key=lambda k: probabilities[k, c])] = c
+            if fit is None:
+                choice[max(donors, key=lambda k: probabilities[k, c])] = c
+                continue
+            cost = move_costs(probabilities, choice, np.asarray(donors), int(c), **fit)
+            choice[donors[int(np.argmin(cost))]] = c
     return choice
