@@ -7,9 +7,10 @@ the job's labels by io.shelx_names exactly as the written .res follows them; a l
 atom the model no longer has is left out, as the writer makes it a REM line. Only the kinds
 smtbx applies are carried: iotbx.shelx's restraint_parser reads DFIX DANG SADI FLAT SIMU DELU
 RIGU ISOR (cctbx 2025.11, iotbx/shelx/parsers.py; CHIV it reads and ignores), and EADP/EXYZ
-become smtbx's shared_u/shared_site constraints (crystallography.refine). Lines of a residue
-other than 0, or naming atoms by residue ('_'), class or range ('>' '<'), are not carried: the
-refinement's model has no residues and another atom order.
+become smtbx's shared_u/shared_site constraints (crystallography.refine). A range ('C1 > C6')
+is spelt out in the file's atom order (the refinement's is another). Lines of a residue other
+than 0, or naming atoms by residue ('_') or class, are not carried: the refinement's model has
+no residues.
 """
 
 from __future__ import annotations
@@ -35,7 +36,15 @@ def user_restraints(shelx_file: ShelxFile | None, structure: Structure) -> tuple
     start, end = _atom_region(lines)
     origins = {line.number: line for line in lines[start:end] if isinstance(line, AtomLine)}
     sites = [site for site in structure.sites if not site.is_peak]
-    followed, _ = follow_renamed_atoms(lines[:end], *_renamed_and_gone(sites, origins, structure))
+    renamed, gone_atoms = _renamed_and_gone(sites, origins, structure)
+    followed, _ = follow_renamed_atoms(lines[:end], renamed, gone_atoms)
+    order = [  # the file's atoms in its order, under the job's labels: what a range spans
+        renamed.get(label, label)
+        for label in (line.site.label.upper() for line in origins.values() if line.site)
+        if label not in gone_atoms
+    ]
+    if any(line.keyword == "RESI" for line in lines):
+        order = []  # a range over residues: left out
     kept: list[str] = []
     gone, other, unread = 0, set(), 0
     for line, residue, include in _instructions(lines[:end]):
@@ -53,6 +62,7 @@ def user_restraints(shelx_file: ShelxFile | None, structure: Structure) -> tuple
         words = " ".join(
             physical.partition("!")[0].replace("=", " ") for physical in text.splitlines()
         ).split()
+        words = _ranges_expanded(words, order)
         if include is not None or residue or any(mark in word for word in words for mark in "_<>$"):
             unread += 1
             continue
@@ -71,3 +81,25 @@ def user_restraints(shelx_file: ShelxFile | None, structure: Structure) -> tuple
         else ""
     )
     return kept, note
+
+
+def _ranges_expanded(words: list[str], order: list[str]) -> list[str]:
+    """The words with each 'A > B' ('A < B') made the atoms from A to B in the file's order
+    (backwards), as SHELXL reads a range; unchanged where an end is not in `order`."""
+    upper = [label.upper() for label in order]
+    out: list[str] = []
+    k = 0
+    while k < len(words):
+        word = words[k]
+        if word in "<>" and out and k + 1 < len(words):
+            first, last = out[-1].upper(), words[k + 1].upper()
+            if first in upper and last in upper:
+                i, j = upper.index(first), upper.index(last)
+                span = order[i : j + 1] if word == ">" else order[j : i + 1][::-1]
+                if len(span) > 1:
+                    out[-1:] = span
+                    k += 2
+                    continue
+        out.append(word)
+        k += 1
+    return out
