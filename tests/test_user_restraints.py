@@ -19,13 +19,14 @@ HEADER = (
 
 def test_restraint_lines_follow_the_jobs_labels_and_leave_out_what_smtbx_cannot_apply():
     """O5 retyped N5 is renamed, a line naming the dropped C7 is left out, a range is spelt out
-    in the file's order without C7 (SHELXL manual: 'C1 > C6', '<' backwards), CHIV (no smtbx
+    in the file's order without C7 (SHELXL manual: 'C1 > C6', '<' backwards; an ADP
+    restraint's without the riding H6), CHIV (no smtbx
     restraint) and a residue-addressed line are noted, HTAB is no restraint at all."""
     text = HEADER + (
         "DFIX 1.40 O5 C6\nSIMU 0.01 O5 C6 = ! ring\n   C7\nEADP O5 C6\nDANG 2.4 C6 C7\n"
-        "CHIV C6\nSADI C6 O5 C6 C1_2\nHTAB C6 O5\nRIGU O5 > C8\nDELU C8 < O5\nFVAR 1\n"
+        "CHIV C6\nSADI C6 O5 C6 C1_2\nHTAB C6 O5\nRIGU O5 > C8\nFLAT C8 < O5\nFVAR 1\n"
         "O5 4 0.1 0.2 0.3 11 0.03\nC6 1 0.2 0.2 0.3 11 0.03\nC7 1 0.3 0.2 0.3 11 0.03\n"
-        "C8 1 0.4 0.2 0.3 11 0.03\n"
+        "H6 2 0.25 0.2 0.3 11 -1.2\nC8 1 0.4 0.2 0.3 11 0.03\n"
         "HKLF 4\nEND\n"
     )
     shelx = parse_shelx(text, "x.res")
@@ -36,7 +37,7 @@ def test_restraint_lines_follow_the_jobs_labels_and_leave_out_what_smtbx_cannot_
         if s.label != "C7"
     ]
     lines, note = user_restraints(shelx, structure.with_sites(sites))
-    assert lines == ["DFIX 1.40 N5 C6", "EADP N5 C6", "RIGU N5 C6 C8", "DELU C8 C6 N5"]
+    assert lines == ["DFIX 1.40 N5 C6", "EADP N5 C6", "RIGU N5 C6 C8", "FLAT C8 H6 C6 N5"]
     assert "2 naming atoms this model no longer has" in note
     assert "1 by residue" in note and "CHIV" in note
     assert user_restraints(None, structure) == ([], "")

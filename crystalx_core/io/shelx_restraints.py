@@ -15,6 +15,7 @@ no residues.
 
 from __future__ import annotations
 
+from crystalx_core.elements import is_hydrogen
 from crystalx_core.io.shelx_names import _instructions, follow_renamed_atoms
 from crystalx_core.io.shelx_write import _atom_region, _renamed_and_gone
 from crystalx_core.io.shelx_read import AtomLine, ShelxFile
@@ -22,6 +23,9 @@ from crystalx_core.structure import Structure
 
 RESTRAINTS = frozenset("DFIX DANG SADI FLAT SIMU DELU RIGU ISOR".split())
 CONSTRAINTS = frozenset(("EADP", "EXYZ"))
+# their ranges span the non-H atoms: riding H are isotropic with a Uiso tied to their pivot's,
+# and SHELXL's SIMU/DELU/RIGU/ISOR default to the non-H atoms
+ADP_RESTRAINTS = frozenset("SIMU DELU RIGU ISOR".split())
 # restraints smtbx has no reader for: the refinement goes on without them, with a note
 UNSUPPORTED = frozenset("CHIV SAME NCSY BUMP".split())
 
@@ -39,9 +43,9 @@ def user_restraints(shelx_file: ShelxFile | None, structure: Structure) -> tuple
     renamed, gone_atoms = _renamed_and_gone(sites, origins, structure)
     followed, _ = follow_renamed_atoms(lines[:end], renamed, gone_atoms)
     order = [  # the file's atoms in its order, under the job's labels: what a range spans
-        renamed.get(label, label)
-        for label in (line.site.label.upper() for line in origins.values() if line.site)
-        if label not in gone_atoms
+        (renamed.get(site.label.upper(), site.label), is_hydrogen(site.element or ""))
+        for site in (line.site for line in origins.values() if line.site)
+        if site.label.upper() not in gone_atoms
     ]
     if any(line.keyword == "RESI" for line in lines):
         order = []  # a range over residues: left out
@@ -62,7 +66,9 @@ def user_restraints(shelx_file: ShelxFile | None, structure: Structure) -> tuple
         words = " ".join(
             physical.partition("!")[0].replace("=", " ") for physical in text.splitlines()
         ).split()
-        words = _ranges_expanded(words, order)
+        words = _ranges_expanded(
+            words, [label for label, h in order if not (h and line.keyword in ADP_RESTRAINTS)]
+        )
         if include is not None or residue or any(mark in word for word in words for mark in "_<>$"):
             unread += 1
             continue
