@@ -389,16 +389,20 @@ def _renamed(instructions: list[str], original: dict[str, str]) -> list[str]:
 
 def _shared_constraints(xs, lines: list[str]) -> list:
     """smtbx's shared_u/shared_site for EADP/EXYZ lines (iotbx's parser reads neither): the
-    atoms of a line the model has, each atom in one line at most, and an EADP of isotropic and
-    anisotropic atoms left out (smtbx refuses to mix them)."""
+    atoms of a line the model has, each atom in one line at most; a line with an atom that
+    smtbx holds on a special position (a disordered ring across a twofold axis, SXF_I43d's,
+    where SHELXL keeps it general: its site-symmetry constraints on Uij clash with the shared
+    Uij, which ran away to 1.3 Å²), and an EADP of isotropic and
+    anisotropic atoms (smtbx refuses to mix them) left out."""
     index = {sc.label.upper(): k for k, sc in enumerate(xs.scatterers())}
+    special = xs.site_symmetry_table()
     taken: dict[str, set[int]] = {"EADP": set(), "EXYZ": set()}
     out = []
     for words in (line.split() for line in lines):
         kind = words[0].upper()
         members = [index[w.upper()] for w in words[1:] if w.upper() in index]
         members = [k for k in dict.fromkeys(members) if k not in taken[kind]]
-        if len(members) < 2:
+        if len(members) < 2 or any(special.is_special_position(k) for k in members):
             continue
         if kind == "EADP":
             if len({xs.scatterers()[k].flags.use_u_aniso() for k in members}) > 1:
