@@ -392,7 +392,7 @@ def _shared_constraints(xs, lines: list[str]) -> list:
     atoms of a line the model has, each atom in one line at most; a line with an atom that
     smtbx holds on a special position (a disordered ring across a twofold axis, SXF_I43d's,
     where SHELXL keeps it general: its site-symmetry constraints on Uij clash with the shared
-    Uij, which ran away to 1.3 Å²), and an EADP of isotropic and
+    Uij: C23 in SXF_I43d reached a Ueq over 1 Å²), and an EADP of isotropic and
     anisotropic atoms (smtbx refuses to mix them) left out."""
     index = {sc.label.upper(): k for k, sc in enumerate(xs.scatterers())}
     special = xs.site_symmetry_table()
