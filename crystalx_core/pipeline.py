@@ -436,11 +436,37 @@ def _refined_with_user_restraints(
                 f"{error.message}"
             )
         else:
+            worst = _loosest(refined)
+            if worst[0] <= UNPHYSICAL_U:
+                notes.extend([note] if note else [])
+                return refined, with_own
+            without = refine(plan.structure, reflections, cycles, anisotropic, instructions=base)
+            if _loosest(without)[0] < worst[0]:
+                notes.append(
+                    f"refined without the input's restraints and constraints: with them "
+                    f"{worst[1]} reached a displacement of {worst[0]:.2f} Å² (over "
+                    f"{UNPHYSICAL_U:g}), without them it does not"
+                )
+                return without, base
             notes.extend([note] if note else [])
             return refined, with_own
     elif note:
         notes.append(note)
     return refine(plan.structure, reflections, cycles, anisotropic, instructions=base), base
+
+
+# A displacement no atom of an ordinary crystal reaches (loose solvent stays near 0.2-0.3 Å²):
+# where the input's own restraints drive one past it, they fight the job's model (an EADP
+# across a symmetry element the job's atoms straddle), and the refinement without them is kept
+UNPHYSICAL_U = 0.5
+
+
+def _loosest(refined: RefinementResult) -> tuple[float, str]:
+    """The largest |U| (Uiso or any Uij, Å²) of the refined model and the atom that holds it."""
+    return max(
+        (max(abs(u) for u in (site.u_iso, *(site.u_aniso or ()))), site.label)
+        for site in refined.structure.sites
+    )
 
 
 def _instructions(plan: HydrogenPlan, own: list[str] = ()) -> list[str]:
