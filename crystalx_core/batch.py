@@ -202,6 +202,7 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
             options.method,
             options.cycles,
             hydrogens=options.hydrogens,
+            shelx=loaded.output_template(),
         )
         loaded.add_notes(result, *([unrefined] if unrefined else []))
         inputs = [item.model] + ([where] if where else [])

@@ -326,7 +326,13 @@ def _run_assign(args) -> int:
     reflections = loaded.read(args.hkl) if args.hkl else None
     with _progress(args) as progress:
         result = assign_job(
-            loaded.structure, reflections, args.method, args.cycles, progress, args.hydrogens
+            loaded.structure,
+            reflections,
+            args.method,
+            args.cycles,
+            progress,
+            args.hydrogens,
+            shelx=loaded.output_template(),
         )
     hint = (
         f"{args.model.name} carries its reflections ({loaded.hkl_tag}): add --hkl "

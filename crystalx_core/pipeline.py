@@ -157,8 +157,11 @@ def assign_job(
     cycles: int = 10,
     progress: Progress = lambda stage: None,
     hydrogens: str = "auto",
+    shelx=None,
 ) -> JobResult:
-    """Assign elements and H to the peaks/atoms of a solution; refine when reflections are given."""
+    """Assign elements and H to the peaks/atoms of a solution; refine when reflections are given,
+    with the restraints and constraints of `shelx` (the input .res, io.shelx_restraints) where
+    the atoms keep their labels."""
     timings: dict[str, float] = {}
     unit_note = None
     if structure.peaks:  # UNIT decides which peaks are atoms: a placeholder must not
@@ -169,7 +172,7 @@ def assign_job(
         else:
             stage = assign_and_refine(structure, reflections, method, cycles)
             check_first_fit(stage.r1, "after the first refinement", reflections, structure.source)
-    result = _finish_job(structure, stage, reflections, method, cycles, progress, hydrogens)
+    result = _finish_job(structure, stage, reflections, method, cycles, progress, hydrogens, shelx)
     if unit_note:
         result.notes.insert(0, unit_note)
     result.timings = {**timings, **result.timings}
@@ -197,6 +200,7 @@ def _finish_job(
     cycles: int,
     progress: Progress,
     hydrogens: str,
+    shelx=None,
 ) -> JobResult:
     """From an assignment (isotropically refined when there are reflections): the elements
     weighed by the data, anisotropic refinement, riding H, the final difference map and the
@@ -256,18 +260,10 @@ def _finish_job(
         keep_input_names(plan, model, given)
     if reflections is not None:
         with _timed(timings, "refine with riding H", progress):
-            refinements.append(
-                (
-                    "riding H",
-                    refine(
-                        plan.structure,
-                        reflections,
-                        cycles,
-                        anisotropic=anisotropic,
-                        instructions=_instructions(plan),
-                    ),
-                )
+            refined, instructions = _refined_with_user_restraints(
+                plan, reflections, cycles, anisotropic, shelx, notes
             )
+            refinements.append(("riding H", refined))
         plan.structure = refinements[-1][1].structure
         # refinement names pivots as SHELX does, a mixed site by any of its atoms
         pivot = {atom.label: k for k, site in enumerate(model.sites) for atom in site.with_mixed}
@@ -282,7 +278,7 @@ def _finish_job(
             # an isotropic model's anisotropy shows as peaks beside its atoms: split atoms, no parts
             partial = (
                 add_partial_sites(
-                    refinements[-1][1], reflections, cycles, True, _instructions(plan), short
+                    refinements[-1][1], reflections, cycles, True, instructions, short
                 )
                 if anisotropic
                 else PartialSites(refinements[-1][1])
@@ -418,10 +414,65 @@ def _withdraw_formula_hydrogens(model: Structure, first: dict[int, int], evidenc
         )
 
 
-def _instructions(plan: HydrogenPlan) -> list[str]:
+def _refined_with_user_restraints(
+    plan: HydrogenPlan, reflections, cycles: int, anisotropic: bool, shelx, notes: list[str]
+):
+    """The riding-H refinement with the input's own restraints and constraints (the atoms keep
+    their labels from here on), and the instructions it used; where smtbx fails with them, the
+    refinement without them and a note: a job that refines without them must not fail."""
+    from crystalx_core.io.shelx_restraints import user_restraints
+
+    base = _instructions(plan)
+    own, note = user_restraints(shelx, plan.structure)
+    if own:
+        with_own = _instructions(plan, own)
+        try:
+            refined = refine(
+                plan.structure, reflections, cycles, anisotropic, instructions=with_own
+            )
+        except RefinementError as error:
+            notes.append(
+                f"refined without the input's restraints and constraints: with them, "
+                f"{error.message}"
+            )
+        else:
+            worst = _loosest(refined)
+            if worst[0] <= UNPHYSICAL_U:
+                notes.extend([note] if note else [])
+                return refined, with_own
+            without = refine(plan.structure, reflections, cycles, anisotropic, instructions=base)
+            if _loosest(without)[0] < worst[0]:
+                notes.append(
+                    f"refined without the input's restraints and constraints: with them "
+                    f"{worst[1]} reached a displacement of {worst[0]:.2f} Å² (over "
+                    f"{UNPHYSICAL_U:g}), without them it does not"
+                )
+                return without, base
+            notes.extend([note] if note else [])
+            return refined, with_own
+    elif note:
+        notes.append(note)
+    return refine(plan.structure, reflections, cycles, anisotropic, instructions=base), base
+
+
+# A displacement no atom of an ordinary crystal reaches (loose solvent stays near 0.2-0.3 Å²):
+# where the input's own restraints drive one past it, they fight the job's model (an EADP
+# across a symmetry element the job's atoms straddle), and the refinement without them is kept
+UNPHYSICAL_U = 0.5
+
+
+def _loosest(refined: RefinementResult) -> tuple[float, str]:
+    """The largest |U| (Uiso or any Uij, Å²) of the refined model and the atom that holds it."""
+    return max(
+        (max(abs(u) for u in (site.u_iso, *(site.u_aniso or ()))), site.label)
+        for site in refined.structure.sites
+    )
+
+
+def _instructions(plan: HydrogenPlan, own: list[str] = ()) -> list[str]:
     from crystalx_core.crystallography.refine import refinement_instructions
 
-    return refinement_instructions(plan.restraints)
+    return refinement_instructions([*plan.restraints, *own])
 
 
 class _timed:

@@ -47,6 +47,7 @@ DAMPING = 1e-3  # smtbx's
 # matrix's largest diagonal element: damped by 1e-3 of it, a half-wrong Lu complex's light atoms
 # hardly moved in 10 cycles (R1 0.245; 0.177 from 1e-6, the damping rising again as needed)
 NEW_MODEL_DAMPING = 1e-6
+SHARED = ("EADP", "EXYZ")  # SHELX constraints that smtbx builds here, not from the .ins text
 MAX_U = (
     5.0  # Å²: SHELX cannot write a displacement parameter this large; the refinement has diverged
 )
@@ -127,7 +128,9 @@ def refine(
     named = named.with_sites(
         [replace(site, afix=0) if site.label in apart else site for site in named.sites]
     )
-    text = new_ins_text(named, _renamed(instructions or refinement_instructions(), original))
+    setup = _renamed(instructions or refinement_instructions(), original)
+    shared = [line for line in setup if line.split()[0].upper() in SHARED]
+    text = new_ins_text(named, [line for line in setup if line not in shared])
     try:
         builder = parse_smtbx_refinement_model(file=io.StringIO(text), strictly_shelxl=False)
     except shelx_errors.error as error:
@@ -141,6 +144,7 @@ def refine(
             xs, {name for name, label in original.items() if label in keep_isotropic}
         )
     _refine_everything(xs)
+    builder.constraints.extend(_shared_constraints(xs, shared))
 
     fo_sq = _observations(structure, reflections, xs.space_group().is_centric())
     where = getattr(reflections, "path", "") or structure.source
@@ -174,7 +178,12 @@ def refine(
         fixed = {
             original[label]: why for label, why in _fix_unbuildable_riding_groups(model).items()
         }
-        ls = model.least_squares()
+        try:
+            ls = model.least_squares()
+        except _CONSTRAINT_FAILURES as error:  # the user's EADP/EXYZ clash with the model's own
+            raise RefinementError(
+                f"smtbx could not build the constraints ({error})", structure.source
+            ) from None
     n_parameters = ls.reparametrisation.n_independents
     if n_unique < MIN_DATA_PER_PARAMETER * n_parameters:
         raise RefinementError(
@@ -365,7 +374,7 @@ def _with_smtbx_labels(atoms: Structure) -> tuple[Structure, dict[str, str]]:
 
 
 def refinement_instructions(restraints: list[str] = ()) -> list[str]:
-    """The least-squares setup smtbx refines with, `restraints` (DFIX/DANG) after L.S."""
+    """The least-squares setup smtbx refines with, `restraints` (DFIX/DANG/EADP...) after L.S."""
     return _LEAST_SQUARES[:1] + list(restraints) + _LEAST_SQUARES[1:]
 
 
@@ -376,6 +385,33 @@ def _renamed(instructions: list[str], original: dict[str, str]) -> list[str]:
         " ".join(words[:1] + [new.get(word.upper(), word) for word in words[1:]])
         for words in (line.split() for line in instructions)
     ]
+
+
+def _shared_constraints(xs, lines: list[str]) -> list:
+    """smtbx's shared_u/shared_site for EADP/EXYZ lines (iotbx's parser reads neither): the
+    atoms of a line the model has, each atom in one line at most; a line with an atom that
+    smtbx holds on a special position (a disordered ring across a twofold axis, SXF_I43d's,
+    where SHELXL keeps it general: its site-symmetry constraints on Uij clash with the shared
+    Uij: C23 in SXF_I43d reached a Ueq over 1 Å²), and an EADP of isotropic and
+    anisotropic atoms (smtbx refuses to mix them) left out."""
+    index = {sc.label.upper(): k for k, sc in enumerate(xs.scatterers())}
+    special = xs.site_symmetry_table()
+    taken: dict[str, set[int]] = {"EADP": set(), "EXYZ": set()}
+    out = []
+    for words in (line.split() for line in lines):
+        kind = words[0].upper()
+        members = [index[w.upper()] for w in words[1:] if w.upper() in index]
+        members = [k for k in dict.fromkeys(members) if k not in taken[kind]]
+        if len(members) < 2 or any(special.is_special_position(k) for k in members):
+            continue
+        if kind == "EADP":
+            if len({xs.scatterers()[k].flags.use_u_aniso() for k in members}) > 1:
+                continue
+            out.append(adp_constraints.shared_u(members))
+        else:
+            out.append(site_constraints.shared_site(members))
+        taken[kind].update(members)
+    return out
 
 
 def _largest_u(site) -> float:

@@ -1,0 +1,111 @@
+"""The user's own restraints and constraints (DFIX, SIMU, RIGU, EADP, ...) for the job's
+refinement, named as the job names the atoms.
+
+A disordered model refined without the restraints its author needed runs away (a minor ring's
+ADPs grow to Å² sizes), so the refinement reads the input file's restraint lines, followed to
+the job's labels by io.shelx_names exactly as the written .res follows them; a line naming an
+atom the model no longer has is left out, as the writer makes it a REM line. Only the kinds
+smtbx applies are carried: iotbx.shelx's restraint_parser reads DFIX DANG SADI FLAT SIMU DELU
+RIGU ISOR (cctbx 2025.11, iotbx/shelx/parsers.py; CHIV it reads and ignores), and EADP/EXYZ
+become smtbx's shared_u/shared_site constraints (crystallography.refine). A range ('C1 > C6')
+is spelt out in the file's atom order (the refinement's is another). Lines of a residue other
+than 0, or naming atoms by residue ('_') or class, are not carried: the refinement's model has
+no residues.
+"""
+
+from __future__ import annotations
+
+from crystalx_core.elements import is_hydrogen
+from crystalx_core.io.shelx_names import _instructions, follow_renamed_atoms
+from crystalx_core.io.shelx_write import _atom_region, _renamed_and_gone
+from crystalx_core.io.shelx_read import AtomLine, ShelxFile
+from crystalx_core.structure import Structure
+
+RESTRAINTS = frozenset("DFIX DANG SADI FLAT SIMU DELU RIGU ISOR".split())
+CONSTRAINTS = frozenset(("EADP", "EXYZ"))
+# their ranges span the non-H atoms: riding H are isotropic with a Uiso tied to their pivot's,
+# and SHELXL's SIMU/DELU/RIGU/ISOR default to the non-H atoms
+ADP_RESTRAINTS = frozenset("SIMU DELU RIGU ISOR".split())
+# restraints smtbx has no reader for: the refinement goes on without them, with a note
+UNSUPPORTED = frozenset("CHIV SAME NCSY BUMP".split())
+
+
+def user_restraints(shelx_file: ShelxFile | None, structure: Structure) -> tuple[list[str], str]:
+    """The restraint and constraint lines of `shelx_file` that the refinement of `structure`
+    (sites carrying their file lines, Site.line) can apply, one line each under the job's
+    labels, and one note on what was left out ('' when nothing)."""
+    if shelx_file is None:
+        return [], ""
+    lines = shelx_file.lines
+    start, end = _atom_region(lines)
+    origins = {line.number: line for line in lines[start:end] if isinstance(line, AtomLine)}
+    sites = [site for site in structure.sites if not site.is_peak]
+    renamed, gone_atoms = _renamed_and_gone(sites, origins, structure)
+    followed, _ = follow_renamed_atoms(lines[:end], renamed, gone_atoms)
+    order = [  # the file's atoms in its order, under the job's labels: what a range spans
+        (renamed.get(site.label.upper(), site.label), is_hydrogen(site.element or ""))
+        for site in (line.site for line in origins.values() if line.site)
+        if site.label.upper() not in gone_atoms
+    ]
+    if any(line.keyword == "RESI" for line in lines):
+        order = []  # a range over residues: left out
+    kept: list[str] = []
+    gone, other, unread = 0, set(), 0
+    for line, residue, include in _instructions(lines[:end]):
+        if line.kind != "instruction":
+            continue
+        if line.keyword in UNSUPPORTED:
+            other.add(line.keyword)
+            continue
+        if line.keyword not in RESTRAINTS | CONSTRAINTS:
+            continue
+        text = followed.get(line.number, line.text)
+        if text.lstrip().upper().startswith("REM"):
+            gone += 1
+            continue
+        words = " ".join(
+            physical.partition("!")[0].replace("=", " ") for physical in text.splitlines()
+        ).split()
+        words = _ranges_expanded(
+            words, [label for label, h in order if not (h and line.keyword in ADP_RESTRAINTS)]
+        )
+        if include is not None or residue or any(mark in word for word in words for mark in "_<>$"):
+            unread += 1
+            continue
+        kept.append(" ".join(words))
+    left = []
+    if gone:
+        left.append(f"{gone} naming atoms this model no longer has")
+    if unread:
+        left.append(f"{unread} by residue, range, symmetry or in an include file")
+    if other:
+        left.append(f"{', '.join(sorted(other))} (smtbx has no such restraint)")
+    note = (
+        f"the input's restraints and constraints refined with: {len(kept)} lines; "
+        f"left out: {'; '.join(left)}"
+        if left
+        else ""
+    )
+    return kept, note
+
+
+def _ranges_expanded(words: list[str], order: list[str]) -> list[str]:
+    """The words with each 'A > B' ('A < B') made the atoms from A to B in the file's order
+    (backwards), as SHELXL reads a range; unchanged where an end is not in `order`."""
+    upper = [label.upper() for label in order]
+    out: list[str] = []
+    k = 0
+    while k < len(words):
+        word = words[k]
+        if word in "<>" and out and k + 1 < len(words):
+            first, last = out[-1].upper(), words[k + 1].upper()
+            if first in upper and last in upper:
+                i, j = upper.index(first), upper.index(last)
+                span = order[i : j + 1] if word == ">" else order[j : i + 1][::-1]
+                if len(span) > 1:
+                    out[-1:] = span
+                    k += 2
+                    continue
+        out.append(word)
+        k += 1
+    return out
