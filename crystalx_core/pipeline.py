@@ -436,16 +436,24 @@ def _refined_with_user_restraints(
                 f"{error.message}"
             )
         else:
-            worst = _loosest(refined)
-            if worst[0] <= UNPHYSICAL_U:
+            loose = _loose_atoms(refined)
+            if not loose:
                 notes.extend([note] if note else [])
                 return refined, with_own
-            without = refine(plan.structure, reflections, cycles, anisotropic, instructions=base)
-            if _loosest(without)[0] < worst[0]:
+            try:
+                without = refine(
+                    plan.structure, reflections, cycles, anisotropic, instructions=base
+                )
+            except RefinementError:  # the restrained result is the one there is
+                without = None
+            held = _loose_atoms(without) if without is not None else loose
+            driven = {label: u for label, u in loose.items() if label not in held}
+            if driven:
+                label = max(driven, key=driven.get)
                 notes.append(
                     f"refined without the input's restraints and constraints: with them "
-                    f"{worst[1]} reached a displacement of {worst[0]:.2f} Å² (over "
-                    f"{UNPHYSICAL_U:g}), without them it does not"
+                    f"{label} reached a displacement of {driven[label]:.2f} Å² (over "
+                    f"{UNPHYSICAL_U:g}), without them it stays under"
                 )
                 return without, base
             notes.extend([note] if note else [])
@@ -456,17 +464,19 @@ def _refined_with_user_restraints(
 
 
 # A displacement no atom of an ordinary crystal reaches (loose solvent stays near 0.2-0.3 Å²):
-# where the input's own restraints drive one past it, they fight the job's model (an EADP
-# across a symmetry element the job's atoms straddle), and the refinement without them is kept
+# where the input's own restraints drive an atom past it and the refinement without them keeps
+# that atom under it, they fight the job's model (an EADP across a symmetry element the job's
+# atoms straddle: SXF_I43d, the one case that set this), and the refinement without them is kept
 UNPHYSICAL_U = 0.5
 
 
-def _loosest(refined: RefinementResult) -> tuple[float, str]:
-    """The largest |U| (Uiso or any Uij, Å²) of the refined model and the atom that holds it."""
-    return max(
-        (max(abs(u) for u in (site.u_iso, *(site.u_aniso or ()))), site.label)
+def _loose_atoms(refined: RefinementResult) -> dict[str, float]:
+    """The atoms whose largest |U| (Uiso or any Uij, Å²) is past UNPHYSICAL_U, with it."""
+    largest = {
+        site.label: max(abs(u) for u in (site.u_iso, *(site.u_aniso or ())))
         for site in refined.structure.sites
-    )
+    }
+    return {label: u for label, u in largest.items() if u > UNPHYSICAL_U}
 
 
 def _instructions(plan: HydrogenPlan, own: list[str] = ()) -> list[str]:

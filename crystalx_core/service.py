@@ -153,8 +153,9 @@ def assign_result(
 ) -> dict:
     """Elements, H counts and riding-H plan for a snapshot, with the Olex2 commands: the
     answer of the same job as `crystalx assign`, or with the reflections `crystalx assign
-    --hkl` (pipeline.assign_job: one evidence stage for both). Data that cannot be used leave
-    the model's answer and a note naming the file."""
+    --hkl` (pipeline.assign_job: one evidence stage for both), except that a snapshot carries
+    no restraint lines, so the refinement holds none of the user's (Olex2 keeps them). Data
+    that cannot be used leave the model's answer and a note naming the file."""
     job = None
     data, why = read_reflections(reflections, structure) if reflections else (None, None)
     if data is not None:

@@ -80,3 +80,21 @@ def test_restraints_that_drive_a_displacement_past_any_physical_one_are_dropped(
     assert h25.u_iso <= UNPHYSICAL_U
     assert any("without the input's restraints" in note for note in job.notes), job.notes
     assert job.final.r1 < 0.032
+
+
+def test_a_restraint_smtbx_refuses_leaves_the_job_refined_without_them(shared_data, tmp_path):
+    """`FLAT O C` (a plane needs four atoms): iotbx refuses the model; the job refines
+    without the input's lines, as it did before they were carried, and says why."""
+    from crystalx_core.io import load
+    from crystalx_core.pipeline import assign_job
+
+    folder = BENCHMARK / "XH_urea"
+    text = (folder / "published.res").read_text()
+    res = tmp_path / "urea.res"
+    res.write_text(text.replace("FVAR", "DFIX 1.2 O C\nFLAT O C\nFVAR", 1))
+    loaded = load(res)
+    job = assign_job(
+        loaded.structure, loaded.read(folder / "data.hkl"), shelx=loaded.output_template()
+    )
+    assert any("Invalid FLAT" in note for note in job.notes), job.notes
+    assert job.final.r1 < 0.03
