@@ -9,7 +9,7 @@ import re
 import signal
 import sys
 import traceback
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from crystalx_core import __version__
@@ -46,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(error, EXIT_OUTPUT)
     except CrystalXError as error:
         return _fail(error, EXIT_OTHER)
+    except BrokenPipeError:  # the reader went away (`| head`): the outputs are written
+        return _reader_gone()
     except OSError as error:
         where = f"{error.filename}: " if error.filename else ""
         print(f"crystalx: error: {where}{error.strerror or error}", file=sys.stderr)
@@ -64,6 +66,15 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERNAL
+
+
+def _reader_gone() -> int:
+    """Quiet, as a shell tool killed by SIGPIPE: 128 + SIGPIPE. Standard output is pointed at
+    /dev/null first, so Python's flush at exit finds no broken pipe to complain of (the way
+    the signal module's documentation recommends)."""
+    with suppress(OSError, ValueError, AttributeError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.__stdout__.fileno())
+    return 128 + getattr(signal, "SIGPIPE", 13)  # 13 on every POSIX system; Windows has none
 
 
 @contextmanager

@@ -7,6 +7,7 @@ import errno
 import io
 import json
 import multiprocessing
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -283,3 +284,21 @@ def test_after_a_full_disk_no_worker_begins_another_structure(tmp_path, monkeypa
     assert [r["status"] for r in rows[1:]] == ["failed"] + ["not done"] * 6
     handed = (tmp_path / "handed").read_text().split()
     assert handed[:2] == ["a.res", "b.res"] and len(handed) < 8, handed
+
+
+def test_a_reader_that_goes_away_ends_the_job_quietly_with_its_outputs_written(tmp_path):
+    """`crystalx assign x.res | head`, the reader gone before the report: as a shell tool
+    killed by SIGPIPE, quiet and 128 + 13; this said 'crystalx: error: Broken pipe' with the
+    exit code of a bad input (2). The outputs are written before the report."""
+    source = tmp_path / "x.res"
+    source.write_text(STRUCTURE)
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first line
+    with os.fdopen(write, "w") as pipe:
+        code, _, err = crystalx(["assign", str(source), *QUICK], tmp_path, stdout=pipe)
+    assert (code, err) == (141, "")
+    assert sorted(p.name for p in tmp_path.iterdir() if "crystalx" in p.name) == [
+        "x_crystalx.cif",
+        "x_crystalx.json",
+        "x_crystalx.res",
+    ]
