@@ -408,4 +408,13 @@ def serve(stdin: IO[bytes], stdout: IO[bytes]) -> int:
 
 
 def main() -> int:
+    """The service on this process's standard streams; with one of them closed (`>&-`, a
+    launcher that gives none: Python sets it to None) there is no one to answer: one line."""
+    usage = (
+        "(`crystalx serve --stdio` reads requests on standard input, answers on standard output)"
+    )
+    if sys.stdout is None:
+        raise OutputError(f"cannot answer: it is closed {usage}", STDOUT)
+    if sys.stdin is None:
+        raise InputError(f"standard input is closed: no request can come {usage}")
     return serve(sys.stdin.buffer, sys.stdout.buffer)

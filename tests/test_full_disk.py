@@ -302,3 +302,26 @@ def test_a_reader_that_goes_away_ends_the_job_quietly_with_its_outputs_written(t
         "x_crystalx.json",
         "x_crystalx.res",
     ]
+
+
+def test_the_service_with_a_closed_standard_stream_says_so_in_one_line(tmp_path):
+    """`crystalx serve --stdio >&-` (or `<&-`): Python sets the closed stream to None; this
+    ended in 'internal error: AttributeError' (exit 70)."""
+    for closed, code, word in ((1, EXIT_OUTPUT, "standard output"), (0, 2, "standard input")):
+        done = subprocess.run(
+            [
+                "sh",
+                "-c",
+                f'exec "$0" -m crystalx_core.cli serve --stdio {closed}>&-',
+                sys.executable,
+            ],
+            cwd=tmp_path,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            env={"PYTHONPATH": str(Path(__file__).parent.parent), "PATH": "/usr/bin:/bin"},
+            timeout=600,
+        )
+        assert done.returncode == code, done.stderr
+        assert done.stderr.startswith("crystalx: error: ") and word in done.stderr
+        assert done.stderr.count("\n") == 1
