@@ -18,7 +18,7 @@ from crystalx_core.contents import (
     unit_with_model_atoms,
 )
 from crystalx_core.crystallography.maps import Residual, difference_density, residual_density
-from crystalx_core.crystallography.refine import RefinementResult, refine
+from crystalx_core.crystallography.refine import RefinementResult, largest_u, refine
 from crystalx_core.crystallography.solve import Solution, data_r_sigma, solutions
 from crystalx_core.errors import CrystalXError, InputError, RefinementError, SolveError
 from crystalx_core.element_evidence import relabelled, take_weighed_elements, weigh_elements
@@ -472,10 +472,7 @@ UNPHYSICAL_U = 0.5
 
 def _loose_atoms(refined: RefinementResult) -> dict[str, float]:
     """The atoms whose largest |U| (Uiso or any Uij, Å²) is past UNPHYSICAL_U, with it."""
-    largest = {
-        site.label: max(abs(u) for u in (site.u_iso, *(site.u_aniso or ())))
-        for site in refined.structure.sites
-    }
+    largest = {site.label: largest_u(site) for site in refined.structure.sites}
     return {label: u for label, u in largest.items() if u > UNPHYSICAL_U}
 
 

@@ -101,7 +101,7 @@ def refine(
             f"labels held by more than one atom: {', '.join(twice[:5])}", structure.source
         )
     for site in given:
-        largest = _largest_u(site)
+        largest = largest_u(site)
         if not math.isfinite(largest) or largest >= MAX_U:  # old CIFs give Uij in 10⁻⁴ Å²
             raise RefinementError(
                 f"{site.label} starts with a displacement parameter of {largest:.4g} Å² "
@@ -223,7 +223,7 @@ def refine(
     if not all(math.isfinite(v) for v in (result.r1, result.wr2, result.goof)) or result.r1 > 0.9:
         raise RefinementError(f"refinement diverged (R1 = {result.r1:.3f})", structure.source)
     for site in result.structure.sites:
-        largest = _largest_u(site)
+        largest = largest_u(site)
         if not math.isfinite(largest) or largest >= MAX_U:
             raise RefinementError(
                 f"refinement diverged: {site.label} has |U| up to {largest:.3g} Å²",
@@ -414,7 +414,7 @@ def _shared_constraints(xs, lines: list[str]) -> list:
     return out
 
 
-def _largest_u(site) -> float:
+def largest_u(site) -> float:
     """|U| at its largest over Uiso and the Uij: what says a displacement parameter is
     unphysical."""
     return max(abs(u) for u in (site.u_iso, *(site.u_aniso or ())))
