@@ -278,21 +278,23 @@ def _watch_parent(parent: int) -> None:
     os._exit(128 + signal.SIGTERM)
 
 
-_disk_full = None  # a pool's Event, set by the worker whose outputs found no room (_warm_worker)
+# a pool's shared byte, 1 once a worker's outputs found no room (_warm_worker): a lock-free
+# RawValue, not an Event, whose lock a worker SIGKILLed inside is_set() would hold for good
+_disk_full = None
 
 
 def _work(item: BatchItem, options: BatchOptions) -> dict | None:
     """run_one in a pool worker; a stopped worker exits instead of taking the next structure,
     and after a full disk none begins another (None: not done). The pool's own cancel comes
     too late for structures already queued to a worker."""
-    if _disk_full is not None and _disk_full.is_set():
+    if _disk_full is not None and _disk_full.value:
         return None
     try:
         row = run_one(item, options)
     except _WorkerStopped as stopped:
         os._exit(stopped.code)
     if row.get("disk_full") and _disk_full is not None:
-        _disk_full.set()
+        _disk_full.value = 1
     return row
 
 
@@ -427,7 +429,7 @@ def _run_in_pool(items, options, workers, keys, rows: dict[int, dict], progress)
         max_workers=min(workers, len(keys)),
         mp_context=context,
         initializer=_warm_worker,
-        initargs=(os.getpid(), context.Event()),
+        initargs=(os.getpid(), context.RawValue("b", 0)),
     )
     broken = []
     try:
