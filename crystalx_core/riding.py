@@ -215,6 +215,8 @@ def add_riding_hydrogens(
             occupancies = [site.occupancy] * len(positions)
             if disorder := _disorder_note(site.element, n_h, operators, pivot, positions):
                 note = f"{note}; {disorder}" if note else disorder
+                share = n_h / _images_in_all(operators, pivot, positions)
+                occupancies = [site.occupancy * share] * len(positions)
         elif operators and known is None:  # the whole group, and its images, are written
             occupancies = [site.occupancy / _images(operators, pivot, h) for h in positions]
             if note := _special_note(site.element, operators, pivot, positions, occupancies):
@@ -684,17 +686,23 @@ def _special_note(element: str, operators, pivot, positions, occupancies) -> str
     )
 
 
+def _images_in_all(operators, pivot, positions) -> int:
+    """How many H the written ones and their images make about the pivot in the crystal."""
+    return sum(_images(operators, pivot, h) for h in positions)
+
+
 def _disorder_note(element: str, n_h: int, operators, pivot, positions) -> str | None:
     """Where no orientation of a water or NH4+ is one its site symmetry maps onto itself (a
     water on an inversion centre or a 3-fold axis, hydrogens._invariant_trials), its H and
-    their images are more H than it carries: said, for the user to model the disorder."""
-    total = sum(_images(operators, pivot, h) for h in positions)
+    their images are more H than it carries: each is written at the share that keeps n_h H
+    about it (a water on -1: four half H, as SHELXL users model it), and the note says so."""
+    total = _images_in_all(operators, pivot, positions)
     if total <= n_h:
         return None
     return (
         f"{element}H{n_h} on a special position whose symmetry keeps no orientation of it: "
-        f"{total} H about it in the crystal, disordered; model the disorder (PART -1, "
-        "occupancies) by hand"
+        f"{total} H about it in the crystal, each written at {n_h}/{total} of the site's "
+        "occupancy (disordered); check the disorder model (PART -1)"
     )
 
 

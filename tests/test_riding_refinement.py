@@ -14,7 +14,12 @@ from crystalx_core.elements import is_hydrogen
 from crystalx_core.geometry import neighbours
 from crystalx_core.io.cif import read_cif
 from crystalx_core.io.hkl import read_hkl
-from crystalx_core.riding import add_riding_hydrogens, ride_existing_hydrogens, site_operators
+from crystalx_core.riding import (
+    _images,
+    add_riding_hydrogens,
+    ride_existing_hydrogens,
+    site_operators,
+)
 
 from .conftest import BENCHMARK
 
@@ -549,8 +554,10 @@ def test_a_cage_atom_with_an_exo_substituent_gets_no_riding_h_but_a_note(shared_
 def test_a_water_no_orientation_of_which_its_site_keeps_is_said_to_be_disordered(symm, where):
     """A water O on an inversion centre (P-1) or a 3-fold axis (P3): no orientation of its two
     H is one the site symmetry maps onto itself, so its H and their images are four or six H
-    about it; the plan says so (riding._disorder_note) instead of writing them silently. A
-    water on a 2-fold axis (above) gets no such note."""
+    about it; the plan says so (riding._disorder_note) and writes each at the share that keeps
+    two H about the O (four half H on -1, six third H on 3), as SHELXL users model it; they
+    were written whole (twice the H the water carries). A water on a 2-fold axis (above) gets
+    no such note."""
     from crystalx_core.io.shelx_read import parse_shelx
 
     latt = "LATT 1\n" if not symm else "LATT -1\n"
@@ -567,4 +574,13 @@ def test_a_water_no_orientation_of_which_its_site_keeps_is_said_to_be_disordered
         return 3.0 * np.exp(-np.sum((np.atleast_2d(points) - peak) ** 2, axis=1) / 0.18)
 
     plan = add_riding_hydrogens(heavy, {0: 2}, density=density)
-    assert "disordered" in plan.notes[0] and "model the disorder" in plan.notes[0]
+    assert "disordered" in plan.notes[0] and "PART -1" in plan.notes[0]
+    water = plan.structure.sites[0]
+    written = [s for s in plan.structure.sites if s.element == "H"]
+    operators = site_operators(plan.structure, water.frac)
+    o = plan.structure.cartesian(water.frac)
+    about = sum(
+        h.occupancy * _images(operators, o, plan.structure.cartesian(h.frac)) for h in written
+    )
+    assert about == pytest.approx(2 * water.occupancy)
+    assert all(h.occupancy < water.occupancy for h in written)
