@@ -29,7 +29,9 @@ from crystalx_core.errors import (
     InputError,
     OutputError,
     Stopped,
+    raise_if_stopped,
     signals_raise_stopped,
+    wind_down,
 )
 from crystalx_core.outputs import OUTPUT_MARK, drop_temporaries, folders_held, job_paths
 
@@ -238,17 +240,20 @@ def _unrefinable(loaded) -> str:
     return ""
 
 
-NOT_DONE = "not done"  # a row's status when a full disk stopped the batch before it
+NOT_DONE = "not done"  # a row's status when a full disk or a stop signal ended the batch before it
 
 
-def _not_done_row(item: BatchItem, full: dict) -> dict:
+def _not_done_row(item: BatchItem, why: str) -> dict:
     return {
         **_row_head(item, ""),
         "status": NOT_DONE,
-        "error": f"not done: the batch stopped when the disk was full ({full['name']}); the same "
-        "command does it",
+        "error": f"not done: the batch stopped {why}; the same command does it",
         "seconds": 0.0,
     }
+
+
+def _full_disk(full: dict) -> str:
+    return f"when the disk was full ({full['name']})"
 
 
 def _failed_row(item: BatchItem, message: str, seconds: float = 0.0, hkl: str = "") -> dict:
@@ -322,6 +327,16 @@ def _warm_worker(parent: int, disk_full=None) -> None:
         pass  # the structure that needs them reports it
 
 
+class BatchStopped(Stopped):
+    """A stop signal ended the batch: `rows` has every structure's row, in input order, those
+    not finished NOT_DONE, for the summary the caller writes (stop signals are ignored until
+    its outermost signals_raise_stopped ends: errors.wind_down)."""
+
+    def __init__(self, signum: int, message: str, rows: list[dict]):
+        super().__init__(signum, message)
+        self.rows = rows
+
+
 def run_batch(
     items: list[BatchItem],
     options: BatchOptions,
@@ -331,28 +346,53 @@ def run_batch(
 ) -> list[dict]:
     """Rows in input order; finished entries from an earlier run are resumed, not redone.
 
-    A stop signal ends the batch and its workers and raises Stopped: finished structures keep
-    their outputs, so the same command resumes after them. A full disk (a row with disk_full)
-    ends it too, as every later structure would compute for minutes and then fail to write:
-    the structures left without a row get NOT_DONE ones. In a local pool those are the ones
-    not yet begun (the running ones finish or fail); on a Dask cluster every one unfinished,
-    the running ones too (run_on_cluster cancels all that remain when it is closed).
+    A stop signal ends the batch and its workers and raises BatchStopped with the rows:
+    finished structures keep their outputs, the rest are NOT_DONE and have none, so the same
+    command resumes after them. A full disk (a row with disk_full) ends it too, as every later
+    structure would compute for minutes and then fail to write: the structures left without a
+    row get NOT_DONE ones. In a local pool those are the ones not yet begun (the running ones
+    finish or fail); on a Dask cluster every one unfinished, the running ones too
+    (run_on_cluster cancels all that remain when it is closed).
     """
     rows: dict[int, dict] = {}
-    try:
-        with (
-            _folders_locked({output_prefix(item, options).parent for item in items}),
-            signals_raise_stopped(),
-        ):
+    started = time.time()
+    with (
+        _folders_locked({output_prefix(item, options).parent for item in items}),
+        signals_raise_stopped(),
+    ):
+        try:
             _run_pending(items, options, workers, scheduler, progress, rows)
-    except Stopped as stopped:
-        raise Stopped(
-            stopped.signum,
-            f"batch stopped by {signal.Signals(stopped.signum).name}: {len(rows)} of "
-            f"{len(items)} structures finished and keep their outputs; the same "
-            "command does the rest",
-        ) from None
+            raise_if_stopped()  # one a finalizer swallowed: still a stopped batch, with its rows
+        except Stopped as stopped:  # the workers have ended (_run_in_pool, run_on_cluster)
+            wind_down(stopped)
+            name = signal.Signals(stopped.signum).name
+            for k, item in enumerate(items):
+                if k not in rows:
+                    rows[k] = _finished_meanwhile(item, options, started) or _not_done_row(
+                        item, f"by {name}"
+                    )
+            done = sum(1 for row in rows.values() if row["status"] not in ("failed", NOT_DONE))
+            raise BatchStopped(
+                stopped.signum,
+                f"batch stopped by {name}: {done} of {len(items)} structures finished and keep "
+                "their outputs; the same command does the rest",
+                [rows[k] for k in range(len(items))],
+            ) from None
     return [rows[k] for k in range(len(items))]
+
+
+def _finished_meanwhile(item: BatchItem, options: BatchOptions, started: float) -> dict | None:
+    """The row of a structure whose worker wrote its outputs as the batch was stopping, before
+    its result came back; a stat, then a read only for outputs written since `started` (less
+    2 s: FAT keeps times to 2 s)."""
+    report = job_paths(output_prefix(item, options))[".json"]
+    try:
+        if report.stat().st_mtime < started - 2.0:
+            return None
+    except OSError:
+        return None
+    row = finished_row(item, options)
+    return {**row, "status": "ok"} if row and row["status"] == "resumed" else row
 
 
 def _run_pending(items, options, workers, scheduler, progress, rows: dict[int, dict]) -> None:
@@ -393,7 +433,7 @@ def _run_pending(items, options, workers, scheduler, progress, rows: dict[int, d
     full = full_row(rows[k] for k in sorted(rows))
     for k, item in enumerate(items):
         if full and k not in rows:
-            rows[k] = _not_done_row(item, full)
+            rows[k] = _not_done_row(item, _full_disk(full))
             progress(rows[k])
 
 

@@ -34,7 +34,8 @@ EXIT_POOR = (
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        with signals_raise_stopped(), _reporting():  # `kill PID` ends a job as Ctrl-C does
+        # `kill PID` ends a job as Ctrl-C does; argv None: this is the program, and ends with it
+        with signals_raise_stopped(ends_process=argv is None), _reporting():
             return args.run(args)
     except InputError as error:
         return _fail(error, EXIT_INPUT)
@@ -369,6 +370,7 @@ def _run_batch(args) -> int:
         NO_SOLUTION,
         NOT_DONE,
         BatchOptions,
+        BatchStopped,
         find_inputs,
         full_row,
         run_batch,
@@ -381,8 +383,12 @@ def _run_batch(args) -> int:
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         raise OutputError("--out names a file: a batch writes into a folder", str(args.out))
     options = BatchOptions(args.method, args.hydrogens, args.cycles, args.out, not args.no_refine)
+    stopped = None
     with _bar(args, len(items)) as advance:
-        rows = run_batch(items, options, args.workers, args.scheduler, advance)
+        try:
+            rows = run_batch(items, options, args.workers, args.scheduler, advance)
+        except BatchStopped as stop:  # the summary still tells what is done (errors.wind_down)
+            rows, stopped = stop.rows, stop
     folder = args.out or (
         Path(args.target) if Path(args.target).is_dir() else items[0].model.parent
     )
@@ -402,7 +408,7 @@ def _run_batch(args) -> int:
             f"({resumed} from an earlier run), "
             f"{len(failed)} failed"
             + (f", {len(poor)} with no solution" if poor else "")
-            + (f", {len(not_done)} not done (the disk was full)" if not_done else "")
+            + (f", {len(not_done)} not done ({_why_not_done(stopped)})" if not_done else "")
         )
         for row in failed:
             print(f"  {row['name']}: {row['error']}")
@@ -424,6 +430,17 @@ def _run_batch(args) -> int:
                 )
         if paths:
             print(f"wrote {paths['csv']} and {paths['html']}")
+    if stopped is not None:
+        print(
+            f"crystalx: {stopped}"
+            + (
+                ""
+                if unwritten is None
+                else f" (the summary could not be written: {unwritten.one_line()})"
+            ),
+            file=sys.stderr,
+        )
+        return 128 + stopped.signum
     full = full_row(rows)
     if full is not None:
         done = len(rows) - len(failed) - len(not_done)
@@ -438,6 +455,13 @@ def _run_batch(args) -> int:
     if unwritten is not None:
         raise unwritten
     return EXIT_OTHER if failed else EXIT_OK
+
+
+def _why_not_done(stopped) -> str:
+    """Why a batch left structures undone: a stop signal (BatchStopped), else a full disk."""
+    if stopped is None:
+        return "the disk was full"
+    return f"stopped by {signal.Signals(stopped.signum).name}"
 
 
 @contextmanager

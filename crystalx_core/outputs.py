@@ -21,6 +21,7 @@ try:
 except ImportError:  # Windows
     fcntl = None
 
+QUIET_WAIT = 0.25  # s: a wait for another writer this short is not said (_lock)
 STALE_AFTER = 600.0  # s: a temporary untouched this long has no live writer (drop_temporaries)
 
 
@@ -125,18 +126,25 @@ def folders_held(folders):
 
 def _lock(handle: int, folder: Path) -> bool:
     """flock(2) on an open folder; False where it cannot be locked. A wait for another writer
-    (a long one: a batch clearing its folders) is said on one stderr line, not a silent hang."""
+    past QUIET_WAIT (a long one: a batch clearing its folders) is said on one stderr line, not
+    a silent hang; a shorter one (a batch's two workers writing at once) is not worth a line."""
+    deadline = time.monotonic() + QUIET_WAIT
     try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if sys.stderr is not None:  # print(file=None) would write to standard output
-                print(
-                    f"crystalx: waiting for another CrystalX job writing in {folder}",
-                    file=sys.stderr,
-                    flush=True,
-                )
-            fcntl.flock(handle, fcntl.LOCK_EX)
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    break
+                time.sleep(0.01)
+        if sys.stderr is not None:  # print(file=None) would write to standard output
+            print(
+                f"crystalx: waiting for another CrystalX job writing in {folder}",
+                file=sys.stderr,
+                flush=True,
+            )
+        fcntl.flock(handle, fcntl.LOCK_EX)
     except OSError:
         return False
     return True

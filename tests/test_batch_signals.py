@@ -2,6 +2,7 @@
 seconds, finished structures keep complete outputs, and a second batch on the folder is refused
 while the first runs but not after it was killed."""
 
+import csv
 import json
 import os
 import shutil
@@ -195,3 +196,52 @@ def test_a_stopped_dask_batch_drops_its_structures_on_the_workers_running_ones_t
     for item in find_inputs(str(tmp_path)):  # each structure has its three outputs, or none
         assert len({(tmp_path / f"{item.name}_crystalx{s}").exists() for s in SUFFIXES}) == 1
     assert 1 <= len([n for n in state if n.endswith("_crystalx.json")]) < 6
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_a_stopped_batch_writes_the_summary_of_what_is_done_and_the_same_command_resumes(
+    folder, stop
+):
+    """A batch stopped by Ctrl-C or `kill` wrote no summary, only its stderr line, so the
+    structures done were reported nowhere. Now the summary lists them and the rest as 'not
+    done', the exit code is 128 + the signal with one stderr line, and the same command
+    resumes. The signal is sent again every few milliseconds until the batch ends (a second
+    Ctrl-C while it stops its workers and writes the summary): no file is left partial."""
+    name = signal.Signals(stop).name
+    batch = start(folder)
+    wait_for_first_output(folder, batch)
+    deadline = time.monotonic() + 30
+    while batch.poll() is None:  # Ctrl-C reaches the terminal's process group, `kill` the batch
+        assert time.monotonic() < deadline, "the batch did not stop"
+        os.killpg(batch.pid, stop) if stop == signal.SIGINT else batch.send_signal(stop)
+        time.sleep(0.003)
+    out, err = batch.communicate(timeout=15)
+    assert batch.returncode == 128 + stop
+    assert err.count("\n") == 1 and err.startswith(f"crystalx: batch stopped by {name}: "), err
+    assert not [p.name for p in folder.iterdir() if p.name.endswith(".tmp")]
+    with open(folder / "crystalx_batch.csv", newline="") as handle:
+        rows = {row["name"]: row for row in csv.DictReader(handle)}
+    items = find_inputs(str(folder))
+    assert sorted(rows) == sorted(item.name for item in items)
+    done = [n for n in rows if (folder / f"{n}_crystalx.json").exists()]
+    assert 1 <= len(done) < len(items)
+    for row_name, row in rows.items():
+        if row_name in done:
+            assert row["status"] == "ok" and float(row["min_confidence"]) > 0
+        else:
+            assert row["status"] == "not done"
+            assert (
+                row["error"] == f"not done: the batch stopped by {name}; the same command does it"
+            )
+    assert f"{len(done)} of {len(items)} structures finished and keep their outputs" in err
+    page = (folder / "crystalx_batch.html").read_text()
+    assert page.rstrip().endswith("</html>") and f"{len(items) - len(done)} not done" in page
+    assert out.startswith(
+        f"{len(done)} of {len(items)} structures assigned (0 from an earlier run), 0 failed, "
+        f"{len(items) - len(done)} not done (stopped by {name})\n"
+    ), out
+    again = subprocess.run(batch.args, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    with open(folder / "crystalx_batch.csv", newline="") as handle:
+        statuses = {row["name"]: row["status"] for row in csv.DictReader(handle)}
+    assert statuses == {n: "resumed" if n in done else "ok" for n in rows}
