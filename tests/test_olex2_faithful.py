@@ -60,7 +60,9 @@ def answer_site(label, element, probabilities, h_count, h_probability, hfix, evi
 
 
 def model_of(state):
-    return sys.modules["olex_model"].read_model(sys.modules["olx"], sys.modules["olex_core"])
+    return sys.modules["crystalx_plugin.olex_model"].read_model(
+        sys.modules["olx"], sys.modules["olex_core"]
+    )
 
 
 # --- 1. the child's environment -------------------------------------------------------------
@@ -75,7 +77,7 @@ def test_1_the_core_starts_with_a_clean_environment_under_olex2s(tmp_path, monke
     olex2_environment(monkeypatch, base)
     dies = subprocess.run([sys.executable, "-c", "print('alive')"], capture_output=True, text=True)
     assert dies.returncode != 0 and "alive" not in dies.stdout  # what a child of Olex2 would see
-    core_client = importlib.import_module("core_client")
+    core_client = importlib.import_module("crystalx_plugin.core_client")
     clean = core_client.child_environment(dict(os.environ), str(base))
     assert not [
         k
@@ -104,7 +106,7 @@ def test_2_threads_run_only_while_the_count_is_raised_and_leave_nothing_behind(e
     Olex2's main thread would); the plugin's background helper raises it first, the thread
     lowers it, and a core request leaves no reader thread behind."""
     state, plugin = ethanol
-    crystalx, core_client = sys.modules["CrystalX"], sys.modules["core_client"]
+    crystalx, core_client = sys.modules["CrystalX"], sys.modules["crystalx_plugin.core_client"]
     state.undo_gil()
     state.undo_gil = state.enforce_gil(PLUGIN, patience=0.5)
     bare = threading.Thread(target=crystalx.last_line, args=("/nowhere",))
@@ -167,7 +169,7 @@ def test_the_double_swallows_a_registered_functions_error_as_olex2_does(ethanol)
 
 
 def test_3_children_get_no_console_window_on_windows(ethanol, monkeypatch, tmp_path):
-    core_client, crystalx = sys.modules["core_client"], sys.modules["CrystalX"]
+    core_client, crystalx = sys.modules["crystalx_plugin.core_client"], sys.modules["CrystalX"]
     if not sys.platform.startswith("win"):
         assert core_client.hidden_window() == {}
 
@@ -205,7 +207,7 @@ def test_7_the_included_table_is_written_when_the_plugin_loads(ethanol):
 
 def test_8_hadd_on_a_grown_structure_fuses_first_and_a_code_that_does_not_fit_is_reported(ethanol):
     state, plugin = ethanol
-    olex_model = sys.modules["olex_model"]
+    olex_model = sys.modules["crystalx_plugin.olex_model"]
     state.grown = True
     said = []
     journal = olex_model.apply_commands(
@@ -234,7 +236,7 @@ def test_8_grown_is_asked_of_xf_latt_and_an_unfolded_structure_is_not_fused(etha
     state, _ = ethanol
     olx = sys.modules["olx"]
     assert not hasattr(olx, "IsGrown") and olx.xf.latt.IsGrown() == "false"
-    sys.modules["olex_model"].apply_commands(
+    sys.modules["crystalx_plugin.olex_model"].apply_commands(
         sys.modules["olex"], olx, sys.modules["olex_core"], ["hadd 33 C1"], model_of(state), print
     )
     assert state.log == ["hadd 33 #c0"]
@@ -249,7 +251,7 @@ def test_8_an_olex2_without_isgrown_fuses_before_hadd_anyway(ethanol, monkeypatc
 
     monkeypatch.setattr(olx.xf.latt, "IsGrown", unknown)
     state.grown = True
-    sys.modules["olex_model"].apply_commands(
+    sys.modules["crystalx_plugin.olex_model"].apply_commands(
         sys.modules["olex"], olx, sys.modules["olex_core"], ["hadd 33 C1"], model_of(state), print
     )
     assert state.log[0] == "fuse" and len([a for a in state.live() if a.type == "H"]) == 3
@@ -261,7 +263,7 @@ def test_8_an_olex2_without_isgrown_fuses_before_hadd_anyway(ethanol, monkeypatc
 def test_9_revert_restores_a_peak_height_through_undo_and_says_what_refine_changed(ethanol):
     state, plugin = ethanol
     olex_model, olex, olx, core = (
-        sys.modules[n] for n in ("olex_model", "olex", "olx", "olex_core")
+        sys.modules[n] for n in ("crystalx_plugin.olex_model", "olex", "olx", "olex_core")
     )
     session = plugin._session()
     before = state.model_state()
@@ -281,7 +283,7 @@ def test_9_after_a_refinement_revert_refuses_and_deletes_nothing(ethanol):
     C2, O1 and C3. Revert says so and leaves the model alone."""
     state, plugin = ethanol
     olex_model, olex, olx, core = (
-        sys.modules[n] for n in ("olex_model", "olex", "olx", "olex_core")
+        sys.modules[n] for n in ("crystalx_plugin.olex_model", "olex", "olx", "olex_core")
     )
     session = plugin._session()
     journal = olex_model.apply_commands(
@@ -299,7 +301,7 @@ def test_9_after_a_refinement_revert_refuses_and_deletes_nothing(ethanol):
 def test_9_labels_olex2_would_trim_are_never_sent_and_the_label_corrector_is_real(ethanol):
     state, _ = ethanol
     olex_model, olex, olx, core = (
-        sys.modules[n] for n in ("olex_model", "olex", "olx", "olex_core")
+        sys.modules[n] for n in ("crystalx_plugin.olex_model", "olex", "olx", "olex_core")
     )
     with pytest.raises(olex_model.ApplyError, match="cannot keep"):
         olex_model.apply_commands(olex, olx, core, ["name Q1 C1000"], model_of(state), print)
@@ -311,7 +313,7 @@ def test_9_labels_olex2_would_trim_are_never_sent_and_the_label_corrector_is_rea
 def test_9_revert_refuses_when_the_user_changed_the_model_after_apply(ethanol):
     state, plugin = ethanol
     olex_model, olex, olx, core = (
-        sys.modules[n] for n in ("olex_model", "olex", "olx", "olex_core")
+        sys.modules[n] for n in ("crystalx_plugin.olex_model", "olex", "olx", "olex_core")
     )
     session = plugin._session()
     session.journals.append(
@@ -327,7 +329,7 @@ def test_9_revert_refuses_when_another_structure_is_open(ethanol):
     replayed on it, even after a refinement (when the atom-by-atom check is skipped)."""
     state, plugin = ethanol
     olex_model, olex, olx, core = (
-        sys.modules[n] for n in ("olex_model", "olex", "olx", "olex_core")
+        sys.modules[n] for n in ("crystalx_plugin.olex_model", "olex", "olx", "olex_core")
     )
     session = plugin._session()
     journal = olex_model.apply_commands(olex, olx, core, ["name Q1 C3"], model_of(state), print)
@@ -378,7 +380,7 @@ def test_10_commands_name_atoms_by_id_so_residues_do_not_collide(
     ]
     state, plugin = open_in_double(tmp_path, monkeypatch, Snapshot, atoms, z=1, interpreter="")
     olex_model, olex, olx, core = (
-        sys.modules[n] for n in ("olex_model", "olex", "olx", "olex_core")
+        sys.modules[n] for n in ("crystalx_plugin.olex_model", "olex", "olx", "olex_core")
     )
     residues = core.GetRefinementModel()["aunit"]["residues"]
     assert [r["number"] for r in residues] == [1, 2]  # no main residue: it holds no atom
@@ -732,7 +734,7 @@ def test_an_atom_typed_against_its_label_is_retyped_and_revert_restores_its_type
     ]
     state, plugin = open_in_double(tmp_path, monkeypatch, Snapshot, atoms, z=1, interpreter="")
     olex_model, olex, olx, core = (
-        sys.modules[n] for n in ("olex_model", "olex", "olx", "olex_core")
+        sys.modules[n] for n in ("crystalx_plugin.olex_model", "olex", "olx", "olex_core")
     )
     model = model_of(state)
     assert [s["element"] for s in model.snapshot["sites"]] == ["C", "C", "O"]
@@ -820,7 +822,7 @@ def test_revert_undoes_the_entries_olex2_pushed_not_one_per_command(ethanol):
     atom is back (one undo per command left the rename in place) and nothing more."""
     state, plugin = ethanol
     olex_model, olex, olx, core = (
-        sys.modules[n] for n in ("olex_model", "olex", "olx", "olex_core")
+        sys.modules[n] for n in ("crystalx_plugin.olex_model", "olex", "olx", "olex_core")
     )
     Atom = sys.modules["_olex2"].Atom
     state.run("name O1 O1")  # an earlier entry of the user's: Revert must not undo it
@@ -957,7 +959,7 @@ def test_after_a_refinement_a_panel_click_finds_the_atom_where_it_was(ethanol):
     H), so the atom is the one at the site's position now, not the stale id (now H1C)."""
     state, plugin = ethanol
     olex_model, olex, olx, core = (
-        sys.modules[n] for n in ("olex_model", "olex", "olx", "olex_core")
+        sys.modules[n] for n in ("crystalx_plugin.olex_model", "olex", "olx", "olex_core")
     )
     session = plugin._session()
     session.show(model_of(state), {"sites": [], "spurious": [], "commands": []})
@@ -998,7 +1000,7 @@ def test_kill_pushes_one_entry_that_takes_the_riding_h_of_the_killed_atoms_neigh
     state.find("C1").part = 2
     state.run("kill C1")
     assert len([a for a in state.live() if a.type == "H"]) == 2
-    journal = sys.modules["olex_model"].Journal(model_of(state))
+    journal = sys.modules["crystalx_plugin.olex_model"].Journal(model_of(state))
     journal.record("kill #c0")
     assert journal.steps == 1
     journal.record("name #c1 N1")
@@ -1026,7 +1028,7 @@ def applied_then_refined_by_olex2(state, plugin):
     .res (olex2-gui RunPrg.runAfterProcess → OV.reloadStructureAtreap): the atoms are
     renumbered and the undo stack cleared without the plugin knowing. The session."""
     olex_model, olex, olx, core = (
-        sys.modules[n] for n in ("olex_model", "olex", "olx", "olex_core")
+        sys.modules[n] for n in ("crystalx_plugin.olex_model", "olex", "olx", "olex_core")
     )
     session = plugin._session()
     session.show(model_of(state), {"sites": [], "spurious": [], "commands": []})
