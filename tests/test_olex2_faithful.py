@@ -1074,3 +1074,73 @@ def test_an_oversized_plugin_log_is_started_afresh_when_the_plugin_loads(
     log.write_text("an earlier traceback\n")
     open_in_double(tmp_path, monkeypatch, Snapshot, ETHANOL, z=1, interpreter="")
     assert log.read_text() == "an earlier traceback\n"
+
+
+# --- a pivot beside a disorder: hadd places its H per PART ---------------------------------------
+
+DISORDERED = [  # C61 (PART 0) bonded to C60 and to C62A (PART 1, 0.6) or C62B (PART 2, 0.4)
+    ("C60", "C", (0.10, 0.10, 0.10), 0.04),
+    ("C61", "C", (0.252, 0.10, 0.10), 0.04),
+    ("C62A", "C", (0.302, 0.2435, 0.10), 0.05, 0.6, 1),
+    ("C62B", "C", (0.302, 0.10, 0.2435), 0.05, 0.4, 2),
+]
+
+
+class DisorderedSnapshot(Snapshot):
+    sfac, unit = ["C"], [4]
+
+
+def test_a_pivot_beside_a_disorder_gets_its_h_in_each_part_from_one_hadd(
+    tmp_path, monkeypatch, close_plugin
+):
+    """The core writes C61's H per PART (PART 1 AFIX 23 ... PART 2 AFIX 23 ...) and sends
+    `hadd 23 C61`. Olex2's hadd splits by PART itself (xlib/xmacro.cpp macHAdd, code > 0: a
+    pivot whose neighbours lie in two or more PARTs gets one group per PART, on the bonds to
+    PART 0 and that PART, its H in that PART at that neighbour's occupancy), so the command
+    stands. The double refused it (three bonds for a code that wants two: nothing added) and
+    the plugin, counting H per pivot, would have said "C61 got 4 H, not 2"; now the double
+    does what the source does and the plugin counts each PART."""
+    state, _ = open_in_double(
+        tmp_path, monkeypatch, DisorderedSnapshot, DISORDERED, z=1, interpreter=""
+    )
+    said = []
+    journal = sys.modules["crystalx_plugin.olex_model"].apply_commands(
+        sys.modules["olex"],
+        sys.modules["olx"],
+        sys.modules["olex_core"],
+        ["hadd 23 C61"],
+        model_of(state),
+        said.append,
+    )
+    added = [a for a in state.live() if a.type == "H"]
+    assert sorted((a.part, a.occu, a.afix) for a in added) == [
+        (1, 0.6, 23),
+        (1, 0.6, 23),
+        (2, 0.4, 23),
+        (2, 0.4, 23),
+    ]
+    assert all(a.pivot.label == "C61" for a in added) and len(journal.added) == 4
+    assert said == [] and state.errors == []
+
+
+def test_the_h_count_check_counts_each_part_of_a_split_pivot(monkeypatch):
+    """hydrogen_shortfall on hadd's H: a pivot whose new H lie in PARTs other than its own was
+    split by PART (macHAdd gives H another PART only then) and must have the H asked in each
+    of two or more PARTs; any other pivot the H asked in all."""
+    monkeypatch.syspath_prepend(str(PLUGIN))
+    monkeypatch.syspath_prepend(str(DOUBLE))
+    olex_model = importlib.import_module("crystalx_plugin.olex_model")
+    pivot = {0: ("C61", "C", 0.0, (0.252, 0.10, 0.10), 0.04, 1.0, 0)}
+
+    def h(k, part):  # an H 1 Å from C61
+        return ("H61" + "ABCD"[k], "H", 0.0, (0.252, 0.20, 0.10 + 0.01 * k), 0.05, 0.5, part)
+
+    def short(parts):
+        states = {**pivot, **{k + 1: h(k, part) for k, part in enumerate(parts)}}
+        model = olex_model.Model({"sites": []}, [], states, list(CELL))
+        return olex_model.hydrogen_shortfall({0: 2}, list(range(1, len(parts) + 1)), model)
+
+    assert short([1, 1, 2, 2]) == [] and short([0, 0]) == []
+    assert short([1, 1, 2]) == ["C61 got 2 H in PART 1, 1 in PART 2, not 2 in each PART"]
+    assert short([1, 1]) == ["C61 got 2 H in PART 1, not 2 in each PART"]
+    assert short([0, 0, 0, 0]) == ["C61 got 4 H, not 2"]
