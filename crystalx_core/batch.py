@@ -355,30 +355,56 @@ def run_batch(
     (run_on_cluster cancels all that remain when it is closed).
     """
     rows: dict[int, dict] = {}
+    unfinished: set[int] = set()  # looked at by _run_pending and found not finished before
     started = time.time()
-    with (
-        _folders_locked({output_prefix(item, options).parent for item in items}),
-        signals_raise_stopped(),
-    ):
-        try:
-            _run_pending(items, options, workers, scheduler, progress, rows)
-            raise_if_stopped()  # one a finalizer swallowed: still a stopped batch, with its rows
-        except Stopped as stopped:  # the workers have ended (_run_in_pool, run_on_cluster)
-            wind_down(stopped)
-            name = signal.Signals(stopped.signum).name
-            for k, item in enumerate(items):
-                if k not in rows:
-                    rows[k] = _finished_meanwhile(item, options, started) or _not_done_row(
-                        item, f"by {name}"
-                    )
-            done = sum(1 for row in rows.values() if row["status"] not in ("failed", NOT_DONE))
-            raise BatchStopped(
-                stopped.signum,
-                f"batch stopped by {name}: {done} of {len(items)} structures finished and keep "
-                "their outputs; the same command does the rest",
-                [rows[k] for k in range(len(items))],
-            ) from None
+    ran = False  # _run_pending returned: every structure has its row
+    try:
+        with (
+            _folders_locked({output_prefix(item, options).parent for item in items}),
+            signals_raise_stopped(),
+        ):
+            try:
+                _run_pending(items, options, workers, scheduler, progress, rows, unfinished)
+                raise_if_stopped()  # one a finalizer swallowed: still a stopped batch
+            except Stopped as stopped:  # the workers have ended (_run_in_pool, run_on_cluster)
+                wind_down(stopped)
+                why = f"by {signal.Signals(stopped.signum).name}"
+                for k, item in enumerate(items):
+                    if k not in rows:
+                        rows[k] = _row_after_stop(item, options, started, k in unfinished, why)
+                raise stopped_batch(stopped.signum, [rows[k] for k in range(len(items))]) from None
+            ran = True
+    except BatchStopped:
+        raise
+    except Stopped as stopped:
+        if not ran:  # before the batch had its folders: nothing written
+            raise
+        wind_down(stopped)  # as the batch let go of its folders, every structure done
+        raise stopped_batch(stopped.signum, [rows[k] for k in range(len(items))]) from None
     return [rows[k] for k in range(len(items))]
+
+
+def stopped_batch(signum: int, rows: list[dict]) -> BatchStopped:
+    """The BatchStopped of a batch ended by `signum` with these rows (every structure's)."""
+    name = signal.Signals(signum).name
+    done = sum(1 for row in rows if row["status"] not in ("failed", NOT_DONE))
+    rest = "; the same command does the rest" if done < len(rows) else ""
+    return BatchStopped(
+        signum,
+        f"batch stopped by {name}: {done} of {len(rows)} structures finished and keep their "
+        f"outputs{rest}",
+        rows,
+    )
+
+
+def _row_after_stop(
+    item: BatchItem, options: BatchOptions, started: float, looked_at: bool, why: str
+) -> dict:
+    """The row of a structure left without one by a stop: an earlier run's when _run_pending
+    had not looked at it yet (the stop came as it checked what was done before), one written
+    meanwhile when it had (its worker finished as the batch stopped), else NOT_DONE."""
+    row = _finished_meanwhile(item, options, started) if looked_at else finished_row(item, options)
+    return row or _not_done_row(item, why)
 
 
 def _finished_meanwhile(item: BatchItem, options: BatchOptions, started: float) -> dict | None:
@@ -395,7 +421,11 @@ def _finished_meanwhile(item: BatchItem, options: BatchOptions, started: float) 
     return {**row, "status": "ok"} if row and row["status"] == "resumed" else row
 
 
-def _run_pending(items, options, workers, scheduler, progress, rows: dict[int, dict]) -> None:
+def _run_pending(
+    items, options, workers, scheduler, progress, rows: dict[int, dict], unfinished: set[int]
+) -> None:
+    """Resume what an earlier run finished, then run the rest (`unfinished`, filled as they
+    are found, tells a stop which structures were already looked at)."""
     pending = []
     for k, item in enumerate(items):
         done = finished_row(item, options)
@@ -403,6 +433,7 @@ def _run_pending(items, options, workers, scheduler, progress, rows: dict[int, d
             rows[k] = done
             progress(done)
         else:
+            unfinished.add(k)
             pending.append(k)
     _drop_temporaries(items, options, pending)  # under the batch's lock: run_one's writes skip it
     if scheduler:

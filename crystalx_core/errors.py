@@ -139,8 +139,10 @@ def signals_raise_stopped(ends_process: bool = False):
 def wind_down(stopped: Stopped) -> None:
     """A job that caught `stopped` to finish what it owes (a batch's summary of the structures
     done): from now until its outermost signals_raise_stopped ends, stop signals are ignored
-    and raise_if_stopped lets its writes through."""
-    _winding_down[:] = [stopped.signum]
+    and raise_if_stopped lets its writes through. Outside every such block there is nothing
+    to ignore: our handlers are gone, and a later block must not start deaf."""
+    if _depth[0]:
+        _winding_down[:] = [stopped.signum]
     _stop_requested.clear()
 
 
