@@ -33,7 +33,13 @@ from crystalx_core.errors import (
     signals_raise_stopped,
     wind_down,
 )
-from crystalx_core.outputs import OUTPUT_MARK, drop_temporaries, folders_held, job_paths
+from crystalx_core.outputs import (
+    OUTPUT_MARK,
+    drop_temporaries,
+    folders_held,
+    job_paths,
+    quiet_waits,
+)
 
 MODEL_SUFFIXES = (".res", ".ins", ".cif")
 LOW_CONFIDENCE = 0.9
@@ -314,6 +320,7 @@ def _warm_worker(parent: int, disk_full=None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _stop_worker)
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    quiet_waits()  # for its siblings' writes, not "another CrystalX job"
     os.environ.setdefault("CRYSTALX_THREADS", "1")
     try:
         from crystalx_core.assign import resolve_method
