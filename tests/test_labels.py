@@ -138,3 +138,24 @@ def test_each_atom_renamed_with_its_element_unchanged_is_named_in_the_notes(tmp_
     )
     assert note in report["notes"]
     assert f"note: {note}" in capsys.readouterr().out
+
+
+def test_a_label_not_starting_with_its_element_is_renamed_for_that_reason():
+    """A carbon labelled X1 was said to be renamed as one that "reads as another element than
+    C", as CL1 on a carbon is; its reason is its own."""
+    from crystalx_core.assign.labels import relabel, renames_note
+    from crystalx_core.assignment import SiteAssignment
+
+    structure = Structure(
+        cell=(10, 10, 10, 90, 90, 90),
+        symops=["x,y,z"],
+        sfac=["C"],
+        unit=[2],
+        sites=[Site("X1", "C", (0.1, 0.1, 0.1)), Site("CL1", "C", (0.25, 0.1, 0.1))],
+    )
+    sites = [SiteAssignment(0, "X1", "C", "X1"), SiteAssignment(1, "CL1", "C", "CL1")]
+    relabel(structure, sites)
+    assert renames_note(structure, sites) == (
+        "atoms renamed, their elements unchanged: X1 -> C1 (does not start with C), "
+        "CL1 -> C2 (reads as another element than C)"
+    )

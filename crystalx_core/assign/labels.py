@@ -99,6 +99,8 @@ def _why_renamed(site: Site, counts: dict[str, int]) -> str:
         return f"{odd!r} is not a letter, digit or prime"
     if len(label) > MAX_LABEL:
         return f"over {MAX_LABEL} characters"
+    if not label.upper().startswith(site.element.upper()):
+        return f"does not start with {site.element}"
     if not _symbol_label(site):
         return f"reads as another element than {site.element}"
     if counts.get(site.label.upper(), 0) > 1:
