@@ -1144,3 +1144,39 @@ def test_the_h_count_check_counts_each_part_of_a_split_pivot(monkeypatch):
     assert short([1, 1, 2]) == ["C61 got 2 H in PART 1, 1 in PART 2, not 2 in each PART"]
     assert short([1, 1]) == ["C61 got 2 H in PART 1, not 2 in each PART"]
     assert short([0, 0, 0, 0]) == ["C61 got 4 H, not 2"]
+    assert short([-1, -1]) == []  # FixAtom's PART -1 (the test below) is no split
+
+
+ON_A_MIRROR = [  # C1 and C2 on the mirror z = 0 (SHELX occupancy 10.5: Olex2's 0.5)
+    ("C1", "C", (0.30, 0.20, 0.0), 0.04, 0.5),
+    ("C2", "C", (0.45, 0.20, 0.0), 0.04, 0.5),
+]
+
+
+class MirrorSnapshot(Snapshot):
+    symops, sfac, unit = ["x,y,z", "x,y,-z"], ["C"], [2]
+
+
+def test_a_methyl_on_a_special_position_gets_its_h_in_part_minus_one_and_no_warning(
+    tmp_path, monkeypatch, close_plugin
+):
+    """Olex2 puts the H of a methyl (or NH3) whose PART 0 pivot sits on a special position in
+    PART -1, at the pivot's occupancy (xlib/xlcongen.cpp TXlConGen::FixAtom: negative_part
+    when the pivot's degeneracy is not 1; SetOccu(pivot's)). The plugin took an H in another
+    PART than its pivot for hadd's split by PART and warned "C1 got 3 H in PART -1, not 3 in
+    each PART"; the double gave them PART 0 and occupancy 1."""
+    state, _ = open_in_double(
+        tmp_path, monkeypatch, MirrorSnapshot, ON_A_MIRROR, z=1, interpreter=""
+    )
+    said = []
+    journal = sys.modules["crystalx_plugin.olex_model"].apply_commands(
+        sys.modules["olex"],
+        sys.modules["olx"],
+        sys.modules["olex_core"],
+        ["hadd 137 C1"],
+        model_of(state),
+        said.append,
+    )
+    added = [a for a in state.live() if a.type == "H"]
+    assert [(a.part, a.occu, a.afix, a.pivot.label) for a in added] == [(-1, 0.5, 137, "C1")] * 3
+    assert len(journal.added) == 3 and said == [] and state.errors == []

@@ -20,7 +20,9 @@ source (pcxod/olex2 for the C++ core, the olex2-gui tree for util/pyUtil):
   logged), and pushes no undo entry of its own (xlcongen.cpp, xmacro.cpp macHAdd); a pivot
   beside a disorder (neighbours in two or more PARTs other than 0 and its own) gets one group
   per PART, its H in that PART at that neighbour's occupancy (macHAdd "Processing n parts",
-  unitcell.cpp GetAtomEnviList with a part);
+  unitcell.cpp GetAtomEnviList with a part); any other pivot's H get its PART and occupancy,
+  but a methyl's or NH3's on a PART 0 pivot on a special position PART -1 (xlcongen.cpp
+  TXlConGen::FixAtom: negative_part when the degeneracy is not 1);
 - Olex2's undo stack (gxmacro.cpp): `name` pushes one entry per call (GXLibMacros::macName,
   two arguments only) and then, with the `safe_afix` option (default true: xlib/xapp.cpp
   TXApp::DoUseSafeAfix), runs TLattice::ValidateHGroups (xlib/lattice.cpp) whether or not
@@ -459,8 +461,13 @@ class Olex2(object):
         return parts
 
     def _add_riding(self, pivot, code, n, part, occu):
-        """n H riding on `pivot` (AFIX `code`), in `part` at `occu` when given (the pivot's
-        PART and 1 otherwise)."""
+        """n H riding on `pivot` (AFIX `code`), in `part` at `occu` when given, else as
+        TXlConGen::FixAtom (xlib/xlcongen.cpp) places them: in the pivot's PART at the pivot's
+        occupancy, but in PART -1 for a methyl or NH3 (m 3 or 13, one heavy neighbour) whose
+        pivot is in PART 0 on a special position (degeneracy other than 1)."""
+        if part is None and _methyl_like(pivot, code) and pivot.part == 0:
+            if self.degeneracy(pivot) != 1:
+                part = -1
         stem = "H" + pivot.label[len(pivot.type) :]
         names = [stem] if n == 1 else [stem + "ABC"[k] for k in range(n)]
         for k, name in enumerate(names):
@@ -477,18 +484,20 @@ class Olex2(object):
                 afix=code,
                 resi=pivot.resi,
                 part=pivot.part if part is None else part,
-                occu=1.0 if occu is None else occu,
+                occu=pivot.occu if occu is None else occu,
             )
             h.pivot = pivot
             self.atoms.append(h)
 
     def _validate_h_groups(self):
-        """TLattice::ValidateHGroups as macName and macHAdd run it under safe_afix: delete
-        each riding-H group whose pivot lacks the heavy neighbours its m needs (1: 3; 2, 4: 2;
-        3, 8, 9, 12, 13, 14, 16: 1; 15: 4 or 5), logged as an error, and push one undo entry
-        for all it deleted; nothing when none was. A group in a PART other than its pivot's
-        (hadd's per-PART groups) is judged on the pivot's bonds in PART 0 and that PART, as
-        hadd placed it: macHAdd runs this check on the groups it has just made."""
+        """TLattice::ValidateHGroups (pcxod/olex2 xlib/lattice.cpp, read) as macName and
+        macHAdd run it under safe_afix: delete each riding-H group whose pivot lacks the heavy
+        neighbours its m needs (1: 3; 2, 4: 2; 3, 8, 9, 12, 13, 14, 16: 1; 15: 4 or 5), logged
+        as an error, and push one undo entry for all it deleted; nothing when none was. The
+        neighbours counted are those in PART 0 or the group's PART (any, for a group in PART
+        0), so hadd's per-PART groups are judged on the bonds hadd placed them by. Left out:
+        the source also accepts the count less the metals among them (XElementLib::IsMetal,
+        whose list was not read), and neighbours that ride in a group of their own."""
         if not self.safe_afix:
             return
         groups = {}
@@ -499,11 +508,11 @@ class Olex2(object):
         for members in groups.values():
             pivot, m = members[0].pivot, members[0].afix // 10
             part = members[0].part
-            count = self.heavy_neighbours(pivot, part if part not in (0, pivot.part) else None)
+            count = self.heavy_neighbours(pivot, part or None)
             if count not in ((4, 5) if m == 15 else (BONDED_TO.get(m, count),)):
                 self.errors.append(
                     "Pivot atom %s has wrong connectivity for the given AFIX group and the "
-                    "group was removed" % pivot.label
+                    "group was removed. Please revise your model." % pivot.label
                 )
                 deleted += members
         for h in deleted:
@@ -527,19 +536,31 @@ class Olex2(object):
         return self._images_bonded(a, b) > 0
 
     def _images_bonded(self, atom, other):
-        """How many symmetry images of `other` lie within the covalent radii + 0.45 Å of
-        `atom`."""
+        """How many distinct symmetry images of `other` lie within the covalent radii + 0.45 Å
+        of `atom` (images that coincide, of an atom on a special position, are one atom)."""
         limit = RADII.get(atom.type, 1.2) + RADII.get(other.type, 1.2) + 0.45
-        count = 0
+        near = []
+        for delta in self._image_deltas(atom, other):
+            if 0.1 < self.distance(delta) < limit and not [
+                d for d in near if self.distance([x - y for x, y in zip(delta, d)]) <= 0.1
+            ]:
+                near.append(delta)
+        return len(near)
+
+    def degeneracy(self, atom):
+        """How many of the cell's symmetry operators map `atom` onto itself (TCAtom's
+        degeneracy: 1 on a general position); within 0.1 Å, as _images_bonded tells an
+        image of itself from a neighbour."""
+        return sum(self.distance(d) <= 0.1 for d in self._image_deltas(atom, atom))
+
+    def _image_deltas(self, atom, other):
+        """Fractional vectors from `atom` to each symmetry image of `other`, nearest lattice
+        translation."""
         for matrix in self.matrices:
             image = [
                 sum(matrix[r][c] * other.crd[c] for c in range(3)) + matrix[r][3] for r in range(3)
             ]
-            delta = [image[k] - atom.crd[k] for k in range(3)]
-            delta = [d - round(d) for d in delta]
-            if 0.1 < self.distance(delta) < limit:
-                count += 1
-        return count
+            yield [(image[k] - atom.crd[k]) - round(image[k] - atom.crd[k]) for k in range(3)]
 
     def distance(self, delta):
         a, b, c = self.cell[:3]
@@ -800,6 +821,12 @@ def _split_arguments(text):
     if current.strip() or words:
         words.append(current.strip())
     return [w for w in words if w != ""]
+
+
+def _methyl_like(pivot, code):
+    """FixAtom's fgCH3/fgNH3 with one neighbour: AFIX m 3 or 13 on a C or N (xlcongen.cpp
+    ShelxToOlex; hadd has checked the one heavy neighbour)."""
+    return code // 10 in (3, 13) and pivot.type in ("C", "N")
 
 
 def _bond_allowed(a, b):

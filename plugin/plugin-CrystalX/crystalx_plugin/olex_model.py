@@ -449,9 +449,10 @@ def _roll_back(journal, olex, olx, olex_core):
 def hydrogen_shortfall(asked, added, model):
     """Per pivot asked for n riding H: how many hadd gave it (each new H counts for its
     nearest non-H atom); a line for every pivot that got another number. hadd gives an H a
-    PART other than its pivot's only where it split the pivot by the PARTs of a disorder
-    beside it (xlib/xmacro.cpp XLibMacros::macHAdd): such a pivot must have n in each of two
-    or more PARTs."""
+    positive PART other than its pivot's only where it split the pivot by the PARTs of a
+    disorder beside it (xlib/xmacro.cpp XLibMacros::macHAdd): such a pivot must have n in each
+    of two or more PARTs. PART -1 is no split: the H of a methyl or NH3 whose PART 0 pivot
+    sits on a special position (xlib/xlcongen.cpp TXlConGen::FixAtom)."""
     got = dict((i, {}) for i in asked)
     heavy = [i for i, s in model.states.items() if s[1] not in ("H", "Q") and i not in added]
     for h in added:
@@ -463,7 +464,7 @@ def hydrogen_shortfall(asked, added, model):
     lines = []
     for i in sorted(got):
         want, parts = asked.get(i, 0), got[i]
-        if any(part != model.states[i][6] for part in parts):  # split by PART
+        if any(0 < part != model.states[i][6] for part in parts):  # split by PART
             if len(parts) < 2 or any(n != want for n in parts.values()):
                 counts = ", ".join(
                     "%d%s in PART %d" % (n, " H" if k == 0 else "", part)
