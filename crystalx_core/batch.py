@@ -29,9 +29,17 @@ from crystalx_core.errors import (
     InputError,
     OutputError,
     Stopped,
+    raise_if_stopped,
     signals_raise_stopped,
+    wind_down,
 )
-from crystalx_core.outputs import OUTPUT_MARK, drop_temporaries, folders_held, job_paths
+from crystalx_core.outputs import (
+    OUTPUT_MARK,
+    drop_temporaries,
+    folders_held,
+    job_paths,
+    quiet_waits,
+)
 
 MODEL_SUFFIXES = (".res", ".ins", ".cif")
 LOW_CONFIDENCE = 0.9
@@ -238,17 +246,20 @@ def _unrefinable(loaded) -> str:
     return ""
 
 
-NOT_DONE = "not done"  # a row's status when a full disk stopped the batch before it
+NOT_DONE = "not done"  # a row's status when a full disk or a stop signal ended the batch before it
 
 
-def _not_done_row(item: BatchItem, full: dict) -> dict:
+def _not_done_row(item: BatchItem, why: str) -> dict:
     return {
         **_row_head(item, ""),
         "status": NOT_DONE,
-        "error": f"not done: the batch stopped when the disk was full ({full['name']}); the same "
-        "command does it",
+        "error": f"not done: the batch stopped {why}; the same command does it",
         "seconds": 0.0,
     }
+
+
+def _full_disk(full: dict) -> str:
+    return f"when the disk was full ({full['name']})"
 
 
 def _failed_row(item: BatchItem, message: str, seconds: float = 0.0, hkl: str = "") -> dict:
@@ -309,6 +320,7 @@ def _warm_worker(parent: int, disk_full=None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _stop_worker)
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    quiet_waits()  # for its siblings' writes, not "another CrystalX job"
     os.environ.setdefault("CRYSTALX_THREADS", "1")
     try:
         from crystalx_core.assign import resolve_method
@@ -322,6 +334,16 @@ def _warm_worker(parent: int, disk_full=None) -> None:
         pass  # the structure that needs them reports it
 
 
+class BatchStopped(Stopped):
+    """A stop signal ended the batch: `rows` has every structure's row, in input order, those
+    not finished NOT_DONE, for the summary the caller writes (stop signals are ignored until
+    its outermost signals_raise_stopped ends: errors.wind_down)."""
+
+    def __init__(self, signum: int, message: str, rows: list[dict]):
+        super().__init__(signum, message)
+        self.rows = rows
+
+
 def run_batch(
     items: list[BatchItem],
     options: BatchOptions,
@@ -331,31 +353,86 @@ def run_batch(
 ) -> list[dict]:
     """Rows in input order; finished entries from an earlier run are resumed, not redone.
 
-    A stop signal ends the batch and its workers and raises Stopped: finished structures keep
-    their outputs, so the same command resumes after them. A full disk (a row with disk_full)
-    ends it too, as every later structure would compute for minutes and then fail to write:
-    the structures left without a row get NOT_DONE ones. In a local pool those are the ones
-    not yet begun (the running ones finish or fail); on a Dask cluster every one unfinished,
-    the running ones too (run_on_cluster cancels all that remain when it is closed).
+    A stop signal ends the batch and its workers and raises BatchStopped with the rows:
+    finished structures keep their outputs, the rest are NOT_DONE and have none, so the same
+    command resumes after them. A full disk (a row with disk_full) ends it too, as every later
+    structure would compute for minutes and then fail to write: the structures left without a
+    row get NOT_DONE ones. In a local pool those are the ones not yet begun (the running ones
+    finish or fail); on a Dask cluster every one unfinished, the running ones too
+    (run_on_cluster cancels all that remain when it is closed).
     """
     rows: dict[int, dict] = {}
+    unfinished: set[int] = set()  # looked at by _run_pending and found not finished before
+    started = time.time()
+    ran = False  # _run_pending returned: every structure has its row
     try:
         with (
             _folders_locked({output_prefix(item, options).parent for item in items}),
             signals_raise_stopped(),
         ):
-            _run_pending(items, options, workers, scheduler, progress, rows)
+            try:
+                _run_pending(items, options, workers, scheduler, progress, rows, unfinished)
+                raise_if_stopped()  # one a finalizer swallowed: still a stopped batch
+            except Stopped as stopped:  # the workers have ended (_run_in_pool, run_on_cluster)
+                wind_down(stopped)
+                why = f"by {signal.Signals(stopped.signum).name}"
+                for k, item in enumerate(items):
+                    if k not in rows:
+                        rows[k] = _row_after_stop(item, options, started, k in unfinished, why)
+                raise stopped_batch(stopped.signum, [rows[k] for k in range(len(items))]) from None
+            ran = True
+    except BatchStopped:
+        raise
     except Stopped as stopped:
-        raise Stopped(
-            stopped.signum,
-            f"batch stopped by {signal.Signals(stopped.signum).name}: {len(rows)} of "
-            f"{len(items)} structures finished and keep their outputs; the same "
-            "command does the rest",
-        ) from None
+        if not ran:  # before the batch had its folders: nothing written
+            raise
+        wind_down(stopped)  # as the batch let go of its folders, every structure done
+        raise stopped_batch(stopped.signum, [rows[k] for k in range(len(items))]) from None
     return [rows[k] for k in range(len(items))]
 
 
-def _run_pending(items, options, workers, scheduler, progress, rows: dict[int, dict]) -> None:
+def stopped_batch(signum: int, rows: list[dict]) -> BatchStopped:
+    """The BatchStopped of a batch ended by `signum` with these rows (every structure's)."""
+    name = signal.Signals(signum).name
+    done = sum(1 for row in rows if row["status"] not in ("failed", NOT_DONE))
+    rest = "; the same command does the rest" if done < len(rows) else ""
+    return BatchStopped(
+        signum,
+        f"batch stopped by {name}: {done} of {len(rows)} structures finished and keep their "
+        f"outputs{rest}",
+        rows,
+    )
+
+
+def _row_after_stop(
+    item: BatchItem, options: BatchOptions, started: float, looked_at: bool, why: str
+) -> dict:
+    """The row of a structure left without one by a stop: an earlier run's when _run_pending
+    had not looked at it yet (the stop came as it checked what was done before), one written
+    meanwhile when it had (its worker finished as the batch stopped), else NOT_DONE."""
+    row = _finished_meanwhile(item, options, started) if looked_at else finished_row(item, options)
+    return row or _not_done_row(item, why)
+
+
+def _finished_meanwhile(item: BatchItem, options: BatchOptions, started: float) -> dict | None:
+    """The row of a structure whose worker wrote its outputs as the batch was stopping, before
+    its result came back; a stat, then a read only for outputs written since `started` (less
+    2 s: FAT keeps times to 2 s)."""
+    report = job_paths(output_prefix(item, options))[".json"]
+    try:
+        if report.stat().st_mtime < started - 2.0:
+            return None
+    except OSError:
+        return None
+    row = finished_row(item, options)
+    return {**row, "status": "ok"} if row and row["status"] == "resumed" else row
+
+
+def _run_pending(
+    items, options, workers, scheduler, progress, rows: dict[int, dict], unfinished: set[int]
+) -> None:
+    """Resume what an earlier run finished, then run the rest (`unfinished`, filled as they
+    are found, tells a stop which structures were already looked at)."""
     pending = []
     for k, item in enumerate(items):
         done = finished_row(item, options)
@@ -363,6 +440,7 @@ def _run_pending(items, options, workers, scheduler, progress, rows: dict[int, d
             rows[k] = done
             progress(done)
         else:
+            unfinished.add(k)
             pending.append(k)
     _drop_temporaries(items, options, pending)  # under the batch's lock: run_one's writes skip it
     if scheduler:
@@ -393,7 +471,7 @@ def _run_pending(items, options, workers, scheduler, progress, rows: dict[int, d
     full = full_row(rows[k] for k in sorted(rows))
     for k, item in enumerate(items):
         if full and k not in rows:
-            rows[k] = _not_done_row(item, full)
+            rows[k] = _not_done_row(item, _full_disk(full))
             progress(rows[k])
 
 

@@ -9,6 +9,7 @@ import io
 from pathlib import Path
 
 from crystalx_core import __version__
+from crystalx_core.batch import NOT_DONE
 from crystalx_core.outputs import write_outputs
 
 CSV_COLUMNS = [
@@ -79,8 +80,9 @@ def _bars(values: list[tuple[str, float]], colour: str, width: int = 520, height
 
 
 def summary_html(rows: list[dict], title: str) -> str:
-    done = [r for r in rows if r["status"] != "failed"]
+    done = [r for r in rows if r["status"] not in ("failed", NOT_DONE)]
     failed = [r for r in rows if r["status"] == "failed"]
+    not_done = len(rows) - len(done) - len(failed)  # a stop signal or a full disk came first
     confidences = [c for r in done for c in r.get("confidences", [])]
     bins = [0] * 10
     for c in confidences:
@@ -98,7 +100,7 @@ def summary_html(rows: list[dict], title: str) -> str:
         "6px;text-align:left}.failed{background:#fdd}</style></head><body>",
         f"<h1>{e(title)}</h1>",
         f"<p>CrystalX {e(__version__)}: {len(rows)} structures, {len(done)} assigned, "
-        f"{len(failed)} failed; "
+        f"{len(failed)} failed" + (f", {not_done} not done" if not_done else "") + "; "
         f"{len(confidences)} atoms, {len(flagged)} below 0.9 confidence.</p>",
         "<h2>Confidence of the assigned element</h2>",
         _bars([(f"{k / 10:.1f}", n) for k, n in enumerate(bins)], "#4a90d9"),

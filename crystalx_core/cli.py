@@ -22,6 +22,7 @@ from crystalx_core.errors import (
     SolveError,
     Stopped,
     signals_raise_stopped,
+    wind_down,
 )
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_SOLVE, EXIT_REFINE, EXIT_OTHER = 0, 70, 2, 3, 4, 1
@@ -34,7 +35,8 @@ EXIT_POOR = (
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        with signals_raise_stopped(), _reporting():  # `kill PID` ends a job as Ctrl-C does
+        # `kill PID` ends a job as Ctrl-C does; argv None: this is the program, and ends with it
+        with signals_raise_stopped(ends_process=argv is None), _reporting():
             return args.run(args)
     except InputError as error:
         return _fail(error, EXIT_INPUT)
@@ -369,9 +371,11 @@ def _run_batch(args) -> int:
         NO_SOLUTION,
         NOT_DONE,
         BatchOptions,
+        BatchStopped,
         find_inputs,
         full_row,
         run_batch,
+        stopped_batch,
     )
     from crystalx_core.batch_report import write_summary
 
@@ -381,15 +385,23 @@ def _run_batch(args) -> int:
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         raise OutputError("--out names a file: a batch writes into a folder", str(args.out))
     options = BatchOptions(args.method, args.hydrogens, args.cycles, args.out, not args.no_refine)
-    with _bar(args, len(items)) as advance:
-        rows = run_batch(items, options, args.workers, args.scheduler, advance)
     folder = args.out or (
         Path(args.target) if Path(args.target).is_dir() else items[0].model.parent
     )
+    rows = stopped = summary = None
     try:
-        paths, unwritten = write_summary(rows, folder, f"CrystalX batch: {args.target}"), None
-    except OutputError as error:  # the rows still reach the terminal, then this line
-        paths, unwritten = {}, error
+        try:
+            with _bar(args, len(items)) as advance:
+                rows = run_batch(items, options, args.workers, args.scheduler, advance)
+        except BatchStopped as stop:  # the summary still tells what is done (errors.wind_down)
+            rows, stopped = stop.rows, stop
+        summary = _batch_summary(write_summary, rows, folder, args.target)
+    except Stopped as stop:
+        if rows is None or stopped is not None:  # before the batch ran: nothing written
+            raise
+        wind_down(stop)  # every structure finished: the summary is owed as after any stop
+        stopped = stopped_batch(stop.signum, rows)
+    paths, unwritten = summary or _batch_summary(write_summary, rows, folder, args.target)
     failed = [r for r in rows if r["status"] == "failed"]
     not_done = [r for r in rows if r["status"] == NOT_DONE]
     if args.json:
@@ -402,7 +414,7 @@ def _run_batch(args) -> int:
             f"({resumed} from an earlier run), "
             f"{len(failed)} failed"
             + (f", {len(poor)} with no solution" if poor else "")
-            + (f", {len(not_done)} not done (the disk was full)" if not_done else "")
+            + (f", {len(not_done)} not done ({_why_not_done(stopped)})" if not_done else "")
         )
         for row in failed:
             print(f"  {row['name']}: {row['error']}")
@@ -424,6 +436,17 @@ def _run_batch(args) -> int:
                 )
         if paths:
             print(f"wrote {paths['csv']} and {paths['html']}")
+    if stopped is not None:
+        print(
+            f"crystalx: {stopped}"
+            + (
+                ""
+                if unwritten is None
+                else f" (the summary could not be written: {unwritten.one_line()})"
+            ),
+            file=sys.stderr,
+        )
+        return 128 + stopped.signum
     full = full_row(rows)
     if full is not None:
         done = len(rows) - len(failed) - len(not_done)
@@ -438,6 +461,22 @@ def _run_batch(args) -> int:
     if unwritten is not None:
         raise unwritten
     return EXIT_OTHER if failed else EXIT_OK
+
+
+def _batch_summary(write_summary, rows, folder: Path, target: str):
+    """(paths, None) of the csv and html summary written, or ({}, the OutputError) when they
+    could not be: the rows still reach the terminal, then that line."""
+    try:
+        return write_summary(rows, folder, f"CrystalX batch: {target}"), None
+    except OutputError as error:
+        return {}, error
+
+
+def _why_not_done(stopped) -> str:
+    """Why a batch left structures undone: a stop signal (BatchStopped), else a full disk."""
+    if stopped is None:
+        return "the disk was full"
+    return f"stopped by {signal.Signals(stopped.signum).name}"
 
 
 @contextmanager

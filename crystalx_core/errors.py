@@ -94,33 +94,56 @@ class Stopped(KeyboardInterrupt):
 # ignores exceptions (a __del__, a generator closed by the garbage collector, a weakref callback
 # print "Exception ignored in ..." and go on), and the job must still stop
 _stop_requested: list[int] = []
+# the signal of a stop caught to finish up (wind_down): later ones are ignored until the
+# outermost signals_raise_stopped ends, so a second Ctrl-C cannot cut the finishing writes short
+_winding_down: list[int] = []
+_depth = [0]  # signals_raise_stopped blocks now open
 
 
 @contextmanager
-def signals_raise_stopped():
+def signals_raise_stopped(ends_process: bool = False):
     """SIGTERM and SIGHUP stop a job as Ctrl-C does, by an exception (Stopped), so that what it
     was writing is rolled back and it can say so; while it winds down, further signals are
     ignored. A Stopped that was swallowed is raised again before any output is committed
-    (raise_if_stopped) and when the job's block ends. Only the main thread can do so."""
+    (raise_if_stopped) and when the job's block ends. Only the main thread can do so.
+
+    `ends_process`: the block is the program's (the command line), whose exit follows it; a
+    job that wound down then keeps ignoring stop signals, so one more cannot turn its exit
+    code into a death by that signal."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def stop(signum, frame):
-        if _stop_requested:  # a second signal while the first winds down
+        if _stop_requested or _winding_down:  # a second signal while the first winds down
             return
         _stop_requested.append(signum)
         raise Stopped(signum)
 
     outer = list(_stop_requested)
     previous = {number: signal.signal(number, stop) for number in STOP_SIGNALS}
+    _depth[0] += 1
     try:
         yield
         raise_if_stopped()
     finally:
+        _depth[0] -= 1
+        ending = ends_process and bool(_winding_down)
         for number, handler in previous.items():
-            signal.signal(number, handler)
+            signal.signal(number, signal.SIG_IGN if ending else handler)
         _stop_requested[:] = outer
+        if not _depth[0]:
+            _winding_down.clear()
+
+
+def wind_down(stopped: Stopped) -> None:
+    """A job that caught `stopped` to finish what it owes (a batch's summary of the structures
+    done): from now until its outermost signals_raise_stopped ends, stop signals are ignored
+    and raise_if_stopped lets its writes through. Outside every such block there is nothing
+    to ignore: our handlers are gone, and a later block must not start deaf."""
+    if _depth[0]:
+        _winding_down[:] = [stopped.signum]
+    _stop_requested.clear()
 
 
 def raise_if_stopped() -> None:

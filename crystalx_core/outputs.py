@@ -21,6 +21,7 @@ try:
 except ImportError:  # Windows
     fcntl = None
 
+_say_waits = [True]  # False in a batch's worker (quiet_waits)
 STALE_AFTER = 600.0  # s: a temporary untouched this long has no live writer (drop_temporaries)
 
 
@@ -123,14 +124,21 @@ def folders_held(folders):
             os.close(handle)
 
 
+def quiet_waits() -> None:
+    """This process is a batch's worker: its waits for the folder are for its sibling workers,
+    which the batch's progress already shows, so none is said as "another CrystalX job"."""
+    _say_waits[0] = False
+
+
 def _lock(handle: int, folder: Path) -> bool:
     """flock(2) on an open folder; False where it cannot be locked. A wait for another writer
-    (a long one: a batch clearing its folders) is said on one stderr line, not a silent hang."""
+    (a long one: a batch clearing its folders) is said on one stderr line, not a silent hang,
+    except in a batch's worker (quiet_waits)."""
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            if sys.stderr is not None:  # print(file=None) would write to standard output
+            if _say_waits[0] and sys.stderr is not None:  # print(file=None): standard output
                 print(
                     f"crystalx: waiting for another CrystalX job writing in {folder}",
                     file=sys.stderr,

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from crystalx_core.assign import apply_assignment, assign, hydrogen_counts, resolve_hydrogen_method
+from crystalx_core.assign.labels import renames_note
 from crystalx_core.assignment import Assignment, annotate
 from crystalx_core.completion import Completion, Stage, assign_and_refine, complete
 from crystalx_core.contents import (
@@ -294,6 +295,8 @@ def _finish_job(
     annotate(assignment, plan)
     final, unit_note = unit_with_model_atoms(plan.structure)
     notes += [unit_note] if unit_note else []
+    renames = renames_note(structure, assignment.sites)
+    notes += [renames] if renames else []
     result = JobResult(
         input=given,
         assigned=structure,

@@ -114,7 +114,14 @@ def fake_olex2(tmp_path, xld=OTHERS):
     return base
 
 
-PLUGIN_MODULES = ("CrystalX", "session", "olex_model", "core_client", "panel_html")
+PLUGIN_MODULES = (
+    "CrystalX",
+    "crystalx_plugin",
+    "crystalx_plugin.session",
+    "crystalx_plugin.olex_model",
+    "crystalx_plugin.core_client",
+    "crystalx_plugin.panel_html",
+)
 DOUBLE_MODULES = ("olex", "olx", "olex_core", "olexFunctions", "PluginTools", "_olex2")
 
 

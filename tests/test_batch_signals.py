@@ -2,6 +2,7 @@
 seconds, finished structures keep complete outputs, and a second batch on the folder is refused
 while the first runs but not after it was killed."""
 
+import csv
 import json
 import os
 import shutil
@@ -10,10 +11,22 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
-from crystalx_core.batch import BatchOptions, _folders_locked, find_inputs, finished_row
+import crystalx_core.batch as batch_module
+import crystalx_core.batch_report as batch_report
+from crystalx_core.batch import (
+    BatchOptions,
+    BatchStopped,
+    _folders_locked,
+    find_inputs,
+    finished_row,
+    run_batch,
+    run_one,
+)
+from crystalx_core.cli import main
 
 from .conftest import BENCHMARK
 
@@ -195,3 +208,134 @@ def test_a_stopped_dask_batch_drops_its_structures_on_the_workers_running_ones_t
     for item in find_inputs(str(tmp_path)):  # each structure has its three outputs, or none
         assert len({(tmp_path / f"{item.name}_crystalx{s}").exists() for s in SUFFIXES}) == 1
     assert 1 <= len([n for n in state if n.endswith("_crystalx.json")]) < 6
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_a_stopped_batch_writes_the_summary_of_what_is_done_and_the_same_command_resumes(
+    folder, stop
+):
+    """A batch stopped by Ctrl-C or `kill` wrote no summary, only its stderr line, so the
+    structures done were reported nowhere. Now the summary lists them and the rest as 'not
+    done', the exit code is 128 + the signal with one stderr line, and the same command
+    resumes. The signal is sent again every few milliseconds until the batch ends (a second
+    Ctrl-C while it stops its workers and writes the summary): no file is left partial."""
+    name = signal.Signals(stop).name
+    batch = start(folder)
+    wait_for_first_output(folder, batch)
+    deadline = time.monotonic() + 30
+    while batch.poll() is None:  # Ctrl-C reaches the terminal's process group, `kill` the batch
+        assert time.monotonic() < deadline, "the batch did not stop"
+        os.killpg(batch.pid, stop) if stop == signal.SIGINT else batch.send_signal(stop)
+        time.sleep(0.003)
+    out, err = batch.communicate(timeout=15)
+    assert batch.returncode == 128 + stop
+    assert err.count("\n") == 1 and err.startswith(f"crystalx: batch stopped by {name}: "), err
+    assert not [p.name for p in folder.iterdir() if p.name.endswith(".tmp")]
+    with open(folder / "crystalx_batch.csv", newline="") as handle:
+        rows = {row["name"]: row for row in csv.DictReader(handle)}
+    items = find_inputs(str(folder))
+    assert sorted(rows) == sorted(item.name for item in items)
+    done = [n for n in rows if (folder / f"{n}_crystalx.json").exists()]
+    assert 1 <= len(done) < len(items)
+    for row_name, row in rows.items():
+        if row_name in done:
+            assert row["status"] == "ok" and float(row["min_confidence"]) > 0
+        else:
+            assert row["status"] == "not done"
+            assert (
+                row["error"] == f"not done: the batch stopped by {name}; the same command does it"
+            )
+    assert f"{len(done)} of {len(items)} structures finished and keep their outputs" in err
+    page = (folder / "crystalx_batch.html").read_text()
+    assert page.rstrip().endswith("</html>") and f"{len(items) - len(done)} not done" in page
+    assert out.startswith(
+        f"{len(done)} of {len(items)} structures assigned (0 from an earlier run), 0 failed, "
+        f"{len(items) - len(done)} not done (stopped by {name})\n"
+    ), out
+    again = subprocess.run(batch.args, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    with open(folder / "crystalx_batch.csv", newline="") as handle:
+        statuses = {row["name"]: row["status"] for row in csv.DictReader(handle)}
+    assert statuses == {n: "resumed" if n in done else "ok" for n in rows}
+
+
+def earlier_run(folder):
+    """Every structure of the folder assigned an hour ago, as by a batch that ran to the end."""
+    items, options = find_inputs(str(folder)), BatchOptions(method="baseline")
+    for item in items:
+        assert run_one(item, options)["status"] == "ok"
+    hour_ago = time.time() - 3600
+    for path in folder.iterdir():  # the inputs older still
+        os.utime(path, (hour_ago,) * 2 if "_crystalx" in path.name else (hour_ago - 60,) * 2)
+    return items, options
+
+
+def test_a_stop_while_the_batch_checks_an_earlier_runs_work_keeps_that_work_reported(folder):
+    """A resumed batch stopped as it checked what the earlier run had finished (here on s2)
+    wrote the structures not yet checked, s3 to s7, 'not done' though their outputs exist."""
+    items, options = earlier_run(folder)
+
+    def progress(row):  # a real Ctrl-C, as the batch reports s2 resumed
+        if row["name"] == "s2":
+            os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(BatchStopped) as stop:
+        run_batch(items, options, workers=1, progress=progress)
+    assert {row["name"]: row["status"] for row in stop.value.rows} == {
+        item.name: "resumed" for item in items
+    }
+    assert str(stop.value) == (
+        f"batch stopped by SIGINT: {len(items)} of {len(items)} structures finished and keep "
+        "their outputs"
+    )
+
+
+@contextmanager
+def stop_when(module, name, signum, on_exit=False):
+    """`module.name` as it is, with a real signal sent to this process as it is entered (or,
+    for a context manager, as it is left)."""
+    real = getattr(module, name)
+    if on_exit:
+
+        @contextmanager
+        def stopping(*args, **kwargs):
+            with real(*args, **kwargs) as value:
+                yield value
+                os.kill(os.getpid(), signum)
+
+    else:
+
+        def stopping(*args, **kwargs):
+            os.kill(os.getpid(), signum)
+            return real(*args, **kwargs)
+
+    setattr(module, name, stopping)
+    try:
+        yield
+    finally:
+        setattr(module, name, real)
+
+
+@pytest.mark.parametrize(
+    "where",
+    [(batch_module, "_folders_locked", True), (batch_report, "summary_html", False)],
+    ids=["as the batch lets go of its folders", "as the summary is written"],
+)
+def test_a_stop_after_every_structure_finished_still_writes_the_summary(folder, capsys, where):
+    """A stop after the last structure (the batch letting go of its folders, the summary being
+    written) ended the command with 'interrupted; no output written' and no summary, though
+    every structure has its outputs. Now the summary is written and the line says so."""
+    items, _ = earlier_run(folder)
+    with stop_when(*where[:2], signal.SIGINT, on_exit=where[2]):
+        code = main(["batch", str(folder), "--method", "baseline", "--workers", "1"])
+    out, err = capsys.readouterr()
+    assert code == 128 + signal.SIGINT
+    assert err == (
+        f"crystalx: batch stopped by SIGINT: {len(items)} of {len(items)} structures finished "
+        "and keep their outputs\n"
+    )
+    with open(folder / "crystalx_batch.csv", newline="") as handle:
+        statuses = {row["name"]: row["status"] for row in csv.DictReader(handle)}
+    assert statuses == {item.name: "resumed" for item in items}
+    assert (folder / "crystalx_batch.html").read_text().rstrip().endswith("</html>")
+    assert f"wrote {folder / 'crystalx_batch.csv'}" in out

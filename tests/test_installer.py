@@ -459,3 +459,57 @@ def test_a_read_only_olex2_folder_is_one_line_on_the_command_line():
         for folder in folders:
             folder.chmod(0o755)
         shutil.rmtree(top)
+
+
+HELPERS = ("session", "core_client", "olex_model", "panel_html")  # the plugin's, before session 14
+
+
+def test_another_plugins_module_of_a_helpers_name_does_not_shadow_ours(tmp_path, olex2_start):
+    """Olex2 puts every listed plugin's folder on sys.path before it imports one (olex2-gui
+    util/pyUtil/initpy.py set_plugins_paths; the double's start_plugins), so top-level names
+    are shared: a plugin listed before CrystalX with a session.py of its own made ours fail
+    to load ('cannot import name Session'). The helpers are now in the package
+    crystalx_plugin (as plugin-olex2qcrbox keeps its own in qcrbox_plugin/), and both load."""
+    base = fake_olex2(tmp_path, xld="<Plugin\n  <Other>\n  <FragmentDB>\n>\n")
+    other = base / "util" / "pyUtil" / "PluginLib" / "plugin-Other"
+    other.mkdir()
+    for name in HELPERS:
+        (other / f"{name}.py").write_text(f"WHOSE = 'Other'  # {name}\n")
+    (other / "Other.py").write_text(
+        "import session, core_client, olex_model, panel_html\nassert session.WHOSE == 'Other'\n"
+    )
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "crystalx.phil").write_text("crystalx {\n  core_interpreter = ''\n}\n")
+    install(str(base), sys.executable)
+    try:
+        olex2, printed = olex2_start(base, data)
+        assert (
+            printed == [] and "Other" in sys.modules and "crystalx.assign" in olex2.STATE.functions
+        )
+        crystalx = sys.modules["CrystalX"]
+        assert crystalx.Session.__module__ == "crystalx_plugin.session"
+        assert sys.modules["session"].WHOSE == "Other"
+        folder = base / "util" / "pyUtil" / "PluginLib" / "plugin-CrystalX"
+        assert sorted(p.name for p in folder.glob("*.py")) == ["CrystalX.py"]
+    finally:
+        for name in HELPERS + ("Other",):
+            sys.modules.pop(name, None)
+
+
+def test_an_upgrade_leaves_none_of_the_old_helper_files_behind(tmp_path):
+    """An installation from before the helpers moved into crystalx_plugin/ had session.py and
+    the others at the top of plugin-CrystalX (with their __pycache__): left there, they would
+    shadow another plugin's modules of those names. The install replaces the folder whole."""
+    base = fake_olex2(tmp_path)
+    old = base / "util" / "pyUtil" / "PluginLib" / "plugin-CrystalX"
+    (old / "__pycache__").mkdir(parents=True)
+    for name in HELPERS:
+        (old / f"{name}.py").write_text("# the old layout\n")
+        (old / "__pycache__" / f"{name}.cpython-38.pyc").write_bytes(b"\0")
+    (old / "CrystalX.py").write_text("from session import Session\n")
+    install(str(base), sys.executable)
+    names = {p.relative_to(old).as_posix() for p in old.rglob("*")}
+    assert not {n for n in names if n.split("/")[0] in {f"{h}.py" for h in HELPERS}}
+    assert "__pycache__" not in names and "crystalx_plugin/session.py" in names
+    assert (old / "CrystalX.py").read_text() == Path(olex2_setup.SOURCE, "CrystalX.py").read_text()

@@ -108,3 +108,54 @@ def test_relabel_gives_assignment_sites_their_labels_and_says_which_changed():
     sites = [SiteAssignment(0, "N1", "N", "N1"), SiteAssignment(1, "O5", "N", "O5")]
     assert relabel(structure, sites) == {"N1": "N1", "O5": "N5"}
     assert [s.new_label for s in sites] == ["N1", "N5"]
+
+
+def test_each_atom_renamed_with_its_element_unchanged_is_named_in_the_notes(tmp_path, capsys):
+    """C2*, C2ABC (5 characters) and CL1 (a carbon whose label reads as chlorine) were renamed
+    C1, C2, C4 with no word of it: a SHELXL user looked for C2ABC in the new file in vain. The
+    job's notes, printed and in its JSON, now say each rename, old -> new, and why."""
+    import json
+
+    from crystalx_core.cli import main
+
+    from .test_shelx_io import HEADER
+
+    source = tmp_path / "t.res"
+    source.write_text(
+        HEADER.replace("UNIT 8 8 4", "UNIT 16 16 4")
+        + "FVAR 1\nC2* 1 0.1 0.2 0.3 11 0.03\nO1 3 0.22 0.2 0.3 11 0.03\n"
+        "C2ABC 1 0.1 0.33 0.3 11 0.03\nC3 1 0.2 0.4 0.3 11 0.03\nCL1 1 0.6 0.8 0.7 11 0.03\n"
+        "HKLF 4\nEND\n"
+    )
+    args = ["assign", str(source), "--method", "baseline", "--hydrogens", "rules"]
+    assert main(args) == 0, capsys.readouterr().err
+    report = json.loads((tmp_path / "t_crystalx.json").read_text())
+    labels = {a["label"]: a["new_label"] for a in report["atoms"]}
+    assert labels == {"C2*": "C1", "O1": "O1", "C2ABC": "C2", "C3": "C3", "CL1": "C4"}
+    note = (
+        "atoms renamed, their elements unchanged: C2* -> C1 ('*' is not a letter, digit or "
+        "prime), C2ABC -> C2 (over 4 characters), CL1 -> C4 (reads as another element than C)"
+    )
+    assert note in report["notes"]
+    assert f"note: {note}" in capsys.readouterr().out
+
+
+def test_a_label_not_starting_with_its_element_is_renamed_for_that_reason():
+    """A carbon labelled X1 was said to be renamed as one that "reads as another element than
+    C", as CL1 on a carbon is; its reason is its own."""
+    from crystalx_core.assign.labels import relabel, renames_note
+    from crystalx_core.assignment import SiteAssignment
+
+    structure = Structure(
+        cell=(10, 10, 10, 90, 90, 90),
+        symops=["x,y,z"],
+        sfac=["C"],
+        unit=[2],
+        sites=[Site("X1", "C", (0.1, 0.1, 0.1)), Site("CL1", "C", (0.25, 0.1, 0.1))],
+    )
+    sites = [SiteAssignment(0, "X1", "C", "X1"), SiteAssignment(1, "CL1", "C", "CL1")]
+    relabel(structure, sites)
+    assert renames_note(structure, sites) == (
+        "atoms renamed, their elements unchanged: X1 -> C1 (does not start with C), "
+        "CL1 -> C2 (reads as another element than C)"
+    )

@@ -60,7 +60,9 @@ def answer_site(label, element, probabilities, h_count, h_probability, hfix, evi
 
 
 def model_of(state):
-    return sys.modules["olex_model"].read_model(sys.modules["olx"], sys.modules["olex_core"])
+    return sys.modules["crystalx_plugin.olex_model"].read_model(
+        sys.modules["olx"], sys.modules["olex_core"]
+    )
 
 
 # --- 1. the child's environment -------------------------------------------------------------
@@ -75,7 +77,7 @@ def test_1_the_core_starts_with_a_clean_environment_under_olex2s(tmp_path, monke
     olex2_environment(monkeypatch, base)
     dies = subprocess.run([sys.executable, "-c", "print('alive')"], capture_output=True, text=True)
     assert dies.returncode != 0 and "alive" not in dies.stdout  # what a child of Olex2 would see
-    core_client = importlib.import_module("core_client")
+    core_client = importlib.import_module("crystalx_plugin.core_client")
     clean = core_client.child_environment(dict(os.environ), str(base))
     assert not [
         k
@@ -104,7 +106,7 @@ def test_2_threads_run_only_while_the_count_is_raised_and_leave_nothing_behind(e
     Olex2's main thread would); the plugin's background helper raises it first, the thread
     lowers it, and a core request leaves no reader thread behind."""
     state, plugin = ethanol
-    crystalx, core_client = sys.modules["CrystalX"], sys.modules["core_client"]
+    crystalx, core_client = sys.modules["CrystalX"], sys.modules["crystalx_plugin.core_client"]
     state.undo_gil()
     state.undo_gil = state.enforce_gil(PLUGIN, patience=0.5)
     bare = threading.Thread(target=crystalx.last_line, args=("/nowhere",))
@@ -167,7 +169,7 @@ def test_the_double_swallows_a_registered_functions_error_as_olex2_does(ethanol)
 
 
 def test_3_children_get_no_console_window_on_windows(ethanol, monkeypatch, tmp_path):
-    core_client, crystalx = sys.modules["core_client"], sys.modules["CrystalX"]
+    core_client, crystalx = sys.modules["crystalx_plugin.core_client"], sys.modules["CrystalX"]
     if not sys.platform.startswith("win"):
         assert core_client.hidden_window() == {}
 
@@ -205,7 +207,7 @@ def test_7_the_included_table_is_written_when_the_plugin_loads(ethanol):
 
 def test_8_hadd_on_a_grown_structure_fuses_first_and_a_code_that_does_not_fit_is_reported(ethanol):
     state, plugin = ethanol
-    olex_model = sys.modules["olex_model"]
+    olex_model = sys.modules["crystalx_plugin.olex_model"]
     state.grown = True
     said = []
     journal = olex_model.apply_commands(
@@ -234,7 +236,7 @@ def test_8_grown_is_asked_of_xf_latt_and_an_unfolded_structure_is_not_fused(etha
     state, _ = ethanol
     olx = sys.modules["olx"]
     assert not hasattr(olx, "IsGrown") and olx.xf.latt.IsGrown() == "false"
-    sys.modules["olex_model"].apply_commands(
+    sys.modules["crystalx_plugin.olex_model"].apply_commands(
         sys.modules["olex"], olx, sys.modules["olex_core"], ["hadd 33 C1"], model_of(state), print
     )
     assert state.log == ["hadd 33 #c0"]
@@ -249,7 +251,7 @@ def test_8_an_olex2_without_isgrown_fuses_before_hadd_anyway(ethanol, monkeypatc
 
     monkeypatch.setattr(olx.xf.latt, "IsGrown", unknown)
     state.grown = True
-    sys.modules["olex_model"].apply_commands(
+    sys.modules["crystalx_plugin.olex_model"].apply_commands(
         sys.modules["olex"], olx, sys.modules["olex_core"], ["hadd 33 C1"], model_of(state), print
     )
     assert state.log[0] == "fuse" and len([a for a in state.live() if a.type == "H"]) == 3
@@ -261,7 +263,7 @@ def test_8_an_olex2_without_isgrown_fuses_before_hadd_anyway(ethanol, monkeypatc
 def test_9_revert_restores_a_peak_height_through_undo_and_says_what_refine_changed(ethanol):
     state, plugin = ethanol
     olex_model, olex, olx, core = (
-        sys.modules[n] for n in ("olex_model", "olex", "olx", "olex_core")
+        sys.modules[n] for n in ("crystalx_plugin.olex_model", "olex", "olx", "olex_core")
     )
     session = plugin._session()
     before = state.model_state()
@@ -281,7 +283,7 @@ def test_9_after_a_refinement_revert_refuses_and_deletes_nothing(ethanol):
     C2, O1 and C3. Revert says so and leaves the model alone."""
     state, plugin = ethanol
     olex_model, olex, olx, core = (
-        sys.modules[n] for n in ("olex_model", "olex", "olx", "olex_core")
+        sys.modules[n] for n in ("crystalx_plugin.olex_model", "olex", "olx", "olex_core")
     )
     session = plugin._session()
     journal = olex_model.apply_commands(
@@ -299,7 +301,7 @@ def test_9_after_a_refinement_revert_refuses_and_deletes_nothing(ethanol):
 def test_9_labels_olex2_would_trim_are_never_sent_and_the_label_corrector_is_real(ethanol):
     state, _ = ethanol
     olex_model, olex, olx, core = (
-        sys.modules[n] for n in ("olex_model", "olex", "olx", "olex_core")
+        sys.modules[n] for n in ("crystalx_plugin.olex_model", "olex", "olx", "olex_core")
     )
     with pytest.raises(olex_model.ApplyError, match="cannot keep"):
         olex_model.apply_commands(olex, olx, core, ["name Q1 C1000"], model_of(state), print)
@@ -311,7 +313,7 @@ def test_9_labels_olex2_would_trim_are_never_sent_and_the_label_corrector_is_rea
 def test_9_revert_refuses_when_the_user_changed_the_model_after_apply(ethanol):
     state, plugin = ethanol
     olex_model, olex, olx, core = (
-        sys.modules[n] for n in ("olex_model", "olex", "olx", "olex_core")
+        sys.modules[n] for n in ("crystalx_plugin.olex_model", "olex", "olx", "olex_core")
     )
     session = plugin._session()
     session.journals.append(
@@ -327,7 +329,7 @@ def test_9_revert_refuses_when_another_structure_is_open(ethanol):
     replayed on it, even after a refinement (when the atom-by-atom check is skipped)."""
     state, plugin = ethanol
     olex_model, olex, olx, core = (
-        sys.modules[n] for n in ("olex_model", "olex", "olx", "olex_core")
+        sys.modules[n] for n in ("crystalx_plugin.olex_model", "olex", "olx", "olex_core")
     )
     session = plugin._session()
     journal = olex_model.apply_commands(olex, olx, core, ["name Q1 C3"], model_of(state), print)
@@ -378,7 +380,7 @@ def test_10_commands_name_atoms_by_id_so_residues_do_not_collide(
     ]
     state, plugin = open_in_double(tmp_path, monkeypatch, Snapshot, atoms, z=1, interpreter="")
     olex_model, olex, olx, core = (
-        sys.modules[n] for n in ("olex_model", "olex", "olx", "olex_core")
+        sys.modules[n] for n in ("crystalx_plugin.olex_model", "olex", "olx", "olex_core")
     )
     residues = core.GetRefinementModel()["aunit"]["residues"]
     assert [r["number"] for r in residues] == [1, 2]  # no main residue: it holds no atom
@@ -732,7 +734,7 @@ def test_an_atom_typed_against_its_label_is_retyped_and_revert_restores_its_type
     ]
     state, plugin = open_in_double(tmp_path, monkeypatch, Snapshot, atoms, z=1, interpreter="")
     olex_model, olex, olx, core = (
-        sys.modules[n] for n in ("olex_model", "olex", "olx", "olex_core")
+        sys.modules[n] for n in ("crystalx_plugin.olex_model", "olex", "olx", "olex_core")
     )
     model = model_of(state)
     assert [s["element"] for s in model.snapshot["sites"]] == ["C", "C", "O"]
@@ -820,7 +822,7 @@ def test_revert_undoes_the_entries_olex2_pushed_not_one_per_command(ethanol):
     atom is back (one undo per command left the rename in place) and nothing more."""
     state, plugin = ethanol
     olex_model, olex, olx, core = (
-        sys.modules[n] for n in ("olex_model", "olex", "olx", "olex_core")
+        sys.modules[n] for n in ("crystalx_plugin.olex_model", "olex", "olx", "olex_core")
     )
     Atom = sys.modules["_olex2"].Atom
     state.run("name O1 O1")  # an earlier entry of the user's: Revert must not undo it
@@ -957,7 +959,7 @@ def test_after_a_refinement_a_panel_click_finds_the_atom_where_it_was(ethanol):
     H), so the atom is the one at the site's position now, not the stale id (now H1C)."""
     state, plugin = ethanol
     olex_model, olex, olx, core = (
-        sys.modules[n] for n in ("olex_model", "olex", "olx", "olex_core")
+        sys.modules[n] for n in ("crystalx_plugin.olex_model", "olex", "olx", "olex_core")
     )
     session = plugin._session()
     session.show(model_of(state), {"sites": [], "spurious": [], "commands": []})
@@ -998,7 +1000,7 @@ def test_kill_pushes_one_entry_that_takes_the_riding_h_of_the_killed_atoms_neigh
     state.find("C1").part = 2
     state.run("kill C1")
     assert len([a for a in state.live() if a.type == "H"]) == 2
-    journal = sys.modules["olex_model"].Journal(model_of(state))
+    journal = sys.modules["crystalx_plugin.olex_model"].Journal(model_of(state))
     journal.record("kill #c0")
     assert journal.steps == 1
     journal.record("name #c1 N1")
@@ -1026,7 +1028,7 @@ def applied_then_refined_by_olex2(state, plugin):
     .res (olex2-gui RunPrg.runAfterProcess → OV.reloadStructureAtreap): the atoms are
     renumbered and the undo stack cleared without the plugin knowing. The session."""
     olex_model, olex, olx, core = (
-        sys.modules[n] for n in ("olex_model", "olex", "olx", "olex_core")
+        sys.modules[n] for n in ("crystalx_plugin.olex_model", "olex", "olx", "olex_core")
     )
     session = plugin._session()
     session.show(model_of(state), {"sites": [], "spurious": [], "commands": []})
@@ -1072,3 +1074,109 @@ def test_an_oversized_plugin_log_is_started_afresh_when_the_plugin_loads(
     log.write_text("an earlier traceback\n")
     open_in_double(tmp_path, monkeypatch, Snapshot, ETHANOL, z=1, interpreter="")
     assert log.read_text() == "an earlier traceback\n"
+
+
+# --- a pivot beside a disorder: hadd places its H per PART ---------------------------------------
+
+DISORDERED = [  # C61 (PART 0) bonded to C60 and to C62A (PART 1, 0.6) or C62B (PART 2, 0.4)
+    ("C60", "C", (0.10, 0.10, 0.10), 0.04),
+    ("C61", "C", (0.252, 0.10, 0.10), 0.04),
+    ("C62A", "C", (0.302, 0.2435, 0.10), 0.05, 0.6, 1),
+    ("C62B", "C", (0.302, 0.10, 0.2435), 0.05, 0.4, 2),
+]
+
+
+class DisorderedSnapshot(Snapshot):
+    sfac, unit = ["C"], [4]
+
+
+def test_a_pivot_beside_a_disorder_gets_its_h_in_each_part_from_one_hadd(
+    tmp_path, monkeypatch, close_plugin
+):
+    """The core writes C61's H per PART (PART 1 AFIX 23 ... PART 2 AFIX 23 ...) and sends
+    `hadd 23 C61`. Olex2's hadd splits by PART itself (xlib/xmacro.cpp macHAdd, code > 0: a
+    pivot whose neighbours lie in two or more PARTs gets one group per PART, on the bonds to
+    PART 0 and that PART, its H in that PART at that neighbour's occupancy), so the command
+    stands. The double refused it (three bonds for a code that wants two: nothing added) and
+    the plugin, counting H per pivot, would have said "C61 got 4 H, not 2"; now the double
+    does what the source does and the plugin counts each PART."""
+    state, _ = open_in_double(
+        tmp_path, monkeypatch, DisorderedSnapshot, DISORDERED, z=1, interpreter=""
+    )
+    said = []
+    journal = sys.modules["crystalx_plugin.olex_model"].apply_commands(
+        sys.modules["olex"],
+        sys.modules["olx"],
+        sys.modules["olex_core"],
+        ["hadd 23 C61"],
+        model_of(state),
+        said.append,
+    )
+    added = [a for a in state.live() if a.type == "H"]
+    assert sorted((a.part, a.occu, a.afix) for a in added) == [
+        (1, 0.6, 23),
+        (1, 0.6, 23),
+        (2, 0.4, 23),
+        (2, 0.4, 23),
+    ]
+    assert all(a.pivot.label == "C61" for a in added) and len(journal.added) == 4
+    assert said == [] and state.errors == []
+
+
+def test_the_h_count_check_counts_each_part_of_a_split_pivot(monkeypatch):
+    """hydrogen_shortfall on hadd's H: a pivot whose new H lie in PARTs other than its own was
+    split by PART (macHAdd gives H another PART only then) and must have the H asked in each
+    of two or more PARTs; any other pivot the H asked in all."""
+    monkeypatch.syspath_prepend(str(PLUGIN))
+    monkeypatch.syspath_prepend(str(DOUBLE))
+    olex_model = importlib.import_module("crystalx_plugin.olex_model")
+    pivot = {0: ("C61", "C", 0.0, (0.252, 0.10, 0.10), 0.04, 1.0, 0)}
+
+    def h(k, part):  # an H 1 Å from C61
+        return ("H61" + "ABCD"[k], "H", 0.0, (0.252, 0.20, 0.10 + 0.01 * k), 0.05, 0.5, part)
+
+    def short(parts):
+        states = {**pivot, **{k + 1: h(k, part) for k, part in enumerate(parts)}}
+        model = olex_model.Model({"sites": []}, [], states, list(CELL))
+        return olex_model.hydrogen_shortfall({0: 2}, list(range(1, len(parts) + 1)), model)
+
+    assert short([1, 1, 2, 2]) == [] and short([0, 0]) == []
+    assert short([1, 1, 2]) == ["C61 got 2 H in PART 1, 1 in PART 2, not 2 in each PART"]
+    assert short([1, 1]) == ["C61 got 2 H in PART 1, not 2 in each PART"]
+    assert short([0, 0, 0, 0]) == ["C61 got 4 H, not 2"]
+    assert short([-1, -1]) == []  # FixAtom's PART -1 (the test below) is no split
+
+
+ON_A_MIRROR = [  # C1 and C2 on the mirror z = 0 (SHELX occupancy 10.5: Olex2's 0.5)
+    ("C1", "C", (0.30, 0.20, 0.0), 0.04, 0.5),
+    ("C2", "C", (0.45, 0.20, 0.0), 0.04, 0.5),
+]
+
+
+class MirrorSnapshot(Snapshot):
+    symops, sfac, unit = ["x,y,z", "x,y,-z"], ["C"], [2]
+
+
+def test_a_methyl_on_a_special_position_gets_its_h_in_part_minus_one_and_no_warning(
+    tmp_path, monkeypatch, close_plugin
+):
+    """Olex2 puts the H of a methyl (or NH3) whose PART 0 pivot sits on a special position in
+    PART -1, at the pivot's occupancy (xlib/xlcongen.cpp TXlConGen::FixAtom: negative_part
+    when the pivot's degeneracy is not 1; SetOccu(pivot's)). The plugin took an H in another
+    PART than its pivot for hadd's split by PART and warned "C1 got 3 H in PART -1, not 3 in
+    each PART"; the double gave them PART 0 and occupancy 1."""
+    state, _ = open_in_double(
+        tmp_path, monkeypatch, MirrorSnapshot, ON_A_MIRROR, z=1, interpreter=""
+    )
+    said = []
+    journal = sys.modules["crystalx_plugin.olex_model"].apply_commands(
+        sys.modules["olex"],
+        sys.modules["olx"],
+        sys.modules["olex_core"],
+        ["hadd 137 C1"],
+        model_of(state),
+        said.append,
+    )
+    added = [a for a in state.live() if a.type == "H"]
+    assert [(a.part, a.occu, a.afix, a.pivot.label) for a in added] == [(-1, 0.5, 137, "C1")] * 3
+    assert len(journal.added) == 3 and said == [] and state.errors == []

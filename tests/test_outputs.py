@@ -312,7 +312,8 @@ def test_a_job_stopped_by_sigterm_says_so_in_one_line_and_writes_nothing(tmp_pat
 @pytest.mark.skipif(sys.platform == "win32", reason="flock(2) is POSIX")
 def test_a_writer_waiting_for_another_says_so_on_one_line(tmp_path, capsys):
     """Another job holds the folder (a writer, or a batch clearing its folders): this one waits
-    for it, as before, but now says why it seems to hang; uncontended, it says nothing."""
+    for it, as before, but now says why it seems to hang; uncontended, it says nothing (nor
+    does a batch's worker: the test below)."""
     import fcntl
     import threading
 
@@ -330,3 +331,41 @@ def test_a_writer_waiting_for_another_says_so_on_one_line(tmp_path, capsys):
     with folders_held([tmp_path]) as held:
         assert held == {tmp_path}
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="flock(2) is POSIX")
+def test_a_batch_worker_waiting_for_its_sibling_says_nothing(tmp_path):
+    """A batch's two workers writing into one folder at once: the one that waited said
+    "waiting for another CrystalX job" in the middle of the batch's output, about its own
+    sibling (however short the wait, a slow disk's fsync can make it long). A real worker
+    (batch._warm_worker) waits here for a folder held 0.3 s, and says nothing."""
+    import fcntl
+
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import os, sys\n"
+            "from pathlib import Path\n"
+            "from crystalx_core.batch import _warm_worker\n"
+            "from crystalx_core.outputs import folders_held\n"
+            "_warm_worker(os.getppid())\n"
+            "print('locking', flush=True)\n"
+            "with folders_held([Path(sys.argv[1])]) as held:\n"
+            "    print(len(held), flush=True)\n",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    sibling = os.open(tmp_path, os.O_RDONLY)
+    fcntl.flock(sibling, fcntl.LOCK_EX)
+    try:
+        assert worker.stdout.readline() == "locking\n"
+        time.sleep(0.3)
+    finally:
+        os.close(sibling)
+    out, err = worker.communicate(timeout=60)
+    assert (worker.returncode, out, err) == (0, "1\n", "")

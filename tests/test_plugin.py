@@ -29,7 +29,14 @@ from .conftest import BENCHMARK, fake_olex2
 ROOT = Path(__file__).resolve().parents[1]
 DOUBLE = ROOT / "tests" / "olex2_double"
 PLUGIN = ROOT / "plugin" / "plugin-CrystalX"
-PLUGIN_MODULES = ("CrystalX", "session", "olex_model", "core_client", "panel_html")
+PLUGIN_MODULES = (
+    "CrystalX",
+    "crystalx_plugin",
+    "crystalx_plugin.session",
+    "crystalx_plugin.olex_model",
+    "crystalx_plugin.core_client",
+    "crystalx_plugin.panel_html",
+)
 
 
 @pytest.fixture(scope="module")
@@ -404,7 +411,7 @@ OLEX2_MODULES = {"olex", "olx", "olex_core", "olexFunctions", "PluginTools"}
 
 @pytest.mark.parametrize(
     "path",
-    sorted(PLUGIN.glob("*.py")) + sorted((ROOT / "installer").glob("*.py")),
+    sorted(PLUGIN.rglob("*.py")) + sorted((ROOT / "installer").glob("*.py")),
     ids=lambda p: p.name,
 )
 def test_plugin_code_is_python_3_8_and_standard_library_only(path):
@@ -413,6 +420,7 @@ def test_plugin_code_is_python_3_8_and_standard_library_only(path):
 
     tree = ast.parse(path.read_text(), feature_version=(3, 8))
     local = {p.stem for p in path.parent.glob("*.py")} | {path.parent.name}
+    local |= {p.name for p in path.parent.iterdir() if (p / "__init__.py").is_file()}
     for node in ast.walk(tree):
         names = (
             [a.name for a in node.names]

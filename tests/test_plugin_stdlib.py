@@ -22,10 +22,11 @@ DOUBLE = os.path.join(ROOT, "tests", "olex2_double")
 PLUGIN = os.path.join(ROOT, "plugin", "plugin-CrystalX")
 MODULES = (
     "CrystalX",
-    "session",
-    "olex_model",
-    "core_client",
-    "panel_html",
+    "crystalx_plugin",
+    "crystalx_plugin.session",
+    "crystalx_plugin.olex_model",
+    "crystalx_plugin.core_client",
+    "crystalx_plugin.panel_html",
     "olex",
     "olx",
     "olex_core",

@@ -71,6 +71,43 @@ def relabel(structure: Structure, sites) -> dict[str, str]:
     return renamed
 
 
+def renames_note(structure: Structure, sites) -> str:
+    """One job note naming each atom that kept its element but not its label, old -> new, and
+    why: a SHELXL user looks for C2* or C2ABC in the new file and must learn it is C1 now (a
+    retyped atom's new name follows from its new element, and says so in its row)."""
+    counts: dict[str, int] = {}
+    for site in structure.sites:
+        counts[site.label.upper()] = counts.get(site.label.upper(), 0) + 1
+    renames = []
+    for assigned in sites:
+        site = structure.sites[assigned.index]
+        if site.element is None or site.element.upper() != assigned.element.upper():
+            continue
+        if assigned.new_label == site.label:
+            continue
+        renames.append(f"{site.label} -> {assigned.new_label} ({_why_renamed(site, counts)})")
+    if not renames:
+        return ""
+    return f"atoms renamed, their elements unchanged: {', '.join(renames)}"
+
+
+def _why_renamed(site: Site, counts: dict[str, int]) -> str:
+    """Why _keeps_label (or a repeated label) did not let an atom keep its label."""
+    label = bare_label(site.label)
+    odd = "".join(dict.fromkeys(c for c in label if not re.fullmatch(r"[0-9A-Za-z']", c)))
+    if odd:
+        return f"{odd!r} is not a letter, digit or prime"
+    if len(label) > MAX_LABEL:
+        return f"over {MAX_LABEL} characters"
+    if not label.upper().startswith(site.element.upper()):
+        return f"does not start with {site.element}"
+    if not _symbol_label(site):
+        return f"reads as another element than {site.element}"
+    if counts.get(site.label.upper(), 0) > 1:
+        return "the label is held twice"
+    return "its label was taken"
+
+
 def running_labels(element: str, suffix: str):
     """The labels of `element` that fit MAX_LABEL characters, in the order they are given:
     the element and a number, then a number and letters (C1 … C999, C1A … C99Z, C1AA … C9ZZ)."""

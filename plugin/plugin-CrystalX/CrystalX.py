@@ -31,9 +31,9 @@ P_PATH = os.path.dirname(os.path.abspath(__file__))
 if P_PATH not in sys.path:
     sys.path.append(P_PATH)
 
-from core_client import CoreError, CoreProcess, child_environment, no_console  # noqa: E402
-from olex_model import ApplyError  # noqa: E402
-from session import Session  # noqa: E402
+from crystalx_plugin.core_client import CoreError, CoreProcess, child_environment, no_console  # noqa: E402
+from crystalx_plugin.olex_model import ApplyError  # noqa: E402
+from crystalx_plugin.session import Session  # noqa: E402
 
 OV = OlexFunctions()
 SCOPE = "crystalx"

@@ -17,7 +17,12 @@ source (pcxod/olex2 for the C++ core, the olex2-gui tree for util/pyUtil):
 - `hadd` on a grown structure is a macro error, so olex.m is False (xlib/xmacro.cpp
   XLibMacros::macHAdd: "not applicable to grown structures"); it adds nothing for an atom
   whose bond count does not fit the HFIX code ("Failed to translate HFIX code" is only
-  logged), and pushes no undo entry of its own (xlcongen.cpp, xmacro.cpp macHAdd);
+  logged), and pushes no undo entry of its own (xlcongen.cpp, xmacro.cpp macHAdd); a pivot
+  beside a disorder (neighbours in two or more PARTs other than 0 and its own) gets one group
+  per PART, its H in that PART at that neighbour's occupancy (macHAdd "Processing n parts",
+  unitcell.cpp GetAtomEnviList with a part); any other pivot's H get its PART and occupancy,
+  but a methyl's or NH3's on a PART 0 pivot on a special position PART -1 (xlcongen.cpp
+  TXlConGen::FixAtom: negative_part when the degeneracy is not 1);
 - Olex2's undo stack (gxmacro.cpp): `name` pushes one entry per call (GXLibMacros::macName,
   two arguments only) and then, with the `safe_afix` option (default true: xlib/xapp.cpp
   TXApp::DoUseSafeAfix), runs TLattice::ValidateHGroups (xlib/lattice.cpp) whether or not
@@ -409,6 +414,13 @@ class Olex2(object):
         return True
 
     def _cmd_hadd(self, args):
+        """XLibMacros::macHAdd with a code (xlib/xmacro.cpp, the `Hfix > 0` branch): a pivot
+        whose neighbours lie in two or more PARTs other than 0 and its own gets one H group
+        per such PART, placed on the neighbours in PART 0 and that PART
+        (TUnitCell::GetAtomEnviList with a part, xlib/unitcell.cpp), its H in that PART at
+        the occupancy of that PART's first neighbour ("Processing n parts"); any other pivot
+        one group on all its neighbours. A PART whose bonds do not fit the code gets none
+        ("Failed to translate HFIX code" is only logged)."""
         if not args or not args[0].isdigit():
             return False
         if self.grown:
@@ -421,51 +433,86 @@ class Olex2(object):
             self.errors.append("hadd: unknown code %d" % code)
             return True
         for pivot in pivots:
-            if pivot.type in ("Q", "H") or self.heavy_neighbours(pivot) != BONDED_TO.get(
-                code // 10, -1
-            ):
+            if pivot.type in ("Q", "H"):
                 self.errors.append("hadd: code %d does not fit %s" % (code, pivot.label))
                 continue
-            stem = "H" + pivot.label[len(pivot.type) :]
-            names = [stem] if n == 1 else [stem + "ABC"[k] for k in range(n)]
-            for k, name in enumerate(names):
-                name = name[:MAX_LABEL]
-                while self.find(_address(name, pivot.resi)) is not None:
-                    name = name[: MAX_LABEL - 1] + "'"
-                    if self.find(_address(name, pivot.resi)) is not None:
-                        name = self._free_label("H", pivot.resi)
-                h = Atom(
-                    name,
-                    "H",
-                    [c + 0.01 * (k + 1) for c in pivot.crd],
-                    uiso=1.2 * pivot.uiso,
-                    afix=code,
-                    resi=pivot.resi,
-                )
-                h.pivot = pivot
-                self.atoms.append(h)
+            parts = self._other_parts(pivot)
+            for part, occu in parts if len(parts) >= 2 else [(None, None)]:
+                if self.heavy_neighbours(pivot, part) != BONDED_TO.get(code // 10, -1):
+                    self.errors.append("hadd: code %d does not fit %s" % (code, pivot.label))
+                    continue
+                self._add_riding(pivot, code, n, part, occu)
         self._validate_h_groups()  # hadd's own H cannot be undone; only this check's entry
         return True
 
+    def _other_parts(self, pivot):
+        """[(PART, occupancy of its first neighbour)] of the pivot's heavy neighbours in a PART
+        other than 0 and the pivot's own, in atom order (macHAdd's `parts` and `occu`)."""
+        parts = []
+        for other in self.live():
+            if (
+                other.type not in ("Q", "H")
+                and other.part not in (0, pivot.part)
+                and other.part not in [p for p, _ in parts]
+                and _bond_allowed(pivot, other)
+                and self.bonded(pivot, other)
+            ):
+                parts.append((other.part, other.occu))
+        return parts
+
+    def _add_riding(self, pivot, code, n, part, occu):
+        """n H riding on `pivot` (AFIX `code`), in `part` at `occu` when given, else as
+        TXlConGen::FixAtom (xlib/xlcongen.cpp) places them: in the pivot's PART at the pivot's
+        occupancy, but in PART -1 for a methyl or NH3 (m 3 or 13, one heavy neighbour) whose
+        pivot is in PART 0 on a special position (degeneracy other than 1)."""
+        if part is None and _methyl_like(pivot, code) and pivot.part == 0:
+            if self.degeneracy(pivot) != 1:
+                part = -1
+        stem = "H" + pivot.label[len(pivot.type) :]
+        names = [stem] if n == 1 else [stem + "ABC"[k] for k in range(n)]
+        for k, name in enumerate(names):
+            name = name[:MAX_LABEL]
+            while self.find(_address(name, pivot.resi)) is not None:
+                name = name[: MAX_LABEL - 1] + "'"
+                if self.find(_address(name, pivot.resi)) is not None:
+                    name = self._free_label("H", pivot.resi)
+            h = Atom(
+                name,
+                "H",
+                [c + 0.01 * (k + 1) for c in pivot.crd],
+                uiso=1.2 * pivot.uiso,
+                afix=code,
+                resi=pivot.resi,
+                part=pivot.part if part is None else part,
+                occu=pivot.occu if occu is None else occu,
+            )
+            h.pivot = pivot
+            self.atoms.append(h)
+
     def _validate_h_groups(self):
-        """TLattice::ValidateHGroups as macName and macHAdd run it under safe_afix: delete
-        each riding-H group whose pivot lacks the heavy neighbours its m needs (1: 3; 2, 4: 2;
-        3, 8, 9, 12, 13, 14, 16: 1; 15: 4 or 5), logged as an error, and push one undo entry
-        for all it deleted; nothing when none was."""
+        """TLattice::ValidateHGroups (pcxod/olex2 xlib/lattice.cpp, read) as macName and
+        macHAdd run it under safe_afix: delete each riding-H group whose pivot lacks the heavy
+        neighbours its m needs (1: 3; 2, 4: 2; 3, 8, 9, 12, 13, 14, 16: 1; 15: 4 or 5), logged
+        as an error, and push one undo entry for all it deleted; nothing when none was. The
+        neighbours counted are those in PART 0 or the group's PART (any, for a group in PART
+        0), so hadd's per-PART groups are judged on the bonds hadd placed them by. Left out:
+        the source also accepts the count less the metals among them (XElementLib::IsMetal,
+        whose list was not read), and neighbours that ride in a group of their own."""
         if not self.safe_afix:
             return
         groups = {}
         for h in self.live():
             if h.type == "H" and h.afix and h.pivot is not None and not h.pivot.deleted:
-                groups.setdefault((id(h.pivot), h.afix), []).append(h)
+                groups.setdefault((id(h.pivot), h.afix, h.part), []).append(h)
         deleted = []
         for members in groups.values():
             pivot, m = members[0].pivot, members[0].afix // 10
-            count = self.heavy_neighbours(pivot)
+            part = members[0].part
+            count = self.heavy_neighbours(pivot, part or None)
             if count not in ((4, 5) if m == 15 else (BONDED_TO.get(m, count),)):
                 self.errors.append(
                     "Pivot atom %s has wrong connectivity for the given AFIX group and the "
-                    "group was removed" % pivot.label
+                    "group was removed. Please revise your model." % pivot.label
                 )
                 deleted += members
         for h in deleted:
@@ -473,31 +520,47 @@ class Olex2(object):
         if deleted:
             self.undo_stack.append(("kill", deleted))
 
-    def heavy_neighbours(self, atom):
-        """Non-H atoms (any symmetry image) within bonding distance of `atom`."""
+    def heavy_neighbours(self, atom, part=None):
+        """Non-H atoms (any symmetry image) bonded to `atom` (TNetwork::IsBondAllowed: PART 0
+        or the same PART); with `part`, only those in PART 0 or that PART
+        (TUnitCell::GetAtomEnviList, xlib/unitcell.cpp)."""
         return sum(
             self._images_bonded(atom, other)
             for other in self.live()
             if other.type not in ("Q", "H")
+            and _bond_allowed(atom, other)
+            and (part is None or other.part in (0, part))
         )
 
     def bonded(self, a, b):
         return self._images_bonded(a, b) > 0
 
     def _images_bonded(self, atom, other):
-        """How many symmetry images of `other` lie within the covalent radii + 0.45 Å of
-        `atom`."""
+        """How many distinct symmetry images of `other` lie within the covalent radii + 0.45 Å
+        of `atom` (images that coincide, of an atom on a special position, are one atom)."""
         limit = RADII.get(atom.type, 1.2) + RADII.get(other.type, 1.2) + 0.45
-        count = 0
+        near = []
+        for delta in self._image_deltas(atom, other):
+            if 0.1 < self.distance(delta) < limit and not [
+                d for d in near if self.distance([x - y for x, y in zip(delta, d)]) <= 0.1
+            ]:
+                near.append(delta)
+        return len(near)
+
+    def degeneracy(self, atom):
+        """How many of the cell's symmetry operators map `atom` onto itself (TCAtom's
+        degeneracy: 1 on a general position); within 0.1 Å, as _images_bonded tells an
+        image of itself from a neighbour."""
+        return sum(self.distance(d) <= 0.1 for d in self._image_deltas(atom, atom))
+
+    def _image_deltas(self, atom, other):
+        """Fractional vectors from `atom` to each symmetry image of `other`, nearest lattice
+        translation."""
         for matrix in self.matrices:
             image = [
                 sum(matrix[r][c] * other.crd[c] for c in range(3)) + matrix[r][3] for r in range(3)
             ]
-            delta = [image[k] - atom.crd[k] for k in range(3)]
-            delta = [d - round(d) for d in delta]
-            if 0.1 < self.distance(delta) < limit:
-                count += 1
-        return count
+            yield [(image[k] - atom.crd[k]) - round(image[k] - atom.crd[k]) for k in range(3)]
 
     def distance(self, delta):
         a, b, c = self.cell[:3]
@@ -758,6 +821,12 @@ def _split_arguments(text):
     if current.strip() or words:
         words.append(current.strip())
     return [w for w in words if w != ""]
+
+
+def _methyl_like(pivot, code):
+    """FixAtom's fgCH3/fgNH3 with one neighbour: AFIX m 3 or 13 on a C or N (xlcongen.cpp
+    ShelxToOlex; hadd has checked the one heavy neighbour)."""
+    return code // 10 in (3, 13) and pivot.type in ("C", "N")
 
 
 def _bond_allowed(a, b):

@@ -448,19 +448,32 @@ def _roll_back(journal, olex, olx, olex_core):
 
 def hydrogen_shortfall(asked, added, model):
     """Per pivot asked for n riding H: how many hadd gave it (each new H counts for its
-    nearest non-H atom); a line for every pivot that got another number."""
-    got = dict((i, 0) for i in asked)
+    nearest non-H atom); a line for every pivot that got another number. hadd gives an H a
+    positive PART other than its pivot's only where it split the pivot by the PARTs of a
+    disorder beside it (xlib/xmacro.cpp XLibMacros::macHAdd): such a pivot must have n in each
+    of two or more PARTs. PART -1 is no split: the H of a methyl or NH3 whose PART 0 pivot
+    sits on a special position (xlib/xlcongen.cpp TXlConGen::FixAtom)."""
+    got = dict((i, {}) for i in asked)
     heavy = [i for i, s in model.states.items() if s[1] not in ("H", "Q") and i not in added]
     for h in added:
         nearest = min(
             heavy, key=lambda i: _distance(model.cell, model.states[i][3], model.states[h][3])
         )
-        got[nearest] = got.get(nearest, 0) + 1
-    return [
-        "%s got %d H, not %d" % (model.states[i][0], got[i], asked.get(i, 0))
-        for i in sorted(got)
-        if got[i] != asked.get(i, 0)
-    ]
+        parts = got.setdefault(nearest, {})
+        parts[model.states[h][6]] = parts.get(model.states[h][6], 0) + 1
+    lines = []
+    for i in sorted(got):
+        want, parts = asked.get(i, 0), got[i]
+        if any(0 < part != model.states[i][6] for part in parts):  # split by PART
+            if len(parts) < 2 or any(n != want for n in parts.values()):
+                counts = ", ".join(
+                    "%d%s in PART %d" % (n, " H" if k == 0 else "", part)
+                    for k, (part, n) in enumerate(sorted(parts.items()))
+                )
+                lines.append("%s got %s, not %d in each PART" % (model.states[i][0], counts, want))
+        elif sum(parts.values()) != want:
+            lines.append("%s got %d H, not %d" % (model.states[i][0], sum(parts.values()), want))
+    return lines
 
 
 def nearest_atom(model, frac, limit=0.5):

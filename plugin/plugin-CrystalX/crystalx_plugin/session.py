@@ -5,7 +5,7 @@ and the re-assign loop. Python 3.8, stdlib only."""
 import json
 import os
 
-from olex_model import (
+from .olex_model import (
     ApplyError,
     apply_commands,
     differences,
@@ -13,7 +13,7 @@ from olex_model import (
     read_model,
     renumbered_since,
 )
-from panel_html import assignment_table, changed_from, element_probability, probability_text
+from .panel_html import assignment_table, changed_from, element_probability, probability_text
 
 WARM_UP = {  # a tiny structure whose assignment loads the core's models
     "cell": [8.0, 8.0, 8.0, 90.0, 90.0, 90.0],
