@@ -138,23 +138,32 @@ def assign_model(
 
 
 def model_h_counts(
-    structure: Structure, model_dir: str | Path = MODEL_DIR, penalty: float | None = PENALTY
+    structure: Structure,
+    model_dir: str | Path = MODEL_DIR,
+    penalty: float | None = PENALTY,
+    record: dict | None = None,
 ) -> list[tuple[int, dict[int, float]]]:
     """(H count, probabilities) for every non-H site of an assigned structure: the most likely
-    counts that also fit UNIT's H (penalty=None: each site's most likely count)."""
-    hydrogen_model, heavy, counts, probabilities = _h_probabilities(structure, model_dir)
+    counts that also fit UNIT's H (penalty=None: each site's most likely count). `record`, for
+    an audit of the stages (benchmarks/hydrogen_stages.py), receives per non-H site the rules'
+    counts (rules) and the model's probabilities over `counts`: raw (as the model gives them),
+    room (restricted to the H the atom has room for) and agreed (split atoms pooled); and the
+    answer's counts (final)."""
+    hydrogen_model, heavy, counts, probabilities = _h_probabilities(structure, model_dir, record)
     choice = (
         probabilities.argmax(axis=1)
         if penalty is None
         else _h_counts_under_formula(heavy, probabilities, np.asarray(counts), penalty)
     )
+    if record is not None:
+        record["final"] = [counts[c] for c in choice]
     return [
         (counts[c], {counts[j]: float(p[j]) for j in np.argsort(-p)[:3] if p[j] > 0})
         for c, p in zip(choice, hydrogen_model.calibrated(probabilities))
     ]
 
 
-def _h_probabilities(structure: Structure, model_dir: str | Path):
+def _h_probabilities(structure: Structure, model_dir: str | Path, record: dict | None = None):
     """(hydrogen model, the non-H sites, its count classes, per-site probabilities of each
     restricted to the counts the atom has room for)."""
     hydrogen_model = load_model(model_dir, "hydrogen")
@@ -171,8 +180,13 @@ def _h_probabilities(structure: Structure, model_dir: str | Path):
         rules = np.asarray(baseline_h_counts(heavy, bonds), dtype=np.int64)
         graph = replace(graph, z=combined_tokens(graph.z, rules[graph.site]))
     counts = [int(c) for c in hydrogen_model.classes]
-    probabilities = _placeable(hydrogen_model.predict(graph), heavy, bonds, counts)
-    return hydrogen_model, heavy, counts, _split_atoms_agree(heavy, probabilities, bonds)
+    raw = hydrogen_model.predict(graph)
+    probabilities = _placeable(raw, heavy, bonds, counts)
+    agreed = _split_atoms_agree(heavy, probabilities, bonds)
+    if record is not None:
+        rules = baseline_h_counts(heavy, bonds)
+        record.update(rules=rules, raw=raw, room=probabilities, agreed=agreed, counts=counts)
+    return hydrogen_model, heavy, counts, agreed
 
 
 def _split_atoms_agree(heavy: Structure, probabilities: np.ndarray, bonds) -> np.ndarray:
