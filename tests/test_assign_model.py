@@ -423,6 +423,32 @@ def test_a_bond_to_a_metal_takes_one_of_four(shared_data, name, label, published
     assert model_h_counts(heavy)[k][0] == published
 
 
+@pytest.mark.parametrize(
+    "name, labels, published",
+    [
+        ("codtools_4320780-negative-value", ["B1", "B2"], 2),  # H2B(pz)2 on U: was 0
+        ("codtools_2224874", ["C41"], 1),  # Ru=CH-C, 1.83 Å: was CH2
+        ("codtools_2310693", ["O3"], 1),  # Al-OH-Al: was an aqua
+    ],
+)
+def test_geometry_settles_borates_alkylidenes_and_bridging_hydroxides(
+    shared_data, name, labels, published
+):
+    """Atoms the corpus hardly holds, where the model followed its rule token or its many
+    terminal cases: a tetrahedral B outside a cage fills its bonds with H and an alkylidene C
+    holds one (baseline.h_fixed, whatever the model gives, the formula fit included); an O
+    bridging two metals outside groups 1-2 has room for one (baseline.h_room)."""
+    from crystalx_core.geometry import H_BOND_MAX, bonded_h_counts
+
+    model = read_cif(shared_data / "corpus" / f"{name}.cif").structure
+    heavy = model.with_sites([s for s in model.sites if s.element != "H"])
+    names = [s.label for s in heavy.sites]
+    published_counts, counts = bonded_h_counts(model, H_BOND_MAX), model_h_counts(heavy)
+    for label in labels:
+        assert published_counts[names.index(label)] == published
+        assert counts[names.index(label)][0] == published, label
+
+
 def test_the_rules_give_an_alkyl_on_a_metal_two_h(shared_data):
     """The rules' side of the same fact: a C bonded to a metal and one more atom is CH2."""
     from crystalx_core.assign.baseline import baseline_h_counts

@@ -240,3 +240,79 @@ def test_the_aromatic_rings_take_one_neighbour_search(shared_data, monkeypatch):
     )
     assert geometry.flat_ring_sites(heavy, bonds, AROMATIC_SPREAD)
     assert searched.count(geometry.RING_REACH) <= 1
+
+
+def _molecule(atoms: list[tuple[str, tuple[float, float, float]]]) -> Structure:
+    """Atoms at Cartesian positions (Å) about the middle of a 20 Å P1 cell, labels Element+k."""
+    sites = [
+        Site(f"{element}{k + 1}", element, tuple(0.5 + x / 20 for x in xyz))
+        for k, (element, xyz) in enumerate(atoms)
+    ]
+    return Structure(cell=(20, 20, 20, 90, 90, 90), symops=["x,y,z"], sites=sites)
+
+
+def _around(element: str, distance: float, directions: list) -> list:
+    return [(element, tuple(distance * np.asarray(d) / np.linalg.norm(d))) for d in directions]
+
+
+TETRAHEDRON = [(1, 1, 1), (1, -1, -1), (-1, 1, -1), (-1, -1, 1)]
+TRIGONAL = [(1, 0, 0), (-0.5, 0.866, 0), (-0.5, -0.866, 0)]
+
+
+@pytest.mark.parametrize(
+    "directions, fixed",
+    [
+        (TETRAHEDRON[:3], 1),  # HB(pz)3: pyramidal
+        (TRIGONAL, None),  # BR3, B(OH)2R: flat, no H
+        (TETRAHEDRON[:2], 2),  # H2B(pz)2: 109.5°
+        (TRIGONAL[:2], None),  # 120°: a flat R2B is no BH2
+        (TETRAHEDRON[:1], 3),  # H3B-NR3
+        (TETRAHEDRON, None),  # BF4-, BPh4-: full
+    ],
+)
+def test_a_tetrahedral_boron_fills_its_bonds_with_h(directions, fixed):
+    """h_fixed: a B outside a cage bonded tetrahedrally to one to three atoms carries the rest
+    of its four bonds as H (bis(pyrazolyl)borate B1/B2 of codtools_4320780 were given none);
+    the rules, which the hydrogen model reads as its input tokens, keep 0 for all of them."""
+    from crystalx_core.assign.baseline import h_fixed
+    from crystalx_core.geometry import connectivity
+
+    molecule = _molecule([("B", (0, 0, 0)), *_around("N", 1.55, directions)])
+    bonds = connectivity(molecule)
+    assert len(bonds[0]) == len(directions)
+    assert h_fixed(molecule, molecule.sites[0], bonds[0]) == fixed
+    assert baseline_h_counts(molecule)[0] == 0
+
+
+@pytest.mark.parametrize(
+    "metal, ru_c, fixed, room",
+    [
+        ("Ru", 1.83, 1, 1),  # Ru=CH-Ph: a double bond to the metal
+        ("Ru", 2.10, None, 2),  # Ru-CH2-R: a single one
+        ("Zr", 2.25, None, 2),  # Zr-CH2-R: shortened 0.23 Å by the long radius of Zr
+    ],
+)
+def test_a_double_bond_to_a_metal_takes_two_of_four(metal, ru_c, fixed, room):
+    """An alkylidene C (M=CHR; codtools_2224874's Ru=C 1.83 Å was given a CH2) holds one H;
+    a single M-C bond, however long the metal's radius makes it look short, leaves two."""
+    from crystalx_core.assign.baseline import h_fixed, h_room
+    from crystalx_core.geometry import connectivity
+
+    molecule = _molecule([("C", (0, 0, 0)), (metal, (-ru_c, 0, 0)), ("C", (0.75, 1.26, 0))])
+    bonds = connectivity(molecule)
+    assert h_fixed(molecule, molecule.sites[0], bonds[0]) == fixed
+    assert h_room(molecule, molecule.sites[0], bonds[0]) == room
+
+
+@pytest.mark.parametrize("metal, room", [("Al", 1), ("Cu", 1), ("Na", 3), ("Sr", 3)])
+def test_an_oxygen_bridging_metals_has_room_for_one_h(metal, room):
+    """A μ-O between two metals outside groups 1-2 is an OH or an oxo, never a water
+    (codtools_2310693's Al-OH-Al was given two); water bridging Na+ or Sr2+ is common, and
+    keeps the room of an O without non-metal neighbours (three, as H3O+)."""
+    from crystalx_core.assign.baseline import h_room
+    from crystalx_core.geometry import connectivity
+
+    molecule = _molecule([("O", (0, 0, 0)), (metal, (1.6, 1.2, 0)), (metal, (-1.6, 1.2, 0))])
+    bonds = connectivity(molecule)
+    assert len(bonds[0]) == 2
+    assert h_room(molecule, molecule.sites[0], bonds[0]) == room

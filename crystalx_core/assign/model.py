@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from crystalx_core.assign.baseline import assign_baseline, baseline_h_counts, h_room
+from crystalx_core.assign.baseline import assign_baseline, baseline_h_counts, h_fixed, h_room
 from crystalx_core.assign.composition import (
     PENALTY,
     constrained_choice,
@@ -312,14 +312,23 @@ def _placeable(
     """H-count probabilities restricted to counts the atom has room for (a C with three
     neighbours takes one H at most, a C or N bonded to a metal one fewer, a boron-cluster
     atom its one exo H: h_room), renormalised, as the element classes are restricted to
-    SFAC: the geometry rules could never place more. `bonds`: connectivity(heavy) as one
-    alternative has it."""
+    SFAC: the geometry rules could never place more. Where geometry settles the count (a
+    tetrahedral B's BH/BH2/BH3, an alkylidene's CH: h_fixed) that count alone is left.
+    `bonds`: connectivity(heavy) as one alternative has it."""
     allowed = np.ones_like(probabilities, dtype=bool)
+    settled = {}
     for k, (site, contacts) in enumerate(zip(heavy.sites, bonds)):
         room = h_room(heavy, site, contacts)
         if room is not None:
             allowed[k] = [n <= room for n in counts]
-    return _restricted(probabilities, allowed)
+        fixed = h_fixed(heavy, site, contacts)
+        if fixed is not None and fixed in counts:
+            settled[k] = counts.index(fixed)
+    placeable = _restricted(probabilities, allowed)
+    for k, c in settled.items():  # certain even where the model gave it no probability at all
+        placeable[k] = 0.0
+        placeable[k, c] = 1.0
+    return placeable
 
 
 # Spurious peaks of a solution map (noise, series-termination ripples, a split peak) are weak:
