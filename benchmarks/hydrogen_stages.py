@@ -42,6 +42,8 @@ STAGES = ("rules", "raw", "room", "agreed", "final")
 # Å: published X-H lengths outside these are far from any X-ray or neutron model of the bond
 XH_RANGE = {"C": (0.85, 1.15), "N": (0.75, 1.10), "O": (0.70, 1.10)}
 PLANAR = 350.0  # degrees: the angle sum of three bonds about a flat atom (as the rules read it)
+LINEAR = 165.0  # degrees: a C with two bonds this straight is sp (as the rules read it)
+TRIPLE = 1.25  # Å: C≡C 1.18-1.21, C≡N 1.14, C≡O 1.13; the shortest C=C or C=N is 1.27
 
 
 def kind_of(structure, k: int, contacts: list) -> str:
@@ -91,15 +93,26 @@ def published_h(truth, heavy_index: list[int]) -> dict[int, list[float]]:
     return {position[i]: [round(c.distance, 3) for c in cs] for i, cs in held.items()}
 
 
-def doubt(element: str, n_neighbours: int, lengths: list[float]) -> str:
-    """Why the published H of an atom look wrong, or '' (see XH_RANGE; a C or N holding more
-    than four bonds, an O more than three)."""
+def doubt(structure, k: int, contacts: list, lengths: list[float]) -> str:
+    """Why the published H of an atom look wrong, or '': an X-H outside XH_RANGE, a C or N
+    holding more than four bonds, an O more than three ("over-filled"), a C bonded to no metal
+    with fewer than three bonds that is neither linear nor triply bonded ("under-filled": H
+    left out of the published model, e.g. a solvent's)."""
+    site = structure.sites[k]
+    others = [c for c in contacts if not is_metal(structure.sites[c.j].element)]
     why = []
-    low, high = XH_RANGE.get(element, (0.0, 9.9))
+    low, high = XH_RANGE.get(site.element, (0.0, 9.9))
     if any(not low <= d <= high for d in lengths):
         why.append("X-H length")
-    if n_neighbours + len(lengths) > {"C": 4, "N": 4, "O": 3}.get(element, 99):
+    if len(others) + len(lengths) > {"C": 4, "N": 4, "O": 3}.get(site.element, 99):
         why.append("over-filled")
+    if site.element == "C" and len(others) == len(contacts) and len(others) + len(lengths) < 3:
+        centre = structure.cartesian(site.frac)
+        carts = [c.cart_j for c in others]
+        linear = len(carts) == 2 and bond_angle(carts[0], centre, carts[1]) >= LINEAR
+        triple = any(c.distance < TRIPLE for c in others)
+        if others and not linear and not triple:
+            why.append("under-filled")
     return ",".join(why)
 
 
@@ -117,7 +130,6 @@ def audit(truth) -> list[dict]:
     counts = record["counts"]
     rows = []
     for k, site in enumerate(heavy.sites):
-        non_metal = sum(not is_metal(heavy.sites[c.j].element) for c in bonds[k])
         row = {
             "structure": Path(str(truth.source)).name,
             "label": site.label,
@@ -125,7 +137,7 @@ def audit(truth) -> list[dict]:
             "bonds": _bond_list(heavy, bonds[k]),
             "published": expected[k],
             "xh": lengths.get(k, []),
-            "doubt": doubt(site.element, non_metal, lengths.get(k, [])),
+            "doubt": doubt(heavy, k, bonds[k], lengths.get(k, [])),
             "rules": int(record["rules"][k]),
             "final": int(record["final"][k]),
         }
@@ -183,6 +195,8 @@ def main(argv=None) -> int:
             f"  {stage} turned right {turned[stage, 'right']}, "
             f"turned wrong {turned[stage, 'wrong']}"
         )
+    doubtful = sum(bool(r["doubt"]) for r in wrong_rows)
+    print(f"wrong answers: {len(wrong_rows)}, {doubtful} of them where the published H look wrong")
     print("wrong answers by kind: " + ", ".join(f"{k} {n}" for k, n in kinds.most_common()))
     print(
         "| structure | atom | kind | bonds (Å) | published (X-H Å) | doubt | rules | raw (p) | "
