@@ -288,34 +288,19 @@ def _cage_h(centre: np.ndarray, bonds: list[_Bond]) -> int:
 MAX_BONDS = {"C": 4, "N": 4, "B": 4, "O": 3}
 
 
-# Å: an M–C bond this much shorter than the sum of covalent radii is a double bond (Ru=CHPh
-# 1.83 Å, 0.36; alkylidenes of early metals 0.45); single M–CH3/M–CH2 bonds stay under 0.25
-# (Ti, Zr, Ta, whose radii are long). In the corpus's train and validation splits the only
-# other C with one neighbour past it are the 46 carbonyls' (C≡O 1.11-1.18 Å), which hold no H.
-METAL_DOUBLE = 0.30
-
-
 def h_room(structure: Structure, site: Site, contacts: list) -> int | None:
     """The H an atom has room for: a boron-cluster atom (B or C) its one exo bond unless
-    taken (cage atoms have five or six neighbours), a C or N its valence_room (for a C a
-    double bond to a metal, shortened past METAL_DOUBLE, takes two: an alkylidene M=CHR holds
-    one H), a B or O its MAX_BONDS less its non-metal neighbours, an O bridging two or more
-    metals outside groups 1-2 and nothing else one (μ-OH; a μ-aqua is rare: none among 32
-    such O of the corpus's train and validation splits, 6 μ-OH); None for any other atom (no
-    limit). `contacts`: the site's from connectivity()."""
+    taken (cage atoms have five or six neighbours), a C or N its valence_room, a B or O its
+    MAX_BONDS less its non-metal neighbours; None for any other atom (no limit). `contacts`:
+    the site's from connectivity()."""
     most = MAX_BONDS.get(site.element)
     if most is None:
         return None
     bonds = [_Bond(structure.sites[c.j].element or "C", c.distance, c.cart_j) for c in contacts]
     if site.element in ("B", "C") and _in_cage(bonds):
         return _cage_h(structure.cartesian(site.frac), bonds)
-    if site.element == "C":
-        double = sum(_shortening(b, "C") > METAL_DOUBLE for b in _alkyl_metals(bonds))
-        return max(0, valence_room(bonds) - double)
-    if site.element == "N":
+    if site.element in ("C", "N"):
         return valence_room(bonds)
-    if site.element == "O" and not _non_metal(bonds) and len(_alkyl_metals(bonds)) >= 2:
-        return 1  # μ-OH or μ-O between metals (never a bridging water there in the corpus)
     return max(0, most - len(_non_metal(bonds)))
 
 
@@ -323,45 +308,33 @@ def _boron(centre: np.ndarray, bonds: list[_Bond]) -> int:
     return _cage_h(centre, bonds) if _in_cage(bonds) else 0
 
 
-SINGLE_MIN = 1.40  # Å: C–C and C–N bonds longer than this are single (C=C 1.34, aromatic 1.39)
-
-
-def _alkylidene(bonds: list[_Bond]) -> bool:
-    """An alkylidene C (M=CH–R, Ru=CHPh): its only bonds a double one to a metal (shortened
-    past METAL_DOUBLE) and a single one (past SINGLE_MIN) to a non-metal, so its fourth bond
-    is an H. Vinylidenes (M=C=C, 1.31 Å) and carbonyls (C≡O) are not."""
-    non_metal, metals = _non_metal(bonds), _alkyl_metals(bonds)
-    return (
-        len(bonds) == 2
-        and len(non_metal) == 1
-        and len(metals) == 1
-        and non_metal[0].distance > SINGLE_MIN
-        and _shortening(metals[0], "C") > METAL_DOUBLE
-    )
-
-
 TETRAHEDRAL_PAIR = 115.0  # degrees: X-B-X of a BH2 (109°) against a flat R2B or BX2 (120°+)
 
 
+_HALOGENS = frozenset({"F", "Cl", "Br", "I", "At"})
+
+
 def h_fixed(structure: Structure, site: Site, contacts: list) -> int | None:
-    """The H count geometry alone settles, or None. An alkylidene C holds one (_alkylidene). A
-    boron outside a cage bonded tetrahedrally to one to three non-metal atoms fills its four
-    bonds with H: a pyramidal B with three neighbours (angle sum under PLANAR_SUM) is a BH
+    """The H count geometry alone settles, or None. A boron bonded tetrahedrally to one to
+    three atoms, none of them a metal, a B or a halogen, fills its four bonds with H: a
+    pyramidal B with three neighbours (angle sum under PLANAR_SUM) is a BH
     (tris(pyrazolyl)borate HB(pz)3), one with two at under TETRAHEDRAL_PAIR a BH2
     (bis(pyrazolyl)borate), one with one a BH3 (amine- and phosphine-boranes). The rules give
     such a B no H and the hydrogen model, which reads their count as its input token and saw
-    no such B in training, follows them (p = 1.0 for 0 on codtools_4320780's BH2). A flat BR3,
-    a lone B and a cage atom are not settled here. `contacts`: the site's from
-    connectivity()."""
-    if site.element not in ("B", "C"):
+    no such B in training, follows them (p = 1.0 for 0 on codtools_4320780's BH2). Not
+    settled, as wrong more often than right on tmQM's CSD complexes: a B bonded to a metal
+    (Ir-Bpin boryls, Co<-B(N)3 boratranes, μ-borylenes: 117 right, 416 wrong), to another B
+    (boranes, 88 right, 69 wrong) or to a halogen (a BF3 or BF4- with a F not yet found);
+    nor a flat BR3, a lone B or a cage atom. `contacts`: the site's from connectivity()."""
+    if site.element != "B":
         return None
     bonds = [_Bond(structure.sites[c.j].element or "C", c.distance, c.cart_j) for c in contacts]
-    if site.element == "C":
-        return 1 if _alkylidene(bonds) else None
-    if _in_cage(bonds):
+    if _in_cage(bonds) or any(
+        is_metal(b.element) or b.element == "B" or b.element in _HALOGENS for b in bonds
+    ):
         return None
     centre = structure.cartesian(site.frac)
-    around = [b.cart for b in _non_metal(bonds)]
+    around = [b.cart for b in bonds]
     if len(around) == 3 and angle_sum(centre, around) < PLANAR_SUM:
         return 1
     if len(around) == 2 and bond_angle(around[0], centre, around[1]) < TETRAHEDRAL_PAIR:

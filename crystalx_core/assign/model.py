@@ -176,16 +176,17 @@ def _h_probabilities(structure: Structure, model_dir: str | Path, record: dict |
     )
     # for the rules' tokens and the room each atom has: one alternative's bonds, not both
     bonds = one_alternative(heavy, connectivity(heavy))
+    rules = np.asarray(baseline_h_counts(heavy, bonds), dtype=np.int64)
     if hydrogen_model.config.get("rule_tokens"):
-        rules = np.asarray(baseline_h_counts(heavy, bonds), dtype=np.int64)
         graph = replace(graph, z=combined_tokens(graph.z, rules[graph.site]))
     counts = [int(c) for c in hydrogen_model.classes]
     raw = hydrogen_model.predict(graph)
     probabilities = _placeable(raw, heavy, bonds, counts)
     agreed = _split_atoms_agree(heavy, probabilities, bonds)
     if record is not None:
-        rules = baseline_h_counts(heavy, bonds)
-        record.update(rules=rules, raw=raw, room=probabilities, agreed=agreed, counts=counts)
+        record.update(
+            rules=rules.tolist(), raw=raw, room=probabilities, agreed=agreed, counts=counts
+        )
     return hydrogen_model, heavy, counts, agreed
 
 
@@ -313,7 +314,7 @@ def _placeable(
     neighbours takes one H at most, a C or N bonded to a metal one fewer, a boron-cluster
     atom its one exo H: h_room), renormalised, as the element classes are restricted to
     SFAC: the geometry rules could never place more. Where geometry settles the count (a
-    tetrahedral B's BH/BH2/BH3, an alkylidene's CH: h_fixed) that count alone is left.
+    tetrahedral B's BH/BH2/BH3: h_fixed) that count alone is left.
     `bonds`: connectivity(heavy) as one alternative has it."""
     allowed = np.ones_like(probabilities, dtype=bool)
     settled = {}
