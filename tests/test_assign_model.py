@@ -423,6 +423,25 @@ def test_a_bond_to_a_metal_takes_one_of_four(shared_data, name, label, published
     assert model_h_counts(heavy)[k][0] == published
 
 
+@pytest.mark.parametrize(
+    "name, labels, published",
+    [("codtools_4320780-negative-value", ["B1", "B2"], 2)],  # H2B(pz)2 on U: was 0
+)
+def test_geometry_settles_a_tetrahedral_boron(shared_data, name, labels, published):
+    """A B the corpus hardly holds, where the model followed its rule token 0: a tetrahedral B
+    outside a cage, bonded to no metal, B or halogen, fills its bonds with H (baseline.h_fixed,
+    whatever the model gives, the formula fit included)."""
+    from crystalx_core.geometry import H_BOND_MAX, bonded_h_counts
+
+    model = read_cif(shared_data / "corpus" / f"{name}.cif").structure
+    heavy = model.with_sites([s for s in model.sites if s.element != "H"])
+    names = [s.label for s in heavy.sites]
+    published_counts, counts = bonded_h_counts(model, H_BOND_MAX), model_h_counts(heavy)
+    for label in labels:
+        assert published_counts[names.index(label)] == published
+        assert counts[names.index(label)][0] == published, label
+
+
 def test_the_rules_give_an_alkyl_on_a_metal_two_h(shared_data):
     """The rules' side of the same fact: a C bonded to a metal and one more atom is CH2."""
     from crystalx_core.assign.baseline import baseline_h_counts

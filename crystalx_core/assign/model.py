@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from crystalx_core.assign.baseline import assign_baseline, baseline_h_counts, h_room
+from crystalx_core.assign.baseline import assign_baseline, baseline_h_counts, h_fixed, h_room
 from crystalx_core.assign.composition import (
     PENALTY,
     constrained_choice,
@@ -138,23 +138,32 @@ def assign_model(
 
 
 def model_h_counts(
-    structure: Structure, model_dir: str | Path = MODEL_DIR, penalty: float | None = PENALTY
+    structure: Structure,
+    model_dir: str | Path = MODEL_DIR,
+    penalty: float | None = PENALTY,
+    record: dict | None = None,
 ) -> list[tuple[int, dict[int, float]]]:
     """(H count, probabilities) for every non-H site of an assigned structure: the most likely
-    counts that also fit UNIT's H (penalty=None: each site's most likely count)."""
-    hydrogen_model, heavy, counts, probabilities = _h_probabilities(structure, model_dir)
+    counts that also fit UNIT's H (penalty=None: each site's most likely count). `record`, for
+    an audit of the stages (benchmarks/hydrogen_stages.py), receives per non-H site the rules'
+    counts (rules) and the model's probabilities over `counts`: raw (as the model gives them),
+    room (restricted to the H the atom has room for) and agreed (split atoms pooled); and the
+    answer's counts (final)."""
+    hydrogen_model, heavy, counts, probabilities = _h_probabilities(structure, model_dir, record)
     choice = (
         probabilities.argmax(axis=1)
         if penalty is None
         else _h_counts_under_formula(heavy, probabilities, np.asarray(counts), penalty)
     )
+    if record is not None:
+        record["final"] = [counts[c] for c in choice]
     return [
         (counts[c], {counts[j]: float(p[j]) for j in np.argsort(-p)[:3] if p[j] > 0})
         for c, p in zip(choice, hydrogen_model.calibrated(probabilities))
     ]
 
 
-def _h_probabilities(structure: Structure, model_dir: str | Path):
+def _h_probabilities(structure: Structure, model_dir: str | Path, record: dict | None = None):
     """(hydrogen model, the non-H sites, its count classes, per-site probabilities of each
     restricted to the counts the atom has room for)."""
     hydrogen_model = load_model(model_dir, "hydrogen")
@@ -167,12 +176,18 @@ def _h_probabilities(structure: Structure, model_dir: str | Path):
     )
     # for the rules' tokens and the room each atom has: one alternative's bonds, not both
     bonds = one_alternative(heavy, connectivity(heavy))
+    rules = np.asarray(baseline_h_counts(heavy, bonds), dtype=np.int64)
     if hydrogen_model.config.get("rule_tokens"):
-        rules = np.asarray(baseline_h_counts(heavy, bonds), dtype=np.int64)
         graph = replace(graph, z=combined_tokens(graph.z, rules[graph.site]))
     counts = [int(c) for c in hydrogen_model.classes]
-    probabilities = _placeable(hydrogen_model.predict(graph), heavy, bonds, counts)
-    return hydrogen_model, heavy, counts, _split_atoms_agree(heavy, probabilities, bonds)
+    raw = hydrogen_model.predict(graph)
+    probabilities = _placeable(raw, heavy, bonds, counts)
+    agreed = _split_atoms_agree(heavy, probabilities, bonds)
+    if record is not None:
+        record.update(
+            rules=rules.tolist(), raw=raw, room=probabilities, agreed=agreed, counts=counts
+        )
+    return hydrogen_model, heavy, counts, agreed
 
 
 def _split_atoms_agree(heavy: Structure, probabilities: np.ndarray, bonds) -> np.ndarray:
@@ -298,14 +313,23 @@ def _placeable(
     """H-count probabilities restricted to counts the atom has room for (a C with three
     neighbours takes one H at most, a C or N bonded to a metal one fewer, a boron-cluster
     atom its one exo H: h_room), renormalised, as the element classes are restricted to
-    SFAC: the geometry rules could never place more. `bonds`: connectivity(heavy) as one
-    alternative has it."""
+    SFAC: the geometry rules could never place more. Where geometry settles the count (a
+    tetrahedral B's BH/BH2/BH3: h_fixed) that count alone is left.
+    `bonds`: connectivity(heavy) as one alternative has it."""
     allowed = np.ones_like(probabilities, dtype=bool)
+    settled = {}
     for k, (site, contacts) in enumerate(zip(heavy.sites, bonds)):
         room = h_room(heavy, site, contacts)
         if room is not None:
             allowed[k] = [n <= room for n in counts]
-    return _restricted(probabilities, allowed)
+        fixed = h_fixed(heavy, site, contacts)
+        if fixed is not None and fixed in counts:
+            settled[k] = counts.index(fixed)
+    placeable = _restricted(probabilities, allowed)
+    for k, c in settled.items():  # certain even where the model gave it no probability at all
+        placeable[k] = 0.0
+        placeable[k, c] = 1.0
+    return placeable
 
 
 # Spurious peaks of a solution map (noise, series-termination ripples, a split peak) are weak:
