@@ -19,7 +19,7 @@ from crystalx_core.crystallography.refine import RefinementResult, refine, refin
 from crystalx_core.element_evidence import R1_GAIN
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.errors import InputError, RefinementError
-from crystalx_core.geometry import H_BOND_MAX, bonded_h_counts
+from crystalx_core.geometry import bonded_h_counts
 from crystalx_core.pipeline import check_first_fit
 from crystalx_core.riding import add_riding_hydrogens, ride_existing_hydrogens
 from crystalx_core.structure import Structure
@@ -82,8 +82,9 @@ class AuditResult:
 
 
 def published_h_counts(structure: Structure) -> list[int]:
-    """H atoms bonded to each non-H site, in site order (geometry.bonded_h_counts)."""
-    return bonded_h_counts(structure, H_BOND_MAX)
+    """H atoms bonded to each non-H site, in site order (geometry.bonded_h_counts, each
+    element's reach: a published P–H counts)."""
+    return bonded_h_counts(structure)
 
 
 def audit(

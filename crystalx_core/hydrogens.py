@@ -81,6 +81,12 @@ _COS_100 = math.cos(math.radians(100.0))
 # --- choosing the code ---------------------------------------------------------------------
 
 
+def has_riding_geometry(element: str | None) -> bool:
+    """Whether SHELXL's HFIX codes give H on `element` a geometry (C, N, O, S, B: choose_hfix);
+    an H a user refined on P, Si, Ge or As has none to ride on and is kept as refined."""
+    return element in _RULES
+
+
 def choose_hfix(
     element: str,
     n_h: int,
@@ -113,8 +119,7 @@ def choose_hfix(
     covalent = [np.asarray(xyz, dtype=float) for el, xyz in neighbours if el in NON_METALS]
     metals = [np.asarray(xyz, dtype=float) for el, xyz in neighbours if el not in NON_METALS]
     others = [np.asarray(xyz, dtype=float) for xyz in (second_neighbours or [])]
-    rules = {"C": _carbon, "N": _nitrogen, "O": _chalcogen, "S": _chalcogen, "B": _boron}
-    rule = rules.get(element)
+    rule = _RULES.get(element)
     if rule is None:
         return 0, (
             f"{element}-H{n_h}: SHELXL has no default {element}–H geometry; "
@@ -239,6 +244,9 @@ def _boron(element, n_h, pivot, covalent, metals, others, prefer_staggered, in_c
     if n_h == 1 and n_cov == 3:
         return 13, "tertiary B–H"
     return 0, f"BH{n_h} with {n_cov} neighbours: no SHELXL default; refine with DFIX"
+
+
+_RULES = {"C": _carbon, "N": _nitrogen, "O": _chalcogen, "S": _chalcogen, "B": _boron}
 
 
 def _distance(a: np.ndarray, b: np.ndarray) -> float:

@@ -33,6 +33,7 @@ from crystalx_core.hydrogens import (
     _perpendicular,
     choose_hfix,
     h_label,
+    has_riding_geometry,
     place_ammonium_hydrogens,
     place_hydrogens,
     place_restrained_hydrogens,
@@ -85,6 +86,7 @@ def add_riding_hydrogens(
     h_counts: dict[int, int],
     given: dict[int, tuple[list[np.ndarray], int | None]] | None = None,
     density: Density | None = None,
+    kept: dict[int, list[Site]] | None = None,
 ) -> HydrogenPlan:
     """Place `h_counts[i]` hydrogens on site i; sites absent from h_counts get none.
 
@@ -97,8 +99,11 @@ def add_riding_hydrogens(
     position the site symmetry is respected: an XH3 is disordered over it (see site_operators).
     A metal never carries riding H: a count on it (the hydrogen model's answer) becomes a note;
     H `given` on a metal (found in the map) are restrained (DFIX) to the distance given.
+    `kept[i]`: H sites of the input on site i (beside it) written as they are, label, Uiso and
+    AFIX, without restraints, whatever h_counts says: the user's P–H or Si–H, which no HFIX
+    places (input_hydrogens_kept).
     """
-    given = given or {}
+    given, kept = given or {}, kept or {}
     pivots = [
         i for i, s in enumerate(structure.sites) if not is_hydrogen(s.element) and not s.is_peak
     ]
@@ -126,6 +131,18 @@ def add_riding_hydrogens(
     h_element = riding_element(heavy.sfac)
     for i, (key, site) in enumerate(zip(pivots, heavy.sites)):
         sites.append(site)
+        if key in kept:
+            own = kept[key]
+            plan.groups[key] = range(len(sites), len(sites) + len(own))
+            plan.codes[key] = own[0].afix
+            plan.notes[key] = (
+                f"{', '.join(h.label for h in own)} kept as the input refined "
+                f"{'them' if len(own) > 1 else 'it'}: SHELXL has no riding geometry for "
+                f"{site.element}–H"
+            )
+            sites.extend(own)
+            placed.extend(heavy.cartesian(h.frac) for h in own)
+            continue
         n_h = h_counts.get(key, 0)
         if n_h <= 0:
             continue
@@ -248,7 +265,10 @@ def add_riding_hydrogens(
             elif strong is None:  # water, NH4+ (and H given without a riding model)
                 restrained.append((site.label, new_h[-1], WATER_OH, WATER_HH))
     _name_hydrogens(
-        sites, [k for group in new_h for k in group], {s.label.upper() for s in heavy.sites}
+        sites,
+        [k for group in new_h for k in group],
+        {s.label.upper() for s in heavy.sites}
+        | {h.label.upper() for own in kept.values() for h in own},
     )
     plan.restraints = [
         line
@@ -360,14 +380,75 @@ def ride_existing_hydrogens(
     A published H model then refines under exactly the settings of a placed one."""
     codes_by_h_label = {k.upper(): v for k, v in (codes_by_h_label or {}).items()}
     given: dict[int, tuple[list[np.ndarray], int | None]] = {}
+    kept: dict[int, list[Site]] = {}
     for j, (i, xyz) in sorted(_nearest_pivots(structure).items()):
+        if _kept_as_refined(structure.sites[i].element):
+            kept.setdefault(i, []).append(_beside(structure, structure.sites[j], xyz))
+            continue
         positions, _ = given.setdefault(i, ([], None))
         positions.append(xyz)
         code = codes_by_h_label.get(structure.sites[j].label.upper())
         if code is not None:
             given[i] = (positions, code)
-    plan = add_riding_hydrogens(structure, {i: len(p) for i, (p, _) in given.items()}, given)
-    return plan
+    return add_riding_hydrogens(
+        structure, {i: len(p) for i, (p, _) in given.items()}, given, kept=kept
+    )
+
+
+def input_hydrogens_kept(model: Structure, given: Structure) -> dict[int, list[Site]]:
+    """The H of `given` (the input) on atoms of `model` (its atoms, assigned, without H) that
+    no HFIX places and that are no metal (_kept_as_refined: P, Si, Ge, As ...), by pivot, each
+    the input's site moved to its image beside the pivot: the job keeps them as the user
+    refined them (add_riding_hydrogens' `kept`) instead of dropping them."""
+    return {
+        pivot: [_beside(model, h, xyz) for h, xyz in group]
+        for pivot, group in _input_groups(model, given).items()
+        if _kept_as_refined(model.sites[pivot].element)
+    }
+
+
+UNHELD_REACH = 2.0  # Å: the atom named beside an input H bonded to none (a hydride's metal)
+
+
+def unheld_input_hydrogens(model: Structure, given: Structure) -> list[str]:
+    """A note for each H of `given` (the input) that no atom of `model` holds (none within its
+    reach, geometry.h_reach), naming the nearest atom: the job writes no such H, and a
+    hydride (M–H 1.5-1.9 Å, beyond a metal's reach) is never a riding H: it says so."""
+    hydrogens = [s for s in given.sites if is_hydrogen(s.element or "") and not s.is_peak]
+    if not hydrogens:
+        return []
+    both = model.with_sites([*model.sites, *hydrogens])
+    held, n = set(_nearest_pivots(both)), len(model.sites)
+    loose = [j for j in range(n, len(both.sites)) if j not in held]
+    notes = []
+    for j, near in zip(loose, neighbours(both, UNHELD_REACH, centres=loose) if loose else []):
+        atoms = [c for c in near if c.j < n]
+        nearest = both.sites[atoms[0].j] if atoms else None
+        where = f"{atoms[0].distance:.2f} Å from {nearest.label}" if atoms else "no atom near"
+        hydride = nearest is not None and is_metal(nearest.element)
+        notes.append(
+            f"{both.sites[j].label} of the input is bonded to no atom ({where}) and is not "
+            "written"
+            + (
+                ": a metal carries no riding H; locate the hydride in the difference map and "
+                "refine it (DFIX)"
+                if hydride
+                else ""
+            )
+        )
+    return notes
+
+
+def _kept_as_refined(element: str | None) -> bool:
+    """H on an atom of `element` keep the position they were refined at: SHELXL has no HFIX
+    geometry for them (hydrogens.has_riding_geometry) and they are no hydride (a metal's H,
+    within H_BOND_MAX, is restrained at its distance; further out it is no bond at all)."""
+    return not has_riding_geometry(element) and not is_metal(element)
+
+
+def _beside(structure: Structure, hydrogen: Site, xyz: np.ndarray) -> Site:
+    """`hydrogen` moved to the image at Cartesian `xyz` (the one beside its pivot)."""
+    return replace(hydrogen, frac=tuple(float(v) for v in structure.fractional(xyz)))
 
 
 def keep_input_names(plan: HydrogenPlan, model: Structure, given: Structure) -> None:
@@ -456,10 +537,10 @@ def _input_groups(model: Structure, given: Structure) -> dict[int, list[tuple[Si
 
 def _nearest_pivots(structure: Structure) -> dict[int, tuple[int, np.ndarray]]:
     """H site → (the non-H site that holds it, geometry.bonded_h_contacts: the nearest within
-    bonding reach that it may bond to by SHELX's PART rules; the H's nearest image beside that
-    site), as bonded_h_counts counts them."""
+    its element's reach (h_reach) that it may bond to by SHELX's PART rules; the H's nearest
+    image beside that site), as bonded_h_counts counts them."""
     out: dict[int, tuple[float, int, np.ndarray]] = {}
-    for i, contacts in bonded_h_contacts(structure, H_BOND_MAX).items():
+    for i, contacts in bonded_h_contacts(structure).items():
         for c in contacts:
             if c.j not in out or c.distance < out[c.j][0]:
                 out[c.j] = (c.distance, i, c.cart_j)
