@@ -408,3 +408,14 @@ def test_the_training_labels_keep_their_own_reach():
         unit=[1.0, 1.0],
     )
     assert h_counts(p_h) == [0] and bonded_h_counts(p_h) == [1]
+
+
+def test_the_audit_judges_a_published_p_h_as_the_job_keeps_it(tmp_path):
+    """The audit counted COD 4060308's P–H for no atom; counting it, it must not then flag it
+    against a model that never places H on P (the job keeps such H as refined): the P holds
+    its published H in both columns and is not flagged."""
+    from crystalx_core.audit import audit
+
+    result = audit(_read(tmp_path, W_PHOSPHINE), method="baseline", hydrogens="rules")
+    p = next(a for a in result.atoms if a.label == "P")
+    assert (p.published_h, p.proposed_h) == (1, 1) and not p.hydrogen_flag
