@@ -419,3 +419,23 @@ def test_the_audit_judges_a_published_p_h_as_the_job_keeps_it(tmp_path):
     result = audit(_read(tmp_path, W_PHOSPHINE), method="baseline", hydrogens="rules")
     p = next(a for a in result.atoms if a.label == "P")
     assert (p.published_h, p.proposed_h) == (1, 1) and not p.hydrogen_flag
+
+
+def test_a_p_h_under_the_users_own_afix_keeps_it(tmp_path):
+    """The user's .res (the hypophosphite written by `assign`, its P–H then put under AFIX 3 by
+    hand, as a user riding them without idealisation would) comes back with the same AFIX
+    around the same H: the job keeps the user's code, it does not invent one."""
+    (tmp_path / "hypo.cif").write_text(HYPOPHOSPHITE)
+    assert main(["assign", str(tmp_path / "hypo.cif"), "--quiet", "--method", "baseline"]) == 0
+    lines = (tmp_path / "hypo_crystalx.res").read_text().splitlines()
+    own = []
+    for line in lines:
+        own += ["AFIX   3"] if line.startswith("H1 ") else []
+        own.append(line)
+        own += ["AFIX   0"] if line.startswith("H2 ") else []
+    (tmp_path / "own.res").write_text("\n".join(own) + "\n")
+    assert main(["assign", str(tmp_path / "own.res"), "--quiet", "--method", "baseline"]) == 0
+    written = (tmp_path / "own_crystalx.res").read_text().splitlines()
+    start = written.index("AFIX   3")
+    assert [line.split()[0] for line in written[start : start + 4]] == ["AFIX", "H1", "H2", "AFIX"]
+    assert written[start + 3].split() == ["AFIX", "0"] and written[start - 2].startswith("P ")
