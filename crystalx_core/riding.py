@@ -14,6 +14,7 @@ from crystalx_core.errors import InputError
 from crystalx_core.geometry import (
     AROMATIC_SPREAD,
     H_BOND_MAX,
+    OVERLAP,
     Contact,
     are_bonded,
     bonded_h_contacts,
@@ -382,7 +383,8 @@ def ride_existing_hydrogens(
     given: dict[int, tuple[list[np.ndarray], int | None]] = {}
     kept: dict[int, list[Site]] = {}
     for j, (i, xyz) in sorted(_nearest_pivots(structure).items()):
-        if _kept_as_refined(structure.sites[i].element):
+        pivot = structure.cartesian(structure.sites[i].frac)
+        if _kept_as_refined(structure.sites[i].element) and _bonds(pivot, [xyz]):
             kept.setdefault(i, []).append(_beside(structure, structure.sites[j], xyz))
             continue
         positions, _ = given.setdefault(i, ([], None))
@@ -404,6 +406,7 @@ def input_hydrogens_kept(model: Structure, given: Structure) -> dict[int, list[S
         pivot: [_beside(model, h, xyz) for h, xyz in group]
         for pivot, group in _input_groups(model, given).items()
         if _kept_as_refined(model.sites[pivot].element)
+        and _bonds(model.cartesian(model.sites[pivot].frac), [xyz for _, xyz in group])
     }
 
 
@@ -439,11 +442,21 @@ def unheld_input_hydrogens(model: Structure, given: Structure) -> list[str]:
     return notes
 
 
+_HALOGENS = ("F", "Cl", "Br", "I", "At")
+
+
 def _kept_as_refined(element: str | None) -> bool:
     """H on an atom of `element` keep the position they were refined at: SHELXL has no HFIX
     geometry for them (hydrogens.has_riding_geometry) and they are no hydride (a metal's H,
-    within H_BOND_MAX, is restrained at its distance; further out it is no bond at all)."""
-    return not has_riding_geometry(element) and not is_metal(element)
+    within H_BOND_MAX, is restrained at its distance; further out it is no bond at all) nor
+    on a halogen (an H nearest a halide is an H bond's or a disorder's, not an H–X)."""
+    return not has_riding_geometry(element) and not is_metal(element) and element not in _HALOGENS
+
+
+def _bonds(pivot: np.ndarray, hydrogens: list[np.ndarray]) -> bool:
+    """Whether every H is a bond's length from the pivot, not on top of it (geometry.OVERLAP:
+    two places of one disordered atom); P–H and Si–H refine to 1.2 Å and more."""
+    return all(np.linalg.norm(xyz - pivot) >= OVERLAP for xyz in hydrogens)
 
 
 def _beside(structure: Structure, hydrogen: Site, xyz: np.ndarray) -> Site:
