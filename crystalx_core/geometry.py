@@ -498,12 +498,18 @@ H_BOND_MAX = 1.3  # Å: an H this close to a C, N, O or metal is bonded to it
 H_REACH_MARGIN = H_BOND_MAX - covalent_radius("C") - covalent_radius("H")
 
 
+# an H 1.3-2.0 Å from a halide is an H bond's (O–H···Cl) or a disorder's, not an H–X bond: H–F
+# (0.92 Å) and H–Cl (1.27) lie within H_BOND_MAX, and HBr/HI are gases no structure holds
+HALOGENS = frozenset({"F", "Cl", "Br", "I", "At"})
+
+
 def h_reach(element: str | None) -> float:
     """Å within which an H is bonded to an atom of `element`: H_BOND_MAX, or for a non-metal
-    whose covalent sum is longer (B, Si, P, S, Ge, As, Se, halogens) that sum plus
-    H_REACH_MARGIN. Metals keep H_BOND_MAX: a hydride (M–H 1.5-1.9 Å) is no riding H, only a
-    note (riding.add_riding_hydrogens), and is located in the map, not read as bonded."""
-    if element is None or is_metal(element):
+    whose covalent sum is longer (B, Si, P, S, Ge, As, Se) that sum plus H_REACH_MARGIN.
+    Metals keep H_BOND_MAX: a hydride (M–H 1.5-1.9 Å) is no riding H, only a note
+    (riding.add_riding_hydrogens), and is located in the map, not read as bonded; halogens
+    (HALOGENS) keep it too: an H–Cl within 1.59 Å would be counted as held and then dropped."""
+    if element is None or is_metal(element) or element in HALOGENS:
         return H_BOND_MAX
     return max(H_BOND_MAX, covalent_radius(element) + covalent_radius("H") + H_REACH_MARGIN)
 

@@ -58,8 +58,9 @@ WATER_ANGLE = 104.5
 # N–H of an ammonium ion: SHELXL's N–H of an NH3+ group (no HFIX exists for NH4+ itself).
 AMMONIUM_NH = 0.89
 # X–H restrained (DFIX) where SHELXL has no HFIX for the group (X-ray distances, as the water's
-# 0.84): a hydroxide's O–H, an imine or pyramidal amine's N–H, a free SH.
-RESTRAINED_XH = {"O": WATER_OH, "N": 0.88, "S": 1.20}
+# 0.84): a hydroxide's O–H, an imine or pyramidal amine's N–H, a free SH; a terminal B–H given
+# without a code (SHELXL's AFIX 153 B–H is 1.10 Å; a bridging one the user refined is kept).
+RESTRAINED_XH = {"O": WATER_OH, "N": 0.88, "S": 1.20, "B": 1.10}
 
 DENSITY_WEIGHT = 2.0  # score per e Å⁻³ of Fo − Fc density on a trial H site
 RIGID_SEARCH_DIRECTIONS = 400  # bisector directions tried for water/NH4+ against a difference map

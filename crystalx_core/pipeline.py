@@ -28,9 +28,11 @@ from crystalx_core.partial_sites import PartialSites, add_partial_sites
 from crystalx_core.riding import (
     HydrogenPlan,
     add_riding_hydrogens,
+    input_groups,
     input_hydrogens_kept,
     keep_input_names,
     unheld_input_hydrogens,
+    unwritten_input_hydrogens,
 )
 from crystalx_core.structure import Structure
 
@@ -259,6 +261,7 @@ def _finish_job(
         model = refinements[-1][1].structure
     with _timed(timings, "hydrogens", progress):
         density = difference_density(model, reflections) if reflections is not None else None
+        groups = input_groups(model, given)  # the input's H by the atom of `model` holding them
         plan = hydrogen_plan(
             model,
             assignment,
@@ -267,11 +270,12 @@ def _finish_job(
             notes,
             reflections,
             given.declared_no_h,
-            input_hydrogens_kept(model, given),
+            input_hydrogens_kept(model, given, groups),
         )
         # the user's H1O stays H1O (and restraints on it hold) where its group is unchanged
-        keep_input_names(plan, model, given)
-        notes += unheld_input_hydrogens(model, given)
+        keep_input_names(plan, model, given, groups)
+        notes += unheld_input_hydrogens(model, given, groups)
+        notes += unwritten_input_hydrogens(plan, model, groups)
     if reflections is not None:
         with _timed(timings, "refine with riding H", progress):
             refined, instructions = _refined_with_user_restraints(
@@ -495,9 +499,18 @@ def _loose_atoms(refined: RefinementResult) -> dict[str, float]:
 
 
 def _instructions(plan: HydrogenPlan, own: list[str] = ()) -> list[str]:
+    """The plan's restraints and the input's `own`; a kept H the user restrained himself is
+    held by his restraint alone, not also at its input distance (plan.kept_restraints)."""
     from crystalx_core.crystallography.refine import refinement_instructions
 
-    return refinement_instructions([*plan.restraints, *own])
+    named = {word.upper() for line in own for word in line.split()[1:]}
+    kept = set(plan.kept_restraints)
+    ours = [
+        line
+        for line in plan.restraints
+        if line not in kept or line.split()[-1].upper() not in named
+    ]
+    return refinement_instructions([*ours, *own])
 
 
 class _timed:

@@ -3,6 +3,7 @@
 user refined it; a metal's hydride stays a note. Real files, transcribed."""
 
 import json
+from dataclasses import replace
 
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
 import numpy as np
@@ -237,6 +238,55 @@ H1 H 0.701(3) 0.6422(18) 0.2835(19) 0.037(8) Uiso 1
 """
 
 
+# cod-developers/cod-tools tests/inputs/1100854_tag_mandatory_in_reference.cif (commit
+# e9a0ca0fb098), a COD diruthenaborane: its Ru2B8 cage and the cage's H (refined freely: terminal
+# B–H 0.90-1.23 Å, the bridging H45, H56 and H78 1.31, 1.38 and 1.06 Å from the B holding them),
+# cut from its Cp* and Cl atoms.
+B_CAGE = """data_1100854
+_chemical_formula_sum     'C20 H41 B8 Cl Ru2'
+_symmetry_space_group_name_H-M    'P 21 21 21'
+_cell_length_a                    9.705(4)
+_cell_length_b                    13.701(4)
+_cell_length_c                    19.123(6)
+_cell_angle_alpha                 90.00
+_cell_angle_beta                  90.00
+_cell_angle_gamma                 90.00
+_cell_formula_units_Z             4
+loop_
+ _symmetry_equiv_pos_as_xyz
+ 'x, y, z'
+ '-x+1/2, -y, z+1/2'
+ '-x, y+1/2, -z+1/2'
+ 'x+1/2, -y+1/2, -z'
+loop_
+ _atom_site_label
+ _atom_site_type_symbol
+ _atom_site_fract_x
+ _atom_site_fract_y
+ _atom_site_fract_z
+ _atom_site_U_iso_or_equiv
+Ru1 Ru 0.03895(4) -0.52564(3) -0.05163(2) 0.01513(9)
+Ru2 Ru 0.03254(4) -0.53339(3) 0.09994(2) 0.01549(9)
+B1 B -0.0458(6) -0.4322(4) 0.0259(4) 0.0195(10)
+H1 H -0.031(9) -0.343(6) 0.028(4) 0.03(2)
+B2 B -0.1786(7) -0.4943(5) -0.0194(4) 0.0248(13)
+B3 B -0.1851(7) -0.4853(5) 0.0726(4) 0.0221(12)
+B4 B 0.1187(6) -0.6274(4) 0.0212(3) 0.0171(10)
+H4 H 0.223(9) -0.652(6) 0.026(4) 0.03(2)
+H45 H 0.0334 -0.6976 0.0388 0.030
+B5 B 0.0056(7) -0.6823(5) -0.0416(4) 0.0240(13)
+H5 H 0.034(10) -0.742(7) -0.086(5) 0.05(3)
+H56 H -0.124(8) -0.707(6) -0.017(4) 0.03(2)
+B6 B -0.1504(7) -0.6108(5) -0.0558(4) 0.0236(12)
+H6 H -0.204(8) -0.626(5) -0.101(4) 0.019(18)
+B7 B -0.2663(7) -0.5833(5) 0.0293(4) 0.0270(13)
+H7 H -0.368(9) -0.587(7) 0.008(4) 0.04(2)
+H78 H -0.198(7) -0.655(5) 0.069(3) 0.012(16)
+B8 B -0.1726(8) -0.6026(5) 0.1073(4) 0.0262(14)
+H8 H -0.212(11) -0.613(7) 0.149(5) 0.05(3)
+"""
+
+
 def _read(tmp_path, text: str, name: str = "x.cif"):
     (tmp_path / name).write_text(text)
     return read_cif(tmp_path / name).structure
@@ -255,7 +305,7 @@ def test_each_element_reaches_its_own_x_h_and_no_further():
     assert h_reach("Ge") > 1.55 and h_reach("As") > 1.55
     assert max(h_reach(e) for e in ("B", "Si", "P", "S", "Ge", "As", "Se")) < 2.0
     assert h_reach("Si") < 2.05
-    assert {h_reach(e) for e in ("C", "N", "O", "F", "Ru", "Ir", "Fe", "W")} == {H_BOND_MAX}
+    assert {h_reach(e) for e in ("C", "N", "O", "Ru", "Ir", "Fe", "W")} == {H_BOND_MAX}
 
 
 def test_a_published_p_h_counts_for_its_p(tmp_path):
@@ -275,8 +325,9 @@ def test_a_published_p_h_counts_for_its_p(tmp_path):
 
 def test_the_audit_rides_a_published_p_h_where_it_was_refined(tmp_path):
     """The audit's "as published" model (riding.ride_existing_hydrogens) dropped both H, held
-    by no atom; now they stay where they were refined, AFIX 0, with no restraint: DFIX 0.84, a
-    water's O–H, is what an H given without a riding model used to get."""
+    by no atom; now they stay where they were refined, AFIX 0, held there by DFIX at their own
+    distances: DFIX 0.84, a water's O–H, is what an H given without a riding model used to
+    get."""
     from crystalx_core.riding import ride_existing_hydrogens
 
     structure = _read(tmp_path, HYPOPHOSPHITE)
@@ -290,7 +341,7 @@ def test_the_audit_rides_a_published_p_h_where_it_was_refined(tmp_path):
         assert np.linalg.norm(structure.cartesian(written[label].frac) - p) == pytest.approx(
             p_h, abs=0.01
         )
-    assert not plan.restraints
+    assert plan.restraints == ["DFIX 1.30 P H1", "DFIX 1.38 P H2"]
     assert "kept as the input refined them" in plan.notes[_label(structure, "P")]
 
 
@@ -315,8 +366,8 @@ def test_the_users_p_h_is_written_back_as_refined(tmp_path):
 
 def test_a_refined_job_keeps_the_users_p_h_free_and_bonded(tmp_path):
     """With reflections (computed from the published model, as tests/test_element_evidence
-    simulates them), the P–H rides on nothing: it is refined freely from where the user had it,
-    with no restraint, and stays on its P; the job's H total is the published one."""
+    simulates them), the P–H rides on nothing: it is refined from where the user had it, held
+    at the user's P–H by DFIX, and stays on its P; the job's H total is the published one."""
     from crystalx_core.crystallography.convert import set_dispersion, to_xray_structure
     from crystalx_core.demo import simulate_reflections
     from crystalx_core.io.hkl import Reflections
@@ -330,7 +381,7 @@ def test_a_refined_job_keeps_the_users_p_h_free_and_bonded(tmp_path):
     final = result.structure
     h0 = _label(final, "H0")
     assert final.sites[hydrogen_pivots(final)[h0]].label == "P"
-    assert final.sites[h0].afix == 0 and not result.hydrogens.restraints
+    assert final.sites[h0].afix == 0 and result.hydrogens.restraints == ["DFIX 1.31 P H0"]
     assert sum(is_hydrogen(s.element) for s in final.sites) == 20  # C13H20NO5PSi2W
     assert result.final.r1 < 0.02
 
@@ -439,3 +490,119 @@ def test_a_p_h_under_the_users_own_afix_keeps_it(tmp_path):
     start = written.index("AFIX   3")
     assert [line.split()[0] for line in written[start : start + 4]] == ["AFIX", "H1", "H2", "AFIX"]
     assert written[start + 3].split() == ["AFIX", "0"] and written[start - 2].startswith("P ")
+
+
+def _with(structure, **elements):
+    """`structure` with the atoms named given other elements, as a job's assignment may."""
+    return structure.with_sites(
+        [replace(s, element=elements.get(s.label, s.element)) for s in structure.sites]
+    )
+
+
+def _heavy(structure):
+    return structure.with_sites([s for s in structure.sites if not is_hydrogen(s.element)])
+
+
+def test_a_halide_holds_no_h_and_its_neighbour_h_gets_a_note(tmp_path):
+    """A halogen's covalent sum gave it a reach (Cl 1.59, Br 1.77, I 1.96 Å) while riding
+    never keeps an H on a halide: an H 1.39 Å from an atom the job calls Cl was held, then
+    dropped without a word. No halide holds an H beyond 1.3 Å (H–Cl 1.27): it is an H bonded
+    to no atom, and says so."""
+    from crystalx_core.riding import input_hydrogens_kept, unheld_input_hydrogens
+
+    assert {h_reach(e) for e in ("F", "Cl", "Br", "I", "At")} == {H_BOND_MAX}
+    given = _read(tmp_path, W_PHOSPHINE)
+    model = _with(_heavy(given), P="Cl")
+    assert not input_hydrogens_kept(model, given)
+    assert [n for n in unheld_input_hydrogens(model, given) if n.startswith("H0 of the input")]
+
+
+def test_an_h_on_top_of_its_atom_is_no_p_h(tmp_path):
+    """An input H under 1.0 Å (geometry.OVERLAP) from a P is two places of one disordered atom,
+    no P–H: the group is not kept as refined (the job's count decides)."""
+    from crystalx_core.riding import input_hydrogens_kept
+
+    given = _read(tmp_path, HYPOPHOSPHITE)
+    p, h1 = _label(given, "P"), _label(given, "H1")
+    pivot = given.cartesian(given.sites[p].frac)
+    bond = given.cartesian(given.sites[h1].frac) - pivot
+    assert input_hydrogens_kept(_heavy(given), given).keys() == {p}  # 1.30 Å: kept
+    close = pivot + 0.9 * bond / np.linalg.norm(bond)
+    moved = given.with_sites(
+        [
+            replace(s, frac=tuple(given.fractional(close))) if k == h1 else s
+            for k, s in enumerate(given.sites)
+        ]
+    )
+    assert not input_hydrogens_kept(_heavy(moved), moved)
+
+
+def test_an_h_of_an_atom_the_job_gave_another_element(tmp_path):
+    """Only the job's element was asked: a C–H of C6 under AFIX 13 stayed so on the job's Si6
+    (a C–H on Si), an S–H under AFIX 147 on the job's P; now an H is kept as refined only where
+    the input's atom had no HFIX geometry either, and the user's H the job does not write get a
+    note naming them (they went without one)."""
+    from crystalx_core.riding import (
+        add_riding_hydrogens,
+        input_groups,
+        input_hydrogens_kept,
+        unwritten_input_hydrogens,
+    )
+
+    given = _read(tmp_path, W_PHOSPHINE)
+    on_c = given.with_sites([replace(s, afix=13) if s.label == "H6" else s for s in given.sites])
+    model = _with(_heavy(on_c), C6="Si")
+    groups = input_groups(model, on_c)
+    kept = input_hydrogens_kept(model, on_c, groups)
+    assert [model.sites[k].label for k in kept] == ["P"]
+    notes = unwritten_input_hydrogens(add_riding_hydrogens(model, {}, kept=kept), model, groups)
+    # (no count is asked here: every C's H go unwritten, each with its note)
+    assert (
+        "H6 of the input on C6 not written: the job gives Si no H (the input's C held it)" in notes
+    )
+    on_s = _with(given, P="S")
+    assert not input_hydrogens_kept(_heavy(given), on_s)
+    # the P–H of a P the job calls S (within S's 1.62 Å) is kept: no HFIX fits that S–H either
+    model = _with(_heavy(given), P="S")
+    assert [model.sites[k].label for k in input_hydrogens_kept(model, given)] == ["P"]
+
+
+def test_a_bridging_b_h_is_kept_as_the_user_refined_it(tmp_path):
+    """A bridging B–H–B H (1.31-1.38 Å) newly held by its B made a BH2 no HFIX fits, which the
+    published model's riding restrained as a water (DFIX 0.84 B4 H4 B4 H45, DANG 1.36) and the
+    job dropped (B gets no H from the model) without a note: where choose_hfix gives no code,
+    the user's B–H are kept as refined, held at their own distances."""
+    from crystalx_core.riding import input_hydrogens_kept, ride_existing_hydrogens
+
+    cage = _read(tmp_path, B_CAGE)
+    plan = ride_existing_hydrogens(cage)
+    assert not [line for line in plan.restraints if line.startswith("DFIX 0.84")]
+    assert "DFIX 1.31 B4 H45" in plan.restraints and "DFIX 1.38 B5 H56" in plan.restraints
+    written = {s.label: s.afix for s in plan.structure.sites if is_hydrogen(s.element)}
+    assert {"H45", "H56"} <= written.keys() and written["H45"] == written["H56"] == 0
+    model = _heavy(cage)
+    kept = input_hydrogens_kept(model, cage)
+    labels = {model.sites[k].label: [h.label for h in group] for k, group in kept.items()}
+    assert labels["B4"] == ["H4", "H45"] and labels["B5"] == ["H5", "H56"]
+    assert "B7" not in labels  # a cage B–H under AFIX 153 is the job's
+
+
+def test_a_kept_p_h_stays_a_p_h_at_low_resolution(tmp_path):
+    """Refined freely at 1.5 Å data (simulated from the published hypophosphite, as
+    tests/test_element_evidence does), H1 went to 0.82 Å from its P: a kept AFIX 0 H is now
+    held at the input's P–H (DFIX, esd 0.02 Å), as SHELXL users restrain a free P–H."""
+    from crystalx_core.crystallography.convert import set_dispersion, to_xray_structure
+    from crystalx_core.demo import simulate_reflections
+    from crystalx_core.io.hkl import Reflections
+    from crystalx_core.pipeline import assign_job
+
+    truth = _read(tmp_path, HYPOPHOSPHITE)
+    xs = to_xray_structure(truth)
+    set_dispersion(xs, truth.wavelength)
+    reflections = Reflections(*simulate_reflections(xs, 1.5, 5, 1e3), None, "simulated.hkl")
+    result = assign_job(truth, reflections, method="baseline", hydrogens="rules")
+    final = result.structure
+    p = final.cartesian(final.sites[_label(final, "P")].frac)
+    for label, p_h in (("H1", 1.30), ("H2", 1.38)):
+        h = final.sites[_label(final, label)]
+        assert np.linalg.norm(final.cartesian(h.frac) - p) == pytest.approx(p_h, abs=0.05)
