@@ -25,7 +25,11 @@ from pathlib import Path
 
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
 from crystalx_core.assign import hydrogen_counts
-from crystalx_core.crystallography.compare import hydrogens_per_atom, match_hydrogens
+from crystalx_core.crystallography.compare import (
+    hydrogen_pivots,
+    hydrogens_per_atom,
+    match_hydrogens,
+)
 from crystalx_core.crystallography.maps import difference_density
 from crystalx_core.crystallography.refine import refine, refinement_instructions
 from crystalx_core.elements import is_hydrogen
@@ -157,12 +161,14 @@ def _agreeing(
 
 def unattached(truth) -> set[str]:
     """O, N and S within UNATTACHED_REACH Å of a published H that is bonded to no atom (none
-    within its reach, geometry.h_reach: metaboric acid's H put midway between two O at 1.37 Å):
-    which of them
-    carries it the model does not say, so their published counts are not judged."""
+    within its reach that may hold it, compare.hydrogen_pivots: metaboric acid's H put midway
+    between two O at 1.37 Å): which of them carries it the model does not say, so their
+    published counts are not judged."""
+    held = hydrogen_pivots(truth)  # what the comparison and the job read as bonded
+    hydrogens = [i for i, s in enumerate(truth.sites) if is_hydrogen(s.element)]
     found = set()
-    for nearest, heavy in _around_hydrogens(truth, UNATTACHED_REACH):
-        if nearest is None or nearest.distance > h_reach(truth.sites[nearest.j].element):
+    for j, (_, heavy) in zip(hydrogens, _around_hydrogens(truth, UNATTACHED_REACH)):
+        if j not in held:
             found |= {truth.sites[c.j].label for c in heavy if truth.sites[c.j].element in DONORS}
     return found
 

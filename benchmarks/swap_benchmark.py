@@ -458,8 +458,7 @@ def _hydrogen_lines(done: list[dict], every_miss: bool = False) -> list[str]:
         *(
             [
                 f"- not judged (beside a published H bonded to no atom, none within "
-                f"{H_BOND_MAX} Å of a C, N or O nor within reach of a heavier atom): "
-                f"{', '.join(unjudged)}"
+                f"{H_BOND_MAX} Å): {', '.join(unjudged)}"
             ]
             if unjudged
             else []

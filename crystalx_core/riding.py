@@ -72,6 +72,7 @@ class HydrogenPlan:
     # the DFIX of `restraints` that hold a kept H (add_riding_hydrogens' `kept`) at its input
     # distance: a user's own restraint on that H replaces it (pipeline._instructions)
     kept_restraints: list[str] = field(default_factory=list)
+    kept: set[int] = field(default_factory=set)  # pivots whose input H are kept as refined
 
 
 def riding_element(sfac) -> str:
@@ -142,6 +143,7 @@ def add_riding_hydrogens(
             own = kept[key]
             plan.groups[key] = range(len(sites), len(sites) + len(own))
             plan.codes[key] = own[0].afix
+            plan.kept.add(key)
             plan.notes[key] = (
                 f"{', '.join(h.label for h in own)} kept as the input refined "
                 f"{'them' if len(own) > 1 else 'it'}: SHELXL has no riding geometry for "

@@ -606,3 +606,27 @@ def test_a_kept_p_h_stays_a_p_h_at_low_resolution(tmp_path):
     for label, p_h in (("H1", 1.30), ("H2", 1.38)):
         h = final.sites[_label(final, label)]
         assert np.linalg.norm(final.cartesian(h.frac) - p) == pytest.approx(p_h, abs=0.05)
+
+
+def test_a_users_own_restraint_on_a_kept_h_replaces_its_dfix(tmp_path):
+    """The DFIX holding a kept P–H at its input distance gives way to the user's own restraint
+    naming that H (SHELXL would apply both); the other kept H keeps its own."""
+    from crystalx_core.pipeline import _instructions
+    from crystalx_core.riding import ride_existing_hydrogens
+
+    plan = ride_existing_hydrogens(_read(tmp_path, HYPOPHOSPHITE))
+    assert "DFIX 1.30 P H1" in _instructions(plan)
+    written = _instructions(plan, ["DFIX 1.35 P H1"])
+    assert [line for line in written if line.startswith("DFIX")] == [
+        "DFIX 1.38 P H2",
+        "DFIX 1.35 P H1",
+    ]
+
+
+def test_the_summary_tells_kept_h_from_placed_ones(tmp_path, capsys):
+    """The job's summary counted the user's kept P–H as riding H placed ('2 on 1 atoms' for
+    the hypophosphite, where none was placed): it says which are which."""
+    (tmp_path / "hypo.cif").write_text(HYPOPHOSPHITE)
+    assert main(["assign", str(tmp_path / "hypo.cif"), "--method", "baseline"]) == 0
+    out = capsys.readouterr().out
+    assert "riding H placed: 0 on 0 atoms; the input's H kept as refined: 2 on 1 atoms" in out
