@@ -158,7 +158,8 @@ def main(argv=None) -> int:
         f"`python benchmarks/h_reach_labels.py {args.corpus} {args.tmqm}`"
         + (f" `--limit {args.limit}`" if args.limit else "")
         + f": each atom's H count (at most {MAX_H}) with the training reach, "
-        f"{TRAINING_H_REACH} Å for every atom, against geometry.h_reach (C, N, O, F and metals "
+        f"{TRAINING_H_REACH} Å for every atom, against geometry.h_reach (C, N, O, halogens and "
+        "metals "
         + ", ".join(f"{e} {h_reach(e):.2f}" for e in ("B", "Si", "P", "S", "Ge", "As", "Se"))
         + " Å). Figure: `"
         + str(args.figure)
