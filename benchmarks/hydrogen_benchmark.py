@@ -25,11 +25,15 @@ from pathlib import Path
 
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
 from crystalx_core.assign import hydrogen_counts
-from crystalx_core.crystallography.compare import hydrogens_per_atom, match_hydrogens
+from crystalx_core.crystallography.compare import (
+    hydrogen_pivots,
+    hydrogens_per_atom,
+    match_hydrogens,
+)
 from crystalx_core.crystallography.maps import difference_density
 from crystalx_core.crystallography.refine import refine, refinement_instructions
 from crystalx_core.elements import is_hydrogen
-from crystalx_core.geometry import H_BOND_MAX, neighbours
+from crystalx_core.geometry import H_BOND_MAX, h_reach, neighbours
 from crystalx_core.hydrogen_data import HydrogenFits
 from crystalx_core.hydrogen_evidence import ADD_RMS, DONORS, weigh_hydrogens
 from crystalx_core.errors import CrystalXError, RefinementError
@@ -157,11 +161,14 @@ def _agreeing(
 
 def unattached(truth) -> set[str]:
     """O, N and S within UNATTACHED_REACH Å of a published H that is bonded to no atom (none
-    within H_BOND_MAX: metaboric acid's H put midway between two O at 1.37 Å): which of them
-    carries it the model does not say, so their published counts are not judged."""
+    within its reach that may hold it, compare.hydrogen_pivots: metaboric acid's H put midway
+    between two O at 1.37 Å): which of them carries it the model does not say, so their
+    published counts are not judged."""
+    held = hydrogen_pivots(truth)  # what the comparison and the job read as bonded
+    hydrogens = [i for i, s in enumerate(truth.sites) if is_hydrogen(s.element)]
     found = set()
-    for nearest, heavy in _around_hydrogens(truth, UNATTACHED_REACH):
-        if nearest is None or nearest.distance > H_BOND_MAX:
+    for j, (_, heavy) in zip(hydrogens, _around_hydrogens(truth, UNATTACHED_REACH)):
+        if j not in held:
             found |= {truth.sites[c.j].label for c in heavy if truth.sites[c.j].element in DONORS}
     return found
 
@@ -227,21 +234,23 @@ def donor_count_checks(truth, model, density, fits=None, published=None, unjudge
 
 
 def moved_pairs(truth) -> list[tuple[str, str]]:
-    """(donor, acceptor) labels of every published O–H, N–H or S–H (H within H_BOND_MAX of its
-    donor) whose H lies within MOVED_REACH Å of another O, N or S: the H-bonds whose H can be
-    moved onto the acceptor."""
+    """(donor, acceptor) labels of every published O–H, N–H or S–H (H within its donor's reach,
+    geometry.h_reach) whose H lies within MOVED_REACH Å of another O, N or S: the H-bonds whose
+    H can be moved onto the acceptor."""
     pairs = set()
     for donor, heavy in _around_hydrogens(truth, MOVED_REACH):
         if (
             donor is None
-            or donor.distance > H_BOND_MAX
+            or donor.distance > h_reach(truth.sites[donor.j].element)
             or truth.sites[donor.j].element not in DONORS
         ):
             continue
         pairs |= {
             (truth.sites[donor.j].label, truth.sites[c.j].label)
             for c in heavy
-            if c.distance > H_BOND_MAX and c.j != donor.j and truth.sites[c.j].element in DONORS
+            if c.distance > h_reach(truth.sites[c.j].element)
+            and c.j != donor.j
+            and truth.sites[c.j].element in DONORS
         }
     return sorted(pairs)
 

@@ -701,7 +701,9 @@ def card(
         "up to "
         "15 % of the peaks given another SFAC element or 'not an atom', as pass 1 hands pass 2). "
         "Hydrogen examples are the true non-H atoms with their elements and symmetry "
-        "context within 3.2 Å; targets are H within 1.3 Å.",
+        "context within 3.2 Å; targets are H within 1.3 Å of any atom (TRAINING_H_REACH; the "
+        "product reads a user's H with geometry.h_reach, longer on B, Si, P, S: "
+        "benchmarks/h_reach_labels.py counts the labels that would change).",
         "",
         f"- structures used per split: {json.dumps(dataset.get('structures', {}))}",
         f"- heavy-model examples per split: {json.dumps(dataset.get('heavy_samples', {}))}",

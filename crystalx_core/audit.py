@@ -19,9 +19,13 @@ from crystalx_core.crystallography.refine import RefinementResult, refine, refin
 from crystalx_core.element_evidence import R1_GAIN
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.errors import InputError, RefinementError
-from crystalx_core.geometry import H_BOND_MAX, bonded_h_counts
+from crystalx_core.geometry import bonded_h_counts
 from crystalx_core.pipeline import check_first_fit
-from crystalx_core.riding import add_riding_hydrogens, ride_existing_hydrogens
+from crystalx_core.riding import (
+    add_riding_hydrogens,
+    input_hydrogens_kept,
+    ride_existing_hydrogens,
+)
 from crystalx_core.structure import Structure
 
 MAX_TESTED_FLAGS = 20  # element flags each tested by its own refinement
@@ -82,8 +86,9 @@ class AuditResult:
 
 
 def published_h_counts(structure: Structure) -> list[int]:
-    """H atoms bonded to each non-H site, in site order (geometry.bonded_h_counts)."""
-    return bonded_h_counts(structure, H_BOND_MAX)
+    """H atoms bonded to each non-H site, in site order (geometry.bonded_h_counts, each
+    element's reach: a published P–H counts)."""
+    return bonded_h_counts(structure)
 
 
 def audit(
@@ -113,6 +118,9 @@ def audit(
     counts, declared = held_to_formula(
         published.declared_no_h, hydrogen_counts(proposed, hydrogens)
     )
+    # a published H no HFIX places (P–H, Si–H) is kept by the job as refined, so proposed too
+    kept = input_hydrogens_kept(proposed, published)
+    counts = [(len(kept[k]), {len(kept[k]): 1.0}) if k in kept else c for k, c in enumerate(counts)]
     atoms = []
     for k, (site, n_published) in enumerate(zip(heavy, published_h_counts(published))):
         answer = by_index.get(k)
@@ -134,15 +142,22 @@ def audit(
     if not_atoms:
         result.notes.append(f"judged not to be atoms, kept as published: {' '.join(not_atoms)}")
     if reflections is not None:
-        _refine_both(result, published, proposed, counts, reflections, cycles)
+        _refine_both(result, published, proposed, counts, reflections, cycles, kept)
     return result
 
 
 def _refine_both(
-    result: AuditResult, published: Structure, proposed: Structure, counts, reflections, cycles: int
+    result: AuditResult,
+    published: Structure,
+    proposed: Structure,
+    counts,
+    reflections,
+    cycles: int,
+    kept=None,
 ) -> None:
     """Published model (its own H, riding) and corrected model (proposed elements, proposed H
-    placed into the difference density), same reflections, same settings."""
+    placed into the difference density, the published H `kept` as refined), same reflections,
+    same settings."""
     anisotropic = True
     try:
         base = refine(proposed, reflections, cycles, anisotropic=True)
@@ -152,7 +167,7 @@ def _refine_both(
         base = refine(proposed, reflections, cycles)
     density = difference_density(base.structure, reflections)
     corrected = add_riding_hydrogens(
-        proposed, {k: n for k, (n, _) in enumerate(counts)}, density=density
+        proposed, {k: n for k, (n, _) in enumerate(counts)}, density=density, kept=kept
     )
     as_published = ride_existing_hydrogens(published)
     for name, plan in (("published", as_published), ("corrected", corrected)):

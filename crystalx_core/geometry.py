@@ -485,34 +485,67 @@ def angle_sum(centre, neighbours) -> float:
     )
 
 
-H_BOND_MAX = 1.3  # Å: an H this close to a non-H atom is bonded to it (S–H ≈ 1.2 Å)
+H_BOND_MAX = 1.3  # Å: an H this close to a C, N, O or metal is bonded to it
+
+
+# Å over the sum of covalent radii (Cordero et al. 2008, gemmi's Element.covalent_r) within which
+# an H is bonded to a non-metal: the margin H_BOND_MAX leaves over a C–H (0.73 + 0.31 Å), so the
+# reach of C stays H_BOND_MAX and heavier atoms get the same margin over their longer bonds:
+# P 1.64 Å (P–H refined 1.32-1.44), Si 1.68 (1.40-1.50), B 1.41 (bridging B–H–B 1.25-1.40), Ge
+# 1.77, As 1.76 (~1.5). The form is the connectivity rule of the CSD and Olex2 (d < r_X + r_H +
+# delta; Olex2's xlib/xmacro.cpp, delta 0.5 in xlib/lattice.cpp) with a margin that keeps the
+# 1.3 Å every H count was measured at for C, N and O (and a short O-H...O decided by it).
+H_REACH_MARGIN = H_BOND_MAX - covalent_radius("C") - covalent_radius("H")
+
+
+# an H 1.3-2.0 Å from a halide is an H bond's (O–H···Cl) or a disorder's, not an H–X bond: H–F
+# (0.92 Å) and H–Cl (1.27) lie within H_BOND_MAX, and HBr/HI are gases no structure holds
+HALOGENS = frozenset({"F", "Cl", "Br", "I", "At"})
+
+
+def h_reach(element: str | None) -> float:
+    """Å within which an H is bonded to an atom of `element`: H_BOND_MAX, or for a non-metal
+    whose covalent sum is longer (B, Si, P, S, Ge, As, Se) that sum plus H_REACH_MARGIN.
+    Metals keep H_BOND_MAX: a hydride (M–H 1.5-1.9 Å) is no riding H, only a note
+    (riding.add_riding_hydrogens), and is located in the map, not read as bonded; halogens
+    (HALOGENS) keep it too: an H–Cl within 1.59 Å would be counted as held and then dropped."""
+    if element is None or is_metal(element) or element in HALOGENS:
+        return H_BOND_MAX
+    return max(H_BOND_MAX, covalent_radius(element) + covalent_radius("H") + H_REACH_MARGIN)
 
 
 H_IMAGE_TOLERANCE = 0.02  # Å: images of one H this much further than its nearest are another bond
 
 
-def bonded_h_contacts(structure: Structure, max_distance: float) -> dict[int, list[Contact]]:
+def bonded_h_contacts(
+    structure: Structure, max_distance: float | None = None
+) -> dict[int, list[Contact]]:
     """Non-H site → its contacts to the H it holds, each H site held by one atom (peaks neither
-    hold nor are H): the nearest non-H site within `max_distance` that SHELX's PART rules let it
+    hold nor are H): the nearest non-H site within its reach (h_reach of its element, or
+    `max_distance` for every element) that SHELX's PART rules let it
     bond to (contact_may_bond), as riding hangs it on one pivot and UNIT counts it once; a tie
     goes to the first in site order. Of that atom's contacts to the H's images, only those
     within H_IMAGE_TOLERANCE of the nearest count: the images a site symmetry makes (a water on
     a twofold axis, a methyl on a threefold) are at one distance, while an O-H...O' to an image
     of the same O puts the H's other image 0.1 Å or more further, another bond of the same H.
     So a bridging H on a special position (O-H-O' about an inversion centre) counts whole for
-    its O, not the half UNIT has; bridging hydrides (M-H 1.6-1.9 Å) lie beyond H_BOND_MAX."""
+    its O, not the half UNIT has; bridging hydrides (M-H 1.6-1.9 Å) lie beyond a metal's reach."""
     sites = structure.sites
     heavy = [i for i, s in enumerate(sites) if not is_hydrogen(s.element) and not s.is_peak]
     identity = identity_operator(structure)
+    reach = {i: h_reach(sites[i].element) if max_distance is None else max_distance for i in heavy}
     bonded = [
         [
             c
             for c in near
-            if is_hydrogen(sites[c.j].element)
+            if c.distance <= reach[i]
+            and is_hydrogen(sites[c.j].element)
             and not sites[c.j].is_peak
             and contact_may_bond(sites, c, identity)
         ]
-        for near in neighbours(structure, max_distance, centres=heavy)
+        for i, near in zip(
+            heavy, neighbours(structure, max(reach.values(), default=H_BOND_MAX), centres=heavy)
+        )
     ]
     nearest: dict[int, tuple[float, int]] = {}  # H site → (distance, holder)
     for i, contacts in zip(heavy, bonded):
@@ -532,9 +565,9 @@ def bonded_h_contacts(structure: Structure, max_distance: float) -> dict[int, li
     }
 
 
-def bonded_h_counts(structure: Structure, max_distance: float) -> list[int]:
+def bonded_h_counts(structure: Structure, max_distance: float | None = None) -> list[int]:
     """H atoms each non-H site holds (bonded_h_contacts: each H counted once, for its nearest
-    allowed atom, ties to the first), in site order, peaks 0.
+    allowed atom within its reach, ties to the first), in site order, peaks 0.
 
     A disordered model counts as a crystallographer reads it: only H of the site's own
     alternative (PART) or of none, and of a negative PART only in the site's own image (its

@@ -58,8 +58,9 @@ WATER_ANGLE = 104.5
 # N–H of an ammonium ion: SHELXL's N–H of an NH3+ group (no HFIX exists for NH4+ itself).
 AMMONIUM_NH = 0.89
 # X–H restrained (DFIX) where SHELXL has no HFIX for the group (X-ray distances, as the water's
-# 0.84): a hydroxide's O–H, an imine or pyramidal amine's N–H, a free SH.
-RESTRAINED_XH = {"O": WATER_OH, "N": 0.88, "S": 1.20}
+# 0.84): a hydroxide's O–H, an imine or pyramidal amine's N–H, a free SH; a terminal B–H given
+# without a code (SHELXL's AFIX 153 B–H is 1.10 Å; a bridging one the user refined is kept).
+RESTRAINED_XH = {"O": WATER_OH, "N": 0.88, "S": 1.20, "B": 1.10}
 
 DENSITY_WEIGHT = 2.0  # score per e Å⁻³ of Fo − Fc density on a trial H site
 RIGID_SEARCH_DIRECTIONS = 400  # bisector directions tried for water/NH4+ against a difference map
@@ -79,6 +80,12 @@ _COS_100 = math.cos(math.radians(100.0))
 
 
 # --- choosing the code ---------------------------------------------------------------------
+
+
+def has_riding_geometry(element: str | None) -> bool:
+    """Whether SHELXL's HFIX codes give H on `element` a geometry (C, N, O, S, B: choose_hfix);
+    an H a user refined on P, Si, Ge or As has none to ride on and is kept as refined."""
+    return element in _RULES
 
 
 def choose_hfix(
@@ -113,8 +120,7 @@ def choose_hfix(
     covalent = [np.asarray(xyz, dtype=float) for el, xyz in neighbours if el in NON_METALS]
     metals = [np.asarray(xyz, dtype=float) for el, xyz in neighbours if el not in NON_METALS]
     others = [np.asarray(xyz, dtype=float) for xyz in (second_neighbours or [])]
-    rules = {"C": _carbon, "N": _nitrogen, "O": _chalcogen, "S": _chalcogen, "B": _boron}
-    rule = rules.get(element)
+    rule = _RULES.get(element)
     if rule is None:
         return 0, (
             f"{element}-H{n_h}: SHELXL has no default {element}–H geometry; "
@@ -239,6 +245,9 @@ def _boron(element, n_h, pivot, covalent, metals, others, prefer_staggered, in_c
     if n_h == 1 and n_cov == 3:
         return 13, "tertiary B–H"
     return 0, f"BH{n_h} with {n_cov} neighbours: no SHELXL default; refine with DFIX"
+
+
+_RULES = {"C": _carbon, "N": _nitrogen, "O": _chalcogen, "S": _chalcogen, "B": _boron}
 
 
 def _distance(a: np.ndarray, b: np.ndarray) -> float:

@@ -26,7 +26,15 @@ from crystalx_core.element_evidence import relabelled, take_weighed_elements, we
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.hydrogen_evidence import LOW_RMS, weigh_hydrogens
 from crystalx_core.partial_sites import PartialSites, add_partial_sites
-from crystalx_core.riding import HydrogenPlan, add_riding_hydrogens, keep_input_names
+from crystalx_core.riding import (
+    HydrogenPlan,
+    add_riding_hydrogens,
+    input_groups,
+    input_hydrogens_kept,
+    keep_input_names,
+    unheld_input_hydrogens,
+    unwritten_input_hydrogens,
+)
 from crystalx_core.structure import Structure
 
 Progress = Callable[[str], None]
@@ -254,11 +262,21 @@ def _finish_job(
         model = refinements[-1][1].structure
     with _timed(timings, "hydrogens", progress):
         density = difference_density(model, reflections) if reflections is not None else None
+        groups = input_groups(model, given)  # the input's H by the atom of `model` holding them
         plan = hydrogen_plan(
-            model, assignment, hydrogens, density, notes, reflections, given.declared_no_h
+            model,
+            assignment,
+            hydrogens,
+            density,
+            notes,
+            reflections,
+            given.declared_no_h,
+            input_hydrogens_kept(model, given, groups),
         )
         # the user's H1O stays H1O (and restraints on it hold) where its group is unchanged
-        keep_input_names(plan, model, given)
+        keep_input_names(plan, model, given, groups)
+        notes += unheld_input_hydrogens(model, given, groups)
+        notes += unwritten_input_hydrogens(plan, model, groups)
     if reflections is not None:
         with _timed(timings, "refine with riding H", progress):
             refined, instructions = _refined_with_user_restraints(
@@ -335,6 +353,7 @@ def hydrogen_plan(
     notes=None,
     reflections=None,
     declared_no_h: str = "",
+    kept: dict | None = None,
 ) -> HydrogenPlan:
     """H counts (rules or model) on `model`, the (refined) model made from `assignment`, put
     into the answer; with a difference density, the counts on O, N, S and metals weighed by
@@ -342,28 +361,31 @@ def hydrogen_plan(
     leans without being clear, the `reflections` decide: hydrogen_data), then riding
     H in SHELXL geometry, rotating groups and water turned into the density. `annotate` puts
     the plan into the answer. Where the input `declared_no_h` (contents.declared_without_h),
-    none are placed."""
+    none are placed. `kept` (riding.input_hydrogens_kept): the input's H on atoms no HFIX
+    places (P–H, Si–H), written as refined whatever the counts say, never dropped."""
     if [site.label for site in model.sites] != [site.new_label for site in assignment.sites]:
         raise CrystalXError(
             "internal error: the model's sites are not those of its assignment", model.source
         )
     # the published formula is evidence the geometry rules cannot outweigh
+    kept = kept or {}
     counts, declared = held_to_formula(declared_no_h, hydrogen_counts(model, method))
-    for site, (n_h, scores) in zip(assignment.sites, counts):
+    for k, (site, (n_h, scores)) in enumerate(zip(assignment.sites, counts)):
+        n_h, scores = (len(kept[k]), {len(kept[k]): 1.0}) if k in kept else (n_h, scores)
         site.h_count, site.h_scores = n_h, scores
     if declared:
         if notes is not None:
             notes.append(declared)
-        return add_riding_hydrogens(model, {})
+        return add_riding_hydrogens(model, {}, kept=kept)
     if density is None:
-        return add_riding_hydrogens(model, assignment.h_counts())
+        return add_riding_hydrogens(model, assignment.h_counts(), kept=kept)
     first = assignment.h_counts()
     evidence = weigh_hydrogens(model, first, density, reflections)
     if resolve_hydrogen_method(method) == "model":
         _withdraw_formula_hydrogens(model, first, evidence)
     for k, n_h in evidence.counts.items():
         assignment.sites[k].h_count = n_h
-    plan = add_riding_hydrogens(model, evidence.counts, evidence.given, density=density)
+    plan = add_riding_hydrogens(model, evidence.counts, evidence.given, density=density, kept=kept)
     for k, note in evidence.notes.items():
         plan.notes[k] = f"{note}; {plan.notes[k]}" if k in plan.notes else note
     if notes is not None:
@@ -480,9 +502,18 @@ def _loose_atoms(refined: RefinementResult) -> dict[str, float]:
 
 
 def _instructions(plan: HydrogenPlan, own: list[str] = ()) -> list[str]:
+    """The plan's restraints and the input's `own`; a kept H the user restrained himself is
+    held by his restraint alone, not also at its input distance (plan.kept_restraints)."""
     from crystalx_core.crystallography.refine import refinement_instructions
 
-    return refinement_instructions([*plan.restraints, *own])
+    named = {word.upper() for line in own for word in line.split()[1:]}
+    kept = set(plan.kept_restraints)
+    ours = [
+        line
+        for line in plan.restraints
+        if line not in kept or line.split()[-1].upper() not in named
+    ]
+    return refinement_instructions([*ours, *own])
 
 
 class _timed:

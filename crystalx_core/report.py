@@ -155,7 +155,12 @@ def summary_lines(result: JobResult) -> list[str]:
     for el, n, in_cell, unit in result.element_table():
         lines.append(f"{el:<9} {n:>5}   {in_cell:>7.2f}   {unit:g}")
     n_h = sum(1 for s in result.structure.sites if is_hydrogen(s.element))  # D too
-    lines.append(f"riding H placed: {n_h} on {len(result.hydrogens.codes)} atoms")
+    plan = result.hydrogens
+    n_kept = sum(len(plan.groups[k]) for k in plan.kept if k in plan.groups)
+    lines.append(
+        f"riding H placed: {n_h - n_kept} on {len(plan.codes) - len(plan.kept)} atoms"
+        + (f"; the input's H kept as refined: {n_kept} on {len(plan.kept)} atoms" if n_kept else "")
+    )
     site_notes = result.assignment.notes()
     for label, note in site_notes.items():
         lines.append(f"  note {label}: {note}")

@@ -14,6 +14,8 @@ from crystalx_core.errors import InputError
 from crystalx_core.geometry import (
     AROMATIC_SPREAD,
     H_BOND_MAX,
+    HALOGENS,
+    OVERLAP,
     Contact,
     are_bonded,
     bonded_h_contacts,
@@ -33,6 +35,7 @@ from crystalx_core.hydrogens import (
     _perpendicular,
     choose_hfix,
     h_label,
+    has_riding_geometry,
     place_ammonium_hydrogens,
     place_hydrogens,
     place_restrained_hydrogens,
@@ -66,6 +69,10 @@ class HydrogenPlan:
     notes: dict[int, str] = field(default_factory=dict)
     restraints: list[str] = field(default_factory=list)  # DFIX/DANG lines for water
     groups: dict[int, range] = field(default_factory=dict)  # pivot → its H in structure.sites
+    # the DFIX of `restraints` that hold a kept H (add_riding_hydrogens' `kept`) at its input
+    # distance: a user's own restraint on that H replaces it (pipeline._instructions)
+    kept_restraints: list[str] = field(default_factory=list)
+    kept: set[int] = field(default_factory=set)  # pivots whose input H are kept as refined
 
 
 def riding_element(sfac) -> str:
@@ -85,6 +92,7 @@ def add_riding_hydrogens(
     h_counts: dict[int, int],
     given: dict[int, tuple[list[np.ndarray], int | None]] | None = None,
     density: Density | None = None,
+    kept: dict[int, list[Site]] | None = None,
 ) -> HydrogenPlan:
     """Place `h_counts[i]` hydrogens on site i; sites absent from h_counts get none.
 
@@ -97,8 +105,13 @@ def add_riding_hydrogens(
     position the site symmetry is respected: an XH3 is disordered over it (see site_operators).
     A metal never carries riding H: a count on it (the hydrogen model's answer) becomes a note;
     H `given` on a metal (found in the map) are restrained (DFIX) to the distance given.
+    `kept[i]`: H sites of the input on site i (beside it) written as they are, label, Uiso and
+    AFIX, whatever h_counts says: the user's P–H or Si–H, which no HFIX places
+    (input_hydrogens_kept); one refined freely (AFIX 0) is held at the input's X–H by DFIX
+    (esd 0.02 Å, as SHELXL users restrain a free P–H): a free P–H at 1.5 Å data went to
+    0.82 Å.
     """
-    given = given or {}
+    given, kept = given or {}, kept or {}
     pivots = [
         i for i, s in enumerate(structure.sites) if not is_hydrogen(s.element) and not s.is_peak
     ]
@@ -126,6 +139,30 @@ def add_riding_hydrogens(
     h_element = riding_element(heavy.sfac)
     for i, (key, site) in enumerate(zip(pivots, heavy.sites)):
         sites.append(site)
+        if key in kept:
+            own = kept[key]
+            plan.groups[key] = range(len(sites), len(sites) + len(own))
+            plan.codes[key] = own[0].afix
+            plan.kept.add(key)
+            plan.notes[key] = (
+                f"{', '.join(h.label for h in own)} kept as the input refined "
+                f"{'them' if len(own) > 1 else 'it'}: SHELXL has no riding geometry for "
+                + (
+                    f"this {site.element}H{len(own)} (no HFIX code fits it)"
+                    if has_riding_geometry(site.element)
+                    else f"{site.element}–H"
+                )
+            )
+            sites.extend(own)
+            placed.extend(heavy.cartesian(h.frac) for h in own)
+            pivot = heavy.cartesian(site.frac)
+            plan.kept_restraints += [
+                "DFIX %.2f %s %s"
+                % (np.linalg.norm(heavy.cartesian(h.frac) - pivot), site.label, h.label)
+                for h in own
+                if h.afix == 0
+            ]
+            continue
         n_h = h_counts.get(key, 0)
         if n_h <= 0:
             continue
@@ -247,16 +284,24 @@ def add_riding_hydrogens(
                 xh = RESTRAINED_XH[site.element]
                 hh = 2 * xh * math.sin(math.radians(_TETRAHEDRAL / 2)) if n_h == 2 else None
                 restrained.append((site.label, new_h[-1], xh, hh))
+            elif (
+                strong is None and site.element not in ("O", "N") and site.element in RESTRAINED_XH
+            ):
+                # H given on B or S without a riding model: their own X–H, no water's angle
+                restrained.append((site.label, new_h[-1], RESTRAINED_XH[site.element], None))
             elif strong is None:  # water, NH4+ (and H given without a riding model)
                 restrained.append((site.label, new_h[-1], WATER_OH, WATER_HH))
     _name_hydrogens(
-        sites, [k for group in new_h for k in group], {s.label.upper() for s in heavy.sites}
+        sites,
+        [k for group in new_h for k in group],
+        {s.label.upper() for s in heavy.sites}
+        | {h.label.upper() for own in kept.values() for h in own},
     )
     plan.restraints = [
         line
         for pivot, group, xh, hh in restrained
         for line in _restraints(pivot, [sites[k].label for k in group], xh, hh)
-    ]
+    ] + plan.kept_restraints
     plan.structure = heavy.with_sites(sites)
     if (
         placed and h_element not in heavy.sfac
@@ -359,20 +404,192 @@ def ride_existing_hydrogens(
     """The structure's own H atoms as riding groups: each H joins its nearest non-H atom
     within bonding distance, keeps its position, and rides with the code given for its label
     (e.g. the AFIX of a published .res) or else the code the pivot's geometry calls for.
-    A published H model then refines under exactly the settings of a placed one."""
+    A published H model then refines under exactly the settings of a placed one; the H no
+    HFIX places (_kept_groups) are kept as refined."""
     codes_by_h_label = {k.upper(): v for k, v in (codes_by_h_label or {}).items()}
-    given: dict[int, tuple[list[np.ndarray], int | None]] = {}
+    groups: dict[int, list[InputH]] = {}
     for j, (i, xyz) in sorted(_nearest_pivots(structure).items()):
-        positions, _ = given.setdefault(i, ([], None))
-        positions.append(xyz)
-        code = codes_by_h_label.get(structure.sites[j].label.upper())
-        if code is not None:
-            given[i] = (positions, code)
-    plan = add_riding_hydrogens(structure, {i: len(p) for i, (p, _) in given.items()}, given)
-    return plan
+        groups.setdefault(i, []).append(InputH(structure.sites[j], xyz, structure.sites[i].element))
+    kept = _kept_groups(structure, groups)
+    given: dict[int, tuple[list[np.ndarray], int | None]] = {}
+    for i, group in groups.items():
+        if i in kept:
+            continue
+        codes = [codes_by_h_label.get(h.site.label.upper()) for h in group]
+        code = next((c for c in reversed(codes) if c is not None), None)
+        given[i] = ([h.xyz for h in group], code)
+    return add_riding_hydrogens(
+        structure, {i: len(p) for i, (p, _) in given.items()}, given, kept=kept
+    )
 
 
-def keep_input_names(plan: HydrogenPlan, model: Structure, given: Structure) -> None:
+@dataclass(frozen=True)
+class InputH:
+    """An H of the input: its site, its Cartesian place beside the atom of the job's model
+    that holds it, and the element of the atom that held it in the input (None: none did)."""
+
+    site: Site
+    xyz: np.ndarray
+    held_by: str | None
+
+
+def input_groups(model: Structure, given: Structure) -> dict[int, list[InputH]]:
+    """The H of `given` (the input) by the atom of `model` that holds it (index in `model`,
+    _nearest_pivots); `model` holds the input's other atoms, assigned (and refined), without
+    its H. Computed once per job: input_hydrogens_kept, keep_input_names and the notes on H
+    not written all read it."""
+    hydrogens = [s for s in given.sites if is_hydrogen(s.element or "") and not s.is_peak]
+    if not hydrogens:
+        return {}
+    holder = {
+        id(given.sites[j]): given.sites[i].element for j, (i, _) in _nearest_pivots(given).items()
+    }
+    both = model.with_sites([*model.sites, *hydrogens])
+    groups: dict[int, list[InputH]] = {}
+    for j, (i, xyz) in sorted(_nearest_pivots(both).items()):
+        h = both.sites[j]
+        groups.setdefault(i, []).append(InputH(h, xyz, holder.get(id(h))))
+    return groups
+
+
+def input_hydrogens_kept(
+    model: Structure, given: Structure, groups: dict[int, list[InputH]] | None = None
+) -> dict[int, list[Site]]:
+    """The H of `given` (the input) on atoms of `model` (its atoms, assigned, without H) that
+    no HFIX places (_kept_groups: P, Si, Ge, As ..., a bridging B–H–B), by pivot, each the
+    input's site moved to its image beside the pivot: the job keeps them as the user refined
+    them (add_riding_hydrogens' `kept`) instead of dropping them. `groups`: input_groups."""
+    return _kept_groups(model, input_groups(model, given) if groups is None else groups)
+
+
+def unwritten_input_hydrogens(
+    plan: HydrogenPlan, model: Structure, groups: dict[int, list[InputH]]
+) -> list[str]:
+    """A note for each atom of `model` that held H in the input (`groups`: input_groups) and
+    gets none in `plan`: the user's H do not vanish without a word (an H on an atom the
+    job gave another element, or a count of 0 the model chose)."""
+    notes = []
+    for pivot, group in sorted(groups.items()):
+        if pivot in plan.groups or pivot in plan.notes:
+            continue
+        site = model.sites[pivot]
+        was = {h.held_by for h in group} - {site.element, None}
+        notes.append(
+            f"{' '.join(h.site.label for h in group)} of the input on {site.label} not written: "
+            f"the job gives {site.element} no H"
+            + (
+                f" (the input's {'/'.join(sorted(was))} held {'them' if len(group) > 1 else 'it'})"
+                if was
+                else ""
+            )
+        )
+    return notes
+
+
+UNHELD_REACH = 2.0  # Å: the atom named beside an input H bonded to none (a hydride's metal)
+
+
+def unheld_input_hydrogens(
+    model: Structure, given: Structure, groups: dict[int, list[InputH]] | None = None
+) -> list[str]:
+    """A note for each H of `given` (the input) that no atom of `model` holds (none within its
+    reach, geometry.h_reach; `groups`: input_groups), naming the nearest atom: the job writes
+    no such H, and a hydride (M–H 1.5-1.9 Å, beyond a metal's reach) is never a riding H, nor
+    is an H beside a halide: it says so."""
+    hydrogens = [s for s in given.sites if is_hydrogen(s.element or "") and not s.is_peak]
+    if not hydrogens:
+        return []
+    groups = input_groups(model, given) if groups is None else groups
+    held = {id(h.site) for group in groups.values() for h in group}
+    both, n = model.with_sites([*model.sites, *hydrogens]), len(model.sites)
+    loose = [j for j in range(n, len(both.sites)) if id(both.sites[j]) not in held]
+    notes = []
+    for j, near in zip(loose, neighbours(both, UNHELD_REACH, centres=loose) if loose else []):
+        atoms = [c for c in near if c.j < n]
+        nearest = both.sites[atoms[0].j] if atoms else None
+        where = f"{atoms[0].distance:.2f} Å from {nearest.label}" if atoms else "no atom near"
+        hydride = nearest is not None and is_metal(nearest.element)
+        notes.append(
+            f"{both.sites[j].label} of the input is bonded to no atom ({where}) and is not "
+            "written"
+            + (
+                ": a metal carries no riding H; locate the hydride in the difference map and "
+                "refine it (DFIX)"
+                if hydride
+                else ""
+            )
+        )
+    return notes
+
+
+# pivots with an HFIX geometry whose H the user may still have refined freely where choose_hfix
+# finds no code for them: a bridging B–H–B H (1.25-1.40 Å) beside a terminal one, an H2S;
+# C, N and O are left to the job's counts (a code-0 OH2, NH4+, OH or NH has its own recipe)
+_OWN_GROUPS = ("B", "S")
+
+
+def _kept_groups(structure: Structure, groups: dict[int, list[InputH]]) -> dict[int, list[Site]]:
+    """The H groups of `groups` (by pivot, index in `structure`) written as the user refined
+    them (position, Uiso, label, AFIX), each moved beside its pivot: those on a non-metal that
+    SHELXL has no HFIX for (hydrogens.has_riding_geometry: P, Si, Ge, As, Se ...) or, on B or
+    S, a group choose_hfix gives no code (_OWN_GROUPS), whose atom had such an element in the
+    input too (a C the job calls Si held a C–H, no Si–H: the job's count decides), and every H
+    a bond's length away (geometry.OVERLAP: not two places of one disordered atom; P–H and
+    Si–H refine to 1.2 Å and more). A metal's H is a hydride (a note), a halide holds none."""
+    heavy_index = [
+        i for i, s in enumerate(structure.sites) if not is_hydrogen(s.element) and not s.is_peak
+    ]
+    heavy = structure.with_sites([structure.sites[i] for i in heavy_index])
+    where = {i: k for k, i in enumerate(heavy_index)}
+    bonds = None
+    kept = {}
+    for pivot, group in groups.items():
+        site = structure.sites[pivot]
+        xyz = structure.cartesian(site.frac)
+        if (
+            is_metal(site.element)
+            or site.element in HALOGENS
+            or any(
+                h.held_by not in (None, site.element) and has_riding_geometry(h.held_by)
+                for h in group
+            )
+            or any(np.linalg.norm(h.xyz - xyz) < OVERLAP for h in group)
+        ):
+            continue
+        if has_riding_geometry(site.element):
+            if site.element not in _OWN_GROUPS:
+                continue
+            bonds = connectivity(heavy) if bonds is None else bonds
+            if not _no_hfix(heavy, bonds, where[pivot], len(group)):
+                continue
+        kept[pivot] = [_beside(structure, h.site, h.xyz) for h in group]
+    return kept
+
+
+def _no_hfix(heavy: Structure, bonds, k: int, n_h: int) -> bool:
+    """Whether `n_h` H on heavy site k have no HFIX code (choose_hfix 0) and no DFIX recipe
+    (hydrogens.restrained_group): the H the user refined freely stay as they are."""
+    site, contacts = heavy.sites[k], bonds[k]
+    bonded = _distinct([(heavy.sites[c.j].element, c.cart_j) for c in contacts])
+    second = _second_neighbours(heavy, bonds, contacts[0]) if len(contacts) == 1 else None
+    code, _ = choose_hfix(
+        site.element, n_h, heavy.cartesian(site.frac), bonded, second_neighbours=second
+    )
+    n_covalent = sum(1 for e, _ in bonded if not is_metal(e))
+    return code == 0 and not restrained_group(site.element, n_h, n_covalent)
+
+
+def _beside(structure: Structure, hydrogen: Site, xyz: np.ndarray) -> Site:
+    """`hydrogen` moved to the image at Cartesian `xyz` (the one beside its pivot)."""
+    return replace(hydrogen, frac=tuple(float(v) for v in structure.fractional(xyz)))
+
+
+def keep_input_names(
+    plan: HydrogenPlan,
+    model: Structure,
+    given: Structure,
+    groups: dict[int, list[InputH]] | None = None,
+) -> None:
     """Give the new H of a pivot of `model` the names its H had in `given` (the input, whose
     H add_riding_hydrogens replaced) where the pivot keeps as many H, of the same kind (the
     same AFIX geometry m, or H the input refined freely), element and PART, and the names fit
@@ -382,10 +599,10 @@ def keep_input_names(plan: HydrogenPlan, model: Structure, given: Structure) -> 
     another atom, gets a free one; plan.restraints follow."""
     sites = list(plan.structure.sites)
     heavy = {s.label.upper() for s in sites if not is_hydrogen(s.element or "")}
-    inputs = _input_groups(model, given)
+    inputs = input_groups(model, given) if groups is None else groups
     names: dict[int, tuple[int, str]] = {}  # place in sites → (new H put there, user's name)
     for pivot, group in plan.groups.items():
-        old, new = inputs.get(pivot, []), list(group)
+        old, new = [(h.site, h.xyz) for h in inputs.get(pivot, [])], list(group)
         now = sites[new[0]]
         if (
             not old
@@ -417,7 +634,7 @@ def keep_input_names(plan: HydrogenPlan, model: Structure, given: Structure) -> 
     # a name not kept still means the user's H in the user's restraints: no new H of another
     # atom takes it (DFIX N1 H1 would restrain C1's H), so such a restraint becomes a REM line
     owner = {h.label.upper(): None for h in given.sites if is_hydrogen(h.element or "")}
-    owner.update({h.label.upper(): pivot for pivot, old in inputs.items() for h, _ in old})
+    owner.update({h.site.label.upper(): pivot for pivot, old in inputs.items() for h in old})
     pivot_of = {k: pivot for pivot, group in plan.groups.items() for k in group}
     moved = [
         k
@@ -436,32 +653,21 @@ def keep_input_names(plan: HydrogenPlan, model: Structure, given: Structure) -> 
     plan.structure = plan.structure.with_sites(
         [replace(s, label=mapping[s.label]) if s.label in mapping else s for s in written]
     )
-    plan.restraints = [
-        " ".join(mapping.get(word, word) for word in line.split()) for line in plan.restraints
-    ]
+    plan.restraints, plan.kept_restraints = (
+        [" ".join(mapping.get(word, word) for word in line.split()) for line in lines]
+        for lines in (plan.restraints, plan.kept_restraints)
+    )
 
 
 _OTHER_PART = 100.0  # Å added to the cost of giving a name to an H of another PART: never
 
 
-def _input_groups(model: Structure, given: Structure) -> dict[int, list[tuple[Site, np.ndarray]]]:
-    """The H of `given` (the input), each with its position beside its pivot, by that pivot
-    (index in `model`, _nearest_pivots); `model` holds the input's other atoms, assigned (and
-    refined), without its H."""
-    hydrogens = [s for s in given.sites if is_hydrogen(s.element or "") and not s.is_peak]
-    both = model.with_sites([*model.sites, *hydrogens])
-    groups: dict[int, list[tuple[Site, np.ndarray]]] = {}
-    for j, (i, xyz) in sorted(_nearest_pivots(both).items()):
-        groups.setdefault(i, []).append((both.sites[j], xyz))
-    return groups
-
-
 def _nearest_pivots(structure: Structure) -> dict[int, tuple[int, np.ndarray]]:
     """H site → (the non-H site that holds it, geometry.bonded_h_contacts: the nearest within
-    bonding reach that it may bond to by SHELX's PART rules; the H's nearest image beside that
-    site), as bonded_h_counts counts them."""
+    its element's reach (h_reach) that it may bond to by SHELX's PART rules; the H's nearest
+    image beside that site), as bonded_h_counts counts them."""
     out: dict[int, tuple[float, int, np.ndarray]] = {}
-    for i, contacts in bonded_h_contacts(structure, H_BOND_MAX).items():
+    for i, contacts in bonded_h_contacts(structure).items():
         for c in contacts:
             if c.j not in out or c.distance < out[c.j][0]:
                 out[c.j] = (c.distance, i, c.cart_j)

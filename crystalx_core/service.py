@@ -59,7 +59,7 @@ from crystalx_core.io import read_reflections as read_reflections_file
 from crystalx_core.io.hkl import REFINED_HKLF, HklfFormat, Reflections, xray_problem
 from crystalx_core.io.pairing import pairing_problem
 from crystalx_core.io.shelx_write import hfix_lines
-from crystalx_core.geometry import H_BOND_MAX, chemical_occupancies, neighbours
+from crystalx_core.geometry import chemical_occupancies, h_reach, neighbours
 from crystalx_core.olex2 import olex2_commands
 from crystalx_core.pipeline import JobResult, assign_job
 from crystalx_core.protocol import MAX_SITES  # noqa: F401  (the service's limit, as its clients read it)
@@ -297,16 +297,22 @@ def _result(
 
 
 def hydrogen_carriers(structure: Structure) -> set[int]:
-    """Indices of non-H sites that already have an H atom bonded (any symmetry image)."""
+    """Indices of non-H sites that already have an H atom bonded (any symmetry image) within
+    their element's reach (geometry.h_reach: a P–H of 1.32-1.44 Å is bonded)."""
     centres = [
         i
         for i, s in enumerate(structure.sites)
         if s.element is not None and not is_hydrogen(s.element)
     ]
+    reach = {i: h_reach(structure.sites[i].element) for i in centres}
     found = set()
-    for i, near in zip(centres, neighbours(structure, H_BOND_MAX, centres=centres)):
+    for i, near in zip(
+        centres, neighbours(structure, max(reach.values(), default=0.0), centres=centres)
+    ):
         if any(
-            structure.sites[c.j].element is not None and is_hydrogen(structure.sites[c.j].element)
+            c.distance <= reach[i]
+            and structure.sites[c.j].element is not None
+            and is_hydrogen(structure.sites[c.j].element)
             for c in near
         ):
             found.add(i)

@@ -10,7 +10,6 @@ from cctbx import euclidean_model_matching as emma
 from crystalx_core.crystallography.convert import crystal_symmetry
 from crystalx_core.elements import is_hydrogen, is_metal
 from crystalx_core.geometry import (
-    H_BOND_MAX,
     bonded_h_contacts,
     held_h_counts,
     neighbours,
@@ -108,10 +107,11 @@ def match_hydrogens(
     return HydrogenMatch(len(ref_h), len(cand_h), sorted(pairs))
 
 
-def hydrogens_per_atom(structure: Structure, reach: float = H_BOND_MAX) -> dict[str, int]:
+def hydrogens_per_atom(structure: Structure, reach: float | None = None) -> dict[str, int]:
     """Label → H atoms a model with H puts on each of its non-H atoms (geometry.bonded_h_counts:
-    every H counted once, on its nearest allowed atom, with its images about that atom, each by
-    its occupancy): the H counts a published model stands for, as the rules count them (a water
+    every H counted once, on its nearest allowed atom within its element's reach (h_reach: a
+    P–H of 1.32-1.44 Å is a bond) unless `reach` is given, with its images about that atom, each
+    by its occupancy): the H counts a published model stands for, as the rules count them (a water
     on a 2-fold axis lists one H and carries two; an NH3 disordered over a mirror, six half H)."""
     sites = structure.sites
     counts = {s.label: 0 for s in sites if not is_hydrogen(s.element)}
@@ -134,9 +134,9 @@ def metals_with_h(structure: Structure, counts: dict[str, float] | None = None) 
     ]
 
 
-def hydrogen_pivots(structure: Structure, reach: float = H_BOND_MAX) -> dict[int, int]:
+def hydrogen_pivots(structure: Structure, reach: float | None = None) -> dict[int, int]:
     """H site → the non-H site it is bonded to (geometry.bonded_h_contacts): the nearest within
-    `reach` Å that SHELX's PART rules let it bond to (an N split over PART 1 and 2 0.04 Å apart
-    held both H, and a methanol's O about an inversion centre, PART -1, the methyl H of its
-    image), a tie to the first in site order."""
+    its element's reach (or `reach` Å) that SHELX's PART rules let it bond to (an N split over
+    PART 1 and 2 0.04 Å apart held both H, and a methanol's O about an inversion centre, PART
+    -1, the methyl H of its image), a tie to the first in site order."""
     return {c.j: i for i, contacts in bonded_h_contacts(structure, reach).items() for c in contacts}

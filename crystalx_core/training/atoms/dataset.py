@@ -38,10 +38,16 @@ from crystalx_core.crystallography.refine import MAX_U
 from crystalx_core.elements import atomic_number, covalent_radius, is_hydrogen
 from crystalx_core.errors import CrystalXError
 from crystalx_core.features import build_graph, height_bins
-from crystalx_core.geometry import H_BOND_MAX, bonded_h_counts, neighbours, overlapping_sites
+from crystalx_core.geometry import bonded_h_counts, neighbours, overlapping_sites
 from crystalx_core.io.cif import sfac_unit_from_sites
 from crystalx_core.structure import Structure
-from crystalx_core.training.atoms.samples import MAX_DEGREE, MAX_H, is_physical, load  # noqa: F401  (their home before)
+from crystalx_core.training.atoms.samples import (  # noqa: F401  (their home before)
+    MAX_DEGREE,
+    MAX_H,
+    TRAINING_H_REACH,
+    is_physical,
+    load,
+)
 from crystalx_core.training.atoms.simulate import SimulationSettings, simulate_peaks
 from crystalx_core.training.atoms.tmqm import tmqm_entries
 from crystalx_core.training.sources import Entry, corpus_entries, extra_entries, split_of
@@ -72,8 +78,9 @@ class DatasetSummary:
 
 
 def h_counts(truth: Structure) -> list[int]:
-    """Number of H atoms bonded to each non-H site (geometry.bonded_h_counts), at most MAX_H."""
-    return [min(MAX_H, n) for n in bonded_h_counts(truth, H_BOND_MAX)]
+    """Number of H atoms bonded to each non-H site (geometry.bonded_h_counts within the training
+    convention's TRAINING_H_REACH for every element), at most MAX_H."""
+    return [min(MAX_H, n) for n in bonded_h_counts(truth, TRAINING_H_REACH)]
 
 
 def heavy_sample(truth: Structure, rng: np.random.Generator) -> dict:

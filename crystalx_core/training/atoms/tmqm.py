@@ -36,10 +36,10 @@ from scipy.spatial import cKDTree
 from scipy.spatial.transform import Rotation
 
 from crystalx_core.elements import is_hydrogen, is_metal, normalise_symbol
-from crystalx_core.geometry import H_BOND_MAX
 from crystalx_core.hydrogens import riding_distance
 from crystalx_core.io.cif import sfac_unit_from_sites
 from crystalx_core.structure import Site, Structure
+from crystalx_core.training.atoms.samples import TRAINING_H_REACH
 from crystalx_core.training.sources import Entry
 
 # Space groups of molecular crystals, weighted about as the CSD's organometallics fill them.
@@ -168,7 +168,7 @@ def xray_hydrogens(elements: list[str], xyz: np.ndarray, temperature_c: float) -
         return xyz
     tree = cKDTree(xyz[heavy])
     distance, nearest = tree.query(xyz[hydrogens])
-    parent = {h: heavy[j] for h, d, j in zip(hydrogens, distance, nearest) if d <= H_BOND_MAX}
+    parent = {h: heavy[j] for h, d, j in zip(hydrogens, distance, nearest) if d <= TRAINING_H_REACH}
     h_on = {p: sum(1 for q in parent.values() if q == p) for p in set(parent.values())}
     for h, p in parent.items():
         code = _afix(elements[p], h_on[p], _bonded_non_h(xyz, elements, heavy, p) + h_on[p])
