@@ -294,6 +294,8 @@ def _finish_job(
     annotate(assignment, plan)
     final, unit_note = unit_with_model_atoms(plan.structure)
     notes += [unit_note] if unit_note else []
+    if reflections is not None and (note := free_variable_note(given, final)):
+        notes.append(note)
     result = JobResult(
         input=given,
         assigned=structure,
@@ -309,6 +311,27 @@ def _finish_job(
     if result.final is not None:
         result.failure = verdict(result.final.r1, data_r_sigma(structure, reflections))
     return result
+
+
+def free_variable_note(given: Structure, final: Structure) -> str:
+    """What became of the input's free variables (FVAR 2, 3, ...) that tie occupancies: the
+    refinement refines them (crystallography.refine), and the .res carries them back."""
+    tied = {
+        abs(atom.input_variable[0])
+        for site in final.sites
+        for atom in site.with_mixed
+        if atom.input_variable and not atom.free_variable
+    }
+    before, after = given.free_variable_values, final.free_variable_values
+    if len(before) != len(after):
+        return ""
+    values = [
+        f"fv({m}) {before[m - 2]:.3f} -> {after[m - 2]:.3f}"
+        + (" (held at its bound)" if after[m - 2] in (0.0, 1.0) else "")
+        for m in sorted(tied)
+        if after[m - 2] != before[m - 2]
+    ]
+    return "the input's free variables refined: " + ", ".join(values) if values else ""
 
 
 def verdict(r1: float, r_sigma: float) -> str | None:
@@ -428,7 +451,12 @@ def _refined_with_user_restraints(
         with_own = _instructions(plan, own)
         try:
             refined = refine(
-                plan.structure, reflections, cycles, anisotropic, instructions=with_own
+                plan.structure,
+                reflections,
+                cycles,
+                anisotropic,
+                instructions=with_own,
+                input_variables=True,
             )
         except RefinementError as error:
             notes.append(
@@ -442,7 +470,11 @@ def _refined_with_user_restraints(
                 return refined, with_own
             try:
                 without = refine(
-                    plan.structure, reflections, cycles, anisotropic, instructions=base
+                    plan.structure,
+                    reflections,
+                    cycles,
+                    anisotropic,
+                    instructions=base,  # the input's variables held as its restraints are
                 )
             except RefinementError:  # the restrained result is the one there is
                 without = None
@@ -460,7 +492,10 @@ def _refined_with_user_restraints(
             return refined, with_own
     elif note:
         notes.append(note)
-    return refine(plan.structure, reflections, cycles, anisotropic, instructions=base), base
+    refined = refine(
+        plan.structure, reflections, cycles, anisotropic, instructions=base, input_variables=True
+    )
+    return refined, base
 
 
 # A displacement no atom of an ordinary crystal reaches (loose solvent stays near 0.2-0.3 Å²):

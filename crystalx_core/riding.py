@@ -157,6 +157,7 @@ def add_riding_hydrogens(
                         part=group.part,
                         afix=group.code,
                         free_variable=group.free_variable,
+                        input_variable=group.input_variable,
                     )
                     for k, xyz in enumerate(group.positions)
                 )
@@ -231,6 +232,8 @@ def add_riding_hydrogens(
                 occupancy=occupancy,
                 part=site.part,
                 afix=code,
+                # on the pivot's free variable, as SHELXL's H of a disordered group (21 with it)
+                input_variable=site.input_variable if occupancy == site.occupancy else None,
             )
             for k, (xyz, occupancy) in enumerate(zip(positions, occupancies))
         )
@@ -270,6 +273,7 @@ class _PartGroup:
     part: int
     occupancy: float
     free_variable: int
+    input_variable: tuple[int, float] | None
     code: int
     positions: list[np.ndarray]
 
@@ -344,6 +348,7 @@ def _per_part(
                 part,
                 min(neighbour.occupancy, site.occupancy),
                 neighbour.free_variable if lower else 0,
+                neighbour.input_variable if lower else site.input_variable,
                 code,
                 list(positions),
             )

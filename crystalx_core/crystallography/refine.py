@@ -76,11 +76,17 @@ def refine(
     instructions: list[str] | None = None,
     keep_isotropic: frozenset[str] = frozenset(),
     damping: float = DAMPING,
+    input_variables: bool = False,
 ) -> RefinementResult:
     """Refine the atoms of `structure` (peaks ignored) against the reflections: every atom
     isotropic (an atom given with Uij starts from its Uiso), or with anisotropic=True the
-    non-H atoms anisotropic but those labelled in `keep_isotropic`. Occupancies on free
-    variables (Site.free_variable) refine as SHELXL refines them.
+    non-H atoms anisotropic but those labelled in `keep_isotropic`. Occupancies on the job's
+    free variables (Site.free_variable) refine as SHELXL refines them; with input_variables
+    the input's too (Site.input_variable, values in Structure.free_variable_values), else
+    they stay as given: the job refines them with the input's own restraints, in the model
+    they were made for (an isotropic or unrestrained model biases them: FC_SH2185's minor ring
+    took 0.16 for its published 0.09). An input variable that leaves [0, 1] is held at the
+    bound it crossed and the refinement done again.
 
     The model goes through a SHELX .ins text so that smtbx's own AFIX parser builds the
     riding-hydrogen constraints exactly as SHELXL would read them (AFIX 15n excepted: see
@@ -88,6 +94,68 @@ def refine(
     Levenberg-Marquardt's first damping as a share of the normal matrix's largest diagonal
     element (NEW_MODEL_DAMPING for a model just made from peaks).
     """
+    given = structure
+    if not input_variables:
+        structure = structure.with_sites([_held(site, None, ()) for site in structure.sites])
+    settings = (cycles, anisotropic, instructions, keep_isotropic, damping)
+    result = _refined_once(structure, reflections, *settings)
+    values = result.structure.free_variable_values
+    out = {m for m in _input_variables(structure) if not 0.0 <= values[m - 2] <= 1.0}
+    if out:
+        bounded = tuple(min(max(v, 0.0), 1.0) if m in out else v for m, v in enumerate(values, 2))
+        held = structure.with_sites([_held(site, out, bounded) for site in structure.sites])
+        result = _refined_once(replace(held, free_variable_values=bounded), reflections, *settings)
+    sites = [  # held atoms keep their codes: written back on their variable
+        replace(
+            new,
+            input_variable=old.input_variable,
+            mixed=tuple(
+                replace(a, input_variable=b.input_variable) for a, b in zip(new.mixed, old.mixed)
+            ),
+        )
+        for new, old in zip(result.structure.sites, given.atoms)
+    ]
+    return replace(result, structure=result.structure.with_sites(sites))
+
+
+def _input_variables(structure: Structure) -> set[int]:
+    """The input's free variables this refinement refines (Site.input_variable), the job's
+    own variable taking a site that has both."""
+    return {
+        abs(atom.input_variable[0])
+        for site in structure.atoms
+        for atom in site.with_mixed
+        if atom.input_variable and not atom.free_variable
+    }
+
+
+def _held(site, variables: set[int] | None, values: tuple[float, ...]):
+    """The site with its occupancy fixed at its input variable's value (`values`) where that
+    is in `variables`; None: every input variable at the occupancy the site has."""
+
+    def fixed(atom):
+        if not atom.input_variable:
+            return atom
+        if variables is None:
+            return replace(atom, input_variable=None)
+        (m, c), fv = atom.input_variable, values[abs(atom.input_variable[0]) - 2]
+        if abs(m) not in variables:
+            return atom
+        return replace(atom, input_variable=None, occupancy=c * fv if m > 0 else c * (1 - fv))
+
+    return replace(fixed(site), mixed=tuple(fixed(atom) for atom in site.mixed))
+
+
+def _refined_once(
+    structure: Structure,
+    reflections,
+    cycles: int,
+    anisotropic: bool,
+    instructions: list[str] | None,
+    keep_isotropic: frozenset[str],
+    damping: float,
+) -> RefinementResult:
+    """refine() with every free variable as given."""
     given = structure.atoms  # a property that filters the sites: read once
     if not given:
         raise RefinementError("no atoms to refine", structure.source)
@@ -159,12 +227,11 @@ def refine(
             f"above 2σ(Fo²)",
             where,
         )
+    occupancies, references = _occupancy_constraints(atoms, xs)
     model = refinement.model(
         fo_sq=fo_sq,
         xray_structure=xs,
-        constraints=builder.constraints
-        + _mixed_site_constraints(atoms)
-        + _occupancy_constraints(atoms, xs),
+        constraints=builder.constraints + _mixed_site_constraints(atoms) + occupancies,
         restraints_manager=builder.restraints_manager,
         weighting_scheme=builder.weighting_scheme,
         conformer_indices=builder.conformer_indices,
@@ -201,7 +268,7 @@ def refine(
         )
         r1 = ls.r1_factor(cutoff_factor=2)[0]
         result = RefinementResult(
-            structure=_updated(atoms, xs, order),
+            structure=_updated(atoms, xs, order, references),
             r1=r1,
             r1_all=ls.r1_factor()[0],
             wr2=ls.wR2(),
@@ -321,19 +388,48 @@ def _mixed_site_constraints(atoms: Structure) -> list:
     return constraints
 
 
-def _occupancy_constraints(atoms: Structure, xs) -> list:
-    """One refined occupancy per free variable (Site.free_variable): fv for the atoms on +m,
-    1 - fv for those on -m."""
+def _occupancy_constraints(atoms: Structure, xs) -> tuple[list, dict[int, tuple[int, int, float]]]:
+    """One refined occupancy per free variable. The job's (Site.free_variable): fv for the
+    atoms on +m, 1 - fv for those on -m. The input's (Site.input_variable, c·fv or c·(1 - fv)):
+    the first atom's occupancy refines and every other's is the affine function of it that the
+    two codes make (smtbx's occupancy_pair_affine_constraint, each pair holding the first:
+    iotbx's SHELX reader chains them pair by pair, and a third atom's then depends on the
+    second's shared parameter with the first's coefficients, cctbx 2025.11). Returns the
+    constraints and, per input variable m, (scatterer, sign, c) of its first atom."""
     groups: dict[int, tuple[list, list]] = {}
+    members: dict[int, list[tuple[int, int, float]]] = {}
     for index, (i, k) in enumerate(_scatterer_slots(atoms)):
+        atom = atoms.sites[i] if k < 0 else atoms.sites[i].mixed[k]
         m = atoms.sites[i].free_variable if k < 0 else 0
         if m:
             groups.setdefault(abs(m), ([], []))[m < 0].append((index, 1.0))
             xs.scatterers()[index].flags.set_grad_occupancy(True)
-    return [
+        elif atom.input_variable and not atom.free_variable:
+            code, c = atom.input_variable
+            members.setdefault(abs(code), []).append((index, 1 if code > 0 else -1, c))
+    constraints = [
         occupancy_constraints.dependent_occupancy(as_var, as_one_minus)
         for as_var, as_one_minus in groups.values()
     ]
+    scatterers = xs.scatterers()
+    for (first, sign, c), *others in members.values():
+        fv = scatterers[first].occupancy / c  # the variable's value from its first atom's share
+        fv = min(max(fv if sign > 0 else 1 - fv, 0.0), 1.0)
+        scatterers[first].occupancy = c * fv if sign > 0 else c * (1 - fv)
+        scatterers[first].flags.set_grad_occupancy(True)
+        for index, other_sign, other_c in others:
+            # first: c·fv or c·(1 - fv); this one: c'·fv or c'·(1 - fv), so with a = c'/c
+            # a·occ(first) ∓ occ(this) = 0 on the same sign, c' on opposite ones
+            a = other_c / c
+            same = other_sign == sign
+            constraints.append(
+                occupancy_constraints.occupancy_pair_affine_constraint(
+                    (first, index), ((a, -1.0 if same else 1.0), 0.0 if same else other_c)
+                )
+            )
+            scatterers[index].flags.set_grad_occupancy(True)
+    references = {m: group[0] for m, group in members.items()}
+    return constraints, references
 
 
 def _smtbx_labels(n: int) -> list[str]:
@@ -489,11 +585,15 @@ def _refine_everything(xs) -> None:
         sc.flags.set_grad_u_aniso(sc.flags.use_u_aniso())
 
 
-def _updated(atoms: Structure, xs, order: list[int]) -> Structure:
-    """The input sites with refined coordinates, Uiso (Ueq for anisotropic atoms) and Uij, in
-    the caller's order (`order[k]`: where the k-th refined site was)."""
+def _updated(
+    atoms: Structure, xs, order: list[int], references: dict[int, tuple[int, int, float]]
+) -> Structure:
+    """The input sites with refined coordinates, Uiso (Ueq for anisotropic atoms), Uij and
+    occupancies, in the caller's order (`order[k]`: where the k-th refined site was), and the
+    input's free variables read back from their first atoms (`references`)."""
     refined = [[None] * len(site.mixed) + [site] for site in atoms.sites]
-    for (i, k), sc in zip(_scatterer_slots(atoms), xs.scatterers()):
+    scatterers = xs.scatterers()
+    for (i, k), sc in zip(_scatterer_slots(atoms), scatterers):
         atom = atoms.sites[i] if k < 0 else atoms.sites[i].mixed[k]
         u_iso, u_aniso = displacement(sc, xs.unit_cell())
         refined[i][k] = replace(
@@ -501,9 +601,16 @@ def _updated(atoms: Structure, xs, order: list[int]) -> Structure:
             frac=tuple(float(v) for v in sc.site),
             u_iso=u_iso,
             u_aniso=None if is_hydrogen(atom.element) else u_aniso,
-            occupancy=float(sc.occupancy) if atom.free_variable else atom.occupancy,
+            occupancy=float(sc.occupancy)
+            if atom.free_variable or atom.input_variable
+            else atom.occupancy,
         )
     sites = [None] * len(order)
     for k, atoms_of_site in zip(order, refined):
         sites[k] = replace(atoms_of_site[-1], mixed=tuple(atoms_of_site[:-1]))
-    return atoms.with_sites(sites)
+    values = list(atoms.free_variable_values)
+    for m, (index, sign, c) in references.items():
+        share = float(scatterers[index].occupancy) / c
+        values += [math.nan] * (m - 1 - len(values))  # a structure that lost its values
+        values[m - 2] = share if sign > 0 else 1 - share
+    return replace(atoms.with_sites(sites), free_variable_values=tuple(values))

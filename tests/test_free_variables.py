@@ -1,0 +1,201 @@
+"""The input's free variables (FVAR 2, 3, ... tying occupancies: 21 / -21, 20.5, -30.33333)
+refine as SHELXL refines them and go back into the .res with their codes: read into
+Site.input_variable, refined in crystallography.refine, written by io.shelx_write."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from smtbx import development
+
+from crystalx_core.crystallography.convert import from_xray_structure, to_xray_structure
+from crystalx_core.crystallography.refine import NEW_MODEL_DAMPING, refine
+from crystalx_core.demo import simulate_reflections
+from crystalx_core.elements import is_hydrogen
+from crystalx_core.geometry import neighbours
+from crystalx_core.io.hkl import Reflections
+from crystalx_core.io.shelx_read import parse_shelx
+from crystalx_core.io.shelx_write import new_ins_text, render_with_sites
+from crystalx_core.structure import Site
+
+from .conftest import BENCHMARK
+
+HEADER = (
+    "TITL t\nCELL 0.71073 10 11 12 90 95 90\nZERR 4 0 0 0 0 0 0\nLATT 1\nSYMM -X, 1/2+Y, 1/2-Z\n"
+    "SFAC C H O\nUNIT 8 8 4\n"
+)
+
+
+def test_occupancy_codes_are_read_as_free_variables_and_others_stay_fixed():
+    """21/-21 and a coefficient (20.5 = 0.5 fv(2)); an atom on an inversion centre at 20.5 has
+    the chemical share fv(2) (its site-symmetry factor 1/2); fv(4) also sets a DFIX distance
+    and fv(5) is in a SUMP, so SHELXL's meaning of them is more than an occupancy: both stay
+    fixed, as 10.5 and 11 do."""
+    text = HEADER + (
+        "DFIX 41 C1 C2\nSUMP 1 0.01 1 5\nFVAR 1.0 0.63 0.2 1.5 0.4\n"
+        "PART 1 21\nC1 1 0.1 0.2 0.3\nC2 1 0.2 0.2 0.3 20.5 0.03\nPART 2 -21\n"
+        "C3 1 0.3 0.2 0.3\nPART 0\nO1 3 0.5 0.5 0.5 20.5 0.03\nC4 1 0.4 0.2 0.3 10.5 0.03\n"
+        "C5 1 0.4 0.3 0.3 41 0.03\nC6 1 0.4 0.4 0.3 51 0.03\nC7 1 0.4 0.5 0.3 -31 0.03\n"
+        "HKLF 4\nEND\n"
+    )
+    structure = parse_shelx(text, "x.res").to_structure()
+    found = {s.label: (s.input_variable, round(s.occupancy, 6)) for s in structure.sites}
+    assert found == {
+        "C1": ((2, 1.0), 0.63),
+        "C2": ((2, 0.5), 0.315),
+        "C3": ((-2, 1.0), 0.37),
+        "O1": ((2, 1.0), 0.63),
+        "C4": (None, 0.5),
+        "C5": (None, 1.5),
+        "C6": (None, 0.4),
+        "C7": ((-3, 1.0), 0.8),
+    }
+    assert structure.free_variable_values == (0.63, 0.2, 1.5, 0.4)
+
+
+def _data(structure, seed=11):
+    indices, observed, sigmas = simulate_reflections(to_xray_structure(structure), 0.8, seed)
+    return Reflections(indices, observed, sigmas, None, "simulated.hkl")
+
+
+@pytest.fixture(scope="module")
+def split_hydroxyl():
+    """Sucrose (cctbx's model) whose hydroxyl O sits at two positions 1 Å apart, 0.7 : 0.3
+    (its H left out), and Fo² simulated from that."""
+    ordered = from_xray_structure(development.sucrose(), sfac=["C", "H", "O"])
+    heavy = [k for k, s in enumerate(ordered.sites) if not is_hydrogen(s.element)]
+    for k, contacts in zip(heavy, neighbours(ordered, 1.7, centres=heavy)):
+        bonded = [c for c in contacts if not is_hydrogen(ordered.sites[c.j].element)]
+        if ordered.sites[k].element == "O" and len(bonded) == 1:
+            break
+    o = ordered.sites[k]
+    h = next(c.j for c in neighbours(ordered, 1.1, centres=[k])[0])
+    shift = ordered.fractional(ordered.cartesian(o.frac) + np.array([0.0, 0.0, 1.0]))
+    major = replace(o, part=1, occupancy=0.7)
+    minor = replace(o, label="O99", frac=tuple(shift), part=2, occupancy=0.3)
+    sites = [major if j == k else s for j, s in enumerate(ordered.sites) if j != h]
+    truth = ordered.with_sites([*sites, minor])
+    return truth, o.label, _data(truth)
+
+
+def _on_variable(structure, major_label, fv, element="O"):
+    """The split atoms on free variable 2 (21 / -21) at fv, as a user's .res gives them."""
+    sites = []
+    for s in structure.sites:
+        if s.label == major_label:
+            s = replace(s, element=element, occupancy=fv, input_variable=(2, 1.0))
+        elif s.label == "O99":
+            s = replace(s, occupancy=1 - fv, input_variable=(-2, 1.0))
+        sites.append(s)
+    return replace(structure.with_sites(sites), free_variable_values=(fv,))
+
+
+def test_a_free_variable_started_at_a_half_refines_to_the_simulated_share(split_hydroxyl):
+    """Started at 0.5, fv(2) reaches the simulated 0.7 (the two parts summing to 1) in the
+    anisotropic model the data were made from (an isotropic one biases it: 0.72-0.73, and
+    Levenberg-Marquardt's damping takes some 20 cycles from so far off); held, as the job's
+    early stages hold it, it stays 0.5 and keeps its code."""
+    truth, label, data = split_hydroxyl
+    model = _on_variable(truth, label, 0.5)
+    refined = refine(model, data, 20, anisotropic=True, input_variables=True).structure
+    (fv,) = refined.free_variable_values
+    assert fv == pytest.approx(0.7, abs=0.02)
+    sites = {s.label: s for s in refined.sites}
+    assert sites[label].occupancy == pytest.approx(fv)
+    assert sites["O99"].occupancy == pytest.approx(1 - fv)
+    held = refine(model, data, 10).structure
+    assert held.free_variable_values == (0.5,)
+    assert {s.label: s.occupancy for s in held.sites}[label] == 0.5
+    assert {s.label: s.input_variable for s in held.sites}["O99"] == (-2, 1.0)
+
+
+def test_a_free_variable_past_its_bound_is_held_there(split_hydroxyl):
+    """Data of the ordered hydroxyl; the model calls its O a C on -21 (6 electrons where 8 are:
+    it asks for 1 - fv = 1.3) and puts an O on 21 where there is nothing: fv would go below 0
+    (-0.61 unbounded) and is held at 0, both codes kept."""
+    truth, label, _ = split_hydroxyl
+    ordered = truth.with_sites(
+        [replace(s, occupancy=1.0, part=0) if s.label == label else s for s in truth.sites[:-1]]
+    )
+    model = _on_variable(truth, label, 0.5, element="C")
+    codes = {label: (-2, 1.0), "O99": (2, 1.0)}
+    model = model.with_sites(
+        [replace(s, input_variable=codes.get(s.label, s.input_variable)) for s in model.sites]
+    )
+    result = refine(model, _data(ordered), 10, damping=NEW_MODEL_DAMPING, input_variables=True)
+    assert result.structure.free_variable_values == (0.0,)
+    sites = {s.label: s for s in result.structure.sites}
+    assert sites[label].occupancy == 1.0 and sites["O99"].occupancy == 0.0
+    assert sites[label].input_variable == (-2, 1.0) and sites["O99"].input_variable == (2, 1.0)
+
+
+def test_refined_free_variables_are_written_back_with_their_codes(split_hydroxyl):
+    """A user's .res with FVAR 1.2 0.5: the refined value goes into FVAR, the atoms keep 21 and
+    -21, and a new H on the major O (no line of its own) rides on 21 with it."""
+    truth, label, data = split_hydroxyl
+    model = _on_variable(truth, label, 0.5)
+    heavy = model.with_sites([s for s in model.sites if not is_hydrogen(s.element)])
+    text = new_ins_text(heavy, ["L.S. 4", "FVAR 1.2 0.5"])
+    lines = []
+    for line in text.splitlines():
+        words = line.split()
+        if words[:1] in ([label], ["O99"]):
+            words[5] = "21.00000" if words[0] == label else "-21.00000"
+            line = " ".join(words)
+        lines.append(line)
+    text = "\n".join(lines)
+    user = parse_shelx(text + "\n", "user.res")
+    read = user.to_structure()
+    assert [s.input_variable for s in read.sites if s.label in (label, "O99")] == [
+        (2, 1.0),
+        (-2, 1.0),
+    ]
+    refined = refine(read, data, 10, input_variables=True).structure
+    (fv,) = refined.free_variable_values
+    major = next(s for s in refined.sites if s.label == label)
+    h = Site("H99", "H", major.frac, occupancy=major.occupancy, part=1, afix=147)
+    h = replace(h, input_variable=major.input_variable)
+    out = render_with_sites(user, refined.with_sites([*refined.sites, h]))
+    assert f"FVAR 1.20000 {fv:.5f}" in out and "FVAR 1.2 0.5" not in out
+    atoms = [line.split() for line in out.splitlines() if line.startswith((label, "O99", "H99"))]
+    codes = {words[0]: words[5] for words in atoms}
+    assert codes[label] == "21.00000" and codes["O99"] == "-21.00000"
+    assert codes["H99"] == "21.00000"
+    back = {s.label: s.occupancy for s in parse_shelx(out, "out.res").to_structure().sites}
+    assert back["O99"] == pytest.approx(1 - fv, abs=1e-5)
+
+
+# published SHELXL values (FinalCif's CIFs, _atom_site_occupancy with its su)
+PUBLISHED = {"FC_SH2185": [(0.906, 0.003)], "FC_p31c": [(0.761, 0.006), (0.851, 0.005)]}
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_the_job_refines_a_users_free_variables_to_the_published_ones(shared_data, name):
+    """The user's .res with every free variable 0.05 off its published value: the whole job
+    (its restraints with it) brings each back within 3 su of SHELXL's or 0.02, the larger."""
+    from crystalx_core.io import load
+    from crystalx_core.pipeline import assign_job
+
+    folder = BENCHMARK / name
+    loaded = load(folder / "published.res")
+    given = loaded.structure
+    moved = tuple(v - 0.05 for v in given.free_variable_values)
+
+    def shifted(atom):
+        if not atom.input_variable:
+            return atom
+        m, c = atom.input_variable
+        fv = moved[abs(m) - 2]
+        return replace(atom, occupancy=c * fv if m > 0 else c * (1 - fv))
+
+    start = replace(
+        given.with_sites(
+            [replace(shifted(s), mixed=tuple(map(shifted, s.mixed))) for s in given.sites]
+        ),
+        free_variable_values=moved,
+    )
+    job = assign_job(start, loaded.read(folder / "data.hkl"), shelx=loaded.output_template())
+    values = job.final.structure.free_variable_values
+    for value, (published, su) in zip(values, PUBLISHED[name]):
+        assert abs(value - published) <= max(3 * su, 0.02), (values, PUBLISHED[name])
+    assert any(note.startswith("the input's free variables refined") for note in job.notes)
