@@ -146,9 +146,10 @@ def _held(site, variables: set[int] | None, values: tuple[float, ...]):
             return atom
         if variables is None:
             return replace(atom, input_variable=None)
-        (m, c), fv = atom.input_variable, values[abs(atom.input_variable[0]) - 2]
+        m, c = atom.input_variable
         if abs(m) not in variables:
             return atom
+        fv = values[abs(m) - 2]
         return replace(atom, input_variable=None, occupancy=c * fv if m > 0 else c * (1 - fv))
 
     return replace(fixed(site), mixed=tuple(fixed(atom) for atom in site.mixed))
@@ -400,9 +401,9 @@ def _occupancy_constraints(atoms: Structure, xs) -> tuple[list, dict[int, tuple[
     """One refined occupancy per free variable. The job's (Site.free_variable): fv for the
     atoms on +m, 1 - fv for those on -m. The input's (Site.input_variable, c·fv or c·(1 - fv)):
     the first atom's occupancy refines and every other's is the affine function of it that the
-    two codes make (smtbx's occupancy_pair_affine_constraint, each pair holding the first:
-    iotbx's SHELX reader chains them pair by pair, and a third atom's then depends on the
-    second's shared parameter with the first's coefficients, cctbx 2025.11). Returns the
+    two codes make (smtbx's occupancy_pair_affine_constraint, every pair holding the first:
+    iotbx's SHELX reader chains pairs (1, 2), (2, 3), and smtbx resolves atom 2's occupancy to
+    atom 1's parameter, so pair (2, 3)'s form lands on the wrong atom, cctbx 2025.11). Returns the
     constraints and, per input variable m, (scatterer, sign, c) of its first atom."""
     groups: dict[int, tuple[list, list]] = {}
     members: dict[int, list[tuple[int, int, float]]] = {}
