@@ -47,11 +47,6 @@ DAMPING = 1e-3  # smtbx's
 # matrix's largest diagonal element: damped by 1e-3 of it, a half-wrong Lu complex's light atoms
 # hardly moved in 10 cycles (R1 0.245; 0.177 from 1e-6, the damping rising again as needed)
 NEW_MODEL_DAMPING = 1e-6
-# a free variable's diagonal element lies orders below the largest: damped by 1e-3 of it,
-# FC_p31c's two variables, started 0.05 under their published values, moved 0.001 in 10 cycles
-# (0.7106 / 0.8013 for SHELXL's 0.761(6) / 0.851(5)); from 1e-6, 0.7615 / 0.8463 and R1 0.0333 ->
-# 0.0322 (the damping rises again wherever a step fails)
-VARIABLE_DAMPING = 1e-6
 SHARED = ("EADP", "EXYZ")  # SHELX constraints that smtbx builds here, not from the .ins text
 MAX_U = (
     5.0  # Å²: SHELX cannot write a displacement parameter this large; the refinement has diverged
@@ -90,9 +85,12 @@ def refine(
     the input's too (Site.input_variable, values in Structure.free_variable_values), else
     they stay as given: the job refines them with the input's own restraints, in the model
     they were made for (an isotropic or unrestrained model biases them: FC_SH2185's minor ring
-    took 0.16 for its published 0.09), with Levenberg-Marquardt's first damping at most
-    VARIABLE_DAMPING. An input variable that leaves [0, 1] is held at the bound it crossed and
-    the refinement done again.
+    took 0.16 for its published 0.09). An input variable that leaves [0, 1] is held at the
+    bound it crossed and the refinement done again. A variable far from its value converges
+    slowly: its diagonal element lies orders below the largest, which sets the first damping
+    (FC_p31c's, started 0.05 under SHELXL's 0.761(6) / 0.851(5), moved 0.001 in 10 cycles;
+    from damping 1e-6 they came back, but FC_SH2185's restrained minor ring diverged, H17B
+    Uiso -0.17 Å²); a user's .res holds converged values.
 
     The model goes through a SHELX .ins text so that smtbx's own AFIX parser builds the
     riding-hydrogen constraints exactly as SHELXL would read them (AFIX 15n excepted: see
@@ -103,8 +101,6 @@ def refine(
     given = structure
     if not input_variables:
         structure = structure.with_sites([_held(site, None, ()) for site in structure.sites])
-    elif _input_variables(structure):
-        damping = min(damping, VARIABLE_DAMPING)
     settings = (cycles, anisotropic, instructions, keep_isotropic, damping)
     result = _refined_once(structure, reflections, *settings)
     values = result.structure.free_variable_values
