@@ -210,14 +210,16 @@ def add_riding_hydrogens(
                 _DISORDER_NOTE if len(alternatives[i]) < len(bonds[i]) else ""
             )
             continue
+        images = [1] * len(positions)  # each H's share: the pivot's occupancy / its images
         occupancies = [site.occupancy] * len(positions)
         if operators and code == 0:  # no AFIX group to keep whole: H made by the symmetry go
             positions = _unique_under(operators, pivot, positions)
-            occupancies = [site.occupancy] * len(positions)
+            images, occupancies = [1] * len(positions), [site.occupancy] * len(positions)
             if disorder := _disorder_note(site.element, n_h, operators, pivot, positions):
                 note = f"{note}; {disorder}" if note else disorder
         elif operators and known is None:  # the whole group, and its images, are written
-            occupancies = [site.occupancy / _images(operators, pivot, h) for h in positions]
+            images = [_images(operators, pivot, h) for h in positions]
+            occupancies = [site.occupancy / n for n in images]
             if note := _special_note(site.element, operators, pivot, positions, occupancies):
                 plan.notes[key] = note
         u_iso = RIDING_U_FACTOR.get(code, 1.2) * site.u_iso
@@ -232,10 +234,12 @@ def add_riding_hydrogens(
                 occupancy=occupancy,
                 part=site.part,
                 afix=code,
-                # on the pivot's free variable, as SHELXL's H of a disordered group (21 with it)
-                input_variable=site.input_variable if occupancy == site.occupancy else None,
+                # on the pivot's free variable, as SHELXL's H of a disordered group (21 with it;
+                # 30.33333 for a methyl's H over a threefold axis, under a 30.33333 C)
+                input_variable=site.input_variable
+                and (site.input_variable[0], site.input_variable[1] / n),
             )
-            for k, (xyz, occupancy) in enumerate(zip(positions, occupancies))
+            for k, (xyz, occupancy, n) in enumerate(zip(positions, occupancies, images))
         )
         placed.extend(positions)
         plan.codes[key] = code

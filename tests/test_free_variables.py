@@ -207,3 +207,29 @@ def test_the_job_refines_a_users_free_variables_to_the_published_ones(shared_dat
     assert any(note.startswith("the input's free variables refined") for note in job.notes)
     atoms = {a.label: a for s in job.final.structure.sites for a in s.with_mixed}
     assert {label: atoms[label].input_variable for label in RIDING[name]} == RIDING[name]
+
+
+def test_riding_h_of_a_pivot_on_a_special_position_ride_on_its_variable():
+    """A CH2 whose C sits on a 2-fold axis at sof 20.5 (fv(2) 0.6; C2/c): its two H are each
+    other's images, each at half the C's share, so each rides on fv(2) at half its coefficient
+    and is written 20.50000 under it; once fv(2) refines to 0.7 they follow (0.35)."""
+    from crystalx_core.riding import add_riding_hydrogens
+
+    text = (
+        "TITL ch2\nCELL 0.71073 10 10 10 90 90 90\nZERR 8 0 0 0 0 0 0\nLATT 7\n"
+        "SYMM -X, Y, 1/2-Z\nSFAC C H\nUNIT 24 48\nFVAR 1 0.6\n"
+        "C1 1 0.0 0.2 0.25 20.5 0.03\nC2 1 0.12 0.28 0.30 11 0.03\nHKLF 4\nEND\n"
+    )
+    shelx = parse_shelx(text, "x.res")
+    plan = add_riding_hydrogens(shelx.to_structure(), {0: 2})
+    h1 = [s for s in plan.structure.sites if s.label in ("H1A", "H1B")]
+    assert [(h.occupancy, h.input_variable) for h in h1] == [(0.3, (2, 0.5))] * 2
+    sites = [
+        replace(s, occupancy=0.7 * s.input_variable[1]) if s.input_variable else s
+        for s in plan.structure.sites
+    ]
+    refined = replace(plan.structure.with_sites(sites), free_variable_values=(0.7,))
+    written = render_with_sites(shelx, refined, notes=[])
+    assert "FVAR 1.00000 0.70000" in written
+    codes = [ln.split()[5] for ln in written.splitlines() if ln.startswith(("C1", "H1A", "H1B"))]
+    assert codes == ["20.50000"] * 3
