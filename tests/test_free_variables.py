@@ -233,3 +233,96 @@ def test_riding_h_of_a_pivot_on_a_special_position_ride_on_its_variable():
     assert "FVAR 1.00000 0.70000" in written
     codes = [ln.split()[5] for ln in written.splitlines() if ln.startswith(("C1", "H1A", "H1B"))]
     assert codes == ["20.50000"] * 3
+
+
+TRICLINIC = (
+    "TITL t\nCELL 0.71073 7 8 9 80 85 95\nZERR 2 0 0 0 0 0 0\nLATT 1\nSFAC C O\nUNIT 10 4\n"
+    "FVAR 1.0 {fv}\nO1 2 0.10 0.20 0.30 11 0.02\nC1 1 0.30 0.15 0.25 11 0.02\n"
+    "C2 1 0.35 0.40 0.10 11 0.02\nPART 1 21\nC3 1 0.25 0.30 0.45 21 0.03\n"
+    "PART 2 -21\nC4 1 0.15 0.45 0.35 -21 0.03\nPART 0\nO2 2 0.0 0.0 0.0 20.5 0.03\n"
+    "C5 1 0.40 0.10 0.60 -20.5 0.03\nHKLF 4\nEND\n"
+)
+
+
+def test_four_atoms_on_one_variable_refine_as_their_codes_tie_them():
+    """No shared data: a P-1 model with C3 on 21, C4 on -21, O2 on an inversion centre at 20.5
+    (chemical share fv(2), its site-symmetry factor 1/2) and C5 on -20.5 (0.5 (1 - fv)), Fo²
+    simulated at fv(2) = 0.7, the refinement started at 0.5: fv(2) comes back within 0.02 and
+    every atom keeps the share its code gives, whatever the other codes (the pair constraints
+    each hold the first atom)."""
+    truth = parse_shelx(TRICLINIC.format(fv=0.7), "truth.res").to_structure()
+    model = parse_shelx(TRICLINIC.format(fv=0.5), "model.res").to_structure()
+    assert {s.label: s.input_variable for s in model.sites if s.input_variable} == {
+        "C3": (2, 1.0),
+        "C4": (-2, 1.0),
+        "O2": (2, 1.0),
+        "C5": (-2, 0.5),
+    }
+    refined = refine(model, _data(truth), 10, input_variables=True).structure
+    (fv,) = refined.free_variable_values
+    assert fv == pytest.approx(0.7, abs=0.02)
+    occupancy = {s.label: s.occupancy for s in refined.sites}
+    expected = {"C3": fv, "C4": 1 - fv, "O2": fv, "C5": 0.5 * (1 - fv), "O1": 1.0, "C1": 1.0}
+    assert {label: occupancy[label] for label in expected} == pytest.approx(expected, abs=1e-9)
+
+
+def test_every_atom_on_a_variable_starts_from_its_value_not_a_stale_occupancy():
+    """An atom left at 1.0 by an earlier step (partial_sites._without resets a site whole and
+    keeps its input_variable) starts from fv(2) as the others do: _occupancy_constraints sets
+    every atom on the variable from Structure.free_variable_values (it took the first atom's
+    occupancy, 1.0, and C4 went to 0); the writer puts a code only where it means the
+    occupancy, else the occupancy fixed (11.0)."""
+    from crystalx_core.crystallography.refine import _occupancy_constraints
+
+    shelx = parse_shelx(TRICLINIC.format(fv=0.6), "model.res")
+    model = shelx.to_structure()
+    stale = model.with_sites(
+        [replace(s, occupancy=1.0) if s.label == "C3" else s for s in model.sites]
+    )
+    xs = to_xray_structure(stale)
+    _, references = _occupancy_constraints(stale, xs)
+    occupancy = {sc.label: sc.occupancy for sc in xs.scatterers()}
+    assert occupancy["C3"] == pytest.approx(0.6) and occupancy["C4"] == pytest.approx(0.4)
+    assert occupancy["O2"] == pytest.approx(0.6) and occupancy["C5"] == pytest.approx(0.2)
+    written = render_with_sites(shelx, stale, notes=[])
+    codes = {ln.split()[0]: ln.split()[5] for ln in written.splitlines() if ln[:2] in ("C3", "C4")}
+    assert codes == {"C3": "11.00000", "C4": "-21.00000"}
+
+
+def test_a_variable_that_leaves_its_bounds_once_another_is_held_is_held_too(monkeypatch):
+    """fv(2) leaves [0, 1] first; held at 0, the refinement moves fv(3) past 1, which is held
+    at 1 and the refinement done a third time (it stopped after the second, and the .res got
+    a negative sof). The refinement is a double of refine._refined_once: it gives back the
+    model it was given with the values scripted for the variables still on atoms, the held
+    ones as given (refine._updated reads values back only from atoms on a variable)."""
+    from crystalx_core.crystallography import refine as refine_module
+
+    text = TRICLINIC.format(fv="0.5 0.5").replace(
+        "C5 1 0.40 0.10 0.60 -20.5", "C5 1 0.4 0.1 0.6 31"
+    )
+    model = parse_shelx(text, "model.res").to_structure()
+    script = iter([(-0.3, 0.5), (None, 1.4), (None, None)])
+    starts = []
+
+    def refined_once(structure, reflections, *settings):
+        starts.append(structure)
+        on = {
+            abs(a.input_variable[0])
+            for s in structure.sites
+            for a in s.with_mixed
+            if a.input_variable
+        }
+        values = tuple(
+            v if m in on else given
+            for m, v, given in zip((2, 3), next(script), structure.free_variable_values)
+        )
+        result = replace(structure, free_variable_values=values)
+        return refine_module.RefinementResult(result, 0.1, 0.1, 0.2, 1.0, 100, 10, 1)
+
+    monkeypatch.setattr(refine_module, "_refined_once", refined_once)
+    result = refine_module.refine(model, None, 1, input_variables=True)
+    assert len(starts) == 3 and result.structure.free_variable_values == (0.0, 1.0)
+    occupancy = {s.label: s.occupancy for s in starts[-1].sites}
+    assert (occupancy["C3"], occupancy["C4"], occupancy["C5"]) == (0.0, 1.0, 1.0)
+    codes = {s.label: s.input_variable for s in result.structure.sites}
+    assert codes["C3"] == (2, 1.0) and codes["C5"] == (3, 1.0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import math
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from iotbx.shelx import errors as shelx_errors, parse_smtbx_refinement_model
@@ -86,11 +87,11 @@ def refine(
     they stay as given: the job refines them with the input's own restraints, in the model
     they were made for (an isotropic or unrestrained model biases them: FC_SH2185's minor ring
     took 0.16 for its published 0.09). An input variable that leaves [0, 1] is held at the
-    bound it crossed and the refinement done again. A variable far from its value converges
-    slowly: its diagonal element lies orders below the largest, which sets the first damping
-    (FC_p31c's, started 0.05 under SHELXL's 0.761(6) / 0.851(5), moved 0.001 in 10 cycles;
-    from damping 1e-6 they came back, but FC_SH2185's restrained minor ring diverged, H17B
-    Uiso -0.17 Å²); a user's .res holds converged values.
+    bound it crossed and the refinement done again, until none leaves. A variable far from its
+    value converges slowly: its diagonal element lies orders below the largest, which sets the
+    first damping (FC_p31c's, started 0.05 under SHELXL's 0.761(6) / 0.851(5), moved 0.001 in
+    10 cycles; from damping 1e-6 they came back, but FC_SH2185's restrained minor ring
+    diverged, H17B Uiso -0.17 Å²); a user's .res holds converged values.
 
     The model goes through a SHELX .ins text so that smtbx's own AFIX parser builds the
     riding-hydrogen constraints exactly as SHELXL would read them (AFIX 15n excepted: see
@@ -99,16 +100,24 @@ def refine(
     element (NEW_MODEL_DAMPING for a model just made from peaks).
     """
     given = structure
+    values = structure.free_variable_values
     if not input_variables:
-        structure = structure.with_sites([_held(site, None, ()) for site in structure.sites])
+        structure = structure.with_sites([_held(site, None, values) for site in structure.sites])
     settings = (cycles, anisotropic, instructions, keep_isotropic, damping)
     result = _refined_once(structure, reflections, *settings)
-    values = result.structure.free_variable_values
-    out = {m for m in _input_variables(structure) if not 0.0 <= values[m - 2] <= 1.0}
-    if out:
-        bounded = tuple(min(max(v, 0.0), 1.0) if m in out else v for m, v in enumerate(values, 2))
-        held = structure.with_sites([_held(site, out, bounded) for site in structure.sites])
-        result = _refined_once(replace(held, free_variable_values=bounded), reflections, *settings)
+    variables, bounds = _input_variables(structure), {}
+    # a variable held at its bound changes the others: refined again until none leaves, at
+    # most once per variable (each pass holds one more)
+    while out := {
+        m: min(max(result.structure.free_variable_values[m - 2], 0.0), 1.0)
+        for m in variables - bounds.keys()
+        if not 0.0 <= result.structure.free_variable_values[m - 2] <= 1.0
+    }:
+        bounds |= out
+        held = tuple(bounds.get(m, v) for m, v in enumerate(values, 2))
+        sites = [_held(site, set(bounds), held) for site in structure.sites]
+        start = replace(structure.with_sites(sites), free_variable_values=held)
+        result = _refined_once(start, reflections, *settings)
     sites = [  # held atoms keep their codes: written back on their variable
         replace(
             new,
@@ -135,20 +144,32 @@ def _input_variables(structure: Structure) -> set[int]:
 
 def _held(site, variables: set[int] | None, values: tuple[float, ...]):
     """The site with its occupancy fixed at its input variable's value (`values`) where that
-    is in `variables`; None: every input variable at the occupancy the site has."""
+    is in `variables` (None: every input variable); the job's own variable (free_variable)
+    keeps an atom that has both."""
 
     def fixed(atom):
-        if not atom.input_variable:
+        if not atom.input_variable or atom.free_variable:
+            return replace(atom, input_variable=None) if variables is None else atom
+        if variables is not None and abs(atom.input_variable[0]) not in variables:
             return atom
-        if variables is None:
-            return replace(atom, input_variable=None)
-        m, c = atom.input_variable
-        if abs(m) not in variables:
-            return atom
-        fv = values[abs(m) - 2]
-        return replace(atom, input_variable=None, occupancy=c * fv if m > 0 else c * (1 - fv))
+        occupancy = variable_occupancy(atom.input_variable, values)
+        return replace(
+            atom,
+            input_variable=None,
+            occupancy=atom.occupancy if occupancy is None else occupancy,
+        )
 
     return replace(fixed(site), mixed=tuple(fixed(atom) for atom in site.mixed))
+
+
+def variable_occupancy(code: tuple[int, float], values: Sequence[float]) -> float | None:
+    """c·fv(m) for (+m, c), c·(1 − fv(m)) for (−m, c), fv(m) = values[m − 2] kept within
+    [0, 1]; None where `values` holds no finite fv(m)."""
+    m, c = code
+    if not 2 <= abs(m) <= len(values) + 1 or not math.isfinite(values[abs(m) - 2]):
+        return None
+    fv = min(max(values[abs(m) - 2], 0.0), 1.0)
+    return c * fv if m > 0 else c * (1 - fv)
 
 
 def _refined_once(
@@ -193,8 +214,9 @@ def _refined_once(
         ]
     )
     named, original = _with_smtbx_labels(atoms)
-    # smtbx chains SHELX's 21/-21 codes pair by pair and breaks with more than two atoms on one
-    # variable: they go in as fixed occupancies, and _occupancy_constraints ties them
+    # iotbx's SHELX parser builds a variable's 21/-21 codes into a chain of pairs (1, 2), (2, 3),
+    # which breaks where neighbouring atoms' codes differ (see _occupancy_constraints): they go
+    # in as fixed occupancies, and _occupancy_constraints ties them
     named = named.with_sites([replace(site, free_variable=0) for site in named.sites])
     detached = _detached_groups(named.sites)
     apart = {label for labels, _ in detached for label in labels}
@@ -396,11 +418,13 @@ def _mixed_site_constraints(atoms: Structure) -> list:
 def _occupancy_constraints(atoms: Structure, xs) -> tuple[list, dict[int, tuple[int, int, float]]]:
     """One refined occupancy per free variable. The job's (Site.free_variable): fv for the
     atoms on +m, 1 - fv for those on -m. The input's (Site.input_variable, c·fv or c·(1 - fv)):
-    the first atom's occupancy refines and every other's is the affine function of it that the
-    two codes make (smtbx's occupancy_pair_affine_constraint, every pair holding the first:
-    iotbx's SHELX reader chains pairs (1, 2), (2, 3), and smtbx resolves atom 2's occupancy to
-    atom 1's parameter, so pair (2, 3)'s form lands on the wrong atom, cctbx 2025.11). Returns the
-    constraints and, per input variable m, (scatterer, sign, c) of its first atom."""
+    every atom starts at the variable's value (Structure.free_variable_values, not an occupancy
+    an earlier step left), the first atom's occupancy refines and every other's is the affine
+    function of it that the two codes make (smtbx's occupancy_pair_affine_constraint, every
+    pair holding the first: iotbx's SHELX reader chains pairs (1, 2), (2, 3), and smtbx
+    resolves atom 2's occupancy to atom 1's parameter, so pair (2, 3)'s form lands on the wrong
+    atom where the codes of 2 and 3 differ, cctbx 2025.11). Returns the constraints and, per
+    input variable m, (scatterer, sign, c) of its first atom."""
     groups: dict[int, tuple[list, list]] = {}
     members: dict[int, list[tuple[int, int, float]]] = {}
     for index, (i, k) in enumerate(_scatterer_slots(atoms)):
@@ -417,10 +441,15 @@ def _occupancy_constraints(atoms: Structure, xs) -> tuple[list, dict[int, tuple[
         for as_var, as_one_minus in groups.values()
     ]
     scatterers = xs.scatterers()
-    for (first, sign, c), *others in members.values():
-        fv = scatterers[first].occupancy / c  # the variable's value from its first atom's share
-        fv = min(max(fv if sign > 0 else 1 - fv, 0.0), 1.0)
-        scatterers[first].occupancy = c * fv if sign > 0 else c * (1 - fv)
+    values = list(atoms.free_variable_values)
+    for m, ((first, sign, c), *others) in members.items():
+        if variable_occupancy((m, c), values) is None:  # a model without the value: its share
+            share = scatterers[first].occupancy / c
+            values += [math.nan] * (m - 1 - len(values))
+            values[m - 2] = share if sign > 0 else 1 - share
+        for index, member_sign, member_c in [(first, sign, c), *others]:
+            # every atom from the variable's value, whatever occupancy an earlier step left
+            scatterers[index].occupancy = variable_occupancy((member_sign * m, member_c), values)
         scatterers[first].flags.set_grad_occupancy(True)
         for index, other_sign, other_c in others:
             # first: c·fv or c·(1 - fv); this one: c'·fv or c'·(1 - fv), so with a = c'/c

@@ -205,7 +205,10 @@ class _SiteWriter:
         elif site.input_variable and abs(site.input_variable[0]) <= len(self.fvars):
             m, c = site.input_variable  # the input's variable, as refined (FVAR written)
             coded = math.copysign(10 * abs(m) + c * self.sof_factor[index], m)
-            sof_code = origin.sof_code if origin and self._means(origin.sof_code, sof) else coded
+            if origin and self._means(origin.sof_code, sof):
+                sof_code = origin.sof_code
+            else:  # a code that no longer means the occupancy (a site made whole) is not kept
+                sof_code = coded if self._means(coded, sof) else 10 + sof
         else:
             sof_code = self._riding_sof(site, origin, sof)
         head = f"{bare_label(site.label):<5} {sfac}" + xyz + _field(sof_code, 5, 12)
