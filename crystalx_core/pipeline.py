@@ -18,7 +18,12 @@ from crystalx_core.contents import (
     unit_with_model_atoms,
 )
 from crystalx_core.crystallography.maps import Residual, difference_density, residual_density
-from crystalx_core.crystallography.refine import RefinementResult, largest_u, refine
+from crystalx_core.crystallography.refine import (
+    RefinementResult,
+    largest_u,
+    refine,
+    refined_input_variables,
+)
 from crystalx_core.crystallography.solve import Solution, data_r_sigma, solutions
 from crystalx_core.errors import CrystalXError, InputError, RefinementError, SolveError
 from crystalx_core.element_evidence import relabelled, take_weighed_elements, weigh_elements
@@ -316,20 +321,14 @@ def _finish_job(
 def free_variable_note(given: Structure, final: Structure) -> str:
     """What became of the input's free variables (FVAR 2, 3, ...) that tie occupancies: the
     refinement refines them (crystallography.refine), and the .res carries them back."""
-    tied = {
-        abs(atom.input_variable[0])
-        for site in final.sites
-        for atom in site.with_mixed
-        if atom.input_variable and not atom.free_variable
-    }
     before, after = given.free_variable_values, final.free_variable_values
     if len(before) != len(after):
         return ""
     values = [
-        f"fv({m}) {before[m - 2]:.3f} -> {after[m - 2]:.3f}"
+        f"fv({m}) {before[m - 2]:.4f} -> {after[m - 2]:.4f}"
         + (" (held at its bound)" if after[m - 2] in (0.0, 1.0) else "")
-        for m in sorted(tied)
-        if after[m - 2] != before[m - 2]
+        for m in sorted(refined_input_variables(final))
+        if f"{after[m - 2]:.4f}" != f"{before[m - 2]:.4f}"  # as written: a change shown
     ]
     return "the input's free variables refined: " + ", ".join(values) if values else ""
 

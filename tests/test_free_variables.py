@@ -326,3 +326,15 @@ def test_a_variable_that_leaves_its_bounds_once_another_is_held_is_held_too(monk
     assert (occupancy["C3"], occupancy["C4"], occupancy["C5"]) == (0.0, 1.0, 1.0)
     codes = {s.label: s.input_variable for s in result.structure.sites}
     assert codes["C3"] == (2, 1.0) and codes["C5"] == (3, 1.0)
+
+
+def test_the_note_gives_each_refined_variable_to_four_decimals_and_leaves_out_the_unchanged():
+    """fv(2) 0.63 -> 0.63004 reads the same to 4 decimals (the .res's FVAR has 5) and is not
+    listed; fv(3) 0.2 -> 0.25 is."""
+    from crystalx_core.pipeline import free_variable_note
+
+    text = TRICLINIC.format(fv="0.63 0.2").replace("-20.5 0.03", "31 0.03")
+    given = parse_shelx(text, "model.res").to_structure()
+    final = replace(given, free_variable_values=(0.63004, 0.25))
+    note = free_variable_note(given, final)
+    assert note == "the input's free variables refined: fv(3) 0.2000 -> 0.2500"

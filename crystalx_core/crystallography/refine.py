@@ -105,7 +105,7 @@ def refine(
         structure = structure.with_sites([_held(site, None, values) for site in structure.sites])
     settings = (cycles, anisotropic, instructions, keep_isotropic, damping)
     result = _refined_once(structure, reflections, *settings)
-    variables, bounds = _input_variables(structure), {}
+    variables, bounds = refined_input_variables(structure), {}
     # a variable held at its bound changes the others: refined again until none leaves, at
     # most once per variable (each pass holds one more)
     while out := {
@@ -131,9 +131,9 @@ def refine(
     return replace(result, structure=result.structure.with_sites(sites))
 
 
-def _input_variables(structure: Structure) -> set[int]:
-    """The input's free variables this refinement refines (Site.input_variable), the job's
-    own variable taking a site that has both."""
+def refined_input_variables(structure: Structure) -> set[int]:
+    """The input's free variables a refinement refines (Site.input_variable), the job's own
+    variable taking a site that has both."""
     return {
         abs(atom.input_variable[0])
         for site in structure.atoms
