@@ -167,25 +167,32 @@ def test_refined_free_variables_are_written_back_with_their_codes(split_hydroxyl
 
 # published SHELXL values (FinalCif's CIFs, _atom_site_occupancy with its su)
 PUBLISHED = {"FC_SH2185": [(0.906, 0.003)], "FC_p31c": [(0.761, 0.006), (0.851, 0.005)]}
-# how far under them the job starts: FC_p31c's from 0.05 off hardly move in 10 cycles (refine's
-# docstring), so it starts from its own .res and has to stay
-OFFSET = {"FC_SH2185": 0.05, "FC_p31c": 0.0}
-# riding H the job places on a PART atom ride on its variable, as SHELXL writes them
-RIDING = {"FC_SH2185": {"H14": (2, 1.0), "H2AA": (-2, 1.0), "H17B": (-2, 1.0)}, "FC_p31c": {}}
+# how far under them the job starts
+OFFSET = 0.05
+# whether 10 cycles bring them back: FC_p31c's close only part of the gap (0.0044 and 0.0048 of
+# 0.05, refine's docstring on the damping), so there the test asks for a move towards SHELXL's
+CONVERGES = {"FC_SH2185": True, "FC_p31c": False}
+# riding H the job places on a PART atom ride on its variable, as SHELXL writes them (a methyl's
+# H over a threefold axis at a third of their C's share: 30.33333 under a 30.33333 C)
+RIDING = {
+    "FC_SH2185": {"H14": (2, 1.0), "H2AA": (-2, 1.0), "H17B": (-2, 1.0)},
+    "FC_p31c": {"H1A": (3, 1 / 3), "H1D": (-3, 1 / 3), "H12A": (2, 1 / 3), "H14A": (2, 1.0)},
+}
 
 
 @pytest.mark.parametrize("name", sorted(PUBLISHED))
 def test_the_job_refines_a_users_free_variables_to_the_published_ones(shared_data, name):
     """The user's .res with every free variable OFFSET under its published value: the whole
     job (its restraints with it) refines each to within 3 su of SHELXL's or 0.02, the larger
-    (FC_SH2185: 0.906(3) from 0.856)."""
+    (FC_SH2185: 0.906(3) from 0.856), or where CONVERGES says no at least 0.002 towards it
+    without passing it by more than that (held, each would stay where it started)."""
     from crystalx_core.io import load
     from crystalx_core.pipeline import assign_job
 
     folder = BENCHMARK / name
     loaded = load(folder / "published.res")
     given = loaded.structure
-    moved = tuple(v - OFFSET[name] for v in given.free_variable_values)
+    moved = tuple(v - OFFSET for v in given.free_variable_values)
 
     def shifted(atom):
         if not atom.input_variable:
@@ -202,11 +209,16 @@ def test_the_job_refines_a_users_free_variables_to_the_published_ones(shared_dat
     )
     job = assign_job(start, loaded.read(folder / "data.hkl"), shelx=loaded.output_template())
     values = job.final.structure.free_variable_values
-    for value, (published, su) in zip(values, PUBLISHED[name]):
-        assert abs(value - published) <= max(3 * su, 0.02), (values, PUBLISHED[name])
+    for value, start_value, (published, su) in zip(values, moved, PUBLISHED[name]):
+        tolerance = max(3 * su, 0.02)
+        if CONVERGES[name]:
+            assert abs(value - published) <= tolerance, (values, PUBLISHED[name])
+        else:
+            assert start_value + 0.002 <= value <= published + tolerance, (values, moved)
     assert any(note.startswith("the input's free variables refined") for note in job.notes)
     atoms = {a.label: a for s in job.final.structure.sites for a in s.with_mixed}
-    assert {label: atoms[label].input_variable for label in RIDING[name]} == RIDING[name]
+    for label, (m, c) in RIDING[name].items():
+        assert atoms[label].input_variable == (m, pytest.approx(c, abs=1e-4)), label
 
 
 def test_riding_h_of_a_pivot_on_a_special_position_ride_on_its_variable():

@@ -89,9 +89,9 @@ def refine(
     took 0.16 for its published 0.09). An input variable that leaves [0, 1] is held at the
     bound it crossed and the refinement done again, until none leaves. A variable far from its
     value converges slowly: its diagonal element lies orders below the largest, which sets the
-    first damping (FC_p31c's, started 0.05 under SHELXL's 0.761(6) / 0.851(5), moved 0.001 in
-    10 cycles; from damping 1e-6 they came back, but FC_SH2185's restrained minor ring
-    diverged, H17B Uiso -0.17 Å²); a user's .res holds converged values.
+    first damping (FC_p31c's, started 0.05 under SHELXL's 0.761(6) / 0.851(5), moved 0.0044 and
+    0.0048 in the job's 10 cycles; from damping 1e-6 they came back, but FC_SH2185's
+    restrained minor ring diverged, H17B Uiso -0.17 Å²); a user's .res holds converged values.
 
     The model goes through a SHELX .ins text so that smtbx's own AFIX parser builds the
     riding-hydrogen constraints exactly as SHELXL would read them (AFIX 15n excepted: see
