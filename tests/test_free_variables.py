@@ -53,6 +53,23 @@ def test_occupancy_codes_are_read_as_free_variables_and_others_stay_fixed():
     assert structure.free_variable_values == (0.63, 0.2, 1.5, 0.4)
 
 
+def test_a_variable_in_an_afix_distance_or_u_stays_fixed_and_a_signed_p_is_read():
+    """AFIX mn d sof U and HFIX mn U d may name free variables too (fv(3) as an AFIX distance,
+    fv(4) as an HFIX U): SHELXL's meaning of them is more than an occupancy, so they stay
+    fixed, as fv(2) on 21 alone refines; a code's p has a sign (19: -fv(2)), as
+    decode_parameter reads it."""
+    from crystalx_core.io.shelx_read import _variable, decode_parameter
+
+    text = HEADER + (
+        "HFIX 43 41 C1\nFVAR 1.0 0.6 0.3 0.4\nC1 1 0.1 0.2 0.3 31 0.03\nAFIX 13 30.96\n"
+        "C2 1 0.2 0.2 0.3 41 0.03\nAFIX 0\nC3 1 0.3 0.2 0.3 21 0.03\nHKLF 4\nEND\n"
+    )
+    found = {s.label: s.input_variable for s in parse_shelx(text, "x.res").to_structure().sites}
+    assert found == {"C1": None, "C2": None, "C3": (2, 1.0)}
+    assert _variable(19) == (2, -1.0) and _variable(-21) == (2, 1.0)
+    assert decode_parameter(19, [1.0, 0.6], "", "", 0) == pytest.approx(-0.6)
+
+
 def _data(structure, seed=11):
     indices, observed, sigmas = simulate_reflections(to_xray_structure(structure), 0.8, seed)
     return Reflections(indices, observed, sigmas, None, "simulated.hkl")

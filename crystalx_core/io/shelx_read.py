@@ -313,8 +313,7 @@ def decode_parameter(
     on the line itself came from (a PART's sof)."""
     if abs(code) < 5:
         return code
-    m = int(abs(code) / 10 + 0.5)
-    p = round(abs(code) - 10 * m, 9)  # 10.33333 → 0.33333, not 0.33333000000000013
+    m, p = _variable(code)
     if m == 1:
         return math.copysign(p, code)
     if m > len(fvars):
@@ -326,11 +325,12 @@ def decode_parameter(
 
 
 def _variable(code: float) -> tuple[int, float]:
-    """(m, |p|) of a SHELX code ±(10m + p); m 0 for a plain value."""
+    """(m, p) of a SHELX code ±(10m + p), p = |code| − 10m with its sign (19 → (2, −1): −fv(2);
+    −21 → (2, 1): 1 − fv(2)), as decode_parameter reads it; m 0 for a plain value (p its size)."""
     if abs(code) < 5:
         return 0, abs(code)
     m = int(abs(code) / 10 + 0.5)
-    return m, round(abs(code) - 10 * m, 9)
+    return m, round(abs(code) - 10 * m, 9)  # 10.33333 → 0.33333, not 0.33333000000000013
 
 
 # instructions whose first number may be a free variable (SHELXL manual: DFIX/DANG d, CHIV V)
@@ -339,8 +339,9 @@ _VARIABLE_TARGETS = frozenset(("DFIX", "DANG", "CHIV"))
 
 def occupancy_variables(shelx: ShelxFile) -> set[int]:
     """The free variables (m >= 2) that only tie occupancies: named by sof codes and by no
-    coordinate, U, restraint target or SUMP. Those SHELXL refines as occupancies alone; the
-    refinement here refines them so and holds any other (a distance on fv(2) as well) fixed."""
+    coordinate, U, restraint target, AFIX/HFIX distance or U, or SUMP. Those SHELXL refines as
+    occupancies alone; the refinement here refines them so and holds any other (a distance on
+    fv(2) as well) fixed."""
     in_sof, elsewhere = set(), set()
 
     def walk(lines):
@@ -356,6 +357,9 @@ def occupancy_variables(shelx: ShelxFile) -> set[int]:
                     elsewhere.update(int(abs(v)) for v in numbers[3::2])
                 elif line.keyword in _VARIABLE_TARGETS and numbers:
                     elsewhere.add(_variable(numbers[0])[0])
+                elif line.keyword in ("AFIX", "HFIX"):  # AFIX mn d sof U, HFIX mn U d
+                    d_and_u = numbers[1:4:2] if line.keyword == "AFIX" else numbers[1:3]
+                    elsewhere.update(_variable(v)[0] for v in d_and_u)
 
     walk(shelx.lines)
     return {m for m in in_sof - elsewhere if 2 <= m <= len(shelx.fvars)}
