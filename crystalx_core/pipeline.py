@@ -19,7 +19,12 @@ from crystalx_core.contents import (
     unit_with_model_atoms,
 )
 from crystalx_core.crystallography.maps import Residual, difference_density, residual_density
-from crystalx_core.crystallography.refine import RefinementResult, largest_u, refine
+from crystalx_core.crystallography.refine import (
+    RefinementResult,
+    largest_u,
+    refine,
+    refined_input_variables,
+)
 from crystalx_core.crystallography.solve import Solution, data_r_sigma, solutions
 from crystalx_core.errors import CrystalXError, InputError, RefinementError, SolveError
 from crystalx_core.element_evidence import relabelled, take_weighed_elements, weigh_elements
@@ -315,6 +320,8 @@ def _finish_job(
     notes += [unit_note] if unit_note else []
     renames = renames_note(structure, assignment.sites)
     notes += [renames] if renames else []
+    if reflections is not None and (note := free_variable_note(given, final)):
+        notes.append(note)
     result = JobResult(
         input=given,
         assigned=structure,
@@ -330,6 +337,21 @@ def _finish_job(
     if result.final is not None:
         result.failure = verdict(result.final.r1, data_r_sigma(structure, reflections))
     return result
+
+
+def free_variable_note(given: Structure, final: Structure) -> str:
+    """What became of the input's free variables (FVAR 2, 3, ...) that tie occupancies: the
+    refinement refines them (crystallography.refine), and the .res carries them back."""
+    before, after = given.free_variable_values, final.free_variable_values
+    if len(before) != len(after):
+        return ""
+    values = [
+        f"fv({m}) {before[m - 2]:.4f} -> {after[m - 2]:.4f}"
+        + (" (held at its bound)" if after[m - 2] in (0.0, 1.0) else "")
+        for m in sorted(refined_input_variables(final))
+        if f"{after[m - 2]:.4f}" != f"{before[m - 2]:.4f}"  # as written: a change shown
+    ]
+    return "the input's free variables refined: " + ", ".join(values) if values else ""
 
 
 def verdict(r1: float, r_sigma: float) -> str | None:
@@ -453,7 +475,12 @@ def _refined_with_user_restraints(
         with_own = _instructions(plan, own)
         try:
             refined = refine(
-                plan.structure, reflections, cycles, anisotropic, instructions=with_own
+                plan.structure,
+                reflections,
+                cycles,
+                anisotropic,
+                instructions=with_own,
+                input_variables=True,
             )
         except RefinementError as error:
             notes.append(
@@ -467,7 +494,11 @@ def _refined_with_user_restraints(
                 return refined, with_own
             try:
                 without = refine(
-                    plan.structure, reflections, cycles, anisotropic, instructions=base
+                    plan.structure,
+                    reflections,
+                    cycles,
+                    anisotropic,
+                    instructions=base,  # the input's variables held as its restraints are
                 )
             except RefinementError:  # the restrained result is the one there is
                 without = None
@@ -485,7 +516,10 @@ def _refined_with_user_restraints(
             return refined, with_own
     elif note:
         notes.append(note)
-    return refine(plan.structure, reflections, cycles, anisotropic, instructions=base), base
+    refined = refine(
+        plan.structure, reflections, cycles, anisotropic, instructions=base, input_variables=True
+    )
+    return refined, base
 
 
 # A displacement no atom of an ordinary crystal reaches (loose solvent stays near 0.2-0.3 Å²):

@@ -194,6 +194,7 @@ def add_riding_hydrogens(
                         part=group.part,
                         afix=group.code,
                         free_variable=group.free_variable,
+                        input_variable=group.input_variable,
                     )
                     for k, xyz in enumerate(group.positions)
                 )
@@ -246,16 +247,18 @@ def add_riding_hydrogens(
                 _DISORDER_NOTE if len(alternatives[i]) < len(bonds[i]) else ""
             )
             continue
+        images = [1] * len(positions)  # each H's share: the pivot's occupancy / its images
         occupancies = [site.occupancy] * len(positions)
         if operators and code == 0:  # no AFIX group to keep whole: H made by the symmetry go
             positions = _unique_under(operators, pivot, positions)
-            occupancies = [site.occupancy] * len(positions)
+            images, occupancies = [1] * len(positions), [site.occupancy] * len(positions)
             if disorder := _disorder_note(site.element, n_h, operators, pivot, positions):
                 note = f"{note}; {disorder}" if note else disorder
                 share = n_h / _images_in_all(operators, pivot, positions)
                 occupancies = [site.occupancy * share] * len(positions)
         elif operators and known is None:  # the whole group, and its images, are written
-            occupancies = [site.occupancy / _images(operators, pivot, h) for h in positions]
+            images = [_images(operators, pivot, h) for h in positions]
+            occupancies = [site.occupancy / n for n in images]
             if note := _special_note(site.element, operators, pivot, positions, occupancies):
                 plan.notes[key] = note
         u_iso = RIDING_U_FACTOR.get(code, 1.2) * site.u_iso
@@ -270,8 +273,12 @@ def add_riding_hydrogens(
                 occupancy=occupancy,
                 part=site.part,
                 afix=code,
+                # on the pivot's free variable, as SHELXL's H of a disordered group (21 with it;
+                # 30.33333 for a methyl's H over a threefold axis, under a 30.33333 C)
+                input_variable=site.input_variable
+                and (site.input_variable[0], site.input_variable[1] / n),
             )
-            for k, (xyz, occupancy) in enumerate(zip(positions, occupancies))
+            for k, (xyz, occupancy, n) in enumerate(zip(positions, occupancies, images))
         )
         placed.extend(positions)
         plan.codes[key] = code
@@ -317,6 +324,7 @@ class _PartGroup:
     part: int
     occupancy: float
     free_variable: int
+    input_variable: tuple[int, float] | None
     code: int
     positions: list[np.ndarray]
 
@@ -391,6 +399,7 @@ def _per_part(
                 part,
                 min(neighbour.occupancy, site.occupancy),
                 neighbour.free_variable if lower else 0,
+                neighbour.input_variable if lower else site.input_variable,
                 code,
                 list(positions),
             )

@@ -85,6 +85,11 @@ class Site:
     # SHELX free variable m >= 2 the occupancy refines with: +m means occupancy = fv(m), -m
     # occupancy = 1 - fv(m) (sof codes 10m+s and -(10m+s)); 0: occupancy as it is
     free_variable: int = 0
+    # the input file's free variable the occupancy is tied to, (±m, c): occupancy c·fv(m) for +m,
+    # c·(1 − fv(m)) for −m, as SHELX's sof ±(10m + p) with p = c × site-symmetry factor (m >= 2,
+    # numbered as the input's FVAR, values in Structure.free_variable_values); None: the job's
+    # own variable (free_variable) or a fixed occupancy
+    input_variable: tuple[int, float] | None = None
 
     @property
     def with_mixed(self) -> list["Site"]:
@@ -126,6 +131,9 @@ class Structure:
     # what in the input says the compound holds no H (a CIF's _chemical_formula_sum): the job
     # then places none (contents.declared_without_h)
     declared_no_h: str = ""
+    # the input's free variables 2, 3, ... (FVAR after the overall scale) as last refined:
+    # fv(m) is free_variable_values[m - 2] (Site.input_variable)
+    free_variable_values: tuple[float, ...] = ()
 
     def __post_init__(self):
         self.sfac = [normalise_symbol(s) for s in self.sfac]

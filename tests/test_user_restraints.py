@@ -43,6 +43,30 @@ def test_restraint_lines_follow_the_jobs_labels_and_leave_out_what_smtbx_cannot_
     assert user_restraints(None, structure) == ([], "")
 
 
+def test_a_target_on_a_free_variable_is_the_distance_it_stands_for():
+    """SHELXL reads DFIX 21 as fv(2) Å, -21 as 1 - fv(2), 11.54 as 1.54 fixed (any parameter's
+    code, manual: atom lists); iotbx would restrain to 21 Å. A target on a variable FVAR does
+    not define is left out with a note, and the variable stays fixed (occupancy_variables)."""
+    text = HEADER + (
+        "DFIX 21 0.02 C1 C2\nDANG 30.5 C1 C8\nDFIX -21 C2 C8\nDFIX 11.54 C1 C8\nDFIX 1.5 C2 C1\n"
+        "DFIX 41 C2 C1\nFVAR 1 1.54 4.8\n"
+        "C1 1 0.1 0.2 0.3 21 0.03\nC2 1 0.2 0.2 0.3 11 0.03\nC8 1 0.4 0.2 0.3 11 0.03\n"
+        "HKLF 4\nEND\n"
+    )
+    shelx = parse_shelx(text, "x.res")
+    structure = shelx.to_structure()
+    lines, note = user_restraints(shelx, structure)
+    assert lines == [
+        "DFIX 1.54000 0.02 C1 C2",
+        "DANG 2.40000 C1 C8",
+        "DFIX -0.54000 C2 C8",
+        "DFIX 1.54000 C1 C8",
+        "DFIX 1.5 C2 C1",
+    ]
+    assert "1 with a target on a free variable FVAR does not define" in note
+    assert {s.label: s.input_variable for s in structure.sites}["C1"] is None
+
+
 def test_the_users_eadp_and_simu_hold_a_minor_rings_adps(shared_data):
     """Anisotropic without its restraints, SH2185's minor ring runs away (C17B's U33 over
     2 Å² on main before this change); with them every Ueq stays under 0.2 Å² and each EADP

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import math
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from iotbx.shelx import errors as shelx_errors, parse_smtbx_refinement_model
@@ -76,11 +77,21 @@ def refine(
     instructions: list[str] | None = None,
     keep_isotropic: frozenset[str] = frozenset(),
     damping: float = DAMPING,
+    input_variables: bool = False,
 ) -> RefinementResult:
     """Refine the atoms of `structure` (peaks ignored) against the reflections: every atom
     isotropic (an atom given with Uij starts from its Uiso), or with anisotropic=True the
-    non-H atoms anisotropic but those labelled in `keep_isotropic`. Occupancies on free
-    variables (Site.free_variable) refine as SHELXL refines them.
+    non-H atoms anisotropic but those labelled in `keep_isotropic`. Occupancies on the job's
+    free variables (Site.free_variable) refine as SHELXL refines them; with input_variables
+    the input's too (Site.input_variable, values in Structure.free_variable_values), else
+    they stay as given: the job refines them with the input's own restraints, in the model
+    they were made for (an isotropic or unrestrained model biases them: FC_SH2185's minor ring
+    took 0.16 for its published 0.09). An input variable that leaves [0, 1] is held at the
+    bound it crossed and the refinement done again, until none leaves. A variable far from its
+    value converges slowly: its diagonal element lies orders below the largest, which sets the
+    first damping (FC_p31c's, started 0.05 under SHELXL's 0.761(6) / 0.851(5), moved 0.0044 and
+    0.0048 in the job's 10 cycles; from damping 1e-6 they came back, but FC_SH2185's
+    restrained minor ring diverged, H17B Uiso -0.17 Å²); a user's .res holds converged values.
 
     The model goes through a SHELX .ins text so that smtbx's own AFIX parser builds the
     riding-hydrogen constraints exactly as SHELXL would read them (AFIX 15n excepted: see
@@ -88,6 +99,89 @@ def refine(
     Levenberg-Marquardt's first damping as a share of the normal matrix's largest diagonal
     element (NEW_MODEL_DAMPING for a model just made from peaks).
     """
+    given = structure
+    values = structure.free_variable_values
+    if not input_variables:
+        structure = structure.with_sites([_held(site, None, values) for site in structure.sites])
+    settings = (cycles, anisotropic, instructions, keep_isotropic, damping)
+    result = _refined_once(structure, reflections, *settings)
+    variables, bounds = refined_input_variables(structure), {}
+    # a variable held at its bound changes the others: refined again until none leaves, at
+    # most once per variable (each pass holds one more)
+    while out := {
+        m: min(max(result.structure.free_variable_values[m - 2], 0.0), 1.0)
+        for m in variables - bounds.keys()
+        if not 0.0 <= result.structure.free_variable_values[m - 2] <= 1.0
+    }:
+        bounds |= out
+        held = tuple(bounds.get(m, v) for m, v in enumerate(values, 2))
+        sites = [_held(site, set(bounds), held) for site in structure.sites]
+        start = replace(structure.with_sites(sites), free_variable_values=held)
+        result = _refined_once(start, reflections, *settings)
+    sites = [  # held atoms keep their codes: written back on their variable
+        replace(
+            new,
+            input_variable=old.input_variable,
+            mixed=tuple(
+                replace(a, input_variable=b.input_variable) for a, b in zip(new.mixed, old.mixed)
+            ),
+        )
+        for new, old in zip(result.structure.sites, given.atoms)
+    ]
+    return replace(result, structure=result.structure.with_sites(sites))
+
+
+def refined_input_variables(structure: Structure) -> set[int]:
+    """The input's free variables a refinement refines (Site.input_variable), the job's own
+    variable taking a site that has both."""
+    return {
+        abs(atom.input_variable[0])
+        for site in structure.atoms
+        for atom in site.with_mixed
+        if atom.input_variable and not atom.free_variable
+    }
+
+
+def _held(site, variables: set[int] | None, values: tuple[float, ...]):
+    """The site with its occupancy fixed at its input variable's value (`values`) where that
+    is in `variables` (None: every input variable); the job's own variable (free_variable)
+    keeps an atom that has both."""
+
+    def fixed(atom):
+        if not atom.input_variable or atom.free_variable:
+            return replace(atom, input_variable=None) if variables is None else atom
+        if variables is not None and abs(atom.input_variable[0]) not in variables:
+            return atom
+        occupancy = variable_occupancy(atom.input_variable, values)
+        return replace(
+            atom,
+            input_variable=None,
+            occupancy=atom.occupancy if occupancy is None else occupancy,
+        )
+
+    return replace(fixed(site), mixed=tuple(fixed(atom) for atom in site.mixed))
+
+
+def variable_occupancy(code: tuple[int, float], values: Sequence[float]) -> float | None:
+    """c·fv(m) for (+m, c), c·(1 − fv(m)) for (−m, c), fv(m) = values[m − 2] kept within
+    [0, 1]; None where `values` holds no finite fv(m)."""
+    m, c = code
+    if not 2 <= abs(m) <= len(values) + 1 or not math.isfinite(values[abs(m) - 2]):
+        return None
+    fv = min(max(values[abs(m) - 2], 0.0), 1.0)
+    return c * fv if m > 0 else c * (1 - fv)
+
+
+def _refined_once(
+    structure: Structure,
+    reflections,
+    cycles: int,
+    anisotropic: bool,
+    instructions: list[str] | None,
+    keep_isotropic: frozenset[str],
+    damping: float,
+) -> RefinementResult:
+    """refine() with every free variable as given."""
     given = structure.atoms  # a property that filters the sites: read once
     if not given:
         raise RefinementError("no atoms to refine", structure.source)
@@ -120,8 +214,9 @@ def refine(
         ]
     )
     named, original = _with_smtbx_labels(atoms)
-    # smtbx chains SHELX's 21/-21 codes pair by pair and breaks with more than two atoms on one
-    # variable: they go in as fixed occupancies, and _occupancy_constraints ties them
+    # iotbx's SHELX parser builds a variable's 21/-21 codes into a chain of pairs (1, 2), (2, 3),
+    # which breaks where neighbouring atoms' codes differ (see _occupancy_constraints): they go
+    # in as fixed occupancies, and _occupancy_constraints ties them
     named = named.with_sites([replace(site, free_variable=0) for site in named.sites])
     detached = _detached_groups(named.sites)
     apart = {label for labels, _ in detached for label in labels}
@@ -159,12 +254,11 @@ def refine(
             f"above 2σ(Fo²)",
             where,
         )
+    occupancies, references = _occupancy_constraints(atoms, xs)
     model = refinement.model(
         fo_sq=fo_sq,
         xray_structure=xs,
-        constraints=builder.constraints
-        + _mixed_site_constraints(atoms)
-        + _occupancy_constraints(atoms, xs),
+        constraints=builder.constraints + _mixed_site_constraints(atoms) + occupancies,
         restraints_manager=builder.restraints_manager,
         weighting_scheme=builder.weighting_scheme,
         conformer_indices=builder.conformer_indices,
@@ -201,7 +295,7 @@ def refine(
         )
         r1 = ls.r1_factor(cutoff_factor=2)[0]
         result = RefinementResult(
-            structure=_updated(atoms, xs, order),
+            structure=_updated(atoms, xs, order, references),
             r1=r1,
             r1_all=ls.r1_factor()[0],
             wr2=ls.wR2(),
@@ -321,19 +415,55 @@ def _mixed_site_constraints(atoms: Structure) -> list:
     return constraints
 
 
-def _occupancy_constraints(atoms: Structure, xs) -> list:
-    """One refined occupancy per free variable (Site.free_variable): fv for the atoms on +m,
-    1 - fv for those on -m."""
+def _occupancy_constraints(atoms: Structure, xs) -> tuple[list, dict[int, tuple[int, int, float]]]:
+    """One refined occupancy per free variable. The job's (Site.free_variable): fv for the
+    atoms on +m, 1 - fv for those on -m. The input's (Site.input_variable, c·fv or c·(1 - fv)):
+    every atom starts at the variable's value (Structure.free_variable_values, not an occupancy
+    an earlier step left), the first atom's occupancy refines and every other's is the affine
+    function of it that the two codes make (smtbx's occupancy_pair_affine_constraint, every
+    pair holding the first: iotbx's SHELX reader chains pairs (1, 2), (2, 3), and smtbx
+    resolves atom 2's occupancy to atom 1's parameter, so pair (2, 3)'s form lands on the wrong
+    atom where the codes of 2 and 3 differ, cctbx 2025.11). Returns the constraints and, per
+    input variable m, (scatterer, sign, c) of its first atom."""
     groups: dict[int, tuple[list, list]] = {}
+    members: dict[int, list[tuple[int, int, float]]] = {}
     for index, (i, k) in enumerate(_scatterer_slots(atoms)):
+        atom = atoms.sites[i] if k < 0 else atoms.sites[i].mixed[k]
         m = atoms.sites[i].free_variable if k < 0 else 0
         if m:
             groups.setdefault(abs(m), ([], []))[m < 0].append((index, 1.0))
             xs.scatterers()[index].flags.set_grad_occupancy(True)
-    return [
+        elif atom.input_variable and not atom.free_variable:
+            code, c = atom.input_variable
+            members.setdefault(abs(code), []).append((index, 1 if code > 0 else -1, c))
+    constraints = [
         occupancy_constraints.dependent_occupancy(as_var, as_one_minus)
         for as_var, as_one_minus in groups.values()
     ]
+    scatterers = xs.scatterers()
+    values = list(atoms.free_variable_values)
+    for m, ((first, sign, c), *others) in members.items():
+        if variable_occupancy((m, c), values) is None:  # a model without the value: its share
+            share = scatterers[first].occupancy / c
+            values += [math.nan] * (m - 1 - len(values))
+            values[m - 2] = share if sign > 0 else 1 - share
+        for index, member_sign, member_c in [(first, sign, c), *others]:
+            # every atom from the variable's value, whatever occupancy an earlier step left
+            scatterers[index].occupancy = variable_occupancy((member_sign * m, member_c), values)
+        scatterers[first].flags.set_grad_occupancy(True)
+        for index, other_sign, other_c in others:
+            # first: c·fv or c·(1 - fv); this one: c'·fv or c'·(1 - fv), so with a = c'/c
+            # a·occ(first) ∓ occ(this) = 0 on the same sign, c' on opposite ones
+            a = other_c / c
+            same = other_sign == sign
+            constraints.append(
+                occupancy_constraints.occupancy_pair_affine_constraint(
+                    (first, index), ((a, -1.0 if same else 1.0), 0.0 if same else other_c)
+                )
+            )
+            scatterers[index].flags.set_grad_occupancy(True)
+    references = {m: group[0] for m, group in members.items()}
+    return constraints, references
 
 
 def _smtbx_labels(n: int) -> list[str]:
@@ -489,11 +619,15 @@ def _refine_everything(xs) -> None:
         sc.flags.set_grad_u_aniso(sc.flags.use_u_aniso())
 
 
-def _updated(atoms: Structure, xs, order: list[int]) -> Structure:
-    """The input sites with refined coordinates, Uiso (Ueq for anisotropic atoms) and Uij, in
-    the caller's order (`order[k]`: where the k-th refined site was)."""
+def _updated(
+    atoms: Structure, xs, order: list[int], references: dict[int, tuple[int, int, float]]
+) -> Structure:
+    """The input sites with refined coordinates, Uiso (Ueq for anisotropic atoms), Uij and
+    occupancies, in the caller's order (`order[k]`: where the k-th refined site was), and the
+    input's free variables read back from their first atoms (`references`)."""
     refined = [[None] * len(site.mixed) + [site] for site in atoms.sites]
-    for (i, k), sc in zip(_scatterer_slots(atoms), xs.scatterers()):
+    scatterers = xs.scatterers()
+    for (i, k), sc in zip(_scatterer_slots(atoms), scatterers):
         atom = atoms.sites[i] if k < 0 else atoms.sites[i].mixed[k]
         u_iso, u_aniso = displacement(sc, xs.unit_cell())
         refined[i][k] = replace(
@@ -501,9 +635,16 @@ def _updated(atoms: Structure, xs, order: list[int]) -> Structure:
             frac=tuple(float(v) for v in sc.site),
             u_iso=u_iso,
             u_aniso=None if is_hydrogen(atom.element) else u_aniso,
-            occupancy=float(sc.occupancy) if atom.free_variable else atom.occupancy,
+            occupancy=float(sc.occupancy)
+            if atom.free_variable or atom.input_variable
+            else atom.occupancy,
         )
     sites = [None] * len(order)
     for k, atoms_of_site in zip(order, refined):
         sites[k] = replace(atoms_of_site[-1], mixed=tuple(atoms_of_site[:-1]))
-    return atoms.with_sites(sites)
+    values = list(atoms.free_variable_values)
+    for m, (index, sign, c) in references.items():
+        share = float(scatterers[index].occupancy) / c
+        values += [math.nan] * (m - 1 - len(values))  # a structure that lost its values
+        values[m - 2] = share if sign > 0 else 1 - share
+    return replace(atoms.with_sites(sites), free_variable_values=tuple(values))

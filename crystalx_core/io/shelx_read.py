@@ -233,6 +233,7 @@ class ShelxFile:
             temperature_c=self.temperature_c,
             title=self.title,
             source=self.path,
+            free_variable_values=tuple(self.fvars[1:]),
         )
 
 
@@ -312,8 +313,7 @@ def decode_parameter(
     on the line itself came from (a PART's sof)."""
     if abs(code) < 5:
         return code
-    m = int(abs(code) / 10 + 0.5)
-    p = round(abs(code) - 10 * m, 9)  # 10.33333 → 0.33333, not 0.33333000000000013
+    m, p = _variable(code)
     if m == 1:
         return math.copysign(p, code)
     if m > len(fvars):
@@ -322,6 +322,47 @@ def decode_parameter(
             f"{what} {code:g}{source} refers to free variable {m}, but {defined}", path, line
         )
     return p * fvars[m - 1] if code > 0 else p * (1 - fvars[m - 1])
+
+
+def _variable(code: float) -> tuple[int, float]:
+    """(m, p) of a SHELX code ±(10m + p), p = |code| − 10m with its sign (19 → (2, −1): −fv(2);
+    −21 → (2, 1): 1 − fv(2)), as decode_parameter reads it; m 0 for a plain value (p its size)."""
+    if abs(code) < 5:
+        return 0, abs(code)
+    m = int(abs(code) / 10 + 0.5)
+    return m, round(abs(code) - 10 * m, 9)  # 10.33333 → 0.33333, not 0.33333000000000013
+
+
+# instructions whose first number may be a free variable (SHELXL manual: DFIX/DANG d, CHIV V)
+_VARIABLE_TARGETS = frozenset(("DFIX", "DANG", "CHIV"))
+
+
+def occupancy_variables(shelx: ShelxFile) -> set[int]:
+    """The free variables (m >= 2) that only tie occupancies: named by sof codes and by no
+    coordinate, U, restraint target, AFIX/HFIX distance or U, or SUMP. Those SHELXL refines as
+    occupancies alone; the refinement here refines them so and holds any other (a distance on
+    fv(2) as well) fixed."""
+    in_sof, elsewhere = set(), set()
+
+    def walk(lines):
+        for line in lines:
+            if line.kind == "include":
+                walk(line.included)
+            elif isinstance(line, AtomLine):
+                in_sof.add(_variable(line.sof_code)[0])
+                elsewhere.update(_variable(c)[0] for c in (*line.xyz_codes, *line.u_codes))
+            elif line.kind == "instruction":
+                numbers = [float(w) for w in line.fields if _is_number(w)]
+                if line.keyword == "SUMP":  # SUMP c sigma c1 m1 c2 m2 ...
+                    elsewhere.update(int(abs(v)) for v in numbers[3::2])
+                elif line.keyword in _VARIABLE_TARGETS and numbers:
+                    elsewhere.add(_variable(numbers[0])[0])
+                elif line.keyword in ("AFIX", "HFIX"):  # AFIX mn d sof U, HFIX mn U d
+                    d_and_u = numbers[1:4:2] if line.keyword == "AFIX" else numbers[1:3]
+                    elsewhere.update(_variable(v)[0] for v in d_and_u)
+
+    walk(shelx.lines)
+    return {m for m in in_sof - elsewhere if 2 <= m <= len(shelx.fvars)}
 
 
 def _check_cell(cell: tuple[float, ...], path: str, line: int) -> None:
@@ -738,13 +779,19 @@ class _Parser:
         self._chemical_occupancies()
 
     def _chemical_occupancies(self) -> None:
-        """sof × group order / multiplicity: 1 for a full atom on any position."""
+        """sof × group order / multiplicity: 1 for a full atom on any position; an occupancy on
+        a free variable that ties occupancies alone keeps it (Site.input_variable)."""
         atoms = self.shelx.atoms
         if not atoms:
             return
         structure = self.shelx.to_structure(group_mixed=False)
-        for atom, occupancy in zip(atoms, chemical_occupancies(structure, [a.sof for a in atoms])):
-            atom.site.occupancy = occupancy
+        refined = occupancy_variables(self.shelx)
+        factors = chemical_occupancies(structure, [1.0] * len(atoms))
+        for atom, factor in zip(atoms, factors):
+            atom.site.occupancy = atom.sof * factor
+            m, p = _variable(atom.sof_code)
+            if m in refined and p:
+                atom.site.input_variable = (int(math.copysign(m, atom.sof_code)), p * factor)
 
 
 def _atom_line(tokens: list[str]) -> bool:

@@ -10,7 +10,8 @@ RIGU ISOR (cctbx 2025.11, iotbx/shelx/parsers.py; CHIV it reads and ignores), an
 become smtbx's shared_u/shared_site constraints (crystallography.refine). A range ('C1 > C6')
 is spelt out in the file's atom order (the refinement's is another). Lines of a residue other
 than 0, or naming atoms by residue ('_') or class, are not carried: the refinement's model has
-no residues.
+no residues. A DFIX/DANG target given on a free variable (DFIX 21) is put as the distance
+it stands for at the input's value: iotbx reads the number as written.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from __future__ import annotations
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.io.shelx_names import _instructions, follow_renamed_atoms
 from crystalx_core.io.shelx_write import _atom_region, _renamed_and_gone
-from crystalx_core.io.shelx_read import AtomLine, ShelxFile
+from crystalx_core.errors import InputError
+from crystalx_core.io.shelx_read import AtomLine, ShelxFile, decode_parameter
 from crystalx_core.structure import Structure
 
 RESTRAINTS = frozenset("DFIX DANG SADI FLAT SIMU DELU RIGU ISOR".split())
@@ -26,6 +28,8 @@ CONSTRAINTS = frozenset(("EADP", "EXYZ"))
 # their ranges span the non-H atoms: riding H are isotropic with a Uiso tied to their pivot's,
 # and SHELXL's SIMU/DELU/RIGU/ISOR default to the non-H atoms
 ADP_RESTRAINTS = frozenset("SIMU DELU RIGU ISOR".split())
+# restraints whose first number, the target, may be a free variable (SHELXL manual, DFIX/DANG)
+VARIABLE_TARGETS = frozenset(("DFIX", "DANG"))
 # restraints smtbx has no reader for: the refinement goes on without them, with a note
 UNSUPPORTED = frozenset("CHIV SAME NCSY BUMP".split())
 
@@ -50,7 +54,7 @@ def user_restraints(shelx_file: ShelxFile | None, structure: Structure) -> tuple
     if any(line.keyword == "RESI" for line in lines):
         order = []  # a range over residues: left out
     kept: list[str] = []
-    gone, other, unread = 0, set(), 0
+    gone, other, unread, undefined = 0, set(), 0, 0
     for line, residue, include in _instructions(lines[:end]):
         if line.kind != "instruction":
             continue
@@ -72,12 +76,17 @@ def user_restraints(shelx_file: ShelxFile | None, structure: Structure) -> tuple
         if include is not None or residue or any(mark in word for word in words for mark in "_<>$"):
             unread += 1
             continue
+        if line.keyword in VARIABLE_TARGETS and not _target_decoded(words, shelx_file):
+            undefined += 1
+            continue
         kept.append(" ".join(words))
     left = []
     if gone:
         left.append(f"{gone} naming atoms this model no longer has")
     if unread:
         left.append(f"{unread} by residue, range, symmetry or in an include file")
+    if undefined:
+        left.append(f"{undefined} with a target on a free variable FVAR does not define")
     if other:
         left.append(f"{', '.join(sorted(other))} (smtbx has no such restraint)")
     note = (
@@ -87,6 +96,27 @@ def user_restraints(shelx_file: ShelxFile | None, structure: Structure) -> tuple
         else ""
     )
     return kept, note
+
+
+def _target_decoded(words: list[str], shelx_file: ShelxFile) -> bool:
+    """Put a DFIX/DANG target given as a SHELX code (21 = fv(2), 11.54 = 1.54 fixed) as the
+    distance it stands for, which iotbx's parser would read as the number written (21 Å):
+    p × fv(m), or p × (1 − fv(m)) for −(10m + p), as SHELXL reads any parameter, at the
+    input's value (a variable named by a target stays fixed: shelx_read.occupancy_variables).
+    False where the code names a variable FVAR does not define."""
+    if len(words) < 2:
+        return True
+    try:
+        code = float(words[1])
+    except ValueError:  # no target: SHELXL's default, or a malformed line iotbx reports
+        return True
+    if abs(code) < 5:
+        return True
+    try:
+        words[1] = f"{decode_parameter(code, shelx_file.fvars, '', '', 0):.5f}"
+    except InputError:
+        return False
+    return True
 
 
 def _ranges_expanded(words: list[str], order: list[str]) -> list[str]:

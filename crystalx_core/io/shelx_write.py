@@ -173,11 +173,13 @@ class _SiteWriter:
 
     def _keep(self, value: float, code: float | None) -> float:
         """The original code if it still means `value`, else the value itself."""
-        if code is not None and math.isclose(
-            decode_parameter(code, self.fvars, "", "", 0), value, **_CLOSE
-        ):
+        if code is not None and self._means(code, value):
             return code
         return _plain(value)
+
+    def _means(self, code: float, value: float) -> bool:
+        """Whether `code` decodes to `value` with the free variables written."""
+        return math.isclose(decode_parameter(code, self.fvars, "", "", 0), value, **_CLOSE)
 
     def _atom_text(self, index: int, site: Site, origin: AtomLine | None) -> str:
         if site.is_peak:
@@ -200,6 +202,13 @@ class _SiteWriter:
             sof_code = math.copysign(10 * m + self.sof_factor[index], site.free_variable)
         elif origin and math.isclose(origin.sof, sof, **_CLOSE):
             sof_code = origin.sof_code
+        elif site.input_variable and abs(site.input_variable[0]) <= len(self.fvars):
+            m, c = site.input_variable  # the input's variable, as refined (FVAR written)
+            coded = math.copysign(10 * abs(m) + c * self.sof_factor[index], m)
+            if origin and self._means(origin.sof_code, sof):
+                sof_code = origin.sof_code
+            else:  # a code that no longer means the occupancy (a site made whole) is not kept
+                sof_code = coded if self._means(coded, sof) else 10 + sof
         else:
             sof_code = self._riding_sof(site, origin, sof)
         head = f"{bare_label(site.label):<5} {sfac}" + xyz + _field(sof_code, 5, 12)
@@ -536,8 +545,9 @@ def render_with_sites(
     replaced: dict[int, list[str]] = {}
     fvar_numbers = [line.number for line in lines if line.keyword == "FVAR"]
     new_fvars = free_variables(sites)
-    if new_fvars:  # the model's free variables after the file's own
-        fvar_text = [text + nl for text in fvar_lines([*(shelx_file.fvars or [1.0]), *new_fvars])]
+    fvars = input_fvars(shelx_file.fvars, structure.free_variable_values)
+    if new_fvars or fvars != shelx_file.fvars:  # the file's own as refined, the model's after
+        fvar_text = [text + nl for text in fvar_lines([*(fvars or [1.0]), *new_fvars])]
         for number in fvar_numbers:
             replaced[number] = []
         if fvar_numbers:
@@ -567,8 +577,8 @@ def render_with_sites(
     out = verbatim(lines[:start]) + [line + nl for line in [*hfix_lines(groups), *restraints]]
     if new_fvars and not fvar_numbers:
         out += fvar_text
-    offset = max(len(shelx_file.fvars), 1) - 1
-    writer = _SiteWriter(structure, sites, shelx_file.fvars, nl, origins, offset)
+    offset = max(len(fvars), 1) - 1
+    writer = _SiteWriter(structure, sites, fvars, nl, origins, offset)
     for index, site in enumerate(sites):
         origin = origins.get(site.line)
         between = []
@@ -584,6 +594,14 @@ def render_with_sites(
         tail = tail[: stop + 1]
     out += [line.text for line in pending] + verbatim(tail)
     return "".join(out)
+
+
+def input_fvars(given: list[float], refined: Sequence[float]) -> list[float]:
+    """The file's FVAR values (overall scale first) with its free variables as refined
+    (Structure.free_variable_values); the file's where the model holds none or lost one."""
+    if not given or len(refined) != len(given) - 1 or not all(map(math.isfinite, refined)):
+        return list(given)
+    return [given[0], *refined]
 
 
 def _with_free_variables(instructions: list[str], values: list[float]) -> list[str]:
