@@ -230,22 +230,26 @@ def _riding(structure: Structure, counts: dict[int, int], density, bonds) -> lis
         return []
     sites = plan.structure.sites
     groups = [
-        _rotamers(structure, pivot, [sites[k] for k in group], plan.codes[pivot], bonds)
+        _rotamers(structure, pivot, [sites[k] for k in group], plan.codes[pivot], bonds, density)
         for pivot, group in plan.groups.items()
     ]
     return [[h for group in combination for h in group] for combination in product(*groups)]
 
 
-def _rotamers(structure: Structure, pivot: int, hydrogens: list[Site], code: int, bonds):
+def _rotamers(structure: Structure, pivot: int, hydrogens: list[Site], code: int, bonds, density):
     """The placements of one pivot's H to compare on Fo²: a pyramidal R–NH2 (no HFIX, placed
     from the map: hydrogens.restrained_group) takes two of a staggered NH3's three places, and
     where its second H is weak (an amine N–H at 1.2 rms beside noise of 1.5) the map may pick
     the wrong two; as a crystallographer refines each rotamer of such a group, each pair of the
     three is fitted and the best kept (codtools_2019572's NH2 beside an Na–O–H: the map's pair
     missed the published H by 1.4 Å, and the fit took the O's H for a third H on the N).
-    Every other group as riding placed it."""
+    A lone H on an O, N or S is also tried where the map has its maximum (_on_peak). Every
+    other group as riding placed it."""
     site = structure.sites[pivot]
     covalent = [c for c in bonds[pivot] if not is_metal(structure.sites[c.j].element)]
+    if len(hydrogens) == 1:
+        moved = _on_peak(structure, pivot, hydrogens[0], bonds, density)
+        return [hydrogens] if moved is None else [hydrogens, [moved]]
     if code != 0 or len(hydrogens) != 2 or not restrained_group(site.element, 2, len(covalent)):
         return [hydrogens]
     centre = structure.cartesian(site.frac)
@@ -257,3 +261,26 @@ def _rotamers(structure: Structure, pivot: int, hydrogens: list[Site], code: int
     moved = replace(hydrogens[1], frac=tuple(structure.fractional(centre + third)))
     first, second = hydrogens
     return [[first, second], [first, moved], [replace(first, frac=moved.frac), second]]
+
+
+def _on_peak(structure: Structure, pivot: int, hydrogen: Site, bonds, density) -> Site | None:
+    """The lone H of an O, N or S moved, at its riding distance, onto the highest maximum of
+    `density` on the pivot's shell (hydrogen_evidence.shell_peaks), where that stands over
+    the density at the riding place; else None. A crystallographer refines such an H freely
+    (DFIX) where its peak is off the ideal place: FC_p31c's N1, pyramidal in its PART, has its
+    H 29° off the AFIX 43 bisector, and there one H (1.9 rms) fitted worse than two of AFIX 23,
+    one of which came near the 4.8-rms peak."""
+    from crystalx_core.hydrogen_evidence import MIN_BOND_ANGLE, SHELL, shell_peaks
+
+    site = structure.sites[pivot]
+    if density is None or site.element not in SHELL:
+        return None
+    centre = structure.cartesian(site.frac)
+    bonded = [c.cart_j for c in bonds[pivot] if not is_hydrogen(structure.sites[c.j].element)]
+    peaks = shell_peaks(density, centre, bonded, SHELL[site.element], MIN_BOND_ANGLE)
+    arm = structure.cartesian(hydrogen.frac) - centre
+    if not peaks or peaks[0].height <= float(density(centre[None] + arm[None])[0]):
+        return None
+    direction = peaks[0].position - centre
+    place = centre + np.linalg.norm(arm) * direction / np.linalg.norm(direction)
+    return replace(hydrogen, frac=tuple(structure.fractional(place)))
