@@ -230,7 +230,14 @@ def _riding(structure: Structure, counts: dict[int, int], density, bonds) -> lis
         return []
     sites = plan.structure.sites
     groups = [
-        _rotamers(structure, pivot, [sites[k] for k in group], plan.codes[pivot], bonds, density)
+        _rotamers(
+            structure,
+            pivot,
+            [sites[k] for k in group],
+            plan.codes[pivot],
+            bonds,
+            density if counts.get(pivot) == 1 else None,
+        )
         for pivot, group in plan.groups.items()
     ]
     return [[h for group in combination for h in group] for combination in product(*groups)]
@@ -243,8 +250,9 @@ def _rotamers(structure: Structure, pivot: int, hydrogens: list[Site], code: int
     the wrong two; as a crystallographer refines each rotamer of such a group, each pair of the
     three is fitted and the best kept (codtools_2019572's NH2 beside an Na–O–H: the map's pair
     missed the published H by 1.4 Å, and the fit took the O's H for a third H on the N).
-    A lone H on an O, N or S is also tried where the map has its maximum (_on_peak). Every
-    other group as riding placed it."""
+    A lone H on an O, N or S (`density` given only for a count of one: a water on a mirror
+    rides as one site for its two H) is also tried where the map has its maximum (_on_peak).
+    Every other group as riding placed it."""
     site = structure.sites[pivot]
     covalent = [c for c in bonds[pivot] if not is_metal(structure.sites[c.j].element)]
     if len(hydrogens) == 1:
