@@ -21,7 +21,7 @@ from iotbx.shelx.parsers import (
 )
 from scitbx import lstbx
 import scitbx.lstbx.normal_eqns_solving  # noqa: F401  (registers levenberg_marquardt_iterations)
-from smtbx import refinement
+from smtbx import refinement, utils as smtbx_utils
 from smtbx.refinement import constraints as smtbx_constraints
 from smtbx.refinement.constraints import (
     adp as adp_constraints,
@@ -183,6 +183,14 @@ def refine(
         weighting_scheme=builder.weighting_scheme,
         conformer_indices=builder.conformer_indices,
         wavelength=structure.wavelength,
+    )
+    # smtbx's model builds its bond table without the parser's negative-PART exclusions: an
+    # atom kept off an axis (own_site_symmetry) bonded to its own image (FC_1979688's C39,
+    # 0.49 Å away), its riding groups failed ("bad connectivity") and their H stayed fixed
+    model.connectivity_table = smtbx_utils.connectivity_table(
+        xs,
+        conformer_indices=builder.conformer_indices,
+        sym_excl_indices=builder.sym_excl_indices,
     )
     set_dispersion(xs, structure.wavelength)
     try:
