@@ -915,6 +915,34 @@ def test_a_lone_nh_is_also_weighed_at_the_maps_peak(shared_data):
     assert sorted(len(p) for p in placements) == [1, 1]
     angles = sorted(off(h) for (h,) in placements)
     assert angles[0] < 15 < 25 < angles[1], angles
+    # the rest of the model's H: N1' (PART 2) holds its H 0.4 Å from N1's peak, an alternative
+    # that is never there with it, so the peak stays N1's; an H of N1's own PART there takes it
+    from crystalx_core.hydrogen_data import _nearest
+
+    counts = hydrogens_per_atom(truth)
+    wanted = {i: counts.get(s.label, 0) for i, s in enumerate(model.sites) if i != n1}
+    plan = add_riding_hydrogens(model, wanted, density=density)
+    others = [plan.structure.sites[k] for group in plan.groups.values() for k in group]
+    (peak,) = [h for (h,) in placements if off(h) < 15]
+    at_peak = model.cartesian(peak.frac)
+    assert _nearest(model, at_peak, 0, [h for h in others if h.part == 2]) < 0.6
+    assert len(_riding(model, {n1: 1}, density, connectivity(model), others)) == 2
+    taken = replace(others[0], frac=peak.frac, part=model.sites[n1].part)
+    assert len(_riding(model, {n1: 1}, density, connectivity(model), [*others, taken])) == 1
+
+
+@pytest.mark.parametrize("entry, labels", [("alanine", ["O1", "O2"]), ("urea", ["N"])])
+def test_a_lone_h_is_tried_on_a_peak_only_where_the_map_shows_one(entry, labels, request):
+    """A count of one on an O or N is also tried at its shell's maximum (_on_peak) only where
+    that is an H the map shows (LOW_RMS) on a pivot off any symmetry element: alanine's
+    carboxylate O (published bare) have maxima of 0.9 and 2.0 rms, noise or the NH3's H beside
+    them; urea's N sits on a mirror (its riding H respects it), its maximum one of its two H."""
+    from crystalx_core.hydrogen_data import _riding
+
+    _, model, density = request.getfixturevalue(entry)
+    for label in labels:
+        placements = _riding(model, {index(model, label): 1}, density, connectivity(model))
+        assert len(placements) == 1, label
 
 
 def test_unit_refit_stops_at_the_h_a_simulated_map_shows_under_add_rms(shared_data):
