@@ -113,3 +113,52 @@ def test_the_published_methanols_riding_groups_build(shared_data):
     published = read_shelx(folder / "published.res").to_structure()
     result = refine(published, read_hkl(folder / "data.hkl"), anisotropic=True)
     assert result.fixed_hydrogens == {}
+
+
+PARTS = """TITL parts
+CELL 0.71073 10.0 11.0 12.0 90.0 100.0 90.0
+ZERR 2 0.001 0.001 0.001 0 0.01 0
+LATT -1
+SYMM -X,Y,-Z
+SFAC C O
+UNIT 12 4
+FVAR 1.0 0.6
+C1 1 0.1 0.2 0.3 11.0 0.05
+PART 1 21
+C2 1 0.3 0.2 0.3 21.0 0.05
+PART 2 -21
+C3 1 0.32 0.25 0.3 -21.0 0.05
+PART 0
+C4 1 0.0 0.4 0.0 10.5 0.05
+C5 1 0.02 0.5 0.0 11.0 0.05
+PART -1
+O1 1 0.6 0.6 0.6 10.5 0.05
+C6 1 0.0 0.7 0.0 10.5 0.05
+PART 0
+HKLF 4
+END
+"""
+
+
+def test_the_refinement_model_is_iotbx_s_but_for_a_negative_parts_special_positions():
+    """refine._refinement_model repeats iotbx.shelx.parse_smtbx_refinement_model's parser chain
+    with its own builder: the same sites, special positions, conformer and symmetry-exclusion
+    indices for PART 0 (C5, 0.4 Å from its image, moved onto the axis), PART n, and a negative
+    PART's atoms off any symmetry element or on one (C6); only a negative PART's atom near an
+    element (none here) would differ."""
+    import io
+
+    from iotbx.shelx import parse_smtbx_refinement_model
+
+    from crystalx_core.crystallography.refine import _refinement_model
+
+    ours = _refinement_model(PARTS)
+    theirs = parse_smtbx_refinement_model(file=io.StringIO(PARTS), strictly_shelxl=False)
+    a, b = ours.structure, theirs.structure
+    assert [s.label for s in a.scatterers()] == [s.label for s in b.scatterers()]
+    assert list(a.sites_frac().as_double()) == pytest.approx(list(b.sites_frac().as_double()))
+    special = list(a.site_symmetry_table().special_position_indices())
+    assert special == list(b.site_symmetry_table().special_position_indices()) == [3, 4, 6]
+    assert list(ours.conformer_indices) == list(theirs.conformer_indices) == [0, 1, 2, 0, 0, 0, 0]
+    assert list(ours.sym_excl_indices) == list(theirs.sym_excl_indices)
+    assert list(ours.sym_excl_indices) == [0, 0, 0, 0, 0, 1, 1]

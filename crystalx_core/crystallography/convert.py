@@ -82,8 +82,12 @@ def own_site_symmetry(frac, part: int, xs: xray.structure):
     keeps each atom where it is, its images apart (FC_1979688's methanol C39, 0.49 Å from its
     image across a two-fold axis, would sit on the axis as a C=O 1.24 Å from O13). Only an
     atom on the element itself (SAME_POSITION, as geometry counts images) stays special."""
-    if part >= 0:
-        return None
+    return None if part >= 0 else unconstrained_site_symmetry(frac, xs)
+
+
+def unconstrained_site_symmetry(frac, xs: xray.structure):
+    """The site symmetry of `frac` in `xs` that moves no site: special only where the site is
+    on a symmetry element already (within SAME_POSITION), not within cctbx's 0.5 Å of one."""
     return sgtbx.site_symmetry(
         xs.unit_cell(), xs.space_group(), frac, min_distance_sym_equiv=SAME_POSITION
     )

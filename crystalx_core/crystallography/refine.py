@@ -32,8 +32,8 @@ from smtbx.refinement.constraints.geometrical import hydrogens as smtbx_hydrogen
 
 from crystalx_core.crystallography.convert import (
     displacement,
-    own_site_symmetry,
     set_dispersion,
+    unconstrained_site_symmetry,
 )
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.errors import RefinementError
@@ -185,7 +185,7 @@ def refine(
         wavelength=structure.wavelength,
     )
     # smtbx's model builds its bond table without the parser's negative-PART exclusions: an
-    # atom kept off an axis (own_site_symmetry) bonded to its own image (FC_1979688's C39,
+    # atom kept off an axis (unconstrained_site_symmetry) bonded to its own image (FC_1979688's C39,
     # 0.49 Å away), its riding groups failed ("bad connectivity") and their H stayed fixed
     model.connectivity_table = smtbx_utils.connectivity_table(
         xs,
@@ -264,13 +264,13 @@ def refine(
 
 class _Structure(xray.structure):
     """cctbx's structure, but an atom of a negative PART added while `negative_part` is set
-    keeps its own place (convert.own_site_symmetry), as SHELXL keeps it."""
+    keeps its own place (convert.unconstrained_site_symmetry), as SHELXL keeps it."""
 
     negative_part = False
 
     def add_scatterer(self, scatterer, site_symmetry_ops=None, insert_at_index=None):
         if site_symmetry_ops is None and self.negative_part:
-            site_symmetry_ops = own_site_symmetry(scatterer.site, -1, self)
+            site_symmetry_ops = unconstrained_site_symmetry(scatterer.site, self)
         super().add_scatterer(scatterer, site_symmetry_ops, insert_at_index)
 
 
