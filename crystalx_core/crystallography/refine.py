@@ -185,8 +185,8 @@ def refine(
         wavelength=structure.wavelength,
     )
     # smtbx's model builds its bond table without the parser's negative-PART exclusions: an
-    # atom kept off an axis (unconstrained_site_symmetry) bonded to its own image (FC_1979688's C39,
-    # 0.49 Å away), its riding groups failed ("bad connectivity") and their H stayed fixed
+    # atom kept off an axis (unconstrained_site_symmetry) bonded to its own image (FC_1979688's
+    # C39, 0.49 Å away), its riding groups failed ("bad connectivity") and their H stayed fixed
     model.connectivity_table = smtbx_utils.connectivity_table(
         xs,
         conformer_indices=builder.conformer_indices,
