@@ -109,7 +109,7 @@ from scipy.optimize import least_squares
 from crystalx_core.assign import assign, hydrogen_counts, unit_left_to_assign
 from crystalx_core.assign.labels import relabel
 from crystalx_core.assignment import Assignment
-from crystalx_core.crystallography.convert import scatterer, set_dispersion
+from crystalx_core.crystallography.convert import own_site_symmetry, scatterer, set_dispersion
 from crystalx_core.crystallography.maps import fobs_peaks
 from crystalx_core.crystallography.refine import RefinementResult, refine
 from crystalx_core.crystallography.solve import merged_intensities
@@ -342,7 +342,9 @@ def site_fits(
             return np.zeros(len(observed), dtype=complex)
         some = xray.structure(crystal_symmetry=symmetry)
         for site in sites:  # (Uij on an anisotropic model's sites: _anisotropic_counts)
-            some.add_scatterer(scatterer(site, symmetry.unit_cell()))
+            # a negative PART's atom where it is, as refined (convert.own_site_symmetry)
+            ops = own_site_symmetry(site.frac, site.part, some)
+            some.add_scatterer(scatterer(site, symmetry.unit_cell()), site_symmetry_ops=ops)
         set_dispersion(some, model.wavelength)
         return np.array(
             data.f_sq.structure_factors_from_scatterers(some, algorithm="direct").f_calc().data()

@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass, replace
+from collections.abc import Sequence
 from itertools import product
 
 import numpy as np
@@ -33,7 +34,7 @@ from scipy.stats import f as f_distribution
 from crystalx_core.crystallography.convert import set_dispersion, to_xray_structure
 from crystalx_core.crystallography.solve import merged_intensities
 from crystalx_core.elements import is_hydrogen, is_metal
-from crystalx_core.geometry import connectivity
+from crystalx_core.geometry import connectivity, identity_operator, may_bond
 from crystalx_core.hydrogens import restrained_group
 from crystalx_core.riding import add_riding_hydrogens
 from crystalx_core.structure import Site, Structure
@@ -90,7 +91,7 @@ class HydrogenFits:
         self.structure = structure
         self.reflections = reflections
         self.density = density
-        self._placed: tuple[tuple, dict[int, np.ndarray]] = ((), {})
+        self._placed: tuple[tuple, dict[int, tuple[np.ndarray, list[Site]]]] = ((), {})
 
     @functools.cached_property
     def _merged(self):
@@ -180,14 +181,19 @@ class HydrogenFits:
         `counts` when riding cannot place them (more H than an atom carries) and `other` it can.
         Where riding offers several placements (the three staggered rotamers of a pyramidal NH2)
         each alternative gets the best wR2 of them; Hamilton's `needed` counts no parameter for
-        that choice, so such a verdict is a little easier to pass than the test's level says."""
+        that choice, so such a verdict is a little easier to pass than the test's level says.
+        So is one where a lone O/N/S H is also tried on its map peak (_on_peak): that free
+        orientation is about two parameters uncounted, and it favours the count of one H; it is
+        tried only where the map shows the peak (LOW_RMS), no other H of the model stands on
+        it, and the pivot is on a general position."""
         changed = {i for i in {*counts, *other} if counts.get(i, 0) != other.get(i, 0)}
         by_pivot = self._by_pivot(counts)
-        f_rest = sum(f for i, f in by_pivot.items() if i not in changed)
+        f_rest = sum(f for i, (f, _) in by_pivot.items() if i not in changed)
+        rest = [h for i, (_, sites) in by_pivot.items() if i not in changed for h in sites]
         fitted = []
         for alternative in (counts, other):
             asked = {i: alternative.get(i, 0) for i in changed}
-            choices = _riding(self.structure, asked, self.density, self._bonds)
+            choices = _riding(self.structure, asked, self.density, self._bonds, rest)
             fitted.append(
                 min(self.wr2(f_rest + self.hydrogens(sites)) for sites in choices)
                 if choices
@@ -202,50 +208,81 @@ class HydrogenFits:
     def _bonds(self):
         return connectivity(self.structure)
 
-    def _by_pivot(self, counts: dict[int, int]) -> dict[int, np.ndarray]:
-        """Fc of each pivot's riding H for `counts`, kept while the counts stay the same (each
-        pair of a weighing changes only its own two)."""
+    def _by_pivot(self, counts: dict[int, int]) -> dict[int, tuple[np.ndarray, list[Site]]]:
+        """Fc and sites of each pivot's riding H for `counts`, kept while the counts stay the
+        same (each pair of a weighing changes only its own two)."""
         key = tuple(sorted((i, n) for i, n in counts.items() if n))
         if key != self._placed[0]:
             plan = add_riding_hydrogens(self.structure, counts, density=self.density)
             sites = plan.structure.sites
             self._placed = (
                 key,
-                {i: self.hydrogens([sites[k] for k in group]) for i, group in plan.groups.items()},
+                {
+                    i: (self.hydrogens(hs), hs)
+                    for i, hs in (
+                        (i, [sites[k] for k in group]) for i, group in plan.groups.items()
+                    )
+                },
             )
         return self._placed[1]
 
 
-def _riding(structure: Structure, counts: dict[int, int], density, bonds) -> list[list[Site]]:
+def _riding(
+    structure: Structure, counts: dict[int, int], density, bonds, others: Sequence[Site] = ()
+) -> list[list[Site]]:
     """The riding H sites for `counts` on `structure` (its non-H atoms), one list for each
     choice of the groups whose orientation the map may not settle (_rotamers), every
     combination of them; [[]] when no H is asked, [] when riding places no group on a pivot
     asked for H. Riding places a group whole or not at all; on a special position it keeps only
     the H the site symmetry does not make from another (codtools_1000451's water on a mirror:
-    one site for two H), so the sites are not counted against the count asked."""
+    one site for two H), so the sites are not counted against the count asked. `others`: the
+    H the model holds besides these (the other pivots'), whose peaks no lone H may take."""
     if not any(counts.values()):
         return [[]]
     plan = add_riding_hydrogens(structure, counts, density=density)
     if any(n > 0 and i not in plan.groups for i, n in counts.items()):
         return []
     sites = plan.structure.sites
+    placed = [*others, *(s for s in structure.atoms if is_hydrogen(s.element))]
     groups = [
-        _rotamers(structure, pivot, [sites[k] for k in group], plan.codes[pivot], bonds)
+        _rotamers(
+            structure,
+            pivot,
+            [sites[k] for k in group],
+            plan.codes[pivot],
+            bonds,
+            density if counts.get(pivot) == 1 else None,
+            [*placed, *(sites[k] for p, g in plan.groups.items() if p != pivot for k in g)],
+        )
         for pivot, group in plan.groups.items()
     ]
     return [[h for group in combination for h in group] for combination in product(*groups)]
 
 
-def _rotamers(structure: Structure, pivot: int, hydrogens: list[Site], code: int, bonds):
+def _rotamers(
+    structure: Structure,
+    pivot: int,
+    hydrogens: list[Site],
+    code: int,
+    bonds,
+    density,
+    others: Sequence[Site] = (),
+):
     """The placements of one pivot's H to compare on Fo²: a pyramidal R–NH2 (no HFIX, placed
     from the map: hydrogens.restrained_group) takes two of a staggered NH3's three places, and
     where its second H is weak (an amine N–H at 1.2 rms beside noise of 1.5) the map may pick
     the wrong two; as a crystallographer refines each rotamer of such a group, each pair of the
     three is fitted and the best kept (codtools_2019572's NH2 beside an Na–O–H: the map's pair
     missed the published H by 1.4 Å, and the fit took the O's H for a third H on the N).
+    A lone H on an O, N or S (`density` given only for a count of one: a water on a mirror
+    rides as one site for its two H) is also tried where the map has its maximum (_on_peak),
+    unless that is another H's (`others`).
     Every other group as riding placed it."""
     site = structure.sites[pivot]
     covalent = [c for c in bonds[pivot] if not is_metal(structure.sites[c.j].element)]
+    if len(hydrogens) == 1:
+        moved = _on_peak(structure, pivot, hydrogens[0], bonds, density, others)
+        return [hydrogens] if moved is None else [hydrogens, [moved]]
     if code != 0 or len(hydrogens) != 2 or not restrained_group(site.element, 2, len(covalent)):
         return [hydrogens]
     centre = structure.cartesian(site.frac)
@@ -257,3 +294,64 @@ def _rotamers(structure: Structure, pivot: int, hydrogens: list[Site], code: int
     moved = replace(hydrogens[1], frac=tuple(structure.fractional(centre + third)))
     first, second = hydrogens
     return [[first, second], [first, moved], [replace(first, frac=moved.frac), second]]
+
+
+# Å: a shell maximum this close to an H the model already holds is that H's peak (an acceptor
+# O's shell passes ~0.95 Å from its donor's H), not a second H's: H on two atoms stand near
+# their van der Waals contact (2.4 Å, Bondi 1964); the benchmark's lone O–H and N–H peaks
+# (FC_sucrose, XH_xylitol, FC_p31c, FC_1979688's O13) are 2.0-2.3 Å from the nearest other H
+OTHER_H = 1.5
+
+
+def _on_peak(
+    structure: Structure, pivot: int, hydrogen: Site, bonds, density, others: Sequence[Site] = ()
+) -> Site | None:
+    """The lone H of an O, N or S moved, at its riding distance, onto the highest maximum of
+    `density` on the pivot's shell (hydrogen_evidence.shell_peaks), where that is a peak the
+    map shows (LOW_RMS × its rms, hydrogen_evidence's own level for an H shown) standing over
+    the density at the riding place, and no H of `others` that can be there with the pivot lies
+    within OTHER_H of it; else None.
+    A crystallographer refines such an H freely (DFIX) where its peak is off the ideal place:
+    FC_p31c's N1, pyramidal in its PART, has its H 29° off the AFIX 43 bisector, and there one
+    H (1.9 rms) fitted worse than two of AFIX 23, one of which came near the 4.8-rms peak. A
+    pivot on a special position keeps riding's place, which respects its site symmetry."""
+    from crystalx_core.hydrogen_evidence import LOW_RMS, MIN_BOND_ANGLE, SHELL, shell_peaks
+    from crystalx_core.riding import site_operators
+
+    site = structure.sites[pivot]
+    if density is None or site.element not in SHELL or site_operators(structure, site.frac):
+        return None
+    centre = structure.cartesian(site.frac)
+    bonded = [c.cart_j for c in bonds[pivot] if not is_hydrogen(structure.sites[c.j].element)]
+    peaks = shell_peaks(density, centre, bonded, SHELL[site.element], MIN_BOND_ANGLE)
+    arm = structure.cartesian(hydrogen.frac) - centre
+    if (
+        not peaks
+        or peaks[0].height < LOW_RMS * density.rms
+        or peaks[0].height <= float(density(centre[None] + arm[None])[0])
+        or _nearest(structure, peaks[0].position, site.part, others) < OTHER_H
+    ):
+        return None
+    direction = peaks[0].position - centre
+    place = centre + np.linalg.norm(arm) * direction / np.linalg.norm(direction)
+    return replace(hydrogen, frac=tuple(structure.fractional(place)))
+
+
+def _nearest(structure: Structure, cart: np.ndarray, part: int, sites: Sequence[Site]) -> float:
+    """Å from the Cartesian point `cart`, in PART `part`, to the nearest symmetry image of any
+    of `sites` that can be there with it (geometry.may_bond: not another PART's alternative,
+    not a negative PART's own image; FC_p31c's N1 and N1' hold their H 0.4 Å apart)."""
+    if not sites:
+        return math.inf
+    frac = np.asarray(structure.fractional(cart))
+    rotations, translations = zip(*structure.symmetry_matrices(), strict=True)
+    images = np.einsum("kij,sj->ksi", np.array(rotations), np.array([s.frac for s in sites]))
+    steps = images + np.array(translations)[:, None, :] - frac
+    shifts = np.round(steps)
+    gaps = np.linalg.norm((steps - shifts) @ structure.orthogonalisation.T, axis=-1)
+    identity = identity_operator(structure)
+    for k in range(len(rotations)):
+        for n, site in enumerate(sites):
+            if not may_bond(part, site.part, k != identity or bool(np.any(shifts[k, n]))):
+                gaps[k, n] = math.inf
+    return float(gaps.min())

@@ -20,7 +20,9 @@ from crystalx_core.geometry import (
     are_bonded,
     bonded_h_contacts,
     connectivity,
+    contact_may_bond,
     flat_ring_sites,
+    identity_operator,
     neighbours,
     one_alternative,
     shares_neighbour,
@@ -126,9 +128,14 @@ def add_riding_hydrogens(
     flat = flat_ring_sites(heavy, alternatives, candidates=in_part) | flat_ring_sites(
         heavy, alternatives, AROMATIC_SPREAD, candidates=one_h - in_part
     )
-    near = neighbours(
-        heavy, HBOND_DISTANCE[1]
-    )  # every site's acceptors and H-bond partners, searched once
+    # every site's acceptors and H-bond partners, searched once: none that cannot be there
+    # with it (another PART's atom; a negative PART's own image, FC_1979688's methanol O13
+    # 2.17 Å from its image across a two-fold axis, took that for a short hydrogen bond)
+    identity = identity_operator(heavy)
+    near = [
+        [c for c in contacts if contact_may_bond(heavy.sites, c, identity)]
+        for contacts in neighbours(heavy, HBOND_DISTANCE[1])
+    ]
     temperature = heavy.temperature_c if heavy.temperature_c is not None else 20.0
     plan = HydrogenPlan(structure=heavy, codes={})
     sites: list[Site] = []

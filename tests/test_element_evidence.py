@@ -1157,3 +1157,41 @@ def test_a_site_the_anisotropic_weighing_finds_smeared_leans_on_no_count(shared_
     reason = weighed.evidence["C4'"].reason
     assert "not changed: leaning to B; on the anisotropic model" in reason, reason
     assert "not weighed" in reason
+
+
+def test_a_negative_parts_atom_is_weighed_where_it_is():
+    """The fits place a negative PART's atom as refinement does (no special position, SHELXL):
+    a half-occupied Cl 0.2 Å from a two-fold axis, snapped onto it by cctbx's default, fitted
+    with α 2.0 (its two half images made one full atom); kept off it, α 1.0 on Fo² computed
+    from the model itself."""
+    import numpy as np
+
+    from crystalx_core.crystallography.convert import to_xray_structure
+    from crystalx_core.element_evidence import FitData, site_fits
+    from crystalx_core.structure import Site, Structure
+
+    sites = [
+        Site("CL1", "Cl", (0.30, 0.10, 0.30)),
+        Site("CL2", "Cl", (0.60, 0.55, 0.20)),
+        Site("CL3", "Cl", (0.15, 0.75, 0.65)),
+        Site("CL4", "Cl", (0.02, 0.40, 0.0), occupancy=0.5, part=-1, u_iso=0.03),
+    ]
+    model = Structure(
+        cell=(10.0, 11.0, 12.0, 90.0, 100.0, 90.0),
+        symops=["x,y,z", "-x,y,-z"],
+        sites=sites,
+        sfac=["Cl"],
+        unit=[8.0],
+    )
+    calculated = to_xray_structure(model).structure_factors(d_min=0.8, algorithm="direct")
+    f_sq = calculated.f_calc().as_intensity_array()
+    f_sq = f_sq.customized_copy(sigmas=f_sq.data() * 0.01 + 0.1)
+    data = FitData(
+        f_sq,
+        np.array(f_sq.data()),
+        np.array(f_sq.sigmas()),
+        np.array(f_sq.d_spacings().data()) ** 2,
+        1.0,
+    )
+    fits = site_fits(model, data, {s.label: [s.element] for s in sites})
+    assert all(abs(fits[s.label]["Cl"].alpha - 1.0) < 0.02 for s in sites)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 
-from cctbx import adptbx, crystal, xray
+from cctbx import adptbx, crystal, sgtbx, xray
 from cctbx.eltbx import henke, sasaki
 
 from crystalx_core.errors import InputError
+from crystalx_core.geometry import SAME_POSITION
 from crystalx_core.structure import Site, Structure
 from crystalx_core.symmetry import (
     full_operator_list,
@@ -69,8 +70,27 @@ def to_xray_structure(structure: Structure) -> xray.structure:
     symmetry = crystal_symmetry(structure)
     xs = xray.structure(crystal_symmetry=symmetry)
     for site in (atom for host in structure.atoms for atom in host.with_mixed):
-        xs.add_scatterer(scatterer(site, symmetry.unit_cell()))
+        ops = own_site_symmetry(site.frac, site.part, xs)
+        xs.add_scatterer(scatterer(site, symmetry.unit_cell()), site_symmetry_ops=ops)
     return xs
+
+
+def own_site_symmetry(frac, part: int, xs: xray.structure):
+    """The site symmetry of an atom of a negative PART (None for the others: cctbx's own,
+    which moves a site within 0.5 Å of its image onto the symmetry element). SHELXL generates
+    no special-position constraint for a negative PART: a solvent disordered about an axis
+    keeps each atom where it is, its images apart (FC_1979688's methanol C39, 0.49 Å from its
+    image across a two-fold axis, would sit on the axis as a C=O 1.24 Å from O13). Only an
+    atom on the element itself (SAME_POSITION, as geometry counts images) stays special."""
+    return None if part >= 0 else unconstrained_site_symmetry(frac, xs)
+
+
+def unconstrained_site_symmetry(frac, xs: xray.structure):
+    """The site symmetry of `frac` in `xs` that moves no site: special only where the site is
+    on a symmetry element already (within SAME_POSITION), not within cctbx's 0.5 Å of one."""
+    return sgtbx.site_symmetry(
+        xs.unit_cell(), xs.space_group(), frac, min_distance_sym_equiv=SAME_POSITION
+    )
 
 
 def scatterer(site: Site, unit_cell) -> xray.scatterer:

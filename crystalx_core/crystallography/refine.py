@@ -8,11 +8,21 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from iotbx.shelx import errors as shelx_errors, parse_smtbx_refinement_model
-from iotbx.shelx.parsers import afix_parser
+import iotbx.builders
+from cctbx import xray
+from iotbx.shelx import errors as shelx_errors
+from iotbx.shelx.lexer import command_stream
+from iotbx.shelx.parsers import (
+    afix_parser,
+    atom_parser,
+    crystal_symmetry_parser,
+    instruction_parser,
+    restraint_parser,
+    wavelength_parser,
+)
 from scitbx import lstbx
 import scitbx.lstbx.normal_eqns_solving  # noqa: F401  (registers levenberg_marquardt_iterations)
-from smtbx import refinement
+from smtbx import refinement, utils as smtbx_utils
 from smtbx.refinement import constraints as smtbx_constraints
 from smtbx.refinement.constraints import (
     adp as adp_constraints,
@@ -21,7 +31,11 @@ from smtbx.refinement.constraints import (
 )
 from smtbx.refinement.constraints.geometrical import hydrogens as smtbx_hydrogens
 
-from crystalx_core.crystallography.convert import displacement, set_dispersion
+from crystalx_core.crystallography.convert import (
+    displacement,
+    set_dispersion,
+    unconstrained_site_symmetry,
+)
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.errors import RefinementError
 from crystalx_core.io.shelx_write import DEFAULT_INSTRUCTIONS, new_ins_text
@@ -227,7 +241,7 @@ def _refined_once(
     shared = [line for line in setup if line.split()[0].upper() in SHARED]
     text = new_ins_text(named, [line for line in setup if line not in shared])
     try:
-        builder = parse_smtbx_refinement_model(file=io.StringIO(text), strictly_shelxl=False)
+        builder = _refinement_model(text)
     except shelx_errors.error as error:
         raise RefinementError(
             f"smtbx could not read the refinement model: {error}", structure.source
@@ -263,6 +277,14 @@ def _refined_once(
         weighting_scheme=builder.weighting_scheme,
         conformer_indices=builder.conformer_indices,
         wavelength=structure.wavelength,
+    )
+    # smtbx's model builds its bond table without the parser's negative-PART exclusions: an
+    # atom kept off an axis (unconstrained_site_symmetry) bonded to its own image (FC_1979688's
+    # C39, 0.49 Å away), its riding groups failed ("bad connectivity") and their H stayed fixed
+    model.connectivity_table = smtbx_utils.connectivity_table(
+        xs,
+        conformer_indices=builder.conformer_indices,
+        sym_excl_indices=builder.sym_excl_indices,
     )
     set_dispersion(xs, structure.wavelength)
     try:
@@ -332,6 +354,53 @@ def _refined_once(
                 structure.source,
             )
     return result
+
+
+class _Structure(xray.structure):
+    """cctbx's structure, but an atom of a negative PART added while `negative_part` is set
+    keeps its own place (convert.unconstrained_site_symmetry), as SHELXL keeps it."""
+
+    negative_part = False
+
+    def add_scatterer(self, scatterer, site_symmetry_ops=None, insert_at_index=None):
+        if site_symmetry_ops is None and self.negative_part:
+            site_symmetry_ops = unconstrained_site_symmetry(scatterer.site, self)
+        super().add_scatterer(scatterer, site_symmetry_ops, insert_at_index)
+
+
+class _Builder(
+    iotbx.builders.weighted_constrained_restrained_crystal_structure_builder,
+    iotbx.builders.reflection_data_source_builder,
+    iotbx.builders.twinning_builder,
+):
+    """smtbx's refinement-model builder (iotbx.shelx.parse_smtbx_refinement_model's) whose
+    structure follows SHELXL for a negative PART: no special position for its atoms."""
+
+    def make_structure(self):
+        super().make_structure()
+        self.structure = _Structure(special_position_settings=self.structure)
+
+    def add_scatterer(self, scatterer, *args, sym_excl_index=None, **kwargs):
+        self.structure.negative_part = bool(sym_excl_index)  # the parser's negative PART
+        try:
+            super().add_scatterer(scatterer, *args, sym_excl_index=sym_excl_index, **kwargs)
+        finally:
+            self.structure.negative_part = False
+
+
+def _refinement_model(text: str):
+    """The builder of a SHELX .ins text's refinement model, parsed as
+    iotbx.shelx.parse_smtbx_refinement_model parses it (not strictly SHELXL) with _Builder."""
+    builder = _Builder()
+    stream = command_stream(file=io.StringIO(text))
+    stream = crystal_symmetry_parser(stream, builder)
+    stream = afix_parser(stream.filtered_commands(), builder)
+    stream = atom_parser(stream.filtered_commands(), builder, strictly_shelxl=False)
+    stream = restraint_parser(stream.filtered_commands(), builder)
+    stream = instruction_parser(stream.filtered_commands(), builder)
+    stream = wavelength_parser(stream.filtered_commands(), builder)
+    stream.parse()
+    return builder
 
 
 def _detached_groups(sites) -> list[tuple[list[str], int]]:
