@@ -311,6 +311,7 @@ def _finish_job(
         if partial.added or partial.occupancies:
             refinements.append(("riding H, partly occupied sites", partial.refined))
             plan.structure = partial.refined.structure
+        notes += refinements[-1][1].notes  # what the final refinement leaves for the user
         with _timed(timings, "difference map", progress):
             residual = residual_density(plan.structure, reflections)
     else:

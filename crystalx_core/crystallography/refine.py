@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import iotbx.builders
-from cctbx import xray
+from cctbx import adptbx, uctbx, xray
 from iotbx.shelx import errors as shelx_errors
 from iotbx.shelx.lexer import command_stream
 from iotbx.shelx.parsers import (
@@ -81,6 +81,7 @@ class RefinementResult:
     fixed_hydrogens: dict[str, str] = field(
         default_factory=dict
     )  # pivot label → why its H were not riding
+    notes: list[str] = field(default_factory=list)  # what the user should know of the result
 
 
 def refine(
@@ -253,7 +254,11 @@ def _refined_once(
             xs, {name for name, label in original.items() if label in keep_isotropic}
         )
     _refine_everything(xs)
-    builder.constraints.extend(_shared_constraints(xs, shared))
+    # smtbx builds constraints in list order, and a riding H built before an EADP/EXYZ of its
+    # pivot rides a copy of the pivot's U or site that then refines on its own (H17B of
+    # FC_SH2185 under EADP C17A C17B reached Uiso -0.047): the shared ones go first
+    taken = {p for constraint in builder.constraints for p in constraint.constrained_parameters}
+    shared_first = _shared_constraints(xs, shared, taken) + _mixed_site_constraints(atoms)
 
     fo_sq = _observations(structure, reflections, xs.space_group().is_centric())
     where = getattr(reflections, "path", "") or structure.source
@@ -272,7 +277,7 @@ def _refined_once(
     model = refinement.model(
         fo_sq=fo_sq,
         xray_structure=xs,
-        constraints=builder.constraints + _mixed_site_constraints(atoms) + occupancies,
+        constraints=shared_first + builder.constraints + occupancies,
         restraints_manager=builder.restraints_manager,
         weighting_scheme=builder.weighting_scheme,
         conformer_indices=builder.conformer_indices,
@@ -353,7 +358,36 @@ def _refined_once(
                 f"{site.u_iso:.3g} Å², far below zero: too heavy an element for the density there?",
                 structure.source,
             )
+    result.notes += _displacement_notes(result.structure)
     return result
+
+
+def _displacement_notes(structure: Structure) -> list[str]:
+    """What SHELXL warns of and a user must see before publishing: atoms whose Uij are not
+    positive definite (its NPD) and a Uiso at or below zero. Said, not changed: SHELXL keeps
+    such a model too, and the remedy (ISOR, SIMU, isotropic, another element) is the user's."""
+    cell = uctbx.unit_cell(structure.cell)
+    npd = [
+        site.label
+        for site in structure.atoms
+        if site.u_aniso is not None and not _positive_definite(cell, site.u_aniso)
+    ]
+    low = [site.label for site in structure.atoms if site.u_aniso is None and site.u_iso <= 0]
+    notes = []
+    if npd:
+        notes.append(
+            f"Uij not positive definite (SHELXL's NPD): {', '.join(npd)}; restrain them (ISOR, "
+            "SIMU/RIGU) or refine them isotropic"
+        )
+    if low:
+        notes.append(f"Uiso at or below zero: {', '.join(low)} (too heavy an element there?)")
+    return notes
+
+
+def _positive_definite(cell, u_aniso) -> bool:
+    u11, u22, u33, u23, u13, u12 = u_aniso
+    u_cart = adptbx.u_cif_as_u_cart(cell, (u11, u22, u33, u12, u13, u23))
+    return adptbx.is_positive_definite(u_cart)
 
 
 class _Structure(xray.structure):
@@ -586,21 +620,25 @@ def _renamed(instructions: list[str], original: dict[str, str]) -> list[str]:
     ]
 
 
-def _shared_constraints(xs, lines: list[str]) -> list:
+def _shared_constraints(xs, lines: list[str], taken=frozenset()) -> list:
     """smtbx's shared_u/shared_site for EADP/EXYZ lines (iotbx's parser reads neither): the
     atoms of a line the model has, each atom in one line at most; a line with an atom that
     smtbx holds on a special position (a disordered ring across a twofold axis, SXF_I43d's,
     where SHELXL keeps it general: its site-symmetry constraints on Uij clash with the shared
     Uij: C23 in SXF_I43d reached a Ueq over 1 Å²), and an EADP of isotropic and
-    anisotropic atoms (smtbx refuses to mix them) left out."""
+    anisotropic atoms (smtbx refuses to mix them) left out; so is an atom whose U or site
+    another constraint already holds (`taken`, smtbx's (index, "U"/"site") pairs: a riding H)."""
     index = {sc.label.upper(): k for k, sc in enumerate(xs.scatterers())}
     special = xs.site_symmetry_table()
-    taken: dict[str, set[int]] = {"EADP": set(), "EXYZ": set()}
+    done: dict[str, set[int]] = {"EADP": set(), "EXYZ": set()}
     out = []
     for words in (line.split() for line in lines):
         kind = words[0].upper()
         members = [index[w.upper()] for w in words[1:] if w.upper() in index]
-        members = [k for k in dict.fromkeys(members) if k not in taken[kind]]
+        part = "U" if kind == "EADP" else "site"
+        members = [
+            k for k in dict.fromkeys(members) if k not in done[kind] and (k, part) not in taken
+        ]
         if len(members) < 2 or any(special.is_special_position(k) for k in members):
             continue
         if kind == "EADP":
@@ -609,7 +647,7 @@ def _shared_constraints(xs, lines: list[str]) -> list:
             out.append(adp_constraints.shared_u(members))
         else:
             out.append(site_constraints.shared_site(members))
-        taken[kind].update(members)
+        done[kind].update(members)
     return out
 
 
