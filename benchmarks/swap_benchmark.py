@@ -7,7 +7,10 @@ reflections left out; here d_min 0.80-0.90 Å), one to three non-H atoms whose e
 Z-neighbour among the structure's own elements (B/C, C/N, N/O, O/F, Si/P, P/S, S/Cl, Cl/Br,
 metals one apart) are given that neighbour. The non-H model, isotropic, is refined and
 weighed as `solve` and `assign --hkl` weigh it; a swap is corrected when the atom ends with
-its published element, a false change is an atom that was right and ends otherwise.
+its published element, a false change is an atom that was right and ends otherwise. A
+structure the corpus index calls ordered that is not (disordered_in_fact: two atoms overlapping,
+an occupancy under 1, or sites that do not hold the CIF's own _chemical_formula_sum × Z) is left
+out, named with why in the table, and does not count towards `--limit`.
 
 `--pairs other` takes only the structures that hold a pair other than C/N/O (B/C, O/F, Si/P,
 P/S, S/Cl, Cl/Br, metals) and swaps up to three of their atoms within those pairs, the pair
@@ -54,12 +57,13 @@ import json
 import sys
 from collections import Counter
 from dataclasses import replace
-from itertools import islice
 from pathlib import Path
 
 import numpy as np
 
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
+import gemmi
+from crystalx_core.contents import formula_counts
 from crystalx_core.crystallography.maps import difference_density
 from crystalx_core.crystallography.refine import refine
 from crystalx_core.element_evidence import U_DISORDER, weigh_elements, z_neighbours
@@ -67,6 +71,7 @@ from crystalx_core.elements import is_hydrogen
 from crystalx_core.errors import RefinementError
 from crystalx_core.geometry import H_BOND_MAX, OVERLAP, connectivity, overlapping_sites
 from crystalx_core.hydrogen_data import HydrogenFits
+from crystalx_core.io.cif import sfac_unit_from_sites
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from simulated_solve_benchmark import (
@@ -81,6 +86,7 @@ from hydrogen_benchmark import donor_count_checks, moved_pairs  # noqa: E402
 from solve_benchmark import _cpu_name, _pct, write_section  # noqa: E402
 
 D_MIN_RANGE = (0.80, 0.90)
+LEFT_OUT = "not ordered"  # a row's status: disordered in fact (disordered_in_fact), not tried
 LIGHT = {"C", "N", "O"}
 
 
@@ -175,6 +181,8 @@ def run_one(
     if trial is None:
         return None
     heavy, swaps, (reflections, d_min, kept) = trial
+    if not only_hydrogens and (why := disordered_in_fact(truth)):  # the issue's "ordered" ones
+        return {"entry": name, "n_nonH": len(heavy), "status": LEFT_OUT, "not_ordered": why}
     row = {
         "entry": name,
         "n_nonH": len(heavy),
@@ -219,6 +227,17 @@ def run_one(
     _add_moved_hydrogens(row, truth, reflections, cycles, seconds)  # its time adds to the row's
     row["status"] = "done"
     return row
+
+
+def up_to(limit: int, rows):
+    """The rows until `limit` of them are tried: a structure left out as not ordered passes
+    without counting, so `--limit` still says how many are weighed."""
+    tried = 0
+    for row in rows if limit > 0 else ():
+        yield row
+        tried += row["status"] != LEFT_OUT
+        if tried == limit:
+            return
 
 
 def _add_moved_hydrogens(row: dict, truth, reflections, cycles: int, seconds: int) -> dict:
@@ -298,14 +317,72 @@ def _moved_hydrogens(truth, reflections, cycles: int) -> dict:
 def disordered_in_fact(truth) -> list[str]:
     """Why a structure the corpus index calls ordered is not: two atoms closer than OVERLAP
     (geometry.overlapping_sites: a ring in two orientations listed at full weight without PART),
-    or an occupancy under 1. The index's disorder column says "no" for such a model."""
+    an occupancy under 1, or atom sites that do not hold the CIF's own formula (content_mismatch).
+    The index's disorder column says "no" for such a model."""
     sites = truth.sites
     close = {
         (*sorted((sites[i].label, sites[c.j].label)), round(c.distance, 2))
         for i, c in overlapping_sites(truth).items()
     }
-    return [f"{a}/{b} {d:.2f} Å" for a, b, d in sorted(close, key=lambda x: x[2])] + [
-        f"{s.label} occupancy {s.occupancy:g}" for s in sites if s.occupancy < 1 - 1e-3
+    return (
+        [f"{a}/{b} {d:.2f} Å" for a, b, d in sorted(close, key=lambda x: x[2])]
+        + [f"{s.label} occupancy {s.occupancy:g}" for s in sites if s.occupancy < 1 - 1e-3]
+        + content_mismatch(truth, formula_sum(truth))
+    )
+
+
+# Atoms per formula unit by which the sites' non-H content (occupancy × multiplicity, per Z) may
+# miss _chemical_formula_sum: SHELXL and Olex2 write the formula from the model to 2-4 decimals,
+# so an ordered model meets it to ~0.01. More than half an atom of one element, or one atom over
+# all the elements, is an atom the model lists that the crystal does not hold (2004983's BF4⁻ on
+# an inversion centre with eight full F: BF8), a mixed site held as one element (2004800's
+# Br0.962 held as Cl, 2004988's Cl3.86 O0.14 with a whole O) or a formula atom held as another
+# (2004925: one C more and one O less). H is left out: riding H are often missing from either.
+CONTENT_PER_ELEMENT = 0.5
+CONTENT_IN_ALL = 1.0
+
+
+def formula_sum(truth) -> dict[str, float]:
+    """The _chemical_formula_sum of the CIF block the structure was read from (truth.source,
+    truth.title), element → count; empty where there is none or the file is no CIF."""
+    try:
+        block = gemmi.cif.read(truth.source).find_block(truth.title)
+    except (OSError, ValueError, RuntimeError):
+        return {}
+    value = block.find_value("_chemical_formula_sum") if block is not None else None
+    return formula_counts(gemmi.cif.as_string(value)) if value else {}
+
+
+def content_mismatch(truth, formula: dict[str, float]) -> list[str]:
+    """The non-H elements whose content per formula unit (sites × multiplicity × occupancy, over
+    Z) misses `formula` beyond CONTENT_PER_ELEMENT or, all together, CONTENT_IN_ALL; none where
+    the formula or Z is unknown. A model holding the formula's composition exactly in another
+    number of units (every element in one proportion: Z written for a dimer) is not flagged:
+    that is a miscount of Z, not an atom the crystal lacks."""
+    z = truth.formula_units
+    heavy = {el: n for el, n in formula.items() if not is_hydrogen(el)}
+    if not heavy or not z:
+        return []
+    content = {el: n for el, n in zip(*sfac_unit_from_sites(truth)) if not is_hydrogen(el)}
+    elements = sorted(set(heavy) | set(content))
+
+    def misses(units: float) -> dict[str, float]:
+        off = {el: content.get(el, 0.0) / units - heavy.get(el, 0.0) for el in elements}
+        if (
+            max(map(abs, off.values())) > CONTENT_PER_ELEMENT
+            or sum(map(abs, off.values())) > CONTENT_IN_ALL
+        ):
+            return off
+        return {}
+
+    off = misses(z)
+    if not off or not misses(sum(content.values()) / sum(heavy.values())):
+        return []
+    return [
+        f"{el} {content.get(el, 0.0) / z:g} per formula unit against the formula's "
+        f"{heavy.get(el, 0.0):g} (Z {z:g})"
+        for el in elements
+        if abs(off[el]) > 0.01
     ]
 
 
@@ -314,6 +391,8 @@ def _electrons(value) -> str:
 
 
 def markdown(rows: list[dict], args) -> str:
+    left_out = [r for r in rows if r["status"] == LEFT_OUT]
+    rows = [r for r in rows if r["status"] != LEFT_OUT]
     done = [r for r in rows if r["status"] == "done"]
     by_class: Counter = Counter()
     fixed: Counter = Counter()
@@ -361,6 +440,7 @@ def markdown(rows: list[dict], args) -> str:
         )
         + f"; not weighed (incomplete data): {not_weighed}"
         + f"; failed or timed out: {len(rows) - len(done) - not_weighed}",
+        *_left_out_lines(left_out),
         f"- swaps corrected: {sum(fixed.values())}/{swaps} "
         f"({_pct(sum(fixed.values()) / max(swaps, 1), 1)})",
         *[
@@ -399,6 +479,21 @@ def markdown(rows: list[dict], args) -> str:
                 f"{e['decision']} |"
             )
     return "\n".join(lines) + "\n"
+
+
+def _left_out_lines(left_out: list[dict]) -> list[str]:
+    """The structures the corpus index calls ordered that are not (disordered_in_fact), each
+    with why: left out before any draw is weighed, named so that none goes unseen."""
+    if not left_out:
+        return []
+    return [
+        f"- left out, disordered in fact though the corpus index calls them ordered (two atoms "
+        f"under {OVERLAP:g} Å, an occupancy under 1, or sites that miss the CIF's "
+        f"_chemical_formula_sum × Z by over {CONTENT_PER_ELEMENT:g} atom of an element or "
+        f"{CONTENT_IN_ALL:g} in all per formula unit, H aside): {len(left_out)} ("
+        + "; ".join(f"{r['entry']}: {', '.join(r['not_ordered'][:2])}" for r in left_out)
+        + ")"
+    ]
 
 
 def _ordered_lines(done: list[dict], right: int, false: list[tuple]) -> list[str]:
@@ -602,7 +697,7 @@ def main(argv=None) -> int:
             if in_half(name, args.half)
         )
         rows = collect(
-            islice((row for row in tried if row is not None), args.limit),
+            up_to(args.limit, (row for row in tried if row is not None)),
             args.json,
             lambda row: (
                 f"{row['entry']:<60} {row['n_nonH']:>4} swaps {row['swaps']} {row['status']} "
