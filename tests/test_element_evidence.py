@@ -1157,3 +1157,37 @@ def test_a_site_the_anisotropic_weighing_finds_smeared_leans_on_no_count(shared_
     reason = weighed.evidence["C4'"].reason
     assert "not changed: leaning to B; on the anisotropic model" in reason, reason
     assert "not weighed" in reason
+
+
+def test_a_smeared_site_keeps_its_element_with_the_models_probabilities_beside_it(
+    shared_data, monkeypatch
+):
+    """sfarchiv2_2004811's triflate (published Ueq 0.2-0.4 Å², no disorder flagged) on
+    swap_benchmark --pairs other --seed 3's data, F(3) held as O and O(1) as F: a smeared group,
+    not weighed, and the isotropic R1 of the alternatives 1e-4 apart. The model's prior is
+    reported on each site, but not taken: it reads peak heights the smearing lowers, so it is
+    right on F(3) (F) and wrong on the right O(2) and O(3) (C), which taking it would change.
+    Data undecided: the element held is kept, and the note says so."""
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from simulated_solve_benchmark import choose
+    from swap_benchmark import trial_data
+
+    name = "sfarchiv2_2004811.cif"
+    [(_, truth)] = choose(CORPUS, 1, 80, only={name})
+    heavy, swaps, (reflections, _, _) = trial_data(truth, name, seed=3, pairs="other")
+    swapped = {heavy[i].label: element for i, element in swaps.items()}
+    assert swapped == {"F(3)": "O", "O(1)": "F", "Cl(3)": "S"}
+    refined = refine(_swapped(truth.with_sites(heavy), swapped), reflections, 10)
+    weighed = weigh_elements(refined, reflections, "model", 10)
+    assert weighed.changes == {"Cl(3)": "Cl"}  # the ordered swap, weighed and put right
+    for label in ("F(3)", "O(1)", "O(2)", "O(3)", "S(1)"):
+        e = weighed.evidence[label]
+        assert e.smeared and e.decision == e.before and not e.posterior, (label, e)
+        assert "data undecided, the element held is kept" in e.reason, e.reason
+        assert e.prior and e.to_dict()["prior"], label
+    top = {label: max(e.prior, key=e.prior.get) for label, e in weighed.evidence.items()}
+    assert top["F(3)"] == "F" and weighed.evidence["F(3)"].prior["F"] > 0.5
+    assert top["O(2)"] == top["O(3)"] == "C"  # a right O read as C: the prior is no evidence
+    assert "the model's C" in weighed.evidence["O(2)"].reason
