@@ -700,9 +700,10 @@ def main(argv=None) -> int:
             up_to(args.limit, (row for row in tried if row is not None)),
             args.json,
             lambda row: (
-                f"{row['entry']:<60} {row['n_nonH']:>4} swaps {row['swaps']} {row['status']} "
+                f"{row['entry']:<60} {row['n_nonH']:>4} swaps {row.get('swaps')} {row['status']} "
                 f"corrected {row.get('corrected')} false {row.get('false_changes')} "
                 f"{row.get('seconds', 0):.0f} s {row.get('why', '')}"
+                + (f"{'; '.join(row['not_ordered'])}" if row["status"] == LEFT_OUT else "")
             ),
         )
     text = hydrogen_markdown(rows, args) if args.only_hydrogens else markdown(rows, args)

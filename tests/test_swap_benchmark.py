@@ -60,3 +60,16 @@ def test_the_limit_counts_the_structures_tried_not_those_left_out(swap):
     assert [r["status"] for r in swap.up_to(2, rows)] == ["done", swap.LEFT_OUT, "done"]
     assert next(rows) == {"status": "x"}  # the third structure is never drawn
     assert list(swap.up_to(0, iter([{"status": "done"}]))) == []
+
+
+def test_a_run_names_the_structures_it_leaves_out(swap, tmp_path, capsys):
+    """The whole run on 2004983 alone: its row is printed and the table says why it is left out,
+    with no trial weighed."""
+    output = tmp_path / "benchmarks.md"
+    argv = [str(CORPUS), "--only", "sfarchiv2_2004983.cif", "--pairs", "other", "--seed", "3"]
+    assert swap.main([*argv, "--output", str(output), "--json", str(tmp_path / "rows.json")]) == 0
+    assert "not ordered" in capsys.readouterr().out
+    text = output.read_text()
+    assert "- structures: 0 weighed of 0 tried" in text
+    assert "left out, disordered in fact" in text
+    assert "sfarchiv2_2004983.cif: F 8 per formula unit against the formula's 4 (Z 4)" in text
