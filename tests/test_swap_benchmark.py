@@ -73,3 +73,39 @@ def test_a_run_names_the_structures_it_leaves_out(swap, tmp_path, capsys):
     assert "- structures: 0 weighed of 0 tried" in text
     assert "left out, disordered in fact" in text
     assert "sfarchiv2_2004983.cif: F 8 per formula unit against the formula's 4 (Z 4)" in text
+
+
+def test_a_model_short_of_its_formula_by_no_whole_factor_of_z_is_not_ordered(swap):
+    """codtools_1100811: the formula C44 (Z 1), the sites C42: the content is 0.964 of the
+    formula's, which is no whole factor of Z (a Z miscount would be 2, 1/2...): two C short per
+    formula unit, not a miscount. Before, any proportion passed."""
+    truth = read_cif(CORPUS / "codtools_1100811.cif").structure
+    assert swap.disordered_in_fact(truth) == [
+        "C 42 per formula unit against the formula's 44 (Z 1)"
+    ]
+
+
+@pytest.mark.parametrize(
+    "name, off",
+    [
+        # Cl/Br sites held as Cl: Br 0.286 per formula unit in the formula, none in the sites
+        ("sfarchiv2_2004802.cif", "Br 0 per formula unit against the formula's 0.286 (Z 4)"),
+        # Cl 1.33 per formula unit against 1
+        ("codtools_2009397-corrected-symops.cif", "Cl 1.333 per formula unit"),
+    ],
+)
+def test_a_model_off_its_formula_by_a_fraction_of_an_atom_is_not_ordered(swap, name, off):
+    """SHELXL and Olex2 write the formula from the model to 2-4 decimals: an ordered model meets
+    it to about 0.01, so an element off by 0.3 atom per formula unit is a model of another
+    crystal (a mixed site held as one element), as the tolerance (0.1 of an element) says."""
+    truth = read_cif(CORPUS / name).structure
+    why = swap.disordered_in_fact(truth)
+    assert any(w.startswith(off) for w in why), why
+
+
+def test_a_formula_of_two_moieties_is_read_whole(swap):
+    """codtools_2007325: _chemical_formula_sum 'C12 H8 N2, C20 H14 O2' (a co-crystal, Z 2):
+    read with the structure as both moieties summed, which its sites hold (was no formula)."""
+    truth = read_cif(CORPUS / "codtools_2007325.cif").structure
+    assert swap.formula_sum(truth) == {"C": 32, "H": 22, "N": 2, "O": 2}
+    assert swap.disordered_in_fact(truth) == []
