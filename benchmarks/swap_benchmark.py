@@ -7,34 +7,43 @@ reflections left out; here d_min 0.80-0.90 Å), one to three non-H atoms whose e
 Z-neighbour among the structure's own elements (B/C, C/N, N/O, O/F, Si/P, P/S, S/Cl, Cl/Br,
 metals one apart) are given that neighbour. The non-H model, isotropic, is refined and
 weighed as `solve` and `assign --hkl` weigh it; a swap is corrected when the atom ends with
-its published element, a false change is an atom that was right and ends otherwise.
+its published element, a false change is an atom that was right and ends otherwise. A
+structure the corpus index calls ordered that is not (disordered_in_fact: two atoms overlapping,
+an occupancy under 1, or sites that do not hold the CIF's own _chemical_formula_sum × Z: also
+the crystal holding solvent the model leaves out) is left out, named with why in the table,
+and does not count towards `--limit`.
 
 `--pairs other` takes only the structures that hold a pair other than C/N/O (B/C, O/F, Si/P,
 P/S, S/Cl, Cl/Br, metals) and swaps up to three of their atoms within those pairs, the pair
 kinds in turn (B/C, the commonest, would fill the sample otherwise). `--half a|b` keeps one
 half of the structures (by a hash of the file name): thresholds are set on one half and
-reported on the other. Structures apart from the default run's: `--skip 145 --limit 181` takes
-the 181 with a pair after the default run's (its 100 rows come from the first 145 structures
-chosen, of 387); `--pairs other --limit 400` already takes all 59 that hold another pair, so
-`--seed 1` draws other swaps, d_min and noise on them instead. The figures are also given apart
-for the sites the published model itself smears (Ueq over U_DISORDER: not ordered in fact).
+reported on the other. Structures apart from the default run's: `--skip 151` takes those
+after the default run's (its 100 rows come from the first 151 structures chosen, of 385, six
+left out as disordered in fact, 2026-12-06; before that filter from the first 145, whence the
+sections' `--skip 145 --limit 181`); `--pairs other --limit 400` already takes all that hold
+another pair (54 ordered in fact, 2026-12-06), so `--seed 1` draws other swaps, d_min and
+noise on them instead. The figures are also given apart for the sites the published model
+itself smears (Ueq over U_DISORDER: not ordered in fact).
 
 The hydrogen part: on the published non-H atoms, refined isotropically against the same data,
 each O–H or N–H of a hydrogen bond is moved onto its acceptor in turn (the H counts given to
 crystalx_core.hydrogen_evidence wrong by one on both) and the share the difference map (and,
 where it leans without being clear, the reflections: hydrogen_data) puts back is reported, with
 the donors it gets wrong elsewhere (benchmarks/hydrogen_benchmark.py's check, here on simulated
-data). `--only-hydrogens` runs that part alone, on the same structures
-and data (no element swaps weighed; no refinement for a structure without a hydrogen bond).
+data). `--only-hydrogens` runs that part alone, on the structures in the same order with the
+same data (no element swaps weighed; no refinement for a structure without a hydrogen bond),
+none left out: under `--limit` its list also holds those the swap run leaves out as disordered
+in fact, and as many fewer at its end.
 
 `--skip N` leaves out the first N structures in the benchmark's order (a fresh slice). With
 `--only-hydrogens`, `--without-pairs` takes instead the structures every swap run leaves out
 (no Z-neighbour pair to swap: mostly C/H/O compounds), so their H trials are on structures
 no threshold was set on. The two `--limit 300` H runs take every usable ordered structure of
-at most 80 non-H atoms (387), so `--skip` finds no unseen one there: fresh draws are `--seed N`
-(other d_min, noise and reflections left out, on the same structures) with `--max-atoms 300`
-(the larger ones too). The H figures are also given without the structures that are
-disordered in fact though the corpus index calls them ordered (disordered_in_fact).
+at most 80 non-H atoms (387 when they were run; 385 on 2026-12-06), so `--skip` finds no
+unseen one there: fresh draws are `--seed N` (other d_min, noise and reflections left out, on
+the same structures) with `--max-atoms 300` (the larger ones too). The H figures are also
+given without the structures that are disordered in fact though the corpus index calls them
+ordered (disordered_in_fact).
 
     python benchmarks/swap_benchmark.py ../shared/data/corpus --limit 100
     python benchmarks/swap_benchmark.py ../shared/data/corpus --limit 400 --pairs other
@@ -54,12 +63,12 @@ import json
 import sys
 from collections import Counter
 from dataclasses import replace
-from itertools import islice
 from pathlib import Path
 
 import numpy as np
 
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
+from crystalx_core.contents import cell_counts
 from crystalx_core.crystallography.maps import difference_density
 from crystalx_core.crystallography.refine import refine
 from crystalx_core.element_evidence import U_DISORDER, weigh_elements, z_neighbours
@@ -81,6 +90,7 @@ from hydrogen_benchmark import donor_count_checks, moved_pairs  # noqa: E402
 from solve_benchmark import _cpu_name, _pct, write_section  # noqa: E402
 
 D_MIN_RANGE = (0.80, 0.90)
+LEFT_OUT = "not ordered"  # a row's status: disordered in fact (disordered_in_fact), not tried
 LIGHT = {"C", "N", "O"}
 
 
@@ -175,6 +185,8 @@ def run_one(
     if trial is None:
         return None
     heavy, swaps, (reflections, d_min, kept) = trial
+    if not only_hydrogens and (why := disordered_in_fact(truth)):  # the issue's "ordered" ones
+        return {"entry": name, "n_nonH": len(heavy), "status": LEFT_OUT, "not_ordered": why}
     row = {
         "entry": name,
         "n_nonH": len(heavy),
@@ -219,6 +231,17 @@ def run_one(
     _add_moved_hydrogens(row, truth, reflections, cycles, seconds)  # its time adds to the row's
     row["status"] = "done"
     return row
+
+
+def up_to(limit: int, rows):
+    """The rows until `limit` of them are tried: a structure left out as not ordered passes
+    without counting, so `--limit` still says how many are weighed."""
+    tried = 0
+    for row in rows if limit > 0 else ():
+        yield row
+        tried += row["status"] != LEFT_OUT
+        if tried == limit:
+            return
 
 
 def _add_moved_hydrogens(row: dict, truth, reflections, cycles: int, seconds: int) -> dict:
@@ -298,14 +321,88 @@ def _moved_hydrogens(truth, reflections, cycles: int) -> dict:
 def disordered_in_fact(truth) -> list[str]:
     """Why a structure the corpus index calls ordered is not: two atoms closer than OVERLAP
     (geometry.overlapping_sites: a ring in two orientations listed at full weight without PART),
-    or an occupancy under 1. The index's disorder column says "no" for such a model."""
+    an occupancy under 1, or atom sites that do not hold the CIF's own formula (content_mismatch:
+    also a model that leaves out solvent or a disorder's partners the crystal holds).
+    The index's disorder column says "no" for such a model."""
     sites = truth.sites
     close = {
         (*sorted((sites[i].label, sites[c.j].label)), round(c.distance, 2))
         for i, c in overlapping_sites(truth).items()
     }
-    return [f"{a}/{b} {d:.2f} Å" for a, b, d in sorted(close, key=lambda x: x[2])] + [
-        f"{s.label} occupancy {s.occupancy:g}" for s in sites if s.occupancy < 1 - 1e-3
+    return (
+        [f"{a}/{b} {d:.2f} Å" for a, b, d in sorted(close, key=lambda x: x[2])]
+        + [f"{s.label} occupancy {s.occupancy:g}" for s in sites if s.occupancy < 1 - 1e-3]
+        + content_mismatch(truth, formula_sum(truth))
+    )
+
+
+# Atoms per formula unit by which the sites' non-H content (occupancy × multiplicity, per Z) may
+# miss _chemical_formula_sum: SHELXL and Olex2 write the formula from the model to 2-4 decimals,
+# so an ordered model meets it to ~0.01; 0.1 of an element or 0.2 in all leaves room for rounding
+# and no more. Past that the model lists an atom the crystal does not hold (2004983's BF4⁻ on an
+# inversion centre with eight full F: BF8), holds a mixed site as one element (2004800's
+# Br0.962 held as Cl; 2004802's Cl/Br sites held as Cl), a formula atom as another (2004925: one
+# C more and one O less), or leaves out what the crystal holds: solvent squeezed or not modelled
+# (4021421, platon-squeeze-void; 2224874's moiety C4H10O; 7101147 C8 O2 short) or the partners
+# of a disorder. H is left out: riding H are often missing from either.
+CONTENT_PER_ELEMENT = 0.1
+CONTENT_IN_ALL = 0.2
+# A model in the formula's proportions in k times (or 1/k) Z's units is a miscount of Z (Z
+# written for a dimer, 2001925 read with one operator), not a missing atom: k whole and not 1,
+# the ratio within 5 % of it. Any other ratio is atoms missing (1100811: C42 against C44, Z 1).
+Z_FACTOR_TOLERANCE = 0.05
+
+
+def formula_sum(truth) -> dict[str, float]:
+    """The _chemical_formula_sum read with the structure (truth.formula, io.cif.read_cif),
+    element → count; empty where there is none or the file is no CIF."""
+    return dict(truth.formula)
+
+
+def _z_factor(ratio: float) -> float | None:
+    """k or 1/k (k whole, not 1) within Z_FACTOR_TOLERANCE of k where `ratio` is one, else None."""
+    if ratio <= 0:
+        return None
+    for r, whole in ((ratio, lambda k: k), (1 / ratio, lambda k: 1 / k)):
+        k = round(r)
+        if k >= 2 and abs(r - k) <= Z_FACTOR_TOLERANCE * k:
+            return whole(k)
+    return None
+
+
+def content_mismatch(truth, formula: dict[str, float]) -> list[str]:
+    """The non-H elements whose content per formula unit (every atom, a mixed site's partners
+    too, × multiplicity × occupancy, over Z) misses `formula` beyond CONTENT_PER_ELEMENT or, all
+    together, CONTENT_IN_ALL; none where the formula or Z is unknown. A model holding the
+    formula's composition in a whole multiple (or fraction) of Z's units is not flagged: that is
+    a miscount of Z, not an atom the crystal lacks."""
+    z = truth.formula_units
+    heavy = {el: n for el, n in formula.items() if not is_hydrogen(el)}
+    if not heavy or not z:
+        return []
+    content = {el: n for el, n in cell_counts(truth).items() if not is_hydrogen(el)}
+    elements = sorted(set(heavy) | set(content))
+
+    def misses(units: float) -> dict[str, float]:
+        off = {el: content.get(el, 0.0) / units - heavy.get(el, 0.0) for el in elements}
+        if (
+            max(map(abs, off.values())) > CONTENT_PER_ELEMENT
+            or sum(map(abs, off.values())) > CONTENT_IN_ALL
+        ):
+            return off
+        return {}
+
+    off = misses(z)
+    if not off:
+        return []
+    k = _z_factor(sum(content.values()) / sum(heavy.values()) / z)
+    if k is not None and not misses(k * z):
+        return []
+    return [
+        f"{el} {content.get(el, 0.0) / z:.4g} per formula unit against the formula's "
+        f"{heavy.get(el, 0.0):g} (Z {z:g})"
+        for el in elements
+        if abs(off[el]) > 0.01
     ]
 
 
@@ -314,6 +411,8 @@ def _electrons(value) -> str:
 
 
 def markdown(rows: list[dict], args) -> str:
+    left_out = [r for r in rows if r["status"] == LEFT_OUT]
+    rows = [r for r in rows if r["status"] != LEFT_OUT]
     done = [r for r in rows if r["status"] == "done"]
     by_class: Counter = Counter()
     fixed: Counter = Counter()
@@ -361,6 +460,7 @@ def markdown(rows: list[dict], args) -> str:
         )
         + f"; not weighed (incomplete data): {not_weighed}"
         + f"; failed or timed out: {len(rows) - len(done) - not_weighed}",
+        *_left_out_lines(left_out),
         f"- swaps corrected: {sum(fixed.values())}/{swaps} "
         f"({_pct(sum(fixed.values()) / max(swaps, 1), 1)})",
         *[
@@ -399,6 +499,21 @@ def markdown(rows: list[dict], args) -> str:
                 f"{e['decision']} |"
             )
     return "\n".join(lines) + "\n"
+
+
+def _left_out_lines(left_out: list[dict]) -> list[str]:
+    """The structures the corpus index calls ordered that are not (disordered_in_fact), each
+    with why: left out before any draw is weighed, named so that none goes unseen."""
+    if not left_out:
+        return []
+    return [
+        f"- left out, disordered in fact though the corpus index calls them ordered (two atoms "
+        f"under {OVERLAP:g} Å, an occupancy under 1, or sites that miss the CIF's "
+        f"_chemical_formula_sum × Z by over {CONTENT_PER_ELEMENT:g} atom of an element or "
+        f"{CONTENT_IN_ALL:g} in all per formula unit, H aside): {len(left_out)} ("
+        + "; ".join(f"{r['entry']}: {', '.join(r['not_ordered'][:2])}" for r in left_out)
+        + ")"
+    ]
 
 
 def _ordered_lines(done: list[dict], right: int, false: list[tuple]) -> list[str]:
@@ -602,12 +717,13 @@ def main(argv=None) -> int:
             if in_half(name, args.half)
         )
         rows = collect(
-            islice((row for row in tried if row is not None), args.limit),
+            up_to(args.limit, (row for row in tried if row is not None)),
             args.json,
             lambda row: (
-                f"{row['entry']:<60} {row['n_nonH']:>4} swaps {row['swaps']} {row['status']} "
+                f"{row['entry']:<60} {row['n_nonH']:>4} swaps {row.get('swaps')} {row['status']} "
                 f"corrected {row.get('corrected')} false {row.get('false_changes')} "
                 f"{row.get('seconds', 0):.0f} s {row.get('why', '')}"
+                + (f"{'; '.join(row['not_ordered'])}" if row["status"] == LEFT_OUT else "")
             ),
         )
     text = hydrogen_markdown(rows, args) if args.only_hydrogens else markdown(rows, args)

@@ -97,13 +97,14 @@ def declared_without_h(structure: Structure, formula: dict[str, float]) -> str:
 
 _TERM = r"([A-Z][a-z]?)\s*((?:\d+(?:\.\d*)?|\.\d+)?)"  # a lone '.' is no count
 _FORMULA_TERM = re.compile(_TERM)
-_FORMULA = re.compile(rf"\s*(?:{_TERM}\s*)+")
+_FORMULA = re.compile(rf"\s*(?:{_TERM}\s*,?\s*)+")  # a comma between moieties
 
 
 def formula_counts(text: str) -> dict[str, float]:
     """A formula as _chemical_formula_sum writes it ('C10 H20 Cl N O3') as element → count;
     empty (no formula) unless the whole text is element symbols with counts: 'Not given' or
-    'Water' is no formula, not nobelium or 'Wa' without H, which would take every H off."""
+    'Water' is no formula, not nobelium or 'Wa' without H, which would take every H off. The
+    moieties a comma parts ('C12 H8 N2, C20 H14 O2', COD 2007325) are summed."""
     if not text or not _FORMULA.fullmatch(text):
         return {}
     formula: dict[str, float] = {}

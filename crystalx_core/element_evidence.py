@@ -69,7 +69,9 @@ N). A site in doubt leans as its anisotropic weighing says where that weighing w
 lean is only tried, and taken only when the anisotropic refinement prefers it, as any lean
 (on the right models of the 17 benchmark sets, real data, nothing changes); a site the
 anisotropic weighing finds in a smeared group leans on no count. Sites in a
-smeared group (bonded neighbours' Uiso over U_DISORDER) are not weighed, nor a site whose count
+smeared group (bonded neighbours' Uiso over U_DISORDER) are not weighed (the element held is
+kept, the model's probabilities reported beside it but not taken: they read peak heights,
+which the smearing lowers, so a smeared O can read as C), nor a site whose count
 falls SHORT_OF_ALL screening widths under every candidate (partly occupied: flagged `short`,
 and the job refines its occupancy, crystalx_core.partial_sites), nor data under
 MIN_COMPLETENESS.
@@ -233,7 +235,8 @@ class SiteEvidence:
     offset: float = math.nan  # the sites' shared electrons per Z (expected = offset × Z)
     neighbours_u: float = math.nan  # median Uiso of its bonded neighbours (its own without), Å²
     posterior: dict[str, float] = field(default_factory=dict)  # candidates (one: nothing to weigh)
-    prior: dict[str, float] = field(default_factory=dict)  # the model's probabilities used
+    # the model's probabilities: weighed with the count, or only reported (a smeared site)
+    prior: dict[str, float] = field(default_factory=dict)
     count_logs: dict[str, float] = field(default_factory=dict)  # ln L of the count per candidate
     before: str = ""  # element held before the data were weighed
     decision: str = ""  # element after
@@ -1209,15 +1212,30 @@ def _weigh(
                 else "disordered or partly occupied: not weighed"
             )
             continue
-        if group_u[site.label] > U_DISORDER:
-            e.smeared = True
-            e.reason = (
-                f"Uiso {group_u[site.label]:.3f} Å² about the site (over {U_DISORDER} Å²): "
-                "disorder or motion the isotropic model cannot count, not weighed"
-            )
-            continue
         scores = priors.get(site.label) or {}
         e.prior = {el: scores.get(el, 0.0) for el in names[site.label]}
+        if group_u[site.label] > U_DISORDER:
+            # not weighed, and the model's probabilities do not decide either: they read peak
+            # heights, which smearing lowers. On the swap benchmark's smeared groups (2004811's
+            # triflate, 4320780's solvent; seeds 3, 7, 21, 22) the prior's first choice was the
+            # published element on every F and on most C, but C on every triflate O (0.7-0.98)
+            # and O on its S: taken, it would change right atoms there in every trial
+            e.smeared = True
+            top = max(e.prior, key=e.prior.get) if scores else None
+            aside = ""
+            if top and top != site.element:  # lighter: what a lowered peak reads as
+                aside = (
+                    f" (the model's {top} {e.prior[top]:.2f} reads a peak height the smearing "
+                    "lowers: no evidence either)"
+                    if atomic_number(top) < atomic_number(site.element)
+                    else f" (the model's {top} {e.prior[top]:.2f}, not taken)"
+                )
+            e.reason = (
+                f"Uiso {group_u[site.label]:.3f} Å² about the site (over {U_DISORDER} Å²): "
+                "disorder or motion the isotropic model cannot count; not weighed: the element "
+                "held is kept" + aside
+            )
+            continue
         shortfall = {  # signed, in widths: over 0 the count is under the element's
             el: (offset * atomic_number(el) - n) / screen_width(s, spread, atomic_number(el))
             for el, (n, s) in counts.items()

@@ -127,6 +127,8 @@ class Structure:
     # the line of `source` its symmetry was read from, named where a .res cannot be written
     symmetry_line: int | None = None
     formula_units: float | None = None  # Z, formula units per cell (SHELX ZERR's first number)
+    # the published formula (a CIF's _chemical_formula_sum), element → count; empty without one
+    formula: dict[str, float] = field(default_factory=dict)
     cell_su: tuple[float, ...] | None = None  # standard uncertainties of the six cell parameters
     # what in the input says the compound holds no H (a CIF's _chemical_formula_sum): the job
     # then places none (contents.declared_without_h)

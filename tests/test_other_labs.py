@@ -706,6 +706,7 @@ def test_the_audit_and_the_service_hold_to_a_formula_without_h(tmp_path):
         ("C10 H20 Cl N O3", {"C": 10, "H": 20, "Cl": 1, "N": 1, "O": 3}),
         ("C10H20O", {"C": 10, "H": 20, "O": 1}),
         ("Al Ca2 Nb O6", {"Al": 1, "Ca": 2, "Nb": 1, "O": 6}),
+        ("C12 H8 N2, C20 H14 O2", {"C": 32, "H": 22, "N": 2, "O": 2}),  # two moieties
         ("Not given", {}),  # not nobelium without H
         ("Water", {}),
         ("Xx2 O", {}),

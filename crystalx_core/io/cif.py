@@ -777,6 +777,7 @@ def read_cif(path, block: str | None = None) -> CifEntry:
     structure.sfac, structure.unit = sfac_unit_from_sites(structure)
     structure.declared_no_h = declared_without_h(structure, formula)
     structure.formula_units = _formula_units(chosen, structure, formula)
+    structure.formula = formula
     structure.cell_su = tuple(_su(chosen, tag) for tag in _CELL_TAGS)
     structure.sites = grouped_mixed_sites(structure.sites)
     probe_tag, probe = _not_xray(chosen)
