@@ -24,19 +24,11 @@ from crystalx_core.structure import Site
 
 from installer.olex2_setup import install
 
-from .conftest import BENCHMARK, fake_olex2
+from .conftest import BENCHMARK, PLUGIN_MODULES, fake_olex2
 
 ROOT = Path(__file__).resolve().parents[1]
 DOUBLE = ROOT / "tests" / "olex2_double"
 PLUGIN = ROOT / "plugin" / "plugin-CrystalX"
-PLUGIN_MODULES = (
-    "CrystalX",
-    "crystalx_plugin",
-    "crystalx_plugin.session",
-    "crystalx_plugin.olex_model",
-    "crystalx_plugin.core_client",
-    "crystalx_plugin.panel_html",
-)
 
 
 @pytest.fixture(scope="module")
