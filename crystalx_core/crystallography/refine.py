@@ -257,8 +257,13 @@ def _refined_once(
     # smtbx builds constraints in list order, and a riding H built before an EADP/EXYZ of its
     # pivot rides a copy of the pivot's U or site that then refines on its own (H17B of
     # FC_SH2185 under EADP C17A C17B reached Uiso -0.047): the shared ones go first
-    taken = {p for constraint in builder.constraints for p in constraint.constrained_parameters}
-    shared_first = _shared_constraints(xs, shared, taken) + _mixed_site_constraints(atoms)
+    # a mixed site's own EXYZ/EADP first too: the user's lines for the same atoms add nothing
+    # (smtbx warned of constraining them twice, on the user's terminal, and ignored the second)
+    mixed = _mixed_site_constraints(atoms)
+    taken = {
+        p for constraint in builder.constraints + mixed for p in constraint.constrained_parameters
+    }
+    shared_first = mixed + _shared_constraints(xs, shared, taken)
 
     fo_sq = _observations(structure, reflections, xs.space_group().is_centric())
     where = getattr(reflections, "path", "") or structure.source
