@@ -259,10 +259,10 @@ def add_riding_hydrogens(
         if operators and code == 0:  # no AFIX group to keep whole: H made by the symmetry go
             positions = _unique_under(operators, pivot, positions)
             images, occupancies = [1] * len(positions), [site.occupancy] * len(positions)
-            if disorder := _disorder_note(site.element, n_h, operators, pivot, positions):
+            total = sum(_images(operators, pivot, h) for h in positions)  # H about it in all
+            if disorder := _disorder_note(site.element, n_h, total):
                 note = f"{note}; {disorder}" if note else disorder
-                share = n_h / _images_in_all(operators, pivot, positions)
-                occupancies = [site.occupancy * share] * len(positions)
+                occupancies = [site.occupancy * n_h / total] * len(positions)
         elif operators and known is None:  # the whole group, and its images, are written
             images = [_images(operators, pivot, h) for h in positions]
             occupancies = [site.occupancy / n for n in images]
@@ -908,17 +908,12 @@ def _special_note(element: str, operators, pivot, positions, occupancies) -> str
     )
 
 
-def _images_in_all(operators, pivot, positions) -> int:
-    """How many H the written ones and their images make about the pivot in the crystal."""
-    return sum(_images(operators, pivot, h) for h in positions)
-
-
-def _disorder_note(element: str, n_h: int, operators, pivot, positions) -> str | None:
+def _disorder_note(element: str, n_h: int, total: int) -> str | None:
     """Where no orientation of a water or NH4+ is one its site symmetry maps onto itself (a
     water on an inversion centre or a 3-fold axis, hydrogens._invariant_trials), its H and
     their images are more H than it carries: each is written at the share that keeps n_h H
-    about it (a water on -1: four half H, as SHELXL users model it), and the note says so."""
-    total = _images_in_all(operators, pivot, positions)
+    about it (a water on -1: four half H, as SHELXL users model it), and the note says so.
+    `total`: the written H and their images about it in the crystal."""
     if total <= n_h:
         return None
     return (
