@@ -53,11 +53,13 @@ source (pcxod/olex2 for the C++ core, the olex2-gui tree for util/pyUtil):
 - no structure open: `olx.FileFull()` is "none" (xlib/xmacro.cpp funFileFull, NoneString),
   `olex_core.SGInfo()` is None (py_core.cpp pySGInfo catches GetLastLoaderSG's throw), the
   asymmetric unit and the HKL source are empty (xfiles.cpp TXFile::Close clears both);
-- the `Label` macro shows each named atom's own label, nothing else: there is no
-  `atom=text` form, an argument that names no atom labels nothing, and the macro ends by
-  clearing the selection (gxlib/gxmacro.cpp GXLibMacros::macLabel: lb = GetLabel(),
-  FindXAtoms(Cmds, ...), app.SelectAll(false)); through `olx` a macro returns True, or
-  False when it failed (repository/pyext.cpp runOlexFunctionEx, macro branch);
+- the `Label` macro labels each atom an `atom=text` argument names with that text, or with
+  no `=` each named atom with its own label; an `=` list that names more or fewer visible
+  atoms than texts fails and labels nothing; the macro ends by clearing the selection
+  (gxlib/gxmacro.cpp GXLibMacros::macLabel, pcxod/olex2 024a95a; olex2-gui
+  util/pyUtil/gui/tools/__init__.py label_rsa calls `olx.Label(*["C1=C1*0.12", ...], a=True)`);
+  builds from before that form fail on `#c0=text` (see olx.Label); through `olx` a macro
+  returns True, or False when it failed (repository/pyext.cpp runOlexFunctionEx, macro branch);
 - the same-named .hkl is found whatever the case of its name (xfiles.cpp PostLoad:
   TEFile::Existsi), and HKLSrc gives the name as it is on disk;
 - `DecRunningThreadsCount` at 0 logs an error and leaves the count at 0 (py_core.cpp
@@ -199,6 +201,7 @@ class Olex2(object):
         self.safe_afix = True  # Olex2's option, default true (xapp.cpp TXApp::DoUseSafeAfix)
         self.cif_items = {}  # a loaded CIF's data items, as olx.Cif reads them
         self.hidden = set()  # atom indices hidden in the view
+        self.label_text_form = True  # Label's `atom=text` (gxmacro.cpp macLabel as of 024a95a)
         self.centred = None
         self.thread_prints = []  # text printed from a thread other than the main one
         self.starved = []  # threads that waited for the GIL in vain

@@ -111,14 +111,44 @@ def Freeze(*value):
 
 
 def Label(*args, **options):
-    """Olex2's Label macro through olx (gxmacro.cpp macLabel): every visible atom an argument
-    names shows its own label (a `#c<id>`, a label or an address; anything else names
-    none), the selection is cleared, and the macro succeeds."""
-    for item in args:
-        for atom in STATE.find_all(str(item)):
-            index = STATE.atoms.index(atom)
-            if index not in STATE.hidden:
-                STATE.labels[index] = atom.label
+    """Olex2's Label macro through olx (gxlib/gxmacro.cpp GXLibMacros::macLabel, read in
+    pcxod/olex2 024a95a; olx gives each Python argument as one argument, quotes taken off:
+    repository/pyext.cpp runOlexFunctionEx). Arguments of the form `atom=text` (text may hold
+    blanks) label the atoms they name with `text`: the atoms are found for the `atom` parts
+    in order (FindXAtoms: visible atoms only, every visible copy of a `#c<id>`), and unless
+    exactly one is found per text the macro fails ("number of atoms does not match to the
+    number of labels"), labels nothing and leaves the selection; arguments without `=` are
+    then ignored. Without any `=` every visible atom named shows its own label. Either way
+    the macro ends by clearing the selection (app.SelectAll(false)). A build from before the
+    `atom=text` form (STATE.label_text_form False: the older stored versions of macLabel)
+    reads `#c0=text` as an atom id, which is not a number (GetXAtoms: ToSizeT, o_atoui throws
+    on any non-digit, sdl/estring.h), so the macro fails."""
+    relabel = [str(a).split("=", 1) for a in args if "=" in str(a)]
+    if relabel and not STATE.label_text_form:
+        if any(atom.lower().startswith("#c") for atom, _ in relabel):
+            STATE.errors.append("Macro 'Label' failed: invalid integer format")
+            return False
+        relabel = []  # another label with '=' names no atom
+    if relabel:
+        found = [
+            atom
+            for name, _ in relabel
+            for atom in STATE.find_all(name)
+            if STATE.atoms.index(atom) not in STATE.hidden
+        ]
+        if len(found) != len(relabel):
+            STATE.errors.append(
+                "Macro 'Label' failed: number of atoms does not match to the number of labels"
+            )
+            return False
+        for atom, (_, text) in zip(found, relabel):
+            STATE.labels[STATE.atoms.index(atom)] = text
+    else:
+        for item in args:
+            for atom in STATE.find_all(str(item)):
+                index = STATE.atoms.index(atom)
+                if index not in STATE.hidden:
+                    STATE.labels[index] = atom.label
     STATE.selection = []
     return True
 
