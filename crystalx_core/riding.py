@@ -75,6 +75,52 @@ class HydrogenPlan:
     # distance: a user's own restraint on that H replaces it (pipeline._instructions)
     kept_restraints: list[str] = field(default_factory=list)
     kept: set[int] = field(default_factory=set)  # pivots whose input H are kept as refined
+    # pivot → its bonds and riding groups as Olex2's hadd needs them (olex2.olex2_hadd)
+    bonds: dict[int, PivotBonds] = field(default_factory=dict)
+
+
+@dataclass
+class RidingGroup:
+    """One AFIX group of new riding H on a pivot: its PART, code and occupancy, and the
+    non-metal atoms it rides on (labels), the one whose occupancy it takes first."""
+
+    part: int
+    code: int
+    occupancy: float
+    neighbours: list[str]
+
+
+@dataclass
+class PivotBonds:
+    """A pivot's element, PART and occupancy, its bonds as (label, element, PART, occupancy),
+    one per bonded image, and the riding groups placed on it."""
+
+    element: str
+    part: int
+    occupancy: float
+    bonded: list[tuple[str, str, int, float]]
+    groups: list[RidingGroup]
+
+
+def _pivot_bonds(structure: Structure, pivot: Site, contacts: list[Contact], groups) -> PivotBonds:
+    """PivotBonds from a pivot's contacts and its groups as (part, code, occupancy, contacts
+    ridden on, the site that gives the occupancy or None: then the first at that occupancy)."""
+    sites = structure.sites
+    riding = []
+    for part, code, occupancy, ridden, source in groups:
+        atoms = list(dict.fromkeys(c.j for c in ridden if not is_metal(sites[c.j].element)))
+        atoms.sort(
+            key=lambda j: (
+                sites[j] is not source,
+                source is None and abs(sites[j].occupancy - occupancy) >= 1e-3,
+            )
+        )
+        riding.append(RidingGroup(part, code, occupancy, [sites[j].label for j in atoms]))
+    bonded = [
+        (sites[c.j].label, sites[c.j].element, sites[c.j].part, sites[c.j].occupancy)
+        for c in contacts
+    ]
+    return PivotBonds(pivot.element, pivot.part, pivot.occupancy, bonded, riding)
 
 
 def riding_element(sfac) -> str:
@@ -207,6 +253,15 @@ def add_riding_hydrogens(
                 )
                 placed.extend(group.positions)
             plan.codes[key] = max(done, key=lambda group: group.occupancy).code
+            plan.bonds[key] = _pivot_bonds(
+                heavy,
+                site,
+                bonds[i],
+                [
+                    (group.part, group.code, group.occupancy, contacts, neighbour)
+                    for group, (_, contacts, neighbour) in zip(done, split)
+                ],
+            )
             plan.notes[key] = "H placed in each PART of its disordered neighbour: " + ", ".join(
                 f"PART {group.part} AFIX {group.code} at occupancy {group.occupancy:.3g}"
                 for group in done
@@ -289,6 +344,10 @@ def add_riding_hydrogens(
         )
         placed.extend(positions)
         plan.codes[key] = code
+        if code and known is None and not operators:
+            plan.bonds[key] = _pivot_bonds(
+                heavy, site, bonds[i], [(site.part, code, site.occupancy, bonds[i], None)]
+            )
         if code == 0:
             plan.notes[key] = note or f"{site.element}H{n_h}: restrained, not riding"
             if strong is None and is_metal(site.element):  # a hydride given from the map

@@ -18,9 +18,12 @@ source (pcxod/olex2 for the C++ core, the olex2-gui tree for util/pyUtil):
   XLibMacros::macHAdd: "not applicable to grown structures"); it adds nothing for an atom
   whose bond count does not fit the HFIX code ("Failed to translate HFIX code" is only
   logged), and pushes no undo entry of its own (xlcongen.cpp, xmacro.cpp macHAdd); a pivot
-  beside a disorder (neighbours in two or more PARTs other than 0 and its own) gets one group
-  per PART, its H in that PART at that neighbour's occupancy (macHAdd "Processing n parts",
-  unitcell.cpp GetAtomEnviList with a part); any other pivot's H get its PART and occupancy,
+  beside a disorder (neighbours in two or more PARTs other than 0 and its own, metals and
+  negative PARTs too) gets one group per PART, its H in that PART at that neighbour's
+  occupancy (macHAdd "Processing n parts", unitcell.cpp GetAtomEnviList with a part); the
+  bond count, metals included, must fit the code (xlcongen.cpp ShelxToOlex); with a negative
+  code (through olx.HAdd) one group rides on exactly the atoms listed (`hadd_listed`); any
+  other pivot's H get its PART and occupancy,
   but a methyl's or NH3's on a PART 0 pivot on a special position PART -1 (xlcongen.cpp
   TXlConGen::FixAtom: negative_part when the degeneracy is not 1);
 - Olex2's undo stack (gxmacro.cpp): `name` pushes one entry per call (GXLibMacros::macName,
@@ -121,6 +124,26 @@ RADII = {
     "Si": 1.11,
 }
 MAX_LABEL = 4
+METALS = set(
+    "Li Be Na Mg Al K Ca Sc Ti V Cr Mn Fe Co Ni Cu Zn Ga Rb Sr Y Zr Nb Mo Tc Ru Rh Pd Ag Cd "
+    "In Sn Cs Ba La Ce Pr Nd Sm Eu Gd Tb Dy Ho Er Tm Yb Lu Hf Ta W Re Os Ir Pt Au Hg Tl Pb Bi "
+    "U".split()
+)
+# TXlConGen::ShelxToOlex (xlib/xlcongen.cpp): HFIX m → the pivot elements and environment sizes
+# (every atom in it, metals too) it translates; anything else is "Failed to translate HFIX code"
+OLEX2_HFIX = {
+    1: ({"C", "N", "Si", "O"}, (3,)),
+    2: ({"C", "N", "O"}, (1, 2)),
+    9: ({"C", "N", "O"}, (1, 2)),
+    3: ({"C", "N"}, (1,)),
+    13: ({"C", "N"}, (1,)),
+    12: ({"C"}, (1,)),
+    4: ({"C", "N"}, (2,)),
+    8: ({"O", "S"}, (1,)),
+    14: ({"O", "S"}, (1,)),
+    15: ({"B"}, (4, 5)),
+    16: ({"C"}, (1,)),
+}
 OLEX2_ENVIRONMENT = {  # what an installed Olex2 has set when it runs a plugin (etc/bin/start)
     "PYTHONHOME": "{base}",
     "PYTHONPATH": "{base}/Lib:{base}/util/pyUtil",
@@ -421,9 +444,13 @@ class Olex2(object):
         whose neighbours lie in two or more PARTs other than 0 and its own gets one H group
         per such PART, placed on the neighbours in PART 0 and that PART
         (TUnitCell::GetAtomEnviList with a part, xlib/unitcell.cpp), its H in that PART at
-        the occupancy of that PART's first neighbour ("Processing n parts"); any other pivot
-        one group on all its neighbours. A PART whose bonds do not fit the code gets none
-        ("Failed to translate HFIX code" is only logged)."""
+        the occupancy of that PART's first neighbour ("Processing n parts"; the occupancy as
+        its SHELX code, Vars.GetParam, set on the H with Vars.SetParam: a free variable
+        carries over), negative PARTs and metals counted like any; any other pivot one group
+        on all its neighbours. A PART whose bonds (metals included) do not fit the code gets
+        none (TXlConGen::ShelxToOlex; "Failed to translate HFIX code" is only logged): a Cp C
+        bonded to Fe has three. How Olex2's command line reads `hadd -43 ...` (a negative
+        number or an option) was not read: the double refuses it here (see hadd_listed)."""
         if not args or not args[0].isdigit():
             return False
         if self.grown:
@@ -441,11 +468,36 @@ class Olex2(object):
                 continue
             parts = self._other_parts(pivot)
             for part, occu in parts if len(parts) >= 2 else [(None, None)]:
-                if self.heavy_neighbours(pivot, part) != BONDED_TO.get(code // 10, -1):
+                if not _olex2_places(code, pivot.type, self.heavy_neighbours(pivot, part)):
                     self.errors.append("hadd: code %d does not fit %s" % (code, pivot.label))
                     continue
                 self._add_riding(pivot, code, n, part, occu)
         self._validate_h_groups()  # hadd's own H cannot be undone; only this check's entry
+        return True
+
+    def hadd_listed(self, args, options):
+        """XLibMacros::macHAdd with a negative code, as olx.HAdd hands it over (each Python
+        argument one word, keywords the options: repository/pyext.cpp runOlexFunctionEx): the
+        first atom is the pivot and the others, in order, its whole environment; one group
+        if the code fits that environment (TXlConGen::ShelxToOlex), AFIX `-a` (3 when not
+        given), in the second atom's PART at its occupancy (free variable included: Vars.
+        GetParam/SetParam), `-p` overriding the PART; fewer than two atoms is a macro error.
+        Not refused on a grown structure (the check is `Hfix >= 0`); ValidateHGroups after."""
+        self.log.append("hadd " + " ".join(args))
+        code = -int(args[0])
+        atoms = [a for label in args[1:] for a in self.find_all(label)]
+        if len(atoms) < 2:
+            self.errors.append("hadd: at least 2 atoms are expected")
+            return False
+        pivot, environment = atoms[0], atoms[1:]
+        n = H_PER_GROUP.get(code // 10)
+        if n is None or not _olex2_places(code, pivot.type, len(environment)):
+            self.errors.append("hadd: code %d does not fit %s" % (code, pivot.label))
+        else:
+            part = int(options.get("p", environment[0].part))
+            afix = int(options.get("a", 3))
+            self._add_riding(pivot, afix, n, part, environment[0].occu)
+        self._validate_h_groups()
         return True
 
     def _other_parts(self, pivot):
@@ -498,9 +550,9 @@ class Olex2(object):
         neighbours its m needs (1: 3; 2, 4: 2; 3, 8, 9, 12, 13, 14, 16: 1; 15: 4 or 5), logged
         as an error, and push one undo entry for all it deleted; nothing when none was. The
         neighbours counted are those in PART 0 or the group's PART (any, for a group in PART
-        0), so hadd's per-PART groups are judged on the bonds hadd placed them by. Left out:
-        the source also accepts the count less the metals among them (XElementLib::IsMetal,
-        whose list was not read), and neighbours that ride in a group of their own."""
+        0), so hadd's per-PART groups are judged on the bonds hadd placed them by; the count
+        less the metals among them also passes (a Cp C: two C and the metal). Left out:
+        neighbours that ride in a group of their own."""
         if not self.safe_afix:
             return
         groups = {}
@@ -512,7 +564,9 @@ class Olex2(object):
             pivot, m = members[0].pivot, members[0].afix // 10
             part = members[0].part
             count = self.heavy_neighbours(pivot, part or None)
-            if count not in ((4, 5) if m == 15 else (BONDED_TO.get(m, count),)):
+            metals = self.heavy_neighbours(pivot, part or None, metals_only=True)
+            wanted = (4, 5) if m == 15 else (BONDED_TO.get(m, count),)
+            if count not in wanted and count - metals not in wanted:
                 self.errors.append(
                     "Pivot atom %s has wrong connectivity for the given AFIX group and the "
                     "group was removed. Please revise your model." % pivot.label
@@ -523,14 +577,15 @@ class Olex2(object):
         if deleted:
             self.undo_stack.append(("kill", deleted))
 
-    def heavy_neighbours(self, atom, part=None):
+    def heavy_neighbours(self, atom, part=None, metals_only=False):
         """Non-H atoms (any symmetry image) bonded to `atom` (TNetwork::IsBondAllowed: PART 0
-        or the same PART); with `part`, only those in PART 0 or that PART
-        (TUnitCell::GetAtomEnviList, xlib/unitcell.cpp)."""
+        or the same PART), metals included (TUnitCell::GetAtomEnviList, xlib/unitcell.cpp);
+        with `part`, only those in PART 0 or that PART; `metals_only`: the metals of them."""
         return sum(
             self._images_bonded(atom, other)
             for other in self.live()
             if other.type not in ("Q", "H")
+            and (not metals_only or other.type in METALS)
             and _bond_allowed(atom, other)
             and (part is None or other.part in (0, part))
         )
@@ -824,6 +879,11 @@ def _split_arguments(text):
     if current.strip() or words:
         words.append(current.strip())
     return [w for w in words if w != ""]
+
+
+def _olex2_places(code, element, count):
+    elements, counts = OLEX2_HFIX.get(code // 10, (set(), ()))
+    return element in elements and count in counts
 
 
 def _methyl_like(pivot, code):

@@ -153,6 +153,16 @@ def Label(*args, **options):
     return True
 
 
+def HAdd(*args, **options):
+    """The HAdd macro through olx: each argument a word of the macro as given, keywords its
+    options (repository/pyext.cpp runOlexFunctionEx); True, or False when it failed. Only the
+    negative-code form is modelled here; `hadd CODE atoms` goes through olex.m."""
+    words = [str(a) for a in args]
+    if not words or not (words[0][:1] == "-" and words[0][1:].isdigit()):
+        raise NotImplementedError("the double's olx.HAdd takes the negative-code form only")
+    return STATE.hadd_listed(words, dict((k, str(v)) for k, v in options.items()))
+
+
 def Schedule(interval, macro, **options):
     """Runs `macro` later on the main thread (mainform.cpp), never at once and never not."""
     STATE.schedule(interval, macro)
@@ -192,12 +202,15 @@ KINDS = {"ires": "ins", "cif": "cif", "p4p": "p4p", "mol": "mol", "xyz": "mol", 
 
 
 def IsFileType(kind):
-    """xlib/xmacro.cpp XLibMacros::funIsFileType: 'ins' and 'res' are the ins loader and that
-    extension, 'ires' either; 'cif' the CIF loader (CheckFileType<TCif>: a .fcf or .fco too);
-    'p4p', 'mol', 'crs' their loaders, and 'xyz' the mol loader (CheckFileType<TMol>, so a
-    .mol file, never a .xyz, which TXyz loads); any other kind, 'cmf' among them, "false"
-    (every stored version of the function ends `else E.SetRetVal(false)`); "false" with no
-    file. The double takes the loader from the extension of the file it loaded."""
+    """xlib/xmacro.cpp XLibMacros::funIsFileType (the stored versions whose body was read):
+    'ins' and 'res' are the ins loader and that extension, 'ires' either; 'cif' the CIF
+    loader (CheckFileType<TCif>: a .fcf or .fco too); 'p4p', 'mol', 'crs' their loaders, and
+    'xyz' the mol loader (CheckFileType<TMol>, so a .mol file, never a .xyz, which TXyz
+    loads); any other kind "false" (`else E.SetRetVal(false)`); "false" with no file. The
+    newest stored xmacro.cpp (406,828 characters) registers the function as "Checks type of
+    currently loaded file [ins,res,ires,cif,cmf,mol,xyz]": its body, past what the index
+    holds, was not read, so what 'cmf' answers there is unknown; the double says "false".
+    The plugin asks only 'cif'. The double takes the loader from the file's extension."""
     extension = STATE.file.rsplit(".", 1)[-1].lower() if STATE.file else ""
     loader, kind = LOADERS.get(extension), kind.lower()
     if kind in ("ins", "res"):

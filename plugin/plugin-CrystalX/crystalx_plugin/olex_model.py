@@ -271,9 +271,41 @@ def translate(commands, model):
             for index in pivots:
                 asked[index] = H_PER_CODE.get(int(words[1]) // 10, 0)
             out.append("hadd %s %s" % (words[1], " ".join("#c%d" % i for i in pivots)))
+        elif verb == "hadd" and explicit_hadd(words):
+            atoms = [unique(w) for w in words[2:-2]]
+            asked[atoms[0]] = H_PER_CODE.get(int(words[1][1:]) // 10, 0)
+            out.append(
+                "hadd %s %s %s"
+                % (words[1], " ".join("#c%d" % i for i in atoms), " ".join(words[-2:]))
+            )
         else:
             raise ApplyError("unexpected command from the core: %r; nothing was changed" % command)
     return out, asked
+
+
+def explicit_hadd(words):
+    """`hadd -CODE pivot first others -a=CODE -p=PART`: one group on the atoms listed (the
+    core's form where Olex2's `hadd CODE pivot` would place other groups: crystalx_core
+    olex2.olex2_hadd)."""
+    return (
+        len(words) >= 6
+        and words[1][:1] == "-"
+        and words[1][1:].isdigit()
+        and words[-2] == "-a=" + words[1][1:]
+        and words[-1][:3] == "-p="
+        and words[-1][3:].lstrip("-").isdigit()
+    )
+
+
+def run_command(olex, olx, command):
+    """Run one translated command: an explicit hadd through olx.HAdd, which hands each word
+    to the macro as it is (repository/pyext.cpp runOlexFunctionEx: arguments to Cmds, keywords
+    to options) so its negative code is a code, not an option; every other through olex.m."""
+    words = command.split()
+    if words[0] == "hadd" and explicit_hadd(words):
+        options = dict(w[1:].split("=", 1) for w in words[-2:])
+        return olx.HAdd(*words[1:-2], **options) is not False
+    return bool(olex.m(command))
 
 
 class Journal(object):
@@ -392,7 +424,7 @@ def apply_commands(olex, olx, olex_core, commands, before, say):
     olx.Freeze(True)
     try:
         for command in translated:
-            done = olex.m(command)
+            done = run_command(olex, olx, command)
             journal.record(command)  # a refused command may still have pushed entries
             if not done:
                 _roll_back(journal, olex, olx, olex_core)
