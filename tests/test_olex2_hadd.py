@@ -146,6 +146,29 @@ def test_a_cp_carbon_bonded_to_a_metal_gets_its_h_from_its_named_bonds(tmp_path,
     assert riding(state) == [] and "C1 got 0 H, not 1" in said[0]  # the plain form, as before
 
 
+def test_an_olex2_that_refuses_the_named_form_keeps_the_rest_of_the_apply(tmp_path, monkeypatch):
+    """Older macHAdd has no negative-code branch and no -a/-p options (the stored versions
+    registered with no options): a refused named hadd is no reason to undo the renames; the
+    plugin says so and counts the missing H."""
+    atoms = CP + [FE]
+    state, _ = open_in_double(tmp_path, monkeypatch, Snapshot(atoms), atoms, z=1, interpreter="")
+    state.fail_on = "hadd -43"
+    olex_model = sys.modules["crystalx_plugin.olex_model"]
+    model = olex_model.read_model(sys.modules["olx"], sys.modules["olex_core"])
+    said = []
+    olex_model.apply_commands(
+        sys.modules["olex"],
+        sys.modules["olx"],
+        sys.modules["olex_core"],
+        ["name Fe1 Fe2", "hadd -43 C1 C2 C5 -a=43 -p=0"],
+        model,
+        said.append,
+    )
+    assert state.atoms[5].label == "Fe2" and riding(state) == []
+    assert said[0].startswith("this Olex2 refused hadd with the bonds named") and "C1" in said[0]
+    assert said[1] == "Olex2's hadd did not give the H asked for: C1 got 0 H, not 1"
+
+
 def test_beside_a_disordered_metal_the_h_ride_in_part_0_not_split_by_the_metals_parts(
     tmp_path, monkeypatch
 ):

@@ -484,6 +484,8 @@ class Olex2(object):
         GetParam/SetParam), `-p` overriding the PART; fewer than two atoms is a macro error.
         Not refused on a grown structure (the check is `Hfix >= 0`); ValidateHGroups after."""
         self.log.append("hadd " + " ".join(args))
+        if self.fail_on and ("hadd " + " ".join(args)).startswith(self.fail_on):
+            return False
         code = -int(args[0])
         atoms = [a for label in args[1:] for a in self.find_all(label)]
         if len(atoms) < 2:

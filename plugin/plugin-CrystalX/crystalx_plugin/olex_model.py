@@ -423,10 +423,13 @@ def apply_commands(olex, olx, olex_core, commands, before, say):
     frozen = olx.Freeze()
     olx.Freeze(True)
     try:
+        refused = []
         for command in translated:
             done = run_command(olex, olx, command)
             journal.record(command)  # a refused command may still have pushed entries
-            if not done:
+            if not done and explicit_hadd(command.split()):
+                refused.append(command.split()[2])  # an Olex2 before the form: H missing
+            elif not done:
                 _roll_back(journal, olex, olx, olex_core)
                 raise ApplyError("Olex2 refused %r; the model was put back as it was" % command)
         now = read_model(olx, olex_core)
@@ -447,6 +450,11 @@ def apply_commands(olex, olx, olex_core, commands, before, say):
         journal.after = now
     finally:
         olx.Freeze(frozen == "true")
+    if refused:
+        say(
+            "this Olex2 refused hadd with the bonds named (older than xmacro.cpp's negative "
+            "HFIX form?) for %s" % " ".join(now.states[int(m[2:])][0] for m in refused)
+        )
     short = hydrogen_shortfall(asked, journal.added, now)
     if short:
         say("Olex2's hadd did not give the H asked for: %s" % "; ".join(short))
