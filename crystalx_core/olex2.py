@@ -187,8 +187,13 @@ def olex2_hadd(label: str, bonds: PivotBonds | None) -> list[str]:
     names the environment itself: `hadd -CODE atom first others -a=CODE -p=PART` (the same
     macro, code < 0) places one group on exactly the atoms listed, with the first one's
     occupancy, in PART `-p`, AFIX `-a`; Olex2 reads it as written only through
-    `olx.HAdd(...)`, which the plugin uses for it. Where no listed atom has the group's
-    occupancy the plain command stays: Olex2 then places other H, which the plugin reports."""
+    `olx.HAdd(...)`, which the plugin uses for it. The plain command stays where no listed
+    atom has the group's occupancy as Olex2 holds it (a neighbour on a mirror: 0.5), and where
+    the group rides on a symmetry image (Olex2 takes each named atom at its asymmetric-unit
+    position: riding._pivot_bonds): Olex2 then places other H, which the plugin reports. A
+    pivot on a special position keeps the plain form (riding gives it no bonds, in the split
+    branch too: _per_part), so the newest macHAdd's GetAtomEnviList(remove_redundant=true),
+    which concerns such pivots, is not modelled."""
     if bonds is None or not bonds.groups:
         return []
     code = max(bonds.groups, key=lambda g: g.occupancy).code
