@@ -6,6 +6,7 @@ xlib/xmacro.cpp XLibMacros::macHAdd, xlib/xlcongen.cpp TXlConGen::ShelxToOlex an
 import math
 import sys
 
+import numpy as np
 import pytest
 
 from crystalx_core.service import handle
@@ -44,17 +45,37 @@ NEGATIVE = [
 ]
 
 
-class Snapshot(object):
-    cell, symops, wavelength = CELL, ["x,y,z"], 0.71073
+def mirror(x, y, z):
+    """Fractional, y = 0 the mirror of P m (x,y,z; x,-y,z)."""
+    return (x / A + 0.3, y / A, z / A + 0.3)
 
-    def __init__(self, atoms):
+
+PM = ["x,y,z", "x,-y,z"]
+R = 1.208  # Å, ring radius of a Cp with C–C 1.42 Å
+# a Cp ring across the mirror of P m, Fe1 1.65 Å below its centre, on the mirror: C1 and Fe1
+# on it (occupancy 0.5 as Olex2 and SHELX hold them), C2 and C3 beside it; C2' and C3' are
+# their images. C1 sits 0.03 Å inwards, so that C2 has C1 as its nearest neighbour.
+CP_MIRROR = [
+    ("C1", "C", mirror(R - 0.03, 0, 0), 0.04, 0.5, 0),
+    ("C2", "C", mirror(R * math.cos(0.4 * math.pi), R * math.sin(0.4 * math.pi), 0), 0.04, 1.0, 0),
+    ("C3", "C", mirror(R * math.cos(0.8 * math.pi), R * math.sin(0.8 * math.pi), 0), 0.04, 1.0, 0),
+    ("Fe1", "Fe", mirror(0, 0, -1.65), 0.03, 0.5, 0),
+]
+
+
+class Snapshot(object):
+    wavelength = 0.71073
+
+    def __init__(self, atoms, symops=("x,y,z",), cell=CELL):
         elements = sorted({a[1] for a in atoms})
         self.sfac = elements
         self.unit = [sum(1 for a in atoms if a[1] == e) for e in elements]
+        self.symops, self.cell = list(symops), cell
 
 
-def core_answer(atoms, h_counts):
-    """The core's answer to apply-plan for `atoms` (the double's tuples) with these H."""
+def core_answer(atoms, h_counts, symops=("x,y,z",), cell=CELL):
+    """The core's answer to apply-plan for `atoms` (the double's tuples, occupancies as Olex2
+    holds them) with these H."""
     sites = [
         {
             "label": a[0],
@@ -65,10 +86,10 @@ def core_answer(atoms, h_counts):
         }
         for a in atoms
     ]
-    snapshot = Snapshot(atoms)
+    snapshot = Snapshot(atoms, symops, cell)
     structure = {
-        "cell": list(CELL),
-        "symops": ["x,y,z"],
+        "cell": list(cell),
+        "symops": list(symops),
         "sfac": snapshot.sfac,
         "unit": snapshot.unit,
         "sites": sites,
@@ -90,9 +111,11 @@ def core_answer(atoms, h_counts):
     return reply
 
 
-def apply_in_olex2(tmp_path, monkeypatch, atoms, commands):
+def apply_in_olex2(tmp_path, monkeypatch, atoms, commands, symops=("x,y,z",)):
     """(the double after the plugin applied `commands`, what the plugin said)."""
-    state, _ = open_in_double(tmp_path, monkeypatch, Snapshot(atoms), atoms, z=1, interpreter="")
+    state, _ = open_in_double(
+        tmp_path, monkeypatch, Snapshot(atoms, symops), atoms, z=1, interpreter=""
+    )
     olex_model = sys.modules["crystalx_plugin.olex_model"]
     model = olex_model.read_model(sys.modules["olx"], sys.modules["olex_core"])
     said = []
@@ -146,27 +169,38 @@ def test_a_cp_carbon_bonded_to_a_metal_gets_its_h_from_its_named_bonds(tmp_path,
     assert riding(state) == [] and "C1 got 0 H, not 1" in said[0]  # the plain form, as before
 
 
-def test_an_olex2_that_refuses_the_named_form_keeps_the_rest_of_the_apply(tmp_path, monkeypatch):
-    """Older macHAdd has no negative-code branch and no -a/-p options (the stored versions
-    registered with no options): a refused named hadd is no reason to undo the renames; the
-    plugin says so and counts the missing H."""
+def test_an_olex2_that_does_not_take_the_named_form_keeps_the_rest_of_the_apply(
+    tmp_path, monkeypatch
+):
+    """An older macHAdd, with no negative-code branch, takes `hadd -43 ...` as any code: each
+    named atom a pivot, "Failed to translate HFIX code" logged, nothing added, the macro done;
+    the H count says what is missing. Where a current one fails (fewer than two of the named
+    atoms found, as for hidden atoms) the renames stay and one line names the atom."""
     atoms = CP + [FE]
-    state, _ = open_in_double(tmp_path, monkeypatch, Snapshot(atoms), atoms, z=1, interpreter="")
-    state.fail_on = "hadd -43"
-    olex_model = sys.modules["crystalx_plugin.olex_model"]
-    model = olex_model.read_model(sys.modules["olx"], sys.modules["olex_core"])
-    said = []
-    olex_model.apply_commands(
-        sys.modules["olex"],
-        sys.modules["olx"],
-        sys.modules["olex_core"],
-        ["name Fe1 Fe2", "hadd -43 C1 C2 C5 -a=43 -p=0"],
-        model,
-        said.append,
-    )
-    assert state.atoms[5].label == "Fe2" and riding(state) == []
-    assert said[0].startswith("this Olex2 refused hadd with the bonds named") and "C1" in said[0]
-    assert said[1] == "Olex2's hadd did not give the H asked for: C1 got 0 H, not 1"
+    commands = ["name Fe1 Fe2", "hadd -43 C1 C2 C5 -a=43 -p=0"]
+    for old_build in (True, False):
+        state, _ = open_in_double(
+            tmp_path, monkeypatch, Snapshot(atoms), atoms, z=1, interpreter=""
+        )
+        olex_model = sys.modules["crystalx_plugin.olex_model"]
+        state.hadd_listed_form = not old_build
+        state.fail_on = None if old_build else "hadd -43"
+        said = []
+        olex_model.apply_commands(
+            sys.modules["olex"],
+            sys.modules["olx"],
+            sys.modules["olex_core"],
+            commands,
+            olex_model.read_model(sys.modules["olx"], sys.modules["olex_core"]),
+            said.append,
+        )
+        assert state.atoms[5].label == "Fe2" and riding(state) == []
+        short = "Olex2's hadd did not give the H asked for: C1 got 0 H, not 1"
+        if old_build:
+            assert said == [short]
+            assert "hadd: code -43 does not fit C5" in state.errors
+        else:
+            assert said == ["Olex2 did not take hadd with the bonds named for C1", short]
 
 
 def test_beside_a_disordered_metal_the_h_ride_in_part_0_not_split_by_the_metals_parts(
@@ -232,3 +266,62 @@ def test_olex2s_hadd_with_a_negative_code_rides_on_the_atoms_named(tmp_path, mon
     assert olx.HAdd("-23", "#c0") is False and riding(state) == []
     assert olx.HAdd("-23", "#c0", "#c1", "#c2") is True
     assert riding(state) == [("C1", -1, 1.0, 3)] * 2
+
+
+def test_on_a_mirror_the_named_form_names_no_image_and_a_first_atom_off_the_mirror(
+    tmp_path, monkeypatch
+):
+    """Olex2 takes each named atom where the asymmetric unit has it and gives the H the first
+    one's occupancy as it holds it (macHAdd, Hfix < 0). C3 of a Cp across a mirror is bonded
+    to its own image: `hadd -43 C3 C2 C3` would name the pivot as its neighbour, so C3 keeps
+    the plain form (which places no H beside the metal: reported); C2 names C3, off the
+    mirror, first (C1 on it holds 0.5 in Olex2: `hadd -43 C2 C1 C3` gave an H at 0.5)."""
+    answer = core_answer(CP_MIRROR, {"C1": 1, "C2": 1, "C3": 1}, PM)
+    assert answer["hfix"] == [[43, ["C1", "C2", "C3"]]]
+    hadd = [c for c in answer["commands"] if c.startswith("hadd")]
+    assert hadd == ["hadd 43 C1 C3", "hadd -43 C2 C3 C1 -a=43 -p=0"]
+    state, said = apply_in_olex2(tmp_path, monkeypatch, CP_MIRROR, answer["commands"], PM)
+    assert riding(state) == [("C2", 0, 1.0, 43)]
+    assert said == [
+        "Olex2's hadd did not give the H asked for: C1 got 0 H, not 1; C3 got 0 H, not 1"
+    ]
+
+
+def test_where_no_named_atom_has_the_h_occupancy_in_olex2_the_plain_form_stays():
+    """C1 between two atoms on inversion centres (each 0.5 in Olex2) and bonded to Fe1: no
+    atom to name first would give its H occupancy 1, so `hadd 43 C1` is sent (Olex2 places no
+    H beside the metal, which the plugin reports) rather than an H at 0.5."""
+    a, b = 5.0, 12.0
+    atoms = [
+        ("C1", "C", (1.25 / a, 0.63 / b, 0.0), 0.04, 1.0, 0),
+        ("C2", "C", (0.0, 0.0, 0.0), 0.04, 0.5, 0),
+        ("C3", "C", (0.5, 0.0, 0.0), 0.04, 0.5, 0),
+        ("Fe1", "Fe", (1.25 / a, 0.63 / b, 2.0 / b), 0.03, 1.0, 0),
+    ]
+    answer = core_answer(atoms, {"C1": 1}, ["x,y,z", "-x,-y,-z"], (a, b, b, 90.0, 90.0, 90.0))
+    assert answer["hfix"] == [[43, ["C1"]]]
+    assert [c for c in answer["commands"] if c.startswith("hadd")] == ["hadd 43 C1"]
+
+
+def test_olex2s_named_hadd_places_the_h_from_the_named_atoms_where_the_unit_has_them(
+    tmp_path, monkeypatch
+):
+    """macHAdd, Hfix < 0 (AE.Add(a.CAtom(), a.GetMatrix(), a.crd())): the H of a CH goes
+    0.93 Å from the pivot on the outer bisector of the two named atoms (congen.cpp
+    Generate_1), at the first one's occupancy as Olex2 holds it; the pivot named as its own
+    neighbour is a bond of length 0, which FixAtom survives with no H."""
+    state, _ = open_in_double(
+        tmp_path, monkeypatch, Snapshot(CP_MIRROR, PM), CP_MIRROR, z=1, interpreter=""
+    )
+    olx = sys.modules["olx"]
+    assert olx.HAdd("-43", "C3", "C2", "C3", a="43", p="0") is True and riding(state) == []
+    assert olx.HAdd("-43", "C2", "C1", "C3", a="43", p="0") is True
+    assert riding(state) == [("C2", 0, 0.5, 43)]
+    h = next(x for x in state.live() if x.type == "H")
+    c1, c2, c3 = (np.array(state.cartesian(x[2])) for x in CP_MIRROR[:3])
+    xh = np.array(state.cartesian(h.crd)) - c2
+    assert np.linalg.norm(xh) == pytest.approx(0.93)
+    assert abs(xh[2]) < 1e-9  # in the ring's plane
+    u1, u3 = (c - c2 for c in (c1, c3))
+    cosines = [xh @ u / np.linalg.norm(xh) / np.linalg.norm(u) for u in (u1, u3)]
+    assert cosines[0] == pytest.approx(cosines[1]) and cosines[0] < -0.5

@@ -130,7 +130,9 @@ METALS = set(
     "U".split()
 )
 # TXlConGen::ShelxToOlex (xlib/xlcongen.cpp): HFIX m → the pivot elements and environment sizes
-# (every atom in it, metals too) it translates; anything else is "Failed to translate HFIX code"
+# (every atom in it, metals too) it translates; anything else is "Failed to translate HFIX code".
+# crystalx_core/olex2.py has the same table: this copy, read again from the source, is kept on
+# purpose so that the double stays independent of the code it tests.
 OLEX2_HFIX = {
     1: ({"C", "N", "Si", "O"}, (3,)),
     2: ({"C", "N", "O"}, (1, 2)),
@@ -144,6 +146,8 @@ OLEX2_HFIX = {
     15: ({"B"}, (4, 5)),
     16: ({"C"}, (1,)),
 }
+# congen.cpp AConstraintGenerator's C–H of a CH (fgCH1) by its number of neighbours
+CH_DISTANCE = {1: 0.93, 2: 0.93, 3: 0.98}
 OLEX2_ENVIRONMENT = {  # what an installed Olex2 has set when it runs a plugin (etc/bin/start)
     "PYTHONHOME": "{base}",
     "PYTHONPATH": "{base}/Lib:{base}/util/pyUtil",
@@ -225,6 +229,7 @@ class Olex2(object):
         self.cif_items = {}  # a loaded CIF's data items, as olx.Cif reads them
         self.hidden = set()  # atom indices hidden in the view
         self.label_text_form = True  # Label's `atom=text` (gxmacro.cpp macLabel as of 024a95a)
+        self.hadd_listed_form = True  # macHAdd's negative-code branch (older builds: none)
         self.centred = None
         self.thread_prints = []  # text printed from a thread other than the main one
         self.starved = []  # threads that waited for the GIL in vain
@@ -478,27 +483,58 @@ class Olex2(object):
     def hadd_listed(self, args, options):
         """XLibMacros::macHAdd with a negative code, as olx.HAdd hands it over (each Python
         argument one word, keywords the options: repository/pyext.cpp runOlexFunctionEx): the
-        first atom is the pivot and the others, in order, its whole environment; one group
-        if the code fits that environment (TXlConGen::ShelxToOlex), AFIX `-a` (3 when not
-        given), in the second atom's PART at its occupancy (free variable included: Vars.
-        GetParam/SetParam), `-p` overriding the PART; fewer than two atoms is a macro error.
-        Not refused on a grown structure (the check is `Hfix >= 0`); ValidateHGroups after."""
+        first atom is the pivot and the others, in order, its whole environment, each where
+        the asymmetric unit has it (AE.Add(a.CAtom(), a.GetMatrix(), a.crd()): no symmetry
+        image can be named, and the pivot named again is an atom on top of it); one group if
+        the code fits that many atoms (TXlConGen::ShelxToOlex), AFIX `-a` (3 when not given),
+        in the second atom's PART at its occupancy as Olex2 holds it (0.5 for a full atom on
+        a mirror; free variable included: Vars.GetParam/SetParam), `-p` overriding the PART;
+        fewer than two atoms is a macro error. The H of a CH is placed from the named atoms
+        as congen.cpp AConstraintGenerator::Generate_1 does; other groups as _add_riding. A
+        bond vector of length 0 (the pivot named as its own neighbour) makes GenerateAtom's
+        Normalise throw (sdl/threex3.h TVector3::Normalise: TDivException), which FixAtom
+        catches: no H, and the macro succeeds. Not refused on a grown structure (the check is
+        `Hfix >= 0`); ValidateHGroups after. An Olex2 without that branch (hadd_listed_form
+        False: the older stored macHAdd) reads the code as any other and every named atom as
+        a pivot; ShelxToOlex has no negative code, so each only logs "Failed to translate
+        HFIX code" and the macro succeeds, having added nothing (a grown structure it
+        refuses, as it does for any code)."""
         self.log.append("hadd " + " ".join(args))
         if self.fail_on and ("hadd " + " ".join(args)).startswith(self.fail_on):
             return False
-        code = -int(args[0])
         atoms = [a for label in args[1:] for a in self.find_all(label)]
+        if not self.hadd_listed_form:
+            if self.grown:
+                self.errors.append("hadd: not applicable to grown structures")
+                return False
+            for atom in atoms:
+                self.errors.append("hadd: code %s does not fit %s" % (args[0], atom.label))
+            return True
+        code = -int(args[0])
         if len(atoms) < 2:
             self.errors.append("hadd: at least 2 atoms are expected")
             return False
         pivot, environment = atoms[0], atoms[1:]
         n = H_PER_GROUP.get(code // 10)
+        bonds = [
+            [x - y for x, y in zip(self.cartesian(a.crd), self.cartesian(pivot.crd))]
+            for a in environment
+        ]
         if n is None or not _olex2_places(code, pivot.type, len(environment)):
             self.errors.append("hadd: code %d does not fit %s" % (code, pivot.label))
-        else:
-            part = int(options.get("p", environment[0].part))
-            afix = int(options.get("a", 3))
-            self._add_riding(pivot, afix, n, part, environment[0].occu)
+        elif all(_length(v) > 0 for v in bonds):  # else GenerateAtom throws: no H
+            try:
+                crds = None
+                if n == 1 and pivot.type == "C":
+                    h = _generate_1(bonds, CH_DISTANCE[len(bonds)])
+                    origin = self.cartesian(pivot.crd)
+                    crds = [self.fractional([x + y for x, y in zip(h, origin)])]
+            except ZeroDivisionError:  # Normalise's TDivException, which FixAtom catches
+                crds = []
+            if crds != []:
+                part = int(options.get("p", environment[0].part))
+                afix = int(options.get("a", 3))
+                self._add_riding(pivot, afix, n, part, environment[0].occu, crds)
         self._validate_h_groups()
         return True
 
@@ -517,11 +553,12 @@ class Olex2(object):
                 parts.append((other.part, other.occu))
         return parts
 
-    def _add_riding(self, pivot, code, n, part, occu):
+    def _add_riding(self, pivot, code, n, part, occu, crds=None):
         """n H riding on `pivot` (AFIX `code`), in `part` at `occu` when given, else as
         TXlConGen::FixAtom (xlib/xlcongen.cpp) places them: in the pivot's PART at the pivot's
         occupancy, but in PART -1 for a methyl or NH3 (m 3 or 13, one heavy neighbour) whose
-        pivot is in PART 0 on a special position (degeneracy other than 1)."""
+        pivot is in PART 0 on a special position (degeneracy other than 1). At `crds`
+        (fractional) when given, else just beside the pivot (no test reads those places)."""
         if part is None and _methyl_like(pivot, code) and pivot.part == 0:
             if self.degeneracy(pivot) != 1:
                 part = -1
@@ -536,7 +573,7 @@ class Olex2(object):
             h = Atom(
                 name,
                 "H",
-                [c + 0.01 * (k + 1) for c in pivot.crd],
+                crds[k] if crds else [c + 0.01 * (k + 1) for c in pivot.crd],
                 uiso=1.2 * pivot.uiso,
                 afix=code,
                 resi=pivot.resi,
@@ -621,6 +658,28 @@ class Olex2(object):
                 sum(matrix[r][c] * other.crd[c] for c in range(3)) + matrix[r][3] for r in range(3)
             ]
             yield [(image[k] - atom.crd[k]) - round(image[k] - atom.crd[k]) for k in range(3)]
+
+    def _orthogonalisation(self):
+        """Rows of the matrix that takes fractional to Cartesian (a along x, b in the xy
+        plane), the metric `distance` uses."""
+        a, b, c = self.cell[:3]
+        al, be, ga = (math.radians(v) for v in self.cell[3:])
+        cy = (math.cos(al) - math.cos(be) * math.cos(ga)) / math.sin(ga)
+        cz = math.sqrt(1 - math.cos(be) ** 2 - cy**2)
+        return (
+            (a, b * math.cos(ga), c * math.cos(be)),
+            (0.0, b * math.sin(ga), c * cy),
+            (0.0, 0.0, c * cz),
+        )
+
+    def cartesian(self, crd):
+        return [sum(m * x for m, x in zip(row, crd)) for row in self._orthogonalisation()]
+
+    def fractional(self, xyz):
+        (m00, m01, m02), (_, m11, m12), (_, _, m22) = self._orthogonalisation()
+        z = xyz[2] / m22
+        y = (xyz[1] - m12 * z) / m11
+        return [(xyz[0] - m01 * y - m02 * z) / m00, y, z]
 
     def distance(self, delta):
         a, b, c = self.cell[:3]
@@ -881,6 +940,36 @@ def _split_arguments(text):
     if current.strip() or words:
         words.append(current.strip())
     return [w for w in words if w != ""]
+
+
+def _length(v):
+    return math.sqrt(sum(x * x for x in v))
+
+
+def _unit(v):
+    return [x / _length(v) for x in v]
+
+
+def _cross(u, v):
+    return [u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]]
+
+
+def _generate_1(bonds, distance):
+    """AConstraintGenerator::Generate_1 (xlib/congen.cpp): the one H of a CH, from the pivot,
+    given the bond vectors; with three neighbours all within 1.95 Å along the normal of the
+    plane of their unit vectors, on the side away from them (Luc's AFIX 13 rule; the source
+    also lets a longer bond to Br pass, left out), else opposite the sum of the unit
+    vectors. A sum of length 0 raises ZeroDivisionError, as Normalise throws."""
+    units = [_unit(v) for v in bonds]
+    if len(bonds) == 3 and all(_length(v) <= 1.95 for v in bonds):
+        rv = _unit([sum(u[k] for u in units) for k in range(3)])
+        normal = _cross(
+            [x - y for x, y in zip(units[0], units[1])],
+            [x - y for x, y in zip(units[2], units[1])],
+        )
+        side = distance if sum(x * y for x, y in zip(rv, normal)) < 0 else -distance
+        return [x * side for x in _unit(normal)]
+    return [-distance * x for x in _unit([sum(u[k] for u in units) for k in range(3)])]
 
 
 def _olex2_places(code, element, count):

@@ -414,7 +414,9 @@ def _show(state, fields, names):
 def apply_commands(olex, olx, olex_core, commands, before, say):
     """Run the core's commands by aunit id inside Freeze and check what Olex2 did; on a
     refused command, a rename that did not happen or a label Olex2 changed, put the model back
-    and raise ApplyError. H that hadd did not add (or added more of) are reported via `say`."""
+    and raise ApplyError. H that hadd did not add (or added more of) are reported via `say`;
+    a named hadd that fails (macHAdd, Hfix < 0: "at least 2 atoms are expected" where fewer
+    of its atoms are found) costs only its H: it is named in one line, the rest stands."""
     translated, asked = translate(commands, before)
     if asked and is_grown(olx) is not False:
         olex.m("fuse")  # hadd refuses a grown structure; the asymmetric unit is unchanged
@@ -428,7 +430,7 @@ def apply_commands(olex, olx, olex_core, commands, before, say):
             done = run_command(olex, olx, command)
             journal.record(command)  # a refused command may still have pushed entries
             if not done and explicit_hadd(command.split()):
-                refused.append(command.split()[2])  # an Olex2 before the form: H missing
+                refused.append(command.split()[2])  # its H are missing, the rest stands
             elif not done:
                 _roll_back(journal, olex, olx, olex_core)
                 raise ApplyError("Olex2 refused %r; the model was put back as it was" % command)
@@ -452,8 +454,8 @@ def apply_commands(olex, olx, olex_core, commands, before, say):
         olx.Freeze(frozen == "true")
     if refused:
         say(
-            "this Olex2 refused hadd with the bonds named (older than xmacro.cpp's negative "
-            "HFIX form?) for %s" % " ".join(now.states[int(m[2:])][0] for m in refused)
+            "Olex2 did not take hadd with the bonds named for %s"
+            % " ".join(now.states[int(m[2:])][0] for m in refused)
         )
     short = hydrogen_shortfall(asked, journal.added, now)
     if short:
