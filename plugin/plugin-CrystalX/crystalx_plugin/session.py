@@ -102,11 +102,8 @@ class Session(object):
                     "; ".join("%s %s" % (s["label"], probability_text(s)) for s in flagged),
                 )
             )
-        self.to_check = [
-            (model.id_of(s["label"]), probability_text(s))
-            for s in flagged
-            if model.id_of(s["label"]) is not None
-        ]
+        ids = [(model.id_of(s["label"]), s) for s in flagged]
+        self.to_check = [(i, probability_text(s)) for i, s in ids if i is not None]
         self.mark()
         data = result.get("reflections")
         if data:
