@@ -392,3 +392,36 @@ def test_broken_xds_and_scalepack_files_are_one_line_errors(tmp_path):
     assert error.value.one_line() == (
         f"{sca}:4: Scalepack file that iotbx cannot read: expecting (3I4, 4F8.1)"
     )
+
+
+@pytest.mark.parametrize(
+    "name, rows, wanted",
+    [
+        # Fo² and Fc² of an .fcf without its σ column (COD 2019572, line 365)
+        ("codtools_2019572.cif", "-1 2 0 o 42487.81 53362.10\n", ""),
+        # GSAS's Rietveld reflections of a powder pattern (COD vn2124sup1, line 171)
+        (
+            "codtools_vn2124sup1-trimmed.cif",
+            "1 1 0 1 o -81.317 2.109 0.00 8.03896 0.00\n",
+            " (powder data, _pd_ tags: Fo² apportioned by a Rietveld fit; CrystalX refines "
+            "single-crystal data only)",
+        ),
+    ],
+)
+def test_a_refln_loop_without_sigma_is_refused_naming_what_it_lacks(
+    tmp_path, shared_data, name, rows, wanted
+):
+    """Two real COD files with a _refln loop of Fo² but no σ: the refusal named h, k and l,
+    which both loops have, among the tags 'needed', and said nothing of the second being a
+    powder pattern's. The loop's header and first row are cut from each file."""
+    text = (shared_data / "corpus" / name).read_text()
+    head = text[: text.index("loop_\n_refln_index_h")]
+    header = text[len(head) : text.index(rows)]
+    path = tmp_path / name
+    path.write_text(head + header + rows)
+    line = (head + header).split("\n").index("_refln_F_squared_meas") + 1
+    with pytest.raises(InputError) as caught:
+        read_reflections(path)
+    assert str(caught.value) == (
+        f"{path}:{line}: _refln_F_squared_meas needs _refln_F_squared_sigma in its loop{wanted}"
+    )

@@ -74,9 +74,8 @@ class Loaded:
             return self.shelx.reflection_format()
         from crystalx_core.io.hkl import xray_problem
 
-        problem = xray_problem(self.structure.wavelength)
-        if problem:
-            raise InputError(f"_diffrn_radiation_wavelength: {problem}", str(self.path))
+        # the probe first: an electron CIF's 0.025 Å says only "not X-ray", its probe says
+        # what the data are and where to refine them
         if self.not_xray:  # X-ray form factors would refine neutron data to nonsense
             elsewhere = "SHELXL with NEUT, or in " if self.probe == "neutron" else ""
             raise InputError(
@@ -85,6 +84,9 @@ class Loaded:
                 str(self.path),
                 self.not_xray_line,
             )
+        problem = xray_problem(self.structure.wavelength)
+        if problem:
+            raise InputError(f"_diffrn_radiation_wavelength: {problem}", str(self.path))
         # an embedded file we cannot read (None) says nothing about the data
         return self.embedded.reflection_format() if self.embedded is not None else None
 

@@ -925,11 +925,7 @@ def _refln_loop(
     tags = ["_refln_index_h", "_refln_index_k", "_refln_index_l", measured, sigma]
     table = block.find(tags + ([status] if status else []))
     if table.width() != len(tags) + bool(status) or len(table) == 0:
-        raise InputError(
-            f"{measured} needs {', '.join(tags[:3])} and {sigma} in its loop",
-            str(path),
-            lines().tag(measured),
-        )
+        raise InputError(_incomplete_loop(block, measured, tags), str(path), lines().tag(measured))
     rows = functools.cache(lambda: lines().loop(measured)[1])
 
     def line_of(row: float) -> int:
@@ -975,6 +971,22 @@ def _refln_loop(
         *notes,
     ]
     return reflections
+
+
+def _incomplete_loop(block: gemmi.cif.Block, measured: str, tags: list[str]) -> str:
+    """Why a _refln loop cannot be read: the tags it lacks (a loop of Fo² and Fc² without σ,
+    as COD files written from an .fcf without it carry), and where it is a powder pattern's
+    (GSAS writes _pd_refln_ beside them) that its Fo² come from a Rietveld fit."""
+    loop = block.find_loop(measured).get_loop()
+    written = {tag.lower() for tag in loop.tags} if loop is not None else set()
+    missing = [tag for tag in tags if tag.lower() not in written]
+    why = f"{measured} needs {' and '.join(missing) or ', '.join(tags)} in its loop"
+    if any(tag.startswith("_pd_") for tag in written):
+        why += (
+            " (powder data, _pd_ tags: Fo² apportioned by a Rietveld fit; CrystalX refines "
+            "single-crystal data only)"
+        )
+    return why
 
 
 def _list_code(block: gemmi.cif.Block) -> str:
