@@ -326,6 +326,9 @@ def measured_markdown(rows: list[dict], cycles: int, source: str) -> str:
         ok = [r for r in group if r["exit"] == 0]
         lines.append(f"- **{split}** split, X-ray data: {len(ok)} of {len(group)} exit 0.")
         lines += totals(ok)
+    lines.append(
+        "- X-ray entries refused or far from the published R1 (1.5 times and 0.02 over it):"
+    )
     for r in xray:
         if r["exit"]:
             lines.append(f"  - exit {r['exit']}: {r['entry']}: {r['error'] or '-'}")
@@ -533,7 +536,8 @@ def main(argv=None) -> int:
                     "",
                     f"{_revision()}, `nice -n 10 python benchmarks/refine_benchmark.py "
                     f"--measured {args.measured} --cycles {args.cycles}`. Every corpus CIF with "
-                    "its own measured reflections (a `_refln` loop or `_shelx_hkl_file`), "
+                    "its own measured reflections (a `_refln` loop or `_shelx_hkl_file`; "
+                    "`_diffrn_standard_refln_index_h` alone names standard reflections, no data), "
                     "MODEL and HKL both that CIF, its `_refine_ls_R_factor_gt` as the published "
                     "R1; [split] is the models' split of the file (`training.sources.split_of`: "
                     "the models were trained on train):",
