@@ -4,6 +4,7 @@ loops with '?' values, and messages that say what a wrong file is. Real files ar
 transcribed in part, each with its source."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ import pytest
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
 from crystalx_core.cli import EXIT_INPUT, main
 from crystalx_core.errors import InputError
-from crystalx_core.io import load, read_reflections
+from crystalx_core.io import load, read_reflections, solve_reflections
 from crystalx_core.io.hkl import reflections_from_text
 
 from .test_shelx_io import HEADER
@@ -425,3 +426,24 @@ def test_a_refln_loop_without_sigma_is_refused_naming_what_it_lacks(
     assert str(caught.value) == (
         f"{path}:{line}: _refln_F_squared_meas needs _refln_F_squared_sigma in its loop{wanted}"
     )
+
+
+def test_a_cif_s_own_refln_loop_is_its_reflections_for_every_command(tmp_path, shared_data):
+    """sf_p-1_a (COD) carries its 963 measured Fo² as a _refln loop: Loaded.reflections_file
+    named none (only _shelx_hkl_file counted), so `solve X.cif` stopped with 'no reflections'
+    and `assign X.cif` gave no hint. A CIF whose only _refln tag is the standard reflections'
+    (_diffrn_standard_refln_index_h, sfarchiv2_2004811) carries none."""
+    path = tmp_path / "pa.cif"
+    shutil.copy(shared_data / "corpus" / "sf_p-1_a.cif", path)
+    loaded = load(path)
+    assert loaded.reflections_file(beside=False) == path and loaded.carries_reflections
+    reflections = solve_reflections(loaded, None)
+    assert len(reflections.indices) == 963
+    assert reflections.notes[0].startswith("reflections from the _refln_F_squared_meas loop")
+    assert main(["assign", str(path), "--quiet", "--hydrogens", "rules"]) == 0
+    notes = json.loads((tmp_path / "pa_crystalx.json").read_text())["notes"]
+    assert f"pa.cif carries its reflections (_refln_F_squared_meas): add --hkl {path}" in " ".join(
+        notes
+    )
+    standard = load(shared_data / "corpus" / "sfarchiv2_2004811.cif")
+    assert standard.reflections_file(beside=False) is None and not standard.carries_reflections

@@ -29,6 +29,7 @@ class Loaded:
     hkl_text: str | None = None  # a CIF's own reflections (_shelx_hkl_file, the IUCr's tags)
     embedded: ShelxFile | None = None  # and the .res they were refined with (_shelx_res_file)
     hkl_tag: str = "_shelx_hkl_file"  # the tag hkl_text was read from
+    refln_tag: str = ""  # else the measured tag of the CIF block's own _refln loop of Fo²
     notes: tuple[str, ...] = ()  # what the reader chose (the block of a CIF), for the user
     template: ShelxFile | None = None  # a CIF's embedded .res, where its atoms are the CIF's
     block: str = ""  # the CIF data block read, where the file holds several structures
@@ -98,10 +99,12 @@ class Loaded:
 
     def reflections_file(self, beside: bool = True) -> Path | None:
         """Where this structure's reflections are, the one rule for every command: the file
-        itself where it carries them (a CIF's _shelx_hkl_file, data after a negative HKLF), the
-        file Olex2 names in a .res (HklSrc) where it exists, else (with `beside`) name.hkl, or
-        name.fcf, beside it as SHELX looks for it; None without any."""
-        if self.hkl_text or (self.shelx is not None and self.shelx.carries_reflections()):
+        itself where it carries them (a CIF's _shelx_hkl_file or _refln loop of Fo², data after
+        a negative HKLF), the file Olex2 names in a .res (HklSrc) where it exists, else (with
+        `beside`) name.hkl, or name.fcf, beside it as SHELX looks for it; None without any."""
+        if self.carries_reflections or (
+            self.shelx is not None and self.shelx.carries_reflections()
+        ):
             return self.path
         source = self.hkl_source
         if source is not None and source.is_file():
@@ -136,7 +139,7 @@ class Loaded:
         job before any work, naming both files (io.pairing). The model file itself named as
         `hkl` gives the reflections of the block read, not those of its first block."""
         if self.block and _same_file(hkl, self.path):
-            if not self.hkl_text:
+            if not self.carries_reflections:
                 raise InputError(f"no reflections in data_{self.block}", str(self.path))
             return self.reflections_in(self.path)
         return self._checked(read_reflections(hkl, self.reflection_format()))
@@ -163,10 +166,21 @@ class Loaded:
         where = self.reflections_file(beside=False)
         return None if where is None else self.reflections_in(where)
 
+    @property
+    def carries_reflections(self) -> bool:
+        """Whether a CIF holds its own reflections: SHELXL's embedded .hkl or .fcf, else a
+        _refln loop of measured Fo² in the block read."""
+        return bool(self.hkl_text or self.refln_tag)
+
     def embedded_reflections(self) -> Reflections | None:
-        """The reflections a CIF carries (SHELXL writes them in), None without them."""
+        """The reflections a CIF carries (SHELXL writes them in, or its own _refln loop), None
+        without them."""
         if not self.hkl_text:
-            return None
+            if not self.refln_tag:
+                return None
+            from crystalx_core.io.cif import block_reflections
+
+            return block_reflections(self.path, self.block, self.reflection_format())
         from crystalx_core.io.cif import FCF_TAG, embedded_fcf_reflections, embedded_hkl_reflections
 
         block = f"data_{self.block} " if self.block else ""  # which block's, in any message
@@ -221,6 +235,7 @@ def load(path, block: str | None = None) -> Loaded:
             hkl_text=entry.shelx_hkl_text,
             embedded=embedded,
             hkl_tag=entry.hkl_tag,
+            refln_tag=entry.refln_tag,
             notes=notes + _deuterium_notes(structure),
             template=template,
             block=entry.block_name if entry.one_of_several else "",
@@ -341,6 +356,6 @@ def solve_reflections(loaded: Loaded, hkl) -> Reflections:
     raise InputError(
         f"no reflections: pass the .hkl file (none named {loaded.path.with_suffix('.hkl').name} "
         "or .fcf beside it"
-        + (", and no _shelx_hkl_file in the CIF)" if loaded.shelx is None else ")"),
+        + (", and no _shelx_hkl_file or _refln loop in the CIF)" if loaded.shelx is None else ")"),
         str(loaded.path),
     )

@@ -59,6 +59,9 @@ class CifEntry:
     block_name: str
     one_of_several: bool = False  # the file holds other structures (data blocks with atoms)
     hkl_tag: str = "_shelx_hkl_file"  # the tag shelx_hkl_text was read from
+    # without an embedded file, the measured tag of the block's own _refln loop (COD and IUCr
+    # CIFs carry their Fo² there: cif_reflections reads them), '' without one
+    refln_tag: str = ""
     notes: tuple[str, ...] = ()  # which block was read (of several), what symmetry assumed
     not_xray: str = ""  # why the block's data are not X-ray data ('' when they are)
     not_xray_line: int | None = None
@@ -786,6 +789,7 @@ def read_cif(path, block: str | None = None) -> CifEntry:
         shelx_res_text=embedded_file(chosen, RES_TAGS)[0],
         shelx_hkl_text=hkl_text,
         hkl_tag=hkl_tag,
+        refln_tag="" if hkl_text is not None else _own_refln(chosen),
         published_r1=_number(chosen, "_refine_ls_R_factor_gt"),
         block_name=chosen.name,
         one_of_several=structures > 1,
@@ -811,6 +815,28 @@ _NOT_REFINED = {
     "h": "beyond the high-angle cut-off",
     "l": "below the low-angle cut-off",
 }
+
+
+def _own_refln(block: gemmi.cif.Block) -> str:
+    """The measured tag of the block's _refln loop that _measured reads (Fo² or I, with or
+    without its σ: a loop that lacks it is refused by name when read), '' without one."""
+    for measured, _ in _MEASURED:
+        if len(block.find_values(measured)):
+            return measured
+    if len(block.find_values("_refln_F_meas")) and _measured_f(block):
+        return "_refln_F_meas"
+    return ""
+
+
+def block_reflections(path: Path, block: str, hklf: HklfFormat | None = None) -> Reflections:
+    """The Fo² of the _refln loop of data_`block` of the CIF at `path` (its first with one
+    where `block` is ''), read as cif_reflections reads them."""
+    doc, text = _parse(path, None)
+    blocks = [doc.find_block(block)] if block else list(doc)
+    found = _measured(blocks, text, path, hklf)
+    if found is None:
+        raise InputError(f"no _refln loop of Fo² in data_{block or blocks[0].name}", str(path))
+    return found
 
 
 def cif_reflections(path, hklf: HklfFormat | None = None, data: bytes | None = None) -> Reflections:
