@@ -122,14 +122,9 @@ def finished_row(item: BatchItem, options: BatchOptions) -> dict | None:
         reflections = loaded.reflections_file() if loaded else None
         if reflections and reflections.stat().st_mtime > written:
             return None
-        finished = json.loads(report.read_text())
-        unrefined = _unrefinable(loaded) if reflections else ""
-        if reflections and not unrefined and not finished.get("refinement"):
-            # the file's own reflections could not be read (_carried_reflections): its note
-            said = (n for n in finished.get("notes", []) if n.startswith("not refined: "))
-            unrefined = next(said, "")
+        unrefined = _unrefinable(loaded, reflections) if loaded else ""
         hkl = "" if unrefined else str(reflections or "")
-        row = row_from_report(item, finished, 0.0, resumed=True, hkl=hkl)
+        row = row_from_report(item, json.loads(report.read_text()), 0.0, resumed=True, hkl=hkl)
         return {**row, "note": unrefined}
     except (CrystalXError, OSError, ValueError, KeyError):  # redone, and reported if it fails
         return None
@@ -196,18 +191,17 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
     start = time.perf_counter()
     source = ""
     try:
+        from crystalx_core.io import find_reflections
         from crystalx_core.outputs import write_job_outputs
         from crystalx_core.pipeline import assign_job
 
         loaded = item.load()
         where = loaded.reflections_file() if options.refine else None
-        unrefined = _unrefinable(loaded) if where else ""
+        unrefined = _unrefinable(loaded, where) if options.refine else ""
         if unrefined:  # twin, neutron or Laue data: the atoms are still assigned
             where = None
         source = str(where or "")
-        reflections, unread = _carried_reflections(loaded, where)
-        if unread:  # the model file's own reflections unreadable: assigned as if it had none
-            unrefined, where, source = unread, None, ""
+        reflections = find_reflections(loaded, where) if where else None
         if reflections is not None:
             source = reflections.path
         result = assign_job(
@@ -241,27 +235,15 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
     return _failed_row(item, message, time.perf_counter() - start, source)
 
 
-def _carried_reflections(loaded, where):
-    """(the reflections at `where`, '') ; (None, 'not refined: why') where the model file
-    itself carries reflections that cannot be read (a CIF's _refln loop of Fo² without σ, a
-    powder pattern's): its atoms are still assigned, as a twin's are. Reflections in a file of
-    their own that cannot be read fail the row."""
+def _unrefinable(loaded, where) -> str:
+    """Why the reflections the structure names (at `where`) cannot be refined here (TWIN, HKLF
+    5, neutron or Laue data: Loaded.reflection_format), or, with none, why a CIF's own _refln
+    loop is not read (no σ, a powder pattern's), as the row's note; '' when they can, or there
+    are none. A batch still assigns such a structure, as `assign` without --hkl would, rather
+    than fail it."""
     if where is None:
-        return None, ""
-    from crystalx_core.io import find_reflections
-
-    try:
-        return find_reflections(loaded, where), ""
-    except InputError as error:
-        if where != loaded.path:
-            raise
-        return None, f"not refined: {error.one_line()}"
-
-
-def _unrefinable(loaded) -> str:
-    """Why the reflections the structure names cannot be refined here (TWIN, HKLF 5, neutron
-    or Laue data: Loaded.reflection_format), as the row's note; '' when they can. A batch still
-    assigns such a structure, as `assign` without --hkl would, rather than fail it."""
+        unread = loaded.unread_reflections()
+        return f"not refined: {unread}" if unread else ""
     try:
         loaded.reflection_format()
     except InputError as error:

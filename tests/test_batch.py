@@ -227,3 +227,30 @@ def test_a_cif_with_its_own_refln_loop_is_refined_and_one_without_sigma_is_assig
             f"not refined: {tmp_path / 'nosigma.cif'}:365: _refln_F_squared_meas needs "
             "_refln_F_squared_sigma in its loop"
         )
+
+
+def test_a_loop_without_sigma_leaves_the_hkl_beside_it_and_a_broken_own_loop_fails(
+    tmp_path, shared_data
+):
+    """A CIF's _refln loop without σ hid the same-named .hkl: the batch assigned pa.cif
+    unrefined ('not refined: ... needs σ') where pa.hkl beside it holds the data. It is refined
+    against pa.hkl now. A loop that can be read but holds a bad value is not 'unrefinable' (a
+    note, status ok), it is a broken input: the row fails naming file and line, as a broken
+    .hkl's does."""
+    from .test_reflection_formats import sf_p1a_without_sigma
+
+    cif, hkl = sf_p1a_without_sigma(shared_data, tmp_path)
+    text = (shared_data / "corpus" / "sf_p-1_a.cif").read_text()
+    good = " 3 0 0 35.38 0.28\n"
+    (tmp_path / "bad.cif").write_text(text.replace(good, " 3 0 0 35.3B 0.28\n"))
+    line = text[: text.index(good)].count("\n") + 1
+    rows = {r["name"]: r for r in run_batch(find_inputs(str(tmp_path)), BatchOptions(), 1)}
+    pa = rows["pa"]
+    assert (pa["status"], pa["hkl"], pa.get("note", "")) == ("ok", str(hkl), "")
+    assert abs(pa["r1"] - 0.0302) < 0.005
+    bad = rows["bad"]
+    assert bad["status"] == "failed" and bad.get("note", "") == ""
+    assert (
+        bad["error"]
+        == f"{tmp_path / 'bad.cif'}:{line}: _refln_F_squared_meas: '35.3B' is not a number"
+    )

@@ -30,6 +30,9 @@ class Loaded:
     embedded: ShelxFile | None = None  # and the .res they were refined with (_shelx_res_file)
     hkl_tag: str = "_shelx_hkl_file"  # the tag hkl_text was read from
     refln_tag: str = ""  # else the measured tag of the CIF block's own _refln loop of Fo²
+    # a loop that cannot be read (no σ, a powder pattern's): why, and where (no refln_tag then)
+    refln_problem: str = ""
+    refln_problem_line: int | None = None
     notes: tuple[str, ...] = ()  # what the reader chose (the block of a CIF), for the user
     template: ShelxFile | None = None  # a CIF's embedded .res, where its atoms are the CIF's
     block: str = ""  # the CIF data block read, where the file holds several structures
@@ -166,10 +169,17 @@ class Loaded:
         where = self.reflections_file(beside=False)
         return None if where is None else self.reflections_in(where)
 
+    def unread_reflections(self) -> str:
+        """Why the CIF's own _refln loop is not read as its reflections, as a one-line error
+        naming file and line; '' where it is, or there is none."""
+        if not self.refln_problem:
+            return ""
+        return InputError(self.refln_problem, str(self.path), self.refln_problem_line).one_line()
+
     @property
     def carries_reflections(self) -> bool:
         """Whether a CIF holds its own reflections: SHELXL's embedded .hkl or .fcf, else a
-        _refln loop of measured Fo² in the block read."""
+        _refln loop of measured Fo² in the block read that can be read (refln_problem)."""
         return bool(self.hkl_text or self.refln_tag)
 
     def embedded_reflections(self) -> Reflections | None:
@@ -236,6 +246,8 @@ def load(path, block: str | None = None) -> Loaded:
             embedded=embedded,
             hkl_tag=entry.hkl_tag,
             refln_tag=entry.refln_tag,
+            refln_problem=entry.refln_problem,
+            refln_problem_line=entry.refln_problem_line,
             notes=notes + _deuterium_notes(structure),
             template=template,
             block=entry.block_name if entry.one_of_several else "",
@@ -353,9 +365,12 @@ def solve_reflections(loaded: Loaded, hkl) -> Reflections:
             "several structures is not taken for one of them)",
             str(loaded.path),
         )
+    in_cif = ", and no _shelx_hkl_file or _refln loop in the CIF" if loaded.shelx is None else ""
+    if loaded.refln_problem:  # the line of the loop, and why it is not read
+        in_cif = f"; the CIF's own _refln loop cannot be read: {loaded.refln_problem}"
     raise InputError(
         f"no reflections: pass the .hkl file (none named {loaded.path.with_suffix('.hkl').name} "
-        "or .fcf beside it"
-        + (", and no _shelx_hkl_file or _refln loop in the CIF)" if loaded.shelx is None else ")"),
+        f"or .fcf beside it{in_cif})",
         str(loaded.path),
+        loaded.refln_problem_line,
     )
