@@ -502,6 +502,25 @@ def test_a_loop_without_sigma_is_not_the_file_s_reflections_the_hkl_beside_it_is
     )
 
 
+def test_a_structure_s_own_loop_is_read_not_another_block_s_before_it(tmp_path, shared_data):
+    """Of a CIF with one structure (Loaded.block ''), the own _refln loop was read as 'the
+    first block with one': a data_other block before it, with a loop of its own, was read in
+    its place without a word, by solve, batch and --hkl X.cif alike."""
+    text = (shared_data / "corpus" / "sf_p-1_a.cif").read_text()
+    other = (
+        "data_other\nloop_\n_refln_index_h\n_refln_index_k\n_refln_index_l\n"
+        "_refln_F_squared_meas\n_refln_F_squared_sigma\n"
+        "1 0 0 70.96 0.32\n2 0 0 75.44 0.54\n3 0 0 70.76 0.56\n4 0 0 215.76 1.56\n"
+    )
+    path = tmp_path / "pa.cif"
+    path.write_text(other + text)
+    loaded = load(path)
+    assert loaded.block == "" and loaded.carries_reflections
+    for reflections in (solve_reflections(loaded, None), loaded.read(path)):
+        assert len(reflections.indices) == 963
+        assert reflections.intensities[0] == pytest.approx(35.48)
+
+
 @pytest.mark.parametrize(
     "loop, wanted",
     [

@@ -36,6 +36,7 @@ class Loaded:
     notes: tuple[str, ...] = ()  # what the reader chose (the block of a CIF), for the user
     template: ShelxFile | None = None  # a CIF's embedded .res, where its atoms are the CIF's
     block: str = ""  # the CIF data block read, where the file holds several structures
+    cif_block: str = ""  # the CIF data block read, named even where it is the only structure
     not_xray: str = ""  # a CIF's word that its data are neutron (or electron) data
     not_xray_line: int | None = None
     probe: str = "x-ray"  # neutron, electron or gamma where a CIF says so
@@ -140,8 +141,9 @@ class Loaded:
     def read(self, hkl) -> Reflections:
         """The reflection file `hkl`, read as this file's HKLF says; another crystal's stops the
         job before any work, naming both files (io.pairing). The model file itself named as
-        `hkl` gives the reflections of the block read, not those of its first block."""
-        if self.block and _same_file(hkl, self.path):
+        `hkl` gives the reflections of the block read (its own _refln loop), not those of its
+        first block."""
+        if (self.block or self.refln_tag) and _same_file(hkl, self.path):
             if not self.carries_reflections:
                 raise InputError(f"no reflections in data_{self.block}", str(self.path))
             return self.reflections_in(self.path)
@@ -190,7 +192,7 @@ class Loaded:
                 return None
             from crystalx_core.io.cif import block_reflections
 
-            return block_reflections(self.path, self.block, self.reflection_format())
+            return block_reflections(self.path, self.cif_block, self.reflection_format())
         from crystalx_core.io.cif import FCF_TAG, embedded_fcf_reflections, embedded_hkl_reflections
 
         block = f"data_{self.block} " if self.block else ""  # which block's, in any message
@@ -251,6 +253,7 @@ def load(path, block: str | None = None) -> Loaded:
             notes=notes + _deuterium_notes(structure),
             template=template,
             block=entry.block_name if entry.one_of_several else "",
+            cif_block=entry.block_name,
             not_xray=entry.not_xray,
             not_xray_line=entry.not_xray_line,
             probe=entry.probe,

@@ -842,13 +842,13 @@ def _own_refln(block: gemmi.cif.Block) -> tuple[str, str, str]:
 
 
 def block_reflections(path: Path, block: str, hklf: HklfFormat | None = None) -> Reflections:
-    """The Fo² of the _refln loop of data_`block` of the CIF at `path` (its first with one
-    where `block` is ''), read as cif_reflections reads them."""
+    """The Fo² of the _refln loop of data_`block` of the CIF at `path` (that block's, never
+    another's), read as cif_reflections reads them."""
     doc, text = _parse(path, None)
-    blocks = [doc.find_block(block)] if block else list(doc)
-    found = _measured(blocks, text, path, hklf)
+    chosen = doc.find_block(block)
+    found = _measured([chosen], text, path, hklf) if chosen is not None else None
     if found is None:
-        raise InputError(f"no _refln loop of Fo² in data_{block or blocks[0].name}", str(path))
+        raise InputError(f"no _refln loop of Fo² in data_{block}", str(path))
     return found
 
 
