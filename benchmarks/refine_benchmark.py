@@ -368,7 +368,7 @@ def markdown(rows: list[dict], cycles: int, title: str, source: str, totals_of=N
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        r1 = f"{r['r1']:.4f}" if "r1" in r else r["error"][:80]
+        r1 = f"{r['r1']:.4f}" if "r1" in r else _reason(r["error"])
         cells = [""] * 8
         if "elements" in r:
             cells = [
@@ -463,6 +463,18 @@ def _summed(rows: list[dict], field: str, where: str) -> str:
     whole = sum(r[field][where][0] for r in rows)
     part = sum(r[field][where][1] for r in rows)
     return f"{part}/{whole}{_share(part, whole)}"
+
+
+# "crystalx: error: PATH (what in it):LINE: " before the reason of a refusal
+_WHERE = re.compile(
+    r"^(crystalx: error: )?\S+?(\.cif|\.hkl|\.res|\.ins|\.fcf)( \([^)]*\))?(:\d+)?: "
+)
+
+
+def _reason(error: str) -> str:
+    """Why a run was refused, for a table cell: its one-line error without the program's
+    prefix and the file's path (the row names the file), '|' kept from splitting the cell."""
+    return (_WHERE.sub("", error) or "-").replace("|", "\\|")
 
 
 def _fraction(pair: list[int]) -> str:

@@ -68,3 +68,9 @@ def test_the_measured_mode_runs_the_cifs_with_their_own_reflections_and_counts_t
     assert f"- **{split}** split, X-ray data: 1 of 1 exit 0." in text
     assert "- not X-ray data (1), counted apart:" in text
     assert "ciftools_jana2006_carbamazepine_carbamazepine_dynamical (electron, " in text
+    # a refused row's R1 cell says why, not the first 80 characters of the path
+    reason = (
+        "_diffrn_radiation_probe electron: not X-ray data; CrystalX refines X-ray data only "
+        "(refine this one in the program that wrote it)"
+    )
+    assert f"| {reason} | 0.1236 |" in text
