@@ -122,7 +122,7 @@ def finished_row(item: BatchItem, options: BatchOptions) -> dict | None:
         reflections = loaded.reflections_file() if loaded else None
         if reflections and reflections.stat().st_mtime > written:
             return None
-        unrefined = _unrefinable(loaded) if reflections else ""
+        unrefined = _unrefinable(loaded, reflections) if loaded else ""
         hkl = "" if unrefined else str(reflections or "")
         row = row_from_report(item, json.loads(report.read_text()), 0.0, resumed=True, hkl=hkl)
         return {**row, "note": unrefined}
@@ -197,7 +197,7 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
 
         loaded = item.load()
         where = loaded.reflections_file() if options.refine else None
-        unrefined = _unrefinable(loaded) if where else ""
+        unrefined = _unrefinable(loaded, where) if options.refine else ""
         if unrefined:  # twin, neutron or Laue data: the atoms are still assigned
             where = None
         source = str(where or "")
@@ -235,10 +235,15 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
     return _failed_row(item, message, time.perf_counter() - start, source)
 
 
-def _unrefinable(loaded) -> str:
-    """Why the reflections the structure names cannot be refined here (TWIN, HKLF 5, neutron
-    or Laue data: Loaded.reflection_format), as the row's note; '' when they can. A batch still
-    assigns such a structure, as `assign` without --hkl would, rather than fail it."""
+def _unrefinable(loaded, where) -> str:
+    """Why the reflections the structure names (at `where`) cannot be refined here (TWIN, HKLF
+    5, neutron or Laue data: Loaded.reflection_format), or, with none, why a CIF's own _refln
+    loop is not read (no σ, a powder pattern's), as the row's note; '' when they can, or there
+    are none. A batch still assigns such a structure, as `assign` without --hkl would, rather
+    than fail it."""
+    if where is None:
+        unread = loaded.unread_reflections()
+        return f"not refined: {unread}" if unread else ""
     try:
         loaded.reflection_format()
     except InputError as error:
