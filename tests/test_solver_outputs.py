@@ -1,0 +1,94 @@
+"""The files a user hands `crystalx assign` right after solving (session 15's survey): SHELXT
+solutions as Olex2 saves them, SHELXL .res files from an Olex2 folder, Olex2's own .ins. Each
+test reproduces a convention seen in a real file and names it; the files stay outside the
+repository (a few lines transcribed, or a small cut where the licence allows)."""
+
+from dataclasses import replace
+
+import crystalx_core  # noqa: F401  (cctbx before gemmi)
+
+from crystalx_core.io.shelx_read import parse_shelx
+from crystalx_core.io.shelx_write import render_with_sites
+
+# OldFedot/LogBooker test_data/Olex2/dom1_mC.res (commit b82531f3; no licence given, so only
+# the lines of its conventions are transcribed): a SHELXL-2018/3 .res of a SHELXT solution
+# that Olex2 refined. SHELXL continues TITL with indented lines (comments to SHELXL), writes
+# WGHT and the Q peaks of its difference map after END, and Olex2 appends indented REM lines.
+SHELXL_AFTER_SHELXT = (
+    "TITL dom1_mc_a.res in C2/m\n"
+    "    dom1_mc.res\n"
+    "    created by SHELXL-2018/3 at 13:15:26 on 21-Jun-2023\n"
+    "REM Old TITL dom1_mc_a.res in C2/m\n"
+    "REM SHELXT solution in C2/m: R1 0.185, Rweak 0.014, Alpha 0.046\n"
+    "REM Formula found by SHELXT: Cl8 Fe3\n"
+    "CELL 0.2903 9.5434 2.9127 11.1936 90 115.832 90\n"
+    "ZERR 2 0.0023 0.0012 0.0053 0 0.042 0\n"
+    "LATT 7\nSYMM -X,+Y,-Z\nSFAC Cl Fe\n"
+    "DISP Cl 0.0044 0.0253 56.6422\nDISP Fe 0.057 0.1523 285.2598\nUNIT 16 6\n\n"
+    "L.S. 10\nPLAN  5\n"
+    "REM <olex2.extras>\nREM <HklSrc \"%.\\\\dom1_mC.hkl\">\nREM </olex2.extras>\n\n"
+    "WGHT    0.200000\nFVAR       0.62670\n"
+    "FE01  2    0.500000    1.000000    0.500000    10.25000    0.00904    0.01839 =\n"
+    "         0.00522    0.00000   -0.00272    0.00000\n"
+    "CL03  1    0.151763    0.000000    0.043119    10.50000    0.01136    0.01080 =\n"
+    "         0.01367    0.00000    0.00256    0.00000\n"
+    "HKLF 4\n\n\n\n\nREM  dom1_mc_a.res in C2/m\n"
+    "REM R1 = 0.1629 for 285 Fo > 4sig(Fo) and 0.1818 for all 353 data\n\n"
+    "END  \n     \nWGHT      0.2000      0.0000 \n\n"
+    "REM Highest difference peak  3.851,  deepest hole -3.702,  1-sigma level  0.817\n"
+    "Q1    1   0.4704  0.5000  0.5525  10.50000  0.05    3.85\n\n"
+    "  REM The information below was added by Olex2.\n  REM R1_all = 0.1818\n"
+)
+
+
+def test_a_shelxl_res_of_a_shelxt_solution_reads_as_shelxl_reads_it():
+    """The indented lines after TITL are comments, not a continued title or atoms; the Q peak
+    after END describes the old model's difference map and is no site; Olex2's HklSrc names
+    the reflections; the sof 10.25/10.5 of atoms on special positions give whole atoms."""
+    shelx = parse_shelx(SHELXL_AFTER_SHELXT, "dom1_mC.res")
+    structure = shelx.to_structure()
+    assert shelx.title == "dom1_mc_a.res in C2/m"
+    assert [(s.label, s.element) for s in structure.sites] == [("FE01", "Fe"), ("CL03", "Cl")]
+    assert [round(s.occupancy, 3) for s in structure.sites] == [1.0, 1.0]
+    assert structure.wavelength == 0.2903
+    assert shelx.hkl_source().name == "dom1_mC.hkl"
+
+
+def _retyped(text: str, elements: dict[str, str]) -> str:
+    """The .res written after giving atoms another element under the same number, as a job
+    labels a retyped atom (C12 -> Cl12)."""
+    shelx = parse_shelx(text, "x.res")
+    structure = shelx.to_structure()
+    sites = [
+        replace(s, element=elements[s.label], label=elements[s.label] + s.label[1:])
+        if s.label in elements
+        else s
+        for s in structure.sites
+    ]
+    return render_with_sites(shelx, structure.with_sites(sites), notes=[])
+
+
+def test_an_instruction_that_names_retyped_atoms_stays_within_80_columns():
+    """A restraint line as SHELXL and Olex2 wrap them (to 79 columns, then ' =' and an indented
+    line) grew past 80 when the atoms it names were retyped to a longer symbol (C -> Cl): SHELXL
+    reads 80 columns of a line, so the last names and the '=' that continued the instruction
+    were lost. The line is now split with '=' continuations, every name kept in order."""
+    atoms = "".join(
+        f"C{k}    1    0.{k:02d}0000    0.100000    0.200000    11.00000    0.05000\n"
+        for k in range(10, 22)
+    )
+    sadi = (
+        "SADI 0.02 C10 C11 C11 C12 C12 C13 C13 C14 C14 C15 C15 C16 C16 C17 C17 C18 =\n"
+        "   C18 C19 C19 C20 C20 C21 ! chain\n"
+    )
+    text = (
+        "TITL t\nCELL 0.71073 10 10 10 90 90 90\nZERR 1 0 0 0 0 0 0\nLATT 1\n"
+        "SFAC C Cl\nUNIT 12 12\n" + sadi + "FVAR 1\n" + atoms + "HKLF 4\nEND\n"
+    )
+    assert max(len(line) for line in text.splitlines()) <= 80
+    out = _retyped(text, {f"C{k}": "Cl" for k in range(10, 22)})
+    assert max(len(line) for line in out.splitlines()) <= 80
+    sadi_lines = [ln for ln in parse_shelx(out, "y.res").lines if ln.keyword == "SADI"]
+    expected = " ".join(f"Cl{k} Cl{k + 1}" for k in range(10, 21))
+    assert [" ".join(ln.fields) for ln in sadi_lines] == ["0.02 " + expected]
+    assert "! chain" in out
