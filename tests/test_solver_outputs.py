@@ -7,6 +7,11 @@ from dataclasses import replace
 
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
 
+from crystalx_core.crystallography.convert import (
+    anomalous_scattering,
+    set_dispersion,
+    to_xray_structure,
+)
 from crystalx_core.io.shelx_read import parse_shelx
 from crystalx_core.io.shelx_write import render_with_sites
 
@@ -92,3 +97,18 @@ def test_an_instruction_that_names_retyped_atoms_stays_within_80_columns():
     expected = " ".join(f"Cl{k} Cl{k + 1}" for k in range(10, 21))
     assert [" ".join(ln.fields) for ln in sadi_lines] == ["0.02 " + expected]
     assert "! chain" in out
+
+
+def test_the_dispersion_a_file_gives_is_what_the_refinement_uses():
+    """SHELXT and Olex2 write DISP for each element at a wavelength other than Mo's or Cu's
+    (0.2903 Å here), and SHELXL refines with those f' and f'' instead of its own tables; the
+    job took cctbx's tables for the wavelength and only said so. Now every scatterer of an
+    element with a DISP gets its values; one without (H, added by the job) the tables'."""
+    structure = parse_shelx(SHELXL_AFTER_SHELXT, "dom1_mC.res").to_structure()
+    assert structure.dispersion == {"Cl": (0.0044, 0.0253), "Fe": (0.057, 0.1523)}
+    h = replace(structure.sites[1], label="H1", element="H", frac=(0.2, 0.1, 0.1), u_aniso=None)
+    xs = to_xray_structure(structure.with_sites([*structure.sites, h]))
+    set_dispersion(xs, structure.wavelength, structure.dispersion)
+    values = {sc.label: (round(sc.fp, 4), round(sc.fdp, 4)) for sc in xs.scatterers()}
+    assert values["FE01"] == (0.057, 0.1523) and values["CL03"] == (0.0044, 0.0253)
+    assert values["H1"] == tuple(round(v, 4) for v in anomalous_scattering("H", 0.2903))

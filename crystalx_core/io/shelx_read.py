@@ -105,6 +105,8 @@ class ShelxFile:
     sfac: list[str] = field(default_factory=list)
     sfac_long: dict[str, ShelxLine] = field(default_factory=dict)  # element → long-form SFAC
     unit: list[float] = field(default_factory=list)
+    # DISP E f' f'' [mu]: element → (f', f''), which SHELXL uses instead of its own tables
+    dispersion: dict[str, tuple[float, float]] = field(default_factory=dict)
     fvars: list[float] = field(default_factory=list)
     hklf: HklfFormat | None = (
         None  # the HKLF instruction as written; reflection_format() says if it can be read
@@ -157,18 +159,13 @@ class ShelxFile:
         return replace(hklf, notes=notes) if notes else hklf
 
     def _not_honoured(self) -> tuple[str, ...]:
-        """What the refinement reads but does not do as written: batch scales, the user's own
-        dispersion terms and form factors (cctbx's tables for the wavelength instead)."""
+        """What the refinement reads but does not do as written: batch scales and the user's own
+        form factors (cctbx's tables instead; DISP's f' and f'' are used as given)."""
         notes = []
         if "BASF" in self.cards:
             notes.append(
                 f"BASF (line {self.cards['BASF'].number}): batch scale factors are not refined; "
                 "every batch shares one scale"
-            )
-        if "DISP" in self.cards:
-            notes.append(
-                f"DISP (line {self.cards['DISP'].number}): f' and f'' are cctbx's (Sasaki tables) "
-                "for the wavelength, not the values given"
             )
         for element, card in self.sfac_long.items():
             notes.append(
@@ -234,6 +231,7 @@ class ShelxFile:
             title=self.title,
             source=self.path,
             free_variable_values=tuple(self.fvars[1:]),
+            dispersion=dict(self.dispersion),
         )
 
 
@@ -521,6 +519,7 @@ class _Parser:
             "END": self._end,
             "TEMP": self._temp,
             "RESI": self._resi,
+            "DISP": self._disp,
         }.get(card.keyword)
         if card.keyword in ("HKLF", "TWIN", "BASF", "NEUT", "DISP"):
             self.cards.setdefault(card.keyword, card)
@@ -587,6 +586,16 @@ class _Parser:
             self.shelx.sfac.append(symbol)
         else:
             self.shelx.sfac += [normalise_symbol(s, self.path, card.number) for s in card.fields]
+
+    def _disp(self, card):
+        """`DISP E f' f'' [mu]` (E with or without '$'): the anomalous dispersion of E that
+        SHELXL refines with in place of its tables for the wavelength."""
+        if not card.fields:
+            raise self.error("DISP without an element", card.number)
+        symbol = normalise_symbol(card.fields[0].lstrip("$"), self.path, card.number)
+        numbers = self._numbers(card, card.fields[1:3], "DISP " + symbol)
+        numbers += [0.0] * (2 - len(numbers))
+        self.shelx.dispersion[symbol] = (numbers[0], numbers[1])
 
     def _unit(self, card):
         self.shelx.unit = self._numbers(card, card.fields, "UNIT")
