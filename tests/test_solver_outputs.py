@@ -3,10 +3,12 @@ solutions as Olex2 saves them, SHELXL .res files from an Olex2 folder, Olex2's o
 test reproduces a convention seen in a real file and names it; the files stay outside the
 repository (a few lines transcribed, or a small cut where the licence allows)."""
 
+import json
 from dataclasses import replace
 
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
 
+from crystalx_core.cli import main
 from crystalx_core.crystallography.convert import (
     anomalous_scattering,
     set_dispersion,
@@ -14,6 +16,7 @@ from crystalx_core.crystallography.convert import (
 )
 from crystalx_core.io.shelx_read import parse_shelx
 from crystalx_core.io.shelx_write import render_with_sites
+from crystalx_core.repeated_atoms import without_repeated_atoms
 
 # OldFedot/LogBooker test_data/Olex2/dom1_mC.res (commit b82531f3; no licence given, so only
 # the lines of its conventions are transcribed): a SHELXL-2018/3 .res of a SHELXT solution
@@ -112,3 +115,55 @@ def test_the_dispersion_a_file_gives_is_what_the_refinement_uses():
     values = {sc.label: (round(sc.fp, 4), round(sc.fdp, 4)) for sc in xs.scatterers()}
     assert values["FE01"] == (0.057, 0.1523) and values["CL03"] == (0.0044, 0.0253)
     assert values["H1"] == tuple(round(v, 4) for v in anomalous_scattering("H", 0.2903))
+
+
+# dkratzert/DSR pictures/octane-ccdc_EXPORTED.res (Beerware licence), cut to its crystal data
+# and atoms: ShelXle's export of CSD OCTANE01 (P-1, the molecule on an inversion centre), which
+# lists the whole molecule, C5-C8 on the images of C4-C1 through 1/2, 1/2, 1/2
+OCTANE_EXPORT = (
+    "TITL 'OCTANE01'@ octane-ccdc.res\nCELL  0.71073 4.1947 4.7518 10.998 85.11 83.77 74.26\n"
+    "ZERR 2 0.0009 0.0012 0.003 0.02 0.02 0.02\nSYMM  -x, -y, -z\nSFAC C H \nUNIT 8 18\n"
+    "FVAR 1.00 1 \n"
+    "C3    1   0.640600   0.343900   0.661230   1.00000   0.05000\n"
+    "C4    1   0.516400   0.567900   0.558310   1.00000   0.05000\n"
+    "C5    1   0.483600   0.432100   0.441690   1.00000   0.05000\n"
+    "C6    1   0.359400   0.656100   0.338770   1.00000   0.05000\n"
+    "C7    1   0.326600   0.520800   0.222240   1.00000   0.05000\n"
+    "C8    1   0.199100   0.746600   0.120650   1.00000   0.05000\n"
+    "C1    1   0.800900   0.253400   0.879350   1.00000   0.05000\n"
+    "C2    1   0.673400   0.479200   0.777760   1.00000   0.05000\n"
+    "EQIV $1  1-x, 1-y, 1-z\nBIND C4 C3\nBIND_$1 C4 C4\nHKLF 0 !don't refine this\nEND\n"
+)
+
+
+def test_an_atom_listed_again_on_a_symmetry_image_is_left_out_with_a_note(tmp_path, capsys):
+    """Each of C5-C8 lies on the image of an earlier atom, both whole: every C took its twin's
+    image as a bonded neighbour, and the job placed no H on octane (one note said an atom was
+    missing). The later atom of each pair is left out, with a note naming the pairs, and the
+    half molecule gets its 9 H (CH3, 3 CH2); instructions naming only kept atoms stay."""
+    res = tmp_path / "octane.res"
+    res.write_text(OCTANE_EXPORT)
+    args = ["assign", str(res), "--method", "baseline", "--hydrogens", "rules", "--json"]
+    assert main(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert sorted(a["label"] for a in report["atoms"]) == ["C3", "C4", "C7", "C8"]
+    assert sum(a["h_count"] for a in report["atoms"]) == 9
+    assert any("C5 on C4, C6 on C3, C1 on C8, C2 on C7" in n for n in report["notes"])
+    lines = (tmp_path / "octane_crystalx.res").read_text().splitlines()
+    assert not [ln for ln in lines if ln.split()[:1] in (["C1"], ["C2"], ["C5"], ["C6"])]
+    assert "BIND C4 C3" in lines and "BIND_$1 C4 C4" in lines
+
+
+def test_disorder_alternatives_on_one_place_are_not_repeats():
+    """Two half atoms on one place (PART 1 and PART 2, or a split site on 21/-21) are a model's
+    alternatives, not an atom listed twice: both stay."""
+    text = (
+        "TITL t\nCELL 0.71073 10 11 12 90 95 90\nZERR 4 0 0 0 0 0 0\nLATT 1\n"
+        "SYMM -X, 1/2+Y, 1/2-Z\nSFAC C O\nUNIT 8 8\nFVAR 1 0.5\n"
+        "PART 1\nO1 2 0.1 0.2 0.3 21 0.03\nPART 2\nC1 1 0.1 0.2 0.3 -21 0.03\nPART 0\n"
+        "O2 2 0.3 0.2 0.3 21 0.03\nO3 2 0.3 0.2 0.3 -21 0.03\nHKLF 4\nEND\n"
+    )
+    for grouped in (True, False):  # as the job reads them (mixed sites), and atom by atom
+        structure = parse_shelx(text, "t.res").to_structure(group_mixed=grouped)
+        kept, note = without_repeated_atoms(structure)
+        assert kept.sites == structure.sites and note == ""

@@ -1,0 +1,48 @@
+"""Atoms a file lists twice: a second whole atom of the same element on an atom or on one of
+its symmetry images. A structure grown and saved with its symmetry-generated atoms, or a
+display program's export (ShelXle's writes the whole molecule of DSR's octane-ccdc.res, its
+second half on the images of the first through the inversion centre), gives them. Two whole
+atoms cannot share a place, and each would take the other's image as a bonded neighbour,
+so the H counts go wrong; the later one is left out, as Olex2's `fuse` merges them, and a
+note names each pair."""
+
+from __future__ import annotations
+
+from crystalx_core.geometry import neighbours
+from crystalx_core.structure import Structure
+
+# Å: an atom this close to another's image is that atom again. Written coordinates put a
+# grown atom within 0.001 Å of its image; no disorder model keeps two whole atoms of one
+# element so close (split sites are PART alternatives whose occupancies add up to one).
+REPEAT = 0.1
+WHOLE = 1.0 + 1e-3  # two occupancies summing to more than this cannot be alternatives
+
+
+def without_repeated_atoms(structure: Structure) -> tuple[Structure, str]:
+    """`structure` without the atoms that repeat an earlier one, and a note naming them ('' when
+    none does)."""
+    sites = structure.sites
+    left_out: dict[int, int] = {}  # repeated site → the earlier one it repeats
+    for i, contacts in enumerate(neighbours(structure, REPEAT)):
+        site = sites[i]
+        if site.is_peak:
+            continue
+        for c in contacts:
+            other = sites[c.j]
+            if (
+                c.j < i
+                and c.j not in left_out
+                and not other.is_peak
+                and other.element.upper() == site.element.upper()
+                and site.occupancy + other.occupancy > WHOLE
+            ):
+                left_out[i] = c.j
+                break
+    if not left_out:
+        return structure, ""
+    pairs = ", ".join(f"{sites[i].label} on {sites[j].label}" for i, j in left_out.items())
+    kept = [s for k, s in enumerate(sites) if k not in left_out]
+    return structure.with_sites(kept), (
+        f"atoms the file lists twice, each a whole atom on an earlier one or its symmetry "
+        f"image ({pairs}): the later left out (Olex2's `fuse`)"
+    )
