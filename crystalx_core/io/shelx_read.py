@@ -594,8 +594,8 @@ class _Parser:
             raise self.error("DISP without an element", card.number)
         symbol = normalise_symbol(card.fields[0].lstrip("$"), self.path, card.number)
         numbers = self._numbers(card, card.fields[1:3], "DISP " + symbol)
-        numbers += [0.0] * (2 - len(numbers))
-        self.shelx.dispersion[symbol] = (numbers[0], numbers[1])
+        if len(numbers) == 2:  # a DISP without both leaves the element to the tables
+            self.shelx.dispersion[symbol] = (numbers[0], numbers[1])
 
     def _unit(self, card):
         self.shelx.unit = self._numbers(card, card.fields, "UNIT")
