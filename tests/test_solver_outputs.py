@@ -117,9 +117,10 @@ def test_the_dispersion_a_file_gives_is_what_the_refinement_uses():
     assert values["H1"] == tuple(round(v, 4) for v in anomalous_scattering("H", 0.2903))
 
 
-# dkratzert/DSR pictures/octane-ccdc_EXPORTED.res (Beerware licence), cut to its crystal data
-# and atoms: ShelXle's export of CSD OCTANE01 (P-1, the molecule on an inversion centre), which
-# lists the whole molecule, C5-C8 on the images of C4-C1 through 1/2, 1/2, 1/2
+# dkratzert/DSR pictures/octane-ccdc_EXPORTED.res (commit 957355c3; Beerware licence, as its
+# sources say), cut to its crystal data, atoms and three instructions: ShelXle's export of CSD
+# OCTANE01 (P-1, the molecule on an inversion centre), which lists the whole molecule, C5-C8
+# on the images of C4-C1 through 1/2, 1/2, 1/2
 OCTANE_EXPORT = (
     "TITL 'OCTANE01'@ octane-ccdc.res\nCELL  0.71073 4.1947 4.7518 10.998 85.11 83.77 74.26\n"
     "ZERR 2 0.0009 0.0012 0.003 0.02 0.02 0.02\nSYMM  -x, -y, -z\nSFAC C H \nUNIT 8 18\n"
