@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
 
+from crystalx_core.batch import find_inputs
 from crystalx_core.cli import main
 from crystalx_core.crystallography.convert import (
     anomalous_scattering,
@@ -168,3 +169,25 @@ def test_disorder_alternatives_on_one_place_are_not_repeats():
         structure = parse_shelx(text, "t.res").to_structure(group_mixed=grouped)
         kept, note = without_repeated_atoms(structure)
         assert kept.sites == structure.sites and note == ""
+
+
+def test_shelxts_input_beside_its_solutions_is_named_not_run(tmp_path):
+    """SHELXT writes the solutions of name.ins as name_a.res, name_b.res (shelx.uni-goettingen.de,
+    SHELXT: 'outputs possible solutions to name_x.res'); a batch over that folder ran name.ins,
+    which has no atoms, as a structure of its own and counted it failed. It is now named with the
+    first solution read; an .ins with atoms beside a solution stays a structure of its own."""
+    header = "TITL t\nCELL 0.71073 10 11 12 90 95 90\nZERR 4 0 0 0 0 0 0\nLATT 1\n"
+    header += "SYMM -X, 1/2+Y, 1/2-Z\nSFAC C O\nUNIT 8 8\n"
+    atom = "C1 1 0.1 0.2 0.3 11 0.05\n"
+    (tmp_path / "name.ins").write_text(header + "TREF\nHKLF 4\nEND\n")
+    (tmp_path / "name_a.res").write_text(header + atom + "HKLF 4\nEND\n")
+    (tmp_path / "name_b.res").write_text(header + atom + "HKLF 4\nEND\n")
+    (tmp_path / "other.ins").write_text(header + atom + "HKLF 4\nEND\n")
+    (tmp_path / "other_a.res").write_text(header + atom + "HKLF 4\nEND\n")
+    items = {item.model.name: [p.name for p in item.left_out] for item in find_inputs(tmp_path)}
+    assert items == {
+        "name_a.res": ["name.ins"],
+        "name_b.res": [],
+        "other.ins": [],
+        "other_a.res": [],
+    }
