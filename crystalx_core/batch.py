@@ -353,7 +353,9 @@ def _warm_worker(parent: int, disk_full=None) -> None:
     """Load the ONNX sessions once per worker, before the first structure arrives; one
     onnxruntime thread per worker process (the pool already uses every core).
 
-    Ctrl-C reaches the whole process group: the batch alone handles it and stops the workers.
+    Ctrl-C reaches the whole process group: the batch alone handles it and stops the workers;
+    one stopped while still loading exits as _work does (the pool would print the exception
+    of an initializer, a traceback on the user's terminal).
     """
     global _disk_full
     _disk_full = disk_full
@@ -372,6 +374,8 @@ def _warm_worker(parent: int, disk_full=None) -> None:
             load_model(MODEL_DIR, "hydrogen")
     except CrystalXError:
         pass  # the structure that needs them reports it
+    except _WorkerStopped as stopped:
+        os._exit(stopped.code)
 
 
 class BatchStopped(Stopped):
