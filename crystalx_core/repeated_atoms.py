@@ -4,24 +4,27 @@ display program's export (ShelXle's writes the whole molecule of DSR's octane-cc
 second half on the images of the first through the inversion centre), gives them. Two whole
 atoms cannot share a place, and each would take the other's image as a bonded neighbour,
 so the H counts go wrong; the later one is left out, as Olex2's `fuse` merges them, and a
-note names each pair."""
+note names each pair. Atoms the file declares alternatives (different non-zero PARTs, or a
+negative PART against an image, SHELX's rules in geometry.may_bond) are disorder, whatever
+their occupancies say, and stay."""
 
 from __future__ import annotations
 
-from crystalx_core.geometry import neighbours
+from crystalx_core.geometry import contact_may_bond, identity_operator, neighbours
 from crystalx_core.structure import Structure
 
 # Å: an atom this close to another's image is that atom again. Written coordinates put a
-# grown atom within 0.001 Å of its image; no disorder model keeps two whole atoms of one
-# element so close (split sites are PART alternatives whose occupancies add up to one).
+# grown atom within 0.001 Å of its image. Split sites come as close (FC_p31c N1/N1' 0.043 Å),
+# so alternatives are told by their PARTs, or by occupancies that add up to one at most.
 REPEAT = 0.1
-WHOLE = 1.0 + 1e-3  # two occupancies summing to more than this cannot be alternatives
+WHOLE = 1.0 + 1e-3  # two occupancies summing to more than this are not a split site's
 
 
 def without_repeated_atoms(structure: Structure) -> tuple[Structure, str]:
     """`structure` without the atoms that repeat an earlier one, and a note naming them ('' when
     none does)."""
     sites = structure.sites
+    identity = identity_operator(structure)
     left_out: dict[int, int] = {}  # repeated site → the earlier one it repeats
     for i, contacts in enumerate(neighbours(structure, REPEAT)):
         site = sites[i]
@@ -35,6 +38,7 @@ def without_repeated_atoms(structure: Structure) -> tuple[Structure, str]:
                 and not other.is_peak
                 and other.element.upper() == site.element.upper()
                 and site.occupancy + other.occupancy > WHOLE
+                and contact_may_bond(sites, c, identity)
             ):
                 left_out[i] = c.j
                 break

@@ -6,6 +6,8 @@ repository (a few lines transcribed, or a small cut where the licence allows).""
 import json
 from dataclasses import replace
 
+import pytest
+
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
 
 from crystalx_core.batch import find_inputs
@@ -156,19 +158,51 @@ def test_an_atom_listed_again_on_a_symmetry_image_is_left_out_with_a_note(tmp_pa
     assert "BIND C4 C3" in lines and "BIND_$1 C4 C4" in lines
 
 
-def test_disorder_alternatives_on_one_place_are_not_repeats():
-    """Two half atoms on one place (PART 1 and PART 2, or a split site on 21/-21) are a model's
-    alternatives, not an atom listed twice: both stay."""
-    text = (
-        "TITL t\nCELL 0.71073 10 11 12 90 95 90\nZERR 4 0 0 0 0 0 0\nLATT 1\n"
-        "SYMM -X, 1/2+Y, 1/2-Z\nSFAC C O\nUNIT 8 8\nFVAR 1 0.5\n"
-        "PART 1\nO1 2 0.1 0.2 0.3 21 0.03\nPART 2\nC1 1 0.1 0.2 0.3 -21 0.03\nPART 0\n"
-        "O2 2 0.3 0.2 0.3 21 0.03\nO3 2 0.3 0.2 0.3 -21 0.03\nHKLF 4\nEND\n"
-    )
+DISORDER_HEADER = (
+    "TITL t\nCELL 0.71073 10 11 12 90 95 90\nZERR 4 0 0 0 0 0 0\nLATT 1\n"
+    "SYMM -X, 1/2+Y, 1/2-Z\nSFAC C O\nUNIT 8 8\n"
+)
+
+
+@pytest.mark.parametrize(
+    "atoms",
+    [
+        # PART 1/PART 2, or a split site on 21/-21; and two half atoms outside any PART
+        "FVAR 1 0.5\nPART 1\nO1 2 0.1 0.2 0.3 21 0.03\nPART 2\nC1 1 0.1 0.2 0.3 -21 0.03\n"
+        "PART 0\nO2 2 0.3 0.2 0.3 21 0.03\nO3 2 0.3 0.2 0.3 -21 0.03\n",
+        # PART 1/PART 2 on independent free variables whose occupancies add up to over one
+        "FVAR 1 0.5 0.55 0.52\nPART 1\nC1 1 0.1 0.2 0.3 31 0.03\n"
+        "PART 2\nC2 1 0.1 0.2 0.305 41 0.03\nPART 0\n",
+        # PART 1/PART 2 both left at 11.0 while the model is built
+        "FVAR 1\nPART 1\nC1 1 0.1 0.2 0.3 11 0.03\nPART 2\nC2 1 0.1 0.2 0.305 11 0.03\nPART 0\n",
+        # PART -1 about the inversion centre, C2 on C1's image, written 11 instead of 10.5
+        "FVAR 1\nPART -1\nC1 1 0.1 0.2 0.3 11 0.03\nC2 1 -0.1 -0.2 -0.303 11 0.03\nPART 0\n",
+    ],
+    ids=["half-atoms", "free-variables", "parts-at-11", "negative-part-image"],
+)
+def test_disorder_alternatives_on_one_place_are_not_repeats(atoms):
+    """Atoms on one place that the file declares alternatives (different non-zero PARTs, a
+    negative PART against an image) or whose occupancies add up to one are a model's disorder,
+    not an atom listed twice, whatever their occupancies: both stay. Our own data hold such
+    pairs within 0.1 Å (FC_p31c N1/N1' 0.043 Å, FC_p21c F4_1/F6_2 0.094 Å)."""
+    text = DISORDER_HEADER + atoms + "HKLF 4\nEND\n"
     for grouped in (True, False):  # as the job reads them (mixed sites), and atom by atom
         structure = parse_shelx(text, "t.res").to_structure(group_mixed=grouped)
         kept, note = without_repeated_atoms(structure)
         assert kept.sites == structure.sites and note == ""
+
+
+def test_a_whole_atom_again_on_an_image_in_the_same_part_is_a_repeat():
+    """The PART rules spare alternatives only: the same grown image within one PART (or PART 0
+    against PART 1) is the atom listed twice."""
+    atoms = (
+        "FVAR 1\nPART 1\nC1 1 0.1 0.2 0.3 11 0.03\nC2 1 -0.1 -0.2 -0.3 11 0.03\nPART 0\n"
+        "C3 1 0.3 0.2 0.1 11 0.03\nPART 2\nC4 1 -0.3 -0.2 -0.1 11 0.03\nPART 0\n"
+    )
+    structure = parse_shelx(DISORDER_HEADER + atoms + "HKLF 4\nEND\n", "t.res").to_structure()
+    kept, note = without_repeated_atoms(structure)
+    assert [s.label for s in kept.sites] == ["C1", "C3"]
+    assert "(C2 on C1, C4 on C3)" in note
 
 
 def test_shelxts_input_beside_its_solutions_is_named_not_run(tmp_path):
