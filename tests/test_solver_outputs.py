@@ -105,6 +105,23 @@ def test_an_instruction_that_names_retyped_atoms_stays_within_80_columns():
     assert "! chain" in out
 
 
+@pytest.mark.parametrize("continuation", ["   ! " + "x" * 85, " " * 85], ids=["comment", "blank"])
+def test_a_continuation_past_80_columns_without_names_stays_as_it_is(continuation):
+    """A renamed instruction continued on a line over 80 columns that holds only a '!' comment
+    or spaces (no name to move) is written with that line as it was; the job stopped with a
+    traceback there."""
+    atoms = "".join(
+        f"C{k}    1    0.{k:02d}0000    0.100000    0.200000    11.00000    0.05000\n"
+        for k in range(10, 14)
+    )
+    text = (
+        "TITL t\nCELL 0.71073 10 10 10 90 90 90\nZERR 1 0 0 0 0 0 0\nLATT 1\nSFAC C Cl\n"
+        f"UNIT 12 12\nSADI 0.02 C10 C11 C12 C13 =\n{continuation}\nFVAR 1\n{atoms}HKLF 4\nEND\n"
+    )
+    out = _retyped(text, {"C10": "Cl"})
+    assert f"SADI 0.02 Cl10 C11 C12 C13 =\n{continuation}\nFVAR 1\n" in out
+
+
 def test_the_dispersion_a_file_gives_is_what_the_refinement_uses():
     """SHELXT and Olex2 write DISP for each element at a wavelength other than Mo's or Cu's
     (0.2903 Å here), and SHELXL refines with those f' and f'' instead of its own tables; the

@@ -316,27 +316,20 @@ def _address(word: str, current: int) -> str | None:
 def _within_columns(text: str, width: int = 80) -> str:
     """An instruction whose renamed atoms (C12 -> Cl12) made a line longer than `width`
     columns, split there with ' =' continuations: SHELXL reads 80 columns of a line, so a name
-    past them would be lost, or the '=' that continues the instruction."""
+    past them would be lost, or the '=' that continues the instruction. A line without a name
+    (a long '!' comment alone) stays as it is."""
     out = []
     for physical in text.splitlines(keepends=True):
         body = physical.rstrip("\r\n")
-        ending = physical[len(body) :]
-        if len(body) <= width:
-            out.append(physical)
-            continue
         code, bang, comment = body.partition("!")
         words, equals, after = code.partition("=")
         words = words.split()
-        current = (" " if body[:1].isspace() else "") + words[0]
-        pieces = []
-        for word in words[1:]:
-            if len(current) + 1 + len(word) + 2 > width:  # room for ' =' kept on every piece
-                pieces.append(current + " =")
-                current = " "
-            current += (" " if current.strip() else "") + word
+        if len(body) <= width or not words:
+            out.append(physical)
+            continue
+        indent = " " if body[:1].isspace() else ""
         tail = (" =" + after.rstrip() if equals else "") + (f" !{comment}" if bang else "")
-        pieces.append(current + tail)
-        out.append((ending or "\n").join(pieces) + ending)
+        out.append(_wrapped([indent + words[0], *words[1:]], tail, physical[len(body) :], width))
     return "".join(out)
 
 
