@@ -137,6 +137,53 @@ def test_the_dispersion_a_file_gives_is_what_the_refinement_uses():
     assert values["H1"] == tuple(round(v, 4) for v in anomalous_scattering("H", 0.2903))
 
 
+DISP_HEADER = (
+    "TITL t\nCELL 0.71073 10 11 12 90 95 90\nZERR 4 0 0 0 0 0 0\nLATT 1\n"
+    "SYMM -X, 1/2+Y, 1/2-Z\nSFAC C\n"
+)
+DISP_ATOMS = "FVAR 1\nFE1 2 0.1 0.2 0.3 11 0.03\nC1 1 0.3 0.2 0.3 11 0.03\nHKLF 4\nEND\n"
+# XPREP's long form: SFAC E a1 b1 a2 b2 a3 b3 a4 b4 c f' f'' mu r wt (SHELXL manual, SFAC), here
+# with International Tables' Gaussian coefficients of Fe and its f' f'' at Mo Kα
+SFAC_FE = (
+    "SFAC Fe 11.7695 4.7611 7.3573 0.3072 3.5222 15.3535 2.3045 76.8805 =\n"
+    "    1.0369 0.3463 0.8444 302.6 1.17 55.847\n"
+)
+
+
+def test_a_disp_without_both_values_leaves_the_element_to_the_tables_with_a_note():
+    """`DISP Fe 0.3` gives f' alone: Fe keeps the tables' pair rather than an f'' of 0 the file
+    never gave, and the job says so where it refines, naming the line (it said nothing)."""
+    shelx = parse_shelx(DISP_HEADER + "SFAC Fe\nDISP Fe 0.3\nUNIT 8 4\n" + DISP_ATOMS, "t.res")
+    assert shelx.to_structure().dispersion == {}
+    assert shelx.reflection_format().notes == (
+        "DISP Fe (line 8): f' and f'' not both given; the tables' values used",
+    )
+
+
+@pytest.mark.parametrize(
+    "disp, expected, note",
+    [
+        ("", (0.3463, 0.8444), "its f' and f'' are used"),
+        ("DISP Fe 0.35 0.85\n", (0.35, 0.85), "the f' and f'' of DISP (line 9) are used"),
+        ("DISP Fe 0.35\n", (0.3463, 0.8444), "its f' and f'' are used"),
+    ],
+    ids=["sfac-alone", "disp-after", "partial-disp-after"],
+)
+def test_a_long_form_sfac_gives_its_dispersion_unless_a_disp_does(disp, expected, note):
+    """SHELXL takes f' and f'' from a long-form SFAC (after its Gaussian coefficients) and a DISP
+    for the element after it replaces them; the job refined with the tables' values and said only
+    that the coefficients were not used. Now the SFAC's or DISP's are used, and the SFAC note says
+    which."""
+    text = DISP_HEADER + SFAC_FE + disp + "UNIT 8 4\n" + DISP_ATOMS
+    shelx = parse_shelx(text, "t.res")
+    assert shelx.to_structure().dispersion == {"Fe": expected}
+    sfac_note = next(n for n in shelx.reflection_format().notes if n.startswith("SFAC Fe"))
+    assert sfac_note == (
+        "SFAC Fe (line 7): the standard form factor of Fe is used, not the Gaussian "
+        f"coefficients given; {note}"
+    )
+
+
 # dkratzert/DSR pictures/octane-ccdc_EXPORTED.res (commit 957355c3; Beerware licence, as its
 # sources say), cut to its crystal data, atoms and three instructions: ShelXle's export of CSD
 # OCTANE01 (P-1, the molecule on an inversion centre), which lists the whole molecule, C5-C8
