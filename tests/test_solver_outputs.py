@@ -10,13 +10,17 @@ import pytest
 
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
 
+from crystalx_core import element_evidence, hydrogen_data
 from crystalx_core.batch import find_inputs
 from crystalx_core.cli import main
+from crystalx_core.crystallography import refine
 from crystalx_core.crystallography.convert import (
     anomalous_scattering,
     set_dispersion,
     to_xray_structure,
 )
+from crystalx_core.hydrogen_data import HydrogenFits
+from crystalx_core.io.hkl import read_hkl
 from crystalx_core.io.shelx_read import parse_shelx
 from crystalx_core.io.shelx_write import render_with_sites
 from crystalx_core.repeated_atoms import without_repeated_atoms
@@ -135,6 +139,42 @@ def test_the_dispersion_a_file_gives_is_what_the_refinement_uses():
     values = {sc.label: (round(sc.fp, 4), round(sc.fdp, 4)) for sc in xs.scatterers()}
     assert values["FE01"] == (0.057, 0.1523) and values["CL03"] == (0.0044, 0.0253)
     assert values["H1"] == tuple(round(v, 4) for v in anomalous_scattering("H", 0.2903))
+
+
+def test_a_real_files_dispersion_reaches_the_refinement_and_the_evidence(
+    shared_data, tmp_path, monkeypatch, capsys
+):
+    """XH_urea's SHELXL .res (0.5996 Å) gives DISP for C, H, N and O, away from the tables' values
+    (O 0.007/0.004 against 0.0041/0.0042). The refinement of `assign --hkl`, its element evidence
+    and the H fits on the same reflections each compute with the file's pairs, every time: the
+    real set_dispersion runs, and what it gave the scatterers is recorded."""
+    folder = shared_data / "benchmark" / "XH_urea"
+    (tmp_path / "urea.res").write_text((folder / "published.res").read_text())
+    (tmp_path / "urea.hkl").write_text((folder / "data.hkl").read_text())
+    seen: dict[str, dict[str, set]] = {}
+
+    def recorded(module):
+        def set_dispersion_recorded(xs, wavelength, given=None):
+            set_dispersion(xs, wavelength, given)
+            for sc in xs.scatterers():
+                seen.setdefault(module, {}).setdefault(sc.scattering_type, set()).add(
+                    (sc.fp, sc.fdp)
+                )
+
+        return set_dispersion_recorded
+
+    for module in (refine, element_evidence, hydrogen_data):
+        monkeypatch.setattr(module, "set_dispersion", recorded(module.__name__))
+    args = ["assign", str(tmp_path / "urea.res"), "--hkl", str(tmp_path / "urea.hkl")]
+    assert main([*args, "--method", "baseline", "--json"]) == 0
+    capsys.readouterr()
+    structure = parse_shelx((tmp_path / "urea.res").read_text(), "urea.res").to_structure()
+    fits = HydrogenFits(structure, read_hkl(tmp_path / "urea.hkl"))
+    assert len(fits.f_heavy) == len(fits.observed)
+    given = {"C": {(0.002, 0.001)}, "N": {(0.004, 0.002)}, "O": {(0.007, 0.004)}}
+    assert seen["crystalx_core.crystallography.refine"] == {**given, "H": {(0.0, 0.0)}}
+    assert seen["crystalx_core.element_evidence"] == {**given, "H": {(0.0, 0.0)}}
+    assert seen["crystalx_core.hydrogen_data"] == given  # the non-H atoms' Fc
 
 
 DISP_HEADER = (
