@@ -117,7 +117,7 @@ def _solved_inputs(by_name: dict[Path, list[Path]]) -> dict[Path, Path]:
     it is named with the solution read, not run as a failure."""
     solved = {}
     for stem, files in by_name.items():
-        if [f.suffix.lower() for f in files] != [".ins"] or _has_atoms(files[0]):
+        if [f.suffix.lower() for f in files] != [".ins"]:
             continue
         solutions = sorted(
             other
@@ -127,7 +127,7 @@ def _solved_inputs(by_name: dict[Path, list[Path]]) -> dict[Path, Path]:
             and _SOLUTION.fullmatch(other.name[len(stem.name) :])
             and any(f.suffix.lower() == ".res" for f in found)
         )
-        if solutions:
+        if solutions and not _has_atoms(files[0]):  # read only where a solution is beside it
             solved[solutions[0]] = stem
     return solved
 
@@ -361,19 +361,18 @@ def _warm_worker(parent: int, disk_full=None) -> None:
     _disk_full = disk_full
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _stop_worker)
-    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
-    quiet_waits()  # for its siblings' writes, not "another CrystalX job"
-    os.environ.setdefault("CRYSTALX_THREADS", "1")
     try:
-        from crystalx_core.assign import resolve_method
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+        quiet_waits()  # for its siblings' writes, not "another CrystalX job"
+        os.environ.setdefault("CRYSTALX_THREADS", "1")
+        with suppress(CrystalXError):  # the structure that needs them reports it
+            from crystalx_core.assign import resolve_method
 
-        if resolve_method("auto") == "model":
-            from crystalx_core.assign.model import MODEL_DIR, load_model
+            if resolve_method("auto") == "model":
+                from crystalx_core.assign.model import MODEL_DIR, load_model
 
-            load_model(MODEL_DIR, "heavy")
-            load_model(MODEL_DIR, "hydrogen")
-    except CrystalXError:
-        pass  # the structure that needs them reports it
+                load_model(MODEL_DIR, "heavy")
+                load_model(MODEL_DIR, "hydrogen")
     except _WorkerStopped as stopped:
         os._exit(stopped.code)
 

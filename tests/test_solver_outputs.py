@@ -329,3 +329,21 @@ def test_shelxts_input_beside_its_solutions_is_named_not_run(tmp_path):
         "other.ins": [],
         "other_a.res": [],
     }
+
+
+def test_only_an_ins_beside_solutions_is_read_to_find_inputs(tmp_path, monkeypatch):
+    """Whether an .ins holds atoms matters only beside a solution of its name: a folder of
+    lone .ins files (each its own structure) is not parsed twice to list it."""
+    from crystalx_core.io import shelx_read
+
+    header = "TITL t\nCELL 0.71073 10 11 12 90 95 90\nZERR 4 0 0 0 0 0 0\nLATT 1\nSFAC C\nUNIT 8\n"
+    (tmp_path / "name.ins").write_text(header + "TREF\nHKLF 4\nEND\n")
+    (tmp_path / "name_a.res").write_text(header + "C1 1 0.1 0.2 0.3 11 0.05\nHKLF 4\nEND\n")
+    for lone in ("one.ins", "two.ins"):
+        (tmp_path / lone).write_text(header + "C1 1 0.1 0.2 0.3 11 0.05\nHKLF 4\nEND\n")
+    read = []
+    real = shelx_read.read_shelx
+    monkeypatch.setattr(shelx_read, "read_shelx", lambda path: read.append(path.name) or real(path))
+    names = [item.model.name for item in find_inputs(tmp_path)]
+    assert names == ["name_a.res", "one.ins", "two.ins"]
+    assert read == ["name.ins"]
