@@ -173,13 +173,15 @@ def assign_job(
     progress: Progress = lambda stage: None,
     hydrogens: str = "auto",
     shelx=None,
+    olex2_model: bool = False,
 ) -> JobResult:
     """Assign elements and H to the peaks/atoms of a solution; refine when reflections are given,
     with the restraints and constraints of `shelx` (the input .res, io.shelx_restraints) where
-    the atoms keep their labels."""
+    the atoms keep their labels. `olex2_model`: the structure is the user's model in Olex2 (the
+    service), which keeps an atom the job leaves out as repeated."""
     timings: dict[str, float] = {}
     unit_note = None
-    structure, repeat_note = without_repeated_atoms(structure)
+    structure, repeat_note = without_repeated_atoms(structure, olex2_model)
     if structure.peaks:  # UNIT decides which peaks are atoms: a placeholder must not
         structure, unit_note = checked_contents(structure)
     with _timed(timings, "assign", progress):

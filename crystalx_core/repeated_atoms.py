@@ -20,9 +20,12 @@ REPEAT = 0.1
 WHOLE = 1.0 + 1e-3  # two occupancies summing to more than this are not a split site's
 
 
-def without_repeated_atoms(structure: Structure) -> tuple[Structure, str]:
+def without_repeated_atoms(
+    structure: Structure, olex2_model: bool = False
+) -> tuple[Structure, str]:
     """`structure` without the atoms that repeat an earlier one, and a note naming them ('' when
-    none does)."""
+    none does); for the user's Olex2 model (the service) the note asks for `fuse` there, where
+    the atoms stay."""
     sites = structure.sites
     identity = identity_operator(structure)
     left_out: dict[int, int] = {}  # repeated site → the earlier one it repeats
@@ -46,6 +49,12 @@ def without_repeated_atoms(structure: Structure) -> tuple[Structure, str]:
         return structure, ""
     pairs = ", ".join(f"{sites[i].label} on {sites[j].label}" for i, j in left_out.items())
     kept = [s for k, s in enumerate(sites) if k not in left_out]
+    if olex2_model:
+        return structure.with_sites(kept), (
+            f"atoms the model holds twice, each a whole atom on an earlier one or its symmetry "
+            f"image ({pairs}): the later left out of this answer; run `fuse` in Olex2 to merge "
+            "them in the model"
+        )
     return structure.with_sites(kept), (
         f"atoms the file lists twice, each a whole atom on an earlier one or its symmetry "
         f"image ({pairs}): the later left out (Olex2's `fuse`)"

@@ -24,6 +24,7 @@ from crystalx_core.io.hkl import read_hkl
 from crystalx_core.io.shelx_read import parse_shelx
 from crystalx_core.io.shelx_write import render_with_sites
 from crystalx_core.repeated_atoms import without_repeated_atoms
+from crystalx_core.service import PROTOCOL, reply_to
 
 # OldFedot/LogBooker test_data/Olex2/dom1_mC.res (commit b82531f3; no licence given, so only
 # the lines of its conventions are transcribed): a SHELXL-2018/3 .res of a SHELXT solution
@@ -260,6 +261,33 @@ def test_an_atom_listed_again_on_a_symmetry_image_is_left_out_with_a_note(tmp_pa
     lines = (tmp_path / "octane_crystalx.res").read_text().splitlines()
     assert not [ln for ln in lines if ln.split()[:1] in (["C1"], ["C2"], ["C5"], ["C6"])]
     assert "BIND C4 C3" in lines and "BIND_$1 C4 C4" in lines
+
+
+def test_in_olex2_the_repeat_note_asks_for_fuse_there():
+    """Through the service the structure is the user's Olex2 model, which the answer's commands
+    leave holding both atoms of each pair: the note asks for `fuse` there, not that the job
+    fused them."""
+    structure = parse_shelx(OCTANE_EXPORT, "octane.res").to_structure()
+    snapshot = {
+        "cell": list(structure.cell),
+        "symops": structure.symops,
+        "sfac": structure.sfac,
+        "unit": structure.unit,
+        "sites": [
+            {"label": s.label, "element": s.element, "frac": list(s.frac), "u_iso": s.u_iso}
+            for s in structure.sites
+        ],
+    }
+    params = {"structure": snapshot, "options": {"method": "baseline", "hydrogens": "rules"}}
+    request = {"protocol": PROTOCOL, "id": 1, "method": "assign", "params": params}
+    reply, _ = reply_to(json.dumps(request).encode())
+    notes = reply["result"]["job_notes"]
+    assert (
+        "atoms the model holds twice, each a whole atom on an earlier one or its symmetry image "
+        "(C5 on C4, C6 on C3, C1 on C8, C2 on C7): the later left out of this answer; run `fuse` "
+        "in Olex2 to merge them in the model"
+    ) in notes
+    assert sorted(site["label"] for site in reply["result"]["sites"]) == ["C3", "C4", "C7", "C8"]
 
 
 DISORDER_HEADER = (
