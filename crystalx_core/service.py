@@ -160,14 +160,18 @@ def assign_result(
     data, why = read_reflections(reflections, structure) if reflections else (None, None)
     if data is not None:
         try:
-            job = assign_job(structure, data, options.method, hydrogens=options.hydrogens)
+            job = assign_job(
+                structure, data, options.method, hydrogens=options.hydrogens, olex2_model=True
+            )
         except CrystalXError as error:  # the same snapshot without the data is still answered
             why = _left_out(data.path, error.message)
         else:
             if job.failure:
                 why, job = _left_out(data.path, job.failure), None
     if job is None:
-        job = assign_job(structure, method=options.method, hydrogens=options.hydrogens)
+        job = assign_job(
+            structure, method=options.method, hydrogens=options.hydrogens, olex2_model=True
+        )
     notes = ([why] if why else []) + job.notes
     result = _result(job.assigned, job.assignment, options.top_k, options.delete_peaks, notes)
     result["reflections"] = _data_summary(data.path, job) if job.final else None
