@@ -110,6 +110,8 @@ class ShelxFile:
         None  # the HKLF instruction as written; reflection_format() says if it can be read
     )
     temperature_c: float | None = None
+    wght: tuple[float, ...] | None = None  # the first WGHT's numbers (SHELXL's defaults: 0.1)
+    exti: float | None = None  # the first EXTI's value (None: no extinction refined)
     cards: dict[str, ShelxLine] = field(
         default_factory=dict
     )  # first CELL, HKLF, TWIN, BASF, NEUT, ... line
@@ -521,8 +523,10 @@ class _Parser:
             "END": self._end,
             "TEMP": self._temp,
             "RESI": self._resi,
+            "WGHT": self._wght,
+            "EXTI": self._exti,
         }.get(card.keyword)
-        if card.keyword in ("HKLF", "TWIN", "BASF", "NEUT", "DISP"):
+        if card.keyword in ("HKLF", "TWIN", "BASF", "NEUT", "DISP", "WGHT", "EXTI", "SWAT"):
             self.cards.setdefault(card.keyword, card)
         if handler is not None:
             handler(card)
@@ -596,6 +600,24 @@ class _Parser:
 
     def _fvar(self, card):
         self.shelx.fvars += self._numbers(card, card.fields, "FVAR")
+
+    def _wght(self, card):
+        """WGHT a b c d e f, the scheme of the final refinement (crystallography.weights)."""
+        numbers = self._numbers(card, card.fields, "WGHT")
+        if len(numbers) > 6:
+            raise self.error(
+                f"WGHT takes at most 6 numbers (a b c d e f), not {len(numbers)}", card.number
+            )
+        if self.shelx.wght is None:
+            self.shelx.wght = tuple(numbers)
+
+    def _exti(self, card):
+        """EXTI x: extinction refined from x (0 when not given), as SHELXL refines it."""
+        numbers = self._numbers(card, card.fields, "EXTI")
+        if len(numbers) > 1:
+            raise self.error(f"EXTI takes one number, not {len(numbers)}", card.number)
+        if self.shelx.exti is None:
+            self.shelx.exti = numbers[0] if numbers else 0.0
 
     def _afix(self, card):
         self._leading_integer(card)
