@@ -401,6 +401,8 @@ def write_job_outputs(
         )
     groups = hfix_groups(result.assignment.hfix_codes())
     restraints = _written_restraints(result)
+    final = result.final
+    suggested = final.suggested.suggested_line() if final and final.suggested else None
     res_text = (
         render_with_sites(
             shelx,
@@ -409,9 +411,11 @@ def write_job_outputs(
             refined=bool(result.refinements),
             notes=result.notes,
             restraints=restraints,
+            extinction=final.extinction[0] if final and final.extinction else None,
+            suggested=suggested,
         )
         if shelx is not None
-        else new_ins_text(result.structure, restraints=restraints)
+        else new_ins_text(result.structure, restraints=restraints, suggested=suggested)
     )
     cif_text = result_cif(result, res_text, data_name=re.sub(r"[^!-~]", "_", prefix.name))
     report = job_json(result, files={k.lstrip("."): str(v) for k, v in paths.items()})

@@ -311,6 +311,11 @@ def _finish_job(
         if partial.added or partial.occupancies:
             refinements.append(("riding H, partly occupied sites", partial.refined))
             plan.structure = partial.refined.structure
+        with _timed(timings, "the input's weights", progress):
+            notes += with_input_weights(
+                refinements, reflections, cycles, anisotropic, instructions, shelx
+            )
+        plan.structure = refinements[-1][1].structure
         notes += refinements[-1][1].notes  # what the final refinement leaves for the user
         with _timed(timings, "difference map", progress):
             residual = residual_density(plan.structure, reflections)
@@ -338,6 +343,59 @@ def _finish_job(
     if result.final is not None:
         result.failure = verdict(result.final.r1, data_r_sigma(structure, reflections))
     return result
+
+
+def with_input_weights(
+    refinements: list[tuple[str, RefinementResult]],
+    reflections,
+    cycles: int,
+    anisotropic: bool,
+    instructions: list[str],
+    shelx=None,
+) -> list[str]:
+    """The final refinement (the last of `refinements`, replaced or followed in place) as the
+    user's file asks for it: the model refined again with its WGHT and EXTI where they differ
+    from the job's (WGHT 0.1, no extinction: every decision before is taken with those), and in
+    either case the WGHT SHELXL would suggest for the next cycles. Returns the notes."""
+    from crystalx_core.crystallography.weights import DEFAULT, final_setup
+
+    setup = final_setup(shelx)
+    notes = [setup.note] if setup.note else []
+    name, last = refinements[-1]
+    isotropic = frozenset(  # every atom stays as the job refined it (a partial site isotropic)
+        s.label for s in last.structure.atoms if s.u_aniso is None and not is_hydrogen(s.element)
+    )
+    settings = dict(
+        instructions=instructions,
+        keep_isotropic=isotropic if anisotropic else frozenset(),
+        input_variables=True,
+        suggest=True,
+    )
+    if setup.changes_refinement():
+        try:
+            refined = refine(
+                last.structure,
+                reflections,
+                cycles,
+                anisotropic,
+                weighting=setup.weighting or DEFAULT,
+                extinction=setup.extinction,
+                **settings,
+            )
+        except RefinementError as error:
+            notes.append(
+                f"the input's {setup.describe()} not used: with it, {error.message}; the model "
+                "stays as refined with WGHT 0.1"
+            )
+        else:
+            refinements.append((f"{name}, the input's {setup.describe()}", refined))
+            return notes
+    try:  # the model as refined, its Fc once more: no cycle
+        probe = refine(last.structure, reflections, 0, anisotropic, weighting=DEFAULT, **settings)
+    except RefinementError as error:
+        return notes + [f"no WGHT suggested for the next cycles ({error.message})"]
+    refinements[-1] = (name, replace(last, weighting=DEFAULT, suggested=probe.suggested))
+    return notes
 
 
 def free_variable_note(given: Structure, final: Structure) -> str:
