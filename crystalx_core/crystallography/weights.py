@@ -9,7 +9,10 @@ Extinction is SHELXL's EXTI, smtbx's shelx_extinction_correction refined with th
 Olex2's olex2.refine sets it up (olex2-gui util/pyUtil/CctbxLib/refinement.py, FullMatrixRefine:
 `xray.shelx_extinction_correction(unit_cell, wavelength, exti)`, `grad = True`, handed to the
 reparametrisation). The suggested scheme is smtbx's `optimise_parameters` on the final Fo², Fc²
-and scale, as olex2.refine computes its `snum.refinement.suggested_weight`.
+and scale, as olex2.refine computes its `snum.refinement.suggested_weight`. SHELXL writes it
+after END in the .res (manual, WGHT: 'replacing the WGHT instruction ... by the one output by
+the program towards the end of the .res file'), and Olex2 reads a file's second WGHT as the
+proposed weight that its UpdateWght makes the used one (pcxod/olex2 xlib/ins.h, _ParseIns).
 """
 
 from __future__ import annotations
