@@ -378,6 +378,7 @@ def write_job_outputs(
     """
     import json
 
+    from crystalx_core.crystallography.weights import DEFAULT
     from crystalx_core.hydrogens import hfix_groups
     from crystalx_core.io.shelx_write import new_ins_text, render_with_sites
     from crystalx_core.report import job_json, result_cif
@@ -413,6 +414,7 @@ def write_job_outputs(
             restraints=restraints,
             extinction=final.extinction[0] if final and final.extinction else None,
             suggested=suggested,
+            weighting=((final and final.weighting) or DEFAULT).res_line(),
         )
         if shelx is not None
         else new_ins_text(result.structure, restraints=restraints, suggested=suggested)

@@ -83,8 +83,39 @@ def test_a_file_without_wght_keeps_its_refinement(shared_data):
     written = render_with_sites(
         shelx, final.structure, refined=True, suggested=final.suggested.suggested_line()
     )
-    assert written == plain + "\n" + final.suggested.suggested_line() + "\n"
+    used = plain.replace("\nFVAR", "\nWGHT    0.100000\nFVAR", 1)
+    assert written == used + "\n" + final.suggested.suggested_line() + "\n"
     assert "WGHT" not in plain
+
+
+def test_a_file_without_wght_gets_the_one_used_before_the_suggestion():
+    """Olex2 refines with a file's first WGHT (pcxod/olex2 xlib/ins.cpp, TIns::_ParseIns: the
+    first met becomes used_weight, the second the proposed one), and reads past END: a file
+    without WGHT (a SHELXT .res) would have it refine with the suggestion. The one used goes
+    before FVAR, as SHELXL writes it; a file with its own WGHT keeps it alone."""
+    suggestion = "WGHT      0.0300      0.1000"
+    for atoms in (ATOMS, ATOMS.replace("FVAR 1.0\n", "")):
+        shelx = parse_shelx(HEADER + "L.S. 4\n" + atoms)
+        written = render_with_sites(shelx, shelx.to_structure(), refined=True, suggested=suggestion)
+        wght = [line for line in written.splitlines() if line.startswith("WGHT")]
+        assert wght == ["WGHT    0.100000", suggestion]
+        before_atoms = written.split("C1 ")[0].splitlines()
+        assert before_atoms[-1] in ("WGHT    0.100000", "FVAR 1.0")
+        assert "WGHT    0.100000" in before_atoms and written.endswith(
+            "END\n\n" + suggestion + "\n"
+        )
+        plain = render_with_sites(shelx, shelx.to_structure(), refined=True)
+        assert "WGHT" not in plain  # nothing suggested: no WGHT, as before
+        fresh = render_with_sites(
+            shelx, shelx.to_structure(), refined=True, suggested=suggestion, weighting="WGHT 0.05"
+        )
+        assert [line for line in fresh.splitlines() if line.startswith("WGHT")][0] == "WGHT 0.05"
+    own = parse_shelx(HEADER + "WGHT 0.05 0.2\n" + ATOMS)
+    written = render_with_sites(own, own.to_structure(), refined=True, suggested=suggestion)
+    assert [line for line in written.splitlines() if line.startswith("WGHT")] == [
+        "WGHT 0.05 0.2",
+        suggestion,
+    ]
 
 
 def test_the_suggested_wght_is_smtbxs_optimiser_on_the_final_fit(shared_data):

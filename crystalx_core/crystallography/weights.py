@@ -60,6 +60,11 @@ class Weighting:
         """As SHELXL writes a scheme in its listing: 'WGHT 0.0269 23.9134'."""
         return f"WGHT {self.a:.4f} {self.b:.4f}"
 
+    def res_line(self) -> str:
+        """As SHELXL writes the scheme it refined with in the .res: 'WGHT    0.100000' (12
+        columns, 6 decimals; b where not 0)."""
+        return f"WGHT{self.a:12.6f}" + (f"{self.b:12.6f}" if self.b else "")
+
     def suggested_line(self) -> str:
         """As SHELXL writes its suggested scheme after END in the .res: 'WGHT      0.0294
         1.7311' (two fields of 12 columns, 4 decimals)."""

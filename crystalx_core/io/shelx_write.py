@@ -499,6 +499,7 @@ def render_with_sites(
     restraints: list[str] = (),
     extinction: float | None = None,
     suggested: str | None = None,
+    weighting: str = "WGHT    0.100000",
 ) -> str:
     """The file with its atom list replaced by `structure`'s sites.
 
@@ -517,6 +518,9 @@ def render_with_sites(
     H are written (io.shelx_names.hfix_without_riding_pivots). As SHELXL writes its .res, the
     file's EXTI line carries the refined `extinction`, and the WGHT line `suggested` for the
     next cycles goes after END (where SHELXL stops reading and Olex2 finds its proposed weight).
+    A file without WGHT then gets `weighting`, the one refined with, before FVAR as SHELXL writes
+    it: Olex2 takes a file's first WGHT for the one to refine with (pcxod/olex2 xlib/ins.cpp,
+    TIns::_ParseIns), which would otherwise be the suggestion.
     """
     nl = shelx_file.newline
     lines = shelx_file.lines
@@ -559,6 +563,11 @@ def render_with_sites(
     if extinction is not None:  # SHELXL's EXTI stands in the .ins itself, never an include
         for number in [line.number for line in lines if line.keyword == "EXTI"][:1]:
             replaced[number] = [exti_line(extinction) + nl]
+    used = [weighting + nl] if suggested and "WGHT" not in shelx_file.cards else []
+    if used and fvar_numbers:
+        first = next(line for line in lines if line.number == fvar_numbers[0])
+        replaced[first.number] = used + replaced.get(first.number, [first.text])
+        used = []
     if list(structure.sfac) != shelx_file.sfac or list(structure.unit) != shelx_file.unit:
         sfac_lines, unit_line = _sfac_unit_lines(
             structure.sfac, structure.unit, shelx_file.sfac_long, nl
@@ -582,6 +591,7 @@ def render_with_sites(
         (code, [a for a in labels if a.upper() not in riding]) for code, labels in hfix_groups
     ]
     out = verbatim(lines[:start]) + [line + nl for line in [*hfix_lines(groups), *restraints]]
+    out += used  # no FVAR in the file: before the atoms, where FVAR would stand
     if new_fvars and not fvar_numbers:
         out += fvar_text
     offset = max(len(fvars), 1) - 1
