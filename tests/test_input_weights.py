@@ -44,8 +44,20 @@ def test_wght_and_exti_are_read_with_shelxls_defaults():
     assert setup.changes_refinement() and setup.extinction is None
     assert not final_setup(parse_shelx(HEADER + "WGHT 0.1 0\n" + ATOMS)).changes_refinement()
     assert final_setup(None) == final_setup(parse_shelx(HEADER + ATOMS))
-    with pytest.raises(InputError, match="WGHT: expected numbers") as error:
-        parse_shelx(HEADER + "WGHT 0.05 x\n" + ATOMS, "t.res")
+
+
+def test_a_wght_not_read_weighs_with_the_default_and_says_so():
+    """SHELXL writes WGHT in 12-column fields, which run together where b >= 1e4; such a line
+    (or one of over 6 numbers) is not the file's refusal, only the final stage's weights: it
+    weighs with SHELXL's 0.1, with a note naming the line. Only the first WGHT counts."""
+    for fields in ("0.02690012345.678900", "0.1 0 0 0 0 0.3 7"):
+        shelx = parse_shelx(HEADER + f"WGHT {fields}\nWGHT 0.05\n" + ATOMS, "t.res")
+        assert shelx.wght is None and shelx.cards["WGHT"].number == 7
+        setup = final_setup(shelx)
+        assert setup.weighting is None and not setup.changes_refinement()
+        assert setup.note.startswith(f"WGHT (line 7): '{fields}' is not up to 6 numbers")
+    with pytest.raises(InputError, match="EXTI: expected numbers") as error:
+        parse_shelx(HEADER + "EXTI x\n" + ATOMS, "t.res")
     assert error.value.line == 7
 
 

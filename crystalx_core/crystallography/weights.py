@@ -111,11 +111,15 @@ class FinalSetup:
 
 def final_setup(shelx_file) -> FinalSetup:
     """The WGHT and EXTI of the input file (io.shelx_read.ShelxFile; None: no file), and a note
-    naming what is not applied: WGHT c-f, SWAT."""
+    naming what is not applied: a WGHT not read, WGHT c-f, SWAT."""
     if shelx_file is None:
         return FinalSetup()
     weighting = Weighting.from_wght(shelx_file.wght) if shelx_file.wght is not None else None
     left = []
+    if weighting is None and "WGHT" in shelx_file.cards:  # io.shelx_read left it unread
+        card = shelx_file.cards["WGHT"]
+        fields = " ".join(card.fields)
+        left.append(f"WGHT (line {card.number}): {fields!r} is not up to 6 numbers, WGHT 0.1 used")
     if weighting is not None and weighting.unused():
         card = shelx_file.cards["WGHT"]
         left.append(

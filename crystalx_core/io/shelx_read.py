@@ -602,13 +602,17 @@ class _Parser:
         self.shelx.fvars += self._numbers(card, card.fields, "FVAR")
 
     def _wght(self, card):
-        """WGHT a b c d e f, the scheme of the final refinement (crystallography.weights)."""
-        numbers = self._numbers(card, card.fields, "WGHT")
-        if len(numbers) > 6:
-            raise self.error(
-                f"WGHT takes at most 6 numbers (a b c d e f), not {len(numbers)}", card.number
-            )
-        if self.shelx.wght is None:
+        """WGHT a b c d e f, the scheme of the final refinement (crystallography.weights). Only
+        the first counts; one that is not up to 6 numbers (SHELXL's 12-column fields run
+        together where b >= 1e4: '0.02690012345.678900') leaves `wght` None, and the final
+        refinement weighs with SHELXL's default, with a note (weights.final_setup)."""
+        if self.cards.get("WGHT") is not card:
+            return
+        try:
+            numbers = self._numbers(card, card.fields, "WGHT")
+        except InputError:
+            return
+        if len(numbers) <= 6:
             self.shelx.wght = tuple(numbers)
 
     def _exti(self, card):
