@@ -106,11 +106,13 @@ def solve_job(
     cycles: int = 10,
     progress: Progress = lambda stage: None,
     hydrogens: str = "auto",
+    shelx=None,
 ) -> JobResult:
     """Charge flipping from cell, symmetry and formula, completion from difference maps, then
     the assignment's later stages. While a run's completed model stays incomplete, or the next
     run's figure of merit ties with the best, further runs are completed, up to MAX_RUNS, and
-    the one of lowest R1 is kept."""
+    the one of lowest R1 is kept. Every refinement weighs with WGHT 0.1 and no EXTI: a note
+    says so where the .ins `shelx` gives others (its lines stay in the .res)."""
     timings: dict[str, float] = {}
     structure, unit_note = checked_contents(structure)
     tried: list[tuple[Solution, Completion]] = []
@@ -140,10 +142,24 @@ def solve_job(
     )
     result.solution, result.runs, result.completion = solution, tried, completion
     notes = [_runs_note(tried, solution), completion.note()]
+    notes += [note] if (note := _solve_weights_note(shelx)) else []
     incomplete = solution.completeness_note()
     result.notes[:0] = [note for note in (unit_note, incomplete) if note] + notes
     result.timings = {**timings, **result.timings}
     return result
+
+
+def _solve_weights_note(shelx) -> str:
+    """Why a solve's CIF weighting differs from its embedded .res's WGHT/EXTI ('' if not)."""
+    from crystalx_core.crystallography.weights import final_setup
+
+    setup = final_setup(shelx)
+    if not setup.changes_refinement():
+        return ""
+    return (
+        f"solve refined with WGHT 0.1, no EXTI (the atoms are not those your file's were set "
+        f"for); your {setup.describe()} lines are kept in the .res for your next cycles"
+    )
 
 
 def _incomplete(stage: Stage, structure: Structure) -> bool:
@@ -172,10 +188,12 @@ def assign_job(
     progress: Progress = lambda stage: None,
     hydrogens: str = "auto",
     shelx=None,
+    suggest: bool = True,
 ) -> JobResult:
     """Assign elements and H to the peaks/atoms of a solution; refine when reflections are given,
     with the restraints and constraints of `shelx` (the input .res, io.shelx_restraints) where
-    the atoms keep their labels."""
+    the atoms keep their labels. `suggest`: find the WGHT SHELXL would suggest next (for a .res
+    written; with_input_weights)."""
     timings: dict[str, float] = {}
     unit_note = None
     if structure.peaks:  # UNIT decides which peaks are atoms: a placeholder must not
@@ -186,7 +204,9 @@ def assign_job(
         else:
             stage = assign_and_refine(structure, reflections, method, cycles)
             check_first_fit(stage.r1, "after the first refinement", reflections, structure.source)
-    result = _finish_job(structure, stage, reflections, method, cycles, progress, hydrogens, shelx)
+    result = _finish_job(
+        structure, stage, reflections, method, cycles, progress, hydrogens, shelx, suggest
+    )
     if unit_note:
         result.notes.insert(0, unit_note)
     result.timings = {**timings, **result.timings}
@@ -215,6 +235,7 @@ def _finish_job(
     progress: Progress,
     hydrogens: str,
     shelx=None,
+    suggest: bool = True,
 ) -> JobResult:
     """From an assignment (isotropically refined when there are reflections): the elements
     weighed by the data, anisotropic refinement, riding H, the final difference map and the
@@ -313,7 +334,7 @@ def _finish_job(
             plan.structure = partial.refined.structure
         with _timed(timings, "the input's weights", progress):
             notes += with_input_weights(
-                refinements, reflections, cycles, anisotropic, instructions, shelx
+                refinements, reflections, cycles, anisotropic, instructions, shelx, suggest
             )
         plan.structure = refinements[-1][1].structure
         notes += refinements[-1][1].notes  # what the final refinement leaves for the user
@@ -352,11 +373,13 @@ def with_input_weights(
     anisotropic: bool,
     instructions: list[str],
     shelx=None,
+    suggest: bool = True,
 ) -> list[str]:
     """The final refinement (the last of `refinements`, replaced or followed in place) as the
     user's file asks for it: the model refined again with its WGHT and EXTI where they differ
     from the job's (WGHT 0.1, no extinction: every decision before is taken with those), and in
-    either case the WGHT SHELXL would suggest for the next cycles. Returns the notes."""
+    either case, with `suggest`, the WGHT SHELXL would suggest for the next cycles (a refinement
+    of no cycle where the model is not refined again). Returns the notes."""
     from crystalx_core.crystallography.weights import DEFAULT, final_setup
 
     setup = final_setup(shelx)
@@ -369,7 +392,7 @@ def with_input_weights(
         instructions=instructions,
         keep_isotropic=isotropic if anisotropic else frozenset(),
         input_variables=True,
-        suggest=True,
+        suggest=suggest,
     )
     if setup.changes_refinement():
         try:
@@ -390,6 +413,8 @@ def with_input_weights(
         else:
             refinements.append((f"{name}, the input's {setup.describe()}", refined))
             return notes
+    if not suggest:
+        return notes
     try:  # the model as refined, its Fc once more: no cycle
         probe = refine(last.structure, reflections, 0, anisotropic, weighting=DEFAULT, **settings)
     except RefinementError as error:

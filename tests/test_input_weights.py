@@ -91,6 +91,10 @@ def test_a_file_without_wght_keeps_its_refinement(shared_data):
     ((stage, final),) = refinements
     assert stage == "riding H" and final.weighting == DEFAULT and final.suggested is not None
     assert (final.r1, final.wr2, final.goof) == (riding.r1, riding.wr2, riding.goof)
+    # the Olex2 service writes no .res: no suggestion, and no refinement of no cycle for it
+    unsuggested = [("riding H", riding)]
+    args = (unsuggested, reflections, 10, True, refinement_instructions(), shelx)
+    assert with_input_weights(*args, suggest=False) == [] and unsuggested[0][1] is riding
     plain = render_with_sites(shelx, final.structure, refined=True)
     written = render_with_sites(
         shelx, final.structure, refined=True, suggested=final.suggested.suggested_line()
@@ -218,3 +222,16 @@ def test_assign_refines_a_cif_with_its_own_wght(shared_data, tmp_path):
     assert "\nWGHT    0.026900   23.913401\n" in head
     suggested = Weighting(report["suggested_weighting"]["a"], report["suggested_weighting"]["b"])
     assert tail == "\n" + suggested.suggested_line() + "\n"
+
+
+def test_a_solve_says_its_weights_are_not_the_files():
+    """A solve refines with WGHT 0.1 and no EXTI throughout, while its .res keeps the .ins's
+    WGHT/EXTI lines: the CIF's weighting details and its embedded .res differ, and a note
+    says why (none where the .ins gives SHELXL's default)."""
+    from crystalx_core.pipeline import _solve_weights_note
+
+    note = _solve_weights_note(parse_shelx(HEADER + "WGHT 0.05 1.2\nEXTI 0.01\n" + ATOMS))
+    assert note.startswith("solve refined with WGHT 0.1, no EXTI")
+    assert "your WGHT 0.0500 1.2000, EXTI 0.01 lines are kept in the .res" in note
+    assert _solve_weights_note(parse_shelx(HEADER + "WGHT 0.1\n" + ATOMS)) == ""
+    assert _solve_weights_note(None) == ""
