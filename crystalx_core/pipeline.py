@@ -339,7 +339,8 @@ def _finish_job(
         plan.structure = refinements[-1][1].structure
         notes += refinements[-1][1].notes  # what the final refinement leaves for the user
         with _timed(timings, "difference map", progress):
-            residual = residual_density(plan.structure, reflections)
+            exti = refinements[-1][1].extinction  # (value, su) where EXTI was refined
+            residual = residual_density(plan.structure, reflections, exti and exti[0])
     else:
         residual = None
     annotate(assignment, plan)

@@ -235,3 +235,19 @@ def test_a_solve_says_its_weights_are_not_the_files():
     assert "your WGHT 0.0500 1.2000, EXTI 0.01 lines are kept in the .res" in note
     assert _solve_weights_note(parse_shelx(HEADER + "WGHT 0.1\n" + ATOMS)) == ""
     assert _solve_weights_note(None) == ""
+
+
+def test_the_difference_map_takes_the_refined_extinction(shared_data):
+    """After EXTI is refined (XH_xylitol), the final map's Fc carry the extinction correction
+    the refinement fitted (SHELXL's Fc·[1 + 0.001·x·Fc²λ³/sin2θ]^-1/4): the strong low-angle
+    reflections it damps no longer leave a ripple, so the map is flatter than with plain Fc."""
+    from crystalx_core.crystallography.maps import residual_density
+
+    shelx, structure, reflections = _published("XH_xylitol")
+    setup = final_setup(shelx)
+    refined = refine(structure, reflections, 10, True, weighting=setup.weighting, extinction=0.03)
+    value = refined.extinction[0]
+    plain = residual_density(refined.structure, reflections)
+    corrected = residual_density(refined.structure, reflections, value)
+    assert corrected.rms < plain.rms
+    assert residual_density(refined.structure, reflections, 0.0) == plain
