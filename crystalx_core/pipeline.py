@@ -156,9 +156,11 @@ def _solve_weights_note(shelx) -> str:
     setup = final_setup(shelx)
     if not setup.changes_refinement():
         return ""
+    given = [setup.weighting.text()] if setup.weighting else []
+    given += [f"EXTI {setup.extinction:g}"] if setup.extinction is not None else []
     return (
-        f"solve refined with WGHT 0.1, no EXTI (the atoms are not those your file's were set "
-        f"for); your {setup.describe()} lines are kept in the .res for your next cycles"
+        f"solve refined with WGHT 0.1, no EXTI; your {', '.join(given)} kept in the .res for "
+        "your next cycles"
     )
 
 

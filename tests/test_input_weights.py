@@ -232,7 +232,9 @@ def test_a_solve_says_its_weights_are_not_the_files():
 
     note = _solve_weights_note(parse_shelx(HEADER + "WGHT 0.05 1.2\nEXTI 0.01\n" + ATOMS))
     assert note.startswith("solve refined with WGHT 0.1, no EXTI")
-    assert "your WGHT 0.0500 1.2000, EXTI 0.01 lines are kept in the .res" in note
+    assert "your WGHT 0.0500 1.2000, EXTI 0.01 kept in the .res" in note
+    exti = _solve_weights_note(parse_shelx(HEADER + "EXTI\n" + ATOMS))
+    assert exti.endswith("your EXTI 0 kept in the .res for your next cycles")
     assert _solve_weights_note(parse_shelx(HEADER + "WGHT 0.1\n" + ATOMS)) == ""
     assert _solve_weights_note(None) == ""
 
