@@ -91,6 +91,8 @@ def run_entry(entry: dict, cycles: int, workdir: Path) -> dict:
         "exit": done.returncode,
         "seconds": seconds,
         "published_r1": entry["published_r1"],
+        "published_wr2": entry.get("published_wr2"),
+        "published_goof": entry.get("published_goof"),
         "peak_rss_mib": peak / 1024,
         "error": messages[-1] if done.returncode and messages else "",
         **{key: entry[key] for key in ("split", "probe") if key in entry},
@@ -98,7 +100,8 @@ def run_entry(entry: dict, cycles: int, workdir: Path) -> dict:
     if done.returncode == 0:
         result = json.loads(done.stdout)
         refinement = result["refinement"]
-        row.update(r1=refinement["r1"], stages=list(refinement["stages"]))
+        row.update(r1=refinement["r1"], wr2=refinement["wr2"], goof=refinement["goof"])
+        row.update(stages=list(refinement["stages"]))
         row.update(compare(model, Path(result["files"]["res"]), result["atoms"], hkl))
     return row
 
@@ -221,9 +224,29 @@ def supported(item: list) -> bool:
     return not (ours < published and published - ours <= len(doubtful))
 
 
+def published_figures(cif: Path) -> dict[str, float | None]:
+    """The published wR2 and GooF of an entry's model.cif (_refine_ls_wR_factor_ref,
+    _refine_ls_goodness_of_fit_ref); None where it gives none."""
+    import gemmi
+
+    block = gemmi.cif.read(str(cif)).sole_block()
+    figures = {}
+    for key, tag in (
+        ("published_wr2", "_refine_ls_wR_factor_ref"),
+        ("published_goof", "_refine_ls_goodness_of_fit_ref"),
+    ):
+        value = block.find_value(tag)
+        try:
+            figures[key] = float(value.split("(")[0]) if value else None
+        except ValueError:  # '?' or '.'
+            figures[key] = None
+    return figures
+
+
 def benchmark_entries(benchmark: Path) -> list[dict]:
     """Every entry with reflections: its published .res where it has one, else its CIF; whether
-    disordered and whether its data are incomplete, each apart (source.json)."""
+    disordered and whether its data are incomplete, each apart (source.json); the published
+    wR2 and GooF (model.cif)."""
     found = []
     for entry in sorted(p for p in benchmark.iterdir() if (p / "data.hkl").is_file()):
         model = entry / "published.res"
@@ -236,6 +259,7 @@ def benchmark_entries(benchmark: Path) -> list[dict]:
                 "published_r1": source.get("published_R1"),
                 "disordered": bool(source.get("has_disorder")),
                 "incomplete": incomplete_data(source),
+                **published_figures(entry / "model.cif"),
             }
         )
     return found
@@ -364,8 +388,8 @@ def markdown(rows: list[dict], cycles: int, title: str, source: str, totals_of=N
         "",
         "| entry | input | exit | metals | non-H | matched | right element | PART: right "
         "| O/N/S H as published | PART: O/N/S H | metal H (published) | R1 | published R1 "
-        "| wall (s) | peak RSS (MiB) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| wR2 | published wR2 | GooF | published GooF | wall (s) | peak RSS (MiB) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         r1 = f"{r['r1']:.4f}" if "r1" in r else _reason(r["error"])
@@ -382,12 +406,18 @@ def markdown(rows: list[dict], cycles: int, title: str, source: str, totals_of=N
                 f"{_listed(r['metal_h'])} ({_listed(r['published_metal_h'])})",
             ]
         published = "-" if r["published_r1"] is None else r["published_r1"]
+        weighted = [
+            f"{r['wr2']:.4f}" if "wr2" in r else "",
+            _published(r.get("published_wr2")),
+            f"{r['goof']:.3f}" if "goof" in r else "",
+            _published(r.get("published_goof")),
+        ]
         name = r["entry"] + (f" [{r['split']}]" if "split" in r else "")
         name += "" if r.get("probe", "x-ray") == "x-ray" else f" ({r['probe']})"
         lines.append(
             f"| {name}{' (disordered)' if r['disordered'] else ''} | {r['input']} | "
-            f"{r['exit']} | {' | '.join(cells)} | {r1} | {published} | {r['seconds']:.1f} | "
-            f"{r['peak_rss_mib']:.0f} |"
+            f"{r['exit']} | {' | '.join(cells)} | {r1} | {published} | {' | '.join(weighted)} | "
+            f"{r['seconds']:.1f} | {r['peak_rss_mib']:.0f} |"
         )
     ok = [r for r in rows if r["exit"] == 0]
     lines += ["", *(totals_of or totals)(ok)]
@@ -475,6 +505,10 @@ def _reason(error: str) -> str:
     """Why a run was refused, for a table cell: its one-line error without the program's
     prefix and the file's path (the row names the file), '|' kept from splitting the cell."""
     return (_WHERE.sub("", error) or "-").replace("|", "\\|")
+
+
+def _published(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}"
 
 
 def _fraction(pair: list[int]) -> str:

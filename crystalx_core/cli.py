@@ -323,7 +323,13 @@ def _run_solve(args) -> int:
     reflections = solve_reflections(loaded, args.hkl)
     with _progress(args) as progress:
         result = solve_job(
-            loaded.structure, reflections, args.method, args.cycles, progress, args.hydrogens
+            loaded.structure,
+            reflections,
+            args.method,
+            args.cycles,
+            progress,
+            args.hydrogens,
+            shelx=loaded.output_template(),
         )
     loaded.add_notes(result)
     inputs = [args.ins] + ([args.hkl] if args.hkl else [])

@@ -378,6 +378,7 @@ def write_job_outputs(
     """
     import json
 
+    from crystalx_core.crystallography.weights import DEFAULT
     from crystalx_core.hydrogens import hfix_groups
     from crystalx_core.io.shelx_write import new_ins_text, render_with_sites
     from crystalx_core.report import job_json, result_cif
@@ -401,6 +402,8 @@ def write_job_outputs(
         )
     groups = hfix_groups(result.assignment.hfix_codes())
     restraints = _written_restraints(result)
+    final = result.final
+    suggested = final.suggested.suggested_line() if final and final.suggested else None
     res_text = (
         render_with_sites(
             shelx,
@@ -409,9 +412,12 @@ def write_job_outputs(
             refined=bool(result.refinements),
             notes=result.notes,
             restraints=restraints,
+            extinction=final.extinction[0] if final and final.extinction else None,
+            suggested=suggested,
+            weighting=((final and final.weighting) or DEFAULT).res_line(),
         )
         if shelx is not None
-        else new_ins_text(result.structure, restraints=restraints)
+        else new_ins_text(result.structure, restraints=restraints, suggested=suggested)
     )
     cif_text = result_cif(result, res_text, data_name=re.sub(r"[^!-~]", "_", prefix.name))
     report = job_json(result, files={k.lstrip("."): str(v) for k, v in paths.items()})

@@ -107,11 +107,13 @@ def solve_job(
     cycles: int = 10,
     progress: Progress = lambda stage: None,
     hydrogens: str = "auto",
+    shelx=None,
 ) -> JobResult:
     """Charge flipping from cell, symmetry and formula, completion from difference maps, then
     the assignment's later stages. While a run's completed model stays incomplete, or the next
     run's figure of merit ties with the best, further runs are completed, up to MAX_RUNS, and
-    the one of lowest R1 is kept."""
+    the one of lowest R1 is kept. Every refinement weighs with WGHT 0.1 and no EXTI: a note
+    says so where the .ins `shelx` gives others (its lines stay in the .res)."""
     timings: dict[str, float] = {}
     structure, unit_note = checked_contents(structure)
     tried: list[tuple[Solution, Completion]] = []
@@ -141,10 +143,26 @@ def solve_job(
     )
     result.solution, result.runs, result.completion = solution, tried, completion
     notes = [_runs_note(tried, solution), completion.note()]
+    notes += [note] if (note := _solve_weights_note(shelx)) else []
     incomplete = solution.completeness_note()
     result.notes[:0] = [note for note in (unit_note, incomplete) if note] + notes
     result.timings = {**timings, **result.timings}
     return result
+
+
+def _solve_weights_note(shelx) -> str:
+    """Why a solve's CIF weighting differs from its embedded .res's WGHT/EXTI ('' if not)."""
+    from crystalx_core.crystallography.weights import final_setup
+
+    setup = final_setup(shelx)
+    if not setup.changes_refinement():
+        return ""
+    given = [setup.weighting.text()] if setup.weighting else []
+    given += [f"EXTI {setup.extinction:g}"] if setup.extinction is not None else []
+    return (
+        f"solve refined with WGHT 0.1, no EXTI; your {', '.join(given)} kept in the .res for "
+        "your next cycles"
+    )
 
 
 def _incomplete(stage: Stage, structure: Structure) -> bool:
@@ -174,11 +192,13 @@ def assign_job(
     hydrogens: str = "auto",
     shelx=None,
     olex2_model: bool = False,
+    suggest: bool = True,
 ) -> JobResult:
     """Assign elements and H to the peaks/atoms of a solution; refine when reflections are given,
     with the restraints and constraints of `shelx` (the input .res, io.shelx_restraints) where
     the atoms keep their labels. `olex2_model`: the structure is the user's model in Olex2 (the
-    service), which keeps an atom the job leaves out as repeated."""
+    service), which keeps an atom the job leaves out as repeated. `suggest`: find the WGHT
+    SHELXL would suggest next (for a .res written; with_input_weights)."""
     timings: dict[str, float] = {}
     unit_note = None
     structure, repeat_note = without_repeated_atoms(structure, olex2_model)
@@ -190,7 +210,9 @@ def assign_job(
         else:
             stage = assign_and_refine(structure, reflections, method, cycles)
             check_first_fit(stage.r1, "after the first refinement", reflections, structure.source)
-    result = _finish_job(structure, stage, reflections, method, cycles, progress, hydrogens, shelx)
+    result = _finish_job(
+        structure, stage, reflections, method, cycles, progress, hydrogens, shelx, suggest
+    )
     result.notes[:0] = [note for note in (repeat_note, unit_note) if note]
     result.timings = {**timings, **result.timings}
     return result
@@ -218,6 +240,7 @@ def _finish_job(
     progress: Progress,
     hydrogens: str,
     shelx=None,
+    suggest: bool = True,
 ) -> JobResult:
     """From an assignment (isotropically refined when there are reflections): the elements
     weighed by the data, anisotropic refinement, riding H, the final difference map and the
@@ -314,9 +337,15 @@ def _finish_job(
         if partial.added or partial.occupancies:
             refinements.append(("riding H, partly occupied sites", partial.refined))
             plan.structure = partial.refined.structure
+        with _timed(timings, "the input's weights", progress):
+            notes += with_input_weights(
+                refinements, reflections, cycles, anisotropic, instructions, shelx, suggest
+            )
+        plan.structure = refinements[-1][1].structure
         notes += refinements[-1][1].notes  # what the final refinement leaves for the user
         with _timed(timings, "difference map", progress):
-            residual = residual_density(plan.structure, reflections)
+            exti = refinements[-1][1].extinction  # (value, su) where EXTI was refined
+            residual = residual_density(plan.structure, reflections, exti and exti[0])
     else:
         residual = None
     annotate(assignment, plan)
@@ -341,6 +370,63 @@ def _finish_job(
     if result.final is not None:
         result.failure = verdict(result.final.r1, data_r_sigma(structure, reflections))
     return result
+
+
+def with_input_weights(
+    refinements: list[tuple[str, RefinementResult]],
+    reflections,
+    cycles: int,
+    anisotropic: bool,
+    instructions: list[str],
+    shelx=None,
+    suggest: bool = True,
+) -> list[str]:
+    """The final refinement (the last of `refinements`, replaced or followed in place) as the
+    user's file asks for it: the model refined again with its WGHT and EXTI where they differ
+    from the job's (WGHT 0.1, no extinction: every decision before is taken with those), and in
+    either case, with `suggest`, the WGHT SHELXL would suggest for the next cycles (a refinement
+    of no cycle where the model is not refined again). Returns the notes."""
+    from crystalx_core.crystallography.weights import DEFAULT, final_setup
+
+    setup = final_setup(shelx)
+    notes = [setup.note] if setup.note else []
+    name, last = refinements[-1]
+    isotropic = frozenset(  # every atom stays as the job refined it (a partial site isotropic)
+        s.label for s in last.structure.atoms if s.u_aniso is None and not is_hydrogen(s.element)
+    )
+    settings = dict(
+        instructions=instructions,
+        keep_isotropic=isotropic if anisotropic else frozenset(),
+        input_variables=True,
+        suggest=suggest,
+    )
+    if setup.changes_refinement():
+        try:
+            refined = refine(
+                last.structure,
+                reflections,
+                cycles,
+                anisotropic,
+                weighting=setup.weighting or DEFAULT,
+                extinction=setup.extinction,
+                **settings,
+            )
+        except RefinementError as error:
+            notes.append(
+                f"the input's {setup.describe()} not used: with it, {error.message}; the model "
+                "stays as refined with WGHT 0.1"
+            )
+        else:
+            refinements.append((f"{name}, the input's {setup.describe()}", refined))
+            return notes
+    if not suggest:
+        return notes
+    try:  # the model as refined, its Fc once more: no cycle
+        probe = refine(last.structure, reflections, 0, anisotropic, weighting=DEFAULT, **settings)
+    except RefinementError as error:
+        return notes + [f"no WGHT suggested for the next cycles ({error.message})"]
+    refinements[-1] = (name, replace(last, weighting=DEFAULT, suggested=probe.suggested))
+    return notes
 
 
 def free_variable_note(given: Structure, final: Structure) -> str:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+import math
 
 from iotbx import cif as iotbx_cif
 
 from crystalx_core import __version__
 from crystalx_core.crystallography.convert import to_xray_structure
+from crystalx_core.crystallography.weights import DEFAULT, EXTINCTION_EXPRESSION, Weighting
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.pipeline import JobResult
 
@@ -40,6 +42,14 @@ def job_json(result: JobResult, files: dict[str, str] | None = None) -> dict:
             "goof": round(final.goof, 4),
             "n_reflections": final.n_reflections,
             "n_parameters": final.n_parameters,
+            # the WGHT refined with and the one SHELXL would suggest next (as it writes after END)
+            "weighting": _weighting_dict(final.weighting or DEFAULT),
+            "suggested_weighting": None
+            if final.suggested is None
+            else _weighting_dict(final.suggested),
+            "extinction": None
+            if final.extinction is None
+            else {"exti": round(final.extinction[0], 6), "su": round(final.extinction[1], 6)},
             "stages": {stage: round(r.r1, 5) for stage, r in result.refinements},
             "difference_map": None
             if result.residual is None
@@ -98,6 +108,33 @@ def job_json(result: JobResult, files: dict[str, str] | None = None) -> dict:
     }
 
 
+def _weighting_dict(weighting: Weighting) -> dict:
+    return {"a": round(weighting.a, 4), "b": round(weighting.b, 4)}
+
+
+def weighting_lines(final) -> list[str]:
+    """The weights and extinction of the final refinement, as SHELXL's listing gives them."""
+    used = final.weighting or DEFAULT
+    lines = [f"weights: {used.text()}"]
+    if final.suggested is not None:
+        lines[0] += f"; suggested for the next cycles: {final.suggested.text()}"
+    if final.extinction is not None:
+        value, su = final.extinction
+        lines.append(f"extinction: EXTI {_with_su(value, su)}")
+    return lines
+
+
+def _with_su(value: float, su: float) -> str:
+    """A value with its standard uncertainty as crystallographers write it: 0.0321(12)."""
+    if not su > 0:
+        return f"{value:g}"
+    decimals = max(0, 1 - math.floor(math.log10(su)))  # two digits of su
+    if round(su * 10**decimals) >= 20:  # 0.0021 → (2): one digit where it reads 2 or more
+        decimals -= 1
+    decimals = max(decimals, 0)
+    return f"{value:.{decimals}f}({round(su * 10**decimals)})"
+
+
 def result_cif(result: JobResult, res_text: str, data_name: str) -> str:
     """A coreCIF of the final model with refinement figures and the .res embedded, as SHELXL
     writes."""
@@ -116,6 +153,14 @@ def result_cif(result: JobResult, res_text: str, data_name: str) -> str:
         block["_refine_ls_number_reflns"] = str(final.n_reflections)
         block["_refine_ls_number_parameters"] = str(final.n_parameters)
         block["_refine_ls_hydrogen_treatment"] = "constr"
+        block["_refine_ls_weighting_scheme"] = "calc"
+        block["_refine_ls_weighting_details"] = (final.weighting or DEFAULT).cif_details()
+        if final.extinction is not None:
+            block["_refine_ls_extinction_method"] = "SHELXL"
+            block["_refine_ls_extinction_coef"] = _with_su(*final.extinction)
+            block["_refine_ls_extinction_expression"] = EXTINCTION_EXPRESSION
+        else:
+            block["_refine_ls_extinction_method"] = "none"
     if result.residual is not None:
         block["_refine_diff_density_max"] = "%.3f" % result.residual.peak
         block["_refine_diff_density_min"] = "%.3f" % result.residual.hole
@@ -170,6 +215,8 @@ def summary_lines(result: JobResult) -> list[str]:
             f"refinement ({stage}): R1 = {r.r1:.4f}  wR2 = {r.wr2:.4f}  GooF = {r.goof:.3f}  "
             f"({r.n_reflections} reflections, {r.n_parameters} parameters)"
         )
+    if result.final is not None:
+        lines += weighting_lines(result.final)
     if result.residual is not None:
         lines.append(result.residual.line())
     if result.failure:

@@ -160,8 +160,14 @@ def assign_result(
     data, why = read_reflections(reflections, structure) if reflections else (None, None)
     if data is not None:
         try:
+            # no .res is written here: no WGHT to suggest for it
             job = assign_job(
-                structure, data, options.method, hydrogens=options.hydrogens, olex2_model=True
+                structure,
+                data,
+                options.method,
+                hydrogens=options.hydrogens,
+                olex2_model=True,
+                suggest=False,
             )
         except CrystalXError as error:  # the same snapshot without the data is still answered
             why = _left_out(data.path, error.message)

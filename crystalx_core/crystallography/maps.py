@@ -58,9 +58,12 @@ def observed_amplitudes(structure: Structure, reflections):
     return f_sq.f_sq_as_f()
 
 
-def difference_density(structure: Structure, reflections) -> DifferenceDensity:
-    """Fo − Fc map of the (refined) model, Fo put on the model's scale, model phases."""
-    fft_map = _difference_map(structure, reflections, GRID_STEP)
+def difference_density(
+    structure: Structure, reflections, extinction: float | None = None
+) -> DifferenceDensity:
+    """Fo − Fc map of the (refined) model, Fo put on the model's scale, model phases; Fc
+    with SHELXL's extinction `extinction` (EXTI) where given."""
+    fft_map = _difference_map(structure, reflections, GRID_STEP, extinction)
     grid = fft_map.real_map_unpadded().as_numpy_array()
     return DifferenceDensity(
         grid=grid,
@@ -69,11 +72,15 @@ def difference_density(structure: Structure, reflections) -> DifferenceDensity:
     )
 
 
-def _difference_map(structure: Structure, reflections, resolution_factor: float):
+def _difference_map(
+    structure: Structure, reflections, resolution_factor: float, extinction: float | None = None
+):
     f_obs = observed_amplitudes(structure, reflections)
     xs = to_xray_structure(structure.with_sites(structure.atoms))
     f_calc = f_obs.structure_factors_from_scatterers(xs, algorithm="fft").f_calc()
     f_obs, f_calc = f_obs.common_sets(f_calc)
+    if extinction is not None:
+        f_calc = _with_extinction(structure, f_calc, extinction)
     scale = f_obs.scale_factor(f_calc)  # k with |Fo| ≈ k |Fc|
     amplitudes = f_obs.data() / scale - f_calc.amplitudes().data()
     coefficients = f_calc.customized_copy(data=amplitudes).phase_transfer(f_calc)
@@ -82,6 +89,21 @@ def _difference_map(structure: Structure, reflections, resolution_factor: float)
     )
     fft_map.apply_volume_scaling()
     return fft_map
+
+
+def _with_extinction(structure: Structure, f_calc, value: float):
+    """Fc as SHELXL's EXTI scales them: its correction multiplies Fc² (cctbx xray/extinction.h,
+    shelx_extinction_correction.compute, the one the refinement fitted), so Fc by its root."""
+    from cctbx.array_family import flex
+
+    from crystalx_core.crystallography.weights import extinction_correction
+
+    correction = extinction_correction(structure, value)
+    fc_sq = flex.norm(f_calc.data())
+    factors = flex.double(
+        [correction.compute(h, fc, False)[0] for h, fc in zip(f_calc.indices(), fc_sq)]
+    )
+    return f_calc.customized_copy(data=f_calc.data() * flex.sqrt(factors))
 
 
 def difference_peaks(structure: Structure, reflections, max_peaks: int) -> tuple[list[Site], float]:
@@ -110,10 +132,13 @@ class Residual:
         )
 
 
-def residual_density(structure: Structure, reflections) -> Residual:
+def residual_density(
+    structure: Structure, reflections, extinction: float | None = None
+) -> Residual:
     """Highest peak, deepest hole and rms of the Fo − Fc map of a refined model (H included):
-    a peak well above the rest points at a missing atom or one given too light an element."""
-    density = difference_density(structure, reflections)
+    a peak well above the rest points at a missing atom or one given too light an element.
+    `extinction`: the refined EXTI, applied to Fc as the refinement fitted them."""
+    density = difference_density(structure, reflections, extinction)
     grid = density.grid
     top = np.unravel_index(int(np.argmax(grid)), grid.shape)
     frac = np.array(top, dtype=float) / np.array(grid.shape)

@@ -36,6 +36,12 @@ from crystalx_core.crystallography.convert import (
     set_dispersion,
     unconstrained_site_symmetry,
 )
+from crystalx_core.crystallography.weights import (
+    Weighting,
+    extinction_correction,
+    refined_extinction,
+    suggested_weighting,
+)
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.errors import RefinementError
 from crystalx_core.io.shelx_write import DEFAULT_INSTRUCTIONS, new_ins_text
@@ -82,6 +88,9 @@ class RefinementResult:
         default_factory=dict
     )  # pivot label → why its H were not riding
     notes: list[str] = field(default_factory=list)  # what the user should know of the result
+    weighting: Weighting | None = None  # the WGHT refined with (None: SHELXL's WGHT 0.1)
+    suggested: Weighting | None = None  # the WGHT SHELXL would suggest next (asked for only)
+    extinction: tuple[float, float] | None = None  # refined EXTI and its su (where refined)
 
 
 def refine(
@@ -93,6 +102,9 @@ def refine(
     keep_isotropic: frozenset[str] = frozenset(),
     damping: float = DAMPING,
     input_variables: bool = False,
+    weighting: Weighting | None = None,
+    extinction: float | None = None,
+    suggest: bool = False,
 ) -> RefinementResult:
     """Refine the atoms of `structure` (peaks ignored) against the reflections: every atom
     isotropic (an atom given with Uij starts from its Uiso), or with anisotropic=True the
@@ -112,13 +124,17 @@ def refine(
     riding-hydrogen constraints exactly as SHELXL would read them (AFIX 15n excepted: see
     `_riding_constraints`). `damping` is
     Levenberg-Marquardt's first damping as a share of the normal matrix's largest diagonal
-    element (NEW_MODEL_DAMPING for a model just made from peaks).
+    element (NEW_MODEL_DAMPING for a model just made from peaks). `weighting` is the WGHT to
+    weigh with (None: SHELXL's 0.1 of the instructions), `extinction` an EXTI to refine from
+    (None: none); with `suggest` the result carries the WGHT SHELXL would suggest next
+    (crystallography.weights).
     """
     given = structure
     values = structure.free_variable_values
     if not input_variables:
         structure = structure.with_sites([_held(site, None, values) for site in structure.sites])
     settings = (cycles, anisotropic, instructions, keep_isotropic, damping)
+    settings += (weighting, extinction, suggest)
     result = _refined_once(structure, reflections, *settings)
     variables, bounds = refined_input_variables(structure), {}
     # a variable held at its bound changes the others: refined again until none leaves, at
@@ -195,6 +211,9 @@ def _refined_once(
     instructions: list[str] | None,
     keep_isotropic: frozenset[str],
     damping: float,
+    weighting: Weighting | None = None,
+    extinction: float | None = None,
+    suggest: bool = False,
 ) -> RefinementResult:
     """refine() with every free variable as given."""
     given = structure.atoms  # a property that filters the sites: read once
@@ -284,7 +303,9 @@ def _refined_once(
         xray_structure=xs,
         constraints=shared_first + builder.constraints + occupancies,
         restraints_manager=builder.restraints_manager,
-        weighting_scheme=builder.weighting_scheme,
+        # iotbx's WGHT reader takes a 0 for its default (`arg or default`: WGHT 0 is 0.1),
+        # so the scheme given is built here, not read from the text
+        weighting_scheme=builder.weighting_scheme if weighting is None else weighting.scheme(),
         conformer_indices=builder.conformer_indices,
         wavelength=structure.wavelength,
     )
@@ -297,15 +318,16 @@ def _refined_once(
         sym_excl_indices=builder.sym_excl_indices,
     )
     set_dispersion(xs, structure.wavelength, structure.dispersion)
+    exti = None if extinction is None else extinction_correction(structure, extinction)
     try:
-        ls = model.least_squares()
+        ls = _least_squares(model, exti)
         fixed = {}
     except _CONSTRAINT_FAILURES:
         fixed = {
             original[label]: why for label, why in _fix_unbuildable_riding_groups(model).items()
         }
         try:
-            ls = model.least_squares()
+            ls = _least_squares(model, exti)
         except _CONSTRAINT_FAILURES as error:  # the user's EADP/EXYZ clash with the model's own
             raise RefinementError(
                 f"smtbx could not build the constraints ({error})", structure.source
@@ -336,6 +358,9 @@ def _refined_once(
             n_parameters=n_parameters,
             cycles=steps.n_iterations,
             fixed_hydrogens=fixed,
+            weighting=weighting,
+            suggested=suggested_weighting(ls) if suggest else None,
+            extinction=refined_extinction(ls),
         )
     except RuntimeError as error:
         raise RefinementError(f"least squares failed: {error}", structure.source) from None
@@ -365,6 +390,21 @@ def _refined_once(
             )
     result.notes += _displacement_notes(result.structure)
     return result
+
+
+def _least_squares(model, extinction=None):
+    """smtbx's least squares of `model` (refinement.model.least_squares), with SHELXL's
+    extinction refined where given (smtbx's model has no place for it; olex2.refine hands it to
+    the reparametrisation the same way)."""
+    reparametrisation = smtbx_constraints.reparametrisation(
+        model.xray_structure, model.constraints, model.connectivity_table, extinction=extinction
+    )
+    return refinement.least_squares.crystallographic_ls(
+        model.fo_sq,
+        reparametrisation,
+        restraints_manager=model.restraints_manager,
+        weighting_scheme=model.weighting_scheme,
+    )
 
 
 def _displacement_notes(structure: Structure) -> list[str]:

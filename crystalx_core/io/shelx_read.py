@@ -116,6 +116,8 @@ class ShelxFile:
         None  # the HKLF instruction as written; reflection_format() says if it can be read
     )
     temperature_c: float | None = None
+    wght: tuple[float, ...] | None = None  # the first WGHT's numbers (SHELXL's defaults: 0.1)
+    exti: float | None = None  # the first EXTI's value (None: no extinction refined)
     cards: dict[str, ShelxLine] = field(
         default_factory=dict
     )  # first CELL, HKLF, TWIN, BASF, NEUT, ... line
@@ -536,8 +538,10 @@ class _Parser:
             "TEMP": self._temp,
             "RESI": self._resi,
             "DISP": self._disp,
+            "WGHT": self._wght,
+            "EXTI": self._exti,
         }.get(card.keyword)
-        if card.keyword in ("HKLF", "TWIN", "BASF", "NEUT"):
+        if card.keyword in ("HKLF", "TWIN", "BASF", "NEUT", "WGHT", "EXTI", "SWAT"):
             self.cards.setdefault(card.keyword, card)
         if handler is not None:
             handler(card)
@@ -628,6 +632,28 @@ class _Parser:
 
     def _fvar(self, card):
         self.shelx.fvars += self._numbers(card, card.fields, "FVAR")
+
+    def _wght(self, card):
+        """WGHT a b c d e f, the scheme of the final refinement (crystallography.weights). Only
+        the first counts; one that is not up to 6 numbers (SHELXL's 12-column fields run
+        together where b >= 1e4: '0.02690012345.678900') leaves `wght` None, and the final
+        refinement weighs with SHELXL's default, with a note (weights.final_setup)."""
+        if self.cards.get("WGHT") is not card:
+            return
+        try:
+            numbers = self._numbers(card, card.fields, "WGHT")
+        except InputError:
+            return
+        if len(numbers) <= 6:
+            self.shelx.wght = tuple(numbers)
+
+    def _exti(self, card):
+        """EXTI x: extinction refined from x (0 when not given), as SHELXL refines it."""
+        numbers = self._numbers(card, card.fields, "EXTI")
+        if len(numbers) > 1:
+            raise self.error(f"EXTI takes one number, not {len(numbers)}", card.number)
+        if self.shelx.exti is None:
+            self.shelx.exti = numbers[0] if numbers else 0.0
 
     def _afix(self, card):
         self._leading_integer(card)

@@ -497,6 +497,9 @@ def render_with_sites(
     refined: bool = False,
     notes: list[str] | None = None,
     restraints: list[str] = (),
+    extinction: float | None = None,
+    suggested: str | None = None,
+    weighting: str = "WGHT    0.100000",
 ) -> str:
     """The file with its atom list replaced by `structure`'s sites.
 
@@ -512,7 +515,12 @@ def render_with_sites(
     summary, the Q peaks of its map) described the old model.
     Instructions naming atoms follow their new names (io.shelx_names); `notes` gets a note per
     instruction that had to become a REM line, and one for the file's HFIX of atoms whose riding
-    H are written (io.shelx_names.hfix_without_riding_pivots).
+    H are written (io.shelx_names.hfix_without_riding_pivots). As SHELXL writes its .res, the
+    file's EXTI line carries the refined `extinction`, and the WGHT line `suggested` for the
+    next cycles goes after END (where SHELXL stops reading and Olex2 finds its proposed weight).
+    A file without WGHT then gets `weighting`, the one refined with, before FVAR as SHELXL writes
+    it: Olex2 takes a file's first WGHT for the one to refine with (pcxod/olex2 xlib/ins.cpp,
+    TIns::_ParseIns), which would otherwise be the suggestion.
     """
     nl = shelx_file.newline
     lines = shelx_file.lines
@@ -552,6 +560,14 @@ def render_with_sites(
             replaced[number] = []
         if fvar_numbers:
             replaced[fvar_numbers[0]] = fvar_text
+    if extinction is not None:  # SHELXL's EXTI stands in the .ins itself, never an include
+        for number in [line.number for line in lines if line.keyword == "EXTI"][:1]:
+            replaced[number] = [exti_line(extinction) + nl]
+    used = [weighting + nl] if suggested and "WGHT" not in shelx_file.cards else []
+    if used and fvar_numbers:
+        first = next(line for line in lines if line.number == fvar_numbers[0])
+        replaced[first.number] = used + replaced.get(first.number, [first.text])
+        used = []
     if list(structure.sfac) != shelx_file.sfac or list(structure.unit) != shelx_file.unit:
         sfac_lines, unit_line = _sfac_unit_lines(
             structure.sfac, structure.unit, shelx_file.sfac_long, nl
@@ -575,6 +591,7 @@ def render_with_sites(
         (code, [a for a in labels if a.upper() not in riding]) for code, labels in hfix_groups
     ]
     out = verbatim(lines[:start]) + [line + nl for line in [*hfix_lines(groups), *restraints]]
+    out += used  # no FVAR in the file: before the atoms, where FVAR would stand
     if new_fvars and not fvar_numbers:
         out += fvar_text
     offset = max(len(fvars), 1) - 1
@@ -593,7 +610,14 @@ def render_with_sites(
         stop = next(ends, len(tail) - 1)
         tail = tail[: stop + 1]
     out += [line.text for line in pending] + verbatim(tail)
+    if suggested and any(is_end_line(line.text) for line in tail):  # never read as an instruction
+        out += [nl, suggested + nl]
     return "".join(out)
+
+
+def exti_line(value: float) -> str:
+    """EXTI as SHELXL writes the refined value: 'EXTI    0.032253'."""
+    return f"EXTI{value:12.6f}"
 
 
 def input_fvars(given: list[float], refined: Sequence[float]) -> list[float]:
@@ -639,11 +663,12 @@ def new_ins_text(
     instructions: list[str] | None = None,
     keep_peaks: bool = False,
     restraints: list[str] = (),
+    suggested: str | None = None,
 ) -> str:
     """A fresh .ins for `structure`: header from the cell, symmetry and SFAC/UNIT, then
     `instructions` (default: a plain SHELXL least-squares setup) with `restraints` after its
     L.S., the sites (those of residues last, crystalx_core.residues.residue_order), HKLF 4,
-    END."""
+    END, and after it the WGHT line `suggested` for the next cycles (as SHELXL writes it)."""
     latt, symm = shelx_latt_symm(structure.symops, structure.source, structure.symmetry_line)
     title = " ".join((structure.title or "crystalx").split())[:75]  # TITL fits 80 columns
     sfac_lines, unit_line = _sfac_unit_lines(structure.sfac, structure.unit, {}, "\n")
@@ -672,4 +697,6 @@ def new_ins_text(
         out += writer.emit(index, site, None, [])
     out += writer.close()
     out += ["HKLF 4\n", "END\n"]
+    if suggested:
+        out += ["\n", suggested + "\n"]
     return "".join(out)
