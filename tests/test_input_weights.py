@@ -145,7 +145,7 @@ def test_the_suggested_wght_is_smtbxs_optimiser_on_the_final_fit(shared_data):
     isotropic_h = refine(structure, reflections, 10, True).structure
     result = refine(isotropic_h, reflections, 10, True, weighting=used, suggest=True)
     xs = to_xray_structure(result.structure)
-    set_dispersion(xs, structure.wavelength)
+    set_dispersion(xs, structure.wavelength, structure.dispersion)  # the file's DISP, as refined
     i_obs = reflections.to_miller_array(structure.cell, structure.symops)
     i_obs = i_obs.customized_copy(anomalous_flag=not xs.space_group().is_centric())
     fo_sq = i_obs.eliminate_sys_absent().merge_equivalents().array()
