@@ -602,3 +602,37 @@ def test_the_cover_moves_the_atom_cheapest_for_the_fit_and_without_one_the_likel
     plain = _cover_every_element(probabilities, choice, allowed, classes, None)
     assert plain.tolist() == [n, n, o, c]
     assert choice.tolist() == [n, n, c, c]  # the caller's choice is left as it was
+
+
+def test_the_cover_gives_no_atom_to_a_trace_element():
+    """COD 1552546 (a mica, C2/c): UNIT's Ti 0.2 of 7.8 Al in the cell shares the Al site;
+    0.025 of an atom in the asymmetric unit, under half of the most special site (0.5 there).
+    Made to appear, it took a whole site (the solution's K), and the refinement could not
+    recover. An element with a whole atom's share is still covered."""
+    from crystalx_core.assign.composition import PENALTY
+    from crystalx_core.assign.model import _cover_every_element, trace_elements
+
+    classes = ["Q", "Al", "K", "O", "Ti"]
+    al, k, o, ti = 1, 2, 3, 4
+    probabilities = np.array(
+        [
+            [0.0, 0.70, 0.25, 0.0, 0.05],  # the Al/Ti site
+            [0.0, 0.01, 0.70, 0.0, 0.29],  # K on a two-fold axis
+            [0.0, 0.0, 0.0, 1.0, 0.0],
+            [0.0, 0.0, 0.0, 1.0, 0.0],
+        ]
+    )
+    choice = probabilities.argmax(axis=1)
+    weights = np.array([1.0, 0.5, 1.0, 1.0])
+    counted = {al: 0.975, k: 0.5, o: 2.0, ti: 0.025}
+    assert trace_elements(counted, weights) == {ti}
+    fit = dict(counted=counted, weights=weights, penalty=PENALTY, shortfall=True)
+    allowed = np.ones(5, dtype=bool)
+    assert _cover_every_element(probabilities, choice, allowed, classes, fit).tolist() == [
+        al,
+        k,
+        o,
+        o,
+    ]
+    fit["counted"] = {**counted, ti: 0.3}  # a whole Ti on the two-fold axis would count 0.5
+    assert ti in _cover_every_element(probabilities, choice, allowed, classes, fit).tolist()
