@@ -360,3 +360,43 @@ def test_the_iucr_tags_for_an_embedded_res_and_hkl_as_cryscalc_writes_them(tmp_p
     assert own.intensities.tolist() == [100.0, 25.0]
     assert own.path == f"{path} (_iucr_refine_reflections_details)"
     assert read_reflections(path).indices.tolist() == [[1, 0, 0], [0, 2, 0]]
+
+
+def test_a_cif_named_as_reflections_says_what_its_data_are(tmp_path, capsys):
+    """A CIF given as the reflection file of a fresh .ins (`crystalx solve x.ins x.cif`) was
+    read as untwinned X-ray data whatever it said: sf_atomstwoline's embedded .res refines a
+    twin (TWIN, BASF), Jana2006's 3D-ED CIFs say _diffrn_radiation_probe electron. Refused as
+    `assign x.cif --hkl x.cif` refuses them, naming the line."""
+    from crystalx_core.cli import main
+    from crystalx_core.io import read_reflections
+
+    res = (
+        "TITL x\nCELL 0.71073 10 11 12 90 95 90\nSFAC C O\nUNIT 8 4\nTWIN\nBASF 0.3\nHKLF 4\nEND\n"
+    )
+    hkl = (
+        "   1   0   0   10.00    1.00\n   0   2   0    5.00    0.50\n   0   0   0    0.00    0.00\n"
+    )
+    twinned = tmp_path / "twin.cif"
+    twinned.write_text(
+        "data_x\n" + CELL + SYMOPS + f"_shelx_res_file\n;\n{res};\n_shelx_hkl_file\n;\n{hkl};\n"
+    )
+    with pytest.raises(InputError, match="TWIN: twinned refinement") as error:
+        read_reflections(twinned)
+    assert error.value.path == f"{twinned} (_shelx_res_file)" and error.value.line == 5
+    electron = tmp_path / "ed.cif"
+    text = (
+        "data_x\n" + CELL + "_diffrn_radiation_probe electron\n" + f"_shelx_hkl_file\n;\n{hkl};\n"
+    )
+    electron.write_text(text)
+    ins = tmp_path / "x.ins"
+    ins.write_text(
+        "TITL x\nCELL 0.71073 10 11 12 90 95 90\nLATT 1\nSYMM -X,1/2+Y,1/2-Z\n"
+        "SFAC C O\nUNIT 8 4\nHKLF 4\nEND\n"
+    )
+    capsys.readouterr()
+    assert main(["solve", str(ins), str(electron)]) == 2
+    line = line_of(text, "_diffrn_radiation_probe")
+    assert f"{electron}:{line}: _diffrn_radiation_probe electron: not X-ray data" in (
+        capsys.readouterr().err
+    )
+    assert not (tmp_path / "x_crystalx.res").exists()

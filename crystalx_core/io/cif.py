@@ -820,6 +820,9 @@ def cif_reflections(path, hklf: HklfFormat | None = None, data: bytes | None = N
     An .fcf of F with phases (LIST 3, 5) is refused saying what to pass."""
     path = Path(path)
     doc, text = _parse(path, data)
+    carrier = next((b for b in doc if _carries_reflections(b)), None)
+    if carrier is not None:
+        _refuse_unrefinable(carrier, text, path)
     for block in doc:
         hkl, tag = embedded_file(block, HKL_TAGS)
         if hkl is not None:
@@ -839,6 +842,38 @@ def cif_reflections(path, hklf: HklfFormat | None = None, data: bytes | None = N
         "Fo² in this file: pass the .hkl the structure was refined against",
         str(path),
     )
+
+
+def _carries_reflections(block: gemmi.cif.Block) -> bool:
+    return embedded_file(block, REFLECTION_TAGS)[0] is not None or bool(
+        len(block.find_values("_refln_index_h"))
+    )
+
+
+def _refuse_unrefinable(block: gemmi.cif.Block, text: str, path: Path) -> None:
+    """An InputError where the block that carries the reflections says they cannot be refined
+    as X-ray HKLF 4 data, whatever the instructions they are read with: its probe (electron,
+    neutron), or its own embedded .res (TWIN, HKLF 5, NEUT: ShelxFile.reflection_format, naming
+    its line). A CIF named as the reflection file of a fresh .ins (`crystalx solve x.ins x.cif`)
+    was otherwise read as untwinned X-ray data (sf_atomstwoline's TWIN)."""
+    tag, probe = _not_xray(block)
+    if tag:
+        raise InputError(
+            f"{tag} {probe}: not X-ray data; CrystalX refines X-ray data only (refine these "
+            "reflections in the program that wrote them)",
+            str(path),
+            _Lines(text, block.name).tag(tag),
+        )
+    res, res_tag = embedded_file(block, RES_TAGS)
+    if res is None:
+        return
+    from crystalx_core.io.shelx_read import parse_shelx
+
+    try:
+        instructions = parse_shelx(res, f"{path} ({res_tag})")
+    except InputError:  # an embedded file we cannot read says nothing about the data
+        return
+    instructions.reflection_format()
 
 
 _CIF_TEXT = re.compile(r"\s*(#.*\n\s*)*data_")  # comment lines, then a data block: a CIF
