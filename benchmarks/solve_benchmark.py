@@ -40,6 +40,7 @@ from crystalx_core.pipeline import solve_job
 from crystalx_core.training.sources import split_of
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # refine_benchmark, wherever run from
 
 
 def run_entry(entry: Path, method: str, workdir: Path) -> dict:
@@ -369,7 +370,7 @@ def main(argv=None) -> int:
     if (args.benchmark_dir is None) == (args.corpus_measured is None):
         parser.error("give the benchmark folder or --corpus-measured CORPUS, one of them")
     if args.corpus_measured is not None:
-        return _main_measured(args, argv)
+        return _main_measured(args)
     entries = sorted(p for p in args.benchmark_dir.iterdir() if (p / "model.cif").exists())
     if args.entries:
         entries = [p for p in entries if p.name in args.entries]
@@ -391,7 +392,7 @@ def main(argv=None) -> int:
     return 0
 
 
-def _main_measured(args, argv) -> int:
+def _main_measured(args) -> int:
     files = measured_files(args.corpus_measured)
     if args.entries:
         files = [p for p in files if p.stem in args.entries]
@@ -411,8 +412,9 @@ def _main_measured(args, argv) -> int:
         args.json.write_text(json.dumps(rows, indent=1))
     if args.entries:  # a partial run leaves the table as it is
         return 0
-    command = "python benchmarks/solve_benchmark.py " + " ".join(
-        sys.argv[1:] if argv is None else argv
+    command = (
+        f"python benchmarks/solve_benchmark.py --corpus-measured {args.corpus_measured} "
+        f"--method {args.method} --max-atoms {args.max_atoms}"
     )
     text = measured_markdown(rows, args.method, command, args.machine)
     write_section(text, "solve_benchmark:measured", args.output)
