@@ -115,7 +115,7 @@ def solve_job(
     """Charge flipping from cell, symmetry and formula, completion from difference maps, then
     the assignment's later stages. While a run's completed model stays incomplete, or the next
     run's figure of merit ties with the best, further runs are completed, up to MAX_RUNS, and
-    the one of lowest R1 is kept."""
+    the one of lowest R1 is kept; where every one stays unsolved, a second round (ROUNDS)."""
     timings: dict[str, float] = {}
     structure, unit_note = checked_contents(structure)
     tried: list[tuple[Solution, Completion]] = []
