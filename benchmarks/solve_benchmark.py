@@ -147,7 +147,8 @@ def run_measured(path: Path, method: str, workdir: Path, max_atoms: int) -> dict
     done = subprocess.run(command, capture_output=True, text=True)
     row["seconds"] = time.perf_counter() - t0
     messages = [m for m in done.stderr.strip().splitlines() if not m.isdigit()]
-    row.update(exit=done.returncode, error=messages[-1] if done.returncode and messages else "")
+    line = messages[-1].replace(f"{workdir}/", "") if done.returncode and messages else ""
+    row.update(exit=done.returncode, error=line)
     if done.returncode not in (0, 5):  # 5: no solution, the files written for a look
         return row
     result = json.loads(done.stdout)
@@ -270,11 +271,13 @@ def measured_markdown(rows: list[dict], method: str, command: str, machine: str)
         done = [r for r in group if "elements" in r]
         if not group:
             continue
+        refused = sum(r["exit"] not in (None, 0, 5, 70) for r in group)
         lines.append(
-            f"- X-ray, {split} ({len(group)} files): exit 0 {sum(r['exit'] == 0 for r in group)}, "
-            f"no solution (5) {sum(r['exit'] == 5 for r in group)}, internal error (70) "
-            f"{sum(r['exit'] == 70 for r in group)}, "
-            f"skipped {sum(r['exit'] is None for r in group)}"
+            f"- X-ray, {split} ({len(group)} file{'s' * (len(group) != 1)}): exit 0: "
+            f"{sum(r['exit'] == 0 for r in group)}, no solution (exit 5): "
+            f"{sum(r['exit'] == 5 for r in group)}, refused by one line: {refused}, internal "
+            f"error (exit 70): {sum(r['exit'] == 70 for r in group)}, skipped: "
+            f"{sum(r['exit'] is None for r in group)}"
             + (
                 f"; {sum(r['n_found'] for r in done)}/{sum(r['n_reference'] for r in done)} non-H "
                 f"matched, right element {_summed(done, 'elements', 'ordered')} outside PART, "
