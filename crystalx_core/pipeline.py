@@ -118,6 +118,10 @@ def solve_job(
     the one of lowest R1 is kept; where every one stays unsolved, a second round (ROUNDS)."""
     timings: dict[str, float] = {}
     structure, unit_note = checked_contents(structure)
+    # the input's atoms (a CIF's published model, solved again) are no part of a solution from
+    # cell, symmetry and contents, nor H of the user's to keep: at the solution's origin they
+    # were read as such ('H1B of the input on Fe1 not written', sf_p-1_a)
+    structure = structure.with_sites([])
     tried: list[tuple[Solution, Completion]] = []
     failed = None
     with _timed(timings, "solve and complete", progress):

@@ -72,3 +72,15 @@ def test_a_second_round_of_runs_where_every_completed_run_stayed_unsolved(shared
     match = match_sites(truth, result.structure)
     whole = [s for s in truth.sites if not is_hydrogen(s.element) and s.label != "M1"]
     assert match.n_found >= len(whole) and match.n_right_element == match.n_found
+
+
+def test_a_cif_solved_again_has_no_input_atoms_in_its_job(shared_data):
+    """`crystalx solve x.cif` of a CIF with its model and its own Fo² (sf_p-1_a): the solution
+    comes from cell, symmetry and contents; the published H are no user's H, and the job said
+    'H1B of the input on Fe1 not written', 'H1C of the input is bonded to no atom', etc."""
+    from crystalx_core.io import load
+
+    loaded = load(CORPUS / "sf_p-1_a.cif")
+    result = solve_job(loaded.structure, loaded.own_reflections(), "model")
+    assert result.failure is None
+    assert [note for note in result.notes if "of the input" in note] == []
