@@ -351,12 +351,7 @@ def _run_assign(args) -> int:
         f"{args.model.name} carries its reflections ({loaded.hkl_tag}): add --hkl "
         f"{args.model} to refine against them"
     )
-    refinable = (  # else --hkl refuses
-        loaded.shelx is None
-        and loaded.carries_reflections()
-        and not args.hkl
-        and not loaded.not_xray
-    )
+    refinable = loaded.hkl_text and not args.hkl and not loaded.not_xray  # else --hkl refuses
     loaded.add_notes(result, *([hint] if refinable else []))
     inputs = [args.model] + ([args.hkl] if args.hkl else [])
     return _finish(args, result, loaded, inputs)

@@ -400,30 +400,3 @@ def test_a_cif_named_as_reflections_says_what_its_data_are(tmp_path, capsys):
         capsys.readouterr().err
     )
     assert not (tmp_path / "x_crystalx.res").exists()
-
-
-def test_a_cif_with_its_own_refln_loop_carries_its_reflections(tmp_path, capsys):
-    """A COD CIF may hold its atoms and its measured Fo² in one data block (a _refln loop,
-    sf_p-1_a, COD 2019572), no _shelx_hkl_file. `crystalx solve x.cif` said 'no reflections',
-    though `solve x.ins x.cif` read the same loop; now the file carries them, as it carries an
-    embedded .hkl: solve, batch and `assign --hkl x.cif` read them, `assign x.cif` says so."""
-    from crystalx_core.cli import main
-    from crystalx_core.io import load
-
-    refln = (
-        "loop_\n _refln_index_h\n _refln_index_k\n _refln_index_l\n _refln_F_squared_meas\n"
-        " _refln_F_squared_sigma\n _refln_observed_status\n"
-        "1 0 0 100.0 2.0 o\n0 2 0 25.0 1.5 o\n0 0 2 9.0 1.0 o\n"
-    )
-    path = tmp_path / "x.cif"
-    path.write_text("data_x\n" + CELL + SYMOPS + ATOMS + refln)
-    loaded = load(path)
-    assert loaded.reflections_file() == path
-    own = loaded.own_reflections()
-    assert own.indices.tolist() == [[1, 0, 0], [0, 2, 0], [0, 0, 2]]
-    assert own.intensities.tolist() == [100.0, 25.0, 9.0]
-    capsys.readouterr()
-    assert main(["assign", str(path), "--method", "baseline"]) == 0
-    assert "x.cif carries its reflections (_refln_F_squared_meas): add --hkl" in (
-        capsys.readouterr().out
-    )

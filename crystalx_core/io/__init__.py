@@ -29,9 +29,6 @@ class Loaded:
     hkl_text: str | None = None  # a CIF's own reflections (_shelx_hkl_file, the IUCr's tags)
     embedded: ShelxFile | None = None  # and the .res they were refined with (_shelx_res_file)
     hkl_tag: str = "_shelx_hkl_file"  # the tag hkl_text was read from
-    # (data block, measured tag) of a CIF's own _refln loop where it embeds no file (cif's
-    # refln_tag): the reflections it carries, as hkl_text's are
-    refln: tuple[str, str] | None = None
     notes: tuple[str, ...] = ()  # what the reader chose (the block of a CIF), for the user
     template: ShelxFile | None = None  # a CIF's embedded .res, where its atoms are the CIF's
     block: str = ""  # the CIF data block read, where the file holds several structures
@@ -102,7 +99,7 @@ class Loaded:
         itself where it carries them (a CIF's _shelx_hkl_file, data after a negative HKLF), the
         file Olex2 names in a .res (HklSrc) where it exists, else (with `beside`) name.hkl, or
         name.fcf, beside it as SHELX looks for it; None without any."""
-        if self.carries_reflections():
+        if self.hkl_text or (self.shelx is not None and self.shelx.carries_reflections()):
             return self.path
         source = self.hkl_source
         if source is not None and source.is_file():
@@ -112,13 +109,6 @@ class Loaded:
         from crystalx_core.io.files import reflections_beside
 
         return reflections_beside(self.path)
-
-    def carries_reflections(self) -> bool:
-        """Whether the file holds its own reflections: a CIF's embedded .hkl or .fcf, or its
-        _refln loop of measured data; a .res's lines after HKLF -4."""
-        if self.shelx is not None:
-            return self.shelx.carries_reflections()
-        return bool(self.hkl_text) or self.refln is not None
 
     def reflections_in(self, where: Path) -> Reflections:
         """The reflections in `where` (a reflections_file), read as this file's HKLF says and
@@ -144,7 +134,7 @@ class Loaded:
         job before any work, naming both files (io.pairing). The model file itself named as
         `hkl` gives the reflections of the block read, not those of its first block."""
         if self.block and _same_file(hkl, self.path):
-            if not self.carries_reflections():
+            if not self.hkl_text:
                 raise InputError(f"no reflections in data_{self.block}", str(self.path))
             return self.reflections_in(self.path)
         return self._checked(read_reflections(hkl, self.reflection_format()))
@@ -172,14 +162,9 @@ class Loaded:
         return None if where is None else self.reflections_in(where)
 
     def embedded_reflections(self) -> Reflections | None:
-        """The reflections a CIF carries (SHELXL writes them in, or its own _refln loop), None
-        without them."""
+        """The reflections a CIF carries (SHELXL writes them in), None without them."""
         if not self.hkl_text:
-            if self.refln is None:
-                return None
-            from crystalx_core.io.cif import block_reflections
-
-            return block_reflections(self.path, self.refln[0], self.reflection_format())
+            return None
         from crystalx_core.io.cif import FCF_TAG, embedded_fcf_reflections, embedded_hkl_reflections
 
         block = f"data_{self.block} " if self.block else ""  # which block's, in any message
@@ -233,8 +218,7 @@ def load(path, block: str | None = None) -> Loaded:
             structure,
             hkl_text=entry.shelx_hkl_text,
             embedded=embedded,
-            hkl_tag=entry.refln_tag or entry.hkl_tag,
-            refln=(entry.block_name, entry.refln_tag) if entry.refln_tag else None,
+            hkl_tag=entry.hkl_tag,
             notes=notes + _deuterium_notes(structure),
             template=template,
             block=entry.block_name if entry.one_of_several else "",

@@ -59,9 +59,6 @@ class CifEntry:
     block_name: str
     one_of_several: bool = False  # the file holds other structures (data blocks with atoms)
     hkl_tag: str = "_shelx_hkl_file"  # the tag shelx_hkl_text was read from
-    # the measured tag of the block's own _refln loop (COD CIFs with their Fo²), where it embeds
-    # no file: its reflections too ('' without one)
-    refln_tag: str = ""
     notes: tuple[str, ...] = ()  # which block was read (of several), what symmetry assumed
     not_xray: str = ""  # why the block's data are not X-ray data ('' when they are)
     not_xray_line: int | None = None
@@ -789,7 +786,6 @@ def read_cif(path, block: str | None = None) -> CifEntry:
         shelx_res_text=embedded_file(chosen, RES_TAGS)[0],
         shelx_hkl_text=hkl_text,
         hkl_tag=hkl_tag,
-        refln_tag="" if hkl_text is not None else _measured_tag(chosen),
         published_r1=_number(chosen, "_refine_ls_R_factor_gt"),
         block_name=chosen.name,
         one_of_several=structures > 1,
@@ -905,10 +901,9 @@ def embedded_fcf_reflections(text: str, where: Path, hklf: HklfFormat | None = N
 
 
 def _measured(
-    doc: Iterable[gemmi.cif.Block], text: str, path: Path, hklf: HklfFormat | None
+    doc: gemmi.cif.Document, text: str, path: Path, hklf: HklfFormat | None
 ) -> Reflections | None:
-    """The first _refln loop of measured Fo² (or I) of the document's blocks; None without
-    one."""
+    """The first _refln loop of measured Fo² (or I) of the document; None without one."""
     for block in doc:
         for measured, sigma in _MEASURED + (("_refln_F_meas", "_refln_F_sigma"),):
             if len(block.find_values(measured)):
@@ -943,29 +938,6 @@ def _refuse_f(doc: gemmi.cif.Document, text: str, path: Path) -> None:
                 else "_refln_F_meas needs _refln_F_sigma (σ(F)) to be read as measured F"
             )
             raise InputError(why, str(path), _Lines(text, block.name).tag("_refln_F_meas"))
-
-
-def _measured_tag(block: gemmi.cif.Block) -> str:
-    """The tag of the block's _refln loop of measured data that _measured would read (Fo², I,
-    or F with σ(F)); '' without one."""
-    for measured, _ in _MEASURED:
-        if len(block.find_values(measured)):
-            return measured
-    if len(block.find_values("_refln_F_meas")) and _measured_f(block):
-        return "_refln_F_meas"
-    return ""
-
-
-def block_reflections(path, block_name: str, hklf: HklfFormat | None = None) -> Reflections:
-    """The _refln loop of measured data of one data block (_measured_tag), read as
-    cif_reflections reads a CIF named as the reflection file."""
-    path = Path(path)
-    doc, text = _parse(path)
-    block = doc.find_block(block_name)
-    found = _measured([block], text, path, hklf) if block is not None else None
-    if found is None:
-        raise InputError(f"no _refln loop of measured Fo² in data_{block_name}", str(path))
-    return found
 
 
 def _measured_f(block: gemmi.cif.Block) -> bool:
