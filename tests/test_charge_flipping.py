@@ -78,9 +78,9 @@ def test_a_cif_solved_again_has_no_input_atoms_in_its_job(shared_data):
     """`crystalx solve x.cif` of a CIF with its model and its own Fo² (sf_p-1_a): the solution
     comes from cell, symmetry and contents; the published H are no user's H, and the job said
     'H1B of the input on Fe1 not written', 'H1C of the input is bonded to no atom', etc."""
-    from crystalx_core.io import load
+    from crystalx_core.io import load, read_reflections
 
-    loaded = load(CORPUS / "sf_p-1_a.cif")
-    result = solve_job(loaded.structure, loaded.own_reflections(), "model")
+    path = CORPUS / "sf_p-1_a.cif"
+    result = solve_job(load(path).structure, read_reflections(path), "model")
     assert result.failure is None
     assert [note for note in result.notes if "of the input" in note] == []
