@@ -6,12 +6,17 @@ tables and writes them into docs/benchmarks.md.
 
     python benchmarks/refine_benchmark.py ../shared/data/benchmark [--cycles 10]
     python benchmarks/refine_benchmark.py ../shared/data/benchmark --corpus ../shared/data/corpus
+    python benchmarks/refine_benchmark.py --measured ../shared/data/corpus
 
 Each entry runs as the user runs it (a fresh `crystalx` process, the published .res, else the
 published CIF, in a scratch folder), so an internal error shows as exit 70, whatever raised it.
 Disordered entries are reported apart, their PART atoms apart again. With `--corpus`, a second
 section does the same for ordered corpus structures (none of them in the benchmark) with
 reflections simulated from the published model as simulated_solve_benchmark simulates them.
+With `--measured`, every corpus CIF that carries its own measured reflections (a `_refln` loop
+or `_shelx_hkl_file`) runs as `crystalx assign X.cif --hkl X.cif`, as a user would; the figures
+are given per split of the models (train/val/test, `training.sources.split_of`), and files
+whose data are not X-ray (electron, neutron) are counted apart.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -87,6 +93,7 @@ def run_entry(entry: dict, cycles: int, workdir: Path) -> dict:
         "published_r1": entry["published_r1"],
         "peak_rss_mib": peak / 1024,
         "error": messages[-1] if done.returncode and messages else "",
+        **{key: entry[key] for key in ("split", "probe") if key in entry},
     }
     if done.returncode == 0:
         result = json.loads(done.stdout)
@@ -268,7 +275,80 @@ def simulated_corpus_entries(corpus: Path, limit: int, skip: int, workdir: Path)
     return found
 
 
-def markdown(rows: list[dict], cycles: int, title: str, source: str) -> str:
+# a CIF carrying its own reflections: a _refln loop (DDL1 or dotted) or SHELXL's embedded .hkl
+_CARRIES_REFLECTIONS = re.compile(r"^[ \t]*_(refln[._]index_h|shelx_hkl_file)\b", re.I | re.M)
+_PUBLISHED_R1 = re.compile(r"^[ \t]*_refine_ls[._]R_factor_gt[ \t]+([0-9.]+)", re.I | re.M)
+
+
+def measured_entries(corpus: Path) -> list[dict]:
+    """Every corpus CIF with its own measured reflections, as its own model and reflection
+    file: its published R1 (_refine_ls_R_factor_gt), the corpus's disorder column, the models'
+    split it falls in, and the probe it names where not X-ray (its data then count apart)."""
+    disorder = {e.name: e.disorder for e in corpus_entries(corpus)}
+    found = []
+    for path in sorted(corpus.glob("*.cif")):
+        text = path.read_text(errors="replace")
+        if not _CARRIES_REFLECTIONS.search(text):
+            continue
+        r1 = _PUBLISHED_R1.search(text)
+        try:
+            loaded = load(path)
+            probe = loaded.probe if loaded.not_xray else "x-ray"
+        except Exception:  # the product's own run reports why it cannot read it
+            probe = "x-ray"
+        found.append(
+            {
+                "name": path.stem,
+                "model": path,
+                "hkl": path,
+                "published_r1": float(r1.group(1)) if r1 else None,
+                "disordered": disorder.get(path.name, "no") != "no",
+                "incomplete": False,
+                "split": split_of(path.name),
+                "probe": probe,
+            }
+        )
+    return found
+
+
+def measured_markdown(rows: list[dict], cycles: int, source: str) -> str:
+    """The table of every row, then the totals per split of the models for X-ray data, the
+    files with other data apart, and the R1s far above the published ones."""
+    title = (
+        "`assign --hkl` on corpus CIFs with their own measured reflections "
+        "(`benchmarks/refine_benchmark.py --measured`)"
+    )
+    text = markdown(rows, cycles, title, source, totals_of=lambda ok: [])
+    lines = [text.rstrip("\n")]
+    xray = [r for r in rows if r["probe"] == "x-ray"]
+    for split in ("train", "val", "test"):
+        group = [r for r in xray if r["split"] == split]
+        ok = [r for r in group if r["exit"] == 0]
+        lines.append(f"- **{split}** split, X-ray data: {len(ok)} of {len(group)} exit 0.")
+        lines += totals(ok)
+    lines.append(
+        "- X-ray entries refused or far from the published R1 (1.5 times and 0.02 over it):"
+    )
+    for r in xray:
+        if r["exit"]:
+            lines.append(f"  - exit {r['exit']}: {r['entry']}: {r['error'] or '-'}")
+        elif r["published_r1"] and r["r1"] > max(1.5 * r["published_r1"], r["published_r1"] + 0.02):
+            lines.append(
+                f"  - R1 far above the published: {r['entry']} {r['r1']:.4f} "
+                f"(published {r['published_r1']:.4f})"
+            )
+    other = [r for r in rows if r["probe"] != "x-ray"]
+    if other:
+        lines.append(f"- not X-ray data ({len(other)}), counted apart:")
+        for r in other:
+            lines.append(
+                f"  - {r['entry']} ({r['probe']}, {r['split']}): exit {r['exit']}, "
+                f"{r['error'] or 'refined'}"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def markdown(rows: list[dict], cycles: int, title: str, source: str, totals_of=None) -> str:
     lines = [
         f"### {title}",
         "",
@@ -288,7 +368,7 @@ def markdown(rows: list[dict], cycles: int, title: str, source: str) -> str:
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        r1 = f"{r['r1']:.4f}" if "r1" in r else r["error"][:80]
+        r1 = f"{r['r1']:.4f}" if "r1" in r else _reason(r["error"])
         cells = [""] * 8
         if "elements" in r:
             cells = [
@@ -302,13 +382,15 @@ def markdown(rows: list[dict], cycles: int, title: str, source: str) -> str:
                 f"{_listed(r['metal_h'])} ({_listed(r['published_metal_h'])})",
             ]
         published = "-" if r["published_r1"] is None else r["published_r1"]
+        name = r["entry"] + (f" [{r['split']}]" if "split" in r else "")
+        name += "" if r.get("probe", "x-ray") == "x-ray" else f" ({r['probe']})"
         lines.append(
-            f"| {r['entry']}{' (disordered)' if r['disordered'] else ''} | {r['input']} | "
+            f"| {name}{' (disordered)' if r['disordered'] else ''} | {r['input']} | "
             f"{r['exit']} | {' | '.join(cells)} | {r1} | {published} | {r['seconds']:.1f} | "
             f"{r['peak_rss_mib']:.0f} |"
         )
     ok = [r for r in rows if r["exit"] == 0]
-    lines += ["", *totals(ok)]
+    lines += ["", *(totals_of or totals)(ok)]
     lines.append(
         f"- {len(ok)} of {len(rows)} entries exit 0; none exits 70 (internal error): "
         f"{'yes' if all(r['exit'] != 70 for r in rows) else 'NO'}."
@@ -383,6 +465,18 @@ def _summed(rows: list[dict], field: str, where: str) -> str:
     return f"{part}/{whole}{_share(part, whole)}"
 
 
+# "crystalx: error: PATH (what in it):LINE: " before the reason of a refusal
+_WHERE = re.compile(
+    r"^(crystalx: error: )?\S+?(\.cif|\.hkl|\.res|\.ins|\.fcf)( \([^)]*\))?(:\d+)?: "
+)
+
+
+def _reason(error: str) -> str:
+    """Why a run was refused, for a table cell: its one-line error without the program's
+    prefix and the file's path (the row names the file), '|' kept from splitting the cell."""
+    return (_WHERE.sub("", error) or "-").replace("|", "\\|")
+
+
 def _fraction(pair: list[int]) -> str:
     return f"{pair[1]}/{pair[0]}" if pair[0] else "-"
 
@@ -391,32 +485,47 @@ def _share(part: int, whole: int) -> str:
     return f" ({100 * part / whole:.1f} %)" if whole else ""
 
 
+def _revision() -> str:
+    """'branch hash' of the checkout the figures come from."""
+    git = ["git", "-C", str(REPO)]
+    branch = subprocess.run([*git, "branch", "--show-current"], capture_output=True, text=True)
+    commit = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return f"branch {branch.stdout.strip() or '?'} {commit.stdout.strip() or '?'}"
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("benchmark", type=Path)
+    parser.add_argument("benchmark", type=Path, nargs="?")
     parser.add_argument("--cycles", type=int, default=10)
     parser.add_argument("--output", type=Path, default=REPO / "docs" / "benchmarks.md")
     parser.add_argument("--only", nargs="*", help="these entries alone (no table written)")
     parser.add_argument(
         "--corpus", type=Path, help="also ordered corpus structures with simulated reflections"
     )
+    parser.add_argument(
+        "--measured", type=Path, help="corpus CIFs with their own measured reflections, alone"
+    )
     parser.add_argument("--corpus-limit", type=int, default=8)
     parser.add_argument(
         "--corpus-skip", type=int, default=0, help="leave out the first N corpus structures"
     )
     args = parser.parse_args(argv)
+    if not (args.benchmark or args.measured):
+        parser.error("a benchmark folder, or --measured CORPUS")
     failed = False
     with tempfile.TemporaryDirectory() as work:
-        sections = [
-            (
-                "refine_benchmark",
-                "`assign --hkl` from the published models (`benchmarks/refine_benchmark.py`)",
-                "Every entry of `../shared/data/benchmark` with reflections, its published .res "
-                "(else its CIF):",
-                benchmark_entries,
-                args.benchmark,
+        sections = []
+        if args.benchmark:
+            sections.append(
+                (
+                    "refine_benchmark",
+                    "`assign --hkl` from the published models (`benchmarks/refine_benchmark.py`)",
+                    "Every entry of `../shared/data/benchmark` with reflections, its published "
+                    ".res (else its CIF):",
+                    benchmark_entries,
+                    args.benchmark,
+                )
             )
-        ]
         if args.corpus:
             sections.append(
                 (
@@ -432,6 +541,22 @@ def main(argv=None) -> int:
                     args.corpus,
                 )
             )
+        if args.measured:
+            sections.append(
+                (
+                    "refine_benchmark:measured",
+                    "",
+                    f"{_revision()}, `nice -n 10 python benchmarks/refine_benchmark.py "
+                    f"--measured {args.measured} --cycles {args.cycles}`. Every corpus CIF with "
+                    "its own measured reflections (a `_refln` loop or `_shelx_hkl_file`; "
+                    "`_diffrn_standard_refln_index_h` alone names standard reflections, no data), "
+                    "MODEL and HKL both that CIF, its `_refine_ls_R_factor_gt` as the published "
+                    "R1; [split] is the models' split of the file (`training.sources.split_of`: "
+                    "the models were trained on train):",
+                    measured_entries,
+                    args.measured,
+                )
+            )
         for section, title, source, entries_of, folder in sections:
             rows = []
             for entry in entries_of(folder):
@@ -440,7 +565,10 @@ def main(argv=None) -> int:
                 rows.append(run_entry(entry, args.cycles, Path(work)))
                 print(json.dumps(rows[-1]), flush=True)
             failed |= any(r["exit"] for r in rows)
-            text = markdown(rows, args.cycles, title, source)
+            if section == "refine_benchmark:measured":
+                text = measured_markdown(rows, args.cycles, source)
+            else:
+                text = markdown(rows, args.cycles, title, source)
             print(text)
             if not args.only:
                 write_section(text, section, args.output)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from crystalx_core.riding import HydrogenPlan
+    from crystalx_core.riding import HydrogenPlan, PivotBonds
 
 
 @dataclass
@@ -39,6 +39,7 @@ class SiteAssignment:
     evidence: dict | None = (
         None  # what the reflections said about the element (element_evidence.SiteEvidence)
     )
+    bonds: PivotBonds | None = None  # bonds and riding groups of its new H (olex2.olex2_hadd)
 
     def top(self, k: int = 5) -> list[tuple[str, float]]:
         return sorted(self.element_scores.items(), key=lambda kv: -kv[1])[:k]
@@ -90,3 +91,5 @@ def annotate(assignment: Assignment, plan: HydrogenPlan) -> None:
         assignment.sites[k].hfix = code
     for k, note in plan.notes.items():
         assignment.sites[k].note = note
+    for k, bonds in plan.bonds.items():
+        assignment.sites[k].bonds = bonds

@@ -12,6 +12,7 @@ import ctypes
 import glob
 import json
 import os
+import re
 import signal
 import threading
 import time
@@ -94,13 +95,52 @@ def find_inputs(target: str) -> list[BatchItem]:
         by_name.setdefault(candidate.with_suffix(""), []).append(candidate)
     from crystalx_core.io.cif import structure_block_names
 
+    solved = _solved_inputs(by_name)
     items = []
-    for _, files in sorted(by_name.items()):
+    for stem, files in sorted(by_name.items()):
+        if stem in solved.values():
+            continue
         files.sort(key=lambda f: (MODEL_SUFFIXES.index(f.suffix.lower()), f.name))
-        left_out = tuple(sorted(files[1:]))
+        left_out = tuple(sorted(files[1:] + by_name.get(solved.get(stem), [])))
         blocks = structure_block_names(files[0])
         items += [BatchItem(files[0], left_out, block) for block in blocks or [""]]
     return items
+
+
+# SHELXT (Bruker's XT) writes the solutions of name.ins as name_a.res, name_b.res, ...
+_SOLUTION = re.compile(r"_[a-z]", re.IGNORECASE)
+
+
+def _solved_inputs(by_name: dict[Path, list[Path]]) -> dict[Path, Path]:
+    """The first solution's stem → the stem of the .ins it solves, for each .ins without atoms
+    (SHELXT's input) beside SHELXT's solutions of it: that .ins is no structure of its own, so
+    it is named with the solution read, not run as a failure."""
+    solved = {}
+    for stem, files in by_name.items():
+        if [f.suffix.lower() for f in files] != [".ins"]:
+            continue
+        solutions = sorted(
+            other
+            for other, found in by_name.items()
+            if other.parent == stem.parent
+            and other.name.startswith(stem.name)
+            and _SOLUTION.fullmatch(other.name[len(stem.name) :])
+            and any(f.suffix.lower() == ".res" for f in found)
+        )
+        if solutions and not _has_atoms(files[0]):  # read only where a solution is beside it
+            solved[solutions[0]] = stem
+    return solved
+
+
+def _has_atoms(path: Path) -> bool:
+    """Whether a SHELX file lists atoms or peaks; True where it cannot be read, so that its
+    error is the row's."""
+    from crystalx_core.io.shelx_read import read_shelx
+
+    try:
+        return bool(read_shelx(path).atoms)
+    except CrystalXError:
+        return True
 
 
 def output_prefix(item: BatchItem, options: BatchOptions) -> Path:
@@ -122,7 +162,7 @@ def finished_row(item: BatchItem, options: BatchOptions) -> dict | None:
         reflections = loaded.reflections_file() if loaded else None
         if reflections and reflections.stat().st_mtime > written:
             return None
-        unrefined = _unrefinable(loaded) if reflections else ""
+        unrefined = _unrefinable(loaded, reflections) if loaded else ""
         hkl = "" if unrefined else str(reflections or "")
         row = row_from_report(item, json.loads(report.read_text()), 0.0, resumed=True, hkl=hkl)
         return {**row, "note": unrefined}
@@ -197,7 +237,7 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
 
         loaded = item.load()
         where = loaded.reflections_file() if options.refine else None
-        unrefined = _unrefinable(loaded) if where else ""
+        unrefined = _unrefinable(loaded, where) if options.refine else ""
         if unrefined:  # twin, neutron or Laue data: the atoms are still assigned
             where = None
         source = str(where or "")
@@ -235,10 +275,15 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
     return _failed_row(item, message, time.perf_counter() - start, source)
 
 
-def _unrefinable(loaded) -> str:
-    """Why the reflections the structure names cannot be refined here (TWIN, HKLF 5, neutron
-    or Laue data: Loaded.reflection_format), as the row's note; '' when they can. A batch still
-    assigns such a structure, as `assign` without --hkl would, rather than fail it."""
+def _unrefinable(loaded, where) -> str:
+    """Why the reflections the structure names (at `where`) cannot be refined here (TWIN, HKLF
+    5, neutron or Laue data: Loaded.reflection_format), or, with none, why a CIF's own _refln
+    loop is not read (no σ, a powder pattern's), as the row's note; '' when they can, or there
+    are none. A batch still assigns such a structure, as `assign` without --hkl would, rather
+    than fail it."""
+    if where is None:
+        unread = loaded.unread_reflections()
+        return f"not refined: {unread}" if unread else ""
     try:
         loaded.reflection_format()
     except InputError as error:
@@ -313,25 +358,28 @@ def _warm_worker(parent: int, disk_full=None) -> None:
     """Load the ONNX sessions once per worker, before the first structure arrives; one
     onnxruntime thread per worker process (the pool already uses every core).
 
-    Ctrl-C reaches the whole process group: the batch alone handles it and stops the workers.
+    Ctrl-C reaches the whole process group: the batch alone handles it and stops the workers;
+    one stopped while still loading exits as _work does (the pool would print the exception
+    of an initializer, a traceback on the user's terminal).
     """
     global _disk_full
     _disk_full = disk_full
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _stop_worker)
-    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
-    quiet_waits()  # for its siblings' writes, not "another CrystalX job"
-    os.environ.setdefault("CRYSTALX_THREADS", "1")
     try:
-        from crystalx_core.assign import resolve_method
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+        quiet_waits()  # for its siblings' writes, not "another CrystalX job"
+        os.environ.setdefault("CRYSTALX_THREADS", "1")
+        with suppress(CrystalXError):  # the structure that needs them reports it
+            from crystalx_core.assign import resolve_method
 
-        if resolve_method("auto") == "model":
-            from crystalx_core.assign.model import MODEL_DIR, load_model
+            if resolve_method("auto") == "model":
+                from crystalx_core.assign.model import MODEL_DIR, load_model
 
-            load_model(MODEL_DIR, "heavy")
-            load_model(MODEL_DIR, "hydrogen")
-    except CrystalXError:
-        pass  # the structure that needs them reports it
+                load_model(MODEL_DIR, "heavy")
+                load_model(MODEL_DIR, "hydrogen")
+    except _WorkerStopped as stopped:
+        os._exit(stopped.code)
 
 
 class BatchStopped(Stopped):

@@ -348,10 +348,12 @@ def _run_assign(args) -> int:
             shelx=loaded.output_template(),
         )
     hint = (
-        f"{args.model.name} carries its reflections ({loaded.hkl_tag}): add --hkl "
+        f"{args.model.name} carries its reflections "
+        f"({loaded.hkl_tag if loaded.hkl_text else loaded.refln_tag}): add --hkl "
         f"{args.model} to refine against them"
     )
-    refinable = loaded.hkl_text and not args.hkl and not loaded.not_xray  # else --hkl refuses
+    # else --hkl refuses
+    refinable = loaded.carries_reflections and not args.hkl and not loaded.not_xray
     loaded.add_notes(result, *([hint] if refinable else []))
     inputs = [args.model] + ([args.hkl] if args.hkl else [])
     return _finish(args, result, loaded, inputs)

@@ -348,7 +348,7 @@ def site_fits(
             # a negative PART's atom where it is, as refined (convert.own_site_symmetry)
             ops = own_site_symmetry(site.frac, site.part, some)
             some.add_scatterer(scatterer(site, symmetry.unit_cell()), site_symmetry_ops=ops)
-        set_dispersion(some, model.wavelength)
+        set_dispersion(some, model.wavelength, model.dispersion)
         return np.array(
             data.f_sq.structure_factors_from_scatterers(some, algorithm="direct").f_calc().data()
         )

@@ -119,6 +119,16 @@ def chemical_occupancies(structure: Structure, crystallographic: list[float]) ->
     ]
 
 
+def crystallographic_occupancies(structure: Structure) -> list[float]:
+    """Each site's occupancy as SHELX's sof and Olex2 hold it, 0.5 for a full atom on a
+    mirror: chemical_occupancies undone (× multiplicity / group order)."""
+    order = len(structure.symops)
+    return [
+        site.occupancy * multiplicity / order
+        for site, multiplicity in zip(structure.sites, site_multiplicities(structure))
+    ]
+
+
 def neighbours(
     structure: Structure,
     radius: float,

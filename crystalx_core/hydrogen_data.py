@@ -131,7 +131,7 @@ class HydrogenFits:
         return hamilton_ratio(len(self.observed) - parameters, SIGNIFICANCE)
 
     def _structure_factors(self, xs) -> np.ndarray:
-        set_dispersion(xs, self.structure.wavelength)
+        set_dispersion(xs, self.structure.wavelength, self.structure.dispersion)
         return np.array(
             self.f_sq.structure_factors_from_scatterers(xs, algorithm="direct").f_calc().data()
         )

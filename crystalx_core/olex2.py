@@ -14,6 +14,7 @@ from crystalx_core.assignment import Assignment
 from crystalx_core.elements import normalise_symbol
 from crystalx_core.errors import InputError, RequestError
 from crystalx_core.residues import MAX_LABEL, bare_label, residue_suffix
+from crystalx_core.riding import PivotBonds
 from crystalx_core.structure import Structure
 
 
@@ -143,4 +144,89 @@ def olex2_hadd_commands(
                 current = head
             current += " " + label
         commands.append(current)
+    return commands
+
+
+# TXlConGen::ShelxToOlex (xlib/xlcongen.cpp): the pivot elements and bond counts (every atom
+# in the environment, metals too) for which hadd with HFIX m places a group; else it places
+# none and only logs "Failed to translate HFIX code"
+_OLEX2_HFIX = {
+    1: ({"C", "N", "Si", "O"}, (3,)),
+    2: ({"C", "N", "O"}, (1, 2)),
+    9: ({"C", "N", "O"}, (1, 2)),
+    3: ({"C", "N"}, (1,)),
+    13: ({"C", "N"}, (1,)),
+    12: ({"C"}, (1,)),
+    4: ({"C", "N"}, (2,)),
+    8: ({"O", "S"}, (1,)),
+    14: ({"O", "S"}, (1,)),
+    15: ({"B"}, (4, 5)),
+    16: ({"C"}, (1,)),
+}
+
+
+def _olex2_places(code: int, element: str, count: int) -> bool:
+    elements, counts = _OLEX2_HFIX.get(code // 10, (set(), ()))
+    return element in elements and count in counts
+
+
+def olex2_hadd(label: str, bonds: PivotBonds | None) -> list[str]:
+    """The hadd commands that give `label` the riding groups the core placed (its .res), or
+    [] where `hadd CODE label` does (the usual case).
+
+    What `hadd CODE atom` does (pcxod/olex2 xlib/xmacro.cpp XLibMacros::macHAdd, code > 0):
+    the atom's environment is every atom bonded to it, metals included
+    (TUnitCell::GetAtomEnviList); when those lie in two or more PARTs other than 0 and the
+    atom's own (negative PARTs too) it places one group per such PART, on the bonds to PART 0
+    and that PART, in that PART, with the occupancy (free variable included:
+    RefinementModel Vars.GetParam/SetParam) of that PART's first neighbour; otherwise one
+    group on all the bonds, in the atom's PART at its occupancy (TXlConGen::FixAtom). A group
+    is placed only where the bond count fits the code (ShelxToOlex). So a Cp or arene C bonded
+    to a metal gets no H from `hadd 43` (three bonds), and an atom beside a disordered metal
+    or between negative PARTs is split where the core rides one group on it. There the core
+    names the environment itself: `hadd -CODE atom first others -a=CODE -p=PART` (the same
+    macro, code < 0) places one group on exactly the atoms listed, with the first one's
+    occupancy, in PART `-p`, AFIX `-a`; Olex2 reads it as written only through
+    `olx.HAdd(...)`, which the plugin uses for it. The plain command stays where no listed
+    atom has the group's occupancy as Olex2 holds it (a neighbour on a mirror: 0.5), and where
+    the group rides on a symmetry image (Olex2 takes each named atom at its asymmetric-unit
+    position: riding._pivot_bonds): Olex2 then places other H, which the plugin reports. A
+    pivot on a special position keeps the plain form (riding gives it no bonds, in the split
+    branch too: _per_part), so the newest macHAdd's GetAtomEnviList(remove_redundant=true),
+    which concerns such pivots, is not modelled."""
+    if bonds is None or not bonds.groups:
+        return []
+    code = max(bonds.groups, key=lambda g: g.occupancy).code
+    others = []
+    for _, _, part, _ in bonds.bonded:
+        if part not in (0, bonds.part) and part not in others:
+            others.append(part)
+    if len(others) >= 2:
+        olex2 = [
+            (
+                part,
+                sum(1 for b in bonds.bonded if b[2] in (0, part)),
+                next(b[3] for b in bonds.bonded if b[2] == part),
+            )
+            for part in others
+        ]
+    else:
+        olex2 = [(bonds.part, len(bonds.bonded), bonds.occupancy)]
+    ours = sorted((g.part, g.code, round(g.occupancy, 3)) for g in bonds.groups)
+    theirs = sorted((part, code, round(occupancy, 3)) for part, _, occupancy in olex2)
+    if ours == theirs and all(_olex2_places(code, bonds.element, n) for _, n, _ in olex2):
+        return []
+    occupancy = {label: occupancy for label, _, _, occupancy in bonds.bonded}
+    commands = []
+    for group in bonds.groups:
+        if (
+            not group.neighbours
+            or not _olex2_places(group.code, bonds.element, len(group.neighbours))
+            or abs(occupancy[group.neighbours[0]] - group.occupancy) >= 1e-3
+        ):  # no list Olex2 takes, or none at the group's occupancy: the plain form, whose
+            return []  # misplaced H the plugin reports (a wrong occupancy it could not see)
+        commands.append(
+            "hadd -%d %s %s -a=%d -p=%d"
+            % (group.code, label, " ".join(group.neighbours), group.code, group.part)
+        )
     return commands

@@ -31,6 +31,7 @@ from crystalx_core.element_evidence import relabelled, take_weighed_elements, we
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.hydrogen_evidence import LOW_RMS, weigh_hydrogens
 from crystalx_core.partial_sites import PartialSites, add_partial_sites
+from crystalx_core.repeated_atoms import without_repeated_atoms
 from crystalx_core.riding import (
     HydrogenPlan,
     add_riding_hydrogens,
@@ -199,12 +200,15 @@ def assign_job(
     progress: Progress = lambda stage: None,
     hydrogens: str = "auto",
     shelx=None,
+    olex2_model: bool = False,
 ) -> JobResult:
     """Assign elements and H to the peaks/atoms of a solution; refine when reflections are given,
     with the restraints and constraints of `shelx` (the input .res, io.shelx_restraints) where
-    the atoms keep their labels."""
+    the atoms keep their labels. `olex2_model`: the structure is the user's model in Olex2 (the
+    service), which keeps an atom the job leaves out as repeated."""
     timings: dict[str, float] = {}
     unit_note = None
+    structure, repeat_note = without_repeated_atoms(structure, olex2_model)
     if structure.peaks:  # UNIT decides which peaks are atoms: a placeholder must not
         structure, unit_note = checked_contents(structure)
     with _timed(timings, "assign", progress):
@@ -214,8 +218,7 @@ def assign_job(
             stage = assign_and_refine(structure, reflections, method, cycles)
             check_first_fit(stage.r1, "after the first refinement", reflections, structure.source)
     result = _finish_job(structure, stage, reflections, method, cycles, progress, hydrogens, shelx)
-    if unit_note:
-        result.notes.insert(0, unit_note)
+    result.notes[:0] = [note for note in (repeat_note, unit_note) if note]
     result.timings = {**timings, **result.timings}
     return result
 

@@ -21,6 +21,7 @@ from crystalx_core.geometry import (
     bonded_h_contacts,
     connectivity,
     contact_may_bond,
+    crystallographic_occupancies,
     flat_ring_sites,
     identity_operator,
     neighbours,
@@ -75,6 +76,62 @@ class HydrogenPlan:
     # distance: a user's own restraint on that H replaces it (pipeline._instructions)
     kept_restraints: list[str] = field(default_factory=list)
     kept: set[int] = field(default_factory=set)  # pivots whose input H are kept as refined
+    # pivot → its bonds and riding groups as Olex2's hadd needs them (olex2.olex2_hadd)
+    bonds: dict[int, PivotBonds] = field(default_factory=dict)
+
+
+@dataclass
+class RidingGroup:
+    """One AFIX group of new riding H on a pivot: its PART, code and occupancy, and the
+    non-metal atoms it rides on (labels), the one whose occupancy it takes first; none where
+    Olex2 cannot be given them by name (_pivot_bonds)."""
+
+    part: int
+    code: int
+    occupancy: float
+    neighbours: list[str]
+
+
+@dataclass
+class PivotBonds:
+    """A pivot's element, PART and occupancy, its bonds as (label, element, PART, occupancy),
+    one per bonded image, and the riding groups placed on it; occupancies as Olex2 holds
+    them (geometry.crystallographic_occupancies: 0.5 for a full atom on a mirror)."""
+
+    element: str
+    part: int
+    occupancy: float
+    bonded: list[tuple[str, str, int, float]]
+    groups: list[RidingGroup]
+
+
+def _pivot_bonds(
+    structure: Structure, i: int, contacts: list[Contact], groups, identity: int, olex2_occupancy
+) -> PivotBonds:
+    """PivotBonds of site i from its contacts and its groups as (part, code, occupancy,
+    contacts ridden on, the site that gives the occupancy or None). Olex2's `hadd -CODE`
+    takes each named atom at its asymmetric-unit position and gives the H the first one's
+    occupancy (xlib/xmacro.cpp macHAdd: AE.Add(a.CAtom(), a.GetMatrix(), a.crd()),
+    Vars.GetParam(satoms[1]->CAtom(), Sof)): a group riding on a symmetry image (a Cp C
+    bonded to its own mirror image) names none; the others name first an atom whose Olex2
+    occupancy is the group's (a neighbour on a mirror holds 0.5), that site first."""
+    sites = structure.sites
+    riding = []
+    for part, code, occupancy, ridden, source in groups:
+        covalent = [c for c in ridden if not is_metal(sites[c.j].element)]
+        if any(c.j == c.i or c.op != identity or any(c.shift) for c in covalent):
+            riding.append(RidingGroup(part, code, occupancy, []))
+            continue
+        atoms = sorted(
+            (c.j for c in covalent),
+            key=lambda j: (abs(olex2_occupancy[j] - occupancy) >= 1e-3, sites[j] is not source),
+        )
+        riding.append(RidingGroup(part, code, occupancy, [sites[j].label for j in atoms]))
+    bonded = [
+        (sites[c.j].label, sites[c.j].element, sites[c.j].part, olex2_occupancy[c.j])
+        for c in contacts
+    ]
+    return PivotBonds(sites[i].element, sites[i].part, olex2_occupancy[i], bonded, riding)
 
 
 def riding_element(sfac) -> str:
@@ -144,6 +201,7 @@ def add_riding_hydrogens(
     # (pivot label, its H, X–H, H···H or None) of groups held by DFIX (and DANG)
     restrained: list[tuple[str, range, float, float | None]] = []
     h_element = riding_element(heavy.sfac)
+    olex2_occupancy: list[float] = []  # of every site, once a pivot's bonds need them
     for i, (key, site) in enumerate(zip(pivots, heavy.sites)):
         sites.append(site)
         if key in kept:
@@ -207,6 +265,18 @@ def add_riding_hydrogens(
                 )
                 placed.extend(group.positions)
             plan.codes[key] = max(done, key=lambda group: group.occupancy).code
+            olex2_occupancy = olex2_occupancy or crystallographic_occupancies(heavy)
+            plan.bonds[key] = _pivot_bonds(
+                heavy,
+                i,
+                bonds[i],
+                [
+                    (group.part, group.code, group.occupancy, contacts, neighbour)
+                    for group, (_, contacts, neighbour) in zip(done, split)
+                ],
+                identity,
+                olex2_occupancy,
+            )
             plan.notes[key] = "H placed in each PART of its disordered neighbour: " + ", ".join(
                 f"PART {group.part} AFIX {group.code} at occupancy {group.occupancy:.3g}"
                 for group in done
@@ -289,6 +359,16 @@ def add_riding_hydrogens(
         )
         placed.extend(positions)
         plan.codes[key] = code
+        if code and known is None and not operators:
+            olex2_occupancy = olex2_occupancy or crystallographic_occupancies(heavy)
+            plan.bonds[key] = _pivot_bonds(
+                heavy,
+                i,
+                bonds[i],
+                [(site.part, code, site.occupancy, bonds[i], None)],
+                identity,
+                olex2_occupancy,
+            )
         if code == 0:
             plan.notes[key] = note or f"{site.element}H{n_h}: restrained, not riding"
             if strong is None and is_metal(site.element):  # a hydride given from the map

@@ -60,7 +60,7 @@ from crystalx_core.io.hkl import REFINED_HKLF, HklfFormat, Reflections, xray_pro
 from crystalx_core.io.pairing import pairing_problem
 from crystalx_core.io.shelx_write import hfix_lines
 from crystalx_core.geometry import chemical_occupancies, h_reach, neighbours
-from crystalx_core.olex2 import olex2_commands
+from crystalx_core.olex2 import olex2_commands, olex2_hadd
 from crystalx_core.pipeline import JobResult, assign_job
 from crystalx_core.protocol import MAX_SITES  # noqa: F401  (the service's limit, as its clients read it)
 from crystalx_core.protocol import (
@@ -160,14 +160,18 @@ def assign_result(
     data, why = read_reflections(reflections, structure) if reflections else (None, None)
     if data is not None:
         try:
-            job = assign_job(structure, data, options.method, hydrogens=options.hydrogens)
+            job = assign_job(
+                structure, data, options.method, hydrogens=options.hydrogens, olex2_model=True
+            )
         except CrystalXError as error:  # the same snapshot without the data is still answered
             why = _left_out(data.path, error.message)
         else:
             if job.failure:
                 why, job = _left_out(data.path, job.failure), None
     if job is None:
-        job = assign_job(structure, method=options.method, hydrogens=options.hydrogens)
+        job = assign_job(
+            structure, method=options.method, hydrogens=options.hydrogens, olex2_model=True
+        )
     notes = ([why] if why else []) + job.notes
     result = _result(job.assigned, job.assignment, options.top_k, options.delete_peaks, notes)
     result["reflections"] = _data_summary(data.path, job) if job.final else None
@@ -282,15 +286,20 @@ def _result(
     for s in assignment.sites:
         if s.index in carriers:
             s.note = "already carries H; left as it is"
-    groups = hfix_groups(assignment.hfix_codes(leave_out=carriers))
+    codes = assignment.hfix_codes(leave_out=carriers)
+    groups = hfix_groups(codes)
     to_apply = assignment if delete_peaks else Assignment(assignment.method, assignment.sites, [])
+    # pivots whose plain `hadd CODE` would not give the core's groups name their bonds
+    explicit = {s.new_label: olex2_hadd(s.new_label, s.bonds) for s in assignment.sites}
+    plain = hfix_groups({label: c for label, c in codes.items() if not explicit.get(label)})
     return {
         "method": assignment.method,
         "sites": [s.to_dict(top_k) for s in assignment.sites],
         "spurious": [structure.sites[i].label for i in assignment.dropped],
         "hfix": [[code, labels] for code, labels in groups],
         "hfix_lines": hfix_lines(groups),
-        "commands": olex2_commands(structure, to_apply, groups),
+        "commands": olex2_commands(structure, to_apply, plain)
+        + [command for label in codes for command in explicit.get(label, [])],
         "notes": assignment.notes(),
         "job_notes": list(job_notes),
     }

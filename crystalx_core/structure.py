@@ -136,6 +136,9 @@ class Structure:
     # the input's free variables 2, 3, ... (FVAR after the overall scale) as last refined:
     # fv(m) is free_variable_values[m - 2] (Site.input_variable)
     free_variable_values: tuple[float, ...] = ()
+    # anomalous dispersion the input gives (SHELX DISP), element → (f', f''): used in place of
+    # the tables for the wavelength, as SHELXL uses it
+    dispersion: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def __post_init__(self):
         self.sfac = [normalise_symbol(s) for s in self.sfac]

@@ -201,3 +201,56 @@ def test_resuming_without_refinement_does_not_read_the_model_again(
     resumed = finished_row(item, options)
     assert resumed is not None and resumed["status"] == "resumed" and reads == []
     assert finished_row(item, BatchOptions(method="baseline")) is not None and reads
+
+
+def test_a_cif_with_its_own_refln_loop_is_refined_and_one_without_sigma_is_assigned_with_a_note(
+    tmp_path, shared_data
+):
+    """COD CIFs carry their measured Fo² as a _refln loop, not as SHELXL's _shelx_hkl_file:
+    sf_p-1_a's (published R1 0.0302) was read by `assign X.cif --hkl X.cif` but ignored by the
+    batch (no R1, no note), by `solve X.cif` (no reflections) and by `audit X.cif`. Now it is
+    the file's reflections for every command. COD 2019572's loop of Fo² and Fc² has no σ: the
+    batch assigns it and says why it is not refined (cut from the real file after its first
+    reflection row), again on resuming."""
+    corpus = shared_data / "corpus"
+    shutil.copy(corpus / "sf_p-1_a.cif", tmp_path / "pa.cif")
+    text = (corpus / "codtools_2019572.cif").read_text()
+    first = "-1 2 0 o 42487.81 53362.10\n"
+    (tmp_path / "nosigma.cif").write_text(text[: text.index(first) + len(first)])
+    for status in ("ok", "resumed"):
+        rows = {r["name"]: r for r in run_batch(find_inputs(str(tmp_path)), BatchOptions(), 1)}
+        assert rows["pa"]["status"] == status and rows["pa"]["hkl"] == str(tmp_path / "pa.cif")
+        assert abs(rows["pa"]["r1"] - 0.0302) < 0.005 and rows["pa"].get("note", "") == ""
+        missing = rows["nosigma"]
+        assert (missing["status"], missing["hkl"], missing["error"]) == (status, "", "")
+        assert missing["note"] == (
+            f"not refined: {tmp_path / 'nosigma.cif'}:365: _refln_F_squared_meas needs "
+            "_refln_F_squared_sigma in its loop"
+        )
+
+
+def test_a_loop_without_sigma_leaves_the_hkl_beside_it_and_a_broken_own_loop_fails(
+    tmp_path, shared_data
+):
+    """A CIF's _refln loop without σ hid the same-named .hkl: the batch assigned pa.cif
+    unrefined ('not refined: ... needs σ') where pa.hkl beside it holds the data. It is refined
+    against pa.hkl now. A loop that can be read but holds a bad value is not 'unrefinable' (a
+    note, status ok), it is a broken input: the row fails naming file and line, as a broken
+    .hkl's does."""
+    from .test_reflection_formats import sf_p1a_without_sigma
+
+    cif, hkl = sf_p1a_without_sigma(shared_data, tmp_path)
+    text = (shared_data / "corpus" / "sf_p-1_a.cif").read_text()
+    good = " 3 0 0 35.38 0.28\n"
+    (tmp_path / "bad.cif").write_text(text.replace(good, " 3 0 0 35.3B 0.28\n"))
+    line = text[: text.index(good)].count("\n") + 1
+    rows = {r["name"]: r for r in run_batch(find_inputs(str(tmp_path)), BatchOptions(), 1)}
+    pa = rows["pa"]
+    assert (pa["status"], pa["hkl"], pa.get("note", "")) == ("ok", str(hkl), "")
+    assert abs(pa["r1"] - 0.0302) < 0.005
+    bad = rows["bad"]
+    assert bad["status"] == "failed" and bad.get("note", "") == ""
+    assert (
+        bad["error"]
+        == f"{tmp_path / 'bad.cif'}:{line}: _refln_F_squared_meas: '35.3B' is not a number"
+    )

@@ -339,3 +339,33 @@ def test_a_stop_after_every_structure_finished_still_writes_the_summary(folder, 
     assert statuses == {item.name: "resumed" for item in items}
     assert (folder / "crystalx_batch.html").read_text().rstrip().endswith("</html>")
     assert f"wrote {folder / 'crystalx_batch.csv'}" in out
+
+
+def test_a_worker_stopped_while_it_loads_the_models_exits_without_a_traceback(tmp_path):
+    """The batch stops its workers with SIGTERM, which may reach one still in its initializer
+    (loading the ONNX models): concurrent.futures then printed 'Exception in initializer:' and
+    a traceback on the user's terminal (seen once in this file's stop test under load). The
+    worker now exits with 128 + the signal, as one stopped inside a structure does, silently."""
+    script = tmp_path / "worker.py"
+    script.write_text(
+        "import os, signal, multiprocessing\n"
+        "from concurrent.futures import ProcessPoolExecutor\n"
+        "from concurrent.futures.process import BrokenProcessPool\n"
+        "import crystalx_core.assign as assign, crystalx_core.batch as b\n"
+        "def stopped(*_):  # the SIGTERM arrives while the worker loads\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    signal.pause()\n"
+        "assign.resolve_method = stopped\n"
+        "pool = ProcessPoolExecutor(1, multiprocessing.get_context('fork'),\n"
+        "                           initializer=b._warm_worker, initargs=(os.getpid(),))\n"
+        "try:\n"
+        "    pool.submit(abs, 1).result()\n"
+        "except BrokenProcessPool:\n"
+        "    print('worker gone')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.stdout == "worker gone\n"
+    assert "Traceback" not in done.stderr and "initializer" not in done.stderr, done.stderr

@@ -397,19 +397,30 @@ def test_10_commands_name_atoms_by_id_so_residues_do_not_collide(
 # --- 11. the atoms to check, labelled ------------------------------------------------------
 
 
-def test_11_olex2s_label_macro_shows_atom_labels_only_and_clears_the_selection(ethanol):
-    """gxlib/gxmacro.cpp GXLibMacros::macLabel: each atom its arguments name shows its own
-    label (lb = GetLabel()); there is no `atom=text` form, so text meant for the atom labels
-    nothing; the macro succeeds and ends with app.SelectAll(false)."""
+def test_11_olex2s_label_macro_takes_atom_equals_text_as_its_source_does(ethanol):
+    """gxlib/gxmacro.cpp GXLibMacros::macLabel (pcxod/olex2 024a95a): `atom=text` labels the
+    atom with the text, found per text in order (one visible atom each, else the macro fails
+    and labels nothing); arguments without `=` are then ignored; without `=` an atom shows its
+    own label; the macro ends with app.SelectAll(false). olex2-gui's label_rsa passes
+    `LABEL=text` the same way (util/pyUtil/gui/tools/__init__.py)."""
     state, _ = ethanol
     olx = sys.modules["olx"]
     state.run("sel C1")
-    assert olx.Label("#c0=C 0.97", "C9") is True and state.labels == {}
-    assert olx.Label("#c1", "O1") is True and state.labels == {1: "C2", 2: "O1"}
+    assert olx.Label("#c0=C1 C 0.97", "C9") is True and state.labels == {0: "C1 C 0.97"}
     assert state.selection == []
+    assert olx.Label("#c1", "O1") is True and state.labels == {0: "C1 C 0.97", 1: "C2", 2: "O1"}
+    state.labels, state.hidden = {}, {2}
+    state.run("sel C1")
+    assert olx.Label("#c1=a", "#c2=b") is False and state.labels == {}  # O1 is hidden
+    assert state.selection  # the macro returned before SelectAll(false)
+    state.label_text_form = False  # the older macLabel: `#c1=a` is no atom id
+    assert olx.Label("#c1=a") is False and state.labels == {}
 
 
-def test_11_atoms_to_check_are_labelled_and_their_numbers_go_to_the_console(ethanol):
+def test_11_atoms_to_check_are_labelled_with_their_numbers(ethanol):
+    """The view shows "C2 C 0.62" on the atom (Label's `atom=text`); an Olex2 without that
+    form, or an atom it cannot label so, shows the atom's own label; the console has the line
+    either way."""
     state, plugin = ethanol
     session = plugin._session()
 
@@ -417,10 +428,13 @@ def test_11_atoms_to_check_are_labelled_and_their_numbers_go_to_the_console(etha
         return answer_site(label, "C", [["C", p], ["N", 1 - p]], 3, 0.9, 33, None)
 
     session.show(model_of(state), {"sites": [site("C1", 0.97), site("C2", 0.62)], "spurious": []})
-    assert state.labels == {1: "C2"}  # below the 0.90 threshold; its own label, as in Olex2
+    assert state.labels == {1: "C2 C 0.62"}  # below the 0.90 threshold
     assert session.messages[-1] == "below 0.90 confidence or changed by the data: C2 C 0.62"
     session.revert()
     assert state.labels == {} and "kill labels" in state.log
+    state.label_text_form = False
+    session.show(model_of(state), {"sites": [site("C2", 0.62)], "spurious": []})
+    assert state.labels == {1: "C2"} and session.messages[-1].endswith("C2 C 0.62")
     state.params["crystalx.label_overlay"] = False
     session.show(model_of(state), {"sites": [site("C2", 0.5)], "spurious": []})
     assert state.labels == {} and session.messages[-1].endswith("C2 C 0.50")
@@ -456,7 +470,7 @@ def test_11_an_answer_with_the_datas_evidence_shows_its_decisions(ethanol):
         "job_notes": ["O1: N → O by the data: " + changed.reason],
     }
     html = session.show(model_of(state), result)
-    assert state.labels == {2: "O1"}  # the one the data changed, marked in the view
+    assert state.labels == {2: "O1 O data 0.98 was N"}  # the one the data changed
     assert "O1 O data 0.98 was N" in session.messages[-2]  # its numbers on the console
     assert "<b>by the data</b>" in html and "refined as 6.1 e; C 0.99, N 0.01" in html
     assert "<b>N &rarr; O</b>; refined as 7.9 e; O 0.98, N 0.02" in html

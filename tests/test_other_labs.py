@@ -719,3 +719,19 @@ def test_only_a_formula_of_element_symbols_is_read_as_one(text, counts):
     from crystalx_core.contents import formula_counts
 
     assert formula_counts(text) == counts
+
+
+def test_a_real_electron_diffraction_cif_is_refused_for_what_it_is(tmp_path, capsys, shared_data):
+    """A Jana2006/Dyngo dynamical refinement of 3D-ED data (cif-tools' carbamazepine, line 105
+    `_diffrn_radiation_probe electron`, 0.02508 Å): `assign X.cif --hkl X.cif` said only that
+    0.025 Å is not X-ray, without the line, what the data are or where to refine them; the probe
+    is read first now, as a crystallographer would read the file."""
+    cif = shared_data / "corpus" / "ciftools_jana2006_carbamazepine_carbamazepine_dynamical.cif"
+    args = ["assign", str(cif), "--hkl", str(cif), "--quiet", "--out", str(tmp_path / "x")]
+    assert main(args) == EXIT_INPUT
+    err = capsys.readouterr().err
+    assert err == (
+        f"crystalx: error: {cif}:105: _diffrn_radiation_probe electron: not X-ray data; "
+        "CrystalX refines X-ray data only (refine this one in the program that wrote it)\n"
+    )
+    assert list(tmp_path.iterdir()) == []

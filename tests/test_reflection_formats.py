@@ -4,6 +4,7 @@ loops with '?' values, and messages that say what a wrong file is. Real files ar
 transcribed in part, each with its source."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ import pytest
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
 from crystalx_core.cli import EXIT_INPUT, main
 from crystalx_core.errors import InputError
-from crystalx_core.io import load, read_reflections
+from crystalx_core.io import load, read_reflections, solve_reflections
 from crystalx_core.io.hkl import reflections_from_text
 
 from .test_shelx_io import HEADER
@@ -392,3 +393,180 @@ def test_broken_xds_and_scalepack_files_are_one_line_errors(tmp_path):
     assert error.value.one_line() == (
         f"{sca}:4: Scalepack file that iotbx cannot read: expecting (3I4, 4F8.1)"
     )
+
+
+@pytest.mark.parametrize(
+    "name, rows, wanted",
+    [
+        # Fo² and Fc² of an .fcf without its σ column (COD 2019572, line 365)
+        ("codtools_2019572.cif", "-1 2 0 o 42487.81 53362.10\n", ""),
+        # GSAS's Rietveld reflections of a powder pattern (COD vn2124sup1, line 171)
+        (
+            "codtools_vn2124sup1-trimmed.cif",
+            "1 1 0 1 o -81.317 2.109 0.00 8.03896 0.00\n",
+            " (powder data, _pd_ tags: Fo² apportioned by a Rietveld fit; CrystalX refines "
+            "single-crystal data only)",
+        ),
+    ],
+)
+def test_a_refln_loop_without_sigma_is_refused_naming_what_it_lacks(
+    tmp_path, shared_data, name, rows, wanted
+):
+    """Two real COD files with a _refln loop of Fo² but no σ: the refusal named h, k and l,
+    which both loops have, among the tags 'needed', and said nothing of the second being a
+    powder pattern's. The loop's header and first row are cut from each file."""
+    text = (shared_data / "corpus" / name).read_text()
+    head = text[: text.index("loop_\n_refln_index_h")]
+    header = text[len(head) : text.index(rows)]
+    path = tmp_path / name
+    path.write_text(head + header + rows)
+    line = (head + header).split("\n").index("_refln_F_squared_meas") + 1
+    with pytest.raises(InputError) as caught:
+        read_reflections(path)
+    assert str(caught.value) == (
+        f"{path}:{line}: _refln_F_squared_meas needs _refln_F_squared_sigma in its loop{wanted}"
+    )
+
+
+def test_a_cif_s_own_refln_loop_is_its_reflections_for_every_command(tmp_path, shared_data):
+    """sf_p-1_a (COD) carries its 963 measured Fo² as a _refln loop: Loaded.reflections_file
+    named none (only _shelx_hkl_file counted), so `solve X.cif` stopped with 'no reflections'
+    and `assign X.cif` gave no hint. A CIF whose only _refln tag is the standard reflections'
+    (_diffrn_standard_refln_index_h, sfarchiv2_2004811) carries none."""
+    path = tmp_path / "pa.cif"
+    shutil.copy(shared_data / "corpus" / "sf_p-1_a.cif", path)
+    loaded = load(path)
+    assert loaded.reflections_file(beside=False) == path and loaded.carries_reflections
+    reflections = solve_reflections(loaded, None)
+    assert len(reflections.indices) == 963
+    assert reflections.notes[0].startswith("reflections from the _refln_F_squared_meas loop")
+    assert main(["assign", str(path), "--quiet", "--hydrogens", "rules"]) == 0
+    notes = json.loads((tmp_path / "pa_crystalx.json").read_text())["notes"]
+    assert f"pa.cif carries its reflections (_refln_F_squared_meas): add --hkl {path}" in " ".join(
+        notes
+    )
+    standard = load(shared_data / "corpus" / "sfarchiv2_2004811.cif")
+    assert standard.reflections_file(beside=False) is None and not standard.carries_reflections
+
+
+SIGMA = "  _refln_F_squared_sigma\n"
+
+
+def sf_p1a_without_sigma(shared_data, folder, name="pa"):
+    """sf_p-1_a (COD) with the σ column cut from its _refln loop, as COD 2019572's loop of Fo²
+    and Fc² is written, and its 963 Fo², σ written as name.hkl beside it (HKLF 4): (cif, hkl)."""
+    text = (shared_data / "corpus" / "sf_p-1_a.cif").read_text()
+    head, rest = text.split(SIGMA, 1)
+    rows, tail = rest.split("\n\n", 1)
+    table = [row.split() for row in rows.split("\n")]
+    assert len(table) == 963 and {len(row) for row in table} == {5}
+    cif, hkl = folder / f"{name}.cif", folder / f"{name}.hkl"
+    cif.write_text(head + "\n".join(" ".join(row[:4]) for row in table) + "\n\n" + tail)
+    lines = [
+        f"{int(h):4d}{int(k):4d}{int(l):4d}{float(f):8.2f}{float(s):8.2f}"
+        for h, k, l, f, s in table
+    ]
+    hkl.write_text("\n".join(lines + ["   0   0   0    0.00    0.00"]) + "\n")
+    return cif, hkl
+
+
+def test_a_loop_without_sigma_is_not_the_file_s_reflections_the_hkl_beside_it_is(
+    tmp_path, capsys, shared_data
+):
+    """A CIF's _refln loop that cannot be read (no σ, as COD 2019572's) counted as the file's
+    own reflections: it hid the same-named .hkl beside it (solve stopped with the σ error),
+    audit could not look at the model alone, and assign suggested `--hkl X.cif`, which then
+    failed. It is the .hkl that is read now; --hkl X.cif still refuses the loop by name."""
+    cif, hkl = sf_p1a_without_sigma(shared_data, tmp_path)
+    line = cif.read_text().split("\n").index("  _refln_F_squared_meas") + 1
+    loaded = load(cif)
+    assert not loaded.carries_reflections and loaded.reflections_file() == hkl
+    assert loaded.own_reflections() is None  # audit X.cif: the model alone
+    assert len(solve_reflections(loaded, None).indices) == 963
+    assert main(["assign", str(cif), "--quiet", "--hydrogens", "rules"]) == 0
+    notes = " ".join(json.loads((tmp_path / "pa_crystalx.json").read_text())["notes"])
+    assert "carries its reflections" not in notes
+    out = tmp_path / "out"
+    assert main(["assign", str(cif), "--hkl", str(cif), "--quiet", "--out", str(out)]) == EXIT_INPUT
+    assert capsys.readouterr().err == (
+        f"crystalx: error: {cif}:{line}: _refln_F_squared_meas needs _refln_F_squared_sigma in "
+        "its loop\n"
+    )
+    hkl.unlink()  # none beside it: solve says why the loop is not read, with its line
+    with pytest.raises(InputError) as caught:
+        solve_reflections(load(cif), None)
+    assert caught.value.one_line() == (
+        f"{cif}:{line}: no reflections: pass the .hkl file (none named pa.hkl or .fcf beside "
+        "it; the CIF's own _refln loop cannot be read: _refln_F_squared_meas needs "
+        "_refln_F_squared_sigma in its loop)"
+    )
+
+
+def test_a_structure_s_own_loop_is_read_not_another_block_s_before_it(tmp_path, shared_data):
+    """Of a CIF with one structure (Loaded.block ''), the own _refln loop was read as 'the
+    first block with one': a data_other block before it, with a loop of its own, was read in
+    its place without a word, by solve, batch and --hkl X.cif alike."""
+    text = (shared_data / "corpus" / "sf_p-1_a.cif").read_text()
+    other = (
+        "data_other\nloop_\n_refln_index_h\n_refln_index_k\n_refln_index_l\n"
+        "_refln_F_squared_meas\n_refln_F_squared_sigma\n"
+        "1 0 0 70.96 0.32\n2 0 0 75.44 0.54\n3 0 0 70.76 0.56\n4 0 0 215.76 1.56\n"
+    )
+    path = tmp_path / "pa.cif"
+    path.write_text(other + text)
+    loaded = load(path)
+    assert loaded.block == "" and loaded.carries_reflections
+    for reflections in (solve_reflections(loaded, None), loaded.read(path)):
+        assert len(reflections.indices) == 963
+        assert reflections.intensities[0] == pytest.approx(35.48)
+
+
+@pytest.mark.parametrize(
+    "loop, wanted",
+    [
+        # every tag there, but the status in a loop of its own
+        (
+            "loop_\n_refln_index_h\n_refln_index_k\n_refln_index_l\n_refln_F_squared_meas\n"
+            "_refln_F_squared_sigma\n1 1 0 81.3 2.4\nloop_\n_refln_observed_status\no\n",
+            "_refln_observed_status is written apart from the _refln_F_squared_meas loop: it "
+            "must be a column of it",
+        ),
+    ],
+)
+def test_a_refln_loop_that_cannot_be_read_is_refused_saying_what_is_wrong(tmp_path, loop, wanted):
+    """A loop with every tag it needs, but its status in a loop of its own, was refused as
+    'needing' all five tags it has: it says what is wrong, in one line naming the file and
+    the loop's line."""
+    path = tmp_path / "x.cif"
+    path.write_text("data_x\n_cell_length_a 5\n" + loop)
+    line = path.read_text().split("\n").index("_refln_F_squared_meas") + 1
+    with pytest.raises(InputError) as caught:
+        read_reflections(path)
+    assert caught.value.one_line() == f"{path}:{line}: {wanted}"
+
+
+def test_a_powder_pattern_s_loop_with_sigma_is_not_read_as_single_crystal_data(
+    tmp_path, shared_data
+):
+    """COD vn2124sup1 (GSAS-II, a Rietveld fit: _pd_refln_wavelength_id in its _refln loop)
+    with a σ column put in its loop: it was read as single-crystal Fo² without a word, and was
+    the file's reflections. Now it is refused as powder data, and a .hkl beside is read."""
+    text = (shared_data / "corpus" / "codtools_vn2124sup1-trimmed.cif").read_text()
+    meas = "_refln_F_squared_meas\n"
+    row = "1 1 0 1 o -81.317 2.109 0.00 8.03896 0.00\n"
+    assert meas in text and row in text
+    text = text.replace(meas, meas + "_refln_F_squared_sigma\n").replace(
+        row, "1 1 0 1 o -81.317 2.4 2.109 0.00 8.03896 0.00\n"
+    )
+    path = tmp_path / "vn.cif"
+    path.write_text(text)
+    line = text.split("\n").index("_refln_F_squared_meas") + 1
+    wanted = (
+        f"{path}:{line}: _refln_F_squared_meas: powder data, _pd_ tags: Fo² apportioned by a "
+        "Rietveld fit; CrystalX refines single-crystal data only"
+    )
+    with pytest.raises(InputError) as caught:
+        read_reflections(path)
+    assert caught.value.one_line() == wanted
+    loaded = load(path)
+    assert not loaded.carries_reflections and loaded.unread_reflections() == wanted

@@ -23,7 +23,8 @@ def _read(body: str, header: str = HEADER):
 
 def test_sfac_with_its_own_form_factor_continued_on_the_next_line_and_disp():
     """SFAC E a1 b1 a2 b2 a3 b3 a4 b4 c f' f'' mu r wt (long form, '=' continues it) and
-    DISP E f' f'' [mu]: read; the refinement uses cctbx's tables for them and says so."""
+    DISP E f' f'' [mu]: read; the refinement uses cctbx's form factor for Fe and says so, and
+    DISP's f' and f'' as given, as SHELXL does."""
     shelx, structure = _read(
         "SFAC C H O\nSFAC Fe 11.7695 4.7611 7.3573 0.3072 3.5222 15.3535 2.3045 76.8805 =\n"
         "   1.0369 0.3463 0.8444 1.5 0.7 55.85\nDISP $C 0.0033 0.0016 9.0\nUNIT 8 8 4 1\n"
@@ -33,7 +34,8 @@ def test_sfac_with_its_own_form_factor_continued_on_the_next_line_and_disp():
     assert [s.element for s in structure.sites] == ["Fe", "C"]
     notes = shelx.reflection_format().notes
     assert any(n.startswith("SFAC Fe (line 7)") for n in notes)
-    assert any(n.startswith("DISP (line 9)") for n in notes)
+    assert not any(n.startswith("DISP") for n in notes)
+    assert structure.dispersion == {"C": (0.0033, 0.0016)}
 
 
 def test_lower_case_tabs_and_continuations_in_odd_places():

@@ -35,8 +35,11 @@ DISPERSION_TABLES = (sasaki, henke)
 NO_VALUE = -9999.0
 
 
-def set_dispersion(xs: xray.structure, wavelength: float) -> None:
-    """f′ and f″ of every atom of `xs` at `wavelength` (Å): see anomalous_scattering.
+def set_dispersion(
+    xs: xray.structure, wavelength: float, given: dict[str, tuple[float, float]] | None = None
+) -> None:
+    """f′ and f″ of every atom of `xs` at `wavelength` (Å): those `given` for its element (the
+    input's DISP, which SHELXL refines with), else see anomalous_scattering.
 
     Why not cctbx's set_inelastic_form_factors: it takes one table for all atoms, looks each one
     up by the label's first letters (Po gets P's values, Th and Ra raise "Unknown scattering
@@ -44,8 +47,10 @@ def set_dispersion(xs: xray.structure, wavelength: float) -> None:
     C++ float, 2.8900001) writes the "no value", −9999, as f′ and f″ of every non-H atom, which
     then scatters about −9999 e whatever its element (carbamazepine at 0.025 Å refined to the
     same R1 to 10⁻⁶ with N2 as C, N or O)."""
+    given = {symbol.upper(): values for symbol, values in (given or {}).items()}
     for sc in xs.scatterers():
-        sc.fp, sc.fdp = anomalous_scattering(sc.scattering_type, wavelength)
+        symbol = re.match(r"[A-Za-z]*", sc.scattering_type).group().upper()
+        sc.fp, sc.fdp = given.get(symbol) or anomalous_scattering(sc.scattering_type, wavelength)
         sc.flags.set_use_fp_fdp(sc.fp != 0.0 or sc.fdp != 0.0)
     xs.inelastic_form_factors_source = "sasaki, else henke"
 

@@ -296,7 +296,7 @@ def _refined_once(
         conformer_indices=builder.conformer_indices,
         sym_excl_indices=builder.sym_excl_indices,
     )
-    set_dispersion(xs, structure.wavelength)
+    set_dispersion(xs, structure.wavelength, structure.dispersion)
     try:
         ls = model.least_squares()
         fixed = {}

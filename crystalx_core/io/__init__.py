@@ -29,9 +29,14 @@ class Loaded:
     hkl_text: str | None = None  # a CIF's own reflections (_shelx_hkl_file, the IUCr's tags)
     embedded: ShelxFile | None = None  # and the .res they were refined with (_shelx_res_file)
     hkl_tag: str = "_shelx_hkl_file"  # the tag hkl_text was read from
+    refln_tag: str = ""  # else the measured tag of the CIF block's own _refln loop of Fo²
+    # a loop that cannot be read (no σ, a powder pattern's): why, and where (no refln_tag then)
+    refln_problem: str = ""
+    refln_problem_line: int | None = None
     notes: tuple[str, ...] = ()  # what the reader chose (the block of a CIF), for the user
     template: ShelxFile | None = None  # a CIF's embedded .res, where its atoms are the CIF's
     block: str = ""  # the CIF data block read, where the file holds several structures
+    cif_block: str = ""  # the CIF data block read, named even where it is the only structure
     not_xray: str = ""  # a CIF's word that its data are neutron (or electron) data
     not_xray_line: int | None = None
     probe: str = "x-ray"  # neutron, electron or gamma where a CIF says so
@@ -74,9 +79,8 @@ class Loaded:
             return self.shelx.reflection_format()
         from crystalx_core.io.hkl import xray_problem
 
-        problem = xray_problem(self.structure.wavelength)
-        if problem:
-            raise InputError(f"_diffrn_radiation_wavelength: {problem}", str(self.path))
+        # the probe first: an electron CIF's 0.025 Å says only "not X-ray", its probe says
+        # what the data are and where to refine them
         if self.not_xray:  # X-ray form factors would refine neutron data to nonsense
             elsewhere = "SHELXL with NEUT, or in " if self.probe == "neutron" else ""
             raise InputError(
@@ -85,6 +89,9 @@ class Loaded:
                 str(self.path),
                 self.not_xray_line,
             )
+        problem = xray_problem(self.structure.wavelength)
+        if problem:
+            raise InputError(f"_diffrn_radiation_wavelength: {problem}", str(self.path))
         # an embedded file we cannot read (None) says nothing about the data
         return self.embedded.reflection_format() if self.embedded is not None else None
 
@@ -96,10 +103,12 @@ class Loaded:
 
     def reflections_file(self, beside: bool = True) -> Path | None:
         """Where this structure's reflections are, the one rule for every command: the file
-        itself where it carries them (a CIF's _shelx_hkl_file, data after a negative HKLF), the
-        file Olex2 names in a .res (HklSrc) where it exists, else (with `beside`) name.hkl, or
-        name.fcf, beside it as SHELX looks for it; None without any."""
-        if self.hkl_text or (self.shelx is not None and self.shelx.carries_reflections()):
+        itself where it carries them (a CIF's _shelx_hkl_file or _refln loop of Fo², data after
+        a negative HKLF), the file Olex2 names in a .res (HklSrc) where it exists, else (with
+        `beside`) name.hkl, or name.fcf, beside it as SHELX looks for it; None without any."""
+        if self.carries_reflections or (
+            self.shelx is not None and self.shelx.carries_reflections()
+        ):
             return self.path
         source = self.hkl_source
         if source is not None and source.is_file():
@@ -132,9 +141,10 @@ class Loaded:
     def read(self, hkl) -> Reflections:
         """The reflection file `hkl`, read as this file's HKLF says; another crystal's stops the
         job before any work, naming both files (io.pairing). The model file itself named as
-        `hkl` gives the reflections of the block read, not those of its first block."""
-        if self.block and _same_file(hkl, self.path):
-            if not self.hkl_text:
+        `hkl` gives the reflections of the block read (its own _refln loop), not those of its
+        first block."""
+        if (self.block or self.refln_tag) and _same_file(hkl, self.path):
+            if not self.carries_reflections:
                 raise InputError(f"no reflections in data_{self.block}", str(self.path))
             return self.reflections_in(self.path)
         return self._checked(read_reflections(hkl, self.reflection_format()))
@@ -161,10 +171,28 @@ class Loaded:
         where = self.reflections_file(beside=False)
         return None if where is None else self.reflections_in(where)
 
+    def unread_reflections(self) -> str:
+        """Why the CIF's own _refln loop is not read as its reflections, as a one-line error
+        naming file and line; '' where it is, or there is none."""
+        if not self.refln_problem:
+            return ""
+        return InputError(self.refln_problem, str(self.path), self.refln_problem_line).one_line()
+
+    @property
+    def carries_reflections(self) -> bool:
+        """Whether a CIF holds its own reflections: SHELXL's embedded .hkl or .fcf, else a
+        _refln loop of measured Fo² in the block read that can be read (refln_problem)."""
+        return bool(self.hkl_text or self.refln_tag)
+
     def embedded_reflections(self) -> Reflections | None:
-        """The reflections a CIF carries (SHELXL writes them in), None without them."""
+        """The reflections a CIF carries (SHELXL writes them in, or its own _refln loop), None
+        without them."""
         if not self.hkl_text:
-            return None
+            if not self.refln_tag:
+                return None
+            from crystalx_core.io.cif import block_reflections
+
+            return block_reflections(self.path, self.cif_block, self.reflection_format())
         from crystalx_core.io.cif import FCF_TAG, embedded_fcf_reflections, embedded_hkl_reflections
 
         block = f"data_{self.block} " if self.block else ""  # which block's, in any message
@@ -219,9 +247,13 @@ def load(path, block: str | None = None) -> Loaded:
             hkl_text=entry.shelx_hkl_text,
             embedded=embedded,
             hkl_tag=entry.hkl_tag,
+            refln_tag=entry.refln_tag,
+            refln_problem=entry.refln_problem,
+            refln_problem_line=entry.refln_problem_line,
             notes=notes + _deuterium_notes(structure),
             template=template,
             block=entry.block_name if entry.one_of_several else "",
+            cif_block=entry.block_name,
             not_xray=entry.not_xray,
             not_xray_line=entry.not_xray_line,
             probe=entry.probe,
@@ -336,9 +368,12 @@ def solve_reflections(loaded: Loaded, hkl) -> Reflections:
             "several structures is not taken for one of them)",
             str(loaded.path),
         )
+    in_cif = ", and no _shelx_hkl_file or _refln loop in the CIF" if loaded.shelx is None else ""
+    if loaded.refln_problem:  # the line of the loop, and why it is not read
+        in_cif = f"; the CIF's own _refln loop cannot be read: {loaded.refln_problem}"
     raise InputError(
         f"no reflections: pass the .hkl file (none named {loaded.path.with_suffix('.hkl').name} "
-        "or .fcf beside it"
-        + (", and no _shelx_hkl_file in the CIF)" if loaded.shelx is None else ")"),
+        f"or .fcf beside it{in_cif})",
         str(loaded.path),
+        loaded.refln_problem_line,
     )

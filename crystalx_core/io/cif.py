@@ -59,6 +59,13 @@ class CifEntry:
     block_name: str
     one_of_several: bool = False  # the file holds other structures (data blocks with atoms)
     hkl_tag: str = "_shelx_hkl_file"  # the tag shelx_hkl_text was read from
+    # without an embedded file, the measured tag of the block's own _refln loop (COD and IUCr
+    # CIFs carry their Fo² there: cif_reflections reads them), '' without one
+    refln_tag: str = ""
+    # where the block's own _refln loop cannot be read (no σ in it, a powder pattern's): why,
+    # and its line; refln_tag is '' then (a .hkl beside is read in its place)
+    refln_problem: str = ""
+    refln_problem_line: int | None = None
     notes: tuple[str, ...] = ()  # which block was read (of several), what symmetry assumed
     not_xray: str = ""  # why the block's data are not X-ray data ('' when they are)
     not_xray_line: int | None = None
@@ -781,11 +788,15 @@ def read_cif(path, block: str | None = None) -> CifEntry:
     structure.cell_su = tuple(_su(chosen, tag) for tag in _CELL_TAGS)
     structure.sites = grouped_mixed_sites(structure.sites)
     probe_tag, probe = _not_xray(chosen)
+    refln_tag, refln_problem, unread = ("", "", "") if hkl_text is not None else _own_refln(chosen)
     return CifEntry(
         structure=structure,
         shelx_res_text=embedded_file(chosen, RES_TAGS)[0],
         shelx_hkl_text=hkl_text,
         hkl_tag=hkl_tag,
+        refln_tag=refln_tag,
+        refln_problem=refln_problem,
+        refln_problem_line=lines.tag(unread) if unread else None,
         published_r1=_number(chosen, "_refine_ls_R_factor_gt"),
         block_name=chosen.name,
         one_of_several=structures > 1,
@@ -811,6 +822,34 @@ _NOT_REFINED = {
     "h": "beyond the high-angle cut-off",
     "l": "below the low-angle cut-off",
 }
+
+
+def _own_refln(block: gemmi.cif.Block) -> tuple[str, str, str]:
+    """(the measured tag, '', '') of the block's _refln loop of Fo², I or F where it can be
+    read as the file's reflections; ('', why, that tag) where it cannot (no σ in the loop, a
+    powder pattern's: it is then not the file's reflections, and --hkl X.cif refuses it by
+    name); empty without one. An .fcf of F with calculated phases holds no measured data."""
+    for measured, sigma in _MEASURED + (_F_MEAS,):
+        if not len(block.find_values(measured)):
+            continue
+        if measured == _F_MEAS[0] and _f_with_phases(block):
+            return "", "", ""
+        problem = _loop_problem(block, measured, sigma, _status(block))
+        if problem:
+            return "", problem, measured
+        return measured, "", ""
+    return "", "", ""
+
+
+def block_reflections(path: Path, block: str, hklf: HklfFormat | None = None) -> Reflections:
+    """The Fo² of the _refln loop of data_`block` of the CIF at `path` (that block's, never
+    another's), read as cif_reflections reads them."""
+    doc, text = _parse(path, None)
+    chosen = doc.find_block(block)
+    found = _measured([chosen], text, path, hklf) if chosen is not None else None
+    if found is None:
+        raise InputError(f"no _refln loop of Fo² in data_{block}", str(path))
+    return found
 
 
 def cif_reflections(path, hklf: HklfFormat | None = None, data: bytes | None = None) -> Reflections:
@@ -905,7 +944,7 @@ def _measured(
 ) -> Reflections | None:
     """The first _refln loop of measured Fo² (or I) of the document; None without one."""
     for block in doc:
-        for measured, sigma in _MEASURED + (("_refln_F_meas", "_refln_F_sigma"),):
+        for measured, sigma in _MEASURED + (_F_MEAS,):
             if len(block.find_values(measured)):
                 if measured == "_refln_F_meas" and not _measured_f(block):
                     continue  # F with calculated phases: _refuse_f
@@ -943,11 +982,17 @@ def _refuse_f(doc: gemmi.cif.Document, text: str, path: Path) -> None:
 def _measured_f(block: gemmi.cif.Block) -> bool:
     """A loop of measured F and σ(F) alone (a program that refines on F wrote it: CIF core
     _refln_F_meas), not an .fcf of F with calculated values or a SHELXL list code."""
-    return (
-        len(block.find_values("_refln_F_sigma")) > 0
-        and not _list_code(block)
-        and not any(len(block.find_values(tag)) for tag in _CALCULATED)
-    )
+    return len(block.find_values("_refln_F_sigma")) > 0 and not _f_with_phases(block)
+
+
+def _f_with_phases(block: gemmi.cif.Block) -> bool:
+    """An .fcf of F (SHELXL's LIST 3, 5): a list code, or calculated values beside F_meas."""
+    return bool(_list_code(block)) or any(len(block.find_values(tag)) for tag in _CALCULATED)
+
+
+def _status(block: gemmi.cif.Block) -> str | None:
+    """The block's status tag (_STATUS), None without one."""
+    return next((tag for tag in _STATUS if len(block.find_values(tag))), None)
 
 
 def _refln_loop(
@@ -956,15 +1001,12 @@ def _refln_loop(
     """h k l, the measured value and its σ of each row whose status is refined; the lines of
     `text` are looked at for a message alone (a large .fcf's tokens are read once, if at all)."""
     lines = functools.cache(lambda: _Lines(text, block.name))
-    status = next((tag for tag in _STATUS if len(block.find_values(tag))), None)
-    tags = ["_refln_index_h", "_refln_index_k", "_refln_index_l", measured, sigma]
+    status = _status(block)
+    problem = _loop_problem(block, measured, sigma, status)
+    if problem:
+        raise InputError(problem, str(path), lines().tag(measured))
+    tags = _INDICES + [measured, sigma]
     table = block.find(tags + ([status] if status else []))
-    if table.width() != len(tags) + bool(status) or len(table) == 0:
-        raise InputError(
-            f"{measured} needs {', '.join(tags[:3])} and {sigma} in its loop",
-            str(path),
-            lines().tag(measured),
-        )
     rows = functools.cache(lambda: lines().loop(measured)[1])
 
     def line_of(row: float) -> int:
@@ -1010,6 +1052,37 @@ def _refln_loop(
         *notes,
     ]
     return reflections
+
+
+def _loop_problem(block: gemmi.cif.Block, measured: str, sigma: str, status: str | None) -> str:
+    """Why the loop of `measured` cannot be read as single-crystal reflections, '' when it can:
+    the tags it lacks (a loop of Fo² and Fc² without σ, as COD files written from an .fcf
+    without it carry), a powder pattern's (GSAS writes _pd_refln_ tags in it: its Fo² come
+    from a Rietveld fit, σ or not), a status written apart from it."""
+    tags = _INDICES + [measured, sigma]
+    loop = block.find_loop(measured).get_loop()
+    written = {tag.lower() for tag in loop.tags} if loop is not None else set()
+    powder = any(tag.startswith("_pd_") for tag in written)
+    table = block.find(tags + ([status] if status else []))
+    if not powder and table.width() == len(tags) + bool(status) and len(table):
+        return ""
+    missing = [tag for tag in tags if tag.lower() not in written]
+    if loop is not None and missing:
+        why = f"{measured} needs {' and '.join(missing)} in its loop"
+        return why + (f" ({_POWDER})" if powder else "")
+    if powder:
+        return f"{measured}: {_POWDER}"
+    if loop is not None:  # all there: the status is not
+        return f"{status} is written apart from the {measured} loop: it must be a column of it"
+    return f"{measured} needs {', '.join(_INDICES)} and {sigma} in one loop with it"
+
+
+_INDICES = ["_refln_index_h", "_refln_index_k", "_refln_index_l"]
+_F_MEAS = ("_refln_F_meas", "_refln_F_sigma")
+_POWDER = (
+    "powder data, _pd_ tags: Fo² apportioned by a Rietveld fit; CrystalX refines "
+    "single-crystal data only"
+)
 
 
 def _list_code(block: gemmi.cif.Block) -> str:

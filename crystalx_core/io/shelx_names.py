@@ -84,7 +84,7 @@ def follow_renamed_atoms(
             replaced[line.number] = f"REM CrystalX: {names} not in this model; was: {flat}{ending}"
             put_out[line.number] = missing
         elif text != line.text:
-            replaced[line.number] = text
+            replaced[line.number] = _within_columns(text)
     if not put_out:
         return replaced, notes
     names = " ".join(dict.fromkeys(name for words in put_out.values() for name in words))
@@ -311,6 +311,26 @@ def _address(word: str, current: int) -> str | None:
     if number is None or number < 0 or suffix.startswith("$"):
         return None
     return residue_address(base.upper(), number)
+
+
+def _within_columns(text: str, width: int = 80) -> str:
+    """An instruction whose renamed atoms (C12 -> Cl12) made a line longer than `width`
+    columns, split there with ' =' continuations: SHELXL reads 80 columns of a line, so a name
+    past them would be lost, or the '=' that continues the instruction. A line without a name
+    (a long '!' comment alone) stays as it is."""
+    out = []
+    for physical in text.splitlines(keepends=True):
+        body = physical.rstrip("\r\n")
+        code, bang, comment = body.partition("!")
+        words, equals, after = code.partition("=")
+        words = words.split()
+        if len(body) <= width or not words:
+            out.append(physical)
+            continue
+        indent = " " if body[:1].isspace() else ""
+        tail = (" =" + after.rstrip() if equals else "") + (f" !{comment}" if bang else "")
+        out.append(_wrapped([indent + words[0], *words[1:]], tail, physical[len(body) :], width))
+    return "".join(out)
 
 
 def _wrapped(words: list[str], comment: str, ending: str, width: int = 80) -> str:

@@ -105,6 +105,12 @@ class ShelxFile:
     sfac: list[str] = field(default_factory=list)
     sfac_long: dict[str, ShelxLine] = field(default_factory=dict)  # element → long-form SFAC
     unit: list[float] = field(default_factory=list)
+    # DISP E f' f'' [mu], else a long-form SFAC's f' f'': element → (f', f''), which SHELXL
+    # uses instead of its own tables
+    dispersion: dict[str, tuple[float, float]] = field(default_factory=dict)
+    dispersion_lines: dict[str, ShelxLine] = field(default_factory=dict)  # where each was read
+    # DISP lines without both f' and f'': (element, line)
+    partial_disp: list[tuple[str, ShelxLine]] = field(default_factory=list)
     fvars: list[float] = field(default_factory=list)
     hklf: HklfFormat | None = (
         None  # the HKLF instruction as written; reflection_format() says if it can be read
@@ -158,22 +164,29 @@ class ShelxFile:
 
     def _not_honoured(self) -> tuple[str, ...]:
         """What the refinement reads but does not do as written: batch scales, the user's own
-        dispersion terms and form factors (cctbx's tables for the wavelength instead)."""
+        form factors (cctbx's tables instead; f' and f'' are used as given) and a DISP without
+        both f' and f''."""
         notes = []
         if "BASF" in self.cards:
             notes.append(
                 f"BASF (line {self.cards['BASF'].number}): batch scale factors are not refined; "
                 "every batch shares one scale"
             )
-        if "DISP" in self.cards:
-            notes.append(
-                f"DISP (line {self.cards['DISP'].number}): f' and f'' are cctbx's (Sasaki tables) "
-                "for the wavelength, not the values given"
-            )
         for element, card in self.sfac_long.items():
+            given, used = self.dispersion_lines.get(element), ""
+            if given is card:
+                used = "; its f' and f'' are used"
+            elif given is not None:
+                used = f"; the f' and f'' of DISP (line {given.number}) are used"
             notes.append(
                 f"SFAC {element} (line {card.number}): the standard form factor of {element} is "
-                "used, not the coefficients given"
+                f"used, not the Gaussian coefficients given{used}"
+            )
+        for element, card in self.partial_disp:
+            given = self.dispersion_lines.get(element)
+            used = "the tables' values" if given is None else f"those of line {given.number}"
+            notes.append(
+                f"DISP {element} (line {card.number}): f' and f'' not both given; {used} used"
             )
         return tuple(notes)
 
@@ -234,6 +247,7 @@ class ShelxFile:
             title=self.title,
             source=self.path,
             free_variable_values=tuple(self.fvars[1:]),
+            dispersion=dict(self.dispersion),
         )
 
 
@@ -521,8 +535,9 @@ class _Parser:
             "END": self._end,
             "TEMP": self._temp,
             "RESI": self._resi,
+            "DISP": self._disp,
         }.get(card.keyword)
-        if card.keyword in ("HKLF", "TWIN", "BASF", "NEUT", "DISP"):
+        if card.keyword in ("HKLF", "TWIN", "BASF", "NEUT"):
             self.cards.setdefault(card.keyword, card)
         if handler is not None:
             handler(card)
@@ -580,13 +595,30 @@ class _Parser:
     def _sfac(self, card):
         if not card.fields:
             raise self.error("SFAC without element symbols", card.number)
-        if len(card.fields) > 1 and _is_number(card.fields[1]):  # SFAC El a1 b1 ... wt
-            self._numbers(card, card.fields[1:], "SFAC " + card.fields[0])
+        if len(card.fields) > 1 and _is_number(card.fields[1]):  # SFAC E a1 b1 ... c f' f'' ...
+            numbers = self._numbers(card, card.fields[1:], "SFAC " + card.fields[0])
             symbol = normalise_symbol(card.fields[0], self.path, card.number)
             self.shelx.sfac_long[symbol] = card
             self.shelx.sfac.append(symbol)
+            if len(numbers) >= 11 and symbol not in self.shelx.dispersion:  # DISP's, if given, win
+                self.shelx.dispersion[symbol] = (numbers[9], numbers[10])
+                self.shelx.dispersion_lines[symbol] = card
         else:
             self.shelx.sfac += [normalise_symbol(s, self.path, card.number) for s in card.fields]
+
+    def _disp(self, card):
+        """`DISP E f' f'' [mu]` (E with or without '$'): the anomalous dispersion of E that
+        SHELXL refines with in place of its tables for the wavelength (or of a long-form SFAC,
+        which DISP follows)."""
+        if not card.fields:
+            raise self.error("DISP without an element", card.number)
+        symbol = normalise_symbol(card.fields[0].lstrip("$"), self.path, card.number)
+        numbers = self._numbers(card, card.fields[1:3], "DISP " + symbol)
+        if len(numbers) == 2:
+            self.shelx.dispersion[symbol] = (numbers[0], numbers[1])
+            self.shelx.dispersion_lines[symbol] = card
+        else:  # left to the tables (or the SFAC), with a note
+            self.shelx.partial_disp.append((symbol, card))
 
     def _unit(self, card):
         self.shelx.unit = self._numbers(card, card.fields, "UNIT")

@@ -18,9 +18,12 @@ source (pcxod/olex2 for the C++ core, the olex2-gui tree for util/pyUtil):
   XLibMacros::macHAdd: "not applicable to grown structures"); it adds nothing for an atom
   whose bond count does not fit the HFIX code ("Failed to translate HFIX code" is only
   logged), and pushes no undo entry of its own (xlcongen.cpp, xmacro.cpp macHAdd); a pivot
-  beside a disorder (neighbours in two or more PARTs other than 0 and its own) gets one group
-  per PART, its H in that PART at that neighbour's occupancy (macHAdd "Processing n parts",
-  unitcell.cpp GetAtomEnviList with a part); any other pivot's H get its PART and occupancy,
+  beside a disorder (neighbours in two or more PARTs other than 0 and its own, metals and
+  negative PARTs too) gets one group per PART, its H in that PART at that neighbour's
+  occupancy (macHAdd "Processing n parts", unitcell.cpp GetAtomEnviList with a part); the
+  bond count, metals included, must fit the code (xlcongen.cpp ShelxToOlex); with a negative
+  code (through olx.HAdd) one group rides on exactly the atoms listed (`hadd_listed`); any
+  other pivot's H get its PART and occupancy,
   but a methyl's or NH3's on a PART 0 pivot on a special position PART -1 (xlcongen.cpp
   TXlConGen::FixAtom: negative_part when the degeneracy is not 1);
 - Olex2's undo stack (gxmacro.cpp): `name` pushes one entry per call (GXLibMacros::macName,
@@ -53,11 +56,13 @@ source (pcxod/olex2 for the C++ core, the olex2-gui tree for util/pyUtil):
 - no structure open: `olx.FileFull()` is "none" (xlib/xmacro.cpp funFileFull, NoneString),
   `olex_core.SGInfo()` is None (py_core.cpp pySGInfo catches GetLastLoaderSG's throw), the
   asymmetric unit and the HKL source are empty (xfiles.cpp TXFile::Close clears both);
-- the `Label` macro shows each named atom's own label, nothing else: there is no
-  `atom=text` form, an argument that names no atom labels nothing, and the macro ends by
-  clearing the selection (gxlib/gxmacro.cpp GXLibMacros::macLabel: lb = GetLabel(),
-  FindXAtoms(Cmds, ...), app.SelectAll(false)); through `olx` a macro returns True, or
-  False when it failed (repository/pyext.cpp runOlexFunctionEx, macro branch);
+- the `Label` macro labels each atom an `atom=text` argument names with that text, or with
+  no `=` each named atom with its own label; an `=` list that names more or fewer visible
+  atoms than texts fails and labels nothing; the macro ends by clearing the selection
+  (gxlib/gxmacro.cpp GXLibMacros::macLabel, pcxod/olex2 024a95a; olex2-gui
+  util/pyUtil/gui/tools/__init__.py label_rsa calls `olx.Label(*["C1=C1*0.12", ...], a=True)`);
+  builds from before that form fail on `#c0=text` (see olx.Label); through `olx` a macro
+  returns True, or False when it failed (repository/pyext.cpp runOlexFunctionEx, macro branch);
 - the same-named .hkl is found whatever the case of its name (xfiles.cpp PostLoad:
   TEFile::Existsi), and HKLSrc gives the name as it is on disk;
 - `DecRunningThreadsCount` at 0 logs an error and leaves the count at 0 (py_core.cpp
@@ -119,6 +124,30 @@ RADII = {
     "Si": 1.11,
 }
 MAX_LABEL = 4
+METALS = set(
+    "Li Be Na Mg Al K Ca Sc Ti V Cr Mn Fe Co Ni Cu Zn Ga Rb Sr Y Zr Nb Mo Tc Ru Rh Pd Ag Cd "
+    "In Sn Cs Ba La Ce Pr Nd Sm Eu Gd Tb Dy Ho Er Tm Yb Lu Hf Ta W Re Os Ir Pt Au Hg Tl Pb Bi "
+    "U".split()
+)
+# TXlConGen::ShelxToOlex (xlib/xlcongen.cpp): HFIX m → the pivot elements and environment sizes
+# (every atom in it, metals too) it translates; anything else is "Failed to translate HFIX code".
+# crystalx_core/olex2.py has the same table: this copy, read again from the source, is kept on
+# purpose so that the double stays independent of the code it tests.
+OLEX2_HFIX = {
+    1: ({"C", "N", "Si", "O"}, (3,)),
+    2: ({"C", "N", "O"}, (1, 2)),
+    9: ({"C", "N", "O"}, (1, 2)),
+    3: ({"C", "N"}, (1,)),
+    13: ({"C", "N"}, (1,)),
+    12: ({"C"}, (1,)),
+    4: ({"C", "N"}, (2,)),
+    8: ({"O", "S"}, (1,)),
+    14: ({"O", "S"}, (1,)),
+    15: ({"B"}, (4, 5)),
+    16: ({"C"}, (1,)),
+}
+# congen.cpp AConstraintGenerator's C–H of a CH (fgCH1) by its number of neighbours
+CH_DISTANCE = {1: 0.93, 2: 0.93, 3: 0.98}
 OLEX2_ENVIRONMENT = {  # what an installed Olex2 has set when it runs a plugin (etc/bin/start)
     "PYTHONHOME": "{base}",
     "PYTHONPATH": "{base}/Lib:{base}/util/pyUtil",
@@ -199,6 +228,8 @@ class Olex2(object):
         self.safe_afix = True  # Olex2's option, default true (xapp.cpp TXApp::DoUseSafeAfix)
         self.cif_items = {}  # a loaded CIF's data items, as olx.Cif reads them
         self.hidden = set()  # atom indices hidden in the view
+        self.label_text_form = True  # Label's `atom=text` (gxmacro.cpp macLabel as of 024a95a)
+        self.hadd_listed_form = True  # macHAdd's negative-code branch (older builds: none)
         self.centred = None
         self.thread_prints = []  # text printed from a thread other than the main one
         self.starved = []  # threads that waited for the GIL in vain
@@ -418,9 +449,13 @@ class Olex2(object):
         whose neighbours lie in two or more PARTs other than 0 and its own gets one H group
         per such PART, placed on the neighbours in PART 0 and that PART
         (TUnitCell::GetAtomEnviList with a part, xlib/unitcell.cpp), its H in that PART at
-        the occupancy of that PART's first neighbour ("Processing n parts"); any other pivot
-        one group on all its neighbours. A PART whose bonds do not fit the code gets none
-        ("Failed to translate HFIX code" is only logged)."""
+        the occupancy of that PART's first neighbour ("Processing n parts"; the occupancy as
+        its SHELX code, Vars.GetParam, set on the H with Vars.SetParam: a free variable
+        carries over), negative PARTs and metals counted like any; any other pivot one group
+        on all its neighbours. A PART whose bonds (metals included) do not fit the code gets
+        none (TXlConGen::ShelxToOlex; "Failed to translate HFIX code" is only logged): a Cp C
+        bonded to Fe has three. How Olex2's command line reads `hadd -43 ...` (a negative
+        number or an option) was not read: the double refuses it here (see hadd_listed)."""
         if not args or not args[0].isdigit():
             return False
         if self.grown:
@@ -438,11 +473,69 @@ class Olex2(object):
                 continue
             parts = self._other_parts(pivot)
             for part, occu in parts if len(parts) >= 2 else [(None, None)]:
-                if self.heavy_neighbours(pivot, part) != BONDED_TO.get(code // 10, -1):
+                if not _olex2_places(code, pivot.type, self.heavy_neighbours(pivot, part)):
                     self.errors.append("hadd: code %d does not fit %s" % (code, pivot.label))
                     continue
                 self._add_riding(pivot, code, n, part, occu)
         self._validate_h_groups()  # hadd's own H cannot be undone; only this check's entry
+        return True
+
+    def hadd_listed(self, args, options):
+        """XLibMacros::macHAdd with a negative code, as olx.HAdd hands it over (each Python
+        argument one word, keywords the options: repository/pyext.cpp runOlexFunctionEx): the
+        first atom is the pivot and the others, in order, its whole environment, each where
+        the asymmetric unit has it (AE.Add(a.CAtom(), a.GetMatrix(), a.crd()): no symmetry
+        image can be named, and the pivot named again is an atom on top of it); one group if
+        the code fits that many atoms (TXlConGen::ShelxToOlex), AFIX `-a` (3 when not given),
+        in the second atom's PART at its occupancy as Olex2 holds it (0.5 for a full atom on
+        a mirror; free variable included: Vars.GetParam/SetParam), `-p` overriding the PART;
+        fewer than two atoms is a macro error. The H of a CH is placed from the named atoms
+        as congen.cpp AConstraintGenerator::Generate_1 does; other groups as _add_riding. A
+        bond vector of length 0 (the pivot named as its own neighbour) makes GenerateAtom's
+        Normalise throw (sdl/threex3.h TVector3::Normalise: TDivException), which FixAtom
+        catches: no H, and the macro succeeds. Not refused on a grown structure (the check is
+        `Hfix >= 0`); ValidateHGroups after. An Olex2 without that branch (hadd_listed_form
+        False: the older stored macHAdd) reads the code as any other and every named atom as
+        a pivot; ShelxToOlex has no negative code, so each only logs "Failed to translate
+        HFIX code" and the macro succeeds, having added nothing (a grown structure it
+        refuses, as it does for any code)."""
+        self.log.append("hadd " + " ".join(args))
+        if self.fail_on and ("hadd " + " ".join(args)).startswith(self.fail_on):
+            return False
+        atoms = [a for label in args[1:] for a in self.find_all(label)]
+        if not self.hadd_listed_form:
+            if self.grown:
+                self.errors.append("hadd: not applicable to grown structures")
+                return False
+            for atom in atoms:
+                self.errors.append("hadd: code %s does not fit %s" % (args[0], atom.label))
+            return True
+        code = -int(args[0])
+        if len(atoms) < 2:
+            self.errors.append("hadd: at least 2 atoms are expected")
+            return False
+        pivot, environment = atoms[0], atoms[1:]
+        n = H_PER_GROUP.get(code // 10)
+        bonds = [
+            [x - y for x, y in zip(self.cartesian(a.crd), self.cartesian(pivot.crd))]
+            for a in environment
+        ]
+        if n is None or not _olex2_places(code, pivot.type, len(environment)):
+            self.errors.append("hadd: code %d does not fit %s" % (code, pivot.label))
+        elif all(_length(v) > 0 for v in bonds):  # else GenerateAtom throws: no H
+            try:
+                crds = None
+                if n == 1 and pivot.type == "C":
+                    h = _generate_1(bonds, CH_DISTANCE[len(bonds)])
+                    origin = self.cartesian(pivot.crd)
+                    crds = [self.fractional([x + y for x, y in zip(h, origin)])]
+            except ZeroDivisionError:  # Normalise's TDivException, which FixAtom catches
+                crds = []
+            if crds != []:
+                part = int(options.get("p", environment[0].part))
+                afix = int(options.get("a", 3))
+                self._add_riding(pivot, afix, n, part, environment[0].occu, crds)
+        self._validate_h_groups()
         return True
 
     def _other_parts(self, pivot):
@@ -460,11 +553,12 @@ class Olex2(object):
                 parts.append((other.part, other.occu))
         return parts
 
-    def _add_riding(self, pivot, code, n, part, occu):
+    def _add_riding(self, pivot, code, n, part, occu, crds=None):
         """n H riding on `pivot` (AFIX `code`), in `part` at `occu` when given, else as
         TXlConGen::FixAtom (xlib/xlcongen.cpp) places them: in the pivot's PART at the pivot's
         occupancy, but in PART -1 for a methyl or NH3 (m 3 or 13, one heavy neighbour) whose
-        pivot is in PART 0 on a special position (degeneracy other than 1)."""
+        pivot is in PART 0 on a special position (degeneracy other than 1). At `crds`
+        (fractional) when given, else just beside the pivot (no test reads those places)."""
         if part is None and _methyl_like(pivot, code) and pivot.part == 0:
             if self.degeneracy(pivot) != 1:
                 part = -1
@@ -479,7 +573,7 @@ class Olex2(object):
             h = Atom(
                 name,
                 "H",
-                [c + 0.01 * (k + 1) for c in pivot.crd],
+                crds[k] if crds else [c + 0.01 * (k + 1) for c in pivot.crd],
                 uiso=1.2 * pivot.uiso,
                 afix=code,
                 resi=pivot.resi,
@@ -495,9 +589,9 @@ class Olex2(object):
         neighbours its m needs (1: 3; 2, 4: 2; 3, 8, 9, 12, 13, 14, 16: 1; 15: 4 or 5), logged
         as an error, and push one undo entry for all it deleted; nothing when none was. The
         neighbours counted are those in PART 0 or the group's PART (any, for a group in PART
-        0), so hadd's per-PART groups are judged on the bonds hadd placed them by. Left out:
-        the source also accepts the count less the metals among them (XElementLib::IsMetal,
-        whose list was not read), and neighbours that ride in a group of their own."""
+        0), so hadd's per-PART groups are judged on the bonds hadd placed them by; the count
+        less the metals among them also passes (a Cp C: two C and the metal). Left out:
+        neighbours that ride in a group of their own."""
         if not self.safe_afix:
             return
         groups = {}
@@ -509,7 +603,9 @@ class Olex2(object):
             pivot, m = members[0].pivot, members[0].afix // 10
             part = members[0].part
             count = self.heavy_neighbours(pivot, part or None)
-            if count not in ((4, 5) if m == 15 else (BONDED_TO.get(m, count),)):
+            metals = self.heavy_neighbours(pivot, part or None, metals_only=True)
+            wanted = (4, 5) if m == 15 else (BONDED_TO.get(m, count),)
+            if count not in wanted and count - metals not in wanted:
                 self.errors.append(
                     "Pivot atom %s has wrong connectivity for the given AFIX group and the "
                     "group was removed. Please revise your model." % pivot.label
@@ -520,14 +616,15 @@ class Olex2(object):
         if deleted:
             self.undo_stack.append(("kill", deleted))
 
-    def heavy_neighbours(self, atom, part=None):
+    def heavy_neighbours(self, atom, part=None, metals_only=False):
         """Non-H atoms (any symmetry image) bonded to `atom` (TNetwork::IsBondAllowed: PART 0
-        or the same PART); with `part`, only those in PART 0 or that PART
-        (TUnitCell::GetAtomEnviList, xlib/unitcell.cpp)."""
+        or the same PART), metals included (TUnitCell::GetAtomEnviList, xlib/unitcell.cpp);
+        with `part`, only those in PART 0 or that PART; `metals_only`: the metals of them."""
         return sum(
             self._images_bonded(atom, other)
             for other in self.live()
             if other.type not in ("Q", "H")
+            and (not metals_only or other.type in METALS)
             and _bond_allowed(atom, other)
             and (part is None or other.part in (0, part))
         )
@@ -561,6 +658,28 @@ class Olex2(object):
                 sum(matrix[r][c] * other.crd[c] for c in range(3)) + matrix[r][3] for r in range(3)
             ]
             yield [(image[k] - atom.crd[k]) - round(image[k] - atom.crd[k]) for k in range(3)]
+
+    def _orthogonalisation(self):
+        """Rows of the matrix that takes fractional to Cartesian (a along x, b in the xy
+        plane), the metric `distance` uses."""
+        a, b, c = self.cell[:3]
+        al, be, ga = (math.radians(v) for v in self.cell[3:])
+        cy = (math.cos(al) - math.cos(be) * math.cos(ga)) / math.sin(ga)
+        cz = math.sqrt(1 - math.cos(be) ** 2 - cy**2)
+        return (
+            (a, b * math.cos(ga), c * math.cos(be)),
+            (0.0, b * math.sin(ga), c * cy),
+            (0.0, 0.0, c * cz),
+        )
+
+    def cartesian(self, crd):
+        return [sum(m * x for m, x in zip(row, crd)) for row in self._orthogonalisation()]
+
+    def fractional(self, xyz):
+        (m00, m01, m02), (_, m11, m12), (_, _, m22) = self._orthogonalisation()
+        z = xyz[2] / m22
+        y = (xyz[1] - m12 * z) / m11
+        return [(xyz[0] - m01 * y - m02 * z) / m00, y, z]
 
     def distance(self, delta):
         a, b, c = self.cell[:3]
@@ -821,6 +940,41 @@ def _split_arguments(text):
     if current.strip() or words:
         words.append(current.strip())
     return [w for w in words if w != ""]
+
+
+def _length(v):
+    return math.sqrt(sum(x * x for x in v))
+
+
+def _unit(v):
+    return [x / _length(v) for x in v]
+
+
+def _cross(u, v):
+    return [u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]]
+
+
+def _generate_1(bonds, distance):
+    """AConstraintGenerator::Generate_1 (xlib/congen.cpp): the one H of a CH, from the pivot,
+    given the bond vectors; with three neighbours all within 1.95 Å along the normal of the
+    plane of their unit vectors, on the side away from them (Luc's AFIX 13 rule; the source
+    also lets a longer bond to Br pass, left out), else opposite the sum of the unit
+    vectors. A sum of length 0 raises ZeroDivisionError, as Normalise throws."""
+    units = [_unit(v) for v in bonds]
+    if len(bonds) == 3 and all(_length(v) <= 1.95 for v in bonds):
+        rv = _unit([sum(u[k] for u in units) for k in range(3)])
+        normal = _cross(
+            [x - y for x, y in zip(units[0], units[1])],
+            [x - y for x, y in zip(units[2], units[1])],
+        )
+        side = distance if sum(x * y for x, y in zip(rv, normal)) < 0 else -distance
+        return [x * side for x in _unit(normal)]
+    return [-distance * x for x in _unit([sum(u[k] for u in units) for k in range(3)])]
+
+
+def _olex2_places(code, element, count):
+    elements, counts = OLEX2_HFIX.get(code // 10, (set(), ()))
+    return element in elements and count in counts
 
 
 def _methyl_like(pivot, code):

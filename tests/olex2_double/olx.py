@@ -111,16 +111,56 @@ def Freeze(*value):
 
 
 def Label(*args, **options):
-    """Olex2's Label macro through olx (gxmacro.cpp macLabel): every visible atom an argument
-    names shows its own label (a `#c<id>`, a label or an address; anything else names
-    none), the selection is cleared, and the macro succeeds."""
-    for item in args:
-        for atom in STATE.find_all(str(item)):
-            index = STATE.atoms.index(atom)
-            if index not in STATE.hidden:
-                STATE.labels[index] = atom.label
+    """Olex2's Label macro through olx (gxlib/gxmacro.cpp GXLibMacros::macLabel, read in
+    pcxod/olex2 024a95a; olx gives each Python argument as one argument, quotes taken off:
+    repository/pyext.cpp runOlexFunctionEx). Arguments of the form `atom=text` (text may hold
+    blanks) label the atoms they name with `text`: the atoms are found for the `atom` parts
+    in order (FindXAtoms: visible atoms only, every visible copy of a `#c<id>`), and unless
+    exactly one is found per text the macro fails ("number of atoms does not match to the
+    number of labels"), labels nothing and leaves the selection; arguments without `=` are
+    then ignored. Without any `=` every visible atom named shows its own label. Either way
+    the macro ends by clearing the selection (app.SelectAll(false)). A build from before the
+    `atom=text` form (STATE.label_text_form False: the older stored versions of macLabel)
+    reads `#c0=text` as an atom id, which is not a number (GetXAtoms: ToSizeT, o_atoui throws
+    on any non-digit, sdl/estring.h), so the macro fails."""
+    relabel = [str(a).split("=", 1) for a in args if "=" in str(a)]
+    if relabel and not STATE.label_text_form:
+        if any(atom.lower().startswith("#c") for atom, _ in relabel):
+            STATE.errors.append("Macro 'Label' failed: invalid integer format")
+            return False
+        relabel = []  # another label with '=' names no atom
+    if relabel:
+        found = [
+            atom
+            for name, _ in relabel
+            for atom in STATE.find_all(name)
+            if STATE.atoms.index(atom) not in STATE.hidden
+        ]
+        if len(found) != len(relabel):
+            STATE.errors.append(
+                "Macro 'Label' failed: number of atoms does not match to the number of labels"
+            )
+            return False
+        for atom, (_, text) in zip(found, relabel):
+            STATE.labels[STATE.atoms.index(atom)] = text
+    else:
+        for item in args:
+            for atom in STATE.find_all(str(item)):
+                index = STATE.atoms.index(atom)
+                if index not in STATE.hidden:
+                    STATE.labels[index] = atom.label
     STATE.selection = []
     return True
+
+
+def HAdd(*args, **options):
+    """The HAdd macro through olx: each argument a word of the macro as given, keywords its
+    options (repository/pyext.cpp runOlexFunctionEx); True, or False when it failed. Only the
+    negative-code form is modelled here; `hadd CODE atoms` goes through olex.m."""
+    words = [str(a) for a in args]
+    if not words or not (words[0][:1] == "-" and words[0][1:].isdigit()):
+        raise NotImplementedError("the double's olx.HAdd takes the negative-code form only")
+    return STATE.hadd_listed(words, dict((k, str(v)) for k, v in options.items()))
 
 
 def Schedule(interval, macro, **options):
@@ -162,12 +202,15 @@ KINDS = {"ires": "ins", "cif": "cif", "p4p": "p4p", "mol": "mol", "xyz": "mol", 
 
 
 def IsFileType(kind):
-    """xlib/xmacro.cpp XLibMacros::funIsFileType: 'ins' and 'res' are the ins loader and that
-    extension, 'ires' either; 'cif' the CIF loader (CheckFileType<TCif>: a .fcf or .fco too);
-    'p4p', 'mol', 'crs' their loaders, and 'xyz' the mol loader (CheckFileType<TMol>, so a
-    .mol file, never a .xyz, which TXyz loads); any other kind, 'cmf' among them, "false"
-    (every stored version of the function ends `else E.SetRetVal(false)`); "false" with no
-    file. The double takes the loader from the extension of the file it loaded."""
+    """xlib/xmacro.cpp XLibMacros::funIsFileType (the stored versions whose body was read):
+    'ins' and 'res' are the ins loader and that extension, 'ires' either; 'cif' the CIF
+    loader (CheckFileType<TCif>: a .fcf or .fco too); 'p4p', 'mol', 'crs' their loaders, and
+    'xyz' the mol loader (CheckFileType<TMol>, so a .mol file, never a .xyz, which TXyz
+    loads); any other kind "false" (`else E.SetRetVal(false)`); "false" with no file. The
+    newest stored xmacro.cpp (406,828 characters) registers the function as "Checks type of
+    currently loaded file [ins,res,ires,cif,cmf,mol,xyz]": its body, past what the index
+    holds, was not read, so what 'cmf' answers there is unknown; the double says "false".
+    The plugin asks only 'cif'. The double takes the loader from the file's extension."""
     extension = STATE.file.rsplit(".", 1)[-1].lower() if STATE.file else ""
     loader, kind = LOADERS.get(extension), kind.lower()
     if kind in ("ins", "res"):

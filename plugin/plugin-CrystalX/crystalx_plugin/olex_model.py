@@ -271,9 +271,41 @@ def translate(commands, model):
             for index in pivots:
                 asked[index] = H_PER_CODE.get(int(words[1]) // 10, 0)
             out.append("hadd %s %s" % (words[1], " ".join("#c%d" % i for i in pivots)))
+        elif verb == "hadd" and explicit_hadd(words):
+            atoms = [unique(w) for w in words[2:-2]]
+            asked[atoms[0]] = H_PER_CODE.get(int(words[1][1:]) // 10, 0)
+            out.append(
+                "hadd %s %s %s"
+                % (words[1], " ".join("#c%d" % i for i in atoms), " ".join(words[-2:]))
+            )
         else:
             raise ApplyError("unexpected command from the core: %r; nothing was changed" % command)
     return out, asked
+
+
+def explicit_hadd(words):
+    """`hadd -CODE pivot first others -a=CODE -p=PART`: one group on the atoms listed (the
+    core's form where Olex2's `hadd CODE pivot` would place other groups: crystalx_core
+    olex2.olex2_hadd)."""
+    return (
+        len(words) >= 6
+        and words[1][:1] == "-"
+        and words[1][1:].isdigit()
+        and words[-2] == "-a=" + words[1][1:]
+        and words[-1][:3] == "-p="
+        and words[-1][3:].lstrip("-").isdigit()
+    )
+
+
+def run_command(olex, olx, command):
+    """Run one translated command: an explicit hadd through olx.HAdd, which hands each word
+    to the macro as it is (repository/pyext.cpp runOlexFunctionEx: arguments to Cmds, keywords
+    to options) so its negative code is a code, not an option; every other through olex.m."""
+    words = command.split()
+    if words[0] == "hadd" and explicit_hadd(words):
+        options = dict(w[1:].split("=", 1) for w in words[-2:])
+        return olx.HAdd(*words[1:-2], **options) is not False
+    return bool(olex.m(command))
 
 
 class Journal(object):
@@ -382,7 +414,9 @@ def _show(state, fields, names):
 def apply_commands(olex, olx, olex_core, commands, before, say):
     """Run the core's commands by aunit id inside Freeze and check what Olex2 did; on a
     refused command, a rename that did not happen or a label Olex2 changed, put the model back
-    and raise ApplyError. H that hadd did not add (or added more of) are reported via `say`."""
+    and raise ApplyError. H that hadd did not add (or added more of) are reported via `say`;
+    a named hadd that fails (macHAdd, Hfix < 0: "at least 2 atoms are expected" where fewer
+    of its atoms are found) costs only its H: it is named in one line, the rest stands."""
     translated, asked = translate(commands, before)
     if asked and is_grown(olx) is not False:
         olex.m("fuse")  # hadd refuses a grown structure; the asymmetric unit is unchanged
@@ -391,10 +425,13 @@ def apply_commands(olex, olx, olex_core, commands, before, say):
     frozen = olx.Freeze()
     olx.Freeze(True)
     try:
+        refused = []
         for command in translated:
-            done = olex.m(command)
+            done = run_command(olex, olx, command)
             journal.record(command)  # a refused command may still have pushed entries
-            if not done:
+            if not done and explicit_hadd(command.split()):
+                refused.append(command.split()[2])  # its H are missing, the rest stands
+            elif not done:
                 _roll_back(journal, olex, olx, olex_core)
                 raise ApplyError("Olex2 refused %r; the model was put back as it was" % command)
         now = read_model(olx, olex_core)
@@ -415,6 +452,11 @@ def apply_commands(olex, olx, olex_core, commands, before, say):
         journal.after = now
     finally:
         olx.Freeze(frozen == "true")
+    if refused:
+        say(
+            "Olex2 did not take hadd with the bonds named for %s"
+            % " ".join(now.states[int(m[2:])][0] for m in refused)
+        )
     short = hydrogen_shortfall(asked, journal.added, now)
     if short:
         say("Olex2's hadd did not give the H asked for: %s" % "; ".join(short))

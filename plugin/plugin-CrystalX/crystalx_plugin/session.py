@@ -38,7 +38,7 @@ class Session(object):
         self.answer = None  # (Model, result) of the last preview
         self.shown = None  # the Model the last answer (and the panel) describes
         self.journals = []  # one per apply, last first to revert
-        self.to_check = []  # aunit ids of the atoms the last answer asks to check
+        self.to_check = []  # (aunit id, probabilities) of the atoms the last answer flags
         self.messages = []
 
     def say(self, text):
@@ -84,10 +84,8 @@ class Session(object):
 
     def show(self, model, result):
         """The atoms to check (below the threshold, or changed by the data) labelled in the
-        view and listed with their probabilities and the data's decision in the console, the
-        HTML table, and the file the Qt panel watches. Olex2's Label macro can only show an
-        atom's own label (gxlib/gxmacro.cpp GXLibMacros::macLabel), so the numbers go to
-        the console, the table and the panel."""
+        view with their probabilities and listed in the console with the data's decision, the
+        HTML table, and the file the Qt panel watches."""
         self.answer = (model, result)
         self.shown = model
         threshold = float(self.settings("probability_threshold"))
@@ -96,7 +94,7 @@ class Session(object):
             for s in result["sites"]
             if s["probabilities"] and (element_probability(s) < threshold or changed_from(s))
         ]
-        if flagged:  # Olex2's console carries the numbers: its labels show atom labels only
+        if flagged:
             self.say(
                 "below %.2f confidence or changed by the data: %s"
                 % (
@@ -104,8 +102,8 @@ class Session(object):
                     "; ".join("%s %s" % (s["label"], probability_text(s)) for s in flagged),
                 )
             )
-        ids = [model.id_of(s["label"]) for s in flagged]
-        self.to_check = [i for i in ids if i is not None]
+        ids = [(model.id_of(s["label"]), s) for s in flagged]
+        self.to_check = [(i, probability_text(s)) for i, s in ids if i is not None]
         self.mark()
         data = result.get("reflections")
         if data:
@@ -139,12 +137,23 @@ class Session(object):
         return assignment_table(result, threshold)
 
     def mark(self):
-        """Label the atoms to check by their aunit ids (which survive renames): Olex2's label
-        is a text fixed when made (gxmacro.cpp macLabel: gxl.SetLabel), so after Apply they
-        are labelled again with their new labels."""
+        """Label the atoms to check by their aunit ids (which survive renames) with their label
+        as it is now and their probabilities, "C2 C 0.62": Olex2's Label takes `atom=text`
+        (gxlib/gxmacro.cpp GXLibMacros::macLabel; olex2-gui's label_rsa uses it). One call per
+        atom, as one atom it cannot label (hidden, or shown twice in a grown structure) fails
+        the whole call; where it fails, or this Olex2 predates the form, the atom shows its
+        own label and the console line carries the numbers. A label is a text fixed when made,
+        so after Apply the atoms are labelled again."""
         self.clear_labels()
-        marks = ["#c%d" % i for i in self.to_check]
-        if marks and self.settings("label_overlay") and self.olx.Label(*marks) is False:
+        if not self.to_check or not self.settings("label_overlay"):
+            return
+        failed = []
+        for index, numbers in self.to_check:
+            mark = "#c%d" % index
+            text = "%s %s" % (self.olx.xf.au.GetAtomName(index), numbers)
+            if self.olx.Label("%s=%s" % (mark, text)) is False and self.olx.Label(mark) is False:
+                failed.append(mark)
+        if failed:
             self.say("Olex2 could not label the atoms to check")
 
     def clear_labels(self):

@@ -1,0 +1,61 @@
+"""Atoms a file lists twice: a second whole atom of the same element on an atom or on one of
+its symmetry images. A structure grown and saved with its symmetry-generated atoms, or a
+display program's export (ShelXle's writes the whole molecule of DSR's octane-ccdc.res, its
+second half on the images of the first through the inversion centre), gives them. Two whole
+atoms cannot share a place, and each would take the other's image as a bonded neighbour,
+so the H counts go wrong; the later one is left out, as Olex2's `fuse` merges them, and a
+note names each pair. Atoms the file declares alternatives (different non-zero PARTs, or a
+negative PART against an image, SHELX's rules in geometry.may_bond) are disorder, whatever
+their occupancies say, and stay."""
+
+from __future__ import annotations
+
+from crystalx_core.geometry import contact_may_bond, identity_operator, neighbours
+from crystalx_core.structure import Structure
+
+# Å: an atom this close to another's image is that atom again. Written coordinates put a
+# grown atom within 0.001 Å of its image. Split sites come as close (FC_p31c N1/N1' 0.043 Å),
+# so alternatives are told by their PARTs, or by occupancies that add up to one at most.
+REPEAT = 0.1
+WHOLE = 1.0 + 1e-3  # two occupancies summing to more than this are not a split site's
+
+
+def without_repeated_atoms(
+    structure: Structure, olex2_model: bool = False
+) -> tuple[Structure, str]:
+    """`structure` without the atoms that repeat an earlier one, and a note naming them ('' when
+    none does); for the user's Olex2 model (the service) the note asks for `fuse` there, where
+    the atoms stay."""
+    sites = structure.sites
+    identity = identity_operator(structure)
+    left_out: dict[int, int] = {}  # repeated site → the earlier one it repeats
+    for i, contacts in enumerate(neighbours(structure, REPEAT)):
+        site = sites[i]
+        if site.is_peak:
+            continue
+        for c in contacts:
+            other = sites[c.j]
+            if (
+                c.j < i
+                and c.j not in left_out
+                and not other.is_peak
+                and other.element.upper() == site.element.upper()
+                and site.occupancy + other.occupancy > WHOLE
+                and contact_may_bond(sites, c, identity)
+            ):
+                left_out[i] = c.j
+                break
+    if not left_out:
+        return structure, ""
+    pairs = ", ".join(f"{sites[i].label} on {sites[j].label}" for i, j in left_out.items())
+    kept = [s for k, s in enumerate(sites) if k not in left_out]
+    if olex2_model:
+        return structure.with_sites(kept), (
+            f"atoms the model holds twice, each a whole atom on an earlier one or its symmetry "
+            f"image ({pairs}): the later left out of this answer; run `fuse` in Olex2 to merge "
+            "them in the model"
+        )
+    return structure.with_sites(kept), (
+        f"atoms the file lists twice, each a whole atom on an earlier one or its symmetry "
+        f"image ({pairs}): the later left out (Olex2's `fuse`)"
+    )
