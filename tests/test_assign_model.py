@@ -636,8 +636,8 @@ def test_the_smallest_site_is_the_space_groups_most_special_position():
 def test_the_cover_gives_no_atom_to_a_trace_element():
     """COD 1552546 (a mica, C2/c): UNIT's Ti 0.2 of 7.8 Al in the cell shares the Al site;
     0.025 of an atom in the asymmetric unit, under half of the group's most special site (0.5
-    there). Made to appear, it took a whole site (the solution's K), and the refinement could
-    not recover. An element with a whole atom's share is still covered."""
+    there). Made to appear, it took a whole site (the solution's K): a cleaner cover, though the
+    mica's solve ends the same without it. An element with a whole atom's share is covered."""
     from crystalx_core.assign.composition import PENALTY
     from crystalx_core.assign.model import _cover_every_element, trace_elements
     from crystalx_core.symmetry import smallest_site_share

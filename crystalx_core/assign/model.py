@@ -444,7 +444,9 @@ def trace_elements(counted: dict[int, float], smallest: float) -> set[int]:
     """Classes whose count in the asymmetric unit is under half of the smallest a site can
     count for (`smallest`, symmetry.smallest_site_share: the space group's most special
     Wyckoff position): a dopant or a minor substituent on a mixed site (COD 1552546's Ti, 0.2
-    of 7.8 Al in the cell), which a whole atom of its own would overstate many times over. The
+    of 7.8 Al in the cell), which a whole atom of its own would overstate many times over: a
+    cleaner cover, not what solves the mica (the second round of charge flipping does; its solve
+    ends the same without this rule). The
     group's, not the solution's: XH_urea's C and O (a quarter each in P-421m, on the -4 axis)
     are atoms whether or not a peak was found on that axis."""
     return {c for c, n in counted.items() if n < 0.5 * smallest}
