@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from pathlib import Path
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Callable
@@ -122,6 +123,7 @@ def solve_job(
     # the input's atoms (a CIF's published model, solved again) are no part of a solution from
     # cell, symmetry and contents, nor H of the user's to keep: at the solution's origin they
     # were read as such ('H1B of the input on Fe1 not written', sf_p-1_a)
+    unused = _unused_atoms_note(structure)
     structure = structure.with_sites([])
     tried: list[tuple[Solution, Completion]] = []
     failed = None
@@ -147,9 +149,22 @@ def solve_job(
     result.solution, result.runs, result.completion = solution, tried, completion
     notes = [_runs_note(tried, solution), completion.note()]
     incomplete = solution.completeness_note()
-    result.notes[:0] = [note for note in (unit_note, incomplete) if note] + notes
+    result.notes[:0] = [note for note in (unused, unit_note, incomplete) if note] + notes
     result.timings = {**timings, **result.timings}
     return result
+
+
+def _unused_atoms_note(structure: Structure) -> str:
+    """What becomes of the input's atoms in a solve, said once: a user who passes a model may
+    expect it kept or refined, which `assign` does."""
+    atoms = len(structure.atoms)
+    if not atoms:
+        return ""
+    name = Path(structure.source).name if structure.source else "the input"
+    return (
+        f"{name}'s {atoms} {'atoms are' if atoms > 1 else 'atom is'} not used: solve starts "
+        f"from cell, symmetry and UNIT; assign keeps {'them' if atoms > 1 else 'it'}"
+    )
 
 
 def _complete_runs(

@@ -77,10 +77,15 @@ def test_a_second_round_of_runs_where_every_completed_run_stayed_unsolved(shared
 def test_a_cif_solved_again_has_no_input_atoms_in_its_job(shared_data):
     """`crystalx solve x.cif` of a CIF with its model and its own Fo² (sf_p-1_a): the solution
     comes from cell, symmetry and contents; the published H are no user's H, and the job said
-    'H1B of the input on Fe1 not written', 'H1C of the input is bonded to no atom', etc."""
+    'H1B of the input on Fe1 not written', 'H1C of the input is bonded to no atom', etc. One
+    note says the input's atoms were not used, and which command keeps them."""
     from crystalx_core.io import load, read_reflections
 
     path = CORPUS / "sf_p-1_a.cif"
     result = solve_job(load(path).structure, read_reflections(path), "model")
     assert result.failure is None
     assert [note for note in result.notes if "of the input" in note] == []
+    assert result.notes[0] == (
+        "sf_p-1_a.cif's 12 atoms are not used: solve starts from cell, symmetry and UNIT; "
+        "assign keeps them"
+    )
