@@ -779,7 +779,11 @@ def _anisotropic_counts(weigh, current, evidence, why, seen):
     }
     if not proposed:
         return current, evidence, set(), _of(counted, doubt)
-    trial = weigh.refined_with(aniso, proposed, anisotropic=True, riding=True)
+    # refined from the model `aniso` was refined from, as it was: two refinements compared
+    # start alike, or the start decides (refined from `aniso` itself, 2004832's geometry gave
+    # the rules two O–H more and every element fitted worse: B wR2 0.1225 against C's 0.1050;
+    # from `current`, B 0.0899)
+    trial = weigh.refined_with(current, proposed, anisotropic=True, riding=True)
     # no worse on both: a change within the net's tolerance but worse went past the rounds and
     # the net that had rejected it (sucrose's O6/O8 made F beside a water at occupancy 0.7:
     # anisotropic R1 0.0761, wR2 0.2096 with F, 0.0750, 0.2094 without); every right change
@@ -807,7 +811,7 @@ def _anisotropic_counts(weigh, current, evidence, why, seen):
     if new is None:
         return current, evidence, set(), _of(counted, doubt)
     if kept != proposed:  # some dropped: the rest is judged alone, as the set was, or not taken
-        trial = weigh.refined_with(aniso, kept, anisotropic=True, riding=True)
+        trial = weigh.refined_with(current, kept, anisotropic=True, riding=True)
         if not _no_worse(trial, aniso):
             return current, evidence, set(), _of(counted, doubt)
         again = weigh(trial)  # once: a weighing fits every site
