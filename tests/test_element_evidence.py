@@ -1256,3 +1256,32 @@ def test_the_anisotropic_counts_change_is_judged_from_the_model_it_is_compared_w
     weighed = weigh_elements(refined, reflections, "model", 10)
     assert weighed.changes == {"C4": "C", "F1": "F", "B": "B"}, weighed.notes()
     assert "counted on the anisotropic model with riding H" in weighed.evidence["B"].reason
+
+
+def test_a_tetrahedral_boron_is_weighed_with_the_h_geometry_settles(shared_data, monkeypatch):
+    """sfarchiv2_2004871's phosphine-borane (B9 bonded to P1 alone, 1.91 Å, published BH3) on
+    swap_benchmark --pairs other --seed 31's data, B9 held as C, C14 and C16 as B. The rules
+    give a B no H, so B9 weighed as B lacked its three H, and its count took them up: 4.5 e as
+    C with a methyl's H, five widths from every candidate, not weighed, and B9 stayed C. With
+    the BH3 geometry alone settles (baseline.h_fixed) it counts 5.2 e as B and is put right.
+    The BH3 is held by DFIX at the job's B–H, as SHELXL has no HFIX for it."""
+    from pathlib import Path
+
+    from crystalx_core.element_evidence import riding_plan
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from simulated_solve_benchmark import choose
+    from swap_benchmark import trial_data
+
+    name = "sfarchiv2_2004871.cif"
+    [(_, truth)] = choose(CORPUS, 1, 80, only={name})
+    heavy, swaps, (reflections, _, _) = trial_data(truth, name, seed=31, pairs="other")
+    plan = riding_plan(truth.with_sites(heavy))
+    b9 = [s for s in plan.structure.sites if s.label.startswith("H9")]
+    assert len(b9) == 3 and all(s.afix == 0 for s in b9), b9
+    assert plan.restraints == ["DFIX 1.10 B9 H9A B9 H9B B9 H9C"], plan.restraints
+    swapped = {heavy[i].label: element for i, element in swaps.items()}
+    assert swapped == {"B9": "C", "C14": "B", "C16": "B"}
+    refined = refine(_swapped(truth.with_sites(heavy), swapped), reflections, 10)
+    weighed = weigh_elements(refined, reflections, "model", 10)
+    assert weighed.changes == {"B9": "B", "C14": "C", "C16": "C"}, weighed.notes()
