@@ -114,18 +114,14 @@ from crystalx_core.assign.labels import relabel
 from crystalx_core.assignment import Assignment
 from crystalx_core.crystallography.convert import own_site_symmetry, scatterer, set_dispersion
 from crystalx_core.crystallography.maps import fobs_peaks
-from crystalx_core.crystallography.refine import (
-    RefinementResult,
-    refine,
-    refinement_instructions,
-)
+from crystalx_core.crystallography.refine import RefinementResult, refine
 from crystalx_core.crystallography.solve import merged_intensities
 from crystalx_core.elements import atomic_number, is_hydrogen, is_metal
 from crystalx_core.errors import RefinementError
 from crystalx_core.geometry import connectivity, one_alternative
 from crystalx_core.hydrogen_data import MIN_COMPLETENESS, hamilton_ratio
 from crystalx_core.hydrogens import RESTRAINED_XH, place_hydrogens
-from crystalx_core.riding import HydrogenPlan, add_riding_hydrogens, second_neighbours
+from crystalx_core.riding import add_riding_hydrogens, second_neighbours
 from crystalx_core.structure import Structure
 
 # absolute R1: a change of element that moves R1 less is "data undecided" (the audit's verdict)
@@ -1120,13 +1116,11 @@ class _Weighing:
         try:
             if not riding:
                 return refine(changed, self.reflections, self.cycles, anisotropic=anisotropic)
-            plan = riding_plan(changed)
             result = refine(
-                plan.structure,
+                with_riding_hydrogens(changed),
                 self.reflections,
                 self.cycles,
                 anisotropic=anisotropic,
-                instructions=refinement_instructions(plan.restraints),
             )
             heavy = [s for s in result.structure.sites if not is_hydrogen(s.element)]
             return replace(result, structure=result.structure.with_sites(heavy))
@@ -1166,21 +1160,17 @@ class _Weighing:
 def with_riding_hydrogens(model: Structure) -> Structure:
     """The non-H model with H where the rules put them for the elements it holds: each site's
     count then measures the atom alone (without them an NH3+ carries about 1 e of its H and
-    counts as an O)."""
-    return riding_plan(model).structure
-
-
-def riding_plan(model: Structure) -> HydrogenPlan:
-    """with_riding_hydrogens' H, with the DFIX/DANG that hold those no AFIX rides (water; a
-    BH2 or BH3), as the job refines them.
+    counts as an O).
 
     Where geometry alone settles the count (a tetrahedral B outside a cage: baseline.h_fixed,
     which the job's H counts hold to) that count is taken: the rules give every such B none,
     so a phosphine-borane's BH3 weighed as B lacked its 3 H and its count took them up
     (sfarchiv2_2004871's B9 held as C: 4.5 e as C with a methyl's H, 5 widths from every
     candidate, not weighed). SHELXL has no HFIX for a BH2 or BH3: their H are placed on the
-    tetrahedral geometry at the job's restrained B–H (hydrogens.RESTRAINED_XH) and held by DFIX,
-    as the job holds H given on a B."""
+    tetrahedral geometry at the job's restrained B–H (hydrogens.RESTRAINED_XH). Refined here
+    they are free, as a water's H are (the job's DFIX/DANG are not passed to these
+    refinements: passed, they moved codtools_4504659's anisotropic count of a water O held as
+    F from O 0.53 to F 0.52, a coin's toss, and it stayed F)."""
     counts = [n for n, _ in hydrogen_counts(model, "rules")]
     index = [i for i, s in enumerate(model.sites) if not is_hydrogen(s.element)]
     heavy = model.with_sites([model.sites[i] for i in index])
@@ -1204,7 +1194,7 @@ def riding_plan(model: Structure) -> HydrogenPlan:
                 distance=RESTRAINED_XH["B"],
             )
             given[index[k]] = (list(positions), None)
-    return add_riding_hydrogens(model, dict(zip(index, counts)), given=given)
+    return add_riding_hydrogens(model, dict(zip(index, counts)), given=given).structure
 
 
 # the tetrahedral geometry (HFIX m, the code's n unused) of a BH2 on two neighbours and a BH3

@@ -1264,10 +1264,12 @@ def test_a_tetrahedral_boron_is_weighed_with_the_h_geometry_settles(shared_data,
     give a B no H, so B9 weighed as B lacked its three H, and its count took them up: 4.5 e as
     C with a methyl's H, five widths from every candidate, not weighed, and B9 stayed C. With
     the BH3 geometry alone settles (baseline.h_fixed) it counts 5.2 e as B and is put right.
-    The BH3 is held by DFIX at the job's B–H, as SHELXL has no HFIX for it."""
+    The BH3 is placed at the job's B–H, 1.10 Å (SHELXL has no HFIX for it)."""
     from pathlib import Path
 
-    from crystalx_core.element_evidence import riding_plan
+    import numpy as np
+
+    from crystalx_core.element_evidence import with_riding_hydrogens
 
     monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
     from simulated_solve_benchmark import choose
@@ -1276,10 +1278,12 @@ def test_a_tetrahedral_boron_is_weighed_with_the_h_geometry_settles(shared_data,
     name = "sfarchiv2_2004871.cif"
     [(_, truth)] = choose(CORPUS, 1, 80, only={name})
     heavy, swaps, (reflections, _, _) = trial_data(truth, name, seed=31, pairs="other")
-    plan = riding_plan(truth.with_sites(heavy))
-    b9 = [s for s in plan.structure.sites if s.label.startswith("H9")]
-    assert len(b9) == 3 and all(s.afix == 0 for s in b9), b9
-    assert plan.restraints == ["DFIX 1.10 B9 H9A B9 H9B B9 H9C"], plan.restraints
+    model = with_riding_hydrogens(truth.with_sites(heavy))
+    b9 = next(s for s in model.sites if s.label == "B9")
+    bh = [s for s in model.sites if s.label.startswith("H9")]
+    assert len(bh) == 3, bh
+    lengths = [np.linalg.norm(model.cartesian(h.frac) - model.cartesian(b9.frac)) for h in bh]
+    assert np.allclose(lengths, 1.10), lengths
     swapped = {heavy[i].label: element for i, element in swaps.items()}
     assert swapped == {"B9": "C", "C14": "B", "C16": "B"}
     refined = refine(_swapped(truth.with_sites(heavy), swapped), reflections, 10)
