@@ -1264,7 +1264,8 @@ def test_a_tetrahedral_boron_is_weighed_with_the_h_geometry_settles(shared_data,
     give a B no H, so B9 weighed as B lacked its three H, and its count took them up: 4.5 e as
     C with a methyl's H, five widths from every candidate, not weighed, and B9 stayed C. With
     the BH3 geometry alone settles (baseline.h_fixed) it counts 5.2 e as B and is put right.
-    The BH3 is placed at the job's B–H, 1.10 Å (SHELXL has no HFIX for it)."""
+    The BH3 is placed at B–H 1.10 Å, RESTRAINED_XH['B'] (SHELXL's AFIX 15 borane-cage value,
+    borrowed: SHELXL has no HFIX for a BH3 and the job places none)."""
     from pathlib import Path
 
     import numpy as np
