@@ -34,6 +34,20 @@ def _swapped(heavy, swaps):
     )
 
 
+def _swap_trial(monkeypatch, name: str, seed: int):
+    """swap_benchmark --pairs other --seed SEED's trial on a corpus file: its published model, the
+    heavy atoms, the swaps made ({index: element}) and the simulated reflections."""
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from simulated_solve_benchmark import choose
+    from swap_benchmark import trial_data
+
+    [(_, truth)] = choose(CORPUS, 1, 80, only={name})
+    heavy, swaps, (reflections, _, _) = trial_data(truth, name, seed=seed, pairs="other")
+    return truth, heavy, swaps, reflections
+
+
 def _counts(electrons, sigma=0.05):
     return {"C": (electrons, sigma), "N": (electrons, sigma)}
 
@@ -1141,15 +1155,7 @@ def test_a_site_the_anisotropic_weighing_finds_smeared_leans_on_no_count(shared_
     one refinement to the next. One isotropic weighing, under it, counts 4.0 e as C (posterior
     B 0.98); the anisotropic one finds the group smeared. The site keeps C (it was made B on
     an anisotropic wR2 of 0.1004 against 0.1005), with the reason."""
-    from pathlib import Path
-
-    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    from simulated_solve_benchmark import choose
-    from swap_benchmark import trial_data
-
-    name = "sfarchiv2_2004925.cif"
-    [(_, truth)] = choose(CORPUS, 1, 80, only={name})
-    heavy, _, (reflections, _, _) = trial_data(truth, name, seed=11, pairs="other")
+    truth, heavy, _, reflections = _swap_trial(monkeypatch, "sfarchiv2_2004925.cif", 11)
     weighed = weigh_elements(
         refine(truth.with_sites(heavy), reflections, 10), reflections, "model", 10
     )
@@ -1206,15 +1212,7 @@ def test_a_smeared_site_keeps_its_element_with_the_models_probabilities_beside_i
     reported on each site, but not taken (it reads peak heights, which the smearing lowers): the
     element held is kept, and the note says so. Its aside blames the smearing only where the
     prior names a lighter element than the one held: on F(3) held as O it names F, heavier."""
-    from pathlib import Path
-
-    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    from simulated_solve_benchmark import choose
-    from swap_benchmark import trial_data
-
-    name = "sfarchiv2_2004811.cif"
-    [(_, truth)] = choose(CORPUS, 1, 80, only={name})
-    heavy, swaps, (reflections, _, _) = trial_data(truth, name, seed=3, pairs="other")
+    truth, heavy, swaps, reflections = _swap_trial(monkeypatch, "sfarchiv2_2004811.cif", 3)
     swapped = {heavy[i].label: element for i, element in swaps.items()}
     assert swapped == {"F(3)": "O", "O(1)": "F", "Cl(3)": "S"}
     refined = refine(_swapped(truth.with_sites(heavy), swapped), reflections, 10)
@@ -1241,15 +1239,7 @@ def test_the_anisotropic_counts_change_is_judged_from_the_model_it_is_compared_w
     0.1050); refined from the anisotropic model instead, whose geometry gave the rules two O–H
     more, it fitted worse (0.0261, 0.1225) and B stayed C: the difference was the start's, not
     the element's."""
-    from pathlib import Path
-
-    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    from simulated_solve_benchmark import choose
-    from swap_benchmark import trial_data
-
-    name = "sfarchiv2_2004832.cif"
-    [(_, truth)] = choose(CORPUS, 1, 80, only={name})
-    heavy, swaps, (reflections, _, _) = trial_data(truth, name, seed=31, pairs="other")
+    truth, heavy, swaps, reflections = _swap_trial(monkeypatch, "sfarchiv2_2004832.cif", 31)
     swapped = {heavy[i].label: element for i, element in swaps.items()}
     assert swapped == {"C4": "B", "F1": "O", "B": "C"}
     refined = refine(_swapped(truth.with_sites(heavy), swapped), reflections, 10)
@@ -1266,19 +1256,12 @@ def test_a_tetrahedral_boron_is_weighed_with_the_h_geometry_settles(shared_data,
     the BH3 geometry alone settles (baseline.h_fixed) it counts 5.2 e as B and is put right.
     The BH3 is placed at B–H 1.10 Å, RESTRAINED_XH['B'] (SHELXL's AFIX 15 borane-cage value,
     borrowed: SHELXL has no HFIX for a BH3 and the job places none)."""
-    from pathlib import Path
 
     import numpy as np
 
     from crystalx_core.element_evidence import with_riding_hydrogens
 
-    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    from simulated_solve_benchmark import choose
-    from swap_benchmark import trial_data
-
-    name = "sfarchiv2_2004871.cif"
-    [(_, truth)] = choose(CORPUS, 1, 80, only={name})
-    heavy, swaps, (reflections, _, _) = trial_data(truth, name, seed=31, pairs="other")
+    truth, heavy, swaps, reflections = _swap_trial(monkeypatch, "sfarchiv2_2004871.cif", 31)
     model = with_riding_hydrogens(truth.with_sites(heavy))
     b9 = next(s for s in model.sites if s.label == "B9")
     bh = [s for s in model.sites if s.label.startswith("H9")]
