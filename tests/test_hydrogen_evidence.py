@@ -1125,3 +1125,69 @@ def test_an_o_on_an_n_carries_an_h_only_on_a_single_n_o_bond(n_o, most):
     bonds = connectivity(structure)
     assert [c.j for c in bonds[2]] == [1]  # the O bonded to the N alone
     assert _most_hydrogens(structure, 2, bonds[2]) == most
+
+
+@dataclass
+class _Gaussians:
+    """A difference map of H peaks as crystallography.maps.DifferenceDensity is read (called on
+    Cartesian points (n, 3), Fo − Fc in e Å⁻³, with its rms): a Gaussian at each position and
+    at every distinct symmetry image of it, periodic in the cell, as the real map of a crystal
+    is."""
+
+    structure: object
+    positions: list  # Cartesian
+    height: float
+    width: float  # Å
+    rms: float = 0.1
+
+    def __call__(self, points):
+        points = np.atleast_2d(points)
+        frac = np.array([self.structure.fractional(p) for p in points])
+        total, images = np.zeros(len(points)), []
+        for rotation, translation in self.structure.symmetry_matrices():
+            for xyz in self.positions:
+                image = rotation @ self.structure.fractional(xyz) + translation
+                if any(np.allclose((image - seen) - np.round(image - seen), 0) for seen in images):
+                    continue  # a peak on a special position is one peak
+                images.append(image)
+                delta = frac - image
+                delta -= np.round(delta)
+                distance = np.linalg.norm(delta @ self.structure.orthogonalisation.T, axis=1)
+                total += self.height * np.exp(-(distance**2) / (2 * self.width**2))
+        return total
+
+
+@pytest.mark.parametrize("on_element", [True, False])
+def test_an_h_shared_with_the_atoms_own_image_is_half_an_h(on_element):
+    """C1–O1 whose O1 lies 2.43 Å from its own image (across an inversion centre, or a
+    two-fold axis): the map's peak between them, 5 rms, is the bond's one H, which each O holds
+    half the time. On the inversion centre it is placed there, whole as one site of it
+    (SHELXL's sof halves it) and fixed; off the axis, 0.6 Å from its image, at half occupancy
+    in PART -1 and held by DFIX, as SHELXL users write it. Under PAIR_RMS no H is placed."""
+    from crystalx_core.hydrogen_evidence import PAIR_RMS
+    from crystalx_core.structure import Site, Structure
+
+    if on_element:
+        symops, o1, c1 = ["x,y,z", "-x,-y,-z"], (0.1215, 0.0, 0.0), (0.2495, 0.0, 0.0)
+    else:
+        symops, o1, c1 = ["x,y,z", "-x,y,-z"], (0.12, 0.3, 0.02), (0.245, 0.3, 0.04)
+    sites = [Site("O1", "O", o1, u_iso=0.04), Site("C1", "C", c1, u_iso=0.04)]
+    structure = Structure(cell=(10, 10, 10, 90, 90, 90), symops=symops, sites=sites)
+    pivot = structure.cartesian(o1)
+    image = structure.cartesian((-o1[0], o1[1] if not on_element else 0.0, -o1[2]))
+    h = (pivot + image) / 2 if on_element else pivot + 0.9 * (image - pivot) / 2.43
+    for height, found in ((0.5, True), (0.9 * PAIR_RMS * 0.1, False)):
+        density = _Gaussians(structure, [h], height, 0.2)
+        evidence = weigh_hydrogens(structure, {}, density)
+        if not found:
+            assert evidence.counts.get(0, 0) == 0 and 0 not in evidence.halves
+            continue
+        assert evidence.counts[0] == 1 and evidence.halves == {0: on_element}
+        assert np.linalg.norm(evidence.given[0][0][0] - h) < 0.1
+        plan = add_riding_hydrogens(
+            structure, evidence.counts, evidence.given, density, halves=evidence.halves
+        )
+        (placed,) = [s for s in plan.structure.sites if is_hydrogen(s.element)]
+        assert placed.afix == 0
+        assert (placed.occupancy, placed.part) == ((1.0, 0) if on_element else (0.5, -1))
+        assert plan.restraints == ([] if on_element else [f"DFIX 0.84 O1 {placed.label}"])
