@@ -2,6 +2,7 @@
 published non-H atoms refined without H, the published H counts found again from the map, an
 H put on the wrong atom moved back, and no H on a metal without a peak for it."""
 
+import json
 import math
 from pathlib import Path
 from dataclasses import dataclass, replace
@@ -1191,3 +1192,43 @@ def test_an_h_shared_with_the_atoms_own_image_is_half_an_h(on_element):
         assert placed.afix == 0
         assert (placed.occupancy, placed.part) == ((1.0, 0) if on_element else (0.5, -1))
         assert plan.restraints == ([] if on_element else [f"DFIX 0.84 O1 {placed.label}"])
+
+
+def test_real_data_an_h_shared_with_o1s_own_image_and_none_on_o2(tmp_path, shared_data, capsys):
+    """crystio_2020660 (measured data, its own _refln loop): O1 lies 2.43 Å from its own image
+    across a two-fold axis, and the published model holds their H at half occupancy (PART -1).
+    The map's maximum between them (3.8 rms) is the bond's one H: placed there from the map,
+    not riding, and counted as half an H for UNIT, so O2 (a phenolate O on the axis accepting
+    two NH3+ H bonds, nothing over 1.3 rms on its shell) keeps none: whole counts had given
+    O2 the formula's half H instead."""
+    from crystalx_core.cli import main
+    from crystalx_core.riding import site_operators
+
+    cif = CORPUS / "crystio_2020660.cif"
+    out = tmp_path / "out"
+    out.mkdir()
+    assert (
+        main(["assign", str(cif), "--hkl", str(cif), "--json", "--quiet", "--out", f"{out}/"]) == 0
+    )
+    report = json.loads(capsys.readouterr().out)
+    counts = {a["label"]: a["h_count"] for a in report["atoms"]}
+    assert (counts["O1"], counts["O2"]) == (1, 0)
+    assert "own symmetry image" in report["hydrogen_notes"]["O1"]
+    written = read_shelx(next(out.glob("*.res"))).to_structure()
+    sites = {s.label: s for s in written.sites}
+    o1 = written.cartesian(sites["O1"].frac)
+    (h,) = [
+        s
+        for s in written.sites
+        if is_hydrogen(s.element) and np.linalg.norm(written.cartesian(s.frac) - o1) < 1.3
+    ]
+    # one H per O1 pair: on the axis one site of it (sof 10.5), off it half an H in PART -1
+    on_axis = bool(site_operators(written, h.frac))
+    assert h.afix == 0 and h.occupancy == pytest.approx(1.0 if on_axis else 0.5)
+    assert on_axis or h.part == -1
+    o2 = written.cartesian(sites["O2"].frac)
+    assert not any(
+        is_hydrogen(s.element) and np.linalg.norm(written.cartesian(s.frac) - o2) < 1.1
+        for s in written.sites
+    )
+    assert report["refinement"]["r1"] < 0.0610  # 0.0614 with the H on O2
