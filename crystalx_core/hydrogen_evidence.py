@@ -265,6 +265,8 @@ def _shared_with_own_image(structure, evidence, peaks, bonds, density) -> None:
         site = structure.sites[i]
         if site.element not in ("O", "N") or evidence.counts.get(i, 0) > 1:
             continue
+        if site.occupancy < 1 - 1e-3:  # a partly occupied atom's image is its alternative, not
+            continue  # its partner (FC_1979688's methanol O13, half there, across a two-fold)
         if len([c for c in bonds[i] if not is_hydrogen(structure.sites[c.j].element)]) != 1:
             continue  # a hydroxyl's or an NH's own H: an atom with more bonds holds its own H
         own = [
