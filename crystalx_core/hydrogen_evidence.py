@@ -37,7 +37,9 @@ only the H its map shows where the reflections significantly prefer that count
 (_metal_oxygens_by_data). A metal gets an H only where a peak 1.4-1.8 Å from it supports one;
 it is then placed on the peak and restrained (DFIX) to that distance. An O, N or S that lies,
 or is bonded to an atom that lies, within OVERLAP of another atom (two places of a disordered
-atom, with or without PART) is not judged: the model's count stays, with a note.
+atom, with or without PART) is not judged: the model's count stays, with a note. An O or N
+in a short hydrogen bond to its own symmetry image shares the bond's one H with it: found in
+the map between them, it is given as half an H (_shared_with_own_image).
 """
 
 from __future__ import annotations
