@@ -7,6 +7,13 @@ origin shifts and enantiomorph included), the share of those with the right elem
 final R1 against the published R1, and wall time.
 
     python benchmarks/solve_benchmark.py ../shared/data/benchmark --method baseline
+    python benchmarks/solve_benchmark.py --corpus-measured ../shared/data/corpus --method model
+
+With `--corpus-measured`, every corpus CIF that carries measured reflections (a _refln loop of
+Fo², I or F, or SHELXL's _shelx_hkl_file) is solved as a user would solve it: a fresh .ins with
+the CIF's cell, symmetry and formula times Z (SFAC/UNIT), and the CIF itself named as the
+reflection file, `crystalx solve x.ins x.cif` in a fresh process; the output is set against the
+published model as refine_benchmark sets `assign --hkl` against it.
 """
 
 from __future__ import annotations
@@ -15,6 +22,8 @@ import argparse
 import json
 import os
 import platform
+import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -28,8 +37,10 @@ from crystalx_core.io.hkl import read_hkl
 from crystalx_core.io.shelx_read import read_shelx
 from crystalx_core.io.shelx_write import new_ins_text
 from crystalx_core.pipeline import solve_job
+from crystalx_core.training.sources import split_of
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # refine_benchmark, wherever run from
 
 
 def run_entry(entry: Path, method: str, workdir: Path) -> dict:
@@ -74,6 +85,87 @@ def run_entry(entry: Path, method: str, workdir: Path) -> dict:
         metal_h=metals_with_h(result.structure),
         published_metal_h=metals_with_h(reference),
     )
+    return row
+
+
+# a data name that starts a CIF's reflections: a _refln loop (DDL1 or DDLm), SHELXL's embedded .hkl
+# or the .fcf an IUCr CIF embeds
+_REFLECTIONS = re.compile(
+    rb"^[ \t]*(_refln[._]index_h|_shelx_hkl_file|_iucr_refine_fcf_details)\b", re.M | re.I
+)
+
+
+def measured_files(corpus: Path) -> list[Path]:
+    """The corpus CIFs that carry reflections of their own (a _diffrn_standard_refln loop is
+    no such thing)."""
+    return sorted(p for p in corpus.glob("*.cif") if _REFLECTIONS.search(p.read_bytes()))
+
+
+def user_start(structure):
+    """What a user starts from: cell, symmetry, and SFAC/UNIT from the formula times Z where
+    the CIF gives both (else the published sites' contents, as read_cif counts them); no
+    atoms. Returns the structure and where UNIT came from."""
+    start = structure.with_sites([])
+    formula, z = structure.formula, structure.formula_units
+    if not formula or not z:
+        return start, "sites"
+    order = sorted(formula, key=lambda el: ({"C": 0, "H": 1}.get(el, 2), el))
+    start.sfac, start.unit = order, [round(formula[el] * z, 4) for el in order]
+    return start, "formula × Z"
+
+
+def run_measured(path: Path, method: str, workdir: Path, max_atoms: int) -> dict:
+    """`crystalx solve` on one corpus CIF's measured reflections in a fresh process, from the
+    .ins user_start writes; the output set against the published model (refine_benchmark's
+    compare) with the published atoms it missed."""
+    from refine_benchmark import _CHILD, compare  # imports this module: here, not at the top
+
+    entry = read_cif(path)
+    reference = entry.structure
+    non_h = [s for s in reference.sites if s.element not in ("H", "D")]
+    row = {
+        "entry": path.stem,
+        "split": split_of(path.name),
+        "probe": entry.probe,
+        "formula": " ".join(f"{el}{n:g}" for el, n in reference.formula.items()),
+        "n_nonH": len(non_h),
+        "disorder": any(s.part for s in reference.sites),
+        "published_r1": entry.published_r1,
+        "exit": None,
+        "seconds": 0.0,
+    }
+    if len(non_h) > max_atoms:
+        row["error"] = f"skipped: {len(non_h)} non-H atoms (over --max-atoms {max_atoms})"
+        return row
+    start, row["unit_from"] = user_start(reference)
+    ins = workdir / f"{path.stem}.ins"
+    ins.write_text(new_ins_text(start))
+    out = workdir / f"{path.stem}_solved"
+    command = [sys.executable, "-c", _CHILD, "solve", str(ins), str(path), "--method", method]
+    command += ["--json", "--quiet", "--out", str(out)]
+    t0 = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True)
+    row["seconds"] = time.perf_counter() - t0
+    messages = [m for m in done.stderr.strip().splitlines() if not m.isdigit()]
+    line = messages[-1].replace(f"{workdir}/", "") if done.returncode and messages else ""
+    row.update(exit=done.returncode, error=line)
+    if done.returncode not in (0, 5):  # 5: no solution, the files written for a look
+        return row
+    result = json.loads(done.stdout)
+    row.update(r1=result["refinement"]["r1"], failure=result.get("failure"))
+    output = Path(result["files"]["res"])
+    try:
+        row.update(compare(path, output, result["atoms"], path))
+    except CrystalXError as error:  # the published H judged against data the product refused
+        row["compare_error"] = error.message
+        return row
+    match = match_sites(reference, read_shelx(output).to_structure())
+    paired = {a for a, _ in match.pairs}
+    row["missed"] = [
+        s.label
+        for i, s in enumerate(reference.sites)
+        if s.element not in ("H", "D") and i not in paired
+    ]
     return row
 
 
@@ -131,6 +223,98 @@ def markdown(rows: list[dict], method: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def measured_markdown(rows: list[dict], method: str, command: str, machine: str) -> str:
+    """The measured-data table, then totals per split for X-ray data and the rest apart."""
+    from refine_benchmark import _fraction, _summed
+
+    lines = [
+        f"### `crystalx solve --method {method}` on the corpus's measured reflections",
+        "",
+        f"Machine: {_cpu_name()}, Python {platform.python_version()}. {machine} Command: "
+        f"`{command}`. Input: a fresh .ins (cell, symmetry, SFAC/UNIT from the CIF's formula × Z) "
+        "and the CIF named as the reflection file, `crystalx solve x.ins x.cif` in a fresh "
+        "process. Matched: published non-H atoms within 0.5 Å of ours (origin shifts and "
+        "enantiomorph allowed); right element outside PART and in PART; H counts on O, N and S "
+        "as published (refine_benchmark's compare); split: the models' train/val/test by "
+        "file-name hash (`training.sources.split_of`; the models saw the train files).",
+        "",
+        "| entry | split | probe | non-H | exit | matched | right element | PART: right "
+        "| missed | O/N/S H as published | metal H (published) | R1 | published R1 | time (s) "
+        "| line |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        compared = "elements" in r
+        cells = (
+            [
+                str(r["n_found"]),
+                _fraction(r["elements"]["ordered"]),
+                _fraction(r["elements"]["part"]),
+                " ".join(r["missed"]) or "-",
+                _fraction(r["donors"]["ordered"]),
+                f"{_listed(r['metal_h'])} ({_listed(r['published_metal_h'])})",
+            ]
+            if compared
+            else ["-"] * 6
+        )
+        line = r.get("error") or r.get("failure") or r.get("compare_error") or ""
+        lines.append(
+            f"| {r['entry']}{' (disordered)' if r['disorder'] else ''} | {r['split']} | "
+            f"{r['probe']} | {r['n_nonH']} | {'-' if r['exit'] is None else r['exit']} | "
+            f"{' | '.join(cells)} | {_num(r.get('r1'))} | {_num(r['published_r1'])} | "
+            f"{r['seconds']:.1f} | {line[:120]} |"
+        )
+    lines.append("")
+    xray = [r for r in rows if r["probe"] == "x-ray"]
+    for split in ("train", "val", "test", "all"):
+        group = [r for r in xray if split in ("all", r["split"])]
+        done = [r for r in group if "elements" in r]
+        if not group:
+            continue
+        refused = sum(r["exit"] not in (None, 0, 5, 70) for r in group)
+        lines.append(
+            f"- X-ray, {split} ({len(group)} file{'s' * (len(group) != 1)}): exit 0: "
+            f"{sum(r['exit'] == 0 for r in group)}, no solution (exit 5): "
+            f"{sum(r['exit'] == 5 for r in group)}, refused by one line: {refused}, internal "
+            f"error (exit 70): {sum(r['exit'] == 70 for r in group)}, skipped: "
+            f"{sum(r['exit'] is None for r in group)}"
+            + (
+                f"; {sum(r['n_found'] for r in done)}/{sum(r['n_reference'] for r in done)} non-H "
+                f"matched, right element {_summed(done, 'elements', 'ordered')} outside PART, "
+                f"{_summed(done, 'elements', 'part')} in PART; O/N/S H as published "
+                f"{_summed(done, 'donors', 'ordered')}; metals with H "
+                f"{sum(len(r['metal_h']) for r in done)} (published "
+                f"{sum(len(r['published_metal_h']) for r in done)})"
+                if done
+                else ""
+            )
+            + "."
+        )
+    other = [r for r in rows if r["probe"] != "x-ray"]
+    if other:
+        lines.append(
+            "- not X-ray data (counted apart): "
+            + "; ".join(f"{r['entry']} ({r['probe']}) exit {r['exit']}" for r in other)
+            + "."
+        )
+    for r in rows:
+        for w in r.get("wrong", []):
+            where = f"{w['label']} PART {w['part']}" if w["part"] else w["label"]
+            lines.append(
+                f"  - wrong element: {r['entry']} {where} {w['published']} → {w['ours']} "
+                f"(model {w['probabilities']}; {w['evidence'] or '-'})"
+            )
+        for label, published, ours, part, doubtful in r.get("donors_differ", []):
+            why = f"; published H the data argue against: {', '.join(doubtful)}" if doubtful else ""
+            lines.append(
+                f"  - H count: {r['entry']} {label}{f' PART {part}' if part else ''} published "
+                f"{published:g}, ours {ours:g}{why}"
+            )
+        for metal in r.get("metal_h", []):
+            lines.append(f"  - metal with H: {r['entry']} {metal}")
+    return "\n".join(lines) + "\n"
+
+
 def write_section(text: str, name: str, path: Path) -> None:
     """Replace (or append) the section between this benchmark's markers, keeping the rest of the
     file."""
@@ -172,12 +356,24 @@ def _cpu_name() -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("benchmark_dir", type=Path)
+    parser.add_argument("benchmark_dir", type=Path, nargs="?")
     parser.add_argument("--method", default="baseline")
     parser.add_argument("--entries", nargs="*", help="only these entry names")
     parser.add_argument("--output", type=Path, default=REPO / "docs" / "benchmarks.md")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    parser.add_argument(
+        "--corpus-measured",
+        type=Path,
+        metavar="CORPUS",
+        help="the corpus CIFs with measured reflections instead of the benchmark folder",
+    )
+    parser.add_argument("--max-atoms", type=int, default=80, help="skip larger (measured mode)")
+    parser.add_argument("--machine", default="", help="said on the table's Machine line")
     args = parser.parse_args(argv)
+    if (args.benchmark_dir is None) == (args.corpus_measured is None):
+        parser.error("give the benchmark folder or --corpus-measured CORPUS, one of them")
+    if args.corpus_measured is not None:
+        return _main_measured(args)
     entries = sorted(p for p in args.benchmark_dir.iterdir() if (p / "model.cif").exists())
     if args.entries:
         entries = [p for p in entries if p.name in args.entries]
@@ -195,6 +391,36 @@ def main(argv=None) -> int:
     write_section(markdown(rows, args.method), f"solve_benchmark:{args.method}", args.output)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
+    print(f"wrote {args.output}")
+    return 0
+
+
+def _main_measured(args) -> int:
+    files = measured_files(args.corpus_measured)
+    if args.entries:
+        files = [p for p in files if p.stem in args.entries]
+    rows = []
+    with tempfile.TemporaryDirectory() as workdir:
+        for path in files:
+            row = run_measured(path, args.method, Path(workdir), args.max_atoms)
+            rows.append(row)
+            print(
+                f"{row['entry']:<40} {row['split']:<5} exit {row['exit']} matched "
+                f"{row.get('n_found', '-')}/{row['n_nonH']} elements {row.get('elements')} "
+                f"R1 {_num(row.get('r1'))} (published {_num(row['published_r1'])}) "
+                f"{row['seconds']:.1f} s {row.get('error') or row.get('failure') or ''}",
+                flush=True,
+            )
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+    if args.entries:  # a partial run leaves the table as it is
+        return 0
+    command = (
+        f"python benchmarks/solve_benchmark.py --corpus-measured {args.corpus_measured} "
+        f"--method {args.method} --max-atoms {args.max_atoms}"
+    )
+    text = measured_markdown(rows, args.method, command, args.machine)
+    write_section(text, "solve_benchmark:measured", args.output)
     print(f"wrote {args.output}")
     return 0
 

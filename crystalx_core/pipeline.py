@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from pathlib import Path
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Callable
@@ -25,7 +26,7 @@ from crystalx_core.crystallography.refine import (
     refine,
     refined_input_variables,
 )
-from crystalx_core.crystallography.solve import Solution, data_r_sigma, solutions
+from crystalx_core.crystallography.solve import RUNS, Solution, data_r_sigma, solutions
 from crystalx_core.errors import CrystalXError, InputError, RefinementError, SolveError
 from crystalx_core.element_evidence import relabelled, take_weighed_elements, weigh_elements
 from crystalx_core.elements import is_hydrogen
@@ -52,6 +53,11 @@ NOISE_FACTOR = 3.0  # "far above": R1 over this many times the data's Rsigma (on
 # with an R1 over UNSOLVED_R1, or over INCOMPLETE_R1 with fewer atoms than FEW_ATOMS of UNIT's
 UNSOLVED_R1, INCOMPLETE_R1, FEW_ATOMS = 0.25, 0.12, 0.9
 MAX_RUNS = 3  # charge-flipping runs completed and compared before the best is kept
+# rounds of len(RUNS) charge-flipping runs: a second, with phases of its own, only where every run
+# the first completed stayed unsolved (which run lands in the right map is a draw: COD 1552546,
+# a mica whose maps all score 0.58-0.61, had a right one in the 8th run only, 11 of 11 atoms,
+# where the first six gave 9 of 11 at best and completed to R1 0.40 or more)
+ROUNDS = 2
 # a run whose figure of merit is this close to the best one's is completed too, complete or not:
 # the merit cannot rank such maps (SXF_I43d: 0.27, 0.29, 0.30; the first completes to isotropic
 # R1 0.108 with its solvent misplaced, the others to 0.096 and 0.092), the completed R1 can
@@ -112,27 +118,29 @@ def solve_job(
     """Charge flipping from cell, symmetry and formula, completion from difference maps, then
     the assignment's later stages. While a run's completed model stays incomplete, or the next
     run's figure of merit ties with the best, further runs are completed, up to MAX_RUNS, and
-    the one of lowest R1 is kept. Every refinement weighs with WGHT 0.1 and no EXTI: a note
-    says so where the .ins `shelx` gives others (its lines stay in the .res)."""
+    the one of lowest R1 is kept; where every one stays unsolved, a second round (ROUNDS).
+    Every refinement weighs with WGHT 0.1 and no EXTI: a note says so where the .ins `shelx`
+    gives others (its lines stay in the .res)."""
     timings: dict[str, float] = {}
     structure, unit_note = checked_contents(structure)
+    # the input's atoms (a CIF's published model, solved again) are no part of a solution from
+    # cell, symmetry and contents, nor H of the user's to keep: at the solution's origin they
+    # were read as such ('H1B of the input on Fe1 not written', sf_p-1_a)
+    unused = _unused_atoms_note(structure)
+    structure = structure.with_sites([])
     tried: list[tuple[Solution, Completion]] = []
+    failed = None
     with _timed(timings, "solve and complete", progress):
-        runs = solutions(structure, reflections)
-        for solution in runs:
-            complete_in_hand = any(not _incomplete(done.stage, structure) for _, done in tried)
-            if (
-                complete_in_hand
-                and solution.figure_of_merit > tried[0][0].figure_of_merit + MERIT_TIE
-            ):
+        for first in range(1, ROUNDS * len(RUNS), len(RUNS)):
+            if any(done.stage.r1 <= UNSOLVED_R1 for _, done in tried):
                 break
             try:
-                tried.append((solution, complete(solution.structure, reflections, method, cycles)))
-            except RefinementError as error:
-                failed = error
-                continue
-            if len(tried) == MAX_RUNS:
-                break
+                failed = (
+                    _complete_runs(structure, reflections, method, cycles, tried, first) or failed
+                )
+            except SolveError:  # no map of this round showed the symmetry
+                if first == 1:
+                    raise
     if not tried:
         raise SolveError(
             f"no charge-flipping solution refined ({failed.message})", reflections.path
@@ -145,7 +153,7 @@ def solve_job(
     notes = [_runs_note(tried, solution), completion.note()]
     notes += [note] if (note := _solve_weights_note(shelx)) else []
     incomplete = solution.completeness_note()
-    result.notes[:0] = [note for note in (unit_note, incomplete) if note] + notes
+    result.notes[:0] = [note for note in (unused, unit_note, incomplete) if note] + notes
     result.timings = {**timings, **result.timings}
     return result
 
@@ -163,6 +171,41 @@ def _solve_weights_note(shelx) -> str:
         f"solve refined with WGHT 0.1, no EXTI; your {', '.join(given)} kept in the .res for "
         "your next cycles"
     )
+
+
+def _unused_atoms_note(structure: Structure) -> str:
+    """What becomes of the input's atoms in a solve, said once: a user who passes a model may
+    expect it kept or refined, which `assign` does."""
+    atoms = len(structure.atoms)
+    if not atoms:
+        return ""
+    name = Path(structure.source).name if structure.source else "the input"
+    return (
+        f"{name}'s {atoms} {'atoms are' if atoms > 1 else 'atom is'} not used: solve starts "
+        f"from cell, symmetry and UNIT; assign keeps {'them' if atoms > 1 else 'it'}"
+    )
+
+
+def _complete_runs(
+    structure: Structure, reflections, method: str, cycles: int, tried: list, first: int
+) -> RefinementError | None:
+    """Complete a round of charge-flipping runs (solutions from `first` on) into `tried`, up to
+    MAX_RUNS of them, while none is complete or the next one's merit ties with the round's best;
+    the last refinement error, if any run could not be completed."""
+    failed, start = None, len(tried)
+    for solution in solutions(structure, reflections, first=first):
+        ours = tried[start:]
+        complete_in_hand = any(not _incomplete(done.stage, structure) for _, done in ours)
+        if complete_in_hand and solution.figure_of_merit > ours[0][0].figure_of_merit + MERIT_TIE:
+            break
+        try:
+            tried.append((solution, complete(solution.structure, reflections, method, cycles)))
+        except RefinementError as error:
+            failed = error
+            continue
+        if len(tried) - start == MAX_RUNS:
+            break
+    return failed
 
 
 def _incomplete(stage: Stage, structure: Structure) -> bool:

@@ -287,7 +287,7 @@ def add_riding_hydrogens(
             )
             continue
         bonded = _distinct([(heavy.sites[c.j].element, c.cart_j) for c in bonds[i]])
-        second = _second_neighbours(heavy, bonds, bonds[i][0]) if len(bonds[i]) == 1 else None
+        second = second_neighbours(heavy, bonds, bonds[i][0]) if len(bonds[i]) == 1 else None
         code, note = choose_hfix(
             site.element, n_h, pivot, bonded, second_neighbours=second, in_flat_ring=i in flat
         )
@@ -472,7 +472,7 @@ def _per_part(
     groups = []
     for part, contacts, neighbour in split:
         bonded = _distinct([(structure.sites[c.j].element, c.cart_j) for c in contacts])
-        second = _second_neighbours(structure, bonds, contacts[0]) if len(contacts) == 1 else None
+        second = second_neighbours(structure, bonds, contacts[0]) if len(contacts) == 1 else None
         code, _ = choose_hfix(site.element, n_h, pivot, bonded, second_neighbours=second)
         if code == 0:
             return None
@@ -681,7 +681,7 @@ def _no_hfix(heavy: Structure, bonds, k: int, n_h: int) -> bool:
     (hydrogens.restrained_group): the H the user refined freely stay as they are."""
     site, contacts = heavy.sites[k], bonds[k]
     bonded = _distinct([(heavy.sites[c.j].element, c.cart_j) for c in contacts])
-    second = _second_neighbours(heavy, bonds, contacts[0]) if len(contacts) == 1 else None
+    second = second_neighbours(heavy, bonds, contacts[0]) if len(contacts) == 1 else None
     code, _ = choose_hfix(
         site.element, n_h, heavy.cartesian(site.frac), bonded, second_neighbours=second
     )
@@ -1100,7 +1100,7 @@ def _label_candidates(stem: str, residue: str):
         yield stem[0] + "".join(tail) + residue
 
 
-def _second_neighbours(
+def second_neighbours(
     structure: Structure, bonds: list[list[Contact]], contact: Contact
 ) -> list[np.ndarray]:
     """Bonded atoms of the pivot's single neighbour (other than the pivot), in the pivot's frame."""

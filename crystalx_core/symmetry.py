@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from cctbx import crystal, sgtbx
 
@@ -93,6 +95,18 @@ def space_group_from_operators(ops: list[str]) -> sgtbx.space_group:
             raise InputError(f"symmetry operator {op!r}: {error}") from None
         _checked(group, "the symmetry operators")
     return group
+
+
+@lru_cache(maxsize=64)
+def smallest_site_share(ops: tuple[str, ...]) -> float:
+    """What one atom on the group's most special Wyckoff position counts for in the
+    asymmetric unit (its multiplicity / group order): 1/2 on an inversion centre of P-1 or
+    C2/c, 1/4 on P-421m's -4, 1/6 on R-3's -3, 1 where the group has no special position.
+    The group's, not a solution's: its peaks may miss every special position."""
+    group = space_group_from_operators(list(ops))
+    table = sgtbx.space_group_info(group=group).wyckoff_table()
+    smallest = min(table.position(k).multiplicity() for k in range(table.size()))
+    return smallest / group.order_z()
 
 
 def _latt_code(group: sgtbx.space_group) -> int | None:

@@ -597,8 +597,97 @@ def test_the_cover_moves_the_atom_cheapest_for_the_fit_and_without_one_the_likel
     assert choice.tolist() == [n, n, c, c]
     allowed = np.ones(4, dtype=bool)
     fit = dict(counted={c: 2, n: 1, o: 1}, weights=np.ones(4), penalty=PENALTY, shortfall=True)
-    covered = _cover_every_element(probabilities, choice, allowed, classes, fit)
+    covered = _cover_every_element(probabilities, choice, allowed, classes, fit, 1.0)
     assert covered.tolist() == [o, n, c, c]
-    plain = _cover_every_element(probabilities, choice, allowed, classes, None)
+    plain = _cover_every_element(probabilities, choice, allowed, classes, None, 1.0)
     assert plain.tolist() == [n, n, o, c]
     assert choice.tolist() == [n, n, c, c]  # the caller's choice is left as it was
+
+
+def _operators(symbol: str) -> tuple[str, ...]:
+    from cctbx import sgtbx
+
+    group = sgtbx.space_group_info(symbol).group()
+    return tuple(str(group(k)) for k in range(group.order_z()))
+
+
+def test_the_smallest_site_is_the_space_groups_most_special_position():
+    """One atom on the most special Wyckoff position, per asymmetric unit; the same in any
+    setting (P21/n as P21/c, I2/a as C2/c)."""
+    from crystalx_core.symmetry import smallest_site_share
+
+    shares = {
+        symbol: smallest_site_share(_operators(symbol))
+        for symbol in ("P 1", "P 21 21 21", "P -1", "P 1 21/n 1", "I 1 2/a 1", "C 1 2/c 1")
+    }
+    assert shares == {
+        "P 1": 1.0,
+        "P 21 21 21": 1.0,
+        "P -1": 0.5,
+        "P 1 21/n 1": 0.5,
+        "I 1 2/a 1": 0.5,
+        "C 1 2/c 1": 0.5,
+    }
+    assert smallest_site_share(_operators("P -4 21 m")) == 0.25
+    assert smallest_site_share(_operators("I -4 3 d")) == 0.25
+    assert smallest_site_share(_operators("R -3 :H")) == pytest.approx(1 / 6)
+
+
+def test_the_cover_gives_no_atom_to_a_trace_element():
+    """COD 1552546 (a mica, C2/c): UNIT's Ti 0.2 of 7.8 Al in the cell shares the Al site;
+    0.025 of an atom in the asymmetric unit, under half of the group's most special site (0.5
+    there). Made to appear, it took a whole site (the solution's K): a cleaner cover, though the
+    mica's solve ends the same without it. An element with a whole atom's share is covered."""
+    from crystalx_core.assign.composition import PENALTY
+    from crystalx_core.assign.model import _cover_every_element, trace_elements
+    from crystalx_core.symmetry import smallest_site_share
+
+    classes = ["Q", "Al", "K", "O", "Ti"]
+    al, k, o, ti = 1, 2, 3, 4
+    probabilities = np.array(
+        [
+            [0.0, 0.70, 0.25, 0.0, 0.05],  # the Al/Ti site
+            [0.0, 0.01, 0.70, 0.0, 0.29],  # K on a two-fold axis
+            [0.0, 0.0, 0.0, 1.0, 0.0],
+            [0.0, 0.0, 0.0, 1.0, 0.0],
+        ]
+    )
+    choice = probabilities.argmax(axis=1)
+    weights = np.array([1.0, 0.5, 1.0, 1.0])
+    counted = {al: 0.975, k: 0.5, o: 2.0, ti: 0.025}
+    smallest = smallest_site_share(_operators("C 1 2/c 1"))
+    assert trace_elements(counted, smallest) == {ti}
+    fit = dict(counted=counted, weights=weights, penalty=PENALTY, shortfall=True)
+    allowed = np.ones(5, dtype=bool)
+    covered = _cover_every_element(probabilities, choice, allowed, classes, fit, smallest)
+    assert covered.tolist() == [al, k, o, o]
+    fit["counted"] = {**counted, ti: 0.3}  # a whole Ti on the two-fold axis would count 0.5
+    covered = _cover_every_element(probabilities, choice, allowed, classes, fit, smallest)
+    assert ti in covered.tolist()
+
+
+def test_an_element_on_a_special_site_is_no_trace_when_no_peak_lies_on_it():
+    """XH_urea (P-421m): UNIT's C and O are a quarter of an atom each in the asymmetric unit,
+    each one atom on the -4 axis. A solution whose peaks all lie off the special positions
+    (each site counts whole) made them 'trace' when the rule measured the smallest site from
+    the peaks: the cover gave the model's missing C no atom. The group's -4 site counts 1/4."""
+    from crystalx_core.assign.composition import PENALTY
+    from crystalx_core.assign.model import _cover_every_element
+    from crystalx_core.symmetry import smallest_site_share
+
+    classes = ["Q", "C", "N", "O"]
+    c, n, o = 1, 2, 3
+    probabilities = np.array(
+        [
+            [0.0, 0.40, 0.60, 0.0],  # the C, called N
+            [0.0, 0.05, 0.95, 0.0],  # the N
+            [0.0, 0.0, 0.05, 0.95],  # the O
+        ]
+    )
+    choice = probabilities.argmax(axis=1)
+    assert choice.tolist() == [n, n, o]
+    counted = {c: 0.25, n: 0.5, o: 0.25}
+    fit = dict(counted=counted, weights=np.ones(3), penalty=PENALTY, shortfall=True)
+    smallest = smallest_site_share(_operators("P -4 21 m"))
+    covered = _cover_every_element(probabilities, choice, np.ones(4, bool), classes, fit, smallest)
+    assert covered.tolist() == [c, n, o]

@@ -1228,3 +1228,65 @@ def test_a_smeared_site_keeps_its_element_with_the_models_probabilities_beside_i
     f3 = weighed.evidence["F(3)"]
     assert max(f3.prior, key=f3.prior.get) == "F", f3.prior
     assert "the model's F" in f3.reason and "smearing lowers" not in f3.reason, f3.reason
+
+
+def test_the_anisotropic_counts_change_is_judged_from_the_model_it_is_compared_with(
+    shared_data, monkeypatch
+):
+    """sfarchiv2_2004832 (a BF4⁻ with its B on a twofold axis) on swap_benchmark --pairs other
+    --seed 31's data, B held as C, C4 as B and F1 as O. The rounds put C4 and F1 right; B, made
+    B with them, counts short on the isotropic model and goes back to C. The anisotropic count
+    says B (86:1). Refined with riding H from the isotropic model, as the model without the
+    change was, B fits better on both (anisotropic R1 0.0186, wR2 0.0899 against 0.0229,
+    0.1050); refined from the anisotropic model instead, whose geometry gave the rules two O–H
+    more, it fitted worse (0.0261, 0.1225) and B stayed C: the difference was the start's, not
+    the element's."""
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from simulated_solve_benchmark import choose
+    from swap_benchmark import trial_data
+
+    name = "sfarchiv2_2004832.cif"
+    [(_, truth)] = choose(CORPUS, 1, 80, only={name})
+    heavy, swaps, (reflections, _, _) = trial_data(truth, name, seed=31, pairs="other")
+    swapped = {heavy[i].label: element for i, element in swaps.items()}
+    assert swapped == {"C4": "B", "F1": "O", "B": "C"}
+    refined = refine(_swapped(truth.with_sites(heavy), swapped), reflections, 10)
+    weighed = weigh_elements(refined, reflections, "model", 10)
+    assert weighed.changes == {"C4": "C", "F1": "F", "B": "B"}, weighed.notes()
+    assert "counted on the anisotropic model with riding H" in weighed.evidence["B"].reason
+
+
+def test_a_tetrahedral_boron_is_weighed_with_the_h_geometry_settles(shared_data, monkeypatch):
+    """sfarchiv2_2004871's phosphine-borane (B9 bonded to P1 alone, 1.91 Å, published BH3) on
+    swap_benchmark --pairs other --seed 31's data, B9 held as C, C14 and C16 as B. The rules
+    give a B no H, so B9 weighed as B lacked its three H, and its count took them up: 4.5 e as
+    C with a methyl's H, five widths from every candidate, not weighed, and B9 stayed C. With
+    the BH3 geometry alone settles (baseline.h_fixed) it counts 5.2 e as B and is put right.
+    The BH3 is placed at B–H 1.10 Å, RESTRAINED_XH['B'] (SHELXL's AFIX 15 borane-cage value,
+    borrowed: SHELXL has no HFIX for a BH3 and the job places none)."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from crystalx_core.element_evidence import with_riding_hydrogens
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from simulated_solve_benchmark import choose
+    from swap_benchmark import trial_data
+
+    name = "sfarchiv2_2004871.cif"
+    [(_, truth)] = choose(CORPUS, 1, 80, only={name})
+    heavy, swaps, (reflections, _, _) = trial_data(truth, name, seed=31, pairs="other")
+    model = with_riding_hydrogens(truth.with_sites(heavy))
+    b9 = next(s for s in model.sites if s.label == "B9")
+    bh = [s for s in model.sites if s.label.startswith("H9")]
+    assert len(bh) == 3, bh
+    lengths = [np.linalg.norm(model.cartesian(h.frac) - model.cartesian(b9.frac)) for h in bh]
+    assert np.allclose(lengths, 1.10), lengths
+    swapped = {heavy[i].label: element for i, element in swaps.items()}
+    assert swapped == {"B9": "C", "C14": "B", "C16": "B"}
+    refined = refine(_swapped(truth.with_sites(heavy), swapped), reflections, 10)
+    weighed = weigh_elements(refined, reflections, "model", 10)
+    assert weighed.changes == {"B9": "B", "C14": "C", "C16": "C"}, weighed.notes()

@@ -360,3 +360,115 @@ def test_the_iucr_tags_for_an_embedded_res_and_hkl_as_cryscalc_writes_them(tmp_p
     assert own.intensities.tolist() == [100.0, 25.0]
     assert own.path == f"{path} (_iucr_refine_reflections_details)"
     assert read_reflections(path).indices.tolist() == [[1, 0, 0], [0, 2, 0]]
+
+
+def test_a_cif_named_as_reflections_says_what_its_data_are(tmp_path, capsys):
+    """A CIF given as the reflection file of a fresh .ins (`crystalx solve x.ins x.cif`) was
+    read as untwinned X-ray data whatever it said: sf_atomstwoline's embedded .res refines a
+    twin (TWIN, BASF), Jana2006's 3D-ED CIFs say _diffrn_radiation_probe electron. Refused as
+    `assign x.cif --hkl x.cif` refuses them, naming the line."""
+    from crystalx_core.cli import main
+    from crystalx_core.io import read_reflections
+
+    res = (
+        "TITL x\nCELL 0.71073 10 11 12 90 95 90\nSFAC C O\nUNIT 8 4\nTWIN\nBASF 0.3\nHKLF 4\nEND\n"
+    )
+    hkl = (
+        "   1   0   0   10.00    1.00\n   0   2   0    5.00    0.50\n   0   0   0    0.00    0.00\n"
+    )
+    twinned = tmp_path / "twin.cif"
+    twinned.write_text(
+        "data_x\n" + CELL + SYMOPS + f"_shelx_res_file\n;\n{res};\n_shelx_hkl_file\n;\n{hkl};\n"
+    )
+    with pytest.raises(InputError, match="TWIN: twinned refinement") as error:
+        read_reflections(twinned)
+    assert error.value.path == f"{twinned} (_shelx_res_file)" and error.value.line == 5
+    electron = tmp_path / "ed.cif"
+    text = (
+        "data_x\n" + CELL + "_diffrn_radiation_probe electron\n" + f"_shelx_hkl_file\n;\n{hkl};\n"
+    )
+    electron.write_text(text)
+    ins = tmp_path / "x.ins"
+    ins.write_text(
+        "TITL x\nCELL 0.71073 10 11 12 90 95 90\nLATT 1\nSYMM -X,1/2+Y,1/2-Z\n"
+        "SFAC C O\nUNIT 8 4\nHKLF 4\nEND\n"
+    )
+    capsys.readouterr()
+    assert main(["solve", str(ins), str(electron)]) == 2
+    line = line_of(text, "_diffrn_radiation_probe")
+    assert f"{electron}:{line}: _diffrn_radiation_probe electron: not X-ray data" in (
+        capsys.readouterr().err
+    )
+    assert not (tmp_path / "x_crystalx.res").exists()
+
+
+def test_the_refusal_asks_the_block_whose_reflections_are_read(tmp_path):
+    """The probe was asked of the file's first block carrying any reflections, while the
+    first embedded .hkl of any block was read: an X-ray block's _refln loop before an electron
+    block's .hkl let the electron data through as X-ray data, and an electron block's loop
+    before an X-ray block's .hkl refused the X-ray data read. Either order now asks the block
+    read."""
+    from crystalx_core.io import read_reflections
+
+    hkl = (
+        "   1   0   0   10.00    1.00\n   0   2   0    5.00    0.50\n   0   0   0    0.00    0.00\n"
+    )
+    loop = (
+        "loop_\n_refln_index_h\n_refln_index_k\n_refln_index_l\n_refln_F_squared_meas\n"
+        "_refln_F_squared_sigma\n1 1 0 40.0 2.0\n0 0 2 20.0 1.0\n"
+    )
+    electron = "_diffrn_radiation_probe electron\n"
+    blocks = {
+        "electron_hkl": "data_ed\n" + CELL + SYMOPS + electron + f"_shelx_hkl_file\n;\n{hkl};\n",
+        "xray_loop": "data_xr\n" + CELL + SYMOPS + loop,
+        "electron_loop": "data_ed\n" + CELL + SYMOPS + electron + loop,
+        "xray_hkl": "data_xr\n" + CELL + SYMOPS + f"_shelx_hkl_file\n;\n{hkl};\n",
+    }
+    for first, second in (("xray_loop", "electron_hkl"), ("electron_hkl", "xray_loop")):
+        path = tmp_path / f"{first}_{second}.cif"
+        text = blocks[first] + blocks[second]
+        path.write_text(text)
+        with pytest.raises(InputError, match="not X-ray data") as error:
+            read_reflections(path)
+        assert error.value.line == line_of(text, "_diffrn_radiation_probe")
+        assert "SHELXL with NEUT" not in str(error.value)
+    for first, second in (("electron_loop", "xray_hkl"), ("xray_hkl", "electron_loop")):
+        path = tmp_path / f"{first}_{second}.cif"
+        path.write_text(blocks[first] + blocks[second])
+        read = read_reflections(path)
+        assert read.indices.tolist() == [[1, 0, 0], [0, 2, 0]]
+        assert read.path == f"{path} (data_xr _shelx_hkl_file)"
+
+
+def test_a_neutron_cif_named_as_reflections_is_refused_as_its_own_reflections_are(tmp_path):
+    """One refusal for a CIF's data that are not X-ray data, whether it is read as its own
+    reflections (Loaded) or named as another's (`solve x.ins x.cif`): the same words, and
+    SHELXL with NEUT named for neutron data (the reflection-file path said 'these
+    reflections' and named no NEUT)."""
+    from crystalx_core.io import load, read_reflections
+
+    loop = (
+        "loop_\n_refln_index_h\n_refln_index_k\n_refln_index_l\n_refln_F_squared_meas\n"
+        "_refln_F_squared_sigma\n1 1 0 40.0 2.0\n0 0 2 20.0 1.0\n"
+    )
+    atoms = "loop_\n_atom_site_label\n_atom_site_fract_x\n_atom_site_fract_y\n_atom_site_fract_z\n"
+    text = (
+        "data_n\n"
+        + CELL
+        + SYMOPS
+        + "_diffrn_radiation_probe neutron\n"
+        + atoms
+        + "C1 0.1 0.2 0.3\n"
+        + loop
+    )
+    path = tmp_path / "n.cif"
+    path.write_text(text)
+    with pytest.raises(InputError) as named:
+        read_reflections(path)
+    with pytest.raises(InputError) as own:
+        load(path).reflection_format()
+    assert str(named.value) == str(own.value)
+    assert named.value.line == own.value.line == line_of(text, "_diffrn_radiation_probe")
+    assert "refine this one in SHELXL with NEUT, or in the program that wrote it" in str(
+        named.value
+    )

@@ -144,11 +144,16 @@ def solve(
 
 
 def solutions(
-    structure: Structure, reflections, seed: int = 1, max_attempts: int = len(RUNS)
+    structure: Structure,
+    reflections,
+    seed: int = 1,
+    max_attempts: int = len(RUNS),
+    first: int = 1,
 ) -> Iterator[Solution]:
     """Phase the data by charge flipping in P1, place the symmetry, and yield the highest map
     peaks of each run as Q-peaks, best figure of merit first among the runs flipped so far
-    (BATCH at a time until one is convincing); runs follow RUNS (fresh random phases each).
+    (BATCH at a time until one is convincing); runs follow RUNS (fresh random phases each),
+    numbered from `first` (a later round's runs have phases of their own).
     A SolveError when no run's map showed the space group's symmetry.
     """
     i_obs = merged_intensities(structure, reflections)
@@ -170,14 +175,14 @@ def solutions(
         raise SolveError("UNIT gives no non-hydrogen atoms to look for", structure.source)
 
     found, gathered = 0, []
-    for attempt in range(1, max_attempts + 1):
+    for attempt in range(first, first + max_attempts):
         settings = RUNS[(attempt - 1) % len(RUNS)]
         flipped = _flip(f_obs, settings, seed + attempt)
         if flipped is not None:
             gathered.append((flipped[1], attempt, settings, flipped[0]))
-        last = attempt == max_attempts
+        last = attempt == first + max_attempts - 1
         convincing = any(run[0] <= CONVINCING_MERIT for run in gathered)
-        if not (last or (attempt % BATCH == 0 and convincing)):
+        if not (last or ((attempt - first + 1) % BATCH == 0 and convincing)):
             continue
         for merit, attempt_kept, settings_kept, f_calc in sorted(gathered, key=lambda run: run[:2]):
             peaks = _peaks(f_calc, max_peaks=int(expected * PEAK_SURPLUS) + 5)

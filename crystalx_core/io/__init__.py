@@ -77,18 +77,13 @@ class Loaded:
         """Worked out once (a refusal is not cached)."""
         if self.shelx is not None:
             return self.shelx.reflection_format()
+        from crystalx_core.io.cif import not_xray_error
         from crystalx_core.io.hkl import xray_problem
 
         # the probe first: an electron CIF's 0.025 Å says only "not X-ray", its probe says
         # what the data are and where to refine them
         if self.not_xray:  # X-ray form factors would refine neutron data to nonsense
-            elsewhere = "SHELXL with NEUT, or in " if self.probe == "neutron" else ""
-            raise InputError(
-                f"{self.not_xray}; CrystalX refines X-ray data only (refine this one in "
-                f"{elsewhere}the program that wrote it)",
-                str(self.path),
-                self.not_xray_line,
-            )
+            raise not_xray_error(self.not_xray, self.probe, self.path, self.not_xray_line)
         problem = xray_problem(self.structure.wavelength)
         if problem:
             raise InputError(f"_diffrn_radiation_wavelength: {problem}", str(self.path))

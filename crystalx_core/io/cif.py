@@ -384,6 +384,24 @@ def _not_xray(block: gemmi.cif.Block) -> tuple[str, str]:
     return "", ""
 
 
+def _probe(value: str) -> str:
+    """The probe a _diffrn_radiation_probe value names (_NOT_XRAY), 'x-ray' otherwise."""
+    return next((word for word in _NOT_XRAY if word in value.lower()), "x-ray")
+
+
+def not_xray_error(not_xray: str, probe: str, path, line: int | None) -> InputError:
+    """The one refusal of a CIF's data that are not X-ray data, wherever they are read (its own
+    reflections, `--hkl x.cif`, `solve x.ins x.cif`): `not_xray` says what the file says, and
+    where else to refine them; neutron data can be refined in SHELXL with NEUT."""
+    elsewhere = "SHELXL with NEUT, or in " if probe == "neutron" else ""
+    return InputError(
+        f"{not_xray}; CrystalX refines X-ray data only (refine this one in {elsewhere}the "
+        "program that wrote it)",
+        str(path),
+        line,
+    )
+
+
 def _number(block: gemmi.cif.Block, tag: str) -> float | None:
     raw = block.find_value(tag)
     if raw is None or raw in ("?", "."):
@@ -803,7 +821,7 @@ def read_cif(path, block: str | None = None) -> CifEntry:
         notes=tuple(n for n in (note, symmetry_note, *read_as) if n),
         not_xray=f"{probe_tag} {probe}: not X-ray data" if probe_tag else "",
         not_xray_line=lines.tag(probe_tag) if probe_tag else None,
-        probe=next((w for w in _NOT_XRAY if w in probe.lower()), "x-ray"),
+        probe=_probe(probe),
         metric=f"data_{chosen.name}: {metric}" if metric else "",
         metric_line=lines.tag(*_CELL_TAGS) if metric else None,
     )
@@ -862,13 +880,15 @@ def cif_reflections(path, hklf: HklfFormat | None = None, data: bytes | None = N
     for block in doc:
         hkl, tag = embedded_file(block, HKL_TAGS)
         if hkl is not None:
+            _refuse_unrefinable(block, text, path)
             return embedded_hkl_reflections(hkl, f"{path} (data_{block.name} {tag})", hklf)
-    found = _measured(doc, text, path, hklf)
+    found = _measured(doc, text, path, hklf, refuse=True)
     if found is not None:
         return found
     for block in doc:
         fcf = _text_field(block, FCF_TAG)
         if fcf is not None:
+            _refuse_unrefinable(block, text, path)
             return embedded_fcf_reflections(
                 fcf, Path(f"{path} (data_{block.name} {FCF_TAG})"), hklf
             )
@@ -878,6 +898,30 @@ def cif_reflections(path, hklf: HklfFormat | None = None, data: bytes | None = N
         "Fo² in this file: pass the .hkl the structure was refined against",
         str(path),
     )
+
+
+def _refuse_unrefinable(block: gemmi.cif.Block, text: str, path: Path) -> None:
+    """An InputError where the block that carries the reflections says they cannot be refined
+    as X-ray HKLF 4 data, whatever the instructions they are read with: its probe (electron,
+    neutron), or its own embedded .res (TWIN, HKLF 5, NEUT: ShelxFile.reflection_format, naming
+    its line). A CIF named as the reflection file of a fresh .ins (`crystalx solve x.ins x.cif`)
+    was otherwise read as untwinned X-ray data (sf_atomstwoline's TWIN). The block is the one
+    whose reflections are read, not the first of the file that carries any."""
+    tag, probe = _not_xray(block)
+    if tag:
+        raise not_xray_error(
+            f"{tag} {probe}: not X-ray data", _probe(probe), path, _Lines(text, block.name).tag(tag)
+        )
+    res, res_tag = embedded_file(block, RES_TAGS)
+    if res is None:
+        return
+    from crystalx_core.io.shelx_read import parse_shelx
+
+    try:
+        instructions = parse_shelx(res, f"{path} ({res_tag})")
+    except InputError:  # an embedded file we cannot read says nothing about the data
+        return
+    instructions.reflection_format()
 
 
 _CIF_TEXT = re.compile(r"\s*(#.*\n\s*)*data_")  # comment lines, then a data block: a CIF
@@ -905,14 +949,21 @@ def embedded_fcf_reflections(text: str, where: Path, hklf: HklfFormat | None = N
 
 
 def _measured(
-    doc: gemmi.cif.Document, text: str, path: Path, hklf: HklfFormat | None
+    doc: gemmi.cif.Document,
+    text: str,
+    path: Path,
+    hklf: HklfFormat | None,
+    refuse: bool = False,
 ) -> Reflections | None:
-    """The first _refln loop of measured Fo² (or I) of the document; None without one."""
+    """The first _refln loop of measured Fo² (or I) of the document; None without one. With
+    `refuse`, its block's probe and embedded .res are asked first (_refuse_unrefinable)."""
     for block in doc:
         for measured, sigma in _MEASURED + (_F_MEAS,):
             if len(block.find_values(measured)):
                 if measured == "_refln_F_meas" and not _measured_f(block):
                     continue  # F with calculated phases: _refuse_f
+                if refuse:
+                    _refuse_unrefinable(block, text, path)
                 reflections = _refln_loop(block, measured, sigma, text, path)
                 if hklf is not None and (hklf.code != 4 or hklf.scale != 1 or hklf.matrix):
                     reflections.notes.append(
