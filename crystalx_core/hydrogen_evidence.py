@@ -129,7 +129,7 @@ DIRECTIONS = 800  # shell directions (≈ 7° apart)
 BOND_MARGIN = 0.03
 # Å: a short bond's H whose image lies this close is one H on the symmetry element between
 # the pair (the map's maximum, sampled every 0.05 Å, is not sharper: an X-ray H peak is some
-# 0.5 Å wide); further apart they are two half H, PART -1 (crystio_2020660's 0.6 Å)
+# 0.5 Å wide); further apart they are two half H, PART -1
 ON_ELEMENT = 0.3
 
 
@@ -229,6 +229,8 @@ def weigh_hydrogens(
         _move_by_bond_lengths(structure, evidence, doubtful, bonds, rms, fits)
     _take_off_by_map(structure, evidence, counts, peaks, near, bonds, rms, fits)
     _shared_with_own_image(structure, evidence, peaks, bonds, density)
+    if fits is not None and evidence.halves:  # later fits hold that H as placed
+        fits.share(evidence.given, evidence.halves)
     if fits is not None:
         _metal_oxygens_by_data(structure, evidence, peaks, bonds, rms, fits)
     return evidence
@@ -256,12 +258,12 @@ def _add_from_map(structure, evidence, counts, peaks, near, bonds, rms, fits) ->
 
 def _shared_with_own_image(structure, evidence, peaks, bonds, density) -> None:
     """Half an H on an O or N in a short hydrogen bond (≤ STRONG_HBOND) to its own symmetry
-    image (across a two-fold axis or an inversion centre): the one H of the bond is either
-    atom's, so each carries it at half occupancy, as SHELXL users write it (PART -1, occupancy
-    0.5; on the symmetry element itself where it lies there), which whole H counts cannot say
-    (the formula's half H went to another O instead). Placed on the difference map's maximum
-    between the two, where that stands at PAIR_RMS or more (clear of any lone pair's 2.0 rms,
-    as for the short bonds of _move_hydrogens); else the model's count stays."""
+    image (across a two-fold axis, a mirror or an inversion centre): the one H of the bond is
+    either atom's, so each carries it at half occupancy, as SHELXL users write it (PART -1,
+    occupancy 0.5; on the symmetry element itself where it lies there), which whole H counts
+    cannot say (the formula's half H went to another O instead). Placed on the difference
+    map's maximum between the two, where that stands at PAIR_RMS or more (clear of any lone
+    pair's 2.0 rms, as for the short bonds of _move_hydrogens); else the model's count stays."""
     rms = density.rms
     for i in peaks:
         site = structure.sites[i]
@@ -307,8 +309,8 @@ def _shared_with_own_image(structure, evidence, peaks, bonds, density) -> None:
 
 def _involution(structure: Structure, c) -> bool:
     """Whether the operator of contact `c` (a site to its own image) maps the image back onto
-    the site: a two-fold axis or an inversion centre between them, one H bond the pair shares,
-    not a screw axis or glide plane, whose images make a chain of bonds."""
+    the site: a two-fold axis, a mirror or an inversion centre between them, one H bond the
+    pair shares, not a screw axis or glide plane, whose images make a chain of bonds."""
     rotation, translation = structure.symmetry_matrices()[c.op]
     back = rotation @ structure.fractional(c.cart_j) + translation + np.asarray(c.shift)
     site = structure.cartesian(structure.sites[c.i].frac)

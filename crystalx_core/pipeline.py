@@ -556,7 +556,9 @@ def _withdraw_formula_hydrogens(model: Structure, first: dict[int, int], evidenc
     again (assign.model.formula_h_refitted), never under the H the map shows there (peaks over
     LOW_RMS: published O–H and N–H reach 1.3 rms and up): one the map's own H elsewhere now
     stand for is withdrawn, with a note, unless the reflections significantly prefer the count
-    with it (Hamilton, hydrogen_data): UNIT is a soft constraint, the data are not."""
+    with it (Hamilton, hydrogen_data; an H shared with a site's own image fitted as placed,
+    half occupied or on the symmetry element: HydrogenFits.share): UNIT is a soft constraint,
+    the data are not."""
     changed = {
         k for k in {*first, *evidence.counts} if first.get(k, 0) != evidence.counts.get(k, 0)
     }

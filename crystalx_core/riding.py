@@ -172,7 +172,8 @@ def add_riding_hydrogens(
     0.82 Å. `halves[i]`: the one H `given` on site i is shared with the site's own symmetry
     image (hydrogen_evidence._shared_with_own_image): off the symmetry element (False) at half
     the site's occupancy in PART -1, held at WATER_OH by DFIX; on it (True) whole there, one
-    site of that symmetry (SHELXL's sof then halves it), fixed by it.
+    site of that symmetry (SHELXL's sof then halves it), constrained to it, in PART 0 where the
+    pivot's PART is negative.
     """
     given, kept, halves = given or {}, kept or {}, halves or {}
     pivots = [
@@ -346,6 +347,8 @@ def add_riding_hydrogens(
         if key in halves and not halves[key]:  # each image holds the bond's H half the time
             occupancies = [site.occupancy / 2] * len(positions)
             part = -1
+        elif key in halves:  # on the element: SHELXL constrains no special position in a
+            part = max(part, 0)  # negative PART (convert.own_site_symmetry), as the pivot's may be
         u_iso = RIDING_U_FACTOR.get(code, 1.2) * site.u_iso
         new_h.append(range(len(sites), len(sites) + len(positions)))
         plan.groups[key] = new_h[-1]
@@ -705,25 +708,18 @@ def keep_input_names(
     same AFIX geometry m, or H the input refined freely), element and PART, and the names fit
     SHELX's 4 characters: the user's H1O, H12A and the restraints naming them keep meaning
     those H. Each name goes to the nearest new H (the user's H in any cell), and the group is
-    written in the user's order. A new H given a kept name, or the name of the user's H of
-    another atom, gets a free one; plan.restraints follow."""
+    written in the user's order. A new H given a kept name, the name of the user's H of
+    another atom, or that of the user's H it replaces at another occupancy or site kind
+    (_unlike: the restraints on the user's H would not fit it), gets a free one;
+    plan.restraints follow."""
     sites = list(plan.structure.sites)
     heavy = {s.label.upper() for s in sites if not is_hydrogen(s.element or "")}
     inputs = input_groups(model, given) if groups is None else groups
     names: dict[int, tuple[int, str]] = {}  # place in sites → (new H put there, user's name)
+    other: set[int] = set()  # new H not of the kind of the user's H they replace: renamed
     for pivot, group in plan.groups.items():
         old, new = [(h.site, h.xyz) for h in inputs.get(pivot, [])], list(group)
-        now = sites[new[0]]
-        if (
-            not old
-            or len(old) != len(new)
-            or not _same_kind(old[0][0].afix, now.afix)
-            or any(h.element.upper() != now.element.upper() for h, _ in old)
-            # the same PARTs (a pivot beside a disorder has H in two: _per_part)
-            or sorted(h.part for h, _ in old) != sorted(sites[k].part for k in new)
-            or {h.label.upper() for h, _ in old} & (heavy | {n.upper() for _, n in names.values()})
-            or any(len(bare_label(h.label)) > MAX_LABEL for h, _ in old)  # a CIF's H1c10
-        ):
+        if not old or len(old) != len(new):
             continue
         cost = [
             [
@@ -734,6 +730,25 @@ def keep_input_names(
             for h, xyz in old
         ]
         _, order = linear_sum_assignment(np.array(cost))
+        if unlike := _unlike(
+            model, given, [(old[j][0], sites[new[k]]) for j, k in enumerate(order)]
+        ):
+            # the user's half H in PART -1 is not our H on the two-fold axis: its name, and the
+            # DFIX on it (unmeetable there), stay the user's H's (a REM line: shelx_names)
+            theirs = {h.label.upper() for h, _ in old}
+            other.update(k for k in new if sites[k].label.upper() in theirs)
+            plan.notes[pivot] = f"{plan.notes[pivot]}; {unlike}" if pivot in plan.notes else unlike
+            continue
+        now = sites[new[0]]
+        if (
+            not _same_kind(old[0][0].afix, now.afix)
+            or any(h.element.upper() != now.element.upper() for h, _ in old)
+            # the same PARTs (a pivot beside a disorder has H in two: _per_part)
+            or sorted(h.part for h, _ in old) != sorted(sites[k].part for k in new)
+            or {h.label.upper() for h, _ in old} & (heavy | {n.upper() for _, n in names.values()})
+            or any(len(bare_label(h.label)) > MAX_LABEL for h, _ in old)  # a CIF's H1c10
+        ):
+            continue
         # each H where its name's H was (the image beside the pivot), in the user's order
         # within each PART: the PARTs' groups stay whole (PART 1 AFIX 23 H H AFIX 0 PART 2 ...)
         for part in dict.fromkeys(sites[k].part for k in new):
@@ -749,7 +764,8 @@ def keep_input_names(
     moved = [
         k
         for k in sorted(set(pivot_of) - set(names))
-        if sites[k].label.upper() in taken
+        if k in other
+        or sites[k].label.upper() in taken
         or owner.get(sites[k].label.upper(), pivot_of[k]) != pivot_of[k]
     ]
     if not names and not moved:
@@ -770,6 +786,28 @@ def keep_input_names(
 
 
 _OTHER_PART = 100.0  # Å added to the cost of giving a name to an H of another PART: never
+_OTHER_OCCUPANCY = 1.5  # an H at half or twice the occupancy of the user's is another H
+
+
+def _unlike(model: Structure, given: Structure, pairs: list[tuple[Site, Site]]) -> str | None:
+    """Why a new H (each pair: the user's H of `given`, the new H of `model` in its place) is
+    not the user's H, or None: of another occupancy (a shared H's half against a whole one:
+    a refined pivot's occupancy moves far less than 1.5 times), or on a symmetry element
+    where the user's is not, or the reverse (site_operators)."""
+    for old, new in pairs:
+        if not 1 / _OTHER_OCCUPANCY < old.occupancy / max(new.occupancy, 1e-6) < _OTHER_OCCUPANCY:
+            return (
+                f"not the input's {old.label} (occupancy {old.occupancy:.2f} against "
+                f"{new.occupancy:.2f}): its name and restraints not given to it"
+            )
+        on = bool(site_operators(model, new.frac))
+        if bool(site_operators(given, old.frac)) != on:
+            return (
+                f"not the input's {old.label} (this H lies {'on' if on else 'off'} a symmetry "
+                f"element, the input's {'off' if on else 'on'} it): its name and restraints "
+                "not given to it"
+            )
+    return None
 
 
 def _nearest_pivots(structure: Structure) -> dict[int, tuple[int, np.ndarray]]:
