@@ -92,6 +92,24 @@ class HydrogenFits:
         self.reflections = reflections
         self.density = density
         self._placed: tuple[tuple, dict[int, tuple[np.ndarray, list[Site]]]] = ((), {})
+        # the H shared with a site's own image (hydrogen_evidence._shared_with_own_image),
+        # fitted as placed (riding.add_riding_hydrogens' `given` and `halves`) where a count
+        # gives the site its one H: share
+        self._given: dict[int, tuple[list[np.ndarray], int | None]] = {}
+        self._halves: dict[int, bool] = {}
+
+    def share(self, given: dict, halves: dict[int, bool]) -> None:
+        """Fit the one H of each site of `halves` where `given` puts it, at the occupancy and
+        PART riding gives a shared H, not as a whole H riding: the placements fitted so far
+        are dropped."""
+        self._given = {i: given[i] for i in halves}
+        self._halves = dict(halves)
+        self._placed = ((), {})
+
+    def _shared(self, counts: dict[int, int]):
+        """(given, halves) of add_riding_hydrogens for the shared H `counts` keeps (one H)."""
+        kept = {i for i in self._halves if counts.get(i, 0) == 1}
+        return {i: self._given[i] for i in kept}, {i: self._halves[i] for i in kept}
 
     @functools.cached_property
     def _merged(self):
@@ -193,7 +211,9 @@ class HydrogenFits:
         fitted = []
         for alternative in (counts, other):
             asked = {i: alternative.get(i, 0) for i in changed}
-            choices = _riding(self.structure, asked, self.density, self._bonds, rest)
+            choices = _riding(
+                self.structure, asked, self.density, self._bonds, rest, self._shared(asked)
+            )
             fitted.append(
                 min(self.wr2(f_rest + self.hydrogens(sites)) for sites in choices)
                 if choices
@@ -213,7 +233,10 @@ class HydrogenFits:
         same (each pair of a weighing changes only its own two)."""
         key = tuple(sorted((i, n) for i, n in counts.items() if n))
         if key != self._placed[0]:
-            plan = add_riding_hydrogens(self.structure, counts, density=self.density)
+            given, halves = self._shared(counts)
+            plan = add_riding_hydrogens(
+                self.structure, counts, given, density=self.density, halves=halves
+            )
             sites = plan.structure.sites
             self._placed = (
                 key,
@@ -228,7 +251,12 @@ class HydrogenFits:
 
 
 def _riding(
-    structure: Structure, counts: dict[int, int], density, bonds, others: Sequence[Site] = ()
+    structure: Structure,
+    counts: dict[int, int],
+    density,
+    bonds,
+    others: Sequence[Site] = (),
+    shared: tuple[dict, dict[int, bool]] = ({}, {}),
 ) -> list[list[Site]]:
     """The riding H sites for `counts` on `structure` (its non-H atoms), one list for each
     choice of the groups whose orientation the map may not settle (_rotamers), every
@@ -236,10 +264,13 @@ def _riding(
     asked for H. Riding places a group whole or not at all; on a special position it keeps only
     the H the site symmetry does not make from another (codtools_1000451's water on a mirror:
     one site for two H), so the sites are not counted against the count asked. `others`: the
-    H the model holds besides these (the other pivots'), whose peaks no lone H may take."""
+    H the model holds besides these (the other pivots'), whose peaks no lone H may take.
+    `shared`: (given, halves) of the H shared with a site's own image (HydrogenFits.share),
+    placed where given and not moved."""
     if not any(counts.values()):
         return [[]]
-    plan = add_riding_hydrogens(structure, counts, density=density)
+    given, halves = shared
+    plan = add_riding_hydrogens(structure, counts, given, density=density, halves=halves)
     if any(n > 0 and i not in plan.groups for i, n in counts.items()):
         return []
     sites = plan.structure.sites
@@ -251,7 +282,7 @@ def _riding(
             [sites[k] for k in group],
             plan.codes[pivot],
             bonds,
-            density if counts.get(pivot) == 1 else None,
+            density if counts.get(pivot) == 1 and pivot not in halves else None,
             [*placed, *(sites[k] for p, g in plan.groups.items() if p != pivot for k in g)],
         )
         for pivot, group in plan.groups.items()

@@ -37,7 +37,9 @@ only the H its map shows where the reflections significantly prefer that count
 (_metal_oxygens_by_data). A metal gets an H only where a peak 1.4-1.8 Å from it supports one;
 it is then placed on the peak and restrained (DFIX) to that distance. An O, N or S that lies,
 or is bonded to an atom that lies, within OVERLAP of another atom (two places of a disordered
-atom, with or without PART) is not judged: the model's count stays, with a note.
+atom, with or without PART) is not judged: the model's count stays, with a note. An O or N
+in a short hydrogen bond to its own symmetry image shares the bond's one H with it: found in
+the map between them, it is given as half an H (_shared_with_own_image).
 """
 
 from __future__ import annotations
@@ -65,7 +67,13 @@ from crystalx_core.hydrogens import (
     choose_hfix,
     restrained_group,
 )
-from crystalx_core.riding import RIDING_U_FACTOR
+from crystalx_core.riding import (
+    RIDING_U_FACTOR,
+    SAME_SITE,
+    STRONG_HBOND,
+    short_bond_peak,
+    site_operators,
+)
 from crystalx_core.structure import Structure
 
 # Peak heights in units of the map's rms, from the entries of benchmarks/hydrogen_benchmark.py
@@ -119,6 +127,10 @@ DIRECTIONS = 800  # shell directions (≈ 7° apart)
 # differ by up to about 0.02 Å from packing; a monodentate metal carboxylate's by 0.03-0.08 Å,
 # which is why an O a metal holds is left out: _single_bond)
 BOND_MARGIN = 0.03
+# Å: a short bond's H whose image lies this close is one H on the symmetry element between
+# the pair (the map's maximum, sampled every 0.05 Å, is not sharper: an X-ray H peak is some
+# 0.5 Å wide); further apart they are two half H, PART -1
+ON_ELEMENT = 0.3
 
 
 @dataclass(eq=False)  # identity, as geometry.Contact: value equality of an array is ambiguous
@@ -138,6 +150,10 @@ class HydrogenEvidence:
     # site index → what changed and why, or why the map could not judge it
     notes: dict[int, str] = field(default_factory=dict)
     skipped: str | None = None  # why the reflections did not weigh what the map left open
+    # O/N site → whether its half H (one H shared with the site's own image across a short
+    # hydrogen bond: _shared_with_own_image) lies on the symmetry element; counts[i] is then 1
+    # at half occupancy, its position in `given`
+    halves: dict[int, bool] = field(default_factory=dict)
     # O, N or S site the map judged → its H peaks over LOW_RMS (the H it shows)
     shown: dict[int, int] = field(default_factory=dict)
     # the reflections' fits the counts were weighed with; None without reflections or where too
@@ -212,6 +228,9 @@ def weigh_hydrogens(
         # only beside the reflections: the map's lean alone, without PAIR_MARGIN, moves no H
         _move_by_bond_lengths(structure, evidence, doubtful, bonds, rms, fits)
     _take_off_by_map(structure, evidence, counts, peaks, near, bonds, rms, fits)
+    _shared_with_own_image(structure, evidence, peaks, bonds, density)
+    if fits is not None and evidence.halves:  # later fits hold that H as placed
+        fits.share(evidence.given, evidence.halves)
     if fits is not None:
         _metal_oxygens_by_data(structure, evidence, peaks, bonds, rms, fits)
     return evidence
@@ -235,6 +254,67 @@ def _add_from_map(structure, evidence, counts, peaks, near, bonds, rms, fits) ->
             )
             for _ in range(wanted - n_model):
                 _take_from_partner(structure, evidence, i, near[i], peaks, bonds, rms, fits)
+
+
+def _shared_with_own_image(structure, evidence, peaks, bonds, density) -> None:
+    """Half an H on an O or N in a short hydrogen bond (≤ STRONG_HBOND) to its own symmetry
+    image (across a two-fold axis, a mirror or an inversion centre): the one H of the bond is
+    either atom's, so each carries it at half occupancy, as SHELXL users write it (PART -1,
+    occupancy 0.5; on the symmetry element itself where it lies there), which whole H counts
+    cannot say (the formula's half H went to another O instead). Placed on the difference
+    map's maximum between the two, where that stands at PAIR_RMS or more (clear of any lone
+    pair's 2.0 rms, as for the short bonds of _move_hydrogens); else the model's count stays."""
+    rms = density.rms
+    for i in peaks:
+        site = structure.sites[i]
+        if site.element not in ("O", "N") or evidence.counts.get(i, 0) > 1:
+            continue
+        if site.occupancy < 1 - 1e-3:  # a partly occupied atom's image is its alternative, not
+            continue  # its partner (FC_1979688's methanol O13, half there, across a two-fold)
+        if len([c for c in bonds[i] if not is_hydrogen(structure.sites[c.j].element)]) != 1:
+            continue  # a hydroxyl's or an NH's own H: an atom with more bonds holds its own H
+        own = [
+            c
+            for c in neighbours(structure, STRONG_HBOND, centres=[i])[0]
+            if c.j == i and not shares_neighbour(bonds, c) and _involution(structure, c)
+        ]
+        pivot = structure.cartesian(site.frac)
+        found = short_bond_peak(structure, own, pivot, bonds, density)
+        if found is None:
+            continue
+        position, contact = found
+        height = float(density(position[None, :])[0])
+        if height < PAIR_RMS * rms:
+            continue
+        rotation, translation = structure.symmetry_matrices()[contact.op]
+        twin = structure.cartesian(
+            rotation @ structure.fractional(position) + translation + np.asarray(contact.shift)
+        )  # the same H seen from the image: the operator of a two-fold or a centre is its own
+        if np.linalg.norm(twin - pivot) < np.linalg.norm(position - pivot):
+            position = twin  # of two equal maxima, this atom's is the nearer
+        on_element = bool(site_operators(structure, structure.fractional(position), ON_ELEMENT))
+        if on_element:  # on the two-fold axis or the inversion centre: there exactly
+            position = (pivot + contact.cart_j) / 2
+        n_model = evidence.counts.get(i, 0)
+        evidence.counts[i] = 1
+        evidence.given[i] = ([position], 0)
+        evidence.halves[i] = on_element
+        evidence.notes[i] = (
+            f"H shared with its own symmetry image ({contact.distance:.2f} Å): peak "
+            f"{height / rms:.1f} rms between them, placed there "
+            + ("on the symmetry element" if on_element else "at occupancy 0.5 in PART -1")
+            + f" (the model gave {n_model})"
+        )
+
+
+def _involution(structure: Structure, c) -> bool:
+    """Whether the operator of contact `c` (a site to its own image) maps the image back onto
+    the site: a two-fold axis, a mirror or an inversion centre between them, one H bond the
+    pair shares, not a screw axis or glide plane, whose images make a chain of bonds."""
+    rotation, translation = structure.symmetry_matrices()[c.op]
+    back = rotation @ structure.fractional(c.cart_j) + translation + np.asarray(c.shift)
+    site = structure.cartesian(structure.sites[c.i].frac)
+    return bool(np.linalg.norm(structure.cartesian(back) - site) < SAME_SITE)
 
 
 def _take_off_by_map(structure, evidence, counts, peaks, near, bonds, rms, fits) -> None:

@@ -540,7 +540,9 @@ def hydrogen_plan(
         _withdraw_formula_hydrogens(model, first, evidence)
     for k, n_h in evidence.counts.items():
         assignment.sites[k].h_count = n_h
-    plan = add_riding_hydrogens(model, evidence.counts, evidence.given, density=density, kept=kept)
+    plan = add_riding_hydrogens(
+        model, evidence.counts, evidence.given, density=density, kept=kept, halves=evidence.halves
+    )
     for k, note in evidence.notes.items():
         plan.notes[k] = f"{note}; {plan.notes[k]}" if k in plan.notes else note
     if notes is not None:
@@ -554,7 +556,9 @@ def _withdraw_formula_hydrogens(model: Structure, first: dict[int, int], evidenc
     again (assign.model.formula_h_refitted), never under the H the map shows there (peaks over
     LOW_RMS: published O–H and N–H reach 1.3 rms and up): one the map's own H elsewhere now
     stand for is withdrawn, with a note, unless the reflections significantly prefer the count
-    with it (Hamilton, hydrogen_data): UNIT is a soft constraint, the data are not."""
+    with it (Hamilton, hydrogen_data; an H shared with a site's own image fitted as placed,
+    half occupied or on the symmetry element: HydrogenFits.share): UNIT is a soft constraint,
+    the data are not."""
     changed = {
         k for k in {*first, *evidence.counts} if first.get(k, 0) != evidence.counts.get(k, 0)
     }
@@ -563,12 +567,25 @@ def _withdraw_formula_hydrogens(model: Structure, first: dict[int, int], evidenc
     from crystalx_core.assign.model import formula_h_refitted
     from crystalx_core.geometry import connectivity
     from crystalx_core.hydrogen_evidence import placeable
+    from crystalx_core.riding import site_operators
 
     counts = [evidence.counts.get(k, 0) for k in range(len(model.sites))]
     floors = {k: n for k, n in evidence.shown.items() if k not in evidence.notes}
-    refitted = formula_h_refitted(model, counts, floors)
+    # whole counts meet a half H of the formula only on a site of half weight (an O on a
+    # two-fold axis, crystio_2020660's O2): once the map has found the half H shared across a
+    # short bond (hydrogen_evidence._shared_with_own_image), such a site keeps only what its
+    # own map shows
+    to_floor = (
+        {k for k in floors if site_operators(model, model.sites[k].frac)}
+        if evidence.halves
+        else set()
+    )
+    refitted = formula_h_refitted(
+        model, counts, floors, halves=set(evidence.halves), to_floor=to_floor
+    )
     found = ", ".join(
-        f"{model.sites[k].label} {evidence.counts.get(k, 0) - first.get(k, 0):+d}"
+        f"{model.sites[k].label} "
+        + ("+½" if k in evidence.halves else f"{evidence.counts.get(k, 0) - first.get(k, 0):+d}")
         for k in sorted(changed)
     )
     bonds = connectivity(model)

@@ -152,6 +152,7 @@ def add_riding_hydrogens(
     given: dict[int, tuple[list[np.ndarray], int | None]] | None = None,
     density: Density | None = None,
     kept: dict[int, list[Site]] | None = None,
+    halves: dict[int, bool] | None = None,
 ) -> HydrogenPlan:
     """Place `h_counts[i]` hydrogens on site i; sites absent from h_counts get none.
 
@@ -168,9 +169,13 @@ def add_riding_hydrogens(
     AFIX, whatever h_counts says: the user's P–H or Si–H, which no HFIX places
     (input_hydrogens_kept); one refined freely (AFIX 0) is held at the input's X–H by DFIX
     (esd 0.02 Å, as SHELXL users restrain a free P–H): a free P–H at 1.5 Å data went to
-    0.82 Å.
+    0.82 Å. `halves[i]`: the one H `given` on site i is shared with the site's own symmetry
+    image (hydrogen_evidence._shared_with_own_image): off the symmetry element (False) at half
+    the site's occupancy in PART -1, held at WATER_OH by DFIX; on it (True) whole there, one
+    site of that symmetry (SHELXL's sof then halves it), constrained to it, in PART 0 where the
+    pivot's PART is negative.
     """
-    given, kept = given or {}, kept or {}
+    given, kept, halves = given or {}, kept or {}, halves or {}
     pivots = [
         i for i, s in enumerate(structure.sites) if not is_hydrogen(s.element) and not s.is_peak
     ]
@@ -338,6 +343,12 @@ def add_riding_hydrogens(
             occupancies = [site.occupancy / n for n in images]
             if note := _special_note(site.element, operators, pivot, positions, occupancies):
                 plan.notes[key] = note
+        part = site.part
+        if key in halves and not halves[key]:  # each image holds the bond's H half the time
+            occupancies = [site.occupancy / 2] * len(positions)
+            part = -1
+        elif key in halves:  # on the element: SHELXL constrains no special position in a
+            part = max(part, 0)  # negative PART (convert.own_site_symmetry), as the pivot's may be
         u_iso = RIDING_U_FACTOR.get(code, 1.2) * site.u_iso
         new_h.append(range(len(sites), len(sites) + len(positions)))
         plan.groups[key] = new_h[-1]
@@ -348,7 +359,7 @@ def add_riding_hydrogens(
                 frac=tuple(heavy.fractional(xyz)),
                 u_iso=u_iso,
                 occupancy=occupancy,
-                part=site.part,
+                part=part,
                 afix=code,
                 # on the pivot's free variable, as SHELXL's H of a disordered group (21 with it;
                 # 30.33333 for a methyl's H over a threefold axis, under a 30.33333 C)
@@ -371,7 +382,13 @@ def add_riding_hydrogens(
             )
         if code == 0:
             plan.notes[key] = note or f"{site.element}H{n_h}: restrained, not riding"
-            if strong is None and is_metal(site.element):  # a hydride given from the map
+            if key in halves:
+                plan.notes[key] = "placed from the map, not riding" + (
+                    "" if halves[key] else f", DFIX {WATER_OH:.2f}"
+                )
+            if key in halves and halves[key]:  # on the symmetry element: fixed there
+                pass
+            elif strong is None and is_metal(site.element):  # a hydride given from the map
                 distance = float(np.mean([np.linalg.norm(h - pivot) for h in positions]))
                 restrained.append((site.label, new_h[-1], round(distance, 2), None))
             elif strong is None and no_hfix:
@@ -691,25 +708,18 @@ def keep_input_names(
     same AFIX geometry m, or H the input refined freely), element and PART, and the names fit
     SHELX's 4 characters: the user's H1O, H12A and the restraints naming them keep meaning
     those H. Each name goes to the nearest new H (the user's H in any cell), and the group is
-    written in the user's order. A new H given a kept name, or the name of the user's H of
-    another atom, gets a free one; plan.restraints follow."""
+    written in the user's order. A new H given a kept name, the name of the user's H of
+    another atom, or that of the user's H it replaces at another occupancy or site kind
+    (_unlike: the restraints on the user's H would not fit it), gets a free one;
+    plan.restraints follow."""
     sites = list(plan.structure.sites)
     heavy = {s.label.upper() for s in sites if not is_hydrogen(s.element or "")}
     inputs = input_groups(model, given) if groups is None else groups
     names: dict[int, tuple[int, str]] = {}  # place in sites → (new H put there, user's name)
+    other: set[int] = set()  # new H not of the kind of the user's H they replace: renamed
     for pivot, group in plan.groups.items():
         old, new = [(h.site, h.xyz) for h in inputs.get(pivot, [])], list(group)
-        now = sites[new[0]]
-        if (
-            not old
-            or len(old) != len(new)
-            or not _same_kind(old[0][0].afix, now.afix)
-            or any(h.element.upper() != now.element.upper() for h, _ in old)
-            # the same PARTs (a pivot beside a disorder has H in two: _per_part)
-            or sorted(h.part for h, _ in old) != sorted(sites[k].part for k in new)
-            or {h.label.upper() for h, _ in old} & (heavy | {n.upper() for _, n in names.values()})
-            or any(len(bare_label(h.label)) > MAX_LABEL for h, _ in old)  # a CIF's H1c10
-        ):
+        if not old or len(old) != len(new):
             continue
         cost = [
             [
@@ -720,6 +730,25 @@ def keep_input_names(
             for h, xyz in old
         ]
         _, order = linear_sum_assignment(np.array(cost))
+        if unlike := _unlike(
+            model, given, [(old[j][0], sites[new[k]]) for j, k in enumerate(order)]
+        ):
+            # the user's half H in PART -1 is not our H on the two-fold axis: its name, and the
+            # DFIX on it (unmeetable there), stay the user's H's (a REM line: shelx_names)
+            theirs = {h.label.upper() for h, _ in old}
+            other.update(k for k in new if sites[k].label.upper() in theirs)
+            plan.notes[pivot] = f"{plan.notes[pivot]}; {unlike}" if pivot in plan.notes else unlike
+            continue
+        now = sites[new[0]]
+        if (
+            not _same_kind(old[0][0].afix, now.afix)
+            or any(h.element.upper() != now.element.upper() for h, _ in old)
+            # the same PARTs (a pivot beside a disorder has H in two: _per_part)
+            or sorted(h.part for h, _ in old) != sorted(sites[k].part for k in new)
+            or {h.label.upper() for h, _ in old} & (heavy | {n.upper() for _, n in names.values()})
+            or any(len(bare_label(h.label)) > MAX_LABEL for h, _ in old)  # a CIF's H1c10
+        ):
+            continue
         # each H where its name's H was (the image beside the pivot), in the user's order
         # within each PART: the PARTs' groups stay whole (PART 1 AFIX 23 H H AFIX 0 PART 2 ...)
         for part in dict.fromkeys(sites[k].part for k in new):
@@ -735,7 +764,8 @@ def keep_input_names(
     moved = [
         k
         for k in sorted(set(pivot_of) - set(names))
-        if sites[k].label.upper() in taken
+        if k in other
+        or sites[k].label.upper() in taken
         or owner.get(sites[k].label.upper(), pivot_of[k]) != pivot_of[k]
     ]
     if not names and not moved:
@@ -756,6 +786,28 @@ def keep_input_names(
 
 
 _OTHER_PART = 100.0  # Å added to the cost of giving a name to an H of another PART: never
+_OTHER_OCCUPANCY = 1.5  # an H at half or twice the occupancy of the user's is another H
+
+
+def _unlike(model: Structure, given: Structure, pairs: list[tuple[Site, Site]]) -> str | None:
+    """Why a new H (each pair: the user's H of `given`, the new H of `model` in its place) is
+    not the user's H, or None: of another occupancy (a shared H's half against a whole one:
+    a refined pivot's occupancy moves far less than 1.5 times), or on a symmetry element
+    where the user's is not, or the reverse (site_operators)."""
+    for old, new in pairs:
+        if not 1 / _OTHER_OCCUPANCY < old.occupancy / max(new.occupancy, 1e-6) < _OTHER_OCCUPANCY:
+            return (
+                f"not the input's {old.label} (occupancy {old.occupancy:.2f} against "
+                f"{new.occupancy:.2f}): its name and restraints not given to it"
+            )
+        on = bool(site_operators(model, new.frac))
+        if bool(site_operators(given, old.frac)) != on:
+            return (
+                f"not the input's {old.label} (this H lies {'on' if on else 'off'} a symmetry "
+                f"element, the input's {'off' if on else 'on'} it): its name and restraints "
+                "not given to it"
+            )
+    return None
 
 
 def _nearest_pivots(structure: Structure) -> dict[int, tuple[int, np.ndarray]]:
@@ -892,9 +944,21 @@ def _strong_hbond_hydrogen(
     structure: Structure, near, pivot: np.ndarray, bonds, density
 ) -> tuple[np.ndarray, str] | None:
     """(H position, note) for the one H of a site (`near`: its contacts within
-    HBOND_DISTANCE) when it donates to an O or N within
-    STRONG_HBOND: the highest difference density near the donor–acceptor line, at least
-    _STRONG_HBOND_CLEARANCE from both ends. None without a map or such an acceptor. Atoms
+    HBOND_DISTANCE) when it donates to an O or N within STRONG_HBOND: short_bond_peak."""
+    found = short_bond_peak(structure, near, pivot, bonds, density)
+    if found is None:
+        return None
+    best, acceptor = found
+    return best, (
+        f"H in a short hydrogen bond to {structure.sites[acceptor.j].label} "
+        f"({acceptor.distance:.2f} Å): placed on the difference-map maximum, refined freely"
+    )
+
+
+def short_bond_peak(structure: Structure, near, pivot: np.ndarray, bonds, density):
+    """(Cartesian position, acceptor contact) of the highest difference density near the line
+    from `pivot` to its nearest O or N acceptor within STRONG_HBOND (`near`: its contacts), at
+    least _STRONG_HBOND_CLEARANCE from both ends. None without a map or such an acceptor. Atoms
     bonded to the donor or to one of its neighbours (`bonds`, connectivity: an oxime's N, the
     other O of a carboxylate, 2.2 Å away; a cis ligand of the donor's metal, 2.35 Å) are not
     acceptors."""
@@ -921,27 +985,24 @@ def _strong_hbond_hydrogen(
     t, u, v = (g.ravel() for g in np.meshgrid(along, offsets, offsets, indexing="ij"))
     keep = u**2 + v**2 <= _STRONG_HBOND_SEARCH**2
     points = pivot + t[keep, None] * axis + u[keep, None] * side + v[keep, None] * other
-    best = points[int(np.argmax(density(points)))]
-    return best, (
-        f"H in a short hydrogen bond to {structure.sites[acceptor.j].label} "
-        f"({acceptor.distance:.2f} Å): placed on the difference-map maximum, refined freely"
-    )
+    return points[int(np.argmax(density(points)))], acceptor
 
 
 SAME_SITE = 0.1  # Å: an atom this close to its own image is on a special position
 
 
-def site_operators(structure: Structure, frac) -> list[np.ndarray]:
+def site_operators(structure: Structure, frac, within: float = SAME_SITE) -> list[np.ndarray]:
     """Cartesian rotations (about the site) of the symmetry operators that map the site at
     `frac` onto itself, the identity left out: empty for a general position. The identity
     and pure centring translations turn no H about a site and are skipped; every operator
-    is tried at once, as riding asks this for each atom."""
+    is tried at once, as riding asks this for each atom. `within` (Å): how close an image
+    must come to count as the site itself."""
     frac = np.asarray(frac, dtype=float)
     matrices = structure.symmetry_matrices()
     rotations = np.array([rotation for rotation, _ in matrices])
     moved = rotations @ frac + np.array([translation for _, translation in matrices]) - frac
     ortho = structure.orthogonalisation
-    on_site = np.linalg.norm((moved - np.round(moved)) @ ortho.T, axis=1) < SAME_SITE
+    on_site = np.linalg.norm((moved - np.round(moved)) @ ortho.T, axis=1) < within
     turning = np.any(rotations != np.eye(3), axis=(1, 2))
     inverse = np.linalg.inv(ortho)
     return [ortho @ rotations[k] @ inverse for k in np.flatnonzero(on_site & turning)]

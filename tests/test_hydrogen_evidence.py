@@ -2,6 +2,7 @@
 published non-H atoms refined without H, the published H counts found again from the map, an
 H put on the wrong atom moved back, and no H on a metal without a peak for it."""
 
+import json
 import math
 from pathlib import Path
 from dataclasses import dataclass, replace
@@ -35,7 +36,7 @@ from crystalx_core.hydrogen_evidence import (
 from crystalx_core.io.cif import read_cif, sfac_unit_from_sites
 from crystalx_core.io.hkl import Reflections, read_hkl
 from crystalx_core.io.shelx_read import read_shelx
-from crystalx_core.riding import add_riding_hydrogens
+from crystalx_core.riding import add_riding_hydrogens, keep_input_names
 
 from .conftest import BENCHMARK, CORPUS
 
@@ -1125,3 +1126,178 @@ def test_an_o_on_an_n_carries_an_h_only_on_a_single_n_o_bond(n_o, most):
     bonds = connectivity(structure)
     assert [c.j for c in bonds[2]] == [1]  # the O bonded to the N alone
     assert _most_hydrogens(structure, 2, bonds[2]) == most
+
+
+@dataclass
+class _Gaussians:
+    """A difference map of H peaks as crystallography.maps.DifferenceDensity is read (called on
+    Cartesian points (n, 3), Fo − Fc in e Å⁻³, with its rms): a Gaussian at each position and
+    at every distinct symmetry image of it, periodic in the cell, as the real map of a crystal
+    is."""
+
+    structure: object
+    positions: list  # Cartesian
+    height: float
+    width: float  # Å
+    rms: float = 0.1
+
+    def __call__(self, points):
+        points = np.atleast_2d(points)
+        frac = np.array([self.structure.fractional(p) for p in points])
+        total, images = np.zeros(len(points)), []
+        for rotation, translation in self.structure.symmetry_matrices():
+            for xyz in self.positions:
+                image = rotation @ self.structure.fractional(xyz) + translation
+                if any(np.allclose((image - seen) - np.round(image - seen), 0) for seen in images):
+                    continue  # a peak on a special position is one peak
+                images.append(image)
+                delta = frac - image
+                delta -= np.round(delta)
+                distance = np.linalg.norm(delta @ self.structure.orthogonalisation.T, axis=1)
+                total += self.height * np.exp(-(distance**2) / (2 * self.width**2))
+        return total
+
+
+@pytest.mark.parametrize("on_element", [True, False])
+def test_an_h_shared_with_the_atoms_own_image_is_half_an_h(on_element):
+    """C1–O1 whose O1 lies 2.43 Å from its own image (across an inversion centre, or a
+    two-fold axis): the map's peak between them, 5 rms, is the bond's one H, which each O holds
+    half the time. On the inversion centre it is placed there, whole as one site of it
+    (SHELXL's sof halves it) and fixed; off the axis, 0.6 Å from its image, at half occupancy
+    in PART -1 and held by DFIX, as SHELXL users write it. Under PAIR_RMS no H is placed."""
+    from crystalx_core.hydrogen_evidence import PAIR_RMS
+    from crystalx_core.structure import Site, Structure
+
+    if on_element:
+        symops, o1, c1 = ["x,y,z", "-x,-y,-z"], (0.1215, 0.0, 0.0), (0.2495, 0.0, 0.0)
+    else:
+        symops, o1, c1 = ["x,y,z", "-x,y,-z"], (0.12, 0.3, 0.02), (0.245, 0.3, 0.04)
+    sites = [Site("O1", "O", o1, u_iso=0.04), Site("C1", "C", c1, u_iso=0.04)]
+    structure = Structure(cell=(10, 10, 10, 90, 90, 90), symops=symops, sites=sites)
+    pivot = structure.cartesian(o1)
+    image = structure.cartesian((-o1[0], o1[1] if not on_element else 0.0, -o1[2]))
+    h = (pivot + image) / 2 if on_element else pivot + 0.9 * (image - pivot) / 2.43
+    for height, found in ((0.5, True), (0.9 * PAIR_RMS * 0.1, False)):
+        density = _Gaussians(structure, [h], height, 0.2)
+        evidence = weigh_hydrogens(structure, {}, density)
+        if not found:
+            assert evidence.counts.get(0, 0) == 0 and 0 not in evidence.halves
+            continue
+        assert evidence.counts[0] == 1 and evidence.halves == {0: on_element}
+        assert np.linalg.norm(evidence.given[0][0][0] - h) < 0.1
+        plan = add_riding_hydrogens(
+            structure, evidence.counts, evidence.given, density, halves=evidence.halves
+        )
+        (placed,) = [s for s in plan.structure.sites if is_hydrogen(s.element)]
+        assert placed.afix == 0
+        assert (placed.occupancy, placed.part) == ((1.0, 0) if on_element else (0.5, -1))
+        assert plan.restraints == ([] if on_element else [f"DFIX 0.84 O1 {placed.label}"])
+        # the user's H1, half in PART -1 0.3 Å off the symmetry element (crystio_2020660's),
+        # names our H only where ours is of its kind: the DFIX on it would not fit one on the
+        # element (O1–H1 1.2 Å), so that H is named otherwise and the user's DFIX goes to REM
+        user = pivot + 0.9 * (image - pivot) / 2.43 + np.array([0.0, 0.3, 0.0])
+        given = structure.with_sites(
+            [*sites, Site("H1", "H", tuple(structure.fractional(user)), occupancy=0.5, part=-1)]
+        )
+        keep_input_names(plan, structure, given)
+        (named,) = [s for s in plan.structure.sites if is_hydrogen(s.element)]
+        assert (named.label != "H1") == on_element
+        assert ("not the input's H1" in plan.notes.get(0, "")) == on_element
+
+
+def test_an_h_on_the_symmetry_element_is_in_part_0_whatever_its_pivots_part():
+    """SHELXL makes no special-position constraint in a negative PART
+    (convert.own_site_symmetry): the shared H on the inversion centre of an O1 in PART -1 (as
+    crystio_2020660's input has it) is written in PART 0, one site of the centre."""
+    from crystalx_core.structure import Site, Structure
+
+    o1 = Site("O1", "O", (0.1215, 0.0, 0.0), u_iso=0.04, part=-1)
+    c1 = Site("C1", "C", (0.2495, 0.0, 0.0), u_iso=0.04)
+    structure = Structure(cell=(10,) * 3 + (90,) * 3, symops=["x,y,z", "-x,-y,-z"], sites=[o1, c1])
+    centre = np.zeros(3)
+    plan = add_riding_hydrogens(structure, {0: 1}, {0: ([centre], 0)}, halves={0: True})
+    (placed,) = [s for s in plan.structure.sites if is_hydrogen(s.element)]
+    assert (placed.part, placed.occupancy, placed.frac) == (0, 1.0, (0.0, 0.0, 0.0))
+
+
+def test_the_reflections_fit_a_shared_h_where_and_as_it_is_placed():
+    """A Hamilton test on another site's count (pipeline._withdraw_formula_hydrogens) fits O1's
+    shared H as placed, half occupied in PART -1 off the two-fold axis, not as a whole H riding
+    (HydrogenFits.share): its wR2 is that of the written H, and lower than the whole one's on
+    data made with the half H."""
+    from crystalx_core.structure import Site, Structure
+
+    o1, c1 = (0.12, 0.3, 0.02), (0.245, 0.3, 0.04)
+    sites = [Site("O1", "O", o1, u_iso=0.04), Site("C1", "C", c1, u_iso=0.04)]
+    structure = Structure(
+        cell=(10, 10, 10, 90, 90, 90), symops=["x,y,z", "-x,y,-z"], sites=sites, sfac=["C", "O"]
+    )
+    pivot, image = structure.cartesian(o1), structure.cartesian((-o1[0], o1[1], -o1[2]))
+    h = pivot + 0.9 * (image - pivot) / 2.43
+    half = Site("H1", "H", tuple(structure.fractional(h)), occupancy=0.5, u_iso=0.05, part=-1)
+    indices, observed, sigmas = simulate_reflections(
+        to_xray_structure(structure.with_sites([*sites, half])), 0.8, 5
+    )
+    reflections = Reflections(indices, observed, sigmas, None, "half.hkl")
+    density = _Gaussians(structure, [h], 0.5, 0.2)
+    fits = HydrogenFits(structure, reflections, density)
+    whole = fits.compare_counts({0: 1}, {0: 0}).wr_first
+    evidence = weigh_hydrogens(structure, {}, density)
+    fits.share(evidence.given, evidence.halves)
+    shared = fits.compare_counts({0: 1}, {0: 0}).wr_first
+    plan = add_riding_hydrogens(
+        structure, evidence.counts, evidence.given, density, halves=evidence.halves
+    )
+    placed = [s for s in plan.structure.sites if is_hydrogen(s.element)]
+    assert [(s.occupancy, s.part) for s in placed] == [(0.5, -1)]
+    assert shared == pytest.approx(fits.wr2(fits.hydrogens(placed)))
+    assert shared < whole
+
+
+def test_real_data_an_h_shared_with_o1s_own_image_and_none_on_o2(tmp_path, shared_data, capsys):
+    """crystio_2020660 (measured data, its own _refln loop): O1 lies 2.43 Å from its own image
+    across a two-fold axis, and the published model holds their H at half occupancy (PART -1).
+    The map's maximum between them (3.8 rms) is the bond's one H: placed on the axis from the
+    map, in PART 0, not riding, the input's DFIX on its own half H a REM line, and counted as
+    half an H for UNIT, so O2 (a phenolate O on the axis accepting
+    two NH3+ H bonds, nothing over 1.3 rms on its shell) keeps none: whole counts had given
+    O2 the formula's half H instead."""
+    from crystalx_core.cli import main
+    from crystalx_core.riding import site_operators
+
+    cif = CORPUS / "crystio_2020660.cif"
+    out = tmp_path / "out"
+    out.mkdir()
+    assert (
+        main(["assign", str(cif), "--hkl", str(cif), "--json", "--quiet", "--out", f"{out}/"]) == 0
+    )
+    report = json.loads(capsys.readouterr().out)
+    counts = {a["label"]: a["h_count"] for a in report["atoms"]}
+    assert (counts["O1"], counts["O2"]) == (1, 0)
+    assert "own symmetry image" in report["hydrogen_notes"]["O1"]
+    written = read_shelx(next(out.glob("*.res"))).to_structure()
+    sites = {s.label: s for s in written.sites}
+    o1 = written.cartesian(sites["O1"].frac)
+    (h,) = [
+        s
+        for s in written.sites
+        if is_hydrogen(s.element) and np.linalg.norm(written.cartesian(s.frac) - o1) < 1.3
+    ]
+    # one H per O1 pair: on the axis one site of it (sof 10.5), off it half an H in PART -1
+    # the map's maximum lies within ON_ELEMENT of the axis: one H on it, in PART 0 (SHELXL
+    # constrains no special position in PART -1, O1's own PART in the input)
+    assert site_operators(written, h.frac)
+    assert (h.afix, h.occupancy, h.part) == (0, pytest.approx(1.0), 0)
+    # the input's DFIX 0.88 O1 H1 names its half H 0.3 Å off the axis, not ours (1.2 Å from
+    # O1): written as a REM line, and the note on O1 says why
+    assert h.label.upper() != "H1"
+    res = next(out.glob("*.res")).read_text()
+    assert not [line for line in res.splitlines() if line.upper().startswith("DFIX")]
+    assert "REM CrystalX: H1 not in this model; was: DFIX" in res
+    assert "not the input's H1" in report["hydrogen_notes"]["O1"]
+    o2 = written.cartesian(sites["O2"].frac)
+    assert not any(
+        is_hydrogen(s.element) and np.linalg.norm(written.cartesian(s.frac) - o2) < 1.1
+        for s in written.sites
+    )
+    assert report["refinement"]["r1"] < 0.0610  # 0.0614 with the H on O2

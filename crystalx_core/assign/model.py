@@ -255,19 +255,23 @@ def formula_h_refitted(
     floors: dict[int, int],
     model_dir: str | Path = MODEL_DIR,
     penalty: float = PENALTY,
+    halves: set[int] = frozenset(),
+    to_floor: set[int] = frozenset(),
 ) -> list[int]:
     """The H counts of every non-H site (`counts`, in site order, after the difference map
     weighed them) fitted to UNIT's H total again. Only the sites of `floors` are open, and on
     them only H the first fit gave beyond the site's most likely count, to meet the total, may
     be withdrawn, down to that count and never under the site's floor (the H the map shows
     there): the formula's H that the map has since found elsewhere are not placed twice. A
-    count is never raised here: H the formula lacks are not guessed again."""
+    count is never raised here: H the formula lacks are not guessed again. The one H of each
+    site of `halves` is shared with the site's own image: half an H to the total."""
     _, heavy, classes, probabilities = _h_probabilities(structure, model_dir)
     values = np.asarray(classes)
     kept = np.zeros_like(probabilities)
     open_sites = set()
     for k, n in enumerate(counts):
-        lowest = max(values[probabilities[k].argmax()], floors.get(k, n))
+        likely = 0 if k in to_floor else values[probabilities[k].argmax()]
+        lowest = max(likely, floors.get(k, n))
         if k in floors and n in classes and lowest < n:
             allowed = (values >= lowest) & (values <= n) & (probabilities[k] > 0)
             allowed[classes.index(n)] = True
@@ -276,12 +280,16 @@ def formula_h_refitted(
         else:  # held at its count for certain, even one the model thought impossible
             kept[k, classes.index(n) if n in classes else probabilities[k].argmax()] = 1.0
     kept /= np.clip(kept.sum(axis=1, keepdims=True), 1e-12, None)
-    choice = _h_counts_under_formula(heavy, kept, values, penalty)
+    choice = _h_counts_under_formula(heavy, kept, values, penalty, halves)
     return [int(values[c]) if k in open_sites else counts[k] for k, c in enumerate(choice)]
 
 
 def _h_counts_under_formula(
-    heavy: Structure, probabilities: np.ndarray, counts: np.ndarray, penalty: float
+    heavy: Structure,
+    probabilities: np.ndarray,
+    counts: np.ndarray,
+    penalty: float,
+    halves: set[int] = frozenset(),
 ) -> np.ndarray:
     """Count class per site under UNIT's H total, as elements are chosen under its element
     counts: where the formula asks for one H more than the most likely counts give (the H
@@ -297,6 +305,7 @@ def _h_counts_under_formula(
     if expected <= 0:  # no H in the formula: nothing to fit
         return probabilities.argmax(axis=1)
     weights = _site_weights(heavy)
+    weights[list(halves)] /= 2  # an H shared with the site's own image: half of it here
     seen = float(weights @ (probabilities @ counts))
     room = float(weights @ np.where(probabilities > 0, counts[None, :], 0).max(axis=1))
     target, shortfall = trusted_counts({0: expected}, seen, room)
