@@ -59,7 +59,6 @@ def test_omit_remarks_go_before_hklf_and_nothing_is_omitted():
     assert out == "TITL x\r\nL.S. 10\r\nREM OMIT 0 0 6\r\nREM OMIT -1 1 1\r\nHKLF 4\r\nEND\r\n"
 
 
-@pytest.mark.slow
 def test_mica_1552546_names_the_authors_omits_and_stays_unsolved(shared_data, tmp_path, capsys):
     """COD 1552546 (a mica): the author OMITs 21 strong low-order reflections; the job's model
     (10/10 elements right, R1 0.137) flags the worst of them, but the 0.5 % it may set aside
@@ -77,3 +76,43 @@ def test_mica_1552546_names_the_authors_omits_and_stays_unsolved(shared_data, tm
     (note,) = [n for n in report["notes"] if "disagree by over" in n]
     authors = ["0 0 6:", "0 0 4:", "0 0 10:", "-1 1 1:", "0 2 5:"]  # the CIF's OMIT lines
     assert all(hkl in note for hkl in authors) and "not enough" in note
+
+
+def test_a_right_model_with_three_overflowed_reflections_is_a_solution_with_rem_omit(
+    shared_data, tmp_path, capsys
+):
+    """Published L-alanine's atoms and Fo² simulated from it (603 unique to 0.9 Å), its three
+    strongest recorded 30 times too strong (a saturated detector read wrong): the final R1
+    fails the verdict, but without those three it passes: a solution, the three named, and
+    REM OMIT (not OMIT) in the .res."""
+    from crystalx_core.crystallography.convert import to_xray_structure
+    from crystalx_core.demo import simulate_reflections
+    from crystalx_core.elements import is_hydrogen
+    from crystalx_core.io.cif import read_cif
+    from crystalx_core.io.hkl import hkl_text
+    from crystalx_core.io.shelx_write import new_ins_text
+
+    from .conftest import BENCHMARK
+
+    truth = read_cif(BENCHMARK / "XH_alanine" / "model.cif").structure
+    indices, observed, sigmas = simulate_reflections(to_xray_structure(truth), 0.9, 7)
+    observed = np.array(observed, dtype=float)
+    strongest = np.argsort(-observed)[:3]
+    observed[strongest] *= 30
+    observed, sigmas = 0.3 * observed, 0.3 * np.asarray(sigmas)  # on SHELX's F8.2 scale
+    heavy = truth.with_sites([s for s in truth.sites if not is_hydrogen(s.element)])
+    (tmp_path / "ala.ins").write_text(new_ins_text(heavy))
+    (tmp_path / "ala.hkl").write_text(hkl_text(indices, observed, sigmas))
+    code = main(
+        ["assign", str(tmp_path / "ala.ins"), "--hkl", str(tmp_path / "ala.hkl")]
+        + ["--json", "--quiet"]
+    )
+    report = json.loads(capsys.readouterr().out)
+    assert report["refinement"]["r1"] > 0.10 and code == 0 and report["success"] is True
+    (note,) = [n for n in report["notes"] if "disagree by over" in n]
+    assert "consider OMIT" in note
+    res = open(report["files"]["res"]).read()
+    omitted = [line.split()[2:] for line in res.splitlines() if line.startswith("REM OMIT")]
+    assert len(omitted) == 3 and not any(line.startswith("OMIT") for line in res.splitlines())
+    given = {tuple(int(v) for v in indices[i]) for i in strongest}
+    assert {tuple(int(v) for v in hkl) for hkl in omitted} == given

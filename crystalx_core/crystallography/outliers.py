@@ -2,11 +2,12 @@
 model would have without the clearly wrong ones.
 
 SHELXL prints the reflections for which Fo² and Fc² disagree most, by Error/esd: Fo² − k·Fc²
-over the esd its weights give (w^-1/2, w = 1/[σ²(Fo²) + (aP)² + bP], P = [max(Fo², 0) + 2k·Fc²]/3,
-WGHT a b); 'individual aberrant reflections may still be suppressed using OMIT h k l' (SHELXL
-manual, OMIT; as hosted with WinGX, chem.gla.ac.uk/~louis/software/wingx/hlp/sxl225.htm). A
-handful of such reflections (beam stop, overflow, a detector gap) can keep a right model's R1
-over the verdict's limits; the job then says which, and leaves the OMIT to the user.
+over the esd its weights give (w^-1/2, as we read its listing; w = 1/[σ²(Fo²) + (aP)² + bP],
+P = [max(Fo², 0) + 2k·Fc²]/3, WGHT a b); "individual aberrant reflections may still be
+suppressed using OMIT h k l" (SHELXL manual, OMIT, as hosted with WinGX:
+chem.gla.ac.uk/~louis/software/wingx/hlp/sxl225.htm). A handful of such reflections (beam
+stop, overflow, a detector gap) can keep a right model's R1 over the verdict's limits; the job
+then says which, and leaves the OMIT to the user.
 """
 
 from __future__ import annotations
@@ -98,7 +99,10 @@ def check(indices, fo_sq, sigmas, fc_sq, a: float = 0.1, b: float = 0.0) -> Outl
     k_left, _ = weighted_errors(fo_sq[keep], sigmas[keep], fc_sq[keep], a, b)
     omitted = [
         Disagreeable(
-            tuple(int(v) for v in indices[i]), float(fo_sq[i]), float(k * fc_sq[i]), errors[i]
+            tuple(int(v) for v in indices[i]),
+            float(fo_sq[i]),
+            float(k * fc_sq[i]),
+            float(errors[i]),
         )
         for i in out
     ]
