@@ -419,6 +419,7 @@ def write_job_outputs(
         if shelx is not None
         else new_ins_text(result.structure, restraints=restraints, suggested=suggested)
     )
+    res_text = with_omit_remarks(res_text, getattr(result, "omit", []))
     cif_text = result_cif(result, res_text, data_name=re.sub(r"[^!-~]", "_", prefix.name))
     report = job_json(result, files={k.lstrip("."): str(v) for k, v in paths.items()})
     backups = write_outputs(
@@ -431,6 +432,18 @@ def write_job_outputs(
         stale_after=stale_after,
     )
     return paths, report, backups
+
+
+def with_omit_remarks(text: str, omit: list[tuple[int, int, int]]) -> str:
+    """`REM OMIT h k l` before HKLF for each reflection the verdict set aside
+    (pipeline._weigh_outliers): the user's to make OMIT, never applied by the job."""
+    if not omit:
+        return text
+    newline = "\r\n" if "\r\n" in text else "\n"
+    lines = text.splitlines(keepends=True)
+    at = next((i for i, line in enumerate(lines) if line[:4].upper() == "HKLF"), len(lines))
+    remarks = [f"REM OMIT {h} {k} {l}{newline}" for h, k, l in omit]
+    return "".join(lines[:at] + remarks + lines[at:])
 
 
 def _written_restraints(result) -> list[str]:

@@ -82,6 +82,9 @@ class JobResult:
         default_factory=list
     )  # solve: every run completed
     completion: Completion | None = None  # solve: the kept run's completion cycles
+    omit: list[tuple[int, int, int]] = field(
+        default_factory=list
+    )  # reflections the verdict set aside: REM OMIT lines in the .res, for the user to decide
 
     @property
     def dropped_labels(self) -> list[str]:
@@ -411,8 +414,30 @@ def _finish_job(
         residual=residual,
     )
     if result.final is not None:
-        result.failure = verdict(result.final.r1, data_r_sigma(structure, reflections))
+        r_sigma = data_r_sigma(structure, reflections)
+        result.failure = verdict(result.final.r1, r_sigma)
+        if result.failure is not None:
+            _weigh_outliers(result, reflections, r_sigma)
     return result
+
+
+def _weigh_outliers(result: JobResult, reflections, r_sigma: float) -> None:
+    """Where the final R1 fails the verdict, the few reflections that disagree by far the
+    most (crystallography.outliers, SHELXL's Error/esd) set aside: if R1 then passes, the model
+    is a solution and a note names them for OMIT (written as REM OMIT, never applied); else
+    the verdict stands, the note saying they do not explain it."""
+    from crystalx_core.crystallography.outliers import model_check
+
+    final = result.final
+    exti = final.extinction[0] if final.extinction else None
+    found = model_check(final.structure, reflections, final.weighting, exti)
+    if not found.omitted:
+        return
+    passed = verdict(found.r1, r_sigma) is None
+    result.notes.append(found.note(passed))
+    if passed:
+        result.failure = None
+        result.omit = [d.hkl for d in found.omitted]
 
 
 def with_input_weights(
