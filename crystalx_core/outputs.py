@@ -442,7 +442,10 @@ def with_omit_remarks(text: str, omit: list[tuple[int, int, int]]) -> str:
     newline = "\r\n" if "\r\n" in text else "\n"
     lines = text.splitlines(keepends=True)
     at = next((i for i, line in enumerate(lines) if line[:4].upper() == "HKLF"), len(lines))
-    remarks = [f"REM OMIT {h} {k} {l}{newline}" for h, k, l in omit]
+    held = {" ".join(line.split()).upper() for line in lines}  # a job's own .res run again
+    remarks = [
+        f"REM OMIT {h} {k} {l}{newline}" for h, k, l in omit if f"REM OMIT {h} {k} {l}" not in held
+    ]
     return "".join(lines[:at] + remarks + lines[at:])
 
 

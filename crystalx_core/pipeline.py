@@ -85,6 +85,7 @@ class JobResult:
     omit: list[tuple[int, int, int]] = field(
         default_factory=list
     )  # reflections the verdict set aside: REM OMIT lines in the .res, for the user to decide
+    r1_without_omit: float | None = None  # the final R1 with those set aside (the verdict's)
 
     @property
     def dropped_labels(self) -> list[str]:
@@ -438,6 +439,7 @@ def _weigh_outliers(result: JobResult, reflections, r_sigma: float) -> None:
     if passed:
         result.failure = None
         result.omit = [d.hkl for d in found.omitted]
+        result.r1_without_omit = found.r1
 
 
 def with_input_weights(

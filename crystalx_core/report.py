@@ -33,6 +33,12 @@ def job_json(result: JobResult, files: dict[str, str] | None = None) -> dict:
         "notes": result.notes,
         "success": result.failure is None,
         "failure": result.failure,
+        # a solution only with these reflections set aside (the verdict's R1 without them; the
+        # refinement's R1 below still counts them): REM OMIT lines in the .res
+        "omit": [list(hkl) for hkl in getattr(result, "omit", [])],
+        "r1_without_omit": None
+        if getattr(result, "r1_without_omit", None) is None
+        else round(result.r1_without_omit, 5),
         "refinement": None
         if final is None
         else {

@@ -57,6 +57,7 @@ def test_omit_remarks_go_before_hklf_and_nothing_is_omitted():
     assert with_omit_remarks(text, []) == text
     out = with_omit_remarks(text, [(0, 0, 6), (-1, 1, 1)])
     assert out == "TITL x\r\nL.S. 10\r\nREM OMIT 0 0 6\r\nREM OMIT -1 1 1\r\nHKLF 4\r\nEND\r\n"
+    assert with_omit_remarks(out, [(0, 0, 6), (-1, 1, 1)]) == out  # the job's own .res again
 
 
 def test_mica_1552546_names_the_authors_omits_and_stays_unsolved(shared_data, tmp_path, capsys):
@@ -116,3 +117,5 @@ def test_a_right_model_with_three_overflowed_reflections_is_a_solution_with_rem_
     assert len(omitted) == 3 and not any(line.startswith("OMIT") for line in res.splitlines())
     given = {tuple(int(v) for v in indices[i]) for i in strongest}
     assert {tuple(int(v) for v in hkl) for hkl in omitted} == given
+    assert {tuple(hkl) for hkl in report["omit"]} == given
+    assert report["r1_without_omit"] < 0.10 < report["refinement"]["r1"]
