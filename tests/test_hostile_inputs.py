@@ -227,3 +227,75 @@ def test_an_hklf_scale_and_matrix_reindex_the_reflections_as_shelxl_does(tmp_pat
     assert b.indices.tolist() == a.indices.tolist()
     assert b.intensities.tolist() == a.intensities.tolist()
     assert b.sigmas.tolist() == a.sigmas.tolist()
+
+
+@pytest.mark.parametrize(
+    "line, value",
+    [
+        ("WGHT nan", "nan"),  # read as no WGHT (a note), then written back into the .res
+        ("WGHT 0.1 inf", "inf"),
+        ("EXTI -inf", "-inf"),
+        ("SWAT nan 2", "nan"),  # not read, written back
+        ("SHEL 1e999 0.8", "1e999"),  # float('1e999') is inf
+        ("DISP C 0.002 0.001 nan", "nan"),  # μ is not read: written back
+        ("OMIT nan 0 0", "nan"),  # an internal error: NaN taken for an integer index
+        ("BASF nan", "nan"),
+    ],
+)
+def test_nan_or_infinity_in_an_instruction_of_numbers_names_its_line(tmp_path, capsys, line, value):
+    """float() takes 'nan', 'inf' and '1e999': in an instruction of numbers they are an error
+    on their line, never a NaN refined with or written back into the .res."""
+    code, error, written = run(tmp_path, capsys, f"{line}\nFVAR 1.0\n" + ATOMS, HKL)
+    assert (code, written) == (EXIT_INPUT, [])
+    keyword = line.split()[0]
+    assert error == (
+        f"crystalx: error: {tmp_path / 'x.res'}:8: {keyword}: NaN or infinite value {value!r}\n"
+    )
+
+
+def test_an_omit_of_an_index_past_any_reflection_names_its_line(tmp_path, capsys):
+    """OMIT 1e300 1e300 1e300 reads as h k l (whole numbers): it stopped with an internal
+    OverflowError where the indices were made integers."""
+    code, error, written = run(tmp_path, capsys, "OMIT 1e300 1e300 1e300\nFVAR 1.0\n" + ATOMS, HKL)
+    assert (code, written) == (EXIT_INPUT, [])
+    assert error == (
+        f"crystalx: error: {tmp_path / 'x.res'}:8: OMIT h k l: index beyond ±999 in "
+        "'1e300 1e300 1e300'\n"
+    )
+
+
+def test_a_refln_loop_index_past_any_reflection_names_its_row(tmp_path):
+    """An index of 99999999999 in a CIF's _refln loop overflowed cctbx's integer indices (an
+    internal error); it is refused on its row as the .hkl reader refuses it."""
+    from crystalx_core.errors import InputError
+    from crystalx_core.io import read_reflections
+
+    from .test_foreign_files import CELL, SYMOPS
+
+    text = (
+        "data_x\n" + CELL + SYMOPS + "loop_\n_refln_index_h\n_refln_index_k\n_refln_index_l\n"
+        "_refln_F_squared_meas\n_refln_F_squared_sigma\n1 1 0 40.0 2.0\n99999999999 0 2 20.0 1.0\n"
+    )
+    path = tmp_path / "x.cif"
+    path.write_text(text)
+    with pytest.raises(InputError) as error:
+        read_reflections(path)
+    line = text.splitlines().index("99999999999 0 2 20.0 1.0") + 1
+    assert str(error.value) == (
+        f"{path}:{line}: Miller index 1e+11 0 2 out of range (|h|, |k|, |l| <= 999)"
+    )
+
+
+def test_a_wght_that_makes_the_refinement_diverge_is_named_in_a_few_digits(tmp_path, shared_data):
+    """WGHT 1e300 diverges the final refinement, which is then left out with a note: the note
+    gave a with its 300 digits (.4f) and 'R1 = nan', a NaN in the written .json."""
+    source = BENCHMARK / "XH_urea"
+    res = tmp_path / "x.res"
+    res.write_text(re.sub(r"(?m)^WGHT.*$", "WGHT 1e300", (source / "published.res").read_text()))
+    args = ["assign", str(res), "--hkl", str(source / "data.hkl"), "--quiet"]
+    assert main([*args, "--method", "baseline", "--hydrogens", "rules"]) == 0
+    written = (tmp_path / "x_crystalx.json").read_text()
+    assert "the input's WGHT 1e+300 0.0000 not used: with it, refinement diverged (R1 not a " in (
+        written
+    )
+    assert not re.search(r"(?i)\bnan\b|\d{20}", written)
