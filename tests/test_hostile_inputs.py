@@ -240,11 +240,15 @@ def test_an_hklf_scale_and_matrix_reindex_the_reflections_as_shelxl_does(tmp_pat
         ("DISP C 0.002 0.001 nan", "nan"),  # μ is not read: written back
         ("OMIT nan 0 0", "nan"),  # an internal error: NaN taken for an integer index
         ("BASF nan", "nan"),
+        ("DFIX nan C1 O1", "nan"),  # an internal error: NaN taken for an integer
+        ("SADI 0.02 inf C1 O1 C1 O1", "inf"),  # written back
+        ("HFIX nan C1", "nan"),
     ],
 )
-def test_nan_or_infinity_in_an_instruction_of_numbers_names_its_line(tmp_path, capsys, line, value):
-    """float() takes 'nan', 'inf' and '1e999': in an instruction of numbers they are an error
-    on their line, never a NaN refined with or written back into the .res."""
+def test_nan_or_infinity_in_an_instruction_names_its_line(tmp_path, capsys, line, value):
+    """float() takes 'nan', 'inf' and '1e999': in an instruction they are an error on their
+    line (SHELXL reads no such number), never a NaN refined with or written back into the .res.
+    An atom named NAN or INF would be refused as well: no file we have names one."""
     code, error, written = run(tmp_path, capsys, f"{line}\nFVAR 1.0\n" + ATOMS, HKL)
     assert (code, written) == (EXIT_INPUT, [])
     keyword = line.split()[0]
@@ -299,3 +303,22 @@ def test_a_wght_that_makes_the_refinement_diverge_is_named_in_a_few_digits(tmp_p
         written
     )
     assert not re.search(r"(?i)\bnan\b|\d{20}", written)
+
+
+def test_a_file_listing_every_atom_twice_is_assigned_as_the_plain_file(tmp_path, capsys):
+    """Every atom written twice at its own coordinates under another label (a model saved
+    twice into one file): each copy was grouped with its atom as a 'mixed site' and took its
+    element's whole UNIT, so that the assignment stopped with 'SFAC/UNIT list no non-H atoms'.
+    The copies are repeats, left out with a note, and the atoms are those of the plain file."""
+    atoms = MOLECULE[MOLECULE.index("C1 ") : MOLECULE.index("HKLF")]
+    twice = MOLECULE.replace("HKLF", re.sub(r"(?m)^(\w+) ", r"\1A ", atoms) + "HKLF")
+    quick = ["--quiet", "--method", "baseline", "--hydrogens", "rules"]
+    for folder, text in (("plain", HEADER + MOLECULE), ("twice", HEADER + twice)):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "x.res").write_text(text)
+        assert main(["assign", str(tmp_path / folder / "x.res"), *quick]) == 0, capsys.readouterr()
+    assert written_atoms(tmp_path / "twice", "x") == written_atoms(tmp_path / "plain", "x")
+    import json
+
+    notes = json.loads((tmp_path / "twice" / "x_crystalx.json").read_text())["notes"]
+    assert any("C1A on C1, C2A on C2, O1A on O1, O2A on O2" in note for note in notes), notes

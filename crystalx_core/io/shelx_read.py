@@ -48,12 +48,6 @@ KEYWORDS = frozenset(
     TREF VECT""".split()
 )
 _INTEGER = re.compile(r"[+-]?\d+$")
-# instructions of numbers (DISP and OMIT beside an element or atoms): 'nan', 'inf' or '1e999'
-# there (float() takes them) would be refined with or written back into the .res unread
-_NUMBERS = frozenset(
-    "BASF CELL CGLS DAMP DISP EXTI FMAP FVAR HKLF L.S. LIST MERG MORE OMIT PLAN SHEL SIZE STIR "
-    "SWAT TEMP TWIN UNIT WGHT WIGL ZERR".split()
-)
 _UNCONTINUED = ("REM", "TITL", "SYMM", "EQIV")  # an '=' in these is text, not a continuation
 MAX_INCLUDE_DEPTH = 8  # nested +file instructions; deeper is a loop
 _HKL_SOURCE = re.compile(r'^REM\s+<HklSrc\s+"([^"]*)"', re.IGNORECASE)  # Olex2's extras
@@ -547,8 +541,8 @@ class _Parser:
             "WGHT": self._wght,
             "EXTI": self._exti,
         }.get(card.keyword)
-        if card.keyword in _NUMBERS:
-            for value in card.fields:
+        if card.keyword != "TITL":  # float() takes 'nan', 'inf' and '1e999': never refined
+            for value in card.fields:  # with, nor written back into the .res unread
                 if _is_number(value) and not math.isfinite(float(value)):
                     raise self.error(
                         f"{card.keyword}: NaN or infinite value {value!r}", card.number
