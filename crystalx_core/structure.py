@@ -20,6 +20,9 @@ MIN_CELL_FLATNESS = (
 SAME_SITE_DECIMALS = (
     4  # atoms whose fractional coordinates agree to this many places share one site
 )
+# two occupancies of one element summing to more than this on one place are not a split or
+# mixed site's: the atom listed twice (here and in repeated_atoms)
+WHOLE = 1.0 + 1e-3
 
 
 def grouped_mixed_sites(sites: list["Site"]) -> list["Site"]:
@@ -47,11 +50,8 @@ def grouped_mixed_sites(sites: list["Site"]) -> list["Site"]:
 
 def _listed_twice(host: "Site", site: "Site") -> bool:
     """Whether `site` is `host` again: its element, and more than one whole atom between them
-    (repeated_atoms.WHOLE)."""
-    return (
-        host.element.upper() == site.element.upper()
-        and host.occupancy + site.occupancy > 1.0 + 1e-3
-    )
+    (WHOLE, as repeated_atoms tells a repeat)."""
+    return host.element.upper() == site.element.upper() and host.occupancy + site.occupancy > WHOLE
 
 
 def cell_problem(cell) -> str | None:
