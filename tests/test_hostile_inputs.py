@@ -322,3 +322,16 @@ def test_a_file_listing_every_atom_twice_is_assigned_as_the_plain_file(tmp_path,
 
     notes = json.loads((tmp_path / "twice" / "x_crystalx.json").read_text())["notes"]
     assert any("C1A on C1, C2A on C2, O1A on O1, O2A on O2" in note for note in notes), notes
+
+
+@pytest.mark.parametrize("sfac", ["1.5", "1e300", "1.0"])
+def test_an_atom_whose_sfac_number_is_not_whole_names_its_line(tmp_path, capsys, sfac):
+    """An atom line with SFAC number 1.5 (or 1e300) read as no atom at all: the atom went
+    missing from the assignment unsaid, and its line was written back into the .res as it
+    was. It is refused on its line, as an SFAC number out of range is."""
+    code, error, written = run(tmp_path, capsys, f"FVAR 1.0\nC1 {sfac} 0.1 0.2 0.3 11.0 0.05\n")
+    assert (code, written) == (EXIT_INPUT, [])
+    assert error == (
+        f"crystalx: error: {tmp_path / 'x.res'}:9: atom C1: SFAC number {sfac!r} is not a "
+        "whole number\n"
+    )

@@ -506,6 +506,10 @@ class _Parser:
             return card
         if _atom_line(tokens):
             return self._atom(number, text, tokens)
+        if len(tokens) >= 5 and all(map(_is_number, tokens[1:])):  # an atom, but for its SFAC
+            raise self.error(  # number: left unread, it went missing from the job unsaid
+                f"atom {tokens[0]}: SFAC number {tokens[1]!r} is not a whole number", number
+            )
         return ShelxLine(number, text, "unknown", fields=tokens)
 
     def _numbers(self, card: ShelxLine, values: list[str], what: str) -> list[float]:
