@@ -58,7 +58,7 @@ class Weighting:
 
     def text(self) -> str:
         """As SHELXL writes a scheme in its listing: 'WGHT 0.0269 23.9134'."""
-        return f"WGHT {self.a:.4f} {self.b:.4f}"
+        return f"WGHT {_listed(self.a)} {_listed(self.b)}"
 
     def res_line(self) -> str:
         """As SHELXL writes the scheme it refined with in the .res: 'WGHT    0.100000' (12
@@ -85,6 +85,12 @@ class Weighting:
 
 
 DEFAULT = Weighting()
+
+
+def _listed(value: float) -> str:
+    """4 decimals as SHELXL lists them; a number past 1e6 (no scheme's, a typo's) in 4 digits,
+    not in the hundreds of digits .4f gives 1e300."""
+    return f"{value:.4f}" if abs(value) < 1e6 else f"{value:.4g}"
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,13 @@ from crystalx_core.contents import declared_without_h, formula_counts
 from crystalx_core.elements import normalise_symbol
 from crystalx_core.errors import InputError
 from crystalx_core.io.files import DOS_END, read_input_bytes
-from crystalx_core.io.hkl import HklfFormat, Reflections, usable_reflections, reflections_from_text
+from crystalx_core.io.hkl import (
+    MAX_INDEX,
+    HklfFormat,
+    Reflections,
+    usable_reflections,
+    reflections_from_text,
+)
 from crystalx_core.geometry import site_multiplicities
 from crystalx_core.structure import Site, Structure, cell_problem, grouped_mixed_sites
 from crystalx_core.symmetry import (
@@ -1038,6 +1044,15 @@ def _refln_loop(
     if fractional.any():
         row = int(np.argmax(fractional))
         raise InputError("a Miller index that is not an integer", str(path), line_of(row))
+    beyond = (np.abs(indices) > MAX_INDEX).any(axis=0)  # 1e11 overflows cctbx's int indices
+    if beyond.any():
+        row = int(np.argmax(beyond))
+        raise InputError(
+            f"Miller index {' '.join(f'{v:g}' for v in indices[:, row])} out of range "
+            f"(|h|, |k|, |l| <= {MAX_INDEX})",
+            str(path),
+            line_of(row),
+        )
     keep = ~(np.isnan(columns[3]) | np.isnan(columns[4]))
     notes = []
     if not keep.all():
