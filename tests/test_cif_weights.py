@@ -8,7 +8,7 @@ import pytest
 
 from crystalx_core.cli import main
 from crystalx_core.crystallography.weights import Weighting, final_setup
-from crystalx_core.io.cif_weights import cif_weighting, shelxl_wght
+from crystalx_core.io.cif_weights import DETAILS_TAG, SCHEME_TAG, cif_weighting, shelxl_wght
 from crystalx_core.io.shelx_read import parse_shelx
 from tests.conftest import BENCHMARK
 
@@ -40,6 +40,23 @@ READ = [
     ),
     # SHELXL's WGHT f other than 1/3, P = f·Fo² + (1 − f)·Fc² (SHELXL manual, WGHT)
     (r"w=1/[\s^2^(Fo^2^)+(0.05P)^2^+0.2P] where P=0.5Fo^2^+0.5Fc^2^", (0.05, 0.2, 0, 0, 0, 0.5)),
+    # P in the SHELXL manual's own order, P = [2Fc² + Max(Fo², 0)]/3 (WGHT)
+    (
+        r"w=1/[\s^2^(Fo^2^)+(0.05P)^2^+0.3P] where P=[2Fc^2^+Max(Fo^2^,0)]/3",
+        (0.05, 0.3, 0.0, 0.0, 0.0, THIRD),
+    ),
+    # a*P written with its '*', no P clause (as in ChimeraX-Clipper's COD-drawn parser tests)
+    (r"w=1/[\s^2^(F~o~^2^)+(0.0412*P)^2^+0.2563*P]", (0.0412, 0.2563, 0.0, 0.0, 0.0, THIRD)),
+    # SHELXL-93 era: σ²(Fo²) written σ²(Fo)², beside SHELXL's P (corpus sfarchiv2_2004804, Fsqd)
+    (
+        r"w = 1/[\s^2^(F~o~)^2^ + (0.0715P)^2^ + 0.7135P] where P = [max(0,F~o~^2^) + 2F~c~^2^]/3",
+        (0.0715, 0.7135, 0.0, 0.0, 0.0, THIRD),
+    ),
+    # ... and without its 'w =' (corpus codtools_2006998, SHELXL93, Fsqd)
+    (
+        "1/[\\s^2^(F~o~)^2^+(0.0106P)^2^]\nwhere P = [max(0,F~o~^2^)+2F~c~^2^]/3",
+        (0.0106, 0.0, 0.0, 0.0, 0.0, THIRD),
+    ),
 ]
 
 NOT_READ = [
@@ -47,8 +64,9 @@ NOT_READ = [
     r"w = 4F~o~^2^/\s^2^(F~o~^2^)",
     "Method, part 1, Chebychev polynomial, (Watkin, 1994, Prince, 1982)",
     r"Method= Modified Sheldrick w=1/[\s^2^(F^2^) + ( 0.07P)^2^ +*****P] ,where P=(Fo^2^)/3",
-    r"w = 1/[\s^2^(F~o~)^2^ + (0.0715P)^2^ + 0.7135P] where P = [max(0,F~o~^2^) + 2F~c~^2^]/3",
+    r"w = 1/[\s^2^(F~o~)^2^ + (0.0715P)^2^]",  # σ²(Fo)² with no P to say it is SHELXL's
     r"calc w2 = 1/[s^2^(Fo^2^)]",
+    r"calc w=1/[\s^2^(Fo^2^)+(0.0544P)^2^+0.0000P] wh",  # cut short (corpus codtools_2003335)
     r"w=1/[\s^2^(Fo^2^)+(0.05P)^2^] where P=0.5Fo^2^+0.6Fc^2^",  # not SHELXL's P
     "sigma",
     "calc",
@@ -141,3 +159,35 @@ def test_assign_refines_a_cif_with_its_own_scheme(shared_data, tmp_path):
     assert report["wr2"] < 0.135 and report["goof"] < 1.25
     head = (tmp_path / "x.res").read_text().partition("\nEND\n")[0]
     assert "\nWGHT    0.100000    1.000000\n" in head and "\nWGHT 0.1\n" not in head
+
+
+def test_every_corpus_cif_reads_its_scheme_or_says_why(shared_data):
+    """Every block of the corpus CIFs (SHELXL-93 to 2019, CRYSTALS, JANA, ...) gives a WGHT or
+    a note quoting its text, never an error; SHELXL's own P clause always reads. The old
+    σ²(Fo)² form reads on the real files, at the tag and line it is written on."""
+    import re
+
+    from crystalx_core.io.cif import read_cif
+
+    read = 0
+    for path in sorted((shared_data / "corpus").glob("*.cif")):
+        for block in gemmi.cif.read(str(path)):
+            cif = cif_weighting(block, lambda tag: 1)
+            values = (block.find_value(tag) for tag in (DETAILS_TAG, SCHEME_TAG))
+            text = " ".join(gemmi.cif.as_string(v) for v in values if v not in (None, "?", "."))
+            said = cif.wght is not None or cif.problem != ""  # a WGHT or why not, never both
+            assert said == bool(text.strip()) and not (cif.wght and cif.problem), path.name
+            if re.search(r"\\s\^2\^\(Fo\^2\^\).*P ?= ?\(Fo\^2\^ ?\+ ?2Fc\^2\^\)/3", text):
+                assert cif.wght is not None, (path.name, text)
+            read += cif.wght is not None
+    assert read > 200
+    for name, tag, wght in (
+        ("sfarchiv2_2004804", "_refine_ls_weighting_scheme", (0.0715, 0.7135)),
+        ("sfarchiv2_2004970", "_refine_ls_weighting_details", (0.1402, 7.37)),
+        ("codtools_2006998", "_refine_ls_weighting_details", (0.0106, 0.0)),
+    ):
+        path = shared_data / "corpus" / f"{name}.cif"
+        entry = read_cif(path)
+        lines = path.read_text(errors="replace").splitlines()
+        assert entry.weighting.tag == tag and lines[entry.weighting.line - 1].startswith(tag)
+        assert entry.weighting.wght[:2] == pytest.approx(wght)

@@ -5,7 +5,11 @@ SHELXL writes its scheme as `_refine_ls_weighting_details
 'w=1/[\\s^2^(Fo^2^)+(0.0414P)^2^+1.1870P] where P=(Fo^2^+2Fc^2^)/3'` (WGHT a b, the b term left
 out when 0, the whole `+(aP)^2^...` left out for WGHT 0 0); Olex2's olex2.refine and CRYSTALS'
 'Modified Sheldrick' write the same form, some with F~o~ subscripts, max(Fo^2^,0) or
-[...] brackets, and older CIFs give it on `_refine_ls_weighting_scheme` itself ('calc w=...').
+[...] brackets, `0.0412*P`, or P in the SHELXL manual's order ([2Fc^2^+Max(Fo^2^,0)]/3), and
+older CIFs give it on `_refine_ls_weighting_scheme` itself ('calc w=...'). SHELXL-93 era
+CIFs write σ²(Fo²) as `\\s^2^(F~o~)^2^`, one without the 'w =' (../shared/data/corpus
+sfarchiv2_2004804, sfarchiv2_2004970, codtools_2006998, all Fsqd): read where P's definition
+says it is SHELXL's scheme.
 Anything else (weights on F, Chebyshev polynomials, 'sigma', 'calc' without details) names no
 WGHT: it is said, and SHELXL's default is kept.
 """
@@ -23,13 +27,14 @@ SCHEME_TAG = "_refine_ls_weighting_scheme"
 _NUMBER = r"(\d+(?:\.\d*)?|\.\d+)"
 # w=1/[σ²(Fo²)+(aP)²+bP], on the text with spaces, ~ subscripts and 'calc'/'Method=' dropped
 _SHELXL = re.compile(
-    r"w=1/\[\\s\^2\^\(F(?:o)?\^2\^\)"  # σ²(Fo²) (CRYSTALS writes σ²(F²))
-    rf"(?:\+\({_NUMBER}P\)\^2\^)?"  # (aP)²
-    rf"(?:\+{_NUMBER}P)?\]"  # bP
+    r"(?:w=)?1/\[\\s\^2\^(?:\(Fo?\^2\^\)|(\(Fo\)\^2\^))"  # σ²(Fo²), CRYSTALS σ²(F²); σ²(Fo)²
+    rf"(?:\+\({_NUMBER}\*?P\)\^2\^)?"  # (aP)²
+    rf"(?:\+{_NUMBER}\*?P)?\]"  # bP
     r"(?:,?(?:where|with)P=(.*))?$"  # P's definition, if given
 )
-# P = (Fo² + 2Fc²)/3 as SHELXL writes it, max(Fo²,0) in place of Fo², ( ) or [ ] brackets
-_THIRD = re.compile(r"^[\(\[](?:max\(Fo\^2\^,0\)|max\(0,Fo\^2\^\)|Fo\^2\^)\+2Fc\^2\^[\)\]]/3\.?$")
+# P = (Fo² + 2Fc²)/3 as SHELXL writes it (either order), max(Fo²,0) in place of Fo², ( ) or [ ]
+_FO = r"(?:max\(Fo\^2\^,0\)|max\(0,Fo\^2\^\)|Fo\^2\^)"
+_THIRD = re.compile(rf"^[\(\[](?:{_FO}\+2Fc\^2\^|2Fc\^2\^\+{_FO})[\)\]]/3\.?$")
 # P = f·Fo² + (1 − f)·Fc² (SHELXL's WGHT f other than 1/3)
 _GENERAL = re.compile(rf"^{_NUMBER}(?:\*)?Fo\^2\^\+{_NUMBER}(?:\*)?Fc\^2\^\.?$")
 
@@ -49,12 +54,16 @@ def shelxl_wght(text: str) -> tuple[float, ...] | None:
     """WGHT a b 0 0 0 f of a weighting formula in SHELXL's form; None for any other."""
     flat = re.sub(r"\s+|~", "", text).strip("'\";")
     flat = re.sub(r"max", "max", flat, flags=re.IGNORECASE).rstrip(".;'")  # Max(...)
-    start = flat.find("w=1/[")
+    found = re.search(r"(?:w=)?1/\[", flat)
     # words before it name the method ('calc', 'Method= Modified Sheldrick'), nothing else
-    match = _SHELXL.match(flat[start:]) if re.fullmatch(r"[A-Za-z=]*", flat[:start]) else None
-    if start < 0 or match is None:
+    if found is None or not re.fullmatch(r"[A-Za-z=]*", flat[: found.start()]):
         return None
-    a, b, p = match.groups()
+    match = _SHELXL.match(flat, found.start())
+    if match is None:
+        return None
+    sloppy, a, b, p = match.groups()
+    if sloppy and p is None:  # σ²(Fo)² is σ²(Fo²) only beside SHELXL's P
+        return None
     f = 1 / 3
     if p is not None and not _THIRD.match(p):
         general = _GENERAL.match(p)
