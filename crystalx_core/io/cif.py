@@ -23,8 +23,8 @@ from cctbx import sgtbx
 from crystalx_core.contents import declared_without_h, formula_counts
 from crystalx_core.elements import normalise_symbol
 from crystalx_core.errors import InputError
-from crystalx_core.io.files import DOS_END, read_input_bytes
 from crystalx_core.io.cif_weights import CifWeighting, cif_weighting
+from crystalx_core.io.files import DOS_END, read_input_bytes
 from crystalx_core.io.hkl import HklfFormat, Reflections, usable_reflections, reflections_from_text
 from crystalx_core.geometry import site_multiplicities
 from crystalx_core.structure import Site, Structure, cell_problem, grouped_mixed_sites
