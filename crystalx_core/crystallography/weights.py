@@ -115,9 +115,18 @@ class FinalSetup:
         return ", ".join(parts)
 
 
-def final_setup(shelx_file) -> FinalSetup:
-    """The WGHT and EXTI of the input file (io.shelx_read.ShelxFile; None: no file), and a note
-    naming what is not applied: a WGHT not read, WGHT c-f, SWAT."""
+def final_setup(shelx_file, cif=None) -> FinalSetup:
+    """The WGHT and EXTI of the input file (io.shelx_read.ShelxFile; None: no file), else the
+    WGHT a CIF's text gives (`cif`, io.cif_weights.CifWeighting) where that file has no WGHT
+    line, and a note naming what is not applied: a WGHT not read, WGHT c-f, SWAT."""
+    if cif is not None and (shelx_file is None or "WGHT" not in shelx_file.cards):
+        setup = _cif_setup(cif)
+        if shelx_file is None:
+            return setup
+        # an embedded .res without WGHT: its EXTI and SWAT, the CIF's scheme
+        own = final_setup(shelx_file)
+        note = "; ".join(n for n in (setup.note, own.note) if n)
+        return FinalSetup(setup.weighting or own.weighting, own.extinction, note)
     if shelx_file is None:
         return FinalSetup()
     weighting = Weighting.from_wght(shelx_file.wght) if shelx_file.wght is not None else None
@@ -137,6 +146,23 @@ def final_setup(shelx_file) -> FinalSetup:
         left.append(f"SWAT (line {card.number}): smtbx has no diffuse-solvent correction")
     note = "; ".join(left) + ("; refined without it" if left else "")
     return FinalSetup(weighting, shelx_file.exti, note)
+
+
+def _cif_setup(cif) -> FinalSetup:
+    """The final refinement a CIF's weighting text asks for (no EXTI: a CIF's coefficient is
+    on SHELXL's scale only where its .res says EXTI, which is read there)."""
+    where = f"{cif.tag} (line {cif.line})"
+    if cif.wght is None:
+        note = f"{where}: {cif.problem}, WGHT 0.1 used" if cif.problem else ""
+        return FinalSetup(note=note)
+    weighting = Weighting.from_wght(cif.wght)
+    note = (
+        f"{where}: {', '.join(weighting.unused())} not applied (smtbx weighs with a and b, "
+        "P = (Fo² + 2Fc²)/3)"
+        if weighting.unused()
+        else ""
+    )
+    return FinalSetup(weighting, None, note)
 
 
 def extinction_correction(structure, value: float):

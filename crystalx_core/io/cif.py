@@ -13,7 +13,7 @@ import functools
 import math
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import gemmi
@@ -23,6 +23,7 @@ from cctbx import sgtbx
 from crystalx_core.contents import declared_without_h, formula_counts
 from crystalx_core.elements import normalise_symbol
 from crystalx_core.errors import InputError
+from crystalx_core.io.cif_weights import CifWeighting, cif_weighting
 from crystalx_core.io.files import DOS_END, read_input_bytes
 from crystalx_core.io.hkl import (
     MAX_INDEX,
@@ -80,6 +81,8 @@ class CifEntry:
     # job stops on it (io.load); the atoms alone are still read, for a look at the geometry
     metric: str = ""
     metric_line: int | None = None
+    # the block's weighting scheme as SHELXL's WGHT (io.cif_weights), for want of a .res's
+    weighting: CifWeighting = field(default_factory=CifWeighting)
 
 
 class _Lines:
@@ -830,6 +833,7 @@ def read_cif(path, block: str | None = None) -> CifEntry:
         probe=_probe(probe),
         metric=f"data_{chosen.name}: {metric}" if metric else "",
         metric_line=lines.tag(*_CELL_TAGS) if metric else None,
+        weighting=cif_weighting(chosen, lines.tag),
     )
 
 
