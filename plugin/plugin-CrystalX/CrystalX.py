@@ -224,7 +224,9 @@ class CrystalX(PluginTools):
                 self.setting("core_directory") or OV.DataDir(),
                 OV.BaseDir(),
             )
-            self.session = Session(olex, olx, olex_core, self.core, self.setting, OV.DataDir())
+            self.session = Session(
+                olex, olx, olex_core, self.core, self.setting, OV.DataDir(), OV
+            )
         return self.session
 
     def _warm_up(self, session):
@@ -387,8 +389,12 @@ class CrystalX(PluginTools):
         for kind, value in link.take():
             if kind == "select":
                 atom = self._session().address(value)  # the panel names atoms as the answer did
-                found = olex.m("sel -u") and olex.m("sel %s" % atom) and olex.m("center %s" % atom)
-                if not found:
+                # sel skips a name it cannot find and still succeeds (gxmacro.cpp macSel,
+                # TGXApp::SelectAtoms), so what it selected is read back with Sel()
+                olex.m("sel -u")
+                if olex.m("sel %s" % atom) and str(olx.Sel()).split():
+                    olex.m("center %s" % atom)
+                else:
                     self._session().say("Olex2 could not select %s" % value)
             elif kind == "stopped":
                 self._session().say(value)

@@ -219,7 +219,9 @@ class Olex2(object):
         self.vfs = {}  # OV.write_to_olex files
         self.html_updates = 0
         self.functions = {}  # "namespace.name" → callable
-        self.params = {}
+        # snum.refinement.max_cycles is declared for every structure (Olex2's snum phil); 10
+        # stands for the L.S. 10 of a file as SHELXL writes it
+        self.params = {"snum.refinement.max_cycles": 10}
         self.scheduled = []  # (due time, macro)
         self.index_work = []  # tool lines added to index-work.htm
         self.refinements = 0
@@ -428,10 +430,28 @@ class Olex2(object):
         return deleted
 
     def _cmd_sel(self, args):
-        if args == ["-u"]:
-            self.selection = []
+        """GXLibMacros::macSel (gxlib/gxmacro.cpp) for atom lists: -u alone unselects all, -a
+        alone selects all (app.SelectAll); atoms named with -u are unselected, with -i
+        toggled; atoms named without an option are added to the selection, never replacing
+        it (TGXApp::SelectAtoms with Invert false: each atom not yet selected is selected).
+        A name that finds no atom is skipped and the macro still succeeds, so `sel C9` of a
+        deleted C9 is True through olex.m and selects nothing."""
+        options = set(a[1:] for a in args if a in ("-u", "-a", "-i"))
+        names = [a for a in args if a not in ("-u", "-a", "-i")]
+        if not names:
+            if "u" in options:
+                self.selection = []
+            elif "a" in options:
+                self.selection = list(self.live())
             return True
-        self.selection = [a for label in args for a in self.find_all(label)]
+        for atom in [a for label in names for a in self.find_all(label)]:
+            chosen = atom in self.selection
+            if "u" in options and chosen:
+                self.selection.remove(atom)
+            elif "i" in options and chosen:
+                self.selection.remove(atom)
+            elif "u" not in options and not chosen:
+                self.selection.append(atom)
         return True
 
     def _cmd_center(self, args):
@@ -695,8 +715,15 @@ class Olex2(object):
         )
 
     def _cmd_refine(self, args):
-        """A SHELXL refinement: the model stays where it was (this double moves nothing) and,
-        as olex2-gui's RunPrg.runAfterProcess does, the .res it wrote is loaded: reload()."""
+        """Olex2's `refine [l.s.=-1] [plan=-1.1]` macro (olex2-gui macro.xld): a first argument
+        other than -1 goes to spy.SetMaxCycles, which keeps it as the structure's own cycle
+        count (OlexFunctions.SetMaxCycles: SetParam('snum.refinement.max_cycles'), and
+        programSettings.onMaxCyclesChange rewrites the L.S./CGLS instruction), so a later
+        plain `refine` (Olex2's button) refines that many cycles too. Then a SHELXL
+        refinement: the model stays where it was (this double moves nothing) and, as
+        olex2-gui's RunPrg.runAfterProcess does, the .res it wrote is loaded: reload()."""
+        if args and args[0] != "-1":
+            self.params["snum.refinement.max_cycles"] = int(args[0])
         self.refinements += 1
         self.reload()
         return True
