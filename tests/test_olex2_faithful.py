@@ -1276,7 +1276,9 @@ def test_sginfo_gives_whole_number_rotations_with_every_centring_operator(monkey
         ((1.0, 0.0, 0.0, 0.5), (0.0, 1.0, 0.0, 0.5), (0.0, 0.0, 1.0, 0.0)),  # C centring
     ]
     rows = [r for m in olex_core.SGInfo()["MatricesAll"] for r in m]
-    assert all(type(v) is int for r in rows for v in r[:3]) and all(type(r[3]) is float for r in rows)
+    assert all(type(v) is int for r in rows for v in r[:3]) and all(
+        type(r[3]) is float for r in rows
+    )
     monkeypatch.syspath_prepend(str(PLUGIN))
     symop = importlib.import_module("crystalx_plugin.olex_model")._symop
     assert [symop(m) for m in olex_core.SGInfo()["MatricesAll"]] == ["x,y,z", "x+1/2,y+1/2,z"]

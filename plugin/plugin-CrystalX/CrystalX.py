@@ -224,9 +224,7 @@ class CrystalX(PluginTools):
                 self.setting("core_directory") or OV.DataDir(),
                 OV.BaseDir(),
             )
-            self.session = Session(
-                olex, olx, olex_core, self.core, self.setting, OV.DataDir(), OV
-            )
+            self.session = Session(olex, olx, olex_core, self.core, self.setting, OV.DataDir(), OV)
         return self.session
 
     def _warm_up(self, session):
