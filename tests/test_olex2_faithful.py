@@ -1282,3 +1282,29 @@ def test_sginfo_gives_whole_number_rotations_with_every_centring_operator(monkey
     monkeypatch.syspath_prepend(str(PLUGIN))
     symop = importlib.import_module("crystalx_plugin.olex_model")._symop
     assert [symop(m) for m in olex_core.SGInfo()["MatricesAll"]] == ["x,y,z", "x+1/2,y+1/2,z"]
+
+
+def test_name_onto_a_used_label_gives_the_other_atom_the_first_free_number(ethanol):
+    """gxlib/gxapp.cpp TGXApp::Name(TXAtom&, const olxstr&): the atom takes its new label
+    first (TLabelChecker::SetLabel frees its old one); then each other atom of that label in
+    its residue (TAsymmUnit::FindDiplicateLabels) takes TLabelChecker::CheckLabel's, its
+    element and the first free number (asymmunit.cpp: C1..C9, C10.., without case), in the
+    same undo entry. `name C2 C1` leaves C2 free, so the old C1 becomes C2; the double kept
+    C2 taken and gave C3. An atom of another residue is no duplicate."""
+    state, _ = ethanol
+    c1, c2 = state.find("C1"), state.find("C2")
+    assert state.run("name C2 C1") and (c2.label, c1.label) == ("C1", "C2")
+    assert state.run("undo") and (c2.label, c1.label) == ("C2", "C1")
+    c1.resi = 3  # C1 of residue 3: `name C2 C1` in the main residue leaves it alone
+    assert state.run("name C2 C1") and (c2.label, c1.label) == ("C1", "C1")
+
+
+def test_the_label_corrector_renames_as_olex2s_does_in_file_order(ethanol):
+    """repository/py_core.cpp pyRefModel runs LabelCorrector (xlib/label_corrector.h) over the
+    asymmetric unit in order: a repeated label takes the next of one iterator per element
+    that skips only the labels seen so far, so the later atom holding that label is renamed
+    in turn: C1, C1, C2 become C1, C2, C3. The double gave the repeat the first label no
+    atom held (C1, C3, C2)."""
+    state, _ = ethanol
+    state.atoms[1].label, state.atoms[2].label, state.atoms[2].type = "C1", "C2", "C"
+    assert [s["label"] for s in model_of(state).snapshot["sites"]] == ["C1", "C2", "C3", "Q1"]

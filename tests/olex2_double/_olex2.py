@@ -7,8 +7,10 @@ source (pcxod/olex2 for the C++ core, the olex2-gui tree for util/pyUtil):
   never raises, and is True even when the macro only logged an error (xmacro.cpp,
   gxmacro.cpp: errors go to the log, the macro "succeeds"); unknown labels in a macro's atom
   list are skipped silently (xatom lookup in gxapp.cpp `FindXAtoms`);
-- `name` retypes from the label, zeroes a Q-peak's height and, onto a label in use,
-  relabels the other atom (gxmacro.cpp `Name`); Olex2's `undo` restores both; the label
+- `name` retypes from the label, zeroes a Q-peak's height and, onto a label in use in its
+  residue, gives the other atom its element and the first free number there, the renamed
+  atom's old label included (gxapp.cpp `TGXApp::Name`, asymmunit.cpp
+  `TLabelChecker::CheckLabel`); Olex2's `undo` restores both; the label
   given may be the atom's own: `name N1 N1` types an N1 that was C as N (gxapp.cpp
   `TGXApp::Name(TXAtom&, const olxstr&)`: the type is found from the new label and set
   whatever the old label, the undo entry kept when only the type changed);
@@ -311,15 +313,25 @@ class Olex2(object):
         return sorted(a.state() for a in self.atoms if not a.deleted)
 
     def correct_labels(self):
-        """Olex2's label corrector, run by GetRefinementModel: over 4 characters trimmed,
-        a label repeated within a residue renamed to a free one of its element."""
-        seen = set()
+        """Olex2's label corrector as GetRefinementModel runs it (repository/py_core.cpp
+        pyRefModel: LabelCorrector(GetMaxLabelLength(), DoRenameParts()), xlib/
+        label_corrector.h): every live atom in asymmetric-unit order, Q-peaks too; a label
+        over 4 characters trimmed; one already seen (in any PART: rename_parts is on by
+        default) renamed by one iterator per element that starts at the element and 1 and
+        skips only the labels seen so far, so a later atom holding the label it gives is
+        renamed in turn when reached (C1, C1, C2 become C1, C2, C3). Residue atoms are
+        checked within their residue (how GetResiLabel writes their key was not read)."""
+        seen, numbers = set(), {}
         for atom in self.live():
-            if atom.type == "Q":
-                continue
             label = atom.label[:MAX_LABEL]
             if (label.upper(), atom.resi) in seen:
-                label = self._free_label(atom.type, atom.resi, seen)
+                number = numbers.get(atom.type, 1)
+                while ("%s%d" % (atom.type, number)).upper() in [
+                    k for k, r in seen if r == atom.resi
+                ]:
+                    number += 1
+                label = "%s%d" % (atom.type, number)
+                numbers[atom.type] = number + 1
             seen.add((label.upper(), atom.resi))
             atom.label = label
 
@@ -372,15 +384,23 @@ class Olex2(object):
             self.errors.append("name: invalid label %s" % args[1])
             return True
         entry = [("name", atom, atom.label, atom.type, atom.peak)]
-        holder = self.find(_address(args[1], atom.resi))
-        if holder is not None and holder is not atom:  # the other atom gets a free label
-            entry.append(("name", holder, holder.label, holder.type, holder.peak))
-            holder.label = self._free_label(holder.type, holder.resi)
-        self.undo_stack.append(("group", entry))
+        holders = [  # TAsymmUnit::FindDiplicateLabels: the atom's own residue, any PART
+            a
+            for a in self.live()
+            if a is not atom and a.resi == atom.resi and a.label.upper() == args[1].upper()
+        ]
         self.selection = []  # without -cs, name clears the selection (gxmacro.cpp macName)
         atom.label, atom.type = args[1], new_type
         if new_type != "Q":
             atom.peak = 0.0
+        for holder in holders:
+            # gxapp.cpp TGXApp::Name(TXAtom&, const olxstr&): after the rename each other atom
+            # of that label takes TLabelChecker::CheckLabel's, its element and the first free
+            # number in the residue (N1..N9, N10..), the renamed atom's old label free again;
+            # in the same undo entry (undo->AddAtom)
+            entry.append(("name", holder, holder.label, holder.type, holder.peak))
+            holder.label = self._free_label(holder.type, holder.resi)
+        self.undo_stack.append(("group", entry))
         return True
 
     def _cmd_kill(self, args):
