@@ -39,6 +39,9 @@ source (pcxod/olex2 for the C++ core, the olex2-gui tree for util/pyUtil):
   atom every H bonded to it and, under safe_afix, "one level deeper" the riding H (AFIX m
   != 0, TNetwork::IsBondAllowed: same part or part 0) of its heavy neighbours; `undo` pops
   one entry and succeeds on an empty stack too (GXLibMacros::macUndo);
+- `sel` adds the atoms it names to the selection and skips a name it cannot find, `sel -u`
+  empties it (gxmacro.cpp `macSel`, gxapp.cpp `TGXApp::SelectAtoms`); `refine N` keeps N as
+  the structure's own cycle count (olex2-gui macro.xld `refine` → `SetMaxCycles`);
 - a refinement with an external program (SHELXL) ends by loading the .res it wrote
   (olex2-gui, read in MilitaoLucas/olex2-gui: util/pyUtil/PyToolLib/RunPrg.py
   RunPrg.runAfterProcess → util/pyUtil/olexFunctions.py OlexFunctions.reloadStructureAtreap:
