@@ -1308,3 +1308,20 @@ def test_the_label_corrector_renames_as_olex2s_does_in_file_order(ethanol):
     state, _ = ethanol
     state.atoms[1].label, state.atoms[2].label, state.atoms[2].type = "C1", "C2", "C"
     assert [s["label"] for s in model_of(state).snapshot["sites"]] == ["C1", "C2", "C3", "Q1"]
+
+
+def test_the_table_is_put_back_when_olex2_fills_its_virtual_files_afresh(ethanol):
+    """olex2-gui PluginLib/PluginTools.py: PluginTools is a VFSDependent (registered in
+    olx.VFSDependent), whose load_ressources Olex2 calls to put a plugin's virtual files back
+    (gui/help GetHelp.load_ressources does so for its help files). The plugin wrote its
+    table only when an answer came, so afterwards the panel's #include named a file that
+    was gone; it now writes the last table from load_ressources."""
+    state, plugin = ethanol
+    state.refill_vfs()
+    assert state.vfs["crystalx-table.htm"].startswith("<font size='-1'>Auto-assign")
+    plugin.job = ("preview", 1, model_of(state))
+    plugin.worker_result = {"sites": [], "spurious": [], "commands": []}
+    plugin.finish()
+    shown = state.vfs["crystalx-table.htm"]
+    state.refill_vfs()
+    assert state.vfs["crystalx-table.htm"] == shown and "Auto-assign" not in shown

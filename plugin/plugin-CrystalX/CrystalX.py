@@ -187,7 +187,8 @@ class CrystalX(PluginTools):
         self.p_img = [("CrystalX", "h1")]
         self.deal_with_phil(operation="read")
         self.print_version_date()
-        OV.write_to_olex(TABLE, EMPTY_TABLE)  # the panel includes it from the first render
+        self.table = EMPTY_TABLE
+        self.load_ressources()  # the panel includes the table from the first render
         self.setup_gui()
         self.core = None
         self.session = None
@@ -213,6 +214,13 @@ class CrystalX(PluginTools):
             OV.registerFunction(spy_function(function, OV.DataDir()), False, "crystalx")
         if self.setting("core_interpreter"):
             self.worker = in_background(self._warm_up, self._session())
+
+    def load_ressources(self):
+        """The table in Olex2's virtual files. PluginTools is a VFSDependent (olex2-gui
+        PluginLib/PluginTools.py): Olex2 calls load_ressources on each when its virtual files
+        are filled again, as gui/help's GetHelp does to put its files back; without it the
+        panel's #include would name a file that is gone."""
+        OV.write_to_olex(TABLE, self.table)
 
     def setting(self, name):
         return OV.GetParam("%s.%s" % (SCOPE, name))
@@ -339,7 +347,8 @@ class CrystalX(PluginTools):
         if isinstance(answer, Exception):
             session.say(str(answer))
             return
-        OV.write_to_olex(TABLE, session.show(model, answer))
+        self.table = session.show(model, answer)
+        self.load_ressources()
         if mode == "batch" and session.is_stable(answer):
             session.say("stable: nothing left to change")
         elif mode in ("assign", "batch"):

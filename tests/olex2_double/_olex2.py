@@ -222,6 +222,7 @@ class Olex2(object):
         self.freeze_log = []
         self.labels = {}  # olx.Label texts by atom index
         self.vfs = {}  # OV.write_to_olex files
+        self.vfs_dependents = []  # olx.VFSDependent: PluginTools instances (PluginTools.py)
         self.html_updates = 0
         self.functions = {}  # "namespace.name" → callable
         # snum.refinement.max_cycles is declared for every structure (Olex2's snum phil); 10
@@ -765,6 +766,15 @@ class Olex2(object):
             order += [h for h in riding if h.pivot is atom]
         self.atoms = order + [a for a in live if a.type == "Q"]
         self.undo_stack, self.selection, self.labels = [], [], {}
+
+    def refill_vfs(self):
+        """Olex2 filling its virtual files afresh: what plugins wrote is gone until each
+        VFSDependent's load_ressources puts its own back (olex2-gui PluginTools.py
+        VFSDependent; gui/help GetHelp.load_ressources). What triggers it in Olex2 (a skin
+        change, a GUI reload) was not read."""
+        self.vfs = {}
+        for dependent in self.vfs_dependents:
+            dependent.load_ressources()
 
     def _cmd_undo(self, args):
         if not self.undo_stack:
