@@ -50,6 +50,9 @@ _CELL_TAGS = (
     "_cell_angle_gamma",
 )
 _FRACT_TAGS = ("_atom_site_fract_x", "_atom_site_fract_y", "_atom_site_fract_z")
+# a fractional coordinate past this is no position: 1e300 modulo 1 is 0 in a float, and an
+# atom was put there silently; the service's schema holds a snapshot's frac to the same bound
+MAX_FRACTIONAL = 1e3
 _SYMOP_TAGS = ("_space_group_symop_operation_xyz", "_symmetry_equiv_pos_as_xyz")
 # a modulated structure's (3+d)-dimensional operators, x1,x2,x3,x4 (Jana2006, COD's mcodcif)
 _SSG_TAG = "_space_group_symop_ssg_operation_algebraic"
@@ -574,6 +577,18 @@ def _aniso_from_b_or_beta(block: gemmi.cif.Block, orth: np.ndarray) -> dict[str,
     return found
 
 
+def _unknown_aniso_u(block: gemmi.cif.Block) -> list[str]:
+    """Labels whose _atom_site_aniso_U_ row holds a value that is no number ('?', '.', text):
+    such a row is left out and its atom stays isotropic, as a B or beta row with one is
+    (_aniso_from_b_or_beta); gemmi would read the value as 0."""
+    table = block.find("_atom_site_aniso_", ["label", *(f"U_{ij}" for ij in _PAIRS)])
+    return [
+        gemmi.cif.as_string(row[0])
+        for row in table
+        if any(math.isnan(gemmi.cif.as_number(row[k + 1])) for k in range(6))
+    ]
+
+
 def _u_iso(
     site: gemmi.SmallStructure.Site, orth: np.ndarray, from_b_or_beta: tuple | None = None
 ) -> tuple[float, tuple | None]:
@@ -680,8 +695,10 @@ def _sites(
     dummies: frozenset[int] = frozenset(),
     aniso: dict[str, tuple] | None = None,
     typed: bool = False,
+    unknown_u: frozenset[str] = frozenset(),
 ) -> list[Site]:
-    """The atoms; `typed`: the loop has _atom_site_type_symbol (else gemmi reads the labels)."""
+    """The atoms; `typed`: the loop has _atom_site_type_symbol (else gemmi reads the labels);
+    `unknown_u`: labels whose U row is not read (_unknown_aniso_u), left isotropic."""
     rows = lines.atom_rows()
     aniso = aniso or {}
     sites = []
@@ -699,6 +716,13 @@ def _sites(
         frac = tuple(raw.fract.tolist())
         if not all(math.isfinite(v) for v in frac):
             raise InputError(f"site {raw.label}: missing or invalid coordinates", str(path), line)
+        if any(abs(v) > MAX_FRACTIONAL for v in frac):
+            raise InputError(
+                f"site {raw.label}: coordinates {' '.join(f'{v:g}' for v in frac)} are no "
+                f"fractional coordinates (|x|, |y|, |z| <= {MAX_FRACTIONAL:g})",
+                str(path),
+                line,
+            )
         if (
             raw.occ < 0
         ):  # above 1 is seen in old CIFs (an H count, a dummy atom); below 0 is not an amount
@@ -706,6 +730,8 @@ def _sites(
                 f"site {raw.label}: occupancy {raw.occ:g} is negative", str(path), line
             )
         u_iso, u_aniso = _u_iso(raw, orth, aniso.get(raw.label))
+        if raw.label in unknown_u:
+            u_aniso = None  # gemmi reads '?' as 0: U11 = 0 beside the rest is no ellipsoid
         sites.append(
             Site(
                 label=raw.label,
@@ -799,9 +825,23 @@ def read_cif(path, block: str | None = None) -> CifEntry:
     orth = structure.orthogonalisation
     aniso = _aniso_from_b_or_beta(chosen, orth)
     typed = len(chosen.find_values("_atom_site_type_symbol")) > 0
+    unknown_u = _unknown_aniso_u(chosen)
     structure.sites = _sites(
-        small, orth, lines, path, set(formula), frozenset(dummies), aniso, typed
+        small,
+        orth,
+        lines,
+        path,
+        set(formula),
+        frozenset(dummies),
+        aniso,
+        typed,
+        frozenset(unknown_u),
     )
+    if unknown_u:
+        read_as.append(
+            f"_atom_site_aniso_U row of {', '.join(unknown_u)} holds '?' or no number: "
+            "left out, isotropic"
+        )
     if dummies:
         many = "s" if len(dummies) > 1 else ""
         read_as.append(

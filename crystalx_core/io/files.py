@@ -30,6 +30,8 @@ def read_input_bytes(path: str, what: str) -> bytes:
         )
     except OSError as error:
         raise InputError(f"cannot read the file: {error.strerror}", path) from None
+    except ValueError:  # a NUL in the name, which no file system takes (a service's request)
+        raise InputError("cannot read the file: its name holds a NUL character", path) from None
     info = os.fstat(handle)
     if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_INPUT_BYTES:
         os.close(handle)

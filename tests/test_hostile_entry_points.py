@@ -1,0 +1,172 @@
+"""Hostile input through every entry point, second pass (session 16): a batch folder holding
+names and files that are no structures, the service's plans and paths, CIF values that are no
+numbers. Each is one line naming the file (and line), a row, or a correct answer; never an
+internal error, never an input written over. Real files from ../shared/data, changed here."""
+
+import csv
+import json
+import os
+import shutil
+
+import pytest
+
+from crystalx_core.cli import EXIT_INPUT, main
+from crystalx_core.protocol import PROTOCOL
+from crystalx_core.service import reply_to
+
+from .conftest import BENCHMARK, line_of
+
+QUICK = ["--method", "baseline", "--hydrogens", "rules"]
+
+
+# --- crystalx batch ------------------------------------------------------------------------
+
+
+def test_a_batch_folder_with_a_latin1_name_and_broken_links_writes_its_summary(
+    tmp_path, shared_data, capsys
+):
+    """A file named in Latin-1 ('café.res' from an old Windows share, its é the byte 0xE9, no
+    UTF-8) was assigned, then the summary stopped the batch with an internal
+    UnicodeEncodeError; a dangling link, a link loop and a FIFO named .res were skipped without a
+    word. The name is written '\\xe9' in the summary (valid UTF-8), the others are failed rows
+    with the reader's reason, and the real structures are done."""
+    source = BENCHMARK / "XH_urea" / "published.res"
+    shutil.copy(source, tmp_path / "urea.res")
+    try:
+        shutil.copy(source, os.path.join(os.fsencode(tmp_path), b"caf\xe9.res"))
+    except OSError:  # a file system that takes UTF-8 names only (macOS)
+        pytest.skip("this file system refuses a name that is not UTF-8")
+    (tmp_path / "dangling.res").symlink_to(tmp_path / "gone.res")
+    (tmp_path / "loop1.res").symlink_to(tmp_path / "loop2.res")
+    (tmp_path / "loop2.res").symlink_to(tmp_path / "loop1.res")
+    (tmp_path / "folder.res").mkdir()  # a folder is no structure: not a row
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "fifo.res")
+    inputs = {p: p.read_bytes() for p in (tmp_path / "urea.res", tmp_path / "caf\udce9.res")}
+    assert main(["batch", str(tmp_path), "--workers", "1", "--quiet", *QUICK]) == 1  # failures
+    capsys.readouterr()
+    text = (tmp_path / "crystalx_batch.csv").read_bytes().decode("utf-8")  # strict: valid
+    rows = {row["name"]: row for row in csv.DictReader(text.splitlines())}
+    assert (rows["urea"]["status"], rows["caf\\xe9"]["status"]) == ("ok", "ok")
+    assert rows["caf\\xe9"]["model"] == f"{tmp_path}/caf\\xe9.res"
+    assert rows["dangling"]["error"] == (
+        f"{tmp_path}/dangling.res: cannot read the file: No such file or directory"
+    )
+    assert rows["loop1"]["error"].endswith(
+        "cannot read the file: Too many levels of symbolic links"
+    )
+    assert "folder" not in rows
+    if hasattr(os, "mkfifo"):
+        assert rows["fifo"]["error"].endswith(
+            "not a regular file (a pipe, socket or device), not a SHELX file"
+        )
+    assert "caf\\xe9" in (tmp_path / "crystalx_batch.html").read_bytes().decode("utf-8")
+    assert all(path.read_bytes() == data for path, data in inputs.items())
+
+
+def test_a_dangling_link_does_not_shadow_a_readable_file_of_its_name(tmp_path, shared_data):
+    """x.res a broken link beside a real x.ins: the .ins is the structure, the link left out."""
+    from crystalx_core.batch import find_inputs
+
+    shutil.copy(BENCHMARK / "XH_urea" / "published.res", tmp_path / "x.ins")
+    (tmp_path / "x.res").symlink_to(tmp_path / "gone.res")
+    [item] = find_inputs(str(tmp_path))
+    assert (item.model.name, [p.name for p in item.left_out]) == ("x.ins", ["x.res"])
+
+
+# --- the service ---------------------------------------------------------------------------
+
+SNAPSHOT = {
+    "cell": [10.0, 11.0, 12.0, 90.0, 95.0, 90.0],
+    "symops": ["x,y,z", "-x,y+1/2,-z"],
+    "sfac": ["C", "O"],
+    "unit": [8, 2],
+    "sites": [
+        {"label": "C1", "element": "C", "frac": [0.1, 0.2, 0.3]},
+        {"label": "O1", "element": "O", "frac": [0.2, 0.25, 0.3]},
+    ],
+}
+
+
+def ask(method: str, params: dict) -> dict:
+    line = json.dumps({"protocol": PROTOCOL, "id": 7, "method": method, "params": params})
+    reply, keep_running = reply_to(line.encode())
+    assert keep_running and reply["id"] == 7
+    return reply
+
+
+def test_a_reflection_path_with_a_nul_is_left_out_with_a_note_not_an_internal_error():
+    """JSON carries "\\u0000" in a string; os.open refuses it with ValueError, which came back
+    as code 'internal'. The path is left out as any unreadable file is."""
+    reply = ask(
+        "assign",
+        {
+            "structure": SNAPSHOT,
+            "options": {"method": "baseline", "hydrogens": "rules"},
+            "reflections": {"path": "/tmp/x\u0000.hkl"},
+        },
+    )
+    assert "error" not in reply, reply
+    assert (
+        "reflections /tmp/x\x00.hkl not used (cannot read the file: its name holds a NUL "
+        "character); elements and H are the model's alone"
+    ) in reply["result"]["job_notes"]
+
+
+@pytest.mark.parametrize(
+    "plan, message",
+    [
+        (  # which element the user meant is not the service's to pick (the last one won)
+            {"sites": [{"label": "C1", "element": "C"}, {"label": "c1", "element": "N"}]},
+            "plan.sites[1] ('c1') names the site of plan.sites[0] again: one entry per site",
+        ),
+        (  # answered `kill C1` then `name C1 N1`: a rename of an atom just deleted
+            {"sites": [{"label": "C1", "element": "N", "h_count": 2}], "delete": ["C1"]},
+            "plan.sites and plan.delete both name C1: keep or delete",
+        ),
+    ],
+)
+def test_a_plan_that_contradicts_itself_is_a_bad_plan(plan, message):
+    reply = ask("apply-plan", {"structure": SNAPSHOT, "plan": plan})
+    assert reply["error"] == {"code": "bad-plan", "message": message}
+
+
+# --- CIF -----------------------------------------------------------------------------------
+
+
+def _urea_cif(tmp_path, old: str, new: str):
+    """XH_urea's SHELXL CIF (its embedded .res and .hkl cut, so that its atom_site loop is
+    what is read) with one value changed."""
+    text = (BENCHMARK / "XH_urea" / "model.cif").read_text()
+    text = text[: text.index("_shelx_res_file")]
+    assert text.count(old) == 1
+    path = tmp_path / "urea.cif"
+    path.write_text(text.replace(old, new))
+    return path, path.read_text()
+
+
+def test_a_cif_coordinate_of_1e300_names_its_row(tmp_path, shared_data, capsys):
+    """1e300 modulo 1 is 0 in a float: the atom was put at x = 0 (a NumPy warning on stderr)
+    and written so. A fractional coordinate past 1000 is no position."""
+    path, text = _urea_cif(tmp_path, "N N 0.14465(7)", "N N 1e300")
+    assert main(["assign", str(path), "--quiet", *QUICK]) == EXIT_INPUT
+    assert capsys.readouterr().err == (
+        f"crystalx: error: {path}:{line_of(text, 'N N 1e300')}: site N: coordinates 1e+300 "
+        "0.64465 0.17896 are no fractional coordinates (|x|, |y|, |z| <= 1000)\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["urea.cif"]
+
+
+@pytest.mark.parametrize("value", ["?", "."])
+def test_a_cif_aniso_row_with_an_unknown_u_leaves_its_atom_isotropic(tmp_path, shared_data, value):
+    """gemmi reads '?' in _atom_site_aniso_U_11 as 0: N was written with U11 0.00000 beside
+    U22 0.03012, no ellipsoid. The row is left out, N isotropic (its Uiso from the atom_site
+    loop), as a B or beta row with '?' already was, with a note."""
+    path, _ = _urea_cif(tmp_path, "N 0.03012(17)", f"N {value}")
+    assert main(["assign", str(path), "--quiet", *QUICK]) == 0
+    res = (tmp_path / "urea_crystalx.res").read_text()
+    [n] = [line for line in res.splitlines() if line.startswith("N ")]
+    assert n.split()[5:] == ["10.50000", "0.02325"]
+    assert "O     4    0.000000    0.500000    0.596720    10.25000    0.02023    0.02023 =" in res
+    notes = json.loads((tmp_path / "urea_crystalx.json").read_text())["notes"]
+    assert "_atom_site_aniso_U row of N holds '?' or no number: left out, isotropic" in notes
