@@ -170,3 +170,113 @@ def test_a_cif_aniso_row_with_an_unknown_u_leaves_its_atom_isotropic(tmp_path, s
     assert "O     4    0.000000    0.500000    0.596720    10.25000    0.02023    0.02023 =" in res
     notes = json.loads((tmp_path / "urea_crystalx.json").read_text())["notes"]
     assert "_atom_site_aniso_U row of N holds '?' or no number: left out, isotropic" in notes
+
+
+def test_two_cif_blocks_of_one_name_name_the_second_line(tmp_path, shared_data, capsys):
+    """CIF 1.1 (syntax, paragraph 26): a block code is unique within a file, case aside.
+    gemmi refuses a second data_iam with 'string: duplicate block name: iam', no line; the
+    message said 'string:' and named none (three copies of one CIF, pasted into one file)."""
+    path, text = _urea_cif(tmp_path, "_cell_angle_alpha", "_cell_angle_alpha")
+    path.write_text(text + text.replace("data_iam", "DATA_IAM") + text)
+    second = len(text.splitlines()) + line_of(text, "data_iam")
+    assert main(["assign", str(path), "--quiet", *QUICK]) == EXIT_INPUT
+    assert capsys.readouterr().err == (
+        f"crystalx: error: {path}:{second}: CIF syntax error: a second data block named "
+        "data_IAM (block names are unique in a file: give each its own)\n"
+    )
+
+
+def test_a_cif_whose_operator_list_does_not_read_says_which_symbol_it_used(shared_data):
+    """COD 2001507 as cod-tools keeps it (its tests/inputs/cif_fix_values): P 1 21/n 1, a
+    non-standard setting, Hall '-P 2yn', and two operators of which 'x,y,x' is a typo. The
+    Hall symbol was used without a word; it still is, with a note naming the operator."""
+    from cctbx import sgtbx
+
+    from crystalx_core.io.cif import read_cif
+    from crystalx_core.symmetry import space_group_from_operators
+
+    from .conftest import CORPUS
+
+    entry = read_cif(CORPUS / "codtools_2001507_temperature_ambiant.cif")
+    group = space_group_from_operators(entry.structure.symops)
+    assert str(sgtbx.space_group_info(group=group)) == "P 1 21/n 1"
+    assert entry.notes == (
+        "the 2 symmetry operators listed are no space group ('x,y,x' does not read): the Hall "
+        "symbol '-P 2yn' read instead",
+    )
+
+
+def test_a_translation_that_is_no_twelfth_is_named_without_cctbx_s_build_path():
+    """cctbx says 'cctbx Internal Error: /home/conda/feedstock_root/.../rt_mx.cpp(234):
+    Unsuitable value for rational translation vector.' for SYMM X+0.3, ...: the service sent
+    that path to Olex2's user."""
+    reply = ask("assign", {"structure": {**SNAPSHOT, "symops": ["x,y,z", "-x,y+0.3,-z"]}})
+    assert reply["error"] == {
+        "code": "bad-snapshot",
+        "message": "symops: symmetry operator '-x,y+0.3,-z': a translation that is no multiple "
+        "of 1/12, as no space group has",
+    }
+
+
+# --- .hkl ----------------------------------------------------------------------------------
+
+
+def _urea_job(tmp_path, hkl: bytes) -> list[str]:
+    """`crystalx assign published.res --hkl x.hkl` on XH_urea: the arguments, files written."""
+    shutil.copy(BENCHMARK / "XH_urea" / "published.res", tmp_path / "x.res")
+    (tmp_path / "x.hkl").write_bytes(hkl)
+    return ["assign", str(tmp_path / "x.res"), "--hkl", str(tmp_path / "x.hkl"), "--quiet"]
+
+
+def test_a_0_0_0_line_among_the_reflections_is_named_when_too_few_remain(
+    tmp_path, shared_data, capsys
+):
+    """SHELXL stops reading at the first 0 0 0 (SHELXL manual, HKLF), so two .hkl files pasted
+    into one, or a 0 0 0 typed among the data, leave a few reflections: the refusal said only
+    'too few reflections', not why."""
+    lines = (BENCHMARK / "XH_urea" / "data.hkl").read_text().splitlines(keepends=True)
+    hkl = "".join(lines[:5] + ["   0   0   0    0.00    0.00\n"] + lines[5:])
+    args = _urea_job(tmp_path, hkl.encode())
+    assert main([*args, *QUICK]) == 4  # EXIT_REFINE
+    assert capsys.readouterr().err == (
+        f"crystalx: error: {tmp_path / 'x.hkl'}: too few reflections: 5 unique for 7 parameters, "
+        "and refinement needs at least 3 per parameter; line 6 ends the data (0 0 0), 1017 "
+        "reflection line(s) after it not read, as SHELXL stops there\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "packed, message",
+    [
+        ("gzip", "a gzip archive, not a reflection file: unpack it first"),
+        ("utf-16-le", "UTF-16 text without a byte order mark: save the reflection file as UTF-8"),
+    ],
+)
+def test_a_packed_or_utf16_hkl_is_named_for_what_it_is(
+    tmp_path, shared_data, capsys, packed, message
+):
+    """x.hkl.gz renamed x.hkl, or saved as UTF-16 without a BOM (Notepad writes one, which is
+    read): each was 'binary data (NUL byte)', which does not say what to do."""
+    import gzip
+
+    text = (BENCHMARK / "XH_urea" / "data.hkl").read_text()
+    data = gzip.compress(text.encode()) if packed == "gzip" else text.encode(packed)
+    args = _urea_job(tmp_path, data)
+    assert main([*args, *QUICK]) == EXIT_INPUT
+    assert capsys.readouterr().err == f"crystalx: error: {tmp_path / 'x.hkl'}:1: {message}\n"
+    assert (tmp_path / "x.hkl").read_bytes() == data
+
+
+def test_a_shelx_coordinate_of_1e300_names_its_variable_in_a_few_digits(
+    tmp_path, shared_data, capsys
+):
+    """SHELX reads a coordinate past 5 as a free-variable code 10m + p (SHELXL manual, FVAR):
+    1e300 is variable 1e299, which the message gave in all its 300 digits."""
+    text = (BENCHMARK / "XH_urea" / "published.res").read_text()
+    text = text.replace("N     3    0.144653", "N     3    1e300")
+    (tmp_path / "x.res").write_text(text)
+    assert main(["assign", str(tmp_path / "x.res"), "--quiet", *QUICK]) == EXIT_INPUT
+    assert capsys.readouterr().err == (
+        f"crystalx: error: {tmp_path / 'x.res'}:{line_of(text, 'N     3')}: coordinate 1e+300 "
+        "refers to free variable 1e+299, but FVAR defines 1..1 only\n"
+    )

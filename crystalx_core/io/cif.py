@@ -247,6 +247,18 @@ def _parse(
         text = patched
         if empty is not None:
             empty.append(tag)
+    twice = re.fullmatch(
+        r"string: duplicate block name: (.+)", message.splitlines()[0] if message else ""
+    )
+    if twice:  # CIF 1.1: block codes are unique in a file, case aside; gemmi names no line
+        blocks = re.finditer(rf"(?im)^[ \t]*data_{re.escape(twice[1])}[ \t\r]*$", text)
+        second = [m.start() for m in blocks][1:2]
+        raise InputError(
+            f"CIF syntax error: a second data block named data_{twice[1]} (block names are "
+            "unique in a file: give each its own)",
+            str(path),
+            text.count("\n", 0, second[0]) + 1 if second else None,
+        ) from None
     found = re.search(r"^string:(\d+)(?::\d+\(\d+\))?:?\s*(?:in data_\S*:\s*)?(.*)", message)
     if not found:
         raise InputError(
@@ -459,11 +471,16 @@ def _symops(
     rhombohedral = _rhombohedral_axes(cell.alpha, cell.gamma)
     candidates = []
     if small.symops:
-        candidates.append(list(small.symops))
+        candidates.append(("", list(small.symops)))
     if small.spacegroup_hall.strip():
         try:
             hall_ops = gemmi.symops_from_hall(small.spacegroup_hall)
-            candidates.append([op.triplet() for op in hall_ops])
+            candidates.append(
+                (
+                    f"Hall symbol {small.spacegroup_hall.strip()!r}",
+                    [op.triplet() for op in hall_ops],
+                )
+            )
         except (RuntimeError, ValueError):
             pass
     space_group = (
@@ -472,10 +489,18 @@ def _symops(
         else None
     )
     if space_group is not None:
-        candidates.append([op.triplet() for op in space_group.operations()])
-    for ops in candidates:
+        candidates.append(
+            (
+                f"H-M symbol {small.spacegroup_hm.strip()!r}",
+                [op.triplet() for op in space_group.operations()],
+            )
+        )
+    for k, (name, ops) in enumerate(candidates):
         if group := _closed_group(ops):
-            return full_operator_list(group), None
+            return full_operator_list(group), None if k == 0 or not small.symops else (
+                f"the {len(small.symops)} symmetry operators listed are no space group "
+                f"({_not_a_group(small.symops)}): the {name} read instead"
+            )
     number = next((n for tag in _NUMBER_TAGS if (n := _number(block, tag))), None)
     if number is not None and number == int(number) and 1 <= number <= 230:
         info = sgtbx.space_group_info(number=int(number))  # cctbx's reference setting
@@ -510,6 +535,17 @@ def _symops(
             *_SYMOP_TAGS, "_space_group_name_Hall", "_symmetry_space_group_name_Hall", *_NUMBER_TAGS
         ),
     )
+
+
+def _not_a_group(ops: list[str]) -> str:
+    """Why a CIF's operator list is not read, for the note: its first unreadable operator, else
+    that the operators do not close (some left out, or one given twice)."""
+    for op in ops:
+        try:
+            space_group_from_operators([op])
+        except InputError:
+            return f"{op!r} does not read"
+    return "not closed, or one given twice"
 
 
 def _rhombohedral_axes(alpha: float, gamma: float) -> bool:

@@ -64,6 +64,13 @@ class Reflections:
     notes: list[str] = field(
         default_factory=list
     )  # what the reader changed or left out, for the user
+    # where a 0 0 0 or blank line ended the data before reflection lines that follow it: said
+    # with a refusal for too few data, which that line is the likeliest cause of
+    cut_short: str = ""
+
+    def short_of(self) -> str:
+        """'; ' + cut_short, for the end of a message about too few reflections, or ''."""
+        return f"; {self.cut_short}" if self.cut_short else ""
 
     def __len__(self) -> int:
         return len(self.intensities)
@@ -286,6 +293,10 @@ def reflections_from_text(
         reflections.notes.append(
             f"{unread} reflection line(s) after the end of the data on line {ended} not read, "
             "as SHELXL stops there: remove that line if they belong to the data"
+        )
+        reflections.cut_short = (
+            f"line {ended} ends the data ({'blank' if not lines[ended - 1].strip() else '0 0 0'}), "
+            f"{unread} reflection line(s) after it not read, as SHELXL stops there"
         )
     if implied:
         reflections.notes.append(
