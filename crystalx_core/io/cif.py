@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import functools
+import hashlib
 import math
 import re
 from collections.abc import Iterable, Iterator
@@ -88,11 +89,22 @@ class CifEntry:
     weighting: CifWeighting = field(default_factory=CifWeighting)
 
 
+_split: list = [None, []]  # the last text split, and its lines: _parse gives a cached text again
+
+
+def _split_lines(text: str) -> list[str]:
+    """The text's lines by CIF's line ends (not Unicode's); the last split is kept, for the next
+    block of the same file. Read-only for its callers."""
+    if _split[0] is not text:
+        _split[:] = [text, re.split(r"\r\n|\r|\n", text)]
+    return _split[1]
+
+
 class _Lines:
     """Line numbers for messages: gemmi keeps none once the file is parsed."""
 
     def __init__(self, text: str, block_name: str):
-        self.lines = re.split(r"\r\n|\r|\n", text)  # CIF's line ends, not Unicode's
+        self.lines = _split_lines(text)
         header = re.compile(rf"\s*data_{re.escape(block_name)}\s*$", re.IGNORECASE)
         self.block = next((n for n, text in enumerate(self.lines) if header.match(text)), 0)
         self.end = next(
@@ -228,6 +240,28 @@ def _parse(
         if not path.exists():
             raise InputError("file not found", str(path))
         data = read_input_bytes(str(path), "CIF")
+    key = hashlib.blake2b(data, digest_size=16).digest() if len(data) > _CACHED_FROM else None
+    if key in _parsed:  # a batch reads a CIF of 500 blocks once per block: parse it once
+        doc, text, unknown = _parsed[key]
+        if empty is not None:
+            empty.extend(unknown)
+        return doc, text
+    found: list[str] = []
+    doc, text = _parse_bytes(path, data, found)
+    if empty is not None:
+        empty.extend(found)
+    if key is not None:
+        _parsed.clear()  # one file at a time: a worker's memory stays that of one CIF
+        _parsed[key] = doc, text, tuple(found)
+    return doc, text
+
+
+_CACHED_FROM = 2**20  # bytes: a file this large is parsed once per process (_parse)
+_parsed: dict[bytes, tuple] = {}
+
+
+def _parse_bytes(path: Path, data: bytes, empty: list[str]) -> tuple[gemmi.cif.Document, str]:
+    """_parse's work on the file's bytes: decoded, DDL1 names, gemmi."""
     data = data.removeprefix(codecs.BOM_UTF8)
     try:
         text = data.decode("utf-8")
@@ -245,8 +279,7 @@ def _parse(
         if patched is None:
             break
         text = patched
-        if empty is not None:
-            empty.append(tag)
+        empty.append(tag)
     twice = re.fullmatch(
         r"string: duplicate block name: (.+)", message.splitlines()[0] if message else ""
     )

@@ -164,9 +164,18 @@ def _reflection_line(line: str) -> tuple[int, int, int, float, float, int | None
         return _split(line)
 
 
+def _as_written(text: str) -> str:
+    """A line of a file read as Latin-1 (reflections_from_bytes) as its writer meant it, for a
+    message: UTF-8 where its bytes are ('é', not 'Ã©'), else as read."""
+    try:
+        return text.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return text
+
+
 def _not_a_reflection(line: str, hklf: HklfFormat) -> str:
     """Why a line is no reflection, naming what the file is where it can tell."""
-    text = line.strip()
+    text = _as_written(line.strip())
     said = f"{text[:60]!r}"
     if text[:4].upper() in ("TITL", "CELL", "REM ", "LATT", "SFAC"):
         return f"a SHELX instruction line, not a reflection ({said}): pass the .hkl"
