@@ -74,6 +74,22 @@ def test_a_dangling_link_does_not_shadow_a_readable_file_of_its_name(tmp_path, s
     assert (item.model.name, [p.name for p in item.left_out]) == ("x.ins", ["x.res"])
 
 
+def test_a_file_that_disappears_while_the_batch_runs_is_a_failed_row(tmp_path, shared_data):
+    """Listed, then moved away before its turn (a sync client, a colleague tidying the
+    share): its row says the file is gone, the others are done."""
+    from crystalx_core.batch import BatchOptions, find_inputs, run_batch
+
+    for name in ("a", "b"):
+        shutil.copy(BENCHMARK / "XH_urea" / "published.res", tmp_path / f"{name}.res")
+    items = find_inputs(str(tmp_path))
+    (tmp_path / "b.res").unlink()
+    rows = run_batch(items, BatchOptions(method="baseline", hydrogens="rules"), workers=1)
+    assert [(row["name"], row["status"]) for row in rows] == [("a", "ok"), ("b", "failed")]
+    assert (
+        rows[1]["error"] == f"{tmp_path / 'b.res'}: cannot read the file: No such file or directory"
+    )
+
+
 # --- the service ---------------------------------------------------------------------------
 
 SNAPSHOT = {
@@ -309,3 +325,16 @@ def test_a_cif_of_many_blocks_is_parsed_once_for_all_of_them(tmp_path, shared_da
         assert entry.block_name == f"b{n}"
         assert entry.structure.sites[0].frac == (0.0, 0.5, float(f"0.{n:03d}"))
     assert len(calls) == 1
+
+
+def test_a_reflection_line_is_quoted_as_its_utf8_writer_meant_it(tmp_path, shared_data, capsys):
+    """A .hkl is read byte for byte as Latin-1 (any byte is a character), so 'é' written in
+    UTF-8 was quoted back as 'Ã©'."""
+    lines = (BENCHMARK / "XH_urea" / "data.hkl").read_text().splitlines(keepends=True)
+    hkl = "".join(lines[:3] + ["   1   1   1   12.00    1.00 é\n"] + lines[3:])
+    args = _urea_job(tmp_path, hkl.encode())
+    assert main([*args, *QUICK]) == EXIT_INPUT
+    assert capsys.readouterr().err == (
+        f"crystalx: error: {tmp_path / 'x.hkl'}:4: not an HKLF 4 reflection line (h k l Fo² σ "
+        "[batch]): '1   1   1   12.00    1.00 é'\n"
+    )
