@@ -162,9 +162,9 @@ def finished_row(item: BatchItem, options: BatchOptions) -> dict | None:
     """The row of an earlier run when its outputs are newer than its inputs, the model and the
     reflections it names (resume)."""
     report = job_paths(output_prefix(item, options))[".json"]
-    if not report.exists():
-        return None
-    try:
+    try:  # a name too long for the file system (a long file and block name) is no report
+        if not report.exists():
+            return None
         written = report.stat().st_mtime
         if item.model.stat().st_mtime > written:  # changed since: redone, without reading it
             return None

@@ -90,6 +90,25 @@ def test_a_file_that_disappears_while_the_batch_runs_is_a_failed_row(tmp_path, s
     )
 
 
+def test_a_block_name_too_long_for_a_file_name_fails_its_row_not_the_batch(tmp_path, shared_data):
+    """CIF 1.1 keeps a block code to 75 characters; gemmi reads a longer one, as a generated
+    file may write it. Its outputs' name (x_NAME_crystalx.json) passes the file system's 255:
+    the batch stopped at once on the stat of that name, 'File name too long', exit 2, with
+    none of its other structures done."""
+    text = (BENCHMARK / "XH_urea" / "model.cif").read_text()
+    text = text[: text.index("_shelx_res_file")]
+    (tmp_path / "x.cif").write_text(
+        text.replace("data_iam", "data_" + "L" * 300) + text.replace("data_iam", "data_short")
+    )
+    assert main(["batch", str(tmp_path), "--workers", "1", "--quiet", *QUICK]) == 1
+    text = (tmp_path / "crystalx_batch.csv").read_text()
+    rows = {row["name"]: row for row in csv.DictReader(text.splitlines())}
+    assert rows["x_short"]["status"] == "ok"
+    assert rows["x_" + "L" * 300]["error"].endswith(
+        "_crystalx.res: cannot write the output: File name too long"
+    )
+
+
 # --- the service ---------------------------------------------------------------------------
 
 SNAPSHOT = {
