@@ -89,15 +89,15 @@ class CifEntry:
     weighting: CifWeighting = field(default_factory=CifWeighting)
 
 
-_split: list = [None, []]  # the last text split, and its lines: _parse gives a cached text again
-
-
 def _split_lines(text: str) -> list[str]:
-    """The text's lines by CIF's line ends (not Unicode's); the last split is kept, for the next
-    block of the same file. Read-only for its callers."""
-    if _split[0] is not text:
-        _split[:] = [text, re.split(r"\r\n|\r|\n", text)]
-    return _split[1]
+    """The text's lines by CIF's line ends (not Unicode's); those of the text _parse keeps are
+    kept with it, for the next block of the same file. Read-only for its callers."""
+    kept = next(iter(_parsed.values()), None)
+    if kept is None or kept[1] is not text:
+        return re.split(r"\r\n|\r|\n", text)
+    if not kept[3]:
+        kept[3].extend(re.split(r"\r\n|\r|\n", text))
+    return kept[3]
 
 
 class _Lines:
@@ -240,9 +240,11 @@ def _parse(
         if not path.exists():
             raise InputError("file not found", str(path))
         data = read_input_bytes(str(path), "CIF")
-    key = hashlib.blake2b(data, digest_size=16).digest() if len(data) > _CACHED_FROM else None
+    key = None
+    if len(data) > _CACHED_FROM and len(_BLOCK.findall(data, 0, _CACHED_FROM)) > 1:
+        key = hashlib.blake2b(data, digest_size=16).digest()
     if key in _parsed:  # a batch reads a CIF of 500 blocks once per block: parse it once
-        doc, text, unknown = _parsed[key]
+        doc, text, unknown, _ = _parsed[key]
         if empty is not None:
             empty.extend(unknown)
         return doc, text
@@ -251,13 +253,16 @@ def _parse(
     if empty is not None:
         empty.extend(found)
     if key is not None:
-        _parsed.clear()  # one file at a time: a worker's memory stays that of one CIF
-        _parsed[key] = doc, text, tuple(found)
+        _parsed.clear()  # one file at a time: a process keeps at most one CIF's parse
+        _parsed[key] = [doc, text, tuple(found), []]  # the last: its lines, once split
     return doc, text
 
 
-_CACHED_FROM = 2**20  # bytes: a file this large is parsed once per process (_parse)
-_parsed: dict[bytes, tuple] = {}
+# a CIF this large, of several blocks (a journal's or Olex2's multi-structure file, which a
+# batch reads once per block), is parsed once per process; one file of one block is not kept
+_CACHED_FROM = 2**20  # bytes
+_BLOCK = re.compile(rb"(?im)^[ \t]*data_")
+_parsed: dict[bytes, list] = {}
 
 
 def _parse_bytes(path: Path, data: bytes, empty: list[str]) -> tuple[gemmi.cif.Document, str]:
