@@ -346,6 +346,35 @@ def test_a_cif_of_many_blocks_is_parsed_once_for_all_of_them(tmp_path, shared_da
     assert len(calls) == 1
 
 
+def test_a_kept_cif_parse_is_never_that_of_an_older_copy_of_the_file(tmp_path, shared_data):
+    """The service runs for a whole Olex2 session: a multi-block CIF edited on disk between two
+    requests, to the same size and with its old time stamp put back (a copy tool, a second
+    save within the file system's time resolution), is read as it is now, not as kept; and
+    a process keeps one file's parse, the last large one read, not one per file."""
+    import os
+
+    from crystalx_core.io import cif
+
+    text = (BENCHMARK / "XH_urea" / "model.cif").read_text()
+    text = text[: text.index("_shelx_res_file")]
+    path, other = tmp_path / "many.cif", tmp_path / "other.cif"
+
+    def write(where, z):
+        where.write_text("".join(text.replace("data_iam", f"data_b{n}") for n in range(150)))
+        where.write_text(where.read_text().replace("0.59672(9)", z))
+
+    write(path, "0.111")
+    write(other, "0.222")
+    assert cif.read_cif(other, "b7").structure.sites[0].frac[2] == 0.222
+    assert cif.read_cif(path, "b7").structure.sites[0].frac[2] == 0.111
+    assert len(cif._parsed) == 1  # this file's parse only, the other's let go
+    stamp = path.stat()
+    write(path, "0.333")
+    os.utime(path, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    assert path.stat().st_size == stamp.st_size
+    assert cif.read_cif(path, "b7").structure.sites[0].frac[2] == 0.333
+
+
 def test_a_reflection_line_is_quoted_as_its_utf8_writer_meant_it(tmp_path, shared_data, capsys):
     """A .hkl is read byte for byte as Latin-1 (any byte is a character), so 'é' written in
     UTF-8 was quoted back as 'Ã©'."""
