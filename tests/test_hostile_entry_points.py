@@ -221,6 +221,33 @@ def test_two_cif_blocks_of_one_name_name_the_second_line(tmp_path, shared_data, 
     )
 
 
+def test_a_block_heading_followed_by_a_comment_is_found_for_its_line(tmp_path, shared_data):
+    """CIF 1.1 (syntax, paragraphs 2.2 and 16): white space, a comment among it, may follow
+    a data block heading. `data_b  # pasted again` was not found as its block's line: a
+    second block of a name was refused with no line, and a row of block b was named by the
+    line of the same row in block a."""
+    from crystalx_core.errors import InputError
+    from crystalx_core.io.cif import read_cif
+
+    _, text = _urea_cif(tmp_path, "_cell_angle_alpha", "_cell_angle_alpha")
+    second = text.replace("data_iam", "data_b  # pasted again").replace(
+        "N N 0.14465(7)", "N N 1e300"
+    )
+    path = tmp_path / "two.cif"
+    path.write_text(text.replace("data_iam", "data_a") + second)
+    row = len(text.splitlines()) + line_of(second, "N N 1e300")
+    with pytest.raises(InputError) as error:
+        read_cif(path, "b")
+    assert str(error.value).startswith(f"{path}:{row}: site N: coordinates 1e+300 ")
+    path.write_text(text + text.replace("data_iam", "data_iam  # pasted again"))
+    with pytest.raises(InputError) as error:
+        read_cif(path)
+    assert str(error.value).startswith(
+        f"{path}:{len(text.splitlines()) + line_of(text, 'data_iam')}: CIF syntax error: a "
+        "second data block named data_iam "
+    )
+
+
 def test_a_cif_whose_operator_list_does_not_read_says_which_symbol_it_used(shared_data):
     """COD 2001507 as cod-tools keeps it (its tests/inputs/cif_fix_values): P 1 21/n 1, a
     non-standard setting, Hall '-P 2yn', and two operators of which 'x,y,x' is a typo. The

@@ -100,12 +100,18 @@ def _split_lines(text: str) -> list[str]:
     return kept[3]
 
 
+def _heading(block_name: str) -> str:
+    """A pattern for the rest of the line that opens data block `block_name`: CIF 1.1 lets
+    white space and a comment follow the heading (`data_x  # pasted again`)."""
+    return rf"data_{re.escape(block_name)}[ \t\r]*(?:#.*)?$"
+
+
 class _Lines:
     """Line numbers for messages: gemmi keeps none once the file is parsed."""
 
     def __init__(self, text: str, block_name: str):
         self.lines = _split_lines(text)
-        header = re.compile(rf"\s*data_{re.escape(block_name)}\s*$", re.IGNORECASE)
+        header = re.compile(rf"\s*{_heading(block_name)}", re.IGNORECASE)
         self.block = next((n for n, text in enumerate(self.lines) if header.match(text)), 0)
         self.end = next(
             (
@@ -289,7 +295,7 @@ def _parse_bytes(path: Path, data: bytes, empty: list[str]) -> tuple[gemmi.cif.D
         r"string: duplicate block name: (.+)", message.splitlines()[0] if message else ""
     )
     if twice:  # CIF 1.1: block codes are unique in a file, case aside; gemmi names no line
-        blocks = re.finditer(rf"(?im)^[ \t]*data_{re.escape(twice[1])}[ \t\r]*$", text)
+        blocks = re.finditer(rf"(?im)^[ \t]*{_heading(twice[1])}", text)
         second = [m.start() for m in blocks][1:2]
         raise InputError(
             f"CIF syntax error: a second data block named data_{twice[1]} (block names are "
