@@ -92,12 +92,11 @@ class CifEntry:
 def _split_lines(text: str) -> list[str]:
     """The text's lines by CIF's line ends (not Unicode's); those of the text _parse keeps are
     kept with it, for the next block of the same file. Read-only for its callers."""
-    kept = next(iter(_parsed.values()), None)
-    if kept is None or kept[1] is not text:
+    if _kept is None or _kept.text is not text:
         return re.split(r"\r\n|\r|\n", text)
-    if not kept[3]:
-        kept[3].extend(re.split(r"\r\n|\r|\n", text))
-    return kept[3]
+    if not _kept.lines:
+        _kept.lines = re.split(r"\r\n|\r|\n", text)
+    return _kept.lines
 
 
 def _heading(block_name: str) -> str:
@@ -242,6 +241,7 @@ def _parse(
     text comes back too, for line numbers in messages. `data`: the file's bytes, read already.
     A tag written with no value before the next tag (ICSD-for-WWW writes
     `_refine_ls_R_factor_all` so) is read as '?', unknown, and named in `empty`."""
+    global _kept
     if data is None:
         if not path.exists():
             raise InputError("file not found", str(path))
@@ -249,18 +249,16 @@ def _parse(
     key = None
     if len(data) > _CACHED_FROM and len(_BLOCK.findall(data, 0, _CACHED_FROM)) > 1:
         key = hashlib.blake2b(data, digest_size=16).digest()
-    if key in _parsed:  # a batch reads a CIF of 500 blocks once per block: parse it once
-        doc, text, unknown, _ = _parsed[key]
-        if empty is not None:
-            empty.extend(unknown)
-        return doc, text
+    if key is not None and _kept is not None and _kept.key == key:  # a batch reads a CIF of
+        if empty is not None:  # 500 blocks once per block: it is parsed once
+            empty.extend(_kept.unknown)
+        return _kept.doc, _kept.text
     found: list[str] = []
     doc, text = _parse_bytes(path, data, found)
     if empty is not None:
         empty.extend(found)
     if key is not None:
-        _parsed.clear()  # one file at a time: a process keeps at most one CIF's parse
-        _parsed[key] = [doc, text, tuple(found), []]  # the last: its lines, once split
+        _kept = _KeptParse(key, doc, text, tuple(found))  # the one file a process keeps
     return doc, text
 
 
@@ -268,7 +266,21 @@ def _parse(
 # batch reads once per block), is parsed once per process; one file of one block is not kept
 _CACHED_FROM = 2**20  # bytes
 _BLOCK = re.compile(rb"(?im)^[ \t]*data_")
-_parsed: dict[bytes, list] = {}
+
+
+@dataclass
+class _KeptParse:
+    """The parse _parse keeps, by the file's bytes (blake2b): a file changed on disk, whatever
+    its name, size or time stamp, is parsed anew."""
+
+    key: bytes
+    doc: gemmi.cif.Document
+    text: str
+    unknown: tuple[str, ...]  # the tags read as '?' (_parse's `empty`)
+    lines: list[str] = field(default_factory=list)  # split once asked for (_split_lines)
+
+
+_kept: _KeptParse | None = None
 
 
 def _parse_bytes(path: Path, data: bytes, empty: list[str]) -> tuple[gemmi.cif.Document, str]:
