@@ -207,6 +207,19 @@ def test_a_cif_aniso_row_with_an_unknown_u_leaves_its_atom_isotropic(tmp_path, s
     assert "_atom_site_aniso_U row of N holds '?' or no number: left out, isotropic" in notes
 
 
+def test_an_unknown_u_row_gives_no_ueq_when_the_atom_site_u_is_unknown_too(tmp_path, shared_data):
+    """With U_iso_or_equiv '?' as well, N's Uiso was the trace of the tensor gemmi read with
+    U11 = 0 (0.0132, where its Ueq is 0.0232): N has no known U, and starts from the default
+    Uiso, as an atom with no U row at all and a B or beta row with '?' do."""
+    from crystalx_core.io.cif import read_cif
+    from crystalx_core.structure import Site
+
+    path, text = _urea_cif(tmp_path, "N 0.03012(17)", "N ?")
+    path.write_text(text.replace("0.17896(10) 0.02325(11) Uani", "0.17896(10) ? Uani"))
+    [n] = [site for site in read_cif(path).structure.sites if site.label == "N"]
+    assert (n.u_iso, n.u_aniso) == (Site.u_iso, None)
+
+
 def test_two_cif_blocks_of_one_name_name_the_second_line(tmp_path, shared_data, capsys):
     """CIF 1.1 (syntax, paragraph 26): a block code is unique within a file, case aside.
     gemmi refuses a second data_iam with 'string: duplicate block name: iam', no line; the

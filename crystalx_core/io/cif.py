@@ -822,8 +822,8 @@ def _sites(
                 f"site {raw.label}: occupancy {raw.occ:g} is negative", str(path), line
             )
         u_iso, u_aniso = _u_iso(raw, orth, aniso.get(raw.label))
-        if raw.label in unknown_u:
-            u_aniso = None  # gemmi reads '?' as 0: U11 = 0 beside the rest is no ellipsoid
+        if raw.label in unknown_u:  # gemmi reads '?' as 0: U11 = 0 beside the rest is no
+            u_iso, u_aniso = raw.u_iso, None  # ellipsoid, and its trace no Ueq
         sites.append(
             Site(
                 label=raw.label,
