@@ -221,7 +221,7 @@ def test_an_unknown_u_row_gives_no_ueq_when_the_atom_site_u_is_unknown_too(tmp_p
 
 
 def test_two_cif_blocks_of_one_name_name_the_second_line(tmp_path, shared_data, capsys):
-    """CIF 1.1 (syntax, paragraph 26): a block code is unique within a file, case aside.
+    """CIF 1.1 (syntax, paragraph 6): a block code is unique within a file, case aside.
     gemmi refuses a second data_iam with 'string: duplicate block name: iam', no line; the
     message said 'string:' and named none (three copies of one CIF, pasted into one file)."""
     path, text = _urea_cif(tmp_path, "_cell_angle_alpha", "_cell_angle_alpha")
@@ -235,7 +235,7 @@ def test_two_cif_blocks_of_one_name_name_the_second_line(tmp_path, shared_data, 
 
 
 def test_a_block_heading_followed_by_a_comment_is_found_for_its_line(tmp_path, shared_data):
-    """CIF 1.1 (syntax, paragraphs 2.2 and 16): white space, a comment among it, may follow
+    """CIF 1.1 (IUCr syntax specification): white space, a comment among it, may follow
     a data block heading. `data_b  # pasted again` was not found as its block's line: a
     second block of a name was refused with no line, and a row of block b was named by the
     line of the same row in block a."""
