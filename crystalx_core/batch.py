@@ -88,11 +88,15 @@ def find_inputs(target: str) -> list[BatchItem]:
     if not candidates and not path.is_dir():
         raise InputError("no such folder, and no file matches this pattern", target)
     by_name: dict[Path, list[Path]] = {}
+    unreadable: dict[Path, list[Path]] = {}  # a dangling or looping link, a FIFO: no file
     for candidate in candidates:
         suffix = candidate.suffix.lower()
-        if suffix not in MODEL_SUFFIXES or OUTPUT_MARK in candidate.stem or not candidate.is_file():
+        if suffix not in MODEL_SUFFIXES or OUTPUT_MARK in candidate.stem or candidate.is_dir():
             continue
-        by_name.setdefault(candidate.with_suffix(""), []).append(candidate)
+        kept = by_name if candidate.is_file() else unreadable
+        kept.setdefault(candidate.with_suffix(""), []).append(candidate)
+    for stem, files in unreadable.items():  # its row says why it was not read, unless a
+        by_name.setdefault(stem, []).extend(files)  # readable file of its name is run instead
     from crystalx_core.io.cif import structure_block_names
 
     solved = _solved_inputs(by_name)
@@ -100,7 +104,13 @@ def find_inputs(target: str) -> list[BatchItem]:
     for stem, files in sorted(by_name.items()):
         if stem in solved.values():
             continue
-        files.sort(key=lambda f: (MODEL_SUFFIXES.index(f.suffix.lower()), f.name))
+        files.sort(
+            key=lambda f: (
+                f in unreadable.get(stem, ()),
+                MODEL_SUFFIXES.index(f.suffix.lower()),
+                f.name,
+            )
+        )
         left_out = tuple(sorted(files[1:] + by_name.get(solved.get(stem), [])))
         blocks = structure_block_names(files[0])
         items += [BatchItem(files[0], left_out, block) for block in blocks or [""]]
@@ -152,9 +162,9 @@ def finished_row(item: BatchItem, options: BatchOptions) -> dict | None:
     """The row of an earlier run when its outputs are newer than its inputs, the model and the
     reflections it names (resume)."""
     report = job_paths(output_prefix(item, options))[".json"]
-    if not report.exists():
-        return None
-    try:
+    try:  # a name too long for the file system (a long file and block name) is no report
+        if not report.exists():
+            return None
         written = report.stat().st_mtime
         if item.model.stat().st_mtime > written:  # changed since: redone, without reading it
             return None

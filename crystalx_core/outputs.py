@@ -68,9 +68,7 @@ def _commit(files, by_folder, stale_after, held) -> dict[Path, Path | None]:
     try:
         for path, text in files.items():
             with _naming(path, "write"):
-                _write_temporary(
-                    path, text.encode("utf-8") if isinstance(text, str) else text, temporaries
-                )
+                _write_temporary(path, utf8(text) if isinstance(text, str) else text, temporaries)
         for path in files:
             _check_replaceable(path)
         with _signals_held():
@@ -330,6 +328,21 @@ def _signals_held():
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def utf8(text: str) -> bytes:
+    """UTF-8, a file name's undecodable bytes (Python's surrogate escapes: 'caf\\udce9' for a
+    Latin-1 'café.res' on a UTF-8 system) written as '\\xe9', so that a summary naming such a
+    file is still text, not an internal UnicodeEncodeError after every structure was done."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        pass
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate that is no escaped byte
+        return text.encode("utf-8", "backslashreplace")
+    return raw.decode("utf-8", "backslashreplace").encode("utf-8")
 
 
 def _sync_folder(folder: Path) -> None:

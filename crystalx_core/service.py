@@ -237,6 +237,15 @@ def apply_plan_result(structure: Structure, plan: Plan) -> dict:
                 "bad-plan", f"plan.sites[{k}] ({quote(entry.label)}) names no site of the structure"
             )
         i = index[entry.label.upper()]
+        if i in chosen:  # two reviews of one site: which the user meant is not ours to pick
+            first = next(
+                j for j, e in enumerate(plan.sites) if e.label.upper() == entry.label.upper()
+            )
+            raise RequestError(
+                "bad-plan",
+                f"plan.sites[{k}] ({quote(entry.label)}) names the site of plan.sites[{first}] "
+                "again: one entry per site",
+            )
         try:
             element = normalise_symbol(entry.element, f"plan site {entry.label}")
         except InputError as error:
@@ -260,6 +269,13 @@ def apply_plan_result(structure: Structure, plan: Plan) -> dict:
     unknown = dropped_labels - set(index)
     if unknown:
         raise RequestError("bad-plan", f"plan.delete names no site: {', '.join(sorted(unknown))}")
+    both = sorted(
+        structure.sites[i].label for i in chosen if i in {index[x] for x in dropped_labels}
+    )
+    if both:  # `kill C1` then `name C1 N1`: Olex2 would rename an atom it has just deleted
+        raise RequestError(
+            "bad-plan", f"plan.sites and plan.delete both name {', '.join(both)}: keep or delete"
+        )
     assignment = Assignment(
         method="plan",
         sites=[chosen[i] for i in sorted(chosen)],

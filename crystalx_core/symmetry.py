@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import numpy as np
@@ -92,9 +93,19 @@ def space_group_from_operators(ops: list[str]) -> sgtbx.space_group:
             RuntimeError,
             ValueError,
         ) as error:  # cctbx: RuntimeError or ValueError by the fault
-            raise InputError(f"symmetry operator {op!r}: {error}") from None
+            raise InputError(f"symmetry operator {op!r}: {_cctbx_said(error)}") from None
         _checked(group, "the symmetry operators")
     return group
+
+
+def _cctbx_said(error: Exception) -> str:
+    """cctbx's complaint without its build path ('cctbx Internal Error: /home/conda/.../
+    rt_mx.cpp(234): Unsuitable value for rational translation vector.'), which tells the user
+    nothing, and in words for the translation it cannot hold (x+0.3: cctbx keeps twelfths)."""
+    text = re.sub(r"^cctbx (?:Internal )?Error: (?:\S+\(\d+\): )?", "", str(error)).strip()
+    if text.startswith("Unsuitable value for rational translation vector"):
+        return "a translation that is no multiple of 1/12, as no space group has"
+    return text.rstrip(".")
 
 
 @lru_cache(maxsize=64)

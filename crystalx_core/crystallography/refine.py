@@ -289,7 +289,9 @@ def _refined_once(
     n_unique = fo_sq.indices.size()
     if not n_unique:
         raise RefinementError(
-            "nothing to refine against: every reflection is systematically absent", where
+            "nothing to refine against: every reflection is systematically absent"
+            + _short_of(reflections),
+            where,
         )
     if not (fo_sq.data > 2 * fo_sq.sigmas).count(True):
         raise RefinementError(
@@ -336,7 +338,7 @@ def _refined_once(
     if n_unique < MIN_DATA_PER_PARAMETER * n_parameters:
         raise RefinementError(
             f"too few reflections: {n_unique} unique for {n_parameters} parameters, and refinement "
-            f"needs at least {MIN_DATA_PER_PARAMETER} per parameter",
+            f"needs at least {MIN_DATA_PER_PARAMETER} per parameter{_short_of(reflections)}",
             where,
         )
     try:
@@ -801,3 +803,8 @@ def _updated(
         values += [math.nan] * (m - 1 - len(values))  # a structure that lost its values
         values[m - 2] = share if sign > 0 else 1 - share
     return replace(atoms.with_sites(sites), free_variable_values=tuple(values))
+
+
+def _short_of(reflections) -> str:
+    """Where the file ended its data early (a 0 0 0 line among them), for a refusal of too few."""
+    return reflections.short_of() if hasattr(reflections, "short_of") else ""

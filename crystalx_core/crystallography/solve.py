@@ -159,7 +159,8 @@ def solutions(
     i_obs = merged_intensities(structure, reflections)
     if i_obs.size() < 10:
         raise SolveError(
-            f"only {i_obs.size()} unique reflections: too few to solve", reflections.path
+            f"only {i_obs.size()} unique reflections: too few to solve{reflections.short_of()}",
+            reflections.path,
         )
     d_min = max(i_obs.d_min(), SOLVE_RESOLUTION)
     f_obs = i_obs.resolution_filter(d_min=d_min).f_sq_as_f()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import functools
+import hashlib
 import math
 import re
 from collections.abc import Iterable, Iterator
@@ -50,6 +51,9 @@ _CELL_TAGS = (
     "_cell_angle_gamma",
 )
 _FRACT_TAGS = ("_atom_site_fract_x", "_atom_site_fract_y", "_atom_site_fract_z")
+# a fractional coordinate past this is no position: 1e300 modulo 1 is 0 in a float, and an
+# atom was put there silently; the service's schema holds a snapshot's frac to the same bound
+MAX_FRACTIONAL = 1e3
 _SYMOP_TAGS = ("_space_group_symop_operation_xyz", "_symmetry_equiv_pos_as_xyz")
 # a modulated structure's (3+d)-dimensional operators, x1,x2,x3,x4 (Jana2006, COD's mcodcif)
 _SSG_TAG = "_space_group_symop_ssg_operation_algebraic"
@@ -85,12 +89,28 @@ class CifEntry:
     weighting: CifWeighting = field(default_factory=CifWeighting)
 
 
+def _split_lines(text: str) -> list[str]:
+    """The text's lines by CIF's line ends (not Unicode's); those of the text _parse keeps are
+    kept with it, for the next block of the same file. Read-only for its callers."""
+    if _kept is None or _kept.text is not text:
+        return re.split(r"\r\n|\r|\n", text)
+    if not _kept.lines:
+        _kept.lines = re.split(r"\r\n|\r|\n", text)
+    return _kept.lines
+
+
+def _heading(block_name: str) -> str:
+    """A pattern for the rest of the line that opens data block `block_name`: CIF 1.1 lets
+    white space and a comment follow the heading (`data_x  # pasted again`)."""
+    return rf"data_{re.escape(block_name)}[ \t\r]*(?:#.*)?$"
+
+
 class _Lines:
     """Line numbers for messages: gemmi keeps none once the file is parsed."""
 
     def __init__(self, text: str, block_name: str):
-        self.lines = re.split(r"\r\n|\r|\n", text)  # CIF's line ends, not Unicode's
-        header = re.compile(rf"\s*data_{re.escape(block_name)}\s*$", re.IGNORECASE)
+        self.lines = _split_lines(text)
+        header = re.compile(rf"\s*{_heading(block_name)}", re.IGNORECASE)
         self.block = next((n for n, text in enumerate(self.lines) if header.match(text)), 0)
         self.end = next(
             (
@@ -221,10 +241,50 @@ def _parse(
     text comes back too, for line numbers in messages. `data`: the file's bytes, read already.
     A tag written with no value before the next tag (ICSD-for-WWW writes
     `_refine_ls_R_factor_all` so) is read as '?', unknown, and named in `empty`."""
+    global _kept
     if data is None:
         if not path.exists():
             raise InputError("file not found", str(path))
         data = read_input_bytes(str(path), "CIF")
+    key = None
+    if len(data) > _CACHED_FROM and len(_BLOCK.findall(data, 0, _CACHED_FROM)) > 1:
+        key = hashlib.blake2b(data, digest_size=16).digest()
+    if key is not None and _kept is not None and _kept.key == key:  # a batch reads a CIF of
+        if empty is not None:  # 500 blocks once per block: it is parsed once
+            empty.extend(_kept.unknown)
+        return _kept.doc, _kept.text
+    found: list[str] = []
+    doc, text = _parse_bytes(path, data, found)
+    if empty is not None:
+        empty.extend(found)
+    if key is not None:
+        _kept = _KeptParse(key, doc, text, tuple(found))  # the one file a process keeps
+    return doc, text
+
+
+# a CIF this large, of several blocks (a journal's or Olex2's multi-structure file, which a
+# batch reads once per block), is parsed once per process; one file of one block is not kept
+_CACHED_FROM = 2**20  # bytes
+_BLOCK = re.compile(rb"(?im)^[ \t]*data_")
+
+
+@dataclass
+class _KeptParse:
+    """The parse _parse keeps, by the file's bytes (blake2b): a file changed on disk, whatever
+    its name, size or time stamp, is parsed anew."""
+
+    key: bytes
+    doc: gemmi.cif.Document
+    text: str
+    unknown: tuple[str, ...]  # the tags read as '?' (_parse's `empty`)
+    lines: list[str] = field(default_factory=list)  # split once asked for (_split_lines)
+
+
+_kept: _KeptParse | None = None
+
+
+def _parse_bytes(path: Path, data: bytes, empty: list[str]) -> tuple[gemmi.cif.Document, str]:
+    """_parse's work on the file's bytes: decoded, DDL1 names, gemmi."""
     data = data.removeprefix(codecs.BOM_UTF8)
     try:
         text = data.decode("utf-8")
@@ -242,8 +302,19 @@ def _parse(
         if patched is None:
             break
         text = patched
-        if empty is not None:
-            empty.append(tag)
+        empty.append(tag)
+    twice = re.fullmatch(
+        r"string: duplicate block name: (.+)", message.splitlines()[0] if message else ""
+    )
+    if twice:  # CIF 1.1: block codes are unique in a file, case aside; gemmi names no line
+        blocks = re.finditer(rf"(?im)^[ \t]*{_heading(twice[1])}", text)
+        second = [m.start() for m in blocks][1:2]
+        raise InputError(
+            f"CIF syntax error: a second data block named data_{twice[1]} (block names are "
+            "unique in a file: give each its own)",
+            str(path),
+            text.count("\n", 0, second[0]) + 1 if second else None,
+        ) from None
     found = re.search(r"^string:(\d+)(?::\d+\(\d+\))?:?\s*(?:in data_\S*:\s*)?(.*)", message)
     if not found:
         raise InputError(
@@ -456,11 +527,16 @@ def _symops(
     rhombohedral = _rhombohedral_axes(cell.alpha, cell.gamma)
     candidates = []
     if small.symops:
-        candidates.append(list(small.symops))
+        candidates.append(("", list(small.symops)))
     if small.spacegroup_hall.strip():
         try:
             hall_ops = gemmi.symops_from_hall(small.spacegroup_hall)
-            candidates.append([op.triplet() for op in hall_ops])
+            candidates.append(
+                (
+                    f"Hall symbol {small.spacegroup_hall.strip()!r}",
+                    [op.triplet() for op in hall_ops],
+                )
+            )
         except (RuntimeError, ValueError):
             pass
     space_group = (
@@ -469,10 +545,18 @@ def _symops(
         else None
     )
     if space_group is not None:
-        candidates.append([op.triplet() for op in space_group.operations()])
-    for ops in candidates:
+        candidates.append(
+            (
+                f"H-M symbol {small.spacegroup_hm.strip()!r}",
+                [op.triplet() for op in space_group.operations()],
+            )
+        )
+    for k, (name, ops) in enumerate(candidates):
         if group := _closed_group(ops):
-            return full_operator_list(group), None
+            return full_operator_list(group), None if k == 0 or not small.symops else (
+                f"the {len(small.symops)} symmetry operators listed are no space group "
+                f"({_not_a_group(small.symops)}): the {name} read instead"
+            )
     number = next((n for tag in _NUMBER_TAGS if (n := _number(block, tag))), None)
     if number is not None and number == int(number) and 1 <= number <= 230:
         info = sgtbx.space_group_info(number=int(number))  # cctbx's reference setting
@@ -507,6 +591,17 @@ def _symops(
             *_SYMOP_TAGS, "_space_group_name_Hall", "_symmetry_space_group_name_Hall", *_NUMBER_TAGS
         ),
     )
+
+
+def _not_a_group(ops: list[str]) -> str:
+    """Why a CIF's operator list is not read, for the note: its first unreadable operator, else
+    that the operators do not close (some left out, or one given twice)."""
+    for op in ops:
+        try:
+            space_group_from_operators([op])
+        except InputError:
+            return f"{op!r} does not read"
+    return "not closed, or one given twice"
 
 
 def _rhombohedral_axes(alpha: float, gamma: float) -> bool:
@@ -572,6 +667,18 @@ def _aniso_from_b_or_beta(block: gemmi.cif.Block, orth: np.ndarray) -> dict[str,
                 for v, ij in zip(values, _PAIRS)
             )
     return found
+
+
+def _unknown_aniso_u(block: gemmi.cif.Block) -> list[str]:
+    """Labels whose _atom_site_aniso_U_ row holds a value that is no number ('?', '.', text):
+    such a row is left out and its atom stays isotropic, as a B or beta row with one is
+    (_aniso_from_b_or_beta); gemmi would read the value as 0."""
+    table = block.find("_atom_site_aniso_", ["label", *(f"U_{ij}" for ij in _PAIRS)])
+    return [
+        gemmi.cif.as_string(row[0])
+        for row in table
+        if any(math.isnan(gemmi.cif.as_number(row[k + 1])) for k in range(6))
+    ]
 
 
 def _u_iso(
@@ -680,8 +787,10 @@ def _sites(
     dummies: frozenset[int] = frozenset(),
     aniso: dict[str, tuple] | None = None,
     typed: bool = False,
+    unknown_u: frozenset[str] = frozenset(),
 ) -> list[Site]:
-    """The atoms; `typed`: the loop has _atom_site_type_symbol (else gemmi reads the labels)."""
+    """The atoms; `typed`: the loop has _atom_site_type_symbol (else gemmi reads the labels);
+    `unknown_u`: labels whose U row is not read (_unknown_aniso_u), left isotropic."""
     rows = lines.atom_rows()
     aniso = aniso or {}
     sites = []
@@ -699,6 +808,13 @@ def _sites(
         frac = tuple(raw.fract.tolist())
         if not all(math.isfinite(v) for v in frac):
             raise InputError(f"site {raw.label}: missing or invalid coordinates", str(path), line)
+        if any(abs(v) > MAX_FRACTIONAL for v in frac):
+            raise InputError(
+                f"site {raw.label}: coordinates {' '.join(f'{v:g}' for v in frac)} are no "
+                f"fractional coordinates (|x|, |y|, |z| <= {MAX_FRACTIONAL:g})",
+                str(path),
+                line,
+            )
         if (
             raw.occ < 0
         ):  # above 1 is seen in old CIFs (an H count, a dummy atom); below 0 is not an amount
@@ -706,6 +822,8 @@ def _sites(
                 f"site {raw.label}: occupancy {raw.occ:g} is negative", str(path), line
             )
         u_iso, u_aniso = _u_iso(raw, orth, aniso.get(raw.label))
+        if raw.label in unknown_u:  # gemmi reads '?' as 0: U11 = 0 beside the rest is no
+            u_iso, u_aniso = raw.u_iso, None  # ellipsoid, and its trace no Ueq
         sites.append(
             Site(
                 label=raw.label,
@@ -799,9 +917,23 @@ def read_cif(path, block: str | None = None) -> CifEntry:
     orth = structure.orthogonalisation
     aniso = _aniso_from_b_or_beta(chosen, orth)
     typed = len(chosen.find_values("_atom_site_type_symbol")) > 0
+    unknown_u = _unknown_aniso_u(chosen)
     structure.sites = _sites(
-        small, orth, lines, path, set(formula), frozenset(dummies), aniso, typed
+        small,
+        orth,
+        lines,
+        path,
+        set(formula),
+        frozenset(dummies),
+        aniso,
+        typed,
+        frozenset(unknown_u),
     )
+    if unknown_u:
+        read_as.append(
+            f"_atom_site_aniso_U row of {', '.join(unknown_u)} holds '?' or no number: "
+            "left out, isotropic"
+        )
     if dummies:
         many = "s" if len(dummies) > 1 else ""
         read_as.append(

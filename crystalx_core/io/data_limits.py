@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from crystalx_core.errors import InputError
-from crystalx_core.io.hkl import MAX_INDEX, Reflections
+from crystalx_core.io.hkl import MAX_INDEX, Reflections, miller_indices
 from crystalx_core.io.shelx_read import ShelxFile
 
 
@@ -153,11 +153,10 @@ def _merg(shelx: ShelxFile) -> int:
 
 def _d_spacings(indices: np.ndarray, cell) -> np.ndarray:
     from cctbx import uctbx
-    from cctbx.array_family import flex
 
     if not len(indices):
         return np.zeros(0)
-    miller = flex.miller_index([tuple(int(v) for v in row) for row in indices])
+    miller = miller_indices(indices)
     return np.asarray(uctbx.unit_cell(tuple(cell)).d(miller))
 
 

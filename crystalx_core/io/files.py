@@ -16,6 +16,16 @@ MAX_INPUT_BYTES = (
 )  # far above any real .res, .cif or .hkl; bounds the memory a reader takes
 
 
+# the magic numbers of what a .hkl or .cif comes packed in (a journal's supplement, a mail)
+_COMPRESSED = (
+    (b"\x1f\x8b", "gzip"),
+    (b"PK\x03\x04", "zip"),
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"7z\xbc\xaf\x27\x1c", "7-Zip"),
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+)
+
+
 def read_input_bytes(path: str, what: str) -> bytes:
     """The file's bytes (UTF-16 text, as Windows Notepad saves 'Unicode', given as UTF-8);
     anything but a regular file, files over MAX_INPUT_BYTES, unreadable files and binary data
@@ -30,6 +40,8 @@ def read_input_bytes(path: str, what: str) -> bytes:
         )
     except OSError as error:
         raise InputError(f"cannot read the file: {error.strerror}", path) from None
+    except ValueError:  # a NUL in the name, which no file system takes (a service's request)
+        raise InputError("cannot read the file: its name holds a NUL character", path) from None
     info = os.fstat(handle)
     if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_INPUT_BYTES:
         os.close(handle)
@@ -52,11 +64,26 @@ def read_input_bytes(path: str, what: str) -> bytes:
             data = data.decode("utf-16").encode("utf-8")
         except UnicodeDecodeError:
             raise InputError(f"a {what} in UTF-16 that does not decode", path) from None
+    packed = next((name for magic, name in _COMPRESSED if data.startswith(magic)), None)
+    if packed:
+        raise InputError(f"a {packed} archive, not a {what}: unpack it first", path, 1)
+    if b"\0" in data and _utf16_without_bom(data):
+        raise InputError(
+            f"UTF-16 text without a byte order mark: save the {what} as UTF-8", path, 1
+        )
     if b"\0" in data:
         raise InputError(
             f"binary data (NUL byte) in a {what}", path, data.count(b"\n", 0, data.index(b"\0")) + 1
         )
     return data
+
+
+def _utf16_without_bom(data: bytes) -> bool:
+    """Text of ASCII characters in UTF-16 with no byte order mark: a NUL for every other byte
+    of its first kilobyte, all in even or all in odd places, and none in the others."""
+    head = data[:1024]
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    return len(head) >= 16 and min(even, odd) == 0 and max(even, odd) >= 0.9 * (len(head) // 2)
 
 
 def line_end(text: str) -> str:

@@ -335,7 +335,10 @@ def decode_parameter(
     if m > len(fvars):
         defined = f"FVAR defines 1..{len(fvars)} only" if fvars else "no FVAR comes before it"
         raise InputError(
-            f"{what} {code:g}{source} refers to free variable {m}, but {defined}", path, line
+            f"{what} {code:g}{source} refers to free variable {m if m < 10**6 else f'{m:.4g}'}, "
+            f"but {defined}",
+            path,
+            line,
         )
     return p * fvars[m - 1] if code > 0 else p * (1 - fvars[m - 1])
 
