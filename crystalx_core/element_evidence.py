@@ -74,10 +74,13 @@ smeared group (bonded neighbours' Uiso over U_DISORDER) are weighed on their cou
 probabilities are reported beside it but not taken: they read peak heights, which the smearing
 lowers, so a smeared O can read as C), and a width widened by SMEAR_SHARE × the group's Uiso,
 measured on right smeared sites (1.2 e of scatter at 0.2-0.3 Å²): such a site changes only
-where its count rules the element held out under that width, which a Cl held as Br can and a
-pair 1 e apart cannot (the swap benchmark's smeared O/F and B/C stay as held); nor does it lean.
-Not weighed: a site whose count
-falls SHORT_OF_ALL screening widths under every candidate (partly occupied: flagged `short`,
+where its count rules the element held out under that width (posterior 1 − CHANGE_POSTERIOR),
+and it does not lean. The width there is 0.7 e or more, and on the t two candidates 1 e
+apart reach the odds that posterior needs (9:1) only at a width of 0.5 e or less, wherever the
+count lies (5:1 at best at 0.7 e): in a smeared group B/C, O/F, S/Cl and the metals are never
+decided (the swap benchmark's three smeared swaps stay as held, the right element's
+posterior O 0.73, F 0.53, C 0.27), while Cl/Br, 18 e apart, is (a perchlorate's Cl held as
+Br). Not weighed: a site whose count falls SHORT_OF_ALL screening widths under every candidate (partly occupied: flagged `short`,
 and the job refines its occupancy, crystalx_core.partial_sites), nor data under
 MIN_COMPLETENESS.
 
