@@ -80,9 +80,9 @@ apart reach the odds that posterior needs (9:1) only at a width of 0.5 e or less
 count lies (5:1 at best at 0.7 e): in a smeared group B/C, O/F, S/Cl and the metals are never
 decided (the swap benchmark's three smeared swaps stay as held, the right element's
 posterior O 0.73, F 0.53, C 0.27), while Cl/Br, 18 e apart, is (a perchlorate's Cl held as
-Br). Not weighed: a site whose count falls SHORT_OF_ALL screening widths under every candidate (partly occupied: flagged `short`,
-and the job refines its occupancy, crystalx_core.partial_sites), nor data under
-MIN_COMPLETENESS.
+Br). Not weighed: a site whose count falls SHORT_OF_ALL screening widths under every
+candidate (partly occupied: flagged `short`, and the job refines its occupancy,
+crystalx_core.partial_sites), nor data under MIN_COMPLETENESS.
 
 Before all this, a site refined to the floor of Uiso (U_FLOOR) holds more electrons than its
 element: it has no count, and the refinement with its heavier Z-neighbour decides (R1 down by
