@@ -469,8 +469,9 @@ def markdown(rows: list[dict], args) -> str:
         ],
         *(  # not the issue's "ordered" sites: the figure without them too
             [
-                f"- without the {len(smeared)} swaps into smeared groups (bonded neighbours' Uiso "
-                "over U_DISORDER: not weighed, the note says why): "
+                f"- without the {len(smeared)} swaps missed in smeared groups (bonded neighbours' "
+                "Uiso over U_DISORDER: weighed on the count alone with the smeared width, changed "
+                "only where it is decisive; the note says why): "
                 f"{sum(fixed.values())}/{swaps - len(smeared)} "
                 f"({_pct(sum(fixed.values()) / max(swaps - len(smeared), 1), 1)})"
             ]

@@ -69,12 +69,20 @@ N). A site in doubt leans as its anisotropic weighing says where that weighing w
 lean is only tried, and taken only when the anisotropic refinement prefers it, as any lean
 (on the right models of the 17 benchmark sets, real data, nothing changes); a site the
 anisotropic weighing finds in a smeared group leans on no count. Sites in a
-smeared group (bonded neighbours' Uiso over U_DISORDER) are not weighed (the element held is
-kept, the model's probabilities reported beside it but not taken: they read peak heights,
-which the smearing lowers, so a smeared O can read as C), nor a site whose count
-falls SHORT_OF_ALL screening widths under every candidate (partly occupied: flagged `short`,
-and the job refines its occupancy, crystalx_core.partial_sites), nor data under
-MIN_COMPLETENESS.
+smeared group (bonded neighbours' Uiso over U_DISORDER) are weighed on their count alone
+(_weigh_smeared): the element held and its Z-neighbours, a flat prior (the model's
+probabilities are reported beside it but not taken: they read peak heights, which the smearing
+lowers, so a smeared O can read as C), and a width widened by SMEAR_SHARE × the group's Uiso,
+measured on right smeared sites (1.2 e of scatter at 0.2-0.3 Å²): such a site changes only
+where its count rules the element held out under that width (posterior 1 − CHANGE_POSTERIOR),
+and it does not lean. The width there is 0.7 e or more, and on the t two candidates 1 e
+apart reach the odds that posterior needs (9:1) only at a width of 0.5 e or less, wherever the
+count lies (5:1 at best at 0.7 e): in a smeared group B/C, O/F, S/Cl and the metals are never
+decided (the swap benchmark's three smeared swaps stay as held, the right element's
+posterior O 0.73, F 0.53, C 0.27), while Cl/Br, 18 e apart, is (a perchlorate's Cl held as
+Br). Not weighed: a site whose count falls SHORT_OF_ALL screening widths under every
+candidate (partly occupied: flagged `short`, and the job refines its occupancy,
+crystalx_core.partial_sites), nor data under MIN_COMPLETENESS.
 
 Before all this, a site refined to the floor of Uiso (U_FLOOR) holds more electrons than its
 element: it has no count, and the refinement with its heavier Z-neighbour decides (R1 down by
@@ -185,6 +193,20 @@ U_FLOOR = 0.002
 # without bonds is judged by its own U. (Set on the swap benchmark's structures of half b,
 # where both disordered groups were; half a reported apart.)
 U_DISORDER = 0.2
+# e per Å² of group Uiso: the width a smeared site's count has beside width()'s terms
+# (smeared_width). Measured on right models, nothing swapped: Fo² simulated as the swap
+# benchmark does (seed 0), the published non-H model refined isotropically, each site counted
+# as its own element, on the ordered corpus structures of up to 300 non-H atoms that neither
+# swap benchmark test run uses (no pair other than C/N/O, not among the C/N/O runs' first 151,
+# not disordered in fact) and whose published model has a group over 0.12 Å²
+# (benchmarks/smeared_width_calibration.py, 2026-12-06): 22 smeared sites in 7 structures
+# (codtools_7114517, 7204861, 4101385, 2227982, sfarchiv2_2004893, 2004986, sfcod_4060306).
+# Their counts stray 1.2 e (robust spread) about offset·Z at group Uiso 0.2-0.3 Å², mostly
+# short (median −0.8 e), against 0.34 e at 0.10-0.15 Å²; maximum likelihood on the Student t
+# gives 3.5 e/Å² × U_group (ln L −13.7, against −25.1 without; 16.75 × (U_group − U_DISORDER)
+# fits worse, −16.5). At 0.25 Å² that is 0.9 e: a pair 1 e apart (B/C, O/F, S/Cl, metals) is
+# never decided there by the count, a pair 18 e apart (Cl/Br) is.
+SMEAR_SHARE = 3.5
 # a changed site that refines, with its new element, over U_DISORDER and over SMEARED_RATIO times
 # its neighbours' median Uiso is smeared, not mislabelled: a wrong element's U comes back toward
 # its neighbours' once changed (a Cl held as Br: 0.25 → 0.22 Å² beside 0.18), a smeared site's
@@ -643,6 +665,14 @@ def _weigh_elements(refined, reflections, method, cycles, priors) -> ElementEvid
         f"{anisotropic[label].reason}"
         for label, element in leaning.items()
         if label in anisotropic and anisotropic[label].smeared
+    }
+    # nor does a site the isotropic weighing finds smeared: it changes on a decisive count alone
+    # (_weigh_smeared), never on a lean the refinement takes (which measures the misfit there)
+    kept_back |= {
+        label: f"leaning to {element} in a smeared group, where only a decisive count changes "
+        "a site"
+        for label, element in leaning.items()
+        if label not in kept_back and evidence[label].smeared
     }
     leaning = {label: element for label, element in leaning.items() if label not in kept_back}
     trial, taken, pre = current, {}, (current, evidence)
@@ -1265,26 +1295,7 @@ def _weigh(
         scores = priors.get(site.label) or {}
         e.prior = {el: scores.get(el, 0.0) for el in names[site.label]}
         if group_u[site.label] > U_DISORDER:
-            # not weighed, and the model's probabilities do not decide either: they read peak
-            # heights, which smearing lowers. On the swap benchmark's smeared groups (2004811's
-            # triflate, 4320780's solvent; seeds 3, 7, 21, 22) the prior's first choice was the
-            # published element on every F and on most C, but C on every triflate O (0.7-0.98)
-            # and O on its S: taken, it would change right atoms there in every trial
-            e.smeared = True
-            top = max(e.prior, key=e.prior.get) if scores else None
-            aside = ""
-            if top and top != site.element:  # lighter: what a lowered peak reads as
-                aside = (
-                    f" (the model's {top} {e.prior[top]:.2f} reads a peak height the smearing "
-                    "lowers: no evidence either)"
-                    if atomic_number(top) < atomic_number(site.element)
-                    else f" (the model's {top} {e.prior[top]:.2f}, not taken)"
-                )
-            e.reason = (
-                f"Uiso {group_u[site.label]:.3f} Å² about the site (over {U_DISORDER} Å²): "
-                "disorder or motion the isotropic model cannot count; not weighed: the element "
-                "held is kept" + aside
-            )
+            _weigh_smeared(e, site, counts, offset, spread, group_u[site.label], scores)
             continue
         shortfall = {  # signed, in widths: over 0 the count is under the element's
             el: (offset * atomic_number(el) - n) / screen_width(s, spread, atomic_number(el))
@@ -1371,6 +1382,81 @@ def _weigh(
             elif best != site.element and factor < DATA_FACTOR:
                 e.reason += f"; odds of the count alone {best}:{site.element} only {factor:.2g}:1"
     return evidence
+
+
+def smeared_width(fit_sigma: float, spread: float, u_iso: float, z: int, group_u: float) -> float:
+    """The likelihood's scale for a count in a smeared group (neighbours' Uiso `group_u` over
+    U_DISORDER): width() and SMEAR_SHARE × group_u in quadrature, e."""
+    extra = SMEAR_SHARE * group_u
+    return math.sqrt(width(fit_sigma, spread, u_iso, z) ** 2 + extra**2)
+
+
+def _weigh_smeared(e, site, counts, offset, spread, group_u, scores) -> None:
+    """A site in a smeared group, weighed on its count alone: the element held and its
+    Z-neighbours among the candidates, a flat prior, the width smeared_width. The model's
+    probabilities are reported, not taken: they read peak heights, which smearing lowers (on the
+    swap benchmark's smeared groups, 2004811's triflate and 4320780's solvent, the prior's first
+    choice was C on every triflate O, 0.7-0.98, and O on its S). The site changes only where
+    the count alone rules the element held out (posterior 1 − CHANGE_POSTERIOR or less), and
+    not where the count lies OUTLIER widths from every candidate (the misfit, not an element)."""
+    e.smeared = True
+    top = max(e.prior, key=e.prior.get) if scores else None
+    aside = ""
+    if top and top != site.element:  # lighter: what a lowered peak reads as
+        aside = (
+            f" (the model's {top} {e.prior[top]:.2f} reads a peak height the smearing "
+            "lowers: not taken)"
+            if atomic_number(top) < atomic_number(site.element)
+            else f" (the model's {top} {e.prior[top]:.2f}, not taken)"
+        )
+    weighed = {
+        el: count
+        for el, count in counts.items()
+        if el == site.element or z_neighbours(el, site.element)
+    }
+    about = f"Uiso {group_u:.3f} Å² about the site (over {U_DISORDER} Å²)"
+    scales = {
+        el: smeared_width(s, spread, site.u_iso, atomic_number(el), group_u)
+        for el, (_, s) in weighed.items()
+    }
+    off = {el: abs(n - offset * atomic_number(el)) / scales[el] for el, (n, _) in weighed.items()}
+    if len(weighed) == 1 or min(off.values()) > OUTLIER:
+        e.reason = (
+            f"{about}: disorder or motion the isotropic model cannot count; "
+            + (
+                "no Z-neighbour to weigh"
+                if len(weighed) == 1
+                else f"refined as {e.electrons:.1f} e, {min(off.values()):.1f} smeared widths "
+                "from every candidate"
+            )
+            + ": not weighed, the element held is kept"
+            + aside
+        )
+        return
+    logs = {}
+    for el, (n, _) in weighed.items():
+        t = (n - offset * atomic_number(el)) / scales[el]
+        logs[el] = -0.5 * (TAILS + 1) * math.log1p(t * t / TAILS) - math.log(scales[el])
+    e.count_logs = logs
+    e.sigma = scales[site.element]
+    e.posterior = _normalised(logs, {el: 1.0 for el in weighed})
+    best = max(e.posterior, key=e.posterior.get)
+    held = (
+        f"{e.electrons:.1f} e as {site.element} (sites share {offset:.2f} × Z; smeared width "
+        f"{e.sigma:.2f} e)"
+    )
+    if best != site.element and e.posterior[site.element] <= 1 - CHANGE_POSTERIOR:
+        e.decision = best
+        e.reason = (
+            f"{about}, weighed on the count alone with a smeared width: refined as {held}, as "
+            f"{best} {weighed[best][0]:.1f} e; posterior {best} {e.posterior[best]:.2f}" + aside
+        )
+    else:
+        e.reason = (
+            f"{about}, weighed on the count alone with a smeared width: refined as {held}; "
+            f"posterior {site.element} {e.posterior[site.element]:.2f}, not decisive: the "
+            "element held is kept" + aside
+        )
 
 
 def _neighbours_u(structure: Structure) -> dict[str, float]:
