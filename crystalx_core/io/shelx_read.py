@@ -192,6 +192,28 @@ class ShelxFile:
             )
         return tuple(notes)
 
+    def unread_notes(self) -> tuple[str, ...]:
+        """A note naming the lines that are neither an instruction nor an atom (a misspelt
+        instruction, 'SADY C1 C2'), which SHELXL stops at: kept in the .res as written, never
+        read, and said so rather than left out unseen."""
+        unread: list[str] = []
+
+        def walk(lines, where=""):
+            for line in lines:
+                if line.kind == "include":
+                    walk(line.included, f" of {line.fields[0]}")
+                elif line.kind == "unknown":
+                    unread.append(f"{line.number}{where} ({line.fields[0]})")
+
+        walk(self.lines)
+        if not unread:
+            return ()
+        many = "s" if len(unread) > 1 else ""
+        return (
+            f"line{many} {', '.join(unread)} of {Path(self.path).name}: neither a SHELX "
+            f"instruction nor an atom (label, SFAC number, x y z): not read, kept as written",
+        )
+
     @property
     def atoms(self) -> list[AtomLine]:
         return [line for line in self.lines if isinstance(line, AtomLine)]
@@ -438,6 +460,17 @@ class _Parser:
                 raise self.error(
                     "the file ends inside a '=' continuation (truncated?)", index + count
                 )
+            following = physical[index + count]
+            if following.strip() and following[0] not in " \t":
+                # SHELXL manual ('Alphabetical list of SHELXL instructions'): the instruction
+                # goes on 'on the next line which must start with one or more spaces'; read
+                # as one, an instruction, REM or '!' line here would be merged or lost
+                raise self.error(
+                    f"line {index + count} ends in '=' (continued), but this line does not "
+                    "start with a blank as a continuation line must: indent it, or end line "
+                    f"{index + count} without the equals sign",
+                    index + count + 1,
+                )
             count += 1
         return count
 
@@ -506,6 +539,12 @@ class _Parser:
             return card
         if _atom_line(tokens):
             return self._atom(number, text, tokens)
+        if len(tokens) >= 5 and all(map(_is_number, tokens[1:])):  # an atom, but for its SFAC
+            raise self.error(
+                f"atom {tokens[0]}: SFAC number {tokens[1]!r} is not a whole number (an atom is "
+                "label, SFAC number, x y z [sof [U]])",
+                number,
+            )
         return ShelxLine(number, text, "unknown", fields=tokens)
 
     def _numbers(self, card: ShelxLine, values: list[str], what: str) -> list[float]:
@@ -597,18 +636,23 @@ class _Parser:
         self.cards.setdefault("SYMM", card)
 
     def _sfac(self, card):
+        """`SFAC E1 E2 ...` or the long form `SFAC E a1 b1 ... c f' f'' mu r wt`; an element
+        may be written `$E` (SHELXS manual, SFAC: the '$' 'is allowed for logical consistency
+        with certain SHELXL instructions but is ignored', as in DISP $E)."""
         if not card.fields:
             raise self.error("SFAC without element symbols", card.number)
         if len(card.fields) > 1 and _is_number(card.fields[1]):  # SFAC E a1 b1 ... c f' f'' ...
             numbers = self._numbers(card, card.fields[1:], "SFAC " + card.fields[0])
-            symbol = normalise_symbol(card.fields[0], self.path, card.number)
+            symbol = normalise_symbol(card.fields[0].lstrip("$"), self.path, card.number)
             self.shelx.sfac_long[symbol] = card
             self.shelx.sfac.append(symbol)
             if len(numbers) >= 11 and symbol not in self.shelx.dispersion:  # DISP's, if given, win
                 self.shelx.dispersion[symbol] = (numbers[9], numbers[10])
                 self.shelx.dispersion_lines[symbol] = card
         else:
-            self.shelx.sfac += [normalise_symbol(s, self.path, card.number) for s in card.fields]
+            self.shelx.sfac += [
+                normalise_symbol(s.lstrip("$"), self.path, card.number) for s in card.fields
+            ]
 
     def _disp(self, card):
         """`DISP E f' f'' [mu]` (E with or without '$'): the anomalous dispersion of E that

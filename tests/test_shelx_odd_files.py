@@ -1,0 +1,165 @@
+"""Odd but legal SHELX files, read as SHELXL reads them and written back with the user's lines.
+
+The rules are the SHELXL manual's ('Alphabetical list of SHELXL instructions', the same text
+as SHELXL-97's chapter 7, www.msg.ucsf.edu/local/programs/shelxl/ch_07.html): 'Continuation
+lines are flagged by '=' at the end of a line, the instruction being continued on the next line
+which must start with one or more spaces. Other lines beginning with spaces are treated as
+comments ... All characters following '!' or '=' in an instruction line are ignored.' A file
+that breaks one is refused in one line naming the line, never read in a way SHELXL would not.
+"""
+
+from dataclasses import replace
+
+import crystalx_core  # noqa: F401  (cctbx before gemmi)
+import pytest
+
+from crystalx_core.errors import InputError
+from crystalx_core.io import load
+from crystalx_core.io.shelx_read import parse_shelx
+from crystalx_core.io.shelx_restraints import user_restraints
+from crystalx_core.io.shelx_write import render_with_sites
+
+HEADER = (
+    "TITL t\nCELL 0.71073 10 11 12 90 95 90\nZERR 4 0 0 0 0 0 0\nLATT 1\nSYMM -X, 1/2+Y, 1/2-Z\n"
+    "SFAC C H N O\nUNIT 8 8 4 4\n"
+)
+ATOMS = (
+    "FVAR 1\nC1 1 0.1 0.1 0.1 11 0.05\nC2 1 0.2 0.1 0.1 11 0.05\nC3 1 0.1 0.2 0.1 11 0.05\n"
+    "C4 1 0.1 0.1 0.2 11 0.05\nHKLF 4\nEND\n"
+)
+
+
+def _retyped(shelx, old: str, new: str, element: str, drop: str = ""):
+    """The file's structure with one atom retyped (a job's O → N) and one dropped."""
+    structure = shelx.to_structure()
+    sites = [
+        replace(s, label=new, element=element) if s.label == old else s
+        for s in structure.sites
+        if s.label != drop
+    ]
+    return structure.with_sites(sites)
+
+
+def test_what_follows_an_equals_sign_is_no_atom_of_the_instruction():
+    """'SADI C1 C2 C3 C4 = pairs C1-C2' goes on on the next line without 'pairs C1-C2' (manual:
+    all characters following '=' are ignored), as the reader already read it: the refinement
+    gets the eight atoms only (it got 'pairs' and 'C1-C2' as atom names), a renamed atom is
+    renamed in the instruction and not in the comment, and an atom the model lost that only
+    the comment names leaves the instruction in place (it was put out as a REM line)."""
+    text = HEADER + (
+        "SADI C1 C2 C3 C4 = pairs C1-C2\n  C1 C3 C2 C4\n"
+        "DFIX 1.5 C1 C2 = was C4\n  C2 C3 ! and = C4\n" + ATOMS
+    )
+    shelx = parse_shelx(text, "x.res")
+    assert shelx.render() == text
+    sadi, dfix = (line for line in shelx.lines if line.keyword in ("SADI", "DFIX"))
+    assert sadi.fields == ["C1", "C2", "C3", "C4", "C1", "C3", "C2", "C4"]
+    assert dfix.fields == ["1.5", "C1", "C2", "C2", "C3"]
+
+    lines, note = user_restraints(shelx, shelx.to_structure())
+    assert lines == ["SADI C1 C2 C3 C4 C1 C3 C2 C4", "DFIX 1.5 C1 C2 C2 C3"] and note == ""
+
+    retyped = _retyped(shelx, "C2", "N2", "N", drop="C4")
+    notes: list[str] = []
+    out = render_with_sites(shelx, retyped, notes=notes)
+    assert "DFIX 1.5 C1 N2 = was C4\n  N2 C3 ! and = C4\n" in out  # kept: C4 only in comments
+    assert "REM CrystalX: C4 not in this model; was: SADI C1 N2 C3 C4 = pairs C1-C2\n" in out
+    assert notes == [
+        "1 instruction of the SHELX file (line 8) named atoms this model no longer has (C4): "
+        "written as REM line"
+    ]
+    assert user_restraints(shelx, retyped)[0] == ["DFIX 1.5 C1 N2 N2 C3"]
+
+
+@pytest.mark.parametrize(
+    "following",
+    ["SADI C1 C3 C2 C4", "REM the other pairs", "! the other pairs", "C5 1 0.3 0.3 0.3 11 0.05"],
+)
+def test_a_line_after_an_equals_sign_must_start_with_a_blank(following):
+    """The manual's continuation line 'must start with one or more spaces'. One that does not
+    was merged into the instruction (SADI C1 C2 SADI C1 C3 ...) or, a '!' or REM line, taken
+    as the continuation while the indented atoms after it became a comment: refused, naming
+    the line, with what to do."""
+    text = HEADER + f"SADI C1 C2 C3 C4 =\n{following}\n  C1 C3 C2 C4\n" + ATOMS
+    with pytest.raises(InputError, match="line 8 ends in '=' .continued., but this line") as err:
+        parse_shelx(text, "x.res")
+    assert err.value.line == 9
+    assert "indent it, or end line 8 without the equals sign" in str(err.value)
+
+
+def test_a_continuation_indented_by_a_tab_or_after_a_comment_is_read():
+    """A tab is a blank (Olex2's reader turns tabs to spaces, xlib/ins.cpp LoadFromStrings), and
+    '=' before a '!' comment still continues the line; '=' after '!' is part of the comment."""
+    text = HEADER + (
+        "SADI C1 C2 C3 C4 = ! first pairs\n\tC1 C3 C2 C4\nDFIX 1.5 C1 C2 ! = not continued\n"
+        "  C3 C4 is a comment\n" + ATOMS
+    )
+    shelx = parse_shelx(text, "x.res")
+    sadi, dfix = (line for line in shelx.lines if line.keyword in ("SADI", "DFIX"))
+    assert sadi.fields == ["C1", "C2", "C3", "C4", "C1", "C3", "C2", "C4"]
+    assert dfix.fields == ["1.5", "C1", "C2"]
+    assert [line.kind for line in shelx.lines if line.number == 11] == ["comment"]
+
+
+def test_sfac_elements_written_with_a_dollar():
+    """'SFAC $C $H N O': the SHELX manual (SHELXS, SFAC; wingx's sxs240.htm) says an element
+    'may be preceded by '$' but this is not obligatory (the '$' character is allowed for
+    logical consistency with certain SHELXL instructions [DISP $C] but is ignored)'. Read as
+    C H N O (it was refused as an unknown element); the SFAC line is written back as it was."""
+    text = HEADER.replace("SFAC C H N O", "SFAC $C $H N O") + ATOMS
+    shelx = parse_shelx(text, "x.res")
+    assert shelx.sfac == ["C", "H", "N", "O"]
+    assert {site.element for site in shelx.to_structure().sites} == {"C"}
+    out = render_with_sites(shelx, _retyped(shelx, "C2", "N2", "N"))
+    assert "SFAC $C $H N O\nUNIT 8 8 4 4\n" in out
+    assert "\nN2    3 " in out
+
+
+def test_an_atom_whose_sfac_number_is_not_a_whole_number_is_refused():
+    """'C2 1.0 x y z ...' is shaped as an atom but for its SFAC number: it was left out of the
+    model unseen (Olex2 too keeps such a line as an unknown instruction, xlib/ins.cpp)."""
+    text = HEADER + ATOMS.replace("C2 1 ", "C2 1.0 ")
+    with pytest.raises(InputError, match="atom C2: SFAC number '1.0' is not a whole number") as e:
+        parse_shelx(text, "x.res")
+    assert e.value.line == 10
+
+
+def test_a_line_neither_instruction_nor_atom_is_named_in_a_note(tmp_path):
+    """A misspelt instruction ('SADY C1 C2') is no instruction and no atom: SHELXL stops at it;
+    the job goes on, keeps it in the .res as written, and names it (it went unseen)."""
+    path = tmp_path / "x.res"
+    path.write_text(HEADER + "SADY C1 C2 C3 C4\n" + ATOMS)
+    loaded = load(path)
+    assert loaded.notes[0] == (
+        "line 8 (SADY) of x.res: neither a SHELX instruction nor an atom (label, SFAC number, "
+        "x y z): not read, kept as written"
+    )
+    assert "SADY C1 C2 C3 C4\n" in render_with_sites(loaded.shelx, loaded.structure)
+
+
+# dkratzert/ShelXFile tests/resources/u_codes.res (as stored, commit b5d72392): every form a
+# SHELXL Uiso takes (manual, atom instructions: fixed 10 + U, p·fv(m) as 10m + p, p·(1 − fv(m))
+# as −(10m + p), and −0.5..−5 times the Ueq of the previous atom not a hydrogen, here a C)
+U_CODES = (
+    "TITL u_codes in P-1\n"
+    "CELL  0.71073  10.0000  11.0000  12.0000   90.000   90.000   90.000\n"
+    "ZERR   1   0.0010   0.0010   0.0010   0.000   0.000   0.000\nLATT 1\nSFAC C H O\n"
+    "UNIT 6 6 2\nFVAR 0.20000 0.30000 0.70000\n"
+    "C1    1    0.100000    0.100000    0.100000   11.00000    0.04000\n"
+    "C2    1    0.200000    0.100000    0.100000   11.00000   -1.50000\n"
+    "C3    1    0.300000    0.100000    0.100000   11.00000    10.05000\n"
+    "C4    1    0.400000    0.100000    0.100000   11.00000    20.05000\n"
+    "C5    1    0.500000    0.100000    0.100000   11.00000   -20.05000\n"
+    "O1    3    0.600000    0.100000    0.100000   11.00000    0.03000    0.03000 =\n"
+    "    0.03000    0.00000    0.00000    0.00000\n"
+    "H1    2    0.100000    0.200000    0.100000   11.00000   -1.20000\nHKLF 4\nEND\n"
+)
+
+
+def test_every_form_of_a_uiso_code_is_read_and_written_back():
+    shelx = parse_shelx(U_CODES, "u_codes.res")
+    sites = shelx.to_structure().sites
+    assert [round(s.u_iso, 6) for s in sites] == [0.04, 0.06, 0.05, 0.015, 0.035, 0.03, 0.036]
+    out = render_with_sites(shelx, shelx.to_structure())
+    for code in ("-1.50000", "10.05000", "20.05000", "-20.05000", "-1.20000"):
+        assert f"11.00000 {code:>10}\n" in out
