@@ -163,3 +163,40 @@ def test_every_form_of_a_uiso_code_is_read_and_written_back():
     out = render_with_sites(shelx, shelx.to_structure())
     for code in ("-1.50000", "10.05000", "20.05000", "-20.05000", "-1.20000"):
         assert f"11.00000 {code:>10}\n" in out
+
+
+@pytest.mark.parametrize("ending", ["END\n", "PLAN 20"])
+def test_a_file_without_hklf_is_written_with_one(ending):
+    """No HKLF (an .ins written by hand, or cut short before it): the reflections are read as
+    HKLF 4 (ShelxFile.reflection_format) and the .res written ends 'HKLF 4', END, as the manual
+    says an .ins 'should always ... finish with HKLF and END': SHELXL stops at a .res without
+    it. Said in a note; the file's own last line, even one without a line ending, is kept."""
+    text = HEADER + ATOMS.replace("HKLF 4\nEND\n", ending)
+    shelx = parse_shelx(text, "x.ins")
+    assert shelx.reflection_format().code == 4
+    notes: list[str] = []
+    out = render_with_sites(shelx, shelx.to_structure(), notes=notes)
+    assert out.endswith(("" if ending == "END\n" else "PLAN 20\n") + "HKLF 4\nEND\n")
+    assert notes == [
+        "x.ins has no HKLF instruction: its reflections were read as HKLF 4, and the .res "
+        "written says so"
+    ]
+    assert render_with_sites(parse_shelx(HEADER + ATOMS, "y.res"), shelx.to_structure()).count(
+        "HKLF"
+    ) == 1  # a file with one gets no second
+
+
+def test_fvar_over_several_lines_and_symm_written_with_spaces():
+    """FVAR may be given on several lines, the free variables numbered on across them (manual,
+    FVAR: 'osf free variables ...'; ShelXFile's FVARs reads every FVAR line), and a SYMM's
+    fields may hold blanks ('1/2 + X'): free variable 3 is the second line's 0.3; the group is
+    P2(1)/c either way."""
+    text = HEADER.replace("SYMM -X, 1/2+Y, 1/2-Z", "SYMM - X , 1/2 + Y , 1/2 - Z") + ATOMS.replace(
+        "FVAR 1\n", "FVAR 1 0.6\nFVAR 0.3\n"
+    ).replace("C2 1 0.2 0.1 0.1 11", "C2 1 0.2 0.1 0.1 -31")
+    shelx = parse_shelx(text, "x.res")
+    assert shelx.fvars == [1.0, 0.6, 0.3] and len(shelx.symops) == 4
+    assert [round(s.occupancy, 6) for s in shelx.to_structure().sites] == [1, 0.7, 1, 1]
+    assert render_with_sites(shelx, shelx.to_structure()).startswith(
+        text.split("C1 ")[0]
+    )  # header and both FVAR lines as they were

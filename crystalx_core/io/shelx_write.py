@@ -12,6 +12,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
@@ -609,10 +610,29 @@ def render_with_sites(
         ends = (k for k, line in enumerate(tail) if is_end_line(line.text))
         stop = next(ends, len(tail) - 1)
         tail = tail[: stop + 1]
-    out += [line.text for line in pending] + verbatim(tail)
+    out += [line.text for line in pending]
+    if "HKLF" not in shelx_file.cards:  # read as HKLF 4 (ShelxFile.reflection_format)
+        if out and not out[-1].endswith(("\n", "\r")):  # the file's last line had no ending
+            out[-1] += nl
+        out += _hklf_for(shelx_file, nl, notes)
+    out += verbatim(tail)
+    if not any(is_end_line(line.text) for line in tail) and "HKLF" not in shelx_file.cards:
+        out.append("END" + nl)
     if suggested and any(is_end_line(line.text) for line in tail):  # never read as an instruction
         out += [nl, suggested + nl]
     return "".join(out)
+
+
+def _hklf_for(shelx_file: ShelxFile, nl: str, notes) -> list[str]:
+    """'HKLF 4' for a file that has none, before its END: the job read the reflections so, and
+    SHELXL reads them only at the HKLF the .ins 'should always ... finish with' (manual,
+    'Alphabetical list of SHELXL instructions'; a .res written without it stops SHELXL)."""
+    if notes is not None:
+        notes.append(
+            f"{Path(shelx_file.path).name} has no HKLF instruction: its reflections were read "
+            "as HKLF 4, and the .res written says so"
+        )
+    return ["HKLF 4" + nl]
 
 
 def exti_line(value: float) -> str:
