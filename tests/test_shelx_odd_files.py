@@ -181,9 +181,8 @@ def test_a_file_without_hklf_is_written_with_one(ending):
         "x.ins has no HKLF instruction: its reflections were read as HKLF 4, and the .res "
         "written says so"
     ]
-    assert render_with_sites(parse_shelx(HEADER + ATOMS, "y.res"), shelx.to_structure()).count(
-        "HKLF"
-    ) == 1  # a file with one gets no second
+    with_one = parse_shelx(HEADER + ATOMS, "y.res")  # a file with one gets no second
+    assert render_with_sites(with_one, with_one.to_structure()).count("HKLF") == 1
 
 
 def test_fvar_over_several_lines_and_symm_written_with_spaces():
@@ -200,3 +199,67 @@ def test_fvar_over_several_lines_and_symm_written_with_spaces():
     assert render_with_sites(shelx, shelx.to_structure()).startswith(
         text.split("C1 ")[0]
     )  # header and both FVAR lines as they were
+
+
+# dkratzert/DSR example/p21c_final.res (commit 12f7eb85), a SHELXL-2014/7 .res refined with DSR's
+# disordered OC(CF3)3 groups, cut to one atom and two residues of two atoms: text before TITL
+# (SHELXL writes 'p21c.res created by ...' there), a '!!' comment, 'fmap' in lower case, PART 1
+# 21 and PART 2 -21 groups in residues with a PART 0 between them, atoms named by residue
+# (Al1_0, O1_3) and an instruction for a residue class (DFIX_CCF3), a DSR REM line
+DSR_P21C = (
+    "\n    p21c.res created by SHELXL-2014/7\n\n \nTITL p21c in P2(1)/c\n"
+    "CELL 0.71073 10.5086 20.9035 20.5072 90 94.13 90\nZERR 4 0.0003 0.0005 0.0005 0 0.001 0\n"
+    "LATT 1\nSYMM -X,0.5+Y,0.5-Z\nSFAC  C  H  O  F  Al  Ga\nUNIT  1  2  3  4  5  6\n"
+    "LIST 6 ! automatically inserted. Change 6 to 4 for CHECKCIF!!\n \nL.S.  10\nPLAN  20\n"
+    "TEMP -173.18\nBOND $H\nfmap 2\n \nWGHT    0.049800\n"
+    "FVAR       0.08681   0.49319   0.56575\n"
+    "AL1   5    0.064284    0.260188    0.478728    11.00000    0.01602    0.01974 =\n"
+    "         0.01369   -0.00009   -0.00219    0.00124\n"
+    "RESI 3 CF3\nPART 1 21\n"
+    "O1    3    0.161315    0.212267    0.530798    21.00000    0.01227    0.01544 =\n"
+    "         0.01992    0.00051   -0.00571   -0.00377\n"
+    "C1    1    0.197630    0.150858    0.543359    21.00000    0.02099    0.01728 =\n"
+    "         0.02243    0.00224   -0.00397    0.00101\n"
+    "PART 0\nRESI 0\n \n"
+    "SADI Al1_0 O1_3 Al1_0 O1_5\nEADP C1_3 C1_5\nEADP O1_5 O1_3\n \n"
+    "DFIX_CCF3 1.35 O1 C1\n"
+    "RESI 5 CCF3\nPART 2 -21\n"
+    "O1    3    0.137605    0.204085    0.530373   -21.00000    0.01227    0.01544 =\n"
+    "         0.01992    0.00051   -0.00571   -0.00377\n"
+    "C1    1    0.183528    0.145640    0.546095   -21.00000    0.02099    0.01728 =\n"
+    "         0.02243    0.00224   -0.00397    0.00101\n"
+    "PART 0\nRESI 0\n \n"
+    "REM rem dsr put oc(cf3)3 with O1 c1 c2 on O1_3 C1_3 Q11 part 2 occ -21 resi\n"
+    "HKLF 4\nEND\n"
+)
+
+
+def test_a_dsr_refined_res_is_written_back_as_it_was_and_follows_a_renamed_atom():
+    """Read as SHELXL reads it (fv(2) = 0.49319 for PART 1, 1 - fv(2) for PART 2, C1_3 and
+    C1_5 two atoms); written back unchanged byte for byte (the PART 0 between the two groups
+    was left out: 'PART 2' ends PART 1 too, but the user's line and the instructions after it
+    stood outside both); O1_3 renamed O2_3 is followed in SADI and EADP by its residue suffix,
+    DFIX_CCF3 (residue 5's O1) is not touched. The residue-addressed lines are not carried to
+    the refinement, which has no residues, and a note says so."""
+    shelx = parse_shelx(DSR_P21C, "p21c_final.res")
+    structure = shelx.to_structure()
+    assert shelx.title == "p21c in P2(1)/c"
+    assert [(s.label, round(s.occupancy, 5), s.part) for s in structure.sites] == [
+        ("AL1", 1.0, 0),
+        ("O1_3", 0.49319, 1),
+        ("C1_3", 0.49319, 1),
+        ("O1_5", 0.50681, 2),
+        ("C1_5", 0.50681, 2),
+    ]
+    assert render_with_sites(shelx, structure) == DSR_P21C
+    out = render_with_sites(shelx, _retyped(shelx, "O1_3", "O2_3", "O"))
+    expected = DSR_P21C
+    for old, new in (
+        ("O1    3    0.161315", "O2    3    0.161315"),
+        ("SADI Al1_0 O1_3 Al1_0", "SADI Al1_0 O2_3 Al1_0"),
+        ("EADP O1_5 O1_3", "EADP O1_5 O2_3"),
+    ):
+        expected = expected.replace(old, new)
+    assert out == expected  # the REM line's O1_3 is a comment: as it was
+    lines, note = user_restraints(shelx, structure)
+    assert lines == [] and "left out: 4 by residue" in note

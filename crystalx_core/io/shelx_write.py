@@ -63,6 +63,7 @@ class _SiteWriter:
         newline: str,
         origins: dict[int, AtomLine] | None = None,
         fv_offset: int = 0,
+        part_zero: list[ShelxLine] = (),
     ):
         self.sfac_index = {element: k + 1 for k, element in enumerate(structure.sfac)}
         self.source = structure.source or None
@@ -89,6 +90,11 @@ class _SiteWriter:
             if line.site and line.site.part and not is_hydrogen(line.site.element or ""):
                 self.part_sofs.setdefault(line.site.part, []).append(line.sof_code)
         self.shift = _lattice_shift(sites)
+        # the file's own PART 0 lines, and the file line of the last site written: a PART 0
+        # the user wrote between two PART groups stays (the instructions after it stood
+        # outside either), where 'PART 2' alone would end PART 1 too
+        self.part_zero = sorted(part_zero, key=lambda line: line.number)
+        self.last_line: int | None = None
 
     def emit(
         self, index: int, site: Site, origin: AtomLine | None, between: list[ShelxLine]
@@ -121,6 +127,12 @@ class _SiteWriter:
         if part != self.part and self.part[0] and not part[0]:
             out.append("PART 0" + self.nl)  # PART n ends PART m by itself
         placed = [(line.number, line.text) for line in between]
+        if part != self.part and self.part[0] and part[0] and origin and self.last_line:
+            placed += [
+                (line.number, line.text)
+                for line in self.part_zero
+                if self.last_line < line.number < origin.number
+            ][:1]
         for changed, (n, line), name in (
             (part != self.part, part, "PART {}"),
             (afix != self.afix, afix, "AFIX{:>4}"),
@@ -137,6 +149,7 @@ class _SiteWriter:
                 line = self.part[1]
                 out.append(line.text if line else f"PART {atom.part}{self.nl}")
             out.append(self._atom_text(index, atom, source))
+        self.last_line = origin.number if origin else self.last_line
         return out
 
     def _part(self, site: Site, origin: AtomLine | None) -> tuple[int, ShelxLine | None]:
@@ -596,7 +609,10 @@ def render_with_sites(
     if new_fvars and not fvar_numbers:
         out += fvar_text
     offset = max(len(fvars), 1) - 1
-    writer = _SiteWriter(structure, sites, fvars, nl, origins, offset)
+    part_zero = [
+        line for line in lines[start:end] if line.keyword == "PART" and line.fields[:1] == ["0"]
+    ]
+    writer = _SiteWriter(structure, sites, fvars, nl, origins, offset, part_zero)
     for index, site in enumerate(sites):
         origin = origins.get(site.line)
         between = []
