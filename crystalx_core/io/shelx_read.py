@@ -1,7 +1,8 @@
 """SHELX .ins/.res files, read line by line so that nothing the user wrote is lost.
 
 Modelled on dkratzert/ShelXFile: every instruction (one physical line, or several joined
-by an `=`, after which SHELXL ignores the rest of the line) becomes a ShelxLine that keeps
+by an `=`, after which SHELXL ignores the rest of the line, each next line starting with a
+blank as the manual's continuation lines must) becomes a ShelxLine that keeps
 its verbatim text and its 1-based line number. `render()` therefore gives the file back byte
 for byte, every error names the line, and the writer (`io.shelx_write.render_with_sites`) can
 swap the atom list while every other instruction stays.
@@ -24,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from cctbx import sgtbx
+from cctbx import adptbx, sgtbx, uctbx
 
 from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import InputError
@@ -425,6 +426,7 @@ class _Parser:
         self.cards = self.shelx.cards  # CELL, LATT, SYMM, UNIT, ... lines for messages
         self.residue = 0  # of the last RESI
         self.label_lines: dict[str, int] = {}  # atom address (C1, C1_2) → its line
+        self._unit_cell = None  # cctbx's, for Ueq (made once the first Uij are read)
 
     def error(self, message: str, line: int) -> InputError:
         return InputError(message, self.path, line)
@@ -836,7 +838,7 @@ class _Parser:
             site.u_aniso = tuple(
                 decode_parameter(code, fvars, "U", self.path, number) for code in card.u_codes
             )
-            site.u_iso = sum(site.u_aniso[:3]) / 3
+            site.u_iso = self._u_eq(site.u_aniso)
         elif card.u_codes:
             site.u_iso = self._u_iso(card.u_codes[0], label, number)
             if site.u_iso < MIN_U_ISO:
@@ -848,6 +850,16 @@ class _Parser:
             self.previous_ueq = site.u_iso
         card.site = site
         return card
+
+    def _u_eq(self, u_aniso: tuple[float, ...]) -> float:
+        """Ueq, a third of the trace of U on Cartesian axes: what SHELXL multiplies a riding
+        Uiso (-1.2, -1.5) by and writes to the CIF. The mean of U11 U22 U33 is that only in an
+        orthogonal cell: FC_p31c's riding H came out up to 0.0035 Å² off its CIF's Uiso."""
+        if self._unit_cell is None:
+            self._unit_cell = uctbx.unit_cell(self.shelx.cell)
+        u11, u22, u33, u23, u13, u12 = u_aniso
+        u_star = adptbx.u_cif_as_u_star(self._unit_cell, (u11, u22, u33, u12, u13, u23))
+        return float(adptbx.u_star_as_u_iso(self._unit_cell, u_star))
 
     def _u_iso(self, code: float, label: str, number: int) -> float:
         if RIDING_U[0] < code < RIDING_U[1]:
