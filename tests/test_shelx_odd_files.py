@@ -286,3 +286,64 @@ def test_a_riding_uiso_is_times_the_ueq_shelxl_writes_to_its_cif(shared_data, en
     ]
     assert len(riding) >= 22
     assert max(abs(site.u_iso - published[site.label]) for site in riding) <= 0.0005 + 1e-9
+
+
+# dkratzert/ShelXFile tests/resources/jkd77.res (commit 59806402), a SHELXL-97 .res, cut to
+# three atoms and two of its twenty peaks: SHELXL-97 wrote its R1 summary between HKLF and
+# 'END  ' (trailing blanks), then blank-only lines, the WGHT it proposes and the map's Q peaks
+# with seven numbers after the label
+JKD77 = (
+    "TITL P21n in P2(1)/n\n"
+    "CELL  0.71073   9.9199   9.5808  18.1079   90.000  105.506   90.000\n"
+    "ZERR    4.00   0.0012   0.0011   0.0022   0.000   0.003   0.000\n"
+    "LATT 1\nSYMM 1/2-X, 1/2+Y, 1/2-Z\nSFAC C  H  N\nUNIT 88 80 8\nL.S. 15\nACTA\nBOND $H\n"
+    "FMAP 2\nHTAB\nPLAN 20\nCONF\nTEMP -173\nWGHT    0.079100    0.773600\nFVAR       0.15916\n"
+    "N1    3    0.560600    0.373727    0.162013    11.00000    0.02436    0.01465 =\n"
+    "         0.02743    0.00111    0.00668    0.00230\n"
+    "C1    1    0.498013    0.502539    0.142184    11.00000    0.02805    0.01321 =\n"
+    "         0.02703    0.00093    0.00508    0.00195\n"
+    "AFIX  43\nH1    2    0.537231    0.578391    0.121223    11.00000   -1.20000\nAFIX 0\n"
+    "HKLF 4\n \nREM  P21n in P2(1)/n\n"
+    "REM R1 =  0.0517 for   2480 Fo > 4sig(Fo)  and  0.0643 for all   3033 data\n"
+    "REM    219 parameters refined using      0 restraints\n \nEND  \n     \n"
+    "WGHT      0.0791      0.7736 \n"
+    "REM Highest difference peak  0.267,  deepest hole -0.301,  1-sigma level  0.067\n"
+    "Q1    1   0.8836  0.2969  0.2052  11.00000  0.05    0.27\n"
+    "Q2    1   0.6840  0.3075  0.2063  11.00000  0.05    0.24\n"
+)
+
+
+def test_a_shelxl_97_res_with_peaks_after_end():
+    """What follows HKLF is no model (manual, HKLF): the peaks after END are not read. The H
+    rides on C1's Ueq (monoclinic, β = 105.5°: not the mean of U11 U22 U33). Written back as
+    it was; written after a refinement, it ends at its 'END  ' (the old map's peaks and the
+    proposed WGHT described the old model). A Q peak with seven numbers and no height is read
+    as a peak (SHELXS writes them so before END)."""
+    shelx = parse_shelx(JKD77, "jkd77.res")
+    n1, c1, h1 = shelx.to_structure().sites
+    assert h1.u_iso == pytest.approx(1.2 * c1.u_iso) and c1.u_iso == pytest.approx(0.02320, 1e-3)
+    assert render_with_sites(shelx, shelx.to_structure()) == JKD77
+    refined = render_with_sites(shelx, shelx.to_structure(), refined=True)
+    assert refined == JKD77.split("END  \n")[0] + "END  \n"
+    peak_text = JKD77.replace(
+        "AFIX 0\nHKLF", "AFIX 0\nQ1    1   0.88  0.29  0.20  11.00000  0.05\nHKLF"
+    )
+    (q1,) = [s for s in parse_shelx(peak_text, "q.res").to_structure().sites if s.is_peak]
+    assert q1.label == "Q1" and q1.peak_height is None and q1.u_iso == 0.05
+
+
+def test_every_published_res_is_written_back_as_it_was(shared_data):
+    """The benchmark's SHELXL .res files (the _shelx_res_file of each source CIF), read and
+    written with their own atoms, come back byte for byte: the user's AFIX 0 and PART 0 lines
+    in their own spelling and order (FC_1979688 closes with 'PART 0', 'AFIX 0'; 'AFIX 0' and
+    'PART 0' were written in the other order, in the writer's spelling). FC_SH2185 ends its
+    atoms in PART 2 and gets the PART 0 that closes it."""
+    files = sorted((shared_data / "benchmark").glob("*/published.res"))
+    assert len(files) >= 11
+    for path in files:
+        text = path.read_bytes().decode("latin-1")
+        shelx = parse_shelx(text, str(path))
+        out = render_with_sites(shelx, shelx.to_structure())
+        if path.parent.name == "FC_SH2185":
+            text = text.replace("AFIX   0\nHKLF 4", "AFIX   0\nPART 0\nHKLF 4")
+        assert out == text, path.parent.name

@@ -39,6 +39,15 @@ RESIDUE_CLASS = "RES"  # the class a fresh .ins gives residues whose own class i
 _CLOSE = dict(rel_tol=1e-9, abs_tol=1e-7)
 
 
+def _numbered(closings: list[tuple[int | None, str]]) -> list[tuple[float, str]]:
+    """The closing AFIX 0 / PART 0 lines with the file line each goes at: the file's own at
+    theirs, a new one just after them (before anything placed with them where there are
+    none)."""
+    own = [number for number, _ in closings if number is not None]
+    at = max(own) + 0.5 if own else -1
+    return [(at if number is None else number, text) for number, text in closings]
+
+
 def _field(value: float, decimals: int, width: int) -> str:
     """Right-aligned in `width` columns like SHELXL, always at least one blank before it."""
     return " " + f"{value:.{decimals}f}".rjust(width - 1)
@@ -63,7 +72,7 @@ class _SiteWriter:
         newline: str,
         origins: dict[int, AtomLine] | None = None,
         fv_offset: int = 0,
-        part_zero: list[ShelxLine] = (),
+        closing: list[ShelxLine] = (),
     ):
         self.sfac_index = {element: k + 1 for k, element in enumerate(structure.sfac)}
         self.source = structure.source or None
@@ -90,10 +99,12 @@ class _SiteWriter:
             if line.site and line.site.part and not is_hydrogen(line.site.element or ""):
                 self.part_sofs.setdefault(line.site.part, []).append(line.sof_code)
         self.shift = _lattice_shift(sites)
-        # the file's own PART 0 lines, and the file line of the last site written: a PART 0
-        # the user wrote between two PART groups stays (the instructions after it stood
-        # outside either), where 'PART 2' alone would end PART 1 too
-        self.part_zero = sorted(part_zero, key=lambda line: line.number)
+        # the file's own AFIX 0 and PART 0 lines, and the file line of the last site written:
+        # a group closed where the file closed it is closed by the user's line, as written
+        # and in its order ('PART 0', 'AFIX 0' as SHELXL-2014 wrote FC_1979688); a PART 0
+        # between two PART groups stays (the instructions after it stood outside either),
+        # where 'PART 2' alone would end PART 1 too
+        self.closing = sorted(closing, key=lambda line: line.number)
         self.last_line: int | None = None
 
     def emit(
@@ -117,22 +128,21 @@ class _SiteWriter:
         # the PART of the atom written first (a mixed site's atoms may sit in PART 1 and 2)
         part = self._part(atoms[0], sources[0])
         out = []
+        placed = [(line.number, line.text) for line in between]
         if part != self.part and afix == self.afix and afix[0] % 10 not in (5, 6, 9) and afix[0]:
             # riding H of one pivot in two PARTs (beside a disordered neighbour): SHELXL and
             # smtbx build a group of the H under one AFIX, all in one PART, so it opens again
             out.append("AFIX   0" + self.nl)
             self.afix = (0, None)
+        before = origin.number if origin else None
+        closings = []
         if afix != self.afix and self.afix[0] and not (interrupting or resumed):
-            out.append("AFIX   0" + self.nl)
-        if part != self.part and self.part[0] and not part[0]:
-            out.append("PART 0" + self.nl)  # PART n ends PART m by itself
-        placed = [(line.number, line.text) for line in between]
-        if part != self.part and self.part[0] and part[0] and origin and self.last_line:
-            placed += [
-                (line.number, line.text)
-                for line in self.part_zero
-                if self.last_line < line.number < origin.number
-            ][:1]
+            closings.append(self._closing("AFIX", before))
+        if part != self.part and self.part[0]:
+            own = self._closing("PART", before)
+            if not part[0] or own[0] is not None:  # PART n ends PART m by itself
+                closings.append(own)
+        placed += _numbered(closings)
         for changed, (n, line), name in (
             (part != self.part, part, "PART {}"),
             (afix != self.afix, afix, "AFIX{:>4}"),
@@ -178,12 +188,22 @@ class _SiteWriter:
         self.rigid.add(line)
         return False, same and not inside, same and inside
 
+    def _closing(self, keyword: str, before: int | None) -> tuple[int | None, str]:
+        """(line number, text) of the file's own 'AFIX 0' or 'PART 0' between the last site
+        written and the line `before` (None: the end of the atom list), else (None, a new
+        one)."""
+        after = self.last_line
+        for line in self.closing if after is not None else ():
+            if line.keyword == keyword and after < line.number < (before or math.inf):
+                return line.number, line.text
+        return None, ("AFIX   0" if keyword == "AFIX" else "PART 0") + self.nl
+
     def close(self) -> list[str]:
-        out = ["AFIX   0" + self.nl] if self.afix[0] else []
-        out += ["PART 0" + self.nl] if self.part[0] else []
+        closings = [self._closing("AFIX", None)] if self.afix[0] else []
+        closings += [self._closing("PART", None)] if self.part[0] else []
         self.afix, self.part = (0, None), (0, None)
         self.rigid = set()
-        return out
+        return [text for _, text in sorted(_numbered(closings), key=lambda item: item[0])]
 
     def _keep(self, value: float, code: float | None) -> float:
         """The original code if it still means `value`, else the value itself."""
@@ -609,10 +629,12 @@ def render_with_sites(
     if new_fvars and not fvar_numbers:
         out += fvar_text
     offset = max(len(fvars), 1) - 1
-    part_zero = [
-        line for line in lines[start:end] if line.keyword == "PART" and line.fields[:1] == ["0"]
+    closing = [
+        line
+        for line in lines[start:end]
+        if line.keyword in ("AFIX", "PART") and line.fields[:1] == ["0"]
     ]
-    writer = _SiteWriter(structure, sites, fvars, nl, origins, offset, part_zero)
+    writer = _SiteWriter(structure, sites, fvars, nl, origins, offset, closing)
     for index, site in enumerate(sites):
         origin = origins.get(site.line)
         between = []
