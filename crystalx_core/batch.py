@@ -251,6 +251,7 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
             options.cycles,
             hydrogens=options.hydrogens,
             shelx=loaded.output_template(),
+            cif_weighting=loaded.weighting,
         )
         loaded.add_notes(result, *([unrefined] if unrefined else []))
         inputs = [item.model] + ([where] if where else [])

@@ -352,6 +352,7 @@ def _run_assign(args) -> int:
             progress,
             args.hydrogens,
             shelx=loaded.output_template(),
+            cif_weighting=loaded.weighting,
         )
     hint = (
         f"{args.model.name} carries its reflections "

@@ -417,7 +417,12 @@ def write_job_outputs(
             weighting=((final and final.weighting) or DEFAULT).res_line(),
         )
         if shelx is not None
-        else new_ins_text(result.structure, restraints=restraints, suggested=suggested)
+        else new_ins_text(
+            result.structure,
+            instructions=_fresh_instructions(final),
+            restraints=restraints,
+            suggested=suggested,
+        )
     )
     res_text = with_omit_remarks(res_text, getattr(result, "omit", []))
     cif_text = result_cif(result, res_text, data_name=re.sub(r"[^!-~]", "_", prefix.name))
@@ -462,3 +467,15 @@ def _written_restraints(result) -> list[str]:
         for line in getattr(plan, "restraints", [])
         if all(word.upper() in labels for word in line.split()[2:])
     ]
+
+
+def _fresh_instructions(final) -> list[str] | None:
+    """A fresh .ins's instructions with the WGHT the final refinement used (a CIF's own scheme,
+    io.cif_weights) in place of WGHT 0.1, as SHELXL writes the one it refined with; None (the
+    plain set-up) where that is WGHT 0.1."""
+    from crystalx_core.io.shelx_write import DEFAULT_INSTRUCTIONS
+
+    if final is None or final.weighting is None or final.weighting.is_default():
+        return None
+    used = final.weighting.res_line()
+    return [used if line.split()[0] == "WGHT" else line for line in DEFAULT_INSTRUCTIONS]

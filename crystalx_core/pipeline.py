@@ -240,12 +240,14 @@ def assign_job(
     shelx=None,
     olex2_model: bool = False,
     suggest: bool = True,
+    cif_weighting=None,
 ) -> JobResult:
     """Assign elements and H to the peaks/atoms of a solution; refine when reflections are given,
     with the restraints and constraints of `shelx` (the input .res, io.shelx_restraints) where
     the atoms keep their labels. `olex2_model`: the structure is the user's model in Olex2 (the
     service), which keeps an atom the job leaves out as repeated. `suggest`: find the WGHT
-    SHELXL would suggest next (for a .res written; with_input_weights)."""
+    SHELXL would suggest next (for a .res written; with_input_weights). `cif_weighting`: a CIF's
+    weighting scheme (io.cif_weights), used where `shelx` has no WGHT."""
     timings: dict[str, float] = {}
     unit_note = None
     structure, repeat_note = without_repeated_atoms(structure, olex2_model)
@@ -258,7 +260,16 @@ def assign_job(
             stage = assign_and_refine(structure, reflections, method, cycles)
             check_first_fit(stage.r1, "after the first refinement", reflections, structure.source)
     result = _finish_job(
-        structure, stage, reflections, method, cycles, progress, hydrogens, shelx, suggest
+        structure,
+        stage,
+        reflections,
+        method,
+        cycles,
+        progress,
+        hydrogens,
+        shelx,
+        suggest,
+        cif_weighting,
     )
     result.notes[:0] = [note for note in (repeat_note, unit_note) if note]
     result.timings = {**timings, **result.timings}
@@ -288,6 +299,7 @@ def _finish_job(
     hydrogens: str,
     shelx=None,
     suggest: bool = True,
+    cif_weighting=None,
 ) -> JobResult:
     """From an assignment (isotropically refined when there are reflections): the elements
     weighed by the data, anisotropic refinement, riding H, the final difference map and the
@@ -386,7 +398,14 @@ def _finish_job(
             plan.structure = partial.refined.structure
         with _timed(timings, "the input's weights", progress):
             notes += with_input_weights(
-                refinements, reflections, cycles, anisotropic, instructions, shelx, suggest
+                refinements,
+                reflections,
+                cycles,
+                anisotropic,
+                instructions,
+                shelx,
+                suggest,
+                cif_weighting,
             )
         plan.structure = refinements[-1][1].structure
         notes += refinements[-1][1].notes  # what the final refinement leaves for the user
@@ -450,15 +469,17 @@ def with_input_weights(
     instructions: list[str],
     shelx=None,
     suggest: bool = True,
+    cif_weighting=None,
 ) -> list[str]:
     """The final refinement (the last of `refinements`, replaced or followed in place) as the
     user's file asks for it: the model refined again with its WGHT and EXTI where they differ
     from the job's (WGHT 0.1, no extinction: every decision before is taken with those), and in
     either case, with `suggest`, the WGHT SHELXL would suggest for the next cycles (a refinement
-    of no cycle where the model is not refined again). Returns the notes."""
+    of no cycle where the model is not refined again). A CIF's `cif_weighting` (io.cif_weights)
+    stands for the WGHT where `shelx` has none. Returns the notes."""
     from crystalx_core.crystallography.weights import DEFAULT, final_setup
 
-    setup = final_setup(shelx)
+    setup = final_setup(shelx, cif_weighting)
     notes = [setup.note] if setup.note else []
     name, last = refinements[-1]
     isotropic = frozenset(  # every atom stays as the job refined it (a partial site isotropic)

@@ -11,13 +11,12 @@ their occupancies say, and stay."""
 from __future__ import annotations
 
 from crystalx_core.geometry import contact_may_bond, identity_operator, neighbours
-from crystalx_core.structure import Structure
+from crystalx_core.structure import WHOLE, Structure
 
 # Å: an atom this close to another's image is that atom again. Written coordinates put a
 # grown atom within 0.001 Å of its image. Split sites come as close (FC_p31c N1/N1' 0.043 Å),
 # so alternatives are told by their PARTs, or by occupancies that add up to one at most.
 REPEAT = 0.1
-WHOLE = 1.0 + 1e-3  # two occupancies summing to more than this are not a split site's
 
 
 def without_repeated_atoms(

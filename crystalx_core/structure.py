@@ -20,18 +20,25 @@ MIN_CELL_FLATNESS = (
 SAME_SITE_DECIMALS = (
     4  # atoms whose fractional coordinates agree to this many places share one site
 )
+# two occupancies of one element summing to more than this on one place are not a split or
+# mixed site's: the atom listed twice (here and in repeated_atoms)
+WHOLE = 1.0 + 1e-3
 
 
 def grouped_mixed_sites(sites: list["Site"]) -> list["Site"]:
     """Atoms written at the very same position (a mixed site: two elements sharing it, SHELX
     EXYZ) as one Site carrying the others in `mixed`, so that no step sees two atoms on top
-    of each other; peaks and H are never grouped."""
+    of each other; peaks and H are never grouped. A whole atom of the host's own element there
+    is the host listed twice, no mixed site: it stays apart, for repeated_atoms to leave out
+    with a note (grouped, it took its element's whole UNIT from the assignment)."""
     kept: list[Site] = []
     host_of: dict[tuple, int] = {}
     for site in sites:
         key = tuple(round(v, SAME_SITE_DECIMALS) + 0.0 for v in site.frac)
         atom = site.element is not None and not is_hydrogen(site.element)
         host = host_of.get(key) if atom else None
+        if host is not None and _listed_twice(kept[host], site):
+            host = None
         if host is None:
             if atom:
                 host_of[key] = len(kept)
@@ -39,6 +46,12 @@ def grouped_mixed_sites(sites: list["Site"]) -> list["Site"]:
         else:
             kept[host] = replace(kept[host], mixed=(*kept[host].mixed, site))
     return kept
+
+
+def _listed_twice(host: "Site", site: "Site") -> bool:
+    """Whether `site` is `host` again: its element, and more than one whole atom between them
+    (WHOLE, as repeated_atoms tells a repeat)."""
+    return host.element.upper() == site.element.upper() and host.occupancy + site.occupancy > WHOLE
 
 
 def cell_problem(cell) -> str | None:

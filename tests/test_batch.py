@@ -71,7 +71,7 @@ def test_the_command_assigns_the_folder_records_the_failure_and_resumes(folder):
         float(next(r["r1"] for r in rows if r["name"] == "urea")) < 0.05
     )  # refined against the reflections urea.cif carries (before urea.hkl beside it)
     # e Å⁻³, a clean map: 0.51 from the final refinement with the file's own WGHT 0 (1/σ²
-    # weights, as its author refined; under 0.5 with WGHT 0.1), where a missing atom leaves 2 or more
+    # weights, as its author refined; under 0.5 with WGHT 0.1); a missing atom leaves 2 or more
     assert 0.0 < float(next(r["diff_peak"] for r in rows if r["name"] == "urea")) < 0.6
     assert (
         next(r["diff_peak"] for r in rows if r["name"] == "sucrose") == ""

@@ -227,3 +227,111 @@ def test_an_hklf_scale_and_matrix_reindex_the_reflections_as_shelxl_does(tmp_pat
     assert b.indices.tolist() == a.indices.tolist()
     assert b.intensities.tolist() == a.intensities.tolist()
     assert b.sigmas.tolist() == a.sigmas.tolist()
+
+
+@pytest.mark.parametrize(
+    "line, value",
+    [
+        ("WGHT nan", "nan"),  # read as no WGHT (a note), then written back into the .res
+        ("WGHT 0.1 inf", "inf"),
+        ("EXTI -inf", "-inf"),
+        ("SWAT nan 2", "nan"),  # not read, written back
+        ("SHEL 1e999 0.8", "1e999"),  # float('1e999') is inf
+        ("DISP C 0.002 0.001 nan", "nan"),  # μ is not read: written back
+        ("OMIT nan 0 0", "nan"),  # an internal error: NaN taken for an integer index
+        ("BASF nan", "nan"),
+        ("DFIX nan C1 O1", "nan"),  # an internal error: NaN taken for an integer
+        ("SADI 0.02 inf C1 O1 C1 O1", "inf"),  # written back
+        ("HFIX nan C1", "nan"),
+    ],
+)
+def test_nan_or_infinity_in_an_instruction_names_its_line(tmp_path, capsys, line, value):
+    """float() takes 'nan', 'inf' and '1e999': in an instruction they are an error on their
+    line (SHELXL reads no such number), never a NaN refined with or written back into the .res.
+    An atom named NAN or INF would be refused as well: no file we have names one."""
+    code, error, written = run(tmp_path, capsys, f"{line}\nFVAR 1.0\n" + ATOMS, HKL)
+    assert (code, written) == (EXIT_INPUT, [])
+    keyword = line.split()[0]
+    assert error == (
+        f"crystalx: error: {tmp_path / 'x.res'}:8: {keyword}: NaN or infinite value {value!r}\n"
+    )
+
+
+def test_an_omit_of_an_index_past_any_reflection_names_its_line(tmp_path, capsys):
+    """OMIT 1e300 1e300 1e300 reads as h k l (whole numbers): it stopped with an internal
+    OverflowError where the indices were made integers."""
+    code, error, written = run(tmp_path, capsys, "OMIT 1e300 1e300 1e300\nFVAR 1.0\n" + ATOMS, HKL)
+    assert (code, written) == (EXIT_INPUT, [])
+    assert error == (
+        f"crystalx: error: {tmp_path / 'x.res'}:8: OMIT h k l: index beyond ±999 in "
+        "'1e300 1e300 1e300'\n"
+    )
+
+
+def test_a_refln_loop_index_past_any_reflection_names_its_row(tmp_path):
+    """An index of 99999999999 in a CIF's _refln loop overflowed cctbx's integer indices (an
+    internal error); it is refused on its row as the .hkl reader refuses it."""
+    from crystalx_core.errors import InputError
+    from crystalx_core.io import read_reflections
+
+    from .test_foreign_files import CELL, SYMOPS
+
+    text = (
+        "data_x\n" + CELL + SYMOPS + "loop_\n_refln_index_h\n_refln_index_k\n_refln_index_l\n"
+        "_refln_F_squared_meas\n_refln_F_squared_sigma\n1 1 0 40.0 2.0\n99999999999 0 2 20.0 1.0\n"
+    )
+    path = tmp_path / "x.cif"
+    path.write_text(text)
+    with pytest.raises(InputError) as error:
+        read_reflections(path)
+    line = text.splitlines().index("99999999999 0 2 20.0 1.0") + 1
+    assert str(error.value) == (
+        f"{path}:{line}: Miller index 1e+11 0 2 out of range (|h|, |k|, |l| <= 999)"
+    )
+
+
+def test_a_wght_that_makes_the_refinement_diverge_is_named_in_a_few_digits(tmp_path, shared_data):
+    """WGHT 1e300 diverges the final refinement, which is then left out with a note: the note
+    gave a with its 300 digits (.4f) and 'R1 = nan', a NaN in the written .json."""
+    source = BENCHMARK / "XH_urea"
+    res = tmp_path / "x.res"
+    res.write_text(re.sub(r"(?m)^WGHT.*$", "WGHT 1e300", (source / "published.res").read_text()))
+    args = ["assign", str(res), "--hkl", str(source / "data.hkl"), "--quiet"]
+    assert main([*args, "--method", "baseline", "--hydrogens", "rules"]) == 0
+    written = (tmp_path / "x_crystalx.json").read_text()
+    assert "the input's WGHT 1e+300 0.0000 not used: with it, refinement diverged (R1 not a " in (
+        written
+    )
+    assert not re.search(r"(?i)\bnan\b|\d{20}", written)
+
+
+def test_a_file_listing_every_atom_twice_is_assigned_as_the_plain_file(tmp_path, capsys):
+    """Every atom written twice at its own coordinates under another label (a model saved
+    twice into one file): each copy was grouped with its atom as a 'mixed site' and took its
+    element's whole UNIT, so that the assignment stopped with 'SFAC/UNIT list no non-H atoms'.
+    The copies are repeats, left out with a note, and the atoms are those of the plain file."""
+    atoms = MOLECULE[MOLECULE.index("C1 ") : MOLECULE.index("HKLF")]
+    twice = MOLECULE.replace("HKLF", re.sub(r"(?m)^(\w+) ", r"\1A ", atoms) + "HKLF")
+    quick = ["--quiet", "--method", "baseline", "--hydrogens", "rules"]
+    for folder, text in (("plain", HEADER + MOLECULE), ("twice", HEADER + twice)):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "x.res").write_text(text)
+        assert main(["assign", str(tmp_path / folder / "x.res"), *quick]) == 0, capsys.readouterr()
+    assert written_atoms(tmp_path / "twice", "x") == written_atoms(tmp_path / "plain", "x")
+    import json
+
+    notes = json.loads((tmp_path / "twice" / "x_crystalx.json").read_text())["notes"]
+    assert any("C1A on C1, C2A on C2, O1A on O1, O2A on O2" in note for note in notes), notes
+
+
+@pytest.mark.parametrize("sfac", ["1.5", "1e300", "1.0"])
+def test_an_atom_whose_sfac_number_is_not_whole_names_its_line(tmp_path, capsys, sfac):
+    """An atom line with SFAC number 1.5 (or 1e300) read as no atom at all: the atom went
+    missing from the assignment unsaid, and its line was written back into the .res as it
+    was. It is refused on its line, as an SFAC number out of range is."""
+    code, error, written = run(tmp_path, capsys, f"FVAR 1.0\nC1 {sfac} 0.1 0.2 0.3 11.0 0.05\n")
+    assert (code, written) == (EXIT_INPUT, [])
+    assert error == (
+        f"crystalx: error: {tmp_path / 'x.res'}:9: atom C1: SFAC number {sfac!r} is not a "
+        "whole number\n"
+    )

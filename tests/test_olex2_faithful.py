@@ -1194,3 +1194,134 @@ def test_a_methyl_on_a_special_position_gets_its_h_in_part_minus_one_and_no_warn
     added = [a for a in state.live() if a.type == "H"]
     assert [(a.part, a.occu, a.afix, a.pivot.label) for a in added] == [(-1, 0.5, 137, "C1")] * 3
     assert len(journal.added) == 3 and said == [] and state.errors == []
+
+
+# --- session 16: the calls not checked before, against Olex2's source ----------------------------
+
+
+def test_olex2s_sel_adds_to_the_selection_and_skips_names_it_cannot_find(ethanol):
+    """gxlib/gxmacro.cpp GXLibMacros::macSel (pcxod/olex2): atoms named without an option go
+    through TGXApp::SelectAtoms(names, false), which selects each atom not yet selected and
+    leaves the rest of the selection; `-u` with names unselects those, `-u` alone all
+    (app.SelectAll(false)); a name that finds no atom is skipped and the macro succeeds.
+    The double replaced the selection with each `sel`."""
+    state, _ = ethanol
+    c1, c2 = state.find("C1"), state.find("C2")
+    assert state.run("sel C1") and state.run("sel C2") and state.selection == [c1, c2]
+    assert state.run("sel -u C1") and state.selection == [c2]
+    assert state.run("sel C9") is True and state.selection == [c2]  # no C9: skipped, no error
+    assert state.run("sel -u") and state.selection == []
+    assert state.errors == []
+
+
+class _PanelClicks(object):
+    """Stands for the panel process: what its reader thread posted (PanelLink.take)."""
+
+    def __init__(self, *labels):
+        self.events = [("select", label) for label in labels]
+
+    def take(self):
+        events, self.events = self.events, []
+        return events
+
+    def alive(self):
+        return False
+
+
+def test_a_panel_click_on_an_atom_olex2_no_longer_has_says_so(ethanol):
+    """A click on an atom Olex2 no longer has (deleted or renamed since the answer) selected
+    nothing and said nothing: the plugin took `sel`'s result for whether it found the atom,
+    but Olex2's sel skips a name it cannot find and succeeds (gxmacro.cpp macSel), so olex.m
+    is True. The plugin now reads the selection back with Sel() (xpprocs.cpp funSel) and
+    centres only on a selected atom."""
+    state, plugin = ethanol
+    plugin.panel_link = _PanelClicks("C9")
+    plugin.panel_event()
+    assert plugin._session().messages[-1] == "Olex2 could not select C9"
+    assert state.selection == [] and state.centred is None and "center C9" not in state.log
+    plugin.panel_link = _PanelClicks("C2")
+    said = len(plugin._session().messages)
+    plugin.panel_event()
+    assert state.selection == [state.find("C2")] and state.centred is state.find("C2")
+    assert len(plugin._session().messages) == said
+
+
+def test_auto_refine_keeps_the_structures_own_cycle_count(ethanol):
+    """olex2-gui macro.xld: `refine [l.s.=-1] [plan=-1.1]` hands its first argument to
+    spy.SetMaxCycles, which keeps it as the structure's own count (olexFunctions.py
+    OlexFunctions.SetMaxCycles: snum.refinement.max_cycles; programSettings.py
+    onMaxCyclesChange rewrites the L.S. instruction). The plugin's `refine 4` left a
+    structure refined with L.S. 10 at 4 cycles for Olex2's own Refine button; it now puts
+    the structure's count back."""
+    state, plugin = ethanol
+    assert state.run("refine 6") and state.params["snum.refinement.max_cycles"] == 6
+    state.run("refine")  # no argument: the count stays
+    assert state.params["snum.refinement.max_cycles"] == 6
+    state.params["snum.refinement.max_cycles"] = 10
+    session = plugin._session()
+    session.refine()
+    assert state.log[-1] == "refine 4"  # crystalx.phil refine_cycles
+    assert state.params["snum.refinement.max_cycles"] == 10 and state.errors == []
+
+
+def test_sginfo_gives_whole_number_rotations_with_every_centring_operator(monkeypatch):
+    """repository/py_core.cpp pySGInfo: "MatricesAll" is GetMatrices(ml, mattAll) (centring
+    and inversion included, include_lattice true without a group name), each matrix three
+    rows Py_BuildValue("(iiid)(iiid)(iiid)"); the plugin reads them as 'x,y,z' operators."""
+    state = importlib.import_module("_olex2").STATE
+    olex_core = importlib.import_module("olex_core")
+    state.reset()
+    state.matrices = [
+        ((1.0, 0.0, 0.0, 0.0), (0.0, 1.0, 0.0, 0.0), (0.0, 0.0, 1.0, 0.0)),
+        ((1.0, 0.0, 0.0, 0.5), (0.0, 1.0, 0.0, 0.5), (0.0, 0.0, 1.0, 0.0)),  # C centring
+    ]
+    rows = [r for m in olex_core.SGInfo()["MatricesAll"] for r in m]
+    assert all(type(v) is int for r in rows for v in r[:3]) and all(
+        type(r[3]) is float for r in rows
+    )
+    monkeypatch.syspath_prepend(str(PLUGIN))
+    symop = importlib.import_module("crystalx_plugin.olex_model")._symop
+    assert [symop(m) for m in olex_core.SGInfo()["MatricesAll"]] == ["x,y,z", "x+1/2,y+1/2,z"]
+
+
+def test_name_onto_a_used_label_gives_the_other_atom_the_first_free_number(ethanol):
+    """gxlib/gxapp.cpp TGXApp::Name(TXAtom&, const olxstr&): the atom takes its new label
+    first (TLabelChecker::SetLabel frees its old one); then each other atom of that label in
+    its residue (TAsymmUnit::FindDiplicateLabels) takes TLabelChecker::CheckLabel's, its
+    element and the first free number (asymmunit.cpp: C1..C9, C10.., without case), in the
+    same undo entry. `name C2 C1` leaves C2 free, so the old C1 becomes C2; the double kept
+    C2 taken and gave C3. An atom of another residue is no duplicate."""
+    state, _ = ethanol
+    c1, c2 = state.find("C1"), state.find("C2")
+    assert state.run("name C2 C1") and (c2.label, c1.label) == ("C1", "C2")
+    assert state.run("undo") and (c2.label, c1.label) == ("C2", "C1")
+    c1.resi = 3  # C1 of residue 3: `name C2 C1` in the main residue leaves it alone
+    assert state.run("name C2 C1") and (c2.label, c1.label) == ("C1", "C1")
+
+
+def test_the_label_corrector_renames_as_olex2s_does_in_file_order(ethanol):
+    """repository/py_core.cpp pyRefModel runs LabelCorrector (xlib/label_corrector.h) over the
+    asymmetric unit in order: a repeated label takes the next of one iterator per element
+    that skips only the labels seen so far, so the later atom holding that label is renamed
+    in turn: C1, C1, C2 become C1, C2, C3. The double gave the repeat the first label no
+    atom held (C1, C3, C2)."""
+    state, _ = ethanol
+    state.atoms[1].label, state.atoms[2].label, state.atoms[2].type = "C1", "C2", "C"
+    assert [s["label"] for s in model_of(state).snapshot["sites"]] == ["C1", "C2", "C3", "Q1"]
+
+
+def test_the_table_is_put_back_when_olex2_fills_its_virtual_files_afresh(ethanol):
+    """olex2-gui PluginLib/PluginTools.py: PluginTools is a VFSDependent (registered in
+    olx.VFSDependent), whose load_ressources Olex2 calls to put a plugin's virtual files back
+    (gui/help GetHelp.load_ressources does so for its help files). The plugin wrote its
+    table only when an answer came, so afterwards the panel's #include named a file that
+    was gone; it now writes the last table from load_ressources."""
+    state, plugin = ethanol
+    state.refill_vfs()
+    assert state.vfs["crystalx-table.htm"].startswith("<font size='-1'>Auto-assign")
+    plugin.job = ("preview", 1, model_of(state))
+    plugin.worker_result = {"sites": [], "spurious": [], "commands": []}
+    plugin.finish()
+    shown = state.vfs["crystalx-table.htm"]
+    state.refill_vfs()
+    assert state.vfs["crystalx-table.htm"] == shown and "Auto-assign" not in shown

@@ -116,15 +116,6 @@ def test_sfac_elements_written_with_a_dollar():
     assert "\nN2    3 " in out
 
 
-def test_an_atom_whose_sfac_number_is_not_a_whole_number_is_refused():
-    """'C2 1.0 x y z ...' is shaped as an atom but for its SFAC number: it was left out of the
-    model unseen (Olex2 too keeps such a line as an unknown instruction, xlib/ins.cpp)."""
-    text = HEADER + ATOMS.replace("C2 1 ", "C2 1.0 ")
-    with pytest.raises(InputError, match="atom C2: SFAC number '1.0' is not a whole number") as e:
-        parse_shelx(text, "x.res")
-    assert e.value.line == 10
-
-
 def test_a_line_neither_instruction_nor_atom_is_named_in_a_note(tmp_path):
     """A misspelt instruction ('SADY C1 C2') is no instruction and no atom: SHELXL stops at it;
     the job goes on, keeps it in the .res as written, and names it (it went unseen)."""

@@ -372,7 +372,8 @@ def _refined_once(
             "refinement diverged (no positive scale between Fo² and Fc²)", structure.source
         ) from None
     if not all(math.isfinite(v) for v in (result.r1, result.wr2, result.goof)) or result.r1 > 0.9:
-        raise RefinementError(f"refinement diverged (R1 = {result.r1:.3f})", structure.source)
+        r1 = f"R1 = {result.r1:.3f}" if math.isfinite(result.r1) else "R1 not a number"
+        raise RefinementError(f"refinement diverged ({r1})", structure.source)
     for site in result.structure.sites:
         largest = largest_u(site)
         if not math.isfinite(largest) or largest >= MAX_U:

@@ -58,7 +58,7 @@ class Weighting:
 
     def text(self) -> str:
         """As SHELXL writes a scheme in its listing: 'WGHT 0.0269 23.9134'."""
-        return f"WGHT {self.a:.4f} {self.b:.4f}"
+        return f"WGHT {_listed(self.a)} {_listed(self.b)}"
 
     def res_line(self) -> str:
         """As SHELXL writes the scheme it refined with in the .res: 'WGHT    0.100000' (12
@@ -87,6 +87,12 @@ class Weighting:
 DEFAULT = Weighting()
 
 
+def _listed(value: float) -> str:
+    """4 decimals as SHELXL lists them; a number past 1e6 (no scheme's, a typo's) in 4 digits,
+    not in the hundreds of digits .4f gives 1e300."""
+    return f"{value:.4f}" if abs(value) < 1e6 else f"{value:.4g}"
+
+
 @dataclass(frozen=True)
 class FinalSetup:
     """What the input asks of the final refinement: its WGHT (None: SHELXL's default) and EXTI
@@ -109,9 +115,18 @@ class FinalSetup:
         return ", ".join(parts)
 
 
-def final_setup(shelx_file) -> FinalSetup:
-    """The WGHT and EXTI of the input file (io.shelx_read.ShelxFile; None: no file), and a note
-    naming what is not applied: a WGHT not read, WGHT c-f, SWAT."""
+def final_setup(shelx_file, cif=None) -> FinalSetup:
+    """The WGHT and EXTI of the input file (io.shelx_read.ShelxFile; None: no file), else the
+    WGHT a CIF's text gives (`cif`, io.cif_weights.CifWeighting) where that file has no WGHT
+    line, and a note naming what is not applied: a WGHT not read, WGHT c-f, SWAT."""
+    if cif is not None and (shelx_file is None or "WGHT" not in shelx_file.cards):
+        setup = _cif_setup(cif)
+        if shelx_file is None:
+            return setup
+        # an embedded .res without WGHT: its EXTI and SWAT, the CIF's scheme
+        own = final_setup(shelx_file)
+        note = "; ".join(n for n in (setup.note, own.note) if n)
+        return FinalSetup(setup.weighting or own.weighting, own.extinction, note)
     if shelx_file is None:
         return FinalSetup()
     weighting = Weighting.from_wght(shelx_file.wght) if shelx_file.wght is not None else None
@@ -131,6 +146,23 @@ def final_setup(shelx_file) -> FinalSetup:
         left.append(f"SWAT (line {card.number}): smtbx has no diffuse-solvent correction")
     note = "; ".join(left) + ("; refined without it" if left else "")
     return FinalSetup(weighting, shelx_file.exti, note)
+
+
+def _cif_setup(cif) -> FinalSetup:
+    """The final refinement a CIF's weighting text asks for (no EXTI: a CIF's coefficient is
+    on SHELXL's scale only where its .res says EXTI, which is read there)."""
+    where = f"{cif.tag} (line {cif.line})"
+    if cif.wght is None:
+        note = f"{where}: {cif.problem}, WGHT 0.1 used" if cif.problem else ""
+        return FinalSetup(note=note)
+    weighting = Weighting.from_wght(cif.wght)
+    note = (
+        f"{where}: {', '.join(weighting.unused())} not applied (smtbx weighs with a and b, "
+        "P = (Fo² + 2Fc²)/3)"
+        if weighting.unused()
+        else ""
+    )
+    return FinalSetup(weighting, None, note)
 
 
 def extinction_correction(structure, value: float):

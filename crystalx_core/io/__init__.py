@@ -13,6 +13,7 @@ from crystalx_core.errors import InputError
 from crystalx_core.structure import Structure
 
 if TYPE_CHECKING:
+    from crystalx_core.io.cif_weights import CifWeighting
     from crystalx_core.io.hkl import HklfFormat, Reflections
     from crystalx_core.io.shelx_read import ShelxFile
 
@@ -40,6 +41,8 @@ class Loaded:
     not_xray: str = ""  # a CIF's word that its data are neutron (or electron) data
     not_xray_line: int | None = None
     probe: str = "x-ray"  # neutron, electron or gamma where a CIF says so
+    # a CIF's weighting scheme read as SHELXL's WGHT (io.cif_weights), for want of a .res's
+    weighting: CifWeighting | None = None
 
     def output_prefix(self, mark: str) -> Path:
         """name{mark} beside the input, name_BLOCK{mark} for one of several structures of a CIF,
@@ -252,6 +255,7 @@ def load(path, block: str | None = None) -> Loaded:
             not_xray=entry.not_xray,
             not_xray_line=entry.not_xray_line,
             probe=entry.probe,
+            weighting=entry.weighting,
         )
     if block is not None:
         raise InputError(f"--block {block}: only a CIF has data blocks", str(path))

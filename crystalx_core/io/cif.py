@@ -13,7 +13,7 @@ import functools
 import math
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import gemmi
@@ -23,8 +23,15 @@ from cctbx import sgtbx
 from crystalx_core.contents import declared_without_h, formula_counts
 from crystalx_core.elements import normalise_symbol
 from crystalx_core.errors import InputError
+from crystalx_core.io.cif_weights import CifWeighting, cif_weighting
 from crystalx_core.io.files import DOS_END, read_input_bytes
-from crystalx_core.io.hkl import HklfFormat, Reflections, usable_reflections, reflections_from_text
+from crystalx_core.io.hkl import (
+    MAX_INDEX,
+    HklfFormat,
+    Reflections,
+    usable_reflections,
+    reflections_from_text,
+)
 from crystalx_core.geometry import site_multiplicities
 from crystalx_core.structure import Site, Structure, cell_problem, grouped_mixed_sites
 from crystalx_core.symmetry import (
@@ -74,6 +81,8 @@ class CifEntry:
     # job stops on it (io.load); the atoms alone are still read, for a look at the geometry
     metric: str = ""
     metric_line: int | None = None
+    # the block's weighting scheme as SHELXL's WGHT (io.cif_weights), for want of a .res's
+    weighting: CifWeighting = field(default_factory=CifWeighting)
 
 
 class _Lines:
@@ -824,6 +833,7 @@ def read_cif(path, block: str | None = None) -> CifEntry:
         probe=_probe(probe),
         metric=f"data_{chosen.name}: {metric}" if metric else "",
         metric_line=lines.tag(*_CELL_TAGS) if metric else None,
+        weighting=cif_weighting(chosen, lines.tag),
     )
 
 
@@ -1038,6 +1048,15 @@ def _refln_loop(
     if fractional.any():
         row = int(np.argmax(fractional))
         raise InputError("a Miller index that is not an integer", str(path), line_of(row))
+    beyond = (np.abs(indices) > MAX_INDEX).any(axis=0)  # 1e11 overflows cctbx's int indices
+    if beyond.any():
+        row = int(np.argmax(beyond))
+        raise InputError(
+            f"Miller index {' '.join(f'{v:g}' for v in indices[:, row])} out of range "
+            f"(|h|, |k|, |l| <= {MAX_INDEX})",
+            str(path),
+            line_of(row),
+        )
     keep = ~(np.isnan(columns[3]) | np.isnan(columns[4]))
     notes = []
     if not keep.all():

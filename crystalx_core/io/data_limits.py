@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from crystalx_core.errors import InputError
-from crystalx_core.io.hkl import Reflections
+from crystalx_core.io.hkl import MAX_INDEX, Reflections
 from crystalx_core.io.shelx_read import ShelxFile
 
 
@@ -48,6 +48,12 @@ def limited(shelx: ShelxFile, reflections: Reflections, cell, symops) -> Reflect
             out = keep & ((d > low) | (d < high))
             what = [(out, f"reflections outside d {high:g}-{low:g} Å")]
         elif len(numbers) == 3 and all(v == int(v) for v in numbers):
+            if any(abs(v) > MAX_INDEX for v in numbers):
+                raise InputError(
+                    f"OMIT h k l: index beyond ±{MAX_INDEX} in {' '.join(line.fields)!r}",
+                    path,
+                    line.number,
+                )
             hkl = [int(v) for v in numbers]
             out = keep & _equivalent(reflections.indices, hkl, symops, merg)
             what = [(out, f"observations of {' '.join(map(str, hkl))} and its equivalents")]

@@ -542,10 +542,8 @@ class _Parser:
         if _atom_line(tokens):
             return self._atom(number, text, tokens)
         if len(tokens) >= 5 and all(map(_is_number, tokens[1:])):  # an atom, but for its SFAC
-            raise self.error(
-                f"atom {tokens[0]}: SFAC number {tokens[1]!r} is not a whole number (an atom is "
-                "label, SFAC number, x y z [sof [U]])",
-                number,
+            raise self.error(  # number: left unread, it went missing from the job unsaid
+                f"atom {tokens[0]}: SFAC number {tokens[1]!r} is not a whole number", number
             )
         return ShelxLine(number, text, "unknown", fields=tokens)
 
@@ -582,6 +580,12 @@ class _Parser:
             "WGHT": self._wght,
             "EXTI": self._exti,
         }.get(card.keyword)
+        if card.keyword != "TITL":  # float() takes 'nan', 'inf' and '1e999': never refined
+            for value in card.fields:  # with, nor written back into the .res unread
+                if _is_number(value) and not math.isfinite(float(value)):
+                    raise self.error(
+                        f"{card.keyword}: NaN or infinite value {value!r}", card.number
+                    )
         if card.keyword in ("HKLF", "TWIN", "BASF", "NEUT", "WGHT", "EXTI", "SWAT"):
             self.cards.setdefault(card.keyword, card)
         if handler is not None:

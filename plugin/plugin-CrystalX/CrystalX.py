@@ -187,7 +187,8 @@ class CrystalX(PluginTools):
         self.p_img = [("CrystalX", "h1")]
         self.deal_with_phil(operation="read")
         self.print_version_date()
-        OV.write_to_olex(TABLE, EMPTY_TABLE)  # the panel includes it from the first render
+        self.table = EMPTY_TABLE
+        self.load_ressources()  # the panel includes the table from the first render
         self.setup_gui()
         self.core = None
         self.session = None
@@ -214,6 +215,13 @@ class CrystalX(PluginTools):
         if self.setting("core_interpreter"):
             self.worker = in_background(self._warm_up, self._session())
 
+    def load_ressources(self):
+        """The table in Olex2's virtual files. PluginTools is a VFSDependent (olex2-gui
+        PluginLib/PluginTools.py): Olex2 calls load_ressources on each when its virtual files
+        are filled again, as gui/help's GetHelp does to put its files back; without it the
+        panel's #include would name a file that is gone."""
+        OV.write_to_olex(TABLE, self.table)
+
     def setting(self, name):
         return OV.GetParam("%s.%s" % (SCOPE, name))
 
@@ -224,7 +232,7 @@ class CrystalX(PluginTools):
                 self.setting("core_directory") or OV.DataDir(),
                 OV.BaseDir(),
             )
-            self.session = Session(olex, olx, olex_core, self.core, self.setting, OV.DataDir())
+            self.session = Session(olex, olx, olex_core, self.core, self.setting, OV.DataDir(), OV)
         return self.session
 
     def _warm_up(self, session):
@@ -339,7 +347,8 @@ class CrystalX(PluginTools):
         if isinstance(answer, Exception):
             session.say(str(answer))
             return
-        OV.write_to_olex(TABLE, session.show(model, answer))
+        self.table = session.show(model, answer)
+        self.load_ressources()
         if mode == "batch" and session.is_stable(answer):
             session.say("stable: nothing left to change")
         elif mode in ("assign", "batch"):
@@ -387,8 +396,12 @@ class CrystalX(PluginTools):
         for kind, value in link.take():
             if kind == "select":
                 atom = self._session().address(value)  # the panel names atoms as the answer did
-                found = olex.m("sel -u") and olex.m("sel %s" % atom) and olex.m("center %s" % atom)
-                if not found:
+                # sel skips a name it cannot find and still succeeds (gxmacro.cpp macSel,
+                # TGXApp::SelectAtoms), so what it selected is read back with Sel()
+                olex.m("sel -u")
+                if olex.m("sel %s" % atom) and str(olx.Sel()).split():
+                    olex.m("center %s" % atom)
+                else:
                     self._session().say("Olex2 could not select %s" % value)
             elif kind == "stopped":
                 self._session().say(value)

@@ -9,7 +9,13 @@ from _olex2 import STATE
 
 class PluginTools(object):
     def __init__(self):
+        """olex2-gui PluginLib/PluginTools.py: a PluginTools is a VFSDependent, registered in
+        olx.VFSDependent, whose load_ressources Olex2 calls to put its virtual files back."""
         self.headless = False
+        STATE.vfs_dependents.append(self)
+
+    def load_ressources(self):
+        pass
 
     def deal_with_phil(self, operation="read", which="user_local"):
         """read, as olex2-gui's util/pyUtil/PluginLib/PluginTools.py deal_with_phil does: the

@@ -7,8 +7,10 @@ source (pcxod/olex2 for the C++ core, the olex2-gui tree for util/pyUtil):
   never raises, and is True even when the macro only logged an error (xmacro.cpp,
   gxmacro.cpp: errors go to the log, the macro "succeeds"); unknown labels in a macro's atom
   list are skipped silently (xatom lookup in gxapp.cpp `FindXAtoms`);
-- `name` retypes from the label, zeroes a Q-peak's height and, onto a label in use,
-  relabels the other atom (gxmacro.cpp `Name`); Olex2's `undo` restores both; the label
+- `name` retypes from the label, zeroes a Q-peak's height and, onto a label in use in its
+  residue, gives the other atom its element and the first free number there, the renamed
+  atom's old label included (gxapp.cpp `TGXApp::Name`, asymmunit.cpp
+  `TLabelChecker::CheckLabel`); Olex2's `undo` restores both; the label
   given may be the atom's own: `name N1 N1` types an N1 that was C as N (gxapp.cpp
   `TGXApp::Name(TXAtom&, const olxstr&)`: the type is found from the new label and set
   whatever the old label, the undo entry kept when only the type changed);
@@ -37,6 +39,9 @@ source (pcxod/olex2 for the C++ core, the olex2-gui tree for util/pyUtil):
   atom every H bonded to it and, under safe_afix, "one level deeper" the riding H (AFIX m
   != 0, TNetwork::IsBondAllowed: same part or part 0) of its heavy neighbours; `undo` pops
   one entry and succeeds on an empty stack too (GXLibMacros::macUndo);
+- `sel` adds the atoms it names to the selection and skips a name it cannot find, `sel -u`
+  empties it (gxmacro.cpp `macSel`, gxapp.cpp `TGXApp::SelectAtoms`); `refine N` keeps N as
+  the structure's own cycle count (olex2-gui macro.xld `refine` → `SetMaxCycles`);
 - a refinement with an external program (SHELXL) ends by loading the .res it wrote
   (olex2-gui, read in MilitaoLucas/olex2-gui: util/pyUtil/PyToolLib/RunPrg.py
   RunPrg.runAfterProcess → util/pyUtil/olexFunctions.py OlexFunctions.reloadStructureAtreap:
@@ -217,9 +222,12 @@ class Olex2(object):
         self.freeze_log = []
         self.labels = {}  # olx.Label texts by atom index
         self.vfs = {}  # OV.write_to_olex files
+        self.vfs_dependents = []  # olx.VFSDependent: PluginTools instances (PluginTools.py)
         self.html_updates = 0
         self.functions = {}  # "namespace.name" → callable
-        self.params = {}
+        # snum.refinement.max_cycles is declared for every structure (Olex2's snum phil); 10
+        # stands for the L.S. 10 of a file as SHELXL writes it
+        self.params = {"snum.refinement.max_cycles": 10}
         self.scheduled = []  # (due time, macro)
         self.index_work = []  # tool lines added to index-work.htm
         self.refinements = 0
@@ -309,15 +317,25 @@ class Olex2(object):
         return sorted(a.state() for a in self.atoms if not a.deleted)
 
     def correct_labels(self):
-        """Olex2's label corrector, run by GetRefinementModel: over 4 characters trimmed,
-        a label repeated within a residue renamed to a free one of its element."""
-        seen = set()
+        """Olex2's label corrector as GetRefinementModel runs it (repository/py_core.cpp
+        pyRefModel: LabelCorrector(GetMaxLabelLength(), DoRenameParts()), xlib/
+        label_corrector.h): every live atom in asymmetric-unit order, Q-peaks too; a label
+        over 4 characters trimmed; one already seen (in any PART: rename_parts is on by
+        default) renamed by one iterator per element that starts at the element and 1 and
+        skips only the labels seen so far, so a later atom holding the label it gives is
+        renamed in turn when reached (C1, C1, C2 become C1, C2, C3). Residue atoms are
+        checked within their residue (how GetResiLabel writes their key was not read)."""
+        seen, numbers = set(), {}
         for atom in self.live():
-            if atom.type == "Q":
-                continue
             label = atom.label[:MAX_LABEL]
             if (label.upper(), atom.resi) in seen:
-                label = self._free_label(atom.type, atom.resi, seen)
+                number = numbers.get(atom.type, 1)
+                while ("%s%d" % (atom.type, number)).upper() in [
+                    k for k, r in seen if r == atom.resi
+                ]:
+                    number += 1
+                label = "%s%d" % (atom.type, number)
+                numbers[atom.type] = number + 1
             seen.add((label.upper(), atom.resi))
             atom.label = label
 
@@ -370,15 +388,23 @@ class Olex2(object):
             self.errors.append("name: invalid label %s" % args[1])
             return True
         entry = [("name", atom, atom.label, atom.type, atom.peak)]
-        holder = self.find(_address(args[1], atom.resi))
-        if holder is not None and holder is not atom:  # the other atom gets a free label
-            entry.append(("name", holder, holder.label, holder.type, holder.peak))
-            holder.label = self._free_label(holder.type, holder.resi)
-        self.undo_stack.append(("group", entry))
+        holders = [  # TAsymmUnit::FindDiplicateLabels: the atom's own residue, any PART
+            a
+            for a in self.live()
+            if a is not atom and a.resi == atom.resi and a.label.upper() == args[1].upper()
+        ]
         self.selection = []  # without -cs, name clears the selection (gxmacro.cpp macName)
         atom.label, atom.type = args[1], new_type
         if new_type != "Q":
             atom.peak = 0.0
+        for holder in holders:
+            # gxapp.cpp TGXApp::Name(TXAtom&, const olxstr&): after the rename each other atom
+            # of that label takes TLabelChecker::CheckLabel's, its element and the first free
+            # number in the residue (N1..N9, N10..), the renamed atom's old label free again;
+            # in the same undo entry (undo->AddAtom)
+            entry.append(("name", holder, holder.label, holder.type, holder.peak))
+            holder.label = self._free_label(holder.type, holder.resi)
+        self.undo_stack.append(("group", entry))
         return True
 
     def _cmd_kill(self, args):
@@ -428,10 +454,28 @@ class Olex2(object):
         return deleted
 
     def _cmd_sel(self, args):
-        if args == ["-u"]:
-            self.selection = []
+        """GXLibMacros::macSel (gxlib/gxmacro.cpp) for atom lists: -u alone unselects all, -a
+        alone selects all (app.SelectAll); atoms named with -u are unselected, with -i
+        toggled; atoms named without an option are added to the selection, never replacing
+        it (TGXApp::SelectAtoms with Invert false: each atom not yet selected is selected).
+        A name that finds no atom is skipped and the macro still succeeds, so `sel C9` of a
+        deleted C9 is True through olex.m and selects nothing."""
+        options = set(a[1:] for a in args if a in ("-u", "-a", "-i"))
+        names = [a for a in args if a not in ("-u", "-a", "-i")]
+        if not names:
+            if "u" in options:
+                self.selection = []
+            elif "a" in options:
+                self.selection = list(self.live())
             return True
-        self.selection = [a for label in args for a in self.find_all(label)]
+        for atom in [a for label in names for a in self.find_all(label)]:
+            chosen = atom in self.selection
+            if "u" in options and chosen:
+                self.selection.remove(atom)
+            elif "i" in options and chosen:
+                self.selection.remove(atom)
+            elif "u" not in options and not chosen:
+                self.selection.append(atom)
         return True
 
     def _cmd_center(self, args):
@@ -695,8 +739,15 @@ class Olex2(object):
         )
 
     def _cmd_refine(self, args):
-        """A SHELXL refinement: the model stays where it was (this double moves nothing) and,
-        as olex2-gui's RunPrg.runAfterProcess does, the .res it wrote is loaded: reload()."""
+        """Olex2's `refine [l.s.=-1] [plan=-1.1]` macro (olex2-gui macro.xld): a first argument
+        other than -1 goes to spy.SetMaxCycles, which keeps it as the structure's own cycle
+        count (OlexFunctions.SetMaxCycles: SetParam('snum.refinement.max_cycles'), and
+        programSettings.onMaxCyclesChange rewrites the L.S./CGLS instruction), so a later
+        plain `refine` (Olex2's button) refines that many cycles too. Then a SHELXL
+        refinement: the model stays where it was (this double moves nothing) and, as
+        olex2-gui's RunPrg.runAfterProcess does, the .res it wrote is loaded: reload()."""
+        if args and args[0] != "-1":
+            self.params["snum.refinement.max_cycles"] = int(args[0])
         self.refinements += 1
         self.reload()
         return True
@@ -715,6 +766,15 @@ class Olex2(object):
             order += [h for h in riding if h.pivot is atom]
         self.atoms = order + [a for a in live if a.type == "Q"]
         self.undo_stack, self.selection, self.labels = [], [], {}
+
+    def refill_vfs(self):
+        """Olex2 filling its virtual files afresh: what plugins wrote is gone until each
+        VFSDependent's load_ressources puts its own back (olex2-gui PluginTools.py
+        VFSDependent; gui/help GetHelp.load_ressources). What triggers it in Olex2 (a skin
+        change, a GUI reload) was not read."""
+        self.vfs = {}
+        for dependent in self.vfs_dependents:
+            dependent.load_ressources()
 
     def _cmd_undo(self, args):
         if not self.undo_stack:

@@ -32,6 +32,12 @@ class OlexFunctions(object):
             return
         STATE.vfs[name] = text
 
+    def SetMaxCycles(self, max_cycles):
+        """OlexFunctions.SetMaxCycles: the structure's own cycle count
+        (SetParam('snum.refinement.max_cycles'); programSettings.onMaxCyclesChange puts it in
+        the L.S./CGLS instruction); a failure is printed, never raised."""
+        STATE.params["snum.refinement.max_cycles"] = max_cycles
+
     def UpdateHtml(self, name=""):
         return olx.html.Update(name) if name else olx.html.Update()
 

@@ -4,13 +4,20 @@ from _olex2 import STATE
 
 
 def SGInfo(*args):
-    """None when no structure is open (py_core.cpp pySGInfo)."""
+    """None when no structure is open (py_core.cpp pySGInfo). "MatricesAll" is every
+    operator of the group, centring and inversion included (include_lattice true unless a
+    group is named with False: GetMatrices(ml, mattAll)), each three rows built as
+    Py_BuildValue("(iiid)(iiid)(iiid)"): whole-number rotations, a float translation."""
     if STATE.file is None:
         return None
+    matrices = tuple(
+        tuple((int(round(r[0])), int(round(r[1])), int(round(r[2])), float(r[3])) for r in m)
+        for m in STATE.matrices
+    )
     return {
         "Number": 0,
-        "MatricesAll": tuple(STATE.matrices),
-        "Matrices": tuple(STATE.matrices),
+        "MatricesAll": matrices,
+        "Matrices": matrices,
         "Centrosymmetric": False,
     }
 

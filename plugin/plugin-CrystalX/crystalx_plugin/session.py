@@ -30,8 +30,9 @@ WARM_UP = {  # a tiny structure whose assignment loads the core's models
 
 
 class Session(object):
-    def __init__(self, olex, olx, olex_core, core, settings, out_dir):
+    def __init__(self, olex, olx, olex_core, core, settings, out_dir, ov=None):
         self.olex, self.olx, self.olex_core = olex, olx, olex_core
+        self.ov = ov  # olexFunctions.OlexFunctions: the structure's own refinement settings
         self.core = core  # CoreProcess
         self.settings = settings  # callable: name → value (phil)
         self.out_dir = out_dir
@@ -204,7 +205,16 @@ class Session(object):
         return journal
 
     def refine(self, journal=None):
-        self.olex.m("refine %d" % int(self.settings("refine_cycles")))
+        """Refine `refine_cycles` cycles. Olex2's refine macro hands its first argument to
+        spy.SetMaxCycles (olex2-gui macro.xld `refine`), which keeps it as the structure's
+        own cycle count (olexFunctions.py SetMaxCycles: snum.refinement.max_cycles, and the
+        L.S. instruction through programSettings.onMaxCyclesChange), so the structure's own
+        count is put back afterwards: Olex2's Refine button refines as many as before."""
+        cycles = int(self.settings("refine_cycles"))
+        own = self.ov.GetParam("snum.refinement.max_cycles") if self.ov is not None else None
+        self.olex.m("refine %d" % cycles)
+        if own is not None and str(own) != str(cycles):
+            self.ov.SetMaxCycles(own)
         for entry in [journal] if journal else self.journals[-1:]:
             entry.refined = True
 
