@@ -1,11 +1,12 @@
 """Odd but legal SHELX files, read as SHELXL reads them and written back with the user's lines.
 
-The rules are the SHELXL manual's ('Alphabetical list of SHELXL instructions', the same text
-as SHELXL-97's chapter 7, www.msg.ucsf.edu/local/programs/shelxl/ch_07.html): 'Continuation
-lines are flagged by '=' at the end of a line, the instruction being continued on the next line
-which must start with one or more spaces. Other lines beginning with spaces are treated as
-comments ... All characters following '!' or '=' in an instruction line are ignored.' A file
-that breaks one is refused in one line naming the line, never read in a way SHELXL would not.
+The rules are the SHELXL manual's ('Alphabetical list of SHELXL instructions',
+shelx.uni-ac.gwdg.de/SHELX/shelxl_html.php; the same text as SHELXL-97's chapter 7,
+www.msg.ucsf.edu/local/programs/shelxl/ch_07.html): 'Continuation lines are flagged by '='
+at the end of a line, the instruction being continued on the next line which must start with
+one or more spaces. Other lines beginning with spaces are treated as comments ... All
+characters following '!' or '=' in an instruction line are ignored.' A file that breaks one
+is refused in one line naming the line, never read in a way SHELXL would not.
 """
 
 from dataclasses import replace
