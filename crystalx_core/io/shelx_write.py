@@ -39,6 +39,20 @@ RESIDUE_CLASS = "RES"  # the class a fresh .ins gives residues whose own class i
 _CLOSE = dict(rel_tol=1e-9, abs_tol=1e-7)
 
 
+def _left_open(region: list[ShelxLine]) -> tuple[int, set[str]]:
+    """(line of the atom list's last atom, the groups, AFIX and/or PART, that it is in and no
+    line after it closes)."""
+    atoms = [line for line in region if isinstance(line, AtomLine)]
+    if not atoms:
+        return 0, set()
+    last = atoms[-1]
+    after = [line.keyword for line in region if line.number > last.number]
+    groups = {"AFIX"} if last.site and last.site.afix and "AFIX" not in after else set()
+    if last.site and last.site.part and "PART" not in after:
+        groups.add("PART")
+    return last.number, groups
+
+
 def _numbered(closings: list[tuple[int | None, str]]) -> list[tuple[float, str]]:
     """The closing AFIX 0 / PART 0 lines with the file line each goes at: the file's own at
     theirs, a new one just after them (before anything placed with them where there are
@@ -198,9 +212,14 @@ class _SiteWriter:
                 return line.number, line.text
         return None, ("AFIX   0" if keyword == "AFIX" else "PART 0") + self.nl
 
-    def close(self) -> list[str]:
-        closings = [self._closing("AFIX", None)] if self.afix[0] else []
-        closings += [self._closing("PART", None)] if self.part[0] else []
+    def close(self, left_open: tuple[int, set[str]] = (0, set())) -> list[str]:
+        """The AFIX 0 / PART 0 that end the atom list; `left_open` (the file's last atom line,
+        the groups the file leaves open after it) are left open as the file left them when
+        that atom is the last written (FC_SH2185 ends in PART 2 before HKLF)."""
+        last, groups = left_open
+        kept = groups if last and self.last_line == last else set()
+        closings = [self._closing("AFIX", None)] if self.afix[0] and "AFIX" not in kept else []
+        closings += [self._closing("PART", None)] if self.part[0] and "PART" not in kept else []
         self.afix, self.part = (0, None), (0, None)
         self.rigid = set()
         return [text for _, text in sorted(_numbered(closings), key=lambda item: item[0])]
@@ -641,7 +660,7 @@ def render_with_sites(
         while origin is not None and pending and pending[0].number < origin.number:
             between.append(pending.pop(0))
         out += writer.emit(index, site, origin, between)
-    out += writer.close()
+    out += writer.close(_left_open(lines[start:end]))
     tail = lines[end:]
     if refined and not shelx_file.carries_reflections():  # HKLF -n: its data follow
         # lines after HKLF are not parsed into keywords: END is the first word
