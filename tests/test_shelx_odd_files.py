@@ -5,8 +5,8 @@ shelx.uni-ac.gwdg.de/SHELX/shelxl_html.php; the same text as SHELXL-97's chapter
 www.msg.ucsf.edu/local/programs/shelxl/ch_07.html): 'Continuation lines are flagged by '='
 at the end of a line, the instruction being continued on the next line which must start with
 one or more spaces. Other lines beginning with spaces are treated as comments ... All
-characters following '!' or '=' in an instruction line are ignored.' A file that breaks one
-is refused in one line naming the line, never read in a way SHELXL would not.
+characters following '!' or '=' in an instruction line are ignored.' A line after '=' that
+does not start with a blank is read as Olex2 reads it (xlib/ins.cpp), and named in a note.
 """
 
 from dataclasses import replace
@@ -74,19 +74,39 @@ def test_what_follows_an_equals_sign_is_no_atom_of_the_instruction():
 
 
 @pytest.mark.parametrize(
-    "following",
-    ["SADI C1 C3 C2 C4", "REM the other pairs", "! the other pairs", "C5 1 0.3 0.3 0.3 11 0.05"],
+    "following, fields",
+    [
+        ("SADI C1 C3 C2 C4", ["C1", "C2", "C3", "C4", "SADI", "C1", "C3", "C2", "C4"]),
+        ("REM the other pairs", ["C1", "C2", "C3", "C4", "REM", "the", "other", "pairs"]),
+        ("! the other pairs", ["C1", "C2", "C3", "C4"]),
+    ],
 )
-def test_a_line_after_an_equals_sign_must_start_with_a_blank(following):
-    """The manual's continuation line 'must start with one or more spaces'. One that does not
-    was merged into the instruction (SADI C1 C2 SADI C1 C3 ...) or, a '!' or REM line, taken
-    as the continuation while the indented atoms after it became a comment: refused, naming
-    the line, with what to do."""
+def test_a_line_after_an_equals_sign_without_a_blank_is_joined_and_noted(
+    tmp_path, following, fields
+):
+    """The manual's continuation line 'must start with one or more spaces'; Olex2's reader
+    (xlib/ins.cpp, TIns::Preprocess) joins the line after an '=' whatever it starts with, and
+    so does dkratzert/ShelXFile. Such a file is read as they read it (never refused: a file
+    Olex2 opens), the line is named in a note, and the indented line after it is a comment."""
+    path = tmp_path / "x.res"
     text = HEADER + f"SADI C1 C2 C3 C4 =\n{following}\n  C1 C3 C2 C4\n" + ATOMS
-    with pytest.raises(InputError, match="line 8 ends in '=' .continued., but this line") as err:
-        parse_shelx(text, "x.res")
-    assert err.value.line == 9
-    assert "indent it, or end line 8 without the equals sign" in str(err.value)
+    path.write_text(text)
+    loaded = load(path)
+    sadi = next(line for line in loaded.shelx.lines if line.keyword == "SADI")
+    assert sadi.fields == fields
+    assert [line.kind for line in loaded.shelx.lines if line.number == 10] == ["comment"]
+    assert loaded.notes[0] == (
+        "line 9 of x.res: after a line ending in '=' but not starting with a blank as a "
+        "continuation line must; read as its continuation, as Olex2 reads it (indent it, or "
+        "drop the '=', to say which)"
+    )
+    assert loaded.shelx.render() == text
+
+
+def test_indented_continuations_give_no_note(tmp_path):
+    path = tmp_path / "x.res"
+    path.write_text(HEADER + "SADI C1 C2 C3 C4 =\n  C1 C3 C2 C4\n" + ATOMS)
+    assert load(path).notes == ()
 
 
 def test_a_continuation_indented_by_a_tab_or_after_a_comment_is_read():

@@ -1,9 +1,9 @@
 """SHELX .ins/.res files, read line by line so that nothing the user wrote is lost.
 
 Modelled on dkratzert/ShelXFile: every instruction (one physical line, or several joined
-by an `=`, after which SHELXL ignores the rest of the line, each next line starting with a
-blank as the manual's continuation lines must) becomes a ShelxLine that keeps
-its verbatim text and its 1-based line number. `render()` therefore gives the file back byte
+by an `=`, after which SHELXL ignores the rest of the line; a next line that does not start
+with a blank, as the manual's continuation lines must, is joined as Olex2 joins it, and
+noted) becomes a ShelxLine that keeps its verbatim text and its 1-based line number. `render()` therefore gives the file back byte
 for byte, every error names the line, and the writer (`io.shelx_write.render_with_sites`) can
 swap the atom list while every other instruction stays.
 
@@ -122,6 +122,9 @@ class ShelxFile:
     cards: dict[str, ShelxLine] = field(
         default_factory=dict
     )  # first CELL, HKLF, TWIN, BASF, NEUT, ... line
+    # lines read as the continuation of a line ending in '=' that do not start with a blank
+    # as the manual's continuation lines must: 'line (of file)'
+    unindented: list[str] = field(default_factory=list)
 
     def reflection_format(self) -> HklfFormat:
         """How the reflections this file refines against are to be read (its HKLF instruction);
@@ -192,6 +195,19 @@ class ShelxFile:
                 f"DISP {element} (line {card.number}): f' and f'' not both given; {used} used"
             )
         return tuple(notes)
+
+    def continuation_notes(self) -> tuple[str, ...]:
+        """A note naming the lines joined to a line ending in '=' though they do not start with
+        a blank (the manual's continuation lines must): read as Olex2 reads them, which may not
+        be what the user meant ('REM ...' there takes the place of the continuation)."""
+        if not self.unindented:
+            return ()
+        many = "s" if len(self.unindented) > 1 else ""
+        return (
+            f"line{many} {', '.join(self.unindented)} of {Path(self.path).name}: after a line "
+            "ending in '=' but not starting with a blank as a continuation line must; read as "
+            "its continuation, as Olex2 reads it (indent it, or drop the '=', to say which)",
+        )
 
     def unread_notes(self) -> tuple[str, ...]:
         """A note naming the lines that are neither an instruction nor an atom (a misspelt
@@ -465,14 +481,12 @@ class _Parser:
             following = physical[index + count]
             if following.strip() and following[0] not in " \t":
                 # SHELXL manual ('Alphabetical list of SHELXL instructions'): the instruction
-                # goes on 'on the next line which must start with one or more spaces'; read
-                # as one, an instruction, REM or '!' line here would be merged or lost
-                raise self.error(
-                    f"line {index + count} ends in '=' (continued), but this line does not "
-                    "start with a blank as a continuation line must: indent it, or end line "
-                    f"{index + count} without the equals sign",
-                    index + count + 1,
-                )
+                # goes on 'on the next line which must start with one or more spaces'. Olex2
+                # (xlib/ins.cpp, TIns::Preprocess) and ShelXFile join the next line whatever
+                # it starts with, and SHELXL's own reading of such a file is not documented:
+                # read as they read it, and noted, rather than refuse a file they accept
+                where = f" of {Path(self.path).name}" if self.depth else ""
+                self.shelx.unindented.append(f"{index + count + 1}{where}")
             count += 1
         return count
 
