@@ -15,7 +15,6 @@ import crystalx_core  # noqa: F401  (cctbx before gemmi)
 import gemmi
 import pytest
 
-from crystalx_core.errors import InputError
 from crystalx_core.io import load
 from crystalx_core.io.shelx_read import parse_shelx
 from crystalx_core.io.shelx_restraints import user_restraints

@@ -3,9 +3,10 @@
 Modelled on dkratzert/ShelXFile: every instruction (one physical line, or several joined
 by an `=`, after which SHELXL ignores the rest of the line; a next line that does not start
 with a blank, as the manual's continuation lines must, is joined as Olex2 joins it, and
-noted) becomes a ShelxLine that keeps its verbatim text and its 1-based line number. `render()` therefore gives the file back byte
-for byte, every error names the line, and the writer (`io.shelx_write.render_with_sites`) can
-swap the atom list while every other instruction stays.
+noted) becomes a ShelxLine that keeps its verbatim text and its 1-based line number.
+`render()` therefore gives the file back byte for byte, every error names the line, and the
+writer (`io.shelx_write.render_with_sites`) can swap the atom list while every other
+instruction stays.
 
 Site occupancies in a Structure are chemical (as in a CIF); the SHELX sof also carries the
 site-symmetry factor (0.25 for an atom on a 4-fold special position), so both are converted
@@ -27,6 +28,7 @@ from pathlib import Path
 
 from cctbx import adptbx, sgtbx, uctbx
 
+from crystalx_core.crystallography.convert import u_star
 from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import InputError
 from crystalx_core.io.files import line_end, read_input_bytes
@@ -875,9 +877,7 @@ class _Parser:
         orthogonal cell: FC_p31c's riding H came out up to 0.0035 Å² off its CIF's Uiso."""
         if self._unit_cell is None:
             self._unit_cell = uctbx.unit_cell(self.shelx.cell)
-        u11, u22, u33, u23, u13, u12 = u_aniso
-        u_star = adptbx.u_cif_as_u_star(self._unit_cell, (u11, u22, u33, u12, u13, u23))
-        return float(adptbx.u_star_as_u_iso(self._unit_cell, u_star))
+        return float(adptbx.u_star_as_u_iso(self._unit_cell, u_star(u_aniso, self._unit_cell)))
 
     def _u_iso(self, code: float, label: str, number: int) -> float:
         if RIDING_U[0] < code < RIDING_U[1]:
