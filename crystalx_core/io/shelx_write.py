@@ -86,7 +86,7 @@ class _SiteWriter:
         newline: str,
         origins: dict[int, AtomLine] | None = None,
         fv_offset: int = 0,
-        closing: list[ShelxLine] = (),
+        closing: Sequence[ShelxLine] = (),
     ):
         self.sfac_index = {element: k + 1 for k, element in enumerate(structure.sfac)}
         self.source = structure.source or None
