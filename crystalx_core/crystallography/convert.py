@@ -109,10 +109,16 @@ def scatterer(site: Site, unit_cell) -> xray.scatterer:
         scattering_type=site.element,
     )
     if site.u_aniso is not None:
-        u11, u22, u33, u23, u13, u12 = site.u_aniso
-        out.u_star = adptbx.u_cif_as_u_star(unit_cell, (u11, u22, u33, u12, u13, u23))
+        out.u_star = u_star(site.u_aniso, unit_cell)
         out.flags.set_use_u_iso(False).set_use_u_aniso(True)
     return out
+
+
+def u_star(u_aniso: tuple[float, ...], unit_cell) -> tuple[float, ...]:
+    """cctbx's u_star of Uij given in SHELX order (U11 U22 U33 U23 U13 U12; cctbx's U_cif
+    order ends U12 U13 U23)."""
+    u11, u22, u33, u23, u13, u12 = u_aniso
+    return adptbx.u_cif_as_u_star(unit_cell, (u11, u22, u33, u12, u13, u23))
 
 
 def from_xray_structure(

@@ -198,7 +198,9 @@ def _followed(line, current: int, renamed: dict[str, str], gone: set[str]):
 
     pieces = []
     for physical in line.text.splitlines(keepends=True):
-        code = physical.partition("!")[0]  # what follows '!' is a comment
+        # what follows '!' or '=' on a line is a comment (SHELXL manual, 'Alphabetical list of
+        # SHELXL instructions'): 'SADI C1 C2 = was H5' names no H5
+        code = physical.partition("!")[0].partition("=")[0]
         pieces.append(_TOKEN.sub(follow, code) + physical[len(code) :])
     return "".join(pieces), missing
 

@@ -1,10 +1,12 @@
 """SHELX .ins/.res files, read line by line so that nothing the user wrote is lost.
 
 Modelled on dkratzert/ShelXFile: every instruction (one physical line, or several joined
-by an `=`, after which SHELXL ignores the rest of the line) becomes a ShelxLine that keeps
-its verbatim text and its 1-based line number. `render()` therefore gives the file back byte
-for byte, every error names the line, and the writer (`io.shelx_write.render_with_sites`) can
-swap the atom list while every other instruction stays.
+by an `=`, after which SHELXL ignores the rest of the line; a next line that does not start
+with a blank, as the manual's continuation lines must, is joined as Olex2 joins it, and
+noted) becomes a ShelxLine that keeps its verbatim text and its 1-based line number.
+`render()` therefore gives the file back byte for byte, every error names the line, and the
+writer (`io.shelx_write.render_with_sites`) can swap the atom list while every other
+instruction stays.
 
 Site occupancies in a Structure are chemical (as in a CIF); the SHELX sof also carries the
 site-symmetry factor (0.25 for an atom on a 4-fold special position), so both are converted
@@ -24,8 +26,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from cctbx import sgtbx
+from cctbx import adptbx, sgtbx, uctbx
 
+from crystalx_core.crystallography.convert import u_star
 from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import InputError
 from crystalx_core.io.files import line_end, read_input_bytes
@@ -121,6 +124,9 @@ class ShelxFile:
     cards: dict[str, ShelxLine] = field(
         default_factory=dict
     )  # first CELL, HKLF, TWIN, BASF, NEUT, ... line
+    # lines read as the continuation of a line ending in '=' that do not start with a blank
+    # as the manual's continuation lines must: 'line (of file)'
+    unindented: list[str] = field(default_factory=list)
 
     def reflection_format(self) -> HklfFormat:
         """How the reflections this file refines against are to be read (its HKLF instruction);
@@ -191,6 +197,41 @@ class ShelxFile:
                 f"DISP {element} (line {card.number}): f' and f'' not both given; {used} used"
             )
         return tuple(notes)
+
+    def continuation_notes(self) -> tuple[str, ...]:
+        """A note naming the lines joined to a line ending in '=' though they do not start with
+        a blank (the manual's continuation lines must): read as Olex2 reads them, which may not
+        be what the user meant ('REM ...' there takes the place of the continuation)."""
+        if not self.unindented:
+            return ()
+        many = "s" if len(self.unindented) > 1 else ""
+        return (
+            f"line{many} {', '.join(self.unindented)} of {Path(self.path).name}: after a line "
+            "ending in '=' but not starting with a blank as a continuation line must; read as "
+            "its continuation, as Olex2 reads it (indent it, or drop the '=', to say which)",
+        )
+
+    def unread_notes(self) -> tuple[str, ...]:
+        """A note naming the lines that are neither an instruction nor an atom (a misspelt
+        instruction, 'SADY C1 C2'), which SHELXL stops at: kept in the .res as written, never
+        read, and said so rather than left out unseen."""
+        unread: list[str] = []
+
+        def walk(lines, where=""):
+            for line in lines:
+                if line.kind == "include":
+                    walk(line.included, f" of {line.fields[0]}")
+                elif line.kind == "unknown":
+                    unread.append(f"{line.number}{where} ({line.fields[0]})")
+
+        walk(self.lines)
+        if not unread:
+            return ()
+        many = "s" if len(unread) > 1 else ""
+        return (
+            f"line{many} {', '.join(unread)} of {Path(self.path).name}: neither a SHELX "
+            f"instruction nor an atom (label, SFAC number, x y z): not read, kept as written",
+        )
 
     @property
     def atoms(self) -> list[AtomLine]:
@@ -406,6 +447,7 @@ class _Parser:
         self.cards = self.shelx.cards  # CELL, LATT, SYMM, UNIT, ... lines for messages
         self.residue = 0  # of the last RESI
         self.label_lines: dict[str, int] = {}  # atom address (C1, C1_2) → its line
+        self._unit_cell = None  # cctbx's, for Ueq (made once the first Uij are read)
 
     def error(self, message: str, line: int) -> InputError:
         return InputError(message, self.path, line)
@@ -441,6 +483,15 @@ class _Parser:
                 raise self.error(
                     "the file ends inside a '=' continuation (truncated?)", index + count
                 )
+            following = physical[index + count]
+            if following.strip() and following[0] not in " \t":
+                # SHELXL manual ('Alphabetical list of SHELXL instructions'): the instruction
+                # goes on 'on the next line which must start with one or more spaces'. Olex2
+                # (xlib/ins.cpp, TIns::Preprocess) and ShelXFile join the next line whatever
+                # it starts with, and SHELXL's own reading of such a file is not documented:
+                # read as they read it, and noted, rather than refuse a file they accept
+                where = f" of {Path(self.path).name}" if self.depth else ""
+                self.shelx.unindented.append(f"{index + count + 1}{where}")
             count += 1
         return count
 
@@ -610,18 +661,23 @@ class _Parser:
         self.cards.setdefault("SYMM", card)
 
     def _sfac(self, card):
+        """`SFAC E1 E2 ...` or the long form `SFAC E a1 b1 ... c f' f'' mu r wt`; an element
+        may be written `$E` (SHELXS manual, SFAC: the '$' 'is allowed for logical consistency
+        with certain SHELXL instructions but is ignored', as in DISP $E)."""
         if not card.fields:
             raise self.error("SFAC without element symbols", card.number)
         if len(card.fields) > 1 and _is_number(card.fields[1]):  # SFAC E a1 b1 ... c f' f'' ...
             numbers = self._numbers(card, card.fields[1:], "SFAC " + card.fields[0])
-            symbol = normalise_symbol(card.fields[0], self.path, card.number)
+            symbol = normalise_symbol(card.fields[0].lstrip("$"), self.path, card.number)
             self.shelx.sfac_long[symbol] = card
             self.shelx.sfac.append(symbol)
             if len(numbers) >= 11 and symbol not in self.shelx.dispersion:  # DISP's, if given, win
                 self.shelx.dispersion[symbol] = (numbers[9], numbers[10])
                 self.shelx.dispersion_lines[symbol] = card
         else:
-            self.shelx.sfac += [normalise_symbol(s, self.path, card.number) for s in card.fields]
+            self.shelx.sfac += [
+                normalise_symbol(s.lstrip("$"), self.path, card.number) for s in card.fields
+            ]
 
     def _disp(self, card):
         """`DISP E f' f'' [mu]` (E with or without '$'): the anomalous dispersion of E that
@@ -805,7 +861,7 @@ class _Parser:
             site.u_aniso = tuple(
                 decode_parameter(code, fvars, "U", self.path, number) for code in card.u_codes
             )
-            site.u_iso = sum(site.u_aniso[:3]) / 3
+            site.u_iso = self._u_eq(site.u_aniso)
         elif card.u_codes:
             site.u_iso = self._u_iso(card.u_codes[0], label, number)
             if site.u_iso < MIN_U_ISO:
@@ -817,6 +873,14 @@ class _Parser:
             self.previous_ueq = site.u_iso
         card.site = site
         return card
+
+    def _u_eq(self, u_aniso: tuple[float, ...]) -> float:
+        """Ueq, a third of the trace of U on Cartesian axes: what SHELXL multiplies a riding
+        Uiso (-1.2, -1.5) by and writes to the CIF. The mean of U11 U22 U33 is that only in an
+        orthogonal cell: FC_p31c's riding H came out up to 0.0035 Å² off its CIF's Uiso."""
+        if self._unit_cell is None:
+            self._unit_cell = uctbx.unit_cell(self.shelx.cell)
+        return float(adptbx.u_star_as_u_iso(self._unit_cell, u_star(u_aniso, self._unit_cell)))
 
     def _u_iso(self, code: float, label: str, number: int) -> float:
         if RIDING_U[0] < code < RIDING_U[1]:

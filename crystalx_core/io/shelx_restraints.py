@@ -67,8 +67,10 @@ def user_restraints(shelx_file: ShelxFile | None, structure: Structure) -> tuple
         if text.lstrip().upper().startswith("REM"):
             gone += 1
             continue
+        # SHELXL reads a line up to '!' or '=' (manual, 'Alphabetical list of SHELXL
+        # instructions'): 'SADI C1 C2 = ring A' goes on on the next line, without 'ring A'
         words = " ".join(
-            physical.partition("!")[0].replace("=", " ") for physical in text.splitlines()
+            physical.partition("!")[0].partition("=")[0] for physical in text.splitlines()
         ).split()
         words = _ranges_expanded(
             words, [label for label, h in order if not (h and line.keyword in ADP_RESTRAINTS)]

@@ -12,6 +12,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
@@ -38,6 +39,29 @@ RESIDUE_CLASS = "RES"  # the class a fresh .ins gives residues whose own class i
 _CLOSE = dict(rel_tol=1e-9, abs_tol=1e-7)
 
 
+def _left_open(region: list[ShelxLine]) -> tuple[int, set[str]]:
+    """(line of the atom list's last atom, the groups, AFIX and/or PART, that it is in and no
+    line after it closes)."""
+    atoms = [line for line in region if isinstance(line, AtomLine)]
+    if not atoms:
+        return 0, set()
+    last = atoms[-1]
+    after = [line.keyword for line in region if line.number > last.number]
+    groups = {"AFIX"} if last.site and last.site.afix and "AFIX" not in after else set()
+    if last.site and last.site.part and "PART" not in after:
+        groups.add("PART")
+    return last.number, groups
+
+
+def _numbered(closings: list[tuple[int | None, str]]) -> list[tuple[float, str]]:
+    """The closing AFIX 0 / PART 0 lines with the file line each goes at: the file's own at
+    theirs, a new one just after them (before anything placed with them where there are
+    none)."""
+    own = [number for number, _ in closings if number is not None]
+    at = max(own) + 0.5 if own else -1
+    return [(at if number is None else number, text) for number, text in closings]
+
+
 def _field(value: float, decimals: int, width: int) -> str:
     """Right-aligned in `width` columns like SHELXL, always at least one blank before it."""
     return " " + f"{value:.{decimals}f}".rjust(width - 1)
@@ -62,6 +86,7 @@ class _SiteWriter:
         newline: str,
         origins: dict[int, AtomLine] | None = None,
         fv_offset: int = 0,
+        closing: Sequence[ShelxLine] = (),
     ):
         self.sfac_index = {element: k + 1 for k, element in enumerate(structure.sfac)}
         self.source = structure.source or None
@@ -88,6 +113,13 @@ class _SiteWriter:
             if line.site and line.site.part and not is_hydrogen(line.site.element or ""):
                 self.part_sofs.setdefault(line.site.part, []).append(line.sof_code)
         self.shift = _lattice_shift(sites)
+        # the file's own AFIX 0 and PART 0 lines, and the file line of the last site written:
+        # a group closed where the file closed it is closed by the user's line, as written
+        # and in its order ('PART 0', 'AFIX 0' as SHELXL-2014 wrote FC_1979688); a PART 0
+        # between two PART groups stays (the instructions after it stood outside either),
+        # where 'PART 2' alone would end PART 1 too
+        self.closing = sorted(closing, key=lambda line: line.number)
+        self.last_line: int | None = None
 
     def emit(
         self, index: int, site: Site, origin: AtomLine | None, between: list[ShelxLine]
@@ -110,16 +142,21 @@ class _SiteWriter:
         # the PART of the atom written first (a mixed site's atoms may sit in PART 1 and 2)
         part = self._part(atoms[0], sources[0])
         out = []
+        placed = [(line.number, line.text) for line in between]
         if part != self.part and afix == self.afix and afix[0] % 10 not in (5, 6, 9) and afix[0]:
             # riding H of one pivot in two PARTs (beside a disordered neighbour): SHELXL and
             # smtbx build a group of the H under one AFIX, all in one PART, so it opens again
             out.append("AFIX   0" + self.nl)
             self.afix = (0, None)
+        before = origin.number if origin else None
+        closings = []
         if afix != self.afix and self.afix[0] and not (interrupting or resumed):
-            out.append("AFIX   0" + self.nl)
-        if part != self.part and self.part[0] and not part[0]:
-            out.append("PART 0" + self.nl)  # PART n ends PART m by itself
-        placed = [(line.number, line.text) for line in between]
+            closings.append(self._closing("AFIX", before))
+        if part != self.part and self.part[0]:
+            own = self._closing("PART", before)
+            if not part[0] or own[0] is not None:  # PART n ends PART m by itself
+                closings.append(own)
+        placed += _numbered(closings)
         for changed, (n, line), name in (
             (part != self.part, part, "PART {}"),
             (afix != self.afix, afix, "AFIX{:>4}"),
@@ -136,6 +173,7 @@ class _SiteWriter:
                 line = self.part[1]
                 out.append(line.text if line else f"PART {atom.part}{self.nl}")
             out.append(self._atom_text(index, atom, source))
+        self.last_line = origin.number if origin else self.last_line
         return out
 
     def _part(self, site: Site, origin: AtomLine | None) -> tuple[int, ShelxLine | None]:
@@ -164,12 +202,27 @@ class _SiteWriter:
         self.rigid.add(line)
         return False, same and not inside, same and inside
 
-    def close(self) -> list[str]:
-        out = ["AFIX   0" + self.nl] if self.afix[0] else []
-        out += ["PART 0" + self.nl] if self.part[0] else []
+    def _closing(self, keyword: str, before: int | None) -> tuple[int | None, str]:
+        """(line number, text) of the file's own 'AFIX 0' or 'PART 0' between the last site
+        written and the line `before` (None: the end of the atom list), else (None, a new
+        one)."""
+        after = self.last_line
+        for line in self.closing if after is not None else ():
+            if line.keyword == keyword and after < line.number < (before or math.inf):
+                return line.number, line.text
+        return None, ("AFIX   0" if keyword == "AFIX" else "PART 0") + self.nl
+
+    def close(self, left_open: tuple[int, set[str]] = (0, set())) -> list[str]:
+        """The AFIX 0 / PART 0 that end the atom list; `left_open` (the file's last atom line,
+        the groups the file leaves open after it) are left open as the file left them when
+        that atom is the last written (FC_SH2185 ends in PART 2 before HKLF)."""
+        last, groups = left_open
+        kept = groups if last and self.last_line == last else set()
+        closings = [self._closing("AFIX", None)] if self.afix[0] and "AFIX" not in kept else []
+        closings += [self._closing("PART", None)] if self.part[0] and "PART" not in kept else []
         self.afix, self.part = (0, None), (0, None)
         self.rigid = set()
-        return out
+        return [text for _, text in sorted(_numbered(closings), key=lambda item: item[0])]
 
     def _keep(self, value: float, code: float | None) -> float:
         """The original code if it still means `value`, else the value itself."""
@@ -595,24 +648,48 @@ def render_with_sites(
     if new_fvars and not fvar_numbers:
         out += fvar_text
     offset = max(len(fvars), 1) - 1
-    writer = _SiteWriter(structure, sites, fvars, nl, origins, offset)
+    closing = [
+        line
+        for line in lines[start:end]
+        if line.keyword in ("AFIX", "PART") and line.fields[:1] == ["0"]
+    ]
+    writer = _SiteWriter(structure, sites, fvars, nl, origins, offset, closing)
     for index, site in enumerate(sites):
         origin = origins.get(site.line)
         between = []
         while origin is not None and pending and pending[0].number < origin.number:
             between.append(pending.pop(0))
         out += writer.emit(index, site, origin, between)
-    out += writer.close()
+    out += writer.close(_left_open(lines[start:end]))
     tail = lines[end:]
     if refined and not shelx_file.carries_reflections():  # HKLF -n: its data follow
         # lines after HKLF are not parsed into keywords: END is the first word
         ends = (k for k, line in enumerate(tail) if is_end_line(line.text))
         stop = next(ends, len(tail) - 1)
         tail = tail[: stop + 1]
-    out += [line.text for line in pending] + verbatim(tail)
+    out += [line.text for line in pending]
+    if "HKLF" not in shelx_file.cards:  # read as HKLF 4 (ShelxFile.reflection_format)
+        if out and not out[-1].endswith(("\n", "\r")):  # the file's last line had no ending
+            out[-1] += nl
+        out += _hklf_for(shelx_file, nl, notes)
+    out += verbatim(tail)
+    if not any(is_end_line(line.text) for line in tail) and "HKLF" not in shelx_file.cards:
+        out.append("END" + nl)
     if suggested and any(is_end_line(line.text) for line in tail):  # never read as an instruction
         out += [nl, suggested + nl]
     return "".join(out)
+
+
+def _hklf_for(shelx_file: ShelxFile, nl: str, notes) -> list[str]:
+    """'HKLF 4' for a file that has none, before its END: the job read the reflections so, and
+    SHELXL reads them only at the HKLF the .ins 'should always ... finish with' (manual,
+    'Alphabetical list of SHELXL instructions'; a .res written without it stops SHELXL)."""
+    if notes is not None:
+        notes.append(
+            f"{Path(shelx_file.path).name} has no HKLF instruction: its reflections were read "
+            "as HKLF 4, and the .res written says so"
+        )
+    return ["HKLF 4" + nl]
 
 
 def exti_line(value: float) -> str:
