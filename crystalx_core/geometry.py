@@ -423,6 +423,29 @@ def overlapping_sites(
     return found
 
 
+# A metal site outside any PART that is under half occupied (its own and any mixed atoms'
+# occupancies together) is empty in most cells: a vacancy's few percent of metal, as the
+# octahedral M1 of COD 1552546's muscovite (Al at 0.064, 2.19 Å from the μ2-OH OH05, whose
+# one H points into that site: published H13 1.3 Å from it). What the O beside it holds in
+# most cells is read without it: its H may stand where the metal sits in the rest.
+VACANT = 0.5
+
+
+def vacant_metal(site) -> bool:
+    """Whether `site` is a metal site empty in most cells (VACANT)."""
+    return (
+        is_metal(site.element)
+        and site.part == 0
+        and sum(a.occupancy for a in site.with_mixed) < VACANT
+    )
+
+
+def present_bonds(structure: Structure, contacts: list[Contact]) -> list[Contact]:
+    """A site's bonds (from connectivity) without those to a vacant_metal site: the bonds its
+    H keep away from, and count on, in most cells."""
+    return [c for c in contacts if not vacant_metal(structure.sites[c.j])]
+
+
 def are_bonded(bonds: list[list[Contact]], i: int, j: int, distance: float) -> bool:
     """Whether site i is bonded (in `bonds`, from connectivity) to the image of site j
     `distance` Å away: an image is told from the others of j by its distance."""
