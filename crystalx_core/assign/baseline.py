@@ -331,6 +331,16 @@ def _tokened(bonds: list[_Bond]) -> int:
 MU2_COUNTS = {0: 6, 1: 7, 2: 0}
 
 
+def bridging_metals(structure: Structure, site: Site, contacts: list) -> int:
+    """How many metals that hold an O (_holding; not one vacant in most cells) it bridges when
+    it is bonded to metals alone, else 0. `contacts`: the site's from connectivity()."""
+    if site.element != "O":
+        return 0
+    present = present_bonds(structure, contacts)
+    bonds = [_Bond(structure.sites[c.j].element or "C", c.distance, c.cart_j) for c in present]
+    return 0 if _non_metal(bonds) else len(_holding(bonds))
+
+
 def metal_oxygen_prior(structure: Structure, site: Site, contacts: list) -> dict[int, float] | None:
     """For an O bonded to metals alone that bridges two of them (_holding, no bond shortened
     to an M=O), how often the published models give it each H count (MU2_COUNTS, add-one
@@ -338,11 +348,11 @@ def metal_oxygen_prior(structure: Structure, site: Site, contacts: list) -> dict
     tokens called every such O a water, and it gave COD 1552546's μ2-OH two H (p 0.71, one
     0.26); weighed by this it gives one, and a model sure of a μ-aqua keeps it (assign.model).
     `contacts`: the site's from connectivity()."""
-    if site.element != "O":
+    if bridging_metals(structure, site, contacts) != 2:
         return None
     present = present_bonds(structure, contacts)
     bonds = [_Bond(structure.sites[c.j].element or "C", c.distance, c.cart_j) for c in present]
-    if not bonds or _non_metal(bonds) or len(_holding(bonds)) != 2 or not _tokened(bonds):
+    if not _tokened(bonds):  # an M=O bond: an oxo, which the model is left to see
         return None
     total = sum(MU2_COUNTS.values()) + len(MU2_COUNTS)
     return {n: (k + 1) / total for n, k in MU2_COUNTS.items()}
