@@ -11,7 +11,8 @@ groups 1 and 2 (Na+, K+, Mg2+ ... whose contacts to a water's O are no covalent 
 can touch two or three of them) and the rest (transition metals, Al, Zn, Sn ...). Prints the
 H count's distribution for each (metal bonds, ionic or not), the same for the structures that
 hold any H (an oxide's O has none to give: the job places none where the formula has no H),
-and a few examples of each row.
+how many the geometry rules get right before and with baseline._metal_oxygen, and a few
+examples of each row.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import crystalx_core  # noqa: E402, F401  (cctbx before gemmi)
-from crystalx_core.assign.baseline import IONIC_METALS  # noqa: E402
+from crystalx_core.assign.baseline import IONIC_METALS, baseline_h_counts  # noqa: E402
 from crystalx_core.elements import is_hydrogen, is_metal  # noqa: E402
-from crystalx_core.geometry import connectivity  # noqa: E402
+from crystalx_core.geometry import connectivity, one_alternative  # noqa: E402
 from crystalx_core.training.atoms.dataset import h_counts, usable  # noqa: E402
 from crystalx_core.training.sources import corpus_entries  # noqa: E402
 
@@ -48,6 +49,10 @@ def tally(structures) -> tuple[Counter, dict]:
         labels = h_counts(truth)
         with_h = any(is_hydrogen(s.element) for s in truth.sites)
         bonds = connectivity(heavy)
+        alternative = one_alternative(heavy, bonds)
+        rules = {
+            new: baseline_h_counts(heavy, alternative, metal_oxygens=new) for new in (False, True)
+        }
         for k, site in enumerate(heavy.sites):
             if site.element != "O":
                 continue
@@ -57,6 +62,10 @@ def tally(structures) -> tuple[Counter, dict]:
             key = (*found, labels[k])
             counts[key] += 1
             counts[("with H", *key)] += with_h
+            for new in (False, True):
+                counts[("rules", new, *found)] += rules[new][k] == labels[k]
+                counts[("rules", new, "all")] += rules[new][k] == labels[k]
+            counts[("rules", "atoms")] += 1
             if len(examples[key]) < 3:
                 around = "/".join(heavy.sites[c.j].element for c in bonds[k])
                 examples[key].append(f"{name} {site.label} ({around})")
@@ -93,12 +102,21 @@ def main(argv=None) -> int:
     for name, structures in sources:
         counts, examples = tally(structures)
         print(f"{name}: O bonded to metals alone, (metal bonds, metals): H count → atoms")
-        for key in sorted({k[:2] for k in counts if k[0] != "with H"}):
+        for key in sorted({k[:2] for k in counts if k[0] not in ("with H", "rules")}):
             row = {h: counts[(*key, h)] for h in range(5) if counts[(*key, h)]}
             held = {h: counts[("with H", *key, h)] for h in row}
-            print(f"  {key[0]} {key[1]}: {row}; in structures holding H: {held}")
+            before, after = (counts[("rules", new, *key)] for new in (False, True))
+            print(
+                f"  {key[0]} {key[1]}: {row}; in structures holding H: {held}; "
+                f"rules right: {before} before _metal_oxygen, {after} with it"
+            )
             for h in row:
                 print(f"      {h} H e.g. {'; '.join(examples[(*key, h)])}")
+        before, after = (counts[("rules", new, "all")] for new in (False, True))
+        print(
+            f"  rules right on all {counts[('rules', 'atoms')]} such O: {before} before "
+            f"_metal_oxygen (every unshortened one a water), {after} with it"
+        )
     return 0
 
 
