@@ -4,6 +4,7 @@ the published models, the difference map deciding where the reflections are give
 import json
 
 import numpy as np
+import pytest
 
 from crystalx_core.assign.baseline import baseline_h_counts, h_room
 from crystalx_core.cli import main
@@ -98,3 +99,66 @@ def test_mica_solved_from_its_formula_gets_one_h_on_its_mu2_hydroxide(
     assert sorted(a["h_count"] for a in oxygens) == [0, 0, 0, 0, 0, 1]
     (hydroxide,) = [a for a in oxygens if a["h_count"]]
     assert "by the reflections (the model gave 2)" in hydroxide["note"]
+
+
+def test_a_metal_site_empty_in_most_cells_holds_back_no_h():
+    """geometry.vacant_metal: a metal under half occupied outside any PART (M1 of the mica,
+    0.064) is empty in most cells; a mixed site whose atoms fill it, a PART's alternative and a
+    partly occupied non-metal are not."""
+    from dataclasses import replace
+
+    from crystalx_core.geometry import present_bonds, vacant_metal
+
+    al = Site("Al1", "Al", (0.5, 0.5, 0.5))
+    assert vacant_metal(replace(al, occupancy=0.064))
+    assert not vacant_metal(al)
+    assert not vacant_metal(replace(al, occupancy=0.3, part=1))
+    assert not vacant_metal(Site("C1", "C", (0, 0, 0), occupancy=0.2))
+    mixed = replace(al, occupancy=0.4, mixed=(Site("Ti1", "Ti", (0.5, 0.5, 0.5), occupancy=0.6),))
+    assert not vacant_metal(mixed)
+    structure = _cluster(["Al", "Al", "Al"])
+    structure = structure.with_sites(
+        [*structure.sites[:3], replace(structure.sites[3], occupancy=0.064)]
+    )
+    bonds = connectivity(structure)
+    assert [structure.sites[c.j].label for c in present_bonds(structure, bonds[0])] == [
+        "Al1",
+        "Al2",
+    ]
+    # counted as the μ2-O it is in most cells: room for two, the rules' one
+    assert h_room(structure, structure.sites[0], bonds[0]) == 2
+    assert baseline_h_counts(structure)[0] == 1
+
+
+def test_the_mu2_prior_turns_an_unsure_two_into_one_and_keeps_a_sure_mu_aqua():
+    """assign.model weighs the hydrogen model's counts for a μ2-O by MU2_COUNTS (add-one: 7/16,
+    8/16, 1/16): the mica's 0.26/0.71 for one/two becomes one; a model sure of a μ-aqua (0.95)
+    keeps its two; an O with an M=O bond (V–O 1.60 Å) is left as the model has it."""
+    from crystalx_core.assign.model import _placeable
+
+    counts = [0, 1, 2, 3, 4]
+    for given, expected in [((0.02, 0.26, 0.71, 0.01, 0.0), 1), ((0.02, 0.03, 0.95, 0, 0), 2)]:
+        structure = _cluster(["Al", "Al"])
+        bonds = connectivity(structure)
+        probabilities = np.zeros((3, 5))
+        probabilities[0] = given
+        probabilities[1:, 0] = 1.0
+        weighed = _placeable(probabilities, structure, bonds, counts)
+        assert counts[int(weighed[0].argmax())] == expected
+        assert weighed[0, 3:].sum() == 0.0  # room for two at most
+    oxo = _cluster(["V", "V"])
+    oxo = oxo.with_sites([oxo.sites[0], oxo.sites[1], oxo.sites[2]])
+    position = 0.5 + 1.60 * np.array([1, 1, 1]) / np.sqrt(3) / 30.0
+    oxo = oxo.with_sites([oxo.sites[0], replace_frac(oxo.sites[1], position), oxo.sites[2]])
+    bonds = connectivity(oxo)
+    probabilities = np.zeros((3, 5))
+    probabilities[0] = (0.9, 0.08, 0.02, 0, 0)
+    probabilities[1:, 0] = 1.0
+    weighed = _placeable(probabilities, oxo, bonds, counts)
+    assert weighed[0, :3] == pytest.approx([0.9, 0.08, 0.02])
+
+
+def replace_frac(site: Site, frac) -> Site:
+    from dataclasses import replace
+
+    return replace(site, frac=tuple(float(x) for x in frac))
