@@ -290,7 +290,7 @@ def _oxygen(centre: np.ndarray, bonds: list[_Bond]) -> int:
 
 def _metal_oxygen(centre: np.ndarray, bonds: list[_Bond]) -> int:
     """H on an O bonded to metals alone, none of the bonds shortened to an M=O: an aqua ligand
-    (one metal that holds it, _HOLDING) keeps two, as does a water among ionic cations, whose
+    (one metal that holds it, _holding) keeps two, as does a water among ionic cations, whose
     lone pairs touch them; an O bridging two holding metals one (μ2-OH), three one if pyramidal
     (μ3-OH) and none if flat (the μ3-O of an M3O cluster: an sp2 O), four or more none. From
     benchmarks/metal_oxygen_counts.py on the corpus's published models holding H (unshortened
