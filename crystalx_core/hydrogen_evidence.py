@@ -193,7 +193,7 @@ def weigh_hydrogens(
         centre = structure.cartesian(site.frac)
         # a metal site empty in most cells (geometry.vacant_metal) leaves the H its direction:
         # COD 1552546's μ2-OH shows its H (2.8 rms) 39° from the line to its 6 % Al site M1
-        held = present_bonds(structure, bonds[i])
+        held = present_bonds(structure, site, bonds[i])
         bonded = [c.cart_j for c in held if not is_hydrogen(sites[c.j].element)]
         if is_metal(site.element):
             _weigh_metal(evidence, i, site.element, centre, bonded, density)

@@ -289,7 +289,7 @@ def add_riding_hydrogens(
             )
             continue
         # an O's or N's H keep clear of the metals there in most cells (geometry.vacant_metal)
-        present = present_bonds(heavy, bonds[i]) if site.element in ("O", "N") else bonds[i]
+        present = present_bonds(heavy, site, bonds[i]) if site.element in ("O", "N") else bonds[i]
         bonded = _distinct([(heavy.sites[c.j].element, c.cart_j) for c in present])
         second = second_neighbours(heavy, bonds, present[0]) if len(present) == 1 else None
         code, note = choose_hfix(

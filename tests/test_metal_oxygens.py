@@ -102,26 +102,30 @@ def test_mica_solved_from_its_formula_gets_one_h_on_its_mu2_hydroxide(
 
 
 def test_a_metal_site_empty_in_most_cells_holds_back_no_h():
-    """geometry.vacant_metal: a metal under half occupied outside any PART (M1 of the mica,
-    0.064) is empty in most cells; a mixed site whose atoms fill it, a PART's alternative and a
-    partly occupied non-metal are not."""
+    """geometry.vacant_metal: a metal under half as occupied as the O beside it, outside any
+    PART (M1 of the mica, 0.064 beside a full O), is empty in most cells holding the O; a
+    mixed site whose atoms fill it, a PART's alternative, a partly occupied non-metal and a
+    metal as partly occupied as its ligand are not."""
     from dataclasses import replace
 
     from crystalx_core.geometry import present_bonds, vacant_metal
 
     al = Site("Al1", "Al", (0.5, 0.5, 0.5))
-    assert vacant_metal(replace(al, occupancy=0.064))
-    assert not vacant_metal(al)
-    assert not vacant_metal(replace(al, occupancy=0.3, part=1))
-    assert not vacant_metal(Site("C1", "C", (0, 0, 0), occupancy=0.2))
+    o = Site("O1", "O", (0.5, 0.5, 0.6))
+    assert vacant_metal(replace(al, occupancy=0.064), o)
+    assert not vacant_metal(al, o)
+    assert not vacant_metal(replace(al, occupancy=0.3, part=1), o)
+    assert not vacant_metal(Site("C1", "C", (0, 0, 0), occupancy=0.2), o)
     mixed = replace(al, occupancy=0.4, mixed=(Site("Ti1", "Ti", (0.5, 0.5, 0.5), occupancy=0.6),))
-    assert not vacant_metal(mixed)
+    assert not vacant_metal(mixed, o)
+    assert not vacant_metal(replace(al, occupancy=0.3), replace(o, occupancy=0.3))
     structure = _cluster(["Al", "Al", "Al"])
     structure = structure.with_sites(
         [*structure.sites[:3], replace(structure.sites[3], occupancy=0.064)]
     )
     bonds = connectivity(structure)
-    assert [structure.sites[c.j].label for c in present_bonds(structure, bonds[0])] == [
+    present = present_bonds(structure, structure.sites[0], bonds[0])
+    assert [structure.sites[c.j].label for c in present] == [
         "Al1",
         "Al2",
     ]
@@ -162,3 +166,23 @@ def replace_frac(site: Site, frac) -> Site:
     from dataclasses import replace
 
     return replace(site, frac=tuple(float(x) for x in frac))
+
+
+def test_a_partly_occupied_metal_stays_bonded_to_its_as_partly_occupied_ligand(shared_data):
+    """sfarchiv2_2004954 (Sr(ReO4)2·H2O, no PART): the minor Re4b (0.423) and its terminal oxo
+    O44b (0.423) are there in the same cells, so the Re=O bond is kept for O44b (its H kept off
+    it); for the full O41 the Re4b site is empty in most cells and dropped."""
+    from crystalx_core.geometry import present_bonds
+    from crystalx_core.io.cif import read_cif
+
+    structure = read_cif(CORPUS / "sfarchiv2_2004954.cif").structure
+    heavy = structure.with_sites([s for s in structure.sites if s.element != "H"])
+    bonds = connectivity(heavy)
+    labels = [s.label for s in heavy.sites]
+
+    def present(label):
+        i = labels.index(label)
+        return {heavy.sites[c.j].label for c in present_bonds(heavy, heavy.sites[i], bonds[i])}
+
+    assert "Re4b" in present("O44b")
+    assert "Re4b" not in present("O41")

@@ -182,7 +182,7 @@ def baseline_h_counts(
     counts = []
     for k, (site, contacts) in enumerate(zip(heavy, bonds)):
         if site.element == "O" and metal_oxygens:  # a vacant metal site holds back no H
-            contacts = present_bonds(skeleton, contacts)
+            contacts = present_bonds(skeleton, site, contacts)
         made = [
             _Bond(heavy[c.j].element or "C", c.distance, c.cart_j, c.j in aromatic)
             for c in contacts
@@ -336,7 +336,7 @@ def bridging_metals(structure: Structure, site: Site, contacts: list) -> int:
     it is bonded to metals alone, else 0. `contacts`: the site's from connectivity()."""
     if site.element != "O":
         return 0
-    present = present_bonds(structure, contacts)
+    present = present_bonds(structure, site, contacts)
     bonds = [_Bond(structure.sites[c.j].element or "C", c.distance, c.cart_j) for c in present]
     return 0 if _non_metal(bonds) else len(_holding(bonds))
 
@@ -350,7 +350,7 @@ def metal_oxygen_prior(structure: Structure, site: Site, contacts: list) -> dict
     `contacts`: the site's from connectivity()."""
     if bridging_metals(structure, site, contacts) != 2:
         return None
-    present = present_bonds(structure, contacts)
+    present = present_bonds(structure, site, contacts)
     bonds = [_Bond(structure.sites[c.j].element or "C", c.distance, c.cart_j) for c in present]
     if not _tokened(bonds):  # an M=O bond: an oxo, which the model is left to see
         return None
@@ -390,7 +390,7 @@ def h_room(structure: Structure, site: Site, contacts: list) -> int | None:
         # an sp3 O has four places: each metal that holds it (_holding) takes one (μ2: two H
         # at most, a μ-aqua; μ3: one; μ4: none)
         held = _holding(
-            [b for b, c in zip(bonds, contacts) if not vacant_metal(structure.sites[c.j])]
+            [b for b, c in zip(bonds, contacts) if not vacant_metal(structure.sites[c.j], site)]
         )
         if len(held) >= 2:
             return max(0, min(most, 4 - len(held)))
