@@ -33,7 +33,7 @@ counts below, except that each metal bound to an N takes the place of one H.
      > 0.25 Å (M=O oxo), else by the metals outside groups 1-2 and the rare earths
      (_metal_oxygen): one or none 2 (water, aqua ligand), two 1 (μ2-OH), three 1 if
      pyramidal, 0 if flat (μ3-O), four or more 0; a metal site empty in most cells
-     (geometry.vacant_metal) not counted.
+     holding the O (geometry.vacant_metal) not counted.
   B  in a cage (4 or more neighbours, 2 or more of them B): 1 with fewer than 6
      neighbours and none on the exo bond (geometry.exo_bond_taken: an exo OH, Cl,
      alkyl), else 0; otherwise 0 (the model's answer is restricted by h_room and h_fixed,
@@ -72,7 +72,6 @@ from crystalx_core.geometry import (
     one_alternative,
     present_bonds,
     site_multiplicities,
-    vacant_metal,
 )
 from crystalx_core.structure import Site, Structure
 
@@ -305,20 +304,21 @@ def _metal_oxygen(centre: np.ndarray, bonds: list[_Bond]) -> int:
     return 0
 
 
-# The cations whose bonds to an O are ionic enough that a water keeps both H bridging them:
-# groups 1 and 2 and the rare earths (Gd–μ-OH2–Gd: tests/test_baseline.py)
-_IONIC_CATIONS = frozenset(
+# The rare earths: their bonds to an O are ionic enough that a water bridging them may keep
+# both H (Gd–μ-OH2–Gd: tests/test_baseline.py), so, as groups 1-2 (IONIC_METALS), they take
+# none of an O's places and leave its count a water's (as before _metal_oxygen: a Ln4(μ3-OH)4
+# cubane's OH too, which no corpus structure weighs)
+_RARE_EARTHS = frozenset(
     {"Sc", "Y", "La", "Ce", "Pr", "Nd", "Pm", "Sm", "Eu", "Gd", "Tb", "Dy", "Ho", "Er", "Tm"}
     | {"Yb", "Lu"}
 )
+_NOT_HOLDING = IONIC_METALS | _RARE_EARTHS
 
 
 def _holding(bonds: list[_Bond]) -> list[_Bond]:
     """An O's bonds to metals that take one of its four places (not IONIC_METALS or
-    _IONIC_CATIONS)."""
-    return [
-        b for b in bonds if is_metal(b.element) and b.element not in IONIC_METALS | _IONIC_CATIONS
-    ]
+    _RARE_EARTHS)."""
+    return [b for b in bonds if is_metal(b.element) and b.element not in _NOT_HOLDING]
 
 
 def _tokened(bonds: list[_Bond]) -> int:
@@ -331,14 +331,21 @@ def _tokened(bonds: list[_Bond]) -> int:
 MU2_COUNTS = {0: 6, 1: 7, 2: 0}
 
 
-def bridging_metals(structure: Structure, site: Site, contacts: list) -> int:
-    """How many metals that hold an O (_holding; not one vacant in most cells) it bridges when
-    it is bonded to metals alone, else 0. `contacts`: the site's from connectivity()."""
+def _metal_bonds(structure: Structure, site: Site, contacts: list) -> list[_Bond] | None:
+    """The bonds of an O bonded to metals alone, without those to a metal site vacant beside it
+    (geometry.present_bonds), else None. `contacts`: the site's from connectivity()."""
     if site.element != "O":
-        return 0
+        return None
     present = present_bonds(structure, site, contacts)
     bonds = [_Bond(structure.sites[c.j].element or "C", c.distance, c.cart_j) for c in present]
-    return 0 if _non_metal(bonds) else len(_holding(bonds))
+    return None if _non_metal(bonds) else bonds
+
+
+def bridging_metals(structure: Structure, site: Site, contacts: list) -> int:
+    """How many metals that hold an O (_holding; not one vacant beside it) it bridges when it is
+    bonded to metals alone, else 0. `contacts`: the site's from connectivity()."""
+    bonds = _metal_bonds(structure, site, contacts)
+    return 0 if bonds is None else len(_holding(bonds))
 
 
 def metal_oxygen_prior(structure: Structure, site: Site, contacts: list) -> dict[int, float] | None:
@@ -348,10 +355,9 @@ def metal_oxygen_prior(structure: Structure, site: Site, contacts: list) -> dict
     tokens called every such O a water, and it gave COD 1552546's μ2-OH two H (p 0.71, one
     0.26); weighed by this it gives one, and a model sure of a μ-aqua keeps it (assign.model).
     `contacts`: the site's from connectivity()."""
-    if bridging_metals(structure, site, contacts) != 2:
+    bonds = _metal_bonds(structure, site, contacts)
+    if bonds is None or len(_holding(bonds)) != 2:
         return None
-    present = present_bonds(structure, site, contacts)
-    bonds = [_Bond(structure.sites[c.j].element or "C", c.distance, c.cart_j) for c in present]
     if not _tokened(bonds):  # an M=O bond: an oxo, which the model is left to see
         return None
     total = sum(MU2_COUNTS.values()) + len(MU2_COUNTS)
@@ -375,9 +381,10 @@ MAX_BONDS = {"C": 4, "N": 4, "B": 4, "O": 3}
 
 def h_room(structure: Structure, site: Site, contacts: list) -> int | None:
     """The H an atom has room for: a boron-cluster atom (B or C) its one exo bond unless
-    taken (cage atoms have five or six neighbours), a C or N its valence_room, a B or O its
-    MAX_BONDS less its non-metal neighbours; None for any other atom (no limit). `contacts`:
-    the site's from connectivity()."""
+    taken (cage atoms have five or six neighbours), a C or N its valence_room, an O bridging
+    two or more metals that hold it (_holding) four less them, a B or O its MAX_BONDS less its
+    non-metal neighbours; None for any other atom (no limit). `contacts`: the site's from
+    connectivity()."""
     most = MAX_BONDS.get(site.element)
     if most is None:
         return None
@@ -386,14 +393,11 @@ def h_room(structure: Structure, site: Site, contacts: list) -> int | None:
         return _cage_h(structure.cartesian(site.frac), bonds)
     if site.element in ("C", "N"):
         return valence_room(bonds)
-    if site.element == "O" and not _non_metal(bonds):
-        # an sp3 O has four places: each metal that holds it (_holding) takes one (μ2: two H
-        # at most, a μ-aqua; μ3: one; μ4: none)
-        held = _holding(
-            [b for b, c in zip(bonds, contacts) if not vacant_metal(structure.sites[c.j], site)]
-        )
-        if len(held) >= 2:
-            return max(0, min(most, 4 - len(held)))
+    # an sp3 O bonded to metals alone has four places: each metal that holds it (_holding)
+    # takes one (μ2: two H at most, a μ-aqua; μ3: one; μ4: none)
+    held = len(_holding(_metal_bonds(structure, site, contacts) or []))
+    if held >= 2:
+        return max(0, min(most, 4 - held))
     return max(0, most - len(_non_metal(bonds)))
 
 
