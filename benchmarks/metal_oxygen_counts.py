@@ -11,8 +11,9 @@ groups 1 and 2 (Na+, K+, Mg2+ ... whose contacts to a water's O are no covalent 
 can touch two or three of them) and the rest (transition metals, Al, Zn, Sn ...). Prints the
 H count's distribution for each (metal bonds, ionic or not), the same for the structures that
 hold any H (an oxide's O has none to give: the job places none where the formula has no H),
-how many the geometry rules get right before and with baseline._metal_oxygen, and a few
-examples of each row.
+how many the geometry rules get right before and with baseline._metal_oxygen, a few
+examples of each row, and the published counts of the O that baseline.metal_oxygen_prior
+weighs, from which MU2_COUNTS was read (in-sample: the corpus those counts judge).
 """
 
 from __future__ import annotations
@@ -25,7 +26,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import crystalx_core  # noqa: E402, F401  (cctbx before gemmi)
-from crystalx_core.assign.baseline import IONIC_METALS, baseline_h_counts  # noqa: E402
+from crystalx_core.assign.baseline import (  # noqa: E402
+    IONIC_METALS,
+    MU2_COUNTS,
+    baseline_h_counts,
+    metal_oxygen_prior,
+)
 from crystalx_core.elements import is_hydrogen, is_metal  # noqa: E402
 from crystalx_core.geometry import connectivity, one_alternative  # noqa: E402
 from crystalx_core.training.atoms.dataset import h_counts, usable  # noqa: E402
@@ -41,6 +47,17 @@ def kind(structure, contacts) -> tuple[int, str] | None:
     return len(elements), "ionic" if all(ionic) else "other" if not any(ionic) else "mixed"
 
 
+def weighed_counts(heavy, labels: list[int], alternative: list) -> list[int]:
+    """The published H counts (`labels`, dataset.h_counts) of the O that
+    baseline.metal_oxygen_prior weighs, its bonds read as assign.model reads them (`alternative`:
+    one_alternative of the connectivity): the counts MU2_COUNTS holds, over the corpus."""
+    return [
+        labels[k]
+        for k, site in enumerate(heavy.sites)
+        if metal_oxygen_prior(heavy, site, alternative[k]) is not None
+    ]
+
+
 def tally(structures) -> tuple[Counter, dict]:
     counts: Counter = Counter()
     examples: dict = defaultdict(list)
@@ -53,6 +70,8 @@ def tally(structures) -> tuple[Counter, dict]:
         rules = {
             new: baseline_h_counts(heavy, alternative, metal_oxygens=new) for new in (False, True)
         }
+        if with_h:
+            counts.update(("mu2 prior", h) for h in weighed_counts(heavy, labels, alternative))
         for k, site in enumerate(heavy.sites):
             if site.element != "O":
                 continue
@@ -102,7 +121,7 @@ def main(argv=None) -> int:
     for name, structures in sources:
         counts, examples = tally(structures)
         print(f"{name}: O bonded to metals alone, (metal bonds, metals): H count → atoms")
-        for key in sorted({k[:2] for k in counts if k[0] not in ("with H", "rules")}):
+        for key in sorted({k[:2] for k in counts if k[0] not in ("with H", "rules", "mu2 prior")}):
             row = {h: counts[(*key, h)] for h in range(5) if counts[(*key, h)]}
             held = {h: counts[("with H", *key, h)] for h in row}
             before, after = (counts[("rules", new, *key)] for new in (False, True))
@@ -116,6 +135,11 @@ def main(argv=None) -> int:
         print(
             f"  rules right on all {counts[('rules', 'atoms')]} such O: {before} before "
             f"_metal_oxygen (every unshortened one a water), {after} with it"
+        )
+        prior = {h: counts[("mu2 prior", h)] for h in range(5) if counts[("mu2 prior", h)]}
+        print(
+            f"  O the μ2 prior weighs (bridging two holding metals, no M=O; structures holding "
+            f"H): H count → atoms {prior} (baseline.MU2_COUNTS {MU2_COUNTS})"
         )
     return 0
 

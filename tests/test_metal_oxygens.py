@@ -135,8 +135,8 @@ def test_a_metal_site_empty_in_most_cells_holds_back_no_h():
 
 
 def test_the_mu2_prior_turns_an_unsure_two_into_one_and_keeps_a_sure_mu_aqua():
-    """assign.model weighs the hydrogen model's counts for a μ2-O by MU2_COUNTS (add-one: 7/16,
-    8/16, 1/16): the mica's 0.26/0.71 for one/two becomes one; a model sure of a μ-aqua (0.95)
+    """assign.model weighs the hydrogen model's counts for a μ2-O by MU2_COUNTS (add-one: 7/17,
+    9/17, 1/17): the mica's 0.26/0.71 for one/two becomes one; a model sure of a μ-aqua (0.95)
     keeps its two; an O with an M=O bond (V–O 1.60 Å) is left as the model has it."""
     from crystalx_core.assign.model import _placeable
 
@@ -186,3 +186,40 @@ def test_a_partly_occupied_metal_stays_bonded_to_its_as_partly_occupied_ligand(s
 
     assert "Re4b" in present("O44b")
     assert "Re4b" not in present("O41")
+
+
+# the corpus structures holding H with an O that metal_oxygen_prior weighs
+# (benchmarks/metal_oxygen_counts.py over the whole corpus finds these alone)
+WEIGHED = [
+    "codtools_1552546.cif",
+    "codtools_2310693.cif",
+    "codtools_9000905.cif",
+    "codtools_9008099.cif",
+    "codtools_ic0485312si20041025_103940_5-ED.cif",
+    "sfarchiv2_2004881.cif",
+    "sfarchiv2_2004903.cif",
+]
+
+
+def test_the_mu2_prior_holds_the_published_counts_of_the_o_it_weighs(shared_data):
+    """MU2_COUNTS is what the published models give the O metal_oxygen_prior weighs, read as
+    the training reads the corpus (major part, dataset.h_counts) and as assign.model reads the
+    bonds: 2310693's O3, two Al and a K, is one of them (it once held 7 with one H, the
+    two-metal row's, not the prior's own)."""
+    from collections import Counter
+
+    from benchmarks.metal_oxygen_counts import weighed_counts
+    from crystalx_core.assign.baseline import MU2_COUNTS
+    from crystalx_core.geometry import one_alternative
+    from crystalx_core.training.atoms.dataset import h_counts, usable
+    from crystalx_core.training.sources import corpus_entries
+
+    found: Counter = Counter()
+    for entry in corpus_entries(CORPUS):
+        if entry.name in WEIGHED:
+            truth, _ = usable(entry, "major")
+            heavy = truth.with_sites([s for s in truth.sites if s.element != "H"])
+            alternative = one_alternative(heavy, connectivity(heavy))
+            found.update(weighed_counts(heavy, h_counts(truth), alternative))
+    assert {n: found[n] for n in MU2_COUNTS} == MU2_COUNTS
+    assert sum(found.values()) == sum(MU2_COUNTS.values())
