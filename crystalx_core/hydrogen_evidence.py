@@ -978,11 +978,13 @@ def _bond_order(structure: Structure, bond) -> float:
 
 
 def _placeable(structure: Structure, i: int, bonds, n_h: int, moved: bool = False) -> bool:
-    """Whether riding (or the rigid water/NH4+ groups) can place n_h H on site i; for an H
-    `moved` along its bond (the pair's total kept) also the restrained groups SHELXL has no HFIX
-    for (hydrogens.restrained_group: a hydroxide, an imine N–H, a hydrazine's NH2). An H is
-    never added or taken off alone to make one of those: that would change the formula on the
-    strength of one peak."""
+    """Whether riding (or the rigid water/NH4+ groups) can place n_h H on site i; with `moved`
+    also the restrained groups SHELXL has no HFIX for (hydrogens.restrained_group: a hydroxide,
+    an imine N–H, a hydrazine's NH2): for an H moved along its bond (the pair's total kept), or
+    the one H left on an O bridging metals (_metal_oxygens_by_data), where a μ-OH is the
+    published models' common case (assign.baseline.MU2_COUNTS). Otherwise an H is never added
+    or taken off alone to make one of those: that would change the formula on the strength of
+    one peak."""
     if n_h == 0:
         return True
     site = structure.sites[i]
