@@ -223,3 +223,25 @@ def test_the_mu2_prior_holds_the_published_counts_of_the_o_it_weighs(shared_data
             found.update(weighed_counts(heavy, h_counts(truth), alternative))
     assert {n: found[n] for n in MU2_COUNTS} == MU2_COUNTS
     assert sum(found.values()) == sum(MU2_COUNTS.values())
+
+
+@pytest.mark.parametrize(
+    "name, label, published",
+    [
+        ("codtools_2204368", "O7", 0),  # μ3-O between three Sn (2.04, 2.04, 2.18 Å), flat
+        ("finalcif_1517016", "O13", 0),  # the μ3-O of a Mn3O core (1.82, 1.83, 2.14 Å), flat
+        ("codtools_9008099", "O6", 1),  # a pyramidal μ3-OH between Cu and two Al
+    ],
+)
+def test_rules_count_a_mu3_oxygen_by_its_shape(shared_data, name, label, published):
+    """A flat μ3-O (an sp2 O: angle sum at least PLANAR_SUM) has no H, a pyramidal μ3-O one, as
+    the published models of these corpus CIFs have them (the rules once gave each a water's
+    two)."""
+    from crystalx_core.geometry import bonded_h_counts
+    from crystalx_core.io.cif import read_cif
+
+    structure = read_cif(CORPUS / f"{name}.cif").structure
+    heavy = structure.with_sites([s for s in structure.sites if s.element != "H"])
+    k = [s.label for s in heavy.sites].index(label)
+    assert bonded_h_counts(structure)[k] == published
+    assert baseline_h_counts(heavy)[k] == published
