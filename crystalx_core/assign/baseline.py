@@ -282,9 +282,12 @@ def _oxygen(centre: np.ndarray, bonds: list[_Bond]) -> int:
     if len(non_metal) == 1:
         (bond,) = non_metal
         return 0 if bond.distance < _OXO_MAX.get(bond.element, 0.0) else 1
-    if any(_shortening(b, "O") > 0.25 for b in bonds):
-        return 0
-    return _metal_oxygen(centre, bonds)
+    return 0 if _metal_oxo(bonds) else _metal_oxygen(centre, bonds)
+
+
+def _metal_oxo(bonds: list[_Bond]) -> bool:
+    """Whether an O's bond to a metal is shortened by over 0.25 Å: an M=O oxo."""
+    return any(is_metal(b.element) and _shortening(b, "O") > 0.25 for b in bonds)
 
 
 def _metal_oxygen(centre: np.ndarray, bonds: list[_Bond]) -> int:
@@ -324,7 +327,7 @@ def _holding(bonds: list[_Bond]) -> list[_Bond]:
 
 def _tokened(bonds: list[_Bond]) -> int:
     """The rules' count of an O bonded to metals alone before _metal_oxygen (oxo or water)."""
-    return 0 if any(_shortening(b, "O") > 0.25 for b in bonds) else 2
+    return 0 if _metal_oxo(bonds) else 2
 
 
 # H count → O that metal_oxygen_prior weighs (bridging two holding metals, bonds unshortened)
@@ -361,7 +364,7 @@ def metal_oxygen_prior(structure: Structure, site: Site, contacts: list) -> dict
     bonds = _metal_bonds(structure, site, contacts)
     if bonds is None or len(_holding(bonds)) != 2:
         return None
-    if not _tokened(bonds):  # an M=O bond: an oxo, which the model is left to see
+    if _metal_oxo(bonds):  # an oxo, which the model is left to see
         return None
     total = sum(MU2_COUNTS.values()) + len(MU2_COUNTS)
     return {n: (k + 1) / total for n, k in MU2_COUNTS.items()}
