@@ -423,6 +423,31 @@ def overlapping_sites(
     return found
 
 
+# A metal site outside any PART whose occupancy (its own and any mixed atoms' together) is under
+# half that of the atom beside it is empty in most cells that hold that atom: a vacancy's few
+# percent of metal, as the octahedral M1 of COD 1552546's muscovite (Al at 0.064, 2.19 Å from
+# the μ2-OH OH05, whose one H points into that site: published H13 1.3 Å from it). What the atom
+# holds in most cells is read without it: its H may stand where the metal sits in the rest. A
+# partly occupied metal beside a ligand as partly occupied (sfarchiv2_2004954's Re4b and its
+# oxo O44b, both 0.423, no PART) is there whenever the ligand is, and is kept.
+VACANT = 0.5
+
+
+def _filled(site) -> float:
+    return sum(a.occupancy for a in site.with_mixed)
+
+
+def vacant_metal(site, beside) -> bool:
+    """Whether `site` is a metal site empty in most cells that hold `beside` (VACANT)."""
+    return is_metal(site.element) and site.part == 0 and _filled(site) < VACANT * _filled(beside)
+
+
+def present_bonds(structure: Structure, site, contacts: list[Contact]) -> list[Contact]:
+    """`site`'s bonds (`contacts`, from connectivity) without those to a metal site vacant
+    beside it (vacant_metal): the bonds its H keep away from, and count on, in most cells."""
+    return [c for c in contacts if not vacant_metal(structure.sites[c.j], site)]
+
+
 def are_bonded(bonds: list[list[Contact]], i: int, j: int, distance: float) -> bool:
     """Whether site i is bonded (in `bonds`, from connectivity) to the image of site j
     `distance` Å away: an image is told from the others of j by its distance."""

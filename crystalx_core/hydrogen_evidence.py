@@ -50,12 +50,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from crystalx_core.assign.baseline import bridging_metals
 from crystalx_core.elements import is_hydrogen, is_metal
 from crystalx_core.geometry import (
     OVERLAP,
     connectivity,
     neighbours,
     overlapping_sites,
+    present_bonds,
     shares_neighbour,
 )
 from crystalx_core.hydrogen_data import MIN_COMPLETENESS, HydrogenFits
@@ -189,7 +191,10 @@ def weigh_hydrogens(
     for i in candidates:
         site = sites[i]
         centre = structure.cartesian(site.frac)
-        bonded = [c.cart_j for c in bonds[i] if not is_hydrogen(sites[c.j].element)]
+        # a metal site empty in most cells (geometry.vacant_metal) leaves the H its direction:
+        # COD 1552546's μ2-OH shows its H (2.8 rms) 39° from the line to its 6 % Al site M1
+        held = present_bonds(structure, site, bonds[i])
+        bonded = [c.cart_j for c in held if not is_hydrogen(sites[c.j].element)]
         if is_metal(site.element):
             _weigh_metal(evidence, i, site.element, centre, bonded, density)
             continue
@@ -356,9 +361,13 @@ def _metal_oxygens_by_data(structure, evidence, peaks, bonds, rms, fits) -> None
     by that bias, and the model's count stands. Otherwise the map's count is taken only where
     the fit with it is significantly better (Hamilton, hydrogen_data) than with the model's.
     Clear aqua H are not judged here at all (N2_water's Mn–OH2 and XH_HMaMg's Mg–OH2 show
-    5.8-8.7 rms: tests/test_hydrogen_evidence).
+    5.8-8.7 rms: tests/test_hydrogen_evidence). Where one of the O's H shows (LOW_RMS), the map
+    shows this O's H and a missing one is evidence whatever the estimate says (COD 1552546's
+    μ2-OH: its H at 2.8-3.2 rms, the estimate 1.3).
     An O with a covalent partner is left to the rules above, as is any O whose fewer H riding
-    places only as a group held by restraints (a hydroxide from one peak)."""
+    places only as a group held by restraints (a hydroxide from one peak), but for an O that
+    bridges two or more metals (assign.baseline.bridging_metals): a μ-OH is the published
+    models' common case there, a μ-aqua rare, and its one H is placed on the map's peak."""
     counts = evidence.counts
     for i, found in peaks.items():
         n_model = counts.get(i, 0)
@@ -368,10 +377,13 @@ def _metal_oxygens_by_data(structure, evidence, peaks, bonds, rms, fits) -> None
         if not all(is_metal(structure.sites[c.j].element) for c in heavy):
             continue
         seen = _seen(found, LOW_RMS * rms)
-        if seen >= n_model or not _placeable(structure, i, bonds[i], seen):
+        # an O bridging metals: a hydroxide is the published models' common case there
+        # (assign.baseline.metal_oxygen_prior), so one peak may make one, placed from the map
+        bridge = bridging_metals(structure, structure.sites[i], bonds[i]) >= 2
+        if seen >= n_model or not _placeable(structure, i, bonds[i], seen, moved=bridge):
             continue
         u_iso = RIDING_U_FACTOR[147] * structure.sites[i].u_iso  # SHELXL's riding O–H
-        if fits.hydrogen_visibility(u_iso, rms) < LOW_RMS:
+        if not seen and fits.hydrogen_visibility(u_iso, rms) < LOW_RMS:
             continue  # a real H would show no peak either: the missing ones are no evidence
         verdict = fits.compare_counts(counts, {**counts, i: seen})
         if verdict is None or not math.isfinite(verdict.wr_first) or not verdict.second_better:
@@ -966,11 +978,13 @@ def _bond_order(structure: Structure, bond) -> float:
 
 
 def _placeable(structure: Structure, i: int, bonds, n_h: int, moved: bool = False) -> bool:
-    """Whether riding (or the rigid water/NH4+ groups) can place n_h H on site i; for an H
-    `moved` along its bond (the pair's total kept) also the restrained groups SHELXL has no HFIX
-    for (hydrogens.restrained_group: a hydroxide, an imine N–H, a hydrazine's NH2). An H is
-    never added or taken off alone to make one of those: that would change the formula on the
-    strength of one peak."""
+    """Whether riding (or the rigid water/NH4+ groups) can place n_h H on site i; with `moved`
+    also the restrained groups SHELXL has no HFIX for (hydrogens.restrained_group: a hydroxide,
+    an imine N–H, a hydrazine's NH2): for an H moved along its bond (the pair's total kept), or
+    the one H left on an O bridging metals (_metal_oxygens_by_data), where a μ-OH is the
+    published models' common case (assign.baseline.MU2_COUNTS). Otherwise an H is never added
+    or taken off alone to make one of those: that would change the formula on the strength of
+    one peak."""
     if n_h == 0:
         return True
     site = structure.sites[i]

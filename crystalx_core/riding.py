@@ -26,6 +26,7 @@ from crystalx_core.geometry import (
     identity_operator,
     neighbours,
     one_alternative,
+    present_bonds,
     shares_neighbour,
 )
 from crystalx_core.hydrogens import (
@@ -287,8 +288,10 @@ def add_riding_hydrogens(
                 for group in done
             )
             continue
-        bonded = _distinct([(heavy.sites[c.j].element, c.cart_j) for c in bonds[i]])
-        second = second_neighbours(heavy, bonds, bonds[i][0]) if len(bonds[i]) == 1 else None
+        # an O's or N's H keep clear of the metals there in most cells (geometry.vacant_metal)
+        present = present_bonds(heavy, site, bonds[i]) if site.element in ("O", "N") else bonds[i]
+        bonded = _distinct([(heavy.sites[c.j].element, c.cart_j) for c in present])
+        second = second_neighbours(heavy, bonds, present[0]) if len(present) == 1 else None
         code, note = choose_hfix(
             site.element, n_h, pivot, bonded, second_neighbours=second, in_flat_ring=i in flat
         )

@@ -17,7 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from crystalx_core.assign.baseline import assign_baseline, baseline_h_counts, h_fixed, h_room
+from crystalx_core.assign.baseline import (
+    assign_baseline,
+    baseline_h_counts,
+    h_fixed,
+    h_room,
+    metal_oxygen_prior,
+)
 from crystalx_core.assign.composition import (
     PENALTY,
     constrained_choice,
@@ -180,7 +186,8 @@ def _h_probabilities(structure: Structure, model_dir: str | Path, record: dict |
     )
     # for the rules' tokens and the room each atom has: one alternative's bonds, not both
     bonds = one_alternative(heavy, connectivity(heavy))
-    rules = np.asarray(baseline_h_counts(heavy, bonds), dtype=np.int64)
+    # the tokens the shipped model was trained with: every O bonded to metals alone a water
+    rules = np.asarray(baseline_h_counts(heavy, bonds, metal_oxygens=False), dtype=np.int64)
     if hydrogen_model.config.get("rule_tokens"):
         graph = replace(graph, z=combined_tokens(graph.z, rules[graph.site]))
     counts = [int(c) for c in hydrogen_model.classes]
@@ -327,18 +334,25 @@ def _placeable(
     neighbours takes one H at most, a C or N bonded to a metal one fewer, a boron-cluster
     atom its one exo H: h_room), renormalised, as the element classes are restricted to
     SFAC: the geometry rules could never place more. Where geometry settles the count (a
-    tetrahedral B's BH/BH2/BH3: h_fixed) that count alone is left.
+    tetrahedral B's BH/BH2/BH3: h_fixed) that count alone is left. An O bridging two metals
+    is weighed by how often the published models give such an O each count
+    (metal_oxygen_prior: a μ2-OH one, rarely a μ-aqua two), which the model's tokens, a water
+    for every O bonded to metals alone, did not tell it.
     `bonds`: connectivity(heavy) as one alternative has it."""
     allowed = np.ones_like(probabilities, dtype=bool)
+    weighed = np.ones_like(probabilities)
     settled = {}
     for k, (site, contacts) in enumerate(zip(heavy.sites, bonds)):
         room = h_room(heavy, site, contacts)
         if room is not None:
             allowed[k] = [n <= room for n in counts]
+        prior = metal_oxygen_prior(heavy, site, contacts)  # a μ2-O: what the data hold
+        if prior is not None:
+            weighed[k] = [prior.get(n, 0.0) for n in counts]
         fixed = h_fixed(heavy, site, contacts)
         if fixed is not None and fixed in counts:
             settled[k] = counts.index(fixed)
-    placeable = _restricted(probabilities, allowed)
+    placeable = _restricted(probabilities * weighed, allowed)
     for k, c in settled.items():  # certain even where the model gave it no probability at all
         placeable[k] = 0.0
         placeable[k, c] = 1.0

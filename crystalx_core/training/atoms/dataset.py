@@ -133,7 +133,8 @@ def hydrogen_sample(truth: Structure, rng: np.random.Generator, noise: float) ->
             [_moved(heavy, site, delta) for site, delta in zip(heavy.sites, jitter)]
         )
     graph = build_graph(heavy, [atomic_number(s.element) for s in heavy.sites], context=CONTEXT)
-    rules = np.asarray(baseline_h_counts(heavy), dtype=np.int8)
+    # as the shipped hydrogen model's tokens were made (assign.model reads them so)
+    rules = np.asarray(baseline_h_counts(heavy, metal_oxygens=False), dtype=np.int8)
     return {
         **_graph_arrays(graph),
         "rules": rules[graph.site],
