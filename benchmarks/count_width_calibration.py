@@ -55,7 +55,16 @@ HEAVY_Z = 18  # heavier than Ar: where a share of Z can show beside the other te
 
 def counts_of(name: str, truth, seed: int) -> list[list[float]]:
     """[Z, count, expected, fit σ, spread, Uiso] of every weighable site of the published
-    non-H model, refined isotropically against data simulated as the swap benchmark's."""
+    non-H model outside smeared groups, refined isotropically against data simulated as the swap
+    benchmark's."""
+    return [row[:6] for row in site_counts(name, truth, seed, lambda group: group <= U_DISORDER)]
+
+
+def site_counts(name: str, truth, seed: int, keep) -> list[list[float]]:
+    """[Z, count, expected, fit σ, spread, Uiso, group Uiso] of every weighable site of the
+    published non-H model whose group Uiso (its bonded neighbours' median) `keep` takes, refined
+    isotropically against data simulated as the swap benchmark's (also
+    smeared_width_calibration's)."""
     key = name if not seed else f"{name}:{seed}"
     rng = np.random.default_rng(int(hashlib.sha256(key.encode()).hexdigest(), 16) % (1 << 32))
     reflections, _, _ = simulated_data(truth, rng, D_MIN_RANGE)
@@ -79,10 +88,12 @@ def counts_of(name: str, truth, seed: int) -> list[list[float]]:
     group_u = _neighbours_u(model.with_sites(sites))
     rows = []
     for s in plain:
-        if group_u[s.label] > U_DISORDER:
+        if not keep(group_u[s.label]):
             continue
         z, fit = atomic_number(s.element), fits[s.label][s.element]
-        rows.append([z, fit.alpha * z, offset * z, fit.sigma * z, spread, s.u_iso])
+        rows.append(
+            [z, fit.alpha * z, offset * z, fit.sigma * z, spread, s.u_iso, group_u[s.label]]
+        )
     return rows
 
 

@@ -28,67 +28,26 @@ smeared site with its figures.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import math
 import sys
 from pathlib import Path
 
 import numpy as np
 
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
-from crystalx_core.crystallography.refine import refine
 from crystalx_core.element_evidence import (
     TAILS,
     U_DISORDER,
-    FitData,
     _neighbours_u,
-    shared_offset_and_spread,
-    site_fits,
     width,
 )
-from crystalx_core.elements import atomic_number, is_hydrogen
+from crystalx_core.elements import is_hydrogen
 from crystalx_core.errors import CrystalXError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from simulated_solve_benchmark import choose, simulated_data  # noqa: E402
-from swap_benchmark import D_MIN_RANGE, disordered_in_fact, pair_class, swap_options  # noqa: E402
-
-
-def counts_of(name: str, truth, seed: int, low: float) -> list[list[float]]:
-    """[Z, count, expected, fit σ, spread, Uiso, group Uiso] of every weighable site of the
-    published non-H model whose group Uiso is over `low`, refined isotropically against data
-    simulated as the swap benchmark's."""
-    key = name if not seed else f"{name}:{seed}"
-    rng = np.random.default_rng(int(hashlib.sha256(key.encode()).hexdigest(), 16) % (1 << 32))
-    reflections, _, _ = simulated_data(truth, rng, D_MIN_RANGE)
-    heavy = truth.with_sites([s for s in truth.sites if not is_hydrogen(s.element)])
-    model = refine(heavy, reflections, 10).structure
-    data = FitData.of(model, reflections)
-    sites = [s for s in model.sites if not is_hydrogen(s.element)]
-    fits = site_fits(model, data, {s.label: [s.element] for s in sites})
-    plain = [
-        s
-        for s in sites
-        if not s.mixed
-        and not s.part
-        and s.occupancy >= 1
-        and math.isfinite(fits[s.label][s.element].alpha)
-        and math.isfinite(fits[s.label][s.element].sigma)
-    ]
-    offset, spread = shared_offset_and_spread(
-        [fits[s.label][s.element].alpha for s in plain], [atomic_number(s.element) for s in plain]
-    )
-    group_u = _neighbours_u(model.with_sites(sites))
-    rows = []
-    for s in plain:
-        if group_u[s.label] <= low:
-            continue
-        z, fit = atomic_number(s.element), fits[s.label][s.element]
-        rows.append(
-            [z, fit.alpha * z, offset * z, fit.sigma * z, spread, s.u_iso, group_u[s.label]]
-        )
-    return rows
+from simulated_solve_benchmark import choose  # noqa: E402
+from count_width_calibration import site_counts  # noqa: E402
+from swap_benchmark import disordered_in_fact, pair_class, swap_options  # noqa: E402
 
 
 def log_likelihood(rows: np.ndarray, share: float, start: float = 0.0) -> float:
@@ -127,7 +86,7 @@ def main(argv=None) -> int:
             if disordered_in_fact(truth):
                 continue
             try:
-                by_entry[name] = counts_of(name, truth, args.seed, U_DISORDER / 2)
+                by_entry[name] = site_counts(name, truth, args.seed, lambda g: g > U_DISORDER / 2)
             except (CrystalXError, ValueError, RuntimeError) as error:
                 print(f"{name}: {error}", file=sys.stderr)
                 continue
