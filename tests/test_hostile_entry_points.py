@@ -15,6 +15,7 @@ from crystalx_core.protocol import PROTOCOL
 from crystalx_core.service import reply_to
 
 from .conftest import BENCHMARK, line_of
+from .test_service_requests import SNAPSHOT
 
 QUICK = ["--method", "baseline", "--hydrogens", "rules"]
 
@@ -111,16 +112,7 @@ def test_a_block_name_too_long_for_a_file_name_fails_its_row_not_the_batch(tmp_p
 
 # --- the service ---------------------------------------------------------------------------
 
-SNAPSHOT = {
-    "cell": [10.0, 11.0, 12.0, 90.0, 95.0, 90.0],
-    "symops": ["x,y,z", "-x,y+1/2,-z"],
-    "sfac": ["C", "O"],
-    "unit": [8, 2],
-    "sites": [
-        {"label": "C1", "element": "C", "frac": [0.1, 0.2, 0.3]},
-        {"label": "O1", "element": "O", "frac": [0.2, 0.25, 0.3]},
-    ],
-}
+# test_service_requests' two-atom snapshot (C1, O1 in P2(1))
 
 
 def ask(method: str, params: dict) -> dict:
