@@ -136,3 +136,22 @@ def test_an_atom_left_out_after_same_shifts_its_pairs_and_gets_a_note():
         "SAME (line 25) made O1=N1 O2=C1 alike, and the atoms after it are now others (N1 C2): "
         "check it"
     ]
+
+
+def test_after_a_refinement_anis_n_still_counts_the_atoms_it_meant(tmp_path):
+    """`crystalx assign --hkl` (XH_alanine's own reflections) refines the atoms anisotropic:
+    'ANIS 3' then has no isotropic atom left to count, which is what it asked for (O1 O2 N1
+    anisotropic), so it stays as written, and the SIMU range spans the six non-H atoms."""
+    source = _alanine_without_h({"O1": ["ANIS 3", "SIMU O1 > C3"]})
+    path = tmp_path / "ala.res"
+    path.write_text(source)
+    hkl = BENCHMARK / "XH_alanine" / "data.hkl"
+    args = ["assign", str(path), "--method", "baseline", "--hydrogens", "rules", "--quiet"]
+    assert main([*args, "--json", "--hkl", str(hkl)]) == 0
+    written = parse_shelx((tmp_path / "ala_crystalx.res").read_text(), "x.res")
+    anisotropic = {a.site.label for a in written.atoms if len(a.u_codes) == 6}
+    assert {"O1", "O2", "N1"} <= anisotropic
+    assert _meant((tmp_path / "ala_crystalx.res").read_text()) == {
+        "ANIS 3": (),
+        "SIMU O1 > C3": (("O1", "O2", "N1", "C1", "C2", "C3"),),
+    }
