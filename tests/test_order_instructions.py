@@ -18,6 +18,11 @@ from crystalx_core.io.shelx_write import render_with_sites
 
 from .conftest import BENCHMARK
 
+HEADER = (
+    "TITL t\nCELL 0.71073 10 11 12 90 95 90\nZERR 4 0 0 0 0 0 0\nLATT 1\nSYMM -X, 1/2+Y, 1/2-Z\n"
+    "SFAC C H N O\nUNIT 8 8 4 4\n"
+)
+
 
 def _meant(text: str) -> dict[str, tuple]:
     """What each order-dependent instruction of a .res means, by its text."""
@@ -155,3 +160,20 @@ def test_after_a_refinement_anis_n_still_counts_the_atoms_it_meant(tmp_path):
         "ANIS 3": (),
         "SIMU O1 > C3": (("O1", "O2", "N1", "C1", "C2", "C3"),),
     }
+
+
+def test_anis_n_in_a_residue_is_written_with_the_residue_s_names():
+    """'ANIS 2' after RESI 2 meant C1_2 C2_2; C2_2 left out, it would reach C3_2: written as
+    'ANIS C1', a bare name being the current residue's (SHELXL manual, RESI), and the range
+    'C1 > C3' of that residue still spans its non-H atoms."""
+    text = HEADER + (
+        "FVAR 1\nC9 1 0.9 0.2 0.3 11 0.03\nRESI 2 RA\nANIS 2\nSIMU C1 > C3\n"
+        "C1 1 0.1 0.2 0.3 11 0.03\nC2 1 0.2 0.2 0.3 11 0.03\nC3 1 0.3 0.2 0.3 11 0.03\n"
+        "RESI 0\nC4 1 0.4 0.2 0.3 11 0.03\nHKLF 4\nEND\n"
+    )
+    out, notes = _rendered(text, drop=("C2_2",))
+    assert "ANIS C1 ! was ANIS 2" in out.splitlines()
+    assert notes == [
+        "ANIS (line 11) meant C1_2 C2_2, and the atoms after it are now others: written by name"
+    ]
+    assert _meant(out) == {"SIMU C1 > C3": (("C1_2", "C3_2"),)}
