@@ -177,3 +177,25 @@ def test_anis_n_in_a_residue_is_written_with_the_residue_s_names():
         "ANIS (line 11) meant C1_2 C2_2, and the atoms after it are now others: written by name"
     ]
     assert _meant(out) == {"SIMU C1 > C3": (("C1_2", "C3_2"),)}
+
+
+def test_a_move_before_the_atoms_is_kept_and_said(tmp_path):
+    """'MOVE 1 1 1 -1' (SHELXL manual: the atoms after it read as x = dx + sign*x, here the
+    inverted structure): CrystalX reads the coordinates as written, so a note names the MOVE
+    and its line; the .res keeps it before the atoms, with the riding H after it, which SHELXL
+    moves together with their pivots."""
+    path = tmp_path / "ala.res"
+    path.write_text(_alanine_without_h({"O1": ["MOVE 1 1 1 -1"]}))
+    args = ["assign", str(path), "--method", "baseline", "--hydrogens", "rules", "--quiet"]
+    assert main([*args, "--json"]) == 0
+    lines = (tmp_path / "ala_crystalx.res").read_text().splitlines()
+    move = lines.index("MOVE 1 1 1 -1")
+    assert lines[move + 1].startswith("O1 ") and any(ln.startswith("H1A") for ln in lines[move:])
+    notes = json.loads((tmp_path / "ala_crystalx.json").read_text())["notes"]
+    assert [n for n in notes if n.startswith("MOVE")] == [
+        "MOVE (line 23) of ala.res: SHELXL moves the atoms after it, CrystalX read them as "
+        "written (their contacts across symmetry may differ); the .res keeps the MOVE, and the "
+        "H placed after it move with their atoms"
+    ]
+    identity = HEADER + "FVAR 1\nMOVE 0 0 0 1\nC1 1 0.1 0.2 0.3 11 0.03\nHKLF 4\nEND\n"
+    assert parse_shelx(identity, "x.res").moved_notes() == ()  # moves nothing: no note

@@ -63,6 +63,14 @@ MIN_U_ISO = (
 )  # Å²: a little below zero happens in real refinements (non-positive definite), more is a typo
 
 
+def _float_or(text: str, default):
+    """`text` as a number, or `default` where it is none."""
+    try:
+        return float(text)
+    except ValueError:
+        return default
+
+
 @dataclass(eq=False)
 class ShelxLine:
     """One instruction as written: `text` is verbatim, continuation lines and newlines included.
@@ -232,6 +240,27 @@ class ShelxFile:
             f"line{many} {', '.join(unread)} of {Path(self.path).name}: neither a SHELX "
             f"instruction nor an atom (label, SFAC number, x y z): not read, kept as written",
         )
+
+    def moved_notes(self) -> tuple[str, ...]:
+        """A note for each MOVE that changes the atoms after it: SHELXL reads their coordinates
+        as x = dx + sign*x (SHELXL manual, 'MOVE dx[0] dy[0] dz[0] sign[1]'), CrystalX as
+        written, so what it decides across symmetry (contacts, H bonds) is read in another
+        frame; the atoms and the H it places after the MOVE are written raw, and SHELXL moves
+        them together."""
+        notes = []
+        for line in self.lines:
+            if line.kind != "instruction" or line.keyword != "MOVE":
+                continue
+            values = [_float_or(field, None) for field in line.fields[:4]]
+            values += [0.0, 0.0, 0.0, 1.0][len(values) :]
+            if None in values or values == [0.0, 0.0, 0.0, 1.0]:
+                continue
+            notes.append(
+                f"MOVE (line {line.number}) of {Path(self.path).name}: SHELXL moves the atoms "
+                "after it, CrystalX read them as written (their contacts across symmetry may "
+                "differ); the .res keeps the MOVE, and the H placed after it move with their atoms"
+            )
+        return tuple(notes)
 
     @property
     def atoms(self) -> list[AtomLine]:
