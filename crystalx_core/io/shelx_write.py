@@ -708,6 +708,10 @@ def _order_kept(text: str, path: str, read: list[ShelxLine], renamed, gone, note
                 f"{where} made {pairs} alike, and the atoms after it are now others "
                 f"({' '.join(b for _, b in now)}): check it"
             )
+        elif kind == "ANIS":  # continued over lines: not rewritten in place
+            said.append(
+                f"{where} meant {' '.join(meant)}, and the atoms after it are now others: check it"
+            )
         else:
             spans = "; ".join(" ".join(span or ("?",)) for span in meant)
             said.append(f"{where} spanned {spans} and now spans other atoms: check it")
