@@ -63,14 +63,6 @@ MIN_U_ISO = (
 )  # Å²: a little below zero happens in real refinements (non-positive definite), more is a typo
 
 
-def _float_or(text: str, default):
-    """`text` as a number, or `default` where it is none."""
-    try:
-        return float(text)
-    except ValueError:
-        return default
-
-
 @dataclass(eq=False)
 class ShelxLine:
     """One instruction as written: `text` is verbatim, continuation lines and newlines included.
@@ -251,9 +243,11 @@ class ShelxFile:
         for line in self.lines:
             if line.kind != "instruction" or line.keyword != "MOVE":
                 continue
-            values = [_float_or(field, None) for field in line.fields[:4]]
-            values += [0.0, 0.0, 0.0, 1.0][len(values) :]
-            if None in values or values == [0.0, 0.0, 0.0, 1.0]:
+            fields = line.fields[:4]
+            if not all(map(_is_number, fields)):
+                continue
+            values = [float(field) for field in fields] + [0.0, 0.0, 0.0, 1.0][len(fields) :]
+            if values == [0.0, 0.0, 0.0, 1.0]:
                 continue
             notes.append(
                 f"MOVE (line {line.number}) of {Path(self.path).name}: SHELXL moves the atoms "
