@@ -28,9 +28,9 @@ to io.shelx_names' note.
 from __future__ import annotations
 
 from crystalx_core.elements import is_hydrogen
-from crystalx_core.io.shelx_names import _wrapped
+from crystalx_core.io.shelx_names import _address, _number, _wrapped
 from crystalx_core.io.shelx_read import AtomLine, ShelxLine, resi_fields
-from crystalx_core.residues import bare_label, residue_address, residue_number
+from crystalx_core.residues import bare_label, residue_number
 
 RANGED = frozenset("SIMU DELU RIGU ISOR FLAT SADI DFIX DANG HFIX ANIS EXYZ EADP CHIV SAME".split())
 
@@ -79,26 +79,16 @@ def _words(text: str) -> list[str]:
     return words[1:]
 
 
-def _number(word: str) -> bool:
-    try:
-        float(word)
-    except ValueError:
-        return False
-    return True
-
-
 def _span(words: list[str], k: int, residue: int, atoms: list[_Atom]) -> tuple[str, ...] | None:
-    """The counted atoms of the range at words[k] ('>' or '<'); None where an end is missing."""
+    """The counted atoms of the range at words[k] ('>' or '<'); None where an end is missing
+    (or is a symmetry equivalent or a residue class: io.shelx_names._address)."""
     if not 0 < k < len(words) - 1:
         return None
     addresses = [a.address for a in atoms]
     ends = []
     for word in (words[k - 1], words[k + 1]):
-        base, _, suffix = word.partition("_")
-        if suffix and not suffix.isdigit():
-            return None
-        address = residue_address(base.upper(), int(suffix) if suffix else residue)
-        if address not in addresses:
+        address = _address(word, residue)
+        if address is None or address not in addresses:
             return None
         ends.append(addresses.index(address))
     first, last = ends if words[k] == ">" else ends[::-1]
@@ -131,8 +121,7 @@ def _listed(words: list[str], residue: int, atoms: list[_Atom]) -> list[str]:
                 continue
             k += 1
             continue
-        base, _, suffix = word.partition("_")
-        out.append(residue_address(base.upper(), int(suffix) if suffix.isdigit() else residue))
+        out.append(_address(word, residue) or word.upper())
         k += 1
     return out
 
@@ -178,10 +167,12 @@ def order_changes(
     dropped (`gone`) are not counted against it: the instruction cannot mean them any more.
     Instructions are paired by their text, in order."""
     then = _meanings(read, _atoms(read, renamed))
-    now = _meanings(written, _atoms(written, {}))
+    atoms_now = _atoms(written, {})
+    now = _meanings(written, atoms_now)
     pending: dict[tuple[str, str], list] = {}
     for item in now:
         pending.setdefault((item[1], _key(item[0])), []).append(item)
+    aniso_now = {a.address for a in atoms_now if not a.isotropic}
     changes = []
     for line, kind, meant, residue in then:
         matches = pending.get((kind, _key(line)))
@@ -195,7 +186,6 @@ def order_changes(
             if meant != meant_now:
                 changes.append((line, after, kind, meant, meant_now, residue))
         elif kind == "ANIS":
-            aniso_now = {a.address for a in _atoms(written, {}) if not a.isotropic}
             wanted = {a for a in meant if a not in gone and a not in aniso_now}
             if set(meant_now) != wanted:
                 changes.append((line, after, kind, meant, meant_now, residue))
