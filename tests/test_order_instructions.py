@@ -199,3 +199,17 @@ def test_a_move_before_the_atoms_is_kept_and_said(tmp_path):
     ]
     identity = HEADER + "FVAR 1\nMOVE 0 0 0 1\nC1 1 0.1 0.2 0.3 11 0.03\nHKLF 4\nEND\n"
     assert parse_shelx(identity, "x.res").moved_notes() == ()  # moves nothing: no note
+
+
+def test_a_range_into_the_next_residue_is_checked():
+    """'SIMU C2 > C1_+' in RESI 1 spans C2_1 C3_1 C1_2 ('_+' the next residue, SHELXL manual,
+    RESI); C3_1 retyped to H, SHELXL would span C2_1 C1_2 only: a note, as for a bare range."""
+    text = HEADER + (
+        "FVAR 1\nRESI 1 RA\nSIMU C2 > C1_+\nC1 1 0.1 0.2 0.3 11 0.03\nC2 1 0.2 0.2 0.3 11 0.03\n"
+        "C3 1 0.3 0.2 0.3 11 0.03\nRESI 2 RA\nC1 1 0.1 0.4 0.3 11 0.03\n"
+        "C2 1 0.2 0.4 0.3 11 0.03\nHKLF 4\nEND\n"
+    )
+    assert _meant(text) == {"SIMU C2 > C1_+": (("C2_1", "C3_1", "C1_2"),)}
+    out, notes = _rendered(text, as_h=("C3_1",))
+    assert "SIMU C2 > C1_+" in out.splitlines()
+    assert notes == ["SIMU (line 10) spanned C2_1 C3_1 C1_2 and now spans other atoms: check it"]
