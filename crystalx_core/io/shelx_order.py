@@ -36,8 +36,11 @@ RANGED = frozenset("SIMU DELU RIGU ISOR FLAT SADI DFIX DANG HFIX ANIS EXYZ EADP 
 
 
 def order_dependent(line: ShelxLine) -> bool:
-    """Whether `line` may mean atoms by their order: a range, 'ANIS n' or SAME."""
+    """Whether `line` may mean atoms by their order: a range, 'ANIS n' or SAME (not one for a
+    residue class or another residue, 'SAME_CCF3': io.shelx_names' business)."""
     if line.kind != "instruction" or line.keyword not in RANGED:
+        return False
+    if "_" in line.text.split(None, 1)[0]:
         return False
     words = _words(line.text)
     return (
@@ -137,10 +140,7 @@ def _meanings(lines: list[ShelxLine], atoms: list[_Atom]) -> list[tuple]:
         if line.keyword == "RESI":
             residue = resi_fields(line.fields)[0]
             continue
-        if line.keyword not in RANGED:
-            continue
-        head = line.text.split(None, 1)[0]
-        if "_" in head:  # a residue class or another residue: io.shelx_names' business
+        if not order_dependent(line):
             continue
         words = _words(line.text)
         spans = [_span(words, k, residue, atoms) for k, w in enumerate(words) if w in "<>"]
