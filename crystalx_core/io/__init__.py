@@ -264,7 +264,8 @@ def load(path, block: str | None = None) -> Loaded:
 
         shelx = read_shelx(path)
         structure = shelx.to_structure()
-        notes = shelx.continuation_notes() + shelx.unread_notes() + _deuterium_notes(structure)
+        notes = shelx.continuation_notes() + shelx.unread_notes() + shelx.moved_notes()
+        notes += _deuterium_notes(structure)
         return Loaded(path, structure, shelx=shelx, notes=notes)
     raise InputError(
         f"unsupported file type {suffix or '(no suffix)'!r}: expected .cif, .ins or .res", str(path)

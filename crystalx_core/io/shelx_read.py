@@ -233,6 +233,29 @@ class ShelxFile:
             f"instruction nor an atom (label, SFAC number, x y z): not read, kept as written",
         )
 
+    def moved_notes(self) -> tuple[str, ...]:
+        """A note for each MOVE that changes the atoms after it: SHELXL reads their coordinates
+        as x = dx + sign*x (SHELXL manual, 'MOVE dx[0] dy[0] dz[0] sign[1]'), CrystalX as
+        written, so what it decides across symmetry (contacts, H bonds) is read in another
+        frame; the atoms and the H it places after the MOVE are written raw, and SHELXL moves
+        them together."""
+        notes = []
+        for line in self.lines:
+            if line.kind != "instruction" or line.keyword != "MOVE":
+                continue
+            fields = line.fields[:4]
+            if not all(map(_is_number, fields)):
+                continue
+            values = [float(field) for field in fields] + [0.0, 0.0, 0.0, 1.0][len(fields) :]
+            if values == [0.0, 0.0, 0.0, 1.0]:
+                continue
+            notes.append(
+                f"MOVE (line {line.number}) of {Path(self.path).name}: SHELXL moves the atoms "
+                "after it, CrystalX read them as written (their contacts across symmetry may "
+                "differ); the .res keeps the MOVE, and the H placed after it move with their atoms"
+            )
+        return tuple(notes)
+
     @property
     def atoms(self) -> list[AtomLine]:
         return [line for line in self.lines if isinstance(line, AtomLine)]

@@ -20,6 +20,7 @@ from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import InputError
 from crystalx_core.geometry import site_multiplicities
 from crystalx_core.io.shelx_names import follow_renamed_atoms, hfix_without_riding_pivots
+from crystalx_core.io.shelx_order import anis_by_name, order_changes, order_dependent
 from crystalx_core.io.shelx_read import (
     RIDING_U,
     AtomLine,
@@ -27,6 +28,7 @@ from crystalx_core.io.shelx_read import (
     ShelxLine,
     decode_parameter,
     is_end_line,
+    parse_shelx,
 )
 from crystalx_core.residues import bare_label, residue_number, residue_order
 from crystalx_core.structure import Site, Structure
@@ -581,9 +583,8 @@ def render_with_sites(
     sites = [site for site in structure.sites if keep_peaks or not site.is_peak]
     origins = {line.number: line for line in lines[start:end] if isinstance(line, AtomLine)}
     sites = _without_lone_rigid_groups(sites, origins, notes)
-    followed, follow_notes = follow_renamed_atoms(
-        lines[:end], *_renamed_and_gone(sites, origins, structure)
-    )
+    renamed, gone = _renamed_and_gone(sites, origins, structure)
+    followed, follow_notes = follow_renamed_atoms(lines[:end], renamed, gone)
     lines = [
         replace(line, text=followed[line.number]) if line.number in followed else line
         for line in lines
@@ -677,7 +678,46 @@ def render_with_sites(
         out.append("END" + nl)
     if suggested and any(is_end_line(line.text) for line in tail):  # never read as an instruction
         out += [nl, suggested + nl]
-    return "".join(out)
+    return _order_kept("".join(out), shelx_file.path, lines[:end], renamed, gone, notes)
+
+
+def _order_kept(text: str, path: str, read: list[ShelxLine], renamed, gone, notes) -> str:
+    """`text` with each 'ANIS n' whose next n atoms are no longer the ones it meant written by
+    name, and a note for each range or SAME that now spans other atoms (io.shelx_order)."""
+    if not any(order_dependent(line) for line in read):
+        return text
+    try:
+        written = parse_shelx(text, path, Path(path).parent).lines
+    except InputError as error:  # an include file gone since it was read: say so, write on
+        if notes is not None:
+            notes.append(f"the order of atoms the SAME/ANIS n/ranges count not checked: {error}")
+        return text
+    physical = text.splitlines(keepends=True)
+    said = []
+    for before, after, kind, meant, now, residue in order_changes(read, written, renamed, gone):
+        where = f"{before.text.split(None, 1)[0]} (line {before.number})"
+        if kind == "ANIS" and after.text.count("\n") <= 1:
+            physical[after.number - 1] = anis_by_name(after, meant, gone, residue)
+            said.append(
+                f"{where} meant {' '.join(meant)}, and the atoms after it are now others: "
+                "written by name"
+            )
+        elif kind == "SAME":
+            pairs = " ".join(f"{a}={b}" for a, b in meant)
+            said.append(
+                f"{where} made {pairs} alike, and the atoms after it are now others "
+                f"({' '.join(b for _, b in now)}): check it"
+            )
+        elif kind == "ANIS":  # continued over lines: not rewritten in place
+            said.append(
+                f"{where} meant {' '.join(meant)}, and the atoms after it are now others: check it"
+            )
+        else:
+            spans = "; ".join(" ".join(span or ("?",)) for span in meant)
+            said.append(f"{where} spanned {spans} and now spans other atoms: check it")
+    if notes is not None:
+        notes += said
+    return "".join(physical)
 
 
 def _hklf_for(shelx_file: ShelxFile, nl: str, notes) -> list[str]:

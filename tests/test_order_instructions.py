@@ -1,0 +1,215 @@
+"""Instructions that mean atoms by their ORDER in the atom list keep meaning the same atoms in a
+rewritten .res: ranges ('O1 > C3', the non-H atoms between, pcxod/olex2 xlib/atomref.cpp
+IsValidAtom), 'ANIS n' (the next n isotropic non-H atoms, SHELXL manual as quoted by
+dkratzert/ShelXFile cards.py) and SAME (the non-H atoms that follow it, pcxod/olex2 xlib/ins.cpp
+TIns::_ProcessSame). Riding H inserted after their pivots change none of them; an atom left out
+or retyped to H would, so 'ANIS n' is then written by name and a range or SAME gets a note."""
+
+import json
+import re
+from dataclasses import replace
+
+import crystalx_core  # noqa: F401  (cctbx before gemmi)
+
+from crystalx_core.cli import main
+from crystalx_core.io.shelx_order import _atoms, _meanings
+from crystalx_core.io.shelx_read import parse_shelx
+from crystalx_core.io.shelx_write import render_with_sites
+
+from .conftest import BENCHMARK
+
+HEADER = (
+    "TITL t\nCELL 0.71073 10 11 12 90 95 90\nZERR 4 0 0 0 0 0 0\nLATT 1\nSYMM -X, 1/2+Y, 1/2-Z\n"
+    "SFAC C H N O\nUNIT 8 8 4 4\n"
+)
+
+
+def _meant(text: str) -> dict[str, tuple]:
+    """What each order-dependent instruction of a .res means, by its text."""
+    lines = parse_shelx(text, "x.res").lines
+    return {
+        " ".join(line.text.split()): meant
+        for line, _, meant, _ in _meanings(lines, _atoms(lines, {}))
+    }
+
+
+def _alanine_without_h(instructions: dict[str, list[str]]) -> str:
+    """L-alanine at 23 K (benchmark XH_alanine, SHELXL-2018 .res) with its H atoms taken out and
+    its atoms isotropic, as a file before H are placed, with `instructions` before the atoms
+    named."""
+    out, skip = [], False
+    for line in (BENCHMARK / "XH_alanine" / "published.res").read_text().splitlines():
+        if line.startswith("HKLF"):
+            out.append(line)
+            break
+        if skip:
+            skip = False
+            continue
+        if re.match(r"^H\d", line):
+            continue
+        atom = re.match(r"^([CNO]\d)(\s+\d(?:\s+\S+){3})\s+11\.00000\s+\S+\s+.*=$", line)
+        if atom:
+            out += instructions.get(atom.group(1), [])
+            out.append(f"{atom.group(1)}{atom.group(2)}    11.00000    0.01000")
+            skip = True
+            continue
+        out.append(line)
+    return "\n".join(out + ["END", ""])
+
+
+def test_riding_h_placed_by_assign_leave_anis_ranges_and_same_meaning_their_atoms(tmp_path):
+    """`crystalx assign` puts riding H after N1, C1 and C2: 'ANIS 3' still means O1 O2 N1,
+    'SIMU O1 > C3' the six non-H atoms and 'SAME O1 O2' (before N1) pairs N1 and C1, which
+    now have three H between them; no note."""
+    source = _alanine_without_h({"O1": ["ANIS 3", "SIMU O1 > C3"], "N1": ["SAME O1 O2"]})
+    path = tmp_path / "ala.res"
+    path.write_text(source)
+    assert (
+        main(
+            [
+                "assign",
+                str(path),
+                "--method",
+                "baseline",
+                "--hydrogens",
+                "rules",
+                "--quiet",
+                "--json",
+            ]
+        )
+        == 0
+    )
+    written = (tmp_path / "ala_crystalx.res").read_text()
+    atoms = [ln.split()[0] for ln in written.splitlines() if re.match(r"^[CNOH]\d\w*\s+\d\s", ln)]
+    assert atoms[atoms.index("N1") + 1].startswith("H")  # H now stand between N1 and C1
+    assert (
+        _meant(written)
+        == _meant(source)
+        == {
+            "ANIS 3": ("O1", "O2", "N1"),
+            "SIMU O1 > C3": (("O1", "O2", "N1", "C1", "C2", "C3"),),
+            "SAME O1 O2": (("O1", "N1"), ("O2", "C1")),
+        }
+    )
+    result = json.loads((tmp_path / "ala_crystalx.json").read_text())
+    assert not [n for n in result.get("notes", []) if "check it" in n or "by name" in n]
+
+
+def _rendered(text: str, drop=(), as_h=()):
+    """The file rendered after dropping `drop` and retyping `as_h` to H, and its notes."""
+    shelx = parse_shelx(text, "x.res")
+    structure = shelx.to_structure()
+    sites = [
+        replace(s, element="H") if s.label in as_h else s
+        for s in structure.sites
+        if s.label not in drop
+    ]
+    notes: list[str] = []
+    return render_with_sites(shelx, structure.with_sites(sites), notes=notes), notes
+
+
+def test_anis_n_is_written_by_name_when_an_atom_it_counted_is_left_out():
+    """'ANIS 3' before O1 O2 N1 with O2 left out would make C1 anisotropic instead: written as
+    'ANIS O1 N1', which SHELXL reads the same whatever follows."""
+    out, notes = _rendered(_alanine_without_h({"O1": ["ANIS 3"]}), drop=("O2",))
+    assert "ANIS O1 N1 ! was ANIS 3" in out.splitlines()
+    assert _meant(out) == {}  # no counted instruction left
+    assert notes == [
+        "ANIS (line 23) meant O1 O2 N1, and the atoms after it are now others: written by name"
+    ]
+
+
+def test_same_and_a_range_that_would_mean_other_atoms_get_a_note():
+    """C1 retyped to H (an atom SHELXL no longer counts): 'SAME O1 O2' before N1 would pair O2
+    with C2, and 'SIMU N1 > C3' would leave C1 out: a note for each, the lines as written."""
+    source = _alanine_without_h({"O1": ["SIMU N1 > C3"], "N1": ["SAME O1 O2"]})
+    out, notes = _rendered(source, as_h=("C1",))
+    assert "SAME O1 O2" in out.splitlines() and "SIMU N1 > C3" in out.splitlines()
+    assert notes == [
+        "SIMU (line 23) spanned N1 C1 C2 C3 and now spans other atoms: check it",
+        "SAME (line 26) made O1=N1 O2=C1 alike, and the atoms after it are now others (N1 C2): "
+        "check it",
+    ]
+
+
+def test_an_atom_left_out_after_same_shifts_its_pairs_and_gets_a_note():
+    """C1 left out: 'SAME O1 O2' (before N1) keeps O1=N1 but would now pair O2 with C2, where
+    the user paired O2 with C1: a note (the pair of a dropped atom is not held against it)."""
+    out, notes = _rendered(_alanine_without_h({"N1": ["SAME O1 O2"]}), drop=("C1",))
+    assert _meant(out) == {"SAME O1 O2": (("O1", "N1"), ("O2", "C2"))}
+    assert notes == [
+        "SAME (line 25) made O1=N1 O2=C1 alike, and the atoms after it are now others (N1 C2): "
+        "check it"
+    ]
+
+
+def test_after_a_refinement_anis_n_still_counts_the_atoms_it_meant(tmp_path):
+    """`crystalx assign --hkl` (XH_alanine's own reflections) refines the atoms anisotropic:
+    'ANIS 3' then has no isotropic atom left to count, which is what it asked for (O1 O2 N1
+    anisotropic), so it stays as written, and the SIMU range spans the six non-H atoms."""
+    source = _alanine_without_h({"O1": ["ANIS 3", "SIMU O1 > C3"]})
+    path = tmp_path / "ala.res"
+    path.write_text(source)
+    hkl = BENCHMARK / "XH_alanine" / "data.hkl"
+    args = ["assign", str(path), "--method", "baseline", "--hydrogens", "rules", "--quiet"]
+    assert main([*args, "--json", "--hkl", str(hkl)]) == 0
+    written = parse_shelx((tmp_path / "ala_crystalx.res").read_text(), "x.res")
+    anisotropic = {a.site.label for a in written.atoms if len(a.u_codes) == 6}
+    assert {"O1", "O2", "N1"} <= anisotropic
+    assert _meant((tmp_path / "ala_crystalx.res").read_text()) == {
+        "ANIS 3": (),
+        "SIMU O1 > C3": (("O1", "O2", "N1", "C1", "C2", "C3"),),
+    }
+
+
+def test_anis_n_in_a_residue_is_written_with_the_residue_s_names():
+    """'ANIS 2' after RESI 2 meant C1_2 C2_2; C2_2 left out, it would reach C3_2: written as
+    'ANIS C1', a bare name being the current residue's (SHELXL manual, RESI), and the range
+    'C1 > C3' of that residue still spans its non-H atoms."""
+    text = HEADER + (
+        "FVAR 1\nC9 1 0.9 0.2 0.3 11 0.03\nRESI 2 RA\nANIS 2\nSIMU C1 > C3\n"
+        "C1 1 0.1 0.2 0.3 11 0.03\nC2 1 0.2 0.2 0.3 11 0.03\nC3 1 0.3 0.2 0.3 11 0.03\n"
+        "RESI 0\nC4 1 0.4 0.2 0.3 11 0.03\nHKLF 4\nEND\n"
+    )
+    out, notes = _rendered(text, drop=("C2_2",))
+    assert "ANIS C1 ! was ANIS 2" in out.splitlines()
+    assert notes == [
+        "ANIS (line 11) meant C1_2 C2_2, and the atoms after it are now others: written by name"
+    ]
+    assert _meant(out) == {"SIMU C1 > C3": (("C1_2", "C3_2"),)}
+
+
+def test_a_move_before_the_atoms_is_kept_and_said(tmp_path):
+    """'MOVE 1 1 1 -1' (SHELXL manual: the atoms after it read as x = dx + sign*x, here the
+    inverted structure): CrystalX reads the coordinates as written, so a note names the MOVE
+    and its line; the .res keeps it before the atoms, with the riding H after it, which SHELXL
+    moves together with their pivots."""
+    path = tmp_path / "ala.res"
+    path.write_text(_alanine_without_h({"O1": ["MOVE 1 1 1 -1"]}))
+    args = ["assign", str(path), "--method", "baseline", "--hydrogens", "rules", "--quiet"]
+    assert main([*args, "--json"]) == 0
+    lines = (tmp_path / "ala_crystalx.res").read_text().splitlines()
+    move = lines.index("MOVE 1 1 1 -1")
+    assert lines[move + 1].startswith("O1 ") and any(ln.startswith("H1A") for ln in lines[move:])
+    notes = json.loads((tmp_path / "ala_crystalx.json").read_text())["notes"]
+    assert [n for n in notes if n.startswith("MOVE")] == [
+        "MOVE (line 23) of ala.res: SHELXL moves the atoms after it, CrystalX read them as "
+        "written (their contacts across symmetry may differ); the .res keeps the MOVE, and the "
+        "H placed after it move with their atoms"
+    ]
+    identity = HEADER + "FVAR 1\nMOVE 0 0 0 1\nC1 1 0.1 0.2 0.3 11 0.03\nHKLF 4\nEND\n"
+    assert parse_shelx(identity, "x.res").moved_notes() == ()  # moves nothing: no note
+
+
+def test_a_range_into_the_next_residue_is_checked():
+    """'SIMU C2 > C1_+' in RESI 1 spans C2_1 C3_1 C1_2 ('_+' the next residue, SHELXL manual,
+    RESI); C3_1 retyped to H, SHELXL would span C2_1 C1_2 only: a note, as for a bare range."""
+    text = HEADER + (
+        "FVAR 1\nRESI 1 RA\nSIMU C2 > C1_+\nC1 1 0.1 0.2 0.3 11 0.03\nC2 1 0.2 0.2 0.3 11 0.03\n"
+        "C3 1 0.3 0.2 0.3 11 0.03\nRESI 2 RA\nC1 1 0.1 0.4 0.3 11 0.03\n"
+        "C2 1 0.2 0.4 0.3 11 0.03\nHKLF 4\nEND\n"
+    )
+    assert _meant(text) == {"SIMU C2 > C1_+": (("C2_1", "C3_1", "C1_2"),)}
+    out, notes = _rendered(text, as_h=("C3_1",))
+    assert "SIMU C2 > C1_+" in out.splitlines()
+    assert notes == ["SIMU (line 10) spanned C2_1 C3_1 C1_2 and now spans other atoms: check it"]
