@@ -294,9 +294,16 @@ def _refined_once(
             where,
         )
     if not (fo_sq.data > 2 * fo_sq.sigmas).count(True):
+        largest = max(fo_sq.data / fo_sq.sigmas)
         raise RefinementError(
             f"nothing to refine against: none of the {n_unique} unique reflections has Fo² "
-            f"above 2σ(Fo²)",
+            f"above 2σ(Fo²)"
+            # noise reaches Fo²/σ of 1 or more; far under it, the σ column is on another scale
+            + (
+                f" (the largest Fo²/σ is {largest:.2g}: are the sigmas on another scale?)"
+                if largest < 0.01
+                else ""
+            ),
             where,
         )
     occupancies, references = _occupancy_constraints(atoms, xs)

@@ -1,0 +1,127 @@
+"""Legal but extreme σ(Fo²) columns refine as SHELXL weighs them, or fail in one clear line.
+
+SHELXL weighs by w = 1/[σ²(Fo²) + (aP)² + bP], P = [max(Fo², 0) + 2Fc²]/3 (manual, WGHT), so
+sigmas of 1e-30 leave the weights to WGHT 0.1; but a weak reflection's P is near 0 too, and
+without a σ its weight has no bound: XH_urea's .hkl with its sigmas × 1e-30 diverged (R1 2.23).
+Each case is a benchmark .hkl whose σ column the test rewrites (FORMAT 3I4,2F8.2, manual HKLF).
+"""
+
+import json
+
+import numpy as np
+import pytest
+
+from crystalx_core.cli import EXIT_OK, EXIT_REFINE, main
+from crystalx_core.io.hkl import TINY_SIGMA, read_hkl, reflections_from_text
+from tests.conftest import BENCHMARK
+
+
+def _f8(value: float) -> str:
+    text = f"{value:8.2f}"
+    if len(text) > 8 or 0 < abs(value) < 0.1:
+        text = f"{value:8.1e}"
+    assert len(text) <= 8, text
+    return text
+
+
+def modified_hkl(tmp_path, entry: str, sigma) -> object:
+    """The entry's data.hkl with σ replaced by sigma(row, Fo², σ), written to tmp_path."""
+    rows = []
+    for n, line in enumerate((BENCHMARK / entry / "data.hkl").read_text().splitlines()):
+        if line[:12].split() == ["0", "0", "0"] or len(line) < 28:
+            rows.append(line)
+            continue
+        intensity, given = float(line[12:20]), float(line[20:28])
+        rows.append(line[:20] + _f8(sigma(n, intensity, given)) + line[28:])
+    path = tmp_path / f"{entry}.hkl"
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def assign(tmp_path, capsys, entry: str, hkl) -> tuple[int, dict]:
+    code = main(
+        [
+            "assign",
+            str(BENCHMARK / entry / "published.res"),
+            "--hkl",
+            str(hkl),
+            "--quiet",
+            "--json",
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
+    captured = capsys.readouterr()
+    return code, json.loads(captured.out) if code == EXIT_OK else {"error": captured.err}
+
+
+def test_no_benchmark_sigma_is_changed(shared_data):
+    """The floor (1e-5 of the median Fo²) lies far under every σ of the real files: none is
+    changed, and no note about it."""
+    for path in sorted(BENCHMARK.glob("*/data.hkl")):
+        reflections = read_hkl(path)
+        intensities, sigmas = reflections.intensities, reflections.sigmas
+        assert sigmas.min() >= TINY_SIGMA * np.median(intensities[intensities > 0]), path
+        assert not [n for n in reflections.notes if "sigma under" in n or "every" in n], path
+
+
+@pytest.mark.parametrize("factor", [1e-30, 1e-6])
+def test_sigmas_times_a_tiny_factor_refine_as_with_their_own(tmp_path, shared_data, capsys, factor):
+    """XH_urea (R1 0.0296 with its .hkl as given): σ × 1e-30 diverged (R1 2.23) before;
+    scaled back so that their median is 1 % of the median Fo², the weights of WGHT 0.1 and of
+    the input's WGHT 0 (1/σ², blind to a common factor) are those of the real sigmas."""
+    hkl = modified_hkl(tmp_path, "XH_urea", lambda n, i, s: s * factor)
+    code, report = assign(tmp_path, capsys, "XH_urea", hkl)
+    assert code == EXIT_OK, report
+    assert report["refinement"]["r1"] < 0.031
+    assert any("sigmas multiplied by" in n for n in report["notes"])
+
+
+def test_every_sigma_zero_refines_with_wght_alone(tmp_path, shared_data, capsys):
+    """Every σ 0: the weights come from WGHT 0.1 with σ 1 % of the median Fo²; the input's WGHT
+    0 (w = 1/σ²) has nothing to weigh by and is not used, with a note."""
+    hkl = modified_hkl(tmp_path, "XH_urea", lambda n, i, s: 0.0)
+    code, report = assign(tmp_path, capsys, "XH_urea", hkl)
+    assert code == EXIT_OK, report
+    assert report["refinement"]["r1"] < 0.035
+    notes = report["notes"]
+    assert any(n.startswith("every reflection has sigma 0: sigmas set to") for n in notes)
+    assert any("WGHT 0.0000 0.0000 not used" in n for n in notes)
+
+
+def test_a_handful_of_tiny_sigmas_weigh_as_the_smallest_real_one(tmp_path, shared_data, capsys):
+    """The five strongest reflections with σ 1e-4 (Fo²/σ over 10⁶) ruled the input's WGHT 0
+    (w = 1/σ²): final R1 0.151 and no solution before; now weighed as the reflections of like
+    Fo², R1 as with the file as given (0.0280)."""
+    strong = sorted(
+        (i, n) for n, (i, s) in enumerate(_columns(BENCHMARK / "XH_alanine" / "data.hkl"))
+    )[-5:]
+    rows = {n for _, n in strong}
+    hkl = modified_hkl(tmp_path, "XH_alanine", lambda n, i, s: 1e-4 if n in rows else s)
+    code, report = assign(tmp_path, capsys, "XH_alanine", hkl)
+    assert code == EXIT_OK, report
+    assert "5 reflection(s) with sigma under" in " ".join(report["notes"])
+    assert report["refinement"]["r1"] < 0.029
+    assert report["refinement"]["wr2"] > 0.03
+
+
+def _columns(path):
+    for line in path.read_text().splitlines():
+        if len(line) >= 28 and line[:12].split() != ["0", "0", "0"]:
+            yield float(line[12:20]), float(line[20:28])
+
+
+def test_sigmas_times_a_million_fail_in_one_line_naming_the_scale(tmp_path, shared_data, capsys):
+    hkl = modified_hkl(tmp_path, "XH_alanine", lambda n, i, s: s * 1e6)
+    code, report = assign(tmp_path, capsys, "XH_alanine", hkl)
+    assert code == EXIT_REFINE
+    assert "are the sigmas on another scale?" in report["error"]
+    assert len(report["error"].strip().splitlines()) == 1
+
+
+def test_every_sigma_zero_is_read_with_a_note():
+    reflections = reflections_from_text(
+        "   1   0   0  100.00    0.00\n   2   0   0   10.00    0.00\n", "x.hkl"
+    )
+    assert reflections.sigmas.tolist() == [0.55, 0.55]  # 1 % of the median Fo² (55)
+    assert not reflections.sigmas_given
