@@ -125,3 +125,20 @@ def test_every_sigma_zero_is_read_with_a_note():
     )
     assert reflections.sigmas.tolist() == [0.55, 0.55]  # 1 % of the median Fo² (55)
     assert not reflections.sigmas_given
+
+
+def test_fo_squared_far_below_zero_fails_in_one_line_naming_them(tmp_path, shared_data, capsys):
+    """Every 100th reflection of XH_alanine at Fo² -10⁵ (σ as given; no benchmark .hkl goes
+    under -8σ): the scale turns negative; the error names the .hkl and the reflections."""
+    path = BENCHMARK / "XH_alanine" / "data.hkl"
+    lines = path.read_text().splitlines()
+    for n in range(0, len(lines) - 1, 100):
+        lines[n] = lines[n][:12] + _f8(-1e5) + lines[n][20:]
+    hkl = tmp_path / "XH_alanine.hkl"
+    hkl.write_text("\n".join(lines) + "\n")
+    code, report = assign(tmp_path, capsys, "XH_alanine", hkl)
+    assert code == EXIT_REFINE
+    error = report["error"].strip()
+    assert len(error.splitlines()) == 1
+    assert str(hkl) in error
+    assert "reflection(s) have Fo² under -10σ(Fo²), which no measurement gives" in error
