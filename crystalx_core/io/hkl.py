@@ -409,11 +409,12 @@ def _weighable_sigmas(intensities: np.ndarray, sigmas: np.ndarray) -> tuple[np.n
     Σ w Fo² Fc² / Σ w Fc⁴ is ruled by the weak, negative Fo² (XH_urea's sigmas × 1e-30: R1
     2.23, diverged). A σ of 0.00 (a weak reflection rounded by F8.2) or one under 1e-5 of the
     median Fo² is given the file's smallest σ above that (a σ = 0.00) or that of reflections of
-    like Fo² (a tiny σ written out); where no σ is above it the sigmas carry
-    no scale, and every one is 1 % of the median Fo²: the weights come from WGHT alone."""
+    like Fo² (a tiny σ written out); where most are under it the sigmas carry no scale: the
+    column is multiplied so that its median is 1 % of the median Fo² (each set to that where all
+    are 0), and the weights come mostly from WGHT, an input WGHT 0 0 weighing as the file does."""
     median = float(np.median(intensities[intensities > 0]))
     tiny = sigmas < TINY_SIGMA * median  # σ = 0 included: the median is above 0
-    if tiny.all():
+    if tiny.mean() > 0.5:  # most: a σ column × 1e-6 leaves its largest above the line
         floor = SIGMA_FLOOR * median
         if not sigmas.any():
             return np.full_like(sigmas, floor), [
@@ -424,9 +425,9 @@ def _weighable_sigmas(intensities: np.ndarray, sigmas: np.ndarray) -> tuple[np.n
         scaled = sigmas * factor
         scaled = np.where(sigmas > 0, scaled, scaled[sigmas > 0].min())
         return scaled, [
-            f"every reflection has sigma under {TINY_SIGMA * median:.3g} ({TINY_SIGMA:g} × the "
-            f"median Fo²): sigmas multiplied by {factor:.3g} (their median 1 % of the median "
-            "Fo²), weights mostly from WGHT"
+            f"{int(tiny.sum())} of {tiny.size} reflections have sigma under "
+            f"{TINY_SIGMA * median:.3g} ({TINY_SIGMA:g} × the median Fo²): sigmas multiplied "
+            f"by {factor:.3g} (their median 1 % of the median Fo²), weights mostly from WGHT"
         ]
     notes = []
     smallest = float(sigmas[~tiny].min())
