@@ -413,40 +413,42 @@ def _weighable_sigmas(intensities: np.ndarray, sigmas: np.ndarray) -> tuple[np.n
     column is multiplied so that its median is 1 % of the median Fo² (each set to that where all
     are 0), and the weights come mostly from WGHT, an input WGHT 0 0 weighing as the file does."""
     median = float(np.median(intensities[intensities > 0]))
-    tiny = sigmas < TINY_SIGMA * median  # σ = 0 included: the median is above 0
-    if tiny.mean() > 0.5:  # most: a σ column × 1e-6 leaves its largest above the line
-        floor = SIGMA_FLOOR * median
-        if not sigmas.any():
-            return np.full_like(sigmas, floor), [
-                f"every reflection has sigma 0: sigmas set to {floor:.3g} (1 % of the median "
-                "Fo²), weights from WGHT alone"
-            ]
-        factor = floor / float(np.median(sigmas[sigmas > 0]))
+    floor = SIGMA_FLOOR * median
+    written = sigmas > 0  # a 0.00 is F8.2's rounding of a weak σ, not a σ on another scale
+    if not written.any():
+        return np.full_like(sigmas, floor), [
+            f"every reflection has sigma 0: sigmas set to {floor:.3g} (1 % of the median "
+            "Fo²), weights from WGHT alone"
+        ]
+    tiny = written & (sigmas < TINY_SIGMA * median)
+    # most of those written: a σ column × 1e-6 leaves its largest above the line; 0.00s do not
+    # count (XH_urea on a tenth of its scale rounds 59 % of its σ to 0.00, the rest are real)
+    if tiny.sum() > 0.5 * written.sum():
+        factor = floor / float(np.median(sigmas[written]))
         scaled = sigmas * factor
-        scaled = np.where(sigmas > 0, scaled, scaled[sigmas > 0].min())
+        scaled = np.where(written, scaled, scaled[written].min())
         return scaled, [
             f"{int(tiny.sum())} of {tiny.size} reflections have sigma under "
             f"{TINY_SIGMA * median:.3g} ({TINY_SIGMA:g} × the median Fo²): sigmas multiplied "
             f"by {factor:.3g} (their median 1 % of the median Fo²), weights mostly from WGHT"
         ]
     notes = []
-    smallest = float(sigmas[~tiny].min())
-    zero = sigmas == 0
+    real = written & ~tiny
+    smallest = float(sigmas[real].min())
+    zero = ~written
     if zero.any():
         notes.append(
             f"{int(zero.sum())} reflection(s) with sigma 0.00 kept, weighted as the file's "
             f"smallest sigma ({smallest:g})"
         )
     given = np.where(zero, smallest, sigmas)
-    if (tiny & ~zero).any():
+    if tiny.any():
         notes.append(
-            f"{int((tiny & ~zero).sum())} reflection(s) with sigma under {TINY_SIGMA * median:.3g}"
+            f"{int(tiny.sum())} reflection(s) with sigma under {TINY_SIGMA * median:.3g}"
             f" ({TINY_SIGMA:g} × the median Fo²) weighted as the reflections of like Fo² "
             "(the median sigma of the 20 nearest)"
         )
-        given[tiny & ~zero] = _like_sigmas(
-            intensities[~tiny], sigmas[~tiny], intensities[tiny & ~zero]
-        )
+        given[tiny] = _like_sigmas(intensities[real], sigmas[real], intensities[tiny])
     return given, notes
 
 
