@@ -377,9 +377,10 @@ def _refined_once(
         ArithmeticError,
         ValueError,
     ):  # a scale factor of zero or below: Fc cannot fit Fo at all
+        hint = _far_negative(fo_sq)  # then the reflection file is the one to name
         raise RefinementError(
-            "refinement diverged (no positive scale between Fo² and Fc²)" + _far_negative(fo_sq),
-            where if _far_negative(fo_sq) else structure.source,
+            f"refinement diverged (no positive scale between Fo² and Fc²){hint}",
+            where if hint else structure.source,
         ) from None
     if not all(math.isfinite(v) for v in (result.r1, result.wr2, result.goof)) or result.r1 > 0.9:
         r1 = f"R1 = {result.r1:.3f}" if math.isfinite(result.r1) else "R1 not a number"
