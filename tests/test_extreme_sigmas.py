@@ -171,3 +171,13 @@ def test_sigmas_rounded_to_zero_leave_the_real_ones_as_written(tmp_path, shared_
     assert np.array_equal(reflections.sigmas[kept], written[kept])
     assert (reflections.sigmas[~kept] == 0.01).all()
     assert not [n for n in reflections.notes if "multiplied" in n]
+
+
+def test_a_tiny_sigma_on_the_strongest_takes_the_median_of_twenty():
+    """At the top of the Fo² range the 20 nearest are the 20 strongest (before, only 10 were
+    taken there): Fo² 1..100 with σ Fo²/10, and Fo² 200 with σ 1e-4 (under 1e-5 × 50.5)."""
+    lines = [f"{n:4d}   0   0{n:8.2f}{n / 10:8.2f}" for n in range(1, 101)]
+    lines.append(f" 101   0   0  200.00{_f8(1e-4)}")
+    reflections = reflections_from_text("\n".join(lines) + "\n", "x.hkl")
+    assert reflections.sigmas[-1] == pytest.approx(np.median(np.arange(81, 101) / 10))
+    assert reflections.sigmas[:-1].tolist() == pytest.approx([n / 10 for n in range(1, 101)])

@@ -458,10 +458,9 @@ def _like_sigmas(intensities: np.ndarray, sigmas: np.ndarray, wanted: np.ndarray
     strongest ruled the input's WGHT 0 (1/σ²: XH_alanine's five strongest at σ 1e-4, R1 0.15)."""
     order = np.argsort(intensities)
     ranked, by_rank = intensities[order], sigmas[order]
-    at = np.searchsorted(ranked, wanted)
-    return np.array(
-        [np.median(by_rank[max(k - 10, 0) : max(k - 10, 0) + 20]) for k in at], dtype=float
-    )
+    # the 20 around each place in Fo² order, moved inside the ends (the strongest had only 10)
+    starts = np.clip(np.searchsorted(ranked, wanted) - 10, 0, max(len(ranked) - 20, 0))
+    return np.array([np.median(by_rank[k : k + 20]) for k in starts], dtype=float)
 
 
 def _where(hklf: HklfFormat, path: str) -> tuple[str, int | None]:
