@@ -491,14 +491,24 @@ def with_input_weights(
         input_variables=True,
         suggest=suggest,
     )
-    if setup.changes_refinement():
+    weighting = setup.weighting or DEFAULT
+    if (
+        setup.changes_refinement()
+        and not getattr(reflections, "sigmas_given", True)
+        and weighting.a == weighting.b == 0
+    ):  # w = 1/σ² with every σ 0: SHELXL's weights would be infinite
+        notes.append(
+            f"the input's {setup.describe()} not used: it weighs by σ(Fo²) alone, and every "
+            "σ in the reflection file is 0; the model stays as refined with WGHT 0.1"
+        )
+    elif setup.changes_refinement():
         try:
             refined = refine(
                 last.structure,
                 reflections,
                 cycles,
                 anisotropic,
-                weighting=setup.weighting or DEFAULT,
+                weighting=weighting,
                 extinction=setup.extinction,
                 **settings,
             )

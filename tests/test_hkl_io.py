@@ -91,11 +91,6 @@ BAD_HKL = {
         1,
         "every reflection has a negative sigma (the flag for 'leave out'): no data",
     ),
-    "all_sigma_zero": (
-        "   1   0   0  100.00    0.00\n   2   0   0   10.00    0.00\n",
-        1,
-        "every reflection has sigma 0: nothing to weight the data by",
-    ),
     "all_intensities_zero": (
         "   1   0   0    0.00    1.00\n   2   0   0    0.00    1.00\n",
         1,

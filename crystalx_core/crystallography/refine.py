@@ -294,9 +294,16 @@ def _refined_once(
             where,
         )
     if not (fo_sq.data > 2 * fo_sq.sigmas).count(True):
+        largest = max(fo_sq.data / fo_sq.sigmas)
         raise RefinementError(
             f"nothing to refine against: none of the {n_unique} unique reflections has Fo² "
-            f"above 2σ(Fo²)",
+            f"above 2σ(Fo²)"
+            # noise reaches Fo²/σ of 1 or more; far under it, the σ column is on another scale
+            + (
+                f" (the largest Fo²/σ is {largest:.2g}: are the sigmas on another scale?)"
+                if largest < 0.01
+                else ""
+            ),
             where,
         )
     occupancies, references = _occupancy_constraints(atoms, xs)
@@ -370,12 +377,17 @@ def _refined_once(
         ArithmeticError,
         ValueError,
     ):  # a scale factor of zero or below: Fc cannot fit Fo at all
+        hint = _far_negative(fo_sq)  # then the reflection file is the one to name
         raise RefinementError(
-            "refinement diverged (no positive scale between Fo² and Fc²)", structure.source
+            f"refinement diverged (no positive scale between Fo² and Fc²){hint}",
+            where if hint else structure.source,
         ) from None
     if not all(math.isfinite(v) for v in (result.r1, result.wr2, result.goof)) or result.r1 > 0.9:
         r1 = f"R1 = {result.r1:.3f}" if math.isfinite(result.r1) else "R1 not a number"
-        raise RefinementError(f"refinement diverged ({r1})", structure.source)
+        hint = _far_negative(fo_sq)  # then the reflection file is the one to name
+        raise RefinementError(
+            f"refinement diverged ({r1}){hint}", where if hint else structure.source
+        )
     for site in result.structure.sites:
         largest = largest_u(site)
         if not math.isfinite(largest) or largest >= MAX_U:
@@ -393,6 +405,25 @@ def _refined_once(
             )
     result.notes += _displacement_notes(result.structure)
     return result
+
+
+FAR_NEGATIVE = -10.0  # Fo²/σ: no benchmark .hkl goes under -8 (FC_p21c), most not under -3
+
+
+def _far_negative(fo_sq) -> str:
+    """'; 12 reflections have Fo² under -10σ(Fo²) (...)' where the merged data hold such, for a
+    divergence: SHELXL weighs them as any other (P takes max(Fo², 0), manual WGHT), and a
+    handful at -10⁵ rule the scale (XH_alanine with 1 % of its Fo² at -10⁵: no positive scale)."""
+    ratio = (fo_sq.data / fo_sq.sigmas).as_numpy_array()
+    far = ratio < FAR_NEGATIVE
+    if not far.any():
+        return ""
+    k = int(ratio.argmin())
+    h = " ".join(str(i) for i in fo_sq.indices[k])
+    return (
+        f"; {int(far.sum())} reflection(s) have Fo² under {FAR_NEGATIVE:g}σ(Fo²), which no "
+        f"measurement gives (the lowest: {h}, Fo² {fo_sq.data[k]:.4g}, σ {fo_sq.sigmas[k]:.3g})"
+    )
 
 
 def _least_squares(model, extinction=None):
