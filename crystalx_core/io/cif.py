@@ -1223,6 +1223,12 @@ def _refln_loop(block: gemmi.cif.Block, measured: str, text: str, path: Path) ->
                     f"{int(left_out.sum())} reflection(s) {why} ({status} '{flag}') left out"
                 )
             keep &= ~left_out
+        free = int((flags == "f").sum())  # mmCIF's free set, refined as SHELXL's batch -1
+        if free:
+            notes.append(
+                f"{free} reflection(s) of the free set ({status} 'f') refined with the rest: "
+                "CrystalX reports no R(free)"
+            )
     listed = _list_code(block)
     written = f" ({listed})" if listed else ""
     table = np.column_stack([h, k, l, columns[3], columns[4], np.arange(len(h))])[keep]
