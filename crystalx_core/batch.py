@@ -289,9 +289,9 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
 def _unrefinable(loaded, where) -> str:
     """Why the reflections the structure names (at `where`) cannot be refined here (TWIN, HKLF
     5, neutron or Laue data: Loaded.reflection_format), or, with none, why a CIF's own _refln
-    loop is not read (no σ, a powder pattern's), as the row's note; '' when they can, or there
-    are none. A batch still assigns such a structure, as `assign` without --hkl would, rather
-    than fail it."""
+    loop is not read (a powder pattern's, one without indices), as the row's note; '' when they
+    can, or there are none. A batch still assigns such a structure, as `assign` without --hkl
+    would, rather than fail it."""
     if where is None:
         unread = loaded.unread_reflections()
         return f"not refined: {unread}" if unread else ""

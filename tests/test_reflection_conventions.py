@@ -38,8 +38,8 @@ def test_cod_2019572_s_loop_without_sigma_refines_to_its_published_r1(
     _refln_F_squared_sigma'). SHELXL weighs a reflection of σ 0 by its WGHT alone
     (w = 1/[σ²(Fo²) + (aP)² + bP], manual, WGHT); the loop is read as every σ 0 is since s16
     (io.hkl._weighable_sigmas: 1 % of the median Fo², a floor under the WGHT terms), with a note
-    that names the loop. Refined with the CIF's own WGHT as the benchmark runs it (refine_benchmark.py --measured):
-    R1 0.0120, wR2 0.0329, GooF 1.194 (main refused it)."""
+    that names the loop. Refined with the CIF's own WGHT as the benchmark runs it
+    (refine_benchmark.py --measured): R1 0.0120, wR2 0.0329, GooF 1.194 (main refused it)."""
     cif = shared_data / "corpus" / "codtools_2019572.cif"
     reflections = load(cif).read(cif)
     assert len(reflections) == 733
@@ -215,8 +215,12 @@ _shelx_refln_list_code          {code}
 LISTS = {
     4: (
         "Fc-squared, Fo-squared, sigma(Fo-squared) and status flag",
-        ["_refln_F_squared_calc", "_refln_F_squared_meas", "_refln_F_squared_sigma",
-         "_refln_observed_status"],
+        [
+            "_refln_F_squared_calc",
+            "_refln_F_squared_meas",
+            "_refln_F_squared_sigma",
+            "_refln_observed_status",
+        ],
         lambda i, s: f"{1.05 * i:.2f} {i:.2f} {s:.2f} o",
     ),
     6: (
@@ -226,8 +230,14 @@ LISTS = {
     ),
     8: (
         "Fo-squared, sigma(Fo-squared), Fc-squared, phi, d and refinement sigma",
-        ["_refln_F_squared_meas", "_refln_F_squared_sigma", "_refln_F_squared_calc",
-         "_refln_phase_calc", "_refln_d_spacing", "_shelx_refinement_sigma"],
+        [
+            "_refln_F_squared_meas",
+            "_refln_F_squared_sigma",
+            "_refln_F_squared_calc",
+            "_refln_phase_calc",
+            "_refln_d_spacing",
+            "_shelx_refinement_sigma",
+        ],
         lambda i, s: f"{i:.3f} {s:.3f} {1.05 * i:.3f} 0.000 1.000 {1.1 * s:.3f}",
     ),
 }

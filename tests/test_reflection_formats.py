@@ -424,9 +424,7 @@ def test_a_powder_loop_without_sigma_is_refused_as_powder_data(
     line = (head + header).split("\n").index("_refln_F_squared_meas") + 1
     with pytest.raises(InputError) as caught:
         read_reflections(path)
-    assert str(caught.value) == (
-        f"{path}:{line}: _refln_F_squared_meas{wanted}"
-    )
+    assert str(caught.value) == (f"{path}:{line}: _refln_F_squared_meas{wanted}")
 
 
 def test_a_cif_s_own_refln_loop_is_its_reflections_for_every_command(tmp_path, shared_data):

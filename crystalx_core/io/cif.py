@@ -1283,7 +1283,8 @@ def _loop_problem(block: gemmi.cif.Block, measured: str) -> str:
     apart = [
         tag
         for tag in (*dict(_MEASURED)[measured], *_STATUS)
-        if len(block.find_values(tag)) and tag.lower() not in written
+        if len(block.find_values(tag))
+        and tag.lower() not in written
         and not (tag in _STATUS and not measured.startswith("_refln"))
     ]
     if apart and (apart[0] in _STATUS or _sigma_tag(block, measured) is None):
