@@ -499,7 +499,8 @@ def with_input_weights(
     ):  # w = 1/σ² with every σ 0: SHELXL's weights would be infinite
         notes.append(
             f"the input's {setup.describe()} not used: it weighs by σ(Fo²) alone, and every "
-            "σ in the reflection file is 0; the model stays as refined with WGHT 0.1"
+            "σ in the reflection file is 0 (or none is given); the model stays as refined with "
+            "WGHT 0.1"
         )
     elif setup.changes_refinement():
         try:
