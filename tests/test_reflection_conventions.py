@@ -74,6 +74,30 @@ def test_intensities_without_sigma_are_read_as_fo2_without_sigma(shared_data, tm
     assert "no σ column in the _refln_intensity_meas loop" in reflections.notes[1]
 
 
+def test_a_sigma_column_of_question_marks_alone_is_no_sigma(shared_data, tmp_path):
+    """A σ column with '?' (unknown) in every row holds no σ: each row was left out as not
+    measured and the file refused ('no reflection ... is to be refined'); it is read as a loop
+    without σ now. A '?' in some rows still leaves those rows out (test_reflection_formats)."""
+    text = (shared_data / "corpus" / "sf_p-1_a.cif").read_text()
+    head, rest = text.split("  _refln_F_squared_sigma\n", 1)
+    rows, tail = rest.split("\n\n", 1)
+    table = [row.split()[:4] for row in rows.split("\n")]
+    path = tmp_path / "pa.cif"
+    path.write_text(
+        head
+        + "  _refln_F_squared_sigma\n"
+        + "\n".join(" ".join(row) + " ?" for row in table)
+        + "\n\n"
+        + tail
+    )
+    reflections = load(path).read(path)
+    assert len(reflections) == 963 and not reflections.sigmas_given
+    assert reflections.notes[1].startswith(
+        "no σ in the _refln_F_squared_meas loop (_refln_F_squared_sigma: '?' or '.' in every "
+        "row): every σ(Fo²) set to"
+    )
+
+
 # --- status flags -----------------------------------------------------------------------------
 
 FLAGS = ["o", "<", "-", "x", "h", "l", "f"]

@@ -1161,10 +1161,20 @@ def _indices(measured: str) -> list[str]:
 
 
 def _sigma_tag(block: gemmi.cif.Block, measured: str) -> str | None:
-    """The σ tag of the loop of `measured` (the first of its names written there), None without."""
+    """The σ tag of the loop of `measured` (the first of its names written there), None without
+    one, or where its every row is '?' or '.' (a σ column with no σ in it is none)."""
+    return _sigma_column(block, measured)[0]
+
+
+def _sigma_column(block: gemmi.cif.Block, measured: str) -> tuple[str | None, str]:
+    """(the σ tag of the loop of `measured` or None, why there is none: '' where none is written,
+    the tag written with '?' or '.' in every row)."""
     written = _loop_tags(block, measured)
     names = dict(_MEASURED)[measured]
-    return next((tag for tag in names if tag.lower() in written), None)
+    tag = next((tag for tag in names if tag.lower() in written), None)
+    if tag is not None and all(value in ("?", ".") for value in block.find_values(tag)):
+        return None, tag
+    return tag, ""
 
 
 def _refln_loop(block: gemmi.cif.Block, measured: str, text: str, path: Path) -> Reflections:
@@ -1176,7 +1186,7 @@ def _refln_loop(block: gemmi.cif.Block, measured: str, text: str, path: Path) ->
     problem = _loop_problem(block, measured)
     if problem:
         raise InputError(problem, str(path), lines().tag(measured))
-    sigma = _sigma_tag(block, measured)
+    sigma, empty = _sigma_column(block, measured)
     statuses = _statuses(block, measured)
     tags = _indices(measured) + [measured] + ([sigma] if sigma else [])
     table = block.find(tags + statuses)
@@ -1240,7 +1250,12 @@ def _refln_loop(block: gemmi.cif.Block, measured: str, text: str, path: Path) ->
         floor = float(reflections.sigmas[0])
         reflections.notes = [n for n in reflections.notes if not n.startswith("every reflection")]
         notes.append(
-            f"no σ column in the {measured} loop (as {_SIGMA_NAMES[measured]}): every σ(Fo²) "
+            (
+                f"no σ column in the {measured} loop (as {_SIGMA_NAMES[measured]})"
+                if not empty
+                else f"no σ in the {measured} loop ({empty}: '?' or '.' in every row)"
+            )
+            + ": every σ(Fo²) "
             f"set to {floor:.3g} (1 % of the median Fo²), the weights from WGHT alone, as SHELXL "
             "weighs reflections of σ 0"
         )
