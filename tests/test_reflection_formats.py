@@ -483,6 +483,9 @@ def test_a_loop_without_sigma_yields_to_the_hkl_beside_it_and_is_read_without_on
     measured = solve_reflections(loaded, None)
     assert len(measured.indices) == 963 and measured.sigmas.min() > 0
     assert not any("no σ column" in note for note in measured.notes)
+    assert measured.notes[-1] == (
+        "pa.cif's own _refln_F_squared_meas loop not read (it has no σ): pa.hkl beside it is"
+    )
     capsys.readouterr()
     command = ["assign", str(cif), "--hkl", str(cif), "--json", "--hydrogens", "rules"]
     assert main(command + ["--out", str(tmp_path / "out")]) == 0

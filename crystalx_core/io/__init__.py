@@ -353,6 +353,11 @@ def find_reflections(loaded: Loaded, where: Path | None = None) -> Reflections |
     if where is None:
         return None
     reflections = loaded.reflections_in(where)
+    if loaded.refln_without_sigma and where != loaded.path:  # the .hkl beside it, read first
+        reflections.notes.append(
+            f"{loaded.path.name}'s own {loaded.refln_tag} loop not read (it has no σ): "
+            f"{where.name} beside it is"
+        )
     named = where == loaded.path or (where == loaded.hkl_source)
     if not named:  # the file beside it, looked for once already
         return reflections
