@@ -190,7 +190,8 @@ def test_an_unmerged_diffrn_refln_loop_reads_as_the_hkl_it_was_made_from(
     a SHELX .hkl into one (QCrBox writes _diffrn_refln.intensity_net_su in coreCIF 3). Read as
     they are, each observation apart, as SHELXL reads an unmerged .hkl: the refinement merges
     them in the point group (crystallography/refine.py, merge_equivalents), as it merges XH_CpNa's
-    72305 observations from its .hkl. Same indices, I and σ as the .hkl; same R1 refined."""
+    72305 observations from its .hkl. Same indices, I, σ and batch (the scale group) as the .hkl;
+    same R1 refined."""
     entry = shared_data / "benchmark" / "XH_CpNa"
     hkl = read_reflections(entry / "data.hkl")
     lines = [
@@ -214,6 +215,8 @@ def test_an_unmerged_diffrn_refln_loop_reads_as_the_hkl_it_was_made_from(
         assert reflections.indices.tolist() == hkl.indices.tolist()
         assert reflections.intensities.tolist() == hkl.intensities.tolist()
         assert reflections.sigmas.tolist() == hkl.sigmas.tolist()
+        groups = hkl.batches.tolist() if hkl.batches is not None else [1] * len(hkl)
+        assert reflections.batches.tolist() == groups  # XH_CpNa's .hkl has none: 1 written
         assert reflections.notes[0].startswith(
             "unmerged net intensities from the _diffrn_refln_intensity_net loop of "
             f"{raw.name}: as measured, each observation apart, merged by the refinement"

@@ -1245,7 +1245,10 @@ def _refln_loop(block: gemmi.cif.Block, measured: str, text: str, path: Path) ->
     if not len(table):
         raise InputError(f"no reflection of {path.name} is to be refined", str(path), line_of(0))
     as_f = measured == "_refln_F_meas"  # F, σ(F) made Fo², σ(Fo²) as SHELXL's HKLF 3 does
-    reflections = usable_reflections(table, None, str(path), HklfFormat(3 if as_f else 4), line_of)
+    groups = _scale_groups(block, measured)
+    batches = groups[keep] if groups is not None else None
+    hklf = HklfFormat(3 if as_f else 4)
+    reflections = usable_reflections(table, batches, str(path), hklf, line_of)
     if sigma is None:  # the all-zero note of _weighable_sigmas, said of the loop
         floor = float(reflections.sigmas[0])
         reflections.notes = [n for n in reflections.notes if not n.startswith("every reflection")]
@@ -1272,6 +1275,18 @@ def _refln_loop(block: gemmi.cif.Block, measured: str, text: str, path: Path) ->
         *notes,
     ]
     return reflections
+
+
+def _scale_groups(block: gemmi.cif.Block, measured: str) -> np.ndarray | None:
+    """A raw-data loop's _diffrn_refln_scale_group_code as the batch numbers of a .hkl (FinalCif
+    writes a .hkl's batch column there), where each is a whole number; None otherwise."""
+    tag = "_diffrn_refln_scale_group_code"
+    if not measured.startswith("_diffrn_refln") or tag not in _loop_tags(block, measured):
+        return None
+    codes = [gemmi.cif.as_string(v) for v in block.find(_indices(measured) + [tag]).column(3)]
+    if not all(re.fullmatch(r"[+-]?\d{1,4}", code) for code in codes):
+        return None
+    return np.abs(np.array(codes, dtype=int))
 
 
 _SIGMA_NAMES = {measured: " or ".join(names[:2]) for measured, names in _MEASURED}
