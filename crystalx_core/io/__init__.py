@@ -31,7 +31,8 @@ class Loaded:
     embedded: ShelxFile | None = None  # and the .res they were refined with (_shelx_res_file)
     hkl_tag: str = "_shelx_hkl_file"  # the tag hkl_text was read from
     refln_tag: str = ""  # else the measured tag of the CIF block's own _refln loop of Fo²
-    # a loop that cannot be read (no σ, a powder pattern's): why, and where (no refln_tag then)
+    # a loop that cannot be read (a powder pattern's, one without indices): why, and where (no
+    # refln_tag then)
     refln_problem: str = ""
     refln_problem_line: int | None = None
     # refln_tag's loop has no σ (they are estimated): a .hkl beside the CIF is read before it

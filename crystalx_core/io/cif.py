@@ -73,8 +73,8 @@ class CifEntry:
     # without an embedded file, the measured tag of the block's own _refln loop (COD and IUCr
     # CIFs carry their Fo² there: cif_reflections reads them), '' without one
     refln_tag: str = ""
-    # where the block's own _refln loop cannot be read (no σ in it, a powder pattern's): why,
-    # and its line; refln_tag is '' then (a .hkl beside is read in its place)
+    # where the block's own _refln loop cannot be read (a powder pattern's, one without indices):
+    # why, and its line; refln_tag is '' then (a .hkl beside is read in its place)
     refln_problem: str = ""
     refln_problem_line: int | None = None
     # the loop of refln_tag has no σ column: its σ are estimated, and a .hkl beside is read first
