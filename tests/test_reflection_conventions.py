@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -317,3 +318,30 @@ def test_an_hkl_with_the_instructions_after_its_end_line_reads_the_reflections_a
     assert whole.indices.tolist() == alone.indices.tolist()
     assert whole.intensities.tolist() == alone.intensities.tolist()
     assert whole.sigmas.tolist() == alone.sigmas.tolist()
+
+
+# --- the sweep of every reflection source -----------------------------------------------------
+
+
+def test_the_sweep_lists_every_source_and_flags_one_read_differently(shared_data, tmp_path):
+    """benchmarks/reflection_sweep.py reads every reflection source of ../shared/data (the 17
+    benchmark .hkl, 11 benchmark model.cif and 9 corpus CIFs that carry reflections) as a job
+    reads them; --compare fails where a source that read before reads differently, not where
+    one refused before reads now."""
+    from tests.conftest import benchmark_script
+
+    sweep = benchmark_script("reflection_sweep")
+    rows = {row["source"]: row for row in sweep.sweep(shared_data)}
+    assert len(rows) == 37 and rows["corpus/codtools_2019572.cif"]["n"] == 733
+
+    def written(path, changed: dict) -> Path:
+        """The sweep's rows as a .jsonl, `changed` in place of the row of its source."""
+        path.write_text("".join(json.dumps(changed.get(s, r)) + "\n" for s, r in rows.items()))
+        return path
+
+    cod = "corpus/codtools_2019572.cif"
+    refused = written(tmp_path / "refused.jsonl", {cod: {"source": cod, "error": "refused"}})
+    now = written(tmp_path / "now.jsonl", {})
+    assert sweep.compare(refused, now) == 0  # refused before, read now
+    pa = "corpus/sf_p-1_a.cif"
+    assert sweep.compare(refused, written(tmp_path / "pa.jsonl", {pa: dict(rows[pa], digest="0")}))
