@@ -15,6 +15,7 @@ import pytest
 
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
 from crystalx_core.cli import main
+from crystalx_core.errors import InputError
 from crystalx_core.io import load, read_reflections
 
 
@@ -294,6 +295,34 @@ def test_an_fcf_of_list_4_6_or_8_gives_its_fo2_and_sigma_not_fc(shared_data, tmp
     assert reflections.intensities == pytest.approx(data.intensities, abs=0.005)
     assert reflections.sigmas == pytest.approx(data.sigmas, abs=0.005)
     assert f"(SHELXL LIST {code})" in reflections.notes[0]
+
+
+def test_an_fcf_of_list_5_is_refused_naming_what_to_pass(shared_data, tmp_path):
+    """SHELXL's LIST 5 writes h k l Fo Fc φ and no σ (a Fo/Fc plotter's reader, FcVsFo::
+    readFCF, takes its rows as h k l Fo Fc phase): the map coefficients of the refined model.
+    The .hkl it was made from has the measured σ, so it is refused, naming what to pass,
+    rather than refined with σ estimated (an estimate is kept for data published without σ,
+    as COD 2019572's loop, which has no list code)."""
+    entry = shared_data / "benchmark" / "XH_urea"
+    data = read_reflections(entry / "data.hkl")
+    path = tmp_path / "urea5.fcf"
+    path.write_text(
+        FCF_HEAD.format(what="Fo, Fc and phi(calc)", code=5)
+        + "\nloop_\n _refln_index_h\n _refln_index_k\n _refln_index_l\n _refln_F_meas\n"
+        + " _refln_F_calc\n _refln_phase_calc\n"
+        + "".join(
+            f"{h} {k} {l} {np.sqrt(max(i, 0)):.2f} {1.02 * np.sqrt(max(i, 0)):.2f} 0.0\n"
+            for (h, k, l), i in zip(data.indices, data.intensities)
+        )
+    )
+    line = path.read_text().split("\n").index(" _refln_F_meas") + 1
+    with pytest.raises(InputError) as caught:
+        read_reflections(path)
+    assert caught.value.one_line() == (
+        f"{path}:{line}: _refln_F_meas: an .fcf of SHELXL LIST 5 with no σ, written for Fourier "
+        "maps from the refined model, not for refining against: pass the .hkl the structure was "
+        "refined against, or an .fcf written with LIST 4 or 6"
+    )
 
 
 # --- HKLF 4 with instructions after the end line ----------------------------------------------

@@ -1295,8 +1295,10 @@ _SIGMA_NAMES = {measured: " or ".join(names[:2]) for measured, names in _MEASURE
 def _loop_problem(block: gemmi.cif.Block, measured: str) -> str:
     """Why the loop of `measured` cannot be read as single-crystal reflections, '' when it can:
     the indices it lacks, a powder pattern's (GSAS writes _pd_refln_ tags in it: its Fo² come
-    from a Rietveld fit, σ or not), a σ or status written apart from it. A loop of Fo² and Fc²
-    without σ (COD files written from an .fcf without it, as COD 2019572) is read."""
+    from a Rietveld fit, σ or not), an .fcf whose SHELXL list has no σ (LIST 5: the .hkl it
+    was made from has them, and its estimates would stand in for measured ones), a σ or status
+    written apart from it. A loop of Fo² and Fc² without σ and list code (COD files written
+    from an .fcf without it, as COD 2019572: the only data published) is read."""
     indices = _indices(measured)
     written = _loop_tags(block, measured)
     powder = any(tag.startswith("_pd_") for tag in written)
@@ -1310,6 +1312,13 @@ def _loop_problem(block: gemmi.cif.Block, measured: str) -> str:
         return f"{measured} needs {', '.join(indices)} in one loop with it"
     if not len(block.find(indices + [measured])):
         return f"{measured}: its loop has no row"
+    listed = _list_code(block)
+    if listed and _sigma_tag(block, measured) is None:  # SHELXL's LIST 5 (F, Fc, phase)
+        return (
+            f"{measured}: an .fcf of {listed} with no σ, written for Fourier maps from the "
+            "refined model, not for refining against: pass the .hkl the structure was refined "
+            "against, or an .fcf written with LIST 4 or 6"
+        )
     apart = [
         tag
         for tag in (*dict(_MEASURED)[measured], *_STATUS)
