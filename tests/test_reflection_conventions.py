@@ -229,6 +229,50 @@ def test_an_unmerged_diffrn_refln_loop_reads_as_the_hkl_it_was_made_from(
     assert as_raw == pytest.approx(as_hkl, abs=1e-4)
 
 
+def _raw_loop(lines: list[str], folder: Path) -> Path:
+    """SHELX .hkl lines (3I4, 2F8.2, I4) written as FinalCif's HKL class writes them into a CIF
+    (FinalCif, finalcif/cif/hkl.py: _diffrn_refln_index_h/k/l, _intensity_net, _intensity_u,
+    the batch column as _diffrn_refln_scale_group_code)."""
+    raw = folder / "raw.cif"
+    raw.write_text(
+        "data_raw\nloop_\n_diffrn_refln_index_h\n_diffrn_refln_index_k\n_diffrn_refln_index_l\n"
+        "_diffrn_refln_intensity_net\n_diffrn_refln_intensity_u\n_diffrn_refln_scale_group_code\n"
+        + "\n".join(
+            f"{line[0:4]} {line[4:8]} {line[8:12]} {line[12:20]} {line[20:28]} {line[28:32]}"
+            for line in lines
+        )
+        + "\n"
+    )
+    return raw
+
+
+def test_negative_scale_groups_are_read_as_the_hkl_s_batch_column_is(shared_data, tmp_path):
+    """The scale group of a raw-data loop is the .hkl's batch column, sign and all: batch -1
+    flags SHELX's free-R test set (read, with the .hkl's note), other negative batches mark
+    the twin components of HKLF 5 data (refused as from the .hkl). They were made positive,
+    and HKLF 5 data refined as untwinned HKLF 4. XH_urea's real rows, batches added."""
+    rows = (shared_data / "benchmark" / "XH_urea" / "data.hkl").read_text().splitlines()[:200]
+    free = [row[:28] + ("  -1" if n % 10 == 0 else "   1") for n, row in enumerate(rows)]
+    hkl = tmp_path / "free.hkl"
+    hkl.write_text("\n".join(free + ["   0   0   0    0.00    0.00   0"]) + "\n")
+    as_hkl, as_raw = read_reflections(hkl), read_reflections(_raw_loop(free, tmp_path))
+    assert as_raw.batches.tolist() == as_hkl.batches.tolist() == [1] * 200
+    assert as_raw.notes[1] == as_hkl.notes[-1] == (
+        "20 reflection(s) with batch -1, the free-R test set of SHELX's convention (1 work, -1 "
+        "test), refined with the rest: CrystalX reports no R(free)"
+    )
+    twin = [row[:28] + "   1" for row in rows]  # a twin component written before its group's end
+    twin[5] = twin[5][:12] + twin[6][12:28] + "  -2"  # its own h k l, the group's Fo² and σ
+    hkl.write_text("\n".join(twin + ["   0   0   0    0.00    0.00   0"]) + "\n")
+    with pytest.raises(InputError) as from_hkl:
+        read_reflections(hkl)
+    with pytest.raises(InputError) as from_raw:
+        read_reflections(_raw_loop(twin, tmp_path))
+    assert from_raw.value.message == from_hkl.value.message
+    assert "twin components of HKLF 5 data" in from_raw.value.message
+    assert (from_hkl.value.line, from_raw.value.line) == (6, 14)  # row 6: after 8 header lines
+
+
 # --- SHELXL .fcf files as the reflection file -------------------------------------------------
 
 FCF_HEAD = """#

@@ -30,6 +30,8 @@ from crystalx_core.io.hkl import (
     MAX_INDEX,
     HklfFormat,
     Reflections,
+    free_r_flags,
+    free_r_note,
     usable_reflections,
     reflections_from_text,
 )
@@ -1216,8 +1218,16 @@ def _refln_loop(block: gemmi.cif.Block, measured: str, text: str, path: Path) ->
             str(path),
             line_of(row),
         )
+    groups = _scale_groups(block, measured)
+    flagged = 0
+    if groups is not None and (groups < 0).any():  # a .hkl's batch column: as the .hkl is read
+        rows = [
+            (*map(int, indices[:, n]), columns[3][n], columns[4][n], line_of(n))
+            for n in range(len(h))
+        ]
+        flagged = free_r_flags(rows, groups.tolist(), str(path))
     keep = ~(np.isnan(columns[3]) | np.isnan(columns[4]))
-    notes = []
+    notes = [free_r_note(flagged)] if flagged else []
     if not keep.all():
         written = f"{measured} or {sigma}" if sigma else measured
         notes.append(
@@ -1245,8 +1255,7 @@ def _refln_loop(block: gemmi.cif.Block, measured: str, text: str, path: Path) ->
     if not len(table):
         raise InputError(f"no reflection of {path.name} is to be refined", str(path), line_of(0))
     as_f = measured == "_refln_F_meas"  # F, σ(F) made Fo², σ(Fo²) as SHELXL's HKLF 3 does
-    groups = _scale_groups(block, measured)
-    batches = groups[keep] if groups is not None else None
+    batches = np.abs(groups[keep]) if groups is not None else None
     hklf = HklfFormat(3 if as_f else 4)
     reflections = usable_reflections(table, batches, str(path), hklf, line_of)
     if sigma is None:  # the all-zero note of _weighable_sigmas, said of the loop
@@ -1279,14 +1288,16 @@ def _refln_loop(block: gemmi.cif.Block, measured: str, text: str, path: Path) ->
 
 def _scale_groups(block: gemmi.cif.Block, measured: str) -> np.ndarray | None:
     """A raw-data loop's _diffrn_refln_scale_group_code as the batch numbers of a .hkl (FinalCif
-    writes a .hkl's batch column there), where each is a whole number; None otherwise."""
+    writes a .hkl's batch column there), signed as written (-1 SHELX's free-R flag, other
+    negative numbers HKLF 5 twin components: free_r_flags), where each is a whole number; None
+    otherwise."""
     tag = "_diffrn_refln_scale_group_code"
     if not measured.startswith("_diffrn_refln") or tag not in _loop_tags(block, measured):
         return None
     codes = [gemmi.cif.as_string(v) for v in block.find(_indices(measured) + [tag]).column(3)]
     if not all(re.fullmatch(r"[+-]?\d{1,4}", code) for code in codes):
         return None
-    return np.abs(np.array(codes, dtype=int))
+    return np.array(codes, dtype=int)
 
 
 _SIGMA_NAMES = {measured: " or ".join(names[:2]) for measured, names in _MEASURED}
