@@ -86,6 +86,9 @@ class JobResult:
         default_factory=list
     )  # reflections the verdict set aside: REM OMIT lines in the .res, for the user to decide
     r1_without_omit: float | None = None  # the final R1 with those set aside (the verdict's)
+    # the reflections gave no σ (none written, or every one 0): each was estimated
+    # (io.hkl._weighable_sigmas), which a batch's row says beside R1
+    sigmas_estimated: bool = False
 
     @property
     def dropped_labels(self) -> list[str]:
@@ -432,6 +435,7 @@ def _finish_job(
         hydrogen_method=resolve_hydrogen_method(hydrogens),
         notes=notes,
         residual=residual,
+        sigmas_estimated=not getattr(reflections, "sigmas_given", True),
     )
     if result.final is not None:
         r_sigma = data_r_sigma(structure, reflections)
