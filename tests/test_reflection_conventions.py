@@ -184,35 +184,56 @@ def test_dotted_ddlm_and_mmcif_names_read_as_their_ddl1_names(shared_data, tmp_p
 # --- unmerged raw data ------------------------------------------------------------------------
 
 
+def _raw_loop(
+    lines: list[str],
+    folder: Path,
+    net: str = "_diffrn_refln_intensity_net",
+    sigma: str = "_diffrn_refln_intensity_u",
+) -> Path:
+    """SHELX .hkl lines (3I4, 2F8.2, I4) written as FinalCif's HKL class writes them into a CIF
+    (FinalCif, finalcif/cif/hkl.py: _diffrn_refln_index_h/k/l, _intensity_net, _intensity_u,
+    the batch column as _diffrn_refln_scale_group_code; 1 where a line has none)."""
+    raw = folder / f"raw{len(sigma)}.cif"
+    raw.write_text(
+        "data_raw\nloop_\n_diffrn_refln_index_h\n_diffrn_refln_index_k\n_diffrn_refln_index_l\n"
+        f"{net}\n{sigma}\n_diffrn_refln_scale_group_code\n"
+        + "\n".join(
+            f"{line[0:4]} {line[4:8]} {line[8:12]} {line[12:20]} {line[20:28]} "
+            f"{line[28:32].strip() or '1'}"
+            for line in lines
+        )
+        + "\n"
+    )
+    return raw
+
+
+def _reflection_lines(hkl: Path) -> list[str]:
+    """The reflection lines of a real .hkl, up to its 0 0 0 or blank end line if it has one."""
+    lines = hkl.read_text().splitlines()
+    ends = [n for n, line in enumerate(lines) if line.split()[:3] in ([], ["0"] * 3)]
+    return lines[: ends[0] if ends else len(lines)]
+
+
 def test_an_unmerged_diffrn_refln_loop_reads_as_the_hkl_it_was_made_from(
     shared_data, tmp_path, capsys
 ):
     """Raw data written as a CIF: _diffrn_refln_index_h/k/l, _diffrn_refln_intensity_net,
     _diffrn_refln_intensity_u and _diffrn_refln_scale_group_code, as FinalCif's HKL class turns
     a SHELX .hkl into one (QCrBox writes _diffrn_refln.intensity_net_su in coreCIF 3). Read as
-    they are, each observation apart, as SHELXL reads an unmerged .hkl: the refinement merges
-    them in the point group (crystallography/refine.py, merge_equivalents), as it merges XH_CpNa's
-    72305 observations from its .hkl. Same indices, I, σ and batch (the scale group) as the .hkl;
-    same R1 refined."""
+    they are, each observation apart, as SHELXL reads an unmerged .hkl: XH_CpNa's 72305
+    observations give the same indices, I, σ and batch (the scale group) as its .hkl, so every
+    stage (solve, refine, the outlier and element checks: each merges in the point group,
+    merge_equivalents) sees what it sees from the .hkl. The CLI refines such a file to the
+    .hkl's R1 (XH_urea, small, to keep the suite short)."""
     entry = shared_data / "benchmark" / "XH_CpNa"
     hkl = read_reflections(entry / "data.hkl")
-    lines = [
-        line
-        for line in (entry / "data.hkl").read_text().splitlines()
-        if line.strip() and line.split()[:3] != ["0", "0", "0"]
-    ][: len(hkl)]
-    rows = "\n".join(
-        f"{line[0:4]} {line[4:8]} {line[8:12]} {line[12:20]} {line[20:28]} "
-        f"{line[28:32].strip() or '1'}"
-        for line in lines
-    )
-    for sigma in ("_diffrn_refln_intensity_u", "_diffrn_refln.intensity_net_su"):
-        net = "_diffrn_refln.intensity_net" if "." in sigma else "_diffrn_refln_intensity_net"
-        raw = tmp_path / f"raw{len(sigma)}.cif"
-        raw.write_text(
-            "data_raw\nloop_\n_diffrn_refln_index_h\n_diffrn_refln_index_k\n"
-            f"_diffrn_refln_index_l\n{net}\n{sigma}\n_diffrn_refln_scale_group_code\n{rows}\n"
-        )
+    lines = _reflection_lines(entry / "data.hkl")
+    names = [
+        ("_diffrn_refln_intensity_net", "_diffrn_refln_intensity_u"),
+        ("_diffrn_refln.intensity_net", "_diffrn_refln.intensity_net_su"),
+    ]
+    for net, sigma in names:
+        raw = _raw_loop(lines, tmp_path, net, sigma)
         reflections = read_reflections(raw)
         assert reflections.indices.tolist() == hkl.indices.tolist()
         assert reflections.intensities.tolist() == hkl.intensities.tolist()
@@ -223,27 +244,11 @@ def test_an_unmerged_diffrn_refln_loop_reads_as_the_hkl_it_was_made_from(
             "unmerged net intensities from the _diffrn_refln_intensity_net loop of "
             f"{raw.name}: as measured, each observation apart, merged by the refinement"
         )
-    model = entry / "model.cif"
-    as_hkl = _assign(model, entry / "data.hkl", tmp_path / "h", capsys)["refinement"]["r1"]
-    as_raw = _assign(model, raw, tmp_path / "r", capsys)["refinement"]["r1"]
-    assert as_raw == pytest.approx(as_hkl, abs=1e-4)
-
-
-def _raw_loop(lines: list[str], folder: Path) -> Path:
-    """SHELX .hkl lines (3I4, 2F8.2, I4) written as FinalCif's HKL class writes them into a CIF
-    (FinalCif, finalcif/cif/hkl.py: _diffrn_refln_index_h/k/l, _intensity_net, _intensity_u,
-    the batch column as _diffrn_refln_scale_group_code)."""
-    raw = folder / "raw.cif"
-    raw.write_text(
-        "data_raw\nloop_\n_diffrn_refln_index_h\n_diffrn_refln_index_k\n_diffrn_refln_index_l\n"
-        "_diffrn_refln_intensity_net\n_diffrn_refln_intensity_u\n_diffrn_refln_scale_group_code\n"
-        + "\n".join(
-            f"{line[0:4]} {line[4:8]} {line[8:12]} {line[12:20]} {line[20:28]} {line[28:32]}"
-            for line in lines
-        )
-        + "\n"
-    )
-    return raw
+    urea = shared_data / "benchmark" / "XH_urea"
+    raw = _raw_loop(_reflection_lines(urea / "data.hkl"), tmp_path)
+    as_hkl = _assign(urea / "model.cif", urea / "data.hkl", tmp_path / "h", capsys)
+    as_raw = _assign(urea / "model.cif", raw, tmp_path / "r", capsys)
+    assert as_raw["refinement"]["r1"] == pytest.approx(as_hkl["refinement"]["r1"], abs=1e-4)
 
 
 def test_negative_scale_groups_are_read_as_the_hkl_s_batch_column_is(shared_data, tmp_path):
@@ -395,15 +400,37 @@ def test_an_hkl_with_the_instructions_after_its_end_line_reads_the_reflections_a
 
 
 def test_the_sweep_lists_every_source_and_flags_one_read_differently(shared_data, tmp_path):
-    """benchmarks/reflection_sweep.py reads every reflection source of ../shared/data (the 17
-    benchmark .hkl, 11 benchmark model.cif and 9 corpus CIFs that carry reflections) as a job
-    reads them; --compare fails where a source that read before reads differently, not where
-    one refused before reads now."""
+    """benchmarks/reflection_sweep.py reads every reflection source of a data folder as a job
+    reads them (on ../shared/data: the 17 benchmark .hkl, 11 benchmark model.cif and 9 corpus
+    CIFs that carry reflections, docs/benchmarks.md); here a folder of five real files, to keep
+    the suite short: a .hkl, a model.cif with its _shelx_hkl_file, two corpus CIFs with _refln
+    loops, and one without reflections, which is not a source. --compare fails where a source
+    that read before reads differently, not where one refused before reads now."""
     from tests.conftest import benchmark_script
 
+    data = tmp_path / "data"
+    for name in (
+        "benchmark/XH_urea/data.hkl",
+        "benchmark/XH_urea/model.cif",
+        "corpus/codtools_2019572.cif",
+        "corpus/sf_p-1_a.cif",
+        "corpus/codtools_1000000.cif",
+    ):
+        (data / name).parent.mkdir(parents=True, exist_ok=True)
+        (data / name).symlink_to(shared_data / name)
     sweep = benchmark_script("reflection_sweep")
-    rows = {row["source"]: row for row in sweep.sweep(shared_data)}
-    assert len(rows) == 37 and rows["corpus/codtools_2019572.cif"]["n"] == 733
+    rows = {row["source"]: row for row in sweep.sweep(data)}
+    assert sorted(rows) == [
+        "benchmark/XH_urea/data.hkl",
+        "benchmark/XH_urea/model.cif",
+        "corpus/codtools_2019572.cif",
+        "corpus/sf_p-1_a.cif",
+    ]
+    assert rows["corpus/codtools_2019572.cif"]["n"] == 733
+    assert (
+        rows["benchmark/XH_urea/model.cif"]["digest"]
+        == rows["benchmark/XH_urea/data.hkl"]["digest"]
+    )  # the .hkl embedded in the CIF is the .hkl
 
     def written(path, changed: dict) -> Path:
         """The sweep's rows as a .jsonl, `changed` in place of the row of its source."""
