@@ -57,20 +57,29 @@ def test_cod_2019572_s_loop_without_sigma_refines_to_its_published_r1(
     assert "no σ column in the _refln_F_squared_meas loop" in " ".join(report["notes"])
 
 
-def test_intensities_without_sigma_are_read_as_fo2_without_sigma(shared_data, tmp_path):
-    """CIF core _refln_intensity_meas with no _refln_intensity_sigma (sf_p-1_a's Fo², COD,
-    written under the intensity name, its σ column cut): the same Fo², σ estimated."""
+def _sf_p1a(shared_data, folder, measured: str, sigma: str = "", value: str = ""):
+    """sf_p-1_a (COD, 963 Fo² with σ) written as folder/pa.cif with its Fo² under `measured`,
+    its σ column replaced by `sigma` (a header line; '' for no σ column) and `value` after each
+    row's h k l Fo²: (the file, its rows' h k l Fo²)."""
     text = (shared_data / "corpus" / "sf_p-1_a.cif").read_text()
     head, rest = text.split("  _refln_F_squared_sigma\n", 1)
     rows, tail = rest.split("\n\n", 1)
     table = [row.split()[:4] for row in rows.split("\n")]
-    path = tmp_path / "pa.cif"
+    path = folder / "pa.cif"
     path.write_text(
-        head.replace("_refln_F_squared_meas", "_refln_intensity_meas")
-        + "\n".join(" ".join(row) for row in table)
+        head.replace("_refln_F_squared_meas", measured)
+        + sigma
+        + "\n".join(" ".join(row) + value for row in table)
         + "\n\n"
         + tail
     )
+    return path, table
+
+
+def test_intensities_without_sigma_are_read_as_fo2_without_sigma(shared_data, tmp_path):
+    """CIF core _refln_intensity_meas with no _refln_intensity_sigma (sf_p-1_a's Fo², COD,
+    written under the intensity name, its σ column cut): the same Fo², σ estimated."""
+    path, table = _sf_p1a(shared_data, tmp_path, "_refln_intensity_meas")
     reflections = load(path).read(path)
     assert reflections.intensities.tolist() == [float(row[3]) for row in table]
     assert "no σ column in the _refln_intensity_meas loop" in reflections.notes[1]
@@ -80,18 +89,8 @@ def test_a_sigma_column_of_question_marks_alone_is_no_sigma(shared_data, tmp_pat
     """A σ column with '?' (unknown) in every row holds no σ: each row was left out as not
     measured and the file refused ('no reflection ... is to be refined'); it is read as a loop
     without σ now. A '?' in some rows still leaves those rows out (test_reflection_formats)."""
-    text = (shared_data / "corpus" / "sf_p-1_a.cif").read_text()
-    head, rest = text.split("  _refln_F_squared_sigma\n", 1)
-    rows, tail = rest.split("\n\n", 1)
-    table = [row.split()[:4] for row in rows.split("\n")]
-    path = tmp_path / "pa.cif"
-    path.write_text(
-        head
-        + "  _refln_F_squared_sigma\n"
-        + "\n".join(" ".join(row) + " ?" for row in table)
-        + "\n\n"
-        + tail
-    )
+    measured, sigma = "_refln_F_squared_meas", "  _refln_F_squared_sigma\n"
+    path, _ = _sf_p1a(shared_data, tmp_path, measured, sigma, " ?")
     reflections = load(path).read(path)
     assert len(reflections) == 963 and not reflections.sigmas_given
     assert reflections.notes[1].startswith(
