@@ -150,14 +150,16 @@ def test_status_flags_leave_out_what_the_refinement_left_out(shared_data, tmp_pa
 def test_refinement_status_excl_and_extn_are_left_out(shared_data, tmp_path):
     """CIF core _refln_refinement_status: 'incl' included in the least-squares process, 'excl'
     excluded from it, 'extn' excluded for extinction (cif_core.dic, as cryspy's Refln class
-    quotes it); the flag was not read before, and every row was refined."""
+    quotes it); the flag was not read before, and every row was refined. A value of neither
+    dictionary is refined, as SHELXL refines what it is not told to omit, with a note."""
     tag = "_refln_refinement_status"
-    path = _with_status(shared_data, tmp_path, tag, ["incl", "excl", "extn"])
+    path = _with_status(shared_data, tmp_path, tag, ["incl", "excl", "extn", "w", "w"])
     reflections = read_reflections(path)
     assert len(reflections) == 963 - 2
     assert reflections.notes[1:] == [
         f"1 reflection(s) excluded from the refinement ({tag} 'excl') left out",
         f"1 reflection(s) excluded for extinction ({tag} 'extn') left out",
+        f"2 reflection(s) with {tag} 'w', not a CIF core or mmCIF value: refined with the rest",
     ]
 
 

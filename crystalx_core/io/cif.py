@@ -1003,6 +1003,7 @@ _STATUS = (
 # CIF core _refln_include_status: 'o' and '<' (observed, below the threshold) are refined, and
 # mmCIF's 'f' (the free set, refined by SHELXL with the rest as its batch -1 is); the others mark
 # what the refinement that wrote the file left out, and are left out as it left them
+_REFINED = {"o", "<", "f", "incl", "?", "."}  # and '?' or '.', no status given
 _NOT_REFINED = {
     "-": "systematically absent",
     "x": "excluded",
@@ -1248,6 +1249,13 @@ def _refln_loop(block: gemmi.cif.Block, measured: str, text: str, path: Path) ->
             notes.append(
                 f"{free} reflection(s) of the free set ({status} 'f') refined with the rest: "
                 "CrystalX reports no R(free)"
+            )
+        odd = sorted(set(flags.tolist()) - _REFINED - set(_NOT_REFINED))
+        if odd:  # refined, as SHELXL refines what it is not told to omit, but said
+            notes.append(
+                f"{int(np.isin(flags, odd).sum())} reflection(s) with {status} "
+                f"{', '.join(repr(flag) for flag in odd[:3])}, not a CIF core or mmCIF value: "
+                "refined with the rest"
             )
     listed = _list_code(block)
     written = f" ({listed})" if listed else ""
