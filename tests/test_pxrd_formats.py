@@ -21,6 +21,7 @@ from crystalx_core.pxrd.simulate import GRID, bragg_sticks, profile, simulate
 from .conftest import BENCHMARK, CORPUS
 
 STEP = 0.02
+SCHEMA = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
 TWO_THETA = np.round(np.arange(4.0, 80.0 + STEP / 2, STEP), 4)
 
 
@@ -54,7 +55,7 @@ def xrdml(x, y, intended="K-Alpha 1", listed=False, cut=None):
         "</endPosition>"
     )
     text = f"""<?xml version="1.0" encoding="UTF-8"?>
-<xrdMeasurements xmlns="http://www.xrdml.com/XRDMeasurement/1.5" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" status="Completed">
+<xrdMeasurements xmlns="http://www.xrdml.com/XRDMeasurement/1.5" {SCHEMA} status="Completed">
 \t<sample type="To be analyzed">
 \t\t<id>sucrose</id>
 \t</sample>
