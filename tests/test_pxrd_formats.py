@@ -44,10 +44,10 @@ def _top5(grid):
 # --- writers, each after a real file ---------------------------------------------------------
 
 
-def xrdml(x, y, intended="K-Alpha 1", listed=False, cut=None):
+def xrdml(x, y, intended="K-Alpha 1", listed=False, cut=None, counts="intensities"):
     """PANalytical XRDML 1.5 as an Empyrean writes it (xylib samples/empyrean.xrdml:
     usedWavelength with kAlpha1/kAlpha2/ratio, positions axis="2Theta" start/end, a
-    commonCountingTime, intensities in counts)."""
+    commonCountingTime, intensities in counts; schema 2.x names them <counts>)."""
     positions = (
         f"<listPositions>{' '.join(f'{v:.4f}' for v in x)}</listPositions>"
         if listed
@@ -75,7 +75,7 @@ def xrdml(x, y, intended="K-Alpha 1", listed=False, cut=None):
 \t\t\t\t\t<commonPosition>2.0000</commonPosition>
 \t\t\t\t</positions>
 \t\t\t\t<commonCountingTime unit="seconds">0.440</commonCountingTime>
-\t\t\t\t<intensities unit="counts">{" ".join(f"{v:.0f}" for v in y)}</intensities>
+\t\t\t\t<{counts} unit="counts">{" ".join(f"{v:.0f}" for v in y)}</{counts}>
 \t\t\t</dataPoints>
 \t\t</scan>
 \t</xrdMeasurement>
@@ -190,6 +190,7 @@ FORMATS = {
     "scan.xrdml": lambda x, y: xrdml(x, y),
     "doublet.xrdml": lambda x, y: xrdml(x, y, intended="K-Alpha"),
     "listed.xrdml": lambda x, y: xrdml(x, y, listed=True),
+    "counts.xrdml": lambda x, y: xrdml(x, y, counts="counts"),
     "scan.ras": ras,
     "std.gsa": lambda x, y: gsas(x, y, "STD"),
     "esd.gss": lambda x, y: gsas(x, y, "ESD"),
@@ -432,3 +433,10 @@ def test_binary_instrument_files_are_named_with_the_export_to_use(tmp_path, name
         path.write_bytes(head + bytes(600))
     message = _refused(path, words)
     assert "export the pattern as .xy" in message and ".xrdml" in message
+
+
+def test_a_zipped_text_pattern_is_still_told_to_be_unpacked(tmp_path):
+    path = tmp_path / "pattern.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("pattern.xy", "10 1\n")
+    assert "unpack it first" in _refused(path, "zip archive")

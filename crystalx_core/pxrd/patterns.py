@@ -64,6 +64,8 @@ def _pattern_bytes(path: str) -> bytes:
                 "brml": "a Bruker .brml file (zipped XML)",
                 "rasx": "a Rigaku .rasx file (zipped)",
             }.get(suffix)
+        if kind is None and "archive" in error.message:
+            raise  # a zipped or gzipped text file: unpacking it is the answer
         if kind is None:
             raise InputError(f"{error.message}; {_EXPORT}", path, error.line) from None
         raise InputError(f"{kind}: {_EXPORT}", path, 1) from None
