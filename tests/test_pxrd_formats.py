@@ -239,6 +239,16 @@ def test_formats_are_told_apart_by_content_not_suffix(written, tmp_path):
         assert read_pattern(renamed).format == expected
 
 
+def test_a_header_in_utf8_keeps_its_line_numbers(tmp_path):
+    """'Å' in UTF-8, read byte by byte, holds \\x85, which str.splitlines takes for a line end."""
+    rows = "".join(f"{5 + 0.1 * k:.2f} {10 + k % 7}\n" for k in range(100))
+    path = tmp_path / "a.xy"
+    path.write_bytes(("# Wavelength: 0.7093 Å\n# Mo Kα1, 2θ in °\n" + rows).encode("utf-8"))
+    assert read_pattern(path).wavelength == 0.7093
+    path.write_bytes(path.read_bytes().replace(b"7.00 ", b"7.00 x", 1))
+    _refused(path, "not numbers", line=23)
+
+
 def test_the_file_says_which_radiation(written):
     assert "Kα1 only" in " ".join(read_pattern(written / "scan.xrdml").notes)
     assert "Kα2 left in" in " ".join(read_pattern(written / "doublet.xrdml").notes)

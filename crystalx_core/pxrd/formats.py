@@ -43,7 +43,10 @@ def read_scan(data: bytes, path: str) -> Scan:
     """The file's pattern, its format recognised by content."""
     data = data.removeprefix(b"\xef\xbb\xbf")
     text = data.decode("latin-1")
-    lines = text.splitlines()
+    # only CR/LF end a line: str.splitlines would also split at \x85, UTF-8's 'Å' read as latin-1
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if lines[-1] == "":
+        lines.pop()
     first = next((line.strip() for line in lines if line.strip()), "")
     if first.startswith("<"):
         return read_xrdml(data, text, path)
