@@ -249,9 +249,12 @@ def test_a_header_in_utf8_keeps_its_line_numbers(tmp_path):
     _refused(path, "not numbers", line=23)
 
 
-def test_the_file_says_which_radiation(written):
+def test_the_file_says_which_radiation(written, counts, tmp_path):
     assert "Kα1 only" in " ".join(read_pattern(written / "scan.xrdml").notes)
     assert "Kα2 left in" in " ".join(read_pattern(written / "doublet.xrdml").notes)
+    (tmp_path / "beta.xrdml").write_text(xrdml(TWO_THETA, counts, intended="K-Beta"))
+    beta = read_pattern(tmp_path / "beta.xrdml")
+    assert beta.wavelength == 1.39225 and beta.wavelength_from.endswith("usedWavelength/kBeta)")
 
 
 # --- the wavelength --------------------------------------------------------------------------

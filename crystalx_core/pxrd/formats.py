@@ -183,8 +183,8 @@ def _line_of(text: str, needle: str, nth: int = 0) -> int | None:
 def read_xrdml(data: bytes, text: str, path: str) -> Scan:
     """PANalytical XRDML (schema 1.x–2.x): every scan's 2θ positions (startPosition/endPosition
     or listPositions) with its intensities or counts, per second where commonCountingTime is
-    given, and usedWavelength's kAlpha1. Layout: GSAS-II G2pwd_Panalytical.py, xylib's
-    samples/empyrean.xrdml."""
+    given, and usedWavelength's kAlpha1 (kBeta when it is intended). Layout: GSAS-II
+    G2pwd_Panalytical.py, xylib's samples/empyrean.xrdml."""
     import xml.etree.ElementTree as ElementTree
 
     try:
@@ -203,17 +203,20 @@ def read_xrdml(data: bytes, text: str, path: str) -> Scan:
     if not root.tag.endswith("xrdMeasurements"):
         raise InputError(f"an XML file whose root is {root.tag!r}, not PANalytical XRDML", path, 1)
     xs, ys, scan_lines = [], [], []
-    wavelength, notes, count = None, [], 0
+    wavelength, notes, count, beta = None, [], 0, False
     for measurement in root.iter(tag("xrdMeasurement")):
         used = measurement.find(tag("usedWavelength"))
         if used is not None and wavelength is None:
-            alpha1 = used.find(tag("kAlpha1"))
-            if alpha1 is not None and alpha1.text:
-                wavelength = float(alpha1.text)
-                intended = used.get("intended", "")
+            intended = used.get("intended", "")
+            beta = intended == "K-Beta"  # a Kβ measurement (Kα filtered out) is read at Kβ
+            stated = used.find(tag("kBeta" if beta else "kAlpha1"))
+            if stated is not None and stated.text:
+                wavelength = float(stated.text)
                 notes.append(
                     "Kα1 only (usedWavelength intended 'K-Alpha 1'): nothing to strip"
                     if intended == "K-Alpha 1"
+                    else "Kβ (usedWavelength intended 'K-Beta'): read at kBeta"
+                    if beta
                     else f"{intended or 'Kα1 + Kα2'} radiation: read at Kα1, Kα2 left in"
                 )
         for scan in measurement.iter(tag("scan")):
@@ -260,7 +263,8 @@ def read_xrdml(data: bytes, text: str, path: str) -> Scan:
     if count > 1:
         notes.append(f"{count} scans merged")
     if wavelength is not None:
-        scan.wavelength, scan.wavelength_from = wavelength, "usedWavelength/kAlpha1"
+        scan.wavelength = wavelength
+        scan.wavelength_from = "usedWavelength/" + ("kBeta" if beta else "kAlpha1")
     scan.notes = notes
     return scan
 
