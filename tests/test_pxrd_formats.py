@@ -186,6 +186,23 @@ def pdcif(x, y, blocks=1, intensities=True):
     return (publication if blocks == 2 else "") + pattern
 
 
+def pdcif_columns(x, y, proc=False):
+    """Powder CIF with 2θ listed per point, as GSAS-II's G2pwd_CIF.py reads them:
+    _pd_meas_2theta_scan with _pd_meas_counts_total, or _pd_proc_2theta_corrected with
+    _pd_proc_intensity_total; the wavelength in a loop with its weight, Kα1 and Kα2."""
+    names = (
+        ("_pd_proc_2theta_corrected", "_pd_proc_intensity_total")
+        if proc
+        else ("_pd_meas_2theta_scan", "_pd_meas_counts_total")
+    )
+    rows = "".join(f"{a:.4f} {b:.0f}\n" for a, b in zip(x, y))
+    return (
+        "data_sucrose_pwd\nloop_\n_diffrn_radiation_wavelength\n_diffrn_radiation_wavelength_wt\n"
+        "1.5406 1.0\n1.5444 0.5\n"
+        f"loop_\n{names[0]}\n{names[1]}\n{rows}"
+    )
+
+
 FORMATS = {
     "scan.xrdml": lambda x, y: xrdml(x, y),
     "doublet.xrdml": lambda x, y: xrdml(x, y, intended="K-Alpha"),
@@ -204,6 +221,8 @@ FORMATS = {
     "pyfai_q.xy": lambda x, y: pyfai(x, y, "q_nm^-1"),
     "one.cif": pdcif,
     "two_blocks.cif": lambda x, y: pdcif(x, y, blocks=2),
+    "scan.cif": pdcif_columns,
+    "proc.cif": lambda x, y: pdcif_columns(x, y, proc=True),
 }
 
 
@@ -247,6 +266,16 @@ def test_a_header_in_utf8_keeps_its_line_numbers(tmp_path):
     assert read_pattern(path).wavelength == 0.7093
     path.write_bytes(path.read_bytes().replace(b"7.00 ", b"7.00 x", 1))
     _refused(path, "not numbers", line=23)
+
+
+def test_a_pdcif_wavelength_in_another_block_is_used_and_named(counts, tmp_path):
+    text = pdcif(TWO_THETA, counts, blocks=2).replace("_diffrn_radiation_wavelength 1.5406\n", "")
+    text = text.replace(
+        "data_sucrose_publ\n", "data_sucrose_publ\n_diffrn_radiation_wavelength 0.7093\n"
+    )
+    (tmp_path / "split.cif").write_text(text)
+    pattern = read_pattern(tmp_path / "split.cif")
+    assert pattern.wavelength == 0.7093 and "block data_sucrose_publ" in pattern.wavelength_from
 
 
 def test_the_file_says_which_radiation(written, counts, tmp_path):
@@ -419,6 +448,9 @@ def test_bad_files_are_refused_naming_file_and_line(counts, tmp_path):
     (tmp_path / "short.gsa").write_text(gsas(TWO_THETA, counts, "STD", short=3))
     lines = gsas(TWO_THETA, counts, "STD", short=3).count("\n")
     _refused(tmp_path / "short.gsa", f"says {len(TWO_THETA)} points", line=lines)
+    lines = ras(TWO_THETA, counts).replace("*RAS_INT_END\r\n*RAS_DATA_END\r\n", "")
+    (tmp_path / "cut.ras").write_text(lines)
+    _refused(tmp_path / "cut.ras", "without *RAS_INT_END", line=lines.count("\n"))
     (tmp_path / "empty.cif").write_text(pdcif(TWO_THETA, counts, intensities=False))
     _refused(tmp_path / "empty.cif", "without a powder pattern's intensities", line=5)
     lines = chi(TWO_THETA, counts).splitlines(True)[:-10]
