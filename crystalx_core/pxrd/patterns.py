@@ -172,9 +172,9 @@ def binned(two_theta: np.ndarray, intensity: np.ndarray, grid: np.ndarray = GRID
 
 
 def on_model_grid(pattern: Pattern, grid: np.ndarray = GRID) -> np.ndarray:
-    """The pattern as the models read it: Cu Kα 2θ, binned onto `grid` (binned), zero outside the
-    measured range, negative counts at 0, maximum 1 (training adds background, so none is
-    removed)."""
+    """The pattern as the models read it: Cu Kα 2θ, binned onto `grid` (see binned), zero
+    outside the measured range, negative counts at 0, maximum 1 (training adds background, so
+    none is removed)."""
     two_theta = cu_two_theta(pattern)
     visible = ~np.isnan(two_theta)
     two_theta, intensity = two_theta[visible], pattern.intensity[visible]
