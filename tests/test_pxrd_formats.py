@@ -7,6 +7,7 @@ Every fixture is a pattern simulated from a real structure (FC_sucrose, ../share
 in the layout of a real file, cited where it is written."""
 
 import json
+import re
 import zipfile
 
 import numpy as np
@@ -423,6 +424,25 @@ def test_descending_and_merged_scans_read_as_one_ascending_pattern(tmp_path):
     assert np.array_equal(both.two_theta, up.two_theta)
     overlap = slice(half, half + 20)
     assert np.allclose(both.intensity[overlap], 1.05 * y[overlap], rtol=1e-4)
+    assert f"goes back at line {half + 21}: read as 2 scans merged" in " ".join(both.notes)
+    assert not up.notes and not down.notes
+
+
+@pytest.mark.parametrize("damage", ["shuffled rows", "columns swapped"])
+def test_points_in_no_order_are_refused_not_sorted(tmp_path, damage):
+    """Ascending, descending and a few merged scans are orders a file is written in; rows in no
+    order are not: intensity (0-100) written before 2θ, or rows shuffled, would be sorted into
+    a pattern that is not the one measured."""
+    x = np.round(np.arange(5.0, 60.0, 0.05), 4)
+    y = np.random.default_rng(3).poisson(50 + 1000 * np.exp(-(((x - 30) / 0.1) ** 2)))
+    if damage == "shuffled rows":
+        order = np.random.default_rng(3).permutation(len(x))
+        text = xy_text(x[order], y[order])
+    else:
+        text = xy_text(np.round(100 * y / y.max(), 2), x)
+    (tmp_path / "bad.xy").write_text(text)
+    message = _refused(tmp_path / "bad.xy", "neither ascending nor descending")
+    assert re.search(r":\d+: 2θ [\d.]+° after [\d.]+°", message), message
 
 
 # --- bad files -------------------------------------------------------------------------------
