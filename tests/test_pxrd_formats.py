@@ -269,6 +269,26 @@ def test_a_header_in_utf8_keeps_its_line_numbers(tmp_path):
     _refused(path, "not numbers", line=23)
 
 
+@pytest.mark.parametrize(
+    "header, wavelength",
+    [
+        ("# Wavelength: 1.0332e-10", 1.0332),  # pyFAI: metres, no unit (its make_headers)
+        ("# Wavelength (nm): 0.15406", 1.5406),  # the unit in brackets: not 0.154 Å
+        ("# wavelength [m] = 7.0932e-11", 0.70932),
+        ("# Wavelength Mo Ka1: 0.70932 A", 0.70932),
+        ("# Wavelength unknown; 2theta range: 5-90", None),  # no number of its own: Cu
+    ],
+)
+def test_a_columns_header_states_the_wavelength_in_its_unit(tmp_path, header, wavelength):
+    rows = "".join(f"{5 + 0.1 * k:.2f} {10 + k % 7}\n" for k in range(100))
+    (tmp_path / "a.xy").write_text(header + "\n" + rows)
+    pattern = read_pattern(tmp_path / "a.xy")
+    if wavelength is None:
+        assert pattern.wavelength == 1.5406 and "names no wavelength" in pattern.wavelength_from
+    else:
+        assert pattern.wavelength == pytest.approx(wavelength)
+
+
 def test_a_pdcif_wavelength_in_another_block_is_used_and_named(counts, tmp_path):
     text = pdcif(TWO_THETA, counts, blocks=2).replace("_diffrn_radiation_wavelength 1.5406\n", "")
     text = text.replace(

@@ -20,9 +20,12 @@ _SEPARATOR = re.compile(r"[,;\s]+")
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 # pyFAI's radial units as its .dat/.xy headers name them (pyFAI units REPR)
 _PYFAI_UNIT = re.compile(r"(2th_deg|2th_rad|q_nm\^-1|q_A\^-1|r_mm|d\*2_A\^-2|chi_deg)")
+# 'Wavelength: 1.5406', 'wavelength (nm) = 0.15406', 'Wavelength Cu Ka1: 1.5406 A'; the words
+# between are short and hold no ';' or ',' (else 'Wavelength unknown; range: 5-90' gave 5 Å)
 _WAVELENGTH = re.compile(
-    r"wave\s*length[^:=]*[:=]\s*(" + _NUMBER.pattern + r")\s*([A-Za-zÅ]*)", re.I
+    r"wave\s*length([^:=;,]{0,30})[:=]\s*(" + _NUMBER.pattern + r")\s*([A-Za-zÅ]*)", re.I
 )
+_BRACKETED_UNIT = re.compile(r"[(\[]\s*(nm|m|Å|A|angstroms?)\s*[)\]]", re.I)
 
 
 @dataclass
@@ -66,6 +69,17 @@ def read_scan(data: bytes, path: str) -> Scan:
 # --- plain columns and pyFAI ------------------------------------------------------------------
 
 
+def stated_wavelength(line: str) -> float | None:
+    """The wavelength (Å) a comment line states, in the unit after the number or in brackets
+    before the ':' (nm, m, Å), else None."""
+    found = _WAVELENGTH.search(line)
+    if not found:
+        return None
+    bracketed = _BRACKETED_UNIT.search(found.group(1))
+    unit = found.group(3) or (bracketed.group(1) if bracketed else "")
+    return _wavelength_in_angstrom(float(found.group(2)), unit)
+
+
 def _wavelength_in_angstrom(value: float, unit: str) -> float:
     """pyFAI writes metres ('1.5406e-10 m'); others Å or nm."""
     unit = unit.lower()
@@ -85,9 +99,8 @@ def read_columns(lines: list[str], path: str, first_line: int = 1, fmt: str = "c
         if not line:
             continue
         if line[0] in "#!'\"/*" or line[0].isalpha():
-            found = _WAVELENGTH.search(line)
-            if found and wavelength is None:
-                wavelength = _wavelength_in_angstrom(float(found.group(1)), found.group(2))
+            if wavelength is None:
+                wavelength = stated_wavelength(line)
             named = _PYFAI_UNIT.search(line)
             if named and unit is None:
                 unit = named.group(1)
@@ -482,12 +495,10 @@ def read_gsas(lines: list[str], path: str) -> Scan:
     scan = Scan(np.array(xs), np.array(ys), np.array(numbers), f"GSAS {kind}")
     if len(banks) > 1:
         scan.notes.append(f"bank 1 of {len(banks)} read")
-    for line in lines[:head]:
-        found = _WAVELENGTH.search(line)
-        if found:
-            scan.wavelength = _wavelength_in_angstrom(float(found.group(1)), found.group(2))
-            scan.wavelength_from = "a 'wavelength' comment before the BANK line"
-            break
+    stated = next(filter(None, map(stated_wavelength, lines[:head])), None)
+    if stated is not None:
+        scan.wavelength = stated
+        scan.wavelength_from = "a 'wavelength' comment before the BANK line"
     return scan
 
 
