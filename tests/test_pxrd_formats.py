@@ -85,7 +85,7 @@ def xrdml(x, y, intended="K-Alpha 1", listed=False, cut=None, counts="intensitie
     return text if cut is None else text[:cut]
 
 
-def ras(x, y, wavelength=1.540593, data=True):
+def ras(x, y, wavelength=1.540593, data=True, extra="", factors=None):
     """Rigaku SmartLab RAS: *RAS_DATA_START, a '*KEY "value"' header with
     *HW_XG_WAVE_LENGTH_ALPHA1, then 2θ, counts and the attenuator factor, CRLF lines (the
     header fields of GSAS-II's G2pwd_rigaku.py and reductus' rigaku.py)."""
@@ -95,9 +95,10 @@ def ras(x, y, wavelength=1.540593, data=True):
         f'*HW_XG_WAVE_LENGTH_ALPHA1 "{wavelength}"\r\n*HW_XG_WAVE_LENGTH_ALPHA2 "1.544414"\r\n'
         '*MEAS_SCAN_AXIS_X "TwoThetaTheta"\r\n*MEAS_SCAN_MODE "CONTINUOUS"\r\n'
         f'*MEAS_SCAN_START "{x[0]:.4f}"\r\n*MEAS_SCAN_STEP "{STEP:.4f}"\r\n'
-        f'*MEAS_SCAN_STOP "{x[-1]:.4f}"\r\n*MEAS_SCAN_UNIT_X "deg"\r\n*RAS_HEADER_END\r\n'
+        f'*MEAS_SCAN_STOP "{x[-1]:.4f}"\r\n*MEAS_SCAN_UNIT_X "deg"\r\n{extra}*RAS_HEADER_END\r\n'
     )
-    rows = "".join(f"{a:.4f} {b:.4f} 1.0000\r\n" for a, b in zip(x, y))
+    factors = np.ones(len(x)) if factors is None else factors
+    rows = "".join(f"{a:.4f} {b / f:.4f} {f:.4f}\r\n" for a, b, f in zip(x, y, factors))
     body = f"*RAS_INT_START\r\n{rows}*RAS_INT_END\r\n" if data else rows
     return header + body + "*RAS_DATA_END\r\n"
 
@@ -305,6 +306,20 @@ def test_the_file_says_which_radiation(written, counts, tmp_path):
     (tmp_path / "beta.xrdml").write_text(xrdml(TWO_THETA, counts, intended="K-Beta"))
     beta = read_pattern(tmp_path / "beta.xrdml")
     assert beta.wavelength == 1.39225 and beta.wavelength_from.endswith("usedWavelength/kBeta)")
+
+
+def test_a_ras_scan_is_read_at_its_wave_type_with_its_attenuator(written, counts, tmp_path):
+    """RAS rows hold counts and the attenuator factor that multiplies them (reductus
+    rigaku.py: y = I × scale): the strong peaks counted through a ×10 attenuator read as the
+    plain scan. MEAS_COND_XG_WAVE_TYPE "Kb" (reductus: HW_XG_WAVE_LENGTH_BETA) is read at Kβ."""
+    factors = np.where(counts > 5000, 10.0, 1.0)
+    (tmp_path / "att.ras").write_text(ras(TWO_THETA, counts, factors=factors))
+    plain = on_model_grid(read_pattern(written / "scan.ras"))
+    assert np.abs(on_model_grid(read_pattern(tmp_path / "att.ras")) - plain).max() < 1e-3
+    beta = '*HW_XG_WAVE_LENGTH_BETA "1.392250"\r\n*MEAS_COND_XG_WAVE_TYPE "Kb"\r\n'
+    (tmp_path / "beta.ras").write_text(ras(TWO_THETA, counts, extra=beta))
+    pattern = read_pattern(tmp_path / "beta.ras")
+    assert pattern.wavelength == 1.39225 and "HW_XG_WAVE_LENGTH_BETA" in pattern.wavelength_from
 
 
 # --- the wavelength --------------------------------------------------------------------------

@@ -320,9 +320,12 @@ def read_ras(lines: list[str], path: str) -> Scan:
             "the data end without *RAS_INT_END: the file is cut short", path, len(lines)
         )
     scan = Scan(np.array(xs), np.array(ys), np.array(numbers), "Rigaku RAS")
+    # a Kβ measurement says so in MEAS_COND_XG_WAVE_TYPE (reductus rigaku.py reads it the same)
+    key = "HW_XG_WAVE_LENGTH_" + (
+        "BETA" if header.get("MEAS_COND_XG_WAVE_TYPE", "").lower() == "kb" else "ALPHA1"
+    )
     try:
-        scan.wavelength = float(header["HW_XG_WAVE_LENGTH_ALPHA1"])
-        scan.wavelength_from = "*HW_XG_WAVE_LENGTH_ALPHA1"
+        scan.wavelength, scan.wavelength_from = float(header[key]), "*" + key
     except (KeyError, ValueError):
         pass
     return scan
