@@ -514,6 +514,28 @@ def test_bad_files_are_refused_naming_file_and_line(counts, tmp_path):
 
 
 @pytest.mark.parametrize(
+    "name, good, bad",
+    [
+        ("listed.xrdml", " 5.0200 ", " 5.02x0 "),  # a listPositions value
+        ("scan.xrdml", ">0.440<", ">0.44s<"),  # commonCountingTime
+        ("scan.cif", "\n5.0200 ", "\n5.02-0 "),  # a _pd_meas_2theta_scan value
+        ("one.cif", "_pd_meas_2theta_range_inc 0.0200", "_pd_meas_2theta_range_inc 0"),
+        ("counts.uxd", "_STEPTIME=0.500000", "_STEPTIME=0.5s"),
+    ],
+)
+def test_a_value_that_is_not_a_number_is_named_with_its_line(written, tmp_path, name, good, bad):
+    """XRDML, pdCIF and UXD header numbers were converted unguarded: a damaged value gave a
+    bare ValueError (ZeroDivisionError for a zero step) instead of the file and line. Found by
+    mutating each fixture (cut, a line deleted or blanked, a character replaced or inserted)."""
+    text = (written / name).read_text()
+    assert good in text
+    damaged = text.replace(good, bad, 1)
+    (tmp_path / name).write_text(damaged)
+    line = damaged[: damaged.index(bad) + 1 + (bad[0] == "\n")].count("\n") + 1
+    _refused(tmp_path / name, "not a", line=line)
+
+
+@pytest.mark.parametrize(
     "name, head, words",
     [
         ("scan.raw", b"RAW1.01\x00\x00\x00\x01\x00", "Bruker RAW v3"),

@@ -193,6 +193,37 @@ def _line_of(text: str, needle: str, nth: int = 0) -> int | None:
     return text.count("\n", 0, at) + 1
 
 
+def _not_a_number(tokens: list[str]) -> str | None:
+    """The first token float() refuses, else None."""
+    for token in tokens:
+        try:
+            float(token)
+        except ValueError:
+            return token
+    return None
+
+
+def _xml_numbers(element, text: str, path: str, line: int | None) -> np.ndarray:
+    """An XML element's numbers; a token that is not one is named, with its line."""
+    tokens = (element.text or "").split()
+    bad = _not_a_number(tokens)
+    if bad is not None:
+        name = element.tag.split("}")[-1]
+        raise InputError(
+            f"<{name}> holds {bad[:20]!r}, not a number", path, _line_of(text, bad) or line
+        )
+    return np.array(tokens, dtype=float)
+
+
+def _xml_number(element, text: str, path: str, line: int | None) -> float:
+    """An XML element that holds one number."""
+    values = _xml_numbers(element, text, path, line)
+    if len(values) != 1:
+        name = element.tag.split("}")[-1]
+        raise InputError(f"<{name}> holds {len(values)} numbers, not one", path, line)
+    return float(values[0])
+
+
 def read_xrdml(data: bytes, text: str, path: str) -> Scan:
     """PANalytical XRDML (schema 1.x–2.x): every scan's 2θ positions (startPosition/endPosition
     or listPositions) with its intensities or counts, per second where commonCountingTime is
@@ -224,7 +255,7 @@ def read_xrdml(data: bytes, text: str, path: str) -> Scan:
             beta = intended == "K-Beta"  # a Kβ measurement (Kα filtered out) is read at Kβ
             stated = used.find(tag("kBeta" if beta else "kAlpha1"))
             if stated is not None and stated.text:
-                wavelength = float(stated.text)
+                wavelength = _xml_number(stated, text, path, _line_of(text, "<usedWavelength"))
                 notes.append(
                     "Kα1 only (usedWavelength intended 'K-Alpha 1'): nothing to strip"
                     if intended == "K-Alpha 1"
@@ -244,7 +275,7 @@ def read_xrdml(data: bytes, text: str, path: str) -> Scan:
             counts = counts if counts is not None else points.find(tag("counts"))
             if counts is None or not (counts.text or "").strip():
                 raise InputError("a scan without intensities or counts", path, line)
-            y = np.array(counts.text.split(), dtype=float)
+            y = _xml_numbers(counts, text, path, line)
             positions = next(
                 (p for p in points.iter(tag("positions")) if p.get("axis") == "2Theta"), None
             )
@@ -253,7 +284,7 @@ def read_xrdml(data: bytes, text: str, path: str) -> Scan:
                 raise InputError(f"a scan without 2Theta positions (axes: {axes})", path, line)
             listed = positions.find(tag("listPositions"))
             if listed is not None and listed.text:
-                x = np.array(listed.text.split(), dtype=float)
+                x = _xml_numbers(listed, text, path, line)
             else:
                 start, end = (
                     positions.find(tag("startPosition")),
@@ -261,12 +292,15 @@ def read_xrdml(data: bytes, text: str, path: str) -> Scan:
                 )
                 if start is None or end is None:
                     raise InputError("2Theta positions without start and end", path, line)
-                x = np.linspace(float(start.text), float(end.text), len(y))
+                x = np.linspace(
+                    _xml_number(start, text, path, line), _xml_number(end, text, path, line), len(y)
+                )
             if len(x) != len(y):
                 raise InputError(f"{len(x)} 2Theta positions for {len(y)} intensities", path, line)
             time = points.find(tag("commonCountingTime"))
-            if time is not None and time.text and float(time.text) > 0:
-                y = y / float(time.text)
+            seconds = _xml_number(time, text, path, line) if time is not None else 0.0
+            if seconds > 0:
+                y = y / seconds
             xs.append(x)
             ys.append(y)
             scan_lines.append(np.full(len(x), line or 0))
@@ -349,6 +383,7 @@ def read_uxd(lines: list[str], path: str) -> Scan:
     second where _STEPTIME is given. Layout: xylib uxd.cpp and its samples/BT86.UXD."""
     xs, ys, numbers = [], [], []
     keys: dict[str, str] = {}
+    key_lines: dict[str, int] = {}
     mode, k = None, 0
     for number, raw in enumerate(lines, start=1):
         line = raw.strip()
@@ -362,7 +397,7 @@ def read_uxd(lines: list[str], path: str) -> Scan:
             elif key in ("_D-I", "_2THETA-I"):  # a peak list, not the pattern
                 mode = "peaks"
             else:
-                keys[key] = value.strip().strip("'")
+                keys[key], key_lines[key] = value.strip().strip("'"), number
                 if key == "_DRIVE":
                     mode = None
             continue
@@ -374,7 +409,12 @@ def read_uxd(lines: list[str], path: str) -> Scan:
             values = [float(v) for v in _SEPARATOR.split(line) if v]
         except ValueError:
             raise InputError(f"not numbers: {line[:40]!r}", path, number) from None
-        time = float(keys.get("_STEPTIME", 0) or 0)
+        try:
+            time = float(keys.get("_STEPTIME", 0) or 0)
+        except ValueError:
+            raise InputError(
+                f"_STEPTIME={keys['_STEPTIME'][:20]} is not a number", path, key_lines["_STEPTIME"]
+            ) from None
         if mode in _UXD_PAIRED:
             if len(values) < 2:
                 raise InputError(f"expected 2θ and counts, found {line[:40]!r}", path, number)
@@ -524,6 +564,20 @@ def _cif_number(value: str) -> float:
     return float(value.split("(")[0])
 
 
+def _cif_numbers(values, tag: str, text: str, path: str) -> np.ndarray:
+    """A CIF item's values as numbers (NaN for '.', '?'); a value that is not one is named,
+    with its line."""
+    values = list(values)
+    bad = _not_a_number([v.split("(")[0] for v in values if v not in (".", "?")])
+    if bad is not None:
+        raise InputError(
+            f"{tag} holds {bad[:20]!r}, not a number",
+            path,
+            _line_of(text, bad) or _tag_line(text, tag),
+        )
+    return np.array([_cif_number(v) for v in values], dtype=float)
+
+
 def _tag_line(text: str, tag: str) -> int | None:
     found = re.search(r"(?im)^\s*" + re.escape(tag) + r"\b", text)
     return text.count("\n", 0, found.start()) + 1 if found else None
@@ -569,23 +623,27 @@ def read_pdcif(text: str, path: str) -> Scan:
         )
     block, tag = chosen
     line = _tag_line(text, tag) or 0
-    try:
-        y = np.array([_cif_number(v) for v in block.find_values(tag)])
-    except ValueError:
-        raise InputError(f"{tag} holds a value that is not a number", path, line) from None
+    y = _cif_numbers(block.find_values(tag), tag, text, path)
     prefer = ("meas", "proc") if tag.startswith("_pd_meas") else ("proc", "meas")
     x, axis = None, "2theta"
     for kind in prefer:
         column = block.find_values(_PD_SCANS[kind])
         if column:
-            x = np.array([_cif_number(v) for v in column])
+            x = _cif_numbers(column, _PD_SCANS[kind], text, path)
             break
         triple = [block.find_value(_PD_RANGES[kind] + part) for part in ("min", "max", "inc")]
         if all(triple):
-            low, high, step = (_cif_number(v) for v in triple)
+            low, high, step = _cif_numbers(triple, _PD_RANGES[kind] + "min/max/inc", text, path)
+            if not (np.isfinite([low, high, step]).all() and step > 0):
+                raise InputError(
+                    f"{_PD_RANGES[kind]}min/max/inc {', '.join(triple)}: not a range",
+                    path,
+                    _tag_line(text, _PD_RANGES[kind] + "inc"),
+                )
             stated = block.find_value(f"_pd_{kind}_number_of_points")
-            if stated:  # GSAS2CIF's max is rounded: (max - min) / inc may miss by one
-                n, said = int(_cif_number(stated)), f"_pd_{kind}_number_of_points says"
+            tally = _cif_numbers([stated or "?"], f"_pd_{kind}_number_of_points", text, path)[0]
+            if np.isfinite(tally):  # GSAS2CIF's max is rounded: (max - min) / inc may miss by one
+                n, said = int(tally), f"_pd_{kind}_number_of_points says"
             else:
                 n, said = int(round((high - low) / step)) + 1, f"{_PD_RANGES[kind]}min/max/inc give"
             if abs(n - len(y)) > 1:
@@ -593,13 +651,17 @@ def read_pdcif(text: str, path: str) -> Scan:
                     f"{said} {n} points, {tag} has {len(y)} (cut short?)",
                     path,
                     _tag_line(
-                        text, f"_pd_{kind}_number_of_points" if stated else _PD_RANGES[kind] + "min"
+                        text,
+                        f"_pd_{kind}_number_of_points"
+                        if np.isfinite(tally)
+                        else _PD_RANGES[kind] + "min",
                     ),
                 )
             x = low + step * np.arange(len(y))
             break
     if x is None and block.find_values("_pd_proc_recip_len_Q"):
-        x, axis = np.array([_cif_number(v) for v in block.find_values("_pd_proc_recip_len_Q")]), "q"
+        q = block.find_values("_pd_proc_recip_len_Q")
+        x, axis = _cif_numbers(q, "_pd_proc_recip_len_Q", text, path), "q"
     if x is None:
         raise InputError(
             f"{tag} without 2θ (_pd_meas_2theta_scan or _range_min/max/inc)", path, line
@@ -612,8 +674,13 @@ def read_pdcif(text: str, path: str) -> Scan:
     if str(block.find_value("_diffrn_radiation_probe") or "").strip("'\"").lower() == "neutron":
         scan.notes.append("a neutron pattern: the model was trained on X-ray intensities")
     for source in [block] + [b for b in document if b is not block]:
-        values = [_cif_number(v) for v in source.find_values("_diffrn_radiation_wavelength")]
-        values = [v for v in values if np.isfinite(v)]
+        values = _cif_numbers(
+            source.find_values("_diffrn_radiation_wavelength"),
+            "_diffrn_radiation_wavelength",
+            text,
+            path,
+        )
+        values = [float(v) for v in values if np.isfinite(v)]
         if values:
             scan.wavelength = values[0]
             scan.wavelength_from = "_diffrn_radiation_wavelength" + (
