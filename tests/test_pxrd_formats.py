@@ -322,6 +322,36 @@ def test_a_ras_scan_is_read_at_its_wave_type_with_its_attenuator(written, counts
     assert pattern.wavelength == 1.39225 and "HW_XG_WAVE_LENGTH_BETA" in pattern.wavelength_from
 
 
+@pytest.mark.parametrize("series", [True, False])
+def test_an_xrdml_temperature_series_is_read_at_its_first_scan(written, counts, tmp_path, series):
+    """Two scans of the same range: repeats are merged (their mean), but a non-ambient series
+    (each scan with nonAmbientPoints type="Temperature", as GSAS-II's G2pwd_Panalytical.py
+    reads it) holds different states, of which the first is read, not their mean."""
+    hot = np.round(40 + 20000 * np.roll(counts - 40, 400) / 20000)  # another phase's pattern
+    one, two = (xrdml(TWO_THETA, c) for c in (counts, hot))
+
+    def scan_of(text):
+        return text[text.index("\t\t<scan ") : text.index("\t</xrdMeasurement>")]
+
+    ambient = (
+        '\t\t\t<nonAmbientPoints type="Temperature" unit="Kelvin">\n\t\t\t\t<nonAmbientValues>'
+        "{} {}</nonAmbientValues>\n\t\t\t</nonAmbientPoints>\n\t\t</scan>"
+    )
+    first, second = scan_of(one), scan_of(two)
+    if series:
+        first = first.replace("\t\t</scan>", ambient.format(298, 298))
+        second = second.replace("\t\t</scan>", ambient.format(500, 500))
+    (tmp_path / "two.xrdml").write_text(one.replace(scan_of(one), first + second))
+    pattern = read_pattern(tmp_path / "two.xrdml")
+    alone = on_model_grid(read_pattern(written / "scan.xrdml"))
+    if series:
+        assert np.array_equal(on_model_grid(pattern), alone)
+        assert "scan 1 of 2 read" in " ".join(pattern.notes)
+    else:
+        assert np.abs(on_model_grid(pattern) - alone).max() > 0.1
+        assert "2 scans merged" in " ".join(pattern.notes)
+
+
 # --- the wavelength --------------------------------------------------------------------------
 
 

@@ -227,8 +227,10 @@ def _xml_number(element, text: str, path: str, line: int | None) -> float:
 def read_xrdml(data: bytes, text: str, path: str) -> Scan:
     """PANalytical XRDML (schema 1.x–2.x): every scan's 2θ positions (startPosition/endPosition
     or listPositions) with its intensities or counts, per second where commonCountingTime is
-    given, and usedWavelength's kAlpha1 (kBeta when it is intended). Layout: GSAS-II
-    G2pwd_Panalytical.py, xylib's samples/empyrean.xrdml."""
+    given, and usedWavelength's kAlpha1 (kBeta when it is intended). Scans are merged, but
+    of a non-ambient series (a scan with nonAmbientPoints, as GSAS-II reads its temperature)
+    only the first is read. Layout: GSAS-II G2pwd_Panalytical.py, xylib's
+    samples/empyrean.xrdml."""
     import xml.etree.ElementTree as ElementTree
 
     try:
@@ -247,7 +249,7 @@ def read_xrdml(data: bytes, text: str, path: str) -> Scan:
     if not root.tag.endswith("xrdMeasurements"):
         raise InputError(f"an XML file whose root is {root.tag!r}, not PANalytical XRDML", path, 1)
     xs, ys, scan_lines = [], [], []
-    wavelength, notes, count, beta = None, [], 0, False
+    wavelength, notes, count, beta, series = None, [], 0, False, False
     for measurement in root.iter(tag("xrdMeasurement")):
         used = measurement.find(tag("usedWavelength"))
         if used is not None and wavelength is None:
@@ -304,11 +306,15 @@ def read_xrdml(data: bytes, text: str, path: str) -> Scan:
             xs.append(x)
             ys.append(y)
             scan_lines.append(np.full(len(x), line or 0))
+            series = series or scan.find(tag("nonAmbientPoints")) is not None
     if not xs:
         raise InputError("an XRDML file without a scan", path)
-    scan = Scan(np.concatenate(xs), np.concatenate(ys), np.concatenate(scan_lines), "XRDML")
-    if count > 1:
+    if count > 1 and series:  # a temperature (non-ambient) series: one state, not their mean
+        xs, ys, scan_lines = xs[:1], ys[:1], scan_lines[:1]
+        notes.append(f"scan 1 of {count} read: a non-ambient series (nonAmbientPoints)")
+    elif count > 1:
         notes.append(f"{count} scans merged")
+    scan = Scan(np.concatenate(xs), np.concatenate(ys), np.concatenate(scan_lines), "XRDML")
     if wavelength is not None:
         scan.wavelength = wavelength
         scan.wavelength_from = "usedWavelength/" + ("kBeta" if beta else "kAlpha1")
