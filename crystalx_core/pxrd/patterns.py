@@ -116,35 +116,38 @@ def read_pattern(path, wavelength: float | None = None) -> Pattern:
     if len(outside):
         k = outside[0]
         raise InputError(f"2θ = {x[k]:g}° is outside (0, 180)", path, line_of(k))
-    starts = scan_starts(x)
-    ends = starts[1:] + [len(x)]
-    short = next((s for s, e in zip(starts, ends) if e - s < MIN_POINTS), None)
-    if len(starts) > 1 and short is not None:
-        k = short or ends[0]  # where the order breaks: the short run's first point or its end
-        raise InputError(
-            f"2θ {x[k]:g}° after {x[k - 1]:g}°: the points are neither ascending nor descending "
-            f"(a run of {ends[starts.index(short)] - short} is too short to be a scan of its own: "
-            "shuffled or damaged rows?)",
-            path,
-            line_of(k),
-        )
-    if len(starts) > 1 and not any("scans merged" in n for n in notes):
-        notes.append(
-            f"2θ goes back at line {line_of(starts[1])}: read as {len(starts)} scans merged"
-        )
+    note = scans_note(x, path, line_of)
+    if note and not any("scans merged" in n for n in notes):
+        notes.append(note)
     two_theta, intensity = merged(x, y)
     if intensity.max() <= 0:
         raise InputError("no positive intensity in the pattern", path)
     return Pattern(two_theta, intensity, path, used, source, scan.format, notes)
 
 
-def scan_starts(two_theta: np.ndarray) -> list[int]:
-    """Where each scan in the file starts. The points run one way, ascending or descending as
-    most steps go, and a step back begins the next scan: merged scans go back a few times,
-    each run a scan of many points; shuffled or damaged rows go back often, in short runs."""
+def scans_note(two_theta: np.ndarray, path: str, line_of) -> str | None:
+    """A note when the file holds several scans one after another, None for one; points in no
+    order are refused. They run one way, ascending or descending as most steps go, and a step
+    back begins the next scan: merged scans go back a few times, each a run of many points;
+    shuffled or damaged rows (intensity written before 2θ) go back often, in short runs."""
     steps = np.diff(two_theta)
     way = 1.0 if (steps > 0).sum() >= (steps < 0).sum() else -1.0
-    return [0] + [int(k) + 1 for k in np.flatnonzero(steps * way < 0)]
+    starts = [0] + [int(k) + 1 for k in np.flatnonzero(steps * way < 0)]
+    if len(starts) == 1:
+        return None
+    ends = starts[1:] + [len(two_theta)]
+    for start, end in zip(starts, ends):
+        if end - start < MIN_POINTS:
+            k = start or end  # where the order breaks: the short run's first point or its end
+            raise InputError(
+                f"2θ {two_theta[k]:g}° after {two_theta[k - 1]:g}°: the points are neither "
+                f"ascending nor descending (a run of {end - start} is too short to be a scan of "
+                "its own: shuffled or damaged rows?)",
+                path,
+                line_of(k),
+            )
+    at = line_of(starts[1])
+    return f"2θ goes back{f' at line {at}' if at else ''}: read as {len(starts)} scans merged"
 
 
 def merged(two_theta: np.ndarray, intensity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
