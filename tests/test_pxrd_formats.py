@@ -16,7 +16,13 @@ import pytest
 from crystalx_core import cli
 from crystalx_core.errors import InputError
 from crystalx_core.io.cif import read_cif
-from crystalx_core.pxrd.patterns import binned, on_model_grid, read_pattern, xy_text
+from crystalx_core.pxrd.patterns import (
+    binned,
+    cu_two_theta,
+    on_model_grid,
+    read_pattern,
+    xy_text,
+)
 from crystalx_core.pxrd.simulate import GRID, bragg_sticks, profile, simulate
 
 from .conftest import BENCHMARK, CORPUS
@@ -426,6 +432,35 @@ def test_a_real_gsas2cif_deposit_is_read_in_its_own_layout(shared_data, tmp_path
     assert pattern.format == "powder CIF" and len(pattern.two_theta) == 3217
     assert pattern.wavelength == 1.5406 and "names no wavelength" in pattern.wavelength_from
     assert np.corrcoef(on_model_grid(pattern), simulate(structure))[0, 1] > 0.95
+
+
+def test_a_real_synchrotron_deposit_at_0_005_is_binned_at_its_wavelength(shared_data, tmp_path):
+    """cod-tools' 1518798 (COD; a tetragonal structure refined from a synchrotron pattern):
+    λ 0.69994 Å, 2-42° 2θ every 0.005° (8001 points), deposited without its points, so refused
+    naming its range. Its own structure's sharp-peaked pattern (FWHM 0.012°) put back in its
+    block as _pd_meas_intensity_total reads at the file's wavelength, and binned onto the grid
+    it matches the structure's Cu pattern far better than sampled at the grid points."""
+    source = CORPUS / "codtools_1518798.cif"
+    with pytest.raises(InputError) as caught:
+        read_pattern(source)
+    assert ":74:" in caught.value.one_line() and "without a powder pattern" in str(caught.value)
+    structure = read_cif(source).structure
+    x = 2 + 0.005 * np.arange(8001)
+    y = 100 + 30000 * profile(bragg_sticks(structure, 0.69994, 43), x, fwhm=0.012)
+    lines = source.read_text().splitlines(True)
+    at = next(k for k, line in enumerate(lines) if line.startswith("_pd_meas_number_of_points"))
+    rows = "loop_\n_pd_meas_intensity_total\n" + "".join(f"{v:.1f}\n" for v in y)
+    (tmp_path / "1518798.cif").write_text(
+        "".join(lines[: at + 1]) + rows + "".join(lines[at + 1 :])
+    )
+    pattern = read_pattern(tmp_path / "1518798.cif")
+    assert len(pattern.two_theta) == 8001 and pattern.wavelength == 0.69994
+    assert pattern.wavelength_from == "the file (_diffrn_radiation_wavelength)"
+    reference = simulate(structure)
+    cu = cu_two_theta(pattern)
+    sampled = np.interp(GRID, cu, pattern.intensity, left=0, right=0)
+    binned_r = np.corrcoef(on_model_grid(pattern), reference)[0, 1]
+    assert binned_r > 0.95 and binned_r > np.corrcoef(sampled, reference)[0, 1] + 0.05  # 0.98, 0.91
 
 
 # --- real-pattern handling -------------------------------------------------------------------
