@@ -586,6 +586,8 @@ def test_bad_files_are_refused_naming_file_and_line(counts, tmp_path):
         ("scan.cif", "\n5.0200 ", "\n5.02-0 "),  # a _pd_meas_2theta_scan value
         ("one.cif", "_pd_meas_2theta_range_inc 0.0200", "_pd_meas_2theta_range_inc 0"),
         ("counts.uxd", "_STEPTIME=0.500000", "_STEPTIME=0.5s"),
+        # a value that also stands alone earlier (_diffrn_radiation_probe x-ray): its own line
+        ("one.cif", "_pd_proc_ls_weight\n41(6)", "_pd_proc_ls_weight\nx-ray"),
     ],
 )
 def test_a_value_that_is_not_a_number_is_named_with_its_line(written, tmp_path, name, good, bad):
@@ -596,7 +598,7 @@ def test_a_value_that_is_not_a_number_is_named_with_its_line(written, tmp_path, 
     assert good in text
     damaged = text.replace(good, bad, 1)
     (tmp_path / name).write_text(damaged)
-    line = damaged[: damaged.index(bad) + 1 + (bad[0] == "\n")].count("\n") + 1
+    line = damaged[: damaged.index(bad) + len(bad)].count("\n") + 1  # the bad value's line
     _refused(tmp_path / name, "not a", line=line)
 
 

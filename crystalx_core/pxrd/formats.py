@@ -183,6 +183,16 @@ def read_chi(lines: list[str], path: str) -> Scan:
 # --- PANalytical XRDML ----------------------------------------------------------------------
 
 
+def _token_line(text: str, token: str, from_line: int | None) -> int | None:
+    """The line of `token` standing alone (between blanks or tags) at or after `from_line`:
+    a bad value's own line, not an earlier line that happens to hold the same characters."""
+    start = 0
+    for _ in range((from_line or 1) - 1):
+        start = text.find("\n", start) + 1
+    found = re.compile(r"(?<![^\s>])" + re.escape(token) + r"(?![^\s<])").search(text, start)
+    return text.count("\n", 0, found.start()) + 1 if found else from_line
+
+
 def _line_of(text: str, needle: str, nth: int = 0) -> int | None:
     """The line of the nth occurrence of `needle` (XML elements carry no line numbers)."""
     at = -1
@@ -210,7 +220,7 @@ def _xml_numbers(element, text: str, path: str, line: int | None) -> np.ndarray:
     if bad is not None:
         name = element.tag.split("}")[-1]
         raise InputError(
-            f"<{name}> holds {bad[:20]!r}, not a number", path, _line_of(text, bad) or line
+            f"<{name}> holds {bad[:20]!r}, not a number", path, _token_line(text, bad, line)
         )
     return np.array(tokens, dtype=float)
 
@@ -579,7 +589,7 @@ def _cif_numbers(values, tag: str, text: str, path: str) -> np.ndarray:
         raise InputError(
             f"{tag} holds {bad[:20]!r}, not a number",
             path,
-            _line_of(text, bad) or _tag_line(text, tag),
+            _token_line(text, bad, _tag_line(text, tag)),
         )
     return np.array([_cif_number(v) for v in values], dtype=float)
 
