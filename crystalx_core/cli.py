@@ -262,10 +262,17 @@ def _parser() -> argparse.ArgumentParser:
         "pxrd", help="space groups from a powder pattern; check a CIF against it"
     )
     pxrd.add_argument(
-        "pattern", type=Path, nargs="?", help=".xy / .xye / two-column CSV: 2θ (°) and intensity"
+        "pattern",
+        type=Path,
+        nargs="?",
+        help="powder pattern: .xy/.xye/.csv columns, XRDML, Rigaku RAS, GSAS, UXD, Fit2D .chi, "
+        "pyFAI .dat, powder CIF (told apart by content)",
     )
     pxrd.add_argument(
-        "--wavelength", type=float, default=1.5406, help="of the pattern, Å (default Cu Kα 1.5406)"
+        "--wavelength",
+        type=float,
+        default=None,
+        help="of the pattern, Å (default: the file's own, else Cu Kα1 1.5406)",
     )
     pxrd.add_argument(
         "--from-cif",

@@ -160,7 +160,7 @@ def line_21(text: str) -> str:
     "text, line, words",
     [
         ("5.0 1\n5.1 2\n", 2, "at least 50"),
-        (line_21("4.00 12\n"), 21, "must increase"),
+        (line_21("4.00 12\n"), 21, "neither ascending nor descending"),
         (line_21("7.00 nan\n"), 21, "NaN"),
         (line_21("7.00 x12\n"), 21, "not numbers"),
         (line_21("7.00\n"), 21, "2θ and intensity"),

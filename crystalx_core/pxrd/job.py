@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from crystalx_core.pxrd.simulate import CU_KALPHA, GRID, GRID_STEP, simulate
+from crystalx_core.pxrd.simulate import GRID, GRID_STEP, simulate
 
 TOP = 5
 COARSE = 1.2  # a pattern's median step over this × GRID_STEP loses peaks between its points
@@ -30,13 +30,14 @@ def agreement(measured: np.ndarray, simulated: np.ndarray) -> dict:
 
 def run_pxrd(
     pattern_path: Path | None,
-    wavelength: float = CU_KALPHA,
+    wavelength: float | None = None,
     cif: Path | None = None,
     kind: str = "molecular",
 ) -> dict:
     """The job's report; `measured`/`simulated` arrays (on GRID) ride along for the plot.
     `kind` picks the model: "molecular" crystals or "mof" (metal-organic frameworks). At least
-    one of `pattern_path` and `cif` is given (the CLI refuses neither as a usage error)."""
+    one of `pattern_path` and `cif` is given (the CLI refuses neither as a usage error);
+    `wavelength` (Å) overrides the pattern file's own (None: the file's, else Cu Kα1)."""
     from crystalx_core.pxrd.patterns import cu_two_theta, on_model_grid, read_pattern
     from crystalx_core.pxrd import predict
     from crystalx_core.pxrd.predict import crystal_system_probabilities, top_space_groups
@@ -54,10 +55,14 @@ def run_pxrd(
         measured = on_model_grid(pattern)
         report["pattern"] = {
             "file": str(pattern_path),
+            "format": pattern.format,
             "points": int(len(pattern.two_theta)),
             "two_theta": [float(pattern.two_theta[0]), float(pattern.two_theta[-1])],
-            "wavelength": wavelength,
+            "wavelength": pattern.wavelength,
+            "wavelength_from": pattern.wavelength_from,
         }
+        if pattern.notes:
+            report.setdefault("notes", []).extend(f"{pattern_path}: {n}" for n in pattern.notes)
         step = float(np.nanmedian(np.diff(cu_two_theta(pattern))))  # GRID_STEP is Cu Kα 2θ
         if step > COARSE * GRID_STEP:  # its answer changes from 0.15° on (codtools_4300013)
             unsure = "the space groups listed are" if predicts else "the agreement is"
@@ -139,6 +144,13 @@ def overlay_png(report: dict) -> bytes:
 
 def report_lines(report: dict) -> list[str]:
     lines = []
+    if "pattern" in report:
+        p = report["pattern"]
+        lines.append(
+            f"pattern: {p['file']} ({p['format']}), {p['points']} points, 2θ "
+            f"{p['two_theta'][0]:g}–{p['two_theta'][1]:g}°, λ {p['wavelength']:g} Å from "
+            f"{p['wavelength_from']}"
+        )
     if "predictions" in report:
         lines.append(f"space groups from the {report['predicted_from']} ({report['model']}):")
         for g in report["predictions"]:

@@ -1,76 +1,161 @@
-"""Measured powder patterns: .xy / .xye / two-column CSV files, resampled onto the model grid.
+"""Measured powder patterns, read from the files instruments and programs write
+(crystalx_core.pxrd.formats tells them apart by content) and resampled onto the model grid.
 
-Columns are 2θ (degrees) and intensity, an optional third column (esd) is ignored; lines
-starting with '#', '!', "'" or a letter, and one column header before the data, are skipped. A
-pattern taken at another
-wavelength is mapped onto Cu Kα 2θ through its d-spacings before resampling.
+The wavelength is the file's own where it states one, `--wavelength` where given (it wins,
+with a note when the two disagree), else Cu Kα1; a pattern at another wavelength is mapped onto
+Cu Kα 2θ through its d-spacings before resampling. Kα2 is left in: the file says whether the
+beam was Kα1 only (XRDML's usedWavelength), and either way nothing is stripped.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from crystalx_core.errors import InputError
 from crystalx_core.io.files import read_input_bytes
+from crystalx_core.pxrd.formats import read_scan
 from crystalx_core.pxrd.simulate import CU_KALPHA, GRID
 
 MIN_POINTS = 50
 MIN_GRID_COVERAGE = 0.3  # of the 5–90° grid; less and the model sees mostly padding
-_SEPARATOR = re.compile(r"[,;\s]+")
+WAVELENGTH_AGREES = 1e-3  # Å: a file's 1.54060 and the option's 1.5406 are the same
+# binary formats whose layout we have not verified on a real file: what to export instead
+_BINARY = (
+    (b"RAW1.01", "a Bruker RAW v3 file (binary)"),
+    (b"RAW4.00", "a Bruker RAW v4 file (binary)"),
+    (b"RAW2", "a Bruker RAW v2 file (binary)"),
+    (b"RAW ", "a Bruker RAW v1 file (binary)"),
+)
+_EXPORT = (
+    "CrystalX does not read it: export the pattern as .xy (2θ, intensity), .uxd or .xrdml "
+    "(DIFFRAC.EVA: File > Export; or PowDLL) and give that file"
+)
 
 
 @dataclass
 class Pattern:
-    """A measured pattern as read: 2θ (degrees, ascending) and intensities."""
+    """A measured pattern as read: 2θ (degrees, ascending, each once) and intensities, at
+    `wavelength` (Å), which `wavelength_from` explains."""
 
     two_theta: np.ndarray
     intensity: np.ndarray
     path: str
     wavelength: float = CU_KALPHA
+    wavelength_from: str = "Cu Kα1"
+    format: str = "columns"
+    notes: list[str] = field(default_factory=list)
 
 
-def read_pattern(path, wavelength: float = CU_KALPHA) -> Pattern:
-    """Read a two- or three-column pattern file; every problem names the file and line."""
+def _pattern_bytes(path: str) -> bytes:
+    """The file's text; binary instrument formats are named, with the export that works."""
+    try:
+        return read_input_bytes(path, "powder pattern")
+    except InputError as error:
+        if "binary data" not in error.message and "archive" not in error.message:
+            raise
+        with open(path, "rb") as handle:  # a regular file: read_input_bytes checked
+            head = handle.read(8)
+        kind = next((name for magic, name in _BINARY if head.startswith(magic)), None)
+        if kind is None and head.startswith(b"PK\x03\x04"):
+            suffix = path.lower().rsplit(".", 1)[-1]
+            kind = {
+                "brml": "a Bruker .brml file (zipped XML)",
+                "rasx": "a Rigaku .rasx file (zipped)",
+            }.get(suffix)
+        if kind is None and "archive" in error.message:
+            raise  # a zipped or gzipped text file: unpacking it is the answer
+        if kind is None:
+            raise InputError(f"{error.message}; {_EXPORT}", path, error.line) from None
+        raise InputError(f"{kind}: {_EXPORT}", path, 1) from None
+
+
+def read_pattern(path, wavelength: float | None = None) -> Pattern:
+    """Read a powder pattern in any format formats.read_scan knows; `wavelength` (Å), when
+    given, overrides the file's. Every problem names the file and, where known, the line."""
     path = str(path)
-    text = read_input_bytes(path, "powder pattern").decode("latin-1")
-    rows, lines, header_seen = [], [], False
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line[0] in "#!'\"" or line[0].isalpha():
-            continue
-        fields = [f for f in _SEPARATOR.split(line) if f]
-        if len(fields) < 2:
-            raise InputError(f"expected 2θ and intensity, found {line[:40]!r}", path, number)
-        try:
-            two_theta, intensity = float(fields[0]), float(fields[1])
-        except ValueError:
-            if not rows and not header_seen:  # a column header such as "2theta,intensity"
-                header_seen = True
-                continue
-            raise InputError(f"not numbers: {line[:40]!r}", path, number) from None
-        if not (np.isfinite(two_theta) and np.isfinite(intensity)):
-            raise InputError("NaN or infinite value", path, number)
-        if not 0 < two_theta < 180:
-            raise InputError(f"2θ = {two_theta:g}° is outside (0, 180)", path, number)
-        if rows and two_theta <= rows[-1][0]:
-            raise InputError(f"2θ must increase: {two_theta:g} after {rows[-1][0]:g}", path, number)
-        rows.append((two_theta, intensity))
-        lines.append(number)
-    if len(rows) < MIN_POINTS:
+    scan = read_scan(_pattern_bytes(path), path)
+    x, y, lines = scan.x, scan.y, scan.lines
+
+    def line_of(k: int):
+        return int(lines[k]) or None if len(lines) > k else None
+
+    if len(x) < MIN_POINTS:
         raise InputError(
-            f"{len(rows)} data points; a powder pattern needs at least {MIN_POINTS}",
+            f"{len(x)} data points; a powder pattern needs at least {MIN_POINTS}",
             path,
-            lines[-1] if lines else None,
+            line_of(len(x) - 1) if len(x) else None,
         )
-    if not 0.1 < wavelength < 5:
-        raise InputError(f"wavelength {wavelength:g} Å is not an X-ray wavelength", path)
-    table = np.array(rows)
-    if table[:, 1].max() <= 0:
+    bad = np.flatnonzero(~(np.isfinite(x) & np.isfinite(y)))
+    if len(bad):
+        raise InputError("NaN or infinite value", path, line_of(bad[0]))
+    notes = list(scan.notes)
+    if wavelength is not None:
+        used, source = wavelength, "--wavelength"
+        if scan.wavelength is not None and abs(scan.wavelength - wavelength) > WAVELENGTH_AGREES:
+            notes.append(
+                f"the file gives {scan.wavelength:g} Å ({scan.wavelength_from}); "
+                f"--wavelength {wavelength:g} Å used"
+            )
+    elif scan.wavelength is not None:
+        used, source = scan.wavelength, f"the file ({scan.wavelength_from})"
+    elif scan.axis == "q":
+        used, source = CU_KALPHA, "none needed: the file's axis is Q (Å⁻¹)"
+    else:
+        used, source = CU_KALPHA, "Cu Kα1, the default: the file names no wavelength"
+    if not 0.1 < used < 5:
+        raise InputError(f"wavelength {used:g} Å ({source}) is not an X-ray wavelength", path)
+    if scan.axis == "q":
+        if (x <= 0).any():
+            raise InputError("Q must be positive", path, line_of(int(np.argmax(x <= 0))))
+        ratio = x * used / (4 * np.pi)
+        reach = ratio < 1
+        x, y, lines = 2 * np.degrees(np.arcsin(ratio[reach])), y[reach], lines[reach]
+    outside = np.flatnonzero((x <= 0) | (x >= 180))
+    if len(outside):
+        k = outside[0]
+        raise InputError(f"2θ = {x[k]:g}° is outside (0, 180)", path, line_of(k))
+    note = scans_note(x, path, line_of)
+    if note and not any("scans merged" in n for n in notes):
+        notes.append(note)
+    two_theta, intensity = merged(x, y)
+    if intensity.max() <= 0:
         raise InputError("no positive intensity in the pattern", path)
-    return Pattern(table[:, 0], table[:, 1], path, wavelength)
+    return Pattern(two_theta, intensity, path, used, source, scan.format, notes)
+
+
+def scans_note(two_theta: np.ndarray, path: str, line_of) -> str | None:
+    """A note when the file holds several scans one after another, None for one; points in no
+    order are refused. They run one way, ascending or descending as most steps go, and a step
+    back begins the next scan: merged scans go back a few times, each a run of many points;
+    shuffled or damaged rows (intensity written before 2θ) go back often, in short runs."""
+    steps = np.diff(two_theta)
+    way = 1.0 if (steps > 0).sum() >= (steps < 0).sum() else -1.0
+    starts = [0] + [int(k) + 1 for k in np.flatnonzero(steps * way < 0)]
+    if len(starts) == 1:
+        return None
+    ends = starts[1:] + [len(two_theta)]
+    for start, end in zip(starts, ends):
+        if end - start < MIN_POINTS:
+            k = start or end  # where the order breaks: the short run's first point or its end
+            raise InputError(
+                f"2θ {two_theta[k]:g}° after {two_theta[k - 1]:g}°: the points are neither "
+                f"ascending nor descending (a run of {end - start} is too short to be a scan of "
+                "its own: shuffled or damaged rows?)",
+                path,
+                line_of(k),
+            )
+    at = line_of(starts[1])
+    return f"2θ goes back{f' at line {at}' if at else ''}: read as {len(starts)} scans merged"
+
+
+def merged(two_theta: np.ndarray, intensity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ascending 2θ, each once: a descending export is sorted, a 2θ measured twice (merged
+    scans) given the mean of its intensities."""
+    unique, where = np.unique(np.round(two_theta, 6), return_inverse=True)
+    counts = np.bincount(where)
+    return unique, np.bincount(where, weights=intensity) / counts
 
 
 def cu_two_theta(pattern: Pattern) -> np.ndarray:
@@ -83,10 +168,41 @@ def cu_two_theta(pattern: Pattern) -> np.ndarray:
     return np.where(ratio < 1, 2 * np.degrees(np.arcsin(np.minimum(ratio, 1))), np.nan)
 
 
+def binned(two_theta: np.ndarray, intensity: np.ndarray, grid: np.ndarray = GRID) -> np.ndarray:
+    """The pattern on `grid`: each point the mean over its bin (grid step wide, centred on it)
+    of the pattern drawn as straight lines between its points, wherever the bin holds two points
+    or more; elsewhere (a coarser scan) the line's value at the point; zero outside the scan.
+
+    A 0.01° scan's sharp peak falls whole into one or two bins and keeps its area there; read
+    at the grid points alone, it would be sampled on its flank or missed.
+    """
+    step = float(grid[1] - grid[0])
+    low, high = grid - step / 2, grid + step / 2
+    values = np.interp(grid, two_theta, intensity, left=0.0, right=0.0)
+    inside = np.searchsorted(two_theta, high, "right") - np.searchsorted(two_theta, low, "left")
+    fine = inside >= 2
+    if len(two_theta) < 2 or not fine.any():
+        return values
+    area = np.concatenate(
+        [[0.0], np.cumsum(np.diff(two_theta) * (intensity[1:] + intensity[:-1]) / 2)]
+    )
+
+    def integral(points):  # the area under the lines from the first point to `points`
+        points = np.clip(points, two_theta[0], two_theta[-1])
+        k = np.clip(np.searchsorted(two_theta, points, "right") - 1, 0, len(two_theta) - 2)
+        t = points - two_theta[k]
+        slope = (intensity[k + 1] - intensity[k]) / (two_theta[k + 1] - two_theta[k])
+        return area[k] + intensity[k] * t + slope * t**2 / 2
+
+    lo, hi = np.maximum(low[fine], two_theta[0]), np.minimum(high[fine], two_theta[-1])
+    values[fine] = (integral(hi) - integral(lo)) / np.maximum(hi - lo, 1e-12)
+    return values
+
+
 def on_model_grid(pattern: Pattern, grid: np.ndarray = GRID) -> np.ndarray:
-    """The pattern as the models read it: Cu Kα 2θ, linear interpolation onto `grid`, zero
-    outside the measured range, negative counts at 0, maximum 1 (training adds background, so none
-    is removed)."""
+    """The pattern as the models read it: Cu Kα 2θ, binned onto `grid` (see binned), zero
+    outside the measured range, negative counts at 0, maximum 1 (training adds background, so
+    none is removed)."""
     two_theta = cu_two_theta(pattern)
     visible = ~np.isnan(two_theta)
     two_theta, intensity = two_theta[visible], pattern.intensity[visible]
@@ -99,8 +215,7 @@ def on_model_grid(pattern: Pattern, grid: np.ndarray = GRID) -> np.ndarray:
             f"needs at least {MIN_GRID_COVERAGE:.0%}",
             pattern.path,
         )
-    values = np.interp(grid, two_theta, intensity, left=0.0, right=0.0)
-    values = np.clip(values, 0, None)
+    values = np.clip(binned(two_theta, intensity, grid), 0, None)
     top = values.max()
     if top <= 0:
         raise InputError("the pattern is flat on the model grid", pattern.path)

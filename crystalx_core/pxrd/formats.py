@@ -1,0 +1,706 @@
+"""Powder-pattern files as diffractometers and Rietveld programs write them, told apart by
+their content, not their suffix: PANalytical XRDML, Rigaku RAS, GSAS banks (STD, ESD, ALT,
+FXY, FXYE), Siemens/Bruker UXD, Fit2D .chi, powder CIF, and plain columns (.xy, .xye, .csv,
+pyFAI .dat with its header). Each reader returns a Scan: the points as written, the line each
+came from, and the wavelength where the file states one. The layouts follow GSAS-II's readers
+(GSASII/imports/G2pwd_*.py), xylib's (xylib/*.cpp) and their sample files; docs/pxrd_formats.md
+lists what is taken from each.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from crystalx_core.errors import InputError
+
+_SEPARATOR = re.compile(r"[,;\s]+")
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+# pyFAI's radial units as its .dat/.xy headers name them (pyFAI units REPR)
+_PYFAI_UNIT = re.compile(r"(2th_deg|2th_rad|q_nm\^-1|q_A\^-1|r_mm|d\*2_A\^-2|chi_deg)")
+# 'Wavelength: 1.5406', 'wavelength (nm) = 0.15406', 'Wavelength Cu Ka1: 1.5406 A'; the words
+# between are short and hold no ';' or ',' (else 'Wavelength unknown; range: 5-90' gave 5 Å)
+_WAVELENGTH = re.compile(
+    r"wave\s*length([^:=;,]{0,30})[:=]\s*(" + _NUMBER.pattern + r")\s*([A-Za-zÅ]*)", re.I
+)
+_BRACKETED_UNIT = re.compile(r"[(\[]\s*(nm|m|Å|A|angstroms?)\s*[)\]]", re.I)
+
+
+@dataclass
+class Scan:
+    """Points as the file holds them: x is 2θ in degrees, or Q in Å⁻¹ when `axis` is "q"."""
+
+    x: np.ndarray
+    y: np.ndarray
+    lines: np.ndarray  # the line each point came from (0: the file gives no line per point)
+    format: str
+    axis: str = "2theta"
+    wavelength: float | None = None
+    wavelength_from: str = ""  # the file's field that gave it
+    notes: list[str] = field(default_factory=list)
+
+
+def read_scan(data: bytes, path: str) -> Scan:
+    """The file's pattern, its format recognised by content."""
+    data = data.removeprefix(b"\xef\xbb\xbf")
+    text = data.decode("latin-1")
+    # only CR/LF end a line: str.splitlines would also split at \x85, UTF-8's 'Å' read as latin-1
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    first = next((line.strip() for line in lines if line.strip()), "")
+    if first.startswith("<"):
+        return read_xrdml(data, text, path)
+    if first.startswith("*RAS_"):
+        return read_ras(lines, path)
+    if _is_uxd(lines):
+        return read_uxd(lines, path)
+    if re.search(r"(?m)^\s*data_\S", text):
+        return read_pdcif(text, path)
+    if any(line.startswith("BANK") for line in lines[1:]):
+        return read_gsas(lines, path)
+    if _is_chi(lines):
+        return read_chi(lines, path)
+    return read_columns(lines, path)
+
+
+# --- plain columns and pyFAI ------------------------------------------------------------------
+
+
+def stated_wavelength(line: str) -> float | None:
+    """The wavelength (Å) a comment line states, in the unit after the number or in brackets
+    before the ':' (nm, m, Å), else None."""
+    found = _WAVELENGTH.search(line)
+    if not found:
+        return None
+    bracketed = _BRACKETED_UNIT.search(found.group(1))
+    unit = found.group(3) or (bracketed.group(1) if bracketed else "")
+    return _wavelength_in_angstrom(float(found.group(2)), unit)
+
+
+def _wavelength_in_angstrom(value: float, unit: str) -> float:
+    """pyFAI writes metres ('1.5406e-10 m'); others Å or nm."""
+    unit = unit.lower()
+    if unit == "m" or (not unit and value < 1e-6):
+        return value * 1e10
+    return value * 10 if unit == "nm" else value
+
+
+def read_columns(lines: list[str], path: str, first_line: int = 1, fmt: str = "columns") -> Scan:
+    """2θ (or Q) and intensity in the first two columns, a third (esd) ignored. Comment lines
+    ('#', '!', quotes, Topas' '/*', or text) may state the wavelength ('# Wavelength: 1.0e-10 m'
+    as pyFAI writes it) and pyFAI's radial unit (2th_deg, q_A^-1, q_nm^-1 ...)."""
+    rows, numbers, header_seen = [], [], False
+    wavelength, unit = None, None
+    for number, raw in enumerate(lines, start=first_line):
+        line = raw.strip()
+        if not line:
+            continue
+        if line[0] in "#!'\"/*" or line[0].isalpha():
+            if wavelength is None:
+                wavelength = stated_wavelength(line)
+            named = _PYFAI_UNIT.search(line)
+            if named and unit is None:
+                unit = named.group(1)
+            continue
+        fields = [f for f in _SEPARATOR.split(line) if f]
+        if len(fields) < 2:
+            raise InputError(f"expected 2θ and intensity, found {line[:40]!r}", path, number)
+        try:
+            rows.append((float(fields[0]), float(fields[1])))
+        except ValueError:
+            if not rows and not header_seen:  # a column header such as "2theta,intensity"
+                header_seen = True
+                continue
+            raise InputError(f"not numbers: {line[:40]!r}", path, number) from None
+        numbers.append(number)
+    x, y = (np.array(column, dtype=float) for column in zip(*rows)) if rows else (np.zeros(0),) * 2
+    scan = Scan(x, y, np.array(numbers), fmt)
+    if wavelength is not None:
+        scan.wavelength, scan.wavelength_from = wavelength, "its 'Wavelength' header line"
+    if unit in ("r_mm", "d*2_A^-2", "chi_deg"):
+        raise InputError(
+            f"the pattern's axis is {unit} (pyFAI): integrate it in 2th_deg or q_A^-1", path
+        )
+    if unit is not None:
+        scan.format = "pyFAI columns"
+        if unit.startswith("q_"):
+            scan.axis = "q"
+            if unit == "q_nm^-1":
+                scan.x = scan.x / 10
+        elif unit == "2th_rad":
+            scan.x = np.degrees(scan.x)
+    return scan
+
+
+# --- Fit2D .chi ---------------------------------------------------------------------------
+
+
+def _is_chi(lines: list[str]) -> bool:
+    """Fit2D's four header lines: title, x label, y label, number of points."""
+    return (
+        len(lines) > 4
+        and lines[3].strip().isdigit()
+        and not _NUMBER.fullmatch(lines[1].strip().split()[0] if lines[1].split() else "")
+    )
+
+
+def read_chi(lines: list[str], path: str) -> Scan:
+    """Fit2D .chi (as GSAS-II's G2export_FIT2D writes it): title, x label ('2-Theta Angle
+    (Degrees)', 'Q (Angstroms-1)', GSAS-II's 'Q  <wavelength>'), y label, point count."""
+    label = lines[1].strip()
+    lower = label.lower()
+    expected = int(lines[3])
+    scan = read_columns(lines[4:], path, first_line=5, fmt="Fit2D .chi")
+    if len(scan.x) != expected:
+        raise InputError(
+            f"the header says {expected} points, the file has {len(scan.x)} (cut short?)",
+            path,
+            len(lines),
+        )
+    if re.search(r"2-?theta|two-?theta|angle", lower):
+        if "rad" in lower:
+            scan.x = np.degrees(scan.x)
+    elif lower.startswith("q"):
+        scan.axis = "q"
+        if "nm" in lower:
+            scan.x = scan.x / 10
+        stated = [float(v) for v in _NUMBER.findall(label[1:]) if 0.1 < float(v) < 5]
+        if stated and "nm" not in lower and "-1" not in lower:
+            scan.wavelength, scan.wavelength_from = stated[0], "its Q axis label (line 2)"
+    else:
+        raise InputError(
+            f"x axis {label[:40]!r}: a .chi in 2θ or Q is needed (a radial distance needs the "
+            "detector geometry)",
+            path,
+            2,
+        )
+    return scan
+
+
+# --- PANalytical XRDML ----------------------------------------------------------------------
+
+
+def _token_line(text: str, token: str, from_line: int | None) -> int | None:
+    """The line of `token` standing alone (between blanks or tags) at or after `from_line`:
+    a bad value's own line, not an earlier line that happens to hold the same characters."""
+    start = 0
+    for _ in range((from_line or 1) - 1):
+        start = text.find("\n", start) + 1
+    found = re.compile(r"(?<![^\s>])" + re.escape(token) + r"(?![^\s<])").search(text, start)
+    return text.count("\n", 0, found.start()) + 1 if found else from_line
+
+
+def _line_of(text: str, needle: str, nth: int = 0) -> int | None:
+    """The line of the nth occurrence of `needle` (XML elements carry no line numbers)."""
+    at = -1
+    for _ in range(nth + 1):
+        at = text.find(needle, at + 1)
+        if at < 0:
+            return None
+    return text.count("\n", 0, at) + 1
+
+
+def _not_a_number(tokens: list[str]) -> str | None:
+    """The first token float() refuses, else None."""
+    for token in tokens:
+        try:
+            float(token)
+        except ValueError:
+            return token
+    return None
+
+
+def _xml_numbers(element, text: str, path: str, line: int | None) -> np.ndarray:
+    """An XML element's numbers; a token that is not one is named, with its line."""
+    tokens = (element.text or "").split()
+    bad = _not_a_number(tokens)
+    if bad is not None:
+        name = element.tag.split("}")[-1]
+        raise InputError(
+            f"<{name}> holds {bad[:20]!r}, not a number", path, _token_line(text, bad, line)
+        )
+    return np.array(tokens, dtype=float)
+
+
+def _xml_number(element, text: str, path: str, line: int | None) -> float:
+    """An XML element that holds one number."""
+    values = _xml_numbers(element, text, path, line)
+    if len(values) != 1:
+        name = element.tag.split("}")[-1]
+        raise InputError(f"<{name}> holds {len(values)} numbers, not one", path, line)
+    return float(values[0])
+
+
+def read_xrdml(data: bytes, text: str, path: str) -> Scan:
+    """PANalytical XRDML (schema 1.x–2.x): every scan's 2θ positions (startPosition/endPosition
+    or listPositions) with its intensities or counts, per second where commonCountingTime is
+    given, and usedWavelength's kAlpha1 (kBeta when it is intended). Scans are merged, but
+    of a non-ambient series (a scan with nonAmbientPoints, as GSAS-II reads its temperature)
+    only the first is read. Layout: GSAS-II G2pwd_Panalytical.py, xylib's
+    samples/empyrean.xrdml."""
+    import xml.etree.ElementTree as ElementTree
+
+    try:
+        root = ElementTree.fromstring(data)
+    except ElementTree.ParseError as error:
+        line = error.position[0] if error.position else None
+        reason = str(error).split(":")[0]
+        raise InputError(
+            f"broken XML ({reason}): the file is cut short or damaged", path, line
+        ) from None
+    space = root.tag[1:].split("}")[0] if root.tag.startswith("{") else ""
+
+    def tag(name: str) -> str:
+        return f"{{{space}}}{name}" if space else name
+
+    if not root.tag.endswith("xrdMeasurements"):
+        raise InputError(f"an XML file whose root is {root.tag!r}, not PANalytical XRDML", path, 1)
+    xs, ys, scan_lines = [], [], []
+    wavelength, notes, count, beta, series = None, [], 0, False, False
+    for measurement in root.iter(tag("xrdMeasurement")):
+        used = measurement.find(tag("usedWavelength"))
+        if used is not None and wavelength is None:
+            intended = used.get("intended", "")
+            beta = intended == "K-Beta"  # a Kβ measurement (Kα filtered out) is read at Kβ
+            stated = used.find(tag("kBeta" if beta else "kAlpha1"))
+            if stated is not None and stated.text:
+                wavelength = _xml_number(stated, text, path, _line_of(text, "<usedWavelength"))
+                notes.append(
+                    "Kα1 only (usedWavelength intended 'K-Alpha 1'): nothing to strip"
+                    if intended == "K-Alpha 1"
+                    else "Kβ (usedWavelength intended 'K-Beta'): read at kBeta"
+                    if beta
+                    else f"{intended or 'Kα1 + Kα2'} radiation: read at Kα1, Kα2 left in"
+                )
+        for scan in measurement.iter(tag("scan")):
+            points = scan.find(tag("dataPoints"))
+            line = _line_of(text, "<dataPoints", count) or None
+            count += 1
+            if points is None:
+                raise InputError(
+                    "a scan without dataPoints", path, _line_of(text, "<scan", count - 1)
+                )
+            counts = points.find(tag("intensities"))
+            counts = counts if counts is not None else points.find(tag("counts"))
+            if counts is None or not (counts.text or "").strip():
+                raise InputError("a scan without intensities or counts", path, line)
+            y = _xml_numbers(counts, text, path, line)
+            positions = next(
+                (p for p in points.iter(tag("positions")) if p.get("axis") == "2Theta"), None
+            )
+            if positions is None:
+                axes = ", ".join(p.get("axis", "?") for p in points.iter(tag("positions")))
+                raise InputError(f"a scan without 2Theta positions (axes: {axes})", path, line)
+            listed = positions.find(tag("listPositions"))
+            if listed is not None and listed.text:
+                x = _xml_numbers(listed, text, path, line)
+            else:
+                start, end = (
+                    positions.find(tag("startPosition")),
+                    positions.find(tag("endPosition")),
+                )
+                if start is None or end is None:
+                    raise InputError("2Theta positions without start and end", path, line)
+                x = np.linspace(
+                    _xml_number(start, text, path, line), _xml_number(end, text, path, line), len(y)
+                )
+            if len(x) != len(y):
+                raise InputError(f"{len(x)} 2Theta positions for {len(y)} intensities", path, line)
+            time = points.find(tag("commonCountingTime"))
+            seconds = _xml_number(time, text, path, line) if time is not None else 0.0
+            if seconds > 0:
+                y = y / seconds
+            xs.append(x)
+            ys.append(y)
+            scan_lines.append(np.full(len(x), line or 0))
+            series = series or scan.find(tag("nonAmbientPoints")) is not None
+    if not xs:
+        raise InputError("an XRDML file without a scan", path)
+    if count > 1 and series:  # a temperature (non-ambient) series: one state, not their mean
+        xs, ys, scan_lines = xs[:1], ys[:1], scan_lines[:1]
+        notes.append(f"scan 1 of {count} read: a non-ambient series (nonAmbientPoints)")
+    elif count > 1:
+        notes.append(f"{count} scans merged")
+    scan = Scan(np.concatenate(xs), np.concatenate(ys), np.concatenate(scan_lines), "XRDML")
+    if wavelength is not None:
+        scan.wavelength = wavelength
+        scan.wavelength_from = "usedWavelength/" + ("kBeta" if beta else "kAlpha1")
+    scan.notes = notes
+    return scan
+
+
+# --- Rigaku RAS ---------------------------------------------------------------------------
+
+
+def read_ras(lines: list[str], path: str) -> Scan:
+    """Rigaku RAS: '*KEY "value"' header lines, then 2θ, counts and a scale factor (attenuator;
+    1 without one) between *RAS_INT_START and *RAS_INT_END, once per scan. Layout: GSAS-II
+    G2pwd_rigaku.py; the factor multiplies the counts as in reductus' rigaku.py."""
+    xs, ys, numbers, header = [], [], [], {}
+    inside = False
+    for number, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if line == "*RAS_INT_START":
+            inside = True
+        elif line == "*RAS_INT_END":
+            inside = False
+        elif inside:
+            fields = line.split()
+            try:
+                values = [float(v) for v in fields]
+            except ValueError:
+                raise InputError(f"not numbers: {line[:40]!r}", path, number) from None
+            if len(values) < 2:
+                raise InputError(f"expected 2θ and counts, found {line[:40]!r}", path, number)
+            xs.append(values[0])
+            ys.append(values[1] * (values[2] if len(values) > 2 and values[2] > 0 else 1.0))
+            numbers.append(number)
+        elif line.startswith("*") and " " in line:
+            key, value = line[1:].split(" ", 1)
+            header.setdefault(key, value.strip().strip('"'))
+    if "*RAS_INT_START" not in (line.strip() for line in lines):
+        raise InputError(
+            "a Rigaku RAS file without *RAS_INT_START: it holds no data", path, len(lines)
+        )
+    if inside:
+        raise InputError(
+            "the data end without *RAS_INT_END: the file is cut short", path, len(lines)
+        )
+    scan = Scan(np.array(xs), np.array(ys), np.array(numbers), "Rigaku RAS")
+    # a Kβ measurement says so in MEAS_COND_XG_WAVE_TYPE (reductus rigaku.py reads it the same)
+    key = "HW_XG_WAVE_LENGTH_" + (
+        "BETA" if header.get("MEAS_COND_XG_WAVE_TYPE", "").lower() == "kb" else "ALPHA1"
+    )
+    try:
+        scan.wavelength, scan.wavelength_from = float(header[key]), "*" + key
+    except (KeyError, ValueError):
+        pass
+    return scan
+
+
+# --- Siemens/Bruker UXD ---------------------------------------------------------------------
+
+_UXD_STEPPED = ("_COUNTS", "_CPS")
+_UXD_PAIRED = ("_2THETACOUNTS", "_2THETACPS", "_2THETACOUNTSTIME")
+
+
+def _is_uxd(lines: list[str]) -> bool:
+    """UXD: ';' comments, then '_KEY=value' lines (xylib's check: _FILEVERSION first)."""
+    first = next((s.strip() for s in lines if s.strip() and not s.strip().startswith(";")), "")
+    return bool(re.match(r"_[A-Z0-9_]+(=|$)", first))
+
+
+def read_uxd(lines: list[str], path: str) -> Scan:
+    """Siemens/Bruker UXD: per range, _START and _STEPSIZE then _COUNTS (or _CPS) values, or
+    _2THETACOUNTS (_2THETACPS) pairs; _WL1 the wavelength (_RANGE_WL per range); counts per
+    second where _STEPTIME is given. Layout: xylib uxd.cpp and its samples/BT86.UXD."""
+    xs, ys, numbers = [], [], []
+    keys: dict[str, str] = {}
+    key_lines: dict[str, int] = {}
+    mode, k = None, 0
+    for number, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line or line.startswith(";"):
+            continue
+        if line.startswith("_"):
+            key, _, value = line.partition("=")
+            key = key.strip().upper()
+            if key in _UXD_STEPPED + _UXD_PAIRED:
+                mode, k = key, 0
+            elif key in ("_D-I", "_2THETA-I"):  # a peak list, not the pattern
+                mode = "peaks"
+            else:
+                keys[key], key_lines[key] = value.strip().strip("'"), number
+                if key == "_DRIVE":
+                    mode = None
+            continue
+        if mode == "peaks":
+            continue
+        if mode is None:
+            raise InputError(f"data before _COUNTS or _2THETACOUNTS: {line[:40]!r}", path, number)
+        try:
+            values = [float(v) for v in _SEPARATOR.split(line) if v]
+        except ValueError:
+            raise InputError(f"not numbers: {line[:40]!r}", path, number) from None
+        try:
+            time = float(keys.get("_STEPTIME", 0) or 0)
+        except ValueError:
+            raise InputError(
+                f"_STEPTIME={keys['_STEPTIME'][:20]} is not a number", path, key_lines["_STEPTIME"]
+            ) from None
+        if mode in _UXD_PAIRED:
+            if len(values) < 2:
+                raise InputError(f"expected 2θ and counts, found {line[:40]!r}", path, number)
+            y = values[1]
+            if mode == "_2THETACOUNTSTIME" and len(values) > 2 and values[2] > 0:
+                y /= values[2]
+            elif mode == "_2THETACOUNTS" and time > 0:
+                y /= time
+            xs.append(values[0])
+            ys.append(y)
+            numbers.append(number)
+        else:
+            try:
+                start, step = float(keys["_START"]), float(keys["_STEPSIZE"])
+            except (KeyError, ValueError):
+                raise InputError("_COUNTS without _START and _STEPSIZE", path, number) from None
+            for value in values:
+                xs.append(start + step * k)
+                ys.append(value / time if mode == "_COUNTS" and time > 0 else value)
+                numbers.append(number)
+                k += 1
+    if not xs:
+        raise InputError("a UXD file without _COUNTS or _2THETACOUNTS data", path, len(lines))
+    scan = Scan(np.array(xs), np.array(ys), np.array(numbers), "UXD")
+    for key in ("_WL1", "_RANGE_WL"):
+        try:
+            scan.wavelength, scan.wavelength_from = float(keys[key]), key
+            break
+        except (KeyError, ValueError):
+            continue
+    return scan
+
+
+# --- GSAS ---------------------------------------------------------------------------------
+
+_GSAS_TYPES = ("STD", "ESD", "ALT", "FXYE", "FXY")
+
+
+def _field(text: str) -> float:
+    """A fixed-width number; blank is 0 (Fortran's reading)."""
+    return float(text) if text.strip() else 0.0
+
+
+def read_gsas(lines: list[str], path: str) -> Scan:
+    """GSAS raw data (GSAS manual; GSAS-II G2pwd_fxye.py): a title line, then
+    'BANK n NCHAN NREC CONST|CONS start step 0 0 TYPE' with 2θ in centidegrees and TYPE
+    STD (10 values a line, each I2 counters + F6), ESD (5 pairs of F8), ALT (4 groups of
+    F8 position in 1/32 centidegree, F7, F5) or FXY/FXYE (free columns). The first bank is read."""
+    banks = [n for n, line in enumerate(lines) if n > 0 and line.startswith("BANK")]
+    head = banks[0]
+    fields = lines[head].split()
+    bank_line = head + 1
+    try:
+        nchan = int(fields[2])
+        bintyp = fields[4].upper()
+    except (IndexError, ValueError):
+        raise InputError(
+            f"a BANK line without NCHAN and BINTYP: {lines[head][:60]!r}", path, bank_line
+        ) from None
+    kind = next((t for t in _GSAS_TYPES if t in (f.upper() for f in fields[5:])), "STD")
+    if bintyp not in ("CONST", "CONS"):
+        raise InputError(
+            f"a {bintyp} bank (time of flight or log binning): not an angle-dispersive pattern",
+            path,
+            bank_line,
+        )
+    end = banks[1] if len(banks) > 1 else len(lines)
+    body = [
+        (n + 1, lines[n].rstrip("\r\n"))
+        for n in range(head + 1, end)
+        if lines[n].strip() and not lines[n].startswith("#")
+    ]
+    xs, ys, numbers = [], [], []
+    try:
+        start, step = float(fields[5]) / 100, float(fields[6]) / 100
+    except (IndexError, ValueError):
+        if kind in ("STD", "ESD"):
+            raise InputError("a CONST bank without start and step", path, bank_line) from None
+        start = step = 0.0
+    for number, line in body:
+        if len(xs) >= nchan:
+            break
+        try:
+            if kind == "STD":
+                values = [
+                    _field(line[i + 2 : i + 8])
+                    for i in range(0, len(line), 8)
+                    if line[i : i + 8].strip()
+                ]
+            elif kind == "ESD":
+                values = [
+                    _field(line[i : i + 8])
+                    for i in range(0, len(line), 16)
+                    if line[i : i + 8].strip()
+                ]
+            elif kind == "ALT":
+                groups = [
+                    line[i : i + 20] for i in range(0, len(line), 20) if line[i : i + 8].strip()
+                ]
+                values = [(_field(g[:8]) / 3200, _field(g[8:15])) for g in groups]
+            else:
+                columns = line.split()
+                values = [(float(columns[0]) / 100, float(columns[1]))]
+        except (ValueError, IndexError):
+            raise InputError(f"not {kind} data: {line[:40]!r}", path, number) from None
+        for value in values:
+            if len(xs) >= nchan:
+                break
+            if isinstance(value, tuple):
+                xs.append(value[0])
+                ys.append(value[1])
+            else:
+                xs.append(start + step * len(xs))
+                ys.append(value)
+            numbers.append(number)
+    if len(xs) < nchan:
+        last = body[-1][0] if body else bank_line
+        raise InputError(
+            f"the BANK line says {nchan} points, the bank has {len(xs)} (cut short?)", path, last
+        )
+    scan = Scan(np.array(xs), np.array(ys), np.array(numbers), f"GSAS {kind}")
+    if len(banks) > 1:
+        scan.notes.append(f"bank 1 of {len(banks)} read")
+    stated = next(filter(None, map(stated_wavelength, lines[:head])), None)
+    if stated is not None:
+        scan.wavelength = stated
+        scan.wavelength_from = "a 'wavelength' comment before the BANK line"
+    return scan
+
+
+# --- powder CIF -----------------------------------------------------------------------------
+
+_PD_INTENSITIES = (
+    "_pd_meas_counts_total",
+    "_pd_meas_intensity_total",
+    "_pd_proc_intensity_total",
+    "_pd_proc_intensity_net",
+)
+_PD_RANGES = {"meas": "_pd_meas_2theta_range_", "proc": "_pd_proc_2theta_range_"}
+_PD_SCANS = {"meas": "_pd_meas_2theta_scan", "proc": "_pd_proc_2theta_corrected"}
+
+
+def _cif_number(value: str) -> float:
+    """'5540(160)' → 5540; '.', '?' → NaN."""
+    if value in (".", "?"):
+        return np.nan
+    return float(value.split("(")[0])
+
+
+def _cif_numbers(values, tag: str, text: str, path: str) -> np.ndarray:
+    """A CIF item's values as numbers (NaN for '.', '?'); a value that is not one is named,
+    with its line."""
+    values = list(values)
+    bad = _not_a_number([v.split("(")[0] for v in values if v not in (".", "?")])
+    if bad is not None:
+        raise InputError(
+            f"{tag} holds {bad[:20]!r}, not a number",
+            path,
+            _token_line(text, bad, _tag_line(text, tag)),
+        )
+    return np.array([_cif_number(v) for v in values], dtype=float)
+
+
+def _tag_line(text: str, tag: str) -> int | None:
+    found = re.search(r"(?im)^\s*" + re.escape(tag) + r"\b", text)
+    return text.count("\n", 0, found.start()) + 1 if found else None
+
+
+def read_pdcif(text: str, path: str) -> Scan:
+    """pdCIF: the first block with an intensity column (_pd_meas_counts_total,
+    _pd_meas_intensity_total, _pd_proc_intensity_total or _net) and its 2θ (_pd_meas_2theta_scan,
+    _pd_proc_2theta_corrected, or a _range_min/_max/_inc triple) or Q (_pd_proc_recip_len_Q);
+    _diffrn_radiation_wavelength from that block or another. Layout: GSAS-II G2pwd_CIF.py,
+    COD 1517474 (xylib's samples/1517474.cif, written by GSAS2CIF)."""
+    import gemmi
+
+    try:
+        document = gemmi.cif.read_string(text)
+    except ValueError as error:
+        found = re.match(r"\S*?:(\d+):", str(error))
+        raise InputError(
+            f"not a readable CIF: {str(error).split(': ', 1)[-1]}",
+            path,
+            int(found.group(1)) if found else None,
+        ) from None
+    chosen = None
+    for block in document:
+        tag = next((t for t in _PD_INTENSITIES if block.find_values(t)), None)
+        if tag is not None:
+            chosen = (block, tag)
+            break
+    if chosen is None:
+        where = next(
+            (
+                t
+                for t in ("_pd_meas_2theta_range_min", "_pd_meas_2theta_scan", "_pd_block_id")
+                if _tag_line(text, t)
+            ),
+            None,
+        )
+        raise InputError(
+            "a CIF without a powder pattern's intensities (no _pd_meas_counts_total, "
+            "_pd_meas_intensity_total or _pd_proc_intensity_total)",
+            path,
+            _tag_line(text, where) if where else _tag_line(text, "data_"),
+        )
+    block, tag = chosen
+    line = _tag_line(text, tag) or 0
+    y = _cif_numbers(block.find_values(tag), tag, text, path)
+    prefer = ("meas", "proc") if tag.startswith("_pd_meas") else ("proc", "meas")
+    x, axis = None, "2theta"
+    for kind in prefer:
+        column = block.find_values(_PD_SCANS[kind])
+        if column:
+            x = _cif_numbers(column, _PD_SCANS[kind], text, path)
+            break
+        triple = [block.find_value(_PD_RANGES[kind] + part) for part in ("min", "max", "inc")]
+        if all(triple):
+            low, high, step = _cif_numbers(triple, _PD_RANGES[kind] + "min/max/inc", text, path)
+            if not (np.isfinite([low, high, step]).all() and step > 0):
+                raise InputError(
+                    f"{_PD_RANGES[kind]}min/max/inc {', '.join(triple)}: not a range",
+                    path,
+                    _tag_line(text, _PD_RANGES[kind] + "inc"),
+                )
+            stated = block.find_value(f"_pd_{kind}_number_of_points")
+            tally = _cif_numbers([stated or "?"], f"_pd_{kind}_number_of_points", text, path)[0]
+            if np.isfinite(tally):  # GSAS2CIF's max is rounded: (max - min) / inc may miss by one
+                n, said = int(tally), f"_pd_{kind}_number_of_points says"
+            else:
+                n, said = int(round((high - low) / step)) + 1, f"{_PD_RANGES[kind]}min/max/inc give"
+            if abs(n - len(y)) > 1:
+                raise InputError(
+                    f"{said} {n} points, {tag} has {len(y)} (cut short?)",
+                    path,
+                    _tag_line(
+                        text,
+                        f"_pd_{kind}_number_of_points"
+                        if np.isfinite(tally)
+                        else _PD_RANGES[kind] + "min",
+                    ),
+                )
+            x = low + step * np.arange(len(y))
+            break
+    if x is None and block.find_values("_pd_proc_recip_len_Q"):
+        q = block.find_values("_pd_proc_recip_len_Q")
+        x, axis = _cif_numbers(q, "_pd_proc_recip_len_Q", text, path), "q"
+    if x is None:
+        raise InputError(
+            f"{tag} without 2θ (_pd_meas_2theta_scan or _range_min/max/inc)", path, line
+        )
+    if len(x) != len(y):
+        raise InputError(f"{len(x)} 2θ values for {len(y)} intensities", path, line)
+    keep = ~(np.isnan(x) | np.isnan(y))
+    scan = Scan(x[keep], y[keep], np.full(int(keep.sum()), line), "powder CIF", axis)
+    scan.notes.append(f"block data_{block.name}, {tag}")
+    if str(block.find_value("_diffrn_radiation_probe") or "").strip("'\"").lower() == "neutron":
+        scan.notes.append("a neutron pattern: the model was trained on X-ray intensities")
+    for source in [block] + [b for b in document if b is not block]:
+        values = _cif_numbers(
+            source.find_values("_diffrn_radiation_wavelength"),
+            "_diffrn_radiation_wavelength",
+            text,
+            path,
+        )
+        values = [float(v) for v in values if np.isfinite(v)]
+        if values:
+            scan.wavelength = values[0]
+            scan.wavelength_from = "_diffrn_radiation_wavelength" + (
+                "" if source is block else f" (block data_{source.name})"
+            )
+            break
+    return scan
