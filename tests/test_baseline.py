@@ -369,3 +369,33 @@ def test_an_oxygen_bridging_metals_keeps_room_for_a_water(metal, m_o, room):
     bonds = connectivity(molecule)
     assert len(bonds[0]) == 2
     assert h_room(molecule, molecule.sites[0], bonds[0]) == room
+
+
+def _corpus_rules(name: str) -> dict[str, tuple[int, int]]:
+    """Label → (published H count, the rules' count) of a corpus structure's non-H atoms."""
+    model = read_cif(CORPUS / name).structure
+    heavy = [s for s in model.sites if not is_hydrogen(s.element)]
+    return {
+        s.label: (t, r)
+        for s, t, r in zip(heavy, _published_h_counts(model), baseline_h_counts(model))
+    }
+
+
+def test_an_aryl_carbon_bonded_to_a_metal_in_its_ring_plane_has_no_h(shared_data):
+    """COD 4060313 (corpus sfcod_4060313.cif): four halogenated aryls on Au. Each ipso C has
+    two ring C and, on the bisector away from them, the Au where a ring CH has its H: no H (the
+    rules gave it the ring CH's one)."""
+    counts = _corpus_rules("sfcod_4060313.cif")
+    for ipso in ("C1", "C11", "C21", "C31"):
+        assert counts[ipso] == (0, 0)
+
+
+def test_a_carbon_keeps_no_more_h_than_its_metal_leaves_room_for(shared_data):
+    """A metal outside groups 1-2 takes one of a C's four places (baseline.valence_room): COD
+    2004999's C(27) (corpus sfarchiv2_2004999.cif), pyramidal with three C and bonded to the Rh,
+    has none (the rules, reading three C at an angle sum of 325°, gave it one). The C of an
+    η-arene or η-Cp sees its metal above the ring, not on its H's bond, and keeps its H: COD
+    2003335's Mo-bound ring C (corpus codtools_2003335-prepared-cooling.cif)."""
+    assert _corpus_rules("sfarchiv2_2004999.cif")["C(27)"] == (0, 0)
+    ring = _corpus_rules("codtools_2003335-prepared-cooling.cif")
+    assert [ring[c] for c in ("C1", "C2", "C3")] == [(1, 1)] * 3

@@ -17,7 +17,10 @@ crystalx_core.assign.labels gives them (peaks: the element and the next free num
 Hydrogens. From the connectivity of the non-H atoms only (covalent radii + 0.4 Å).
 "Shortened" means shorter than the single bond (sum of covalent radii) by the amount
 given: multiple or aromatic bond character. Metal neighbours are left out of the
-counts below, except that each metal bound to an N takes the place of one H.
+counts below, except that each metal bound to an N takes the place of one H, and a C keeps no
+more H than its valence_room (a metal outside groups 1-2 takes one of its four places: a
+pyramidal C with three C and an Rh has none); an sp2 C with two non-metal neighbours and a
+metal on the bisector away from them (an aryl's ipso C on Au) has none.
   C  in a boron cage: as B below; 4 or more neighbours: 0;
      3: 0 if the angle sum >= 350° (sp2) else 1;
      2: 0 if the angle >= 165° or it holds a C≡N (< 1.20 Å: a nitrile), 1 in an aromatic
@@ -64,6 +67,7 @@ from crystalx_core.elements import atomic_number, covalent_radius, is_hydrogen, 
 from crystalx_core.errors import InputError
 from crystalx_core.geometry import (
     AROMATIC_SPREAD,
+    EXO_ANGLE,
     angle_sum,
     bond_angle,
     connectivity,
@@ -223,9 +227,34 @@ def valence_room(bonds: list[_Bond]) -> int:
 
 
 def _carbon(centre: np.ndarray, bonds: list[_Bond], aromatic: bool = False) -> int:
-    non_metal = _non_metal(bonds)
+    """The rules' H count of a C (module docstring), never more than its valence_room: a
+    metal outside groups 1-2 takes one of its four places."""
     if _in_cage(bonds):
         return _cage_h(centre, bonds)
+    if _sigma_aryl(centre, bonds, aromatic):
+        return 0
+    return min(_carbon_without_metals(centre, bonds, aromatic), valence_room(bonds))
+
+
+def _sigma_aryl(centre: np.ndarray, bonds: list[_Bond], aromatic: bool) -> bool:
+    """Whether an sp2 C with two non-metal neighbours (a ring C in an aromatic six-ring, or one
+    with a shortened bond) holds a metal where its H would be: on the bisector away from the two,
+    within EXO_ANGLE, as the ipso C of an aryl on Au does (COD 4060313). The C of an η-Cp or η-arene
+    sees its metal above the ring, not in its plane, and keeps its H."""
+    non_metal, metals = _non_metal(bonds), _alkyl_metals(bonds)
+    if len(non_metal) != 2 or not metals:
+        return False
+    if not aromatic and max(_shortening(b, "C") for b in non_metal) <= 0.04:
+        return False
+    units = [(b.cart - centre) / np.linalg.norm(b.cart - centre) for b in non_metal]
+    away = -(units[0] + units[1])
+    if np.linalg.norm(away) < 1e-6:
+        return False
+    return any(bond_angle(m.cart, centre, centre + away) < EXO_ANGLE for m in metals)
+
+
+def _carbon_without_metals(centre: np.ndarray, bonds: list[_Bond], aromatic: bool) -> int:
+    non_metal = _non_metal(bonds)
     if len(non_metal) >= 4:
         return 0
     if len(non_metal) == 3:
