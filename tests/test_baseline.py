@@ -399,3 +399,20 @@ def test_a_carbon_keeps_no_more_h_than_its_metal_leaves_room_for(shared_data):
     assert _corpus_rules("sfarchiv2_2004999.cif")["C(27)"] == (0, 0)
     ring = _corpus_rules("codtools_2003335-prepared-cooling.cif")
     assert [ring[c] for c in ("C1", "C2", "C3")] == [(1, 1)] * 3
+
+
+def test_an_oxygen_a_metal_holds_keeps_an_h_only_as_an_alcohol(shared_data):
+    """An O with one non-metal neighbour and a metal outside groups 1-2: a ligand's O without
+    H (baseline._ligand_oxygen), unless an alcohol's. COD 7050234 (corpus
+    codtools_7050234-non-ascii-text-field.cif), a Ti4 alkoxide: its terminal OR (M–O shortened
+    by 0.45 Å) and its μ2-OR bridging two Ti have none; COD 2227982's phenolates on Co (C–O
+    1.30-1.31 Å) and COD 8103382's Si–O–Al of an aluminosilicate none; COD 2003896's ethanol
+    on Ni (C–O 1.43-1.44 Å) keeps its H."""
+    titanium = _corpus_rules("codtools_7050234-non-ascii-text-field.cif")
+    assert [titanium[o] for o in ("O1", "O2", "O4", "O5")] == [(0, 0)] * 4
+    cobalt = _corpus_rules("codtools_2227982-symops-over-1.cif")
+    assert [cobalt[o] for o in ("O1", "O2")] == [(0, 0)] * 2
+    silicate = _corpus_rules("codtools_8103382.cif")
+    assert [silicate[o] for o in ("O1", "O2", "O3", "O4")] == [(0, 0)] * 4
+    nickel = _corpus_rules("codtools_2003896-undefined-goodness-fit.cif")
+    assert [nickel[o] for o in ("O1", "O2")] == [(1, 1)] * 2
