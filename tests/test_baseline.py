@@ -416,3 +416,11 @@ def test_an_oxygen_a_metal_holds_keeps_an_h_only_as_an_alcohol(shared_data):
     assert [silicate[o] for o in ("O1", "O2", "O3", "O4")] == [(0, 0)] * 4
     nickel = _corpus_rules("codtools_2003896-undefined-goodness-fit.cif")
     assert [nickel[o] for o in ("O1", "O2")] == [(1, 1)] * 2
+
+
+def test_a_short_bond_to_a_halogen_is_no_sign_of_sp2(shared_data):
+    """COD 4101385 (corpus codtools_4101385.cif) holds two dichloromethanes whose C–Cl come out
+    at 1.64-1.77 Å (a single C–Cl is 1.78 Å): libration, not a double bond. Each C is a CH2
+    (the rules read the shortened C–Cl as sp2 and gave it one H)."""
+    counts = _corpus_rules("codtools_4101385.cif")
+    assert counts["C301"] == (2, 2) and counts["C401"] == (2, 2)

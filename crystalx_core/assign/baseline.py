@@ -266,7 +266,7 @@ def _carbon_without_metals(centre: np.ndarray, bonds: list[_Bond], aromatic: boo
             return 0
         if aromatic:
             return 1
-        return 1 if max(_shortening(b, "C") for b in non_metal) > 0.04 else 2
+        return 1 if _multiple_bond(non_metal) else 2
     if len(non_metal) == 1:
         (bond,) = non_metal
         if bond.element == "C" and bond.distance < 1.22:  # H–C≡C
@@ -279,6 +279,14 @@ def _carbon_without_metals(centre: np.ndarray, bonds: list[_Bond], aromatic: boo
             return 3
         return 2 if _shortening(bond, "C") > 0.10 else 3  # =CH2, else CH3
     return 3 if bonds else 4  # M–CH3, else CH4
+
+
+def _multiple_bond(bonds: list[_Bond]) -> bool:
+    """Whether a C with two non-metal neighbours has a bond shortened by over 0.04 Å (sp2).
+    Not a bond to a halogen: a C–X bond is single, and the C–Cl of a dichloromethane (its
+    single bond 1.78 Å) comes out at 1.64-1.71 Å from libration (COD 4101385, 4060310,
+    1517303: CH2Cl2 given one H)."""
+    return any(_shortening(b, "C") > 0.04 for b in bonds if b.element not in _HALOGENS)
 
 
 def _nitrile(bond: _Bond) -> bool:
