@@ -287,7 +287,7 @@ def formula_h_refitted(
         else:  # held at its count for certain, even one the model thought impossible
             kept[k, classes.index(n) if n in classes else probabilities[k].argmax()] = 1.0
     kept /= np.clip(kept.sum(axis=1, keepdims=True), 1e-12, None)
-    choice = _h_counts_under_formula(heavy, kept, values, penalty, halves)
+    choice = _h_counts_under_formula(heavy, kept, values, penalty, halves, solvents=False)
     return [int(values[c]) if k in open_sites else counts[k] for k, c in enumerate(choice)]
 
 
@@ -297,6 +297,7 @@ def _h_counts_under_formula(
     counts: np.ndarray,
     penalty: float,
     halves: set[int] = frozenset(),
+    solvents: bool = True,
 ) -> np.ndarray:
     """Count class per site under UNIT's H total, as elements are chosen under its element
     counts: where the formula asks for one H more than the most likely counts give (the H
@@ -324,7 +325,79 @@ def _h_counts_under_formula(
         probabilities,
         0.0,
     )
-    return constrained_total(plausible, counts, target[0], weights, penalty, shortfall)
+    choice = constrained_total(plausible, counts, target[0], weights, penalty, shortfall)
+    if not solvents:
+        return choice
+    return _solvents_without_h(heavy, plausible, counts, choice, target[0], weights, penalty, shortfall)
+
+
+# A published model whose H fall short of those its atoms have room for most often left a solvent
+# molecule's H out as a whole (a disordered THF, a lattice water whose H were not found), not an
+# H here and there on the molecule: COD 4320780's THF of crystallisation has none, and fitting
+# its H to UNIT took 8 H off the coordinated THFs instead.
+SOLVENT_SITES = 8  # non-H atoms of the largest molecule read as a solvent (toluene 7, dioxane 6)
+SOLVENT_COST = PENALTY  # nats for a solvent modelled without its H: what one H off UNIT costs
+MAX_SOLVENTS = 6  # solvent molecules whose subsets are tried (2**6 fits at most)
+
+
+def _solvent_molecules(heavy: Structure, counts: np.ndarray, probabilities: np.ndarray) -> list:
+    """The sites of each solvent molecule that holds H: a molecule (bonded sites, metals
+    included) of no more than SOLVENT_SITES non-H atoms, with no metal, smaller than the
+    largest one (so not one of a co-crystal's equal partners), its most likely counts not all
+    0."""
+    from crystalx_core.geometry import linked_groups
+
+    molecules = linked_groups([[c.j for c in contacts] for contacts in connectivity(heavy)])
+    largest = max(len(m) for m in molecules)
+    likely = counts[probabilities.argmax(axis=1)]
+    return [
+        m
+        for m in molecules
+        if len(m) <= SOLVENT_SITES
+        and len(m) < largest
+        and not any(is_metal(heavy.sites[k].element) for k in m)
+        and likely[m].sum() > 0
+    ]
+
+
+def _fit_cost(probabilities, choice, counts, expected, weights, penalty, shortfall) -> float:
+    """constrained_total's objective for `choice`: −Σ log p plus the count penalty."""
+    from crystalx_core.assign.composition import _FLOOR
+
+    taken = probabilities[np.arange(len(choice)), choice]
+    total = float(weights @ counts[choice])
+    over, under = max(total - expected, 0.0), max(expected - total, 0.0)
+    return float(-np.log(np.clip(taken, _FLOOR, None)).sum()) + penalty * (
+        over + (under if shortfall else 0.0)
+    )
+
+
+def _solvents_without_h(
+    heavy, probabilities, counts, choice, expected, weights, penalty, shortfall
+) -> np.ndarray:
+    """`choice`, or where UNIT's H fall short of the most likely counts, the fit with some
+    solvent molecules (_solvent_molecules) left without H when that costs less: each such
+    molecule SOLVENT_COST, its sites then free; the rest fitted to UNIT as before."""
+    if 0 not in counts or weights @ counts[probabilities.argmax(axis=1)] < expected + 0.5:
+        return choice
+    solvents = _solvent_molecules(heavy, counts, probabilities)
+    if not solvents or len(solvents) > MAX_SOLVENTS:
+        return choice
+    from itertools import combinations
+
+    zero = int(np.flatnonzero(counts == 0)[0])
+    best = _fit_cost(probabilities, choice, counts, expected, weights, penalty, shortfall)
+    for n in range(1, len(solvents) + 1):
+        for chosen in combinations(solvents, n):
+            stripped = [k for m in chosen for k in m]
+            held = probabilities.copy()
+            held[stripped] = 0.0
+            held[stripped, zero] = 1.0
+            fit = constrained_total(held, counts, expected, weights, penalty, shortfall)
+            cost = _fit_cost(held, fit, counts, expected, weights, penalty, shortfall)
+            if cost + n * SOLVENT_COST < best - 1e-9:
+                best, choice = cost + n * SOLVENT_COST, fit
+    return choice
 
 
 def _placeable(
