@@ -424,3 +424,20 @@ def test_a_short_bond_to_a_halogen_is_no_sign_of_sp2(shared_data):
     (the rules read the shortened C–Cl as sp2 and gave it one H)."""
     counts = _corpus_rules("codtools_4101385.cif")
     assert counts["C301"] == (2, 2) and counts["C401"] == (2, 2)
+
+
+def test_a_flat_c_or_n_with_three_neighbours_has_no_room_for_h(shared_data):
+    """COD 4320780 (corpus codtools_4320780-negative-value.cif): N32, a methimazolyl ring N
+    with its methyl, is flat (angle sum 360°): no room for an H (baseline.h_room), where its
+    valence alone left room for one and the hydrogen model gave it p 0.47; so is each
+    tetraphenylborate ipso C (C300: two ring C and the B). Atoms with fewer neighbours keep
+    the room their valence gives: the ring's C32 two, the methyl C34 three."""
+    from crystalx_core.assign.baseline import h_room
+    from crystalx_core.geometry import connectivity, one_alternative
+
+    model = read_cif(CORPUS / "codtools_4320780-negative-value.cif").structure
+    heavy = model.with_sites([s for s in model.sites if not is_hydrogen(s.element)])
+    bonds = one_alternative(heavy, connectivity(heavy))
+    room = {s.label: h_room(heavy, s, b) for s, b in zip(heavy.sites, bonds)}
+    assert room["N32"] == 0 and room["C300"] == 0
+    assert room["C32"] == 2 and room["C34"] == 3

@@ -448,7 +448,8 @@ MAX_BONDS = {"C": 4, "N": 4, "B": 4, "O": 3}
 
 def h_room(structure: Structure, site: Site, contacts: list) -> int | None:
     """The H an atom has room for: a boron-cluster atom (B or C) its one exo bond unless
-    taken (cage atoms have five or six neighbours), a C or N its valence_room, an O bridging
+    taken (cage atoms have five or six neighbours), a C or N its valence_room (none when flat
+    with three non-metal neighbours: _planar_three), an O bridging
     two or more metals that hold it (_holding) four less them, a B or O its MAX_BONDS less its
     non-metal neighbours; None for any other atom (no limit). `contacts`: the site's from
     connectivity()."""
@@ -459,13 +460,25 @@ def h_room(structure: Structure, site: Site, contacts: list) -> int | None:
     if site.element in ("B", "C") and _in_cage(bonds):
         return _cage_h(structure.cartesian(site.frac), bonds)
     if site.element in ("C", "N"):
-        return valence_room(bonds)
+        return 0 if _planar_three(structure, site, bonds) else valence_room(bonds)
     # an sp3 O bonded to metals alone has four places: each metal that holds it (_holding)
     # takes one (μ2: two H at most, a μ-aqua; μ3: one; μ4: none)
     held = len(_holding(_metal_bonds(structure, site, contacts) or []))
     if held >= 2:
         return max(0, min(most, 4 - held))
     return max(0, most - len(_non_metal(bonds)))
+
+
+def _planar_three(structure: Structure, site: Site, bonds: list[_Bond]) -> bool:
+    """Whether a C or N has three non-metal neighbours at an angle sum of PLANAR_SUM or more:
+    an sp2 atom whose three bonds fill its plane, with no room for an H (an NH+ or a CH with
+    three neighbours is pyramidal). None of the 1,902 such C and N of the corpus's train and
+    validation structures holds one; the hydrogen model gave COD 4320780's planar N32 (a
+    methimazolyl ring N, its methyl the third neighbour) p 0.47 for one."""
+    non_metal = _non_metal(bonds)
+    if len(non_metal) != 3:
+        return False
+    return angle_sum(structure.cartesian(site.frac), [b.cart for b in non_metal]) >= PLANAR_SUM
 
 
 def _boron(centre: np.ndarray, bonds: list[_Bond]) -> int:
