@@ -5,6 +5,8 @@
     out.json --split val
     python -m crystalx_core.training.atoms.evaluate ../shared/data/corpus onnx_models/metrics.json \
         --hydrogen-only --update     # remeasure the H counts alone, keep the file's heavy rows
+    python -m crystalx_core.training.atoms.evaluate ../shared/data/corpus out.json --split val \
+        --hydrogen-only --misses misses.jsonl   # and every wrong H count, one JSON line each
 
 Another model folder (heavy.onnx, hydrogen.onnx and their sidecars) is measured by pointing
 CRYSTALX_MODELS at it; --no-formula measures the most likely class (element, H count) per
