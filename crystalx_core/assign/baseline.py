@@ -32,7 +32,9 @@ metal on the bisector away from them (an aryl's ipso C on Au) has none.
      amide, pyrrole NH), else 0 (pyridine, imine); 1: 0 if < 1.20 Å (nitrile),
      2 if < 1.42 Å (NH2), else 3 (NH3+); 0: 4 (NH4+).
   O  2 or more: 0; 1: 0 if closer than _OXO_MAX to it (C=O < 1.30 Å, N–O < 1.34,
-     P=O/S=O < 1.55, ClO4- ...), else 1 (OH); 0: 0 if a metal bond is shortened by
+     P=O/S=O < 1.55, ClO4- ...) or a ligand's O that a metal holds (_ligand_oxygen: an
+     alkoxide, phenolate, phosphate O on the metal; a coordinated alcohol keeps its H), else 1
+     (OH); 0: 0 if a metal bond is shortened by
      > 0.25 Å (M=O oxo), else by the metals outside groups 1-2 and the rare earths
      (_metal_oxygen): one or none 2 (water, aqua ligand), two 1 (μ2-OH), three 1 if
      pyramidal, 0 if flat (μ3-O), four or more 0; a metal site empty in most cells
