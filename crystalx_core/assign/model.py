@@ -306,7 +306,9 @@ def _h_counts_under_formula(
     to the H the model expects when it is far short of them (composition.trusted_counts).
     Only counts the model gives at least FORMULA_MIN_PROBABILITY, on non-metals, are open to
     the formula: an H shortfall (unmodelled solvent, a wrong UNIT) must not hang H on a metal
-    or on an atom the model is sure has none."""
+    or on an atom the model is sure has none. With `solvents`, H short of the most likely
+    counts may be a solvent molecule's as a whole (_solvents_without_h); formula_h_refitted,
+    whose held counts are certain, fits without."""
     expected = sum(
         n for el, n in heavy.asymmetric_unit_contents(include_h=True).items() if is_hydrogen(el)
     )
@@ -328,7 +330,9 @@ def _h_counts_under_formula(
     choice = constrained_total(plausible, counts, target[0], weights, penalty, shortfall)
     if not solvents:
         return choice
-    return _solvents_without_h(heavy, plausible, counts, choice, target[0], weights, penalty, shortfall)
+    return _solvents_without_h(
+        heavy, plausible, counts, choice, target[0], weights, penalty, shortfall
+    )
 
 
 # A published model whose H fall short of those its atoms have room for most often left a solvent
