@@ -464,12 +464,12 @@ def test_a_disordered_model_counts_against_unit_as_its_unit_says(shared_data):
     across a two-fold axis. The reader turned their sof into occupancy with the exact
     multiplicity (48); counted with a peak's tolerance (24) they were half an atom short, and
     the formula saw C 13.17 in the asymmetric unit for UNIT's 13.42."""
-    from crystalx_core.assign.model import _site_weights
+    from crystalx_core.assign.model import site_weights
 
     structure = read_cif(BENCHMARK / "SXF_I43d" / "model.cif").structure
     heavy = structure.with_sites([s for s in structure.sites if s.element not in ("H", "D")])
     counted: dict[str, float] = {}
-    for site, weight in zip(heavy.sites, _site_weights(heavy)):
+    for site, weight in zip(heavy.sites, site_weights(heavy)):
         counted[site.element] = counted.get(site.element, 0.0) + weight
     unit = {el: n for el, n in structure.asymmetric_unit_contents().items() if el in counted}
     assert counted == pytest.approx(unit, abs=1e-3)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import replace
 from functools import lru_cache
+from itertools import combinations
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,7 @@ from crystalx_core.assign.baseline import (
 from crystalx_core.assign.composition import (
     PENALTY,
     constrained_choice,
+    constrained_cost,
     constrained_total,
     move_costs,
     trusted_counts,
@@ -36,7 +38,12 @@ from crystalx_core.assignment import Assignment, SiteAssignment
 from crystalx_core.elements import atomic_number, is_hydrogen, is_metal
 from crystalx_core.errors import CrystalXError
 from crystalx_core.features import build_graph, combined_tokens, height_bins
-from crystalx_core.geometry import connectivity, one_alternative, site_multiplicities
+from crystalx_core.geometry import (
+    connectivity,
+    linked_groups,
+    one_alternative,
+    site_multiplicities,
+)
 from crystalx_core.runtime import MODEL_DIR
 from crystalx_core.structure import Structure
 from crystalx_core.symmetry import smallest_site_share
@@ -314,7 +321,7 @@ def _h_counts_under_formula(
     )
     if expected <= 0:  # no H in the formula: nothing to fit
         return probabilities.argmax(axis=1)
-    weights = _site_weights(heavy)
+    weights = site_weights(heavy)
     weights[list(halves)] /= 2  # an H shared with the site's own image: half of it here
     seen = float(weights @ (probabilities @ counts))
     room = float(weights @ np.where(probabilities > 0, counts[None, :], 0).max(axis=1))
@@ -349,8 +356,6 @@ def _solvent_molecules(heavy: Structure, counts: np.ndarray, probabilities: np.n
     included) of no more than SOLVENT_SITES non-H atoms, with no metal, smaller than the
     largest one (so not one of a co-crystal's equal partners), its most likely counts not all
     0."""
-    from crystalx_core.geometry import linked_groups
-
     molecules = linked_groups([[c.j for c in contacts] for contacts in connectivity(heavy)])
     largest = max(len(m) for m in molecules)
     likely = counts[probabilities.argmax(axis=1)]
@@ -364,18 +369,6 @@ def _solvent_molecules(heavy: Structure, counts: np.ndarray, probabilities: np.n
     ]
 
 
-def _fit_cost(probabilities, choice, counts, expected, weights, penalty, shortfall) -> float:
-    """constrained_total's objective for `choice`: −Σ log p plus the count penalty."""
-    from crystalx_core.assign.composition import _FLOOR
-
-    taken = probabilities[np.arange(len(choice)), choice]
-    total = float(weights @ counts[choice])
-    over, under = max(total - expected, 0.0), max(expected - total, 0.0)
-    return float(-np.log(np.clip(taken, _FLOOR, None)).sum()) + penalty * (
-        over + (under if shortfall else 0.0)
-    )
-
-
 def _solvents_without_h(
     heavy, probabilities, counts, choice, expected, weights, penalty, shortfall
 ) -> np.ndarray:
@@ -387,10 +380,8 @@ def _solvents_without_h(
     solvents = _solvent_molecules(heavy, counts, probabilities)
     if not solvents or len(solvents) > MAX_SOLVENTS:
         return choice
-    from itertools import combinations
-
     zero = int(np.flatnonzero(counts == 0)[0])
-    best = _fit_cost(probabilities, choice, counts, expected, weights, penalty, shortfall)
+    best = constrained_cost(probabilities, choice, counts, expected, weights, penalty, shortfall)
     for n in range(1, len(solvents) + 1):
         for chosen in combinations(solvents, n):
             stripped = [k for m in chosen for k in m]
@@ -398,7 +389,7 @@ def _solvents_without_h(
             held[stripped] = 0.0
             held[stripped, zero] = 1.0
             fit = constrained_total(held, counts, expected, weights, penalty, shortfall)
-            cost = _fit_cost(held, fit, counts, expected, weights, penalty, shortfall)
+            cost = constrained_cost(held, fit, counts, expected, weights, penalty, shortfall)
             if cost + n * SOLVENT_COST < best - 1e-9:
                 best, choice = cost + n * SOLVENT_COST, fit
     return choice
@@ -510,10 +501,10 @@ def _formula(structure: Structure, classes: list[str]) -> tuple[dict[int, float]
     counted = {
         index[el]: n for el, n in structure.asymmetric_unit_contents().items() if el in index
     }
-    return counted, _site_weights(structure)
+    return counted, site_weights(structure)
 
 
-def _site_weights(structure: Structure) -> np.ndarray:
+def site_weights(structure: Structure) -> np.ndarray:
     """What each site counts for against UNIT in the asymmetric unit: multiplicity × occupancy /
     group order. Occupancy matters for a disordered model (two CF3 orientations at 0.48 and
     0.52 count as one CF3, as UNIT counts them), whether its sites carry elements or are

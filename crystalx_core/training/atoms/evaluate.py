@@ -34,8 +34,9 @@ import numpy as np
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
 from crystalx_core.assign.baseline import assign_baseline, baseline_h_counts
 from crystalx_core.assign.composition import PENALTY
-from crystalx_core.assign.model import NOT_AN_ATOM, assign_model, model_h_counts
-from crystalx_core.elements import atomic_number, is_hydrogen, symbol
+from crystalx_core.assign.model import NOT_AN_ATOM, assign_model, model_h_counts, site_weights
+from crystalx_core.elements import atomic_number, covalent_radius, is_hydrogen, is_metal, symbol
+from crystalx_core.geometry import angle_sum, bond_angle, connectivity, one_alternative
 from crystalx_core.training.atoms.dataset import h_counts, usable
 from crystalx_core.training.atoms.simulate import SimulationSettings, simulate_peaks
 from crystalx_core.training.sources import corpus_entries, split_of
@@ -223,10 +224,6 @@ def hydrogen_miss(truth, heavy, k: int, expected, answer, rules, record: dict) -
     probabilities at each stage (raw, restricted to the room the atom has, split atoms pooled),
     its most likely count, the count fitted to UNIT's H (final), the rules' count, and the
     structure's H: UNIT's, the truth's and the answer's sums over the asymmetric unit."""
-    from crystalx_core.assign.model import _site_weights  # the weights the fit to UNIT uses
-    from crystalx_core.elements import covalent_radius, is_metal
-    from crystalx_core.geometry import angle_sum, bond_angle, connectivity, one_alternative
-
     bonds = record.setdefault("_bonds", one_alternative(heavy, connectivity(heavy)))
     site = heavy.sites[k]
     centre = heavy.cartesian(site.frac)
@@ -251,7 +248,7 @@ def hydrogen_miss(truth, heavy, k: int, expected, answer, rules, record: dict) -
     elif len(non_metal) == 2:
         geometry["angle"] = round(bond_angle(non_metal[0], centre, non_metal[1]), 1)
     counts = record["counts"]
-    weights = _site_weights(heavy)
+    weights = site_weights(heavy)
     unit_h = sum(
         n for el, n in heavy.asymmetric_unit_contents(include_h=True).items() if is_hydrogen(el)
     )
