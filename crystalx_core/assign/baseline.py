@@ -340,12 +340,14 @@ _ALCOHOL_CO = 1.39
 def _ligand_oxygen(bond: _Bond, bonds: list[_Bond]) -> bool:
     """Whether an O with one non-metal neighbour (`bond`), not an oxo to it, is a ligand's O
     that the metals holding it (_holding) leave no H: one bridging two of them (μ-alkoxide),
-    one on a P, S, N, Si or As (phosphate, sulfonate, oximate, siloxide), one on an sp2 C
-    (a phenolate: C–O under _ALCOHOL_CO), or one whose metal bond is shortened as an
-    alkoxide's to a high-valent metal (_metal_oxo). A coordinated alcohol (C–O 1.40-1.44 Å, an
-    unshortened M–O) keeps its H. On the corpus's train and validation structures these rules
-    leave 3 of the 183 such O wrong (two long-bonded alkoxides given one H, a methanol given
-    one of its published two), 47 fewer than before."""
+    one on any non-metal but C (in the corpus a P, N, Si, S or Cl: phosphate, oximate,
+    siloxide, sulfonate, perchlorate; a coordinated P–OH or B–OH, none there, would lose its H
+    here and rely on the difference map to put it back), one on an sp2 C (a phenolate: C–O
+    under _ALCOHOL_CO), or one whose metal bond is shortened as an alkoxide's to a high-valent
+    metal (_metal_oxo). A coordinated alcohol (C–O 1.40-1.44 Å, an unshortened M–O) keeps its
+    H. On the corpus's train and validation structures these rules leave 3 of the 183 such O
+    wrong (two long-bonded alkoxides given one H, a methanol given one of its published two),
+    47 fewer than before; with the test split 3 of 192, none newly wrong."""
     held = _holding(bonds)
     if not held:
         return False
