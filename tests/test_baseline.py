@@ -369,3 +369,94 @@ def test_an_oxygen_bridging_metals_keeps_room_for_a_water(metal, m_o, room):
     bonds = connectivity(molecule)
     assert len(bonds[0]) == 2
     assert h_room(molecule, molecule.sites[0], bonds[0]) == room
+
+
+def _corpus_rules(name: str) -> dict[str, tuple[int, int]]:
+    """Label → (published H count, the rules' count) of a corpus structure's non-H atoms."""
+    model = read_cif(CORPUS / name).structure
+    heavy = [s for s in model.sites if not is_hydrogen(s.element)]
+    return {
+        s.label: (t, r)
+        for s, t, r in zip(heavy, _published_h_counts(model), baseline_h_counts(model))
+    }
+
+
+def test_an_aryl_carbon_bonded_to_a_metal_in_its_ring_plane_has_no_h(shared_data):
+    """COD 4060313 (corpus sfcod_4060313.cif): four halogenated aryls on Au. Each ipso C has
+    two ring C and, on the bisector away from them, the Au where a ring CH has its H: no H (the
+    rules gave it the ring CH's one)."""
+    counts = _corpus_rules("sfcod_4060313.cif")
+    for ipso in ("C1", "C11", "C21", "C31"):
+        assert counts[ipso] == (0, 0)
+
+
+def test_a_carbon_keeps_no_more_h_than_its_metal_leaves_room_for(shared_data):
+    """A metal outside groups 1-2 takes one of a C's four places (baseline.valence_room): COD
+    2004999's C(27) (corpus sfarchiv2_2004999.cif), pyramidal with three C and bonded to the Rh,
+    has none (the rules, reading three C at an angle sum of 325°, gave it one). The C of an
+    η-arene or η-Cp sees its metal above the ring, not on its H's bond, and keeps its H: COD
+    2003335's Mo-bound ring C (corpus codtools_2003335-prepared-cooling.cif)."""
+    assert _corpus_rules("sfarchiv2_2004999.cif")["C(27)"] == (0, 0)
+    ring = _corpus_rules("codtools_2003335-prepared-cooling.cif")
+    assert [ring[c] for c in ("C1", "C2", "C3")] == [(1, 1)] * 3
+
+
+def test_an_oxygen_a_metal_holds_keeps_an_h_only_as_an_alcohol(shared_data):
+    """An O with one non-metal neighbour and a metal outside groups 1-2: a ligand's O without
+    H (baseline._ligand_oxygen), unless an alcohol's. COD 7050234 (corpus
+    codtools_7050234-non-ascii-text-field.cif), a Ti4 alkoxide: its terminal OR (M–O shortened
+    by 0.45 Å) and its μ2-OR bridging two Ti have none; COD 2227982's phenolates on Co (C–O
+    1.30-1.31 Å) and COD 8103382's Si–O–Al of an aluminosilicate none; COD 2003896's ethanol
+    on Ni (C–O 1.43-1.44 Å) keeps its H."""
+    titanium = _corpus_rules("codtools_7050234-non-ascii-text-field.cif")
+    assert [titanium[o] for o in ("O1", "O2", "O4", "O5")] == [(0, 0)] * 4
+    cobalt = _corpus_rules("codtools_2227982-symops-over-1.cif")
+    assert [cobalt[o] for o in ("O1", "O2")] == [(0, 0)] * 2
+    silicate = _corpus_rules("codtools_8103382.cif")
+    assert [silicate[o] for o in ("O1", "O2", "O3", "O4")] == [(0, 0)] * 4
+    nickel = _corpus_rules("codtools_2003896-undefined-goodness-fit.cif")
+    assert [nickel[o] for o in ("O1", "O2")] == [(1, 1)] * 2
+
+
+def test_a_short_bond_to_a_halogen_is_no_sign_of_sp2(shared_data):
+    """COD 4101385 (corpus codtools_4101385.cif) holds two dichloromethanes whose C–Cl come out
+    at 1.64-1.77 Å (a single C–Cl is 1.78 Å): libration, not a double bond. Each C is a CH2
+    (the rules read the shortened C–Cl as sp2 and gave it one H)."""
+    counts = _corpus_rules("codtools_4101385.cif")
+    assert counts["C301"] == (2, 2) and counts["C401"] == (2, 2)
+
+
+def test_a_flat_c_or_n_with_three_neighbours_has_no_room_for_h(shared_data):
+    """COD 4320780 (corpus codtools_4320780-negative-value.cif): N32, a methimazolyl ring N
+    with its methyl, is flat (angle sum 360°): no room for an H (baseline.h_room), where its
+    valence alone left room for one and the hydrogen model gave it p 0.47; so is each
+    tetraphenylborate ipso C (C300: two ring C and the B). Atoms with fewer neighbours keep
+    the room their valence gives: the ring's C32 two, the methyl C34 three."""
+    from crystalx_core.assign.baseline import h_room
+    from crystalx_core.geometry import connectivity, one_alternative
+
+    model = read_cif(CORPUS / "codtools_4320780-negative-value.cif").structure
+    heavy = model.with_sites([s for s in model.sites if not is_hydrogen(s.element)])
+    bonds = one_alternative(heavy, connectivity(heavy))
+    room = {s.label: h_room(heavy, s, b) for s, b in zip(heavy.sites, bonds)}
+    assert room["N32"] == 0 and room["C300"] == 0
+    assert room["C32"] == 2 and room["C34"] == 3
+
+
+def test_a_crowded_ch_near_flat_keeps_room_for_its_h(shared_data):
+    """COD 7000001's C1 (corpus codtools_Cottone_7000001.cif): a methine C with three C at
+    1.51-1.52 Å and an angle sum of 350.3°, its H published (C1–H1). An sp2 C's bonds are
+    shorter and flatter; the no-room rule (NO_H_ROOM_SUM) leaves such a crowded sp3 CH its one
+    place, where a limit at 350° took it (the model, which gives it 0, could never be overruled
+    by UNIT's H)."""
+    from crystalx_core.assign.baseline import h_room
+    from crystalx_core.geometry import angle_sum, connectivity, one_alternative
+
+    model = read_cif(CORPUS / "codtools_Cottone_7000001.cif").structure
+    heavy = model.with_sites([s for s in model.sites if not is_hydrogen(s.element)])
+    bonds = one_alternative(heavy, connectivity(heavy))
+    k = next(i for i, s in enumerate(heavy.sites) if s.label == "C1")
+    centre = heavy.cartesian(heavy.sites[k].frac)
+    assert 350 < angle_sum(centre, [c.cart_j for c in bonds[k]]) < 351
+    assert _corpus_rules("codtools_Cottone_7000001.cif")["C1"][0] == 1  # published CH
+    assert h_room(heavy, heavy.sites[k], bonds[k]) == 1

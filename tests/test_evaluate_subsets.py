@@ -73,3 +73,35 @@ def test_update_refuses_a_file_of_another_split(tmp_path):
     with pytest.raises(SystemExit, match="measured split 'test'"):
         evaluate.main(["no-corpus", str(out), "--split", "val", "--hydrogen-only", "--update"])
     assert out.read_text() == '{"split": "test", "formula": true, "heavy": []}'
+
+
+def test_misses_name_each_wrong_h_count_with_what_a_crystallographer_reads(shared_data, tmp_path):
+    """--misses writes one line per atom the model or the rules count wrongly, as many as the
+    metrics count, each naming the published atom (its element as the corpus CIF has it), its
+    bonded neighbours at bonding distances, the model's pooled probabilities (summing to one,
+    the most likely count theirs) and both counts."""
+    import json
+
+    from crystalx_core.elements import is_hydrogen
+
+    out, misses = tmp_path / "val.json", tmp_path / "misses.jsonl"
+    evaluate.main(
+        [str(shared_data / "corpus"), str(out), "--split", "val", "--hydrogen-only"]
+        + ["--misses", str(misses)]
+    )
+    lines = [json.loads(line) for line in misses.read_text().splitlines()]
+    h = json.loads(out.read_text())["hydrogen"]
+    assert len([m for m in lines if m["model"] != m["truth"]]) == round(
+        (1 - h["accuracy"]) * h["atoms"]
+    )
+    assert len([m for m in lines if m["rules"] != m["truth"]]) == round(
+        (1 - h["baseline_accuracy"]) * h["atoms"]
+    )
+    assert lines and all(m["model"] != m["truth"] or m["rules"] != m["truth"] for m in lines)
+    for m in lines:
+        published = read_cif(shared_data / "corpus" / m["structure"]).structure
+        site = next(s for s in published.sites if s.label == m["label"])
+        assert site.element == m["element"] and not is_hydrogen(site.element)
+        assert all(0.5 < n["distance"] < 3.2 for n in m["neighbours"])
+        assert sum(m["agreed"].values()) == pytest.approx(1.0, abs=0.01)
+        assert m["most_likely"] == int(max(m["agreed"], key=m["agreed"].get))

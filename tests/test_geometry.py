@@ -228,7 +228,7 @@ def test_each_bonded_h_counts_once_and_never_for_another_orientation(shared_data
     twofold axis (PART -1): its image, the other orientation, put two methyl H within reach of
     O13 and two more of C39 (O 3 H, C 4 or 5). SXF_I43d's toluene and benzene (PART -1, -2,
     about a threefold axis): each aromatic C counted an H of another orientation too (CH2)."""
-    from crystalx_core.assign.model import _site_weights  # the weights UNIT's H fit uses
+    from crystalx_core.assign.model import site_weights  # the weights UNIT's H fit uses
     from crystalx_core.crystallography.compare import hydrogens_per_atom
     from crystalx_core.elements import is_hydrogen
     from crystalx_core.geometry import H_BOND_MAX, bonded_h_counts
@@ -239,7 +239,7 @@ def test_each_bonded_h_counts_once_and_never_for_another_orientation(shared_data
         labels = [s.label for s in heavy.sites]
         found = bonded_h_counts(structure, H_BOND_MAX)
         unit_h = heavy.asymmetric_unit_contents(include_h=True)["H"]
-        assert float(_site_weights(heavy) @ np.array(found)) == pytest.approx(unit_h, abs=0.01)
+        assert float(site_weights(heavy) @ np.array(found)) == pytest.approx(unit_h, abs=0.01)
         return dict(zip(labels, found)), hydrogens_per_atom(structure)
 
     maleate, _ = counts("XH_HMaMg")

@@ -1301,3 +1301,23 @@ def test_real_data_an_h_shared_with_o1s_own_image_and_none_on_o2(tmp_path, share
         for s in written.sites
     )
     assert report["refinement"]["r1"] < 0.0610  # 0.0614 with the H on O2
+
+
+def test_a_coordinated_alcohol_given_no_h_gets_it_back_from_the_map(shared_data):
+    """COD 2003896 (corpus codtools_2003896-undefined-goodness-fit.cif): two ethanols on Ni
+    (C–O 1.43-1.44 Å, Ni–O 2.07 Å), each O–H published. Where the rules read a ligand's O as
+    holding no H (baseline._ligand_oxygen: a phenolate, an alkoxide, an O on P or B) and are
+    wrong, the difference map of Fo² simulated from the published model shows the H (4-5 rms at
+    the riding position) and puts it back; the right counts are left alone."""
+    truth, model, density, fits = simulated_without_h(
+        "codtools_2003896-undefined-goodness-fit.cif", 0.84, 12345, 30000
+    )
+    published = hydrogens_per_atom(truth)
+    right = {i: published[s.label] for i, s in enumerate(model.sites)}
+    alcohols = [index(model, "O1"), index(model, "O2")]
+    assert [right[i] for i in alcohols] == [1, 1]
+    evidence = weigh_hydrogens(model, {**right, **dict.fromkeys(alcohols, 0)}, density, fits=fits)
+    assert evidence.counts == right
+    for i in alcohols:
+        assert "+1 H by the difference map (the model gave 0)" in evidence.notes[i]
+    assert weigh_hydrogens(model, right, density, fits=fits).counts == right

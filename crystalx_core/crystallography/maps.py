@@ -169,7 +169,7 @@ def fobs_peaks(model: Structure, reflections, extra: list[Site] = ()) -> Structu
     positions, with heights read from an Fo map the model phases, as a solver would have found
     them. A disordered model's peaks keep its PART and occupancy: the assignment then reads one
     alternative at a time and counts each site against UNIT by its occupancy, as it reads the
-    split model itself (features._within_one_alternative, assign.model._site_weights); without
+    split model itself (features._within_one_alternative, assign.model.site_weights); without
     them two alternatives 0.1 Å apart looked like two whole atoms in contact, and the formula
     dropped the surplus as 'not an atom' (FC_p21c's CF3 groups)."""
     heavy = [s for s in model.sites if not is_hydrogen(s.element)]

@@ -5,6 +5,8 @@
     out.json --split val
     python -m crystalx_core.training.atoms.evaluate ../shared/data/corpus onnx_models/metrics.json \
         --hydrogen-only --update     # remeasure the H counts alone, keep the file's heavy rows
+    python -m crystalx_core.training.atoms.evaluate ../shared/data/corpus out.json --split val \
+        --hydrogen-only --misses misses.jsonl   # and every wrong H count, one JSON line each
 
 Another model folder (heavy.onnx, hydrogen.onnx and their sidecars) is measured by pointing
 CRYSTALX_MODELS at it; --no-formula measures the most likely class (element, H count) per
@@ -32,8 +34,9 @@ import numpy as np
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
 from crystalx_core.assign.baseline import assign_baseline, baseline_h_counts
 from crystalx_core.assign.composition import PENALTY
-from crystalx_core.assign.model import NOT_AN_ATOM, assign_model, model_h_counts
-from crystalx_core.elements import atomic_number, is_hydrogen, symbol
+from crystalx_core.assign.model import NOT_AN_ATOM, assign_model, model_h_counts, site_weights
+from crystalx_core.elements import atomic_number, covalent_radius, is_hydrogen, is_metal, symbol
+from crystalx_core.geometry import angle_sum, bond_angle, connectivity, one_alternative
 from crystalx_core.training.atoms.dataset import h_counts, usable
 from crystalx_core.training.atoms.simulate import SimulationSettings, simulate_peaks
 from crystalx_core.training.sources import corpus_entries, split_of
@@ -165,16 +168,25 @@ def _name_number(source: str) -> int:
     return zlib.crc32(Path(str(source)).name.encode())
 
 
-def hydrogen_metrics(truths: list, formula: bool = True) -> dict:
+def hydrogen_metrics(truths: list, formula: bool = True, misses: list | None = None) -> dict:
     """H-count accuracy on the published non-H atoms, model vs the rules (formula=False: the
-    most likely count per atom, without fitting UNIT's H)."""
+    most likely count per atom, without fitting UNIT's H). `misses`, when given, receives one
+    record (hydrogen_miss) per atom that the model or the rules count wrongly."""
     right = base_right = atoms = all_right = base_all_right = 0
     metal = Counter()
     for truth in truths:
         heavy = truth.with_sites([s for s in truth.sites if not is_hydrogen(s.element)])
         expected = h_counts(truth)
-        predicted = [n for n, _ in model_h_counts(heavy, penalty=PENALTY if formula else None)]
+        record: dict = {}
+        answer = model_h_counts(heavy, penalty=PENALTY if formula else None, record=record)
+        predicted = [n for n, _ in answer]
         rules = baseline_h_counts(heavy)
+        if misses is not None:
+            misses.extend(
+                hydrogen_miss(truth, heavy, k, expected, answer, rules, record)
+                for k in range(len(expected))
+                if predicted[k] != expected[k] or rules[k] != expected[k]
+            )
         hits = [p == e for p, e in zip(predicted, expected)]
         base_hits = [p == e for p, e in zip(rules, expected)]
         right += sum(hits)
@@ -197,6 +209,69 @@ def hydrogen_metrics(truths: list, formula: bool = True) -> dict:
         "metal_complexes": _subset(
             metal["atoms"], metal["right"], metal["structures"], metal["fully"]
         ),
+    }
+
+
+def _probabilities(row: np.ndarray, counts: list[int]) -> dict[int, float]:
+    """The counts a probability row gives more than 0.001, most likely first, rounded."""
+    return {counts[j]: round(float(row[j]), 3) for j in np.argsort(-row) if row[j] > 0.001}
+
+
+def hydrogen_miss(truth, heavy, k: int, expected, answer, rules, record: dict) -> dict:
+    """What a crystallographer needs to judge one atom whose H count the model or the rules got
+    wrong: its neighbours (label, element, Å, shortening under the single bond), the geometry
+    the rules read (angle sum of three non-metal neighbours, angle of two), the model's
+    probabilities at each stage (raw, restricted to the room the atom has, split atoms pooled),
+    its most likely count, the count fitted to UNIT's H (final), the rules' count, and the
+    structure's H: UNIT's, the truth's and the answer's sums over the asymmetric unit."""
+    bonds = record.setdefault("_bonds", one_alternative(heavy, connectivity(heavy)))
+    site = heavy.sites[k]
+    centre = heavy.cartesian(site.frac)
+    neighbours = [
+        {
+            "label": heavy.sites[c.j].label,
+            "element": heavy.sites[c.j].element,
+            "distance": round(c.distance, 3),
+            "shortening": round(
+                covalent_radius(heavy.sites[c.j].element or "C")
+                + covalent_radius(site.element)
+                - c.distance,
+                3,
+            ),
+        }
+        for c in sorted(bonds[k], key=lambda c: c.distance)
+    ]
+    non_metal = [c.cart_j for c in bonds[k] if not is_metal(heavy.sites[c.j].element or "C")]
+    geometry = {"non_metal_neighbours": len(non_metal)}
+    if len(non_metal) == 3:
+        geometry["angle_sum"] = round(angle_sum(centre, non_metal), 1)
+    elif len(non_metal) == 2:
+        geometry["angle"] = round(bond_angle(non_metal[0], centre, non_metal[1]), 1)
+    counts = record["counts"]
+    weights = site_weights(heavy)
+    unit_h = sum(
+        n for el, n in heavy.asymmetric_unit_contents(include_h=True).items() if is_hydrogen(el)
+    )
+    return {
+        "structure": Path(str(truth.source)).name,
+        "label": site.label,
+        "element": site.element,
+        "part": site.part,
+        "occupancy": round(site.occupancy, 3),
+        "truth": expected[k],
+        "model": answer[k][0],
+        "most_likely": counts[int(record["agreed"][k].argmax())],
+        "rules": rules[k],
+        "rule_token": int(record["rules"][k]),
+        "neighbours": neighbours,
+        "geometry": geometry,
+        "raw": _probabilities(np.asarray(record["raw"][k]), counts),
+        "room": _probabilities(np.asarray(record["room"][k]), counts),
+        "agreed": _probabilities(np.asarray(record["agreed"][k]), counts),
+        "reported": answer[k][1],
+        "unit_h": round(float(unit_h), 3),
+        "truth_h": round(float(weights @ np.asarray(expected, dtype=float)), 3),
+        "model_h": round(float(weights @ np.asarray([n for n, _ in answer], dtype=float)), 3),
     }
 
 
@@ -286,11 +361,18 @@ def main(argv=None) -> int:
         help="with --hydrogen-only: keep the heavy rows of the existing OUTPUT (measured on the "
         "same split and choice), so a change to the H truth alone need not resimulate the maps",
     )
+    parser.add_argument(
+        "--misses",
+        type=Path,
+        help="write every atom whose H count the model or the rules get wrong (JSON lines: "
+        "neighbours, geometry, the model's probabilities, the rules' count) to this file",
+    )
     args = parser.parse_args(argv)
     if args.update and not args.hydrogen_only:
         parser.error("--update keeps the heavy rows: use it with --hydrogen-only")
     kept = _kept_heavy(args.output, args.split, not args.no_formula) if args.update else []
     truths = test_structures(args.corpus, args.split)
+    misses = [] if args.misses else None
     metrics = {
         "split": args.split,
         "formula": not args.no_formula,
@@ -300,9 +382,13 @@ def main(argv=None) -> int:
             heavy_metrics(truths, noise, args.seeds, not args.no_formula)
             for noise in (0.0, 0.05, 0.1)
         ],
-        "hydrogen": hydrogen_metrics(truths, not args.no_formula),
+        "hydrogen": hydrogen_metrics(truths, not args.no_formula, misses),
     }
     args.output.write_text(json.dumps(metrics, indent=1))
+    if misses is not None:
+        args.misses.write_text("".join(json.dumps(m) + "\n" for m in misses))
+        wrong = sum(m["model"] != m["truth"] for m in misses)
+        print(f"{args.misses}: {len(misses)} atoms the model ({wrong}) or the rules count wrongly")
     if not args.hydrogen_only:  # rows kept by --update were measured before, not now
         _print_heavy(metrics["heavy"])
     h = metrics["hydrogen"]
