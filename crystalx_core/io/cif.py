@@ -685,7 +685,10 @@ def _u_iso(
     site: gemmi.SmallStructure.Site, orth: np.ndarray, from_b_or_beta: tuple | None = None
 ) -> tuple[float, tuple | None]:
     """(Uiso or Ueq, U_aniso in SHELX order U11 U22 U33 U23 U13 U12 or None). `from_b_or_beta`:
-    the site's U11 U22 U33 U12 U13 U23 read from B or beta, where gemmi found no U."""
+    the site's U11 U22 U33 U12 U13 U23 read from B or beta, where gemmi found no U. An atom with
+    Uij gets the Ueq of its Uij as written, not the CIF's _atom_site_U_iso_or_equiv (worked out
+    from the unrounded Uij): SHELXL takes a riding H's U from the .res's Uij, and the CIF written
+    gives that Ueq too (COD 2105019's C5: 0.193 given, 0.1912 from its Uij; H5A 1.2 times it)."""
     a = site.aniso
     if a.nonzero():
         u11, u22, u33, u12, u13, u23 = a.u11, a.u22, a.u33, a.u12, a.u13, a.u23
@@ -696,7 +699,7 @@ def _u_iso(
     u_cif = np.array([[u11, u12, u13], [u12, u22, u23], [u13, u23, u33]])
     scale = np.diag(np.linalg.norm(np.linalg.inv(orth), axis=1))  # a*, b*, c*
     u_cart = orth @ scale @ u_cif @ scale @ orth.T
-    u_iso = site.u_iso if site.u_iso > 0 else float(np.trace(u_cart) / 3)
+    u_iso = float(np.trace(u_cart) / 3)
     return u_iso, (u11, u22, u33, u23, u13, u12)
 
 
