@@ -401,7 +401,8 @@ def structure_block_names(path: Path) -> list[str]:
 
 def _text_field(block: gemmi.cif.Block, tag: str) -> str | None:
     """A ;-delimited text field as the file it embeds: the newline after the opening ';'
-    is a delimiter, and the one before the closing ';' ended the file's last line."""
+    is a delimiter, and the one before the closing ';' ended the file's last line (with the
+    field's own line ending: a CIF saved with CR LF gave a .res of CR LF lines but the last)."""
     raw = block.find_value(tag)
     if raw is None or raw in ("?", "."):
         return None
@@ -410,7 +411,8 @@ def _text_field(block: gemmi.cif.Block, tag: str) -> str | None:
         text = text[2:]
     elif text.startswith("\n"):
         text = text[1:]
-    return text + "\n"
+    first = text.find("\n")
+    return text + ("\r\n" if first > 0 and text[first - 1] == "\r" else "\n")
 
 
 # the .res and .hkl a CIF embeds: SHELXL's tags, then the IUCr's (cif_iucr.dic), which
