@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import math
 
+from cctbx.eltbx import tiny_pse
 from iotbx import cif as iotbx_cif
 
 from crystalx_core import __version__
@@ -141,6 +142,58 @@ def _with_su(value: float, su: float) -> str:
     return f"{value:.{decimals}f}({round(su * 10**decimals)})"
 
 
+_RIDING_M = {1, 2, 3, 4, 8, 9, 12, 13, 14, 15, 16}  # AFIX m of riding H (iotbx afix_parser)
+
+
+def _atom_site_flags(block, xs, structure) -> None:
+    """The atom_site columns SHELXL writes beside cctbx's: site symmetry order, calc flag and
+    riding flag (`calc`, `R` for AFIX-placed H), and the PART as _atom_site_disorder_group,
+    so that checkCIF and Mercury read alternatives as alternatives and not as clashes (the
+    .res says PART; the CIF said nothing)."""
+    loop = block.get_loop("_atom_site")
+    sites = [atom for host in structure.atoms for atom in host.with_mixed]
+    if loop is None or len(sites) != xs.scatterers().size():
+        return
+    order_z = xs.space_group().order_z()
+    riding = [site.afix // 10 in _RIDING_M and is_hydrogen(site.element) for site in sites]
+    loop.add_column(
+        "_atom_site_site_symmetry_order",
+        [str(order_z // sc.multiplicity()) for sc in xs.scatterers()],
+    )
+    loop.add_column("_atom_site_calc_flag", ["calc" if r else "d" for r in riding])
+    loop.add_column("_atom_site_refinement_flags_posn", ["R" if r else "." for r in riding])
+    loop.add_column(
+        "_atom_site_disorder_group", [str(site.part) if site.part else "." for site in sites]
+    )
+
+
+def _formula_items(block, xs, res_text: str) -> None:
+    """Z from the .res's ZERR, as SHELXL's CIF takes it, and the sum formula and weight of
+    the atoms the CIF lists (occupancy times images in the cell, over Z, Hill order), the
+    items checkCIF sets against the atom list."""
+    zerr = next((line.split() for line in res_text.splitlines() if line[:4].upper() == "ZERR"), [])
+    try:
+        z = float(zerr[1])
+    except (IndexError, ValueError):
+        return
+    if not z > 0:
+        return
+    content: dict[str, float] = {}
+    for sc in xs.scatterers():
+        element = sc.scattering_type.capitalize()
+        content[element] = content.get(element, 0.0) + sc.occupancy * sc.multiplicity()
+    hill = sorted(content, key=lambda el: (el != "C", el != "H" or "C" not in content, el))
+    parts = []
+    for element in hill:
+        n = round(content[element] / z, 2)
+        if n > 0:
+            parts.append(element if n == 1 else f"{element}{n:g}")
+    weight = sum(tiny_pse.table(el).weight() * n / z for el, n in content.items())
+    block["_cell_formula_units_Z"] = f"{z:g}"
+    block["_chemical_formula_sum"] = "'" + " ".join(parts) + "'"
+    block["_chemical_formula_weight"] = f"{weight:.2f}"
+
+
 def result_cif(result: JobResult, res_text: str, data_name: str) -> str:
     """A coreCIF of the final model with refinement figures and the .res embedded, as SHELXL
     writes."""
@@ -148,6 +201,8 @@ def result_cif(result: JobResult, res_text: str, data_name: str) -> str:
     block = xs.as_cif_block(
         format="coreCIF"
     )  # CIF1 tag names: what SHELX-era readers and gemmi expect
+    _atom_site_flags(block, xs, result.structure)
+    _formula_items(block, xs, res_text)
     block["_computing_structure_refinement"] = f"CrystalX {__version__} (cctbx/smtbx)"
     block["_diffrn_radiation_wavelength"] = "%.5f" % result.structure.wavelength
     final = result.final

@@ -136,7 +136,7 @@ _ATOM = re.compile(r"^([A-Za-z][^\s=]{0,3})\s+(\d+)\s+([-\d.]+\s+){3}")
 def _atoms(text: str) -> list[dict]:
     """The atom lines of a .res (label, SFAC number, x y z, sof, U values), with the AFIX code
     and PART they stand under: what SHELXL reads from them (manual, atom instruction)."""
-    atoms, afix, part, group = [], 0, 0, 0
+    atoms, afix, part, group, resi = [], 0, 0, 0, 0
     for number, line in _logical(text):
         words = line.split()
         if not words:
@@ -147,12 +147,16 @@ def _atoms(text: str) -> list[dict]:
             group += 1
         elif head == "PART":
             part = int(float(words[1]))
+        elif head == "RESI":  # RESI class number or RESI number class (manual, RESI)
+            resi = next((int(w) for w in words[1:3] if w.lstrip("-").isdigit()), 0)
         elif head in INSTRUCTIONS or head.startswith("+"):
             continue
         elif _ATOM.match(line) and len(words) >= 7:
             atoms.append(
                 {
                     "label": words[0],
+                    # as SHELXL's CIF names an atom of residue n: C1_n
+                    "cif": (words[0] if not resi else f"{words[0]}_{resi}").upper(),
                     "sfac": int(words[1]),
                     "xyz": [float(v) for v in words[2:5]],
                     "sof": float(words[5]),
@@ -203,7 +207,7 @@ def test_sfac_unit_and_atom_types(outputs, case):
     types = {s.label.upper(): s.type_symbol for s in cif.sites}
     for atom in atoms:
         element = re.sub(r"[^A-Za-z]", "", sfac[atom["sfac"] - 1]).capitalize()
-        assert types[atom["label"].upper()].capitalize() == element, (case, atom["label"])
+        assert types[atom["cif"]].capitalize() == element, (case, atom["label"])
     if case not in IOTBX_CANNOT:
         xs = xray.structure.from_shelx(filename=str(outputs[case]), min_distance_sym_equiv=0.01)
         read = {sc.label.upper(): sc.scattering_type for sc in xs.scatterers()}
@@ -236,12 +240,12 @@ def test_riding_h_afix_codes(outputs, case):
     sites = {s.label.upper(): s for s in cif.sites}
     groups, current, parent = [], None, None
     for atom in _atoms(text):
-        element = sites[atom["label"].upper()].type_symbol.upper()
+        element = sites[atom["cif"]].type_symbol.upper()
         m, n = divmod(atom["afix"], 10)
         if m in RIDING_H and element in ("H", "D"):
             if current is None or current["group"] != atom["afix_group"]:
                 current = {
-                    "start": (atom["afix"], parent["label"]),
+                    "start": (atom["afix"], parent["cif"]),
                     "m": m,
                     "n": n,
                     "h": [],
@@ -262,7 +266,7 @@ def test_riding_h_afix_codes(outputs, case):
         assert len(group["h"]) == RIDING_H[m], (case, group["start"], len(group["h"]))
         pivot = sites[group["start"][1].upper()]
         for h in group["h"]:
-            site = sites[h["label"].upper()]
+            site = sites[h["cif"]]
             d = cell.orthogonalize(pivot.fract).dist(cell.orthogonalize(site.fract))
             assert d < 1.3, (case, group["start"], h["label"], d)
 
@@ -408,3 +412,53 @@ def test_unit_is_the_models_cell_content(outputs, case):
     assert set(written) == set(content), case
     for el, n in content.items():
         assert written[el] == pytest.approx(n, abs=0.05), (case, el)
+
+
+@pytest.mark.parametrize("case", ALL)
+def test_cif_says_part_and_riding_as_the_res(outputs, case):
+    """Each CIF site's _atom_site_disorder_group (gemmi's disorder_group) is its .res PART, and
+    the H the .res rides under AFIX are `calc` with posn flag `R` (SHELXL's CIF, read by
+    checkCIF and Mercury: alternatives of a disorder are then no clashes)."""
+    atoms = _atoms(outputs[case].read_text())
+    path = outputs[case].with_suffix(".cif")
+    small = gemmi.read_small_structure(str(path))
+    table = (
+        gemmi.cif.read(str(path))
+        .sole_block()
+        .find(["_atom_site_label", "_atom_site_calc_flag", "_atom_site_refinement_flags_posn"])
+    )
+    flags = {row[0].upper(): (row[1], row[2]) for row in table}
+    parts = {s.label.upper(): s.disorder_group for s in small.sites}
+    for atom in atoms:
+        label = atom["cif"]
+        assert parts[label] == atom["part"], (case, label)
+        riding = atom["afix"] // 10 in RIDING_H
+        assert flags[label] == (("calc", "R") if riding else ("d", ".")), (case, label)
+
+
+@pytest.mark.parametrize("entry", ["FC_SH2185", "SXF_I43d", "FC_1979688", "FC_sucrose"])
+def test_cif_formula_and_z_are_the_published_ones(tmp_path, shared_data, entry):
+    """Assigning a published .res as it is gives the CIF the published _cell_formula_units_Z
+    (SHELXL takes it from ZERR) and _chemical_formula_sum (the atom sites over Z; SXF_I43d's
+    PART -1 ligands beside a threefold axis included: 'C161 H219 Cl7 N15 Ni4 P12'), the
+    items checkCIF sets against the atom list."""
+    res = tmp_path / f"{entry}.res"
+    shutil.copy(BENCHMARK / entry / "published.res", res)
+    assert main(["assign", str(res), "--quiet"]) == 0
+    mine = gemmi.cif.read(str(tmp_path / f"{entry}_crystalx.cif")).sole_block()
+    published = gemmi.cif.read(str(BENCHMARK / entry / "model.cif")).sole_block()
+
+    def formula(block):
+        words = gemmi.cif.as_string(block.find_value("_chemical_formula_sum")).split()
+        return {
+            re.match(r"[A-Za-z]+", w).group(): float(re.sub(r"^[A-Za-z]+", "", w) or 1)
+            for w in words
+        }
+
+    assert float(mine.find_value("_cell_formula_units_Z")) == float(
+        published.find_value("_cell_formula_units_Z")
+    )
+    assert formula(mine) == pytest.approx(formula(published), abs=0.01)
+    assert float(mine.find_value("_chemical_formula_weight")) == pytest.approx(
+        float(published.find_value("_chemical_formula_weight")), abs=0.2
+    )
