@@ -462,3 +462,16 @@ def test_cif_formula_and_z_are_the_published_ones(tmp_path, shared_data, entry):
     assert float(mine.find_value("_chemical_formula_weight")) == pytest.approx(
         float(published.find_value("_chemical_formula_weight")), abs=0.2
     )
+
+
+@pytest.mark.parametrize("case", ALL)
+def test_cif_embeds_the_res_written(outputs, case):
+    """The CIF's _shelx_res_file, as gemmi reads the text field (the newline before the
+    closing ';' is the field's, CIF 1.1 syntax), is the .res written beside it, byte for byte:
+    Olex2 and checkCIF take the model from it."""
+    block = gemmi.cif.read(str(outputs[case].with_suffix(".cif"))).sole_block()
+    text = gemmi.cif.as_string(block.find_value("_shelx_res_file"))
+    written = outputs[case].read_bytes().decode("utf-8")
+    assert text.removeprefix("\n") + "\n" == written.replace("\r\n", "\n") or (
+        text.removeprefix("\n") + "\r\n" == written
+    ), case
