@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import unicodedata
 
 from cctbx.eltbx import tiny_pse
 from iotbx import cif as iotbx_cif
@@ -142,6 +143,38 @@ def _with_su(value: float, su: float) -> str:
     return f"{value:.{decimals}f}({round(su * 10**decimals)})"
 
 
+# CIF 1.1 is ASCII (IUCr CIF 1.1 syntax, paragraph 'Character set'); its text markup for the
+# letters a .res TITL or REM may hold (Olex2 and SHELXL copy a file's bytes as they are)
+_CIF_MARKS = {"\u0301": "'", "\u0300": "`", "\u0302": "^", "\u0308": '"', "\u0303": "~",
+              "\u0327": ",", "\u030a": "%", "\u0304": "="}  # fmt: skip
+_CIF_LETTERS = {"ø": "\\/o", "Ø": "\\/O", "ß": "\\ss", "µ": "\\m", "°": "\\%", "±": "+-",
+                "×": "\\\\times", "·": "\\\\bullet", "–": "--", "—": "---", "’": "'",
+                "‘": "'", "“": '"', "”": '"', "Å": "\\%A", "å": "\\%a", "θ": "\\q", "λ": "\\l",
+                "α": "\\a", "β": "\\b", "γ": "\\g", "σ": "\\s", "Δ": "\\D", "ρ": "\\r"}  # fmt: skip
+
+
+def _cif_ascii(text: str) -> str:
+    """`text` in the ASCII CIF 1.1 allows: accented letters and the Greek and symbols above as
+    CIF markup (é → \\'e, ö → \\"o, Å → \\%A, µ → \\m), any other character '?'. iotbx.cif
+    stops at the first byte over 127 ('Binary file detected'), so a .res whose TITL said
+    'Ångström' gave a CIF that cctbx could not read."""
+    if text.isascii():
+        return text
+    out = []
+    for char in text:
+        if char.isascii():
+            out.append(char)
+        elif char in _CIF_LETTERS:
+            out.append(_CIF_LETTERS[char])
+        else:
+            base, *marks = unicodedata.normalize("NFD", char)
+            if base.isascii() and len(marks) == 1 and marks[0] in _CIF_MARKS:
+                out.append("\\" + _CIF_MARKS[marks[0]] + base)
+            else:
+                out.append("?")
+    return "".join(out)
+
+
 _RIDING_M = {1, 2, 3, 4, 8, 9, 12, 13, 14, 15, 16}  # AFIX m of riding H (iotbx afix_parser)
 
 
@@ -231,7 +264,7 @@ def result_cif(result: JobResult, res_text: str, data_name: str) -> str:
     model[data_name] = block
     out = io.StringIO()
     model.show(out=out)
-    return out.getvalue()
+    return _cif_ascii(out.getvalue())
 
 
 def _told(note: str, site_notes: dict[str, str]) -> bool:

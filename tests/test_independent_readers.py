@@ -475,3 +475,26 @@ def test_cif_embeds_the_res_written(outputs, case):
     assert text.removeprefix("\n") + "\n" == written.replace("\r\n", "\n") or (
         text.removeprefix("\n") + "\r\n" == written
     ), case
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "utf-8"])
+def test_a_res_with_accented_titl_gives_an_ascii_cif_iotbx_reads(tmp_path, shared_data, encoding):
+    """XH_alanine's .res with a TITL and a REM as a Windows editor ('ANSI', cp1252) or Olex2
+    (UTF-8) saves a name with accents: the .res written keeps those bytes, and the CIF is ASCII,
+    as CIF 1.1 requires (IUCr CIF 1.1 syntax, character set), the letters in CIF markup
+    (Å → \\%A, ö → \\"o, é → \\'e, µ → \\m). Before, the CIF embedded them as UTF-8 and
+    iotbx.cif refused it ('Binary file detected')."""
+    lines = (BENCHMARK / "XH_alanine" / "published.res").read_text().splitlines(keepends=True)
+    head = "TITL alanine Ångström test\nREM measured by Müller, café, µ 0.12\n"
+    res = tmp_path / "ala.res"
+    res.write_bytes((head + "".join(lines[1:])).encode(encoding))
+    assert main(["assign", str(res), "--quiet"]) == 0
+    written = (tmp_path / "ala_crystalx.res").read_bytes()
+    assert written.startswith(head.encode(encoding))
+    cif = tmp_path / "ala_crystalx.cif"
+    assert cif.read_bytes().isascii()
+    model = iotbx.cif.reader(file_path=str(cif)).model()
+    embedded = model["ala_crystalx"]["_shelx_res_file"]
+    assert "TITL alanine \\%Angstr\\\"om test" in embedded
+    assert "REM measured by M\\\"uller, caf\\'e, \\m 0.12" in embedded
+    assert len(gemmi.read_small_structure(str(cif)).sites) == len(_atoms(written.decode(encoding)))
