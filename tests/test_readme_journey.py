@@ -103,3 +103,17 @@ def test_ctrl_c_in_a_solve_leaves_no_output_and_one_line(tmp_path, shared_data):
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     assert "interrupted" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_a_res_cut_inside_a_continuation_is_one_line_naming_it(tmp_path, shared_data, capsys):
+    """XH_alanine's .res cut at byte 1500, as an interrupted copy leaves it: after C2's
+    'U11 U22 =' only the blanks that start its next line. Before, C2 was read with U11 as its
+    Uiso and U22 dropped, and the job wrote a model; now one line names the file and line."""
+    text = (BENCHMARK / "XH_alanine" / "published.res").read_bytes()[:1500]
+    assert text.rstrip(b" ").endswith(b"=\n")  # the cut this test is about
+    res = tmp_path / "cut.res"
+    res.write_bytes(text)
+    assert main(["assign", str(res), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "cut.res:36:" in err and "truncated" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.res"]

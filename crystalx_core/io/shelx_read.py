@@ -507,6 +507,12 @@ class _Parser:
                     "the file ends inside a '=' continuation (truncated?)", index + count
                 )
             following = physical[index + count]
+            if not following.strip() and index + count + 1 == len(physical):
+                # a copy cut after '=' and part of the blanks that start the next line: the
+                # instruction would go on with nothing (an atom with U11 U22 read as Uiso)
+                raise self.error(
+                    "the file ends inside a '=' continuation (truncated?)", index + count + 1
+                )
             if following.strip() and following[0] not in " \t":
                 # SHELXL manual ('Alphabetical list of SHELXL instructions'): the instruction
                 # goes on 'on the next line which must start with one or more spaces'. Olex2
