@@ -3,8 +3,10 @@ reader (iotbx.shelx: `xray.structure.from_shelx`, the atom and AFIX parsers of
 `iotbx.shelx.parse_smtbx_refinement_model`), each CIF by gemmi (`read_small_structure`) and
 iotbx.cif (`reader(...).build_crystal_structures()`), on real inputs of ../shared/data: benchmark
 .res files (riding H of AFIX 13/23/43/137/147, disorder on free variables, atoms on threefold
-axes, SIMU/DELU/FLAT/SAME/EADP kept), COD CIFs with Cu, Ni and Eu/Fe, `assign --hkl` and
-`solve` on XH_alanine, and `batch` on a folder.
+axes, SIMU/DELU/FLAT/SAME/EADP kept), COD CIFs with Cu, Ni, Eu/Fe and a ruthenacarborane
+(AFIX 153), `assign --hkl` on XH_alanine's .res, XH_urea's CIF (its own _shelx_hkl_file) and
+N2_thpp's CIF (PART 1/2, no .res) with its .hkl, `solve` on XH_alanine and XH_urea (atoms on
+mirrors), and `batch` on a folder; with --run-slow, FC_SH2185 and FC_p31c refined.
 
 The rules checked are the SHELXL manual's (Sheldrick, SHELXL-97/2018 manual, sections on atom
 lines, AFIX, FVAR, SFAC/UNIT and continuation lines): an occupancy 10 + p fixed, 10m + p on
@@ -53,6 +55,9 @@ CASES = {
     # a ruthenacarborane: cage B-H under AFIX 153, bridging B-H-B kept as refined, Ru, Cl
     "bh": ("corpus/codtools_1100854_tag_mandatory_in_reference.cif", []),
     "alanine_hkl": ("benchmark/XH_alanine/published.res", ["--hkl", "data.hkl"]),
+    # CIFs refined: its own _shelx_hkl_file; a NoSpherA2 CIF (no .res, PART 1/2) with its .hkl
+    "urea_cif_hkl": ("benchmark/XH_urea/model.cif", ["--hkl", "SELF"]),
+    "thpp_cif_hkl": ("benchmark/N2_thpp/model.cif", ["--hkl", "data.hkl"]),
 }
 
 # AFIX m: the number of H one group places (SHELXL manual, AFIX; iotbx.shelx.afix_parser)
@@ -73,7 +78,9 @@ def outputs(tmp_path_factory, shared_data):
         shutil.copy(src, target)
         args = []
         for a in extra:
-            if a == "data.hkl":
+            if a == "SELF":
+                a = str(target)
+            elif a == "data.hkl":
                 shutil.copy(src.parent / "data.hkl", folder / "data.hkl")
                 a = str(folder / "data.hkl")
             args.append(a)
