@@ -200,6 +200,19 @@ def _atom_site_flags(block, xs, structure) -> None:
     )
 
 
+def _occupancies_as_shelxl(block, xs) -> None:
+    """The chemical occupancy to 4 decimals, trailing zeros dropped, as SHELXL's CIF gives an
+    occupancy without su (FC_p31c's published CIF: 10.33333 on a threefold axis is '1' with
+    site symmetry order 3, on a general position '0.3333'); cctbx wrote 0.999990 there, an
+    atom a hair short of a full site for checkCIF and for the formula a reader sums."""
+    loop = block.get_loop("_atom_site")
+    if loop is None or "_atom_site_occupancy" not in loop:
+        return
+    loop["_atom_site_occupancy"] = [
+        f"{round(sc.occupancy, 4):.4f}".rstrip("0").rstrip(".") for sc in xs.scatterers()
+    ]
+
+
 def _formula_items(block, xs, res_text: str) -> None:
     """Z from the .res's ZERR, as SHELXL's CIF takes it, and the sum formula and weight of
     the atoms the CIF lists (occupancy times images in the cell, over Z, Hill order), the
@@ -235,6 +248,7 @@ def result_cif(result: JobResult, res_text: str, data_name: str) -> str:
         format="coreCIF"
     )  # CIF1 tag names: what SHELX-era readers and gemmi expect
     _atom_site_flags(block, xs, result.structure)
+    _occupancies_as_shelxl(block, xs)
     _formula_items(block, xs, res_text)
     block["_computing_structure_refinement"] = f"CrystalX {__version__} (cctbx/smtbx)"
     block["_diffrn_radiation_wavelength"] = "%.5f" % result.structure.wavelength

@@ -478,6 +478,29 @@ def test_cif_formula_and_z_are_the_published_ones(tmp_path, shared_data, entry):
     )
 
 
+@pytest.mark.parametrize("entry", ["FC_p31c", "SXF_I43d", "FC_1979688"])
+def test_cif_occupancy_is_written_as_shelxl_writes_it(tmp_path, shared_data, entry):
+    """A fixed occupancy in the CIF is the chemical one to 4 decimals, as the published
+    SHELXL CIF beside each .res gives it: FC_p31c's and SXF_I43d's 10.33333 on a threefold
+    axis '1' (site symmetry order 3), their riding H on general positions '0.3333',
+    FC_1979688's PART -1 methanol '0.5'. Before, cctbx's 0.999990 and 0.333330."""
+    res = tmp_path / f"{entry}.res"
+    shutil.copy(BENCHMARK / entry / "published.res", res)
+    assert main(["assign", str(res), "--quiet"]) == 0
+    columns = ["_atom_site_label", "_atom_site_occupancy", "_atom_site_site_symmetry_order"]
+
+    def table(path):
+        rows = gemmi.cif.read(str(path)).sole_block().find(columns)
+        return {row[0].upper(): (row[1], row[2]) for row in rows}
+
+    mine = table(tmp_path / f"{entry}_crystalx.cif")
+    published = table(BENCHMARK / entry / "model.cif")
+    fixed = {label: value for label, value in published.items() if "(" not in value[0]}
+    shared = sorted(set(fixed) & set(mine))
+    assert len(shared) > 10 and any(fixed[k][0] != "1" for k in shared), entry
+    assert {k: mine[k] for k in shared} == {k: fixed[k] for k in shared}
+
+
 @pytest.mark.parametrize("case", ALL)
 def test_cif_embeds_the_res_written(outputs, case):
     """The CIF's _shelx_res_file, as gemmi reads the text field (the newline before the
