@@ -143,21 +143,33 @@ def _with_su(value: float, su: float) -> str:
     return f"{value:.{decimals}f}({round(su * 10**decimals)})"
 
 
-# CIF 1.1 is ASCII (IUCr CIF 1.1 syntax, paragraph 'Character set'); its text markup for the
-# letters a .res TITL or REM may hold (Olex2 and SHELXL copy a file's bytes as they are)
+# CIF 1.1 is ASCII (IUCr CIF 1.1 syntax, paragraph 'Character set'); the IUCr's text markup
+# (journals.iucr.org/services/cif/editguide.html, 'special codes') for what a .res TITL or REM
+# may hold (Olex2 and SHELXL copy a file's bytes as they are): an accent before its letter, a
+# few letters of their own, Greek as the Latin letter, some symbols ('--' a dash, '---' is a
+# single bond there, so an em dash is '--' too)
 _CIF_MARKS = {"\u0301": "'", "\u0300": "`", "\u0302": "^", "\u0308": '"', "\u0303": "~",
-              "\u0327": ",", "\u030a": "%", "\u0304": "="}  # fmt: skip
-_CIF_LETTERS = {"ø": "\\/o", "Ø": "\\/O", "ß": "\\ss", "µ": "\\m", "°": "\\%", "±": "+-",
-                "×": "\\\\times", "·": "\\\\bullet", "–": "--", "—": "---", "’": "'",
-                "‘": "'", "“": '"', "”": '"', "Å": "\\%A", "å": "\\%a", "θ": "\\q", "λ": "\\l",
-                "α": "\\a", "β": "\\b", "γ": "\\g", "σ": "\\s", "Δ": "\\D", "ρ": "\\r"}  # fmt: skip
+              "\u0327": ",", "\u030a": "%", "\u0304": "=", "\u0307": ".", "\u030c": "<",
+              "\u0328": ";", "\u030b": ">", "\u0306": "("}  # fmt: skip
+_CIF_LETTERS = {"ø": "\\/o", "Ø": "\\/O", "ł": "\\/l", "Ł": "\\/L", "đ": "\\/d", "Đ": "\\/D",
+                "ı": "\\?i", "ß": "\\&s", "µ": "\\m", "°": "\\%", "±": "+-", "∓": "-+",
+                "×": "\\\\times", "–": "--", "’": "'", "‘": "'", "“": '"', "”": '"',
+                "—": "--", "·": "."}  # fmt: skip
+_CIF_LETTERS.update(
+    (greek, "\\" + latin)
+    for greeks, latins in (("αβγδεζηθικλμνξοπρσςτυφχψω", "abgdezhqiklmnxoprsstufcyw"),
+                           ("ΑΒΓΔΕΖΗΘΙΚΛΜΝΞΟΠΡΣΤΥΦΧΨΩ", "ABGDEZHQIKLMNXOPRSTUFCYW"))
+    for greek, latin in zip(greeks, latins)
+)  # fmt: skip
 
 
 def _cif_ascii(text: str) -> str:
     """`text` in the ASCII CIF 1.1 allows: accented letters and the Greek and symbols above as
-    CIF markup (é → \\'e, ö → \\"o, Å → \\%A, µ → \\m), any other character '?'. iotbx.cif
-    stops at the first byte over 127 ('Binary file detected'), so a .res whose TITL said
-    'Ångström' gave a CIF that cctbx could not read."""
+    CIF markup (é → \\'e, ö → \\"o, ř → \\<r, Å → \\%A, ß → \\&s, µ → \\m), which CIF
+    readers that render text (ASE's cif_unicode, the IUCr's tools) turn back; any other
+    character '?' (the .res written keeps the user's bytes). iotbx.cif stops at the first
+    byte over 127 ('Binary file detected'), so a .res whose TITL said 'Ångström' gave a CIF
+    that cctbx could not read."""
     if text.isascii():
         return text
     out = []

@@ -36,6 +36,7 @@ import iotbx.cif
 import iotbx.shelx
 
 from crystalx_core.cli import main
+from crystalx_core.report import _cif_ascii
 
 from .conftest import BENCHMARK
 
@@ -535,6 +536,26 @@ def test_a_res_with_accented_titl_gives_an_ascii_cif_iotbx_reads(tmp_path, share
     assert "TITL alanine \\%Angstr\\\"om test" in embedded
     assert "REM measured by M\\\"uller, caf\\'e, \\m 0.12" in embedded
     assert len(gemmi.read_small_structure(str(cif)).sites) == len(_atoms(written.decode(encoding)))
+
+
+@pytest.mark.parametrize(
+    "text, markup",
+    [
+        ("Dvořák", "Dvo\\<r\\'ak"),  # hacek before its letter
+        ("Łódź", "\\/L\\'od\\'z"),  # Polish l, acute
+        ("Straße", "Stra\\&se"),  # German ss
+        ("Zürich, Ørsted, Ångström", 'Z\\"urich, \\/Orsted, \\%Angstr\\"om'),
+        ("Uα θ—2θ", "U\\a \\q--2\\q"),  # Greek as the Latin letter; a dash, not '---'
+        ("90° ±0.1 µm × 2", "90\\% +-0.1 \\mm \\\\times 2"),
+        ("Gödel ĳ", 'G\\"odel ?'),  # no markup: '?'
+    ],
+)
+def test_cif_markup_is_the_iucr_one(text, markup):
+    """The letters a TITL may hold, in the IUCr's CIF text markup (journals.iucr.org/services/
+    cif/editguide.html, special codes: accents \\' \\" \\< ..., \\&s for ß, \\/l, '--' a
+    dash and '---' a single bond), which text-rendering CIF readers turn back (ASE's
+    ase/io/cif_unicode.py reads these codes). Before, ß was '\\ss' and an em dash '---'."""
+    assert _cif_ascii(text) == markup
 
 
 @pytest.mark.slow
