@@ -225,10 +225,12 @@ def _occupancies_as_shelxl(block, xs) -> None:
     ]
 
 
-def _formula_items(block, xs, res_text: str) -> None:
-    """Z from the .res's ZERR, as SHELXL's CIF takes it, and the sum formula and weight of
-    the atoms the CIF lists (occupancy times images in the cell, over Z, Hill order), the
-    items checkCIF sets against the atom list."""
+def _formula_items(block, xs, structure, res_text: str) -> None:
+    """Z from the .res's ZERR and the sum formula and weight from its UNIT over Z (Hill
+    order), as SHELXL's CIF takes them: the declared content, which checkCIF wants to be the
+    true composition 'and not the contents implied by the model' (CHEMW01, CELLZ01) and sets
+    against the atom list itself. FC_p31c's model with H placed anew holds H92.11 per formula
+    unit; its UNIT and published CIF say H93. Without a UNIT, the atom sites' content."""
     zerr = next((line.split() for line in res_text.splitlines() if line[:4].upper() == "ZERR"), [])
     try:
         z = float(zerr[1])
@@ -237,9 +239,12 @@ def _formula_items(block, xs, res_text: str) -> None:
     if not z > 0:
         return
     content: dict[str, float] = {}
-    for sc in xs.scatterers():
-        element = sc.scattering_type.capitalize()
-        content[element] = content.get(element, 0.0) + sc.occupancy * sc.multiplicity()
+    if len(structure.unit) == len(structure.sfac) and sum(structure.unit) > 0:
+        counts = zip(structure.sfac, structure.unit)
+    else:
+        counts = ((sc.scattering_type, sc.occupancy * sc.multiplicity()) for sc in xs.scatterers())
+    for element, n in counts:
+        content[element.capitalize()] = content.get(element.capitalize(), 0.0) + n
     hill = sorted(content, key=lambda el: (el != "C", el != "H" or "C" not in content, el))
     parts = []
     for element in hill:
@@ -261,7 +266,7 @@ def result_cif(result: JobResult, res_text: str, data_name: str) -> str:
     )  # CIF1 tag names: what SHELX-era readers and gemmi expect
     _atom_site_flags(block, xs, result.structure)
     _occupancies_as_shelxl(block, xs)
-    _formula_items(block, xs, res_text)
+    _formula_items(block, xs, result.structure, res_text)
     block["_computing_structure_refinement"] = f"CrystalX {__version__} (cctbx/smtbx)"
     block["_diffrn_radiation_wavelength"] = "%.5f" % result.structure.wavelength
     final = result.final

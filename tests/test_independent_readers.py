@@ -451,12 +451,15 @@ def test_cif_says_part_and_riding_as_the_res(outputs, case):
         assert flags[label] == (("calc", "R") if riding else ("d", ".")), (case, label)
 
 
-@pytest.mark.parametrize("entry", ["FC_SH2185", "SXF_I43d", "FC_1979688", "FC_sucrose"])
+@pytest.mark.parametrize(
+    "entry", ["FC_SH2185", "SXF_I43d", "FC_1979688", "FC_sucrose", "FC_p31c", "XH_CpNa"]
+)
 def test_cif_formula_and_z_are_the_published_ones(tmp_path, shared_data, entry):
     """Assigning a published .res as it is gives the CIF the published _cell_formula_units_Z
-    (SHELXL takes it from ZERR) and _chemical_formula_sum (the atom sites over Z; SXF_I43d's
-    PART -1 ligands beside a threefold axis included: 'C161 H219 Cl7 N15 Ni4 P12'), the
-    items checkCIF sets against the atom list."""
+    (SHELXL takes it from ZERR) and _chemical_formula_sum and weight (SHELXL's: UNIT over Z;
+    SXF_I43d 'C161 H219 Cl7 N15 Ni4 P12'), the items checkCIF sets against the atom list.
+    FC_p31c's model holds H92.11 per formula unit (N1 and C1 with H placed anew): the formula
+    is still UNIT's H93, the true composition checkCIF asks for (CHEMW01)."""
     res = tmp_path / f"{entry}.res"
     shutil.copy(BENCHMARK / entry / "published.res", res)
     assert main(["assign", str(res), "--quiet"]) == 0
