@@ -36,6 +36,7 @@ import iotbx.cif
 import iotbx.shelx
 
 from crystalx_core.cli import main
+from crystalx_core.io.cif import _CELL_TAGS
 from crystalx_core.report import _cif_ascii
 
 from .conftest import BENCHMARK
@@ -332,15 +333,7 @@ def test_cif_mandatory_items(outputs, case):
     iotbx.cif builds the same structure from it."""
     path = outputs[case].with_suffix(".cif")
     block = gemmi.cif.read(str(path)).sole_block()
-    for tag in (
-        "_cell_length_a",
-        "_cell_length_b",
-        "_cell_length_c",
-        "_cell_angle_alpha",
-        "_cell_angle_beta",
-        "_cell_angle_gamma",
-        "_cell_volume",
-    ):
+    for tag in (*_CELL_TAGS, "_cell_volume"):
         assert block.find_value(tag) not in (None, "?", "."), (case, tag)
     small = gemmi.read_small_structure(str(path))
     ops = gemmi.GroupOps([gemmi.Op(o) for o in small.symops])
