@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import math
+import unicodedata
 
+from cctbx.eltbx import tiny_pse
 from iotbx import cif as iotbx_cif
 
 from crystalx_core import __version__
@@ -142,6 +144,120 @@ def _with_su(value: float, su: float) -> str:
     return f"{value:.{decimals}f}({round(su * 10**decimals)})"
 
 
+# CIF 1.1 is ASCII (IUCr CIF 1.1 syntax, paragraph 'Character set'); the IUCr's text markup
+# (journals.iucr.org/services/cif/editguide.html, 'special codes') for what a .res TITL or REM
+# may hold (Olex2 and SHELXL copy a file's bytes as they are): an accent before its letter, a
+# few letters of their own, Greek as the Latin letter, some symbols ('--' a dash, '---' is a
+# single bond there, so an em dash is '--' too)
+_CIF_MARKS = {"\u0301": "'", "\u0300": "`", "\u0302": "^", "\u0308": '"', "\u0303": "~",
+              "\u0327": ",", "\u030a": "%", "\u0304": "=", "\u0307": ".", "\u030c": "<",
+              "\u0328": ";", "\u030b": ">", "\u0306": "("}  # fmt: skip
+_CIF_LETTERS = {"ø": "\\/o", "Ø": "\\/O", "ł": "\\/l", "Ł": "\\/L", "đ": "\\/d", "Đ": "\\/D",
+                "ı": "\\?i", "ß": "\\&s", "µ": "\\m", "°": "\\%", "±": "+-", "∓": "-+",
+                "×": "\\\\times", "–": "--", "’": "'", "‘": "'", "“": '"', "”": '"',
+                "—": "--", "·": "."}  # fmt: skip
+_CIF_LETTERS.update(
+    (greek, "\\" + latin)
+    for greeks, latins in (("αβγδεζηθικλμνξοπρσςτυφχψω", "abgdezhqiklmnxoprsstufcyw"),
+                           ("ΑΒΓΔΕΖΗΘΙΚΛΜΝΞΟΠΡΣΤΥΦΧΨΩ", "ABGDEZHQIKLMNXOPRSTUFCYW"))
+    for greek, latin in zip(greeks, latins)
+)  # fmt: skip
+
+
+def _cif_ascii(text: str) -> str:
+    """`text` in the ASCII CIF 1.1 allows: accented letters and the Greek and symbols above as
+    CIF markup (é → \\'e, ö → \\"o, ř → \\<r, Å → \\%A, ß → \\&s, µ → \\m), which CIF
+    readers that render text (ASE's cif_unicode, the IUCr's tools) turn back; any other
+    character '?' (the .res written keeps the user's bytes). iotbx.cif stops at the first
+    byte over 127 ('Binary file detected'), so a .res whose TITL said 'Ångström' gave a CIF
+    that cctbx could not read."""
+    if text.isascii():
+        return text
+    out = []
+    for char in text:
+        if char.isascii():
+            out.append(char)
+        elif char in _CIF_LETTERS:
+            out.append(_CIF_LETTERS[char])
+        else:
+            base, *marks = unicodedata.normalize("NFD", char)
+            if base.isascii() and len(marks) == 1 and marks[0] in _CIF_MARKS:
+                out.append("\\" + _CIF_MARKS[marks[0]] + base)
+            else:
+                out.append("?")
+    return "".join(out)
+
+
+_RIDING_M = {1, 2, 3, 4, 8, 9, 12, 13, 14, 15, 16}  # AFIX m of riding H (iotbx afix_parser)
+
+
+def _atom_site_flags(block, xs, structure) -> None:
+    """The atom_site columns SHELXL writes beside cctbx's: site symmetry order, calc flag and
+    riding flag (`calc`, `R` for AFIX-placed H), and the PART as _atom_site_disorder_group,
+    so that checkCIF and Mercury read alternatives as alternatives and not as clashes (the
+    .res says PART; the CIF said nothing)."""
+    loop = block.get_loop("_atom_site")
+    sites = [atom for host in structure.atoms for atom in host.with_mixed]
+    if loop is None or len(sites) != xs.scatterers().size():
+        return
+    order_z = xs.space_group().order_z()
+    riding = [site.afix // 10 in _RIDING_M and is_hydrogen(site.element) for site in sites]
+    loop.add_column(
+        "_atom_site_site_symmetry_order",
+        [str(order_z // sc.multiplicity()) for sc in xs.scatterers()],
+    )
+    loop.add_column("_atom_site_calc_flag", ["calc" if r else "d" for r in riding])
+    loop.add_column("_atom_site_refinement_flags_posn", ["R" if r else "." for r in riding])
+    loop.add_column(
+        "_atom_site_disorder_group", [str(site.part) if site.part else "." for site in sites]
+    )
+
+
+def _occupancies_as_shelxl(block, xs) -> None:
+    """The chemical occupancy to 4 decimals, trailing zeros dropped, as SHELXL's CIF gives an
+    occupancy without su (FC_p31c's published CIF: 10.33333 on a threefold axis is '1' with
+    site symmetry order 3, on a general position '0.3333'); cctbx wrote 0.999990 there, an
+    atom a hair short of a full site for checkCIF and for the formula a reader sums."""
+    loop = block.get_loop("_atom_site")
+    if loop is None or "_atom_site_occupancy" not in loop:
+        return
+    loop["_atom_site_occupancy"] = [
+        f"{round(sc.occupancy, 4):.4f}".rstrip("0").rstrip(".") for sc in xs.scatterers()
+    ]
+
+
+def _formula_items(block, xs, structure, res_text: str) -> None:
+    """Z from the .res's ZERR and the sum formula and weight from its UNIT over Z (Hill
+    order), as SHELXL's CIF takes them: the declared content, which checkCIF wants to be the
+    true composition 'and not the contents implied by the model' (CHEMW01, CELLZ01) and sets
+    against the atom list itself. FC_p31c's model with H placed anew holds H92.11 per formula
+    unit; its UNIT and published CIF say H93. Without a UNIT, the atom sites' content."""
+    zerr = next((line.split() for line in res_text.splitlines() if line[:4].upper() == "ZERR"), [])
+    try:
+        z = float(zerr[1])
+    except (IndexError, ValueError):
+        return
+    if not z > 0:
+        return
+    content: dict[str, float] = {}
+    if len(structure.unit) == len(structure.sfac) and sum(structure.unit) > 0:
+        counts = zip(structure.sfac, structure.unit)
+    else:
+        counts = ((sc.scattering_type, sc.occupancy * sc.multiplicity()) for sc in xs.scatterers())
+    for element, n in counts:
+        content[element.capitalize()] = content.get(element.capitalize(), 0.0) + n
+    hill = sorted(content, key=lambda el: (el != "C", el != "H" or "C" not in content, el))
+    parts = []
+    for element in hill:
+        n = round(content[element] / z, 2)
+        if n > 0:
+            parts.append(element if n == 1 else f"{element}{n:g}")
+    weight = sum(tiny_pse.table(el).weight() * n / z for el, n in content.items())
+    block["_cell_formula_units_Z"] = f"{z:g}"
+    block["_chemical_formula_sum"] = "'" + " ".join(parts) + "'"
+    block["_chemical_formula_weight"] = f"{weight:.2f}"
+
+
 def result_cif(result: JobResult, res_text: str, data_name: str) -> str:
     """A coreCIF of the final model with refinement figures and the .res embedded, as SHELXL
     writes."""
@@ -149,6 +265,9 @@ def result_cif(result: JobResult, res_text: str, data_name: str) -> str:
     block = xs.as_cif_block(
         format="coreCIF"
     )  # CIF1 tag names: what SHELX-era readers and gemmi expect
+    _atom_site_flags(block, xs, result.structure)
+    _occupancies_as_shelxl(block, xs)
+    _formula_items(block, xs, result.structure, res_text)
     block["_computing_structure_refinement"] = f"CrystalX {__version__} (cctbx/smtbx)"
     block["_diffrn_radiation_wavelength"] = "%.5f" % result.structure.wavelength
     final = result.final
@@ -177,7 +296,7 @@ def result_cif(result: JobResult, res_text: str, data_name: str) -> str:
     model[data_name] = block
     out = io.StringIO()
     model.show(out=out)
-    return out.getvalue()
+    return _cif_ascii(out.getvalue())
 
 
 def _told(note: str, site_notes: dict[str, str]) -> bool:

@@ -121,6 +121,14 @@ def u_star(u_aniso: tuple[float, ...], unit_cell) -> tuple[float, ...]:
     return adptbx.u_cif_as_u_star(unit_cell, (u11, u22, u33, u12, u13, u23))
 
 
+def u_eq(u_aniso: tuple[float, ...], unit_cell) -> float:
+    """Ueq of Uij in SHELX order: a third of the trace of U on Cartesian axes, as SHELXL
+    computes it for the CIF and for a riding H's Uiso (-1.2, -1.5 times it). The mean of
+    U11 U22 U33 is that only in an orthogonal cell. The one implementation: the .res and
+    the CIF reader both take it, so that a riding H gets the same U from either."""
+    return float(adptbx.u_star_as_u_iso(unit_cell, u_star(u_aniso, unit_cell)))
+
+
 def from_xray_structure(
     xs: xray.structure, sfac: list[str] | None = None, wavelength: float = 0.71073, title: str = ""
 ) -> Structure:

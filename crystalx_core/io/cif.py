@@ -19,9 +19,10 @@ from pathlib import Path
 
 import gemmi
 import numpy as np
-from cctbx import sgtbx
+from cctbx import sgtbx, uctbx
 
 from crystalx_core.contents import declared_without_h, formula_counts
+from crystalx_core.crystallography.convert import u_eq
 from crystalx_core.elements import normalise_symbol
 from crystalx_core.errors import InputError
 from crystalx_core.io.cif_weights import CifWeighting, cif_weighting
@@ -405,7 +406,8 @@ def structure_block_names(path: Path) -> list[str]:
 
 def _text_field(block: gemmi.cif.Block, tag: str) -> str | None:
     """A ;-delimited text field as the file it embeds: the newline after the opening ';'
-    is a delimiter, and the one before the closing ';' ended the file's last line."""
+    is a delimiter, and the one before the closing ';' ended the file's last line (with the
+    field's own line ending: a CIF saved with CR LF gave a .res of CR LF lines but the last)."""
     raw = block.find_value(tag)
     if raw is None or raw in ("?", "."):
         return None
@@ -414,7 +416,8 @@ def _text_field(block: gemmi.cif.Block, tag: str) -> str | None:
         text = text[2:]
     elif text.startswith("\n"):
         text = text[1:]
-    return text + "\n"
+    first = text.find("\n")
+    return text + ("\r\n" if first > 0 and text[first - 1] == "\r" else "\n")
 
 
 # the .res and .hkl a CIF embeds: SHELXL's tags, then the IUCr's (cif_iucr.dic), which
@@ -686,10 +689,14 @@ def _unknown_aniso_u(block: gemmi.cif.Block) -> list[str]:
 
 
 def _u_iso(
-    site: gemmi.SmallStructure.Site, orth: np.ndarray, from_b_or_beta: tuple | None = None
+    site: gemmi.SmallStructure.Site, unit_cell, from_b_or_beta: tuple | None = None
 ) -> tuple[float, tuple | None]:
     """(Uiso or Ueq, U_aniso in SHELX order U11 U22 U33 U23 U13 U12 or None). `from_b_or_beta`:
-    the site's U11 U22 U33 U12 U13 U23 read from B or beta, where gemmi found no U."""
+    the site's U11 U22 U33 U12 U13 U23 read from B or beta, where gemmi found no U. An atom with
+    Uij gets the Ueq of its Uij as written, not the CIF's _atom_site_U_iso_or_equiv (worked out
+    from the unrounded Uij): SHELXL takes a riding H's U from the .res's Uij, and the CIF written
+    gives that Ueq too (COD 2105019's C5: 0.193 given, 0.1912 from its Uij; H5A 1.2 times it).
+    `unit_cell`: cctbx's, for convert.u_eq (the .res reader's Ueq)."""
     a = site.aniso
     if a.nonzero():
         u11, u22, u33, u12, u13, u23 = a.u11, a.u22, a.u33, a.u12, a.u13, a.u23
@@ -697,11 +704,8 @@ def _u_iso(
         u11, u22, u33, u12, u13, u23 = from_b_or_beta
     else:
         return site.u_iso, None
-    u_cif = np.array([[u11, u12, u13], [u12, u22, u23], [u13, u23, u33]])
-    scale = np.diag(np.linalg.norm(np.linalg.inv(orth), axis=1))  # a*, b*, c*
-    u_cart = orth @ scale @ u_cif @ scale @ orth.T
-    u_iso = site.u_iso if site.u_iso > 0 else float(np.trace(u_cart) / 3)
-    return u_iso, (u11, u22, u33, u23, u13, u12)
+    u_aniso = (u11, u22, u33, u23, u13, u12)
+    return u_eq(u_aniso, unit_cell), u_aniso
 
 
 _SU = re.compile(r"[-+]?[\d.]+(?:[eE][-+]?\d+)?\((\d+)\)$")  # 10.123(4): su 0.004
@@ -784,7 +788,7 @@ def _dummies(block: gemmi.cif.Block, small: gemmi.SmallStructure) -> dict[int, s
 
 def _sites(
     small: gemmi.SmallStructure,
-    orth: np.ndarray,
+    unit_cell,
     lines: _Lines,
     path: Path,
     formula: set[str],
@@ -793,8 +797,9 @@ def _sites(
     typed: bool = False,
     unknown_u: frozenset[str] = frozenset(),
 ) -> list[Site]:
-    """The atoms; `typed`: the loop has _atom_site_type_symbol (else gemmi reads the labels);
-    `unknown_u`: labels whose U row is not read (_unknown_aniso_u), left isotropic."""
+    """The atoms (`unit_cell`: cctbx's, for Ueq); `typed`: the loop has _atom_site_type_symbol
+    (else gemmi reads the labels); `unknown_u`: labels whose U row is not read
+    (_unknown_aniso_u), left isotropic."""
     rows = lines.atom_rows()
     aniso = aniso or {}
     sites = []
@@ -825,7 +830,7 @@ def _sites(
             raise InputError(
                 f"site {raw.label}: occupancy {raw.occ:g} is negative", str(path), line
             )
-        u_iso, u_aniso = _u_iso(raw, orth, aniso.get(raw.label))
+        u_iso, u_aniso = _u_iso(raw, unit_cell, aniso.get(raw.label))
         if raw.label in unknown_u:  # gemmi reads '?' as 0: U11 = 0 beside the rest is no
             u_iso, u_aniso = raw.u_iso, None  # ellipsoid, and its trace no Ueq
         sites.append(
@@ -924,7 +929,7 @@ def read_cif(path, block: str | None = None) -> CifEntry:
     unknown_u = _unknown_aniso_u(chosen)
     structure.sites = _sites(
         small,
-        orth,
+        uctbx.unit_cell(structure.cell),
         lines,
         path,
         set(formula),

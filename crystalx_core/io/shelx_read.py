@@ -26,9 +26,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from cctbx import adptbx, sgtbx, uctbx
+from cctbx import sgtbx, uctbx
 
-from crystalx_core.crystallography.convert import u_star
+from crystalx_core.crystallography.convert import u_eq
 from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import InputError
 from crystalx_core.io.files import line_end, read_input_bytes
@@ -507,6 +507,12 @@ class _Parser:
                     "the file ends inside a '=' continuation (truncated?)", index + count
                 )
             following = physical[index + count]
+            if not following.strip() and index + count + 1 == len(physical):
+                # a copy cut after '=' and part of the blanks that start the next line: the
+                # instruction would go on with nothing (an atom with U11 U22 read as Uiso)
+                raise self.error(
+                    "the file ends inside a '=' continuation (truncated?)", index + count + 1
+                )
             if following.strip() and following[0] not in " \t":
                 # SHELXL manual ('Alphabetical list of SHELXL instructions'): the instruction
                 # goes on 'on the next line which must start with one or more spaces'. Olex2
@@ -903,7 +909,7 @@ class _Parser:
         orthogonal cell: FC_p31c's riding H came out up to 0.0035 Å² off its CIF's Uiso."""
         if self._unit_cell is None:
             self._unit_cell = uctbx.unit_cell(self.shelx.cell)
-        return float(adptbx.u_star_as_u_iso(self._unit_cell, u_star(u_aniso, self._unit_cell)))
+        return u_eq(u_aniso, self._unit_cell)
 
     def _u_iso(self, code: float, label: str, number: int) -> float:
         if RIDING_U[0] < code < RIDING_U[1]:
