@@ -1,0 +1,148 @@
+"""Twinned HKLF 4 data refined as SHELXL refines TWIN/BASF (issue 23).
+
+SHELXL manual, TWIN r11..r33 N [-1 0 0 0 -1 0 0 0 -1 2]: the matrix applied repeatedly gives
+|N| components; a negative N doubles them with the inverted ones (racemic twinning beside a
+twin law); BASF k1.. are the fractions of components 2..|N|, the first taking 1 - their sum.
+The refinement is cctbx/smtbx's as olex2.refine builds it (cctbx miller.array
+.as_xray_observations(twin_components=...), smtbx reparametrisation(twin_fractions=...):
+olex2's cctbx_olex_adapter.py; iotbx/shelx/parsers.py reads TWIN into those components).
+
+The twinned data are real data twinned in the test: the merged Fo² of a benchmark crystal
+mixed with the Fo² of the reflection the twin law brings onto it, (1 - f)·Fo²(h) + f·Fo²(h·R),
+σ propagated, so that the fraction f is known and the measurement errors are the crystal's.
+"""
+
+import math
+
+import numpy as np
+import pytest
+from cctbx import miller
+from cctbx.array_family import flex
+
+from crystalx_core.crystallography.refine import refine
+from crystalx_core.errors import InputError
+from crystalx_core.io import load, read_reflections
+from crystalx_core.io.hkl import Reflections, Twin
+from crystalx_core.io.shelx_read import parse_shelx
+from tests.conftest import BENCHMARK
+
+HEADER = "TITL t\nCELL 0.71073 10 11 12 90 95 90\nZERR 4 0 0 0 0 0 0\nLATT -1\nSFAC C O\nUNIT 8 4\n"
+ATOMS = "FVAR 1.0\nC1 1 0.1 0.2 0.3 11.0 0.03\nHKLF 4\nEND\n"
+MEROHEDRAL = ((-1, 0, 0), (0, -1, 0), (0, 0, 1))  # the twofold along c: -3m1 into 6/mmm
+INVERSION = ((-1, 0, 0), (0, -1, 0), (0, 0, -1))
+
+
+def _twin(text: str) -> Twin | None:
+    return parse_shelx(HEADER + text + ATOMS, "t.ins").reflection_format().twin
+
+
+def test_twin_and_basf_read_as_the_shelxl_manual_defines_them():
+    """No matrix: the inversion and N 2; the matrix applied repeatedly; a negative N adds the
+    inverted components after the |N|/2 proper ones; BASF gives components 2.. (missing ones
+    start from a share of 0.3); the BASF of a file without TWIN stay batch scales."""
+    plain = _twin("TWIN\nBASF 0.25\n")
+    assert plain.matrix == INVERSION and plain.n == 2 and plain.fractions == (0.25,)
+    assert plain.laws() == [INVERSION]
+    three = _twin("TWIN 0 1 0 0 0 1 1 0 0 3\nBASF 0.2\n")
+    assert three.laws() == [((0, 1, 0), (0, 0, 1), (1, 0, 0)), ((0, 0, 1), (1, 0, 0), (0, 1, 0))]
+    assert three.start() == (0.2, 0.15)
+    racemic = _twin("TWIN 0 1 0 1 0 0 0 0 -1 -4\n")
+    swap = ((0, 1, 0), (1, 0, 0), (0, 0, -1))
+    assert racemic.laws() == [swap, INVERSION, tuple(tuple(-v for v in row) for row in swap)]
+    assert racemic.start() == pytest.approx((0.1, 0.1, 0.1))
+    assert _twin("") is None
+    assert "batch scale" in " ".join(
+        parse_shelx(HEADER + "BASF 0.3\n" + ATOMS, "t.ins").reflection_format().notes
+    )
+
+
+@pytest.mark.parametrize(
+    "text, message, line",
+    [
+        ("TWIN 0 1 0 1 0 0 0 0 -1 -3\n", "even number", 7),
+        ("TWIN 0.5 1 0 1 0 0 0 0 -1\n", "whole numbers", 7),
+        ("TWIN 2 0 0 0 1 0 0 0 1\n", "determinant", 7),
+        ("TWIN 1 0 0\n", "nine matrix elements", 7),
+        ("TWIN\nBASF 0.2 0.1\n", "BASF gives 2 fractions", 8),
+    ],
+)
+def test_a_twin_shelxl_would_not_refine_stops_naming_the_line(text, message, line):
+    with pytest.raises(InputError, match=message) as error:
+        _twin(text)
+    assert error.value.path == "t.ins" and error.value.line == line
+
+
+def _twinned(structure, reflections, law, fraction) -> Reflections:
+    """The crystal's merged Fo² (Friedel mates apart) as twinned by `law` at `fraction`:
+    (1 - f)·Fo²(h) + f·Fo²(h·R), each reflection whose twin mate was measured."""
+    data = reflections.to_miller_array(structure.cell, structure.symops)
+    merged = data.customized_copy(anomalous_flag=True).eliminate_sys_absent()
+    merged = merged.merge_equivalents().array().map_to_asu()
+    indices = np.array(merged.indices())
+    mates = flex.miller_index([tuple(int(v) for v in h) for h in indices @ np.array(law)])
+    mates = miller.set(merged, mates, anomalous_flag=True).map_to_asu()
+    pairs = miller.match_indices(merged.indices(), mates.indices()).pairs()
+    mine, theirs = np.array(pairs.column(1)), np.array(pairs.column(0))
+    fo, sigma = np.array(merged.data()), np.array(merged.sigmas())
+    return Reflections(
+        indices=indices[mine],
+        intensities=(1 - fraction) * fo[mine] + fraction * fo[theirs],
+        sigmas=np.hypot((1 - fraction) * sigma[mine], fraction * sigma[theirs]),
+        batches=None,
+        path="twinned.hkl",
+    )
+
+
+@pytest.fixture(scope="module")
+def p31c():
+    loaded = load(BENCHMARK / "FC_p31c" / "published.res")
+    reflections = read_reflections(BENCHMARK / "FC_p31c" / "data.hkl", loaded.reflection_format())
+    return loaded.structure, reflections
+
+
+def _refined(structure, reflections):
+    return refine(structure, reflections, 10, anisotropic=True, input_variables=True)
+
+
+def test_a_merohedral_twin_refines_to_its_fraction_and_r1(p31c):
+    """FC_p31c (P31c, published R1 0.032) twinned by the twofold along c at 0.20, from no BASF:
+    the fraction within 0.02, R1 no worse than the same reflections untwinned give (the mix
+    averages two measurements), and refined without TWIN the same data stay far worse."""
+    structure, reflections = p31c
+    untwinned = _refined(structure, _twinned(structure, reflections, MEROHEDRAL, 0.0))
+    data = _twinned(structure, reflections, MEROHEDRAL, 0.2)
+    ignored = _refined(structure, data)
+    data.twin = Twin(MEROHEDRAL, 2)
+    result = _refined(structure, data)
+    assert abs(result.twin_fractions[0] - 0.2) < 0.02
+    assert data.twin.fractions == result.twin_fractions  # the next refinement starts there
+    assert result.r1 < untwinned.r1 + 0.005
+    assert ignored.r1 > 2 * result.r1
+    assert any("BASF 0.19" in note or "BASF 0.20" in note for note in result.notes)
+
+
+def test_a_racemic_twin_refines_to_one_half(p31c):
+    """An even mix of the two hands (TWIN with no matrix): 0.50 whatever the crystal's own
+    Flack parameter, which a mix at 0.5 cancels; its P and Cl scatter anomalously (Mo Kα)."""
+    structure, reflections = p31c
+    data = _twinned(structure, reflections, INVERSION, 0.5)
+    data.twin = Twin()
+    result = _refined(structure, data)
+    assert abs(result.twin_fractions[0] - 0.5) < 0.02
+    assert math.isfinite(result.r1) and result.r1 < 0.04
+
+
+def test_a_component_the_crystals_symmetry_makes_keeps_its_fraction():
+    """sf_atomstwoline's TWIN 0 -1 0 -1 0 0 0 0 -1 3: its third component (R², the identity)
+    diffracts as the first, so only their sum is defined: its BASF is kept, with a note (least
+    squares would meet a singular matrix); the second refines."""
+    loaded = load(BENCHMARK / "XH_alanine" / "published.res")
+    structure = loaded.structure
+    reflections = read_reflections(
+        BENCHMARK / "XH_alanine" / "data.hkl", loaded.reflection_format()
+    )
+    law = ((0, 0, 1), (0, -1, 0), (1, 0, 0))  # a ↔ c: a law, not a symmetry, of P212121
+    reflections.twin = Twin(law, 3, (0.1, 0.05))
+    result = refine(structure, reflections, 5)
+    assert result.twin_fractions[1] == pytest.approx(0.05)
+    assert any("component 3 (BASF 2) diffracts as the first" in note for note in result.notes)
