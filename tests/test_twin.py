@@ -8,7 +8,7 @@ The refinement is cctbx/smtbx's as olex2.refine builds it (cctbx miller.array
 olex2's cctbx_olex_adapter.py; iotbx/shelx/parsers.py reads TWIN into those components).
 
 The twinned data are real data twinned in the test: the merged Fo² of a benchmark crystal
-mixed with the Fo² of the reflection the twin law brings onto it, (1 - f)·Fo²(h) + f·Fo²(h·R),
+mixed with the Fo² of the reflection the twin law brings onto it, (1 - f)·Fo²(h) + f·Fo²(R·h),
 σ propagated, so that the fraction f is known and the measurement errors are the crystal's.
 """
 
@@ -39,17 +39,17 @@ def _twin(text: str) -> Twin | None:
 def test_twin_and_basf_read_as_the_shelxl_manual_defines_them():
     """No matrix: the inversion and N 2; the matrix applied repeatedly; a negative N adds the
     inverted components after the |N|/2 proper ones; BASF gives components 2.. (missing ones
-    start from a share of 0.3); the BASF of a file without TWIN stay batch scales."""
+    start from 1/|N|); the BASF of a file without TWIN stay batch scales."""
     plain = _twin("TWIN\nBASF 0.25\n")
     assert plain.matrix == INVERSION and plain.n == 2 and plain.fractions == (0.25,)
     assert plain.laws() == [INVERSION]
     three = _twin("TWIN 0 1 0 0 0 1 1 0 0 3\nBASF 0.2\n")
     assert three.laws() == [((0, 1, 0), (0, 0, 1), (1, 0, 0)), ((0, 0, 1), (1, 0, 0), (0, 1, 0))]
-    assert three.start() == (0.2, 0.15)
+    assert three.start() == pytest.approx((0.2, 1 / 3))
     racemic = _twin("TWIN 0 1 0 1 0 0 0 0 -1 -4\n")
     swap = ((0, 1, 0), (1, 0, 0), (0, 0, -1))
     assert racemic.laws() == [swap, INVERSION, tuple(tuple(-v for v in row) for row in swap)]
-    assert racemic.start() == pytest.approx((0.1, 0.1, 0.1))
+    assert racemic.start() == (0.25, 0.25, 0.25)
     assert _twin("") is None
     assert "batch scale" in " ".join(
         parse_shelx(HEADER + "BASF 0.3\n" + ATOMS, "t.ins").reflection_format().notes
@@ -74,12 +74,12 @@ def test_a_twin_shelxl_would_not_refine_stops_naming_the_line(text, message, lin
 
 def _twinned(structure, reflections, law, fraction) -> Reflections:
     """The crystal's merged Fo² (Friedel mates apart) as twinned by `law` at `fraction`:
-    (1 - f)·Fo²(h) + f·Fo²(h·R), each reflection whose twin mate was measured."""
+    (1 - f)·Fo²(h) + f·Fo²(R·h), each reflection whose twin mate was measured."""
     data = reflections.to_miller_array(structure.cell, structure.symops)
     merged = data.customized_copy(anomalous_flag=True).eliminate_sys_absent()
     merged = merged.merge_equivalents().array().map_to_asu()
     indices = np.array(merged.indices())
-    mates = flex.miller_index([tuple(int(v) for v in h) for h in indices @ np.array(law)])
+    mates = flex.miller_index([tuple(int(v) for v in h) for h in indices @ np.array(law).T])
     mates = miller.set(merged, mates, anomalous_flag=True).map_to_asu()
     pairs = miller.match_indices(merged.indices(), mates.indices()).pairs()
     mine, theirs = np.array(pairs.column(1)), np.array(pairs.column(0))

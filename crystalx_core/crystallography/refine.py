@@ -864,7 +864,10 @@ def _twin_components(group, twin, held: dict[int, float]) -> tuple[list, list[st
     components, notes, start = [], [], twin.start()
     for k, law in enumerate(twin.laws()):
         value = held.get(k, start[k])
-        rot = sgtbx.rot_mx([v for row in law for v in row])
+        # SHELX's matrix acts on the column (h k l) (h' = R h, as HKLF's); cctbx's twin law on
+        # the row (h' = h T, xray/observations.h): T is R transposed, as olex2.refine builds it
+        # from the model's TWIN (olex2's cctbx_olex_adapter.py, matrix[j][i])
+        rot = sgtbx.rot_mx([law[j][i] for i in range(3) for j in range(3)])
         components.append(xray.twin_component(rot, value, k not in same and k not in held))
         if k in same:
             notes.append(

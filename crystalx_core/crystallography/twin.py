@@ -3,7 +3,7 @@
 Least squares refines twinned data itself (refine.py: cctbx's twin components, as olex2.refine
 does). The other steps compare Fc of one domain with Fo² (difference maps, the element and H
 evidence, the outlier check, an Fo map's peaks); they read the data detwinned by the model's
-calculated ratio, Fo²(h)·Fc²(h) / Σk fk·Fc²(Rk h), the detwinning SHELXL applies to the Fo² of
+calculated ratio, Fo²(h)·Fc²(h) / Σk fk·Fc²(Rk·h), the detwinning SHELXL applies to the Fo² of
 its .fcf and Olex2 to its maps of twinned data (each reflection keeps its measured share of
 the whole; σ scaled alike).
 """
@@ -25,8 +25,9 @@ WEAK = 1e-4
 
 
 def _calculated(structure: Structure, indices: np.ndarray, twin: Twin) -> np.ndarray:
-    """Fc² of one domain at h (column 0) and at h·Rk for each later component (columns 1..),
-    Friedel mates apart (anomalous dispersion: an inversion twin's signal)."""
+    """Fc² of one domain at h (column 0) and at Rk·h for each later component (columns 1..; h
+    a column, as SHELX's HKLF and TWIN matrices act), Friedel mates apart (anomalous
+    dispersion: an inversion twin's signal)."""
     from crystalx_core.crystallography.convert import set_dispersion, to_xray_structure
 
     xs = to_xray_structure(structure.with_sites(structure.atoms))
@@ -34,9 +35,9 @@ def _calculated(structure: Structure, indices: np.ndarray, twin: Twin) -> np.nda
     symmetry = xs.crystal_symmetry()
     columns = []
     for law in [np.eye(3, dtype=int), *(np.array(r) for r in twin.laws())]:
-        hkl = flex.miller_index([tuple(int(v) for v in h) for h in indices @ law])
+        hkl = flex.miller_index([tuple(int(v) for v in h) for h in indices @ law.T])
         index_set = miller.set(symmetry, hkl, anomalous_flag=True)
-        f_calc = index_set.structure_factors_from_scatterers(xs, algorithm="direct").f_calc()
+        f_calc = index_set.structure_factors_from_scatterers(xs, algorithm="fft").f_calc()
         columns.append(np.abs(np.array(f_calc.data())) ** 2)
     return np.column_stack(columns)
 
@@ -92,11 +93,11 @@ def symmetric_components(twin: Twin, group) -> set[int]:
     """The components (indices into Twin.laws) whose law is a symmetry of the crystal (in the
     point group of cctbx space group `group`, the inversion in a centric one): they diffract
     as the first, and only the sum of their fractions with the first's is defined
-    (sf_atomstwoline's TWIN 0 -1 0 -1 0 0 0 0 -1 3, whose R² is the identity). h' = h·R for
-    both (cctbx xray/observations.h; iotbx.shelx.parsers reads TWIN into a rot_mx as written)."""
+    (sf_atomstwoline's TWIN 0 -1 0 -1 0 0 0 0 -1 3, whose R² is the identity). A symmetry
+    operator's R takes h to h·R (a row), a TWIN matrix to R·h (a column): compared transposed."""
     point_group = {op.r().as_double() for op in group.build_derived_point_group()}
     return {
         k
         for k, law in enumerate(twin.laws())
-        if tuple(float(v) for row in law for v in row) in point_group
+        if tuple(float(law[j][i]) for i in range(3) for j in range(3)) in point_group
     }

@@ -41,13 +41,14 @@ def xray_problem(wavelength: float) -> str | None:
 
 
 INVERSION = ((-1, 0, 0), (0, -1, 0), (0, 0, -1))  # TWIN without a matrix (SHELXL's default)
-START_FRACTION = 0.3  # of each twin component given no BASF (SHELXL's own start is 0.5 split)
+
 
 
 @dataclass(frozen=True)
 class Twin:
     """A TWIN instruction as SHELXL reads it (manual, TWIN and BASF): the matrix R acts on
-    h k l and is applied repeatedly, component k (k = 1..|N|-1) seeing R^k h; a negative N
+    the column h k l as HKLF's does and is applied repeatedly, component k (k = 1..|N|-1)
+    seeing R^k·h; a negative N
     doubles the components with inverted ones (racemic twinning beside a twin law), the first
     |N|/2 being R^0..R^(|N|/2-1) and the rest their negatives. `fractions` are those of
     components 2..|N| (BASF k1 k2 ...); the first component takes 1 - their sum."""
@@ -67,12 +68,13 @@ class Twin:
         return [tuple(tuple(int(v) for v in row) for row in p) for p in powers[1:]]
 
     def start(self) -> tuple[float, ...]:
-        """The fractions to refine from: the BASF given (a missing one, or a twin with none,
-        START_FRACTION shared out), kept in [0, 1]."""
+        """The fractions to refine from: the BASF given, 1/|N| for each one missing (equal
+        components: what SHELXL assumes, and keeps, without BASF, and olex2.refine too:
+        olex2's cctbx_olex_adapter.py; here they are refined and written back as BASF), kept in
+        [0, 1]."""
         count = abs(self.n) - 1
         given = list(self.fractions[:count])
-        share = START_FRACTION / count if count else 0.0
-        values = given + [share] * (count - len(given))
+        values = given + [1.0 / abs(self.n)] * (count - len(given))
         return tuple(min(max(v, 0.0), 1.0) for v in values)
 
     def instruction_line(self) -> str:

@@ -555,6 +555,7 @@ def render_with_sites(
     extinction: float | None = None,
     suggested: str | None = None,
     weighting: str = "WGHT    0.100000",
+    twin_fractions: tuple[float, ...] | None = None,
 ) -> str:
     """The file with its atom list replaced by `structure`'s sites.
 
@@ -575,7 +576,8 @@ def render_with_sites(
     next cycles goes after END (where SHELXL stops reading and Olex2 finds its proposed weight).
     A file without WGHT then gets `weighting`, the one refined with, before FVAR as SHELXL writes
     it: Olex2 takes a file's first WGHT for the one to refine with (pcxod/olex2 xlib/ins.cpp,
-    TIns::_ParseIns), which would otherwise be the suggestion.
+    TIns::_ParseIns), which would otherwise be the suggestion. The refined `twin_fractions`
+    replace the file's BASF (one is added after TWIN where it had none), as SHELXL writes them.
     """
     nl = shelx_file.newline
     lines = shelx_file.lines
@@ -617,6 +619,11 @@ def render_with_sites(
     if extinction is not None:  # SHELXL's EXTI stands in the .ins itself, never an include
         for number in [line.number for line in lines if line.keyword == "EXTI"][:1]:
             replaced[number] = [exti_line(extinction) + nl]
+    if twin_fractions is not None and "TWIN" in shelx_file.cards:
+        basf = "BASF " + " ".join(f"{v:.5f}" for v in twin_fractions) + nl
+        card = shelx_file.cards.get("BASF") or shelx_file.cards["TWIN"]
+        kept = [] if card.keyword == "BASF" else [card.text]
+        replaced[card.number] = kept + [basf]
     used = [weighting + nl] if suggested and "WGHT" not in shelx_file.cards else []
     if used and fvar_numbers:
         first = next(line for line in lines if line.number == fvar_numbers[0])
