@@ -600,6 +600,11 @@ def render_with_sites(
     lines = [
         replace(line, text=hfix[line.number]) if line.number in hfix else line for line in lines
     ]
+    if twin_fractions is not None and "TWIN" in shelx_file.cards:  # before or among the atoms
+        basf = "BASF " + " ".join(f"{v:.5f}" for v in twin_fractions) + nl
+        card = shelx_file.cards.get("BASF") or shelx_file.cards["TWIN"]
+        text = basf if card.keyword == "BASF" else card.text + basf
+        lines = [replace(line, text=text) if line.number == card.number else line for line in lines]
     pending = [
         line
         for line in lines[start:end]
@@ -619,11 +624,6 @@ def render_with_sites(
     if extinction is not None:  # SHELXL's EXTI stands in the .ins itself, never an include
         for number in [line.number for line in lines if line.keyword == "EXTI"][:1]:
             replaced[number] = [exti_line(extinction) + nl]
-    if twin_fractions is not None and "TWIN" in shelx_file.cards:
-        basf = "BASF " + " ".join(f"{v:.5f}" for v in twin_fractions) + nl
-        card = shelx_file.cards.get("BASF") or shelx_file.cards["TWIN"]
-        kept = [] if card.keyword == "BASF" else [card.text]
-        replaced[card.number] = kept + [basf]
     used = [weighting + nl] if suggested and "WGHT" not in shelx_file.cards else []
     if used and fvar_numbers:
         first = next(line for line in lines if line.number == fvar_numbers[0])
