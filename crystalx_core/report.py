@@ -133,8 +133,10 @@ def weighting_lines(final) -> list[str]:
         lines.append(f"extinction: EXTI {_with_su(value, su)}")
     if final.twin_fractions is not None:
         fractions = " ".join(f"{f:.4f}" for f in final.twin_fractions)
-        lines.append(f"twin fractions: BASF {fractions} (first component "
-                     f"{1 - sum(final.twin_fractions):.4f})")
+        lines.append(
+            f"twin fractions: BASF {fractions} (first component "
+            f"{1 - sum(final.twin_fractions):.4f})"
+        )
     return lines
 
 

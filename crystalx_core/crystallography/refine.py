@@ -135,9 +135,20 @@ def refine(
     values = structure.free_variable_values
     twin = getattr(reflections, "twin", None)
     if twin is not None:
-        return _refined_twin(structure, reflections, twin, cycles, anisotropic, instructions,
-                             keep_isotropic, damping, input_variables, weighting, extinction,
-                             suggest)
+        return _refined_twin(
+            structure,
+            reflections,
+            twin,
+            cycles,
+            anisotropic,
+            instructions,
+            keep_isotropic,
+            damping,
+            input_variables,
+            weighting,
+            extinction,
+            suggest,
+        )
     if not input_variables:
         structure = structure.with_sites([_held(site, None, values) for site in structure.sites])
     settings = (cycles, anisotropic, instructions, keep_isotropic, damping)

@@ -43,7 +43,6 @@ def xray_problem(wavelength: float) -> str | None:
 INVERSION = ((-1, 0, 0), (0, -1, 0), (0, 0, -1))  # TWIN without a matrix (SHELXL's default)
 
 
-
 @dataclass(frozen=True)
 class Twin:
     """A TWIN instruction as SHELXL reads it (manual, TWIN and BASF): the matrix R acts on
