@@ -14,7 +14,7 @@ import hashlib
 import math
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import gemmi
@@ -1022,7 +1022,12 @@ def cif_reflections(path, hklf: HklfFormat | None = None, data: bytes | None = N
     for block in doc:
         hkl, tag = embedded_file(block, HKL_TAGS)
         if hkl is not None:
-            _refuse_unrefinable(block, text, path)
+            own = _refuse_unrefinable(block, text, path, twin_ok=True)
+            if own is not None and own.twin is not None and (hklf is None or hklf.twin is None):
+                # its own .res refined these Fo² as twinned: so are they here, said in a note
+                notes = (f"TWIN of the CIF's own .res ({own.twin.where}) applied to its data",)
+                base = hklf or HklfFormat()
+                hklf = replace(base, twin=own.twin, notes=base.notes + notes)
             return embedded_hkl_reflections(hkl, f"{path} (data_{block.name} {tag})", hklf)
     found = _measured(doc, text, path, hklf, refuse=True)
     if found is not None:
@@ -1042,13 +1047,18 @@ def cif_reflections(path, hklf: HklfFormat | None = None, data: bytes | None = N
     )
 
 
-def _refuse_unrefinable(block: gemmi.cif.Block, text: str, path: Path) -> None:
+def _refuse_unrefinable(
+    block: gemmi.cif.Block, text: str, path: Path, twin_ok: bool = False
+) -> HklfFormat | None:
     """An InputError where the block that carries the reflections says they cannot be refined
     as X-ray HKLF 4 data, whatever the instructions they are read with: its probe (electron,
     neutron), or its own embedded .res (TWIN, HKLF 5, NEUT: ShelxFile.reflection_format, naming
     its line). A CIF named as the reflection file of a fresh .ins (`crystalx solve x.ins x.cif`)
     was otherwise read as untwinned X-ray data (sf_atomstwoline's TWIN). The block is the one
-    whose reflections are read, not the first of the file that carries any."""
+    whose reflections are read, not the first of the file that carries any. With `twin_ok`
+    (the raw .hkl of _shelx_hkl_file, which TWIN refines) the embedded .res's format is
+    returned, its twin with it; merged Fo² of an .fcf or a _refln loop of a twinned
+    refinement are still refused (whether they were detwinned is not said)."""
     tag, probe = _not_xray(block)
     if tag:
         raise not_xray_error(
@@ -1062,8 +1072,17 @@ def _refuse_unrefinable(block: gemmi.cif.Block, text: str, path: Path) -> None:
     try:
         instructions = parse_shelx(res, f"{path} ({res_tag})")
     except InputError:  # an embedded file we cannot read says nothing about the data
-        return
-    instructions.reflection_format()
+        return None
+    found = instructions.reflection_format()
+    if found.twin is not None and not twin_ok:
+        card = instructions.cards["TWIN"]
+        raise InputError(
+            "TWIN: merged Fo² of a twinned refinement (not the raw .hkl that TWIN refines); "
+            "pass the .hkl the structure was refined against",
+            instructions.path,
+            card.number,
+        )
+    return found
 
 
 _CIF_TEXT = re.compile(r"\s*(#.*\n\s*)*data_")  # comment lines, then a data block: a CIF
