@@ -277,7 +277,7 @@ def _free_r_flags(rows: list, batches: list[int | None], path: str) -> int:
     h, k, l, _, _, line = rows[negative[0]]
     raise InputError(
         f"negative batch number {batches[negative[0]]} for {h} {k} {l}: twin components of "
-        "HKLF 5 data; CrystalX refines untwinned HKLF 4 data only",
+        "HKLF 5 data; CrystalX refines HKLF 4 data (merohedral twins with TWIN) only",
         path,
         line,
     )

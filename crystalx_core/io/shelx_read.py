@@ -131,13 +131,14 @@ class ShelxFile:
 
     def reflection_format(self) -> HklfFormat:
         """How the reflections this file refines against are to be read (its HKLF instruction);
-        an InputError naming the instruction for data CrystalX cannot refine (twins, Laue
-        or neutron data, a wavelength that is not X-ray), never a silent reading as HKLF 4."""
+        an InputError naming the instruction for data CrystalX cannot refine (HKLF 5 twins,
+        Laue or neutron data, a wavelength that is not X-ray), never a silent reading as HKLF
+        4. A TWIN comes with it (HklfFormat.twin): the data are refined as twinned."""
 
         def refuse(keyword: str, why: str) -> InputError:
             return InputError(
-                f"{keyword}: {why}; CrystalX refines untwinned X-ray HKLF 4 (or 3) data "
-                "only (refine this one in SHELXL or Olex2)",
+                f"{keyword}: {why}; CrystalX refines X-ray HKLF 4 (or 3) data, with or "
+                "without TWIN, only (refine this one in SHELXL or Olex2)",
                 self.path,
                 self.cards[keyword].number,
             )
