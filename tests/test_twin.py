@@ -202,3 +202,24 @@ def test_assign_refines_a_twinned_res_and_writes_the_fractions_back(tmp_path):
     assert twin.matrix == PSEUDO and twin.n == 2
     assert twin.fractions == pytest.approx((fraction,), abs=1e-5)
     assert "\nTWIN 0 0 1 0 -1 0 1 0 0 2\nBASF " in (tmp_path / "twin_out.res").read_text()
+
+
+def test_sf_atomstwoline_reads_its_twin_and_knows_which_component_is_its_own_image():
+    """The corpus's Olex2 CIF (P2/c, a ≈ b ≈ c, β 91.2°; published R1 0.1836) embeds a .res
+    with TWIN 0 -1 0 -1 0 0 0 0 -1 3 and BASF 0.17379 0.18405: its data now come with that
+    twin (no refusal), and the third component, R² = the identity, is the one whose fraction
+    cannot be refined apart from the first's. (The whole job, 178 non-H atoms, is
+    refine_benchmark's --measured line: docs/benchmarks.md.)"""
+    from crystalx_core.crystallography.twin import symmetric_components
+    from crystalx_core.symmetry import space_group_from_operators
+    from tests.conftest import CORPUS
+
+    loaded = load(CORPUS / "sf_atomstwoline.cif")
+    twin = loaded.reflection_format().twin
+    assert twin.matrix == ((0, -1, 0), (-1, 0, 0), (0, 0, -1)) and twin.n == 3
+    assert twin.fractions == (0.17379, 0.18405)
+    assert twin.laws()[1] == ((1, 0, 0), (0, 1, 0), (0, 0, 1))
+    group = space_group_from_operators(loaded.structure.symops)
+    assert symmetric_components(twin, group) == {1}
+    reflections = loaded.reflections_in(loaded.reflections_file())
+    assert reflections.twin == twin and len(reflections) > 10_000
