@@ -15,17 +15,14 @@ mixed with the Fo² of the reflection the twin law brings onto it, (1 - f)·Fo²
 import json
 import math
 
-import numpy as np
 import pytest
-from cctbx import miller
-from cctbx.array_family import flex
 
 from crystalx_core.crystallography.refine import refine
 from crystalx_core.errors import InputError
 from crystalx_core.io import load, read_reflections
 from crystalx_core.io.hkl import Reflections, Twin
 from crystalx_core.io.shelx_read import parse_shelx
-from tests.conftest import BENCHMARK
+from tests.conftest import BENCHMARK, benchmark_script
 
 HEADER = "TITL t\nCELL 0.71073 10 11 12 90 95 90\nZERR 4 0 0 0 0 0 0\nLATT -1\nSFAC C O\nUNIT 8 4\n"
 ATOMS = "FVAR 1.0\nC1 1 0.1 0.2 0.3 11.0 0.03\nHKLF 4\nEND\n"
@@ -74,24 +71,8 @@ def test_a_twin_shelxl_would_not_refine_stops_naming_the_line(text, message, lin
 
 
 def _twinned(structure, reflections, law, fraction) -> Reflections:
-    """The crystal's merged Fo² (Friedel mates apart) as twinned by `law` at `fraction`:
-    (1 - f)·Fo²(h) + f·Fo²(R·h), each reflection whose twin mate was measured."""
-    data = reflections.to_miller_array(structure.cell, structure.symops)
-    merged = data.customized_copy(anomalous_flag=True).eliminate_sys_absent()
-    merged = merged.merge_equivalents().array().map_to_asu()
-    indices = np.array(merged.indices())
-    mates = flex.miller_index([tuple(int(v) for v in h) for h in indices @ np.array(law).T])
-    mates = miller.set(merged, mates, anomalous_flag=True).map_to_asu()
-    pairs = miller.match_indices(merged.indices(), mates.indices()).pairs()
-    mine, theirs = np.array(pairs.column(1)), np.array(pairs.column(0))
-    fo, sigma = np.array(merged.data()), np.array(merged.sigmas())
-    return Reflections(
-        indices=indices[mine],
-        intensities=(1 - fraction) * fo[mine] + fraction * fo[theirs],
-        sigmas=np.hypot((1 - fraction) * sigma[mine], fraction * sigma[theirs]),
-        batches=None,
-        path="twinned.hkl",
-    )
+    """(1 - f)·Fo²(h) + f·Fo²(R·h) of the merged data (benchmarks/twin_benchmark.py)."""
+    return benchmark_script("twin_benchmark").twinned(structure, reflections, law, fraction)
 
 
 @pytest.fixture(scope="module")
@@ -153,11 +134,7 @@ PSEUDO = ((0, 0, 1), (0, -1, 0), (1, 0, 0))  # a ↔ c: alanine's a 5.928 Å, c 
 
 
 def _hkl_text(reflections: Reflections) -> str:
-    """SHELX HKLF 4 lines (3I4, 2F8.2) of the reflections, put on a scale F8.2 holds."""
-    scale = 9000.0 / max(reflections.intensities.max(), 1.0)
-    rows = zip(reflections.indices, reflections.intensities * scale, reflections.sigmas * scale)
-    lines = [f"{h:4d}{k:4d}{l:4d}{i:8.2f}{s:8.2f}" for (h, k, l), i, s in rows]
-    return "\n".join(lines + ["   0   0   0    0.00    0.00", ""])
+    return benchmark_script("twin_benchmark").hkl_text(reflections)
 
 
 def test_assign_refines_a_twinned_res_and_writes_the_fractions_back(tmp_path):
