@@ -202,7 +202,7 @@ def _refined_twin(structure, reflections, twin, *settings) -> RefinementResult:
         result = refine(structure, untwinned, *settings)
         found = result.twin_fractions
         out = {k: min(max(found[k], 0.0), 1.0) for k in free if not 0.0 <= found[k] <= 1.0}
-        if not out and sum(found) > 1.0:  # the first component's share went negative
+        if not out and free and sum(found) > 1.0:  # the first component's share went negative
             k = max(free, key=found.__getitem__)
             out = {k: found[k] - (sum(found) - 1.0)}
         if not out:
