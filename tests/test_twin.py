@@ -103,6 +103,19 @@ def test_a_merohedral_twin_refines_to_its_fraction_and_r1(p31c):
     assert any("BASF 0.19" in note or "BASF 0.20" in note for note in result.notes)
 
 
+def test_a_fraction_stays_within_zero_and_one(p31c):
+    """FC_p31c's own (untwinned) data refined with the twofold along c as a twin law from BASF
+    0.4: the fraction comes down to the bound, never below 0 (held there if least squares
+    takes it under, as SHELXL's BASF cannot be negative), R1 as untwinned."""
+    structure, reflections = p31c
+    data = _twinned(structure, reflections, MEROHEDRAL, 0.0)
+    untwinned = _refined(structure, data)
+    data.twin = Twin(MEROHEDRAL, 2, (0.4,))
+    result = _refined(structure, data)
+    assert 0.0 <= result.twin_fractions[0] < 0.01
+    assert result.r1 == pytest.approx(untwinned.r1, abs=0.002)
+
+
 def test_a_racemic_twin_refines_to_one_half(p31c):
     """An even mix of the two hands (TWIN with no matrix): 0.50 whatever the crystal's own
     Flack parameter, which a mix at 0.5 cancels; its P and Cl scatter anomalously (Mo Kα)."""
