@@ -213,3 +213,27 @@ def test_sf_atomstwoline_reads_its_twin_and_knows_which_component_is_its_own_ima
     assert symmetric_components(twin, group) == {1}
     reflections = loaded.reflections_in(loaded.reflections_file())
     assert reflections.twin == twin and len(reflections) > 10_000
+
+
+def test_solve_refines_with_the_twin_of_the_users_ins(tmp_path):
+    """`crystalx solve x.ins x.hkl` with TWIN and BASF in the .ins (XH_urea, P-421m: the
+    racemic twin is the only merohedral one of -42m): every refinement of the completion is
+    twinned, the .res keeps TWIN with the refined BASF, and the JSON gives the fraction
+    (urea's real crystal is one hand: the fraction comes down to the bound 0)."""
+    from crystalx_core.cli import main
+
+    entry = BENCHMARK / "XH_urea"
+    lines = (entry / "published.res").read_text().splitlines()
+    head = lines[: next(k for k, line in enumerate(lines) if line.startswith("FVAR"))]
+    ins = tmp_path / "urea.ins"
+    ins.write_text("\n".join([*head, "TWIN", "BASF 0.2", "HKLF 4", "END", ""]))
+    hkl = tmp_path / "urea.hkl"
+    hkl.write_bytes((entry / "data.hkl").read_bytes())
+    out = tmp_path / "out"
+    assert main(["solve", str(ins), str(hkl), "--quiet", "--out", str(out)]) == 0
+    report = json.loads((tmp_path / "out.json").read_text())
+    (fraction,) = report["refinement"]["twin_fractions"]
+    assert 0.0 <= fraction < 0.05 and report["refinement"]["r1"] < 0.04
+    written = load(tmp_path / "out.res").reflection_format().twin
+    assert written.matrix == ((-1, 0, 0), (0, -1, 0), (0, 0, -1)) and written.n == 2
+    assert written.fractions == pytest.approx((fraction,), abs=1e-5)
