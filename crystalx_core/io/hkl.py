@@ -47,10 +47,10 @@ INVERSION = ((-1, 0, 0), (0, -1, 0), (0, 0, -1))  # TWIN without a matrix (SHELX
 class Twin:
     """A TWIN instruction as SHELXL reads it (manual, TWIN and BASF): the matrix R acts on
     the column h k l as HKLF's does and is applied repeatedly, component k (k = 1..|N|-1)
-    seeing R^k·h; a negative N
-    doubles the components with inverted ones (racemic twinning beside a twin law), the first
-    |N|/2 being R^0..R^(|N|/2-1) and the rest their negatives. `fractions` are those of
-    components 2..|N| (BASF k1 k2 ...); the first component takes 1 - their sum."""
+    seeing R^k·h; a negative N doubles the components with inverted ones (racemic twinning
+    beside a twin law), the first |N|/2 being R^0..R^(|N|/2-1) and the rest their negatives,
+    in the order olex2.refine builds them (olex2's cctbx_olex_adapter.py). `fractions` are
+    those of components 2..|N| (BASF k1 k2 ...); the first component takes 1 - their sum."""
 
     matrix: tuple[tuple[int, ...], ...] = INVERSION
     n: int = 2
@@ -75,14 +75,6 @@ class Twin:
         given = list(self.fractions[:count])
         values = given + [1.0 / abs(self.n)] * (count - len(given))
         return tuple(min(max(v, 0.0), 1.0) for v in values)
-
-    def instruction_line(self) -> str:
-        """`TWIN r11 .. r33 N` as SHELXL writes it."""
-        numbers = " ".join(str(v) for row in self.matrix for v in row)
-        return f"TWIN {numbers} {self.n}"
-
-    def basf_line(self) -> str:
-        return "BASF " + " ".join(f"{v:.5f}" for v in self.fractions)
 
 
 @dataclass(frozen=True)
