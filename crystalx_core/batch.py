@@ -174,8 +174,9 @@ def finished_row(item: BatchItem, options: BatchOptions) -> dict | None:
             return None
         unrefined = _unrefinable(loaded, reflections) if loaded else ""
         hkl = "" if unrefined else str(reflections or "")
-        row = row_from_report(item, json.loads(report.read_text()), 0.0, resumed=True, hkl=hkl)
-        return {**row, "note": unrefined}
+        finished = json.loads(report.read_text())
+        row = row_from_report(item, finished, 0.0, resumed=True, hkl=hkl)
+        return {**row, "note": _row_note(unrefined, finished, hkl)}
     except (CrystalXError, OSError, ValueError, KeyError):  # redone, and reported if it fails
         return None
 
@@ -274,7 +275,7 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
             stale_after=None,
         )
         row = row_from_report(item, report, time.perf_counter() - start, hkl=source)
-        return {**row, "note": unrefined}
+        return {**row, "note": _row_note(unrefined, report, source)}
     except OutputError as error:
         row = _failed_row(item, error.one_line(), time.perf_counter() - start, source)
         return {**row, "disk_full": True} if error.disk_full else row
@@ -286,12 +287,26 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
     return _failed_row(item, message, time.perf_counter() - start, source)
 
 
+def _row_note(unrefined: str, report: dict, hkl: str) -> str:
+    """The row's word on its reflections: why they were not refined, or that their σ were
+    estimated (none given: the R1 beside it is not one of measured weights), as the job's
+    notes say at length; '' otherwise."""
+    if unrefined:
+        return unrefined
+    if (report.get("refinement") or {}).get("sigmas_estimated"):
+        return (
+            f"refined with σ estimated: {Path(hkl).name} gives none (each 1 % of the median "
+            "Fo², weights from WGHT alone)"
+        )
+    return ""
+
+
 def _unrefinable(loaded, where) -> str:
     """Why the reflections the structure names (at `where`) cannot be refined here (TWIN, HKLF
     5, neutron or Laue data: Loaded.reflection_format), or, with none, why a CIF's own _refln
-    loop is not read (no σ, a powder pattern's), as the row's note; '' when they can, or there
-    are none. A batch still assigns such a structure, as `assign` without --hkl would, rather
-    than fail it."""
+    loop is not read (a powder pattern's, one without indices), as the row's note; '' when they
+    can, or there are none. A batch still assigns such a structure, as `assign` without --hkl
+    would, rather than fail it."""
     if where is None:
         unread = loaded.unread_reflections()
         return f"not refined: {unread}" if unread else ""

@@ -27,7 +27,8 @@ CSV_COLUMNS = [
     "model",
     "hkl",
     "error",
-    "note",  # a finished job's: why its reflections were not refined (twin, neutron, Laue data)
+    "note",  # a finished job's: why its reflections were not refined (twin, neutron, Laue data),
+    # or that their σ were estimated (none given)
 ]
 
 

@@ -356,7 +356,8 @@ def _run_assign(args) -> int:
         )
     hint = (
         f"{args.model.name} carries its reflections "
-        f"({loaded.hkl_tag if loaded.hkl_text else loaded.refln_tag}): add --hkl "
+        f"({loaded.hkl_tag if loaded.hkl_text else loaded.refln_tag}"
+        f"{', without σ: estimated' if loaded.refln_without_sigma else ''}): add --hkl "
         f"{args.model} to refine against them"
     )
     # else --hkl refuses

@@ -86,6 +86,9 @@ class JobResult:
         default_factory=list
     )  # reflections the verdict set aside: REM OMIT lines in the .res, for the user to decide
     r1_without_omit: float | None = None  # the final R1 with those set aside (the verdict's)
+    # the reflections gave no σ (none written, or every one 0): each was estimated
+    # (io.hkl._weighable_sigmas), which a batch's row says beside R1
+    sigmas_estimated: bool = False
 
     @property
     def dropped_labels(self) -> list[str]:
@@ -432,6 +435,7 @@ def _finish_job(
         hydrogen_method=resolve_hydrogen_method(hydrogens),
         notes=notes,
         residual=residual,
+        sigmas_estimated=not getattr(reflections, "sigmas_given", True),
     )
     if result.final is not None:
         r_sigma = data_r_sigma(structure, reflections)
@@ -499,7 +503,8 @@ def with_input_weights(
     ):  # w = 1/σ² with every σ 0: SHELXL's weights would be infinite
         notes.append(
             f"the input's {setup.describe()} not used: it weighs by σ(Fo²) alone, and every "
-            "σ in the reflection file is 0; the model stays as refined with WGHT 0.1"
+            "σ in the reflection file is 0 (or none is given); the model stays as refined with "
+            "WGHT 0.1"
         )
     elif setup.changes_refinement():
         try:

@@ -48,6 +48,7 @@ def job_json(result: JobResult, files: dict[str, str] | None = None) -> dict:
             "goof": round(final.goof, 4),
             "n_reflections": final.n_reflections,
             "n_parameters": final.n_parameters,
+            "sigmas_estimated": result.sigmas_estimated,  # the file gave none (notes say how)
             # the WGHT refined with and the one SHELXL would suggest next (as it writes after END)
             "weighting": _weighting_dict(final.weighting or DEFAULT),
             "suggested_weighting": None

@@ -190,16 +190,25 @@ def test_an_fcf_of_list_4_or_6_gives_its_fo2_and_sigma(tmp_path):
     assert "HKLF 3 of the instructions not applied to x.fcf" in as_f.notes[-1]
 
 
-def test_an_fcf_without_fo2_is_refused_saying_what_to_pass(tmp_path):
-    """LIST 3 (and 5) write F, corrected by SHELXL, with calculated A, B or phases: not the
-    measured Fo² to refine against."""
+def test_an_fcf_of_f_list_3_is_read_as_its_f_and_sigma_squared(tmp_path):
+    """LIST 3 writes h k l Fo σ(Fo) A B (SHELXL manual, LIST; Olex2's refinement.py
+    create_fcf_content writes it as _refln_F_meas, _refln_F_sigma, _refln_A_calc, _refln_B_calc
+    from its Fo², `as_amplitude_array`): measured F with σ, refused before as 'F with calculated
+    phases'; read now as HKLF 3 reads F, squared (2 × 98.71 × 1.30 = 256.646), the calculated
+    columns left aside. A row's Fo² '?' is no datum."""
     from crystalx_core.io import read_reflections
 
     path = tmp_path / "x.fcf"
     path.write_text(LIST3)
-    with pytest.raises(InputError, match=r"LIST 3.*pass the \.hkl.*LIST 4 or 6") as error:
-        read_reflections(path)
-    assert error.value.line == line_of(LIST3, " _refln_F_meas")
+    reflections = read_reflections(path)
+    assert reflections.indices.tolist() == [[2, 0, 0]]
+    assert reflections.intensities == pytest.approx([98.71**2])
+    assert reflections.sigmas == pytest.approx([2 * 98.71 * 1.30])
+    assert reflections.notes[0] == (
+        "reflections from the _refln_F_meas loop of x.fcf (SHELXL LIST 3): as written there, "
+        "merged, indexed and scaled by the program that wrote it; F and σ(F) squared to Fo² as "
+        "HKLF 3 reads them"
+    )
     path.write_text(LIST4.replace("  166.53", "       ?"))  # unknown: that row is no datum
     unknown = read_reflections(path)
     assert unknown.indices.tolist() == [[2, 0, 0], [3, 1, 0]]

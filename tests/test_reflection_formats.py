@@ -327,8 +327,10 @@ def test_assign_and_solve_refuse_such_a_centring_before_they_run(tmp_path, capsy
 def test_a_refln_loop_of_measured_f_alone_is_squared_as_hklf_3_reads_it(tmp_path):
     """CIF core _refln_F_meas and _refln_F_sigma with no calculated column (a program that
     refines on F wrote it) were refused as 'F with calculated phases'; they are the measured
-    F: Fo² = F², σ(Fo²) = 2 F σ(F), at least σ(F)² (F near 0 keeps a σ). An .fcf of F with
-    A, B or phases stays refused (test_foreign_files)."""
+    F: Fo² = F², σ(Fo²) = 2 F σ(F), at least σ(F)² (F near 0 keeps a σ). With a calculated
+    column beside them (an .fcf of LIST 3: Olex2's refinement.py create_fcf_content writes
+    F_meas, F_sigma, A_calc, B_calc) they are read the same; F with no σ column is read with
+    every σ estimated (test_reflection_conventions)."""
     cif = tmp_path / "x_sup2.hkl"
     cif.write_text(
         "data_x\nloop_\n_refln_index_h\n_refln_index_k\n_refln_index_l\n_refln_F_meas\n"
@@ -344,16 +346,15 @@ def test_a_refln_loop_of_measured_f_alone_is_squared_as_hklf_3_reads_it(tmp_path
         .replace("0.5\n", "0.5 9.0\n")
         .replace("1.0\n", "1.0 2.0\n")
     )
-    with pytest.raises(InputError, match="F with calculated phases"):
-        read_reflections(cif)
+    with_fc = read_reflections(cif)
+    assert with_fc.intensities == pytest.approx([100.0, 9.0, 0.04])
+    assert with_fc.sigmas.tolist() == [10.0, 6.0, 1.0]
     cif.write_text(
         "data_x\nloop_\n_refln_index_h\n_refln_index_k\n_refln_index_l\n_refln_F_meas\n1 0 0 10.0\n"
     )
-    with pytest.raises(InputError) as error:
-        read_reflections(cif)
-    assert error.value.one_line() == (
-        f"{cif}:6: _refln_F_meas needs _refln_F_sigma (σ(F)) to be read as measured F"
-    )
+    alone = read_reflections(cif)
+    assert alone.intensities.tolist() == [100.0] and alone.sigmas.tolist() == [1.0]
+    assert alone.notes[1].startswith("no σ column in the _refln_F_meas loop")
 
 
 def test_an_audit_says_what_the_reflection_reader_did(shared_data, tmp_path, capsys):
@@ -398,23 +399,23 @@ def test_broken_xds_and_scalepack_files_are_one_line_errors(tmp_path):
 @pytest.mark.parametrize(
     "name, rows, wanted",
     [
-        # Fo² and Fc² of an .fcf without its σ column (COD 2019572, line 365)
-        ("codtools_2019572.cif", "-1 2 0 o 42487.81 53362.10\n", ""),
         # GSAS's Rietveld reflections of a powder pattern (COD vn2124sup1, line 171)
         (
             "codtools_vn2124sup1-trimmed.cif",
             "1 1 0 1 o -81.317 2.109 0.00 8.03896 0.00\n",
-            " (powder data, _pd_ tags: Fo² apportioned by a Rietveld fit; CrystalX refines "
-            "single-crystal data only)",
+            ": powder data, _pd_ tags: Fo² apportioned by a Rietveld fit; CrystalX refines "
+            "single-crystal data only",
         ),
     ],
 )
-def test_a_refln_loop_without_sigma_is_refused_naming_what_it_lacks(
+def test_a_powder_loop_without_sigma_is_refused_as_powder_data(
     tmp_path, shared_data, name, rows, wanted
 ):
-    """Two real COD files with a _refln loop of Fo² but no σ: the refusal named h, k and l,
-    which both loops have, among the tags 'needed', and said nothing of the second being a
-    powder pattern's. The loop's header and first row are cut from each file."""
+    """A real COD file with a _refln loop of Fo² but no σ, a powder pattern's: the refusal named
+    h, k and l, which the loop has, among the tags 'needed', and said nothing of its being a
+    powder pattern's; it says that alone now (a loop without σ of single-crystal data, as COD
+    2019572's, is read: test_reflection_conventions). The loop's header and first row are cut
+    from the file."""
     text = (shared_data / "corpus" / name).read_text()
     head = text[: text.index("loop_\n_refln_index_h")]
     header = text[len(head) : text.index(rows)]
@@ -423,9 +424,7 @@ def test_a_refln_loop_without_sigma_is_refused_naming_what_it_lacks(
     line = (head + header).split("\n").index("_refln_F_squared_meas") + 1
     with pytest.raises(InputError) as caught:
         read_reflections(path)
-    assert str(caught.value) == (
-        f"{path}:{line}: _refln_F_squared_meas needs _refln_F_squared_sigma in its loop{wanted}"
-    )
+    assert str(caught.value) == (f"{path}:{line}: _refln_F_squared_meas{wanted}")
 
 
 def test_a_cif_s_own_refln_loop_is_its_reflections_for_every_command(tmp_path, shared_data):
@@ -470,36 +469,32 @@ def sf_p1a_without_sigma(shared_data, folder, name="pa"):
     return cif, hkl
 
 
-def test_a_loop_without_sigma_is_not_the_file_s_reflections_the_hkl_beside_it_is(
+def test_a_loop_without_sigma_yields_to_the_hkl_beside_it_and_is_read_without_one(
     tmp_path, capsys, shared_data
 ):
-    """A CIF's _refln loop that cannot be read (no σ, as COD 2019572's) counted as the file's
-    own reflections: it hid the same-named .hkl beside it (solve stopped with the σ error),
-    audit could not look at the model alone, and assign suggested `--hkl X.cif`, which then
-    failed. It is the .hkl that is read now; --hkl X.cif still refuses the loop by name."""
+    """A CIF's _refln loop without σ (as COD 2019572's) was refused, and so not counted as the
+    file's reflections. It is read now, its σ estimated (test_reflection_conventions), but a
+    same-named .hkl beside it, whose σ are measured, is still read first by every command that
+    looks for reflections; --hkl X.cif, or no .hkl beside, reads the loop."""
     cif, hkl = sf_p1a_without_sigma(shared_data, tmp_path)
-    line = cif.read_text().split("\n").index("  _refln_F_squared_meas") + 1
     loaded = load(cif)
-    assert not loaded.carries_reflections and loaded.reflections_file() == hkl
-    assert loaded.own_reflections() is None  # audit X.cif: the model alone
-    assert len(solve_reflections(loaded, None).indices) == 963
-    assert main(["assign", str(cif), "--quiet", "--hydrogens", "rules"]) == 0
-    notes = " ".join(json.loads((tmp_path / "pa_crystalx.json").read_text())["notes"])
-    assert "carries its reflections" not in notes
-    out = tmp_path / "out"
-    assert main(["assign", str(cif), "--hkl", str(cif), "--quiet", "--out", str(out)]) == EXIT_INPUT
-    assert capsys.readouterr().err == (
-        f"crystalx: error: {cif}:{line}: _refln_F_squared_meas needs _refln_F_squared_sigma in "
-        "its loop\n"
+    assert loaded.carries_reflections and loaded.refln_without_sigma
+    assert loaded.reflections_file() == hkl and loaded.reflections_file(beside=False) == cif
+    measured = solve_reflections(loaded, None)
+    assert len(measured.indices) == 963 and measured.sigmas.min() > 0
+    assert not any("no σ column" in note for note in measured.notes)
+    assert measured.notes[-1] == (
+        "pa.cif's own _refln_F_squared_meas loop not read (it has no σ): pa.hkl beside it is"
     )
-    hkl.unlink()  # none beside it: solve says why the loop is not read, with its line
-    with pytest.raises(InputError) as caught:
-        solve_reflections(load(cif), None)
-    assert caught.value.one_line() == (
-        f"{cif}:{line}: no reflections: pass the .hkl file (none named pa.hkl or .fcf beside "
-        "it; the CIF's own _refln loop cannot be read: _refln_F_squared_meas needs "
-        "_refln_F_squared_sigma in its loop)"
-    )
+    capsys.readouterr()
+    command = ["assign", str(cif), "--hkl", str(cif), "--json", "--hydrogens", "rules"]
+    assert main(command + ["--out", str(tmp_path / "out")]) == 0
+    notes = " ".join(json.loads(capsys.readouterr().out)["notes"])
+    assert "no σ column in the _refln_F_squared_meas loop" in notes
+    hkl.unlink()  # none beside it: solve reads the loop
+    estimated = solve_reflections(load(cif), None)
+    floor = 0.01 * np.median(estimated.intensities[estimated.intensities > 0])
+    assert len(estimated.indices) == 963 and estimated.sigmas == pytest.approx(floor)
 
 
 def test_a_structure_s_own_loop_is_read_not_another_block_s_before_it(tmp_path, shared_data):

@@ -31,9 +31,12 @@ class Loaded:
     embedded: ShelxFile | None = None  # and the .res they were refined with (_shelx_res_file)
     hkl_tag: str = "_shelx_hkl_file"  # the tag hkl_text was read from
     refln_tag: str = ""  # else the measured tag of the CIF block's own _refln loop of Fo²
-    # a loop that cannot be read (no σ, a powder pattern's): why, and where (no refln_tag then)
+    # a loop that cannot be read (a powder pattern's, one without indices): why, and where (no
+    # refln_tag then)
     refln_problem: str = ""
     refln_problem_line: int | None = None
+    # refln_tag's loop has no σ (they are estimated): a .hkl beside the CIF is read before it
+    refln_without_sigma: bool = False
     notes: tuple[str, ...] = ()  # what the reader chose (the block of a CIF), for the user
     template: ShelxFile | None = None  # a CIF's embedded .res, where its atoms are the CIF's
     block: str = ""  # the CIF data block read, where the file holds several structures
@@ -102,11 +105,18 @@ class Loaded:
     def reflections_file(self, beside: bool = True) -> Path | None:
         """Where this structure's reflections are, the one rule for every command: the file
         itself where it carries them (a CIF's _shelx_hkl_file or _refln loop of Fo², data after
-        a negative HKLF), the file Olex2 names in a .res (HklSrc) where it exists, else (with
+        a negative HKLF; a loop without σ yields to name.hkl beside it where `beside`), the file
+        Olex2 names in a .res (HklSrc) where it exists, else (with
         `beside`) name.hkl, or name.fcf, beside it as SHELX looks for it; None without any."""
         if self.carries_reflections or (
             self.shelx is not None and self.shelx.carries_reflections()
         ):
+            if self.refln_without_sigma and beside and not self.block:
+                from crystalx_core.io.files import reflections_beside
+
+                measured = reflections_beside(self.path)  # its σ are the file's, not estimates
+                if measured is not None:
+                    return measured
             return self.path
         source = self.hkl_source
         if source is not None and source.is_file():
@@ -248,6 +258,7 @@ def load(path, block: str | None = None) -> Loaded:
             refln_tag=entry.refln_tag,
             refln_problem=entry.refln_problem,
             refln_problem_line=entry.refln_problem_line,
+            refln_without_sigma=entry.refln_without_sigma,
             notes=notes + _deuterium_notes(structure),
             template=template,
             block=entry.block_name if entry.one_of_several else "",
@@ -343,6 +354,11 @@ def find_reflections(loaded: Loaded, where: Path | None = None) -> Reflections |
     if where is None:
         return None
     reflections = loaded.reflections_in(where)
+    if loaded.refln_without_sigma and where != loaded.path:  # the .hkl beside it, read first
+        reflections.notes.append(
+            f"{loaded.path.name}'s own {loaded.refln_tag} loop not read (it has no σ): "
+            f"{where.name} beside it is"
+        )
     named = where == loaded.path or (where == loaded.hkl_source)
     if not named:  # the file beside it, looked for once already
         return reflections

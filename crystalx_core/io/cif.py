@@ -30,6 +30,8 @@ from crystalx_core.io.hkl import (
     MAX_INDEX,
     HklfFormat,
     Reflections,
+    free_r_flags,
+    free_r_note,
     usable_reflections,
     reflections_from_text,
 )
@@ -73,10 +75,12 @@ class CifEntry:
     # without an embedded file, the measured tag of the block's own _refln loop (COD and IUCr
     # CIFs carry their Fo² there: cif_reflections reads them), '' without one
     refln_tag: str = ""
-    # where the block's own _refln loop cannot be read (no σ in it, a powder pattern's): why,
-    # and its line; refln_tag is '' then (a .hkl beside is read in its place)
+    # where the block's own _refln loop cannot be read (a powder pattern's, one without indices):
+    # why, and its line; refln_tag is '' then (a .hkl beside is read in its place)
     refln_problem: str = ""
     refln_problem_line: int | None = None
+    # the loop of refln_tag has no σ column: its σ are estimated, and a .hkl beside is read first
+    refln_without_sigma: bool = False
     notes: tuple[str, ...] = ()  # which block was read (of several), what symmetry assumed
     not_xray: str = ""  # why the block's data are not X-ray data ('' when they are)
     not_xray_line: int | None = None
@@ -956,6 +960,7 @@ def read_cif(path, block: str | None = None) -> CifEntry:
         refln_tag=refln_tag,
         refln_problem=refln_problem,
         refln_problem_line=lines.tag(unread) if unread else None,
+        refln_without_sigma=bool(refln_tag) and without_sigma(chosen, refln_tag),
         published_r1=_number(chosen, "_refine_ls_R_factor_gt"),
         block_name=chosen.name,
         one_of_several=structures > 1,
@@ -969,36 +974,64 @@ def read_cif(path, block: str | None = None) -> CifEntry:
     )
 
 
-# (measured, σ) as CIF core names them: Fo² (SHELXL's .fcf), or I (other programs)
+# (measured, σ) as CIF core names them: Fo² (SHELXL's .fcf), I (other programs), F (a program
+# that refines on F, SHELXL's LIST 3), then the unmerged net intensities of a raw-data loop
+# (_diffrn_refln: FinalCif and QCrBox write a .hkl so); each σ under its DDL1 name and its coreCIF
+# 3 (DDLm) name, _su, which _ddl1_names leaves as _..._su
 _MEASURED = (
-    ("_refln_F_squared_meas", "_refln_F_squared_sigma"),
-    ("_refln_intensity_meas", "_refln_intensity_sigma"),
+    ("_refln_F_squared_meas", ("_refln_F_squared_sigma", "_refln_F_squared_meas_su")),
+    ("_refln_intensity_meas", ("_refln_intensity_sigma", "_refln_intensity_meas_su")),
+    ("_refln_F_meas", ("_refln_F_sigma", "_refln_F_meas_su")),
+    (
+        "_diffrn_refln_intensity_net",
+        (
+            "_diffrn_refln_intensity_u",
+            "_diffrn_refln_intensity_sigma",
+            "_diffrn_refln_intensity_net_su",
+        ),
+    ),
 )
-_STATUS = ("_refln_observed_status", "_refln_include_status")
-# CIF core _refln_include_status: 'o' and '<' (observed, below the threshold) are refined
+# the status columns of a _refln loop: CIF core _refln_include_status (its older name
+# _refln_observed_status, which SHELXL writes), mmCIF's _refln.status, and CIF core
+# _refln_refinement_status ('incl', 'excl', 'extn'); a row any of them leaves out is not refined
+_STATUS = (
+    "_refln_observed_status",
+    "_refln_include_status",
+    "_refln_status",
+    "_refln_refinement_status",
+)
+# CIF core _refln_include_status: 'o' and '<' (observed, below the threshold) are refined, and
+# mmCIF's 'f' (the free set, refined by SHELXL with the rest as its batch -1 is); the others mark
+# what the refinement that wrote the file left out, and are left out as it left them
+_REFINED = {"o", "<", "f", "incl", "?", "."}  # and '?' or '.', no status given
 _NOT_REFINED = {
     "-": "systematically absent",
     "x": "excluded",
     "h": "beyond the high-angle cut-off",
     "l": "below the low-angle cut-off",
+    "excl": "excluded from the refinement",
+    "extn": "excluded for extinction",
 }
 
 
 def _own_refln(block: gemmi.cif.Block) -> tuple[str, str, str]:
-    """(the measured tag, '', '') of the block's _refln loop of Fo², I or F where it can be
-    read as the file's reflections; ('', why, that tag) where it cannot (no σ in the loop, a
-    powder pattern's: it is then not the file's reflections, and --hkl X.cif refuses it by
-    name); empty without one. An .fcf of F with calculated phases holds no measured data."""
-    for measured, sigma in _MEASURED + (_F_MEAS,):
+    """(the measured tag, '', '') of the block's _refln loop of Fo², I or F (or _diffrn_refln
+    loop of unmerged I) where it can be read as the file's reflections, σ or not; ('', why,
+    that tag) where it cannot (a powder pattern's, a loop without its indices: it is then not
+    the file's reflections, and --hkl X.cif refuses it by name); empty without one."""
+    for measured, _ in _MEASURED:
         if not len(block.find_values(measured)):
             continue
-        if measured == _F_MEAS[0] and _f_with_phases(block):
-            return "", "", ""
-        problem = _loop_problem(block, measured, sigma, _status(block))
+        problem = _loop_problem(block, measured)
         if problem:
             return "", problem, measured
         return measured, "", ""
     return "", "", ""
+
+
+def without_sigma(block: gemmi.cif.Block, measured: str) -> bool:
+    """Whether the loop of `measured` has no σ column (its σ are to be estimated)."""
+    return _sigma_tag(block, measured) is None
 
 
 def block_reflections(path: Path, block: str, hklf: HklfFormat | None = None) -> Reflections:
@@ -1015,8 +1048,8 @@ def block_reflections(path: Path, block: str, hklf: HklfFormat | None = None) ->
 def cif_reflections(path, hklf: HklfFormat | None = None, data: bytes | None = None) -> Reflections:
     """The reflections of a CIF named where reflections are asked for: SHELXL's _shelx_hkl_file
     (the .hkl itself, read as `hklf` says), else a _refln loop of measured Fo² or I (an .fcf
-    of LIST 4 or 6, an IUCr sup2.hkl), read as written: merged, reindexed and scaled already.
-    An .fcf of F with phases (LIST 3, 5) is refused saying what to pass."""
+    of LIST 4, 6 or 8, of F: LIST 3, an IUCr sup2.hkl), read as written: merged, reindexed and
+    scaled already; else a _diffrn_refln loop of unmerged net intensities."""
     path = Path(path)
     doc, text = _parse(path, data)
     for block in doc:
@@ -1034,7 +1067,6 @@ def cif_reflections(path, hklf: HklfFormat | None = None, data: bytes | None = N
             return embedded_fcf_reflections(
                 fcf, Path(f"{path} (data_{block.name} {FCF_TAG})"), hklf
             )
-    _refuse_f(doc, text, path)
     raise InputError(
         "no _shelx_hkl_file (the reflections SHELXL writes into its CIF) and no _refln loop of "
         "Fo² in this file: pass the .hkl the structure was refined against",
@@ -1098,7 +1130,6 @@ def embedded_fcf_reflections(text: str, where: Path, hklf: HklfFormat | None = N
     found = _measured(doc, text, where, hklf)
     if found is not None:
         return found
-    _refuse_f(doc, text, where)
     raise InputError("no _refln loop of Fo² in the embedded .fcf", str(where))
 
 
@@ -1109,19 +1140,17 @@ def _measured(
     hklf: HklfFormat | None,
     refuse: bool = False,
 ) -> Reflections | None:
-    """The first _refln loop of measured Fo² (or I) of the document; None without one. With
+    """The first loop of measured Fo² (or I, or F) of the document; None without one. With
     `refuse`, its block's probe and embedded .res are asked first (_refuse_unrefinable). A
     TWIN of the instructions (or, with `refuse`, of the block's own .res) goes with the data:
     a twinned refinement's Fo² are the twinned intensities (Olex2 writes the raw .hkl as such
     a loop: sf_atomstwoline's 98375 unmerged rows)."""
     for block in doc:
-        for measured, sigma in _MEASURED + (_F_MEAS,):
+        for measured, _ in _MEASURED:
             if len(block.find_values(measured)):
-                if measured == "_refln_F_meas" and not _measured_f(block):
-                    continue  # F with calculated phases: _refuse_f
                 if refuse:
                     hklf = _with_own_twin(hklf, _refuse_unrefinable(block, text, path))
-                reflections = _refln_loop(block, measured, sigma, text, path)
+                reflections = _refln_loop(block, measured, text, path)
                 if hklf is not None and hklf.twin is not None:
                     reflections.twin = hklf.twin
                     reflections.notes += [n for n in hklf.notes if n.startswith("TWIN of the")]
@@ -1134,55 +1163,54 @@ def _measured(
     return None
 
 
-# what an .fcf of F (SHELXL's LIST 3 and 5) writes beside F_meas: calculated, not measured
-_CALCULATED = ("_refln_F_calc", "_refln_A_calc", "_refln_B_calc", "_refln_phase_calc")
+def _statuses(block: gemmi.cif.Block, measured: str) -> list[str]:
+    """The status tags (_STATUS) of the loop of `measured`, in its order of _STATUS."""
+    written = _loop_tags(block, measured)
+    return [tag for tag in _STATUS if tag.lower() in written]
 
 
-def _refuse_f(doc: gemmi.cif.Document, text: str, path: Path) -> None:
-    """An .fcf of F with phases (LIST 3, 5) is refused, saying what to pass; measured F
-    without σ(F) is refused naming the tag missing."""
-    for block in doc:
-        if len(block.find_values("_refln_F_meas")):
-            listed = _list_code(block)
-            written = f"{listed}: " if listed else ""
-            calculated = any(len(block.find_values(tag)) for tag in _CALCULATED)
-            why = (
-                f"_refln_F_meas: {written}F with calculated phases, not the measured Fo²: "
-                "pass the .hkl, or an .fcf written with LIST 4 or 6"
-                if listed or calculated
-                else "_refln_F_meas needs _refln_F_sigma (σ(F)) to be read as measured F"
-            )
-            raise InputError(why, str(path), _Lines(text, block.name).tag("_refln_F_meas"))
+def _loop_tags(block: gemmi.cif.Block, measured: str) -> set[str]:
+    """The tags of the loop of `measured`, lower case; empty where it is no loop."""
+    loop = block.find_loop(measured).get_loop()
+    return {tag.lower() for tag in loop.tags} if loop is not None else set()
 
 
-def _measured_f(block: gemmi.cif.Block) -> bool:
-    """A loop of measured F and σ(F) alone (a program that refines on F wrote it: CIF core
-    _refln_F_meas), not an .fcf of F with calculated values or a SHELXL list code."""
-    return len(block.find_values("_refln_F_sigma")) > 0 and not _f_with_phases(block)
+def _indices(measured: str) -> list[str]:
+    """h, k, l of the category of `measured` (_refln_ or _diffrn_refln_)."""
+    category = "_diffrn_refln" if measured.startswith("_diffrn_refln") else "_refln"
+    return [f"{category}_index_{axis}" for axis in "hkl"]
 
 
-def _f_with_phases(block: gemmi.cif.Block) -> bool:
-    """An .fcf of F (SHELXL's LIST 3, 5): a list code, or calculated values beside F_meas."""
-    return bool(_list_code(block)) or any(len(block.find_values(tag)) for tag in _CALCULATED)
+def _sigma_tag(block: gemmi.cif.Block, measured: str) -> str | None:
+    """The σ tag of the loop of `measured` (the first of its names written there), None without
+    one, or where its every row is '?' or '.' (a σ column with no σ in it is none)."""
+    return _sigma_column(block, measured)[0]
 
 
-def _status(block: gemmi.cif.Block) -> str | None:
-    """The block's status tag (_STATUS), None without one."""
-    return next((tag for tag in _STATUS if len(block.find_values(tag))), None)
+def _sigma_column(block: gemmi.cif.Block, measured: str) -> tuple[str | None, str]:
+    """(the σ tag of the loop of `measured` or None, why there is none: '' where none is written,
+    the tag written with '?' or '.' in every row)."""
+    written = _loop_tags(block, measured)
+    names = dict(_MEASURED)[measured]
+    tag = next((tag for tag in names if tag.lower() in written), None)
+    if tag is not None and all(value in ("?", ".") for value in block.find_values(tag)):
+        return None, tag
+    return tag, ""
 
 
-def _refln_loop(
-    block: gemmi.cif.Block, measured: str, sigma: str, text: str, path: Path
-) -> Reflections:
-    """h k l, the measured value and its σ of each row whose status is refined; the lines of
-    `text` are looked at for a message alone (a large .fcf's tokens are read once, if at all)."""
+def _refln_loop(block: gemmi.cif.Block, measured: str, text: str, path: Path) -> Reflections:
+    """h, k, l, the measured value and its σ of each row whose status is refined; the lines of
+    `text` are looked at for a message alone (a large .fcf's tokens are read once, if at all).
+    A loop without σ is read with every σ 0, which usable_reflections weighs as SHELXL weighs
+    σ = 0 (by WGHT alone, _weighable_sigmas): a note says so."""
     lines = functools.cache(lambda: _Lines(text, block.name))
-    status = _status(block)
-    problem = _loop_problem(block, measured, sigma, status)
+    problem = _loop_problem(block, measured)
     if problem:
         raise InputError(problem, str(path), lines().tag(measured))
-    tags = _INDICES + [measured, sigma]
-    table = block.find(tags + ([status] if status else []))
+    sigma, empty = _sigma_column(block, measured)
+    statuses = _statuses(block, measured)
+    tags = _indices(measured) + [measured] + ([sigma] if sigma else [])
+    table = block.find(tags + statuses)
     rows = functools.cache(lambda: lines().loop(measured)[1])
 
     def line_of(row: float) -> int:
@@ -1192,6 +1220,8 @@ def _refln_loop(
         _loop_numbers(table.column(k), tag, line_of, path, unknown=k > 2)
         for k, tag in enumerate(tags)
     ]
+    if sigma is None:
+        columns.append(np.zeros_like(columns[3]))
     h, k, l = columns[:3]
     indices = np.stack([h, k, l])
     fractional = (indices != np.round(indices)).any(axis=0)
@@ -1207,15 +1237,24 @@ def _refln_loop(
             str(path),
             line_of(row),
         )
+    groups = _scale_groups(block, measured)
+    flagged = 0
+    if groups is not None and (groups < 0).any():  # a .hkl's batch column: as the .hkl is read
+        rows = [
+            (*map(int, indices[:, n]), columns[3][n], columns[4][n], line_of(n))
+            for n in range(len(h))
+        ]
+        flagged = free_r_flags(rows, groups.tolist(), str(path))
     keep = ~(np.isnan(columns[3]) | np.isnan(columns[4]))
-    notes = []
+    notes = [free_r_note(flagged)] if flagged else []
     if not keep.all():
+        written = f"{measured} or {sigma}" if sigma else measured
         notes.append(
-            f"{int((~keep).sum())} reflection(s) with '?' or '.' for {measured} or {sigma} "
+            f"{int((~keep).sum())} reflection(s) with '?' or '.' for {written} "
             f"left out: not measured (the first on line {line_of(int(np.argmin(keep)))})"
         )
-    if status:
-        flags = np.array([gemmi.cif.as_string(value) for value in table.column(5)])
+    for n, status in enumerate(statuses):
+        flags = np.array([gemmi.cif.as_string(value) for value in table.column(len(tags) + n)])
         for flag, why in _NOT_REFINED.items():
             left_out = flags == flag
             if left_out.any():
@@ -1223,47 +1262,112 @@ def _refln_loop(
                     f"{int(left_out.sum())} reflection(s) {why} ({status} '{flag}') left out"
                 )
             keep &= ~left_out
+        free = int((flags == "f").sum())  # mmCIF's free set, refined as SHELXL's batch -1
+        if free:
+            notes.append(
+                f"{free} reflection(s) of the free set ({status} 'f') refined with the rest: "
+                "CrystalX reports no R(free)"
+            )
+        odd = sorted(set(flags.tolist()) - _REFINED - set(_NOT_REFINED))
+        if odd:  # refined, as SHELXL refines what it is not told to omit, but said
+            notes.append(
+                f"{int(np.isin(flags, odd).sum())} reflection(s) with {status} "
+                f"{', '.join(repr(flag) for flag in odd[:3])}, not a CIF core or mmCIF value: "
+                "refined with the rest"
+            )
     listed = _list_code(block)
     written = f" ({listed})" if listed else ""
     table = np.column_stack([h, k, l, columns[3], columns[4], np.arange(len(h))])[keep]
     if not len(table):
         raise InputError(f"no reflection of {path.name} is to be refined", str(path), line_of(0))
     as_f = measured == "_refln_F_meas"  # F, σ(F) made Fo², σ(Fo²) as SHELXL's HKLF 3 does
-    reflections = usable_reflections(table, None, str(path), HklfFormat(3 if as_f else 4), line_of)
+    batches = np.abs(groups[keep]) if groups is not None else None
+    hklf = HklfFormat(3 if as_f else 4)
+    reflections = usable_reflections(table, batches, str(path), hklf, line_of)
+    if sigma is None:  # the all-zero note of _weighable_sigmas, said of the loop
+        floor = float(reflections.sigmas[0])
+        reflections.notes = [n for n in reflections.notes if not n.startswith("every reflection")]
+        notes.append(
+            (
+                f"no σ column in the {measured} loop (as {_SIGMA_NAMES[measured]})"
+                if not empty
+                else f"no σ in the {measured} loop ({empty}: '?' or '.' in every row)"
+            )
+            + ": every σ(Fo²) "
+            f"set to {floor:.3g} (1 % of the median Fo²), the weights from WGHT alone, as SHELXL "
+            "weighs reflections of σ 0"
+        )
+    unmerged = measured.startswith("_diffrn_refln")
+    source = "unmerged net intensities" if unmerged else "reflections"
+    how = (
+        "as measured, each observation apart, merged by the refinement as an unmerged .hkl is"
+        if unmerged
+        else "as written there, merged, indexed and scaled by the program that wrote it"
+    )
     reflections.notes[:0] = [
-        f"reflections from the {measured} loop of {path.name}{written}: as written there, "
-        "merged, indexed and scaled by the program that wrote it"
+        f"{source} from the {measured} loop of {path.name}{written}: {how}"
         + ("; F and σ(F) squared to Fo² as HKLF 3 reads them" if as_f else ""),
         *notes,
     ]
     return reflections
 
 
-def _loop_problem(block: gemmi.cif.Block, measured: str, sigma: str, status: str | None) -> str:
+def _scale_groups(block: gemmi.cif.Block, measured: str) -> np.ndarray | None:
+    """A raw-data loop's _diffrn_refln_scale_group_code as the batch numbers of a .hkl (FinalCif
+    writes a .hkl's batch column there), signed as written (-1 SHELX's free-R flag, other
+    negative numbers HKLF 5 twin components: free_r_flags), where each is a whole number; None
+    otherwise."""
+    tag = "_diffrn_refln_scale_group_code"
+    if not measured.startswith("_diffrn_refln") or tag not in _loop_tags(block, measured):
+        return None
+    codes = [gemmi.cif.as_string(v) for v in block.find(_indices(measured) + [tag]).column(3)]
+    if not all(re.fullmatch(r"[+-]?\d{1,4}", code) for code in codes):
+        return None
+    return np.array(codes, dtype=int)
+
+
+_SIGMA_NAMES = {measured: " or ".join(names[:2]) for measured, names in _MEASURED}
+
+
+def _loop_problem(block: gemmi.cif.Block, measured: str) -> str:
     """Why the loop of `measured` cannot be read as single-crystal reflections, '' when it can:
-    the tags it lacks (a loop of Fo² and Fc² without σ, as COD files written from an .fcf
-    without it carry), a powder pattern's (GSAS writes _pd_refln_ tags in it: its Fo² come
-    from a Rietveld fit, σ or not), a status written apart from it."""
-    tags = _INDICES + [measured, sigma]
-    loop = block.find_loop(measured).get_loop()
-    written = {tag.lower() for tag in loop.tags} if loop is not None else set()
+    the indices it lacks, a powder pattern's (GSAS writes _pd_refln_ tags in it: its Fo² come
+    from a Rietveld fit, σ or not), an .fcf whose SHELXL list has no σ (LIST 5: the .hkl it
+    was made from has them, and its estimates would stand in for measured ones), a σ or status
+    written apart from it. A loop of Fo² and Fc² without σ and list code (COD files written
+    from an .fcf without it, as COD 2019572: the only data published) is read."""
+    indices = _indices(measured)
+    written = _loop_tags(block, measured)
     powder = any(tag.startswith("_pd_") for tag in written)
-    table = block.find(tags + ([status] if status else []))
-    if not powder and table.width() == len(tags) + bool(status) and len(table):
-        return ""
-    missing = [tag for tag in tags if tag.lower() not in written]
-    if loop is not None and missing:
+    missing = [tag for tag in indices if tag.lower() not in written]
+    if written and missing:
         why = f"{measured} needs {' and '.join(missing)} in its loop"
         return why + (f" ({_POWDER})" if powder else "")
     if powder:
         return f"{measured}: {_POWDER}"
-    if loop is not None:  # all there: the status is not
-        return f"{status} is written apart from the {measured} loop: it must be a column of it"
-    return f"{measured} needs {', '.join(_INDICES)} and {sigma} in one loop with it"
+    if not written:
+        return f"{measured} needs {', '.join(indices)} in one loop with it"
+    if not len(block.find(indices + [measured])):
+        return f"{measured}: its loop has no row"
+    listed = _list_code(block)
+    if listed and _sigma_tag(block, measured) is None:  # SHELXL's LIST 5 (F, Fc, phase)
+        return (
+            f"{measured}: an .fcf of {listed} with no σ, written for Fourier maps from the "
+            "refined model, not for refining against: pass the .hkl the structure was refined "
+            "against, or an .fcf written with LIST 4 or 6"
+        )
+    apart = [
+        tag
+        for tag in (*dict(_MEASURED)[measured], *_STATUS)
+        if len(block.find_values(tag))
+        and tag.lower() not in written
+        and not (tag in _STATUS and not measured.startswith("_refln"))
+    ]
+    if apart and (apart[0] in _STATUS or _sigma_tag(block, measured) is None):
+        return f"{apart[0]} is written apart from the {measured} loop: it must be a column of it"
+    return ""
 
 
-_INDICES = ["_refln_index_h", "_refln_index_k", "_refln_index_l"]
-_F_MEAS = ("_refln_F_meas", "_refln_F_sigma")
 _POWDER = (
     "powder data, _pd_ tags: Fo² apportioned by a Rietveld fit; CrystalX refines "
     "single-crystal data only"

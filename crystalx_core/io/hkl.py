@@ -243,7 +243,7 @@ def _not_a_reflection(line: str, hklf: HklfFormat) -> str:
     )
 
 
-def _free_r_flags(rows: list, batches: list[int | None], path: str) -> int:
+def free_r_flags(rows: list, batches: list[int | None], path: str) -> int:
     """How many reflections carry batch -1 as a free-R flag (SHELX's convention, as cctbx's
     r_free_utils.export_r_free_flags_for_shelx writes it: 1 work set, -1 test set); 0 without
     negative batches. Other negative batches mark twin components of HKLF 5 data, where the
@@ -272,6 +272,14 @@ def _free_r_flags(rows: list, batches: list[int | None], path: str) -> int:
         "HKLF 5 data; CrystalX refines HKLF 4 data (merohedral twins with TWIN) only",
         path,
         line,
+    )
+
+
+def free_r_note(flagged: int) -> str:
+    """The note for `flagged` reflections of batch -1 (free_r_flags), refined with the rest."""
+    return (
+        f"{flagged} reflection(s) with batch -1, the free-R test set of SHELX's convention "
+        "(1 work, -1 test), refined with the rest: CrystalX reports no R(free)"
     )
 
 
@@ -338,7 +346,7 @@ def reflections_from_text(
             path,
             max(number, 1),
         )
-    flagged = _free_r_flags(rows, batches, path)
+    flagged = free_r_flags(rows, batches, path)
     table = np.array(rows, dtype=float)
     reflections = usable_reflections(
         table,
@@ -349,10 +357,7 @@ def reflections_from_text(
         hklf,
     )
     if flagged:
-        reflections.notes.append(
-            f"{flagged} reflection(s) with batch -1, the free-R test set of SHELX's convention "
-            "(1 work, -1 test), refined with the rest: CrystalX reports no R(free)"
-        )
+        reflections.notes.append(free_r_note(flagged))
     unread = _reflections_after(lines[ended:] if ended else [])
     if unread:
         reflections.notes.append(
