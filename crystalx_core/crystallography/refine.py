@@ -131,28 +131,24 @@ def refine(
     (None: none); with `suggest` the result carries the WGHT SHELXL would suggest next
     (crystallography.weights).
     """
-    given = structure
-    values = structure.free_variable_values
+    settings = (cycles, anisotropic, instructions, keep_isotropic, damping, input_variables)
+    settings += (weighting, extinction, suggest)
     twin = getattr(reflections, "twin", None)
     if twin is not None:
-        return _refined_twin(
-            structure,
-            reflections,
-            twin,
-            cycles,
-            anisotropic,
-            instructions,
-            keep_isotropic,
-            damping,
-            input_variables,
-            weighting,
-            extinction,
-            suggest,
-        )
+        return _refined_twin(structure, reflections, twin, settings)
+    return _refined(structure, reflections, settings)
+
+
+def _refined(structure: Structure, reflections, settings: tuple, twin_setup=None):
+    """refine() of `settings` (its arguments after the reflections, in order), the input's
+    variables held at a bound they cross; `twin_setup` (a Twin and its held components:
+    _twin_components) makes the observations twinned (_refined_twin)."""
+    given = structure
+    values = structure.free_variable_values
+    *settings, input_variables, weighting, extinction, suggest = settings
     if not input_variables:
         structure = structure.with_sites([_held(site, None, values) for site in structure.sites])
-    settings = (cycles, anisotropic, instructions, keep_isotropic, damping)
-    settings += (weighting, extinction, suggest)
+    settings = (*settings, weighting, extinction, suggest, twin_setup)
     result = _refined_once(structure, reflections, *settings)
     variables, bounds = refined_input_variables(structure), {}
     # a variable held at its bound changes the others: refined again until none leaves, at
@@ -180,7 +176,7 @@ def refine(
     return replace(result, structure=result.structure.with_sites(sites))
 
 
-def _refined_twin(structure, reflections, twin, *settings) -> RefinementResult:
+def _refined_twin(structure, reflections, twin, settings: tuple) -> RefinementResult:
     """refine() of twinned data. The fractions start from those that fit the data best for the
     model as given (twin.estimated_fractions: least squares' damping keeps a fraction where it
     starts), then refine with the model; one that leaves [0, 1] is held at the bound it
@@ -198,8 +194,7 @@ def _refined_twin(structure, reflections, twin, *settings) -> RefinementResult:
         twin = replace(twin, fractions=estimated_fractions(structure, reflections, twin, free))
     while True:
         untwinned = replace(reflections, twin=None)
-        untwinned.twin_setup = (twin, dict(held))  # read by _refined_once
-        result = refine(structure, untwinned, *settings)
+        result = _refined(structure, untwinned, settings, (twin, dict(held)))
         found = result.twin_fractions
         out = {k: min(max(found[k], 0.0), 1.0) for k in free if not 0.0 <= found[k] <= 1.0}
         if not out and free and sum(found) > 1.0:  # the first component's share went negative
@@ -273,8 +268,9 @@ def _refined_once(
     weighting: Weighting | None = None,
     extinction: float | None = None,
     suggest: bool = False,
+    twin_setup=None,
 ) -> RefinementResult:
-    """refine() with every free variable as given."""
+    """refine() with every free variable as given (twin_setup: _refined's)."""
     given = structure.atoms  # a property that filters the sites: read once
     if not given:
         raise RefinementError("no atoms to refine", structure.source)
@@ -343,9 +339,8 @@ def _refined_once(
     }
     shared_first = mixed + _shared_constraints(xs, shared, taken)
 
-    setup = getattr(reflections, "twin_setup", None)
     components, twin_notes = (
-        _twin_components(xs.space_group(), *setup) if setup is not None else (None, [])
+        _twin_components(xs.space_group(), *twin_setup) if twin_setup is not None else (None, [])
     )
     fo_sq = _observations(structure, reflections, xs.space_group().is_centric(), components)
     where = getattr(reflections, "path", "") or structure.source
