@@ -87,14 +87,14 @@ def _refined(structure, reflections):
 
 
 def test_a_merohedral_twin_refines_to_its_fraction_and_r1(p31c):
-    """FC_p31c (P31c, published R1 0.032) twinned by the twofold along c at 0.20, from no BASF:
-    the fraction within 0.02, R1 no worse than the same reflections untwinned give (the mix
+    """FC_p31c (P31c, published R1 0.032) twinned by the twofold along c at 0.20, from BASF
+    0.5: the fraction within 0.02, R1 no worse than the same reflections untwinned give (the mix
     averages two measurements), and refined without TWIN the same data stay far worse."""
     structure, reflections = p31c
     untwinned = _refined(structure, _twinned(structure, reflections, MEROHEDRAL, 0.0))
     data = _twinned(structure, reflections, MEROHEDRAL, 0.2)
     ignored = _refined(structure, data)
-    data.twin = Twin(MEROHEDRAL, 2)
+    data.twin = Twin(MEROHEDRAL, 2, (0.5,))
     result = _refined(structure, data)
     assert abs(result.twin_fractions[0] - 0.2) < 0.02
     assert data.twin.fractions == result.twin_fractions  # the next refinement starts there
@@ -117,11 +117,12 @@ def test_a_fraction_stays_within_zero_and_one(p31c):
 
 
 def test_a_racemic_twin_refines_to_one_half(p31c):
-    """An even mix of the two hands (TWIN with no matrix): 0.50 whatever the crystal's own
-    Flack parameter, which a mix at 0.5 cancels; its P and Cl scatter anomalously (Mo Kα)."""
+    """An even mix of the two hands (TWIN with no matrix, BASF 0.3): 0.50 whatever the
+    crystal's own Flack parameter, which a mix at 0.5 cancels; its P and Cl scatter
+    anomalously (Mo Kα)."""
     structure, reflections = p31c
     data = _twinned(structure, reflections, INVERSION, 0.5)
-    data.twin = Twin()
+    data.twin = Twin(fractions=(0.3,))
     result = _refined(structure, data)
     assert abs(result.twin_fractions[0] - 0.5) < 0.02
     assert math.isfinite(result.r1) and result.r1 < 0.04
@@ -143,6 +144,33 @@ def test_a_component_the_crystals_symmetry_makes_keeps_its_fraction():
     assert any("component 3 (BASF 2) diffracts as the first" in note for note in result.notes)
 
 
+def test_a_twin_without_basf_is_perfect_and_kept_so(tmp_path):
+    """SHELXL manual, TWIN: "If BASF is omitted the TWIN factors are all assumed to be equal
+    (i.e. 'perfect' twinning)"; olex2's cctbx_olex_adapter.py gives those components 1/N with
+    their gradient off. XH_alanine twinned at 0.30 by its a ↔ c swap: TWIN without BASF keeps
+    0.5 (a note says so; the data's twin keeps no BASF for the next refinement, and the .res
+    none), while BASF 0.5 is refined to 0.30."""
+    from crystalx_core.io.shelx_write import render_with_sites
+
+    entry = BENCHMARK / "XH_alanine"
+    loaded = load(entry / "published.res")
+    measured = read_reflections(entry / "data.hkl", loaded.reflection_format())
+    data = _twinned(loaded.structure, measured, PSEUDO, 0.3)
+    data.twin = Twin(PSEUDO, 2)
+    perfect = refine(loaded.structure, data, 5)
+    assert perfect.twin_fractions == (0.5,) and data.twin.fractions == ()
+    assert any("without BASF: a perfect twin" in note for note in perfect.notes)
+    data.twin = Twin(PSEUDO, 2, (0.5,))
+    refined = refine(loaded.structure, data, 5)
+    assert abs(refined.twin_fractions[0] - 0.3) < 0.02 and refined.r1 < perfect.r1
+    text = (entry / "published.res").read_text()
+    head, _, tail = text.partition("\nHKLF")
+    for basf in ("", "BASF 0.5\n"):
+        shelx = parse_shelx(head + "\nTWIN 0 0 1 0 -1 0 1 0 0 2\n" + basf + "HKLF" + tail, "t.res")
+        written = render_with_sites(shelx, perfect.structure, twin_fractions=(0.3,))
+        assert ("BASF 0.30000" in written) == bool(basf) and "TWIN 0 0 1 0 -1 0 1 0 0 2" in written
+
+
 PSEUDO = ((0, 0, 1), (0, -1, 0), (1, 0, 0))  # a ↔ c: alanine's a 5.928 Å, c 5.794 Å (2 %)
 
 
@@ -152,8 +180,8 @@ def _hkl_text(reflections: Reflections) -> str:
 
 def test_assign_refines_a_twinned_res_and_writes_the_fractions_back(tmp_path):
     """XH_alanine (P212121, published R1 0.027) twinned by the pseudo-merohedral swap of its
-    near-equal a and c at 0.30, its published .res given TWIN 0 0 1 0 -1 0 1 0 0 2 without
-    BASF: `assign --hkl` refines every stage twinned, reports the fraction (within 0.02) in
+    near-equal a and c at 0.30, its published .res given TWIN 0 0 1 0 -1 0 1 0 0 2 and BASF
+    0.5: `assign --hkl` refines every stage twinned, reports the fraction (within 0.02) in
     the JSON and a note, keeps the published elements (the evidence reads detwinned Fo²),
     and writes TWIN and the refined BASF in the .res, which our reader reads back. The same
     data without TWIN refine clearly worse (R1 0.22: no solution).
@@ -170,7 +198,7 @@ def test_assign_refines_a_twinned_res_and_writes_the_fractions_back(tmp_path):
     text = (entry / "published.res").read_text()
     head, _, tail = text.partition("\nHKLF")
     twinned_res = tmp_path / "twin.res"
-    twinned_res.write_text(head + "\nTWIN 0 0 1 0 -1 0 1 0 0 2\nHKLF" + tail)
+    twinned_res.write_text(head + "\nTWIN 0 0 1 0 -1 0 1 0 0 2\nBASF 0.5\nHKLF" + tail)
     plain_res = tmp_path / "plain.res"
     plain_res.write_text(text)
     for res, code in ((twinned_res, 0), (plain_res, 5)):  # 5: no solution, R1 over 0.20

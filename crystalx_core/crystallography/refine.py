@@ -182,15 +182,19 @@ def _refined_twin(structure, reflections, twin, settings: tuple) -> RefinementRe
     starts), then refine with the model; one that leaves [0, 1] is held at the bound it
     crossed and the refinement done again, as the input's free variables are. The fractions
     refined are kept in reflections.twin: the job's next refinement starts from them, as
-    SHELXL's next run from the BASF it wrote."""
+    SHELXL's next run from the BASF it wrote. A TWIN without BASF is SHELXL's perfect twin:
+    every component 1/|N|, not refined ("If BASF is omitted the TWIN factors are all assumed
+    to be equal", SHELXL manual, TWIN; olex2's cctbx_olex_adapter.py builds those components
+    with their fraction's gradient off)."""
     from crystalx_core.crystallography.twin import estimated_fractions, symmetric_components
     from crystalx_core.symmetry import space_group_from_operators
 
     cycles = settings[0]
     fixed = symmetric_components(twin, space_group_from_operators(structure.symops))
-    held: dict[int, float] = {}
-    free = [k for k in range(abs(twin.n) - 1) if k not in fixed]
-    if cycles > 0:
+    perfect = not twin.fractions
+    held: dict[int, float] = dict(enumerate(twin.start())) if perfect else {}
+    free = [k for k in range(abs(twin.n) - 1) if k not in fixed and k not in held]
+    if cycles > 0 and free:
         twin = replace(twin, fractions=estimated_fractions(structure, reflections, twin, free))
     while True:
         untwinned = replace(reflections, twin=None)
@@ -205,8 +209,14 @@ def _refined_twin(structure, reflections, twin, settings: tuple) -> RefinementRe
         held |= out
         free = [k for k in free if k not in held]
         twin = replace(twin, fractions=tuple(held.get(k, f) for k, f in enumerate(found)))
-    reflections.twin = replace(twin, fractions=found)
     law = " ".join(str(v) for row in twin.matrix for v in row)
+    if perfect:
+        result.notes.append(
+            f"twinned data (TWIN {law} {twin.n}) without BASF: a perfect twin, as SHELXL "
+            f"reads it, every component's fraction kept at 1/{abs(twin.n)}"
+        )
+        return result
+    reflections.twin = replace(twin, fractions=found)
     result.notes.append(
         f"twinned data (TWIN {law} {twin.n}): component fractions refined with the model, "
         f"BASF {', '.join(f'{f:.3f}' for f in found)} (the first component "

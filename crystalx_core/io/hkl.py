@@ -67,10 +67,9 @@ class Twin:
         return [tuple(tuple(int(v) for v in row) for row in p) for p in powers[1:]]
 
     def start(self) -> tuple[float, ...]:
-        """The fractions to refine from: the BASF given, 1/|N| for each one missing (equal
-        components: what SHELXL assumes, and keeps, without BASF, and olex2.refine too:
-        olex2's cctbx_olex_adapter.py; here they are refined and written back as BASF), kept in
-        [0, 1]."""
+        """The fractions to refine from: the BASF given, 1/|N| for each one missing, kept in
+        [0, 1]. Without any BASF they are SHELXL's perfect twin, equal and not refined
+        (refine._refined_twin; olex2's cctbx_olex_adapter.py keeps them so too)."""
         count = abs(self.n) - 1
         given = list(self.fractions[:count])
         values = given + [1.0 / abs(self.n)] * (count - len(given))

@@ -577,7 +577,8 @@ def render_with_sites(
     A file without WGHT then gets `weighting`, the one refined with, before FVAR as SHELXL writes
     it: Olex2 takes a file's first WGHT for the one to refine with (pcxod/olex2 xlib/ins.cpp,
     TIns::_ParseIns), which would otherwise be the suggestion. The refined `twin_fractions`
-    replace the file's BASF (one is added after TWIN where it had none), as SHELXL writes them.
+    replace the BASF of a file with TWIN, as SHELXL writes them; a TWIN without BASF (a
+    perfect twin, its fractions kept equal) stays without.
     """
     nl = shelx_file.newline
     lines = shelx_file.lines
@@ -600,11 +601,11 @@ def render_with_sites(
     lines = [
         replace(line, text=hfix[line.number]) if line.number in hfix else line for line in lines
     ]
-    if twin_fractions is not None and "TWIN" in shelx_file.cards:  # before or among the atoms
+    cards = shelx_file.cards
+    if twin_fractions is not None and "TWIN" in cards and "BASF" in cards:  # before or among atoms
         basf = "BASF " + " ".join(f"{v:.5f}" for v in twin_fractions) + nl
-        card = shelx_file.cards.get("BASF") or shelx_file.cards["TWIN"]
-        text = basf if card.keyword == "BASF" else card.text + basf
-        lines = [replace(line, text=text) if line.number == card.number else line for line in lines]
+        number = cards["BASF"].number
+        lines = [replace(line, text=basf) if line.number == number else line for line in lines]
     pending = [
         line
         for line in lines[start:end]
