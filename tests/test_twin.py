@@ -103,6 +103,7 @@ def test_a_merohedral_twin_refines_to_its_fraction_and_r1(p31c):
     assert any("BASF 0.19" in note or "BASF 0.20" in note for note in result.notes)
 
 
+@pytest.mark.slow  # 27 s: FC_p31c refined twice, again where held
 def test_a_fraction_stays_within_zero_and_one(p31c):
     """FC_p31c's own (untwinned) data refined with the twofold along c as a twin law from BASF
     0.4: the fraction comes down to the bound, never below 0 (held there if least squares
@@ -142,6 +143,38 @@ def test_a_component_the_crystals_symmetry_makes_keeps_its_fraction():
     result = refine(structure, reflections, 5)
     assert result.twin_fractions[1] == pytest.approx(0.05)
     assert any("component 3 (BASF 2) diffracts as the first" in note for note in result.notes)
+
+
+# the twofold along a of the hexagonal lattice (x-y,-y,-z) as SHELX writes it, h' = R·h on the
+# column: h' = h, k' = -h-k, l' = -l. Not a symmetric matrix, and not in P31c's Laue group
+# -31m: a merohedral twin law of FC_p31c whose transpose is none
+TWOFOLD_A = ((1, 0, 0), (-1, -1, 0), (0, 0, -1))
+
+
+def test_a_twin_law_that_is_not_symmetric_acts_on_the_column_h(p31c):
+    """SHELXL's TWIN matrix "is applied ... to generate the indices of the twin components
+    from the input reflection indices" as HKLF's matrix (h' = r11·h + r12·k + r13·l); cctbx's
+    xray.twin_component applies its law to the row h (xray/observations.h, generate), so
+    olex2.refine hands cctbx the transpose (olex2's cctbx_olex_adapter.py, matrix[j][i]).
+    The manual's own example shows the column: TWIN 0 0 1 0 1 0 -1 0 -1 3 for a P21/c cell
+    with a = c, β = 120° keeps the reciprocal metric only so. FC_p31c twinned by a law that
+    is not symmetric (its transpose not even a lattice symmetry) at 0.25 refines back to it
+    from BASF 0.5: a law taken the wrong way round would pair each reflection with another."""
+    import numpy as np
+    from cctbx import uctbx
+
+    shelxl_example = np.array(((0, 0, 1), (0, 1, 0), (-1, 0, -1)))
+    g_star = np.array(uctbx.unit_cell((10, 13, 10, 90, 120, 90)).reciprocal_metrical_matrix())
+    g_star = g_star[[0, 3, 4, 3, 1, 5, 4, 5, 2]].reshape(3, 3)  # (a*², b*², c*², a*b*, ..)
+    assert np.allclose(shelxl_example.T @ g_star @ shelxl_example, g_star)
+    assert not np.allclose(shelxl_example @ g_star @ shelxl_example.T, g_star)
+
+    structure, reflections = p31c
+    data = _twinned(structure, reflections, TWOFOLD_A, 0.25)
+    data.twin = Twin(TWOFOLD_A, 2, (0.5,))
+    result = refine(structure, data, 5, anisotropic=True, input_variables=True)
+    assert abs(result.twin_fractions[0] - 0.25) < 0.02
+    assert result.r1 < 0.04
 
 
 def test_a_twin_without_basf_is_perfect_and_kept_so(tmp_path):
