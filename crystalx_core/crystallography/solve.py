@@ -109,7 +109,7 @@ def _incompleteness(completeness: float, d_min: float) -> str | None:
 def merged_intensities(structure: Structure, reflections) -> miller.array:
     """Symmetry-merged, non-anomalous Fo² as a cctbx array (what both solve and refine start
     from). Twinned data are detwinned by the calculated ratio of `structure`'s atoms
-    (twin.detwinned), as SHELXL's .fcf and Olex2's maps give them: every map, and every
+    (twin.detwinned), as Olex2's maps of twinned data read them: every map, and every
     comparison of one domain's Fc with Fo², then reads one domain's intensities."""
     from crystalx_core.crystallography.twin import detwinned
 

@@ -3,9 +3,10 @@
 Least squares refines twinned data itself (refine.py: cctbx's twin components, as olex2.refine
 does). The other steps compare Fc of one domain with Fo² (difference maps, the element and H
 evidence, the outlier check, an Fo map's peaks); they read the data detwinned by the model's
-calculated ratio, Fo²(h)·Fc²(h) / Σk fk·Fc²(Rk·h), the detwinning SHELXL applies to the Fo² of
-its .fcf and Olex2 to its maps of twinned data (each reflection keeps its measured share of
-the whole; σ scaled alike).
+calculated ratio, Fo²(h)·Fc²(h) / Σk fk·Fc²(Rk·h) (f1 = 1 - Σ, σ scaled alike): the formula of
+cctbx's xray observations.detwin (cctbx/xray/observations.h), which olex2 applies to the Fo²
+of its maps and its Fo/Fc comparisons of twinned data (olex2's cctbx_olex_adapter.py,
+get_fo_sq_fc). Only the WEAK guard is CrystalX's own.
 """
 
 from __future__ import annotations
