@@ -8,8 +8,8 @@ reflection the twin law brings onto each, (1 - f)·Fo²(h) + f·Fo²(R·h), σ p
 reflection whose mate was measured: the fraction is known and the measurement errors are the
 crystal's own. The published model (10 anisotropic cycles, the input's free variables refined)
 is refined against the same reflections untwinned (f = 0), against the twinned ones without
-TWIN, and with TWIN from BASF 0.5 (refined from the linear fit of twin.estimated_fractions). Prints one line a case:
-the fraction refined, and R1 (Fo² > 2σ) of the three refinements.
+TWIN, and with TWIN from BASF 0.5 (refined from the linear fit of twin.estimated_fractions).
+Prints one line a case: the fraction refined, and R1 (Fo² > 2σ) of the three refinements.
 
 With `--published X.cif`, a model published with TWIN (its embedded .res) is refined against
 its own reflections (5 anisotropic cycles, the input's free variables refined) with its TWIN
