@@ -34,6 +34,13 @@ INVERSION = ((-1, 0, 0), (0, -1, 0), (0, 0, -1))
 CASES = [  # entry, law, what it is, fraction
     ("FC_p31c", ((-1, 0, 0), (0, -1, 0), (0, 0, 1)), "twofold along c (-3m1 in 6/mmm)", 0.2),
     ("FC_p31c", INVERSION, "inversion (racemic), P and Cl anomalous", 0.5),
+    # h' = h, k' = -h-k, l' = -l: not a symmetric matrix (its transpose pairs other reflections)
+    (
+        "FC_p31c",
+        ((1, 0, 0), (-1, -1, 0), (0, 0, -1)),
+        "twofold along a (1 0 0 -1 -1 0 0 0 -1)",
+        0.25,
+    ),
     ("XH_alanine", ((0, 0, 1), (0, -1, 0), (1, 0, 0)), "a <-> c (5.93, 5.79 Å)", 0.3),
 ]
 
