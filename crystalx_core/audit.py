@@ -190,6 +190,12 @@ def _refine_both(
             )
     if "published" not in result.refinements:
         return
+    # twinned data: the fractions the published model refined to (refine's own note)
+    result.notes += [
+        note
+        for note in result.refinements["published"].notes
+        if note.startswith(("twinned data", "twin component"))
+    ]
     for atom in [a for a in result.atoms if a.element_flag][:MAX_TESTED_FLAGS]:
         one_change = as_published.structure.with_sites(
             [

@@ -428,6 +428,7 @@ def write_job_outputs(
             extinction=final.extinction[0] if final and final.extinction else None,
             suggested=suggested,
             weighting=((final and final.weighting) or DEFAULT).res_line(),
+            twin_fractions=final.twin_fractions if final else None,
         )
         if shelx is not None
         else new_ins_text(

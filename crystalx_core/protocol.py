@@ -81,7 +81,8 @@ class Snapshot(_Schema):
 class ReflectionsIn(_Schema):
     """The reflection file the structure is refined against, as Olex2 knows it: its path
     (olx.HKLSrc()) and how the HKLF instruction reads it (code, scale s, matrix; the
-    refinement model's "hklf"), and whether a TWIN instruction applies."""
+    refinement model's "hklf"), and whether a TWIN instruction applies (with its law, N and
+    BASF fractions: the data are refined as twinned)."""
 
     path: _text(MAX_TEXT)
     hklf: _whole(1, 6) = 4
@@ -93,6 +94,17 @@ class ReflectionsIn(_Schema):
         ]
     ] = None
     twin: bool = False
+    # the TWIN instruction's matrix (rows as written) and N, and the BASF fractions, as
+    # Olex2's refinement model gives them (model["twin"]: "matrix", "n", "basf", read so by
+    # olex2's cctbx_olex_adapter.py); twin without them: SHELXL's default, the inversion, N 2
+    twin_matrix: Optional[
+        Annotated[
+            list[Annotated[list[_number(1e3)], Field(min_length=3, max_length=3)]],
+            Field(min_length=3, max_length=3),
+        ]
+    ] = None
+    twin_n: Optional[_whole(-12, 12)] = None
+    basf: Optional[Annotated[list[_number(1.0)], Field(max_length=11)]] = None
 
 
 class Options(_Schema):

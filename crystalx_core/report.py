@@ -59,6 +59,10 @@ def job_json(result: JobResult, files: dict[str, str] | None = None) -> dict:
             "extinction": None
             if final.extinction is None
             else {"exti": round(final.extinction[0], 6), "su": round(final.extinction[1], 6)},
+            # refined fractions of twin components 2.. (SHELXL's BASF; the first takes the rest)
+            "twin_fractions": None
+            if final.twin_fractions is None
+            else [round(f, 5) for f in final.twin_fractions],
             "stages": {stage: round(r.r1, 5) for stage, r in result.refinements},
             "difference_map": None
             if result.residual is None
@@ -130,6 +134,12 @@ def weighting_lines(final) -> list[str]:
     if final.extinction is not None:
         value, su = final.extinction
         lines.append(f"extinction: EXTI {_with_su(value, su)}")
+    if final.twin_fractions is not None:
+        fractions = " ".join(f"{f:.4f}" for f in final.twin_fractions)
+        lines.append(
+            f"twin fractions: BASF {fractions} (first component "
+            f"{1 - sum(final.twin_fractions):.4f})"
+        )
     return lines
 
 

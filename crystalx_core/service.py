@@ -26,7 +26,7 @@ From protocol 2 an `assign` request may name the structure's reflection file ("r
 path, HKLF code, scale and matrix, TWIN): the job is then `crystalx assign --hkl`'s, each
 site's "evidence" says what the data say about its element, "job_notes" list every change the
 data made, and "reflections" names the file used. A file that is missing, unreadable, of a
-kind CrystalX does not refine (twins, HKLF 5/6) or that the model does not explain is left
+kind CrystalX does not refine (HKLF 5/6) or that the model does not explain is left
 out: the answer is the model's alone, with one note naming the file. `apply-plan` takes the same
 snapshot and a plan the user may have edited (element, label and H count per site, peaks to
 delete) and answers the commands for that plan. Peaks judged spurious are listed; `assign`
@@ -56,7 +56,14 @@ from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import STDOUT, CrystalXError, InputError, OutputError, RequestError
 from crystalx_core.hydrogens import hfix_groups
 from crystalx_core.io import read_reflections as read_reflections_file
-from crystalx_core.io.hkl import REFINED_HKLF, HklfFormat, Reflections, xray_problem
+from crystalx_core.io.hkl import (
+    INVERSION,
+    REFINED_HKLF,
+    HklfFormat,
+    Reflections,
+    Twin,
+    xray_problem,
+)
 from crystalx_core.io.pairing import pairing_problem
 from crystalx_core.io.shelx_write import hfix_lines
 from crystalx_core.geometry import chemical_occupancies, h_reach, neighbours
@@ -189,21 +196,42 @@ def read_reflections(
 ) -> tuple[Reflections | None, str | None]:
     """(the reflections, None), or (None, one line naming the file and why it is left out)."""
     path = given.path
-    if given.twin or given.hklf not in REFINED_HKLF:
-        kind = "twinned (TWIN)" if given.twin else f"HKLF {given.hklf}"
-        return None, _left_out(path, f"{kind} data; CrystalX refines untwinned HKLF 4 or 3 only")
+    if given.hklf not in REFINED_HKLF:
+        return None, _left_out(
+            path, f"HKLF {given.hklf} data; CrystalX refines HKLF 4 or 3 (with TWIN) only"
+        )
     problem = xray_problem(structure.wavelength)
     if problem:
         return None, _left_out(path, problem)
     matrix = tuple(tuple(row) for row in given.matrix) if given.matrix else None
     try:
-        reflections = read_reflections_file(path, HklfFormat(given.hklf, given.scale, matrix))
+        twin = _twin(given) if given.twin else None
+        hklf = HklfFormat(given.hklf, given.scale, matrix, twin=twin)
+        reflections = read_reflections_file(path, hklf)
     except InputError as error:
         return None, _left_out(path, error.message, error.line)
     problem = pairing_problem(structure, reflections)
     if problem:
         return None, _left_out(path, f"not this structure's: {problem}")
     return reflections, None
+
+
+def _twin(given: ReflectionsIn) -> Twin:
+    """The request's TWIN as a .ins would give it, checked as the .ins reader checks it
+    (io.shelx_read.ShelxFile.twin): one set of rules for both."""
+    from crystalx_core.io.shelx_read import parse_shelx
+
+    numbers = [v for row in given.twin_matrix or () for v in row]
+    words = " ".join(f"{v:g}" for v in numbers)
+    if given.twin_n is not None:
+        words = (words or " ".join(str(v) for row in INVERSION for v in row)) + f" {given.twin_n}"
+    text = "TITL twin\nCELL 0.71073 10 10 10 90 90 90\nTWIN " + words + "\n"
+    if given.basf:
+        text += "BASF " + " ".join(f"{v:g}" for v in given.basf) + "\n"
+    try:
+        return parse_shelx(text + "HKLF 4\nEND\n", "twin").twin()
+    except InputError as error:  # the message without the stand-in file's name and line
+        raise InputError(f"the request's {error.message}", given.path) from None
 
 
 def _left_out(path: str, why: str, line: int | None = None) -> str:

@@ -158,13 +158,14 @@ def test_batch_out_naming_a_file_is_one_line_before_any_work(tmp_path, shared_da
     assert sorted(p.name for p in tmp_path.iterdir()) == before
 
 
-@pytest.mark.parametrize("card", ["HKLF 5", "TWIN -1 0 0 0 -1 0 0 0 -1 2\nBASF 0.3\nHKLF 4"])
+@pytest.mark.parametrize("card", ["HKLF 5"])
 def test_a_twin_in_the_folder_is_assigned_and_its_row_says_why_not_refined(
     tmp_path, shared_data, card
 ):
-    """XH_urea's published .res declared a twin (HKLF 5, or TWIN/BASF) beside its .hkl: the
+    """XH_urea's published .res declared a non-merohedral twin (HKLF 5) beside its .hkl: the
     batch assigns it as `assign` without --hkl would, and the row says why it is not refined
-    (before, the whole structure failed); a second run resumes it with the same note."""
+    (before, the whole structure failed); a second run resumes it with the same note. (TWIN
+    with HKLF 4 is refined: test_input_cases.test_a_cif_whose_res_says_twin_refines_...)"""
     res = (BENCHMARK / "XH_urea" / "published.res").read_text()
     (tmp_path / "urea.res").write_text(res.replace("HKLF 4", card))
     shutil.copy(BENCHMARK / "XH_urea" / "data.hkl", tmp_path / "urea.hkl")

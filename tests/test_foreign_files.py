@@ -374,7 +374,8 @@ def test_the_iucr_tags_for_an_embedded_res_and_hkl_as_cryscalc_writes_them(tmp_p
 def test_a_cif_named_as_reflections_says_what_its_data_are(tmp_path, capsys):
     """A CIF given as the reflection file of a fresh .ins (`crystalx solve x.ins x.cif`) was
     read as untwinned X-ray data whatever it said: sf_atomstwoline's embedded .res refines a
-    twin (TWIN, BASF), Jana2006's 3D-ED CIFs say _diffrn_radiation_probe electron. Refused as
+    twin (TWIN, BASF), Jana2006's 3D-ED CIFs say _diffrn_radiation_probe electron. The twin
+    now goes with the data it was refined with (said in a note); electron data are refused as
     `assign x.cif --hkl x.cif` refuses them, naming the line."""
     from crystalx_core.cli import main
     from crystalx_core.io import read_reflections
@@ -389,9 +390,9 @@ def test_a_cif_named_as_reflections_says_what_its_data_are(tmp_path, capsys):
     twinned.write_text(
         "data_x\n" + CELL + SYMOPS + f"_shelx_res_file\n;\n{res};\n_shelx_hkl_file\n;\n{hkl};\n"
     )
-    with pytest.raises(InputError, match="TWIN: twinned refinement") as error:
-        read_reflections(twinned)
-    assert error.value.path == f"{twinned} (_shelx_res_file)" and error.value.line == 5
+    read = read_reflections(twinned)
+    assert read.twin is not None and read.twin.fractions == (0.3,) and read.twin.n == 2
+    assert f"TWIN of the CIF's own .res ({twinned} (_shelx_res_file):5)" in " ".join(read.notes)
     electron = tmp_path / "ed.cif"
     text = (
         "data_x\n" + CELL + "_diffrn_radiation_probe electron\n" + f"_shelx_hkl_file\n;\n{hkl};\n"

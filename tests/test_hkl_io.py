@@ -105,7 +105,7 @@ BAD_HKL = {
         GOOD + "   2   0   0  100.00    2.00  -2\n   2   0   0  100.00    2.00   1\n",
         2,
         "negative batch number -2 for 2 0 0: twin components of HKLF 5 data; CrystalX refines "
-        "untwinned HKLF 4 data only",
+        "HKLF 4 data (merohedral twins with TWIN) only",
     ),
     "empty": ("", 1, "empty"),
     "only_terminator": ("   0   0   0    0.00    0.00\n", 1, "no reflections"),

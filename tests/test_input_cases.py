@@ -106,17 +106,17 @@ def test_assign_reads_sigma_zero_and_leaves_out_negative_sigma(tmp_path, capsys)
     assert report["refinement"]["r1"] < 0.05
 
 
-def test_twin_instruction_is_refused_by_the_job(tmp_path, capsys):
+def test_a_twin_law_the_crystal_already_has_is_said_and_not_refined(tmp_path, capsys):
+    """NaCl (Fm-3m) given TWIN 0 1 0 1 0 0 0 0 -1 2, a symmetry of its point group: the second
+    component diffracts as the first, so its BASF is kept as given and the note says why
+    (least squares would meet a singular matrix); the job refines as untwinned data would."""
     res, hkl = _write_job(tmp_path, _cubic("nacl"))
     res.write_text(res.read_text().replace("HKLF 4", "TWIN 0 1 0 1 0 0 0 0 -1 2\nBASF 0.3\nHKLF 4"))
-    assert main(["assign", str(res), "--hkl", str(hkl), "--quiet"]) == 2
-    error = capsys.readouterr().err.strip()
-    assert error.startswith(f"crystalx: error: {res}:")
-    assert (
-        "TWIN: twinned refinement (twin law and BASF fractions); CrystalX refines untwinned"
-        in error
-    )
-    assert len(error.splitlines()) == 1
+    assert main(["assign", str(res), "--hkl", str(hkl), "--quiet", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["refinement"]["twin_fractions"] == [0.3]
+    assert any("component 2 (BASF 1) diffracts as the first" in n for n in report["notes"])
+    assert report["refinement"]["r1"] < 0.05
 
 
 # --- placeholder UNIT ----------------------------------------------------------------------
@@ -261,25 +261,25 @@ def test_assign_refines_a_mixed_site_together(tmp_path, capsys):
     assert "EXYZ O1 S1" in out.render()
 
 
-def test_audit_refuses_the_embedded_reflections_of_a_twin(shared_data, tmp_path, capsys):
-    """The CIF's own .res says TWIN: its _shelx_hkl_file is not read as untwinned data."""
+def test_audit_refines_the_embedded_reflections_of_a_twin(shared_data, tmp_path, capsys):
+    """The CIF's own .res says TWIN: its _shelx_hkl_file is refined as twinned data (urea's
+    light atoms tell the hands apart little: only that the twin was refined is asked)."""
     from tests.conftest import BENCHMARK
 
     text = (BENCHMARK / "XH_urea" / "model.cif").read_text()
     cif = tmp_path / "twin.cif"
     cif.write_text(text.replace("\nHKLF 4", "\nTWIN\nHKLF 4", 1))
-    assert main(["audit", str(cif), "--quiet"]) == 2
-    error = capsys.readouterr().err.strip()
-    assert error.startswith(f"crystalx: error: {cif} (_shelx_res_file):")
-    assert "TWIN: twinned refinement" in error and len(error.splitlines()) == 1
+    assert main(["audit", str(cif), "--quiet", "--json"]) == 0
+    out = capsys.readouterr().out
+    assert "twinned data (TWIN -1 0 0 0 -1 0 0 0 -1 2)" in out
 
 
 @pytest.mark.parametrize("command", ["assign", "batch"])
-def test_a_cif_whose_res_says_twin_refuses_a_separate_hkl_too(
+def test_a_cif_whose_res_says_twin_refines_a_separate_hkl_as_twinned(
     shared_data, tmp_path, capsys, command
 ):
-    """Reflections given beside the CIF are read as its own .res says (TWIN: refused), as for a
-    .res; a batch still assigns the structure, unrefined, and its row says why."""
+    """Reflections given beside the CIF are read as its own .res says (TWIN: twinned), as
+    for a .res; a batch refines them the same way."""
     from crystalx_core.io import load
     from tests.conftest import BENCHMARK
 
@@ -287,20 +287,19 @@ def test_a_cif_whose_res_says_twin_refuses_a_separate_hkl_too(
     cif, hkl = tmp_path / "twin.cif", tmp_path / "twin.hkl"
     cif.write_text(published.read_text().replace("\nHKLF 4", "\nTWIN\nHKLF 4", 1))
     hkl.write_text(load(published).hkl_text)
+    args = ["--quiet", "--method", "baseline"]
     if command == "assign":
-        assert main(["assign", str(cif), "--hkl", str(hkl), "--quiet", "--method", "baseline"]) == 2
-        error = capsys.readouterr().err.strip().removeprefix("crystalx: error: ")
-        assert len(error.splitlines()) == 1
+        assert (
+            main(["assign", str(cif), "--hkl", str(hkl), *args, "--out", str(tmp_path / "a")]) == 0
+        )
+        report = json.loads((tmp_path / "a.json").read_text())
     else:
-        assert main(["batch", str(tmp_path), "--quiet", "--json", "--method", "baseline"]) == 0
+        assert main(["batch", str(tmp_path), *args, "--json"]) == 0
         [row] = json.loads(capsys.readouterr().out)["rows"]
-        assert (row["status"], row["hkl"]) == ("ok", "")
-        error = row["note"].removeprefix("not refined: ")
-    assert error.startswith(f"{cif} (_shelx_res_file):")
-    assert (
-        "TWIN: twinned refinement (twin law and BASF fractions); CrystalX refines untwinned"
-        in error
-    )
+        assert row["status"] == "ok" and row["note"] == ""
+        report = json.loads((tmp_path / "twin_crystalx.json").read_text())
+    assert len(report["refinement"]["twin_fractions"]) == 1
+    assert any(n.startswith("twinned data (TWIN -1 0 0 0 -1 0 0 0 -1 2)") for n in report["notes"])
 
 
 def test_mixed_site_on_a_special_position_refines_together():

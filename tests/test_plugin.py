@@ -355,6 +355,8 @@ def test_with_olex2s_reflection_file_the_data_put_swapped_atoms_back_undoably(
 def test_a_reflection_file_that_cannot_be_used_is_said_and_the_model_answers(
     tmp_path, monkeypatch, alanine_solution, close_plugin, problem
 ):
+    """A file that went, or a twin law CrystalX cannot refine with HKLF 4 data (a fractional
+    matrix: a non-merohedral twin)."""
     truth, solution = alanine_solution
     peaks = [(s.label, "Q", s.frac, 0.05, 1.0, 0, s.peak_height) for s in solution.sites]
     state, plugin = open_in_double(
@@ -364,18 +366,42 @@ def test_a_reflection_file_that_cannot_be_used_is_said_and_the_model_answers(
         state.hkl_src = str(tmp_path / "gone.hkl")
     else:
         state.hkl_src = str(BENCHMARK / "XH_alanine" / "data.hkl")
-        state.twin = {"n": 2, "matrix": ((-1, 0, 0), (0, -1, 0), (0, 0, -1)), "basf": (0.1,)}
+        state.twin = {"n": 2, "matrix": ((-1, 0, 0), (0, -1, 0.5), (0, 0, -1)), "basf": (0.1,)}
     click(state, plugin, "preview")
     messages = plugin.session.messages
     said = {
         "missing": "the reflection file %s is missing or unreadable" % state.hkl_src,
-        "twinned": "reflections %s not used (twinned (TWIN) data" % state.hkl_src,
+        "twinned": "reflections %s not used (the request's TWIN: the matrix" % state.hkl_src,
     }[problem]
     assert any(said in m for m in messages), messages
     _, result = plugin.session.answer
     assert result["reflections"] is None and result["sites"]
     assert all(site["evidence"] is None for site in result["sites"])
     assert "by the data" not in state.vfs["crystalx-table.htm"]
+
+
+def test_a_twin_olex2_holds_is_sent_with_its_law_and_refined(
+    tmp_path, monkeypatch, alanine_solution, close_plugin
+):
+    """Under TWIN Olex2's refinement model gives "twin" with "n", "matrix" and "basf"
+    (refmodel.cpp PyExport; olex2's cctbx_olex_adapter.py reads them so): the plugin sends
+    them and the core refines the data as twinned."""
+    truth, solution = alanine_solution
+    peaks = [(s.label, "Q", s.frac, 0.05, 1.0, 0, s.peak_height) for s in solution.sites]
+    state, plugin = open_in_double(
+        tmp_path, monkeypatch, replace(solution, sfac=truth.sfac, unit=truth.unit), peaks, z=4
+    )
+    state.hkl_src = str(BENCHMARK / "XH_alanine" / "data.hkl")
+    state.twin = {"n": 2, "matrix": ((-1, 0, 0), (0, -1, 0), (0, 0, -1)), "basf": (0.1,)}
+    click(state, plugin, "preview")
+    sent = plugin.session.shown.reflections
+    assert sent["twin"] is True and sent["twin_n"] == 2 and sent["basf"] == [0.1]
+    assert sent["twin_matrix"] == [[-1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, -1.0]]
+    _, result = plugin.session.answer
+    assert result["reflections"] is not None
+    assert any(
+        n.startswith("twinned data (TWIN -1 0 0 0 -1 0 0 0 -1 2)") for n in result["job_notes"]
+    )
 
 
 def test_the_reflections_can_be_switched_off_in_the_settings(

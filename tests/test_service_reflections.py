@@ -107,8 +107,11 @@ def test_the_data_put_swapped_neighbours_back_and_say_so(alanine):
     [
         ({"path": "/nonexistent/x.hkl"}, "/nonexistent/x.hkl not used (cannot read the file"),
         ({"path": "TMP/garbage.hkl"}, "garbage.hkl:1 not used (not an HKLF 4 reflection line"),
-        ({"path": "ALANINE", "hklf": 5}, "not used (HKLF 5 data; CrystalX refines untwinned"),
-        ({"path": "ALANINE", "twin": True}, "not used (twinned (TWIN) data"),
+        ({"path": "ALANINE", "hklf": 5}, "not used (HKLF 5 data; CrystalX refines HKLF 4 or"),
+        (
+            {"path": "ALANINE", "twin": True, "twin_matrix": [[0.5, 0, 0], [0, 1, 0], [0, 0, 1]]},
+            "not used (the request's TWIN: the matrix and N must be whole numbers",
+        ),
         ({"path": "UREA"}, "after the first refinement against"),  # another structure's data
     ],
 )
@@ -170,3 +173,15 @@ def test_a_malformed_reflections_field_is_a_bad_request_naming_it(reflections, f
     reply = assign(structure, reflections)
     assert reply["error"]["code"] == "bad-request"
     assert reply["error"]["message"].startswith(field)
+
+
+def test_a_twin_is_refined_with_its_law_and_fractions(alanine):
+    """Olex2's refinement model gives TWIN's matrix, N and BASF (model["twin"], as olex2's
+    cctbx_olex_adapter.py reads them): the data are refined as twinned, the fraction with them
+    (alanine's light atoms hardly tell the hands apart: only that it was refined is asked)."""
+    reflections = {"path": str(ALANINE / "data.hkl"), "twin": True, "twin_n": 2, "basf": [0.2]}
+    result = assign(snapshot(alanine), reflections)["result"]
+    assert result["reflections"]["path"] == str(ALANINE / "data.hkl")
+    assert result["reflections"]["r1"] < 0.06
+    notes = [note for note in result["job_notes"] if note.startswith("twinned data")]
+    assert notes and "TWIN -1 0 0 0 -1 0 0 0 -1 2" in notes[-1]

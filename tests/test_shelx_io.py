@@ -476,14 +476,6 @@ def test_a_label_repeated_within_a_residue_is_a_one_line_error(shared_data, tmp_
 
 
 REFUSED = {
-    "twin": (
-        "TWIN -1 0 0 0 -1 0 0 0 -1 2\nBASF 0.3\nHKLF 4\n",
-        "TWIN",
-        8,
-        "TWIN: twinned refinement (twin law and BASF fractions); CrystalX refines untwinned X-ray "
-        "HKLF 4 "
-        "(or 3) data only (refine this one in SHELXL or Olex2)",
-    ),
     "hklf5": (
         "BASF 0.3\nHKLF 5\n",
         "HKLF",

@@ -115,7 +115,10 @@ def model_check(structure, reflections, weighting=None, extinction=None) -> Outl
     from crystalx_core.crystallography.convert import set_dispersion, to_xray_structure
     from crystalx_core.crystallography.maps import _with_extinction
 
+    from crystalx_core.crystallography.twin import detwinned
+
     xs = to_xray_structure(structure.with_sites(structure.atoms))
+    reflections = detwinned(structure, reflections)  # twinned: one domain's Fo² (twin.py)
     i_obs = reflections.to_miller_array(structure.cell, structure.symops)
     if not xs.space_group().is_centric():
         i_obs = i_obs.customized_copy(anomalous_flag=True)

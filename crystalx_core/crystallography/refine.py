@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import iotbx.builders
-from cctbx import adptbx, uctbx, xray
+from cctbx import adptbx, sgtbx, uctbx, xray
 from iotbx.shelx import errors as shelx_errors
 from iotbx.shelx.lexer import command_stream
 from iotbx.shelx.parsers import (
@@ -91,6 +91,8 @@ class RefinementResult:
     weighting: Weighting | None = None  # the WGHT refined with (None: SHELXL's WGHT 0.1)
     suggested: Weighting | None = None  # the WGHT SHELXL would suggest next (asked for only)
     extinction: tuple[float, float] | None = None  # refined EXTI and its su (where refined)
+    # refined fractions of twin components 2.. (SHELXL's BASF) where the data are twinned
+    twin_fractions: tuple[float, ...] | None = None
 
 
 def refine(
@@ -129,12 +131,24 @@ def refine(
     (None: none); with `suggest` the result carries the WGHT SHELXL would suggest next
     (crystallography.weights).
     """
+    settings = (cycles, anisotropic, instructions, keep_isotropic, damping, input_variables)
+    settings += (weighting, extinction, suggest)
+    twin = getattr(reflections, "twin", None)
+    if twin is not None:
+        return _refined_twin(structure, reflections, twin, settings)
+    return _refined(structure, reflections, settings)
+
+
+def _refined(structure: Structure, reflections, settings: tuple, twin_setup=None):
+    """refine() of `settings` (its arguments after the reflections, in order), the input's
+    variables held at a bound they cross; `twin_setup` (a Twin and its held components:
+    _twin_components) makes the observations twinned (_refined_twin)."""
     given = structure
     values = structure.free_variable_values
+    *settings, input_variables, weighting, extinction, suggest = settings
     if not input_variables:
         structure = structure.with_sites([_held(site, None, values) for site in structure.sites])
-    settings = (cycles, anisotropic, instructions, keep_isotropic, damping)
-    settings += (weighting, extinction, suggest)
+    settings = (*settings, weighting, extinction, suggest, twin_setup)
     result = _refined_once(structure, reflections, *settings)
     variables, bounds = refined_input_variables(structure), {}
     # a variable held at its bound changes the others: refined again until none leaves, at
@@ -160,6 +174,56 @@ def refine(
         for new, old in zip(result.structure.sites, given.atoms)
     ]
     return replace(result, structure=result.structure.with_sites(sites))
+
+
+def _refined_twin(structure, reflections, twin, settings: tuple) -> RefinementResult:
+    """refine() of twinned data. The fractions start from those that fit the data best for the
+    model as given (twin.estimated_fractions: least squares' damping keeps a fraction where it
+    starts), then refine with the model; one that leaves [0, 1] is held at the bound it
+    crossed and the refinement done again, as the input's free variables are. The fractions
+    refined are kept in reflections.twin: the job's next refinement starts from them, as
+    SHELXL's next run from the BASF it wrote. A TWIN without BASF is SHELXL's perfect twin:
+    every component 1/|N|, not refined ("If BASF is omitted the TWIN factors are all assumed
+    to be equal", SHELXL manual, TWIN; olex2's cctbx_olex_adapter.py builds those components
+    with their fraction's gradient off)."""
+    from crystalx_core.crystallography.twin import estimated_fractions, symmetric_components
+    from crystalx_core.symmetry import space_group_from_operators
+
+    cycles = settings[0]
+    fixed = symmetric_components(twin, space_group_from_operators(structure.symops))
+    perfect = not twin.fractions
+    held: dict[int, float] = dict(enumerate(twin.start())) if perfect else {}
+    free = [k for k in range(abs(twin.n) - 1) if k not in fixed and k not in held]
+    if cycles > 0 and free:
+        twin = replace(twin, fractions=estimated_fractions(structure, reflections, twin, free))
+    while True:
+        untwinned = replace(reflections, twin=None)
+        result = _refined(structure, untwinned, settings, (twin, dict(held)))
+        found = result.twin_fractions
+        out = {k: min(max(found[k], 0.0), 1.0) for k in free if not 0.0 <= found[k] <= 1.0}
+        if not out and free and sum(found) > 1.0:  # the first component's share went negative
+            k = max(free, key=found.__getitem__)
+            out = {k: found[k] - (sum(found) - 1.0)}
+        if not out:
+            break
+        held |= out
+        free = [k for k in free if k not in held]
+        twin = replace(twin, fractions=tuple(held.get(k, f) for k, f in enumerate(found)))
+    law = " ".join(str(v) for row in twin.matrix for v in row)
+    if perfect:
+        result.notes.append(
+            f"twinned data (TWIN {law} {twin.n}) without BASF: a perfect twin, as SHELXL "
+            f"reads it, every component's fraction kept at 1/{abs(twin.n)}"
+        )
+        return result
+    reflections.twin = replace(twin, fractions=found)
+    result.notes.append(
+        f"twinned data (TWIN {law} {twin.n}): component fractions refined with the model, "
+        f"BASF {', '.join(f'{f:.3f}' for f in found)} (the first component "
+        f"{1.0 - sum(found):.3f})"
+        + (f"; held at a bound: BASF {', '.join(str(k + 1) for k in sorted(held))}" if held else "")
+    )
+    return result
 
 
 def refined_input_variables(structure: Structure) -> set[int]:
@@ -214,8 +278,9 @@ def _refined_once(
     weighting: Weighting | None = None,
     extinction: float | None = None,
     suggest: bool = False,
+    twin_setup=None,
 ) -> RefinementResult:
-    """refine() with every free variable as given."""
+    """refine() with every free variable as given (twin_setup: _refined's)."""
     given = structure.atoms  # a property that filters the sites: read once
     if not given:
         raise RefinementError("no atoms to refine", structure.source)
@@ -284,7 +349,10 @@ def _refined_once(
     }
     shared_first = mixed + _shared_constraints(xs, shared, taken)
 
-    fo_sq = _observations(structure, reflections, xs.space_group().is_centric())
+    components, twin_notes = (
+        _twin_components(xs.space_group(), *twin_setup) if twin_setup is not None else (None, [])
+    )
+    fo_sq = _observations(structure, reflections, xs.space_group().is_centric(), components)
     where = getattr(reflections, "path", "") or structure.source
     n_unique = fo_sq.indices.size()
     if not n_unique:
@@ -329,14 +397,14 @@ def _refined_once(
     set_dispersion(xs, structure.wavelength, structure.dispersion)
     exti = None if extinction is None else extinction_correction(structure, extinction)
     try:
-        ls = _least_squares(model, exti)
+        ls = _least_squares(model, exti, components)
         fixed = {}
     except _CONSTRAINT_FAILURES:
         fixed = {
             original[label]: why for label, why in _fix_unbuildable_riding_groups(model).items()
         }
         try:
-            ls = _least_squares(model, exti)
+            ls = _least_squares(model, exti, components)
         except _CONSTRAINT_FAILURES as error:  # the user's EADP/EXYZ clash with the model's own
             raise RefinementError(
                 f"smtbx could not build the constraints ({error})", structure.source
@@ -370,6 +438,10 @@ def _refined_once(
             weighting=weighting,
             suggested=suggested_weighting(ls) if suggest else None,
             extinction=refined_extinction(ls),
+            twin_fractions=None
+            if components is None
+            else tuple(float(c.value) for c in components),
+            notes=list(twin_notes),
         )
     except RuntimeError as error:
         raise RefinementError(f"least squares failed: {error}", structure.source) from None
@@ -426,12 +498,17 @@ def _far_negative(fo_sq) -> str:
     )
 
 
-def _least_squares(model, extinction=None):
+def _least_squares(model, extinction=None, twin_components=None):
     """smtbx's least squares of `model` (refinement.model.least_squares), with SHELXL's
     extinction refined where given (smtbx's model has no place for it; olex2.refine hands it to
-    the reparametrisation the same way)."""
+    the reparametrisation the same way), and the twin components' fractions refined where
+    given (the same components the observations were built with: _observations)."""
     reparametrisation = smtbx_constraints.reparametrisation(
-        model.xray_structure, model.constraints, model.connectivity_table, extinction=extinction
+        model.xray_structure,
+        model.constraints,
+        model.connectivity_table,
+        extinction=extinction,
+        twin_fractions=twin_components,
     )
     return refinement.least_squares.crystallographic_ls(
         model.fo_sq,
@@ -777,13 +854,43 @@ def _fix_unbuildable_riding_groups(model) -> dict[str, str]:
     return fixed
 
 
-def _observations(structure: Structure, reflections, centric: bool):
+def _observations(structure: Structure, reflections, centric: bool, twin_components=None):
     """Fo² merged in the point group; Friedel pairs kept apart in non-centric groups, as SHELXL
-    does."""
+    does. With `twin_components` (twinned HKLF 4 data) each observation is the sum over the
+    components of their fraction times Fc² of h transformed by their law (cctbx
+    miller.array.as_xray_observations(twin_components=...), as olex2.refine builds its
+    observations for TWIN: olex2's cctbx_olex_adapter.py)."""
     i_obs = reflections.to_miller_array(structure.cell, structure.symops)
     if not centric:
         i_obs = i_obs.customized_copy(anomalous_flag=True)
-    return i_obs.eliminate_sys_absent().merge_equivalents().array().as_xray_observations()
+    merged = i_obs.eliminate_sys_absent().merge_equivalents().array()
+    if twin_components is None:
+        return merged.as_xray_observations()
+    return merged.as_xray_observations(twin_components=twin_components)
+
+
+def _twin_components(group, twin, held: dict[int, float]) -> tuple[list, list[str]]:
+    """cctbx's xray.twin_component per component after the first (Twin.laws), its fraction
+    from `twin` (Twin.start), refined unless `held` (index → value kept) or its law is a
+    symmetry of the crystal (twin.symmetric_components: only its sum with the first is
+    defined), which keeps its fraction as given, with a note."""
+    from crystalx_core.crystallography.twin import symmetric_components
+
+    same = symmetric_components(twin, group)
+    components, notes, start = [], [], twin.start()
+    for k, law in enumerate(twin.laws()):
+        value = held.get(k, start[k])
+        # SHELX's matrix acts on the column (h k l) (h' = R h, as HKLF's); cctbx's twin law on
+        # the row (h' = h T, xray/observations.h): T is R transposed, as olex2.refine builds it
+        # from the model's TWIN (olex2's cctbx_olex_adapter.py, matrix[j][i])
+        rot = sgtbx.rot_mx([law[j][i] for i in range(3) for j in range(3)])
+        components.append(xray.twin_component(rot, value, k not in same and k not in held))
+        if k in same:
+            notes.append(
+                f"twin component {k + 2} (BASF {k + 1}) diffracts as the first: its law is a "
+                f"symmetry of the crystal, so its fraction is kept at {value:.3f}, not refined"
+            )
+    return components, notes
 
 
 def _make_non_h_anisotropic(xs, isotropic: set[str] = frozenset()) -> None:

@@ -108,7 +108,12 @@ def _incompleteness(completeness: float, d_min: float) -> str | None:
 
 def merged_intensities(structure: Structure, reflections) -> miller.array:
     """Symmetry-merged, non-anomalous Fo² as a cctbx array (what both solve and refine start
-    from)."""
+    from). Twinned data are detwinned by the calculated ratio of `structure`'s atoms
+    (twin.detwinned), as Olex2's maps of twinned data read them: every map, and every
+    comparison of one domain's Fc with Fo², then reads one domain's intensities."""
+    from crystalx_core.crystallography.twin import detwinned
+
+    reflections = detwinned(structure, reflections)
     i_obs = reflections.to_miller_array(structure.cell, structure.symops)
     return i_obs.eliminate_sys_absent().as_non_anomalous_array().merge_equivalents().array()
 

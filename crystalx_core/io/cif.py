@@ -14,7 +14,7 @@ import hashlib
 import math
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import gemmi
@@ -1060,7 +1060,7 @@ def cif_reflections(path, hklf: HklfFormat | None = None, data: bytes | None = N
     for block in doc:
         hkl, tag = embedded_file(block, HKL_TAGS)
         if hkl is not None:
-            _refuse_unrefinable(block, text, path)
+            hklf = _with_own_twin(hklf, _refuse_unrefinable(block, text, path))
             return embedded_hkl_reflections(hkl, f"{path} (data_{block.name} {tag})", hklf)
     found = _measured(doc, text, path, hklf, refuse=True)
     if found is not None:
@@ -1068,7 +1068,7 @@ def cif_reflections(path, hklf: HklfFormat | None = None, data: bytes | None = N
     for block in doc:
         fcf = _text_field(block, FCF_TAG)
         if fcf is not None:
-            _refuse_unrefinable(block, text, path)
+            hklf = _with_own_twin(hklf, _refuse_unrefinable(block, text, path))
             return embedded_fcf_reflections(
                 fcf, Path(f"{path} (data_{block.name} {FCF_TAG})"), hklf
             )
@@ -1079,13 +1079,25 @@ def cif_reflections(path, hklf: HklfFormat | None = None, data: bytes | None = N
     )
 
 
-def _refuse_unrefinable(block: gemmi.cif.Block, text: str, path: Path) -> None:
+def _with_own_twin(hklf: HklfFormat | None, own: HklfFormat | None) -> HklfFormat | None:
+    """`hklf` (the instructions the data are read with), given the TWIN of the CIF's own .res
+    (`own`, _refuse_unrefinable's) where it has none: the data were refined as twinned, and
+    are so here, said in a note."""
+    if own is None or own.twin is None or (hklf is not None and hklf.twin is not None):
+        return hklf
+    base = hklf or HklfFormat()
+    note = f"TWIN of the CIF's own .res ({own.twin.where}) applied to its data"
+    return replace(base, twin=own.twin, notes=(*base.notes, note))
+
+
+def _refuse_unrefinable(block: gemmi.cif.Block, text: str, path: Path) -> HklfFormat | None:
     """An InputError where the block that carries the reflections says they cannot be refined
     as X-ray HKLF 4 data, whatever the instructions they are read with: its probe (electron,
     neutron), or its own embedded .res (TWIN, HKLF 5, NEUT: ShelxFile.reflection_format, naming
     its line). A CIF named as the reflection file of a fresh .ins (`crystalx solve x.ins x.cif`)
     was otherwise read as untwinned X-ray data (sf_atomstwoline's TWIN). The block is the one
-    whose reflections are read, not the first of the file that carries any."""
+    whose reflections are read, not the first of the file that carries any. Returns the
+    embedded .res's format (its TWIN with it: _with_own_twin), None without one."""
     tag, probe = _not_xray(block)
     if tag:
         raise not_xray_error(
@@ -1099,8 +1111,8 @@ def _refuse_unrefinable(block: gemmi.cif.Block, text: str, path: Path) -> None:
     try:
         instructions = parse_shelx(res, f"{path} ({res_tag})")
     except InputError:  # an embedded file we cannot read says nothing about the data
-        return
-    instructions.reflection_format()
+        return None
+    return instructions.reflection_format()
 
 
 _CIF_TEXT = re.compile(r"\s*(#.*\n\s*)*data_")  # comment lines, then a data block: a CIF
@@ -1134,13 +1146,19 @@ def _measured(
     refuse: bool = False,
 ) -> Reflections | None:
     """The first loop of measured Fo² (or I, or F) of the document; None without one. With
-    `refuse`, its block's probe and embedded .res are asked first (_refuse_unrefinable)."""
+    `refuse`, its block's probe and embedded .res are asked first (_refuse_unrefinable). A
+    TWIN of the instructions (or, with `refuse`, of the block's own .res) goes with the data:
+    a twinned refinement's Fo² are the twinned intensities (Olex2 writes the raw .hkl as such
+    a loop: sf_atomstwoline's 98375 unmerged rows)."""
     for block in doc:
         for measured, _ in _MEASURED:
             if len(block.find_values(measured)):
                 if refuse:
-                    _refuse_unrefinable(block, text, path)
+                    hklf = _with_own_twin(hklf, _refuse_unrefinable(block, text, path))
                 reflections = _refln_loop(block, measured, text, path)
+                if hklf is not None and hklf.twin is not None:
+                    reflections.twin = hklf.twin
+                    reflections.notes += [n for n in hklf.notes if n.startswith("TWIN of the")]
                 if hklf is not None and (hklf.code != 4 or hklf.scale != 1 or hklf.matrix):
                     reflections.notes.append(
                         f"HKLF {hklf.code} of the instructions not applied to {path.name}: its "

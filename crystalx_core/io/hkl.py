@@ -27,7 +27,7 @@ from crystalx_core.io.files import DOS_END, line_end, read_input_bytes
 from crystalx_core.symmetry import space_group_from_operators
 
 
-REFINED_HKLF = (3, 4)  # the HKLF codes CrystalX refines: Fo² or F, untwinned
+REFINED_HKLF = (3, 4)  # the HKLF codes CrystalX refines: Fo² or F (untwinned, or with TWIN)
 XRAY_WAVELENGTHS = (0.1, 5.0)  # Å: what CrystalX refines (X-ray form factors and dispersion)
 
 
@@ -40,6 +40,42 @@ def xray_problem(wavelength: float) -> str | None:
     return f"wavelength {wavelength:g} Å is not X-ray; CrystalX refines X-ray data"
 
 
+INVERSION = ((-1, 0, 0), (0, -1, 0), (0, 0, -1))  # TWIN without a matrix (SHELXL's default)
+
+
+@dataclass(frozen=True)
+class Twin:
+    """A TWIN instruction as SHELXL reads it (manual, TWIN and BASF): the matrix R acts on
+    the column h k l as HKLF's does and is applied repeatedly, component k (k = 1..|N|-1)
+    seeing R^k·h; a negative N doubles the components with inverted ones (racemic twinning
+    beside a twin law), the first |N|/2 being R^0..R^(|N|/2-1) and the rest their negatives,
+    in the order olex2.refine builds them (olex2's cctbx_olex_adapter.py). `fractions` are
+    those of components 2..|N| (BASF k1 k2 ...); the first component takes 1 - their sum."""
+
+    matrix: tuple[tuple[int, ...], ...] = INVERSION
+    n: int = 2
+    fractions: tuple[float, ...] = ()
+    where: str = ""  # "file:line" of the TWIN instruction, for messages
+
+    def laws(self) -> list[tuple[tuple[int, ...], ...]]:
+        """The matrix of each component after the first, in BASF order."""
+        r = np.array(self.matrix, dtype=int)
+        count = abs(self.n)
+        powers = [np.linalg.matrix_power(r, k) for k in range(count if self.n > 0 else count // 2)]
+        if self.n < 0:
+            powers += [-p for p in powers]
+        return [tuple(tuple(int(v) for v in row) for row in p) for p in powers[1:]]
+
+    def start(self) -> tuple[float, ...]:
+        """The fractions to refine from: the BASF given, 1/|N| for each one missing, kept in
+        [0, 1]. Without any BASF they are SHELXL's perfect twin, equal and not refined
+        (refine._refined_twin; olex2's cctbx_olex_adapter.py keeps them so too)."""
+        count = abs(self.n) - 1
+        given = list(self.fractions[:count])
+        values = given + [1.0 / abs(self.n)] * (count - len(given))
+        return tuple(min(max(v, 0.0), 1.0) for v in values)
+
+
 @dataclass(frozen=True)
 class HklfFormat:
     """What the HKLF instruction says about the reflection file: 3 (F) or 4 (Fo²), the
@@ -50,6 +86,7 @@ class HklfFormat:
     matrix: tuple[tuple[float, ...], ...] | None = None
     where: str = ""  # "file:line" of the HKLF instruction, for messages
     notes: tuple[str, ...] = ()  # what the reader cannot honour, passed on to the reflections
+    twin: Twin | None = None  # the file's TWIN (and BASF): the reflections are twinned
 
 
 @dataclass
@@ -70,6 +107,9 @@ class Reflections:
     # False where every σ was 0 and all were set alike (_weighable_sigmas): a WGHT 0 0, which
     # weighs by σ alone, has nothing to weigh by
     sigmas_given: bool = True
+    # the twin the data were measured on (HklfFormat.twin), its fractions the last refined:
+    # every refinement of these data starts from them, as SHELXL's next job from its BASF
+    twin: Twin | None = None
 
     def short_of(self) -> str:
         """'; ' + cut_short, for the end of a message about too few reflections, or ''."""
@@ -228,7 +268,7 @@ def free_r_flags(rows: list, batches: list[int | None], path: str) -> int:
     h, k, l, _, _, line = rows[negative[0]]
     raise InputError(
         f"negative batch number {batches[negative[0]]} for {h} {k} {l}: twin components of "
-        "HKLF 5 data; CrystalX refines untwinned HKLF 4 data only",
+        "HKLF 5 data; CrystalX refines HKLF 4 data (merohedral twins with TWIN) only",
         path,
         line,
     )
@@ -400,6 +440,7 @@ def usable_reflections(
         path=path,
         notes=notes,
         sigmas_given=sigmas_given,
+        twin=hklf.twin,
     )
 
 

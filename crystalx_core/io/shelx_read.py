@@ -26,13 +26,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 from cctbx import sgtbx, uctbx
 
 from crystalx_core.crystallography.convert import u_eq
 from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import InputError
 from crystalx_core.io.files import line_end, read_input_bytes
-from crystalx_core.io.hkl import REFINED_HKLF, HklfFormat, xray_problem
+from crystalx_core.io.hkl import INVERSION, REFINED_HKLF, HklfFormat, Twin, xray_problem
 from crystalx_core.geometry import chemical_occupancies
 from crystalx_core.residues import residue_address
 from crystalx_core.structure import Site, Structure, cell_problem, grouped_mixed_sites
@@ -130,19 +131,19 @@ class ShelxFile:
 
     def reflection_format(self) -> HklfFormat:
         """How the reflections this file refines against are to be read (its HKLF instruction);
-        an InputError naming the instruction for data CrystalX cannot refine (twins, Laue
-        or neutron data, a wavelength that is not X-ray), never a silent reading as HKLF 4."""
+        an InputError naming the instruction for data CrystalX cannot refine (HKLF 5 twins,
+        Laue or neutron data, a wavelength that is not X-ray), never a silent reading as HKLF
+        4. A TWIN comes with it (HklfFormat.twin): the data are refined as twinned."""
 
         def refuse(keyword: str, why: str) -> InputError:
             return InputError(
-                f"{keyword}: {why}; CrystalX refines untwinned X-ray HKLF 4 (or 3) data "
-                "only (refine this one in SHELXL or Olex2)",
+                f"{keyword}: {why}; CrystalX refines X-ray HKLF 4 (or 3) data, with or "
+                "without TWIN, only (refine this one in SHELXL or Olex2)",
                 self.path,
                 self.cards[keyword].number,
             )
 
-        if "TWIN" in self.cards:
-            raise refuse("TWIN", "twinned refinement (twin law and BASF fractions)")
+        twin = self.twin()
         if "NEUT" in self.cards:
             raise refuse("NEUT", "neutron scattering lengths")
         for element, card in self.sfac_long.items():
@@ -168,14 +169,72 @@ class ShelxFile:
             }
             raise refuse("HKLF", what.get(hklf.code, f"reflection format {hklf.code}"))
         notes = self._not_honoured()
-        return replace(hklf, notes=notes) if notes else hklf
+        hklf = replace(hklf, notes=notes) if notes else hklf
+        return replace(hklf, twin=twin) if twin is not None else hklf
+
+    def twin(self) -> Twin | None:
+        """The file's TWIN with its BASF fractions, as SHELXL's manual defines them (TWIN
+        [r11..r33 [N]], default the inversion and N 2; a negative N even, adding the inverted
+        components; BASF k1..: components 2..|N|); None without TWIN. A matrix that is not
+        whole numbers (HKLF 4 data need whole indices for every component) or more BASF than
+        components stop the job naming the line."""
+        card = self.cards.get("TWIN")
+        if card is None:
+            return None
+        values = [float(v) for v in card.fields if _is_number(v)]
+        if len(values) != len(card.fields) or len(values) not in (0, 9, 10):
+            raise InputError(
+                "TWIN takes nine matrix elements and N (or nothing: the inversion, N 2), got "
+                f"{' '.join(card.fields)!r}",
+                self.path,
+                card.number,
+            )
+        matrix = INVERSION
+        if values:
+            if any(abs(v - round(v)) > 1e-6 for v in values):
+                raise InputError(
+                    "TWIN: the matrix and N must be whole numbers for HKLF 4 data (a "
+                    "non-merohedral twin's fractional law needs HKLF 5, which CrystalX does not "
+                    "refine)",
+                    self.path,
+                    card.number,
+                )
+            numbers = [int(round(v)) for v in values]
+            matrix = tuple(tuple(numbers[3 * i : 3 * i + 3]) for i in range(3))
+        n = int(round(values[9])) if len(values) == 10 else 2
+        if abs(n) < 2 or (n < 0 and n % 2):
+            raise InputError(
+                f"TWIN N = {n}: at least 2 components, and an even number where N is negative "
+                "(the inverted ones doubling them)",
+                self.path,
+                card.number,
+            )
+        if abs(round(float(np.linalg.det(np.array(matrix, dtype=float))))) != 1:
+            raise InputError(
+                "TWIN: the matrix must have determinant ±1 (a twin law keeps the cell volume)",
+                self.path,
+                card.number,
+            )
+        basf = self.cards.get("BASF")
+        words = basf.fields if basf is not None else []
+        if not all(_is_number(v) for v in words):
+            raise InputError(f"BASF: not a number in {' '.join(words)!r}", self.path, basf.number)
+        fractions = tuple(float(v) for v in words)
+        if len(fractions) > abs(n) - 1:
+            raise InputError(
+                f"BASF gives {len(fractions)} fractions for TWIN's {abs(n)} components (one "
+                f"per component after the first: {abs(n) - 1})",
+                self.path,
+                basf.number,
+            )
+        return Twin(matrix, n, fractions, where=f"{self.path}:{card.number}")
 
     def _not_honoured(self) -> tuple[str, ...]:
         """What the refinement reads but does not do as written: batch scales, the user's own
         form factors (cctbx's tables instead; f' and f'' are used as given) and a DISP without
         both f' and f''."""
         notes = []
-        if "BASF" in self.cards:
+        if "BASF" in self.cards and "TWIN" not in self.cards:  # with TWIN: the twin fractions
             notes.append(
                 f"BASF (line {self.cards['BASF'].number}): batch scale factors are not refined; "
                 "every batch shares one scale"

@@ -555,6 +555,7 @@ def render_with_sites(
     extinction: float | None = None,
     suggested: str | None = None,
     weighting: str = "WGHT    0.100000",
+    twin_fractions: tuple[float, ...] | None = None,
 ) -> str:
     """The file with its atom list replaced by `structure`'s sites.
 
@@ -575,7 +576,9 @@ def render_with_sites(
     next cycles goes after END (where SHELXL stops reading and Olex2 finds its proposed weight).
     A file without WGHT then gets `weighting`, the one refined with, before FVAR as SHELXL writes
     it: Olex2 takes a file's first WGHT for the one to refine with (pcxod/olex2 xlib/ins.cpp,
-    TIns::_ParseIns), which would otherwise be the suggestion.
+    TIns::_ParseIns), which would otherwise be the suggestion. The refined `twin_fractions`
+    replace the BASF of a file with TWIN, as SHELXL writes them; a TWIN without BASF (a
+    perfect twin, its fractions kept equal) stays without.
     """
     nl = shelx_file.newline
     lines = shelx_file.lines
@@ -598,6 +601,11 @@ def render_with_sites(
     lines = [
         replace(line, text=hfix[line.number]) if line.number in hfix else line for line in lines
     ]
+    cards = shelx_file.cards
+    if twin_fractions is not None and "TWIN" in cards and "BASF" in cards:  # before or among atoms
+        basf = "BASF " + " ".join(f"{v:.5f}" for v in twin_fractions) + nl
+        number = cards["BASF"].number
+        lines = [replace(line, text=basf) if line.number == number else line for line in lines]
     pending = [
         line
         for line in lines[start:end]

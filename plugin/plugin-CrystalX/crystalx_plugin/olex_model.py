@@ -24,9 +24,10 @@ The reflections are Olex2's own: `olx.HKLSrc()` is the refinement model's HKL so
 (xlib/xmacro.cpp funHKLSrc), the same-named .hkl found on loading or "" when there is none
 (xlib/xfiles.cpp PostLoad), and may name a file since moved; `GetRefinementModel()` gives
 the HKLF instruction ("hklf": value, s, matrix), the CELL card's wavelength ("exptl":
-radiation) and "twin" when a TWIN instruction applies (xlib/refmodel.cpp PyExport,
-xlib/experimental.cpp), which is how olex2-gui's own refinement reads them
-(util/pyUtil/CctbxLib/cctbx_olex_adapter.py: OV.HKLSrc(), model['hklf'], exptl['radiation']).
+radiation) and "twin" when a TWIN instruction applies, with its "matrix", "n" and "basf"
+(xlib/refmodel.cpp PyExport, xlib/experimental.cpp), which is how olex2-gui's own refinement
+reads them (util/pyUtil/CctbxLib/cctbx_olex_adapter.py: OV.HKLSrc(), model['hklf'],
+exptl['radiation'], model['twin']).
 """
 
 import math
@@ -171,6 +172,14 @@ def reflection_file(olx, refinement):
     matrix = hklf.get("matrix")
     if matrix:
         reflections["matrix"] = [[float(v) for v in row] for row in matrix]
+    twin = refinement.get("twin")
+    if isinstance(twin, dict):  # its law, N and BASF, as olex2.refine reads them
+        if twin.get("matrix"):
+            reflections["twin_matrix"] = [[float(v) for v in row] for row in twin["matrix"]]
+        if twin.get("n") is not None:
+            reflections["twin_n"] = int(twin["n"])
+        if twin.get("basf"):
+            reflections["basf"] = [float(v) for v in twin["basf"]]
     return reflections, None
 
 

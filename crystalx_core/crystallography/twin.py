@@ -1,0 +1,104 @@
+"""Twinned HKLF 4 data (SHELXL's TWIN/BASF): what every step that is not least squares needs.
+
+Least squares refines twinned data itself (refine.py: cctbx's twin components, as olex2.refine
+does). The other steps compare Fc of one domain with Fo² (difference maps, the element and H
+evidence, the outlier check, an Fo map's peaks); they read the data detwinned by the model's
+calculated ratio, Fo²(h)·Fc²(h) / Σk fk·Fc²(Rk·h) (f1 = 1 - Σ, σ scaled alike): the formula of
+cctbx's xray observations.detwin (cctbx/xray/observations.h), which olex2 applies to the Fo²
+of its maps and its Fo/Fc comparisons of twinned data (olex2's cctbx_olex_adapter.py,
+get_fo_sq_fc). Only the WEAK guard is CrystalX's own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+from cctbx import miller
+from cctbx.array_family import flex
+
+from crystalx_core.io.hkl import Twin
+from crystalx_core.structure import Structure
+
+# a reflection whose twinned Fc² is under this share of the mean keeps its Fo²: the ratio of
+# two near-zero numbers would make noise of it
+WEAK = 1e-4
+
+
+def _calculated(structure: Structure, indices: np.ndarray, twin: Twin) -> np.ndarray:
+    """Fc² of one domain at h (column 0) and at Rk·h for each later component (columns 1..; h
+    a column, as SHELX's HKLF and TWIN matrices act), Friedel mates apart (anomalous
+    dispersion: an inversion twin's signal)."""
+    from crystalx_core.crystallography.convert import set_dispersion, to_xray_structure
+
+    xs = to_xray_structure(structure.with_sites(structure.atoms))
+    set_dispersion(xs, structure.wavelength, structure.dispersion)
+    symmetry = xs.crystal_symmetry()
+    columns = []
+    for law in [np.eye(3, dtype=int), *(np.array(r) for r in twin.laws())]:
+        hkl = flex.miller_index([tuple(int(v) for v in h) for h in indices @ law.T])
+        index_set = miller.set(symmetry, hkl, anomalous_flag=True)
+        f_calc = index_set.structure_factors_from_scatterers(xs, algorithm="fft").f_calc()
+        columns.append(np.abs(np.array(f_calc.data())) ** 2)
+    return np.column_stack(columns)
+
+
+def estimated_fractions(
+    structure: Structure, reflections, twin: Twin, free: list[int]
+) -> tuple[float, ...]:
+    """The fractions of the `free` components (indices into Twin.laws) that fit the data best
+    for this model, the others kept as `twin` gives them: Fo² = k·[Fc²(h) + Σk fk·(Fc²(h·Rk) −
+    Fc²(h))] is linear in k and k·fk, solved by weighted least squares (w = 1/(σ² + (0.1 Fo²)²),
+    SHELXL's WGHT 0.1 with Fo² for P). Least squares alone moves a fraction hardly at all
+    from a poor start (Levenberg-Marquardt's damping, set by the atoms' far larger diagonal
+    elements, held FC_p31c's at 0.30 for 30 cycles where the data held 0.12); from here it
+    starts near its minimum. Kept within [0, 1]."""
+    fractions = list(twin.start())
+    if not free or not structure.atoms:
+        return tuple(fractions)
+    fo = reflections.intensities
+    calc = _calculated(structure, reflections.indices, twin)
+    fixed = [k for k in range(len(fractions)) if k not in free]
+    base = calc[:, 0] + sum(fractions[k] * (calc[:, k + 1] - calc[:, 0]) for k in fixed)
+    design = np.column_stack([base, *(calc[:, k + 1] - calc[:, 0] for k in free)])
+    root_w = 1.0 / np.sqrt(reflections.sigmas**2 + (0.1 * np.maximum(fo, 0.0)) ** 2)
+    solution, *_ = np.linalg.lstsq(design * root_w[:, None], fo * root_w, rcond=None)
+    if solution[0] <= 0:
+        return tuple(fractions)
+    for k, value in zip(free, solution[1:] / solution[0]):
+        fractions[k] = float(min(max(value, 0.0), 1.0))
+    return tuple(fractions)
+
+
+def detwinned(structure: Structure, reflections):
+    """The reflections with their twin taken out (Fo² and σ times Fc²(h) / Σk fk·Fc²(h·Rk),
+    the model's calculated ratio) and no twin left: what a step that compares one domain's Fc
+    with Fo² reads. Untwinned reflections, or a model without atoms, come back as given."""
+    twin = getattr(reflections, "twin", None)
+    if twin is None or not structure.atoms:
+        return reflections
+    fractions = twin.start()
+    calc = _calculated(structure, reflections.indices, twin)
+    twinned = (1.0 - sum(fractions)) * calc[:, 0] + calc[:, 1:] @ np.array(fractions)
+    usable = twinned > WEAK * max(float(twinned.mean()), 1e-30)
+    ratio = np.where(usable, calc[:, 0] / np.where(usable, twinned, 1.0), 1.0)
+    return replace(
+        reflections,
+        intensities=reflections.intensities * ratio,
+        sigmas=reflections.sigmas * ratio,
+        twin=None,
+    )
+
+
+def symmetric_components(twin: Twin, group) -> set[int]:
+    """The components (indices into Twin.laws) whose law is a symmetry of the crystal (in the
+    point group of cctbx space group `group`, the inversion in a centric one): they diffract
+    as the first, and only the sum of their fractions with the first's is defined
+    (sf_atomstwoline's TWIN 0 -1 0 -1 0 0 0 0 -1 3, whose R² is the identity). A symmetry
+    operator's R takes h to h·R (a row), a TWIN matrix to R·h (a column): compared transposed."""
+    point_group = {op.r().as_double() for op in group.build_derived_point_group()}
+    return {
+        k
+        for k, law in enumerate(twin.laws())
+        if tuple(float(law[j][i]) for i in range(3) for j in range(3)) in point_group
+    }
