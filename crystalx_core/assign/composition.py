@@ -129,26 +129,6 @@ def constrained_total(
     )
 
 
-def constrained_cost(
-    probabilities: np.ndarray,
-    choice: np.ndarray,
-    values: np.ndarray,
-    expected: float,
-    weights: np.ndarray,
-    penalty: float = PENALTY,
-    shortfall: bool = True,
-) -> float:
-    """constrained_total's objective for `choice` (class index per site), as a cost: −Σ log p
-    plus penalty · the departure from `expected` (a shortfall counted only with `shortfall`),
-    so that fits under different constraints can be compared."""
-    taken = probabilities[np.arange(len(choice)), choice]
-    total = float(weights @ np.asarray(values, dtype=float)[choice])
-    over, under = max(total - expected, 0.0), max(expected - total, 0.0)
-    return float(-np.log(np.clip(taken, _FLOOR, None)).sum()) + penalty * (
-        over + (under if shortfall else 0.0)
-    )
-
-
 def _best_under_counts(
     probabilities: np.ndarray,
     columns: np.ndarray,

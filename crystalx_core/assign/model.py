@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import replace
 from functools import lru_cache
-from itertools import combinations
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +27,6 @@ from crystalx_core.assign.baseline import (
 from crystalx_core.assign.composition import (
     PENALTY,
     constrained_choice,
-    constrained_cost,
     constrained_total,
     move_costs,
     trusted_counts,
@@ -40,7 +38,6 @@ from crystalx_core.errors import CrystalXError
 from crystalx_core.features import build_graph, combined_tokens, height_bins
 from crystalx_core.geometry import (
     connectivity,
-    linked_groups,
     one_alternative,
     site_multiplicities,
 )
@@ -294,7 +291,7 @@ def formula_h_refitted(
         else:  # held at its count for certain, even one the model thought impossible
             kept[k, classes.index(n) if n in classes else probabilities[k].argmax()] = 1.0
     kept /= np.clip(kept.sum(axis=1, keepdims=True), 1e-12, None)
-    choice = _h_counts_under_formula(heavy, kept, values, penalty, halves, solvents=False)
+    choice = _h_counts_under_formula(heavy, kept, values, penalty, halves)
     return [int(values[c]) if k in open_sites else counts[k] for k, c in enumerate(choice)]
 
 
@@ -304,7 +301,6 @@ def _h_counts_under_formula(
     counts: np.ndarray,
     penalty: float,
     halves: set[int] = frozenset(),
-    solvents: bool = True,
 ) -> np.ndarray:
     """Count class per site under UNIT's H total, as elements are chosen under its element
     counts: where the formula asks for one H more than the most likely counts give (the H
@@ -313,9 +309,9 @@ def _h_counts_under_formula(
     to the H the model expects when it is far short of them (composition.trusted_counts).
     Only counts the model gives at least FORMULA_MIN_PROBABILITY, on non-metals, are open to
     the formula: an H shortfall (unmodelled solvent, a wrong UNIT) must not hang H on a metal
-    or on an atom the model is sure has none. With `solvents`, H short of the most likely
-    counts may be a solvent molecule's as a whole (_solvents_without_h); formula_h_refitted,
-    whose held counts are certain, fits without."""
+    or on an atom the model is sure has none. A UNIT an H or two short (a partly occupied
+    solvent rounded) takes no solvent's H off as a whole: that would strip H the user modelled
+    (SXF_I43d's quarter-occupied toluene)."""
     expected = sum(
         n for el, n in heavy.asymmetric_unit_contents(include_h=True).items() if is_hydrogen(el)
     )
@@ -334,65 +330,7 @@ def _h_counts_under_formula(
         probabilities,
         0.0,
     )
-    choice = constrained_total(plausible, counts, target[0], weights, penalty, shortfall)
-    if not solvents:
-        return choice
-    return _solvents_without_h(
-        heavy, plausible, counts, choice, target[0], weights, penalty, shortfall
-    )
-
-
-# A published model whose H fall short of those its atoms have room for most often left a solvent
-# molecule's H out as a whole (a disordered THF, a lattice water whose H were not found), not an
-# H here and there on the molecule: COD 4320780's THF of crystallisation has none, and fitting
-# its H to UNIT took 8 H off the coordinated THFs instead.
-SOLVENT_SITES = 8  # non-H atoms of the largest molecule read as a solvent (toluene 7, dioxane 6)
-SOLVENT_COST = PENALTY  # nats for a solvent modelled without its H: what one H off UNIT costs
-MAX_SOLVENTS = 6  # solvent molecules whose subsets are tried (2**6 fits at most)
-
-
-def _solvent_molecules(heavy: Structure, counts: np.ndarray, probabilities: np.ndarray) -> list:
-    """The sites of each solvent molecule that holds H: a molecule (bonded sites, metals
-    included) of no more than SOLVENT_SITES non-H atoms, with no metal, smaller than the
-    largest one (so not one of a co-crystal's equal partners), its most likely counts not all
-    0."""
-    molecules = linked_groups([[c.j for c in contacts] for contacts in connectivity(heavy)])
-    largest = max(len(m) for m in molecules)
-    likely = counts[probabilities.argmax(axis=1)]
-    return [
-        m
-        for m in molecules
-        if len(m) <= SOLVENT_SITES
-        and len(m) < largest
-        and not any(is_metal(heavy.sites[k].element) for k in m)
-        and likely[m].sum() > 0
-    ]
-
-
-def _solvents_without_h(
-    heavy, probabilities, counts, choice, expected, weights, penalty, shortfall
-) -> np.ndarray:
-    """`choice`, or where UNIT's H fall short of the most likely counts, the fit with some
-    solvent molecules (_solvent_molecules) left without H when that costs less: each such
-    molecule SOLVENT_COST, its sites then free; the rest fitted to UNIT as before."""
-    if 0 not in counts or weights @ counts[probabilities.argmax(axis=1)] < expected + 0.5:
-        return choice
-    solvents = _solvent_molecules(heavy, counts, probabilities)
-    if not solvents or len(solvents) > MAX_SOLVENTS:
-        return choice
-    zero = int(np.flatnonzero(counts == 0)[0])
-    best = constrained_cost(probabilities, choice, counts, expected, weights, penalty, shortfall)
-    for n in range(1, len(solvents) + 1):
-        for chosen in combinations(solvents, n):
-            stripped = [k for m in chosen for k in m]
-            held = probabilities.copy()
-            held[stripped] = 0.0
-            held[stripped, zero] = 1.0
-            fit = constrained_total(held, counts, expected, weights, penalty, shortfall)
-            cost = constrained_cost(held, fit, counts, expected, weights, penalty, shortfall)
-            if cost + n * SOLVENT_COST < best - 1e-9:
-                best, choice = cost + n * SOLVENT_COST, fit
-    return choice
+    return constrained_total(plausible, counts, target[0], weights, penalty, shortfall)
 
 
 def _placeable(
