@@ -17,7 +17,6 @@ Standard library only: this runs before anything heavy is imported.
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import sys
@@ -70,8 +69,12 @@ def take_held():
 def started_as_command() -> bool:
     """True when this process is the `crystalx` command: its console script, or
     `python -m crystalx_core.cli` (whose sys.argv[0] is still '-m' while the package imports,
-    hence sys.orig_argv)."""
-    if sys.argv and _SCRIPT.fullmatch(os.path.basename(sys.argv[0])):
-        return True
+    hence sys.orig_argv). Not a worker the command spawned (multiprocessing's spawn passes
+    --multiprocessing-fork and copies the parent's sys.argv): it never reaches main(), and
+    its Ctrl-C is its pool initializer's to set (batch._warm_worker)."""
     orig = list(getattr(sys, "orig_argv", ()))
+    if "--multiprocessing-fork" in orig:
+        return False
+    if sys.argv and _SCRIPT.fullmatch(re.split(r"[\\/]", sys.argv[0])[-1]):
+        return True
     return "-m" in orig and orig[orig.index("-m") + 1 :][:1] in [[name] for name in _MODULES]

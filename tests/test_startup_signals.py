@@ -24,7 +24,9 @@ DELAYS = (0.0, 0.03, 0.06, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.7, 1.0)
 
 
 def _env():
-    return dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    return dict(
+        os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+    )
 
 
 def _launchers():
@@ -82,7 +84,11 @@ def test_ctrl_c_at_any_moment_of_start_up_is_one_line_and_130(tmp_path, shared_d
 
 def _python(code: str, **kwargs):
     return subprocess.run(
-        [sys.executable, "-c", code], env=_env(), capture_output=True, text=True, timeout=60,
+        [sys.executable, "-c", code],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
         **kwargs,
     )
 
@@ -110,8 +116,9 @@ def test_import_leaves_the_sigint_handler_as_it_was():
 @POSIX
 def test_ctrl_c_during_a_library_import_is_a_keyboard_interrupt_after_it():
     """Ctrl-C while `import crystalx_core` runs in a library user's process: the import ends
-    whole (gemmi, imported last, is there), then KeyboardInterrupt; numpy is usable after (before, it could be left half
-    imported: no numpy.dtype, or a crash) and Python's handler is back."""
+    whole (gemmi, imported last, is there: before, the interrupt cut it short, which could
+    leave numpy half imported), then KeyboardInterrupt; numpy is usable after and Python's
+    handler is back."""
     code = (
         "import signal, sys\n"
         "print('start', flush=True)\n"
@@ -125,8 +132,11 @@ def test_ctrl_c_during_a_library_import_is_a_keyboard_interrupt_after_it():
         "signal.default_int_handler)\n"
     )
     proc = subprocess.Popen(
-        [sys.executable, "-c", code], env=_env(), stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-c", code],
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert proc.stdout.readline().strip() == "start"
     time.sleep(0.05)  # inside the import of cctbx (about 0.4 s)
@@ -134,3 +144,36 @@ def test_ctrl_c_during_a_library_import_is_a_keyboard_interrupt_after_it():
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert out.split() == ["interrupted", "True", "8", "True"], (out, err)
+
+
+@pytest.mark.parametrize(
+    "argv, orig_argv, command",
+    [
+        (["/venv/bin/crystalx", "solve"], ["/venv/bin/python", "/venv/bin/crystalx"], True),
+        ([r"C:\venv\Scripts\crystalx.exe"], [r"C:\venv\Scripts\crystalx.exe"], True),
+        (["-m", "solve"], ["python", "-m", "crystalx_core.cli", "solve"], True),
+        (["-m"], ["python", "-m", "crystalx_core.service"], False),
+        (["/home/u/notebook.py"], ["python", "/home/u/notebook.py"], False),
+        (["-c"], ["python", "-c", "import crystalx_core"], False),
+        # a batch worker: CPython's multiprocessing/spawn.py get_command_line() starts
+        # `python -c ... --multiprocessing-fork` and prepare() copies the parent's sys.argv
+        (
+            ["/venv/bin/crystalx", "batch"],
+            [
+                "python",
+                "-c",
+                "from multiprocessing.spawn import spawn_main",
+                "--multiprocessing-fork",
+            ],
+            False,
+        ),
+    ],
+)
+def test_which_processes_are_the_command(monkeypatch, argv, orig_argv, command):
+    """Only the command keeps Ctrl-C held past the import (main() takes it over); everything
+    else gets Python's handler back when `import crystalx_core` returns."""
+    from crystalx_core import _startup
+
+    monkeypatch.setattr(sys, "argv", argv)
+    monkeypatch.setattr(sys, "orig_argv", orig_argv, raising=False)
+    assert _startup.started_as_command() is command
