@@ -15,7 +15,18 @@ if "torch" in sys.modules and "cctbx.xray" not in sys.modules:
         "is loaded first"
     )
 
-import cctbx.xray  # noqa: E402,F401  (must precede gemmi, see above)
-import gemmi  # noqa: E402,F401
+from crystalx_core import _startup  # noqa: E402
+
+# Ctrl-C is held while the extensions import (an interrupt inside one leaves it half
+# initialised: a crash later); the command keeps holding it until main() takes it over
+_startup.hold_sigint()
+try:
+    import cctbx.xray  # noqa: E402,F401  (must precede gemmi, see above)
+    import gemmi  # noqa: E402,F401
+except BaseException:  # the import's own error is the one to see
+    _startup.release_sigint(deliver=False)
+    raise
+if not _startup.started_as_command():
+    _startup.release_sigint()
 
 __version__ = "0.1.0"

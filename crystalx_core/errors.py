@@ -8,6 +8,8 @@ import signal
 import threading
 from contextlib import contextmanager
 
+from crystalx_core import _startup
+
 QUOTE_LIMIT = 60  # characters of quoted input kept in a message
 MESSAGE_LIMIT = 500  # characters of a whole message
 # a quote that opens and closes a repr'd value, not an apostrophe inside a word ("file's")
@@ -122,8 +124,16 @@ def signals_raise_stopped(ends_process: bool = False):
 
     outer = list(_stop_requested)
     previous = {number: signal.signal(number, stop) for number in STOP_SIGNALS}
+    # the command's start-up hold (crystalx_core._startup) ends here, now that `stop` catches
+    # SIGINT: its handler is not the one to put back, and a Ctrl-C it held stops the job now
+    replaced, held = _startup.take_held()
+    if replaced is not None:
+        previous[signal.SIGINT] = replaced
     _depth[0] += 1
     try:
+        if held and not (_stop_requested or _winding_down):
+            _stop_requested.append(signal.SIGINT)
+            raise Stopped(signal.SIGINT)
         yield
         raise_if_stopped()
     finally:
