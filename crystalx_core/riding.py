@@ -1193,8 +1193,8 @@ def keep_input_codes(plan: HydrogenPlan, groups: dict[int, list[InputH]]) -> Non
     the input gave it, all under that one code, and the code is one SHELXL takes for the
     group the job placed (_accepted_code): the user's AFIX 33 acetonitrile methyl (not
     rotated: the data cannot define its torsion) stays 33 and is refined unrotated, and
-    FC_sucrose's AFIX 148 OH keeps its refined O–H. Where the counts differ the job's code
-    stands. `groups`: input_groups."""
+    FC_sucrose's AFIX 148 OH keeps its refined O–H; the d of the user's `AFIX mn d` goes with
+    it (Site.afix_d). Where the counts differ the job's code stands. `groups`: input_groups."""
     sites = list(plan.structure.sites)
     changed = False
     for pivot, group in plan.groups.items():
@@ -1206,10 +1206,15 @@ def keep_input_codes(plan: HydrogenPlan, groups: dict[int, list[InputH]]) -> Non
         if len(users) != 1 or len(nows) != 1:
             continue
         user, now = users.pop(), nows.pop()
-        if not user or not now or user == now or not _accepted_code(user, now):
+        distances = {h.site.afix_d for h in old}
+        d = distances.pop() if len(distances) == 1 else None
+        if not user or not now or not _accepted_code(user, now) or (user == now and d is None):
             continue
         for k in group:
-            sites[k] = replace(sites[k], afix=user)
+            sites[k] = replace(sites[k], afix=user, afix_d=d)
+        if user == now:  # the user's X–H kept, nothing else to say
+            changed = True
+            continue
         plan.codes[pivot] = user
         if pivot in plan.bonds:
             bonds = plan.bonds[pivot]

@@ -93,3 +93,29 @@ def test_the_refinement_rotates_the_methyl_only_where_the_user_asked(
     assert _codes(final.structure, "C41") == [code] * 3
     assert final.n_parameters == parameters
     assert final.r1 < 0.037
+
+
+def test_the_users_afix_distance_is_written_and_refined(shared_data, tmp_path):
+    """`AFIX 33 0.90` (SHELXL manual, AFIX mn d: the X–H held at d) on SXF_I43d's methyl:
+    the written .res keeps `AFIX  33 0.9` and the refinement holds C41–H at 0.90 Å (the
+    default, 0.96 Å, without it; the job had dropped the d before)."""
+    import numpy as np
+
+    from crystalx_core.cli import main
+    from crystalx_core.io import load
+
+    text = (BENCHMARK / "SXF_I43d" / "published.res").read_text()
+    edited = text.replace("AFIX  33\nH40A", "AFIX  33 0.90\nH40A", 1)
+    assert edited != text
+    res = tmp_path / "in.res"
+    res.write_text(edited)
+    out = tmp_path / "out"
+    hkl = BENCHMARK / "SXF_I43d" / "data.hkl"
+    assert main(["assign", "--quiet", "--hkl", str(hkl), "--out", str(out), str(res)]) == 0
+    written = (tmp_path / "out.res").read_text()
+    assert "AFIX  33 0.9\n" in written
+    model = load(tmp_path / "out.res").structure
+    site = {s.label.upper(): s for s in model.sites}
+    pivot = model.cartesian(site["C41"].frac)
+    for h in ("H40A", "H40B", "H40C"):
+        assert np.linalg.norm(model.cartesian(site[h].frac) - pivot) == pytest.approx(0.90, abs=0.005)
