@@ -91,8 +91,6 @@ class Site:
         None  # U11 U22 U33 U23 U13 U12
     )
     afix: int = 0  # SHELX AFIX mn this site is written under (riding H: 13, 23, 43, 137, ...)
-    # the d (Å) of the file's `AFIX mn d` over a riding H: its X–H, which SHELXL holds it at
-    afix_d: float | None = None
     line: int | None = None  # 1-based line in the file the site was read from
     mixed: tuple[
         "Site", ...
@@ -105,6 +103,8 @@ class Site:
     # numbered as the input's FVAR, values in Structure.free_variable_values); None: the job's
     # own variable (free_variable) or a fixed occupancy
     input_variable: tuple[int, float] | None = None
+    # the d (Å) of the file's `AFIX mn d` over a riding H: its X–H, which SHELXL holds it at
+    afix_d: float | None = None
 
     @property
     def with_mixed(self) -> list["Site"]:
