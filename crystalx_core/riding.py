@@ -1183,9 +1183,7 @@ def _accepted_code(user: int, now: int) -> bool:
     the same geometry m (or one of _SAME_GROUP), an n it refines, rotating only a rotor."""
     (m_user, n_user), (m_now, _) = divmod(user, 10), divmod(now, 10)
     same = m_user == m_now or any({m_user, m_now} <= group for group in _SAME_GROUP)
-    return same and (
-        n_user in _RIDING_N or (n_user in _ROTATING_N and m_user in _ROTATABLE_M)
-    )
+    return same and (n_user in _RIDING_N or (n_user in _ROTATING_N and m_user in _ROTATABLE_M))
 
 
 def keep_input_codes(plan: HydrogenPlan, groups: dict[int, list[InputH]]) -> None:
@@ -1218,9 +1216,7 @@ def keep_input_codes(plan: HydrogenPlan, groups: dict[int, list[InputH]]) -> Non
         plan.codes[pivot] = user
         if pivot in plan.bonds:
             bonds = plan.bonds[pivot]
-            plan.bonds[pivot] = replace(
-                bonds, groups=[replace(g, code=user) for g in bonds.groups]
-            )
+            plan.bonds[pivot] = replace(bonds, groups=[replace(g, code=user) for g in bonds.groups])
         kept = f"AFIX {user} kept as the input rode these H (the job's choice: AFIX {now})"
         plan.notes[pivot] = f"{plan.notes[pivot]}; {kept}" if pivot in plan.notes else kept
         changed = True

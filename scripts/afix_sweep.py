@@ -40,17 +40,29 @@ def main(outdir: str, names: list[str]) -> None:
         written = out / f"{name}.res"
         if not written.exists():
             subprocess.run(
-                [sys.executable, "-m", "crystalx_core.cli", "assign", "--quiet", "--out",
-                 str(out / name), str(given)],
-                capture_output=True, check=False,
+                [
+                    sys.executable,
+                    "-m",
+                    "crystalx_core.cli",
+                    "assign",
+                    "--quiet",
+                    "--out",
+                    str(out / name),
+                    str(given),
+                ],
+                capture_output=True,
+                check=False,
             )
         if not written.exists():
             print(name, "no output")
             continue
         before, after = riding_groups(given), riding_groups(written)
         same = [p for p in before if p in after and len(before[p]) == len(after[p])]
-        changed = [(p, sorted(set(before[p])), sorted(set(after[p]))) for p in same
-                   if set(before[p]) != set(after[p])]
+        changed = [
+            (p, sorted(set(before[p])), sorted(set(after[p])))
+            for p in same
+            if set(before[p]) != set(after[p])
+        ]
         compared, differ = compared + len(same), differ + len(changed)
         print(name, len(same), "pivots with the same H count;", len(changed), "other AFIX", changed)
     print("TOTAL", compared, "pivots compared;", differ, "with another AFIX")

@@ -118,4 +118,6 @@ def test_the_users_afix_distance_is_written_and_refined(shared_data, tmp_path):
     site = {s.label.upper(): s for s in model.sites}
     pivot = model.cartesian(site["C41"].frac)
     for h in ("H40A", "H40B", "H40C"):
-        assert np.linalg.norm(model.cartesian(site[h].frac) - pivot) == pytest.approx(0.90, abs=0.005)
+        assert np.linalg.norm(model.cartesian(site[h].frac) - pivot) == pytest.approx(
+            0.90, abs=0.005
+        )
