@@ -38,6 +38,7 @@ from crystalx_core.riding import (
     add_riding_hydrogens,
     input_groups,
     input_hydrogens_kept,
+    keep_input_codes,
     keep_input_names,
     unheld_input_hydrogens,
     unwritten_input_hydrogens,
@@ -366,6 +367,8 @@ def _finish_job(
             given.declared_no_h,
             input_hydrogens_kept(model, given, groups),
         )
+        # the user's AFIX 33 methyl stays 33 where the job gives it as many H
+        keep_input_codes(plan, groups)
         # the user's H1O stays H1O (and restraints on it hold) where its group is unchanged
         keep_input_names(plan, model, given, groups)
         notes += unheld_input_hydrogens(model, given, groups)

@@ -1166,3 +1166,59 @@ def _acceptors(structure: Structure, near) -> list[np.ndarray]:
         if lo <= c.distance <= hi and structure.sites[c.j].element in ("N", "O", "F", "Cl")
     ]
     return [c.cart_j for c in sorted(found, key=lambda c: c.distance)]
+
+
+# AFIX m that ride the same H on the same pivot geometry, the user's pick among them kept
+# (SHELXL manual, AFIX/HFIX): a methyl fixed staggered (3) or as found in the map (13), an
+# OH as placed (8, riding on its H-bond) or found in the map (14).
+_SAME_GROUP = ({3, 13}, {8, 14})
+# n of AFIX mn the refinement reads as SHELXL does (iotbx afix_parser): 3 riding, 4 riding
+# with X–H refined, 7 rotating, 8 rotating with X–H refined; rotation only for a group that
+# can turn about its bond (a methyl, an OH).
+_RIDING_N, _ROTATING_N, _ROTATABLE_M = {3, 4}, {7, 8}, {3, 13, 8, 14}
+
+
+def _accepted_code(user: int, now: int) -> bool:
+    """Whether the user's AFIX `user` rides the job's group of AFIX `now` as SHELXL would:
+    the same geometry m (or one of _SAME_GROUP), an n it refines, rotating only a rotor."""
+    (m_user, n_user), (m_now, _) = divmod(user, 10), divmod(now, 10)
+    same = m_user == m_now or any({m_user, m_now} <= group for group in _SAME_GROUP)
+    return same and (n_user in _RIDING_N or (n_user in _ROTATING_N and m_user in _ROTATABLE_M))
+
+
+def keep_input_codes(plan: HydrogenPlan, groups: dict[int, list[InputH]]) -> None:
+    """Ride each pivot's new H under the input's AFIX mn where the pivot keeps as many H as
+    the input gave it, all under that one code, and the code is one SHELXL takes for the
+    group the job placed (_accepted_code): the user's AFIX 33 acetonitrile methyl (not
+    rotated: the data cannot define its torsion) stays 33 and is refined unrotated, and
+    FC_sucrose's AFIX 148 OH keeps its refined O–H; the d of the user's `AFIX mn d` goes with
+    it (Site.afix_d). Where the counts differ the job's code stands. `groups`: input_groups."""
+    sites = list(plan.structure.sites)
+    changed = False
+    for pivot, group in plan.groups.items():
+        old = groups.get(pivot, [])
+        if pivot in plan.kept or not old or len(old) != len(group):
+            continue
+        users = {h.site.afix for h in old}
+        nows = {sites[k].afix for k in group}
+        if len(users) != 1 or len(nows) != 1:
+            continue
+        user, now = users.pop(), nows.pop()
+        distances = {h.site.afix_d for h in old}
+        d = distances.pop() if len(distances) == 1 else None
+        if not user or not now or not _accepted_code(user, now) or (user == now and d is None):
+            continue
+        for k in group:
+            sites[k] = replace(sites[k], afix=user, afix_d=d)
+        if user == now:  # the user's X–H kept, nothing else to say
+            changed = True
+            continue
+        plan.codes[pivot] = user
+        if pivot in plan.bonds:
+            bonds = plan.bonds[pivot]
+            plan.bonds[pivot] = replace(bonds, groups=[replace(g, code=user) for g in bonds.groups])
+        kept = f"AFIX {user} kept as the input rode these H (the job's choice: AFIX {now})"
+        plan.notes[pivot] = f"{plan.notes[pivot]}; {kept}" if pivot in plan.notes else kept
+        changed = True
+    if changed:
+        plan.structure = plan.structure.with_sites(sites)

@@ -103,6 +103,8 @@ class Site:
     # numbered as the input's FVAR, values in Structure.free_variable_values); None: the job's
     # own variable (free_variable) or a fixed occupancy
     input_variable: tuple[int, float] | None = None
+    # the d (Å) of the file's `AFIX mn d` over a riding H: its X–H, which SHELXL holds it at
+    afix_d: float | None = None
 
     @property
     def with_mixed(self) -> list["Site"]:

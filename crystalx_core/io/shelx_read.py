@@ -907,6 +907,7 @@ class _Parser:
             if len(self.part_line.fields) > 1:
                 part_sof = float(self.part_line.fields[1])
         afix = int(self.afix_line.fields[0]) if self.afix_line is not None else 0
+        afix_d = _afix_distance(self.afix_line) if afix else None
         card.xyz_codes = tuple(codes[:3])
         sof_from_part = len(codes) <= 3  # the atom gives no sof: the PART line's (or 11)
         card.sof_code = part_sof if sof_from_part else codes[3]
@@ -934,6 +935,7 @@ class _Parser:
             element=element,
             frac=frac,
             afix=afix,
+            afix_d=afix_d,
             part=part,
             line=number,
             peak_height=codes[5] if len(codes) == 6 else None,
@@ -1033,3 +1035,13 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _afix_distance(card) -> float | None:
+    """The d of `AFIX mn d ...` (SHELXL manual, AFIX: 0 or absent takes the default X–H; a
+    free-variable code, 10 or more, is not a distance the job can hold): None unless given."""
+    try:
+        d = float(card.fields[1]) if len(card.fields) > 1 else 0.0
+    except ValueError:
+        return None
+    return d if 0 < d < 10 else None

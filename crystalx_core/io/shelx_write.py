@@ -164,9 +164,10 @@ class _SiteWriter:
             (afix != self.afix, afix, "AFIX{:>4}"),
         ):
             if changed and n:
-                placed.append(
-                    (line.number, line.text) if line else (math.inf, name.format(n) + self.nl)
-                )
+                text = name.format(n)
+                if name.startswith("AFIX") and site.afix_d and is_hydrogen(site.element or ""):
+                    text += f" {site.afix_d:g}"  # the user's X–H (AFIX mn d), kept
+                placed.append((line.number, line.text) if line else (math.inf, text + self.nl))
         out += [text for _, text in sorted(placed, key=lambda item: item[0])]
         self.afix, self.part = afix, part
         for atom, source in zip(atoms, sources):
