@@ -253,6 +253,39 @@ def test_assign_refines_a_twinned_res_and_writes_the_fractions_back(tmp_path):
     assert twin.matrix == PSEUDO and twin.n == 2
     assert twin.fractions == pytest.approx((fraction,), abs=1e-5)
     assert "\nTWIN 0 0 1 0 -1 0 1 0 0 2\nBASF " in (tmp_path / "twin_out.res").read_text()
+    # the CIF reports the twin as cif_twin.dic defines it, read back by gemmi and iotbx.cif
+    fractions, sus, matrices, details = _cif_twin(tmp_path / "twin_out.cif")
+    assert fractions == pytest.approx((1 - fraction, fraction), abs=1e-4)
+    assert sum(fractions) == pytest.approx(1.0, abs=1e-4)
+    assert sus[0] == sus[1] and 0 < sus[1] < 0.01  # one refined fraction: one su for both
+    assert matrices == [((1, 0, 0), (0, 1, 0), (0, 0, 1)), PSEUDO]
+    assert details == "Refined as a 2-component twin."
+    assert _cif_twin(tmp_path / "plain_out.cif") is None  # untwinned: no twin items
+
+
+def _cif_twin(path):
+    """(fractions, su, matrices, _refine_special_details) of the twin loop of a CIF we wrote,
+    as gemmi reads it, the same loop's values checked against iotbx.cif's reading; None where
+    the CIF has no twin items. COMCIFS cif_twin.dic: _twin_individual.twin_matrix U takes the
+    reference individual's indices to this one's, (h' k' l') = U (h k l), the reference U = I."""
+    import gemmi
+    import iotbx.cif
+
+    block = gemmi.cif.read(str(path)).sole_block()
+    other = iotbx.cif.reader(file_path=str(path)).model()[block.name]
+    table = block.find("_twin_individual_", ["id", "mass_fraction_refined"]
+                       + [f"twin_matrix_{i}{j}" for i in (1, 2, 3) for j in (1, 2, 3)])  # fmt: skip
+    if not table:
+        assert "_twin_individual_id" not in other and block.find_value("_refine_special_details") is None
+        return None
+    assert [row[0] for row in table] == [str(k) for k in range(1, len(table) + 1)]
+    assert list(other["_twin_individual_mass_fraction_refined"]) == [row[1] for row in table]
+    values = [gemmi.cif.as_number(row[1]) for row in table]
+    sus = [float(row[1].partition("(")[2].rstrip(")") or 0) for row in table]
+    sus = [su * 10 ** -len(row[1].partition("(")[0].partition(".")[2]) for su, row in zip(sus, table)]
+    matrices = [tuple(tuple(int(row[2 + 3 * i + j]) for j in range(3)) for i in range(3)) for row in table]
+    details = " ".join(gemmi.cif.as_string(block.find_value("_refine_special_details")).split())
+    return values, sus, matrices, details
 
 
 def test_sf_atomstwoline_reads_its_twin_and_knows_which_component_is_its_own_image():
@@ -298,3 +331,15 @@ def test_solve_refines_with_the_twin_of_the_users_ins(tmp_path):
     written = load(tmp_path / "out.res").reflection_format().twin
     assert written.matrix == ((-1, 0, 0), (0, -1, 0), (0, 0, -1)) and written.n == 2
     assert written.fractions == pytest.approx((fraction,), abs=1e-5)
+    # the CIF: a 2-component inversion twin whose BASF is the Flack parameter, as SHELXL
+    # writes it ("uses the BASF parameter and its esd for the Flack parameter in the .cif")
+    import gemmi
+
+    fractions, sus, matrices, details = _cif_twin(tmp_path / "out.cif")
+    assert fractions[1] == pytest.approx(fraction, abs=1e-4) and sum(fractions) == pytest.approx(1)
+    assert matrices[1] == INVERSION
+    assert details.startswith("Refined as a 2-component inversion twin.")
+    assert (sus[1] > 0) != ("individual 2 was held" in details)  # a fraction held at 0 is given without su
+    block = gemmi.cif.read(str(tmp_path / "out.cif")).sole_block()
+    flack = block.find_value("_refine_ls_abs_structure_Flack")
+    assert flack == block.find_values("_twin_individual_mass_fraction_refined")[1]

@@ -44,6 +44,7 @@ from crystalx_core.crystallography.weights import (
 )
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.errors import RefinementError
+from crystalx_core.io.hkl import Twin
 from crystalx_core.io.shelx_write import DEFAULT_INSTRUCTIONS, new_ins_text
 from crystalx_core.residues import residue_order
 from crystalx_core.structure import Structure
@@ -93,6 +94,12 @@ class RefinementResult:
     extinction: tuple[float, float] | None = None  # refined EXTI and its su (where refined)
     # refined fractions of twin components 2.. (SHELXL's BASF) where the data are twinned
     twin_fractions: tuple[float, ...] | None = None
+    # their standard uncertainties, the first component's (1 - Σ) before them: 0 for a fraction
+    # held (not refined), as SHELXL's CIF writes a fixed BASF without su
+    twin_su: tuple[float, ...] | None = None
+    # the TWIN the data were refined with: its law, N and the BASF it started from (none: SHELXL's
+    # perfect twin, fractions held); the refined fractions are twin_fractions
+    twin: Twin | None = None
 
 
 def refine(
@@ -441,6 +448,8 @@ def _refined_once(
             twin_fractions=None
             if components is None
             else tuple(float(c.value) for c in components),
+            twin_su=None if components is None else _twin_fraction_su(ls, components),
+            twin=None if twin_setup is None else twin_setup[0],
             notes=list(twin_notes),
         )
     except RuntimeError as error:
@@ -516,6 +525,28 @@ def _least_squares(model, extinction=None, twin_components=None):
         restraints_manager=model.restraints_manager,
         weighting_scheme=model.weighting_scheme,
     )
+
+
+def _twin_fraction_su(ls, components) -> tuple[float, ...]:
+    """The su of each twin component's fraction, the first's (1 - Σ of the refined ones: its
+    variance the sum of their covariances) first, from smtbx's covariance of the independent
+    parameters (normalised by the GooF, as SHELXL's su): the CIF's
+    _twin_individual_mass_fraction_refined carries them. 0 for a fraction not refined."""
+    refined = [c.grad_index for c in components if c.grad]
+    if not refined:
+        return (0.0,) * (len(components) + 1)
+    # the normal equations of the final parameters (weights.refined_extinction says why)
+    ls.build_up()
+    packed = ls.covariance_matrix()  # upper triangle, packed by rows
+    n = round((math.sqrt(8 * packed.size() + 1) - 1) / 2)
+
+    def covariance(i: int, j: int) -> float:
+        i, j = min(i, j), max(i, j)
+        return float(packed[i * (2 * n - i + 1) // 2 + j - i])
+
+    first = sum(covariance(i, j) for i in refined for j in refined)
+    own = [covariance(c.grad_index, c.grad_index) if c.grad else 0.0 for c in components]
+    return tuple(math.sqrt(max(v, 0.0)) for v in (first, *own))
 
 
 def _displacement_notes(structure: Structure) -> list[str]:
