@@ -151,7 +151,7 @@ def test_a_component_the_crystals_symmetry_makes_keeps_its_fraction():
 TWOFOLD_A = ((1, 0, 0), (-1, -1, 0), (0, 0, -1))
 
 
-def test_a_twin_law_that_is_not_symmetric_acts_on_the_column_h(p31c):
+def test_a_twin_law_that_is_not_symmetric_acts_on_the_column_h(p31c, tmp_path):
     """SHELXL's TWIN matrix "is applied ... to generate the indices of the twin components
     from the input reflection indices" as HKLF's matrix (h' = r11·h + r12·k + r13·l); cctbx's
     xray.twin_component applies its law to the row h (xray/observations.h, generate), so
@@ -175,6 +175,21 @@ def test_a_twin_law_that_is_not_symmetric_acts_on_the_column_h(p31c):
     result = refine(structure, data, 5, anisotropic=True, input_variables=True)
     assert abs(result.twin_fractions[0] - 0.25) < 0.02
     assert result.r1 < 0.04
+    # the CIF's matrix U of individual 2 is that law as SHELX writes it, row by row
+    # (cif_twin.dic: (h' k' l') = U (h k l), the column convention of TWIN), not its transpose
+    import iotbx.cif
+
+    from crystalx_core.report import _twin_items
+
+    block = iotbx.cif.model.block()
+    _twin_items(block, result)
+    model = iotbx.cif.model.cif()
+    model["p31c"] = block
+    (tmp_path / "twin.cif").write_text(str(model))
+    fractions, sus, matrices, details = _cif_twin(tmp_path / "twin.cif")
+    assert matrices == [((1, 0, 0), (0, 1, 0), (0, 0, 1)), TWOFOLD_A]
+    assert fractions[1] == pytest.approx(result.twin_fractions[0], abs=1e-4)
+    assert 0 < sus[1] < 0.02 and details == "Refined as a 2-component twin."
 
 
 def test_a_twin_without_basf_is_perfect_and_kept_so(tmp_path):
