@@ -291,14 +291,21 @@ def _cif_twin(path):
     table = block.find("_twin_individual_", ["id", "mass_fraction_refined"]
                        + [f"twin_matrix_{i}{j}" for i in (1, 2, 3) for j in (1, 2, 3)])  # fmt: skip
     if not table:
-        assert "_twin_individual_id" not in other and block.find_value("_refine_special_details") is None
+        assert (
+            "_twin_individual_id" not in other
+            and block.find_value("_refine_special_details") is None
+        )
         return None
     assert [row[0] for row in table] == [str(k) for k in range(1, len(table) + 1)]
     assert list(other["_twin_individual_mass_fraction_refined"]) == [row[1] for row in table]
     values = [gemmi.cif.as_number(row[1]) for row in table]
     sus = [float(row[1].partition("(")[2].rstrip(")") or 0) for row in table]
-    sus = [su * 10 ** -len(row[1].partition("(")[0].partition(".")[2]) for su, row in zip(sus, table)]
-    matrices = [tuple(tuple(int(row[2 + 3 * i + j]) for j in range(3)) for i in range(3)) for row in table]
+    sus = [
+        su * 10 ** -len(row[1].partition("(")[0].partition(".")[2]) for su, row in zip(sus, table)
+    ]
+    matrices = [
+        tuple(tuple(int(row[2 + 3 * i + j]) for j in range(3)) for i in range(3)) for row in table
+    ]
     details = " ".join(gemmi.cif.as_string(block.find_value("_refine_special_details")).split())
     return values, sus, matrices, details
 
@@ -354,7 +361,8 @@ def test_solve_refines_with_the_twin_of_the_users_ins(tmp_path):
     assert fractions[1] == pytest.approx(fraction, abs=1e-4) and sum(fractions) == pytest.approx(1)
     assert matrices[1] == INVERSION
     assert details.startswith("Refined as a 2-component inversion twin.")
-    assert (sus[1] > 0) != ("individual 2 was held" in details)  # a fraction held at 0 is given without su
+    held = "individual 2 was held" in details
+    assert (sus[1] > 0) != held  # a fraction held at the bound 0 is given without su
     block = gemmi.cif.read(str(tmp_path / "out.cif")).sole_block()
     flack = block.find_value("_refine_ls_abs_structure_Flack")
     assert flack == block.find_values("_twin_individual_mass_fraction_refined")[1]
