@@ -288,8 +288,8 @@ def _twin_items(block, final) -> None:
     says it was refined as a twin (Olex2's CIF of sf_atomstwoline: 'Refined as a 3-component
     twin.') and which fractions were held, given without su. An inversion twin's BASF is also
     the Flack parameter (SHELXL manual, TWIN: it "uses the BASF parameter and its esd for the
-    Flack parameter in the .cif output"; olex2's refinement CIF: 'Refined as an inversion
-    twin.'). Nothing for untwinned data."""
+    Flack parameter in the .cif output"; olex2.refine's CIF block writes 'Refined as an
+    inversion twin.' beside it). Nothing for untwinned data."""
     if final is None or final.twin is None or final.twin_fractions is None:
         return
     twin = final.twin
