@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import iotbx.builders
+import numpy as np
 from cctbx import adptbx, sgtbx, uctbx, xray
 from iotbx.shelx import errors as shelx_errors
 from iotbx.shelx.lexer import command_stream
@@ -530,23 +531,22 @@ def _least_squares(model, extinction=None, twin_components=None):
 def _twin_fraction_su(ls, components) -> tuple[float, ...]:
     """The su of each twin component's fraction, the first's (1 - Σ of the refined ones: its
     variance the sum of their covariances) first, from smtbx's covariance of the independent
-    parameters (normalised by the GooF, as SHELXL's su): the CIF's
+    scalars (the refined fractions in order, then EXTI), read as smtbx's flack_analysis reads
+    its twin fraction's, normalised by the GooF as SHELXL's su: the CIF's
     _twin_individual_mass_fraction_refined carries them. 0 for a fraction not refined."""
-    refined = [c.grad_index for c in components if c.grad]
-    if not refined:
+    refined = [c.grad for c in components]
+    if not any(refined):
         return (0.0,) * (len(components) + 1)
     # the normal equations of the final parameters (weights.refined_extinction says why)
     ls.build_up()
-    packed = ls.covariance_matrix()  # upper triangle, packed by rows
-    n = round((math.sqrt(8 * packed.size() + 1) - 1) / 2)
-
-    def covariance(i: int, j: int) -> float:
-        i, j = min(i, j), max(i, j)
-        return float(packed[i * (2 * n - i + 1) // 2 + j - i])
-
-    first = sum(covariance(i, j) for i in refined for j in refined)
-    own = [covariance(c.grad_index, c.grad_index) if c.grad else 0.0 for c in components]
-    return tuple(math.sqrt(max(v, 0.0)) for v in (first, *own))
+    rep = ls.reparametrisation
+    scalars = rep.jacobian_transpose_matching(rep.mapping_to_grad_fc_independent_scalars)
+    covariance = ls.covariance_matrix(jacobian_transpose=scalars).matrix_packed_u_as_symmetric()
+    n = sum(refined)
+    block = covariance.as_numpy_array()[:n, :n]
+    own = iter(np.sqrt(np.maximum(np.diag(block), 0.0)))
+    first = math.sqrt(max(float(block.sum()), 0.0))
+    return (first, *(float(next(own)) if grad else 0.0 for grad in refined))
 
 
 def _displacement_notes(structure: Structure) -> list[str]:
