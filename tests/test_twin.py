@@ -177,16 +177,7 @@ def test_a_twin_law_that_is_not_symmetric_acts_on_the_column_h(p31c, tmp_path):
     assert result.r1 < 0.04
     # the CIF's matrix U of individual 2 is that law as SHELX writes it, row by row
     # (cif_twin.dic: (h' k' l') = U (h k l), the column convention of TWIN), not its transpose
-    import iotbx.cif
-
-    from crystalx_core.report import _twin_items
-
-    block = iotbx.cif.model.block()
-    _twin_items(block, result)
-    model = iotbx.cif.model.cif()
-    model["p31c"] = block
-    (tmp_path / "twin.cif").write_text(str(model))
-    fractions, sus, matrices, details = _cif_twin(tmp_path / "twin.cif")
+    fractions, sus, matrices, details = _cif_of(result, tmp_path / "twin.cif")
     assert matrices == [((1, 0, 0), (0, 1, 0), (0, 0, 1)), TWOFOLD_A]
     assert fractions[1] == pytest.approx(result.twin_fractions[0], abs=1e-4)
     assert 0 < sus[1] < 0.02 and details == "Refined as a 2-component twin."
@@ -208,6 +199,9 @@ def test_a_twin_without_basf_is_perfect_and_kept_so(tmp_path):
     perfect = refine(loaded.structure, data, 5)
     assert perfect.twin_fractions == (0.5,) and data.twin.fractions == ()
     assert any("without BASF: a perfect twin" in note for note in perfect.notes)
+    fractions, sus, _, details = _cif_of(perfect, tmp_path / "perfect.cif")
+    assert fractions == [0.5, 0.5] and sus == [0.0, 0.0]  # held, so given without su
+    assert "TWIN without BASF: a perfect twin" in details
     data.twin = Twin(PSEUDO, 2, (0.5,))
     refined = refine(loaded.structure, data, 5)
     assert abs(refined.twin_fractions[0] - 0.3) < 0.02 and refined.r1 < perfect.r1
@@ -276,6 +270,20 @@ def test_assign_refines_a_twinned_res_and_writes_the_fractions_back(tmp_path):
     assert matrices == [((1, 0, 0), (0, 1, 0), (0, 0, 1)), PSEUDO]
     assert details == "Refined as a 2-component twin."
     assert _cif_twin(tmp_path / "plain_out.cif") is None  # untwinned: no twin items
+
+
+def _cif_of(result, path):
+    """_cif_twin of a CIF block holding only the twin items the job's CIF gives `result`."""
+    import iotbx.cif
+
+    from crystalx_core.report import _twin_items
+
+    block = iotbx.cif.model.block()
+    _twin_items(block, result)
+    model = iotbx.cif.model.cif()
+    model["twin"] = block
+    path.write_text(str(model))
+    return _cif_twin(path)
 
 
 def _cif_twin(path):
