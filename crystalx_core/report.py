@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import textwrap
 import unicodedata
 
 from cctbx.eltbx import tiny_pse
@@ -13,6 +14,7 @@ from crystalx_core import __version__
 from crystalx_core.crystallography.convert import to_xray_structure
 from crystalx_core.crystallography.weights import DEFAULT, EXTINCTION_EXPRESSION, Weighting
 from crystalx_core.elements import is_hydrogen
+from crystalx_core.io.hkl import INVERSION
 from crystalx_core.pipeline import JobResult
 
 JSON_SCHEMA_VERSION = 2  # 2: atoms as the service gives sites (SiteAssignment.to_dict)
@@ -268,6 +270,64 @@ def _formula_items(block, xs, structure, res_text: str) -> None:
     block["_chemical_formula_weight"] = f"{weight:.2f}"
 
 
+_IDENTITY = ((1, 0, 0), (0, 1, 0), (0, 0, 1))
+
+
+def _fraction(value: float, su: float) -> str:
+    """A twin fraction as SHELXL writes a BASF in its CIF: with its su where refined, to 4
+    decimals where held (no su)."""
+    return _with_su(value, su) if su > 0 else f"{value:.4f}"
+
+
+def _twin_items(block, final) -> None:
+    """A twinned refinement's CIF items: the individuals' refined mass fractions (the first
+    1 - Σ BASF) with their su, and the matrix U that takes the reference individual's h k l to
+    each one's, (h' k' l') = U (h k l) on the column (COMCIFS cif_twin.dic,
+    _twin_individual.twin_matrix), which is SHELXL's TWIN matrix and its powers (Twin.laws):
+    the reference the identity, labelled 1 as the dictionary recommends. _refine_special_details
+    says it was refined as a twin (Olex2's CIF of sf_atomstwoline: 'Refined as a 3-component
+    twin.') and which fractions were held, given without su. An inversion twin's BASF is also
+    the Flack parameter (SHELXL manual, TWIN: it "uses the BASF parameter and its esd for the
+    Flack parameter in the .cif output"; olex2.refine's CIF block writes 'Refined as an
+    inversion twin.' beside it). Nothing for untwinned data."""
+    if final is None or final.twin is None or final.twin_fractions is None:
+        return
+    twin = final.twin
+    fractions = (1.0 - sum(final.twin_fractions), *final.twin_fractions)
+    sus = final.twin_su or (0.0,) * len(fractions)
+    matrices = (_IDENTITY, *twin.laws())
+    loop = iotbx_cif.model.loop(
+        header=(
+            "_twin_individual_id",
+            "_twin_individual_mass_fraction_refined",
+            *(f"_twin_individual_twin_matrix_{i}{j}" for i in (1, 2, 3) for j in (1, 2, 3)),
+        )
+    )
+    for k, (value, su, matrix) in enumerate(zip(fractions, sus, matrices), 1):
+        loop.add_row((str(k), _fraction(value, su), *(str(v) for row in matrix for v in row)))
+    block.add_loop(loop)
+    inversion = twin.matrix == INVERSION and twin.n == 2
+    details = f"Refined as a {len(fractions)}-component{' inversion' if inversion else ''} twin."
+    held = [str(k) for k, su in enumerate(sus[1:], 2) if not su > 0]
+    if not twin.fractions:
+        details += (
+            " TWIN without BASF: a perfect twin, every fraction held at "
+            f"1/{len(fractions)}, not refined, so given without su."
+        )
+    elif held:
+        details += (
+            f" The fraction of individual{'s' if len(held) > 1 else ''} {', '.join(held)} "
+            f"{'were' if len(held) > 1 else 'was'} held (at a bound, or the law is a symmetry "
+            "of the crystal), not refined, so given without su."
+        )
+    # a text field of lines under 80 characters, each from a space as SHELXL's
+    lines = textwrap.wrap(details, 78)
+    block["_refine_special_details"] = "\n" + "\n".join(" " + line for line in lines) + "\n"
+    if inversion:
+        block["_refine_ls_abs_structure_details"] = "Refined as an inversion twin."
+        block["_refine_ls_abs_structure_Flack"] = _fraction(fractions[1], sus[1])
+
+
 def result_cif(result: JobResult, res_text: str, data_name: str) -> str:
     """A coreCIF of the final model with refinement figures and the .res embedded, as SHELXL
     writes."""
@@ -297,6 +357,7 @@ def result_cif(result: JobResult, res_text: str, data_name: str) -> str:
             block["_refine_ls_extinction_expression"] = EXTINCTION_EXPRESSION
         else:
             block["_refine_ls_extinction_method"] = "none"
+    _twin_items(block, final)
     if result.residual is not None:
         block["_refine_diff_density_max"] = "%.3f" % result.residual.peak
         block["_refine_diff_density_min"] = "%.3f" % result.residual.hole

@@ -151,7 +151,7 @@ def test_a_component_the_crystals_symmetry_makes_keeps_its_fraction():
 TWOFOLD_A = ((1, 0, 0), (-1, -1, 0), (0, 0, -1))
 
 
-def test_a_twin_law_that_is_not_symmetric_acts_on_the_column_h(p31c):
+def test_a_twin_law_that_is_not_symmetric_acts_on_the_column_h(p31c, tmp_path):
     """SHELXL's TWIN matrix "is applied ... to generate the indices of the twin components
     from the input reflection indices" as HKLF's matrix (h' = r11·h + r12·k + r13·l); cctbx's
     xray.twin_component applies its law to the row h (xray/observations.h, generate), so
@@ -175,6 +175,12 @@ def test_a_twin_law_that_is_not_symmetric_acts_on_the_column_h(p31c):
     result = refine(structure, data, 5, anisotropic=True, input_variables=True)
     assert abs(result.twin_fractions[0] - 0.25) < 0.02
     assert result.r1 < 0.04
+    # the CIF's matrix U of individual 2 is that law as SHELX writes it, row by row
+    # (cif_twin.dic: (h' k' l') = U (h k l), the column convention of TWIN), not its transpose
+    fractions, sus, matrices, details = _cif_of(result, tmp_path / "twin.cif")
+    assert matrices == [((1, 0, 0), (0, 1, 0), (0, 0, 1)), TWOFOLD_A]
+    assert fractions[1] == pytest.approx(result.twin_fractions[0], abs=1e-4)
+    assert 0 < sus[1] < 0.02 and details == "Refined as a 2-component twin."
 
 
 def test_a_twin_without_basf_is_perfect_and_kept_so(tmp_path):
@@ -193,6 +199,9 @@ def test_a_twin_without_basf_is_perfect_and_kept_so(tmp_path):
     perfect = refine(loaded.structure, data, 5)
     assert perfect.twin_fractions == (0.5,) and data.twin.fractions == ()
     assert any("without BASF: a perfect twin" in note for note in perfect.notes)
+    fractions, sus, _, details = _cif_of(perfect, tmp_path / "perfect.cif")
+    assert fractions == [0.5, 0.5] and sus == [0.0, 0.0]  # held, so given without su
+    assert "TWIN without BASF: a perfect twin" in details
     data.twin = Twin(PSEUDO, 2, (0.5,))
     refined = refine(loaded.structure, data, 5)
     assert abs(refined.twin_fractions[0] - 0.3) < 0.02 and refined.r1 < perfect.r1
@@ -253,6 +262,60 @@ def test_assign_refines_a_twinned_res_and_writes_the_fractions_back(tmp_path):
     assert twin.matrix == PSEUDO and twin.n == 2
     assert twin.fractions == pytest.approx((fraction,), abs=1e-5)
     assert "\nTWIN 0 0 1 0 -1 0 1 0 0 2\nBASF " in (tmp_path / "twin_out.res").read_text()
+    # the CIF reports the twin as cif_twin.dic defines it, read back by gemmi and iotbx.cif
+    fractions, sus, matrices, details = _cif_twin(tmp_path / "twin_out.cif")
+    assert fractions == pytest.approx((1 - fraction, fraction), abs=1e-4)
+    assert sum(fractions) == pytest.approx(1.0, abs=1e-4)
+    assert sus[0] == sus[1] and 0 < sus[1] < 0.01  # one refined fraction: one su for both
+    assert matrices == [((1, 0, 0), (0, 1, 0), (0, 0, 1)), PSEUDO]
+    assert details == "Refined as a 2-component twin."
+    assert _cif_twin(tmp_path / "plain_out.cif") is None  # untwinned: no twin items
+
+
+def _cif_of(result, path):
+    """_cif_twin of a CIF block holding only the twin items the job's CIF gives `result`."""
+    import iotbx.cif
+
+    from crystalx_core.report import _twin_items
+
+    block = iotbx.cif.model.block()
+    _twin_items(block, result)
+    model = iotbx.cif.model.cif()
+    model["twin"] = block
+    path.write_text(str(model))
+    return _cif_twin(path)
+
+
+def _cif_twin(path):
+    """(fractions, su, matrices, _refine_special_details) of the twin loop of a CIF we wrote,
+    as gemmi reads it, the same loop's values checked against iotbx.cif's reading; None where
+    the CIF has no twin items. COMCIFS cif_twin.dic: _twin_individual.twin_matrix U takes the
+    reference individual's indices to this one's, (h' k' l') = U (h k l), the reference U = I."""
+    import gemmi
+    import iotbx.cif
+
+    block = gemmi.cif.read(str(path)).sole_block()
+    other = iotbx.cif.reader(file_path=str(path)).model()[block.name]
+    table = block.find("_twin_individual_", ["id", "mass_fraction_refined"]
+                       + [f"twin_matrix_{i}{j}" for i in (1, 2, 3) for j in (1, 2, 3)])  # fmt: skip
+    if not table:
+        assert (
+            "_twin_individual_id" not in other
+            and block.find_value("_refine_special_details") is None
+        )
+        return None
+    assert [row[0] for row in table] == [str(k) for k in range(1, len(table) + 1)]
+    assert list(other["_twin_individual_mass_fraction_refined"]) == [row[1] for row in table]
+    values = [gemmi.cif.as_number(row[1]) for row in table]
+    sus = [float(row[1].partition("(")[2].rstrip(")") or 0) for row in table]
+    sus = [
+        su * 10 ** -len(row[1].partition("(")[0].partition(".")[2]) for su, row in zip(sus, table)
+    ]
+    matrices = [
+        tuple(tuple(int(row[2 + 3 * i + j]) for j in range(3)) for i in range(3)) for row in table
+    ]
+    details = " ".join(gemmi.cif.as_string(block.find_value("_refine_special_details")).split())
+    return values, sus, matrices, details
 
 
 def test_sf_atomstwoline_reads_its_twin_and_knows_which_component_is_its_own_image():
@@ -298,3 +361,16 @@ def test_solve_refines_with_the_twin_of_the_users_ins(tmp_path):
     written = load(tmp_path / "out.res").reflection_format().twin
     assert written.matrix == ((-1, 0, 0), (0, -1, 0), (0, 0, -1)) and written.n == 2
     assert written.fractions == pytest.approx((fraction,), abs=1e-5)
+    # the CIF: a 2-component inversion twin whose BASF is the Flack parameter, as SHELXL
+    # writes it ("uses the BASF parameter and its esd for the Flack parameter in the .cif")
+    import gemmi
+
+    fractions, sus, matrices, details = _cif_twin(tmp_path / "out.cif")
+    assert fractions[1] == pytest.approx(fraction, abs=1e-4) and sum(fractions) == pytest.approx(1)
+    assert matrices[1] == INVERSION
+    assert details.startswith("Refined as a 2-component inversion twin.")
+    held = "individual 2 was held" in details
+    assert (sus[1] > 0) != held  # a fraction held at the bound 0 is given without su
+    block = gemmi.cif.read(str(tmp_path / "out.cif")).sole_block()
+    flack = block.find_value("_refine_ls_abs_structure_Flack")
+    assert flack == block.find_values("_twin_individual_mass_fraction_refined")[1]

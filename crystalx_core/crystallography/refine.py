@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import iotbx.builders
+import numpy as np
 from cctbx import adptbx, sgtbx, uctbx, xray
 from iotbx.shelx import errors as shelx_errors
 from iotbx.shelx.lexer import command_stream
@@ -44,6 +45,7 @@ from crystalx_core.crystallography.weights import (
 )
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.errors import RefinementError
+from crystalx_core.io.hkl import Twin
 from crystalx_core.io.shelx_write import DEFAULT_INSTRUCTIONS, new_ins_text
 from crystalx_core.residues import residue_order
 from crystalx_core.structure import Structure
@@ -93,6 +95,12 @@ class RefinementResult:
     extinction: tuple[float, float] | None = None  # refined EXTI and its su (where refined)
     # refined fractions of twin components 2.. (SHELXL's BASF) where the data are twinned
     twin_fractions: tuple[float, ...] | None = None
+    # their standard uncertainties, the first component's (1 - Σ) before them: 0 for a fraction
+    # held (not refined), as SHELXL's CIF writes a fixed BASF without su
+    twin_su: tuple[float, ...] | None = None
+    # the TWIN the data were refined with: its law, N and the BASF it started from (none: SHELXL's
+    # perfect twin, fractions held); the refined fractions are twin_fractions
+    twin: Twin | None = None
 
 
 def refine(
@@ -441,6 +449,8 @@ def _refined_once(
             twin_fractions=None
             if components is None
             else tuple(float(c.value) for c in components),
+            twin_su=None if components is None else _twin_fraction_su(ls, components),
+            twin=None if twin_setup is None else twin_setup[0],
             notes=list(twin_notes),
         )
     except RuntimeError as error:
@@ -516,6 +526,27 @@ def _least_squares(model, extinction=None, twin_components=None):
         restraints_manager=model.restraints_manager,
         weighting_scheme=model.weighting_scheme,
     )
+
+
+def _twin_fraction_su(ls, components) -> tuple[float, ...]:
+    """The su of each twin component's fraction, the first's (1 - Σ of the refined ones: its
+    variance the sum of their covariances) first, from smtbx's covariance of the independent
+    scalars (the refined fractions in order, then EXTI), read as smtbx's flack_analysis reads
+    its twin fraction's, normalised by the GooF as SHELXL's su: the CIF's
+    _twin_individual_mass_fraction_refined carries them. 0 for a fraction not refined."""
+    refined = [c.grad for c in components]
+    if not any(refined):
+        return (0.0,) * (len(components) + 1)
+    # the normal equations of the final parameters (weights.refined_extinction says why)
+    ls.build_up()
+    rep = ls.reparametrisation
+    scalars = rep.jacobian_transpose_matching(rep.mapping_to_grad_fc_independent_scalars)
+    covariance = ls.covariance_matrix(jacobian_transpose=scalars).matrix_packed_u_as_symmetric()
+    n = sum(refined)
+    block = covariance.as_numpy_array()[:n, :n]
+    own = iter(np.sqrt(np.maximum(np.diag(block), 0.0)))
+    first = math.sqrt(max(float(block.sum()), 0.0))
+    return (first, *(float(next(own)) if grad else 0.0 for grad in refined))
 
 
 def _displacement_notes(structure: Structure) -> list[str]:
