@@ -22,8 +22,9 @@ from crystalx_core.errors import InputError, RefinementError
 from crystalx_core.geometry import bonded_h_counts
 from crystalx_core.pipeline import check_first_fit
 from crystalx_core.riding import (
-    add_riding_hydrogens,
+    input_groups,
     input_hydrogens_kept,
+    ride_as_input,
     ride_existing_hydrogens,
 )
 from crystalx_core.structure import Structure
@@ -119,7 +120,8 @@ def audit(
         published.declared_no_h, hydrogen_counts(proposed, hydrogens)
     )
     # a published H no HFIX places (P–H, Si–H) is kept by the job as refined, so proposed too
-    kept = input_hydrogens_kept(proposed, published)
+    groups = input_groups(proposed, published)
+    kept = input_hydrogens_kept(proposed, published, groups)
     counts = [(len(kept[k]), {len(kept[k]): 1.0}) if k in kept else c for k, c in enumerate(counts)]
     atoms = []
     for k, (site, n_published) in enumerate(zip(heavy, published_h_counts(published))):
@@ -142,7 +144,7 @@ def audit(
     if not_atoms:
         result.notes.append(f"judged not to be atoms, kept as published: {' '.join(not_atoms)}")
     if reflections is not None:
-        _refine_both(result, published, proposed, counts, reflections, cycles, kept)
+        _refine_both(result, published, proposed, counts, reflections, cycles, kept, groups)
     return result
 
 
@@ -154,10 +156,12 @@ def _refine_both(
     reflections,
     cycles: int,
     kept=None,
+    groups=None,
 ) -> None:
     """Published model (its own H, riding) and corrected model (proposed elements, proposed H
-    placed into the difference density, the published H `kept` as refined), same reflections,
-    same settings."""
+    placed into the difference density, the published H `kept` as refined, the published
+    AFIX mn where the corrected model gives its pivot as many H: riding.ride_as_input, as the
+    job), same reflections, same settings."""
     anisotropic = True
     try:
         base = refine(proposed, reflections, cycles, anisotropic=True)
@@ -166,10 +170,15 @@ def _refine_both(
         result.notes.append("anisotropic refinement failed: both models refined isotropically")
         base = refine(proposed, reflections, cycles)
     density = difference_density(base.structure, reflections)
-    corrected = add_riding_hydrogens(
-        proposed, {k: n for k, (n, _) in enumerate(counts)}, density=density, kept=kept
+    corrected = ride_as_input(
+        proposed,
+        {k: n for k, (n, _) in enumerate(counts)},
+        groups or {},
+        density=density,
+        kept=kept,
     )
-    as_published = ride_existing_hydrogens(published)
+    # each model under the published AFIX mn where it suits (the corrected one: ride_as_input)
+    as_published = ride_existing_hydrogens(published, own_codes=True)
     for name, plan in (("published", as_published), ("corrected", corrected)):
         try:
             result.refinements[name] = refine(

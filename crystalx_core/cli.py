@@ -182,7 +182,12 @@ def _parser() -> argparse.ArgumentParser:
         help="least-squares cycles per stage (default 10)",
     )
     common.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
-    common.add_argument("--quiet", action="store_true", help="no progress display")
+    common.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress display and no per-site notes (they stay in the JSON); "
+        "the summary and errors are still printed",
+    )
     common.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     next_to_input = (
         "output prefix, or a folder for the default names (default: <input>_crystalx next to "
@@ -636,7 +641,8 @@ def _finish(args, result, loaded, inputs: list[Path]) -> int:
     paths, report, backups = write_job_outputs(
         result, loaded.path, inputs, loaded.output_template(), prefix
     )
-    _print_report(args, report, summary_lines(result), paths.values(), backups)
+    lines = summary_lines(result, site_notes=not args.quiet)
+    _print_report(args, report, lines, paths.values(), backups)
     if result.failure:
         print(
             f"crystalx: no solution: {loaded.path}: {result.failure}; {_to_check(loaded.path)}",

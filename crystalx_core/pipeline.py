@@ -35,11 +35,10 @@ from crystalx_core.partial_sites import PartialSites, add_partial_sites
 from crystalx_core.repeated_atoms import without_repeated_atoms
 from crystalx_core.riding import (
     HydrogenPlan,
-    add_riding_hydrogens,
     input_groups,
     input_hydrogens_kept,
-    keep_input_codes,
     keep_input_names,
+    ride_as_input,
     unheld_input_hydrogens,
     unwritten_input_hydrogens,
 )
@@ -366,9 +365,8 @@ def _finish_job(
             reflections,
             given.declared_no_h,
             input_hydrogens_kept(model, given, groups),
+            groups,  # the user's AFIX 33 methyl stays 33 where the job gives it as many H
         )
-        # the user's AFIX 33 methyl stays 33 where the job gives it as many H
-        keep_input_codes(plan, groups)
         # the user's H1O stays H1O (and restraints on it hold) where its group is unchanged
         keep_input_names(plan, model, given, groups)
         notes += unheld_input_hydrogens(model, given, groups)
@@ -575,6 +573,7 @@ def hydrogen_plan(
     reflections=None,
     declared_no_h: str = "",
     kept: dict | None = None,
+    groups: dict | None = None,
 ) -> HydrogenPlan:
     """H counts (rules or model) on `model`, the (refined) model made from `assignment`, put
     into the answer; with a difference density, the counts on O, N, S and metals weighed by
@@ -583,13 +582,15 @@ def hydrogen_plan(
     H in SHELXL geometry, rotating groups and water turned into the density. `annotate` puts
     the plan into the answer. Where the input `declared_no_h` (contents.declared_without_h),
     none are placed. `kept` (riding.input_hydrogens_kept): the input's H on atoms no HFIX
-    places (P–H, Si–H), written as refined whatever the counts say, never dropped."""
+    places (P–H, Si–H), written as refined whatever the counts say, never dropped. `groups`
+    (riding.input_groups): the input's H, whose AFIX mn stands where the job agrees
+    (riding.ride_as_input)."""
     if [site.label for site in model.sites] != [site.new_label for site in assignment.sites]:
         raise CrystalXError(
             "internal error: the model's sites are not those of its assignment", model.source
         )
     # the published formula is evidence the geometry rules cannot outweigh
-    kept = kept or {}
+    kept, groups = kept or {}, groups or {}
     counts, declared = held_to_formula(declared_no_h, hydrogen_counts(model, method))
     for k, (site, (n_h, scores)) in enumerate(zip(assignment.sites, counts)):
         n_h, scores = (len(kept[k]), {len(kept[k]): 1.0}) if k in kept else (n_h, scores)
@@ -597,17 +598,23 @@ def hydrogen_plan(
     if declared:
         if notes is not None:
             notes.append(declared)
-        return add_riding_hydrogens(model, {}, kept=kept)
+        return ride_as_input(model, {}, groups, kept=kept)
     if density is None:
-        return add_riding_hydrogens(model, assignment.h_counts(), kept=kept)
+        return ride_as_input(model, assignment.h_counts(), groups, kept=kept)
     first = assignment.h_counts()
     evidence = weigh_hydrogens(model, first, density, reflections)
     if resolve_hydrogen_method(method) == "model":
         _withdraw_formula_hydrogens(model, first, evidence)
     for k, n_h in evidence.counts.items():
         assignment.sites[k].h_count = n_h
-    plan = add_riding_hydrogens(
-        model, evidence.counts, evidence.given, density=density, kept=kept, halves=evidence.halves
+    plan = ride_as_input(
+        model,
+        evidence.counts,
+        groups,
+        evidence.given,
+        density=density,
+        kept=kept,
+        halves=evidence.halves,
     )
     for k, note in evidence.notes.items():
         plan.notes[k] = f"{note}; {plan.notes[k]}" if k in plan.notes else note

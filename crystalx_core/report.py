@@ -377,8 +377,10 @@ def _told(note: str, site_notes: dict[str, str]) -> bool:
     return bool(text) and text in site_notes.get(label, "")
 
 
-def summary_lines(result: JobResult) -> list[str]:
-    """The plain-text summary printed by the commands (also used by the demo)."""
+def summary_lines(result: JobResult, site_notes: bool = True) -> list[str]:
+    """The plain-text summary printed by the commands (also used by the demo). Without
+    `site_notes` (--quiet) one line counts the per-site notes instead of listing them: they
+    stay in the JSON ("atoms": "note"), and FC_sucrose alone has eight."""
     lines = []
     if result.solution is not None:
         s = result.solution
@@ -403,10 +405,12 @@ def summary_lines(result: JobResult) -> list[str]:
         f"riding H placed: {n_h - n_kept} on {len(plan.codes) - len(plan.kept)} atoms"
         + (f"; the input's H kept as refined: {n_kept} on {len(plan.kept)} atoms" if n_kept else "")
     )
-    site_notes = result.assignment.notes()
-    for label, note in site_notes.items():
-        lines.append(f"  note {label}: {note}")
-    lines += [f"note: {note}" for note in result.notes if not _told(note, site_notes)]
+    notes = result.assignment.notes()
+    if site_notes:
+        lines += [f"  note {label}: {note}" for label, note in notes.items()]
+    elif notes:
+        lines.append(f"  {len(notes)} site notes left out (--quiet): see the JSON's atoms")
+    lines += [f"note: {note}" for note in result.notes if not _told(note, notes)]
     for stage, r in result.refinements:
         lines.append(
             f"refinement ({stage}): R1 = {r.r1:.4f}  wR2 = {r.wr2:.4f}  GooF = {r.goof:.3f}  "

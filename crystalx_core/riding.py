@@ -515,13 +515,15 @@ def _per_part(
 
 
 def ride_existing_hydrogens(
-    structure: Structure, codes_by_h_label: dict[str, int] | None = None
+    structure: Structure, codes_by_h_label: dict[str, int] | None = None, own_codes: bool = False
 ) -> HydrogenPlan:
     """The structure's own H atoms as riding groups: each H joins its nearest non-H atom
     within bonding distance, keeps its position, and rides with the code given for its label
     (e.g. the AFIX of a published .res) or else the code the pivot's geometry calls for.
     A published H model then refines under exactly the settings of a placed one; the H no
-    HFIX places (_kept_groups) are kept as refined."""
+    HFIX places (_kept_groups) are kept as refined. `own_codes`: the AFIX mn the structure's
+    H carry stand where they suit the group (ride_as_input, as the job and the corrected model
+    of an audit keep them)."""
     codes_by_h_label = {k.upper(): v for k, v in (codes_by_h_label or {}).items()}
     groups: dict[int, list[InputH]] = {}
     for j, (i, xyz) in sorted(_nearest_pivots(structure).items()):
@@ -534,9 +536,8 @@ def ride_existing_hydrogens(
         codes = [codes_by_h_label.get(h.site.label.upper()) for h in group]
         code = next((c for c in reversed(codes) if c is not None), None)
         given[i] = ([h.xyz for h in group], code)
-    return add_riding_hydrogens(
-        structure, {i: len(p) for i, (p, _) in given.items()}, given, kept=kept
-    )
+    counts = {i: len(p) for i, (p, _) in given.items()}
+    return ride_as_input(structure, counts, groups if own_codes else {}, given, kept=kept)
 
 
 @dataclass(frozen=True)
@@ -1222,3 +1223,19 @@ def keep_input_codes(plan: HydrogenPlan, groups: dict[int, list[InputH]]) -> Non
         changed = True
     if changed:
         plan.structure = plan.structure.with_sites(sites)
+
+
+def ride_as_input(
+    model: Structure,
+    counts: dict[int, int],
+    groups: dict[int, list[InputH]],
+    given: dict[int, tuple[list[np.ndarray], int | None]] | None = None,
+    **options,
+) -> HydrogenPlan:
+    """add_riding_hydrogens, then the input's AFIX mn kept where the job agrees with it
+    (keep_input_codes; `groups`: input_groups): the one way the job, the audit's corrected
+    model and the service's apply-plan ride H, so that none of them writes, refines or sends
+    the job's 137 for a user's AFIX 33 while another keeps it. `options`: add_riding_hydrogens'."""
+    plan = add_riding_hydrogens(model, counts, given, **options)
+    keep_input_codes(plan, groups)
+    return plan

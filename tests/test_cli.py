@@ -364,7 +364,7 @@ def test_a_site_note_is_printed_once(tmp_path, shared_data, capsys):
     shutil.copy(entry / "published.res", tmp_path / "x.res")
     shutil.copy(entry / "data.hkl", tmp_path / "x.hkl")
     arguments = ["assign", str(tmp_path / "x.res"), "--hkl", str(tmp_path / "x.hkl")]
-    assert main([*arguments, "--hydrogens", "rules", "--quiet"]) == 0
+    assert main([*arguments, "--hydrogens", "rules"]) == 0  # --quiet prints no site notes
     out = capsys.readouterr().out
     told = [line for line in out.splitlines() if "by the difference map" in line]
     assert told and len(told) == len({line.split(":", 1)[1] for line in told}), told
@@ -390,3 +390,23 @@ def test_out_with_a_trailing_separator_is_a_folder_made_where_it_is_not_there(
     assert not list(tmp_path.glob("results.*"))
     assert main([*args, "--out", str(tmp_path / "deeper" / "run1") + "/"]) == 0
     assert (tmp_path / "deeper" / "run1" / "w_crystalx.json").is_file()
+
+
+def test_quiet_leaves_out_the_site_notes_not_the_summary(tmp_path, shared_data, capsys):
+    """--quiet (README: no progress bar, no per-site notes) on FC_sucrose, whose eight O–H
+    under the user's AFIX 148 each carry a "kept" note: one counting line replaces them, the
+    summary and the files written still print, and the notes stay in the JSON."""
+    res = tmp_path / "sucrose.res"
+    shutil.copy(BENCHMARK / "FC_sucrose" / "published.res", res)
+    assert main(["assign", str(res)]) == 0
+    loud = capsys.readouterr().out
+    notes = [line for line in loud.splitlines() if line.startswith("  note ")]
+    assert len(notes) == 8 and all("AFIX 148 kept" in line for line in notes)
+    assert main(["assign", str(res), "--quiet", "--out", str(tmp_path / "q")]) == 0
+    quiet = capsys.readouterr().out
+    assert not [line for line in quiet.splitlines() if line.startswith("  note ")]
+    assert "  8 site notes left out (--quiet): see the JSON's atoms" in quiet
+    assert quiet.startswith("assigned 23 atoms") and "riding H placed: 22 on 19 atoms" in quiet
+    assert "wrote " in quiet
+    report = json.loads((tmp_path / "q.json").read_text())
+    assert sum("AFIX 148 kept" in atom["note"] for atom in report["atoms"]) == 8

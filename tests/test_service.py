@@ -465,3 +465,29 @@ def test_a_full_disk_under_the_log_does_not_end_the_service(monkeypatch, small_d
         log.close()
     replies = [json.loads(line) for line in stdout.getvalue().splitlines()]
     assert replies[0]["error"]["code"] == "internal" and "result" in replies[1]
+
+
+def test_the_plugin_never_rewrites_a_riding_group_the_user_made(shared_data):
+    """The plugin sends every live atom, its H too (olex_model.read_model), but no AFIX; a
+    pivot that carries H gets no HFIX and no `hadd` (Olex2's HADD/HFIX take the code as given:
+    one would replace the user's group). So SXF_I43d's AFIX 33 methyl on C41 stays Olex2's
+    33, not the job's 137, on `assign` and on `apply-plan` alike; the 137 this file expects for
+    FC_sucrose's O4 is for a snapshot without H, where no user's code exists."""
+    published = read_shelx(BENCHMARK / "SXF_I43d" / "published.res").to_structure()
+    snapshot = snapshot_of(published, peaks=False)
+    riders = [s for s in published.sites if is_hydrogen(s.element)]
+    snapshot["sites"] += [{"label": h.label, "element": "H", "frac": list(h.frac)} for h in riders]
+    assigned = answer(request("assign", {"structure": snapshot}))["result"]
+    plan = {
+        "sites": [
+            {k: s[k] for k in ("label", "element", "new_label", "h_count")}
+            for s in assigned["sites"]
+        ]
+    }
+    applied = answer(request("apply-plan", {"structure": snapshot, "plan": plan}))["result"]
+    for result in (assigned, applied):
+        c41 = next(s for s in result["sites"] if s["label"] == "C41")
+        assert c41["h_count"] == 3 and "already carries H" in c41["note"]
+        assert all(c41["new_label"] not in labels for _, labels in result["hfix"])
+        hadd = [c for c in result["commands"] if c.startswith("hadd")]
+        assert hadd == [] and result["hfix"] == []  # every pivot of the file carries its H

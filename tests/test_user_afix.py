@@ -121,3 +121,21 @@ def test_the_users_afix_distance_is_written_and_refined(shared_data, tmp_path):
         assert np.linalg.norm(model.cartesian(site[h].frac) - pivot) == pytest.approx(
             0.90, abs=0.005
         )
+
+
+def test_the_audit_rides_both_models_under_the_published_afix(shared_data):
+    """`crystalx audit` on FC_sucrose with its data refines the published and the corrected
+    model under the same settings (audit.py): both now ride the eight OH under the published
+    AFIX 148 (O–H refined: 8 parameters more than the 215 of 147 they had), as the job writes
+    them, and the two fits agree since the elements do."""
+    from crystalx_core.audit import audit
+    from crystalx_core.io import load
+
+    loaded = load(BENCHMARK / "FC_sucrose" / "published.res")
+    result = audit(loaded.structure, loaded.read(BENCHMARK / "FC_sucrose" / "data.hkl"))
+    published, corrected = result.refinements["published"], result.refinements["corrected"]
+    for fit in (published, corrected):
+        for k in range(4, 12):
+            assert _codes(fit.structure, f"O{k}") == [148], f"O{k}"
+    assert published.n_parameters == corrected.n_parameters == 223
+    assert published.r1 == pytest.approx(corrected.r1, abs=1e-4)
