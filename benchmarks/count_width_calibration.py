@@ -35,13 +35,13 @@ from crystalx_core.crystallography.refine import refine
 from crystalx_core.element_evidence import (
     FIT_SHARE,
     SPREAD_SHARE,
-    TAILS,
     U_DISORDER,
     U_SHARE,
     FitData,
     _neighbours_u,
     shared_offset_and_spread,
     site_fits,
+    t_log_density,
 )
 from crystalx_core.elements import atomic_number, is_hydrogen
 from crystalx_core.errors import CrystalXError
@@ -105,8 +105,26 @@ def log_likelihood(rows: np.ndarray, share: float) -> float:
         + (SPREAD_SHARE * spread) ** 2
         + (share * z) ** 2
     )
-    t = (count - expected) / scale
-    return float(np.sum(-0.5 * (TAILS + 1) * np.log1p(t * t / TAILS) - np.log(scale)))
+    return float(np.sum(t_log_density(count - expected, scale)))
+
+
+def collected(entries, wanted, count, json_path: Path | None) -> dict:
+    """count(name, truth) of each wanted entry, by name; a structure that fails is named on
+    stderr and left out; with `json_path` the counts so far are saved after each one (a long
+    run can be fitted again with --from-json)."""
+    by_entry = {}
+    for name, truth in entries:
+        if not wanted(name, truth):
+            continue
+        try:
+            by_entry[name] = count(name, truth)
+        except (CrystalXError, ValueError, RuntimeError) as error:
+            print(f"{name}: {error}", file=sys.stderr)
+            continue
+        print(name, len(by_entry[name]), flush=True)
+        if json_path:
+            json_path.write_text(json.dumps(by_entry))
+    return by_entry
 
 
 def main(argv=None) -> int:
@@ -120,21 +138,19 @@ def main(argv=None) -> int:
     if args.from_json:
         by_entry = json.loads(args.from_json.read_text())
     else:
-        by_entry = {}
-        for name, truth in choose(args.corpus, 2000, args.max_atoms):
+
+        def wanted(name, truth) -> bool:
             heavy = [s for s in truth.sites if not is_hydrogen(s.element)]
             if any(pair_class(heavy[i].element, o) != "C/N/O" for i, o in swap_options(heavy)):
-                continue  # one of the swap benchmark's other-pair structures
-            if max(atomic_number(s.element) for s in heavy) <= HEAVY_Z:
-                continue
-            try:
-                by_entry[name] = counts_of(name, truth, args.seed)
-            except (CrystalXError, ValueError, RuntimeError) as error:
-                print(f"{name}: {error}", file=sys.stderr)
-                continue
-            print(name, len(by_entry[name]), flush=True)
-            if args.json:
-                args.json.write_text(json.dumps(by_entry))
+                return False  # one of the swap benchmark's other-pair structures
+            return max(atomic_number(s.element) for s in heavy) > HEAVY_Z
+
+        by_entry = collected(
+            choose(args.corpus, 2000, args.max_atoms),
+            wanted,
+            lambda name, truth: counts_of(name, truth, args.seed),
+            args.json,
+        )
     rows = np.array([row for rows in by_entry.values() for row in rows])
     grid = np.round(np.arange(0.0, 0.0501, 0.0005), 4)
     logs = [log_likelihood(rows, k) for k in grid]

@@ -36,17 +36,16 @@ import numpy as np
 
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
 from crystalx_core.element_evidence import (
-    TAILS,
     U_DISORDER,
     _neighbours_u,
+    t_log_density,
     width,
 )
 from crystalx_core.elements import is_hydrogen
-from crystalx_core.errors import CrystalXError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from simulated_solve_benchmark import choose  # noqa: E402
-from count_width_calibration import site_counts  # noqa: E402
+from count_width_calibration import collected, site_counts  # noqa: E402
 from swap_benchmark import disordered_in_fact, pair_class, swap_options  # noqa: E402
 
 
@@ -55,8 +54,7 @@ def log_likelihood(rows: np.ndarray, share: float, start: float = 0.0) -> float:
     z, count, expected, fit_sigma, spread, u, group = rows.T
     base = np.array([width(f, sp, ui, int(zi)) for f, sp, ui, zi in zip(fit_sigma, spread, u, z)])
     scale = np.sqrt(base**2 + (share * np.maximum(group - start, 0.0)) ** 2)
-    t = (count - expected) / scale
-    return float(np.sum(-0.5 * (TAILS + 1) * np.log1p(t * t / TAILS) - np.log(scale)))
+    return float(np.sum(t_log_density(count - expected, scale)))
 
 
 def main(argv=None) -> int:
@@ -73,26 +71,24 @@ def main(argv=None) -> int:
         by_entry = json.loads(args.from_json.read_text())
     else:
         tested = {name for name, _ in choose(args.corpus, args.skip, 80)}
-        by_entry = {}
-        for name, truth in choose(args.corpus, 4000, args.max_atoms):
+
+        def wanted(name, truth) -> bool:
             heavy = [s for s in truth.sites if not is_hydrogen(s.element)]
             if name in tested or any(
                 pair_class(heavy[i].element, o) != "C/N/O" for i, o in swap_options(heavy)
             ):
-                continue  # a structure of the swap benchmark's test runs
+                return False  # a structure of the swap benchmark's test runs
             published = truth.with_sites(heavy)
             if max(_neighbours_u(published).values()) <= args.screen:
-                continue
-            if disordered_in_fact(truth):
-                continue
-            try:
-                by_entry[name] = site_counts(name, truth, args.seed, lambda g: g > U_DISORDER / 2)
-            except (CrystalXError, ValueError, RuntimeError) as error:
-                print(f"{name}: {error}", file=sys.stderr)
-                continue
-            print(name, len(by_entry[name]), flush=True)
-            if args.json:
-                args.json.write_text(json.dumps(by_entry))
+                return False
+            return not disordered_in_fact(truth)
+
+        by_entry = collected(
+            choose(args.corpus, 4000, args.max_atoms),
+            wanted,
+            lambda name, truth: site_counts(name, truth, args.seed, lambda g: g > U_DISORDER / 2),
+            args.json,
+        )
     rows = np.array([row for rows in by_entry.values() for row in rows if rows])
     smeared = rows[rows[:, 6] > U_DISORDER]
     grid = np.round(np.arange(0.0, 40.01, 0.25), 2)

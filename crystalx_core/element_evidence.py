@@ -228,6 +228,14 @@ NEIGHBOUR_PAIRS = {
 }
 
 
+def t_log_density(residual, scale):
+    """ln of the Student t density (TAILS degrees of freedom) of `residual` on `scale`, up to
+    a constant: the likelihood every electron count is weighed with (numbers or numpy arrays,
+    so the calibration scripts fit the same density the product weighs with)."""
+    t = residual / scale
+    return -0.5 * (TAILS + 1) * np.log1p(t * t / TAILS) - np.log(scale)
+
+
 def z_neighbours(a: str, b: str) -> bool:
     """Elements the data must tell apart: the listed light pairs, or two metals one apart in Z."""
     if frozenset((a, b)) in NEIGHBOUR_PAIRS:
@@ -509,8 +517,7 @@ def log_likelihoods(
     logs = {}
     for element, (electrons, fit_sigma) in counts.items():
         scale = width(fit_sigma, spread, u_iso, atomic_number(element))
-        t = (electrons - offset * atomic_number(element)) / scale
-        logs[element] = -0.5 * (TAILS + 1) * math.log1p(t * t / TAILS) - math.log(scale)
+        logs[element] = float(t_log_density(electrons - offset * atomic_number(element), scale))
     return logs
 
 
@@ -1435,8 +1442,7 @@ def _weigh_smeared(e, site, counts, offset, spread, group_u, scores) -> None:
         return
     logs = {}
     for el, (n, _) in weighed.items():
-        t = (n - offset * atomic_number(el)) / scales[el]
-        logs[el] = -0.5 * (TAILS + 1) * math.log1p(t * t / TAILS) - math.log(scales[el])
+        logs[el] = float(t_log_density(n - offset * atomic_number(el), scales[el]))
     e.count_logs = logs
     e.sigma = scales[site.element]
     e.posterior = _normalised(logs, {el: 1.0 for el in weighed})
