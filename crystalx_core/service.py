@@ -65,6 +65,7 @@ from crystalx_core.io.hkl import (
     xray_problem,
 )
 from crystalx_core.io.pairing import pairing_problem
+from crystalx_core.io.shelx_read import checked_twin
 from crystalx_core.io.shelx_write import hfix_lines
 from crystalx_core.geometry import chemical_occupancies, h_reach, neighbours
 from crystalx_core.olex2 import olex2_commands, olex2_hadd
@@ -217,20 +218,13 @@ def read_reflections(
 
 
 def _twin(given: ReflectionsIn) -> Twin:
-    """The request's TWIN as a .ins would give it, checked as the .ins reader checks it
-    (io.shelx_read.ShelxFile.twin): one set of rules for both."""
-    from crystalx_core.io.shelx_read import parse_shelx
-
-    numbers = [v for row in given.twin_matrix or () for v in row]
-    words = " ".join(f"{v:g}" for v in numbers)
+    """The request's TWIN, checked by the rules the .ins reader uses (shelx_read.checked_twin)."""
+    numbers = [f"{v:g}" for row in given.twin_matrix or () for v in row]
     if given.twin_n is not None:
-        words = (words or " ".join(str(v) for row in INVERSION for v in row)) + f" {given.twin_n}"
-    text = "TITL twin\nCELL 0.71073 10 10 10 90 90 90\nTWIN " + words + "\n"
-    if given.basf:
-        text += "BASF " + " ".join(f"{v:g}" for v in given.basf) + "\n"
+        numbers = (numbers or [str(v) for row in INVERSION for v in row]) + [str(given.twin_n)]
     try:
-        return parse_shelx(text + "HKLF 4\nEND\n", "twin").twin()
-    except InputError as error:  # the message without the stand-in file's name and line
+        return checked_twin(numbers, [f"{v:g}" for v in given.basf or ()], given.path)
+    except InputError as error:
         raise InputError(f"the request's {error.message}", given.path) from None
 
 

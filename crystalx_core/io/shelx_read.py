@@ -95,6 +95,65 @@ class AtomLine(ShelxLine):
     part_line: ShelxLine | None = None
 
 
+def checked_twin(
+    twin_words: list[str],
+    basf_words: list[str],
+    path: str,
+    line: int | None = None,
+    basf_line: int | None = None,
+) -> Twin:
+    """TWIN [r11..r33 [N]] and BASF k1.. as SHELXL's manual defines them (default the inversion
+    and N 2; a negative N even, adding the inverted components; BASF: components 2..|N|),
+    checked: a matrix that is not whole numbers (HKLF 4 data need whole indices for every
+    component), not of determinant ±1, or more BASF than components stop the job naming the
+    line. The .ins reader and the service's request both read their TWIN here."""
+    values = [float(v) for v in twin_words if _is_number(v)]
+    if len(values) != len(twin_words) or len(values) not in (0, 9, 10):
+        raise InputError(
+            "TWIN takes nine matrix elements and N (or nothing: the inversion, N 2), got "
+            f"{' '.join(twin_words)!r}",
+            path,
+            line,
+        )
+    matrix = INVERSION
+    if values:
+        if any(abs(v - round(v)) > 1e-6 for v in values):
+            raise InputError(
+                "TWIN: the matrix and N must be whole numbers for HKLF 4 data (a "
+                "non-merohedral twin's fractional law needs HKLF 5, which CrystalX does not "
+                "refine)",
+                path,
+                line,
+            )
+        numbers = [int(round(v)) for v in values]
+        matrix = tuple(tuple(numbers[3 * i : 3 * i + 3]) for i in range(3))
+    n = int(round(values[9])) if len(values) == 10 else 2
+    if abs(n) < 2 or (n < 0 and n % 2):
+        raise InputError(
+            f"TWIN N = {n}: at least 2 components, and an even number where N is negative "
+            "(the inverted ones doubling them)",
+            path,
+            line,
+        )
+    if abs(round(float(np.linalg.det(np.array(matrix, dtype=float))))) != 1:
+        raise InputError(
+            "TWIN: the matrix must have determinant ±1 (a twin law keeps the cell volume)",
+            path,
+            line,
+        )
+    if not all(_is_number(v) for v in basf_words):
+        raise InputError(f"BASF: not a number in {' '.join(basf_words)!r}", path, basf_line)
+    fractions = tuple(float(v) for v in basf_words)
+    if len(fractions) > abs(n) - 1:
+        raise InputError(
+            f"BASF gives {len(fractions)} fractions for TWIN's {abs(n)} components (one "
+            f"per component after the first: {abs(n) - 1})",
+            path,
+            basf_line,
+        )
+    return Twin(matrix, n, fractions, where=f"{path}:{line}" if line else path)
+
+
 @dataclass
 class ShelxFile:
     path: str
@@ -181,53 +240,14 @@ class ShelxFile:
         card = self.cards.get("TWIN")
         if card is None:
             return None
-        values = [float(v) for v in card.fields if _is_number(v)]
-        if len(values) != len(card.fields) or len(values) not in (0, 9, 10):
-            raise InputError(
-                "TWIN takes nine matrix elements and N (or nothing: the inversion, N 2), got "
-                f"{' '.join(card.fields)!r}",
-                self.path,
-                card.number,
-            )
-        matrix = INVERSION
-        if values:
-            if any(abs(v - round(v)) > 1e-6 for v in values):
-                raise InputError(
-                    "TWIN: the matrix and N must be whole numbers for HKLF 4 data (a "
-                    "non-merohedral twin's fractional law needs HKLF 5, which CrystalX does not "
-                    "refine)",
-                    self.path,
-                    card.number,
-                )
-            numbers = [int(round(v)) for v in values]
-            matrix = tuple(tuple(numbers[3 * i : 3 * i + 3]) for i in range(3))
-        n = int(round(values[9])) if len(values) == 10 else 2
-        if abs(n) < 2 or (n < 0 and n % 2):
-            raise InputError(
-                f"TWIN N = {n}: at least 2 components, and an even number where N is negative "
-                "(the inverted ones doubling them)",
-                self.path,
-                card.number,
-            )
-        if abs(round(float(np.linalg.det(np.array(matrix, dtype=float))))) != 1:
-            raise InputError(
-                "TWIN: the matrix must have determinant ±1 (a twin law keeps the cell volume)",
-                self.path,
-                card.number,
-            )
         basf = self.cards.get("BASF")
-        words = basf.fields if basf is not None else []
-        if not all(_is_number(v) for v in words):
-            raise InputError(f"BASF: not a number in {' '.join(words)!r}", self.path, basf.number)
-        fractions = tuple(float(v) for v in words)
-        if len(fractions) > abs(n) - 1:
-            raise InputError(
-                f"BASF gives {len(fractions)} fractions for TWIN's {abs(n)} components (one "
-                f"per component after the first: {abs(n) - 1})",
-                self.path,
-                basf.number,
-            )
-        return Twin(matrix, n, fractions, where=f"{self.path}:{card.number}")
+        return checked_twin(
+            card.fields,
+            basf.fields if basf is not None else [],
+            self.path,
+            card.number,
+            basf.number if basf is not None else None,
+        )
 
     def _not_honoured(self) -> tuple[str, ...]:
         """What the refinement reads but does not do as written: batch scales, the user's own
