@@ -653,7 +653,9 @@ def _command(args) -> str:
     """The command line that reproduces a table."""
     return (
         "python benchmarks/swap_benchmark.py ../shared/data/corpus "
-        f"--limit {args.limit} --max-atoms {args.max_atoms} --cycles {args.cycles}"
+        f"--limit {args.limit}"
+        + (f" --min-atoms {args.min_atoms}" if args.min_atoms else "")
+        + f" --max-atoms {args.max_atoms} --cycles {args.cycles}"
         + (f" --pairs {args.pairs}" if args.pairs != "any" else "")
         + (f" --skip {args.skip}" if args.skip else "")
         + (" --only-hydrogens" if args.only_hydrogens else "")
@@ -681,6 +683,12 @@ def main(argv=None) -> int:
     )
     parser.add_argument(
         "--skip", type=int, default=0, help="leave out the first N structures (a fresh slice)"
+    )
+    parser.add_argument(
+        "--min-atoms",
+        type=int,
+        default=0,
+        help="more than N non-H atoms (with --max-atoms: larger structures than the usual runs')",
     )
     parser.add_argument("--only", nargs="+", help="these corpus entries alone (file names)")
     parser.add_argument(
@@ -714,6 +722,7 @@ def main(argv=None) -> int:
                 args.max_atoms,
                 args.skip,
                 only=set(args.only or []) or None,
+                min_atoms=args.min_atoms,
             )
             if in_half(name, args.half)
         )
@@ -735,6 +744,7 @@ def main(argv=None) -> int:
         + (f":hydrogens:{hydrogens}" if args.only_hydrogens else "")
         + (f":{args.half}" if args.half != "all" else "")
         + (f":skip{args.skip}" if args.skip else "")
+        + (f":atoms{args.min_atoms}-{args.max_atoms}" if args.min_atoms else "")
         + (f":seed{args.seed}" if args.seed else "")
     )
     write_section(text, section, args.output)
