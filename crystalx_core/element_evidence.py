@@ -50,7 +50,10 @@ of every candidate) and those the rounds changed are then weighed again, the sam
 model refined with anisotropic non-H atoms and riding H (_anisotropic_counts): an isotropic model
 puts its misfit of an atom whose motion is far from isotropic into the count (a terminal Cl 1 e
 short), the anisotropic one counts it within 0.15 e. What that weighing decides is changed when
-confirmed, the fit with riding H no worse.
+confirmed, the fit with riding H no worse. A change that stands then, made on the isotropic
+count, goes back where the anisotropic refinement with riding H prefers the element given by the
+test a lean must pass (_rejected_changes): a terminal O far from isotropic counts 1 e short and
+was made N. It only puts elements back, so it adds no change on a right model.
 
 Atoms whose posterior leans to another element without deciding are then decided one at a
 time, the clearest lean first, each refined on the model as it stands: the change is kept when
