@@ -63,6 +63,20 @@ def _is_grown():
     return _bool(STATE.grown)
 
 
+def _afix(i):
+    """xf.au.GetAtomAfix (xlib/asymmunit.cpp TAsymmUnit::LibGetAtomAfix, registered as
+    "GetAtomAfix", "Returns atom AFIX": TCAtom::GetAfix of xlib/catom.cpp): an atom in an AFIX
+    group gets the group's code (a riding H its group's, 33 for a methyl's), a pivot 0 unless
+    its group has an explicit pivot (n 6 or 9) or m 0 (a code under 10); an index out of range
+    raises. The double's atoms hold the code of the AFIX they were listed under, as a SHELX
+    file gives it (hadd's H their group's), and no fitted group: a non-H atom under a riding
+    code is that group's pivot, so reads 0."""
+    atom = STATE.atom(i)
+    if atom.type in ("H", "D") or atom.afix % 10 in (6, 9) or atom.afix < 10:
+        return str(atom.afix)
+    return "0"
+
+
 # xf.au: xlib/asymmunit.cpp TAsymmUnit::Lib* (read for session 13): an index past AtomCount
 # raises; GetAtomCount counts deleted atoms too, and with an element only the live atoms of it;
 # GetAtomCrd is the vector's ToString, GetAtomUiso the atom's Uiso (Ueq of an anisotropic one),
@@ -77,7 +91,7 @@ au = SimpleNamespace(
     GetAtomUiso=lambda i: "%g" % STATE.atom(i).uiso,
     GetAtomOccu=lambda i: "%g" % STATE.atom(i).occu,
     GetAtomPart=lambda i: str(STATE.atom(i).part),
-    GetAtomAfix=lambda i: str(STATE.atom(i).afix),
+    GetAtomAfix=_afix,
     GetPeak=lambda i: "%g" % STATE.atom(i).peak,
     GetCell=lambda *a: ", ".join("%g" % v for v in STATE.cell),
     GetZ=lambda: str(STATE.z),
