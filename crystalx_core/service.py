@@ -15,9 +15,9 @@ service keeps running; the models stay loaded between requests.
 `assign` takes one structure snapshot (cell, symmetry operators, SFAC/UNIT and sites with
 label, element or null for a peak, fractional xyz, peak height, occupancy as Olex2 and SHELX
 give it (times the site-symmetry factor), Uiso, part, residue; from protocol 2 the wavelength
-of the CELL card and the published formula, _chemical_formula_sum, where the client has one:
-without H, `assign` places none, with a note; `apply-plan` places a reviewed plan's H with a
-warning) and answers per site the element with its top-k probabilities, the H count
+of the CELL card, each H's AFIX and the published formula, _chemical_formula_sum, where the
+client has one: without H, `assign` places none, with a note; `apply-plan` places a reviewed
+plan's H with a warning) and answers per site the element with its top-k probabilities, the H count
 with probabilities, the HFIX code, and the exact Olex2 commands that apply it: the answer of
 the job behind `crystalx assign` (pipeline.assign_job), with its H notes by new label
 ("notes") and what the job had to give up on ("job_notes", as its JSON's "notes").
@@ -31,7 +31,9 @@ out: the answer is the model's alone, with one note naming the file. `apply-plan
 snapshot and a plan the user may have edited (element, label and H count per site, peaks to
 delete) and answers the commands for that plan. Peaks judged spurious are listed; `assign`
 deletes them only with the option delete_peaks (Q-peaks are harmless and refinement
-recomputes them). Atoms that already carry H keep them and get no `hadd`.
+recomputes them). Atoms that already carry H keep them and get no `hadd`; such a site is
+marked "h_kept" and its "hfix" is the AFIX its H ride under as the snapshot gives them (a
+site's "afix", protocol 2: Olex2's GetAtomAfix of each H), 0 where none was sent.
 
 Labels need only be unique per residue (SHELX RESI): a site of residue n > 0 is named in
 the answer and in the commands as Olex2 addresses it (C1_2), and `name C1_2 N1` renames it
