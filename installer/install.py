@@ -6,7 +6,7 @@ file's folder (pyext.cpp; Olex2's own plugin skeleton falls back the same way), 
 checkout is found from the working directory then.
 
 This file compiles under Python 2, so that an Olex2 whose Python is older than the plugin's
-3.8 (Olex2 before 1.5 ran Python 2.7) is told so in one line and nothing is installed there,
+3.8 (older releases ran Python 2.7) is told so in one line and nothing is installed there,
 instead of a SyntaxError from olex2_setup, which it cannot compile."""
 
 import os

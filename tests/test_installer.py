@@ -575,7 +575,7 @@ def test_an_olex2_with_an_older_python_says_why_in_one_line(tmp_path, olex2_star
 
 
 def test_a_real_python_2_reads_the_plugin_and_the_installer_and_says_why_not(tmp_path):
-    """The same with a real Python 2.7 (the Python of Olex2 before 1.5), where one is
+    """The same with a real Python 2.7 (the Python of older Olex2 releases), where one is
     installed: CrystalX.py and install.py compile there and stop with the line above; the
     helpers, which they never reach, need not (the stubs stand for Olex2's own modules)."""
     python = python_2()

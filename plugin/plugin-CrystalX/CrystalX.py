@@ -31,8 +31,9 @@ P_PATH = os.path.dirname(os.path.abspath(__file__))
 if P_PATH not in sys.path:
     sys.path.append(P_PATH)
 
-# An Olex2 whose Python is older (Olex2 before 1.5 ran Python 2.7) would fail on the first line
-# of the helpers it cannot compile, and print only "Failed to load plugin 'CrystalX': invalid
+# An Olex2 whose Python is older (older releases ran Python 2: olex2-gui's own PluginTools.py was
+# Python 2 code, `print "..."`, before its Python 3 form) would fail on the first line of the
+# helpers it cannot compile, and print only "Failed to load plugin 'CrystalX': invalid
 # syntax" (olex2-gui util/pyUtil/initpy_funcs.py set_plugins_paths prints the exception of a
 # plugin's import in one line). So this file compiles under Python 2 and says what is wrong
 # before the helpers are imported; plugins written for both (pcxod/FragmentDB fragmentdb.py:
