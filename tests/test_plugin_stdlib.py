@@ -140,6 +140,22 @@ class PluginInOlex2(unittest.TestCase):
             (self.state.starved, self.state.thread_prints, self.state.errors), ([], [], [])
         )
 
+    def test_an_olex2_with_an_older_python_gets_one_line_saying_why(self):
+        """Olex2 prints an import error of a plugin in one line (olex2-gui
+        util/pyUtil/initpy_funcs.py set_plugins_paths); below Python 3.8 that line is what
+        CrystalX needs, and no command is registered."""
+        from unittest import mock
+
+        with mock.patch.object(sys, "version_info", (3, 7, 16, "final", 0)):
+            with self.assertRaises(ImportError) as refused:
+                importlib.import_module("CrystalX")
+        self.assertEqual(
+            str(refused.exception),
+            "CrystalX needs an Olex2 whose Python is 3.8 or later (Olex2 1.5 and newer); "
+            "this Olex2 runs Python 3.7",
+        )
+        self.assertEqual(self.state.functions, {})
+
     def test_the_reflection_file_olex2_has_decides_the_elements_and_revert_restores(self):
         hkl = os.path.join(BENCHMARK, "XH_urea", "data.hkl")
         if not os.path.isfile(hkl):
@@ -216,6 +232,41 @@ class InstallerInOlex2(unittest.TestCase):
             with open(os.path.join(base, "plugins.xld"), encoding="utf-8") as stream:
                 self.assertEqual(stream.read(), "<Plugin\n  <FragmentDB>\n>\n")
         finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+class InstallerUnderAnOlderPython(unittest.TestCase):
+    def test_py_run_says_why_and_installs_nothing(self):
+        """install.py under a Python older than 3.8 (Olex2's py.run: no __file__, run in its
+        folder) prints one line and leaves the Olex2 folder as it was."""
+        import contextlib
+        import io
+        from unittest import mock
+
+        work = tempfile.mkdtemp()
+        old = os.getcwd()
+        try:
+            base = os.path.join(work, "olex2")
+            os.makedirs(os.path.join(base, "util", "pyUtil", "PluginLib"))
+            with open(os.path.join(base, "plugins.xld"), "w", encoding="utf-8") as stream:
+                stream.write("<Plugin\n  <FragmentDB>\n>\n")
+            os.chdir(os.path.join(ROOT, "installer"))
+            with open("install.py", encoding="utf-8") as stream:
+                code = compile(stream.read(), "install.py", "exec")
+            printed = io.StringIO()
+            with mock.patch.object(sys, "version_info", (2, 7, 18, "final", 0)):
+                with contextlib.redirect_stdout(printed):
+                    exec(code, {"__name__": "__main__"})
+            self.assertEqual(
+                printed.getvalue(),
+                "CrystalX installer: CrystalX needs an Olex2 whose Python is 3.8 or later "
+                "(Olex2 1.5 and newer); this Olex2 runs Python 2.7; nothing was installed\n",
+            )
+            self.assertEqual(os.listdir(os.path.join(base, "util", "pyUtil", "PluginLib")), [])
+            with open(os.path.join(base, "plugins.xld"), encoding="utf-8") as stream:
+                self.assertEqual(stream.read(), "<Plugin\n  <FragmentDB>\n>\n")
+        finally:
+            os.chdir(old)
             shutil.rmtree(work, ignore_errors=True)
 
 
