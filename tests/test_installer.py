@@ -564,14 +564,21 @@ def test_an_olex2_with_an_older_python_says_why_in_one_line(tmp_path, olex2_star
     other = tmp_path / "other"
     other.mkdir()
     target = fake_olex2(other)
+    olex2.STATE.params["_base_dir"] = str(target)  # the folder py.run would install into
+    venv_python = tmp_path / "checkout" / ".venv" / "bin" / "python"  # with a core to record
+    venv_python.parent.mkdir(parents=True)
+    venv_python.symlink_to(sys.executable)
+    monkeypatch.setattr(
+        olex2_setup, "checkout_root", lambda source=None: str(tmp_path / "checkout")
+    )
     before = tree(target)
     monkeypatch.setattr(sys, "version_info", (2, 7, 18, "final", 0))
     monkeypatch.chdir(ROOT / "installer")
     printed = []
     monkeypatch.setattr("builtins.print", lambda *words: printed.append(" ".join(words)))
     py_run(ROOT / "installer" / "install.py")
-    assert printed == ["CrystalX installer: %s; nothing was installed" % OLD_PYTHON_LINE % "2.7"]
     assert tree(target) == before
+    assert printed == ["CrystalX installer: %s; nothing was installed" % OLD_PYTHON_LINE % "2.7"]
 
 
 def test_a_real_python_2_reads_the_plugin_and_the_installer_and_says_why_not(tmp_path):
@@ -588,7 +595,7 @@ def test_a_real_python_2_reads_the_plugin_and_the_installer_and_says_why_not(tmp
     for name, text in OLD_OLEX2_STUBS.items():
         (stubs / name).write_text(text)
     plugin = base / "util" / "pyUtil" / "PluginLib" / "plugin-CrystalX"
-    start = (  # initpy_funcs.py set_plugins_paths, as Olex2 1.3's Python 2.7 runs it
+    start = (  # initpy_funcs.py set_plugins_paths, as an Olex2 whose Python is 2.7 runs it
         "import sys\nsys.path[:0] = [%r, %r]\n"
         "try:\n    __import__('CrystalX')\n"
         "except Exception as err:\n    print(\"Failed to load plugin '%%s': %%s\" %% "

@@ -34,6 +34,7 @@ MODULES = (
     "PluginTools",
     "_olex2",
 )
+LISTED = "<Plugin\n  <FragmentDB>\n>\n"  # a plugins.xld with another plugin
 ACETIC_ACID = [  # P1, 10 Å cell: C1-C2 1.50 Å, C2=O1 1.21 Å, C2-O2 1.31 Å
     ("Q1", "Q", (0.100, 0.100, 0.100), 0.05, 1.0, 0, 4.1),
     ("Q2", "Q", (0.250, 0.100, 0.100), 0.05, 1.0, 0, 4.0),
@@ -188,14 +189,20 @@ class PluginInOlex2(unittest.TestCase):
         self.assertEqual((self.state.starved, self.state.thread_prints), ([], []))
 
 
+def olex2_folder(work):
+    """An Olex2 folder in `work` with FragmentDB listed in plugins.xld and no plugin copied."""
+    base = os.path.join(work, "olex2")
+    os.makedirs(os.path.join(base, "util", "pyUtil", "PluginLib"))
+    with open(os.path.join(base, "plugins.xld"), "w", encoding="utf-8") as stream:
+        stream.write(LISTED)
+    return base
+
+
 class InstallerInOlex2(unittest.TestCase):
     def test_py_run_installs_and_uninstall_restores(self):
         work = tempfile.mkdtemp()
         try:
-            base = os.path.join(work, "olex2")
-            os.makedirs(os.path.join(base, "util", "pyUtil", "PluginLib"))
-            with open(os.path.join(base, "plugins.xld"), "w", encoding="utf-8") as stream:
-                stream.write("<Plugin\n  <FragmentDB>\n>\n")
+            base = olex2_folder(work)
             python = os.path.join(work, "Jürgen", "python")
             os.makedirs(os.path.dirname(python))
             shutil.copy(sys.executable, python)
@@ -230,7 +237,7 @@ class InstallerInOlex2(unittest.TestCase):
 
             uninstall(base)
             with open(os.path.join(base, "plugins.xld"), encoding="utf-8") as stream:
-                self.assertEqual(stream.read(), "<Plugin\n  <FragmentDB>\n>\n")
+                self.assertEqual(stream.read(), LISTED)
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
@@ -246,17 +253,20 @@ class InstallerUnderAnOlderPython(unittest.TestCase):
         work = tempfile.mkdtemp()
         old = os.getcwd()
         try:
-            base = os.path.join(work, "olex2")
-            os.makedirs(os.path.join(base, "util", "pyUtil", "PluginLib"))
-            with open(os.path.join(base, "plugins.xld"), "w", encoding="utf-8") as stream:
-                stream.write("<Plugin\n  <FragmentDB>\n>\n")
+            base = olex2_folder(work)
             os.chdir(os.path.join(ROOT, "installer"))
             with open("install.py", encoding="utf-8") as stream:
                 code = compile(stream.read(), "install.py", "exec")
+            sys.modules.pop("olx", None)
+            sys.path.insert(0, DOUBLE)  # the Olex2 whose folder py.run would install into
+            importlib.import_module("_olex2").STATE.params["_base_dir"] = base
             printed = io.StringIO()
-            with mock.patch.object(sys, "version_info", (2, 7, 18, "final", 0)):
-                with contextlib.redirect_stdout(printed):
-                    exec(code, {"__name__": "__main__"})
+            try:
+                with mock.patch.object(sys, "version_info", (2, 7, 18, "final", 0)):
+                    with contextlib.redirect_stdout(printed):
+                        exec(code, {"__name__": "__main__"})
+            finally:
+                sys.path.remove(DOUBLE)
             self.assertEqual(
                 printed.getvalue(),
                 "CrystalX installer: CrystalX needs an Olex2 whose Python is 3.8 or later "
@@ -264,7 +274,7 @@ class InstallerUnderAnOlderPython(unittest.TestCase):
             )
             self.assertEqual(os.listdir(os.path.join(base, "util", "pyUtil", "PluginLib")), [])
             with open(os.path.join(base, "plugins.xld"), encoding="utf-8") as stream:
-                self.assertEqual(stream.read(), "<Plugin\n  <FragmentDB>\n>\n")
+                self.assertEqual(stream.read(), LISTED)
         finally:
             os.chdir(old)
             shutil.rmtree(work, ignore_errors=True)
