@@ -467,16 +467,47 @@ def test_a_full_disk_under_the_log_does_not_end_the_service(monkeypatch, small_d
     assert replies[0]["error"]["code"] == "internal" and "result" in replies[1]
 
 
+def with_olex2s_hydrogens(structure, snapshot, afix=True):
+    """`snapshot` with `structure`'s H as the plugin sends them (olex_model.read_model): label,
+    element, position, PART and, from protocol 2, the AFIX Olex2 gives an H, its riding group's
+    code (olx.xf.au.GetAtomAfix: pcxod/olex2 xlib/asymmunit.cpp LibGetAtomAfix returns
+    xlib/catom.cpp TCAtom::GetAfix, the ParentAfixGroup's code), as the .res gave it."""
+    riders = [s for s in structure.sites if is_hydrogen(s.element)]
+    snapshot["sites"] += [
+        {
+            "label": h.label,
+            "element": "H",
+            "frac": list(h.frac),
+            "part": h.part,
+            **({"afix": h.afix} if afix else {}),
+        }
+        for h in riders
+    ]
+    return snapshot
+
+
+def file_pivots(structure):
+    """Pivot label → the AFIX of the H the file lists after it: in a SHELX file an AFIX mn
+    group's H follow their pivot (SHELXL manual, AFIX), so the truth here is read from the
+    file's order, not from any bond search."""
+    codes, pivot = {}, None
+    for site in structure.sites:
+        if not is_hydrogen(site.element):
+            pivot = site.label
+        elif site.afix:
+            codes.setdefault(pivot, set()).add(site.afix)
+    return codes
+
+
 def test_the_plugin_never_rewrites_a_riding_group_the_user_made(shared_data):
-    """The plugin sends every live atom, its H too (olex_model.read_model), but no AFIX; a
+    """The plugin sends every live atom, its H too (olex_model.read_model) with their AFIX; a
     pivot that carries H gets no HFIX and no `hadd` (Olex2's HADD/HFIX take the code as given:
     one would replace the user's group). So SXF_I43d's AFIX 33 methyl on C41 stays Olex2's
-    33, not the job's 137, on `assign` and on `apply-plan` alike; the 137 this file expects for
-    FC_sucrose's O4 is for a snapshot without H, where no user's code exists."""
+    33, not the job's 137, on `assign` and on `apply-plan` alike, and the answer shows that 33
+    as kept; the 137 this file expects for FC_sucrose's O4 is for a snapshot without H, where
+    no user's code exists."""
     published = read_shelx(BENCHMARK / "SXF_I43d" / "published.res").to_structure()
-    snapshot = snapshot_of(published, peaks=False)
-    riders = [s for s in published.sites if is_hydrogen(s.element)]
-    snapshot["sites"] += [{"label": h.label, "element": "H", "frac": list(h.frac)} for h in riders]
+    snapshot = with_olex2s_hydrogens(published, snapshot_of(published, peaks=False))
     assigned = answer(request("assign", {"structure": snapshot}))["result"]
     plan = {
         "sites": [
@@ -487,7 +518,44 @@ def test_the_plugin_never_rewrites_a_riding_group_the_user_made(shared_data):
     applied = answer(request("apply-plan", {"structure": snapshot, "plan": plan}))["result"]
     for result in (assigned, applied):
         c41 = next(s for s in result["sites"] if s["label"] == "C41")
-        assert c41["h_count"] == 3 and "already carries H" in c41["note"]
+        assert c41["h_count"] == 3 and "already carries H (AFIX 33)" in c41["note"]
+        assert (c41["hfix"], c41["h_kept"]) == (33, True)
         assert all(c41["new_label"] not in labels for _, labels in result["hfix"])
         hadd = [c for c in result["commands"] if c.startswith("hadd")]
         assert hadd == [] and result["hfix"] == []  # every pivot of the file carries its H
+
+
+@pytest.mark.parametrize(
+    "name", ["SXF_I43d", "FC_sucrose", "FC_1979688", "FC_SH2185", "FC_p31c", "XH_HMaMg"]
+)
+def test_an_atom_that_keeps_its_hydrogens_shows_the_code_they_ride_under(shared_data, name):
+    """Every pivot of the published model shows the AFIX its H ride under in Olex2 (the
+    session 17 answer showed the job's: 137 for SXF_I43d's AFIX 33 methyl C41, 147 for
+    FC_sucrose's AFIX 148 OH); an H of a neighbour or of another PART within reach is not
+    its (C40's nitrile C holds none). Also on models the change was not written against:
+    FC_1979688 (disorder in negative PARTs), FC_SH2185 (H refined freely, code 0, beside
+    riding H in PART 2), FC_p31c (methyls on threefold axes) and XH_HMaMg (a metal complex's
+    free H). Without the AFIX (an older client) the code is unknown and none is shown, never
+    the job's."""
+    published = read_shelx(BENCHMARK / name / "published.res").to_structure()
+    truth = file_pivots(published)
+    for afix in (True, False):
+        snapshot = with_olex2s_hydrogens(published, snapshot_of(published, peaks=False), afix)
+        result = answer(request("assign", {"structure": snapshot}))["result"]
+        shown = {s["label"]: s["hfix"] for s in result["sites"] if s.get("h_kept")}
+        assert set(truth) <= set(shown)
+        if afix:
+            assert {label: {shown[label]} for label in truth} == truth
+            assert not any(shown[label] for label in set(shown) - set(truth))
+        else:
+            assert not any(shown.values())
+
+
+def test_a_protocol_1_client_cannot_send_an_afix(sucrose):
+    snapshot = with_olex2s_hydrogens(sucrose, snapshot_of(sucrose, peaks=False))
+    line = json.dumps(
+        {"protocol": 1, "id": 3, "method": "assign", "params": {"structure": snapshot}}
+    ).encode()
+    reply, _ = reply_to(line)
+    assert reply["error"]["code"] == "bad-request"
+    assert reply["error"]["message"].endswith(".afix: needs protocol 2, not 1")
