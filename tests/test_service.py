@@ -15,6 +15,7 @@ from crystalx_core.errors import RequestError
 from crystalx_core.io.cif import read_cif
 from crystalx_core.io.shelx_read import read_shelx
 from crystalx_core.olex2 import olex2_commands
+from crystalx_core.riding import input_groups
 from crystalx_core.service import (
     MAX_REQUEST_BYTES,
     MAX_SITES,
@@ -626,3 +627,20 @@ def test_a_part_without_its_hydrogens_gets_them_beside_a_part_that_has_them(
     kept = {label for label, s in sites.items() if s.get("h_kept")}
     assert set(truth) - stripped <= kept and not kept & stripped
     assert not {sites[label]["new_label"] for label in kept} & set(placed)
+
+
+@pytest.mark.parametrize(
+    "name", ["FC_1979688", "FC_SH2185", "FC_p31c", "SXF_I43d", "XH_CpNa", "XH_HMaMg"]
+)
+def test_the_service_and_the_job_agree_on_which_atoms_hold_the_users_hydrogens(shared_data, name):
+    """One definition of "holds the user's H": the atoms the plugin's answer leaves with their
+    H are those whose H the job (and the audit) take as the input's group to ride as the user
+    did (riding.input_groups, riding.keep_input_codes), on models with disorder in negative
+    PARTs (FC_1979688, SXF_I43d), two phenyl orientations (FC_SH2185), methyls on threefold
+    axes (FC_p31c), a Cp ring beside Na (XH_CpNa) and a short O-H...O bond (XH_HMaMg)."""
+    published = read_shelx(BENCHMARK / name / "published.res").to_structure()
+    snapshot = with_olex2s_hydrogens(published, snapshot_of(published, peaks=False))
+    result = answer(request("assign", {"structure": snapshot}))["result"]
+    model = published.with_sites([s for s in published.sites if not is_hydrogen(s.element)])
+    job = {model.sites[i].label for i in input_groups(model, published)}
+    assert {s["label"] for s in result["sites"] if s.get("h_kept")} == job
