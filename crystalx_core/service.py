@@ -73,8 +73,6 @@ from crystalx_core.geometry import (
     Contact,
     bonded_h_contacts,
     chemical_occupancies,
-    h_reach,
-    neighbours,
 )
 from crystalx_core.olex2 import olex2_commands, olex2_hadd
 from crystalx_core.pipeline import JobResult, assign_job
@@ -338,9 +336,13 @@ def _result(
 ) -> dict:
     """The answer for an annotated assignment of `structure` (the sites its indices point
     into). Atoms that already carry H keep them: no HFIX, no hadd, a note instead, and as
-    their code the one their H ride under in Olex2 (kept_code), not the job's."""
-    carriers = hydrogen_carriers(structure)
-    held = bonded_h_contacts(structure) if carriers else {}
+    their code the one their H ride under in Olex2 (kept_code), not the job's. The carriers
+    are the atoms geometry.bonded_h_contacts hangs an H on, as riding.input_groups (the CLI's
+    and the audit's kept AFIX) does: each H on one atom, the nearest within reach that SHELX's
+    PART rules let it bond to; not the acceptor of an O-H...O, nor an atom within reach of an
+    H of another PART, which may still need its own."""
+    held = bonded_h_contacts(structure)
+    carriers = set(held)
     for s in assignment.sites:
         if s.index in carriers:
             s.hfix, s.note = kept_code(structure, held.get(s.index, []))
@@ -377,29 +379,6 @@ def kept_code(structure: Structure, held: list[Contact]) -> tuple[int, str]:
         return 0, "already carries H; left as it is"
     shown = ", ".join(str(code) for code in codes if code)
     return (codes[0] if len(codes) == 1 else 0), f"already carries H (AFIX {shown}); left as it is"
-
-
-def hydrogen_carriers(structure: Structure) -> set[int]:
-    """Indices of non-H sites that already have an H atom bonded (any symmetry image) within
-    their element's reach (geometry.h_reach: a P–H of 1.32-1.44 Å is bonded)."""
-    centres = [
-        i
-        for i, s in enumerate(structure.sites)
-        if s.element is not None and not is_hydrogen(s.element)
-    ]
-    reach = {i: h_reach(structure.sites[i].element) for i in centres}
-    found = set()
-    for i, near in zip(
-        centres, neighbours(structure, max(reach.values(), default=0.0), centres=centres)
-    ):
-        if any(
-            c.distance <= reach[i]
-            and structure.sites[c.j].element is not None
-            and is_hydrogen(structure.sites[c.j].element)
-            for c in near
-        ):
-            found.add(i)
-    return found
 
 
 # --- the loop ------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from crystalx_core.errors import RequestError
 from crystalx_core.io.cif import read_cif
 from crystalx_core.io.shelx_read import read_shelx
 from crystalx_core.olex2 import olex2_commands
+from crystalx_core.riding import input_groups
 from crystalx_core.service import (
     MAX_REQUEST_BYTES,
     MAX_SITES,
@@ -559,3 +560,87 @@ def test_a_protocol_1_client_cannot_send_an_afix(sucrose):
     reply, _ = reply_to(line)
     assert reply["error"]["code"] == "bad-request"
     assert reply["error"]["message"].endswith(".afix: needs protocol 2, not 1")
+
+
+def holders_in_file_order(structure) -> dict[str, int]:
+    """Non-H label → the H the file lists right after it: SHELXL rides an AFIX group's H on the
+    atom before them (SHELXL manual, AFIX), and SXF_I43d and XH_HMaMg list their freely refined
+    H (XH_HMaMg's O1-H1 and water H) after their atom too, so for those files this is the
+    author's own answer to "which atom holds this H", found by no bond search."""
+    holders, pivot = {}, None
+    for site in structure.sites:
+        if not is_hydrogen(site.element):
+            pivot = site.label
+        else:
+            holders[pivot] = holders.get(pivot, 0) + 1
+    return holders
+
+
+@pytest.mark.parametrize("name, bystander", [("SXF_I43d", "C40"), ("XH_HMaMg", "O2")])
+def test_only_the_atom_an_h_rides_on_carries_it(shared_data, name, bystander):
+    """The atoms that "already carry H" (no hadd, a note) are those holding an H in the
+    published model, each H on one atom by SHELX's PART rules (geometry.bonded_h_contacts),
+    not every atom with an H within reach: SXF_I43d's nitrile C40 (PART -3) lies 0.70-1.24 Å
+    from H of the toluene's PART -1 and -2, and XH_HMaMg's O2 1.24 Å from the H1 of its
+    O1-H1...O2 bond; both hold none, and the session 17 answer marked them carriers (an atom
+    of theirs that needed H would never have got its hadd)."""
+    published = read_shelx(BENCHMARK / name / "published.res").to_structure()
+    snapshot = with_olex2s_hydrogens(published, snapshot_of(published, peaks=False))
+    result = answer(request("assign", {"structure": snapshot}))["result"]
+    kept = {s["label"] for s in result["sites"] if s.get("h_kept")}
+    assert kept == set(holders_in_file_order(published))
+    site = next(s for s in result["sites"] if s["label"] == bystander)
+    assert (site["h_count"], site.get("note", "")) == (0, "") and bystander not in kept
+
+
+@pytest.mark.parametrize(
+    "name, part", [("FC_SH2185", 1), ("FC_SH2185", 2), ("SXF_I43d", -1), ("SXF_I43d", -2)]
+)
+def test_a_part_without_its_hydrogens_gets_them_beside_a_part_that_has_them(
+    shared_data, name, part
+):
+    """A disordered model whose user has placed the H of one alternative only (or deleted one
+    PART's H to redo them): the bare PART's atoms lie within reach of the other PART's H
+    (FC_SH2185's two phenyl orientations, 0.97-1.28 Å; SXF_I43d's toluene in PART -1/-2 beside
+    the acetonitrile in PART -3, 0.24-1.27 Å) but SHELX never bonds across PARTs, so they carry
+    none: each gets the published H count and AFIX by `hadd` (the session 17 answer left them
+    "already carrying H", with no H at all), while the other PART keeps its own, none twice."""
+    published = read_shelx(BENCHMARK / name / "published.res").to_structure()
+    truth = file_pivots(published)
+    counts = holders_in_file_order(
+        published.with_sites([s for s in published.sites if s.afix or not is_hydrogen(s.element)])
+    )  # the riding H alone: FC_SH2185 lists its free H last, after no atom of theirs
+    bare = published.with_sites(
+        [s for s in published.sites if not (is_hydrogen(s.element) and s.part == part)]
+    )
+    snapshot = with_olex2s_hydrogens(bare, snapshot_of(published, peaks=False))
+    result = answer(request("assign", {"structure": snapshot}))["result"]
+    sites = {s["label"]: s for s in result["sites"]}
+    placed = {label: code for code, labels in result["hfix"] for label in labels}
+    part_of = {s.label: s.part for s in published.sites}
+    stripped = {label for label in truth if part_of[label] == part}
+    assert stripped and not {label for label in stripped if sites[label].get("h_kept")}
+    assert {label: {placed[sites[label]["new_label"]]} for label in stripped} == {
+        label: truth[label] for label in stripped
+    }
+    assert all(sites[label]["h_count"] == counts[label] for label in stripped)
+    kept = {label for label, s in sites.items() if s.get("h_kept")}
+    assert set(truth) - stripped <= kept and not kept & stripped
+    assert not {sites[label]["new_label"] for label in kept} & set(placed)
+
+
+@pytest.mark.parametrize(
+    "name", ["FC_1979688", "FC_SH2185", "FC_p31c", "SXF_I43d", "XH_CpNa", "XH_HMaMg"]
+)
+def test_the_service_and_the_job_agree_on_which_atoms_hold_the_users_hydrogens(shared_data, name):
+    """One definition of "holds the user's H": the atoms the plugin's answer leaves with their
+    H are those whose H the job (and the audit) take as the input's group to ride as the user
+    did (riding.input_groups, riding.keep_input_codes), on models with disorder in negative
+    PARTs (FC_1979688, SXF_I43d), two phenyl orientations (FC_SH2185), methyls on threefold
+    axes (FC_p31c), a Cp ring beside Na (XH_CpNa) and a short O-H...O bond (XH_HMaMg)."""
+    published = read_shelx(BENCHMARK / name / "published.res").to_structure()
+    snapshot = with_olex2s_hydrogens(published, snapshot_of(published, peaks=False))
+    result = answer(request("assign", {"structure": snapshot}))["result"]
+    model = published.with_sites([s for s in published.sites if not is_hydrogen(s.element)])
+    job = {model.sites[i].label for i in input_groups(model, published)}
+    assert {s["label"] for s in result["sites"] if s.get("h_kept")} == job
