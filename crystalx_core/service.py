@@ -73,6 +73,7 @@ from crystalx_core.geometry import (
     Contact,
     bonded_h_contacts,
     chemical_occupancies,
+    held_h_counts,
 )
 from crystalx_core.olex2 import olex2_commands, olex2_hadd
 from crystalx_core.pipeline import JobResult, assign_job
@@ -343,9 +344,15 @@ def _result(
     H of another PART, which may still need its own."""
     held = bonded_h_contacts(structure)
     carriers = set(held)
+    pivots = [i for i, site in enumerate(structure.sites) if not is_hydrogen(site.element)]
+    holds = dict(zip(pivots, held_h_counts(structure, held)))  # counted as the pivots are
     for s in assignment.sites:
         if s.index in carriers:
             s.hfix, s.note = kept_code(structure, held.get(s.index, []))
+            if holds[s.index] != s.h_count:
+                # the user's H are left alone, but a count the job disagrees with is what a
+                # reviewer wants to see (a CH2 given one H by hand, an NH where NH2 fits)
+                s.note += f"; holds {holds[s.index]} H where the job expects {s.h_count}"
     codes = assignment.hfix_codes(leave_out=carriers)
     groups = hfix_groups(codes)
     to_apply = assignment if delete_peaks else Assignment(assignment.method, assignment.sites, [])

@@ -132,6 +132,8 @@ def test_atoms_that_already_carry_hydrogens_keep_them(sucrose):
     result = answer(request("assign", {"structure": snapshot}))["result"]
     c6 = next(s for s in result["sites"] if s["label"] == "C6")
     assert "already carries H" in c6["note"]
+    # it holds one of the two H its CH2 needs: the note says so, the H stay the user's
+    assert c6["h_count"] == 2 and c6["note"].endswith("holds 1 H where the job expects 2")
     assert all(c6["new_label"] not in labels for _, labels in result["hfix"])
     assert any(
         c.startswith("hadd 23") for c in result["commands"]
@@ -472,17 +474,20 @@ def with_olex2s_hydrogens(structure, snapshot, afix=True):
     """`snapshot` with `structure`'s H as the plugin sends them (olex_model.read_model): label,
     element, position, PART and, from protocol 2, the AFIX Olex2 gives an H, its riding group's
     code (olx.xf.au.GetAtomAfix: pcxod/olex2 xlib/asymmunit.cpp LibGetAtomAfix returns
-    xlib/catom.cpp TCAtom::GetAfix, the ParentAfixGroup's code), as the .res gave it."""
-    riders = [s for s in structure.sites if is_hydrogen(s.element)]
+    xlib/catom.cpp TCAtom::GetAfix, the ParentAfixGroup's code), as the .res gave it; the
+    occupancy Olex2 holds (au.GetAtomOccu, with the site-symmetry factor, as snapshot_of)."""
+    factor = [m / len(structure.symops) for m in site_multiplicities(structure)]
     snapshot["sites"] += [
         {
             "label": h.label,
             "element": "H",
             "frac": list(h.frac),
+            "occupancy": h.occupancy * factor[k],
             "part": h.part,
             **({"afix": h.afix} if afix else {}),
         }
-        for h in riders
+        for k, h in enumerate(structure.sites)
+        if is_hydrogen(h.element)
     ]
     return snapshot
 
@@ -520,6 +525,7 @@ def test_the_plugin_never_rewrites_a_riding_group_the_user_made(shared_data):
     for result in (assigned, applied):
         c41 = next(s for s in result["sites"] if s["label"] == "C41")
         assert c41["h_count"] == 3 and "already carries H (AFIX 33)" in c41["note"]
+        assert "expects" not in c41["note"]  # it holds the three the job expects
         assert (c41["hfix"], c41["h_kept"]) == (33, True)
         assert all(c41["new_label"] not in labels for _, labels in result["hfix"])
         hadd = [c for c in result["commands"] if c.startswith("hadd")]
