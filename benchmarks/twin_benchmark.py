@@ -70,6 +70,96 @@ def twinned(structure, reflections, law, fraction) -> Reflections:
     )
 
 
+def twofold_law(cell, axis) -> np.ndarray:
+    """The reciprocal-index matrix R (h2 = R·h1 on the column, as SHELX's matrices act) of a
+    twofold rotation about the direct-lattice direction `axis` (u v w): domain 2 is domain 1
+    turned by Q, so the spot B·h1 of domain 1 has indices A^T·Q·B·h1 in domain 2 (A the
+    direct, B the reciprocal basis as columns; Q a twofold, its own transpose). Not whole
+    numbers where the twofold is no symmetry of the lattice: a non-merohedral twin."""
+    from cctbx import uctbx
+
+    uc = uctbx.unit_cell(tuple(cell))
+    a = np.array(uc.orthogonalization_matrix()).reshape(3, 3)  # columns a, b, c
+    b = np.linalg.inv(a).T  # columns a*, b*, c*
+    u = a @ np.array(axis, dtype=float)
+    u /= np.linalg.norm(u)
+    q = 2 * np.outer(u, u) - np.eye(3)
+    return a.T @ q @ b
+
+
+def hklf5_twinned(structure, reflections, law, fraction, tolerance=0.1) -> Reflections:
+    """The crystal's merged Fo² as a non-merohedral twin of two domains would give them, the
+    second turned by the fractional `law` (twofold_law) with mass fraction f, written as
+    HKLF 5 lines as SHELX defines them (batch m: component m; -m on all lines of a group but
+    the last): a reflection h1 of domain 1 whose R·h1 falls within `tolerance` of whole
+    indices h2 that were measured overlaps it, (1 - f)·Fo²(h1) + f·Fo²(h2) on the lines
+    h2 (batch -2) and h1 (batch 1), or h1 (-1) then h2 (2) for every other group, so that
+    both components close groups; one whose R·h1 is not near whole indices is a single of
+    domain 1, (1 - f)·Fo²(h1) (batch 1); a reflection h2 whose R⁻¹·h2 is not near whole
+    indices a single of domain 2, f·Fo²(h2) (batch 2). σ propagated alike. Returned with
+    twin Twin(n=2, hklf5=True) and no BASF: the caller gives one."""
+    from cctbx import miller
+    from cctbx.array_family import flex
+
+    data = reflections.to_miller_array(structure.cell, structure.symops)
+    merged = data.customized_copy(anomalous_flag=True).eliminate_sys_absent()
+    merged = merged.merge_equivalents().array().map_to_asu()
+    indices = np.array(merged.indices())
+    fo, sigma = np.array(merged.data()), np.array(merged.sigmas())
+    lookup = {tuple(h): k for k, h in enumerate(indices)}
+
+    def measured(h):
+        mate = miller.set(merged, flex.miller_index([tuple(int(v) for v in h)]), True)
+        return lookup.get(tuple(mate.map_to_asu().indices()[0]))
+
+    law = np.array(law, dtype=float)
+    rows, batches = [], []
+    for k, h1 in enumerate(indices):
+        h2_real = law @ h1
+        h2 = np.round(h2_real).astype(int)
+        if np.abs(h2_real - h2).max() >= tolerance:
+            rows.append((h1, (1 - fraction) * fo[k], (1 - fraction) * sigma[k]))
+            batches.append(1)
+            continue
+        j = measured(h2) if h2.any() else None
+        if j is None:
+            continue
+        value = (1 - fraction) * fo[k] + fraction * fo[j]
+        error = float(np.hypot((1 - fraction) * sigma[k], fraction * sigma[j]))
+        pair = [(h2, -2), (h1, 1)] if len(batches) % 2 == 0 else [(h1, -1), (h2, 2)]
+        for h, batch in pair:
+            rows.append((h, value, error))
+            batches.append(batch)
+    inverse = np.linalg.inv(law)
+    for k, h2 in enumerate(indices):
+        h1_real = inverse @ h2
+        if np.abs(h1_real - np.round(h1_real)).max() >= tolerance:
+            rows.append((h2, fraction * fo[k], fraction * sigma[k]))
+            batches.append(2)
+    return Reflections(
+        indices=np.array([h for h, _, _ in rows], dtype=int),
+        intensities=np.array([v for _, v, _ in rows]),
+        sigmas=np.array([e for _, _, e in rows]),
+        batches=np.array(batches, dtype=int),
+        path="twinned_hklf5.hkl",
+        twin=Twin(n=2, hklf5=True),
+    )
+
+
+def hklf5_text(reflections: Reflections) -> str:
+    """SHELX HKLF 5 lines (3I4, 2F8.2, I4: the batch m) of the reflections, on a scale F8.2
+    holds, ended by the 0 0 0 line."""
+    scale = 9000.0 / max(reflections.intensities.max(), 1.0)
+    rows = zip(
+        reflections.indices,
+        reflections.intensities * scale,
+        reflections.sigmas * scale,
+        reflections.batches,
+    )
+    lines = [f"{h:4d}{k:4d}{l:4d}{i:8.2f}{s:8.2f}{m:4d}" for (h, k, l), i, s, m in rows]
+    return "\n".join(lines + ["   0   0   0    0.00    0.00   0", ""])
+
+
 def hkl_text(reflections: Reflections) -> str:
     """SHELX HKLF 4 lines (3I4, 2F8.2) of the reflections, put on a scale F8.2 holds."""
     scale = 9000.0 / max(reflections.intensities.max(), 1.0)
