@@ -199,7 +199,13 @@ def read_reflections(
     path = given.path
     if given.hklf not in REFINED_HKLF:
         return None, _left_out(
-            path, f"HKLF {given.hklf} data; CrystalX refines HKLF 4 or 3 (with TWIN) only"
+            path,
+            f"HKLF {given.hklf} data; CrystalX refines HKLF 4 or 3 (with TWIN) or HKLF 5 only",
+        )
+    if given.hklf == 5 and given.twin:
+        return None, _left_out(
+            path, "TWIN with HKLF 5 data: cctbx's observations take a twin law or HKLF 5's "
+            "components, never both (xray/observations.h)"
         )
     problem = xray_problem(structure.wavelength)
     if problem:
@@ -207,6 +213,9 @@ def read_reflections(
     matrix = tuple(tuple(row) for row in given.matrix) if given.matrix else None
     try:
         twin = _twin(given) if given.twin else None
+        if given.hklf == 5:  # the BASF of HKLF 5 data: its components' fractions, as Olex2's
+            # model["hklf"]["basf"] gives them (olex2's cctbx_olex_adapter.py)
+            twin = Twin(fractions=tuple(given.basf or ()), where=path, hklf5=True)
         hklf = HklfFormat(given.hklf, given.scale, matrix, twin=twin)
         reflections = read_reflections_file(path, hklf)
     except InputError as error:

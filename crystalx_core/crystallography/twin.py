@@ -121,11 +121,24 @@ def detwinned(structure: Structure, reflections):
             batches=None,
             twin=None,
         )
-    fractions = twin.start()
+    fractions = np.array(twin.start())
+
+    def twinned(calc):
+        return (1.0 - fractions.sum()) * calc[:, 0] + calc[:, 1:] @ fractions
+
     calc, own, rows = _calculated(structure, reflections, twin)
-    twinned = (1.0 - sum(fractions)) * calc[:, 0] + calc[:, 1:] @ np.array(fractions)
-    usable = twinned > WEAK * max(float(twinned.mean()), 1e-30)
-    ratio = np.where(usable, own / np.where(usable, twinned, 1.0), 1.0)
+    mixed = twinned(calc)
+    usable = mixed > WEAK * max(float(mixed.mean()), 1e-30)
+    # where Fc² is too weak to tell, the ratio of equal Fc² on every line: 1 for TWIN, 1/fm
+    # for a single of HKLF 5's component m
+    fallback = np.ones(len(own))
+    if twin.hklf5:
+        batches = np.asarray(reflections.batches)
+        lines = np.zeros_like(calc)
+        np.add.at(lines, (hklf5_groups(batches), np.abs(batches) - 1), 1.0)
+        share = twinned(lines)
+        fallback = np.where(share > 0, 1.0 / np.where(share > 0, share, 1.0), 1.0)
+    ratio = np.where(usable, own / np.where(usable, mixed, 1.0), fallback)
     return replace(
         reflections,
         indices=reflections.indices[rows],

@@ -1,0 +1,224 @@
+"""Non-merohedral twins: HKLF 5 data with BASF refined as SHELXL and olex2.refine refine them.
+
+SHELXL manual, HKLF 5: each line's batch number m names the twin component whose indices it
+gives; the lines of one observation (reflections of several components overlapping on one
+spot) carry -m, all but the last, whose +m closes the group; BASF k1.. are the fractions of
+components 2.., the first taking 1 - their sum. cctbx's xray.observations reads them so
+(cctbx/xray/observations.h: a negative line's component joins the next positive line's
+observation), and olex2.refine hands HKLF 5 data to smtbx unmerged, as
+miller.array.as_xray_observations(scale_indices=batches, twin_fractions=BASF) (olex2's
+cctbx_controller.py, reflections.merge/filter/get_observations; cctbx_olex_adapter.py reads
+HKLF 5's BASF as those twin fractions).
+
+The data are real data twinned in the test (benchmarks/twin_benchmark.hklf5_twinned): a
+monoclinic crystal's merged Fo², a second domain turned by a twofold about the direct a axis
+(no symmetry of a monoclinic lattice with β ≠ 90°: its reciprocal matrix has a fractional
+element), at a known fraction; a spot of one domain that falls within 0.1 of whole indices
+of the other overlaps it (a group of two lines), the others are singles of their component.
+"""
+
+import json
+
+import numpy as np
+import pytest
+
+from crystalx_core.crystallography.refine import refine
+from crystalx_core.errors import InputError
+from crystalx_core.io import load, read_reflections
+from crystalx_core.io.hkl import Reflections, Twin, reflections_from_text
+from crystalx_core.io.shelx_read import parse_shelx
+from tests.conftest import BENCHMARK, benchmark_script
+
+ENTRY = BENCHMARK / "XH_HMaMg"  # P21/c, a 10.195 c 6.621 Å, β 103.67°: 43 atoms
+
+
+def _bench():
+    return benchmark_script("twin_benchmark")
+
+
+@pytest.fixture(scope="module")
+def hmamg():
+    loaded = load(ENTRY / "published.res")
+    measured = read_reflections(ENTRY / "data.hkl", loaded.reflection_format())
+    law = _bench().twofold_law(loaded.structure.cell, (1, 0, 0))
+    return loaded, measured, law
+
+
+def _refined(structure, reflections):
+    return refine(structure, reflections, 10, anisotropic=True, input_variables=True)
+
+
+def test_the_twofold_about_a_is_no_lattice_symmetry_and_overlaps_in_part(hmamg):
+    """The law the data are twinned by: h' = h, k' = -k, l' = -l - 0.307·h (2c·cos β / a),
+    so only reflections whose 0.307·h is near a whole number overlap (h 0, ±3, ±10, ...):
+    groups of two lines beside singles of both components, every group closed by a positive
+    batch, some by component 2."""
+    loaded, measured, law = hmamg
+    assert np.allclose(law[:2], [[1, 0, 0], [0, -1, 0]], atol=1e-9)
+    assert law[2, 0] == pytest.approx(-0.307, abs=0.001) and law[2, 2] == pytest.approx(-1)
+    data = _bench().hklf5_twinned(loaded.structure, measured, law, 0.3)
+    batches = data.batches
+    assert set(batches) == {-2, -1, 1, 2} and batches[-1] > 0
+    overlapped = int((batches < 0).sum())
+    assert 0.1 < overlapped / int((batches > 0).sum()) < 0.3  # partial overlap
+    closing = batches[1:][batches[:-1] < 0]
+    assert set(closing) == {1, 2}
+
+
+def test_an_hklf5_twin_refines_to_its_fraction_and_r1(hmamg):
+    """XH_HMaMg twinned at 0.30 as HKLF 5, refined from BASF 0.5: the fraction within 0.02,
+    R1 no worse than the crystal's own merged data give (0.005), and the same lines refined
+    without the twin (the observations' closing lines as plain HKLF 4) clearly worse."""
+    loaded, measured, law = hmamg
+    structure = loaded.structure
+    data = _bench().hklf5_twinned(structure, measured, law, 0.3)
+    data.twin = Twin(n=2, fractions=(0.5,), hklf5=True)
+    result = _refined(structure, data)
+    untwinned = _refined(structure, measured)
+    rows = data.batches > 0
+    ignored = _refined(
+        structure,
+        Reflections(data.indices[rows], data.intensities[rows], data.sigmas[rows], None),
+    )
+    assert abs(result.twin_fractions[0] - 0.3) < 0.02
+    assert data.twin.fractions == result.twin_fractions  # the next refinement starts there
+    assert result.r1 < untwinned.r1 + 0.005
+    assert ignored.r1 > 3 * result.r1
+    assert result.n_reflections == int(rows.sum())  # unmerged, one per observation
+    assert any(n.startswith("twinned data (HKLF 5, 2 components)") for n in result.notes)
+    assert 0 < result.twin_su[1] < 0.01
+
+
+def test_detwinned_hklf5_data_are_one_domains_observations(hmamg):
+    """What the maps and the element evidence read (twin.detwinned): one line per
+    observation, its Fo² times Fc²(own) / Σ f·Fc² over the group (cctbx's
+    observations.detwin): a single of component 2 comes back divided by f2, an overlapped
+    observation near its own domain's Fo²; no twin, no batches left."""
+    from crystalx_core.crystallography.twin import detwinned
+
+    loaded, measured, law = hmamg
+    data = _bench().hklf5_twinned(loaded.structure, measured, law, 0.3)
+    data.twin = Twin(n=2, fractions=(0.3,), hklf5=True)
+    one = detwinned(loaded.structure, data)
+    rows = data.batches > 0
+    assert one.twin is None and one.batches is None and len(one) == int(rows.sum())
+    single_2 = np.flatnonzero(rows & (data.batches == 2) & (np.roll(data.batches, 1) > 0))
+    single_2 = single_2[single_2 > 0]
+    where = np.searchsorted(np.flatnonzero(rows), single_2)
+    # but where Fc² is near 0 (twin.WEAK: the ratio of two near-zero numbers), kept as given
+    same = np.isclose(one.intensities[where], data.intensities[single_2] / 0.3)
+    assert same.mean() > 0.99
+    # the whole set as one domain: R1 of the detwinned Fo² against the model's Fc², merged
+    from cctbx import miller
+    from cctbx.array_family import flex
+
+    from crystalx_core.crystallography.convert import to_xray_structure
+
+    xs = to_xray_structure(loaded.structure)
+    fo = one.to_miller_array(loaded.structure.cell, loaded.structure.symops)
+    fo = fo.merge_equivalents().array()
+    fc = miller.set(fo, fo.indices()).structure_factors_from_scatterers(xs).f_calc()
+    f_obs = fo.f_sq_as_f()
+    scale = flex.sum(f_obs.data() * flex.abs(fc.data())) / flex.sum(flex.norm(fc.data()))
+    r1 = flex.sum(flex.abs(f_obs.data() - scale * flex.abs(fc.data()))) / flex.sum(f_obs.data())
+    assert r1 < 0.06
+
+
+HKL5 = (
+    "   1   0   0  100.00    2.00   1\n"
+    "   2   0   0   50.00    1.00  -2\n"
+    "   2   0   1   50.00    1.00   1\n"
+    "   0   2   0   80.00    2.00   2\n"
+    "   1   1   0   30.00   -1.00  -2\n"
+    "   1   1   1   30.00   -1.00   1\n"
+)
+
+
+def test_an_hklf5_file_is_read_as_its_groups():
+    """Signed batches kept line by line, two components; a group whose σ is negative (the
+    flag for 'leave out') goes whole, never leaving its -2 line to join the next group."""
+    hklf = parse_shelx(
+        "TITL t\nCELL 0.71073 10 11 12 90 95 90\nLATT 1\nSFAC C\nUNIT 8\nBASF 0.25\nHKLF 5\n"
+        "END\n",
+        "t.ins",
+    ).reflection_format()
+    assert hklf.code == 5 and hklf.twin.hklf5 and hklf.twin.fractions == (0.25,)
+    reflections = reflections_from_text(HKL5, "t.hkl", hklf)
+    assert list(reflections.batches) == [1, -2, 1, 2]
+    assert reflections.twin.n == 2 and reflections.twin.fractions == (0.25,)
+    assert any("negative sigma" in note for note in reflections.notes)
+
+
+@pytest.mark.parametrize(
+    "text, line, message",
+    [
+        (HKL5.replace("  -2\n   2   0   1", "    \n   2   0   1"), 2, "2 0 0 has no batch number"),
+        (HKL5.replace("   2\n", "   0\n"), 4, "0 2 0 has batch 0"),
+        (HKL5 + "   3   0   0   10.00    1.00  -2\n", 7, r"from 3 0 0 \(batch -2\) is never closed"),
+        (HKL5.replace("   2\n", "  13\n"), 4, "batch 13 names component 13"),
+        (HKL5.replace("  -2\n", "  -1\n").replace("   2\n", "   1\n"), 1, "every line names"),
+    ],
+)
+def test_a_malformed_hklf5_group_is_refused_on_its_line(text, line, message):
+    """SHELXL's HKLF 5 groups (manual, HKLF): every line names its component, and a group
+    ends with a positive batch; a file that breaks that stops naming the line."""
+    with pytest.raises(InputError, match=message) as error:
+        reflections_from_text(text, "t.hkl", parse_shelx(
+            "TITL t\nCELL 0.71073 10 11 12 90 95 90\nLATT 1\nSFAC C\nUNIT 8\nHKLF 5\nEND\n"
+        ).reflection_format())
+    assert error.value.path == "t.hkl" and error.value.line == line
+
+
+def test_more_basf_than_hklf5_components_is_refused_on_the_basf_line():
+    hklf = parse_shelx(
+        "TITL t\nCELL 0.71073 10 11 12 90 95 90\nLATT 1\nSFAC C\nUNIT 8\nBASF 0.2 0.1\nHKLF 5\n"
+        "END\n",
+        "t.ins",
+    ).reflection_format()
+    with pytest.raises(InputError, match="BASF gives 2 fractions for the 2 components") as error:
+        reflections_from_text(HKL5, "t.hkl", hklf)
+    assert (error.value.path, error.value.line) == ("t.ins", 6)
+
+
+def test_assign_refines_an_hklf5_res_and_writes_hklf5_and_basf_back(tmp_path, hmamg):
+    """XH_HMaMg's published .res with HKLF 5 and BASF 0.5 beside its data twinned at 0.30 as
+    an HKLF 5 file in SHELX's columns (3I4, 2F8.2, I4): `assign --hkl` refines every stage
+    twinned, gives the fraction (within 0.02) in the JSON, keeps the published elements (the
+    evidence reads detwinned observations), and writes HKLF 5 with the refined BASF in the
+    .res, which reads back; the CIF reports the twin (cif_twin.dic's _twin_individual loop,
+    the fractions summing to 1, the second's su; the matrices unknown: '?')."""
+    import gemmi
+
+    from crystalx_core.cli import main
+
+    loaded, measured, law = hmamg
+    data = _bench().hklf5_twinned(loaded.structure, measured, law, 0.3)
+    hkl = tmp_path / "twin.hkl"
+    hkl.write_text(_bench().hklf5_text(data))
+    text = (ENTRY / "published.res").read_text()
+    assert "\nHKLF 4" in text and "BASF" not in text
+    res = tmp_path / "twin.res"
+    res.write_text(text.replace("\nHKLF 4", "\nBASF 0.5\nHKLF 5"))
+    out = str(tmp_path / "out")
+    assert main(["assign", str(res), "--hkl", str(hkl), "--quiet", "--out", out]) == 0
+    report = json.loads((tmp_path / "out.json").read_text())
+    (fraction,) = report["refinement"]["twin_fractions"]
+    assert abs(fraction - 0.3) < 0.02 and report["refinement"]["r1"] < 0.04
+    published = {s.label: s.element for s in loaded.structure.atoms}
+    written = load(tmp_path / "out.res")
+    assert {s.label: s.element for s in written.structure.atoms if s.label in published} == (
+        published
+    )
+    written_text = (tmp_path / "out.res").read_text()
+    assert "\nHKLF 5" in written_text and "TWIN" not in written_text
+    twin = written.reflection_format().twin
+    assert twin.hklf5 and twin.fractions == pytest.approx((fraction,), abs=1e-5)
+    block = gemmi.cif.read(str(tmp_path / "out.cif")).sole_block()
+    table = block.find("_twin_individual_", ["id", "mass_fraction_refined", "twin_matrix_11"])
+    values = [gemmi.cif.as_number(row[1]) for row in table]
+    assert [row[0] for row in table] == ["1", "2"] and sum(values) == pytest.approx(1, abs=1e-4)
+    assert values[1] == pytest.approx(fraction, abs=1e-4) and "(" in table[1][1]
+    assert [row[2] for row in table] == ["1", "?"]
+    details = " ".join(gemmi.cif.as_string(block.find_value("_refine_special_details")).split())
+    assert details.startswith("Refined as a 2-component non-merohedral twin against HKLF 5")
+    assert "inversion" not in details  # HKLF 5's default matrix is no inversion twin
