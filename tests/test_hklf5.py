@@ -222,3 +222,27 @@ def test_assign_refines_an_hklf5_res_and_writes_hklf5_and_basf_back(tmp_path, hm
     details = " ".join(gemmi.cif.as_string(block.find_value("_refine_special_details")).split())
     assert details.startswith("Refined as a 2-component non-merohedral twin against HKLF 5")
     assert "inversion" not in details  # HKLF 5's default matrix is no inversion twin
+
+
+@pytest.mark.parametrize("shel, kept", [("SHEL 99 4.8", [1, -2, 1, 2]), ("SHEL 99 5.2", [1, 2])])
+def test_shel_keeps_or_leaves_an_hklf5_observation_whole(shel, kept):
+    """SHEL (and OMIT) judge an HKLF 5 observation by its own, closing line: 2 0 1 (d 4.6 Å)
+    overlapping 2 0 0 (d 4.98 Å) stays with it inside d 4.8 Å, and both go with 2 0 0 beyond
+    d 5.2 Å; never a lone -2 line left to join the next observation."""
+    from crystalx_core.io.data_limits import limited
+
+    shelx = parse_shelx(
+        "TITL t\nCELL 0.71073 10 11 12 90 95 90\nLATT 1\nSFAC C\nUNIT 8\n"
+        f"{shel}\nHKLF 5\nEND\n",
+        "t.ins",
+    )
+    text = (
+        "   1   0   0  100.00    2.00   1\n"
+        "   2   0   1   50.00    1.00  -2\n"
+        "   2   0   0   50.00    1.00   1\n"
+        "   0   2   0   80.00    2.00   2\n"
+    )
+    reflections = reflections_from_text(text, "t.hkl", shelx.reflection_format())
+    out = limited(shelx, reflections, shelx.cell, ["x,y,z", "-x,-y,-z"])
+    assert list(out.batches) == kept
+    assert out.twin == reflections.twin

@@ -1155,6 +1155,12 @@ def _measured(
             if len(block.find_values(measured)):
                 if refuse:
                     hklf = _with_own_twin(hklf, _refuse_unrefinable(block, text, path))
+                if hklf is not None and hklf.twin is not None and hklf.twin.hklf5:
+                    raise InputError(
+                        f"HKLF 5 twin data read from a CIF loop ({measured}), whose rows keep "
+                        "no HKLF 5 groups here: pass the HKLF 5 .hkl file",
+                        str(path),
+                    )
                 reflections = _refln_loop(block, measured, text, path)
                 if hklf is not None and hklf.twin is not None:
                     reflections.twin = hklf.twin
