@@ -2,6 +2,7 @@
 
     python benchmarks/twin_benchmark.py [--benchmark ../shared/data/benchmark]
     python benchmarks/twin_benchmark.py --published ../shared/data/corpus/sf_atomstwoline.cif
+    python benchmarks/twin_benchmark.py --hklf5
 
 The merged Fo² of a benchmark crystal (Friedel mates apart) are mixed with the Fo² of the
 reflection the twin law brings onto each, (1 - f)·Fo²(h) + f·Fo²(R·h), σ propagated, for every
@@ -10,6 +11,12 @@ crystal's own. The published model (10 anisotropic cycles, the input's free vari
 is refined against the same reflections untwinned (f = 0), against the twinned ones without
 TWIN, and with TWIN from BASF 0.5 (refined from the linear fit of twin.estimated_fractions).
 Prints one line a case: the fraction refined, and R1 (Fo² > 2σ) of the three refinements.
+
+With `--hklf5`, non-merohedral twins as HKLF 5 data (hklf5_twinned: a monoclinic crystal's
+second domain turned by a twofold about a direct axis that is no lattice symmetry, at a known
+fraction, overlapped spots in groups, singles of both components): the fraction refined from
+BASF 0.5, R1 of the crystal's own merged data, of the observations refined without the twin
+(closing lines as HKLF 4) and as HKLF 5, and the seconds of the HKLF 5 refinement.
 
 With `--published X.cif`, a model published with TWIN (its embedded .res) is refined against
 its own reflections (5 anisotropic cycles, the input's free variables refined) with its TWIN
@@ -42,6 +49,15 @@ CASES = [  # entry, law, what it is, fraction
         0.25,
     ),
     ("XH_alanine", ((0, 0, 1), (0, -1, 0), (1, 0, 0)), "a <-> c (5.93, 5.79 Å)", 0.3),
+]
+
+
+# HKLF 5 (non-merohedral) cases: entry, the direct axis of a twofold that is no symmetry of
+# its monoclinic lattice (β ≠ 90°), fraction of the second domain
+HKLF5_CASES = [
+    ("XH_HMaMg", (1, 0, 0), 0.3),  # P21/c, β 103.7°: the tests' crystal
+    ("FC_p21c", (1, 0, 0), 0.3),  # P21/c, β 94.1°
+    ("FC_sucrose", (0, 0, 1), 0.25),  # P21, β 103.0°: a twofold about c
 ]
 
 
@@ -194,6 +210,39 @@ def run_case(folder: Path, name: str, law, fraction: float) -> dict:
     }
 
 
+def run_hklf5_case(folder: Path, name: str, axis, fraction: float) -> dict:
+    """One HKLF 5 case: the crystal's own merged data refined (untwinned), its HKLF 5 twin
+    (hklf5_twinned) refined without the twin (each observation's closing line as HKLF 4)
+    and as HKLF 5 from BASF 0.5."""
+    loaded = load(folder / name / "published.res")
+    structure = loaded.structure
+    measured = read_reflections(folder / name / "data.hkl", loaded.reflection_format())
+
+    def refined(data):
+        return refine(structure, data, 10, anisotropic=True, input_variables=True)
+
+    law = twofold_law(structure.cell, axis)
+    data = hklf5_twinned(structure, measured, law, fraction)
+    rows = data.batches > 0
+    plain = Reflections(data.indices[rows], data.intensities[rows], data.sigmas[rows], None)
+    untwinned, ignored = refined(measured), refined(plain)
+    data.twin = Twin(n=2, fractions=(0.5,), hklf5=True)
+    start = time.perf_counter()
+    result = refined(data)
+    return {
+        "entry": name,
+        "axis": axis,
+        "observations": int(rows.sum()),
+        "overlapped": int((data.batches < 0).sum()),
+        "fraction": fraction,
+        "refined": result.twin_fractions[0],
+        "r1_untwinned": untwinned.r1,
+        "r1_without_twin": ignored.r1,
+        "r1_twin": result.r1,
+        "seconds": time.perf_counter() - start,
+    }
+
+
 def run_published(path: Path) -> None:
     from dataclasses import replace
 
@@ -214,9 +263,26 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--benchmark", type=Path, default=REPO.parent / "shared/data/benchmark")
     parser.add_argument("--published", type=Path, help="a CIF published with TWIN")
+    parser.add_argument("--hklf5", action="store_true", help="the HKLF 5 cases only")
     args = parser.parse_args(argv)
     if args.published:
         run_published(args.published)
+        return 0
+    if args.hklf5:
+        print(
+            "| entry | twofold about | observations (overlapped) | f | refined | R1 untwinned "
+            "| R1 no twin | R1 HKLF 5 | s |"
+        )
+        print("|---|---|---|---|---|---|---|---|---|")
+        for name, axis, fraction in HKLF5_CASES:
+            row = run_hklf5_case(args.benchmark, name, axis, fraction)
+            print(
+                f"| {name} | [{' '.join(map(str, axis))}] | {row['observations']} "
+                f"({row['overlapped']}) | {fraction:.2f} | {row['refined']:.3f} | "
+                f"{row['r1_untwinned']:.4f} | {row['r1_without_twin']:.4f} | "
+                f"{row['r1_twin']:.4f} | {row['seconds']:.1f} |",
+                flush=True,
+            )
         return 0
     print(
         "| entry | twin law | reflections | f | refined | R1 untwinned | R1 no TWIN | R1 TWIN | s |"

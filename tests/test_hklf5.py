@@ -246,3 +246,24 @@ def test_shel_keeps_or_leaves_an_hklf5_observation_whole(shel, kept):
     out = limited(shelx, reflections, shelx.cell, ["x,y,z", "-x,-y,-z"])
     assert list(out.batches) == kept
     assert out.twin == reflections.twin
+
+
+def test_a_long_basf_is_written_back_continued_within_80_columns():
+    """BASF with eleven fractions (TWIN N -12) written with SHELX's ' =' continuation, as the
+    input had it: SHELXL reads 80 columns of a line, and the rewrite had put them all on one
+    (105 columns), losing the last ones to SHELXL; read back they are the refined values."""
+    from crystalx_core.io.shelx_write import render_with_sites
+
+    entry = BENCHMARK / "XH_alanine"
+    head, _, tail = (entry / "published.res").read_text().partition("\nHKLF")
+    basf = "BASF 0.01 0.02 0.03 0.04 0.05 0.06 =\n   0.07 0.08 0.09 0.01 0.02\n"
+    shelx = parse_shelx(head + "\nTWIN 0 0 1 0 -1 0 1 0 0 -12\n" + basf + "HKLF" + tail, "t.res")
+    assert shelx.twin().fractions == (0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.09, 0.01,
+                                      0.02)  # fmt: skip
+    refined = tuple(0.012345 * k for k in range(1, 12))
+    written = render_with_sites(shelx, load(entry / "published.res").structure,
+                                twin_fractions=refined)  # fmt: skip
+    assert max(len(line) for line in written.splitlines()) <= 80
+    assert " =\n " in written[written.index("BASF") :]
+    again = parse_shelx(written, "again.res").twin()
+    assert again.fractions == pytest.approx(refined, abs=1e-5)

@@ -19,7 +19,11 @@ import numpy as np
 from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import InputError
 from crystalx_core.geometry import site_multiplicities
-from crystalx_core.io.shelx_names import follow_renamed_atoms, hfix_without_riding_pivots
+from crystalx_core.io.shelx_names import (
+    _wrapped,
+    follow_renamed_atoms,
+    hfix_without_riding_pivots,
+)
 from crystalx_core.io.shelx_order import anis_by_name, order_changes, order_dependent
 from crystalx_core.io.shelx_read import (
     RIDING_U,
@@ -605,7 +609,8 @@ def render_with_sites(
     ]
     cards = shelx_file.cards
     hklf5 = shelx_file.hklf is not None and shelx_file.hklf.code == 5
-    basf = "BASF " + " ".join(f"{v:.5f}" for v in twin_fractions or ()) + nl
+    # as many BASF as written, continued with ' =' past 80 columns as SHELXL reads a line
+    basf = _wrapped(["BASF", *(f"{v:.5f}" for v in twin_fractions or ())], "", nl)
     if twin_fractions and ("TWIN" in cards or hklf5) and "BASF" in cards:  # before or among atoms
         number = cards["BASF"].number
         lines = [replace(line, text=basf) if line.number == number else line for line in lines]
