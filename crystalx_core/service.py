@@ -26,7 +26,7 @@ From protocol 2 an `assign` request may name the structure's reflection file ("r
 path, HKLF code, scale and matrix, TWIN): the job is then `crystalx assign --hkl`'s, each
 site's "evidence" says what the data say about its element, "job_notes" list every change the
 data made, and "reflections" names the file used. A file that is missing, unreadable, of a
-kind CrystalX does not refine (HKLF 5/6) or that the model does not explain is left
+kind CrystalX does not refine (HKLF 6) or that the model does not explain is left
 out: the answer is the model's alone, with one note naming the file. `apply-plan` takes the same
 snapshot and a plan the user may have edited (element, label and H count per site, peaks to
 delete) and answers the commands for that plan. Peaks judged spurious are listed; `assign`
