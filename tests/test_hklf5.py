@@ -267,3 +267,35 @@ def test_a_long_basf_is_written_back_continued_within_80_columns():
     assert " =\n " in written[written.index("BASF") :]
     again = parse_shelx(written, "again.res").twin()
     assert again.fractions == pytest.approx(refined, abs=1e-5)
+
+
+def test_the_plugin_sends_hklf5_and_its_basf_and_the_service_refines_it(tmp_path, hmamg):
+    """Olex2's refinement model gives HKLF 5's BASF under "hklf" when there is no TWIN
+    (olex2's cctbx_olex_adapter.py: model['hklf'].get('basf') as the HKLF 5 twin fractions);
+    the plugin sends them as the request's basf, and the service reads the file as HKLF 5
+    with them (protocol.ReflectionsIn)."""
+    import importlib.util
+    from pathlib import Path
+
+    from crystalx_core.protocol import ReflectionsIn
+    from crystalx_core.service import read_reflections as service_reflections
+
+    path = Path(__file__).resolve().parents[1] / "plugin/plugin-CrystalX/crystalx_plugin"
+    spec = importlib.util.spec_from_file_location("olex_model_hklf5", path / "olex_model.py")
+    olex_model = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(olex_model)
+    loaded, measured, law = hmamg
+    hkl = tmp_path / "twin.hkl"
+    hkl.write_text(_bench().hklf5_text(_bench().hklf5_twinned(loaded.structure, measured, law, 0.3)))
+
+    class Olx:
+        @staticmethod
+        def HKLSrc():
+            return str(hkl)
+
+    sent, why = olex_model.reflection_file(Olx, {"hklf": {"value": 5, "s": 1, "basf": [0.4]}})
+    assert why is None and sent["hklf"] == 5 and sent["basf"] == [0.4] and not sent["twin"]
+    reflections, left_out = service_reflections(ReflectionsIn(**sent), loaded.structure)
+    assert left_out is None
+    assert reflections.twin.hklf5 and reflections.twin.fractions == (0.4,)
+    assert reflections.twin.n == 2 and (reflections.batches < 0).any()
