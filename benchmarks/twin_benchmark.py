@@ -3,6 +3,7 @@
     python benchmarks/twin_benchmark.py [--benchmark ../shared/data/benchmark]
     python benchmarks/twin_benchmark.py --published ../shared/data/corpus/sf_atomstwoline.cif
     python benchmarks/twin_benchmark.py --hklf5
+    python benchmarks/twin_benchmark.py --weighing
 
 The merged Fo² of a benchmark crystal (Friedel mates apart) are mixed with the Fo² of the
 reflection the twin law brings onto each, (1 - f)·Fo²(h) + f·Fo²(R·h), σ propagated, for every
@@ -243,6 +244,41 @@ def run_hklf5_case(folder: Path, name: str, axis, fraction: float) -> dict:
     }
 
 
+def run_weighing(folder: Path) -> None:
+    """The element weighing (element_evidence.weigh_elements) of FC_p31c's isotropic model
+    against its merged data and against them twinned by the twofold along c at 0.20 (BASF 0.5),
+    under cProfile: the seconds of each, and of the twinned one's detwinning and Fc² of every
+    component (twin.detwinned, twin._calculated)."""
+    import cProfile
+    import pstats
+
+    from crystalx_core.element_evidence import weigh_elements
+
+    name, law, _, fraction = CASES[0]
+    loaded = load(folder / name / "published.res")
+    structure = loaded.structure
+    measured = read_reflections(folder / name / "data.hkl", loaded.reflection_format())
+    for f in (0.0, fraction):
+        data = twinned(structure, measured, law, f)
+        if f:
+            data.twin = Twin(law, 2, (0.5,))
+        refined = refine(structure, data, 10, anisotropic=False)
+        profile = cProfile.Profile()
+        start = time.perf_counter()
+        profile.runcall(weigh_elements, refined, data, "auto", 10)
+        seconds = time.perf_counter() - start
+        stats = pstats.Stats(profile).stats
+        parts = {
+            function: sum(v[3] for k, v in stats.items() if k[2] == function and "twin" in k[0])
+            for function in ("detwinned", "_calculated")
+        }
+        print(
+            f"{name} f {f:.2f}: weighing {seconds:.1f} s (detwinned {parts['detwinned']:.2f} s, "
+            f"_calculated {parts['_calculated']:.2f} s)",
+            flush=True,
+        )
+
+
 def run_published(path: Path) -> None:
     from dataclasses import replace
 
@@ -264,7 +300,11 @@ def main(argv=None) -> int:
     parser.add_argument("--benchmark", type=Path, default=REPO.parent / "shared/data/benchmark")
     parser.add_argument("--published", type=Path, help="a CIF published with TWIN")
     parser.add_argument("--hklf5", action="store_true", help="the HKLF 5 cases only")
+    parser.add_argument("--weighing", action="store_true", help="element weighing's seconds")
     args = parser.parse_args(argv)
+    if args.weighing:
+        run_weighing(args.benchmark)
+        return 0
     if args.published:
         run_published(args.published)
         return 0
