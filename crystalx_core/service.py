@@ -204,8 +204,9 @@ def read_reflections(
         )
     if given.hklf == 5 and given.twin:
         return None, _left_out(
-            path, "TWIN with HKLF 5 data: cctbx's observations take a twin law or HKLF 5's "
-            "components, never both (xray/observations.h)"
+            path,
+            "TWIN with HKLF 5 data: cctbx's observations take a twin law or HKLF 5's "
+            "components, never both (xray/observations.h)",
         )
     problem = xray_problem(structure.wavelength)
     if problem:

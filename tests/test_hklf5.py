@@ -138,8 +138,7 @@ def test_an_hklf5_file_is_read_as_its_groups():
     """Signed batches kept line by line, two components; a group whose σ is negative (the
     flag for 'leave out') goes whole, never leaving its -2 line to join the next group."""
     hklf = parse_shelx(
-        "TITL t\nCELL 0.71073 10 11 12 90 95 90\nLATT 1\nSFAC C\nUNIT 8\nBASF 0.25\nHKLF 5\n"
-        "END\n",
+        "TITL t\nCELL 0.71073 10 11 12 90 95 90\nLATT 1\nSFAC C\nUNIT 8\nBASF 0.25\nHKLF 5\nEND\n",
         "t.ins",
     ).reflection_format()
     assert hklf.code == 5 and hklf.twin.hklf5 and hklf.twin.fractions == (0.25,)
@@ -154,7 +153,11 @@ def test_an_hklf5_file_is_read_as_its_groups():
     [
         (HKL5.replace("  -2\n   2   0   1", "    \n   2   0   1"), 2, "2 0 0 has no batch number"),
         (HKL5.replace("   2\n", "   0\n"), 4, "0 2 0 has batch 0"),
-        (HKL5 + "   3   0   0   10.00    1.00  -2\n", 7, r"from 3 0 0 \(batch -2\) is never closed"),
+        (
+            HKL5 + "   3   0   0   10.00    1.00  -2\n",
+            7,
+            r"from 3 0 0 \(batch -2\) is never closed",
+        ),
         (HKL5.replace("   2\n", "  13\n"), 4, "batch 13 names component 13"),
         (HKL5.replace("  -2\n", "  -1\n").replace("   2\n", "   1\n"), 1, "every line names"),
     ],
@@ -163,9 +166,13 @@ def test_a_malformed_hklf5_group_is_refused_on_its_line(text, line, message):
     """SHELXL's HKLF 5 groups (manual, HKLF): every line names its component, and a group
     ends with a positive batch; a file that breaks that stops naming the line."""
     with pytest.raises(InputError, match=message) as error:
-        reflections_from_text(text, "t.hkl", parse_shelx(
-            "TITL t\nCELL 0.71073 10 11 12 90 95 90\nLATT 1\nSFAC C\nUNIT 8\nHKLF 5\nEND\n"
-        ).reflection_format())
+        reflections_from_text(
+            text,
+            "t.hkl",
+            parse_shelx(
+                "TITL t\nCELL 0.71073 10 11 12 90 95 90\nLATT 1\nSFAC C\nUNIT 8\nHKLF 5\nEND\n"
+            ).reflection_format(),
+        )
     assert error.value.path == "t.hkl" and error.value.line == line
 
 
@@ -232,8 +239,7 @@ def test_shel_keeps_or_leaves_an_hklf5_observation_whole(shel, kept):
     from crystalx_core.io.data_limits import limited
 
     shelx = parse_shelx(
-        "TITL t\nCELL 0.71073 10 11 12 90 95 90\nLATT 1\nSFAC C\nUNIT 8\n"
-        f"{shel}\nHKLF 5\nEND\n",
+        f"TITL t\nCELL 0.71073 10 11 12 90 95 90\nLATT 1\nSFAC C\nUNIT 8\n{shel}\nHKLF 5\nEND\n",
         "t.ins",
     )
     text = (
@@ -286,7 +292,9 @@ def test_the_plugin_sends_hklf5_and_its_basf_and_the_service_refines_it(tmp_path
     spec.loader.exec_module(olex_model)
     loaded, measured, law = hmamg
     hkl = tmp_path / "twin.hkl"
-    hkl.write_text(_bench().hklf5_text(_bench().hklf5_twinned(loaded.structure, measured, law, 0.3)))
+    hkl.write_text(
+        _bench().hklf5_text(_bench().hklf5_twinned(loaded.structure, measured, law, 0.3))
+    )
 
     class Olx:
         @staticmethod
@@ -299,3 +307,27 @@ def test_the_plugin_sends_hklf5_and_its_basf_and_the_service_refines_it(tmp_path
     assert left_out is None
     assert reflections.twin.hklf5 and reflections.twin.fractions == (0.4,)
     assert reflections.twin.n == 2 and (reflections.batches < 0).any()
+
+
+@pytest.mark.slow  # 49 s on two loaded cores
+def test_solve_from_an_hklf5_ins_refines_the_twin(tmp_path, hmamg):
+    """`crystalx solve x.ins x.hkl` with HKLF 5 and BASF 0.5 in the .ins (XH_HMaMg twinned at
+    0.30): the maps of the search read the observations as measured (no model yet:
+    twin.detwinned), every refinement of the completion is twinned, and the .res keeps HKLF 5
+    with the refined BASF (0.3004 and R1 0.0229 when written)."""
+    from crystalx_core.cli import main
+
+    loaded, measured, law = hmamg
+    data = _bench().hklf5_twinned(loaded.structure, measured, law, 0.3)
+    (tmp_path / "t.hkl").write_text(_bench().hklf5_text(data))
+    lines = (ENTRY / "published.res").read_text().splitlines()
+    head = lines[: next(k for k, line in enumerate(lines) if line.startswith("FVAR"))]
+    (tmp_path / "t.ins").write_text("\n".join([*head, "BASF 0.5", "HKLF 5", "END", ""]))
+    out = str(tmp_path / "o")
+    assert main(["solve", str(tmp_path / "t.ins"), str(tmp_path / "t.hkl"), "--quiet", "--out",
+                 out]) == 0  # fmt: skip
+    report = json.loads((tmp_path / "o.json").read_text())
+    (fraction,) = report["refinement"]["twin_fractions"]
+    assert abs(fraction - 0.3) < 0.02 and report["refinement"]["r1"] < 0.04
+    written = load(tmp_path / "o.res")
+    assert written.reflection_format().twin.fractions == pytest.approx((fraction,), abs=1e-5)

@@ -362,9 +362,7 @@ def _refined_once(
         _twin_components(xs.space_group(), *twin_setup) if twin_setup is not None else (None, [])
     )
     hklf5 = twin_setup is not None and twin_setup[0].hklf5
-    fo_sq = _observations(
-        structure, reflections, xs.space_group().is_centric(), components, hklf5
-    )
+    fo_sq = _observations(structure, reflections, xs.space_group().is_centric(), components, hklf5)
     where = getattr(reflections, "path", "") or structure.source
     n_unique = fo_sq.indices.size()
     if not n_unique:

@@ -63,8 +63,7 @@ def _calculated(structure: Structure, reflections, twin: Twin):
         np.add.at(calc, (group, np.abs(batches) - 1), fc_sq)
         return calc, fc_sq[rows], rows
     columns = [
-        _fc_sq(xs, indices @ np.array(law).T)
-        for law in [np.eye(3, dtype=int), *twin.laws()]
+        _fc_sq(xs, indices @ np.array(law).T) for law in [np.eye(3, dtype=int), *twin.laws()]
     ]
     return np.column_stack(columns), columns[0], np.ones(len(indices), dtype=bool)
 

@@ -97,9 +97,7 @@ def limited(shelx: ShelxFile, reflections: Reflections, cell, symops) -> Reflect
             out = whole(out) & keep
             if out.any():
                 keep &= ~out
-                notes.append(
-                    f"{where}: {counted(out)} {text} left out, as SHELXL leaves them out"
-                )
+                notes.append(f"{where}: {counted(out)} {text} left out, as SHELXL leaves them out")
         if half < 0:  # after the 2θ cut: only the reflections kept are raised
             weak = keep & whole(intensities < half * sigmas)
             intensities[weak] = half * sigmas[weak]

@@ -331,8 +331,7 @@ def hklf5_format(rows: list, batches: list[int | None], path: str, hklf: HklfFor
         )
     if n < 2:
         raise InputError(
-            "HKLF 5 data whose every line names component 1: nothing twinned; read them as "
-            "HKLF 4",
+            "HKLF 5 data whose every line names component 1: nothing twinned; read them as HKLF 4",
             path,
             rows[0][5],
         )
