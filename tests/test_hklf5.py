@@ -331,3 +331,32 @@ def test_solve_from_an_hklf5_ins_refines_the_twin(tmp_path, hmamg):
     assert abs(fraction - 0.3) < 0.02 and report["refinement"]["r1"] < 0.04
     written = load(tmp_path / "o.res")
     assert written.reflection_format().twin.fractions == pytest.approx((fraction,), abs=1e-5)
+
+
+def test_a_cif_of_an_hklf5_refinement_carries_its_twin(tmp_path, hmamg):
+    """A CIF as SHELXL writes it for HKLF 5 data: its _shelx_res_file with BASF and HKLF 5,
+    its _shelx_hkl_file the HKLF 5 lines. Loaded, its data are the twin's (batches signed,
+    BASF the start) and refine to the fraction; named as the reflection file of another
+    .ins (cif_reflections, no HKLF of its own), they are read as HKLF 5 too, with a note
+    (they were refused as HKLF 4 data with negative batches)."""
+    from crystalx_core.io.cif import cif_reflections
+
+    loaded, measured, law = hmamg
+    data = _bench().hklf5_twinned(loaded.structure, measured, law, 0.3)
+    text = (ENTRY / "model.cif").read_text()
+    head, _, rest = text.partition("_shelx_hkl_file\n;\n")
+    _, _, tail = rest.partition("\n;\n")
+    assert head.count("\nHKLF 4") == 1
+    head = head.replace("\nHKLF 4", "\nBASF 0.5\nHKLF 5")
+    hkl = _bench().hklf5_text(data).rstrip("\n")
+    cif = tmp_path / "twin.cif"
+    cif.write_text(head + "_shelx_hkl_file\n;\n" + hkl + "\n;\n" + tail)
+    model = load(cif)
+    reflections = model.reflections_in(model.reflections_file())
+    assert reflections.twin.hklf5 and reflections.twin.fractions == (0.5,)
+    assert (reflections.batches < 0).sum() == (data.batches < 0).sum()
+    result = refine(model.structure, reflections, 5)
+    assert abs(result.twin_fractions[0] - 0.3) < 0.02
+    named = cif_reflections(cif)
+    assert named.twin.hklf5 and len(named) == len(data)
+    assert any(note.startswith("HKLF 5 and BASF of the CIF's own .res") for note in named.notes)
