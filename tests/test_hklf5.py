@@ -360,3 +360,21 @@ def test_a_cif_of_an_hklf5_refinement_carries_its_twin(tmp_path, hmamg):
     named = cif_reflections(cif)
     assert named.twin.hklf5 and len(named) == len(data)
     assert any(note.startswith("HKLF 5 and BASF of the CIF's own .res") for note in named.notes)
+
+
+def test_hklf5_without_basf_gets_its_refined_basf_before_fvar():
+    """HKLF 5 data without BASF are refined from the fractions' linear fit; the .res gets a
+    BASF line with them just before FVAR, where SHELXL writes it, and reads back as HKLF 5
+    with them."""
+    from crystalx_core.io.shelx_write import render_with_sites
+
+    text = (ENTRY / "published.res").read_text().replace("\nHKLF 4", "\nHKLF 5")
+    shelx = parse_shelx(text, "t.res")
+    assert "BASF" not in shelx.cards and shelx.reflection_format().twin.hklf5
+    written = render_with_sites(shelx, load(ENTRY / "published.res").structure,
+                                twin_fractions=(0.29876,))  # fmt: skip
+    lines = written.splitlines()
+    fvar = next(k for k, line in enumerate(lines) if line.startswith("FVAR"))
+    assert lines[fvar - 1] == "BASF 0.29876"
+    again = parse_shelx(written, "again.res").reflection_format()
+    assert again.code == 5 and again.twin.fractions == (0.29876,)
