@@ -105,19 +105,24 @@ def twofold_law(cell, axis) -> np.ndarray:
 
 
 def hklf5_twinned(structure, reflections, law, fraction, tolerance=0.1) -> Reflections:
-    """The crystal's merged Fo² as a non-merohedral twin of two domains would give them, the
-    second turned by the fractional `law` (twofold_law) with mass fraction f, written as
-    HKLF 5 lines as SHELX defines them (batch m: component m; -m on all lines of a group but
-    the last): a reflection h1 of domain 1 whose R·h1 falls within `tolerance` of whole
-    indices h2 that were measured overlaps it, (1 - f)·Fo²(h1) + f·Fo²(h2) on the lines
-    h2 (batch -2) and h1 (batch 1), or h1 (-1) then h2 (2) for every other group, so that
-    both components close groups; one whose R·h1 is not near whole indices is a single of
-    domain 1, (1 - f)·Fo²(h1) (batch 1); a reflection h2 whose R⁻¹·h2 is not near whole
-    indices a single of domain 2, f·Fo²(h2) (batch 2). σ propagated alike. Returned with
-    twin Twin(n=2, hklf5=True) and no BASF: the caller gives one."""
+    """The crystal's merged Fo² as a non-merohedral twin would give them, written as HKLF 5
+    lines as SHELX defines them (batch m: component m; -m on all lines of a group but the
+    last). `law` and `fraction`: the fractional matrix (twofold_law) and mass fraction of the
+    second domain, or lists of them for domains 2, 3, ...; the first takes 1 - Σ f. A
+    reflection h1 of domain 1 whose Rk·h1 falls within `tolerance` of whole indices hk of
+    domain k overlaps it (where hk was measured; where not, h1 is left out): one group, Σ
+    fk·Fo²(hk), its lines h2.. then h1 (closed by component 1) or h1 then h2.. (closed by
+    the last) for every other group, so that several components close groups; with no such
+    k, h1 is a single of domain 1, f1·Fo²(h1) (batch 1). A reflection hk of domain k that
+    falls near no other domain's whole indices is a single of domain k, fk·Fo²(hk) (batch
+    k). σ propagated alike. Returned with twin Twin(n, hklf5=True) and no BASF: the caller
+    gives one."""
     from cctbx import miller
     from cctbx.array_family import flex
 
+    laws = [np.array(law, dtype=float)] if np.ndim(law) == 2 else [np.array(r) for r in law]
+    fractions = [fraction] if np.ndim(fraction) == 0 else list(fraction)
+    shares = [1.0 - sum(fractions), *fractions]
     data = reflections.to_miller_array(structure.cell, structure.symops)
     merged = data.customized_copy(anomalous_flag=True).eliminate_sys_absent()
     merged = merged.merge_equivalents().array().map_to_asu()
@@ -129,37 +134,44 @@ def hklf5_twinned(structure, reflections, law, fraction, tolerance=0.1) -> Refle
         mate = miller.set(merged, flex.miller_index([tuple(int(v) for v in h)]), True)
         return lookup.get(tuple(mate.map_to_asu().indices()[0]))
 
-    law = np.array(law, dtype=float)
+    def near(real):
+        return np.abs(real - np.round(real)).max() < tolerance
+
     rows, batches = [], []
     for k, h1 in enumerate(indices):
-        h2_real = law @ h1
-        h2 = np.round(h2_real).astype(int)
-        if np.abs(h2_real - h2).max() >= tolerance:
-            rows.append((h1, (1 - fraction) * fo[k], (1 - fraction) * sigma[k]))
-            batches.append(1)
+        members, usable = [(h1, 1, k)], True
+        for m, r in enumerate(laws, 2):
+            real = r @ h1
+            if near(real):
+                hk = np.round(real).astype(int)
+                j = measured(hk) if hk.any() else None
+                if j is None:
+                    usable = False
+                    break
+                members.append((hk, m, j))
+        if not usable:
             continue
-        j = measured(h2) if h2.any() else None
-        if j is None:
-            continue
-        value = (1 - fraction) * fo[k] + fraction * fo[j]
-        error = float(np.hypot((1 - fraction) * sigma[k], fraction * sigma[j]))
-        pair = [(h2, -2), (h1, 1)] if len(batches) % 2 == 0 else [(h1, -1), (h2, 2)]
-        for h, batch in pair:
+        value = sum(shares[m - 1] * fo[j] for _, m, j in members)
+        error = float(np.sqrt(sum((shares[m - 1] * sigma[j]) ** 2 for _, m, j in members)))
+        if len(members) > 1 and len(batches) % 2 == 0:
+            members = members[1:] + members[:1]  # closed by component 1
+        for n, (h, m, _) in enumerate(members):
             rows.append((h, value, error))
-            batches.append(batch)
-    inverse = np.linalg.inv(law)
-    for k, h2 in enumerate(indices):
-        h1_real = inverse @ h2
-        if np.abs(h1_real - np.round(h1_real)).max() >= tolerance:
-            rows.append((h2, fraction * fo[k], fraction * sigma[k]))
-            batches.append(2)
+            batches.append(m if n == len(members) - 1 else -m)
+    inverses = [np.linalg.inv(r) for r in laws]
+    for m, inverse in enumerate(inverses, 2):
+        others = [np.eye(3)] + [r for n, r in enumerate(laws, 2) if n != m]
+        for k, hk in enumerate(indices):
+            if not any(near(r @ inverse @ hk) for r in others):
+                rows.append((hk, shares[m - 1] * fo[k], shares[m - 1] * sigma[k]))
+                batches.append(m)
     return Reflections(
         indices=np.array([h for h, _, _ in rows], dtype=int),
         intensities=np.array([v for _, v, _ in rows]),
         sigmas=np.array([e for _, _, e in rows]),
         batches=np.array(batches, dtype=int),
         path="twinned_hklf5.hkl",
-        twin=Twin(n=2, hklf5=True),
+        twin=Twin(n=len(shares), hklf5=True),
     )
 
 

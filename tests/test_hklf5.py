@@ -378,3 +378,23 @@ def test_hklf5_without_basf_gets_its_refined_basf_before_fvar():
     assert lines[fvar - 1] == "BASF 0.29876"
     again = parse_shelx(written, "again.res").reflection_format()
     assert again.code == 5 and again.twin.fractions == (0.29876,)
+
+
+def test_three_hklf5_components_refine_to_their_fractions(hmamg):
+    """Three domains (XH_HMaMg; the second turned by the twofold about a at 0.30, the third
+    by the twofold about c, h' = -h - 0.728·l, at 0.15): groups of two and three lines,
+    singles of each component, BASF 0.5 0.2 refined to both fractions (within 0.02), each
+    with its su, R1 as untwinned."""
+    loaded, measured, law = hmamg
+    structure = loaded.structure
+    about_c = _bench().twofold_law(structure.cell, (0, 0, 1))
+    data = _bench().hklf5_twinned(structure, measured, [law, about_c], [0.3, 0.15])
+    batches = data.batches
+    assert set(batches) == {-3, -2, -1, 1, 2, 3}
+    closing = np.flatnonzero(batches > 0)
+    assert (np.diff(closing) == 3).any()  # some spots of all three domains
+    data.twin = Twin(n=3, fractions=(0.5, 0.2), hklf5=True)
+    result = _refined(structure, data)
+    assert np.allclose(result.twin_fractions, (0.3, 0.15), atol=0.02)
+    assert all(0 < su < 0.01 for su in result.twin_su)
+    assert result.r1 < _refined(structure, measured).r1 + 0.005
