@@ -124,6 +124,27 @@ def test_detwinned_hklf5_data_are_one_domains_observations(hmamg):
     assert r1 < 0.06
 
 
+def test_without_atoms_each_components_singles_are_put_on_one_scale(hmamg):
+    """solve's data (no model yet: twin.detwinned can only assume equal Fc² on every line,
+    cctbx's observations.detwin ratio with Fc² alike): a single of component m divided by
+    its fraction fm, an overlapped observation by the Σ f over its lines (here 1). Taken as
+    measured (before), equivalents seen as singles of component 2 (0.3·Fo²) and of component
+    1 (0.7·Fo²) were merged on scales 2.3 apart."""
+    from crystalx_core.crystallography.twin import detwinned
+
+    loaded, measured, law = hmamg
+    data = _bench().hklf5_twinned(loaded.structure, measured, law, 0.3)
+    data.twin = Twin(n=2, fractions=(0.3,), hklf5=True)
+    one = detwinned(loaded.structure.with_sites([]), data)
+    rows = data.batches > 0
+    assert one.twin is None and len(one) == int(rows.sum())
+    closing = data.batches[rows]
+    single = np.r_[True, data.batches[:-1] > 0][rows]  # no -m line before the closing one
+    expected = data.intensities[rows] / np.where(single, np.where(closing == 1, 0.7, 0.3), 1.0)
+    assert np.allclose(one.intensities, expected)
+    assert np.allclose(one.sigmas / one.intensities, data.sigmas[rows] / data.intensities[rows])
+
+
 HKL5 = (
     "   1   0   0  100.00    2.00   1\n"
     "   2   0   0   50.00    1.00  -2\n"
@@ -312,9 +333,9 @@ def test_the_plugin_sends_hklf5_and_its_basf_and_the_service_refines_it(tmp_path
 @pytest.mark.slow  # 49 s on two loaded cores
 def test_solve_from_an_hklf5_ins_refines_the_twin(tmp_path, hmamg):
     """`crystalx solve x.ins x.hkl` with HKLF 5 and BASF 0.5 in the .ins (XH_HMaMg twinned at
-    0.30): the maps of the search read the observations as measured (no model yet:
-    twin.detwinned), every refinement of the completion is twinned, and the .res keeps HKLF 5
-    with the refined BASF (0.3004 and R1 0.0229 when written)."""
+    0.30): the maps of the search read the observations, each component's singles put on one
+    scale by the BASF (no model yet: twin.detwinned), every refinement of the completion is
+    twinned, and the .res keeps HKLF 5 with the refined BASF (0.3004 and R1 0.0229 when written)."""
     from crystalx_core.cli import main
 
     loaded, measured, law = hmamg

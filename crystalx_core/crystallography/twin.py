@@ -102,42 +102,34 @@ def detwinned(structure: Structure, reflections):
     with Fo² reads. HKLF 5 data come back as their observations (the closing line of each
     group, in its own component's indices) detwinned by the same ratio, Fc² of the closing
     line over the group's twinned Fc², as cctbx's observations.detwin gives olex2 its maps
-    and Fo/Fc lists (olex2's cctbx_olex_adapter.py, get_fo_sq_fc); without atoms, those
-    observations as measured (an overlapped one keeps its other components' share).
+    and Fo/Fc lists (olex2's cctbx_olex_adapter.py, get_fo_sq_fc). Where Fc² cannot tell
+    (too weak, or no atoms yet: solve's data), the ratio of equal Fc² on every line: an HKLF
+    5 single of component m divided by fm, so that every component's singles are on one scale
+    before they are merged (an overlapped observation keeps its mean over its components).
     Untwinned reflections, or TWIN data with a model without atoms, come back as given."""
     twin = getattr(reflections, "twin", None)
-    if twin is None:
+    if twin is None or (not structure.atoms and not twin.hklf5):
         return reflections
-    if not structure.atoms:
-        if not twin.hklf5:
-            return reflections
-        rows = np.asarray(reflections.batches) > 0
-        return replace(
-            reflections,
-            indices=reflections.indices[rows],
-            intensities=reflections.intensities[rows],
-            sigmas=reflections.sigmas[rows],
-            batches=None,
-            twin=None,
-        )
     fractions = np.array(twin.start())
 
     def twinned(calc):
         return (1.0 - fractions.sum()) * calc[:, 0] + calc[:, 1:] @ fractions
 
-    calc, own, rows = _calculated(structure, reflections, twin)
-    mixed = twinned(calc)
-    usable = mixed > WEAK * max(float(mixed.mean()), 1e-30)
-    # where Fc² is too weak to tell, the ratio of equal Fc² on every line: 1 for TWIN, 1/fm
-    # for a single of HKLF 5's component m
-    fallback = np.ones(len(own))
+    rows = np.ones(len(reflections), dtype=bool)
+    fallback = np.ones(len(reflections))  # TWIN: 1
     if twin.hklf5:
         batches = np.asarray(reflections.batches)
-        lines = np.zeros_like(calc)
+        rows = batches > 0
+        lines = np.zeros((int(rows.sum()), twin.n))
         np.add.at(lines, (hklf5_groups(batches), np.abs(batches) - 1), 1.0)
         share = twinned(lines)
         fallback = np.where(share > 0, 1.0 / np.where(share > 0, share, 1.0), 1.0)
-    ratio = np.where(usable, own / np.where(usable, mixed, 1.0), fallback)
+    ratio = fallback
+    if structure.atoms:
+        calc, own, _ = _calculated(structure, reflections, twin)
+        mixed = twinned(calc)
+        usable = mixed > WEAK * max(float(mixed.mean()), 1e-30)
+        ratio = np.where(usable, own / np.where(usable, mixed, 1.0), fallback)
     return replace(
         reflections,
         indices=reflections.indices[rows],
