@@ -197,10 +197,29 @@ def hkl_text(reflections: Reflections) -> str:
     return "\n".join(lines + ["   0   0   0    0.00    0.00", ""])
 
 
-def run_case(folder: Path, name: str, law, fraction: float) -> dict:
+def published(folder: Path, name: str):
+    """A benchmark entry's published model and its measured reflections."""
     loaded = load(folder / name / "published.res")
-    structure = loaded.structure
-    measured = read_reflections(folder / name / "data.hkl", loaded.reflection_format())
+    return loaded.structure, read_reflections(
+        folder / name / "data.hkl", loaded.reflection_format()
+    )
+
+
+def _figures(fraction, untwinned, ignored, result, start) -> dict:
+    """A case's figures: the fraction given and refined, R1 of the three refinements, and
+    the seconds of the twinned one (begun at `start`)."""
+    return {
+        "fraction": fraction,
+        "refined": result.twin_fractions[0],
+        "r1_untwinned": untwinned.r1,
+        "r1_without_twin": ignored.r1,
+        "r1_twin": result.r1,
+        "seconds": time.perf_counter() - start,
+    }
+
+
+def run_case(folder: Path, name: str, law, fraction: float) -> dict:
+    structure, measured = published(folder, name)
 
     def refined(data):
         return refine(structure, data, 10, anisotropic=True, input_variables=True)
@@ -214,12 +233,7 @@ def run_case(folder: Path, name: str, law, fraction: float) -> dict:
     return {
         "entry": name,
         "pairs": len(data),
-        "fraction": fraction,
-        "refined": result.twin_fractions[0],
-        "r1_untwinned": untwinned.r1,
-        "r1_without_twin": ignored.r1,
-        "r1_twin": result.r1,
-        "seconds": time.perf_counter() - start,
+        **_figures(fraction, untwinned, ignored, result, start),
     }
 
 
@@ -227,9 +241,7 @@ def run_hklf5_case(folder: Path, name: str, axis, fraction: float) -> dict:
     """One HKLF 5 case: the crystal's own merged data refined (untwinned), its HKLF 5 twin
     (hklf5_twinned) refined without the twin (each observation's closing line as HKLF 4)
     and as HKLF 5 from BASF 0.5."""
-    loaded = load(folder / name / "published.res")
-    structure = loaded.structure
-    measured = read_reflections(folder / name / "data.hkl", loaded.reflection_format())
+    structure, measured = published(folder, name)
 
     def refined(data):
         return refine(structure, data, 10, anisotropic=True, input_variables=True)
@@ -247,12 +259,7 @@ def run_hklf5_case(folder: Path, name: str, axis, fraction: float) -> dict:
         "axis": axis,
         "observations": int(rows.sum()),
         "overlapped": int((data.batches < 0).sum()),
-        "fraction": fraction,
-        "refined": result.twin_fractions[0],
-        "r1_untwinned": untwinned.r1,
-        "r1_without_twin": ignored.r1,
-        "r1_twin": result.r1,
-        "seconds": time.perf_counter() - start,
+        **_figures(fraction, untwinned, ignored, result, start),
     }
 
 
@@ -267,9 +274,7 @@ def run_weighing(folder: Path) -> None:
     from crystalx_core.element_evidence import weigh_elements
 
     name, law, _, fraction = CASES[0]
-    loaded = load(folder / name / "published.res")
-    structure = loaded.structure
-    measured = read_reflections(folder / name / "data.hkl", loaded.reflection_format())
+    structure, measured = published(folder, name)
     for f in (0.0, fraction):
         data = twinned(structure, measured, law, f)
         if f:
