@@ -155,15 +155,25 @@ HKL5 = (
 )
 
 
-def test_an_hklf5_file_is_read_as_its_groups():
-    """Signed batches kept line by line, two components; a group whose σ is negative (the
-    flag for 'leave out') goes whole, never leaving its -2 line to join the next group."""
+@pytest.mark.parametrize(
+    "text",
+    [
+        HKL5,
+        HKL5.replace("  -1.00  -2\n", "   1.00  -2\n"),  # only the closing line flagged
+        HKL5.replace("  -1.00   1\n", "   1.00   1\n"),  # only the -2 line flagged
+    ],
+)
+def test_an_hklf5_file_is_read_as_its_groups(text):
+    """Signed batches kept line by line, two components; a group with a negative σ on any
+    of its lines (the flag for 'leave out') goes whole, never leaving its -2 line to join
+    the next group nor its closing line alone as a single."""
+    assert text.count("-1.00") == (2 if text is HKL5 else 1)
     hklf = parse_shelx(
         "TITL t\nCELL 0.71073 10 11 12 90 95 90\nLATT 1\nSFAC C\nUNIT 8\nBASF 0.25\nHKLF 5\nEND\n",
         "t.ins",
     ).reflection_format()
     assert hklf.code == 5 and hklf.twin.hklf5 and hklf.twin.fractions == (0.25,)
-    reflections = reflections_from_text(HKL5, "t.hkl", hklf)
+    reflections = reflections_from_text(text, "t.hkl", hklf)
     assert list(reflections.batches) == [1, -2, 1, 2]
     assert reflections.twin.n == 2 and reflections.twin.fractions == (0.25,)
     assert any("negative sigma" in note for note in reflections.notes)
