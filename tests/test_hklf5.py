@@ -429,3 +429,30 @@ def test_three_hklf5_components_refine_to_their_fractions(hmamg):
     assert np.allclose(result.twin_fractions, (0.3, 0.15), atol=0.02)
     assert all(0 < su < 0.01 for su in result.twin_su)
     assert result.r1 < _refined(structure, measured).r1 + 0.005
+
+
+def test_a_group_goes_only_where_every_line_is_systematically_absent(hmamg):
+    """cctbx's observations.filter_data (observations.h), as olex2.refine filters HKLF 5
+    data: an observation whose closing line is extinguished by P21/c but whose other
+    component's line is not keeps both (the spot holds that domain's intensity); only a
+    group all of whose lines are absent goes, and never one line of a group alone."""
+    from cctbx import xray
+
+    from crystalx_core.crystallography.refine import _hklf5_observations
+
+    structure = hmamg[0].structure
+    rows = [  # h k l, batch: (1 0 1), (0 3 0), (0 1 0) and (0 0 1) absent in P21/c
+        ((2, 1, 0), -2), ((1, 0, 1), 1),  # closing line absent, the other not: kept
+        ((0, 1, 0), -2), ((0, 3, 0), 1),  # both absent: left out
+        ((1, 1, 1), 1),  # a single
+        ((0, 0, 1), -1), ((2, 2, 2), 2),  # the -1 line absent, closing line not: kept
+    ]  # fmt: skip
+    reflections = Reflections(
+        indices=np.array([h for h, _ in rows]),
+        intensities=np.full(len(rows), 100.0),
+        sigmas=np.full(len(rows), 2.0),
+        batches=np.array([m for _, m in rows]),
+    )
+    observations = _hklf5_observations(structure, reflections, [xray.twin_fraction(0.3, True)])
+    assert list(observations.indices) == [(1, 0, 1), (1, 1, 1), (2, 2, 2)]
+    assert list(observations.measured_scale_indices) == [1, 1, 2]
