@@ -456,3 +456,23 @@ def test_a_group_goes_only_where_every_line_is_systematically_absent(hmamg):
     observations = _hklf5_observations(structure, reflections, [xray.twin_fraction(0.3, True)])
     assert list(observations.indices) == [(1, 0, 1), (1, 1, 1), (2, 2, 2)]
     assert list(observations.measured_scale_indices) == [1, 1, 2]
+
+
+def test_hklf5_data_asked_of_a_cif_refln_loop_are_refused_naming_the_file(tmp_path):
+    """A _refln loop has no batch column to carry HKLF 5 groups: an HKLF 5 .ins naming such
+    a CIF as its reflections is refused, one line naming the CIF, never refined as HKLF 4."""
+    from crystalx_core.io.hkl import HklfFormat
+
+    from .test_foreign_files import CELL, SYMOPS
+
+    path = tmp_path / "x.cif"
+    path.write_text(
+        "data_x\n" + CELL + SYMOPS + "loop_\n_refln_index_h\n_refln_index_k\n_refln_index_l\n"
+        "_refln_F_squared_meas\n_refln_F_squared_sigma\n1 1 0 40.0 2.0\n0 0 2 20.0 1.0\n"
+    )
+    hklf = HklfFormat(code=5, twin=Twin(fractions=(0.3,), hklf5=True))
+    with pytest.raises(
+        InputError, match=r"HKLF 5 twin data read from a CIF loop \(_refln_F_sq"
+    ) as e:
+        read_reflections(path, hklf)
+    assert e.value.path == str(path) and "\n" not in str(e.value)
