@@ -140,9 +140,9 @@ def test_without_atoms_each_components_singles_are_put_on_one_scale(hmamg):
     assert one.twin is None and len(one) == int(rows.sum())
     closing = data.batches[rows]
     single = np.r_[True, data.batches[:-1] > 0][rows]  # no -m line before the closing one
-    expected = data.intensities[rows] / np.where(single, np.where(closing == 1, 0.7, 0.3), 1.0)
-    assert np.allclose(one.intensities, expected)
-    assert np.allclose(one.sigmas / one.intensities, data.sigmas[rows] / data.intensities[rows])
+    share = np.where(single, np.where(closing == 1, 0.7, 0.3), 1.0)
+    assert np.allclose(one.intensities, data.intensities[rows] / share)
+    assert np.allclose(one.sigmas, data.sigmas[rows] / share)
 
 
 HKL5 = (
