@@ -26,7 +26,7 @@ From protocol 2 an `assign` request may name the structure's reflection file ("r
 path, HKLF code, scale and matrix, TWIN): the job is then `crystalx assign --hkl`'s, each
 site's "evidence" says what the data say about its element, "job_notes" list every change the
 data made, and "reflections" names the file used. A file that is missing, unreadable, of a
-kind CrystalX does not refine (HKLF 5/6) or that the model does not explain is left
+kind CrystalX does not refine (HKLF 6) or that the model does not explain is left
 out: the answer is the model's alone, with one note naming the file. `apply-plan` takes the same
 snapshot and a plan the user may have edited (element, label and H count per site, peaks to
 delete) and answers the commands for that plan. Peaks judged spurious are listed; `assign`
@@ -210,7 +210,14 @@ def read_reflections(
     path = given.path
     if given.hklf not in REFINED_HKLF:
         return None, _left_out(
-            path, f"HKLF {given.hklf} data; CrystalX refines HKLF 4 or 3 (with TWIN) only"
+            path,
+            f"HKLF {given.hklf} data; CrystalX refines HKLF 4 or 3 (with TWIN) or HKLF 5 only",
+        )
+    if given.hklf == 5 and given.twin:
+        return None, _left_out(
+            path,
+            "TWIN with HKLF 5 data: cctbx's observations take a twin law or HKLF 5's "
+            "components, never both (xray/observations.h)",
         )
     problem = xray_problem(structure.wavelength)
     if problem:
@@ -218,6 +225,9 @@ def read_reflections(
     matrix = tuple(tuple(row) for row in given.matrix) if given.matrix else None
     try:
         twin = _twin(given) if given.twin else None
+        if given.hklf == 5:  # the BASF of HKLF 5 data: its components' fractions, as Olex2's
+            # model["hklf"]["basf"] gives them (olex2's cctbx_olex_adapter.py)
+            twin = Twin(fractions=tuple(given.basf or ()), where=path, hklf5=True)
         hklf = HklfFormat(given.hklf, given.scale, matrix, twin=twin)
         reflections = read_reflections_file(path, hklf)
     except InputError as error:

@@ -185,6 +185,9 @@ def reflection_file(olx, refinement):
             reflections["twin_n"] = int(twin["n"])
         if twin.get("basf"):
             reflections["basf"] = [float(v) for v in twin["basf"]]
+    elif hklf.get("basf"):  # HKLF 5's component fractions, where olex2.refine reads them
+        # (cctbx_olex_adapter.py: model['hklf'].get('basf') when there is no TWIN)
+        reflections["basf"] = [float(v) for v in hklf["basf"]]
     return reflections, None
 
 
