@@ -2,8 +2,10 @@
 
 Symmetry comes from the operator list when it is a closed group, else from the Hall
 symbol, else from the H-M symbol (CIFs in the wild often carry typos in one of them).
-SFAC/UNIT are not in a CIF: they are the cell contents counted from the sites, so that
-the Structure looks like the .ins the structure was refined from.
+SFAC/UNIT are not in a CIF: they are the cell contents the authors state, _chemical_formula_sum
+times _cell_formula_units_Z (CIF core: Z is the number of formula units of
+_chemical_formula_sum in the cell), as the .ins the structure was refined from gives them; the
+sites are counted only where the formula is absent or does not fit them (cell_contents).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import gemmi
 import numpy as np
 from cctbx import sgtbx, uctbx
 
-from crystalx_core.contents import declared_without_h, formula_counts
+from crystalx_core.contents import declared_without_h, formula_counts, unit_problem
 from crystalx_core.crystallography.convert import u_eq
 from crystalx_core.elements import normalise_symbol
 from crystalx_core.errors import InputError
@@ -713,7 +715,11 @@ _SU = re.compile(r"[-+]?[\d.]+(?:[eE][-+]?\d+)?\((\d+)\)$")  # 10.123(4): su 0.0
 
 def _su(block: gemmi.cif.Block, tag: str) -> float:
     """The standard uncertainty written in brackets after a value (0 without one)."""
-    raw = block.find_value(tag)
+    return _su_of(block.find_value(tag))
+
+
+def _su_of(raw: str | None) -> float:
+    """The standard uncertainty of a value as written ('0.52(3)': 0.03; 0 without one)."""
     found = _SU.match(raw or "")
     if not found:
         return 0.0
@@ -786,6 +792,48 @@ def _dummies(block: gemmi.cif.Block, small: gemmi.SmallStructure) -> dict[int, s
     }
 
 
+# CIF core _atom_site_occupancy: the fraction of the site the atom fills, default 1.0, which
+# "must lie in the 99.97% Gaussian confidence interval -3u =< x =< 1 + 3u" (cif_core.dic); a
+# value written without su is allowed its last digit's rounding
+_OCCUPANCY_ROUNDING = 1e-3
+
+
+def _occupancies(block: gemmi.cif.Block, small: gemmi.SmallStructure) -> list[str] | None:
+    """Each site's _atom_site_occupancy as written (row by row, as gemmi makes the sites), for
+    what gemmi reads as 1 silently ('nan', 'inf', text) and the su; None without the column
+    or where the loop is not the one gemmi read the sites from."""
+    table = block.find("_atom_site_", ["label", "occupancy"])
+    if len(table) != len(small.sites):
+        return None
+    return [row.str(1) if row[1] not in ("?", ".") else row[1] for row in table]
+
+
+def _occupancy(raw: gemmi.SmallStructure.Site, written: str | None) -> tuple[float, str]:
+    """(the site's occupancy, why it cannot be one: '' where it can). '?' and '.' are the
+    dictionary's default 1; a value past 0 or 1 by more than 3 su (and rounding) is no fraction
+    of a site (SHELX's site factor 11.0 pasted in, an atom count) and is refused where it was
+    read as so many atoms before; within 3 su it is the edge it passes. An ICSD dummy's H count
+    (occupancy 5 on a 'dum' row, COD 1000451) is no atom and never gets here (_dummies)."""
+    if written is None or written in ("?", "."):
+        value, written = raw.occ, f"{raw.occ:g}"
+    else:
+        try:
+            value = float(re.sub(r"\(\d+\)$", "", written))
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value):
+            return 1.0, f"occupancy {written!r} is not a number"
+    slack = 3 * _su_of(written) + _OCCUPANCY_ROUNDING
+    if value < -slack:
+        return value, f"occupancy {written} is negative"
+    if value > 1 + slack:
+        return value, (
+            f"occupancy {written} is above 1: a CIF's _atom_site_occupancy is the fraction of "
+            "the site filled (0 to 1), not SHELX's site factor nor an atom count"
+        )
+    return min(max(value, 0.0), 1.0), ""
+
+
 def _sites(
     small: gemmi.SmallStructure,
     unit_cell,
@@ -796,6 +844,7 @@ def _sites(
     aniso: dict[str, tuple] | None = None,
     typed: bool = False,
     unknown_u: frozenset[str] = frozenset(),
+    occupancies: list[str] | None = None,
 ) -> list[Site]:
     """The atoms (`unit_cell`: cctbx's, for Ueq); `typed`: the loop has _atom_site_type_symbol
     (else gemmi reads the labels); `unknown_u`: labels whose U row is not read
@@ -824,12 +873,9 @@ def _sites(
                 str(path),
                 line,
             )
-        if (
-            raw.occ < 0
-        ):  # above 1 is seen in old CIFs (an H count, a dummy atom); below 0 is not an amount
-            raise InputError(
-                f"site {raw.label}: occupancy {raw.occ:g} is negative", str(path), line
-            )
+        occupancy, why = _occupancy(raw, occupancies[k] if occupancies else None)
+        if why:
+            raise InputError(f"site {raw.label}: {why}", str(path), line)
         u_iso, u_aniso = _u_iso(raw, unit_cell, aniso.get(raw.label))
         if raw.label in unknown_u:  # gemmi reads '?' as 0: U11 = 0 beside the rest is no
             u_iso, u_aniso = raw.u_iso, None  # ellipsoid, and its trace no Ueq
@@ -838,7 +884,7 @@ def _sites(
                 label=raw.label,
                 element=normalise_symbol(element.name, str(path), line),
                 frac=frac,
-                occupancy=raw.occ,
+                occupancy=occupancy,
                 u_iso=u_iso if u_iso > 0 else Site.u_iso,
                 part=raw.disorder_group,
                 u_aniso=u_aniso,
@@ -856,6 +902,85 @@ def sfac_unit_from_sites(structure: Structure) -> tuple[list[str], list[float]]:
         contents[site.element] = contents.get(site.element, 0.0) + site.occupancy * multiplicity
     order = sorted(contents, key=lambda el: ({"C": 0, "H": 1}.get(el, 2), el))
     return order, [round(contents[el], 4) for el in order]
+
+
+FORMULA_TAG = "_chemical_formula_sum"
+_Z_TAG = "_cell_formula_units_Z"
+_SAME_COUNT = 0.05  # atoms per cell: a formula's count this close to the sites' is theirs
+_WHOLE_FACTOR = 0.1  # the sites hold the formula k times over (k whole, 2 or more) within this
+
+
+def cell_contents(
+    block: gemmi.cif.Block, structure: Structure, formula: dict[str, float]
+) -> tuple[list[str], list[float], str]:
+    """(SFAC, UNIT, note) of a CIF block: `formula` (_chemical_formula_sum) times Z, which counts
+    what the sites cannot (H the model left out, solvent taken out by SQUEEZE, a site's SHELX site
+    factor written as its occupancy: COD 7051132's Co 0.25 on a four-fold axis). The sites'
+    count (sfac_unit_from_sites) where the formula is absent, unreadable, without Z, lacks an
+    element the sites hold, gives an implausible cell (contents.unit_problem), or where the
+    sites hold it a whole number of times over (a Z that goes with another formula unit: a
+    typing slip the refined model has not made). The note says which, or what the sites count
+    otherwise; '' where both agree."""
+    sites_sfac, sites_unit = structure.sfac, structure.unit
+    counted = dict(zip(sites_sfac, sites_unit))
+    raw = block.find_value(FORMULA_TAG)
+    written = gemmi.cif.as_string(raw).strip() if raw not in (None, "?", ".") else ""
+    if not formula:
+        why = (
+            f"{FORMULA_TAG} {written!r} does not read as a formula"
+            if written
+            else f"no {FORMULA_TAG}"
+        )
+        return sites_sfac, sites_unit, f"{why}: UNIT counted from the atom sites"
+    z = structure.formula_units
+    if not z:
+        return (
+            sites_sfac,
+            sites_unit,
+            (f"no {_Z_TAG} (and none the sites give): UNIT counted from the atom sites"),
+        )
+    stated = {el: round(n * z, 4) for el, n in formula.items() if n > 0}
+    order = sorted(stated, key=lambda el: ({"C": 0, "H": 1}.get(el, 2), el))
+    unit = [stated[el] for el in order]
+    given = f"{FORMULA_TAG} '{written}' x Z {z:g}"
+    lacking = [el for el, n in counted.items() if n > 0 and el not in stated]
+    if lacking:
+        return (
+            sites_sfac,
+            sites_unit,
+            (f"{given} has no {', '.join(lacking)} of the atom sites: UNIT counted from the sites"),
+        )
+    problem = unit_problem(replace(structure, sfac=order, unit=unit))
+    if problem:
+        return sites_sfac, sites_unit, f"{given}: {problem}; UNIT counted from the atom sites"
+    heavy = [el for el in stated if el not in ("H", "D")]
+    ratios = [counted.get(el, 0.0) / stated[el] for el in heavy]
+    k = float(np.median(ratios)) if ratios else 1.0
+    whole = max(k, 1 / k) if k > 0 else 0.0
+    if (
+        whole >= 2 - _WHOLE_FACTOR
+        and abs(whole - round(whole)) <= _WHOLE_FACTOR
+        and all(abs(r / k - 1) <= _WHOLE_FACTOR for r in ratios)
+    ):
+        times = f"{round(whole)} times" if k > 1 else f"1/{round(whole)} of"
+        return (
+            sites_sfac,
+            sites_unit,
+            (
+                f"the atom sites hold {times} {given} (a Z for another formula unit?): UNIT "
+                "counted from the sites"
+            ),
+        )
+    differ = [
+        f"{el} {counted.get(el, 0.0):g}"
+        for el in order
+        if abs(counted.get(el, 0.0) - stated[el]) > _SAME_COUNT
+    ]
+    note = ""
+    if differ:
+        shown = ", ".join(differ[:5]) + (" ..." if len(differ) > 5 else "")
+        note = f"UNIT from {given}; the atom sites count {shown} per cell"
+    return order, unit, note
 
 
 def _temperature_c(block: gemmi.cif.Block) -> float | None:
@@ -937,6 +1062,7 @@ def read_cif(path, block: str | None = None) -> CifEntry:
         aniso,
         typed,
         frozenset(unknown_u),
+        _occupancies(chosen, small),
     )
     if unknown_u:
         read_as.append(
@@ -953,6 +1079,8 @@ def read_cif(path, block: str | None = None) -> CifEntry:
     structure.declared_no_h = declared_without_h(structure, formula)
     structure.formula_units = _formula_units(chosen, structure, formula)
     structure.formula = formula
+    structure.sfac, structure.unit, contents_note = cell_contents(chosen, structure, formula)
+    read_as.append(contents_note)
     structure.cell_su = tuple(_su(chosen, tag) for tag in _CELL_TAGS)
     structure.sites = grouped_mixed_sites(structure.sites)
     probe_tag, probe = _not_xray(chosen)
