@@ -56,13 +56,19 @@ def test_element_choice_sees_an_element_only_the_formula_names():
     assert {answer[k] for k in ("Cd", "S", "O", "C(1)", "C(2)")} == {"Cd", "S", "O", "C"}
 
 
-def test_a_z_for_another_formula_unit_keeps_the_sites_count():
+def test_a_z_for_another_formula_unit_is_the_one_the_sites_give():
     """sfarchiv2 2004973 gives 'C21 H13 Ce N6 O20' with Z 1 where its sites hold two such units
-    in the cell, every element alike: Z goes with another formula unit, the refined sites are
-    kept, and a note says why."""
+    in the cell, every element alike: Z goes with another formula unit, and UNIT is the formula
+    times the Z the refined sites give, said in a note. COD 2001207 ('C17 H36 Cl Co N4 O7', Z 2)
+    has its Co on an inversion centre, once per cell: every element but O counts half of it."""
     entry = read_cif(CORPUS / "sfarchiv2_2004973.cif")
-    assert _unit(entry.structure)["Ce"] == 2.0 and _unit(entry.structure)["C"] == 42.0
+    assert _unit(entry.structure) == {"C": 42.0, "H": 26.0, "Ce": 2.0, "N": 12.0, "O": 40.0}
     assert any("hold 2 times _chemical_formula_sum" in n for n in entry.notes)
+    entry = read_cif(CORPUS / "codtools_2001207-abs-corr-with-biblio.cif")
+    unit = _unit(entry.structure)
+    assert unit == {"C": 17.0, "H": 36.0, "Cl": 1.0, "Co": 1.0, "N": 4.0, "O": 7.0}
+    assert cell_counts(entry.structure)["O"] == 9.0  # the sites' own O, not taken
+    assert any("UNIT is the formula x 1, the Z the sites give" in n for n in entry.notes)
 
 
 def test_an_unreadable_formula_keeps_the_sites_count():

@@ -907,7 +907,12 @@ def sfac_unit_from_sites(structure: Structure) -> tuple[list[str], list[float]]:
 FORMULA_TAG = "_chemical_formula_sum"
 _Z_TAG = "_cell_formula_units_Z"
 _SAME_COUNT = 0.05  # atoms per cell: a formula's count this close to the sites' is theirs
-_WHOLE_FACTOR = 0.1  # the sites hold the formula k times over (k whole, 2 or more) within this
+# the sites hold the formula k times over (k whole, 2 or more, or 1/k) within _WHOLE_FACTOR,
+# for the elements of _WHOLE_SHARE of the formula's non-H atoms at least: COD 2001207 (Z 2,
+# its Co on an inversion centre once per cell) counts half of every element but its
+# perchlorate's and water's O
+_WHOLE_FACTOR = 0.1
+_WHOLE_SHARE = 0.75
 
 
 def cell_contents(
@@ -917,10 +922,10 @@ def cell_contents(
     what the sites cannot (H the model left out, solvent taken out by SQUEEZE, a site's SHELX site
     factor written as its occupancy: COD 7051132's Co 0.25 on a four-fold axis). The sites'
     count (sfac_unit_from_sites) where the formula is absent, unreadable, without Z, lacks an
-    element the sites hold, gives an implausible cell (contents.unit_problem), or where the
-    sites hold it a whole number of times over (a Z that goes with another formula unit: a
-    typing slip the refined model has not made). The note says which, or what the sites count
-    otherwise; '' where both agree."""
+    element the sites hold or gives an implausible cell (contents.unit_problem). Where the
+    sites hold the formula a whole number of times over (or under), Z goes with another formula
+    unit (a slip the refined model has not made): the formula times the Z the sites give. The
+    note says which, or what the sites count otherwise; '' where both agree."""
     sites_sfac, sites_unit = structure.sfac, structure.unit
     counted = dict(zip(sites_sfac, sites_unit))
     raw = block.find_value(FORMULA_TAG)
@@ -939,9 +944,7 @@ def cell_contents(
             sites_unit,
             (f"no {_Z_TAG} (and none the sites give): UNIT counted from the atom sites"),
         )
-    stated = {el: round(n * z, 4) for el, n in formula.items() if n > 0}
-    order = sorted(stated, key=lambda el: ({"C": 0, "H": 1}.get(el, 2), el))
-    unit = [stated[el] for el in order]
+    order, unit, stated = _formula_times(formula, z)
     given = f"{FORMULA_TAG} '{written}' x Z {z:g}"
     lacking = [el for el, n in counted.items() if n > 0 and el not in stated]
     if lacking:
@@ -954,22 +957,24 @@ def cell_contents(
     if problem:
         return sites_sfac, sites_unit, f"{given}: {problem}; UNIT counted from the atom sites"
     heavy = [el for el in stated if el not in ("H", "D")]
-    ratios = [counted.get(el, 0.0) / stated[el] for el in heavy]
-    k = float(np.median(ratios)) if ratios else 1.0
+    ratios = np.array([counted.get(el, 0.0) / stated[el] for el in heavy])
+    k = float(np.median(ratios)) if len(ratios) else 1.0
     whole = max(k, 1 / k) if k > 0 else 0.0
+    atoms = np.array([stated[el] for el in heavy])
+    alike = float(atoms[np.abs(ratios / k - 1) <= _WHOLE_FACTOR].sum()) if k > 0 else 0.0
     if (
         whole >= 2 - _WHOLE_FACTOR
         and abs(whole - round(whole)) <= _WHOLE_FACTOR
-        and all(abs(r / k - 1) <= _WHOLE_FACTOR for r in ratios)
+        and alike >= _WHOLE_SHARE * atoms.sum()
     ):
+        fitted = z * round(whole) if k > 1 else z / round(whole)
         times = f"{round(whole)} times" if k > 1 else f"1/{round(whole)} of"
+        order, unit, _ = _formula_times(formula, fitted)
         return (
-            sites_sfac,
-            sites_unit,
-            (
-                f"the atom sites hold {times} {given} (a Z for another formula unit?): UNIT "
-                "counted from the sites"
-            ),
+            order,
+            unit,
+            f"the atom sites hold {times} {given} (a Z for another formula unit): UNIT is the "
+            f"formula x {fitted:g}, the Z the sites give",
         )
     differ = [
         f"{el} {counted.get(el, 0.0):g}"
@@ -981,6 +986,15 @@ def cell_contents(
         shown = ", ".join(differ[:5]) + (" ..." if len(differ) > 5 else "")
         note = f"UNIT from {given}; the atom sites count {shown} per cell"
     return order, unit, note
+
+
+def _formula_times(
+    formula: dict[str, float], z: float
+) -> tuple[list[str], list[float], dict[str, float]]:
+    """(SFAC, UNIT, element → count) of `z` formula units: C, H, then the rest alphabetically."""
+    stated = {el: round(n * z, 4) for el, n in formula.items() if n > 0}
+    order = sorted(stated, key=lambda el: ({"C": 0, "H": 1}.get(el, 2), el))
+    return order, [stated[el] for el in order], stated
 
 
 def _temperature_c(block: gemmi.cif.Block) -> float | None:
