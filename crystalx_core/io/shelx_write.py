@@ -602,6 +602,10 @@ def render_with_sites(
     lines = [
         replace(line, text=hfix[line.number]) if line.number in hfix else line for line in lines
     ]
+    moving = moving_lines(shelx_file)
+    lines = [
+        replace(line, text=moving[line.number]) if line.number in moving else line for line in lines
+    ]
     cards = shelx_file.cards
     if twin_fractions is not None and "TWIN" in cards and "BASF" in cards:  # before or among atoms
         basf = "BASF " + " ".join(f"{v:.5f}" for v in twin_fractions) + nl
@@ -688,6 +692,17 @@ def render_with_sites(
     if suggested and any(is_end_line(line.text) for line in tail):  # never read as an instruction
         out += [nl, suggested + nl]
     return _order_kept("".join(out), shelx_file.path, lines[:end], renamed, gone, notes)
+
+
+def moving_lines(shelx_file: ShelxFile) -> dict[int, str]:
+    """Line number → the REM that takes the place of each MOVE that moves atoms: they are read
+    moved (ShelxFile.moved_notes) and written so, and SHELXL would move them again."""
+    nl = shelx_file.newline
+    return {
+        line.number: "REM " + " ".join(["MOVE", *line.fields]) + " (applied: the atoms after it "
+        "are written moved)" + nl
+        for line in shelx_file.moves
+    }
 
 
 def _order_kept(text: str, path: str, read: list[ShelxLine], renamed, gone, notes) -> str:
