@@ -958,7 +958,7 @@ def _updated(
             atom,
             frac=tuple(float(v) for v in sc.site),
             u_iso=u_iso,
-            u_aniso=None if is_hydrogen(atom.element) else u_aniso,
+            u_aniso=u_aniso,  # an H refined with Uij (given them: HAR, neutron) keeps them
             occupancy=float(sc.occupancy)
             if atom.free_variable or atom.input_variable
             else atom.occupancy,
