@@ -79,3 +79,16 @@ def test_an_unreadable_formula_keeps_the_sites_count():
     assert any(
         "does not read as a formula: UNIT counted from the atom sites" in n for n in entry.notes
     )
+
+
+def test_an_embedded_res_gives_its_own_unit():
+    """sf_atomstwoline (Olex2's CIF with its SHELXL .res embedded, Z 66 by its formula of
+    rounded counts): the .res's SFAC/UNIT are what the authors gave SHELXL (Al 8, O 32), not the
+    formula's 7.92 and 31.68; the CIF read alone still takes the formula."""
+    path = CORPUS / "sf_atomstwoline.cif"
+    assert _unit(read_cif(path).structure)["Al"] == pytest.approx(7.92)
+    loaded = load(path)
+    assert loaded.template is not None
+    unit = _unit(loaded.structure)
+    assert unit == _unit(loaded.template) and unit["Al"] == 8.0 and unit["O"] == 32.0
+    assert not any("UNIT" in note for note in loaded.notes)

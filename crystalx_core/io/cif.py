@@ -94,6 +94,7 @@ class CifEntry:
     metric_line: int | None = None
     # the block's weighting scheme as SHELXL's WGHT (io.cif_weights), for want of a .res's
     weighting: CifWeighting = field(default_factory=CifWeighting)
+    unit_note: str = ""  # where UNIT came from, if said (cell_contents); one of `notes` too
 
 
 def _split_lines(text: str) -> list[str]:
@@ -1118,6 +1119,7 @@ def read_cif(path, block: str | None = None) -> CifEntry:
         metric=f"data_{chosen.name}: {metric}" if metric else "",
         metric_line=lines.tag(*_CELL_TAGS) if metric else None,
         weighting=cif_weighting(chosen, lines.tag),
+        unit_note=contents_note,
     )
 
 

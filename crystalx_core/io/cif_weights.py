@@ -10,8 +10,11 @@ older CIFs give it on `_refine_ls_weighting_scheme` itself ('calc w=...'). SHELX
 CIFs write σ²(Fo²) as `\\s^2^(F~o~)^2^`, one without the 'w =' (../shared/data/corpus
 sfarchiv2_2004804, sfarchiv2_2004970, codtools_2006998, all Fsqd): read where P's definition
 says it is SHELXL's scheme.
-Anything else (weights on F, Chebyshev polynomials, 'sigma', 'calc' without details) names no
-WGHT: it is said, and SHELXL's default is kept.
+w = 1/σ²(Fo²) alone is WGHT 0 0 however written: TEXSAN's `w=1/\\s^2^(F^2^~obs~)` (no
+brackets), XD's `calc w2 = 1/[s^2^(Fo^2^)]`, CIF core's scheme 'sigma' (weights from the su)
+where the block refines on Fsqd. Anything else (weights on F, CRYSTALS' Chebyshev polynomials,
+'unit', JANA's w=1/(σ²(I)+uI²), 'calc' without details) names no WGHT: it is said, and SHELXL's
+default is kept.
 """
 
 from __future__ import annotations
