@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import codecs
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -244,10 +244,6 @@ def load(path, block: str | None = None) -> Loaded:
             if embedded is not None:
                 where = f"{path.name}'s embedded .res"
                 template, structure, note = embedded_template(embedded, structure, where)
-            given = template is not None and len(template.unit) == len(template.sfac) > 0
-            if given:  # its SFAC/UNIT are what the authors gave SHELXL
-                structure = replace(structure, sfac=list(template.sfac), unit=list(template.unit))
-                notes = tuple(n for n in notes if n != entry.unit_note)
             notes += (note,) if note else ()
         if entry.not_xray:  # written as X-ray data; SHELXL needs to be told otherwise
             notes += (

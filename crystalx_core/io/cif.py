@@ -2,10 +2,9 @@
 
 Symmetry comes from the operator list when it is a closed group, else from the Hall
 symbol, else from the H-M symbol (CIFs in the wild often carry typos in one of them).
-SFAC/UNIT are not in a CIF: they are the cell contents the authors state, _chemical_formula_sum
-times _cell_formula_units_Z (CIF core: Z is the number of formula units of
-_chemical_formula_sum in the cell), as the .ins the structure was refined from gives them; the
-sites are counted only where the formula is absent or does not fit them (cell_contents).
+SFAC/UNIT are not in a CIF: they are the cell contents counted from the sites, so that
+the Structure looks like the .ins the structure was refined from; where _chemical_formula_sum
+times _cell_formula_units_Z (CIF core) gives other contents, a note says so (formula_note).
 """
 
 from __future__ import annotations
@@ -94,7 +93,6 @@ class CifEntry:
     metric_line: int | None = None
     # the block's weighting scheme as SHELXL's WGHT (io.cif_weights), for want of a .res's
     weighting: CifWeighting = field(default_factory=CifWeighting)
-    unit_note: str = ""  # where UNIT came from, if said (cell_contents); one of `notes` too
 
 
 def _split_lines(text: str) -> list[str]:
@@ -926,7 +924,8 @@ def cell_contents(
     element the sites hold or gives an implausible cell (contents.unit_problem). Where the
     sites hold the formula a whole number of times over (or under), Z goes with another formula
     unit (a slip the refined model has not made): the formula times the Z the sites give. The
-    note says which, or what the sites count otherwise; '' where both agree."""
+    note says which, or what the sites count otherwise; '' where both agree. What the formula
+    says, not what a job uses: formula_note."""
     sites_sfac, sites_unit = structure.sfac, structure.unit
     counted = dict(zip(sites_sfac, sites_unit))
     raw = block.find_value(FORMULA_TAG)
@@ -987,6 +986,35 @@ def cell_contents(
         shown = ", ".join(differ[:5]) + (" ..." if len(differ) > 5 else "")
         note = f"UNIT from {given}; the atom sites count {shown} per cell"
     return order, unit, note
+
+
+def formula_note(block: gemmi.cif.Block, structure: Structure, formula: dict[str, float]) -> str:
+    """What the formula says where it gives other cell contents than the sites (cell_contents),
+    '' otherwise. UNIT stays the sites' count, as refined: on the 92 corpus CIFs whose formula x Z
+    differs from their sites, `crystalx assign` with the formula's UNIT broke 23 published
+    elements and fixed 6, and broke 79 published H counts and fixed 24 (an H total the model left
+    unplaced hung H on Cl and on waters the authors gave none: docs/benchmarks.md, s18), so the
+    formula is said, not used."""
+    order, unit, note = cell_contents(block, structure, formula)
+    counted = dict(zip(structure.sfac, structure.unit))
+    stated = dict(zip(order, unit))
+    differ = [
+        el
+        for el in dict.fromkeys([*order, *counted])
+        if abs(counted.get(el, 0.0) - stated.get(el, 0.0)) > _SAME_COUNT
+    ]
+    if not differ:
+        return ""
+    shown = differ[:5]
+    more = " ..." if len(differ) > 5 else ""
+    says = ", ".join(f"{el} {stated.get(el, 0.0):g}" for el in shown) + more
+    sites = ", ".join(f"{el} {counted.get(el, 0.0):g}" for el in shown) + more
+    where = note if note.startswith("the atom sites hold") else ""
+    return (
+        f"{FORMULA_TAG} x Z gives {says} per cell, the atom sites {sites}"
+        + (f" ({where.split(':')[0]})" if where else "")
+        + ": UNIT counted from the sites, as refined"
+    )
 
 
 def _formula_times(
@@ -1094,7 +1122,7 @@ def read_cif(path, block: str | None = None) -> CifEntry:
     structure.declared_no_h = declared_without_h(structure, formula)
     structure.formula_units = _formula_units(chosen, structure, formula)
     structure.formula = formula
-    structure.sfac, structure.unit, contents_note = cell_contents(chosen, structure, formula)
+    contents_note = formula_note(chosen, structure, formula)
     read_as.append(contents_note)
     structure.cell_su = tuple(_su(chosen, tag) for tag in _CELL_TAGS)
     structure.sites = grouped_mixed_sites(structure.sites)
@@ -1119,7 +1147,6 @@ def read_cif(path, block: str | None = None) -> CifEntry:
         metric=f"data_{chosen.name}: {metric}" if metric else "",
         metric_line=lines.tag(*_CELL_TAGS) if metric else None,
         weighting=cif_weighting(chosen, lines.tag),
-        unit_note=contents_note,
     )
 
 
