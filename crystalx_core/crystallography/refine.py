@@ -118,7 +118,8 @@ def refine(
 ) -> RefinementResult:
     """Refine the atoms of `structure` (peaks ignored) against the reflections: every atom
     isotropic (an atom given with Uij starts from its Uiso), or with anisotropic=True the
-    non-H atoms anisotropic but those labelled in `keep_isotropic`. Occupancies on the job's
+    non-H atoms anisotropic but those labelled in `keep_isotropic`, and an H given with Uij
+    (HAR, neutron) refined and returned with them. Occupancies on the job's
     free variables (Site.free_variable) refine as SHELXL refines them; with input_variables
     the input's too (Site.input_variable, values in Structure.free_variable_values), else
     they stay as given: the job refines them with the input's own restraints, in the model
