@@ -22,7 +22,7 @@ import gemmi
 import numpy as np
 from cctbx import sgtbx, uctbx
 
-from crystalx_core.contents import declared_without_h, formula_counts, unit_problem
+from crystalx_core.contents import declared_without_h, formula_counts
 from crystalx_core.crystallography.convert import u_eq
 from crystalx_core.elements import normalise_symbol
 from crystalx_core.errors import InputError
@@ -903,127 +903,35 @@ def sfac_unit_from_sites(structure: Structure) -> tuple[list[str], list[float]]:
     return order, [round(contents[el], 4) for el in order]
 
 
-FORMULA_TAG = "_chemical_formula_sum"
-_Z_TAG = "_cell_formula_units_Z"
 _SAME_COUNT = 0.05  # atoms per cell: a formula's count this close to the sites' is theirs
-# the sites hold the formula k times over (k whole, 2 or more, or 1/k) within _WHOLE_FACTOR,
-# for the elements of _WHOLE_SHARE of the formula's non-H atoms at least: COD 2001207 (Z 2,
-# its Co on an inversion centre once per cell) counts half of every element but its
-# perchlorate's and water's O
-_WHOLE_FACTOR = 0.1
-_WHOLE_SHARE = 0.75
 
 
-def cell_contents(
-    block: gemmi.cif.Block, structure: Structure, formula: dict[str, float]
-) -> tuple[list[str], list[float], str]:
-    """(SFAC, UNIT, note) of a CIF block: `formula` (_chemical_formula_sum) times Z, which counts
-    what the sites cannot (H the model left out, solvent taken out by SQUEEZE, a site's SHELX site
-    factor written as its occupancy: COD 7051132's Co 0.25 on a four-fold axis). The sites'
-    count (sfac_unit_from_sites) where the formula is absent, unreadable, without Z, lacks an
-    element the sites hold or gives an implausible cell (contents.unit_problem). Where the
-    sites hold the formula a whole number of times over (or under), Z goes with another formula
-    unit (a slip the refined model has not made): the formula times the Z the sites give. The
-    note says which, or what the sites count otherwise; '' where both agree. What the formula
-    says, not what a job uses: formula_note."""
-    sites_sfac, sites_unit = structure.sfac, structure.unit
-    counted = dict(zip(sites_sfac, sites_unit))
-    raw = block.find_value(FORMULA_TAG)
-    written = gemmi.cif.as_string(raw).strip() if raw not in (None, "?", ".") else ""
-    if not formula:
-        why = (
-            f"{FORMULA_TAG} {written!r} does not read as a formula"
-            if written
-            else f"no {FORMULA_TAG}"
-        )
-        return sites_sfac, sites_unit, f"{why}: UNIT counted from the atom sites"
+def formula_note(structure: Structure) -> str:
+    """What _chemical_formula_sum times Z (CIF core: Z formula units in the cell) says where it
+    gives other cell contents than the sites (H the model left out, solvent SQUEEZE took out, a
+    site factor written as occupancy, a Z for another formula unit); '' where they agree or
+    either is missing. UNIT stays the sites' count, as refined: on the 92 corpus CIFs where the
+    two differ, the formula's UNIT broke 23 published elements and fixed 6, and 79 published H
+    counts and fixed 24 (benchmarks/cif_unit_sweep.py, docs/benchmarks.md): it is said, not used."""
     z = structure.formula_units
-    if not z:
-        return (
-            sites_sfac,
-            sites_unit,
-            (f"no {_Z_TAG} (and none the sites give): UNIT counted from the atom sites"),
-        )
-    order, unit, stated = _formula_times(formula, z)
-    given = f"{FORMULA_TAG} '{written}' x Z {z:g}"
-    lacking = [el for el, n in counted.items() if n > 0 and el not in stated]
-    if lacking:
-        return (
-            sites_sfac,
-            sites_unit,
-            (f"{given} has no {', '.join(lacking)} of the atom sites: UNIT counted from the sites"),
-        )
-    problem = unit_problem(replace(structure, sfac=order, unit=unit))
-    if problem:
-        return sites_sfac, sites_unit, f"{given}: {problem}; UNIT counted from the atom sites"
-    heavy = [el for el in stated if el not in ("H", "D")]
-    ratios = np.array([counted.get(el, 0.0) / stated[el] for el in heavy])
-    k = float(np.median(ratios)) if len(ratios) else 1.0
-    whole = max(k, 1 / k) if k > 0 else 0.0
-    atoms = np.array([stated[el] for el in heavy])
-    alike = float(atoms[np.abs(ratios / k - 1) <= _WHOLE_FACTOR].sum()) if k > 0 else 0.0
-    if (
-        whole >= 2 - _WHOLE_FACTOR
-        and abs(whole - round(whole)) <= _WHOLE_FACTOR
-        and alike >= _WHOLE_SHARE * atoms.sum()
-    ):
-        fitted = z * round(whole) if k > 1 else z / round(whole)
-        times = f"{round(whole)} times" if k > 1 else f"1/{round(whole)} of"
-        order, unit, _ = _formula_times(formula, fitted)
-        return (
-            order,
-            unit,
-            f"the atom sites hold {times} {given} (a Z for another formula unit): UNIT is the "
-            f"formula x {fitted:g}, the Z the sites give",
-        )
-    differ = [
-        f"{el} {counted.get(el, 0.0):g}"
-        for el in order
-        if abs(counted.get(el, 0.0) - stated[el]) > _SAME_COUNT
-    ]
-    note = ""
-    if differ:
-        shown = ", ".join(differ[:5]) + (" ..." if len(differ) > 5 else "")
-        note = f"UNIT from {given}; the atom sites count {shown} per cell"
-    return order, unit, note
-
-
-def formula_note(block: gemmi.cif.Block, structure: Structure, formula: dict[str, float]) -> str:
-    """What the formula says where it gives other cell contents than the sites (cell_contents),
-    '' otherwise. UNIT stays the sites' count, as refined: on the 92 corpus CIFs whose formula x Z
-    differs from their sites, `crystalx assign` with the formula's UNIT broke 23 published
-    elements and fixed 6, and broke 79 published H counts and fixed 24 (an H total the model left
-    unplaced hung H on Cl and on waters the authors gave none: docs/benchmarks.md, s18), so the
-    formula is said, not used."""
-    order, unit, note = cell_contents(block, structure, formula)
+    if not structure.formula or not z:
+        return ""
+    stated = {el: round(n * z, 4) for el, n in structure.formula.items() if n > 0}
     counted = dict(zip(structure.sfac, structure.unit))
-    stated = dict(zip(order, unit))
     differ = [
         el
-        for el in dict.fromkeys([*order, *counted])
+        for el in dict.fromkeys([*stated, *counted])
         if abs(counted.get(el, 0.0) - stated.get(el, 0.0)) > _SAME_COUNT
     ]
     if not differ:
         return ""
-    shown = differ[:5]
     more = " ..." if len(differ) > 5 else ""
-    says = ", ".join(f"{el} {stated.get(el, 0.0):g}" for el in shown) + more
-    sites = ", ".join(f"{el} {counted.get(el, 0.0):g}" for el in shown) + more
-    where = note if note.startswith("the atom sites hold") else ""
+    says = ", ".join(f"{el} {stated.get(el, 0.0):g}" for el in differ[:5]) + more
+    sites = ", ".join(f"{el} {counted.get(el, 0.0):g}" for el in differ[:5]) + more
     return (
-        f"{FORMULA_TAG} x Z gives {says} per cell, the atom sites {sites}"
-        + (f" ({where.split(':')[0]})" if where else "")
-        + ": UNIT counted from the sites, as refined"
+        f"_chemical_formula_sum x Z gives {says} per cell, the atom sites {sites}: UNIT counted "
+        "from the sites, as refined"
     )
-
-
-def _formula_times(
-    formula: dict[str, float], z: float
-) -> tuple[list[str], list[float], dict[str, float]]:
-    """(SFAC, UNIT, element → count) of `z` formula units: C, H, then the rest alphabetically."""
-    stated = {el: round(n * z, 4) for el, n in formula.items() if n > 0}
-    order = sorted(stated, key=lambda el: ({"C": 0, "H": 1}.get(el, 2), el))
-    return order, [stated[el] for el in order], stated
 
 
 def _temperature_c(block: gemmi.cif.Block) -> float | None:
@@ -1122,8 +1030,7 @@ def read_cif(path, block: str | None = None) -> CifEntry:
     structure.declared_no_h = declared_without_h(structure, formula)
     structure.formula_units = _formula_units(chosen, structure, formula)
     structure.formula = formula
-    contents_note = formula_note(chosen, structure, formula)
-    read_as.append(contents_note)
+    read_as.append(formula_note(structure))
     structure.cell_su = tuple(_su(chosen, tag) for tag in _CELL_TAGS)
     structure.sites = grouped_mixed_sites(structure.sites)
     probe_tag, probe = _not_xray(chosen)
