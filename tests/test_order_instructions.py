@@ -224,6 +224,17 @@ def test_a_move_is_applied_as_shelxl_applies_it(tmp_path):
     assert parse_shelx(identity, "x.res").moved_notes() == ()  # moves nothing: no note
 
 
+def test_a_fixed_coordinate_read_moved_stays_fixed():
+    """A coordinate fixed as 10 + x (SHELXL manual, atom instruction: 10 added fixes it) read
+    after 'MOVE 1 1 1 -1' is the moved value, and the .res written (its MOVE a REM) fixes it
+    there: written plain it would refine free."""
+    text = HEADER + "FVAR 1\nMOVE 1 1 1 -1\nC1 1 10.25 0.2 -10.3 11 0.03\nHKLF 4\nEND\n"
+    shelx = parse_shelx(text, "x.res")
+    written = render_with_sites(shelx, shelx.to_structure(), notes=[])
+    atom = next(line.split() for line in written.splitlines() if line.startswith("C1 "))
+    assert [float(v) for v in atom[2:5]] == pytest.approx([10.75, 0.8, 11.3])
+
+
 @pytest.mark.parametrize(
     "move, message",
     [

@@ -364,13 +364,14 @@ def _lattice_shift(sites: list[Site]) -> tuple[int, int, int]:
 
 def _shifted(value: float, code: float | None, shift: int) -> tuple[float, float | None]:
     """(coordinate, code) moved by `shift` cells, and an atom still out of reach alone
-    into the first cell; a fixed coordinate (10 + x) stays fixed."""
+    into the first cell; a fixed coordinate (10 + x) stays fixed, here or where it was read
+    moved (a MOVE applied, ShelxFile.moves)."""
     moved = value + shift
     if abs(moved) >= _UNWRITABLE:
         moved -= math.floor(moved)
-    if moved == value or code is None:
-        return moved, code
-    return moved, (math.copysign(10 + abs(moved), moved) if 5 <= abs(code) < 15 else None)
+    if code is None or not 5 <= abs(code) < 15:
+        return moved, code if moved == value else None
+    return moved, math.copysign(10 + abs(moved), moved)
 
 
 def _plain(value: float) -> float:
