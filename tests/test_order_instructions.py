@@ -224,6 +224,20 @@ def test_a_move_is_applied_as_shelxl_applies_it(tmp_path):
     assert parse_shelx(identity, "x.res").moved_notes() == ()  # moves nothing: no note
 
 
+def test_a_move_holds_until_the_next_move():
+    """A later MOVE replaces the one before (SHELXL manual: x = dx + sign*x for the atoms after
+    it), 'MOVE 0 0 0 1' too: C2 after it is read as written, and the note counts C1 alone."""
+    text = HEADER + (
+        "FVAR 1\nMOVE 1 1 1 -1\nC1 1 0.25 0.2 0.3 11 0.03\nMOVE 0 0 0 1\n"
+        "C2 1 0.1 0.2 0.3 11 0.03\nHKLF 4\nEND\n"
+    )
+    shelx = parse_shelx(text, "x.res")
+    frac = [v for site in shelx.to_structure().sites for v in site.frac]
+    assert frac == pytest.approx([0.75, 0.8, 0.7, 0.1, 0.2, 0.3])
+    (note,) = shelx.moved_notes()
+    assert note.startswith("MOVE (line 9) of x.res: the 1 atom(s) after it read moved")
+
+
 def test_a_fixed_coordinate_read_moved_stays_fixed():
     """A coordinate fixed as 10 + x (SHELXL manual, atom instruction: 10 added fixes it) read
     after 'MOVE 1 1 1 -1' is the moved value, and the .res written (its MOVE a REM) fixes it

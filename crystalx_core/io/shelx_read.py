@@ -320,13 +320,12 @@ class ShelxFile:
         across symmetry are the refined structure's; the .res written has them moved, its MOVE
         a REM (io.shelx_write.moving_lines), or SHELXL would move them again."""
         notes = []
-        for line in self.moves:
-            moved = sum(
-                1
-                for atom in self.atoms
-                if atom.number > line.number
-                and not any(line.number < m.number < atom.number for m in self.moves)
-            )
+        every = [
+            ln.number for ln in self.lines if ln.kind == "instruction" and ln.keyword == "MOVE"
+        ]
+        for line in self.moves:  # each holds until the next MOVE, 'MOVE 0 0 0 1' too
+            until = min((n for n in every if n > line.number), default=math.inf)
+            moved = sum(1 for atom in self.atoms if line.number < atom.number < until)
             notes.append(
                 f"MOVE (line {line.number}) of {Path(self.path).name}: the {moved} atom(s) after "
                 "it read moved, x = dx + sign*x, as SHELXL reads them; the .res written has them "
