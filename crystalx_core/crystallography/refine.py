@@ -118,7 +118,8 @@ def refine(
 ) -> RefinementResult:
     """Refine the atoms of `structure` (peaks ignored) against the reflections: every atom
     isotropic (an atom given with Uij starts from its Uiso), or with anisotropic=True the
-    non-H atoms anisotropic but those labelled in `keep_isotropic`. Occupancies on the job's
+    non-H atoms anisotropic but those labelled in `keep_isotropic`, and an H given with Uij
+    (HAR, neutron) refined and returned with them. Occupancies on the job's
     free variables (Site.free_variable) refine as SHELXL refines them; with input_variables
     the input's too (Site.input_variable, values in Structure.free_variable_values), else
     they stay as given: the job refines them with the input's own restraints, in the model
@@ -992,7 +993,7 @@ def _updated(
             atom,
             frac=tuple(float(v) for v in sc.site),
             u_iso=u_iso,
-            u_aniso=None if is_hydrogen(atom.element) else u_aniso,
+            u_aniso=u_aniso,  # an H refined with Uij (given them: HAR, neutron) keeps them
             occupancy=float(sc.occupancy)
             if atom.free_variable or atom.input_variable
             else atom.occupancy,

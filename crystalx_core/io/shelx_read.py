@@ -56,6 +56,7 @@ _UNCONTINUED = ("REM", "TITL", "SYMM", "EQIV")  # an '=' in these is text, not a
 MAX_INCLUDE_DEPTH = 8  # nested +file instructions; deeper is a loop
 _HKL_SOURCE = re.compile(r'^REM\s+<HklSrc\s+"([^"]*)"', re.IGNORECASE)  # Olex2's extras
 _PEAK_LABEL = re.compile(r"Q\d+$", re.IGNORECASE)
+IDENTITY_MOVE = (0.0, 0.0, 0.0, 1.0)  # MOVE dx dy dz sign as SHELXL defaults them: no move
 RIDING_U = (-5.0, -0.5)  # a Uiso in this range means |U| × Ueq of the previous non-H atom
 MAX_WAVELENGTH = 10.0  # Å; beyond any X-ray or neutron source used for crystal structures
 TEMPERATURE_RANGE = (-273.15, 1500.0)  # °C
@@ -187,6 +188,7 @@ class ShelxFile:
     # lines read as the continuation of a line ending in '=' that do not start with a blank
     # as the manual's continuation lines must: 'line (of file)'
     unindented: list[str] = field(default_factory=list)
+    moves: list[ShelxLine] = field(default_factory=list)  # the MOVE lines that move atoms
 
     def reflection_format(self) -> HklfFormat:
         """How the reflections this file refines against are to be read (its HKLF instruction);
@@ -334,25 +336,21 @@ class ShelxFile:
         )
 
     def moved_notes(self) -> tuple[str, ...]:
-        """A note for each MOVE that changes the atoms after it: SHELXL reads their coordinates
-        as x = dx + sign*x (SHELXL manual, 'MOVE dx[0] dy[0] dz[0] sign[1]'), CrystalX as
-        written, so what it decides across symmetry (contacts, H bonds) is read in another
-        frame; the atoms and the H it places after the MOVE are written raw, and SHELXL moves
-        them together."""
+        """A note for each MOVE that moves the atoms after it: read at x = dx + sign*x, as
+        SHELXL reads them (SHELXL manual, 'MOVE dx[0] dy[0] dz[0] sign[1]'), so that contacts
+        across symmetry are the refined structure's; the .res written has them moved, its MOVE
+        a REM (io.shelx_write.moving_lines), or SHELXL would move them again."""
         notes = []
-        for line in self.lines:
-            if line.kind != "instruction" or line.keyword != "MOVE":
-                continue
-            fields = line.fields[:4]
-            if not all(map(_is_number, fields)):
-                continue
-            values = [float(field) for field in fields] + [0.0, 0.0, 0.0, 1.0][len(fields) :]
-            if values == [0.0, 0.0, 0.0, 1.0]:
-                continue
+        every = [
+            ln.number for ln in self.lines if ln.kind == "instruction" and ln.keyword == "MOVE"
+        ]
+        for line in self.moves:  # each holds until the next MOVE, 'MOVE 0 0 0 1' too
+            until = min((n for n in every if n > line.number), default=math.inf)
+            moved = sum(1 for atom in self.atoms if line.number < atom.number < until)
             notes.append(
-                f"MOVE (line {line.number}) of {Path(self.path).name}: SHELXL moves the atoms "
-                "after it, CrystalX read them as written (their contacts across symmetry may "
-                "differ); the .res keeps the MOVE, and the H placed after it move with their atoms"
+                f"MOVE (line {line.number}) of {Path(self.path).name}: the {moved} atom(s) after "
+                "it read moved, x = dx + sign*x, as SHELXL reads them; the .res written has them "
+                "moved and the MOVE as a REM"
             )
         return tuple(notes)
 
@@ -571,6 +569,7 @@ class _Parser:
         self.residue = 0  # of the last RESI
         self.label_lines: dict[str, int] = {}  # atom address (C1, C1_2) → its line
         self._unit_cell = None  # cctbx's, for Ueq (made once the first Uij are read)
+        self.move: tuple[float, float, float, float] = IDENTITY_MOVE  # the last MOVE's
 
     def error(self, message: str, line: int) -> InputError:
         return InputError(message, self.path, line)
@@ -727,6 +726,7 @@ class _Parser:
             "DISP": self._disp,
             "WGHT": self._wght,
             "EXTI": self._exti,
+            "MOVE": self._move,
         }.get(card.keyword)
         if card.keyword != "TITL":  # float() takes 'nan', 'inf' and '1e999': never refined
             for value in card.fields:  # with, nor written back into the .res unread
@@ -853,6 +853,31 @@ class _Parser:
         if self.shelx.exti is None:
             self.shelx.exti = numbers[0] if numbers else 0.0
 
+    def _move(self, card):
+        """`MOVE dx[0] dy[0] dz[0] sign[1]` (SHELXL manual): the atoms after it are read at
+        x = dx + sign*x, as SHELXL reads them; sign is 1 or -1 (-1 inverts them, as in MOVE 1 1 1
+        -1). The .res written has them moved and the MOVE as a REM (moving_lines), and a MOVE in
+        an include file, which that .res cannot take out, is refused."""
+        values = self._numbers(card, card.fields, "MOVE")
+        if len(values) > 4:
+            raise self.error(f"MOVE takes dx dy dz sign, got {len(values)} numbers", card.number)
+        values += list(IDENTITY_MOVE[len(values) :])
+        if values[3] not in (1.0, -1.0):
+            raise self.error(
+                f"MOVE: sign {card.fields[3]} must be 1 or -1 (SHELXL's MOVE dx dy dz sign: "
+                "x = dx + sign*x)",
+                card.number,
+            )
+        if self.depth and tuple(values) != IDENTITY_MOVE:
+            raise self.error(
+                "MOVE in an include file: CrystalX writes the atoms after it moved, and cannot "
+                "take the MOVE out of this file (put it in the .ins itself)",
+                card.number,
+            )
+        self.move = tuple(values)
+        if tuple(values) != IDENTITY_MOVE:
+            self.shelx.moves.append(card)
+
     def _afix(self, card):
         self._leading_integer(card)
         self.afix_line = card
@@ -957,7 +982,8 @@ class _Parser:
         card.part_line = self.part_line if part else None
         fvars = self.shelx.fvars
         frac = tuple(
-            decode_parameter(code, fvars, "coordinate", self.path, number) for code in codes[:3]
+            shift + self.move[3] * decode_parameter(code, fvars, "coordinate", self.path, number)
+            for code, shift in zip(codes[:3], self.move[:3])
         )
         from_part = sof_from_part and card.part_line is not None
         card.sof = decode_parameter(

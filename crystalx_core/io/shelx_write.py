@@ -368,13 +368,14 @@ def _lattice_shift(sites: list[Site]) -> tuple[int, int, int]:
 
 def _shifted(value: float, code: float | None, shift: int) -> tuple[float, float | None]:
     """(coordinate, code) moved by `shift` cells, and an atom still out of reach alone
-    into the first cell; a fixed coordinate (10 + x) stays fixed."""
+    into the first cell; a fixed coordinate (10 + x) stays fixed, here or where it was read
+    moved (a MOVE applied, ShelxFile.moves)."""
     moved = value + shift
     if abs(moved) >= _UNWRITABLE:
         moved -= math.floor(moved)
-    if moved == value or code is None:
-        return moved, code
-    return moved, (math.copysign(10 + abs(moved), moved) if 5 <= abs(code) < 15 else None)
+    if code is None or not 5 <= abs(code) < 15:
+        return moved, code if moved == value else None
+    return moved, math.copysign(10 + abs(moved), moved)
 
 
 def _plain(value: float) -> float:
@@ -607,6 +608,10 @@ def render_with_sites(
     lines = [
         replace(line, text=hfix[line.number]) if line.number in hfix else line for line in lines
     ]
+    moving = moving_lines(shelx_file)
+    lines = [
+        replace(line, text=moving[line.number]) if line.number in moving else line for line in lines
+    ]
     cards = shelx_file.cards
     hklf5 = shelx_file.hklf is not None and shelx_file.hklf.code == 5
     # as many BASF as written, continued with ' =' past 80 columns as SHELXL reads a line
@@ -699,6 +704,17 @@ def render_with_sites(
     if suggested and any(is_end_line(line.text) for line in tail):  # never read as an instruction
         out += [nl, suggested + nl]
     return _order_kept("".join(out), shelx_file.path, lines[:end], renamed, gone, notes)
+
+
+def moving_lines(shelx_file: ShelxFile) -> dict[int, str]:
+    """Line number → the REM that takes the place of each MOVE that moves atoms: they are read
+    moved (ShelxFile.moved_notes) and written so, and SHELXL would move them again."""
+    nl = shelx_file.newline
+    return {
+        line.number: "REM " + " ".join(["MOVE", *line.fields]) + " (applied: the atoms after it "
+        "are written moved)" + nl
+        for line in shelx_file.moves
+    }
 
 
 def _order_kept(text: str, path: str, read: list[ShelxLine], renamed, gone, notes) -> str:
