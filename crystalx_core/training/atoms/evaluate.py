@@ -342,8 +342,9 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--split",
         default="test",
-        choices=("test", "val"),
-        help="held-out structures to measure on (val: for choosing between models)",
+        choices=("test", "val", "train"),
+        help="held-out structures to measure on (val: for choosing between models; train: to "
+        "study the H-count misses on structures the rules were not tuned against)",
     )
     parser.add_argument(
         "--no-formula",

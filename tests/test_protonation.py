@@ -1,0 +1,120 @@
+"""Which O of an acid carries its H, and the H of an N with two single bonds, read from bond
+lengths on published structures (crystalx_core.assign.protonation). Bond lengths: Allen et al.,
+J. Chem. Soc. Perkin Trans. 2 (1987) S1-S19 (COOH C=O 1.21, C–OH 1.31 Å; carboxylate 1.25 Å;
+C(sp3)–N 1.47 Å); the published H within 1.3 Å of its atom are the truth."""
+
+import numpy as np
+import pytest
+
+from crystalx_core.assign.model import model_h_counts
+from crystalx_core.assign.protonation import amine_floor, hydroxyl_on_longest_bond
+from crystalx_core.elements import is_hydrogen
+from crystalx_core.geometry import H_BOND_MAX, bonded_h_counts, connectivity, one_alternative
+from crystalx_core.io.cif import read_cif
+from tests.conftest import BENCHMARK, CORPUS
+
+COUNTS = [0, 1, 2, 3, 4]
+
+
+def _published(path):
+    """(the non-H sites, their bonds as the rules read them, the published H count of each,
+    label → index)."""
+    model = read_cif(path).structure
+    heavy = model.with_sites([s for s in model.sites if not is_hydrogen(s.element)])
+    bonds = one_alternative(heavy, connectivity(heavy))
+    labels = {s.label: k for k, s in enumerate(heavy.sites)}
+    return heavy, bonds, bonded_h_counts(model, H_BOND_MAX), labels
+
+
+def _answer(n_sites: int, with_h: dict[int, int]) -> np.ndarray:
+    """H-count probabilities, 0.9 on the given count of each site of `with_h`, else on none."""
+    rows = np.full((n_sites, len(COUNTS)), 0.025)
+    rows[:, 0] = 0.9
+    for k, n in with_h.items():
+        rows[k] = 0.025
+        rows[k, n] = 0.9
+    return rows
+
+
+@pytest.mark.parametrize(
+    "name, acid_h, oxo",
+    [
+        # two COOH of one molecule: C17's O5 1.321 / O6 1.219 Å, C20's O8 1.306 / O7 1.228 Å
+        ("codtools_2013611", "O5", "O6"),
+        ("codtools_2013611", "O8", "O7"),
+        # a phosphonic acid's P–OH 1.583 Å beside P–O 1.517 and 1.518 Å
+        ("codtools_2000056", "O2", "O3"),
+        # H2AsO4-: As–OH 1.700 and 1.704 Å, As–O 1.647 and 1.658 Å
+        ("sfarchiv2_2004872", "O3", "O1"),
+    ],
+)
+def test_an_acid_h_given_to_the_oxo_goes_to_the_hydroxyl(shared_data, name, acid_h, oxo):
+    """A model that gives an acid's H to the O of its shortest bond (the C=O, P=O) put it on
+    the wrong O: the published H sits on the longest bond's O, where the rule moves it."""
+    heavy, bonds, published, labels = _published(CORPUS / f"{name}.cif")
+    hydroxyl, oxo_k = labels[acid_h], labels[oxo]
+    assert published[hydroxyl] == 1 and published[oxo_k] == 0
+    others = {k: n for k, n in enumerate(published) if k not in (hydroxyl, oxo_k)}
+    wrong = _answer(len(heavy.sites), {**others, oxo_k: 1})
+    moved, moves = hydroxyl_on_longest_bond(heavy, wrong, bonds, COUNTS)
+    assert moves == [(oxo_k, hydroxyl)]
+    assert moved[hydroxyl].argmax() == 1 and moved[oxo_k].argmax() == 0
+    assert moved.sum() == pytest.approx(wrong.sum())  # the group keeps its H
+    right = _answer(len(heavy.sites), {k: n for k, n in enumerate(published) if n})
+    assert hydroxyl_on_longest_bond(heavy, right, bonds, COUNTS)[1] == []
+
+
+@pytest.mark.parametrize(
+    "name, centre",
+    [
+        ("ciftools_jana2006_glycine", "C2"),  # zwitterion: C–O 1.254 and 1.255 Å
+        ("sfarchiv2_2004819", "C10"),  # carboxylate: 1.248 and 1.257 Å
+    ],
+)
+def test_a_carboxylate_h_stays_where_the_model_put_it(shared_data, name, centre):
+    """A carboxylate's two C–O bonds differ by under ACID_MARGIN: the bonds do not say which
+    O an H would go to, so an H the model gives either O stays (the formula fit judges it)."""
+    heavy, bonds, published, labels = _published(CORPUS / f"{name}.cif")
+    oxygens = [c.j for c in bonds[labels[centre]] if heavy.sites[c.j].element == "O"]
+    assert len(oxygens) == 2 and all(published[o] == 0 for o in oxygens)
+    for o in oxygens:
+        answer = _answer(len(heavy.sites), {o: 1})
+        assert hydroxyl_on_longest_bond(heavy, answer, bonds, COUNTS)[1] == []
+
+
+def test_an_o_a_metal_holds_is_no_acid_oxygen(shared_data):
+    """codtools_2000056's P1 has a fourth O, O4, on a metal: its P–O is lengthened by the
+    metal, not by an H, so it takes no part (the group is the three O on P alone)."""
+    from crystalx_core.assign.protonation import _acid_oxygens
+
+    heavy, bonds, _, labels = _published(CORPUS / "codtools_2000056.cif")
+    group = {heavy.sites[o].label for o, _ in _acid_oxygens(heavy, labels["P1"], bonds)}
+    assert group == {"O1", "O2", "O3"}
+
+
+def test_the_nh_of_an_aminophosphonium_is_counted(shared_data):
+    """FC_p31c's R3P+–NH–CH2R (both parts of each disordered N; P–N 1.63-1.66 Å, N–C 1.47 Å,
+    published with one H each): the hydrogen model gave the N no H (p 0.67-0.78), an amide
+    anion no crystal holds without a metal; with two single bonds its valence asks for one.
+    The model's "none" is read as that one, not as an NH2+."""
+    heavy, bonds, published, labels = _published(BENCHMARK / "FC_p31c" / "model.cif")
+    answer = model_h_counts(heavy)
+    for label in ["N1", "N1'", "N2", "N2'"]:
+        k = labels[label]
+        assert amine_floor(heavy, k, bonds), label
+        assert published[k] == 1 and answer[k][0] == 1, (label, answer[k])
+
+
+@pytest.mark.parametrize(
+    "name, label",
+    [
+        ("codtools_1518798", "N2A"),  # C–N 1.498 Å to a planar C (disordered ring): not sp3
+        ("codtools_2204100", "N1"),  # phosphazene P=N 1.554 Å beside P–N 1.621 Å
+    ],
+)
+def test_an_n_with_a_multiple_bond_is_no_amine(shared_data, name, label):
+    """The floor holds only where both bonds are single: a bond to a planar C, or a P=N, may
+    leave the N without H, as published."""
+    heavy, bonds, published, labels = _published(CORPUS / f"{name}.cif")
+    assert published[labels[label]] == 0
+    assert not amine_floor(heavy, labels[label], bonds)
