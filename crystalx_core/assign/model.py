@@ -32,7 +32,7 @@ from crystalx_core.assign.composition import (
     trusted_counts,
 )
 from crystalx_core.assign.labels import element_labels
-from crystalx_core.assign.protonation import amine_floor, hydroxyl_on_longest_bond
+from crystalx_core.assign.protonation import hydroxyl_on_longest_bond, valence_floor
 from crystalx_core.assignment import Assignment, SiteAssignment
 from crystalx_core.elements import atomic_number, is_hydrogen, is_metal
 from crystalx_core.errors import CrystalXError
@@ -348,10 +348,10 @@ def _placeable(
     neighbours takes one H at most, a C or N bonded to a metal one fewer, a boron-cluster
     atom its one exo H: h_room), renormalised, as the element classes are restricted to
     SFAC: the geometry rules could never place more. An N with two single bonds and no metal
-    (protonation.amine_floor) is given the probability the model gave 0 H as one H: the
-    valence asks for that one, not for an NH2+. Where geometry settles the count (a
-    tetrahedral B's BH/BH2/BH3: h_fixed) that count alone is left. An O bridging two metals
-    is weighed by how often the published models give such an O each count
+    (protonation.valence_floor) is given the probability the model gave it no H as one: the
+    valence asks for an NH, not an NH2+. Where geometry settles the count (a tetrahedral B's
+    BH/BH2/BH3: h_fixed) that count alone is left. An O bridging
+    two metals is weighed by how often the published models give such an O each count
     (metal_oxygen_prior: a μ2-OH one, rarely a μ-aqua two), which the model's tokens, a water
     for every O bonded to metals alone, did not tell it.
     `bonds`: connectivity(heavy) as one alternative has it."""
@@ -363,8 +363,9 @@ def _placeable(
         room = h_room(heavy, site, contacts)
         if room is not None:
             allowed[k] = [n <= room for n in counts]
-        if amine_floor(heavy, k, bonds) and 0 in counts and 1 in counts:
-            raised.append(k)  # an R2NH: no amide anion without a metal
+        floor = valence_floor(heavy, k, bonds)  # an R2NH: no amide anion without a metal
+        if floor and floor in counts and allowed[k, counts.index(floor)]:
+            raised.append((k, floor))
         prior = metal_oxygen_prior(heavy, site, contacts)  # a μ2-O: what the data hold
         if prior is not None:
             weighed[k] = [prior.get(n, 0.0) for n in counts]
@@ -372,9 +373,10 @@ def _placeable(
         if fixed is not None and fixed in counts:
             settled[k] = counts.index(fixed)
     placeable = _restricted(probabilities * weighed, allowed)
-    for k in raised:  # the model's "no H" read as the one H the valence asks for
-        placeable[k, counts.index(1)] += placeable[k, counts.index(0)]
-        placeable[k, counts.index(0)] = 0.0
+    for k, floor in raised:  # fewer H read as the valence's
+        below = np.asarray(counts) < floor
+        placeable[k, counts.index(floor)] += placeable[k, below].sum()
+        placeable[k, below] = 0.0
     for k, c in settled.items():  # certain even where the model gave it no probability at all
         placeable[k] = 0.0
         placeable[k, c] = 1.0
