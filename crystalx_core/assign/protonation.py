@@ -15,10 +15,10 @@ total):
   O whose bond is shorter than another's of the same group by ACID_MARGIN (C) or
   OXOACID_MARGIN (P, As, S, Se), that other O without one, the two swap their H-count
   probabilities.
-- valence_floor: an N with two single bonds (to an sp3 C, or to a P at P–N single length) and no
-  metal is a secondary amine, R2NH: with no H it would be an amide anion, which a crystal holds
-  only on a metal or with its charge spread over shorter bonds. The model's probability of no H
-  goes to one (assign.model._placeable).
+- valence_floor: an N with two single bonds (to an sp3 C, and to another or to a P at P–N
+  single length) and no metal is a secondary amine, R2NH: with no H it would be an amide
+  anion, which a crystal holds only on a metal or with its charge spread over shorter bonds.
+  The model's probability of no H goes to one (assign.model._placeable).
 
 Only O bonded to their X alone count (an O a metal also holds is lengthened by it), and only a
 planar C (an sp2 acid carbon). On the corpus's training and validation structures these rules
@@ -106,16 +106,20 @@ def _acid_oxygens(heavy: Structure, x: int, bonds: list) -> list[tuple[int, floa
 def valence_floor(heavy: Structure, k: int, bonds: list) -> int:
     """The fewest H site k can carry by its valence (the module's second rule; 0 where it does
     not apply): an N with no metal among its bonds (`bonds`: connectivity(heavy) as one
-    alternative has it) and two neighbours, each bond single by length (to an sp3 C or a P:
-    _single_to_n), one (R2NH). A CH2 by the same reading is left to the model: where a
-    published model leaves a solvent without H, UNIT lacks them, and the formula fit then takes
-    them off other atoms (on the corpus's train and validation structures a CH2 floor made 6
-    counts wrong so and 1 right)."""
+    alternative has it) and two neighbours, each bond single by length (to an sp3 C, and to
+    another or a P: _single_to_n), one (R2NH). Between two P the N is left to the model: an
+    imidodiphosphinate's [R2P(O)–N–P(O)R2]⁻ spreads its charge over P–N bonds of 1.60-1.63 Å
+    (4 tmQM complexes the models never saw, where a floor was wrong). A CH2 by the same
+    reading is left to the model too: where a published model leaves a solvent without H,
+    UNIT lacks them and the formula fit then takes them off other atoms (on the corpus's
+    train and validation structures a CH2 floor made 6 counts wrong so and 1 right)."""
     sites = heavy.sites
     if sites[k].element != "N":
         return 0
     around = [c for c in bonds[k] if not is_hydrogen(sites[c.j].element)]
     if len(around) != 2 or any(is_metal(sites[c.j].element) for c in around):
+        return 0
+    if not any(sites[c.j].element == "C" for c in around):  # P–N⁻–P: an imidodiphosphinate
         return 0
     return 1 if all(_single_to_n(heavy, c, bonds) for c in around) else 0
 
