@@ -11,7 +11,7 @@ from crystalx_core.assign.protonation import hydroxyl_on_longest_bond, valence_f
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.geometry import H_BOND_MAX, bonded_h_counts, connectivity, one_alternative
 from crystalx_core.io.cif import read_cif
-from tests.conftest import BENCHMARK, CORPUS
+from tests.conftest import BENCHMARK, CORPUS, benchmark_script
 
 COUNTS = [0, 1, 2, 3, 4]
 
@@ -118,3 +118,19 @@ def test_an_n_with_a_multiple_bond_is_no_amine(shared_data, name, label):
     heavy, bonds, published, labels = _published(CORPUS / f"{name}.cif")
     assert published[labels[label]] == 0
     assert valence_floor(heavy, labels[label], bonds) == 0
+
+
+def test_the_rules_make_no_validation_count_wrong(shared_data, capsys):
+    """benchmarks/protonation_rules.py on the validation structures: the rules read them
+    (acids, amines) and change no count the model gets right there."""
+    script = benchmark_script("protonation_rules")
+    assert script.main(["corpus", str(CORPUS), "--split", "val"]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert "structures" in last and "newly wrong 0," in last, last
+
+
+def test_the_rules_benchmark_names_a_missing_file_in_one_line(tmp_path, capsys):
+    script = benchmark_script("protonation_rules")
+    assert script.main(["tmqm", str(tmp_path / "none.xyz.xz")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "none.xyz.xz" in err and err.count("\n") == 0
