@@ -3,6 +3,8 @@ lengths on published structures (crystalx_core.assign.protonation). Bond lengths
 J. Chem. Soc. Perkin Trans. 2 (1987) S1-S19 (COOH C=O 1.21, C–OH 1.31 Å; carboxylate 1.25 Å;
 C(sp3)–N 1.47 Å); the published H within 1.3 Å of its atom are the truth."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -109,7 +111,7 @@ def test_the_nh_of_an_aminophosphonium_is_counted(shared_data):
     "name, label",
     [
         ("codtools_1518798", "N2A"),  # C–N 1.498 Å to a planar C (disordered ring): not sp3
-        ("codtools_2204100", "N1"),  # phosphazene P=N 1.554 Å beside P–N 1.621 Å
+        ("codtools_2204100", "N1"),  # P=N 1.554 Å beside P–N 1.621 Å, between two P
     ],
 )
 def test_an_n_with_a_multiple_bond_is_no_amine(shared_data, name, label):
@@ -118,6 +120,43 @@ def test_an_n_with_a_multiple_bond_is_no_amine(shared_data, name, label):
     heavy, bonds, published, labels = _published(CORPUS / f"{name}.cif")
     assert published[labels[label]] == 0
     assert valence_floor(heavy, labels[label], bonds) == 0
+
+
+def _bond_set_to(heavy, k: int, label: str, length: float):
+    """The structure with neighbour `label` of site k moved along their bond to `length` Å
+    (both in the asymmetric unit, as in the two structures used here)."""
+    j = next(i for i, s in enumerate(heavy.sites) if s.label == label)
+    centre, other = heavy.cartesian(heavy.sites[k].frac), heavy.cartesian(heavy.sites[j].frac)
+    moved = centre + (other - centre) * length / np.linalg.norm(other - centre)
+    sites = list(heavy.sites)
+    sites[j] = replace(sites[j], frac=tuple(heavy.fractional(moved)))
+    moved_heavy = heavy.with_sites(sites)
+    return moved_heavy, one_alternative(moved_heavy, connectivity(moved_heavy))
+
+
+def test_a_p_n_double_bond_leaves_the_n_to_the_model(shared_data):
+    """FC_p31c's N1 (C3–N1 1.473, P1–N1 1.644 Å: an R3P+–NH–CH2R) with P1 moved to
+    P=N length, 1.57 Å, reads as an iminophosphorane R3P=N–R, which has no H (P=N 1.55-1.60 Å
+    against P–N 1.62-1.70 Å single: SINGLE_N_BOND): the floor does not act."""
+    heavy, _, _, labels = _published(BENCHMARK / "FC_p31c" / "model.cif")
+    k = labels["N1"]
+    double, bonds = _bond_set_to(heavy, k, "P1", 1.57)
+    assert {heavy.sites[c.j].label: round(c.distance, 2) for c in bonds[k]}["P1"] == 1.57
+    assert valence_floor(double, k, bonds) == 0
+    single, single_bonds = _bond_set_to(heavy, k, "P1", 1.65)  # the same N at P–N length
+    assert valence_floor(single, k, single_bonds) == 1
+
+
+def test_an_n_between_two_p_is_left_to_the_model(shared_data):
+    """codtools_2204100's N1 between P2 (1.554 Å) and P1 (1.621 Å) with P2 moved to 1.63 Å:
+    both bonds single by length, yet an N between two P is left to the model, as an
+    imidodiphosphinate anion [R2P(O)–N–P(O)R2]⁻ spreads its charge over P–N bonds of
+    1.60-1.63 Å and carries no H (valence_floor's docstring: 4 tmQM complexes)."""
+    heavy, _, published, labels = _published(CORPUS / "codtools_2204100.cif")
+    k = labels["N1"]
+    single, bonds = _bond_set_to(heavy, k, "P2", 1.63)
+    assert all(c.distance >= 1.62 for c in bonds[k]) and published[k] == 0
+    assert valence_floor(single, k, bonds) == 0
 
 
 def test_the_rules_make_no_validation_count_wrong(shared_data, capsys):
