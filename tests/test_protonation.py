@@ -162,6 +162,24 @@ def test_an_n_between_two_p_is_left_to_the_model(shared_data):
     assert valence_floor(single, k, bonds) == 0
 
 
+def test_a_miss_names_the_o_its_acid_h_was_swapped_with(shared_data):
+    """evaluate --misses: a row says where the acid rule moved an O's H-count probabilities
+    (the record's acid_moves), so a wrong count the rule made is told from one the model
+    made (its room stage is the model's before the swap, its agreed stage after)."""
+    from crystalx_core.training.atoms.evaluate import hydrogen_miss
+
+    heavy, bonds, published, labels = _published(CORPUS / "codtools_2013611.cif")
+    record: dict = {}
+    answer = model_h_counts(heavy, record=record)
+    o5, o6 = labels["O5"], labels["O6"]
+    record["acid_moves"] = [(o6, o5)]  # as the rule records a model's H on the C=O moved
+    rules = [0] * len(heavy.sites)
+    rows = [hydrogen_miss(heavy, heavy, k, published, answer, rules, record) for k in (o5, o6)]
+    assert [r["acid_swap"] for r in rows] == ["O6", "O5"]
+    other = hydrogen_miss(heavy, heavy, labels["C17"], published, answer, rules, record)
+    assert other["acid_swap"] is None
+
+
 def test_the_rules_make_no_validation_count_wrong(shared_data, capsys):
     """benchmarks/protonation_rules.py on the validation structures: the rules read them
     (acids, amines) and change no count the model gets right there."""

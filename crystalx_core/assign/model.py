@@ -197,15 +197,15 @@ def _h_probabilities(structure: Structure, model_dir: str | Path, record: dict |
         graph = replace(graph, z=combined_tokens(graph.z, rules[graph.site]))
     counts = [int(c) for c in hydrogen_model.classes]
     raw = hydrogen_model.predict(graph)
-    probabilities = _placeable(raw, heavy, bonds, counts)
+    room = _placeable(raw, heavy, bonds, counts)
     # an acid's H on its longest X–O bond, where the model put it on a clearly shorter one
-    probabilities, moved = hydroxyl_on_longest_bond(heavy, probabilities, bonds, counts)
+    probabilities, moved = hydroxyl_on_longest_bond(heavy, room, bonds, counts)
     agreed = _split_atoms_agree(heavy, probabilities, bonds)
     if record is not None:
         record.update(
             rules=rules.tolist(),
             raw=raw,
-            room=probabilities,
+            room=room,
             agreed=agreed,
             counts=counts,
             acid_moves=moved,
