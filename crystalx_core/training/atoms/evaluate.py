@@ -348,8 +348,8 @@ def main(argv=None) -> int:
         "--split",
         default="test",
         choices=("test", "val", "train"),
-        help="held-out structures to measure on (val: for choosing between models; train: to "
-        "study the H-count misses on structures the rules were not tuned against)",
+        help="structures to measure on (val: for choosing between models; train: the models' "
+        "own structures, to study more H-count misses than validation holds; test: to report)",
     )
     parser.add_argument(
         "--no-formula",
