@@ -32,6 +32,7 @@ from crystalx_core.assign.composition import (
     trusted_counts,
 )
 from crystalx_core.assign.labels import element_labels
+from crystalx_core.assign.protonation import hydroxyl_on_longest_bond, valence_floor
 from crystalx_core.assignment import Assignment, SiteAssignment
 from crystalx_core.elements import atomic_number, is_hydrogen, is_metal
 from crystalx_core.errors import CrystalXError
@@ -196,11 +197,18 @@ def _h_probabilities(structure: Structure, model_dir: str | Path, record: dict |
         graph = replace(graph, z=combined_tokens(graph.z, rules[graph.site]))
     counts = [int(c) for c in hydrogen_model.classes]
     raw = hydrogen_model.predict(graph)
-    probabilities = _placeable(raw, heavy, bonds, counts)
+    room = _placeable(raw, heavy, bonds, counts)
+    # an acid's H on its longest X–O bond, where the model put it on a clearly shorter one
+    probabilities, moved = hydroxyl_on_longest_bond(heavy, room, bonds, counts)
     agreed = _split_atoms_agree(heavy, probabilities, bonds)
     if record is not None:
         record.update(
-            rules=rules.tolist(), raw=raw, room=probabilities, agreed=agreed, counts=counts
+            rules=rules.tolist(),
+            raw=raw,
+            room=room,
+            agreed=agreed,
+            counts=counts,
+            acid_moves=moved,
         )
     return hydrogen_model, heavy, counts, agreed
 
@@ -339,19 +347,25 @@ def _placeable(
     """H-count probabilities restricted to counts the atom has room for (a C with three
     neighbours takes one H at most, a C or N bonded to a metal one fewer, a boron-cluster
     atom its one exo H: h_room), renormalised, as the element classes are restricted to
-    SFAC: the geometry rules could never place more. Where geometry settles the count (a
-    tetrahedral B's BH/BH2/BH3: h_fixed) that count alone is left. An O bridging two metals
-    is weighed by how often the published models give such an O each count
+    SFAC: the geometry rules could never place more. An N with two single bonds and no metal
+    (protonation.valence_floor) is given the probability the model gave it no H as one: the
+    valence asks for an NH, not an NH2+. Where geometry settles the count (a tetrahedral B's
+    BH/BH2/BH3: h_fixed) that count alone is left. An O bridging
+    two metals is weighed by how often the published models give such an O each count
     (metal_oxygen_prior: a μ2-OH one, rarely a μ-aqua two), which the model's tokens, a water
     for every O bonded to metals alone, did not tell it.
     `bonds`: connectivity(heavy) as one alternative has it."""
     allowed = np.ones_like(probabilities, dtype=bool)
     weighed = np.ones_like(probabilities)
     settled = {}
+    raised = []
     for k, (site, contacts) in enumerate(zip(heavy.sites, bonds)):
         room = h_room(heavy, site, contacts)
         if room is not None:
             allowed[k] = [n <= room for n in counts]
+        floor = valence_floor(heavy, k, bonds)  # an R2NH: no amide anion without a metal
+        if floor and floor in counts and allowed[k, counts.index(floor)]:
+            raised.append((k, floor))
         prior = metal_oxygen_prior(heavy, site, contacts)  # a μ2-O: what the data hold
         if prior is not None:
             weighed[k] = [prior.get(n, 0.0) for n in counts]
@@ -359,6 +373,10 @@ def _placeable(
         if fixed is not None and fixed in counts:
             settled[k] = counts.index(fixed)
     placeable = _restricted(probabilities * weighed, allowed)
+    for k, floor in raised:  # fewer H read as the valence's
+        below = np.asarray(counts) < floor
+        placeable[k, counts.index(floor)] += placeable[k, below].sum()
+        placeable[k, below] = 0.0
     for k, c in settled.items():  # certain even where the model gave it no probability at all
         placeable[k] = 0.0
         placeable[k, c] = 1.0
