@@ -473,8 +473,8 @@ def decode_parameter(
     if abs(code) < 5:
         return code
     m, p = _variable(code)
-    if m == 1:
-        return math.copysign(p, code)
+    if m == 1:  # 10 + p fixes p, whatever its sign: 9.99716 is -0.00284 (SHELXL, iotbx.shelx)
+        return p if code > 0 else math.copysign(p, code)
     if m > len(fvars):
         defined = f"FVAR defines 1..{len(fvars)} only" if fvars else "no FVAR comes before it"
         raise InputError(

@@ -1,0 +1,39 @@
+"""Conventions met in session 18's sweep of real files from other labs and programs
+(benchmarks/real_files_sweep.py; docs/benchmarks.md, 'Real files from other labs'). Each test
+writes a few lines in the layout of the real file it names; the real files are not kept here."""
+
+import io
+
+import crystalx_core  # noqa: F401  (cctbx before gemmi)
+import pytest
+from cctbx import xray
+
+from crystalx_core.io.shelx_read import parse_shelx
+
+# richardicooper/crystals precomp/all/demo/Bruce/shelxs.ins @ ce42008cfed6ed23f5fcd230e09419f2e05543f3
+# (CRYSTALS writes its H as fixed coordinates, 10 added), cut to one atom and two H
+FIXED_COORDINATES = (
+    "TITL Foxman     in p -1\n"
+    "CELL  0.71073   7.28550  12.39540  16.47080  98.32998  90.80698  99.24500\n"
+    "ZERR    2 0.0004 0.0007 0.0008 0.0030 0.0030 0.0030\n"
+    "LATT   1\n"
+    "SFAC C H\n"
+    "UNIT    56.   86.\n"
+    "C9          1   0.88322  -0.07490   0.08631  11.00000   0.02171\n"
+    "H91         2  10.91726   9.99716  10.07547  11.00000   0.02183\n"
+    "H101        2  11.00090   9.85269   9.98881  11.00000   0.02294\n"
+)
+
+
+def test_a_fixed_coordinate_below_zero_keeps_its_sign():
+    """SHELX fixes a parameter by adding 10: a fixed y of -0.00284 is written 9.99716 (x - 10,
+    as iotbx.shelx decodes it, scitbx.math.divmod: m = 1, p = -0.00284). The reader gave
+    +0.00284, moving each such H across its ring's plane (H101's y: 0.147 instead of -0.147,
+    1.8 Å off in this 12.4 Å cell)."""
+    structure = parse_shelx(FIXED_COORDINATES, "shelxs.ins").to_structure()
+    by_label = {s.label: s.frac for s in structure.sites}
+    assert by_label["H91"] == pytest.approx((0.91726, -0.00284, 0.07547))
+    assert by_label["H101"] == pytest.approx((1.00090, -0.14731, -0.01119))
+    theirs = xray.structure.from_shelx(file=io.StringIO(FIXED_COORDINATES), strictly_shelxl=False)
+    for sc in theirs.scatterers():
+        assert by_label[sc.label] == pytest.approx(sc.site, abs=1e-6), sc.label
