@@ -37,3 +37,28 @@ def test_a_fixed_coordinate_below_zero_keeps_its_sign():
     theirs = xray.structure.from_shelx(file=io.StringIO(FIXED_COORDINATES), strictly_shelxl=False)
     for sc in theirs.scatterers():
         assert by_label[sc.label] == pytest.approx(sc.site, abs=1e-6), sc.label
+
+
+# richardicooper/crystals precomp/all/demo/chargeflip/chargeflip/CCDC677069/CCDC677069.ins
+# @ e28238a1eada5dd3758e18ebd3fc9f0dfded5d02 (an .ins for a charge-flipping demo), whole
+HKLF_GLUED = (
+    "TITL ger2c in C2/m \n"
+    "REM C2/m\n"
+    "CELL 1.54184  19.0547   5.9001  23.5604  90.0000  94.4109  90.0000\n"
+    "ZERR   10.00   0.0002   0.0001   0.0003   0.0000   0.0010   0.0000\n"
+    "LATT  7\n"
+    "SYMM -x, y,-z \n"
+    "SFAC C  O P N\n"
+    "UNIT 120.00 100.00 20.00 10.00\n"
+    "TREF\n"
+    "HKLF4\n"
+    "END\n"
+)
+
+
+def test_an_instruction_glued_to_its_number_is_read_as_shelx_reads_it():
+    """SHELX takes an instruction by its first four letters, so 'HKLF4' is HKLF 4 (iotbx.shelx's
+    lexer reads ('HKLF', (4.0,))). It was refused: 'HKLF needs an integer, got '''."""
+    shelx = parse_shelx(HKLF_GLUED, "CCDC677069.ins")
+    assert shelx.hklf is not None and shelx.hklf.code == 4
+    assert shelx.to_structure().cell == pytest.approx((19.0547, 5.9001, 23.5604, 90, 94.4109, 90))

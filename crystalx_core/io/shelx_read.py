@@ -663,7 +663,10 @@ class _Parser:
                     "its first four letters, and an atom name has four at most (rename the atom)",
                     number,
                 )
-            card = ShelxLine(number, text, "instruction", keyword, tokens[1:])
+            fields = tokens[1:]
+            if len(head) > 4 and "_" not in head and _is_number(head[4:]):
+                fields = [head[4:], *fields]  # 'HKLF4': the instruction is its first four letters
+            card = ShelxLine(number, text, "instruction", keyword, fields)
             self._instruction(card)
             return card
         if _atom_line(tokens):
