@@ -8,6 +8,8 @@ import crystalx_core  # noqa: F401  (cctbx before gemmi)
 import pytest
 from cctbx import xray
 
+from crystalx_core.io import load
+from crystalx_core.io.cif import read_cif
 from crystalx_core.io.shelx_read import parse_shelx
 
 # richardicooper/crystals precomp/all/demo/Bruce/shelxs.ins @ ce42008cfed6ed23f5fcd230e09419f2e05543f3
@@ -62,3 +64,49 @@ def test_an_instruction_glued_to_its_number_is_read_as_shelx_reads_it():
     shelx = parse_shelx(HKLF_GLUED, "CCDC677069.ins")
     assert shelx.hklf is not None and shelx.hklf.code == 4
     assert shelx.to_structure().cell == pytest.approx((19.0547, 5.9001, 23.5604, 90, 94.4109, 90))
+
+
+# PyPI pycifrw 5.0.1 (jamesrhester/pycifrw) tests/multi-image-test.cif: an imgCIF (CIF 2, DDLm
+# names) giving _diffrn_radiation_wavelength.id and a loop with _diffrn_radiation.wavelength_id;
+# here with a cell and two atoms in the same dialect
+CIF2_TWO_NAMES_ONE_ALIAS = """#\\#CIF_2.0
+data_Merged_scans
+_diffrn.id                              DS1
+_diffrn_radiation_wavelength.id         L1
+loop_
+  _diffrn_radiation.wavelength_id
+  _diffrn_radiation.diffrn_id
+  _diffrn_radiation_wavelength.wavelength
+         L1        DS1       0.711955
+_cell.length_a 7.0
+_cell.length_b 8.0
+_cell.length_c 9.0
+_cell.angle_alpha 90
+_cell.angle_beta 90
+_cell.angle_gamma 90
+_space_group.name_H-M_alt 'P 1'
+loop_
+  _space_group_symop.operation_xyz
+  'x,y,z'
+loop_
+  _atom_site.label
+  _atom_site.type_symbol
+  _atom_site.fract_x
+  _atom_site.fract_y
+  _atom_site.fract_z
+  _atom_site.U_iso_or_equiv
+  C1 C 0.10 0.20 0.30 0.02
+  O1 O 0.25 0.20 0.30 0.03
+"""
+
+
+def test_two_dotted_names_with_one_ddl1_alias_are_not_a_duplicate_tag(tmp_path):
+    """_diffrn_radiation.wavelength_id and _diffrn_radiation_wavelength.id both join to
+    _diffrn_radiation_wavelength_id when the dot becomes '_': the CIF was refused as
+    'duplicate tag'. Such a pair now stays under its DDLm names; the structure is read."""
+    path = tmp_path / "merged.cif"
+    path.write_text(CIF2_TWO_NAMES_ONE_ALIAS)
+    entry = read_cif(path)
+    assert [s.label for s in entry.structure.sites] == ["C1", "O1"]
+    assert entry.structure.cell == pytest.approx((7, 8, 9, 90, 90, 90))
+    assert load(path).structure.sites[1].element == "O"

@@ -226,6 +226,14 @@ def _ddl1_names(text: str) -> str:
         if not quoted and token.startswith("_")
     ]
     written = {token.lower() for _, _, token in tags if "." not in token}
+    # two DDLm names may join to one DDL1 name (_diffrn_radiation.wavelength_id and
+    # _diffrn_radiation_wavelength.id, as imgCIF writes both): those stay dotted, as two tags
+    sources: dict[str, set[str]] = {}
+    for _, _, token in tags:
+        if "." in token:
+            target = _DDL1_ALIAS.get(token.lower(), token.replace(".", "_")).lower()
+            sources.setdefault(target, set()).add(token.lower())
+    written |= {target for target, dotted in sources.items() if len(dotted) > 1}
     for n, column, token in reversed(tags):  # from a line's end: a shorter alias moves none
         name = _DDL1_ALIAS.get(token.lower(), token.replace(".", "_"))
         if name != token and name.lower() not in written:
