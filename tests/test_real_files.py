@@ -3,11 +3,13 @@
 writes a few lines in the layout of the real file it names; the real files are not kept here."""
 
 import io
+import json
 
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
 import pytest
 from cctbx import xray
 
+from crystalx_core.cli import main
 from crystalx_core.io import load
 from crystalx_core.io.cif import read_cif
 from crystalx_core.io.shelx_read import parse_shelx
@@ -31,7 +33,7 @@ def test_a_fixed_coordinate_below_zero_keeps_its_sign():
     """SHELX fixes a parameter by adding 10: a fixed y of -0.00284 is written 9.99716 (x - 10,
     as iotbx.shelx decodes it, scitbx.math.divmod: m = 1, p = -0.00284). The reader gave
     +0.00284, moving each such H across its ring's plane (H101's y: 0.147 instead of -0.147,
-    1.8 Å off in this 12.4 Å cell)."""
+    3.7 Å off along b of 12.4 Å)."""
     structure = parse_shelx(FIXED_COORDINATES, "shelxs.ins").to_structure()
     by_label = {s.label: s.frac for s in structure.sites}
     assert by_label["H91"] == pytest.approx((0.91726, -0.00284, 0.07547))
@@ -110,3 +112,38 @@ def test_two_dotted_names_with_one_ddl1_alias_are_not_a_duplicate_tag(tmp_path):
     assert [s.label for s in entry.structure.sites] == ["C1", "O1"]
     assert entry.structure.cell == pytest.approx((7, 8, 9, 90, 90, 90))
     assert load(path).structure.sites[1].element == "O"
+
+
+# dkratzert/DSR pictures/pyrazole-CUJWEK.res @ 387e9f36d25c2c20515fc3da0ed3c53d9ec351c6 (a CSD
+# fragment: one pyrazole of a Ru tris(pyrazolyl)borate complex under the complex's UNIT), whole
+FRAGMENT = (
+    "TITL CUJWEK\n"
+    "CELL 0.71073 11.157 14.336 14.188 90 107.794 90\n"
+    "ZERR 4 0.003 0.004 0.004 0 0.004 0\n"
+    "LATT 1\n"
+    "SYMM 1/2-x,1/2+y,1/2-z\n"
+    "SFAC C H B N P Ru\n"
+    "UNIT 72 136 4 24 4 4\n"
+    "FVAR 1.00\n"
+    "N2      4  0.019890  0.258430  0.911650  1.000000 0.05000\n"
+    "C2      1  0.005900  0.379150  1.008430  1.000000 0.05000\n"
+    "N1      4 -0.087770  0.306980  0.867620  1.000000 0.05000\n"
+    "C1      1 -0.097100  0.379710  0.924960  1.000000 0.05000\n"
+    "C3      1  0.076300  0.302240  0.996690  1.000000 0.05000\n"
+    "HKLF 0\n"
+    "END\n"
+)
+
+
+def test_a_fragment_is_not_given_every_element_of_its_unit(tmp_path):
+    """Five atoms of a 27-atom asymmetric unit (UNIT: 18 C, 1 B, 6 N, 1 P, 1 Ru per
+    asymmetric unit). The rule that gives each SFAC element an atom put the Ru, the P and the
+    B on three of the pyrazole's five atoms; it now scales UNIT's counts by the share of the
+    asymmetric unit the sites hold (5/27: under half an atom of Ru, P or B). A complete model
+    is covered as before (tests/test_assign_model.py)."""
+    path = tmp_path / "CUJWEK.res"
+    path.write_text(FRAGMENT)
+    assert main(["assign", str(path), "--json", "--quiet"]) == 0
+    result = json.loads((tmp_path / "CUJWEK_crystalx.json").read_text())
+    assert {a["element"] for a in result["atoms"]} <= {"C", "N"}
+    assert len(result["atoms"]) == 5

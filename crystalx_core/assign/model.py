@@ -493,9 +493,16 @@ def _cover_every_element(
     a formula (`fit` None, --no-formula) no count speaks for a donor, and the site likeliest
     to be the element takes it. An element the formula gives less than half of the most
     special site the group has (trace_elements, `smallest`) is no atom of its own and is not
-    given one."""
+    given one. Where UNIT asks for more atoms than there are sites (a fragment or a model
+    still to be completed: a CSD fragment's 5 atoms under its Ru complex's UNIT, dkratzert/DSR
+    pictures/pyrazole-CUJWEK.res), each count is first scaled by the share of the asymmetric
+    unit the sites hold: a Ru, a P and a B were forced onto a pyrazole's C and N."""
     choice = choice.copy()
-    trace = trace_elements(fit["counted"], smallest) if fit is not None else set()
+    trace = set()
+    if fit is not None:
+        counted, total = fit["counted"], sum(fit["counted"].values())
+        held = min(1.0, float(np.sum(fit["weights"])) / total) if total > 0 else 1.0
+        trace = trace_elements({c: n * held for c, n in counted.items()}, smallest)
     for c in np.flatnonzero(allowed):
         if classes[c] == NOT_AN_ATOM or (choice == c).any() or c in trace:
             continue
