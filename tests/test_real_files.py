@@ -14,7 +14,8 @@ from crystalx_core.io import load
 from crystalx_core.io.cif import read_cif
 from crystalx_core.io.shelx_read import parse_shelx
 
-# richardicooper/crystals precomp/all/demo/Bruce/shelxs.ins @ ce42008cfed6ed23f5fcd230e09419f2e05543f3
+# richardicooper/crystals precomp/all/demo/Bruce/shelxs.ins
+# @ ce42008cfed6ed23f5fcd230e09419f2e05543f3
 # (CRYSTALS writes its H as fixed coordinates, 10 added), cut to one atom and two H
 FIXED_COORDINATES = (
     "TITL Foxman     in p -1\n"
