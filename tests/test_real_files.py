@@ -10,6 +10,7 @@ import pytest
 from cctbx import xray
 
 from crystalx_core.cli import main
+from crystalx_core.errors import InputError
 from crystalx_core.io import load
 from crystalx_core.io.cif import read_cif
 from crystalx_core.io.shelx_read import parse_shelx
@@ -148,3 +149,37 @@ def test_a_fragment_is_not_given_every_element_of_its_unit(tmp_path):
     result = json.loads((tmp_path / "CUJWEK_crystalx.json").read_text())
     assert {a["element"] for a in result["atoms"]} <= {"C", "N"}
     assert len(result["atoms"]) == 5
+
+
+# PyPI dans-diffraction 3.4.0 (DanPorter/Dans_Diffraction) Dans_Diffraction/Structures/
+# NaCoO2_stripe_supercell.cif, as Dans_Diffraction's writecif writes it: its first 13 lines
+# and a cell
+UNQUOTED_WORDS = """#----------------------------------------------------------------------
+#   Crystal Structure: NaCoO2_stripe_supercell
+#----------------------------------------------------------------------
+# CIF created in Dans_Diffraction
+# Original cif:
+# Na0.8CoO2_P63mmc.cif
+# Comments:
+# Na0.8CoO2 Stripe Supercell. P = [[3, 0, 0], [4, 5, 0], [0, 0, 1]]
+
+data_WRITECIF
+_chemical_name_mineral                   ?
+_chemical_name_common                    ?
+_pd_phase_name                           Na0.8CoO2_P63mmc supercell
+_chemical_formula_sum                    Na0.8CoO2
+_cell_length_a                           8.550000
+"""
+
+
+def test_a_value_of_several_words_without_quotes_is_named_as_such(tmp_path):
+    """gemmi says only 'parse error' at line 13; the message now says what is wrong there (a
+    value with a space, unquoted: not CIF, which gemmi and we refuse alike) and what to do."""
+    path = tmp_path / "supercell.cif"
+    path.write_text(UNQUOTED_WORDS)
+    with pytest.raises(InputError) as refused:
+        read_cif(path)
+    message = str(refused.value)
+    assert f"{path}:13:" in message and "_pd_phase_name" in message
+    assert "Na0.8CoO2_P63mmc supercell" in message and "quotes" in message
+    assert "\n" not in message
