@@ -137,18 +137,48 @@ FRAGMENT = (
 )
 
 
-def test_a_fragment_is_not_given_every_element_of_its_unit(tmp_path):
-    """Five atoms of a 27-atom asymmetric unit (UNIT: 18 C, 1 B, 6 N, 1 P, 1 Ru per
-    asymmetric unit). The rule that gives each SFAC element an atom put the Ru, the P and the
-    B on three of the pyrazole's five atoms; it now scales UNIT's counts by the share of the
-    asymmetric unit the sites hold (5/27: under half an atom of Ru, P or B). A complete model
-    is covered as before (tests/test_assign_model.py)."""
-    path = tmp_path / "CUJWEK.res"
-    path.write_text(FRAGMENT)
+# dkratzert/DSR pictures/benzene-UGEDEQ.res @ 387e9f36d25c2c20515fc3da0ed3c53d9ec351c6 (the
+# benzene of an iodide salt, Pbca: 6 of 17 atoms), whole
+BENZENE = (
+    "TITL UGEDEQ\n"
+    "CELL 0.71073 11.099 9.791 26.324 90 90 90\n"
+    "ZERR 8 0.002 0.002 0.005 0 0 0\n"
+    "LATT 1\n"
+    "SYMM 1/2-x,-y,1/2+z\n"
+    "SYMM -x,1/2+y,1/2-z\n"
+    "SYMM 1/2+x,1/2-y,-z\n"
+    "SFAC C H N I\n"
+    "UNIT 104 160 24 8\n"
+    "FVAR 1.00\n"
+    "C1      1  0.880000 -0.330900  0.267190  1.000000 0.05000\n"
+    "C2      1  0.786200 -0.377700  0.238080  1.000000 0.05000\n"
+    "C3      1  0.760600 -0.318400  0.192570  1.000000 0.05000\n"
+    "C4      1  0.829200 -0.212200  0.175520  1.000000 0.05000\n"
+    "C5      1  0.923200 -0.164400  0.204000  1.000000 0.05000\n"
+    "C6      1  0.948800 -0.223200  0.249920  1.000000 0.05000\n"
+    "END\n"
+)
+
+
+@pytest.mark.parametrize(
+    "name, text, absent",
+    [("CUJWEK", FRAGMENT, {"B", "P", "Ru"}), ("UGEDEQ", BENZENE, {"I"})],
+)
+def test_a_fragment_is_not_given_every_element_of_its_unit(tmp_path, name, text, absent):
+    """A fragment of the asymmetric unit under the whole structure's UNIT: CUJWEK's 5 of 27
+    atoms (per asymmetric unit 18 C, 1 B, 6 N, 1 P, 1 Ru), UGEDEQ's 6 of 17 (13 C, 3 N, 1 I).
+    The rule that gives each SFAC element an atom put the Ru, the P and the B on three of the
+    pyrazole's atoms, the I on a benzene C. An element is now given a site only where the sites
+    more likely than not hold one of its atoms (a Poisson estimate from the share of the
+    asymmetric unit they hold); a complete model is covered as before
+    (tests/test_assign_model.py)."""
+    path = tmp_path / f"{name}.res"
+    path.write_text(text)
     assert main(["assign", str(path), "--json", "--quiet"]) == 0
-    result = json.loads((tmp_path / "CUJWEK_crystalx.json").read_text())
-    assert {a["element"] for a in result["atoms"]} <= {"C", "N"}
-    assert len(result["atoms"]) == 5
+    result = json.loads((tmp_path / f"{name}_crystalx.json").read_text())
+    elements = {a["element"] for a in result["atoms"]}
+    assert not elements & absent, elements
+    assert len(result["atoms"]) == text.count("1.000000 0.05000")
 
 
 # PyPI dans-diffraction 3.4.0 (DanPorter/Dans_Diffraction) Dans_Diffraction/Structures/
