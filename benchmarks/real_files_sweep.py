@@ -178,7 +178,7 @@ def _cif_independent(path: Path, block_name: str, structure, diffs: list[str]) -
 
 def read_both(path: Path) -> tuple[str, str, list]:
     """('agree' or the differences, what CrystalX's reader said when it refused the file, and
-    (label, element) of each atom as the file gives them, in its order)."""
+    (label, element) of each non-H atom as the file gives them, in its order)."""
     import crystalx_core  # noqa: F401  (cctbx before gemmi)
     from crystalx_core.errors import InputError
     from crystalx_core.io import load
@@ -199,7 +199,9 @@ def read_both(path: Path) -> tuple[str, str, list]:
             _shelx_independent(path, loaded.structure, diffs)
     except Exception as exc:
         diffs.append(f"(independent reader failed: {type(exc).__name__}: {str(exc)[:80]})")
-    given = [(s.label, s.element) for s in _our_sites(loaded.structure)]
+    given = [
+        (s.label, s.element) for s in _our_sites(loaded.structure) if s.element not in ("H", "D")
+    ]
     return ("agree" if not diffs else "; ".join(diffs)), "", given
 
 
@@ -214,7 +216,19 @@ def _outcome(rc: int, stdout: str, stderr: str, given: list) -> str:
             return "ok (no JSON)"
         atoms = result.get("atoms") or []
         # atoms come back in the input's order; a label may repeat (a CIF's 'Label' twice)
-        pairs = zip(given, atoms) if len(given) == len(atoms) else []
+        # (a job may leave out an atom the file lists twice: then by label, where labels are unique)
+        unique = len({label for label, _ in given}) == len(given)
+        pairs = (
+            list(zip(given, atoms))
+            if len(given) == len(atoms)
+            else [
+                ((a["label"], dict(given)[a["label"]]), a)
+                for a in atoms
+                if a.get("label") in dict(given)
+            ]
+            if unique
+            else []
+        )
         changed = [f"{a['label']}>{a['element']}" for (_, el), a in pairs if a.get("element") != el]
         h = sum(a.get("h_count") or 0 for a in atoms)
         text = f"ok {len(atoms)} atoms, {h} H counted, {len(changed)} element changed"
