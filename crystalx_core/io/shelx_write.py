@@ -730,13 +730,13 @@ def _order_kept(text: str, path: str, read: list[ShelxLine], renamed, gone, note
 
 
 def _hklf_for(shelx_file: ShelxFile, nl: str, notes) -> list[str]:
-    """'HKLF 4' for a file that has none, before its END: the job read the reflections so, and
+    """'HKLF 4' for a file that has none, before its END: a job reads any reflections so, and
     SHELXL reads them only at the HKLF the .ins 'should always ... finish with' (manual,
     'Alphabetical list of SHELXL instructions'; a .res written without it stops SHELXL)."""
     if notes is not None:
         notes.append(
-            f"{Path(shelx_file.path).name} has no HKLF instruction: its reflections were read "
-            "as HKLF 4, and the .res written says so"
+            f"{Path(shelx_file.path).name} has no HKLF instruction: the .res written ends with "
+            "HKLF 4 (SHELXL needs one), the format reflections given with it are read in"
         )
     return ["HKLF 4" + nl]
 
