@@ -1109,10 +1109,14 @@ def cif_reflections(path, hklf: HklfFormat | None = None, data: bytes | None = N
 def _with_own_twin(hklf: HklfFormat | None, own: HklfFormat | None) -> HklfFormat | None:
     """`hklf` (the instructions the data are read with), given the TWIN of the CIF's own .res
     (`own`, _refuse_unrefinable's) where it has none: the data were refined as twinned, and
-    are so here, said in a note."""
+    are so here, said in a note; an own .res of HKLF 5 makes the data HKLF 5 (their batch
+    numbers are its components)."""
     if own is None or own.twin is None or (hklf is not None and hklf.twin is not None):
         return hklf
     base = hklf or HklfFormat()
+    if own.twin.hklf5:  # HKLF 5 data: their batches name the components, read as such
+        note = f"HKLF 5 and BASF of the CIF's own .res ({own.where}) applied to its data"
+        return replace(base, code=5, twin=own.twin, notes=(*base.notes, note))
     note = f"TWIN of the CIF's own .res ({own.twin.where}) applied to its data"
     return replace(base, twin=own.twin, notes=(*base.notes, note))
 
@@ -1182,6 +1186,12 @@ def _measured(
             if len(block.find_values(measured)):
                 if refuse:
                     hklf = _with_own_twin(hklf, _refuse_unrefinable(block, text, path))
+                if hklf is not None and hklf.twin is not None and hklf.twin.hklf5:
+                    raise InputError(
+                        f"HKLF 5 twin data read from a CIF loop ({measured}), whose rows keep "
+                        "no HKLF 5 groups here: pass the HKLF 5 .hkl file",
+                        str(path),
+                    )
                 reflections = _refln_loop(block, measured, text, path)
                 if hklf is not None and hklf.twin is not None:
                     reflections.twin = hklf.twin

@@ -120,8 +120,8 @@ def checked_twin(
         if any(abs(v - round(v)) > 1e-6 for v in values):
             raise InputError(
                 "TWIN: the matrix and N must be whole numbers for HKLF 4 data (a "
-                "non-merohedral twin's fractional law needs HKLF 5, which CrystalX does not "
-                "refine)",
+                "non-merohedral twin's fractional law needs HKLF 5 data, each component's "
+                "indices given in the reflection file, and no TWIN)",
                 path,
                 line,
             )
@@ -190,19 +190,29 @@ class ShelxFile:
 
     def reflection_format(self) -> HklfFormat:
         """How the reflections this file refines against are to be read (its HKLF instruction);
-        an InputError naming the instruction for data CrystalX cannot refine (HKLF 5 twins,
-        Laue or neutron data, a wavelength that is not X-ray), never a silent reading as HKLF
-        4. A TWIN comes with it (HklfFormat.twin): the data are refined as twinned."""
+        an InputError naming the instruction for data CrystalX cannot refine (HKLF 6 twins,
+        Laue or neutron data, a wavelength that is not X-ray, TWIN with HKLF 5), never a silent
+        reading as HKLF 4. A TWIN, or HKLF 5's components with their BASF, comes with it
+        (HklfFormat.twin): the data are refined as twinned."""
 
         def refuse(keyword: str, why: str) -> InputError:
             return InputError(
                 f"{keyword}: {why}; CrystalX refines X-ray HKLF 4 (or 3) data, with or "
-                "without TWIN, only (refine this one in SHELXL or Olex2)",
+                "without TWIN, and HKLF 5 twins only (refine this one in SHELXL or Olex2)",
                 self.path,
                 self.cards[keyword].number,
             )
 
-        twin = self.twin()
+        hklf = self.hklf or HklfFormat()
+        if hklf.code == 5 and "TWIN" in self.cards:
+            raise InputError(
+                "TWIN with HKLF 5 data: cctbx's observations take a twin law or HKLF 5's "
+                "components, never both (xray/observations.h); give the law's components "
+                "in the HKLF 5 file, or the law with HKLF 4",
+                self.path,
+                self.cards["TWIN"].number,
+            )
+        twin = self.hklf5_twin() if hklf.code == 5 else self.twin()
         if "NEUT" in self.cards:
             raise refuse("NEUT", "neutron scattering lengths")
         for element, card in self.sfac_long.items():
@@ -218,10 +228,8 @@ class ShelxFile:
         if problem:
             cell = self.cards.get("CELL")
             raise InputError(f"CELL: {problem}", self.path, cell.number if cell else None)
-        hklf = self.hklf or HklfFormat()
         if hklf.code not in REFINED_HKLF:
             what = {
-                5: "twin data (HKLF 5 components)",
                 6: "twin data (HKLF 6 components)",
                 2: "Laue data with a wavelength per reflection",
                 1: "F data in an old format",
@@ -249,12 +257,25 @@ class ShelxFile:
             basf.number if basf is not None else None,
         )
 
+    def hklf5_twin(self) -> Twin:
+        """The twin of HKLF 5 data: BASF k1.. the fractions of components 2.. (SHELXL manual,
+        BASF; olex2's cctbx_olex_adapter.py gives HKLF 5's twin fractions the BASF so); how
+        many components there are the reflection file says (hkl.hklf5_format), which checks
+        the BASF against them."""
+        basf = self.cards.get("BASF")
+        words = basf.fields if basf is not None else []
+        if not all(_is_number(v) for v in words):
+            raise InputError(f"BASF: not a number in {' '.join(words)!r}", self.path, basf.number)
+        where = f"{self.path}:{basf.number}" if basf is not None else self.path
+        return Twin(n=2, fractions=tuple(float(v) for v in words), where=where, hklf5=True)
+
     def _not_honoured(self) -> tuple[str, ...]:
         """What the refinement reads but does not do as written: batch scales, the user's own
         form factors (cctbx's tables instead; f' and f'' are used as given) and a DISP without
         both f' and f''."""
         notes = []
-        if "BASF" in self.cards and "TWIN" not in self.cards:  # with TWIN: the twin fractions
+        hklf5 = self.hklf is not None and self.hklf.code == 5  # BASF: HKLF 5's fractions
+        if "BASF" in self.cards and "TWIN" not in self.cards and not hklf5:  # TWIN's fractions
             notes.append(
                 f"BASF (line {self.cards['BASF'].number}): batch scale factors are not refined; "
                 "every batch shares one scale"

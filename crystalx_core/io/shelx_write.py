@@ -19,7 +19,11 @@ import numpy as np
 from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import InputError
 from crystalx_core.geometry import site_multiplicities
-from crystalx_core.io.shelx_names import follow_renamed_atoms, hfix_without_riding_pivots
+from crystalx_core.io.shelx_names import (
+    _wrapped,
+    follow_renamed_atoms,
+    hfix_without_riding_pivots,
+)
 from crystalx_core.io.shelx_order import anis_by_name, order_changes, order_dependent
 from crystalx_core.io.shelx_read import (
     RIDING_U,
@@ -578,8 +582,9 @@ def render_with_sites(
     A file without WGHT then gets `weighting`, the one refined with, before FVAR as SHELXL writes
     it: Olex2 takes a file's first WGHT for the one to refine with (pcxod/olex2 xlib/ins.cpp,
     TIns::_ParseIns), which would otherwise be the suggestion. The refined `twin_fractions`
-    replace the BASF of a file with TWIN, as SHELXL writes them; a TWIN without BASF (a
-    perfect twin, its fractions kept equal) stays without.
+    replace the BASF of a file with TWIN or HKLF 5, as SHELXL writes them; a TWIN without BASF
+    (a perfect twin, its fractions kept equal) stays without; HKLF 5 without BASF gets one
+    before FVAR (its fractions were refined from an estimate).
     """
     nl = shelx_file.newline
     lines = shelx_file.lines
@@ -603,8 +608,10 @@ def render_with_sites(
         replace(line, text=hfix[line.number]) if line.number in hfix else line for line in lines
     ]
     cards = shelx_file.cards
-    if twin_fractions is not None and "TWIN" in cards and "BASF" in cards:  # before or among atoms
-        basf = "BASF " + " ".join(f"{v:.5f}" for v in twin_fractions) + nl
+    hklf5 = shelx_file.hklf is not None and shelx_file.hklf.code == 5
+    # as many BASF as written, continued with ' =' past 80 columns as SHELXL reads a line
+    basf = _wrapped(["BASF", *(f"{v:.5f}" for v in twin_fractions or ())], "", nl)
+    if twin_fractions and ("TWIN" in cards or hklf5) and "BASF" in cards:  # before or among atoms
         number = cards["BASF"].number
         lines = [replace(line, text=basf) if line.number == number else line for line in lines]
     pending = [
@@ -627,6 +634,10 @@ def render_with_sites(
         for number in [line.number for line in lines if line.keyword == "EXTI"][:1]:
             replaced[number] = [exti_line(extinction) + nl]
     used = [weighting + nl] if suggested and "WGHT" not in shelx_file.cards else []
+    if twin_fractions and hklf5 and "BASF" not in cards and fvar_numbers:
+        # HKLF 5 without BASF: its refined fractions before FVAR, as SHELXL orders BASF
+        first = next(line for line in lines if line.number == fvar_numbers[0])
+        replaced[first.number] = [basf] + replaced.get(first.number, [first.text])
     if used and fvar_numbers:
         first = next(line for line in lines if line.number == fvar_numbers[0])
         replaced[first.number] = used + replaced.get(first.number, [first.text])
