@@ -45,6 +45,55 @@ def test_a_fixed_coordinate_below_zero_keeps_its_sign():
         assert by_label[sc.label] == pytest.approx(sc.site, abs=1e-6), sc.label
 
 
+@pytest.mark.parametrize(
+    "code, value", [(10.0, 0.0), (10.5, 0.5), (9.99716, -0.00284), (5.5, -4.5), (14.5, 4.5)]
+)
+def test_a_fixed_parameter_is_its_code_less_ten(code, value):
+    """SHELXL manual, atom lists: 'To fix any atom parameter, add 10'; iotbx.shelx decodes m, p
+    = scitbx.math.divmod(code, 10) and fixes p for m = 1, a p below zero included."""
+    from scitbx.math import divmod as shelx_divmod
+
+    from crystalx_core.io.shelx_read import decode_parameter
+
+    assert decode_parameter(code, [1.0], "x", "x.ins", 1) == pytest.approx(value)
+    assert shelx_divmod(code, 10) == pytest.approx((1, value))
+
+
+def test_a_fixed_code_below_zero_is_read_as_its_writer_meant():
+    """-(10 + p): SHELXL reads it as 0 (iotbx.shelx parsers.decode_variables, m == -1), but no
+    program writes one (SHELXL and iotbx write 10 + p); a hand-written -10.5 is the -0.5 meant,
+    and -9.99716 the negative of 9.99716."""
+    from crystalx_core.io.shelx_read import decode_parameter
+
+    assert decode_parameter(-10.5, [1.0], "x", "x.ins", 1) == pytest.approx(-0.5)
+    assert decode_parameter(-9.99716, [1.0], "x", "x.ins", 1) == pytest.approx(0.00284)
+
+
+def test_a_fixed_coordinate_moved_below_zero_is_written_as_shelxl_reads_it():
+    """A fixed coordinate moved by whole cells (a model with |x| >= 5 elsewhere, _lattice_shift)
+    to below zero is written 10 + x (-3.7 as 6.3), as iotbx.shelx writes a fixed value
+    (fvar_encoding: 10 + c) and decodes it (m = 1, p = x). It was written -13.7, which
+    SHELXL reads as 0: iotbx.shelx parsers.decode_variables, m == -1, 'ShelXL does indeed
+    behave so'; the atom would have moved 3.7 cells in the user's next refinement."""
+    from dataclasses import replace
+
+    from crystalx_core.io.shelx_write import render_with_sites
+
+    shelx = parse_shelx(FIXED_COORDINATES.replace("0.88322", "10.30000"), "shelxs.ins")
+    structure = shelx.to_structure()
+    far = [
+        replace(s, frac=(s.frac[0] + 5, *s.frac[1:])) if s.label != "C9" else s
+        for s in structure.sites
+    ]  # H91, H101 beyond x = 5: the model moves 4 cells back
+    written = render_with_sites(shelx, replace(structure, sites=far))
+    c9 = next(line.split() for line in written.splitlines() if line.startswith("C9"))
+    assert float(c9[2]) == pytest.approx(6.3)  # fixed, at -3.7
+    theirs = xray.structure.from_shelx(file=io.StringIO(written))  # SHELXL's reading
+    assert {sc.label: sc.site for sc in theirs.scatterers()}["C9"][0] == pytest.approx(-3.7)
+    ours = {s.label: s.frac for s in parse_shelx(written, "x.res").to_structure().sites}
+    assert ours["C9"][0] == pytest.approx(-3.7)
+
+
 # richardicooper/crystals precomp/all/demo/chargeflip/chargeflip/CCDC677069/CCDC677069.ins
 # @ e28238a1eada5dd3758e18ebd3fc9f0dfded5d02 (an .ins for a charge-flipping demo), whole
 HKLF_GLUED = (

@@ -494,8 +494,11 @@ def decode_parameter(
     if abs(code) < 5:
         return code
     m, p = _variable(code)
-    if m == 1:  # 10 + p fixes p, whatever its sign: 9.99716 is -0.00284 (SHELXL, iotbx.shelx)
-        return p if code > 0 else math.copysign(p, code)
+    # 10 + p fixes p, whatever its sign: 9.99716 is -0.00284 (SHELXL, iotbx.shelx). -(10 + p)
+    # SHELXL reads as 0 (iotbx.shelx decode_variables, m = -1); no program writes it, and a
+    # hand-written -10.5 is read as the -0.5 its writer meant: -p
+    if m == 1:
+        return p if code > 0 else -p
     if m > len(fvars):
         defined = f"FVAR defines 1..{len(fvars)} only" if fvars else "no FVAR comes before it"
         raise InputError(

@@ -368,13 +368,14 @@ def _lattice_shift(sites: list[Site]) -> tuple[int, int, int]:
 
 def _shifted(value: float, code: float | None, shift: int) -> tuple[float, float | None]:
     """(coordinate, code) moved by `shift` cells, and an atom still out of reach alone
-    into the first cell; a fixed coordinate (10 + x) stays fixed."""
+    into the first cell; a fixed coordinate stays fixed, written 10 + x whatever x's sign
+    (-0.7 as 9.3, as iotbx.shelx fvar_encoding writes a fixed value: SHELXL reads -10.7 as 0)."""
     moved = value + shift
     if abs(moved) >= _UNWRITABLE:
         moved -= math.floor(moved)
     if moved == value or code is None:
         return moved, code
-    return moved, (math.copysign(10 + abs(moved), moved) if 5 <= abs(code) < 15 else None)
+    return moved, (10 + moved if 5 <= abs(code) < 15 else None)
 
 
 def _plain(value: float) -> float:
