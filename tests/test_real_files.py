@@ -14,6 +14,7 @@ from crystalx_core.errors import InputError
 from crystalx_core.io import load
 from crystalx_core.io.cif import read_cif
 from crystalx_core.io.shelx_read import parse_shelx
+from tests.conftest import BENCHMARK
 
 # richardicooper/crystals precomp/all/demo/Bruce/shelxs.ins
 # @ ce42008cfed6ed23f5fcd230e09419f2e05543f3
@@ -165,69 +166,52 @@ def test_two_dotted_names_with_one_ddl1_alias_are_not_a_duplicate_tag(tmp_path):
     assert load(path).structure.sites[1].element == "O"
 
 
-# dkratzert/DSR pictures/pyrazole-CUJWEK.res @ 387e9f36d25c2c20515fc3da0ed3c53d9ec351c6 (a CSD
-# fragment: one pyrazole of a Ru tris(pyrazolyl)borate complex under the complex's UNIT), whole
-FRAGMENT = (
-    "TITL CUJWEK\n"
-    "CELL 0.71073 11.157 14.336 14.188 90 107.794 90\n"
-    "ZERR 4 0.003 0.004 0.004 0 0.004 0\n"
-    "LATT 1\n"
-    "SYMM 1/2-x,1/2+y,1/2-z\n"
-    "SFAC C H B N P Ru\n"
-    "UNIT 72 136 4 24 4 4\n"
-    "FVAR 1.00\n"
-    "N2      4  0.019890  0.258430  0.911650  1.000000 0.05000\n"
-    "C2      1  0.005900  0.379150  1.008430  1.000000 0.05000\n"
-    "N1      4 -0.087770  0.306980  0.867620  1.000000 0.05000\n"
-    "C1      1 -0.097100  0.379710  0.924960  1.000000 0.05000\n"
-    "C3      1  0.076300  0.302240  0.996690  1.000000 0.05000\n"
-    "HKLF 0\n"
-    "END\n"
-)
-
-
-# dkratzert/DSR pictures/benzene-UGEDEQ.res @ 387e9f36d25c2c20515fc3da0ed3c53d9ec351c6 (the
-# benzene of an iodide salt, Pbca: 6 of 17 atoms), whole
-BENZENE = (
-    "TITL UGEDEQ\n"
-    "CELL 0.71073 11.099 9.791 26.324 90 90 90\n"
-    "ZERR 8 0.002 0.002 0.005 0 0 0\n"
-    "LATT 1\n"
-    "SYMM 1/2-x,-y,1/2+z\n"
-    "SYMM -x,1/2+y,1/2-z\n"
-    "SYMM 1/2+x,1/2-y,-z\n"
-    "SFAC C H N I\n"
-    "UNIT 104 160 24 8\n"
-    "FVAR 1.00\n"
-    "C1      1  0.880000 -0.330900  0.267190  1.000000 0.05000\n"
-    "C2      1  0.786200 -0.377700  0.238080  1.000000 0.05000\n"
-    "C3      1  0.760600 -0.318400  0.192570  1.000000 0.05000\n"
-    "C4      1  0.829200 -0.212200  0.175520  1.000000 0.05000\n"
-    "C5      1  0.923200 -0.164400  0.204000  1.000000 0.05000\n"
-    "C6      1  0.948800 -0.223200  0.249920  1.000000 0.05000\n"
-    "END\n"
-)
+def _fragment_of(name: str, labels: list[str]) -> str:
+    """A SHELX file holding `labels` alone of the benchmark's published `name` under its whole
+    UNIT, as dkratzert/DSR's CSD fragment exports are written (pictures/pyrazole-CUJWEK.res @
+    387e9f36: one pyrazole of a Ru tris(pyrazolyl)borate under the complex's UNIT; benzene-
+    UGEDEQ.res: the benzene of an iodide salt), each atom isotropic at 0.05, no HKLF."""
+    lines = (BENCHMARK / name / "published.res").read_text().splitlines()
+    header = [
+        line
+        for line in lines
+        if line.split()[:1]
+        and line.split()[0].upper() in ("TITL", "CELL", "ZERR", "LATT", "SYMM", "SFAC", "UNIT")
+    ]
+    atoms = []
+    for line in lines:
+        words = line.split()
+        if words[:1] and words[0] in labels:
+            atoms.append(f"{words[0]} {words[1]} {words[2]} {words[3]} {words[4]} 11.00000 0.05000")
+    assert len(atoms) == len(labels)
+    return "\n".join(header + ["FVAR 1.00"] + atoms + ["END"]) + "\n"
 
 
 @pytest.mark.parametrize(
-    "name, text, absent",
-    [("CUJWEK", FRAGMENT, {"B", "P", "Ru"}), ("UGEDEQ", BENZENE, {"I"})],
+    "name, labels, absent",
+    [
+        # a phenyl ring of the Ni complex, under UNIT C H N P Cl Ni
+        ("SXF_I43d", ["C6", "C7", "C8", "C9", "C10", "C11"], {"Ni", "P", "Cl"}),
+        # one alternative's N-C chain of the phosphazene salt, under UNIT C H N P Cl
+        ("FC_p31c", ["N1", "C1", "C2", "C3"], {"P", "Cl"}),
+    ],
 )
-def test_a_fragment_is_not_given_every_element_of_its_unit(tmp_path, name, text, absent):
-    """A fragment of the asymmetric unit under the whole structure's UNIT: CUJWEK's 5 of 27
-    atoms (per asymmetric unit 18 C, 1 B, 6 N, 1 P, 1 Ru), UGEDEQ's 6 of 17 (13 C, 3 N, 1 I).
-    The rule that gives each SFAC element an atom put the Ru, the P and the B on three of the
-    pyrazole's atoms, the I on a benzene C. An element is now given a site only where the sites
-    more likely than not hold one of its atoms (a Poisson estimate from the share of the
-    asymmetric unit they hold); a complete model is covered as before
-    (tests/test_assign_model.py)."""
+def test_a_fragment_is_not_given_every_element_of_its_unit(
+    shared_data, tmp_path, name, labels, absent
+):
+    """A fragment of the asymmetric unit under the whole structure's UNIT (DSR's exports: 5 of
+    CUJWEK's 27 atoms, 6 of UGEDEQ's 17). The rule that gives each SFAC element an atom put
+    CUJWEK's Ru, P and B on three of the pyrazole's atoms, UGEDEQ's I on a benzene C. An
+    element is now given a site only where the sites more likely than not hold one of its
+    atoms (a Poisson estimate from the share of the asymmetric unit they hold); a complete
+    model is covered as before (tests/test_assign_model.py)."""
     path = tmp_path / f"{name}.res"
-    path.write_text(text)
+    path.write_text(_fragment_of(name, labels))
     assert main(["assign", str(path), "--json", "--quiet"]) == 0
     result = json.loads((tmp_path / f"{name}_crystalx.json").read_text())
     elements = {a["element"] for a in result["atoms"]}
     assert not elements & absent, elements
-    assert len(result["atoms"]) == text.count("1.000000 0.05000")
+    assert len(result["atoms"]) == len(labels)
 
 
 # PyPI dans-diffraction 3.4.0 (DanPorter/Dans_Diffraction) Dans_Diffraction/Structures/
