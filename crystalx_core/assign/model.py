@@ -10,6 +10,8 @@ that the model finds most likely to be it.
 
 from __future__ import annotations
 
+import math
+
 from collections import Counter
 from dataclasses import replace
 from functools import lru_cache
@@ -511,9 +513,19 @@ def _cover_every_element(
     a formula (`fit` None, --no-formula) no count speaks for a donor, and the site likeliest
     to be the element takes it. An element the formula gives less than half of the most
     special site the group has (trace_elements, `smallest`) is no atom of its own and is not
-    given one."""
+    given one. Where UNIT asks for more atoms than there are sites (a fragment or a model
+    still to be completed: a CSD fragment's 5 atoms under its Ru complex's UNIT, dkratzert/DSR
+    pictures/pyrazole-CUJWEK.res), an element is given a site only where the sites, holding a
+    share `held` of the asymmetric unit, more likely than not hold one of its atoms: n × held
+    at least ln 2 (1 − e^−n·held ≥ ½) of min(n, 1) atoms. A Ru, a P and a B were forced onto a
+    pyrazole's C and N, an I onto a benzene's C (6 of 17 atoms)."""
     choice = choice.copy()
     trace = trace_elements(fit["counted"], smallest) if fit is not None else set()
+    if fit is not None:
+        total = sum(fit["counted"].values())
+        held = min(1.0, float(np.sum(fit["weights"])) / total) if total > 0 else 1.0
+        if held < 1.0:
+            trace |= {c for c, n in fit["counted"].items() if n * held < math.log(2) * min(n, 1.0)}
     for c in np.flatnonzero(allowed):
         if classes[c] == NOT_AN_ATOM or (choice == c).any() or c in trace:
             continue

@@ -227,6 +227,14 @@ def _ddl1_names(text: str) -> str:
         if not quoted and token.startswith("_")
     ]
     written = {token.lower() for _, _, token in tags if "." not in token}
+    # two DDLm names may join to one DDL1 name (_diffrn_radiation.wavelength_id and
+    # _diffrn_radiation_wavelength.id, as imgCIF writes both): those stay dotted, as two tags
+    sources: dict[str, set[str]] = {}
+    for _, _, token in tags:
+        if "." in token:
+            target = _DDL1_ALIAS.get(token.lower(), token.replace(".", "_")).lower()
+            sources.setdefault(target, set()).add(token.lower())
+    written |= {target for target, dotted in sources.items() if len(dotted) > 1}
     for n, column, token in reversed(tags):  # from a line's end: a shorter alias moves none
         name = _DDL1_ALIAS.get(token.lower(), token.replace(".", "_"))
         if name != token and name.lower() not in written:
@@ -328,9 +336,28 @@ def _parse_bytes(path: Path, data: bytes, empty: list[str]) -> tuple[gemmi.cif.D
             str(path),
         ) from None
     detail = found.group(2).splitlines()[0] if found.group(2) else "parse error"
+    if detail == "parse error":
+        detail = _unquoted_words(text, int(found.group(1))) or detail
     if text.startswith("#\\#CIF_2.0"):
         detail += " (CIF 2.0 syntax not read here: a list [...] or multi-line triple-quoted text)"
     raise InputError(f"CIF syntax error: {detail}", str(path), int(found.group(1))) from None
+
+
+def _unquoted_words(text: str, line: int) -> str:
+    """What gemmi's bare 'parse error' means on a line '_tag two words' (Dans_Diffraction
+    writes `_pd_phase_name  Na0.8CoO2_P63mmc supercell`): a value with a space needs quotes."""
+    lines = text.splitlines()
+    found = (
+        re.fullmatch(r"\s*(_\S+)\s+([^'\";\s]\S*(?:[ \t]+[^\s#]+)+)\s*", lines[line - 1])
+        if (0 < line <= len(lines))
+        else None
+    )
+    if not found:
+        return ""
+    return (
+        f"the value of {found[1]} is several words ({found[2]}): CIF needs a value with spaces "
+        "in quotes ('...')"
+    )
 
 
 def _unknown_value(text: str, message: str) -> tuple[str, str | None]:

@@ -492,8 +492,11 @@ def decode_parameter(
     if abs(code) < 5:
         return code
     m, p = _variable(code)
+    # 10 + p fixes p, whatever its sign: 9.99716 is -0.00284 (SHELXL, iotbx.shelx). -(10 + p)
+    # SHELXL reads as 0 (iotbx.shelx decode_variables, m = -1); no program writes it, and a
+    # hand-written -10.5 is read as the -0.5 its writer meant: -p
     if m == 1:
-        return math.copysign(p, code)
+        return p if code > 0 else -p
     if m > len(fvars):
         defined = f"FVAR defines 1..{len(fvars)} only" if fvars else "no FVAR comes before it"
         raise InputError(
@@ -683,7 +686,10 @@ class _Parser:
                     "its first four letters, and an atom name has four at most (rename the atom)",
                     number,
                 )
-            card = ShelxLine(number, text, "instruction", keyword, tokens[1:])
+            fields = tokens[1:]
+            if len(head) > 4 and "_" not in head and _is_number(head[4:]):
+                fields = [head[4:], *fields]  # 'HKLF4': the instruction is its first four letters
+            card = ShelxLine(number, text, "instruction", keyword, fields)
             self._instruction(card)
             return card
         if _atom_line(tokens):

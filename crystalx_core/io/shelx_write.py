@@ -368,14 +368,15 @@ def _lattice_shift(sites: list[Site]) -> tuple[int, int, int]:
 
 def _shifted(value: float, code: float | None, shift: int) -> tuple[float, float | None]:
     """(coordinate, code) moved by `shift` cells, and an atom still out of reach alone
-    into the first cell; a fixed coordinate (10 + x) stays fixed, here or where it was read
-    moved (a MOVE applied, ShelxFile.moves)."""
+    into the first cell; a fixed coordinate stays fixed, here or where it was read moved (a
+    MOVE applied, ShelxFile.moves), written 10 + x whatever x's sign (-0.7 as 9.3, as
+    iotbx.shelx fvar_encoding writes a fixed value: SHELXL reads -10.7 as 0)."""
     moved = value + shift
     if abs(moved) >= _UNWRITABLE:
         moved -= math.floor(moved)
     if code is None or not 5 <= abs(code) < 15:
         return moved, code if moved == value else None
-    return moved, math.copysign(10 + abs(moved), moved)
+    return moved, 10 + moved
 
 
 def _plain(value: float) -> float:
@@ -757,13 +758,13 @@ def _order_kept(text: str, path: str, read: list[ShelxLine], renamed, gone, note
 
 
 def _hklf_for(shelx_file: ShelxFile, nl: str, notes) -> list[str]:
-    """'HKLF 4' for a file that has none, before its END: the job read the reflections so, and
+    """'HKLF 4' for a file that has none, before its END: a job reads any reflections so, and
     SHELXL reads them only at the HKLF the .ins 'should always ... finish with' (manual,
     'Alphabetical list of SHELXL instructions'; a .res written without it stops SHELXL)."""
     if notes is not None:
         notes.append(
-            f"{Path(shelx_file.path).name} has no HKLF instruction: its reflections were read "
-            "as HKLF 4, and the .res written says so"
+            f"{Path(shelx_file.path).name} has no HKLF instruction: the .res written ends with "
+            "HKLF 4 (SHELXL needs one), the format reflections given with it are read in"
         )
     return ["HKLF 4" + nl]
 
