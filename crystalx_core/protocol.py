@@ -16,9 +16,10 @@ from crystalx_core.assign import HYDROGEN_METHODS, MAX_SITES
 from crystalx_core.assign import METHODS as ASSIGN_METHODS
 from crystalx_core.errors import RequestError
 
-# 2: an assign request may carry the reflections, a snapshot its wavelength and formula. The
-# formula came to protocol 2 without a new number: a core from before it refuses a snapshot
-# that has one (extra fields are forbidden); acceptable only while no release is tagged
+# 2: an assign request may carry the reflections, a snapshot its wavelength and formula, a site
+# its AFIX. The formula and the AFIX came to protocol 2 without a new number: a core from
+# before them refuses a snapshot that has them (extra fields are forbidden); acceptable only
+# while no release is tagged
 PROTOCOL = 2
 SUPPORTED = (1, PROTOCOL)  # a client of protocol 1 is answered as before
 MAX_LABEL = (
@@ -59,6 +60,10 @@ class SiteIn(_Schema):
     u_iso: Optional[_number(1e2)] = None
     peak_height: Optional[_number(1e6)] = None
     part: Optional[_whole(-999, 999)] = None
+    # protocol 2: the AFIX the atom has in Olex2, olx.xf.au.GetAtomAfix (xlib/asymmunit.cpp
+    # LibGetAtomAfix → xlib/catom.cpp TCAtom::GetAfix): a riding H's group code (33 for a
+    # methyl's H), 0 for a freely refined H and for the pivot of a riding group
+    afix: Optional[_whole(0, 9999)] = None
 
 
 class Snapshot(_Schema):
@@ -197,6 +202,11 @@ def _protocol_1(params: BaseModel) -> None:
     for name in ("wavelength", "formula"):
         if structure is not None and getattr(structure, name) is not None:
             raise RequestError("bad-request", f"params.structure.{name}: needs protocol 2, not 1")
+    for k, site in enumerate(structure.sites if structure is not None else ()):
+        if site.afix is not None:
+            raise RequestError(
+                "bad-request", f"params.structure.sites[{k}].afix: needs protocol 2, not 1"
+            )
 
 
 def answer_id(raw: Any):

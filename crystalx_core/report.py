@@ -289,13 +289,16 @@ def _twin_items(block, final) -> None:
     twin.') and which fractions were held, given without su. An inversion twin's BASF is also
     the Flack parameter (SHELXL manual, TWIN: it "uses the BASF parameter and its esd for the
     Flack parameter in the .cif output"; olex2.refine's CIF block writes 'Refined as an
-    inversion twin.' beside it). Nothing for untwinned data."""
+    inversion twin.' beside it). HKLF 5 data give each individual's indices in the
+    reflection file and no matrix: the matrices of individuals 2.. are '?' (unknown, as
+    cif_twin.dic allows), and the details say the twin was refined against HKLF 5 data.
+    Nothing for untwinned data."""
     if final is None or final.twin is None or final.twin_fractions is None:
         return
     twin = final.twin
     fractions = (1.0 - sum(final.twin_fractions), *final.twin_fractions)
     sus = final.twin_su or (0.0,) * len(fractions)
-    matrices = (_IDENTITY, *twin.laws())
+    matrices = (_IDENTITY, *(twin.laws() or [None] * (len(fractions) - 1)))
     loop = iotbx_cif.model.loop(
         header=(
             "_twin_individual_id",
@@ -304,12 +307,19 @@ def _twin_items(block, final) -> None:
         )
     )
     for k, (value, su, matrix) in enumerate(zip(fractions, sus, matrices), 1):
-        loop.add_row((str(k), _fraction(value, su), *(str(v) for row in matrix for v in row)))
+        elements = ["?"] * 9 if matrix is None else [str(v) for row in matrix for v in row]
+        loop.add_row((str(k), _fraction(value, su), *elements))
     block.add_loop(loop)
-    inversion = twin.matrix == INVERSION and twin.n == 2
+    inversion = twin.matrix == INVERSION and twin.n == 2 and not twin.hklf5
     details = f"Refined as a {len(fractions)}-component{' inversion' if inversion else ''} twin."
+    if twin.hklf5:
+        details = (
+            f"Refined as a {len(fractions)}-component non-merohedral twin against HKLF 5 data "
+            "(each individual's indices given in the reflection file, batch m for individual "
+            "m; no twin matrix refined)."
+        )
     held = [str(k) for k, su in enumerate(sus[1:], 2) if not su > 0]
-    if not twin.fractions:
+    if not twin.fractions and not twin.hklf5:
         details += (
             " TWIN without BASF: a perfect twin, every fraction held at "
             f"1/{len(fractions)}, not refined, so given without su."

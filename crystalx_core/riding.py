@@ -697,8 +697,24 @@ def _no_hfix(heavy: Structure, bonds, k: int, n_h: int) -> bool:
 
 
 def _beside(structure: Structure, hydrogen: Site, xyz: np.ndarray) -> Site:
-    """`hydrogen` moved to the image at Cartesian `xyz` (the one beside its pivot)."""
-    return replace(hydrogen, frac=tuple(float(v) for v in structure.fractional(xyz)))
+    """`hydrogen` moved to the image at Cartesian `xyz` (the one beside its pivot), its Uij (a
+    HAR or neutron model's) turned with it by the operator that makes that image."""
+    frac = structure.fractional(xyz)
+    moved = replace(hydrogen, frac=tuple(float(v) for v in frac))
+    if hydrogen.u_aniso is None:
+        return moved
+    from cctbx import sgtbx, uctbx
+
+    from crystalx_core.crystallography.convert import turned_u
+
+    for operator in structure.symops:
+        rt = sgtbx.rt_mx(operator.lower().replace(" ", ""))
+        shift = np.array(rt * hydrogen.frac) - frac
+        if np.abs(shift - np.round(shift)).max() < 1e-6:
+            rotation = rt.r().as_double()
+            unit_cell = uctbx.unit_cell(structure.cell)
+            return replace(moved, u_aniso=turned_u(hydrogen.u_aniso, rotation, unit_cell))
+    raise ValueError(f"{hydrogen.label}: no symmetry operator makes the image beside its pivot")
 
 
 def keep_input_names(

@@ -15,9 +15,9 @@ service keeps running; the models stay loaded between requests.
 `assign` takes one structure snapshot (cell, symmetry operators, SFAC/UNIT and sites with
 label, element or null for a peak, fractional xyz, peak height, occupancy as Olex2 and SHELX
 give it (times the site-symmetry factor), Uiso, part, residue; from protocol 2 the wavelength
-of the CELL card and the published formula, _chemical_formula_sum, where the client has one:
-without H, `assign` places none, with a note; `apply-plan` places a reviewed plan's H with a
-warning) and answers per site the element with its top-k probabilities, the H count
+of the CELL card, each H's AFIX and the published formula, _chemical_formula_sum, where the
+client has one: without H, `assign` places none, with a note; `apply-plan` places a reviewed
+plan's H with a warning) and answers per site the element with its top-k probabilities, the H count
 with probabilities, the HFIX code, and the exact Olex2 commands that apply it: the answer of
 the job behind `crystalx assign` (pipeline.assign_job), with its H notes by new label
 ("notes") and what the job had to give up on ("job_notes", as its JSON's "notes").
@@ -26,12 +26,14 @@ From protocol 2 an `assign` request may name the structure's reflection file ("r
 path, HKLF code, scale and matrix, TWIN): the job is then `crystalx assign --hkl`'s, each
 site's "evidence" says what the data say about its element, "job_notes" list every change the
 data made, and "reflections" names the file used. A file that is missing, unreadable, of a
-kind CrystalX does not refine (HKLF 5/6) or that the model does not explain is left
+kind CrystalX does not refine (HKLF 6) or that the model does not explain is left
 out: the answer is the model's alone, with one note naming the file. `apply-plan` takes the same
 snapshot and a plan the user may have edited (element, label and H count per site, peaks to
 delete) and answers the commands for that plan. Peaks judged spurious are listed; `assign`
 deletes them only with the option delete_peaks (Q-peaks are harmless and refinement
-recomputes them). Atoms that already carry H keep them and get no `hadd`.
+recomputes them). Atoms that already carry H keep them and get no `hadd`; such a site is
+marked "h_kept" and its "hfix" is the AFIX its H ride under as the snapshot gives them (a
+site's "afix", protocol 2: Olex2's GetAtomAfix of each H), 0 where none was sent.
 
 Labels need only be unique per residue (SHELX RESI): a site of residue n > 0 is named in
 the answer and in the commands as Olex2 addresses it (C1_2), and `name C1_2 N1` renames it
@@ -67,7 +69,12 @@ from crystalx_core.io.hkl import (
 from crystalx_core.io.pairing import pairing_problem
 from crystalx_core.io.shelx_read import checked_twin
 from crystalx_core.io.shelx_write import hfix_lines
-from crystalx_core.geometry import chemical_occupancies, h_reach, neighbours
+from crystalx_core.geometry import (
+    Contact,
+    bonded_h_contacts,
+    chemical_occupancies,
+    held_h_counts,
+)
 from crystalx_core.olex2 import olex2_commands, olex2_hadd
 from crystalx_core.pipeline import JobResult, assign_job
 from crystalx_core.protocol import MAX_SITES  # noqa: F401  (the service's limit, as its clients read it)
@@ -150,6 +157,10 @@ def _site(raw: SiteIn) -> Site:
     for key in ("occupancy", "u_iso", "peak_height", "part"):
         if getattr(raw, key) is not None:
             setattr(site, key, getattr(raw, key))
+    if raw.afix is not None and element is not None and is_hydrogen(element):
+        # an H's AFIX in Olex2 is its riding group's (xlib/catom.cpp TCAtom::GetAfix), as a
+        # .res gives it; a pivot's is 0 there, but the AFIX line's code in a .res: not taken
+        site.afix = raw.afix
     return site
 
 
@@ -199,7 +210,14 @@ def read_reflections(
     path = given.path
     if given.hklf not in REFINED_HKLF:
         return None, _left_out(
-            path, f"HKLF {given.hklf} data; CrystalX refines HKLF 4 or 3 (with TWIN) only"
+            path,
+            f"HKLF {given.hklf} data; CrystalX refines HKLF 4 or 3 (with TWIN) or HKLF 5 only",
+        )
+    if given.hklf == 5 and given.twin:
+        return None, _left_out(
+            path,
+            "TWIN with HKLF 5 data: cctbx's observations take a twin law or HKLF 5's "
+            "components, never both (xray/observations.h)",
         )
     problem = xray_problem(structure.wavelength)
     if problem:
@@ -207,6 +225,9 @@ def read_reflections(
     matrix = tuple(tuple(row) for row in given.matrix) if given.matrix else None
     try:
         twin = _twin(given) if given.twin else None
+        if given.hklf == 5:  # the BASF of HKLF 5 data: its components' fractions, as Olex2's
+            # model["hklf"]["basf"] gives them (olex2's cctbx_olex_adapter.py)
+            twin = Twin(fractions=tuple(given.basf or ()), where=path, hklf5=True)
         hklf = HklfFormat(given.hklf, given.scale, matrix, twin=twin)
         reflections = read_reflections_file(path, hklf)
     except InputError as error:
@@ -325,11 +346,23 @@ def _result(
     job_notes: list[str] = (),
 ) -> dict:
     """The answer for an annotated assignment of `structure` (the sites its indices point
-    into). Atoms that already carry H keep them: no HFIX, no hadd, a note instead."""
-    carriers = hydrogen_carriers(structure)
+    into). Atoms that already carry H keep them: no HFIX, no hadd, a note instead, and as
+    their code the one their H ride under in Olex2 (kept_code), not the job's. The carriers
+    are the atoms geometry.bonded_h_contacts hangs an H on, as riding.input_groups (the CLI's
+    and the audit's kept AFIX) does: each H on one atom, the nearest within reach that SHELX's
+    PART rules let it bond to; not the acceptor of an O-H...O, nor an atom within reach of an
+    H of another PART, which may still need its own."""
+    held = bonded_h_contacts(structure)
+    carriers = set(held)
+    pivots = [i for i, site in enumerate(structure.sites) if not is_hydrogen(site.element)]
+    holds = dict(zip(pivots, held_h_counts(structure, held)))  # counted as the pivots are
     for s in assignment.sites:
         if s.index in carriers:
-            s.note = "already carries H; left as it is"
+            s.hfix, s.note = kept_code(structure, held.get(s.index, []))
+            if holds[s.index] != s.h_count:
+                # the user's H are left alone, but a count the job disagrees with is what a
+                # reviewer wants to see (a CH2 given one H by hand, an NH where NH2 fits)
+                s.note += f"; holds {holds[s.index]} H where the job expects {s.h_count}"
     codes = assignment.hfix_codes(leave_out=carriers)
     groups = hfix_groups(codes)
     to_apply = assignment if delete_peaks else Assignment(assignment.method, assignment.sites, [])
@@ -338,7 +371,10 @@ def _result(
     plain = hfix_groups({label: c for label, c in codes.items() if not explicit.get(label)})
     return {
         "method": assignment.method,
-        "sites": [s.to_dict(top_k) for s in assignment.sites],
+        "sites": [
+            {**s.to_dict(top_k), "h_kept": True} if s.index in carriers else s.to_dict(top_k)
+            for s in assignment.sites
+        ],
         "spurious": [structure.sites[i].label for i in assignment.dropped],
         "hfix": [[code, labels] for code, labels in groups],
         "hfix_lines": hfix_lines(groups),
@@ -349,27 +385,17 @@ def _result(
     }
 
 
-def hydrogen_carriers(structure: Structure) -> set[int]:
-    """Indices of non-H sites that already have an H atom bonded (any symmetry image) within
-    their element's reach (geometry.h_reach: a P–H of 1.32-1.44 Å is bonded)."""
-    centres = [
-        i
-        for i, s in enumerate(structure.sites)
-        if s.element is not None and not is_hydrogen(s.element)
-    ]
-    reach = {i: h_reach(structure.sites[i].element) for i in centres}
-    found = set()
-    for i, near in zip(
-        centres, neighbours(structure, max(reach.values(), default=0.0), centres=centres)
-    ):
-        if any(
-            c.distance <= reach[i]
-            and structure.sites[c.j].element is not None
-            and is_hydrogen(structure.sites[c.j].element)
-            for c in near
-        ):
-            found.add(i)
-    return found
+def kept_code(structure: Structure, held: list[Contact]) -> tuple[int, str]:
+    """(code, note) of an atom that keeps the H it holds (`held`: geometry.bonded_h_contacts',
+    each H on the one atom it rides on, not an H of a neighbour or of another PART within
+    reach): the AFIX they ride under as the client sent it (protocol 2's site afix, Olex2's
+    GetAtomAfix), 0 where they are refined freely, ride under different codes or the client
+    sent none."""
+    codes = sorted({structure.sites[c.j].afix for c in held})
+    if not any(codes):
+        return 0, "already carries H; left as it is"
+    shown = ", ".join(str(code) for code in codes if code)
+    return (codes[0] if len(codes) == 1 else 0), f"already carries H (AFIX {shown}); left as it is"
 
 
 # --- the loop ------------------------------------------------------------------------------

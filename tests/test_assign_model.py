@@ -695,3 +695,25 @@ def test_an_element_on_a_special_site_is_no_trace_when_no_peak_lies_on_it():
     smallest = smallest_site_share(_operators("P -4 21 m"))
     covered = _cover_every_element(probabilities, choice, np.ones(4, bool), classes, fit, smallest)
     assert covered.tolist() == [c, n, o]
+
+
+@pytest.mark.parametrize("name", ["FC_p31c", "FC_p21c", "SXF_I43d"])
+def test_no_halogen_is_left_room_for_an_h(shared_data, name):
+    """An H count the model gives a halogen is never kept, however likely: no riding model
+    exists for one (SHELXL's AFIX/HFIX codes are for C, N, O, B, Si, S pivots) and a hydrohalide's
+    H sits on its cation, so the formula fit, short of places for UNIT's H (unmodelled solvent),
+    must not hang one on a C-F (FC_p21c's perfluoroalkoxy aluminate), a P-Cl or a chloride
+    (FC_p31c, SXF_I43d). Every count is offered equally here, as a confused model would."""
+    from crystalx_core.assign.model import _placeable
+    from crystalx_core.geometry import connectivity, one_alternative
+
+    published = read_shelx(BENCHMARK / name / "published.res").to_structure()
+    heavy = published.with_sites([s for s in published.sites if s.element != "H"])
+    counts = [0, 1, 2, 3]
+    flat = np.full((len(heavy.sites), len(counts)), 1 / len(counts))
+    placeable = _placeable(flat, heavy, one_alternative(heavy, connectivity(heavy)), counts)
+    halogens = [k for k, s in enumerate(heavy.sites) if s.element in ("F", "Cl", "Br", "I")]
+    assert halogens
+    assert np.allclose(placeable[halogens, 0], 1.0)
+    others = [k for k, s in enumerate(heavy.sites) if s.element == "C"]
+    assert (placeable[others, 1:].sum(axis=1) > 0).any()  # the rest keep their room

@@ -158,14 +158,15 @@ def test_batch_out_naming_a_file_is_one_line_before_any_work(tmp_path, shared_da
     assert sorted(p.name for p in tmp_path.iterdir()) == before
 
 
-@pytest.mark.parametrize("card", ["HKLF 5"])
+@pytest.mark.parametrize("card", ["HKLF 6"])
 def test_a_twin_in_the_folder_is_assigned_and_its_row_says_why_not_refined(
     tmp_path, shared_data, card
 ):
-    """XH_urea's published .res declared a non-merohedral twin (HKLF 5) beside its .hkl: the
+    """XH_urea's published .res declared an HKLF 6 twin beside its .hkl: the
     batch assigns it as `assign` without --hkl would, and the row says why it is not refined
     (before, the whole structure failed); a second run resumes it with the same note. (TWIN
-    with HKLF 4 is refined: test_input_cases.test_a_cif_whose_res_says_twin_refines_...)"""
+    with HKLF 4 is refined: test_input_cases.test_a_cif_whose_res_says_twin_refines_..., and
+    HKLF 5 too: test_hklf5.py)"""
     res = (BENCHMARK / "XH_urea" / "published.res").read_text()
     (tmp_path / "urea.res").write_text(res.replace("HKLF 4", card))
     shutil.copy(BENCHMARK / "XH_urea" / "data.hkl", tmp_path / "urea.hkl")

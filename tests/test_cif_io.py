@@ -8,6 +8,7 @@ import gemmi
 import pytest
 from tests.conftest import BENCHMARK, CORPUS
 
+from crystalx_core.contents import cell_counts
 from crystalx_core.errors import InputError
 from crystalx_core.io import load
 from crystalx_core.io.cif import read_cif
@@ -109,7 +110,8 @@ def test_corpus_entry_reads(row):
 
 
 def test_unit_matches_the_cifs_own_site_symmetry_orders(shared_data):
-    """Where the CIF states each site's symmetry order, UNIT is Σ occupancy × order / that."""
+    """Where the CIF states each site's symmetry order, the sites' count (what UNIT falls back
+    on without a formula: contents.cell_counts) is Σ occupancy × order / that."""
     checked = 0
     for path in sorted(CORPUS.glob("*.cif")) + sorted(BENCHMARK.glob("*/model.cif")):
         block = gemmi.cif.read(str(path))[0]
@@ -124,7 +126,7 @@ def test_unit_matches_the_cifs_own_site_symmetry_orders(shared_data):
         for site, order in zip(in_file_order, orders):
             share = structure.space_group_order / int(gemmi.cif.as_string(order))
             expected[site.element] = expected.get(site.element, 0.0) + site.occupancy * share
-        assert dict(zip(structure.sfac, structure.unit)) == pytest.approx(expected, abs=1e-3), path
+        assert cell_counts(structure) == pytest.approx(expected, abs=1e-3), path
         checked += 1
     assert checked >= 20
 
@@ -218,6 +220,16 @@ def test_broken_symop_list_falls_back_to_the_symbol(tmp_path):
     assert error.value.line == 10  # the operator loop
 
 
+def test_occupancy_within_three_su_of_its_range_reads(tmp_path):
+    """cif_core.dic: the value 'must lie in ... -3u =< x =< 1 + 3u'; a refined 1.02(1) is a full
+    site and -0.01(1) an empty one, read at the edge they pass; '?' and '.' are its default 1."""
+    text = GOOD_BLOCK.replace("0.02 1 .", "0.02 1.02(1) .").replace("0.03 1 .", "0.03 -0.01(1) .")
+    sites = read_cif(_write(tmp_path, text)).structure.sites
+    assert [s.occupancy for s in sites] == [1.0, 0.0, 1.0]
+    text = GOOD_BLOCK.replace("0.02 1 .", "0.02 ? .").replace("0.03 1 .", "0.03 . .")
+    assert [s.occupancy for s in read_cif(_write(tmp_path, text)).structure.sites] == [1, 1, 1]
+
+
 @pytest.mark.parametrize(
     "text, message, line",
     [
@@ -239,6 +251,13 @@ def test_broken_symop_list_falls_back_to_the_symbol(tmp_path):
             r"broken.cif:25: site O1: occupancy -1 is negative$",
             25,
         ),
+        # CIF core _atom_site_occupancy is the fraction of the site filled, -3u <= x <= 1 + 3u
+        # (cif_core.dic); SHELX's site factor 11.0 pasted in is no such fraction
+        (GOOD_BLOCK.replace("0.03 1 .", "0.03 11.0 ."), "site O1: occupancy 11.0 is above 1", 25),
+        (GOOD_BLOCK.replace("0.03 1 .", "0.03 1.5(1) ."), "occupancy 1.5\\(1\\) is above 1", 25),
+        # gemmi reads these as 1 without a word
+        (GOOD_BLOCK.replace("0.03 1 .", "0.03 nan ."), "site O1: occupancy 'nan' is not a", 25),
+        (GOOD_BLOCK.replace("0.03 1 .", "0.03 full ."), "site O1: occupancy 'full' is not a", 25),
     ],
 )
 def test_broken_cif_gives_input_error_with_file_and_line(tmp_path, text, message, line):

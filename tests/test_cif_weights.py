@@ -57,6 +57,13 @@ READ = [
         "1/[\\s^2^(F~o~)^2^+(0.0106P)^2^]\nwhere P = [max(0,F~o~^2^)+2F~c~^2^]/3",
         (0.0106, 0.0, 0.0, 0.0, 0.0, THIRD),
     ),
+    # the clause cut short on the scheme's one line (corpus codtools_2003335, Fsqd): SHELXL's
+    # P, as for a form without the clause
+    (r"calc w=1/[\s^2^(Fo^2^)+(0.0544P)^2^+0.0000P] wh", (0.0544, 0.0, 0.0, 0.0, 0.0, THIRD)),
+    # w = 1/σ²(Fo²), WGHT 0 0, as other programs write it on Fo² (Fsqd): TEXSAN's F^2^~obs~
+    # without brackets (corpus sfarchiv2_2004837), XD's w2 and s^2^ (corpus codtools_2104634)
+    (r"w=1/\s^2^(F^2^~obs~)", (0.0, 0.0, 0.0, 0.0, 0.0, THIRD)),
+    (r"calc w2 = 1/[s^2^(Fo^2^)]", (0.0, 0.0, 0.0, 0.0, 0.0, THIRD)),
 ]
 
 NOT_READ = [
@@ -65,8 +72,9 @@ NOT_READ = [
     "Method, part 1, Chebychev polynomial, (Watkin, 1994, Prince, 1982)",
     r"Method= Modified Sheldrick w=1/[\s^2^(F^2^) + ( 0.07P)^2^ +*****P] ,where P=(Fo^2^)/3",
     r"w = 1/[\s^2^(F~o~)^2^ + (0.0715P)^2^]",  # σ²(Fo)² with no P to say it is SHELXL's
-    r"calc w2 = 1/[s^2^(Fo^2^)]",
-    r"calc w=1/[\s^2^(Fo^2^)+(0.0544P)^2^+0.0000P] wh",  # cut short (corpus codtools_2003335)
+    r"calc w1 = 1/[s^2^(Fo)]",  # XD on F (corpus codtools_2102846)
+    r"w=1/\s^2^(Fo^2^)+(0.05P)^2^",  # no brackets: 1/σ² + (aP)², not SHELXL's weight
+    r"w = 1/[\s^2^(F~o~)]",  # on F (corpus sfarchiv2_2004979)
     r"w=1/[\s^2^(Fo^2^)+(0.05P)^2^] where P=0.5Fo^2^+0.6Fc^2^",  # not SHELXL's P
     "sigma",
     "calc",
@@ -113,6 +121,23 @@ def test_a_cifs_scheme_weighs_the_final_refinement_unless_its_res_has_a_wght():
         _block("_refine_ls_weighting_scheme 'calc w=1/[\\s^2^(Fo^2^)+(0.1241P)^2^]'\n"), line_of
     )
     assert old.wght == pytest.approx((0.1241, 0, 0, 0, 0, THIRD)) and old.line == 3
+
+
+def test_sigma_on_fo2_is_wght_0_0():
+    """CIF core _refine_ls_weighting_scheme 'sigma': weights from the measured su, w = 1/σ²
+    of what was refined; on Fo² (_refine_ls_structure_factor_coef Fsqd, corpus COD 2102163)
+    that is SHELXL's WGHT 0 0; on F it is no WGHT."""
+    line_of = {"_refine_ls_weighting_scheme": 5}.get
+    on_fo2 = cif_weighting(
+        _block("_refine_ls_structure_factor_coef Fsqd\n_refine_ls_weighting_scheme sigma\n"),
+        line_of,
+    )
+    assert on_fo2.wght == pytest.approx((0, 0, 0, 0, 0, THIRD)) and on_fo2.line == 5
+    on_f = cif_weighting(
+        _block("_refine_ls_structure_factor_coef F\n_refine_ls_weighting_scheme sigma\n"),
+        line_of,
+    )
+    assert on_f.wght is None and on_f.problem == "'sigma' is not SHELXL's w=1/[σ²(Fo²)+(aP)²+bP]"
 
 
 def test_a_scheme_not_shelxls_keeps_the_default_and_says_why():

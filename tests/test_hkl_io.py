@@ -104,8 +104,8 @@ BAD_HKL = {
     "hklf5_components": (
         GOOD + "   2   0   0  100.00    2.00  -2\n   2   0   0  100.00    2.00   1\n",
         2,
-        "negative batch number -2 for 2 0 0: twin components of HKLF 5 data; CrystalX refines "
-        "HKLF 4 data (merohedral twins with TWIN) only",
+        "negative batch number -2 for 2 0 0: twin components of HKLF 5 data, read here as "
+        "HKLF 4; give HKLF 5 (and BASF) in the .ins to refine them as a twin",
     ),
     "empty": ("", 1, "empty"),
     "only_terminator": ("   0   0   0    0.00    0.00\n", 1, "no reflections"),

@@ -513,3 +513,110 @@ def test_an_upgrade_leaves_none_of_the_old_helper_files_behind(tmp_path):
     assert not {n for n in names if n.split("/")[0] in {f"{h}.py" for h in HELPERS}}
     assert "__pycache__" not in names and "crystalx_plugin/session.py" in names
     assert (old / "CrystalX.py").read_text() == Path(olex2_setup.SOURCE, "CrystalX.py").read_text()
+
+
+OLD_OLEX2_STUBS = {  # Olex2's modules as names only: the plugin must stop before it uses any
+    "olex.py": "",
+    "olex_core.py": "",
+    "olx.py": "def BaseDir():\n    return 'unused'\n",
+    "olexFunctions.py": "class OlexFunctions(object):\n    pass\n",
+    "PluginTools.py": "class PluginTools(object):\n    pass\n",
+}
+OLD_PYTHON_LINE = (
+    "CrystalX needs an Olex2 whose Python is 3.8 or later (Olex2 1.5 and newer); this Olex2 "
+    "runs Python %s"
+)
+
+
+def python_2():
+    """A real Python 2.7 (pyenv's, or python2.7 on PATH that runs), or None."""
+    candidates = sorted(Path.home().glob(".pyenv/versions/2.7*/bin/python"))
+    candidates += [Path(p) for p in [shutil.which("python2.7")] if p]
+    for candidate in candidates:
+        try:
+            done = subprocess.run(
+                [str(candidate), "-c", "import sys; print(sys.version_info[:2])"],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if done.returncode == 0 and done.stdout.strip() == "(2, 7)":
+            return str(candidate)
+    return None
+
+
+def test_an_olex2_with_an_older_python_says_why_in_one_line(tmp_path, olex2_start, monkeypatch):
+    """Olex2 prints a plugin's import error in one line and goes on (olex2-gui
+    util/pyUtil/initpy_funcs.py set_plugins_paths: "Failed to load plugin '%s': %s"); under
+    a Python older than 3.8 that line says what CrystalX needs instead of a SyntaxError or
+    a missing name from deep in its helpers, and no spy command is half registered. py.run
+    of the installer there says the same and installs nothing."""
+    base = fake_olex2(tmp_path, xld="<Plugin\n  <FragmentDB>\n>\n")
+    data = tmp_path / "data"
+    data.mkdir()
+    install(str(base), sys.executable)
+    monkeypatch.setattr(sys, "version_info", (3, 7, 16, "final", 0))
+    olex2, printed = olex2_start(base, data)
+    assert printed == ["Failed to load plugin 'CrystalX': " + OLD_PYTHON_LINE % "3.7"]
+    assert olex2.STATE.functions == {}
+    other = tmp_path / "other"
+    other.mkdir()
+    target = fake_olex2(other)
+    olex2.STATE.params["_base_dir"] = str(target)  # the folder py.run would install into
+    venv_python = tmp_path / "checkout" / ".venv" / "bin" / "python"  # with a core to record
+    venv_python.parent.mkdir(parents=True)
+    venv_python.symlink_to(sys.executable)
+    monkeypatch.setattr(
+        olex2_setup, "checkout_root", lambda source=None: str(tmp_path / "checkout")
+    )
+    before = tree(target)
+    monkeypatch.setattr(sys, "version_info", (2, 7, 18, "final", 0))
+    monkeypatch.chdir(ROOT / "installer")
+    printed = []
+    monkeypatch.setattr("builtins.print", lambda *words: printed.append(" ".join(words)))
+    py_run(ROOT / "installer" / "install.py")
+    assert tree(target) == before
+    assert printed == ["CrystalX installer: %s; nothing was installed" % OLD_PYTHON_LINE % "2.7"]
+
+
+def test_a_real_python_2_reads_the_plugin_and_the_installer_and_says_why_not(tmp_path):
+    """The same with a real Python 2.7 (the Python of older Olex2 releases), where one is
+    installed: CrystalX.py and install.py compile there and stop with the line above; the
+    helpers, which they never reach, need not (the stubs stand for Olex2's own modules)."""
+    python = python_2()
+    if python is None:
+        pytest.skip("no Python 2.7 here")
+    base = fake_olex2(tmp_path)
+    install(str(base), sys.executable)
+    stubs = tmp_path / "stubs"
+    stubs.mkdir()
+    for name, text in OLD_OLEX2_STUBS.items():
+        (stubs / name).write_text(text)
+    plugin = base / "util" / "pyUtil" / "PluginLib" / "plugin-CrystalX"
+    start = (  # initpy_funcs.py set_plugins_paths, as an Olex2 whose Python is 2.7 runs it
+        "import sys\nsys.path[:0] = [%r, %r]\n"
+        "try:\n    __import__('CrystalX')\n"
+        "except Exception as err:\n    print(\"Failed to load plugin '%%s': %%s\" %% "
+        "('CrystalX', err))\n" % (str(stubs), str(plugin))
+    )
+    done = subprocess.run([python, "-c", start], capture_output=True, text=True, cwd=tmp_path)
+    assert done.stdout.splitlines() == [
+        "Failed to load plugin 'CrystalX': " + OLD_PYTHON_LINE % "2.7"
+    ], done.stderr
+    py_run_2 = (  # Olex2's py.run: the file's text in __main__, no __file__, in its folder
+        "import sys\nsys.path.insert(0, %r)\n"
+        "exec(compile(open('install.py').read(), 'install.py', 'exec'), "
+        "{'__name__': '__main__'})\n" % str(stubs)
+    )
+    other = tmp_path / "other"
+    other.mkdir()
+    before = tree(fake_olex2(other))
+    done = subprocess.run(
+        [python, "-c", py_run_2], capture_output=True, text=True, cwd=ROOT / "installer"
+    )
+    assert done.stdout.splitlines() == [
+        "CrystalX installer: %s; nothing was installed" % OLD_PYTHON_LINE % "2.7"
+    ], done.stderr
+    assert tree(other / "olex2") == before

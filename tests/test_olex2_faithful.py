@@ -1325,3 +1325,29 @@ def test_the_table_is_put_back_when_olex2_fills_its_virtual_files_afresh(ethanol
     shown = state.vfs["crystalx-table.htm"]
     state.refill_vfs()
     assert state.vfs["crystalx-table.htm"] == shown and "Auto-assign" not in shown
+
+
+def test_olex2s_atom_afix_is_the_riding_groups_on_its_h_and_0_on_the_pivot(ethanol):
+    """xf.au.GetAtomAfix (pcxod/olex2 xlib/asymmunit.cpp LibGetAtomAfix → xlib/catom.cpp
+    TCAtom::GetAfix): an H gets its ParentAfixGroup's code, a riding group's pivot 0 (only a
+    group with an explicit pivot, n 6 or 9, or m 0 gives the pivot its code, and that group's
+    other atoms m5), an index past the atoms raises; the plugin sends the H's code, and not the
+    pivot's, to the core."""
+    state, plugin = ethanol
+    olx = sys.modules["olx"]
+    assert state.run("hadd 33 C1") and state.run("hadd 147 O1")
+    codes = dict((a.label, olx.xf.au.GetAtomAfix(i)) for i, a in enumerate(state.atoms))
+    assert [codes[h] for h in ("H1A", "H1B", "H1C", "H1")] == ["33", "33", "33", "147"]
+    assert (codes["C1"], codes["O1"], codes["C2"]) == ("0", "0", "0")
+    # a rigid group with an explicit pivot (n 6: afixgroup.h HasExcplicitPivot): the pivot its
+    # code, a member (code/10)*10+5
+    atom = sys.modules["_olex2"].Atom
+    state.atoms += [
+        atom("C9", "C", (0.5, 0.5, 0.5), afix=66),
+        atom("H9", "H", (0.6, 0.5, 0.5), afix=66),
+    ]
+    assert [olx.xf.au.GetAtomAfix(len(state.atoms) - k) for k in (2, 1)] == ["66", "65"]
+    with pytest.raises(RuntimeError):
+        olx.xf.au.GetAtomAfix(len(state.atoms))
+    sent = dict((s["label"], s.get("afix")) for s in model_of(state).snapshot["sites"])
+    assert (sent["H1A"], sent["H1"], sent["C1"], sent["O1"]) == (33, 147, None, None)

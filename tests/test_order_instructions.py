@@ -10,6 +10,10 @@ import re
 from dataclasses import replace
 
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
+import numpy as np
+import pytest
+
+from crystalx_core.errors import InputError
 
 from crystalx_core.cli import main
 from crystalx_core.io.shelx_order import _atoms, _meanings
@@ -179,26 +183,85 @@ def test_anis_n_in_a_residue_is_written_with_the_residue_s_names():
     assert _meant(out) == {"SIMU C1 > C3": (("C1_2", "C3_2"),)}
 
 
-def test_a_move_before_the_atoms_is_kept_and_said(tmp_path):
-    """'MOVE 1 1 1 -1' (SHELXL manual: the atoms after it read as x = dx + sign*x, here the
-    inverted structure): CrystalX reads the coordinates as written, so a note names the MOVE
-    and its line; the .res keeps it before the atoms, with the riding H after it, which SHELXL
-    moves together with their pivots."""
+def test_a_move_is_applied_as_shelxl_applies_it(tmp_path):
+    """'MOVE 1 1 1 -1' (SHELXL manual, 'MOVE dx[0] dy[0] dz[0] sign[1]': the atoms after it
+    read as x = dx + sign*x, here the inverted structure) in L-alanine (XH_alanine): put before
+    N1, N1 and the atoms after it are read inverted, O1 and O2 before it as written. Put before
+    O1, `crystalx assign` places the riding H on the inverted atoms, and the .res written has
+    them inverted and the MOVE as a REM (SHELXL would invert them again): reading it back gives
+    the same atoms."""
+    plain = parse_shelx(_alanine_without_h({}), "ala.res").to_structure()
+    moved = parse_shelx(_alanine_without_h({"N1": ["MOVE 1 1 1 -1"]}), "ala.res").to_structure()
+    for before, after in zip(plain.sites, moved.sites):
+        expected = before.frac if before.label in ("O1", "O2") else [1 - v for v in before.frac]
+        assert after.frac == pytest.approx(expected, abs=1e-12), before.label
+
     path = tmp_path / "ala.res"
     path.write_text(_alanine_without_h({"O1": ["MOVE 1 1 1 -1"]}))
+    moved = parse_shelx(path.read_text(), str(path)).to_structure()
     args = ["assign", str(path), "--method", "baseline", "--hydrogens", "rules", "--quiet"]
     assert main([*args, "--json"]) == 0
-    lines = (tmp_path / "ala_crystalx.res").read_text().splitlines()
-    move = lines.index("MOVE 1 1 1 -1")
-    assert lines[move + 1].startswith("O1 ") and any(ln.startswith("H1A") for ln in lines[move:])
+    written = (tmp_path / "ala_crystalx.res").read_text()
+    assert "MOVE 1 1 1 -1" not in [line.strip() for line in written.splitlines()]
+    rem = "REM MOVE 1 1 1 -1 (applied: the atoms after it are written moved)"
+    assert rem in written.splitlines()
+    again = parse_shelx(written, "w.res").to_structure()
+    frac = {site.label: np.array(site.frac) for site in again.sites}
+    for site in moved.sites:
+        assert frac[site.label] == pytest.approx(site.frac, abs=1e-4), site.label
+    orth = np.array(again.orthogonalisation)
+    heavy = [frac[site.label] for site in moved.sites]
+    hydrogens = [v for label, v in frac.items() if label.startswith("H")]
+    assert len(hydrogens) == 7  # NH3+, CH, CH3 of the zwitterion
+    for h in hydrogens:  # each on an inverted atom, as placed
+        assert 0.8 < min(np.linalg.norm(orth @ (h - x)) for x in heavy) < 1.1
     notes = json.loads((tmp_path / "ala_crystalx.json").read_text())["notes"]
     assert [n for n in notes if n.startswith("MOVE")] == [
-        "MOVE (line 23) of ala.res: SHELXL moves the atoms after it, CrystalX read them as "
-        "written (their contacts across symmetry may differ); the .res keeps the MOVE, and the "
-        "H placed after it move with their atoms"
+        "MOVE (line 23) of ala.res: the 6 atom(s) after it read moved, x = dx + sign*x, as "
+        "SHELXL reads them; the .res written has them moved and the MOVE as a REM"
     ]
     identity = HEADER + "FVAR 1\nMOVE 0 0 0 1\nC1 1 0.1 0.2 0.3 11 0.03\nHKLF 4\nEND\n"
     assert parse_shelx(identity, "x.res").moved_notes() == ()  # moves nothing: no note
+
+
+def test_a_move_holds_until_the_next_move():
+    """A later MOVE replaces the one before (SHELXL manual: x = dx + sign*x for the atoms after
+    it), 'MOVE 0 0 0 1' too: C2 after it is read as written, and the note counts C1 alone."""
+    text = HEADER + (
+        "FVAR 1\nMOVE 1 1 1 -1\nC1 1 0.25 0.2 0.3 11 0.03\nMOVE 0 0 0 1\n"
+        "C2 1 0.1 0.2 0.3 11 0.03\nHKLF 4\nEND\n"
+    )
+    shelx = parse_shelx(text, "x.res")
+    frac = [v for site in shelx.to_structure().sites for v in site.frac]
+    assert frac == pytest.approx([0.75, 0.8, 0.7, 0.1, 0.2, 0.3])
+    (note,) = shelx.moved_notes()
+    assert note.startswith("MOVE (line 9) of x.res: the 1 atom(s) after it read moved")
+
+
+def test_a_fixed_coordinate_read_moved_stays_fixed():
+    """A coordinate fixed as 10 + x (SHELXL manual, atom instruction: 10 added fixes it) read
+    after 'MOVE 1 1 1 -1' is the moved value, and the .res written (its MOVE a REM) fixes it
+    there: written plain it would refine free."""
+    text = HEADER + "FVAR 1\nMOVE 1 1 1 -1\nC1 1 10.25 0.2 -10.3 11 0.03\nHKLF 4\nEND\n"
+    shelx = parse_shelx(text, "x.res")
+    written = render_with_sites(shelx, shelx.to_structure(), notes=[])
+    atom = next(line.split() for line in written.splitlines() if line.startswith("C1 "))
+    assert [float(v) for v in atom[2:5]] == pytest.approx([10.75, 0.8, 11.3])
+
+
+@pytest.mark.parametrize(
+    "move, message",
+    [
+        ("MOVE 0.5 0 0 2", "MOVE: sign 2 must be 1 or -1"),
+        ("MOVE 0 0 0 1 5", "MOVE takes dx dy dz sign, got 5 numbers"),
+        ("MOVE half", "MOVE: expected numbers"),
+    ],
+)
+def test_a_move_that_is_no_move_is_refused_on_its_line(move, message):
+    text = HEADER + f"FVAR 1\n{move}\nC1 1 0.1 0.2 0.3 11 0.03\nHKLF 4\nEND\n"
+    with pytest.raises(InputError, match=message) as error:
+        parse_shelx(text, "x.res")
+    assert error.value.line == 9
 
 
 def test_a_range_into_the_next_residue_is_checked():

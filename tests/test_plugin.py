@@ -5,6 +5,7 @@ are checked; plus the core missing, crashing, and a command failing mid-apply.""
 import importlib
 import json
 import os
+import re
 import shutil
 import sys
 from dataclasses import replace
@@ -283,6 +284,33 @@ def test_atoms_in_residues_are_renamed_within_their_residue_and_revert_exactly(
     assert sorted(a.address for a in state.live()) == sorted(s.label for s in structure.sites)
     click(state, plugin, "revert")
     assert state.model_state() == before
+
+
+def test_an_atom_that_keeps_its_riding_hydrogens_shows_their_code_in_the_panel(
+    tmp_path, monkeypatch, shared_data, close_plugin
+):
+    """SXF_I43d as refined, open in Olex2 with its riding H: the plugin sends each H's AFIX
+    as Olex2 gives it (olx.xf.au.GetAtomAfix, pcxod/olex2 xlib/asymmunit.cpp
+    LibGetAtomAfix → xlib/catom.cpp TCAtom::GetAfix), and the panel's HFIX column shows what
+    Olex2 keeps for the acetonitrile's methyl C41, its AFIX 33 marked kept, not the job's
+    137 (session 17 showed 137 while Olex2 kept 33); nothing is added to an atom with H."""
+    structure = read_shelx(BENCHMARK / "SXF_I43d" / "published.res").to_structure()
+    atoms = [
+        (s.label, s.element, s.frac, s.u_iso, s.occupancy, s.part, 0.0, s.afix)
+        for s in structure.sites
+    ]
+    state, plugin = open_in_double(tmp_path, monkeypatch, structure, atoms, z=1)
+    click(state, plugin, "preview")
+    session = plugin._session()
+    sent = dict((s["label"], s.get("afix")) for s in session.shown.snapshot["sites"])
+    assert (sent["H40A"], sent["H1A"], sent["C41"]) == (33, 137, None)
+    row = next(r for r in state.vfs["crystalx-table.htm"].splitlines() if "<td>C41</td>" in r)
+    cells = re.findall(r"<td>([^<]*)</td>", row)
+    assert "33 kept" in cells and "137" not in cells
+    model, result = session.answer
+    assert not [c for c in result["commands"] if c.startswith("hadd")]
+    _, rows = read_rows(tmp_path / "crystalx_last.json")  # the Qt panel's row says the same
+    assert next(r for r in rows if r.label == "C41").hfix_text() == "33 kept"
 
 
 def test_with_olex2s_reflection_file_the_data_put_swapped_atoms_back_undoably(

@@ -34,6 +34,7 @@ MODULES = (
     "PluginTools",
     "_olex2",
 )
+LISTED = "<Plugin\n  <FragmentDB>\n>\n"  # a plugins.xld with another plugin
 ACETIC_ACID = [  # P1, 10 Å cell: C1-C2 1.50 Å, C2=O1 1.21 Å, C2-O2 1.31 Å
     ("Q1", "Q", (0.100, 0.100, 0.100), 0.05, 1.0, 0, 4.1),
     ("Q2", "Q", (0.250, 0.100, 0.100), 0.05, 1.0, 0, 4.0),
@@ -140,6 +141,22 @@ class PluginInOlex2(unittest.TestCase):
             (self.state.starved, self.state.thread_prints, self.state.errors), ([], [], [])
         )
 
+    def test_an_olex2_with_an_older_python_gets_one_line_saying_why(self):
+        """Olex2 prints an import error of a plugin in one line (olex2-gui
+        util/pyUtil/initpy_funcs.py set_plugins_paths); below Python 3.8 that line is what
+        CrystalX needs, and no command is registered."""
+        from unittest import mock
+
+        with mock.patch.object(sys, "version_info", (3, 7, 16, "final", 0)):
+            with self.assertRaises(ImportError) as refused:
+                importlib.import_module("CrystalX")
+        self.assertEqual(
+            str(refused.exception),
+            "CrystalX needs an Olex2 whose Python is 3.8 or later (Olex2 1.5 and newer); "
+            "this Olex2 runs Python 3.7",
+        )
+        self.assertEqual(self.state.functions, {})
+
     def test_the_reflection_file_olex2_has_decides_the_elements_and_revert_restores(self):
         hkl = os.path.join(BENCHMARK, "XH_urea", "data.hkl")
         if not os.path.isfile(hkl):
@@ -172,14 +189,20 @@ class PluginInOlex2(unittest.TestCase):
         self.assertEqual((self.state.starved, self.state.thread_prints), ([], []))
 
 
+def olex2_folder(work):
+    """An Olex2 folder in `work` with FragmentDB listed in plugins.xld and no plugin copied."""
+    base = os.path.join(work, "olex2")
+    os.makedirs(os.path.join(base, "util", "pyUtil", "PluginLib"))
+    with open(os.path.join(base, "plugins.xld"), "w", encoding="utf-8") as stream:
+        stream.write(LISTED)
+    return base
+
+
 class InstallerInOlex2(unittest.TestCase):
     def test_py_run_installs_and_uninstall_restores(self):
         work = tempfile.mkdtemp()
         try:
-            base = os.path.join(work, "olex2")
-            os.makedirs(os.path.join(base, "util", "pyUtil", "PluginLib"))
-            with open(os.path.join(base, "plugins.xld"), "w", encoding="utf-8") as stream:
-                stream.write("<Plugin\n  <FragmentDB>\n>\n")
+            base = olex2_folder(work)
             python = os.path.join(work, "Jürgen", "python")
             os.makedirs(os.path.dirname(python))
             shutil.copy(sys.executable, python)
@@ -214,8 +237,46 @@ class InstallerInOlex2(unittest.TestCase):
 
             uninstall(base)
             with open(os.path.join(base, "plugins.xld"), encoding="utf-8") as stream:
-                self.assertEqual(stream.read(), "<Plugin\n  <FragmentDB>\n>\n")
+                self.assertEqual(stream.read(), LISTED)
         finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+class InstallerUnderAnOlderPython(unittest.TestCase):
+    def test_py_run_says_why_and_installs_nothing(self):
+        """install.py under a Python older than 3.8 (Olex2's py.run: no __file__, run in its
+        folder) prints one line and leaves the Olex2 folder as it was."""
+        import contextlib
+        import io
+        from unittest import mock
+
+        work = tempfile.mkdtemp()
+        old = os.getcwd()
+        try:
+            base = olex2_folder(work)
+            os.chdir(os.path.join(ROOT, "installer"))
+            with open("install.py", encoding="utf-8") as stream:
+                code = compile(stream.read(), "install.py", "exec")
+            sys.modules.pop("olx", None)
+            sys.path.insert(0, DOUBLE)  # the Olex2 whose folder py.run would install into
+            importlib.import_module("_olex2").STATE.params["_base_dir"] = base
+            printed = io.StringIO()
+            try:
+                with mock.patch.object(sys, "version_info", (2, 7, 18, "final", 0)):
+                    with contextlib.redirect_stdout(printed):
+                        exec(code, {"__name__": "__main__"})
+            finally:
+                sys.path.remove(DOUBLE)
+            self.assertEqual(
+                printed.getvalue(),
+                "CrystalX installer: CrystalX needs an Olex2 whose Python is 3.8 or later "
+                "(Olex2 1.5 and newer); this Olex2 runs Python 2.7; nothing was installed\n",
+            )
+            self.assertEqual(os.listdir(os.path.join(base, "util", "pyUtil", "PluginLib")), [])
+            with open(os.path.join(base, "plugins.xld"), encoding="utf-8") as stream:
+                self.assertEqual(stream.read(), LISTED)
+        finally:
+            os.chdir(old)
             shutil.rmtree(work, ignore_errors=True)
 
 

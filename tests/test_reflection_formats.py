@@ -60,7 +60,8 @@ def test_shelx_free_r_flags_are_read_as_data_not_refused_as_twin_components():
 @pytest.mark.parametrize("batches", [(-2, 1), (-1, 1)])
 def test_twin_components_sharing_their_fo2_stay_refused_naming_the_line(batches):
     """HKLF 5: the negative lines of a group repeat the Fo² and σ of the line that closes it
-    (SHELXL manual, HKLF 5), whatever their batch numbers; CrystalX refines no HKLF 5 twins."""
+    (SHELXL manual, HKLF 5), whatever their batch numbers: read as HKLF 4 (the default) they
+    are refused naming the line; with HKLF 5 they are refined (test_hklf5.py)."""
     text = (
         "   1   0   0   10.00    1.00   1\n"
         f"   1   1   0   20.00    2.00{batches[0]:4d}\n"

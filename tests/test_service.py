@@ -15,6 +15,7 @@ from crystalx_core.errors import RequestError
 from crystalx_core.io.cif import read_cif
 from crystalx_core.io.shelx_read import read_shelx
 from crystalx_core.olex2 import olex2_commands
+from crystalx_core.riding import input_groups
 from crystalx_core.service import (
     MAX_REQUEST_BYTES,
     MAX_SITES,
@@ -131,6 +132,8 @@ def test_atoms_that_already_carry_hydrogens_keep_them(sucrose):
     result = answer(request("assign", {"structure": snapshot}))["result"]
     c6 = next(s for s in result["sites"] if s["label"] == "C6")
     assert "already carries H" in c6["note"]
+    # it holds one of the two H its CH2 needs: the note says so, the H stay the user's
+    assert c6["h_count"] == 2 and c6["note"].endswith("holds 1 H where the job expects 2")
     assert all(c6["new_label"] not in labels for _, labels in result["hfix"])
     assert any(
         c.startswith("hadd 23") for c in result["commands"]
@@ -467,16 +470,50 @@ def test_a_full_disk_under_the_log_does_not_end_the_service(monkeypatch, small_d
     assert replies[0]["error"]["code"] == "internal" and "result" in replies[1]
 
 
+def with_olex2s_hydrogens(structure, snapshot, afix=True):
+    """`snapshot` with `structure`'s H as the plugin sends them (olex_model.read_model): label,
+    element, position, PART and, from protocol 2, the AFIX Olex2 gives an H, its riding group's
+    code (olx.xf.au.GetAtomAfix: pcxod/olex2 xlib/asymmunit.cpp LibGetAtomAfix returns
+    xlib/catom.cpp TCAtom::GetAfix, the ParentAfixGroup's code), as the .res gave it; the
+    occupancy Olex2 holds (au.GetAtomOccu, with the site-symmetry factor, as snapshot_of)."""
+    factor = [m / len(structure.symops) for m in site_multiplicities(structure)]
+    snapshot["sites"] += [
+        {
+            "label": h.label,
+            "element": "H",
+            "frac": list(h.frac),
+            "occupancy": h.occupancy * factor[k],
+            "part": h.part,
+            **({"afix": h.afix} if afix else {}),
+        }
+        for k, h in enumerate(structure.sites)
+        if is_hydrogen(h.element)
+    ]
+    return snapshot
+
+
+def file_pivots(structure):
+    """Pivot label → the AFIX of the H the file lists after it: in a SHELX file an AFIX mn
+    group's H follow their pivot (SHELXL manual, AFIX), so the truth here is read from the
+    file's order, not from any bond search."""
+    codes, pivot = {}, None
+    for site in structure.sites:
+        if not is_hydrogen(site.element):
+            pivot = site.label
+        elif site.afix:
+            codes.setdefault(pivot, set()).add(site.afix)
+    return codes
+
+
 def test_the_plugin_never_rewrites_a_riding_group_the_user_made(shared_data):
-    """The plugin sends every live atom, its H too (olex_model.read_model), but no AFIX; a
+    """The plugin sends every live atom, its H too (olex_model.read_model) with their AFIX; a
     pivot that carries H gets no HFIX and no `hadd` (Olex2's HADD/HFIX take the code as given:
     one would replace the user's group). So SXF_I43d's AFIX 33 methyl on C41 stays Olex2's
-    33, not the job's 137, on `assign` and on `apply-plan` alike; the 137 this file expects for
-    FC_sucrose's O4 is for a snapshot without H, where no user's code exists."""
+    33, not the job's 137, on `assign` and on `apply-plan` alike, and the answer shows that 33
+    as kept; the 137 this file expects for FC_sucrose's O4 is for a snapshot without H, where
+    no user's code exists."""
     published = read_shelx(BENCHMARK / "SXF_I43d" / "published.res").to_structure()
-    snapshot = snapshot_of(published, peaks=False)
-    riders = [s for s in published.sites if is_hydrogen(s.element)]
-    snapshot["sites"] += [{"label": h.label, "element": "H", "frac": list(h.frac)} for h in riders]
+    snapshot = with_olex2s_hydrogens(published, snapshot_of(published, peaks=False))
     assigned = answer(request("assign", {"structure": snapshot}))["result"]
     plan = {
         "sites": [
@@ -487,7 +524,129 @@ def test_the_plugin_never_rewrites_a_riding_group_the_user_made(shared_data):
     applied = answer(request("apply-plan", {"structure": snapshot, "plan": plan}))["result"]
     for result in (assigned, applied):
         c41 = next(s for s in result["sites"] if s["label"] == "C41")
-        assert c41["h_count"] == 3 and "already carries H" in c41["note"]
+        assert c41["h_count"] == 3 and "already carries H (AFIX 33)" in c41["note"]
+        assert "expects" not in c41["note"]  # it holds the three the job expects
+        assert (c41["hfix"], c41["h_kept"]) == (33, True)
         assert all(c41["new_label"] not in labels for _, labels in result["hfix"])
         hadd = [c for c in result["commands"] if c.startswith("hadd")]
         assert hadd == [] and result["hfix"] == []  # every pivot of the file carries its H
+
+
+@pytest.mark.parametrize(
+    "name", ["SXF_I43d", "FC_sucrose", "FC_1979688", "FC_SH2185", "FC_p31c", "XH_HMaMg"]
+)
+def test_an_atom_that_keeps_its_hydrogens_shows_the_code_they_ride_under(shared_data, name):
+    """Every pivot of the published model shows the AFIX its H ride under in Olex2 (the
+    session 17 answer showed the job's: 137 for SXF_I43d's AFIX 33 methyl C41, 147 for
+    FC_sucrose's AFIX 148 OH); an H of a neighbour or of another PART within reach is not
+    its (C40's nitrile C holds none). Also on models the change was not written against:
+    FC_1979688 (disorder in negative PARTs), FC_SH2185 (H refined freely, code 0, beside
+    riding H in PART 2), FC_p31c (methyls on threefold axes) and XH_HMaMg (a metal complex's
+    free H). Without the AFIX (an older client) the code is unknown and none is shown, never
+    the job's."""
+    published = read_shelx(BENCHMARK / name / "published.res").to_structure()
+    truth = file_pivots(published)
+    for afix in (True, False):
+        snapshot = with_olex2s_hydrogens(published, snapshot_of(published, peaks=False), afix)
+        result = answer(request("assign", {"structure": snapshot}))["result"]
+        shown = {s["label"]: s["hfix"] for s in result["sites"] if s.get("h_kept")}
+        assert set(truth) <= set(shown)
+        if afix:
+            assert {label: {shown[label]} for label in truth} == truth
+            assert not any(shown[label] for label in set(shown) - set(truth))
+        else:
+            assert not any(shown.values())
+
+
+def test_a_protocol_1_client_cannot_send_an_afix(sucrose):
+    snapshot = with_olex2s_hydrogens(sucrose, snapshot_of(sucrose, peaks=False))
+    line = json.dumps(
+        {"protocol": 1, "id": 3, "method": "assign", "params": {"structure": snapshot}}
+    ).encode()
+    reply, _ = reply_to(line)
+    assert reply["error"]["code"] == "bad-request"
+    assert reply["error"]["message"].endswith(".afix: needs protocol 2, not 1")
+
+
+def holders_in_file_order(structure) -> dict[str, int]:
+    """Non-H label → the H the file lists right after it: SHELXL rides an AFIX group's H on the
+    atom before them (SHELXL manual, AFIX), and SXF_I43d and XH_HMaMg list their freely refined
+    H (XH_HMaMg's O1-H1 and water H) after their atom too, so for those files this is the
+    author's own answer to "which atom holds this H", found by no bond search."""
+    holders, pivot = {}, None
+    for site in structure.sites:
+        if not is_hydrogen(site.element):
+            pivot = site.label
+        else:
+            holders[pivot] = holders.get(pivot, 0) + 1
+    return holders
+
+
+@pytest.mark.parametrize("name, bystander", [("SXF_I43d", "C40"), ("XH_HMaMg", "O2")])
+def test_only_the_atom_an_h_rides_on_carries_it(shared_data, name, bystander):
+    """The atoms that "already carry H" (no hadd, a note) are those holding an H in the
+    published model, each H on one atom by SHELX's PART rules (geometry.bonded_h_contacts),
+    not every atom with an H within reach: SXF_I43d's nitrile C40 (PART -3) lies 0.70-1.24 Å
+    from H of the toluene's PART -1 and -2, and XH_HMaMg's O2 1.24 Å from the H1 of its
+    O1-H1...O2 bond; both hold none, and the session 17 answer marked them carriers (an atom
+    of theirs that needed H would never have got its hadd)."""
+    published = read_shelx(BENCHMARK / name / "published.res").to_structure()
+    snapshot = with_olex2s_hydrogens(published, snapshot_of(published, peaks=False))
+    result = answer(request("assign", {"structure": snapshot}))["result"]
+    kept = {s["label"] for s in result["sites"] if s.get("h_kept")}
+    assert kept == set(holders_in_file_order(published))
+    site = next(s for s in result["sites"] if s["label"] == bystander)
+    assert (site["h_count"], site.get("note", "")) == (0, "") and bystander not in kept
+
+
+@pytest.mark.parametrize(
+    "name, part", [("FC_SH2185", 1), ("FC_SH2185", 2), ("SXF_I43d", -1), ("SXF_I43d", -2)]
+)
+def test_a_part_without_its_hydrogens_gets_them_beside_a_part_that_has_them(
+    shared_data, name, part
+):
+    """A disordered model whose user has placed the H of one alternative only (or deleted one
+    PART's H to redo them): the bare PART's atoms lie within reach of the other PART's H
+    (FC_SH2185's two phenyl orientations, 0.97-1.28 Å; SXF_I43d's toluene in PART -1/-2 beside
+    the acetonitrile in PART -3, 0.24-1.27 Å) but SHELX never bonds across PARTs, so they carry
+    none: each gets the published H count and AFIX by `hadd` (the session 17 answer left them
+    "already carrying H", with no H at all), while the other PART keeps its own, none twice."""
+    published = read_shelx(BENCHMARK / name / "published.res").to_structure()
+    truth = file_pivots(published)
+    counts = holders_in_file_order(
+        published.with_sites([s for s in published.sites if s.afix or not is_hydrogen(s.element)])
+    )  # the riding H alone: FC_SH2185 lists its free H last, after no atom of theirs
+    bare = published.with_sites(
+        [s for s in published.sites if not (is_hydrogen(s.element) and s.part == part)]
+    )
+    snapshot = with_olex2s_hydrogens(bare, snapshot_of(published, peaks=False))
+    result = answer(request("assign", {"structure": snapshot}))["result"]
+    sites = {s["label"]: s for s in result["sites"]}
+    placed = {label: code for code, labels in result["hfix"] for label in labels}
+    part_of = {s.label: s.part for s in published.sites}
+    stripped = {label for label in truth if part_of[label] == part}
+    assert stripped and not {label for label in stripped if sites[label].get("h_kept")}
+    assert {label: {placed[sites[label]["new_label"]]} for label in stripped} == {
+        label: truth[label] for label in stripped
+    }
+    assert all(sites[label]["h_count"] == counts[label] for label in stripped)
+    kept = {label for label, s in sites.items() if s.get("h_kept")}
+    assert set(truth) - stripped <= kept and not kept & stripped
+    assert not {sites[label]["new_label"] for label in kept} & set(placed)
+
+
+@pytest.mark.parametrize(
+    "name", ["FC_1979688", "FC_SH2185", "FC_p31c", "SXF_I43d", "XH_CpNa", "XH_HMaMg"]
+)
+def test_the_service_and_the_job_agree_on_which_atoms_hold_the_users_hydrogens(shared_data, name):
+    """One definition of "holds the user's H": the atoms the plugin's answer leaves with their
+    H are those whose H the job (and the audit) take as the input's group to ride as the user
+    did (riding.input_groups, riding.keep_input_codes), on models with disorder in negative
+    PARTs (FC_1979688, SXF_I43d), two phenyl orientations (FC_SH2185), methyls on threefold
+    axes (FC_p31c), a Cp ring beside Na (XH_CpNa) and a short O-H...O bond (XH_HMaMg)."""
+    published = read_shelx(BENCHMARK / name / "published.res").to_structure()
+    snapshot = with_olex2s_hydrogens(published, snapshot_of(published, peaks=False))
+    result = answer(request("assign", {"structure": snapshot}))["result"]
+    model = published.with_sites([s for s in published.sites if not is_hydrogen(s.element)])
+    job = {model.sites[i].label for i in input_groups(model, published)}
+    assert {s["label"] for s in result["sites"] if s.get("h_kept")} == job

@@ -476,11 +476,17 @@ def test_a_label_repeated_within_a_residue_is_a_one_line_error(shared_data, tmp_
 
 
 REFUSED = {
-    "hklf5": (
-        "BASF 0.3\nHKLF 5\n",
+    "hklf6": (
+        "BASF 0.3\nHKLF 6\n",
         "HKLF",
         9,
-        "HKLF: twin data (HKLF 5 components); CrystalX refines",
+        "HKLF: twin data (HKLF 6 components); CrystalX refines",
+    ),
+    "hklf5_twin": (
+        "TWIN 1 0 0 0 -1 0 0 0 -1\nBASF 0.3\nHKLF 5\n",
+        "TWIN",
+        8,
+        "TWIN with HKLF 5 data: cctbx's observations take a twin law or HKLF 5's components",
     ),
     "hklf2": (
         "HKLF 2\n",

@@ -182,7 +182,9 @@ def test_a_file_without_hklf_is_written_with_one(ending):
     """No HKLF (an .ins written by hand, or cut short before it): the reflections are read as
     HKLF 4 (ShelxFile.reflection_format) and the .res written ends 'HKLF 4', END, as the manual
     says an .ins 'should always ... finish with HKLF and END': SHELXL stops at a .res without
-    it. Said in a note; the file's own last line, even one without a line ending, is kept."""
+    it. Said in a note, which claims no reflections read (a CSD export assigned without any,
+    dkratzert/DSR pictures/benzene-UGEDEQ.res, was told 'its reflections were read as HKLF 4');
+    the file's own last line, even one without a line ending, is kept."""
     text = HEADER + ATOMS.replace("HKLF 4\nEND\n", ending)
     shelx = parse_shelx(text, "x.ins")
     assert shelx.reflection_format().code == 4
@@ -190,8 +192,8 @@ def test_a_file_without_hklf_is_written_with_one(ending):
     out = render_with_sites(shelx, shelx.to_structure(), notes=notes)
     assert out.endswith(("" if ending == "END\n" else "PLAN 20\n") + "HKLF 4\nEND\n")
     assert notes == [
-        "x.ins has no HKLF instruction: its reflections were read as HKLF 4, and the .res "
-        "written says so"
+        "x.ins has no HKLF instruction: the .res written ends with HKLF 4 (SHELXL needs one), "
+        "the format reflections given with it are read in"
     ]
     with_one = parse_shelx(HEADER + ATOMS, "y.res")  # a file with one gets no second
     assert render_with_sites(with_one, with_one.to_structure()).count("HKLF") == 1

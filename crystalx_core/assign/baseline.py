@@ -461,8 +461,12 @@ def h_room(structure: Structure, site: Site, contacts: list) -> int | None:
     taken (cage atoms have five or six neighbours), a C or N its valence_room (none when flat
     with three non-metal neighbours: _planar_three), an O bridging
     two or more metals that hold it (_holding) four less them, a B or O its MAX_BONDS less its
-    non-metal neighbours; None for any other atom (no limit). `contacts`: the site's from
-    connectivity()."""
+    non-metal neighbours, a halogen none (no riding model, HFIX or AFIX, exists for an H on
+    one: a C-X is full, and the halide of a hydrohalide salt leaves its H on the cation, so
+    UNIT's H that the model cannot place, from unmodelled solvent, never land there); None
+    for any other atom (no limit). `contacts`: the site's from connectivity()."""
+    if site.element in _HALOGENS:
+        return 0
     most = MAX_BONDS.get(site.element)
     if most is None:
         return None

@@ -10,6 +10,8 @@ that the model finds most likely to be it.
 
 from __future__ import annotations
 
+import math
+
 from collections import Counter
 from dataclasses import replace
 from functools import lru_cache
@@ -32,6 +34,7 @@ from crystalx_core.assign.composition import (
     trusted_counts,
 )
 from crystalx_core.assign.labels import element_labels
+from crystalx_core.assign.protonation import hydroxyl_on_longest_bond, valence_floor
 from crystalx_core.assignment import Assignment, SiteAssignment
 from crystalx_core.elements import atomic_number, is_hydrogen, is_metal
 from crystalx_core.errors import CrystalXError
@@ -196,11 +199,18 @@ def _h_probabilities(structure: Structure, model_dir: str | Path, record: dict |
         graph = replace(graph, z=combined_tokens(graph.z, rules[graph.site]))
     counts = [int(c) for c in hydrogen_model.classes]
     raw = hydrogen_model.predict(graph)
-    probabilities = _placeable(raw, heavy, bonds, counts)
+    room = _placeable(raw, heavy, bonds, counts)
+    # an acid's H on its longest X–O bond, where the model put it on a clearly shorter one
+    probabilities, moved = hydroxyl_on_longest_bond(heavy, room, bonds, counts)
     agreed = _split_atoms_agree(heavy, probabilities, bonds)
     if record is not None:
         record.update(
-            rules=rules.tolist(), raw=raw, room=probabilities, agreed=agreed, counts=counts
+            rules=rules.tolist(),
+            raw=raw,
+            room=room,
+            agreed=agreed,
+            counts=counts,
+            acid_moves=moved,
         )
     return hydrogen_model, heavy, counts, agreed
 
@@ -339,19 +349,25 @@ def _placeable(
     """H-count probabilities restricted to counts the atom has room for (a C with three
     neighbours takes one H at most, a C or N bonded to a metal one fewer, a boron-cluster
     atom its one exo H: h_room), renormalised, as the element classes are restricted to
-    SFAC: the geometry rules could never place more. Where geometry settles the count (a
-    tetrahedral B's BH/BH2/BH3: h_fixed) that count alone is left. An O bridging two metals
-    is weighed by how often the published models give such an O each count
+    SFAC: the geometry rules could never place more. An N with two single bonds and no metal
+    (protonation.valence_floor) is given the probability the model gave it no H as one: the
+    valence asks for an NH, not an NH2+. Where geometry settles the count (a tetrahedral B's
+    BH/BH2/BH3: h_fixed) that count alone is left. An O bridging
+    two metals is weighed by how often the published models give such an O each count
     (metal_oxygen_prior: a μ2-OH one, rarely a μ-aqua two), which the model's tokens, a water
     for every O bonded to metals alone, did not tell it.
     `bonds`: connectivity(heavy) as one alternative has it."""
     allowed = np.ones_like(probabilities, dtype=bool)
     weighed = np.ones_like(probabilities)
     settled = {}
+    raised = []
     for k, (site, contacts) in enumerate(zip(heavy.sites, bonds)):
         room = h_room(heavy, site, contacts)
         if room is not None:
             allowed[k] = [n <= room for n in counts]
+        floor = valence_floor(heavy, k, bonds)  # an R2NH: no amide anion without a metal
+        if floor and floor in counts and allowed[k, counts.index(floor)]:
+            raised.append((k, floor))
         prior = metal_oxygen_prior(heavy, site, contacts)  # a μ2-O: what the data hold
         if prior is not None:
             weighed[k] = [prior.get(n, 0.0) for n in counts]
@@ -359,6 +375,10 @@ def _placeable(
         if fixed is not None and fixed in counts:
             settled[k] = counts.index(fixed)
     placeable = _restricted(probabilities * weighed, allowed)
+    for k, floor in raised:  # fewer H read as the valence's
+        below = np.asarray(counts) < floor
+        placeable[k, counts.index(floor)] += placeable[k, below].sum()
+        placeable[k, below] = 0.0
     for k, c in settled.items():  # certain even where the model gave it no probability at all
         placeable[k] = 0.0
         placeable[k, c] = 1.0
@@ -493,9 +513,19 @@ def _cover_every_element(
     a formula (`fit` None, --no-formula) no count speaks for a donor, and the site likeliest
     to be the element takes it. An element the formula gives less than half of the most
     special site the group has (trace_elements, `smallest`) is no atom of its own and is not
-    given one."""
+    given one. Where UNIT asks for more atoms than there are sites (a fragment or a model
+    still to be completed: a CSD fragment's 5 atoms under its Ru complex's UNIT, dkratzert/DSR
+    pictures/pyrazole-CUJWEK.res), an element is given a site only where the sites, holding a
+    share `held` of the asymmetric unit, more likely than not hold one of its atoms: n × held
+    at least ln 2 (1 − e^−n·held ≥ ½) of min(n, 1) atoms. A Ru, a P and a B were forced onto a
+    pyrazole's C and N, an I onto a benzene's C (6 of 17 atoms)."""
     choice = choice.copy()
     trace = trace_elements(fit["counted"], smallest) if fit is not None else set()
+    if fit is not None:
+        total = sum(fit["counted"].values())
+        held = min(1.0, float(np.sum(fit["weights"])) / total) if total > 0 else 1.0
+        if held < 1.0:
+            trace |= {c for c, n in fit["counted"].items() if n * held < math.log(2) * min(n, 1.0)}
     for c in np.flatnonzero(allowed):
         if classes[c] == NOT_AN_ATOM or (choice == c).any() or c in trace:
             continue

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
 from cctbx import adptbx, crystal, sgtbx, xray
 from cctbx.eltbx import henke, sasaki
 
@@ -119,6 +121,19 @@ def u_star(u_aniso: tuple[float, ...], unit_cell) -> tuple[float, ...]:
     order ends U12 U13 U23)."""
     u11, u22, u33, u23, u13, u12 = u_aniso
     return adptbx.u_cif_as_u_star(unit_cell, (u11, u22, u33, u12, u13, u23))
+
+
+def turned_u(u_aniso: tuple[float, ...], rotation, unit_cell) -> tuple[float, ...]:
+    """Uij (SHELX order) of an atom's image under a symmetry operator of `rotation` (3x3, on
+    fractional coordinates): the displacements turn with the atom, U* = R U* R^T."""
+    r = np.asarray(rotation, dtype=float).reshape(3, 3)
+    s11, s22, s33, s12, s13, s23 = u_star(u_aniso, unit_cell)
+    star = np.array([[s11, s12, s13], [s12, s22, s23], [s13, s23, s33]])
+    t = r @ star @ r.T
+    u11, u22, u33, u12, u13, u23 = adptbx.u_star_as_u_cif(
+        unit_cell, (t[0, 0], t[1, 1], t[2, 2], t[0, 1], t[0, 2], t[1, 2])
+    )
+    return (u11, u22, u33, u23, u13, u12)
 
 
 def u_eq(u_aniso: tuple[float, ...], unit_cell) -> float:

@@ -118,7 +118,8 @@ def refine(
 ) -> RefinementResult:
     """Refine the atoms of `structure` (peaks ignored) against the reflections: every atom
     isotropic (an atom given with Uij starts from its Uiso), or with anisotropic=True the
-    non-H atoms anisotropic but those labelled in `keep_isotropic`. Occupancies on the job's
+    non-H atoms anisotropic but those labelled in `keep_isotropic`, and an H given with Uij
+    (HAR, neutron) refined and returned with them. Occupancies on the job's
     free variables (Site.free_variable) refine as SHELXL refines them; with input_variables
     the input's too (Site.input_variable, values in Structure.free_variable_values), else
     they stay as given: the job refines them with the input's own restraints, in the model
@@ -199,7 +200,7 @@ def _refined_twin(structure, reflections, twin, settings: tuple) -> RefinementRe
 
     cycles = settings[0]
     fixed = symmetric_components(twin, space_group_from_operators(structure.symops))
-    perfect = not twin.fractions
+    perfect = not twin.fractions and not twin.hklf5  # HKLF 5 without BASF: estimated
     held: dict[int, float] = dict(enumerate(twin.start())) if perfect else {}
     free = [k for k in range(abs(twin.n) - 1) if k not in fixed and k not in held]
     if cycles > 0 and free:
@@ -218,6 +219,7 @@ def _refined_twin(structure, reflections, twin, settings: tuple) -> RefinementRe
         free = [k for k in free if k not in held]
         twin = replace(twin, fractions=tuple(held.get(k, f) for k, f in enumerate(found)))
     law = " ".join(str(v) for row in twin.matrix for v in row)
+    what = f"HKLF 5, {twin.n} components" if twin.hklf5 else f"TWIN {law} {twin.n}"
     if perfect:
         result.notes.append(
             f"twinned data (TWIN {law} {twin.n}) without BASF: a perfect twin, as SHELXL "
@@ -226,7 +228,7 @@ def _refined_twin(structure, reflections, twin, settings: tuple) -> RefinementRe
         return result
     reflections.twin = replace(twin, fractions=found)
     result.notes.append(
-        f"twinned data (TWIN {law} {twin.n}): component fractions refined with the model, "
+        f"twinned data ({what}): component fractions refined with the model, "
         f"BASF {', '.join(f'{f:.3f}' for f in found)} (the first component "
         f"{1.0 - sum(found):.3f})"
         + (f"; held at a bound: BASF {', '.join(str(k + 1) for k in sorted(held))}" if held else "")
@@ -360,7 +362,8 @@ def _refined_once(
     components, twin_notes = (
         _twin_components(xs.space_group(), *twin_setup) if twin_setup is not None else (None, [])
     )
-    fo_sq = _observations(structure, reflections, xs.space_group().is_centric(), components)
+    hklf5 = twin_setup is not None and twin_setup[0].hklf5
+    fo_sq = _observations(structure, reflections, xs.space_group().is_centric(), components, hklf5)
     where = getattr(reflections, "path", "") or structure.source
     n_unique = fo_sq.indices.size()
     if not n_unique:
@@ -885,12 +888,17 @@ def _fix_unbuildable_riding_groups(model) -> dict[str, str]:
     return fixed
 
 
-def _observations(structure: Structure, reflections, centric: bool, twin_components=None):
+def _observations(
+    structure: Structure, reflections, centric: bool, twin_components=None, hklf5=False
+):
     """Fo² merged in the point group; Friedel pairs kept apart in non-centric groups, as SHELXL
     does. With `twin_components` (twinned HKLF 4 data) each observation is the sum over the
     components of their fraction times Fc² of h transformed by their law (cctbx
     miller.array.as_xray_observations(twin_components=...), as olex2.refine builds its
-    observations for TWIN: olex2's cctbx_olex_adapter.py)."""
+    observations for TWIN: olex2's cctbx_olex_adapter.py). HKLF 5 data (`hklf5`, the
+    components their twin fractions): _hklf5_observations."""
+    if hklf5:
+        return _hklf5_observations(structure, reflections, twin_components)
     i_obs = reflections.to_miller_array(structure.cell, structure.symops)
     if not centric:
         i_obs = i_obs.customized_copy(anomalous_flag=True)
@@ -900,6 +908,28 @@ def _observations(structure: Structure, reflections, centric: bool, twin_compone
     return merged.as_xray_observations(twin_components=twin_components)
 
 
+def _hklf5_observations(structure: Structure, reflections, fractions):
+    """HKLF 5 data as olex2.refine hands them to smtbx (olex2's cctbx_controller.py,
+    reflections.merge, filter and get_observations): not merged, Friedel mates apart, a group
+    of lines left out only where every one of its indices is systematically absent (cctbx's
+    observations.filter_data), the rest cctbx's xray.observations of the batches as scale
+    indices (a line of batch m adds fraction m times its Fc², the closing line's m its own:
+    observations.h) and the twin fractions (miller.array.as_xray_observations)."""
+    from cctbx.array_family import flex
+
+    from crystalx_core.io.hkl import whole_groups
+
+    batches = np.asarray(reflections.batches, dtype=int)
+    i_obs = reflections.to_miller_array(structure.cell, structure.symops)
+    i_obs = i_obs.customized_copy(anomalous_flag=True)
+    absent = i_obs.sys_absent_flags().data().as_numpy_array()
+    keep = whole_groups(~absent, batches)
+    i_obs = i_obs.select(flex.bool(keep))
+    return i_obs.as_xray_observations(
+        scale_indices=flex.int(batches[keep].tolist()), twin_fractions=fractions
+    )
+
+
 def _twin_components(group, twin, held: dict[int, float]) -> tuple[list, list[str]]:
     """cctbx's xray.twin_component per component after the first (Twin.laws), its fraction
     from `twin` (Twin.start), refined unless `held` (index → value kept) or its law is a
@@ -907,6 +937,11 @@ def _twin_components(group, twin, held: dict[int, float]) -> tuple[list, list[st
     defined), which keeps its fraction as given, with a note."""
     from crystalx_core.crystallography.twin import symmetric_components
 
+    if twin.hklf5:  # HKLF 5: a fraction per component after the first, no law
+        return [
+            xray.twin_fraction(held.get(k, value), k not in held)
+            for k, value in enumerate(twin.start())
+        ], []
     same = symmetric_components(twin, group)
     components, notes, start = [], [], twin.start()
     for k, law in enumerate(twin.laws()):
@@ -958,7 +993,7 @@ def _updated(
             atom,
             frac=tuple(float(v) for v in sc.site),
             u_iso=u_iso,
-            u_aniso=None if is_hydrogen(atom.element) else u_aniso,
+            u_aniso=u_aniso,  # an H refined with Uij (given them: HAR, neutron) keeps them
             occupancy=float(sc.occupancy)
             if atom.free_variable or atom.input_variable
             else atom.occupancy,

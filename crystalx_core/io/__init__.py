@@ -73,9 +73,9 @@ class Loaded:
 
     def reflection_format(self) -> HklfFormat | None:
         """The HKLF format of the .res (or of the .res a CIF embeds); None without one. A TWIN
-        or HKLF 5 there is refused rather than read as HKLF 4, and so is a CIF's wavelength that
-        is not X-ray, or a CIF that says its data are neutron data (a .res's CELL and NEUT are
-        checked by its own reader)."""
+        or HKLF 5 there comes with it (HklfFormat.twin: the data are refined as twinned), never
+        read as plain HKLF 4; a CIF's wavelength that is not X-ray, or a CIF that says its data
+        are neutron data, is refused (a .res's CELL and NEUT are checked by its own reader)."""
         return self._reflection_format
 
     @cached_property

@@ -3,7 +3,8 @@
 Symmetry comes from the operator list when it is a closed group, else from the Hall
 symbol, else from the H-M symbol (CIFs in the wild often carry typos in one of them).
 SFAC/UNIT are not in a CIF: they are the cell contents counted from the sites, so that
-the Structure looks like the .ins the structure was refined from.
+the Structure looks like the .ins the structure was refined from; where _chemical_formula_sum
+times _cell_formula_units_Z (CIF core) gives other contents, a note says so (formula_note).
 """
 
 from __future__ import annotations
@@ -226,6 +227,14 @@ def _ddl1_names(text: str) -> str:
         if not quoted and token.startswith("_")
     ]
     written = {token.lower() for _, _, token in tags if "." not in token}
+    # two DDLm names may join to one DDL1 name (_diffrn_radiation.wavelength_id and
+    # _diffrn_radiation_wavelength.id, as imgCIF writes both): those stay dotted, as two tags
+    sources: dict[str, set[str]] = {}
+    for _, _, token in tags:
+        if "." in token:
+            target = _DDL1_ALIAS.get(token.lower(), token.replace(".", "_")).lower()
+            sources.setdefault(target, set()).add(token.lower())
+    written |= {target for target, dotted in sources.items() if len(dotted) > 1}
     for n, column, token in reversed(tags):  # from a line's end: a shorter alias moves none
         name = _DDL1_ALIAS.get(token.lower(), token.replace(".", "_"))
         if name != token and name.lower() not in written:
@@ -327,9 +336,28 @@ def _parse_bytes(path: Path, data: bytes, empty: list[str]) -> tuple[gemmi.cif.D
             str(path),
         ) from None
     detail = found.group(2).splitlines()[0] if found.group(2) else "parse error"
+    if detail == "parse error":
+        detail = _unquoted_words(text, int(found.group(1))) or detail
     if text.startswith("#\\#CIF_2.0"):
         detail += " (CIF 2.0 syntax not read here: a list [...] or multi-line triple-quoted text)"
     raise InputError(f"CIF syntax error: {detail}", str(path), int(found.group(1))) from None
+
+
+def _unquoted_words(text: str, line: int) -> str:
+    """What gemmi's bare 'parse error' means on a line '_tag two words' (Dans_Diffraction
+    writes `_pd_phase_name  Na0.8CoO2_P63mmc supercell`): a value with a space needs quotes."""
+    lines = text.splitlines()
+    found = (
+        re.fullmatch(r"\s*(_\S+)\s+([^'\";\s]\S*(?:[ \t]+[^\s#]+)+)\s*", lines[line - 1])
+        if (0 < line <= len(lines))
+        else None
+    )
+    if not found:
+        return ""
+    return (
+        f"the value of {found[1]} is several words ({found[2]}): CIF needs a value with spaces "
+        "in quotes ('...')"
+    )
 
 
 def _unknown_value(text: str, message: str) -> tuple[str, str | None]:
@@ -713,7 +741,11 @@ _SU = re.compile(r"[-+]?[\d.]+(?:[eE][-+]?\d+)?\((\d+)\)$")  # 10.123(4): su 0.0
 
 def _su(block: gemmi.cif.Block, tag: str) -> float:
     """The standard uncertainty written in brackets after a value (0 without one)."""
-    raw = block.find_value(tag)
+    return _su_of(block.find_value(tag))
+
+
+def _su_of(raw: str | None) -> float:
+    """The standard uncertainty of a value as written ('0.52(3)': 0.03; 0 without one)."""
     found = _SU.match(raw or "")
     if not found:
         return 0.0
@@ -786,6 +818,48 @@ def _dummies(block: gemmi.cif.Block, small: gemmi.SmallStructure) -> dict[int, s
     }
 
 
+# CIF core _atom_site_occupancy: the fraction of the site the atom fills, default 1.0, which
+# "must lie in the 99.97% Gaussian confidence interval -3u =< x =< 1 + 3u" (cif_core.dic); a
+# value written without su is allowed its last digit's rounding
+_OCCUPANCY_ROUNDING = 1e-3
+
+
+def _occupancies(block: gemmi.cif.Block, small: gemmi.SmallStructure) -> list[str] | None:
+    """Each site's _atom_site_occupancy as written (row by row, as gemmi makes the sites), for
+    what gemmi reads as 1 silently ('nan', 'inf', text) and the su; None without the column
+    or where the loop is not the one gemmi read the sites from."""
+    table = block.find("_atom_site_", ["label", "occupancy"])
+    if len(table) != len(small.sites):
+        return None
+    return [row.str(1) if row[1] not in ("?", ".") else row[1] for row in table]
+
+
+def _occupancy(raw: gemmi.SmallStructure.Site, written: str | None) -> tuple[float, str]:
+    """(the site's occupancy, why it cannot be one: '' where it can). '?' and '.' are the
+    dictionary's default 1; a value past 0 or 1 by more than 3 su (and rounding) is no fraction
+    of a site (SHELX's site factor 11.0 pasted in, an atom count) and is refused where it was
+    read as so many atoms before; within 3 su it is the edge it passes. An ICSD dummy's H count
+    (occupancy 5 on a 'dum' row, COD 1000451) is no atom and never gets here (_dummies)."""
+    if written is None or written in ("?", "."):
+        value, written = raw.occ, f"{raw.occ:g}"
+    else:
+        try:
+            value = float(re.sub(r"\(\d+\)$", "", written))
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value):
+            return 1.0, f"occupancy {written!r} is not a number"
+    slack = 3 * _su_of(written) + _OCCUPANCY_ROUNDING
+    if value < -slack:
+        return value, f"occupancy {written} is negative"
+    if value > 1 + slack:
+        return value, (
+            f"occupancy {written} is above 1: a CIF's _atom_site_occupancy is the fraction of "
+            "the site filled (0 to 1), not SHELX's site factor nor an atom count"
+        )
+    return min(max(value, 0.0), 1.0), ""
+
+
 def _sites(
     small: gemmi.SmallStructure,
     unit_cell,
@@ -796,6 +870,7 @@ def _sites(
     aniso: dict[str, tuple] | None = None,
     typed: bool = False,
     unknown_u: frozenset[str] = frozenset(),
+    occupancies: list[str] | None = None,
 ) -> list[Site]:
     """The atoms (`unit_cell`: cctbx's, for Ueq); `typed`: the loop has _atom_site_type_symbol
     (else gemmi reads the labels); `unknown_u`: labels whose U row is not read
@@ -824,12 +899,9 @@ def _sites(
                 str(path),
                 line,
             )
-        if (
-            raw.occ < 0
-        ):  # above 1 is seen in old CIFs (an H count, a dummy atom); below 0 is not an amount
-            raise InputError(
-                f"site {raw.label}: occupancy {raw.occ:g} is negative", str(path), line
-            )
+        occupancy, why = _occupancy(raw, occupancies[k] if occupancies else None)
+        if why:
+            raise InputError(f"site {raw.label}: {why}", str(path), line)
         u_iso, u_aniso = _u_iso(raw, unit_cell, aniso.get(raw.label))
         if raw.label in unknown_u:  # gemmi reads '?' as 0: U11 = 0 beside the rest is no
             u_iso, u_aniso = raw.u_iso, None  # ellipsoid, and its trace no Ueq
@@ -838,7 +910,7 @@ def _sites(
                 label=raw.label,
                 element=normalise_symbol(element.name, str(path), line),
                 frac=frac,
-                occupancy=raw.occ,
+                occupancy=occupancy,
                 u_iso=u_iso if u_iso > 0 else Site.u_iso,
                 part=raw.disorder_group,
                 u_aniso=u_aniso,
@@ -856,6 +928,37 @@ def sfac_unit_from_sites(structure: Structure) -> tuple[list[str], list[float]]:
         contents[site.element] = contents.get(site.element, 0.0) + site.occupancy * multiplicity
     order = sorted(contents, key=lambda el: ({"C": 0, "H": 1}.get(el, 2), el))
     return order, [round(contents[el], 4) for el in order]
+
+
+_SAME_COUNT = 0.05  # atoms per cell: a formula's count this close to the sites' is theirs
+
+
+def formula_note(structure: Structure) -> str:
+    """What _chemical_formula_sum times Z (CIF core: Z formula units in the cell) says where it
+    gives other cell contents than the sites (H the model left out, solvent SQUEEZE took out, a
+    site factor written as occupancy, a Z for another formula unit); '' where they agree or
+    either is missing. UNIT stays the sites' count, as refined: on the 92 corpus CIFs where the
+    two differ, the formula's UNIT broke 23 published elements and fixed 6, and 79 published H
+    counts and fixed 24 (benchmarks/cif_unit_sweep.py, docs/benchmarks.md): it is said, not used."""
+    z = structure.formula_units
+    if not structure.formula or not z:
+        return ""
+    stated = {el: round(n * z, 4) for el, n in structure.formula.items() if n > 0}
+    counted = dict(zip(structure.sfac, structure.unit))
+    differ = [
+        el
+        for el in dict.fromkeys([*stated, *counted])
+        if abs(counted.get(el, 0.0) - stated.get(el, 0.0)) > _SAME_COUNT
+    ]
+    if not differ:
+        return ""
+    more = " ..." if len(differ) > 5 else ""
+    says = ", ".join(f"{el} {stated.get(el, 0.0):g}" for el in differ[:5]) + more
+    sites = ", ".join(f"{el} {counted.get(el, 0.0):g}" for el in differ[:5]) + more
+    return (
+        f"_chemical_formula_sum x Z gives {says} per cell, the atom sites {sites}: UNIT counted "
+        "from the sites, as refined"
+    )
 
 
 def _temperature_c(block: gemmi.cif.Block) -> float | None:
@@ -937,6 +1040,7 @@ def read_cif(path, block: str | None = None) -> CifEntry:
         aniso,
         typed,
         frozenset(unknown_u),
+        _occupancies(chosen, small),
     )
     if unknown_u:
         read_as.append(
@@ -953,6 +1057,7 @@ def read_cif(path, block: str | None = None) -> CifEntry:
     structure.declared_no_h = declared_without_h(structure, formula)
     structure.formula_units = _formula_units(chosen, structure, formula)
     structure.formula = formula
+    read_as.append(formula_note(structure))
     structure.cell_su = tuple(_su(chosen, tag) for tag in _CELL_TAGS)
     structure.sites = grouped_mixed_sites(structure.sites)
     probe_tag, probe = _not_xray(chosen)
@@ -1082,10 +1187,14 @@ def cif_reflections(path, hklf: HklfFormat | None = None, data: bytes | None = N
 def _with_own_twin(hklf: HklfFormat | None, own: HklfFormat | None) -> HklfFormat | None:
     """`hklf` (the instructions the data are read with), given the TWIN of the CIF's own .res
     (`own`, _refuse_unrefinable's) where it has none: the data were refined as twinned, and
-    are so here, said in a note."""
+    are so here, said in a note; an own .res of HKLF 5 makes the data HKLF 5 (their batch
+    numbers are its components)."""
     if own is None or own.twin is None or (hklf is not None and hklf.twin is not None):
         return hklf
     base = hklf or HklfFormat()
+    if own.twin.hklf5:  # HKLF 5 data: their batches name the components, read as such
+        note = f"HKLF 5 and BASF of the CIF's own .res ({own.where}) applied to its data"
+        return replace(base, code=5, twin=own.twin, notes=(*base.notes, note))
     note = f"TWIN of the CIF's own .res ({own.twin.where}) applied to its data"
     return replace(base, twin=own.twin, notes=(*base.notes, note))
 
@@ -1155,6 +1264,12 @@ def _measured(
             if len(block.find_values(measured)):
                 if refuse:
                     hklf = _with_own_twin(hklf, _refuse_unrefinable(block, text, path))
+                if hklf is not None and hklf.twin is not None and hklf.twin.hklf5:
+                    raise InputError(
+                        f"HKLF 5 twin data read from a CIF loop ({measured}), whose rows keep "
+                        "no HKLF 5 groups here: pass the HKLF 5 .hkl file",
+                        str(path),
+                    )
                 reflections = _refln_loop(block, measured, text, path)
                 if hklf is not None and hklf.twin is not None:
                     reflections.twin = hklf.twin

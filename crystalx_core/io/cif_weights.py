@@ -10,8 +10,11 @@ older CIFs give it on `_refine_ls_weighting_scheme` itself ('calc w=...'). SHELX
 CIFs write σ²(Fo²) as `\\s^2^(F~o~)^2^`, one without the 'w =' (../shared/data/corpus
 sfarchiv2_2004804, sfarchiv2_2004970, codtools_2006998, all Fsqd): read where P's definition
 says it is SHELXL's scheme.
-Anything else (weights on F, Chebyshev polynomials, 'sigma', 'calc' without details) names no
-WGHT: it is said, and SHELXL's default is kept.
+w = 1/σ²(Fo²) alone is WGHT 0 0 however written: TEXSAN's `w=1/\\s^2^(F^2^~obs~)` (no
+brackets), XD's `calc w2 = 1/[s^2^(Fo^2^)]`, CIF core's scheme 'sigma' (weights from the su)
+where the block refines on Fsqd. Anything else (weights on F, CRYSTALS' Chebyshev polynomials,
+'unit', JANA's w=1/(σ²(I)+uI²), 'calc' without details) names no WGHT: it is said, and SHELXL's
+default is kept.
 """
 
 from __future__ import annotations
@@ -27,10 +30,10 @@ SCHEME_TAG = "_refine_ls_weighting_scheme"
 _NUMBER = r"(\d+(?:\.\d*)?|\.\d+)"
 # w=1/[σ²(Fo²)+(aP)²+bP], on the text with spaces, ~ subscripts and 'calc'/'Method=' dropped
 _SHELXL = re.compile(
-    r"(?:w=)?1/\[\\s\^2\^(?:\(Fo?\^2\^\)|(\(Fo\)\^2\^))"  # σ²(Fo²), CRYSTALS σ²(F²); σ²(Fo)²
+    r"(?:w\d?=)?1/(\[)?\\s\^2\^(?:\(Fo?\^2\^\)|(\(Fo\)\^2\^))"  # σ²(Fo²), σ²(F²); σ²(Fo)²
     rf"(?:\+\({_NUMBER}\*?P\)\^2\^)?"  # (aP)²
-    rf"(?:\+{_NUMBER}\*?P)?\]"  # bP
-    r"(?:,?(?:where|with)P=(.*))?$"  # P's definition, if given
+    rf"(?:\+{_NUMBER}\*?P)?(?(1)\])"  # bP; the brackets may go round σ²(Fo²) alone
+    r"(?:,?(?:where|with)P=(.*)|,?w(?:h(?:e(?:re?)?)?)?)?$"  # P's definition, or its start cut off
 )
 # P = (Fo² + 2Fc²)/3 as SHELXL writes it (either order), max(Fo²,0) in place of Fo², ( ) or [ ]
 _FO = r"(?:max\(Fo\^2\^,0\)|max\(0,Fo\^2\^\)|Fo\^2\^)"
@@ -54,15 +57,19 @@ def shelxl_wght(text: str) -> tuple[float, ...] | None:
     """WGHT a b 0 0 0 f of a weighting formula in SHELXL's form; None for any other."""
     flat = re.sub(r"\s+|~", "", text).strip("'\";")
     flat = re.sub(r"max", "max", flat, flags=re.IGNORECASE).rstrip(".;'")  # Max(...)
-    found = re.search(r"(?:w=)?1/\[", flat)
+    flat = re.sub(r"F\^2\^obs|Fobs\^2\^", "Fo^2^", flat)  # TEXSAN's F^2^~obs~
+    flat = re.sub(r"(?<=[/\[])s\^2\^", r"\\s^2^", flat)  # XD's s^2^: σ² without its markup
+    found = re.search(r"(?:w\d?=)?1/\[?\\s", flat)
     # words before it name the method ('calc', 'Method= Modified Sheldrick'), nothing else
     if found is None or not re.fullmatch(r"[A-Za-z=]*", flat[: found.start()]):
         return None
     match = _SHELXL.match(flat, found.start())
     if match is None:
         return None
-    sloppy, a, b, p = match.groups()
+    bracket, sloppy, a, b, p = match.groups()
     if sloppy and p is None:  # σ²(Fo)² is σ²(Fo²) only beside SHELXL's P
+        return None
+    if not bracket and (a or b):  # 1/σ² + (aP)²: not the weight of σ² + (aP)²
         return None
     f = 1 / 3
     if p is not None and not _THIRD.match(p):
@@ -85,6 +92,8 @@ def cif_weighting(block, line_of) -> CifWeighting:
     if not text:
         return CifWeighting()
     wght = shelxl_wght(text)
+    if wght is None and _sigma_on_fsqd(block, text):
+        wght = (0.0, 0.0, 0.0, 0.0, 0.0, 1 / 3)
     if wght is not None:
         return CifWeighting(wght, "", line_of(tag), tag)
     flat = " ".join(text.split())
@@ -95,3 +104,12 @@ def cif_weighting(block, line_of) -> CifWeighting:
         else f"'{shown}' is not SHELXL's w=1/[σ²(Fo²)+(aP)²+bP]"
     )
     return CifWeighting(None, why, line_of(tag), tag)
+
+
+def _sigma_on_fsqd(block, text: str) -> bool:
+    """Whether the block says 'sigma' alone of a refinement on Fo²: CIF core's
+    _refine_ls_weighting_scheme 'sigma' is weights from the measured su, w = 1/σ²(Fo²) where
+    _refine_ls_structure_factor_coef is Fsqd, SHELXL's WGHT 0 0 (COD 2102163)."""
+    coef = block.find_value("_refine_ls_structure_factor_coef")
+    fsqd = coef is not None and gemmi.cif.as_string(coef).strip().lower() == "fsqd"
+    return fsqd and text.strip().strip("'\"").lower() == "sigma"

@@ -21,20 +21,33 @@ from pathlib import Path
 import numpy as np
 
 from crystalx_core.errors import InputError
-from crystalx_core.io.hkl import MAX_INDEX, Reflections, miller_indices
+from crystalx_core.io.hkl import MAX_INDEX, Reflections, hklf5_groups, miller_indices
 from crystalx_core.io.shelx_read import ShelxFile
 
 
 def limited(shelx: ShelxFile, reflections: Reflections, cell, symops) -> Reflections:
     """`reflections` without those `shelx`'s OMIT and SHEL instructions leave out and with the
     weak ones a negative OMIT s raises, each instruction's count in a note; unchanged where it
-    has none."""
+    has none. HKLF 5 data lose or keep each observation whole (its overlapping lines with
+    it), as the observation's own, closing line falls; the counts are of observations."""
     keep = np.ones(len(reflections), dtype=bool)
     intensities = np.array(reflections.intensities, dtype=float)
     sigmas = np.asarray(reflections.sigmas, dtype=float)
     notes = []
     d = _d_spacings(reflections.indices, cell)
     merg = _merg(shelx)
+    twin = reflections.twin
+    closing = None  # HKLF 5: an observation goes or stays whole, as its closing line decides
+    if twin is not None and twin.hklf5:
+        batches = np.asarray(reflections.batches)
+        closing, group = np.flatnonzero(batches > 0), hklf5_groups(batches)
+
+    def whole(selected: np.ndarray) -> np.ndarray:
+        return selected if closing is None else selected[closing][group]
+
+    def counted(selected: np.ndarray) -> int:
+        return int(selected.sum() if closing is None else selected[closing].sum())
+
     for line, path in _instructions(shelx, ("OMIT", "SHEL")):
         numbers = _numbers(line, path)
         if numbers is None:  # OMIT atom names: an omit map, no data left out
@@ -81,17 +94,15 @@ def limited(shelx: ShelxFile, reflections: Reflections, cell, symops) -> Reflect
         else:
             continue
         for out, text in what:
-            out = out & keep
+            out = whole(out) & keep
             if out.any():
                 keep &= ~out
-                notes.append(
-                    f"{where}: {int(out.sum())} {text} left out, as SHELXL leaves them out"
-                )
+                notes.append(f"{where}: {counted(out)} {text} left out, as SHELXL leaves them out")
         if half < 0:  # after the 2θ cut: only the reflections kept are raised
-            weak = keep & (intensities < half * sigmas)
+            weak = keep & whole(intensities < half * sigmas)
             intensities[weak] = half * sigmas[weak]
             notes.append(
-                f"{where}: {int(weak.sum())} intensities below {half:g}σ(I) raised to "
+                f"{where}: {counted(weak)} intensities below {half:g}σ(I) raised to "
                 f"{half:g}σ(I), as SHELXL raises them"
             )
     if keep.all() and np.array_equal(intensities, reflections.intensities) and not notes:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import codecs
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -27,7 +27,9 @@ from crystalx_core.io.files import DOS_END, line_end, read_input_bytes
 from crystalx_core.symmetry import space_group_from_operators
 
 
-REFINED_HKLF = (3, 4)  # the HKLF codes CrystalX refines: Fo² or F (untwinned, or with TWIN)
+# the HKLF codes CrystalX refines: Fo² or F (untwinned, or with TWIN), and HKLF 5's twin
+# components (Fo² with a batch number naming the component: SHELXL manual, HKLF)
+REFINED_HKLF = (3, 4, 5)
 XRAY_WAVELENGTHS = (0.1, 5.0)  # Å: what CrystalX refines (X-ray form factors and dispersion)
 
 
@@ -50,15 +52,24 @@ class Twin:
     seeing R^k·h; a negative N doubles the components with inverted ones (racemic twinning
     beside a twin law), the first |N|/2 being R^0..R^(|N|/2-1) and the rest their negatives,
     in the order olex2.refine builds them (olex2's cctbx_olex_adapter.py). `fractions` are
-    those of components 2..|N| (BASF k1 k2 ...); the first component takes 1 - their sum."""
+    those of components 2..|N| (BASF k1 k2 ...); the first component takes 1 - their sum.
+
+    With `hklf5` the components are HKLF 5's (a non-merohedral twin): the reflection file
+    gives each component's indices on its own lines (batch m, negative for all but the last
+    line of a group of overlapping reflections), `n` is the number of components (the
+    largest |m|), BASF their fractions as above, and there is no law: `matrix` is unused."""
 
     matrix: tuple[tuple[int, ...], ...] = INVERSION
     n: int = 2
     fractions: tuple[float, ...] = ()
-    where: str = ""  # "file:line" of the TWIN instruction, for messages
+    where: str = ""  # "file:line" of the TWIN (HKLF 5: BASF) instruction, for messages
+    hklf5: bool = False
 
     def laws(self) -> list[tuple[tuple[int, ...], ...]]:
-        """The matrix of each component after the first, in BASF order."""
+        """The matrix of each component after the first, in BASF order (none for HKLF 5,
+        whose file gives every component's indices)."""
+        if self.hklf5:
+            return []
         r = np.array(self.matrix, dtype=int)
         count = abs(self.n)
         powers = [np.linalg.matrix_power(r, k) for k in range(count if self.n > 0 else count // 2)]
@@ -268,10 +279,72 @@ def free_r_flags(rows: list, batches: list[int | None], path: str) -> int:
     h, k, l, _, _, line = rows[negative[0]]
     raise InputError(
         f"negative batch number {batches[negative[0]]} for {h} {k} {l}: twin components of "
-        "HKLF 5 data; CrystalX refines HKLF 4 data (merohedral twins with TWIN) only",
+        "HKLF 5 data, read here as HKLF 4; give HKLF 5 (and BASF) in the .ins to refine them "
+        "as a twin",
         path,
         line,
     )
+
+
+MAX_COMPONENTS = 12  # HKLF 5 components (SHELXL's TWIN N reaches 12 too; BASF gives n - 1)
+
+
+def hklf5_format(rows: list, batches: list[int | None], path: str, hklf: HklfFormat) -> HklfFormat:
+    """`hklf` with its twin set to the HKLF 5 data's components, the groups checked as the
+    SHELXL manual defines them (HKLF 5: each line's batch m names the twin component its
+    indices belong to; the lines of one observation, overlapping reflections of several
+    components, carry -m but the last, which carries +m and ends the group; cctbx's
+    xray.observations (observations.h) and olex2.refine read them so). A line without batch
+    or with batch 0, a group the data end before closing, more components than
+    MAX_COMPONENTS, data of component 1 alone, or more BASF than components stop the job
+    naming the line."""
+    for (h, k, l, _, _, line), batch in zip(rows, batches):
+        if not batch:
+            said = "no batch number" if batch is None else "batch 0"
+            raise InputError(
+                f"HKLF 5: {h} {k} {l} has {said}: every HKLF 5 line names its twin component m "
+                "(columns 29-32), negative on all but the last line of a group of overlapping "
+                "reflections",
+                path,
+                line,
+            )
+    if batches[-1] < 0:
+        start = len(batches) - 1
+        while start > 0 and batches[start - 1] < 0:
+            start -= 1
+        h, k, l, _, _, line = rows[start]
+        raise InputError(
+            f"HKLF 5: the group of overlapping reflections from {h} {k} {l} (batch "
+            f"{batches[start]}) is never closed: SHELX ends each group with a line of positive "
+            "batch number, and the data end first",
+            path,
+            line,
+        )
+    n = max(abs(b) for b in batches)
+    if n > MAX_COMPONENTS:
+        k = next(k for k, b in enumerate(batches) if abs(b) == n)
+        raise InputError(
+            f"HKLF 5: batch {batches[k]} names component {n}: at most {MAX_COMPONENTS} twin "
+            "components are refined",
+            path,
+            rows[k][5],
+        )
+    if n < 2:
+        raise InputError(
+            "HKLF 5 data whose every line names component 1: nothing twinned; read them as HKLF 4",
+            path,
+            rows[0][5],
+        )
+    given = hklf.twin if hklf.twin is not None else Twin(n=n, hklf5=True)
+    if len(given.fractions) > n - 1:
+        file, _, number = given.where.rpartition(":")
+        raise InputError(
+            f"BASF gives {len(given.fractions)} fractions for the {n} components of the HKLF 5 "
+            f"data in {path} (one per component after the first: {n - 1})",
+            file or path,
+            int(number) if number.isdigit() else None,
+        )
+    return replace(hklf, twin=replace(given, n=n, hklf5=True))
 
 
 def free_r_note(flagged: int) -> str:
@@ -345,16 +418,18 @@ def reflections_from_text(
             path,
             max(number, 1),
         )
-    flagged = free_r_flags(rows, batches, path)
+    if hklf.code == 5:
+        hklf, flagged = hklf5_format(rows, batches, path, hklf), 0
+        signed = np.array(batches, dtype=int)
+    else:
+        flagged = free_r_flags(rows, batches, path)
+        signed = (
+            np.array([abs(b or 0) for b in batches], dtype=int)
+            if any(b is not None for b in batches)
+            else None
+        )
     table = np.array(rows, dtype=float)
-    reflections = usable_reflections(
-        table,
-        np.array([abs(b or 0) for b in batches], dtype=int)
-        if any(b is not None for b in batches)
-        else None,
-        path,
-        hklf,
-    )
+    reflections = usable_reflections(table, signed, path, hklf)
     if flagged:
         reflections.notes.append(free_r_note(flagged))
     unread = _reflections_after(lines[ended:] if ended else [])
@@ -389,6 +464,8 @@ def usable_reflections(
     notes = list(hklf.notes)
     first = table[0, 5]  # its line only for a message: line_of may have to read the file again
     negative = table[:, 4] < 0
+    if hklf.twin is not None and hklf.twin.hklf5 and batches is not None:
+        negative = whole_groups(negative, batches)  # an HKLF 5 observation goes as one
     if negative.all():
         raise InputError(
             "every reflection has a negative sigma (the flag for 'leave out'): no data",
@@ -442,6 +519,21 @@ def usable_reflections(
         sigmas_given=sigmas_given,
         twin=hklf.twin,
     )
+
+
+def hklf5_groups(batches: np.ndarray) -> np.ndarray:
+    """The observation each line of HKLF 5 data belongs to (0, 1, ...: the group that the
+    next line of positive batch closes, hklf5_format)."""
+    batches = np.asarray(batches)
+    return np.searchsorted(np.flatnonzero(batches > 0), np.arange(len(batches)))
+
+
+def whole_groups(selected: np.ndarray, batches: np.ndarray) -> np.ndarray:
+    """`selected` widened to every line of each HKLF 5 group that holds a selected line."""
+    group = hklf5_groups(batches)
+    chosen = np.zeros(int(group.max()) + 1 if len(group) else 0, dtype=bool)
+    np.logical_or.at(chosen, group, selected)
+    return chosen[group]
 
 
 TINY_SIGMA = 1e-5  # × the median Fo² > 0: far under every σ of the 17 benchmark files (4.9e-4)

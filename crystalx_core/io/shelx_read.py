@@ -56,6 +56,7 @@ _UNCONTINUED = ("REM", "TITL", "SYMM", "EQIV")  # an '=' in these is text, not a
 MAX_INCLUDE_DEPTH = 8  # nested +file instructions; deeper is a loop
 _HKL_SOURCE = re.compile(r'^REM\s+<HklSrc\s+"([^"]*)"', re.IGNORECASE)  # Olex2's extras
 _PEAK_LABEL = re.compile(r"Q\d+$", re.IGNORECASE)
+IDENTITY_MOVE = (0.0, 0.0, 0.0, 1.0)  # MOVE dx dy dz sign as SHELXL defaults them: no move
 RIDING_U = (-5.0, -0.5)  # a Uiso in this range means |U| × Ueq of the previous non-H atom
 MAX_WAVELENGTH = 10.0  # Å; beyond any X-ray or neutron source used for crystal structures
 TEMPERATURE_RANGE = (-273.15, 1500.0)  # °C
@@ -120,8 +121,8 @@ def checked_twin(
         if any(abs(v - round(v)) > 1e-6 for v in values):
             raise InputError(
                 "TWIN: the matrix and N must be whole numbers for HKLF 4 data (a "
-                "non-merohedral twin's fractional law needs HKLF 5, which CrystalX does not "
-                "refine)",
+                "non-merohedral twin's fractional law needs HKLF 5 data, each component's "
+                "indices given in the reflection file, and no TWIN)",
                 path,
                 line,
             )
@@ -187,22 +188,33 @@ class ShelxFile:
     # lines read as the continuation of a line ending in '=' that do not start with a blank
     # as the manual's continuation lines must: 'line (of file)'
     unindented: list[str] = field(default_factory=list)
+    moves: list[ShelxLine] = field(default_factory=list)  # the MOVE lines that move atoms
 
     def reflection_format(self) -> HklfFormat:
         """How the reflections this file refines against are to be read (its HKLF instruction);
-        an InputError naming the instruction for data CrystalX cannot refine (HKLF 5 twins,
-        Laue or neutron data, a wavelength that is not X-ray), never a silent reading as HKLF
-        4. A TWIN comes with it (HklfFormat.twin): the data are refined as twinned."""
+        an InputError naming the instruction for data CrystalX cannot refine (HKLF 6 twins,
+        Laue or neutron data, a wavelength that is not X-ray, TWIN with HKLF 5), never a silent
+        reading as HKLF 4. A TWIN, or HKLF 5's components with their BASF, comes with it
+        (HklfFormat.twin): the data are refined as twinned."""
 
         def refuse(keyword: str, why: str) -> InputError:
             return InputError(
                 f"{keyword}: {why}; CrystalX refines X-ray HKLF 4 (or 3) data, with or "
-                "without TWIN, only (refine this one in SHELXL or Olex2)",
+                "without TWIN, and HKLF 5 twins only (refine this one in SHELXL or Olex2)",
                 self.path,
                 self.cards[keyword].number,
             )
 
-        twin = self.twin()
+        hklf = self.hklf or HklfFormat()
+        if hklf.code == 5 and "TWIN" in self.cards:
+            raise InputError(
+                "TWIN with HKLF 5 data: cctbx's observations take a twin law or HKLF 5's "
+                "components, never both (xray/observations.h); give the law's components "
+                "in the HKLF 5 file, or the law with HKLF 4",
+                self.path,
+                self.cards["TWIN"].number,
+            )
+        twin = self.hklf5_twin() if hklf.code == 5 else self.twin()
         if "NEUT" in self.cards:
             raise refuse("NEUT", "neutron scattering lengths")
         for element, card in self.sfac_long.items():
@@ -218,10 +230,8 @@ class ShelxFile:
         if problem:
             cell = self.cards.get("CELL")
             raise InputError(f"CELL: {problem}", self.path, cell.number if cell else None)
-        hklf = self.hklf or HklfFormat()
         if hklf.code not in REFINED_HKLF:
             what = {
-                5: "twin data (HKLF 5 components)",
                 6: "twin data (HKLF 6 components)",
                 2: "Laue data with a wavelength per reflection",
                 1: "F data in an old format",
@@ -249,12 +259,25 @@ class ShelxFile:
             basf.number if basf is not None else None,
         )
 
+    def hklf5_twin(self) -> Twin:
+        """The twin of HKLF 5 data: BASF k1.. the fractions of components 2.. (SHELXL manual,
+        BASF; olex2's cctbx_olex_adapter.py gives HKLF 5's twin fractions the BASF so); how
+        many components there are the reflection file says (hkl.hklf5_format), which checks
+        the BASF against them."""
+        basf = self.cards.get("BASF")
+        words = basf.fields if basf is not None else []
+        if not all(_is_number(v) for v in words):
+            raise InputError(f"BASF: not a number in {' '.join(words)!r}", self.path, basf.number)
+        where = f"{self.path}:{basf.number}" if basf is not None else self.path
+        return Twin(n=2, fractions=tuple(float(v) for v in words), where=where, hklf5=True)
+
     def _not_honoured(self) -> tuple[str, ...]:
         """What the refinement reads but does not do as written: batch scales, the user's own
         form factors (cctbx's tables instead; f' and f'' are used as given) and a DISP without
         both f' and f''."""
         notes = []
-        if "BASF" in self.cards and "TWIN" not in self.cards:  # with TWIN: the twin fractions
+        hklf5 = self.hklf is not None and self.hklf.code == 5  # BASF: HKLF 5's fractions
+        if "BASF" in self.cards and "TWIN" not in self.cards and not hklf5:  # TWIN's fractions
             notes.append(
                 f"BASF (line {self.cards['BASF'].number}): batch scale factors are not refined; "
                 "every batch shares one scale"
@@ -313,25 +336,21 @@ class ShelxFile:
         )
 
     def moved_notes(self) -> tuple[str, ...]:
-        """A note for each MOVE that changes the atoms after it: SHELXL reads their coordinates
-        as x = dx + sign*x (SHELXL manual, 'MOVE dx[0] dy[0] dz[0] sign[1]'), CrystalX as
-        written, so what it decides across symmetry (contacts, H bonds) is read in another
-        frame; the atoms and the H it places after the MOVE are written raw, and SHELXL moves
-        them together."""
+        """A note for each MOVE that moves the atoms after it: read at x = dx + sign*x, as
+        SHELXL reads them (SHELXL manual, 'MOVE dx[0] dy[0] dz[0] sign[1]'), so that contacts
+        across symmetry are the refined structure's; the .res written has them moved, its MOVE
+        a REM (io.shelx_write.moving_lines), or SHELXL would move them again."""
         notes = []
-        for line in self.lines:
-            if line.kind != "instruction" or line.keyword != "MOVE":
-                continue
-            fields = line.fields[:4]
-            if not all(map(_is_number, fields)):
-                continue
-            values = [float(field) for field in fields] + [0.0, 0.0, 0.0, 1.0][len(fields) :]
-            if values == [0.0, 0.0, 0.0, 1.0]:
-                continue
+        every = [
+            ln.number for ln in self.lines if ln.kind == "instruction" and ln.keyword == "MOVE"
+        ]
+        for line in self.moves:  # each holds until the next MOVE, 'MOVE 0 0 0 1' too
+            until = min((n for n in every if n > line.number), default=math.inf)
+            moved = sum(1 for atom in self.atoms if line.number < atom.number < until)
             notes.append(
-                f"MOVE (line {line.number}) of {Path(self.path).name}: SHELXL moves the atoms "
-                "after it, CrystalX read them as written (their contacts across symmetry may "
-                "differ); the .res keeps the MOVE, and the H placed after it move with their atoms"
+                f"MOVE (line {line.number}) of {Path(self.path).name}: the {moved} atom(s) after "
+                "it read moved, x = dx + sign*x, as SHELXL reads them; the .res written has them "
+                "moved and the MOVE as a REM"
             )
         return tuple(notes)
 
@@ -473,8 +492,11 @@ def decode_parameter(
     if abs(code) < 5:
         return code
     m, p = _variable(code)
+    # 10 + p fixes p, whatever its sign: 9.99716 is -0.00284 (SHELXL, iotbx.shelx). -(10 + p)
+    # SHELXL reads as 0 (iotbx.shelx decode_variables, m = -1); no program writes it, and a
+    # hand-written -10.5 is read as the -0.5 its writer meant: -p
     if m == 1:
-        return math.copysign(p, code)
+        return p if code > 0 else -p
     if m > len(fvars):
         defined = f"FVAR defines 1..{len(fvars)} only" if fvars else "no FVAR comes before it"
         raise InputError(
@@ -550,6 +572,7 @@ class _Parser:
         self.residue = 0  # of the last RESI
         self.label_lines: dict[str, int] = {}  # atom address (C1, C1_2) → its line
         self._unit_cell = None  # cctbx's, for Ueq (made once the first Uij are read)
+        self.move: tuple[float, float, float, float] = IDENTITY_MOVE  # the last MOVE's
 
     def error(self, message: str, line: int) -> InputError:
         return InputError(message, self.path, line)
@@ -663,7 +686,10 @@ class _Parser:
                     "its first four letters, and an atom name has four at most (rename the atom)",
                     number,
                 )
-            card = ShelxLine(number, text, "instruction", keyword, tokens[1:])
+            fields = tokens[1:]
+            if len(head) > 4 and "_" not in head and _is_number(head[4:]):
+                fields = [head[4:], *fields]  # 'HKLF4': the instruction is its first four letters
+            card = ShelxLine(number, text, "instruction", keyword, fields)
             self._instruction(card)
             return card
         if _atom_line(tokens):
@@ -706,6 +732,7 @@ class _Parser:
             "DISP": self._disp,
             "WGHT": self._wght,
             "EXTI": self._exti,
+            "MOVE": self._move,
         }.get(card.keyword)
         if card.keyword != "TITL":  # float() takes 'nan', 'inf' and '1e999': never refined
             for value in card.fields:  # with, nor written back into the .res unread
@@ -832,6 +859,31 @@ class _Parser:
         if self.shelx.exti is None:
             self.shelx.exti = numbers[0] if numbers else 0.0
 
+    def _move(self, card):
+        """`MOVE dx[0] dy[0] dz[0] sign[1]` (SHELXL manual): the atoms after it are read at
+        x = dx + sign*x, as SHELXL reads them; sign is 1 or -1 (-1 inverts them, as in MOVE 1 1 1
+        -1). The .res written has them moved and the MOVE as a REM (moving_lines), and a MOVE in
+        an include file, which that .res cannot take out, is refused."""
+        values = self._numbers(card, card.fields, "MOVE")
+        if len(values) > 4:
+            raise self.error(f"MOVE takes dx dy dz sign, got {len(values)} numbers", card.number)
+        values += list(IDENTITY_MOVE[len(values) :])
+        if values[3] not in (1.0, -1.0):
+            raise self.error(
+                f"MOVE: sign {card.fields[3]} must be 1 or -1 (SHELXL's MOVE dx dy dz sign: "
+                "x = dx + sign*x)",
+                card.number,
+            )
+        if self.depth and tuple(values) != IDENTITY_MOVE:
+            raise self.error(
+                "MOVE in an include file: CrystalX writes the atoms after it moved, and cannot "
+                "take the MOVE out of this file (put it in the .ins itself)",
+                card.number,
+            )
+        self.move = tuple(values)
+        if tuple(values) != IDENTITY_MOVE:
+            self.shelx.moves.append(card)
+
     def _afix(self, card):
         self._leading_integer(card)
         self.afix_line = card
@@ -936,7 +988,8 @@ class _Parser:
         card.part_line = self.part_line if part else None
         fvars = self.shelx.fvars
         frac = tuple(
-            decode_parameter(code, fvars, "coordinate", self.path, number) for code in codes[:3]
+            shift + self.move[3] * decode_parameter(code, fvars, "coordinate", self.path, number)
+            for code, shift in zip(codes[:3], self.move[:3])
         )
         from_part = sof_from_part and card.part_line is not None
         card.sof = decode_parameter(

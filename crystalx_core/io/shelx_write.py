@@ -19,7 +19,11 @@ import numpy as np
 from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import InputError
 from crystalx_core.geometry import site_multiplicities
-from crystalx_core.io.shelx_names import follow_renamed_atoms, hfix_without_riding_pivots
+from crystalx_core.io.shelx_names import (
+    _wrapped,
+    follow_renamed_atoms,
+    hfix_without_riding_pivots,
+)
 from crystalx_core.io.shelx_order import anis_by_name, order_changes, order_dependent
 from crystalx_core.io.shelx_read import (
     RIDING_U,
@@ -364,13 +368,15 @@ def _lattice_shift(sites: list[Site]) -> tuple[int, int, int]:
 
 def _shifted(value: float, code: float | None, shift: int) -> tuple[float, float | None]:
     """(coordinate, code) moved by `shift` cells, and an atom still out of reach alone
-    into the first cell; a fixed coordinate (10 + x) stays fixed."""
+    into the first cell; a fixed coordinate stays fixed, here or where it was read moved (a
+    MOVE applied, ShelxFile.moves), written 10 + x whatever x's sign (-0.7 as 9.3, as
+    iotbx.shelx fvar_encoding writes a fixed value: SHELXL reads -10.7 as 0)."""
     moved = value + shift
     if abs(moved) >= _UNWRITABLE:
         moved -= math.floor(moved)
-    if moved == value or code is None:
-        return moved, code
-    return moved, (math.copysign(10 + abs(moved), moved) if 5 <= abs(code) < 15 else None)
+    if code is None or not 5 <= abs(code) < 15:
+        return moved, code if moved == value else None
+    return moved, 10 + moved
 
 
 def _plain(value: float) -> float:
@@ -578,8 +584,9 @@ def render_with_sites(
     A file without WGHT then gets `weighting`, the one refined with, before FVAR as SHELXL writes
     it: Olex2 takes a file's first WGHT for the one to refine with (pcxod/olex2 xlib/ins.cpp,
     TIns::_ParseIns), which would otherwise be the suggestion. The refined `twin_fractions`
-    replace the BASF of a file with TWIN, as SHELXL writes them; a TWIN without BASF (a
-    perfect twin, its fractions kept equal) stays without.
+    replace the BASF of a file with TWIN or HKLF 5, as SHELXL writes them; a TWIN without BASF
+    (a perfect twin, its fractions kept equal) stays without; HKLF 5 without BASF gets one
+    before FVAR (its fractions were refined from an estimate).
     """
     nl = shelx_file.newline
     lines = shelx_file.lines
@@ -602,9 +609,15 @@ def render_with_sites(
     lines = [
         replace(line, text=hfix[line.number]) if line.number in hfix else line for line in lines
     ]
+    moving = moving_lines(shelx_file)
+    lines = [
+        replace(line, text=moving[line.number]) if line.number in moving else line for line in lines
+    ]
     cards = shelx_file.cards
-    if twin_fractions is not None and "TWIN" in cards and "BASF" in cards:  # before or among atoms
-        basf = "BASF " + " ".join(f"{v:.5f}" for v in twin_fractions) + nl
+    hklf5 = shelx_file.hklf is not None and shelx_file.hklf.code == 5
+    # as many BASF as written, continued with ' =' past 80 columns as SHELXL reads a line
+    basf = _wrapped(["BASF", *(f"{v:.5f}" for v in twin_fractions or ())], "", nl)
+    if twin_fractions and ("TWIN" in cards or hklf5) and "BASF" in cards:  # before or among atoms
         number = cards["BASF"].number
         lines = [replace(line, text=basf) if line.number == number else line for line in lines]
     pending = [
@@ -627,6 +640,10 @@ def render_with_sites(
         for number in [line.number for line in lines if line.keyword == "EXTI"][:1]:
             replaced[number] = [exti_line(extinction) + nl]
     used = [weighting + nl] if suggested and "WGHT" not in shelx_file.cards else []
+    if twin_fractions and hklf5 and "BASF" not in cards and fvar_numbers:
+        # HKLF 5 without BASF: its refined fractions before FVAR, as SHELXL orders BASF
+        first = next(line for line in lines if line.number == fvar_numbers[0])
+        replaced[first.number] = [basf] + replaced.get(first.number, [first.text])
     if used and fvar_numbers:
         first = next(line for line in lines if line.number == fvar_numbers[0])
         replaced[first.number] = used + replaced.get(first.number, [first.text])
@@ -690,6 +707,17 @@ def render_with_sites(
     return _order_kept("".join(out), shelx_file.path, lines[:end], renamed, gone, notes)
 
 
+def moving_lines(shelx_file: ShelxFile) -> dict[int, str]:
+    """Line number → the REM that takes the place of each MOVE that moves atoms: they are read
+    moved (ShelxFile.moved_notes) and written so, and SHELXL would move them again."""
+    nl = shelx_file.newline
+    return {
+        line.number: "REM " + " ".join(["MOVE", *line.fields]) + " (applied: the atoms after it "
+        "are written moved)" + nl
+        for line in shelx_file.moves
+    }
+
+
 def _order_kept(text: str, path: str, read: list[ShelxLine], renamed, gone, notes) -> str:
     """`text` with each 'ANIS n' whose next n atoms are no longer the ones it meant written by
     name, and a note for each range or SAME that now spans other atoms (io.shelx_order)."""
@@ -730,13 +758,13 @@ def _order_kept(text: str, path: str, read: list[ShelxLine], renamed, gone, note
 
 
 def _hklf_for(shelx_file: ShelxFile, nl: str, notes) -> list[str]:
-    """'HKLF 4' for a file that has none, before its END: the job read the reflections so, and
+    """'HKLF 4' for a file that has none, before its END: a job reads any reflections so, and
     SHELXL reads them only at the HKLF the .ins 'should always ... finish with' (manual,
     'Alphabetical list of SHELXL instructions'; a .res written without it stops SHELXL)."""
     if notes is not None:
         notes.append(
-            f"{Path(shelx_file.path).name} has no HKLF instruction: its reflections were read "
-            "as HKLF 4, and the .res written says so"
+            f"{Path(shelx_file.path).name} has no HKLF instruction: the .res written ends with "
+            "HKLF 4 (SHELXL needs one), the format reflections given with it are read in"
         )
     return ["HKLF 4" + nl]
 

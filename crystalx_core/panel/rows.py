@@ -26,6 +26,14 @@ class Row:
     by_data: str = ""  # the reflections' count and posterior: 'refined as 5.1 e; B 0.96, C 0.04'
     decision: str = ""  # the data's decision with its reason
     changed_from: str = ""  # the model's element where the data changed it
+    h_kept: bool = False  # the atom keeps the H it has; hfix is the code they ride under
+
+    def hfix_text(self) -> str:
+        """The HFIX cell: '-' for none, the code, '33 kept' / 'kept' for an atom that keeps
+        its H (the service's h_kept: the code in Olex2, none for H refined freely)."""
+        if self.h_kept:
+            return f"{self.hfix} kept" if self.hfix else "kept"
+        return str(self.hfix or "-")
 
     def low(self, threshold: float) -> bool:
         """The chosen element or the chosen H count is less probable than `threshold`."""
@@ -87,6 +95,7 @@ def read_rows(path: Path) -> tuple[str, list[Row]]:
                 site.get("note", ""),
                 evidence,
                 *_by_data(site.get("evidence")),
+                h_kept=bool(site.get("h_kept")),
             )
         )
     return title, rows

@@ -273,7 +273,7 @@ class PanelWindow(QMainWindow):
                 alternatives,
                 str(row.h_count),
                 f"{row.h_confidence:.2f}",
-                str(row.hfix or "-"),
+                row.hfix_text(),
                 f"{row.changed_from} → {row.element}; {row.by_data}"
                 if row.changed_from
                 else row.by_data,

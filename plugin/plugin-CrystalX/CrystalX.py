@@ -31,6 +31,20 @@ P_PATH = os.path.dirname(os.path.abspath(__file__))
 if P_PATH not in sys.path:
     sys.path.append(P_PATH)
 
+# An Olex2 whose Python is older (older releases ran Python 2: olex2-gui's own PluginTools.py was
+# Python 2 code, `print "..."`, before its Python 3 form) would fail on the first line of the
+# helpers it cannot compile, and print only "Failed to load plugin 'CrystalX': invalid
+# syntax" (olex2-gui util/pyUtil/initpy_funcs.py set_plugins_paths prints the exception of a
+# plugin's import in one line). So this file compiles under Python 2 and says what is wrong
+# before the helpers are imported; plugins written for both (pcxod/FragmentDB fragmentdb.py:
+# `from __future__ import print_function`) and Olex2's own skeleton check nothing.
+OLD_PYTHON = (
+    "CrystalX needs an Olex2 whose Python is 3.8 or later (Olex2 1.5 and newer); this Olex2 "
+    "runs Python %d.%d"
+)
+if sys.version_info < (3, 8):
+    raise ImportError(OLD_PYTHON % tuple(sys.version_info[:2]))
+
 from crystalx_plugin.core_client import CoreError, CoreProcess, child_environment, no_console  # noqa: E402
 from crystalx_plugin.olex_model import ApplyError  # noqa: E402
 from crystalx_plugin.session import Session  # noqa: E402
@@ -424,16 +438,12 @@ class PanelLink(object):
         self.events = []
         self.ready = False  # the panel said it is shown
         self.lock = threading.Lock()
+        options = no_console()  # a dict, so that this file compiles under Python 2 (OLD_PYTHON)
+        options.update(stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=directory)
+        options.update(env=child_environment(os.environ, base_dir))
         with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(
-                [window_python(interpreter), "-m", "crystalx_core.panel", watched, "--link"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=log,
-                cwd=directory,
-                env=child_environment(os.environ, base_dir),
-                **no_console(),
-            )
+            command = [window_python(interpreter), "-m", "crystalx_core.panel", watched, "--link"]
+            self.process = subprocess.Popen(command, stderr=log, **options)
         self.reader = in_background(self._read)
 
     def alive(self):

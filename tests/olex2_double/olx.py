@@ -63,6 +63,23 @@ def _is_grown():
     return _bool(STATE.grown)
 
 
+def _afix(i):
+    """xf.au.GetAtomAfix (xlib/asymmunit.cpp TAsymmUnit::LibGetAtomAfix, registered as
+    "GetAtomAfix", "Returns atom AFIX": TCAtom::GetAfix of xlib/catom.cpp): an atom in an AFIX
+    group gets the group's code (a riding H its group's, 33 for a methyl's), (code/10)*10+5
+    where the group has an explicit pivot (n 6 or 9: afixgroup.h HasExcplicitPivot); a pivot
+    0 unless its group has an explicit pivot or m 0 (a code under 10); an index out of range
+    raises. The double's atoms hold the code of the AFIX they were listed under, as a SHELX
+    file gives it (hadd's H their group's), and no groups: an H is taken for a member, a
+    non-H atom for the pivot (under a riding code 0; under n 6 or 9 the group's code, which
+    Olex2 gives only the first atom: the plugin reads no non-H atom's AFIX)."""
+    atom = STATE.atom(i)
+    explicit = atom.afix % 10 in (6, 9)
+    if atom.type in ("H", "D"):
+        return str(atom.afix // 10 * 10 + 5 if explicit else atom.afix)
+    return str(atom.afix if explicit or atom.afix < 10 else 0)
+
+
 # xf.au: xlib/asymmunit.cpp TAsymmUnit::Lib* (read for session 13): an index past AtomCount
 # raises; GetAtomCount counts deleted atoms too, and with an element only the live atoms of it;
 # GetAtomCrd is the vector's ToString, GetAtomUiso the atom's Uiso (Ueq of an anisotropic one),
@@ -77,7 +94,7 @@ au = SimpleNamespace(
     GetAtomUiso=lambda i: "%g" % STATE.atom(i).uiso,
     GetAtomOccu=lambda i: "%g" % STATE.atom(i).occu,
     GetAtomPart=lambda i: str(STATE.atom(i).part),
-    GetAtomAfix=lambda i: str(STATE.atom(i).afix),
+    GetAtomAfix=_afix,
     GetPeak=lambda i: "%g" % STATE.atom(i).peak,
     GetCell=lambda *a: ", ".join("%g" % v for v in STATE.cell),
     GetZ=lambda: str(STATE.z),

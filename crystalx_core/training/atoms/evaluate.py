@@ -222,6 +222,7 @@ def hydrogen_miss(truth, heavy, k: int, expected, answer, rules, record: dict) -
     wrong: its neighbours (label, element, Å, shortening under the single bond), the geometry
     the rules read (angle sum of three non-metal neighbours, angle of two), the model's
     probabilities at each stage (raw, restricted to the room the atom has, split atoms pooled),
+    the O whose probabilities the acid rule swapped with its own (acid_swap: assign.protonation),
     its most likely count, the count fitted to UNIT's H (final), the rules' count, and the
     structure's H: UNIT's, the truth's and the answer's sums over the asymmetric unit."""
     bonds = record.setdefault("_bonds", one_alternative(heavy, connectivity(heavy)))
@@ -268,6 +269,10 @@ def hydrogen_miss(truth, heavy, k: int, expected, answer, rules, record: dict) -
         "raw": _probabilities(np.asarray(record["raw"][k]), counts),
         "room": _probabilities(np.asarray(record["room"][k]), counts),
         "agreed": _probabilities(np.asarray(record["agreed"][k]), counts),
+        "acid_swap": next(
+            (heavy.sites[b if a == k else a].label for a, b in record["acid_moves"] if k in (a, b)),
+            None,
+        ),
         "reported": answer[k][1],
         "unit_h": round(float(unit_h), 3),
         "truth_h": round(float(weights @ np.asarray(expected, dtype=float)), 3),
@@ -342,8 +347,9 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--split",
         default="test",
-        choices=("test", "val"),
-        help="held-out structures to measure on (val: for choosing between models)",
+        choices=("test", "val", "train"),
+        help="structures to measure on (val: for choosing between models; train: the models' "
+        "own structures, to study more H-count misses than validation holds; test: to report)",
     )
     parser.add_argument(
         "--no-formula",

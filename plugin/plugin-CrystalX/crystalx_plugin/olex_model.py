@@ -79,7 +79,10 @@ class Model(object):
 
 def read_model(olx, olex_core):
     """Cell, symmetry, SFAC/UNIT, the wavelength and every live site (atoms and Q-peaks) of
-    the open structure, and its reflection file."""
+    the open structure, and its reflection file. Each H carries its AFIX as Olex2 holds it
+    (xf.au.GetAtomAfix: xlib/asymmunit.cpp LibGetAtomAfix, xlib/catom.cpp TCAtom::GetAfix,
+    the riding group's code on its H, 0 on the pivot), so that the core shows the code an
+    atom that keeps its H keeps, not the one it would have chosen."""
     source = olx.FileFull()
     if str(source) == "none":  # no structure open (xlib/xmacro.cpp funFileFull)
         raise ValueError("no structure is open in Olex2")
@@ -102,6 +105,8 @@ def read_model(olx, olex_core):
             "part": int(au.GetAtomPart(i)),
             "peak_height": float(au.GetPeak(i)) if peak else None,
         }
+        if element in ("H", "D"):  # the code its group rides under, which the core shows as kept
+            site["afix"] = int(au.GetAtomAfix(i))
         sites.append(site)
         ids.append(i)
         states[i] = (
@@ -180,6 +185,9 @@ def reflection_file(olx, refinement):
             reflections["twin_n"] = int(twin["n"])
         if twin.get("basf"):
             reflections["basf"] = [float(v) for v in twin["basf"]]
+    elif hklf.get("basf"):  # HKLF 5's component fractions, where olex2.refine reads them
+        # (cctbx_olex_adapter.py: model['hklf'].get('basf') when there is no TWIN)
+        reflections["basf"] = [float(v) for v in hklf["basf"]]
     return reflections, None
 
 

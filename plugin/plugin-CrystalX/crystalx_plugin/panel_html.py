@@ -36,6 +36,15 @@ def probability_text(site):
     return "%s %.2f data %.2f" % (element, p, posterior[element])
 
 
+def hfix_text(site):
+    """The HFIX cell: the code the answer would apply; for an atom that keeps its H (the
+    core's "h_kept"), the code they ride under in Olex2, marked kept ("kept" alone where they
+    are refined freely)."""
+    if site.get("h_kept"):
+        return "%d kept" % site["hfix"] if site["hfix"] else "kept"
+    return str(site["hfix"] or "-")
+
+
 def assignment_table(result, threshold):
     weighed = any(site.get("evidence") for site in result["sites"])
     rows = [
@@ -63,7 +72,7 @@ def assignment_table(result, threshold):
                 _escape(alternatives),
                 site["h_count"],
                 h_p,
-                site["hfix"] or "-",
+                hfix_text(site),
                 _data_cell(site) if weighed else "",
             )
         )

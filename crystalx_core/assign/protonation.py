@@ -1,0 +1,145 @@
+"""Where an acid's H sits, read from bond lengths, as a crystallographer checks the hydrogen
+model's H counts against the heavy-atom geometry before placing riding H.
+
+The hydrogen model counts each atom's H from its surroundings; bond lengths say which O of an
+acid group carries the H more plainly than it learnt from the few acids it saw. Two rules, each
+applied only where the model's most likely answer and the geometry disagree clearly, and each
+keeping the number of H the model gives the group (the formula fit after them sees the same
+total):
+
+- hydroxyl_on_longest_bond: the H of an acid group goes to its longest X–O bond. A COOH's
+  C–OH is about 0.10 Å longer than its C=O (CSD means 1.31 and 1.21 Å; a carboxylate's two
+  bonds 1.25 and 1.25 Å: Allen et al., J. Chem. Soc. Perkin Trans. 2 (1987) S1-S19), a
+  phosphoric or arsenic acid's X–OH 0.05-0.08 Å longer than its X=O (P–OH 1.56-1.58,
+  P=O/P–O⁻ 1.49-1.52 Å; As–OH 1.70-1.73, As–O 1.64-1.67 Å). Where the model gives the H to an
+  O whose bond is shorter than another's of the same group by ACID_MARGIN (C) or
+  OXOACID_MARGIN (P, As, S, Se), that other O without one, the two swap their H-count
+  probabilities.
+- valence_floor: an N with two single bonds (to an sp3 C, and to another or to a P at P–N
+  single length) and no metal is a secondary amine, R2NH: with no H it would be an amide
+  anion, which a crystal holds only on a metal or with its charge spread over shorter bonds.
+  The model's probability of no H goes to one (assign.model._placeable).
+
+Only O bonded to their X alone count (an O a metal also holds is lengthened by it), and only a
+planar C (an sp2 acid carbon). On the corpus's training and validation structures these rules
+change no answer the model gets right (docs and tests: tests/test_protonation.py).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from crystalx_core.elements import is_hydrogen, is_metal
+from crystalx_core.geometry import angle_sum, bond_angle
+from crystalx_core.structure import Structure
+
+# Å by which a carboxyl's C–OH must exceed its C=O for the rule to act: COOH differ by
+# ~0.10 Å, a carboxylate's two bonds by under 0.03 Å (on the corpus's training and validation
+# structures: every COOH without a metal by 0.063 Å or more, every carboxylate by 0.050 Å or
+# less), so a model's H on the shorter bond by this much is on the C=O.
+ACID_MARGIN = 0.06
+# Å for the O of P, As, S and Se acids: X–OH exceed the oxo and anionic X–O by 0.04-0.08 Å.
+OXOACID_MARGIN = 0.04
+OXOACID_CENTRES = frozenset({"P", "As", "S", "Se"})
+PLANAR_SUM = 350.0  # degrees: the angle sum of an sp2 C's three bonds reaches this
+# Single-bond lengths (Å) of an N's bonds that leave it room for one H only as an R2NH:
+# N–C(sp3) 1.469 in amines (Allen et al. 1987: 1.44-1.50), P–N 1.63-1.70 in aminophosphonium
+# ions and phosphoramides against P=N 1.55-1.60 in phosphazenes and iminophosphoranes.
+SINGLE_N_BOND = {"C": 1.44, "P": 1.62}
+WHOLE = 1 - 1e-3  # a site at least this occupied is whole (a disordered O's lengths say little)
+SP3_ANGLE = 116.0  # degrees: a C with two neighbours at most this is sp3 (sp2: 120°, sp: 180°)
+
+
+def hydroxyl_on_longest_bond(
+    heavy: Structure, probabilities: np.ndarray, bonds: list, counts: list[int]
+) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """The H-count probabilities with each acid group's H moved to its longest X–O bond where
+    the model's most likely answer put it on a clearly shorter one (the module's first rule),
+    and the (from, to) site pairs swapped. `bonds`: connectivity(heavy) as one alternative has
+    it; `counts`: the count of each probability column."""
+    zero = counts.index(0) if 0 in counts else None
+    if zero is None:
+        return probabilities, []
+    sites = heavy.sites
+    likely = probabilities.argmax(axis=1)
+    swapped = probabilities.copy()
+    moves = []
+    for x, site in enumerate(sites):
+        group = _acid_oxygens(heavy, x, bonds)
+        if len(group) < 2:
+            continue
+        margin = ACID_MARGIN if site.element == "C" else OXOACID_MARGIN
+        longest, longest_length = max(group, key=lambda o: o[1])
+        if likely[longest] != zero:
+            continue
+        for o, length in sorted(group, key=lambda o: o[1]):
+            if o != longest and likely[o] != zero and longest_length - length >= margin:
+                swapped[[o, longest]] = swapped[[longest, o]]
+                moves.append((o, longest))
+                break
+    return swapped, moves
+
+
+def _acid_oxygens(heavy: Structure, x: int, bonds: list) -> list[tuple[int, float]]:
+    """(site, X–O length) of the O bonded to centre x and to nothing else, metals included, when
+    x is a planar C with three neighbours, none a metal (a carboxyl's), or a P, As, S or Se
+    (an oxoacid's); else []."""
+    sites = heavy.sites
+    element = sites[x].element
+    contacts = [c for c in bonds[x] if not is_hydrogen(sites[c.j].element)]
+    if element == "C":
+        if len(contacts) != 3 or any(is_metal(sites[c.j].element) for c in contacts):
+            return []
+        if angle_sum(heavy.cartesian(sites[x].frac), [c.cart_j for c in contacts]) < PLANAR_SUM:
+            return []
+    elif element not in OXOACID_CENTRES:
+        return []
+    terminal = []
+    for c in contacts:
+        if sites[c.j].element != "O" or sites[c.j].part < 0 or sites[c.j].occupancy < WHOLE:
+            continue
+        if len([b for b in bonds[c.j] if not is_hydrogen(sites[b.j].element)]) == 1:
+            terminal.append((c.j, c.distance))
+    return terminal
+
+
+def valence_floor(heavy: Structure, k: int, bonds: list) -> int:
+    """The fewest H site k can carry by its valence (the module's second rule; 0 where it does
+    not apply): an N with no metal among its bonds (`bonds`: connectivity(heavy) as one
+    alternative has it) and two neighbours, each bond single by length (to an sp3 C, and to
+    another or a P: _single_to_n), one (R2NH). Between two P the N is left to the model: an
+    imidodiphosphinate's [R2P(O)–N–P(O)R2]⁻ spreads its charge over P–N bonds of 1.60-1.63 Å
+    (4 tmQM complexes the models never saw, where a floor was wrong). A CH2 by the same
+    reading is left to the model too: where a published model leaves a solvent without H,
+    UNIT lacks them and the formula fit then takes them off other atoms (on the corpus's
+    train and validation structures a CH2 floor made 6 counts wrong so and 1 right)."""
+    sites = heavy.sites
+    if sites[k].element != "N":
+        return 0
+    around = [c for c in bonds[k] if not is_hydrogen(sites[c.j].element)]
+    if len(around) != 2 or any(is_metal(sites[c.j].element) for c in around):
+        return 0
+    if not any(sites[c.j].element == "C" for c in around):  # P–N⁻–P: an imidodiphosphinate
+        return 0
+    return 1 if all(_single_to_n(heavy, c, bonds) for c in around) else 0
+
+
+def _single_to_n(heavy: Structure, contact, bonds: list) -> bool:
+    element = heavy.sites[contact.j].element
+    least = SINGLE_N_BOND.get(element)
+    if least is None or contact.distance < least:
+        return False
+    return element != "C" or _sp3_carbon(heavy, contact.j, bonds)
+
+
+def _sp3_carbon(heavy: Structure, c: int, bonds: list) -> bool:
+    """Whether C site c is tetrahedral by its bond angles (its H not yet known)."""
+    contacts = [b for b in bonds[c] if not is_hydrogen(heavy.sites[b.j].element)]
+    centre = heavy.cartesian(heavy.sites[c].frac)
+    if len(contacts) >= 4:
+        return True
+    if len(contacts) == 3:
+        return angle_sum(centre, [b.cart_j for b in contacts]) < PLANAR_SUM
+    if len(contacts) == 2:
+        return bond_angle(contacts[0].cart_j, centre, contacts[1].cart_j) <= SP3_ANGLE
+    return False

@@ -1,0 +1,196 @@
+"""Which O of an acid carries its H, and the H of an N with two single bonds, read from bond
+lengths on published structures (crystalx_core.assign.protonation). Bond lengths: Allen et al.,
+J. Chem. Soc. Perkin Trans. 2 (1987) S1-S19 (COOH C=O 1.21, C–OH 1.31 Å; carboxylate 1.25 Å;
+C(sp3)–N 1.47 Å); the published H within 1.3 Å of its atom are the truth."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from crystalx_core.assign.model import model_h_counts
+from crystalx_core.assign.protonation import hydroxyl_on_longest_bond, valence_floor
+from crystalx_core.elements import is_hydrogen
+from crystalx_core.geometry import H_BOND_MAX, bonded_h_counts, connectivity, one_alternative
+from crystalx_core.io.cif import read_cif
+from tests.conftest import BENCHMARK, CORPUS, benchmark_script
+
+COUNTS = [0, 1, 2, 3, 4]
+
+
+def _published(path):
+    """(the non-H sites, their bonds as the rules read them, the published H count of each,
+    label → index)."""
+    model = read_cif(path).structure
+    heavy = model.with_sites([s for s in model.sites if not is_hydrogen(s.element)])
+    bonds = one_alternative(heavy, connectivity(heavy))
+    labels = {s.label: k for k, s in enumerate(heavy.sites)}
+    return heavy, bonds, bonded_h_counts(model, H_BOND_MAX), labels
+
+
+def _answer(n_sites: int, with_h: dict[int, int]) -> np.ndarray:
+    """H-count probabilities, 0.9 on the given count of each site of `with_h`, else on none."""
+    rows = np.full((n_sites, len(COUNTS)), 0.025)
+    rows[:, 0] = 0.9
+    for k, n in with_h.items():
+        rows[k] = 0.025
+        rows[k, n] = 0.9
+    return rows
+
+
+@pytest.mark.parametrize(
+    "name, acid_h, oxo",
+    [
+        # two COOH of one molecule: C17's O5 1.321 / O6 1.219 Å, C20's O8 1.306 / O7 1.228 Å
+        ("codtools_2013611", "O5", "O6"),
+        ("codtools_2013611", "O8", "O7"),
+        # a phosphonic acid's P–OH 1.583 Å beside P–O 1.517 and 1.518 Å
+        ("codtools_2000056", "O2", "O3"),
+        # H2AsO4-: As–OH 1.700 and 1.704 Å, As–O 1.647 and 1.658 Å
+        ("sfarchiv2_2004872", "O3", "O1"),
+    ],
+)
+def test_an_acid_h_given_to_the_oxo_goes_to_the_hydroxyl(shared_data, name, acid_h, oxo):
+    """A model that gives an acid's H to the O of its shortest bond (the C=O, P=O) put it on
+    the wrong O: the published H sits on the longest bond's O, where the rule moves it."""
+    heavy, bonds, published, labels = _published(CORPUS / f"{name}.cif")
+    hydroxyl, oxo_k = labels[acid_h], labels[oxo]
+    assert published[hydroxyl] == 1 and published[oxo_k] == 0
+    others = {k: n for k, n in enumerate(published) if k not in (hydroxyl, oxo_k)}
+    wrong = _answer(len(heavy.sites), {**others, oxo_k: 1})
+    moved, moves = hydroxyl_on_longest_bond(heavy, wrong, bonds, COUNTS)
+    assert moves == [(oxo_k, hydroxyl)]
+    assert moved[hydroxyl].argmax() == 1 and moved[oxo_k].argmax() == 0
+    assert moved.sum() == pytest.approx(wrong.sum())  # the group keeps its H
+    right = _answer(len(heavy.sites), {k: n for k, n in enumerate(published) if n})
+    assert hydroxyl_on_longest_bond(heavy, right, bonds, COUNTS)[1] == []
+
+
+@pytest.mark.parametrize(
+    "name, centre",
+    [
+        ("ciftools_jana2006_glycine", "C2"),  # zwitterion: C–O 1.254 and 1.255 Å
+        ("sfarchiv2_2004819", "C10"),  # carboxylate: 1.248 and 1.257 Å
+        ("codtools_7204861", "S"),  # sulfate: S–O 1.437-1.472 Å, 0.035 Å apart
+        ("codtools_2231955", "S1"),  # sulfonate: S–O 1.443, 1.455 and 1.456 Å
+    ],
+)
+def test_an_h_on_near_equal_bonds_stays_where_the_model_put_it(shared_data, name, centre):
+    """A carboxylate's two C–O bonds differ by under ACID_MARGIN, a sulfate's or sulfonate's
+    S–O by under OXOACID_MARGIN: the bonds do not say which O an H would go to, so an H the
+    model gives any O stays (the formula fit judges it)."""
+    heavy, bonds, published, labels = _published(CORPUS / f"{name}.cif")
+    oxygens = [c.j for c in bonds[labels[centre]] if heavy.sites[c.j].element == "O"]
+    assert len(oxygens) >= 2 and all(published[o] == 0 for o in oxygens)
+    for o in oxygens:
+        answer = _answer(len(heavy.sites), {o: 1})
+        assert hydroxyl_on_longest_bond(heavy, answer, bonds, COUNTS)[1] == []
+
+
+def test_an_o_a_metal_holds_is_no_acid_oxygen(shared_data):
+    """codtools_2000056's P1 has a fourth O, O4, on a metal: its P–O is lengthened by the
+    metal, not by an H, so it takes no part (the group is the three O on P alone)."""
+    from crystalx_core.assign.protonation import _acid_oxygens
+
+    heavy, bonds, _, labels = _published(CORPUS / "codtools_2000056.cif")
+    group = {heavy.sites[o].label for o, _ in _acid_oxygens(heavy, labels["P1"], bonds)}
+    assert group == {"O1", "O2", "O3"}
+
+
+def test_the_nh_of_an_aminophosphonium_is_counted(shared_data):
+    """FC_p31c's R3P+–NH–CH2R (both parts of each disordered N; P–N 1.63-1.66 Å, N–C 1.47 Å,
+    published with one H each): the hydrogen model gave the N no H (p 0.67-0.78), an amide
+    anion no crystal holds without a metal; with two single bonds its valence asks for one.
+    The model's "none" is read as that one, not as an NH2+."""
+    heavy, bonds, published, labels = _published(BENCHMARK / "FC_p31c" / "model.cif")
+    answer = model_h_counts(heavy)
+    for label in ["N1", "N1'", "N2", "N2'"]:
+        k = labels[label]
+        assert valence_floor(heavy, k, bonds) == 1, label
+        assert published[k] == 1 and answer[k][0] == 1, (label, answer[k])
+
+
+@pytest.mark.parametrize(
+    "name, label",
+    [
+        ("codtools_1518798", "N2A"),  # C–N 1.498 Å to a planar C (disordered ring): not sp3
+        ("codtools_2204100", "N1"),  # P=N 1.554 Å beside P–N 1.621 Å, between two P
+    ],
+)
+def test_an_n_with_a_multiple_bond_is_no_amine(shared_data, name, label):
+    """The floor holds only where both bonds are single: a bond to a planar C, or a P=N, may
+    leave the N without H, as published."""
+    heavy, bonds, published, labels = _published(CORPUS / f"{name}.cif")
+    assert published[labels[label]] == 0
+    assert valence_floor(heavy, labels[label], bonds) == 0
+
+
+def _bond_set_to(heavy, k: int, label: str, length: float):
+    """The structure with neighbour `label` of site k moved along their bond to `length` Å
+    (both in the asymmetric unit, as in the two structures used here)."""
+    j = next(i for i, s in enumerate(heavy.sites) if s.label == label)
+    centre, other = heavy.cartesian(heavy.sites[k].frac), heavy.cartesian(heavy.sites[j].frac)
+    moved = centre + (other - centre) * length / np.linalg.norm(other - centre)
+    sites = list(heavy.sites)
+    sites[j] = replace(sites[j], frac=tuple(heavy.fractional(moved)))
+    moved_heavy = heavy.with_sites(sites)
+    return moved_heavy, one_alternative(moved_heavy, connectivity(moved_heavy))
+
+
+def test_a_p_n_double_bond_leaves_the_n_to_the_model(shared_data):
+    """FC_p31c's N1 (C3–N1 1.473, P1–N1 1.644 Å: an R3P+–NH–CH2R) with P1 moved to
+    P=N length, 1.57 Å, reads as an iminophosphorane R3P=N–R, which has no H (P=N 1.55-1.60 Å
+    against P–N 1.62-1.70 Å single: SINGLE_N_BOND): the floor does not act."""
+    heavy, _, _, labels = _published(BENCHMARK / "FC_p31c" / "model.cif")
+    k = labels["N1"]
+    double, bonds = _bond_set_to(heavy, k, "P1", 1.57)
+    assert {heavy.sites[c.j].label: round(c.distance, 2) for c in bonds[k]}["P1"] == 1.57
+    assert valence_floor(double, k, bonds) == 0
+    single, single_bonds = _bond_set_to(heavy, k, "P1", 1.65)  # the same N at P–N length
+    assert valence_floor(single, k, single_bonds) == 1
+
+
+def test_an_n_between_two_p_is_left_to_the_model(shared_data):
+    """codtools_2204100's N1 between P2 (1.554 Å) and P1 (1.621 Å) with P2 moved to 1.63 Å:
+    both bonds single by length, yet an N between two P is left to the model, as an
+    imidodiphosphinate anion [R2P(O)–N–P(O)R2]⁻ spreads its charge over P–N bonds of
+    1.60-1.63 Å and carries no H (valence_floor's docstring: 4 tmQM complexes)."""
+    heavy, _, published, labels = _published(CORPUS / "codtools_2204100.cif")
+    k = labels["N1"]
+    single, bonds = _bond_set_to(heavy, k, "P2", 1.63)
+    assert all(c.distance >= 1.62 for c in bonds[k]) and published[k] == 0
+    assert valence_floor(single, k, bonds) == 0
+
+
+def test_a_miss_names_the_o_its_acid_h_was_swapped_with(shared_data):
+    """evaluate --misses: a row says where the acid rule moved an O's H-count probabilities
+    (the record's acid_moves), so a wrong count the rule made is told from one the model
+    made (its room stage is the model's before the swap, its agreed stage after)."""
+    from crystalx_core.training.atoms.evaluate import hydrogen_miss
+
+    heavy, bonds, published, labels = _published(CORPUS / "codtools_2013611.cif")
+    record: dict = {}
+    answer = model_h_counts(heavy, record=record)
+    o5, o6 = labels["O5"], labels["O6"]
+    record["acid_moves"] = [(o6, o5)]  # as the rule records a model's H on the C=O moved
+    rules = [0] * len(heavy.sites)
+    rows = [hydrogen_miss(heavy, heavy, k, published, answer, rules, record) for k in (o5, o6)]
+    assert [r["acid_swap"] for r in rows] == ["O6", "O5"]
+    other = hydrogen_miss(heavy, heavy, labels["C17"], published, answer, rules, record)
+    assert other["acid_swap"] is None
+
+
+def test_the_rules_make_no_validation_count_wrong(shared_data, capsys):
+    """benchmarks/protonation_rules.py on the validation structures: the rules read them
+    (acids, amines) and change no count the model gets right there."""
+    script = benchmark_script("protonation_rules")
+    assert script.main(["corpus", str(CORPUS), "--split", "val"]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert "structures" in last and "newly wrong 0," in last, last
+
+
+def test_the_rules_benchmark_names_a_missing_file_in_one_line(tmp_path, capsys):
+    script = benchmark_script("protonation_rules")
+    assert script.main(["tmqm", str(tmp_path / "none.xyz.xz")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "none.xyz.xz" in err and err.count("\n") == 0

@@ -1,0 +1,248 @@
+"""Conventions met in session 18's sweep of real files from other labs and programs
+(benchmarks/real_files_sweep.py; docs/benchmarks.md, 'Real files from other labs'). Each test
+writes a few lines in the layout of the real file it names; the real files are not kept here."""
+
+import io
+import json
+
+import crystalx_core  # noqa: F401  (cctbx before gemmi)
+import pytest
+from cctbx import xray
+
+from crystalx_core.cli import main
+from crystalx_core.errors import InputError
+from crystalx_core.io import load
+from crystalx_core.io.cif import read_cif
+from crystalx_core.io.shelx_read import parse_shelx
+from tests.conftest import BENCHMARK
+
+# richardicooper/crystals precomp/all/demo/Bruce/shelxs.ins
+# @ ce42008cfed6ed23f5fcd230e09419f2e05543f3
+# (CRYSTALS writes its H as fixed coordinates, 10 added), cut to one atom and two H
+FIXED_COORDINATES = (
+    "TITL Foxman     in p -1\n"
+    "CELL  0.71073   7.28550  12.39540  16.47080  98.32998  90.80698  99.24500\n"
+    "ZERR    2 0.0004 0.0007 0.0008 0.0030 0.0030 0.0030\n"
+    "LATT   1\n"
+    "SFAC C H\n"
+    "UNIT    56.   86.\n"
+    "C9          1   0.88322  -0.07490   0.08631  11.00000   0.02171\n"
+    "H91         2  10.91726   9.99716  10.07547  11.00000   0.02183\n"
+    "H101        2  11.00090   9.85269   9.98881  11.00000   0.02294\n"
+)
+
+
+def test_a_fixed_coordinate_below_zero_keeps_its_sign():
+    """SHELX fixes a parameter by adding 10: a fixed y of -0.00284 is written 9.99716 (x - 10,
+    as iotbx.shelx decodes it, scitbx.math.divmod: m = 1, p = -0.00284). The reader gave
+    +0.00284, moving each such H across its ring's plane (H101's y: 0.147 instead of -0.147,
+    3.7 Å off along b of 12.4 Å)."""
+    structure = parse_shelx(FIXED_COORDINATES, "shelxs.ins").to_structure()
+    by_label = {s.label: s.frac for s in structure.sites}
+    assert by_label["H91"] == pytest.approx((0.91726, -0.00284, 0.07547))
+    assert by_label["H101"] == pytest.approx((1.00090, -0.14731, -0.01119))
+    theirs = xray.structure.from_shelx(file=io.StringIO(FIXED_COORDINATES), strictly_shelxl=False)
+    for sc in theirs.scatterers():
+        assert by_label[sc.label] == pytest.approx(sc.site, abs=1e-6), sc.label
+
+
+@pytest.mark.parametrize(
+    "code, value", [(10.0, 0.0), (10.5, 0.5), (9.99716, -0.00284), (5.5, -4.5), (14.5, 4.5)]
+)
+def test_a_fixed_parameter_is_its_code_less_ten(code, value):
+    """SHELXL manual, atom lists: 'To fix any atom parameter, add 10'; iotbx.shelx decodes m, p
+    = scitbx.math.divmod(code, 10) and fixes p for m = 1, a p below zero included."""
+    from scitbx.math import divmod as shelx_divmod
+
+    from crystalx_core.io.shelx_read import decode_parameter
+
+    assert decode_parameter(code, [1.0], "x", "x.ins", 1) == pytest.approx(value)
+    assert shelx_divmod(code, 10) == pytest.approx((1, value))
+
+
+def test_a_fixed_code_below_zero_is_read_as_its_writer_meant():
+    """-(10 + p): SHELXL reads it as 0 (iotbx.shelx parsers.decode_variables, m == -1), but no
+    program writes one (SHELXL and iotbx write 10 + p); a hand-written -10.5 is the -0.5 meant,
+    and -9.99716 the negative of 9.99716."""
+    from crystalx_core.io.shelx_read import decode_parameter
+
+    assert decode_parameter(-10.5, [1.0], "x", "x.ins", 1) == pytest.approx(-0.5)
+    assert decode_parameter(-9.99716, [1.0], "x", "x.ins", 1) == pytest.approx(0.00284)
+
+
+def test_a_fixed_coordinate_moved_below_zero_is_written_as_shelxl_reads_it():
+    """A fixed coordinate moved by whole cells (a model with |x| >= 5 elsewhere, _lattice_shift)
+    to below zero is written 10 + x (-3.7 as 6.3), as iotbx.shelx writes a fixed value
+    (fvar_encoding: 10 + c) and decodes it (m = 1, p = x). It was written -13.7, which
+    SHELXL reads as 0: iotbx.shelx parsers.decode_variables, m == -1, 'ShelXL does indeed
+    behave so'; the atom would have moved 3.7 cells in the user's next refinement."""
+    from dataclasses import replace
+
+    from crystalx_core.io.shelx_write import render_with_sites
+
+    shelx = parse_shelx(FIXED_COORDINATES.replace("0.88322", "10.30000"), "shelxs.ins")
+    structure = shelx.to_structure()
+    far = [
+        replace(s, frac=(s.frac[0] + 5, *s.frac[1:])) if s.label != "C9" else s
+        for s in structure.sites
+    ]  # H91, H101 beyond x = 5: the model moves 4 cells back
+    written = render_with_sites(shelx, replace(structure, sites=far))
+    c9 = next(line.split() for line in written.splitlines() if line.startswith("C9"))
+    assert float(c9[2]) == pytest.approx(6.3)  # fixed, at -3.7
+    theirs = xray.structure.from_shelx(file=io.StringIO(written))  # SHELXL's reading
+    assert {sc.label: sc.site for sc in theirs.scatterers()}["C9"][0] == pytest.approx(-3.7)
+    ours = {s.label: s.frac for s in parse_shelx(written, "x.res").to_structure().sites}
+    assert ours["C9"][0] == pytest.approx(-3.7)
+
+
+# richardicooper/crystals precomp/all/demo/chargeflip/chargeflip/CCDC677069/CCDC677069.ins
+# @ e28238a1eada5dd3758e18ebd3fc9f0dfded5d02 (an .ins for a charge-flipping demo), whole
+HKLF_GLUED = (
+    "TITL ger2c in C2/m \n"
+    "REM C2/m\n"
+    "CELL 1.54184  19.0547   5.9001  23.5604  90.0000  94.4109  90.0000\n"
+    "ZERR   10.00   0.0002   0.0001   0.0003   0.0000   0.0010   0.0000\n"
+    "LATT  7\n"
+    "SYMM -x, y,-z \n"
+    "SFAC C  O P N\n"
+    "UNIT 120.00 100.00 20.00 10.00\n"
+    "TREF\n"
+    "HKLF4\n"
+    "END\n"
+)
+
+
+def test_an_instruction_glued_to_its_number_is_read_as_shelx_reads_it():
+    """SHELX takes an instruction by its first four letters, so 'HKLF4' is HKLF 4 (iotbx.shelx's
+    lexer reads ('HKLF', (4.0,))). It was refused: 'HKLF needs an integer, got '''."""
+    shelx = parse_shelx(HKLF_GLUED, "CCDC677069.ins")
+    assert shelx.hklf is not None and shelx.hklf.code == 4
+    assert shelx.to_structure().cell == pytest.approx((19.0547, 5.9001, 23.5604, 90, 94.4109, 90))
+
+
+# PyPI pycifrw 5.0.1 (jamesrhester/pycifrw) tests/multi-image-test.cif: an imgCIF (CIF 2, DDLm
+# names) giving _diffrn_radiation_wavelength.id and a loop with _diffrn_radiation.wavelength_id;
+# here with a cell and two atoms in the same dialect
+CIF2_TWO_NAMES_ONE_ALIAS = """#\\#CIF_2.0
+data_Merged_scans
+_diffrn.id                              DS1
+_diffrn_radiation_wavelength.id         L1
+loop_
+  _diffrn_radiation.wavelength_id
+  _diffrn_radiation.diffrn_id
+  _diffrn_radiation_wavelength.wavelength
+         L1        DS1       0.711955
+_cell.length_a 7.0
+_cell.length_b 8.0
+_cell.length_c 9.0
+_cell.angle_alpha 90
+_cell.angle_beta 90
+_cell.angle_gamma 90
+_space_group.name_H-M_alt 'P 1'
+loop_
+  _space_group_symop.operation_xyz
+  'x,y,z'
+loop_
+  _atom_site.label
+  _atom_site.type_symbol
+  _atom_site.fract_x
+  _atom_site.fract_y
+  _atom_site.fract_z
+  _atom_site.U_iso_or_equiv
+  C1 C 0.10 0.20 0.30 0.02
+  O1 O 0.25 0.20 0.30 0.03
+"""
+
+
+def test_two_dotted_names_with_one_ddl1_alias_are_not_a_duplicate_tag(tmp_path):
+    """_diffrn_radiation.wavelength_id and _diffrn_radiation_wavelength.id both join to
+    _diffrn_radiation_wavelength_id when the dot becomes '_': the CIF was refused as
+    'duplicate tag'. Such a pair now stays under its DDLm names; the structure is read."""
+    path = tmp_path / "merged.cif"
+    path.write_text(CIF2_TWO_NAMES_ONE_ALIAS)
+    entry = read_cif(path)
+    assert [s.label for s in entry.structure.sites] == ["C1", "O1"]
+    assert entry.structure.cell == pytest.approx((7, 8, 9, 90, 90, 90))
+    assert load(path).structure.sites[1].element == "O"
+
+
+def _fragment_of(name: str, labels: list[str]) -> str:
+    """A SHELX file holding `labels` alone of the benchmark's published `name` under its whole
+    UNIT, as dkratzert/DSR's CSD fragment exports are written (pictures/pyrazole-CUJWEK.res @
+    387e9f36: one pyrazole of a Ru tris(pyrazolyl)borate under the complex's UNIT; benzene-
+    UGEDEQ.res: the benzene of an iodide salt), each atom isotropic at 0.05, no HKLF."""
+    lines = (BENCHMARK / name / "published.res").read_text().splitlines()
+    header = [
+        line
+        for line in lines
+        if line.split()[:1]
+        and line.split()[0].upper() in ("TITL", "CELL", "ZERR", "LATT", "SYMM", "SFAC", "UNIT")
+    ]
+    atoms = []
+    for line in lines:
+        words = line.split()
+        if words[:1] and words[0] in labels:
+            atoms.append(f"{words[0]} {words[1]} {words[2]} {words[3]} {words[4]} 11.00000 0.05000")
+    assert len(atoms) == len(labels)
+    return "\n".join(header + ["FVAR 1.00"] + atoms + ["END"]) + "\n"
+
+
+@pytest.mark.parametrize(
+    "name, labels, absent",
+    [
+        # a phenyl ring of the Ni complex, under UNIT C H N P Cl Ni
+        ("SXF_I43d", ["C6", "C7", "C8", "C9", "C10", "C11"], {"Ni", "P", "Cl"}),
+        # one alternative's N-C chain of the phosphazene salt, under UNIT C H N P Cl
+        ("FC_p31c", ["N1", "C1", "C2", "C3"], {"P", "Cl"}),
+    ],
+)
+def test_a_fragment_is_not_given_every_element_of_its_unit(
+    shared_data, tmp_path, name, labels, absent
+):
+    """A fragment of the asymmetric unit under the whole structure's UNIT (DSR's exports: 5 of
+    CUJWEK's 27 atoms, 6 of UGEDEQ's 17). The rule that gives each SFAC element an atom put
+    CUJWEK's Ru, P and B on three of the pyrazole's atoms, UGEDEQ's I on a benzene C. An
+    element is now given a site only where the sites more likely than not hold one of its
+    atoms (a Poisson estimate from the share of the asymmetric unit they hold); a complete
+    model is covered as before (tests/test_assign_model.py)."""
+    path = tmp_path / f"{name}.res"
+    path.write_text(_fragment_of(name, labels))
+    assert main(["assign", str(path), "--json", "--quiet"]) == 0
+    result = json.loads((tmp_path / f"{name}_crystalx.json").read_text())
+    elements = {a["element"] for a in result["atoms"]}
+    assert not elements & absent, elements
+    assert len(result["atoms"]) == len(labels)
+
+
+# PyPI dans-diffraction 3.4.0 (DanPorter/Dans_Diffraction) Dans_Diffraction/Structures/
+# NaCoO2_stripe_supercell.cif, as Dans_Diffraction's writecif writes it: its first 13 lines
+# and a cell
+UNQUOTED_WORDS = """#----------------------------------------------------------------------
+#   Crystal Structure: NaCoO2_stripe_supercell
+#----------------------------------------------------------------------
+# CIF created in Dans_Diffraction
+# Original cif:
+# Na0.8CoO2_P63mmc.cif
+# Comments:
+# Na0.8CoO2 Stripe Supercell. P = [[3, 0, 0], [4, 5, 0], [0, 0, 1]]
+
+data_WRITECIF
+_chemical_name_mineral                   ?
+_chemical_name_common                    ?
+_pd_phase_name                           Na0.8CoO2_P63mmc supercell
+_chemical_formula_sum                    Na0.8CoO2
+_cell_length_a                           8.550000
+"""
+
+
+def test_a_value_of_several_words_without_quotes_is_named_as_such(tmp_path):
+    """gemmi says only 'parse error' at line 13; the message now says what is wrong there (a
+    value with a space, unquoted: not CIF, which gemmi and we refuse alike) and what to do."""
+    path = tmp_path / "supercell.cif"
+    path.write_text(UNQUOTED_WORDS)
+    with pytest.raises(InputError) as refused:
+        read_cif(path)
+    message = str(refused.value)
+    assert f"{path}:13:" in message and "_pd_phase_name" in message
+    assert "Na0.8CoO2_P63mmc supercell" in message and "quotes" in message
+    assert "\n" not in message
