@@ -642,7 +642,9 @@ def _weigh_elements(refined, reflections, method, cycles, priors) -> ElementEvid
         weigh, current, evidence, why, seen
     )
     if reverted and recounted:
-        reverted += f"; then {', '.join(sorted(recounted))} changed by the anisotropic count"
+        reverted += (
+            f"; then {', '.join(sorted(recounted))} changed or put back on the anisotropic model"
+        )
     # the atoms the posterior leans away from without deciding: decided per atom, the clearest
     # lean first, each change refined on the model as it stands and kept when the refinement
     # prefers it (_refinement_prefers); tried as one set, a good change carried a wrong one
