@@ -150,3 +150,39 @@ def test_a_dsr_export_keeps_its_carbons_and_its_unit_line(tmp_path, capsys):
     ]
     written = (tmp_path / "out_supersilyle.res").read_text().splitlines()
     assert [w for w in written if w.startswith("UNIT")][0].split()[:3] == ["UNIT", "1", "1"]
+
+
+# a Mercury/CSD fragment export (dkratzert/DSR pictures/dabco-ISIHUN.res): the dabco of ISIHUN
+# with the whole crystal's SFAC and UNIT, F and I included, sof 1.0, HKLF 0
+DABCO_FRAGMENT = """TITL ISIHUN
+CELL 0.71073 6.8009 10.8442 11.3699 107.267 92.989 104.811
+ZERR 2 0.0007 0.0011 0.0011 0.008 0.008 0.008
+LATT 1
+SFAC C H N F I
+UNIT 24 24 4 8 4
+FVAR 1.00
+N1      3  0.403400  0.360300  0.267400  1.000000 0.05000
+C1      1  0.380900  0.256400  0.144900  1.000000 0.05000
+N2      3  0.078300  0.164500  0.238900  1.000000 0.05000
+C2      1  0.182200  0.140500  0.127300  1.000000 0.05000
+C3      1  0.416300  0.300000  0.366200  1.000000 0.05000
+C4      1  0.222900  0.178800  0.347600  1.000000 0.05000
+C5      1  0.219400  0.410400  0.273700  1.000000 0.05000
+C6      1  0.022900  0.292500  0.259900  1.000000 0.05000
+HKLF 0
+END
+"""
+
+
+def test_a_fragment_with_its_crystals_unit_is_not_given_the_missing_elements(tmp_path, capsys):
+    """A fragment (8 atoms, 16 in the cell) exported with its crystal's UNIT (40 non-H): the
+    UNIT may be the crystal's contents, so it is not set aside, but the F and I it counts are
+    elsewhere in the crystal and no C of the dabco becomes one (before: C3 F, C5 I)."""
+    res = tmp_path / "dabco.res"
+    res.write_text(DABCO_FRAGMENT)
+    assert main(["assign", str(res), "--quiet", "--json", "--out", str(tmp_path / "out")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [a["element"] for a in report["atoms"]] == ["N", "C", "N"] + ["C"] * 5
+    assert not [n for n in report["notes"] if "cannot be the cell contents" in n]
+    written = (tmp_path / "out.res").read_text().splitlines()
+    assert [w for w in written if w.startswith("UNIT")] == ["UNIT 24 24 4 8 4"]
