@@ -96,7 +96,10 @@ def unit_set_aside(structure: Structure, line: str = "") -> tuple[Structure, str
     are not counted) more than UNIT_SHORTFALL times UNIT's non-H total, or UNIT giving no non-H
     at all. A UNIT merely off (solvent left out, H wrong, written for Z' = 1 of a Z' = 2
     structure: twice short at most) is still a formula, fitted as composition.trusted_counts
-    says."""
+    says. A UNIT with proportions of its own (not every count the same, as a placeholder's)
+    may also have been written for one formula unit, a common slip SHELXL forgives but for
+    the density and F(000): its limit is then UNIT_SHORTFALL times the group's order (the Z of
+    a Z' = 1 structure) as many, and it is fitted for its proportions, as before."""
     if not structure.sfac or len(structure.unit) != len(structure.sfac) or structure.unit_set_aside:
         return structure, None
     held = sum(
@@ -104,8 +107,10 @@ def unit_set_aside(structure: Structure, line: str = "") -> tuple[Structure, str
         for el, n in cell_counts(structure.with_sites(structure.atoms)).items()
         if not is_hydrogen(el)
     )
-    given = sum(n for el, n in zip(structure.sfac, structure.unit) if not is_hydrogen(el))
-    if held <= 0 or (given > 0 and held <= UNIT_SHORTFALL * given):
+    counts = [n for el, n in zip(structure.sfac, structure.unit) if not is_hydrogen(el)]
+    given = sum(counts)
+    per_formula_unit = len(structure.symops) if len(set(counts)) > 1 else 1
+    if held <= 0 or (given > 0 and held <= UNIT_SHORTFALL * given * per_formula_unit):
         return structure, None
     where = ", ".join(part for part in (structure.source, line) if part)
     unit = "UNIT " + " ".join(f"{n:g}" for n in structure.unit)
