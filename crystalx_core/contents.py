@@ -26,6 +26,7 @@ VOLUME_PER_ATOM = 18.0  # Å³ per non-H atom in organic crystals
 PLAUSIBLE_VOLUME = (8.0, 45.0)  # Å³ per non-H atom that a UNIT may imply
 ORGANIC_SHARES = {"C": 6.0, "N": 1.0, "O": 1.5}  # typical C:N:O of small organic molecules
 HYDROGEN_PER_ATOM = {"C": 1.1, "N": 0.6, "O": 0.4}  # H carried per C, N, O in organic molecules
+UNIT_SHORTFALL = 3.0  # model's non-H atoms over UNIT's beyond which UNIT is no formula
 
 
 def unit_problem(structure: Structure) -> str | None:
@@ -79,6 +80,47 @@ def checked_contents(structure: Structure) -> tuple[Structure, str | None]:
         f"{problem}: a placeholder? The job estimates the contents from the "
         f"cell instead ({estimate} per cell)"
     )
+
+
+def unit_set_aside(structure: Structure, line: str = "") -> tuple[Structure, str | None]:
+    """A model of atoms whose UNIT cannot be its cell contents, marked so that the element and
+    H choices see no UNIT (Structure.unit_set_aside), and the note naming the file and `line`
+    ('line 9'); the structure unchanged and None where UNIT may be the contents.
+
+    Files from other programs carry UNITs that are not the contents: DSR's database exports
+    write `UNIT 1 1 1`, one per SFAC (dkratzert/DSR pictures/supersilyle.res), some
+    converters UNIT 0, and a .ins may keep an earlier model's UNIT. Taken as a formula,
+    `UNIT 1 1 1` scaled up to the sites asked for as many O as Si and C and made three of
+    supersilyle's C into O. The test is the count, not the proportions: the model's non-H
+    atoms in the cell (occupancy × site multiplicity, each element as the model has it; peaks
+    are not counted) more than UNIT_SHORTFALL times UNIT's non-H total, or UNIT giving no non-H
+    at all. A UNIT merely off (solvent left out, H wrong, written for Z' = 1 of a Z' = 2
+    structure: twice short at most) is still a formula, fitted as composition.trusted_counts
+    says. A UNIT with proportions of its own (not every count the same, as a placeholder's)
+    may also have been written for one formula unit, a common slip SHELXL forgives but for
+    the density and F(000): its limit is then UNIT_SHORTFALL times the group's order (the Z of
+    a Z' = 1 structure) as many, and it is fitted for its proportions, as before."""
+    if not structure.sfac or len(structure.unit) != len(structure.sfac) or structure.unit_set_aside:
+        return structure, None
+    held = sum(
+        n
+        for el, n in cell_counts(structure.with_sites(structure.atoms)).items()
+        if not is_hydrogen(el)
+    )
+    counts = [n for el, n in zip(structure.sfac, structure.unit) if not is_hydrogen(el)]
+    given = sum(counts)
+    per_formula_unit = len(structure.symops) if len(set(counts)) > 1 else 1
+    if held <= 0 or (given > 0 and held <= UNIT_SHORTFALL * given * per_formula_unit):
+        return structure, None
+    where = ", ".join(part for part in (structure.source, line) if part)
+    unit = "UNIT " + " ".join(f"{n:g}" for n in structure.unit)
+    reason = (
+        f"{where + ': ' if where else ''}{unit} cannot be the cell contents: the model's non-H "
+        f"atoms are {held:g} per cell, "
+        + (f"more than {UNIT_SHORTFALL:g} × its {given:g}" if given > 0 else "it gives none")
+        + "; the elements and H were chosen without it (the .res keeps its numbers)"
+    )
+    return replace(structure, unit_set_aside=reason), reason
 
 
 def declared_without_h(structure: Structure, formula: dict[str, float]) -> str:
@@ -144,13 +186,18 @@ def unit_with_model_atoms(structure: Structure) -> tuple[Structure, str | None]:
     """The structure to write, with UNIT 0 of an element its model holds (typically H: a UNIT
     given without H, or an SFAC H the job added) replaced by the model's count in the cell
     (occupancy × site multiplicity), and a note saying so; UNIT numbers the user gave stay.
-    SHELXL takes F(000), the density and μ from UNIT, and its CIF's formula from it."""
+    SHELXL takes F(000), the density and μ from UNIT, and its CIF's formula from it. A file
+    without UNIT (or one shorter than SFAC) gets one number per SFAC element, as SHELXL needs.
+    A UNIT set aside as no possible contents (unit_set_aside) keeps its numbers too: the user's
+    statement of the formula, which DSR's fragment database writes on purpose, is not rewritten
+    behind their back; the job's note says it was not used."""
     counts = cell_counts(structure)
-    unit = list(structure.unit)
+    unit = list(structure.unit)[: len(structure.sfac)]
+    unit += [0.0] * (len(structure.sfac) - len(unit))
     filled = []
     for k, element in enumerate(structure.sfac):
         held = round(counts.get(element, 0.0), 2)
-        if k < len(unit) and unit[k] == 0 and held > 0:
+        if unit[k] == 0 and held > 0:
             unit[k] = held
             filled.append(f"{element} {held:g}")
     if not filled:

@@ -20,6 +20,7 @@ kept on the same test.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -420,7 +421,9 @@ def _element(model: Structure, neighbours_: list[Site]) -> str:
     else the formula's commonest non-H element."""
     if neighbours_:
         return neighbours_[0].element
-    contents = model.asymmetric_unit_contents()
+    contents = model.asymmetric_unit_contents() or Counter(  # no UNIT: the model's own atoms
+        s.element for s in model.sites if s.element and not is_hydrogen(s.element)
+    )
     if SOLVENT_ELEMENT in contents:
         return SOLVENT_ELEMENT
     return max(contents, key=contents.get)

@@ -17,6 +17,7 @@ from crystalx_core.contents import (
     cell_counts,
     checked_contents,
     held_to_formula,
+    unit_set_aside,
     unit_with_model_atoms,
 )
 from crystalx_core.crystallography.maps import Residual, difference_density, residual_density
@@ -105,7 +106,7 @@ class JobResult:
         position or one part of a shared site is not weighed as a whole atom."""
         atoms = Counter(atom.element for site in self.structure.sites for atom in site.with_mixed)
         content = cell_counts(self.structure)
-        unit = self.input.cell_contents()
+        unit = dict(zip(self.input.sfac, self.input.unit))  # as given, even set aside
         return [
             (el, atoms.get(el, 0), content.get(el, 0.0), unit.get(el, 0.0))
             for el in self.input.sfac
@@ -254,8 +255,9 @@ def assign_job(
     timings: dict[str, float] = {}
     unit_note = None
     structure, repeat_note = without_repeated_atoms(structure, olex2_model)
-    if structure.peaks:  # UNIT decides which peaks are atoms: a placeholder must not
-        structure, unit_note = checked_contents(structure)
+    structure, unit_note = unit_set_aside(structure, _unit_line(shelx))
+    if structure.peaks and not unit_note:  # UNIT decides which peaks are atoms: a placeholder
+        structure, unit_note = checked_contents(structure)  # must not
     with _timed(timings, "assign", progress):
         if reflections is None:
             stage = Stage(structure, assign(structure, method), [])
@@ -277,6 +279,12 @@ def assign_job(
     result.notes[:0] = [note for note in (repeat_note, unit_note) if note]
     result.timings = {**timings, **result.timings}
     return result
+
+
+def _unit_line(shelx) -> str:
+    """'line N' of the UNIT instruction of the input .res (`shelx`, a ShelxFile), for notes."""
+    numbers = [line.number for line in getattr(shelx, "lines", ()) if line.keyword == "UNIT"]
+    return f"line {numbers[0]}" if numbers else ""
 
 
 def check_first_fit(r1: float, when: str, reflections, source) -> None:

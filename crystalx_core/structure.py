@@ -154,6 +154,9 @@ class Structure:
     # anomalous dispersion the input gives (SHELX DISP), element → (f', f''): used in place of
     # the tables for the wavelength, as SHELXL uses it
     dispersion: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # why UNIT cannot be this model's cell contents (contents.unit_set_aside): the formula fits
+    # then see no UNIT, as for a file without one, while the written UNIT stays the user's
+    unit_set_aside: str = ""
 
     def __post_init__(self):
         self.sfac = [normalise_symbol(s) for s in self.sfac]
@@ -199,7 +202,10 @@ class Structure:
         return [s for s in self.sites if s.is_peak]
 
     def cell_contents(self) -> dict[str, float]:
-        """Element → atoms per unit cell from UNIT (what the user says the crystal holds)."""
+        """Element → atoms per unit cell from UNIT (what the user says the crystal holds); none
+        where UNIT was set aside as no possible contents of the model (unit_set_aside)."""
+        if self.unit_set_aside:
+            return {}
         return {el: float(n) for el, n in zip(self.sfac, self.unit)}
 
     def asymmetric_unit_contents(self, include_h: bool = False) -> dict[str, float]:

@@ -49,11 +49,15 @@ def assign(structure: Structure, method: str = "auto") -> Assignment:
             structure.source,
         )
     _check_density(structure)
+    target, formula = with_contents(structure)
     if resolve_method(method) == "model":
-        from crystalx_core.assign.model import assign_model as run
+        from crystalx_core.assign.model import assign_model
+
+        def run(target):
+            return assign_model(target, **({} if formula else {"penalty": 0.0}))
     else:
         from crystalx_core.assign.baseline import assign_baseline as run
-    answer = run(unit_left_to_assign(structure))
+    answer = run(unit_left_to_assign(target))
     pinned = _mixed_sites_kept(structure, answer)
     joined = _split_sites_agree(structure, answer)
     if pinned or joined:  # labels given again for the elements changed
@@ -61,6 +65,24 @@ def assign(structure: Structure, method: str = "auto") -> Assignment:
 
         relabel(structure, answer.sites)
     return answer
+
+
+def with_contents(structure: Structure) -> tuple[Structure, bool]:
+    """(structure, whether UNIT is a formula to fit). A model of atoms without a UNIT to go by
+    (none given, all zeros, or set aside as no possible contents: contents.unit_set_aside) is
+    assigned as the model's own atoms count in the cell: the baseline's first guesses hand
+    out those elements, and the formula fit runs with no penalty (the model's own choice; an
+    SFAC element the atoms never held is not forced on a site, a DSR export's SFAC F I).
+    A structure of peaks alone keeps its UNIT (or the error that it gives no atoms)."""
+    from crystalx_core.contents import cell_counts
+
+    if any(n > 0 for el, n in structure.cell_contents().items() if not is_hydrogen(el)):
+        return structure, True
+    held = cell_counts(structure.with_sites([s for s in structure.sites if not s.is_peak]))
+    if not any(held.get(el, 0.0) > 0 for el in structure.sfac if not is_hydrogen(el)):
+        return structure, True
+    unit = [round(held.get(el, 0.0), 4) for el in structure.sfac]
+    return replace(structure, unit=unit, unit_set_aside=""), False
 
 
 def unit_left_to_assign(structure: Structure) -> Structure:

@@ -122,9 +122,10 @@ def assign_model(
             for c in choice
         ]
     smallest = smallest_site_share(tuple(target.symops))
-    choice = _cover_every_element(
-        probabilities, choice, allowed, heavy_model.classes, fit, smallest
-    )
+    if not (fit and not fit["shortfall"] and not target.peaks):
+        choice = _cover_every_element(
+            probabilities, choice, allowed, heavy_model.classes, fit, smallest
+        )
     if record is not None:
         record.update(cover=choice, probabilities=probabilities, classes=heavy_model.classes)
     elements = {
@@ -518,7 +519,10 @@ def _cover_every_element(
     pictures/pyrazole-CUJWEK.res), an element is given a site only where the sites, holding a
     share `held` of the asymmetric unit, more likely than not hold one of its atoms: n × held
     at least ln 2 (1 − e^−n·held ≥ ½) of min(n, 1) atoms. A Ru, a P and a B were forced onto a
-    pyrazole's C and N, an I onto a benzene's C (6 of 17 atoms)."""
+    pyrazole's C and N, an I onto a benzene's C (6 of 17 atoms). A model of atoms (no peaks)
+    with fewer sites than UNIT counts is not covered at all (assign_model): its atoms are what
+    the user modelled, and a fragment is a molecule, not a random share of the cell (DSR's
+    dabco-ISIHUN: 16 of 40 atoms, yet a C was made the F of its counter-ion)."""
     choice = choice.copy()
     trace = trace_elements(fit["counted"], smallest) if fit is not None else set()
     if fit is not None:
