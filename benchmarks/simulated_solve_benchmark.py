@@ -247,10 +247,17 @@ def limited(job, row: dict, seconds: int, failed: str):
 
 
 def choose(
-    corpus: Path, limit: int, max_atoms: int, offset: int = 0, only: set[str] | None = None
+    corpus: Path,
+    limit: int,
+    max_atoms: int,
+    offset: int = 0,
+    only: set[str] | None = None,
+    min_atoms: int = 0,
 ) -> list[tuple[str, object]]:
     """Ordered structures with their H that cctbx can compute data from, in a fixed
-    pseudo-random order, up to `limit` after the first `offset` (of those named in `only`)."""
+    pseudo-random order, up to `limit` after the first `offset` (of those named in `only`),
+    of more than `min_atoms` and at most `max_atoms` non-H atoms (min_atoms: a slice of the
+    larger structures that a `--max-atoms 80` run never takes)."""
     chosen = []
     skipped = 0
     for entry in sorted(
@@ -265,9 +272,8 @@ def choose(
             or not any(is_hydrogen(s.element) for s in truth.sites)
         ):
             continue
-        if sum(1 for s in truth.sites if not is_hydrogen(s.element)) > max_atoms or listed_twice(
-            truth
-        ):
+        n_heavy = sum(1 for s in truth.sites if not is_hydrogen(s.element))
+        if not min_atoms < n_heavy <= max_atoms or listed_twice(truth):
             continue
         truth.sfac, truth.unit = sfac_unit_from_sites(truth)
         try:

@@ -25,6 +25,14 @@ another pair (54 ordered in fact, 2026-12-06), so `--seed 1` draws other swaps, 
 noise on them instead. The figures are also given apart for the sites the published model
 itself smears (Ueq over U_DISORDER: not ordered in fact).
 
+`--min-atoms N` (with `--max-atoms`) takes only structures of more than N non-H atoms: `--min-atoms
+80 --max-atoms 300` the larger ones no `--max-atoms 80` run takes (five ordered ones with H in
+the corpus on 2026-12-06, one of them disordered in fact; one holds a pair other than C/N/O).
+`--skip 326 --seed 18` takes the tail after the structures the default and the `--skip 145
+--limit 181` runs take in today's order, with draws no run made before (session 18); the
+corpus filters changed since session 7, so some of them were in its `--skip 145` slice then
+(sfarchiv2_2004994).
+
 The hydrogen part: on the published non-H atoms, refined isotropically against the same data,
 each O–H or N–H of a hydrogen bond is moved onto its acceptor in turn (the H counts given to
 crystalx_core.hydrogen_evidence wrong by one on both) and the share the difference map (and,
@@ -49,6 +57,9 @@ ordered (disordered_in_fact).
     python benchmarks/swap_benchmark.py ../shared/data/corpus --limit 400 --pairs other
     python benchmarks/swap_benchmark.py ../shared/data/corpus --limit 181 --skip 145
     python benchmarks/swap_benchmark.py ../shared/data/corpus --limit 400 --pairs other --seed 1
+    python benchmarks/swap_benchmark.py ../shared/data/corpus --limit 60 --skip 326 --seed 18
+    python benchmarks/swap_benchmark.py ../shared/data/corpus --limit 60 --min-atoms 80 \
+        --max-atoms 300
     python benchmarks/swap_benchmark.py ../shared/data/corpus --limit 300 --only-hydrogens
     python benchmarks/swap_benchmark.py ../shared/data/corpus --limit 300 --only-hydrogens \
         --without-pairs
@@ -653,7 +664,9 @@ def _command(args) -> str:
     """The command line that reproduces a table."""
     return (
         "python benchmarks/swap_benchmark.py ../shared/data/corpus "
-        f"--limit {args.limit} --max-atoms {args.max_atoms} --cycles {args.cycles}"
+        f"--limit {args.limit}"
+        + (f" --min-atoms {args.min_atoms}" if args.min_atoms else "")
+        + f" --max-atoms {args.max_atoms} --cycles {args.cycles}"
         + (f" --pairs {args.pairs}" if args.pairs != "any" else "")
         + (f" --skip {args.skip}" if args.skip else "")
         + (" --only-hydrogens" if args.only_hydrogens else "")
@@ -681,6 +694,12 @@ def main(argv=None) -> int:
     )
     parser.add_argument(
         "--skip", type=int, default=0, help="leave out the first N structures (a fresh slice)"
+    )
+    parser.add_argument(
+        "--min-atoms",
+        type=int,
+        default=0,
+        help="more than N non-H atoms (with --max-atoms: larger structures than the usual runs')",
     )
     parser.add_argument("--only", nargs="+", help="these corpus entries alone (file names)")
     parser.add_argument(
@@ -714,6 +733,7 @@ def main(argv=None) -> int:
                 args.max_atoms,
                 args.skip,
                 only=set(args.only or []) or None,
+                min_atoms=args.min_atoms,
             )
             if in_half(name, args.half)
         )
@@ -735,6 +755,7 @@ def main(argv=None) -> int:
         + (f":hydrogens:{hydrogens}" if args.only_hydrogens else "")
         + (f":{args.half}" if args.half != "all" else "")
         + (f":skip{args.skip}" if args.skip else "")
+        + (f":atoms{args.min_atoms}-{args.max_atoms}" if args.min_atoms else "")
         + (f":seed{args.seed}" if args.seed else "")
     )
     write_section(text, section, args.output)

@@ -109,3 +109,26 @@ def test_a_formula_of_two_moieties_is_read_whole(swap):
     truth = read_cif(CORPUS / "codtools_2007325.cif").structure
     assert swap.formula_sum(truth) == {"C": 32, "H": 22, "N": 2, "O": 2}
     assert swap.disordered_in_fact(truth) == []
+
+
+@pytest.mark.parametrize(
+    "bounds, chosen",
+    [
+        (["--min-atoms", "80", "--max-atoms", "300"], True),
+        (["--min-atoms", "147"], False),
+        ([], False),
+    ],
+)
+def test_min_atoms_takes_the_larger_structures_alone(swap, tmp_path, bounds, chosen):
+    """codtools_1000001 (147 non-H atoms; two atoms 0.98 Å apart, so left out as disordered in
+    fact, before anything is weighed): taken by `--min-atoms 80 --max-atoms 300`, not by a
+    default run (at most 80) nor with more than 147 asked for. The table's command and section
+    name the bounds, so the slice can be run again."""
+    output = tmp_path / "benchmarks.md"
+    argv = [str(CORPUS), "--only", "codtools_1000001.cif", *bounds, "--output", str(output)]
+    assert swap.main(argv) == 0
+    text = output.read_text()
+    assert ("codtools_1000001.cif: C202/O201 0.98 Å" in text) == chosen, text
+    if bounds[:2] == ["--min-atoms", "80"]:
+        assert "--limit 100 --min-atoms 80 --max-atoms 300" in text
+        assert "<!-- swap_benchmark:atoms80-300 start -->" in text
