@@ -207,6 +207,18 @@ def test_a_malformed_hklf5_group_is_refused_on_its_line(text, line, message):
     assert error.value.path == "t.hkl" and error.value.line == line
 
 
+def test_an_hklf5_basf_beyond_a_fraction_is_refused_on_its_line():
+    """BASF 10.3 (SHELXL's 'fixed' code, which no source at hand confirms for BASF) is no
+    fraction of HKLF 5's component 2: refused naming the BASF line, not clamped to 1."""
+    with pytest.raises(InputError, match=r"BASF 10\.3: a twin fraction lies in") as error:
+        parse_shelx(
+            "TITL t\nCELL 0.71073 10 11 12 90 95 90\nLATT 1\nSFAC C\nUNIT 8\nBASF 10.3\n"
+            "HKLF 5\nEND\n",
+            "t.ins",
+        ).reflection_format()
+    assert (error.value.path, error.value.line) == ("t.ins", 6)
+
+
 def test_more_basf_than_hklf5_components_is_refused_on_the_basf_line():
     hklf = parse_shelx(
         "TITL t\nCELL 0.71073 10 11 12 90 95 90\nLATT 1\nSFAC C\nUNIT 8\nBASF 0.2 0.1\nHKLF 5\n"
