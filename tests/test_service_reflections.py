@@ -108,7 +108,7 @@ def test_the_data_put_swapped_neighbours_back_and_say_so(alanine):
         ({"path": "/nonexistent/x.hkl"}, "/nonexistent/x.hkl not used (cannot read the file"),
         ({"path": "TMP/garbage.hkl"}, "garbage.hkl:1 not used (not an HKLF 4 reflection line"),
         ({"path": "ALANINE", "hklf": 6}, "not used (HKLF 6 data; CrystalX refines HKLF 4 or"),
-        ({"path": "ALANINE", "hklf": 5}, "data.hkl:1 not used (HKLF 5: 0 2 0 has no batch"),
+        ({"path": "ALANINE", "hklf": 5}, "data.hkl:1 not used (HKLF 5 data whose every line names"),
         ({"path": "ALANINE", "hklf": 5, "twin": True}, "not used (TWIN with HKLF 5 data"),
         (
             {"path": "ALANINE", "twin": True, "twin_matrix": [[0.5, 0, 0], [0, 1, 0], [0, 0, 1]]},

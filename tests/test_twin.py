@@ -62,6 +62,11 @@ def test_twin_and_basf_read_as_the_shelxl_manual_defines_them():
         ("TWIN 2 0 0 0 1 0 0 0 1\n", "determinant", 7),
         ("TWIN 1 0 0\n", "nine matrix elements", 7),
         ("TWIN\nBASF 0.2 0.1\n", "BASF gives 2 fractions", 8),
+        # SHELXL's parameter code (10 + x fixed, 20 + x free variable 2): no source at hand
+        # confirms BASF takes it, so it is refused, never clamped to a fraction of 1
+        ("TWIN\nBASF 10.25\n", r"BASF 10\.25: a twin fraction lies in \[0, 1\]", 8),
+        ("TWIN 0 1 0 1 0 0 0 0 -1 3\nBASF 0.2 21.0\n", r"BASF 21\.0: .*not supported", 8),
+        ("TWIN\nBASF 1.4\n", "a twin fraction lies in", 8),
     ],
 )
 def test_a_twin_shelxl_would_not_refine_stops_naming_the_line(text, message, line):

@@ -289,25 +289,29 @@ def free_r_flags(rows: list, batches: list[int | None], path: str) -> int:
 MAX_COMPONENTS = 12  # HKLF 5 components (SHELXL's TWIN N reaches 12 too; BASF gives n - 1)
 
 
+def hklf5_batches(batches: list[int | None]) -> tuple[list[int], str | None]:
+    """HKLF 5 batches with 0 or none read as 1, as SHELXL reads them (manual, HKLF: "If BN
+    is zero or absent, it is reset to one"): such a line is component 1 and, positive, closes
+    its group. Returns the batches and a note saying how many lines were so read."""
+    reset = sum(1 for b in batches if not b)
+    note = (
+        f"{reset} HKLF 5 line(s) without a batch number or with batch 0 read as batch 1 "
+        "(component 1, closing its group), as SHELXL resets them (manual, HKLF)"
+        if reset
+        else None
+    )
+    return [b or 1 for b in batches], note
+
+
 def hklf5_format(rows: list, batches: list[int | None], path: str, hklf: HklfFormat) -> HklfFormat:
     """`hklf` with its twin set to the HKLF 5 data's components, the groups checked as the
     SHELXL manual defines them (HKLF 5: each line's batch m names the twin component its
     indices belong to; the lines of one observation, overlapping reflections of several
     components, carry -m but the last, which carries +m and ends the group; cctbx's
-    xray.observations (observations.h) and olex2.refine read them so). A line without batch
-    or with batch 0, a group the data end before closing, more components than
-    MAX_COMPONENTS, data of component 1 alone, or more BASF than components stop the job
-    naming the line."""
-    for (h, k, l, _, _, line), batch in zip(rows, batches):
-        if not batch:
-            said = "no batch number" if batch is None else "batch 0"
-            raise InputError(
-                f"HKLF 5: {h} {k} {l} has {said}: every HKLF 5 line names its twin component m "
-                "(columns 29-32), negative on all but the last line of a group of overlapping "
-                "reflections",
-                path,
-                line,
-            )
+    xray.observations (observations.h) and olex2.refine read them so). A batch 0 or none
+    has been read as 1 (hklf5_batches). A group the data end before closing, more components
+    than MAX_COMPONENTS, data of component 1 alone, or more BASF than components stop the
+    job naming the line."""
     if batches[-1] < 0:
         start = len(batches) - 1
         while start > 0 and batches[start - 1] < 0:
@@ -331,7 +335,8 @@ def hklf5_format(rows: list, batches: list[int | None], path: str, hklf: HklfFor
         )
     if n < 2:
         raise InputError(
-            "HKLF 5 data whose every line names component 1: nothing twinned; read them as HKLF 4",
+            "HKLF 5 data whose every line names component 1 (a batch 0 or none reads as 1): "
+            "nothing twinned; read them as HKLF 4",
             path,
             rows[0][5],
         )
@@ -418,7 +423,9 @@ def reflections_from_text(
             path,
             max(number, 1),
         )
+    reset = None
     if hklf.code == 5:
+        batches, reset = hklf5_batches(batches)
         hklf, flagged = hklf5_format(rows, batches, path, hklf), 0
         signed = np.array(batches, dtype=int)
     else:
@@ -432,6 +439,8 @@ def reflections_from_text(
     reflections = usable_reflections(table, signed, path, hklf)
     if flagged:
         reflections.notes.append(free_r_note(flagged))
+    if reset:
+        reflections.notes.append(reset)
     unread = _reflections_after(lines[ended:] if ended else [])
     if unread:
         reflections.notes.append(

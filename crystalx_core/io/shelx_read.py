@@ -96,6 +96,26 @@ class AtomLine(ShelxLine):
     part_line: ShelxLine | None = None
 
 
+def checked_basf(words: list[str], path: str, line: int | None = None) -> tuple[float, ...]:
+    """BASF k1 k2 ... as twin fractions. A value beyond ±1 is no fraction: in SHELXL's
+    parameter code 10 + x fixes x and 20 + x ties it to free variable 2; no source at hand
+    confirms SHELXL reads BASF so, and we cannot hold or tie a fraction, so such a value stops
+    the job naming the line rather than being clamped to 1 (s18twinfix). A slightly negative
+    BASF, as SHELXL writes one refined below zero, still starts the refinement from 0."""
+    if not all(_is_number(v) for v in words):
+        raise InputError(f"BASF: not a number in {' '.join(words)!r}", path, line)
+    fractions = tuple(float(v) for v in words)
+    beyond = [w for w, v in zip(words, fractions) if abs(v) > 1.0]
+    if beyond:
+        raise InputError(
+            f"BASF {' '.join(beyond)}: a twin fraction lies in [0, 1]; a fixed or free-variable "
+            "coded BASF (SHELXL's 10 + x, 20 + x) is not supported: give the fraction itself",
+            path,
+            line,
+        )
+    return fractions
+
+
 def checked_twin(
     twin_words: list[str],
     basf_words: list[str],
@@ -142,9 +162,7 @@ def checked_twin(
             path,
             line,
         )
-    if not all(_is_number(v) for v in basf_words):
-        raise InputError(f"BASF: not a number in {' '.join(basf_words)!r}", path, basf_line)
-    fractions = tuple(float(v) for v in basf_words)
+    fractions = checked_basf(basf_words, path, basf_line)
     if len(fractions) > abs(n) - 1:
         raise InputError(
             f"BASF gives {len(fractions)} fractions for TWIN's {abs(n)} components (one "
@@ -266,10 +284,9 @@ class ShelxFile:
         the BASF against them."""
         basf = self.cards.get("BASF")
         words = basf.fields if basf is not None else []
-        if not all(_is_number(v) for v in words):
-            raise InputError(f"BASF: not a number in {' '.join(words)!r}", self.path, basf.number)
+        fractions = checked_basf(words, self.path, basf.number if basf is not None else None)
         where = f"{self.path}:{basf.number}" if basf is not None else self.path
-        return Twin(n=2, fractions=tuple(float(v) for v in words), where=where, hklf5=True)
+        return Twin(n=2, fractions=fractions, where=where, hklf5=True)
 
     def _not_honoured(self) -> tuple[str, ...]:
         """What the refinement reads but does not do as written: batch scales, the user's own
