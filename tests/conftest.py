@@ -6,6 +6,7 @@ import errno
 import importlib
 import importlib.util
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -31,6 +32,21 @@ def benchmark_script(name: str):
 def line_of(text: str, start: str) -> int:
     """1-based number of the first line of `text` (after its first) that starts with `start`."""
     return text[: text.index("\n" + start) + 1].count("\n") + 1
+
+
+@pytest.fixture(autouse=True)
+def _stop_signal_handlers_restored():
+    """Each test leaves SIGINT and SIGTERM as it found them. A job main() runs in-process ends
+    as the command does: after a stop it wound down from, it keeps ignoring stop signals
+    (errors.signals_raise_stopped, ends_process) so that one more cannot change its exit code;
+    in the test process that SIG_IGN would outlive the test, and every later subprocess
+    inherits an ignored SIGINT (POSIX keeps SIG_IGN across exec): tests/test_startup_signals'
+    Ctrl-C then never arrives."""
+    saved = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for number, handler in saved.items():
+        if handler is not None and signal.getsignal(number) is not handler:
+            signal.signal(number, handler)
 
 
 @pytest.fixture(scope="session")
