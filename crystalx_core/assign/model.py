@@ -11,7 +11,6 @@ that the model finds most likely to be it.
 from __future__ import annotations
 
 import math
-
 from collections import Counter
 from dataclasses import replace
 from functools import lru_cache
@@ -39,11 +38,7 @@ from crystalx_core.assignment import Assignment, SiteAssignment
 from crystalx_core.elements import atomic_number, is_hydrogen, is_metal
 from crystalx_core.errors import CrystalXError
 from crystalx_core.features import build_graph, combined_tokens, height_bins
-from crystalx_core.geometry import (
-    connectivity,
-    one_alternative,
-    site_multiplicities,
-)
+from crystalx_core.geometry import connectivity, one_alternative, site_multiplicities
 from crystalx_core.runtime import MODEL_DIR
 from crystalx_core.structure import Structure
 from crystalx_core.symmetry import smallest_site_share
@@ -122,7 +117,10 @@ def assign_model(
             for c in choice
         ]
     smallest = smallest_site_share(tuple(target.symops))
-    if not (fit and not fit["shortfall"] and not target.peaks):
+    # UNIT counts more atoms than a model of atoms has sites: a fragment the user modelled,
+    # whose missing elements are not forced on it (_cover_every_element)
+    fragment_of_atoms = fit is not None and not fit["shortfall"] and not target.peaks
+    if not fragment_of_atoms:
         choice = _cover_every_element(
             probabilities, choice, allowed, heavy_model.classes, fit, smallest
         )
