@@ -32,7 +32,7 @@ from crystalx_core.assign.composition import (
     trusted_counts,
 )
 from crystalx_core.assign.labels import element_labels
-from crystalx_core.assign.omitted_h import fit_with_omissions, whole_molecules
+from crystalx_core.assign.omitted_h import fit_with_omissions, solvent_molecules
 from crystalx_core.assign.protonation import hydroxyl_on_longest_bond, valence_floor
 from crystalx_core.assignment import Assignment, SiteAssignment
 from crystalx_core.elements import atomic_number, is_hydrogen, is_metal
@@ -170,7 +170,7 @@ def model_h_counts(
     if penalty is None:
         choice = probabilities.argmax(axis=1)
     else:
-        molecules = whole_molecules(heavy, one_alternative(heavy, connectivity(heavy)))
+        molecules = solvent_molecules(heavy, one_alternative(heavy, connectivity(heavy)))
         choice, omitted = _h_counts_under_formula(
             heavy, probabilities, np.asarray(counts), penalty, molecules=molecules
         )

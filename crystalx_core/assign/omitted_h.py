@@ -19,20 +19,26 @@ from crystalx_core.assign.composition import constrained_total, total_cost
 from crystalx_core.elements import is_metal
 from crystalx_core.structure import Structure
 
-# nats: -ln of the share of whole molecules published without H. Of the 252 molecules of two or
-# more non-H atoms (no metal, whole, outside disorder) that the model gives two H or more on the
-# corpus's training structures, 2 have none in the published model (a CH2Cl2 and an ethynyl
-# ether); ln(252 / 2) = 4.8. Lone waters are left to the site-by-site fit: the model gives an
-# uncoordinated water's "no H" about the share (14 of 72) the training structures hold.
-OMITTED_COST = math.log(252 / 2)
+# A solvent of crystallisation is a small molecule beside a larger one: the common ones (water,
+# MeOH, MeCN, CH2Cl2, CHCl3, THF, dioxane, benzene, toluene) have at most 7 non-H atoms.
+SOLVENT_SITES = 8
+# nats: -ln of the share of such solvent molecules published without H. Of the 44 the model gives
+# two H or more on the corpus's training structures (whole, outside disorder, no metal, at most
+# SOLVENT_SITES sites, smaller than the structure's largest molecule), 2 have none in the
+# published model (a CH2Cl2 and an ethynyl ether): ln(44 / 2) = 3.1. Lone waters are left to the
+# site-by-site fit: the model gives an uncoordinated water's "no H" about the share (14 of 72)
+# the training structures hold.
+OMITTED_COST = math.log(44 / 2)
 WHOLE = 1 - 1e-3  # occupancy of a whole site, as assign.model.WHOLE
 
 
-def whole_molecules(heavy: Structure, bonds: list) -> list[list[int]]:
-    """The sites of each molecule that could have been published without H: two or more
-    bonded sites (`bonds`: connectivity as one alternative has it, symmetry images included),
-    no metal among them, all whole and outside disorder (a partly occupied solvent's H the
-    user modelled; its UNIT is rounded, not short)."""
+def solvent_molecules(heavy: Structure, bonds: list) -> list[list[int]]:
+    """The sites of each solvent molecule that could have been published without H: two to
+    SOLVENT_SITES bonded sites (`bonds`: connectivity as one alternative has it, symmetry images
+    included), fewer than the largest molecule has (not one of a co-crystal's equal partners,
+    nor a counter-ion as large as its cation), no metal among them, all whole and outside
+    disorder (a partly occupied solvent's H the user modelled; its UNIT is rounded, not
+    short)."""
     sites = heavy.sites
     parent = list(range(len(sites)))
 
@@ -48,10 +54,12 @@ def whole_molecules(heavy: Structure, bonds: list) -> list[list[int]]:
     groups: dict[int, list[int]] = {}
     for k in range(len(sites)):
         groups.setdefault(root(k), []).append(k)
+    largest = max((len(members) for members in groups.values()), default=0)
     return [
         members
         for members in groups.values()
-        if len(members) >= 2
+        if 2 <= len(members) <= SOLVENT_SITES
+        and len(members) < largest
         and all(
             not is_metal(sites[k].element) and sites[k].occupancy >= WHOLE and sites[k].part == 0
             for k in members
