@@ -19,8 +19,8 @@ from crystalx_core.assign.composition import constrained_total, total_cost
 from crystalx_core.elements import is_metal
 from crystalx_core.structure import Structure
 
-# A solvent of crystallisation is a small molecule beside a larger one: the common ones (water,
-# MeOH, MeCN, CH2Cl2, CHCl3, THF, dioxane, benzene, toluene) have at most 7 non-H atoms.
+# A solvent of crystallisation is a small molecule beside a larger one: the common ones (MeOH,
+# MeCN, CH2Cl2, CHCl3, THF, dioxane, benzene, toluene, xylene) have at most 8 non-H atoms.
 SOLVENT_SITES = 8
 # nats: -ln of the share of such solvent molecules published without H. Of the 44 the model gives
 # two H or more on the corpus's training structures (whole, outside disorder, no metal, at most
