@@ -33,7 +33,11 @@ from crystalx_core.assign.composition import (
 )
 from crystalx_core.assign.labels import element_labels
 from crystalx_core.assign.omitted_h import fit_with_omissions, solvent_molecules
-from crystalx_core.assign.protonation import hydroxyl_on_longest_bond, valence_floor
+from crystalx_core.assign.protonation import (
+    hydroxyl_on_longest_bond,
+    ring_nh_floor,
+    valence_floor,
+)
 from crystalx_core.assignment import Assignment, SiteAssignment
 from crystalx_core.elements import atomic_number, is_hydrogen, is_metal
 from crystalx_core.errors import CrystalXError
@@ -359,7 +363,8 @@ def _placeable(
     atom its one exo H: h_room), renormalised, as the element classes are restricted to
     SFAC: the geometry rules could never place more. An N with two single bonds and no metal
     (protonation.valence_floor) is given the probability the model gave it no H as one: the
-    valence asks for an NH, not an NH2+. Where geometry settles the count (a tetrahedral B's
+    valence asks for an NH, not an NH2+; so is a six-ring N whose C–N–C angle is a
+    pyridinium's (protonation.ring_nh_floor). Where geometry settles the count (a tetrahedral B's
     BH/BH2/BH3: h_fixed) that count alone is left. An O bridging
     two metals is weighed by how often the published models give such an O each count
     (metal_oxygen_prior: a μ2-OH one, rarely a μ-aqua two), which the model's tokens, a water
@@ -373,7 +378,8 @@ def _placeable(
         room = h_room(heavy, site, contacts)
         if room is not None:
             allowed[k] = [n <= room for n in counts]
-        floor = valence_floor(heavy, k, bonds)  # an R2NH: no amide anion without a metal
+        # an R2NH (no amide anion without a metal), a pyridinium by its ring angle
+        floor = max(valence_floor(heavy, k, bonds), ring_nh_floor(heavy, k, bonds))
         if floor and floor in counts and allowed[k, counts.index(floor)]:
             raised.append((k, floor))
         prior = metal_oxygen_prior(heavy, site, contacts)  # a μ2-O: what the data hold
