@@ -57,10 +57,10 @@ SINGLE_N_BOND = {"C": 1.44, "P": 1.62}
 WHOLE = 1 - 1e-3  # a site at least this occupied is whole (a disordered O's lengths say little)
 SP3_ANGLE = 116.0  # degrees: a C with two neighbours at most this is sp3 (sp2: 120°, sp: 180°)
 # degrees: a six-ring N's C–N–C at least this is a pyridinium's NH+ (ring_nh_floor). On the
-# corpus's training and validation structures (whole ring N between two C, no metal) every one
-# of 11 at 121.7° or more is published with its H, and none of 30 at 121.3° or less carries
-# one but two at 118.9 and 119.9° (a proton the angle cannot see, left to the model): the
-# threshold is the middle of that gap (a free ring N's angle is about 117°, a protonated one's
+# corpus's training and validation structures (ring N between two C, no metal) every one of 11
+# at 121.7° or more is published with one H; of 32 at 121.3° or less, 27 have none, two one
+# (118.9 and 119.9°: a proton the angle does not show, left to the model) and three two (NH2+
+# of puckered rings, 110-113°): the threshold is the middle of that gap (a free ring N's angle is about 117°, a protonated one's
 # about 123°: ring_nh_floor's sources). It was set on those structures alone, but the rule was
 # added after two test-split misses of this kind had been seen (docs/benchmarks.md).
 PYRIDINIUM_ANGLE = 121.5
