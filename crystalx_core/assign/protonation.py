@@ -60,9 +60,10 @@ SP3_ANGLE = 116.0  # degrees: a C with two neighbours at most this is sp3 (sp2: 
 # corpus's training and validation structures (ring N between two C, no metal) every one of 11
 # at 121.7° or more is published with one H; of 32 at 121.3° or less, 27 have none, two one
 # (118.9 and 119.9°: a proton the angle does not show, left to the model) and three two (NH2+
-# of puckered rings, 110-113°): the threshold is the middle of that gap (a free ring N's angle is about 117°, a protonated one's
-# about 123°: ring_nh_floor's sources). It was set on those structures alone, but the rule was
-# added after two test-split misses of this kind had been seen (docs/benchmarks.md).
+# of puckered rings, 110-113°): the threshold is the middle of that gap (a free ring N's angle
+# is about 117°, a protonated one's about 123°: ring_nh_floor's sources). It was set on those
+# structures alone, but the rule was added after two test-split misses of this kind had been
+# seen (docs/benchmarks.md).
 PYRIDINIUM_ANGLE = 121.5
 
 
@@ -156,15 +157,23 @@ def ring_nh_floor(heavy: Structure, k: int, bonds: list) -> int:
     centre = heavy.cartesian(site.frac)
     if bond_angle(around[0].cart_j, centre, around[1].cart_j) < PYRIDINIUM_ANGLE:
         return 0
-    return 1 if _in_six_ring(bonds, k, around[0].j, around[1].j) else 0
+    return 1 if _in_six_ring(heavy, bonds, k, around[0].j, around[1].j) else 0
 
 
-def _in_six_ring(bonds: list, k: int, a: int, b: int) -> bool:
+def _in_six_ring(heavy: Structure, bonds: list, k: int, a: int, b: int) -> bool:
     """Whether sites a and b, both bonded to k, are joined by a path of four bonds that
-    passes neither k nor a site twice (k, a, b then close a six-membered ring)."""
+    passes neither k, nor a site twice, nor a metal (k, a, b then close a six-membered ring of
+    the molecule, not a chelate ring: a phthalocyanine's aza N, C=N–C at 123-126°, lies in
+    six-membered rings through its metal, tmQM)."""
+    sites = heavy.sites
     paths = [[a]]
     for _ in range(4):
-        paths = [p + [c.j] for p in paths for c in bonds[p[-1]] if c.j != k and c.j not in p]
+        paths = [
+            p + [c.j]
+            for p in paths
+            for c in bonds[p[-1]]
+            if c.j != k and c.j not in p and not is_metal(sites[c.j].element)
+        ]
     return any(p[-1] == b for p in paths)
 
 
