@@ -363,7 +363,7 @@ def _placeable(
     atom its one exo H: h_room), renormalised, as the element classes are restricted to
     SFAC: the geometry rules could never place more. An N with two single bonds and no metal
     (protonation.valence_floor) is given the probability the model gave it no H as one: the
-    valence asks for an NH, not an NH2+; so is a six-ring N whose C–N–C angle is a
+    valence asks for an NH, not an NH2+; so is a pyridine ring N whose C–N–C angle is a
     pyridinium's (protonation.ring_nh_floor). Where geometry settles the count (a tetrahedral B's
     BH/BH2/BH3: h_fixed) that count alone is left. An O bridging
     two metals is weighed by how often the published models give such an O each count

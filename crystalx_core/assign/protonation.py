@@ -19,7 +19,7 @@ fit after them weighs the counts against UNIT's H):
   single length) and no metal is a secondary amine, R2NH: with no H it would be an amide
   anion, which a crystal holds only on a metal or with its charge spread over shorter bonds.
   The model's probability of no H goes to one (assign.model._placeable).
-- ring_nh_floor: an N of a six-membered ring between two C, with no metal, whose C–N–C angle
+- ring_nh_floor: the N of a pyridine ring (N and five C), with no metal, whose C–N–C angle
   is a pyridinium's carries one H. The angle at a ring N widens when it takes a proton (its
   lone pair gives way to an N–H bond) while the ring's bond lengths hardly change: on 397
   pyridine and pyridinium derivatives of the CSD the angle at N tells N, N···H and N–H apart
@@ -56,13 +56,13 @@ PLANAR_SUM = 350.0  # degrees: the angle sum of an sp2 C's three bonds reaches t
 SINGLE_N_BOND = {"C": 1.44, "P": 1.62}
 WHOLE = 1 - 1e-3  # a site at least this occupied is whole (a disordered O's lengths say little)
 SP3_ANGLE = 116.0  # degrees: a C with two neighbours at most this is sp3 (sp2: 120°, sp: 180°)
-# degrees: a six-ring N's C–N–C at least this is a pyridinium's NH+ (ring_nh_floor). On the
-# corpus's training and validation structures (ring N between two C, no metal) every one of 11
-# at 121.7° or more is published with one H; of 32 at 121.3° or less, 27 have none, two one
-# (118.9 and 119.9°: a proton the angle does not show, left to the model) and three two (NH2+
-# of puckered rings, 110-113°): the threshold is the middle of that gap (a free ring N's angle
-# is about 117°, a protonated one's about 123°: ring_nh_floor's sources). It was set on those
-# structures alone, but the rule was added after two test-split misses of this kind had been
+# degrees: a pyridine ring N's C–N–C at least this is a pyridinium's NH+ (ring_nh_floor). On the
+# corpus's training and validation structures (six-ring N between two C, no metal, diazines then
+# included) every one of 11 at 121.7° or more is published with one H; of 32 at 121.3° or less, 27
+# have none, two one (118.9 and 119.9°: a proton the angle does not show, left to the model) and
+# three two (NH2+ of puckered rings, 110-113°): the threshold is the middle of that gap (a free ring
+# N's angle is about 117°, a protonated one's about 123°: ring_nh_floor's sources). It was set on
+# those structures alone, but the rule was added after two test-split misses of this kind had been
 # seen (docs/benchmarks.md).
 PYRIDINIUM_ANGLE = 121.5
 
@@ -144,9 +144,9 @@ def valence_floor(heavy: Structure, k: int, bonds: list) -> int:
 def ring_nh_floor(heavy: Structure, k: int, bonds: list) -> int:
     """The fewest H site k can carry by its ring angle (the module's third rule; 0 where it
     does not apply): a whole N outside disorder with no metal among its bonds (`bonds`:
-    connectivity(heavy) as one alternative has it), two C neighbours, in a six-membered ring,
-    whose C–N–C angle is at least PYRIDINIUM_ANGLE: a pyridinium, one H. An open-chain
-    C=N–C (an imine's 117-123°) and a five-ring N are left to the model."""
+    connectivity(heavy) as one alternative has it), two C neighbours, in a pyridine ring
+    (_in_pyridine_ring), whose C–N–C angle is at least PYRIDINIUM_ANGLE: a pyridinium, one
+    H. An open-chain C=N–C (an imine's 117-123°) and a five-ring N are left to the model."""
     sites = heavy.sites
     site = sites[k]
     if site.element != "N" or site.occupancy < WHOLE or site.part != 0:
@@ -157,14 +157,16 @@ def ring_nh_floor(heavy: Structure, k: int, bonds: list) -> int:
     centre = heavy.cartesian(site.frac)
     if bond_angle(around[0].cart_j, centre, around[1].cart_j) < PYRIDINIUM_ANGLE:
         return 0
-    return 1 if _in_six_ring(heavy, bonds, k, around[0].j, around[1].j) else 0
+    return 1 if _in_pyridine_ring(heavy, bonds, k, around[0].j, around[1].j) else 0
 
 
-def _in_six_ring(heavy: Structure, bonds: list, k: int, a: int, b: int) -> bool:
-    """Whether sites a and b, both bonded to k, are joined by a path of four bonds that
-    passes neither k, nor a site twice, nor a metal (k, a, b then close a six-membered ring of
-    the molecule, not a chelate ring: a phthalocyanine's aza N, C=N–C at 123-126°, lies in
-    six-membered rings through its metal, tmQM)."""
+def _in_pyridine_ring(heavy: Structure, bonds: list, k: int, a: int, b: int) -> bool:
+    """Whether C sites a and b, both bonded to k, are joined by a path of four bonds through
+    C alone that passes neither k nor a site twice: k then closes a pyridine's ring, N and
+    five C. A ring with a second heteroatom (a pyrimidine, a quinazoline) or a metal (a
+    chelate ring: a phthalocyanine's aza N) is left to the model: on tmQM's complexes the
+    angle rule there gave 18 N an H they lack and 11 one they have, against 3 and 22 in
+    pyridine rings (docs/benchmarks.md)."""
     sites = heavy.sites
     paths = [[a]]
     for _ in range(4):
@@ -172,7 +174,7 @@ def _in_six_ring(heavy: Structure, bonds: list, k: int, a: int, b: int) -> bool:
             p + [c.j]
             for p in paths
             for c in bonds[p[-1]]
-            if c.j != k and c.j not in p and not is_metal(sites[c.j].element)
+            if c.j != k and c.j not in p and sites[c.j].element == "C"
         ]
     return any(p[-1] == b for p in paths)
 
