@@ -114,10 +114,7 @@ def _update(*window):
     return True
 
 
-html = SimpleNamespace(Update=_update)
-
-
-def Freeze(*value):
+def _Freeze(*value):
     """A function, not a macro (olex/mainform.cpp this_InitFuncD(Freeze, fpNone|fpOne)):
     "true"/"false" without an argument, "" when setting."""
     if not value:
@@ -127,7 +124,7 @@ def Freeze(*value):
     return ""
 
 
-def Label(*args, **options):
+def _Label(*args, **options):
     """Olex2's Label macro through olx (gxlib/gxmacro.cpp GXLibMacros::macLabel, read in
     pcxod/olex2 024a95a; olx gives each Python argument as one argument, quotes taken off:
     repository/pyext.cpp runOlexFunctionEx). Arguments of the form `atom=text` (text may hold
@@ -272,4 +269,18 @@ def DataDir():
 
 
 def HasGUI():
-    return "true"
+    """mainform.cpp TMainForm::funHasGUI: true; olex2c/olex2c.cpp TOlex2c::funHasGUI: false."""
+    return _bool(STATE.gui)
+
+
+# What only Olex2's GUI registers: Freeze (olex/mainform.cpp), Label (gxlib/gxmacro.cpp) and the
+# html library (olex/html/htmlmanager.cpp). olx holds what the running program registered
+# (repository/pyext.cpp ExportLib writes one Python function per registered function and
+# macro), so in olex2c (STATE.gui False) these names are an AttributeError.
+GUI_ONLY = {"Freeze": _Freeze, "Label": _Label, "html": SimpleNamespace(Update=_update)}
+
+
+def __getattr__(name):
+    if name in GUI_ONLY and STATE.gui:
+        return GUI_ONLY[name]
+    raise AttributeError("module 'olx' has no attribute %r" % name)

@@ -9,6 +9,7 @@ from .olex_model import (
     ApplyError,
     apply_commands,
     differences,
+    has_gui,
     nearest_atom,
     read_model,
     renumbered_since,
@@ -146,8 +147,8 @@ class Session(object):
         own label and the console line carries the numbers. A label is a text fixed when made,
         so after Apply the atoms are labelled again."""
         self.clear_labels()
-        if not self.to_check or not self.settings("label_overlay"):
-            return
+        if not self.to_check or not self.settings("label_overlay") or not has_gui(self.olx):
+            return  # olex2c has no view to label (no Label macro: olex_model.has_gui)
         failed = []
         for index, numbers in self.to_check:
             mark = "#c%d" % index
@@ -158,8 +159,10 @@ class Session(object):
             self.say("Olex2 could not label the atoms to check")
 
     def clear_labels(self):
-        """Hide the labels of the last answer (before a new one, and on Revert)."""
-        self.olex.m("kill labels")
+        """Hide the labels of the last answer (before a new one, and on Revert); olex2c has no
+        view and labels none."""
+        if has_gui(self.olx):
+            self.olex.m("kill labels")
 
     def save_answer(self, answer):
         """crystalx_last.json (what the Qt panel reads), whole or not at all: on a full disk or
@@ -224,6 +227,12 @@ class Session(object):
         self.clear_labels()
         if not self.journals:
             self.say("nothing to revert")
+            return False
+        if not has_gui(self.olx):
+            self.say(
+                "not reverted: olex2c has no undo (Olex2's GUI registers it); load the file "
+                "again to go back"
+            )
             return False
         journal = self.journals[-1]
         try:
