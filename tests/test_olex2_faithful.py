@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from crystalx_core.errors import RequestError
+from crystalx_core.protocol import read_request
 from crystalx_core.service import PROTOCOL
 
 from .conftest import fill, snapshot
@@ -1351,3 +1353,31 @@ def test_olex2s_atom_afix_is_the_riding_groups_on_its_h_and_0_on_the_pivot(ethan
         olx.xf.au.GetAtomAfix(len(state.atoms))
     sent = dict((s["label"], s.get("afix")) for s in model_of(state).snapshot["sites"])
     assert (sent["H1A"], sent["H1"], sent["C1"], sent["O1"]) == (33, 147, None, None)
+
+
+def test_a_debug_builds_afix_minus_one_reaches_the_core_as_a_release_build_gives_it(ethanol):
+    """xlib/catom.cpp TCAtom::GetAfix (pcxod/olex2): for a member of a group with Olex2's
+    internal code -1 a release build returns 0 and a _DEBUG build -1. The core refuses a
+    negative AFIX (protocol.SiteIn.afix), so the plugin sends what a release build gives: 0."""
+    state, plugin = ethanol
+    olx = sys.modules["olx"]
+    state.atoms.append(sys.modules["_olex2"].Atom("H9", "H", (0.35, 0.1, 0.1), afix=-1))
+    index = len(state.atoms) - 1
+    assert olx.xf.au.GetAtomAfix(index) == "0"
+    state.debug_build = True
+    assert olx.xf.au.GetAtomAfix(index) == "-1"
+    snapshot = model_of(state).snapshot
+    assert [s["afix"] for s in snapshot["sites"] if s["label"] == "H9"] == [0]
+
+    def request(structure):
+        return {
+            "protocol": PROTOCOL,
+            "id": 1,
+            "method": "assign",
+            "params": {"structure": structure},
+        }
+
+    assert read_request(request(snapshot))[0] == "assign"
+    as_read = [dict(s, afix=-1) if s["label"] == "H9" else s for s in snapshot["sites"]]
+    with pytest.raises(RequestError, match="afix"):  # what the unmended -1 would have met
+        read_request(request(dict(snapshot, sites=as_read)))

@@ -72,8 +72,12 @@ def _afix(i):
     raises. The double's atoms hold the code of the AFIX they were listed under, as a SHELX
     file gives it (hadd's H their group's), and no groups: an H is taken for a member, a
     non-H atom for the pivot (under a riding code 0; under n 6 or 9 the group's code, which
-    Olex2 gives only the first atom: the plugin reads no non-H atom's AFIX)."""
+    Olex2 gives only the first atom: the plugin reads no non-H atom's AFIX). A member of a
+    group with the internal code -1 gets 0 from a release build and -1 from a debug build
+    (STATE.debug_build; catom.cpp `#ifdef _DEBUG return a; #else return a == -1 ? 0 : a;`)."""
     atom = STATE.atom(i)
+    if atom.afix == -1:  # Olex2's internal group code: 0 in a release build, -1 under _DEBUG
+        return "-1" if STATE.debug_build else "0"
     explicit = atom.afix % 10 in (6, 9)
     if atom.type in ("H", "D"):
         return str(atom.afix // 10 * 10 + 5 if explicit else atom.afix)

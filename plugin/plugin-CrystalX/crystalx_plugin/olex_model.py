@@ -117,7 +117,7 @@ def read_model(olx, olex_core):
             "peak_height": float(au.GetPeak(i)) if peak else None,
         }
         if element in ("H", "D"):  # the code its group rides under, which the core shows as kept
-            site["afix"] = int(au.GetAtomAfix(i))
+            site["afix"] = release_afix(au.GetAtomAfix(i))
         sites.append(site)
         ids.append(i)
         states[i] = (
@@ -152,6 +152,14 @@ def read_model(olx, olex_core):
         snapshot["formula"] = formula
     reflections, note = reflection_file(olx, refinement)
     return Model(snapshot, ids, states, cell, reflections, note)
+
+
+def release_afix(text):
+    """An atom's AFIX as a release build of Olex2 gives it: a debug build returns the internal
+    group code -1 as it is, a release build 0 (xlib/catom.cpp TCAtom::GetAfix: `a == -1 ? 0 :
+    a` unless _DEBUG). AFIX codes are never negative in SHELX, and the core refuses one."""
+    code = int(text)
+    return code if code >= 0 else 0
 
 
 def published_formula(olx):
