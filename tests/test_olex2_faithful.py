@@ -1381,3 +1381,14 @@ def test_a_debug_builds_afix_minus_one_reaches_the_core_as_a_release_build_gives
     as_read = [dict(s, afix=-1) if s["label"] == "H9" else s for s in snapshot["sites"]]
     with pytest.raises(RequestError, match="afix"):  # what the unmended -1 would have met
         read_request(request(dict(snapshot, sites=as_read)))
+
+
+def test_through_olx_a_macro_answers_a_bool_and_a_function_a_string(ethanol):
+    """repository/pyext.cpp runOlexFunctionEx: a macro that succeeded gives True (False when
+    it failed), a function its value as a string ("" when it has none). Schedule and
+    html.Update are macros (mainform.cpp, olex2c.cpp; htmlmanager.cpp), Freeze and HasGUI
+    functions (mainform.cpp this_InitFuncD)."""
+    olx = sys.modules["olx"]
+    assert olx.Schedule(0, "spy.crystalx.status()") is True
+    assert olx.html.Update() is True and olx.html.Update("no-such-window") is False
+    assert olx.Freeze(True) == "" and olx.Freeze() == "true" and olx.HasGUI() == "true"

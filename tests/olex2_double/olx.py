@@ -182,9 +182,12 @@ def HAdd(*args, **options):
 
 
 def Schedule(interval, macro, **options):
-    """Runs `macro` later on the main thread (mainform.cpp), never at once and never not."""
+    """Runs `macro` later on the main thread (mainform.cpp), never at once and never not. A
+    macro (this_InitMacroD(Schedule, "r-repeatable&;g-..."), mainform.cpp and
+    olex2c/olex2c.cpp), so through olx it returns True (repository/pyext.cpp
+    runOlexFunctionEx: a macro that succeeded without a value)."""
     STATE.schedule(interval, macro)
-    return ""
+    return True
 
 
 def Sel():
