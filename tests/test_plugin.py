@@ -231,8 +231,8 @@ def test_headless_olex2c_assigns_on_the_calling_thread_without_gui_calls(
     tmp_path, monkeypatch, alanine_solution, close_plugin
 ):
     """olex2c imports plugins when LOAD_HEADLESS_PLUGINS is set (olex2-gui
-    util/pyUtil/initpy_funcs.py set_plugins_paths; a real driver of olexsys-olex2c.exe sets
-    it), where HasGUI is false and Freeze, Label, html and undo do not exist
+    util/pyUtil/initpy_funcs.py set_plugins_paths; a stored SISYPHOS script running
+    olexsys-olex2c.exe sets it), where HasGUI is false and Freeze, Label, html and undo do not exist
     (olex2c/olex2c.cpp TOlex2c registers none; the double's olx raises AttributeError for
     them) and no thread gets the GIL (TOlex2c::Dispatch never lends it). Auto-assign returns
     with the answer applied, Revert and the panel say why they cannot, nothing fails."""
