@@ -312,6 +312,29 @@ def test_9_labels_olex2_would_trim_are_never_sent_and_the_label_corrector_is_rea
     assert model_of(state).snapshot["sites"][0]["label"] == "C123"  # GetRefinementModel trimmed it
 
 
+def test_9_a_refine_olex2_failed_leaves_revert_possible(ethanol):
+    """olex.m gives the macro's success (repository/pyext.cpp runOlexMacro); a macro stops at
+    its first failed command (sdl/macrolib.cpp TEMacro::DoRun), so a refine that answered
+    False (as olex2c's macrox.xld refine, which has no onabort, does when `file` fails; here
+    at its start: the double's fail_on) never reached the program and its reload. Revert
+    still undoes the Apply; the plugin marked the journal refined anyway and Revert refused."""
+    state, plugin = ethanol
+    olex_model, olex, olx, core = (
+        sys.modules[n] for n in ("crystalx_plugin.olex_model", "olex", "olx", "olex_core")
+    )
+    session = plugin._session()
+    before = state.model_state()
+    journal = olex_model.apply_commands(
+        olex, olx, core, ["name Q1 C3", "hadd 33 C1"], model_of(state), session.say
+    )
+    session.journals.append(journal)
+    state.fail_on = "refine"
+    assert session.refine(journal) is False and state.refinements == 0
+    assert journal.refined is False and "refine failed" in session.messages[-1]
+    assert session.revert() is True and session.messages[-1] == "reverted exactly"
+    assert state.model_state() == before
+
+
 def test_9_revert_refuses_when_the_user_changed_the_model_after_apply(ethanol):
     state, plugin = ethanol
     olex_model, olex, olx, core = (

@@ -218,6 +218,19 @@ def test_reassign_session_converges_and_refines(olex2):
     assert state.scheduled == [] and plugin.job is None
 
 
+def test_reassign_with_auto_refine_refines_once_a_round_even_when_refine_fails(olex2):
+    """Apply refines under auto_refine; a round of Re-assign refines only when it did not,
+    so a refine Olex2 failed (the journal stays unrefined: Session.refine) is not run twice."""
+    state, plugin, _ = olex2
+    state.params["crystalx.auto_refine"] = True
+    state.fail_on = "refine"
+    click(state, plugin, "batch", "2")
+    applies = [m for m in plugin.session.messages if m.startswith("applied ")]
+    refines = [c for c in state.log if c.startswith("refine")]
+    assert applies and len(refines) == len(applies)
+    assert len([m for m in plugin.session.messages if "refine failed" in m]) == len(applies)
+
+
 def test_a_command_failing_mid_apply_leaves_the_model_as_it_was(olex2):
     state, plugin, _ = olex2
     before = state.model_state()

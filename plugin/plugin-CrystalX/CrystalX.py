@@ -387,8 +387,8 @@ class CrystalX(PluginTools):
                 session.say(str(error))
                 rounds, journal = 0, None
             if mode == "batch" and rounds > 1:
-                if journal is not None and not journal.refined:
-                    session.refine(journal)
+                if journal is not None and not self.setting("auto_refine"):
+                    session.refine(journal)  # Apply refined (or tried to) when auto_refine
                 session.say("round done; %d left" % (rounds - 1))
                 self._start("batch", rounds - 1)
         self._refresh()

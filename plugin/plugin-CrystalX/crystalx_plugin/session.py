@@ -212,14 +212,25 @@ class Session(object):
         spy.SetMaxCycles (olex2-gui macro.xld `refine`), which keeps it as the structure's
         own cycle count (olexFunctions.py SetMaxCycles: snum.refinement.max_cycles, and the
         L.S. instruction through programSettings.onMaxCyclesChange), so the structure's own
-        count is put back afterwards: Olex2's Refine button refines as many as before."""
+        count is put back afterwards: Olex2's Refine button refines as many as before.
+        Only a refine that succeeded marks the journal refined (Revert then refuses): olex.m
+        gives the macro's success (repository/pyext.cpp runOlexMacro) and a macro stops at
+        its first failed command (sdl/macrolib.cpp TEMacro::DoRun), so False means the
+        program never ran and nothing was reloaded (an error in the Python that refines does
+        not fail the macro: pyext.cpp TFuncWrapper::Call, TMacroWrapper::Call). olex2c's
+        refine (macrox.xld) gives False so; the GUI's (macro.xld) has an onabort, which
+        clears the failure (TMacroData::ClearErrorFlag): there an aborted refine reads True."""
         cycles = int(self.settings("refine_cycles"))
         own = self.ov.GetParam("snum.refinement.max_cycles") if self.ov is not None else None
-        self.olex.m("refine %d" % cycles)
+        refined = self.olex.m("refine %d" % cycles)
         if own is not None and str(own) != str(cycles):
             self.ov.SetMaxCycles(own)
+        if not refined:
+            self.say("Olex2's refine failed (its own line says why); the model was not refined")
+            return False
         for entry in [journal] if journal else self.journals[-1:]:
             entry.refined = True
+        return True
 
     def revert(self):
         """Undo the last Apply with Olex2's undo, then compare every atom with before; after
