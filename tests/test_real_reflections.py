@@ -1,0 +1,144 @@
+"""Reflection-file conventions met in session 19's sweep of real .hkl and .fcf files from other
+labs (docs/benchmarks.md, 'Real reflection files from other labs'). Each test writes a few
+lines in the layout of the real file it names; the real files are not kept here."""
+
+import numpy as np
+import pytest
+
+import crystalx_core  # noqa: F401  (cctbx before gemmi)
+from crystalx_core.errors import InputError
+from crystalx_core.io import read_reflections
+from crystalx_core.io.hkl import HklfFormat, hklf5_groups, reflections_from_text
+from crystalx_core.io.shelx_read import parse_shelx
+
+# richardicooper/crystals precomp/all/demo/Bruce/shelx5.hkl @ ce42008c (a real two-component
+# HKLF 5 file): component 2's line (batch -2) before the closing line of component 1, in the
+# hk0 zone both with the same indices, elsewhere with others; a single of component 1; Fo²
+# capped at 9999.99 on both lines of a group; the data end with `0 0 0 0.00 0.00 0`
+CRYSTALS_HKLF5 = (
+    "   2   0   0 9999.99  115.98  -2\n"
+    "   2   0   0 9999.99  115.98   1\n"
+    "   3   0   0  604.03    9.34  -2\n"
+    "   3   0   0  604.03    9.34   1\n"
+    "   8   0   0   53.68    7.55   1\n"
+    "  -9   0   1  230.58   29.09  -2\n"
+    "   9   0   0  230.58   29.09   1\n"
+    "   0   0   0    0.00    0.00   0"
+)
+
+# dkratzert/ShelXFile tests/resources/2240189.hkl @ 4996a342 (SHELXL-2018/3's merged data of
+# an IUCr paper): batch 0 written on every line, no 0 0 0 line and no line end after the last
+SHELXFILE_BATCH_0 = (
+    "  -1   2   0   86.70    2.86   0\n"
+    "   0   3   0 8056.02   17.79   0\n"
+    "   0   5   4 9999.99   12.47   0\n"
+    "  -1   5  15    2.05    1.36   0"
+)
+
+
+def test_a_real_hklf5_file_is_read_as_its_components_groups():
+    """Four observations: two overlaps of components 2 and 1, a single of 1, and an overlap
+    whose component-2 line has other indices; the 0 0 0 line with batch 0 ends the data (not
+    read as component 1, and no note of lines after it)."""
+    reflections = reflections_from_text(CRYSTALS_HKLF5, "shelx5.hkl", HklfFormat(code=5))
+    assert len(reflections) == 7
+    assert reflections.batches.tolist() == [-2, 1, -2, 1, 1, -2, 1]
+    assert hklf5_groups(reflections.batches).tolist() == [0, 0, 1, 1, 2, 3, 3]
+    assert reflections.twin.hklf5 and reflections.twin.n == 2
+    assert reflections.indices[5].tolist() == [-9, 0, 1]
+    assert reflections.intensities[:2].tolist() == [9999.99, 9999.99]
+    assert not reflections.notes
+
+
+def test_a_real_hklf5_file_under_hklf_4_is_refused_naming_its_first_component_line():
+    """The same file with the .ins's HKLF 4 (CRYSTALS' shelxs.ins has no HKLF at all)."""
+    with pytest.raises(InputError) as caught:
+        reflections_from_text(CRYSTALS_HKLF5, "shelx5.hkl")
+    assert caught.value.line == 1
+    assert "twin components of HKLF 5 data, read here as HKLF 4" in caught.value.message
+
+
+def test_twin_beside_real_hklf5_data_is_refused_saying_olex2_refines_it():
+    """TWIN with HKLF 5: olex2's cctbx_olex_adapter.py refines the law's components with the
+    file's (BASF: the HKLF 5 fractions first) and cctbx's observations.h takes both, so the
+    refusal must not say it cannot be done; it says where to refine it."""
+    ins = parse_shelx(
+        "TITL x\nCELL 0.71073 7.29 12.40 16.47 98.3 90.8 99.2\nLATT 1\nSFAC C\nUNIT 56\n"
+        "TWIN\nBASF 0.3 0.1 0.1\nC1 1 0.1 0.2 0.3 11.0 0.05\nHKLF 5\nEND\n",
+        "bruce_twin5.ins",
+    )
+    with pytest.raises(InputError) as caught:
+        ins.reflection_format()
+    assert caught.value.line == 6
+    assert "Olex2 adds the TWIN law's components" in caught.value.message
+    assert "never both" not in caught.value.message
+
+
+def test_batch_0_on_every_line_and_no_end_line_read_every_reflection():
+    """Batch 0 is SHELXL's 'reset to one' (manual, HKLF): no scale groups, no free-R flags,
+    no note; the last line, without 0 0 0 after it or a line end, is data."""
+    reflections = reflections_from_text(SHELXFILE_BATCH_0, "2240189.hkl")
+    assert len(reflections) == 4
+    assert reflections.indices[-1].tolist() == [-1, 5, 15]
+    assert reflections.sigmas[-1] == pytest.approx(1.36)
+    assert not reflections.notes and not reflections.cut_short
+    assert not np.any(reflections.batches)
+
+
+# dkratzert/StructureFinder test-data/106c/P-1.fcf @ fb11547d (SHELXL-97, LIST 6): a '#'
+# comment header, every line ending in a blank, loop rows in free format (Fo², σ, Fc, phase),
+# and a last line of two blanks
+SHELXL97_LIST6 = (
+    "# \n"
+    "# h,k,l, Fo-squared, sigma(Fo-squared), Fc and phi(calc) \n"
+    "# \n"
+    "data_p-1 \n"
+    "_shelx_title ' P-1 in P-1' \n"
+    "_shelx_refln_list_code          6 \n"
+    "_shelx_F_calc_maximum       90.60 \n"
+    " \n"
+    "loop_ \n"
+    " _symmetry_equiv_pos_as_xyz \n"
+    " 'x, y, z' \n"
+    " '-x, -y, -z' \n"
+    " \n"
+    "_cell_length_a     7.9492 \n"
+    "_cell_length_b     8.9757 \n"
+    "_cell_length_c    11.3745 \n"
+    "_cell_angle_alpha 106.974 \n"
+    "_cell_angle_beta   91.963 \n"
+    "_cell_angle_gamma 103.456 \n"
+    " \n"
+    "loop_ \n"
+    " _refln_index_h \n"
+    " _refln_index_k \n"
+    " _refln_index_l \n"
+    " _refln_F_squared_meas \n"
+    " _refln_F_squared_sigma \n"
+    " _refln_F_calc \n"
+    " _refln_phase_calc \n"
+    "1 0 0 1213.18 23.57 35.76 180.0\n"
+    "2 0 0 2994.42 52.34 54.05 180.0\n"
+    "-9 1 0 20.63 1.34 4.15 180.0\n"
+    "7 3 0 0.00 0.25 0.36 0.0\n"
+    "0 -1 14 29.86 1.17 5.28 0.0\n"
+    "  \n"
+)
+
+
+def test_a_shelxl97_list6_fcf_gives_its_fo2_and_sigma(tmp_path):
+    """The .fcf read as reflections (`--hkl P-1.fcf`): Fo² and σ(Fo²) as written, Fc and the
+    phase unused, the LIST named in the note; a 0.00 Fo² stays a measured zero."""
+    path = tmp_path / "P-1.fcf"
+    path.write_text(SHELXL97_LIST6)
+    reflections = read_reflections(path)
+    assert reflections.indices.tolist() == [
+        [1, 0, 0],
+        [2, 0, 0],
+        [-9, 1, 0],
+        [7, 3, 0],
+        [0, -1, 14],
+    ]
+    assert reflections.intensities.tolist() == [1213.18, 2994.42, 20.63, 0.0, 29.86]
+    assert reflections.sigmas.tolist() == [23.57, 52.34, 1.34, 0.25, 1.17]
+    assert any("SHELXL LIST 6" in note for note in reflections.notes)
