@@ -2,6 +2,8 @@
 labs (docs/benchmarks.md, 'Real reflection files from other labs'). Each test writes a few
 lines in the layout of the real file it names; the real files are not kept here."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -142,3 +144,27 @@ def test_a_shelxl97_list6_fcf_gives_its_fo2_and_sigma(tmp_path):
     assert reflections.intensities.tolist() == [1213.18, 2994.42, 20.63, 0.0, 29.86]
     assert reflections.sigmas.tolist() == [23.57, 52.34, 1.34, 0.25, 1.17]
     assert any("SHELXL LIST 6" in note for note in reflections.notes)
+
+
+def test_the_sweep_runs_each_pair_and_says_whether_its_inputs_changed(tmp_path, capsys):
+    """benchmarks/real_reflections_sweep.py on a folder of one pair (XH_urea's published .res
+    and its data.hkl) and one the reader refuses (that .res with an HKLF 5 file of component 1
+    alone): R1 for the first, the error line for the second, inputs unchanged, exit 0."""
+    from tests.conftest import BENCHMARK, benchmark_script
+
+    sweep = benchmark_script("real_reflections_sweep")
+    urea = BENCHMARK / "XH_urea"
+    (tmp_path / "urea.res").write_bytes((urea / "published.res").read_bytes())
+    (tmp_path / "urea.hkl").write_bytes((urea / "data.hkl").read_bytes())
+    text = (tmp_path / "urea.res").read_text()
+    (tmp_path / "urea5.res").write_text(text.replace("HKLF 4", "HKLF 5"))
+    (tmp_path / "PAIRS.tsv").write_text(
+        "# name\tmodel\treflections\tpublished\n"
+        "urea\turea.res\turea.hkl\t-\nurea5\turea5.res\turea.hkl\t-\n"
+    )
+    assert sweep.main([str(tmp_path), "--jsonl", str(tmp_path / "rows.jsonl")]) == 0
+    rows = [json.loads(line) for line in (tmp_path / "rows.jsonl").read_text().splitlines()]
+    assert rows[0]["rc"] == 0 and 0 < rows[0]["r1"] < 0.1 and rows[0]["unchanged"]
+    assert rows[1]["rc"] == 2 and "every line names component 1" in rows[1]["error"]
+    assert not rows[1]["traceback"] and rows[1]["unchanged"]
+    assert "| urea | 0 |" in capsys.readouterr().out
