@@ -60,6 +60,21 @@ def test_a_real_hklf5_file_under_hklf_4_is_refused_naming_its_first_component_li
     assert "twin components of HKLF 5 data, read here as HKLF 4" in caught.value.message
 
 
+def test_real_hklf5_data_beside_a_cif_model_say_where_hklf_5_is_given(tmp_path):
+    """A CIF model gives its HKLF in the SHELX instructions it embeds (_shelx_res_file; XH_urea's
+    say HKLF 4), or none: the refusal of HKLF 5 lines read as HKLF 4 names where HKLF 5 goes
+    for either kind of model (it said 'in the .ins', which a CIF user does not have)."""
+    from crystalx_core.io import load
+    from tests.conftest import BENCHMARK
+
+    hkl = tmp_path / "shelx5.hkl"
+    hkl.write_text(CRYSTALS_HKLF5)
+    with pytest.raises(InputError) as caught:
+        load(BENCHMARK / "XH_urea" / "model.cif").read(hkl)
+    assert caught.value.line == 1
+    assert "a CIF carries them in _shelx_res_file" in caught.value.message
+
+
 def test_twin_beside_real_hklf5_data_is_refused_saying_olex2_refines_it():
     """TWIN with HKLF 5: olex2's cctbx_olex_adapter.py refines the law's components with the
     file's (BASF: the HKLF 5 fractions first) and cctbx's observations.h takes both, so the

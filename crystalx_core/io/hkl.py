@@ -289,7 +289,8 @@ def free_r_flags(rows: list, batches: list[int | None], path: str) -> int:
     h, k, l, _, _, line = rows[negative[0]]
     raise InputError(
         f"negative batch number {batches[negative[0]]} for {h} {k} {l}: twin components of "
-        "HKLF 5 data, read here as HKLF 4; give HKLF 5 (and BASF) in the .ins to refine them "
+        "HKLF 5 data, read here as HKLF 4; give HKLF 5 (and BASF) in the model's SHELX "
+        "instructions (its .ins or .res; a CIF carries them in _shelx_res_file) to refine them "
         "as a twin",
         path,
         line,
