@@ -183,3 +183,56 @@ def test_the_sweep_runs_each_pair_and_says_whether_its_inputs_changed(tmp_path, 
     assert rows[1]["rc"] == 2 and "every line names component 1" in rows[1]["error"]
     assert not rows[1]["traceback"] and rows[1]["unchanged"]
     assert "| urea | 0 |" in capsys.readouterr().out
+
+
+# cctbx/cctbx_project iotbx/regression/data/cu3182Isup2.hkl @ 06f206c8 (an IUCr paper's
+# Isup2.hkl: SHELXL's LIST 4 .fcf named .hkl, Fc² before Fo², a status flag, and
+# _shelx_F_squared_multiplier 1.000), cut to its header and a few rows
+IUCR_ISUP2_HKL = (
+    "#\n"
+    "# h,k,l, Fc-squared, Fo-squared, sigma(Fo-squared) and status flag\n"
+    "#\n"
+    "data_I\n"
+    "_shelx_title ' Se001_0m in P2(1)2(1)2(1)'\n"
+    "_shelx_refln_list_code          4\n"
+    "\n"
+    "loop_\n"
+    " _symmetry_equiv_pos_as_xyz\n"
+    " 'x, y, z'\n"
+    " '-x+1/2, -y, z+1/2'\n"
+    " '-x, y+1/2, -z+1/2'\n"
+    " 'x+1/2, -y+1/2, -z'\n"
+    "\n"
+    "_cell_length_a     7.2057\n"
+    "_cell_length_b    11.0792\n"
+    "_cell_length_c    41.2346\n"
+    "_cell_angle_alpha  90.000\n"
+    "_cell_angle_beta   90.000\n"
+    "_cell_angle_gamma  90.000\n"
+    "\n"
+    "_shelx_F_squared_multiplier     1.000\n"
+    "\n"
+    "loop_\n"
+    " _refln_index_h\n"
+    " _refln_index_k\n"
+    " _refln_index_l\n"
+    " _refln_F_squared_calc\n"
+    " _refln_F_squared_meas\n"
+    " _refln_F_squared_sigma\n"
+    " _refln_observed_status\n"
+    "   2   0   0    11593.84     9744.94    256.49 o\n"
+    "   3   1   0       15.83        5.22      7.43 o\n"
+    "   8   2   0        2.72      -19.70     26.95 o\n"
+)
+
+
+def test_an_iucr_isup2_hkl_is_read_as_the_fcf_it_is(tmp_path):
+    """Named .hkl but a CIF (its first line '#'): the measured Fo² and σ, not the Fc² column
+    written before them; a negative Fo² kept as measured."""
+    path = tmp_path / "cu3182Isup2.hkl"
+    path.write_text(IUCR_ISUP2_HKL)
+    reflections = read_reflections(path)
+    assert reflections.indices.tolist() == [[2, 0, 0], [3, 1, 0], [8, 2, 0]]
+    assert reflections.intensities.tolist() == [9744.94, 5.22, -19.70]
+    assert reflections.sigmas.tolist() == [256.49, 7.43, 26.95]
+    assert any("SHELXL LIST 4" in note for note in reflections.notes)
