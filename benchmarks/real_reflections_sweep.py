@@ -48,14 +48,16 @@ def run_one(model: Path, reflections: Path, timeout: int) -> dict:
         except subprocess.TimeoutExpired:
             return {"rc": "timeout", "unchanged": _digest(model, reflections) == before}
     row = {"rc": done.returncode, "unchanged": _digest(model, reflections) == before}
-    if done.returncode == 0:
+    try:  # the answer, also where the job ends 'no solution' (exit 5) with its refinement
         refinement = json.loads(done.stdout).get("refinement") or {}
-        row.update(
-            r1=refinement.get("r1"),
-            n=refinement.get("n_reflections"),
-            twin=refinement.get("twin_fractions"),
-        )
-    else:
+    except json.JSONDecodeError:
+        refinement = {}
+    row.update(
+        r1=refinement.get("r1"),
+        n=refinement.get("n_reflections"),
+        twin=refinement.get("twin_fractions"),
+    )
+    if done.returncode != 0:
         lines = [line for line in done.stderr.splitlines() if line.strip()]
         row["error"] = lines[-1] if lines else ""
         row["traceback"] = "Traceback" in done.stderr
@@ -74,9 +76,10 @@ def main(argv=None) -> int:
     for name, model, reflections, published in pairs(args.folder):
         row = {"name": name, "published_r1": published, **run_one(model, reflections, args.timeout)}
         rows.append(row)
-        r1 = f"{row['r1']:.4f}" if row.get("r1") is not None else row.get("error", "")[:90]
+        r1 = f"{row['r1']:.4f}" if row.get("r1") is not None else ""
+        r1 = "; ".join(part for part in (r1, row.get("error", "")[:90]) if part)
         print(
-            f"| {name} | {row['rc']} | {r1} | {published} | {row.get('n', '-')} | "
+            f"| {name} | {row['rc']} | {r1} | {published} | {row.get('n') or '-'} | "
             f"{row.get('twin') or '-'} | {'yes' if row['unchanged'] else 'NO'} |"
         )
     if args.jsonl:

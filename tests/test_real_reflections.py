@@ -102,6 +102,40 @@ def test_batch_0_on_every_line_and_no_end_line_read_every_reflection():
     assert not np.any(reflections.batches)
 
 
+# OldFedot/LogBooker test_data/Olex2/dom1_mC.hkl @ b82531f3 (synchrotron data of an Fe3Cl8
+# phase refined in Olex2 with SHELXL-2018/3): no batch column, and after the 0 0 0 line six
+# blank lines, the .ins SHELXT was started with (TITL ... END) and five CIF lines
+SHELXT_TRAILER = (
+    "   0  -2  -4  171.41   10.74\n"
+    "   1   1   4 9999.00  158.34\n"
+    " -18   2   8   32.88   16.14\n"
+    "   0   0   0    0.00    0.00\n"
+    "\n\n\n\n\n\n"
+    "TITL dom1_mC in C2/m\n"
+    "REM C2/m (#12 in standard setting)\n"
+    "CELL 0.29030   9.543426   2.912660  11.193624  90.0000 115.8322  90.0000\n"
+    "ZERR    2.00   0.002268   0.001184   0.005300   0.0000   0.0416   0.0000\n"
+    "LATT  7\n"
+    "SYMM -x, y,-z\n"
+    "SFAC Cl Fe\n"
+    "UNIT 16.00 6.00\n"
+    "TREF\n"
+    "HKLF 4\n"
+    "END\n"
+    "_computing_structure_solution     'SHELXT 2018/2 (Sheldrick, 2018)'\n"
+)
+
+
+def test_an_ins_and_cif_lines_after_the_end_of_the_data_are_not_read():
+    """SHELXL stops at 0 0 0: the .ins and CIF text after it are neither data nor an error,
+    and no note speaks of reflections after the end (none of those lines reads as one)."""
+    reflections = reflections_from_text(SHELXT_TRAILER, "dom1_mC.hkl")
+    assert reflections.indices.tolist() == [[0, -2, -4], [1, 1, 4], [-18, 2, 8]]
+    assert reflections.intensities[1] == pytest.approx(9999.0)
+    assert reflections.batches is None
+    assert not reflections.notes and not reflections.cut_short
+
+
 # dkratzert/StructureFinder test-data/106c/P-1.fcf @ fb11547d (SHELXL-97, LIST 6): a '#'
 # comment header, every line ending in a blank, loop rows in free format (Fo², σ, Fc, phase),
 # and a last line of two blanks
