@@ -136,6 +136,31 @@ def test_an_ins_and_cif_lines_after_the_end_of_the_data_are_not_read():
     assert not reflections.notes and not reflections.cut_short
 
 
+# OldFedot/LogBooker test_data/Jana/MgCO3-II.hkl @ b82531f3 (synchrotron data beside a Jana
+# refinement): 3I4 and 8-column fields whose decimals float with the value (905.317, 21849.3),
+# a negative Fo² fused to l (`   3-1326.60`), batch 1 throughout, an .ins after the 0 0 0 line
+FLOATING_DECIMALS = (
+    "  12   4   4 2570.74 905.317   1\n"
+    "  13   1   1 21849.3 3943.37   1\n"
+    "  13   1   3-1326.60 2261.73   1\n"
+    "   0   0   0    0.00    0.00   0\n"
+    "\n"
+    "TITL MgCO3-II in C2/m \n"
+    "HKLF 4\n"
+    "END\n"
+)
+
+
+def test_eight_column_fields_with_floating_decimals_read_as_written():
+    """FORTRAN's F8.2 takes a written decimal point where it stands: 905.317 is 905.317, not
+    rounded to two places, and a negative Fo² touching l is its own field."""
+    reflections = reflections_from_text(FLOATING_DECIMALS, "MgCO3-II.hkl")
+    assert reflections.indices.tolist() == [[12, 4, 4], [13, 1, 1], [13, 1, 3]]
+    assert reflections.intensities.tolist() == [2570.74, 21849.3, -1326.60]
+    assert reflections.sigmas.tolist() == [905.317, 3943.37, 2261.73]
+    assert reflections.batches.tolist() == [1, 1, 1] and not reflections.notes
+
+
 # dkratzert/StructureFinder test-data/106c/P-1.fcf @ fb11547d (SHELXL-97, LIST 6): a '#'
 # comment header, every line ending in a blank, loop rows in free format (Fo², σ, Fc, phase),
 # and a last line of two blanks
