@@ -61,6 +61,7 @@ from crystalx_core.io import read_reflections as read_reflections_file
 from crystalx_core.io.hkl import (
     INVERSION,
     REFINED_HKLF,
+    TWIN_WITH_HKLF5,
     HklfFormat,
     Reflections,
     Twin,
@@ -214,11 +215,7 @@ def read_reflections(
             f"HKLF {given.hklf} data; CrystalX refines HKLF 4 or 3 (with TWIN) or HKLF 5 only",
         )
     if given.hklf == 5 and given.twin:
-        return None, _left_out(
-            path,
-            "TWIN with HKLF 5 data: cctbx's observations take a twin law or HKLF 5's "
-            "components, never both (xray/observations.h)",
-        )
+        return None, _left_out(path, TWIN_WITH_HKLF5)
     problem = xray_problem(structure.wavelength)
     if problem:
         return None, _left_out(path, problem)

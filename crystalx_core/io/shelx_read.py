@@ -33,7 +33,14 @@ from crystalx_core.crystallography.convert import u_eq
 from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import InputError
 from crystalx_core.io.files import line_end, read_input_bytes
-from crystalx_core.io.hkl import INVERSION, REFINED_HKLF, HklfFormat, Twin, xray_problem
+from crystalx_core.io.hkl import (
+    INVERSION,
+    REFINED_HKLF,
+    TWIN_WITH_HKLF5,
+    HklfFormat,
+    Twin,
+    xray_problem,
+)
 from crystalx_core.geometry import chemical_occupancies
 from crystalx_core.residues import residue_address
 from crystalx_core.structure import Site, Structure, cell_problem, grouped_mixed_sites
@@ -226,9 +233,7 @@ class ShelxFile:
         hklf = self.hklf or HklfFormat()
         if hklf.code == 5 and "TWIN" in self.cards:
             raise InputError(
-                "TWIN with HKLF 5 data: cctbx's observations take a twin law or HKLF 5's "
-                "components, never both (xray/observations.h); give the law's components "
-                "in the HKLF 5 file, or the law with HKLF 4",
+                TWIN_WITH_HKLF5,
                 self.path,
                 self.cards["TWIN"].number,
             )
