@@ -246,3 +246,55 @@ def test_a_value_of_several_words_without_quotes_is_named_as_such(tmp_path):
     assert f"{path}:13:" in message and "_pd_phase_name" in message
     assert "Na0.8CoO2_P63mmc supercell" in message and "quotes" in message
     assert "\n" not in message
+
+
+# PyPI cryspy 0.18.0, cryspy/procedure_simulation/crystal_Ho2Ti2O7.rcif (pyrochlore; the
+# origin is named by _space_group_IT_coordinate_system_code, no operator list), cut to its cell,
+# symbol and sites
+ORIGIN_CHOICE_TWO = (
+    "data_ho2ti2o7\n"
+    "_cell_length_a 10.268610\n_cell_length_b 10.268610\n_cell_length_c 10.268610\n"
+    "_cell_angle_alpha 90.0\n_cell_angle_beta 90.0\n_cell_angle_gamma 90.0\n"
+    '_space_group_name_H-M_alt "F d -3 m"\n'
+    "_space_group_IT_coordinate_system_code 2\n"
+    "loop_\n_atom_site_label\n_atom_site_type_symbol\n"
+    "_atom_site_fract_x\n_atom_site_fract_y\n_atom_site_fract_z\n"
+    "  Ho   Ho3+   0.500000   0.500000   0.500000\n"
+    "  Ti   Ti3+   0.000000   0.000000   0.000000\n"
+    "  O1    O2-   0.329600   0.125000   0.125000\n"
+    "  O2    O2-   0.375000   0.375000   0.375000\n"
+)
+
+
+def _shortest(structure, one: str, other: str) -> float:
+    """Shortest distance (Å) from site ONE to any image of site OTHER under the read symmetry."""
+    import numpy as np
+
+    sites = {s.label: np.array(s.frac) for s in structure.sites}
+    orth = np.array(structure.orthogonalisation)
+    best = float("inf")
+    for rotation, translation in structure.symmetry_matrices():
+        image = np.array(rotation) @ sites[other] + np.array(translation)
+        delta = image - sites[one]
+        delta -= np.round(delta)
+        best = min(best, float(np.linalg.norm(orth @ delta)))
+    return best
+
+
+@pytest.mark.parametrize(
+    "tag", ["_space_group_IT_coordinate_system_code", "_space_group.IT_coordinate_system_code"]
+)
+def test_the_origin_choice_a_cif_names_is_the_one_read(tmp_path, tag):
+    """cif_core's _space_group_IT_coordinate_system_code ('1', '2'; 'H', 'R') says which
+    setting an H-M symbol means; gemmi's lookup of the bare symbol gives origin choice 1. Read
+    at origin 1, cryspy's pyrochlore put its O 0.47 Å apart and Ti 2.22 Å from O2 (a TiO8 like
+    the Ho's), and the model swapped Ho and Ti; at origin 2 Ti has its six O at 1.99 Å."""
+    path = tmp_path / "crystal_Ho2Ti2O7.cif"
+    path.write_text(ORIGIN_CHOICE_TWO.replace("_space_group_IT_coordinate_system_code", tag))
+    structure = read_cif(path).structure
+    assert _shortest(structure, "Ti", "O1") == pytest.approx(1.99, abs=0.01)
+    assert _shortest(structure, "Ti", "O2") > 4.0
+    assert _shortest(structure, "O1", "O2") > 2.5
+    first = tmp_path / "origin1.cif"
+    first.write_text(ORIGIN_CHOICE_TWO.replace("code 2", "code 1"))
+    assert _shortest(read_cif(first).structure, "O1", "O2") < 1.0

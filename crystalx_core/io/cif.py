@@ -574,8 +574,9 @@ def _symops(
             )
         except (RuntimeError, ValueError):
             pass
+    setting = _setting_code(block)
     space_group = (
-        gemmi.find_spacegroup_by_name(small.spacegroup_hm, cell.alpha, cell.gamma)
+        _space_group_by_name(small.spacegroup_hm, setting, cell)
         if small.spacegroup_hm
         else None
     )
@@ -595,6 +596,15 @@ def _symops(
     number = next((n for tag in _NUMBER_TAGS if (n := _number(block, tag))), None)
     if number is not None and number == int(number) and 1 <= number <= 230:
         info = sgtbx.space_group_info(number=int(number))  # cctbx's reference setting
+        if setting:
+            try:
+                info = sgtbx.space_group_info(symbol=f"{int(number)}:{setting}")
+                return full_operator_list(info.group()), (
+                    f"symmetry from the space-group number {int(number)} and setting "
+                    f"{setting!r} alone: {info}"
+                )
+            except RuntimeError:
+                pass  # no such setting of this group: the number alone, as before
         if rhombohedral and info.group().conventional_centring_type_symbol() == "R":
             info = sgtbx.space_group_info(symbol=f"{int(number)}:R")
             return full_operator_list(info.group()), (
@@ -637,6 +647,35 @@ def _not_a_group(ops: list[str]) -> str:
         except InputError:
             return f"{op!r} does not read"
     return "not closed, or one given twice"
+
+
+_SETTING_TAGS = (
+    "_space_group_IT_coordinate_system_code",
+    "_space_group.IT_coordinate_system_code",
+)
+
+
+def _setting_code(block: gemmi.cif.Block) -> str:
+    """cif_core's _space_group_IT_coordinate_system_code where it names an origin choice ('1',
+    '2') or axes ('H', 'R'), the settings a bare H-M symbol or number leaves open; '' else."""
+    for tag in _SETTING_TAGS:
+        raw = block.find_value(tag)
+        if raw is not None:
+            code = gemmi.cif.as_string(raw).strip().upper()
+            if code in ("1", "2", "H", "R"):
+                return code
+    return ""
+
+
+def _space_group_by_name(hm: str, setting: str, cell: gemmi.UnitCell):
+    """gemmi's space group for an H-M symbol in the setting the CIF names: gemmi reads a bare
+    symbol as origin choice 1 (or by the cell's axes for R), which puts the atoms of a file
+    written at origin 2 (cryspy, ICSD exports) in wrong places."""
+    if setting and ":" not in hm:
+        space_group = gemmi.find_spacegroup_by_name(f"{hm.strip()}:{setting}")
+        if space_group is not None:
+            return space_group
+    return gemmi.find_spacegroup_by_name(hm, cell.alpha, cell.gamma)
 
 
 def _rhombohedral_axes(alpha: float, gamma: float) -> bool:
