@@ -298,3 +298,43 @@ def test_the_origin_choice_a_cif_names_is_the_one_read(tmp_path, tag):
     first = tmp_path / "origin1.cif"
     first.write_text(ORIGIN_CHOICE_TWO.replace("code 2", "code 1"))
     assert _shortest(read_cif(first).structure, "O1", "O2") < 1.0
+
+
+# PyPI cryspy 0.18.0, cryspy/procedure_simulation/crystal_URu0.96Rh0.04Si2.rcif (a magnetic
+# CIF: operators with a time-reversal fourth component, centring in a loop of its own), cut to
+# its cell, symmetry and three sites
+MAGNETIC_OPERATORS = (
+    "data_ururhsi\n"
+    "_cell_length_a 12.426000\n_cell_length_b 4.142000\n_cell_length_c 9.624000\n"
+    "_cell_angle_alpha 90.0\n_cell_angle_beta 90.0\n_cell_angle_gamma 90.0\n"
+    "loop_\n_space_group_symop_magn_centering_xyz\n_space_group_symop_magn_centering_id\n"
+    "              x,y,z,+1   1\n"
+    "  x+1/2,y+1/2,z+1/2,+1   2\n"
+    "loop_\n_space_group_symop_magn_operation_xyz\n_space_group_symop_magn_operation_id\n"
+    "     x,y,z,+1   1\n   -x,-y,z,+1   2\n  -x,-y,-z,+1   3\n    x,y,-z,+1   4\n"
+    "   x,-y,-z,-1   5\n   -x,y,-z,-1   6\n    -x,y,z,-1   7\n    x,-y,z,-1   8\n"
+    "loop_\n_atom_site_label\n_atom_site_type_symbol\n"
+    "_atom_site_fract_x\n_atom_site_fract_y\n_atom_site_fract_z\n_atom_site_occupancy\n"
+    "   U_1   U3+   0.000000   0.000000   0.000000    1.0\n"
+    "  Ru_1    Ru   0.500000   0.000000   0.250000   0.96\n"
+    "  Si_1    Si   0.000000   0.000000   0.629000    1.0\n"
+)
+
+
+def test_a_magnetic_cif_is_read_by_the_spatial_part_of_its_operators(tmp_path):
+    """magCIF (_space_group_symop_magn_operation.xyz, _space_group_symop_magn_centering.xyz)
+    writes 'x,y,z,+1': the spatial operator, then time reversal (±1), which moves no atom. The
+    atoms' space group is every operation with every centring (Immm here, order 16); the file
+    was refused as having no usable symmetry."""
+    from cctbx import sgtbx
+
+    path = tmp_path / "crystal_URu0.96Rh0.04Si2.cif"
+    path.write_text(MAGNETIC_OPERATORS)
+    entry = read_cif(path)
+    ops = entry.structure.symops
+    assert len(ops) == 16
+    group = sgtbx.space_group()
+    for op in ops:
+        group.expand_smx(sgtbx.rt_mx(op))
+    assert str(sgtbx.space_group_info(group=group).type().lookup_symbol()) == "I m m m"
+    assert any("magnetic" in note for note in entry.notes)

@@ -61,6 +61,10 @@ MAX_FRACTIONAL = 1e3
 _SYMOP_TAGS = ("_space_group_symop_operation_xyz", "_symmetry_equiv_pos_as_xyz")
 # a modulated structure's (3+d)-dimensional operators, x1,x2,x3,x4 (Jana2006, COD's mcodcif)
 _SSG_TAG = "_space_group_symop_ssg_operation_algebraic"
+# a magnetic CIF's operators, x,y,z,+1 (magCIF: _space_group_symop_magn_operation.xyz and its
+# centring loop; ISODISTORT, cryspy, Bilbao's MAGNDATA)
+_MAGN_TAG = "_space_group_symop_magn_operation_xyz"
+_MAGN_CENTRING_TAG = "_space_group_symop_magn_centering_xyz"
 
 
 @dataclass
@@ -576,9 +580,7 @@ def _symops(
             pass
     setting = _setting_code(block)
     space_group = (
-        _space_group_by_name(small.spacegroup_hm, setting, cell)
-        if small.spacegroup_hm
-        else None
+        _space_group_by_name(small.spacegroup_hm, setting, cell) if small.spacegroup_hm else None
     )
     if space_group is not None:
         candidates.append(
@@ -614,6 +616,19 @@ def _symops(
         return full_operator_list(info.group()), (
             f"symmetry from the space-group number {int(number)} alone: its standard setting "
             f"{info} assumed"
+        )
+    if len(block.find_values(_MAGN_TAG)):
+        group = _closed_group(_magnetic_operators(block))
+        if group is None:
+            raise InputError(
+                "magnetic operators whose spatial parts are no 3D group: give the operator list "
+                "of the atoms' space group (_space_group_symop_operation_xyz)",
+                str(path),
+                lines.tag(_MAGN_TAG),
+            )
+        return full_operator_list(group), (
+            f"symmetry from the magnetic operators ({_MAGN_TAG}, with its centrings): their "
+            "spatial parts; time reversal moves no atom"
         )
     if len(block.find_values(_SSG_TAG)):
         group = _closed_group(_average_operators(block))
@@ -709,6 +724,29 @@ def _average_operators(block: gemmi.cif.Block) -> list[str]:
             return []
         ops.append(re.sub(r"x([123])", lambda m: "xyz"[int(m[1]) - 1], ",".join(parts[:3])))
     return ops
+
+
+def _magnetic_operators(block: gemmi.cif.Block) -> list[str]:
+    """The atoms' space group of a magnetic CIF: each operation's spatial part (x,y,z of
+    'x,y,z,+1', the fourth component being time reversal) with each centring, each once; []
+    where one does not read so."""
+
+    def spatial(tag: str) -> list[sgtbx.rt_mx]:
+        out = []
+        for raw in block.find_values(tag):
+            parts = gemmi.cif.as_string(raw).lower().replace(" ", "").split(",")
+            if len(parts) != 4:
+                raise ValueError(raw)
+            out.append(sgtbx.rt_mx(",".join(parts[:3])))
+        return out
+
+    try:
+        operations = spatial(_MAGN_TAG)
+        centrings = spatial(_MAGN_CENTRING_TAG) or [sgtbx.rt_mx()]
+    except (ValueError, RuntimeError):  # a malformed operator: refused by the caller
+        return []
+    products = (str((op.multiply(c)).mod_positive()) for op in operations for c in centrings)
+    return list(dict.fromkeys(products))
 
 
 _PAIRS = ("11", "22", "33", "12", "13", "23")
