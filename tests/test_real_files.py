@@ -338,3 +338,30 @@ def test_a_magnetic_cif_is_read_by_the_spatial_part_of_its_operators(tmp_path):
         group.expand_smx(sgtbx.rt_mx(op))
     assert str(sgtbx.space_group_info(group=group).type().lookup_symbol()) == "I m m m"
     assert any("magnetic" in note for note in entry.notes)
+
+
+# PyPI easydiffraction 0.11.1, tmp/data/lbco.cif (CIF2 dotted names; a cubic cell given with
+# two of its three angles), its first lines
+CELL_WITHOUT_GAMMA = (
+    "data_lbco\n\n"
+    " _space_group.IT_coordinate_system_code  1\n"
+    ' _space_group.name_H-M_alt  "P m -3 m"\n\n'
+    " _cell.angle_alpha  90\n _cell.angle_beta  90\n"
+    " _cell.length_a  3.88\n _cell.length_b  3.88\n _cell.length_c  3.88\n\n"
+    " loop_\n _atom_site.fract_x\n _atom_site.fract_y\n _atom_site.fract_z\n _atom_site.label\n"
+    " _atom_site.type_symbol\n 0.5 0.5 0.5 Co Co\n"
+)
+
+
+def test_a_cell_without_an_angle_names_the_angle(tmp_path):
+    """A cell missing one parameter was refused as having 'no unit cell (_cell_length_a ...
+    _cell_angle_gamma)' though five were given; the message now names the one not given, on
+    the cell's first line. (Not read as 90: gemmi reads no cell at all then, a (1, 1, 1)
+    cube.)"""
+    path = tmp_path / "lbco.cif"
+    path.write_text(CELL_WITHOUT_GAMMA)
+    with pytest.raises(InputError) as caught:
+        read_cif(path)
+    assert "no value for _cell_angle_gamma (" in str(caught.value)
+    assert "_cell_length_a" not in str(caught.value).split("(")[0]
+    assert caught.value.line == 6  # the cell's first line

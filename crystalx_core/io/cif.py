@@ -1052,9 +1052,11 @@ def read_cif(path, block: str | None = None) -> CifEntry:
     doc, text = _parse(path, empty=empty)
     chosen, note, structures = _choose_block(doc, block, path)
     lines = _Lines(text, chosen.name)
-    if any(_number(chosen, tag) is None for tag in _CELL_TAGS):
+    missing = [tag for tag in _CELL_TAGS if _number(chosen, tag) is None]
+    if missing:
         raise InputError(
-            f"data_{chosen.name} has no unit cell (_cell_length_a ... _cell_angle_gamma)",
+            f"data_{chosen.name} has no unit cell: no value for {', '.join(missing)} "
+            "(CIF2's _cell.angle_gamma and the like read as the same)",
             str(path),
             lines.tag(*_CELL_TAGS),
         )
