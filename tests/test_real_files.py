@@ -365,3 +365,32 @@ def test_a_cell_without_an_angle_names_the_angle(tmp_path):
     assert "no value for _cell_angle_gamma (" in str(caught.value)
     assert "_cell_length_a" not in str(caught.value).split("(")[0]
     assert caught.value.line == 6  # the cell's first line
+
+
+# PyPI pyxtal 1.1.5, pyxtal/database/cifs/MPWO.cif (written by pymatgen: the sum is the cell's
+# contents, Z counts the reduced formula), cut to its cell, symmetry and four sites; the same
+# layout as every pymatgen CIF of PyPI mofchecker 0.9.6's tests/test_files
+PER_CELL_SUM = (
+    "# generated using pymatgen\ndata_NaCl\n_symmetry_space_group_name_H-M   'F m -3 m'\n"
+    "_cell_length_a   5.64\n_cell_length_b   5.64\n_cell_length_c   5.64\n"
+    "_cell_angle_alpha   90.0\n_cell_angle_beta   90.0\n_cell_angle_gamma   90.0\n"
+    "_symmetry_Int_Tables_number   225\n_chemical_formula_structural   NaCl\n"
+    "_chemical_formula_sum   'Na4 Cl4'\n_cell_formula_units_Z   4\n"
+    "loop_\n _atom_site_type_symbol\n _atom_site_label\n _atom_site_symmetry_multiplicity\n"
+    " _atom_site_fract_x\n _atom_site_fract_y\n _atom_site_fract_z\n _atom_site_occupancy\n"
+    "  Na  Na0  4  0.0  0.0  0.0  1\n  Cl  Cl1  4  0.5  0.5  0.5  1\n"
+)
+
+
+def test_a_sum_written_per_cell_is_no_disagreement(tmp_path):
+    """pymatgen writes _chemical_formula_sum as the cell's contents beside Z formula units of
+    the reduced formula, where CIF core means one formula unit: every such file was told
+    '_chemical_formula_sum x Z gives Na 16, Cl 16 per cell, the atom sites Na 4, Cl 4'. A sum
+    the sites match as written says nothing; a sum x Z that differs still does."""
+    from crystalx_core.io.cif import formula_note
+
+    path = tmp_path / "MPWO.cif"
+    path.write_text(PER_CELL_SUM)
+    assert formula_note(read_cif(path).structure) == ""
+    path.write_text(PER_CELL_SUM.replace("'Na4 Cl4'", "'Na2 Cl2'"))
+    assert "x Z gives Na 8, Cl 8 per cell" in formula_note(read_cif(path).structure)

@@ -1020,13 +1020,21 @@ def formula_note(structure: Structure) -> str:
     z = structure.formula_units
     if not structure.formula or not z:
         return ""
-    stated = {el: round(n * z, 4) for el, n in structure.formula.items() if n > 0}
     counted = dict(zip(structure.sfac, structure.unit))
-    differ = [
-        el
-        for el in dict.fromkeys([*stated, *counted])
-        if abs(counted.get(el, 0.0) - stated.get(el, 0.0)) > _SAME_COUNT
-    ]
+
+    def differing(stated: dict[str, float]) -> list[str]:
+        return [
+            el
+            for el in dict.fromkeys([*stated, *counted])
+            if abs(counted.get(el, 0.0) - stated.get(el, 0.0)) > _SAME_COUNT
+        ]
+
+    # pymatgen's CifWriter gives the cell's contents as the sum, and Z formula units of the
+    # reduced formula ('Mg4 Pb8 W4 O24', Z 4): the sites agree with the sum itself then
+    if not differing({el: n for el, n in structure.formula.items() if n > 0}):
+        return ""
+    stated = {el: round(n * z, 4) for el, n in structure.formula.items() if n > 0}
+    differ = differing(stated)
     if not differ:
         return ""
     more = " ..." if len(differ) > 5 else ""
