@@ -1,4 +1,4 @@
-"""Conventions met in session 18's sweep of real files from other labs and programs
+"""Conventions met in sessions 18 and 19's sweeps of real files from other labs and programs
 (benchmarks/real_files_sweep.py; docs/benchmarks.md, 'Real files from other labs'). Each test
 writes a few lines in the layout of the real file it names; the real files are not kept here."""
 
