@@ -1062,9 +1062,14 @@ def read_cif(path, block: str | None = None) -> CifEntry:
     lines = _Lines(text, chosen.name)
     missing = [tag for tag in _CELL_TAGS if _number(chosen, tag) is None]
     if missing:
+        which = (
+            " (_cell_length_a ... _cell_angle_gamma)"
+            if len(missing) == len(_CELL_TAGS)
+            else f": no value for {', '.join(missing)} (CIF2's _cell.angle_gamma and the like "
+            "read as the same)"
+        )
         raise InputError(
-            f"data_{chosen.name} has no unit cell: no value for {', '.join(missing)} "
-            "(CIF2's _cell.angle_gamma and the like read as the same)",
+            f"data_{chosen.name} has no unit cell{which}",
             str(path),
             lines.tag(*_CELL_TAGS),
         )
