@@ -300,6 +300,51 @@ def test_the_origin_choice_a_cif_names_is_the_one_read(tmp_path, tag):
     assert _shortest(read_cif(first).structure, "O1", "O2") < 1.0
 
 
+def test_an_operator_list_outranks_the_setting_code(tmp_path):
+    """The CIF's own operators are the symmetry wherever they form a group; the setting code
+    only chooses among the settings a bare symbol leaves open. Origin-2 operators written
+    beside a code of 1 (easydiffraction's scripts set '1' by default) keep the atoms at
+    origin 2."""
+    from cctbx import sgtbx
+
+    ops = [str(op) for op in sgtbx.space_group_info("F d -3 m :2").group()]
+    listed = "loop_\n_space_group_symop_operation_xyz\n" + "".join(f"'{op}'\n" for op in ops)
+    path = tmp_path / "listed.cif"
+    path.write_text(
+        ORIGIN_CHOICE_TWO.replace("code 2", "code 1").replace(
+            "loop_\n_atom_site_label", listed + "loop_\n_atom_site_label"
+        )
+    )
+    entry = read_cif(path)
+    assert _shortest(entry.structure, "O1", "O2") > 2.5
+    assert _shortest(entry.structure, "Ti", "O1") == pytest.approx(1.99, abs=0.01)
+    assert not entry.notes
+
+
+@pytest.mark.parametrize(
+    "symmetry", ["_space_group_name_H-M_alt 'R -3'", "_space_group_IT_number 148"]
+)
+@pytest.mark.parametrize(
+    "cell, code, order",
+    [("5 5 5 80 80 80", "H", 6), ("5 5 14 90 90 120", "R", 18), ("5 5 14 90 90 120", "H", 18)],
+)
+def test_an_r_groups_axes_are_the_cells(tmp_path, symmetry, cell, code, order):
+    """An R group's axes are those of the cell the coordinates are given on (a = b = c, alpha =
+    beta = gamma: rhombohedral, 6 operators; gamma 120: hexagonal, 18), gemmi's rule for a bare
+    symbol, even where _space_group_IT_coordinate_system_code names the other: rhombohedral
+    operators on a hexagonal cell are no symmetry of it."""
+    a, b, c, alpha, beta, gamma = cell.split()
+    path = tmp_path / "r.cif"
+    path.write_text(
+        f"data_r\n_cell_length_a {a}\n_cell_length_b {b}\n_cell_length_c {c}\n"
+        f"_cell_angle_alpha {alpha}\n_cell_angle_beta {beta}\n_cell_angle_gamma {gamma}\n"
+        f"{symmetry}\n_space_group_IT_coordinate_system_code {code}\n"
+        "loop_\n_atom_site_label\n_atom_site_type_symbol\n"
+        "_atom_site_fract_x\n_atom_site_fract_y\n_atom_site_fract_z\n  C1 C 0.1 0.2 0.3\n"
+    )
+    assert len(read_cif(path).structure.symops) == order
+
+
 # PyPI cryspy 0.18.0, cryspy/procedure_simulation/crystal_URu0.96Rh0.04Si2.rcif (a magnetic
 # CIF: operators with a time-reversal fourth component, centring in a loop of its own), cut to
 # its cell, symmetry and three sites

@@ -579,8 +579,12 @@ def _symops(
         except (RuntimeError, ValueError):
             pass
     setting = _setting_code(block)
+    # gemmi's prefer= takes the origin choice ('1', '2') and axes ('H', 'R') for a bare symbol;
+    # an explicit ':2' in the symbol, and for R the cell's axes, still win over it
     space_group = (
-        _space_group_by_name(small.spacegroup_hm, setting, cell) if small.spacegroup_hm else None
+        gemmi.find_spacegroup_by_name(small.spacegroup_hm, cell.alpha, cell.gamma, prefer=setting)
+        if small.spacegroup_hm
+        else None
     )
     if space_group is not None:
         candidates.append(
@@ -598,7 +602,7 @@ def _symops(
     number = next((n for tag in _NUMBER_TAGS if (n := _number(block, tag))), None)
     if number is not None and number == int(number) and 1 <= number <= 230:
         info = sgtbx.space_group_info(number=int(number))  # cctbx's reference setting
-        if setting:
+        if setting in ("1", "2"):  # H or R axes: the cell's, below, as for the H-M symbol
             try:
                 info = sgtbx.space_group_info(symbol=f"{int(number)}:{setting}")
                 return full_operator_list(info.group()), (
@@ -680,17 +684,6 @@ def _setting_code(block: gemmi.cif.Block) -> str:
             if code in ("1", "2", "H", "R"):
                 return code
     return ""
-
-
-def _space_group_by_name(hm: str, setting: str, cell: gemmi.UnitCell):
-    """gemmi's space group for an H-M symbol in the setting the CIF names: gemmi reads a bare
-    symbol as origin choice 1 (or by the cell's axes for R), which puts the atoms of a file
-    written at origin 2 (cryspy, ICSD exports) in wrong places."""
-    if setting and ":" not in hm:
-        space_group = gemmi.find_spacegroup_by_name(f"{hm.strip()}:{setting}")
-        if space_group is not None:
-            return space_group
-    return gemmi.find_spacegroup_by_name(hm, cell.alpha, cell.gamma)
 
 
 def _rhombohedral_axes(alpha: float, gamma: float) -> bool:
