@@ -413,8 +413,9 @@ def test_a_cell_without_an_angle_names_the_angle(tmp_path):
 
 
 # PyPI pyxtal 1.1.5, pyxtal/database/cifs/MPWO.cif (written by pymatgen: the sum is the cell's
-# contents, Z counts the reduced formula), cut to its cell, symmetry and four sites; the same
-# layout as every pymatgen CIF of PyPI mofchecker 0.9.6's tests/test_files
+# contents, Z counts the reduced formula): its header and tag order, here with rock salt's
+# cell and two sites; the same layout as every pymatgen CIF of PyPI mofchecker 0.9.6's
+# tests/test_files
 PER_CELL_SUM = (
     "# generated using pymatgen\ndata_NaCl\n_symmetry_space_group_name_H-M   'F m -3 m'\n"
     "_cell_length_a   5.64\n_cell_length_b   5.64\n_cell_length_c   5.64\n"
