@@ -60,14 +60,24 @@ def test_a_fixed_parameter_is_its_code_less_ten(code, value):
     assert shelx_divmod(code, 10) == pytest.approx((1, value))
 
 
-def test_a_fixed_code_below_zero_is_read_as_its_writer_meant():
-    """-(10 + p): SHELXL reads it as 0 (iotbx.shelx parsers.decode_variables, m == -1), but no
-    program writes one (SHELXL and iotbx write 10 + p); a hand-written -10.5 is the -0.5 meant,
-    and -9.99716 the negative of 9.99716."""
+def test_a_fixed_code_below_zero_is_refused_naming_both_readings(tmp_path, capsys):
+    """-(10 + p): SHELXL fixes it at 0 (iotbx.shelx parsers.decode_variables, m == -1, 'ShelXL
+    does indeed behave so': here iotbx reads -10.5 as 0), while its writer surely meant -p (no
+    program writes one: SHELXL and iotbx write 10 + p). It was read as -0.5, a model SHELXL
+    would not refine; now the job stops on that line, naming both readings and what to write."""
     from crystalx_core.io.shelx_read import decode_parameter
 
-    assert decode_parameter(-10.5, [1.0], "x", "x.ins", 1) == pytest.approx(-0.5)
-    assert decode_parameter(-9.99716, [1.0], "x", "x.ins", 1) == pytest.approx(0.00284)
+    with pytest.raises(InputError, match=r"x\.ins:1: coordinate -10\.5: SHELXL fixes .* at 0"):
+        decode_parameter(-10.5, [1.0], "coordinate", "x.ins", 1)
+    text = FIXED_COORDINATES.replace("0.88322", "-10.50000")
+    theirs = xray.structure.from_shelx(file=io.StringIO(text))
+    assert {sc.label: sc.site for sc in theirs.scatterers()}["C9"][0] == 0.0
+    ins = tmp_path / "shelxs.ins"
+    ins.write_text(text)
+    assert main(["assign", str(ins), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "shelxs.ins:7" in err and "write 9.5 to fix -0.5, or 10 to fix 0" in err
+    assert "Traceback" not in err
 
 
 def test_a_fixed_coordinate_moved_below_zero_is_written_as_shelxl_reads_it():
