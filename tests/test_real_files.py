@@ -256,3 +256,52 @@ def test_a_value_of_several_words_without_quotes_is_named_as_such(tmp_path):
     assert f"{path}:13:" in message and "_pd_phase_name" in message
     assert "Na0.8CoO2_P63mmc supercell" in message and "quotes" in message
     assert "\n" not in message
+
+
+# dans-diffraction 3.4.0 (PyPI sdist) Dans_Diffraction/Structures/Na0.8CoO2_P63mmc.cif, written
+# by VESTA: no formula; its cell, group by name, atom loop as written (operators and the Uij loop
+# left out). Na1 (0.2) and Na2 (0.6) are the two sites the Na share between the CoO2 layers
+NA_COBALTATE = """data_VESTA_phase_1
+
+_pd_phase_name                         ''
+_cell_length_a                         2.85000
+_cell_length_b                         2.85000
+_cell_length_c                         10.80000
+_cell_angle_alpha                      90
+_cell_angle_beta                       90
+_cell_angle_gamma                      120
+_symmetry_space_group_name_H-M         'P 63/m m c'
+_symmetry_Int_Tables_number            194
+
+loop_
+   _atom_site_label
+   _atom_site_occupancy
+   _atom_site_fract_x
+   _atom_site_fract_y
+   _atom_site_fract_z
+   _atom_site_adp_type
+   _atom_site_U_iso_or_equiv
+   _atom_site_type_symbol
+   Co1        1.0     0.000000      0.000000      0.000000     Uiso  0.004500 Co
+   O1         1.0     0.333333     -0.333333      0.0908(5)    Uiso  0.004956 O
+   Na1        0.2000  0.000000      0.000000      0.250000     Uiso  0.040333 Na
+   Na2        0.6000  0.666667      0.333333      0.250000     Uiso  0.011889 Na
+"""
+
+
+def test_a_partly_occupied_alkali_site_stays_the_alkali(tmp_path, capsys):
+    """Na0.8CoO2's Na2 (0.6 occupied) became O: the first guess the heavy model reads
+    (baseline._hand_out) counted each site whole, so Na1 alone (2 of the cell's 1.6 Na) used up
+    the Na and Na2 was guessed O, which the model followed (O 0.60, Na 0.26). Each site now
+    counts for what it holds (multiplicity × occupancy), as UNIT and the formula fit count it."""
+    from crystalx_core.assign.baseline import assign_baseline
+
+    path = tmp_path / "Na0.8CoO2_P63mmc.cif"
+    path.write_text(NA_COBALTATE)
+    structure = read_cif(path).structure
+    guessed = {s.label: s.element for s in assign_baseline(structure).sites}
+    assert guessed == {"Co1": "Co", "O1": "O", "Na1": "Na", "Na2": "Na"}
+    assert main(["assign", str(path), "--out", str(tmp_path) + "/", "--json", "--quiet"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert {a["label"]: a["element"] for a in report["atoms"]} == guessed
+    assert [a["h_count"] for a in report["atoms"]] == [0, 0, 0, 0]

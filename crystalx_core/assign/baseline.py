@@ -5,7 +5,8 @@ It is what a crystallographer does by hand, written down so that it can be measu
 Elements. The non-H sites (peaks and atoms; existing H atoms are ignored) are sorted by
 peak height; atoms without a peak height use their atomic number instead. Counting is
 done in the unit cell, so that sites on special positions count for what they are: a
-site stands for its multiplicity (images within 0.5 Å are one atom, as in cctbx), and
+site stands for its multiplicity (images within 0.5 Å are one atom, as in cctbx) times the
+share of it its atoms fill (its occupancy; a mixed site's atoms together), and
 SFAC/UNIT give the expected cell contents. The lowest peaks are dropped (atoms never
 are) while the kept sites still hold more than half a site over the expected total
 (for general positions: keep round-half-up(sum(UNIT) / group order) sites). The SFAC
@@ -126,10 +127,17 @@ def _drop_excess(
     return dropped
 
 
+def _filled(site: Site) -> float:
+    """How much of its site an atom (with the others on it, if mixed) fills; 1 if none given."""
+    filled = sum(atom.occupancy for atom in site.with_mixed)
+    return filled if filled > 0 else 1.0
+
+
 def _hand_out(
-    contents: dict[str, float], ranked: list[int], multiplicity: dict[int, int]
+    contents: dict[str, float], ranked: list[int], multiplicity: dict[int, float]
 ) -> dict[int, str]:
-    """Site → element: heaviest to the highest, in proportion to the cell contents."""
+    """Site → element: heaviest to the highest, in proportion to the cell contents; each site
+    counts for what it holds of the cell (`multiplicity`)."""
     scale = sum(multiplicity[k] for k in ranked) / sum(contents.values())
     left = {el: n * scale for el, n in contents.items()}
     elements = sorted(left, key=lambda el: -atomic_number(el))
@@ -157,7 +165,10 @@ def assign_baseline(structure: Structure) -> Assignment:
 
     dropped = _drop_excess(structure, ranked, multiplicity, sum(contents.values()))
     kept = [k for k in ranked if k not in set(dropped)]
-    elements = _hand_out(contents, kept, {k: multiplicity[k] for k in kept})
+    # what each site holds of the cell, as UNIT counts it: a partly occupied site its share
+    # (Na0.8CoO2's Na at 0.2 and 0.6 hold 1.6 Na, not 4), a mixed site all its atoms
+    held = {k: multiplicity[k] * _filled(structure.sites[k]) for k in kept}
+    elements = _hand_out(contents, kept, held)
     labels = element_labels(structure, elements)
     order = sorted(kept)
     named = structure.with_sites(
