@@ -1,5 +1,5 @@
 """The published H counts of every O bonded to metals alone against the room its metals' bond
-valence sum leaves it (baseline._valence_room): the check that the limit never takes an H a
+valence sum leaves it (baseline.metal_oxygen_room): the check that the limit never takes an H a
 published model has.
 
     python benchmarks/metal_oxygen_valence.py ../shared/data/corpus
@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import crystalx_core  # noqa: E402, F401  (cctbx before gemmi)
-from crystalx_core.assign.baseline import _valence_room  # noqa: E402
+from crystalx_core.assign.baseline import metal_oxygen_room  # noqa: E402
 from crystalx_core.bond_valence import metal_valence  # noqa: E402
 from crystalx_core.elements import is_hydrogen, is_metal  # noqa: E402
 from crystalx_core.geometry import connectivity, one_alternative, present_bonds  # noqa: E402
@@ -44,7 +44,7 @@ def rows(corpus: Path):
             if not all(is_metal(heavy.sites[c.j].element) for c in contacts):
                 continue
             valence = metal_valence(heavy, site, present_bonds(heavy, site, contacts))
-            room = _valence_room(heavy, site, contacts)
+            room = metal_oxygen_room(heavy, site, contacts)
             yield entry.name, site.label, labels[k], valence, room
 
 

@@ -363,7 +363,7 @@ def test_an_oxygen_bridging_metals_keeps_room_for_a_water(metal, m_o, room):
     water's two H: each metal that holds the O takes one of its four sp3 places (Mn), an
     ionic cation (groups 1-2, the rare earths) none, as for any O without non-metal
     neighbours (three, as H3O+). Two Al as close as 1.88 Å give it 1.08 v.u. of its two: room
-    for a μ-OH's one H (baseline._valence_room)."""
+    for a μ-OH's one H (baseline.metal_oxygen_room)."""
     from crystalx_core.assign.baseline import h_room
     from crystalx_core.geometry import connectivity
 

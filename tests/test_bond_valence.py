@@ -1,5 +1,6 @@
 """An O bonded to metals alone has room for as many H as its metals' bond valence sum leaves
-it: an oxide's O none, a hydroxide's one (crystalx_core.bond_valence, baseline._valence_room)."""
+it: an oxide's O none, a hydroxide's one (crystalx_core.bond_valence,
+baseline.metal_oxygen_room)."""
 
 import json
 from pathlib import Path
@@ -158,3 +159,15 @@ def test_r0_is_the_smallest_that_cctbx_tabulates_for_the_metal():
     assert not {e for e in smallest if e not in R0_OXIDE} - {"Ac", "Am", "B", "As", "Cl", "Si"}
     for element in compared:
         assert R0_OXIDE[element] == pytest.approx(smallest[element], abs=0.01), element
+
+
+def test_the_difference_map_adds_no_h_past_the_valence_room(tmp_path):
+    """With reflections, a clear peak by an O adds an H up to the most the O can carry
+    (hydrogen_evidence._most_hydrogens): for an O bonded to metals alone that was a water's two,
+    so a ripple of LiCoO2's Co by its oxide O could be taken for an H. It is now the valence
+    room: none there, one on brucite's hydroxide O."""
+    from crystalx_core.hydrogen_evidence import _most_hydrogens
+
+    for text, name, most in ((VESTA_LICOO2, "LiCoO2", 0), (BRUCITE, "brucite", 1)):
+        _, structure, k, contacts = _oxygen(text, tmp_path, name)
+        assert _most_hydrogens(structure, k, contacts) == most, name

@@ -64,7 +64,7 @@ def test_rules_count_h_on_metal_oxygens_as_the_published_models_do():
     H, an O between two or three metals outside groups 1-2 never two (μ2: 40 with none, 7 with
     one; μ3: 9 and 2), one between four none; a water between alkali cations keeps two, as a
     rare earth's μ-aqua bridge may (room for the water's two and more, as H3O+). The room is
-    also what the metals' bond valence sum leaves (baseline._valence_room): two Al at 1.95 Å
+    also what the metals' bond valence sum leaves (baseline.metal_oxygen_room): two Al at 1.95 Å
     give 0.89 v.u., room for one H, not a μ-aqua's two; four V at 1.95 Å 2.3 v.u., none."""
     for metals, distance, expected, room in [
         (["Ni"], 1.95, 2, 3),
@@ -143,7 +143,7 @@ def test_the_mu2_prior_turns_an_unsure_two_into_one_and_keeps_a_sure_mu_aqua():
     """assign.model weighs the hydrogen model's counts for a μ2-O by MU2_COUNTS (add-one: 7/17,
     9/17, 1/17): the mica's 0.26/0.71 for one/two becomes one; a model sure of a μ-aqua (0.95)
     keeps its two between metals as far as a μ-aqua's (Mn-O 2.20 Å: 0.59 v.u.), not between two
-    Al at 1.95 Å (0.89 v.u.: room for one H, baseline._valence_room); an O with an M=O bond
+    Al at 1.95 Å (0.89 v.u.: room for one H, baseline.metal_oxygen_room); an O with an M=O bond
     (V–O 1.60 Å) is not weighed by the prior, and its bond valence (2.0 v.u.) leaves no H."""
     from crystalx_core.assign.model import _placeable
 

@@ -463,7 +463,7 @@ def test_a_declared_composition_without_h_gets_no_h(tmp_path):
     H on each of its oxides' O (the rules: an O with no covalent partner is water). The
     crystallographer's formula says there are none: none are placed, with a note. Without the
     formula its O get none either, now from the bond valence their Nb, Al and Ca give them
-    (baseline._valence_room), and without that note. A .ins gets the H its geometry allows
+    (baseline.metal_oxygen_room), and without that note. A .ins gets the H its geometry allows
     whatever its SFAC and UNIT say: a solution's file lists what the solution found (see the
     sucrose test below)."""
     cif = tmp_path / "x.cif"

@@ -40,7 +40,7 @@ metal on the bisector away from them (an aryl's ipso C on Au) has none.
      (_metal_oxygen): one or none 2 (water, aqua ligand), two 1 (μ2-OH), three 1 if
      pyramidal, 0 if flat (μ3-O), four or more 0; a metal site empty in most cells
      holding the O (geometry.vacant_metal) not counted; never more than the one H or none
-     its metals' bond valence sum leaves room for (_valence_room: an oxide's O none).
+     its metals' bond valence sum leaves room for (metal_oxygen_room: an oxide's O none).
   B  in a cage (4 or more neighbours, 2 or more of them B): 1 with fewer than 6
      neighbours and none on the exo bond (geometry.exo_bond_taken: an exo OH, Cl,
      alkyl), else 0; otherwise 0 (the model's answer is restricted by h_room and h_fixed,
@@ -220,7 +220,7 @@ def baseline_h_counts(
             rule = _RULES.get(site.element)
             counts.append(rule(centre, made) if rule else 0)
         if site.element == "O" and metal_oxygens:
-            counts[-1] = min(counts[-1], _valence_room(skeleton, site, contacts))
+            counts[-1] = min(counts[-1], metal_oxygen_room(skeleton, site, contacts))
     return counts
 
 
@@ -477,7 +477,7 @@ def h_room(structure: Structure, site: Site, contacts: list) -> int | None:
     with three non-metal neighbours: _planar_three), an O bridging
     two or more metals that hold it (_holding) four less them, a B or O its MAX_BONDS less its
     non-metal neighbours, an O bonded to metals alone no more than their bond valence sum leaves
-    room for (_valence_room), a halogen none (no riding model, HFIX or AFIX, exists for an H on
+    room for (metal_oxygen_room), a halogen none (no riding model, HFIX or AFIX, exists for an H on
     one: a C-X is full, and the halide of a hydrohalide salt leaves its H on the cation, so
     UNIT's H that the model cannot place, from unmodelled solvent, never land there); None
     for any other atom (no limit). `contacts`: the site's from connectivity()."""
@@ -495,10 +495,10 @@ def h_room(structure: Structure, site: Site, contacts: list) -> int | None:
     # takes one (μ2: two H at most, a μ-aqua; μ3: one; μ4: none)
     held = len(_holding(_metal_bonds(structure, site, contacts) or []))
     room = max(0, min(most, 4 - held)) if held >= 2 else max(0, most - len(_non_metal(bonds)))
-    return min(room, _valence_room(structure, site, contacts)) if site.element == "O" else room
+    return min(room, metal_oxygen_room(structure, site, contacts)) if site.element == "O" else room
 
 
-def _valence_room(structure: Structure, site: Site, contacts: list) -> int:
+def metal_oxygen_room(structure: Structure, site: Site, contacts: list) -> int:
     """For an O bonded to metals alone (those present beside it) that take so much of its
     valence (bond_valence.metal_valence) that one H at most fits (bond_valence.h_room_left):
     that room, one or none (an oxide's O, LiCoO2's, bonded to three Co and three Li: none).
