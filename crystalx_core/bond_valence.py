@@ -5,7 +5,10 @@ s = exp((R0 - d) / B) per bond, B = 0.37 Å (Brown & Altermatt 1985, Acta Cryst.
 Brese & O'Keeffe 1991, Acta Cryst. B47, 192-197). The oxidation state of a metal is not known
 here, so each metal takes the smallest R0 either paper gives it against O2- over its oxidation
 states (as I. D. Brown's accumulated table bvparm2011.cif lists them, refs a and b): the sum
-is then a lower bound, which never takes away the room a real H has.
+is then a lower bound for the states those papers cover. Lower states only later refs give have
+a smaller R0 (bvparm2011.cif: Cu(I) 1.610, Mo(III) 1.834, Mo(IV) 1.856, W(IV) 1.851 Å), so an O
+bonded to such metals alone may get up to about a fifth too much: a μ-OH between two of them at
+short distances may be left no room (see docs/benchmarks.md, session 19 review).
 """
 
 from __future__ import annotations
