@@ -60,14 +60,24 @@ def test_a_fixed_parameter_is_its_code_less_ten(code, value):
     assert shelx_divmod(code, 10) == pytest.approx((1, value))
 
 
-def test_a_fixed_code_below_zero_is_read_as_its_writer_meant():
-    """-(10 + p): SHELXL reads it as 0 (iotbx.shelx parsers.decode_variables, m == -1), but no
-    program writes one (SHELXL and iotbx write 10 + p); a hand-written -10.5 is the -0.5 meant,
-    and -9.99716 the negative of 9.99716."""
+def test_a_fixed_code_below_zero_is_refused_naming_both_readings(tmp_path, capsys):
+    """-(10 + p): SHELXL fixes it at 0 (iotbx.shelx parsers.decode_variables, m == -1, 'ShelXL
+    does indeed behave so': here iotbx reads -10.5 as 0), while its writer surely meant -p (no
+    program writes one: SHELXL and iotbx write 10 + p). It was read as -0.5, a model SHELXL
+    would not refine; now the job stops on that line, naming both readings and what to write."""
     from crystalx_core.io.shelx_read import decode_parameter
 
-    assert decode_parameter(-10.5, [1.0], "x", "x.ins", 1) == pytest.approx(-0.5)
-    assert decode_parameter(-9.99716, [1.0], "x", "x.ins", 1) == pytest.approx(0.00284)
+    with pytest.raises(InputError, match=r"x\.ins:1: coordinate -10\.5: SHELXL fixes .* at 0"):
+        decode_parameter(-10.5, [1.0], "coordinate", "x.ins", 1)
+    text = FIXED_COORDINATES.replace("0.88322", "-10.50000")
+    theirs = xray.structure.from_shelx(file=io.StringIO(text))
+    assert {sc.label: sc.site for sc in theirs.scatterers()}["C9"][0] == 0.0
+    ins = tmp_path / "shelxs.ins"
+    ins.write_text(text)
+    assert main(["assign", str(ins), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "shelxs.ins:7" in err and "write 9.5 to fix -0.5, or 10 to fix 0" in err
+    assert "Traceback" not in err
 
 
 def test_a_fixed_coordinate_moved_below_zero_is_written_as_shelxl_reads_it():
@@ -440,3 +450,52 @@ def test_a_sum_written_per_cell_is_no_disagreement(tmp_path):
     assert formula_note(read_cif(path).structure) == ""
     path.write_text(PER_CELL_SUM.replace("'Na4 Cl4'", "'Na2 Cl2'"))
     assert "x Z gives Na 8, Cl 8 per cell" in formula_note(read_cif(path).structure)
+
+
+# dans-diffraction 3.4.0 (PyPI sdist) Dans_Diffraction/Structures/Na0.8CoO2_P63mmc.cif, written
+# by VESTA: no formula; its cell, group by name, atom loop as written (operators and the Uij loop
+# left out). Na1 (0.2) and Na2 (0.6) are the two sites the Na share between the CoO2 layers
+NA_COBALTATE = """data_VESTA_phase_1
+
+_pd_phase_name                         ''
+_cell_length_a                         2.85000
+_cell_length_b                         2.85000
+_cell_length_c                         10.80000
+_cell_angle_alpha                      90
+_cell_angle_beta                       90
+_cell_angle_gamma                      120
+_symmetry_space_group_name_H-M         'P 63/m m c'
+_symmetry_Int_Tables_number            194
+
+loop_
+   _atom_site_label
+   _atom_site_occupancy
+   _atom_site_fract_x
+   _atom_site_fract_y
+   _atom_site_fract_z
+   _atom_site_adp_type
+   _atom_site_U_iso_or_equiv
+   _atom_site_type_symbol
+   Co1        1.0     0.000000      0.000000      0.000000     Uiso  0.004500 Co
+   O1         1.0     0.333333     -0.333333      0.0908(5)    Uiso  0.004956 O
+   Na1        0.2000  0.000000      0.000000      0.250000     Uiso  0.040333 Na
+   Na2        0.6000  0.666667      0.333333      0.250000     Uiso  0.011889 Na
+"""
+
+
+def test_a_partly_occupied_alkali_site_stays_the_alkali(tmp_path, capsys):
+    """Na0.8CoO2's Na2 (0.6 occupied) became O: the first guess the heavy model reads
+    (baseline._hand_out) counted each site whole, so Na1 alone (2 of the cell's 1.6 Na) used up
+    the Na and Na2 was guessed O, which the model followed (O 0.60, Na 0.26). Each site now
+    counts for what it holds (multiplicity × occupancy), as UNIT and the formula fit count it."""
+    from crystalx_core.assign.baseline import assign_baseline
+
+    path = tmp_path / "Na0.8CoO2_P63mmc.cif"
+    path.write_text(NA_COBALTATE)
+    structure = read_cif(path).structure
+    guessed = {s.label: s.element for s in assign_baseline(structure).sites}
+    assert guessed == {"Co1": "Co", "O1": "O", "Na1": "Na", "Na2": "Na"}
+    assert main(["assign", str(path), "--out", str(tmp_path) + "/", "--json", "--quiet"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert {a["label"]: a["element"] for a in report["atoms"]} == guessed
+    assert [a["h_count"] for a in report["atoms"]] == [0, 0, 0, 0]
