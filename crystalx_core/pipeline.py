@@ -576,7 +576,7 @@ def verdict(r1: float, r_sigma: float, stated: StatedR1 | None = None) -> str | 
     """Why a final R1 is no solution, or None when it is one: over POOR_R1, or over
     SUSPECT_R1 and NOISE_FACTOR times what the data's own noise (Rsigma on F) would give.
     Where the input model `stated` its own R1 on these data, such an R1 no worse than that
-    (within_stated) is the data's limit, not a wrong model; one clearly worse is named against it."""
+    (within_stated) is the data's limit, not a wrong model; one clearly worse is named so."""
     poor = _poor_r1(r1, r_sigma)
     if poor is None or stated is None:
         return poor

@@ -187,3 +187,27 @@ def test_a_twin_is_refined_with_its_law_and_fractions(alanine):
     assert result["reflections"]["r1"] < 0.06
     notes = [note for note in result["job_notes"] if note.startswith("twinned data")]
     assert notes and "TWIN -1 0 0 0 -1 0 0 0 -1 2" in notes[-1]
+
+
+def test_a_poor_fit_the_open_files_own_r1_states_keeps_the_data(alanine, tmp_path):
+    """Olex2 sends the open file's path (olex_model.read_model: "source", olx.FileFull()):
+    where that .res states an R1 (SHELXL's REM R1 line) the job's poor one is no worse than,
+    the data stay in the answer; where it states a far better one, they are left out naming
+    both. Without O1 alanine refines to R1 0.27 against its data."""
+    given = snapshot(alanine)
+    given["sites"] = [s for s in given["sites"] if s["label"] != "O1"]
+    published = (ALANINE / "published.res").read_text()
+    assert "REM R1 = 0.0285 for 2393 Fo > 4sig(Fo)" in published
+    poor = tmp_path / "poor.res"  # the same file, as a refinement without O1 would state it
+    poor.write_text(published.replace("REM R1 = 0.0285", "REM R1 = 0.2700"))
+    data = {"path": str(ALANINE / "data.hkl")}
+    result = assign({**given, "source": str(poor)}, data)["result"]
+    assert result["reflections"] is not None
+    said = "no worse than the input model's own R1 0.2700 (poor.res line 49)"
+    assert any(said in note for note in result["job_notes"])
+    good = tmp_path / "published.res"
+    good.write_text(published)
+    result = assign({**given, "source": str(good)}, data)["result"]
+    left_out = [n for n in result["job_notes"] if "not used" in n]
+    assert result["reflections"] is None
+    assert len(left_out) == 1 and "R1 0.0285 (published.res line 49)" in left_out[0]

@@ -30,3 +30,15 @@ def shelx_stated_r1(lines, path: Path) -> StatedR1 | None:
         if found:
             return StatedR1(float(found.group(1)), path, line.number)
     return None
+
+
+def file_stated_r1(path) -> StatedR1 | None:
+    """The R1 the structure file at `path` states (the file Olex2 has open: the service's
+    snapshot source); None where it states none, or is not there or not readable."""
+    from crystalx_core.errors import CrystalXError
+    from crystalx_core.io import load
+
+    try:
+        return load(path).stated_r1
+    except (CrystalXError, OSError):
+        return None
