@@ -46,9 +46,21 @@ def test_a_res_states_the_r1_shelxl_wrote_after_hklf(tmp_path):
     assert str(stated) == "R1 0.1629 (cl.res line 19)"
 
 
-def test_a_res_without_a_refinement_states_none(tmp_path):
+def test_olex2_refine_states_its_r1_after_end(tmp_path):
+    """olex2.refine writes no SHELXL line, only Olex2's block after END (as in
+    AK-Kleemiss/NoSpherA2 tests/PBC_Test/CaF_Ag3.res)."""
+    path = tmp_path / "olex2.res"
+    path.write_text("".join(line for line in RES.splitlines(True) if "0.1629" not in line))
+    stated = load(path).stated_r1
+    assert (stated.value, stated.line) == (0.17, 24)
+
+
+def test_a_solution_without_a_refinement_states_none(tmp_path):
+    """SHELXT's REM names the R1 of its solution, not of a refinement (as its line in
+    OldFedot/LogBooker test_data/Olex2/dom1_mC.res)."""
     path = tmp_path / "fresh.ins"
-    path.write_text(RES.split("HKLF 4")[0] + "HKLF 4\nEND\n")
+    shelxt = "REM SHELXT solution in Fm-3m: R1 0.185, Rweak 0.014, Alpha 0.046\n"
+    path.write_text(shelxt + RES.split("HKLF 4")[0] + "HKLF 4\nEND\n")
     assert load(path).stated_r1 is None
 
 
