@@ -98,3 +98,12 @@ def test_a_final_r1_clearly_worse_than_the_inputs_own_is_named_against_it():
 def test_no_note_where_the_final_r1_is_good_and_near_the_inputs_own():
     assert stated_r1_note(0.031, 0.01, StatedR1(0.03, Path("x.res"), 40)) == ""
     assert stated_r1_note(0.20, 0.01, None) == ""
+
+
+def test_an_r_factor_in_per_cent_is_no_yardstick(shared_data):
+    """COD 1100192 (cod-tools' r-factor test file) states _refine_ls_R_factor_gt 7.16, per
+    cent: taken as a fraction, 1.3 times it would let any final R1 pass the verdict."""
+    path = shared_data / "corpus" / "codtools_1100192-r-factor.cif"
+    assert "_refine_ls_R_factor_gt 7.16" in path.read_text()
+    assert load(path).stated_r1 is None
+    assert verdict(0.45, 0.02, load(path).stated_r1) is not None

@@ -28,7 +28,7 @@ from crystalx_core.elements import normalise_symbol
 from crystalx_core.errors import InputError
 from crystalx_core.io.cif_weights import CifWeighting, cif_weighting
 from crystalx_core.io.files import DOS_END, read_input_bytes
-from crystalx_core.io.stated_r1 import StatedR1
+from crystalx_core.io.stated_r1 import StatedR1, stated_r1
 from crystalx_core.io.hkl import (
     MAX_INDEX,
     HklfFormat,
@@ -1076,7 +1076,7 @@ def read_cif(path, block: str | None = None) -> CifEntry:
         refln_problem_line=lines.tag(unread) if unread else None,
         refln_without_sigma=bool(refln_tag) and without_sigma(chosen, refln_tag),
         published_r1=published_r1,
-        stated_r1=StatedR1(published_r1, path, lines.tag(_R1_TAG)) if published_r1 else None,
+        stated_r1=stated_r1(published_r1, path, lines.tag(_R1_TAG)),
         block_name=chosen.name,
         one_of_several=structures > 1,
         notes=tuple(n for n in (note, symmetry_note, *read_as) if n),

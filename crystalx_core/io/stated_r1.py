@@ -23,12 +23,18 @@ class StatedR1:
         return f"R1 {self.value:.4f} ({self.path.name}{where})"
 
 
+def stated_r1(value: float | None, path: Path, line: int | None) -> StatedR1 | None:
+    """`value` as the input's R1, None where it is no fraction between 0 and 1: a yardstick of
+    7.16 (COD 1100192's _refine_ls_R_factor_gt, per cent) would let any final R1 pass."""
+    return StatedR1(value, path, line) if value is not None and 0 < value < 1 else None
+
+
 def shelx_stated_r1(lines, path: Path) -> StatedR1 | None:
     """The first SHELXL R1 line of a .res (Olex2 repeats it after END), None in a fresh .ins."""
     for line in lines:
         found = _SHELXL_R1.match(line.text)
         if found:
-            return StatedR1(float(found.group(1)), path, line.number)
+            return stated_r1(float(found.group(1)), path, line.number)
     return None
 
 
