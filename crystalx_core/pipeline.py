@@ -576,17 +576,22 @@ def free_variable_note(given: Structure, final: Structure) -> str:
 def verdict(r1: float, r_sigma: float, stated: StatedR1 | None = None) -> str | None:
     """Why a final R1 is no solution, or None when it is one: over POOR_R1, or over
     SUSPECT_R1 and NOISE_FACTOR times what the data's own noise (Rsigma on F) would give.
-    Where the input model `stated` its own R1 on these data, such an R1 no worse than that
-    (within_stated) is the data's limit, not a wrong model; one clearly worse is named so."""
+    Where the input model `stated` its own R1 on these data, an R1 over the noise test's limit
+    but no worse than that (within_stated) is the data's limit (absorption, twinning, a poor
+    crystal: what Rsigma does not show and the input's refinement met too); one clearly worse
+    is named so. Never one over POOR_R1: a .res states whatever its refinement reached, a
+    wrong first model's 0.35 as well, and no stated R1 makes that a solution."""
     poor = _poor_r1(r1, r_sigma)
     if poor is None or stated is None:
         return poor
-    if within_stated(r1, stated):
-        return None
-    return (
-        f"final R1 {r1:.4f} is clearly worse than the input model's own {stated}: the model "
-        "does not explain the data as the input's did"
-    )
+    if not within_stated(r1, stated):
+        return (
+            f"final R1 {r1:.4f} is clearly worse than the input model's own {stated}: the "
+            "model does not explain the data as the input's did"
+        )
+    if r1 > POOR_R1:
+        return f"{poor}, nor does the input model's own {stated}"
+    return None
 
 
 def within_stated(r1: float, stated: StatedR1) -> bool:

@@ -107,3 +107,12 @@ def test_an_r_factor_in_per_cent_is_no_yardstick(shared_data):
     assert "_refine_ls_R_factor_gt 7.16" in path.read_text()
     assert load(path).stated_r1 is None
     assert verdict(0.45, 0.02, load(path).stated_r1) is not None
+
+
+def test_no_stated_r1_makes_one_over_0_20_a_solution():
+    """A .res states whatever its refinement reached: a first SHELXL run of a wrong model
+    states 0.35, and a final 0.36 beside it is no solution, with both named."""
+    stated = StatedR1(0.35, Path("first.res"), 30)
+    failure = verdict(0.36, 0.02, stated)
+    assert "over 0.20" in failure and "R1 0.3500 (first.res line 30)" in failure
+    assert verdict(0.19, 0.02, StatedR1(0.18, Path("x.res"), 30)) is None  # under 0.20: as before
