@@ -28,6 +28,7 @@ from crystalx_core.elements import normalise_symbol
 from crystalx_core.errors import InputError
 from crystalx_core.io.cif_weights import CifWeighting, cif_weighting
 from crystalx_core.io.files import DOS_END, read_input_bytes
+from crystalx_core.io.stated_r1 import StatedR1, stated_r1
 from crystalx_core.io.hkl import (
     MAX_INDEX,
     HklfFormat,
@@ -58,6 +59,7 @@ _FRACT_TAGS = ("_atom_site_fract_x", "_atom_site_fract_y", "_atom_site_fract_z")
 # a fractional coordinate past this is no position: 1e300 modulo 1 is 0 in a float, and an
 # atom was put there silently; the service's schema holds a snapshot's frac to the same bound
 MAX_FRACTIONAL = 1e3
+_R1_TAG = "_refine_ls_R_factor_gt"  # the published R1, on Fo > 4σ(Fo) as SHELXL's
 _SYMOP_TAGS = ("_space_group_symop_operation_xyz", "_symmetry_equiv_pos_as_xyz")
 # a modulated structure's (3+d)-dimensional operators, x1,x2,x3,x4 (Jana2006, COD's mcodcif)
 _SSG_TAG = "_space_group_symop_ssg_operation_algebraic"
@@ -75,6 +77,7 @@ class CifEntry:
     shelx_res_text: str | None
     shelx_hkl_text: str | None
     published_r1: float | None
+    stated_r1: StatedR1 | None  # published_r1 with its line, for pipeline.verdict
     block_name: str
     one_of_several: bool = False  # the file holds other structures (data blocks with atoms)
     hkl_tag: str = "_shelx_hkl_file"  # the tag shelx_hkl_text was read from
@@ -1146,6 +1149,7 @@ def read_cif(path, block: str | None = None) -> CifEntry:
     structure.cell_su = tuple(_su(chosen, tag) for tag in _CELL_TAGS)
     structure.sites = grouped_mixed_sites(structure.sites)
     probe_tag, probe = _not_xray(chosen)
+    published_r1 = _number(chosen, _R1_TAG)
     refln_tag, refln_problem, unread = ("", "", "") if hkl_text is not None else _own_refln(chosen)
     return CifEntry(
         structure=structure,
@@ -1156,7 +1160,8 @@ def read_cif(path, block: str | None = None) -> CifEntry:
         refln_problem=refln_problem,
         refln_problem_line=lines.tag(unread) if unread else None,
         refln_without_sigma=bool(refln_tag) and without_sigma(chosen, refln_tag),
-        published_r1=_number(chosen, "_refine_ls_R_factor_gt"),
+        published_r1=published_r1,
+        stated_r1=stated_r1(published_r1, path, lines.tag(_R1_TAG)),
         block_name=chosen.name,
         one_of_several=structures > 1,
         notes=tuple(n for n in (note, symmetry_note, *read_as) if n),
