@@ -51,11 +51,12 @@ FOREIGN_R1 = 0.50  # a given model's first isotropic R1 above this: the data are
 POOR_R1 = 0.20  # final R1 above this is no solution, whatever the data
 SUSPECT_R1 = 0.10  # above this, and far above what the data's own noise allows, neither
 NOISE_FACTOR = 3.0  # "far above": R1 over this many times the data's Rsigma (on F)
-# a final R1 within this factor of the input model's own (io.stated_r1), or STATED_MARGIN over
-# it, is the same fit by another program: `refine_benchmark.py ../shared/data/benchmark` gives
-# at most 1.22 times (CCTBX_cu3182 0.0550 / 0.0453; 1.28 at main 70cdda1) and 0.0097 over;
-# LogBooker's dom1_mC (C2/m Fe3Cl8, 25 % complete) 0.1642 / 0.1629
-STATED_FACTOR, STATED_MARGIN = 1.3, 0.02
+# a final R1 at most STATED_MARGIN over the input model's own (io.stated_r1) is the same fit by
+# another program: `refine_benchmark.py ../shared/data/benchmark` gives at most 0.0097 over
+# (CCTBX_cu3182 0.0550 / 0.0453; 0.0126 at main 70cdda1), LogBooker's dom1_mC (C2/m Fe3Cl8,
+# 25 % complete) 0.0013 over. A margin, not a factor: the verdict asks only above SUSPECT_R1,
+# where no pair measured a ratio, and twice the largest gap seen is what the data support
+STATED_MARGIN = 0.02
 # a completed model (isotropic, no H) is incomplete, and another charge-flipping run worth a try,
 # with an R1 over UNSOLVED_R1, or over INCOMPLETE_R1 with fewer atoms than FEW_ATOMS of UNIT's
 UNSOLVED_R1, INCOMPLETE_R1, FEW_ATOMS = 0.25, 0.12, 0.9
@@ -596,7 +597,7 @@ def verdict(r1: float, r_sigma: float, stated: StatedR1 | None = None) -> str | 
 
 def within_stated(r1: float, stated: StatedR1) -> bool:
     """Whether `r1` is the input's `stated` fit, as another refinement program reaches it."""
-    return r1 <= max(STATED_FACTOR * stated.value, stated.value + STATED_MARGIN)
+    return r1 <= stated.value + STATED_MARGIN
 
 
 def stated_r1_note(r1: float, r_sigma: float, stated: StatedR1 | None) -> str:
