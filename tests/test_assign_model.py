@@ -736,7 +736,7 @@ def _simulated(shared_data, name: str, seed: int, noise: float):
 
 def test_an_element_too_light_for_its_peak_is_not_allowed_there(shared_data):
     """sfcod_4060313 (validation split: [Au(C6Cl2F3)2]- around Tl+, a NBu4+ counter-ion),
-    simulated as atoms.evaluate does (seed 8, no extra noise): its Tl and Au peaks stand 25-27
+    simulated as atoms.evaluate does (seed 8, no extra noise): its Tl and Au peaks stand 23-24
     times as high as the typical atom's, far above what F, Cl, N or C (Z 9, 17, 7, 6 against
     the lightest SFAC element's 6) can make (TOO_STRONG × Z / 6), so those are masked there;
     the true element of no peak of the map is."""

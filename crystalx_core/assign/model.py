@@ -391,11 +391,12 @@ def _placeable(
 # strongest peak, while the model called 9 real atoms above that "not an atom" (FC_p21c's
 # Ga+, held between two arenes at 2.9 Å, is the map's strongest peak and looked spurious).
 STRONG_PEAK = 0.3
-# A map's peak heights follow the electrons of the atoms: against the typical atom's peak, a peak
-# of element Z stands at least Z / Z_ref as high (heavy atoms' cores stand higher still) when
-# Z_ref is SFAC's lightest element. On evaluate's 378 simulated validation maps no atom's peak
-# exceeded that by more than 2.46 times (Ni, Rh, U beside C and B); sfcod_4060313's Tl, the
-# map's strongest peak at 22 times the typical one, was called F (p 0.993) by the model.
+# A map's peak heights follow the electrons of the atoms: a peak of element Z stands about Z / Z_t
+# as high as the typical atom's (Z_t its element; heavy atoms' cores somewhat higher still), so
+# hardly above Z / Z_ref, Z_ref SFAC's lightest element. No atom's peak passed that by more than
+# 2.13 times on evaluate's 378 simulated validation maps (U beside B), 1.90 on the 17 benchmark
+# entries' Fobs maps (SXF_I43d's Cl; benchmarks/peak_ceiling.py); sfcod_4060313's Tl, the map's
+# strongest peak at 24 times the typical one, was called F (p 0.993) by the model.
 TOO_STRONG = 5.0  # times Z / Z_ref over the typical peak: no atom of element Z stands so high
 # an occupancy at least this is a whole site: a sof written to five decimals (10.33333) and
 # divided by its site-symmetry factor falls short of one by 1e-5 (benchmarks/swap_benchmark.py)
