@@ -365,6 +365,7 @@ def _run_assign(args) -> int:
             args.hydrogens,
             shelx=loaded.output_template(),
             cif_weighting=loaded.weighting,
+            stated_r1=loaded.stated_r1,
         )
     hint = (
         f"{args.model.name} carries its reflections "

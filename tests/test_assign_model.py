@@ -101,6 +101,24 @@ shipped = pytest.mark.skipif(
 
 
 @shipped
+def test_an_element_past_the_models_classes_says_what_to_do(tmp_path):
+    """Cf(CO)6 (cryspy/mofchecker's GUPQOA.cif, session 19's sweep): Cf is past the heavy
+    model's last class (Pu); the job names the element, the range and the baseline."""
+    from crystalx_core.errors import CrystalXError
+
+    path = tmp_path / "cf.ins"
+    path.write_text(
+        "TITL cf\nCELL 0.71073 10 10 10 90 90 90\nZERR 4 0 0 0 0 0 0\nLATT -1\n"
+        "SFAC C O Cf\nUNIT 24 24 4\n"
+        "Cf1 3 0.0 0.0 0.0 11.0 0.02\nC1 1 0.2 0.0 0.0 11.0 0.03\n"
+        "O1 2 0.31 0.0 0.0 11.0 0.04\nHKLF 4\nEND\n"
+    )
+    told = r"no class for Cf \(it knows H to Pu\).*--method baseline"
+    with pytest.raises(CrystalXError, match=told):
+        assign_model(read_shelx(path).to_structure())
+
+
+@shipped
 @pytest.mark.parametrize("entry", ["FC_sucrose", "XH_HMaMg", "N2_water", "XH_xylitol"])
 def test_shipped_model_types_published_atoms(shared_data, entry):
     """Published non-H atoms as peaks with elements hidden (heights = Z): every element right."""

@@ -485,8 +485,13 @@ def _allowed_classes(structure: Structure, classes: list[str]) -> np.ndarray:
     wanted = {el for el in structure.sfac if not is_hydrogen(el)}
     missing = wanted - set(classes)
     if missing:
+        # an element past the model's classes (Am-Cf complexes are in the CSD, not in the
+        # training data) is no input error: the rules still serve, so the message says so
+        known = [c for c in classes if c != NOT_AN_ATOM]
         raise CrystalXError(
-            f"the model has no class for {', '.join(sorted(missing))}", structure.source
+            f"the model has no class for {', '.join(sorted(missing))} (it knows {known[0]} to "
+            f"{known[-1]}): assign this structure with --method baseline",
+            structure.source,
         )
     has_peaks = any(s.is_peak for s in structure.sites)
     return np.array([c in wanted or (c == NOT_AN_ATOM and has_peaks) for c in classes])

@@ -28,6 +28,7 @@ from crystalx_core.elements import normalise_symbol
 from crystalx_core.errors import InputError
 from crystalx_core.io.cif_weights import CifWeighting, cif_weighting
 from crystalx_core.io.files import DOS_END, read_input_bytes
+from crystalx_core.io.stated_r1 import StatedR1, stated_r1
 from crystalx_core.io.hkl import (
     MAX_INDEX,
     HklfFormat,
@@ -58,9 +59,14 @@ _FRACT_TAGS = ("_atom_site_fract_x", "_atom_site_fract_y", "_atom_site_fract_z")
 # a fractional coordinate past this is no position: 1e300 modulo 1 is 0 in a float, and an
 # atom was put there silently; the service's schema holds a snapshot's frac to the same bound
 MAX_FRACTIONAL = 1e3
+_R1_TAG = "_refine_ls_R_factor_gt"  # the published R1, on Fo > 4σ(Fo) as SHELXL's
 _SYMOP_TAGS = ("_space_group_symop_operation_xyz", "_symmetry_equiv_pos_as_xyz")
 # a modulated structure's (3+d)-dimensional operators, x1,x2,x3,x4 (Jana2006, COD's mcodcif)
 _SSG_TAG = "_space_group_symop_ssg_operation_algebraic"
+# a magnetic CIF's operators, x,y,z,+1 (magCIF: _space_group_symop_magn_operation.xyz and its
+# centring loop; ISODISTORT, cryspy, Bilbao's MAGNDATA)
+_MAGN_TAG = "_space_group_symop_magn_operation_xyz"
+_MAGN_CENTRING_TAG = "_space_group_symop_magn_centering_xyz"
 
 
 @dataclass
@@ -71,6 +77,7 @@ class CifEntry:
     shelx_res_text: str | None
     shelx_hkl_text: str | None
     published_r1: float | None
+    stated_r1: StatedR1 | None  # published_r1 with its line, for pipeline.verdict
     block_name: str
     one_of_several: bool = False  # the file holds other structures (data blocks with atoms)
     hkl_tag: str = "_shelx_hkl_file"  # the tag shelx_hkl_text was read from
@@ -574,8 +581,11 @@ def _symops(
             )
         except (RuntimeError, ValueError):
             pass
+    setting = _setting_code(block)
+    # gemmi's prefer= takes the origin choice ('1', '2') and axes ('H', 'R') for a bare symbol;
+    # an explicit ':2' in the symbol, and for R the cell's axes, still win over it
     space_group = (
-        gemmi.find_spacegroup_by_name(small.spacegroup_hm, cell.alpha, cell.gamma)
+        gemmi.find_spacegroup_by_name(small.spacegroup_hm, cell.alpha, cell.gamma, prefer=setting)
         if small.spacegroup_hm
         else None
     )
@@ -595,6 +605,15 @@ def _symops(
     number = next((n for tag in _NUMBER_TAGS if (n := _number(block, tag))), None)
     if number is not None and number == int(number) and 1 <= number <= 230:
         info = sgtbx.space_group_info(number=int(number))  # cctbx's reference setting
+        if setting in ("1", "2"):  # H or R axes: the cell's, below, as for the H-M symbol
+            try:
+                info = sgtbx.space_group_info(symbol=f"{int(number)}:{setting}")
+                return full_operator_list(info.group()), (
+                    f"symmetry from the space-group number {int(number)} and setting "
+                    f"{setting!r} alone: {info}"
+                )
+            except RuntimeError:
+                pass  # no such setting of this group: the number alone, as before
         if rhombohedral and info.group().conventional_centring_type_symbol() == "R":
             info = sgtbx.space_group_info(symbol=f"{int(number)}:R")
             return full_operator_list(info.group()), (
@@ -604,6 +623,19 @@ def _symops(
         return full_operator_list(info.group()), (
             f"symmetry from the space-group number {int(number)} alone: its standard setting "
             f"{info} assumed"
+        )
+    if len(block.find_values(_MAGN_TAG)):
+        group = _closed_group(_magnetic_operators(block))
+        if group is None:
+            raise InputError(
+                "magnetic operators whose spatial parts are no 3D group: give the operator list "
+                "of the atoms' space group (_space_group_symop_operation_xyz)",
+                str(path),
+                lines.tag(_MAGN_TAG),
+            )
+        return full_operator_list(group), (
+            f"symmetry from the magnetic operators ({_MAGN_TAG}, with its centrings): their "
+            "spatial parts; time reversal moves no atom"
         )
     if len(block.find_values(_SSG_TAG)):
         group = _closed_group(_average_operators(block))
@@ -639,6 +671,24 @@ def _not_a_group(ops: list[str]) -> str:
     return "not closed, or one given twice"
 
 
+_SETTING_TAGS = (
+    "_space_group_IT_coordinate_system_code",
+    "_space_group.IT_coordinate_system_code",
+)
+
+
+def _setting_code(block: gemmi.cif.Block) -> str:
+    """cif_core's _space_group_IT_coordinate_system_code where it names an origin choice ('1',
+    '2') or axes ('H', 'R'), the settings a bare H-M symbol or number leaves open; '' else."""
+    for tag in _SETTING_TAGS:
+        raw = block.find_value(tag)
+        if raw is not None:
+            code = gemmi.cif.as_string(raw).strip().upper()
+            if code in ("1", "2", "H", "R"):
+                return code
+    return ""
+
+
 def _rhombohedral_axes(alpha: float, gamma: float) -> bool:
     """Whether a cell reads as an R lattice's rhombohedral axes (a = b = c, alpha = beta =
     gamma) rather than its hexagonal ones (gamma 120, alpha 90): gemmi's rule in
@@ -670,6 +720,29 @@ def _average_operators(block: gemmi.cif.Block) -> list[str]:
             return []
         ops.append(re.sub(r"x([123])", lambda m: "xyz"[int(m[1]) - 1], ",".join(parts[:3])))
     return ops
+
+
+def _magnetic_operators(block: gemmi.cif.Block) -> list[str]:
+    """The atoms' space group of a magnetic CIF: each operation's spatial part (x,y,z of
+    'x,y,z,+1', the fourth component being time reversal) with each centring, each once; []
+    where one does not read so."""
+
+    def spatial(tag: str) -> list[sgtbx.rt_mx]:
+        out = []
+        for raw in block.find_values(tag):
+            parts = gemmi.cif.as_string(raw).lower().replace(" ", "").split(",")
+            if len(parts) != 4:
+                raise ValueError(raw)
+            out.append(sgtbx.rt_mx(",".join(parts[:3])))
+        return out
+
+    try:
+        operations = spatial(_MAGN_TAG)
+        centrings = spatial(_MAGN_CENTRING_TAG) or [sgtbx.rt_mx()]
+    except (ValueError, RuntimeError):  # a malformed operator: refused by the caller
+        return []
+    products = (str((op.multiply(c)).mod_positive()) for op in operations for c in centrings)
+    return list(dict.fromkeys(products))
 
 
 _PAIRS = ("11", "22", "33", "12", "13", "23")
@@ -943,13 +1016,21 @@ def formula_note(structure: Structure) -> str:
     z = structure.formula_units
     if not structure.formula or not z:
         return ""
-    stated = {el: round(n * z, 4) for el, n in structure.formula.items() if n > 0}
     counted = dict(zip(structure.sfac, structure.unit))
-    differ = [
-        el
-        for el in dict.fromkeys([*stated, *counted])
-        if abs(counted.get(el, 0.0) - stated.get(el, 0.0)) > _SAME_COUNT
-    ]
+
+    def differing(stated: dict[str, float]) -> list[str]:
+        return [
+            el
+            for el in dict.fromkeys([*stated, *counted])
+            if abs(counted.get(el, 0.0) - stated.get(el, 0.0)) > _SAME_COUNT
+        ]
+
+    # pymatgen's CifWriter gives the cell's contents as the sum, and Z formula units of the
+    # reduced formula ('Mg4 Pb8 W4 O24', Z 4): the sites agree with the sum itself then
+    if not differing({el: n for el, n in structure.formula.items() if n > 0}):
+        return ""
+    stated = {el: round(n * z, 4) for el, n in structure.formula.items() if n > 0}
+    differ = differing(stated)
     if not differ:
         return ""
     more = " ..." if len(differ) > 5 else ""
@@ -975,9 +1056,16 @@ def read_cif(path, block: str | None = None) -> CifEntry:
     doc, text = _parse(path, empty=empty)
     chosen, note, structures = _choose_block(doc, block, path)
     lines = _Lines(text, chosen.name)
-    if any(_number(chosen, tag) is None for tag in _CELL_TAGS):
+    missing = [tag for tag in _CELL_TAGS if _number(chosen, tag) is None]
+    if missing:
+        which = (
+            " (_cell_length_a ... _cell_angle_gamma)"
+            if len(missing) == len(_CELL_TAGS)
+            else f": no value for {', '.join(missing)} (CIF2's _cell.angle_gamma and the like "
+            "read as the same)"
+        )
         raise InputError(
-            f"data_{chosen.name} has no unit cell (_cell_length_a ... _cell_angle_gamma)",
+            f"data_{chosen.name} has no unit cell{which}",
             str(path),
             lines.tag(*_CELL_TAGS),
         )
@@ -1061,6 +1149,7 @@ def read_cif(path, block: str | None = None) -> CifEntry:
     structure.cell_su = tuple(_su(chosen, tag) for tag in _CELL_TAGS)
     structure.sites = grouped_mixed_sites(structure.sites)
     probe_tag, probe = _not_xray(chosen)
+    published_r1 = _number(chosen, _R1_TAG)
     refln_tag, refln_problem, unread = ("", "", "") if hkl_text is not None else _own_refln(chosen)
     return CifEntry(
         structure=structure,
@@ -1071,7 +1160,8 @@ def read_cif(path, block: str | None = None) -> CifEntry:
         refln_problem=refln_problem,
         refln_problem_line=lines.tag(unread) if unread else None,
         refln_without_sigma=bool(refln_tag) and without_sigma(chosen, refln_tag),
-        published_r1=_number(chosen, "_refine_ls_R_factor_gt"),
+        published_r1=published_r1,
+        stated_r1=stated_r1(published_r1, path, lines.tag(_R1_TAG)),
         block_name=chosen.name,
         one_of_several=structures > 1,
         notes=tuple(n for n in (note, symmetry_note, *read_as) if n),

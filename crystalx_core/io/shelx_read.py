@@ -33,7 +33,14 @@ from crystalx_core.crystallography.convert import u_eq
 from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import InputError
 from crystalx_core.io.files import line_end, read_input_bytes
-from crystalx_core.io.hkl import INVERSION, REFINED_HKLF, HklfFormat, Twin, xray_problem
+from crystalx_core.io.hkl import (
+    INVERSION,
+    REFINED_HKLF,
+    TWIN_WITH_HKLF5,
+    HklfFormat,
+    Twin,
+    xray_problem,
+)
 from crystalx_core.geometry import chemical_occupancies
 from crystalx_core.residues import residue_address
 from crystalx_core.structure import Site, Structure, cell_problem, grouped_mixed_sites
@@ -226,9 +233,7 @@ class ShelxFile:
         hklf = self.hklf or HklfFormat()
         if hklf.code == 5 and "TWIN" in self.cards:
             raise InputError(
-                "TWIN with HKLF 5 data: cctbx's observations take a twin law or HKLF 5's "
-                "components, never both (xray/observations.h); give the law's components "
-                "in the HKLF 5 file, or the law with HKLF 4",
+                TWIN_WITH_HKLF5,
                 self.path,
                 self.cards["TWIN"].number,
             )
@@ -510,10 +515,17 @@ def decode_parameter(
         return code
     m, p = _variable(code)
     # 10 + p fixes p, whatever its sign: 9.99716 is -0.00284 (SHELXL, iotbx.shelx). -(10 + p)
-    # SHELXL reads as 0 (iotbx.shelx decode_variables, m = -1); no program writes it, and a
-    # hand-written -10.5 is read as the -0.5 its writer meant: -p
+    # SHELXL fixes at 0 (iotbx.shelx parsers.decode_variables, m = -1: 'ShelXL does indeed
+    # behave so'), where a hand-written -10.5 surely meant -0.5: neither reading is safe
+    if m == 1 and code < 0:
+        raise InputError(
+            f"{what} {code:g}{source}: SHELXL fixes a code from -15 to -5 at 0, not at "
+            f"{-p:g}; write {10 - p:g} to fix {-p:g}, or 10 to fix 0",
+            path,
+            line,
+        )
     if m == 1:
-        return p if code > 0 else -p
+        return p
     if m > len(fvars):
         defined = f"FVAR defines 1..{len(fvars)} only" if fvars else "no FVAR comes before it"
         raise InputError(
