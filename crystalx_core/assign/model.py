@@ -392,11 +392,14 @@ def _placeable(
 # Ga+, held between two arenes at 2.9 Å, is the map's strongest peak and looked spurious).
 STRONG_PEAK = 0.3
 # A map's peak heights follow the electrons of the atoms: a peak of element Z stands about Z / Z_t
-# as high as the typical atom's (Z_t its element; heavy atoms' cores somewhat higher still), so
-# hardly above Z / Z_ref, Z_ref SFAC's lightest element. No atom's peak passed that by more than
-# 2.13 times on evaluate's 378 simulated validation maps (U beside B), 1.90 on the 17 benchmark
-# entries' Fobs maps (SXF_I43d's Cl; benchmarks/peak_ceiling.py); sfcod_4060313's Tl, the map's
-# strongest peak at 24 times the typical one, was called F (p 0.993) by the model.
+# as high as the typical atom's (Z_t its element), so about Z / Z_ref, Z_ref SFAC's lightest
+# element; heavy atoms' cores stand higher still (their scattering falls off more slowly and they
+# vibrate less: 2-3 times Z / Z_ref at 0.8 Å from cctbx's form factors, more beside floppy light
+# atoms at high resolution), and TOO_STRONG is an empirical margin over that. No atom's peak
+# passed Z / Z_ref by more than 2.13 times on evaluate's 378 simulated validation maps (U beside
+# B), 1.90 on the 17 benchmark entries' Fobs maps (SXF_I43d's Cl; benchmarks/peak_ceiling.py);
+# sfcod_4060313's Tl, the map's strongest peak at 24 times the typical one, was called F
+# (p 0.993) by the model.
 TOO_STRONG = 5.0  # times Z / Z_ref over the typical peak: no atom of element Z stands so high
 # an occupancy at least this is a whole site: a sof written to five decimals (10.33333) and
 # divided by its site-symmetry factor falls short of one by 1e-5 (benchmarks/swap_benchmark.py)
