@@ -220,6 +220,143 @@ def test_broken_symop_list_falls_back_to_the_symbol(tmp_path):
     assert error.value.line == 10  # the operator loop
 
 
+# Lists short of the named group, as real writers leave them: only the identity beside the
+# group's symbol (gemmi's SmallStructure.check_spacegroup, project-gemmi/gemmi
+# include/gemmi/small.hpp, says "space group from H-M symbol (P 21/c) differs: P 1 21/c 1" of
+# such a file and reads the list), the non-inversion half of a centrosymmetric group (NRCVAX),
+# a C-centred group without its centring (TEXSAN). cif_core wants "a complete set of
+# coordinate representatives" (_space_group_symop_operation_xyz): where the atoms are the
+# named group's asymmetric unit, the named group is the structure's.
+SHORT = "x.cif line 8: the H-M symbol 'P 21/c' names P 1 21/c 1 (4 operators), the operators "
+
+
+@pytest.mark.parametrize(
+    "ops, listed",
+    [
+        (["x,y,z"], "P 1 (1 operator"),
+        # the screw axis of P 21/c's non-inversion half lies at z = 1/4: cctbx names the shift
+        (["x,y,z", "-x,y+1/2,-z+1/2"], "P 1 21 1 (a,b,c-1/4) (2 operators"),
+    ],
+)
+def test_a_list_short_of_the_symbol_s_group_yields_to_it(tmp_path, ops, listed):
+    text = GOOD_BLOCK.replace("-x,y+1/2,-z+1/2\n-x,-y,-z\nx,-y+1/2,z+1/2\n", "")
+    text = text.replace("x,y,z\n", "\n".join(ops) + "\n")
+    cif = read_cif(_write(tmp_path, text))
+    assert cif.structure.space_group_order == 4
+    assert cif.structure.unit == [4.0, 2.0, 4.0]  # as the full list gives (test_good_block_reads)
+    assert cif.notes == (
+        f"{SHORT}listed on line 10 make {listed}, a subgroup); the rest map few atoms onto "
+        "others (an asymmetric unit): the H-M symbol 'P 21/c' is read",
+    )
+
+
+def test_a_c_centred_list_without_its_centring_yields_to_the_symbol(tmp_path):
+    text = GOOD_BLOCK.replace("'P 21/c'", "'C 2/c'").replace(
+        "-x,y+1/2,-z+1/2\n-x,-y,-z\nx,-y+1/2,z+1/2", "-x,y,-z+1/2\n-x,-y,-z\nx,-y,z+1/2"
+    )
+    cif = read_cif(_write(tmp_path, text))
+    assert cif.structure.space_group_order == 8
+    assert cif.notes == (
+        "x.cif line 8: the H-M symbol 'C 2/c' names C 1 2/c 1 (8 operators), the operators "
+        "listed on line 10 make P 1 2/c 1 (4 operators, a subgroup); the rest map few atoms "
+        "onto others (an asymmetric unit): the H-M symbol 'C 2/c' is read",
+    )
+
+
+def test_a_list_short_of_the_number_s_group_names_the_number(tmp_path):
+    text = GOOD_BLOCK.replace(
+        "_symmetry_space_group_name_H-M 'P 21/c'", "_symmetry_Int_Tables_number 14"
+    ).replace("-x,y+1/2,-z+1/2\n-x,-y,-z\nx,-y+1/2,z+1/2\n", "")
+    cif = read_cif(_write(tmp_path, text))
+    assert cif.structure.space_group_order == 4
+    assert cif.notes == (
+        "x.cif line 8: the space-group number 14 names P 1 21/c 1 (4 operators), the operators "
+        "listed on line 10 make P 1 (1 operator, a subgroup); the rest map few atoms onto "
+        "others (an asymmetric unit): the space-group number 14 is read",
+    )
+
+
+def test_a_cell_expanded_to_its_listed_operators_keeps_them(tmp_path):
+    """The atoms of the whole P 21/c cell with x,y,z alone beside the group's symbol, as a
+    writer that expands to P1 and keeps the symbol leaves them: the list is the structure's."""
+    from cctbx import sgtbx
+
+    rows = GOOD_BLOCK.split("C1 C ")[0]
+    for label, xyz in (("C1", (0.1, 0.2, 0.3)), ("O1", (0.2, 0.2, 0.3)), ("Cu1", (0, 0, 0))):
+        images = {
+            tuple(round(c % 1, 4) for c in sgtbx.rt_mx(op) * xyz)
+            for op in ("x,y,z", "-x,y+1/2,-z+1/2", "-x,-y,-z", "x,-y+1/2,z+1/2")
+        }
+        for k, (x, y, z) in enumerate(sorted(images)):
+            rows += f"{label}{'abcd'[k]} {label[:-1]} {x} {y} {z} 0.02 1 .\n"
+    text = rows.replace("-x,y+1/2,-z+1/2\n-x,-y,-z\nx,-y+1/2,z+1/2\n", "")
+    cif = read_cif(_write(tmp_path, text))
+    assert cif.structure.space_group_order == 1 and len(cif.structure.sites) == 10
+    assert cif.notes == (
+        f"{SHORT}listed on line 10 make P 1 (1 operator, a subgroup); the rest map most atoms "
+        "onto others (an expanded cell): the list is read",
+    )
+
+
+def test_a_list_of_another_group_than_the_symbol_s_is_read_with_a_note(tmp_path):
+    text = GOOD_BLOCK.replace("'P 21/c'", "'P -1'")
+    cif = read_cif(_write(tmp_path, text))
+    assert cif.structure.space_group_order == 4
+    assert cif.notes == (
+        "x.cif line 8: the H-M symbol 'P -1' names P -1 (2 operators), the operators listed on "
+        "line 10 make P 1 21/c 1 (4 operators): the list is read",
+    )
+
+
+@pytest.mark.parametrize(
+    "name, order",
+    [
+        ("codtools_2001925.cif", 4),  # Acta C: x,y,z, x-1,y-1,z, x-1,y,z beside '-P 2yn'
+        ("sfarchiv2_2004899.cif", 8),  # NRCVAX: P m c n's non-inversion half
+        ("sfarchiv2_2004978.cif", 8),  # TEXSAN: C 2/c's operators each twice, no centring
+    ],
+)
+def test_real_cifs_with_short_lists_hold_their_formula_times_z(shared_data, name, order):
+    cif = read_cif(CORPUS / name)
+    structure = cif.structure
+    assert structure.space_group_order == order
+    counted = dict(zip(structure.sfac, structure.unit))
+    assert counted["H"] == structure.formula["H"] * structure.formula_units
+    assert "(an asymmetric unit)" in cif.notes[0]
+
+
+@pytest.mark.parametrize(
+    "symbol, ops",
+    [
+        # a P1-expanded cell: pyxtal's write_cif(sym_num=...) writes 'P1', number 1 and x,y,z
+        # (MaterSim/PyXtal pyxtal/io.py)
+        ("_symmetry_space_group_name_H-M 'P 1'", ["x,y,z"]),
+        ("_symmetry_space_group_name_H-M 'P1'\n_symmetry_Int_Tables_number 1", ["x,y,z"]),
+        # the group's own operators in another order
+        (
+            "_symmetry_space_group_name_H-M 'P 21/c'",
+            ["-x,-y,-z", "x,-y+1/2,z+1/2", "x,y,z", "-x,y+1/2,-z+1/2"],
+        ),
+        # P 21/n's operators beside the symbol of its type, as many CIFs of P 21/n are written
+        (
+            "_symmetry_space_group_name_H-M 'P 21/c'",
+            ["x,y,z", "-x+1/2,y+1/2,-z+1/2", "-x,-y,-z", "x+1/2,-y+1/2,z+1/2"],
+        ),
+        (
+            "_symmetry_Int_Tables_number 14",
+            ["x,y,z", "-x+1/2,y+1/2,-z+1/2", "-x,-y,-z", "x+1/2,-y+1/2,z+1/2"],
+        ),
+    ],
+)
+def test_a_list_that_is_the_named_group_gets_no_note(tmp_path, symbol, ops):
+    text = GOOD_BLOCK.replace("_symmetry_space_group_name_H-M 'P 21/c'", symbol).replace(
+        "x,y,z\n-x,y+1/2,-z+1/2\n-x,-y,-z\nx,-y+1/2,z+1/2\n", "\n".join(ops) + "\n"
+    )
+    cif = read_cif(_write(tmp_path, text))
+    assert cif.structure.space_group_order == len(ops)
+    assert cif.notes == ()
+
+
 def test_occupancy_within_three_su_of_its_range_reads(tmp_path):
     """cif_core.dic: the value 'must lie in ... -3u =< x =< 1 + 3u'; a refined 1.02(1) is a full
     site and -0.01(1) an empty one, read at the edge they pass; '?' and '.' are its default 1."""

@@ -1,7 +1,9 @@
 """Read a small-molecule CIF (one data block) into a Structure, with its embedded SHELX files.
 
 Symmetry comes from the operator list when it is a closed group, else from the Hall
-symbol, else from the H-M symbol (CIFs in the wild often carry typos in one of them).
+symbol, else from the H-M symbol (CIFs in the wild often carry typos in one of them); a list
+that is a subgroup of the group the symbol or number names yields to that group where the atoms
+are its asymmetric unit, with a note (_listed_or_named).
 SFAC/UNIT are not in a CIF: they are the cell contents counted from the sites, so that
 the Structure looks like the .ins the structure was refined from; where _chemical_formula_sum
 times _cell_formula_units_Z (CIF core) gives other contents, a note says so (formula_note).
@@ -537,12 +539,9 @@ _NUMBER_TAGS = (
 )
 
 
-_SYMBOL_TAGS = (
-    "_space_group_name_Hall",
-    "_symmetry_space_group_name_Hall",
-    "_space_group_name_H-M_alt",
-    "_symmetry_space_group_name_H-M",
-)
+_HALL_TAGS = ("_space_group_name_Hall", "_symmetry_space_group_name_Hall")
+_HM_TAGS = ("_space_group_name_H-M_alt", "_symmetry_space_group_name_H-M")
+_SYMBOL_TAGS = (*_HALL_TAGS, *_HM_TAGS)
 
 
 def _symmetry_line(lines: _Lines) -> int:
@@ -566,7 +565,7 @@ def _symops(
     rhombohedral = _rhombohedral_axes(cell.alpha, cell.gamma)
     candidates = []
     if small.symops:
-        candidates.append(("", list(small.symops)))
+        candidates.append(("", list(small.symops), lines.tag(*_SYMOP_TAGS)))
     if small.spacegroup_hall.strip():
         try:
             hall_ops = gemmi.symops_from_hall(small.spacegroup_hall)
@@ -574,6 +573,7 @@ def _symops(
                 (
                     f"Hall symbol {small.spacegroup_hall.strip()!r}",
                     [op.triplet() for op in hall_ops],
+                    lines.tag(*_HALL_TAGS),
                 )
             )
         except (RuntimeError, ValueError):
@@ -591,16 +591,26 @@ def _symops(
             (
                 f"H-M symbol {small.spacegroup_hm.strip()!r}",
                 [op.triplet() for op in space_group.operations()],
+                lines.tag(*_HM_TAGS),
             )
         )
-    for k, (name, ops) in enumerate(candidates):
+    number = next((n for tag in _NUMBER_TAGS if (n := _number(block, tag))), None)
+    numbered = number is not None and number == int(number) and 1 <= number <= 230
+    number_line = lines.tag(*_NUMBER_TAGS)
+    for k, (name, ops, _) in enumerate(candidates):
         if group := _closed_group(ops):
-            return full_operator_list(group), None if k == 0 or not small.symops else (
+            if k == 0 and small.symops:
+                named = [(what, line, _closed_group(them)) for what, them, line in candidates[1:]]
+                if numbered:
+                    standard = sgtbx.space_group_info(number=int(number)).group()
+                    named.append((f"space-group number {int(number)}", number_line, standard))
+                read, note = _listed_or_named(group, candidates[0][2], named, small, path)
+                return full_operator_list(read), note
+            return full_operator_list(group), None if k == 0 else (
                 f"the {len(small.symops)} symmetry operators listed are no space group "
                 f"({_not_a_group(small.symops)}): the {name} read instead"
             )
-    number = next((n for tag in _NUMBER_TAGS if (n := _number(block, tag))), None)
-    if number is not None and number == int(number) and 1 <= number <= 230:
+    if numbered:
         info = sgtbx.space_group_info(number=int(number))  # cctbx's reference setting
         if setting in ("1", "2"):  # H or R axes: the cell's, below, as for the H-M symbol
             try:
@@ -655,6 +665,72 @@ def _symops(
             *_SYMOP_TAGS, "_space_group_name_Hall", "_symmetry_space_group_name_Hall", *_NUMBER_TAGS
         ),
     )
+
+
+def _listed_or_named(
+    listed: sgtbx.space_group,
+    list_line: int,
+    named: list[tuple[str, int, sgtbx.space_group | None]],
+    small: gemmi.SmallStructure,
+    path: Path,
+) -> tuple[sgtbx.space_group, str | None]:
+    """The group read where the CIF's own operators, a closed group, are not the group its first
+    readable Hall or H-M symbol or number names, with a note naming both; the same group in
+    another setting or order (P 21/n's operators beside 'P 21/c') is read without one.
+    cif_core's list must hold every coset representative of the space group, and gemmi reads
+    it as given; but writers leave out the inversion half (NRCVAX), the centring (TEXSAN) or
+    all but x,y,z (COD 2001925), and the atoms then are the named group's asymmetric unit. So a
+    list that is a subgroup of the named group yields to it unless the rest of the group maps
+    the atoms onto each other (a cell expanded to the list's group, as P1 writers expand it)."""
+    what, line, group = next(((w, n, g) for w, n, g in named if g is not None), ("", 0, None))
+    if group is None or group.type().number() == listed.type().number():
+        return listed, None
+    head = f"{path.name} line {line}: the {what} names {_group_order(group)}, the operators listed"
+    if not _operators(listed) <= _operators(group):
+        return listed, f"{head} on line {list_line} make {_group_order(listed)}: the list is read"
+    made = f"{head} on line {list_line} make {_group_order(listed, ', a subgroup')}"
+    if _expanded(small, _operators(group) - _operators(listed)):
+        return (
+            listed,
+            f"{made}; the rest map most atoms onto others (an expanded cell): the list is read",
+        )
+    return (
+        group,
+        f"{made}; the rest map few atoms onto others (an asymmetric unit): the {what} is read",
+    )
+
+
+# an atom's image this close to another atom of its element is that atom: an expanded cell
+_SAME_ATOM = 0.5
+
+
+def _expanded(small: gemmi.SmallStructure, others: set[str]) -> bool:
+    """Whether the operators `others` put most atoms onto another atom of their element, as in a
+    cell already expanded by them; an asymmetric unit has none so placed but a disordered few."""
+    fract = np.array([[s.fract.x, s.fract.y, s.fract.z] for s in small.sites])
+    element = np.array([s.element.name for s in small.sites])
+    orth = np.array(small.cell.orth.mat)
+    alike = (element[:, None] == element[None, :]) & ~np.eye(len(fract), dtype=bool)
+    placed = np.zeros(len(fract), dtype=bool)
+    for op in others:
+        rt = sgtbx.rt_mx(op)
+        rotation = np.array(rt.r().as_double()).reshape(3, 3)
+        images = fract @ rotation.T + np.array(rt.t().as_double())
+        gap = images[:, None, :] - fract[None, :, :]
+        gap -= np.round(gap)
+        near = np.linalg.norm(gap @ orth.T, axis=2) < _SAME_ATOM
+        placed |= (near & alike).any(axis=1)
+    return placed.sum() > len(fract) / 2
+
+
+def _operators(group: sgtbx.space_group) -> set[str]:
+    return {str(group(i).mod_positive()) for i in range(group.order_z())}
+
+
+def _group_order(group: sgtbx.space_group, more: str = "") -> str:
+    """'P 1 21/c 1 (4 operators)', the way a note names a group."""
+    n = group.order_z()
+    return f"{sgtbx.space_group_info(group=group)} ({n} operator{'s' if n > 1 else ''}{more})"
 
 
 def _not_a_group(ops: list[str]) -> str:
