@@ -706,21 +706,35 @@ _SAME_ATOM = 0.5
 
 def _expanded(small: gemmi.SmallStructure, others: set[str]) -> bool:
     """Whether the operators `others` put most atoms onto another atom of their element, as in a
-    cell already expanded by them; an asymmetric unit has none so placed but a disordered few."""
+    cell already expanded by them; an asymmetric unit has none so placed but a disordered few.
+    Atoms are compared within their element, a block of rows at a time, and the answer is given
+    as soon as more than half are placed: a P1-expanded cell of thousands of atoms beside a cubic
+    symbol would otherwise hold atoms x atoms x 3 distances per operator (gigabytes, minutes)."""
     fract = np.array([[s.fract.x, s.fract.y, s.fract.z] for s in small.sites])
     element = np.array([s.element.name for s in small.sites])
     orth = np.array(small.cell.orth.mat)
-    alike = (element[:, None] == element[None, :]) & ~np.eye(len(fract), dtype=bool)
     placed = np.zeros(len(fract), dtype=bool)
     for op in others:
         rt = sgtbx.rt_mx(op)
         rotation = np.array(rt.r().as_double()).reshape(3, 3)
         images = fract @ rotation.T + np.array(rt.t().as_double())
-        gap = images[:, None, :] - fract[None, :, :]
-        gap -= np.round(gap)
-        near = np.linalg.norm(gap @ orth.T, axis=2) < _SAME_ATOM
-        placed |= (near & alike).any(axis=1)
-    return placed.sum() > len(fract) / 2
+        for name in np.unique(element):
+            alike = np.flatnonzero(element == name)
+            for start in range(0, len(alike), _ROWS):
+                rows = alike[start : start + _ROWS]
+                rows = rows[~placed[rows]]
+                gap = images[rows][:, None, :] - fract[alike][None, :, :]
+                gap -= np.round(gap)
+                near = np.linalg.norm(gap @ orth.T, axis=2) < _SAME_ATOM
+                near &= rows[:, None] != alike[None, :]  # an atom on its own image: no evidence
+                placed[rows] = near.any(axis=1)
+            if placed.sum() > len(fract) / 2:
+                return True
+    return False
+
+
+# atoms whose images are compared at once (a block of _ROWS x atoms x 3 distances)
+_ROWS = 256
 
 
 def _operators(group: sgtbx.space_group) -> set[str]:
