@@ -2,8 +2,8 @@
 
 Symmetry comes from the operator list when it is a closed group, else from the Hall
 symbol, else from the H-M symbol (CIFs in the wild often carry typos in one of them); a list
-that is a subgroup of the group the symbol or number names yields to that group where the atoms
-are its asymmetric unit, with a note (_listed_or_named).
+that is a subgroup of the group the symbol or number names yields to that group where
+_chemical_formula_sum x Z counts the atoms as that group's, with a note (_listed_or_named).
 SFAC/UNIT are not in a CIF: they are the cell contents counted from the sites, so that
 the Structure looks like the .ins the structure was refined from; where _chemical_formula_sum
 times _cell_formula_units_Z (CIF core) gives other contents, a note says so (formula_note).
@@ -604,7 +604,9 @@ def _symops(
                 if numbered:
                     standard = sgtbx.space_group_info(number=int(number)).group()
                     named.append((f"space-group number {int(number)}", number_line, standard))
-                read, note = _listed_or_named(group, candidates[0][2], named, small, path)
+                read, note = _listed_or_named(
+                    group, candidates[0][2], named, small, path, _stated_non_h(block)
+                )
                 return full_operator_list(read), note
             return full_operator_list(group), None if k == 0 else (
                 f"the {len(small.symops)} symmetry operators listed are no space group "
@@ -673,15 +675,16 @@ def _listed_or_named(
     named: list[tuple[str, int, sgtbx.space_group | None]],
     small: gemmi.SmallStructure,
     path: Path,
+    stated: float | None,
 ) -> tuple[sgtbx.space_group, str | None]:
     """The group read where the CIF's own operators, a closed group, are not the group its first
     readable Hall or H-M symbol or number names, with a note naming both; the same group in
     another setting or order (P 21/n's operators beside 'P 21/c') is read without one.
-    cif_core's list must hold every coset representative of the space group, and gemmi reads
-    it as given; but writers leave out the inversion half (NRCVAX), the centring (TEXSAN) or
-    all but x,y,z (COD 2001925), and the atoms then are the named group's asymmetric unit. So a
-    list that is a subgroup of the named group yields to it unless the rest of the group maps
-    the atoms onto each other (a cell expanded to the list's group, as P1 writers expand it)."""
+    cif_core makes the list the authority, and gemmi reads it as given; but writers leave out the
+    inversion half (NRCVAX), the centring (TEXSAN) or all but x,y,z (COD 2001925), while a right
+    list can stand beside a wrong symbol of a larger group. So a list that is a subgroup of the
+    named group yields to it only where the file's `stated` non-H atoms per cell (formula x Z)
+    are the named group's reading of the atoms, within _FORMULA_FIT and closer than the list's."""
     what, line, group = next(((w, n, g) for w, n, g in named if g is not None), ("", 0, None))
     if group is None or group.type().number() == listed.type().number():
         return listed, None
@@ -689,52 +692,47 @@ def _listed_or_named(
     if not _operators(listed) <= _operators(group):
         return listed, f"{head} on line {list_line} make {_group_order(listed)}: the list is read"
     made = f"{head} on line {list_line} make {_group_order(listed, ', a subgroup')}"
-    if _expanded(small, _operators(group) - _operators(listed)):
-        return (
-            listed,
-            f"{made}; the rest map most atoms onto others (an expanded cell): the list is read",
+    if not stated:
+        return listed, (
+            f"{made}; no _chemical_formula_sum and _cell_formula_units_Z to weigh them: the list "
+            "is read (cif_core: the list is the structure's)"
         )
-    return (
-        group,
-        f"{made}; the rest map few atoms onto others (an asymmetric unit): the {what} is read",
+    by_name, by_list = _non_h_per_cell(small, group), _non_h_per_cell(small, listed)
+    evidence = (
+        f"{made}; _chemical_formula_sum x Z gives {stated:g} non-H atoms per cell, the {what} "
+        f"{by_name:g}, the list {by_list:g}"
     )
+    off = abs(by_name - stated)
+    if off <= _FORMULA_FIT * stated and off < abs(by_list - stated):
+        return group, f"{evidence}: the {what} is read"
+    return listed, f"{evidence}: the list is read"
 
 
-# an atom's image this close to another atom of its element is that atom: an expanded cell
-_SAME_ATOM = 0.5
+# the share of formula x Z's non-H atoms a group's reading may miss or add and still be the
+# file's: any subgroup's reading is at least twice or at most half the group's (index >= 2)
+_FORMULA_FIT = 0.2
 
 
-def _expanded(small: gemmi.SmallStructure, others: set[str]) -> bool:
-    """Whether the operators `others` put most atoms onto another atom of their element, as in a
-    cell already expanded by them; an asymmetric unit has none so placed but a disordered few.
-    Atoms are compared within their element, a block of rows at a time, and the answer is given
-    as soon as more than half are placed: a P1-expanded cell of thousands of atoms beside a cubic
-    symbol would otherwise hold atoms x atoms x 3 distances per operator (gigabytes, minutes)."""
-    fract = np.array([[s.fract.x, s.fract.y, s.fract.z] for s in small.sites])
-    element = np.array([s.element.name for s in small.sites])
-    orth = np.array(small.cell.orth.mat)
-    placed = np.zeros(len(fract), dtype=bool)
-    for op in others:
-        rt = sgtbx.rt_mx(op)
-        rotation = np.array(rt.r().as_double()).reshape(3, 3)
-        images = fract @ rotation.T + np.array(rt.t().as_double())
-        for name in np.unique(element):
-            alike = np.flatnonzero(element == name)
-            for start in range(0, len(alike), _ROWS):
-                rows = alike[start : start + _ROWS]
-                rows = rows[~placed[rows]]
-                gap = images[rows][:, None, :] - fract[alike][None, :, :]
-                gap -= np.round(gap)
-                near = np.linalg.norm(gap @ orth.T, axis=2) < _SAME_ATOM
-                near &= rows[:, None] != alike[None, :]  # an atom on its own image: no evidence
-                placed[rows] = near.any(axis=1)
-            if placed.sum() > len(fract) / 2:
-                return True
-    return False
+def _stated_non_h(block: gemmi.cif.Block) -> float | None:
+    """Non-H atoms per cell that _chemical_formula_sum x _cell_formula_units_Z give; None where
+    either is missing."""
+    z = _number(block, "_cell_formula_units_Z")
+    heavy = sum(n for el, n in _formula_counts(block).items() if el not in ("H", "D"))
+    return round(z * heavy, 2) if z and z > 0 and heavy > 0 else None
 
 
-# atoms whose images are compared at once (a block of _ROWS x atoms x 3 distances)
-_ROWS = 256
+def _non_h_per_cell(small: gemmi.SmallStructure, group: sgtbx.space_group) -> float:
+    """Non-H atoms in the cell that `group` makes of the sites, occupancy-weighted, an atom on a
+    special position counted once (cctbx's site symmetry, 0.5 Å)."""
+    cell = uctbx.unit_cell(small.cell.parameters)
+    total = 0.0
+    for site in small.sites:
+        if site.element.name in ("H", "D"):
+            continue
+        fract = (site.fract.x, site.fract.y, site.fract.z)
+        symmetry = sgtbx.site_symmetry(cell, group, fract, 0.5, False)
+        total += site.occ * symmetry.multiplicity()
+    return round(total, 2)
 
 
 def _operators(group: sgtbx.space_group) -> set[str]:
