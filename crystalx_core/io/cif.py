@@ -1,7 +1,9 @@
 """Read a small-molecule CIF (one data block) into a Structure, with its embedded SHELX files.
 
 Symmetry comes from the operator list when it is a closed group, else from the Hall
-symbol, else from the H-M symbol (CIFs in the wild often carry typos in one of them).
+symbol, else from the H-M symbol (CIFs in the wild often carry typos in one of them); a list
+that is a subgroup of the group the symbol or number names yields to that group where
+_chemical_formula_sum x Z counts the atoms as that group's, with a note (_listed_or_named).
 SFAC/UNIT are not in a CIF: they are the cell contents counted from the sites, so that
 the Structure looks like the .ins the structure was refined from; where _chemical_formula_sum
 times _cell_formula_units_Z (CIF core) gives other contents, a note says so (formula_note).
@@ -540,12 +542,9 @@ _NUMBER_TAGS = (
 )
 
 
-_SYMBOL_TAGS = (
-    "_space_group_name_Hall",
-    "_symmetry_space_group_name_Hall",
-    "_space_group_name_H-M_alt",
-    "_symmetry_space_group_name_H-M",
-)
+_HALL_TAGS = ("_space_group_name_Hall", "_symmetry_space_group_name_Hall")
+_HM_TAGS = ("_space_group_name_H-M_alt", "_symmetry_space_group_name_H-M")
+_SYMBOL_TAGS = (*_HALL_TAGS, *_HM_TAGS)
 
 
 def _symmetry_line(lines: _Lines) -> int:
@@ -569,7 +568,7 @@ def _symops(
     rhombohedral = _rhombohedral_axes(cell.alpha, cell.gamma)
     candidates = []
     if small.symops:
-        candidates.append(("", list(small.symops)))
+        candidates.append(("", list(small.symops), lines.tag(*_SYMOP_TAGS)))
     if small.spacegroup_hall.strip():
         try:
             hall_ops = gemmi.symops_from_hall(small.spacegroup_hall)
@@ -577,6 +576,7 @@ def _symops(
                 (
                     f"Hall symbol {small.spacegroup_hall.strip()!r}",
                     [op.triplet() for op in hall_ops],
+                    lines.tag(*_HALL_TAGS),
                 )
             )
         except (RuntimeError, ValueError):
@@ -594,16 +594,28 @@ def _symops(
             (
                 f"H-M symbol {small.spacegroup_hm.strip()!r}",
                 [op.triplet() for op in space_group.operations()],
+                lines.tag(*_HM_TAGS),
             )
         )
-    for k, (name, ops) in enumerate(candidates):
+    number = next((n for tag in _NUMBER_TAGS if (n := _number(block, tag))), None)
+    numbered = number is not None and number == int(number) and 1 <= number <= 230
+    number_line = lines.tag(*_NUMBER_TAGS)
+    for k, (name, ops, _) in enumerate(candidates):
         if group := _closed_group(ops):
-            return full_operator_list(group), None if k == 0 or not small.symops else (
+            if k == 0 and small.symops:
+                named = [(what, line, _closed_group(them)) for what, them, line in candidates[1:]]
+                if numbered:
+                    standard = sgtbx.space_group_info(number=int(number)).group()
+                    named.append((f"space-group number {int(number)}", number_line, standard))
+                read, note = _listed_or_named(
+                    group, candidates[0][2], named, small, path, _stated_non_h(block)
+                )
+                return full_operator_list(read), note
+            return full_operator_list(group), None if k == 0 else (
                 f"the {len(small.symops)} symmetry operators listed are no space group "
                 f"({_not_a_group(small.symops)}): the {name} read instead"
             )
-    number = next((n for tag in _NUMBER_TAGS if (n := _number(block, tag))), None)
-    if number is not None and number == int(number) and 1 <= number <= 230:
+    if numbered:
         info = sgtbx.space_group_info(number=int(number))  # cctbx's reference setting
         if setting in ("1", "2"):  # H or R axes: the cell's, below, as for the H-M symbol
             try:
@@ -658,6 +670,82 @@ def _symops(
             *_SYMOP_TAGS, "_space_group_name_Hall", "_symmetry_space_group_name_Hall", *_NUMBER_TAGS
         ),
     )
+
+
+def _listed_or_named(
+    listed: sgtbx.space_group,
+    list_line: int,
+    named: list[tuple[str, int, sgtbx.space_group | None]],
+    small: gemmi.SmallStructure,
+    path: Path,
+    stated: float | None,
+) -> tuple[sgtbx.space_group, str | None]:
+    """The group read where the CIF's own operators, a closed group, are not the group its first
+    readable Hall or H-M symbol or number names, with a note naming both; the same group in
+    another setting or order (P 21/n's operators beside 'P 21/c') is read without one.
+    cif_core makes the list the authority, and gemmi reads it as given; but writers leave out the
+    inversion half (NRCVAX), the centring (TEXSAN) or all but x,y,z (COD 2001925), while a right
+    list can stand beside a wrong symbol of a larger group. So a list that is a subgroup of the
+    named group yields to it only where the file's `stated` non-H atoms per cell (formula x Z)
+    are the named group's reading of the atoms, within _FORMULA_FIT and closer than the list's."""
+    what, line, group = next(((w, n, g) for w, n, g in named if g is not None), ("", 0, None))
+    if group is None or group.type().number() == listed.type().number():
+        return listed, None
+    head = f"{path.name} line {line}: the {what} names {_group_order(group)}, the operators listed"
+    if not _operators(listed) <= _operators(group):
+        return listed, f"{head} on line {list_line} make {_group_order(listed)}: the list is read"
+    made = f"{head} on line {list_line} make {_group_order(listed, ', a subgroup')}"
+    if not stated:
+        return listed, (
+            f"{made}; no _chemical_formula_sum and _cell_formula_units_Z to weigh them: the list "
+            "is read (cif_core: the list is the structure's)"
+        )
+    by_name, by_list = _non_h_per_cell(small, group), _non_h_per_cell(small, listed)
+    evidence = (
+        f"{made}; _chemical_formula_sum x Z gives {stated:g} non-H atoms per cell, the {what} "
+        f"{by_name:g}, the list {by_list:g}"
+    )
+    off = abs(by_name - stated)
+    if off <= _FORMULA_FIT * stated and off < abs(by_list - stated):
+        return group, f"{evidence}: the {what} is read"
+    return listed, f"{evidence}: the list is read"
+
+
+# the share of formula x Z's non-H atoms a group's reading may miss or add and still be the
+# file's: any subgroup's reading is at least twice or at most half the group's (index >= 2)
+_FORMULA_FIT = 0.2
+
+
+def _stated_non_h(block: gemmi.cif.Block) -> float | None:
+    """Non-H atoms per cell that _chemical_formula_sum x _cell_formula_units_Z give; None where
+    either is missing."""
+    z = _number(block, "_cell_formula_units_Z")
+    heavy = sum(n for el, n in _formula_counts(block).items() if el not in ("H", "D"))
+    return round(z * heavy, 2) if z and z > 0 and heavy > 0 else None
+
+
+def _non_h_per_cell(small: gemmi.SmallStructure, group: sgtbx.space_group) -> float:
+    """Non-H atoms in the cell that `group` makes of the sites, occupancy-weighted, an atom on a
+    special position counted once (cctbx's site symmetry, 0.5 Å)."""
+    cell = uctbx.unit_cell(small.cell.parameters)
+    total = 0.0
+    for site in small.sites:
+        if site.element.name in ("H", "D"):
+            continue
+        fract = (site.fract.x, site.fract.y, site.fract.z)
+        symmetry = sgtbx.site_symmetry(cell, group, fract, 0.5, False)
+        total += site.occ * symmetry.multiplicity()
+    return round(total, 2)
+
+
+def _operators(group: sgtbx.space_group) -> set[str]:
+    return {str(group(i).mod_positive()) for i in range(group.order_z())}
+
+
+def _group_order(group: sgtbx.space_group, more: str = "") -> str:
+    """'P 1 21/c 1 (4 operators)', the way a note names a group."""
+    n = group.order_z()
+    return f"{sgtbx.space_group_info(group=group)} ({n} operator{'s' if n > 1 else ''}{more})"
 
 
 def _not_a_group(ops: list[str]) -> str:
