@@ -36,7 +36,13 @@ from crystalx_core.io.files import line_end, read_input_bytes
 from crystalx_core.io.hkl import INVERSION, REFINED_HKLF, HklfFormat, Twin, xray_problem
 from crystalx_core.geometry import chemical_occupancies
 from crystalx_core.residues import residue_address
-from crystalx_core.structure import Site, Structure, cell_problem, grouped_mixed_sites
+from crystalx_core.structure import (
+    MAX_SITES,
+    Site,
+    Structure,
+    cell_problem,
+    grouped_mixed_sites,
+)
 from crystalx_core.symmetry import full_operator_list, metric_problem, space_group_from_shelx
 
 # SHELXL instructions, plus those of SHELXS/SHELXD/SHELXT that turn up in .ins/.res files.
@@ -590,6 +596,7 @@ class _Parser:
         self.label_lines: dict[str, int] = {}  # atom address (C1, C1_2) → its line
         self._unit_cell = None  # cctbx's, for Ueq (made once the first Uij are read)
         self.move: tuple[float, float, float, float] = IDENTITY_MOVE  # the last MOVE's
+        self.atoms_read = 0  # atom and peak lines, against MAX_SITES
 
     def error(self, message: str, line: int) -> InputError:
         return InputError(message, self.path, line)
@@ -966,6 +973,13 @@ class _Parser:
     # --- atoms -------------------------------------------------------------------------
     def _atom(self, number: int, text: str, tokens: list[str]) -> AtomLine:
         label = tokens[0]
+        self.atoms_read += 1
+        if self.atoms_read > MAX_SITES:  # refused here, not after reading 10⁶ atoms (GBs, minutes)
+            raise self.error(
+                f"atom {label}: one too many, CrystalX assigns at most {MAX_SITES} atoms and "
+                "peaks per structure",
+                number,
+            )
         card = AtomLine(number, text, "peak" if _PEAK_LABEL.match(label) else "atom")
         numbers = self._numbers(card, tokens[1:], f"atom {label}")
         codes = numbers[1:]

@@ -1,0 +1,70 @@
+"""Session 19's hostile campaign through the user's entry points: each case failed (a traceback,
+minutes of work before a refusal, a misleading message) before its fix. Small files written here."""
+
+
+
+from crystalx_core.cli import EXIT_INPUT, main
+from crystalx_core.assign import MAX_SITES
+
+from .test_shelx_io import HEADER
+
+
+def assign(capsys, path, *extra):
+    """`crystalx assign PATH --quiet` with the baseline: (exit code, stderr)."""
+    code = main(
+        ["assign", str(path), "--quiet", "--method", "baseline", "--hydrogens", "rules", *extra]
+    )
+    return code, capsys.readouterr().err
+
+
+def test_a_res_of_too_many_peaks_is_refused_at_the_first_one_too_many(tmp_path, capsys):
+    """10⁶ Q-peaks (52 MB) were all read (5 GB, minutes) before assign refused them without a
+    line; the reader now stops at the peak past MAX_SITES and names its line."""
+    peaks = "".join(
+        f"Q{k} 1 {k % 97 / 97:.4f} {k % 89 / 89:.4f} {k % 83 / 83:.4f} 11 0.05 1.0\n"
+        for k in range(1, MAX_SITES + 100)
+    )
+    source = tmp_path / "many.res"
+    source.write_text(HEADER + "FVAR 1.0\n" + peaks + "HKLF 4\nEND\n")
+    first_too_many = HEADER.count("\n") + 1 + MAX_SITES + 1
+    code, error = assign(capsys, source)
+    assert code == EXIT_INPUT
+    assert error == (
+        f"crystalx: error: {source}:{first_too_many}: atom Q{MAX_SITES + 1}: one too many, "
+        f"CrystalX assigns at most {MAX_SITES} atoms and peaks per structure\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["many.res"]
+
+
+CIF = """data_many
+_cell_length_a 30
+_cell_length_b 30
+_cell_length_c 30
+_cell_angle_alpha 90
+_cell_angle_beta 90
+_cell_angle_gamma 90
+_symmetry_space_group_name_H-M 'P 1'
+loop_
+ _atom_site_label
+ _atom_site_type_symbol
+ _atom_site_fract_x
+ _atom_site_fract_y
+ _atom_site_fract_z
+"""
+
+
+def test_a_cif_of_too_many_atoms_is_refused_at_its_loop_before_reading_the_rows(tmp_path, capsys):
+    """The CIF reader looked up the loop's line once per atom (a scan of the block each time)
+    and refused only in assign, without a line."""
+    rows = "".join(
+        f"C{k} C {k % 97 / 97:.4f} {k % 89 / 89:.4f} {k % 83 / 83:.4f}\n"
+        for k in range(1, MAX_SITES + 2)
+    )
+    source = tmp_path / "many.cif"
+    source.write_text(CIF + rows)
+    code, error = assign(capsys, source)
+    assert code == EXIT_INPUT
+    assert error == (
+        f"crystalx: error: {source}:12: {MAX_SITES + 1} atoms: CrystalX assigns at most "
+        f"{MAX_SITES} atoms and peaks per structure\n"
+    )
