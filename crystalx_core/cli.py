@@ -21,6 +21,7 @@ from crystalx_core.errors import (
     RefinementError,
     SolveError,
     Stopped,
+    printable,
     signals_raise_stopped,
     wind_down,
 )
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         return _reader_gone()
     except OSError as error:
         where = f"{error.filename}: " if error.filename else ""
-        print(f"crystalx: error: {where}{error.strerror or error}", file=sys.stderr)
+        print(f"crystalx: error: {printable(f'{where}{error.strerror or error}')}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt as stopped:  # Ctrl-C, or Stopped by another signal
         if not isinstance(stopped, Stopped):
@@ -63,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             traceback.print_exc()
         print(
-            f"crystalx: internal error: {type(error).__name__}: {error} (run with --debug for "
+            f"crystalx: internal error: {type(error).__name__}: {printable(str(error))} (run "
+            "with --debug for "
             "details)",
             file=sys.stderr,
         )
@@ -439,25 +441,31 @@ def _run_batch(args) -> int:
             + (f", {len(not_done)} not done ({_why_not_done(stopped)})" if not_done else "")
         )
         for row in failed:
-            print(f"  {row['name']}: {row['error']}")
+            print(printable(f"  {row['name']}: {row['error']}"))
         for row in poor:
-            print(f"  {row['name']}: no solution: {row['error']}; {_to_check(row['model'])}")
+            print(
+                printable(
+                    f"  {row['name']}: no solution: {row['error']}; {_to_check(row['model'])}"
+                )
+            )
         for row in rows:  # assigned, with a word on it (reflections not refined: why)
             if row.get("note"):
-                print(f"  {row['name']}: {row['note']}")
+                print(printable(f"  {row['name']}: {row['note']}"))
         for row in rows:  # where a name had several files: the one read, and its reflections
             if row.get("left_out"):
                 print(
-                    f"  {row['name']}: read {Path(row['model']).name}"
-                    + (
-                        f" with {_reflections_file_name(row['hkl'])}"
-                        if row["hkl"] and not args.no_refine
-                        else ""
+                    printable(
+                        f"  {row['name']}: read {Path(row['model']).name}"
+                        + (
+                            f" with {_reflections_file_name(row['hkl'])}"
+                            if row["hkl"] and not args.no_refine
+                            else ""
+                        )
+                        + f", not {', '.join(Path(p).name for p in row['left_out'])}"
                     )
-                    + f", not {', '.join(Path(p).name for p in row['left_out'])}"
                 )
         if paths:
-            print(f"wrote {paths['csv']} and {paths['html']}")
+            print(printable(f"wrote {paths['csv']} and {paths['html']}"))
     if stopped is not None:
         print(
             f"crystalx: {stopped}"
@@ -571,10 +579,10 @@ def _print_report(args, report: dict, lines: list[str], written, backups=()) -> 
     if args.json:
         print(json.dumps(report, indent=1))
     else:
-        print("\n".join(lines))
+        print("\n".join(map(printable, lines)))  # an atom label or file name may hold ESC
         for backup in backups:
-            print(f"kept the previous output as {backup}")
-        print("wrote " + ", ".join(str(p) for p in written))
+            print(printable(f"kept the previous output as {backup}"))
+        print(printable("wrote " + ", ".join(str(p) for p in written)))
     return EXIT_OK
 
 

@@ -1,8 +1,6 @@
 """Session 19's hostile campaign through the user's entry points: each case failed (a traceback,
 minutes of work before a refusal, a misleading message) before its fix. Small files written here."""
 
-
-
 from crystalx_core.cli import EXIT_INPUT, main
 from crystalx_core.assign import MAX_SITES
 
@@ -68,3 +66,59 @@ def test_a_cif_of_too_many_atoms_is_refused_at_its_loop_before_reading_the_rows(
         f"crystalx: error: {source}:12: {MAX_SITES + 1} atoms: CrystalX assigns at most "
         f"{MAX_SITES} atoms and peaks per structure\n"
     )
+
+
+def test_a_file_name_with_a_newline_or_an_escape_sequence_is_one_inert_error_line(tmp_path, capsys):
+    """A name holding a newline split the 'one line' error in two; ESC sequences (clear the
+    screen, set the window title) reached the user's terminal as they were."""
+    source = tmp_path / "new\nline\x1b[2J.res"
+    source.write_text("TITL no cell\n")
+    code, error = assign(capsys, source)
+    assert code == EXIT_INPUT
+    shown = str(tmp_path / "new\\nline\\x1b[2J.res")
+    assert error == f"crystalx: error: {shown}:1: no CELL instruction in the file\n"
+
+
+def test_an_atom_label_with_terminal_controls_is_quoted_inert(tmp_path, capsys):
+    """A label is the file's own text: in an error it is shown escaped, never obeyed."""
+    source = tmp_path / "label.res"
+    source.write_text(HEADER + "FVAR 1.0\nC1\x1b]0;owned\x07 1 0.1 0.2 zero 11 0.05\nHKLF 4\nEND\n")
+    code, error = assign(capsys, source)
+    assert code == EXIT_INPUT
+    assert error.startswith(f"crystalx: error: {source}:9: atom C1\\x1b]0;owned\\x07: ")
+    assert error.count("\n") == 1 and error.isascii() and "\x1b" not in error
+
+
+def test_the_summary_of_a_job_on_such_a_name_prints_inert_lines(tmp_path, capsys, shared_data):
+    """Run twice: the second run's 'kept the previous output as' and 'wrote' lines name it."""
+    source = tmp_path / "ok\x1b[31m\rx.res"
+    source.write_bytes((shared_data / "benchmark/FC_sucrose/published.res").read_bytes())
+    args = ["assign", str(source), "--quiet", "--method", "baseline", "--hydrogens", "rules"]
+    assert main(args) == 0
+    assert (tmp_path / "ok\x1b[31m\rx_crystalx.res").is_file()  # the files keep their name
+    capsys.readouterr()
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\r" not in out
+    assert "kept the previous output as " in out and "ok\\x1b[31m\\rx_crystalx.res" in out
+
+
+def test_a_batch_row_of_such_a_name_is_one_inert_line(tmp_path, capsys):
+    (tmp_path / "bad\nname\x07.res").write_text("TITL no cell\n")
+    code = main(
+        [
+            "batch",
+            str(tmp_path),
+            "--method",
+            "baseline",
+            "--hydrogens",
+            "rules",
+            "--workers",
+            "1",
+            "--quiet",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 1
+    row = next(line for line in out.splitlines() if "no CELL" in line)
+    assert row.startswith("  bad\\nname\\x07: ") and "\x07" not in out
