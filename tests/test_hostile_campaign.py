@@ -122,3 +122,17 @@ def test_a_batch_row_of_such_a_name_is_one_inert_line(tmp_path, capsys):
     assert code == 1
     row = next(line for line in out.splitlines() if "no CELL" in line)
     assert row.startswith("  bad\\nname\\x07: ") and "\x07" not in out
+
+
+def test_a_cif_renamed_to_res_is_named_a_cif(tmp_path, capsys, shared_data):
+    """A real CIF (the FC_sucrose model) saved as .res was read as SHELX instructions until a
+    text field's line 'symmetry information ...' failed as a SYMM card."""
+    source = tmp_path / "model.res"
+    source.write_bytes((shared_data / "benchmark/FC_sucrose/model.cif").read_bytes())
+    data_line = source.read_text().splitlines().index("data_DK_zucker2_0m") + 1
+    code, error = assign(capsys, source)
+    assert code == EXIT_INPUT
+    assert error == (
+        f"crystalx: error: {source}:{data_line}: a CIF (data_DK_zucker2_0m), not a SHELX file: "
+        "give it the .cif suffix\n"
+    )

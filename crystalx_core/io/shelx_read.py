@@ -20,6 +20,7 @@ instructions of that file, from the folder of the .ins, up to its END.
 from __future__ import annotations
 
 import codecs
+import io
 import math
 import re
 from collections.abc import Iterator
@@ -462,7 +463,23 @@ def parse_shelx(text: str, path: str = "<string>", folder: Path | None = None) -
     if "\0" in text:
         line = text.count("\n", 0, text.index("\0")) + 1
         raise InputError("binary data (NUL byte) in a SHELX file", path, line)
+    _refuse_cif(text, path)
     return _Parser(path, folder).parse(text)
+
+
+def _refuse_cif(text: str, path: str) -> None:
+    """A CIF saved or renamed as .res/.ins opens with data_ (after '#' comments), which no
+    SHELX file does: said so, instead of an error deep inside it (a ';' text field's word
+    'symmetry' read as SYMM)."""
+    for number, line in enumerate(io.StringIO(text, newline=None), 1):  # lazily: a 50 MB file
+        words = line.split()
+        if not words or words[0].startswith("#"):
+            continue
+        if words[0].lower().startswith("data_"):
+            raise InputError(
+                f"a CIF ({words[0][:40]}), not a SHELX file: give it the .cif suffix", path, number
+            )
+        return
 
 
 def _physical_lines(text: str) -> list[str]:
