@@ -567,7 +567,13 @@ def _out_prefix(text: str | None, default: Path) -> Path:
     if text is None:
         return default
     out = Path(text)  # as typed (a str): Path() drops the trailing separator of `--out new/`
-    if out.is_dir() or text.endswith(tuple(filter(None, ("/", os.sep, os.altsep)))):
+    try:
+        is_folder = out.is_dir()
+    except OSError as error:  # a name too long for the file system: an output's, not an input's
+        raise OutputError(
+            f"cannot write there: {error.strerror}", text, errno=error.errno
+        ) from None
+    if is_folder or text.endswith(tuple(filter(None, ("/", os.sep, os.altsep)))):
         return out / default.name
     named = out.suffix.lower() in JOB_SUFFIXES + MODEL_SUFFIXES + (".html", ".png")
     return out.with_suffix("") if named else out

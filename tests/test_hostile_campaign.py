@@ -136,3 +136,16 @@ def test_a_cif_renamed_to_res_is_named_a_cif(tmp_path, capsys, shared_data):
         f"crystalx: error: {source}:{data_line}: a CIF (data_DK_zucker2_0m), not a SHELX file: "
         "give it the .cif suffix\n"
     )
+
+
+def test_an_out_name_too_long_for_the_file_system_is_an_output_error(tmp_path, capsys, shared_data):
+    """Path.is_dir raised ENAMETOOLONG, which reached the user as an input error (exit 2)."""
+    from crystalx_core.cli import EXIT_OUTPUT
+
+    source = tmp_path / "s.res"
+    source.write_bytes((shared_data / "benchmark/FC_sucrose/published.res").read_bytes())
+    out = tmp_path / ("a" * 300)
+    code, error = assign(capsys, source, "--out", str(out))
+    assert code == EXIT_OUTPUT
+    assert error == f"crystalx: error: {out}: cannot write there: File name too long\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.res"]
