@@ -198,7 +198,7 @@ def _parser() -> argparse.ArgumentParser:
     solve = commands.add_parser(
         "solve", parents=[common], help="solve from .ins + .hkl, assign, refine"
     )
-    solve.add_argument("--out", help=next_to_input)
+    solve.add_argument("--out", type=_output_name, help=next_to_input)
     solve.add_argument(
         "ins",
         type=Path,
@@ -218,7 +218,7 @@ def _parser() -> argparse.ArgumentParser:
     assign = commands.add_parser(
         "assign", parents=[common], help="assign the peaks of an existing solution"
     )
-    assign.add_argument("--out", help=next_to_input)
+    assign.add_argument("--out", type=_output_name, help=next_to_input)
     assign.add_argument("model", type=Path, help="SHELX .res/.ins or CIF with peaks or atoms")
     assign.add_argument(
         "--hkl",
@@ -234,7 +234,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     batch.add_argument(
         "--out",
-        type=Path,
+        type=_output_folder,
         help="folder for every structure's outputs and the summary (default: beside the inputs)",
     )
     batch.add_argument(
@@ -253,7 +253,9 @@ def _parser() -> argparse.ArgumentParser:
     audit = commands.add_parser(
         "audit", parents=[common], help="check a published structure's elements and H"
     )
-    audit.add_argument("--out", help="output prefix (default: <input>_audit next to the input)")
+    audit.add_argument(
+        "--out", type=_output_name, help="output prefix (default: <input>_audit next to the input)"
+    )
     audit.add_argument("model", type=Path, help="CIF (or .res) with the published atoms and H")
     audit.add_argument(
         "--hkl",
@@ -293,7 +295,9 @@ def _parser() -> argparse.ArgumentParser:
         default="molecular",
         help="which space-group model: molecular crystals (default) or metal-organic frameworks",
     )
-    pxrd.add_argument("--out", help="output prefix (default: <pattern or CIF>_pxrd)")
+    pxrd.add_argument(
+        "--out", type=_output_name, help="output prefix (default: <pattern or CIF>_pxrd)"
+    )
     pxrd.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     pxrd.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     pxrd.set_defaults(run=_run_pxrd, usage=pxrd)
@@ -306,15 +310,30 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo", parents=[common], help="the whole job on an embedded example"
     )
-    demo.add_argument("--out", help="output prefix (default: <dir>/demo_crystalx)")
+    demo.add_argument(
+        "--out", type=_output_name, help="output prefix (default: <dir>/demo_crystalx)"
+    )
     demo.add_argument(
         "--dir",
-        type=Path,
+        type=_output_folder,
         default=Path("crystalx_demo"),
         help="working folder (default ./crystalx_demo)",
     )
     demo.set_defaults(run=_run_demo)
     return parser
+
+
+def _output_name(text: str) -> str:
+    """An output prefix or folder as typed, never '': Path('') is '.', so an empty --out (an
+    unset shell variable, `--out "$OUT"`) wrote into whatever folder the command ran in.
+    Refused as cp and sort refuse an empty file name."""
+    if not text:
+        raise argparse.ArgumentTypeError("empty: give a name ('.' for this folder)")
+    return text
+
+
+def _output_folder(text: str) -> Path:
+    return Path(_output_name(text))
 
 
 def _at_least_one(text: str) -> int:

@@ -1,6 +1,8 @@
 """Session 19's hostile campaign through the user's entry points: each case failed (a traceback,
 minutes of work before a refusal, a misleading message) before its fix. Small files written here."""
 
+import pytest
+
 from crystalx_core.cli import EXIT_INPUT, main
 from crystalx_core.assign import MAX_SITES
 
@@ -149,3 +151,37 @@ def test_an_out_name_too_long_for_the_file_system_is_an_output_error(tmp_path, c
     assert code == EXIT_OUTPUT
     assert error == f"crystalx: error: {out}: cannot write there: File name too long\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.res"]
+
+
+@pytest.mark.parametrize(
+    "command, option",
+    [
+        (["assign", "{model}"], "--out"),
+        (["solve", "{model}"], "--out"),
+        (["audit", "{model}"], "--out"),
+        (["batch", "{folder}"], "--out"),
+        (["pxrd", "--from-cif", "{model}"], "--out"),
+        (["demo"], "--out"),
+        (["demo"], "--dir"),
+    ],
+)
+def test_an_empty_output_name_is_a_usage_error_not_the_current_folder(
+    tmp_path, capsys, monkeypatch, shared_data, command, option
+):
+    """Path('') is '.': `--out ""` (an unset shell variable) wrote the outputs into whatever
+    folder the command ran in, silently. Refused before any work, as cp and sort refuse ''."""
+    inputs, here = tmp_path / "inputs", tmp_path / "here"
+    inputs.mkdir()
+    here.mkdir()
+    model = inputs / "s.res"
+    model.write_bytes((shared_data / "benchmark/FC_sucrose/published.res").read_bytes())
+    monkeypatch.chdir(here)
+    argv = [a.format(model=model, folder=inputs) for a in command]
+    if command[0] != "pxrd":  # pxrd has no assignment options
+        argv += ["--method", "baseline", "--hydrogens", "rules", "--quiet"]
+    with pytest.raises(SystemExit) as stopped:
+        main([*argv, option, ""])
+    assert stopped.value.code == EXIT_INPUT
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert f"argument {option}: empty" in last
+    assert list(here.iterdir()) == [] and [p.name for p in inputs.iterdir()] == ["s.res"]
