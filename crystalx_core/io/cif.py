@@ -41,7 +41,13 @@ from crystalx_core.io.hkl import (
     reflections_from_text,
 )
 from crystalx_core.geometry import site_multiplicities
-from crystalx_core.structure import Site, Structure, cell_problem, grouped_mixed_sites
+from crystalx_core.structure import (
+    MAX_SITES,
+    Site,
+    Structure,
+    cell_problem,
+    grouped_mixed_sites,
+)
 from crystalx_core.symmetry import (
     full_operator_list,
     metric_problem,
@@ -1036,13 +1042,21 @@ def _sites(
     """The atoms (`unit_cell`: cctbx's, for Ueq); `typed`: the loop has _atom_site_type_symbol
     (else gemmi reads the labels); `unknown_u`: labels whose U row is not read
     (_unknown_aniso_u), left isotropic."""
+    loop_line = lines.tag("_atom_site_fract_x")  # once: it reads the block up to the loop
+    count = len(small.sites) - len(dummies)
+    if count > MAX_SITES:  # refused before the rows are read one by one (minutes for 10⁶)
+        raise InputError(
+            f"{count} atoms: CrystalX assigns at most {MAX_SITES} atoms and peaks per structure",
+            str(path),
+            loop_line,
+        )
     rows = lines.atom_rows()
     aniso = aniso or {}
     sites = []
     for k, raw in enumerate(small.sites):
         if k in dummies:
             continue
-        line = rows.get(raw.label, lines.tag("_atom_site_fract_x"))
+        line = rows.get(raw.label, loop_line)
         element = _element(raw, formula, typed)
         if element.atomic_number == 0:
             raise InputError(

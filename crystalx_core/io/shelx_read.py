@@ -20,6 +20,7 @@ instructions of that file, from the folder of the .ins, up to its END.
 from __future__ import annotations
 
 import codecs
+import io
 import math
 import re
 from collections.abc import Iterator
@@ -43,7 +44,13 @@ from crystalx_core.io.hkl import (
 )
 from crystalx_core.geometry import chemical_occupancies
 from crystalx_core.residues import residue_address
-from crystalx_core.structure import Site, Structure, cell_problem, grouped_mixed_sites
+from crystalx_core.structure import (
+    MAX_SITES,
+    Site,
+    Structure,
+    cell_problem,
+    grouped_mixed_sites,
+)
 from crystalx_core.symmetry import full_operator_list, metric_problem, space_group_from_shelx
 
 # SHELXL instructions, plus those of SHELXS/SHELXD/SHELXT that turn up in .ins/.res files.
@@ -461,7 +468,23 @@ def parse_shelx(text: str, path: str = "<string>", folder: Path | None = None) -
     if "\0" in text:
         line = text.count("\n", 0, text.index("\0")) + 1
         raise InputError("binary data (NUL byte) in a SHELX file", path, line)
+    _refuse_cif(text, path)
     return _Parser(path, folder).parse(text)
+
+
+def _refuse_cif(text: str, path: str) -> None:
+    """A CIF saved or renamed as .res/.ins opens with data_ (after '#' comments), which no
+    SHELX file does: said so, instead of an error deep inside it (a ';' text field's word
+    'symmetry' read as SYMM)."""
+    for number, line in enumerate(io.StringIO(text, newline=None), 1):  # lazily: a 50 MB file
+        words = line.split()
+        if not words or words[0].startswith("#"):
+            continue
+        if words[0].lower().startswith("data_"):
+            raise InputError(
+                f"a CIF ({words[0][:40]}), not a SHELX file: give it the .cif suffix", path, number
+            )
+        return
 
 
 def _physical_lines(text: str) -> list[str]:
@@ -602,6 +625,7 @@ class _Parser:
         self.label_lines: dict[str, int] = {}  # atom address (C1, C1_2) → its line
         self._unit_cell = None  # cctbx's, for Ueq (made once the first Uij are read)
         self.move: tuple[float, float, float, float] = IDENTITY_MOVE  # the last MOVE's
+        self.atoms_read = 0  # atom and peak lines, against MAX_SITES
 
     def error(self, message: str, line: int) -> InputError:
         return InputError(message, self.path, line)
@@ -978,6 +1002,13 @@ class _Parser:
     # --- atoms -------------------------------------------------------------------------
     def _atom(self, number: int, text: str, tokens: list[str]) -> AtomLine:
         label = tokens[0]
+        self.atoms_read += 1
+        if self.atoms_read > MAX_SITES:  # refused here, not after reading 10⁶ atoms (GBs, minutes)
+            raise self.error(
+                f"atom {label}: one too many, CrystalX assigns at most {MAX_SITES} atoms and "
+                "peaks per structure",
+                number,
+            )
         card = AtomLine(number, text, "peak" if _PEAK_LABEL.match(label) else "atom")
         numbers = self._numbers(card, tokens[1:], f"atom {label}")
         codes = numbers[1:]
