@@ -1046,7 +1046,7 @@ def _sites(
     count = len(small.sites) - len(dummies)
     if count > MAX_SITES:  # refused before the rows are read one by one (minutes for 10⁶)
         raise InputError(
-            f"{count} atoms: CrystalX assigns at most {MAX_SITES} atoms and peaks per structure",
+            f"{count} atoms: CrystalX reads at most {MAX_SITES} atoms and peaks per structure",
             str(path),
             loop_line,
         )

@@ -1005,7 +1005,7 @@ class _Parser:
         self.atoms_read += 1
         if self.atoms_read > MAX_SITES:  # refused here, not after reading 10⁶ atoms (GBs, minutes)
             raise self.error(
-                f"atom {label}: one too many, CrystalX assigns at most {MAX_SITES} atoms and "
+                f"atom {label}: one too many, CrystalX reads at most {MAX_SITES} atoms and "
                 "peaks per structure",
                 number,
             )
