@@ -263,6 +263,7 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
             hydrogens=options.hydrogens,
             shelx=loaded.output_template(),
             cif_weighting=loaded.weighting,
+            stated_r1=loaded.stated_r1,
         )
         loaded.add_notes(result, *([unrefined] if unrefined else []))
         inputs = [item.model] + ([where] if where else [])

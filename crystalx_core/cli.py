@@ -21,6 +21,7 @@ from crystalx_core.errors import (
     RefinementError,
     SolveError,
     Stopped,
+    printable,
     signals_raise_stopped,
     wind_down,
 )
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         return _reader_gone()
     except OSError as error:
         where = f"{error.filename}: " if error.filename else ""
-        print(f"crystalx: error: {where}{error.strerror or error}", file=sys.stderr)
+        print(f"crystalx: error: {printable(f'{where}{error.strerror or error}')}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt as stopped:  # Ctrl-C, or Stopped by another signal
         if not isinstance(stopped, Stopped):
@@ -63,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             traceback.print_exc()
         print(
-            f"crystalx: internal error: {type(error).__name__}: {error} (run with --debug for "
+            f"crystalx: internal error: {type(error).__name__}: {printable(str(error))} (run "
+            "with --debug for "
             "details)",
             file=sys.stderr,
         )
@@ -196,7 +198,7 @@ def _parser() -> argparse.ArgumentParser:
     solve = commands.add_parser(
         "solve", parents=[common], help="solve from .ins + .hkl, assign, refine"
     )
-    solve.add_argument("--out", help=next_to_input)
+    solve.add_argument("--out", type=_output_name, help=next_to_input)
     solve.add_argument(
         "ins",
         type=Path,
@@ -216,7 +218,7 @@ def _parser() -> argparse.ArgumentParser:
     assign = commands.add_parser(
         "assign", parents=[common], help="assign the peaks of an existing solution"
     )
-    assign.add_argument("--out", help=next_to_input)
+    assign.add_argument("--out", type=_output_name, help=next_to_input)
     assign.add_argument("model", type=Path, help="SHELX .res/.ins or CIF with peaks or atoms")
     assign.add_argument(
         "--hkl",
@@ -232,7 +234,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     batch.add_argument(
         "--out",
-        type=Path,
+        type=_output_folder,
         help="folder for every structure's outputs and the summary (default: beside the inputs)",
     )
     batch.add_argument(
@@ -251,7 +253,9 @@ def _parser() -> argparse.ArgumentParser:
     audit = commands.add_parser(
         "audit", parents=[common], help="check a published structure's elements and H"
     )
-    audit.add_argument("--out", help="output prefix (default: <input>_audit next to the input)")
+    audit.add_argument(
+        "--out", type=_output_name, help="output prefix (default: <input>_audit next to the input)"
+    )
     audit.add_argument("model", type=Path, help="CIF (or .res) with the published atoms and H")
     audit.add_argument(
         "--hkl",
@@ -291,7 +295,9 @@ def _parser() -> argparse.ArgumentParser:
         default="molecular",
         help="which space-group model: molecular crystals (default) or metal-organic frameworks",
     )
-    pxrd.add_argument("--out", help="output prefix (default: <pattern or CIF>_pxrd)")
+    pxrd.add_argument(
+        "--out", type=_output_name, help="output prefix (default: <pattern or CIF>_pxrd)"
+    )
     pxrd.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     pxrd.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     pxrd.set_defaults(run=_run_pxrd, usage=pxrd)
@@ -304,15 +310,30 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo", parents=[common], help="the whole job on an embedded example"
     )
-    demo.add_argument("--out", help="output prefix (default: <dir>/demo_crystalx)")
+    demo.add_argument(
+        "--out", type=_output_name, help="output prefix (default: <dir>/demo_crystalx)"
+    )
     demo.add_argument(
         "--dir",
-        type=Path,
+        type=_output_folder,
         default=Path("crystalx_demo"),
         help="working folder (default ./crystalx_demo)",
     )
     demo.set_defaults(run=_run_demo)
     return parser
+
+
+def _output_name(text: str) -> str:
+    """An output prefix or folder as typed, never '': Path('') is '.', so an empty --out (an
+    unset shell variable, `--out "$OUT"`) wrote into whatever folder the command ran in.
+    Refused as cp and sort refuse an empty file name."""
+    if not text:
+        raise argparse.ArgumentTypeError("empty: give a name ('.' for this folder)")
+    return text
+
+
+def _output_folder(text: str) -> Path:
+    return Path(_output_name(text))
 
 
 def _at_least_one(text: str) -> int:
@@ -365,6 +386,7 @@ def _run_assign(args) -> int:
             args.hydrogens,
             shelx=loaded.output_template(),
             cif_weighting=loaded.weighting,
+            stated_r1=loaded.stated_r1,
         )
     hint = (
         f"{args.model.name} carries its reflections "
@@ -439,25 +461,31 @@ def _run_batch(args) -> int:
             + (f", {len(not_done)} not done ({_why_not_done(stopped)})" if not_done else "")
         )
         for row in failed:
-            print(f"  {row['name']}: {row['error']}")
+            print(printable(f"  {row['name']}: {row['error']}"))
         for row in poor:
-            print(f"  {row['name']}: no solution: {row['error']}; {_to_check(row['model'])}")
+            print(
+                printable(
+                    f"  {row['name']}: no solution: {row['error']}; {_to_check(row['model'])}"
+                )
+            )
         for row in rows:  # assigned, with a word on it (reflections not refined: why)
             if row.get("note"):
-                print(f"  {row['name']}: {row['note']}")
+                print(printable(f"  {row['name']}: {row['note']}"))
         for row in rows:  # where a name had several files: the one read, and its reflections
             if row.get("left_out"):
                 print(
-                    f"  {row['name']}: read {Path(row['model']).name}"
-                    + (
-                        f" with {_reflections_file_name(row['hkl'])}"
-                        if row["hkl"] and not args.no_refine
-                        else ""
+                    printable(
+                        f"  {row['name']}: read {Path(row['model']).name}"
+                        + (
+                            f" with {_reflections_file_name(row['hkl'])}"
+                            if row["hkl"] and not args.no_refine
+                            else ""
+                        )
+                        + f", not {', '.join(Path(p).name for p in row['left_out'])}"
                     )
-                    + f", not {', '.join(Path(p).name for p in row['left_out'])}"
                 )
         if paths:
-            print(f"wrote {paths['csv']} and {paths['html']}")
+            print(printable(f"wrote {paths['csv']} and {paths['html']}"))
     if stopped is not None:
         print(
             f"crystalx: {stopped}"
@@ -559,7 +587,13 @@ def _out_prefix(text: str | None, default: Path) -> Path:
     if text is None:
         return default
     out = Path(text)  # as typed (a str): Path() drops the trailing separator of `--out new/`
-    if out.is_dir() or text.endswith(tuple(filter(None, ("/", os.sep, os.altsep)))):
+    try:
+        is_folder = out.is_dir()
+    except OSError as error:  # a name too long for the file system: an output's, not an input's
+        raise OutputError(
+            f"cannot write there: {error.strerror}", text, errno=error.errno
+        ) from None
+    if is_folder or text.endswith(tuple(filter(None, ("/", os.sep, os.altsep)))):
         return out / default.name
     named = out.suffix.lower() in JOB_SUFFIXES + MODEL_SUFFIXES + (".html", ".png")
     return out.with_suffix("") if named else out
@@ -571,10 +605,10 @@ def _print_report(args, report: dict, lines: list[str], written, backups=()) -> 
     if args.json:
         print(json.dumps(report, indent=1))
     else:
-        print("\n".join(lines))
+        print("\n".join(map(printable, lines)))  # an atom label or file name may hold ESC
         for backup in backups:
-            print(f"kept the previous output as {backup}")
-        print("wrote " + ", ".join(str(p) for p in written))
+            print(printable(f"kept the previous output as {backup}"))
+        print(printable("wrote " + ", ".join(str(p) for p in written)))
     return EXIT_OK
 
 

@@ -23,6 +23,23 @@ def shortened(message: str) -> str:
     return message if len(message) <= MESSAGE_LIMIT else message[:MESSAGE_LIMIT] + "…"
 
 
+def printable(text: str) -> str:
+    """`text` with every character a terminal acts on or breaks a line at (ESC sequences and BEL
+    in an atom label, a newline or carriage return in a file name) written as its escape, so a
+    hostile name prints as one inert line. A file name's undecodable byte (Python's surrogate
+    escape) is written as outputs.utf8 writes it, '\\xe9'."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else _escaped(c) for c in text)
+
+
+def _escaped(character: str) -> str:
+    code = ord(character)
+    if 0xDC80 <= code <= 0xDCFF:  # surrogateescape of the byte code - 0xDC00
+        return f"\\x{code - 0xDC00:02x}"
+    return character.encode("unicode_escape").decode("ascii")
+
+
 class CrystalXError(Exception):
     """A problem with the user's input or job, reported as one line without a traceback."""
 
@@ -36,7 +53,7 @@ class CrystalXError(Exception):
         where = ""
         if self.path:
             where = f"{self.path}:{self.line}: " if self.line else f"{self.path}: "
-        return where + self.message
+        return printable(where + self.message)
 
 
 class InputError(CrystalXError):

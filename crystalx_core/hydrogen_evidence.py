@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from crystalx_core.assign.baseline import bridging_metals
+from crystalx_core.assign.baseline import bridging_metals, metal_oxygen_room
 from crystalx_core.elements import is_hydrogen, is_metal
 from crystalx_core.geometry import (
     OVERLAP,
@@ -930,11 +930,17 @@ def _most_hydrogens(structure: Structure, i: int, bonds) -> int:
     covalent bonds (water, OH; an aqua ligand keeps both), N four less the order of all its
     bonds read from their lengths (NH4+, NH3+, ammine, pyridinium; a nitrile N, coordinated or
     not, an azide's or a nitro group's none), S one as a thiol; an O of a perchlorate or a
-    nitro group or nitrate none (_oxo)."""
+    nitro group or nitrate none (_oxo); an O bonded to metals alone no more than their bond
+    valence sum leaves room for (baseline.metal_oxygen_room: an oxide's O none, so no ripple
+    of its metals is taken for an H)."""
     element = structure.sites[i].element
     covalent = [c for c in bonds if not is_metal(structure.sites[c.j].element)]
     if element == "O":
-        return 0 if any(_oxo(structure, c) for c in covalent) else max(0, 2 - len(covalent))
+        if any(_oxo(structure, c) for c in covalent):
+            return 0
+        return min(
+            max(0, 2 - len(covalent)), metal_oxygen_room(structure, structure.sites[i], bonds)
+        )
     if element == "S":
         return 1 if len(covalent) == 1 else 0
     if len(bonds) == 1 and bonds[0].distance < 1.2:

@@ -58,9 +58,11 @@ from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import STDOUT, CrystalXError, InputError, OutputError, RequestError
 from crystalx_core.hydrogens import hfix_groups
 from crystalx_core.io import read_reflections as read_reflections_file
+from crystalx_core.io.stated_r1 import file_stated_r1
 from crystalx_core.io.hkl import (
     INVERSION,
     REFINED_HKLF,
+    TWIN_WITH_HKLF5,
     HklfFormat,
     Reflections,
     Twin,
@@ -174,7 +176,8 @@ def assign_result(
     answer of the same job as `crystalx assign`, or with the reflections `crystalx assign
     --hkl` (pipeline.assign_job: one evidence stage for both), except that a snapshot carries
     no restraint lines, so the refinement holds none of the user's (Olex2 keeps them). Data
-    that cannot be used leave the model's answer and a note naming the file."""
+    that cannot be used leave the model's answer and a note naming the file; the verdict
+    weighs the final R1 against the R1 the open file states (its snapshot source)."""
     job = None
     data, why = read_reflections(reflections, structure) if reflections else (None, None)
     if data is not None:
@@ -187,6 +190,7 @@ def assign_result(
                 hydrogens=options.hydrogens,
                 olex2_model=True,
                 suggest=False,
+                stated_r1=file_stated_r1(structure.source),  # the open file's own R1
             )
         except CrystalXError as error:  # the same snapshot without the data is still answered
             why = _left_out(data.path, error.message)
@@ -214,11 +218,7 @@ def read_reflections(
             f"HKLF {given.hklf} data; CrystalX refines HKLF 4 or 3 (with TWIN) or HKLF 5 only",
         )
     if given.hklf == 5 and given.twin:
-        return None, _left_out(
-            path,
-            "TWIN with HKLF 5 data: cctbx's observations take a twin law or HKLF 5's "
-            "components, never both (xray/observations.h)",
-        )
+        return None, _left_out(path, TWIN_WITH_HKLF5)
     problem = xray_problem(structure.wavelength)
     if problem:
         return None, _left_out(path, problem)

@@ -10,6 +10,9 @@ import numpy as np
 
 from crystalx_core.elements import is_hydrogen, normalise_symbol
 
+MAX_SITES = (
+    20_000  # peaks per asymmetric unit; far beyond any small molecule, bounds memory and time
+)
 MAX_CELL_EDGE = 1000.0  # Å; anything longer is a typo, not a small-molecule cell
 MIN_CELL_EDGE = 1.0  # Å; shorter than any bond
 MIN_CELL_FLATNESS = (

@@ -101,6 +101,24 @@ shipped = pytest.mark.skipif(
 
 
 @shipped
+def test_an_element_past_the_models_classes_says_what_to_do(tmp_path):
+    """Cf(CO)6 (cryspy/mofchecker's GUPQOA.cif, session 19's sweep): Cf is past the heavy
+    model's last class (Pu); the job names the element, the range and the baseline."""
+    from crystalx_core.errors import CrystalXError
+
+    path = tmp_path / "cf.ins"
+    path.write_text(
+        "TITL cf\nCELL 0.71073 10 10 10 90 90 90\nZERR 4 0 0 0 0 0 0\nLATT -1\n"
+        "SFAC C O Cf\nUNIT 24 24 4\n"
+        "Cf1 3 0.0 0.0 0.0 11.0 0.02\nC1 1 0.2 0.0 0.0 11.0 0.03\n"
+        "O1 2 0.31 0.0 0.0 11.0 0.04\nHKLF 4\nEND\n"
+    )
+    told = r"no class for Cf \(it knows H to Pu\).*--method baseline"
+    with pytest.raises(CrystalXError, match=told):
+        assign_model(read_shelx(path).to_structure())
+
+
+@shipped
 @pytest.mark.parametrize("entry", ["FC_sucrose", "XH_HMaMg", "N2_water", "XH_xylitol"])
 def test_shipped_model_types_published_atoms(shared_data, entry):
     """Published non-H atoms as peaks with elements hidden (heights = Z): every element right."""
@@ -717,3 +735,71 @@ def test_no_halogen_is_left_room_for_an_h(shared_data, name):
     assert np.allclose(placeable[halogens, 0], 1.0)
     others = [k for k, s in enumerate(heavy.sites) if s.element == "C"]
     assert (placeable[others, 1:].sum(axis=1) > 0).any()  # the rest keep their room
+
+
+def _simulated(shared_data, name: str, seed: int, noise: float):
+    """A corpus structure's simulated solution, as atoms.evaluate makes it."""
+    from pathlib import Path
+
+    from crystalx_core.training.atoms.dataset import usable
+    from crystalx_core.training.atoms.evaluate import _name_number
+    from crystalx_core.training.atoms.simulate import SimulationSettings, simulate_peaks
+    from crystalx_core.training.sources import corpus_entries
+
+    (entry,) = [e for e in corpus_entries(Path(shared_data) / "corpus") if e.name == name]
+    truth, _ = usable(entry)
+    rng = np.random.default_rng([seed, _name_number(truth.source)])
+    return simulate_peaks(truth, SimulationSettings(extra_noise=noise), rng)
+
+
+def test_an_element_too_light_for_its_peak_is_not_allowed_there(shared_data):
+    """sfcod_4060313 (validation split: [Au(C6Cl2F3)2]- around Tl+, a NBu4+ counter-ion),
+    simulated as atoms.evaluate does (seed 8, no extra noise): its Tl and Au peaks stand 23-24
+    times as high as the typical atom's, far above what F, Cl, N or C (Z 9, 17, 7, 6 against
+    the lightest SFAC element's 6) can make (TOO_STRONG × Z / 6), so those are masked there;
+    the true element of no peak of the map is."""
+    from crystalx_core.assign.model import _allowed_classes, _formula, too_light
+    from crystalx_core.elements import symbol
+
+    sim = _simulated(shared_data, "sfcod_4060313.cif", 8, 0.0)
+    classes = ["Q", "C", "N", "F", "Cl", "Au", "Tl"]
+    heights = [s.peak_height for s in sim.structure.sites]
+    atoms = sum(_formula(sim.structure, classes)[0].values())
+    light = too_light(heights, classes, _allowed_classes(sim.structure, classes), atoms)
+    heavy = [k for k, z in enumerate(sim.targets) if z and symbol(z) in ("Au", "Tl")]
+    assert len(heavy) == 4
+    for k in heavy:
+        assert light[k].tolist() == [False, True, True, True, True, False, False]
+    truths = [(k, classes.index(symbol(z))) for k, z in enumerate(sim.targets) if z]
+    assert not any(light[k, c] for k, c in truths)
+    assert not light[[k for k in range(len(heights)) if k not in heavy]].any()
+
+
+def test_too_light_needs_a_map_and_keeps_an_element_for_every_peak():
+    """No peak heights (a model of atoms), no mask; a peak too strong for every SFAC element
+    (a heavy atom SFAC does not list) keeps them all, as if the rule did not speak."""
+    from crystalx_core.assign.model import _site_classes, too_light
+
+    classes = ["Q", "C", "N", "O"]
+    allowed = np.array([True, True, True, True])
+    assert not too_light([None, None], classes, allowed, 2).any()
+    heights = [1.0, 1.1, 0.9, 1.0, 80.0]  # four C-like peaks and one far beyond O's reach
+    site_allowed = _site_classes(allowed, heights, classes, None, 5)
+    assert site_allowed[4].tolist() == [False, True, True, True]  # strong: an atom, any of them
+    heights[4] = 6.0  # beyond what C (5 × 6 / 6) and N make, within O's 5 × 8 / 6
+    site_allowed = _site_classes(allowed, heights, classes, None, 5)
+    assert site_allowed[4].tolist() == [False, False, False, True]
+    assert site_allowed[:4].all()
+
+
+@pytest.mark.skipif(resolve_method("auto") != "model", reason="no shipped models in onnx_models/")
+def test_the_strongest_peak_of_a_heavy_metal_map_keeps_a_heavy_element(shared_data):
+    """sfcod_4060313 as above: the model called the Tl peak, the map's strongest, F at 0.993,
+    and the formula then made an Au the Tl. With the light elements masked there, the Tl and
+    the three Au are right."""
+    from crystalx_core.elements import symbol
+
+    sim = _simulated(shared_data, "sfcod_4060313.cif", 8, 0.0)
+    answer = assign_model(sim.structure).by_index()
+    heavy = [(k, symbol(z)) for k, z in enumerate(sim.targets) if z and symbol(z) in ("Au", "Tl")]
+    assert [answer[k].element for k, _ in heavy] == [element for _, element in heavy]

@@ -355,12 +355,15 @@ def test_a_methyl_on_hafnium_has_room_for_three():
     assert h_room(molecule, molecule.sites[0], bonds[0]) == 3
 
 
-@pytest.mark.parametrize("metal, m_o, room", [("Gd", 2.45, 3), ("Al", 1.88, 2), ("Na", 2.40, 3)])
+@pytest.mark.parametrize(
+    "metal, m_o, room", [("Gd", 2.45, 3), ("Mn", 2.25, 2), ("Na", 2.40, 3), ("Al", 1.88, 1)]
+)
 def test_an_oxygen_bridging_metals_keeps_room_for_a_water(metal, m_o, room):
     """A μ-O between two metals may be a bridging water (Gd-μ-OH2-Gd), so its room holds a
-    water's two H: each metal that holds the O takes one of its four sp3 places (Al), an
+    water's two H: each metal that holds the O takes one of its four sp3 places (Mn), an
     ionic cation (groups 1-2, the rare earths) none, as for any O without non-metal
-    neighbours (three, as H3O+)."""
+    neighbours (three, as H3O+). Two Al as close as 1.88 Å give it 1.08 v.u. of its two: room
+    for a μ-OH's one H (baseline.metal_oxygen_room)."""
     from crystalx_core.assign.baseline import h_room
     from crystalx_core.geometry import connectivity
 

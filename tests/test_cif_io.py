@@ -220,6 +220,213 @@ def test_broken_symop_list_falls_back_to_the_symbol(tmp_path):
     assert error.value.line == 10  # the operator loop
 
 
+# Lists short of the named group, as real writers leave them: only the identity beside the
+# group's symbol (gemmi's SmallStructure.check_spacegroup, project-gemmi/gemmi
+# include/gemmi/small.hpp, says "space group from H-M symbol (P 21/c) differs: P 1 21/c 1" of
+# such a file and reads the list), the non-inversion half of a centrosymmetric group (NRCVAX),
+# a C-centred group without its centring (TEXSAN). cif_core wants "a complete set of
+# coordinate representatives" (_space_group_symop_operation_xyz): where the atoms are the
+# named group's asymmetric unit, the named group is the structure's.
+SHORT = "x.cif line 8: the H-M symbol 'P 21/c' names P 1 21/c 1 (4 operators), the operators "
+# GOOD_BLOCK's P 21/c cell as formula x Z: C4 O4 Cu2, Cu on an inversion centre
+STATED = "_chemical_formula_sum 'C2 O2 Cu'\n_cell_formula_units_Z 2\n"
+
+
+@pytest.mark.parametrize(
+    "ops, listed, by_list",
+    [
+        (["x,y,z"], "P 1 (1 operator", 3),
+        # the screw axis of P 21/c's non-inversion half lies at z = 1/4: cctbx names the shift
+        (["x,y,z", "-x,y+1/2,-z+1/2"], "P 1 21 1 (a,b,c-1/4) (2 operators", 6),
+    ],
+)
+def test_a_list_short_of_the_symbol_s_group_yields_to_it(tmp_path, ops, listed, by_list):
+    text = GOOD_BLOCK.replace("-x,y+1/2,-z+1/2\n-x,-y,-z\nx,-y+1/2,z+1/2\n", "")
+    text = text.replace("x,y,z\n", "\n".join(ops) + "\n") + STATED
+    cif = read_cif(_write(tmp_path, text))
+    assert cif.structure.space_group_order == 4
+    assert cif.structure.unit == [4.0, 2.0, 4.0]  # as the full list gives (test_good_block_reads)
+    assert cif.notes == (
+        f"{SHORT}listed on line 10 make {listed}, a subgroup); _chemical_formula_sum x Z gives 10 "
+        f"non-H atoms per cell, the H-M symbol 'P 21/c' 10, the list {by_list}: the H-M symbol "
+        "'P 21/c' is read",
+    )
+
+
+def test_a_c_centred_list_without_its_centring_yields_to_the_symbol(tmp_path):
+    text = GOOD_BLOCK.replace("'P 21/c'", "'C 2/c'").replace(
+        "-x,y+1/2,-z+1/2\n-x,-y,-z\nx,-y+1/2,z+1/2", "-x,y,-z+1/2\n-x,-y,-z\nx,-y,z+1/2"
+    )
+    cif = read_cif(_write(tmp_path, text + STATED.replace(" 2\n", " 4\n")))
+    assert cif.structure.space_group_order == 8
+    assert cif.notes == (
+        "x.cif line 8: the H-M symbol 'C 2/c' names C 1 2/c 1 (8 operators), the operators "
+        "listed on line 10 make P 1 2/c 1 (4 operators, a subgroup); _chemical_formula_sum x Z "
+        "gives 20 non-H atoms per cell, the H-M symbol 'C 2/c' 20, the list 10: the H-M symbol "
+        "'C 2/c' is read",
+    )
+
+
+def test_a_list_short_of_the_number_s_group_names_the_number(tmp_path):
+    text = GOOD_BLOCK.replace(
+        "_symmetry_space_group_name_H-M 'P 21/c'", "_symmetry_Int_Tables_number 14"
+    ).replace("-x,y+1/2,-z+1/2\n-x,-y,-z\nx,-y+1/2,z+1/2\n", "")
+    cif = read_cif(_write(tmp_path, text + STATED))
+    assert cif.structure.space_group_order == 4
+    assert cif.notes == (
+        "x.cif line 8: the space-group number 14 names P 1 21/c 1 (4 operators), the operators "
+        "listed on line 10 make P 1 (1 operator, a subgroup); _chemical_formula_sum x Z gives "
+        "10 non-H atoms per cell, the space-group number 14 10, the list 3: the space-group "
+        "number 14 is read",
+    )
+
+
+def test_a_cell_expanded_to_its_listed_operators_keeps_them(tmp_path):
+    """The atoms of the whole P 21/c cell with x,y,z alone beside the group's symbol, as a
+    writer that expands to P1 and keeps the symbol leaves them: formula x Z counts the list's
+    cell, and the list is the structure's."""
+    from cctbx import sgtbx
+
+    rows = GOOD_BLOCK.split("C1 C ")[0]
+    for label, xyz in (("C1", (0.1, 0.2, 0.3)), ("O1", (0.2, 0.2, 0.3)), ("Cu1", (0, 0, 0))):
+        images = {
+            tuple(round(c % 1, 4) for c in sgtbx.rt_mx(op) * xyz)
+            for op in ("x,y,z", "-x,y+1/2,-z+1/2", "-x,-y,-z", "x,-y+1/2,z+1/2")
+        }
+        for k, (x, y, z) in enumerate(sorted(images)):
+            rows += f"{label}{'abcd'[k]} {label[:-1]} {x} {y} {z} 0.02 1 .\n"
+    text = rows.replace("-x,y+1/2,-z+1/2\n-x,-y,-z\nx,-y+1/2,z+1/2\n", "") + STATED
+    cif = read_cif(_write(tmp_path, text))
+    assert cif.structure.space_group_order == 1 and len(cif.structure.sites) == 10
+    assert cif.notes == (
+        f"{SHORT}listed on line 10 make P 1 (1 operator, a subgroup); _chemical_formula_sum x Z "
+        "gives 10 non-H atoms per cell, the H-M symbol 'P 21/c' 36, the list 10: the list is "
+        "read",
+    )
+
+
+# COD 4021477 (P 1, Z 1, 'C10 H17 N O', x,y,z alone) with its symbol made 'P -1', and COD
+# 7151730 (P 21, Z 4 with two molecules in the asymmetric unit) with its made 'P 21/m': a right
+# list beside a wrong symbol of a larger group. _chemical_formula_sum x Z counts the list's cell.
+P1_ATOMS = """_chemical_formula_sum 'C2 H3 N O'
+_cell_formula_units_Z {z}
+_cell_length_a 6.2686
+_cell_length_b 8.196
+_cell_length_c 6.084
+_cell_angle_alpha 111.81
+_cell_angle_beta 101.01
+_cell_angle_gamma 110.62
+_symmetry_space_group_name_H-M '{symbol}'
+loop_
+_symmetry_equiv_pos_as_xyz
+{ops}
+loop_
+_atom_site_label
+_atom_site_type_symbol
+_atom_site_fract_x
+_atom_site_fract_y
+_atom_site_fract_z
+_atom_site_U_iso_or_equiv
+C1 C 0.2214 0.3958 0.1376 0.04
+C2 C 0.3561 0.1412 0.3119 0.04
+N1 N 0.5123 0.0870 0.2290 0.04
+O1 O 0.0825 0.4211 0.2050 0.05
+"""
+
+
+@pytest.mark.parametrize(
+    "symbol, ops, z, order",
+    [
+        ("P -1", "'   +x,   +y,   +z'", 1, 1),  # COD 4021477's own list, its symbol made 'P -1'
+        ("P 21/m", "'x, y, z'\n'-x, y+1/2, -z'", 2, 2),  # COD 7151730's, its made 'P 21/m'
+    ],
+)
+def test_a_right_list_beside_a_larger_group_s_symbol_keeps_the_list(
+    tmp_path, symbol, ops, z, order
+):
+    text = "data_x\n" + P1_ATOMS.format(z=z, symbol=symbol, ops=ops)
+    cif = read_cif(_write(tmp_path, text))
+    assert cif.structure.space_group_order == order
+    assert sum(cif.structure.unit) == 4 * z  # formula x Z: C2 N O per unit, H not modelled
+    assert cif.notes[0].endswith(
+        f"_chemical_formula_sum x Z gives {4 * z} non-H atoms per cell, the H-M symbol "
+        f"'{symbol}' {8 * z}, the list {4 * z}: the list is read"
+    )
+
+
+def test_a_short_list_without_formula_and_z_is_read_as_listed(tmp_path):
+    """cif_core's list is the authority; where nothing in the file weighs the two readings, the
+    list is read and the note says the symbol names a larger group."""
+    text = GOOD_BLOCK.replace("-x,y+1/2,-z+1/2\n-x,-y,-z\nx,-y+1/2,z+1/2\n", "")
+    cif = read_cif(_write(tmp_path, text))
+    assert cif.structure.space_group_order == 1
+    assert cif.notes == (
+        f"{SHORT}listed on line 10 make P 1 (1 operator, a subgroup); no "
+        "_chemical_formula_sum and _cell_formula_units_Z to weigh them: the list is read "
+        "(cif_core: the list is the structure's)",
+    )
+
+
+def test_a_list_of_another_group_than_the_symbol_s_is_read_with_a_note(tmp_path):
+    text = GOOD_BLOCK.replace("'P 21/c'", "'P -1'")
+    cif = read_cif(_write(tmp_path, text))
+    assert cif.structure.space_group_order == 4
+    assert cif.notes == (
+        "x.cif line 8: the H-M symbol 'P -1' names P -1 (2 operators), the operators listed on "
+        "line 10 make P 1 21/c 1 (4 operators): the list is read",
+    )
+
+
+@pytest.mark.parametrize(
+    "name, order",
+    [
+        ("codtools_2001925.cif", 4),  # Acta C: x,y,z, x-1,y-1,z, x-1,y,z beside '-P 2yn'
+        ("sfarchiv2_2004899.cif", 8),  # NRCVAX: P m c n's non-inversion half
+        ("sfarchiv2_2004978.cif", 8),  # TEXSAN: C 2/c's operators each twice, no centring
+    ],
+)
+def test_real_cifs_with_short_lists_hold_their_formula_times_z(shared_data, name, order):
+    cif = read_cif(CORPUS / name)
+    structure = cif.structure
+    assert structure.space_group_order == order
+    counted = dict(zip(structure.sfac, structure.unit))
+    assert counted["H"] == structure.formula["H"] * structure.formula_units
+    assert "_chemical_formula_sum x Z gives" in cif.notes[0]
+    assert cif.notes[0].endswith(" is read") and "the list is read" not in cif.notes[0]
+
+
+@pytest.mark.parametrize(
+    "symbol, ops",
+    [
+        # a P1-expanded cell: pyxtal's write_cif(sym_num=...) writes 'P1', number 1 and x,y,z
+        # (MaterSim/PyXtal pyxtal/io.py)
+        ("_symmetry_space_group_name_H-M 'P 1'", ["x,y,z"]),
+        ("_symmetry_space_group_name_H-M 'P1'\n_symmetry_Int_Tables_number 1", ["x,y,z"]),
+        # the group's own operators in another order
+        (
+            "_symmetry_space_group_name_H-M 'P 21/c'",
+            ["-x,-y,-z", "x,-y+1/2,z+1/2", "x,y,z", "-x,y+1/2,-z+1/2"],
+        ),
+        # P 21/n's operators beside the symbol of its type, as many CIFs of P 21/n are written
+        (
+            "_symmetry_space_group_name_H-M 'P 21/c'",
+            ["x,y,z", "-x+1/2,y+1/2,-z+1/2", "-x,-y,-z", "x+1/2,-y+1/2,z+1/2"],
+        ),
+        (
+            "_symmetry_Int_Tables_number 14",
+            ["x,y,z", "-x+1/2,y+1/2,-z+1/2", "-x,-y,-z", "x+1/2,-y+1/2,z+1/2"],
+        ),
+    ],
+)
+def test_a_list_that_is_the_named_group_gets_no_note(tmp_path, symbol, ops):
+    text = GOOD_BLOCK.replace("_symmetry_space_group_name_H-M 'P 21/c'", symbol).replace(
+        "x,y,z\n-x,y+1/2,-z+1/2\n-x,-y,-z\nx,-y+1/2,z+1/2\n", "\n".join(ops) + "\n"
+    )
+    cif = read_cif(_write(tmp_path, text))
+    assert cif.structure.space_group_order == len(ops)
+    assert cif.notes == ()
+
+
 def test_occupancy_within_three_su_of_its_range_reads(tmp_path):
     """cif_core.dic: the value 'must lie in ... -3u =< x =< 1 + 3u'; a refined 1.02(1) is a full
     site and -0.01(1) an empty one, read at the edge they pass; '?' and '.' are its default 1."""

@@ -105,7 +105,8 @@ BAD_HKL = {
         GOOD + "   2   0   0  100.00    2.00  -2\n   2   0   0  100.00    2.00   1\n",
         2,
         "negative batch number -2 for 2 0 0: twin components of HKLF 5 data, read here as "
-        "HKLF 4; give HKLF 5 (and BASF) in the .ins to refine them as a twin",
+        "HKLF 4; give HKLF 5 (and BASF) in the model's SHELX instructions (its .ins or .res; "
+        "a CIF carries them in _shelx_res_file)",
     ),
     "empty": ("", 1, "empty"),
     "only_terminator": ("   0   0   0    0.00    0.00\n", 1, "no reflections"),

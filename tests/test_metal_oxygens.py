@@ -63,16 +63,18 @@ def test_rules_count_h_on_metal_oxygens_as_the_published_models_do():
     """benchmarks/metal_oxygen_counts.py on the corpus: an aqua ligand (one metal) carries two
     H, an O between two or three metals outside groups 1-2 never two (μ2: 40 with none, 7 with
     one; μ3: 9 and 2), one between four none; a water between alkali cations keeps two, as a
-    rare earth's μ-aqua bridge may (room for the water's two and more, as H3O+)."""
-    for metals, expected, room in [
-        (["Ni"], 2, 3),
-        (["Al", "Al"], 1, 2),
-        (["Fe", "Fe", "Fe"], 1, 1),
-        (["V", "V", "V", "V"], 0, 0),
-        (["Na", "Na"], 2, 3),
-        (["Gd", "Gd"], 2, 3),
+    rare earth's μ-aqua bridge may (room for the water's two and more, as H3O+). The room is
+    also what the metals' bond valence sum leaves (baseline.metal_oxygen_room): two Al at 1.95 Å
+    give 0.89 v.u., room for one H, not a μ-aqua's two; four V at 1.95 Å 2.3 v.u., none."""
+    for metals, distance, expected, room in [
+        (["Ni"], 1.95, 2, 3),
+        (["Al", "Al"], 1.95, 1, 1),
+        (["Fe", "Fe", "Fe"], 2.05, 1, 1),  # a μ3-OH's Fe-O (1.28 v.u.)
+        (["V", "V", "V", "V"], 1.95, 0, 0),
+        (["Na", "Na"], 2.4, 2, 3),
+        (["Gd", "Gd"], 2.5, 2, 3),  # a μ-aqua's Gd-O (0.62 v.u.)
     ]:
-        structure = _cluster(metals, 2.4 if metals[0] in ("Na", "Gd") else 1.95)
+        structure = _cluster(metals, distance)
         bonds = connectivity(structure)
         assert len(bonds[0]) == len(metals)
         assert baseline_h_counts(structure)[0] == expected, metals
@@ -83,9 +85,10 @@ def test_mica_solved_from_its_formula_gets_one_h_on_its_mu2_hydroxide(
     shared_data, tmp_path, capsys
 ):
     """`solve` from cell, symmetry and formula (as solve_benchmark's --corpus-measured): the
-    model counts the μ2-O two H (p 0.58 against 0.38), but its map shows one (3.2 rms, the
-    other direction −0.3): the reflections take the second off (Hamilton's test), and the
-    other five O, bonded to Si, stay bare. The job still ends without a solution (R1 0.136:
+    model counted the μ2-O two H (p 0.58 against 0.38), and the reflections took the second off
+    (its map shows one: 3.2 rms, the other direction −0.3; Hamilton's test); the bond valence
+    its two Al give it (1.1 v.u.) now leaves room for one alone, the count its map confirms, and
+    the other five O, bonded to Si, stay bare. The job still ends without a solution (R1 0.136:
     the author's OMITs, test_outliers)."""
     from benchmarks.solve_benchmark import user_start
     from crystalx_core.io.cif import read_cif
@@ -98,7 +101,7 @@ def test_mica_solved_from_its_formula_gets_one_h_on_its_mu2_hydroxide(
     oxygens = [a for a in report["atoms"] if a["element"] == "O"]
     assert sorted(a["h_count"] for a in oxygens) == [0, 0, 0, 0, 0, 1]
     (hydroxide,) = [a for a in oxygens if a["h_count"]]
-    assert "by the reflections (the model gave 2)" in hydroxide["note"]
+    assert hydroxide["note"].startswith("OH bonded only to metals (hydroxide ligand)")
 
 
 def test_a_metal_site_empty_in_most_cells_holds_back_no_h():
@@ -119,7 +122,7 @@ def test_a_metal_site_empty_in_most_cells_holds_back_no_h():
     mixed = replace(al, occupancy=0.4, mixed=(Site("Ti1", "Ti", (0.5, 0.5, 0.5), occupancy=0.6),))
     assert not vacant_metal(mixed, o)
     assert not vacant_metal(replace(al, occupancy=0.3), replace(o, occupancy=0.3))
-    structure = _cluster(["Al", "Al", "Al"])
+    structure = _cluster(["Al", "Al", "Al"], 2.1)  # 0.59 v.u. from two Al: room left for two
     structure = structure.with_sites(
         [*structure.sites[:3], replace(structure.sites[3], occupancy=0.064)]
     )
@@ -131,18 +134,27 @@ def test_a_metal_site_empty_in_most_cells_holds_back_no_h():
     ]
     # counted as the μ2-O it is in most cells: room for two, the rules' one
     assert h_room(structure, structure.sites[0], bonds[0]) == 2
+    full = _cluster(["Al", "Al", "Al"], 2.1)  # with the third Al counted: room for one
+    assert h_room(full, full.sites[0], connectivity(full)[0]) == 1
     assert baseline_h_counts(structure)[0] == 1
 
 
 def test_the_mu2_prior_turns_an_unsure_two_into_one_and_keeps_a_sure_mu_aqua():
     """assign.model weighs the hydrogen model's counts for a μ2-O by MU2_COUNTS (add-one: 7/17,
     9/17, 1/17): the mica's 0.26/0.71 for one/two becomes one; a model sure of a μ-aqua (0.95)
-    keeps its two; an O with an M=O bond (V–O 1.60 Å) is left as the model has it."""
+    keeps its two between metals as far as a μ-aqua's (Mn-O 2.20 Å: 0.59 v.u.), not between two
+    Al at 1.95 Å (0.89 v.u.: room for one H, baseline.metal_oxygen_room); an O with an M=O bond
+    (V–O 1.60 Å) is not weighed by the prior, and its bond valence (2.0 v.u.) leaves no H."""
     from crystalx_core.assign.model import _placeable
 
     counts = [0, 1, 2, 3, 4]
-    for given, expected in [((0.02, 0.26, 0.71, 0.01, 0.0), 1), ((0.02, 0.03, 0.95, 0, 0), 2)]:
-        structure = _cluster(["Al", "Al"])
+    sure = (0.02, 0.03, 0.95, 0, 0)
+    for given, metal, distance, expected in [
+        ((0.02, 0.26, 0.71, 0.01, 0.0), "Mn", 2.2, 1),
+        (sure, "Mn", 2.2, 2),
+        (sure, "Al", 1.95, 1),
+    ]:
+        structure = _cluster([metal, metal], distance)
         bonds = connectivity(structure)
         probabilities = np.zeros((3, 5))
         probabilities[0] = given
@@ -159,7 +171,10 @@ def test_the_mu2_prior_turns_an_unsure_two_into_one_and_keeps_a_sure_mu_aqua():
     probabilities[0] = (0.9, 0.08, 0.02, 0, 0)
     probabilities[1:, 0] = 1.0
     weighed = _placeable(probabilities, oxo, bonds, counts)
-    assert weighed[0, :3] == pytest.approx([0.9, 0.08, 0.02])
+    assert weighed[0, :3] == pytest.approx([1.0, 0.0, 0.0])
+    from crystalx_core.assign.baseline import metal_oxygen_prior
+
+    assert metal_oxygen_prior(oxo, oxo.sites[0], bonds[0]) is None
 
 
 def replace_frac(site: Site, frac) -> Site:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from crystalx_core.errors import RequestError
+from crystalx_core.protocol import read_request
 from crystalx_core.service import PROTOCOL
 
 from .conftest import fill, snapshot
@@ -308,6 +310,29 @@ def test_9_labels_olex2_would_trim_are_never_sent_and_the_label_corrector_is_rea
     assert state.log == []
     state.atoms[0].label = "C12345"
     assert model_of(state).snapshot["sites"][0]["label"] == "C123"  # GetRefinementModel trimmed it
+
+
+def test_9_a_refine_olex2_failed_leaves_revert_possible(ethanol):
+    """olex.m gives the macro's success (repository/pyext.cpp runOlexMacro); a macro stops at
+    its first failed command (sdl/macrolib.cpp TEMacro::DoRun), so a refine that answered
+    False (as olex2c's macrox.xld refine, which has no onabort, does when `file` fails; here
+    at its start: the double's fail_on) never reached the program and its reload. Revert
+    still undoes the Apply; the plugin marked the journal refined anyway and Revert refused."""
+    state, plugin = ethanol
+    olex_model, olex, olx, core = (
+        sys.modules[n] for n in ("crystalx_plugin.olex_model", "olex", "olx", "olex_core")
+    )
+    session = plugin._session()
+    before = state.model_state()
+    journal = olex_model.apply_commands(
+        olex, olx, core, ["name Q1 C3", "hadd 33 C1"], model_of(state), session.say
+    )
+    session.journals.append(journal)
+    state.fail_on = "refine"
+    assert session.refine(journal) is False and state.refinements == 0
+    assert journal.refined is False and "refine failed" in session.messages[-1]
+    assert session.revert() is True and session.messages[-1] == "reverted exactly"
+    assert state.model_state() == before
 
 
 def test_9_revert_refuses_when_the_user_changed_the_model_after_apply(ethanol):
@@ -1351,3 +1376,42 @@ def test_olex2s_atom_afix_is_the_riding_groups_on_its_h_and_0_on_the_pivot(ethan
         olx.xf.au.GetAtomAfix(len(state.atoms))
     sent = dict((s["label"], s.get("afix")) for s in model_of(state).snapshot["sites"])
     assert (sent["H1A"], sent["H1"], sent["C1"], sent["O1"]) == (33, 147, None, None)
+
+
+def test_a_debug_builds_afix_minus_one_reaches_the_core_as_a_release_build_gives_it(ethanol):
+    """xlib/catom.cpp TCAtom::GetAfix (pcxod/olex2): for a member of a group with Olex2's
+    internal code -1 a release build returns 0 and a _DEBUG build -1. The core refuses a
+    negative AFIX (protocol.SiteIn.afix), so the plugin sends what a release build gives: 0."""
+    state, plugin = ethanol
+    olx = sys.modules["olx"]
+    state.atoms.append(sys.modules["_olex2"].Atom("H9", "H", (0.35, 0.1, 0.1), afix=-1))
+    index = len(state.atoms) - 1
+    assert olx.xf.au.GetAtomAfix(index) == "0"
+    state.debug_build = True
+    assert olx.xf.au.GetAtomAfix(index) == "-1"
+    snapshot = model_of(state).snapshot
+    assert [s["afix"] for s in snapshot["sites"] if s["label"] == "H9"] == [0]
+
+    def request(structure):
+        return {
+            "protocol": PROTOCOL,
+            "id": 1,
+            "method": "assign",
+            "params": {"structure": structure},
+        }
+
+    assert read_request(request(snapshot))[0] == "assign"
+    as_read = [dict(s, afix=-1) if s["label"] == "H9" else s for s in snapshot["sites"]]
+    with pytest.raises(RequestError, match="afix"):  # what the unmended -1 would have met
+        read_request(request(dict(snapshot, sites=as_read)))
+
+
+def test_through_olx_a_macro_answers_a_bool_and_a_function_a_string(ethanol):
+    """repository/pyext.cpp runOlexFunctionEx: a macro that succeeded gives True (False when
+    it failed), a function its value as a string ("" when it has none). Schedule and
+    html.Update are macros (mainform.cpp, olex2c.cpp; htmlmanager.cpp), Freeze and HasGUI
+    functions (mainform.cpp this_InitFuncD)."""
+    olx = sys.modules["olx"]
+    assert olx.Schedule(0, "spy.crystalx.status()") is True
+    assert olx.html.Update() is True and olx.html.Update("no-such-window") is False
+    assert olx.Freeze(True) == "" and olx.Freeze() == "true" and olx.HasGUI() == "true"

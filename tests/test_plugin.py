@@ -62,6 +62,7 @@ def open_in_double(
     hkl=None,
     settings=None,
     file="/data/structure.res",
+    gui=True,
 ):
     """The double with `atoms` (the double's Atom arguments) in `structure`'s cell, symmetry,
     formula (z formula units) and wavelength, `hkl` as its HKL source, Olex2's environment
@@ -80,6 +81,7 @@ def open_in_double(
         sys.modules.pop(name, None)
     state = importlib.import_module("_olex2").STATE
     state.reset()
+    state.gui = gui
     olex2_environment(monkeypatch, tmp_path / "olex2")
     state.params.update(
         {
@@ -216,6 +218,19 @@ def test_reassign_session_converges_and_refines(olex2):
     assert state.scheduled == [] and plugin.job is None
 
 
+def test_reassign_with_auto_refine_refines_once_a_round_even_when_refine_fails(olex2):
+    """Apply refines under auto_refine; a round of Re-assign refines only when it did not,
+    so a refine Olex2 failed (the journal stays unrefined: Session.refine) is not run twice."""
+    state, plugin, _ = olex2
+    state.params["crystalx.auto_refine"] = True
+    state.fail_on = "refine"
+    click(state, plugin, "batch", "2")
+    applies = [m for m in plugin.session.messages if m.startswith("applied ")]
+    refines = [c for c in state.log if c.startswith("refine")]
+    assert applies and len(refines) == len(applies)
+    assert len([m for m in plugin.session.messages if "refine failed" in m]) == len(applies)
+
+
 def test_a_command_failing_mid_apply_leaves_the_model_as_it_was(olex2):
     state, plugin, _ = olex2
     before = state.model_state()
@@ -223,6 +238,49 @@ def test_a_command_failing_mid_apply_leaves_the_model_as_it_was(olex2):
     click(state, plugin, "assign")
     assert state.model_state() == before
     assert any("refused" in m and "put back" in m for m in plugin.session.messages)
+
+
+def test_headless_olex2c_assigns_on_the_calling_thread_without_gui_calls(
+    tmp_path, monkeypatch, alanine_solution, close_plugin
+):
+    """olex2c imports plugins when LOAD_HEADLESS_PLUGINS is set (olex2-gui
+    util/pyUtil/initpy_funcs.py set_plugins_paths; a stored SISYPHOS script running
+    olexsys-olex2c.exe sets it), where HasGUI is false and Freeze, Label, html and undo do not exist
+    (olex2c/olex2c.cpp TOlex2c registers none; the double's olx raises AttributeError for
+    them) and no thread gets the GIL (TOlex2c::Dispatch never lends it). Auto-assign returns
+    with the answer applied, Revert and the panel say why they cannot, nothing fails."""
+    truth, solution = alanine_solution
+    peaks = [(s.label, "Q", s.frac, 0.05, 1.0, 0, s.peak_height) for s in solution.sites]
+    state, plugin = open_in_double(
+        tmp_path,
+        monkeypatch,
+        replace(solution, sfac=truth.sfac, unit=truth.unit),
+        peaks,
+        z=4,
+        gui=False,
+    )
+    assert plugin.worker is None and state.index_work == []  # no warm-up thread, no Work tab
+    before = state.model_state()
+    state.functions["crystalx.assign"]()
+    assert not state.errors, state.errors[-1]
+    assert plugin.job is None and plugin.worker is None and state.scheduled == []
+    assert [c for c in state.log if c.startswith("name ")]  # applied before the call returned
+    assert sum(1 for a in state.live() if a.type == "H") >= 5
+    assert state.freeze_log == [] and state.labels == {} and state.html_updates == 0
+    assert "undo" not in state.log and "kill labels" not in state.log
+
+    state.functions["crystalx.revert"]()
+    assert "olex2c has no undo" in plugin.session.messages[-1] and "undo" not in state.log
+    state.functions["crystalx.panel"]()
+    assert "needs Olex2's GUI" in plugin.session.messages[-1] and plugin.panel_link is None
+    assert not state.errors, state.errors[-1]
+
+    state.reset_model()
+    state.load(state.cell, state.matrices, state.formula, state.z, peaks, file=state.file)
+    state.fail_on = "hadd"
+    state.functions["crystalx.assign"]()
+    assert not state.errors and state.model_state() != before
+    assert "olex2c has no undo, so the" in " ".join(plugin.session.messages)
 
 
 def test_a_missing_core_is_a_clear_message(tmp_path, monkeypatch, alanine_solution, close_plugin):

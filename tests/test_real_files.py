@@ -1,4 +1,4 @@
-"""Conventions met in session 18's sweep of real files from other labs and programs
+"""Conventions met in sessions 18 and 19's sweeps of real files from other labs and programs
 (benchmarks/real_files_sweep.py; docs/benchmarks.md, 'Real files from other labs'). Each test
 writes a few lines in the layout of the real file it names; the real files are not kept here."""
 
@@ -60,14 +60,24 @@ def test_a_fixed_parameter_is_its_code_less_ten(code, value):
     assert shelx_divmod(code, 10) == pytest.approx((1, value))
 
 
-def test_a_fixed_code_below_zero_is_read_as_its_writer_meant():
-    """-(10 + p): SHELXL reads it as 0 (iotbx.shelx parsers.decode_variables, m == -1), but no
-    program writes one (SHELXL and iotbx write 10 + p); a hand-written -10.5 is the -0.5 meant,
-    and -9.99716 the negative of 9.99716."""
+def test_a_fixed_code_below_zero_is_refused_naming_both_readings(tmp_path, capsys):
+    """-(10 + p): SHELXL fixes it at 0 (iotbx.shelx parsers.decode_variables, m == -1, 'ShelXL
+    does indeed behave so': here iotbx reads -10.5 as 0), while its writer surely meant -p (no
+    program writes one: SHELXL and iotbx write 10 + p). It was read as -0.5, a model SHELXL
+    would not refine; now the job stops on that line, naming both readings and what to write."""
     from crystalx_core.io.shelx_read import decode_parameter
 
-    assert decode_parameter(-10.5, [1.0], "x", "x.ins", 1) == pytest.approx(-0.5)
-    assert decode_parameter(-9.99716, [1.0], "x", "x.ins", 1) == pytest.approx(0.00284)
+    with pytest.raises(InputError, match=r"x\.ins:1: coordinate -10\.5: SHELXL fixes .* at 0"):
+        decode_parameter(-10.5, [1.0], "coordinate", "x.ins", 1)
+    text = FIXED_COORDINATES.replace("0.88322", "-10.50000")
+    theirs = xray.structure.from_shelx(file=io.StringIO(text))
+    assert {sc.label: sc.site for sc in theirs.scatterers()}["C9"][0] == 0.0
+    ins = tmp_path / "shelxs.ins"
+    ins.write_text(text)
+    assert main(["assign", str(ins), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "shelxs.ins:7" in err and "write 9.5 to fix -0.5, or 10 to fix 0" in err
+    assert "Traceback" not in err
 
 
 def test_a_fixed_coordinate_moved_below_zero_is_written_as_shelxl_reads_it():
@@ -246,3 +256,246 @@ def test_a_value_of_several_words_without_quotes_is_named_as_such(tmp_path):
     assert f"{path}:13:" in message and "_pd_phase_name" in message
     assert "Na0.8CoO2_P63mmc supercell" in message and "quotes" in message
     assert "\n" not in message
+
+
+# PyPI cryspy 0.18.0, cryspy/procedure_simulation/crystal_Ho2Ti2O7.rcif (pyrochlore; the
+# origin is named by _space_group_IT_coordinate_system_code, no operator list), cut to its cell,
+# symbol and sites
+ORIGIN_CHOICE_TWO = (
+    "data_ho2ti2o7\n"
+    "_cell_length_a 10.268610\n_cell_length_b 10.268610\n_cell_length_c 10.268610\n"
+    "_cell_angle_alpha 90.0\n_cell_angle_beta 90.0\n_cell_angle_gamma 90.0\n"
+    '_space_group_name_H-M_alt "F d -3 m"\n'
+    "_space_group_IT_coordinate_system_code 2\n"
+    "loop_\n_atom_site_label\n_atom_site_type_symbol\n"
+    "_atom_site_fract_x\n_atom_site_fract_y\n_atom_site_fract_z\n"
+    "  Ho   Ho3+   0.500000   0.500000   0.500000\n"
+    "  Ti   Ti3+   0.000000   0.000000   0.000000\n"
+    "  O1    O2-   0.329600   0.125000   0.125000\n"
+    "  O2    O2-   0.375000   0.375000   0.375000\n"
+)
+
+
+def _shortest(structure, one: str, other: str) -> float:
+    """Shortest distance (Å) from site ONE to any image of site OTHER under the read symmetry."""
+    import numpy as np
+
+    sites = {s.label: np.array(s.frac) for s in structure.sites}
+    orth = np.array(structure.orthogonalisation)
+    best = float("inf")
+    for rotation, translation in structure.symmetry_matrices():
+        image = np.array(rotation) @ sites[other] + np.array(translation)
+        delta = image - sites[one]
+        delta -= np.round(delta)
+        best = min(best, float(np.linalg.norm(orth @ delta)))
+    return best
+
+
+@pytest.mark.parametrize(
+    "tag", ["_space_group_IT_coordinate_system_code", "_space_group.IT_coordinate_system_code"]
+)
+def test_the_origin_choice_a_cif_names_is_the_one_read(tmp_path, tag):
+    """cif_core's _space_group_IT_coordinate_system_code ('1', '2'; 'H', 'R') says which
+    setting an H-M symbol means; gemmi's lookup of the bare symbol gives origin choice 1. Read
+    at origin 1, cryspy's pyrochlore put its O 0.47 Å apart and Ti 2.22 Å from O2 (a TiO8 like
+    the Ho's), and the model swapped Ho and Ti; at origin 2 Ti has its six O at 1.99 Å."""
+    path = tmp_path / "crystal_Ho2Ti2O7.cif"
+    path.write_text(ORIGIN_CHOICE_TWO.replace("_space_group_IT_coordinate_system_code", tag))
+    structure = read_cif(path).structure
+    assert _shortest(structure, "Ti", "O1") == pytest.approx(1.99, abs=0.01)
+    assert _shortest(structure, "Ti", "O2") > 4.0
+    assert _shortest(structure, "O1", "O2") > 2.5
+    first = tmp_path / "origin1.cif"
+    first.write_text(ORIGIN_CHOICE_TWO.replace("code 2", "code 1"))
+    assert _shortest(read_cif(first).structure, "O1", "O2") < 1.0
+
+
+def test_an_operator_list_outranks_the_setting_code(tmp_path):
+    """The CIF's own operators are the symmetry wherever they form a group; the setting code
+    only chooses among the settings a bare symbol leaves open. Origin-2 operators written
+    beside a code of 1 (easydiffraction's scripts set '1' by default) keep the atoms at
+    origin 2."""
+    from cctbx import sgtbx
+
+    ops = [str(op) for op in sgtbx.space_group_info("F d -3 m :2").group()]
+    listed = "loop_\n_space_group_symop_operation_xyz\n" + "".join(f"'{op}'\n" for op in ops)
+    path = tmp_path / "listed.cif"
+    path.write_text(
+        ORIGIN_CHOICE_TWO.replace("code 2", "code 1").replace(
+            "loop_\n_atom_site_label", listed + "loop_\n_atom_site_label"
+        )
+    )
+    entry = read_cif(path)
+    assert _shortest(entry.structure, "O1", "O2") > 2.5
+    assert _shortest(entry.structure, "Ti", "O1") == pytest.approx(1.99, abs=0.01)
+    assert not entry.notes
+
+
+@pytest.mark.parametrize(
+    "symmetry", ["_space_group_name_H-M_alt 'R -3'", "_space_group_IT_number 148"]
+)
+@pytest.mark.parametrize(
+    "cell, code, order",
+    [("5 5 5 80 80 80", "H", 6), ("5 5 14 90 90 120", "R", 18), ("5 5 14 90 90 120", "H", 18)],
+)
+def test_an_r_groups_axes_are_the_cells(tmp_path, symmetry, cell, code, order):
+    """An R group's axes are those of the cell the coordinates are given on (a = b = c, alpha =
+    beta = gamma: rhombohedral, 6 operators; gamma 120: hexagonal, 18), gemmi's rule for a bare
+    symbol, even where _space_group_IT_coordinate_system_code names the other: rhombohedral
+    operators on a hexagonal cell are no symmetry of it."""
+    a, b, c, alpha, beta, gamma = cell.split()
+    path = tmp_path / "r.cif"
+    path.write_text(
+        f"data_r\n_cell_length_a {a}\n_cell_length_b {b}\n_cell_length_c {c}\n"
+        f"_cell_angle_alpha {alpha}\n_cell_angle_beta {beta}\n_cell_angle_gamma {gamma}\n"
+        f"{symmetry}\n_space_group_IT_coordinate_system_code {code}\n"
+        "loop_\n_atom_site_label\n_atom_site_type_symbol\n"
+        "_atom_site_fract_x\n_atom_site_fract_y\n_atom_site_fract_z\n  C1 C 0.1 0.2 0.3\n"
+    )
+    assert len(read_cif(path).structure.symops) == order
+
+
+# PyPI cryspy 0.18.0, cryspy/procedure_simulation/crystal_URu0.96Rh0.04Si2.rcif (a magnetic
+# CIF: operators with a time-reversal fourth component, centring in a loop of its own), cut to
+# its cell, symmetry and three sites
+MAGNETIC_OPERATORS = (
+    "data_ururhsi\n"
+    "_cell_length_a 12.426000\n_cell_length_b 4.142000\n_cell_length_c 9.624000\n"
+    "_cell_angle_alpha 90.0\n_cell_angle_beta 90.0\n_cell_angle_gamma 90.0\n"
+    "loop_\n_space_group_symop_magn_centering_xyz\n_space_group_symop_magn_centering_id\n"
+    "              x,y,z,+1   1\n"
+    "  x+1/2,y+1/2,z+1/2,+1   2\n"
+    "loop_\n_space_group_symop_magn_operation_xyz\n_space_group_symop_magn_operation_id\n"
+    "     x,y,z,+1   1\n   -x,-y,z,+1   2\n  -x,-y,-z,+1   3\n    x,y,-z,+1   4\n"
+    "   x,-y,-z,-1   5\n   -x,y,-z,-1   6\n    -x,y,z,-1   7\n    x,-y,z,-1   8\n"
+    "loop_\n_atom_site_label\n_atom_site_type_symbol\n"
+    "_atom_site_fract_x\n_atom_site_fract_y\n_atom_site_fract_z\n_atom_site_occupancy\n"
+    "   U_1   U3+   0.000000   0.000000   0.000000    1.0\n"
+    "  Ru_1    Ru   0.500000   0.000000   0.250000   0.96\n"
+    "  Si_1    Si   0.000000   0.000000   0.629000    1.0\n"
+)
+
+
+def test_a_magnetic_cif_is_read_by_the_spatial_part_of_its_operators(tmp_path):
+    """magCIF (_space_group_symop_magn_operation.xyz, _space_group_symop_magn_centering.xyz)
+    writes 'x,y,z,+1': the spatial operator, then time reversal (±1), which moves no atom. The
+    atoms' space group is every operation with every centring (Immm here, order 16); the file
+    was refused as having no usable symmetry."""
+    from cctbx import sgtbx
+
+    path = tmp_path / "crystal_URu0.96Rh0.04Si2.cif"
+    path.write_text(MAGNETIC_OPERATORS)
+    entry = read_cif(path)
+    ops = entry.structure.symops
+    assert len(ops) == 16
+    group = sgtbx.space_group()
+    for op in ops:
+        group.expand_smx(sgtbx.rt_mx(op))
+    assert str(sgtbx.space_group_info(group=group).type().lookup_symbol()) == "I m m m"
+    assert any("magnetic" in note for note in entry.notes)
+
+
+# PyPI easydiffraction 0.11.1, tmp/data/lbco.cif (CIF2 dotted names; a cubic cell given with
+# two of its three angles), its first lines
+CELL_WITHOUT_GAMMA = (
+    "data_lbco\n\n"
+    " _space_group.IT_coordinate_system_code  1\n"
+    ' _space_group.name_H-M_alt  "P m -3 m"\n\n'
+    " _cell.angle_alpha  90\n _cell.angle_beta  90\n"
+    " _cell.length_a  3.88\n _cell.length_b  3.88\n _cell.length_c  3.88\n\n"
+    " loop_\n _atom_site.fract_x\n _atom_site.fract_y\n _atom_site.fract_z\n _atom_site.label\n"
+    " _atom_site.type_symbol\n 0.5 0.5 0.5 Co Co\n"
+)
+
+
+def test_a_cell_without_an_angle_names_the_angle(tmp_path):
+    """A cell missing one parameter was refused as having 'no unit cell (_cell_length_a ...
+    _cell_angle_gamma)' though five were given; the message now names the one not given, on
+    the cell's first line. (Not read as 90: gemmi reads no cell at all then, a (1, 1, 1)
+    cube.)"""
+    path = tmp_path / "lbco.cif"
+    path.write_text(CELL_WITHOUT_GAMMA)
+    with pytest.raises(InputError) as caught:
+        read_cif(path)
+    assert "no value for _cell_angle_gamma (" in str(caught.value)
+    assert "_cell_length_a" not in str(caught.value).split("(")[0]
+    assert caught.value.line == 6  # the cell's first line
+
+
+# PyPI pyxtal 1.1.5, pyxtal/database/cifs/MPWO.cif (written by pymatgen: the sum is the cell's
+# contents, Z counts the reduced formula): its header and tag order, here with rock salt's
+# cell and two sites; the same layout as every pymatgen CIF of PyPI mofchecker 0.9.6's
+# tests/test_files
+PER_CELL_SUM = (
+    "# generated using pymatgen\ndata_NaCl\n_symmetry_space_group_name_H-M   'F m -3 m'\n"
+    "_cell_length_a   5.64\n_cell_length_b   5.64\n_cell_length_c   5.64\n"
+    "_cell_angle_alpha   90.0\n_cell_angle_beta   90.0\n_cell_angle_gamma   90.0\n"
+    "_symmetry_Int_Tables_number   225\n_chemical_formula_structural   NaCl\n"
+    "_chemical_formula_sum   'Na4 Cl4'\n_cell_formula_units_Z   4\n"
+    "loop_\n _atom_site_type_symbol\n _atom_site_label\n _atom_site_symmetry_multiplicity\n"
+    " _atom_site_fract_x\n _atom_site_fract_y\n _atom_site_fract_z\n _atom_site_occupancy\n"
+    "  Na  Na0  4  0.0  0.0  0.0  1\n  Cl  Cl1  4  0.5  0.5  0.5  1\n"
+)
+
+
+def test_a_sum_written_per_cell_is_no_disagreement(tmp_path):
+    """pymatgen writes _chemical_formula_sum as the cell's contents beside Z formula units of
+    the reduced formula, where CIF core means one formula unit: every such file was told
+    '_chemical_formula_sum x Z gives Na 16, Cl 16 per cell, the atom sites Na 4, Cl 4'. A sum
+    the sites match as written says nothing; a sum x Z that differs still does."""
+    from crystalx_core.io.cif import formula_note
+
+    path = tmp_path / "MPWO.cif"
+    path.write_text(PER_CELL_SUM)
+    assert formula_note(read_cif(path).structure) == ""
+    path.write_text(PER_CELL_SUM.replace("'Na4 Cl4'", "'Na2 Cl2'"))
+    assert "x Z gives Na 8, Cl 8 per cell" in formula_note(read_cif(path).structure)
+
+
+# dans-diffraction 3.4.0 (PyPI sdist) Dans_Diffraction/Structures/Na0.8CoO2_P63mmc.cif, written
+# by VESTA: no formula; its cell, group by name, atom loop as written (operators and the Uij loop
+# left out). Na1 (0.2) and Na2 (0.6) are the two sites the Na share between the CoO2 layers
+NA_COBALTATE = """data_VESTA_phase_1
+
+_pd_phase_name                         ''
+_cell_length_a                         2.85000
+_cell_length_b                         2.85000
+_cell_length_c                         10.80000
+_cell_angle_alpha                      90
+_cell_angle_beta                       90
+_cell_angle_gamma                      120
+_symmetry_space_group_name_H-M         'P 63/m m c'
+_symmetry_Int_Tables_number            194
+
+loop_
+   _atom_site_label
+   _atom_site_occupancy
+   _atom_site_fract_x
+   _atom_site_fract_y
+   _atom_site_fract_z
+   _atom_site_adp_type
+   _atom_site_U_iso_or_equiv
+   _atom_site_type_symbol
+   Co1        1.0     0.000000      0.000000      0.000000     Uiso  0.004500 Co
+   O1         1.0     0.333333     -0.333333      0.0908(5)    Uiso  0.004956 O
+   Na1        0.2000  0.000000      0.000000      0.250000     Uiso  0.040333 Na
+   Na2        0.6000  0.666667      0.333333      0.250000     Uiso  0.011889 Na
+"""
+
+
+def test_a_partly_occupied_alkali_site_stays_the_alkali(tmp_path, capsys):
+    """Na0.8CoO2's Na2 (0.6 occupied) became O: the first guess the heavy model reads
+    (baseline._hand_out) counted each site whole, so Na1 alone (2 of the cell's 1.6 Na) used up
+    the Na and Na2 was guessed O, which the model followed (O 0.60, Na 0.26). Each site now
+    counts for what it holds (multiplicity × occupancy), as UNIT and the formula fit count it."""
+    from crystalx_core.assign.baseline import assign_baseline
+
+    path = tmp_path / "Na0.8CoO2_P63mmc.cif"
+    path.write_text(NA_COBALTATE)
+    structure = read_cif(path).structure
+    guessed = {s.label: s.element for s in assign_baseline(structure).sites}
+    assert guessed == {"Co1": "Co", "O1": "O", "Na1": "Na", "Na2": "Na"}
+    assert main(["assign", str(path), "--out", str(tmp_path) + "/", "--json", "--quiet"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert {a["label"]: a["element"] for a in report["atoms"]} == guessed
+    assert [a["h_count"] for a in report["atoms"]] == [0, 0, 0, 0]

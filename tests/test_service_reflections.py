@@ -187,3 +187,28 @@ def test_a_twin_is_refined_with_its_law_and_fractions(alanine):
     assert result["reflections"]["r1"] < 0.06
     notes = [note for note in result["job_notes"] if note.startswith("twinned data")]
     assert notes and "TWIN -1 0 0 0 -1 0 0 0 -1 2" in notes[-1]
+
+
+def test_the_open_files_own_r1_is_weighed_and_named(alanine, tmp_path):
+    """Olex2 sends the open file's path (olex_model.read_model: "source", olx.FileFull()):
+    the R1 that .res states (SHELXL's REM R1 line) is named beside the job's. Without O1
+    alanine refines to R1 0.27 against its data: over 0.20, no solution even where the file
+    states as poor a one; where it states a far better one, the data are left out naming it.
+    (A poor fit under 0.20 kept by the file's R1: test_stated_r1, dom1_mC's figures.)"""
+    given = snapshot(alanine)
+    given["sites"] = [s for s in given["sites"] if s["label"] != "O1"]
+    published = (ALANINE / "published.res").read_text()
+    assert "REM R1 = 0.0285 for 2393 Fo > 4sig(Fo)" in published
+    poor = tmp_path / "poor.res"  # the same file, as a refinement without O1 would state it
+    poor.write_text(published.replace("REM R1 = 0.0285", "REM R1 = 0.2700"))
+    data = {"path": str(ALANINE / "data.hkl")}
+    result = assign({**given, "source": str(poor)}, data)["result"]
+    assert result["reflections"] is None
+    said = "over 0.20: the model does not explain the data, nor does the input model's own"
+    assert any(f"{said} R1 0.2700 (poor.res line 49)" in note for note in result["job_notes"])
+    good = tmp_path / "published.res"
+    good.write_text(published)
+    result = assign({**given, "source": str(good)}, data)["result"]
+    left_out = [n for n in result["job_notes"] if "not used" in n]
+    assert result["reflections"] is None
+    assert len(left_out) == 1 and "R1 0.0285 (published.res line 49)" in left_out[0]

@@ -486,7 +486,7 @@ REFUSED = {
         "TWIN 1 0 0 0 -1 0 0 0 -1\nBASF 0.3\nHKLF 5\n",
         "TWIN",
         8,
-        "TWIN with HKLF 5 data: cctbx's observations take a twin law or HKLF 5's components",
+        "TWIN with HKLF 5 data: not refined here (Olex2 adds the TWIN law's components",
     ),
     "hklf2": (
         "HKLF 2\n",

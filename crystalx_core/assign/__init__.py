@@ -7,12 +7,9 @@ from dataclasses import replace
 from crystalx_core.assignment import Assignment
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.errors import CrystalXError, InputError
-from crystalx_core.structure import Structure
+from crystalx_core.structure import MAX_SITES, Structure
 
 METHODS = ("auto", "model", "baseline")
-MAX_SITES = (
-    20_000  # peaks per asymmetric unit; far beyond any small molecule, bounds memory and time
-)
 MAX_SITES_PER_A3 = 1.0  # crystals hold about 0.1 atoms per Å³; ten times that is overlapping junk
 MAX_MULTIPLICITY_WORK = (
     50_000_000  # sites × operators²: the pairwise image comparison stays under a second

@@ -5,7 +5,8 @@ It is what a crystallographer does by hand, written down so that it can be measu
 Elements. The non-H sites (peaks and atoms; existing H atoms are ignored) are sorted by
 peak height; atoms without a peak height use their atomic number instead. Counting is
 done in the unit cell, so that sites on special positions count for what they are: a
-site stands for its multiplicity (images within 0.5 Å are one atom, as in cctbx), and
+site stands for its multiplicity (images within 0.5 Å are one atom, as in cctbx) times the
+share of it its atoms fill (its occupancy; a mixed site's atoms together), and
 SFAC/UNIT give the expected cell contents. The lowest peaks are dropped (atoms never
 are) while the kept sites still hold more than half a site over the expected total
 (for general positions: keep round-half-up(sum(UNIT) / group order) sites). The SFAC
@@ -38,7 +39,8 @@ metal on the bisector away from them (an aryl's ipso C on Au) has none.
      > 0.25 Å (M=O oxo), else by the metals outside groups 1-2 and the rare earths
      (_metal_oxygen): one or none 2 (water, aqua ligand), two 1 (μ2-OH), three 1 if
      pyramidal, 0 if flat (μ3-O), four or more 0; a metal site empty in most cells
-     holding the O (geometry.vacant_metal) not counted.
+     holding the O (geometry.vacant_metal) not counted; never more than the one H or none
+     its metals' bond valence sum leaves room for (metal_oxygen_room: an oxide's O none).
   B  in a cage (4 or more neighbours, 2 or more of them B): 1 with fewer than 6
      neighbours and none on the exo bond (geometry.exo_bond_taken: an exo OH, Cl,
      alkyl), else 0; otherwise 0 (the model's answer is restricted by h_room and h_fixed,
@@ -65,6 +67,7 @@ import numpy as np
 
 from crystalx_core.assign.labels import element_labels
 from crystalx_core.assignment import Assignment, SiteAssignment
+from crystalx_core.bond_valence import h_room_left, metal_valence
 from crystalx_core.elements import atomic_number, covalent_radius, is_hydrogen, is_metal
 from crystalx_core.errors import InputError
 from crystalx_core.geometry import (
@@ -124,10 +127,17 @@ def _drop_excess(
     return dropped
 
 
+def _filled(site: Site) -> float:
+    """How much of its site an atom (with the others on it, if mixed) fills; 1 if none given."""
+    filled = sum(atom.occupancy for atom in site.with_mixed)
+    return filled if filled > 0 else 1.0
+
+
 def _hand_out(
-    contents: dict[str, float], ranked: list[int], multiplicity: dict[int, int]
+    contents: dict[str, float], ranked: list[int], multiplicity: dict[int, float]
 ) -> dict[int, str]:
-    """Site → element: heaviest to the highest, in proportion to the cell contents."""
+    """Site → element: heaviest to the highest, in proportion to the cell contents; each site
+    counts for what it holds of the cell (`multiplicity`)."""
     scale = sum(multiplicity[k] for k in ranked) / sum(contents.values())
     left = {el: n * scale for el, n in contents.items()}
     elements = sorted(left, key=lambda el: -atomic_number(el))
@@ -155,7 +165,10 @@ def assign_baseline(structure: Structure) -> Assignment:
 
     dropped = _drop_excess(structure, ranked, multiplicity, sum(contents.values()))
     kept = [k for k in ranked if k not in set(dropped)]
-    elements = _hand_out(contents, kept, {k: multiplicity[k] for k in kept})
+    # what each site holds of the cell, as UNIT counts it: a partly occupied site its share
+    # (Na0.8CoO2's Na at 0.2 and 0.6 hold 1.6 Na, not 4), a mixed site all its atoms
+    held = {k: multiplicity[k] * _filled(structure.sites[k]) for k in kept}
+    elements = _hand_out(contents, kept, held)
     labels = element_labels(structure, elements)
     order = sorted(kept)
     named = structure.with_sites(
@@ -206,6 +219,8 @@ def baseline_h_counts(
         else:
             rule = _RULES.get(site.element)
             counts.append(rule(centre, made) if rule else 0)
+        if site.element == "O" and metal_oxygens:
+            counts[-1] = min(counts[-1], metal_oxygen_room(skeleton, site, contacts))
     return counts
 
 
@@ -461,7 +476,8 @@ def h_room(structure: Structure, site: Site, contacts: list) -> int | None:
     taken (cage atoms have five or six neighbours), a C or N its valence_room (none when flat
     with three non-metal neighbours: _planar_three), an O bridging
     two or more metals that hold it (_holding) four less them, a B or O its MAX_BONDS less its
-    non-metal neighbours, a halogen none (no riding model, HFIX or AFIX, exists for an H on
+    non-metal neighbours, an O bonded to metals alone no more than their bond valence sum leaves
+    room for (metal_oxygen_room), a halogen none (no riding model, HFIX or AFIX, exists for an H on
     one: a C-X is full, and the halide of a hydrohalide salt leaves its H on the cation, so
     UNIT's H that the model cannot place, from unmodelled solvent, never land there); None
     for any other atom (no limit). `contacts`: the site's from connectivity()."""
@@ -478,9 +494,23 @@ def h_room(structure: Structure, site: Site, contacts: list) -> int | None:
     # an sp3 O bonded to metals alone has four places: each metal that holds it (_holding)
     # takes one (μ2: two H at most, a μ-aqua; μ3: one; μ4: none)
     held = len(_holding(_metal_bonds(structure, site, contacts) or []))
-    if held >= 2:
-        return max(0, min(most, 4 - held))
-    return max(0, most - len(_non_metal(bonds)))
+    room = max(0, min(most, 4 - held)) if held >= 2 else max(0, most - len(_non_metal(bonds)))
+    return min(room, metal_oxygen_room(structure, site, contacts)) if site.element == "O" else room
+
+
+def metal_oxygen_room(structure: Structure, site: Site, contacts: list) -> int:
+    """For an O bonded to metals alone (those present beside it) that take so much of its
+    valence (bond_valence.metal_valence) that one H at most fits (bond_valence.h_room_left):
+    that room, one or none (an oxide's O, LiCoO2's, bonded to three Co and three Li: none).
+    Else MAX_BONDS["O"], no limit: a water's O keeps the rules' and the model's count.
+    On the corpus's 332 such O in published models with H, none holds more H than this room
+    allows (benchmarks/metal_oxygen_valence.py)."""
+    bonds = _metal_bonds(structure, site, contacts)
+    if not bonds:
+        return MAX_BONDS["O"]
+    present = present_bonds(structure, site, contacts)
+    room = h_room_left(metal_valence(structure, site, present))
+    return room if room <= 1 else MAX_BONDS["O"]
 
 
 def _planar_three(structure: Structure, site: Site, bonds: list[_Bond]) -> bool:

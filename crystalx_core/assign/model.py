@@ -84,12 +84,14 @@ def assign_model(
     target = structure.with_sites([structure.sites[i] for i in sites])
     allowed = _allowed_classes(target, heavy_model.classes)
     heights = [s.peak_height if s.is_peak else None for s in target.sites]
-    site_allowed = _site_classes(allowed, heights, heavy_model.classes, _refined_sites(target))
+    counted, weights = _formula(target, heavy_model.classes)
+    site_allowed = _site_classes(
+        allowed, heights, heavy_model.classes, _refined_sites(target), sum(counted.values())
+    )
     baseline = assign_baseline(target).by_index()
     guesses = [
         atomic_number(baseline[k].element) if k in baseline else 0 for k in range(len(target.sites))
     ]
-    counted, weights = _formula(target, heavy_model.classes)
     bins = (
         height_bins(heights, sum(counted.values()))
         if heavy_model.config.get("height_tokens")
@@ -404,6 +406,16 @@ def _placeable(
 # strongest peak, while the model called 9 real atoms above that "not an atom" (FC_p21c's
 # Ga+, held between two arenes at 2.9 Å, is the map's strongest peak and looked spurious).
 STRONG_PEAK = 0.3
+# A map's peak heights follow the electrons of the atoms: a peak of element Z stands about Z / Z_t
+# as high as the typical atom's (Z_t its element), so about Z / Z_ref, Z_ref SFAC's lightest
+# element; heavy atoms' cores stand higher still (their scattering falls off more slowly and they
+# vibrate less: 2-3 times Z / Z_ref at 0.8 Å from cctbx's form factors, more beside floppy light
+# atoms at high resolution), and TOO_STRONG is an empirical margin over that. No atom's peak
+# passed Z / Z_ref by more than 2.13 times on evaluate's 378 simulated validation maps (U beside
+# B), 1.90 on the 17 benchmark entries' Fobs maps (SXF_I43d's Cl; benchmarks/peak_ceiling.py);
+# sfcod_4060313's Tl, the map's strongest peak at 24 times the typical one, was called F
+# (p 0.993) by the model.
+TOO_STRONG = 5.0  # times Z / Z_ref over the typical peak: no atom of element Z stands so high
 # an occupancy at least this is a whole site: a sof written to five decimals (10.33333) and
 # divided by its site-symmetry factor falls short of one by 1e-5 (benchmarks/swap_benchmark.py)
 WHOLE = 1 - 1e-3
@@ -420,13 +432,36 @@ def strong_peaks(heights: list[float | None]) -> np.ndarray:
     return values >= STRONG_PEAK * values.max()
 
 
+def too_light(
+    heights: list[float | None], classes: list[str], allowed: np.ndarray, atoms: float
+) -> np.ndarray:
+    """(sites, classes) mask of the allowed elements too light for their peak: a peak more than
+    TOO_STRONG × Z / Z_ref times as high as the typical atom's (the median of the `atoms`
+    strongest peaks, the atoms UNIT counts in the asymmetric unit; all peaks without a count),
+    Z_ref the lightest allowed element. Only for a map's peak list, as strong_peaks."""
+    values = np.array([np.nan if h is None else h for h in heights], dtype=float)
+    mask = np.zeros((len(values), len(classes)), dtype=bool)
+    elements = [k for k, c in enumerate(classes) if allowed[k] and c != NOT_AN_ATOM]
+    if not len(values) or not elements or not np.isfinite(values).all() or values.max() <= 0:
+        return mask
+    n = int(round(atoms)) if atoms >= 1 else len(values)
+    typical = float(np.median(np.sort(values)[::-1][: min(n, len(values))]))
+    if typical <= 0:
+        return mask
+    z = np.array([atomic_number(classes[k]) for k in elements], dtype=float)
+    ceiling = TOO_STRONG * z / z.min()  # highest peak, over the typical one, each element can make
+    mask[:, elements] = (values / typical)[:, None] > ceiling[None, :]
+    return mask
+
+
 def site_classes(structure: Structure, classes: list[str]) -> np.ndarray:
-    """(sites, classes) mask of what each non-H site may become: the SFAC elements, and 'not
-    an atom' for a peak unless it is a strong one (strong_peaks) or a refined site
-    (_refined_sites)."""
+    """(sites, classes) mask of what each non-H site may become: the SFAC elements but those
+    too light for a peak (too_light), and 'not an atom' for a peak unless it is a strong one
+    (strong_peaks) or a refined site (_refined_sites)."""
     heights = [s.peak_height if s.is_peak else None for s in structure.sites]
+    atoms = sum(_formula(structure, classes)[0].values())
     return _site_classes(
-        _allowed_classes(structure, classes), heights, classes, _refined_sites(structure)
+        _allowed_classes(structure, classes), heights, classes, _refined_sites(structure), atoms
     )
 
 
@@ -447,9 +482,17 @@ def _refined_sites(structure: Structure) -> np.ndarray:
 
 
 def _site_classes(
-    allowed: np.ndarray, heights: list, classes: list[str], refined: np.ndarray | None = None
+    allowed: np.ndarray,
+    heights: list,
+    classes: list[str],
+    refined: np.ndarray | None = None,
+    atoms: float = 0.0,
 ) -> np.ndarray:
     site_allowed = np.tile(allowed, (len(heights), 1))
+    light = too_light(heights, classes, allowed, atoms)
+    elements = allowed & (np.array(classes) != NOT_AN_ATOM)
+    kept = (elements & ~light).any(axis=1)  # a peak too strong for every element keeps them all
+    site_allowed[kept] &= ~light[kept]
     site_allowed[strong_peaks(heights), classes.index(NOT_AN_ATOM)] = False
     if refined is not None:
         site_allowed[refined, classes.index(NOT_AN_ATOM)] = False
@@ -460,8 +503,13 @@ def _allowed_classes(structure: Structure, classes: list[str]) -> np.ndarray:
     wanted = {el for el in structure.sfac if not is_hydrogen(el)}
     missing = wanted - set(classes)
     if missing:
+        # an element past the model's classes (Am-Cf complexes are in the CSD, not in the
+        # training data) is no input error: the rules still serve, so the message says so
+        known = [c for c in classes if c != NOT_AN_ATOM]
         raise CrystalXError(
-            f"the model has no class for {', '.join(sorted(missing))}", structure.source
+            f"the model has no class for {', '.join(sorted(missing))} (it knows {known[0]} to "
+            f"{known[-1]}): assign this structure with --method baseline",
+            structure.source,
         )
     has_peaks = any(s.is_peak for s in structure.sites)
     return np.array([c in wanted or (c == NOT_AN_ATOM and has_peaks) for c in classes])

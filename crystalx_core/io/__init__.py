@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from crystalx_core.io.cif_weights import CifWeighting
     from crystalx_core.io.hkl import HklfFormat, Reflections
     from crystalx_core.io.shelx_read import ShelxFile
+    from crystalx_core.io.stated_r1 import StatedR1
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class Loaded:
     probe: str = "x-ray"  # neutron, electron or gamma where a CIF says so
     # a CIF's weighting scheme read as SHELXL's WGHT (io.cif_weights), for want of a .res's
     weighting: CifWeighting | None = None
+    stated_r1: StatedR1 | None = None  # the R1 the file states for its own model (io.stated_r1)
 
     def output_prefix(self, mark: str) -> Path:
         """name{mark} beside the input, name_BLOCK{mark} for one of several structures of a CIF,
@@ -267,17 +269,20 @@ def load(path, block: str | None = None) -> Loaded:
             not_xray_line=entry.not_xray_line,
             probe=entry.probe,
             weighting=entry.weighting,
+            stated_r1=entry.stated_r1,
         )
     if block is not None:
         raise InputError(f"--block {block}: only a CIF has data blocks", str(path))
     if suffix in SHELX_SUFFIXES:
         from crystalx_core.io.shelx_read import read_shelx
+        from crystalx_core.io.stated_r1 import shelx_stated_r1
 
         shelx = read_shelx(path)
         structure = shelx.to_structure()
         notes = shelx.continuation_notes() + shelx.unread_notes() + shelx.moved_notes()
         notes += _deuterium_notes(structure)
-        return Loaded(path, structure, shelx=shelx, notes=notes)
+        stated = shelx_stated_r1(shelx.lines, path)
+        return Loaded(path, structure, shelx=shelx, notes=notes, stated_r1=stated)
     raise InputError(
         f"unsupported file type {suffix or '(no suffix)'!r}: expected .cif, .ins or .res", str(path)
     )

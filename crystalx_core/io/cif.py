@@ -1,7 +1,9 @@
 """Read a small-molecule CIF (one data block) into a Structure, with its embedded SHELX files.
 
 Symmetry comes from the operator list when it is a closed group, else from the Hall
-symbol, else from the H-M symbol (CIFs in the wild often carry typos in one of them).
+symbol, else from the H-M symbol (CIFs in the wild often carry typos in one of them); a list
+that is a subgroup of the group the symbol or number names yields to that group where
+_chemical_formula_sum x Z counts the atoms as that group's, with a note (_listed_or_named).
 SFAC/UNIT are not in a CIF: they are the cell contents counted from the sites, so that
 the Structure looks like the .ins the structure was refined from; where _chemical_formula_sum
 times _cell_formula_units_Z (CIF core) gives other contents, a note says so (formula_note).
@@ -28,6 +30,7 @@ from crystalx_core.elements import normalise_symbol
 from crystalx_core.errors import InputError
 from crystalx_core.io.cif_weights import CifWeighting, cif_weighting
 from crystalx_core.io.files import DOS_END, read_input_bytes
+from crystalx_core.io.stated_r1 import StatedR1, stated_r1
 from crystalx_core.io.hkl import (
     MAX_INDEX,
     HklfFormat,
@@ -38,7 +41,13 @@ from crystalx_core.io.hkl import (
     reflections_from_text,
 )
 from crystalx_core.geometry import site_multiplicities
-from crystalx_core.structure import Site, Structure, cell_problem, grouped_mixed_sites
+from crystalx_core.structure import (
+    MAX_SITES,
+    Site,
+    Structure,
+    cell_problem,
+    grouped_mixed_sites,
+)
 from crystalx_core.symmetry import (
     full_operator_list,
     metric_problem,
@@ -58,9 +67,14 @@ _FRACT_TAGS = ("_atom_site_fract_x", "_atom_site_fract_y", "_atom_site_fract_z")
 # a fractional coordinate past this is no position: 1e300 modulo 1 is 0 in a float, and an
 # atom was put there silently; the service's schema holds a snapshot's frac to the same bound
 MAX_FRACTIONAL = 1e3
+_R1_TAG = "_refine_ls_R_factor_gt"  # the published R1, on Fo > 4σ(Fo) as SHELXL's
 _SYMOP_TAGS = ("_space_group_symop_operation_xyz", "_symmetry_equiv_pos_as_xyz")
 # a modulated structure's (3+d)-dimensional operators, x1,x2,x3,x4 (Jana2006, COD's mcodcif)
 _SSG_TAG = "_space_group_symop_ssg_operation_algebraic"
+# a magnetic CIF's operators, x,y,z,+1 (magCIF: _space_group_symop_magn_operation.xyz and its
+# centring loop; ISODISTORT, cryspy, Bilbao's MAGNDATA)
+_MAGN_TAG = "_space_group_symop_magn_operation_xyz"
+_MAGN_CENTRING_TAG = "_space_group_symop_magn_centering_xyz"
 
 
 @dataclass
@@ -71,6 +85,7 @@ class CifEntry:
     shelx_res_text: str | None
     shelx_hkl_text: str | None
     published_r1: float | None
+    stated_r1: StatedR1 | None  # published_r1 with its line, for pipeline.verdict
     block_name: str
     one_of_several: bool = False  # the file holds other structures (data blocks with atoms)
     hkl_tag: str = "_shelx_hkl_file"  # the tag shelx_hkl_text was read from
@@ -533,12 +548,9 @@ _NUMBER_TAGS = (
 )
 
 
-_SYMBOL_TAGS = (
-    "_space_group_name_Hall",
-    "_symmetry_space_group_name_Hall",
-    "_space_group_name_H-M_alt",
-    "_symmetry_space_group_name_H-M",
-)
+_HALL_TAGS = ("_space_group_name_Hall", "_symmetry_space_group_name_Hall")
+_HM_TAGS = ("_space_group_name_H-M_alt", "_symmetry_space_group_name_H-M")
+_SYMBOL_TAGS = (*_HALL_TAGS, *_HM_TAGS)
 
 
 def _symmetry_line(lines: _Lines) -> int:
@@ -562,7 +574,7 @@ def _symops(
     rhombohedral = _rhombohedral_axes(cell.alpha, cell.gamma)
     candidates = []
     if small.symops:
-        candidates.append(("", list(small.symops)))
+        candidates.append(("", list(small.symops), lines.tag(*_SYMOP_TAGS)))
     if small.spacegroup_hall.strip():
         try:
             hall_ops = gemmi.symops_from_hall(small.spacegroup_hall)
@@ -570,12 +582,16 @@ def _symops(
                 (
                     f"Hall symbol {small.spacegroup_hall.strip()!r}",
                     [op.triplet() for op in hall_ops],
+                    lines.tag(*_HALL_TAGS),
                 )
             )
         except (RuntimeError, ValueError):
             pass
+    setting = _setting_code(block)
+    # gemmi's prefer= takes the origin choice ('1', '2') and axes ('H', 'R') for a bare symbol;
+    # an explicit ':2' in the symbol, and for R the cell's axes, still win over it
     space_group = (
-        gemmi.find_spacegroup_by_name(small.spacegroup_hm, cell.alpha, cell.gamma)
+        gemmi.find_spacegroup_by_name(small.spacegroup_hm, cell.alpha, cell.gamma, prefer=setting)
         if small.spacegroup_hm
         else None
     )
@@ -584,17 +600,38 @@ def _symops(
             (
                 f"H-M symbol {small.spacegroup_hm.strip()!r}",
                 [op.triplet() for op in space_group.operations()],
+                lines.tag(*_HM_TAGS),
             )
         )
-    for k, (name, ops) in enumerate(candidates):
+    number = next((n for tag in _NUMBER_TAGS if (n := _number(block, tag))), None)
+    numbered = number is not None and number == int(number) and 1 <= number <= 230
+    number_line = lines.tag(*_NUMBER_TAGS)
+    for k, (name, ops, _) in enumerate(candidates):
         if group := _closed_group(ops):
-            return full_operator_list(group), None if k == 0 or not small.symops else (
+            if k == 0 and small.symops:
+                named = [(what, line, _closed_group(them)) for what, them, line in candidates[1:]]
+                if numbered:
+                    standard = sgtbx.space_group_info(number=int(number)).group()
+                    named.append((f"space-group number {int(number)}", number_line, standard))
+                read, note = _listed_or_named(
+                    group, candidates[0][2], named, small, path, _stated_non_h(block)
+                )
+                return full_operator_list(read), note
+            return full_operator_list(group), None if k == 0 else (
                 f"the {len(small.symops)} symmetry operators listed are no space group "
                 f"({_not_a_group(small.symops)}): the {name} read instead"
             )
-    number = next((n for tag in _NUMBER_TAGS if (n := _number(block, tag))), None)
-    if number is not None and number == int(number) and 1 <= number <= 230:
+    if numbered:
         info = sgtbx.space_group_info(number=int(number))  # cctbx's reference setting
+        if setting in ("1", "2"):  # H or R axes: the cell's, below, as for the H-M symbol
+            try:
+                info = sgtbx.space_group_info(symbol=f"{int(number)}:{setting}")
+                return full_operator_list(info.group()), (
+                    f"symmetry from the space-group number {int(number)} and setting "
+                    f"{setting!r} alone: {info}"
+                )
+            except RuntimeError:
+                pass  # no such setting of this group: the number alone, as before
         if rhombohedral and info.group().conventional_centring_type_symbol() == "R":
             info = sgtbx.space_group_info(symbol=f"{int(number)}:R")
             return full_operator_list(info.group()), (
@@ -604,6 +641,19 @@ def _symops(
         return full_operator_list(info.group()), (
             f"symmetry from the space-group number {int(number)} alone: its standard setting "
             f"{info} assumed"
+        )
+    if len(block.find_values(_MAGN_TAG)):
+        group = _closed_group(_magnetic_operators(block))
+        if group is None:
+            raise InputError(
+                "magnetic operators whose spatial parts are no 3D group: give the operator list "
+                "of the atoms' space group (_space_group_symop_operation_xyz)",
+                str(path),
+                lines.tag(_MAGN_TAG),
+            )
+        return full_operator_list(group), (
+            f"symmetry from the magnetic operators ({_MAGN_TAG}, with its centrings): their "
+            "spatial parts; time reversal moves no atom"
         )
     if len(block.find_values(_SSG_TAG)):
         group = _closed_group(_average_operators(block))
@@ -628,6 +678,82 @@ def _symops(
     )
 
 
+def _listed_or_named(
+    listed: sgtbx.space_group,
+    list_line: int,
+    named: list[tuple[str, int, sgtbx.space_group | None]],
+    small: gemmi.SmallStructure,
+    path: Path,
+    stated: float | None,
+) -> tuple[sgtbx.space_group, str | None]:
+    """The group read where the CIF's own operators, a closed group, are not the group its first
+    readable Hall or H-M symbol or number names, with a note naming both; the same group in
+    another setting or order (P 21/n's operators beside 'P 21/c') is read without one.
+    cif_core makes the list the authority, and gemmi reads it as given; but writers leave out the
+    inversion half (NRCVAX), the centring (TEXSAN) or all but x,y,z (COD 2001925), while a right
+    list can stand beside a wrong symbol of a larger group. So a list that is a subgroup of the
+    named group yields to it only where the file's `stated` non-H atoms per cell (formula x Z)
+    are the named group's reading of the atoms, within _FORMULA_FIT and closer than the list's."""
+    what, line, group = next(((w, n, g) for w, n, g in named if g is not None), ("", 0, None))
+    if group is None or group.type().number() == listed.type().number():
+        return listed, None
+    head = f"{path.name} line {line}: the {what} names {_group_order(group)}, the operators listed"
+    if not _operators(listed) <= _operators(group):
+        return listed, f"{head} on line {list_line} make {_group_order(listed)}: the list is read"
+    made = f"{head} on line {list_line} make {_group_order(listed, ', a subgroup')}"
+    if not stated:
+        return listed, (
+            f"{made}; no _chemical_formula_sum and _cell_formula_units_Z to weigh them: the list "
+            "is read (cif_core: the list is the structure's)"
+        )
+    by_name, by_list = _non_h_per_cell(small, group), _non_h_per_cell(small, listed)
+    evidence = (
+        f"{made}; _chemical_formula_sum x Z gives {stated:g} non-H atoms per cell, the {what} "
+        f"{by_name:g}, the list {by_list:g}"
+    )
+    off = abs(by_name - stated)
+    if off <= _FORMULA_FIT * stated and off < abs(by_list - stated):
+        return group, f"{evidence}: the {what} is read"
+    return listed, f"{evidence}: the list is read"
+
+
+# the share of formula x Z's non-H atoms a group's reading may miss or add and still be the
+# file's: any subgroup's reading is at least twice or at most half the group's (index >= 2)
+_FORMULA_FIT = 0.2
+
+
+def _stated_non_h(block: gemmi.cif.Block) -> float | None:
+    """Non-H atoms per cell that _chemical_formula_sum x _cell_formula_units_Z give; None where
+    either is missing."""
+    z = _number(block, "_cell_formula_units_Z")
+    heavy = sum(n for el, n in _formula_counts(block).items() if el not in ("H", "D"))
+    return round(z * heavy, 2) if z and z > 0 and heavy > 0 else None
+
+
+def _non_h_per_cell(small: gemmi.SmallStructure, group: sgtbx.space_group) -> float:
+    """Non-H atoms in the cell that `group` makes of the sites, occupancy-weighted, an atom on a
+    special position counted once (cctbx's site symmetry, 0.5 Å)."""
+    cell = uctbx.unit_cell(small.cell.parameters)
+    total = 0.0
+    for site in small.sites:
+        if site.element.name in ("H", "D"):
+            continue
+        fract = (site.fract.x, site.fract.y, site.fract.z)
+        symmetry = sgtbx.site_symmetry(cell, group, fract, 0.5, False)
+        total += site.occ * symmetry.multiplicity()
+    return round(total, 2)
+
+
+def _operators(group: sgtbx.space_group) -> set[str]:
+    return {str(group(i).mod_positive()) for i in range(group.order_z())}
+
+
+def _group_order(group: sgtbx.space_group, more: str = "") -> str:
+    """'P 1 21/c 1 (4 operators)', the way a note names a group."""
+    n = group.order_z()
+    return f"{sgtbx.space_group_info(group=group)} ({n} operator{'s' if n > 1 else ''}{more})"
+
+
 def _not_a_group(ops: list[str]) -> str:
     """Why a CIF's operator list is not read, for the note: its first unreadable operator, else
     that the operators do not close (some left out, or one given twice)."""
@@ -637,6 +763,24 @@ def _not_a_group(ops: list[str]) -> str:
         except InputError:
             return f"{op!r} does not read"
     return "not closed, or one given twice"
+
+
+_SETTING_TAGS = (
+    "_space_group_IT_coordinate_system_code",
+    "_space_group.IT_coordinate_system_code",
+)
+
+
+def _setting_code(block: gemmi.cif.Block) -> str:
+    """cif_core's _space_group_IT_coordinate_system_code where it names an origin choice ('1',
+    '2') or axes ('H', 'R'), the settings a bare H-M symbol or number leaves open; '' else."""
+    for tag in _SETTING_TAGS:
+        raw = block.find_value(tag)
+        if raw is not None:
+            code = gemmi.cif.as_string(raw).strip().upper()
+            if code in ("1", "2", "H", "R"):
+                return code
+    return ""
 
 
 def _rhombohedral_axes(alpha: float, gamma: float) -> bool:
@@ -670,6 +814,29 @@ def _average_operators(block: gemmi.cif.Block) -> list[str]:
             return []
         ops.append(re.sub(r"x([123])", lambda m: "xyz"[int(m[1]) - 1], ",".join(parts[:3])))
     return ops
+
+
+def _magnetic_operators(block: gemmi.cif.Block) -> list[str]:
+    """The atoms' space group of a magnetic CIF: each operation's spatial part (x,y,z of
+    'x,y,z,+1', the fourth component being time reversal) with each centring, each once; []
+    where one does not read so."""
+
+    def spatial(tag: str) -> list[sgtbx.rt_mx]:
+        out = []
+        for raw in block.find_values(tag):
+            parts = gemmi.cif.as_string(raw).lower().replace(" ", "").split(",")
+            if len(parts) != 4:
+                raise ValueError(raw)
+            out.append(sgtbx.rt_mx(",".join(parts[:3])))
+        return out
+
+    try:
+        operations = spatial(_MAGN_TAG)
+        centrings = spatial(_MAGN_CENTRING_TAG) or [sgtbx.rt_mx()]
+    except (ValueError, RuntimeError):  # a malformed operator: refused by the caller
+        return []
+    products = (str((op.multiply(c)).mod_positive()) for op in operations for c in centrings)
+    return list(dict.fromkeys(products))
 
 
 _PAIRS = ("11", "22", "33", "12", "13", "23")
@@ -875,13 +1042,21 @@ def _sites(
     """The atoms (`unit_cell`: cctbx's, for Ueq); `typed`: the loop has _atom_site_type_symbol
     (else gemmi reads the labels); `unknown_u`: labels whose U row is not read
     (_unknown_aniso_u), left isotropic."""
+    loop_line = lines.tag("_atom_site_fract_x")  # once: it reads the block up to the loop
+    count = len(small.sites) - len(dummies)
+    if count > MAX_SITES:  # refused before the rows are read one by one (minutes for 10⁶)
+        raise InputError(
+            f"{count} atoms: CrystalX reads at most {MAX_SITES} atoms and peaks per structure",
+            str(path),
+            loop_line,
+        )
     rows = lines.atom_rows()
     aniso = aniso or {}
     sites = []
     for k, raw in enumerate(small.sites):
         if k in dummies:
             continue
-        line = rows.get(raw.label, lines.tag("_atom_site_fract_x"))
+        line = rows.get(raw.label, loop_line)
         element = _element(raw, formula, typed)
         if element.atomic_number == 0:
             raise InputError(
@@ -943,13 +1118,21 @@ def formula_note(structure: Structure) -> str:
     z = structure.formula_units
     if not structure.formula or not z:
         return ""
-    stated = {el: round(n * z, 4) for el, n in structure.formula.items() if n > 0}
     counted = dict(zip(structure.sfac, structure.unit))
-    differ = [
-        el
-        for el in dict.fromkeys([*stated, *counted])
-        if abs(counted.get(el, 0.0) - stated.get(el, 0.0)) > _SAME_COUNT
-    ]
+
+    def differing(stated: dict[str, float]) -> list[str]:
+        return [
+            el
+            for el in dict.fromkeys([*stated, *counted])
+            if abs(counted.get(el, 0.0) - stated.get(el, 0.0)) > _SAME_COUNT
+        ]
+
+    # pymatgen's CifWriter gives the cell's contents as the sum, and Z formula units of the
+    # reduced formula ('Mg4 Pb8 W4 O24', Z 4): the sites agree with the sum itself then
+    if not differing({el: n for el, n in structure.formula.items() if n > 0}):
+        return ""
+    stated = {el: round(n * z, 4) for el, n in structure.formula.items() if n > 0}
+    differ = differing(stated)
     if not differ:
         return ""
     more = " ..." if len(differ) > 5 else ""
@@ -975,9 +1158,16 @@ def read_cif(path, block: str | None = None) -> CifEntry:
     doc, text = _parse(path, empty=empty)
     chosen, note, structures = _choose_block(doc, block, path)
     lines = _Lines(text, chosen.name)
-    if any(_number(chosen, tag) is None for tag in _CELL_TAGS):
+    missing = [tag for tag in _CELL_TAGS if _number(chosen, tag) is None]
+    if missing:
+        which = (
+            " (_cell_length_a ... _cell_angle_gamma)"
+            if len(missing) == len(_CELL_TAGS)
+            else f": no value for {', '.join(missing)} (CIF2's _cell.angle_gamma and the like "
+            "read as the same)"
+        )
         raise InputError(
-            f"data_{chosen.name} has no unit cell (_cell_length_a ... _cell_angle_gamma)",
+            f"data_{chosen.name} has no unit cell{which}",
             str(path),
             lines.tag(*_CELL_TAGS),
         )
@@ -1061,6 +1251,7 @@ def read_cif(path, block: str | None = None) -> CifEntry:
     structure.cell_su = tuple(_su(chosen, tag) for tag in _CELL_TAGS)
     structure.sites = grouped_mixed_sites(structure.sites)
     probe_tag, probe = _not_xray(chosen)
+    published_r1 = _number(chosen, _R1_TAG)
     refln_tag, refln_problem, unread = ("", "", "") if hkl_text is not None else _own_refln(chosen)
     return CifEntry(
         structure=structure,
@@ -1071,7 +1262,8 @@ def read_cif(path, block: str | None = None) -> CifEntry:
         refln_problem=refln_problem,
         refln_problem_line=lines.tag(unread) if unread else None,
         refln_without_sigma=bool(refln_tag) and without_sigma(chosen, refln_tag),
-        published_r1=_number(chosen, "_refine_ls_R_factor_gt"),
+        published_r1=published_r1,
+        stated_r1=stated_r1(published_r1, path, lines.tag(_R1_TAG)),
         block_name=chosen.name,
         one_of_several=structures > 1,
         notes=tuple(n for n in (note, symmetry_note, *read_as) if n),

@@ -44,6 +44,16 @@ def xray_problem(wavelength: float) -> str | None:
 
 INVERSION = ((-1, 0, 0), (0, -1, 0), (0, 0, -1))  # TWIN without a matrix (SHELXL's default)
 
+# TWIN beside HKLF 5 data: Olex2 refines it (olex2's cctbx_olex_adapter.py: the BASF give the
+# HKLF 5 components' fractions first, then the TWIN law's, and cctbx's observations.h takes both,
+# "hklf 5 + optional merohedral twinning"); CrystalX's twin handling (Twin, twin.py, refine.py)
+# takes one or the other, so it refuses, saying what to do instead
+TWIN_WITH_HKLF5 = (
+    "TWIN with HKLF 5 data: not refined here (Olex2 adds the TWIN law's components to the HKLF 5 "
+    "file's, its BASF giving the HKLF 5 fractions first; CrystalX takes one or the other); "
+    "refine it in Olex2, or write the law's components into the HKLF 5 file"
+)
+
 
 @dataclass(frozen=True)
 class Twin:
@@ -279,7 +289,8 @@ def free_r_flags(rows: list, batches: list[int | None], path: str) -> int:
     h, k, l, _, _, line = rows[negative[0]]
     raise InputError(
         f"negative batch number {batches[negative[0]]} for {h} {k} {l}: twin components of "
-        "HKLF 5 data, read here as HKLF 4; give HKLF 5 (and BASF) in the .ins to refine them "
+        "HKLF 5 data, read here as HKLF 4; give HKLF 5 (and BASF) in the model's SHELX "
+        "instructions (its .ins or .res; a CIF carries them in _shelx_res_file) to refine them "
         "as a twin",
         path,
         line,

@@ -20,6 +20,7 @@ instructions of that file, from the folder of the .ins, up to its END.
 from __future__ import annotations
 
 import codecs
+import io
 import math
 import re
 from collections.abc import Iterator
@@ -33,10 +34,23 @@ from crystalx_core.crystallography.convert import u_eq
 from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import InputError
 from crystalx_core.io.files import line_end, read_input_bytes
-from crystalx_core.io.hkl import INVERSION, REFINED_HKLF, HklfFormat, Twin, xray_problem
+from crystalx_core.io.hkl import (
+    INVERSION,
+    REFINED_HKLF,
+    TWIN_WITH_HKLF5,
+    HklfFormat,
+    Twin,
+    xray_problem,
+)
 from crystalx_core.geometry import chemical_occupancies
 from crystalx_core.residues import residue_address
-from crystalx_core.structure import Site, Structure, cell_problem, grouped_mixed_sites
+from crystalx_core.structure import (
+    MAX_SITES,
+    Site,
+    Structure,
+    cell_problem,
+    grouped_mixed_sites,
+)
 from crystalx_core.symmetry import full_operator_list, metric_problem, space_group_from_shelx
 
 # SHELXL instructions, plus those of SHELXS/SHELXD/SHELXT that turn up in .ins/.res files.
@@ -226,9 +240,7 @@ class ShelxFile:
         hklf = self.hklf or HklfFormat()
         if hklf.code == 5 and "TWIN" in self.cards:
             raise InputError(
-                "TWIN with HKLF 5 data: cctbx's observations take a twin law or HKLF 5's "
-                "components, never both (xray/observations.h); give the law's components "
-                "in the HKLF 5 file, or the law with HKLF 4",
+                TWIN_WITH_HKLF5,
                 self.path,
                 self.cards["TWIN"].number,
             )
@@ -456,7 +468,23 @@ def parse_shelx(text: str, path: str = "<string>", folder: Path | None = None) -
     if "\0" in text:
         line = text.count("\n", 0, text.index("\0")) + 1
         raise InputError("binary data (NUL byte) in a SHELX file", path, line)
+    _refuse_cif(text, path)
     return _Parser(path, folder).parse(text)
+
+
+def _refuse_cif(text: str, path: str) -> None:
+    """A CIF saved or renamed as .res/.ins opens with data_ (after '#' comments), which no
+    SHELX file does: said so, instead of an error deep inside it (a ';' text field's word
+    'symmetry' read as SYMM)."""
+    for number, line in enumerate(io.StringIO(text, newline=None), 1):  # lazily: a 50 MB file
+        words = line.split()
+        if not words or words[0].startswith("#"):
+            continue
+        if words[0].lower().startswith("data_"):
+            raise InputError(
+                f"a CIF ({words[0][:40]}), not a SHELX file: give it the .cif suffix", path, number
+            )
+        return
 
 
 def _physical_lines(text: str) -> list[str]:
@@ -510,10 +538,17 @@ def decode_parameter(
         return code
     m, p = _variable(code)
     # 10 + p fixes p, whatever its sign: 9.99716 is -0.00284 (SHELXL, iotbx.shelx). -(10 + p)
-    # SHELXL reads as 0 (iotbx.shelx decode_variables, m = -1); no program writes it, and a
-    # hand-written -10.5 is read as the -0.5 its writer meant: -p
+    # SHELXL fixes at 0 (iotbx.shelx parsers.decode_variables, m = -1: 'ShelXL does indeed
+    # behave so'), where a hand-written -10.5 surely meant -0.5: neither reading is safe
+    if m == 1 and code < 0:
+        raise InputError(
+            f"{what} {code:g}{source}: SHELXL fixes a code from -15 to -5 at 0, not at "
+            f"{-p:g}; write {10 - p:g} to fix {-p:g}, or 10 to fix 0",
+            path,
+            line,
+        )
     if m == 1:
-        return p if code > 0 else -p
+        return p
     if m > len(fvars):
         defined = f"FVAR defines 1..{len(fvars)} only" if fvars else "no FVAR comes before it"
         raise InputError(
@@ -590,6 +625,7 @@ class _Parser:
         self.label_lines: dict[str, int] = {}  # atom address (C1, C1_2) → its line
         self._unit_cell = None  # cctbx's, for Ueq (made once the first Uij are read)
         self.move: tuple[float, float, float, float] = IDENTITY_MOVE  # the last MOVE's
+        self.atoms_read = 0  # atom and peak lines, against MAX_SITES
 
     def error(self, message: str, line: int) -> InputError:
         return InputError(message, self.path, line)
@@ -966,6 +1002,13 @@ class _Parser:
     # --- atoms -------------------------------------------------------------------------
     def _atom(self, number: int, text: str, tokens: list[str]) -> AtomLine:
         label = tokens[0]
+        self.atoms_read += 1
+        if self.atoms_read > MAX_SITES:  # refused here, not after reading 10⁶ atoms (GBs, minutes)
+            raise self.error(
+                f"atom {label}: one too many, CrystalX reads at most {MAX_SITES} atoms and "
+                "peaks per structure",
+                number,
+            )
         card = AtomLine(number, text, "peak" if _PEAK_LABEL.match(label) else "atom")
         numbers = self._numbers(card, tokens[1:], f"atom {label}")
         codes = numbers[1:]

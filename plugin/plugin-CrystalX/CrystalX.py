@@ -11,6 +11,12 @@ raised. So the count is raised on the main thread before a thread starts and low
 thread in `finally`; a thread never prints or calls olx except `olx.Schedule`, which hands
 its result back to the main thread. Schedule counts whole seconds (mainform.cpp), so the
 callback is scheduled with interval 0: it runs within the next second, not 1-2 s later.
+
+Without the GUI (olex2c, which imports plugins when LOAD_HEADLESS_PLUGINS is set:
+initpy_funcs.py set_plugins_paths) no thread ever gets the GIL: olex2c's timer runs
+scheduled tasks but never lends it (olex2c/olex2c.cpp TOlex2c::Dispatch), so there the core
+is asked on the calling thread and the command returns with the answer applied, as a
+script wants; the panel, labels, Freeze and undo are GUI-only (olex_model.has_gui).
 """
 
 import functools
@@ -46,7 +52,7 @@ if sys.version_info < (3, 8):
     raise ImportError(OLD_PYTHON % tuple(sys.version_info[:2]))
 
 from crystalx_plugin.core_client import CoreError, CoreProcess, child_environment, no_console  # noqa: E402
-from crystalx_plugin.olex_model import ApplyError  # noqa: E402
+from crystalx_plugin.olex_model import ApplyError, has_gui  # noqa: E402
 from crystalx_plugin.session import Session  # noqa: E402
 
 OV = OlexFunctions()
@@ -211,6 +217,7 @@ class CrystalX(PluginTools):
         self.worker_result = None
         self.worker_notes = []
         self.panel_link = None
+        self.gui = has_gui(olx)
         cap_log(os.path.join(OV.DataDir(), "crystalx_plugin.log"))
         for function in (
             self.assign,
@@ -226,7 +233,7 @@ class CrystalX(PluginTools):
             self.save_settings,
         ):
             OV.registerFunction(spy_function(function, OV.DataDir()), False, "crystalx")
-        if self.setting("core_interpreter"):
+        if self.setting("core_interpreter") and self.gui:  # olex2c: started on first use
             self.worker = in_background(self._warm_up, self._session())
 
     def load_ressources(self):
@@ -338,15 +345,23 @@ class CrystalX(PluginTools):
                 else "",
             )
         )
-        self.worker = in_background(self._work, session, model)
+        if self.gui:
+            self.worker = in_background(self._work, session, model)
+        else:
+            self._ask(session, model)
+            self.finish()
 
     def _work(self, session, model):
+        try:
+            self._ask(session, model)
+        finally:
+            olx.Schedule(0, "spy.crystalx.finish()")
+
+    def _ask(self, session, model):
         try:
             self.worker_result = session.ask(model, self.worker_notes)
         except CoreError as error:
             self.worker_result = error
-        finally:
-            olx.Schedule(0, "spy.crystalx.finish()")
 
     def finish(self):
         """Back on the GUI thread with the core's answer."""
@@ -372,20 +387,24 @@ class CrystalX(PluginTools):
                 session.say(str(error))
                 rounds, journal = 0, None
             if mode == "batch" and rounds > 1:
-                if journal is not None and not journal.refined:
-                    session.refine(journal)
+                if journal is not None and not self.setting("auto_refine"):
+                    session.refine(journal)  # Apply refined (or tried to) when auto_refine
                 session.say("round done; %d left" % (rounds - 1))
                 self._start("batch", rounds - 1)
         self._refresh()
 
     def _refresh(self):
-        olx.html.Update()
+        if self.gui:
+            olx.html.Update()
 
     # --- the probability panel: its own process, a line protocol on its stdin/stdout ---------
     def panel(self):
         """Open the Qt probability panel (Olex2 runs no Qt inside), linked both ways: a row
         clicked there selects the atom here, spy.crystalx.panel_select() the other way."""
         session = self._session()
+        if not self.gui:
+            session.say("the probability panel needs Olex2's GUI; olex2c has none")
+            return
         if self.panel_link is not None and self.panel_link.alive():
             return
         try:

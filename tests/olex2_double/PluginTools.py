@@ -35,6 +35,10 @@ class PluginTools(object):
         print("Loading %s (Version %s)" % (self.p_name, time.ctime(os.path.getmtime(self.p_path))))
 
     def setup_gui(self, force=False):
+        """Adds the plugin's htm to the Work tab's index; nothing without a GUI or with
+        `headless` set (PluginTools.setup_gui: olx.HasGUI() != 'true' or self.headless)."""
+        if STATE.gui is not True or self.headless:
+            return
         location = STATE.params.get(self.p_scope + ".gui.location", "tools")
         STATE.index_work.append(
             (location, self.p_name, os.path.join(self.p_path, self.p_htm + ".htm"))

@@ -238,6 +238,8 @@ class Olex2(object):
         self.hidden = set()  # atom indices hidden in the view
         self.label_text_form = True  # Label's `atom=text` (gxmacro.cpp macLabel as of 024a95a)
         self.hadd_listed_form = True  # macHAdd's negative-code branch (older builds: none)
+        self.debug_build = False  # a _DEBUG build of Olex2 (xlib/catom.cpp TCAtom::GetAfix)
+        self.gui = True  # False: olex2c (no Freeze, Label, html, undo: olx.py GUI_ONLY)
         self.centred = None
         self.thread_prints = []  # text printed from a thread other than the main one
         self.starved = []  # threads that waited for the GIL in vain
@@ -777,6 +779,11 @@ class Olex2(object):
             dependent.load_ressources()
 
     def _cmd_undo(self, args):
+        """GXLibMacros::macUndo (gxlib/gxmacro.cpp): the GUI's; olex2c registers no undo, so
+        there it is an unknown macro."""
+        if not self.gui:
+            self.errors.append("Unknown macro undo")
+            return False
         if not self.undo_stack:
             return True  # macUndo does nothing, successfully
         entry = self.undo_stack.pop()

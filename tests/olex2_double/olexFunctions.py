@@ -45,7 +45,8 @@ class OlexFunctions(object):
         return olex.m(command)
 
     def HasGUI(self):
-        return True
+        """olexFunctions.py OlexFunctions.HasGUI: olx.HasGUI() == 'true' (read once, as _HasGUI)."""
+        return olx.HasGUI() == "true"
 
     def BaseDir(self):
         return STATE.params.get("_base_dir", "/olex2")

@@ -72,8 +72,12 @@ def _afix(i):
     raises. The double's atoms hold the code of the AFIX they were listed under, as a SHELX
     file gives it (hadd's H their group's), and no groups: an H is taken for a member, a
     non-H atom for the pivot (under a riding code 0; under n 6 or 9 the group's code, which
-    Olex2 gives only the first atom: the plugin reads no non-H atom's AFIX)."""
+    Olex2 gives only the first atom: the plugin reads no non-H atom's AFIX). A member of a
+    group with the internal code -1 gets 0 from a release build and -1 from a debug build
+    (STATE.debug_build; catom.cpp `#ifdef _DEBUG return a; #else return a == -1 ? 0 : a;`)."""
     atom = STATE.atom(i)
+    if atom.afix == -1:  # Olex2's internal group code: 0 in a release build, -1 under _DEBUG
+        return "-1" if STATE.debug_build else "0"
     explicit = atom.afix % 10 in (6, 9)
     if atom.type in ("H", "D"):
         return str(atom.afix // 10 * 10 + 5 if explicit else atom.afix)
@@ -114,10 +118,7 @@ def _update(*window):
     return True
 
 
-html = SimpleNamespace(Update=_update)
-
-
-def Freeze(*value):
+def _Freeze(*value):
     """A function, not a macro (olex/mainform.cpp this_InitFuncD(Freeze, fpNone|fpOne)):
     "true"/"false" without an argument, "" when setting."""
     if not value:
@@ -127,7 +128,7 @@ def Freeze(*value):
     return ""
 
 
-def Label(*args, **options):
+def _Label(*args, **options):
     """Olex2's Label macro through olx (gxlib/gxmacro.cpp GXLibMacros::macLabel, read in
     pcxod/olex2 024a95a; olx gives each Python argument as one argument, quotes taken off:
     repository/pyext.cpp runOlexFunctionEx). Arguments of the form `atom=text` (text may hold
@@ -181,9 +182,12 @@ def HAdd(*args, **options):
 
 
 def Schedule(interval, macro, **options):
-    """Runs `macro` later on the main thread (mainform.cpp), never at once and never not."""
+    """Runs `macro` later on the main thread (mainform.cpp), never at once and never not. A
+    macro (this_InitMacroD(Schedule, "r-repeatable&;g-..."), mainform.cpp and
+    olex2c/olex2c.cpp), so through olx it returns True (repository/pyext.cpp
+    runOlexFunctionEx: a macro that succeeded without a value)."""
     STATE.schedule(interval, macro)
-    return ""
+    return True
 
 
 def Sel():
@@ -272,4 +276,18 @@ def DataDir():
 
 
 def HasGUI():
-    return "true"
+    """mainform.cpp TMainForm::funHasGUI: true; olex2c/olex2c.cpp TOlex2c::funHasGUI: false."""
+    return _bool(STATE.gui)
+
+
+# What only Olex2's GUI registers: Freeze (olex/mainform.cpp), Label (gxlib/gxmacro.cpp) and the
+# html library (olex/html/htmlmanager.cpp). olx holds what the running program registered
+# (repository/pyext.cpp ExportLib writes one Python function per registered function and
+# macro), so in olex2c (STATE.gui False) these names are an AttributeError.
+GUI_ONLY = {"Freeze": _Freeze, "Label": _Label, "html": SimpleNamespace(Update=_update)}
+
+
+def __getattr__(name):
+    if name in GUI_ONLY and STATE.gui:
+        return GUI_ONLY[name]
+    raise AttributeError("module 'olx' has no attribute %r" % name)

@@ -50,7 +50,18 @@ H_PER_CODE = {
 
 
 class ApplyError(Exception):
-    """A command failed or did not do what it should; the model has been put back."""
+    """A command failed or did not do what it should; the model has been put back (in
+    olex2c, which has no undo, the message says what stands instead)."""
+
+
+def has_gui(olx):
+    """Whether this is Olex2 with its GUI, not olex2c. Only the GUI registers Freeze
+    (olex/mainform.cpp), Label and undo (gxlib/gxmacro.cpp GXLibMacros) and the html library
+    (olex/html/htmlmanager.cpp): olx exports only what is registered (repository/pyext.cpp
+    ExportLib), so in olex2c `olx.Freeze` is an AttributeError and `undo` an unknown macro.
+    HasGUI is "true" in mainform.cpp, "false" in olex2c/olex2c.cpp (TOlex2c::funHasGUI), and
+    is what PluginTools.setup_gui and initpy_funcs.set_plugins_paths ask."""
+    return str(olx.HasGUI()) == "true"
 
 
 def _floats(text):
@@ -106,7 +117,7 @@ def read_model(olx, olex_core):
             "peak_height": float(au.GetPeak(i)) if peak else None,
         }
         if element in ("H", "D"):  # the code its group rides under, which the core shows as kept
-            site["afix"] = int(au.GetAtomAfix(i))
+            site["afix"] = release_afix(au.GetAtomAfix(i))
         sites.append(site)
         ids.append(i)
         states[i] = (
@@ -141,6 +152,14 @@ def read_model(olx, olex_core):
         snapshot["formula"] = formula
     reflections, note = reflection_file(olx, refinement)
     return Model(snapshot, ids, states, cell, reflections, note)
+
+
+def release_afix(text):
+    """An atom's AFIX as a release build of Olex2 gives it: a debug build returns the internal
+    group code -1 as it is, a release build 0 (xlib/catom.cpp TCAtom::GetAfix: `a == -1 ? 0 :
+    a` unless _DEBUG). AFIX codes are never negative in SHELX, and the core refuses one."""
+    code = int(text)
+    return code if code >= 0 else 0
 
 
 def published_formula(olx):
@@ -433,21 +452,31 @@ def apply_commands(olex, olx, olex_core, commands, before, say):
     refused command, a rename that did not happen or a label Olex2 changed, put the model back
     and raise ApplyError. H that hadd did not add (or added more of) are reported via `say`;
     a named hadd that fails (macHAdd, Hfix < 0: "at least 2 atoms are expected" where fewer
-    of its atoms are found) costs only its H: it is named in one line, the rest stands."""
+    of its atoms are found) costs only its H: it is named in one line, the rest stands.
+    Without Olex2's GUI (olex2c: no Freeze, no undo) nothing is frozen and a refusal says
+    which commands stand."""
     translated, asked = translate(commands, before)
     if asked and is_grown(olx) is not False:
         olex.m("fuse")  # hadd refuses a grown structure; the asymmetric unit is unchanged
         say("fused the grown structure so that riding H can be added")
     journal = Journal(before)
-    frozen = olx.Freeze()
-    olx.Freeze(True)
+    gui = has_gui(olx)
+    frozen = olx.Freeze() if gui else "false"
+    if gui:
+        olx.Freeze(True)
     try:
         refused = []
-        for command in translated:
+        for done_before, command in enumerate(translated):
             done = run_command(olex, olx, command)
             journal.record(command)  # a refused command may still have pushed entries
             if not done and explicit_hadd(command.split()):
                 refused.append(command.split()[2])  # its H are missing, the rest stands
+            elif not done and not gui:
+                raise ApplyError(
+                    "Olex2 refused %r; olex2c has no undo, so the %d command%s before it "
+                    "stand%s: load the file again to go back"
+                    % (command, done_before, *(("", "s") if done_before == 1 else ("s", "")))
+                )
             elif not done:
                 _roll_back(journal, olex, olx, olex_core)
                 raise ApplyError("Olex2 refused %r; the model was put back as it was" % command)
@@ -461,6 +490,11 @@ def apply_commands(olex, olx, olex_core, commands, before, say):
             for i, label in sorted(expected.items())
             if now.states.get(i, ("",))[0] != label
         ]
+        if wrong and not gui:
+            raise ApplyError(
+                "Olex2 did not rename %s; olex2c has no undo: load the file again to go back"
+                % ", ".join(wrong)
+            )
         if wrong:
             _roll_back(journal, olex, olx, olex_core)
             raise ApplyError(
@@ -468,7 +502,8 @@ def apply_commands(olex, olx, olex_core, commands, before, say):
             )
         journal.after = now
     finally:
-        olx.Freeze(frozen == "true")
+        if gui:
+            olx.Freeze(frozen == "true")
     if refused:
         say(
             "Olex2 did not take hadd with the bonds named for %s"

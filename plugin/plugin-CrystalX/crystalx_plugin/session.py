@@ -9,6 +9,7 @@ from .olex_model import (
     ApplyError,
     apply_commands,
     differences,
+    has_gui,
     nearest_atom,
     read_model,
     renumbered_since,
@@ -146,8 +147,8 @@ class Session(object):
         own label and the console line carries the numbers. A label is a text fixed when made,
         so after Apply the atoms are labelled again."""
         self.clear_labels()
-        if not self.to_check or not self.settings("label_overlay"):
-            return
+        if not self.to_check or not self.settings("label_overlay") or not has_gui(self.olx):
+            return  # olex2c has no view to label (no Label macro: olex_model.has_gui)
         failed = []
         for index, numbers in self.to_check:
             mark = "#c%d" % index
@@ -158,8 +159,10 @@ class Session(object):
             self.say("Olex2 could not label the atoms to check")
 
     def clear_labels(self):
-        """Hide the labels of the last answer (before a new one, and on Revert)."""
-        self.olex.m("kill labels")
+        """Hide the labels of the last answer (before a new one, and on Revert); olex2c has no
+        view and labels none."""
+        if has_gui(self.olx):
+            self.olex.m("kill labels")
 
     def save_answer(self, answer):
         """crystalx_last.json (what the Qt panel reads), whole or not at all: on a full disk or
@@ -209,14 +212,25 @@ class Session(object):
         spy.SetMaxCycles (olex2-gui macro.xld `refine`), which keeps it as the structure's
         own cycle count (olexFunctions.py SetMaxCycles: snum.refinement.max_cycles, and the
         L.S. instruction through programSettings.onMaxCyclesChange), so the structure's own
-        count is put back afterwards: Olex2's Refine button refines as many as before."""
+        count is put back afterwards: Olex2's Refine button refines as many as before.
+        Only a refine that succeeded marks the journal refined (Revert then refuses): olex.m
+        gives the macro's success (repository/pyext.cpp runOlexMacro) and a macro stops at
+        its first failed command (sdl/macrolib.cpp TEMacro::DoRun), so False means the
+        program never ran and nothing was reloaded (an error in the Python that refines does
+        not fail the macro: pyext.cpp TFuncWrapper::Call, TMacroWrapper::Call). olex2c's
+        refine (macrox.xld) gives False so; the GUI's (macro.xld) has an onabort, which
+        clears the failure (TMacroData::ClearErrorFlag): there an aborted refine reads True."""
         cycles = int(self.settings("refine_cycles"))
         own = self.ov.GetParam("snum.refinement.max_cycles") if self.ov is not None else None
-        self.olex.m("refine %d" % cycles)
+        refined = self.olex.m("refine %d" % cycles)
         if own is not None and str(own) != str(cycles):
             self.ov.SetMaxCycles(own)
+        if not refined:
+            self.say("Olex2's refine failed (its own line says why); the model was not refined")
+            return False
         for entry in [journal] if journal else self.journals[-1:]:
             entry.refined = True
+        return True
 
     def revert(self):
         """Undo the last Apply with Olex2's undo, then compare every atom with before; after
@@ -224,6 +238,12 @@ class Session(object):
         self.clear_labels()
         if not self.journals:
             self.say("nothing to revert")
+            return False
+        if not has_gui(self.olx):
+            self.say(
+                "not reverted: olex2c has no undo (Olex2's GUI registers it); load the file "
+                "again to go back"
+            )
             return False
         journal = self.journals[-1]
         try:
