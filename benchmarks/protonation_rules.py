@@ -11,8 +11,9 @@ newly wrong.
 corpus: the published non-H atoms of the split's ordered structures (as evaluate's H row);
 tmqm: CSD complexes the models never saw (the heavy model's fine-tuning took 0-2799; the
 hydrogen model saw none), each set in a P1 box (h_fixed_tmqm.boxed), only those with a site the
-rules read (an acid group, an N with two single bonds). Counts fitted to UNIT's H as
-`crystalx assign` fits them; "without" runs the same code with the two rules switched off.
+rules read (an acid group, an N with two single bonds, a pyridinium's ring N). Counts fitted
+to UNIT's H as `crystalx assign` fits them; "without" runs the same code with the three rules
+switched off.
 """
 
 from __future__ import annotations
@@ -48,11 +49,13 @@ def counts(heavy, rules: bool) -> list[int]:
         protonation.hydroxyl_on_longest_bond if rules else (lambda h, p, b, c: (p, []))
     )
     model.valence_floor = protonation.valence_floor if rules else (lambda h, k, b: 0)
+    model.ring_nh_floor = protonation.ring_nh_floor if rules else (lambda h, k, b: 0)
     try:
         return [n for n, _ in model.model_h_counts(heavy)]
     finally:
         model.hydroxyl_on_longest_bond = protonation.hydroxyl_on_longest_bond
         model.valence_floor = protonation.valence_floor
+        model.ring_nh_floor = protonation.ring_nh_floor
 
 
 def read_by_rules(heavy) -> bool:
@@ -61,6 +64,7 @@ def read_by_rules(heavy) -> bool:
     return any(
         len(protonation._acid_oxygens(heavy, k, bonds)) >= 2
         or protonation.valence_floor(heavy, k, bonds)
+        or protonation.ring_nh_floor(heavy, k, bonds)
         for k in range(len(heavy.sites))
     )
 

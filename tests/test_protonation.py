@@ -8,8 +8,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from crystalx_core.assign.model import model_h_counts
-from crystalx_core.assign.protonation import hydroxyl_on_longest_bond, valence_floor
+from crystalx_core.assign.model import _placeable, model_h_counts
+from crystalx_core.assign.protonation import (
+    hydroxyl_on_longest_bond,
+    ring_nh_floor,
+    valence_floor,
+)
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.geometry import H_BOND_MAX, bonded_h_counts, connectivity, one_alternative
 from crystalx_core.io.cif import read_cif
@@ -160,6 +164,50 @@ def test_an_n_between_two_p_is_left_to_the_model(shared_data):
     single, bonds = _bond_set_to(heavy, k, "P2", 1.63)
     assert all(c.distance >= 1.62 for c in bonds[k]) and published[k] == 0
     assert valence_floor(single, k, bonds) == 0
+
+
+@pytest.mark.parametrize(
+    "name, with_h, without_h",
+    [
+        # a pyridinium N at 123.2° beside a free ring N at 116.9° (training split)
+        ("finalcif_1517679", ["N4"], ["N3"]),
+        ("sfarchiv2_2004814", ["N1"], []),  # 122.8° (training split)
+        # a ring N at 121.3° published without H, the widest such (training split)
+        ("codtools_1100772", [], ["N1"]),
+    ],
+)
+def test_a_ring_n_at_a_pyridinium_angle_carries_one_h(shared_data, name, with_h, without_h):
+    """A pyridine ring N (N and five C) whose C–N–C angle is a pyridinium's (PYRIDINIUM_ANGLE,
+    121.5°) has the floor one; a narrower one, as published without H, none. Where the model
+    gives such an N no H, the floor makes its most likely count one, as published."""
+    heavy, bonds, published, labels = _published(CORPUS / f"{name}.cif")
+    for label in with_h:
+        assert published[labels[label]] == 1 and ring_nh_floor(heavy, labels[label], bonds) == 1
+    for label in without_h:
+        assert published[labels[label]] == 0 and ring_nh_floor(heavy, labels[label], bonds) == 0
+    wrong = _answer(len(heavy.sites), {})  # every site no H, as a model that missed them
+    placed = _placeable(wrong, heavy, bonds, COUNTS).argmax(axis=1)
+    expected = [1] * len(with_h) + [0] * len(without_h)
+    assert [COUNTS[placed[labels[label]]] for label in with_h + without_h] == expected
+
+
+def test_a_diazine_ring_n_is_left_to_the_model(shared_data):
+    """A ring with a second N is no pyridine: sfarchiv2_2004868's N1 (125.0°, published with
+    its H) and codtools_4504659's N1 (121.7°, likewise; both training split) have the floor
+    none, as on tmQM's complexes such rings' N held no H at 121.5-126° as often as one."""
+    for name, label in (("sfarchiv2_2004868", "N1"), ("codtools_4504659", "N1")):
+        heavy, bonds, published, labels = _published(CORPUS / f"{name}.cif")
+        assert published[labels[label]] == 1
+        assert ring_nh_floor(heavy, labels[label], bonds) == 0, (name, label)
+
+
+def test_an_open_chain_n_is_no_pyridinium(shared_data):
+    """An amide's C–NH–C at 122-126° is left to the model: only a pyridine ring N is read, as an
+    open-chain imine's C=N–C reaches the same angles without H. codtools_7151730's N1 and N2
+    (training split, 123.2 and 123.1°, no ring) have the floor none."""
+    heavy, bonds, published, labels = _published(CORPUS / "codtools_7151730.cif")
+    for label in ("N1", "N2"):
+        assert ring_nh_floor(heavy, labels[label], bonds) == 0, label
 
 
 def test_a_miss_names_the_o_its_acid_h_was_swapped_with(shared_data):

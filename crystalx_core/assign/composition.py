@@ -129,6 +129,24 @@ def constrained_total(
     )
 
 
+def total_cost(
+    probabilities: np.ndarray,
+    choice: np.ndarray,
+    values: np.ndarray,
+    expected: float,
+    weights: np.ndarray,
+    penalty: float = PENALTY,
+    shortfall: bool = True,
+) -> float:
+    """What constrained_total minimises, for one `choice` (class per site): −Σ log p plus the
+    penalty on Σ weight · value departing from `expected` (only on an excess without
+    shortfall), so that fits under different premises can be compared."""
+    picked = probabilities[np.arange(len(choice)), choice]
+    departure = float(weights @ np.asarray(values, dtype=float)[choice]) - expected
+    deviation = abs(departure) if shortfall else max(departure, 0.0)
+    return float(-np.log(np.clip(picked, _FLOOR, None)).sum() + penalty * deviation)
+
+
 def _best_under_counts(
     probabilities: np.ndarray,
     columns: np.ndarray,

