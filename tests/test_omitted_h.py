@@ -56,6 +56,22 @@ def test_no_molecule_is_stripped_where_unit_is_met_or_only_an_h_or_two_short():
     assert omitted == [] and VALUES[choice][1:5].tolist() == [2] * 4
 
 
+def test_the_search_is_bounded_by_the_candidates_and_the_omissions():
+    """Past MAX_CANDIDATES solvent molecules the site-by-site fit stands alone (each round refits
+    UNIT once per candidate), and at most MAX_OMITTED molecules are read as published without H,
+    however short UNIT is."""
+    from crystalx_core.assign.omitted_h import MAX_CANDIDATES, MAX_OMITTED
+
+    count = MAX_OMITTED + 2
+    probabilities = _rows(*([[1.0]] + [SURE_CH2] * 4) * count)
+    molecules = [list(range(5 * k, 5 * k + 5)) for k in range(count)]
+    weights = np.ones(len(probabilities))
+    choice, omitted = fit_with_omissions(probabilities, VALUES, 0.0, weights, 3.0, True, molecules)
+    assert len(omitted) == MAX_OMITTED
+    many = [[k] for k in range(MAX_CANDIDATES + 1)]
+    assert fit_with_omissions(probabilities, VALUES, 0.0, weights, 3.0, True, many)[1] == []
+
+
 def _molecule_sites(structure, names):
     labels = [s.label for s in structure.sites]
     return sorted(labels.index(name) for name in names)
