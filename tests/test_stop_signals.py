@@ -75,7 +75,11 @@ def test_a_stop_inside_a_long_cctbx_call_ends_the_command_within_seconds(tmp_pat
     out, err = job.communicate(timeout=60)
     took = time.monotonic() - sent
     said = "interrupted" if signum == signal.SIGINT else f"stopped by {signum.name}"
-    assert (job.returncode, err, out) == (128 + signum, f"crystalx: {said}; no output written\n", "")
+    assert (job.returncode, err, out) == (
+        128 + signum,
+        f"crystalx: {said}; no output written\n",
+        "",
+    )
     assert took < 6.0, f"{took:.1f} s from the signal to the exit"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.cif"]
 
@@ -92,7 +96,9 @@ def test_a_command_that_runs_to_the_end_keeps_its_exit_code_and_output(tmp_path)
         env=_env(),
         timeout=120,
     )
-    assert done.returncode == 2 and done.stderr.startswith("crystalx: ") and "none.res" in done.stderr
+    assert (
+        done.returncode == 2 and done.stderr.startswith("crystalx: ") and "none.res" in done.stderr
+    )
     assert done.stderr.count("\n") == 1
 
 
