@@ -11,8 +11,9 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
+
+from benchmarks.stop_delay import big_p1_cif
 
 POSIX = pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,35 +25,6 @@ def _env():
     )
 
 
-def _big_p1_cif(path: Path, atoms: int, edge: float) -> None:
-    """A P1 cell of `atoms` C/N/O sites on a jittered grid, written as CoRE MOF's P1 files are
-    (unquoted `P 1`, one `x, y, z` operator): well inside the readers' 20000-site limit, yet
-    its direct structure factors take minutes in one C++ call."""
-    k = int(np.ceil(atoms ** (1 / 3)))
-    grid = np.indices((k, k, k)).reshape(3, -1).T[:atoms]
-    xyz = (grid + 0.5 + np.random.default_rng(0).uniform(-0.1, 0.1, grid.shape)) / k
-    lines = [
-        "data_big",
-        *(f"_cell_length_{axis} {edge}" for axis in "abc"),
-        *(f"_cell_angle_{angle} 90" for angle in ("alpha", "beta", "gamma")),
-        "_symmetry_space_group_name_H-M P1",
-        "loop_",
-        "_symmetry_equiv_pos_as_xyz",
-        "x,y,z",
-        "loop_",
-        "_atom_site_label",
-        "_atom_site_type_symbol",
-        "_atom_site_fract_x",
-        "_atom_site_fract_y",
-        "_atom_site_fract_z",
-        "_atom_site_U_iso_or_equiv",
-    ]
-    for i, (x, y, z) in enumerate(xyz):
-        element = "CCCON"[i % 5]
-        lines.append(f"{element}{i + 1} {element} {x:.5f} {y:.5f} {z:.5f} 0.03")
-    path.write_text("\n".join(lines) + "\n")
-
-
 @POSIX
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_a_stop_inside_a_long_cctbx_call_ends_the_command_within_seconds(tmp_path, signum):
@@ -60,7 +32,7 @@ def test_a_stop_inside_a_long_cctbx_call_ends_the_command_within_seconds(tmp_pat
     here) is sent the signal 5 s in, inside that call: it exits within 6 s with 128 + signum and
     the one line README gives, and the folder holds only the input (no output, no temporary)."""
     cif = tmp_path / "big.cif"
-    _big_p1_cif(cif, 10000, 34.0)
+    big_p1_cif(cif, 10000, 34.0)
     job = subprocess.Popen(
         [sys.executable, "-m", "crystalx_core.cli", "pxrd", "--from-cif", str(cif)],
         stdout=subprocess.PIPE,
