@@ -107,13 +107,14 @@ def _wait_for(child: int, answers: int, mask) -> None:
             time.sleep(0.1)
             continue
         if select.select([answers], [], [], 0.1)[0]:
-            os.read(answers, 64)  # b"" too (every writer gone): either way, wait for the exit
-            answered = True
+            answered = _answered(answers)
+            if not answered:  # the end of the pipe: the child is gone, waitpid will say how
+                time.sleep(0.01)
         elif stops and time.monotonic() - stops[0][1] > GRACE_SECONDS:
             os.kill(child, signal.SIGKILL)
             os.waitpid(child, 0)
             _exit_stopped(stops[0][0])
-    answered = answered or bool(select.select([answers], [], [], 0)[0])
+    answered = answered or (bool(select.select([answers], [], [], 0)[0]) and _answered(answers))
     if os.WIFSIGNALED(status):
         signum = os.WTERMSIG(status)
         if stops and signum == stops[0][0] and not answered:  # by the stop, in its imports
@@ -124,6 +125,11 @@ def _wait_for(child: int, answers: int, mask) -> None:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, [signum])
         os._exit(128 + signum)
     os._exit(os.waitstatus_to_exitcode(status))
+
+
+def _answered(answers: int) -> bool:
+    """Whether the child wrote an answer (b"": it is gone without one)."""
+    return bool(os.read(answers, 64))
 
 
 def _exit_stopped(signum: int) -> None:
