@@ -18,7 +18,7 @@ import numpy as np
 
 # (command, atoms, cell edge in Å, seconds before the signal): pxrd's direct structure factors
 # are one cctbx call of minutes; assign's 8000 sites are spread out enough for the model
-CASES = (("pxrd", 15000, 40.0, 30.0), ("assign", 8000, 44.0, 15.0))
+CASES = (("pxrd", 15000, 40.0, 20.0), ("assign", 8000, 44.0, 15.0))
 
 
 def big_p1_cif(path: Path, atoms: int, edge: float) -> None:
@@ -59,6 +59,7 @@ def stop_delay(folder: Path, command: str, atoms: int, edge: float, wait: float)
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        cwd=folder,  # `-m` looks in the working folder first: PYTHONPATH picks the checkout
     )
     time.sleep(wait)
     if job.poll() is not None:
