@@ -15,8 +15,12 @@ if "torch" in sys.modules and "cctbx.xray" not in sys.modules:
         "is loaded first"
     )
 
-from crystalx_core import _startup  # noqa: E402
+from crystalx_core import _startup, _supervisor  # noqa: E402
 
+# the command runs in a child that a stop signal ends within seconds, even inside a long C++
+# call that Python's handlers cannot interrupt (crystalx_core._supervisor)
+if _startup.started_as_command():
+    _supervisor.supervise()
 # Ctrl-C is held while the extensions import (an interrupt inside one leaves it half
 # initialised: a crash later); the command keeps holding it until main() takes it over
 _startup.hold_sigint()

@@ -21,6 +21,8 @@ import re
 import signal
 import sys
 
+from crystalx_core import _supervisor
+
 _held: list[int] = []  # SIGINTs received while the hold was open
 _replaced: list = []  # the handler the hold replaced, while it is open
 
@@ -31,6 +33,7 @@ _MODULES = ("crystalx_core.cli",)  # `python -m crystalx_core.cli`
 
 def _record(signum, frame):
     _held.append(signum)
+    _supervisor.answer()  # Python runs: the job will act on it once its imports are done
 
 
 def hold_sigint() -> None:

@@ -12,7 +12,7 @@ import traceback
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from crystalx_core import __version__
+from crystalx_core import __version__, _supervisor
 from crystalx_core.errors import (
     STDOUT,
     CrystalXError,
@@ -70,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERNAL
+    finally:
+        _supervisor.answer()  # the job is over: a later signal must not be said to have stopped it
 
 
 def _reader_gone() -> int:

@@ -8,7 +8,7 @@ import signal
 import threading
 from contextlib import contextmanager
 
-from crystalx_core import _startup
+from crystalx_core import _startup, _supervisor
 
 QUOTE_LIMIT = 60  # characters of quoted input kept in a message
 MESSAGE_LIMIT = 500  # characters of a whole message
@@ -134,6 +134,7 @@ def signals_raise_stopped(ends_process: bool = False):
         return
 
     def stop(signum, frame):
+        _supervisor.answer()  # the stop is in hand: the command's parent waits for the exit
         if _stop_requested or _winding_down:  # a second signal while the first winds down
             return
         _stop_requested.append(signum)

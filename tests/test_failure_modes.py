@@ -20,14 +20,17 @@ from .test_batch_signals import LINUX, SUFFIXES, processes, start, wait_for_firs
 
 
 def _workers(batch_pid: int) -> list[int]:
-    """The pool's worker processes of a batch (spawned; not its resource tracker)."""
+    """The pool's worker processes of a batch (spawned; not its resource tracker): children of
+    the job, which is the `crystalx` process's child (crystalx_core._supervisor)."""
+    table = list(processes())
+    job = {batch_pid} | {int(pid) for pid, fields in table if int(fields[1]) == batch_pid}
     found = []
-    for pid, fields in processes():
+    for pid, fields in table:
         try:
             command = open(f"/proc/{pid}/cmdline", "rb").read().decode(errors="replace")
         except OSError:
             continue
-        if int(fields[1]) == batch_pid and "spawn_main" in command:
+        if int(fields[1]) in job and "spawn_main" in command:
             found.append(int(pid))
     return found
 
