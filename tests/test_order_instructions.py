@@ -239,10 +239,11 @@ def test_a_move_holds_until_the_next_move():
 
 
 def test_a_fixed_coordinate_read_moved_stays_fixed():
-    """A coordinate fixed as 10 + x (SHELXL manual, atom instruction: 10 added fixes it) read
-    after 'MOVE 1 1 1 -1' is the moved value, and the .res written (its MOVE a REM) fixes it
-    there: written plain it would refine free."""
-    text = HEADER + "FVAR 1\nMOVE 1 1 1 -1\nC1 1 10.25 0.2 -10.3 11 0.03\nHKLF 4\nEND\n"
+    """A coordinate fixed as 10 + x (SHELXL manual, atom instruction: 10 added fixes it; -0.3
+    fixed is 9.7, as -10.3 is SHELXL's 0: iotbx.shelx decode_variables, m = -1) read after
+    'MOVE 1 1 1 -1' is the moved value, and the .res written (its MOVE a REM) fixes it there:
+    written plain it would refine free."""
+    text = HEADER + "FVAR 1\nMOVE 1 1 1 -1\nC1 1 10.25 0.2 9.7 11 0.03\nHKLF 4\nEND\n"
     shelx = parse_shelx(text, "x.res")
     written = render_with_sites(shelx, shelx.to_structure(), notes=[])
     atom = next(line.split() for line in written.splitlines() if line.startswith("C1 "))
