@@ -312,12 +312,13 @@ def test_9_labels_olex2_would_trim_are_never_sent_and_the_label_corrector_is_rea
     assert model_of(state).snapshot["sites"][0]["label"] == "C123"  # GetRefinementModel trimmed it
 
 
-def test_9_a_refine_olex2_failed_leaves_revert_possible(ethanol):
-    """olex.m gives the macro's success (repository/pyext.cpp runOlexMacro); a macro stops at
-    its first failed command (sdl/macrolib.cpp TEMacro::DoRun), so a refine that answered
-    False (as olex2c's macrox.xld refine, which has no onabort, does when `file` fails; here
-    at its start: the double's fail_on) never reached the program and its reload. Revert
-    still undoes the Apply; the plugin marked the journal refined anyway and Revert refused."""
+@pytest.mark.parametrize("failure", ["file", "program"])
+def test_9_a_refine_that_stopped_before_refining_leaves_revert_possible(ethanol, failure):
+    """The GUI's refine macro answers True when it never refined: a failed command (`file`
+    into a folder that refuses it) runs its onabort, which clears the failure (sdl/macrolib.cpp
+    TEMacroLib::ProcessMacro), and RunRefinementPrg prints its own errors ("Please choose a
+    reflection file": PyToolLib/RunPrg.py) without failing the macro. The plugin took True
+    for a refinement and Revert refused; it now reads the unchanged model and Revert undoes."""
     state, plugin = ethanol
     olex_model, olex, olx, core = (
         sys.modules[n] for n in ("crystalx_plugin.olex_model", "olex", "olx", "olex_core")
@@ -328,11 +329,40 @@ def test_9_a_refine_olex2_failed_leaves_revert_possible(ethanol):
         olex, olx, core, ["name Q1 C3", "hadd 33 C1"], model_of(state), session.say
     )
     session.journals.append(journal)
-    state.fail_on = "refine"
+    state.refine_failure = failure
     assert session.refine(journal) is False and state.refinements == 0
-    assert journal.refined is False and "refine failed" in session.messages[-1]
+    assert state.log[-1] == "refine 4"  # Olex2 answered True: only the model tells
+    assert journal.refined is False and "stopped early" in session.messages[-1]
     assert session.revert() is True and session.messages[-1] == "reverted exactly"
     assert state.model_state() == before
+
+
+def test_9_olex2cs_refine_answers_false_when_a_command_of_it_fails(ethanol):
+    """olex2c's refine (macrox.xld) has no onabort: its failure reaches olex.m."""
+    state, plugin = ethanol
+    state.refine_failure = "file"
+    assert state.run("refine 3") is True
+    state.gui = False
+    assert state.run("refine 3") is False
+    session = plugin._session()
+    assert session.refine() is False and "refine failed" in session.messages[-1]
+    state.refine_failure = "program"  # its error is printed, the macro goes on
+    assert state.run("refine 3") is True and state.refinements == 0
+
+
+def test_9_a_refinement_that_only_moved_the_atoms_still_stops_revert(ethanol):
+    """After renames only, a refinement's reload keeps each id where it was; the atoms moved
+    (least-squares shifts) and Olex2's undo was cleared, so Revert points to History."""
+    state, plugin = ethanol
+    olex_model, olex, olx, core = (
+        sys.modules[n] for n in ("crystalx_plugin.olex_model", "olex", "olx", "olex_core")
+    )
+    session = plugin._session()
+    journal = olex_model.apply_commands(olex, olx, core, ["name O1 N1"], model_of(state), print)
+    session.journals.append(journal)
+    assert session.refine(journal) is True and journal.refined
+    assert session.revert() is False and "History" in session.messages[-1]
+    assert state.find("N1") is not None
 
 
 def test_9_revert_refuses_when_the_user_changed_the_model_after_apply(ethanol):

@@ -74,9 +74,19 @@ class Model(object):
     the reflection file to weigh the answer with (None without one) and, when Olex2 names
     a file that cannot be read, a note saying so."""
 
-    def __init__(self, snapshot, ids, states, cell, reflections=None, data_note=None):
+    def __init__(self, snapshot, ids, states, cell, reflections=None, data_note=None, exact=None):
         self.snapshot, self.ids, self.states, self.cell = snapshot, ids, states, cell
         self.reflections, self.data_note = reflections, data_note
+        self.exact = exact or {}  # aunit id → Olex2's own strings for the atom, unrounded
+
+    def same_as(self, other):
+        """Olex2 holds exactly this model still: the same file, the same live atoms under the
+        same ids, every value as Olex2 gave it to the last digit (a refinement changes them
+        even where `states`, rounded, cannot tell)."""
+        return (
+            self.snapshot["source"] == other.snapshot["source"]
+            and self.exact == other.exact
+        )
 
     def id_of(self, address):
         for site, index in zip(self.snapshot["sites"], self.ids):
@@ -100,21 +110,29 @@ def read_model(olx, olex_core):
     refinement = olex_core.GetRefinementModel(False)  # first: it runs Olex2's label corrector
     residues = residue_numbers(refinement)
     au = olx.xf.au
-    sites, ids, states = [], [], {}
+    sites, ids, states, exact = [], [], {}, {}
     for i in range(int(au.GetAtomCount())):
         if au.IsAtomDeleted(i) == "true":
             continue
         peak = au.IsPeak(i) == "true"
         label, element = au.GetAtomName(i), au.GetAtomType(i)
+        crd, uiso, occu, part, height = (
+            str(au.GetAtomCrd(i)),
+            str(au.GetAtomUiso(i)),
+            str(au.GetAtomOccu(i)),
+            str(au.GetAtomPart(i)),
+            str(au.GetPeak(i)),
+        )
+        exact[i] = (label, element, crd, uiso, occu, part, height)
         site = {
             "label": address(label, residues.get(i, 0)),
             "residue": residues.get(i, 0),
             "element": None if peak else element,
-            "frac": _floats(au.GetAtomCrd(i)),
-            "u_iso": float(au.GetAtomUiso(i)),
-            "occupancy": float(au.GetAtomOccu(i)),
-            "part": int(au.GetAtomPart(i)),
-            "peak_height": float(au.GetPeak(i)) if peak else None,
+            "frac": _floats(crd),
+            "u_iso": float(uiso),
+            "occupancy": float(occu),
+            "part": int(part),
+            "peak_height": float(height) if peak else None,
         }
         if element in ("H", "D"):  # the code its group rides under, which the core shows as kept
             site["afix"] = release_afix(au.GetAtomAfix(i))
@@ -123,7 +141,7 @@ def read_model(olx, olex_core):
         states[i] = (
             label,
             element,
-            round(float(au.GetPeak(i)), 3),
+            round(float(height), 3),
             tuple(round(c, 4) for c in site["frac"]),
             round(site["u_iso"], 4),
             round(site["occupancy"], 4),
@@ -151,7 +169,7 @@ def read_model(olx, olex_core):
     if formula:
         snapshot["formula"] = formula
     reflections, note = reflection_file(olx, refinement)
-    return Model(snapshot, ids, states, cell, reflections, note)
+    return Model(snapshot, ids, states, cell, reflections, note, exact)
 
 
 def release_afix(text):

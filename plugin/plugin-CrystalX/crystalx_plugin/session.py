@@ -213,20 +213,32 @@ class Session(object):
         own cycle count (olexFunctions.py SetMaxCycles: snum.refinement.max_cycles, and the
         L.S. instruction through programSettings.onMaxCyclesChange), so the structure's own
         count is put back afterwards: Olex2's Refine button refines as many as before.
-        Only a refine that succeeded marks the journal refined (Revert then refuses): olex.m
-        gives the macro's success (repository/pyext.cpp runOlexMacro) and a macro stops at
-        its first failed command (sdl/macrolib.cpp TEMacro::DoRun), so False means the
-        program never ran and nothing was reloaded (an error in the Python that refines does
-        not fail the macro: pyext.cpp TFuncWrapper::Call, TMacroWrapper::Call). olex2c's
-        refine (macrox.xld) gives False so; the GUI's (macro.xld) has an onabort, which
-        clears the failure (TMacroData::ClearErrorFlag): there an aborted refine reads True."""
+        Whether it refined is read from the model, not from the macro's answer: olex.m gives
+        the macro's success (repository/pyext.cpp runOlexMacro), but the GUI's refine has an
+        `onabort`, which clears the failure of a command that stopped it (sdl/macrolib.cpp
+        TEMacroLib::ProcessMacro: ClearErrorFlag), and RunRefinementPrg prints its own errors
+        and returns (PyToolLib/RunPrg.py: no reflection file, no program), so a refine that
+        never ran answers True there; olex2c's (macrox.xld, no onabort) answers False. A
+        refinement moves the atoms and reloads the file; a model Olex2 holds unchanged to the
+        last digit was not refined, so the journal stays revertible."""
         cycles = int(self.settings("refine_cycles"))
         own = self.ov.GetParam("snum.refinement.max_cycles") if self.ov is not None else None
-        refined = self.olex.m("refine %d" % cycles)
-        if own is not None and str(own) != str(cycles):
+        try:
+            before = read_model(self.olx, self.olex_core)
+        except (RuntimeError, ValueError):
+            before = None
+        answered = self.olex.m("refine %d" % cycles)
+        if own is not None and str(own) != str(self.ov.GetParam("snum.refinement.max_cycles")):
             self.ov.SetMaxCycles(own)
+        try:
+            refined = before is None or not read_model(self.olx, self.olex_core).same_as(before)
+        except (RuntimeError, ValueError):
+            refined = True  # no model to read: Olex2 did something to it; Revert checks
         if not refined:
-            self.say("Olex2's refine failed (its own line says why); the model was not refined")
+            self.say(
+                "Olex2's refine %s and left the model as it was (its own lines say why); "
+                "the model was not refined" % ("failed" if not answered else "stopped early")
+            )
             return False
         for entry in [journal] if journal else self.journals[-1:]:
             entry.refined = True
