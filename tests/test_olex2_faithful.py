@@ -365,6 +365,48 @@ def test_9_a_refinement_that_only_moved_the_atoms_still_stops_revert(ethanol):
     assert state.find("N1") is not None
 
 
+def test_apply_refuses_an_answer_for_a_model_olex2s_refine_has_moved_since(ethanol):
+    """Preview, then Olex2's own Refine: the reload keeps the labels under the same ids (no
+    H were added), so comparing labels let the answer through; the atoms moved, and in a
+    real refinement the Q-peaks are the new map's. Apply now compares every atom."""
+    state, plugin = ethanol
+    session = plugin._session()
+    session.answer = (model_of(state), {"commands": ["name Q1 C3"], "sites": []})
+    assert state.run("refine")
+    with pytest.raises(sys.modules["crystalx_plugin.olex_model"].ApplyError) as refused:
+        session.apply()
+    assert "changed since the preview (C1: position differs" in str(refused.value)
+    assert state.find("Q1") is not None and session.answer is None
+
+
+def test_an_answer_for_a_model_the_user_edited_meanwhile_is_not_shown_or_applied(
+    ethanol, monkeypatch
+):
+    """The core works on a thread; Olex2 is the user's meanwhile. An answer that comes back
+    for a model since renamed, refined or moved is said in one line and left alone: its ids
+    and labels would name other atoms (the labels in the view, the panel's file, Apply)."""
+    state, plugin = ethanol
+    session = plugin._session()
+    answer = {
+        "commands": ["name Q1 C3"],
+        "sites": [answer_site("Q1", "C", [["C", 0.6], ["O", 0.4]], 2, 0.9, 23, None)],
+        "spurious": [],
+    }
+    monkeypatch.setattr(session, "ask", lambda model, notes: answer)
+    for edit in ("refine", "name O1 N1", "kill C1"):
+        state.functions["crystalx.assign"]()
+        state.run(edit)  # while the core works
+        after = state.model_state()
+        state.pump(lambda: plugin.job is None and not state.scheduled)
+        assert state.model_state() == after and state.labels == {}
+        assert session.messages[-1].startswith("the model changed while the core worked (")
+        assert session.messages[-1].endswith("the answer is not shown or applied: ask again")
+    assert not (Path(state.params["_data_dir"]) / "crystalx_last.json").exists()
+    state.functions["crystalx.assign"]()  # left alone, the same answer applies
+    state.pump(lambda: plugin.job is None and not state.scheduled)
+    assert state.find("C3") is not None and session.messages[-1].startswith("applied 1 commands")
+
+
 def test_9_revert_refuses_when_the_user_changed_the_model_after_apply(ethanol):
     state, plugin = ethanol
     olex_model, olex, olx, core = (

@@ -376,6 +376,8 @@ class CrystalX(PluginTools):
         if isinstance(answer, Exception):
             session.say(str(answer))
             return
+        if not session.unchanged_since(model):  # the user worked on while the core did
+            return
         self.table = session.show(model, answer)
         self.load_ressources()
         if mode == "batch" and session.is_stable(answer):

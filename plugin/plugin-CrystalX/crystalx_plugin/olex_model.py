@@ -450,6 +450,16 @@ def differences(before, now, limit=6):
     return found[:limit] + (["and %d more" % (len(found) - limit)] if len(found) > limit else [])
 
 
+def changed_since(before, now, limit=3):
+    """"" when the open model `now` is still `before` (the same file, the same atoms under the
+    same ids, the same label, element, peak height, position, Uiso, occupancy and PART), else
+    what differs, in one line: the core's answer for `before` names atoms by the ids, labels
+    and sites of then, so it is not applied to anything else."""
+    if now.snapshot["source"] != before.snapshot["source"]:
+        return "%s is open, not %s" % (now.snapshot["source"], before.snapshot["source"])
+    return "; ".join(differences(before, now, limit))
+
+
 def renumbered_since(before, now, limit=0.5):
     """Some aunit id names an atom more than `limit` Å from where that id's atom was: the
     atoms were renumbered, as loading a file (a refinement's .res) does; a rename or a

@@ -8,6 +8,7 @@ import os
 from .olex_model import (
     ApplyError,
     apply_commands,
+    changed_since,
     differences,
     has_gui,
     nearest_atom,
@@ -190,9 +191,10 @@ class Session(object):
             raise ApplyError("nothing to apply: press Preview or Auto-assign first")
         before, result = self.answer
         now = self.model()
-        if now.snapshot["source"] != before.snapshot["source"] or now.labels() != before.labels():
+        changed = changed_since(before, now)
+        if changed:
             self.answer = None
-            raise ApplyError("the model changed since the preview; preview again")
+            raise ApplyError("the model changed since the preview (%s); preview again" % changed)
         journal = apply_commands(
             self.olex, self.olx, self.olex_core, result["commands"], now, self.say
         )
@@ -206,6 +208,23 @@ class Session(object):
         if self.settings("auto_refine"):
             self.refine(journal)
         return journal
+
+    def unchanged_since(self, model):
+        """The open model is still `model`, the one a request described; otherwise say in one
+        line what changed and that the answer is left alone. While the core works Olex2 is
+        the user's (the work runs on a thread): an edit, Olex2's own Refine (a reload that
+        renumbers the atoms and puts new Q-peaks where the old ids were) or another file
+        makes the answer's ids and labels name other atoms than the ones it is about."""
+        try:
+            changed = changed_since(model, self.model())
+        except ApplyError as error:
+            changed = str(error)
+        if changed:
+            self.say(
+                "the model changed while the core worked (%s); the answer is not shown or "
+                "applied: ask again" % changed
+            )
+        return not changed
 
     def refine(self, journal=None):
         """Refine `refine_cycles` cycles. Olex2's refine macro hands its first argument to
