@@ -407,6 +407,38 @@ def test_an_answer_for_a_model_the_user_edited_meanwhile_is_not_shown_or_applied
     assert state.find("C3") is not None and session.messages[-1].startswith("applied 1 commands")
 
 
+def test_kill_deletes_every_peak_named_whatever_the_user_has_selected(ethanol):
+    """Olex2's kill deletes only the selected ones of the atoms it names when any is selected
+    (gxlib/gxmacro.cpp GXLibMacros::macKill: `todel = Selected.IsEmpty() ? Atoms : Selected`):
+    with Q1 selected (a panel click leaves the atom selected) `kill #c3 #c4` left Q2 and Apply
+    said it had deleted both. The selection is cleared first and every kill is checked."""
+    state, plugin = ethanol
+    olex_model, olex, olx, core = (
+        sys.modules[n] for n in ("crystalx_plugin.olex_model", "olex", "olx", "olex_core")
+    )
+    state.atoms.append(sys.modules["_olex2"].Atom("Q2", "Q", (0.7, 0.7, 0.7), 0.05, peak=1.2))
+    state.run("sel Q1")
+    journal = olex_model.apply_commands(olex, olx, core, ["kill Q1 Q2"], model_of(state), print)
+    assert state.find("Q1") is None and state.find("Q2") is None
+    assert journal.touched == [3, 4]
+
+
+def test_a_kill_olex2_refuses_in_a_mode_puts_the_model_back(ethanol):
+    """macKill refuses while a mode is on ("Kill inaccessible from within a mode"); a kill
+    that deleted nothing is named and the renames before it are undone."""
+    state, plugin = ethanol
+    olex_model, olex, olx, core = (
+        sys.modules[n] for n in ("crystalx_plugin.olex_model", "olex", "olx", "olex_core")
+    )
+    before = state.model_state()
+    state.mode = "name"
+    with pytest.raises(olex_model.ApplyError, match="refused 'kill #c3'; the model was put back"):
+        olex_model.apply_commands(
+            olex, olx, core, ["name O1 N1", "kill Q1"], model_of(state), print
+        )
+    assert state.model_state() == before
+
+
 def test_9_revert_refuses_when_the_user_changed_the_model_after_apply(ethanol):
     state, plugin = ethanol
     olex_model, olex, olx, core = (

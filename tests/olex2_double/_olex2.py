@@ -234,6 +234,7 @@ class Olex2(object):
         self.index_work = []  # tool lines added to index-work.htm
         self.refinements = 0
         self.refine_failure = None  # "file" or "program": how `refine` fails (_cmd_refine)
+        self.mode = None  # the user's Olex2 mode (`mode name` ...): kill refuses to run in one
         self.fail_on = None  # a command prefix that olex.m should refuse (fault injection)
         self.grown = False
         self.safe_afix = True  # Olex2's option, default true (xapp.cpp TXApp::DoUseSafeAfix)
@@ -413,15 +414,25 @@ class Olex2(object):
         return True
 
     def _cmd_kill(self, args):
-        """GXLibMacros::macKill: one undo entry, TGXApp::DeleteXAtoms's (no ValidateHGroups)."""
+        """GXLibMacros::macKill (gxlib/gxmacro.cpp, read in pcxod/olex2 024a95a): refused while
+        a mode is on ("Kill inaccessible from within a mode", so False through olex.m);
+        `kill labels` hides the labels; no atoms named (or `sel`): the selection, which is then
+        cleared. Atoms named: when some of them are selected, only those selected are deleted
+        (`todel = Selected.IsEmpty() ? Atoms : Selected`); one undo entry, TGXApp::DeleteXAtoms's
+        (no ValidateHGroups)."""
+        if self.mode is not None:
+            self.errors.append("Kill inaccessible from within a mode")
+            return False
         if args == ["labels"]:
             self.labels = {}
             return True
-        targets = (
-            [a for label in args for a in self.find_all(label)] if args else list(self.selection)
-        )
+        if not args or args == ["sel"]:
+            targets, self.selection = list(self.selection), []
+        else:
+            named = [a for label in args for a in self.find_all(label)]
+            targets = [a for a in named if a in self.selection] or named
         deleted = self._delete_atoms(targets)
-        self.selection = []
+        self.selection = [a for a in self.selection if not a.deleted]
         if deleted:
             self.undo_stack.append(("kill", deleted))
         return True

@@ -489,6 +489,9 @@ def apply_commands(olex, olx, olex_core, commands, before, say):
         say("fused the grown structure so that riding H can be added")
     journal = Journal(before)
     gui = has_gui(olx)
+    killed = _killed_ids(translated)
+    if killed and gui:  # kill deletes only the selected ones of the atoms it names, if any
+        olex.m("sel -u")  # is selected (gxmacro.cpp GXLibMacros::macKill); name clears it too
     frozen = olx.Freeze() if gui else "false"
     if gui:
         olx.Freeze(True)
@@ -514,19 +517,19 @@ def apply_commands(olex, olx, olex_core, commands, before, say):
         ]
         expected = _expected_labels(translated)
         wrong = [
-            "%s (now %s)" % (label, now.states.get(i, ("gone",))[0])
+            "rename %s (now %s)" % (label, now.states.get(i, ("gone",))[0])
             for i, label in sorted(expected.items())
             if now.states.get(i, ("",))[0] != label
-        ]
+        ] + ["delete %s" % now.states[i][0] for i in killed if i in now.states]
         if wrong and not gui:
             raise ApplyError(
-                "Olex2 did not rename %s; olex2c has no undo: load the file again to go back"
+                "Olex2 did not %s; olex2c has no undo: load the file again to go back"
                 % ", ".join(wrong)
             )
         if wrong:
             _roll_back(journal, olex, olx, olex_core)
             raise ApplyError(
-                "Olex2 did not rename %s; the model was put back as it was" % ", ".join(wrong)
+                "Olex2 did not %s; the model was put back as it was" % ", ".join(wrong)
             )
         journal.after = now
     finally:
@@ -561,6 +564,16 @@ def _expected_labels(translated):
         if words[0] == "name":
             labels[int(words[1][2:])] = words[2]
     return labels
+
+
+def _killed_ids(translated):
+    """aunit ids the `kill` commands name."""
+    return [
+        int(word[2:])
+        for command in translated
+        if command.startswith("kill ")
+        for word in command.split()[1:]
+    ]
 
 
 def _roll_back(journal, olex, olx, olex_core):
