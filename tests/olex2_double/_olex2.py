@@ -38,7 +38,9 @@ source (pcxod/olex2 for the C++ core, the olex2-gui tree for util/pyUtil):
   ValidateHGroups), in which TGXApp::DeleteXAtoms (gxlib/gxapp.cpp) deletes with a heavy
   atom every H bonded to it and, under safe_afix, "one level deeper" the riding H (AFIX m
   != 0, TNetwork::IsBondAllowed: same part or part 0) of its heavy neighbours; `undo` pops
-  one entry and succeeds on an empty stack too (GXLibMacros::macUndo);
+  one entry and succeeds on an empty stack too (GXLibMacros::macUndo); `kill` with some of
+  the atoms it names selected deletes only those selected (`todel`), and is refused inside a
+  mode (`mode`: "Kill inaccessible from within a mode");
 - `sel` adds the atoms it names to the selection and skips a name it cannot find, `sel -u`
   empties it (gxmacro.cpp `macSel`, gxapp.cpp `TGXApp::SelectAtoms`); `refine N` keeps N as
   the structure's own cycle count (olex2-gui macro.xld `refine` → `SetMaxCycles`); the
