@@ -699,6 +699,39 @@ def test_13_a_row_clicked_in_the_panel_selects_and_centres_the_atom_in_olex2(eth
     assert link.process.wait(30) == 0
 
 
+class _PanelLines(object):
+    """Stands for CrystalX.PanelLink (plugin/plugin-CrystalX/CrystalX.py): a running panel,
+    and the lines `send` would write to its stdin."""
+
+    def __init__(self):
+        self.lines = []
+
+    def alive(self):
+        return True
+
+    def send(self, line):
+        self.lines.append(line)
+
+
+def test_13_olex2s_selection_reaches_the_panel_by_the_answers_labels(ethanol):
+    """The panel lists the answer's labels (Q1); after Apply Olex2 calls that atom C3, and
+    Olex2's Sel writes a symmetry image with its EQIV (mainform.cpp funSel, atomref.cpp
+    ExplicitCAtomRef::GetExpression: O1_$1). panel_select sent "select C3" and "select O1_$1",
+    neither of which the panel holds."""
+    state, plugin = ethanol
+    session = plugin._session()
+    session.show(model_of(state), {"sites": [], "spurious": [], "commands": []})
+    state.run("name Q1 C3")
+    state.run("sel C3")
+    state.selected_images = [(state.find("O1"), 1)]
+    plugin.panel_link = link = _PanelLines()
+    try:
+        plugin.panel_select()
+    finally:
+        plugin.panel_link = None
+    assert link.lines == ["select Q1", "select O1"]
+
+
 def test_13_the_panel_highlights_low_h_probability_labels_its_histogram_and_answers_clicks(
     tmp_path,
 ):

@@ -442,10 +442,15 @@ class CrystalX(PluginTools):
                 self._session().say(value)
 
     def panel_select(self):
-        """Show Olex2's current selection in the panel."""
+        """Show Olex2's current selection in the panel, each atom by the label the panel's
+        answer gave the atom at its site (an Apply or a refinement since renamed or renumbered
+        it). Olex2 writes a symmetry image of an atom with its EQIV, C1_$1 or C1_2$1
+        (xlib/atomref.cpp ExplicitCAtomRef::GetExpression): the panel shows the atom."""
         if self.panel_link is not None and self.panel_link.alive():
-            for label in str(olx.Sel()).split():
-                self.panel_link.send("select %s" % label)
+            session = self._session()
+            for word in str(olx.Sel()).split():
+                label = word.split("$")[0].rstrip("_")
+                self.panel_link.send("select %s" % session.answer_label(label))
 
 
 class PanelLink(object):

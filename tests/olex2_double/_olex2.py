@@ -219,6 +219,7 @@ class Olex2(object):
         self.radiation = 0.71073
         self.twin = None  # {"n": ..., "matrix": ..., "basf": ...} under a TWIN instruction
         self.selection = []
+        self.selected_images = []  # (atom, EQIV number): symmetry images selected (olx.Sel)
         self.undo_stack = []
         self.log = []  # every olex.m command, in order
         self.errors = []  # what Olex2 would print as an error

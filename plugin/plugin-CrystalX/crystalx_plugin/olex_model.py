@@ -611,11 +611,12 @@ def hydrogen_shortfall(asked, added, model):
     return lines
 
 
-def nearest_atom(model, frac, limit=0.5):
-    """aunit id of the atom (H and Q-peaks last) within `limit` Å of `frac`, nearest first;
-    None when there is none."""
+def nearest_atom(model, frac, limit=0.5, atoms_first=True):
+    """aunit id of the atom (H and Q-peaks last unless not `atoms_first`) within `limit` Å of
+    `frac`, nearest first; None when there is none."""
     near = [
-        (s[1] in ("H", "Q"), _distance(model.cell, s[3], frac), i) for i, s in model.states.items()
+        (atoms_first and s[1] in ("H", "Q"), _distance(model.cell, s[3], frac), i)
+        for i, s in model.states.items()
     ]
     near = [item for item in near if item[1] <= limit]
     return min(near)[2] if near else None

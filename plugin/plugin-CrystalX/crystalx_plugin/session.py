@@ -331,6 +331,23 @@ class Session(object):
             index = index if found is None else found
         return label if index is None else "#c%d" % index
 
+    def answer_label(self, label):
+        """The label the last answer gave the site of Olex2's atom `label` now (the way back
+        of `address`), else `label`."""
+        if self.shown is None:
+            return label
+        try:
+            now = read_model(self.olx, self.olex_core)
+        except (RuntimeError, ValueError):
+            return label
+        index = now.id_of(label)
+        if index is None:
+            return label
+        found = nearest_atom(self.shown, now.states[index][3], atoms_first=False)
+        if found is None:
+            return label
+        return self.shown.snapshot["sites"][self.shown.ids.index(found)]["label"]
+
     def is_stable(self, result):
         """Nothing left to change: no rename and no H to add."""
         return not any(c.startswith(("name ", "hadd ")) for c in result["commands"])
