@@ -197,9 +197,7 @@ def Sel():
     EQIV's number after `_$` (`$` after a residue suffix): C1, C1_2, C1_$1, C1_2$1. The
     double's images are STATE.selected_images, (atom, EQIV number) pairs."""
     words = [a.address for a in STATE.selection]
-    words += [
-        a.address + ("$%d" if a.resi else "_$%d") % eqiv for a, eqiv in STATE.selected_images
-    ]
+    words += [a.address + ("$%d" if a.resi else "_$%d") % eqiv for a, eqiv in STATE.selected_images]
     return " ".join(words)
 
 

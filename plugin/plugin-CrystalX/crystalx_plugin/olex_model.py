@@ -83,10 +83,7 @@ class Model(object):
         """Olex2 holds exactly this model still: the same file, the same live atoms under the
         same ids, every value as Olex2 gave it to the last digit (a refinement changes them
         even where `states`, rounded, cannot tell)."""
-        return (
-            self.snapshot["source"] == other.snapshot["source"]
-            and self.exact == other.exact
-        )
+        return self.snapshot["source"] == other.snapshot["source"] and self.exact == other.exact
 
     def id_of(self, address):
         for site, index in zip(self.snapshot["sites"], self.ids):
@@ -451,7 +448,7 @@ def differences(before, now, limit=6):
 
 
 def changed_since(before, now, limit=3):
-    """"" when the open model `now` is still `before` (the same file, the same atoms under the
+    """ "" when the open model `now` is still `before` (the same file, the same atoms under the
     same ids, the same label, element, peak height, position, Uiso, occupancy and PART), else
     what differs, in one line: the core's answer for `before` names atoms by the ids, labels
     and sites of then, so it is not applied to anything else."""
