@@ -338,7 +338,8 @@ def test_9_a_refine_that_stopped_before_refining_leaves_revert_possible(ethanol,
 
 
 def test_9_olex2cs_refine_answers_false_when_a_command_of_it_fails(ethanol):
-    """olex2c's refine (macrox.xld) has no onabort: its failure reaches olex.m."""
+    """olex2c's refine where its macrox.xld has no onabort (the copy session 19 read; another,
+    MilitaoLucas/olex2-gui 0650b37, has one and answers True): its failure reaches olex.m."""
     state, plugin = ethanol
     state.refine_failure = "file"
     assert state.run("refine 3") is True

@@ -767,7 +767,10 @@ class Olex2(object):
           The macro stops at it and, as it has an `onabort` (`echo lasterror()`, `cursor()`),
           clears the error flag and runs that (sdl/macrolib.cpp TEMacroLib::ProcessMacro:
           `Error.ClearErrorFlag()` when onAbort is not empty), so the GUI's refine answers
-          True; olex2c's (macrox.xld) has no onabort and answers False. Cycles not set.
+          True. olex2c's (macrox.xld) answers False where its refine has no onabort (the
+          copy session 19 read: `user`, `kill $q`, `file`, ..., `spy.refine.do_refine`) and
+          True where it has one (MilitaoLucas/olex2-gui 0650b37: `onabort` `cursor()`): the
+          double's olex2c (gui False) is the first. Cycles not set.
         - "program": RunRefinementPrg prints its own errors and returns (RunPrg.py
           RunRefinementPrg.run catches every exception: no reflection file, "Please choose a
           reflection file" in RunPrg.setupFiles; a program that failed skips

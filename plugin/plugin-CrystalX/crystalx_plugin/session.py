@@ -237,9 +237,9 @@ class Session(object):
         `onabort`, which clears the failure of a command that stopped it (sdl/macrolib.cpp
         TEMacroLib::ProcessMacro: ClearErrorFlag), and RunRefinementPrg prints its own errors
         and returns (PyToolLib/RunPrg.py: no reflection file, no program), so a refine that
-        never ran answers True there; olex2c's (macrox.xld, no onabort) answers False. A
-        refinement moves the atoms and reloads the file; a model Olex2 holds unchanged to the
-        last digit was not refined, so the journal stays revertible."""
+        never ran answers True there; olex2c's (macrox.xld) False, or True where its copy has
+        an onabort. A refinement moves the atoms and reloads the file; a model Olex2 holds
+        unchanged to the last digit was not refined, so the journal stays revertible."""
         cycles = int(self.settings("refine_cycles"))
         own = self.ov.GetParam("snum.refinement.max_cycles") if self.ov is not None else None
         try:
