@@ -394,9 +394,16 @@ def test_an_answer_for_a_model_the_user_edited_meanwhile_is_not_shown_or_applied
         "spurious": [],
     }
     monkeypatch.setattr(session, "ask", lambda model, notes: answer)
-    for edit in ("refine", "name O1 N1", "kill C1"):
+
+    def new_cell():  # the user edits the cell (the double sets it: no macro is modelled)
+        state.cell = (10.5,) + state.cell[1:]
+
+    for edit in ("refine", "name O1 N1", "kill C1", new_cell):
         state.functions["crystalx.assign"]()
-        state.run(edit)  # while the core works
+        if isinstance(edit, str):  # while the core works
+            state.run(edit)
+        else:
+            edit()
         after = state.model_state()
         state.pump(lambda: plugin.job is None and not state.scheduled)
         assert state.model_state() == after and state.labels == {}

@@ -448,12 +448,16 @@ def differences(before, now, limit=6):
 
 
 def changed_since(before, now, limit=3):
-    """ "" when the open model `now` is still `before` (the same file, the same atoms under the
-    same ids, the same label, element, peak height, position, Uiso, occupancy and PART), else
-    what differs, in one line: the core's answer for `before` names atoms by the ids, labels
-    and sites of then, so it is not applied to anything else."""
+    """Nothing (an empty text) when the open model `now` is still `before`: the same file,
+    cell, symmetry and SFAC/UNIT, the same atoms under the same ids with the same label,
+    element, peak height, position, Uiso, occupancy and PART. Else what differs, in one line:
+    the core's answer for `before` names atoms by the ids, labels and sites of then, so it is
+    not applied to anything else."""
     if now.snapshot["source"] != before.snapshot["source"]:
         return "%s is open, not %s" % (now.snapshot["source"], before.snapshot["source"])
+    for key, what in (("cell", "the cell"), ("symops", "the symmetry"), ("unit", "SFAC/UNIT")):
+        if now.snapshot[key] != before.snapshot[key]:
+            return "%s changed" % what
     return "; ".join(differences(before, now, limit))
 
 
