@@ -415,6 +415,18 @@ def test_an_answer_for_a_model_the_user_edited_meanwhile_is_not_shown_or_applied
     assert state.find("C3") is not None and session.messages[-1].startswith("applied 1 commands")
 
 
+def test_an_element_changed_in_sfac_under_the_same_count_is_a_changed_model(ethanol):
+    """SFAC C O → C N with UNIT's counts as they were (xf.GetFormula 'list': C:2,N:1): the
+    core weighed the elements of the old content, so the answer is for another model."""
+    state, plugin = ethanol
+    before = model_of(state)
+    state.formula = [("C", 2), ("N", 1)]
+    changed_since = sys.modules["crystalx_plugin.olex_model"].changed_since
+    assert changed_since(before, model_of(state)) == "SFAC/UNIT changed"
+    state.formula = [("C", 2), ("O", 1)]
+    assert changed_since(before, model_of(state)) == ""
+
+
 def test_kill_deletes_every_peak_named_whatever_the_user_has_selected(ethanol):
     """Olex2's kill deletes only the selected ones of the atoms it names when any is selected
     (gxlib/gxmacro.cpp GXLibMacros::macKill: `todel = Selected.IsEmpty() ? Atoms : Selected`):
@@ -721,7 +733,7 @@ class _PanelLines(object):
         self.lines.append(line)
 
 
-def test_13_olex2s_selection_reaches_the_panel_by_the_answers_labels(ethanol):
+def test_13_olex2s_selection_reaches_the_panel_by_the_answers_labels(ethanol, monkeypatch):
     """The panel lists the answer's labels (Q1); after Apply Olex2 calls that atom C3, and
     Olex2's Sel writes a symmetry image with its EQIV (mainform.cpp funSel, atomref.cpp
     ExplicitCAtomRef::GetExpression: O1_$1). panel_select sent "select C3" and "select O1_$1",
@@ -732,12 +744,21 @@ def test_13_olex2s_selection_reaches_the_panel_by_the_answers_labels(ethanol):
     state.run("name Q1 C3")
     state.run("sel C3")
     state.selected_images = [(state.find("O1"), 1)]
+    session_module = sys.modules["crystalx_plugin.session"]
+    readings = []
+
+    def counted(*args):  # one reading of the model asks Olex2 for every atom
+        readings.append(1)
+        return read_model(*args)
+
+    read_model = session_module.read_model
+    monkeypatch.setattr(session_module, "read_model", counted)
     plugin.panel_link = link = _PanelLines()
     try:
         plugin.panel_select()
     finally:
         plugin.panel_link = None
-    assert link.lines == ["select Q1", "select O1"]
+    assert link.lines == ["select Q1", "select O1"] and len(readings) == 1
 
 
 def test_13_the_panel_highlights_low_h_probability_labels_its_histogram_and_answers_clicks(

@@ -447,10 +447,9 @@ class CrystalX(PluginTools):
         it). Olex2 writes a symmetry image of an atom with its EQIV, C1_$1 or C1_2$1
         (xlib/atomref.cpp ExplicitCAtomRef::GetExpression): the panel shows the atom."""
         if self.panel_link is not None and self.panel_link.alive():
-            session = self._session()
-            for word in str(olx.Sel()).split():
-                label = word.split("$")[0].rstrip("_")
-                self.panel_link.send("select %s" % session.answer_label(label))
+            labels = [word.split("$")[0].rstrip("_") for word in str(olx.Sel()).split()]
+            for label in self._session().answer_labels(labels):
+                self.panel_link.send("select %s" % label)
 
 
 class PanelLink(object):

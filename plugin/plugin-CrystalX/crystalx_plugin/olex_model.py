@@ -455,8 +455,12 @@ def changed_since(before, now, limit=3):
     not applied to anything else."""
     if now.snapshot["source"] != before.snapshot["source"]:
         return "%s is open, not %s" % (now.snapshot["source"], before.snapshot["source"])
-    for key, what in (("cell", "the cell"), ("symops", "the symmetry"), ("unit", "SFAC/UNIT")):
-        if now.snapshot[key] != before.snapshot[key]:
+    for keys, what in (
+        (("cell",), "the cell"),
+        (("symops",), "the symmetry"),
+        (("sfac", "unit"), "SFAC/UNIT"),  # another element under the same count is a change
+    ):
+        if [now.snapshot[k] for k in keys] != [before.snapshot[k] for k in keys]:
             return "%s changed" % what
     return "; ".join(differences(before, now, limit))
 

@@ -331,22 +331,28 @@ class Session(object):
             index = index if found is None else found
         return label if index is None else "#c%d" % index
 
-    def answer_label(self, label):
-        """The label the last answer gave the site of Olex2's atom `label` now (the way back
-        of `address`), else `label`."""
-        if self.shown is None:
-            return label
+    def answer_labels(self, labels):
+        """The label the last answer gave the site of each of Olex2's atoms `labels` now (the
+        way back of `address`), else the label itself. The model is read once for them all:
+        a selection can hold every atom, and each reading asks Olex2 for every atom."""
+        if self.shown is None or not labels:
+            return list(labels)
         try:
             now = read_model(self.olx, self.olex_core)
         except (RuntimeError, ValueError):
-            return label
-        index = now.id_of(label)
-        if index is None:
-            return label
-        found = nearest_atom(self.shown, now.states[index][3], atoms_first=False)
-        if found is None:
-            return label
-        return self.shown.snapshot["sites"][self.shown.ids.index(found)]["label"]
+            return list(labels)
+        found = []
+        for label in labels:
+            index = now.id_of(label)
+            site = None if index is None else nearest_atom(
+                self.shown, now.states[index][3], atoms_first=False
+            )
+            found.append(
+                label
+                if site is None
+                else self.shown.snapshot["sites"][self.shown.ids.index(site)]["label"]
+            )
+        return found
 
     def is_stable(self, result):
         """Nothing left to change: no rename and no H to add."""
