@@ -344,8 +344,10 @@ class Session(object):
         found = []
         for label in labels:
             index = now.id_of(label)
-            site = None if index is None else nearest_atom(
-                self.shown, now.states[index][3], atoms_first=False
+            site = (
+                None
+                if index is None
+                else nearest_atom(self.shown, now.states[index][3], atoms_first=False)
             )
             found.append(
                 label
