@@ -312,12 +312,13 @@ def test_9_labels_olex2_would_trim_are_never_sent_and_the_label_corrector_is_rea
     assert model_of(state).snapshot["sites"][0]["label"] == "C123"  # GetRefinementModel trimmed it
 
 
-def test_9_a_refine_olex2_failed_leaves_revert_possible(ethanol):
-    """olex.m gives the macro's success (repository/pyext.cpp runOlexMacro); a macro stops at
-    its first failed command (sdl/macrolib.cpp TEMacro::DoRun), so a refine that answered
-    False (as olex2c's macrox.xld refine, which has no onabort, does when `file` fails; here
-    at its start: the double's fail_on) never reached the program and its reload. Revert
-    still undoes the Apply; the plugin marked the journal refined anyway and Revert refused."""
+@pytest.mark.parametrize("failure", ["file", "program"])
+def test_9_a_refine_that_stopped_before_refining_leaves_revert_possible(ethanol, failure):
+    """The GUI's refine macro answers True when it never refined: a failed command (`file`
+    into a folder that refuses it) runs its onabort, which clears the failure (sdl/macrolib.cpp
+    TEMacroLib::ProcessMacro), and RunRefinementPrg prints its own errors ("Please choose a
+    reflection file": PyToolLib/RunPrg.py) without failing the macro. The plugin took True
+    for a refinement and Revert refused; it now reads the unchanged model and Revert undoes."""
     state, plugin = ethanol
     olex_model, olex, olx, core = (
         sys.modules[n] for n in ("crystalx_plugin.olex_model", "olex", "olx", "olex_core")
@@ -328,10 +329,133 @@ def test_9_a_refine_olex2_failed_leaves_revert_possible(ethanol):
         olex, olx, core, ["name Q1 C3", "hadd 33 C1"], model_of(state), session.say
     )
     session.journals.append(journal)
-    state.fail_on = "refine"
+    state.refine_failure = failure
     assert session.refine(journal) is False and state.refinements == 0
-    assert journal.refined is False and "refine failed" in session.messages[-1]
+    assert state.log[-1] == "refine 4"  # Olex2 answered True: only the model tells
+    assert journal.refined is False and "stopped early" in session.messages[-1]
     assert session.revert() is True and session.messages[-1] == "reverted exactly"
+    assert state.model_state() == before
+
+
+def test_9_olex2cs_refine_answers_false_when_a_command_of_it_fails(ethanol):
+    """olex2c's refine where its macrox.xld has no onabort (the copy session 19 read; another,
+    MilitaoLucas/olex2-gui 0650b37, has one and answers True): its failure reaches olex.m."""
+    state, plugin = ethanol
+    state.refine_failure = "file"
+    assert state.run("refine 3") is True
+    state.gui = False
+    assert state.run("refine 3") is False
+    session = plugin._session()
+    assert session.refine() is False and "refine failed" in session.messages[-1]
+    state.refine_failure = "program"  # its error is printed, the macro goes on
+    assert state.run("refine 3") is True and state.refinements == 0
+
+
+def test_9_a_refinement_that_only_moved_the_atoms_still_stops_revert(ethanol):
+    """After renames only, a refinement's reload keeps each id where it was; the atoms moved
+    (least-squares shifts) and Olex2's undo was cleared, so Revert points to History."""
+    state, plugin = ethanol
+    olex_model, olex, olx, core = (
+        sys.modules[n] for n in ("crystalx_plugin.olex_model", "olex", "olx", "olex_core")
+    )
+    session = plugin._session()
+    journal = olex_model.apply_commands(olex, olx, core, ["name O1 N1"], model_of(state), print)
+    session.journals.append(journal)
+    assert session.refine(journal) is True and journal.refined
+    assert session.revert() is False and "History" in session.messages[-1]
+    assert state.find("N1") is not None
+
+
+def test_apply_refuses_an_answer_for_a_model_olex2s_refine_has_moved_since(ethanol):
+    """Preview, then Olex2's own Refine: the reload keeps the labels under the same ids (no
+    H were added), so comparing labels let the answer through; the atoms moved, and in a
+    real refinement the Q-peaks are the new map's. Apply now compares every atom."""
+    state, plugin = ethanol
+    session = plugin._session()
+    session.answer = (model_of(state), {"commands": ["name Q1 C3"], "sites": []})
+    assert state.run("refine")
+    with pytest.raises(sys.modules["crystalx_plugin.olex_model"].ApplyError) as refused:
+        session.apply()
+    assert "changed since the preview (C1: position differs" in str(refused.value)
+    assert state.find("Q1") is not None and session.answer is None
+
+
+def test_an_answer_for_a_model_the_user_edited_meanwhile_is_not_shown_or_applied(
+    ethanol, monkeypatch
+):
+    """The core works on a thread; Olex2 is the user's meanwhile. An answer that comes back
+    for a model since renamed, refined or moved is said in one line and left alone: its ids
+    and labels would name other atoms (the labels in the view, the panel's file, Apply)."""
+    state, plugin = ethanol
+    session = plugin._session()
+    answer = {
+        "commands": ["name Q1 C3"],
+        "sites": [answer_site("Q1", "C", [["C", 0.6], ["O", 0.4]], 2, 0.9, 23, None)],
+        "spurious": [],
+    }
+    monkeypatch.setattr(session, "ask", lambda model, notes: answer)
+
+    def new_cell():  # the user edits the cell (the double sets it: no macro is modelled)
+        state.cell = (10.5,) + state.cell[1:]
+
+    for edit in ("refine", "name O1 N1", "kill C1", new_cell):
+        state.functions["crystalx.assign"]()
+        if isinstance(edit, str):  # while the core works
+            state.run(edit)
+        else:
+            edit()
+        after = state.model_state()
+        state.pump(lambda: plugin.job is None and not state.scheduled)
+        assert state.model_state() == after and state.labels == {}
+        assert session.messages[-1].startswith("the model changed while the core worked (")
+        assert session.messages[-1].endswith("the answer is not shown or applied: ask again")
+    assert not (Path(state.params["_data_dir"]) / "crystalx_last.json").exists()
+    state.functions["crystalx.assign"]()  # left alone, the same answer applies
+    state.pump(lambda: plugin.job is None and not state.scheduled)
+    assert state.find("C3") is not None and session.messages[-1].startswith("applied 1 commands")
+
+
+def test_an_element_changed_in_sfac_under_the_same_count_is_a_changed_model(ethanol):
+    """SFAC C O → C N with UNIT's counts as they were (xf.GetFormula 'list': C:2,N:1): the
+    core weighed the elements of the old content, so the answer is for another model."""
+    state, plugin = ethanol
+    before = model_of(state)
+    state.formula = [("C", 2), ("N", 1)]
+    changed_since = sys.modules["crystalx_plugin.olex_model"].changed_since
+    assert changed_since(before, model_of(state)) == "SFAC/UNIT changed"
+    state.formula = [("C", 2), ("O", 1)]
+    assert changed_since(before, model_of(state)) == ""
+
+
+def test_kill_deletes_every_peak_named_whatever_the_user_has_selected(ethanol):
+    """Olex2's kill deletes only the selected ones of the atoms it names when any is selected
+    (gxlib/gxmacro.cpp GXLibMacros::macKill: `todel = Selected.IsEmpty() ? Atoms : Selected`):
+    with Q1 selected (a panel click leaves the atom selected) `kill #c3 #c4` left Q2 and Apply
+    said it had deleted both. The selection is cleared first and every kill is checked."""
+    state, plugin = ethanol
+    olex_model, olex, olx, core = (
+        sys.modules[n] for n in ("crystalx_plugin.olex_model", "olex", "olx", "olex_core")
+    )
+    state.atoms.append(sys.modules["_olex2"].Atom("Q2", "Q", (0.7, 0.7, 0.7), 0.05, peak=1.2))
+    state.run("sel Q1")
+    journal = olex_model.apply_commands(olex, olx, core, ["kill Q1 Q2"], model_of(state), print)
+    assert state.find("Q1") is None and state.find("Q2") is None
+    assert journal.touched == [3, 4]
+
+
+def test_a_kill_olex2_refuses_in_a_mode_puts_the_model_back(ethanol):
+    """macKill refuses while a mode is on ("Kill inaccessible from within a mode"); a kill
+    that deleted nothing is named and the renames before it are undone."""
+    state, plugin = ethanol
+    olex_model, olex, olx, core = (
+        sys.modules[n] for n in ("crystalx_plugin.olex_model", "olex", "olx", "olex_core")
+    )
+    before = state.model_state()
+    state.mode = "name"
+    with pytest.raises(olex_model.ApplyError, match="refused 'kill #c3'; the model was put back"):
+        olex_model.apply_commands(
+            olex, olx, core, ["name O1 N1", "kill Q1"], model_of(state), print
+        )
     assert state.model_state() == before
 
 
@@ -593,6 +717,48 @@ def test_13_a_row_clicked_in_the_panel_selects_and_centres_the_atom_in_olex2(eth
     plugin.panel_select()  # Olex2's selection to the panel: a line on its stdin
     link.process.stdin.close()  # Olex2 closing: the panel quits
     assert link.process.wait(30) == 0
+
+
+class _PanelLines(object):
+    """Stands for CrystalX.PanelLink (plugin/plugin-CrystalX/CrystalX.py): a running panel,
+    and the lines `send` would write to its stdin."""
+
+    def __init__(self):
+        self.lines = []
+
+    def alive(self):
+        return True
+
+    def send(self, line):
+        self.lines.append(line)
+
+
+def test_13_olex2s_selection_reaches_the_panel_by_the_answers_labels(ethanol, monkeypatch):
+    """The panel lists the answer's labels (Q1); after Apply Olex2 calls that atom C3, and
+    Olex2's Sel writes a symmetry image with its EQIV (mainform.cpp funSel, atomref.cpp
+    ExplicitCAtomRef::GetExpression: O1_$1). panel_select sent "select C3" and "select O1_$1",
+    neither of which the panel holds."""
+    state, plugin = ethanol
+    session = plugin._session()
+    session.show(model_of(state), {"sites": [], "spurious": [], "commands": []})
+    state.run("name Q1 C3")
+    state.run("sel C3")
+    state.selected_images = [(state.find("O1"), 1)]
+    session_module = sys.modules["crystalx_plugin.session"]
+    readings = []
+
+    def counted(*args):  # one reading of the model asks Olex2 for every atom
+        readings.append(1)
+        return read_model(*args)
+
+    read_model = session_module.read_model
+    monkeypatch.setattr(session_module, "read_model", counted)
+    plugin.panel_link = link = _PanelLines()
+    try:
+        plugin.panel_select()
+    finally:
+        plugin.panel_link = None
+    assert link.lines == ["select Q1", "select O1"] and len(readings) == 1
 
 
 def test_13_the_panel_highlights_low_h_probability_labels_its_histogram_and_answers_clicks(

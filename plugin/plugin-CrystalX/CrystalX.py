@@ -376,6 +376,8 @@ class CrystalX(PluginTools):
         if isinstance(answer, Exception):
             session.say(str(answer))
             return
+        if not session.unchanged_since(model):  # the user worked on while the core did
+            return
         self.table = session.show(model, answer)
         self.load_ressources()
         if mode == "batch" and session.is_stable(answer):
@@ -440,9 +442,13 @@ class CrystalX(PluginTools):
                 self._session().say(value)
 
     def panel_select(self):
-        """Show Olex2's current selection in the panel."""
+        """Show Olex2's current selection in the panel, each atom by the label the panel's
+        answer gave the atom at its site (an Apply or a refinement since renamed or renumbered
+        it). Olex2 writes a symmetry image of an atom with its EQIV, C1_$1 or C1_2$1
+        (xlib/atomref.cpp ExplicitCAtomRef::GetExpression): the panel shows the atom."""
         if self.panel_link is not None and self.panel_link.alive():
-            for label in str(olx.Sel()).split():
+            labels = [word.split("$")[0].rstrip("_") for word in str(olx.Sel()).split()]
+            for label in self._session().answer_labels(labels):
                 self.panel_link.send("select %s" % label)
 
 

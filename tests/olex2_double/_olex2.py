@@ -38,10 +38,14 @@ source (pcxod/olex2 for the C++ core, the olex2-gui tree for util/pyUtil):
   ValidateHGroups), in which TGXApp::DeleteXAtoms (gxlib/gxapp.cpp) deletes with a heavy
   atom every H bonded to it and, under safe_afix, "one level deeper" the riding H (AFIX m
   != 0, TNetwork::IsBondAllowed: same part or part 0) of its heavy neighbours; `undo` pops
-  one entry and succeeds on an empty stack too (GXLibMacros::macUndo);
+  one entry and succeeds on an empty stack too (GXLibMacros::macUndo); `kill` with some of
+  the atoms it names selected deletes only those selected (`todel`), and is refused inside a
+  mode (`mode`: "Kill inaccessible from within a mode");
 - `sel` adds the atoms it names to the selection and skips a name it cannot find, `sel -u`
   empties it (gxmacro.cpp `macSel`, gxapp.cpp `TGXApp::SelectAtoms`); `refine N` keeps N as
-  the structure's own cycle count (olex2-gui macro.xld `refine` → `SetMaxCycles`);
+  the structure's own cycle count (olex2-gui macro.xld `refine` → `SetMaxCycles`); the
+  GUI's `refine` answers True even when it stopped before refining (its `onabort`, and
+  RunRefinementPrg printing its own errors), olex2c's False when a command of it failed;
 - a refinement with an external program (SHELXL) ends by loading the .res it wrote
   (olex2-gui, read in MilitaoLucas/olex2-gui: util/pyUtil/PyToolLib/RunPrg.py
   RunPrg.runAfterProcess → util/pyUtil/olexFunctions.py OlexFunctions.reloadStructureAtreap:
@@ -215,6 +219,7 @@ class Olex2(object):
         self.radiation = 0.71073
         self.twin = None  # {"n": ..., "matrix": ..., "basf": ...} under a TWIN instruction
         self.selection = []
+        self.selected_images = []  # (atom, EQIV number): symmetry images selected (olx.Sel)
         self.undo_stack = []
         self.log = []  # every olex.m command, in order
         self.errors = []  # what Olex2 would print as an error
@@ -231,6 +236,8 @@ class Olex2(object):
         self.scheduled = []  # (due time, macro)
         self.index_work = []  # tool lines added to index-work.htm
         self.refinements = 0
+        self.refine_failure = None  # "file" or "program": how `refine` fails (_cmd_refine)
+        self.mode = None  # the user's Olex2 mode (`mode name` ...): kill refuses to run in one
         self.fail_on = None  # a command prefix that olex.m should refuse (fault injection)
         self.grown = False
         self.safe_afix = True  # Olex2's option, default true (xapp.cpp TXApp::DoUseSafeAfix)
@@ -410,15 +417,25 @@ class Olex2(object):
         return True
 
     def _cmd_kill(self, args):
-        """GXLibMacros::macKill: one undo entry, TGXApp::DeleteXAtoms's (no ValidateHGroups)."""
+        """GXLibMacros::macKill (gxlib/gxmacro.cpp, read in pcxod/olex2 024a95a): refused while
+        a mode is on ("Kill inaccessible from within a mode", so False through olex.m);
+        `kill labels` hides the labels; no atoms named (or `sel`): the selection, which is then
+        cleared. Atoms named: when some of them are selected, only those selected are deleted
+        (`todel = Selected.IsEmpty() ? Atoms : Selected`); one undo entry, TGXApp::DeleteXAtoms's
+        (no ValidateHGroups)."""
+        if self.mode is not None:
+            self.errors.append("Kill inaccessible from within a mode")
+            return False
         if args == ["labels"]:
             self.labels = {}
             return True
-        targets = (
-            [a for label in args for a in self.find_all(label)] if args else list(self.selection)
-        )
+        if not args or args == ["sel"]:
+            targets, self.selection = list(self.selection), []
+        else:
+            named = [a for label in args for a in self.find_all(label)]
+            targets = [a for a in named if a in self.selection] or named
         deleted = self._delete_atoms(targets)
-        self.selection = []
+        self.selection = [a for a in self.selection if not a.deleted]
         if deleted:
             self.undo_stack.append(("kill", deleted))
         return True
@@ -741,16 +758,40 @@ class Olex2(object):
         )
 
     def _cmd_refine(self, args):
-        """Olex2's `refine [l.s.=-1] [plan=-1.1]` macro (olex2-gui macro.xld): a first argument
-        other than -1 goes to spy.SetMaxCycles, which keeps it as the structure's own cycle
-        count (OlexFunctions.SetMaxCycles: SetParam('snum.refinement.max_cycles'), and
-        programSettings.onMaxCyclesChange rewrites the L.S./CGLS instruction), so a later
-        plain `refine` (Olex2's button) refines that many cycles too. Then a SHELXL
-        refinement: the model stays where it was (this double moves nothing) and, as
-        olex2-gui's RunPrg.runAfterProcess does, the .res it wrote is loaded: reload()."""
+        """Olex2's GUI `refine [l.s.=-1] [plan=-1.1]` macro (olex2-gui macro.xld, read in
+        MilitaoLucas/olex2-gui 00d8e72): `mode off`, `user`, `file` (the model written to its
+        file), a first argument other than -1 to spy.SetMaxCycles, which keeps it as the
+        structure's own cycle count (OlexFunctions.SetMaxCycles), then spy.RunRefinementPrg().
+        How it fails, by `refine_failure`:
+        - "file": a command before the program fails (`file` into a folder that refuses it).
+          The macro stops at it and, as it has an `onabort` (`echo lasterror()`, `cursor()`),
+          clears the error flag and runs that (sdl/macrolib.cpp TEMacroLib::ProcessMacro:
+          `Error.ClearErrorFlag()` when onAbort is not empty), so the GUI's refine answers
+          True. olex2c's (macrox.xld) answers False where its refine has no onabort (the
+          copy session 19 read: `user`, `kill $q`, `file`, ..., `spy.refine.do_refine`) and
+          True where it has one (MilitaoLucas/olex2-gui 0650b37: `onabort` `cursor()`): the
+          double's olex2c (gui False) is the first. Cycles not set.
+        - "program": RunRefinementPrg prints its own errors and returns (RunPrg.py
+          RunRefinementPrg.run catches every exception: no reflection file, "Please choose a
+          reflection file" in RunPrg.setupFiles; a program that failed skips
+          runAfterProcess), and a spy function's error never fails a macro (pyext.cpp
+          TFuncWrapper::Call): True, the model untouched.
+        Otherwise a refinement: least-squares shifts move every refined atom (the double moves
+        each atom that is not a Q-peak 0.0003 along x; a real refinement after a change to the
+        model moves them by more than the .res's 5 decimals) and, as RunPrg.runAfterProcess
+        does for SHELXL, the .res it wrote is loaded: reload()."""
+        if self.refine_failure == "file":
+            self.errors.append("refine: file: could not write %s" % self.file)
+            return self.gui  # the GUI macro's onabort clears the failure
         if args and args[0] != "-1":
             self.params["snum.refinement.max_cycles"] = int(args[0])
+        if self.refine_failure == "program":
+            self.errors.append("Please choose a reflection file")
+            return True
         self.refinements += 1
+        for atom in self.live():
+            if atom.type != "Q":
+                atom.crd[0] += 0.0003
         self.reload()
         return True
 

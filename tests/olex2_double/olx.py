@@ -191,8 +191,14 @@ def Schedule(interval, macro, **options):
 
 
 def Sel():
-    """The selected atoms' labels, space separated."""
-    return " ".join(a.address for a in STATE.selection)
+    """The selection as an atom list (olex/mainform.cpp TMainForm::funSel: AtomRefList's
+    GetExpression, each atom by xlib/atomref.cpp ExplicitCAtomRef::GetExpression): the label,
+    `_<residue>` for an atom of a residue, and for a symmetry image (a grown structure) the
+    EQIV's number after `_$` (`$` after a residue suffix): C1, C1_2, C1_$1, C1_2$1. The
+    double's images are STATE.selected_images, (atom, EQIV number) pairs."""
+    words = [a.address for a in STATE.selection]
+    words += [a.address + ("$%d" if a.resi else "_$%d") % eqiv for a, eqiv in STATE.selected_images]
+    return " ".join(words)
 
 
 def FileFull():

@@ -74,9 +74,16 @@ class Model(object):
     the reflection file to weigh the answer with (None without one) and, when Olex2 names
     a file that cannot be read, a note saying so."""
 
-    def __init__(self, snapshot, ids, states, cell, reflections=None, data_note=None):
+    def __init__(self, snapshot, ids, states, cell, reflections=None, data_note=None, exact=None):
         self.snapshot, self.ids, self.states, self.cell = snapshot, ids, states, cell
         self.reflections, self.data_note = reflections, data_note
+        self.exact = exact or {}  # aunit id → Olex2's own strings for the atom, unrounded
+
+    def same_as(self, other):
+        """Olex2 holds exactly this model still: the same file, the same live atoms under the
+        same ids, every value as Olex2 gave it to the last digit (a refinement changes them
+        even where `states`, rounded, cannot tell)."""
+        return self.snapshot["source"] == other.snapshot["source"] and self.exact == other.exact
 
     def id_of(self, address):
         for site, index in zip(self.snapshot["sites"], self.ids):
@@ -100,21 +107,29 @@ def read_model(olx, olex_core):
     refinement = olex_core.GetRefinementModel(False)  # first: it runs Olex2's label corrector
     residues = residue_numbers(refinement)
     au = olx.xf.au
-    sites, ids, states = [], [], {}
+    sites, ids, states, exact = [], [], {}, {}
     for i in range(int(au.GetAtomCount())):
         if au.IsAtomDeleted(i) == "true":
             continue
         peak = au.IsPeak(i) == "true"
         label, element = au.GetAtomName(i), au.GetAtomType(i)
+        crd, uiso, occu, part, height = (
+            str(au.GetAtomCrd(i)),
+            str(au.GetAtomUiso(i)),
+            str(au.GetAtomOccu(i)),
+            str(au.GetAtomPart(i)),
+            str(au.GetPeak(i)),
+        )
+        exact[i] = (label, element, crd, uiso, occu, part, height)
         site = {
             "label": address(label, residues.get(i, 0)),
             "residue": residues.get(i, 0),
             "element": None if peak else element,
-            "frac": _floats(au.GetAtomCrd(i)),
-            "u_iso": float(au.GetAtomUiso(i)),
-            "occupancy": float(au.GetAtomOccu(i)),
-            "part": int(au.GetAtomPart(i)),
-            "peak_height": float(au.GetPeak(i)) if peak else None,
+            "frac": _floats(crd),
+            "u_iso": float(uiso),
+            "occupancy": float(occu),
+            "part": int(part),
+            "peak_height": float(height) if peak else None,
         }
         if element in ("H", "D"):  # the code its group rides under, which the core shows as kept
             site["afix"] = release_afix(au.GetAtomAfix(i))
@@ -123,7 +138,7 @@ def read_model(olx, olex_core):
         states[i] = (
             label,
             element,
-            round(float(au.GetPeak(i)), 3),
+            round(float(height), 3),
             tuple(round(c, 4) for c in site["frac"]),
             round(site["u_iso"], 4),
             round(site["occupancy"], 4),
@@ -151,7 +166,7 @@ def read_model(olx, olex_core):
     if formula:
         snapshot["formula"] = formula
     reflections, note = reflection_file(olx, refinement)
-    return Model(snapshot, ids, states, cell, reflections, note)
+    return Model(snapshot, ids, states, cell, reflections, note, exact)
 
 
 def release_afix(text):
@@ -432,6 +447,24 @@ def differences(before, now, limit=6):
     return found[:limit] + (["and %d more" % (len(found) - limit)] if len(found) > limit else [])
 
 
+def changed_since(before, now, limit=3):
+    """Nothing (an empty text) when the open model `now` is still `before`: the same file,
+    cell, symmetry and SFAC/UNIT, the same atoms under the same ids with the same label,
+    element, peak height, position, Uiso, occupancy and PART. Else what differs, in one line:
+    the core's answer for `before` names atoms by the ids, labels and sites of then, so it is
+    not applied to anything else."""
+    if now.snapshot["source"] != before.snapshot["source"]:
+        return "%s is open, not %s" % (now.snapshot["source"], before.snapshot["source"])
+    for keys, what in (
+        (("cell",), "the cell"),
+        (("symops",), "the symmetry"),
+        (("sfac", "unit"), "SFAC/UNIT"),  # another element under the same count is a change
+    ):
+        if [now.snapshot[k] for k in keys] != [before.snapshot[k] for k in keys]:
+            return "%s changed" % what
+    return "; ".join(differences(before, now, limit))
+
+
 def renumbered_since(before, now, limit=0.5):
     """Some aunit id names an atom more than `limit` Å from where that id's atom was: the
     atoms were renumbered, as loading a file (a refinement's .res) does; a rename or a
@@ -461,6 +494,9 @@ def apply_commands(olex, olx, olex_core, commands, before, say):
         say("fused the grown structure so that riding H can be added")
     journal = Journal(before)
     gui = has_gui(olx)
+    killed = _killed_ids(translated)
+    if killed and gui:  # kill deletes only the selected ones of the atoms it names, if any
+        olex.m("sel -u")  # is selected (gxmacro.cpp GXLibMacros::macKill); name clears it too
     frozen = olx.Freeze() if gui else "false"
     if gui:
         olx.Freeze(True)
@@ -486,19 +522,19 @@ def apply_commands(olex, olx, olex_core, commands, before, say):
         ]
         expected = _expected_labels(translated)
         wrong = [
-            "%s (now %s)" % (label, now.states.get(i, ("gone",))[0])
+            "rename %s (now %s)" % (label, now.states.get(i, ("gone",))[0])
             for i, label in sorted(expected.items())
             if now.states.get(i, ("",))[0] != label
-        ]
+        ] + ["delete %s" % now.states[i][0] for i in killed if i in now.states]
         if wrong and not gui:
             raise ApplyError(
-                "Olex2 did not rename %s; olex2c has no undo: load the file again to go back"
+                "Olex2 did not %s; olex2c has no undo: load the file again to go back"
                 % ", ".join(wrong)
             )
         if wrong:
             _roll_back(journal, olex, olx, olex_core)
             raise ApplyError(
-                "Olex2 did not rename %s; the model was put back as it was" % ", ".join(wrong)
+                "Olex2 did not %s; the model was put back as it was" % ", ".join(wrong)
             )
         journal.after = now
     finally:
@@ -533,6 +569,16 @@ def _expected_labels(translated):
         if words[0] == "name":
             labels[int(words[1][2:])] = words[2]
     return labels
+
+
+def _killed_ids(translated):
+    """aunit ids the `kill` commands name."""
+    return [
+        int(word[2:])
+        for command in translated
+        if command.startswith("kill ")
+        for word in command.split()[1:]
+    ]
 
 
 def _roll_back(journal, olex, olx, olex_core):
@@ -570,11 +616,12 @@ def hydrogen_shortfall(asked, added, model):
     return lines
 
 
-def nearest_atom(model, frac, limit=0.5):
-    """aunit id of the atom (H and Q-peaks last) within `limit` Å of `frac`, nearest first;
-    None when there is none."""
+def nearest_atom(model, frac, limit=0.5, atoms_first=True):
+    """aunit id of the atom (H and Q-peaks last unless not `atoms_first`) within `limit` Å of
+    `frac`, nearest first; None when there is none."""
     near = [
-        (s[1] in ("H", "Q"), _distance(model.cell, s[3], frac), i) for i, s in model.states.items()
+        (atoms_first and s[1] in ("H", "Q"), _distance(model.cell, s[3], frac), i)
+        for i, s in model.states.items()
     ]
     near = [item for item in near if item[1] <= limit]
     return min(near)[2] if near else None

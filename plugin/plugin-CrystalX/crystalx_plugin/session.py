@@ -8,6 +8,7 @@ import os
 from .olex_model import (
     ApplyError,
     apply_commands,
+    changed_since,
     differences,
     has_gui,
     nearest_atom,
@@ -190,9 +191,10 @@ class Session(object):
             raise ApplyError("nothing to apply: press Preview or Auto-assign first")
         before, result = self.answer
         now = self.model()
-        if now.snapshot["source"] != before.snapshot["source"] or now.labels() != before.labels():
+        changed = changed_since(before, now)
+        if changed:
             self.answer = None
-            raise ApplyError("the model changed since the preview; preview again")
+            raise ApplyError("the model changed since the preview (%s); preview again" % changed)
         journal = apply_commands(
             self.olex, self.olx, self.olex_core, result["commands"], now, self.say
         )
@@ -207,26 +209,55 @@ class Session(object):
             self.refine(journal)
         return journal
 
+    def unchanged_since(self, model):
+        """The open model is still `model`, the one a request described; otherwise say in one
+        line what changed and that the answer is left alone. While the core works Olex2 is
+        the user's (the work runs on a thread): an edit, Olex2's own Refine (a reload that
+        renumbers the atoms and puts new Q-peaks where the old ids were) or another file
+        makes the answer's ids and labels name other atoms than the ones it is about."""
+        try:
+            changed = changed_since(model, self.model())
+        except ApplyError as error:
+            changed = str(error)
+        if changed:
+            self.say(
+                "the model changed while the core worked (%s); the answer is not shown or "
+                "applied: ask again" % changed
+            )
+        return not changed
+
     def refine(self, journal=None):
         """Refine `refine_cycles` cycles. Olex2's refine macro hands its first argument to
         spy.SetMaxCycles (olex2-gui macro.xld `refine`), which keeps it as the structure's
         own cycle count (olexFunctions.py SetMaxCycles: snum.refinement.max_cycles, and the
         L.S. instruction through programSettings.onMaxCyclesChange), so the structure's own
         count is put back afterwards: Olex2's Refine button refines as many as before.
-        Only a refine that succeeded marks the journal refined (Revert then refuses): olex.m
-        gives the macro's success (repository/pyext.cpp runOlexMacro) and a macro stops at
-        its first failed command (sdl/macrolib.cpp TEMacro::DoRun), so False means the
-        program never ran and nothing was reloaded (an error in the Python that refines does
-        not fail the macro: pyext.cpp TFuncWrapper::Call, TMacroWrapper::Call). olex2c's
-        refine (macrox.xld) gives False so; the GUI's (macro.xld) has an onabort, which
-        clears the failure (TMacroData::ClearErrorFlag): there an aborted refine reads True."""
+        Whether it refined is read from the model, not from the macro's answer: olex.m gives
+        the macro's success (repository/pyext.cpp runOlexMacro), but the GUI's refine has an
+        `onabort`, which clears the failure of a command that stopped it (sdl/macrolib.cpp
+        TEMacroLib::ProcessMacro: ClearErrorFlag), and RunRefinementPrg prints its own errors
+        and returns (PyToolLib/RunPrg.py: no reflection file, no program), so a refine that
+        never ran answers True there; olex2c's (macrox.xld) False, or True where its copy has
+        an onabort. A refinement moves the atoms and reloads the file; a model Olex2 holds
+        unchanged to the last digit was not refined, so the journal stays revertible."""
         cycles = int(self.settings("refine_cycles"))
         own = self.ov.GetParam("snum.refinement.max_cycles") if self.ov is not None else None
-        refined = self.olex.m("refine %d" % cycles)
-        if own is not None and str(own) != str(cycles):
+        try:
+            before = read_model(self.olx, self.olex_core)
+        except (RuntimeError, ValueError):
+            before = None
+        answered = self.olex.m("refine %d" % cycles)
+        if own is not None and str(own) != str(self.ov.GetParam("snum.refinement.max_cycles")):
             self.ov.SetMaxCycles(own)
+        try:
+            refined = before is None or not read_model(self.olx, self.olex_core).same_as(before)
+        except (RuntimeError, ValueError):
+            refined = True  # no model to read: Olex2 did something to it; Revert checks
         if not refined:
-            self.say("Olex2's refine failed (its own line says why); the model was not refined")
+            self.say(
+                "Olex2's refine %s and left the model as it was (its own lines say why); "
+                "the model was not refined" % ("failed" if not answered else "stopped early")
+            )
             return False
         for entry in [journal] if journal else self.journals[-1:]:
             entry.refined = True
@@ -299,6 +330,31 @@ class Session(object):
                 found = None
             index = index if found is None else found
         return label if index is None else "#c%d" % index
+
+    def answer_labels(self, labels):
+        """The label the last answer gave the site of each of Olex2's atoms `labels` now (the
+        way back of `address`), else the label itself. The model is read once for them all:
+        a selection can hold every atom, and each reading asks Olex2 for every atom."""
+        if self.shown is None or not labels:
+            return list(labels)
+        try:
+            now = read_model(self.olx, self.olex_core)
+        except (RuntimeError, ValueError):
+            return list(labels)
+        found = []
+        for label in labels:
+            index = now.id_of(label)
+            site = (
+                None
+                if index is None
+                else nearest_atom(self.shown, now.states[index][3], atoms_first=False)
+            )
+            found.append(
+                label
+                if site is None
+                else self.shown.snapshot["sites"][self.shown.ids.index(site)]["label"]
+            )
+        return found
 
     def is_stable(self, result):
         """Nothing left to change: no rename and no H to add."""
