@@ -11,6 +11,7 @@ from crystalx_core.assign.model import _placeable, model_h_counts
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.geometry import H_BOND_MAX, bonded_h_counts, connectivity, one_alternative
 from crystalx_core.io.cif import read_cif
+from crystalx_core.riding import add_riding_hydrogens
 from tests.conftest import CORPUS, benchmark_script
 
 COUNTS = [0, 1, 2, 3, 4]
@@ -48,6 +49,21 @@ def test_the_model_s_ch2_is_folded_into_the_ch(shared_data):
     assert placed[k].argmax() == 1
     assert placed[k, 1] == pytest.approx(0.995, abs=1e-3)
     assert placed[k, 2:].sum() == 0
+
+
+def test_the_benzylidene_h_rides_where_it_was_published(shared_data):
+    """COD 2224874's H41 is a SHELXL AFIX 43 H with Ru as C41's second neighbour (calc R,
+    0.95 Å at 100 K, on the outer bisector of Ru–C41–C42): riding places the CH the rule reads
+    there, not 'cannot place' (no HFIX for a CH with one non-metal neighbour)."""
+    model = read_cif(CORPUS / "codtools_2224874.cif").structure
+    heavy, _, _, labels = _published("codtools_2224874")
+    k = labels["C41"]
+    plan = add_riding_hydrogens(heavy, {k: 1})
+    assert plan.codes[k] == 43
+    (h,) = [plan.structure.sites[j] for j in plan.groups[k]]
+    (published,) = [s for s in model.sites if s.label == "H41"]
+    placed = np.asarray(plan.structure.cartesian(h.frac))
+    assert np.linalg.norm(placed - np.asarray(model.cartesian(published.frac))) < 0.01
 
 
 @pytest.mark.parametrize(
