@@ -157,6 +157,10 @@ def _carbon(element, n_h, pivot, covalent, metals, others, prefer_staggered, in_
             return 0, "CH with two sp3-like neighbours: a neighbour or an H is missing"
         if n_cov == 1 and _distance(pivot, covalent[0]) < _TRIPLE_BOND:
             return 163, "acetylenic ≡CH"
+        # an alkylidene M=CH–R or vinyl M–CH=CR2: SHELXL's AFIX 43 counts the metal as the
+        # second neighbour (COD 2224874's Ru=CH–Ar H41 sits on the bisector at 0.95 Å)
+        if n_cov == 1 and len(metals) == 1 and _angle(metals[0], pivot, covalent[0]) > _SP2_ANGLE:
+            return 43, "sp2 CH on a metal (M=CH–R, M–CH=CR2)"
         return 0, f"CH with {n_cov} non-metal neighbours and no triple bond: cannot place"
     if n_h == 2:
         if n_cov == 2:

@@ -498,6 +498,40 @@ def h_room(structure: Structure, site: Site, contacts: list) -> int | None:
     return min(room, metal_oxygen_room(structure, site, contacts)) if site.element == "O" else room
 
 
+# An sp2 C bonded to a d-block metal and one C (an alkylidene M=CH-R, a vinyl M-CH=CR2) opens its
+# M-C-C angle to about 120-140 degrees and shortens its M-C bond; an sp3 M-CH2-R keeps the angle
+# near the tetrahedral 109-118 degrees, and an sp C (acetylide M-C#C-R, vinylidene M=C=CR2,
+# carbyne M#C-R: no H) is near linear. Between 115 and 125 degrees both a CH and a strained CH2
+# occur (tmQM's CSD complexes: 334 CH and 162 CH2 with a shortened M-C), so the rule starts at
+# 125, where CH2 grow rare; it ends at 150, the middle between sp2's 120 and sp's 180 degrees.
+# Figures: benchmarks/metal_sp2_carbon.py, docs/benchmarks.md. Grubbs's Ru=CHPh: Ru=C 1.83 A,
+# Ru=C-C 136 degrees (Schwab, Grubbs & Ziller, JACS 118 (1996) 100-110).
+SP2_AT_METAL = (125.0, 150.0)  # degrees, M-C-C: from, and up to (not including)
+METAL_C_SHORTENING = 0.10  # Å under the single bond (sum of covalent radii)
+_D_BLOCK = frozenset([*range(21, 31), *range(39, 49), 57, *range(72, 81)])
+
+
+def metal_sp2_carbon(structure: Structure, site: Site, contacts: list) -> bool:
+    """Whether a C bonded to one C and one d-block metal, nothing else, is sp2 by its M-C-C
+    angle and M-C length (SP2_AT_METAL, METAL_C_SHORTENING): a CH at most, though its two
+    neighbours alone leave room for a CH2 (the model read Ru=CH-R as Ru-CH2-R). An M-CH2-SiR3 is
+    left alone: its M-C-Si angle opens to 140 degrees with two H on tmQM. `contacts`: the site's
+    from connectivity()."""
+    if site.element != "C":
+        return False
+    bonds = [_Bond(structure.sites[c.j].element or "C", c.distance, c.cart_j) for c in contacts]
+    metals = [b for b in bonds if is_metal(b.element)]
+    non_metal = _non_metal(bonds)
+    if len(metals) != 1 or len(non_metal) != 1 or non_metal[0].element != "C":
+        return False
+    (metal,) = metals
+    if atomic_number(metal.element) not in _D_BLOCK or _shortening(metal, "C") < METAL_C_SHORTENING:
+        return False
+    centre = structure.cartesian(site.frac)
+    lowest, linear = SP2_AT_METAL
+    return lowest <= bond_angle(metal.cart, centre, non_metal[0].cart) < linear
+
+
 def metal_oxygen_room(structure: Structure, site: Site, contacts: list) -> int:
     """For an O bonded to metals alone (those present beside it) that take so much of its
     valence (bond_valence.metal_valence) that one H at most fits (bond_valence.h_room_left):

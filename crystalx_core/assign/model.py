@@ -24,6 +24,7 @@ from crystalx_core.assign.baseline import (
     h_fixed,
     h_room,
     metal_oxygen_prior,
+    metal_sp2_carbon,
 )
 from crystalx_core.assign.composition import (
     PENALTY,
@@ -367,7 +368,9 @@ def _placeable(
     (protonation.valence_floor) is given the probability the model gave it no H as one: the
     valence asks for an NH, not an NH2+; so is a pyridine ring N whose C–N–C angle is a
     pyridinium's (protonation.ring_nh_floor). Where geometry settles the count (a tetrahedral B's
-    BH/BH2/BH3: h_fixed) that count alone is left. An O bridging
+    BH/BH2/BH3: h_fixed) that count alone is left. An sp2 C on a metal by its M–C–C angle
+    (baseline.metal_sp2_carbon: an M=CH–R, an M–CH=CR2) is given the probability the model gave
+    it more than one H as one: a CH2 read where the angle says CH. An O bridging
     two metals is weighed by how often the published models give such an O each count
     (metal_oxygen_prior: a μ2-OH one, rarely a μ-aqua two), which the model's tokens, a water
     for every O bonded to metals alone, did not tell it.
@@ -376,6 +379,7 @@ def _placeable(
     weighed = np.ones_like(probabilities)
     settled = {}
     raised = []
+    folded = probabilities.copy()
     for k, (site, contacts) in enumerate(zip(heavy.sites, bonds)):
         room = h_room(heavy, site, contacts)
         if room is not None:
@@ -384,13 +388,17 @@ def _placeable(
         floor = max(valence_floor(heavy, k, bonds), ring_nh_floor(heavy, k, bonds))
         if floor and floor in counts and allowed[k, counts.index(floor)]:
             raised.append((k, floor))
+        if 1 in counts and metal_sp2_carbon(heavy, site, contacts):  # a CH2 read as a CH
+            above = np.asarray(counts) > 1
+            folded[k, counts.index(1)] += folded[k, above].sum()
+            folded[k, above] = 0.0
         prior = metal_oxygen_prior(heavy, site, contacts)  # a μ2-O: what the data hold
         if prior is not None:
             weighed[k] = [prior.get(n, 0.0) for n in counts]
         fixed = h_fixed(heavy, site, contacts)
         if fixed is not None and fixed in counts:
             settled[k] = counts.index(fixed)
-    placeable = _restricted(probabilities * weighed, allowed)
+    placeable = _restricted(folded * weighed, allowed)
     for k, floor in raised:  # fewer H read as the valence's
         below = np.asarray(counts) < floor
         placeable[k, counts.index(floor)] += placeable[k, below].sum()
