@@ -2,10 +2,11 @@
 
 Pass 1 starts from the baseline's guesses (height order, SFAC in UNIT proportion), pass 2
 from pass 1's answer, as in the CrystalX paper. Classes are restricted to the SFAC
-elements (plus "not an atom" for unassigned peaks). Each pass's answer is the most likely
-one that also fits the formula (crystalx_core.assign.composition: UNIT counts as a soft
-constraint), and every SFAC element is made to appear at least once, moving the atom
-that the model finds most likely to be it.
+elements (plus "not an atom" for unassigned peaks); where they leave a site more than one
+metal, each is weighed by its bond valence sum (crystalx_core.assign.metal_valence). Each
+pass's answer is the most likely one that also fits the formula
+(crystalx_core.assign.composition: UNIT counts as a soft constraint), and every SFAC element
+is made to appear at least once, moving the atom that the model finds most likely to be it.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from crystalx_core.assign.composition import (
     trusted_counts,
 )
 from crystalx_core.assign.labels import element_labels
+from crystalx_core.assign.metal_valence import valence_weighed
 from crystalx_core.assign.omitted_h import fit_with_omissions, solvent_molecules
 from crystalx_core.assign.protonation import (
     hydroxyl_on_longest_bond,
@@ -77,7 +79,8 @@ def assign_model(
     of the best choice under the formula (crystalx_core.assign.composition). `record`, for an
     audit of the stages (benchmarks/element_stages.py), receives per non-H site the class
     index each pass P chose: pP_sfac (most likely SFAC class), pP_sites (after the
-    strong-peak and refined-site rules), pP_formula (under the formula, with a penalty);
+    strong-peak and refined-site rules, before the metals' bond valence: metal_valence),
+    pP_formula (under the formula, with a penalty);
     cover (the answer), and probabilities (the last pass's) and classes."""
     heavy_model = load_model(model_dir, "heavy")
     sites = [i for i, s in enumerate(structure.sites) if not is_hydrogen(s.element)]
@@ -106,6 +109,7 @@ def assign_model(
         if record is not None:
             record[f"p{p}_sfac"] = _restricted(raw, allowed).argmax(axis=1)
             record[f"p{p}_sites"] = probabilities.argmax(axis=1)
+        probabilities = valence_weighed(target, probabilities, heavy_model.classes)
         if penalty is not None:
             atoms_seen = float(
                 weights @ (1.0 - probabilities[:, heavy_model.classes.index(NOT_AN_ATOM)])
