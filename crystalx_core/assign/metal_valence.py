@@ -14,6 +14,7 @@ P, another metal) give no sum to trust and are left alone, as are metals without
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 
@@ -29,6 +30,10 @@ from crystalx_core.structure import Structure
 
 REACH = 3.6  # Å: the farthest anion counted (a Pb's or a Ba's twelfth O)
 TAIL = 1.3  # Å past R0: a bond of under 0.03 v.u. (s = exp(-TAIL / B)) counts for nothing
+# sites the model gives the metals together less than this are left alone: a ligand's C or O
+# (about 1e-4 to the metals) whose neighbours need not be searched; an oxide's cation the model
+# took for O keeps more (pyxtal's Pb2MgWO6: its Pb site 0.008 in the second pass)
+LEAST_METAL_SHARE = 1e-3
 # Å over the sum of covalent radii: a non-metal this close is bonded (as geometry.connectivity);
 # another metal only within the sum itself (a metal-metal bond: Ru-Ru 2.8 Å), for the cations of
 # an oxide stand 3.3-3.6 Å apart (Pb2MgWO6's Pb and W 3.35 Å, Ho2Ti2O7's Ho and Ti 3.57 Å)
@@ -42,9 +47,10 @@ def valence_weighed(structure: Structure, probabilities: np.ndarray, classes: li
     metals = [c for c, element in enumerate(classes) if is_metal(element)]
     if not metals:
         return probabilities
-    open_sites = [
-        k for k in range(len(structure.sites)) if np.count_nonzero(probabilities[k, metals]) > 1
-    ]
+    shares = probabilities[:, metals]
+    open_sites = np.flatnonzero(
+        (np.count_nonzero(shares, axis=1) > 1) & (shares.sum(axis=1) >= LEAST_METAL_SHARE)
+    ).tolist()
     if not open_sites:
         return probabilities
     from crystalx_core.geometry import neighbours
@@ -76,7 +82,12 @@ def _likelihood(structure: Structure, likely: list[str], metal: str, contacts) -
                     (r0 - contact.distance) / B
                 )
         elif atomic_number(element) > 0 and contact.distance <= (  # not "not an atom"
-            covalent_radius(metal) + covalent_radius(element) + (0 if is_metal(element) else BONDED)
+            _radius(metal) + _radius(element) + (0 if is_metal(element) else BONDED)
         ):
             return None
     return valence_likelihood(metal, valence) if valence > 0 else None
+
+
+@lru_cache(maxsize=None)
+def _radius(element: str) -> float:
+    return covalent_radius(element)
