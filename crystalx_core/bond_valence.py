@@ -9,6 +9,9 @@ is then a lower bound for the states those papers cover. Lower states only later
 a smaller R0 (bvparm2011.cif: Cu(I) 1.610, Mo(III) 1.834, Mo(IV) 1.856, W(IV) 1.851 Å), so an O
 bonded to such metals alone may get up to about a fifth too much: a μ-OH between two of them at
 short distances may be left no room (see docs/benchmarks.md, session 19 review).
+
+Below those, the parameters for the other use, which metal a site holds (assign.metal_valence):
+R0 of any cation-anion pair, each metal's common oxidation states, and how plausible a sum is.
 """
 
 from __future__ import annotations

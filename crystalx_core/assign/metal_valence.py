@@ -2,7 +2,7 @@
 
 The heavy model learnt from molecular crystals; on inorganic sites it confuses metals far
 apart in size and charge (cryspy's Ho2Ti2O7: Ti 0.78 on the Ho site, whose eight O at
-2.2-2.5 Å give a Ti 1.6 valence units and a Ho 2.8). A crystallographer checks a metal by its
+2.2-2.5 Å give a Ti 1.55 valence units and a Ho 2.71). A crystallographer checks a metal by its
 bond valence sum (Brown & Altermatt 1985; O'Keeffe & Brese 1991): each metal the model allows
 a site is weighed by how plausible the sum its anion neighbours give it is for one of its
 oxidation states (bond_valence.valence_likelihood), and the site's metal probability is shared
