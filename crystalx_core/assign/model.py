@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from crystalx_core.assign.baseline import (
-    assign_baseline,
+    baseline_elements,
     baseline_h_counts,
     h_fixed,
     h_room,
@@ -91,10 +91,8 @@ def assign_model(
     site_allowed = _site_classes(
         allowed, heights, heavy_model.classes, _refined_sites(target), sum(counted.values())
     )
-    baseline = assign_baseline(target).by_index()
-    guesses = [
-        atomic_number(baseline[k].element) if k in baseline else 0 for k in range(len(target.sites))
-    ]
+    baseline, _ = baseline_elements(target)
+    guesses = [atomic_number(baseline[k]) if k in baseline else 0 for k in range(len(target.sites))]
     bins = (
         height_bins(heights, sum(counted.values()))
         if heavy_model.config.get("height_tokens")
