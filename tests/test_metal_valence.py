@@ -181,3 +181,33 @@ def test_oxidation_states_are_those_of_five_per_cent_of_the_icsd_entries():
         expected = tuple(sorted(s for s, n in counts[metal].items() if n >= 0.05 * total))
         assert states == expected, metal
     assert math.isclose(pair_r0("Ho", "O"), 2.0215, abs_tol=1e-3)
+
+
+def _disordered(occupancy: float, ligand_part: int) -> Structure:
+    """A Dy among six O at 2.40 Å, the Dy in PART 1 at `occupancy` and its O in `ligand_part`
+    at the same occupancy (SHELXL's PART: atoms of two different non-zero PARTs are never
+    bonded, its connectivity table's rule; sof 21 / -21 ties them to one free variable)."""
+    structure = _square("Dy", "O", 2.40, 6)
+    metal, *ligands = structure.sites
+    return structure.with_sites(
+        [Site(label="M1", element="Dy", frac=metal.frac, occupancy=occupancy, part=1)]
+        + [
+            Site(label=s.label, element="O", frac=s.frac, occupancy=occupancy, part=ligand_part)
+            for s in ligands
+        ]
+    )
+
+
+def test_a_disordered_metal_counts_its_own_ligands_whole():
+    """A metal disordered together with its ligands (one PART, occupancy 0.5 each) has all its
+    bonds whenever it is there: the sum is the whole one, so the model's choice between Dy and
+    Na is left as it was at full occupancy (the halved sum gave the site to Na, 0.015 : 0.985).
+    Ligands of another PART are never its bonds: no anion left, no sum, the site left alone."""
+    classes = ["Dy", "Na", "O", "Q"]
+    probabilities = np.array([[0.6, 0.4, 0.0, 0.0]] + [[0.0, 0.0, 1.0, 0.0]] * 6)
+    whole = valence_weighed(_disordered(1.0, 1), probabilities, classes)
+    half = valence_weighed(_disordered(0.5, 1), probabilities, classes)
+    assert whole[0, :2] == pytest.approx([0.6, 0.4])
+    assert half[0, :2] == pytest.approx(whole[0, :2])
+    other_part = valence_weighed(_disordered(0.5, 2), probabilities, classes)
+    assert other_part == pytest.approx(probabilities)
