@@ -105,3 +105,22 @@ def test_misses_name_each_wrong_h_count_with_what_a_crystallographer_reads(share
         assert all(0.5 < n["distance"] < 3.2 for n in m["neighbours"])
         assert sum(m["agreed"].values()) == pytest.approx(1.0, abs=0.01)
         assert m["most_likely"] == int(max(m["agreed"], key=m["agreed"].get))
+
+
+def test_metals_keeps_the_structures_with_that_many_different_metals(shared_data, tmp_path):
+    """--metals 2 measures the structures where the metals' bond valence can weigh the choice
+    (assign.metal_valence): in the validation split, COD 4060313 (Au and Tl) alone."""
+    import json
+
+    from crystalx_core.elements import is_metal
+
+    corpus = shared_data / "corpus"
+    two = [
+        t
+        for t in evaluate.test_structures(corpus, "val")
+        if len({s.element for s in t.sites if is_metal(s.element)}) >= 2
+    ]
+    assert [Path(str(t.source)).name for t in two] == ["sfcod_4060313.cif"]
+    out = tmp_path / "metals.json"
+    evaluate.main([str(corpus), str(out), "--split", "val", "--metals", "2", "--hydrogen-only"])
+    assert json.loads(out.read_text())["hydrogen"]["atoms"] == hydrogen_metrics(two)["atoms"]

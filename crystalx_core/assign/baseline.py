@@ -153,24 +153,9 @@ def _hand_out(
 
 def assign_baseline(structure: Structure) -> Assignment:
     """Element, new label and H count for every kept non-H site, by the rules above."""
-    contents = {
-        el: n for el, n in structure.cell_contents().items() if not is_hydrogen(el) and n > 0
-    }
-    if not contents:
-        raise InputError("SFAC/UNIT list no non-H atoms to assign", structure.source or None)
-    heavy = [k for k, s in enumerate(structure.sites) if not is_hydrogen(s.element)]
-    skeleton = structure.with_sites([structure.sites[k] for k in heavy])
-    multiplicity = dict(zip(heavy, site_multiplicities(skeleton, _SAME_ATOM)))
-    ranked = sorted(heavy, key=lambda k: -_height(structure.sites[k]))  # stable for ties
-
-    dropped = _drop_excess(structure, ranked, multiplicity, sum(contents.values()))
-    kept = [k for k in ranked if k not in set(dropped)]
-    # what each site holds of the cell, as UNIT counts it: a partly occupied site its share
-    # (Na0.8CoO2's Na at 0.2 and 0.6 hold 1.6 Na, not 4), a mixed site all its atoms
-    held = {k: multiplicity[k] * _filled(structure.sites[k]) for k in kept}
-    elements = _hand_out(contents, kept, held)
+    elements, dropped = baseline_elements(structure)
     labels = element_labels(structure, elements)
-    order = sorted(kept)
+    order = sorted(elements)
     named = structure.with_sites(
         [structure.sites[k].with_element(elements[k], labels[k]) for k in order]
     )
@@ -188,6 +173,28 @@ def assign_baseline(structure: Structure) -> Assignment:
         for k, h in zip(order, h_counts)
     ]
     return Assignment(method="baseline", sites=sites, dropped=sorted(dropped))
+
+
+def baseline_elements(structure: Structure) -> tuple[dict[int, str], list[int]]:
+    """(element of each kept non-H site by its index, the peaks dropped) by the rules above,
+    without the H counts: the heavy model's first guesses need no more (their H counts took a
+    sixth of a 208-site job, a third of sucrose's)."""
+    contents = {
+        el: n for el, n in structure.cell_contents().items() if not is_hydrogen(el) and n > 0
+    }
+    if not contents:
+        raise InputError("SFAC/UNIT list no non-H atoms to assign", structure.source or None)
+    heavy = [k for k, s in enumerate(structure.sites) if not is_hydrogen(s.element)]
+    skeleton = structure.with_sites([structure.sites[k] for k in heavy])
+    multiplicity = dict(zip(heavy, site_multiplicities(skeleton, _SAME_ATOM)))
+    ranked = sorted(heavy, key=lambda k: -_height(structure.sites[k]))  # stable for ties
+
+    dropped = _drop_excess(structure, ranked, multiplicity, sum(contents.values()))
+    kept = [k for k in ranked if k not in set(dropped)]
+    # what each site holds of the cell, as UNIT counts it: a partly occupied site its share
+    # (Na0.8CoO2's Na at 0.2 and 0.6 hold 1.6 Na, not 4), a mixed site all its atoms
+    held = {k: multiplicity[k] * _filled(structure.sites[k]) for k in kept}
+    return _hand_out(contents, kept, held), dropped
 
 
 def baseline_h_counts(

@@ -2,10 +2,11 @@
 
 Pass 1 starts from the baseline's guesses (height order, SFAC in UNIT proportion), pass 2
 from pass 1's answer, as in the CrystalX paper. Classes are restricted to the SFAC
-elements (plus "not an atom" for unassigned peaks). Each pass's answer is the most likely
-one that also fits the formula (crystalx_core.assign.composition: UNIT counts as a soft
-constraint), and every SFAC element is made to appear at least once, moving the atom
-that the model finds most likely to be it.
+elements (plus "not an atom" for unassigned peaks); where they leave a site more than one
+metal, each is weighed by its bond valence sum (crystalx_core.assign.metal_valence). Each
+pass's answer is the most likely one that also fits the formula
+(crystalx_core.assign.composition: UNIT counts as a soft constraint), and every SFAC element
+is made to appear at least once, moving the atom that the model finds most likely to be it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from crystalx_core.assign.baseline import (
-    assign_baseline,
+    baseline_elements,
     baseline_h_counts,
     h_fixed,
     h_room,
@@ -33,6 +34,7 @@ from crystalx_core.assign.composition import (
     trusted_counts,
 )
 from crystalx_core.assign.labels import element_labels
+from crystalx_core.assign.metal_valence import valence_weighed
 from crystalx_core.assign.omitted_h import fit_with_omissions, solvent_molecules
 from crystalx_core.assign.protonation import (
     hydroxyl_on_longest_bond,
@@ -78,7 +80,8 @@ def assign_model(
     of the best choice under the formula (crystalx_core.assign.composition). `record`, for an
     audit of the stages (benchmarks/element_stages.py), receives per non-H site the class
     index each pass P chose: pP_sfac (most likely SFAC class), pP_sites (after the
-    strong-peak and refined-site rules), pP_formula (under the formula, with a penalty);
+    strong-peak and refined-site rules, before the metals' bond valence: metal_valence),
+    pP_formula (under the formula, with a penalty);
     cover (the answer), and probabilities (the last pass's) and classes."""
     heavy_model = load_model(model_dir, "heavy")
     sites = [i for i, s in enumerate(structure.sites) if not is_hydrogen(s.element)]
@@ -89,10 +92,8 @@ def assign_model(
     site_allowed = _site_classes(
         allowed, heights, heavy_model.classes, _refined_sites(target), sum(counted.values())
     )
-    baseline = assign_baseline(target).by_index()
-    guesses = [
-        atomic_number(baseline[k].element) if k in baseline else 0 for k in range(len(target.sites))
-    ]
+    baseline, _ = baseline_elements(target)
+    guesses = [atomic_number(baseline[k]) if k in baseline else 0 for k in range(len(target.sites))]
     bins = (
         height_bins(heights, sum(counted.values()))
         if heavy_model.config.get("height_tokens")
@@ -107,6 +108,7 @@ def assign_model(
         if record is not None:
             record[f"p{p}_sfac"] = _restricted(raw, allowed).argmax(axis=1)
             record[f"p{p}_sites"] = probabilities.argmax(axis=1)
+        probabilities = valence_weighed(target, probabilities, heavy_model.classes)
         if penalty is not None:
             atoms_seen = float(
                 weights @ (1.0 - probabilities[:, heavy_model.classes.index(NOT_AN_ATOM)])

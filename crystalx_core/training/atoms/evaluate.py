@@ -7,6 +7,8 @@
         --hydrogen-only --update     # remeasure the H counts alone, keep the file's heavy rows
     python -m crystalx_core.training.atoms.evaluate ../shared/data/corpus out.json --split val \
         --hydrogen-only --misses misses.jsonl   # and every wrong H count, one JSON line each
+    python -m crystalx_core.training.atoms.evaluate ../shared/data/corpus out.json --split train \
+        --metals 2   # the structures with two metals or more
 
 Another model folder (heavy.onnx, hydrogen.onnx and their sidecars) is measured by pointing
 CRYSTALX_MODELS at it; --no-formula measures the most likely class (element, H count) per
@@ -373,11 +375,22 @@ def main(argv=None) -> int:
         help="write every atom whose H count the model or the rules get wrong (JSON lines: "
         "neighbours, geometry, the model's probabilities, the rules' count) to this file",
     )
+    parser.add_argument(
+        "--metals",
+        type=int,
+        default=0,
+        help="only structures with at least this many different metals (2: where the metals' "
+        "bond valence weighs the choice, assign.metal_valence)",
+    )
     args = parser.parse_args(argv)
     if args.update and not args.hydrogen_only:
         parser.error("--update keeps the heavy rows: use it with --hydrogen-only")
     kept = _kept_heavy(args.output, args.split, not args.no_formula) if args.update else []
-    truths = test_structures(args.corpus, args.split)
+    truths = [
+        truth
+        for truth in test_structures(args.corpus, args.split)
+        if len({s.element for s in truth.sites if is_metal(s.element)}) >= args.metals
+    ]
     misses = [] if args.misses else None
     metrics = {
         "split": args.split,
