@@ -279,9 +279,7 @@ def _lattice_step(lattice: dict, without: dict | None) -> list[str]:
     text = (
         "The lattice step (`crystalx_core.pxrd.metric`): the first 15 peaks of the pattern are "
         "indexed, as powder indexing programs begin, on a cubic, a tetragonal and a hexagonal "
-        "metric (trial cells from low indices given to the first peaks, over five zero shifts of "
-        "±0.1°, with which the figures here were measured; since session 20 the step also tries "
-        "shifts to ±0.3° at a cost, for lab samples' height errors, not remeasured here; "
+        "metric (trial cells from low indices given to the first peaks, over five zero shifts; "
         "each scored by the log-likelihood ratio of the peak positions against peaks anywhere); "
         "the three figures and the model's own probability per crystal system move each "
         "system's groups through a softmax layer with one sharpness (the inverse of a "
