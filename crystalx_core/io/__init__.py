@@ -161,7 +161,8 @@ class Loaded:
 
     def _checked(self, reflections: Reflections | None) -> Reflections | None:
         """The reflections checked to be this crystal's, without those the file's own OMIT and
-        SHEL instructions (or its embedded .res's) leave out (io.data_limits)."""
+        SHEL instructions (or its embedded .res's) leave out (io.data_limits), their
+        equivalents merged once (Reflections.merged)."""
         if reflections is not None:
             from crystalx_core.io.pairing import check_pairing
 
@@ -173,6 +174,7 @@ class Loaded:
                 reflections = limited(
                     instructions, reflections, self.structure.cell, self.structure.symops
                 )
+            reflections = reflections.merged(self.structure.cell, self.structure.symops)
         return reflections
 
     def own_reflections(self) -> Reflections | None:

@@ -131,6 +131,10 @@ class Reflections:
     # the twin the data were measured on (HklfFormat.twin), its fractions the last refined:
     # every refinement of these data starts from them, as SHELXL's next job from its BASF
     twin: Twin | None = None
+    # the same observations merged with Friedel mates together (merged: a non-centric group's
+    # own merge keeps them apart), for the steps that read Fo² so (solve.merged_intensities):
+    # merging the merged mates again would take their σ from two values, not from all
+    laue: Reflections | None = None
 
     def short_of(self) -> str:
         """'; ' + cut_short, for the end of a message about too few reflections, or ''."""
@@ -153,6 +157,37 @@ class Reflections:
             data=flex.double(self.intensities.tolist()), sigmas=flex.double(self.sigmas.tolist())
         )
         return array.set_observation_type_xray_intensity()
+
+    def merged(self, cell, symops) -> Reflections:
+        """The observations with their equivalents merged once, as every refinement of them
+        merges them (crystallography.refine._observations: cctbx's merge_equivalents in the
+        point group, Friedel mates apart in a non-centric group, so the absolute structure
+        keeps its signal), and as SHELXL does by default (MERG 2: equivalents merged, Friedel
+        opposites not in a non-centric group; SHELXL manual, MERG). Each later step then works
+        in the time and memory of the unique reflections, not of how often each was written
+        (every line 20 times: minutes and GBs in each of a job's refinements); in a
+        non-centric group the merge with Friedel mates together is kept beside it (`laue`).
+        Twinned data (TWIN, HKLF 5) are kept as read: an observation there sums domains."""
+        if self.twin is not None or not len(self):
+            return self
+        array = self.to_miller_array(cell, symops)
+        if array.space_group().is_centric():
+            return self._with_array(array.merge_equivalents().array(), laue=None)
+        laue = self._with_array(array.merge_equivalents().array(), laue=None)
+        apart = array.customized_copy(anomalous_flag=True).merge_equivalents().array()
+        return self._with_array(apart, laue=laue)
+
+    def _with_array(self, array, laue: Reflections | None) -> Reflections:
+        """These reflections with the merged cctbx `array`'s indices, Fo² and σ."""
+        indices = array.indices().as_vec3_double().as_numpy_array()
+        return replace(
+            self,
+            indices=np.rint(indices).astype(int),
+            intensities=array.data().as_numpy_array().copy(),
+            sigmas=array.sigmas().as_numpy_array().copy(),
+            batches=None,  # HKLF 4's batch numbers say nothing once merged (free_r_flags)
+            laue=laue,
+        )
 
 
 def miller_indices(indices: np.ndarray):
