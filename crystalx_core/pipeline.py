@@ -34,6 +34,7 @@ from crystalx_core.elements import is_hydrogen
 from crystalx_core.hydrogen_evidence import LOW_RMS, weigh_hydrogens
 from crystalx_core.io.stated_r1 import StatedR1
 from crystalx_core.partial_sites import PartialSites, add_partial_sites
+from crystalx_core.overlaps import overlap_note
 from crystalx_core.repeated_atoms import without_repeated_atoms
 from crystalx_core.riding import (
     HydrogenPlan,
@@ -264,6 +265,7 @@ def assign_job(
     timings: dict[str, float] = {}
     unit_note = None
     structure, repeat_note = without_repeated_atoms(structure, olex2_model)
+    overlap = overlap_note(structure)
     structure, unit_note = unit_set_aside(structure, _unit_line(shelx))
     if structure.peaks and not unit_note:  # UNIT decides which peaks are atoms: a placeholder
         structure, unit_note = checked_contents(structure)  # must not
@@ -286,7 +288,7 @@ def assign_job(
         cif_weighting,
         stated_r1,
     )
-    result.notes[:0] = [note for note in (repeat_note, unit_note) if note]
+    result.notes[:0] = [note for note in (repeat_note, overlap, unit_note) if note]
     result.timings = {**timings, **result.timings}
     return result
 
