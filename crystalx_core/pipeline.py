@@ -138,6 +138,7 @@ def solve_job(
     Every refinement weighs with WGHT 0.1 and no EXTI: a note says so where the .ins `shelx`
     gives others (its lines stay in the .res)."""
     timings: dict[str, float] = {}
+    reflections = reflections.merged(structure.cell, structure.symops)
     structure, unit_note = checked_contents(structure)
     # the input's atoms (a CIF's published model, solved again) are no part of a solution from
     # cell, symmetry and contents, nor H of the user's to keep: at the solution's origin they
@@ -264,6 +265,8 @@ def assign_job(
     input states for its own model, which the verdict weighs the final R1 against."""
     timings: dict[str, float] = {}
     unit_note = None
+    if reflections is not None:  # once, for every step after (io.hkl.Reflections.merged)
+        reflections = reflections.merged(structure.cell, structure.symops)
     structure, repeat_note = without_repeated_atoms(structure, olex2_model)
     overlap = overlap_note(structure)
     structure, unit_note = unit_set_aside(structure, _unit_line(shelx))

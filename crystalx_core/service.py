@@ -235,7 +235,7 @@ def read_reflections(
     problem = pairing_problem(structure, reflections)
     if problem:
         return None, _left_out(path, f"not this structure's: {problem}")
-    return reflections.merged(structure.cell, structure.symops), None
+    return reflections, None
 
 
 def _twin(given: ReflectionsIn) -> Twin:

@@ -161,8 +161,7 @@ class Loaded:
 
     def _checked(self, reflections: Reflections | None) -> Reflections | None:
         """The reflections checked to be this crystal's, without those the file's own OMIT and
-        SHEL instructions (or its embedded .res's) leave out (io.data_limits), their
-        equivalents merged once (Reflections.merged)."""
+        SHEL instructions (or its embedded .res's) leave out (io.data_limits)."""
         if reflections is not None:
             from crystalx_core.io.pairing import check_pairing
 
@@ -174,7 +173,6 @@ class Loaded:
                 reflections = limited(
                     instructions, reflections, self.structure.cell, self.structure.symops
                 )
-            reflections = reflections.merged(self.structure.cell, self.structure.symops)
         return reflections
 
     def own_reflections(self) -> Reflections | None:
