@@ -134,8 +134,9 @@ def test_plain_columns_are_read_as_the_line_reader_reads_them(shared_data, name)
     text = (BENCHMARK / name / "data.hkl").read_bytes().decode("latin-1")
     lines = text.split(line_end(text))
     assert _plain_columns(lines) is not None
-    fast, slow = read_hkl(BENCHMARK / name / "data.hkl"), _read_line_by_line(
-        text, lines, "x", HklfFormat()
+    fast, slow = (
+        read_hkl(BENCHMARK / name / "data.hkl"),
+        _read_line_by_line(text, lines, "x", HklfFormat()),
     )
     assert np.array_equal(fast.indices, slow.indices)
     assert np.array_equal(fast.intensities, slow.intensities)
@@ -150,7 +151,11 @@ def test_a_line_not_plainly_in_columns_sends_the_file_to_the_line_reader():
 
     plain = "   1   0   0  100.00    1.00\n  -2   0   0   50.50    0.50   1\n"
     assert _plain_columns(plain.split("\n")) is not None
-    for odd in ("   1   1   0   10000     100\n", "1 1 0 100.0 1.0\n", "   1   1   0  100.00    1.00  -1\n"):
+    for odd in (
+        "   1   1   0   10000     100\n",
+        "1 1 0 100.0 1.0\n",
+        "   1   1   0  100.00    1.00  -1\n",
+    ):
         assert _plain_columns((plain + odd).split("\n")) is None
     implied = reflections_from_text(plain + "   1   1   0   10000     100\n", "x.hkl")
     assert implied.intensities[-1] == 100.0 and implied.sigmas[-1] == 1.0

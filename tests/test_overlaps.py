@@ -19,7 +19,9 @@ def _note(atoms: str, fvar: str = "FVAR 1.0\n") -> str:
 
 
 def test_two_whole_atoms_072_apart_outside_part_are_named_with_their_distance():
-    note = _note("C1 1 0.1 0.2 0.3 11 0.03\nC2 1 0.172 0.2 0.3 11 0.03\nO1 3 0.25 0.2 0.3 11 0.03\n")
+    note = _note(
+        "C1 1 0.1 0.2 0.3 11 0.03\nC2 1 0.172 0.2 0.3 11 0.03\nO1 3 0.25 0.2 0.3 11 0.03\n"
+    )
     assert note.startswith(
         "whole atoms closer than any bond, outside PART: C1 and C2 0.72 Å; O1 and C2 0.78 Å ("
     )  # C2's nearest is C1: that pair named once
