@@ -429,7 +429,8 @@ def reflections_from_text(
     hklf = hklf or HklfFormat()
     text = text.removeprefix("\ufeff").split(DOS_END, 1)[0]
     lines = text.split(line_end(text))
-    plain = _plain_columns(lines) if hklf.code != 5 else None
+    # a NUL is no blank (UTF-16 read as Latin-1): only numpy's padding of a short line is
+    plain = _plain_columns(lines) if hklf.code != 5 and "\x00" not in text else None
     if plain is None:
         return _read_line_by_line(text, lines, path, hklf)
     table, signed, ended = plain
