@@ -40,10 +40,17 @@ def overlap_note(structure: Structure) -> str:
         return ""
     shown = list(pairs.values())
     more = f" and {len(shown) - SHOWN} more" if len(shown) > SHOWN else ""
+    # an atom beside its own image is disorder about a special position: two PARTs cannot
+    # say it, a negative PART (no bonds to its images), its occupancy shared, does (SHELXL, PART)
+    own = (
+        "; an atom beside its own image: PART -1, its occupancy shared with its images"
+        if any(i == j for i, j in pairs)
+        else ""
+    )
     return (
         f"whole atoms closer than any bond, outside PART: {'; '.join(shown[:SHOWN])}{more} "
         "(undeclared disorder, or an atom where another is: put alternatives in PART 1 and 2 "
-        "on a free variable, or remove the wrong one); the model is kept as it is"
+        f"on a free variable, or remove the wrong one{own}); the model is kept as it is"
     )
 
 

@@ -62,3 +62,13 @@ def test_the_note_reaches_the_user(tmp_path, capsys):
     assert code == 0
     answer = json.loads(capsys.readouterr().out)
     assert any("C1 and C2 0.72 Å" in note for note in answer["notes"]), answer["notes"]
+
+
+def test_an_atom_beside_its_own_image_is_told_to_use_a_negative_part():
+    """C1 0.3 Å from the inversion centre of the header's P2₁/c: two PARTs cannot say that
+    disorder (the image is the same atom), SHELX's PART -1 does; C1 beside C2 gets no such word."""
+    note = _note("C1 1 0.03 0.0 0.0 11 0.03\n")
+    assert note.startswith("whole atoms closer than any bond, outside PART: C1 and an image of C1")
+    assert "PART -1, its occupancy shared with its images" in note
+    pair = _note("C1 1 0.1 0.2 0.3 11 0.03\nC2 1 0.172 0.2 0.3 11 0.03\n")
+    assert "C1 and C2 0.72 Å" in pair and "PART -1" not in pair
