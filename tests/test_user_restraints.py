@@ -147,3 +147,17 @@ def test_a_restraint_smtbx_refuses_leaves_the_job_refined_without_them(shared_da
     )
     assert any("Invalid FLAT" in note for note in job.notes), job.notes
     assert job.final.r1 < 0.03
+
+
+def test_a_target_negative_once_decoded_is_left_out_as_anti_bumping():
+    """DFIX 16 is -4 × fv(2) (10m + p, p = -4: SHELX's parameter code): at fv(2) = 0.5 a
+    target of -2 Å, which iotbx would restrain the distance towards; left out with the
+    negative targets written as such (s20hostile2 handed 'DFIX -2.00000' on)."""
+    text = HEADER + (
+        "DFIX 16 C1 C2\nDFIX 1.5 C2 C1\nFVAR 1 0.5\n"
+        "C1 1 0.1 0.2 0.3 11 0.03\nC2 1 0.2 0.2 0.3 11 0.03\nHKLF 4\nEND\n"
+    )
+    shelx = parse_shelx(text, "x.res")
+    lines, note = user_restraints(shelx, shelx.to_structure())
+    assert lines == ["DFIX 1.5 C2 C1"]
+    assert "1 anti-bumping DFIX/DANG (a negative target" in note

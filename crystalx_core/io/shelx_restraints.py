@@ -85,11 +85,13 @@ def user_restraints(shelx_file: ShelxFile | None, structure: Structure) -> tuple
         if include is not None or residue or any(mark in word for word in words for mark in "_<>$"):
             unread += 1
             continue
-        if line.keyword in VARIABLE_TARGETS and _anti_bumping(words):
-            bumping.append(line.number)
-            continue
         if line.keyword in VARIABLE_TARGETS and not _target_decoded(words, shelx_file):
             undefined += 1
+            continue
+        # negative as written (-1.8, -21) or as decoded (16 = -4 × fv(2)): iotbx would pull
+        # the atoms towards the negative number
+        if line.keyword in VARIABLE_TARGETS and _anti_bumping(words):
+            bumping.append(line.number)
             continue
         kept.append(" ".join(words))
     left = []
