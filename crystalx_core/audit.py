@@ -102,7 +102,8 @@ def audit(
     heavy = [s for s in published.sites if not is_hydrogen(s.element)]
     if not heavy:
         raise InputError("the structure has no non-H atoms to audit", published.source)
-    if reflections is not None:
+    if reflections is not None:  # once, for every step after (io.hkl.Reflections.merged)
+        reflections = reflections.merged(published.cell, published.symops)
         peaks, heights = fobs_peaks(published, reflections), "Fo map"
     else:
         peaks = published.with_sites([s.with_element(s.element, s.label) for s in heavy])

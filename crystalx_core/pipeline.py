@@ -34,6 +34,7 @@ from crystalx_core.elements import is_hydrogen
 from crystalx_core.hydrogen_evidence import LOW_RMS, weigh_hydrogens
 from crystalx_core.io.stated_r1 import StatedR1
 from crystalx_core.partial_sites import PartialSites, add_partial_sites
+from crystalx_core.overlaps import overlap_note
 from crystalx_core.repeated_atoms import without_repeated_atoms
 from crystalx_core.riding import (
     HydrogenPlan,
@@ -137,6 +138,7 @@ def solve_job(
     Every refinement weighs with WGHT 0.1 and no EXTI: a note says so where the .ins `shelx`
     gives others (its lines stay in the .res)."""
     timings: dict[str, float] = {}
+    reflections = reflections.merged(structure.cell, structure.symops)
     structure, unit_note = checked_contents(structure)
     # the input's atoms (a CIF's published model, solved again) are no part of a solution from
     # cell, symmetry and contents, nor H of the user's to keep: at the solution's origin they
@@ -263,7 +265,10 @@ def assign_job(
     input states for its own model, which the verdict weighs the final R1 against."""
     timings: dict[str, float] = {}
     unit_note = None
+    if reflections is not None:  # once, for every step after (io.hkl.Reflections.merged)
+        reflections = reflections.merged(structure.cell, structure.symops)
     structure, repeat_note = without_repeated_atoms(structure, olex2_model)
+    overlap = overlap_note(structure)
     structure, unit_note = unit_set_aside(structure, _unit_line(shelx))
     if structure.peaks and not unit_note:  # UNIT decides which peaks are atoms: a placeholder
         structure, unit_note = checked_contents(structure)  # must not
@@ -286,7 +291,7 @@ def assign_job(
         cif_weighting,
         stated_r1,
     )
-    result.notes[:0] = [note for note in (repeat_note, unit_note) if note]
+    result.notes[:0] = [note for note in (repeat_note, overlap, unit_note) if note]
     result.timings = {**timings, **result.timings}
     return result
 

@@ -30,8 +30,9 @@ def test_a_res_of_too_many_peaks_is_refused_at_the_first_one_too_many(tmp_path, 
     code, error = assign(capsys, source)
     assert code == EXIT_INPUT
     assert error == (
-        f"crystalx: error: {source}:{first_too_many}: atom Q{MAX_SITES + 1}: one too many, "
-        f"CrystalX reads at most {MAX_SITES} atoms and peaks per structure\n"
+        f"crystalx: error: {source}:{first_too_many}: atom Q{MAX_SITES + 1}: one line too many, "
+        f"CrystalX reads at most {MAX_SITES} atom and peak lines per structure (a site shared by "
+        "two elements is two lines)\n"
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["many.res"]
 
@@ -65,8 +66,8 @@ def test_a_cif_of_too_many_atoms_is_refused_at_its_loop_before_reading_the_rows(
     code, error = assign(capsys, source)
     assert code == EXIT_INPUT
     assert error == (
-        f"crystalx: error: {source}:12: {MAX_SITES + 1} atoms: CrystalX reads at most "
-        f"{MAX_SITES} atoms and peaks per structure\n"
+        f"crystalx: error: {source}:12: {MAX_SITES + 1} atom rows: CrystalX reads at most "
+        f"{MAX_SITES} atom rows per structure (a site shared by two elements is two rows)\n"
     )
 
 

@@ -46,11 +46,13 @@ def test_restraint_lines_follow_the_jobs_labels_and_leave_out_what_smtbx_cannot_
 
 
 def test_a_target_on_a_free_variable_is_the_distance_it_stands_for():
-    """SHELXL reads DFIX 21 as fv(2) Å, -21 as 1 - fv(2), 11.54 as 1.54 fixed (any parameter's
-    code, manual: atom lists); iotbx would restrain to 21 Å. A target on a variable FVAR does
-    not define is left out with a note, and the variable stays fixed (occupancy_variables)."""
+    """SHELXL reads DFIX 21 as fv(2) Å, 30.5 as 0.5 × fv(3); a target under 15 is the distance
+    written, as SHELXL fixes no DFIX by adding 10 (manual, DFIX, automate-it.com/lee/shelxl/
+    dfix.htm: 'the value may lie between 0 and 15'): 11.54 is 11.54 Å. iotbx would restrain to
+    21 Å. A target on a variable FVAR does not define is left out with a note, and the
+    variable stays fixed (occupancy_variables)."""
     text = HEADER + (
-        "DFIX 21 0.02 C1 C2\nDANG 30.5 C1 C8\nDFIX -21 C2 C8\nDFIX 11.54 C1 C8\nDFIX 1.5 C2 C1\n"
+        "DFIX 21 0.02 C1 C2\nDANG 30.5 C1 C8\nDFIX 11.54 C1 C8\nDFIX 1.5 C2 C1\n"
         "DFIX 41 C2 C1\nFVAR 1 1.54 4.8\n"
         "C1 1 0.1 0.2 0.3 21 0.03\nC2 1 0.2 0.2 0.3 11 0.03\nC8 1 0.4 0.2 0.3 11 0.03\n"
         "HKLF 4\nEND\n"
@@ -61,12 +63,31 @@ def test_a_target_on_a_free_variable_is_the_distance_it_stands_for():
     assert lines == [
         "DFIX 1.54000 0.02 C1 C2",
         "DANG 2.40000 C1 C8",
-        "DFIX -0.54000 C2 C8",
-        "DFIX 1.54000 C1 C8",
+        "DFIX 11.54 C1 C8",
         "DFIX 1.5 C2 C1",
     ]
     assert "1 with a target on a free variable FVAR does not define" in note
     assert {s.label: s.input_variable for s in structure.sites}["C1"] is None
+
+
+def test_a_negative_target_is_an_anti_bumping_restraint_left_out_and_said():
+    """SHELXL applies a DFIX/DANG of negative target only while the distance is under |d|
+    (manual, DFIX: an 'antibumping' restraint), whether written as a distance (-3.1), as
+    -(10 + p) (-11.5: 11.5 Å, as SHELXL fixes no target by adding 10) or on a free variable
+    (-21). smtbx has no such restraint and iotbx restrains to the negative number (pulling
+    the atoms together); main turned -21 into a -0.54 Å target and noted -11.5 as 'a free
+    variable FVAR does not define'. Each is left out, the note naming its kind and line."""
+    text = HEADER + (
+        "DFIX 1.5 C2 C1\nDFIX -3.1 C1 C8\nDFIX -11.5 0.1 C2 C8\nDANG -21 C1 C8\nFVAR 1 1.54\n"
+        "C1 1 0.1 0.2 0.3 11 0.03\nC2 1 0.2 0.2 0.3 11 0.03\nC8 1 0.4 0.2 0.3 11 0.03\n"
+        "HKLF 4\nEND\n"
+    )
+    shelx = parse_shelx(text, "x.res")
+    lines, note = user_restraints(shelx, shelx.to_structure())
+    assert lines == ["DFIX 1.5 C2 C1"]
+    assert "3 anti-bumping DFIX/DANG (a negative target" in note
+    assert "the first on line 9 of x.res" in note
+    assert "free variable" not in note
 
 
 def test_the_users_eadp_and_simu_hold_a_minor_rings_adps(shared_data):
@@ -126,3 +147,17 @@ def test_a_restraint_smtbx_refuses_leaves_the_job_refined_without_them(shared_da
     )
     assert any("Invalid FLAT" in note for note in job.notes), job.notes
     assert job.final.r1 < 0.03
+
+
+def test_a_target_negative_once_decoded_is_left_out_as_anti_bumping():
+    """DFIX 16 is -4 × fv(2) (10m + p, p = -4: SHELX's parameter code): at fv(2) = 0.5 a
+    target of -2 Å, which iotbx would restrain the distance towards; left out with the
+    negative targets written as such (s20hostile2 handed 'DFIX -2.00000' on)."""
+    text = HEADER + (
+        "DFIX 16 C1 C2\nDFIX 1.5 C2 C1\nFVAR 1 0.5\n"
+        "C1 1 0.1 0.2 0.3 11 0.03\nC2 1 0.2 0.2 0.3 11 0.03\nHKLF 4\nEND\n"
+    )
+    shelx = parse_shelx(text, "x.res")
+    lines, note = user_restraints(shelx, shelx.to_structure())
+    assert lines == ["DFIX 1.5 C2 C1"]
+    assert "1 anti-bumping DFIX/DANG (a negative target" in note

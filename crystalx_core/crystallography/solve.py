@@ -114,6 +114,7 @@ def merged_intensities(structure: Structure, reflections) -> miller.array:
     from crystalx_core.crystallography.twin import detwinned
 
     reflections = detwinned(structure, reflections)
+    reflections = getattr(reflections, "laue", None) or reflections  # merged so already
     i_obs = reflections.to_miller_array(structure.cell, structure.symops)
     return i_obs.eliminate_sys_absent().as_non_anomalous_array().merge_equivalents().array()
 

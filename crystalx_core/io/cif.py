@@ -1046,7 +1046,8 @@ def _sites(
     count = len(small.sites) - len(dummies)
     if count > MAX_SITES:  # refused before the rows are read one by one (minutes for 10⁶)
         raise InputError(
-            f"{count} atoms: CrystalX reads at most {MAX_SITES} atoms and peaks per structure",
+            f"{count} atom rows: CrystalX reads at most {MAX_SITES} atom rows per structure (a "
+            "site shared by two elements is two rows)",
             str(path),
             loop_line,
         )

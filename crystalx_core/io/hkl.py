@@ -131,6 +131,10 @@ class Reflections:
     # the twin the data were measured on (HklfFormat.twin), its fractions the last refined:
     # every refinement of these data starts from them, as SHELXL's next job from its BASF
     twin: Twin | None = None
+    # the same observations merged with Friedel mates together (merged: a non-centric group's
+    # own merge keeps them apart), for the steps that read Fo² so (solve.merged_intensities):
+    # merging the merged mates again would take their σ from two values, not from all
+    laue: Reflections | None = None
 
     def short_of(self) -> str:
         """'; ' + cut_short, for the end of a message about too few reflections, or ''."""
@@ -153,6 +157,38 @@ class Reflections:
             data=flex.double(self.intensities.tolist()), sigmas=flex.double(self.sigmas.tolist())
         )
         return array.set_observation_type_xray_intensity()
+
+    def merged(self, cell, symops) -> Reflections:
+        """The observations with their equivalents merged once, as every refinement of them
+        merges them (crystallography.refine._observations: cctbx's merge_equivalents in the
+        point group, Friedel mates apart in a non-centric group, so the absolute structure
+        keeps its signal), and as SHELXL does ('the program merges equivalents and eliminates
+        systematic absences', SHELXL manual 2.1, msg.ucsf.edu/local/programs/shelxl/ch_02.html;
+        MERG 2, its default, keeps Friedel opposites apart). Each later step then works
+        in the time and memory of the unique reflections, not of how often each was written
+        (every line 20 times: minutes and GBs in each of a job's refinements); in a
+        non-centric group the merge with Friedel mates together is kept beside it (`laue`).
+        Twinned data (TWIN, HKLF 5) are kept as read: an observation there sums domains."""
+        if self.twin is not None or not len(self):
+            return self
+        array = self.to_miller_array(cell, symops)
+        if array.space_group().is_centric():
+            return self._with_array(array.merge_equivalents().array(), laue=None)
+        laue = self._with_array(array.merge_equivalents().array(), laue=None)
+        apart = array.customized_copy(anomalous_flag=True).merge_equivalents().array()
+        return self._with_array(apart, laue=laue)
+
+    def _with_array(self, array, laue: Reflections | None) -> Reflections:
+        """These reflections with the merged cctbx `array`'s indices, Fo² and σ."""
+        indices = array.indices().as_vec3_double().as_numpy_array()
+        return replace(
+            self,
+            indices=np.rint(indices).astype(int),
+            intensities=array.data().as_numpy_array().copy(),
+            sigmas=array.sigmas().as_numpy_array().copy(),
+            batches=None,  # HKLF 4's batch numbers say nothing once merged (free_r_flags)
+            laue=laue,
+        )
 
 
 def miller_indices(indices: np.ndarray):
@@ -391,9 +427,118 @@ def reflections_from_text(
 ) -> Reflections:
     """Parse HKLF 3/4 text (a file, or a CIF's embedded _shelx_hkl_file)."""
     hklf = hklf or HklfFormat()
-    rows, batches, number, implied = [], [], 0, 0
     text = text.removeprefix("\ufeff").split(DOS_END, 1)[0]
     lines = text.split(line_end(text))
+    # a NUL is no blank (UTF-16 read as Latin-1): only numpy's padding of a short line is
+    plain = _plain_columns(lines) if hklf.code != 5 and "\x00" not in text else None
+    if plain is None:
+        return _read_line_by_line(text, lines, path, hklf)
+    table, signed, ended = plain
+    return _finished(usable_reflections(table, signed, path, hklf), lines, ended, 0, 0, None)
+
+
+_CHUNK = 1 << 18  # lines turned into numbers at once by _plain_columns (memory: 128 B each)
+_BLANKS = (0, 9, 10, 11, 12, 13, 32)  # code points read as blank (0: numpy pads a short line)
+
+
+def _plain_columns(lines: list[str]) -> tuple[np.ndarray, np.ndarray | None, int | None] | None:
+    """(table of h k l Fo² σ line, batches or None, the line that ended the data) of a file
+    whose every reflection line is plainly 3I4,2F8.2[,I4] (decimal points written, indices and
+    batches in range, no negative batch, finite values), read by numpy column by column: a
+    file of 2.4·10⁶ lines (each reflection 20 times) took 84 s and 1.3 GB line by line. None
+    for any other file: _read_line_by_line reads it, naming the line it cannot read."""
+    start = next((k for k, line in enumerate(lines) if line.strip()), len(lines))
+    parts, end = [], len(lines)
+    for k in range(start, len(lines), _CHUNK):
+        chunk = lines[k : k + _CHUNK]
+        codes = np.array(chunk, dtype="U32").view(np.uint32).reshape(len(chunk), 32)
+        # a blank or 0 0 0 line (_is_end) has nothing but blanks, zeros and signs in its first
+        # 32 columns: only those few lines are looked at one by one
+        quiet = np.isin(codes, (*_BLANKS, 43, 45, 48)).all(axis=1)
+        stop = next((c for c in np.flatnonzero(quiet) if _ends_data(chunk[c])), None)
+        if stop is not None:
+            codes, end = codes[:stop], k + int(stop)
+        part = _plain_rows(codes)
+        if part is None:
+            return None
+        parts.append(part)
+        if stop is not None:
+            break
+    if end == start:
+        return None
+    indices = np.concatenate([part[0] for part in parts])
+    table = np.concatenate([part[1] for part in parts])
+    batches = np.concatenate([part[2] for part in parts])
+    given = np.concatenate([part[3] for part in parts])
+    zero = np.flatnonzero(~indices.any(axis=1))  # 0 0 0 by the columns ends the data
+    ended = start + int(zero[0]) + 1 if zero.size else (end + 1 if end < len(lines) else None)
+    rows = int(zero[0]) if zero.size else len(indices)
+    if rows == 0 or np.abs(indices[:rows]).max() > MAX_INDEX:
+        return None
+    if not (0 <= batches[:rows]).all() or batches[:rows].max() > MAX_BATCH:
+        return None  # free-R flags and HKLF 5's components: read line by line
+    numbers = np.arange(start + 1, start + rows + 1, dtype=float)
+    full = np.column_stack([indices[:rows], table[:rows], numbers]).astype(float)
+    return full, (batches[:rows] if given[:rows].any() else None), ended
+
+
+def _ends_data(line: str) -> bool:
+    """A blank line or a 0 0 0 line (_is_end): the end of the data, as the line reader reads it."""
+    return not line.strip() or _is_end(line)
+
+
+def _plain_rows(codes: np.ndarray):
+    """(indices, Fo² and σ, batches, where a batch is written) of lines (code points, 32 per
+    line) by SHELX's columns, or None where a field is not plainly a number."""
+    fields = [_field(codes[:, k : k + 4], False) for k in (0, 4, 8)]
+    fields += [_field(codes[:, 12:20], True), _field(codes[:, 20:28], True)]
+    batch = _field(codes[:, 28:32], False, blank=True)
+    if any(field is None for field in fields) or batch is None:
+        return None
+    indices = np.column_stack(fields[:3]).astype(int)
+    written = ~np.isin(codes[:, 28:32], _BLANKS).all(axis=1)
+    return indices, np.column_stack(fields[3:]), batch.astype(int), written
+
+
+def _field(codes: np.ndarray, point: bool, blank: bool = False) -> np.ndarray | None:
+    """A fixed-width column of characters (code points, one row each) as numbers, as Python's
+    int() (point False) or float() (point True, a decimal point written) read the stripped
+    field; blank fields are 0 where `blank`, else None, as is any field that is not blanks
+    around an optional sign, digits and (point) one decimal point with a digit beside it.
+    Exact: the digits as an integer over a power of ten, both exact, one rounding."""
+    space = np.isin(codes, _BLANKS)
+    digit = (codes >= 48) & (codes <= 57)
+    sign = (codes == 43) | (codes == 45)
+    dot = codes == 46
+    if not (space | digit | sign | dot).all():
+        return None
+    width = codes.shape[1]
+    filled = ~space
+    used = filled.any(axis=1)
+    first = np.argmax(filled, axis=1)
+    last = width - 1 - np.argmax(filled[:, ::-1], axis=1)
+    place = np.arange(width)
+    inside = (place >= first[:, None]) & (place <= last[:, None])
+    if (used & ((inside & space).any(axis=1))).any():
+        return None  # a blank between digits
+    if (sign & (place != first[:, None])).any():
+        return None  # a sign after the first character
+    counted = digit.sum(axis=1)
+    dots = dot.sum(axis=1)
+    wanted = (dots == 1) if point else (dots == 0)
+    if (used & ~(wanted & (counted > 0))).any() or (not blank and not used.all()):
+        return None
+    right = np.cumsum(digit[:, ::-1], axis=1)[:, ::-1] - digit  # digits to the right of each
+    mantissa = ((codes - 48) * digit * 10 ** np.where(digit, right, 0)).sum(axis=1)
+    after = (digit & (place > np.argmax(dot, axis=1)[:, None]) & dot.any(axis=1)[:, None]).sum(1)
+    value = mantissa.astype(float) / 10.0**after
+    return np.where((codes == 45).any(axis=1), -value, value)
+
+
+def _read_line_by_line(text: str, lines: list[str], path: str, hklf: HklfFormat) -> Reflections:
+    """reflections_from_text for a file _plain_columns does not read: each line by SHELX's
+    columns or split on blanks, HKLF 5's batches, free-R flags and implied decimals."""
+    rows, batches, number, implied = [], [], 0, 0
     ended = None  # the line that ended the data, where lines follow it
     for number, raw in enumerate(lines, start=1):
         line = raw.rstrip("\r")
@@ -448,6 +593,19 @@ def reflections_from_text(
         )
     table = np.array(rows, dtype=float)
     reflections = usable_reflections(table, signed, path, hklf)
+    return _finished(reflections, lines, ended, flagged, implied, reset)
+
+
+def _finished(
+    reflections: Reflections,
+    lines: list[str],
+    ended: int | None,
+    flagged: int,
+    implied: int,
+    reset: str | None,
+) -> Reflections:
+    """The reader's notes on the reflections: free-R flags, HKLF 5 batches reset, reflection
+    lines after the end of the data, implied decimals."""
     if flagged:
         reflections.notes.append(free_r_note(flagged))
     if reset:

@@ -625,7 +625,7 @@ class _Parser:
         self.label_lines: dict[str, int] = {}  # atom address (C1, C1_2) → its line
         self._unit_cell = None  # cctbx's, for Ueq (made once the first Uij are read)
         self.move: tuple[float, float, float, float] = IDENTITY_MOVE  # the last MOVE's
-        self.atoms_read = 0  # atom and peak lines, against MAX_SITES
+        self.atoms_read = 0  # atom and peak lines (a mixed site's each), against MAX_SITES
 
     def error(self, message: str, line: int) -> InputError:
         return InputError(message, self.path, line)
@@ -1005,8 +1005,8 @@ class _Parser:
         self.atoms_read += 1
         if self.atoms_read > MAX_SITES:  # refused here, not after reading 10⁶ atoms (GBs, minutes)
             raise self.error(
-                f"atom {label}: one too many, CrystalX reads at most {MAX_SITES} atoms and "
-                "peaks per structure",
+                f"atom {label}: one line too many, CrystalX reads at most {MAX_SITES} atom "
+                "and peak lines per structure (a site shared by two elements is two lines)",
                 number,
             )
         card = AtomLine(number, text, "peak" if _PEAK_LABEL.match(label) else "atom")

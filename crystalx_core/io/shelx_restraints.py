@@ -11,7 +11,10 @@ become smtbx's shared_u/shared_site constraints (crystallography.refine). A rang
 is spelt out in the file's atom order (the refinement's is another). Lines of a residue other
 than 0, or naming atoms by residue ('_') or class, are not carried: the refinement's model has
 no residues. A DFIX/DANG target given on a free variable (DFIX 21) is put as the distance
-it stands for at the input's value: iotbx reads the number as written.
+it stands for at the input's value: iotbx reads the number as written. A negative target is
+SHELXL's anti-bumping restraint, applied only while the distance is under |d| (SHELXL manual,
+DFIX: automate-it.com/lee/shelxl/dfix.htm), which smtbx has no form of: iotbx would restrain
+the distance to the negative number, pulling the atoms together, so it is left out and said.
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ CONSTRAINTS = frozenset(("EADP", "EXYZ"))
 ADP_RESTRAINTS = frozenset("SIMU DELU RIGU ISOR".split())
 # restraints whose first number, the target, may be a free variable (SHELXL manual, DFIX/DANG)
 VARIABLE_TARGETS = frozenset(("DFIX", "DANG"))
+# a DFIX/DANG target under this is a distance as written, above it a free variable (SHELXL
+# manual, DFIX: 'Fixing d by adding 10 is not allowed, so the value may lie between 0 and 15')
+MAX_WRITTEN_TARGET = 15.0
 # restraints smtbx has no reader for: the refinement goes on without them, with a note
 UNSUPPORTED = frozenset("CHIV SAME NCSY BUMP".split())
 
@@ -55,6 +61,7 @@ def user_restraints(shelx_file: ShelxFile | None, structure: Structure) -> tuple
         order = []  # a range over residues: left out
     kept: list[str] = []
     gone, other, unread, undefined = 0, set(), 0, 0
+    bumping: list[int] = []  # the lines of anti-bumping DFIX/DANG (a negative target)
     for line, residue, include in _instructions(lines[:end]):
         if line.kind != "instruction":
             continue
@@ -81,6 +88,11 @@ def user_restraints(shelx_file: ShelxFile | None, structure: Structure) -> tuple
         if line.keyword in VARIABLE_TARGETS and not _target_decoded(words, shelx_file):
             undefined += 1
             continue
+        # negative as written (-1.8, -21) or as decoded (16 = -4 × fv(2)): iotbx would pull
+        # the atoms towards the negative number
+        if line.keyword in VARIABLE_TARGETS and _anti_bumping(words):
+            bumping.append(line.number)
+            continue
         kept.append(" ".join(words))
     left = []
     if gone:
@@ -89,6 +101,12 @@ def user_restraints(shelx_file: ShelxFile | None, structure: Structure) -> tuple
         left.append(f"{unread} by residue, range, symmetry or in an include file")
     if undefined:
         left.append(f"{undefined} with a target on a free variable FVAR does not define")
+    if bumping:
+        left.append(
+            f"{len(bumping)} anti-bumping DFIX/DANG (a negative target, which SHELXL applies only "
+            f"while the distance is under it; smtbx has no such restraint), the first on line "
+            f"{bumping[0]} of {shelx_file.path}"
+        )
     if other:
         left.append(f"{', '.join(sorted(other))} (smtbx has no such restraint)")
     note = (
@@ -100,19 +118,30 @@ def user_restraints(shelx_file: ShelxFile | None, structure: Structure) -> tuple
     return kept, note
 
 
-def _target_decoded(words: list[str], shelx_file: ShelxFile) -> bool:
-    """Put a DFIX/DANG target given as a SHELX code (21 = fv(2), 11.54 = 1.54 fixed) as the
-    distance it stands for, which iotbx's parser would read as the number written (21 Å):
-    p × fv(m), or p × (1 − fv(m)) for −(10m + p), as SHELXL reads any parameter, at the
-    input's value (a variable named by a target stays fixed: shelx_read.occupancy_variables).
-    False where the code names a variable FVAR does not define."""
-    if len(words) < 2:
-        return True
+def _target(words: list[str]) -> float | None:
+    """The DFIX/DANG line's target as written, None without one (SHELXL's default, or a
+    malformed line iotbx reports)."""
     try:
-        code = float(words[1])
-    except ValueError:  # no target: SHELXL's default, or a malformed line iotbx reports
-        return True
-    if abs(code) < 5:
+        return float(words[1]) if len(words) > 1 else None
+    except ValueError:
+        return None
+
+
+def _anti_bumping(words: list[str]) -> bool:
+    """A negative target, written as a distance (-1.8) or on a free variable (-21)."""
+    target = _target(words)
+    return target is not None and target < 0
+
+
+def _target_decoded(words: list[str], shelx_file: ShelxFile) -> bool:
+    """Put a DFIX/DANG target given on a free variable (21 = fv(2), 30.5 = 0.5 × fv(3)) as
+    the distance it stands for, p × fv(m), which iotbx's parser would read as the number
+    written (21 Å), at the input's value (a variable named by a target stays fixed:
+    shelx_read.occupancy_variables). A target under 15 is a distance as written: SHELXL
+    does not fix one by adding 10 (11.54 is 11.54 Å; manual, DFIX). False where the code
+    names a variable FVAR does not define."""
+    code = _target(words)
+    if code is None or code < MAX_WRITTEN_TARGET:
         return True
     try:
         words[1] = f"{decode_parameter(code, shelx_file.fvars, '', '', 0):.5f}"
