@@ -163,3 +163,29 @@ def test_a_line_not_plainly_in_columns_sends_the_file_to_the_line_reader():
     assert len(ended) == 2 and "line 3" in ended.cut_short
     zeros = reflections_from_text(plain + "   0   0   0    0.00    0.00\nSADABS notes\n", "x.hkl")
     assert len(zeros) == 2
+
+
+def test_text_after_the_end_line_keeps_the_file_on_the_column_reader():
+    """SHELX's end line `0 0 0 0.00 0.00` followed by text (XPREP appends its TITL/CELL/ZERR block
+    after the data, which Olex2 reads for the cell; SADABS its notes): the data end there for
+    both readers alike, and the fast one still reads the file (it sent it to the line reader)."""
+    from crystalx_core.io.hkl import (
+        HklfFormat,
+        _plain_columns,
+        _read_line_by_line,
+        reflections_from_text,
+    )
+
+    text = (
+        "   1   0   0  100.00    1.00\n  -2   0   0   50.50    0.50\n"
+        "   0   0   0    0.00    0.00   0\nTITL x in P2(1)/c\nCELL 0.71073 10 11 12 90 95 90\n"
+        "ZERR 4 0.001 0.001 0.001 0 0.01 0\n"
+    )
+    lines = text.split("\n")
+    assert _plain_columns(lines) is not None
+    fast, slow = (
+        reflections_from_text(text, "x.hkl"),
+        _read_line_by_line(text, lines, "x", HklfFormat()),
+    )
+    assert np.array_equal(fast.indices, slow.indices) and len(fast) == 2
+    assert fast.notes == slow.notes and fast.cut_short == slow.cut_short

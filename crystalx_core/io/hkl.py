@@ -452,9 +452,10 @@ def _plain_columns(lines: list[str]) -> tuple[np.ndarray, np.ndarray | None, int
     for k in range(start, len(lines), _CHUNK):
         chunk = lines[k : k + _CHUNK]
         codes = np.array(chunk, dtype="U32").view(np.uint32).reshape(len(chunk), 32)
-        # a blank or 0 0 0 line (_is_end) has nothing but blanks, zeros and signs in its first
-        # 32 columns: only those few lines are looked at one by one
-        quiet = np.isin(codes, (*_BLANKS, 43, 45, 48)).all(axis=1)
+        # a blank or 0 0 0 line has nothing but blanks, zeros and signs in its index columns
+        # (Fo and σ may follow: SHELX's own end line `0 0 0 0.00 0.00`, then XPREP's or
+        # SADABS's text): only those few lines are looked at one by one
+        quiet = np.isin(codes[:, :12], (*_BLANKS, 43, 45, 48)).all(axis=1)
         stop = next((c for c in np.flatnonzero(quiet) if _ends_data(chunk[c])), None)
         if stop is not None:
             codes, end = codes[:stop], k + int(stop)
@@ -483,8 +484,15 @@ def _plain_columns(lines: list[str]) -> tuple[np.ndarray, np.ndarray | None, int
 
 
 def _ends_data(line: str) -> bool:
-    """A blank line or a 0 0 0 line (_is_end): the end of the data, as the line reader reads it."""
-    return not line.strip() or _is_end(line)
+    """A blank line or a 0 0 0 line, with or without Fo and σ: the end of the data, as
+    _read_line_by_line reads it."""
+    if not line.strip() or _is_end(line):
+        return True
+    try:
+        h, k, l, *_ = _reflection_line(line)
+    except ValueError:
+        return False
+    return h == k == l == 0
 
 
 def _plain_rows(codes: np.ndarray):
