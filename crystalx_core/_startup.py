@@ -36,16 +36,24 @@ def _record(signum, frame):
     _supervisor.answer()  # Python runs: the job will act on it once its imports are done
 
 
-def hold_sigint() -> None:
+def hold_sigint(taking_over=None) -> None:
     """Record SIGINT instead of raising, if Python's own handler is the one installed (a
     program that set its own keeps it) and this is the main thread (elsewhere signal.signal
-    refuses with ValueError, and Python raises KeyboardInterrupt only in the main thread)."""
-    if _replaced or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+    refuses with ValueError, and Python raises KeyboardInterrupt only in the main thread).
+
+    `taking_over`: the package's first-line hold, (the handler it replaced, or None where it
+    held nothing; the SIGINTs it recorded), which this one continues."""
+    if _replaced:
+        return
+    replaced, received = taking_over or (None, [])
+    if replaced is None and signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
         return
     try:
-        _replaced.append(signal.signal(signal.SIGINT, _record))
+        previous = signal.signal(signal.SIGINT, _record)
     except ValueError:  # not the main thread
-        pass
+        return
+    _replaced.append(replaced if replaced is not None else previous)
+    _held.extend(received)  # after the swap: the first-line recorder has no more to come
 
 
 def release_sigint(deliver: bool = True) -> None:
