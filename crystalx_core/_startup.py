@@ -12,6 +12,14 @@ run (main thread only: Python delivers signals there) and acted on once they are
   signals_raise_stopped takes it over (take_held), which turns it into the one line
   "crystalx: interrupted; no output written" and exit 130.
 
+The hold begins on the package's first line (crystalx_core/__init__.py records SIGINT with the
+built-in _signal, before any file of ours is read) and hold_sigint takes it over: Python's own
+handler during this module's import raised a KeyboardInterrupt that cut the import short (a
+traceback through our code) or, run inside importlib's module-lock weakref callback, was printed
+as "Exception ignored" and lost (python/cpython#95959), and the command ran on to write its
+outputs and exit 0. The hold is open before the command forks (_supervisor), so the job inherits
+it with every SIGINT recorded so far.
+
 Standard library only: this runs before anything heavy is imported.
 """
 
