@@ -88,6 +88,10 @@ def one_run(checkout: str, k: int, delay: float, folder: Path) -> tuple[str, str
 
 def main() -> None:
     repeats, checkouts = int(sys.argv[1]), sys.argv[2:]
+    # started in the background by a script, this process ignores SIGINT (POSIX), and its
+    # commands would inherit that; a user's command at a terminal has Python's default
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     busy = [subprocess.Popen([sys.executable, "-c", "while 1: pass"]) for _ in range(2)]
     kinds = {c: collections.Counter() for c in checkouts}
     failed = collections.Counter()

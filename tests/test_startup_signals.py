@@ -68,6 +68,14 @@ def _children(pid: int) -> list[str] | None:
         return None
 
 
+def _sigint_as_at_a_terminal() -> None:
+    """In the command's process before it starts Python: SIGINT at its default disposition, as
+    for a command typed at a terminal. A test runner started in the background by a script
+    ignores SIGINT (POSIX), every process it starts inherits that, and Python then leaves
+    Ctrl-C ignored until main() takes it over: not what the user has."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _interrupt(proc, group: bool) -> None:
     """A terminal's Ctrl-C reaches the whole process group; `kill -INT PID`, the pid alone."""
     if group:
@@ -100,6 +108,7 @@ def test_ctrl_c_at_any_moment_of_start_up_is_one_line_and_130(tmp_path, shared_d
             stderr=subprocess.PIPE,
             text=True,
             start_new_session=True,
+            preexec_fn=_sigint_as_at_a_terminal,
         )
         time.sleep(delay)
         ours = bool(_children(proc.pid))
@@ -174,6 +183,7 @@ def test_ctrl_c_at_each_step_of_start_up_is_one_line_and_130(tmp_path, shared_da
         text=True,
         timeout=60,
         start_new_session=True,
+        preexec_fn=_sigint_as_at_a_terminal,
     )
     assert (done.returncode, done.stderr.strip()) == (
         130,
