@@ -198,8 +198,12 @@ def wind_down(stopped: Stopped) -> None:
 
 def raise_if_stopped() -> None:
     """Raise the Stopped of a stop signal already received, in case its first raise was
-    swallowed; a no-op when none was."""
+    swallowed; a no-op when none was. Raised here, it is no longer the swallowed one to raise
+    again: the re-raise signals_raise_stopped sent (interrupt_main, which no signal mask holds
+    back) then finds nothing to do, and cannot cut short the clean-up this raise starts (an
+    output's roll-back under outputs._signals_held)."""
     if _stop_requested:
+        _swallowed.clear()
         raise Stopped(_stop_requested[0])
 
 

@@ -286,6 +286,44 @@ def test_a_stop_swallowed_by_a_finaliser_still_stops_the_job_before_it_writes(tm
     assert list(tmp_path.iterdir()) == []
 
 
+LATE_RERAISE = """
+import os, signal, sys, time
+from crystalx_core import cli
+from crystalx_core.errors import Stopped, raise_if_stopped
+from crystalx_core.outputs import _signals_held
+class Finalised:  # CPython ignores an exception raised in __del__ ("Exception ignored in")
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGTERM)
+        for _ in range(10000):
+            pass
+def job(args):
+    Finalised()  # the SIGTERM's Stopped is raised and swallowed in __del__
+    try:
+        raise_if_stopped()  # as write_outputs does before it replaces anything
+    except Stopped:
+        with _signals_held():  # as write_outputs' roll-back
+            time.sleep(0.2)  # a call that lets another thread run (the roll-back's file calls)
+            print("roll-back done", file=sys.stderr)
+        raise
+class Args:
+    run, debug = staticmethod(job), False
+cli._parser = lambda: type("P", (), {"parse_args": lambda self, argv: Args()})()
+sys.exit(cli.main([]))
+"""
+
+
+def test_a_swallowed_stop_the_job_raised_itself_is_not_raised_again_in_its_roll_back():
+    """The re-raise of a swallowed Stopped comes from another thread (interrupt_main), which
+    stop signals held back by a mask (outputs._signals_held) do not hold back; once the job has
+    raised the stop itself (raise_if_stopped), that re-raise must not land in its roll-back and
+    cut it short (temporaries left in the user's folder)."""
+    done = subprocess.run([sys.executable, "-c", LATE_RERAISE], capture_output=True, text=True)
+    assert (done.returncode, done.stderr) == (
+        128 + signal.SIGTERM,
+        "roll-back done\ncrystalx: stopped by SIGTERM; no output written\n",
+    )
+
+
 def caught_signals(pid: int) -> int:
     with open(f"/proc/{pid}/status") as status:
         return int(next(line for line in status if line.startswith("SigCgt:")).split()[1], 16)
