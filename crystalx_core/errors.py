@@ -155,10 +155,13 @@ def signals_raise_stopped(ends_process: bool = False):
         would run inside this hook, where its raise is ignored too."""
         if isinstance(unraisable.exc_value, Stopped) and _stop_requested and not _winding_down:
             _swallowed.append(_stop_requested[0])
-            _thread.start_new_thread(_thread.interrupt_main, (_stop_requested[0],))
+            sent = threading.Event()
+            resending.append(sent)
+            _thread.start_new_thread(_resend, (_stop_requested[0], sent))
         else:
             unraisable_before(unraisable)
 
+    resending: list[threading.Event] = []  # a re-raise sent: set once interrupt_main has run
     outer = list(_stop_requested)
     previous = {number: signal.signal(number, stop) for number in STOP_SIGNALS}
     unraisable_before, sys.unraisablehook = sys.unraisablehook, swallowed
@@ -177,6 +180,13 @@ def signals_raise_stopped(ends_process: bool = False):
     finally:
         _depth[0] -= 1
         ending = ends_process and bool(_winding_down or _stop_requested)
+        # a re-raise still on its way must reach `stop` (which ignores it, nothing being swallowed
+        # now), not the handler put back below: a library caller's Python handler would raise a
+        # second KeyboardInterrupt in its own code after this block; signal.signal runs the
+        # handler of a signal pending before it swaps
+        _swallowed.clear()
+        for sent in resending:
+            sent.wait(timeout=5)
         for number, handler in previous.items():
             signal.signal(number, signal.SIG_IGN if ending else handler)
         sys.unraisablehook = unraisable_before
@@ -184,6 +194,14 @@ def signals_raise_stopped(ends_process: bool = False):
         _stop_requested[:] = outer
         if not _depth[0]:
             _winding_down.clear()
+
+
+def _resend(signum: int, sent: threading.Event) -> None:
+    """A swallowed Stopped's signal, simulated for the main thread's handler (`stop`)."""
+    try:
+        _thread.interrupt_main(signum)
+    finally:
+        sent.set()
 
 
 def wind_down(stopped: Stopped) -> None:

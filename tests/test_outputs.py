@@ -324,6 +324,38 @@ def test_a_swallowed_stop_the_job_raised_itself_is_not_raised_again_in_its_roll_
     )
 
 
+LIBRARY_CALL_STOPPED = """
+import os, signal, sys, time
+from crystalx_core import cli
+class Finalised:  # CPython ignores an exception raised in __del__ ("Exception ignored in")
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(10000):
+            pass
+def job(args):
+    Finalised()  # Ctrl-C's Stopped swallowed as the job returns
+    return 0
+class Args:
+    run, debug = staticmethod(job), False
+cli._parser = lambda: type("P", (), {"parse_args": lambda self, argv: Args()})()
+print("returned", cli.main([]), file=sys.stderr)
+time.sleep(0.3)  # the caller's own code, with Python's handler back
+print("the caller went on", file=sys.stderr)
+"""
+
+
+def test_a_library_call_stopped_by_a_swallowed_ctrl_c_raises_nothing_after_it_returns():
+    """A program that calls cli.main(argv) (a notebook) gets one answer to one Ctrl-C whose
+    Stopped was swallowed as the job ended: 130, and no second KeyboardInterrupt from the
+    re-raise (interrupt_main) reaching Python's handler once the call has put it back."""
+    done = subprocess.run(
+        [sys.executable, "-c", LIBRARY_CALL_STOPPED], capture_output=True, text=True
+    )
+    assert done.stderr == (
+        "crystalx: interrupted; no output written\nreturned 130\nthe caller went on\n"
+    )
+
+
 def caught_signals(pid: int) -> int:
     with open(f"/proc/{pid}/status") as status:
         return int(next(line for line in status if line.startswith("SigCgt:")).split()[1], 16)
