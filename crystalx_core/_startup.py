@@ -12,6 +12,14 @@ run (main thread only: Python delivers signals there) and acted on once they are
   signals_raise_stopped takes it over (take_held), which turns it into the one line
   "crystalx: interrupted; no output written" and exit 130.
 
+The hold begins on the package's first line (crystalx_core/__init__.py records SIGINT with the
+built-in _signal, before any file of ours is read) and hold_sigint takes it over: Python's own
+handler during this module's import raised a KeyboardInterrupt that cut the import short (a
+traceback through our code) or, run inside importlib's module-lock weakref callback, was printed
+as "Exception ignored" and lost (python/cpython#95959), and the command ran on to write its
+outputs and exit 0. The hold is open before the command forks (_supervisor), so the job inherits
+it with every SIGINT recorded so far.
+
 Standard library only: this runs before anything heavy is imported.
 """
 
@@ -36,16 +44,24 @@ def _record(signum, frame):
     _supervisor.answer()  # Python runs: the job will act on it once its imports are done
 
 
-def hold_sigint() -> None:
+def hold_sigint(taking_over=None) -> None:
     """Record SIGINT instead of raising, if Python's own handler is the one installed (a
     program that set its own keeps it) and this is the main thread (elsewhere signal.signal
-    refuses with ValueError, and Python raises KeyboardInterrupt only in the main thread)."""
-    if _replaced or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+    refuses with ValueError, and Python raises KeyboardInterrupt only in the main thread).
+
+    `taking_over`: the package's first-line hold, (the handler it replaced, or None where it
+    held nothing; the SIGINTs it recorded), which this one continues."""
+    if _replaced:
+        return
+    replaced, received = taking_over or (None, [])
+    if replaced is None and signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
         return
     try:
-        _replaced.append(signal.signal(signal.SIGINT, _record))
+        previous = signal.signal(signal.SIGINT, _record)
     except ValueError:  # not the main thread
-        pass
+        return
+    _replaced.append(replaced if replaced is not None else previous)
+    _held.extend(received)  # after the swap: the first-line recorder has no more to come
 
 
 def release_sigint(deliver: bool = True) -> None:

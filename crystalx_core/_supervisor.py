@@ -46,7 +46,7 @@ def supervise() -> None:
         return
     read_end, write_end = os.pipe()
     # blocked across the fork: a stop that arrives now waits for the handler of whichever
-    # process it was sent to (the child's start-up hold, or the parent's forwarding)
+    # process it was sent to (the child's start-up hold, inherited, or the parent's forwarding)
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
     parent = os.getpid()
     try:
@@ -60,9 +60,6 @@ def supervise() -> None:
         os.close(read_end)
         _answer.append(write_end)
         _die_with(parent)
-        from crystalx_core import _startup
-
-        _startup.hold_sigint()  # before the unblock: a Ctrl-C pending now is recorded
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
         return
     os.close(write_end)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import _thread
 import errno as _errno
 import re
 import signal
+import sys
 import threading
 from contextlib import contextmanager
 
@@ -111,8 +113,11 @@ class Stopped(KeyboardInterrupt):
 
 # the signal of a stop under way: kept, because its Stopped can be swallowed where Python
 # ignores exceptions (a __del__, a generator closed by the garbage collector, a weakref callback
-# print "Exception ignored in ..." and go on), and the job must still stop
+# such as importlib's module-lock one after every import: python/cpython#95959), and the job
+# must still stop
 _stop_requested: list[int] = []
+# a swallowed Stopped that the stop handler is to raise again (signals_raise_stopped)
+_swallowed: list[int] = []
 # the signal of a stop caught to finish up (wind_down): later ones are ignored until the
 # outermost signals_raise_stopped ends, so a second Ctrl-C cannot cut the finishing writes short
 _winding_down: list[int] = []
@@ -127,21 +132,39 @@ def signals_raise_stopped(ends_process: bool = False):
     (raise_if_stopped) and when the job's block ends. Only the main thread can do so.
 
     `ends_process`: the block is the program's (the command line), whose exit follows it; a
-    job that wound down then keeps ignoring stop signals, so one more cannot turn its exit
-    code into a death by that signal."""
+    job that was stopped (or wound down) then keeps ignoring stop signals, so one more cannot
+    turn its exit code into a death by that signal (a terminal's Ctrl-C reaches the job twice:
+    from the terminal, and passed on by the command's supervisor, crystalx_core._supervisor)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def stop(signum, frame):
         _supervisor.answer()  # the stop is in hand: the command's parent waits for the exit
-        if _stop_requested or _winding_down:  # a second signal while the first winds down
+        if _winding_down or (_stop_requested and not _swallowed):  # a second while one winds down
             return
-        _stop_requested.append(signum)
-        raise Stopped(signum)
+        _swallowed.clear()
+        _stop_requested[:] = _stop_requested[:1] or [signum]
+        raise Stopped(_stop_requested[0])
 
+    def swallowed(unraisable):
+        """Python ignores an exception raised where it cannot propagate and prints it ("Exception
+        ignored in ..."): a Stopped there is not the user's to see, and is raised again as soon
+        as this hook has returned, not only when the job next checks (raise_if_stopped). Another
+        thread sends it (interrupt_main runs `stop` as the signal would): sent from here, `stop`
+        would run inside this hook, where its raise is ignored too."""
+        if isinstance(unraisable.exc_value, Stopped) and _stop_requested and not _winding_down:
+            _swallowed.append(_stop_requested[0])
+            sent = threading.Event()
+            resending.append(sent)
+            _thread.start_new_thread(_resend, (_stop_requested[0], sent))
+        else:
+            unraisable_before(unraisable)
+
+    resending: list[threading.Event] = []  # a re-raise sent: set once interrupt_main has run
     outer = list(_stop_requested)
     previous = {number: signal.signal(number, stop) for number in STOP_SIGNALS}
+    unraisable_before, sys.unraisablehook = sys.unraisablehook, swallowed
     # the command's start-up hold (crystalx_core._startup) ends here, now that `stop` catches
     # SIGINT: its handler is not the one to put back, and a Ctrl-C it held stops the job now
     replaced, held = _startup.take_held()
@@ -156,12 +179,29 @@ def signals_raise_stopped(ends_process: bool = False):
         raise_if_stopped()
     finally:
         _depth[0] -= 1
-        ending = ends_process and bool(_winding_down)
+        ending = ends_process and bool(_winding_down or _stop_requested)
+        # a re-raise still on its way must reach `stop` (which ignores it, nothing being swallowed
+        # now), not the handler put back below: a library caller's Python handler would raise a
+        # second KeyboardInterrupt in its own code after this block; signal.signal runs the
+        # handler of a signal pending before it swaps
+        _swallowed.clear()
+        for sent in resending:
+            sent.wait(timeout=5)
         for number, handler in previous.items():
             signal.signal(number, signal.SIG_IGN if ending else handler)
+        sys.unraisablehook = unraisable_before
+        _swallowed.clear()
         _stop_requested[:] = outer
         if not _depth[0]:
             _winding_down.clear()
+
+
+def _resend(signum: int, sent: threading.Event) -> None:
+    """A swallowed Stopped's signal, simulated for the main thread's handler (`stop`)."""
+    try:
+        _thread.interrupt_main(signum)
+    finally:
+        sent.set()
 
 
 def wind_down(stopped: Stopped) -> None:
@@ -176,8 +216,12 @@ def wind_down(stopped: Stopped) -> None:
 
 def raise_if_stopped() -> None:
     """Raise the Stopped of a stop signal already received, in case its first raise was
-    swallowed; a no-op when none was."""
+    swallowed; a no-op when none was. Raised here, it is no longer the swallowed one to raise
+    again: the re-raise signals_raise_stopped sent (interrupt_main, which no signal mask holds
+    back) then finds nothing to do, and cannot cut short the clean-up this raise starts (an
+    output's roll-back under outputs._signals_held)."""
     if _stop_requested:
+        _swallowed.clear()
         raise Stopped(_stop_requested[0])
 
 
