@@ -223,8 +223,8 @@ def test_a_shelxl97_list6_fcf_gives_its_fo2_and_sigma(tmp_path):
 def test_the_sweep_runs_each_pair_and_says_whether_its_inputs_changed(tmp_path, capsys):
     """benchmarks/real_reflections_sweep.py on a folder of one pair (XH_urea's published .res
     and its data.hkl) and one the reader refuses (that .res with an HKLF 5 file of component 1
-    alone): R1 and the output against the published model for the first, the error line for the
-    second, inputs unchanged, exit 0."""
+    alone), with --solve: R1 and the output against the published model for the first (assign
+    and solve), the error line for the second, inputs unchanged, exit 0."""
     from tests.conftest import BENCHMARK, benchmark_script
 
     sweep = benchmark_script("real_reflections_sweep")
@@ -237,15 +237,25 @@ def test_the_sweep_runs_each_pair_and_says_whether_its_inputs_changed(tmp_path, 
         "# name\tmodel\treflections\tpublished\n"
         "urea\turea.res\turea.hkl\t-\nurea5\turea5.res\turea.hkl\t-\n"
     )
-    assert sweep.main([str(tmp_path), "--jsonl", str(tmp_path / "rows.jsonl")]) == 0
+    args = [str(tmp_path), "--solve", "--jsonl", str(tmp_path / "rows.jsonl")]
+    assert sweep.main(args) == 0
     rows = [json.loads(line) for line in (tmp_path / "rows.jsonl").read_text().splitlines()]
-    assert rows[0]["rc"] == 0 and 0 < rows[0]["r1"] < 0.1 and rows[0]["unchanged"]
-    assert rows[1]["rc"] == 2 and "every line names component 1" in rows[1]["error"]
-    assert not rows[1]["traceback"] and rows[1]["unchanged"]
-    # the output matched with the published model: every atom found, every element and H right
-    found, of = rows[0]["found"].split("/")
-    assert found == of != "0" and rows[0]["elements"] == rows[0]["h"] == f"{found}/{found}"
-    assert "| urea | assign | 0 |" in capsys.readouterr().out
+    assert [(r["name"], r["job"]) for r in rows] == [
+        ("urea", "assign"),
+        ("urea", "solve"),
+        ("urea5", "assign"),
+        ("urea5", "solve"),
+    ]
+    for row in rows[:2]:
+        assert row["rc"] == 0 and 0 < row["r1"] < 0.1 and row["unchanged"]
+        # the output matched with the published model: every atom found, element and H right
+        found, of = row["found"].split("/")
+        assert found == of != "0" and row["elements"] == row["h"] == f"{found}/{found}"
+    for row in rows[2:]:
+        assert row["rc"] == 2 and "every line names component 1" in row["error"]
+        assert not row["traceback"] and row["unchanged"] and "found" not in row
+    out = capsys.readouterr().out
+    assert "| urea | assign | 0 |" in out and "| urea | solve | 0 |" in out
 
 
 # cctbx/cctbx_project iotbx/regression/data/cu3182Isup2.hkl @ 06f206c8 (an IUCr paper's
@@ -370,3 +380,29 @@ def test_audit_of_a_cif_whose_own_reflections_are_not_x_ray_audits_its_atoms(tmp
     assert main([*args, "--hkl", str(cif), "--out", str(tmp_path / "b")]) == EXIT_INPUT
     assert "wavelength 0.01969 Å is not X-ray" in capsys.readouterr().err
     assert not list(tmp_path.glob("b*"))
+
+
+# AK-Kleemiss/NoSpherA2 tests/ECP_SF/Co110.hkl @ 48d586e1 (Olex2's merged data of a Co complex):
+# the measured reflections, then the ones the refinement omitted, each written `h k l -1.00 -1.00`
+# (a negative σ: SHELXL leaves them out), then the 0 0 0 line; -5 4 4 is among the data only there
+OLEX2_OMITTED = (
+    "  -5   4   3    0.39    0.69\n"
+    "  -5   4   5  267.84    5.10\n"
+    "  10   4   6    5.38    2.99\n"
+    " -10  -4   1   -1.00   -1.00\n"
+    "  -5   4   4   -1.00   -1.00\n"
+    "  10   5   5   -1.00   -1.00\n"
+    "   0   0   0    0.00    0.00\n"
+)
+
+
+def test_the_reflections_olex2_omitted_are_left_out_with_a_note():
+    """Co110's 198 lines of `-1.00 -1.00` after its 4897 reflections: left out, as SHELXL leaves
+    out a negative σ, with one note naming the first such line (`assign --hkl` on the real file:
+    4897 reflections, R1 0.0315)."""
+    reflections = reflections_from_text(OLEX2_OMITTED, "Co110.hkl")
+    assert reflections.indices.tolist() == [[-5, 4, 3], [-5, 4, 5], [10, 4, 6]]
+    assert reflections.intensities.tolist() == [0.39, 267.84, 5.38]
+    assert reflections.notes == [
+        "3 reflection(s) with a negative sigma left out, as SHELXL does (the first on line 4)"
+    ]
