@@ -6,12 +6,13 @@ with iotbx.shelx (`xray.structure.from_shelx`, and its lexer for SFAC/UNIT) for 
 gemmi (`make_small_structure_from_block`, the block CrystalX chose) for a CIF: cell, atom count,
 SFAC/UNIT, occupancies and U (Uiso, Uij) by label. Then `crystalx assign FILE --json` runs in its
 own process (nice'd, --timeout seconds), with `--hkl` where a .hkl of the same name lies beside
-it, its outputs in a scratch folder; the input's bytes are compared before and after.
+it (unless --no-hkl), its outputs in a scratch folder; the input's bytes are compared before and
+after, the elements and H counts against the file's own (its published model).
 
 Prints one row per file (file, reader agreement, exit code, one-line outcome) and the counts.
 
     PYTHONPATH=. python benchmarks/real_files_sweep.py /work/realfiles [--timeout 300]
-        [--jsonl rows.jsonl] [--no-assign] [--only SUBSTRING]
+        [--jsonl rows.jsonl] [--no-assign] [--no-hkl] [--only SUBSTRING]
 """
 
 from __future__ import annotations
@@ -178,7 +179,7 @@ def _cif_independent(path: Path, block_name: str, structure, diffs: list[str]) -
 
 def read_both(path: Path) -> tuple[str, str, list]:
     """('agree' or the differences, what CrystalX's reader said when it refused the file, and
-    (label, element) of each non-H atom as the file gives them, in its order)."""
+    (label, element, published H count) of each non-H atom as the file gives them)."""
     import crystalx_core  # noqa: F401  (cctbx before gemmi)
     from crystalx_core.errors import InputError
     from crystalx_core.io import load
@@ -199,10 +200,23 @@ def read_both(path: Path) -> tuple[str, str, list]:
             _shelx_independent(path, loaded.structure, diffs)
     except Exception as exc:
         diffs.append(f"(independent reader failed: {type(exc).__name__}: {str(exc)[:80]})")
-    given = [
-        (s.label, s.element) for s in _our_sites(loaded.structure) if s.element not in ("H", "D")
+    return ("agree" if not diffs else "; ".join(diffs)), "", _published(loaded.structure)
+
+
+def _published(structure) -> list:
+    """(label, element, H count or None) of each non-H atom as the file gives them, in its order:
+    the H its published H atoms put there (compare.hydrogens_per_atom), None where the file
+    has no H at all (nothing to judge against)."""
+    from crystalx_core.crystallography.compare import hydrogens_per_atom
+
+    sites = _our_sites(structure)
+    has_h = any(s.element in ("H", "D") for s in sites)
+    counts = hydrogens_per_atom(structure) if has_h else {}
+    return [
+        (s.label, s.element, counts.get(s.label) if has_h else None)
+        for s in sites
+        if s.element not in ("H", "D")
     ]
-    return ("agree" if not diffs else "; ".join(diffs)), "", given
 
 
 def _outcome(rc: int, stdout: str, stderr: str, given: list) -> str:
@@ -217,23 +231,32 @@ def _outcome(rc: int, stdout: str, stderr: str, given: list) -> str:
         atoms = result.get("atoms") or []
         # atoms come back in the input's order; a label may repeat (a CIF's 'Label' twice)
         # (a job may leave out an atom the file lists twice: then by label, where labels are unique)
-        unique = len({label for label, _ in given}) == len(given)
+        by_label = {label: (label, el, h) for label, el, h in given}
+        unique = len(by_label) == len(given)
         pairs = (
             list(zip(given, atoms))
             if len(given) == len(atoms)
-            else [
-                ((a["label"], dict(given)[a["label"]]), a)
-                for a in atoms
-                if a.get("label") in dict(given)
-            ]
+            else [(by_label[a["label"]], a) for a in atoms if a.get("label") in by_label]
             if unique
             else []
         )
-        changed = [f"{a['label']}>{a['element']}" for (_, el), a in pairs if a.get("element") != el]
+        changed = [
+            f"{a['label']}>{a['element']}" for (_, el, _), a in pairs if a.get("element") != el
+        ]
         h = sum(a.get("h_count") or 0 for a in atoms)
         text = f"ok {len(atoms)} atoms, {h} H counted, {len(changed)} element changed"
         if changed:
             text += f" ({' '.join(changed[:4])})"
+        judged = [(n, a) for (_, _, n), a in pairs if n is not None]
+        if judged:  # H counts against the published H, on the atoms the file gives H to judge
+            h_differ = [
+                f"{a['label']} {a.get('h_count') or 0}/{n:g}"
+                for n, a in judged
+                if (a.get("h_count") or 0) != round(n)
+            ]
+            text += f", H as published on {len(judged) - len(h_differ)}/{len(judged)}"
+            if h_differ:
+                text += f" (ours/published: {' '.join(h_differ[:4])})"
         refinement = result.get("refinement") or {}
         r1 = refinement.get("r1") if isinstance(refinement, dict) else None
         if isinstance(r1, (int, float)):
@@ -243,12 +266,15 @@ def _outcome(rc: int, stdout: str, stderr: str, given: list) -> str:
     return (lines[-1] if lines else f"exit {rc}, nothing on stderr")[:200]
 
 
-def run_assign(path: Path, timeout: float, given: list) -> tuple[int | None, str, bool]:
+def run_assign(
+    path: Path, timeout: float, given: list, with_hkl: bool = True
+) -> tuple[int | None, str, bool]:
     """`crystalx assign` on a copy-safe run: exit code, outcome, whether the input changed."""
     before = _digest(path)
     hkl = next(
         (p for p in (path.with_suffix(".hkl"), path.with_suffix(".HKL")) if p.exists()), None
     )
+    hkl = hkl if with_hkl else None
     with tempfile.TemporaryDirectory(prefix="cxsweep") as scratch:
         argv = [
             sys.executable,
@@ -282,7 +308,9 @@ def _index(folder: Path) -> dict[str, tuple[str, str]]:
     return {r[0]: (r[1], r[4] if len(r) > 4 else "") for r in rows if len(r) > 1}
 
 
-def sweep(folder: Path, timeout: float, assign: bool, only: str = "") -> list[dict]:
+def sweep(
+    folder: Path, timeout: float, assign: bool, only: str = "", with_hkl: bool = True
+) -> list[dict]:
     index = _index(folder)
     rows = []
     for path in sorted(
@@ -297,7 +325,7 @@ def sweep(folder: Path, timeout: float, assign: bool, only: str = "") -> list[di
         row = {"file": name, "repo": repo, "program": program}
         row.update(readers=agreement, reader_error=refusal)
         if assign:
-            rc, outcome, changed = run_assign(path, timeout, given)
+            rc, outcome, changed = run_assign(path, timeout, given, with_hkl)
             row.update(exit=rc, outcome=outcome, input_changed=changed)
         row["seconds"] = round(time.monotonic() - started, 1)
         rows.append(row)
@@ -353,6 +381,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-assign", action="store_true", help="compare the readers only")
     parser.add_argument("--jsonl", type=Path, help="also write the rows as JSON lines here")
     parser.add_argument("--only", default="", help="only files whose path contains this")
+    parser.add_argument(
+        "--no-hkl", action="store_true", help="assign from the model alone, a .hkl beside it unused"
+    )
     args = parser.parse_args(argv)
     if not args.folder.is_dir():
         print(f"error: {args.folder} is not a folder", file=sys.stderr)
@@ -360,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{'file':<48} | {'reader agreement (ours vs iotbx.shelx / gemmi)':<110} | exit | outcome"
     )
-    rows = sweep(args.folder, args.timeout, not args.no_assign, args.only)
+    rows = sweep(args.folder, args.timeout, not args.no_assign, args.only, not args.no_hkl)
     print(summary(rows))
     if args.jsonl:
         args.jsonl.write_text("".join(json.dumps(r) + "\n" for r in rows))

@@ -172,7 +172,7 @@ def finished_row(item: BatchItem, options: BatchOptions) -> dict | None:
         reflections = loaded.reflections_file() if loaded else None
         if reflections and reflections.stat().st_mtime > written:
             return None
-        unrefined = _unrefinable(loaded, reflections) if loaded else ""
+        unrefined = loaded.unrefinable(reflections) if loaded else ""
         hkl = "" if unrefined else str(reflections or "")
         finished = json.loads(report.read_text())
         row = row_from_report(item, finished, 0.0, resumed=True, hkl=hkl)
@@ -248,7 +248,7 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
 
         loaded = item.load()
         where = loaded.reflections_file() if options.refine else None
-        unrefined = _unrefinable(loaded, where) if options.refine else ""
+        unrefined = loaded.unrefinable(where) if options.refine else ""
         if unrefined:  # twin, neutron or Laue data: the atoms are still assigned
             where = None
         source = str(where or "")
@@ -299,22 +299,6 @@ def _row_note(unrefined: str, report: dict, hkl: str) -> str:
             f"refined with σ estimated: {Path(hkl).name} gives none (each 1 % of the median "
             "Fo², weights from WGHT alone)"
         )
-    return ""
-
-
-def _unrefinable(loaded, where) -> str:
-    """Why the reflections the structure names (at `where`) cannot be refined here (TWIN, HKLF
-    5, neutron or Laue data: Loaded.reflection_format), or, with none, why a CIF's own _refln
-    loop is not read (a powder pattern's, one without indices), as the row's note; '' when they
-    can, or there are none. A batch still assigns such a structure, as `assign` without --hkl
-    would, rather than fail it."""
-    if where is None:
-        unread = loaded.unread_reflections()
-        return f"not refined: {unread}" if unread else ""
-    try:
-        loaded.reflection_format()
-    except InputError as error:
-        return f"not refined: {error.one_line()}"
     return ""
 
 

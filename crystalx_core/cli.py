@@ -564,11 +564,18 @@ def _run_audit(args) -> int:
     from crystalx_core.outputs import write_outputs
 
     loaded = load(args.model, args.block)
-    reflections = loaded.read(args.hkl) if args.hkl else loaded.own_reflections()
+    # the file's own reflections, where they can be refined: the atoms are audited without
+    # them otherwise (as batch assigns), while reflections named with --hkl must be refinable
+    unrefined = "" if args.hkl else loaded.unrefinable(loaded.reflections_file(beside=False))
+    if args.hkl:
+        reflections = loaded.read(args.hkl)
+    else:
+        reflections = None if unrefined else loaded.own_reflections()
     with _progress(args) as progress:
         progress("audit")
         result = audit(loaded.structure, reflections, args.method, args.hydrogens, args.cycles)
-    loaded.add_notes(result, *(reflections.notes if reflections is not None else ()))
+    notes = reflections.notes if reflections is not None else ([unrefined] if unrefined else [])
+    loaded.add_notes(result, *notes)
     prefix = _out_prefix(args.out, loaded.output_prefix("_audit"))
     report = audit_json(result)
     paths = [prefix.with_name(prefix.name + ext) for ext in (".json", ".html")]

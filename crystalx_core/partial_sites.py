@@ -3,14 +3,14 @@ has converged: the difference-map peaks left that look like atoms are tried as p
 occupied ones (isotropic, occupancy on a free variable), and kept when they refine to a
 sensible occupancy and Uiso and lower both R1 (by R1_GAIN at least) and wR2.
 
-A peak closer than a bond to an atom, and bonded to another (or beside an atom whose large
-Uiso says it is smeared over two positions), cannot be there at the same time as the first: it
-is its alternative position (the minor part, PART 2, occupancy 1 - fv)
-and the atom the major part (PART 1, occupancy fv, its riding H with it). A peak between two
-or more atoms with none to replace, or far from every atom (partly occupied solvent), has a
-free variable of its own (PART -n when it would bond to its own symmetry image). Peaks within
-a bond of each other share one free variable. A peak at a bond's length from one atom only is
-a heavy atom's ripple or an H's density, not tried.
+A peak closer than a bond to an atom, and bonded to another (or beside an atom whose large Uiso
+says it is smeared over two positions), cannot be there at the same time as the first: it is
+its alternative position (the minor part, PART 2, occupancy 1 - fv, with the riding H of the
+atom it replaces) and the atom the major part (PART 1, occupancy fv, its riding H with it). A
+peak between two or more atoms with none to replace, or far from every atom (partly occupied
+solvent), has a free variable of its own (PART -n when it would bond to its own symmetry
+image). Peaks within a bond of each other share one free variable. A peak at a bond's length
+from one atom only is a heavy atom's ripple or an H's density, not tried.
 
 Before the peaks, the atoms whose electron count falls short of every element they could be
 (crystalx_core.element_evidence: a half-occupied methanol across a centre refined whole) have
@@ -31,7 +31,9 @@ from crystalx_core.crystallography.refine import RefinementResult, refine
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.errors import RefinementError
 from crystalx_core.geometry import linked_groups, neighbours
+from crystalx_core.hydrogens import h_label, place_hydrogens
 from crystalx_core.residues import bare_label
+from crystalx_core.riding import RIDING_U_FACTOR
 from crystalx_core.structure import Site, Structure
 
 # A peak is tried when it stands MIN_HEIGHT_RMS rms over the Fo - Fc map (of the model with
@@ -162,7 +164,7 @@ def add_partial_sites(
         if kept is None or not _lowers_both(kept, base):
             result.cycles.append(PartialCycle(len(candidates), [], base.r1))
             break
-        labels = {s.label for s in kept.structure.sites} & set(new)
+        labels = {s.label for s in kept.structure.sites if not is_hydrogen(s.element)} & set(new)
         result.added += sorted(labels)
         result.cycles.append(
             PartialCycle(
@@ -341,7 +343,51 @@ def with_partial_sites(model: Structure, peaks: list[Site]) -> Structure:
                     free_variable=sign * fv,
                 )
             )
+            bonded = [c.cart_j for c in heavy[k] if c.j not in partners]
+            bonded += [c.cart_j for c in near[k] if c.j >= n and c.j - n != k]
+            sites += _alternative_hydrogens(model, sites[-1], replaced[k], bonded, used)
     return model.with_sites(sites)
+
+
+def _alternative_hydrogens(
+    model: Structure, alternative: Site, replaced: list[int], bonded: list, used: set[str]
+) -> list[Site]:
+    """The riding H of the atom an alternative position replaces, placed on the alternative
+    (its AFIX mn and count, on the alternative's own bonds: the atoms of no part and the other
+    new sites), on the same free variable and part: the minor part of a disordered CH2-CH2 is
+    CH2-CH2 too (thpp's C6A/C7B were written without their four H). None where the replaced
+    atom has no riding H, or the alternative's bonds give the group no geometry."""
+    riding = [model.sites[i] for i in _riding_on(model, set(replaced[:1]))]
+    codes = {h.afix for h in riding}
+    if not riding or len(codes) != 1 or not min(codes):
+        return []
+    code = codes.pop()
+    try:
+        placed = place_hydrogens(
+            code, model.cartesian(alternative.frac), bonded, len(riding), alternative.element
+        )
+    except ValueError:  # too few bonds for the group, or a code that is no riding geometry
+        return []
+    hydrogens = []
+    for k, xyz in enumerate(placed):
+        label = h_label(alternative.label, k, len(placed))  # SHELXL's name where it is free
+        if len(label) > 4 or label.upper() in used:
+            label = free_label("H", used)
+        else:
+            used.add(label.upper())
+        if label is None:
+            return hydrogens
+        hydrogens.append(
+            replace(
+                alternative,
+                label=label,
+                element="H",
+                frac=tuple(model.fractional(xyz)),
+                u_iso=RIDING_U_FACTOR.get(code, 1.2) * alternative.u_iso,
+                afix=code,
+            )
+        )
+    return hydrogens
 
 
 def _next_numbers(sites: list[Site]) -> tuple[int, int]:
@@ -459,9 +505,13 @@ def _refined_trial(
 def _out_of_bounds(structure: Structure, new: set[str]) -> set[int]:
     """Free variables whose new sites refined to an occupancy or Uiso outside the bounds."""
     bad = set()
-    for site in structure.sites:
-        if site.label in new and not (
-            MIN_OCCUPANCY <= site.occupancy <= MAX_OCCUPANCY and MIN_U <= site.u_iso <= MAX_U
+    for site in structure.sites:  # a riding H's U and occupancy are its atom's
+        if (
+            site.label in new
+            and not is_hydrogen(site.element)
+            and not (
+                MIN_OCCUPANCY <= site.occupancy <= MAX_OCCUPANCY and MIN_U <= site.u_iso <= MAX_U
+            )
         ):
             bad.add(abs(site.free_variable))
     return bad

@@ -10,7 +10,7 @@ import pytest
 from smtbx import development
 
 from crystalx_core.cli import main
-from crystalx_core.crystallography.compare import match_sites
+from crystalx_core.crystallography.compare import hydrogens_per_atom, match_sites
 from crystalx_core.crystallography.convert import from_xray_structure, to_xray_structure
 from crystalx_core.crystallography.refine import refine, refinement_instructions
 from crystalx_core.demo import simulate_reflections
@@ -185,12 +185,19 @@ def test_a_solve_job_on_real_disordered_data_writes_both_parts(shared_data, tmp_
     res = read_shelx(tmp_path / "thpp_crystalx.res")
     assert len(res.fvars) == 2 and 0.7 < res.fvars[1] < 0.95
     model = res.to_structure()
-    minor = [s for s in model.sites if s.part == 2]
+    minor = [s for s in model.sites if s.part == 2 and not is_hydrogen(s.element)]
     major = [s for s in model.sites if s.part == 1 and not is_hydrogen(s.element)]
     assert len(minor) == 2 and len(major) == 2
     assert all(s.occupancy == pytest.approx(1 - res.fvars[1], abs=1e-4) for s in minor)
     assert match_sites(published, model).n_found == 18  # 16 before: the minor part was missing
     assert report["refinement"]["r1"] < 0.05  # 0.0501 without it
+    # the minor part is CH2-CH2 as the major one (published C6A/C7B): each alternative carries
+    # the major atom's riding H, AFIX 23, on its free variable and part (none before session 20)
+    counts = hydrogens_per_atom(model)
+    assert [counts[s.label] for s in minor] == [2, 2]
+    riding = [h for h in model.sites if is_hydrogen(h.element) and h.part == 2]
+    assert len(riding) == 4 and {h.afix for h in riding} == {23}
+    assert {h.free_variable for h in riding} == {s.free_variable for s in minor}
 
 
 def test_solvent_beside_an_inversion_centre_is_part_minus_n():

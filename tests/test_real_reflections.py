@@ -223,7 +223,8 @@ def test_a_shelxl97_list6_fcf_gives_its_fo2_and_sigma(tmp_path):
 def test_the_sweep_runs_each_pair_and_says_whether_its_inputs_changed(tmp_path, capsys):
     """benchmarks/real_reflections_sweep.py on a folder of one pair (XH_urea's published .res
     and its data.hkl) and one the reader refuses (that .res with an HKLF 5 file of component 1
-    alone): R1 for the first, the error line for the second, inputs unchanged, exit 0."""
+    alone), with --solve: R1 and the output against the published model for the first (assign
+    and solve), the error line for the second, inputs unchanged, exit 0."""
     from tests.conftest import BENCHMARK, benchmark_script
 
     sweep = benchmark_script("real_reflections_sweep")
@@ -236,12 +237,25 @@ def test_the_sweep_runs_each_pair_and_says_whether_its_inputs_changed(tmp_path, 
         "# name\tmodel\treflections\tpublished\n"
         "urea\turea.res\turea.hkl\t-\nurea5\turea5.res\turea.hkl\t-\n"
     )
-    assert sweep.main([str(tmp_path), "--jsonl", str(tmp_path / "rows.jsonl")]) == 0
+    args = [str(tmp_path), "--solve", "--jsonl", str(tmp_path / "rows.jsonl")]
+    assert sweep.main(args) == 0
     rows = [json.loads(line) for line in (tmp_path / "rows.jsonl").read_text().splitlines()]
-    assert rows[0]["rc"] == 0 and 0 < rows[0]["r1"] < 0.1 and rows[0]["unchanged"]
-    assert rows[1]["rc"] == 2 and "every line names component 1" in rows[1]["error"]
-    assert not rows[1]["traceback"] and rows[1]["unchanged"]
-    assert "| urea | 0 |" in capsys.readouterr().out
+    assert [(r["name"], r["job"]) for r in rows] == [
+        ("urea", "assign"),
+        ("urea", "solve"),
+        ("urea5", "assign"),
+        ("urea5", "solve"),
+    ]
+    for row in rows[:2]:
+        assert row["rc"] == 0 and 0 < row["r1"] < 0.1 and row["unchanged"]
+        # the output matched with the published model: every atom found, element and H right
+        found, of = row["found"].split("/")
+        assert found == of != "0" and row["elements"] == row["h"] == f"{found}/{found}"
+    for row in rows[2:]:
+        assert row["rc"] == 2 and "every line names component 1" in row["error"]
+        assert not row["traceback"] and row["unchanged"] and "found" not in row
+    out = capsys.readouterr().out
+    assert "| urea | assign | 0 |" in out and "| urea | solve | 0 |" in out
 
 
 # cctbx/cctbx_project iotbx/regression/data/cu3182Isup2.hkl @ 06f206c8 (an IUCr paper's
@@ -295,3 +309,100 @@ def test_an_iucr_isup2_hkl_is_read_as_the_fcf_it_is(tmp_path):
     assert reflections.intensities.tolist() == [9744.94, 5.22, -19.70]
     assert reflections.sigmas.tolist() == [256.49, 7.43, 26.95]
     assert any("SHELXL LIST 4" in note for note in reflections.notes)
+
+
+# EDref 3.7.3 (PyPI sdist, MIT) example_data_do_not_modify/CAU23/CAU23_173K_sg.cif: SHELXL-2025/1's
+# CIF of 3D electron diffraction data (an Al MOF), its wavelength 0.01969 Å with
+# _diffrn_radiation_type '?', its reflections embedded as _shelx_hkl_file; cut to three atoms
+# (a μ-OH on a 2-fold axis with its riding H) and three reflections
+ELECTRON_CIF = """data_CAU23_173K_sg
+_audit_creation_method            'SHELXL-2025/1'
+_space_group_name_H-M_alt         'P 21 21 2'
+_space_group_name_Hall            'P 2 2ab'
+loop_
+ _space_group_symop_operation_xyz
+ 'x, y, z'
+ '-x, -y, z'
+ '-x+1/2, y+1/2, -z'
+ 'x+1/2, -y+1/2, -z'
+_cell_length_a                    15.680(3)
+_cell_length_b                    24.520(5)
+_cell_length_c                    13.960(3)
+_cell_angle_alpha                 90
+_cell_angle_beta                  90
+_cell_angle_gamma                 90
+_cell_formula_units_Z             4
+_diffrn_radiation_wavelength      0.01969
+_diffrn_radiation_type            ?
+loop_
+ _atom_site_label
+ _atom_site_type_symbol
+ _atom_site_fract_x
+ _atom_site_fract_y
+ _atom_site_fract_z
+ _atom_site_U_iso_or_equiv
+ _atom_site_adp_type
+ _atom_site_occupancy
+ _atom_site_site_symmetry_order
+ _atom_site_calc_flag
+Al07 Al 0.4279(2) 0.55109(14) 0.1658(2) 0.0058(5) Uani 1 1 d
+O00Q O 0.500000 0.500000 0.2225(5) 0.0095(11) Uani 1 2 d
+H00Q H 0.500003 0.500001 0.290589 0.011 Uiso 1 2 calc
+O00B O 0.3456(3) 0.5925(2) 0.0995(4) 0.0106(8) Uani 1 1 d
+_shelx_hkl_file
+;
+   0   0   2 2699.03  128.09
+   0   0   3  200.68   23.60
+   0   0   4 1046.90   64.39
+   0   0   0    0.00    0.00
+;
+"""
+
+
+def test_audit_of_a_cif_whose_own_reflections_are_not_x_ray_audits_its_atoms(tmp_path, capsys):
+    """`audit x.cif` read the CIF's own electron (or neutron) reflections and refused the whole
+    audit, though `assign x.cif` and `batch` assign the same file without them; the audit of
+    the atoms and H needs no reflections, so it goes on without them, saying why (batch's
+    'not refined' note). Named with --hkl, the reflections are still refused."""
+    from crystalx_core.cli import EXIT_INPUT, main
+
+    cif = tmp_path / "CAU23_173K_sg.cif"
+    cif.write_text(ELECTRON_CIF)
+    args = ["audit", str(cif), "--method", "baseline", "--hydrogens", "rules", "--quiet"]
+    assert main([*args, "--out", str(tmp_path / "a")]) == 0
+    report = json.loads((tmp_path / "a.json").read_text())
+    assert [a["label"] for a in report["atoms"]] == ["Al07", "O00Q", "O00B"]
+    assert any(
+        n.startswith("not refined: ") and "wavelength 0.01969 Å is not X-ray" in n
+        for n in report["notes"]
+    )
+    capsys.readouterr()
+    assert main([*args, "--hkl", str(cif), "--out", str(tmp_path / "b")]) == EXIT_INPUT
+    assert "wavelength 0.01969 Å is not X-ray" in capsys.readouterr().err
+    assert not list(tmp_path.glob("b*"))
+
+
+# AK-Kleemiss/NoSpherA2 tests/ECP_SF/Co110.hkl @ 48d586e1 (Olex2's merged data of a Co complex):
+# the measured reflections, then the ones the refinement omitted, each written `h k l -1.00 -1.00`
+# (a negative σ: SHELXL leaves them out), then the 0 0 0 line; -5 4 4 is among the data only there
+OLEX2_OMITTED = (
+    "  -5   4   3    0.39    0.69\n"
+    "  -5   4   5  267.84    5.10\n"
+    "  10   4   6    5.38    2.99\n"
+    " -10  -4   1   -1.00   -1.00\n"
+    "  -5   4   4   -1.00   -1.00\n"
+    "  10   5   5   -1.00   -1.00\n"
+    "   0   0   0    0.00    0.00\n"
+)
+
+
+def test_the_reflections_olex2_omitted_are_left_out_with_a_note():
+    """Co110's 198 lines of `-1.00 -1.00` after its 4897 reflections: left out, as SHELXL leaves
+    out a negative σ, with one note naming the first such line (`assign --hkl` on the real file:
+    4897 reflections, R1 0.0315)."""
+    reflections = reflections_from_text(OLEX2_OMITTED, "Co110.hkl")
+    assert reflections.indices.tolist() == [[-5, 4, 3], [-5, 4, 5], [10, 4, 6]]
+    assert reflections.intensities.tolist() == [0.39, 267.84, 5.38]
+    assert reflections.notes == [
+        "3 reflection(s) with a negative sigma left out, as SHELXL does (the first on line 4)"
+    ]

@@ -181,6 +181,22 @@ class Loaded:
         where = self.reflections_file(beside=False)
         return None if where is None else self.reflections_in(where)
 
+    def unrefinable(self, where: Path | None) -> str:
+        """Why the reflections the structure names (at `where`) cannot be refined here (TWIN
+        with HKLF 5, neutron, electron or Laue data: reflection_format), or, with none, why a
+        CIF's own _refln loop is not read (a powder pattern's, one without indices), as a note
+        starting 'not refined: '; '' when they can, or there are none. The jobs that find the
+        reflections themselves (batch, audit) still do the atoms' part without them, as
+        `assign` without --hkl does, rather than fail."""
+        if where is None:
+            unread = self.unread_reflections()
+            return f"not refined: {unread}" if unread else ""
+        try:
+            self.reflection_format()
+        except InputError as error:
+            return f"not refined: {error.one_line()}"
+        return ""
+
     def unread_reflections(self) -> str:
         """Why the CIF's own _refln loop is not read as its reflections, as a one-line error
         naming file and line; '' where it is, or there is none."""
