@@ -68,7 +68,29 @@ def test_an_atom_beside_its_own_image_is_told_to_use_a_negative_part():
     """C1 0.3 Å from the inversion centre of the header's P2₁/c: two PARTs cannot say that
     disorder (the image is the same atom), SHELX's PART -1 does; C1 beside C2 gets no such word."""
     note = _note("C1 1 0.03 0.0 0.0 11 0.03\n")
-    assert note.startswith("whole atoms closer than any bond, outside PART: C1 and an image of C1")
+    assert note.startswith("whole atoms closer than any bond, outside PART: C1 and C1 at -x,-y,-z ")
     assert "PART -1, its occupancy shared with its images" in note
     pair = _note("C1 1 0.1 0.2 0.3 11 0.03\nC2 1 0.172 0.2 0.3 11 0.03\n")
     assert "C1 and C2 0.72 Å" in pair and "PART -1" not in pair
+
+
+def test_an_image_is_named_by_its_operator_and_shift():
+    """Which copy of the atom clashes, as checkCIF names it (-x+1,-y,-z): 'an image of' left the
+    user to find it. C1 at x 0.97 meets C2 one cell along a, then C2's inversion image there."""
+    shifted = _note("C1 1 0.97 0.01 0.5 11 0.03\nC2 1 0.0 0.02 0.5 11 0.03\n")
+    assert "C1 and C2 at x+1,y,z 0.32 Å" in shifted, shifted
+    inverted = _note("C1 1 0.97 0.01 0.25 11 0.03\nC2 1 0.0 -0.01 -0.25 11 0.03\n")
+    assert "C1 and C2 at -x+1,-y,-z 0.30 Å" in inverted, inverted
+
+
+def test_a_dihydrogen_is_a_molecule_not_two_atoms():
+    """Kubas's side-on H2 on W (W(CO)3(PiPr3)2(H2): H–H 0.82-0.89 Å by neutron diffraction, each
+    H 1.8-1.9 Å from W) and a free H2 (0.74 Å) are not undeclared disorder; two H 0.84 Å apart
+    that each ride on a C are (test above)."""
+    header = HEADER.replace("SFAC C H O\nUNIT 8 8 4", "SFAC C H O W\nUNIT 8 8 4 1")
+    side_on = (
+        "W1 4 0.3 0.3 0.3 11 0.02\nH1 2 0.475 0.33818 0.3 11 0.05\nH2 2 0.475 0.26182 0.3 11 0.05\n"
+    )
+    shelx = parse_shelx(header + "FVAR 1.0\n" + side_on + "HKLF 4\nEND\n", "x.res")
+    assert overlap_note(shelx.to_structure()) == ""
+    assert _note("H1 2 0.6 0.6 0.6 11 0.05\nH2 2 0.674 0.6 0.6 11 0.05\n") == ""
