@@ -38,6 +38,7 @@ from crystalx_core.geometry import bond_angle, connectivity, one_alternative  # 
 from crystalx_core.io.cif import sfac_unit_from_sites  # noqa: E402
 from crystalx_core.training.atoms.dataset import h_counts  # noqa: E402
 from h_fixed_tmqm import boxed  # noqa: E402
+from protonation_rules import corpus_structures  # noqa: E402
 
 RULE = baseline.metal_sp2_carbon
 H_REACH = 1.3  # Å: an H this close to its nearest heavy atom is counted for it (evaluate's truth)
@@ -104,19 +105,6 @@ def tmqm_structures(path: Path, by_angle: Counter):
         yield molecule.code, heavy, h_counts(full)
 
 
-def corpus_structures(corpus: Path, splits: list[str]):
-    from crystalx_core.training.atoms.dataset import usable
-    from crystalx_core.training.sources import corpus_entries, split_of
-
-    for entry in corpus_entries(corpus):
-        if split_of(entry.name) not in splits:
-            continue
-        truth, _ = usable(entry)
-        if truth is not None:
-            heavy = truth.with_sites([s for s in truth.sites if not is_hydrogen(s.element)])
-            yield entry.name, heavy, h_counts(truth)
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("source", choices=("corpus", "tmqm"))
@@ -128,7 +116,7 @@ def main(argv=None) -> int:
         return 2
     by_angle: Counter = Counter()  # (M–C–C bin, H count) of the C before the angle (tmqm)
     structures = (
-        corpus_structures(args.path, args.split)
+        corpus_structures(args.path, args.split, noise=0.0)
         if args.source == "corpus"
         else tmqm_structures(args.path, by_angle)
     )
