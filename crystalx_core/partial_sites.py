@@ -362,6 +362,7 @@ def _alternative_hydrogens(
     if not riding or len(codes) != 1 or not min(codes):
         return []
     code = codes.pop()
+    element = riding[0].element  # D where the replaced atom carries D (a deuterated crystal)
     try:
         placed = place_hydrogens(
             code, model.cartesian(alternative.frac), bonded, len(riding), alternative.element
@@ -370,9 +371,9 @@ def _alternative_hydrogens(
         return []
     hydrogens = []
     for k, xyz in enumerate(placed):
-        label = h_label(alternative.label, k, len(placed))  # SHELXL's name where it is free
+        label = h_label(alternative.label, k, len(placed), element)  # SHELXL's name if free
         if len(label) > 4 or label.upper() in used:
-            label = free_label("H", used)
+            label = free_label(element, used)
         else:
             used.add(label.upper())
         if label is None:
@@ -381,7 +382,7 @@ def _alternative_hydrogens(
             replace(
                 alternative,
                 label=label,
-                element="H",
+                element=element,
                 frac=tuple(model.fractional(xyz)),
                 u_iso=RIDING_U_FACTOR.get(code, 1.2) * alternative.u_iso,
                 afix=code,

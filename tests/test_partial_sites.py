@@ -20,7 +20,12 @@ from crystalx_core.io.hkl import Reflections
 from crystalx_core.io.cif import read_cif
 from crystalx_core.io.shelx_read import parse_shelx, read_shelx
 from crystalx_core.io.shelx_write import new_ins_text, render_with_sites
-from crystalx_core.partial_sites import add_partial_sites, with_partial_sites
+from crystalx_core.hydrogens import place_hydrogens
+from crystalx_core.partial_sites import (
+    _alternative_hydrogens,
+    add_partial_sites,
+    with_partial_sites,
+)
 from crystalx_core.structure import Site, Structure
 
 from .conftest import BENCHMARK
@@ -266,3 +271,23 @@ def test_an_atom_whose_count_is_short_gets_its_occupancy_on_a_free_variable(sucr
     assert refined.free_variable == 2 and abs(refined.occupancy - 0.4) < 0.1, found.short_note
     assert found.occupancies == {"O98": refined.occupancy} and found.refined.r1 < before.r1
     assert found.notes()[0].startswith("partly occupied by the data")
+
+
+def test_the_alternative_of_a_deuterated_atom_carries_d_not_h():
+    """A deuterated crystal (SFAC D without H, as neutron models of deuterated compounds are
+    written) whose CD2 has an alternative position: the minor part rides D, named as SHELXL names
+    them (D2A, D2B), as the major part does (riding.riding_element); it got H before."""
+    cell = (10.0, 10.0, 10.0, 90.0, 90.0, 90.0)
+    carbons = np.array([[3.0, 5.0, 5.0], [4.3, 5.8, 5.0], [5.6, 5.0, 5.0]])
+    deuterium = place_hydrogens(23, carbons[1], [carbons[0], carbons[2]], 2, "C")
+    sites = [Site(f"C{k + 1}", "C", tuple(xyz / 10.0), u_iso=0.03) for k, xyz in enumerate(carbons)]
+    sites += [
+        Site(f"D2{'AB'[k]}", "D", tuple(xyz / 10.0), u_iso=0.036, afix=23)
+        for k, xyz in enumerate(deuterium)
+    ]
+    model = Structure(cell, ["x,y,z"], sites, sfac=["C", "D"], unit=[3, 2])
+    alternative = Site("C4", "C", (0.43, 0.42, 0.54), occupancy=0.2, u_iso=0.05, part=2)
+    used = {s.label.upper() for s in sites} | {"C4"}
+    placed = _alternative_hydrogens(model, alternative, [1], [carbons[0], carbons[2]], used)
+    assert [(s.element, s.afix, s.part) for s in placed] == [("D", 23, 2), ("D", 23, 2)]
+    assert [s.label for s in placed] == ["D4A", "D4B"]
