@@ -372,6 +372,7 @@ class Journal(object):
         self.touched = []  # aunit ids that name or kill changed
         self.added = []  # aunit ids of the H atoms hadd created
         self.refined = False
+        self.history = None  # Olex2's History node when applied (Session.history_node)
 
     def record(self, command):
         """Count the undo entries a command that ran may have pushed, and what it touched."""

@@ -198,6 +198,7 @@ class Session(object):
         journal = apply_commands(
             self.olex, self.olx, self.olex_core, result["commands"], now, self.say
         )
+        journal.history = self.history_node()
         self.journals.append(journal)
         self.answer = None
         self.mark()
@@ -238,14 +239,17 @@ class Session(object):
         TEMacroLib::ProcessMacro: ClearErrorFlag), and RunRefinementPrg prints its own errors
         and returns (PyToolLib/RunPrg.py: no reflection file, no program), so a refine that
         never ran answers True there; olex2c's (macrox.xld) False, or True where its copy has
-        an onabort. A refinement moves the atoms and reloads the file; a model Olex2 holds
-        unchanged to the last digit was not refined, so the journal stays revertible."""
+        an onabort. A refinement moves the atoms and reloads the file, and Olex2 records it in
+        its History (history_node); a model Olex2 holds unchanged to the last digit and no new
+        History node mean it was not refined, so the journal stays revertible. A converged
+        refinement changes no digit: the History node tells it."""
         cycles = int(self.settings("refine_cycles"))
         own = self.ov.GetParam("snum.refinement.max_cycles") if self.ov is not None else None
         try:
             before = read_model(self.olx, self.olex_core)
         except (RuntimeError, ValueError):
             before = None
+        node = self.history_node()
         answered = self.olex.m("refine %d" % cycles)
         if own is not None and str(own) != str(self.ov.GetParam("snum.refinement.max_cycles")):
             self.ov.SetMaxCycles(own)
@@ -253,6 +257,7 @@ class Session(object):
             refined = before is None or not read_model(self.olx, self.olex_core).same_as(before)
         except (RuntimeError, ValueError):
             refined = True  # no model to read: Olex2 did something to it; Revert checks
+        refined = refined or self.history_node() != node
         if not refined:
             self.say(
                 "Olex2's refine %s and left the model as it was (its own lines say why); "
@@ -262,6 +267,16 @@ class Session(object):
         for entry in [journal] if journal else self.journals[-1:]:
             entry.refined = True
         return True
+
+    def history_node(self):
+        """Olex2's History node for the open structure: RunRefinementPrg.doHistoryCreation
+        makes a new one for each refinement that gave an R1 and sets
+        snum.history.current_node to its name (olex2-gui PyToolLib/RunPrg.py, History.py),
+        which no edit touches; a refine that stopped early makes none. Its name is
+        md5(time.asctime()): two refinements within one second share it. None without OV."""
+        if self.ov is None:
+            return None
+        return self.ov.GetParam("snum.history.current_node")
 
     def revert(self):
         """Undo the last Apply with Olex2's undo, then compare every atom with before; after
@@ -292,6 +307,12 @@ class Session(object):
             self.say(
                 "not reverted: the refinement after Apply reloaded the model, which clears "
                 "Olex2's undo and renumbers the atoms; go back with Olex2's History"
+            )
+            return False
+        if journal.history is not None and self.history_node() != journal.history:
+            self.say(
+                "not reverted: Olex2 refined the structure since Apply (a new History entry), "
+                "which cleared its undo; go back with Olex2's History"
             )
             return False
         changed = differences(journal.after, now)
