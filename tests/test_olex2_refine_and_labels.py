@@ -1,10 +1,13 @@
-"""What Olex2 does to the model at a refinement, read in its source and made the double's
-(tests/olex2_double/_olex2.py cites each), and what the plugin does about it (session 21):
+"""What Olex2 does to the model at a refinement and to the view at `kill labels`, read in its
+source and made the double's (tests/olex2_double/_olex2.py cites each), and what the plugin
+does about it (session 21):
 - the Q-peaks after a refinement are the new difference map's: SHELXL's .res read back
   (olex2-gui PyToolLib/RunPrg.py runAfterProcess → reloadStructureAtreap) or olex2.refine's
   post_peaks (CctbxLib/refinement.py: `kill $Q -au`, xf.au.NewAtom per peak, xf.EndUpdate);
 - a refinement is recorded in Olex2's History (RunPrg.py doHistoryCreation →
-  History.create_history: snum.history.current_node), whether or not a digit changed."""
+  History.create_history: snum.history.current_node), whether or not a digit changed;
+- `kill labels` hides every label of the view, the user's own too (gxlib/gxmacro.cpp
+  GXLibMacros::macKill, pcxod/olex2 024a95a)."""
 
 import sys
 
@@ -164,3 +167,67 @@ def test_an_answer_about_the_old_q_peaks_is_not_applied_after_either_refinement(
     state.run("refine 4")
     session.apply()
     assert state.find("C3") is not None
+
+
+# --- the view's labels ---------------------------------------------------------------------------
+
+
+def flagged_c2(session, state):
+    site = answer_site("C2", "C", [["C", 0.62], ["N", 0.38]], 2, 0.9, 23, None)
+    session.show(model_of(state), {"sites": [site], "spurious": []})
+
+
+def test_the_plugins_labels_go_and_the_users_own_labels_stay(ethanol):
+    """`kill labels` hid the user's labels too (their own text on O1, a bond length, free
+    text): the plugin now empties the text of the labels it made, one by one."""
+    state, plugin = ethanol
+    olx = sys.modules["olx"]
+    session = plugin._session()
+    assert olx.Label("#c2=O1 (hydroxyl)") is True
+    state.other_labels = ["1.523(2)", "Fig. 2"]  # a bond's label and a free one
+    flagged_c2(session, state)
+    assert state.labels == {1: "C2 C 0.62", 2: "O1 (hydroxyl)"}
+    session.revert()  # "nothing to revert", after taking its labels back
+    assert state.labels == {1: "", 2: "O1 (hydroxyl)"}
+    assert state.other_labels == ["1.523(2)", "Fig. 2"] and "kill labels" not in state.log
+    flagged_c2(session, state)
+    flagged_c2(session, state)  # a second Preview replaces the first's label
+    assert state.labels == {1: "C2 C 0.62", 2: "O1 (hydroxyl)"}
+
+
+def test_a_label_whose_atom_a_reload_renumbered_is_not_touched(ethanol):
+    """After a refinement's reload the id the plugin labelled names another atom (H1A, after
+    C1's new H); the user labels that one: taking the plugin's label back leaves it."""
+    state, plugin = ethanol
+    olx = sys.modules["olx"]
+    session = applied(state, plugin, ["hadd 33 C1"])
+    flagged_c2(session, state)
+    assert state.labels[1] == "C2 C 0.62"
+    state.run("refine 4")
+    assert state.atoms[1].label == "H1A" and state.labels == {}
+    olx.Label("#c1=H1A riding")
+    session.clear_labels()
+    assert state.labels == {1: "H1A riding"}
+
+
+def test_an_olex2_without_atom_equals_text_still_clears_with_kill_labels(ethanol):
+    """An older macLabel cannot take `#c1=` (nor `#c1=text`): the atom showed its own label,
+    which only `kill labels` takes back there."""
+    state, plugin = ethanol
+    session = plugin._session()
+    state.label_text_form = False
+    flagged_c2(session, state)
+    assert state.labels == {1: "C2"}
+    session.clear_labels()
+    assert state.labels == {} and state.log[-1] == "kill labels"
+
+
+def test_a_label_is_taken_back_from_its_atom_renamed_since(ethanol):
+    """The user names the labelled C2 N2 before the next Preview: the atom is the same (its id
+    and site), so its label is taken back; left, it would say "C2 C 0.62" on N2."""
+    state, plugin = ethanol
+    session = plugin._session()
+    flagged_c2(session, state)
+    state.run("name C2 N2")
+    session.clear_labels()
+    assert state.labels == {1: ""}

@@ -477,6 +477,12 @@ def renumbered_since(before, now, limit=0.5):
     )
 
 
+def same_site(cell, crd, other, limit=0.5):
+    """Two of Olex2's atom coordinates ("x, y, z", xf.au.GetAtomCrd) within `limit` Å: the
+    same atom, moved at most by a refinement's shifts, not another one renumbered onto its id."""
+    return _distance(cell, _floats(crd), _floats(other)) <= limit
+
+
 def _show(state, fields, names):
     return " ".join(str(state[names.index(f)]) for f in fields)
 

@@ -14,6 +14,7 @@ from .olex_model import (
     nearest_atom,
     read_model,
     renumbered_since,
+    same_site,
 )
 from .panel_html import assignment_table, changed_from, element_probability, probability_text
 
@@ -42,6 +43,7 @@ class Session(object):
         self.shown = None  # the Model the last answer (and the panel) describes
         self.journals = []  # one per apply, last first to revert
         self.to_check = []  # (aunit id, probabilities) of the atoms the last answer flags
+        self.labelled = []  # (aunit id, its site then, whether our text shows) per label made
         self.messages = []
 
     def say(self, text):
@@ -152,18 +154,41 @@ class Session(object):
             return  # olex2c has no view to label (no Label macro: olex_model.has_gui)
         failed = []
         for index, numbers in self.to_check:
-            mark = "#c%d" % index
-            text = "%s %s" % (self.olx.xf.au.GetAtomName(index), numbers)
-            if self.olx.Label("%s=%s" % (mark, text)) is False and self.olx.Label(mark) is False:
+            mark, au = "#c%d" % index, self.olx.xf.au
+            text = "%s %s" % (au.GetAtomName(index), numbers)
+            site = str(au.GetAtomCrd(index))
+            if self.olx.Label("%s=%s" % (mark, text)) is not False:
+                self.labelled.append((index, site, True))
+            elif self.olx.Label(mark) is not False:
+                self.labelled.append((index, site, False))
+            else:
                 failed.append(mark)
         if failed:
             self.say("Olex2 could not label the atoms to check")
 
     def clear_labels(self):
-        """Hide the labels of the last answer (before a new one, and on Revert); olex2c has no
-        view and labels none."""
-        if has_gui(self.olx):
+        """Take the last answer's labels out of the view (before a new one, and on Revert), and
+        only those: `kill labels` hides every label, the user's own (atom and bond labels,
+        free text) too (gxlib/gxmacro.cpp GXLibMacros::macKill), and the view has no undo.
+        `Label #c<id>=` with no text leaves that atom's label showing nothing (macLabel). An
+        atom that is no longer the one labelled (deleted, or its id another atom's, more than
+        0.5 Å from the labelled site, after a reload renumbered them: the reload took the label
+        with it) is left alone; a rename since (Apply) keeps the atom. Only where
+        the atom shows its own label (an Olex2 without `atom=text`, whose Label cannot take it
+        back) is it `kill labels`. olex2c has no view and labels none."""
+        labelled, self.labelled = self.labelled, []
+        if not labelled or not has_gui(self.olx):
+            return
+        if not all(with_text for _, _, with_text in labelled):
             self.olex.m("kill labels")
+            return
+        au = self.olx.xf.au
+        count = int(au.GetAtomCount())
+        cell = [float(v) for v in str(au.GetCell()).replace(",", " ").split()]
+        for index, site, _ in labelled:
+            if index < count and au.IsAtomDeleted(index) != "true":
+                if same_site(cell, str(au.GetAtomCrd(index)), site):
+                    self.olx.Label("#c%d=" % index)  # a hidden atom refuses: nothing shows
 
     def save_answer(self, answer):
         """crystalx_last.json (what the Qt panel reads), whole or not at all: on a full disk or
