@@ -534,6 +534,10 @@ class Olex2(object):
         return True
 
     def _cmd_center(self, args):
+        """GXLibMacros::macCenter (gxlib/gxmacro.cpp, 024a95a): the view's centre to the
+        occupancy-weighted mean of the atoms named; none found changes nothing, and the macro
+        never fails; the selection stays (FindXAtoms clears it only for a `sel` token: gxapp.cpp
+        TGXApp::FindXAtoms). The double keeps the first atom named as the centre."""
         found = [a for label in args for a in self.find_all(label)]
         if found:
             self.centred = found[0]

@@ -328,10 +328,10 @@ class Session(object):
                 % (now.snapshot["source"], journal.before.snapshot["source"])
             )
             return False
-        if journal.refined:  # Olex2 loaded the refined file: undo cleared, atoms renumbered
+        if journal.refined:  # SHELXL's .res loaded, or olex2.refine's EndUpdate: undo cleared
             self.say(
-                "not reverted: the refinement after Apply reloaded the model, which clears "
-                "Olex2's undo and renumbers the atoms; go back with Olex2's History"
+                "not reverted: the refinement after Apply cleared Olex2's undo (a SHELXL "
+                "refinement also renumbers the atoms); go back with Olex2's History"
             )
             return False
         if journal.history is not None and self.history_node() != journal.history:
