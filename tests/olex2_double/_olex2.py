@@ -544,6 +544,10 @@ class Olex2(object):
         return True
 
     def _cmd_fuse(self, args):
+        """XLibMacros::macFuse (xlib/xmacro.cpp, the stored copy of 406,828 characters): no
+        number given, TLattice::Uniq: the grown images go, the asymmetric unit and its ids
+        stay; it never fails (a number would first merge same-element atoms closer than it,
+        which the plugin never sends)."""
         self.grown = False
         return True
 
