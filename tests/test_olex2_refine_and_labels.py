@@ -126,10 +126,29 @@ def test_revert_after_olex2s_own_olex2_refine_points_to_history_not_undo(ethanol
     after = state.model_state()
     assert session.revert() is False
     assert session.messages[-1] == (
-        "not reverted: Olex2 refined the structure since Apply (a new History entry), which "
-        "cleared its undo; go back with Olex2's History"
+        "not reverted: Olex2's History changed since Apply (a refinement, a solution or a step "
+        "back in History), which cleared its undo; go back with Olex2's History"
     )
     assert state.model_state() == after
+
+
+def test_revert_after_a_step_back_in_olex2s_history_says_history_changed_not_refined(ethanol):
+    """A click on an older History node makes it current and loads its .res (History.py
+    revert_history: the active_node setter sets snum.history.current_node, then olx.Atreap):
+    the undo is gone as after a refinement, but nothing was refined, so Revert must not say
+    Olex2 refined."""
+    state, plugin = ethanol
+    state.clock = lambda: 10.0**9
+    state.load(state.cell, state.matrices, state.formula, 1, list(state.atoms))
+    older = state.params["snum.history.current_node"]
+    state.clock = lambda: 10.0**9 + 7
+    state.run("refine 4")  # Olex2's own refine: a newer node
+    session = applied(state, plugin, ["name O1 N1"])
+    state.params["snum.history.current_node"] = older  # the user steps back in History
+    state.reload()
+    assert session.revert() is False
+    assert "History changed since Apply" in session.messages[-1]
+    assert "refined the structure" not in session.messages[-1]
 
 
 def test_revert_after_olex2s_own_shelxl_refinement_without_new_h_points_to_history(ethanol):

@@ -335,9 +335,11 @@ class Session(object):
             )
             return False
         if journal.history is not None and self.history_node() != journal.history:
+            # a refinement or a solution makes a new node, a step in History makes an older
+            # one current (History.py revert_history: active_node, then Atreap): each a load
             self.say(
-                "not reverted: Olex2 refined the structure since Apply (a new History entry), "
-                "which cleared its undo; go back with Olex2's History"
+                "not reverted: Olex2's History changed since Apply (a refinement, a solution or "
+                "a step back in History), which cleared its undo; go back with Olex2's History"
             )
             return False
         changed = differences(journal.after, now)
