@@ -41,6 +41,11 @@ source (pcxod/olex2 for the C++ core, the olex2-gui tree for util/pyUtil):
   one entry and succeeds on an empty stack too (GXLibMacros::macUndo); `kill` with some of
   the atoms it names selected deletes only those selected (`todel`), and is refused inside a
   mode (`mode`: "Kill inaccessible from within a mode");
+- `kill labels` hides every label of the view: each atom's and bond's own (made with `Label`)
+  and the free ones (TGXApp labels: `esd -label`, the Draw tools'), not the `labels` display
+  mode (gxmacro.cpp GXLibMacros::macKill, 024a95a; macLabels toggles TXGlLabels instead);
+  `Label atom=` with no text leaves that atom's label showing nothing (macLabel sets the text
+  as given; TXGlLabel draws its text, gxlib/gllabel.cpp);
 - `sel` adds the atoms it names to the selection and skips a name it cannot find, `sel -u`
   empties it (gxmacro.cpp `macSel`, gxapp.cpp `TGXApp::SelectAtoms`); `refine N` keeps N as
   the structure's own cycle count (olex2-gui macro.xld `refine` → `SetMaxCycles`); the
@@ -52,7 +57,21 @@ source (pcxod/olex2 for the C++ core, the olex2-gui tree for util/pyUtil):
   `atreap_fader -b "<path>/<name>.res"`); the
   load clears the undo stack (gxapp.cpp xappXFileLoad::Enter: GetUndo().Clear()) and the
   atoms are numbered in file order, each riding H after its pivot, Q-peaks last, deleted
-  atoms gone (olex2.refine takes the other branch: what it reloads is not verified);
+  atoms gone, and the Q-peaks are the ones SHELXL wrote from its new difference map, the old
+  ones gone; olex2.refine reloads nothing: FullMatrixRefine.post_peaks
+  (util/pyUtil/CctbxLib/refinement.py, MilitaoLucas/olex2-gui 00f5ddb) kills every Q-peak in
+  the asymmetric unit (`kill $Q -au`: deleted where they are, ids kept), adds each new peak
+  with xf.au.NewAtom(height, x, y, z) (xlib/asymmunit.cpp LibNewAtom: a deleted atom or a
+  peak within 0.01 Å of it is revived as the peak, a live atom there skips it, else a new
+  atom at the end; _UpdateQPeaks names the live peaks Q1.. by falling height) and ends with
+  xf.EndUpdate, whose OnFileLoad clears the undo stack as a load does (xlib/xfiles.cpp
+  TXFile::EndUpdate: "we keep the asymmunit");
+- a refinement that gave an R1 is recorded in Olex2's History: RunRefinementPrg
+  .doHistoryCreation sets snum.refinement.last_R1 and History.create_history adds a node
+  named md5(time.asctime()) and sets snum.history.current_node to it (History.py
+  HistoryTree.add_node: the name changes with the clock's second); a refine that stopped
+  before or in the program records nothing; loading a structure sets the node of its history
+  (loadHistory, params.phil declares both parameters);
 - `GetRefinementModel` runs the label corrector: labels over 4 characters are trimmed and
   duplicates in a residue renamed (py_core.cpp → refmodel/asymmunit `FixLabels`); it gives
   the HKLF instruction as "hklf" (value, s, m, wt, matrix), the CELL card's wavelength in
@@ -92,6 +111,7 @@ source (pcxod/olex2 for the C++ core, the olex2-gui tree for util/pyUtil):
   PATH, OLEX2_CCTBX_DIR, BOOST_ADAPTBX_*; Olex2 adds LIBTBX_BUILD for its cctbx.
 """
 
+import hashlib
 import math
 import os
 import re
@@ -225,18 +245,27 @@ class Olex2(object):
         self.errors = []  # what Olex2 would print as an error
         self.freeze = False
         self.freeze_log = []
-        self.labels = {}  # olx.Label texts by atom index
+        self.labels = {}  # olx.Label texts by atom index (shown; "" shows nothing)
+        self.other_labels = []  # the user's bond and free labels (kill labels hides them)
         self.vfs = {}  # OV.write_to_olex files
         self.vfs_dependents = []  # olx.VFSDependent: PluginTools instances (PluginTools.py)
         self.html_updates = 0
         self.functions = {}  # "namespace.name" → callable
         # snum.refinement.max_cycles is declared for every structure (Olex2's snum phil); 10
         # stands for the L.S. 10 of a file as SHELXL writes it
-        self.params = {"snum.refinement.max_cycles": 10}
+        self.params = {
+            "snum.refinement.max_cycles": 10,
+            "snum.refinement.last_R1": "n/a",  # params.phil: both declared for every structure
+            "snum.history.current_node": None,
+        }
+        self.clock = time.time  # Olex2's clock, as History reads it (tests may hold it still)
         self.scheduled = []  # (due time, macro)
         self.index_work = []  # tool lines added to index-work.htm
         self.refinements = 0
         self.refine_failure = None  # "file" or "program": how `refine` fails (_cmd_refine)
+        self.refine_program = "ShelXL"  # or "olex2.refine" (snum.refinement.program)
+        self.converged = False  # a refinement then changes no digit Olex2 gives
+        self.difference_peaks = None  # [(crd, height)] the next refinement's map gives
         self.mode = None  # the user's Olex2 mode (`mode name` ...): kill refuses to run in one
         self.fail_on = None  # a command prefix that olex.m should refuse (fault injection)
         self.grown = False
@@ -281,6 +310,13 @@ class Olex2(object):
         self.hkl_src = next((path for path in found if os.path.isfile(path)), "")
         if radiation is not None:
             self.radiation = radiation
+        self.params["snum.history.current_node"] = self.history_node()
+
+    def history_node(self):
+        """The name History gives a node now: md5 of time.asctime() (History.py
+        HistoryTree.add_node), the same for every node made within one second."""
+        stamp = time.asctime(time.localtime(self.clock()))
+        return hashlib.md5(stamp.encode()).hexdigest()
 
     def reset_model(self):
         self.atoms, self.selection, self.undo_stack, self.log = [], [], [], []
@@ -419,15 +455,15 @@ class Olex2(object):
     def _cmd_kill(self, args):
         """GXLibMacros::macKill (gxlib/gxmacro.cpp, read in pcxod/olex2 024a95a): refused while
         a mode is on ("Kill inaccessible from within a mode", so False through olex.m);
-        `kill labels` hides the labels; no atoms named (or `sel`): the selection, which is then
-        cleared. Atoms named: when some of them are selected, only those selected are deleted
-        (`todel = Selected.IsEmpty() ? Atoms : Selected`); one undo entry, TGXApp::DeleteXAtoms's
-        (no ValidateHGroups)."""
+        `kill labels` hides every label, the user's own too; no atoms named (or `sel`): the
+        selection, which is then cleared. Atoms named: when some of them are selected, only
+        those selected are deleted (`todel = Selected.IsEmpty() ? Atoms : Selected`); one undo
+        entry, TGXApp::DeleteXAtoms's (no ValidateHGroups)."""
         if self.mode is not None:
             self.errors.append("Kill inaccessible from within a mode")
             return False
         if args == ["labels"]:
-            self.labels = {}
+            self.labels, self.other_labels = {}, []
             return True
         if not args or args == ["sel"]:
             targets, self.selection = list(self.selection), []
@@ -498,12 +534,20 @@ class Olex2(object):
         return True
 
     def _cmd_center(self, args):
+        """GXLibMacros::macCenter (gxlib/gxmacro.cpp, 024a95a): the view's centre to the
+        occupancy-weighted mean of the atoms named; none found changes nothing, and the macro
+        never fails; the selection stays (FindXAtoms clears it only for a `sel` token: gxapp.cpp
+        TGXApp::FindXAtoms). The double keeps the first atom named as the centre."""
         found = [a for label in args for a in self.find_all(label)]
         if found:
             self.centred = found[0]
         return True
 
     def _cmd_fuse(self, args):
+        """XLibMacros::macFuse (xlib/xmacro.cpp, the stored copy of 406,828 characters): no
+        number given, TLattice::Uniq: the grown images go, the asymmetric unit and its ids
+        stay; it never fails (a number would first merge same-element atoms closer than it,
+        which the plugin never sends)."""
         self.grown = False
         return True
 
@@ -778,8 +822,12 @@ class Olex2(object):
           TFuncWrapper::Call): True, the model untouched.
         Otherwise a refinement: least-squares shifts move every refined atom (the double moves
         each atom that is not a Q-peak 0.0003 along x; a real refinement after a change to the
-        model moves them by more than the .res's 5 decimals) and, as RunPrg.runAfterProcess
-        does for SHELXL, the .res it wrote is loaded: reload()."""
+        model moves them by more than the .res's 5 decimals; none when `converged`), the new
+        difference map gives new Q-peaks (`difference_peaks`, else each old peak's moved
+        0.0137 along y at 0.8 of its height; the same ones when converged), and, as
+        RunPrg.runAfterProcess does for SHELXL, the .res it wrote is loaded: reload(); for
+        olex2.refine, post_peaks and EndUpdate instead (replace_peaks). Either way History
+        records it (snum.history.current_node, snum.refinement.last_R1)."""
         if self.refine_failure == "file":
             self.errors.append("refine: file: could not write %s" % self.file)
             return self.gui  # the GUI macro's onabort clears the failure
@@ -789,16 +837,75 @@ class Olex2(object):
             self.errors.append("Please choose a reflection file")
             return True
         self.refinements += 1
+        peaks = self.next_peaks()
         for atom in self.live():
-            if atom.type != "Q":
+            if atom.type != "Q" and not self.converged:
                 atom.crd[0] += 0.0003
-        self.reload()
+        if self.refine_program == "olex2.refine":
+            self.replace_peaks(peaks)
+        else:
+            self.reload(peaks)
+        self.params["snum.refinement.last_R1"] = "0.0412"
+        self.params["snum.history.current_node"] = self.history_node()
         return True
 
-    def reload(self):
+    def next_peaks(self):
+        """[(crd, height)] of the difference map after this refinement."""
+        if self.difference_peaks is not None:
+            peaks, self.difference_peaks = self.difference_peaks, None
+            return [(list(crd), height) for crd, height in peaks]
+        if self.converged:
+            return [(list(a.crd), a.peak) for a in self.live() if a.type == "Q"]
+        return [
+            ([a.crd[0], (a.crd[1] + 0.0137) % 1.0, a.crd[2]], round(0.8 * a.peak, 2))
+            for a in self.live()
+            if a.type == "Q"
+        ]
+
+    def replace_peaks(self, peaks):
+        """olex2.refine's post_peaks (olex2-gui CctbxLib/refinement.py): `kill $Q -au` deletes
+        the live peaks where they are; each new one goes in as xf.au.NewAtom does it
+        (asymmunit.cpp LibNewAtom: revive a deleted atom or a peak within 0.01 A, skip one on
+        a live atom, else append); the live peaks are named Q1.. by falling height
+        (_UpdateQPeaks); then xf.EndUpdate, a load for the GUI: undo cleared, selection and
+        labels gone (as reload)."""
+        for atom in self.live():
+            if atom.type == "Q":
+                atom.deleted = True
+        for crd, height in peaks:
+            there = [
+                a
+                for a in self.atoms
+                if self.distance([(x - y) - round(x - y) for x, y in zip(crd, a.crd)]) <= 0.01
+            ]
+            if there and not (there[0].deleted or there[0].type == "Q"):
+                continue  # a peak on an atom: skipped
+            if there:
+                atom = there[0]
+                atom.deleted, atom.type, atom.peak, atom.crd = False, "Q", height, list(crd)
+            else:
+                self.atoms.append(Atom("Q", "Q", crd, 0.06, 1.0, 0, height))
+        self._name_peaks(self.live())
+        self.undo_stack, self.selection, self.labels, self.other_labels = [], [], {}, []
+
+    @staticmethod
+    def _name_peaks(atoms):
+        peaks = sorted((a for a in atoms if a.type == "Q"), key=lambda a: -a.peak)
+        for number, peak in enumerate(peaks, 1):
+            peak.label = "Q%d" % number
+
+    def reload(self, peaks=None):
         """Olex2 loading the .res it wrote: deleted atoms gone, each riding H after its pivot,
         Q-peaks last (the order of a SHELX file), ids renumbered, undo stack cleared
-        (gxapp.cpp xappXFileLoad::Enter), selection and labels gone."""
+        (gxapp.cpp xappXFileLoad::Enter), selection and labels gone. With `peaks`, the
+        [(crd, height)] the program wrote in place of the old Q-peaks, Q1 the highest."""
+        if peaks is not None:
+            for atom in self.live():
+                if atom.type == "Q":
+                    atom.deleted = True
+            new = [Atom("Q", "Q", crd, 0.05, 1.0, 0, height) for crd, height in peaks]
+            self._name_peaks(new)
+            self.atoms += sorted(new, key=lambda a: -a.peak)
         live = self.live()
         riding = [a for a in live if a.type == "H" and a.pivot in live]
         order = []
@@ -808,7 +915,7 @@ class Olex2(object):
             order.append(atom)
             order += [h for h in riding if h.pivot is atom]
         self.atoms = order + [a for a in live if a.type == "Q"]
-        self.undo_stack, self.selection, self.labels = [], [], {}
+        self.undo_stack, self.selection, self.labels, self.other_labels = [], [], {}, []
 
     def refill_vfs(self):
         """Olex2 filling its virtual files afresh: what plugins wrote is gone until each

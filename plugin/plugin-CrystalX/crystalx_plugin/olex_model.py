@@ -372,6 +372,7 @@ class Journal(object):
         self.touched = []  # aunit ids that name or kill changed
         self.added = []  # aunit ids of the H atoms hadd created
         self.refined = False
+        self.history = None  # Olex2's History node when applied (Session.history_node)
 
     def record(self, command):
         """Count the undo entries a command that ran may have pushed, and what it touched."""
@@ -474,6 +475,12 @@ def renumbered_since(before, now, limit=0.5):
         for i, state in before.states.items()
         if i in now.states
     )
+
+
+def same_site(cell, crd, other, limit=0.5):
+    """Two of Olex2's atom coordinates ("x, y, z", xf.au.GetAtomCrd) within `limit` Å: the
+    same atom, moved at most by a refinement's shifts, not another one renumbered onto its id."""
+    return _distance(cell, _floats(crd), _floats(other)) <= limit
 
 
 def _show(state, fields, names):

@@ -14,6 +14,7 @@ from .olex_model import (
     nearest_atom,
     read_model,
     renumbered_since,
+    same_site,
 )
 from .panel_html import assignment_table, changed_from, element_probability, probability_text
 
@@ -42,6 +43,7 @@ class Session(object):
         self.shown = None  # the Model the last answer (and the panel) describes
         self.journals = []  # one per apply, last first to revert
         self.to_check = []  # (aunit id, probabilities) of the atoms the last answer flags
+        self.labelled = []  # (aunit id, its site then, whether our text shows) per label made
         self.messages = []
 
     def say(self, text):
@@ -152,18 +154,41 @@ class Session(object):
             return  # olex2c has no view to label (no Label macro: olex_model.has_gui)
         failed = []
         for index, numbers in self.to_check:
-            mark = "#c%d" % index
-            text = "%s %s" % (self.olx.xf.au.GetAtomName(index), numbers)
-            if self.olx.Label("%s=%s" % (mark, text)) is False and self.olx.Label(mark) is False:
+            mark, au = "#c%d" % index, self.olx.xf.au
+            text = "%s %s" % (au.GetAtomName(index), numbers)
+            site = str(au.GetAtomCrd(index))
+            if self.olx.Label("%s=%s" % (mark, text)) is not False:
+                self.labelled.append((index, site, True))
+            elif self.olx.Label(mark) is not False:
+                self.labelled.append((index, site, False))
+            else:
                 failed.append(mark)
         if failed:
             self.say("Olex2 could not label the atoms to check")
 
     def clear_labels(self):
-        """Hide the labels of the last answer (before a new one, and on Revert); olex2c has no
-        view and labels none."""
-        if has_gui(self.olx):
+        """Take the last answer's labels out of the view (before a new one, and on Revert), and
+        only those: `kill labels` hides every label, the user's own (atom and bond labels,
+        free text) too (gxlib/gxmacro.cpp GXLibMacros::macKill), and the view has no undo.
+        `Label #c<id>=` with no text leaves that atom's label showing nothing (macLabel). An
+        atom that is no longer the one labelled (deleted, or its id another atom's, more than
+        0.5 Å from the labelled site, after a reload renumbered them: the reload took the label
+        with it) is left alone; a rename since (Apply) keeps the atom. Only where
+        the atom shows its own label (an Olex2 without `atom=text`, whose Label cannot take it
+        back) is it `kill labels`. olex2c has no view and labels none."""
+        labelled, self.labelled = self.labelled, []
+        if not labelled or not has_gui(self.olx):
+            return
+        if not all(with_text for _, _, with_text in labelled):
             self.olex.m("kill labels")
+            return
+        au = self.olx.xf.au
+        count = int(au.GetAtomCount())
+        cell = [float(v) for v in str(au.GetCell()).replace(",", " ").split()]
+        for index, site, _ in labelled:
+            if index < count and au.IsAtomDeleted(index) != "true":
+                if same_site(cell, str(au.GetAtomCrd(index)), site):
+                    self.olx.Label("#c%d=" % index)  # a hidden atom refuses: nothing shows
 
     def save_answer(self, answer):
         """crystalx_last.json (what the Qt panel reads), whole or not at all: on a full disk or
@@ -198,6 +223,7 @@ class Session(object):
         journal = apply_commands(
             self.olex, self.olx, self.olex_core, result["commands"], now, self.say
         )
+        journal.history = self.history_node()
         self.journals.append(journal)
         self.answer = None
         self.mark()
@@ -238,14 +264,17 @@ class Session(object):
         TEMacroLib::ProcessMacro: ClearErrorFlag), and RunRefinementPrg prints its own errors
         and returns (PyToolLib/RunPrg.py: no reflection file, no program), so a refine that
         never ran answers True there; olex2c's (macrox.xld) False, or True where its copy has
-        an onabort. A refinement moves the atoms and reloads the file; a model Olex2 holds
-        unchanged to the last digit was not refined, so the journal stays revertible."""
+        an onabort. A refinement moves the atoms and reloads the file, and Olex2 records it in
+        its History (history_node); a model Olex2 holds unchanged to the last digit and no new
+        History node mean it was not refined, so the journal stays revertible. A converged
+        refinement changes no digit: the History node tells it."""
         cycles = int(self.settings("refine_cycles"))
         own = self.ov.GetParam("snum.refinement.max_cycles") if self.ov is not None else None
         try:
             before = read_model(self.olx, self.olex_core)
         except (RuntimeError, ValueError):
             before = None
+        node = self.history_node()
         answered = self.olex.m("refine %d" % cycles)
         if own is not None and str(own) != str(self.ov.GetParam("snum.refinement.max_cycles")):
             self.ov.SetMaxCycles(own)
@@ -253,6 +282,7 @@ class Session(object):
             refined = before is None or not read_model(self.olx, self.olex_core).same_as(before)
         except (RuntimeError, ValueError):
             refined = True  # no model to read: Olex2 did something to it; Revert checks
+        refined = refined or self.history_node() != node
         if not refined:
             self.say(
                 "Olex2's refine %s and left the model as it was (its own lines say why); "
@@ -262,6 +292,16 @@ class Session(object):
         for entry in [journal] if journal else self.journals[-1:]:
             entry.refined = True
         return True
+
+    def history_node(self):
+        """Olex2's History node for the open structure: RunRefinementPrg.doHistoryCreation
+        makes a new one for each refinement that gave an R1 and sets
+        snum.history.current_node to its name (olex2-gui PyToolLib/RunPrg.py, History.py),
+        which no edit touches; a refine that stopped early makes none. Its name is
+        md5(time.asctime()): two refinements within one second share it. None without OV."""
+        if self.ov is None:
+            return None
+        return self.ov.GetParam("snum.history.current_node")
 
     def revert(self):
         """Undo the last Apply with Olex2's undo, then compare every atom with before; after
@@ -288,10 +328,18 @@ class Session(object):
                 % (now.snapshot["source"], journal.before.snapshot["source"])
             )
             return False
-        if journal.refined:  # Olex2 loaded the refined file: undo cleared, atoms renumbered
+        if journal.refined:  # SHELXL's .res loaded, or olex2.refine's EndUpdate: undo cleared
             self.say(
-                "not reverted: the refinement after Apply reloaded the model, which clears "
-                "Olex2's undo and renumbers the atoms; go back with Olex2's History"
+                "not reverted: the refinement after Apply cleared Olex2's undo (a SHELXL "
+                "refinement also renumbers the atoms); go back with Olex2's History"
+            )
+            return False
+        if journal.history is not None and self.history_node() != journal.history:
+            # a refinement or a solution makes a new node, a step in History makes an older
+            # one current (History.py revert_history: active_node, then Atreap): each a load
+            self.say(
+                "not reverted: Olex2's History changed since Apply (a refinement, a solution or "
+                "a step back in History), which cleared its undo; go back with Olex2's History"
             )
             return False
         changed = differences(journal.after, now)
