@@ -17,7 +17,13 @@ from crystalx_core.assign.protonation import (
     valence_floor,
 )
 from crystalx_core.elements import is_hydrogen
-from crystalx_core.geometry import H_BOND_MAX, bonded_h_counts, connectivity, one_alternative
+from crystalx_core.geometry import (
+    H_BOND_MAX,
+    bond_angle,
+    bonded_h_counts,
+    connectivity,
+    one_alternative,
+)
 from crystalx_core.io.cif import read_cif
 from tests.conftest import BENCHMARK, CORPUS, benchmark_script
 
@@ -309,6 +315,48 @@ def test_an_nh_of_an_amide_or_a_ring_keeps_its_h(shared_data, name, label):
     heavy, bonds, published, labels = _published(CORPUS / f"{name}.cif")
     k = labels[label]
     assert published[k] == 1 and not imine_ceiling(heavy, k, bonds)
+
+
+def _bent_to(heavy, k: int, partner: int, length: float, angle: float):
+    """The sites with `partner` moved to `length` Å from N site k, in the plane of k's two
+    bonds, at `angle` degrees to its other neighbour: a raw solution's shaken geometry."""
+    centre = heavy.cartesian(heavy.sites[k].frac)
+    bonds = one_alternative(heavy, connectivity(heavy))
+    other = next(c.cart_j for c in bonds[k] if c.j != partner)
+    u = (other - centre) / np.linalg.norm(other - centre)
+    v = heavy.cartesian(heavy.sites[partner].frac) - centre
+    w = v - (v @ u) * u
+    w /= np.linalg.norm(w)
+    theta = np.radians(angle)
+    moved = centre + length * (np.cos(theta) * u + np.sin(theta) * w)
+    frac = tuple(np.linalg.inv(heavy.orthogonalisation) @ moved)
+    sites = list(heavy.sites)
+    sites[partner] = replace(sites[partner], frac=frac)
+    return heavy.with_sites(sites)
+
+
+@pytest.mark.parametrize(
+    "name, label, carbon",
+    [
+        ("codtools_7151730", "N2", "C15"),  # C15(=O4)–N2H–C14, 1.319 Å at 123.1°
+        ("codtools_2100438-cell-vol", "N2", "C2"),  # C2(=O1)–N2H–C3, 1.314 Å at 120.1°
+    ],
+)
+def test_an_amide_n_shaken_to_an_imine_geometry_keeps_its_h(shared_data, name, label, carbon):
+    """An amide's C–N, shortened by resonance, and its NH's angle, moved by a raw solution's
+    noise to a C=N's 1.28 Å and 116° (as evaluate's 0.05 Å shaking moved these two), are not
+    read as an imine's: the C bears a C=O, so the ceiling leaves the N to the model."""
+    heavy, bonds, published, labels = _published(CORPUS / f"{name}.cif")
+    k, c = labels[label], labels[carbon]
+    assert published[k] == 1
+    shaken = _bent_to(heavy, k, c, 1.28, 116.0)
+    bonds = one_alternative(shaken, connectivity(shaken))
+    around = {shaken.sites[b.j].label: b for b in bonds[k]}
+    centre = shaken.cartesian(shaken.sites[k].frac)
+    cart = [b.cart_j for b in bonds[k]]
+    assert around[carbon].distance == pytest.approx(1.28, abs=1e-3)
+    assert bond_angle(cart[0], centre, cart[1]) == pytest.approx(116.0, abs=0.1)
+    assert not imine_ceiling(shaken, k, bonds)
 
 
 def test_a_miss_names_the_o_its_acid_h_was_swapped_with(shared_data):
