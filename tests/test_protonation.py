@@ -359,6 +359,28 @@ def test_an_amide_n_shaken_to_an_imine_geometry_keeps_its_h(shared_data, name, l
     assert not imine_ceiling(shaken, k, bonds)
 
 
+@pytest.mark.parametrize(
+    "name, label, carbon, angle",
+    [
+        ("sfarchiv2_2004840", "N2", "C18", 116.0),  # six-ring NH, C18 bears C19 alone
+        ("codtools_1100163-correct-values", "N6", "C9", 106.8),  # five-ring NH, C9 bears C8
+    ],
+)
+def test_a_ring_nh_shaken_to_a_double_bond_keeps_its_h(shared_data, name, label, carbon, angle):
+    """A ring NH whose C–N a raw solution's noise shortens to a C=N's 1.29 Å, its C no amide's,
+    is still left to the model: its ring, not a lone pair, sets its angle (_in_small_ring). At
+    their published lengths (1.321 and 1.337 Å) neither bond reads as double, so this is the
+    case that tells whether the ring is looked at."""
+    heavy, bonds, published, labels = _published(CORPUS / f"{name}.cif")
+    k, c = labels[label], labels[carbon]
+    assert published[k] == 1
+    shaken = _bent_to(heavy, k, c, 1.29, angle)
+    bonds = one_alternative(shaken, connectivity(shaken))
+    around = {shaken.sites[b.j].label: b for b in bonds[k]}
+    assert len(around) == 2 and around[carbon].distance == pytest.approx(1.29, abs=1e-3)
+    assert not imine_ceiling(shaken, k, bonds)
+
+
 def test_a_miss_names_the_o_its_acid_h_was_swapped_with(shared_data):
     """evaluate --misses: a row says where the acid rule moved an O's H-count probabilities
     (the record's acid_moves), so a wrong count the rule made is told from one the model
