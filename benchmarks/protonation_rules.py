@@ -7,13 +7,15 @@ newly wrong.
         --noise 0.1          # heavy-atom coordinates shaken as evaluate's noise (seeds 7, 8, 9)
     python benchmarks/protonation_rules.py tmqm ../shared/data/tmqm/tmqm.xyz.xz \
         --start 2800 --count 21000
+    python benchmarks/protonation_rules.py tmqm ../shared/data/tmqm/tmqm.xyz.xz \
+        --start 2800 --count 3000 --rule imine_ceiling
 
 corpus: the published non-H atoms of the split's ordered structures (as evaluate's H row);
 tmqm: CSD complexes the models never saw (the heavy model's fine-tuning took 0-2799; the
 hydrogen model saw none), each set in a P1 box (h_fixed_tmqm.boxed), only those with a site the
-rules read (an acid group, an N with two single bonds, a pyridinium's ring N). Counts fitted
-to UNIT's H as `crystalx assign` fits them; "without" runs the same code with the three rules
-switched off.
+rules read (an acid group, an N with two single bonds, a pyridinium's ring N, an imine's N).
+Counts fitted to UNIT's H as `crystalx assign` fits them; "without" runs the same code with the
+four rules switched off (--rule: that one alone, the others on).
 """
 
 from __future__ import annotations
@@ -43,28 +45,40 @@ from h_fixed_tmqm import boxed  # noqa: E402
 SEEDS = (7, 8, 9)  # as evaluate's noisy heavy rows
 
 
-def counts(heavy, rules: bool) -> list[int]:
-    """The model's H counts, fitted to UNIT, with or without the protonation rules."""
-    model.hydroxyl_on_longest_bond = (
-        protonation.hydroxyl_on_longest_bond if rules else (lambda h, p, b, c: (p, []))
-    )
-    model.valence_floor = protonation.valence_floor if rules else (lambda h, k, b: 0)
-    model.ring_nh_floor = protonation.ring_nh_floor if rules else (lambda h, k, b: 0)
+# the rules and what each does when switched off
+RULES_OFF = {
+    "hydroxyl_on_longest_bond": lambda h, p, b, c: (p, []),
+    "valence_floor": lambda h, k, b: 0,
+    "ring_nh_floor": lambda h, k, b: 0,
+    "imine_ceiling": lambda h, k, b: False,
+}
+
+
+def counts(heavy, rules: bool, switched=tuple(RULES_OFF)) -> list[int]:
+    """The model's H counts, fitted to UNIT, with or without the protonation rules named in
+    `switched` (the others stay on)."""
+    if not rules:
+        for name in switched:
+            setattr(model, name, RULES_OFF[name])
     try:
         return [n for n, _ in model.model_h_counts(heavy)]
     finally:
-        model.hydroxyl_on_longest_bond = protonation.hydroxyl_on_longest_bond
-        model.valence_floor = protonation.valence_floor
-        model.ring_nh_floor = protonation.ring_nh_floor
+        for name in RULES_OFF:
+            setattr(model, name, getattr(protonation, name))
 
 
-def read_by_rules(heavy) -> bool:
-    """Whether any site is one the rules read: an acid group's centre or an N with a floor."""
+def read_by_rules(heavy, switched=tuple(RULES_OFF)) -> bool:
+    """Whether any site is one the rules in `switched` read: an acid group's centre, an N with
+    a floor or a ceiling."""
     bonds = one_alternative(heavy, connectivity(heavy))
     return any(
-        len(protonation._acid_oxygens(heavy, k, bonds)) >= 2
-        or protonation.valence_floor(heavy, k, bonds)
-        or protonation.ring_nh_floor(heavy, k, bonds)
+        (
+            "hydroxyl_on_longest_bond" in switched
+            and len(protonation._acid_oxygens(heavy, k, bonds)) >= 2
+        )
+        or ("valence_floor" in switched and protonation.valence_floor(heavy, k, bonds))
+        or ("ring_nh_floor" in switched and protonation.ring_nh_floor(heavy, k, bonds))
+        or ("imine_ceiling" in switched and protonation.imine_ceiling(heavy, k, bonds))
         for k in range(len(heavy.sites))
     )
 
@@ -88,8 +102,10 @@ def shaken(heavy, noise: float, seed: int):
     )
 
 
-def compare(name: str, heavy, published: list[int], tally: Counter, changes: list[str]) -> None:
-    before, after = counts(heavy, False), counts(heavy, True)
+def compare(
+    name: str, heavy, published: list[int], tally: Counter, changes: list[str], switched
+) -> None:
+    before, after = counts(heavy, False, switched), counts(heavy, True, switched)
     tally["structures"] += 1
     for k, (b, a, p) in enumerate(zip(before, after, published)):
         tally["atoms"] += 1
@@ -116,7 +132,7 @@ def corpus_structures(corpus: Path, splits: list[str], noise: float):
             yield name, shaken(heavy, noise, seed), h_counts(truth)
 
 
-def tmqm_structures(path: Path, start: int, count: int):
+def tmqm_structures(path: Path, start: int, count: int, switched):
     from crystalx_core.training.atoms.tmqm import read_molecules, xray_hydrogens
 
     for molecule in islice(read_molecules(path), start, start + count):
@@ -126,7 +142,7 @@ def tmqm_structures(path: Path, start: int, count: int):
         full = boxed(molecule.elements, xyz)
         full.sfac, full.unit = sfac_unit_from_sites(full)
         heavy = full.with_sites([s for s in full.sites if not is_hydrogen(s.element)])
-        if read_by_rules(heavy):
+        if read_by_rules(heavy, switched):
             yield molecule.code, heavy, h_counts(full)
 
 
@@ -138,19 +154,23 @@ def main(argv=None) -> int:
     parser.add_argument("--noise", type=float, default=0.0, help="Å r.m.s. (corpus only)")
     parser.add_argument("--start", type=int, default=2800, help="first tmQM entry")
     parser.add_argument("--count", type=int, default=21000, help="tmQM entries read")
+    parser.add_argument(
+        "--rule", choices=sorted(RULES_OFF), help="switch this rule alone (default: all)"
+    )
     args = parser.parse_args(argv)
     if not args.path.exists():
         print(f"protonation_rules: error: {args.path}: no such file", file=sys.stderr)
         return 2
+    switched = (args.rule,) if args.rule else tuple(RULES_OFF)
     structures = (
         corpus_structures(args.path, args.split, args.noise)
         if args.source == "corpus"
-        else tmqm_structures(args.path, args.start, args.count)
+        else tmqm_structures(args.path, args.start, args.count, switched)
     )
     tally: Counter = Counter()
     changes: list[str] = []
     for name, heavy, published in structures:
-        compare(name, heavy, published, tally, changes)
+        compare(name, heavy, published, tally, changes, switched)
     print("\n".join(changes))
     print(
         f"{tally['structures']} structures, {tally['atoms']} atoms: right without the rules "

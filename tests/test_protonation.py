@@ -8,14 +8,22 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from crystalx_core.assign.baseline import baseline_h_counts
 from crystalx_core.assign.model import _placeable, model_h_counts
 from crystalx_core.assign.protonation import (
     hydroxyl_on_longest_bond,
+    imine_ceiling,
     ring_nh_floor,
     valence_floor,
 )
 from crystalx_core.elements import is_hydrogen
-from crystalx_core.geometry import H_BOND_MAX, bonded_h_counts, connectivity, one_alternative
+from crystalx_core.geometry import (
+    H_BOND_MAX,
+    bond_angle,
+    bonded_h_counts,
+    connectivity,
+    one_alternative,
+)
 from crystalx_core.io.cif import read_cif
 from tests.conftest import BENCHMARK, CORPUS, benchmark_script
 
@@ -208,6 +216,169 @@ def test_an_open_chain_n_is_no_pyridinium(shared_data):
     heavy, bonds, published, labels = _published(CORPUS / "codtools_7151730.cif")
     for label in ("N1", "N2"):
         assert ring_nh_floor(heavy, labels[label], bonds) == 0, label
+
+
+# NoSpherA2 (AK-Kleemiss/NoSpherA2) tests/ECP_SF/malbac.cif, an Olex2 1.5 CIF of a Pd(II)
+# aroylhydrazone complex (P-1): its cell and the atom rows of the chelate ring Pd–O–C31=N2–N1
+# and the atoms on it, in the file's layout (Uani rows, labels "Pd", "O" without numbers). N2:
+# C31=N2 1.313, N2–N1 1.410 Å, C31–N2–N1 112°, published without H.
+MALBAC_CHELATE = """data_malbac
+_space_group_name_H-M_alt          'P -1'
+_cell_length_a                     10.551(2)
+_cell_length_b                     14.251(3)
+_cell_length_c                     9.551(2)
+_cell_angle_alpha                  99.77(2)
+_cell_angle_beta                   105.10(2)
+_cell_angle_gamma                  104.77(2)
+loop_
+  _space_group_symop_id
+  _space_group_symop_operation_xyz
+  1 'x, y, z'
+  2 '-x, -y, -z'
+loop_
+  _atom_site_label
+  _atom_site_type_symbol
+  _atom_site_fract_x
+  _atom_site_fract_y
+  _atom_site_fract_z
+  _atom_site_U_iso_or_equiv
+  _atom_site_adp_type
+  _atom_site_occupancy
+  _atom_site_refinement_flags_posn
+  _atom_site_refinement_flags_adp
+  _atom_site_disorder_group
+ Pd Pd 0.27736(2) 0.170011(17) 0.00002(3) 0.04703(11) Uani 1.000000 . . .
+ P P 0.18939(7) 0.26030(5) 0.13620(8) 0.04036(16) Uani 1.000000 . . .
+ Cl Cl 0.49494(9) 0.27128(8) 0.14058(14) 0.0813(3) Uani 1.000000 . . .
+ O O 0.3477(2) 0.08272(16) -0.1388(3) 0.0513(5) Uani 1.000000 . U .
+ N1 N 0.0961(2) 0.07652(17) -0.1409(3) 0.0431(5) Uani 1.000000 . . .
+ N2 N 0.1106(3) 0.0100(2) -0.2586(3) 0.0506(6) Uani 1.000000 . . .
+ C31 C 0.2408(3) 0.0197(2) -0.2443(4) 0.0502(6) Uani 1.000000 . U .
+ C32 C -0.0266(3) 0.0683(2) -0.1446(3) 0.0480(6) Uani 1.000000 . . .
+ C33 C 0.2682(4) -0.0484(2) -0.3617(4) 0.0555(7) Uani 1.000000 . U .
+"""
+
+
+def test_a_hydrazone_n_at_an_imine_angle_carries_no_h(tmp_path):
+    """malbac's N2 (C=N 1.313, N–N 1.410 Å: the two bonds shortened by 0.07 Å on average, an
+    amine's by the rules' reading) closes its angle to 112°, an sp2 N's lone pair: the rules
+    count it none, and a model that gives it one H (malbac's: 0.67 one, 0.33 none) is given
+    none, as published. Its chelate ring runs through the Pd, so it is no small ring."""
+    path = tmp_path / "malbac.cif"
+    path.write_text(MALBAC_CHELATE)
+    heavy = read_cif(path).structure
+    bonds = one_alternative(heavy, connectivity(heavy))
+    labels = {s.label: k for k, s in enumerate(heavy.sites)}
+    n2 = labels["N2"]
+    assert sorted(heavy.sites[c.j].label for c in bonds[n2]) == ["C31", "N1"]
+    assert imine_ceiling(heavy, n2, bonds)
+    assert baseline_h_counts(heavy)[n2] == 0
+    read = np.zeros((len(heavy.sites), len(COUNTS)))
+    read[:, 0] = 1.0
+    read[n2, :2] = [0.33, 0.67]
+    assert _placeable(read, heavy, bonds, COUNTS)[n2].argmax() == 0
+
+
+@pytest.mark.parametrize(
+    "name, label",
+    [
+        ("sfarchiv2_2004808", "N10"),  # C=N 1.268, N–C 1.475 Å at 117.9°, open chain
+        (
+            "codtools_2200223-decomposition-temperature",
+            "N1",
+        ),  # an oxime's C=N–O, 1.256 and 1.397 Å at 115.3°
+    ],
+)
+def test_an_imine_n_the_rules_gave_an_h_carries_none(shared_data, name, label):
+    """Training-split imines the rules' average shortening gave one H: published without, and
+    the ceiling reads them (angles under IMINE_ANGLE)."""
+    heavy, bonds, published, labels = _published(CORPUS / f"{name}.cif")
+    k = labels[label]
+    assert published[k] == 0 and imine_ceiling(heavy, k, bonds)
+    assert baseline_h_counts(heavy)[k] == 0
+
+
+@pytest.mark.parametrize(
+    "name, label",
+    [
+        ("codtools_7151730", "N1"),  # an amide's C(=O)–NH–C, C–N 1.312 Å at 123.2°
+        (
+            "codtools_1100163-correct-values",
+            "N6",
+        ),  # a five-ring NH at 106.8°: the ring sets its angle
+        ("sfarchiv2_2004840", "N2"),  # a six-ring NH at 118.9°, C–N 1.321 Å
+    ],
+)
+def test_an_nh_of_an_amide_or_a_ring_keeps_its_h(shared_data, name, label):
+    """An amide NH opens its angle past IMINE_ANGLE, and a ring N of six atoms or fewer is left
+    to the model whatever its angle: each published with its H, none read by the ceiling."""
+    heavy, bonds, published, labels = _published(CORPUS / f"{name}.cif")
+    k = labels[label]
+    assert published[k] == 1 and not imine_ceiling(heavy, k, bonds)
+
+
+def _bent_to(heavy, k: int, partner: int, length: float, angle: float):
+    """The sites with `partner` moved to `length` Å from N site k, in the plane of k's two
+    bonds, at `angle` degrees to its other neighbour: a raw solution's shaken geometry."""
+    centre = heavy.cartesian(heavy.sites[k].frac)
+    bonds = one_alternative(heavy, connectivity(heavy))
+    other = next(c.cart_j for c in bonds[k] if c.j != partner)
+    u = (other - centre) / np.linalg.norm(other - centre)
+    v = heavy.cartesian(heavy.sites[partner].frac) - centre
+    w = v - (v @ u) * u
+    w /= np.linalg.norm(w)
+    theta = np.radians(angle)
+    moved = centre + length * (np.cos(theta) * u + np.sin(theta) * w)
+    frac = tuple(np.linalg.inv(heavy.orthogonalisation) @ moved)
+    sites = list(heavy.sites)
+    sites[partner] = replace(sites[partner], frac=frac)
+    return heavy.with_sites(sites)
+
+
+@pytest.mark.parametrize(
+    "name, label, carbon",
+    [
+        ("codtools_7151730", "N2", "C15"),  # C15(=O4)–N2H–C14, 1.319 Å at 123.1°
+        ("codtools_2100438-cell-vol", "N2", "C2"),  # C2(=O1)–N2H–C3, 1.314 Å at 120.1°
+    ],
+)
+def test_an_amide_n_shaken_to_an_imine_geometry_keeps_its_h(shared_data, name, label, carbon):
+    """An amide's C–N, shortened by resonance, and its NH's angle, moved by a raw solution's
+    noise to a C=N's 1.28 Å and 116° (as evaluate's 0.05 Å shaking moved these two), are not
+    read as an imine's: the C bears a C=O, so the ceiling leaves the N to the model."""
+    heavy, bonds, published, labels = _published(CORPUS / f"{name}.cif")
+    k, c = labels[label], labels[carbon]
+    assert published[k] == 1
+    shaken = _bent_to(heavy, k, c, 1.28, 116.0)
+    bonds = one_alternative(shaken, connectivity(shaken))
+    around = {shaken.sites[b.j].label: b for b in bonds[k]}
+    centre = shaken.cartesian(shaken.sites[k].frac)
+    cart = [b.cart_j for b in bonds[k]]
+    assert around[carbon].distance == pytest.approx(1.28, abs=1e-3)
+    assert bond_angle(cart[0], centre, cart[1]) == pytest.approx(116.0, abs=0.1)
+    assert not imine_ceiling(shaken, k, bonds)
+
+
+@pytest.mark.parametrize(
+    "name, label, carbon, angle",
+    [
+        ("sfarchiv2_2004840", "N2", "C18", 116.0),  # six-ring NH, C18 bears C19 alone
+        ("codtools_1100163-correct-values", "N6", "C9", 106.8),  # five-ring NH, C9 bears C8
+    ],
+)
+def test_a_ring_nh_shaken_to_a_double_bond_keeps_its_h(shared_data, name, label, carbon, angle):
+    """A ring NH whose C–N a raw solution's noise shortens to a C=N's 1.29 Å, its C no amide's,
+    is still left to the model: its ring, not a lone pair, sets its angle (_in_small_ring). At
+    their published lengths (1.321 and 1.337 Å) neither bond reads as double, so this is the
+    case that tells whether the ring is looked at."""
+    heavy, bonds, published, labels = _published(CORPUS / f"{name}.cif")
+    k, c = labels[label], labels[carbon]
+    assert published[k] == 1
+    shaken = _bent_to(heavy, k, c, 1.29, angle)
+    bonds = one_alternative(shaken, connectivity(shaken))
+    around = {shaken.sites[b.j].label: b for b in bonds[k]}
+    assert len(around) == 2 and around[carbon].distance == pytest.approx(1.29, abs=1e-3)
+    assert not imine_ceiling(shaken, k, bonds)
 
 
 def test_a_miss_names_the_o_its_acid_h_was_swapped_with(shared_data):

@@ -30,8 +30,9 @@ metal on the bisector away from them (an aryl's ipso C on Au) has none.
         (the exocyclic bond is single), 2 for =CH2 (shortened by > 0.10 Å), else 3;
      0: 3 if bound to a metal (M–CH3), else 4.
   N  3 or more: 0; 2: 1 if the bonds are shortened by < 0.08 Å on average (amine,
-     amide, pyrrole NH), else 0 (pyridine, imine); 1: 0 if < 1.20 Å (nitrile),
-     2 if < 1.42 Å (NH2), else 3 (NH3+); 0: 4 (NH4+).
+     amide, pyrrole NH), else 0 (pyridine, imine), and 0 for a C=N–X outside a small ring
+     whose angle at N is an imine's (protonation.imine_ceiling: a hydrazone's C=N–N averages
+     under 0.08); 1: 0 if < 1.20 Å (nitrile), 2 if < 1.42 Å (NH2), else 3 (NH3+); 0: 4 (NH4+).
   O  2 or more: 0; 1: 0 if closer than _OXO_MAX to it (C=O < 1.30 Å, N–O < 1.34,
      P=O/S=O < 1.55, ClO4- ...) or a ligand's O that a metal holds (_ligand_oxygen: an
      alkoxide, phenolate, phosphate O on the metal; a coordinated alcohol keeps its H), else 1
@@ -66,6 +67,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from crystalx_core.assign.labels import element_labels
+from crystalx_core.assign.protonation import imine_ceiling
 from crystalx_core.assignment import Assignment, SiteAssignment
 from crystalx_core.bond_valence import h_room_left, metal_valence
 from crystalx_core.elements import atomic_number, covalent_radius, is_hydrogen, is_metal
@@ -203,8 +205,9 @@ def baseline_h_counts(
     """H count of each non-H site (in site order) from the geometry rules above. `bonds`:
     the connectivity of the non-H sites as one alternative has it (geometry.one_alternative),
     when the caller has it already. `metal_oxygens=False`: every unshortened O bonded to metals
-    alone a water (2), as the rules were when the shipped hydrogen model's input tokens were
-    made (its answer for a μ2-O is weighed by metal_oxygen_prior instead: assign.model)."""
+    alone a water (2) and an imine's N by its bond lengths alone, as the rules were when the
+    shipped hydrogen model's input tokens were made (its answer for a μ2-O is weighed by
+    metal_oxygen_prior instead, an imine's N by imine_ceiling: assign.model)."""
     heavy = [s for s in structure.sites if not is_hydrogen(s.element)]
     skeleton = structure.with_sites(heavy)
     if bonds is None:
@@ -228,6 +231,8 @@ def baseline_h_counts(
             counts.append(rule(centre, made) if rule else 0)
         if site.element == "O" and metal_oxygens:
             counts[-1] = min(counts[-1], metal_oxygen_room(skeleton, site, contacts))
+        if site.element == "N" and metal_oxygens and imine_ceiling(skeleton, k, bonds):
+            counts[-1] = 0  # its lone pair closes the angle at N, not an H
     return counts
 
 

@@ -38,6 +38,7 @@ from crystalx_core.assign.metal_valence import valence_weighed
 from crystalx_core.assign.omitted_h import fit_with_omissions, solvent_molecules
 from crystalx_core.assign.protonation import (
     hydroxyl_on_longest_bond,
+    imine_ceiling,
     ring_nh_floor,
     valence_floor,
 )
@@ -369,18 +370,21 @@ def _placeable(
     SFAC: the geometry rules could never place more. An N with two single bonds and no metal
     (protonation.valence_floor) is given the probability the model gave it no H as one: the
     valence asks for an NH, not an NH2+; so is a pyridine ring N whose C–N–C angle is a
-    pyridinium's (protonation.ring_nh_floor). Where geometry settles the count (a tetrahedral B's
-    BH/BH2/BH3: h_fixed) that count alone is left. An sp2 C on a metal by its M–C–C angle
-    (baseline.metal_sp2_carbon: an M=CH–R, an M–CH=CR2) is given the probability the model gave
-    it more than one H as one: a CH2 read where the angle says CH. An O bridging
-    two metals is weighed by how often the published models give such an O each count
-    (metal_oxygen_prior: a μ2-OH one, rarely a μ-aqua two), which the model's tokens, a water
-    for every O bonded to metals alone, did not tell it.
+    pyridinium's (protonation.ring_nh_floor); the N of a C=N–X or N=N–X outside a small ring
+    whose angle is an imine's, under 119°, is given the probability of one H or more as none:
+    its lone pair, not an H, closes the angle (protonation.imine_ceiling). Where geometry
+    settles the count (a tetrahedral B's BH/BH2/BH3: h_fixed) that count alone is left. An sp2 C
+    on a metal by its M–C–C angle (baseline.metal_sp2_carbon: an M=CH–R, an M–CH=CR2) is given
+    the probability the model gave it more than one H as one: a CH2 read where the angle says
+    CH. An O bridging two metals is weighed by how often the published models give such an O
+    each count (metal_oxygen_prior: a μ2-OH one, rarely a μ-aqua two), which the model's
+    tokens, a water for every O bonded to metals alone, did not tell it.
     `bonds`: connectivity(heavy) as one alternative has it."""
     allowed = np.ones_like(probabilities, dtype=bool)
     weighed = np.ones_like(probabilities)
     settled = {}
     raised = []
+    lowered = []
     folded = probabilities.copy()
     for k, (site, contacts) in enumerate(zip(heavy.sites, bonds)):
         room = h_room(heavy, site, contacts)
@@ -390,6 +394,8 @@ def _placeable(
         floor = max(valence_floor(heavy, k, bonds), ring_nh_floor(heavy, k, bonds))
         if floor and floor in counts and allowed[k, counts.index(floor)]:
             raised.append((k, floor))
+        if 0 in counts and imine_ceiling(heavy, k, bonds):  # a lone pair where an H was read
+            lowered.append(k)
         if 1 in counts and metal_sp2_carbon(heavy, site, contacts):  # a CH2 read as a CH
             above = np.asarray(counts) > 1
             folded[k, counts.index(1)] += folded[k, above].sum()
@@ -405,6 +411,9 @@ def _placeable(
         below = np.asarray(counts) < floor
         placeable[k, counts.index(floor)] += placeable[k, below].sum()
         placeable[k, below] = 0.0
+    for k in lowered:  # more H read as the imine's none
+        placeable[k, counts.index(0)] = placeable[k].sum()
+        placeable[k, np.asarray(counts) > 0] = 0.0
     for k, c in settled.items():  # certain even where the model gave it no probability at all
         placeable[k] = 0.0
         placeable[k, c] = 1.0

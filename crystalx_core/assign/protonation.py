@@ -5,7 +5,7 @@ placing riding H.
 The hydrogen model counts each atom's H from its surroundings; bond lengths say which O of an
 acid group carries the H more plainly than it learnt from the few acids it saw. Three rules, each
 applied only where the model's most likely answer and the geometry disagree clearly (the formula
-fit after them weighs the counts against UNIT's H):
+fit after them weighs the counts against UNIT's H), and a fourth that takes an H away:
 
 - hydroxyl_on_longest_bond: the H of an acid group goes to its longest X–O bond. A COOH's
   C–OH is about 0.10 Å longer than its C=O (CSD means 1.31 and 1.21 Å; a carboxylate's two
@@ -27,6 +27,16 @@ fit after them weighs the counts against UNIT's H):
   (2005) 8859-8865); e.g. 117.10° at the free and 123.42° at the protonated N of
   2-(pyridin-2-yl)pyridinium (Abe, Takase & Oyama, IUCrData 2 (2017) x170689). The model's
   probability of no H goes to one, as for the valence floor.
+- imine_ceiling: an open-chain N with a double bond to C or N (an imine, oxime, hydrazone or
+  azo N) whose angle at N is an sp2 N's with a lone pair carries no H. A lone pair in the plane
+  closes the angle at N to 110-117°, an N–H opens it to 120-126° (C=N–X; an amide's
+  C(=O)–NH–C 120-126°), while the two bonds' average shortening, which the rules' count reads,
+  does not tell a C=N–N (1.31 and 1.41 Å) from an amide's C(=O)–N–C (1.33 and 1.45 Å): NoSpherA2's
+  malbac hydrazone (tests/ECP_SF/malbac.cif, N2: C=N 1.313, N–N 1.410 Å, C–N–N 112°) was given an
+  H. The model's probability of one H or more goes to none. The C=N must not be an amide's,
+  thioamide's or amidine's (_amide_carbon: a C that also bears a C=O, C=S or an N): resonance
+  shortens their C–N to a C=N's length give or take a raw solution's noise, and their N mostly
+  carry an H, so on shaken coordinates the angle and length alone read amide NH as imines.
 
 Only O bonded to their X alone count (an O a metal also holds is lengthened by it), and only a
 planar C (an sp2 acid carbon). On the corpus's training and validation structures these rules
@@ -37,7 +47,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from crystalx_core.elements import is_hydrogen, is_metal
+from crystalx_core.elements import covalent_radius, is_hydrogen, is_metal
 from crystalx_core.geometry import angle_sum, bond_angle
 from crystalx_core.structure import Structure
 
@@ -65,6 +75,21 @@ SP3_ANGLE = 116.0  # degrees: a C with two neighbours at most this is sp3 (sp2: 
 # those structures alone, but the rule was added after two test-split misses of this kind had been
 # seen (docs/benchmarks.md).
 PYRIDINIUM_ANGLE = 121.5
+# degrees: an open-chain C=N–X or N=N–X whose angle at N is under this has its lone pair in the
+# plane, no H (imine_ceiling). On the corpus's training and validation structures (whole N with
+# two neighbours, no metal, in no organic ring of six or fewer atoms, a bond to C or N at least
+# DOUBLE_N_SHORTENING short) all 14 at 117.9° or less (3 of them in chelate rings, 107-112.5°)
+# are published without H, the 7 with one (amides, amidines) stand at 120.1-125.0°, and imines
+# without H at 119.3, 119.9 and 120.5° (where the ranges meet) are left to the model: the
+# threshold is the middle of 117.9 and 120.1°. With amide, thioamide and amidine C set aside
+# (_amide_carbon), 13 N are read there, all published without H, and the one N–H left among
+# those sites (an iminium, 123.6°) lies above it.
+IMINE_ANGLE = 119.0
+# Å under the single bond (sum of covalent radii: C–N 1.44, N–N 1.42 Å) that makes a bond double
+# for imine_ceiling: C=N 1.32, N=N 1.30 Å or shorter (C=N 1.28-1.31 in imines and hydrazones,
+# an amide's C–N 1.33-1.35 Å).
+DOUBLE_N_SHORTENING = 0.12
+SMALL_RING = 6  # atoms: a ring this small or smaller sets the angle at its N (a pyrrole's 108°)
 
 
 def hydroxyl_on_longest_bond(
@@ -146,7 +171,7 @@ def ring_nh_floor(heavy: Structure, k: int, bonds: list) -> int:
     does not apply): a whole N outside disorder with no metal among its bonds (`bonds`:
     connectivity(heavy) as one alternative has it), two C neighbours, in a pyridine ring
     (_in_pyridine_ring), whose C–N–C angle is at least PYRIDINIUM_ANGLE: a pyridinium, one
-    H. An open-chain C=N–C (an imine's 117-123°) and a five-ring N are left to the model."""
+    H. A five-ring N is left to the model; an open-chain imine N is imine_ceiling's."""
     sites = heavy.sites
     site = sites[k]
     if site.element != "N" or site.occupancy < WHOLE or site.part != 0:
@@ -158,6 +183,71 @@ def ring_nh_floor(heavy: Structure, k: int, bonds: list) -> int:
     if bond_angle(around[0].cart_j, centre, around[1].cart_j) < PYRIDINIUM_ANGLE:
         return 0
     return 1 if _in_pyridine_ring(heavy, bonds, k, around[0].j, around[1].j) else 0
+
+
+def imine_ceiling(heavy: Structure, k: int, bonds: list) -> bool:
+    """Whether site k can carry no H by its angle (the module's fourth rule): a whole N outside
+    disorder with no metal among its bonds (`bonds`: connectivity(heavy) as one alternative has
+    it), two neighbours, in no ring of SMALL_RING atoms or fewer, with a double bond to a C or N
+    (DOUBLE_N_SHORTENING) and an angle at N under IMINE_ANGLE: an imine's lone pair, no N–H. A
+    ring N is left to the model (its ring, not its H, sets its angle), and a disordered one (its
+    angle says little)."""
+    sites = heavy.sites
+    site = sites[k]
+    if site.element != "N" or site.occupancy < WHOLE or site.part != 0:
+        return False
+    around = [c for c in bonds[k] if not is_hydrogen(sites[c.j].element)]
+    if len(around) != 2 or any(is_metal(sites[c.j].element) for c in around):
+        return False
+    if not any(
+        sites[c.j].element in ("C", "N")
+        and covalent_radius(sites[c.j].element) + covalent_radius("N") - c.distance
+        >= DOUBLE_N_SHORTENING
+        and not _amide_carbon(heavy, bonds, c.j, k)
+        for c in around
+    ):
+        return False
+    centre = heavy.cartesian(site.frac)
+    if bond_angle(around[0].cart_j, centre, around[1].cart_j) >= IMINE_ANGLE:
+        return False
+    return not _in_small_ring(heavy, bonds, k, around[0].j, around[1].j)
+
+
+def _amide_carbon(heavy: Structure, bonds: list, j: int, k: int) -> bool:
+    """Whether site j, a C bonded to N site k, is an amide's, thioamide's, amidine's or urea's C:
+    bonded besides k to an N, or to an O or S bonded to nothing else (C=O, C=S). Resonance
+    shortens their C–N to 1.31-1.35 Å, within a raw solution's noise of a C=N, and their N mostly
+    carry an H at 120-126°, which that noise closes to 114-118° (docs/benchmarks.md, session 21).
+    An O or S that a metal holds, an iminolate's or thiolate's in a chelate (malbac's Pd–O–C=N),
+    leaves the C=N a double bond: of 165 such N that imine_ceiling reads in tmQM 2800-22799, one
+    carries an H (BAQVEW, a hydroxamate's O,O-chelate on V, C–N 1.310 Å at 118.3°)."""
+    sites = heavy.sites
+    if sites[j].element != "C":
+        return False
+    return any(
+        sites[c.j].element == "N" or (sites[c.j].element in ("O", "S") and len(bonds[c.j]) == 1)
+        for c in bonds[j]
+        if c.j != k
+    )
+
+
+def _in_small_ring(heavy: Structure, bonds: list, k: int, a: int, b: int) -> bool:
+    """Whether sites a and b, both bonded to k, are joined by a path of at most SMALL_RING - 2
+    bonds through no metal that avoids k: k then lies in an organic ring of SMALL_RING atoms or
+    fewer. A chelate ring (through the metal) does not count: there the bond lengths tell an
+    iminolate's C=N (1.30-1.32 Å) from its amide tautomer's C–NH (1.34-1.36 Å)."""
+    seen, front = {k, a}, [a]
+    for _ in range(SMALL_RING - 2):
+        front = [
+            c.j
+            for x in front
+            for c in bonds[x]
+            if c.j not in seen and not is_metal(heavy.sites[c.j].element)
+        ]
+        if b in front:
+            return True
+        seen.update(front)
+    return False
 
 
 def _in_pyridine_ring(heavy: Structure, bonds: list, k: int, a: int, b: int) -> bool:
