@@ -28,6 +28,7 @@ from crystalx_core.contents import declared_without_h, formula_counts
 from crystalx_core.crystallography.convert import u_eq
 from crystalx_core.elements import normalise_symbol
 from crystalx_core.errors import InputError
+from crystalx_core.io.cif2_syntax import compound_values_as_words, is_cif2
 from crystalx_core.io.cif_weights import CifWeighting, cif_weighting
 from crystalx_core.io.files import DOS_END, read_input_bytes
 from crystalx_core.io.stated_r1 import StatedR1, stated_r1
@@ -319,7 +320,10 @@ def _parse_bytes(path: Path, data: bytes, empty: list[str]) -> tuple[gemmi.cif.D
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         text = data.decode("latin-1")
-    text = _ddl1_names(text.split(DOS_END, 1)[0])  # Ctrl-Z ends a file written by a DOS program
+    text = text.split(DOS_END, 1)[0]  # Ctrl-Z ends a file written by a DOS program
+    if is_cif2(text):  # lists, tables and triple quotes: one word each, which gemmi reads
+        text = compound_values_as_words(text)
+    text = _ddl1_names(text)
     if not text.endswith(("\n", "\r")):  # gemmi names a valueless last tag only before a newline
         text += "\n"
     for _ in range(_MAX_NO_VALUE):
@@ -353,8 +357,6 @@ def _parse_bytes(path: Path, data: bytes, empty: list[str]) -> tuple[gemmi.cif.D
     detail = found.group(2).splitlines()[0] if found.group(2) else "parse error"
     if detail == "parse error":
         detail = _unquoted_words(text, int(found.group(1))) or detail
-    if text.startswith("#\\#CIF_2.0"):
-        detail += " (CIF 2.0 syntax not read here: a list [...] or multi-line triple-quoted text)"
     raise InputError(f"CIF syntax error: {detail}", str(path), int(found.group(1))) from None
 
 

@@ -1,0 +1,75 @@
+"""Conventions met in session 21's fourth sweep of real files from other labs (/work/realdata4,
+INDEX.tsv there): each test reproduces one in a few lines written here, in the convention of
+the file named in its docstring."""
+
+import crystalx_core  # noqa: F401  (cctbx before gemmi)
+import pytest
+
+from crystalx_core.io.cif import read_cif
+from crystalx_core.io.cif2_syntax import compound_values_as_words
+
+# COMCIFS/Structure_Prediction_Dictionary Examples/01_Org_MCPT_Minimal/structure_1.cif (a CIF
+# 2.0 file: magic code, dotted tags, a list of file names, indented), its crystal cut to two
+# atoms; a table and a triple-quoted text added in CIF 2.0's own syntax
+CSP_CIF2 = """#\\#CIF_2.0
+data_structure_1_step0
+    _csp_data_block.class                                              "Theoretical Structure"
+    _csp_data_block.additional_files                                   [ "csp_input.cif" "csp_workflows.cif" ]
+    _csp_data_block.energies   { "lattice":-0.119  "ranks":[1 2
+        3] }
+    _csp_data_block.note    '''a note that
+ runs over two lines'''
+    _symmetry_space_group_name_H-M   'P 21/c'
+    loop_
+    _symmetry_equiv_pos_site_id
+    _symmetry_equiv_pos_as_xyz
+    1 x,y,z
+    2 -x,1/2+y,1/2-z
+    3 -x,-y,-z
+    4 x,1/2-y,1/2+z
+    _cell_length_a                   24.3977
+    _cell_length_b                   9.81889
+    _cell_length_c                   9.38206
+    _cell_angle_alpha                90
+    _cell_angle_beta                 93.0421
+    _cell_angle_gamma                90
+    loop_
+    _atom_site_label
+    _atom_site_type_symbol
+    _atom_site_fract_x
+    _atom_site_fract_y
+    _atom_site_fract_z
+    C00 C 0.19046 -0.109102 0.187213
+    N00 N 0.305422 0.199543 0.121594
+"""
+
+
+def test_a_cif2_file_with_lists_tables_and_triple_quotes_is_read(tmp_path):
+    """COMCIFS's structure-prediction examples are CIF 2.0: `additional_files [ "a" "b" ]`
+    stopped the reader ('CIF syntax error ... CIF 2.0 syntax not read here'), a legal file
+    refused. Lists, tables (nesting, over lines) and triple-quoted text are now read as one
+    value each; the atoms come through with the lines they stand on in the file."""
+    path = tmp_path / "structure_1.cif"
+    path.write_text(CSP_CIF2)
+    structure = read_cif(path).structure
+    assert [(s.label, s.element) for s in structure.sites] == [("C00", "C"), ("N00", "N")]
+    assert structure.cell[:3] == pytest.approx((24.3977, 9.81889, 9.38206))
+    assert len(structure.symops) == 4
+    assert [s.line for s in structure.sites] == [29, 30]
+
+
+def test_cif2_compound_values_become_one_word_each_on_their_lines():
+    """What gemmi is handed: a list in a loop row (Bilbao's magnetic CIFs, COMCIFS/spinCIF
+    test/mcif/0.199_Mn3Sn.mcif: `k1 [0 0 0]`, which gemmi split into three values) is one
+    quoted word; a value spanning lines leaves its lines, empty; quoted strings, text fields
+    and comments are copied as written."""
+    text = (
+        "#\\#CIF_2.0\ndata_x\nloop_\n_parent_propagation_vector.id\n"
+        "_parent_propagation_vector.kxkykz\nk1 [0 0 0]\n"
+        "_t {'a':[1\n2]} # [not a list]\n_q 'it has [brackets]'\n;\n[text field]\n;\n_z 1\n"
+    )
+    out = compound_values_as_words(text)
+    assert "k1 '[0 0 0]'" in out
+    assert "_t \"{'a':[1 2]}\"\n # [not a list]" in out
+    assert "_q 'it has [brackets]'\n;\n[text field]\n;\n_z 1\n" in out
+    assert out.count("\n") == text.count("\n")
