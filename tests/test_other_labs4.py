@@ -5,6 +5,8 @@ the file named in its docstring."""
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
 import pytest
 
+from crystalx_core.errors import InputError
+from crystalx_core.io import load
 from crystalx_core.io.cif import read_cif
 from crystalx_core.io.cif2_syntax import compound_values_as_words
 
@@ -73,3 +75,54 @@ def test_cif2_compound_values_become_one_word_each_on_their_lines():
     assert "_t \"{'a':[1 2]}\"\n # [not a list]" in out
     assert "_q 'it has [brackets]'\n;\n[text field]\n;\n_z 1\n" in out
     assert out.count("\n") == text.count("\n")
+
+
+def test_an_mmcif_of_a_protein_is_refused_as_out_of_scope(tmp_path):
+    """The PDB's mmCIF (project-gemmi/gemmi tests/5i55.cif: `_atom_site.Cartn_x` with
+    group_PDB ATOM/HETATM rows and residues, a polymer entity) was refused with 'has no atom
+    sites (_atom_site_fract_x loop)', which it has. It is named for what it is: a
+    macromolecule's model, out of scope, at the line of its coordinates."""
+    path = tmp_path / "5i55.cif"
+    path.write_text(
+        "data_5I55\nloop_\n_entity.id\n_entity.type\n1 polymer\n2 water\n"
+        "_cell.length_a 29.460\n_cell.length_b 10.510\n_cell.length_c 29.710\n"
+        "_cell.angle_alpha 90.000\n_cell.angle_beta 111.980\n_cell.angle_gamma 90.000\n"
+        "_symmetry.space_group_name_H-M 'P 1 21 1'\n"
+        "loop_\n_atom_site.group_PDB\n_atom_site.id\n_atom_site.type_symbol\n"
+        "_atom_site.label_atom_id\n_atom_site.label_comp_id\n_atom_site.Cartn_x\n"
+        "_atom_site.Cartn_y\n_atom_site.Cartn_z\n"
+        "HETATM 1 N N MSE 3.333 3.447 27.186\nATOM 9 N N GLU 2.464 5.718 24.671\n"
+    )
+    with pytest.raises(InputError, match="macromolecular model in the PDB's mmCIF") as error:
+        load(path)
+    assert "out of its scope" in str(error.value)
+    assert error.value.line == 20
+
+
+def test_a_cif_with_cartesian_sites_only_says_so(tmp_path):
+    """coreCIF allows _atom_site_Cartn_x without fractional coordinates; such a block was 'has
+    no atom sites'. It is now told which coordinates it has and which CrystalX reads."""
+    path = tmp_path / "cart.cif"
+    path.write_text(
+        "data_c\n_cell_length_a 5\n_cell_length_b 6\n_cell_length_c 7\n_cell_angle_alpha 90\n"
+        "_cell_angle_beta 90\n_cell_angle_gamma 90\n_symmetry_space_group_name_H-M 'P 1'\n"
+        "loop_\n_atom_site_label\n_atom_site_Cartn_x\n_atom_site_Cartn_y\n_atom_site_Cartn_z\n"
+        "C1 1.0 2.0 3.0\n"
+    )
+    with pytest.raises(InputError, match="Cartesian coordinates only") as error:
+        load(path)
+    assert error.value.line == 11
+
+
+def test_a_pdb_file_is_refused_as_a_macromolecular_model(tmp_path):
+    """A PDB-format file (project-gemmi/gemmi tests/rnase_frag.pdb: CRYST1, ATOM records) was
+    'unsupported file type'; the message now says what the format holds and that it is out
+    of scope."""
+    path = tmp_path / "rnase_frag.pdb"
+    path.write_text(
+        "CRYST1   64.897   78.323   38.792  90.00  90.00  90.00 P 21 21 21\n"
+        "ATOM    636  N   GLY A  83      58.710  14.276   9.281  1.00 10.63      A    N  \n"
+    )
+    with pytest.raises(InputError, match="macromolecular models") as error:
+        load(path)
+    assert "out of its scope" in str(error.value)

@@ -299,9 +299,20 @@ def load(path, block: str | None = None) -> Loaded:
         notes += _deuterium_notes(structure)
         stated = shelx_stated_r1(shelx.lines, path)
         return Loaded(path, structure, shelx=shelx, notes=notes, stated_r1=stated)
+    if suffix in MACROMOLECULAR_SUFFIXES:
+        raise InputError(
+            f"unsupported file type {suffix!r}, the PDB's format for macromolecular models: "
+            "CrystalX assigns small-molecule crystal structures (.cif, .ins or .res); proteins "
+            "and nucleic acids are out of its scope",
+            str(path),
+        )
     raise InputError(
         f"unsupported file type {suffix or '(no suffix)'!r}: expected .cif, .ins or .res", str(path)
     )
+
+
+# the wwPDB's coordinate files (PDB format, its .ent archive name, mmCIF under its own suffix)
+MACROMOLECULAR_SUFFIXES = {".pdb", ".ent", ".mmcif", ".bcif"}
 
 
 def _deuterium_notes(structure: Structure) -> tuple[str, ...]:

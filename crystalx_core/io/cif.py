@@ -449,6 +449,37 @@ def structure_block_names(path: Path) -> list[str]:
     return names if len(names) > 1 else []
 
 
+def _cartesian_only(block: gemmi.cif.Block) -> str | None:
+    """Why a block whose atoms have Cartesian coordinates and no fractional ones is not read
+    (None where it has none): the PDB's mmCIF (_atom_site.Cartn_x, with ATOM/HETATM records,
+    residues, polymer entities) is a macromolecule's model, out of CrystalX's scope; a coreCIF
+    block may give _atom_site_Cartn_x alone. Either was 'has no atom sites' before."""
+    if not any(value not in ("?", ".") for value in block.find_values("_atom_site_Cartn_x")):
+        return None
+    polymer = [gemmi.cif.as_string(v) for v in block.find_values("_entity_poly_type")]
+    entities = {gemmi.cif.as_string(v).lower() for v in block.find_values("_entity_type")}
+    evidence = [
+        f"a {polymer[0]} entity (_entity_poly.type)" if polymer else "",
+        "a polymer entity (_entity.type)" if "polymer" in entities and not polymer else "",
+        "ATOM/HETATM rows (_atom_site.group_PDB)" if block.find_values("_atom_site_group_PDB")
+        else "",
+        "residues (_atom_site.label_comp_id)" if block.find_values("_atom_site_label_comp_id")
+        else "",
+    ]
+    evidence = [e for e in evidence if e]
+    if evidence:
+        return (
+            f"is a macromolecular model in the PDB's mmCIF form ({', '.join(evidence)}, "
+            "Cartesian _atom_site.Cartn_x): CrystalX assigns small-molecule crystal structures "
+            "in fractional coordinates (_atom_site_fract_x); proteins and nucleic acids are out "
+            "of its scope"
+        )
+    return (
+        "gives its atom sites in Cartesian coordinates only (_atom_site_Cartn_x): CrystalX reads "
+        "fractional ones (_atom_site_fract_x); write those from the program that made the file"
+    )
+
+
 def _text_field(block: gemmi.cif.Block, tag: str) -> str | None:
     """A ;-delimited text field as the file it embeds: the newline after the opening ';'
     is a delimiter, and the one before the closing ';' ended the file's last line (with the
@@ -1181,6 +1212,11 @@ def read_cif(path, block: str | None = None) -> CifEntry:
             f"cannot read data_{chosen.name}: {error}", str(path), lines.block_line
         ) from None
     if not small.sites or not structure_blocks([chosen]):  # none, or a row of '?' alone
+        cartesian = _cartesian_only(chosen)
+        if cartesian:
+            raise InputError(
+                f"data_{chosen.name} {cartesian}", str(path), lines.tag("_atom_site_Cartn_x")
+            )
         raise InputError(
             f"data_{chosen.name} has no atom sites (_atom_site_fract_x loop)",
             str(path),
