@@ -16,7 +16,7 @@ from crystalx_core.io.cif2_syntax import compound_values_as_words
 CSP_CIF2 = """#\\#CIF_2.0
 data_structure_1_step0
     _csp_data_block.class                                              "Theoretical Structure"
-    _csp_data_block.additional_files                                   [ "csp_input.cif" "csp_workflows.cif" ]
+    _csp_data_block.additional_files   [ "csp_input.cif" "csp_workflows.cif" ]
     _csp_data_block.energies   { "lattice":-0.119  "ranks":[1 2
         3] }
     _csp_data_block.note    '''a note that
@@ -126,3 +126,27 @@ def test_a_pdb_file_is_refused_as_a_macromolecular_model(tmp_path):
     with pytest.raises(InputError, match="macromolecular models") as error:
         load(path)
     assert "out of its scope" in str(error.value)
+
+
+def test_a_magnetic_mcif_is_read_for_its_atoms(tmp_path):
+    """Bilbao's MAGNDATA writes magnetic structures as .mcif (COMCIFS/spinCIF
+    test/mcif/0.199_Mn3Sn.mcif: CIF 2.0, magnetic operators 'x,y,z,+1', a moment loop): the
+    same text as .cif was read, as .mcif refused as 'unsupported file type'. Read alike now."""
+    path = tmp_path / "Mn3Sn.mcif"
+    path.write_text(
+        "#\\#CIF_2.0\ndata_5yOhtAoR\nloop_\n_parent_propagation_vector.id\n"
+        "_parent_propagation_vector.kxkykz\nk1 [0 0 0]\n"
+        "_cell_length_a 5.66500\n_cell_length_b 5.66500\n_cell_length_c 4.53100\n"
+        "_cell_angle_alpha 90.00\n_cell_angle_beta 90.00\n_cell_angle_gamma 120.00\n"
+        "loop_\n_space_group_symop_magn_operation.id\n_space_group_symop_magn_operation.xyz\n"
+        "1 x,y,z,+1\n2 -x,-x+y,-z,+1\n3 -x,-y,-z,+1\n4 x,x-y,z,+1\n5 x,x-y,-z+1/2,-1\n"
+        "6 -x,-y,z+1/2,-1\n7 -x,-x+y,z+1/2,-1\n8 x,y,-z+1/2,-1\n"
+        "loop_\n_space_group_symop_magn_centering.id\n_space_group_symop_magn_centering.xyz\n"
+        "1 x,y,z,+1\n"
+        "loop_\n_atom_site_label\n_atom_site_type_symbol\n_atom_site_fract_x\n"
+        "_atom_site_fract_y\n_atom_site_fract_z\nMn1_1 Mn 0.83880 0.67760 0.25000\n"
+        "Mn1_2 Mn  0.32240 0.16120 0.25000\nSn1 Sn 0.333333 0.666667 0.25000\n"
+    )
+    structure = load(path).structure
+    assert [s.element for s in structure.sites] == ["Mn", "Mn", "Sn"]
+    assert len(structure.symops) == 8

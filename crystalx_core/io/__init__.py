@@ -248,7 +248,7 @@ def load(path, block: str | None = None) -> Loaded:
     """A .cif (its `block`, default the first with atoms), .ins or .res file, read once."""
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix == ".cif":
+    if suffix in STRUCTURE_CIF_SUFFIXES:
         from crystalx_core.io.cif import read_cif
 
         entry = read_cif(path, block)
@@ -307,7 +307,9 @@ def load(path, block: str | None = None) -> Loaded:
             str(path),
         )
     raise InputError(
-        f"unsupported file type {suffix or '(no suffix)'!r}: expected .cif, .ins or .res", str(path)
+        f"unsupported file type {suffix or '(no suffix)'!r}: expected .cif, .ins or .res (or a "
+        "magnetic .mcif)",
+        str(path),
     )
 
 
@@ -346,6 +348,9 @@ def block_stem(path: Path, block: str) -> str:
 
 
 CIF_SUFFIXES = (".cif", ".fcf")
+# a structure's CIF; .mcif is the magnetic CIF of Bilbao's MAGNDATA (COMCIFS/spinCIF
+# test/mcif/0.199_Mn3Sn.mcif), read for its atoms as a .cif with magnetic operators is
+STRUCTURE_CIF_SUFFIXES = (".cif", ".mcif")
 SHELX_SUFFIXES = (".ins", ".res")  # SHELX instruction files
 
 

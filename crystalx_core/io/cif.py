@@ -461,9 +461,11 @@ def _cartesian_only(block: gemmi.cif.Block) -> str | None:
     evidence = [
         f"a {polymer[0]} entity (_entity_poly.type)" if polymer else "",
         "a polymer entity (_entity.type)" if "polymer" in entities and not polymer else "",
-        "ATOM/HETATM rows (_atom_site.group_PDB)" if block.find_values("_atom_site_group_PDB")
+        "ATOM/HETATM rows (_atom_site.group_PDB)"
+        if block.find_values("_atom_site_group_PDB")
         else "",
-        "residues (_atom_site.label_comp_id)" if block.find_values("_atom_site_label_comp_id")
+        "residues (_atom_site.label_comp_id)"
+        if block.find_values("_atom_site_label_comp_id")
         else "",
     ]
     evidence = [e for e in evidence if e]
