@@ -5,6 +5,7 @@ the file named in its docstring."""
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
 import pytest
 
+from crystalx_core.batch import find_inputs
 from crystalx_core.errors import InputError
 from crystalx_core.io import load
 from crystalx_core.io.cif import read_cif
@@ -131,7 +132,8 @@ def test_a_pdb_file_is_refused_as_a_macromolecular_model(tmp_path):
 def test_a_magnetic_mcif_is_read_for_its_atoms(tmp_path):
     """Bilbao's MAGNDATA writes magnetic structures as .mcif (COMCIFS/spinCIF
     test/mcif/0.199_Mn3Sn.mcif: CIF 2.0, magnetic operators 'x,y,z,+1', a moment loop): the
-    same text as .cif was read, as .mcif refused as 'unsupported file type'. Read alike now."""
+    same text as .cif was read, as .mcif refused as 'unsupported file type'. Read alike now,
+    and a batch over the folder takes it."""
     path = tmp_path / "Mn3Sn.mcif"
     path.write_text(
         "#\\#CIF_2.0\ndata_5yOhtAoR\nloop_\n_parent_propagation_vector.id\n"
@@ -150,3 +152,4 @@ def test_a_magnetic_mcif_is_read_for_its_atoms(tmp_path):
     structure = load(path).structure
     assert [s.element for s in structure.sites] == ["Mn", "Mn", "Sn"]
     assert len(structure.symops) == 8
+    assert [item.model.name for item in find_inputs(str(tmp_path))] == ["Mn3Sn.mcif"]
