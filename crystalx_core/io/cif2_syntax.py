@@ -17,6 +17,8 @@ import re
 
 MAGIC = "#\\#CIF_2.0"
 _OPEN = {"[": "]", "{": "}"}
+_COMPOUND = re.compile("[\\[{]|'''|\"\"\"")  # what may open a compound value
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 def is_cif2(text: str) -> bool:
@@ -29,6 +31,8 @@ def compound_values_as_words(text: str) -> str:
     word on the line where it starts; the lines it spanned stay, empty, after it. Text outside
     them (text fields, comments, quoted strings) is copied as it is. An unclosed value is left
     as written: gemmi's error then names its place."""
+    if not _COMPOUND.search(text):  # CIF 1.1 content under a CIF 2.0 header: as it is
+        return text
     out: list[str] = []
     n, size = 0, len(text)
     line_start = True
@@ -44,6 +48,12 @@ def compound_values_as_words(text: str) -> str:
             out.append(char)
             n, line_start = n + 1, True
             continue
+        if line_start:  # a line holding no bracket nor triple quote is copied whole (quoted
+            stop = _line_end(text, n)  # strings and comments end on their line in CIF 2.0)
+            if not _COMPOUND.search(text, n, stop):
+                out.append(text[n:stop])
+                n = stop
+                continue
         line_start = False
         if char in " \t":
             out.append(char)
@@ -69,7 +79,7 @@ def compound_values_as_words(text: str) -> str:
 
 
 def _line_end(text: str, n: int) -> int:
-    found = re.compile(r"\r\n|\r|\n").search(text, n)
+    found = _LINE_END.search(text, n)
     return len(text) if found is None else found.start()
 
 
