@@ -153,3 +153,38 @@ def test_a_magnetic_mcif_is_read_for_its_atoms(tmp_path):
     assert [s.element for s in structure.sites] == ["Mn", "Mn", "Sn"]
     assert len(structure.symops) == 8
     assert [item.model.name for item in find_inputs(str(tmp_path))] == ["Mn3Sn.mcif"]
+
+
+def test_a_cif2_text_field_inside_a_list_is_one_element():
+    """CIF 2.0 lets a ;-delimited text field be a list's element (Bernstein et al., J. Appl.
+    Cryst. 49 (2016) 277, the list production takes any data value): a bracket or an apostrophe
+    in its lines belongs to the text, not to the list."""
+    text = "#\\#CIF_2.0\ndata_x\n_a [ 1\n;\nO'Brien ] [\n;\n 2 ]\n_b 2\n"
+    out = compound_values_as_words(text)
+    assert out.startswith("#\\#CIF_2.0\ndata_x\n_a \"[ 1 ; O'Brien ] [ ; 2 ]\"\n")
+    assert out.endswith("\n_b 2\n") and out.count("\n") == text.count("\n")
+
+
+def test_an_unclosed_cif2_list_is_named_at_the_line_it_opens(tmp_path):
+    """A list never closed was left to gemmi, whose CIF 1.1 message ('several words ... needs a
+    value with spaces in quotes') tells the user to quote it, wrong for CIF 2.0; it is named
+    for what it is, at the line where it opens, though the file runs on."""
+    path = tmp_path / "open_list.cif"
+    path.write_text(CSP_CIF2.replace('"csp_workflows.cif" ]', '"csp_workflows.cif"'))
+    with pytest.raises(InputError, match=r"CIF 2\.0 list '\[' opened on this line is never") as e:
+        read_cif(path)
+    assert e.value.line == 4
+
+
+def test_a_multi_block_mcif_gives_a_batch_item_per_structure(tmp_path):
+    """A .mcif of several magnetic structures (MAGNDATA writes one per file, COMCIFS/spinCIF
+    test files may hold more) is split by block as a multi-block .cif is; it was read for its
+    first block only."""
+    block = CSP_CIF2.split("\n", 1)[1]
+    path = tmp_path / "two.mcif"
+    path.write_text("#\\#CIF_2.0\n" + block + block.replace("data_structure_1_step0", "data_b2"))
+    items = find_inputs(str(tmp_path))
+    assert [(item.model.name, item.block) for item in items] == [
+        ("two.mcif", "structure_1_step0"),
+        ("two.mcif", "b2"),
+    ]

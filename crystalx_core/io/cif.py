@@ -28,7 +28,8 @@ from crystalx_core.contents import declared_without_h, formula_counts
 from crystalx_core.crystallography.convert import u_eq
 from crystalx_core.elements import normalise_symbol
 from crystalx_core.errors import InputError
-from crystalx_core.io.cif2_syntax import compound_values_as_words, is_cif2
+from crystalx_core.io import STRUCTURE_CIF_SUFFIXES
+from crystalx_core.io.cif2_syntax import UnclosedValue, compound_values_as_words, is_cif2
 from crystalx_core.io.cif_weights import CifWeighting, cif_weighting
 from crystalx_core.io.files import DOS_END, read_input_bytes
 from crystalx_core.io.stated_r1 import StatedR1, stated_r1
@@ -322,7 +323,10 @@ def _parse_bytes(path: Path, data: bytes, empty: list[str]) -> tuple[gemmi.cif.D
         text = data.decode("latin-1")
     text = text.split(DOS_END, 1)[0]  # Ctrl-Z ends a file written by a DOS program
     if is_cif2(text):  # lists, tables and triple quotes: one word each, which gemmi reads
-        text = compound_values_as_words(text)
+        try:
+            text = compound_values_as_words(text)
+        except UnclosedValue as error:
+            raise InputError(f"CIF syntax error: {error}", str(path), error.line) from None
     text = _ddl1_names(text)
     if not text.endswith(("\n", "\r")):  # gemmi names a valueless last tag only before a newline
         text += "\n"
@@ -431,10 +435,10 @@ def structure_blocks(doc: Iterable[gemmi.cif.Block]) -> list[gemmi.cif.Block]:
 
 def structure_block_names(path: Path) -> list[str]:
     """Names of the blocks of a CIF that hold a structure, where it holds more than one (a
-    journal's or Olex2's multi-structure CIF); [] otherwise, for a file that is not a .cif (a
-    SHELX file) and for one that does not parse (its own job says why). Looks for a second
+    journal's or Olex2's multi-structure CIF); [] otherwise, for a file that is not a .cif or
+    .mcif (a SHELX file) and for one that does not parse (its own job says why). Looks for a second
     data_ line before parsing."""
-    if Path(path).suffix.lower() != ".cif":
+    if Path(path).suffix.lower() not in STRUCTURE_CIF_SUFFIXES:  # .cif, and a magnetic .mcif
         return []
     try:
         data = read_input_bytes(str(path), "CIF")

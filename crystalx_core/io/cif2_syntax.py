@@ -19,6 +19,19 @@ MAGIC = "#\\#CIF_2.0"
 _OPEN = {"[": "]", "{": "}"}
 _COMPOUND = re.compile("[\\[{]|'''|\"\"\"")  # what may open a compound value
 _LINE_END = re.compile(r"\r\n|\r|\n")
+_TEXT_FIELD_END = re.compile(r"(?:\r\n|\r|\n);")
+_TRIPLE = "triple-quoted string"
+_KIND = {"[": "list '['", "{": "table '{'", "'": _TRIPLE, '"': _TRIPLE}
+
+
+class UnclosedValue(ValueError):
+    """A list, table or triple-quoted string never closed, with the line it opens on: gemmi,
+    handed the text as written, would call it a CIF 1.1 error (a value of several words to
+    quote), which misleads for a CIF 2.0 file."""
+
+    def __init__(self, kind: str, line: int):
+        super().__init__(f"a CIF 2.0 {kind} opened on this line is never closed")
+        self.line = line
 
 
 def is_cif2(text: str) -> bool:
@@ -29,8 +42,9 @@ def is_cif2(text: str) -> bool:
 def compound_values_as_words(text: str) -> str:
     """`text` with every CIF 2.0 list, table and triple-quoted string made one quoted CIF 1.1
     word on the line where it starts; the lines it spanned stay, empty, after it. Text outside
-    them (text fields, comments, quoted strings) is copied as it is. An unclosed value is left
-    as written: gemmi's error then names its place."""
+    them (text fields, comments, quoted strings) is copied as it is. An unclosed list, table or
+    triple-quoted string raises UnclosedValue; an unclosed quoted string is left as written for
+    gemmi's 'unterminated string'."""
     if not _COMPOUND.search(text):  # CIF 1.1 content under a CIF 2.0 header: as it is
         return text
     out: list[str] = []
@@ -39,7 +53,7 @@ def compound_values_as_words(text: str) -> str:
     while n < size:
         char = text[n]
         if line_start and char == ";":  # a text field runs to the next line starting with ';'
-            end = re.compile(r"(?:\r\n|\r|\n);").search(text, n + 1)
+            end = _TEXT_FIELD_END.search(text, n + 1)
             stop = size if end is None else end.end()
             out.append(text[n:stop])
             n, line_start = stop, False
@@ -65,8 +79,10 @@ def compound_values_as_words(text: str) -> str:
             n = stop
             continue
         stop = _value_end(text, n)
-        if stop is None:  # unclosed: left for gemmi to name
-            out.append(text[n:])
+        if stop is None:  # unclosed
+            if char in _OPEN or text.startswith(("'''", '"""'), n):
+                raise UnclosedValue(_KIND[char], len(_LINE_END.findall(text, 0, n)) + 1)
+            out.append(text[n:])  # a quoted string: gemmi names it
             break
         value = text[n:stop]
         if char in _OPEN or value.startswith(("'''", '"""')):
@@ -113,6 +129,11 @@ def _value_end(text: str, n: int) -> int | None:
                 k = stop
             elif c == "#":
                 k = _line_end(text, k)
+            elif c == ";" and text[k - 1] in "\r\n":  # a text field as an element (CIF 2.0)
+                end = _TEXT_FIELD_END.search(text, k + 1)
+                if end is None:
+                    return None
+                k = end.end()
             else:
                 k += 1
         return k
