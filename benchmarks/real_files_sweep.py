@@ -1,9 +1,10 @@
 """Real files written elsewhere (other labs, other programs), each read by CrystalX and by an
 independent reader, then run through `crystalx assign`: what a user's own files meet.
 
-For every .res, .ins and .cif under FOLDER: CrystalX's reader (crystalx_core.io.load) is compared
-with iotbx.shelx (`xray.structure.from_shelx`, and its lexer for SFAC/UNIT) for a SHELX file, with
-gemmi (`make_small_structure_from_block`, the block CrystalX chose) for a CIF: cell, atom count,
+For every .res, .ins, .cif and .mcif (and .pdb/.ent, refused as macromolecules) under FOLDER:
+CrystalX's reader (crystalx_core.io.load) is compared with iotbx.shelx
+(`xray.structure.from_shelx`, and its lexer for SFAC/UNIT) for a SHELX file, with gemmi
+(`make_small_structure_from_block`, the block CrystalX chose) for a CIF: cell, atom count,
 SFAC/UNIT, occupancies and U (Uiso, Uij) by label. Then `crystalx assign FILE --json` runs in its
 own process (nice'd, --timeout seconds), with `--hkl` where a .hkl of the same name lies beside
 it (unless --no-hkl), its outputs in a scratch folder; the input's bytes are compared before and
@@ -30,7 +31,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-SUFFIXES = {".res", ".ins", ".cif"}
+# a user's model files, and what else one may hand over: a magnetic CIF (.mcif), the PDB's
+# macromolecular models (.pdb, .ent), which CrystalX refuses as out of scope
+SUFFIXES = {".res", ".ins", ".cif", ".mcif", ".pdb", ".ent"}
+CIF_LIKE = {".cif", ".mcif"}
 _Q_PEAK = re.compile(r"^Q\d+$", re.I)
 _NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 
@@ -192,7 +196,7 @@ def read_both(path: Path) -> tuple[str, str, list]:
         return "ours crashed", f"{type(exc).__name__}: {exc}"[:160], []
     diffs: list[str] = []
     try:
-        if path.suffix.lower() == ".cif":
+        if path.suffix.lower() in CIF_LIKE:
             block = getattr(loaded, "block", None) or ""
             title = loaded.structure.title or ""
             _cif_independent(path, block or title, loaded.structure, diffs)

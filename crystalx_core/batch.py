@@ -42,7 +42,7 @@ from crystalx_core.outputs import (
     quiet_waits,
 )
 
-MODEL_SUFFIXES = (".res", ".ins", ".cif")
+MODEL_SUFFIXES = (".res", ".ins", ".cif", ".mcif")  # .mcif: a magnetic CIF, read as a CIF
 LOW_CONFIDENCE = 0.9
 LOCK_NAME = ".crystalx_batch.lock"  # in each output folder while a batch writes there
 GRACE_SECONDS = 3.0  # for a stopped worker to drop its temporaries before it is killed

@@ -248,7 +248,7 @@ def load(path, block: str | None = None) -> Loaded:
     """A .cif (its `block`, default the first with atoms), .ins or .res file, read once."""
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix == ".cif":
+    if suffix in STRUCTURE_CIF_SUFFIXES:
         from crystalx_core.io.cif import read_cif
 
         entry = read_cif(path, block)
@@ -299,9 +299,22 @@ def load(path, block: str | None = None) -> Loaded:
         notes += _deuterium_notes(structure)
         stated = shelx_stated_r1(shelx.lines, path)
         return Loaded(path, structure, shelx=shelx, notes=notes, stated_r1=stated)
+    if suffix in MACROMOLECULAR_SUFFIXES:
+        raise InputError(
+            f"unsupported file type {suffix!r}, the PDB's format for macromolecular models: "
+            "CrystalX assigns small-molecule crystal structures (.cif, .ins or .res); proteins "
+            "and nucleic acids are out of its scope",
+            str(path),
+        )
     raise InputError(
-        f"unsupported file type {suffix or '(no suffix)'!r}: expected .cif, .ins or .res", str(path)
+        f"unsupported file type {suffix or '(no suffix)'!r}: expected .cif, .ins or .res (or a "
+        "magnetic .mcif)",
+        str(path),
     )
+
+
+# the wwPDB's coordinate files (PDB format, its .ent archive name, mmCIF under its own suffix)
+MACROMOLECULAR_SUFFIXES = {".pdb", ".ent", ".mmcif", ".bcif"}
 
 
 def _deuterium_notes(structure: Structure) -> tuple[str, ...]:
@@ -335,6 +348,9 @@ def block_stem(path: Path, block: str) -> str:
 
 
 CIF_SUFFIXES = (".cif", ".fcf")
+# a structure's CIF; .mcif is the magnetic CIF of Bilbao's MAGNDATA (COMCIFS/spinCIF
+# test/mcif/0.199_Mn3Sn.mcif), read for its atoms as a .cif with magnetic operators is
+STRUCTURE_CIF_SUFFIXES = (".cif", ".mcif")
 SHELX_SUFFIXES = (".ins", ".res")  # SHELX instruction files
 
 

@@ -28,6 +28,8 @@ from crystalx_core.contents import declared_without_h, formula_counts
 from crystalx_core.crystallography.convert import u_eq
 from crystalx_core.elements import normalise_symbol
 from crystalx_core.errors import InputError
+from crystalx_core.io import STRUCTURE_CIF_SUFFIXES
+from crystalx_core.io.cif2_syntax import UnclosedValue, compound_values_as_words, is_cif2
 from crystalx_core.io.cif_weights import CifWeighting, cif_weighting
 from crystalx_core.io.files import DOS_END, read_input_bytes
 from crystalx_core.io.stated_r1 import StatedR1, stated_r1
@@ -319,7 +321,13 @@ def _parse_bytes(path: Path, data: bytes, empty: list[str]) -> tuple[gemmi.cif.D
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         text = data.decode("latin-1")
-    text = _ddl1_names(text.split(DOS_END, 1)[0])  # Ctrl-Z ends a file written by a DOS program
+    text = text.split(DOS_END, 1)[0]  # Ctrl-Z ends a file written by a DOS program
+    if is_cif2(text):  # lists, tables and triple quotes: one word each, which gemmi reads
+        try:
+            text = compound_values_as_words(text)
+        except UnclosedValue as error:
+            raise InputError(f"CIF syntax error: {error}", str(path), error.line) from None
+    text = _ddl1_names(text)
     if not text.endswith(("\n", "\r")):  # gemmi names a valueless last tag only before a newline
         text += "\n"
     for _ in range(_MAX_NO_VALUE):
@@ -353,8 +361,6 @@ def _parse_bytes(path: Path, data: bytes, empty: list[str]) -> tuple[gemmi.cif.D
     detail = found.group(2).splitlines()[0] if found.group(2) else "parse error"
     if detail == "parse error":
         detail = _unquoted_words(text, int(found.group(1))) or detail
-    if text.startswith("#\\#CIF_2.0"):
-        detail += " (CIF 2.0 syntax not read here: a list [...] or multi-line triple-quoted text)"
     raise InputError(f"CIF syntax error: {detail}", str(path), int(found.group(1))) from None
 
 
@@ -429,10 +435,10 @@ def structure_blocks(doc: Iterable[gemmi.cif.Block]) -> list[gemmi.cif.Block]:
 
 def structure_block_names(path: Path) -> list[str]:
     """Names of the blocks of a CIF that hold a structure, where it holds more than one (a
-    journal's or Olex2's multi-structure CIF); [] otherwise, for a file that is not a .cif (a
-    SHELX file) and for one that does not parse (its own job says why). Looks for a second
+    journal's or Olex2's multi-structure CIF); [] otherwise, for a file that is not a .cif or
+    .mcif (a SHELX file) and for one that does not parse (its own job says why). Looks for a second
     data_ line before parsing."""
-    if Path(path).suffix.lower() != ".cif":
+    if Path(path).suffix.lower() not in STRUCTURE_CIF_SUFFIXES:  # .cif, and a magnetic .mcif
         return []
     try:
         data = read_input_bytes(str(path), "CIF")
@@ -445,6 +451,39 @@ def structure_block_names(path: Path) -> list[str]:
     except InputError:
         return []
     return names if len(names) > 1 else []
+
+
+def _cartesian_only(block: gemmi.cif.Block) -> str | None:
+    """Why a block whose atoms have Cartesian coordinates and no fractional ones is not read
+    (None where it has none): the PDB's mmCIF (_atom_site.Cartn_x, with ATOM/HETATM records,
+    residues, polymer entities) is a macromolecule's model, out of CrystalX's scope; a coreCIF
+    block may give _atom_site_Cartn_x alone. Either was 'has no atom sites' before."""
+    if not any(value not in ("?", ".") for value in block.find_values("_atom_site_Cartn_x")):
+        return None
+    polymer = [gemmi.cif.as_string(v) for v in block.find_values("_entity_poly_type")]
+    entities = {gemmi.cif.as_string(v).lower() for v in block.find_values("_entity_type")}
+    evidence = [
+        f"a {polymer[0]} entity (_entity_poly.type)" if polymer else "",
+        "a polymer entity (_entity.type)" if "polymer" in entities and not polymer else "",
+        "ATOM/HETATM rows (_atom_site.group_PDB)"
+        if block.find_values("_atom_site_group_PDB")
+        else "",
+        "residues (_atom_site.label_comp_id)"
+        if block.find_values("_atom_site_label_comp_id")
+        else "",
+    ]
+    evidence = [e for e in evidence if e]
+    if evidence:
+        return (
+            f"is a macromolecular model in the PDB's mmCIF form ({', '.join(evidence)}, "
+            "Cartesian _atom_site.Cartn_x): CrystalX assigns small-molecule crystal structures "
+            "in fractional coordinates (_atom_site_fract_x); proteins and nucleic acids are out "
+            "of its scope"
+        )
+    return (
+        "gives its atom sites in Cartesian coordinates only (_atom_site_Cartn_x): CrystalX reads "
+        "fractional ones (_atom_site_fract_x); write those from the program that made the file"
+    )
 
 
 def _text_field(block: gemmi.cif.Block, tag: str) -> str | None:
@@ -1179,6 +1218,11 @@ def read_cif(path, block: str | None = None) -> CifEntry:
             f"cannot read data_{chosen.name}: {error}", str(path), lines.block_line
         ) from None
     if not small.sites or not structure_blocks([chosen]):  # none, or a row of '?' alone
+        cartesian = _cartesian_only(chosen)
+        if cartesian:
+            raise InputError(
+                f"data_{chosen.name} {cartesian}", str(path), lines.tag("_atom_site_Cartn_x")
+            )
         raise InputError(
             f"data_{chosen.name} has no atom sites (_atom_site_fract_x loop)",
             str(path),
