@@ -135,6 +135,10 @@ class Reflections:
     # own merge keeps them apart), for the steps that read Fo² so (solve.merged_intensities):
     # merging the merged mates again would take their σ from two values, not from all
     laue: Reflections | None = None
+    # the model's MERG n (io.data_limits.merg_code; SHELXL manual, MERG): 0 no merging, 2 (the
+    # default) equivalents merged with Friedel opposites apart in a non-centric group, 3 and 4
+    # with them merged in every group, 4 also setting f'' to zero
+    merge: int = 2
 
     def short_of(self) -> str:
         """'; ' + cut_short, for the end of a message about too few reflections, or ''."""
@@ -161,22 +165,47 @@ class Reflections:
     def merged(self, cell, symops) -> Reflections:
         """The observations with their equivalents merged once, as every refinement of them
         merges them (crystallography.refine._observations: cctbx's merge_equivalents in the
-        point group, Friedel mates apart in a non-centric group, so the absolute structure
-        keeps its signal), and as SHELXL does ('the program merges equivalents and eliminates
-        systematic absences', SHELXL manual 2.1, msg.ucsf.edu/local/programs/shelxl/ch_02.html;
-        MERG 2, its default, keeps Friedel opposites apart). Each later step then works
-        in the time and memory of the unique reflections, not of how often each was written
-        (every line 20 times: minutes and GBs in each of a job's refinements); in a
-        non-centric group the merge with Friedel mates together is kept beside it (`laue`).
-        Twinned data (TWIN, HKLF 5) are kept as read: an observation there sums domains."""
+        point group) and as SHELXL does under the model's MERG ('the program merges equivalents
+        and eliminates systematic absences', SHELXL manual 2.1,
+        msg.ucsf.edu/local/programs/shelxl/ch_02.html): MERG 2, the default, keeps Friedel
+        opposites apart in a non-centric group, so the absolute structure keeps its signal, MERG
+        3 and 4 merge them there too, MERG 0 merges nothing. Each later step then works in the
+        time and memory of the unique reflections, not of how often each was written (every
+        line 20 times: minutes and GBs in each of a job's refinements); with Friedel opposites
+        apart, their merge together is kept beside it (`laue`). Twinned data (TWIN, HKLF 5) are
+        kept as read: an observation there sums domains. A note says what MERG changed."""
         if self.twin is not None or not len(self):
             return self
+        if self.merge not in (0, 2, 3, 4):
+            return replace(self, merge=2)._noted(
+                f"MERG {self.merge} is none of SHELXL's MERG 0, 2, 3 or 4: merged as MERG 2"
+            ).merged(cell, symops)
         array = self.to_miller_array(cell, symops)
-        if array.space_group().is_centric():
-            return self._with_array(array.merge_equivalents().array(), laue=None)
-        laue = self._with_array(array.merge_equivalents().array(), laue=None)
+        centric = array.space_group().is_centric()
+        together = array.merge_equivalents().array()
+        if self.merge == 0:
+            if together.size() < len(self):
+                return self._noted(
+                    f"MERG 0: the {len(self)} observations refined as read, each on its own "
+                    f"(merged they would be {together.size()}), as SHELXL leaves them"
+                )
+            return self
+        if centric or self.merge in (3, 4):
+            merged = self._with_array(together, laue=None)
+            if centric:
+                return merged
+            return merged._noted(
+                f"MERG {self.merge}: Friedel opposites merged in a non-centrosymmetric group, as "
+                "SHELXL merges them: these data say nothing of the absolute structure"
+                + (" (f'' set to zero)" if self.merge == 4 else "")
+            )
+        laue = self._with_array(together, laue=None)
         apart = array.customized_copy(anomalous_flag=True).merge_equivalents().array()
         return self._with_array(apart, laue=laue)
+
+    def _noted(self, note: str) -> Reflections:
+        """These reflections with `note` added once."""
+        return self if note in self.notes else replace(self, notes=[*self.notes, note])
 
     def _with_array(self, array, laue: Reflections | None) -> Reflections:
         """These reflections with the merged cctbx `array`'s indices, Fo² and σ."""
@@ -215,7 +244,16 @@ def reflections_from_bytes(data: bytes, path: str, hklf: HklfFormat | None = Non
     return reflections_from_text(data.removeprefix(codecs.BOM_UTF8).decode("latin-1"), path, hklf)
 
 
-MAX_INDEX = 999  # HKLF 4 gives h, k, l four columns each
+# HKLF 4 gives h, k, l four columns each (FORMAT 3I4): -999 to 9999 fit, so `-99910001000` is
+# three indices; the range of a free-format line and a CIF's _refln loop too
+MIN_INDEX, MAX_INDEX = -999, 9999
+INDEX_RANGE = f"{MIN_INDEX} <= h, k, l <= {MAX_INDEX}"
+
+
+def outside_index_range(indices: np.ndarray) -> np.ndarray:
+    """Which rows of (n, 3) indices a 3I4 field could not hold."""
+    indices = np.asarray(indices)
+    return ((indices < MIN_INDEX) | (indices > MAX_INDEX)).any(axis=-1)
 MAX_BATCH = 9999
 
 
@@ -474,7 +512,7 @@ def _plain_columns(lines: list[str]) -> tuple[np.ndarray, np.ndarray | None, int
     zero = np.flatnonzero(~indices.any(axis=1))  # 0 0 0 by the columns ends the data
     ended = start + int(zero[0]) + 1 if zero.size else (end + 1 if end < len(lines) else None)
     rows = int(zero[0]) if zero.size else len(indices)
-    if rows == 0 or np.abs(indices[:rows]).max() > MAX_INDEX:
+    if rows == 0 or outside_index_range(indices[:rows]).any():
         return None
     if not (0 <= batches[:rows]).all() or batches[:rows].max() > MAX_BATCH:
         return None  # free-R flags and HKLF 5's components: read line by line
@@ -565,12 +603,12 @@ def _read_line_by_line(text: str, lines: list[str], path: str, hklf: HklfFormat)
         if h == k == l == 0:
             ended = number
             break
-        if max(abs(h), abs(k), abs(l)) > MAX_INDEX or (
+        if outside_index_range(np.array([h, k, l])) or (
             batch is not None and abs(batch) > MAX_BATCH
         ):
             raise InputError(
-                f"index or batch out of range in {line.strip()[:60]!r} (|h|, |k|, |l| <= "
-                f"{MAX_INDEX}, |batch| <= {MAX_BATCH})",
+                f"index or batch out of range in {line.strip()[:60]!r} ({INDEX_RANGE}, "
+                f"|batch| <= {MAX_BATCH})",
                 path,
                 number,
             )
