@@ -166,15 +166,15 @@ def signals_raise_stopped(ends_process: bool = False):
     previous = {number: signal.signal(number, stop) for number in STOP_SIGNALS}
     unraisable_before, sys.unraisablehook = sys.unraisablehook, swallowed
     # the command's start-up hold (crystalx_core._startup) ends here, now that `stop` catches
-    # SIGINT: its handler is not the one to put back, and a Ctrl-C it held stops the job now
+    # the stop signals: its handlers are not the ones to put back, and a stop it held stops the
+    # job now
     replaced, held = _startup.take_held()
-    if replaced is not None:
-        previous[signal.SIGINT] = replaced
+    previous.update(replaced)
     _depth[0] += 1
     try:
-        if held and not (_stop_requested or _winding_down):
-            _stop_requested.append(signal.SIGINT)
-            raise Stopped(signal.SIGINT)
+        if held is not None and not (_stop_requested or _winding_down):
+            _stop_requested.append(held)
+            raise Stopped(held)
         yield
         raise_if_stopped()
     finally:
