@@ -217,10 +217,16 @@ def test_indices_that_fill_the_3i4_fields_are_read():
     FORMAT(3I4,2F8.2,I4)', ccp14.ac.uk/ccp/web-mirrors/paulboyle/shelxl/HKLF.html): four
     columns hold -999 to 9999, so `-99910001000` is h -999, k 1000, l 1000. Both readers (numpy
     columns and line by line, the latter taken by the batch -1 free-R flags) read them."""
-    text = "   1   0   0   10.00    1.00\n-99910001000   12.50    2.00\n9999   0   1    3.00    1.00\n"
+    text = (
+        "   1   0   0   10.00    1.00\n-99910001000   12.50    2.00\n9999   0   1    3.00    1.00\n"
+    )
     plain = reflections_from_text(text)
     assert plain.indices.tolist() == [[1, 0, 0], [-999, 1000, 1000], [9999, 0, 1]]
-    flagged = "".join(line + "   1\n" for line in text.splitlines()[:-1]) + text.splitlines()[-1] + "  -1\n"
+    flagged = (
+        "".join(line + "   1\n" for line in text.splitlines()[:-1])
+        + text.splitlines()[-1]
+        + "  -1\n"
+    )
     by_line = reflections_from_text(flagged)
     assert by_line.indices.tolist() == plain.indices.tolist()
 

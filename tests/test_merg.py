@@ -4,8 +4,8 @@ Friedel opposites only in a centrosymmetric group; MERG 3 merges Friedel opposit
 group; MERG 4 does so too and sets f'' to zero; MERG 0 merges nothing (the manual's HKLF page:
 HKLF 2 "switches off the merging of equivalent reflections BEFORE l.s. refinement (i.e. sets
 MERG 0)", ccp14.ac.uk/ccp/web-mirrors/paulboyle/shelxl/HKLF.html). Input: the benchmark's real
-FC_sucrose (P2₁, non-centric; 119065 observations, 18563 unique) .res and .hkl, with a MERG line written before HKLF as a user
-writes it."""
+FC_sucrose (P2₁, non-centric; 119065 observations, 18563 unique) .res and .hkl, with a MERG
+line written before HKLF as a user writes it."""
 
 import numpy as np
 import pytest

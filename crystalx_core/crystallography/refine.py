@@ -405,9 +405,7 @@ def _refined_once(
         conformer_indices=builder.conformer_indices,
         sym_excl_indices=builder.sym_excl_indices,
     )
-    set_dispersion(
-        xs, structure.wavelength, structure.dispersion, getattr(reflections, "merge", 2)
-    )
+    set_dispersion(xs, structure.wavelength, structure.dispersion, getattr(reflections, "merge", 2))
     exti = None if extinction is None else extinction_correction(structure, extinction)
     try:
         ls = _least_squares(model, exti, components)
@@ -894,7 +892,8 @@ def _observations(
     structure: Structure, reflections, centric: bool, twin_components=None, hklf5=False
 ):
     """Fo² merged in the point group; Friedel pairs kept apart in non-centric groups, as SHELXL
-    does; under the data's MERG 0, 3 or 4 as SHELXL merges them then (Reflections.merged). With `twin_components` (twinned HKLF 4 data) each observation is the sum over the
+    does; under the data's MERG 0, 3 or 4 as SHELXL merges them then (Reflections.merged).
+    With `twin_components` (twinned HKLF 4 data) each observation is the sum over the
     components of their fraction times Fc² of h transformed by their law (cctbx
     miller.array.as_xray_observations(twin_components=...), as olex2.refine builds its
     observations for TWIN: olex2's cctbx_olex_adapter.py). HKLF 5 data (`hklf5`, the

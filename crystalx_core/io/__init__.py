@@ -161,8 +161,8 @@ class Loaded:
 
     def _checked(self, reflections: Reflections | None) -> Reflections | None:
         """The reflections checked to be this crystal's, without those past the Ewald limit
-        (io.pairing) and those the file's own OMIT and SHEL instructions (or its embedded .res's) leave out (io.data_limits), to be merged as
-        its MERG says (Reflections.merged)."""
+        (io.pairing) and those the file's own OMIT and SHEL instructions (or its embedded
+        .res's) leave out (io.data_limits), to be merged as its MERG says (Reflections.merged)."""
         if reflections is not None:
             from crystalx_core.io.pairing import check_pairing, within_ewald_limit
 

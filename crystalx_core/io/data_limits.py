@@ -69,8 +69,7 @@ def limited(shelx: ShelxFile, reflections: Reflections, cell, symops) -> Reflect
         elif len(numbers) == 3 and all(v == int(v) for v in numbers):
             if outside_index_range(np.array(numbers)):
                 raise InputError(
-                    f"OMIT h k l: index out of range ({INDEX_RANGE}) in "
-                    f"{' '.join(line.fields)!r}",
+                    f"OMIT h k l: index out of range ({INDEX_RANGE}) in {' '.join(line.fields)!r}",
                     path,
                     line.number,
                 )
