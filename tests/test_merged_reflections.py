@@ -197,7 +197,7 @@ def test_a_file_of_many_copies_is_read_in_a_few_times_its_size(shared_data, tmp_
     """FC_sucrose's reflections written five times (595325 lines, 20 MB): main held the text,
     a Python string per line and numpy's U32 copy of each chunk at once, and allocated 10.7
     times the file's size at its peak (952 MB resident for 20 copies); read from the bytes a
-    chunk of lines at a time, 4.5 times (tracemalloc, which numpy reports its arrays to)."""
+    chunk of lines at a time, 4.0 times (tracemalloc, which numpy reports its arrays to)."""
     import tracemalloc
 
     from crystalx_core.io.hkl import reflections_from_bytes

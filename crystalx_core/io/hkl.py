@@ -507,12 +507,13 @@ def _plain_columns(data) -> tuple[np.ndarray, np.ndarray | None, int | None, lis
     newline, breaks = "\n", np.flatnonzero(buffer == 10)
     if not breaks.size and (buffer == 13).any():  # classic Mac OS (files.line_end)
         newline, breaks = "\r", np.flatnonzero(buffer == 13)
-    starts = np.concatenate([[0], breaks + 1])
-    stops = np.concatenate([breaks, [len(buffer)]])
-    count = len(starts)  # as many as text.split(newline) gives
+    # line k runs from edges[k] + 1 up to edges[k + 1]: one array, not starts and stops
+    edges = np.concatenate([[-1], breaks, [len(buffer)]])
+    del breaks
+    count = len(edges) - 1  # as many as text.split(newline) gives
 
     def line(k: int) -> str:
-        return str(data[starts[k] : stops[k]], "latin-1")
+        return str(data[edges[k] + 1 : edges[k + 1]], "latin-1")
 
     start = next((k for k in range(count) if line(k).strip()), count)
     # filled a chunk at a time, the rows taken at the end: h k l Fo² σ line, batch, written
@@ -521,7 +522,8 @@ def _plain_columns(data) -> tuple[np.ndarray, np.ndarray | None, int | None, lis
     given = np.zeros(count - start, dtype=bool)
     end = count
     for k in range(start, count, _CHUNK):
-        first, length = starts[k : k + _CHUNK], stops[k : k + _CHUNK] - starts[k : k + _CHUNK]
+        first = edges[k : min(k + _CHUNK, count)] + 1
+        length = edges[k + 1 : k + 1 + len(first)] - first
         place = np.arange(_WIDTH)
         codes = buffer[np.minimum(first[:, None] + place, max(len(buffer) - 1, 0))]
         codes[place >= length[:, None]] = 0  # a short line padded, as numpy's U32 pads it
@@ -551,7 +553,7 @@ def _plain_columns(data) -> tuple[np.ndarray, np.ndarray | None, int | None, lis
         return None  # free-R flags and HKLF 5's components: read line by line
     full = full[:rows]
     full[:, 5] = np.arange(start + 1, start + rows + 1)
-    tail = str(data[starts[ended - 1] :], "latin-1").split(newline) if ended else []
+    tail = str(data[edges[ended - 1] + 1 :], "latin-1").split(newline) if ended else []
     return full, (batches[:rows] if given[:rows].any() else None), ended, tail
 
 
