@@ -61,7 +61,8 @@ def test_merg_0_refines_every_observation_as_read(shared_data, tmp_path):
     raw, kept = _merged(tmp_path, "MERG 0\n")
     _, merged = _merged(tmp_path, "")
     assert len(kept) == len(raw) > len(merged)
-    assert any(note.startswith(f"MERG 0: the {len(raw)} observations") for note in kept.notes)
+    said = f"MERG 0: the {len(raw)} observations refined as read, each on its own (MERG 2 would "
+    assert f"{said}merge them to {len(merged)})" in " ".join(kept.notes)
     structure = _loaded(tmp_path, "MERG 0\n").structure
     observations = _observations(structure, kept, centric=False)
     absent = kept.to_miller_array(structure.cell, structure.symops).sys_absent_flags().data()

@@ -189,10 +189,12 @@ class Reflections:
         centric = array.space_group().is_centric()
         together = array.merge_equivalents().array()
         if self.merge == 0:
-            if together.size() < len(self):
+            apart = array.customized_copy(anomalous_flag=True)  # MERG 2's merge, non-centric
+            unique = (together if centric else apart.merge_equivalents().array()).size()
+            if unique < len(self):
                 return self._noted(
                     f"MERG 0: the {len(self)} observations refined as read, each on its own "
-                    f"(merged they would be {together.size()}), as SHELXL leaves them"
+                    f"(MERG 2 would merge them to {unique}), as SHELXL leaves them"
                 )
             return self
         if centric or self.merge in (3, 4):
