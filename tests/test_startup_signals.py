@@ -225,6 +225,38 @@ def test_term_or_hup_at_each_step_of_start_up_is_one_line(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.hkl", "s.res"]
 
 
+def _hangup_ignored_as_under_nohup() -> None:
+    """SIGINT and SIGTERM at their default, SIGHUP ignored: what `nohup` (POSIX) starts a
+    command with, so that it outlives the terminal it was started from."""
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+
+@POSIX
+@pytest.mark.parametrize("target", ["command", "group"])
+@pytest.mark.parametrize("module", ["crystalx_core._startup", "crystalx_core.pipeline"])
+def test_a_command_under_nohup_runs_on_through_a_hangup(tmp_path, shared_data, module, target):
+    """`nohup crystalx ... &`, then the terminal closes: the SIGHUP it sends, before the fork or
+    once main() has the stop signals, is ignored as nohup asks and the job writes its outputs.
+    Before, the job's stop handler and the supervisor's forwarding caught it anyway: exit 129,
+    nothing written."""
+    shutil.copy(BENCHMARK / "XH_urea" / "published.res", tmp_path / "s.res")
+    shutil.copy(BENCHMARK / "XH_urea" / "data.hkl", tmp_path / "s.hkl")
+    done = subprocess.run(
+        [sys.executable, "-c", _AT_IMPORT, module, target, "SIGHUP", "solve", "s.res", "s.hkl"],
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        start_new_session=True,
+        preexec_fn=_hangup_ignored_as_under_nohup,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "s_crystalx.res" in {p.name for p in tmp_path.iterdir()}
+
+
 def test_a_library_import_keeps_term_and_hup_as_they_were():
     """A program's own SIGTERM handler, and SIGHUP ignored (nohup), are left as they were by
     `import crystalx_core`; SIGTERM at its default is back at its default after it."""
