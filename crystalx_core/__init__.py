@@ -7,22 +7,30 @@ package fixes the order once for every module below it. torch must come after cc
 imported is refused with a clear error instead of a segmentation fault.
 """
 
-# Ctrl-C is recorded, not raised, from this first line on (crystalx_core._startup says why):
-# a KeyboardInterrupt raised while the next imports run either cuts them short or, raised inside
-# importlib's module-lock callback, is printed as "Exception ignored" and lost, and the command
-# then runs on to write its outputs. _signal is built in and loaded with the interpreter, so no
-# file is read before the hold is in place.
+# Ctrl-C, SIGTERM and SIGHUP are recorded, not acted on, from this first line on
+# (crystalx_core._startup says why): a KeyboardInterrupt raised while the next imports run either
+# cuts them short or, raised inside importlib's module-lock callback, is printed as "Exception
+# ignored" and lost, and the command then runs on to write its outputs; SIGTERM and SIGHUP at
+# their default end the process at once, saying nothing. _signal is built in and loaded with the
+# interpreter, so no file is read before the hold is in place. A handler a program set (or
+# SIGHUP ignored under nohup) is left alone.
 import _signal
 
-_sigints_before_startup: list = []
-_sigint_handler_before = _signal.getsignal(_signal.SIGINT)
-if _sigint_handler_before is _signal.default_int_handler:
+_stops_before_startup: list = []
+_handlers_before: dict = {}  # signal → the handler the hold replaced
+for _name, _python_default in (
+    ("SIGINT", _signal.default_int_handler),
+    ("SIGTERM", _signal.SIG_DFL),
+    ("SIGHUP", _signal.SIG_DFL),  # not on Windows
+):
+    _number = getattr(_signal, _name, None)
+    if _number is None or _signal.getsignal(_number) != _python_default:
+        continue
     try:
-        _signal.signal(_signal.SIGINT, lambda signum, frame: _sigints_before_startup.append(signum))
+        _signal.signal(_number, lambda signum, frame: _stops_before_startup.append(signum))
     except ValueError:  # not the main thread, where Python runs every handler: nothing to hold
-        _sigint_handler_before = None
-else:  # a program's own handler (or none that Python set) is left alone
-    _sigint_handler_before = None
+        break
+    _handlers_before[_number] = _python_default
 
 import sys  # noqa: E402
 
@@ -34,13 +42,13 @@ try:
         )
     from crystalx_core import _startup, _supervisor  # noqa: E402
 except BaseException:
-    if _sigint_handler_before is not None:
-        _signal.signal(_signal.SIGINT, _sigint_handler_before)
+    for _number, _handler in _handlers_before.items():
+        _signal.signal(_number, _handler)
     raise
 
-# Ctrl-C is held while the extensions import (an interrupt inside one leaves it half
-# initialised: a crash later); the command keeps holding it until main() takes it over
-_startup.hold_sigint(taking_over=(_sigint_handler_before, _sigints_before_startup))
+# stop signals are held while the extensions import (an interrupt inside one leaves it half
+# initialised: a crash later); the command keeps holding them until main() takes them over
+_startup.hold_stops(taking_over=(_handlers_before, _stops_before_startup))
 # the command runs in a child that a stop signal ends within seconds, even inside a long C++
 # call that Python's handlers cannot interrupt (crystalx_core._supervisor); the child inherits
 # the hold and every Ctrl-C recorded so far
@@ -50,9 +58,9 @@ try:
     import cctbx.xray  # noqa: E402,F401  (must precede gemmi, see above)
     import gemmi  # noqa: E402,F401
 except BaseException:  # the import's own error is the one to see
-    _startup.release_sigint(deliver=False)
+    _startup.release_stops(deliver=False)
     raise
 if not _startup.started_as_command():
-    _startup.release_sigint()
+    _startup.release_stops()
 
 __version__ = "0.1.0"

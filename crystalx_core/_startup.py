@@ -1,4 +1,4 @@
-"""Ctrl-C held back while the package imports cctbx, gemmi and numpy.
+"""Ctrl-C (and SIGTERM, SIGHUP) held back while the package imports cctbx, gemmi and numpy.
 
 Why hold rather than let it interrupt: a KeyboardInterrupt raised inside a C extension's
 import (numpy's, reached from cctbx) leaves that extension half initialised in sys.modules,
@@ -12,8 +12,13 @@ run (main thread only: Python delivers signals there) and acted on once they are
   signals_raise_stopped takes it over (take_held), which turns it into the one line
   "crystalx: interrupted; no output written" and exit 130.
 
-The hold begins on the package's first line (crystalx_core/__init__.py records SIGINT with the
-built-in _signal, before any file of ours is read) and hold_sigint takes it over: Python's own
+SIGTERM and SIGHUP are held the same way, where they are at their default (which ends the
+process at once, saying nothing and leaving a half-written file where a write had begun): the
+command says "crystalx: stopped by SIGTERM; no output written" and exits 128 + the signal, and a
+library user's process ends by the signal once the import is whole.
+
+The hold begins on the package's first line (crystalx_core/__init__.py records them with the
+built-in _signal, before any file of ours is read) and hold_stops takes it over: Python's own
 handler during this module's import raised a KeyboardInterrupt that cut the import short (a
 traceback through our code) or, run inside importlib's module-lock weakref callback, was printed
 as "Exception ignored" and lost (python/cpython#95959), and the command ran on to write its
@@ -31,12 +36,24 @@ import sys
 
 from crystalx_core import _supervisor
 
-_held: list[int] = []  # SIGINTs received while the hold was open
-_replaced: list = []  # the handler the hold replaced, while it is open
-
 # the console script's name as pip and distlib write it (POSIX, Windows' -script.py and .exe)
 _SCRIPT = re.compile(r"crystalx(-script\.pyw?|\.exe)?", re.IGNORECASE)
 _MODULES = ("crystalx_core.cli",)  # `python -m crystalx_core.cli`
+
+_held: list[int] = []  # stop signals received while the hold was open
+_replaced: list[dict] = []  # while the hold is open: signal → the handler it replaced
+
+# each stop signal, and the handler Python starts with for it: only that one is held (a
+# program's own handler, or SIGHUP ignored under nohup, is left alone)
+_PYTHON_DEFAULTS = tuple(
+    (getattr(signal, name), default)
+    for name, default in (
+        ("SIGINT", signal.default_int_handler),
+        ("SIGTERM", signal.SIG_DFL),
+        ("SIGHUP", signal.SIG_DFL),
+    )
+    if hasattr(signal, name)
+)
 
 
 def _record(signum, frame):
@@ -44,45 +61,50 @@ def _record(signum, frame):
     _supervisor.answer()  # Python runs: the job will act on it once its imports are done
 
 
-def hold_sigint(taking_over=None) -> None:
-    """Record SIGINT instead of raising, if Python's own handler is the one installed (a
-    program that set its own keeps it) and this is the main thread (elsewhere signal.signal
-    refuses with ValueError, and Python raises KeyboardInterrupt only in the main thread).
+def hold_stops(taking_over=None) -> None:
+    """Record SIGINT, SIGTERM and SIGHUP instead of acting on them, each where Python's own
+    handler is the one installed, in the main thread (elsewhere signal.signal refuses with
+    ValueError, and Python runs handlers only in the main thread).
 
-    `taking_over`: the package's first-line hold, (the handler it replaced, or None where it
-    held nothing; the SIGINTs it recorded), which this one continues."""
+    `taking_over`: the package's first-line hold, (signal → the handler it replaced; the
+    signals it recorded), which this one continues."""
     if _replaced:
         return
-    replaced, received = taking_over or (None, [])
-    if replaced is None and signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-        return
-    try:
-        previous = signal.signal(signal.SIGINT, _record)
-    except ValueError:  # not the main thread
-        return
-    _replaced.append(replaced if replaced is not None else previous)
+    before, received = taking_over or ({}, [])
+    replaced = {}
+    for number, default in _PYTHON_DEFAULTS:
+        if number not in before and signal.getsignal(number) != default:
+            continue
+        try:
+            previous = signal.signal(number, _record)
+        except ValueError:  # not the main thread
+            return
+        replaced[number] = before.get(number, previous)
+    _replaced.append(replaced)
     _held.extend(received)  # after the swap: the first-line recorder has no more to come
 
 
-def release_sigint(deliver: bool = True) -> None:
-    """Give SIGINT its handler back and (`deliver`) raise the KeyboardInterrupt held, if any."""
+def release_stops(deliver: bool = True) -> None:
+    """Give the stop signals their handlers back and (`deliver`) act on the first one held, if
+    any, as that handler would have: Ctrl-C's KeyboardInterrupt, SIGTERM's end of the process."""
     if not _replaced:
         return
-    signal.signal(signal.SIGINT, _replaced.pop())
-    held = bool(_held)
+    for number, handler in _replaced.pop().items():
+        signal.signal(number, handler)
+    first = _held[0] if _held else None
     _held.clear()
-    if held and deliver:
-        raise KeyboardInterrupt
+    if first is not None and deliver:
+        signal.raise_signal(first)
 
 
 def take_held():
-    """For a caller that has just installed its own SIGINT handler (signals_raise_stopped):
-    end the hold without touching the handler and return (the handler the hold replaced, or
-    None when no hold was open; whether a SIGINT was held)."""
-    replaced = _replaced.pop() if _replaced else None
-    held = bool(_held)
+    """For a caller that has just installed its own stop handlers (signals_raise_stopped): end
+    the hold without touching the handlers and return (signal → the handler the hold replaced,
+    empty when no hold was open; the first stop signal held, or None)."""
+    replaced = _replaced.pop() if _replaced else {}
+    first = _held[0] if _held else None
     _held.clear()
-    return replaced, held
+    return replaced, first
 
 
 def started_as_command() -> bool:

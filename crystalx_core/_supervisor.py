@@ -88,6 +88,9 @@ def _wait_for(child: int, answers: int, mask) -> None:
             pass
 
     for number in _STOPS:
+        # SIGHUP ignored (nohup): the command is to outlive its terminal, so not passed on
+        if number == getattr(signal, "SIGHUP", None) and signal.getsignal(number) == signal.SIG_IGN:
+            continue
         signal.signal(number, forward)
     # the parent holds no copy of the command's input and output: a reader of its output sees
     # the end when the child's ends, and a writer to its input, when the child stops reading

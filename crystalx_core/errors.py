@@ -98,6 +98,12 @@ STOP_SIGNALS = tuple(
 )
 
 
+def ignored_hangup(number: int) -> bool:
+    """Whether `number` is SIGHUP and this process ignores it, as `nohup` starts a command so
+    that it outlives its terminal (POSIX nohup): that hangup is not the user's stop."""
+    return number == getattr(signal, "SIGHUP", None) and signal.getsignal(number) == signal.SIG_IGN
+
+
 class Stopped(KeyboardInterrupt):
     """A signal (SIGINT, SIGTERM, SIGHUP) ended the job; `signum` gives the exit code 128 +
     signum."""
@@ -163,18 +169,22 @@ def signals_raise_stopped(ends_process: bool = False):
 
     resending: list[threading.Event] = []  # a re-raise sent: set once interrupt_main has run
     outer = list(_stop_requested)
-    previous = {number: signal.signal(number, stop) for number in STOP_SIGNALS}
+    previous = {
+        number: signal.signal(number, stop)
+        for number in STOP_SIGNALS
+        if not ignored_hangup(number)  # under nohup a hangup stays ignored
+    }
     unraisable_before, sys.unraisablehook = sys.unraisablehook, swallowed
     # the command's start-up hold (crystalx_core._startup) ends here, now that `stop` catches
-    # SIGINT: its handler is not the one to put back, and a Ctrl-C it held stops the job now
+    # the stop signals: its handlers are not the ones to put back, and a stop it held stops the
+    # job now
     replaced, held = _startup.take_held()
-    if replaced is not None:
-        previous[signal.SIGINT] = replaced
+    previous.update(replaced)
     _depth[0] += 1
     try:
-        if held and not (_stop_requested or _winding_down):
-            _stop_requested.append(signal.SIGINT)
-            raise Stopped(signal.SIGINT)
+        if held is not None and not (_stop_requested or _winding_down):
+            _stop_requested.append(held)
+            raise Stopped(held)
         yield
         raise_if_stopped()
     finally:

@@ -68,7 +68,7 @@ from crystalx_core.io.hkl import (
     Twin,
     xray_problem,
 )
-from crystalx_core.io.pairing import pairing_problem
+from crystalx_core.io.pairing import pairing_problem, within_ewald_limit
 from crystalx_core.io.shelx_read import checked_twin
 from crystalx_core.io.shelx_write import hfix_lines
 from crystalx_core.geometry import (
@@ -235,7 +235,7 @@ def read_reflections(
     problem = pairing_problem(structure, reflections)
     if problem:
         return None, _left_out(path, f"not this structure's: {problem}")
-    return reflections, None
+    return within_ewald_limit(structure, reflections), None
 
 
 def _twin(given: ReflectionsIn) -> Twin:

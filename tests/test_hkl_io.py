@@ -210,3 +210,33 @@ def test_hklf3_amplitudes_scale_and_matrix():
     assert reflections.indices.tolist() == [[2, 1, -3], [0, 0, -2]]
     assert reflections.intensities.tolist() == [400.0, 64.0]
     assert reflections.sigmas.tolist() == [40.0, 8.0]
+
+
+def test_indices_that_fill_the_3i4_fields_are_read():
+    """SHELX reads h k l by FORMAT(3I4,...) (SHELXL-93 manual, HKLF: 'The data are read in
+    FORMAT(3I4,2F8.2,I4)', ccp14.ac.uk/ccp/web-mirrors/paulboyle/shelxl/HKLF.html): four
+    columns hold -999 to 9999, so `-99910001000` is h -999, k 1000, l 1000. Both readers (numpy
+    columns and line by line, the latter taken by the batch -1 free-R flags) read them."""
+    text = (
+        "   1   0   0   10.00    1.00\n-99910001000   12.50    2.00\n9999   0   1    3.00    1.00\n"
+    )
+    plain = reflections_from_text(text)
+    assert plain.indices.tolist() == [[1, 0, 0], [-999, 1000, 1000], [9999, 0, 1]]
+    flagged = (
+        "".join(line + "   1\n" for line in text.splitlines()[:-1])
+        + text.splitlines()[-1]
+        + "  -1\n"
+    )
+    by_line = reflections_from_text(flagged)
+    assert by_line.indices.tolist() == plain.indices.tolist()
+
+
+def test_a_free_format_index_past_the_3i4_range_names_its_line(tmp_path):
+    """A line split on blanks (not SHELX's columns) may write any number: one that 3I4 could not
+    hold is refused on its line, saying the range."""
+    path = tmp_path / "x.hkl"
+    path.write_text("1 0 0 10.0 1.0\n10000 0 1 3.0 1.0\n")
+    with pytest.raises(InputError) as caught:
+        read_hkl(path)
+    assert str(caught.value).startswith(f"{path}:2: index or batch out of range")
+    assert "-999 <= h, k, l <= 9999" in str(caught.value)

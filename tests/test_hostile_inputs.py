@@ -4,6 +4,7 @@ exit 2 and nothing written, or is read as SHELXL reads it. Small files written h
 import re
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from crystalx_core.cli import EXIT_INPUT, main
@@ -263,8 +264,8 @@ def test_an_omit_of_an_index_past_any_reflection_names_its_line(tmp_path, capsys
     code, error, written = run(tmp_path, capsys, "OMIT 1e300 1e300 1e300\nFVAR 1.0\n" + ATOMS, HKL)
     assert (code, written) == (EXIT_INPUT, [])
     assert error == (
-        f"crystalx: error: {tmp_path / 'x.res'}:8: OMIT h k l: index beyond ±999 in "
-        "'1e300 1e300 1e300'\n"
+        f"crystalx: error: {tmp_path / 'x.res'}:8: OMIT h k l: index out of range "
+        "(-999 <= h, k, l <= 9999) in '1e300 1e300 1e300'\n"
     )
 
 
@@ -286,7 +287,7 @@ def test_a_refln_loop_index_past_any_reflection_names_its_row(tmp_path):
         read_reflections(path)
     line = text.splitlines().index("99999999999 0 2 20.0 1.0") + 1
     assert str(error.value) == (
-        f"{path}:{line}: Miller index 1e+11 0 2 out of range (|h|, |k|, |l| <= 999)"
+        f"{path}:{line}: Miller index 1e+11 0 2 out of range (-999 <= h, k, l <= 9999)"
     )
 
 
@@ -335,3 +336,23 @@ def test_an_atom_whose_sfac_number_is_not_whole_names_its_line(tmp_path, capsys,
         f"crystalx: error: {tmp_path / 'x.res'}:9: atom C1: SFAC number {sfac!r} is not a "
         "whole number\n"
     )
+
+
+def test_an_index_past_the_ewald_limit_is_left_out_with_a_note(shared_data, tmp_path):
+    """3I4 holds h = 9999 (SHELX's HKLF format), which in XH_urea's 5.6 Å cell is d = 0.0006 Å,
+    past d = λ/2: no crystal diffracts it, and kept it sized every Fourier map of the job to its
+    d (1 GB and more, then killed). A few such lines (under pairing's 1 %) are left out, named."""
+    source = BENCHMARK / "XH_urea"
+    lines = (source / "data.hkl").read_text().splitlines()
+    hkl = tmp_path / "x.hkl"
+    extra = ["9999   0   1   10.00    1.00", "-999   0   2    1.00    1.00"]
+    hkl.write_text("\n".join([*lines, *extra]) + "\n")
+    loaded = load(source / "published.res")
+    reflections = loaded.read(hkl)
+    assert len(reflections) == len(lines)
+    assert np.abs(reflections.indices).max() < 100
+    assert any(
+        note.startswith("2 reflection(s) beyond d = λ/2 = 0.2998 Å")
+        and note.endswith("(the first 9999 0 1)")
+        for note in reflections.notes
+    ), reflections.notes

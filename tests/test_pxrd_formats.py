@@ -383,6 +383,44 @@ def test_the_files_wavelength_is_used_and_named(molybdenum):
     assert plain.wavelength == 1.5406 and "names no wavelength" in plain.wavelength_from
 
 
+def _gsas_ii_fxye(x, y, prm: str | None) -> str:
+    """An FXYE file as GSAS-II's ExportPowderFXYE writes it (GSAS-II
+    GSASII/exports/G2export_pwdr.py, Writer): the histogram's name, 'Instrument parameter
+    file:' and the .prm's name (written beside it by WriteInstFile), then the BANK line."""
+    lines = gsas(x, y, "FXYE").splitlines()
+    named = [f"Instrument parameter file:{prm}"] if prm else []
+    return "\n".join([lines[0], *named, *lines[1:]]) + "\n"
+
+
+def _gsas_ii_prm(wavelength: float) -> str:
+    """The .prm beside it as WriteInstFile writes it: 'INS  1 ICONS' with λ1 and λ2 (0 for a
+    single wavelength) in F10.7, among the other INS records."""
+    return (
+        "            123456789012345678901234567890123456789012345678901234567890        \n"
+        "INS   BANK      1                                                               \n"
+        "INS   HTYPE   PXCR                                                              \n"
+        f"INS  1 ICONS{wavelength:10.7f}{0.0:10.7f}    0.0000"
+        "               0.990    0     0.500   \n"
+        "INS  1 IRAD     0                                                               \n"
+    )
+
+
+def test_a_gsas_ii_fxye_takes_the_wavelength_of_the_prm_it_names(molybdenum, tmp_path):
+    """GSAS-II's FXYE export names the instrument parameter file it writes beside it, and
+    only that file holds the wavelength (ICONS λ1): main read such Mo data as Cu Kα1."""
+    folder, structure = molybdenum
+    scan = read_pattern(folder / "mo.xy")
+    (tmp_path / "mo.fxye").write_text(_gsas_ii_fxye(scan.two_theta, scan.intensity, "mo.prm"))
+    (tmp_path / "mo.prm").write_text(_gsas_ii_prm(0.70932))
+    pattern = read_pattern(tmp_path / "mo.fxye")
+    assert pattern.wavelength == pytest.approx(0.70932)
+    assert pattern.wavelength_from.startswith("the file (ICONS of mo.prm")
+    (tmp_path / "mo.prm").unlink()  # named but not beside it: Cu, saying which file is missing
+    alone = read_pattern(tmp_path / "mo.fxye")
+    assert alone.wavelength == 1.5406 and "names no wavelength" in alone.wavelength_from
+    assert any("mo.prm" in note and "not found" in note for note in alone.notes)
+
+
 def test_the_option_wins_over_the_file_with_a_note(molybdenum):
     folder, _ = molybdenum
     pattern = read_pattern(folder / "mo.ras", wavelength=0.71073)

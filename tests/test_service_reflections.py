@@ -212,3 +212,22 @@ def test_the_open_files_own_r1_is_weighed_and_named(alanine, tmp_path):
     left_out = [n for n in result["job_notes"] if "not used" in n]
     assert result["reflections"] is None
     assert len(left_out) == 1 and "R1 0.0285 (published.res line 49)" in left_out[0]
+
+
+def test_an_index_past_the_ewald_limit_is_left_out_for_the_plugin_too(alanine, tmp_path):
+    """An index 3I4 holds but no crystal diffracts (9999 0 1: d = 0.0006 Å) among the plugin's
+    reflections is left out with a note, as `crystalx assign --hkl` leaves it out; kept, every
+    Fourier map of the job was sized to its d."""
+    from crystalx_core.protocol import ReflectionsIn
+    from crystalx_core.service import read_reflections
+
+    lines = []
+    for line in (ALANINE / "data.hkl").read_text().splitlines():
+        if not line.strip() or line.split()[:3] == ["0", "0", "0"]:
+            break  # the data's end: what follows is not read
+        lines.append(line)
+    hkl = tmp_path / "x.hkl"
+    hkl.write_text("\n".join([*lines, "9999   0   1   10.00    1.00"]) + "\n")
+    reflections, why = read_reflections(ReflectionsIn(path=str(hkl)), alanine)
+    assert why is None and len(reflections) == len(lines)
+    assert any("(the first 9999 0 1)" in note for note in reflections.notes)

@@ -69,11 +69,13 @@ def _children(pid: int) -> list[str] | None:
 
 
 def _sigint_as_at_a_terminal() -> None:
-    """In the command's process before it starts Python: SIGINT at its default disposition, as
-    for a command typed at a terminal. A test runner started in the background by a script
-    ignores SIGINT (POSIX), every process it starts inherits that, and Python then leaves
-    Ctrl-C ignored until main() takes it over: not what the user has."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    """In the command's process before it starts Python: SIGINT, SIGTERM and SIGHUP at their
+    default disposition, as for a command typed at a terminal. A test runner started in the
+    background by a script ignores SIGINT (POSIX), one under nohup ignores SIGHUP, every process
+    it starts inherits that, and Python then leaves them ignored until main() takes them over:
+    not what the user has."""
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, signal.SIG_DFL)
 
 
 def _interrupt(proc, group: bool) -> None:
@@ -132,26 +134,27 @@ def test_ctrl_c_at_any_moment_of_start_up_is_one_line_and_130(tmp_path, shared_d
     assert DELAYS[-1] in clean, clean
 
 
-# a SIGINT sent at the moment the command imports MODULE, to TARGET: the command's pid (`kill
+# a signal (NAME) sent at the moment the command imports MODULE, to TARGET: the command's pid (`kill
 # -INT PID`: the supervisor after the fork), its process group (a terminal's Ctrl-C) or the
 # process that imports (the job, after the fork). The audit hook only picks the moment: the rest
 # is the console script's own code (pip's crystalx script: sys.argv[0], then main()).
 _AT_IMPORT = """
 import os, signal, sys
-module, target = sys.argv[1:3]
+module, target, name = sys.argv[1:4]
+number = getattr(signal, name)
 command = os.getpid()
 fired = []
 def at_import(event, args):
     if event == "import" and args[0] == module and not fired:
         fired.append(module)
         if target == "self":
-            signal.raise_signal(signal.SIGINT)
+            signal.raise_signal(number)
         elif target == "command":
-            os.kill(command, signal.SIGINT)
+            os.kill(command, number)
         else:
-            os.killpg(0, signal.SIGINT)
+            os.killpg(0, number)
 sys.addaudithook(at_import)
-sys.argv = ["crystalx", *sys.argv[3:]]
+sys.argv = ["crystalx", *sys.argv[4:]]
 from crystalx_core.cli import main
 sys.exit(main())
 """
@@ -176,7 +179,7 @@ def test_ctrl_c_at_each_step_of_start_up_is_one_line_and_130(tmp_path, shared_da
     shutil.copy(BENCHMARK / "XH_urea" / "published.res", tmp_path / "s.res")
     shutil.copy(BENCHMARK / "XH_urea" / "data.hkl", tmp_path / "s.hkl")
     done = subprocess.run(
-        [sys.executable, "-c", _AT_IMPORT, module, target, "solve", "s.res", "s.hkl"],
+        [sys.executable, "-c", _AT_IMPORT, module, target, "SIGINT", "solve", "s.res", "s.hkl"],
         cwd=tmp_path,
         env=_env(),
         capture_output=True,
@@ -190,6 +193,110 @@ def test_ctrl_c_at_each_step_of_start_up_is_one_line_and_130(tmp_path, shared_da
         "crystalx: interrupted; no output written",
     ), done.stderr[-2000:]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.hkl", "s.res"]
+
+
+@POSIX
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP"])
+@pytest.mark.parametrize("target", ["command", "group", "self"])
+@pytest.mark.parametrize("module", MOMENTS)
+def test_term_or_hup_at_each_step_of_start_up_is_one_line(
+    tmp_path, shared_data, module, target, name
+):
+    """`kill PID`, a closed terminal (SIGHUP) or a scheduler's SIGTERM at each step of the
+    start-up stops the command as Ctrl-C does: one line, exit 128 + the signal, nothing written.
+    Before, one landing before the fork (or sent to the job itself before main()) killed it at
+    once, saying nothing (exit -15 / -1)."""
+    shutil.copy(BENCHMARK / "XH_urea" / "published.res", tmp_path / "s.res")
+    shutil.copy(BENCHMARK / "XH_urea" / "data.hkl", tmp_path / "s.hkl")
+    done = subprocess.run(
+        [sys.executable, "-c", _AT_IMPORT, module, target, name, "solve", "s.res", "s.hkl"],
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        start_new_session=True,
+        preexec_fn=_sigint_as_at_a_terminal,
+    )
+    assert (done.returncode, done.stderr.strip()) == (
+        128 + getattr(signal, name),
+        f"crystalx: stopped by {name}; no output written",
+    ), done.stderr[-2000:]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.hkl", "s.res"]
+
+
+def _hangup_ignored_as_under_nohup() -> None:
+    """SIGINT and SIGTERM at their default, SIGHUP ignored: what `nohup` (POSIX) starts a
+    command with, so that it outlives the terminal it was started from."""
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+
+@POSIX
+@pytest.mark.parametrize("target", ["command", "group"])
+@pytest.mark.parametrize("module", ["crystalx_core._startup", "crystalx_core.pipeline"])
+def test_a_command_under_nohup_runs_on_through_a_hangup(tmp_path, shared_data, module, target):
+    """`nohup crystalx ... &`, then the terminal closes: the SIGHUP it sends, before the fork or
+    once main() has the stop signals, is ignored as nohup asks and the job writes its outputs.
+    Before, the job's stop handler and the supervisor's forwarding caught it anyway: exit 129,
+    nothing written."""
+    shutil.copy(BENCHMARK / "XH_urea" / "published.res", tmp_path / "s.res")
+    shutil.copy(BENCHMARK / "XH_urea" / "data.hkl", tmp_path / "s.hkl")
+    done = subprocess.run(
+        [sys.executable, "-c", _AT_IMPORT, module, target, "SIGHUP", "solve", "s.res", "s.hkl"],
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        start_new_session=True,
+        preexec_fn=_hangup_ignored_as_under_nohup,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "s_crystalx.res" in {p.name for p in tmp_path.iterdir()}
+
+
+def test_a_library_import_keeps_term_and_hup_as_they_were():
+    """A program's own SIGTERM handler, and SIGHUP ignored (nohup), are left as they were by
+    `import crystalx_core`; SIGTERM at its default is back at its default after it."""
+    code = (
+        "import signal\n"
+        "mine = lambda s, f: None\n"
+        "signal.signal(signal.SIGTERM, mine)\n"
+        "signal.signal(signal.SIGHUP, signal.SIG_IGN)\n"
+        "import crystalx_core\n"
+        "print(signal.getsignal(signal.SIGTERM) is mine, "
+        "signal.getsignal(signal.SIGHUP) == signal.SIG_IGN)\n"
+    )
+    done = _python(code)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "True"]
+    done = _python(
+        "import signal, crystalx_core\nprint(signal.getsignal(signal.SIGTERM) == signal.SIG_DFL)"
+    )
+    assert done.stdout.split() == ["True"], done.stderr
+
+
+@POSIX
+def test_sigterm_during_a_library_import_ends_the_process_after_it():
+    """SIGTERM while a library user imports the package: held until the import is whole (as
+    Ctrl-C is), then the program's default: the process ends by SIGTERM."""
+    code = "import sys\nprint('start', flush=True)\nimport crystalx_core\nprint('went on')\n"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_sigint_as_at_a_terminal,
+    )
+    assert proc.stdout.readline().strip() == "start"
+    time.sleep(0.05)  # inside the import of cctbx (about 0.4 s)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGTERM, (out, err)
+    assert "went on" not in out and "Traceback" not in err, (out, err)
 
 
 def _python(code: str, **kwargs):

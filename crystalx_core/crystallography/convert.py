@@ -38,10 +38,14 @@ NO_VALUE = -9999.0
 
 
 def set_dispersion(
-    xs: xray.structure, wavelength: float, given: dict[str, tuple[float, float]] | None = None
+    xs: xray.structure,
+    wavelength: float,
+    given: dict[str, tuple[float, float]] | None = None,
+    merge: int = 2,
 ) -> None:
     """f′ and f″ of every atom of `xs` at `wavelength` (Å): those `given` for its element (the
-    input's DISP, which SHELXL refines with), else see anomalous_scattering.
+    input's DISP, which SHELXL refines with), else see anomalous_scattering; f″ zero under the
+    data's MERG 4, as SHELXL sets it (manual, MERG).
 
     Why not cctbx's set_inelastic_form_factors: it takes one table for all atoms, looks each one
     up by the label's first letters (Po gets P's values, Th and Ra raise "Unknown scattering
@@ -53,6 +57,8 @@ def set_dispersion(
     for sc in xs.scatterers():
         symbol = re.match(r"[A-Za-z]*", sc.scattering_type).group().upper()
         sc.fp, sc.fdp = given.get(symbol) or anomalous_scattering(sc.scattering_type, wavelength)
+        if merge == 4:
+            sc.fdp = 0.0
         sc.flags.set_use_fp_fdp(sc.fp != 0.0 or sc.fdp != 0.0)
     xs.inelastic_form_factors_source = "sasaki, else henke"
 

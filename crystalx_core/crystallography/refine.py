@@ -405,7 +405,7 @@ def _refined_once(
         conformer_indices=builder.conformer_indices,
         sym_excl_indices=builder.sym_excl_indices,
     )
-    set_dispersion(xs, structure.wavelength, structure.dispersion)
+    set_dispersion(xs, structure.wavelength, structure.dispersion, getattr(reflections, "merge", 2))
     exti = None if extinction is None else extinction_correction(structure, extinction)
     try:
         ls = _least_squares(model, exti, components)
@@ -892,17 +892,21 @@ def _observations(
     structure: Structure, reflections, centric: bool, twin_components=None, hklf5=False
 ):
     """Fo² merged in the point group; Friedel pairs kept apart in non-centric groups, as SHELXL
-    does. With `twin_components` (twinned HKLF 4 data) each observation is the sum over the
+    does; under the data's MERG 0, 3 or 4 as SHELXL merges them then (Reflections.merged).
+    With `twin_components` (twinned HKLF 4 data) each observation is the sum over the
     components of their fraction times Fc² of h transformed by their law (cctbx
     miller.array.as_xray_observations(twin_components=...), as olex2.refine builds its
     observations for TWIN: olex2's cctbx_olex_adapter.py). HKLF 5 data (`hklf5`, the
     components their twin fractions): _hklf5_observations."""
     if hklf5:
         return _hklf5_observations(structure, reflections, twin_components)
+    merge = getattr(reflections, "merge", 2)
     i_obs = reflections.to_miller_array(structure.cell, structure.symops)
-    if not centric:
+    if not centric and merge not in (3, 4):  # MERG 3 and 4 merge Friedel opposites
         i_obs = i_obs.customized_copy(anomalous_flag=True)
-    merged = i_obs.eliminate_sys_absent().merge_equivalents().array()
+    merged = i_obs.eliminate_sys_absent()
+    if merge != 0:  # MERG 0: each observation on its own (Reflections.merged)
+        merged = merged.merge_equivalents().array()
     if twin_components is None:
         return merged.as_xray_observations()
     return merged.as_xray_observations(twin_components=twin_components)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import codecs
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -160,19 +160,22 @@ class Loaded:
         return self._checked(read_reflections(hkl, self.reflection_format()))
 
     def _checked(self, reflections: Reflections | None) -> Reflections | None:
-        """The reflections checked to be this crystal's, without those the file's own OMIT and
-        SHEL instructions (or its embedded .res's) leave out (io.data_limits)."""
+        """The reflections checked to be this crystal's, without those past the Ewald limit
+        (io.pairing) and those the file's own OMIT and SHEL instructions (or its embedded
+        .res's) leave out (io.data_limits), to be merged as its MERG says (Reflections.merged)."""
         if reflections is not None:
-            from crystalx_core.io.pairing import check_pairing
+            from crystalx_core.io.pairing import check_pairing, within_ewald_limit
 
             check_pairing(self.structure, reflections, str(self.path))
+            reflections = within_ewald_limit(self.structure, reflections)
             instructions = self.shelx if self.shelx is not None else self.embedded
             if instructions is not None:
-                from crystalx_core.io.data_limits import limited
+                from crystalx_core.io.data_limits import limited, merg_code
 
                 reflections = limited(
                     instructions, reflections, self.structure.cell, self.structure.symops
                 )
+                reflections = replace(reflections, merge=merg_code(instructions))
         return reflections
 
     def own_reflections(self) -> Reflections | None:

@@ -34,11 +34,12 @@ from crystalx_core.io.cif_weights import CifWeighting, cif_weighting
 from crystalx_core.io.files import DOS_END, read_input_bytes
 from crystalx_core.io.stated_r1 import StatedR1, stated_r1
 from crystalx_core.io.hkl import (
-    MAX_INDEX,
+    INDEX_RANGE,
     HklfFormat,
     Reflections,
     free_r_flags,
     free_r_note,
+    outside_index_range,
     usable_reflections,
     reflections_from_text,
 )
@@ -1585,12 +1586,12 @@ def _refln_loop(block: gemmi.cif.Block, measured: str, text: str, path: Path) ->
     if fractional.any():
         row = int(np.argmax(fractional))
         raise InputError("a Miller index that is not an integer", str(path), line_of(row))
-    beyond = (np.abs(indices) > MAX_INDEX).any(axis=0)  # 1e11 overflows cctbx's int indices
+    beyond = outside_index_range(indices.T)  # 1e11 overflows cctbx's int indices
     if beyond.any():
         row = int(np.argmax(beyond))
         raise InputError(
             f"Miller index {' '.join(f'{v:g}' for v in indices[:, row])} out of range "
-            f"(|h|, |k|, |l| <= {MAX_INDEX})",
+            f"({INDEX_RANGE})",
             str(path),
             line_of(row),
         )

@@ -21,7 +21,13 @@ from pathlib import Path
 import numpy as np
 
 from crystalx_core.errors import InputError
-from crystalx_core.io.hkl import MAX_INDEX, Reflections, hklf5_groups, miller_indices
+from crystalx_core.io.hkl import (
+    INDEX_RANGE,
+    Reflections,
+    hklf5_groups,
+    miller_indices,
+    outside_index_range,
+)
 from crystalx_core.io.shelx_read import ShelxFile
 
 
@@ -35,7 +41,7 @@ def limited(shelx: ShelxFile, reflections: Reflections, cell, symops) -> Reflect
     sigmas = np.asarray(reflections.sigmas, dtype=float)
     notes = []
     d = _d_spacings(reflections.indices, cell)
-    merg = _merg(shelx)
+    merg = merg_code(shelx)
     twin = reflections.twin
     closing = None  # HKLF 5: an observation goes or stays whole, as its closing line decides
     if twin is not None and twin.hklf5:
@@ -61,9 +67,9 @@ def limited(shelx: ShelxFile, reflections: Reflections, cell, symops) -> Reflect
             out = keep & ((d > low) | (d < high))
             what = [(out, f"reflections outside d {high:g}-{low:g} Å")]
         elif len(numbers) == 3 and all(v == int(v) for v in numbers):
-            if any(abs(v) > MAX_INDEX for v in numbers):
+            if outside_index_range(np.array(numbers)):
                 raise InputError(
-                    f"OMIT h k l: index beyond ±{MAX_INDEX} in {' '.join(line.fields)!r}",
+                    f"OMIT h k l: index out of range ({INDEX_RANGE}) in {' '.join(line.fields)!r}",
                     path,
                     line.number,
                 )
@@ -149,7 +155,7 @@ def _numbers(line, path: str) -> list[float] | None:
         ) from None
 
 
-def _merg(shelx: ShelxFile) -> int:
+def merg_code(shelx: ShelxFile) -> int:
     """The file's MERG n (SHELXL's default 2), the last one written."""
     merg = 2
     for line, path in _instructions(shelx, ("MERG",)):

@@ -135,6 +135,10 @@ class Reflections:
     # own merge keeps them apart), for the steps that read Fo² so (solve.merged_intensities):
     # merging the merged mates again would take their σ from two values, not from all
     laue: Reflections | None = None
+    # the model's MERG n (io.data_limits.merg_code; SHELXL manual, MERG): 0 no merging, 2 (the
+    # default) equivalents merged with Friedel opposites apart in a non-centric group, 3 and 4
+    # with them merged in every group, 4 also setting f'' to zero
+    merge: int = 2
 
     def short_of(self) -> str:
         """'; ' + cut_short, for the end of a message about too few reflections, or ''."""
@@ -153,30 +157,62 @@ class Reflections:
         )
         indices = miller_indices(self.indices)
         miller_set = miller.set(symmetry, indices, anomalous_flag=False)
-        array = miller_set.array(
-            data=flex.double(self.intensities.tolist()), sigmas=flex.double(self.sigmas.tolist())
+        array = miller_set.array(  # from numpy directly: a list of 2.4·10⁶ floats was 58 MB
+            data=flex.double(np.ascontiguousarray(self.intensities, dtype=float)),
+            sigmas=flex.double(np.ascontiguousarray(self.sigmas, dtype=float)),
         )
         return array.set_observation_type_xray_intensity()
 
     def merged(self, cell, symops) -> Reflections:
         """The observations with their equivalents merged once, as every refinement of them
         merges them (crystallography.refine._observations: cctbx's merge_equivalents in the
-        point group, Friedel mates apart in a non-centric group, so the absolute structure
-        keeps its signal), and as SHELXL does ('the program merges equivalents and eliminates
-        systematic absences', SHELXL manual 2.1, msg.ucsf.edu/local/programs/shelxl/ch_02.html;
-        MERG 2, its default, keeps Friedel opposites apart). Each later step then works
-        in the time and memory of the unique reflections, not of how often each was written
-        (every line 20 times: minutes and GBs in each of a job's refinements); in a
-        non-centric group the merge with Friedel mates together is kept beside it (`laue`).
-        Twinned data (TWIN, HKLF 5) are kept as read: an observation there sums domains."""
+        point group) and as SHELXL does under the model's MERG ('the program merges equivalents
+        and eliminates systematic absences', SHELXL manual 2.1,
+        msg.ucsf.edu/local/programs/shelxl/ch_02.html): MERG 2, the default, keeps Friedel
+        opposites apart in a non-centric group, so the absolute structure keeps its signal, MERG
+        3 and 4 merge them there too, MERG 0 merges nothing. Each later step then works in the
+        time and memory of the unique reflections, not of how often each was written (every
+        line 20 times: minutes and GBs in each of a job's refinements); with Friedel opposites
+        apart, their merge together is kept beside it (`laue`). Twinned data (TWIN, HKLF 5) are
+        kept as read: an observation there sums domains. A note says what MERG changed."""
         if self.twin is not None or not len(self):
             return self
+        if self.merge not in (0, 2, 3, 4):
+            return (
+                replace(self, merge=2)
+                ._noted(
+                    f"MERG {self.merge} is none of SHELXL's MERG 0, 2, 3 or 4: merged as MERG 2"
+                )
+                .merged(cell, symops)
+            )
         array = self.to_miller_array(cell, symops)
-        if array.space_group().is_centric():
-            return self._with_array(array.merge_equivalents().array(), laue=None)
-        laue = self._with_array(array.merge_equivalents().array(), laue=None)
+        centric = array.space_group().is_centric()
+        together = array.merge_equivalents().array()
+        if self.merge == 0:
+            apart = array.customized_copy(anomalous_flag=True)  # MERG 2's merge, non-centric
+            unique = (together if centric else apart.merge_equivalents().array()).size()
+            if unique < len(self):
+                return self._noted(
+                    f"MERG 0: the {len(self)} observations refined as read, each on its own "
+                    f"(MERG 2 would merge them to {unique}), as SHELXL leaves them"
+                )
+            return self
+        if centric or self.merge in (3, 4):
+            merged = self._with_array(together, laue=None)
+            if centric:
+                return merged
+            return merged._noted(
+                f"MERG {self.merge}: Friedel opposites merged in a non-centrosymmetric group, as "
+                "SHELXL merges them: these data say nothing of the absolute structure"
+                + (" (f'' set to zero)" if self.merge == 4 else "")
+            )
+        laue = self._with_array(together, laue=None)
         apart = array.customized_copy(anomalous_flag=True).merge_equivalents().array()
         return self._with_array(apart, laue=laue)
+
+    def _noted(self, note: str) -> Reflections:
+        """These reflections with `note` added once."""
+        return self if note in self.notes else replace(self, notes=[*self.notes, note])
 
     def _with_array(self, array, laue: Reflections | None) -> Reflections:
         """These reflections with the merged cctbx `array`'s indices, Fo² and σ."""
@@ -211,11 +247,35 @@ def read_hkl(path, hklf: HklfFormat | None = None) -> Reflections:
 
 def reflections_from_bytes(data: bytes, path: str, hklf: HklfFormat | None = None) -> Reflections:
     """A .hkl file's bytes: a UTF-8 byte order mark dropped, the rest Latin-1 (every byte is a
-    character, so no file fails to decode)."""
-    return reflections_from_text(data.removeprefix(codecs.BOM_UTF8).decode("latin-1"), path, hklf)
+    character, so no file fails to decode). A file plainly in SHELX's columns is read from the
+    bytes themselves (_plain_columns), never held as text and lines: 20 copies of FC_sucrose's
+    reflections (79 MB) peaked at 952 MB so."""
+    hklf = hklf or HklfFormat()
+    low = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    high = data.find(DOS_END.encode("latin-1"), low)
+    high = len(data) if high < 0 else high
+    body = memoryview(data)[low:high]  # no copy
+    # a NUL is no blank (UTF-16 read as Latin-1): only the padding of a short line is
+    plain = _plain_columns(body) if hklf.code != 5 and data.find(b"\x00", low, high) < 0 else None
+    if plain is None:
+        text = str(body, "latin-1")
+        return _read_line_by_line(text, text.split(line_end(text)), path, hklf)
+    table, signed, ended, tail = plain
+    return _finished(usable_reflections(table, signed, path, hklf), tail, ended, 0, 0, None)
 
 
-MAX_INDEX = 999  # HKLF 4 gives h, k, l four columns each
+# HKLF 4 gives h, k, l four columns each (FORMAT 3I4): -999 to 9999 fit, so `-99910001000` is
+# three indices; the range of a free-format line and a CIF's _refln loop too
+MIN_INDEX, MAX_INDEX = -999, 9999
+INDEX_RANGE = f"{MIN_INDEX} <= h, k, l <= {MAX_INDEX}"
+
+
+def outside_index_range(indices: np.ndarray) -> np.ndarray:
+    """Which rows of (n, 3) indices a 3I4 field could not hold."""
+    indices = np.asarray(indices)
+    return ((indices < MIN_INDEX) | (indices > MAX_INDEX)).any(axis=-1)
+
+
 MAX_BATCH = 9999
 
 
@@ -426,61 +486,77 @@ def reflections_from_text(
     text: str, path: str = "<string>", hklf: HklfFormat | None = None
 ) -> Reflections:
     """Parse HKLF 3/4 text (a file, or a CIF's embedded _shelx_hkl_file)."""
-    hklf = hklf or HklfFormat()
     text = text.removeprefix("\ufeff").split(DOS_END, 1)[0]
-    lines = text.split(line_end(text))
-    # a NUL is no blank (UTF-16 read as Latin-1): only numpy's padding of a short line is
-    plain = _plain_columns(lines) if hklf.code != 5 and "\x00" not in text else None
-    if plain is None:
-        return _read_line_by_line(text, lines, path, hklf)
-    table, signed, ended = plain
-    return _finished(usable_reflections(table, signed, path, hklf), lines, ended, 0, 0, None)
+    try:
+        return reflections_from_bytes(text.encode("latin-1"), path, hklf)
+    except UnicodeEncodeError:  # no byte for some character: the line reader says which line
+        return _read_line_by_line(text, text.split(line_end(text)), path, hklf or HklfFormat())
 
 
-_CHUNK = 1 << 18  # lines turned into numbers at once by _plain_columns (memory: 128 B each)
-_BLANKS = (0, 9, 10, 11, 12, 13, 32)  # code points read as blank (0: numpy pads a short line)
+_CHUNK = 1 << 16  # lines turned into numbers at once by _plain_columns (memory: 400 B each)
+_BLANKS = (0, 9, 10, 11, 12, 13, 32)  # code points read as blank (0: the padding of a short line)
+_WIDTH = 32  # 3I4,2F8.2,I4: what follows is not read
 
 
-def _plain_columns(lines: list[str]) -> tuple[np.ndarray, np.ndarray | None, int | None] | None:
-    """(table of h k l Fo² σ line, batches or None, the line that ended the data) of a file
-    whose every reflection line is plainly 3I4,2F8.2[,I4] (decimal points written, indices and
-    batches in range, no negative batch, finite values), read by numpy column by column: a
-    file of 2.4·10⁶ lines (each reflection 20 times) took 84 s and 1.3 GB line by line. None
+def _plain_columns(data) -> tuple[np.ndarray, np.ndarray | None, int | None, list[str]] | None:
+    """(table of h k l Fo² σ line, batches or None, the line that ended the data, that line and
+    those after it) of a file's bytes (Latin-1) whose every reflection line is plainly
+    3I4,2F8.2[,I4] (decimal points written, indices and batches in range, no negative batch,
+    finite values), read by numpy column by column from the bytes, a chunk of lines at a time:
+    a file of 2.4·10⁶ lines (each reflection 20 times) took 84 s and 1.3 GB line by line. None
     for any other file: _read_line_by_line reads it, naming the line it cannot read."""
-    start = next((k for k, line in enumerate(lines) if line.strip()), len(lines))
-    parts, end = [], len(lines)
-    for k in range(start, len(lines), _CHUNK):
-        chunk = lines[k : k + _CHUNK]
-        codes = np.array(chunk, dtype="U32").view(np.uint32).reshape(len(chunk), 32)
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    newline, breaks = "\n", np.flatnonzero(buffer == 10)
+    if not breaks.size and (buffer == 13).any():  # classic Mac OS (files.line_end)
+        newline, breaks = "\r", np.flatnonzero(buffer == 13)
+    # line k runs from edges[k] + 1 up to edges[k + 1]: one array, not starts and stops
+    edges = np.concatenate([[-1], breaks, [len(buffer)]])
+    del breaks
+    count = len(edges) - 1  # as many as text.split(newline) gives
+
+    def line(k: int) -> str:
+        return str(data[edges[k] + 1 : edges[k + 1]], "latin-1")
+
+    start = next((k for k in range(count) if line(k).strip()), count)
+    # filled a chunk at a time, the rows taken at the end: h k l Fo² σ line, batch, written
+    full = np.empty((count - start, 6))
+    batches = np.zeros(count - start, dtype=np.int64)
+    given = np.zeros(count - start, dtype=bool)
+    end = count
+    for k in range(start, count, _CHUNK):
+        first = edges[k : min(k + _CHUNK, count)] + 1
+        length = edges[k + 1 : k + 1 + len(first)] - first
+        place = np.arange(_WIDTH)
+        codes = buffer[np.minimum(first[:, None] + place, max(len(buffer) - 1, 0))]
+        codes[place >= length[:, None]] = 0  # a short line padded, as numpy's U32 pads it
         # a blank or 0 0 0 line has nothing but blanks, zeros and signs in its index columns
         # (Fo and σ may follow: SHELX's own end line `0 0 0 0.00 0.00`, then XPREP's or
         # SADABS's text): only those few lines are looked at one by one
         quiet = np.isin(codes[:, :12], (*_BLANKS, 43, 45, 48)).all(axis=1)
-        stop = next((c for c in np.flatnonzero(quiet) if _ends_data(chunk[c])), None)
+        stop = next((c for c in np.flatnonzero(quiet) if _ends_data(line(k + int(c)))), None)
         if stop is not None:
             codes, end = codes[:stop], k + int(stop)
         part = _plain_rows(codes)
         if part is None:
             return None
-        parts.append(part)
+        into = slice(k - start, k - start + len(codes))
+        full[into, :3], full[into, 3:5], batches[into], given[into] = part
         if stop is not None:
             break
     if end == start:
         return None
-    indices = np.concatenate([part[0] for part in parts])
-    table = np.concatenate([part[1] for part in parts])
-    batches = np.concatenate([part[2] for part in parts])
-    given = np.concatenate([part[3] for part in parts])
+    indices = full[: end - start, :3]
     zero = np.flatnonzero(~indices.any(axis=1))  # 0 0 0 by the columns ends the data
-    ended = start + int(zero[0]) + 1 if zero.size else (end + 1 if end < len(lines) else None)
-    rows = int(zero[0]) if zero.size else len(indices)
-    if rows == 0 or np.abs(indices[:rows]).max() > MAX_INDEX:
+    ended = start + int(zero[0]) + 1 if zero.size else (end + 1 if end < count else None)
+    rows = int(zero[0]) if zero.size else end - start
+    if rows == 0 or outside_index_range(indices[:rows]).any():
         return None
     if not (0 <= batches[:rows]).all() or batches[:rows].max() > MAX_BATCH:
         return None  # free-R flags and HKLF 5's components: read line by line
-    numbers = np.arange(start + 1, start + rows + 1, dtype=float)
-    full = np.column_stack([indices[:rows], table[:rows], numbers]).astype(float)
-    return full, (batches[:rows] if given[:rows].any() else None), ended
+    full = full[:rows]
+    full[:, 5] = np.arange(start + 1, start + rows + 1)
+    tail = str(data[edges[ended - 1] + 1 :], "latin-1").split(newline) if ended else []
+    return full, (batches[:rows] if given[:rows].any() else None), ended, tail
 
 
 def _ends_data(line: str) -> bool:
@@ -565,12 +641,12 @@ def _read_line_by_line(text: str, lines: list[str], path: str, hklf: HklfFormat)
         if h == k == l == 0:
             ended = number
             break
-        if max(abs(h), abs(k), abs(l)) > MAX_INDEX or (
+        if outside_index_range(np.array([h, k, l])) or (
             batch is not None and abs(batch) > MAX_BATCH
         ):
             raise InputError(
-                f"index or batch out of range in {line.strip()[:60]!r} (|h|, |k|, |l| <= "
-                f"{MAX_INDEX}, |batch| <= {MAX_BATCH})",
+                f"index or batch out of range in {line.strip()[:60]!r} ({INDEX_RANGE}, "
+                f"|batch| <= {MAX_BATCH})",
                 path,
                 number,
             )
@@ -601,31 +677,33 @@ def _read_line_by_line(text: str, lines: list[str], path: str, hklf: HklfFormat)
         )
     table = np.array(rows, dtype=float)
     reflections = usable_reflections(table, signed, path, hklf)
-    return _finished(reflections, lines, ended, flagged, implied, reset)
+    tail = lines[ended - 1 :] if ended else []
+    return _finished(reflections, tail, ended, flagged, implied, reset)
 
 
 def _finished(
     reflections: Reflections,
-    lines: list[str],
+    tail: list[str],
     ended: int | None,
     flagged: int,
     implied: int,
     reset: str | None,
 ) -> Reflections:
     """The reader's notes on the reflections: free-R flags, HKLF 5 batches reset, reflection
-    lines after the end of the data, implied decimals."""
+    lines after the end of the data (`tail`: its line `ended` and those after), implied
+    decimals."""
     if flagged:
         reflections.notes.append(free_r_note(flagged))
     if reset:
         reflections.notes.append(reset)
-    unread = _reflections_after(lines[ended:] if ended else [])
+    unread = _reflections_after(tail[1:])
     if unread:
         reflections.notes.append(
             f"{unread} reflection line(s) after the end of the data on line {ended} not read, "
             "as SHELXL stops there: remove that line if they belong to the data"
         )
         reflections.cut_short = (
-            f"line {ended} ends the data ({'blank' if not lines[ended - 1].strip() else '0 0 0'}), "
+            f"line {ended} ends the data ({'blank' if not tail[0].strip() else '0 0 0'}), "
             f"{unread} reflection line(s) after it not read, as SHELXL stops there"
         )
     if implied:

@@ -11,8 +11,12 @@ this cell and space group, break either or both.
 from __future__ import annotations
 
 
+from dataclasses import replace
+
+import numpy as np
+
 from crystalx_core.errors import InputError
-from crystalx_core.io.hkl import Reflections
+from crystalx_core.io.hkl import Reflections, whole_groups
 from crystalx_core.structure import Structure
 
 BEYOND_LIMIT = 0.01  # fraction of reflections past d = λ/2 (rounding of the cell allows a few)
@@ -24,13 +28,20 @@ MIN_ABSENT = (
 )
 
 
+def _beyond_limit(structure: Structure, reflections: Reflections) -> np.ndarray:
+    """Which reflections lie past the Ewald limit, d < λ/2 (with EWALD_MARGIN's allowance)."""
+    array = reflections.to_miller_array(structure.cell, structure.symops)
+    d = array.d_spacings().data().as_numpy_array()
+    return (d > 0) & (d < EWALD_MARGIN * structure.wavelength / 2)  # 0 0 0 has no d (-1)
+
+
 def pairing_problem(structure: Structure, reflections: Reflections) -> str | None:
     """Why these reflections cannot have been measured on this structure's crystal, or None."""
     if not len(reflections.indices):
         return None
     array = reflections.to_miller_array(structure.cell, structure.symops)
     d = array.d_spacings().data().as_numpy_array()
-    beyond = (d > 0) & (d < EWALD_MARGIN * structure.wavelength / 2)  # 0 0 0 has no d (-1)
+    beyond = _beyond_limit(structure, reflections)
     if beyond.mean() > BEYOND_LIMIT:
         # what the data need says which to check: a Cu wavelength given for Mo data, say
         needed = 2 * d[d > 0].min()
@@ -60,3 +71,31 @@ def check_pairing(structure: Structure, reflections: Reflections, model_path: st
             f"the reflections of {reflections.path} do not belong to this structure: {problem}",
             model_path,
         )
+
+
+def within_ewald_limit(structure: Structure, reflections: Reflections) -> Reflections:
+    """The reflections without the few past d = λ/2 that pairing_problem lets through: no
+    crystal diffracts them, and one index of 9999 (3I4 holds it) would size every Fourier map
+    of the job to its d (a grid of 10¹⁰ points). An HKLF 5 observation goes whole."""
+    if not len(reflections.indices):
+        return reflections
+    beyond = _beyond_limit(structure, reflections)
+    if reflections.twin is not None and reflections.twin.hklf5:
+        beyond = whole_groups(beyond, np.asarray(reflections.batches))
+    if not beyond.any():
+        return reflections
+    first = " ".join(str(v) for v in reflections.indices[int(np.argmax(beyond))])
+    keep = ~beyond
+    return replace(
+        reflections,
+        indices=reflections.indices[keep],
+        intensities=reflections.intensities[keep],
+        sigmas=reflections.sigmas[keep],
+        batches=reflections.batches[keep] if reflections.batches is not None else None,
+        notes=[
+            *reflections.notes,
+            f"{int(beyond.sum())} reflection(s) beyond d = λ/2 = "
+            f"{structure.wavelength / 2:.4f} Å, which no crystal diffracts at λ = "
+            f"{structure.wavelength:g} Å, left out (the first {first})",
+        ],
+    )

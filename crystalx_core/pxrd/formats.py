@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -558,7 +559,33 @@ def read_gsas(lines: list[str], path: str) -> Scan:
     if stated is not None:
         scan.wavelength = stated
         scan.wavelength_from = "a 'wavelength' comment before the BANK line"
+    else:
+        _named_prm_wavelength(scan, lines[:head], path)
     return scan
+
+
+_PRM_NAMED = re.compile(r"^\s*Instrument parameter file:\s*(\S.*?)\s*$", re.I)
+_ICONS = re.compile(r"^INS\s+1\s*ICONS\s*(" + _NUMBER.pattern + ")")
+
+
+def _named_prm_wavelength(scan: Scan, header: list[str], path: str) -> None:
+    """The wavelength of the instrument parameter file a GSAS header names ('Instrument
+    parameter file:x.prm', as GSAS-II's FXYE export writes it beside the data: GSAS-II
+    exports/G2export_pwdr.py): its 'INS  1 ICONS' λ1, where the file is beside the data; a
+    note where it is not."""
+    named = next((m.group(1) for m in map(_PRM_NAMED.match, header) if m), None)
+    if named is None:
+        return
+    prm = Path(path).parent / Path(named.replace("\\", "/")).name
+    try:
+        text = prm.read_text(encoding="latin-1")
+    except OSError:
+        scan.notes.append(f"the instrument parameter file it names, {named}, not found beside it")
+        return
+    icons = next((m for m in map(_ICONS.match, text.splitlines()) if m), None)
+    if icons is not None and float(icons.group(1)) > 0:
+        scan.wavelength = float(icons.group(1))
+        scan.wavelength_from = f"ICONS of {prm.name}, the instrument parameter file it names"
 
 
 # --- powder CIF -----------------------------------------------------------------------------
