@@ -419,6 +419,10 @@ def test_a_gsas_ii_fxye_takes_the_wavelength_of_the_prm_it_names(molybdenum, tmp
     alone = read_pattern(tmp_path / "mo.fxye")
     assert alone.wavelength == 1.5406 and "names no wavelength" in alone.wavelength_from
     assert any("mo.prm" in note and "not found" in note for note in alone.notes)
+    # a time-of-flight bank's ICONS holds DIFC, DIFA, ZERO (GSAS manual, INS ICONS): no λ
+    (tmp_path / "mo.prm").write_text(_gsas_ii_prm(0.0).replace(f"{0.0:10.7f}", "  746.960", 1))
+    tof = read_pattern(tmp_path / "mo.fxye")
+    assert tof.wavelength == 1.5406 and any("746.96" in note for note in tof.notes)
 
 
 def test_the_option_wins_over_the_file_with_a_note(molybdenum):

@@ -583,9 +583,17 @@ def _named_prm_wavelength(scan: Scan, header: list[str], path: str) -> None:
         scan.notes.append(f"the instrument parameter file it names, {named}, not found beside it")
         return
     icons = next((m for m in map(_ICONS.match, text.splitlines()) if m), None)
-    if icons is not None and float(icons.group(1)) > 0:
-        scan.wavelength = float(icons.group(1))
+    if icons is None:
+        return
+    value = float(icons.group(1))
+    if 0.1 < value < 5:
+        scan.wavelength = value
         scan.wavelength_from = f"ICONS of {prm.name}, the instrument parameter file it names"
+    else:  # a time-of-flight bank's ICONS holds DIFC (~700), no wavelength
+        scan.notes.append(
+            f"ICONS of {prm.name} holds {value:g}, no X-ray wavelength (a time-of-flight "
+            "instrument?): not used"
+        )
 
 
 # --- powder CIF -----------------------------------------------------------------------------
