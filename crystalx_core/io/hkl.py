@@ -641,9 +641,9 @@ def _read_line_by_line(text: str, lines: list[str], path: str, hklf: HklfFormat)
         if h == k == l == 0:
             ended = number
             break
-        if outside_index_range(np.array([h, k, l])) or (
+        if not all(MIN_INDEX <= i <= MAX_INDEX for i in (h, k, l)) or (
             batch is not None and abs(batch) > MAX_BATCH
-        ):
+        ):  # plain comparisons: a numpy array per line costs seconds on millions of lines
             raise InputError(
                 f"index or batch out of range in {line.strip()[:60]!r} ({INDEX_RANGE}, "
                 f"|batch| <= {MAX_BATCH})",
