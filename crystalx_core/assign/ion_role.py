@@ -1,0 +1,147 @@
+"""Whether a site of an ionic solid holds an anion or a cation, by bond valence from both sides.
+
+The heavy model learnt from molecular crystals; in an oxide it may call a cation site O
+(pyxtal's Fm-3m Pb2MgWO6: the Pb site, O at 0.97) or an O a metal (cif2cell's orthorhombic
+BaTiO3: O1, Ti at 0.97). A crystallographer settles this by Pauling's second rule: a cation's
+anion neighbours give it about its oxidation state in bond valence, an anion's cation neighbours
+about its own (O 2, F 1). Each site the model leaves both roles is read as either: the metals
+it allows weighed by the sum of their anion neighbours (bond_valence.valence_likelihood's
+terms), the anions by the sum of their metal neighbours; the site's metal and anion shares are
+then weighed by how plausible each role's sum is (the share-weighted mean over its classes), and
+which metal or which anion stays as the model and metal_valence have it. Where SFAC has H, an
+anion's sum may fall short of its valence by as much as H can give it (a water's O has no metal
+to take), so only a sum too large counts against it; without H an O among O alone is no O.
+
+Only ionic sites are read: one whose neighbours within bonding distance are all metals or anions
+(an O bonded to C, P, S or another O, a metal bonded to C or P is the model's), with bond valence
+parameters for every element on both sides. One role's sum fitting and the other's far off is
+strong evidence, so the weight goes down to LEAST_ROLE_LIKELIHOOD, not metal_valence's 1 %; where
+both roles are far off, both get the floor and the model's choice stands.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from crystalx_core.assign.metal_valence import (
+    BONDED,
+    REACH,
+    TAIL,
+    oxyanion_centres,
+    present_with,
+)
+from crystalx_core.bond_valence import (
+    ANIONS,
+    B,
+    OXIDATION_STATES,
+    pair_r0,
+    state_likelihood,
+)
+from crystalx_core.elements import atomic_number, covalent_radius, is_hydrogen, is_metal
+from crystalx_core.structure import Structure
+
+# the valence of each anion (the magnitude of its usual charge)
+ANION_VALENCE = {"N": 3, "O": 2, "F": 1, "S": 2, "Cl": 1, "Se": 2, "Br": 1, "Te": 2, "I": 1}
+# the least weight a role gets: a cation whose anions give it a third of its state, or an O its
+# cations give 0.1 v.u. in a formula without H, is no such ion; the floor only keeps the
+# ratio defined where both roles are off
+LEAST_ROLE_LIKELIHOOD = 1e-6
+# a neighbour whose own role (metal or anion) the model gives less than this is no ground to
+# judge a site on: pyxtal's NaSb3F10 in the first pass, its Sb site F at 0.76, made the F around
+# it look like Na among F at 1.93 Å
+SURE_ROLE = 0.9
+
+
+def role_weighed(structure: Structure, probabilities: np.ndarray, classes: list[str]):
+    """`probabilities` (sites × classes) with each ionic site's metal and anion shares weighed by
+    the bond valence plausibility of either role, their sum kept. Neighbours' elements are the
+    model's most likely classes."""
+    metals = [c for c, element in enumerate(classes) if is_metal(element)]
+    anions = [c for c, element in enumerate(classes) if element in ANION_VALENCE]
+    if not metals or not anions:
+        return probabilities
+    both = (probabilities[:, metals].sum(axis=1) > 0) & (probabilities[:, anions].sum(axis=1) > 0)
+    ionic = np.isin(probabilities.argmax(axis=1), metals + anions)  # a C's site is no ion's
+    open_sites = np.flatnonzero(both & ionic).tolist()
+    if not open_sites:
+        return probabilities
+    from crystalx_core.geometry import neighbours
+
+    likely = [classes[c] for c in probabilities.argmax(axis=1)]
+    role_share = np.where(
+        np.isin(probabilities.argmax(axis=1), metals),
+        probabilities[:, metals].sum(axis=1),
+        probabilities[:, anions].sum(axis=1),
+    )
+    unsure = set(np.flatnonzero(ionic & (role_share < SURE_ROLE)).tolist())
+    around = neighbours(structure, REACH, centres=open_sites)
+    centres = oxyanion_centres(structure, likely, {c.j for contacts in around for c in contacts})
+    hydrogen = any(is_hydrogen(element) for element in structure.sfac)
+    weighed = probabilities.copy()
+    for k, contacts in zip(open_sites, around):
+        if any(c.j in unsure and c.j != k for c in contacts):
+            continue
+        roles = []
+        for members in (metals, anions):
+            candidates = [c for c in members if probabilities[k, c] > 0]
+            role = [
+                _likelihood(structure, k, likely, classes[c], contacts, hydrogen, centres)
+                for c in candidates
+            ]
+            if any(value is None for value in role):
+                break
+            shares = probabilities[k, candidates]
+            roles.append((candidates, shares.sum(), float(shares @ role) / shares.sum()))
+        else:
+            (metal_classes, metal_share, metal_fit), (anion_classes, anion_share, anion_fit) = roles
+            total = metal_share + anion_share
+            scale = total / (metal_share * metal_fit + anion_share * anion_fit)
+            weighed[k, metal_classes] *= metal_fit * scale
+            weighed[k, anion_classes] *= anion_fit * scale
+    return weighed
+
+
+def _likelihood(
+    structure: Structure,
+    k: int,
+    likely: list[str],
+    element: str,
+    contacts,
+    hydrogen: bool,
+    oxyanion_centres: set[int],
+) -> float | None:
+    """How plausible site k's bond valence sum is for `element`, a metal (from its anion
+    neighbours but `oxyanion_centres`) or an anion (from its metal neighbours); None where the
+    site is not ionic or an element lacks parameters."""
+    metal = is_metal(element)
+    if metal and element not in OXIDATION_STATES:
+        return None
+    valence = 0.0
+    for contact in contacts:
+        other = likely[contact.j]
+        if atomic_number(other) == 0 or (metal and contact.j in oxyanion_centres):
+            continue  # "not an atom", or a sulfate's S whose valence goes to its own O
+        bonded = contact.distance <= covalent_radius(element) + covalent_radius(other) + BONDED
+        if not is_metal(other) and other not in ANIONS:
+            if bonded or not metal:
+                # a covalent partner (C, P, Si, B, Sb): bonded to a metal it leaves no sum to
+                # trust; near an anion it may take a share of its valence no parameter gives
+                return None
+            continue
+        if is_metal(other) == metal:
+            if bonded and not metal:
+                return None  # an anion bonded to another: a sulfate's O to its S, a peroxide
+            continue  # cations among cations, anions among anions give no bond valence
+        r0 = pair_r0(element, other) if metal else pair_r0(other, element)
+        if r0 is None:
+            return None
+        if contact.distance <= r0 + TAIL:
+            share = present_with(structure.sites[k], structure.sites[contact.j])
+            valence += share * math.exp((r0 - contact.distance) / B)
+    if metal:
+        return state_likelihood(valence, OXIDATION_STATES[element], LEAST_ROLE_LIKELIHOOD)
+    state = ANION_VALENCE[element]
+    short = state if hydrogen else 0.0
+    return state_likelihood(valence, (state,), LEAST_ROLE_LIKELIHOOD, short)
