@@ -52,6 +52,9 @@ LEAST_ROLE_LIKELIHOOD = 1e-6
 # judge a site on: pyxtal's NaSb3F10 in the first pass, its Sb site F at 0.76, made the F around
 # it look like Na among F at 1.93 Å
 SURE_ROLE = 0.9
+# Å: no cation-anion bond is shorter (V=O and Cr-O of a chromate 1.57-1.6 Å, U=O 1.75 Å), so a
+# closer neighbour makes the site no ion of either role: a ghost peak by a heavy atom
+CLOSEST_BOND = 1.5
 
 
 def role_weighed(structure: Structure, probabilities: np.ndarray, classes: list[str]):
@@ -121,8 +124,11 @@ def _likelihood(
     valence = 0.0
     for contact in contacts:
         other = likely[contact.j]
-        if atomic_number(other) == 0 or (metal and contact.j in oxyanion_centres):
-            continue  # "not an atom", or a sulfate's S whose valence goes to its own O
+        share = present_with(structure.sites[k], structure.sites[contact.j])
+        if atomic_number(other) == 0 or share == 0 or (metal and contact.j in oxyanion_centres):
+            continue  # "not an atom", another PART's, or a sulfate's S (its valence is its O's)
+        if contact.distance < CLOSEST_BOND:
+            return None
         bonded = contact.distance <= covalent_radius(element) + covalent_radius(other) + BONDED
         if not is_metal(other) and other not in ANIONS:
             if bonded or not metal:
@@ -138,7 +144,6 @@ def _likelihood(
         if r0 is None:
             return None
         if contact.distance <= r0 + TAIL:
-            share = present_with(structure.sites[k], structure.sites[contact.j])
             valence += share * math.exp((r0 - contact.distance) / B)
     if metal:
         return state_likelihood(valence, OXIDATION_STATES[element], LEAST_ROLE_LIKELIHOOD)
