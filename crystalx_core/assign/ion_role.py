@@ -8,15 +8,16 @@ about its own (O 2, F 1). Each site the model leaves both roles is read as eithe
 it allows weighed by the sum of their anion neighbours (bond_valence.valence_likelihood's
 terms), the anions by the sum of their metal neighbours; the site's metal and anion shares are
 then weighed by how plausible each role's sum is (the share-weighted mean over its classes), and
-which metal or which anion stays as the model and metal_valence have it. Where SFAC has H, an
-anion's sum may fall short of its valence by as much as H can give it (a water's O has no metal
-to take), so only a sum too large counts against it; without H an O among O alone is no O.
+which metal or which anion stays as the model and metal_valence have it. Where the compound may
+hold H (SFAC or the CIF's formula lists it), an anion's sum may fall short of its valence by as
+much as H can give it (a water's O has no metal to take), so only a sum too large counts against
+it; without H an O among O alone is no O.
 
 Only ionic sites are read: one whose neighbours within bonding distance are all metals or anions
 (an O bonded to C, P, S or another O, a metal bonded to C or P is the model's), with bond valence
 parameters for every element on both sides. One role's sum fitting and the other's far off is
-strong evidence, so the weight goes down to LEAST_ROLE_LIKELIHOOD, not metal_valence's 1 %; where
-both roles are far off, both get the floor and the model's choice stands.
+strong evidence, so the weight goes down to LEAST_ROLE_LIKELIHOOD, under metal_valence's 1 %;
+where neither role fits (FITS), the model's choice stands.
 """
 
 from __future__ import annotations
@@ -44,10 +45,13 @@ from crystalx_core.structure import Structure
 
 # the valence of each anion (the magnitude of its usual charge)
 ANION_VALENCE = {"N": 3, "O": 2, "F": 1, "S": 2, "Cl": 1, "Se": 2, "Br": 1, "Te": 2, "I": 1}
-# the least weight a role gets: a cation whose anions give it a third of its state, or an O its
-# cations give 0.1 v.u. in a formula without H, is no such ion; the floor only keeps the
-# ratio defined where both roles are off
-LEAST_ROLE_LIKELIHOOD = 1e-6
+# the least weight a role gets: both roles judged and one far off is stronger evidence than two
+# metals' sums (metal_valence: at most 100:1), yet a likelihood, not an override: a role the
+# model gives under 0.1 % keeps losing (pyxtal's Fm-3m Pb2MgWO6: Pb 0.02 on its Pb site)
+LEAST_ROLE_LIKELIHOOD = 1e-3
+# the better role must fit at least this well (valence_likelihood's scale, 1 within PLAUSIBLE):
+# where neither sum fits (a water whose H the model lacks, a wrong neighbour), the model decides
+FITS = 0.5
 # a neighbour whose own role (metal or anion) the model gives less than this is no ground to
 # judge a site on: pyxtal's NaSb3F10 in the first pass, its Sb site F at 0.76, made the F around
 # it look like Na among F at 1.93 Å
@@ -85,7 +89,7 @@ def role_weighed(structure: Structure, probabilities: np.ndarray, classes: list[
     unsure = set(np.flatnonzero(ionic & (role_share < SURE_ROLE)).tolist())
     around = neighbours(structure, REACH, centres=open_sites)
     centres = oxyanion_centres(structure, likely, {c.j for contacts in around for c in contacts})
-    hydrogen = any(is_hydrogen(element) for element in structure.sfac)
+    hydrogen = _hydrogen_possible(structure)
     weighed = probabilities.copy()
     for k, contacts in zip(open_sites, around):
         if any(c.j in unsure and c.j != k for c in contacts):
@@ -103,11 +107,23 @@ def role_weighed(structure: Structure, probabilities: np.ndarray, classes: list[
             roles.append((candidates, shares.sum(), float(shares @ role) / shares.sum()))
         else:
             (metal_classes, metal_share, metal_fit), (anion_classes, anion_share, anion_fit) = roles
+            if max(metal_fit, anion_fit) < FITS:
+                continue
             total = metal_share + anion_share
             scale = total / (metal_share * metal_fit + anion_share * anion_fit)
             weighed[k, metal_classes] *= metal_fit * scale
             weighed[k, anion_classes] *= anion_fit * scale
     return weighed
+
+
+def _hydrogen_possible(structure: Structure) -> bool:
+    """Whether the compound may hold H the model has no sites for: SFAC or a CIF's
+    _chemical_formula_sum lists H; not where the formula has none (contents.declared_without_h)
+    or, with no formula, SFAC has none."""
+    if structure.declared_no_h:
+        return False
+    listed = [*structure.sfac, *(el for el, n in structure.formula.items() if n > 0)]
+    return any(is_hydrogen(element) for element in listed)
 
 
 def _likelihood(
