@@ -1,17 +1,16 @@
 """Whether a site of an ionic solid holds an anion or a cation, by bond valence from both sides.
 
 The heavy model learnt from molecular crystals; in an oxide it may call a cation site O
-(pyxtal's Fm-3m Pb2MgWO6: the Pb site, O at 0.97) or an O a metal (cif2cell's orthorhombic
-BaTiO3: O1, Ti at 0.97). A crystallographer settles this by Pauling's second rule: a cation's
-anion neighbours give it about its oxidation state in bond valence, an anion's cation neighbours
-about its own (O 2, F 1). Each site the model leaves both roles is read as either: the metals
-it allows weighed by the sum of their anion neighbours (bond_valence.valence_likelihood's
-terms), the anions by the sum of their metal neighbours; the site's metal and anion shares are
-then weighed by how plausible each role's sum is (the share-weighted mean over its classes), and
-which metal or which anion stays as the model and metal_valence have it. Where the compound may
-hold H (SFAC or the CIF's formula lists it), an anion's sum may fall short of its valence by as
-much as H can give it (a water's O has no metal to take), so only a sum too large counts against
-it; without H an O among O alone is no O.
+(pyxtal's Fm-3m Pb2MgWO6: the Pb site, O at 0.97) or an anion a metal. A crystallographer
+settles this by Pauling's second rule: a cation's anion neighbours give it about its oxidation
+state in bond valence, an anion's cation neighbours about its own (O 2, F 1). Each site the model
+leaves both roles is read as either: the metals it allows weighed by the sum of their anion
+neighbours (bond_valence.valence_likelihood's terms), the anions by the sum of their metal
+neighbours; the site's metal and anion shares are then weighed by how plausible each role's sum
+is (the share-weighted mean over its classes), and which metal or which anion stays as the model
+and metal_valence have it. Where the compound may hold H (SFAC or the CIF's formula lists it), an
+anion's sum may fall short of its valence by as much as H can give it (a water's O has no metal
+to take), so only a sum too large counts against it; without H an O among O alone is no O.
 
 Only ionic sites are read: one whose neighbours within bonding distance are all metals or anions
 (an O bonded to C, P, S or another O, a metal bonded to C or P is the model's), with bond valence
@@ -73,19 +72,21 @@ def role_weighed(structure: Structure, probabilities: np.ndarray, classes: list[
     anions = [c for c, element in enumerate(classes) if element in ANION_VALENCE]
     if not metals or not anions:
         return probabilities
-    both = (probabilities[:, metals].sum(axis=1) > 0) & (probabilities[:, anions].sum(axis=1) > 0)
+    metal_share = probabilities[:, metals].sum(axis=1)
+    anion_share = probabilities[:, anions].sum(axis=1)
+    # a role the weighing cannot lift past the other (under LEAST_ROLE_LIKELIHOOD of it) is not
+    # weighed: an organic O's 1e-4 of metal needs no neighbour search
+    weighable = np.minimum(metal_share, anion_share) >= LEAST_ROLE_LIKELIHOOD * np.maximum(
+        metal_share, anion_share
+    )
     ionic = np.isin(probabilities.argmax(axis=1), metals + anions)  # a C's site is no ion's
-    open_sites = np.flatnonzero(both & ionic).tolist()
+    open_sites = np.flatnonzero(weighable & (metal_share > 0) & ionic).tolist()
     if not open_sites:
         return probabilities
     from crystalx_core.geometry import neighbours
 
     likely = [classes[c] for c in probabilities.argmax(axis=1)]
-    role_share = np.where(
-        np.isin(probabilities.argmax(axis=1), metals),
-        probabilities[:, metals].sum(axis=1),
-        probabilities[:, anions].sum(axis=1),
-    )
+    role_share = np.where(np.isin(probabilities.argmax(axis=1), metals), metal_share, anion_share)
     unsure = set(np.flatnonzero(ionic & (role_share < SURE_ROLE)).tolist())
     around = neighbours(structure, REACH, centres=open_sites)
     centres = oxyanion_centres(structure, likely, {c.j for contacts in around for c in contacts})
