@@ -204,38 +204,6 @@ def test_the_centre_of_an_oxyanion_gives_a_metal_no_bond_valence():
     assert _weighed_metal(_chelated_by_sulfates(False))[0] < 0.4
 
 
-def test_a_metal_among_its_aqua_ligands_is_no_oxygen():
-    """A Cu with six water O at 2.05 Å ([Cu(H2O)6]2+, H in SFAC) the model calls O at 0.8: an O
-    there would stand 2.05 Å from six O it is not bonded to (CLOSEST_ANIONS: 2.2 Å), while a Cu
-    gets 1.2 v.u. from them. The share goes to Cu however much H might give an O."""
-    centre = np.array([10.0, 10.0, 10.0])
-    offsets = [
-        (2.05, 0, 0),
-        (-2.05, 0, 0),
-        (0, 2.05, 0),
-        (0, -2.05, 0),
-        (0, 0, 2.05),
-        (0, 0, -2.05),
-    ]
-    sites = [Site(label="Cu1", element="Cu", frac=tuple(centre / 20.0))] + [
-        Site(label=f"O{k + 1}", element="O", frac=tuple((centre + np.array(o)) / 20.0))
-        for k, o in enumerate(offsets)
-    ]
-    structure = Structure(
-        cell=(20.0, 20.0, 20.0, 90.0, 90.0, 90.0),
-        symops=["x,y,z"],
-        sites=sites,
-        sfac=["Cu", "O", "H"],
-        unit=[1.0, 6.0, 12.0],
-        source="t",
-    )
-    classes = ["Cu", "O", "Q"]
-    probabilities = np.array([[0.2, 0.8, 0.0]] + [[0.0, 1.0, 0.0]] * 6)
-    weighed = role_weighed(structure, probabilities, classes)
-    assert weighed[0, 0] > 0.99
-    assert weighed[1:] == pytest.approx(probabilities[1:])
-
-
 # cod-tools tests/inputs/1000451.cif (COD 1000451, Ba4Mo2O5F7(HF2)3.H2O, Pnnm): the formula
 # lists the H, the sites hold none but a dummy H8 at -1 -1 -1 (_atom_site_calc_flag dum); cut
 # to the cell, formula, operators and sites

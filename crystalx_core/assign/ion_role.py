@@ -58,10 +58,6 @@ SURE_ROLE = 0.9
 # Å: no cation-anion bond is shorter (V=O and Cr-O of a chromate 1.57-1.6 Å, U=O 1.75 Å), so a
 # closer neighbour makes the site no ion of either role: a ghost peak by a heavy atom
 CLOSEST_BOND = 1.5
-# Å: two anions not bonded to each other stand at least this far apart (the shortest H bonds,
-# O-H...O 2.4 Å and F-H-F 2.26 Å); a site closer to an anion it is not bonded to is no anion (a
-# metal the model calls O among its ligands at 2.0 Å)
-CLOSEST_ANIONS = 2.2
 
 
 def role_weighed(structure: Structure, probabilities: np.ndarray, classes: list[str]):
@@ -143,7 +139,6 @@ def _likelihood(
     if metal and element not in OXIDATION_STATES:
         return None
     valence = 0.0
-    crowded = False  # an anion not bonded to it nearer than CLOSEST_ANIONS
     for contact in contacts:
         other = likely[contact.j]
         share = present_with(structure.sites[k], structure.sites[contact.j])
@@ -161,7 +156,6 @@ def _likelihood(
         if is_metal(other) == metal:
             if bonded and not metal:
                 return None  # an anion bonded to another: a sulfate's O to its S, a peroxide
-            crowded = crowded or (not metal and contact.distance < CLOSEST_ANIONS)
             continue  # cations among cations, anions among anions give no bond valence
         r0 = pair_r0(element, other) if metal else pair_r0(other, element)
         if r0 is None:
@@ -170,8 +164,6 @@ def _likelihood(
             valence += share * math.exp((r0 - contact.distance) / B)
     if metal:
         return state_likelihood(valence, OXIDATION_STATES[element], LEAST_ROLE_LIKELIHOOD)
-    if crowded:
-        return LEAST_ROLE_LIKELIHOOD
     state = ANION_VALENCE[element]
     short = state if hydrogen else 0.0
     return state_likelihood(valence, (state,), LEAST_ROLE_LIKELIHOOD, short)
