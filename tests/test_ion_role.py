@@ -272,3 +272,64 @@ def test_a_water_whose_h_only_the_formula_lists_stays_an_oxygen(tmp_path):
         "Ba2": "Ba",
         "Ba3": "Ba",
     }
+
+
+def _sulfito_palladium() -> Structure:
+    """A Pd with two N at 2.08 Å and two S-bonded sulfites (Pd-S 2.29 Å, S-O 1.47 Å, Pd...O
+    3.1 Å) and a K 3.3 Å off the Pd, as COD 2008199's Pd(NH3)2(SO3)2 beside its Ag, in a
+    20 Å cube (P1), SFAC with H (the NH3's)."""
+    centre = np.array([10.0, 10.0, 10.0])
+    atoms = [("Pd1", "Pd", (0.0, 0.0, 0.0)), ("K1", "K", (0.0, 0.0, 3.3))]
+    atoms += [("N1", "N", (2.08, 0, 0)), ("N2", "N", (-2.08, 0, 0))]
+    for k, sign in enumerate((1, -1)):
+        sulfur = np.array([0.0, 2.29 * sign, 0.0])
+        atoms.append((f"S{k + 1}", "S", sulfur))
+        bonds = [(0, 0.49 * sign, 1.385), (1.2, 0.49 * sign, -0.69), (-1.2, 0.49 * sign, -0.69)]
+        atoms += [(f"O{k}{b}", "O", sulfur + np.array(bond)) for b, bond in enumerate(bonds)]
+    sites = [
+        Site(label=label, element=element, frac=tuple((centre + np.array(xyz)) / 20.0))
+        for label, element, xyz in atoms
+    ]
+    return Structure(
+        cell=(20.0, 20.0, 20.0, 90.0, 90.0, 90.0),
+        symops=["x,y,z"],
+        sites=sites,
+        sfac=["H", "N", "O", "S", "K", "Pd"],
+        unit=[12.0, 2.0, 6.0, 2.0, 1.0, 1.0],
+        source="t",
+    )
+
+
+def test_a_sulfite_bonded_through_its_s_gives_the_metal_its_bond():
+    """The S of an S-bonded sulfite is nearer the Pd than its own O: a donor, not an
+    oxyanion's centre held through its O. Left out, the Pd's sum was its two N alone (0.9 v.u.
+    of its +2) and the model's 0.3 on O won the site."""
+    structure = _sulfito_palladium()
+    classes = ["Pd", "K", "N", "O", "S"]
+    rows = [[0.7, 0.0, 0.0, 0.3, 0.0]]
+    rows += [[0.0] * 5 for _ in structure.sites[1:]]
+    for row, site in zip(rows[1:], structure.sites[1:]):
+        row[classes.index(site.element)] = 1.0
+    weighed = role_weighed(structure, np.array(rows), classes)
+    assert weighed[0].argmax() == 0
+
+
+def test_a_metal_with_no_neighbour_in_sight_keeps_its_share():
+    """A metal site with nothing within reach (its ligands in another PART, as a disordered
+    endohedral fullerene's Sc in the corpus's finalcif_1514866): as a metal its sum is 0, as
+    an anion where H is possible a sum of 0 costs nothing. Neither is evidence; the model's
+    0.7 on Na stands."""
+    structure = Structure(
+        cell=(20.0, 20.0, 20.0, 90.0, 90.0, 90.0),
+        symops=["x,y,z"],
+        sites=[
+            Site(label="Na1", element="Na", frac=(0.5, 0.5, 0.5)),
+            Site(label="Cl1", element="Cl", frac=(0.0, 0.0, 0.0)),
+        ],
+        sfac=["H", "Na", "Cl"],
+        unit=[1.0, 1.0, 1.0],
+        source="t",
+    )
+    probabilities = np.array([[0.7, 0.3], [0.0, 1.0]])
+    weighed = role_weighed(structure, probabilities, ["Na", "Cl"])
+    assert weighed[0] == pytest.approx(probabilities[0])

@@ -29,6 +29,7 @@ from crystalx_core.assign.metal_valence import (
     BONDED,
     REACH,
     TAIL,
+    held_through_oxygen,
     oxyanion_centres,
     present_with,
 )
@@ -91,11 +92,12 @@ def role_weighed(structure: Structure, probabilities: np.ndarray, classes: list[
     for k, contacts in zip(open_sites, around):
         if any(c.j in unsure and c.j != k for c in contacts):
             continue
+        held = held_through_oxygen(contacts, centres, likely)
         roles = []
         for members in (metals, anions):
             candidates = [c for c in members if probabilities[k, c] > 0]
             role = [
-                _likelihood(structure, k, likely, classes[c], contacts, hydrogen, centres)
+                _likelihood(structure, k, likely, classes[c], contacts, hydrogen, held)
                 for c in candidates
             ]
             if any(value is None for value in role):
@@ -130,22 +132,28 @@ def _likelihood(
     element: str,
     contacts,
     hydrogen: bool,
-    oxyanion_centres: set[int],
+    held: set[int],
 ) -> float | None:
     """How plausible site k's bond valence sum is for `element`, a metal (from its anion
-    neighbours but `oxyanion_centres`) or an anion (from its metal neighbours); None where the
-    site is not ionic or an element lacks parameters."""
+    neighbours but the oxyanion centres `held` through their O: positions in `contacts`) or an
+    anion (from its metal neighbours); None where the site is not ionic, an element lacks
+    parameters, or an anion would have no metal neighbour where H is possible: that reading
+    costs nothing, so it is no evidence, yet it made a metal whose ligands are not its neighbours
+    (a disordered endohedral fullerene's Sc, its cage C in another PART: the corpus's
+    finalcif_1514866) lose to Cl by 1000:1 on its sum of 0 as a metal."""
     metal = is_metal(element)
     if metal and element not in OXIDATION_STATES:
         return None
     valence = 0.0
-    for contact in contacts:
+    for n, contact in enumerate(contacts):
         other = likely[contact.j]
         share = present_with(structure.sites[k], structure.sites[contact.j])
-        if atomic_number(other) == 0 or share == 0 or (metal and contact.j in oxyanion_centres):
+        if atomic_number(other) == 0 or share == 0 or (metal and n in held):
             continue  # "not an atom", another PART's, or a sulfate's S (its valence is its O's)
         if contact.distance < CLOSEST_BOND:
             return None
+        if contact.j == k and structure.sites[k].occupancy < 1:
+            continue  # a disordered site's own image (Sc 2.3 Å off a fullerene's mirror): not both
         bonded = contact.distance <= covalent_radius(element) + covalent_radius(other) + BONDED
         if not is_metal(other) and other not in ANIONS:
             if bonded or not metal:
@@ -164,6 +172,8 @@ def _likelihood(
             valence += share * math.exp((r0 - contact.distance) / B)
     if metal:
         return state_likelihood(valence, OXIDATION_STATES[element], LEAST_ROLE_LIKELIHOOD)
+    if valence <= 0 and hydrogen:
+        return None
     state = ANION_VALENCE[element]
     short = state if hydrogen else 0.0
     return state_likelihood(valence, (state,), LEAST_ROLE_LIKELIHOOD, short)

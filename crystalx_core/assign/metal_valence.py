@@ -67,7 +67,8 @@ def valence_weighed(structure: Structure, probabilities: np.ndarray, classes: li
     centres = oxyanion_centres(structure, likely, {c.j for contacts in around for c in contacts})
     weighed = probabilities.copy()
     for k, contacts in zip(open_sites, around):
-        contacts = [c for c in contacts if c.j not in centres]
+        held = held_through_oxygen(contacts, centres, likely)
+        contacts = [c for n, c in enumerate(contacts) if n not in held]
         candidates = [c for c in metals if probabilities[k, c] > 0]
         likelihoods = [_likelihood(structure, k, likely, classes[c], contacts) for c in candidates]
         if any(value is None for value in likelihoods):
@@ -126,6 +127,27 @@ def oxyanion_centres(structure: Structure, likely: list[str], sites) -> set[int]
         if oxygens >= OXYANION_OXYGENS:
             centres.add(j)
     return centres
+
+
+def held_through_oxygen(contacts, centres: set[int], likely: list[str]) -> set[int]:
+    """The positions in `contacts` (one metal's) of oxyanion centres held through their own O
+    or F: one of the centre's O (bonded to that image of it) nearer the metal than the centre
+    (a chelating sulfate's Ca-O 2.46 Å, Ca...S 3.0 Å). A centre nearer than its O is bonded to
+    the metal itself and is a donor: an S-bonded sulfite on Pd or Pt (Pd-S 2.29 Å, Pd...O 3.1 Å,
+    COD 2008199), which left out gave the Pd a sum of its two N alone."""
+    held = set()
+    for n, centre in enumerate(contacts):
+        if centre.j not in centres:
+            continue
+        reach = _radius(likely[centre.j]) + BONDED
+        if any(
+            likely[o.j] in ("O", "F")
+            and o.distance < centre.distance
+            and np.linalg.norm(o.cart_j - centre.cart_j) <= reach + _radius(likely[o.j])
+            for o in contacts
+        ):
+            held.add(n)
+    return held
 
 
 @lru_cache(maxsize=None)
