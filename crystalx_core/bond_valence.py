@@ -281,5 +281,20 @@ def valence_likelihood(metal: str, valence: float) -> float:
     """How plausible a bond valence sum (> 0) is for `metal`: 1 within PLAUSIBLE (in ln) of the
     nearest of its OXIDATION_STATES, falling as a normal density of width SPREAD beyond, never
     under LEAST_LIKELIHOOD."""
-    off = min(abs(math.log(valence / state)) for state in OXIDATION_STATES[metal])
-    return max(math.exp(-0.5 * (max(0.0, off - PLAUSIBLE) / SPREAD) ** 2), LEAST_LIKELIHOOD)
+    return state_likelihood(valence, OXIDATION_STATES[metal], LEAST_LIKELIHOOD)
+
+
+def state_likelihood(
+    valence: float, states: tuple[int, ...], least: float, short_allowed: float = 0.0
+) -> float:
+    """How plausible a bond valence sum is for an ion of one of these `states`: 1 within
+    PLAUSIBLE (in ln) of the nearest, a normal density of width SPREAD beyond, never under
+    `least`. A sum may fall short of a state by `short_allowed` v.u. at no cost (what H bonds
+    not in the model may give an anion); a sum of 0 beyond that gets `least`."""
+    if valence <= 0 and short_allowed <= 0:
+        return least
+    off = min(
+        max(0.0, math.log(max(valence, 1e-9) / state), math.log(state / (valence + short_allowed)))
+        for state in states
+    )
+    return max(math.exp(-0.5 * (max(0.0, off - PLAUSIBLE) / SPREAD) ** 2), least)

@@ -7,8 +7,10 @@ bond valence sum (Brown & Altermatt 1985; O'Keeffe & Brese 1991): each metal the
 a site is weighed by how plausible the sum its anion neighbours give it is for one of its
 oxidation states (bond_valence.valence_likelihood), and the site's metal probability is shared
 out again in proportion (a likelihood on which metal, given a metal: whether the site is a metal
-at all stays the model's). Sites bonded to anything but anions (a carbonyl's C, a phosphine's
-P, another metal) give no sum to trust and are left alone, as are metals without parameters.
+at all stays the model's: assign.ion_role). Sites bonded to anything but anions (a carbonyl's
+C, a phosphine's P, another metal) give no sum to trust and are left alone, as are metals without
+parameters. The centre of an oxyanion (a sulfate's S, a nitrate's N, a perchlorate's Cl) gives its
+valence to its own O, not to a metal 3 Å away, so it counts neither as a bond nor as a blocker.
 """
 
 from __future__ import annotations
@@ -38,6 +40,11 @@ LEAST_METAL_SHARE = 1e-3
 # another metal only within the sum itself (a metal-metal bond: Ru-Ru 2.8 Å), for the cations of
 # an oxide stand 3.3-3.6 Å apart (Pb2MgWO6's Pb and W 3.35 Å, Ho2Ti2O7's Ho and Ti 3.57 Å)
 BONDED = 0.4
+# a neighbour of an anion element other than O and F bonded to this many O or F is the centre
+# of an oxyanion (sulfate, sulfite, nitrate, perchlorate, periodate: three or four O), not a
+# donor; a nitro group's N (two O) or a sulfoxide's S (one) bonded to a metal still is one
+OXYANION_OXYGENS = 3
+OXYANION_REACH = 2.5  # Å: the longest E-O bond looked for (I-O 1.8-2.0 Å in a periodate)
 
 
 def valence_weighed(structure: Structure, probabilities: np.ndarray, classes: list[str]):
@@ -56,8 +63,12 @@ def valence_weighed(structure: Structure, probabilities: np.ndarray, classes: li
     from crystalx_core.geometry import neighbours
 
     likely = [classes[c] for c in probabilities.argmax(axis=1)]
+    around = neighbours(structure, REACH, centres=open_sites)
+    centres = oxyanion_centres(structure, likely, {c.j for contacts in around for c in contacts})
     weighed = probabilities.copy()
-    for k, contacts in zip(open_sites, neighbours(structure, REACH, centres=open_sites)):
+    for k, contacts in zip(open_sites, around):
+        held = held_through_oxygen(contacts, centres, likely)
+        contacts = [c for n, c in enumerate(contacts) if n not in held]
         candidates = [c for c in metals if probabilities[k, c] > 0]
         likelihoods = [_likelihood(structure, k, likely, classes[c], contacts) for c in candidates]
         if any(value is None for value in likelihoods):
@@ -79,7 +90,7 @@ def _likelihood(
         element = likely[contact.j]
         if element in ANIONS:
             r0 = pair_r0(metal, element)
-            share = _present_with(structure.sites[k], structure.sites[contact.j])
+            share = present_with(structure.sites[k], structure.sites[contact.j])
             if contact.distance <= r0 + TAIL:
                 valence += share * math.exp((r0 - contact.distance) / B)
         elif atomic_number(element) > 0 and contact.distance <= (  # not "not an atom"
@@ -89,7 +100,7 @@ def _likelihood(
     return valence_likelihood(metal, valence) if valence > 0 else None
 
 
-def _present_with(centre: Site, neighbour: Site) -> float:
+def present_with(centre: Site, neighbour: Site) -> float:
     """How often the neighbour is there when the centre is: a bond exists only when both are.
     A disordered metal and its own ligands (one PART, occupancy 0.5 each) bond always, not half
     the time (the halved sum read a Dy among six O at 2.40 Å as 1.1 v.u., not 2.2, and gave the
@@ -98,6 +109,45 @@ def _present_with(centre: Site, neighbour: Site) -> float:
         return 0.0
     present = centre.occupancy if centre.occupancy > 0 else 1.0
     return min(1.0, neighbour.occupancy / present)
+
+
+def oxyanion_centres(structure: Structure, likely: list[str], sites) -> set[int]:
+    """Those of `sites` whose likely element is an anion other than O and F with OXYANION_OXYGENS
+    or more O or F bonded to it (within the sum of covalent radii plus BONDED)."""
+    from crystalx_core.geometry import neighbours
+
+    candidates = sorted(j for j in sites if likely[j] in ANIONS and likely[j] not in ("O", "F"))
+    centres = set()
+    for j, contacts in zip(candidates, neighbours(structure, OXYANION_REACH, centres=candidates)):
+        oxygens = sum(
+            likely[c.j] in ("O", "F")
+            and c.distance <= _radius(likely[j]) + _radius(likely[c.j]) + BONDED
+            for c in contacts
+        )
+        if oxygens >= OXYANION_OXYGENS:
+            centres.add(j)
+    return centres
+
+
+def held_through_oxygen(contacts, centres: set[int], likely: list[str]) -> set[int]:
+    """The positions in `contacts` (one metal's) of oxyanion centres held through their own O
+    or F: one of the centre's O (bonded to that image of it) nearer the metal than the centre
+    (a chelating sulfate's Ca-O 2.46 Å, Ca...S 3.0 Å). A centre nearer than its O is bonded to
+    the metal itself and is a donor: an S-bonded sulfite on Pd or Pt (Pd-S 2.29 Å, Pd...O 3.1 Å,
+    COD 2008199), which left out gave the Pd a sum of its two N alone."""
+    held = set()
+    for n, centre in enumerate(contacts):
+        if centre.j not in centres:
+            continue
+        reach = _radius(likely[centre.j]) + BONDED
+        if any(
+            likely[o.j] in ("O", "F")
+            and o.distance < centre.distance
+            and np.linalg.norm(o.cart_j - centre.cart_j) <= reach + _radius(likely[o.j])
+            for o in contacts
+        ):
+            held.add(n)
+    return held
 
 
 @lru_cache(maxsize=None)

@@ -3,7 +3,8 @@
 Pass 1 starts from the baseline's guesses (height order, SFAC in UNIT proportion), pass 2
 from pass 1's answer, as in the CrystalX paper. Classes are restricted to the SFAC
 elements (plus "not an atom" for unassigned peaks); where they leave a site more than one
-metal, each is weighed by its bond valence sum (crystalx_core.assign.metal_valence). Each
+metal, each is weighed by its bond valence sum (crystalx_core.assign.metal_valence), and an
+ionic site's metal and anion shares by how well either role's sum fits (assign.ion_role). Each
 pass's answer is the most likely one that also fits the formula
 (crystalx_core.assign.composition: UNIT counts as a soft constraint), and every SFAC element
 is made to appear at least once, moving the atom that the model finds most likely to be it.
@@ -34,6 +35,7 @@ from crystalx_core.assign.composition import (
     trusted_counts,
 )
 from crystalx_core.assign.labels import element_labels
+from crystalx_core.assign.ion_role import role_weighed
 from crystalx_core.assign.metal_valence import valence_weighed
 from crystalx_core.assign.omitted_h import fit_with_omissions, solvent_molecules
 from crystalx_core.assign.protonation import (
@@ -110,6 +112,7 @@ def assign_model(
             record[f"p{p}_sfac"] = _restricted(raw, allowed).argmax(axis=1)
             record[f"p{p}_sites"] = probabilities.argmax(axis=1)
         probabilities = valence_weighed(target, probabilities, heavy_model.classes)
+        probabilities = role_weighed(target, probabilities, heavy_model.classes)
         if penalty is not None:
             atoms_seen = float(
                 weights @ (1.0 - probabilities[:, heavy_model.classes.index(NOT_AN_ATOM)])
