@@ -18,6 +18,21 @@ DOUBLE, PLUGIN = ROOT / "tests" / "olex2_double", ROOT / "plugin" / "plugin-Crys
 P1 = [((1, 0, 0, 0.0), (0, 1, 0, 0.0), (0, 0, 1, 0.0))]
 
 
+def olex2_double():
+    """The Olex2 test double's state and its olex, olx, olex_core, with the plugin importable."""
+    sys.path[:0] = [str(DOUBLE), str(PLUGIN)]
+    state = importlib.import_module("_olex2").STATE
+    return (state, *(importlib.import_module(n) for n in ("olex", "olx", "olex_core")))
+
+
+def q_peaks(n):
+    """n Q-peaks spread over the cell, labels of at most 4 characters, as Olex2 keeps them."""
+    return [
+        ("Q%d" % (k + 1), "Q", ((k * 0.618) % 1, (k * 0.377) % 1, (k * 0.211) % 1))
+        for k in range(n)
+    ]
+
+
 def median_ms(function, runs=7):
     times = []
     for _ in range(runs):
@@ -31,18 +46,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[23, 200, 999])
     args = parser.parse_args(argv)
-    sys.path[:0] = [str(DOUBLE), str(PLUGIN)]
-    state = importlib.import_module("_olex2").STATE
+    state, olex, olx, olex_core = olex2_double()
     olex_model = importlib.import_module("crystalx_plugin.olex_model")
     session_module = importlib.import_module("crystalx_plugin.session")
-    olex, olx, olex_core = (importlib.import_module(n) for n in ("olex", "olx", "olex_core"))
     session = session_module.Session(olex, olx, olex_core, None, lambda name: None, ".")
     for n in args.sizes:
-        peaks = [  # labels of at most 4 characters, as Olex2 keeps them
-            ("Q%d" % (k + 1), "Q", ((k * 0.618) % 1, (k * 0.377) % 1, (k * 0.211) % 1))
-            for k in range(n)
-        ]
-        state.load((30.0, 30.0, 30.0, 90.0, 90.0, 90.0), P1, [("C", n)], 1, peaks)
+        state.load((30.0, 30.0, 30.0, 90.0, 90.0, 90.0), P1, [("C", n)], 1, q_peaks(n))
         model = olex_model.read_model(olx, olex_core)
         reading = median_ms(lambda: olex_model.read_model(olx, olex_core))
         check = median_ms(lambda model=model: session.unchanged_since(model))

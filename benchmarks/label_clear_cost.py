@@ -10,39 +10,23 @@ so these are the plugin's share, not Olex2's.
 import argparse
 import importlib
 import sys
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-DOUBLE, PLUGIN = ROOT / "tests" / "olex2_double", ROOT / "plugin" / "plugin-CrystalX"
-P1 = [((1, 0, 0, 0.0), (0, 1, 0, 0.0), (0, 0, 1, 0.0))]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-
-def median_ms(function, runs=7):
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return 1000 * sorted(times)[runs // 2]
+from answer_check_cost import P1, median_ms, olex2_double, q_peaks  # noqa: E402
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--flagged", type=int, nargs="+", default=[5, 50, 500])
     args = parser.parse_args(argv)
-    sys.path[:0] = [str(DOUBLE), str(PLUGIN)]
-    state = importlib.import_module("_olex2").STATE
+    state, olex, olx, olex_core = olex2_double()
     session_module = importlib.import_module("crystalx_plugin.session")
-    olex, olx, olex_core = (importlib.import_module(n) for n in ("olex", "olx", "olex_core"))
     settings = {"label_overlay": True}.get
     session = session_module.Session(olex, olx, olex_core, None, settings, ".")
     for n in args.flagged:
-        atoms = [
-            ("Q%d" % (k + 1), "Q", ((k * 0.618) % 1, (k * 0.377) % 1, (k * 0.211) % 1))
-            for k in range(n)
-        ]
-        state.load((30.0, 30.0, 30.0, 90.0, 90.0, 90.0), P1, [("C", n)], 1, atoms)
+        state.load((30.0, 30.0, 30.0, 90.0, 90.0, 90.0), P1, [("C", n)], 1, q_peaks(n))
 
         def mark(n=n):
             session.labelled = []  # so that mark() labels only, taking nothing back first
