@@ -168,6 +168,23 @@ MOMENTS = (
 )
 
 
+def _solve_with_a_signal_at(tmp_path, module, target, name, preexec=None, timeout=60):
+    """`crystalx solve` of XH_urea in tmp_path, signal `name` sent to `target` while `module`
+    is imported (_AT_IMPORT), started as from a terminal (or with `preexec`'s dispositions)."""
+    shutil.copy(BENCHMARK / "XH_urea" / "published.res", tmp_path / "s.res")
+    shutil.copy(BENCHMARK / "XH_urea" / "data.hkl", tmp_path / "s.hkl")
+    return subprocess.run(
+        [sys.executable, "-c", _AT_IMPORT, module, target, name, "solve", "s.res", "s.hkl"],
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        start_new_session=True,
+        preexec_fn=preexec or _sigint_as_at_a_terminal,
+    )
+
+
 @POSIX
 @pytest.mark.parametrize("target", ["command", "group", "self"])
 @pytest.mark.parametrize("module", MOMENTS)
@@ -176,18 +193,7 @@ def test_ctrl_c_at_each_step_of_start_up_is_one_line_and_130(tmp_path, shared_da
     package imported its own _startup (before the hold) was a KeyboardInterrupt traceback, or,
     when Python ran the handler inside importlib's module-lock callback, a warning and then the
     whole job with its outputs written and exit 0."""
-    shutil.copy(BENCHMARK / "XH_urea" / "published.res", tmp_path / "s.res")
-    shutil.copy(BENCHMARK / "XH_urea" / "data.hkl", tmp_path / "s.hkl")
-    done = subprocess.run(
-        [sys.executable, "-c", _AT_IMPORT, module, target, "SIGINT", "solve", "s.res", "s.hkl"],
-        cwd=tmp_path,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        start_new_session=True,
-        preexec_fn=_sigint_as_at_a_terminal,
-    )
+    done = _solve_with_a_signal_at(tmp_path, module, target, "SIGINT")
     assert (done.returncode, done.stderr.strip()) == (
         130,
         "crystalx: interrupted; no output written",
@@ -206,18 +212,7 @@ def test_term_or_hup_at_each_step_of_start_up_is_one_line(
     start-up stops the command as Ctrl-C does: one line, exit 128 + the signal, nothing written.
     Before, one landing before the fork (or sent to the job itself before main()) killed it at
     once, saying nothing (exit -15 / -1)."""
-    shutil.copy(BENCHMARK / "XH_urea" / "published.res", tmp_path / "s.res")
-    shutil.copy(BENCHMARK / "XH_urea" / "data.hkl", tmp_path / "s.hkl")
-    done = subprocess.run(
-        [sys.executable, "-c", _AT_IMPORT, module, target, name, "solve", "s.res", "s.hkl"],
-        cwd=tmp_path,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        start_new_session=True,
-        preexec_fn=_sigint_as_at_a_terminal,
-    )
+    done = _solve_with_a_signal_at(tmp_path, module, target, name)
     assert (done.returncode, done.stderr.strip()) == (
         128 + getattr(signal, name),
         f"crystalx: stopped by {name}; no output written",
@@ -241,17 +236,8 @@ def test_a_command_under_nohup_runs_on_through_a_hangup(tmp_path, shared_data, m
     once main() has the stop signals, is ignored as nohup asks and the job writes its outputs.
     Before, the job's stop handler and the supervisor's forwarding caught it anyway: exit 129,
     nothing written."""
-    shutil.copy(BENCHMARK / "XH_urea" / "published.res", tmp_path / "s.res")
-    shutil.copy(BENCHMARK / "XH_urea" / "data.hkl", tmp_path / "s.hkl")
-    done = subprocess.run(
-        [sys.executable, "-c", _AT_IMPORT, module, target, "SIGHUP", "solve", "s.res", "s.hkl"],
-        cwd=tmp_path,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        start_new_session=True,
-        preexec_fn=_hangup_ignored_as_under_nohup,
+    done = _solve_with_a_signal_at(
+        tmp_path, module, target, "SIGHUP", _hangup_ignored_as_under_nohup, timeout=120
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "s_crystalx.res" in {p.name for p in tmp_path.iterdir()}
