@@ -124,6 +124,7 @@ from scipy.optimize import least_squares
 
 from crystalx_core.assign import assign, hydrogen_counts, unit_left_to_assign
 from crystalx_core.assign.baseline import h_fixed
+from crystalx_core.assign.model import NOT_AN_ATOM
 from crystalx_core.assign.labels import relabel
 from crystalx_core.assignment import Assignment
 from crystalx_core.crystallography.convert import own_site_symmetry, scatterer, set_dispersion
@@ -1488,14 +1489,22 @@ def unlowered_prior(scores: dict[str, float], elements) -> dict[str, float]:
     one is made against it (a smeared F held as O, read as F 0.72 to O 0.01). A lean to the
     lighter element is then no evidence (the two get the same weight); a lean to the heavier
     one is kept. A site the model reads as another element altogether (a triflate S held as Cl,
-    read as O 0.54, Cl 0.09, S 0.00) gets no word on the candidates from its tail."""
-    if not scores or max(scores, key=scores.get) not in elements:
+    read as O 0.54, Cl 0.09, S 0.00) gets no word on the candidates from its tail. Its reading
+    of no atom at all (NOT_AN_ATOM) is the lowest a peak can read, the smearing's too: the first
+    choice is taken among the elements (a CF3's F held as O read as Q 0.52, F 0.44, O 0.01)."""
+    if _first_element(scores) not in elements:
         return {element: 1.0 for element in elements}
     prior, running = {}, 0.0
     for element in sorted(elements, key=atomic_number):
         running = max(running, scores.get(element, 0.0), PRIOR_FLOOR)
         prior[element] = running
     return prior
+
+
+def _first_element(scores: dict[str, float]) -> str | None:
+    """The element the model finds likeliest, its reading of no atom aside (None without)."""
+    elements = {el: p for el, p in scores.items() if el != NOT_AN_ATOM}
+    return max(elements, key=elements.get) if elements else None
 
 
 def _weigh_smeared(e, site, counts, offset, spread, group_u, scores) -> None:
@@ -1514,7 +1523,7 @@ def _weigh_smeared(e, site, counts, offset, spread, group_u, scores) -> None:
         if el == site.element or z_neighbours(el, site.element)
     }
     prior = unlowered_prior(scores, weighed)
-    top = max(scores, key=scores.get) if scores else None
+    top = _first_element(scores)
     aside = ""
     if top and top != site.element:
         aside = (
