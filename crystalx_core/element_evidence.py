@@ -270,7 +270,7 @@ class SiteEvidence:
     expected: float = math.nan  # what the element held would count there: the sites' offset × Z
     fit_sigma: float = math.nan  # the fit's own standard uncertainty of the count, e
     short: bool = False  # short of every candidate: partly occupied (its occupancy to refine)
-    smeared: bool = False  # in a smeared group (neighbours' Uiso over U_DISORDER): not weighed
+    smeared: bool = False  # in a smeared group (neighbours' Uiso over U_DISORDER): _weigh_smeared
     offset: float = math.nan  # the sites' shared electrons per Z (expected = offset × Z)
     neighbours_u: float = math.nan  # median Uiso of its bonded neighbours (its own without), Å²
     posterior: dict[str, float] = field(default_factory=dict)  # candidates (one: nothing to weigh)
