@@ -481,8 +481,9 @@ def markdown(rows: list[dict], args) -> str:
         *(  # not the issue's "ordered" sites: the figure without them too
             [
                 f"- without the {len(smeared)} swaps missed in smeared groups (bonded neighbours' "
-                "Uiso over U_DISORDER: weighed on the count alone with the smeared width, changed "
-                "only where it is decisive; the note says why): "
+                "Uiso over U_DISORDER: weighed with the smeared width and the model's prior only "
+                "toward the heavier element, changed only where that is decisive; the note says "
+                "why): "
                 f"{sum(fixed.values())}/{swaps - len(smeared)} "
                 f"({_pct(sum(fixed.values()) / max(swaps - len(smeared), 1), 1)})"
             ]

@@ -72,18 +72,21 @@ N). A site in doubt leans as its anisotropic weighing says where that weighing w
 lean is only tried, and taken only when the anisotropic refinement prefers it, as any lean
 (on the right models of the 17 benchmark sets, real data, nothing changes); a site the
 anisotropic weighing finds in a smeared group leans on no count. Sites in a
-smeared group (bonded neighbours' Uiso over U_DISORDER) are weighed on their count alone
-(_weigh_smeared): the element held and its Z-neighbours, a flat prior (the model's
-probabilities are reported beside it but not taken: they read peak heights, which the smearing
-lowers, so a smeared O can read as C), and a width widened by SMEAR_SHARE × the group's Uiso,
-measured on right smeared sites (1.2 e of scatter at 0.2-0.3 Å²): such a site changes only
-where its count rules the element held out under that width (posterior 1 − CHANGE_POSTERIOR),
-and it does not lean. The width there is 0.7 e or more, and on the t two candidates 1 e
-apart reach the odds that posterior needs (9:1) only at a width of 0.5 e or less, wherever the
-count lies (5:1 at best at 0.7 e): in a smeared group B/C, O/F, S/Cl and the metals are never
-decided (the swap benchmark's three smeared swaps stay as held, the right element's
-posterior O 0.73, F 0.53, C 0.27), while Cl/Br, 18 e apart, is (a perchlorate's Cl held as
-Br). Not weighed: a site whose count falls SHORT_OF_ALL screening widths under every
+smeared group (bonded neighbours' Uiso over U_DISORDER) are weighed on a wider width and a
+prior read for the smearing (_weigh_smeared): the element held and its Z-neighbours, the width
+widened by SMEAR_SHARE × the group's Uiso, measured on right smeared sites (1.2 e of scatter
+at 0.2-0.3 Å²), and the model's probabilities as far as the smearing cannot explain them
+(unlowered_prior): the model reads peak heights, which smearing lowers, so its lean to a
+lighter element is no evidence there (a triflate O reads as C), while its lean to a heavier one
+is made against the smearing and kept (a CF3's F held as O reads as F 0.44-0.91). Such a site
+changes as an ordered one does (posterior 1 − CHANGE_POSTERIOR, DATA_FACTOR), and it does not
+lean. The width there is 0.7 e or more, and on the t two candidates 1 e apart reach the odds
+that posterior needs (9:1) only at a width of 0.5 e or less, wherever the count lies (5:1 at
+best at 0.7 e): in a smeared group B/C, O/F, S/Cl and the metals are decided only where the
+model names the heavier one, never the lighter one (a triflate O held as F, S held as Cl stay
+as held: the count leans right, O 0.57-0.75, S 0.76, but not decisively), while Cl/Br, 18 e
+apart, is decided by the count (a perchlorate's Cl held as Br).
+Not weighed: a site whose count falls SHORT_OF_ALL screening widths under every
 candidate (partly occupied: flagged `short`, and the job refines its occupancy,
 crystalx_core.partial_sites), nor data under MIN_COMPLETENESS.
 
@@ -121,6 +124,7 @@ from scipy.optimize import least_squares
 
 from crystalx_core.assign import assign, hydrogen_counts, unit_left_to_assign
 from crystalx_core.assign.baseline import h_fixed
+from crystalx_core.assign.model import NOT_AN_ATOM
 from crystalx_core.assign.labels import relabel
 from crystalx_core.assignment import Assignment
 from crystalx_core.crystallography.convert import own_site_symmetry, scatterer, set_dispersion
@@ -266,7 +270,7 @@ class SiteEvidence:
     expected: float = math.nan  # what the element held would count there: the sites' offset × Z
     fit_sigma: float = math.nan  # the fit's own standard uncertainty of the count, e
     short: bool = False  # short of every candidate: partly occupied (its occupancy to refine)
-    smeared: bool = False  # in a smeared group (neighbours' Uiso over U_DISORDER): not weighed
+    smeared: bool = False  # in a smeared group (neighbours' Uiso over U_DISORDER): _weigh_smeared
     offset: float = math.nan  # the sites' shared electrons per Z (expected = offset × Z)
     neighbours_u: float = math.nan  # median Uiso of its bonded neighbours (its own without), Å²
     posterior: dict[str, float] = field(default_factory=dict)  # candidates (one: nothing to weigh)
@@ -678,11 +682,11 @@ def _weigh_elements(refined, reflections, method, cycles, priors) -> ElementEvid
         for label, element in leaning.items()
         if label in anisotropic and anisotropic[label].smeared
     }
-    # nor does a site the isotropic weighing finds smeared: it changes on a decisive count alone
-    # (_weigh_smeared), never on a lean the refinement takes (which measures the misfit there)
+    # nor does a site the isotropic weighing finds smeared: it changes on a decisive posterior
+    # alone (_weigh_smeared), never on a lean the refinement takes (which measures the misfit)
     kept_back |= {
-        label: f"leaning to {element} in a smeared group, where only a decisive count changes "
-        "a site"
+        label: f"leaning to {element} in a smeared group, where only a decisive posterior "
+        "changes a site"
         for label, element in leaning.items()
         if label not in kept_back and evidence[label].smeared
     }
@@ -1475,29 +1479,62 @@ def smeared_width(fit_sigma: float, spread: float, u_iso: float, z: int, group_u
     return math.sqrt(width(fit_sigma, spread, u_iso, z) ** 2 + extra**2)
 
 
+def unlowered_prior(scores: dict[str, float], elements) -> dict[str, float]:
+    """The model's probabilities over `elements` (floored at PRIOR_FLOOR) as far as smearing
+    cannot explain them: each element gets the largest the model gives it or any lighter one;
+    all the same weight where the model's first choice is none of them.
+
+    Why: the model reads peak heights, and smearing lowers a peak, so its lean to a lighter
+    element may be the smearing's (a triflate O read as C 0.7-0.98), while a lean to a heavier
+    one is made against it (a smeared F held as O, read as F 0.72 to O 0.01). A lean to the
+    lighter element is then no evidence (the two get the same weight); a lean to the heavier
+    one is kept. A site the model reads as another element altogether (a triflate S held as Cl,
+    read as O 0.54, Cl 0.09, S 0.00) gets no word on the candidates from its tail. Its reading
+    of no atom at all (NOT_AN_ATOM) is the lowest a peak can read, the smearing's too: the first
+    choice is taken among the elements (a CF3's F held as O read as Q 0.52, F 0.44, O 0.01)."""
+    if _first_element(scores) not in elements:
+        return {element: 1.0 for element in elements}
+    prior, running = {}, 0.0
+    for element in sorted(elements, key=atomic_number):
+        running = max(running, scores.get(element, 0.0), PRIOR_FLOOR)
+        prior[element] = running
+    return prior
+
+
+def _first_element(scores: dict[str, float]) -> str | None:
+    """The element the model finds likeliest, its reading of no atom aside (None without)."""
+    elements = {el: p for el, p in scores.items() if el != NOT_AN_ATOM}
+    return max(elements, key=elements.get) if elements else None
+
+
 def _weigh_smeared(e, site, counts, offset, spread, group_u, scores) -> None:
-    """A site in a smeared group, weighed on its count alone: the element held and its
-    Z-neighbours among the candidates, a flat prior, the width smeared_width. The model's
-    probabilities are reported, not taken: they read peak heights, which smearing lowers (on the
-    swap benchmark's smeared groups, 2004811's triflate and 4320780's solvent, the prior's first
-    choice was C on every triflate O, 0.7-0.98, and O on its S). The site changes only where
-    the count alone rules the element held out (posterior 1 − CHANGE_POSTERIOR or less), and
-    not where the count lies OUTLIER widths from every candidate (the misfit, not an element)."""
+    """A site in a smeared group: the element held and its Z-neighbours among the candidates,
+    the count's likelihood on the width smeared_width, the model's probabilities as far as
+    the smearing cannot explain them (unlowered_prior). The site changes as an ordered one does
+    (posterior of the element held 1 − CHANGE_POSTERIOR or less, the count alone not against
+    the new element by more than 1/DATA_FACTOR), and not where the count lies OUTLIER widths
+    from every candidate (the misfit, not an element). The count alone decides only elements
+    far apart (Cl/Br); a pair 1 e apart (B/C, O/F, S/Cl, metals) is decided where the model is
+    sure of the heavier one (a CF3's F held as O), never of the lighter one on its word."""
     e.smeared = True
-    top = max(e.prior, key=e.prior.get) if scores else None
-    aside = ""
-    if top and top != site.element:  # lighter: what a lowered peak reads as
-        aside = (
-            f" (the model's {top} {e.prior[top]:.2f} reads a peak height the smearing "
-            "lowers: not taken)"
-            if atomic_number(top) < atomic_number(site.element)
-            else f" (the model's {top} {e.prior[top]:.2f}, not taken)"
-        )
     weighed = {
         el: count
         for el, count in counts.items()
         if el == site.element or z_neighbours(el, site.element)
     }
+    prior = unlowered_prior(scores, weighed)
+    top = _first_element(scores)
+    aside = ""
+    if top and top != site.element:
+        aside = (
+            f" (the model's {top} {scores[top]:.2f}: not a candidate, no word on them)"
+            if top not in weighed
+            else f" (the model's {top} {scores[top]:.2f}, lighter: it may read a peak the "
+            "smearing lowers, so taken no higher than the heavier candidates)"
+            if atomic_number(top) < atomic_number(site.element)
+            else f" (the model's {top} {scores[top]:.2f}, heavier than the peak the smearing "
+            "lowers reads: taken)"
+        )
     about = f"Uiso {group_u:.3f} Å² about the site (over {U_DISORDER} Å²)"
     scales = {
         el: smeared_width(s, spread, site.u_iso, atomic_number(el), group_u)
@@ -1522,23 +1559,30 @@ def _weigh_smeared(e, site, counts, offset, spread, group_u, scores) -> None:
         logs[el] = float(t_log_density(n - offset * atomic_number(el), scales[el]))
     e.count_logs = logs
     e.sigma = scales[site.element]
-    e.posterior = _normalised(logs, {el: 1.0 for el in weighed})
+    e.posterior = _normalised(logs, prior)
     best = max(e.posterior, key=e.posterior.get)
+    factor = math.exp(min(logs[best] - logs[site.element], 50.0))
     held = (
         f"{e.electrons:.1f} e as {site.element} (sites share {offset:.2f} × Z; smeared width "
         f"{e.sigma:.2f} e)"
     )
-    if best != site.element and e.posterior[site.element] <= 1 - CHANGE_POSTERIOR:
+    weighing = f"{about}, weighed with a smeared width and the model's unlowered prior"
+    if (
+        best != site.element
+        and e.posterior[site.element] <= 1 - CHANGE_POSTERIOR
+        and factor >= DATA_FACTOR
+    ):
         e.decision = best
         e.reason = (
-            f"{about}, weighed on the count alone with a smeared width: refined as {held}, as "
-            f"{best} {weighed[best][0]:.1f} e; posterior {best} {e.posterior[best]:.2f}" + aside
+            f"{weighing}: refined as {held}, as {best} {weighed[best][0]:.1f} e; odds of the "
+            f"count alone {best}:{site.element} {factor:.2g}:1, prior {best}:{site.element} "
+            f"{prior[best] / prior[site.element]:.2g}:1; posterior {best} "
+            f"{e.posterior[best]:.2f}" + aside
         )
     else:
         e.reason = (
-            f"{about}, weighed on the count alone with a smeared width: refined as {held}; "
-            f"posterior {site.element} {e.posterior[site.element]:.2f}, not decisive: the "
-            "element held is kept" + aside
+            f"{weighing}: refined as {held}; posterior {site.element} "
+            f"{e.posterior[site.element]:.2f}, not decisive: the element held is kept" + aside
         )
 
 

@@ -345,12 +345,16 @@ def _simulated(truth, seed=5, d_min=0.8, strongest=1e5):
     return Reflections(indices, observed, sigmas, None, "simulated.hkl")
 
 
-def test_a_smeared_site_one_electron_off_is_not_decided(shared_data):
-    """A site whose bonded neighbours' Uiso says disorder (a solvent or BF4⁻ at 0.27 Å²)
-    counts the isotropic model's misfit as well as its element: weighed on its count alone
-    with the smeared width (about 1 e there), an O held as N, 1 e apart, is not decided and
-    keeps N, with the reason. The others are weighed as before."""
-    from crystalx_core.element_evidence import CHANGE_POSTERIOR, U_DISORDER
+def test_a_smeared_site_is_decided_where_the_model_names_the_heavier_element(shared_data):
+    """Alanine's carboxylate smeared to 0.30 Å² (a solvent or BF4⁻ at such a U): its count
+    measures the isotropic model's misfit as well as its element, so it is weighed on the
+    smeared width (about 1 e there: an O held as N, 1 e apart, is not decided by its count,
+    O:N 2:1). Smearing lowers a peak, so the model's reading of a heavier element than the one
+    held is made against it and is taken (unlowered_prior): O1 held as N, read as O 0.70, is
+    put right (on main, which took no prior there, it kept N). Its lean to a lighter element is
+    no evidence: C3 held as N stays N, not decisive. The right model is left as it is, and the
+    ordered N1 held as C is weighed as before."""
+    from crystalx_core.element_evidence import U_DISORDER
 
     truth = read_cif(BENCHMARK / "XH_alanine" / "model.cif").structure
     smeared = {"O1", "O2", "C3"}  # the carboxylate
@@ -362,14 +366,49 @@ def test_a_smeared_site_one_electron_off_is_not_decided(shared_data):
     refined = refine(_swapped(heavy, {"O1": "N", "N1": "C"}), reflections, 10)
     assert all(_site(refined, label).u_iso > U_DISORDER for label in smeared)
     weighed = weigh_elements(refined, reflections, "model", 10)
+    assert weighed.changes == {"O1": "O", "N1": "N"}, weighed.notes()
     o1 = weighed.evidence["O1"]
-    assert "O1" not in weighed.changes and "not decisive" in o1.reason, o1.reason
-    assert o1.posterior["N"] > 1 - CHANGE_POSTERIOR and o1.sigma > 0.8, o1  # weighed, wide
-    assert weighed.changes.get("N1") == "N"  # the others are weighed as before
+    assert "heavier than the peak the smearing lowers reads: taken" in o1.reason, o1.reason
+    assert o1.sigma > 0.8, o1  # weighed on the smeared width
     # the benchmark reads the verdict and the neighbours' Uiso from the fields, not the note
     o1, n1 = weighed.evidence["O1"], weighed.evidence["N1"]
     assert o1.smeared and o1.to_dict()["smeared"] is True and o1.neighbours_u > U_DISORDER
     assert not n1.smeared and n1.to_dict()["smeared"] is False and n1.neighbours_u < U_DISORDER
+    right = weigh_elements(refine(heavy, reflections, 10), reflections, "model", 10)
+    assert right.changes == {}, right.notes()
+    c3 = weigh_elements(
+        refine(_swapped(heavy, {"C3": "N"}), reflections, 10), reflections, "model", 10
+    )
+    assert c3.changes == {}, c3.notes()
+    assert c3.evidence["C3"].smeared and "not decisive" in c3.evidence["C3"].reason
+
+
+def test_the_unlowered_prior_keeps_a_lean_to_the_heavier_element_only():
+    """unlowered_prior: each element weighs what the model gives it or any lighter candidate
+    (floored), so a lean to the lighter one (what a lowered peak reads) levels the two, a lean
+    to the heavier one stands; a site read as an element outside the candidates gets a flat
+    prior, as does one without the model's probabilities; its reading of no atom (Q) is set
+    aside, as the lowest a peak can read."""
+    from crystalx_core.element_evidence import PRIOR_FLOOR, unlowered_prior
+
+    assert unlowered_prior({"F": 0.72, "O": 0.01, "Ru": 0.01}, ["O", "F"]) == {
+        "O": PRIOR_FLOOR,
+        "F": 0.72,
+    }
+    assert unlowered_prior({"O": 0.9, "F": 0.05, "N": 0.0}, ["N", "O", "F"]) == {
+        "N": PRIOR_FLOOR,
+        "O": 0.9,
+        "F": 0.9,
+    }
+    # the reading of no atom (a lowered peak's too) is not the model's element: a CF3's F held
+    # as O on swap_benchmark --pairs other --seed 43, read as Q 0.52, F 0.44, O 0.01
+    assert unlowered_prior({"Q": 0.52, "F": 0.44, "O": 0.01}, ["O", "F"]) == {
+        "O": PRIOR_FLOOR,
+        "F": 0.44,
+    }
+    flat = {"S": 1.0, "Cl": 1.0}
+    assert unlowered_prior({"O": 0.54, "Cl": 0.09, "S": 0.0}, ["S", "Cl"]) == flat
+    assert unlowered_prior({}, ["S", "Cl"]) == flat
 
 
 def _isotropic(site, u_iso):
@@ -1206,17 +1245,16 @@ def test_a_negative_parts_atom_is_weighed_where_it_is():
     assert all(abs(fits[s.label]["Cl"].alpha - 1.0) < 0.02 for s in sites)
 
 
-def test_a_smeared_site_keeps_its_element_with_the_models_probabilities_beside_it(
-    shared_data, monkeypatch
-):
+def test_a_smeared_site_takes_the_models_lean_to_the_heavier_element_only(shared_data, monkeypatch):
     """sfarchiv2_2004811's triflate (published Ueq 0.2-0.4 Å², no disorder flagged) on
     swap_benchmark --pairs other --seed 3's data, F(3) held as O and O(1) as F: a smeared group,
-    and the isotropic R1 of the alternatives 1e-4 apart. Weighed on the count alone with the
-    smeared width (SMEAR_SHARE × group Uiso, measured on other structures' right smeared
-    sites), O/F, 1 e apart, is not decided there: the element held is kept, and the note says
-    so. The model's prior is reported on each site, but not taken (it reads peak heights, which
-    the smearing lowers). Its aside blames the smearing only where the prior names a lighter
-    element than the one held: on F(3) held as O it names F, heavier."""
+    and the isotropic R1 of the alternatives 1e-4 apart. On the smeared width (SMEAR_SHARE ×
+    group Uiso, measured on other structures' right smeared sites) the count cannot decide O/F,
+    1 e apart. The model reads F(3), held as O, as F: heavier than the O held, a reading the
+    smearing (which lowers peaks) cannot have made, so it is taken (unlowered_prior) and F(3)
+    is put right (on main, which took no prior in a smeared group, it stayed O). O(1), held as
+    F, reads as C, lighter: no word on O/F, so it keeps F, not decisive, and the aside says
+    why."""
     from crystalx_core.element_evidence import CHANGE_POSTERIOR
 
     truth, heavy, swaps, reflections = _swap_trial(monkeypatch, "sfarchiv2_2004811.cif", 3)
@@ -1224,8 +1262,11 @@ def test_a_smeared_site_keeps_its_element_with_the_models_probabilities_beside_i
     assert swapped == {"F(3)": "O", "O(1)": "F", "Cl(3)": "S"}
     refined = refine(_swapped(truth.with_sites(heavy), swapped), reflections, 10)
     weighed = weigh_elements(refined, reflections, "model", 10)
-    assert weighed.changes == {"Cl(3)": "Cl"}  # the ordered swap, weighed and put right
-    for label in ("F(3)", "O(1)", "O(2)", "O(3)", "S(1)"):
+    assert weighed.changes == {"Cl(3)": "Cl", "F(3)": "F"}, weighed.notes()
+    f3 = weighed.evidence["F(3)"]
+    assert f3.smeared and f3.sigma > 0.8, f3  # weighed, on the smeared width
+    assert "heavier than the peak the smearing lowers reads: taken" in f3.reason, f3.reason
+    for label in ("O(1)", "O(2)", "O(3)", "S(1)"):
         e = weighed.evidence[label]
         assert e.smeared and e.decision == e.before, (label, e)
         if e.posterior:  # a Z-neighbour in SFAC: weighed, not decided
@@ -1234,10 +1275,9 @@ def test_a_smeared_site_keeps_its_element_with_the_models_probabilities_beside_i
         else:
             assert "not weighed, the element held is kept" in e.reason, e.reason
         assert e.prior and e.to_dict()["prior"], label
-    f3 = weighed.evidence["F(3)"]
-    assert f3.posterior and f3.sigma > 1.0, f3  # weighed, on a width of over 1 e
-    assert max(f3.prior, key=f3.prior.get) == "F", f3.prior
-    assert "the model's F" in f3.reason and "smearing lowers" not in f3.reason, f3.reason
+    o1 = weighed.evidence["O(1)"]
+    assert max(o1.prior, key=o1.prior.get) == "C", o1.prior
+    assert "the model's C" in o1.reason and "not a candidate" in o1.reason, o1.reason
 
 
 def test_a_smeared_groups_count_decides_elements_far_apart(shared_data, monkeypatch):
@@ -1276,7 +1316,7 @@ def test_a_smeared_groups_count_decides_elements_far_apart(shared_data, monkeypa
     )
     assert held_as_br.changes == {"Cl": "Cl"}, held_as_br.notes()
     reason = held_as_br.evidence["Cl"].reason
-    assert "weighed on the count alone with a smeared width" in reason, reason
+    assert "weighed with a smeared width" in reason, reason
 
 
 def test_the_anisotropic_counts_change_is_judged_from_the_model_it_is_compared_with(
