@@ -250,3 +250,20 @@ def test_a_label_is_taken_back_from_its_atom_renamed_since(ethanol):
     state.run("name C2 N2")
     session.clear_labels()
     assert state.labels == {1: ""}
+
+
+def test_the_users_selection_stays_through_the_plugins_labels(ethanol):
+    """Every Label call ends by clearing the selection (gxlib/gxmacro.cpp macLabel:
+    app.SelectAll(false)); the plugin reads it first (olx.Sel) and selects it again (macSel:
+    `sel -a` with atoms named selects each), so labelling and taking back keep it."""
+    state, plugin = ethanol
+    session = plugin._session()
+    state.run("sel O1 C1")
+    flagged_c2(session, state)
+    assert state.labels == {1: "C2 C 0.62"}
+    assert [a.label for a in state.selection] == ["O1", "C1"]
+    session.revert()  # takes its label back first
+    assert state.labels == {1: ""} and [a.label for a in state.selection] == ["O1", "C1"]
+    state.run("sel -u")
+    flagged_c2(session, state)
+    assert state.selection == []  # nothing selected is not `sel -a`, which selects all
