@@ -250,3 +250,42 @@ def test_a_label_is_taken_back_from_its_atom_renamed_since(ethanol):
     state.run("name C2 N2")
     session.clear_labels()
     assert state.labels == {1: ""}
+
+
+def test_the_users_selection_stays_through_the_plugins_labels(ethanol):
+    """Every Label call ends by clearing the selection (gxlib/gxmacro.cpp macLabel:
+    app.SelectAll(false)); the plugin reads it first (olx.Sel) and selects it again (macSel:
+    `sel -a` with atoms named selects each), so labelling and taking back keep it."""
+    state, plugin = ethanol
+    session = plugin._session()
+    state.run("sel O1 C1")
+    flagged_c2(session, state)
+    assert state.labels == {1: "C2 C 0.62"}
+    assert [a.label for a in state.selection] == ["O1", "C1"]
+    session.revert()  # takes its label back first
+    assert state.labels == {1: ""} and [a.label for a in state.selection] == ["O1", "C1"]
+    state.run("sel -u")
+    flagged_c2(session, state)
+    assert state.selection == []  # nothing selected is not `sel -a`, which selects all
+
+
+def test_no_label_is_taken_back_after_a_refinement_reloaded_the_model(ethanol):
+    """A reload (a new History node) took every label with the old model; the id the plugin
+    labelled now names C2's disorder partner, 0.2 A from C2 (C1 deleted before refining
+    renumbered them), which the user labels: it keeps its label."""
+    state, plugin = ethanol
+    olx = sys.modules["olx"]
+    session = plugin._session()
+    c2 = state.atoms[1]
+    c2.part, c2.occu = 1, 0.5
+    partner = type(c2)("C2B", "C", (c2.crd[0] + 0.02, 0.10, 0.10), 0.04, 0.5, 2)
+    state.atoms.insert(2, partner)
+    flagged_c2(session, state)
+    assert state.labels == {1: "C2 C 0.62"}
+    state.run("kill C1")
+    state.clock = lambda: 10.0**9 + 7  # another second than the load's: a new History node
+    state.run("refine 4")
+    assert state.atoms[1] is partner and state.labels == {}
+    olx.Label("#c1=C2B part 2")
+    session.clear_labels()
+    assert state.labels == {1: "C2B part 2"}

@@ -511,7 +511,9 @@ class Olex2(object):
     def _cmd_sel(self, args):
         """GXLibMacros::macSel (gxlib/gxmacro.cpp) for atom lists: -u alone unselects all, -a
         alone selects all (app.SelectAll); atoms named with -u are unselected, with -i
-        toggled; atoms named without an option are added to the selection, never replacing
+        toggled, with -a selected (FindXAtoms, then Select(atom, true) for each, read in
+        the stored copy of 203,307 characters); atoms named without an option are added to
+        the selection, never replacing
         it (TGXApp::SelectAtoms with Invert false: each atom not yet selected is selected).
         A name that finds no atom is skipped and the macro still succeeds, so `sel C9` of a
         deleted C9 is True through olex.m and selects nothing."""

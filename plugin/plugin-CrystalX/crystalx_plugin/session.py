@@ -44,6 +44,7 @@ class Session(object):
         self.journals = []  # one per apply, last first to revert
         self.to_check = []  # (aunit id, probabilities) of the atoms the last answer flags
         self.labelled = []  # (aunit id, its site then, whether our text shows) per label made
+        self.labelled_node = None  # Olex2's History node when they were made (history_node)
         self.messages = []
 
     def say(self, text):
@@ -152,6 +153,8 @@ class Session(object):
         self.clear_labels()
         if not self.to_check or not self.settings("label_overlay") or not has_gui(self.olx):
             return  # olex2c has no view to label (no Label macro: olex_model.has_gui)
+        selected = self.selection()
+        self.labelled_node = self.history_node()
         failed = []
         for index, numbers in self.to_check:
             mark, au = "#c%d" % index, self.olx.xf.au
@@ -163,6 +166,7 @@ class Session(object):
                 self.labelled.append((index, site, False))
             else:
                 failed.append(mark)
+        self.select(selected)
         if failed:
             self.say("Olex2 could not label the atoms to check")
 
@@ -175,9 +179,11 @@ class Session(object):
         0.5 Å from the labelled site, after a reload renumbered them: the reload took the label
         with it) is left alone; a rename since (Apply) keeps the atom. Only where
         the atom shows its own label (an Olex2 without `atom=text`, whose Label cannot take it
-        back) is it `kill labels`. olex2c has no view and labels none."""
+        back) is it `kill labels`. After a refinement (a new History node) the reload took
+        every label with the old model, so none is touched: an id's new atom near the old
+        site (a disorder partner) may carry the user's own. olex2c has no view and labels none."""
         labelled, self.labelled = self.labelled, []
-        if not labelled or not has_gui(self.olx):
+        if not labelled or not has_gui(self.olx) or self.history_node() != self.labelled_node:
             return
         if not all(with_text for _, _, with_text in labelled):
             self.olex.m("kill labels")
@@ -185,10 +191,26 @@ class Session(object):
         au = self.olx.xf.au
         count = int(au.GetAtomCount())
         cell = [float(v) for v in str(au.GetCell()).replace(",", " ").split()]
+        selected = self.selection()
         for index, site, _ in labelled:
             if index < count and au.IsAtomDeleted(index) != "true":
                 if same_site(cell, str(au.GetAtomCrd(index)), site):
                     self.olx.Label("#c%d=" % index)  # a hidden atom refuses: nothing shows
+        self.select(selected)
+
+    def selection(self):
+        """The atoms the user has selected, as Olex2 names them (olx.Sel: mainform.cpp funSel,
+        each by xlib/atomref.cpp ExplicitCAtomRef::GetExpression, a form its atom lookup
+        reads back); every Label call clears the selection (macLabel ends SelectAll(false))."""
+        return str(self.olx.Sel()).split()
+
+    def select(self, atoms):
+        """Select `atoms` again: `sel -a` with atoms named selects each of them (gxlib/gxmacro.cpp
+        GXLibMacros::macSel, FindXAtoms then Select(atom, true)); without any it would select
+        every atom, so an empty selection stays empty. A bond or plane selected (Sel gives its
+        atoms) comes back as its atoms."""
+        if atoms:
+            self.olex.m("sel -a %s" % " ".join(atoms))
 
     def save_answer(self, answer):
         """crystalx_last.json (what the Qt panel reads), whole or not at all: on a full disk or
