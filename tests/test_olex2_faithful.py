@@ -1405,6 +1405,28 @@ def test_olex2s_sel_adds_to_the_selection_and_skips_names_it_cannot_find(ethanol
     assert state.errors == []
 
 
+def test_olex2s_sel_reads_a_symmetry_copys_name_as_its_atom_with_every_copy(ethanol):
+    """xlib/label_utils.cpp AtomLabelInfo (pcxod/olex2, 2025) puts the `$1` of C1_$1 in
+    equiv_id and gxlib/gxapp.cpp TGXApp::GetXAtoms matches each shown TXAtom by its TCAtom
+    (DoesMatch(xa.CAtom(), true)), which never looks at equiv_id: `sel -a C1_$1` selects C1
+    and every shown copy of it. C1_2$1 asks for a residue class "2$1" and finds none. Label
+    ends with SelectAll(false), copies included. The double found no atom for C1_$1."""
+    state, _ = ethanol
+    olx = sys.modules["olx"]
+    c1, o1 = state.find("C1"), state.find("O1")
+    state.grown = True
+    state.images = [(c1, 1), (c1, 2), (o1, 1)]
+    assert state.run("sel -a C1_$1") and state.selection == [c1]
+    assert state.selected_images == [(c1, 1), (c1, 2)]
+    assert olx.Sel() == "C1 C1_$1 C1_$2"
+    assert state.run("sel -a C1_2$1") and state.selection == [c1]  # names no atom
+    assert state.run("sel -u C1") and state.selection == [] and state.selected_images == []
+    state.run("sel O1")
+    assert olx.Sel() == "O1 O1_$1"
+    assert olx.Label("#c0") is True and olx.Sel() == ""
+    assert state.errors == []
+
+
 class _PanelClicks(object):
     """Stands for the panel process: what its reader thread posted (PanelLink.take)."""
 

@@ -269,6 +269,27 @@ def test_the_users_selection_stays_through_the_plugins_labels(ethanol):
     assert state.selection == []  # nothing selected is not `sel -a`, which selects all
 
 
+def test_a_selected_symmetry_copy_is_not_selected_again_as_its_whole_atom(ethanol):
+    """In a grown structure olx.Sel names a selected copy C1_$1 (xlib/atomref.cpp
+    ExplicitCAtomRef::GetExpression), but `sel -a C1_$1` reads it as C1 (xlib/label_utils.cpp
+    AtomLabelInfo keeps `$1` in equiv_id, which gxlib/gxapp.cpp TGXApp::GetXAtoms never
+    checks) and selects C1 and every copy of it: the user's selection would grow by atoms
+    never selected. The plugin selects again only the atoms named without a symmetry copy."""
+    state, plugin = ethanol
+    session = plugin._session()
+    state.grown = True
+    c1 = state.find("C1")
+    state.images = [(c1, 1), (c1, 2), (state.find("O1"), 1)]
+    state.run("sel O1")
+    state.selected_images = [(c1, 1)]
+    assert sys.modules["olx"].Sel() == "O1 C1_$1"
+    flagged_c2(session, state)
+    assert state.labels == {1: "C2 C 0.62"}
+    assert state.log[-1] == "sel -a O1"
+    assert [a.label for a in state.selection] == ["O1"]
+    assert state.selected_images == [(state.find("O1"), 1)]  # O1's copy comes with O1, as in Olex2
+
+
 def test_no_label_is_taken_back_after_a_refinement_reloaded_the_model(ethanol):
     """A reload (a new History node) took every label with the old model; the id the plugin
     labelled now names C2's disorder partner, 0.2 A from C2 (C1 deleted before refining

@@ -239,6 +239,7 @@ class Olex2(object):
         self.radiation = 0.71073
         self.twin = None  # {"n": ..., "matrix": ..., "basf": ...} under a TWIN instruction
         self.selection = []
+        self.images = []  # (atom, EQIV number): symmetry copies a grown structure shows
         self.selected_images = []  # (atom, EQIV number): symmetry images selected (olx.Sel)
         self.undo_stack = []
         self.log = []  # every olex.m command, in order
@@ -320,6 +321,7 @@ class Olex2(object):
 
     def reset_model(self):
         self.atoms, self.selection, self.undo_stack, self.log = [], [], [], []
+        self.images, self.selected_images = [], []
 
     def close(self):
         """No structure open, as after Olex2's `close` (xfiles.cpp TXFile::Close)."""
@@ -331,7 +333,14 @@ class Olex2(object):
 
     def find_all(self, label):
         """Every live atom a label names: `#c<id>` one atom; C1_2 the C1 of residue 2; a bare C1
-        the C1 of every residue (Olex2 matches a bare label in all residues)."""
+        the C1 of every residue (Olex2 matches a bare label in all residues). A symmetry copy's
+        name as olx.Sel gives it is read as its atom (xlib/label_utils.cpp AtomLabelInfo, 2025:
+        the `$1` of C1_$1 goes to equiv_id, which gxlib/gxapp.cpp TGXApp::GetXAtoms never
+        checks, matching with DoesMatch(xa.CAtom(), true)): C1_$1 is a bare C1; C1_2$1 asks
+        for a residue class "2$1" and names none."""
+        symmetry = re.match(r"^([^_]+)_\$\d+$", label)
+        if symmetry:
+            label = symmetry.group(1)
         match = re.match(r"^#c(\d+)$", label, re.I)
         if match:
             index = int(match.group(1))
@@ -438,7 +447,8 @@ class Olex2(object):
             for a in self.live()
             if a is not atom and a.resi == atom.resi and a.label.upper() == args[1].upper()
         ]
-        self.selection = []  # without -cs, name clears the selection (gxmacro.cpp macName)
+        # without -cs, name clears the selection (gxmacro.cpp macName)
+        self.selection, self.selected_images = [], []
         atom.label, atom.type = args[1], new_type
         if new_type != "Q":
             atom.peak = 0.0
@@ -516,23 +526,30 @@ class Olex2(object):
         the selection, never replacing
         it (TGXApp::SelectAtoms with Invert false: each atom not yet selected is selected).
         A name that finds no atom is skipped and the macro still succeeds, so `sel C9` of a
-        deleted C9 is True through olex.m and selects nothing."""
+        deleted C9 is True through olex.m and selects nothing. A name finds every shown copy of
+        its atom in a grown structure (TGXApp::GetXAtoms matches each TXAtom by its TCAtom), so
+        `sel -a C1_$1` selects C1 and each of its copies, not the copy $1 alone."""
         options = set(a[1:] for a in args if a in ("-u", "-a", "-i"))
         names = [a for a in args if a not in ("-u", "-a", "-i")]
         if not names:
             if "u" in options:
-                self.selection = []
+                self.selection, self.selected_images = [], []
             elif "a" in options:
                 self.selection = list(self.live())
+                self.selected_images = [i for i in self.images if not i[0].deleted]
             return True
         for atom in [a for label in names for a in self.find_all(label)]:
-            chosen = atom in self.selection
-            if "u" in options and chosen:
-                self.selection.remove(atom)
-            elif "i" in options and chosen:
-                self.selection.remove(atom)
-            elif "u" not in options and not chosen:
-                self.selection.append(atom)
+            copies = [i for i in self.images if i[0] is atom]
+            for chosen_list, item in [(self.selection, atom)] + [
+                (self.selected_images, i) for i in copies
+            ]:
+                chosen = item in chosen_list
+                if "u" in options and chosen:
+                    chosen_list.remove(item)
+                elif "i" in options and chosen:
+                    chosen_list.remove(item)
+                elif "u" not in options and not chosen:
+                    chosen_list.append(item)
         return True
 
     def _cmd_center(self, args):
@@ -551,6 +568,7 @@ class Olex2(object):
         stay; it never fails (a number would first merge same-element atoms closer than it,
         which the plugin never sends)."""
         self.grown = False
+        self.images, self.selected_images = [], []
         return True
 
     def _cmd_hadd(self, args):

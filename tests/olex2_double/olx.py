@@ -167,7 +167,7 @@ def _Label(*args, **options):
                 index = STATE.atoms.index(atom)
                 if index not in STATE.hidden:
                     STATE.labels[index] = atom.label
-    STATE.selection = []
+    STATE.selection, STATE.selected_images = [], []
     return True
 
 

@@ -200,15 +200,20 @@ class Session(object):
 
     def selection(self):
         """The atoms the user has selected, as Olex2 names them (olx.Sel: mainform.cpp funSel,
-        each by xlib/atomref.cpp ExplicitCAtomRef::GetExpression, a form its atom lookup
-        reads back); every Label call clears the selection (macLabel ends SelectAll(false))."""
+        each by xlib/atomref.cpp ExplicitCAtomRef::GetExpression: C1, C1_2, a symmetry copy
+        C1_$1); every Label call clears the selection (macLabel ends SelectAll(false))."""
         return str(self.olx.Sel()).split()
 
     def select(self, atoms):
         """Select `atoms` again: `sel -a` with atoms named selects each of them (gxlib/gxmacro.cpp
         GXLibMacros::macSel, FindXAtoms then Select(atom, true)); without any it would select
         every atom, so an empty selection stays empty. A bond or plane selected (Sel gives its
-        atoms) comes back as its atoms."""
+        atoms) comes back as its atoms. A symmetry copy (C1_$1, C1_2$1) is left out: no name
+        selects one copy alone, as `sel` reads C1_$1 as C1 (xlib/label_utils.cpp AtomLabelInfo
+        keeps `$1` in equiv_id, which gxlib/gxapp.cpp TGXApp::GetXAtoms never checks) and would
+        add C1 and all its copies, and C1_2$1 names none. An atom named brings its shown copies
+        with it, as any `sel` of it does in a grown structure."""
+        atoms = [atom for atom in atoms if "$" not in atom]
         if atoms:
             self.olex.m("sel -a %s" % " ".join(atoms))
 
