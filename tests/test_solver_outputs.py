@@ -155,8 +155,8 @@ def test_a_real_files_dispersion_reaches_the_refinement_and_the_evidence(
     seen: dict[str, dict[str, set]] = {}
 
     def recorded(module):
-        def set_dispersion_recorded(xs, wavelength, given=None):
-            set_dispersion(xs, wavelength, given)
+        def set_dispersion_recorded(xs, wavelength, given=None, merge=2):
+            set_dispersion(xs, wavelength, given, merge)
             for sc in xs.scatterers():
                 seen.setdefault(module, {}).setdefault(sc.scattering_type, set()).add(
                     (sc.fp, sc.fdp)
