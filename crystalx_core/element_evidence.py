@@ -346,6 +346,7 @@ class FitData:
     sigmas: np.ndarray
     d_sq: np.ndarray
     completeness: float
+    merge: int = 2  # the reflections' MERG code: 4 sets f'' to zero, as refinement does
 
     @classmethod
     def of(cls, model: Structure, reflections) -> FitData:
@@ -357,7 +358,25 @@ class FitData:
             np.array(f_sq.sigmas()),
             np.array(f_sq.d_spacings().data()) ** 2,
             merged.completeness(),
+            getattr(reflections, "merge", 2),
         )
+
+
+def _structure_factors(model: Structure, data: FitData, sites) -> np.ndarray:
+    """Fc of `sites` (each with its symmetry images) at the reflections of `data`, with the
+    model's dispersion under the data's MERG (convert.set_dispersion)."""
+    if not sites:
+        return np.zeros(len(data.observed), dtype=complex)
+    symmetry = data.f_sq.crystal_symmetry()
+    some = xray.structure(crystal_symmetry=symmetry)
+    for site in sites:  # (Uij on an anisotropic model's sites: _anisotropic_counts)
+        # a negative PART's atom where it is, as refined (convert.own_site_symmetry)
+        ops = own_site_symmetry(site.frac, site.part, some)
+        some.add_scatterer(scatterer(site, symmetry.unit_cell()), site_symmetry_ops=ops)
+    set_dispersion(some, model.wavelength, model.dispersion, data.merge)
+    return np.array(
+        data.f_sq.structure_factors_from_scatterers(some, algorithm="direct").f_calc().data()
+    )
 
 
 def site_fits(
@@ -377,20 +396,9 @@ def site_fits(
     U to the bonded neighbours' biased S and P among lighter atoms by 1-2 e on simulated
     data; free, it was right.)"""
     observed, sigmas, d_sq = data.observed, data.sigmas, data.d_sq
-    symmetry = data.f_sq.crystal_symmetry()
 
     def structure_factors(sites) -> np.ndarray:
-        if not sites:
-            return np.zeros(len(observed), dtype=complex)
-        some = xray.structure(crystal_symmetry=symmetry)
-        for site in sites:  # (Uij on an anisotropic model's sites: _anisotropic_counts)
-            # a negative PART's atom where it is, as refined (convert.own_site_symmetry)
-            ops = own_site_symmetry(site.frac, site.part, some)
-            some.add_scatterer(scatterer(site, symmetry.unit_cell()), site_symmetry_ops=ops)
-        set_dispersion(some, model.wavelength, model.dispersion)
-        return np.array(
-            data.f_sq.structure_factors_from_scatterers(some, algorithm="direct").f_calc().data()
-        )
+        return _structure_factors(model, data, sites)
 
     heavy = [s for s in model.atoms if not is_hydrogen(s.element)]
     colour = _colours(model.with_sites(heavy))

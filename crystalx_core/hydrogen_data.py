@@ -149,7 +149,8 @@ class HydrogenFits:
         return hamilton_ratio(len(self.observed) - parameters, SIGNIFICANCE)
 
     def _structure_factors(self, xs) -> np.ndarray:
-        set_dispersion(xs, self.structure.wavelength, self.structure.dispersion)
+        merge = getattr(self.reflections, "merge", 2)  # MERG 4: f'' zero, as refinement has it
+        set_dispersion(xs, self.structure.wavelength, self.structure.dispersion, merge)
         return np.array(
             self.f_sq.structure_factors_from_scatterers(xs, algorithm="direct").f_calc().data()
         )

@@ -61,9 +61,13 @@ def test_merg_0_refines_every_observation_as_read(shared_data, tmp_path):
     raw, kept = _merged(tmp_path, "MERG 0\n")
     _, merged = _merged(tmp_path, "")
     assert len(kept) == len(raw) > len(merged)
-    said = f"MERG 0: the {len(raw)} observations refined as read, each on its own (MERG 2 would "
-    assert f"{said}merge them to {len(merged)})" in " ".join(kept.notes)
     structure = _loaded(tmp_path, "MERG 0\n").structure
+    # the count MERG 2 refines: its merge less the systematic absences (18544, not the 18563
+    # unique reflections main said, absences included)
+    refined_under_2 = _observations(structure, merged, centric=False).indices.size()
+    assert refined_under_2 < len(merged)
+    said = f"MERG 0: the {len(raw)} observations refined as read, each on its own (MERG 2 would "
+    assert f"{said}merge them to {refined_under_2})" in " ".join(kept.notes)
     observations = _observations(structure, kept, centric=False)
     absent = kept.to_miller_array(structure.cell, structure.symops).sys_absent_flags().data()
     assert observations.indices.size() == len(raw) - absent.count(True)
@@ -98,3 +102,86 @@ def test_an_unknown_merg_code_merges_as_merg_2_with_a_note(shared_data, tmp_path
     _, two = _merged(tmp_path, "")
     assert np.array_equal(merged.indices, two.indices)
     assert any("MERG 7 is none of SHELXL's" in note for note in merged.notes)
+
+
+def _anomalous_p21(merge: int):
+    """A non-centric (P2₁) model with an anomalous scatterer (Br at Mo Kα: f'' 2.5 e) and
+    its simulated Fo², Friedel mates apart, read under MERG `merge`."""
+    from dataclasses import replace
+
+    from crystalx_core.crystallography.convert import to_xray_structure
+    from crystalx_core.demo import simulate_reflections
+    from crystalx_core.io.hkl import Reflections
+    from crystalx_core.structure import Site, Structure
+
+    model = Structure(
+        cell=(6.0, 7.0, 8.0, 90.0, 101.0, 90.0),
+        symops=["x,y,z", "-x,y+1/2,-z"],
+        sites=[
+            Site("BR1", "Br", (0.11, 0.25, 0.17), u_iso=0.03),
+            Site("C1", "C", (0.32, 0.31, 0.29), u_iso=0.03),
+            Site("O1", "O", (0.41, 0.52, 0.07), u_iso=0.03),
+        ],
+        sfac=["C", "O", "Br"],
+        unit=[2, 2, 2],
+    )
+    indices, observed, sigmas = simulate_reflections(to_xray_structure(model), 0.9, 1, 1e4)
+    reflections = Reflections(indices, observed, sigmas, None, "x.hkl")
+    return model, replace(reflections, merge=merge)
+
+
+def _reference_fc(model, f_sq, merge: int):
+    """Fc of `model`'s atoms at the indices of cctbx array `f_sq`, f'' as MERG `merge` sets."""
+    import numpy as np
+
+    from crystalx_core.crystallography.convert import set_dispersion, to_xray_structure
+
+    xs = to_xray_structure(model)
+    set_dispersion(xs, model.wavelength, model.dispersion, merge)
+    return np.array(f_sq.structure_factors_from_scatterers(xs, algorithm="direct").f_calc().data())
+
+
+@pytest.mark.parametrize("merge", [2, 4])
+def test_the_element_fits_take_f_double_prime_as_the_merg_code_says(merge):
+    """element_evidence's fits compute Fc with f'' zero under MERG 4, as refinement does (main
+    kept f'' there), and with it under MERG 2."""
+    from crystalx_core.element_evidence import FitData, _structure_factors
+
+    model, reflections = _anomalous_p21(merge)
+    data = FitData.of(model, reflections)
+    assert data.merge == merge
+    fc = _structure_factors(model, data, model.sites)
+    assert np.allclose(fc, _reference_fc(model, data.f_sq, merge), rtol=1e-9, atol=1e-9)
+    other = _reference_fc(model, data.f_sq, 6 - merge)  # the other code's f''
+    assert not np.allclose(np.abs(fc), np.abs(other), rtol=1e-3)
+
+
+@pytest.mark.parametrize("merge", [2, 4])
+def test_the_hydrogen_fits_take_f_double_prime_as_the_merg_code_says(merge):
+    """hydrogen_data's Fc of the non-H atoms: f'' zero under MERG 4 (main kept it)."""
+    from crystalx_core.hydrogen_data import HydrogenFits
+
+    model, reflections = _anomalous_p21(merge)
+    fits = HydrogenFits(model, reflections)
+    expected = _reference_fc(model, fits.f_sq, merge)
+    assert np.allclose(fits.f_heavy, expected, rtol=1e-9, atol=1e-9)
+    other = _reference_fc(model, fits.f_sq, 6 - merge)  # the other code's f''
+    assert not np.allclose(np.abs(fits.f_heavy), np.abs(other), rtol=1e-3)
+
+
+def test_an_inversion_twins_domains_scatter_alike_under_merg_4():
+    """TWIN (the inversion law): the second domain's Fc² is Fc²(−h). Under MERG 4 f'' is zero, so
+    Fc²(h) == Fc²(−h) (main kept f'' and the two differed); under MERG 2 they differ."""
+    from dataclasses import replace
+
+    from crystalx_core.crystallography.twin import _calculated
+    from crystalx_core.io.hkl import Twin
+
+    twin = Twin(fractions=(0.3,))
+    model, four = _anomalous_p21(4)
+    calc, own, _ = _calculated(model, replace(four, twin=twin), twin)
+    assert np.allclose(calc[:, 0], calc[:, 1], rtol=1e-9)
+    assert np.array_equal(own, calc[:, 0])
+    _, two = _anomalous_p21(2)
+    calc, _, _ = _calculated(model, replace(two, twin=twin), twin)
+    assert not np.allclose(calc[:, 0], calc[:, 1], rtol=1e-3)

@@ -27,12 +27,13 @@ from crystalx_core.structure import Structure
 WEAK = 1e-4
 
 
-def _domain(structure: Structure):
-    """The model's atoms as cctbx's structure, with their dispersion."""
+def _domain(structure: Structure, merge: int = 2):
+    """The model's atoms as cctbx's structure, with their dispersion (f'' zero under the
+    data's MERG 4, as refinement has it: convert.set_dispersion)."""
     from crystalx_core.crystallography.convert import set_dispersion, to_xray_structure
 
     xs = to_xray_structure(structure.with_sites(structure.atoms))
-    set_dispersion(xs, structure.wavelength, structure.dispersion)
+    set_dispersion(xs, structure.wavelength, structure.dispersion, merge)
     return xs
 
 
@@ -53,7 +54,8 @@ def _calculated(structure: Structure, reflections, twin: Twin):
     a group of lines closed by a positive batch (hkl.hklf5_groups); column m - 1 sums the
     Fc² of its lines of component |m|, own is that of the closing line, whose component
     measured it (cctbx's observations.detwin scales it so)."""
-    indices, xs = reflections.indices, _domain(structure)
+    indices = reflections.indices
+    xs = _domain(structure, getattr(reflections, "merge", 2))
     if twin.hklf5:
         batches = np.asarray(reflections.batches)
         fc_sq = _fc_sq(xs, indices)

@@ -189,8 +189,12 @@ class Reflections:
         centric = array.space_group().is_centric()
         together = array.merge_equivalents().array()
         if self.merge == 0:
-            apart = array.customized_copy(anomalous_flag=True)  # MERG 2's merge, non-centric
-            unique = (together if centric else apart.merge_equivalents().array()).size()
+            # what MERG 2 would refine: its merge (Friedel opposites apart in a non-centric
+            # group) less the systematic absences, which every refinement drops
+            present = array.eliminate_sys_absent()
+            if not centric:
+                present = present.customized_copy(anomalous_flag=True)
+            unique = present.merge_equivalents().array().size()
             if unique < len(self):
                 return self._noted(
                     f"MERG 0: the {len(self)} observations refined as read, each on its own "
