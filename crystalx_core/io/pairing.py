@@ -28,11 +28,10 @@ MIN_ABSENT = (
 )
 
 
-def _beyond_limit(structure: Structure, reflections: Reflections) -> np.ndarray:
-    """Which reflections lie past the Ewald limit, d < λ/2 (with EWALD_MARGIN's allowance)."""
-    array = reflections.to_miller_array(structure.cell, structure.symops)
-    d = array.d_spacings().data().as_numpy_array()
-    return (d > 0) & (d < EWALD_MARGIN * structure.wavelength / 2)  # 0 0 0 has no d (-1)
+def _beyond_limit(d: np.ndarray, wavelength: float) -> np.ndarray:
+    """Which of the d-spacings `d` lie past the Ewald limit, d < λ/2 (with EWALD_MARGIN's
+    allowance)."""
+    return (d > 0) & (d < EWALD_MARGIN * wavelength / 2)  # 0 0 0 has no d (-1)
 
 
 def pairing_problem(structure: Structure, reflections: Reflections) -> str | None:
@@ -41,7 +40,7 @@ def pairing_problem(structure: Structure, reflections: Reflections) -> str | Non
         return None
     array = reflections.to_miller_array(structure.cell, structure.symops)
     d = array.d_spacings().data().as_numpy_array()
-    beyond = _beyond_limit(structure, reflections)
+    beyond = _beyond_limit(d, structure.wavelength)
     if beyond.mean() > BEYOND_LIMIT:
         # what the data need says which to check: a Cu wavelength given for Mo data, say
         needed = 2 * d[d > 0].min()
@@ -79,7 +78,8 @@ def within_ewald_limit(structure: Structure, reflections: Reflections) -> Reflec
     of the job to its d (a grid of 10¹⁰ points). An HKLF 5 observation goes whole."""
     if not len(reflections.indices):
         return reflections
-    beyond = _beyond_limit(structure, reflections)
+    array = reflections.to_miller_array(structure.cell, structure.symops)
+    beyond = _beyond_limit(array.d_spacings().data().as_numpy_array(), structure.wavelength)
     if reflections.twin is not None and reflections.twin.hklf5:
         beyond = whole_groups(beyond, np.asarray(reflections.batches))
     if not beyond.any():
