@@ -114,18 +114,14 @@ def model_check(structure, reflections, weighting=None, extinction=None) -> Outl
     in a non-centric group), Fc² with the model's dispersion and refined EXTI."""
     from crystalx_core.crystallography.convert import set_dispersion, to_xray_structure
     from crystalx_core.crystallography.maps import _with_extinction
+    from crystalx_core.crystallography.refine import merged_as_shelxl
 
     from crystalx_core.crystallography.twin import detwinned
 
     xs = to_xray_structure(structure.with_sites(structure.atoms))
     reflections = detwinned(structure, reflections)  # twinned: one domain's Fo² (twin.py)
     merge = getattr(reflections, "merge", 2)
-    i_obs = reflections.to_miller_array(structure.cell, structure.symops)
-    if not xs.space_group().is_centric() and merge not in (3, 4):
-        i_obs = i_obs.customized_copy(anomalous_flag=True)
-    i_obs = i_obs.eliminate_sys_absent()
-    if merge != 0:
-        i_obs = i_obs.merge_equivalents().array()
+    i_obs = merged_as_shelxl(structure, reflections, xs.space_group().is_centric())
     set_dispersion(xs, structure.wavelength, structure.dispersion, merge)
     f_calc = i_obs.structure_factors_from_scatterers(xs, algorithm="direct").f_calc()
     if extinction is not None:

@@ -888,6 +888,18 @@ def _fix_unbuildable_riding_groups(model) -> dict[str, str]:
     return fixed
 
 
+def merged_as_shelxl(structure: Structure, reflections, centric: bool):
+    """Fo² as a cctbx array, systematic absences out, merged as the data's MERG asks
+    (Reflections.merged): Friedel opposites apart in a non-centric group unless MERG 3 or 4,
+    nothing merged under MERG 0."""
+    merge = getattr(reflections, "merge", 2)
+    i_obs = reflections.to_miller_array(structure.cell, structure.symops)
+    if not centric and merge not in (3, 4):  # MERG 3 and 4 merge Friedel opposites
+        i_obs = i_obs.customized_copy(anomalous_flag=True)
+    i_obs = i_obs.eliminate_sys_absent()
+    return i_obs if merge == 0 else i_obs.merge_equivalents().array()
+
+
 def _observations(
     structure: Structure, reflections, centric: bool, twin_components=None, hklf5=False
 ):
@@ -900,13 +912,7 @@ def _observations(
     components their twin fractions): _hklf5_observations."""
     if hklf5:
         return _hklf5_observations(structure, reflections, twin_components)
-    merge = getattr(reflections, "merge", 2)
-    i_obs = reflections.to_miller_array(structure.cell, structure.symops)
-    if not centric and merge not in (3, 4):  # MERG 3 and 4 merge Friedel opposites
-        i_obs = i_obs.customized_copy(anomalous_flag=True)
-    merged = i_obs.eliminate_sys_absent()
-    if merge != 0:  # MERG 0: each observation on its own (Reflections.merged)
-        merged = merged.merge_equivalents().array()
+    merged = merged_as_shelxl(structure, reflections, centric)
     if twin_components is None:
         return merged.as_xray_observations()
     return merged.as_xray_observations(twin_components=twin_components)
