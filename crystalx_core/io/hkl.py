@@ -187,7 +187,6 @@ class Reflections:
             )
         array = self.to_miller_array(cell, symops)
         centric = array.space_group().is_centric()
-        together = array.merge_equivalents().array()
         if self.merge == 0:
             # what MERG 2 would refine: its merge (Friedel opposites apart in a non-centric
             # group) less the systematic absences, which every refinement drops
@@ -201,6 +200,7 @@ class Reflections:
                     f"(MERG 2 would merge them to {unique}), as SHELXL leaves them"
                 )
             return self
+        together = array.merge_equivalents().array()
         if centric or self.merge in (3, 4):
             merged = self._with_array(together, laue=None)
             if centric:
