@@ -1371,6 +1371,15 @@ _NOT_REFINED = {
 }
 
 
+def read_consistent_cif(path, block: str | None = None) -> CifEntry:
+    """read_cif, refusing a block whose cell lacks its symmetry's metric as every job does
+    (cctbx would assert on it at the job's first step, without a line)."""
+    entry = read_cif(path, block)
+    if entry.metric:
+        raise InputError(entry.metric, str(path), entry.metric_line)
+    return entry
+
+
 def _own_refln(block: gemmi.cif.Block) -> tuple[str, str, str]:
     """(the measured tag, '', '') of the block's _refln loop of Fo², I or F (or _diffrn_refln
     loop of unmerged I) where it can be read as the file's reflections, σ or not; ('', why,

@@ -283,13 +283,23 @@ def hydrogen_miss(truth, heavy, k: int, expected, answer, rules, record: dict) -
 
 
 def test_structures(corpus: Path, split: str = "test") -> list:
+    """The split's structures usable as truth; those left out are counted by why on stderr, and
+    a file the reader refuses (as `crystalx assign` would) is named."""
     truths = []
+    left_out: Counter = Counter()
     for entry in corpus_entries(corpus):
         if split_of(entry.name) != split:
             continue
-        truth, _ = usable(entry)
+        truth, why = usable(entry)
         if truth is not None:
             truths.append(truth)
+            continue
+        left_out[why.split(":")[0]] += 1
+        if why.startswith("unreadable"):
+            print(f"{split}: left out, {why}", file=sys.stderr)
+    if left_out:
+        counts = ", ".join(f"{n} {why}" for why, n in sorted(left_out.items()))
+        print(f"{split}: {len(truths)} structures, left out {counts}", file=sys.stderr)
     return truths
 
 
