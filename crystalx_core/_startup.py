@@ -44,7 +44,7 @@ _SCRIPT = re.compile(r"crystalx(-script\.pyw?|\.exe)?", re.IGNORECASE)
 # `sys.exit(%(func)s())`), for setup.cfg's entry point crystalx_core.cli:main
 _ENTRY_LINES = (
     re.compile(r"^from crystalx_core\.cli import main[ \t]*\r?$", re.MULTILINE),
-    re.compile(r"^[ \t]+sys\.exit\(main\(\)\)[ \t]*\r?$", re.MULTILINE),
+    re.compile(r"^[ \t]*sys\.exit\(main\(\)\)[ \t]*\r?$", re.MULTILINE),
 )
 _MODULES = ("crystalx_core.cli",)  # `python -m crystalx_core.cli`
 

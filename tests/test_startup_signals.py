@@ -137,7 +137,8 @@ def test_ctrl_c_at_any_moment_of_start_up_is_one_line_and_130(tmp_path, shared_d
 # a signal (NAME) sent at the moment the command imports MODULE, to TARGET: the command's pid (`kill
 # -INT PID`: the supervisor after the fork), its process group (a terminal's Ctrl-C) or the
 # process that imports (the job, after the fork). The audit hook only picks the moment: the rest
-# is the console script's own code (pip's crystalx script: sys.argv[0], then main()).
+# is the console script's own code (pip's crystalx script: sys.argv[0], then main()), run as it
+# is, from a file named crystalx.
 _AT_IMPORT = """
 import os, signal, sys
 module, target, name = sys.argv[1:4]
@@ -173,8 +174,11 @@ def _solve_with_a_signal_at(tmp_path, module, target, name, preexec=None, timeou
     is imported (_AT_IMPORT), started as from a terminal (or with `preexec`'s dispositions)."""
     shutil.copy(BENCHMARK / "XH_urea" / "published.res", tmp_path / "s.res")
     shutil.copy(BENCHMARK / "XH_urea" / "data.hkl", tmp_path / "s.hkl")
+    script = tmp_path.with_name(f"{tmp_path.name}-bin") / "crystalx"  # beside: the job's folder
+    script.parent.mkdir(exist_ok=True)  # holds its inputs alone
+    script.write_text(_AT_IMPORT)
     return subprocess.run(
-        [sys.executable, "-c", _AT_IMPORT, module, target, name, "solve", "s.res", "s.hkl"],
+        [sys.executable, str(script), module, target, name, "solve", "s.res", "s.hkl"],
         cwd=tmp_path,
         env=_env(),
         capture_output=True,
