@@ -52,6 +52,7 @@ def test_a_cif2_file_with_its_res_and_hkl_in_triple_quotes_is_refined(tmp_path, 
         "'''a note that\n runs over two lines'''",  # text on the quotes' lines: lines added
         "'''\na note that\n runs over two lines\n'''",  # quotes on their own lines
         '"""a note\n"""',
+        "'''one\nnote'''\n_note_2 '''and\nanother'''",  # the lines each adds, summed
     ],
 )
 def test_errors_after_a_triple_quoted_text_name_the_files_own_lines(tmp_path, note):

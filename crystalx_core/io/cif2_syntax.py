@@ -75,6 +75,7 @@ def as_cif11(text: str) -> Cif11Text:
     by_line: list[str] = []
     for_gemmi: list[str] = []
     added: list[tuple[int, int]] = []
+    line, counted = 1, 0  # the 1-based line of text[counted]
 
     def copy(piece: str) -> None:
         by_line.append(piece)
@@ -124,8 +125,9 @@ def as_cif11(text: str) -> Cif11Text:
             by_line.append(word)
             for_gemmi.append(word if field is None else field[0])
             if field is not None and field[1]:
+                line, counted = line + len(_LINE_END.findall(text, counted, n)), n
                 total = field[1] + (added[-1][1] if added else 0)
-                added.append((_line_of(text, n) + breaks + total, total))
+                added.append((line + breaks + total, total))
         else:
             copy(value)
         n = stop
