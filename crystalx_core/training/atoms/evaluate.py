@@ -15,7 +15,8 @@ CRYSTALX_MODELS at it; --no-formula measures the most likely class (element, H c
 site instead of the formula-aware choice.
 
 The test structures are rebuilt from the corpus with fresh simulations (the split is the
-hash of the file name, as in training), three per structure (seeds 7, 8 and 9, pooled), at
+hash of the file name, as in training; those left out are counted on stderr, a file the reader
+refuses, as `crystalx assign` would, by name), three per structure (seeds 7, 8 and 9, pooled), at
 the standard settings and with 0.05 Å and 0.1 Å extra coordinate noise. The numbers come
 from onnxruntime, i.e. from what we ship. The structures with a d-block metal are also reported
 on their own ("metal_complexes"), where the corpus is thinnest.
