@@ -83,3 +83,30 @@ def test_a_triple_quoted_text_keeps_its_line_ends_and_quotes(tmp_path):
     path = tmp_path / "x.cif"
     path.write_bytes(text.encode())
     assert read_cif(path).shelx_res_text == res
+
+
+def test_a_one_line_triple_quoted_value_is_the_text_between_its_quotes(tmp_path):
+    """CIF 2.0 (Bernstein et al., J. Appl. Cryst. 49 (2016) 277): '''P 21/c''' is the string
+    P 21/c, as 'P 21/c' is. The quotes were read as part of the value, so a space group written
+    so was no symbol ('no usable symmetry'); a value holding both kinds of quote had its
+    apostrophes made double quotes. Both now read as written, the atoms on their own lines."""
+    import gemmi
+
+    from crystalx_core.io.cif2_syntax import as_cif11
+
+    text = (
+        "#\\#CIF_2.0\ndata_x\n_cell_length_a 5\n_cell_length_b 6\n_cell_length_c 7\n"
+        "_cell_angle_alpha 90\n_cell_angle_beta 100\n_cell_angle_gamma 90\n"
+        "_symmetry_space_group_name_H-M '''P 21/c'''\n"
+        "_chemical_name_common \"\"\"O'Brien's \"salt\" \"\"\"  _chemical_formula_sum '''C O'''\n"
+        "loop_\n_atom_site_label\n_atom_site_fract_x\n_atom_site_fract_y\n_atom_site_fract_z\n"
+        "C1 0.1 0.2 0.3\nO1 0.3 0.2 0.1\n"
+    )
+    block = gemmi.cif.read_string(as_cif11(text).for_gemmi).sole_block()
+    assert gemmi.cif.as_string(block.find_value("_chemical_name_common")) == "O'Brien's \"salt\" "
+    assert gemmi.cif.as_string(block.find_value("_chemical_formula_sum")) == "C O"
+    path = tmp_path / "x.cif"
+    path.write_text(text)
+    structure = read_cif(path).structure
+    assert len(structure.symops) == 4
+    assert [s.line for s in structure.sites] == [16, 17]

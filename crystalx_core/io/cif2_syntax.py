@@ -7,9 +7,11 @@ them with a bare 'parse error', so a file that is legal CIF 2.0 was refused: the
 structure-prediction examples write `_csp_data_block.additional_files [ "a.cif" "b.cif" ]`,
 Bilbao's magnetic CIFs `k1 [0 0 0]`. No item CrystalX reads (cell, symmetry, atom sites,
 formula, R factors) is a list or table in files written by programs, so each becomes one quoted
-CIF 1.1 word holding its text. A triple-quoted string over several lines may be a file the CIF
-embeds (_shelx_res_file, _shelx_hkl_file), whose line breaks matter: gemmi reads it as a
-;-text field. Messages name the file's own lines.
+CIF 1.1 word holding its text. A triple-quoted string is the text between its quotes (a
+symbol, `'''P 21/c'''`, is that symbol): one quoted word on one line; over several lines it may
+be a file the CIF embeds (_shelx_res_file, _shelx_hkl_file), whose line breaks matter, so gemmi
+reads it as a ;-text field, as it does one holding both kinds of quote, which no quoted CIF 1.1
+word can. Messages name the file's own lines.
 """
 
 from __future__ import annotations
@@ -44,10 +46,10 @@ def is_cif2(text: str) -> bool:
 @dataclass(frozen=True)
 class Cif11Text:
     """A CIF 2.0 file's text in CIF 1.1 terms, twice: `for_gemmi` holds a triple-quoted string
-    over several lines as a ;-text field, which needs a line of its own for the opening ';'
-    (where text follows the opening quote) and for the closing one (where text comes before
-    the closing quote); `by_line` holds it as one word, every line where the file has it, for
-    the line numbers messages give."""
+    over several lines (or holding both kinds of quote) as a ;-text field, which needs a line of
+    its own for the opening ';' (where text follows the opening quote) and for the closing one
+    (where text comes before the closing quote); `by_line` holds it as one word, every line
+    where the file has it, for the line numbers messages give."""
 
     for_gemmi: str
     by_line: str
@@ -64,12 +66,12 @@ class Cif11Text:
 
 
 def as_cif11(text: str) -> Cif11Text:
-    """`text` with every CIF 2.0 list, table and one-line triple-quoted string made one quoted
-    CIF 1.1 word on the line where it starts, the lines it spanned left empty after it; a
-    triple-quoted string over lines as Cif11Text says. Text outside them (text fields,
-    comments, quoted strings) is copied as it is. An unclosed list, table or triple-quoted
-    string raises UnclosedValue; an unclosed quoted string is left as written for gemmi's
-    'unterminated string'."""
+    """`text` with every CIF 2.0 list, table and one-line triple-quoted string (its text
+    between the quotes) made one quoted CIF 1.1 word on the line where it starts, the lines it
+    spanned left empty after it; a triple-quoted string over lines or holding both kinds of
+    quote as Cif11Text says. Text outside them (text fields, comments, quoted strings) is
+    copied as it is. An unclosed list, table or triple-quoted string raises UnclosedValue; an
+    unclosed quoted string is left as written for gemmi's 'unterminated string'."""
     if not _COMPOUND.search(text):  # CIF 1.1 content under a CIF 2.0 header: as it is
         return Cif11Text(text, text)
     by_line: list[str] = []
@@ -120,8 +122,10 @@ def as_cif11(text: str) -> Cif11Text:
         value = text[n:stop]
         if char in _OPEN or value.startswith(("'''", '"""')):
             breaks = len(_LINE_END.findall(value))
-            word = _as_word(value) + "\n" * breaks
-            field = _as_text_field(value) if breaks and char not in _OPEN else None
+            triple = char not in _OPEN  # its value is the text between the quotes
+            word = _as_word(value[3:-3] if triple else value) + "\n" * breaks
+            whole = triple and (breaks or ("'" in value[3:-3] and '"' in value[3:-3]))
+            field = _as_text_field(value) if whole else None
             by_line.append(word)
             for_gemmi.append(word if field is None else field[0])
             if field is not None and field[1]:
@@ -140,7 +144,7 @@ def _line_of(text: str, n: int) -> int:
 
 
 def _as_text_field(value: str) -> tuple[str, int] | None:
-    """(a triple-quoted string over lines as a ;-text field, the lines that adds): its line
+    """(a triple-quoted string as a ;-text field, the lines that adds): its line
     breaks kept, those just inside the quotes made the field's own; None where a line of it
     starts with ';', which would end a CIF 1.1 text field."""
     body = value[3:-3]
