@@ -8,7 +8,8 @@ run (main thread only: Python delivers signals there) and acted on once they are
 
 - a library user (a notebook, the service) gets Python's own handler back when
   `import crystalx_core` returns, and a KeyboardInterrupt then if Ctrl-C came during it;
-- the `crystalx` command keeps holding it through cli.py's imports until main()'s
+- the `crystalx` command (its console script, or `python -m crystalx_core.cli`; not another
+  script that happens to be named crystalx) keeps holding it through cli.py's imports until main()'s
   signals_raise_stopped takes it over (take_held), which turns it into the one line
   "crystalx: interrupted; no output written" and exit 130.
 
@@ -38,6 +39,13 @@ from crystalx_core import _supervisor
 
 # the console script's name as pip and distlib write it (POSIX, Windows' -script.py and .exe)
 _SCRIPT = re.compile(r"crystalx(-script\.pyw?|\.exe)?", re.IGNORECASE)
+# the lines of the console script that import and run the command (pip's vendored distlib,
+# pip/_vendor/distlib/scripts.py SCRIPT_TEMPLATE: `from %(module)s import %(import_name)s`, then
+# `sys.exit(%(func)s())`), for setup.cfg's entry point crystalx_core.cli:main
+_ENTRY_LINES = (
+    re.compile(r"^from crystalx_core\.cli import main[ \t]*\r?$", re.MULTILINE),
+    re.compile(r"^[ \t]*sys\.exit\(main\(\)\)[ \t]*\r?$", re.MULTILINE),
+)
 _MODULES = ("crystalx_core.cli",)  # `python -m crystalx_core.cli`
 
 _held: list[int] = []  # stop signals received while the hold was open
@@ -108,7 +116,8 @@ def take_held():
 
 
 def started_as_command() -> bool:
-    """True when this process is the `crystalx` command: its console script, or
+    """True when this process is the `crystalx` command: its console script (named so and
+    importing cli.main, _runs_the_entry_point), or
     `python -m crystalx_core.cli` (whose sys.argv[0] is still '-m' while the package imports,
     hence sys.orig_argv). Not a worker the command spawned (multiprocessing's spawn passes
     --multiprocessing-fork and copies the parent's sys.argv): it never reaches main(), and
@@ -117,5 +126,16 @@ def started_as_command() -> bool:
     if "--multiprocessing-fork" in orig:
         return False
     if sys.argv and _SCRIPT.fullmatch(re.split(r"[\\/]", sys.argv[0])[-1]):
-        return True
+        return _runs_the_entry_point(sys.modules.get("__main__"))
     return "-m" in orig and orig[orig.index("-m") + 1 :][:1] in [[name] for name in _MODULES]
+
+
+def _runs_the_entry_point(main) -> bool:
+    """Whether the script `main` (the __main__ module) is the console script pip wrote, which
+    calls main() once the import is done; another script named crystalx that imports the
+    package as a library must get its stop signals back, as any library user does."""
+    try:
+        source = main.__loader__.get_source("__main__")
+    except Exception:  # noqa: BLE001  (no loader, no source: an interactive or frozen __main__)
+        return False
+    return bool(source) and all(line.search(source) for line in _ENTRY_LINES)

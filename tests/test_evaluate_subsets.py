@@ -124,3 +124,28 @@ def test_metals_keeps_the_structures_with_that_many_different_metals(shared_data
     out = tmp_path / "metals.json"
     evaluate.main([str(corpus), str(out), "--split", "val", "--metals", "2", "--hydrogen-only"])
     assert json.loads(out.read_text())["hydrogen"]["atoms"] == hydrogen_metrics(two)["atoms"]
+
+
+def test_a_corpus_file_the_reader_refuses_is_left_out_and_named(shared_data, tmp_path, capsys):
+    """COD 2000318 as cod-tools' test input (r91933) gives 'I 2/c 1 1' with beta 117°, a cell
+    without that group's metric, which `crystalx assign` refuses in one line; `evaluate --split
+    train --metals 1` read it all the same and stopped with a traceback when simulating its map.
+    It is now left out as the reader refuses it, counted and named; the rest are measured."""
+    import json
+    import shutil
+
+    refused, kept = "codtools_2000318-r91933.cif", "codtools_2100156-correct-values.cif"
+    index = (shared_data / "corpus" / "INDEX.tsv").read_text().splitlines()
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    rows = [row for row in index[1:] if row.split("\t")[0] in (refused, kept)]
+    (corpus / "INDEX.tsv").write_text("\n".join([index[0], *rows]) + "\n")
+    for name in (refused, kept):
+        shutil.copy(shared_data / "corpus" / name, corpus / name)
+    out = tmp_path / "train.json"
+    args = [str(corpus), str(out), "--split", "train", "--metals", "1", "--seeds", "7"]
+    assert evaluate.main(args) == 0
+    err = capsys.readouterr().err
+    assert f"{refused}:36: data_2000318: cell" in err and "metric symmetry" in err
+    assert "train: 1 structures, left out 1 unreadable" in err
+    assert [row["structures"] for row in json.loads(out.read_text())["heavy"]] == [1, 1, 1]

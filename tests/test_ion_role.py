@@ -9,7 +9,7 @@ import pytest
 
 from crystalx_core.assign import assign
 from crystalx_core.assign.ion_role import SURE_ROLE, role_weighed
-from crystalx_core.assign.metal_valence import oxyanion_centres, valence_weighed
+from crystalx_core.assign.metal_valence import REACH, oxyanion_centres, valence_weighed
 from crystalx_core.io.cif import read_cif
 from crystalx_core.structure import Site, Structure
 
@@ -333,3 +333,31 @@ def test_a_metal_with_no_neighbour_in_sight_keeps_its_share():
     probabilities = np.array([[0.7, 0.3], [0.0, 1.0]])
     weighed = role_weighed(structure, probabilities, ["Na", "Cl"])
     assert weighed[0] == pytest.approx(probabilities[0])
+
+
+def test_the_two_weighings_search_a_sites_contacts_once(tmp_path, monkeypatch):
+    """valence_weighed and role_weighed read the contacts of the same sites, each pass of the
+    model: handed one `searched` (as assign.model does) they search each site once, and weigh
+    as each does on its own."""
+    import crystalx_core.geometry as geometry
+
+    path = tmp_path / "4-G225.cif"
+    path.write_text(DOUBLE_PEROVSKITE)
+    structure = read_cif(path).structure
+    classes = ["O", "Mg", "W", "Pb"]
+    probabilities = np.array([[0.1, 0.4, 0.3, 0.2], [0.4, 0.2, 0.2, 0.2]] * 2)
+    alone = role_weighed(structure, valence_weighed(structure, probabilities, classes), classes)
+    searches = []
+    search = geometry.neighbours
+    monkeypatch.setattr(
+        geometry,
+        "neighbours",
+        lambda *a, **k: searches.append((a[1], k["centres"])) or search(*a, **k),
+    )
+    searched: dict = {}
+    for _ in range(2):  # two model passes
+        weighed = valence_weighed(structure, probabilities, classes, searched)
+        weighed = role_weighed(structure, weighed, classes, searched)
+        np.testing.assert_array_equal(weighed, alone)
+    assert [centres for radius, centres in searches if radius == REACH] == [[0, 1, 2, 3]]
+    assert not np.array_equal(alone, probabilities)

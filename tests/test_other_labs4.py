@@ -9,7 +9,7 @@ from crystalx_core.batch import find_inputs
 from crystalx_core.errors import InputError
 from crystalx_core.io import load
 from crystalx_core.io.cif import read_cif
-from crystalx_core.io.cif2_syntax import compound_values_as_words
+from crystalx_core.io.cif2_syntax import as_cif11
 
 # COMCIFS/Structure_Prediction_Dictionary Examples/01_Org_MCPT_Minimal/structure_1.cif (a CIF
 # 2.0 file: magic code, dotted tags, a list of file names, indented), its crystal cut to two
@@ -71,7 +71,7 @@ def test_cif2_compound_values_become_one_word_each_on_their_lines():
         "_parent_propagation_vector.kxkykz\nk1 [0 0 0]\n"
         "_t {'a':[1\n2]} # [not a list]\n_q 'it has [brackets]'\n;\n[text field]\n;\n_z 1\n"
     )
-    out = compound_values_as_words(text)
+    out = as_cif11(text).by_line
     assert "k1 '[0 0 0]'" in out
     assert "_t \"{'a':[1 2]}\"\n # [not a list]" in out
     assert "_q 'it has [brackets]'\n;\n[text field]\n;\n_z 1\n" in out
@@ -160,7 +160,7 @@ def test_a_cif2_text_field_inside_a_list_is_one_element():
     Cryst. 49 (2016) 277, the list production takes any data value): a bracket or an apostrophe
     in its lines belongs to the text, not to the list."""
     text = "#\\#CIF_2.0\ndata_x\n_a [ 1\n;\nO'Brien ] [\n;\n 2 ]\n_b 2\n"
-    out = compound_values_as_words(text)
+    out = as_cif11(text).by_line
     assert out.startswith("#\\#CIF_2.0\ndata_x\n_a \"[ 1 ; O'Brien ] [ ; 2 ]\"\n")
     assert out.endswith("\n_b 2\n") and out.count("\n") == text.count("\n")
 

@@ -137,7 +137,8 @@ def test_ctrl_c_at_any_moment_of_start_up_is_one_line_and_130(tmp_path, shared_d
 # a signal (NAME) sent at the moment the command imports MODULE, to TARGET: the command's pid (`kill
 # -INT PID`: the supervisor after the fork), its process group (a terminal's Ctrl-C) or the
 # process that imports (the job, after the fork). The audit hook only picks the moment: the rest
-# is the console script's own code (pip's crystalx script: sys.argv[0], then main()).
+# is the console script's own code (pip's crystalx script: sys.argv[0], then main()), run as it
+# is, from a file named crystalx.
 _AT_IMPORT = """
 import os, signal, sys
 module, target, name = sys.argv[1:4]
@@ -173,8 +174,11 @@ def _solve_with_a_signal_at(tmp_path, module, target, name, preexec=None, timeou
     is imported (_AT_IMPORT), started as from a terminal (or with `preexec`'s dispositions)."""
     shutil.copy(BENCHMARK / "XH_urea" / "published.res", tmp_path / "s.res")
     shutil.copy(BENCHMARK / "XH_urea" / "data.hkl", tmp_path / "s.hkl")
+    script = tmp_path.with_name(f"{tmp_path.name}-bin") / "crystalx"  # beside: the job's folder
+    script.parent.mkdir(exist_ok=True)  # holds its inputs alone
+    script.write_text(_AT_IMPORT)
     return subprocess.run(
-        [sys.executable, "-c", _AT_IMPORT, module, target, name, "solve", "s.res", "s.hkl"],
+        [sys.executable, str(script), module, target, name, "solve", "s.res", "s.hkl"],
         cwd=tmp_path,
         env=_env(),
         capture_output=True,
@@ -372,11 +376,72 @@ def test_ctrl_c_during_a_library_import_is_a_keyboard_interrupt_after_it():
         ),
     ],
 )
-def test_which_processes_are_the_command(monkeypatch, argv, orig_argv, command):
+def test_which_processes_are_the_command(monkeypatch, tmp_path, argv, orig_argv, command):
     """Only the command keeps Ctrl-C held past the import (main() takes it over); everything
-    else gets Python's handler back when `import crystalx_core` returns."""
+    else gets Python's handler back when `import crystalx_core` returns. A process named
+    crystalx runs pip's console script (_main_module)."""
     from crystalx_core import _startup
 
     monkeypatch.setattr(sys, "argv", argv)
     monkeypatch.setattr(sys, "orig_argv", orig_argv, raising=False)
+    monkeypatch.setitem(sys.modules, "__main__", _main_module(tmp_path, CONSOLE_SCRIPT))
     assert _startup.started_as_command() is command
+
+
+# the console script pip writes for setup.cfg's entry point (pip's vendored distlib,
+# pip/_vendor/distlib/scripts.py SCRIPT_TEMPLATE; the venv's bin/crystalx holds these lines)
+CONSOLE_SCRIPT = (
+    "# -*- coding: utf-8 -*-\nimport re\nimport sys\nfrom crystalx_core.cli import main\n"
+    "if __name__ == '__main__':\n"
+    "    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n"
+    "    sys.exit(main())\n"
+)
+# a program of the user's that happens to be called crystalx and uses the package as a library
+LIBRARY_SCRIPT = (
+    "import signal\nimport crystalx_core\n"
+    "print(signal.getsignal(signal.SIGTERM) == signal.SIG_DFL, "
+    "signal.getsignal(signal.SIGHUP) == signal.SIG_DFL, "
+    "signal.getsignal(signal.SIGINT) is signal.default_int_handler)\n"
+)
+
+
+def _main_module(folder: Path, source: str):
+    """A __main__ module as Python makes one for `python FILE` (runpy: a SourceFileLoader named
+    __main__ over the file)."""
+    import importlib.machinery
+    import types
+
+    path = folder / "crystalx"
+    path.write_text(source)
+    module = types.ModuleType("__main__")
+    module.__loader__ = importlib.machinery.SourceFileLoader("__main__", str(path))
+    module.__file__ = str(path)
+    return module
+
+
+def test_a_script_named_crystalx_is_no_command_unless_it_is_the_console_script(
+    monkeypatch, tmp_path
+):
+    """The name alone made a program called crystalx 'the command': the package held its stop
+    signals past the import for a main() it never calls."""
+    from crystalx_core import _startup
+
+    monkeypatch.setattr(sys, "argv", [str(tmp_path / "crystalx")])
+    monkeypatch.setattr(sys, "orig_argv", [sys.executable, str(tmp_path / "crystalx")])
+    monkeypatch.setitem(sys.modules, "__main__", _main_module(tmp_path, LIBRARY_SCRIPT))
+    assert not _startup.started_as_command()
+    monkeypatch.setitem(sys.modules, "__main__", _main_module(tmp_path, CONSOLE_SCRIPT))
+    assert _startup.started_as_command()
+
+
+@POSIX
+def test_a_library_script_named_crystalx_gets_its_stop_signals_back(tmp_path):
+    """Such a program kept SIGTERM and SIGHUP held (recorded, never acted on) and Ctrl-C too, to
+    its end: `kill` did nothing. Its import now returns them as any library user's does."""
+    script = tmp_path / "crystalx"
+    script.write_text(LIBRARY_SCRIPT)
+    done = subprocess.run(
+        [sys.executable, str(script)], env=_env(), capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "True", "True"]

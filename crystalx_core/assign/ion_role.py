@@ -21,25 +21,17 @@ where neither role fits (FITS), the model's choice stands.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from crystalx_core.assign.metal_valence import (
     BONDED,
-    REACH,
-    TAIL,
+    contacts_in_reach,
     held_through_oxygen,
     oxyanion_centres,
     present_with,
+    valence_sum,
 )
-from crystalx_core.bond_valence import (
-    ANIONS,
-    B,
-    OXIDATION_STATES,
-    pair_r0,
-    state_likelihood,
-)
+from crystalx_core.bond_valence import ANIONS, OXIDATION_STATES, state_likelihood
 from crystalx_core.elements import atomic_number, covalent_radius, is_hydrogen, is_metal
 from crystalx_core.structure import Structure
 
@@ -61,10 +53,15 @@ SURE_ROLE = 0.9
 CLOSEST_BOND = 1.5
 
 
-def role_weighed(structure: Structure, probabilities: np.ndarray, classes: list[str]):
+def role_weighed(
+    structure: Structure,
+    probabilities: np.ndarray,
+    classes: list[str],
+    searched: dict[int, list] | None = None,
+):
     """`probabilities` (sites × classes) with each ionic site's metal and anion shares weighed by
     the bond valence plausibility of either role, their sum kept. Neighbours' elements are the
-    model's most likely classes."""
+    model's most likely classes; `searched` as metal_valence.contacts_in_reach."""
     metals = [c for c, element in enumerate(classes) if is_metal(element)]
     anions = [c for c, element in enumerate(classes) if element in ANION_VALENCE]
     if not metals or not anions:
@@ -80,12 +77,10 @@ def role_weighed(structure: Structure, probabilities: np.ndarray, classes: list[
     open_sites = np.flatnonzero(weighable & (metal_share > 0) & ionic).tolist()
     if not open_sites:
         return probabilities
-    from crystalx_core.geometry import neighbours
-
     likely = [classes[c] for c in probabilities.argmax(axis=1)]
     role_share = np.where(np.isin(probabilities.argmax(axis=1), metals), metal_share, anion_share)
     unsure = set(np.flatnonzero(ionic & (role_share < SURE_ROLE)).tolist())
-    around = neighbours(structure, REACH, centres=open_sites)
+    around = contacts_in_reach(structure, open_sites, searched)
     centres = oxyanion_centres(structure, likely, {c.j for contacts in around for c in contacts})
     hydrogen = _hydrogen_possible(structure)
     weighed = probabilities.copy()
@@ -144,7 +139,7 @@ def _likelihood(
     metal = is_metal(element)
     if metal and element not in OXIDATION_STATES:
         return None
-    valence = 0.0
+    partners = []  # the other role's neighbours, whose bonds make the sum
     for n, contact in enumerate(contacts):
         other = likely[contact.j]
         share = present_with(structure.sites[k], structure.sites[contact.j])
@@ -165,11 +160,10 @@ def _likelihood(
             if bonded and not metal:
                 return None  # an anion bonded to another: a sulfate's O to its S, a peroxide
             continue  # cations among cations, anions among anions give no bond valence
-        r0 = pair_r0(element, other) if metal else pair_r0(other, element)
-        if r0 is None:
-            return None
-        if contact.distance <= r0 + TAIL:
-            valence += share * math.exp((r0 - contact.distance) / B)
+        partners.append((contact, other))
+    valence = valence_sum(structure, k, element, partners)
+    if valence is None:
+        return None
     if metal:
         return state_likelihood(valence, OXIDATION_STATES[element], LEAST_ROLE_LIKELIHOOD)
     if valence <= 0 and hydrogen:

@@ -47,10 +47,15 @@ OXYANION_OXYGENS = 3
 OXYANION_REACH = 2.5  # Å: the longest E-O bond looked for (I-O 1.8-2.0 Å in a periodate)
 
 
-def valence_weighed(structure: Structure, probabilities: np.ndarray, classes: list[str]):
+def valence_weighed(
+    structure: Structure,
+    probabilities: np.ndarray,
+    classes: list[str],
+    searched: dict[int, list] | None = None,
+):
     """`probabilities` (sites × classes, over `structure`'s sites) with each site's metal classes
     weighed by their bond valence likelihood and renormalised to the site's metal total. The
-    neighbours' elements are the model's most likely classes."""
+    neighbours' elements are the model's most likely classes; `searched` as contacts_in_reach."""
     metals = [c for c, element in enumerate(classes) if is_metal(element)]
     if not metals:
         return probabilities
@@ -60,10 +65,8 @@ def valence_weighed(structure: Structure, probabilities: np.ndarray, classes: li
     ).tolist()
     if not open_sites:
         return probabilities
-    from crystalx_core.geometry import neighbours
-
     likely = [classes[c] for c in probabilities.argmax(axis=1)]
-    around = neighbours(structure, REACH, centres=open_sites)
+    around = contacts_in_reach(structure, open_sites, searched)
     centres = oxyanion_centres(structure, likely, {c.j for contacts in around for c in contacts})
     weighed = probabilities.copy()
     for k, contacts in zip(open_sites, around):
@@ -78,6 +81,19 @@ def valence_weighed(structure: Structure, probabilities: np.ndarray, classes: li
     return weighed
 
 
+def contacts_in_reach(structure: Structure, sites: list[int], searched: dict[int, list] | None):
+    """Each of `sites`' contacts within REACH, nearest first. `searched` (site → contacts) keeps
+    them for the next weighing of the same structure (ion_role's, the next model pass), which
+    asks for many of the same sites: only those it lacks are searched."""
+    from crystalx_core.geometry import neighbours
+
+    searched = {} if searched is None else searched
+    new = [k for k in sites if k not in searched]
+    if new:
+        searched.update(zip(new, neighbours(structure, REACH, centres=new)))
+    return [searched[k] for k in sites]
+
+
 def _likelihood(
     structure: Structure, k: int, likely: list[str], metal: str, contacts
 ) -> float | None:
@@ -85,19 +101,33 @@ def _likelihood(
     nothing: no parameters for the metal, no anion neighbour, or a bonded non-anion."""
     if metal not in OXIDATION_STATES:
         return None
-    valence = 0.0
+    anions = []
     for contact in contacts:
         element = likely[contact.j]
         if element in ANIONS:
-            r0 = pair_r0(metal, element)
-            share = present_with(structure.sites[k], structure.sites[contact.j])
-            if contact.distance <= r0 + TAIL:
-                valence += share * math.exp((r0 - contact.distance) / B)
+            anions.append((contact, element))
         elif atomic_number(element) > 0 and contact.distance <= (  # not "not an atom"
             _radius(metal) + _radius(element) + (0 if is_metal(element) else BONDED)
         ):
             return None
-    return valence_likelihood(metal, valence) if valence > 0 else None
+    valence = valence_sum(structure, k, metal, anions)
+    return valence_likelihood(metal, valence) if valence else None
+
+
+def valence_sum(structure: Structure, k: int, element: str, partners) -> float | None:
+    """The bond valence sum of site k as `element` from `partners` ((contact, its element), each
+    of the other role: a metal's anions, an anion's metals): each bond exp((R0 - d) / B) as often
+    as both are there (present_with), nothing past R0 + TAIL; None where a pair has no R0."""
+    metal = is_metal(element)
+    valence = 0.0
+    for contact, other in partners:
+        r0 = pair_r0(element, other) if metal else pair_r0(other, element)
+        if r0 is None:
+            return None
+        if contact.distance <= r0 + TAIL:
+            share = present_with(structure.sites[k], structure.sites[contact.j])
+            valence += share * math.exp((r0 - contact.distance) / B)
+    return valence
 
 
 def present_with(centre: Site, neighbour: Site) -> float:

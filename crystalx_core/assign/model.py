@@ -102,6 +102,7 @@ def assign_model(
         if heavy_model.config.get("height_tokens")
         else None
     )
+    searched: dict[int, list] = {}  # the contacts both bond valence weighings read, each pass
     for p in range(1, PASSES + 1):
         graph = build_graph(target, guesses, heavy_model.cutoff, heavy_model.context)
         if bins is not None:
@@ -111,8 +112,8 @@ def assign_model(
         if record is not None:
             record[f"p{p}_sfac"] = _restricted(raw, allowed).argmax(axis=1)
             record[f"p{p}_sites"] = probabilities.argmax(axis=1)
-        probabilities = valence_weighed(target, probabilities, heavy_model.classes)
-        probabilities = role_weighed(target, probabilities, heavy_model.classes)
+        probabilities = valence_weighed(target, probabilities, heavy_model.classes, searched)
+        probabilities = role_weighed(target, probabilities, heavy_model.classes, searched)
         if penalty is not None:
             atoms_seen = float(
                 weights @ (1.0 - probabilities[:, heavy_model.classes.index(NOT_AN_ATOM)])

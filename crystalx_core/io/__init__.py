@@ -252,11 +252,9 @@ def load(path, block: str | None = None) -> Loaded:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in STRUCTURE_CIF_SUFFIXES:
-        from crystalx_core.io.cif import read_cif
+        from crystalx_core.io.cif import read_consistent_cif
 
-        entry = read_cif(path, block)
-        if entry.metric:  # cctbx would assert on it in the job's first step, without a line
-            raise InputError(entry.metric, str(path), entry.metric_line)
+        entry = read_consistent_cif(path, block)
         structure, embedded, template, notes = entry.structure, None, None, entry.notes
         if entry.shelx_res_text:
             from crystalx_core.io.embedded_res import embedded_template, read_embedded

@@ -29,7 +29,7 @@ from crystalx_core.crystallography.convert import u_eq
 from crystalx_core.elements import normalise_symbol
 from crystalx_core.errors import InputError
 from crystalx_core.io import STRUCTURE_CIF_SUFFIXES
-from crystalx_core.io.cif2_syntax import UnclosedValue, compound_values_as_words, is_cif2
+from crystalx_core.io.cif2_syntax import Cif11Text, UnclosedValue, as_cif11, is_cif2
 from crystalx_core.io.cif_weights import CifWeighting, cif_weighting
 from crystalx_core.io.files import DOS_END, read_input_bytes
 from crystalx_core.io.stated_r1 import StatedR1, stated_r1
@@ -323,35 +323,47 @@ def _parse_bytes(path: Path, data: bytes, empty: list[str]) -> tuple[gemmi.cif.D
     except UnicodeDecodeError:
         text = data.decode("latin-1")
     text = text.split(DOS_END, 1)[0]  # Ctrl-Z ends a file written by a DOS program
-    if is_cif2(text):  # lists, tables and triple quotes: one word each, which gemmi reads
+    cif11 = Cif11Text(text, text)
+    if is_cif2(text):  # lists, tables and triple quotes in terms gemmi reads
         try:
-            text = compound_values_as_words(text)
+            cif11 = as_cif11(text)
         except UnclosedValue as error:
             raise InputError(f"CIF syntax error: {error}", str(path), error.line) from None
-    text = _ddl1_names(text)
+    text = _ddl1_names(cif11.for_gemmi)
     if not text.endswith(("\n", "\r")):  # gemmi names a valueless last tag only before a newline
         text += "\n"
+    lines = text  # the text messages take line numbers from: the file's own lines
+    if cif11.by_line != cif11.for_gemmi:
+        lines = _ddl1_names(cif11.by_line)
     for _ in range(_MAX_NO_VALUE):
         try:
-            return gemmi.cif.read_string(text), text
+            return gemmi.cif.read_string(text), lines
         except (ValueError, RuntimeError) as error:
             message = str(error)
-        tag, patched = _unknown_value(text, message)
+        found = re.match(r"string:(\d+)\b.*?" + _NO_VALUE, message)
+        if not found:
+            break
+        line, tag = int(found.group(1)), found.group(2)
+        patched = _with_unknown_value(text, line, tag)
         if patched is None:
             break
+        if lines is text:
+            lines = patched
+        else:  # the same line of the file's own text
+            lines = _with_unknown_value(lines, cif11.file_line(line), tag) or lines
         text = patched
         empty.append(tag)
     twice = re.fullmatch(
         r"string: duplicate block name: (.+)", message.splitlines()[0] if message else ""
     )
     if twice:  # CIF 1.1: block codes are unique in a file, case aside; gemmi names no line
-        blocks = re.finditer(rf"(?im)^[ \t]*{_heading(twice[1])}", text)
+        blocks = re.finditer(rf"(?im)^[ \t]*{_heading(twice[1])}", lines)
         second = [m.start() for m in blocks][1:2]
         raise InputError(
             f"CIF syntax error: a second data block named data_{twice[1]} (block names are "
             "unique in a file: give each its own)",
             str(path),
-            text.count("\n", 0, second[0]) + 1 if second else None,
+            lines.count("\n", 0, second[0]) + 1 if second else None,
         ) from None
     found = re.search(r"^string:(\d+)(?::\d+\(\d+\))?:?\s*(?:in data_\S*:\s*)?(.*)", message)
     if not found:
@@ -359,10 +371,11 @@ def _parse_bytes(path: Path, data: bytes, empty: list[str]) -> tuple[gemmi.cif.D
             f"CIF syntax error: {message.splitlines()[0] if message else 'parse error'}",
             str(path),
         ) from None
+    line = cif11.file_line(int(found.group(1)))
     detail = found.group(2).splitlines()[0] if found.group(2) else "parse error"
     if detail == "parse error":
-        detail = _unquoted_words(text, int(found.group(1))) or detail
-    raise InputError(f"CIF syntax error: {detail}", str(path), int(found.group(1))) from None
+        detail = _unquoted_words(lines, line) or detail
+    raise InputError(f"CIF syntax error: {detail}", str(path), line) from None
 
 
 def _unquoted_words(text: str, line: int) -> str:
@@ -382,21 +395,17 @@ def _unquoted_words(text: str, line: int) -> str:
     )
 
 
-def _unknown_value(text: str, message: str) -> tuple[str, str | None]:
-    """(the tag gemmi's `message` says has no value, `text` with '?' after it on the line the
-    message names, before a comment there); ('', None) for any other error, or where that line
-    does not end with it."""
-    found = re.match(r"string:(\d+)\b.*?" + _NO_VALUE, message)
-    if not found:
-        return "", None
+def _with_unknown_value(text: str, line: int, tag: str) -> str | None:
+    """`text` with '?' after `tag`, which gemmi says has no value, on 1-based `line`, before a
+    comment there; None where that line does not end with it."""
     parts = re.split(r"(\r\n|\r|\n)", text)  # lines, each followed by its own line end
-    n = 2 * (int(found.group(1)) - 1)
-    tag = re.escape(found.group(2))
-    end = re.search(rf"(?i)(?:^|\s){tag}(\s*(?:#.*)?)$", parts[n]) if n < len(parts) else None
-    if end is None:
-        return "", None
-    parts[n] = f"{parts[n][: end.start(1)]} ?{parts[n][end.start(1) :]}"
-    return found.group(2), "".join(parts)
+    n = 2 * (line - 1)
+    wanted = rf"(?i)(?:^|\s){re.escape(tag)}(\s*(?:#.*)?)$"
+    found = re.search(wanted, parts[n]) if n < len(parts) else None
+    if found is None:
+        return None
+    parts[n] = f"{parts[n][: found.start(1)]} ?{parts[n][found.start(1) :]}"
+    return "".join(parts)
 
 
 def _choose_block(
@@ -1360,6 +1369,15 @@ _NOT_REFINED = {
     "excl": "excluded from the refinement",
     "extn": "excluded for extinction",
 }
+
+
+def read_consistent_cif(path, block: str | None = None) -> CifEntry:
+    """read_cif, refusing a block whose cell lacks its symmetry's metric as every job does
+    (cctbx would assert on it at the job's first step, without a line)."""
+    entry = read_cif(path, block)
+    if entry.metric:
+        raise InputError(entry.metric, str(path), entry.metric_line)
+    return entry
 
 
 def _own_refln(block: gemmi.cif.Block) -> tuple[str, str, str]:

@@ -33,7 +33,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from crystalx_core.elements import normalise_symbol
-from crystalx_core.io.cif import read_cif
+from crystalx_core.io.cif import read_consistent_cif
 from crystalx_core.structure import Site, Structure
 
 WHEELS = {"core-mof": "2019.1", "pyxtal": "1.1.5", "dartassembler": "1.1.1"}
@@ -153,7 +153,8 @@ def extra_entries(folder: Path, ligand_peaks: bool = False) -> dict[str, Iterato
 
 
 def _cif_loader(path: Path) -> Callable[[], Structure]:
-    return lambda: read_cif(path).structure
+    """A corpus file read as `crystalx assign` reads it: what a job refuses is no truth."""
+    return lambda: read_consistent_cif(path).structure
 
 
 def _ligand_loader(record: dict) -> Callable[[], Structure]:

@@ -164,7 +164,7 @@ def usable(entry: Entry, disorder: str = "skip") -> tuple[Structure | None, str]
     try:
         truth = entry.load()
     except (CrystalXError, ValueError, KeyError) as error:
-        return None, f"unreadable: {str(error)[:40]}"
+        return None, f"unreadable: {error}"
     if entry.disorder != "no":
         truth, why = major_part(truth)
         if truth is None:
