@@ -17,9 +17,9 @@ from crystalx_core.assign import METHODS as ASSIGN_METHODS
 from crystalx_core.errors import RequestError
 
 # 2: an assign request may carry the reflections, a snapshot its wavelength and formula, a site
-# its AFIX. The formula and the AFIX came to protocol 2 without a new number: a core from
-# before them refuses a snapshot that has them (extra fields are forbidden); acceptable only
-# while no release is tagged
+# its AFIX. The formula, the AFIX and the reflections' MERG, OMIT and SHEL came to protocol 2
+# without a new number: a core from before them refuses a request that has them (extra fields
+# are forbidden); acceptable only while no release is tagged
 PROTOCOL = 2
 SUPPORTED = (1, PROTOCOL)  # a client of protocol 1 is answered as before
 MAX_LABEL = (
@@ -110,6 +110,20 @@ class ReflectionsIn(_Schema):
     ] = None
     twin_n: Optional[_whole(-12, 12)] = None
     basf: Optional[Annotated[list[_number(1.0)], Field(max_length=11)]] = None
+    # the instructions that choose what is refined, as Olex2's refinement model gives them
+    # (xlib/refmodel.cpp PyExport: "merge", "omit" with "s", "2theta" and "hkl", "shel" with
+    # "low" and "high"): MERG n (None: SHELXL's 2), OMIT s 2θ where the file sets them, each
+    # OMIT h k l, SHEL low high
+    merge: Optional[_whole(-99, 99)] = None
+    omit_s: Optional[_number(1e3)] = None
+    omit_2theta: Optional[_number(1e3)] = None
+    omit_hkl: Optional[
+        Annotated[
+            list[Annotated[list[_whole(-999, 9999)], Field(min_length=3, max_length=3)]],
+            Field(max_length=100_000),
+        ]
+    ] = None
+    shel: Optional[Annotated[list[_number(1e6)], Field(min_length=2, max_length=2)]] = None
 
 
 class Options(_Schema):

@@ -15,7 +15,7 @@ SHELXL's default OMIT -2, for a file that writes no OMIT s, is not applied.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,17 +31,44 @@ from crystalx_core.io.hkl import (
 from crystalx_core.io.shelx_read import ShelxFile
 
 
+@dataclass(frozen=True)
+class Limit:
+    """One OMIT or SHEL as SHELXL reads it: the keyword, its fields as written, and where it
+    was written (the file and line of a .res, or Olex2's refinement model), for notes and
+    errors."""
+
+    keyword: str
+    fields: tuple[str, ...]
+    path: str
+    number: int | None = None  # the line's
+    where: str = ""  # "line 12", "inc.ins line 3", "Olex2's refinement model"
+
+
 def limited(shelx: ShelxFile, reflections: Reflections, cell, symops) -> Reflections:
-    """`reflections` without those `shelx`'s OMIT and SHEL instructions leave out and with the
-    weak ones a negative OMIT s raises, each instruction's count in a note; unchanged where it
-    has none. HKLF 5 data lose or keep each observation whole (its overlapping lines with
-    it), as the observation's own, closing line falls; the counts are of observations."""
+    """`reflections` as `shelx`'s OMIT, SHEL and MERG instructions have them refined
+    (instructed), each limit named by its file and line."""
+    limits = [
+        Limit(line.keyword, tuple(line.fields), path, line.number, _where(shelx, line, path))
+        for line, path in _instructions(shelx, ("OMIT", "SHEL"))
+    ]
+    return instructed(reflections, limits, merg_code(shelx), cell, symops, shelx.wavelength)
+
+
+def instructed(
+    reflections: Reflections, limits: list[Limit], merg: int, cell, symops, wavelength: float
+) -> Reflections:
+    """The reflections a refinement under these OMIT and SHEL `limits` and this MERG code uses:
+    the one rule for a .res's instructions (limited) and for those Olex2's refinement model
+    holds (the service), so that the plugin's job sees what `crystalx assign --hkl` sees.
+    Without those the limits leave out, with the weak ones a negative OMIT s raises, each
+    limit's count in a note, to be merged as `merg` says (Reflections.merged). HKLF 5 data
+    lose or keep each observation whole (its overlapping lines with it), as the observation's
+    own, closing line falls; the counts are of observations."""
     keep = np.ones(len(reflections), dtype=bool)
     intensities = np.array(reflections.intensities, dtype=float)
     sigmas = np.asarray(reflections.sigmas, dtype=float)
     notes = []
     d = _d_spacings(reflections.indices, cell)
-    merg = merg_code(shelx)
     twin = reflections.twin
     closing = None  # HKLF 5: an observation goes or stays whole, as its closing line decides
     if twin is not None and twin.hklf5:
@@ -54,11 +81,12 @@ def limited(shelx: ShelxFile, reflections: Reflections, cell, symops) -> Reflect
     def counted(selected: np.ndarray) -> int:
         return int(selected.sum() if closing is None else selected[closing].sum())
 
-    for line, path in _instructions(shelx, ("OMIT", "SHEL")):
+    for line in limits:
+        path = line.path
         numbers = _numbers(line, path)
         if numbers is None:  # OMIT atom names: an omit map, no data left out
             continue
-        where = f"{line.keyword} {' '.join(line.fields)} ({_where(shelx, line, path)})"
+        where = f"{line.keyword} {' '.join(line.fields)} ({line.where})"
         half = 0.0
         if line.keyword == "SHEL":
             low = numbers[0] if numbers else math.inf
@@ -85,7 +113,7 @@ def limited(shelx: ShelxFile, reflections: Reflections, cell, symops) -> Reflect
                         f"OMIT: 2θ(lim) {two_theta:g}° must be above 0", path, line.number
                     )
                 if two_theta < 180:
-                    limit = shelx.wavelength / (2 * math.sin(math.radians(two_theta / 2)))
+                    limit = wavelength / (2 * math.sin(math.radians(two_theta / 2)))
                     what.append(
                         (
                             keep & (d < limit),
@@ -112,7 +140,7 @@ def limited(shelx: ShelxFile, reflections: Reflections, cell, symops) -> Reflect
                 f"{half:g}σ(I), as SHELXL raises them"
             )
     if keep.all() and np.array_equal(intensities, reflections.intensities) and not notes:
-        return reflections
+        return replace(reflections, merge=merg)
     batches = reflections.batches[keep] if reflections.batches is not None else None
     return replace(
         reflections,
@@ -121,6 +149,7 @@ def limited(shelx: ShelxFile, reflections: Reflections, cell, symops) -> Reflect
         sigmas=reflections.sigmas[keep],
         batches=batches,
         notes=[*reflections.notes, *notes],
+        merge=merg,
     )
 
 

@@ -238,6 +238,10 @@ class Olex2(object):
         }
         self.radiation = 0.71073
         self.twin = None  # {"n": ..., "matrix": ..., "basf": ...} under a TWIN instruction
+        # MERG, OMIT s 2θ, OMIT h k l and SHEL as refmodel.cpp holds them: SetDefaults with
+        # refmodel.h def_MERG 2, def_OMIT_s -2, def_OMIT_2t 180; AddOMIT keeps each h k l once
+        # and sets s (and 2θ) from a one- or two-number OMIT; SetSHEL sets low (and high, else 0)
+        self.merge, self.omit_s, self.omit_2theta, self.omits, self.shel = 2, -2.0, 180.0, [], None
         self.selection = []
         self.images = []  # (atom, EQIV number): symmetry copies a grown structure shows
         self.selected_images = []  # (atom, EQIV number): symmetry images selected (olx.Sel)
@@ -312,6 +316,38 @@ class Olex2(object):
         if radiation is not None:
             self.radiation = radiation
         self.params["snum.history.current_node"] = self.history_node()
+
+    def read_instructions(self, text):
+        """The reflection instructions of an .ins as Olex2's reader keeps them in the
+        refinement model: MERG n (SetMERG), each OMIT (TIns::_FinishParsing → AddOMIT: a word
+        first is an omit map, three or more numbers one h k l kept once, else s and 2θ), SHEL
+        (SetSHEL: low, and high else 0) and HKLF n s matrix (SetHKLF); the last of each wins."""
+        for line in text.splitlines():
+            words = line.split()
+            if not words:
+                continue
+            keyword, numbers = words[0].upper(), words[1:]
+            if keyword == "MERG" and numbers:
+                self.merge = int(float(numbers[0]))
+            elif keyword == "OMIT" and numbers and _is_number(numbers[0]):
+                if len(numbers) >= 3:
+                    hkl = [int(float(v)) for v in numbers[:3]]
+                    if hkl not in self.omits:
+                        self.omits.append(hkl)
+                else:
+                    self.omit_s = float(numbers[0])
+                    if len(numbers) > 1:
+                        self.omit_2theta = float(numbers[1])
+            elif keyword == "SHEL" and numbers:
+                self.shel = (float(numbers[0]), float(numbers[1]) if len(numbers) > 1 else 0.0)
+            elif keyword == "HKLF" and numbers:
+                values = [float(v) for v in numbers]
+                self.hklf["value"] = int(values[0])
+                if len(values) > 1:
+                    self.hklf["s"] = values[1]
+                if len(values) >= 11:
+                    m = values[2:11]
+                    self.hklf["matrix"] = (tuple(m[0:3]), tuple(m[3:6]), tuple(m[6:9]))
 
     def history_node(self):
         """The name History gives a node now: md5 of time.asctime() (History.py
@@ -1227,6 +1263,14 @@ def _bond_allowed(a, b):
 def _address(label, resi):
     """How Olex2 names an atom of a residue: C1 in the main residue, C1_2 in residue 2."""
     return label if not resi else "%s_%d" % (label, resi)
+
+
+def _is_number(word):
+    try:
+        float(word)
+    except ValueError:
+        return False
+    return True
 
 
 def _existsi(path):

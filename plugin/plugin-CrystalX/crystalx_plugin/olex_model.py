@@ -34,6 +34,7 @@ import math
 import os
 
 MAX_LABEL = 4  # Olex2's label corrector trims longer labels
+OLEX2_MERG, OLEX2_OMIT = 2, (-2.0, 180.0)  # xlib/refmodel.h def_MERG, def_OMIT_s, def_OMIT_2t
 H_PER_CODE = {
     1: 1,
     2: 2,
@@ -222,7 +223,33 @@ def reflection_file(olx, refinement):
     elif hklf.get("basf"):  # HKLF 5's component fractions, where olex2.refine reads them
         # (cctbx_olex_adapter.py: model['hklf'].get('basf') when there is no TWIN)
         reflections["basf"] = [float(v) for v in hklf["basf"]]
+    reflections.update(refined_subset(refinement))
     return reflections, None
+
+
+def refined_subset(refinement):
+    """MERG, OMIT and SHEL as Olex2's refinement model holds them, for the core to refine the
+    reflections the structure's own refinement would. PyExport gives "merge" (MERG, 2 by
+    default), "omit" with "s" and "2theta" (OMIT s 2θ: -2 and 180 unless the file sets them;
+    whether it did is not exported, so only values other than those are sent) and "hkl" (each
+    OMIT h k l), and "shel" with "low" and "high" only under a SHEL instruction
+    (xlib/refmodel.cpp RefinementModel::PyExport, SetDefaults, AddOMIT, SetSHEL), which is how
+    olex2.refine filters its data (cctbx_olex_adapter.py initialise_reflections:
+    model.get('merge'), model['omit'], model.get('shel'))."""
+    sent = {}
+    merge = refinement.get("merge")
+    if merge is not None and int(merge) != OLEX2_MERG:
+        sent["merge"] = int(merge)
+    omit = refinement.get("omit") or {}
+    s, two_theta = float(omit.get("s", OLEX2_OMIT[0])), float(omit.get("2theta", OLEX2_OMIT[1]))
+    if (s, two_theta) != OLEX2_OMIT:
+        sent["omit_s"], sent["omit_2theta"] = s, two_theta
+    if omit.get("hkl"):
+        sent["omit_hkl"] = [[int(v) for v in hkl] for hkl in omit["hkl"]]
+    shel = refinement.get("shel")
+    if shel:
+        sent["shel"] = [float(shel["low"]), float(shel["high"])]
+    return sent
 
 
 def _symop(matrix):
