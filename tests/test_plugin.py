@@ -76,6 +76,7 @@ def open_in_double(
         "olex_core",
         "olexFunctions",
         "PluginTools",
+        "History",
         "_olex2",
     ):
         sys.modules.pop(name, None)

@@ -69,7 +69,8 @@ source (pcxod/olex2 for the C++ core, the olex2-gui tree for util/pyUtil):
 - a refinement that gave an R1 is recorded in Olex2's History: RunRefinementPrg
   .doHistoryCreation sets snum.refinement.last_R1 and History.create_history adds a node
   named md5(time.asctime()) and sets snum.history.current_node to it (History.py
-  HistoryTree.add_node: the name changes with the clock's second); a refine that stopped
+  HistoryTree.add_node: the name changes with the clock's second; the node is a new Node
+  object, History.tree.active_node, module History); a refine that stopped
   before or in the program records nothing; loading a structure sets the node of its history
   (loadHistory, params.phil declares both parameters);
 - `GetRefinementModel` runs the label corrector: labels over 4 characters are trimmed and
@@ -214,6 +215,14 @@ class Atom(object):
         )
 
 
+class HistoryNode(object):
+    """A node of Olex2's History tree (History.py Node): its name, md5 of the clock's second;
+    Node defines no __eq__, so two nodes are the same only when they are one object."""
+
+    def __init__(self, name):
+        self.name = name
+
+
 class Olex2(object):
     def __init__(self):
         self.gil = threading.Condition()
@@ -264,6 +273,8 @@ class Olex2(object):
             "snum.history.current_node": None,
         }
         self.clock = time.time  # Olex2's clock, as History reads it (tests may hold it still)
+        self.history_nodes = []  # History.tree.link_table: every node made, in order
+        self.active_history_node = None  # History.tree.active_node
         self.scheduled = []  # (due time, macro)
         self.index_work = []  # tool lines added to index-work.htm
         self.refinements = 0
@@ -315,7 +326,7 @@ class Olex2(object):
         self.hkl_src = next((path for path in found if os.path.isfile(path)), "")
         if radiation is not None:
             self.radiation = radiation
-        self.params["snum.history.current_node"] = self.history_node()
+        self.new_history_node()
 
     def read_instructions(self, text):
         """The reflection instructions of an .ins as Olex2's reader keeps them in the
@@ -354,6 +365,23 @@ class Olex2(object):
         HistoryTree.add_node), the same for every node made within one second."""
         stamp = time.asctime(time.localtime(self.clock()))
         return hashlib.md5(stamp.encode()).hexdigest()
+
+    def new_history_node(self):
+        """A new node of Olex2's History made current: a new Node object (History.py
+        HistoryTree.add_node / add_top_level_node: Node(link_table, name, ...)), put in the
+        tree's link_table and made active, whose setter sets snum.history.current_node to its
+        name; a structure loaded gets its tree unpickled (loadHistory), so new objects too.
+        Two nodes made within one clock second share a name, never the object."""
+        node = HistoryNode(self.history_node())
+        self.history_nodes.append(node)
+        self.make_current(node)
+        return node
+
+    def make_current(self, node):
+        """History's active_node setter (History.py HistoryTree.active_node): the node, and
+        its name in snum.history.current_node (a step back in History sets an older one)."""
+        self.active_history_node = node
+        self.params["snum.history.current_node"] = node.name
 
     def reset_model(self):
         self.atoms, self.selection, self.undo_stack, self.log = [], [], [], []
@@ -902,7 +930,7 @@ class Olex2(object):
         else:
             self.reload(peaks)
         self.params["snum.refinement.last_R1"] = "0.0412"
-        self.params["snum.history.current_node"] = self.history_node()
+        self.new_history_node()
         return True
 
     def next_peaks(self):

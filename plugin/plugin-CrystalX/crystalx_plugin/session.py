@@ -321,14 +321,17 @@ class Session(object):
         return True
 
     def history_node(self):
-        """Olex2's History node for the open structure: RunRefinementPrg.doHistoryCreation
-        makes a new one for each refinement that gave an R1 and sets
-        snum.history.current_node to its name (olex2-gui PyToolLib/RunPrg.py, History.py),
-        which no edit touches; a refine that stopped early makes none. Its name is
-        md5(time.asctime()): two refinements within one second share it. None without OV."""
+        """Olex2's History node for the open structure, as (its name, the node itself):
+        RunRefinementPrg.doHistoryCreation makes a new one for each refinement that gave an
+        R1 and sets snum.history.current_node to its name (olex2-gui PyToolLib/RunPrg.py,
+        History.py), which no edit touches; a refine that stopped early makes none. The name
+        is md5(time.asctime()), so two refinements within one second share it; each is a new
+        Node object, History.tree.active_node (HistoryTree.add_node; a load unpickles the
+        tree: new objects again), which Node compares by identity (it has no __eq__). None
+        without OV."""
         if self.ov is None:
             return None
-        return self.ov.GetParam("snum.history.current_node")
+        return (self.ov.GetParam("snum.history.current_node"), active_history_node())
 
     def revert(self):
         """Undo the last Apply with Olex2's undo, then compare every atom with before; after
@@ -434,3 +437,18 @@ class Session(object):
     def is_stable(self, result):
         """Nothing left to change: no rename and no H to add."""
         return not any(c.startswith(("name ", "hadd ")) for c in result["commands"])
+
+
+def active_history_node():
+    """History.tree.active_node of olex2-gui's History module (PyToolLib/History.py: the
+    module global `tree`, None until a history is made or loaded), or None where this Olex2
+    has none."""
+    try:
+        import History  # Olex2's own module (cctbx_olex_adapter.py: from History import hist)
+    except ImportError:
+        return None
+    try:
+        tree = getattr(History, "tree", None)
+        return None if tree is None else tree.active_node
+    except (AttributeError, IndexError, TypeError):  # a tree unpickled from an older version
+        return None
