@@ -72,7 +72,10 @@ source (pcxod/olex2 for the C++ core, the olex2-gui tree for util/pyUtil):
   HistoryTree.add_node: the name changes with the clock's second; the node is a new Node
   object, History.tree.active_node, module History); a refine that stopped
   before or in the program records nothing; loading a structure sets the node of its history
-  (loadHistory, params.phil declares both parameters);
+  (loadHistory, params.phil declares both parameters), but a CIF gets none (create_history
+  returns for a .cif); refining a CIF's model writes <name>.ins and loads SHELXL's <name>.res
+  (RunRefinementPrg.run: OV.File; runAfterProcess: reloadStructureAtreap), so the open file is
+  then the .res (olex2.refine: the .ins, as its xf.EndUpdate needs an .ins loaded);
 - `GetRefinementModel` runs the label corrector: labels over 4 characters are trimmed and
   duplicates in a residue renamed (py_core.cpp → refmodel/asymmunit `FixLabels`); it gives
   the HKLF instruction as "hklf" (value, s, m, wt, matrix), the CELL card's wavelength in
@@ -326,7 +329,12 @@ class Olex2(object):
         self.hkl_src = next((path for path in found if os.path.isfile(path)), "")
         if radiation is not None:
             self.radiation = radiation
-        self.new_history_node()
+        if file and file.lower().endswith(".cif"):  # History.create_history: "don't attempt
+            # to make a history if a cif is loaded": no node while the CIF is open
+            self.active_history_node = None
+            self.params["snum.history.current_node"] = None
+        else:
+            self.new_history_node()
 
     def read_instructions(self, text):
         """The reflection instructions of an .ins as Olex2's reader keeps them in the
@@ -921,6 +929,13 @@ class Olex2(object):
             self.errors.append("Please choose a reflection file")
             return True
         self.refinements += 1
+        if self.file and self.file.lower().endswith(".cif"):
+            # RunRefinementPrg.run writes the model to <name>.ins first (OV.File), SHELXL's
+            # .res is then loaded (runAfterProcess: reloadStructureAtreap <name>.res), and
+            # olex2.refine ends in xf.EndUpdate, which needs an .ins loaded
+            # (xfiles.cpp: psCheckFileTypeIns): the open file is no longer the CIF
+            stem = os.path.splitext(self.file)[0]
+            self.file = stem + (".ins" if self.refine_program == "olex2.refine" else ".res")
         peaks = self.next_peaks()
         for atom in self.live():
             if atom.type != "Q" and not self.converged:

@@ -352,16 +352,20 @@ class Session(object):
         except (RuntimeError, ValueError) as error:
             self.say("not reverted: %s" % error)
             return False
-        if now.snapshot["source"] != journal.before.snapshot["source"]:
+        source = journal.before.snapshot["source"]
+        if now.snapshot["source"] != source and refined_from_cif(source, now.snapshot["source"]):
             self.say(
-                "not reverted: %s is open, not %s"
-                % (now.snapshot["source"], journal.before.snapshot["source"])
+                "not reverted: Olex2 refined the CIF's model as %s, which cleared its undo; %s"
+                % (os.path.basename(now.snapshot["source"]), way_back(source))
             )
+            return False
+        if now.snapshot["source"] != source:
+            self.say("not reverted: %s is open, not %s" % (now.snapshot["source"], source))
             return False
         if journal.refined:  # SHELXL's .res loaded, or olex2.refine's EndUpdate: undo cleared
             self.say(
                 "not reverted: the refinement after Apply cleared Olex2's undo (a SHELXL "
-                "refinement also renumbers the atoms); go back with Olex2's History"
+                "refinement also renumbers the atoms); %s" % way_back(source)
             )
             return False
         if journal.history is not None and self.history_node() != journal.history:
@@ -369,7 +373,7 @@ class Session(object):
             # one current (History.py revert_history: active_node, then Atreap): each a load
             self.say(
                 "not reverted: Olex2's History changed since Apply (a refinement, a solution or "
-                "a step back in History), which cleared its undo; go back with Olex2's History"
+                "a step back in History), which cleared its undo; %s" % way_back(source)
             )
             return False
         changed = differences(journal.after, now)
@@ -380,7 +384,7 @@ class Session(object):
                 % (
                     "; ".join(changed),
                     "the atoms were renumbered, as a reload (a refinement) does, which "
-                    "also clears Olex2's undo: go back with Olex2's History"
+                    "also clears Olex2's undo: %s" % way_back(source)
                     if renumbered
                     else "use Olex2's undo",
                 )
@@ -452,3 +456,23 @@ def active_history_node():
         return None if tree is None else tree.active_node
     except (AttributeError, IndexError, TypeError):  # a tree unpickled from an older version
         return None
+
+
+def way_back(source):
+    """How to get the model of `source` back once Olex2's undo is gone: its History, which
+    keeps every refinement of a SHELX file; a CIF has none (History.py create_history: "don't
+    attempt to make a history if a cif is loaded"), so it is opened again."""
+    if str(source).lower().endswith(".cif"):
+        return "Olex2 keeps no History for a CIF: open %s again to go back" % os.path.basename(
+            str(source)
+        )
+    return "go back with Olex2's History"
+
+
+def refined_from_cif(source, now):
+    """`now` is the .ins or .res Olex2 made of the CIF `source` to refine its model: a refine
+    writes <name>.ins (RunPrg.py RunRefinementPrg.run: OV.File) and loads SHELXL's <name>.res
+    (runAfterProcess: reloadStructureAtreap)."""
+    stem, extension = os.path.splitext(str(source))
+    other, kind = os.path.splitext(str(now))
+    return extension.lower() == ".cif" and other == stem and kind.lower() in (".ins", ".res")
