@@ -517,7 +517,7 @@ def test_the_reflections_can_be_switched_off_in_the_settings(
     assert all(site["evidence"] is None for site in result["sites"])
 
 
-OLEX2_MODULES = {"olex", "olx", "olex_core", "olexFunctions", "PluginTools"}
+OLEX2_MODULES = {"olex", "olx", "olex_core", "olexFunctions", "PluginTools", "History"}
 
 
 @pytest.mark.parametrize(
