@@ -103,3 +103,26 @@ def test_a_published_cif_open_in_olex2_is_assigned_and_reverted_exactly(
     click(state, plugin, "revert")
     assert plugin.session.messages[-1] == "reverted exactly"
     assert state.model_state() == before
+
+
+def test_a_cif_that_carries_reflections_olex2_does_not_use_is_said(tmp_path, ethanol_cif):
+    """Olex2 exports a CIF's reflections to <name>.hkl only when the CIF has no atoms
+    (olex/mainform.cpp: `export`), else its HKL source is the same-named .hkl or none
+    (xfiles.cpp PostLoad): the plugin had nothing to send and said nothing, while `crystalx
+    assign x.cif --hkl x.cif` refines against them. A CIF without reflections gets no line."""
+    state, _ = ethanol_cif
+    olex_model = importlib.import_module("crystalx_plugin.olex_model")
+    olx, olex_core = (importlib.import_module(n) for n in ("olx", "olex_core"))
+    cif = tmp_path / "ethanol.cif"
+    cif.write_text("data_e\n_cell_length_a 10\n_shelx_hkl_file\n;\n   1   0   0   5.0   1.0\n;\n")
+    state.load(CELL, P1, [("C", 2), ("O", 1)], 1, ETHANOL, file=str(cif))
+    model = olex_model.read_model(olx, olex_core)
+    assert model.reflections is None
+    assert model.data_note == (
+        "ethanol.cif carries its own reflections (_shelx_hkl_file), which Olex2 does not use "
+        "as its reflection file, so the answer is the model's alone: export them (Olex2: export "
+        "ethanol.hkl) and open ethanol.cif again to weigh it by the data (`crystalx assign "
+        "ethanol.cif --hkl ethanol.cif` does)"
+    )
+    cif.write_text("data_e\n_cell_length_a 10\n")
+    assert olex_model.read_model(olx, olex_core).data_note is None

@@ -199,7 +199,7 @@ def reflection_file(olx, refinement):
     readable; (None, why not) when Olex2 names one that is not; (None, None) without one."""
     path = str(olx.HKLSrc() or "").strip()
     if not path:
-        return None, None
+        return None, own_reflections_note(str(olx.FileFull()))
     if not os.path.isfile(path) or not os.access(path, os.R_OK):
         return None, "the reflection file %s is missing or unreadable: the data are not used" % path
     hklf = refinement.get("hklf", {})
@@ -225,6 +225,50 @@ def reflection_file(olx, refinement):
         reflections["basf"] = [float(v) for v in hklf["basf"]]
     reflections.update(refined_subset(refinement))
     return reflections, None
+
+
+# where a CIF carries reflections: SHELXL's embedded .hkl or .fcf, or a _refln loop of measured
+# Fo² (crystalx_core io/cif.py REFLECTION_TAGS and its measured _refln tags)
+CIF_REFLECTION_TAGS = (
+    "_shelx_hkl_file",
+    "_iucr_refine_reflections_details",
+    "_iucr_refine_fcf_details",
+    "_refln_f_squared_meas",
+    "_refln_intensity_meas",
+    "_refln_f_meas",
+    "_diffrn_refln_intensity_net",
+)
+
+
+def own_reflections_note(source):
+    """A line for a CIF open without an HKL source that carries its own reflections, else None:
+    Olex2 takes a CIF's reflections as its source only where the CIF has no atoms (it exports
+    them to <name>.hkl then: olex/mainform.cpp, `export`), else the same-named .hkl or none
+    (xlib/xfiles.cpp PostLoad), while `crystalx assign x.cif --hkl x.cif` refines against
+    them."""
+    if not source.lower().endswith(".cif") or not os.path.isfile(source):
+        return None
+    try:
+        with open(source, encoding="utf-8", errors="replace") as cif:
+            found = next(
+                (
+                    line.split()[0]
+                    for line in cif
+                    if line.lstrip().lower().startswith(CIF_REFLECTION_TAGS)
+                ),
+                None,
+            )
+    except OSError:
+        return None
+    if found is None:
+        return None
+    name = os.path.basename(source)
+    return (
+        "%s carries its own reflections (%s), which Olex2 does not use as its reflection "
+        "file, so the answer is the model's alone: export them (Olex2: export %s.hkl) and "
+        "open %s again to weigh it by the data (`crystalx assign %s --hkl %s` does)"
+        % (name, found, os.path.splitext(name)[0], name, name, name)
+    )
 
 
 def refined_subset(refinement):
