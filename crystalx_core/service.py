@@ -23,7 +23,9 @@ the job behind `crystalx assign` (pipeline.assign_job), with its H notes by new 
 ("notes") and what the job had to give up on ("job_notes", as its JSON's "notes").
 
 From protocol 2 an `assign` request may name the structure's reflection file ("reflections":
-path, HKLF code, scale and matrix, TWIN): the job is then `crystalx assign --hkl`'s, each
+path, HKLF code, scale and matrix, TWIN, and MERG, OMIT and SHEL as Olex2's refinement model
+holds them, applied by the rule an .ins's own lines go through: io.data_limits.instructed):
+the job is then `crystalx assign --hkl`'s, each
 site's "evidence" says what the data say about its element, "job_notes" list every change the
 data made, and "reflections" names the file used. A file that is missing, unreadable, of a
 kind CrystalX does not refine (HKLF 6) or that the model does not explain is left

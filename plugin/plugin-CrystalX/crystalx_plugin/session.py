@@ -449,7 +449,7 @@ def active_history_node():
     has none."""
     try:
         import History  # Olex2's own module (cctbx_olex_adapter.py: from History import hist)
-    except ImportError:
+    except Exception:  # noqa: BLE001  (Olex2's module failing to import must not stop ours)
         return None
     try:
         tree = getattr(History, "tree", None)
