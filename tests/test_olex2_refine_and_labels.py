@@ -134,6 +134,24 @@ def test_two_refinements_within_one_second_are_two_history_nodes(ethanol):
     assert state.find("N1") is not None
 
 
+def test_a_refinement_under_skip_routine_makes_no_history_node_and_still_counts(ethanol):
+    """Under snum.init.skip_routine doHistoryCreation skips History ("Skipping History"), so a
+    converged refinement changed neither a digit nor the node: "not refined", and Revert ran
+    undo on the stack the reload had cleared. runAfterProcess sets the flag False after the
+    refinement (RunPrg.py), which the plugin now reads with the node."""
+    state, plugin = ethanol
+    state.params["snum.init.skip_routine"] = True
+    session = applied(state, plugin, ["name O1 N1"])
+    node = state.active_history_node
+    state.converged = True
+    state.clock = lambda: 10.0**9 + 7  # another second: only skip_routine keeps the node
+    before = state.model_state()
+    assert session.refine() is True
+    assert state.model_state() == before and state.active_history_node is node
+    assert session.revert() is False and "History" in session.messages[-1]
+    assert state.find("N1") is not None
+
+
 def test_olex2s_own_refine_in_the_second_of_apply_still_stops_revert(ethanol):
     """olex2.refine keeps the ids and, converged, every digit; its EndUpdate cleared the undo
     stack. In the second of the Apply the node's name is the Apply's: only the node tells."""

@@ -71,7 +71,9 @@ source (pcxod/olex2 for the C++ core, the olex2-gui tree for util/pyUtil):
   named md5(time.asctime()) and sets snum.history.current_node to it (History.py
   HistoryTree.add_node: the name changes with the clock's second; the node is a new Node
   object, History.tree.active_node, module History); a refine that stopped
-  before or in the program records nothing; loading a structure sets the node of its history
+  before or in the program records nothing, nor one under snum.init.skip_routine, which the
+  refinement then sets False (RunPrg.py doHistoryCreation, runAfterProcess); loading a structure
+  sets the node of its history
   (loadHistory, params.phil declares both parameters), but a CIF gets none (create_history
   returns for a .cif); refining a CIF's model writes <name>.ins and loads SHELXL's <name>.res
   (RunRefinementPrg.run: OV.File; runAfterProcess: reloadStructureAtreap), so the open file is
@@ -273,6 +275,9 @@ class Olex2(object):
         self.params = {
             "snum.refinement.max_cycles": 10,
             "snum.refinement.last_R1": "n/a",  # params.phil: both declared for every structure
+            # RunRefinementPrg.doHistoryCreation makes no History node while it is set, and
+            # runAfterProcess sets it False after a refinement that gave an R1 (RunPrg.py)
+            "snum.init.skip_routine": False,
             "snum.history.current_node": None,
         }
         self.clock = time.time  # Olex2's clock, as History reads it (tests may hold it still)
@@ -945,7 +950,9 @@ class Olex2(object):
         else:
             self.reload(peaks)
         self.params["snum.refinement.last_R1"] = "0.0412"
-        self.new_history_node()
+        if not self.params["snum.init.skip_routine"]:  # doHistoryCreation: "Skipping History"
+            self.new_history_node()
+        self.params["snum.init.skip_routine"] = False  # runAfterProcess's end, once R1 is known
         return True
 
     def next_peaks(self):

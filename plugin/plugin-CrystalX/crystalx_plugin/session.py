@@ -321,17 +321,23 @@ class Session(object):
         return True
 
     def history_node(self):
-        """Olex2's History node for the open structure, as (its name, the node itself):
-        RunRefinementPrg.doHistoryCreation makes a new one for each refinement that gave an
-        R1 and sets snum.history.current_node to its name (olex2-gui PyToolLib/RunPrg.py,
-        History.py), which no edit touches; a refine that stopped early makes none. The name
-        is md5(time.asctime()), so two refinements within one second share it; each is a new
-        Node object, History.tree.active_node (HistoryTree.add_node; a load unpickles the
-        tree: new objects again), which Node compares by identity (it has no __eq__). None
+        """Olex2's History node for the open structure, as (its name, the node itself, whether
+        History is skipped): RunRefinementPrg.doHistoryCreation makes a new one for each
+        refinement that gave an R1 and sets snum.history.current_node to its name (olex2-gui
+        PyToolLib/RunPrg.py, History.py), which no edit touches; a refine that stopped early
+        makes none. The name is md5(time.asctime()), so two refinements within one second
+        share it; each is a new Node object, History.tree.active_node (HistoryTree.add_node;
+        a load unpickles the tree: new objects again), which Node compares by identity (it has
+        no __eq__). Under snum.init.skip_routine no node is made ("Skipping History"), but
+        runAfterProcess sets it False after the refinement: the flag going tells it. None
         without OV."""
         if self.ov is None:
             return None
-        return (self.ov.GetParam("snum.history.current_node"), active_history_node())
+        return (
+            self.ov.GetParam("snum.history.current_node"),
+            active_history_node(),
+            str(self.ov.GetParam("snum.init.skip_routine")).lower() == "true",
+        )
 
     def revert(self):
         """Undo the last Apply with Olex2's undo, then compare every atom with before; after
