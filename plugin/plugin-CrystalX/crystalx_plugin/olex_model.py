@@ -238,6 +238,7 @@ CIF_REFLECTION_TAGS = (
     "_refln_f_meas",
     "_diffrn_refln_intensity_net",
 )
+_CIF_TAGS_SEEN = {}  # (path, mtime, size) → the first such tag in the file, or None
 
 
 def own_reflections_note(source):
@@ -246,20 +247,24 @@ def own_reflections_note(source):
     them to <name>.hkl then: olex/mainform.cpp, `export`), else the same-named .hkl or none
     (xlib/xfiles.cpp PostLoad), while `crystalx assign x.cif --hkl x.cif` refines against
     them."""
-    if not source.lower().endswith(".cif") or not os.path.isfile(source):
+    if not source.lower().endswith(".cif"):
         return None
-    try:
-        with open(source, encoding="utf-8", errors="replace") as cif:
-            found = next(
-                (
-                    line.split()[0]
-                    for line in cif
-                    if line.lstrip().lower().startswith(CIF_REFLECTION_TAGS)
-                ),
-                None,
-            )
+    try:  # the model is read at every step: a CIF of megabytes is read once, not each time
+        stat = os.stat(source)
+        key = (source, stat.st_mtime_ns, stat.st_size)
+        if key not in _CIF_TAGS_SEEN:
+            with open(source, encoding="utf-8", errors="replace") as cif:
+                _CIF_TAGS_SEEN[key] = next(
+                    (
+                        line.split()[0]
+                        for line in cif
+                        if line.lstrip().lower().startswith(CIF_REFLECTION_TAGS)
+                    ),
+                    None,
+                )
     except OSError:
         return None
+    found = _CIF_TAGS_SEEN[key]
     if found is None:
         return None
     name = os.path.basename(source)
