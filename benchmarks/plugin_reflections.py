@@ -3,11 +3,11 @@ for each case (MERG 0/2/4, an HKLF matrix, OMIT s 2θ with OMIT h k l and SHEL) 
 R1 and wR2 of the command line's job and of the job the plugin sends for that .ins opened in
 the Olex2 test double (its refinement model read as Olex2 exports it: tests/olex2_double).
 
-Input: the published L-alanine (benchmark XH_alanine: SHELXL-2018's .res and its .hkl), without
-its H, WGHT and TEMP (the plugin sends neither a weighting scheme nor the temperature, which sets
-riding C-H lengths), each atom isotropic at its Ueq (as Olex2 gives the plugin its atoms:
-xf.au.GetAtomUiso). For MERG the .hkl is written as a diffractometer gives it, each reflection
-with an equivalent (-h -k l, one of 222's) and its Friedel opposite (-h -k -l).
+Input: the published L-alanine (benchmark XH_alanine: SHELXL-2018's .res and its .hkl, TEMP
+-250), without its H and WGHT (the plugin sends no weighting scheme), each atom isotropic at
+its Ueq (as Olex2 gives the plugin its atoms: xf.au.GetAtomUiso). For MERG the .hkl is
+written as a diffractometer gives it, each reflection with an equivalent (-h -k l, one of
+222's) and its Friedel opposite (-h -k -l).
 
     PYTHONPATH=. python benchmarks/plugin_reflections.py [--case "MERG 0" ...]
 """
@@ -28,15 +28,14 @@ OPTIONS = {"method": "baseline", "hydrogens": "rules"}
 
 
 def ins_text(instructions: str) -> str:
-    """The published .res as an .ins without H, WGHT and TEMP (the plugin sends neither a
-    weighting scheme nor the temperature, which sets riding C-H lengths), each atom isotropic
-    at its Ueq (as Olex2 gives the plugin its atoms: xf.au.GetAtomUiso), `instructions`
-    before HKLF."""
+    """The published .res as an .ins without H and WGHT (the plugin sends no weighting
+    scheme), each atom isotropic at its Ueq (as Olex2 gives the plugin its atoms:
+    xf.au.GetAtomUiso), `instructions` before HKLF."""
     text = (ALANINE / "published.res").read_text().replace("=\n", "")
     kept = []
     for line in text.splitlines():
         words = line.split()
-        if line.startswith(("WGHT", "TEMP", "H")) and not line.startswith("HKLF"):
+        if line.startswith(("WGHT", "H")) and not line.startswith("HKLF"):
             continue
         # an atom with U11 U22 U33 U23 U13 U12: orthorhombic, so Ueq is their first three's mean
         if len(words) == 12 and words[1].isdigit():

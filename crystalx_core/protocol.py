@@ -17,7 +17,8 @@ from crystalx_core.assign import METHODS as ASSIGN_METHODS
 from crystalx_core.errors import RequestError
 
 # 2: an assign request may carry the reflections, a snapshot its wavelength and formula, a site
-# its AFIX. The formula, the AFIX and the reflections' MERG, OMIT and SHEL came to protocol 2
+# its AFIX. The formula, the AFIX, the temperature and the reflections' MERG, OMIT and SHEL came
+# to protocol 2
 # without a new number: a core from before them refuses a request that has them (extra fields
 # are forbidden); acceptable only while no release is tagged
 PROTOCOL = 2
@@ -81,6 +82,9 @@ class Snapshot(_Schema):
     # client has one: without H, no H is placed (contents.declared_without_h). Not SFAC/UNIT,
     # which list what a solution found
     formula: Optional[Annotated[str, Field(max_length=MAX_TEXT)]] = None
+    # the experiment's temperature in °C, as Olex2's refinement model gives TEMP ("exptl":
+    # "temperature"): riding X-H lengths follow it (hydrogens.riding_distance), as for a .res
+    temperature: Optional[Annotated[float, Field(allow_inf_nan=False, ge=-273.15, le=1500)]] = None
 
 
 class ReflectionsIn(_Schema):
@@ -213,7 +217,7 @@ def _protocol_1(params: BaseModel) -> None:
     if getattr(params, "reflections", None) is not None:
         raise RequestError("bad-request", "params.reflections: needs protocol 2, not 1")
     structure = getattr(params, "structure", None)
-    for name in ("wavelength", "formula"):
+    for name in ("wavelength", "formula", "temperature"):
         if structure is not None and getattr(structure, name) is not None:
             raise RequestError("bad-request", f"params.structure.{name}: needs protocol 2, not 1")
     for k, site in enumerate(structure.sites if structure is not None else ()):

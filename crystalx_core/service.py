@@ -145,6 +145,8 @@ def structure_from_snapshot(snapshot: dict | Snapshot) -> Structure:
     )
     if snapshot.wavelength is not None:
         structure.wavelength = snapshot.wavelength
+    if snapshot.temperature is not None:
+        structure.temperature_c = snapshot.temperature
     if snapshot.formula is not None:  # the published one: a formula without H gets no H placed
         structure.declared_no_h = declared_without_h(structure, formula_counts(snapshot.formula))
     # Olex2's occupancy carries the site-symmetry factor, as SHELX's sof; the core's is chemical

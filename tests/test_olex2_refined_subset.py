@@ -92,3 +92,18 @@ def test_a_plugin_job_refines_the_reflections_the_command_line_refines(
         for words in ("beyond 2θ 50°", "observations of 0 4 0", "outside d 0.8-6 Å"):
             assert any(words in note for note in result["job_notes"]), words
     assert figures["r1"] < 0.05  # the indices were read in the model's setting
+
+
+def test_the_temperature_olex2_holds_is_sent_in_celsius(double):
+    """TEMP sets riding X-H lengths (hydrogens.riding_distance), as for a .res: the plugin sent
+    none, so a 23 K structure's job placed room-temperature C-H (OMIT case: R1 0.0227 against
+    the command line's 0.0225). experimental.cpp keeps TEMP in °C (SetTemp), newer builds
+    export the scale letter beside it ("temperature_char"); unset is -1000 (experimental.h)."""
+    state, olex_model = double
+    exptl = sys.modules["olex_core"].GetRefinementModel(False)["exptl"]
+    assert olex_model.temperature_c(exptl) is None  # no TEMP
+    state.read_instructions("TEMP -250\n")
+    exptl = sys.modules["olex_core"].GetRefinementModel(False)["exptl"]
+    assert olex_model.temperature_c(exptl) == -250.0
+    assert olex_model.temperature_c({"temperature": 23.15, "temperature_char": "K"}) == -250.0
+    assert olex_model.temperature_c({"temperature": -418.0, "temperature_char": "F"}) == -250.0

@@ -251,6 +251,9 @@ class Olex2(object):
             "matrix": ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0)),
         }
         self.radiation = 0.71073
+        # °C, as experimental.cpp keeps TEMP (SetTemp: °C unless a scale letter follows);
+        # unset: experimental.h's -1000 (IsTemperatureSet: >= -273.15)
+        self.temperature = -1000.0
         self.twin = None  # {"n": ..., "matrix": ..., "basf": ...} under a TWIN instruction
         # MERG, OMIT s 2θ, OMIT h k l and SHEL as refmodel.cpp holds them: SetDefaults with
         # refmodel.h def_MERG 2, def_OMIT_s -2, def_OMIT_2t 180; AddOMIT keeps each h k l once
@@ -343,9 +346,10 @@ class Olex2(object):
 
     def read_instructions(self, text):
         """The reflection instructions of an .ins as Olex2's reader keeps them in the
-        refinement model: MERG n (SetMERG), each OMIT (TIns::_FinishParsing → AddOMIT: a word
-        first is an omit map, three or more numbers one h k l kept once, else s and 2θ), SHEL
-        (SetSHEL: low, and high else 0) and HKLF n s matrix (SetHKLF); the last of each wins."""
+        refinement model, and TEMP (ExperimentalDetails::SetTemp, °C): MERG n (SetMERG), each
+        OMIT (TIns::_FinishParsing → AddOMIT: a word first is an omit map, three or more
+        numbers one h k l kept once, else s and 2θ), SHEL (SetSHEL: low, and high else 0) and
+        HKLF n s matrix (SetHKLF); the last of each wins."""
         for line in text.splitlines():
             words = line.split()
             if not words:
@@ -362,6 +366,8 @@ class Olex2(object):
                     self.omit_s = float(numbers[0])
                     if len(numbers) > 1:
                         self.omit_2theta = float(numbers[1])
+            elif keyword == "TEMP" and numbers:
+                self.temperature = float(numbers[0])
             elif keyword == "SHEL" and numbers:
                 self.shel = (float(numbers[0]), float(numbers[1]) if len(numbers) > 1 else 0.0)
             elif keyword == "HKLF" and numbers:

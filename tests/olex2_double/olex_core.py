@@ -66,7 +66,11 @@ def GetRefinementModel(calculate_connectivity=False):
     model = {
         "aunit": {"cell": cell, "residues": exported},
         "hklf": dict(STATE.hklf),
-        "exptl": {"radiation": STATE.radiation, "temperature": -273.0, "size": (0.0, 0.0, 0.0)},
+        "exptl": {
+            "radiation": STATE.radiation,
+            "temperature": STATE.temperature,
+            "size": (0.0, 0.0, 0.0),
+        },
     }
     omit = {"s": STATE.omit_s, "2theta": STATE.omit_2theta}
     if STATE.omits:

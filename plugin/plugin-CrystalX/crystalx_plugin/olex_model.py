@@ -163,11 +163,28 @@ def read_model(olx, olex_core):
     wavelength = float(refinement.get("exptl", {}).get("radiation", 0) or 0)
     if wavelength > 0:
         snapshot["wavelength"] = wavelength
+    temperature = temperature_c(refinement.get("exptl", {}))
+    if temperature is not None:
+        snapshot["temperature"] = temperature
     formula = published_formula(olx)
     if formula:
         snapshot["formula"] = formula
     reflections, note = reflection_file(olx, refinement)
     return Model(snapshot, ids, states, cell, reflections, note, exact)
+
+
+def temperature_c(exptl):
+    """The experiment's temperature in °C from Olex2's experimental details, or None where it
+    is not set. PyExport gives "temperature" (xlib/experimental.cpp), in °C, or in the scale
+    "temperature_char" names ('C', 'K', 'F') where a build exports it; unset is below absolute
+    zero (experimental.h: -1000, IsTemperatureSet: >= -273.15)."""
+    try:
+        value = float(exptl.get("temperature"))
+    except (TypeError, ValueError):
+        return None
+    scale = str(exptl.get("temperature_char") or "C").upper()
+    value = value - 273.15 if scale == "K" else (value - 32.0) * 5 / 9 if scale == "F" else value
+    return round(value, 2) if -273.15 <= value <= 1500 else None
 
 
 def release_afix(text):
