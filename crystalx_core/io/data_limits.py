@@ -81,12 +81,21 @@ def instructed(
     def counted(selected: np.ndarray) -> int:
         return int(selected.sum() if closing is None else selected[closing].sum())
 
+    thresholds = [line for line in limits if _is_threshold(line)]
     for line in limits:
         path = line.path
         numbers = _numbers(line, path)
         if numbers is None:  # OMIT atom names: an omit map, no data left out
             continue
         where = f"{line.keyword} {' '.join(line.fields)} ({line.where})"
+        if _is_threshold(line) and line is not thresholds[-1]:
+            _two_theta(numbers, line)  # a bad 2θ(lim) is named even where a later line rules
+            last = thresholds[-1]
+            notes.append(
+                f"{where}: not applied, the later OMIT {' '.join(last.fields)} ({last.where}) "
+                "sets s and 2θ(lim), as SHELXL keeps one of each"
+            )
+            continue
         half = 0.0
         if line.keyword == "SHEL":
             low = numbers[0] if numbers else math.inf
@@ -107,11 +116,7 @@ def instructed(
         elif 1 <= len(numbers) <= 2:
             what = []
             if len(numbers) == 2:
-                two_theta = numbers[1]
-                if not 0 < two_theta:
-                    raise InputError(
-                        f"OMIT: 2θ(lim) {two_theta:g}° must be above 0", path, line.number
-                    )
+                two_theta = _two_theta(numbers, line)
                 if two_theta < 180:
                     limit = wavelength / (2 * math.sin(math.radians(two_theta / 2)))
                     what.append(
@@ -165,6 +170,29 @@ def _instructions(shelx: ShelxFile, keywords: tuple[str, ...]):
                 yield from walk(line.included, str(Path(shelx.path).parent / line.fields[0]))
 
     yield from walk(shelx.lines, shelx.path)
+
+
+def _is_threshold(line: Limit) -> bool:
+    """An `OMIT s [2θ(lim)]`: one or two numbers. The SHELXL manual gives each as one setting
+    ("s is a threshold", "2-theta(lim) defines a limiting 2-theta", defaults in brackets; OMIT,
+    SHELXL-93 text as WinGX's help sxl225.htm has it) and does not speak of repeated lines, so
+    of several the last sets both, its missing 2θ(lim) the default 180, as an instruction's
+    later value replaces an earlier one; Olex2 keeps the last s and 2θ it read too (pcxod/olex2
+    xlib/refmodel.cpp AddOMIT, which keeps an earlier 2θ where the last line has none)."""
+    if line.keyword != "OMIT":
+        return False
+    try:
+        return 1 <= len([float(v) for v in line.fields]) <= 2
+    except ValueError:
+        return False
+
+
+def _two_theta(numbers: list[float], line: Limit) -> float:
+    """The OMIT's 2θ(lim) (180 when not written), refused where it is not above 0."""
+    two_theta = numbers[1] if len(numbers) > 1 else 180.0
+    if not 0 < two_theta:
+        raise InputError(f"OMIT: 2θ(lim) {two_theta:g}° must be above 0", line.path, line.number)
+    return two_theta
 
 
 def _where(shelx: ShelxFile, line, path: str) -> str:
