@@ -17,9 +17,10 @@ from crystalx_core.assign import METHODS as ASSIGN_METHODS
 from crystalx_core.errors import RequestError
 
 # 2: an assign request may carry the reflections, a snapshot its wavelength and formula, a site
-# its AFIX. The formula and the AFIX came to protocol 2 without a new number: a core from
-# before them refuses a snapshot that has them (extra fields are forbidden); acceptable only
-# while no release is tagged
+# its AFIX. The formula, the AFIX, the temperature and the reflections' MERG, OMIT and SHEL came
+# to protocol 2
+# without a new number: a core from before them refuses a request that has them (extra fields
+# are forbidden); acceptable only while no release is tagged
 PROTOCOL = 2
 SUPPORTED = (1, PROTOCOL)  # a client of protocol 1 is answered as before
 MAX_LABEL = (
@@ -81,6 +82,9 @@ class Snapshot(_Schema):
     # client has one: without H, no H is placed (contents.declared_without_h). Not SFAC/UNIT,
     # which list what a solution found
     formula: Optional[Annotated[str, Field(max_length=MAX_TEXT)]] = None
+    # the experiment's temperature in °C, as Olex2's refinement model gives TEMP ("exptl":
+    # "temperature"): riding X-H lengths follow it (hydrogens.riding_distance), as for a .res
+    temperature: Optional[Annotated[float, Field(allow_inf_nan=False, ge=-273.15, le=1500)]] = None
 
 
 class ReflectionsIn(_Schema):
@@ -110,6 +114,20 @@ class ReflectionsIn(_Schema):
     ] = None
     twin_n: Optional[_whole(-12, 12)] = None
     basf: Optional[Annotated[list[_number(1.0)], Field(max_length=11)]] = None
+    # the instructions that choose what is refined, as Olex2's refinement model gives them
+    # (xlib/refmodel.cpp PyExport: "merge", "omit" with "s", "2theta" and "hkl", "shel" with
+    # "low" and "high"): MERG n (None: SHELXL's 2), OMIT s 2θ where the file sets them, each
+    # OMIT h k l, SHEL low high
+    merge: Optional[_whole(-99, 99)] = None
+    omit_s: Optional[_number(1e3)] = None
+    omit_2theta: Optional[_number(1e3)] = None
+    omit_hkl: Optional[
+        Annotated[
+            list[Annotated[list[_whole(-999, 9999)], Field(min_length=3, max_length=3)]],
+            Field(max_length=100_000),
+        ]
+    ] = None
+    shel: Optional[Annotated[list[_number(1e6)], Field(min_length=2, max_length=2)]] = None
 
 
 class Options(_Schema):
@@ -199,7 +217,7 @@ def _protocol_1(params: BaseModel) -> None:
     if getattr(params, "reflections", None) is not None:
         raise RequestError("bad-request", "params.reflections: needs protocol 2, not 1")
     structure = getattr(params, "structure", None)
-    for name in ("wavelength", "formula"):
+    for name in ("wavelength", "formula", "temperature"):
         if structure is not None and getattr(structure, name) is not None:
             raise RequestError("bad-request", f"params.structure.{name}: needs protocol 2, not 1")
     for k, site in enumerate(structure.sites if structure is not None else ()):

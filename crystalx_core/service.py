@@ -23,7 +23,9 @@ the job behind `crystalx assign` (pipeline.assign_job), with its H notes by new 
 ("notes") and what the job had to give up on ("job_notes", as its JSON's "notes").
 
 From protocol 2 an `assign` request may name the structure's reflection file ("reflections":
-path, HKLF code, scale and matrix, TWIN): the job is then `crystalx assign --hkl`'s, each
+path, HKLF code, scale and matrix, TWIN, and MERG, OMIT and SHEL as Olex2's refinement model
+holds them, applied by the rule an .ins's own lines go through: io.data_limits.instructed):
+the job is then `crystalx assign --hkl`'s, each
 site's "evidence" says what the data say about its element, "job_notes" list every change the
 data made, and "reflections" names the file used. A file that is missing, unreadable, of a
 kind CrystalX does not refine (HKLF 6) or that the model does not explain is left
@@ -58,6 +60,7 @@ from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import STDOUT, CrystalXError, InputError, OutputError, RequestError
 from crystalx_core.hydrogens import hfix_groups
 from crystalx_core.io import read_reflections as read_reflections_file
+from crystalx_core.io.data_limits import Limit, instructed
 from crystalx_core.io.stated_r1 import file_stated_r1
 from crystalx_core.io.hkl import (
     INVERSION,
@@ -142,6 +145,8 @@ def structure_from_snapshot(snapshot: dict | Snapshot) -> Structure:
     )
     if snapshot.wavelength is not None:
         structure.wavelength = snapshot.wavelength
+    if snapshot.temperature is not None:
+        structure.temperature_c = snapshot.temperature
     if snapshot.formula is not None:  # the published one: a formula without H gets no H placed
         structure.declared_no_h = declared_without_h(structure, formula_counts(snapshot.formula))
     # Olex2's occupancy carries the site-symmetry factor, as SHELX's sof; the core's is chemical
@@ -235,7 +240,35 @@ def read_reflections(
     problem = pairing_problem(structure, reflections)
     if problem:
         return None, _left_out(path, f"not this structure's: {problem}")
-    return within_ewald_limit(structure, reflections), None
+    reflections = within_ewald_limit(structure, reflections)
+    try:  # as `crystalx assign --hkl` applies the .ins's own (io.data_limits.limited)
+        reflections = instructed(
+            reflections,
+            olex2_limits(given),
+            2 if given.merge is None else given.merge,
+            structure.cell,
+            structure.symops,
+            structure.wavelength,
+        )
+    except InputError as error:
+        return None, _left_out(path, error.message)
+    return reflections, None
+
+
+def olex2_limits(given: ReflectionsIn) -> list[Limit]:
+    """The request's OMIT s 2θ, OMIT h k l and SHEL as the lines of a .res would give them, so
+    that one rule (io.data_limits.instructed) applies them for the plugin and the command line."""
+    where = {"path": "Olex2's refinement model", "where": "Olex2's refinement model"}
+    limits = []
+    if given.omit_s is not None or given.omit_2theta is not None:
+        numbers = [-2.0 if given.omit_s is None else given.omit_s]  # SHELXL's default s
+        numbers += [] if given.omit_2theta is None else [given.omit_2theta]
+        limits.append(Limit("OMIT", tuple(f"{v:g}" for v in numbers), **where))
+    for hkl in given.omit_hkl or ():
+        limits.append(Limit("OMIT", tuple(str(v) for v in hkl), **where))
+    if given.shel is not None:
+        limits.append(Limit("SHEL", tuple(f"{v:g}" for v in given.shel), **where))
+    return limits
 
 
 def _twin(given: ReflectionsIn) -> Twin:

@@ -138,7 +138,7 @@ PLUGIN_MODULES = (
     "crystalx_plugin.core_client",
     "crystalx_plugin.panel_html",
 )
-DOUBLE_MODULES = ("olex", "olx", "olex_core", "olexFunctions", "PluginTools", "_olex2")
+DOUBLE_MODULES = ("olex", "olx", "olex_core", "olexFunctions", "PluginTools", "History", "_olex2")
 
 
 @pytest.fixture

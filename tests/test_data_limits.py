@@ -109,6 +109,42 @@ def test_a_positive_omit_s_leaves_out_the_weak_data(tmp_path):
     ]
 
 
+@pytest.mark.parametrize(
+    "limits, kept, note",
+    [
+        # the last, OMIT 4, rules: no 2θ cut, the five I < 2σ(I) left out
+        (
+            "OMIT -3 55\nOMIT 4\n",
+            9,
+            "OMIT -3 55 (line 12): not applied, the later OMIT 4 (line 13)",
+        ),
+        # the last, OMIT -3 55, rules: the four beyond 55° left out, -5.00 raised, 1.00 kept
+        (
+            "OMIT 4\nOMIT -3 55\n",
+            10,
+            "OMIT 4 (line 12): not applied, the later OMIT -3 55 (line 13)",
+        ),
+    ],
+)
+def test_of_two_omit_s_lines_only_the_last_applies(tmp_path, limits, kept, note):
+    """The SHELXL manual gives one s and one 2θ(lim) (OMIT: "s is a threshold", "2-theta(lim)
+    defines a limiting 2-theta"; SHELXL-93 text, WinGX help sxl225.htm), and Olex2 keeps the
+    last it read (pcxod/olex2 xlib/refmodel.cpp AddOMIT), which the plugin's job sends: the
+    command line applied both lines, 8 kept either way round."""
+    (tmp_path / "x.res").write_text(HEADER.format(limits=limits))
+    (tmp_path / "x.hkl").write_text(HKL + WEAK)
+    reflections = load(tmp_path / "x.res").read(tmp_path / "x.hkl")
+    assert len(reflections) == kept
+    assert reflections.notes[0].startswith(note)
+    assert len(reflections.notes) == (2 if kept == 9 else 3)
+
+
+def test_an_earlier_omit_s_line_with_a_bad_two_theta_is_still_named(tmp_path):
+    with pytest.raises(InputError) as error:
+        read(tmp_path, "OMIT -2 0\nOMIT 4\n")
+    assert error.value.line == 12
+
+
 def test_a_lone_negative_omit_s_raises_the_weak_intensities_and_says_so(tmp_path):
     """OMIT s < 0 raises an I below (s/2)σ(I) to (s/2)σ(I), keeping the reflection: -5.00
     with σ 1.30 under OMIT -3 becomes -1.95; one above it is left as it is."""

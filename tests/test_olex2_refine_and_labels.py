@@ -114,6 +114,58 @@ def test_a_converged_refinement_is_a_refinement_and_revert_points_to_history(eth
     assert state.find("N1") is not None
 
 
+def test_two_refinements_within_one_second_are_two_history_nodes(ethanol):
+    """History names a node md5(time.asctime()) (History.py HistoryTree.add_node): a converged
+    refine in the second the structure was loaded gave the load's node name again, and the
+    plugin, which compared names only, read "not refined" and left Revert to an undo the
+    reload had cleared. Each node is a new Node object (History.tree.active_node), which the
+    plugin now holds beside the name."""
+    state, plugin = ethanol
+    state.clock = lambda: 10.0**9
+    state.load(state.cell, state.matrices, state.formula, 1, list(state.atoms))
+    session = applied(state, plugin, ["name O1 N1"])
+    node = state.active_history_node
+    state.converged = True
+    before = state.model_state()
+    assert session.refine() is True and session.journals[-1].refined
+    assert state.model_state() == before  # no digit changed, and the node's name is the same:
+    assert state.active_history_node.name == node.name and state.active_history_node is not node
+    assert session.revert() is False and "History" in session.messages[-1]
+    assert state.find("N1") is not None
+
+
+def test_a_refinement_under_skip_routine_makes_no_history_node_and_still_counts(ethanol):
+    """Under snum.init.skip_routine doHistoryCreation skips History ("Skipping History"), so a
+    converged refinement changed neither a digit nor the node: "not refined", and Revert ran
+    undo on the stack the reload had cleared. runAfterProcess sets the flag False after the
+    refinement (RunPrg.py), which the plugin now reads with the node."""
+    state, plugin = ethanol
+    state.params["snum.init.skip_routine"] = True
+    session = applied(state, plugin, ["name O1 N1"])
+    node = state.active_history_node
+    state.converged = True
+    state.clock = lambda: 10.0**9 + 7  # another second: only skip_routine keeps the node
+    before = state.model_state()
+    assert session.refine() is True
+    assert state.model_state() == before and state.active_history_node is node
+    assert session.revert() is False and "History" in session.messages[-1]
+    assert state.find("N1") is not None
+
+
+def test_olex2s_own_refine_in_the_second_of_apply_still_stops_revert(ethanol):
+    """olex2.refine keeps the ids and, converged, every digit; its EndUpdate cleared the undo
+    stack. In the second of the Apply the node's name is the Apply's: only the node tells."""
+    state, plugin = ethanol
+    state.clock = lambda: 10.0**9
+    state.load(state.cell, state.matrices, state.formula, 1, list(state.atoms))
+    state.refine_program, state.converged = "olex2.refine", True
+    session = applied(state, plugin, ["name O1 N1"])
+    state.run("refine 4")  # Olex2's button, not the plugin
+    assert session.revert() is False
+    assert "History changed since Apply" in session.messages[-1]
+    assert state.find("N1") is not None
+
+
 def test_revert_after_olex2s_own_olex2_refine_points_to_history_not_undo(ethanol):
     """Olex2's own Refine with olex2.refine keeps the ids (no reload) and replaces the
     Q-peaks; its EndUpdate cleared the undo stack. Revert said "use Olex2's undo" (the ids
@@ -140,11 +192,11 @@ def test_revert_after_a_step_back_in_olex2s_history_says_history_changed_not_ref
     state, plugin = ethanol
     state.clock = lambda: 10.0**9
     state.load(state.cell, state.matrices, state.formula, 1, list(state.atoms))
-    older = state.params["snum.history.current_node"]
+    older = state.active_history_node
     state.clock = lambda: 10.0**9 + 7
     state.run("refine 4")  # Olex2's own refine: a newer node
     session = applied(state, plugin, ["name O1 N1"])
-    state.params["snum.history.current_node"] = older  # the user steps back in History
+    state.make_current(older)  # the user steps back in History
     state.reload()
     assert session.revert() is False
     assert "History changed since Apply" in session.messages[-1]

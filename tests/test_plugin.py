@@ -76,6 +76,7 @@ def open_in_double(
         "olex_core",
         "olexFunctions",
         "PluginTools",
+        "History",
         "_olex2",
     ):
         sys.modules.pop(name, None)
@@ -516,7 +517,7 @@ def test_the_reflections_can_be_switched_off_in_the_settings(
     assert all(site["evidence"] is None for site in result["sites"])
 
 
-OLEX2_MODULES = {"olex", "olx", "olex_core", "olexFunctions", "PluginTools"}
+OLEX2_MODULES = {"olex", "olx", "olex_core", "olexFunctions", "PluginTools", "History"}
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import codecs
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -170,12 +170,11 @@ class Loaded:
             reflections = within_ewald_limit(self.structure, reflections)
             instructions = self.shelx if self.shelx is not None else self.embedded
             if instructions is not None:
-                from crystalx_core.io.data_limits import limited, merg_code
+                from crystalx_core.io.data_limits import limited
 
                 reflections = limited(
                     instructions, reflections, self.structure.cell, self.structure.symops
                 )
-                reflections = replace(reflections, merge=merg_code(instructions))
         return reflections
 
     def own_reflections(self) -> Reflections | None:

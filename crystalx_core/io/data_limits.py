@@ -15,7 +15,7 @@ SHELXL's default OMIT -2, for a file that writes no OMIT s, is not applied.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,17 +31,44 @@ from crystalx_core.io.hkl import (
 from crystalx_core.io.shelx_read import ShelxFile
 
 
+@dataclass(frozen=True)
+class Limit:
+    """One OMIT or SHEL as SHELXL reads it: the keyword, its fields as written, and where it
+    was written (the file and line of a .res, or Olex2's refinement model), for notes and
+    errors."""
+
+    keyword: str
+    fields: tuple[str, ...]
+    path: str
+    number: int | None = None  # the line's
+    where: str = ""  # "line 12", "inc.ins line 3", "Olex2's refinement model"
+
+
 def limited(shelx: ShelxFile, reflections: Reflections, cell, symops) -> Reflections:
-    """`reflections` without those `shelx`'s OMIT and SHEL instructions leave out and with the
-    weak ones a negative OMIT s raises, each instruction's count in a note; unchanged where it
-    has none. HKLF 5 data lose or keep each observation whole (its overlapping lines with
-    it), as the observation's own, closing line falls; the counts are of observations."""
+    """`reflections` as `shelx`'s OMIT, SHEL and MERG instructions have them refined
+    (instructed), each limit named by its file and line."""
+    limits = [
+        Limit(line.keyword, tuple(line.fields), path, line.number, _where(shelx, line, path))
+        for line, path in _instructions(shelx, ("OMIT", "SHEL"))
+    ]
+    return instructed(reflections, limits, merg_code(shelx), cell, symops, shelx.wavelength)
+
+
+def instructed(
+    reflections: Reflections, limits: list[Limit], merg: int, cell, symops, wavelength: float
+) -> Reflections:
+    """The reflections a refinement under these OMIT and SHEL `limits` and this MERG code uses:
+    the one rule for a .res's instructions (limited) and for those Olex2's refinement model
+    holds (the service), so that the plugin's job sees what `crystalx assign --hkl` sees.
+    Without those the limits leave out, with the weak ones a negative OMIT s raises, each
+    limit's count in a note, to be merged as `merg` says (Reflections.merged). HKLF 5 data
+    lose or keep each observation whole (its overlapping lines with it), as the observation's
+    own, closing line falls; the counts are of observations."""
     keep = np.ones(len(reflections), dtype=bool)
     intensities = np.array(reflections.intensities, dtype=float)
     sigmas = np.asarray(reflections.sigmas, dtype=float)
     notes = []
     d = _d_spacings(reflections.indices, cell)
-    merg = merg_code(shelx)
     twin = reflections.twin
     closing = None  # HKLF 5: an observation goes or stays whole, as its closing line decides
     if twin is not None and twin.hklf5:
@@ -54,11 +81,21 @@ def limited(shelx: ShelxFile, reflections: Reflections, cell, symops) -> Reflect
     def counted(selected: np.ndarray) -> int:
         return int(selected.sum() if closing is None else selected[closing].sum())
 
-    for line, path in _instructions(shelx, ("OMIT", "SHEL")):
+    thresholds = [line for line in limits if _is_threshold(line)]
+    for line in limits:
+        path = line.path
         numbers = _numbers(line, path)
         if numbers is None:  # OMIT atom names: an omit map, no data left out
             continue
-        where = f"{line.keyword} {' '.join(line.fields)} ({_where(shelx, line, path)})"
+        where = f"{line.keyword} {' '.join(line.fields)} ({line.where})"
+        if _is_threshold(line) and line is not thresholds[-1]:
+            _two_theta(numbers, line)  # a bad 2θ(lim) is named even where a later line rules
+            last = thresholds[-1]
+            notes.append(
+                f"{where}: not applied, the later OMIT {' '.join(last.fields)} ({last.where}) "
+                "sets s and 2θ(lim), as SHELXL keeps one of each"
+            )
+            continue
         half = 0.0
         if line.keyword == "SHEL":
             low = numbers[0] if numbers else math.inf
@@ -79,13 +116,9 @@ def limited(shelx: ShelxFile, reflections: Reflections, cell, symops) -> Reflect
         elif 1 <= len(numbers) <= 2:
             what = []
             if len(numbers) == 2:
-                two_theta = numbers[1]
-                if not 0 < two_theta:
-                    raise InputError(
-                        f"OMIT: 2θ(lim) {two_theta:g}° must be above 0", path, line.number
-                    )
+                two_theta = _two_theta(numbers, line)
                 if two_theta < 180:
-                    limit = shelx.wavelength / (2 * math.sin(math.radians(two_theta / 2)))
+                    limit = wavelength / (2 * math.sin(math.radians(two_theta / 2)))
                     what.append(
                         (
                             keep & (d < limit),
@@ -112,7 +145,7 @@ def limited(shelx: ShelxFile, reflections: Reflections, cell, symops) -> Reflect
                 f"{half:g}σ(I), as SHELXL raises them"
             )
     if keep.all() and np.array_equal(intensities, reflections.intensities) and not notes:
-        return reflections
+        return replace(reflections, merge=merg)
     batches = reflections.batches[keep] if reflections.batches is not None else None
     return replace(
         reflections,
@@ -121,6 +154,7 @@ def limited(shelx: ShelxFile, reflections: Reflections, cell, symops) -> Reflect
         sigmas=reflections.sigmas[keep],
         batches=batches,
         notes=[*reflections.notes, *notes],
+        merge=merg,
     )
 
 
@@ -136,6 +170,29 @@ def _instructions(shelx: ShelxFile, keywords: tuple[str, ...]):
                 yield from walk(line.included, str(Path(shelx.path).parent / line.fields[0]))
 
     yield from walk(shelx.lines, shelx.path)
+
+
+def _is_threshold(line: Limit) -> bool:
+    """An `OMIT s [2θ(lim)]`: one or two numbers. The SHELXL manual gives each as one setting
+    ("s is a threshold", "2-theta(lim) defines a limiting 2-theta", defaults in brackets; OMIT,
+    SHELXL-93 text as WinGX's help sxl225.htm has it) and does not speak of repeated lines, so
+    of several the last sets both, its missing 2θ(lim) the default 180, as an instruction's
+    later value replaces an earlier one; Olex2 keeps the last s and 2θ it read too (pcxod/olex2
+    xlib/refmodel.cpp AddOMIT, which keeps an earlier 2θ where the last line has none)."""
+    if line.keyword != "OMIT":
+        return False
+    try:
+        return 1 <= len([float(v) for v in line.fields]) <= 2
+    except ValueError:
+        return False
+
+
+def _two_theta(numbers: list[float], line: Limit) -> float:
+    """The OMIT's 2θ(lim) (180 when not written), refused where it is not above 0."""
+    two_theta = numbers[1] if len(numbers) > 1 else 180.0
+    if not 0 < two_theta:
+        raise InputError(f"OMIT: 2θ(lim) {two_theta:g}° must be above 0", line.path, line.number)
+    return two_theta
 
 
 def _where(shelx: ShelxFile, line, path: str) -> str:

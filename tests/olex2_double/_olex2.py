@@ -69,9 +69,15 @@ source (pcxod/olex2 for the C++ core, the olex2-gui tree for util/pyUtil):
 - a refinement that gave an R1 is recorded in Olex2's History: RunRefinementPrg
   .doHistoryCreation sets snum.refinement.last_R1 and History.create_history adds a node
   named md5(time.asctime()) and sets snum.history.current_node to it (History.py
-  HistoryTree.add_node: the name changes with the clock's second); a refine that stopped
-  before or in the program records nothing; loading a structure sets the node of its history
-  (loadHistory, params.phil declares both parameters);
+  HistoryTree.add_node: the name changes with the clock's second; the node is a new Node
+  object, History.tree.active_node, module History); a refine that stopped
+  before or in the program records nothing, nor one under snum.init.skip_routine, which the
+  refinement then sets False (RunPrg.py doHistoryCreation, runAfterProcess); loading a structure
+  sets the node of its history
+  (loadHistory, params.phil declares both parameters), but a CIF gets none (create_history
+  returns for a .cif); refining a CIF's model writes <name>.ins and loads SHELXL's <name>.res
+  (RunRefinementPrg.run: OV.File; runAfterProcess: reloadStructureAtreap), so the open file is
+  then the .res (olex2.refine: the .ins, as its xf.EndUpdate needs an .ins loaded);
 - `GetRefinementModel` runs the label corrector: labels over 4 characters are trimmed and
   duplicates in a residue renamed (py_core.cpp → refmodel/asymmunit `FixLabels`); it gives
   the HKLF instruction as "hklf" (value, s, m, wt, matrix), the CELL card's wavelength in
@@ -214,6 +220,14 @@ class Atom(object):
         )
 
 
+class HistoryNode(object):
+    """A node of Olex2's History tree (History.py Node): its name, md5 of the clock's second;
+    Node defines no __eq__, so two nodes are the same only when they are one object."""
+
+    def __init__(self, name):
+        self.name = name
+
+
 class Olex2(object):
     def __init__(self):
         self.gil = threading.Condition()
@@ -237,7 +251,14 @@ class Olex2(object):
             "matrix": ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0)),
         }
         self.radiation = 0.71073
+        # °C, as experimental.cpp keeps TEMP (SetTemp: °C unless a scale letter follows);
+        # unset: experimental.h's -1000 (IsTemperatureSet: >= -273.15)
+        self.temperature = -1000.0
         self.twin = None  # {"n": ..., "matrix": ..., "basf": ...} under a TWIN instruction
+        # MERG, OMIT s 2θ, OMIT h k l and SHEL as refmodel.cpp holds them: SetDefaults with
+        # refmodel.h def_MERG 2, def_OMIT_s -2, def_OMIT_2t 180; AddOMIT keeps each h k l once
+        # and sets s (and 2θ) from a one- or two-number OMIT; SetSHEL sets low (and high, else 0)
+        self.merge, self.omit_s, self.omit_2theta, self.omits, self.shel = 2, -2.0, 180.0, [], None
         self.selection = []
         self.images = []  # (atom, EQIV number): symmetry copies a grown structure shows
         self.selected_images = []  # (atom, EQIV number): symmetry images selected (olx.Sel)
@@ -257,9 +278,14 @@ class Olex2(object):
         self.params = {
             "snum.refinement.max_cycles": 10,
             "snum.refinement.last_R1": "n/a",  # params.phil: both declared for every structure
+            # RunRefinementPrg.doHistoryCreation makes no History node while it is set, and
+            # runAfterProcess sets it False after a refinement that gave an R1 (RunPrg.py)
+            "snum.init.skip_routine": False,
             "snum.history.current_node": None,
         }
         self.clock = time.time  # Olex2's clock, as History reads it (tests may hold it still)
+        self.history_nodes = []  # History.tree.link_table: every node made, in order
+        self.active_history_node = None  # History.tree.active_node
         self.scheduled = []  # (due time, macro)
         self.index_work = []  # tool lines added to index-work.htm
         self.refinements = 0
@@ -311,13 +337,70 @@ class Olex2(object):
         self.hkl_src = next((path for path in found if os.path.isfile(path)), "")
         if radiation is not None:
             self.radiation = radiation
-        self.params["snum.history.current_node"] = self.history_node()
+        if file and file.lower().endswith(".cif"):  # History.create_history: "don't attempt
+            # to make a history if a cif is loaded": no node while the CIF is open
+            self.active_history_node = None
+            self.params["snum.history.current_node"] = None
+        else:
+            self.new_history_node()
+
+    def read_instructions(self, text):
+        """The reflection instructions of an .ins as Olex2's reader keeps them in the
+        refinement model, and TEMP (ExperimentalDetails::SetTemp, °C): MERG n (SetMERG), each
+        OMIT (TIns::_FinishParsing → AddOMIT: a word first is an omit map, three or more
+        numbers one h k l kept once, else s and 2θ), SHEL (SetSHEL: low, and high else 0) and
+        HKLF n s matrix (SetHKLF); the last of each wins."""
+        for line in text.splitlines():
+            words = line.split()
+            if not words:
+                continue
+            keyword, numbers = words[0].upper(), words[1:]
+            if keyword == "MERG" and numbers:
+                self.merge = int(float(numbers[0]))
+            elif keyword == "OMIT" and numbers and _is_number(numbers[0]):
+                if len(numbers) >= 3:
+                    hkl = [int(float(v)) for v in numbers[:3]]
+                    if hkl not in self.omits:
+                        self.omits.append(hkl)
+                else:
+                    self.omit_s = float(numbers[0])
+                    if len(numbers) > 1:
+                        self.omit_2theta = float(numbers[1])
+            elif keyword == "TEMP" and numbers:
+                self.temperature = float(numbers[0])
+            elif keyword == "SHEL" and numbers:
+                self.shel = (float(numbers[0]), float(numbers[1]) if len(numbers) > 1 else 0.0)
+            elif keyword == "HKLF" and numbers:
+                values = [float(v) for v in numbers]
+                self.hklf["value"] = int(values[0])
+                if len(values) > 1:
+                    self.hklf["s"] = values[1]
+                if len(values) >= 11:
+                    m = values[2:11]
+                    self.hklf["matrix"] = (tuple(m[0:3]), tuple(m[3:6]), tuple(m[6:9]))
 
     def history_node(self):
         """The name History gives a node now: md5 of time.asctime() (History.py
         HistoryTree.add_node), the same for every node made within one second."""
         stamp = time.asctime(time.localtime(self.clock()))
         return hashlib.md5(stamp.encode()).hexdigest()
+
+    def new_history_node(self):
+        """A new node of Olex2's History made current: a new Node object (History.py
+        HistoryTree.add_node / add_top_level_node: Node(link_table, name, ...)), put in the
+        tree's link_table and made active, whose setter sets snum.history.current_node to its
+        name; a structure loaded gets its tree unpickled (loadHistory), so new objects too.
+        Two nodes made within one clock second share a name, never the object."""
+        node = HistoryNode(self.history_node())
+        self.history_nodes.append(node)
+        self.make_current(node)
+        return node
+
+    def make_current(self, node):
+        """History's active_node setter (History.py HistoryTree.active_node): the node, and
+        its name in snum.history.current_node (a step back in History sets an older one)."""
+        self.active_history_node = node
+        self.params["snum.history.current_node"] = node.name
 
     def reset_model(self):
         self.atoms, self.selection, self.undo_stack, self.log = [], [], [], []
@@ -857,6 +940,13 @@ class Olex2(object):
             self.errors.append("Please choose a reflection file")
             return True
         self.refinements += 1
+        if self.file and self.file.lower().endswith(".cif"):
+            # RunRefinementPrg.run writes the model to <name>.ins first (OV.File), SHELXL's
+            # .res is then loaded (runAfterProcess: reloadStructureAtreap <name>.res), and
+            # olex2.refine ends in xf.EndUpdate, which needs an .ins loaded
+            # (xfiles.cpp: psCheckFileTypeIns): the open file is no longer the CIF
+            stem = os.path.splitext(self.file)[0]
+            self.file = stem + (".ins" if self.refine_program == "olex2.refine" else ".res")
         peaks = self.next_peaks()
         for atom in self.live():
             if atom.type != "Q" and not self.converged:
@@ -866,7 +956,9 @@ class Olex2(object):
         else:
             self.reload(peaks)
         self.params["snum.refinement.last_R1"] = "0.0412"
-        self.params["snum.history.current_node"] = self.history_node()
+        if not self.params["snum.init.skip_routine"]:  # doHistoryCreation: "Skipping History"
+            self.new_history_node()
+        self.params["snum.init.skip_routine"] = False  # runAfterProcess's end, once R1 is known
         return True
 
     def next_peaks(self):
@@ -1227,6 +1319,14 @@ def _bond_allowed(a, b):
 def _address(label, resi):
     """How Olex2 names an atom of a residue: C1 in the main residue, C1_2 in residue 2."""
     return label if not resi else "%s_%d" % (label, resi)
+
+
+def _is_number(word):
+    try:
+        float(word)
+    except ValueError:
+        return False
+    return True
 
 
 def _existsi(path):

@@ -35,7 +35,9 @@ def GetRefinementModel(calculate_connectivity=False):
     first, without a number, and no residue without atoms (asymmunit.cpp
     TAsymmUnit::PyExport); `aunit_id` is the atom's index for olx.xf.au. Runs Olex2's label
     corrector first, as the real one does (py_core.cpp). With the HKLF instruction, the
-    experimental details and, only under TWIN, the twin (refmodel.cpp PyExport)."""
+    experimental details, MERG ("merge") and OMIT ("omit": s and 2theta always, "hkl" only
+    with an OMIT h k l) always, and only under TWIN the twin, only under SHEL "shel" (low,
+    high) (refmodel.cpp PyExport)."""
     STATE.correct_labels()
     residues = {}
     for index, a in enumerate(STATE.atoms):
@@ -64,8 +66,18 @@ def GetRefinementModel(calculate_connectivity=False):
     model = {
         "aunit": {"cell": cell, "residues": exported},
         "hklf": dict(STATE.hklf),
-        "exptl": {"radiation": STATE.radiation, "temperature": -273.0, "size": (0.0, 0.0, 0.0)},
+        "exptl": {
+            "radiation": STATE.radiation,
+            "temperature": STATE.temperature,
+            "size": (0.0, 0.0, 0.0),
+        },
     }
+    omit = {"s": STATE.omit_s, "2theta": STATE.omit_2theta}
+    if STATE.omits:
+        omit["hkl"] = tuple(tuple(hkl) for hkl in STATE.omits)
+    model.update(merge=STATE.merge, omit=omit)
     if STATE.twin is not None:
         model["twin"] = dict(STATE.twin)
+    if STATE.shel is not None:
+        model["shel"] = {"low": STATE.shel[0], "high": STATE.shel[1]}
     return model

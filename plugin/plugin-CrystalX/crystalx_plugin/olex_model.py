@@ -34,6 +34,7 @@ import math
 import os
 
 MAX_LABEL = 4  # Olex2's label corrector trims longer labels
+OLEX2_MERG, OLEX2_OMIT = 2, (-2.0, 180.0)  # xlib/refmodel.h def_MERG, def_OMIT_s, def_OMIT_2t
 H_PER_CODE = {
     1: 1,
     2: 2,
@@ -162,11 +163,28 @@ def read_model(olx, olex_core):
     wavelength = float(refinement.get("exptl", {}).get("radiation", 0) or 0)
     if wavelength > 0:
         snapshot["wavelength"] = wavelength
+    temperature = temperature_c(refinement.get("exptl", {}))
+    if temperature is not None:
+        snapshot["temperature"] = temperature
     formula = published_formula(olx)
     if formula:
         snapshot["formula"] = formula
     reflections, note = reflection_file(olx, refinement)
     return Model(snapshot, ids, states, cell, reflections, note, exact)
+
+
+def temperature_c(exptl):
+    """The experiment's temperature in °C from Olex2's experimental details, or None where it
+    is not set. PyExport gives "temperature" (xlib/experimental.cpp), in °C, or in the scale
+    "temperature_char" names ('C', 'K', 'F') where a build exports it; unset is below absolute
+    zero (experimental.h: -1000, IsTemperatureSet: >= -273.15)."""
+    try:
+        value = float(exptl.get("temperature"))
+    except (TypeError, ValueError):
+        return None
+    scale = str(exptl.get("temperature_char") or "C").upper()
+    value = value - 273.15 if scale == "K" else (value - 32.0) * 5 / 9 if scale == "F" else value
+    return round(value, 2) if -273.15 <= value <= 1500 else None
 
 
 def release_afix(text):
@@ -198,7 +216,7 @@ def reflection_file(olx, refinement):
     readable; (None, why not) when Olex2 names one that is not; (None, None) without one."""
     path = str(olx.HKLSrc() or "").strip()
     if not path:
-        return None, None
+        return None, own_reflections_note(str(olx.FileFull()))
     if not os.path.isfile(path) or not os.access(path, os.R_OK):
         return None, "the reflection file %s is missing or unreadable: the data are not used" % path
     hklf = refinement.get("hklf", {})
@@ -222,7 +240,82 @@ def reflection_file(olx, refinement):
     elif hklf.get("basf"):  # HKLF 5's component fractions, where olex2.refine reads them
         # (cctbx_olex_adapter.py: model['hklf'].get('basf') when there is no TWIN)
         reflections["basf"] = [float(v) for v in hklf["basf"]]
+    reflections.update(refined_subset(refinement))
     return reflections, None
+
+
+# where a CIF carries reflections: SHELXL's embedded .hkl or .fcf, or a _refln loop of measured
+# Fo² (crystalx_core io/cif.py REFLECTION_TAGS and its measured _refln tags)
+CIF_REFLECTION_TAGS = (
+    "_shelx_hkl_file",
+    "_iucr_refine_reflections_details",
+    "_iucr_refine_fcf_details",
+    "_refln_f_squared_meas",
+    "_refln_intensity_meas",
+    "_refln_f_meas",
+    "_diffrn_refln_intensity_net",
+)
+_CIF_TAGS_SEEN = {}  # (path, mtime, size) → the first such tag in the file, or None
+
+
+def own_reflections_note(source):
+    """A line for a CIF open without an HKL source that carries its own reflections, else None:
+    Olex2 takes a CIF's reflections as its source only where the CIF has no atoms (it exports
+    them to <name>.hkl then: olex/mainform.cpp, `export`), else the same-named .hkl or none
+    (xlib/xfiles.cpp PostLoad), while `crystalx assign x.cif --hkl x.cif` refines against
+    them."""
+    if not source.lower().endswith(".cif"):
+        return None
+    try:  # the model is read at every step: a CIF of megabytes is read once, not each time
+        stat = os.stat(source)
+        key = (source, stat.st_mtime_ns, stat.st_size)
+        if key not in _CIF_TAGS_SEEN:
+            with open(source, encoding="utf-8", errors="replace") as cif:
+                _CIF_TAGS_SEEN[key] = next(
+                    (
+                        line.split()[0]
+                        for line in cif
+                        if line.lstrip().lower().startswith(CIF_REFLECTION_TAGS)
+                    ),
+                    None,
+                )
+    except OSError:
+        return None
+    found = _CIF_TAGS_SEEN[key]
+    if found is None:
+        return None
+    name = os.path.basename(source)
+    return (
+        "%s carries its own reflections (%s), which Olex2 does not use as its reflection "
+        "file, so the answer is the model's alone: export them (Olex2: export %s.hkl) and "
+        "open %s again to weigh it by the data (`crystalx assign %s --hkl %s` does)"
+        % (name, found, os.path.splitext(name)[0], name, name, name)
+    )
+
+
+def refined_subset(refinement):
+    """MERG, OMIT and SHEL as Olex2's refinement model holds them, for the core to refine the
+    reflections the structure's own refinement would. PyExport gives "merge" (MERG, 2 by
+    default), "omit" with "s" and "2theta" (OMIT s 2θ: -2 and 180 unless the file sets them;
+    whether it did is not exported, so only values other than those are sent) and "hkl" (each
+    OMIT h k l), and "shel" with "low" and "high" only under a SHEL instruction
+    (xlib/refmodel.cpp RefinementModel::PyExport, SetDefaults, AddOMIT, SetSHEL), which is how
+    olex2.refine filters its data (cctbx_olex_adapter.py initialise_reflections:
+    model.get('merge'), model['omit'], model.get('shel'))."""
+    sent = {}
+    merge = refinement.get("merge")
+    if merge is not None and int(merge) != OLEX2_MERG:
+        sent["merge"] = int(merge)
+    omit = refinement.get("omit") or {}
+    s, two_theta = float(omit.get("s", OLEX2_OMIT[0])), float(omit.get("2theta", OLEX2_OMIT[1]))
+    if (s, two_theta) != OLEX2_OMIT:
+        sent["omit_s"], sent["omit_2theta"] = s, two_theta
+    if omit.get("hkl"):
+        sent["omit_hkl"] = [[int(v) for v in hkl] for hkl in omit["hkl"]]
+    shel = refinement.get("shel")
+    if shel:
+        sent["shel"] = [float(shel["low"]), float(shel["high"])]
+    return sent
 
 
 def _symop(matrix):

@@ -321,14 +321,23 @@ class Session(object):
         return True
 
     def history_node(self):
-        """Olex2's History node for the open structure: RunRefinementPrg.doHistoryCreation
-        makes a new one for each refinement that gave an R1 and sets
-        snum.history.current_node to its name (olex2-gui PyToolLib/RunPrg.py, History.py),
-        which no edit touches; a refine that stopped early makes none. Its name is
-        md5(time.asctime()): two refinements within one second share it. None without OV."""
+        """Olex2's History node for the open structure, as (its name, the node itself, whether
+        History is skipped): RunRefinementPrg.doHistoryCreation makes a new one for each
+        refinement that gave an R1 and sets snum.history.current_node to its name (olex2-gui
+        PyToolLib/RunPrg.py, History.py), which no edit touches; a refine that stopped early
+        makes none. The name is md5(time.asctime()), so two refinements within one second
+        share it; each is a new Node object, History.tree.active_node (HistoryTree.add_node;
+        a load unpickles the tree: new objects again), which Node compares by identity (it has
+        no __eq__). Under snum.init.skip_routine no node is made ("Skipping History"), but
+        runAfterProcess sets it False after the refinement: the flag going tells it. None
+        without OV."""
         if self.ov is None:
             return None
-        return self.ov.GetParam("snum.history.current_node")
+        return (
+            self.ov.GetParam("snum.history.current_node"),
+            active_history_node(),
+            str(self.ov.GetParam("snum.init.skip_routine")).lower() == "true",
+        )
 
     def revert(self):
         """Undo the last Apply with Olex2's undo, then compare every atom with before; after
@@ -349,16 +358,20 @@ class Session(object):
         except (RuntimeError, ValueError) as error:
             self.say("not reverted: %s" % error)
             return False
-        if now.snapshot["source"] != journal.before.snapshot["source"]:
+        source = journal.before.snapshot["source"]
+        if now.snapshot["source"] != source and refined_from_cif(source, now.snapshot["source"]):
             self.say(
-                "not reverted: %s is open, not %s"
-                % (now.snapshot["source"], journal.before.snapshot["source"])
+                "not reverted: Olex2 refined the CIF's model as %s, which cleared its undo; %s"
+                % (os.path.basename(now.snapshot["source"]), way_back(source))
             )
+            return False
+        if now.snapshot["source"] != source:
+            self.say("not reverted: %s is open, not %s" % (now.snapshot["source"], source))
             return False
         if journal.refined:  # SHELXL's .res loaded, or olex2.refine's EndUpdate: undo cleared
             self.say(
                 "not reverted: the refinement after Apply cleared Olex2's undo (a SHELXL "
-                "refinement also renumbers the atoms); go back with Olex2's History"
+                "refinement also renumbers the atoms); %s" % way_back(source)
             )
             return False
         if journal.history is not None and self.history_node() != journal.history:
@@ -366,7 +379,7 @@ class Session(object):
             # one current (History.py revert_history: active_node, then Atreap): each a load
             self.say(
                 "not reverted: Olex2's History changed since Apply (a refinement, a solution or "
-                "a step back in History), which cleared its undo; go back with Olex2's History"
+                "a step back in History), which cleared its undo; %s" % way_back(source)
             )
             return False
         changed = differences(journal.after, now)
@@ -377,7 +390,7 @@ class Session(object):
                 % (
                     "; ".join(changed),
                     "the atoms were renumbered, as a reload (a refinement) does, which "
-                    "also clears Olex2's undo: go back with Olex2's History"
+                    "also clears Olex2's undo: %s" % way_back(source)
                     if renumbered
                     else "use Olex2's undo",
                 )
@@ -434,3 +447,38 @@ class Session(object):
     def is_stable(self, result):
         """Nothing left to change: no rename and no H to add."""
         return not any(c.startswith(("name ", "hadd ")) for c in result["commands"])
+
+
+def active_history_node():
+    """History.tree.active_node of olex2-gui's History module (PyToolLib/History.py: the
+    module global `tree`, None until a history is made or loaded), or None where this Olex2
+    has none."""
+    try:
+        import History  # Olex2's own module (cctbx_olex_adapter.py: from History import hist)
+    except Exception:  # noqa: BLE001  (Olex2's module failing to import must not stop ours)
+        return None
+    try:
+        tree = getattr(History, "tree", None)
+        return None if tree is None else tree.active_node
+    except (AttributeError, IndexError, TypeError):  # a tree unpickled from an older version
+        return None
+
+
+def way_back(source):
+    """How to get the model of `source` back once Olex2's undo is gone: its History, which
+    keeps every refinement of a SHELX file; a CIF has none (History.py create_history: "don't
+    attempt to make a history if a cif is loaded"), so it is opened again."""
+    if str(source).lower().endswith(".cif"):
+        return "Olex2 keeps no History for a CIF: open %s again to go back" % os.path.basename(
+            str(source)
+        )
+    return "go back with Olex2's History"
+
+
+def refined_from_cif(source, now):
+    """`now` is the .ins or .res Olex2 made of the CIF `source` to refine its model: a refine
+    writes <name>.ins (RunPrg.py RunRefinementPrg.run: OV.File) and loads SHELXL's <name>.res
+    (runAfterProcess: reloadStructureAtreap)."""
+    stem, extension = os.path.splitext(str(source))
+    other, kind = os.path.splitext(str(now))
+    return extension.lower() == ".cif" and other == stem and kind.lower() in (".ins", ".res")
