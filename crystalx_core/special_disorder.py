@@ -1,0 +1,99 @@
+"""Groups disordered about a special position that the model leaves in PART 0.
+
+A molecule on an inversion centre, a twofold axis or a mirror that lacks that symmetry sits
+there in two (or more) orientations, each the other's symmetry image. SHELXL users put it in a
+negative PART, whose atoms bond to no symmetry image of that PART (SHELXL manual, PART), and
+every step here reads a negative PART that way (geometry.may_bond, features, riding, refine).
+Published CIFs often write such a group in no disorder group, at half or even full occupancy
+(COD 1100192's CH2Cl2 across -1: Cl2 0.41 Å from Cl3's image); read as written, its C is
+bonded to both orientations' four Cl and has no room for its two H. Declaring the group in a
+negative PART of its own makes it read as SHELXL reads it. A real bond to a site's own image
+(a Se–Se across a twofold, an ordered molecule's central C–C across -1) is no overlap: two
+atoms closer than geometry.OVERLAP are two places of one atom, never a bond.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from crystalx_core.elements import is_hydrogen
+from crystalx_core.geometry import (
+    OVERLAP,
+    SAME_POSITION,
+    connectivity,
+    identity_operator,
+    neighbours,
+)
+from crystalx_core.structure import Structure
+
+
+def undeclared_groups(structure: Structure) -> list[list[int]]:
+    """The PART 0 atoms (Q-peaks left out) bonded together within the asymmetric unit, group
+    by group, of the groups whose non-H atoms meet a symmetry image of their own group closer
+    than OVERLAP (and not at one place: that is one atom on the special position), as one
+    orientation does (_one_orientation_apart). A group with two of its own atoms that close
+    holds several orientations itself: none to declare. A Q-peak starts no group: a peak so
+    near its image is an atom on the special position (assign.model.PEAK_ON_SPECIAL)."""
+    sites = structure.sites
+    members = [k for k, s in enumerate(sites) if s.part == 0 and not s.is_peak]
+    if not members:
+        return []
+    identity = identity_operator(structure)
+    group = {k: k for k in members}
+
+    def root(k: int) -> int:
+        while group[k] != k:
+            group[k] = group[group[k]]
+            k = group[k]
+        return k
+
+    bonds = connectivity(structure)
+    for k in members:
+        for c in bonds[k]:
+            if c.j in group and c.op == identity and not any(c.shift):
+                group[root(k)] = root(c.j)
+    heavy = [k for k in members if not is_hydrogen(sites[k].element)]
+    met: dict[int, set[int]] = {}  # atom → the group atoms whose images it meets
+    crowded = set()
+    for k, contacts in zip(heavy, neighbours(structure, OVERLAP, centres=heavy)):
+        for c in contacts:
+            if c.j not in group or is_hydrogen(sites[c.j].element) or root(c.j) != root(k):
+                continue
+            if c.op == identity and not any(c.shift):
+                crowded.add(root(k))
+            elif c.distance >= SAME_POSITION:
+                met.setdefault(k, set()).add(c.j)
+    found: dict[int, list[int]] = {}
+    for k in members:
+        found.setdefault(root(k), []).append(k)
+    return [
+        atoms
+        for key, atoms in found.items()
+        if key not in crowded and _one_orientation_apart(atoms, met, sites)
+    ]
+
+
+def _one_orientation_apart(members: list[int], met: dict[int, set[int]], sites) -> bool:
+    """Whether a group is one orientation of a group disordered about the special position:
+    half its non-H atoms at least meet an image of it (COD 1100192's CH2Cl2: both Cl, not the
+    C 0.97 Å off -1; not 2000332's cation, whose phenyl alone, 6 of 18 atoms, meets its image),
+    and none meets the images of two of its atoms (a smear of several orientations, 2102163's
+    16 C of solvent in R-3m, which no one orientation describes)."""
+    heavy = [k for k in members if not is_hydrogen(sites[k].element)]
+    meeting = [k for k in heavy if k in met]
+    return 2 * len(meeting) >= len(heavy) and all(len(met[k]) == 1 for k in meeting)
+
+
+def declared(structure: Structure) -> Structure:
+    """`structure` with each undeclared group (undeclared_groups) in a negative PART of its
+    own, numbered after the PARTs in use; the same structure when there is none."""
+    groups = undeclared_groups(structure)
+    if not groups:
+        return structure
+    sites = list(structure.sites)
+    number = max(abs(s.part) for s in sites)
+    for members in groups:
+        number += 1
+        for k in members:
+            sites[k] = replace(sites[k], part=-number)
+    return structure.with_sites(sites)
