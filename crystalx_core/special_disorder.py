@@ -14,7 +14,7 @@ atoms closer than geometry.OVERLAP are two places of one atom, never a bond.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.geometry import (
@@ -26,8 +26,19 @@ from crystalx_core.geometry import (
 )
 from crystalx_core.structure import Structure
 
+SHARE_TOLERANCE = 0.01  # an occupancy this much over a group's share of its place is rounding
 
-def undeclared_groups(structure: Structure) -> list[list[int]]:
+
+@dataclass(frozen=True)
+class Orientation:
+    """One orientation of a group disordered about a special position: its sites, and how many
+    orientations share the place (it and its images that meet it)."""
+
+    sites: list[int]
+    orientations: int
+
+
+def undeclared_groups(structure: Structure) -> list[Orientation]:
     """The PART 0 atoms (Q-peaks left out) bonded together within the asymmetric unit, group
     by group, of the groups whose non-H atoms meet a symmetry image of their own group closer
     than OVERLAP (and not at one place: that is one atom on the special position), as one
@@ -54,6 +65,7 @@ def undeclared_groups(structure: Structure) -> list[list[int]]:
                 group[root(k)] = root(c.j)
     heavy = [k for k in members if not is_hydrogen(sites[k].element)]
     met: dict[int, set[int]] = {}  # atom → the group atoms whose images it meets
+    operators: dict[int, set[int]] = {}  # group → the operators of the images that meet it
     crowded = set()
     for k, contacts in zip(heavy, neighbours(structure, OVERLAP, centres=heavy)):
         for c in contacts:
@@ -63,11 +75,12 @@ def undeclared_groups(structure: Structure) -> list[list[int]]:
                 crowded.add(root(k))
             elif c.distance >= SAME_POSITION:
                 met.setdefault(k, set()).add(c.j)
+                operators.setdefault(root(k), set()).add(c.op)
     found: dict[int, list[int]] = {}
     for k in members:
         found.setdefault(root(k), []).append(k)
     return [
-        atoms
+        Orientation(atoms, 1 + len(operators[key]))
         for key, atoms in found.items()
         if key not in crowded and _one_orientation_apart(atoms, met, sites)
     ]
@@ -84,16 +97,43 @@ def _one_orientation_apart(members: list[int], met: dict[int, set[int]], sites) 
     return 2 * len(meeting) >= len(heavy) and all(len(met[k]) == 1 for k in meeting)
 
 
-def declared(structure: Structure) -> Structure:
+def declared(structure: Structure) -> tuple[Structure, str]:
     """`structure` with each undeclared group (undeclared_groups) in a negative PART of its
-    own, numbered after the PARTs in use; the same structure when there is none."""
+    own, numbered after the PARTs in use, and a note naming them ('' and the same structure
+    when there is none). Occupancies stay as given: the formula the job fits (UNIT) was read
+    with them; the note names those over the group's share of its place (one of two
+    orientations: 0.5; a CIF's 1 counts both whole)."""
     groups = undeclared_groups(structure)
     if not groups:
-        return structure
+        return structure, ""
     sites = list(structure.sites)
     number = max(abs(s.part) for s in sites)
-    for members in groups:
+    told = []
+    for group in groups:
         number += 1
-        for k in members:
+        for k in group.sites:
             sites[k] = replace(sites[k], part=-number)
-    return structure.with_sites(sites)
+        share = 1.0 / group.orientations
+        over = sorted(
+            {
+                round(sites[k].occupancy, 3)
+                for k in group.sites
+                if sites[k].occupancy > share + SHARE_TOLERANCE
+            }
+        )
+        given = " and ".join(f"{v:g}" for v in over)
+        told.append(
+            " ".join(structure.sites[k].label for k in group.sites)
+            + f" in PART -{number}"
+            + (
+                f" (occupancy {given} given, {share:.2g} at most for one of {group.orientations})"
+                if over
+                else ""
+            )
+        )
+    note = (
+        "groups that meet their own symmetry image outside PART, disordered about a special "
+        f"position: {'; '.join(told)}, read as SHELXL reads a negative PART (no bonds to its "
+        "own images)"
+    )
+    return structure.with_sites(sites), note

@@ -89,7 +89,7 @@ def assign_model(
     cover (the answer), and probabilities (the last pass's) and classes."""
     heavy_model = load_model(model_dir, "heavy")
     sites = [i for i, s in enumerate(structure.sites) if not is_hydrogen(s.element)]
-    target = declared(structure.with_sites([structure.sites[i] for i in sites]))
+    target, _ = declared(structure.with_sites([structure.sites[i] for i in sites]))
     allowed = _allowed_classes(target, heavy_model.classes)
     heights = [s.peak_height if s.is_peak else None for s in target.sites]
     counted, weights = _formula(target, heavy_model.classes)
@@ -203,7 +203,7 @@ def _h_probabilities(structure: Structure, model_dir: str | Path, record: dict |
     hydrogen_model = load_model(model_dir, "hydrogen")
     # a group about a special position in PART 0 read as SHELXL reads it: its own images are
     # its other orientation, not neighbours (special_disorder)
-    heavy = declared(
+    heavy, _ = declared(
         structure.with_sites([s for s in structure.sites if not is_hydrogen(s.element)])
     )
     graph = build_graph(

@@ -1,0 +1,93 @@
+"""Groups disordered about a special position that the input leaves outside PART."""
+
+import pytest
+
+from crystalx_core.assign import resolve_method
+from crystalx_core.assign.model import model_h_counts
+from crystalx_core.geometry import connectivity
+from crystalx_core.io.cif import read_cif
+from crystalx_core.special_disorder import declared, undeclared_groups
+from crystalx_core.structure import Site, Structure
+from tests.conftest import CORPUS
+
+CH2CL2 = "codtools_1100192-r-factor.cif"  # COD 1100192, cod-developers/cod-tools tests/inputs
+
+
+def _heavy(structure: Structure) -> Structure:
+    return structure.with_sites([s for s in structure.sites if s.element != "H"])
+
+
+def _inversion(*sites: Site) -> Structure:
+    return Structure(cell=(10, 10, 10, 90, 90, 90), symops=["x,y,z", "-x,-y,-z"], sites=list(sites))
+
+
+def test_real_ch2cl2_across_an_inversion_centre_is_one_orientation(shared_data):
+    """COD 1100192 writes its half CH2Cl2 at full occupancy with no disorder group: Cl2 lies
+    0.41 Å from Cl3's image across -1 (0.5, 0, 0). The group, its H included, goes into a
+    negative PART of its own; its C then bonds to its own two Cl, not to four."""
+    structure = read_cif(CORPUS / CH2CL2).structure
+    groups = undeclared_groups(structure)
+    assert [sorted(structure.sites[k].label for k in g.sites) for g in groups] == [
+        ["C48?", "Cl2?", "Cl3?", "H35?", "H36?"]
+    ]
+    assert groups[0].orientations == 2
+    before = _heavy(structure)
+    after, note = declared(before)
+    c48 = next(k for k, s in enumerate(before.sites) if s.label == "C48?")
+    assert len(connectivity(before)[c48]) == 4
+    assert sorted(after.sites[c.j].label for c in connectivity(after)[c48]) == ["Cl2?", "Cl3?"]
+    assert {s.part for s in after.sites if s.label.endswith("?")} == {-1}
+    assert {s.part for s in after.sites if not s.label.endswith("?")} == {0}
+    assert [s.occupancy for s in after.sites] == [s.occupancy for s in before.sites]
+    assert "C48? Cl2? Cl3? in PART -1 (occupancy 1 given, 0.5 at most for one of 2)" in note
+
+
+@pytest.mark.skipif(resolve_method("auto") != "model", reason="no shipped models")
+def test_real_ch2cl2_gets_its_two_h(shared_data):
+    """Read as written, the model saw C48 bonded to both orientations' Cl and counted no H; the
+    CIF's H35 and H36 make it a CH2."""
+    heavy = _heavy(read_cif(CORPUS / CH2CL2).structure)
+    counts = dict(zip((s.label for s in heavy.sites), (n for n, _ in model_h_counts(heavy))))
+    assert counts["C48?"] == 2
+
+
+@pytest.mark.parametrize(
+    "sites",
+    [
+        # an ordered molecule's central C–C across -1: a bond to its own image, 1.5 Å
+        [Site("C1", "C", (0.075, 0, 0)), Site("C2", "C", (0.2, 0.05, 0))],
+        # a Se–Se bond across -1, 2.3 Å
+        [Site("SE1", "Se", (0.115, 0, 0))],
+        # an atom on the inversion centre itself
+        [Site("O1", "O", (0, 0, 0))],
+        # a Q-peak 0.3 Å off the centre is an atom on it, not two places
+        [Site("Q1", None, (0.015, 0, 0), peak_height=2.0)],
+        # declared already
+        [Site("O1", "O", (0.015, 0, 0), occupancy=0.5, part=-1)],
+    ],
+)
+def test_what_is_no_undeclared_orientation(sites):
+    assert undeclared_groups(_inversion(*sites)) == []
+
+
+def test_an_atom_beside_its_own_image_gets_the_next_negative_part():
+    """A water O 0.3 Å off -1 beside a PART 1/2 pair elsewhere: PART -3, the PARTs in use kept."""
+    structure = _inversion(
+        Site("O1", "O", (0.015, 0, 0)),
+        Site("C5", "C", (0.3, 0.3, 0.3), occupancy=0.6, part=1),
+        Site("C6", "C", (0.32, 0.3, 0.3), occupancy=0.4, part=2),
+    )
+    after, note = declared(structure)
+    assert [s.part for s in after.sites] == [-3, 1, 2]
+    assert note.startswith("groups that meet their own symmetry image outside PART")
+    assert declared(after) == (after, "")
+
+
+def test_a_smear_of_several_orientations_is_left_as_it_is():
+    """An atom that meets the images of two atoms of its group is a smear no one orientation
+    describes (COD 2102163's solvent): nothing declared. Nor a group with two of its own atoms
+    as close (it holds two orientations itself)."""
+    smear = _inversion(Site("C1", "C", (0.03, 0, 0)), Site("C2", "C", (-0.05, 0.09, 0)))
+    assert undeclared_groups(smear) == []
+    crowded = _inversion(Site("C1", "C", (0.03, 0, 0)), Site("C2", "C", (0.1, 0, 0)))
+    assert undeclared_groups(crowded) == []
