@@ -91,3 +91,30 @@ def test_a_smear_of_several_orientations_is_left_as_it_is():
     assert undeclared_groups(smear) == []
     crowded = _inversion(Site("C1", "C", (0.03, 0, 0)), Site("C2", "C", (0.1, 0, 0)))
     assert undeclared_groups(crowded) == []
+
+
+def test_the_written_res_holds_the_ch2cl2_in_part_minus_one(shared_data, tmp_path, capsys):
+    """End to end on COD 1100192: the job once wrote C48 with no H (its input H35 and H36
+    dropped, 'the job gives C no H'); now C48 carries HFIX 23 with its two H inside PART -1,
+    as SHELXL needs it, under names SHELXL reads, its elements and the rest of the model as
+    before."""
+    import json
+    import shutil
+
+    from crystalx_core.cli import main
+
+    path = tmp_path / "ch2cl2.cif"
+    shutil.copy(CORPUS / CH2CL2, path)
+    code = main(["assign", str(path), "--out", str(tmp_path) + "/", "--json", "--quiet"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    atoms = {a["new_label"]: a for a in report["atoms"]}
+    assert (atoms["C48"]["element"], atoms["C48"]["h_count"], atoms["C48"]["hfix"]) == ("C", 2, 23)
+    assert atoms["Cl2"]["element"] == atoms["Cl3"]["element"] == "Cl"
+    assert any("in PART -1" in note for note in report["notes"])
+    lines = [line.split() for line in (tmp_path / "ch2cl2_crystalx.res").read_text().splitlines()]
+    start = lines.index(["PART", "-1"])
+    block = [words[0] for words in lines[start : lines.index(["PART", "0"], start)]]
+    assert block[:3] == ["PART", "C48", "AFIX"] and block[-2:] == ["Cl2", "Cl3"]
+    hydrogens = [label for label in block if label.upper().startswith("H")]
+    assert len(hydrogens) == 2 and not any("?" in label for label in hydrogens)  # the CIF's H35?
