@@ -94,7 +94,9 @@ def _one_orientation_apart(members: list[int], met: dict[int, set[int]], sites) 
     16 C of solvent in R-3m, which no one orientation describes)."""
     heavy = [k for k in members if not is_hydrogen(sites[k].element)]
     meeting = [k for k in heavy if k in met]
-    return 2 * len(meeting) >= len(heavy) and all(len(met[k]) == 1 for k in meeting)
+    return (
+        bool(meeting) and 2 * len(meeting) >= len(heavy) and all(len(met[k]) == 1 for k in meeting)
+    )
 
 
 def declared(structure: Structure) -> tuple[Structure, str]:

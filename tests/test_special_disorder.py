@@ -62,6 +62,8 @@ def test_real_ch2cl2_gets_its_two_h(shared_data):
         [Site("O1", "O", (0, 0, 0))],
         # a Q-peak 0.3 Å off the centre is an atom on it, not two places
         [Site("Q1", None, (0.015, 0, 0), peak_height=2.0)],
+        # H alone (a group of no non-H atom: nothing meets)
+        [Site("H1", "H", (0.3, 0.3, 0.3))],
         # declared already
         [Site("O1", "O", (0.015, 0, 0), occupancy=0.5, part=-1)],
     ],
