@@ -120,3 +120,15 @@ def test_the_written_res_holds_the_ch2cl2_in_part_minus_one(shared_data, tmp_pat
     assert block[:3] == ["PART", "C48", "AFIX"] and block[-2:] == ["Cl2", "Cl3"]
     hydrogens = [label for label in block if label.upper().startswith("H")]
     assert len(hydrogens) == 2 and not any("?" in label for label in hydrogens)  # the CIF's H35?
+
+
+def test_refinement_keeps_a_declared_site_off_the_centre():
+    """cctbx moves a PART 0 site within 0.5 Å of its image onto the symmetry element (a water O
+    0.3 Å off -1 would refine on it); declared, it is a negative PART's, which SHELXL and
+    convert.own_site_symmetry keep where it is."""
+    from crystalx_core.crystallography.convert import to_xray_structure
+
+    structure = _inversion(Site("O1", "O", (0.015, 0.0, 0.0)))
+    assert to_xray_structure(structure).scatterers()[0].site[0] == pytest.approx(0.0, abs=1e-6)
+    kept, _ = declared(structure)
+    assert to_xray_structure(kept).scatterers()[0].site == pytest.approx((0.015, 0.0, 0.0))
