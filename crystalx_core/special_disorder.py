@@ -23,6 +23,7 @@ from crystalx_core.geometry import (
     connectivity,
     identity_operator,
     neighbours,
+    site_multiplicities,
 )
 from crystalx_core.structure import Structure
 
@@ -31,11 +32,13 @@ SHARE_TOLERANCE = 0.01  # an occupancy this much over a group's share of its pla
 
 @dataclass(frozen=True)
 class Orientation:
-    """One orientation of a group disordered about a special position: its sites, and how many
-    orientations share the place (it and its images that meet it)."""
+    """One orientation of a group disordered about a special position: its sites (those on
+    the symmetry element left out), and how many orientations share the place (it and its
+    images that meet it)."""
 
     sites: list[int]
     orientations: int
+    meeting: list[int]  # the sites within OVERLAP of an image of the group
 
 
 def undeclared_groups(structure: Structure) -> list[Orientation]:
@@ -63,6 +66,9 @@ def undeclared_groups(structure: Structure) -> list[Orientation]:
         for c in bonds[k]:
             if c.j in group and c.op == identity and not any(c.shift):
                 group[root(k)] = root(c.j)
+    # a PART of its own would cut its bonds to another PART's atoms (SHELXL bonds no two
+    # non-zero PARTs): COD 7105250's Ru1–Ru2 at a quarter each, amid ligands in PART -1 and -2
+    tied = {root(k) for k in members for c in bonds[k] if sites[c.j].part != 0}
     heavy = [k for k in members if not is_hydrogen(sites[k].element)]
     met: dict[int, set[int]] = {}  # atom → the group atoms whose images it meets
     operators: dict[int, set[int]] = {}  # group → the operators of the images that meet it
@@ -76,13 +82,21 @@ def undeclared_groups(structure: Structure) -> list[Orientation]:
             elif c.distance >= SAME_POSITION:
                 met.setdefault(k, set()).add(c.j)
                 operators.setdefault(root(k), set()).add(c.op)
+    # an atom on the symmetry element itself (a BF4⁻'s B on a threefold axis) stays outside:
+    # SHELXL constrains it to the element only there
+    order = len(structure.symops)
+    on_element = {k for k, m in enumerate(site_multiplicities(structure)) if m < order}
     found: dict[int, list[int]] = {}
     for k in members:
         found.setdefault(root(k), []).append(k)
     return [
-        Orientation(atoms, 1 + len(operators[key]))
+        Orientation(
+            [k for k in atoms if k not in on_element],
+            1 + len(operators[key]),
+            [k for k in atoms if k in met],
+        )
         for key, atoms in found.items()
-        if key not in crowded and _one_orientation_apart(atoms, met, sites)
+        if key not in crowded | tied and _one_orientation_apart(atoms, met, sites)
     ]
 
 
@@ -119,7 +133,7 @@ def declared(structure: Structure) -> tuple[Structure, str]:
         over = sorted(
             {
                 round(sites[k].occupancy, 3)
-                for k in group.sites
+                for k in group.meeting
                 if sites[k].occupancy > share + SHARE_TOLERANCE
             }
         )

@@ -132,3 +132,21 @@ def test_refinement_keeps_a_declared_site_off_the_centre():
     assert to_xray_structure(structure).scatterers()[0].site[0] == pytest.approx(0.0, abs=1e-6)
     kept, _ = declared(structure)
     assert to_xray_structure(kept).scatterers()[0].site == pytest.approx((0.015, 0.0, 0.0))
+
+
+def test_real_bf4_about_a_threefold_axis_keeps_its_b_on_the_axis(shared_data):
+    """COD 2234582's BF4⁻: B1 on a threefold axis, F1 and F2 at a third each (no PART), F1 0.95
+    Å from F2's image. The F go into PART -1; B1, on the axis, stays outside, where SHELXL keeps
+    it on the axis (a negative PART lifts the special-position constraint)."""
+    structure = read_cif(CORPUS / "codtools_2234582.cif").structure
+    after, note = declared(structure)
+    parts = {s.label: s.part for s in after.sites}
+    assert (parts["F1"], parts["F2"], parts["B1"]) == (-1, -1, 0)
+    assert "F1 F2 in PART -1, read as" in note  # a third each: no more than their share
+
+
+def test_real_group_bonded_to_another_part_is_left_as_it_is(shared_data):
+    """COD 7105250's Ru1–Ru2, a quarter each outside PART, meet their own images, but their
+    ligands are in PART -1 and -2: a PART of their own would cut every Ru–ligand bond."""
+    structure = read_cif(CORPUS / "codtools_7105250-oriental-name-capitalisation.cif").structure
+    assert undeclared_groups(structure) == []
