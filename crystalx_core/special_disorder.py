@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.geometry import (
     OVERLAP,
@@ -23,7 +25,6 @@ from crystalx_core.geometry import (
     connectivity,
     identity_operator,
     neighbours,
-    site_multiplicities,
 )
 from crystalx_core.structure import Structure
 
@@ -82,34 +83,51 @@ def undeclared_groups(structure: Structure) -> list[Orientation]:
             elif c.distance >= SAME_POSITION:
                 met.setdefault(k, set()).add(c.j)
                 operators.setdefault(root(k), set()).add(c.op)
-    # an atom on the symmetry element itself (a BF4⁻'s B on a threefold axis) stays outside:
-    # SHELXL constrains it to the element only there
-    order = len(structure.symops)
-    on_element = {k for k, m in enumerate(site_multiplicities(structure)) if m < order}
     found: dict[int, list[int]] = {}
     for k in members:
         found.setdefault(root(k), []).append(k)
-    return [
-        Orientation(
-            [k for k in atoms if k not in on_element],
-            1 + len(operators[key]),
-            [k for k in atoms if k in met],
-        )
-        for key, atoms in found.items()
-        if key not in crowded | tied and _one_orientation_apart(atoms, met, sites)
-    ]
+    kept = []
+    for key, atoms in found.items():
+        if key in crowded | tied or key not in operators:
+            continue
+        # an atom on the symmetry element itself (a BF4⁻'s B on the threefold axis its F are
+        # disordered about) stays outside: SHELXL holds it on the element only there
+        off = [k for k in atoms if not _fixed_by(structure, k, operators[key])]
+        if _one_orientation_apart(off, met, sites):
+            kept.append(Orientation(off, 1 + len(operators[key]), [k for k in off if k in met]))
+    return kept
+
+
+def _fixed_by(structure: Structure, k: int, operators: set[int]) -> bool:
+    """Whether site k lies on the symmetry element of each of `operators` (its image by
+    each, lattice shifts aside, within SAME_POSITION of it)."""
+    frac = structure.frac_array[k]
+    matrices = structure.symmetry_matrices()
+    for op in operators:
+        rot, tran = matrices[op]
+        gap = rot @ frac + tran - frac
+        if np.linalg.norm(structure.orthogonalisation @ (gap - np.round(gap))) >= SAME_POSITION:
+            return False
+    return True
 
 
 def _one_orientation_apart(members: list[int], met: dict[int, set[int]], sites) -> bool:
-    """Whether a group is one orientation of a group disordered about the special position:
-    half its non-H atoms at least meet an image of it (COD 1100192's CH2Cl2: both Cl, not the
-    C 0.97 Å off -1; not 2000332's cation, whose phenyl alone, 6 of 18 atoms, meets its image),
-    and none meets the images of two of its atoms (a smear of several orientations, 2102163's
-    16 C of solvent in R-3m, which no one orientation describes)."""
+    """Whether a group (its atoms off the symmetry element) is one orientation of a group
+    disordered about the special position: half its non-H atoms at least meet an image of it
+    (COD 1100192's CH2Cl2: both Cl, not the C 0.97 Å off -1; not 2000332's cation, whose
+    phenyl alone, 6 of 18 atoms, meets its image), none meets the images of two of its atoms
+    (a smear of several orientations, 2102163's 16 C of solvent in R-3m, which no one
+    orientation describes), and all are there as often (one molecule, whole or absent; not
+    sfarchiv2_2004827's solvent O at a half and a quarter, nor finalcif_1512154's CH2Cl2 whose
+    Cl are two pairs at 0.5, 0.34 and 0.15)."""
     heavy = [k for k in members if not is_hydrogen(sites[k].element)]
     meeting = [k for k in heavy if k in met]
+    occupancies = [sites[k].occupancy for k in heavy]
     return (
-        bool(meeting) and 2 * len(meeting) >= len(heavy) and all(len(met[k]) == 1 for k in meeting)
+        bool(meeting)
+        and 2 * len(meeting) >= len(heavy)
+        and all(len(met[k]) == 1 for k in meeting)
+        and max(occupancies) - min(occupancies) <= SHARE_TOLERANCE
     )
 
 
