@@ -28,7 +28,7 @@ from crystalx_core.geometry import (
 )
 from crystalx_core.structure import Structure
 
-SHARE_TOLERANCE = 0.01  # an occupancy this much over a group's share of its place is rounding
+SHARE_TOLERANCE = 0.01  # occupancies this close are one (a CIF rounds a third to 0.333 or 0.3333)
 
 
 @dataclass(frozen=True)
