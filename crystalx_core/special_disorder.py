@@ -134,19 +134,20 @@ def _one_orientation_apart(members: list[int], met: dict[int, set[int]], sites) 
 def declared(structure: Structure) -> tuple[Structure, str]:
     """`structure` with each undeclared group (undeclared_groups) in a negative PART of its
     own, numbered after the PARTs in use, and a note naming them ('' and the same structure
-    when there is none). Occupancies stay as given: the formula the job fits (UNIT) was read
-    with them; the note names those over the group's share of its place (one of two
-    orientations: 0.5; a CIF's 1 counts both whole)."""
+    when there is none). An occupancy over the group's share of its place (one of two
+    orientations: 0.5; a CIF's 1 counts both whole) cannot be right: the group refines on a
+    free variable of its own from it, as the data decide (the formula the job fits, UNIT, was
+    read with the occupancies given, which the assignment keeps). One the input ties to its own
+    variable, or at most the share, stays as it is."""
     groups = undeclared_groups(structure)
     if not groups:
         return structure, ""
     sites = list(structure.sites)
     number = max(abs(s.part) for s in sites)
+    variable = max({abs(s.free_variable) for s in sites} | {1})
     told = []
     for group in groups:
         number += 1
-        for k in group.sites:
-            sites[k] = replace(sites[k], part=-number)
         share = 1.0 / group.orientations
         over = sorted(
             {
@@ -155,12 +156,22 @@ def declared(structure: Structure) -> tuple[Structure, str]:
                 if sites[k].occupancy > share + SHARE_TOLERANCE
             }
         )
+        free = bool(over) and not any(
+            sites[k].input_variable or sites[k].free_variable for k in group.sites
+        )
+        variable += free
+        for k in group.sites:
+            sites[k] = replace(
+                sites[k], part=-number, free_variable=variable if free else sites[k].free_variable
+            )
         given = " and ".join(f"{v:g}" for v in over)
+        refined = ", refined on a free variable of its own" if free else ""
         told.append(
             " ".join(structure.sites[k].label for k in group.sites)
             + f" in PART -{number}"
             + (
-                f" (occupancy {given} given, {share:.2g} at most for one of {group.orientations})"
+                f" (occupancy {given} given, {share:.2g} at most for one of "
+                f"{group.orientations}{refined})"
                 if over
                 else ""
             )

@@ -1,5 +1,8 @@
 """Groups disordered about a special position that the input leaves outside PART."""
 
+from dataclasses import replace
+
+import numpy as np
 import pytest
 
 from crystalx_core.assign import resolve_method
@@ -38,8 +41,15 @@ def test_real_ch2cl2_across_an_inversion_centre_is_one_orientation(shared_data):
     assert sorted(after.sites[c.j].label for c in connectivity(after)[c48]) == ["Cl2?", "Cl3?"]
     assert {s.part for s in after.sites if s.label.endswith("?")} == {-1}
     assert {s.part for s in after.sites if not s.label.endswith("?")} == {0}
+    # the occupancy given stays (UNIT was read with it); the group refines on a variable of its
+    # own, the only one in the model
     assert [s.occupancy for s in after.sites] == [s.occupancy for s in before.sites]
-    assert "C48? Cl2? Cl3? in PART -1 (occupancy 1 given, 0.5 at most for one of 2)" in note
+    assert {s.free_variable for s in after.sites if s.label.endswith("?")} == {2}
+    assert {s.free_variable for s in after.sites if not s.label.endswith("?")} == {0}
+    assert (
+        "C48? Cl2? Cl3? in PART -1 (occupancy 1 given, 0.5 at most for one of 2, refined on a "
+        "free variable of its own)" in note
+    )
 
 
 @pytest.mark.skipif(resolve_method("auto") != "model", reason="no shipped models")
@@ -143,6 +153,7 @@ def test_real_bf4_about_a_threefold_axis_keeps_its_b_on_the_axis(shared_data):
     parts = {s.label: s.part for s in after.sites}
     assert (parts["F1"], parts["F2"], parts["B1"]) == (-1, -1, 0)
     assert "F1 F2 in PART -1, read as" in note  # a third each: no more than their share
+    assert {s.free_variable for s in after.sites} == {0}  # their occupancy stays fixed
 
 
 def test_real_group_bonded_to_another_part_is_left_as_it_is(shared_data):
@@ -150,3 +161,30 @@ def test_real_group_bonded_to_another_part_is_left_as_it_is(shared_data):
     ligands are in PART -1 and -2: a PART of their own would cut every Ru–ligand bond."""
     structure = read_cif(CORPUS / "codtools_7105250-oriental-name-capitalisation.cif").structure
     assert undeclared_groups(structure) == []
+
+
+def test_refined_against_data_the_ch2cl2_is_half_there_off_the_centre(shared_data):
+    """COD 1100192 as written (the CH2Cl2 whole, outside PART) refined against data simulated
+    from its right model (the CH2Cl2 half there, PART -1): the group refines on its own
+    variable to about a half, its atoms stay off -1, C48 keeps its two riding H. Main left
+    C48 whole in PART 0 without H, and R1 0.0328 where this gives 0.0301."""
+    from crystalx_core.crystallography.convert import to_xray_structure
+    from crystalx_core.demo import simulate_reflections
+    from crystalx_core.io.hkl import Reflections
+    from crystalx_core.pipeline import assign_job
+
+    given = read_cif(CORPUS / CH2CL2).structure
+    solvent = {"C48?", "Cl2?", "Cl3?", "H35?", "H36?"}
+    truth = given.with_sites(
+        [replace(s, occupancy=0.5, part=-1) if s.label in solvent else s for s in given.sites]
+    )
+    indices, observed, sigmas = simulate_reflections(to_xray_structure(truth), 0.8, 5, 3e4)
+    job = assign_job(given, Reflections(indices, observed, sigmas, None, "simulated.hkl"), cycles=5)
+    assert job.failure is None and job.final.r1 < 0.031
+    sites = {s.label: s for s in job.structure.sites}
+    for label in ("C48", "Cl2", "Cl3"):
+        assert sites[label].part == -1 and sites[label].occupancy == pytest.approx(0.5, abs=0.05)
+        start = given.cartesian(next(s.frac for s in given.sites if s.label == label + "?"))
+        assert np.linalg.norm(job.structure.cartesian(sites[label].frac) - start) < 0.05
+    riding = [s for s in job.structure.sites if s.label.startswith("H48")]
+    assert len(riding) == 2 and {s.part for s in riding} == {-1}
