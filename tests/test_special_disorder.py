@@ -130,6 +130,12 @@ def test_the_written_res_holds_the_ch2cl2_in_part_minus_one(shared_data, tmp_pat
     assert block[:3] == ["PART", "C48", "AFIX"] and block[-2:] == ["Cl2", "Cl3"]
     hydrogens = [label for label in block if label.upper().startswith("H")]
     assert len(hydrogens) == 2 and not any("?" in label for label in hydrogens)  # the CIF's H35?
+    # the CIF's occupancy 1 is over one orientation's share: every atom of the group, its H
+    # too, on free variable 2 (sof 21), which FVAR starts at the occupancy given
+    assert {words[5] for words in lines[start + 1 : start + len(block)] if len(words) > 5} == {
+        "21.00000"
+    }
+    assert next(words for words in lines if words[:1] == ["FVAR"])[2:] == ["1.00000"]
 
 
 def test_refinement_keeps_a_declared_site_off_the_centre():
@@ -163,11 +169,13 @@ def test_real_group_bonded_to_another_part_is_left_as_it_is(shared_data):
     assert undeclared_groups(structure) == []
 
 
+@pytest.mark.slow  # 20 s on two busy cores (the partly-occupied step); CI's budget is spent
 def test_refined_against_data_the_ch2cl2_is_half_there_off_the_centre(shared_data):
     """COD 1100192 as written (the CH2Cl2 whole, outside PART) refined against data simulated
-    from its right model (the CH2Cl2 half there, PART -1): the group refines on its own
-    variable to about a half, its atoms stay off -1, C48 keeps its two riding H. Main left
-    C48 whole in PART 0 without H, and R1 0.0328 where this gives 0.0301."""
+    from its right model (the CH2Cl2 half there, PART -1), to 1.0 Å in 3 cycles: the group
+    refines on its own variable to about a half, its atoms stay off -1, C48 keeps its two
+    riding H. Main left C48 whole in PART 0 without H, R1 0.078 where this gives 0.026 (to
+    0.8 Å in 5 cycles, 0.0328 and 0.0301: docs/benchmarks.md)."""
     from crystalx_core.crystallography.convert import to_xray_structure
     from crystalx_core.demo import simulate_reflections
     from crystalx_core.io.hkl import Reflections
@@ -178,9 +186,9 @@ def test_refined_against_data_the_ch2cl2_is_half_there_off_the_centre(shared_dat
     truth = given.with_sites(
         [replace(s, occupancy=0.5, part=-1) if s.label in solvent else s for s in given.sites]
     )
-    indices, observed, sigmas = simulate_reflections(to_xray_structure(truth), 0.8, 5, 3e4)
-    job = assign_job(given, Reflections(indices, observed, sigmas, None, "simulated.hkl"), cycles=5)
-    assert job.failure is None and job.final.r1 < 0.031
+    indices, observed, sigmas = simulate_reflections(to_xray_structure(truth), 1.0, 5, 3e4)
+    job = assign_job(given, Reflections(indices, observed, sigmas, None, "simulated.hkl"), cycles=3)
+    assert job.failure is None and job.final.r1 < 0.035
     sites = {s.label: s for s in job.structure.sites}
     for label in ("C48", "Cl2", "Cl3"):
         assert sites[label].part == -1 and sites[label].occupancy == pytest.approx(0.5, abs=0.05)
