@@ -45,6 +45,7 @@ from crystalx_core.riding import (
     unheld_input_hydrogens,
     unwritten_input_hydrogens,
 )
+from crystalx_core.special_disorder import declared
 from crystalx_core.structure import Structure
 
 Progress = Callable[[str], None]
@@ -268,6 +269,8 @@ def assign_job(
     if reflections is not None:  # once, for every step after (io.hkl.Reflections.merged)
         reflections = reflections.merged(structure.cell, structure.symops)
     structure, repeat_note = without_repeated_atoms(structure, olex2_model)
+    # before the overlap note, which then names only the disorder still undeclared
+    structure, special_note = declared(structure)
     overlap = overlap_note(structure)
     structure, unit_note = unit_set_aside(structure, _unit_line(shelx))
     if structure.peaks and not unit_note:  # UNIT decides which peaks are atoms: a placeholder
@@ -291,7 +294,7 @@ def assign_job(
         cif_weighting,
         stated_r1,
     )
-    result.notes[:0] = [note for note in (repeat_note, overlap, unit_note) if note]
+    result.notes[:0] = [note for note in (repeat_note, special_note, overlap, unit_note) if note]
     result.timings = {**timings, **result.timings}
     return result
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -766,7 +767,7 @@ def keep_input_names(
             # the same PARTs (a pivot beside a disorder has H in two: _per_part)
             or sorted(h.part for h, _ in old) != sorted(sites[k].part for k in new)
             or {h.label.upper() for h, _ in old} & (heavy | {n.upper() for _, n in names.values()})
-            or any(len(bare_label(h.label)) > MAX_LABEL for h, _ in old)  # a CIF's H1c10
+            or any(not _writable(h.label) for h, _ in old)  # a CIF's H1c10, H35?
         ):
             continue
         # each H where its name's H was (the image beside the pivot), in the user's order
@@ -1093,6 +1094,13 @@ def _unique_under(operators: list[np.ndarray], pivot: np.ndarray, positions) -> 
         if not any(np.linalg.norm(image - k) < SAME_SITE for image in images for k in kept):
             kept.append(np.asarray(h))
     return kept
+
+
+def _writable(label: str) -> bool:
+    """Whether a label can be written as SHELX reads it: MAX_LABEL characters at most, of
+    letters, digits and primes (assign.labels renames a non-H atom's otherwise)."""
+    bare = bare_label(label)
+    return len(bare) <= MAX_LABEL and re.fullmatch(r"[0-9A-Za-z']+", bare) is not None
 
 
 def _restraints(pivot: str, labels: list[str], xh: float, hh: float | None) -> list[str]:

@@ -50,6 +50,7 @@ from crystalx_core.errors import CrystalXError
 from crystalx_core.features import build_graph, combined_tokens, height_bins
 from crystalx_core.geometry import connectivity, one_alternative, site_multiplicities
 from crystalx_core.runtime import MODEL_DIR
+from crystalx_core.special_disorder import declared
 from crystalx_core.structure import Structure
 from crystalx_core.symmetry import smallest_site_share
 
@@ -88,7 +89,7 @@ def assign_model(
     cover (the answer), and probabilities (the last pass's) and classes."""
     heavy_model = load_model(model_dir, "heavy")
     sites = [i for i, s in enumerate(structure.sites) if not is_hydrogen(s.element)]
-    target = structure.with_sites([structure.sites[i] for i in sites])
+    target, _ = declared(structure.with_sites([structure.sites[i] for i in sites]))
     allowed = _allowed_classes(target, heavy_model.classes)
     heights = [s.peak_height if s.is_peak else None for s in target.sites]
     counted, weights = _formula(target, heavy_model.classes)
@@ -201,7 +202,11 @@ def _h_probabilities(structure: Structure, model_dir: str | Path, record: dict |
     """(hydrogen model, the non-H sites, its count classes, per-site probabilities of each
     restricted to the counts the atom has room for)."""
     hydrogen_model = load_model(model_dir, "hydrogen")
-    heavy = structure.with_sites([s for s in structure.sites if not is_hydrogen(s.element)])
+    # a group about a special position in PART 0 read as SHELXL reads it: its own images are
+    # its other orientation, not neighbours (special_disorder)
+    heavy, _ = declared(
+        structure.with_sites([s for s in structure.sites if not is_hydrogen(s.element)])
+    )
     graph = build_graph(
         heavy,
         [atomic_number(s.element) for s in heavy.sites],
