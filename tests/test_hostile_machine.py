@@ -58,3 +58,28 @@ def test_a_text_file_that_begins_with_bzh_is_not_taken_for_an_archive(tmp_path, 
     model = tmp_path / "x.res"
     model.write_text("BZh9 is no title\n" + STRUCTURE)
     assert cli.main(["assign", str(model), "--quiet", *QUICK]) == 0
+
+
+@pytest.mark.parametrize("home", ["folder", "file"])
+def test_the_models_write_nothing_into_home_and_say_nothing_of_it(tmp_path, home):
+    """onnxruntime 1.32 (its POSIX telemetry, PR microsoft/onnxruntime#27379) makes
+    ~/.cache/Microsoft/DeveloperTools/.onnxruntime with a device id and an event database on
+    `import onnxruntime`, in the user's home, for every job run with the models; where HOME
+    cannot be written (a cluster's read-only home, HOME a file) it printed a coloured
+    '[W:onnxruntime:Default, telemetry_1ds.cc:613] Failed to persist telemetry device ID' on
+    every run. The library's own switch, ORT_DISABLE_TELEMETRY=1 (read at import; the PR says
+    nothing is then created or sent), is set unless the user set it."""
+    place = tmp_path / "home"
+    if home == "folder":
+        place.mkdir()
+    else:
+        place.write_text("")
+    source = tmp_path / "x.res"
+    source.write_text(STRUCTURE)
+    done = shell(
+        f'exec "$0" -m crystalx_core.cli assign {source} --quiet', tmp_path, HOME=str(place)
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert "by method 'model'" in done.stdout
+    if home == "folder":
+        assert not list(place.rglob("*"))
