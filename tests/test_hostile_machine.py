@@ -5,6 +5,7 @@ Each failed on main before this branch; each runs the command as a user does, in
 process, through the shell where the case is the shell's (`2>&-`)."""
 
 import bz2
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +30,47 @@ def shell(line: str, cwd: Path, **env) -> subprocess.CompletedProcess:
         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", **env},
         timeout=600,
     )
+
+
+@pytest.mark.parametrize("command", ["assign", "batch"])
+def test_a_job_with_its_standard_error_closed_runs_and_writes_its_outputs(tmp_path, command):
+    """`crystalx assign x.res 2>&-` (no --quiet): Python sets sys.stderr to None, and the check
+    for a terminal to draw progress on (sys.stderr.isatty()) ended every job and every batch in
+    'internal error: AttributeError' (exit 70), no outputs written."""
+    source = tmp_path / "x.res"
+    source.write_text(STRUCTURE)
+    target = source.name if command == "assign" else "."
+    done = shell(
+        f'exec "$0" -m crystalx_core.cli {command} {target} ' + " ".join(QUICK) + " 2>&-", tmp_path
+    )
+    assert done.returncode == 0, done.stdout
+    assert done.stdout.startswith("assigned" if command == "assign" else "1 of 1 structures")
+    assert (tmp_path / "x_crystalx.res").is_file()
+
+
+def test_a_closed_standard_error_keeps_errors_out_of_standard_output(tmp_path):
+    """`crystalx assign x.res --json > result.json 2>&-` (a cron line, a script silencing
+    stderr): Python sets sys.stderr to None and print(file=None) writes to standard output, so
+    the error line went into result.json, where a reader expects JSON (or nothing)."""
+    done = shell('exec "$0" -m crystalx_core.cli assign missing.res --json 2>&-', tmp_path)
+    assert (done.returncode, done.stdout) == (2, "")
+
+
+@pytest.mark.parametrize(
+    "redirect",
+    [
+        "2</dev/null",  # open, but read-only: what a bash wrapper script leaves the job on fd 2
+        "2>/dev/full",  # every write fails (ENOSPC), as on a full disk
+    ],
+)
+def test_a_standard_error_that_cannot_be_written_keeps_the_exit_code(tmp_path, redirect):
+    """A bash script run with `2>&-` opens itself on the free fd 2 and execs the command with
+    it still there, read-only (seen with strace: `openat("./wrapper") = 2`), so the error line
+    failed with EBADF inside main's handler: the command exited 1 (Python's 'lost sys.stderr';
+    120 where the flush at exit failed too) in place of 2, the code a script tells a bad input
+    by."""
+    done = shell(f'exec "$0" -m crystalx_core.cli assign missing.res {redirect}', tmp_path)
+    assert (done.returncode, done.stdout) == (2, "")
 
 
 @pytest.mark.parametrize("option", ["model", "--hkl"])
@@ -83,3 +125,66 @@ def test_the_models_write_nothing_into_home_and_say_nothing_of_it(tmp_path, home
     assert "by method 'model'" in done.stdout
     if home == "folder":
         assert not list(place.rglob("*"))
+
+
+def test_a_reader_gone_before_the_demo_s_first_line_still_gets_its_outputs(tmp_path):
+    """`crystalx demo | head -0` with PYTHONUNBUFFERED=1 (common in containers and CI, as
+    `python -u`; this project's own machines set it): every print reaches the pipe at once,
+    and the demo prints its first lines before it writes its outputs, so the broken pipe ended
+    it with the inputs written and no outputs, against the README's word (the outputs are
+    written first). Now a reader gone is noted, the job runs to its end and exits 141 as before."""
+    read, write = os.pipe()
+    os.close(read)
+    with os.fdopen(write, "w") as pipe:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "crystalx_core.cli",
+                "demo",
+                "--dir",
+                "d",
+                "--cycles",
+                "2",
+                *QUICK,
+            ],
+            cwd=tmp_path,
+            stdout=pipe,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "PYTHONUNBUFFERED": "1"},
+            timeout=600,
+        )
+    assert (done.returncode, done.stderr) == (141, "")
+    assert sorted(p.name for p in (tmp_path / "d").glob("demo_crystalx*")) == [
+        "demo_crystalx.cif",
+        "demo_crystalx.json",
+        "demo_crystalx.res",
+    ]
+
+
+@pytest.mark.parametrize(
+    "encoding, written", [("cp1252", "e Å\\u207b³"), ("ascii", "e \\xc5\\u207b\\xb3")]
+)
+def test_a_report_to_a_stream_that_is_not_utf8_escapes_what_it_cannot_hold(
+    tmp_path, shared_data, encoding, written
+):
+    """Windows writes a redirected standard output (`crystalx assign x.res --hkl x.hkl >
+    log.txt`) in its ANSI code page, cp1252, and PYTHONIOENCODING or an ISO-8859-1 locale does
+    the same elsewhere: the refinement's 'e Å⁻³' (⁻ is in no such code page) was a
+    UnicodeEncodeError, exit 70 after the outputs were written and before the summary. XH_urea
+    as published, with its reflections."""
+    for name in ("published.res", "data.hkl"):
+        (tmp_path / name).write_bytes((shared_data / "benchmark" / "XH_urea" / name).read_bytes())
+    done = subprocess.run(
+        [sys.executable, "-m", "crystalx_core.cli", "assign", "published.res", "--hkl"]
+        + ["data.hkl", "--quiet", *QUICK],
+        cwd=tmp_path,
+        capture_output=True,
+        encoding=encoding,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "PYTHONIOENCODING": encoding},
+        timeout=600,
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert written in done.stdout
+    assert done.stdout.splitlines()[-1].startswith("wrote ")
