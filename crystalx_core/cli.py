@@ -45,6 +45,7 @@ def _run(args, ends_process: bool) -> int:
     try:
         # `kill PID` ends a job as Ctrl-C does; ends_process: this is the program, and ends with it
         with signals_raise_stopped(ends_process=ends_process), _reporting() as report:
+            _check_current_folder()
             code = args.run(args)
         # the reader went away (`| head`) and the job ran on to its end: as a shell tool killed
         # by SIGPIPE, unless the job has a failure of its own to tell
@@ -82,6 +83,19 @@ def _run(args, ends_process: bool) -> int:
         return EXIT_INTERNAL
     finally:
         _supervisor.answer()  # the job is over: a later signal must not be said to have stopped it
+
+
+def _check_current_folder() -> None:
+    """The folder the shell sits in, deleted under it (`rm -rf run1` from another terminal):
+    cctbx's import asks for it (os.getcwd in libtbx.env_config.get_local_env), and its bare
+    ENOENT named nothing. Said first, in words, for every command."""
+    try:
+        os.getcwd()
+    except OSError:
+        raise InputError(
+            "the current folder no longer exists (deleted or moved): cd into a folder and run "
+            "the command again"
+        ) from None
 
 
 @contextmanager

@@ -73,6 +73,28 @@ def test_a_standard_error_that_cannot_be_written_keeps_the_exit_code(tmp_path, r
     assert (done.returncode, done.stdout) == (2, "")
 
 
+def test_a_deleted_current_folder_is_said_in_one_line(tmp_path):
+    """The shell still sits in a folder another shell removed (`rm -rf run1` while a terminal is
+    in it): cctbx's import calls os.getcwd() (libtbx.env_config.get_local_env), whose ENOENT
+    reached the user as 'crystalx: error: No such file or directory', naming nothing, even for
+    an input given by its full path."""
+    source = tmp_path / "x.res"
+    source.write_text(STRUCTURE)
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    done = shell(
+        f'cd gone && rmdir "$PWD" && exec "$0" -m crystalx_core.cli assign {source} '
+        + " ".join(QUICK),
+        tmp_path,
+    )
+    assert done.returncode == 2
+    assert done.stderr == (
+        "crystalx: error: the current folder no longer exists (deleted or moved): "
+        "cd into a folder and run the command again\n"
+    )
+    assert not list(tmp_path.glob("x_crystalx*"))
+
+
 @pytest.mark.parametrize("option", ["model", "--hkl"])
 def test_a_bzip2_archive_is_named_for_what_it_is(tmp_path, capsys, option):
     """`bzip2 x.hkl` then renamed back (as datasets come from some archives): gzip, xz, zip,
