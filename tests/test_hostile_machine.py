@@ -1,8 +1,9 @@
 """What a real machine does to a command-line job (session 22): a standard error that is closed
-or cannot be written, a current folder deleted under the shell, a bzip2 archive among the inputs,
-a home folder the job must not write into, a reader of the report gone before the first line.
-Each failed on main before this branch; each runs the command as a user does, in its own
-process, through the shell where the case is the shell's (`2>&-`)."""
+or cannot be written, a reader of the report gone, a standard output that is not UTF-8, a current
+folder deleted under the shell, a bzip2 archive among the inputs, a home folder the job must not
+write into. Each failed on main before this branch (the 'BZh' text case guards the bzip2 check
+against text); each runs the command as a user does, in its own process, through the shell
+where the case is the shell's (`2>&-`)."""
 
 import bz2
 import os
