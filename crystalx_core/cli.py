@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import errno
 import json
 import os
 import re
@@ -57,7 +58,7 @@ def _run(args, ends_process: bool) -> int:
     except RefinementError as error:
         return _fail(error, EXIT_REFINE)
     except OutputError as error:
-        return _fail(error, EXIT_OUTPUT)
+        return _fail(_naming_out(error, args), EXIT_OUTPUT)
     except CrystalXError as error:
         return _fail(error, EXIT_OTHER)
     except BrokenPipeError:  # the reader went away (`| head`): the outputs are written
@@ -83,6 +84,16 @@ def _run(args, ends_process: bool) -> int:
         return EXIT_INTERNAL
     finally:
         _supervisor.answer()  # the job is over: a later signal must not be said to have stopped it
+
+
+def _naming_out(error: OutputError, args) -> OutputError:
+    """A default output name too long for the file system (an input named near the 255-byte
+    limit, plus '_crystalx.res'): the one way out is a shorter name, so the line says how."""
+    if error.errno != errno.ENAMETOOLONG or getattr(args, "out", False) is not None:
+        return error  # not the name's length, or a name the user chose (or no --out to give)
+    return OutputError(
+        f"{error.message}; name the outputs with --out", error.path, error.line, error.errno
+    )
 
 
 def _check_current_folder() -> None:
