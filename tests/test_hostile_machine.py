@@ -9,6 +9,8 @@ import bz2
 import os
 import subprocess
 import sys
+import time
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
@@ -245,3 +247,37 @@ def test_standard_descriptors_left_closed_are_taken_by_dev_null(tmp_path):
     done = shell(f'exec "$0" -c "{probe}" <&- >&- 2>&-', tmp_path)
     assert done.returncode == 0
     assert (tmp_path / "out.txt").read_text() == "3 /dev/nullTrue /dev/nullTrue /dev/nullTrue"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_job_started_without_standard_streams_has_dev_null_on_them(tmp_path):
+    """`crystalx assign x.res <&- >&- 2>&-` (a daemon's job, an init script): the supervisor's
+    pipe, opened first (crystalx_core/_supervisor.py), took fds 0 and 1, so the job's standard
+    output was the pipe's write end (a C library's print went to the supervisor, which read it
+    as the job's answer to a stop), and with `>&- 2>&-` the supervisor's own /dev/null on fd 1
+    replaced the pipe's read end: it could no longer hear the job at all. Each descriptor of
+    the job (the supervisor's child, read in /proc while it runs) is /dev/null now."""
+    (tmp_path / "x.res").write_text(STRUCTURE)
+    job = subprocess.Popen(
+        [
+            "sh",
+            "-c",
+            'exec "$0" -m crystalx_core.cli assign x.res ' + " ".join(QUICK) + " <&- >&- 2>&-",
+            sys.executable,
+        ],
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
+    seen: dict = {}
+    children = Path(f"/proc/{job.pid}/task/{job.pid}/children")
+    while job.poll() is None and not seen:
+        with suppress(OSError):  # not forked yet, gone, or a descriptor still closed
+            for child in children.read_text().split():
+                seen = {fd: os.readlink(f"/proc/{child}/fd/{fd}") for fd in (0, 1, 2)}
+        time.sleep(0.005)
+    assert job.wait(timeout=600) == 0
+    assert seen == {0: "/dev/null", 1: "/dev/null", 2: "/dev/null"}
+    assert len(list(tmp_path.glob("x_crystalx.*"))) == 3
