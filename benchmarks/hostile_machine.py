@@ -72,6 +72,10 @@ CASES = [
         f"cp x.res 'ü é.res' && LC_ALL=C exec {CX} assign 'ü é.res' {QUICK}",
     ),
     (
+        "input name of 246 bytes (its default output's is over 255)",
+        f"cp x.res {'x' * 246}.res && exec {CX} assign {'x' * 246}.res {QUICK}",
+    ),
+    (
         "stdout cp1252 (Windows redirect), --hkl",
         f"PYTHONIOENCODING=cp1252 exec {CX} assign urea.res --hkl urea.hkl --quiet {QUICK}",
     ),
