@@ -53,6 +53,7 @@ _startup.hold_stops(taking_over=(_handlers_before, _stops_before_startup))
 # call that Python's handlers cannot interrupt (crystalx_core._supervisor); the child inherits
 # the hold and every Ctrl-C recorded so far
 if _startup.started_as_command():
+    _startup.reserve_standard_fds()  # before the supervisor's pipe can take a closed one
     _supervisor.supervise()
 try:
     import cctbx.xray  # noqa: E402,F401  (must precede gemmi, see above)

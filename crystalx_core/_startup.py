@@ -31,6 +31,7 @@ Standard library only: this runs before anything heavy is imported.
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import sys
@@ -113,6 +114,25 @@ def take_held():
     first = _held[0] if _held else None
     _held.clear()
     return replaced, first
+
+
+def reserve_standard_fds() -> None:
+    """/dev/null on each of file descriptors 0, 1 and 2 the command was started without (`2>&-`,
+    `>&-`, `<&-`; a daemon's or an init script's job): a file opened later takes the lowest
+    free descriptor, so the supervisor's pipe, an input or an output would become the job's
+    standard error, and a C library's message to fd 2 (onnxruntime's logger, a cctbx warning)
+    would be written into it. Python has already set sys.stderr (or stdout, stdin) to None for
+    a closed one, and it stays None: only the descriptor is taken. Inheritable, as the shell's
+    own would be, so a batch's spawned workers start with them too."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:  # closed
+            opened = os.open(os.devnull, os.O_RDWR)
+            if opened != fd:
+                os.dup2(opened, fd)
+                os.close(opened)
+            os.set_inheritable(fd, True)
 
 
 def started_as_command() -> bool:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import codecs
+import errno
 import json
 import os
 import re
@@ -35,10 +37,20 @@ EXIT_POOR = (
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    with _error_stream():
+        return _run(args, ends_process=argv is None)
+
+
+def _run(args, ends_process: bool) -> int:
+    """The command, its errors as one line each and the exit code that tells them apart."""
     try:
-        # `kill PID` ends a job as Ctrl-C does; argv None: this is the program, and ends with it
-        with signals_raise_stopped(ends_process=argv is None), _reporting():
-            return args.run(args)
+        # `kill PID` ends a job as Ctrl-C does; ends_process: this is the program, and ends with it
+        with signals_raise_stopped(ends_process=ends_process), _reporting() as report:
+            _check_current_folder()
+            code = args.run(args)
+        # the reader went away (`| head`) and the job ran on to its end: as a shell tool killed
+        # by SIGPIPE, unless the job has a failure of its own to tell
+        return _reader_gone() if report.reader_gone and code == EXIT_OK else code
     except InputError as error:
         return _fail(error, EXIT_INPUT)
     except SolveError as error:
@@ -46,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     except RefinementError as error:
         return _fail(error, EXIT_REFINE)
     except OutputError as error:
-        return _fail(error, EXIT_OUTPUT)
+        return _fail(_naming_out(error, args), EXIT_OUTPUT)
     except CrystalXError as error:
         return _fail(error, EXIT_OTHER)
     except BrokenPipeError:  # the reader went away (`| head`): the outputs are written
@@ -74,31 +86,112 @@ def main(argv: list[str] | None = None) -> int:
         _supervisor.answer()  # the job is over: a later signal must not be said to have stopped it
 
 
+def _naming_out(error: OutputError, args) -> OutputError:
+    """A default output name too long for the file system (an input named near the 255-byte
+    limit, plus '_crystalx.res'): the one way out is a shorter name, so the line says how."""
+    if error.errno != errno.ENAMETOOLONG or getattr(args, "out", False) is not None:
+        return error  # not the name's length, or a name the user chose (or no --out to give)
+    return OutputError(
+        f"{error.message}; name the outputs with --out", error.path, error.line, error.errno
+    )
+
+
+def _check_current_folder() -> None:
+    """The folder the shell sits in, deleted under it (`rm -rf run1` from another terminal):
+    cctbx's import asks for it (os.getcwd in libtbx.env_config.get_local_env), and its bare
+    ENOENT named nothing. Said first, in words, for every command."""
+    try:
+        os.getcwd()
+    except OSError:
+        raise InputError(
+            "the current folder no longer exists (deleted or moved): cd into a folder and run "
+            "the command again"
+        ) from None
+
+
+@contextmanager
+def _error_stream():
+    """sys.stderr while a command runs, as one whose failure ends nothing. Where there is none
+    (fd 2 closed: `2>&-`, cron; Python sets sys.stderr to None), a sink: print(file=None)
+    writes to standard output, where an error line would spoil a --json report, and
+    sys.stderr.isatty() was an AttributeError. Where its writes fail (`2>/dev/full`, or fd 2
+    left read-only: a bash script run with `2>&-` opens itself there), they are dropped: the
+    error line has nowhere to go, and the exit code still tells it."""
+    stream = sys.stderr
+    sink = open(os.devnull, "w", encoding="utf-8") if stream is None else None
+    sys.stderr = _Unfailing(sink or stream)
+    try:
+        yield
+    finally:
+        sys.stderr = stream
+        if sink is not None:
+            sink.close()
+
+
+class _Unfailing:
+    """A stream whose write and flush never raise: what could not be said is dropped, and the
+    stream, once failed, writes to /dev/null (_silence)."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except (OSError, ValueError):  # ValueError: the stream was closed
+            _silence(self._stream)
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except (OSError, ValueError):
+            _silence(self._stream)
+
+    def __getattr__(self, name):  # isatty, encoding, fileno: the stream's own
+        return getattr(self._stream, name)
+
+
 def _reader_gone() -> int:
-    """Quiet, as a shell tool killed by SIGPIPE: 128 + SIGPIPE. Standard output is pointed at
-    /dev/null first, so Python's flush at exit finds no broken pipe to complain of (the way
-    the signal module's documentation recommends)."""
-    with suppress(OSError, ValueError, AttributeError):
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.__stdout__.fileno())
+    """Quiet, as a shell tool killed by SIGPIPE: 128 + SIGPIPE."""
+    _silence_stdout()
     return 128 + getattr(signal, "SIGPIPE", 13)  # 13 on every POSIX system; Windows has none
+
+
+def _silence_stdout() -> None:
+    """Standard output pointed at /dev/null, so that what is still buffered for the reader that
+    went away, and Python's flush at exit, find no broken pipe to complain of (the way the
+    signal module's documentation recommends)."""
+    _silence(sys.__stdout__)
+
+
+def _silence(stream) -> None:
+    """The stream's file descriptor pointed at /dev/null: a write that failed stays in its
+    buffer, and Python's flush at exit would fail on it again (exit 120, not the command's)."""
+    with suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
 
 
 @contextmanager
 def _reporting():
-    """sys.stdout while a command runs: a write that fails (standard output redirected to a
-    full disk) is an OutputError naming it, not a bare OSError read as an input's. Once it has
-    failed, the stream is set aside (None, as with no standard output: print() writes nothing
-    and Python's flush at exit skips it, where the failed stream's flush would end in exit
-    120). Where there is no standard output at all (fd 1 closed: `>&-`, cron, pythonw:
-    sys.stdout is None), there is nothing to guard."""
+    """sys.stdout while a command runs, yielding it (its reader_gone says whether the reader of
+    the report went away): a write that fails (standard output redirected to a full disk) is an
+    OutputError naming it, not a bare OSError read as an input's. Once it has failed, the
+    stream is set aside (None, as with no standard output: print() writes nothing and Python's
+    flush at exit skips it, where the failed stream's flush would end in exit 120). Where
+    there is no standard output at all (fd 1 closed: `>&-`, cron, pythonw: sys.stdout is
+    None), there is nothing to guard."""
     stream = sys.stdout
     if stream is None:
-        yield
+        yield _Report(None)
         return
-    sys.stdout = _Report(stream)
+    sys.stdout = report = _Report(stream)
+    errors = _escaping_beyond_encoding(stream)
     failed = True
     try:
-        yield
+        yield report
         sys.stdout.flush()
         failed = False
     except OutputError as error:
@@ -111,25 +204,51 @@ def _reporting():
         raise
     finally:
         sys.stdout = stream if not failed else None
+        if errors is not None:
+            with suppress(ValueError, OSError):
+                stream.reconfigure(errors=errors)
+
+
+def _escaping_beyond_encoding(stream) -> str | None:
+    """A report to a stream that is not UTF-8 (Windows writes a redirected standard output in
+    its ANSI code page, cp1252; PYTHONIOENCODING=latin-1; an old cluster's ISO-8859-1 locale)
+    writes a character it cannot hold (Å⁻³, a label's letter) as a backslash escape: it was a
+    UnicodeEncodeError, exit 70 after the outputs were written. Returns the error handler to
+    put back, None where nothing was changed (UTF-8 holds every character)."""
+    try:
+        if codecs.lookup(stream.encoding).name == "utf-8":
+            return None
+        before = stream.errors
+        stream.reconfigure(errors="backslashreplace")
+    except (AttributeError, LookupError, TypeError, ValueError, OSError):
+        return None  # not a text stream Python made (a test's, an embedding program's)
+    return before
 
 
 class _Report:
-    """A stream whose OSError is an OutputError naming standard output."""
+    """A stream whose OSError is an OutputError naming standard output, and whose broken pipe
+    (the reader gone: `| head`) is noted, not raised: the job runs on to write its outputs,
+    which a print before them (with PYTHONUNBUFFERED=1, each print is a write) would
+    otherwise have cut short. What is printed after that goes nowhere."""
 
     def __init__(self, stream):
         self._stream = stream
+        self.reader_gone = False
 
     def write(self, text: str) -> int:
-        return self._guarded(self._stream.write, text)
+        return self._guarded(self._stream.write, text) if not self.reader_gone else len(text)
 
     def flush(self) -> None:
-        self._guarded(self._stream.flush)
+        if not self.reader_gone:
+            self._guarded(self._stream.flush)
 
     def _guarded(self, call, *args):
         try:
             return call(*args)
-        except BrokenPipeError:  # the reader went away (`| head`): said as before
-            raise
+        except BrokenPipeError:
+            self.reader_gone = True
+            _silence_stdout()
+            return len(args[0]) if args else None
         except OSError as error:
             raise OutputError(
                 f"cannot write the report: {error.strerror or error}",

@@ -61,11 +61,24 @@ def require_models(names: tuple[str, ...], instead: str) -> None:
         )
 
 
+def _onnxruntime():
+    """onnxruntime, imported without its telemetry. Since 1.32 (POSIX telemetry,
+    microsoft/onnxruntime PR 27379) `import onnxruntime` makes
+    ~/.cache/Microsoft/DeveloperTools/.onnxruntime (a device id, an event database) in the
+    user's home, and prints a coloured warning on every run where the home cannot be written.
+    ORT_DISABLE_TELEMETRY=1, the library's own switch, is read at that import: set here unless
+    the user set it."""
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+    import onnxruntime
+
+    return onnxruntime
+
+
 def open_session(path):
     """An onnxruntime session for an .onnx file on the first preferred provider available,
     threads as CRYSTALX_THREADS says; a CrystalXError naming the file when it cannot be read."""
     try:
-        import onnxruntime
+        onnxruntime = _onnxruntime()
     except ImportError:
         raise CrystalXError(
             "running a model needs onnxruntime: pip install 'crystalx[cpu]'", str(path)
@@ -161,7 +174,7 @@ def _session_options():
     No memory arena: it keeps the largest run's buffers for the life of the session, and
     three passes (two sessions) over a 5,000-atom graph held 1.2 GB that way; without it a
     run's memory goes back when the run ends."""
-    import onnxruntime
+    onnxruntime = _onnxruntime()
 
     options = onnxruntime.SessionOptions()
     options.enable_cpu_mem_arena = False

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import codecs
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -24,6 +25,9 @@ _COMPRESSED = (
     (b"7z\xbc\xaf\x27\x1c", "7-Zip"),
     (b"\x28\xb5\x2f\xfd", "zstd"),
 )
+# bzip2's stream header: 'BZh', the block size 1-9, then the magic of a block (pi) or of the
+# end of an empty stream (sqrt pi); 'BZh' alone could begin a line of text
+_BZIP2 = re.compile(rb"BZh[1-9](1AY&SY|\x17rE8P\x90)")
 
 
 def read_input_bytes(path: str, what: str) -> bytes:
@@ -65,6 +69,7 @@ def read_input_bytes(path: str, what: str) -> bytes:
         except UnicodeDecodeError:
             raise InputError(f"a {what} in UTF-16 that does not decode", path) from None
     packed = next((name for magic, name in _COMPRESSED if data.startswith(magic)), None)
+    packed = packed or ("bzip2" if _BZIP2.match(data) else None)
     if packed:
         raise InputError(f"a {packed} archive, not a {what}: unpack it first", path, 1)
     if b"\0" in data and _utf16_without_bom(data):
