@@ -1,11 +1,13 @@
 """The reflections a plugin job refines beside `crystalx assign x.ins --hkl` on the same .ins:
-for each case (MERG 0/2/4, an HKLF matrix, OMIT s 2θ with OMIT h k l and SHEL) the count refined,
-R1 and wR2 of the command line's job and of the job the plugin sends for that .ins opened in
-the Olex2 test double (its refinement model read as Olex2 exports it: tests/olex2_double).
+for each case (MERG 0/2/4, an HKLF matrix, OMIT s 2θ with OMIT h k l and SHEL, two SHEL lines,
+the published WGHT, an EXTI) the count refined, R1 and wR2 of the command line's job and of the
+job the plugin sends for that .ins opened in the Olex2 test double (its refinement model read as
+Olex2 exports it: tests/olex2_double).
 
 Input: the published L-alanine (benchmark XH_alanine: SHELXL-2018's .res and its .hkl, TEMP
--250), without its H and WGHT (the plugin sends no weighting scheme), each atom isotropic at
-its Ueq (as Olex2 gives the plugin its atoms: xf.au.GetAtomUiso). For MERG the .hkl is
+-250), without its H, each atom isotropic at its Ueq (as Olex2 gives the plugin its atoms:
+xf.au.GetAtomUiso), and without its WGHT lines but in the WGHT case (its WGHT 0, w = 1/σ²,
+and after END the WGHT 0.0405 0.0165 SHELXL suggests). For MERG the .hkl is
 written as a diffractometer gives it, each reflection with an equivalent (-h -k l, one of
 222's) and its Friedel opposite (-h -k -l).
 
@@ -27,15 +29,16 @@ DOUBLE, PLUGIN = ROOT / "tests" / "olex2_double", ROOT / "plugin" / "plugin-Crys
 OPTIONS = {"method": "baseline", "hydrogens": "rules"}
 
 
-def ins_text(instructions: str) -> str:
-    """The published .res as an .ins without H and WGHT (the plugin sends no weighting
-    scheme), each atom isotropic at its Ueq (as Olex2 gives the plugin its atoms:
-    xf.au.GetAtomUiso), `instructions` before HKLF."""
+def ins_text(instructions: str, weighted: bool = False) -> str:
+    """The published .res as an .ins without H (and without its WGHT lines unless `weighted`),
+    each atom isotropic at its Ueq (as Olex2 gives the plugin its atoms: xf.au.GetAtomUiso),
+    `instructions` before HKLF."""
     text = (ALANINE / "published.res").read_text().replace("=\n", "")
+    dropped = ("H",) if weighted else ("H", "WGHT")
     kept = []
     for line in text.splitlines():
         words = line.split()
-        if line.startswith(("WGHT", "H")) and not line.startswith("HKLF"):
+        if line.startswith(dropped) and not line.startswith("HKLF"):
             continue
         # an atom with U11 U22 U33 U23 U13 U12: orthorhombic, so Ueq is their first three's mean
         if len(words) == 12 and words[1].isdigit():
@@ -66,7 +69,12 @@ CASES = {
         "OMIT -3 50\nOMIT 0 4 0\nOMIT 1 2 1\nSHEL 6 0.8\nHKLF 4",
         lambda h, k, l: [(h, k, l)],
     ),
+    # Olex2 keeps the last SHEL (refmodel.cpp SetSHEL), as the command line does
+    "two SHEL": ("SHEL 6 0.8\nSHEL 9 0.9\nHKLF 4", lambda h, k, l: [(h, k, l)]),
+    "WGHT": ("HKLF 4", lambda h, k, l: [(h, k, l)]),
+    "EXTI": ("EXTI 0.01\nHKLF 4", lambda h, k, l: [(h, k, l)]),
 }
+WEIGHTED = {"WGHT"}  # the cases whose .ins keeps the published WGHT lines
 
 
 def cli_job(tmp_path, case):
@@ -75,7 +83,7 @@ def cli_job(tmp_path, case):
 
     instructions, transform = CASES[case]
     ins, hkl = tmp_path / "x.ins", tmp_path / "x.hkl"
-    ins.write_text(ins_text(instructions))
+    ins.write_text(ins_text(instructions, case in WEIGHTED))
     hkl.write_text(hkl_lines(transform))
     out = io.StringIO()
     with redirect_stdout(out):

@@ -256,6 +256,7 @@ def assign_job(
     suggest: bool = True,
     cif_weighting=None,
     stated_r1: StatedR1 | None = None,
+    given_weights=None,
 ) -> JobResult:
     """Assign elements and H to the peaks/atoms of a solution; refine when reflections are given,
     with the restraints and constraints of `shelx` (the input .res, io.shelx_restraints) where
@@ -263,7 +264,9 @@ def assign_job(
     service), which keeps an atom the job leaves out as repeated. `suggest`: find the WGHT
     SHELXL would suggest next (for a .res written; with_input_weights). `cif_weighting`: a CIF's
     weighting scheme (io.cif_weights), used where `shelx` has no WGHT. `stated_r1`: the R1 the
-    input states for its own model, which the verdict weighs the final R1 against."""
+    input states for its own model, which the verdict weighs the final R1 against.
+    `given_weights`: the WGHT and EXTI of the final refinement where no file gives them
+    (weights.FinalSetup; the service's, from Olex2's refinement model: weights.olex2_setup)."""
     timings: dict[str, float] = {}
     unit_note = None
     if reflections is not None:  # once, for every step after (io.hkl.Reflections.merged)
@@ -293,6 +296,7 @@ def assign_job(
         suggest,
         cif_weighting,
         stated_r1,
+        given_weights,
     )
     result.notes[:0] = [note for note in (repeat_note, special_note, overlap, unit_note) if note]
     result.timings = {**timings, **result.timings}
@@ -330,6 +334,7 @@ def _finish_job(
     suggest: bool = True,
     cif_weighting=None,
     stated_r1: StatedR1 | None = None,
+    given_weights=None,
 ) -> JobResult:
     """From an assignment (isotropically refined when there are reflections): the elements
     weighed by the data, anisotropic refinement, riding H, the final difference map and the
@@ -437,6 +442,7 @@ def _finish_job(
                 shelx,
                 suggest,
                 cif_weighting,
+                given_weights,
             )
         plan.structure = refinements[-1][1].structure
         notes += refinements[-1][1].notes  # what the final refinement leaves for the user
@@ -506,16 +512,18 @@ def with_input_weights(
     shelx=None,
     suggest: bool = True,
     cif_weighting=None,
+    given_weights=None,
 ) -> list[str]:
     """The final refinement (the last of `refinements`, replaced or followed in place) as the
     user's file asks for it: the model refined again with its WGHT and EXTI where they differ
     from the job's (WGHT 0.1, no extinction: every decision before is taken with those), and in
     either case, with `suggest`, the WGHT SHELXL would suggest for the next cycles (a refinement
     of no cycle where the model is not refined again). A CIF's `cif_weighting` (io.cif_weights)
-    stands for the WGHT where `shelx` has none. Returns the notes."""
+    stands for the WGHT where `shelx` has none; `given_weights` (weights.FinalSetup) for both
+    where there is no file (the service: Olex2's refinement model). Returns the notes."""
     from crystalx_core.crystallography.weights import DEFAULT, final_setup
 
-    setup = final_setup(shelx, cif_weighting)
+    setup = given_weights if given_weights is not None else final_setup(shelx, cif_weighting)
     notes = [setup.note] if setup.note else []
     name, last = refinements[-1]
     isotropic = frozenset(  # every atom stays as the job refined it (a partial site isotropic)

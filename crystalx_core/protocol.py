@@ -17,8 +17,8 @@ from crystalx_core.assign import METHODS as ASSIGN_METHODS
 from crystalx_core.errors import RequestError
 
 # 2: an assign request may carry the reflections, a snapshot its wavelength and formula, a site
-# its AFIX. The formula, the AFIX, the temperature and the reflections' MERG, OMIT and SHEL came
-# to protocol 2
+# its AFIX. The formula, the AFIX, the temperature and the reflections' MERG, OMIT, SHEL, WGHT
+# and EXTI came to protocol 2
 # without a new number: a core from before them refuses a request that has them (extra fields
 # are forbidden); acceptable only while no release is tagged
 PROTOCOL = 2
@@ -128,6 +128,12 @@ class ReflectionsIn(_Schema):
         ]
     ] = None
     shel: Optional[Annotated[list[_number(1e6)], Field(min_length=2, max_length=2)]] = None
+    # the weighting scheme and extinction the final refinement uses, as Olex2's refinement model
+    # gives them (refmodel.cpp PyExport: "weight", the WGHT's numbers as written, none without
+    # a WGHT; "exti" only under EXTI): applied as a .res's WGHT and EXTI are
+    # (pipeline.with_input_weights)
+    weight: Optional[Annotated[list[_number(1e6)], Field(min_length=1, max_length=6)]] = None
+    exti: Optional[_number(1e6)] = None
 
 
 class Options(_Schema):

@@ -23,8 +23,9 @@ the job behind `crystalx assign` (pipeline.assign_job), with its H notes by new 
 ("notes") and what the job had to give up on ("job_notes", as its JSON's "notes").
 
 From protocol 2 an `assign` request may name the structure's reflection file ("reflections":
-path, HKLF code, scale and matrix, TWIN, and MERG, OMIT and SHEL as Olex2's refinement model
-holds them, applied by the rule an .ins's own lines go through: io.data_limits.instructed):
+path, HKLF code, scale and matrix, TWIN, and MERG, OMIT, SHEL, WGHT and EXTI as Olex2's
+refinement model holds them, applied by the rules an .ins's own lines go through:
+io.data_limits.instructed, pipeline.with_input_weights):
 the job is then `crystalx assign --hkl`'s, each
 site's "evidence" says what the data say about its element, "job_notes" list every change the
 data made, and "reflections" names the file used. A file that is missing, unreadable, of a
@@ -186,6 +187,8 @@ def assign_result(
     job = None
     data, why = read_reflections(reflections, structure) if reflections else (None, None)
     if data is not None:
+        from crystalx_core.crystallography.weights import olex2_setup  # smtbx: when refining
+
         try:
             # no .res is written here: no WGHT to suggest for it
             job = assign_job(
@@ -196,6 +199,9 @@ def assign_result(
                 olex2_model=True,
                 suggest=False,
                 stated_r1=file_stated_r1(structure.source),  # the open file's own R1
+                # the WGHT and EXTI Olex2 holds, refined with as `crystalx assign --hkl`
+                # refines with the .ins's (pipeline.with_input_weights)
+                given_weights=olex2_setup(reflections.weight, reflections.exti),
             )
         except CrystalXError as error:  # the same snapshot without the data is still answered
             why = _left_out(data.path, error.message)

@@ -85,6 +85,31 @@ def test_shel_written_the_other_way_round_is_swapped(tmp_path):
     assert "5 reflections outside d 0.8-5 Å left out" in reflections.notes[0]
 
 
+@pytest.mark.parametrize(
+    "limits, kept, note",
+    [
+        # the last, SHEL 9 0.8, keeps the 8.10 Å reflection: only the four beyond 0.8 Å out
+        ("SHEL 5 0.8\nSHEL 9 0.8\n", 8, "SHEL 5 0.8 (line 12): not applied, the later SHEL 9 0.8"),
+        ("SHEL 9 0.8\nSHEL 5 0.8\n", 7, "SHEL 9 0.8 (line 12): not applied, the later SHEL 5 0.8"),
+    ],
+)
+def test_of_two_shel_lines_only_the_last_applies(tmp_path, limits, kept, note):
+    """SHELXL's SHEL gives one lowres and one highres, and Olex2 keeps the last line's
+    (pcxod/olex2 xlib/refmodel.cpp RefinementModel::SetSHEL), which the plugin's job sends:
+    the command line applied both, 7 kept either way round."""
+    reflections = read(tmp_path, limits)
+    assert len(reflections) == kept
+    assert reflections.notes[0].startswith(note)
+    assert "(line 13): " in reflections.notes[1]
+    assert len(reflections.notes) == 2
+
+
+def test_an_earlier_shel_line_with_words_is_still_named(tmp_path):
+    with pytest.raises(InputError) as error:
+        read(tmp_path, "SHEL low high\nSHEL 5 0.8\n")
+    assert error.value.line == 12
+
+
 @pytest.mark.parametrize("omit", ["OMIT -2 0", "OMIT -2 -10"])
 def test_omit_two_theta_not_above_zero_names_its_line(tmp_path, omit):
     with pytest.raises(InputError) as error:

@@ -1,7 +1,8 @@
-"""The plugin's job refines the reflections the command line would: MERG, HKLF's matrix, OMIT
-s 2θ, OMIT h k l and SHEL as Olex2's refinement model holds them are sent with the job
-(olex_model.refined_subset) and applied by the one rule `crystalx assign --hkl` applies to the
-.ins's own lines (io.data_limits.instructed).
+"""The plugin's job refines the reflections the command line would, weighed as it would: MERG,
+HKLF's matrix, OMIT s 2θ, OMIT h k l and SHEL as Olex2's refinement model holds them are sent
+with the job (olex_model.refined_subset) and applied by the one rule `crystalx assign --hkl`
+applies to the .ins's own lines (io.data_limits.instructed); WGHT and EXTI likewise
+(olex_model.final_weights, pipeline.with_input_weights).
 
 Input: the published L-alanine (P2₁2₁2₁; benchmark XH_alanine: SHELXL-2018's .res and its
 .hkl) as benchmarks/plugin_reflections.py writes it for each case (ins_text, hkl_lines),
@@ -61,12 +62,42 @@ def test_the_double_gives_merg_omit_and_shel_as_olex2s_refinement_model(double):
     }
 
 
+def test_the_weighting_olex2_holds_is_sent_as_written(double):
+    """refmodel.cpp PyExport: "weight" the first WGHT's numbers as written (a second, SHELXL's
+    suggestion after END, is "proposed_weight"), empty without WGHT, and "exti" only under EXTI;
+    olex2.refine weighs with "weight" (cctbx_olex_adapter.py get_shelxl_weighting), as the
+    core's final refinement does with what the plugin sends."""
+    state, olex_model = double
+    olex_core = sys.modules["olex_core"]
+    state.load((5.9, 12.3, 5.8, 90, 90, 90), state.matrices, [("C", 1)], 1, [])
+    model = olex_core.GetRefinementModel(False)
+    assert model["weight"] == () and "exti" not in model
+    assert olex_model.final_weights(model) == {}  # SHELXL's WGHT 0.1 and no extinction
+    state.read_instructions("WGHT 0.0269 23.9134\nEXTI 0.0032\nEND\nWGHT 0.0294 1.7311\n")
+    model = olex_core.GetRefinementModel(False)
+    assert model["proposed_weight"] == (0.0294, 1.7311)
+    assert olex_model.final_weights(model) == {"weight": [0.0269, 23.9134], "exti": 0.0032}
+
+
+def test_a_weighting_scheme_smtbx_cannot_weigh_by_is_named():
+    """WGHT c-f have no smtbx counterpart: the plugin's job says so, as for a .res's."""
+    from crystalx_core.crystallography.weights import olex2_setup
+
+    setup = olex2_setup([0.05, 1.2, 0, 0, 0, 0.5], None)
+    assert (setup.weighting.a, setup.weighting.b) == (0.05, 1.2)
+    assert setup.note.startswith("WGHT (Olex2's refinement model): f 0.5 not applied")
+    assert olex2_setup([], None).weighting is None
+
+
 @pytest.mark.parametrize("case", list(CASES))
 def test_a_plugin_job_refines_the_reflections_the_command_line_refines(
     tmp_path, shared_data, double, case
 ):
     """The same figures from both: the reflections refined, R1 and wR2. Main sent none of
-    MERG, OMIT, SHEL: its plugin job merged as MERG 2 and refined every reflection."""
+    MERG, OMIT, SHEL: its plugin job merged as MERG 2 and refined every reflection; nor WGHT
+    and EXTI, so it weighed by WGHT 0.1 without extinction (WGHT case: wR2 0.0851 against the
+    command line's 0.0704 with the .ins's WGHT 0); and the command line applied both SHEL
+    lines where Olex2 keeps the last (379 against 380)."""
     state, olex_model = double
     ins, hkl, cli = cli_job(tmp_path, case)
     open_in_olex2(state, ins, hkl)
@@ -82,9 +113,17 @@ def test_a_plugin_job_refines_the_reflections_the_command_line_refines(
         "MERG 0": 3 * 2519,
         "MERG 4": 2519,
         "HKLF matrix": 2519,
+        "WGHT": 2519,
+        "EXTI": 2519,
     }
+    # the first WGHT, not SHELXL's suggestion after END; EXTI as the .ins writes it
+    assert sent.get("weight") == ([0.0] if case == "WGHT" else None)
+    assert sent.get("exti") == (0.01 if case == "EXTI" else None)
     if case in expected:
         assert figures["reflections"] == expected[case]
+    elif case == "two SHEL":  # the last line's limits, the command line naming the first
+        assert sent["shel"] == [9.0, 0.9] and figures["reflections"] < 2519
+        assert any("SHEL 6 0.8" in note and "not applied" in note for note in cli["notes"])
     elif case == "MERG 2":  # a centric zone's opposites merge: fewer than twice as many
         assert 2519 < figures["reflections"] < 2 * 2519
     else:  # every limit left some out, and said so as the command line says it

@@ -148,6 +148,21 @@ def final_setup(shelx_file, cif=None) -> FinalSetup:
     return FinalSetup(weighting, shelx_file.exti, note)
 
 
+def olex2_setup(weight, exti: float | None) -> FinalSetup:
+    """The final refinement Olex2's refinement model asks for (the plugin's job, which has no
+    .res): `weight` its WGHT numbers as written (PyExport "weight"; empty without a WGHT, as
+    olex2.refine then weighs with a 0.1, b 0: cctbx_olex_adapter.py get_shelxl_weighting) and
+    `exti` its EXTI (None: none), each default filled in as final_setup fills in a .res's."""
+    weighting = Weighting.from_wght(tuple(weight)) if weight else None
+    note = (
+        f"WGHT (Olex2's refinement model): {', '.join(weighting.unused())} not applied (smtbx "
+        "weighs with a and b, P = (Fo² + 2Fc²)/3); refined without it"
+        if weighting is not None and weighting.unused()
+        else ""
+    )
+    return FinalSetup(weighting, exti, note)
+
+
 def _cif_setup(cif) -> FinalSetup:
     """The final refinement a CIF's weighting text asks for (no EXTI: a CIF's coefficient is
     on SHELXL's scale only where its .res says EXTI, which is read there)."""

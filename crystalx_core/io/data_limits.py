@@ -9,7 +9,9 @@ of 782 reflections beyond 2θ 55°, and R1 over all 782 was 0.055 against the pu
 OMIT's s works on I/σ(I) at s/2 as current SHELXL does: s > 0 leaves out I < (s/2)σ(I), s < 0
 raises an I below (s/2)σ(I) to (s/2)σ(I). SHELXL-97 and SHELXL-2018 manuals, OMIT, SHEL and
 MERG; Olex2 reads them the same (RefUtil::ResolutionAndSigmaFilter, pcxod/olex2 refutil.cpp).
-SHELXL's default OMIT -2, for a file that writes no OMIT s, is not applied.
+SHELXL's default OMIT -2, for a file that writes no OMIT s, is not applied. Of several OMIT s
+or SHEL lines only the last applies (SHELXL holds one of each, Olex2 keeps the last), an earlier
+one named in a note.
 """
 
 from __future__ import annotations
@@ -82,6 +84,7 @@ def instructed(
         return int(selected.sum() if closing is None else selected[closing].sum())
 
     thresholds = [line for line in limits if _is_threshold(line)]
+    shels = [line for line in limits if line.keyword == "SHEL"]
     for line in limits:
         path = line.path
         numbers = _numbers(line, path)
@@ -94,6 +97,13 @@ def instructed(
             notes.append(
                 f"{where}: not applied, the later OMIT {' '.join(last.fields)} ({last.where}) "
                 "sets s and 2θ(lim), as SHELXL keeps one of each"
+            )
+            continue
+        if line.keyword == "SHEL" and line is not shels[-1]:
+            last = shels[-1]
+            notes.append(
+                f"{where}: not applied, the later SHEL {' '.join(last.fields)} ({last.where}) "
+                "sets both limits, as SHELXL keeps one pair (and Olex2 the last: SetSHEL)"
             )
             continue
         half = 0.0
@@ -170,6 +180,12 @@ def _instructions(shelx: ShelxFile, keywords: tuple[str, ...]):
                 yield from walk(line.included, str(Path(shelx.path).parent / line.fields[0]))
 
     yield from walk(shelx.lines, shelx.path)
+
+
+# SHEL: the manual gives one lowres and one highres ("SHEL lowres [infinite] highres [0]"), so
+# of several lines the last sets both, a missing highres its default 0; Olex2 keeps the last too
+# (pcxod/olex2 xlib/refmodel.cpp RefinementModel::SetSHEL sets SHEL_lr, and SHEL_hr where the
+# line has a second number, so there an earlier highres stays), which the plugin's job sends.
 
 
 def _is_threshold(line: Limit) -> bool:

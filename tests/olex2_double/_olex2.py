@@ -259,6 +259,10 @@ class Olex2(object):
         # refmodel.h def_MERG 2, def_OMIT_s -2, def_OMIT_2t 180; AddOMIT keeps each h k l once
         # and sets s (and 2θ) from a one- or two-number OMIT; SetSHEL sets low (and high, else 0)
         self.merge, self.omit_s, self.omit_2theta, self.omits, self.shel = 2, -2.0, 180.0, [], None
+        # WGHT and EXTI as refmodel.cpp holds them: used_weight the first WGHT's numbers as
+        # written, proposed_weight a second's (SHELXL's suggestion after END; xlib/ins.h
+        # _ParseIns), both empty without one (Clear); EXTI only where the file has it (EXTI_set)
+        self.used_weight, self.proposed_weight, self.exti = (), (), None
         self.selection = []
         self.images = []  # (atom, EQIV number): symmetry copies a grown structure shows
         self.selected_images = []  # (atom, EQIV number): symmetry images selected (olx.Sel)
@@ -348,8 +352,9 @@ class Olex2(object):
         """The reflection instructions of an .ins as Olex2's reader keeps them in the
         refinement model, and TEMP (ExperimentalDetails::SetTemp, °C): MERG n (SetMERG), each
         OMIT (TIns::_FinishParsing → AddOMIT: a word first is an omit map, three or more
-        numbers one h k l kept once, else s and 2θ), SHEL (SetSHEL: low, and high else 0) and
-        HKLF n s matrix (SetHKLF); the last of each wins."""
+        numbers one h k l kept once, else s and 2θ), SHEL (SetSHEL: low, and high where
+        written), WGHT (the first used, a second proposed), EXTI and HKLF n s matrix
+        (SetHKLF); the last of each wins."""
         for line in text.splitlines():
             words = line.split()
             if not words:
@@ -368,8 +373,18 @@ class Olex2(object):
                         self.omit_2theta = float(numbers[1])
             elif keyword == "TEMP" and numbers:
                 self.temperature = float(numbers[0])
-            elif keyword == "SHEL" and numbers:
-                self.shel = (float(numbers[0]), float(numbers[1]) if len(numbers) > 1 else 0.0)
+            elif keyword == "SHEL" and numbers:  # SetSHEL: a later line's one number keeps
+                # the earlier high (refmodel.h def_SHEL_hr 0 before any)
+                high = self.shel[1] if self.shel else 0.0
+                self.shel = (float(numbers[0]), float(numbers[1]) if len(numbers) > 1 else high)
+            elif keyword == "WGHT":
+                weight = tuple(float(v) for v in numbers)
+                if not self.used_weight:
+                    self.used_weight = weight
+                else:
+                    self.proposed_weight = weight
+            elif keyword == "EXTI":
+                self.exti = float(numbers[0]) if numbers else 0.0
             elif keyword == "HKLF" and numbers:
                 values = [float(v) for v in numbers]
                 self.hklf["value"] = int(values[0])

@@ -36,8 +36,9 @@ def GetRefinementModel(calculate_connectivity=False):
     TAsymmUnit::PyExport); `aunit_id` is the atom's index for olx.xf.au. Runs Olex2's label
     corrector first, as the real one does (py_core.cpp). With the HKLF instruction, the
     experimental details, MERG ("merge") and OMIT ("omit": s and 2theta always, "hkl" only
-    with an OMIT h k l) always, and only under TWIN the twin, only under SHEL "shel" (low,
-    high) (refmodel.cpp PyExport)."""
+    with an OMIT h k l) always, "weight" and "proposed_weight" always (empty tuples without
+    WGHT), and only under TWIN the twin, only under SHEL "shel" (low, high), only under EXTI
+    "exti" (refmodel.cpp PyExport)."""
     STATE.correct_labels()
     residues = {}
     for index, a in enumerate(STATE.atoms):
@@ -76,6 +77,9 @@ def GetRefinementModel(calculate_connectivity=False):
     if STATE.omits:
         omit["hkl"] = tuple(tuple(hkl) for hkl in STATE.omits)
     model.update(merge=STATE.merge, omit=omit)
+    model.update(weight=tuple(STATE.used_weight), proposed_weight=tuple(STATE.proposed_weight))
+    if STATE.exti is not None:
+        model["exti"] = STATE.exti
     if STATE.twin is not None:
         model["twin"] = dict(STATE.twin)
     if STATE.shel is not None:

@@ -241,6 +241,7 @@ def reflection_file(olx, refinement):
         # (cctbx_olex_adapter.py: model['hklf'].get('basf') when there is no TWIN)
         reflections["basf"] = [float(v) for v in hklf["basf"]]
     reflections.update(refined_subset(refinement))
+    reflections.update(final_weights(refinement))
     return reflections, None
 
 
@@ -315,6 +316,22 @@ def refined_subset(refinement):
     shel = refinement.get("shel")
     if shel:
         sent["shel"] = [float(shel["low"]), float(shel["high"])]
+    return sent
+
+
+def final_weights(refinement):
+    """WGHT and EXTI as Olex2's refinement model holds them, for the core's final refinement to
+    weigh as the structure's own does. PyExport gives "weight" (the WGHT's numbers as the file
+    wrote them, none without a WGHT; a .res's second WGHT, SHELXL's suggestion, is
+    "proposed_weight", not used until Olex2 takes it) and "exti" only under EXTI
+    (xlib/refmodel.cpp RefinementModel::PyExport); olex2.refine weighs with "weight", a 0.1 and
+    b 0 where it has none (cctbx_olex_adapter.py get_shelxl_weighting)."""
+    sent = {}
+    weight = [float(v) for v in refinement.get("weight") or ()][:6]
+    if weight:
+        sent["weight"] = weight
+    if refinement.get("exti") is not None:
+        sent["exti"] = float(refinement["exti"])
     return sent
 
 
