@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from crystalx_core.elements import is_hydrogen
+from crystalx_core.elements import is_hydrogen, is_metal
 from crystalx_core.geometry import (
     OVERLAP,
     SAME_POSITION,
@@ -119,7 +119,9 @@ def _one_orientation_apart(members: list[int], met: dict[int, set[int]], sites) 
     (a smear of several orientations, 2102163's 16 C of solvent in R-3m, which no one
     orientation describes), and all are there as often (one molecule, whole or absent; not
     sfarchiv2_2004827's solvent O at a half and a quarter, nor finalcif_1512154's CH2Cl2 whose
-    Cl are two pairs at 0.5, 0.34 and 0.15)."""
+    Cl are two pairs at 0.5, 0.34 and 0.15). A metal off the element must meet an image too:
+    a metal bonded in the asymmetric unit to one bridging atom half there across -1 (written
+    whole) is an ordered metal beside a disordered ligand, not one orientation of a molecule."""
     heavy = [k for k in members if not is_hydrogen(sites[k].element)]
     meeting = [k for k in heavy if k in met]
     occupancies = [sites[k].occupancy for k in heavy]
@@ -127,6 +129,7 @@ def _one_orientation_apart(members: list[int], met: dict[int, set[int]], sites) 
         bool(meeting)
         and 2 * len(meeting) >= len(heavy)
         and all(len(met[k]) == 1 for k in meeting)
+        and all(k in met for k in heavy if is_metal(sites[k].element))
         and max(occupancies) - min(occupancies) <= SHARE_TOLERANCE
     )
 

@@ -82,6 +82,16 @@ def test_what_is_no_undeclared_orientation(sites):
     assert undeclared_groups(_inversion(*sites)) == []
 
 
+def test_an_ordered_metal_beside_a_bridging_atom_astride_the_centre_is_left_as_it_is():
+    """A Cu bonded in the asymmetric unit only to a bridging O that sits 0.3 Å off -1 (written
+    whole): half the group's atoms meet an image, but the Cu (4.2 Å from its own) is ordered;
+    one free variable for both would refine the Cu's occupancy to the O's (review of s22)."""
+    structure = _inversion(Site("O1", "O", (0.015, 0, 0)), Site("CU1", "Cu", (0.21, 0, 0)))
+    assert undeclared_groups(structure) == []
+    alone = _inversion(Site("O1", "O", (0.015, 0, 0)))
+    assert len(undeclared_groups(alone)) == 1
+
+
 def test_an_atom_beside_its_own_image_gets_the_next_negative_part():
     """A water O 0.3 Å off -1 beside a PART 1/2 pair elsewhere: PART -3, the PARTs in use kept."""
     structure = _inversion(
