@@ -108,7 +108,7 @@ def audit(
     else:
         peaks = published.with_sites([s.with_element(s.element, s.label) for s in heavy])
         heights = "none (published elements as the guesses)"
-    assignment = assign(peaks, method)
+    assignment = assign(peaks, method, standing_for=published)
     by_index = assignment.by_index()
     proposed = published.with_sites(
         [
