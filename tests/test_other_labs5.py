@@ -3,10 +3,13 @@ other labs (docs/benchmarks.md, '... fifth sweep'). Each test writes a few lines
 of the real file it names, on the team's benchmark data; the real files are not kept here."""
 
 import json
+from dataclasses import replace
 
+import numpy as np
 import pytest
 
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
+from crystalx_core.assign.baseline import baseline_h_counts
 from tests.conftest import BENCHMARK
 
 # DSR's example model (PyPI dsr-shelx 243, example/p21c.res and p21c_final.res, SHELXL-2018/3
@@ -78,3 +81,58 @@ def test_a_model_with_unit_0_is_refined_against_its_reflections(tmp_path, shared
             "N": "N",
             "C": "C",
         }
+
+
+# AK-Kleemiss/NoSpherA2 tests/P1_test/P1_test.cif @ 8c48e095 (Olex2 1.5-alpha, chlorothiazide
+# C7H6ClN3O4S2 in P1, all H refined): the sulfonamide's S2, its O7/o12, its NH2 N13 (two H
+# published, H13a and H13b) and the ring C4, rows as the file writes them (lowercase labels)
+CHLOROTHIAZIDE_SULFONAMIDE = """data_P1_test
+_space_group_IT_number             1
+loop_
+  _space_group_symop_id
+  _space_group_symop_operation_xyz
+ 1 x,y,z
+_cell_length_a                     4.8819(3)
+_cell_length_b                     6.4182(4)
+_cell_length_c                     8.9900(7)
+_cell_angle_alpha                  74.040(6)
+_cell_angle_beta                   83.655(6)
+_cell_angle_gamma                  80.497(5)
+loop_
+  _atom_site_label
+  _atom_site_type_symbol
+  _atom_site_fract_x
+  _atom_site_fract_y
+  _atom_site_fract_z
+  _atom_site_U_iso_or_equiv
+  _atom_site_adp_type
+  _atom_site_occupancy
+  _atom_site_refinement_flags_posn
+ S2 S 0.60744(4) -0.20724(3) 0.96400(2) 0.02224(5) Uani 1 .
+ C4 C 0.68691(16) -0.01923(13) 0.78490(9) 0.02136(18) Uani 1 .
+ O7 O 0.31156(11) -0.20120(9) 0.98673(6) 0.03278(15) Uani 1 .
+ o12 O 0.77737(12) -0.41000(9) 0.96238(6) 0.03265(15) Uani 1 .
+ N13 N 0.70466(18) -0.12165(15) 1.09920(9) 0.03208(19) Uani 1 .
+"""
+
+
+@pytest.mark.parametrize("s_n, expected", [(None, 2), (1.77, 3)])
+def test_a_terminal_n_on_sulfur_is_read_by_the_shortening_of_its_s_n_bond(tmp_path, s_n, expected):
+    """The rules gave a terminal N 2 H under an absolute 1.42 Å (C–N's single bond 1.44 less
+    0.02) and 3 above: every S–N is longer, so chlorothiazide's sulfonamide NH2 (S–N 1.608 Å)
+    became an NH3+ and the formula fit took the ring NH's H for it. Beyond the first row the
+    limit is that pair's single bond less the same 0.02 (S–N 1.76 Å): the sulfonamide keeps 2;
+    sulfamic acid's H3N+–SO3- (S–N 1.77 Å, its N moved out along the bond here) keeps 3."""
+    from crystalx_core.io.cif import read_cif
+
+    path = tmp_path / "P1_test.cif"
+    path.write_text(CHLOROTHIAZIDE_SULFONAMIDE)
+    model = read_cif(path).structure
+    if s_n is not None:
+        s, n = (model.sites[[x.label for x in model.sites].index(k)] for k in ("S2", "N13"))
+        along = model.cartesian(n.frac) - model.cartesian(s.frac)
+        at = model.cartesian(s.frac) + along * s_n / float(np.linalg.norm(along))
+        moved = replace(n, frac=tuple(model.fractional(at)))
+        model = model.with_sites([moved if x is n else x for x in model.sites])
+    counts = dict(zip([x.label for x in model.sites], baseline_h_counts(model)))
+    assert (counts["N13"], counts["O7"], counts["o12"]) == (expected, 0, 0)
