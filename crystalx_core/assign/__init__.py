@@ -38,10 +38,13 @@ def assign(
     """Elements and H counts for every non-H site of `structure` by the chosen method.
 
     `standing_for`: the model whose non-H atoms `structure`'s peaks stand for (an Fo map's
-    heights at them: element evidence, audit). The peaks take that model's contents as its own
-    assignment does (with_contents, less its mixed sites' other atoms): peaks have no elements
-    to count, so a model without a UNIT to go by (DSR's `UNIT 1 2 3 4 5 6`, UNIT 0) lent them
-    nothing and they were refused as 'SFAC/UNIT list no non-H atoms'."""
+    heights at them: element evidence, audit --hkl). The peaks take that model's contents as its
+    own assignment does (with_contents, less its mixed sites' other atoms), fitted as a formula:
+    peaks have no elements to count, so a model without a UNIT to go by (DSR's `UNIT 1 2 3 4 5
+    6`, UNIT 0) lent them nothing and they were refused as 'SFAC/UNIT list no non-H atoms'. The
+    model's own atoms are then the composition the peaks hold, fitted as a UNIT would be (a model
+    of atoms goes unfitted: its elements are its first guesses; peaks have none, and each could
+    otherwise be called 'not an atom')."""
     if not [s for s in structure.sites if not is_hydrogen(s.element)]:
         raise InputError(
             "no peaks or atoms to assign (a structure still to solve, as SHELXT's .ins: "
@@ -60,6 +63,7 @@ def assign(
         target = replace(
             structure, sfac=left.sfac, unit=left.unit, unit_set_aside=left.unit_set_aside
         )
+        formula = True
     if resolve_method(method) == "model":
         from crystalx_core.assign.model import assign_model
 
