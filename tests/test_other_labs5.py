@@ -160,11 +160,13 @@ def test_the_fifth_sweeps_sources_name_each_file_and_its_digest(tmp_path, capsys
     assert hashlib.sha256(b"not the file").hexdigest()[:16] != rows[0]["sha256"]
 
 
-def test_dsrs_unit_of_sfac_numbers_is_no_formula(tmp_path, capsys):
+@pytest.mark.parametrize("job", ["assign", "audit"])
+def test_dsrs_unit_of_sfac_numbers_is_no_formula(tmp_path, capsys, job):
     """DSR's examples give UNIT as the SFAC numbers (`UNIT 1 2 3 4 5` in p21n_cf3.res): on a
     structure small enough for `1 2 3 4 5` read per formula unit, it was fitted for its
     proportions and made six of p21n_cf3's 32 atoms S, O or F. XH_CpNa's published .res
-    (SFAC C H N NA, Z 8) with `UNIT 1 2 3 4`: set aside, and every element kept."""
+    (SFAC C H N NA, Z 8) with `UNIT 1 2 3 4`: set aside, and every element kept; the audit
+    sets it aside as the job does (it took any UNIT as the formula)."""
     from crystalx_core.cli import main
     from crystalx_core.io import load
 
@@ -174,8 +176,9 @@ def test_dsrs_unit_of_sfac_numbers_is_no_formula(tmp_path, capsys):
     model.write_text(
         "\n".join("UNIT 1 2 3 4" if line.startswith("UNIT") else line for line in text) + "\n"
     )
-    assert main(["assign", str(model), "--quiet", "--out", str(tmp_path / "out")]) == 0
+    assert main([job, str(model), "--quiet", "--out", str(tmp_path / "out")]) == 0
     report = json.loads((tmp_path / "out.json").read_text())
     assert any("UNIT 1 2 3 4 cannot be the cell contents" in n for n in report["notes"])
     elements = {s.label: s.element for s in load(published).structure.sites if s.element != "H"}
-    assert {a["label"]: a["element"] for a in report["atoms"]} == elements
+    key = "element" if job == "assign" else "proposed"
+    assert {a["label"]: a[key] for a in report["atoms"]} == elements
