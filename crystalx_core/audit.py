@@ -112,7 +112,7 @@ def audit(
         peaks = published.with_sites([s.with_element(s.element, s.label) for s in heavy])
         heights = "none (published elements as the guesses)"
     # Fo-map peaks carry no elements: they take the published atoms' contents (assign)
-    assignment = assign(peaks, method, standing_for=published if reflections else None)
+    assignment = assign(peaks, method, standing_for=published if reflections is not None else None)
     by_index = assignment.by_index()
     proposed = published.with_sites(
         [

@@ -165,8 +165,9 @@ def test_dsrs_unit_of_sfac_numbers_is_no_formula(tmp_path, capsys, job):
     """DSR's examples give UNIT as the SFAC numbers (`UNIT 1 2 3 4 5` in p21n_cf3.res): on a
     structure small enough for `1 2 3 4 5` read per formula unit, it was fitted for its
     proportions and made six of p21n_cf3's 32 atoms S, O or F. XH_CpNa's published .res
-    (SFAC C H N NA, Z 8) with `UNIT 1 2 3 4`: set aside, and every element kept; the audit
-    sets it aside as the job does (it took any UNIT as the formula)."""
+    (SFAC C H N NA, Z 4: 36 non-H atoms per cell, more than 3 × UNIT's 8) with `UNIT 1 2 3 4`:
+    set aside, and every element kept; the audit sets it aside as the job does (it took any
+    UNIT as the formula)."""
     from crystalx_core.cli import main
     from crystalx_core.io import load
 
