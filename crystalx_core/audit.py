@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from crystalx_core.assign import assign, hydrogen_counts
-from crystalx_core.contents import held_to_formula
+from crystalx_core.contents import held_to_formula, unit_set_aside
 from crystalx_core.crystallography.maps import difference_density, fobs_peaks
 from crystalx_core.crystallography.refine import RefinementResult, refine, refinement_instructions
 from crystalx_core.element_evidence import R1_GAIN
@@ -102,13 +102,17 @@ def audit(
     heavy = [s for s in published.sites if not is_hydrogen(s.element)]
     if not heavy:
         raise InputError("the structure has no non-H atoms to audit", published.source)
+    # a UNIT that cannot be the contents is no formula here either, as in the job (DSR's
+    # `UNIT 1 2 3 4 5` was fitted as proportions and flagged half of p21n_cf3's atoms)
+    published, unit_note = unit_set_aside(published)
     if reflections is not None:  # once, for every step after (io.hkl.Reflections.merged)
         reflections = reflections.merged(published.cell, published.symops)
         peaks, heights = fobs_peaks(published, reflections), "Fo map"
     else:
         peaks = published.with_sites([s.with_element(s.element, s.label) for s in heavy])
         heights = "none (published elements as the guesses)"
-    assignment = assign(peaks, method)
+    # Fo-map peaks carry no elements: they take the published atoms' contents (assign)
+    assignment = assign(peaks, method, standing_for=published if reflections is not None else None)
     by_index = assignment.by_index()
     proposed = published.with_sites(
         [
@@ -139,6 +143,8 @@ def audit(
             )
         )
     result = AuditResult(published.source, assignment.method, heights, atoms)
+    if unit_note:
+        result.notes.append(unit_note)
     if declared:
         result.notes.append(declared)
     not_atoms = [heavy[k].label for k in range(len(heavy)) if k not in by_index]

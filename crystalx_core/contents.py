@@ -82,6 +82,15 @@ def checked_contents(structure: Structure) -> tuple[Structure, str | None]:
     )
 
 
+def _numbering(unit: list[float]) -> bool:
+    """Whether UNIT counts 1, 2, 3, ... one per SFAC element: the SFAC numbers, which DSR's
+    examples write as their UNIT (dsr-shelx 243 example/p21c.res `UNIT 1 2 3 4 5 6`,
+    p21n_cf3.res `UNIT 1 2 3 4 5`), a placeholder like `UNIT 1 1 1`, not proportions."""
+    return len(unit) >= 3 and [float(n) for n in unit] == [
+        float(k) for k in range(1, len(unit) + 1)
+    ]
+
+
 def unit_set_aside(structure: Structure, line: str = "") -> tuple[Structure, str | None]:
     """A model of atoms whose UNIT cannot be its cell contents, marked so that the element and
     H choices see no UNIT (Structure.unit_set_aside), and the note naming the file and `line`
@@ -96,10 +105,11 @@ def unit_set_aside(structure: Structure, line: str = "") -> tuple[Structure, str
     are not counted) more than UNIT_SHORTFALL times UNIT's non-H total, or UNIT giving no non-H
     at all. A UNIT merely off (solvent left out, H wrong, written for Z' = 1 of a Z' = 2
     structure: twice short at most) is still a formula, fitted as composition.trusted_counts
-    says. A UNIT with proportions of its own (not every count the same, as a placeholder's)
-    may also have been written for one formula unit, a common slip SHELXL forgives but for
-    the density and F(000): its limit is then UNIT_SHORTFALL times the group's order (the Z of
-    a Z' = 1 structure) as many, and it is fitted for its proportions, as before."""
+    says. A UNIT with proportions of its own (not every count the same, as a placeholder's,
+    and not the SFAC numbers 1, 2, 3, ... that DSR's examples write: _numbering) may also have
+    been written for one formula unit, a common slip SHELXL forgives but for the density and
+    F(000): its limit is then UNIT_SHORTFALL times the group's order (the Z of a Z' = 1
+    structure) as many, and it is fitted for its proportions, as before."""
     if not structure.sfac or len(structure.unit) != len(structure.sfac) or structure.unit_set_aside:
         return structure, None
     held = sum(
@@ -109,7 +119,9 @@ def unit_set_aside(structure: Structure, line: str = "") -> tuple[Structure, str
     )
     counts = [n for el, n in zip(structure.sfac, structure.unit) if not is_hydrogen(el)]
     given = sum(counts)
-    per_formula_unit = len(structure.symops) if len(set(counts)) > 1 else 1
+    per_formula_unit = (
+        len(structure.symops) if len(set(counts)) > 1 and not _numbering(structure.unit) else 1
+    )
     if held <= 0 or (given > 0 and held <= UNIT_SHORTFALL * given * per_formula_unit):
         return structure, None
     where = ", ".join(part for part in (structure.source, line) if part)

@@ -1619,11 +1619,10 @@ def fobs_priors(model: Structure, reflections, method: str) -> dict[str, dict[st
     """The model's element probabilities for the refined `model`'s non-H atoms, read from
     peaks at their positions with heights from an Fo map the model phases."""
     heavy = [s for s in model.sites if not is_hydrogen(s.element)]
-    left = unit_left_to_assign(model)
-    peaks = replace(fobs_peaks(model, reflections), sfac=left.sfac, unit=left.unit)
+    peaks = fobs_peaks(model, reflections)
     return {
         heavy[k].label: dict(answer.element_scores)
-        for k, answer in assign(peaks, method).by_index().items()
+        for k, answer in assign(peaks, method, standing_for=model).by_index().items()
     }
 
 

@@ -32,8 +32,19 @@ def resolve_method(method: str) -> str:
     return "model"
 
 
-def assign(structure: Structure, method: str = "auto") -> Assignment:
-    """Elements and H counts for every non-H site of `structure` by the chosen method."""
+def assign(
+    structure: Structure, method: str = "auto", standing_for: Structure | None = None
+) -> Assignment:
+    """Elements and H counts for every non-H site of `structure` by the chosen method.
+
+    `standing_for`: the model whose non-H atoms `structure`'s peaks stand for (an Fo map's
+    heights at them: element evidence, audit --hkl). The peaks take that model's contents as its
+    own assignment does (with_contents, less its mixed sites' other atoms), fitted as a formula:
+    peaks have no elements to count, so a model without a UNIT to go by (DSR's `UNIT 1 2 3 4 5
+    6`, UNIT 0) lent them nothing and they were refused as 'SFAC/UNIT list no non-H atoms'. The
+    model's own atoms are then the composition the peaks hold, fitted as a UNIT would be (a model
+    of atoms goes unfitted: its elements are its first guesses; peaks have none, and each could
+    otherwise be called 'not an atom')."""
     if not [s for s in structure.sites if not is_hydrogen(s.element)]:
         raise InputError(
             "no peaks or atoms to assign (a structure still to solve, as SHELXT's .ins: "
@@ -46,7 +57,13 @@ def assign(structure: Structure, method: str = "auto") -> Assignment:
             structure.source,
         )
     _check_density(structure)
-    target, formula = with_contents(structure)
+    target, formula = with_contents(structure if standing_for is None else standing_for)
+    if standing_for is not None:
+        left = unit_left_to_assign(target)
+        target = replace(
+            structure, sfac=left.sfac, unit=left.unit, unit_set_aside=left.unit_set_aside
+        )
+        formula = True
     if resolve_method(method) == "model":
         from crystalx_core.assign.model import assign_model
 

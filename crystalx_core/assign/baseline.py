@@ -32,7 +32,8 @@ metal on the bisector away from them (an aryl's ipso C on Au) has none.
   N  3 or more: 0; 2: 1 if the bonds are shortened by < 0.08 Å on average (amine,
      amide, pyrrole NH), else 0 (pyridine, imine), and 0 for a C=N–X outside a small ring
      whose angle at N is an imine's (protonation.imine_ceiling: a hydrazone's C=N–N averages
-     under 0.08); 1: 0 if < 1.20 Å (nitrile), 2 if < 1.42 Å (NH2), else 3 (NH3+); 0: 4 (NH4+).
+     under 0.08); 1: 0 if < 1.20 Å (nitrile), 2 if < 1.42 Å (NH2; beyond the first row 0.02 Å
+     under the pair's single bond: _nh2_limit), else 3 (NH3+); 0: 4 (NH4+).
   O  2 or more: 0; 1: 0 if closer than _OXO_MAX to it (C=O < 1.30 Å, N–O < 1.34,
      P=O/S=O < 1.55, ClO4- ...) or a ligand's O that a metal holds (_ligand_oxygen: an
      alkoxide, phenolate, phosphate O on the metal; a coordinated alcohol keeps its H), else 1
@@ -341,10 +342,21 @@ def _nitrogen(centre: np.ndarray, bonds: list[_Bond]) -> int:
         count = 1 if sum(_shortening(b, "N") for b in non_metal) / 2 < 0.08 else 0
     elif len(non_metal) == 1:
         d = non_metal[0].distance
-        count = 0 if d < 1.20 else 2 if d < 1.42 else 3
+        count = 0 if d < 1.20 else 2 if d < _nh2_limit(non_metal[0].element) else 3
     else:
         count = 4
     return max(0, count - metals)
+
+
+def _nh2_limit(neighbour: str) -> float:
+    """Å under which the one bond of a terminal N makes it an NH2, not an NH3+: 1.42 for a
+    first-row neighbour (0.02 under C–N's single bond); beyond the first row the same 0.02
+    under that pair's single bond (sum of covalent radii), since all its bonds to N are longer
+    than 1.42 Å: a sulfonamide's S–NH2 (1.61 Å, NoSpherA2's chlorothiazide, tests/P1_test) or a
+    phosphoramide's P–NH2 is no NH3+, sulfamic acid's H3N+–SO3- (S–N 1.77 Å) is."""
+    if atomic_number(neighbour) <= 10:
+        return 1.42
+    return covalent_radius(neighbour) + covalent_radius("N") - 0.02
 
 
 def _oxygen(centre: np.ndarray, bonds: list[_Bond]) -> int:
