@@ -89,10 +89,11 @@ def olex2_part_commands(declared: Sequence[dict]) -> list[str]:
     """For each group disordered about a special position (service.declared_parts: new
     labels, PART, free variable): `part N atoms`, which sets the PART of the atoms and of the
     H bonded to them, and where the group refines on a free variable m of its own `fvar
-    10m+1 atoms`, its occupancy 1 x fv(m) as SHELX reads the code (macPart, macFvar: registered
-    in xlib/xmacro.cpp, read in olex/xpprocs.cpp's older TMainForm copy; pcxod/olex2's
-    XVarManager::SetParam, which makes fv(m) at 0.5 when the model has fewer). The client
-    numbers m after the variables it holds (the snapshot carries none)."""
+    10m+1 atoms`, its occupancy 1 x fv(m) as SHELX reads the code. Olex2's own fvar takes
+    the variable and the factor apart (`fvar m 1`: pcxod/olex2 xlib/xmacro.cpp macFvar reads
+    an integer first number as the variable itself; XVarManager::SetParam makes fv(m) at 0.5
+    when the model has fewer), so the client splits the code and numbers m after the
+    variables it holds (the snapshot carries none)."""
     commands = []
     for group in declared:
         labels = " ".join(group["labels"])

@@ -66,8 +66,9 @@ def test_the_ch2cl2_goes_into_its_negative_part_with_two_h_and_revert_undoes_it(
     session.answer = (model, result)
     session.apply()
     assert {state.find(x).part for x in ("C48", "Cl2", "Cl3")} == {-1}
-    # on FVAR 2, which Olex2 makes at 0.5: one of the two orientations
+    # on FVAR 2, which Olex2 makes at 0.5: one of the two orientations (no FVAR 3 .. 21)
     assert {round(state.find(x).occu, 3) for x in ("C48", "Cl2", "Cl3")} == {0.5}
+    assert len(state.variables) == 2
     assert _h_on(state, "C48") == [(-1, 0.5), (-1, 0.5)]
     assert "C48 Cl2 Cl3 in PART -1" in " ".join(session.messages)
     assert session.revert() is True and session.messages[-1] == "reverted exactly"
@@ -81,7 +82,7 @@ def test_the_free_variable_comes_after_those_olex2_holds(tmp_path, monkeypatch):
     model = model_of(state)
     session.answer = (model, _answer(model))
     session.apply()
-    assert "fvar 41 " in " ".join(state.log)
+    assert "fvar 4 1 " in " ".join(state.log)  # Olex2's fvar: the variable, then the factor
     assert len(state.variables) == 4 and state.variables[1:3] == [0.3, 0.3]
     assert {round(state.find(x).occu, 3) for x in ("C48", "Cl2", "Cl3")} == {0.5}
 

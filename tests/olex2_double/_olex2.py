@@ -79,11 +79,12 @@ source (pcxod/olex2 for the C++ core, the olex2-gui tree for util/pyUtil):
   (RunRefinementPrg.run: OV.File; runAfterProcess: reloadStructureAtreap), so the open file is
   then the .res (olex2.refine: the .ins, as its xf.EndUpdate needs an .ins loaded);
 - `part N atoms` sets the PART of the atoms named and of the H bonded to each non-H one, then
-  connectivity is rebuilt; `fvar CODE atoms` sets each atom's occupancy as SHELX reads CODE
-  (10m + p: p fixed for m = 1, p x fv(m) on a variable for m > 1, fv(m) made at 0.5 where the
-  model has fewer variables; 0 frees it), neither pushes an undo entry (macPart and macFvar,
-  registered in xlib/xmacro.cpp XLibMacros::Export, bodies read in the older TMainForm copy,
-  olex/xpprocs.cpp; XVarManager::SetParam, GetReferencedVar, NewVar(val = 0.5));
+  connectivity is rebuilt (macPart); `fvar m [k] atoms` links each atom's occupancy to FVAR m
+  (m = 1: fixed) with the factor k, or its present occupancy without one: an integer m is the
+  variable's number, not SHELX's code (`fvar 21` is FVAR 21), only a number that is not an
+  integer is read as 10m+k; fv(m) made at 0.5 where the model has fewer variables; neither
+  pushes an undo entry (macPart and macFvar, pcxod/olex2 xlib/xmacro.cpp at 0066c58;
+  XVarManager::SetParam, GetReferencedVar, NewVar(val = 0.5));
   `GetRefinementModel()["variables"]["variables"]` holds one entry per variable, FVAR 1 (the
   scale) first (XVarManager::PyExport; each XVar's own export is reduced to its value here);
 - a negative PART bonds to no symmetry image of its own PART (nor of another non-zero PART):
@@ -746,32 +747,45 @@ class Olex2(object):
         return self._cmd_part(list(args))
 
     def _cmd_fvar(self, args):
-        """macFvar with a code and atoms: XVarManager::SetParam on each atom's occupancy (see
-        the module's docstring); no undo entry. Without a code it only prints: no change."""
-        if not args or not _is_number(args[0]):
+        """macFvar (pcxod/olex2 xlib/xmacro.cpp XLibMacros::macFvar, read at 0066c58): up to
+        two leading numbers, the variable and the factor k; an integer first number is the
+        variable's index itself (`fvar 21` links to FVAR 21), only one that is not an integer
+        is read as SHELX's 10m+k. Each atom named, and the H riding on it, gets
+        SetParam(sign(m) (10|m| + v)), v = k / its degeneracy, or its present occupancy where
+        no k is given; no undo entry. Without a number it only prints: no change."""
+        numbers = []
+        while args and len(numbers) < 2 and _is_number(args[0]):
+            numbers.append(float(args.pop(0)))
+        if not numbers:
             return True
-        code = float(args[0])
-        atoms = [a for label in args[1:] for a in self.find_all(label)]
+        fvar, k = numbers[0], (numbers[1] if len(numbers) > 1 else -1.0)
+        if k < 0 and abs(fvar - round(fvar)) > 0.1:
+            whole = float(int(int(fvar) / 10))  # C++ int / 10: truncated toward zero
+            fvar, k = whole, abs(fvar - whole * 10)
+        atoms = [a for label in args for a in self.find_all(label)]
+        atoms += [h for a in atoms for h in self.live() if h.pivot is a and h not in atoms]
+        sign = -1 if fvar < 0 else 1
         for atom in atoms:
-            if code == 0:
-                continue  # freed: refined from its present value
-            if abs(code) <= 5:
-                atom.occu = code
-                continue
-            m = int(code / 10)
-            rest = abs(code - m * 10)
-            if rest >= 5:
-                m = (1 if m > 0 else -1) * (abs(m) + 1)
-            index = abs(m)
-            while len(self.variables) < index:
-                self.variables.append(0.5)  # GetReferencedVar → NewVar(), 0.5
-            if index == 1:
-                atom.occu = code - m * 10
-            else:
-                value = self.variables[index - 1]
-                coefficient = abs(code - m * 10)
-                atom.occu = coefficient * (value if m > 0 else 1.0 - value)
+            value = atom.occu if k < 0 else k / self.degeneracy(atom)
+            self._set_param(atom, sign * (abs(fvar) * 10 + value))
         return True
+
+    def _set_param(self, atom, code):
+        """XVarManager::SetParam on the occupancy (see the module's docstring)."""
+        if abs(code) <= 5:
+            atom.occu = code
+            return
+        m = int(code / 10)
+        if abs(code - m * 10) >= 5:
+            m = (1 if m > 0 else -1) * (abs(m) + 1)
+        index = abs(m)
+        while len(self.variables) < index:
+            self.variables.append(0.5)  # GetReferencedVar → NewVar(), 0.5
+        if index == 1:
+            atom.occu = code - m * 10
+        else:
+            value = self.variables[index - 1]
+            atom.occu = abs(code - m * 10) * (value if m > 0 else 1.0 - value)
 
     def hadd_listed(self, args, options):
         """XLibMacros::macHAdd with a negative code, as olx.HAdd hands it over (each Python

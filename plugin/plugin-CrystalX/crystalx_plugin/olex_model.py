@@ -435,9 +435,12 @@ def translate(commands, model):
         elif verb == "part" and len(words) > 2 and words[1].lstrip("-").isdigit():
             out.append("part %s %s" % (words[1], " ".join("#c%d" % unique(w) for w in words[2:])))
         elif verb == "fvar" and len(words) > 2 and words[1].isdigit() and int(words[1]) > 20:
-            # the core numbers its variables from 2, knowing none: after Olex2's own here
-            code = int(words[1]) + 10 * (model.variables - 1)
-            out.append("fvar %d %s" % (code, " ".join("#c%d" % unique(w) for w in words[2:])))
+            # the core sends SHELX's 10m+k; Olex2's fvar takes the variable and k apart (an
+            # integer first number is the variable itself: xlib/xmacro.cpp macFvar), and the
+            # core numbers its variables from 2, knowing none: after Olex2's own here
+            m, k = divmod(int(words[1]), 10)
+            atoms = " ".join("#c%d" % unique(w) for w in words[2:])
+            out.append("fvar %d %d %s" % (m + model.variables - 1, k, atoms))
         elif verb == "hadd" and len(words) > 2 and words[1].isdigit():
             pivots = [unique(w) for w in words[2:]]
             for index in pivots:
@@ -528,9 +531,10 @@ class Journal(object):
 
     def undeclare(self, olex, olx):
         """Give every atom of before whose PART or occupancy differs now (those part and fvar
-        set, and the H part moved with them) its PART and its occupancy back, fixed as it was
-        (`fvar 1p`: p fixed, XVarManager::SetParam). The free variable made stays in Olex2's
-        list, unused."""
+        set, and the H part moved with them) its PART and its occupancy back, fixed (`fvar 1 p`:
+        FVAR 1 with the factor p over the atom's degeneracy, macFvar; on a special position
+        that is not the occupancy it had, which Revert then reports). The free variable made
+        stays in Olex2's list, unused."""
         au, ok = olx.xf.au, True
         parts, occupancies = {}, {}
         for index in sorted(self.before.states):
@@ -540,11 +544,11 @@ class Journal(object):
                 parts.setdefault(self.before.exact[index][5], []).append("#c%d" % index)
             if str(au.GetAtomOccu(index)) != self.before.exact[index][4]:
                 occu = float(self.before.exact[index][4])
-                occupancies.setdefault("%.10g" % (10 + occu), []).append("#c%d" % index)
+                occupancies.setdefault("%.10g" % occu, []).append("#c%d" % index)
         for part, atoms in sorted(parts.items()):
             ok &= olx.Part(part, *atoms) is not False
-        for code, atoms in sorted(occupancies.items()):
-            ok &= bool(olex.m("fvar %s %s" % (code, " ".join(atoms))))
+        for occu, atoms in sorted(occupancies.items()):
+            ok &= bool(olex.m("fvar 1 %s %s" % (occu, " ".join(atoms))))
         return ok
 
     def revert(self, olex, olx, olex_core):
