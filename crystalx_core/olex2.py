@@ -1,4 +1,5 @@
-"""Olex2 commands that apply an answer to the model open in Olex2: `kill`, `name`, `hadd`.
+"""Olex2 commands that apply an answer to the model open in Olex2: `kill`, `name`, `part`,
+`fvar`, `hadd`.
 
 Olex2 reads labels its own way (it types an atom from its label and trims labels over
 MAX_LABEL characters), so every new label is checked here before a command carries it.
@@ -18,13 +19,16 @@ from crystalx_core.riding import PivotBonds
 from crystalx_core.structure import Structure
 
 
-def olex2_commands(structure: Structure, assignment: Assignment, groups) -> list[str]:
+def olex2_commands(
+    structure: Structure, assignment: Assignment, groups, declared: Sequence[dict] = ()
+) -> list[str]:
     """Olex2 commands that turn the snapshot into the assignment: delete the peaks judged
     spurious (when asked), rename (which retypes) every site whose label changes, name a site
     that keeps its label but not its element by that same label (Olex2 types an atom from the
     label `name` gives it, an unchanged one too: gxapp.cpp `TGXApp::Name(TXAtom&, ...)`; an
-    N1 typed C, as a .ins's SFAC order can give it, becomes N), then add riding H to atoms that
-    have none yet. H atoms already in the model are kept.
+    N1 typed C, as a .ins's SFAC order can give it, becomes N), put each `declared` group in
+    its negative PART (olex2_part_commands), then add riding H to atoms that have none yet, so
+    that hadd places them inside the PART. H atoms already in the model are kept.
 
     Renames are ordered so that no label is taken when it is given; a cycle (C1→C2, C2→C1)
     goes through a spare label of the same element. An atom of a residue is named by its
@@ -78,7 +82,25 @@ def olex2_commands(structure: Structure, assignment: Assignment, groups) -> list
                 "bad-label", f"kept label {site.label} of a {site.element}: {problem}"
             )
     commands += [f"name {s.label} {bare_label(s.label)}" for s in retyped]
-    return commands + olex2_hadd_commands(groups)
+    return commands + olex2_part_commands(declared) + olex2_hadd_commands(groups)
+
+
+def olex2_part_commands(declared: Sequence[dict]) -> list[str]:
+    """For each group disordered about a special position (service.declared_parts: new
+    labels, PART, free variable): `part N atoms`, which sets the PART of the atoms and of the
+    H bonded to them, and where the group refines on a free variable m of its own `fvar
+    10m+1 atoms`, its occupancy 1 x fv(m) as SHELX reads the code. Olex2's own fvar takes
+    the variable and the factor apart (`fvar m 1`: pcxod/olex2 xlib/xmacro.cpp macFvar reads
+    an integer first number as the variable itself; XVarManager::SetParam makes fv(m) at 0.5
+    when the model has fewer), so the client splits the code and numbers m after the
+    variables it holds (the snapshot carries none)."""
+    commands = []
+    for group in declared:
+        labels = " ".join(group["labels"])
+        commands.append(f"part {group['part']} {labels}")
+        if group["free_variable"]:
+            commands.append(f"fvar {10 * group['free_variable'] + 1} {labels}")
+    return commands
 
 
 def _retyped(site, element: str) -> bool:

@@ -20,7 +20,9 @@ from crystalx_core.errors import RequestError
 # its AFIX. The formula, the AFIX, the temperature and the reflections' MERG, OMIT, SHEL, WGHT
 # and EXTI came to protocol 2
 # without a new number: a core from before them refuses a request that has them (extra fields
-# are forbidden); acceptable only while no release is tagged
+# are forbidden); acceptable only while no release is tagged. An answer's "parts" and its
+# `part`/`fvar` commands (a group declared in a negative PART) came the same way: a plugin from
+# before them refuses the whole Apply ("unexpected command"), never applies half of it
 PROTOCOL = 2
 SUPPORTED = (1, PROTOCOL)  # a client of protocol 1 is answered as before
 MAX_LABEL = (

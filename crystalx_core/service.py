@@ -36,7 +36,10 @@ delete) and answers the commands for that plan. Peaks judged spurious are listed
 deletes them only with the option delete_peaks (Q-peaks are harmless and refinement
 recomputes them). Atoms that already carry H keep them and get no `hadd`; such a site is
 marked "h_kept" and its "hfix" is the AFIX its H ride under as the snapshot gives them (a
-site's "afix", protocol 2: Olex2's GetAtomAfix of each H), 0 where none was sent.
+site's "afix", protocol 2: Olex2's GetAtomAfix of each H), 0 where none was sent. A group the
+job declares in a negative PART of its own (special_disorder: one orientation of a molecule
+disordered about a special position, sent outside PART) is listed in "parts" (new labels,
+PART, free variable or 0, occupancy) and declared by `part` and `fvar` commands before `hadd`.
 
 Labels need only be unique per residue (SHELX RESI): a site of residue n > 0 is named in
 the answer and in the commands as Olex2 addresses it (C1_2), and `name C1_2 N1` renames it
@@ -213,7 +216,10 @@ def assign_result(
             structure, method=options.method, hydrogens=options.hydrogens, olex2_model=True
         )
     notes = ([why] if why else []) + job.notes
-    result = _result(job.assigned, job.assignment, options.top_k, options.delete_peaks, notes)
+    declared = declared_parts(structure, job.assigned, job.assignment)
+    result = _result(
+        job.assigned, job.assignment, options.top_k, options.delete_peaks, notes, declared
+    )
     result["reflections"] = _data_summary(data.path, job) if job.final else None
     return result
 
@@ -377,12 +383,36 @@ def apply_plan_result(structure: Structure, plan: Plan) -> dict:
     return _result(structure, assignment, 5, True, warnings)
 
 
+def declared_parts(given: Structure, assigned: Structure, assignment: Assignment) -> list[dict]:
+    """The groups the job put in a negative PART of their own (special_disorder.declared)
+    where the snapshot had them outside PART, by the labels the answer gives their non-H
+    atoms: PART, the free variable the job numbered for them (0: the occupancy stays as given)
+    and that occupancy, so that the client declares them as the job reads them."""
+    before = {s.label.upper(): s.part for s in given.sites}
+    groups: dict[int, list[int]] = {}
+    for s in assignment.sites:
+        site = assigned.sites[s.index]
+        if site.part < 0 and before.get(site.label.upper()) == 0:
+            groups.setdefault(site.part, []).append(s.index)
+    new_label = {s.index: s.new_label for s in assignment.sites}
+    return [
+        {
+            "labels": [new_label[i] for i in members],
+            "part": part,
+            "free_variable": abs(assigned.sites[members[0]].free_variable),
+            "occupancy": round(assigned.sites[members[0]].occupancy, 4),
+        }
+        for part, members in sorted(groups.items(), reverse=True)
+    ]
+
+
 def _result(
     structure: Structure,
     assignment: Assignment,
     top_k: int,
     delete_peaks: bool,
     job_notes: list[str] = (),
+    declared: list[dict] = (),
 ) -> dict:
     """The answer for an annotated assignment of `structure` (the sites its indices point
     into). Atoms that already carry H keep them: no HFIX, no hadd, a note instead, and as
@@ -417,8 +447,9 @@ def _result(
         "spurious": [structure.sites[i].label for i in assignment.dropped],
         "hfix": [[code, labels] for code, labels in groups],
         "hfix_lines": hfix_lines(groups),
-        "commands": olex2_commands(structure, to_apply, plain)
+        "commands": olex2_commands(structure, to_apply, plain, declared)
         + [command for label in codes for command in explicit.get(label, [])],
+        "parts": list(declared),
         "notes": assignment.notes(),
         "job_notes": list(job_notes),
     }

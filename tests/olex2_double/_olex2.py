@@ -78,6 +78,19 @@ source (pcxod/olex2 for the C++ core, the olex2-gui tree for util/pyUtil):
   returns for a .cif); refining a CIF's model writes <name>.ins and loads SHELXL's <name>.res
   (RunRefinementPrg.run: OV.File; runAfterProcess: reloadStructureAtreap), so the open file is
   then the .res (olex2.refine: the .ins, as its xf.EndUpdate needs an .ins loaded);
+- `part N atoms` sets the PART of the atoms named and of the H bonded to each non-H one, then
+  connectivity is rebuilt (macPart); `fvar m [k] atoms` links each atom's occupancy to FVAR m
+  (m = 1: fixed) with the factor k, or its present occupancy without one: an integer m is the
+  variable's number, not SHELX's code (`fvar 21` is FVAR 21), only a number that is not an
+  integer is read as 10m+k; fv(m) made at 0.5 where the model has fewer variables; neither
+  pushes an undo entry (macPart and macFvar, pcxod/olex2 xlib/xmacro.cpp at 0066c58;
+  XVarManager::SetParam, GetReferencedVar, NewVar(val = 0.5));
+  `GetRefinementModel()["variables"]["variables"]` holds one entry per variable, FVAR 1 (the
+  scale) first (XVarManager::PyExport; each XVar's own export is reduced to its value here);
+- a negative PART bonds to no symmetry image of its own PART (nor of another non-zero PART):
+  two atoms in non-zero PARTs, either negative, bond only untransformed, while a PART 0 atom
+  bonds to any image of them (xlib/network.cpp TNetwork::IsBondAllowed(TCAtom, TCAtom,
+  smatd): sm.IsFirst(), equivalents left out);
 - `GetRefinementModel` runs the label corrector: labels over 4 characters are trimmed and
   duplicates in a residue renamed (py_core.cpp → refmodel/asymmunit `FixLabels`); it gives
   the HKLF instruction as "hklf" (value, s, m, wt, matrix), the CELL card's wavelength in
@@ -300,6 +313,7 @@ class Olex2(object):
         self.mode = None  # the user's Olex2 mode (`mode name` ...): kill refuses to run in one
         self.fail_on = None  # a command prefix that olex.m should refuse (fault injection)
         self.grown = False
+        self.variables = [1.0]  # FVAR 1 (the scale), 2, ... (XVarManager: Vars)
         self.safe_afix = True  # Olex2's option, default true (xapp.cpp TXApp::DoUseSafeAfix)
         self.cif_items = {}  # a loaded CIF's data items, as olx.Cif reads them
         self.hidden = set()  # atom indices hidden in the view
@@ -419,6 +433,7 @@ class Olex2(object):
 
     def reset_model(self):
         self.atoms, self.selection, self.undo_stack, self.log = [], [], [], []
+        self.variables = [1.0]
         self.images, self.selected_images = [], []
 
     def close(self):
@@ -705,6 +720,73 @@ class Olex2(object):
         self._validate_h_groups()  # hadd's own H cannot be undone; only this check's entry
         return True
 
+    def _cmd_part(self, args):
+        """macPart: the first number the PART, given to every atom named and to the H bonded
+        to each non-H one (their Nodes), no undo entry; no number: a macro error here (the
+        real one takes the next free PART, which the plugin never asks for)."""
+        if not args or not _is_number(args[0]):
+            self.errors.append("part: a PART number is expected")
+            return False
+        part = int(args[0])
+        atoms = [a for label in args[1:] for a in self.find_all(label)]
+        riders = [
+            h
+            for a in atoms
+            if a.type not in ("H", "Q")
+            for h in self.live()
+            if h.type == "H" and _bond_allowed(a, h) and self.bonded(a, h)
+        ]
+        for atom in atoms + riders:
+            atom.part = part
+        return True
+
+    def part_macro(self, args):
+        """`part` through olx.Part: each argument one word of the macro (a negative PART is
+        a number, not an option: repository/pyext.cpp runOlexFunctionEx)."""
+        self.log.append("part " + " ".join(args))
+        return self._cmd_part(list(args))
+
+    def _cmd_fvar(self, args):
+        """macFvar (pcxod/olex2 xlib/xmacro.cpp XLibMacros::macFvar, read at 0066c58): up to
+        two leading numbers, the variable and the factor k; an integer first number is the
+        variable's index itself (`fvar 21` links to FVAR 21), only one that is not an integer
+        is read as SHELX's 10m+k. Each atom named, and the H riding on it, gets
+        SetParam(sign(m) (10|m| + v)), v = k / its degeneracy, or its present occupancy where
+        no k is given; no undo entry. Without a number it only prints: no change."""
+        numbers = []
+        while args and len(numbers) < 2 and _is_number(args[0]):
+            numbers.append(float(args.pop(0)))
+        if not numbers:
+            return True
+        fvar, k = numbers[0], (numbers[1] if len(numbers) > 1 else -1.0)
+        if k < 0 and abs(fvar - round(fvar)) > 0.1:
+            whole = float(int(int(fvar) / 10))  # C++ int / 10: truncated toward zero
+            fvar, k = whole, abs(fvar - whole * 10)
+        atoms = [a for label in args for a in self.find_all(label)]
+        atoms += [h for a in atoms for h in self.live() if h.pivot is a and h not in atoms]
+        sign = -1 if fvar < 0 else 1
+        for atom in atoms:
+            value = atom.occu if k < 0 else k / self.degeneracy(atom)
+            self._set_param(atom, sign * (abs(fvar) * 10 + value))
+        return True
+
+    def _set_param(self, atom, code):
+        """XVarManager::SetParam on the occupancy (see the module's docstring)."""
+        if abs(code) <= 5:
+            atom.occu = code
+            return
+        m = int(code / 10)
+        if abs(code - m * 10) >= 5:
+            m = (1 if m > 0 else -1) * (abs(m) + 1)
+        index = abs(m)
+        while len(self.variables) < index:
+            self.variables.append(0.5)  # GetReferencedVar → NewVar(), 0.5
+        if index == 1:
+            atom.occu = code - m * 10
+        else:
+            value = self.variables[index - 1]
+            atom.occu = abs(code - m * 10) * (value if m > 0 else 1.0 - value)
+
     def hadd_listed(self, args, options):
         """XLibMacros::macHAdd with a negative code, as olx.HAdd hands it over (each Python
         argument one word, keywords the options: repository/pyext.cpp runOlexFunctionEx): the
@@ -861,6 +943,10 @@ class Olex2(object):
         """How many distinct symmetry images of `other` lie within the covalent radii + 0.45 Å
         of `atom` (images that coincide, of an atom on a special position, are one atom)."""
         limit = RADII.get(atom.type, 1.2) + RADII.get(other.type, 1.2) + 0.45
+        if atom.part and other.part and min(atom.part, other.part) < 0:
+            # TNetwork::IsBondAllowed with a matrix: only the untransformed atom
+            delta = [o - a for o, a in zip(other.crd, atom.crd)]
+            return int(0.1 < self.distance(delta) < limit)
         near = []
         for delta in self._image_deltas(atom, other):
             if 0.1 < self.distance(delta) < limit and not [

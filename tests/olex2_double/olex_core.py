@@ -76,6 +76,11 @@ def GetRefinementModel(calculate_connectivity=False):
     omit = {"s": STATE.omit_s, "2theta": STATE.omit_2theta}
     if STATE.omits:
         omit["hkl"] = tuple(tuple(hkl) for hkl in STATE.omits)
+    # XVarManager::PyExport: one entry per variable, FVAR 1 first (here its value alone)
+    model["variables"] = {
+        "variables": tuple({"value": v} for v in STATE.variables),
+        "equations": (),
+    }
     model.update(merge=STATE.merge, omit=omit)
     model.update(weight=tuple(STATE.used_weight), proposed_weight=tuple(STATE.proposed_weight))
     if STATE.exti is not None:

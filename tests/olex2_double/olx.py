@@ -181,6 +181,12 @@ def HAdd(*args, **options):
     return STATE.hadd_listed(words, dict((k, str(v)) for k, v in options.items()))
 
 
+def Part(*args):
+    """The Part macro through olx, each argument one word (repository/pyext.cpp
+    runOlexFunctionEx): True, or False when it failed."""
+    return STATE.part_macro([str(a) for a in args])
+
+
 def Schedule(interval, macro, **options):
     """Runs `macro` later on the main thread (mainform.cpp), never at once and never not. A
     macro (this_InitMacroD(Schedule, "r-repeatable&;g-..."), mainform.cpp and

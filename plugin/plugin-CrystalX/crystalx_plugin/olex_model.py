@@ -75,10 +75,13 @@ class Model(object):
     the reflection file to weigh the answer with (None without one) and, when Olex2 names
     a file that cannot be read, a note saying so."""
 
-    def __init__(self, snapshot, ids, states, cell, reflections=None, data_note=None, exact=None):
+    def __init__(
+        self, snapshot, ids, states, cell, reflections=None, data_note=None, exact=None, variables=1
+    ):
         self.snapshot, self.ids, self.states, self.cell = snapshot, ids, states, cell
         self.reflections, self.data_note = reflections, data_note
         self.exact = exact or {}  # aunit id → Olex2's own strings for the atom, unrounded
+        self.variables = variables  # free variables Olex2 holds, FVAR 1 (the scale) included
 
     def same_as(self, other):
         """Olex2 holds exactly this model still: the same file, the same live atoms under the
@@ -170,7 +173,9 @@ def read_model(olx, olex_core):
     if formula:
         snapshot["formula"] = formula
     reflections, note = reflection_file(olx, refinement)
-    return Model(snapshot, ids, states, cell, reflections, note, exact)
+    # XVarManager::PyExport: one entry per variable, FVAR 1 first (xlib/refmodel.cpp PyExport)
+    variables = len(refinement.get("variables", {}).get("variables", ())) or 1
+    return Model(snapshot, ids, states, cell, reflections, note, exact, variables)
 
 
 def temperature_c(exptl):
@@ -427,6 +432,15 @@ def translate(commands, model):
             out.append("name #c%d %s" % (index, stem))
         elif verb == "kill" and len(words) > 1:
             out.append("kill " + " ".join("#c%d" % unique(w) for w in words[1:]))
+        elif verb == "part" and len(words) > 2 and words[1].lstrip("-").isdigit():
+            out.append("part %s %s" % (words[1], " ".join("#c%d" % unique(w) for w in words[2:])))
+        elif verb == "fvar" and len(words) > 2 and words[1].isdigit() and int(words[1]) > 20:
+            # the core sends SHELX's 10m+k; Olex2's fvar takes the variable and k apart (an
+            # integer first number is the variable itself: xlib/xmacro.cpp macFvar), and the
+            # core numbers its variables from 2, knowing none: after Olex2's own here
+            m, k = divmod(int(words[1]), 10)
+            atoms = " ".join("#c%d" % unique(w) for w in words[2:])
+            out.append("fvar %d %d %s" % (m + model.variables - 1, k, atoms))
         elif verb == "hadd" and len(words) > 2 and words[1].isdigit():
             pivots = [unique(w) for w in words[2:]]
             for index in pivots:
@@ -466,6 +480,8 @@ def run_command(olex, olx, command):
     if words[0] == "hadd" and explicit_hadd(words):
         options = dict(w[1:].split("=", 1) for w in words[-2:])
         return olx.HAdd(*words[1:-2], **options) is not False
+    if words[0] == "part":  # its number a word of the macro, never read as an option
+        return olx.Part(*words[1:]) is not False
     return bool(olex.m(command))
 
 
@@ -481,6 +497,7 @@ class Journal(object):
         self.steps = 0  # the most undo entries the commands can have pushed (safe_afix)
         self.touched = []  # aunit ids that name or kill changed
         self.added = []  # aunit ids of the H atoms hadd created
+        self.declared = []  # aunit ids that part or fvar changed (no undo entry: put back)
         self.refined = False
         self.history = None  # Olex2's History node when applied (Session.history_node)
 
@@ -496,6 +513,8 @@ class Journal(object):
             self.touched += ids[:1] if words[0] == "name" else ids
         elif words[0] == "hadd":
             self.steps += 1  # ValidateHGroups' entry only: hadd itself cannot be undone
+        elif words[0] in ("part", "fvar"):  # xlib macros: no undo entry, Revert resets them
+            self.declared += [int(w[2:]) for w in words[2:] if w.startswith("#c")]
 
     def restored(self, olx):
         """Every atom Apply renamed or deleted is back with its label and element, and no atom
@@ -509,6 +528,28 @@ class Journal(object):
             ) != (label, element):
                 return False
         return not any(au.IsAtomDeleted(i) == "true" for i in self.before.states)
+
+    def undeclare(self, olex, olx):
+        """Give every atom of before whose PART or occupancy differs now (those part and fvar
+        set, and the H part moved with them) its PART and its occupancy back, fixed (`fvar 1 p`:
+        FVAR 1 with the factor p over the atom's degeneracy, macFvar; on a special position
+        that is not the occupancy it had, which Revert then reports). The free variable made
+        stays in Olex2's list, unused."""
+        au, ok = olx.xf.au, True
+        parts, occupancies = {}, {}
+        for index in sorted(self.before.states):
+            if au.IsAtomDeleted(index) == "true":
+                continue
+            if str(au.GetAtomPart(index)) != self.before.exact[index][5]:
+                parts.setdefault(self.before.exact[index][5], []).append("#c%d" % index)
+            if str(au.GetAtomOccu(index)) != self.before.exact[index][4]:
+                occu = float(self.before.exact[index][4])
+                occupancies.setdefault("%.10g" % occu, []).append("#c%d" % index)
+        for part, atoms in sorted(parts.items()):
+            ok &= olx.Part(part, *atoms) is not False
+        for occu, atoms in sorted(occupancies.items()):
+            ok &= bool(olex.m("fvar 1 %s %s" % (occu, " ".join(atoms))))
+        return ok
 
     def revert(self, olex, olx, olex_core):
         """Put the model back; a list of what differs from before (empty when exact)."""
@@ -525,7 +566,10 @@ class Journal(object):
         ]
         if new:
             ok &= bool(olex.m("kill " + " ".join("#c%d" % i for i in new)))
+        if self.declared:
+            ok &= self.undeclare(olex, olx)
         self.undoable, self.steps, self.touched, self.added = 0, 0, [], []
+        self.declared = []
         problems = differences(self.before, read_model(olx, olex_core))
         if not ok:
             problems.insert(0, "Olex2 refused part of the revert")
@@ -612,8 +656,11 @@ def apply_commands(olex, olx, olex_core, commands, before, say):
     journal = Journal(before)
     gui = has_gui(olx)
     killed = _killed_ids(translated)
-    if killed and gui:  # kill deletes only the selected ones of the atoms it names, if any
-        olex.m("sel -u")  # is selected (gxmacro.cpp GXLibMacros::macKill); name clears it too
+    declares = any(c.split()[0] in ("part", "fvar") for c in translated)
+    if (killed or declares) and gui:  # kill deletes only the selected ones of the atoms it
+        # names, if any is selected (gxmacro.cpp GXLibMacros::macKill), and fvar takes the
+        # selection over the atoms named (macFvar); name clears it too
+        olex.m("sel -u")
     frozen = olx.Freeze() if gui else "false"
     if gui:
         olx.Freeze(True)
@@ -643,6 +690,11 @@ def apply_commands(olex, olx, olex_core, commands, before, say):
             for i, label in sorted(expected.items())
             if now.states.get(i, ("",))[0] != label
         ] + ["delete %s" % now.states[i][0] for i in killed if i in now.states]
+        wrong += [
+            "put %s in PART %d" % (now.states[i][0], part)
+            for i, part in sorted(_declared_parts(translated).items())
+            if now.states.get(i, ("",) * 7)[6] != part
+        ]
         if wrong and not gui:
             raise ApplyError(
                 "Olex2 did not %s; olex2c has no undo: load the file again to go back"
@@ -686,6 +738,16 @@ def _expected_labels(translated):
         if words[0] == "name":
             labels[int(words[1][2:])] = words[2]
     return labels
+
+
+def _declared_parts(translated):
+    """aunit id → the PART its last `part` command gives it."""
+    parts = {}
+    for command in translated:
+        words = command.split()
+        if words[0] == "part":
+            parts.update((int(w[2:]), int(words[1])) for w in words[2:])
+    return parts
 
 
 def _killed_ids(translated):

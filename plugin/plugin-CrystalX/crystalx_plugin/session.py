@@ -258,6 +258,17 @@ class Session(object):
             "applied %d commands (%d renames or deletions, %d H added)"
             % (len(result["commands"]), journal.undoable, len(journal.added))
         )
+        for group in result.get("parts", []):  # a group disordered about a special position
+            self.say(
+                "%s in PART %d%s, as SHELXL reads one orientation about a special position"
+                % (
+                    " ".join(group["labels"]),
+                    group["part"],
+                    ", its occupancy on a free variable of its own"
+                    if group["free_variable"]
+                    else "",
+                )
+            )
         if self.settings("auto_refine"):
             self.refine(journal)
         return journal
