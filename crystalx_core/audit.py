@@ -10,6 +10,7 @@ as a solver would have seen it. Both models are then refined under identical set
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from crystalx_core.assign import assign, hydrogen_counts
@@ -20,7 +21,7 @@ from crystalx_core.element_evidence import R1_GAIN
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.errors import InputError, RefinementError
 from crystalx_core.geometry import bonded_h_counts
-from crystalx_core.pipeline import check_first_fit
+from crystalx_core.pipeline import Progress, check_first_fit, timed
 from crystalx_core.riding import (
     input_groups,
     input_hydrogens_kept,
@@ -76,6 +77,7 @@ class AuditResult:
         default_factory=dict
     )  # "published", "corrected"
     notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage, as a job's
 
     @property
     def r1_published(self) -> float | None:
@@ -98,7 +100,11 @@ def audit(
     method: str = "auto",
     hydrogens: str = "auto",
     cycles: int = 10,
+    progress: Progress = lambda stage: None,
 ) -> AuditResult:
+    """The audit of `published`; `progress` is told each stage as it starts (the refinements
+    take most of the time: one per model, and one per element flag tested)."""
+    timings: dict[str, float] = {}
     heavy = [s for s in published.sites if not is_hydrogen(s.element)]
     if not heavy:
         raise InputError("the structure has no non-H atoms to audit", published.source)
@@ -107,12 +113,16 @@ def audit(
     published, unit_note = unit_set_aside(published)
     if reflections is not None:  # once, for every step after (io.hkl.Reflections.merged)
         reflections = reflections.merged(published.cell, published.symops)
-        peaks, heights = fobs_peaks(published, reflections), "Fo map"
+        with timed(timings, "Fo map", progress):
+            peaks, heights = fobs_peaks(published, reflections), "Fo map"
     else:
         peaks = published.with_sites([s.with_element(s.element, s.label) for s in heavy])
         heights = "none (published elements as the guesses)"
     # Fo-map peaks carry no elements: they take the published atoms' contents (assign)
-    assignment = assign(peaks, method, standing_for=published if reflections is not None else None)
+    with timed(timings, "assign", progress):
+        assignment = assign(
+            peaks, method, standing_for=published if reflections is not None else None
+        )
     by_index = assignment.by_index()
     proposed = published.with_sites(
         [
@@ -142,7 +152,7 @@ def audit(
                 h_probabilities=counts[k][1],
             )
         )
-    result = AuditResult(published.source, assignment.method, heights, atoms)
+    result = AuditResult(published.source, assignment.method, heights, atoms, timings=timings)
     if unit_note:
         result.notes.append(unit_note)
     if declared:
@@ -151,7 +161,9 @@ def audit(
     if not_atoms:
         result.notes.append(f"judged not to be atoms, kept as published: {' '.join(not_atoms)}")
     if reflections is not None:
-        _refine_both(result, published, proposed, counts, reflections, cycles, kept, groups)
+        _refine_both(
+            result, published, proposed, counts, reflections, cycles, kept, groups, progress
+        )
     return result
 
 
@@ -164,19 +176,21 @@ def _refine_both(
     cycles: int,
     kept=None,
     groups=None,
+    progress: Progress = lambda stage: None,
 ) -> None:
     """Published model (its own H, riding) and corrected model (proposed elements, proposed H
     placed into the difference density, the published H `kept` as refined, the published
     AFIX mn where the corrected model gives its pivot as many H: riding.ride_as_input, as the
     job), same reflections, same settings."""
-    anisotropic = True
-    try:
-        base = refine(proposed, reflections, cycles, anisotropic=True)
-    except RefinementError:
-        anisotropic = False
-        result.notes.append("anisotropic refinement failed: both models refined isotropically")
-        base = refine(proposed, reflections, cycles)
-    density = difference_density(base.structure, reflections)
+    anisotropic, timings = True, result.timings
+    with timed(timings, "refine the proposed atoms for H", progress):
+        try:
+            base = refine(proposed, reflections, cycles, anisotropic=True)
+        except RefinementError:
+            anisotropic = False
+            result.notes.append("anisotropic refinement failed: both models refined isotropically")
+            base = refine(proposed, reflections, cycles)
+        density = difference_density(base.structure, reflections)
     corrected = ride_as_input(
         proposed,
         {k: n for k, (n, _) in enumerate(counts)},
@@ -188,13 +202,14 @@ def _refine_both(
     as_published = ride_existing_hydrogens(published, own_codes=True)
     for name, plan in (("published", as_published), ("corrected", corrected)):
         try:
-            result.refinements[name] = refine(
-                plan.structure,
-                reflections,
-                cycles,
-                anisotropic=anisotropic,
-                instructions=refinement_instructions(plan.restraints),
-            )
+            with timed(timings, f"refine the {name} model", progress):
+                result.refinements[name] = refine(
+                    plan.structure,
+                    reflections,
+                    cycles,
+                    anisotropic=anisotropic,
+                    instructions=refinement_instructions(plan.restraints),
+                )
         except RefinementError as error:
             result.notes.append(f"{name} model: {error.message}")
         if name == "published" and name in result.refinements:
@@ -212,7 +227,10 @@ def _refine_both(
         for note in result.refinements["published"].notes
         if note.startswith(("twinned data", "twin component"))
     ]
-    for atom in [a for a in result.atoms if a.element_flag][:MAX_TESTED_FLAGS]:
+    tested = [a for a in result.atoms if a.element_flag][:MAX_TESTED_FLAGS]
+    start = time.perf_counter()
+    for k, atom in enumerate(tested, 1):
+        progress(f"refine element flag {k}/{len(tested)} ({atom.label} as {atom.proposed})")
         one_change = as_published.structure.with_sites(
             [
                 s.with_element(atom.proposed) if s.label == atom.label else s
@@ -230,3 +248,5 @@ def _refine_both(
         except RefinementError:
             continue
         atom.r1_if_changed, atom.r1_delta = r1, r1 - result.refinements["published"].r1
+    if tested:  # seconds for all of them, as one stage
+        timings[f"refine {len(tested)} element flags"] = time.perf_counter() - start

@@ -41,6 +41,7 @@ def audit_json(result: AuditResult) -> dict:
             for name, r in result.refinements.items()
         },
         "notes": result.notes,
+        "timings_s": {k: round(v, 3) for k, v in result.timings.items()},
     }
 
 

@@ -691,8 +691,9 @@ def _run_audit(args) -> int:
     else:
         reflections = None if unrefined else loaded.own_reflections()
     with _progress(args) as progress:
-        progress("audit")
-        result = audit(loaded.structure, reflections, args.method, args.hydrogens, args.cycles)
+        result = audit(
+            loaded.structure, reflections, args.method, args.hydrogens, args.cycles, progress
+        )
     notes = reflections.notes if reflections is not None else ([unrefined] if unrefined else [])
     loaded.add_notes(result, *notes)
     prefix = _out_prefix(args.out, loaded.output_prefix("_audit"))

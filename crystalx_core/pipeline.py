@@ -148,7 +148,7 @@ def solve_job(
     structure = structure.with_sites([])
     tried: list[tuple[Solution, Completion]] = []
     failed = None
-    with _timed(timings, "solve and complete", progress):
+    with timed(timings, "solve and complete", progress):
         for first in range(1, ROUNDS * len(RUNS), len(RUNS)):
             if any(done.stage.r1 <= UNSOLVED_R1 for _, done in tried):
                 break
@@ -278,7 +278,7 @@ def assign_job(
     structure, unit_note = unit_set_aside(structure, _unit_line(shelx))
     if structure.peaks and not unit_note:  # UNIT decides which peaks are atoms: a placeholder
         structure, unit_note = checked_contents(structure)  # must not
-    with _timed(timings, "assign", progress):
+    with timed(timings, "assign", progress):
         if reflections is None:
             stage = Stage(structure, assign(structure, method), [])
         else:
@@ -349,7 +349,7 @@ def _finish_job(
     if reflections is None:
         model = apply_assignment(structure, assignment)
     else:
-        with _timed(timings, "elements weighed by the data", progress):
+        with timed(timings, "elements weighed by the data", progress):
             try:
                 weighed = weigh_elements(refinements[-1][1], reflections, method, cycles)
             except (
@@ -371,7 +371,7 @@ def _finish_job(
                         )
                     )
         anisotropic = True
-        with _timed(timings, "refine anisotropic", progress):
+        with timed(timings, "refine anisotropic", progress):
             try:
                 refinements.append(
                     (
@@ -385,7 +385,7 @@ def _finish_job(
                     f"anisotropic refinement failed ({error.message}); the model stays isotropic"
                 )
         model = refinements[-1][1].structure
-    with _timed(timings, "hydrogens", progress):
+    with timed(timings, "hydrogens", progress):
         density = difference_density(model, reflections) if reflections is not None else None
         groups = input_groups(model, given)  # the input's H by the atom of `model` holding them
         plan = hydrogen_plan(
@@ -404,7 +404,7 @@ def _finish_job(
         notes += unheld_input_hydrogens(model, given, groups)
         notes += unwritten_input_hydrogens(plan, model, groups)
     if reflections is not None:
-        with _timed(timings, "refine with riding H", progress):
+        with timed(timings, "refine with riding H", progress):
             refined, instructions = _refined_with_user_restraints(
                 plan, reflections, cycles, anisotropic, shelx, notes
             )
@@ -419,7 +419,7 @@ def _finish_job(
                 if label in pivot
             }
         )
-        with _timed(timings, "partly occupied sites", progress):
+        with timed(timings, "partly occupied sites", progress):
             # an isotropic model's anisotropy shows as peaks beside its atoms: split atoms, no parts
             partial = (
                 add_partial_sites(
@@ -432,7 +432,7 @@ def _finish_job(
         if partial.added or partial.occupancies:
             refinements.append(("riding H, partly occupied sites", partial.refined))
             plan.structure = partial.refined.structure
-        with _timed(timings, "the input's weights", progress):
+        with timed(timings, "the input's weights", progress):
             notes += with_input_weights(
                 refinements,
                 reflections,
@@ -446,7 +446,7 @@ def _finish_job(
             )
         plan.structure = refinements[-1][1].structure
         notes += refinements[-1][1].notes  # what the final refinement leaves for the user
-        with _timed(timings, "difference map", progress):
+        with timed(timings, "difference map", progress):
             exti = refinements[-1][1].extinction  # (value, su) where EXTI was refined
             residual = residual_density(plan.structure, reflections, exti and exti[0])
     else:
@@ -856,7 +856,9 @@ def _instructions(plan: HydrogenPlan, own: list[str] = ()) -> list[str]:
     return refinement_instructions([*ours, *own])
 
 
-class _timed:
+class timed:
+    """`with timed(timings, stage, progress):` says the stage and records its seconds."""
+
     def __init__(self, timings: dict[str, float], stage: str, progress: Progress):
         self.timings, self.stage, self.progress = timings, stage, progress
 

@@ -39,6 +39,17 @@ def test_a_mistyped_atom_is_flagged_and_the_data_confirm_it(shared_data, tmp_pat
             assert (
                 atom["verdict"] == "data disagree"
             )  # the model's other doubts do not survive the data
+    # where the time goes, as a job's JSON says it: one refinement per model, one per flag
+    flags = sum(a["element_flag"] for a in report["atoms"])
+    assert set(report["timings_s"]) == {
+        "Fo map",
+        "assign",
+        "refine the proposed atoms for H",
+        "refine the published model",
+        "refine the corrected model",
+        f"refine {flags} element flags",
+    }
+    assert all(seconds > 0 for seconds in report["timings_s"].values())
     page = (tmp_path / "wrong_audit.html").read_text()
     assert "class=flag" in page and "O1" in page
     assert json.loads((tmp_path / "wrong_audit.json").read_text()) == report
@@ -86,7 +97,22 @@ def test_the_alternatives_of_a_split_atom_are_proposed_one_element(shared_data):
     from crystalx_core.io.hkl import read_hkl
 
     published = read_cif(BENCHMARK / "FC_p31c" / "model.cif").structure
-    result = audit(published, read_hkl(BENCHMARK / "FC_p31c" / "data.hkl"), cycles=2)
+    stages = []  # each stage is said as it starts (the CLI's spinner shows them)
+    result = audit(
+        published, read_hkl(BENCHMARK / "FC_p31c" / "data.hkl"), cycles=2, progress=stages.append
+    )
+    flagged = [a for a in result.atoms if a.element_flag]
+    assert stages[:5] == [
+        "Fo map",
+        "assign",
+        "refine the proposed atoms for H",
+        "refine the published model",
+        "refine the corrected model",
+    ]
+    assert stages[5:] == [
+        f"refine element flag {k}/{len(flagged)} ({a.label} as {a.proposed})"
+        for k, a in enumerate(flagged, 1)
+    ]
     proposed = {a.label: a.proposed for a in result.atoms}
     sites = published.sites
     split = [i for i, s in enumerate(sites) if s.part and s.label in proposed]
