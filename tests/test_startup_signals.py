@@ -296,6 +296,7 @@ def _python(code: str, **kwargs):
         capture_output=True,
         text=True,
         timeout=60,
+        preexec_fn=_sigint_as_at_a_terminal,
         **kwargs,
     )
 
@@ -344,6 +345,7 @@ def test_ctrl_c_during_a_library_import_is_a_keyboard_interrupt_after_it():
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_sigint_as_at_a_terminal,
     )
     assert proc.stdout.readline().strip() == "start"
     time.sleep(0.05)  # inside the import of cctbx (about 0.4 s)
@@ -441,7 +443,12 @@ def test_a_library_script_named_crystalx_gets_its_stop_signals_back(tmp_path):
     script = tmp_path / "crystalx"
     script.write_text(LIBRARY_SCRIPT)
     done = subprocess.run(
-        [sys.executable, str(script)], env=_env(), capture_output=True, text=True, timeout=60
+        [sys.executable, str(script)],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=_sigint_as_at_a_terminal,
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["True", "True", "True"]
