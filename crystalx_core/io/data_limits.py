@@ -83,27 +83,22 @@ def instructed(
     def counted(selected: np.ndarray) -> int:
         return int(selected.sum() if closing is None else selected[closing].sum())
 
-    thresholds = [line for line in limits if _is_threshold(line)]
-    shels = [line for line in limits if line.keyword == "SHEL"]
+    # SHELXL holds one OMIT s/2θ(lim) and one SHEL pair: of several lines the last rules
+    ruling = {_setting(line): line for line in limits if _setting(line)}
     for line in limits:
         path = line.path
         numbers = _numbers(line, path)
         if numbers is None:  # OMIT atom names: an omit map, no data left out
             continue
         where = f"{line.keyword} {' '.join(line.fields)} ({line.where})"
-        if _is_threshold(line) and line is not thresholds[-1]:
-            _two_theta(numbers, line)  # a bad 2θ(lim) is named even where a later line rules
-            last = thresholds[-1]
+        setting = _setting(line)
+        if setting and line is not ruling[setting]:
+            if setting == "OMIT":
+                _two_theta(numbers, line)  # a bad 2θ(lim) is named even where a later line rules
+            last = ruling[setting]
             notes.append(
-                f"{where}: not applied, the later OMIT {' '.join(last.fields)} ({last.where}) "
-                "sets s and 2θ(lim), as SHELXL keeps one of each"
-            )
-            continue
-        if line.keyword == "SHEL" and line is not shels[-1]:
-            last = shels[-1]
-            notes.append(
-                f"{where}: not applied, the later SHEL {' '.join(last.fields)} ({last.where}) "
-                "sets both limits, as SHELXL keeps one pair (and Olex2 the last: SetSHEL)"
+                f"{where}: not applied, the later {last.keyword} {' '.join(last.fields)} "
+                f"({last.where}) {_ONE_KEPT[setting]}"
             )
             continue
         half = 0.0
@@ -186,6 +181,20 @@ def _instructions(shelx: ShelxFile, keywords: tuple[str, ...]):
 # of several lines the last sets both, a missing highres its default 0; Olex2 keeps the last too
 # (pcxod/olex2 xlib/refmodel.cpp RefinementModel::SetSHEL sets SHEL_lr, and SHEL_hr where the
 # line has a second number, so there an earlier highres stays), which the plugin's job sends.
+
+
+_ONE_KEPT = {  # what the last line of each setting decides, as the note says it
+    "OMIT": "sets s and 2θ(lim), as SHELXL keeps one of each",
+    "SHEL": "sets both limits, as SHELXL keeps one pair (and Olex2 the last: SetSHEL)",
+}
+
+
+def _setting(line: Limit) -> str:
+    """'OMIT' for an `OMIT s [2θ(lim)]`, 'SHEL' for a SHEL: the settings SHELXL holds one of,
+    so a later line replaces an earlier one; '' for an OMIT h k l or of atoms."""
+    if line.keyword == "SHEL":
+        return "SHEL"
+    return "OMIT" if _is_threshold(line) else ""
 
 
 def _is_threshold(line: Limit) -> bool:
