@@ -89,9 +89,10 @@ def audit_html(result: AuditResult) -> str:
     for a in result.atoms:
         flag = a.element_flag or a.hydrogen_flag
         top = ", ".join(f"{k} {v:.2f}" for k, v in a.probabilities.items())
+        published_h = "–" if a.published_h is None else a.published_h  # no H in the model
         rows.append(
             f"<tr{' class=flag' if flag else ''}><td>{e(a.label)}</td><td>{e(a.published)}</td>"
-            f"<td>{e(a.proposed)}</td><td>{e(top)}</td><td>{a.published_h}</td><td>{a.proposed_h}</td>"
+            f"<td>{e(a.proposed)}</td><td>{e(top)}</td><td>{published_h}</td><td>{a.proposed_h}</td>"
             f"<td>{'' if a.r1_if_changed is None else f'{a.r1_if_changed:.4f}'}</td>"
             f"<td>{e(a.verdict)}</td></tr>"
         )
