@@ -52,9 +52,12 @@ def audit_lines(result: AuditResult) -> list[str]:
     ]
     flagged = result.flagged
     if not flagged:
-        lines.append(
-            f"all {len(result.atoms)} non-H atoms agree with the model (elements and H counts)"
+        compared = (
+            "elements; the published model has no H"
+            if all(a.published_h is None for a in result.atoms)
+            else "elements and H counts"
         )
+        lines.append(f"all {len(result.atoms)} non-H atoms agree with the model ({compared})")
     for a in flagged:
         if a.element_flag:
             p = a.probabilities.get(a.proposed, 0.0)

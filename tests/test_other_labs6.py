@@ -93,7 +93,7 @@ def test_a_unit_with_the_models_proportions_is_still_its_formula():
         assert note is None and not structure.unit_set_aside, unit
 
 
-def test_the_audit_of_a_model_without_any_h_compares_no_h_counts(tmp_path):
+def test_the_audit_of_a_model_without_any_h_compares_no_h_counts(tmp_path, capsys):
     """CRYSTALS' demo model places no H (they are what the demo finds): main's audit read
     that as 'published with 0 H' and flagged 11 of the 14 atoms. A model with no H atom at all
     makes no H claim: nothing is flagged for H, the JSON gives its counts as null, and one
@@ -110,3 +110,5 @@ def test_the_audit_of_a_model_without_any_h_compares_no_h_counts(tmp_path):
     (note,) = [n for n in report["notes"] if "places no H atoms" in n]
     assert "the model gives H to 8 of 14 atoms (N3 C4 C7" in note
     assert "<td>–</td>" in (tmp_path / "out.html").read_text()
+    out = capsys.readouterr().out
+    assert "agree with the model (elements; the published model has no H)" in out
