@@ -9,12 +9,33 @@ import pytest
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
 from tests.conftest import BENCHMARK
 
-# richardicooper/crystals @ ce42008cfed6ed23f5fcd230e09419f2e05543f3,
+# richardicooper/crystals @ e28238a1eada5dd3758e18ebd3fc9f0dfded5d02,
 # precomp/all/demo/Hydrogen/hydrogen.ins: CRYSTALS' demonstration for finding H, acetone
 # 4-phenylthiosemicarbazone C10H13N3S in P21/c (Z 4, every atom on a general position, no H
 # placed yet), its atom lines as the file writes them. Its UNIT is no formula of this model:
 # 46 C, 4 N, 4 O and 2 S per cell, 56 non-H atoms like the model's 14 × 4, but C 11.5, O 1
 # and S 0.5 per asymmetric unit. (SFAC with Gaussian coefficients shortened to the symbols.)
+# Licence: CRYSTALS' own, bin/licence.txt in that repository, a BSD-3-clause-style licence
+# whose "Software" includes its data files and test data; its notice, conditions and
+# disclaimer, kept as it asks:
+#   CRYSTALS: Copyright (c) University of Oxford, 20 October 2009. All rights reserved.
+#   Redistribution and use in source and binary forms, with or without modification, are
+#   permitted provided that the following conditions are met: Redistributions of source code
+#   must retain the above copyright notice, this list of conditions and the following
+#   disclaimer. Redistributions in binary form must reproduce the above copyright notice, this
+#   list of conditions and the following disclaimer in the documentation and/or other
+#   materials provided with the distribution. Neither the name of the University of Oxford nor
+#   the names of its contributors may be used to endorse or promote products derived from this
+#   Software without specific prior written permission.
+#   This Software is provided by the copyright holders and contributors "AS IS" and any
+#   express or implied warranties, including, but not limited to, the implied warranties of
+#   merchantability and fitness for a particular purpose are disclaimed. In no event shall the
+#   copyright holder or contributors be liable for any direct, indirect, incidental, special,
+#   exemplary, or consequential damages (including, but not limited to, procurement of
+#   substitute goods or services; loss of use, data, or profits; or business interruption)
+#   however caused and on any theory of liability, whether in contract, strict liability, or
+#   tort (including negligence or otherwise) arising in any way out of the use of this
+#   Software, even if advised of the possibility of such damage.
 CRYSTALS_HYDROGEN_DEMO = """TITL Hydrogen in P 21/c
 CELL  0.71073  12.20140   7.50460  11.54180  90.00000 102.34499  90.00000
 ZERR    4 0.0002 0.0001 0.0002 0.0000 0.0006 0.0000
