@@ -133,3 +133,20 @@ def test_the_audit_of_a_model_without_any_h_compares_no_h_counts(tmp_path, capsy
     assert "<td>–</td>" in (tmp_path / "out.html").read_text()
     out = capsys.readouterr().out
     assert "agree with the model (elements; the published model has no H)" in out
+
+
+def test_a_model_whose_formula_has_no_h_still_publishes_zero_h(tmp_path):
+    """A model without H atoms whose CIF formula has none (COD 2100513, Al Ca2 Nb O6) does
+    state 0 H on every atom: its H counts are compared (none proposed: contents.held_to_formula),
+    not left unknown as for a model whose H were merely not placed yet."""
+    from crystalx_core.audit import audit
+    from crystalx_core.audit_report import audit_lines
+    from crystalx_core.io.cif import read_cif
+    from tests.test_other_labs import NEUTRON_CIF
+
+    cif = tmp_path / "x.cif"
+    cif.write_text(NEUTRON_CIF.format(probe="?", kind="?"))
+    result = audit(read_cif(cif).structure, method="baseline", hydrogens="rules")
+    assert result.atoms and all(a.published_h == 0 == a.proposed_h for a in result.atoms)
+    assert not any("places no H atoms" in n for n in result.notes)
+    assert "agree with the model (elements and H counts)" in "\n".join(audit_lines(result))
