@@ -139,7 +139,7 @@ def audit(
     kept = input_hydrogens_kept(proposed, published, groups)
     counts = [(len(kept[k]), {len(kept[k]): 1.0}) if k in kept else c for k, c in enumerate(counts)]
     # a model with no H at all (not yet placed, or left out as older CIFs do) says nothing of
-    # its H counts: CRYSTALS' demo for finding H had 11 of 14 atoms flagged 'published with 0 H';
+    # its H counts: CRYSTALS' demo for finding H had 9 of 14 atoms flagged 'published with 0 H';
     # one whose formula has no H (declared_no_h) does say: 0 on every atom
     places_h = bool(published.declared_no_h) or any(is_hydrogen(s.element) for s in published.sites)
     atoms = []

@@ -116,7 +116,7 @@ def test_a_unit_with_the_models_proportions_is_still_its_formula():
 
 def test_the_audit_of_a_model_without_any_h_compares_no_h_counts(tmp_path, capsys):
     """CRYSTALS' demo model places no H (they are what the demo finds): main's audit read
-    that as 'published with 0 H' and flagged 11 of the 14 atoms. A model with no H atom at all
+    that as 'published with 0 H' and flagged 9 of the 14 atoms. A model with no H atom at all
     makes no H claim: nothing is flagged for H, the JSON gives its counts as null, and one
     note says which atoms the model gives H."""
     from crystalx_core.cli import main
