@@ -39,7 +39,7 @@ class AtomAudit:
     published: str
     proposed: str
     probabilities: dict[str, float]  # the model's, top 5
-    published_h: int
+    published_h: int | None  # None: the published model places no H at all
     proposed_h: int
     h_probabilities: dict[int, float]
     r1_if_changed: float | None = None  # published model with only this atom's element changed
@@ -64,7 +64,7 @@ class AtomAudit:
 
     @property
     def hydrogen_flag(self) -> bool:
-        return self.published_h != self.proposed_h
+        return self.published_h is not None and self.published_h != self.proposed_h
 
 
 @dataclass
@@ -138,6 +138,10 @@ def audit(
     groups = input_groups(proposed, published)
     kept = input_hydrogens_kept(proposed, published, groups)
     counts = [(len(kept[k]), {len(kept[k]): 1.0}) if k in kept else c for k, c in enumerate(counts)]
+    # a model with no H at all (not yet placed, or left out as older CIFs do) says nothing of
+    # its H counts: CRYSTALS' demo for finding H had 9 of 14 atoms flagged 'published with 0 H';
+    # one whose formula has no H (declared_no_h) does say: 0 on every atom
+    places_h = bool(published.declared_no_h) or any(is_hydrogen(s.element) for s in published.sites)
     atoms = []
     for k, (site, n_published) in enumerate(zip(heavy, published_h_counts(published))):
         answer = by_index.get(k)
@@ -147,7 +151,7 @@ def audit(
                 published=site.element,
                 proposed=proposed.sites[k].element,
                 probabilities=dict(answer.top(5)) if answer else {},
-                published_h=n_published,
+                published_h=n_published if places_h else None,
                 proposed_h=counts[k][0],
                 h_probabilities=counts[k][1],
             )
@@ -157,6 +161,12 @@ def audit(
         result.notes.append(unit_note)
     if declared:
         result.notes.append(declared)
+    carrying = [a.label for a in atoms if a.proposed_h > 0]
+    if not places_h and carrying:
+        result.notes.append(
+            f"the published model places no H atoms: its H counts are not compared; the model "
+            f"gives H to {len(carrying)} of {len(atoms)} atoms ({' '.join(carrying)})"
+        )
     not_atoms = [heavy[k].label for k in range(len(heavy)) if k not in by_index]
     if not_atoms:
         result.notes.append(f"judged not to be atoms, kept as published: {' '.join(not_atoms)}")

@@ -52,9 +52,12 @@ def audit_lines(result: AuditResult) -> list[str]:
     ]
     flagged = result.flagged
     if not flagged:
-        lines.append(
-            f"all {len(result.atoms)} non-H atoms agree with the model (elements and H counts)"
+        compared = (
+            "elements; the published model has no H"
+            if all(a.published_h is None for a in result.atoms)
+            else "elements and H counts"
         )
+        lines.append(f"all {len(result.atoms)} non-H atoms agree with the model ({compared})")
     for a in flagged:
         if a.element_flag:
             p = a.probabilities.get(a.proposed, 0.0)
@@ -89,9 +92,10 @@ def audit_html(result: AuditResult) -> str:
     for a in result.atoms:
         flag = a.element_flag or a.hydrogen_flag
         top = ", ".join(f"{k} {v:.2f}" for k, v in a.probabilities.items())
+        published_h = "–" if a.published_h is None else a.published_h  # no H in the model
         rows.append(
             f"<tr{' class=flag' if flag else ''}><td>{e(a.label)}</td><td>{e(a.published)}</td>"
-            f"<td>{e(a.proposed)}</td><td>{e(top)}</td><td>{a.published_h}</td><td>{a.proposed_h}</td>"
+            f"<td>{e(a.proposed)}</td><td>{e(top)}</td><td>{published_h}</td><td>{a.proposed_h}</td>"
             f"<td>{'' if a.r1_if_changed is None else f'{a.r1_if_changed:.4f}'}</td>"
             f"<td>{e(a.verdict)}</td></tr>"
         )

@@ -109,7 +109,9 @@ def unit_set_aside(structure: Structure, line: str = "") -> tuple[Structure, str
     and not the SFAC numbers 1, 2, 3, ... that DSR's examples write: _numbering) may also have
     been written for one formula unit, a common slip SHELXL forgives but for the density and
     F(000): its limit is then UNIT_SHORTFALL times the group's order (the Z of a Z' = 1
-    structure) as many, and it is fitted for its proportions, as before."""
+    structure) as many, and it is fitted for its proportions, as before. A UNIT that counts
+    the model's atoms but in numbers its whole atoms cannot make is set aside too
+    (_not_whole_atoms)."""
     if not structure.sfac or len(structure.unit) != len(structure.sfac) or structure.unit_set_aside:
         return structure, None
     held = sum(
@@ -122,17 +124,50 @@ def unit_set_aside(structure: Structure, line: str = "") -> tuple[Structure, str
     per_formula_unit = (
         len(structure.symops) if len(set(counts)) > 1 and not _numbering(structure.unit) else 1
     )
-    if held <= 0 or (given > 0 and held <= UNIT_SHORTFALL * given * per_formula_unit):
+    unheld = _not_whole_atoms(structure, dict(zip(structure.sfac, structure.unit)), held)
+    if held <= 0 or (
+        given > 0 and held <= UNIT_SHORTFALL * given * per_formula_unit and not unheld
+    ):
         return structure, None
     where = ", ".join(part for part in (structure.source, line) if part)
     unit = "UNIT " + " ".join(f"{n:g}" for n in structure.unit)
+    why = unheld or f"the model's non-H atoms are {held:g} per cell, " + (
+        f"more than {UNIT_SHORTFALL:g} × its {given:g}" if given > 0 else "it gives none"
+    )
     reason = (
-        f"{where + ': ' if where else ''}{unit} cannot be the cell contents: the model's non-H "
-        f"atoms are {held:g} per cell, "
-        + (f"more than {UNIT_SHORTFALL:g} × its {given:g}" if given > 0 else "it gives none")
-        + "; the elements and H were chosen without it (the .res keeps its numbers)"
+        f"{where + ': ' if where else ''}{unit} cannot be the cell contents: {why}; the elements "
+        "and H were chosen without it (the .res keeps its numbers)"
     )
     return replace(structure, unit_set_aside=reason), reason
+
+
+def _not_whole_atoms(structure: Structure, unit: dict[str, float], held: float) -> str:
+    """Why `unit` (element → count per cell) cannot be the model's own atoms counted by
+    element, or '': a model whose non-H atoms are all whole and on general positions holds each
+    element in multiples of the group order, so a UNIT counting its very number of atoms but
+    an element in another number is some other formula. CRYSTALS' demo for finding H
+    (richardicooper/crystals precomp/all/demo/Hydrogen/hydrogen.ins, P21/c) counts 56 like
+    its 14 atoms × 4, as 46 C, 4 N, 4 O and 2 S; fitted, it made an N an O and another a C.
+    A UNIT counting more atoms (solvent the model leaves out) or fewer (a solution missing
+    some, a UNIT for one formula unit) is not judged here."""
+    order = structure.space_group_order
+    atoms = [s for s in structure.atoms if not is_hydrogen(s.element)]
+    given = {el: n for el, n in unit.items() if not is_hydrogen(el) and n > 0}
+    if not atoms or abs(sum(given.values()) - held) > 0.5:
+        return ""
+    multiplicities = site_multiplicities(structure.with_sites(atoms))
+    if any(
+        s.mixed or abs(s.occupancy - 1.0) > 0.01 or m != order
+        for s, m in zip(atoms, multiplicities)
+    ):
+        return ""
+    odd = [f"{el} {n:g}" for el, n in given.items() if abs(n / order - round(n / order)) > 0.01]
+    if not odd:
+        return ""
+    return (
+        f"the model's {held:g} non-H atoms per cell are whole and on general positions, each "
+        f"element {order} times over, which {', '.join(odd)} is not"
+    )
 
 
 def declared_without_h(structure: Structure, formula: dict[str, float]) -> str:
