@@ -671,3 +671,89 @@ def test_a_zipped_text_pattern_is_still_told_to_be_unpacked(tmp_path):
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("pattern.xy", "10 1\n")
     assert "unpack it first" in _refused(path, "zip archive")
+
+
+# --- headers of real files from other labs ------------------------------------------------------
+
+# nupxrd 0.3.1 (PyPI, MIT), notebooks/UiO_66.DAT: a Rigaku ATX-G's ASCII export of UiO-66 (J.B.
+# Cohen X-ray Diffraction Facility, Northwestern): ';Key = value' header lines, CRLF, then 2θ and
+# cps. Header verbatim (less trailing blanks); the first 60 of its 2801 points.
+RIGAKU_DAT_HEADER = """\
+;Bundle             = 1
+;Partition          = 1
+;Operator           = N.U. X-ray Dif. Fac
+;Gonio              = ATX-G
+;Memo               = J.B. Cohen X-ray Diffraction Facility
+;IncidentMonochro   = Slit collimation
+;CounterMonochro    = Receiving slit
+;Attachment         = XY-STAGE
+;Filter             =
+;SlitName0          = XRR Compression
+;SlitName1          = Reciprocal SM Slit Collimation
+;Counter            = SC-70
+;KAlpha1            = 1.54056
+;KAlpha2            = 1.54439
+;KBata              = 0
+;Target             = Cu
+;KV                 = 50
+;mA                 = 240
+;AxisName           = 2Theta
+;MeasurementMethod = Continuation
+;Start              = 2
+;Finish             = 30
+;Speed              = 10
+;FixedTime          =
+;Width              = 0.01
+;FullScale         = 11800
+;Comment            =
+;SampleName         =
+;Xunit              = deg.
+;Yunit              = CPS
+"""
+RIGAKU_DAT_CPS = (
+    "600.4 683.8 750.6 667.1 733.9 750.6 516.9 650.4 633.7 633.7 700.5 533.6 533.6 617.1 617.1 "
+    "466.9 633.8 650.4 700.5 617.1 600.4 667.1 483.6 533.6 483.6 550.3 617.1 433.5 433.5 583.7 "
+    "567.0 550.3 667.1 416.9 433.5 516.9 650.4 650.4 516.9 717.2 366.8 683.8 633.8 533.6 617.1 "
+    "600.4 567.0 466.9 617.1 583.7 633.7 500.3 583.7 567.0 583.7 550.3 583.7 533.6 533.6 433.5"
+).split()
+
+
+def test_a_rigaku_dat_header_of_semicolon_lines_is_read_with_its_kalpha1(tmp_path):
+    """main refused it at line 2 ('not numbers: ;Partition = 1') and knew no KAlpha1 key."""
+    rows = "".join(f"{2 + 0.01 * k:.4f} {v}\r\n" for k, v in enumerate(RIGAKU_DAT_CPS))
+    path = tmp_path / "UiO_66.DAT"
+    path.write_bytes((RIGAKU_DAT_HEADER.replace("\n", "\r\n") + rows).encode())
+    pattern = read_pattern(path)
+    assert pattern.wavelength == 1.54056 and "KAlpha1" in pattern.wavelength_from
+    assert len(pattern.two_theta) == 60 and pattern.two_theta[0] == 2.0
+    assert pattern.intensity[:3].tolist() == [600.4, 683.8, 750.6]
+
+
+# xrd-xy-parser 0.0.4 (PyPI, MIT), examples/example.xy: a temperature in angle brackets on the
+# first line, 'Wavelength = ...' on the second, then tab-separated 2θ and counts (CRLF). Its
+# first 60 points.
+ANGLE_BRACKET_COUNTS = (
+    "1 1 3 1 1 2 1 1 0 2 2 0 0 2 1 0 0 0 1 2 0 2 0 1 0 1 4 2 1 2 0 4 1 0 5 1 1 0 1 1 1 2 0 2 2 0 "
+    "3 1 0 3 1 1 0 1 2 2 1 0 3 3"
+).split()
+
+
+def test_a_first_line_in_angle_brackets_is_a_header_not_xml(tmp_path):
+    """main took the '<' for XML and refused the file as broken XML."""
+    rows = "".join(
+        f"{30 + 0.01 * k:.2f}\t{int(v):.2f}\r\n" for k, v in enumerate(ANGLE_BRACKET_COUNTS)
+    )
+    path = tmp_path / "example.xy"
+    path.write_bytes(("<299.25K>\r\nWavelength = 1.54059\r\n" + rows).encode())
+    pattern = read_pattern(path)
+    assert pattern.format == "columns" and pattern.wavelength == 1.54059
+    assert len(pattern.two_theta) == 60 and pattern.intensity[2] == 3
+
+
+def test_after_the_data_begin_a_line_that_is_not_numbers_is_still_refused(tmp_path):
+    rows = "".join(f"{2 + 0.01 * k:.4f} {v}\n" for k, v in enumerate(RIGAKU_DAT_CPS))
+    path = tmp_path / "damaged.xy"
+    path.write_text("<299.25K>\n" + rows[:200] + "2.1000 6o0.4\n" + rows[200:])
+    with pytest.raises(InputError, match="not numbers") as raised:
+        read_pattern(path)
+    assert raised.value.line == 1 + rows[:200].count("\n") + 1

@@ -21,11 +21,17 @@ _SEPARATOR = re.compile(r"[,;\s]+")
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 # pyFAI's radial units as its .dat/.xy headers name them (pyFAI units REPR)
 _PYFAI_UNIT = re.compile(r"(2th_deg|2th_rad|q_nm\^-1|q_A\^-1|r_mm|d\*2_A\^-2|chi_deg)")
-# 'Wavelength: 1.5406', 'wavelength (nm) = 0.15406', 'Wavelength Cu Ka1: 1.5406 A'; the words
-# between are short and hold no ';' or ',' (else 'Wavelength unknown; range: 5-90' gave 5 Å)
+# 'Wavelength: 1.5406', 'wavelength (nm) = 0.15406', 'Wavelength Cu Ka1: 1.5406 A', and a
+# Rigaku .DAT's ';KAlpha1 = 1.54056'; the words between are short and hold no ';' or ',' (else
+# 'Wavelength unknown; range: 5-90' gave 5 Å)
 _WAVELENGTH = re.compile(
-    r"wave\s*length([^:=;,]{0,30})[:=]\s*(" + _NUMBER.pattern + r")\s*([A-Za-zÅ]*)", re.I
+    r"(?P<key>wave\s*length|k\s*alpha\s*1|kα1)(?P<words>[^:=;,]{0,30})[:=]\s*(?P<value>"
+    + _NUMBER.pattern
+    + r")\s*(?P<unit>[A-Za-zÅ]*)",
+    re.I,
 )
+# a comment line's first character ('#', '!', quotes, Topas' '/*', UXD's and Rigaku .DAT's ';')
+_COMMENT_START = "#!'\"/*;"
 _BRACKETED_UNIT = re.compile(r"[(\[]\s*(nm|m|Å|A|angstroms?)\s*[)\]]", re.I)
 
 
@@ -52,7 +58,7 @@ def read_scan(data: bytes, path: str) -> Scan:
     if lines[-1] == "":
         lines.pop()
     first = next((line.strip() for line in lines if line.strip()), "")
-    if first.startswith("<"):
+    if re.match(r"<[?!A-Za-z_]", first):  # an XML tag; '<299.25K>' heads a plain .xy
         return read_xrdml(data, text, path)
     if first.startswith("*RAS_"):
         return read_ras(lines, path)
@@ -76,9 +82,9 @@ def stated_wavelength(line: str) -> float | None:
     found = _WAVELENGTH.search(line)
     if not found:
         return None
-    bracketed = _BRACKETED_UNIT.search(found.group(1))
-    unit = found.group(3) or (bracketed.group(1) if bracketed else "")
-    return _wavelength_in_angstrom(float(found.group(2)), unit)
+    bracketed = _BRACKETED_UNIT.search(found["words"])
+    unit = found["unit"] or (bracketed.group(1) if bracketed else "")
+    return _wavelength_in_angstrom(float(found["value"]), unit)
 
 
 def _wavelength_in_angstrom(value: float, unit: str) -> float:
@@ -89,38 +95,46 @@ def _wavelength_in_angstrom(value: float, unit: str) -> float:
     return value * 10 if unit == "nm" else value
 
 
+def _two_numbers(fields: list[str]) -> tuple[float, float] | None:
+    """The first two fields as numbers, None where there are fewer or they are not numbers."""
+    try:
+        return float(fields[0]), float(fields[1])
+    except (IndexError, ValueError):
+        return None
+
+
 def read_columns(lines: list[str], path: str, first_line: int = 1, fmt: str = "columns") -> Scan:
-    """2θ (or Q) and intensity in the first two columns, a third (esd) ignored. Comment lines
-    ('#', '!', quotes, Topas' '/*', or text) may state the wavelength ('# Wavelength: 1.0e-10 m'
-    as pyFAI writes it) and pyFAI's radial unit (2th_deg, q_A^-1, q_nm^-1 ...)."""
-    rows, numbers, header_seen = [], [], False
-    wavelength, unit = None, None
+    """2θ (or Q) and intensity in the first two columns, a third (esd) ignored. Text lines
+    (comments, and whatever precedes the first two numbers: a title, a column header) may state
+    the wavelength ('# Wavelength: 1.0e-10 m' as pyFAI writes it) and pyFAI's radial unit
+    (2th_deg, q_A^-1, q_nm^-1 ...)."""
+    rows, numbers = [], []
+    wavelength, unit, key = None, None, ""
     for number, raw in enumerate(lines, start=first_line):
         line = raw.strip()
         if not line:
             continue
-        if line[0] in "#!'\"/*" or line[0].isalpha():
-            if wavelength is None:
-                wavelength = stated_wavelength(line)
+        fields = [f for f in _SEPARATOR.split(line) if f]
+        values = _two_numbers(fields)
+        # before the data any line is header text ('<299.25K>', '2theta,intensity'); after
+        # them, only a comment is, and a line that is not numbers is damage, named below
+        if line[0] in _COMMENT_START or line[0].isalpha() or (values is None and not rows):
+            if wavelength is None and (wavelength := stated_wavelength(line)) is not None:
+                key = _WAVELENGTH.search(line)["key"]
             named = _PYFAI_UNIT.search(line)
             if named and unit is None:
                 unit = named.group(1)
             continue
-        fields = [f for f in _SEPARATOR.split(line) if f]
         if len(fields) < 2:
             raise InputError(f"expected 2θ and intensity, found {line[:40]!r}", path, number)
-        try:
-            rows.append((float(fields[0]), float(fields[1])))
-        except ValueError:
-            if not rows and not header_seen:  # a column header such as "2theta,intensity"
-                header_seen = True
-                continue
-            raise InputError(f"not numbers: {line[:40]!r}", path, number) from None
+        if values is None:
+            raise InputError(f"not numbers: {line[:40]!r}", path, number)
+        rows.append(values)
         numbers.append(number)
     x, y = (np.array(column, dtype=float) for column in zip(*rows)) if rows else (np.zeros(0),) * 2
     scan = Scan(x, y, np.array(numbers), fmt)
     if wavelength is not None:
-        scan.wavelength, scan.wavelength_from = wavelength, "its 'Wavelength' header line"
+        scan.wavelength, scan.wavelength_from = wavelength, f"its '{key}' header line"
     if unit in ("r_mm", "d*2_A^-2", "chi_deg"):
         raise InputError(
             f"the pattern's axis is {unit} (pyFAI): integrate it in 2th_deg or q_A^-1", path
