@@ -211,7 +211,7 @@ def on_model_grid(pattern: Pattern, grid: np.ndarray = GRID) -> np.ndarray:
     )
     if covered < MIN_GRID_COVERAGE:
         raise InputError(
-            f"the pattern covers {covered:.0%} of {grid[0]:g}–{grid[-1]:g}° 2θ (Cu Kα); the model "
+            f"the pattern covers {covered:.1%} of {grid[0]:g}–{grid[-1]:g}° 2θ (Cu Kα); the model "
             f"needs at least {MIN_GRID_COVERAGE:.0%}",
             pattern.path,
         )
