@@ -757,3 +757,66 @@ def test_after_the_data_begin_a_line_that_is_not_numbers_is_still_refused(tmp_pa
     with pytest.raises(InputError, match="not numbers") as raised:
         read_pattern(path)
     assert raised.value.line == 1 + rows[:200].count("\n") + 1
+
+
+# fairmat-readers-xrd 0.0.10 (PyPI, Apache-2.0), tests/data/TwoTheta_scan_powder.rasx: a Rigaku
+# SmartLab Studio II .rasx, a zip of root.xml, Data0/Profile0.txt (UTF-8 with a BOM: 2θ, counts,
+# attenuator factor, tab-separated, CRLF) and Data0/MesurementConditions0.xml (sic). The first 12
+# of its 2726 points (10–119° every 0.04°), rounded to 0.01, and its X-ray generator's elements.
+RASX_COUNTS = [170.55, 170.54, 150.79, 155.60, 172.38, 164.50, 153.94, 172.27, 158.86, 161.29]
+RASX_CONDITIONS = """\ufeff<?xml version="1.0" encoding="utf-8"?>
+<MeasurementConditions xmlns:xsd="http://www.w3.org/2001/XMLSchema" \
+xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+  <HardwareConfig>
+    <XrayGenerator>
+      <WaveType>{wave}</WaveType>
+      <WavelengthKbeta>1.392246</WavelengthKbeta>
+      <WavelengthKalpha1>1.540593</WavelengthKalpha1>
+      <WavelengthKalpha2>1.544414</WavelengthKalpha2>
+    </XrayGenerator>
+  </HardwareConfig>
+</MeasurementConditions>
+"""
+
+
+def _rasx(path, profiles, wave="Ka1"):
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("root.xml", '<?xml version="1.0" encoding="utf-8"?><RootFile/>')
+        for n, rows in enumerate(profiles):
+            text = "".join(f"{x:.4f}\t{y}\t{factor}\r\n" for x, y, factor in rows)
+            archive.writestr(f"Data{n}/Profile{n}.txt", "\ufeff" + text)
+            archive.writestr(
+                f"Data{n}/MesurementConditions{n}.xml", RASX_CONDITIONS.format(wave=wave)
+            )
+    return path
+
+
+def test_a_rigaku_rasx_is_read_with_its_attenuator_and_wavelength(tmp_path):
+    """main refused every .rasx ('a Rigaku .rasx file (zipped): CrystalX does not read it')."""
+    counts = RASX_COUNTS * 6
+    rows = [(10 + 0.04 * k, v, 10 if k == 5 else 1) for k, v in enumerate(counts)]
+    pattern = read_pattern(_rasx(tmp_path / "scan.rasx", [rows]))
+    assert pattern.format == "Rigaku .rasx" and pattern.wavelength == 1.540593
+    assert "WavelengthKalpha1" in pattern.wavelength_from
+    assert len(pattern.two_theta) == 60 and pattern.two_theta[0] == 10
+    assert pattern.intensity[5] == pytest.approx(1645.0)  # 164.50 × its attenuator factor 10
+    beta = read_pattern(_rasx(tmp_path / "kb.rasx", [rows], wave="Kb"))
+    assert beta.wavelength == 1.392246
+
+
+def test_a_rasx_with_two_profiles_reads_both_and_a_damaged_row_names_its_member(tmp_path):
+    first = [(10 + 0.04 * k, v, 1) for k, v in enumerate(RASX_COUNTS * 6)]
+    second = [(12.4 + 0.04 * k, v, 1) for k, v in enumerate(RASX_COUNTS * 6)]
+    pattern = read_pattern(_rasx(tmp_path / "two.rasx", [first, second]))
+    assert pattern.two_theta[0] == 10 and pattern.two_theta[-1] == pytest.approx(12.4 + 0.04 * 59)
+    damaged = tmp_path / "damaged.rasx"
+    _rasx(damaged, [first[:7] + [(10.28, "1x7", 1)] + first[8:]])
+    message = _refused(damaged, "not numbers")
+    assert "Data0/Profile0.txt line 8" in message
+
+
+def test_a_zip_without_rasx_profiles_is_still_told_to_be_exported(tmp_path):
+    path = tmp_path / "other.rasx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("root.xml", "<RootFile/>")
+    assert "export the pattern" in _refused(path, "rasx")

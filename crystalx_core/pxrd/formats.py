@@ -1,15 +1,17 @@
 """Powder-pattern files as diffractometers and Rietveld programs write them, told apart by
-their content, not their suffix: PANalytical XRDML, Rigaku RAS, GSAS banks (STD, ESD, ALT,
-FXY, FXYE), Siemens/Bruker UXD, Fit2D .chi, powder CIF, and plain columns (.xy, .xye, .csv,
-pyFAI .dat with its header). Each reader returns a Scan: the points as written, the line each
-came from, and the wavelength where the file states one. The layouts follow GSAS-II's readers
-(GSASII/imports/G2pwd_*.py), xylib's (xylib/*.cpp) and their sample files; docs/pxrd_formats.md
-lists what is taken from each.
+their content, not their suffix: PANalytical XRDML, Rigaku RAS and .rasx, GSAS banks (STD, ESD,
+ALT, FXY, FXYE), Siemens/Bruker UXD, Fit2D .chi, powder CIF, and plain columns (.xy, .xye, .csv,
+Rigaku .DAT, pyFAI .dat with its header). Each reader returns a Scan: the points as written,
+the line each came from, and the wavelength where the file states one. The layouts follow
+GSAS-II's readers (GSASII/imports/G2pwd_*.py), xylib's (xylib/*.cpp) and their sample files;
+docs/pxrd_formats.md lists what is taken from each.
 """
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,6 +53,8 @@ class Scan:
 
 def read_scan(data: bytes, path: str) -> Scan:
     """The file's pattern, its format recognised by content."""
+    if data.startswith(b"PK\x03\x04"):  # patterns.py passes on only a zip that is a .rasx
+        return read_rasx(data, path)
     data = data.removeprefix(b"\xef\xbb\xbf")
     text = data.decode("latin-1")
     # only CR/LF end a line: str.splitlines would also split at \x85, UTF-8's 'Å' read as latin-1
@@ -393,6 +397,74 @@ def read_ras(lines: list[str], path: str) -> Scan:
         scan.wavelength, scan.wavelength_from = float(header[key]), "*" + key
     except (KeyError, ValueError):
         pass
+    return scan
+
+
+_RASX_PROFILE = re.compile(r"Data(\d+)/Profile\d+\.txt")
+
+
+def is_rasx(data: bytes) -> bool:
+    """A zip holding Rigaku's Data<n>/Profile<n>.txt members."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return any(_RASX_PROFILE.fullmatch(name) for name in archive.namelist())
+    except zipfile.BadZipFile:
+        return False
+
+
+def read_rasx(data: bytes, path: str) -> Scan:
+    """Rigaku .rasx (SmartLab Studio II): a zip whose Data<n>/Profile<n>.txt hold 2θ, counts
+    and the attenuator factor as a .ras does (read the same way, every profile, scans merged),
+    beside Data<n>/MesurementConditions<n>.xml (Rigaku's spelling) with the X-ray generator's
+    WaveType and WavelengthKalpha1 (WavelengthKbeta for 'Kb'). Layout: fairmat-readers-xrd's
+    ikz.RASXfile and its tests/data/TwoTheta_scan_powder.rasx."""
+    import xml.etree.ElementTree as ElementTree
+
+    from crystalx_core.io.files import MAX_INPUT_BYTES
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        profiles = sorted(n for n in archive.namelist() if _RASX_PROFILE.fullmatch(n))
+        xs, ys, scan = [], [], None
+        for name in profiles:
+            if archive.getinfo(name).file_size > MAX_INPUT_BYTES:  # a zip bomb, not a scan
+                raise InputError(f"{name} unpacks to over {MAX_INPUT_BYTES // 2**20} MB", path)
+            text = archive.read(name).decode("utf-8-sig", errors="replace")
+            for number, line in enumerate(text.splitlines(), start=1):
+                fields = line.split()
+                if not fields:
+                    continue
+                try:
+                    values = [float(v) for v in fields]
+                except ValueError:
+                    raise InputError(
+                        f"{name} line {number}: not numbers: {line[:40]!r}", path
+                    ) from None
+                if len(values) < 2:
+                    raise InputError(f"{name} line {number}: expected 2θ and counts", path)
+                xs.append(values[0])
+                ys.append(values[1] * (values[2] if len(values) > 2 and values[2] > 0 else 1.0))
+        conditions = profiles[0].replace("Profile", "MesurementConditions")[:-4] + ".xml"
+        generator = None
+        if conditions in archive.namelist():
+            try:
+                root = ElementTree.fromstring(archive.read(conditions))
+                generator = root.find(".//XrayGenerator")
+            except ElementTree.ParseError:
+                raise InputError(f"{conditions} is not readable XML", path) from None
+    scan = Scan(np.array(xs), np.array(ys), np.zeros(len(xs), dtype=int), "Rigaku .rasx")
+    if len(profiles) > 1:
+        scan.notes.append(f"{len(profiles)} profiles merged")
+    if generator is not None:
+        key = (
+            "WavelengthKbeta"
+            if generator.findtext("WaveType", "").lower() == "kb"
+            else ("WavelengthKalpha1")
+        )
+        try:
+            scan.wavelength = float(generator.findtext(key, ""))
+            scan.wavelength_from = f"{conditions} {key}"
+        except ValueError:
+            pass
     return scan
 
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from crystalx_core.errors import InputError
-from crystalx_core.io.files import read_input_bytes
-from crystalx_core.pxrd.formats import read_scan
+from crystalx_core.io.files import MAX_INPUT_BYTES, read_input_bytes
+from crystalx_core.pxrd.formats import is_rasx, read_scan
 from crystalx_core.pxrd.simulate import CU_KALPHA, GRID
 
 MIN_POINTS = 50
@@ -55,8 +55,11 @@ def _pattern_bytes(path: str) -> bytes:
     except InputError as error:
         if "binary data" not in error.message and "archive" not in error.message:
             raise
-        with open(path, "rb") as handle:  # a regular file: read_input_bytes checked
-            head = handle.read(8)
+        with open(path, "rb") as handle:  # a regular file under the size limit: checked
+            data = handle.read(MAX_INPUT_BYTES)
+        if data.startswith(b"PK\x03\x04") and is_rasx(data):
+            return data  # formats.read_rasx reads the zip
+        head = data[:8]
         kind = next((name for magic, name in _BINARY if head.startswith(magic)), None)
         if kind is None and head.startswith(b"PK\x03\x04"):
             suffix = path.lower().rsplit(".", 1)[-1]
