@@ -820,3 +820,13 @@ def test_a_zip_without_rasx_profiles_is_still_told_to_be_exported(tmp_path):
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("root.xml", "<RootFile/>")
     assert "export the pattern" in _refused(path, "rasx")
+
+
+def test_a_damaged_rasx_member_is_named_not_a_traceback(tmp_path):
+    rows = [(10 + 0.04 * k, v, 1) for k, v in enumerate(RASX_COUNTS * 6)]
+    data = bytearray(_rasx(tmp_path / "good.rasx", [rows]).read_bytes())
+    at = data.index(b"Data0/Profile0.txt") + len("Data0/Profile0.txt") + 40
+    data[at : at + 8] = b"\xff" * 8  # inside the member's packed bytes: its CRC no longer holds
+    path = tmp_path / "damaged.rasx"
+    path.write_bytes(bytes(data))
+    assert "a damaged .rasx" in _refused(path, "Data0/Profile0.txt does not unpack")

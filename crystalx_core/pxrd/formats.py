@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -412,6 +413,14 @@ def is_rasx(data: bytes) -> bool:
         return False
 
 
+def _member(archive: zipfile.ZipFile, name: str, path: str) -> bytes:
+    """A member's bytes; a damaged archive (bad CRC, cut short, unknown packing) is named."""
+    try:
+        return archive.read(name)
+    except (zipfile.BadZipFile, NotImplementedError, EOFError, zlib.error) as error:
+        raise InputError(f"{name} does not unpack ({error}): a damaged .rasx", path) from None
+
+
 def read_rasx(data: bytes, path: str) -> Scan:
     """Rigaku .rasx (SmartLab Studio II): a zip whose Data<n>/Profile<n>.txt hold 2θ, counts
     and the attenuator factor as a .ras does (read the same way, every profile, scans merged),
@@ -428,7 +437,7 @@ def read_rasx(data: bytes, path: str) -> Scan:
         for name in profiles:
             if archive.getinfo(name).file_size > MAX_INPUT_BYTES:  # a zip bomb, not a scan
                 raise InputError(f"{name} unpacks to over {MAX_INPUT_BYTES // 2**20} MB", path)
-            text = archive.read(name).decode("utf-8-sig", errors="replace")
+            text = _member(archive, name, path).decode("utf-8-sig", errors="replace")
             for number, line in enumerate(text.splitlines(), start=1):
                 fields = line.split()
                 if not fields:
@@ -447,7 +456,7 @@ def read_rasx(data: bytes, path: str) -> Scan:
         generator = None
         if conditions in archive.namelist():
             try:
-                root = ElementTree.fromstring(archive.read(conditions))
+                root = ElementTree.fromstring(_member(archive, conditions, path))
                 generator = root.find(".//XrayGenerator")
             except ElementTree.ParseError:
                 raise InputError(f"{conditions} is not readable XML", path) from None
