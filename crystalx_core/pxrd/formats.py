@@ -402,6 +402,8 @@ def read_ras(lines: list[str], path: str) -> Scan:
 
 
 _RASX_PROFILE = re.compile(r"Data(\d+)/Profile\d+\.txt")
+# what zipfile raises on a damaged or crafted archive (bad CRC, cut short, bad offsets, packing)
+_ZIP_ERRORS = (zipfile.BadZipFile, NotImplementedError, EOFError, ValueError, OSError, zlib.error)
 
 
 def is_rasx(data: bytes) -> bool:
@@ -409,7 +411,7 @@ def is_rasx(data: bytes) -> bool:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             return any(_RASX_PROFILE.fullmatch(name) for name in archive.namelist())
-    except zipfile.BadZipFile:
+    except _ZIP_ERRORS:
         return False
 
 
@@ -417,7 +419,7 @@ def _member(archive: zipfile.ZipFile, name: str, path: str) -> bytes:
     """A member's bytes; a damaged archive (bad CRC, cut short, unknown packing) is named."""
     try:
         return archive.read(name)
-    except (zipfile.BadZipFile, NotImplementedError, EOFError, zlib.error) as error:
+    except _ZIP_ERRORS as error:
         raise InputError(f"{name} does not unpack ({error}): a damaged .rasx", path) from None
 
 
