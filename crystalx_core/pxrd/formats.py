@@ -401,7 +401,7 @@ def read_ras(lines: list[str], path: str) -> Scan:
     return scan
 
 
-_RASX_PROFILE = re.compile(r"Data(\d+)/Profile\d+\.txt")
+_RASX_PROFILE = re.compile(r"Data\d+/Profile\d+\.txt")
 # what zipfile raises on a damaged or crafted archive (bad CRC, cut short, bad offsets, packing)
 _ZIP_ERRORS = (zipfile.BadZipFile, NotImplementedError, EOFError, ValueError, OSError, zlib.error)
 
@@ -435,7 +435,9 @@ def read_rasx(data: bytes, path: str) -> Scan:
 
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         profiles = sorted(n for n in archive.namelist() if _RASX_PROFILE.fullmatch(n))
-        xs, ys, scan = [], [], None
+        if not profiles:
+            raise InputError("a zip archive without Data<n>/Profile<n>.txt: not a .rasx", path, 1)
+        xs, ys = [], []
         for name in profiles:
             if archive.getinfo(name).file_size > MAX_INPUT_BYTES:  # a zip bomb, not a scan
                 raise InputError(f"{name} unpacks to over {MAX_INPUT_BYTES // 2**20} MB", path)
@@ -466,11 +468,8 @@ def read_rasx(data: bytes, path: str) -> Scan:
     if len(profiles) > 1:
         scan.notes.append(f"{len(profiles)} profiles merged")
     if generator is not None:
-        key = (
-            "WavelengthKbeta"
-            if generator.findtext("WaveType", "").lower() == "kb"
-            else ("WavelengthKalpha1")
-        )
+        beta = generator.findtext("WaveType", "").lower() == "kb"  # as .ras's WAVE_TYPE
+        key = "WavelengthKbeta" if beta else "WavelengthKalpha1"
         try:
             scan.wavelength = float(generator.findtext(key, ""))
             scan.wavelength_from = f"{conditions} {key}"
