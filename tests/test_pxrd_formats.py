@@ -762,31 +762,44 @@ def test_after_the_data_begin_a_line_that_is_not_numbers_is_still_refused(tmp_pa
 # fairmat-readers-xrd 0.0.10 (PyPI, Apache-2.0), tests/data/TwoTheta_scan_powder.rasx: a Rigaku
 # SmartLab Studio II .rasx, a zip of root.xml, Data0/Profile0.txt (UTF-8 with a BOM: 2θ, counts,
 # attenuator factor, tab-separated, CRLF) and Data0/MesurementConditions0.xml (sic). The first 12
-# of its 2726 points (10–119° every 0.04°), rounded to 0.01, and its X-ray generator's elements.
+# of its 2726 points (10–119° every 0.04°), rounded to 0.01, and, of its conditions, the X-ray
+# generator's elements and the scan's axis, where they stand (HWConfigurations, ScanInformation).
 RASX_COUNTS = [170.55, 170.54, 150.79, 155.60, 172.38, 164.50, 153.94, 172.27, 158.86, 161.29]
 RASX_CONDITIONS = """\ufeff<?xml version="1.0" encoding="utf-8"?>
 <MeasurementConditions xmlns:xsd="http://www.w3.org/2001/XMLSchema" \
 xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
-  <HardwareConfig>
+  <HWConfigurations>
     <XrayGenerator>
       <WaveType>{wave}</WaveType>
       <WavelengthKbeta>1.392246</WavelengthKbeta>
       <WavelengthKalpha1>1.540593</WavelengthKalpha1>
       <WavelengthKalpha2>1.544414</WavelengthKalpha2>
     </XrayGenerator>
-  </HardwareConfig>
+  </HWConfigurations>
+  <ScanInformation>
+    <AxisName>{axis}</AxisName>
+    <Mode>CONTINUOUS</Mode>
+  </ScanInformation>{extra}
 </MeasurementConditions>
 """
+# fairmat-readers-xrd 0.0.10, tests/data/RSM_111_sdd=350.rasx: 401 profiles, 2θ scans each at
+# another Omega; its conditions add this element (the first of its 14 children).
+RASX_RSM = """
+  <RSMInformation>
+    <ScanIsRelative>true</ScanIsRelative>
+    <StepAxisName>Omega</StepAxisName>
+  </RSMInformation>"""
 
 
-def _rasx(path, profiles, wave="Ka1"):
+def _rasx(path, profiles, wave="Ka1", axis="TwoTheta", extra=""):
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:  # packed, as Rigaku packs
         archive.writestr("root.xml", '<?xml version="1.0" encoding="utf-8"?><RootFile/>')
         for n, rows in enumerate(profiles):
             text = "".join(f"{x:.4f}\t{y}\t{factor}\r\n" for x, y, factor in rows)
             archive.writestr(f"Data{n}/Profile{n}.txt", "\ufeff" + text)
             archive.writestr(
-                f"Data{n}/MesurementConditions{n}.xml", RASX_CONDITIONS.format(wave=wave)
+                f"Data{n}/MesurementConditions{n}.xml",
+                RASX_CONDITIONS.format(wave=wave, axis=axis, extra=extra),
             )
     return path
 
@@ -849,3 +862,28 @@ def test_a_mangled_rasx_gives_one_line_never_a_traceback(tmp_path):
             read_pattern(path)
         except InputError:
             pass
+
+
+def test_a_rasx_that_is_not_a_2theta_scan_is_refused_not_merged(tmp_path):
+    """main's branch merged the 401 profiles of a reciprocal-space map (fairmat-readers-xrd's
+    RSM_111_sdd=350.rasx) into one pattern, and read an Omega scan's angles as 2θ."""
+    rows = [(10 + 0.04 * k, v, 1) for k, v in enumerate(RASX_COUNTS * 6)]
+    rsm = _rasx(tmp_path / "rsm.rasx", [rows, rows], extra=RASX_RSM)
+    assert "stepped in Omega" in _refused(rsm, "a reciprocal-space map")
+    rocking = _rasx(tmp_path / "omega.rasx", [rows], axis="Omega")
+    _refused(rocking, "a scan of Omega, not 2θ")
+    coupled = read_pattern(_rasx(tmp_path / "coupled.rasx", [rows], axis="TwoThetaOmega"))
+    assert len(coupled.two_theta) == 60
+
+
+def test_a_rasx_unpacking_past_the_size_limit_is_refused_unread(tmp_path, monkeypatch):
+    """A zip bomb: the members' stated sizes are summed before any is read (each member
+    under the limit, as the branch checked, is not enough)."""
+    monkeypatch.setattr("crystalx_core.io.files.MAX_INPUT_BYTES", 2**20)
+    row = "10.0000\t170.55\t1\r\n"
+    rows = [(10 + 0.04 * k, v, 1) for k, v in enumerate(RASX_COUNTS * 6)]
+    path = _rasx(tmp_path / "bomb.rasx", [rows])
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as archive:
+        for n in (1, 2):  # 0.75 MB each, a few kB packed
+            archive.writestr(f"Data{n}/Profile{n}.txt", row * (3 * 2**18 // len(row)))
+    assert "over the 1 MB limit" in _refused(path, "unpack to")

@@ -423,6 +423,22 @@ def _member(archive: zipfile.ZipFile, name: str, path: str) -> bytes:
         raise InputError(f"{name} does not unpack ({error}): a damaged .rasx", path) from None
 
 
+def _refuse_rasx_non_powder(measurement, conditions: str, path: str) -> None:
+    """A .rasx also holds what is not a 2θ pattern: a scan of another axis (ScanInformation's
+    AxisName 'Omega', a rocking curve) or a reciprocal-space map (RSMInformation: profiles
+    stepped in Omega), which merged would read as one pattern."""
+    axis = measurement.findtext("ScanInformation/AxisName", "").strip()
+    if axis and not axis.startswith("TwoTheta"):
+        raise InputError(f"{conditions}: a scan of {axis}, not 2θ: not a powder pattern", path)
+    if measurement.find("RSMInformation") is not None:
+        stepped = measurement.findtext("RSMInformation/StepAxisName", "another axis")
+        raise InputError(
+            f"{conditions}: a reciprocal-space map (2θ scans stepped in {stepped}), not a "
+            "powder pattern",
+            path,
+        )
+
+
 def read_rasx(data: bytes, path: str) -> Scan:
     """Rigaku .rasx (SmartLab Studio II): a zip whose Data<n>/Profile<n>.txt hold 2θ, counts
     and the attenuator factor as a .ras does (read the same way, every profile, scans merged),
@@ -434,13 +450,30 @@ def read_rasx(data: bytes, path: str) -> Scan:
     from crystalx_core.io.files import MAX_INPUT_BYTES
 
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        profiles = sorted(n for n in archive.namelist() if _RASX_PROFILE.fullmatch(n))
+        names = archive.namelist()
+        profiles = sorted(n for n in names if _RASX_PROFILE.fullmatch(n))
         if not profiles:
             raise InputError("a zip archive without Data<n>/Profile<n>.txt: not a .rasx", path, 1)
+        conditions = profiles[0].replace("Profile", "MesurementConditions")[:-4] + ".xml"
+        # zipfile unpacks no more than a member's stated size: their sum bounds the memory (a
+        # zip bomb packs gigabytes into kilobytes, in one member or spread over many)
+        read = profiles + [conditions] * (conditions in names)
+        unpacked = sum(archive.getinfo(name).file_size for name in read)
+        if unpacked > MAX_INPUT_BYTES:
+            raise InputError(
+                f"its members unpack to {unpacked // 2**20} MB, over the "
+                f"{MAX_INPUT_BYTES // 2**20} MB limit for a powder pattern (a zip bomb?)",
+                path,
+            )
+        measurement = None
+        if conditions in names:
+            try:
+                measurement = ElementTree.fromstring(_member(archive, conditions, path))
+            except ElementTree.ParseError:
+                raise InputError(f"{conditions} is not readable XML", path) from None
+            _refuse_rasx_non_powder(measurement, conditions, path)
         xs, ys = [], []
         for name in profiles:
-            if archive.getinfo(name).file_size > MAX_INPUT_BYTES:  # a zip bomb, not a scan
-                raise InputError(f"{name} unpacks to over {MAX_INPUT_BYTES // 2**20} MB", path)
             text = _member(archive, name, path).decode("utf-8-sig", errors="replace")
             for number, line in enumerate(text.splitlines(), start=1):
                 fields = line.split()
@@ -456,14 +489,7 @@ def read_rasx(data: bytes, path: str) -> Scan:
                     raise InputError(f"{name} line {number}: expected 2θ and counts", path)
                 xs.append(values[0])
                 ys.append(values[1] * (values[2] if len(values) > 2 and values[2] > 0 else 1.0))
-        conditions = profiles[0].replace("Profile", "MesurementConditions")[:-4] + ".xml"
-        generator = None
-        if conditions in archive.namelist():
-            try:
-                root = ElementTree.fromstring(_member(archive, conditions, path))
-                generator = root.find(".//XrayGenerator")
-            except ElementTree.ParseError:
-                raise InputError(f"{conditions} is not readable XML", path) from None
+    generator = measurement.find(".//XrayGenerator") if measurement is not None else None
     scan = Scan(np.array(xs), np.array(ys), np.zeros(len(xs), dtype=int), "Rigaku .rasx")
     if len(profiles) > 1:
         scan.notes.append(f"{len(profiles)} profiles merged")
