@@ -887,3 +887,14 @@ def test_a_rasx_unpacking_past_the_size_limit_is_refused_unread(tmp_path, monkey
         for n in (1, 2):  # 0.75 MB each, a few kB packed
             archive.writestr(f"Data{n}/Profile{n}.txt", row * (3 * 2**18 // len(row)))
     assert "over the 1 MB limit" in _refused(path, "unpack to")
+
+
+def test_the_header_rule_still_names_damaged_first_rows(tmp_path):
+    """Any line before the data is header text, but rows that begin with a number and go on
+    with damage ('10.02 1b3') are named, not skipped as a header (the branch skipped 400)."""
+    rows = "".join(f"{2 + 0.01 * k:.4f} {v}\n" for k, v in enumerate(RIGAKU_DAT_CPS))
+    damaged = "".join(f"{1 + 0.01 * k:.2f} 1{'abcd'[k % 4]}3\n" for k in range(400))
+    (tmp_path / "damaged.xy").write_text(damaged + rows)
+    _refused(tmp_path / "damaged.xy", "not numbers: '1.01 1b3'", line=2)
+    (tmp_path / "titled.xy").write_text("1 mg in a capillary\n3000\n" + rows)
+    assert len(read_pattern(tmp_path / "titled.xy").two_theta) == 60

@@ -108,22 +108,35 @@ def _two_numbers(fields: list[str]) -> tuple[float, float] | None:
         return None
 
 
+def _damaged_row(fields: list[str]) -> bool:
+    """A row that begins with a number and goes on with something that is not one."""
+    try:
+        float(fields[0])
+    except ValueError:
+        return False
+    return len(fields) > 1
+
+
 def read_columns(lines: list[str], path: str, first_line: int = 1, fmt: str = "columns") -> Scan:
     """2θ (or Q) and intensity in the first two columns, a third (esd) ignored. Text lines
     (comments, and whatever precedes the first two numbers: a title, a column header) may state
     the wavelength ('# Wavelength: 1.0e-10 m' as pyFAI writes it) and pyFAI's radial unit
     (2th_deg, q_A^-1, q_nm^-1 ...)."""
     rows, numbers = [], []
-    wavelength, unit, key = None, None, ""
+    wavelength, unit, key, title = None, None, "", None
     for number, raw in enumerate(lines, start=first_line):
         line = raw.strip()
         if not line:
             continue
+        title = title or number
         fields = [f for f in _SEPARATOR.split(line) if f]
         values = _two_numbers(fields)
-        # before the data any line is header text ('<299.25K>', '2theta,intensity'); after
-        # them, only a comment is, and a line that is not numbers is damage, named below
-        if line[0] in _COMMENT_START or line[0].isalpha() or (values is None and not rows):
+        # before the data a line is header text ('<299.25K>', '2theta,intensity', a point
+        # count), but one that begins with a number and goes on with text ('10.02 1b3') is a
+        # damaged row, named below, unless it is the first (a title: '1 mg in a capillary');
+        # after the data begin, only a comment is text
+        header = values is None and not rows and (number == title or not _damaged_row(fields))
+        if line[0] in _COMMENT_START or line[0].isalpha() or header:
             if wavelength is None and (wavelength := stated_wavelength(line)) is not None:
                 key = _WAVELENGTH.search(line)["key"]
             named = _PYFAI_UNIT.search(line)
