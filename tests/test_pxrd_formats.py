@@ -898,3 +898,20 @@ def test_the_header_rule_still_names_damaged_first_rows(tmp_path):
     _refused(tmp_path / "damaged.xy", "not numbers: '1.01 1b3'", line=2)
     (tmp_path / "titled.xy").write_text("1 mg in a capillary\n3000\n" + rows)
     assert len(read_pattern(tmp_path / "titled.xy").two_theta) == 60
+
+
+def test_decimal_commas_are_read_as_decimal_points(tmp_path):
+    """A spreadsheet saved in German or French ('Winkel;Intensität', '2,0100;683,8'): main
+    split 2,0100 at its comma and read 60 rows as 2θ 2 or 3 with intensity 0 or 100."""
+    rows = "".join(f"{2 + 0.01 * k:.4f};{v}\n" for k, v in enumerate(RIGAKU_DAT_CPS))
+    path = tmp_path / "excel.csv"
+    path.write_text("Winkel;Intensität\n" + rows.replace(".", ","), encoding="utf-8")
+    pattern = read_pattern(path)
+    assert len(pattern.two_theta) == 60 and pattern.two_theta[1] == 2.01
+    assert pattern.intensity[:2].tolist() == [600.4, 683.8]
+    tabbed = tmp_path / "excel.txt"
+    tabbed.write_text(rows.replace(".", ",").replace(";", "\t"))
+    assert read_pattern(tabbed).intensity[1] == 683.8
+    plain_csv = tmp_path / "plain.csv"  # a comma between integers with nothing else: a CSV
+    plain_csv.write_text("".join(f"{10 + k},{100 + k % 7}\n" for k in range(60)))
+    assert read_pattern(plain_csv).intensity[1] == 101

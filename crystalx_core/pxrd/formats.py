@@ -108,6 +108,15 @@ def _two_numbers(fields: list[str]) -> tuple[float, float] | None:
         return None
 
 
+def _decimal_points(line: str) -> str:
+    """A row written with decimal commas ('10,02;1234,5' or tab-separated, as a German or French
+    spreadsheet saves it) in decimal points; else ',' would split 10,02 into 10 and 2. A line
+    that holds a '.', or no ';', tab or blank between its fields, is a CSV row: left alone."""
+    if "." in line or not re.search(r"[;\s]", line):
+        return line
+    return re.sub(r"(?<=\d),(?=\d)", ".", line)
+
+
 def _damaged_row(fields: list[str]) -> bool:
     """A row that begins with a number and goes on with something that is not one."""
     try:
@@ -129,7 +138,7 @@ def read_columns(lines: list[str], path: str, first_line: int = 1, fmt: str = "c
         if not line:
             continue
         title = title or number
-        fields = [f for f in _SEPARATOR.split(line) if f]
+        fields = [f for f in _SEPARATOR.split(_decimal_points(line)) if f]
         values = _two_numbers(fields)
         # before the data a line is header text ('<299.25K>', '2theta,intensity', a point
         # count), but one that begins with a number and goes on with text ('10.02 1b3') is a
