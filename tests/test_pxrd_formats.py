@@ -845,6 +845,20 @@ def test_a_damaged_rasx_member_is_named_not_a_traceback(tmp_path):
     assert "a damaged .rasx" in _refused(path, "Data0/Profile0.txt does not unpack")
 
 
+def test_an_encrypted_rasx_member_is_one_line_not_a_traceback(tmp_path):
+    """zipfile raises RuntimeError ('password required') for a member flagged encrypted."""
+    rows = [(10 + 0.04 * k, v, 1) for k, v in enumerate(RASX_COUNTS * 6)]
+    data = bytearray(_rasx(tmp_path / "good.rasx", [rows]).read_bytes())
+    for signature, flags in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):  # local, central headers
+        at = data.find(signature)
+        while at >= 0:
+            data[at + flags] |= 1  # general purpose bit 0: encrypted
+            at = data.find(signature, at + 4)
+    path = tmp_path / "encrypted.rasx"
+    path.write_bytes(bytes(data))
+    assert "password required" in _refused(path, "does not unpack")
+
+
 def test_a_mangled_rasx_gives_one_line_never_a_traceback(tmp_path):
     """Bytes overwritten or cut off. A guard: the two zipfile errors that escaped (ValueError
     'negative seek value', NotImplementedError 'zip file version') came from mangling the real

@@ -424,8 +424,17 @@ def read_ras(lines: list[str], path: str) -> Scan:
 
 
 _RASX_PROFILE = re.compile(r"Data\d+/Profile\d+\.txt")
-# what zipfile raises on a damaged or crafted archive (bad CRC, cut short, bad offsets, packing)
-_ZIP_ERRORS = (zipfile.BadZipFile, NotImplementedError, EOFError, ValueError, OSError, zlib.error)
+# what zipfile raises on a damaged or crafted archive (bad CRC, cut short, bad offsets, packing;
+# RuntimeError: an encrypted member, 'password required')
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    NotImplementedError,
+    EOFError,
+    ValueError,
+    OSError,
+    zlib.error,
+    RuntimeError,
+)
 
 
 def is_rasx(data: bytes) -> bool:

@@ -65,7 +65,7 @@ def _pattern_bytes(path: str) -> bytes:
             suffix = path.lower().rsplit(".", 1)[-1]
             kind = {
                 "brml": "a Bruker .brml file (zipped XML)",
-                "rasx": "a Rigaku .rasx file (zipped)",
+                "rasx": "a Rigaku .rasx file without a Data<n>/Profile<n>.txt profile",
             }.get(suffix)
         if kind is None and "archive" in error.message:
             raise  # a zipped or gzipped text file: unpacking it is the answer
