@@ -16,6 +16,7 @@ import pytest
 from crystalx_core import cli
 from crystalx_core.errors import InputError
 from crystalx_core.io.cif import read_cif
+from crystalx_core.pxrd.formats import stated_wavelength
 from crystalx_core.pxrd.patterns import (
     binned,
     cu_two_theta,
@@ -727,6 +728,15 @@ def test_a_rigaku_dat_header_of_semicolon_lines_is_read_with_its_kalpha1(tmp_pat
     assert pattern.wavelength == 1.54056 and "KAlpha1" in pattern.wavelength_from
     assert len(pattern.two_theta) == 60 and pattern.two_theta[0] == 2.0
     assert pattern.intensity[:3].tolist() == [600.4, 683.8, 750.6]
+
+
+@pytest.mark.parametrize(
+    "header", ["# Kalpha1/Kalpha2 ratio = 0.5", "# KAlpha1 intensity: 100", "# Kalpha12 = 0.5"]
+)
+def test_a_kalpha1_key_followed_by_other_words_states_no_wavelength(header):
+    """The branch read the Rigaku .DAT key 'KAlpha1' with words after it, as 'Wavelength':
+    an intensity ratio gave 0.5 Å."""
+    assert stated_wavelength(header) is None
 
 
 # xrd-xy-parser 0.0.4 (PyPI, MIT), examples/example.xy: a temperature in angle brackets on the

@@ -26,11 +26,11 @@ _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 _PYFAI_UNIT = re.compile(r"(2th_deg|2th_rad|q_nm\^-1|q_A\^-1|r_mm|d\*2_A\^-2|chi_deg)")
 # 'Wavelength: 1.5406', 'wavelength (nm) = 0.15406', 'Wavelength Cu Ka1: 1.5406 A', and a
 # Rigaku .DAT's ';KAlpha1 = 1.54056'; the words between are short and hold no ';' or ',' (else
-# 'Wavelength unknown; range: 5-90' gave 5 Å)
+# 'Wavelength unknown; range: 5-90' gave 5 Å); after 'KAlpha1' only a unit may stand (else
+# 'Kalpha1/Kalpha2 ratio = 0.5' gave 0.5 Å)
 _WAVELENGTH = re.compile(
-    r"(?P<key>wave\s*length|k\s*alpha\s*1|kα1)(?P<words>[^:=;,]{0,30})[:=]\s*(?P<value>"
-    + _NUMBER.pattern
-    + r")\s*(?P<unit>[A-Za-zÅ]*)",
+    r"(?P<key>wave\s*length|(?:k\s*alpha\s*1|kα1)(?=\s*[(\[:=]))(?P<words>[^:=;,]{0,30})[:=]"
+    r"\s*(?P<value>" + _NUMBER.pattern + r")\s*(?P<unit>[A-Za-zÅ]*)",
     re.I,
 )
 # a comment line's first character ('#', '!', quotes, Topas' '/*', UXD's and Rigaku .DAT's ';')
