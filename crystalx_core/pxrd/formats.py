@@ -377,6 +377,18 @@ def read_xrdml(data: bytes, text: str, path: str) -> Scan:
 # --- Rigaku RAS ---------------------------------------------------------------------------
 
 
+def _ras_point(line: str) -> tuple[float, float]:
+    """A RAS (or .rasx profile) row: 2θ, and the counts times the attenuator factor (column 3;
+    1 without one); a ValueError says what is wrong."""
+    try:
+        values = [float(v) for v in line.split()]
+    except ValueError:
+        raise ValueError(f"not numbers: {line[:40]!r}") from None
+    if len(values) < 2:
+        raise ValueError(f"expected 2θ and counts, found {line[:40]!r}")
+    return values[0], values[1] * (values[2] if len(values) > 2 and values[2] > 0 else 1.0)
+
+
 def read_ras(lines: list[str], path: str) -> Scan:
     """Rigaku RAS: '*KEY "value"' header lines, then 2θ, counts and a scale factor (attenuator;
     1 without one) between *RAS_INT_START and *RAS_INT_END, once per scan. Layout: GSAS-II
@@ -390,15 +402,12 @@ def read_ras(lines: list[str], path: str) -> Scan:
         elif line == "*RAS_INT_END":
             inside = False
         elif inside:
-            fields = line.split()
             try:
-                values = [float(v) for v in fields]
-            except ValueError:
-                raise InputError(f"not numbers: {line[:40]!r}", path, number) from None
-            if len(values) < 2:
-                raise InputError(f"expected 2θ and counts, found {line[:40]!r}", path, number)
-            xs.append(values[0])
-            ys.append(values[1] * (values[2] if len(values) > 2 and values[2] > 0 else 1.0))
+                x, y = _ras_point(line)
+            except ValueError as error:
+                raise InputError(str(error), path, number) from None
+            xs.append(x)
+            ys.append(y)
             numbers.append(number)
         elif line.startswith("*") and " " in line:
             key, value = line[1:].split(" ", 1)
@@ -507,19 +516,14 @@ def read_rasx(data: bytes, path: str) -> Scan:
         for name in profiles:
             text = _member(archive, name, path).decode("utf-8-sig", errors="replace")
             for number, line in enumerate(text.splitlines(), start=1):
-                fields = line.split()
-                if not fields:
+                if not line.strip():
                     continue
                 try:
-                    values = [float(v) for v in fields]
-                except ValueError:
-                    raise InputError(
-                        f"{name} line {number}: not numbers: {line[:40]!r}", path
-                    ) from None
-                if len(values) < 2:
-                    raise InputError(f"{name} line {number}: expected 2θ and counts", path)
-                xs.append(values[0])
-                ys.append(values[1] * (values[2] if len(values) > 2 and values[2] > 0 else 1.0))
+                    x, y = _ras_point(line.strip())
+                except ValueError as error:
+                    raise InputError(f"{name} line {number}: {error}", path) from None
+                xs.append(x)
+                ys.append(y)
     generator = measurement.find(".//XrayGenerator") if measurement is not None else None
     scan = Scan(np.array(xs), np.array(ys), np.zeros(len(xs), dtype=int), "Rigaku .rasx")
     if len(profiles) > 1:
