@@ -914,13 +914,14 @@ def test_a_rasx_unpacking_past_the_size_limit_is_refused_unread(tmp_path, monkey
 
 
 def test_the_header_rule_still_names_damaged_first_rows(tmp_path):
-    """Any line before the data is header text, but rows that begin with a number and go on
-    with damage ('10.02 1b3') are named, not skipped as a header (the branch skipped 400)."""
+    """Any line before the data is header text, and one that begins with a number ('298 K'),
+    but a second such ('1.01 1b3') is a damaged row, named, not skipped as a header (the
+    branch skipped 400; main named the second)."""
     rows = "".join(f"{2 + 0.01 * k:.4f} {v}\n" for k, v in enumerate(RIGAKU_DAT_CPS))
     damaged = "".join(f"{1 + 0.01 * k:.2f} 1{'abcd'[k % 4]}3\n" for k in range(400))
     (tmp_path / "damaged.xy").write_text(damaged + rows)
     _refused(tmp_path / "damaged.xy", "not numbers: '1.01 1b3'", line=2)
-    (tmp_path / "titled.xy").write_text("1 mg in a capillary\n3000\n" + rows)
+    (tmp_path / "titled.xy").write_text("Sample 7\n298 K\n3000\n" + rows)
     assert len(read_pattern(tmp_path / "titled.xy").two_theta) == 60
 
 
@@ -939,3 +940,20 @@ def test_decimal_commas_are_read_as_decimal_points(tmp_path):
     plain_csv = tmp_path / "plain.csv"  # a comma between integers with nothing else: a CSV
     plain_csv.write_text("".join(f"{10 + k},{100 + k % 7}\n" for k in range(60)))
     assert read_pattern(plain_csv).intensity[1] == 101
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"This is a readme.\n\nSee section 2 for details.\nLorem ipsum 1999\n",
+        bytes(range(1, 256)) * 40,  # binary without a NUL byte: latin-1 text of no numbers
+        "Winkel;Intensität\n".encode(),
+    ],
+    ids=["text", "binary", "header only"],
+)
+def test_a_file_without_a_row_of_numbers_says_it_is_not_a_pattern(tmp_path, content):
+    """The relaxed header took every line of such a file for header text; the branch then said
+    '0 data points; a powder pattern needs at least 50', as for a short scan."""
+    path = tmp_path / "notes.xy"
+    path.write_bytes(content)
+    _refused(path, "no line holds two numbers (2θ and intensity): not a powder pattern")

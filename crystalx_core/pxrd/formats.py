@@ -132,19 +132,20 @@ def read_columns(lines: list[str], path: str, first_line: int = 1, fmt: str = "c
     the wavelength ('# Wavelength: 1.0e-10 m' as pyFAI writes it) and pyFAI's radial unit
     (2th_deg, q_A^-1, q_nm^-1 ...)."""
     rows, numbers = [], []
-    wavelength, unit, key, title = None, None, "", None
+    wavelength, unit, key, number_led = None, None, "", False
     for number, raw in enumerate(lines, start=first_line):
         line = raw.strip()
         if not line:
             continue
-        title = title or number
         fields = [f for f in _SEPARATOR.split(_decimal_points(line)) if f]
         values = _two_numbers(fields)
         # before the data a line is header text ('<299.25K>', '2theta,intensity', a point
-        # count), but one that begins with a number and goes on with text ('10.02 1b3') is a
-        # damaged row, named below, unless it is the first (a title: '1 mg in a capillary');
-        # after the data begin, only a comment is text
-        header = values is None and not rows and (number == title or not _damaged_row(fields))
+        # count), and so is one line that begins with a number and goes on with text ('298 K',
+        # as main allowed); a second such ('10.02 1b3') is a damaged row, named below. After
+        # the data begin, only a comment is text
+        damaged = values is None and not rows and _damaged_row(fields)
+        header = values is None and not rows and not (damaged and number_led)
+        number_led = number_led or damaged
         if line[0] in _COMMENT_START or line[0].isalpha() or header:
             if wavelength is None and (wavelength := stated_wavelength(line)) is not None:
                 key = _WAVELENGTH.search(line)["key"]
@@ -158,6 +159,12 @@ def read_columns(lines: list[str], path: str, first_line: int = 1, fmt: str = "c
             raise InputError(f"not numbers: {line[:40]!r}", path, number)
         rows.append(values)
         numbers.append(number)
+    if not rows and any(line.strip() for line in lines):  # header text is all it holds
+        raise InputError(
+            "no line holds two numbers (2θ and intensity): not a powder pattern, or not in a "
+            "format CrystalX reads",
+            path,
+        )
     x, y = (np.array(column, dtype=float) for column in zip(*rows)) if rows else (np.zeros(0),) * 2
     scan = Scan(x, y, np.array(numbers), fmt)
     if wavelength is not None:
