@@ -92,7 +92,7 @@ def xrdml(x, y, intended="K-Alpha 1", listed=False, cut=None, counts="intensitie
     return text if cut is None else text[:cut]
 
 
-def ras(x, y, wavelength=1.540593, data=True, extra="", factors=None):
+def ras(x, y, wavelength=1.540593, data=True, extra="", factors=None, axis="TwoThetaTheta"):
     """Rigaku SmartLab RAS: *RAS_DATA_START, a '*KEY "value"' header with
     *HW_XG_WAVE_LENGTH_ALPHA1, then 2θ, counts and the attenuator factor, CRLF lines (the
     header fields of GSAS-II's G2pwd_rigaku.py and reductus' rigaku.py)."""
@@ -100,7 +100,7 @@ def ras(x, y, wavelength=1.540593, data=True, extra="", factors=None):
         "*RAS_DATA_START\r\n*RAS_HEADER_START\r\n*FILE_SAMPLE \"sucrose\"\r\n"
         "*HW_XG_TARGET_NAME \"Cu\"\r\n"
         f'*HW_XG_WAVE_LENGTH_ALPHA1 "{wavelength}"\r\n*HW_XG_WAVE_LENGTH_ALPHA2 "1.544414"\r\n'
-        '*MEAS_SCAN_AXIS_X "TwoThetaTheta"\r\n*MEAS_SCAN_MODE "CONTINUOUS"\r\n'
+        f'*MEAS_SCAN_AXIS_X "{axis}"\r\n*MEAS_SCAN_MODE "CONTINUOUS"\r\n'
         f'*MEAS_SCAN_START "{x[0]:.4f}"\r\n*MEAS_SCAN_STEP "{STEP:.4f}"\r\n'
         f'*MEAS_SCAN_STOP "{x[-1]:.4f}"\r\n*MEAS_SCAN_UNIT_X "deg"\r\n{extra}*RAS_HEADER_END\r\n'
     )
@@ -889,13 +889,15 @@ def test_a_mangled_rasx_gives_one_line_never_a_traceback(tmp_path):
 
 
 def test_a_rasx_that_is_not_a_2theta_scan_is_refused_not_merged(tmp_path):
-    """main's branch merged the 401 profiles of a reciprocal-space map (fairmat-readers-xrd's
-    RSM_111_sdd=350.rasx) into one pattern, and read an Omega scan's angles as 2θ."""
+    """The branch merged the 401 profiles of a reciprocal-space map (fairmat-readers-xrd's
+    RSM_111_sdd=350.rasx) into one pattern; it and main read an Omega scan's angles as 2θ."""
     rows = [(10 + 0.04 * k, v, 1) for k, v in enumerate(RASX_COUNTS * 6)]
     rsm = _rasx(tmp_path / "rsm.rasx", [rows, rows], extra=RASX_RSM)
     assert "stepped in Omega" in _refused(rsm, "a reciprocal-space map")
     rocking = _rasx(tmp_path / "omega.rasx", [rows], axis="Omega")
     _refused(rocking, "a scan of Omega, not 2θ")
+    (tmp_path / "omega.ras").write_text(ras(TWO_THETA, 100 + TWO_THETA, axis="Omega"))
+    _refused(tmp_path / "omega.ras", "*MEAS_SCAN_AXIS_X: a scan of Omega, not 2θ")
     coupled = read_pattern(_rasx(tmp_path / "coupled.rasx", [rows], axis="TwoThetaOmega"))
     assert len(coupled.two_theta) == 60
 

@@ -384,6 +384,15 @@ def read_xrdml(data: bytes, text: str, path: str) -> Scan:
 # --- Rigaku RAS ---------------------------------------------------------------------------
 
 
+def _refuse_rigaku_axis(axis: str, where: str, path: str) -> None:
+    """Rigaku names the scanned axis (.ras *MEAS_SCAN_AXIS_X, .rasx AxisName): an Omega rocking
+    curve or a Phi scan parses as well as a 2θ scan (TwoTheta, TwoThetaOmega, TwoThetaTheta,
+    in-plane TwoThetaChi) and is no powder pattern (rietx 1.10 io/formats/ras.py refuses it)."""
+    axis = axis.strip()
+    if axis and not axis.replace(" ", "").lower().startswith("twotheta"):
+        raise InputError(f"{where}: a scan of {axis}, not 2θ: not a powder pattern", path)
+
+
 def _ras_point(line: str) -> tuple[float, float]:
     """A RAS (or .rasx profile) row: 2θ, and the counts times the attenuator factor (column 3;
     1 without one); a ValueError says what is wrong."""
@@ -427,6 +436,7 @@ def read_ras(lines: list[str], path: str) -> Scan:
         raise InputError(
             "the data end without *RAS_INT_END: the file is cut short", path, len(lines)
         )
+    _refuse_rigaku_axis(header.get("MEAS_SCAN_AXIS_X", ""), "*MEAS_SCAN_AXIS_X", path)
     scan = Scan(np.array(xs), np.array(ys), np.array(numbers), "Rigaku RAS")
     # a Kβ measurement says so in MEAS_COND_XG_WAVE_TYPE (reductus rigaku.py reads it the same)
     key = "HW_XG_WAVE_LENGTH_" + (
@@ -471,12 +481,10 @@ def _member(archive: zipfile.ZipFile, name: str, path: str) -> bytes:
 
 
 def _refuse_rasx_non_powder(measurement, conditions: str, path: str) -> None:
-    """A .rasx also holds what is not a 2θ pattern: a scan of another axis (ScanInformation's
-    AxisName 'Omega', a rocking curve) or a reciprocal-space map (RSMInformation: profiles
-    stepped in Omega), which merged would read as one pattern."""
-    axis = measurement.findtext("ScanInformation/AxisName", "").strip()
-    if axis and not axis.startswith("TwoTheta"):
-        raise InputError(f"{conditions}: a scan of {axis}, not 2θ: not a powder pattern", path)
+    """A .rasx also holds what is not a 2θ pattern: a scan of another axis or a
+    reciprocal-space map (RSMInformation: profiles stepped in Omega), which merged would read
+    as one pattern."""
+    _refuse_rigaku_axis(measurement.findtext("ScanInformation/AxisName", ""), conditions, path)
     if measurement.find("RSMInformation") is not None:
         stepped = measurement.findtext("RSMInformation/StepAxisName", "another axis")
         raise InputError(
