@@ -395,8 +395,8 @@ def _parser() -> argparse.ArgumentParser:
         "pattern",
         type=Path,
         nargs="?",
-        help="powder pattern: .xy/.xye/.csv columns, XRDML, Rigaku RAS, GSAS, UXD, Fit2D .chi, "
-        "pyFAI .dat, powder CIF (told apart by content)",
+        help="powder pattern: .xy/.xye/.csv columns, XRDML, Rigaku RAS/.rasx, GSAS, UXD, "
+        "Fit2D .chi, pyFAI .dat, powder CIF (told apart by content)",
     )
     pxrd.add_argument(
         "--wavelength",

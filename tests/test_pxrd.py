@@ -186,6 +186,16 @@ def test_a_pattern_that_misses_the_model_range_is_refused(tmp_path):
         on_model_grid(read_pattern(path))
 
 
+def test_a_coverage_just_short_is_not_reported_as_the_threshold(tmp_path):
+    """nupxrd 0.3.1's UiO_66.DAT (2–30° Cu) covers 29.5 % of the grid: main said 'covers 30%
+    ... needs at least 30%'."""
+    path = tmp_path / "uio66_range.xy"
+    path.write_text("".join(f"{2 + 0.01 * k:.2f} {1 + k % 9}\n" for k in range(2801)))
+    with pytest.raises(InputError) as caught:
+        on_model_grid(read_pattern(path))
+    assert "covers 29.5%" in caught.value.message, caught.value.message
+
+
 # --- training, export, the command ----------------------------------------------------------------
 
 

@@ -1,15 +1,18 @@
 """Powder-pattern files as diffractometers and Rietveld programs write them, told apart by
-their content, not their suffix: PANalytical XRDML, Rigaku RAS, GSAS banks (STD, ESD, ALT,
-FXY, FXYE), Siemens/Bruker UXD, Fit2D .chi, powder CIF, and plain columns (.xy, .xye, .csv,
-pyFAI .dat with its header). Each reader returns a Scan: the points as written, the line each
-came from, and the wavelength where the file states one. The layouts follow GSAS-II's readers
-(GSASII/imports/G2pwd_*.py), xylib's (xylib/*.cpp) and their sample files; docs/pxrd_formats.md
-lists what is taken from each.
+their content, not their suffix: PANalytical XRDML, Rigaku RAS and .rasx, GSAS banks (STD, ESD,
+ALT, FXY, FXYE), Siemens/Bruker UXD, Fit2D .chi, powder CIF, and plain columns (.xy, .xye, .csv,
+Rigaku .DAT, pyFAI .dat with its header). Each reader returns a Scan: the points as written,
+the line each came from, and the wavelength where the file states one. The layouts follow
+GSAS-II's readers (GSASII/imports/G2pwd_*.py), xylib's (xylib/*.cpp) and their sample files;
+docs/pxrd_formats.md lists what is taken from each.
 """
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,11 +24,17 @@ _SEPARATOR = re.compile(r"[,;\s]+")
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 # pyFAI's radial units as its .dat/.xy headers name them (pyFAI units REPR)
 _PYFAI_UNIT = re.compile(r"(2th_deg|2th_rad|q_nm\^-1|q_A\^-1|r_mm|d\*2_A\^-2|chi_deg)")
-# 'Wavelength: 1.5406', 'wavelength (nm) = 0.15406', 'Wavelength Cu Ka1: 1.5406 A'; the words
-# between are short and hold no ';' or ',' (else 'Wavelength unknown; range: 5-90' gave 5 Å)
+# 'Wavelength: 1.5406', 'wavelength (nm) = 0.15406', 'Wavelength Cu Ka1: 1.5406 A', and a
+# Rigaku .DAT's ';KAlpha1 = 1.54056'; the words between are short and hold no ';' or ',' (else
+# 'Wavelength unknown; range: 5-90' gave 5 Å); after 'KAlpha1' only a unit may stand (else
+# 'Kalpha1/Kalpha2 ratio = 0.5' gave 0.5 Å)
 _WAVELENGTH = re.compile(
-    r"wave\s*length([^:=;,]{0,30})[:=]\s*(" + _NUMBER.pattern + r")\s*([A-Za-zÅ]*)", re.I
+    r"(?P<key>wave\s*length|(?:k\s*alpha\s*1|kα1)(?=\s*[(\[:=]))(?P<words>[^:=;,]{0,30})[:=]"
+    r"\s*(?P<value>" + _NUMBER.pattern + r")\s*(?P<unit>[A-Za-zÅ]*)",
+    re.I,
 )
+# a comment line's first character ('#', '!', quotes, Topas' '/*', UXD's and Rigaku .DAT's ';')
+_COMMENT_START = "#!'\"/*;"
 _BRACKETED_UNIT = re.compile(r"[(\[]\s*(nm|m|Å|A|angstroms?)\s*[)\]]", re.I)
 
 
@@ -45,6 +54,8 @@ class Scan:
 
 def read_scan(data: bytes, path: str) -> Scan:
     """The file's pattern, its format recognised by content."""
+    if data.startswith(b"PK\x03\x04"):  # patterns.py passes on only a zip that is a .rasx
+        return read_rasx(data, path)
     data = data.removeprefix(b"\xef\xbb\xbf")
     text = data.decode("latin-1")
     # only CR/LF end a line: str.splitlines would also split at \x85, UTF-8's 'Å' read as latin-1
@@ -52,7 +63,7 @@ def read_scan(data: bytes, path: str) -> Scan:
     if lines[-1] == "":
         lines.pop()
     first = next((line.strip() for line in lines if line.strip()), "")
-    if first.startswith("<"):
+    if re.match(r"<[?!A-Za-z_]", first):  # an XML tag; '<299.25K>' heads a plain .xy
         return read_xrdml(data, text, path)
     if first.startswith("*RAS_"):
         return read_ras(lines, path)
@@ -76,9 +87,9 @@ def stated_wavelength(line: str) -> float | None:
     found = _WAVELENGTH.search(line)
     if not found:
         return None
-    bracketed = _BRACKETED_UNIT.search(found.group(1))
-    unit = found.group(3) or (bracketed.group(1) if bracketed else "")
-    return _wavelength_in_angstrom(float(found.group(2)), unit)
+    bracketed = _BRACKETED_UNIT.search(found["words"])
+    unit = found["unit"] or (bracketed.group(1) if bracketed else "")
+    return _wavelength_in_angstrom(float(found["value"]), unit)
 
 
 def _wavelength_in_angstrom(value: float, unit: str) -> float:
@@ -89,38 +100,75 @@ def _wavelength_in_angstrom(value: float, unit: str) -> float:
     return value * 10 if unit == "nm" else value
 
 
+def _two_numbers(fields: list[str]) -> tuple[float, float] | None:
+    """The first two fields as numbers, None where there are fewer or they are not numbers."""
+    try:
+        return float(fields[0]), float(fields[1])
+    except (IndexError, ValueError):
+        return None
+
+
+def _decimal_points(line: str) -> str:
+    """A row written with decimal commas ('10,02;1234,5' or tab-separated, as a German or French
+    spreadsheet saves it) in decimal points; else ',' would split 10,02 into 10 and 2. A line
+    that holds a '.', or no ';', tab or blank between its fields, is a CSV row: left alone."""
+    if "." in line or not re.search(r"[;\s]", line):
+        return line
+    return re.sub(r"(?<=\d),(?=\d)", ".", line)
+
+
+def _damaged_row(fields: list[str]) -> bool:
+    """A row that begins with a number and goes on with something that is not one."""
+    try:
+        float(fields[0])
+    except ValueError:
+        return False
+    return len(fields) > 1
+
+
 def read_columns(lines: list[str], path: str, first_line: int = 1, fmt: str = "columns") -> Scan:
-    """2θ (or Q) and intensity in the first two columns, a third (esd) ignored. Comment lines
-    ('#', '!', quotes, Topas' '/*', or text) may state the wavelength ('# Wavelength: 1.0e-10 m'
-    as pyFAI writes it) and pyFAI's radial unit (2th_deg, q_A^-1, q_nm^-1 ...)."""
-    rows, numbers, header_seen = [], [], False
-    wavelength, unit = None, None
+    """2θ (or Q) and intensity in the first two columns, a third (esd) ignored. Text lines
+    (comments, and whatever precedes the first two numbers: a title, a column header) may state
+    the wavelength ('# Wavelength: 1.0e-10 m' as pyFAI writes it) and pyFAI's radial unit
+    (2th_deg, q_A^-1, q_nm^-1 ...)."""
+    rows, numbers = [], []
+    wavelength, unit, key, number_led = None, None, "", False
     for number, raw in enumerate(lines, start=first_line):
         line = raw.strip()
         if not line:
             continue
-        if line[0] in "#!'\"/*" or line[0].isalpha():
-            if wavelength is None:
-                wavelength = stated_wavelength(line)
+        fields = [f for f in _SEPARATOR.split(_decimal_points(line)) if f]
+        values = _two_numbers(fields)
+        # before the data a line is header text ('<299.25K>', '2theta,intensity', a point
+        # count), and so is one line that begins with a number and goes on with text ('298 K',
+        # as main allowed); a second such ('10.02 1b3') is a damaged row, named below. After
+        # the data begin, only a comment is text
+        damaged = values is None and not rows and _damaged_row(fields)
+        header = values is None and not rows and not (damaged and number_led)
+        number_led = number_led or damaged
+        if line[0] in _COMMENT_START or line[0].isalpha() or header:
+            if wavelength is None and (wavelength := stated_wavelength(line)) is not None:
+                key = _WAVELENGTH.search(line)["key"]
             named = _PYFAI_UNIT.search(line)
             if named and unit is None:
                 unit = named.group(1)
             continue
-        fields = [f for f in _SEPARATOR.split(line) if f]
         if len(fields) < 2:
             raise InputError(f"expected 2θ and intensity, found {line[:40]!r}", path, number)
-        try:
-            rows.append((float(fields[0]), float(fields[1])))
-        except ValueError:
-            if not rows and not header_seen:  # a column header such as "2theta,intensity"
-                header_seen = True
-                continue
-            raise InputError(f"not numbers: {line[:40]!r}", path, number) from None
+        if values is None:
+            raise InputError(f"not numbers: {line[:40]!r}", path, number)
+        rows.append(values)
         numbers.append(number)
+    if not rows and any(line.strip() for line in lines):  # header text is all it holds
+        raise InputError(
+            "no line holds two numbers (2θ and intensity): not a powder pattern, or not in a "
+            "format CrystalX reads",
+            path,
+        )
     x, y = (np.array(column, dtype=float) for column in zip(*rows)) if rows else (np.zeros(0),) * 2
     scan = Scan(x, y, np.array(numbers), fmt)
     if wavelength is not None:
-        scan.wavelength, scan.wavelength_from = wavelength, "its 'Wavelength' header line"
+        scan.wavelength, scan.wavelength_from = wavelength, f"its '{key}' header line"
     if unit in ("r_mm", "d*2_A^-2", "chi_deg"):
         raise InputError(
             f"the pattern's axis is {unit} (pyFAI): integrate it in 2th_deg or q_A^-1", path
@@ -336,6 +384,27 @@ def read_xrdml(data: bytes, text: str, path: str) -> Scan:
 # --- Rigaku RAS ---------------------------------------------------------------------------
 
 
+def _refuse_rigaku_axis(axis: str, where: str, path: str) -> None:
+    """Rigaku names the scanned axis (.ras *MEAS_SCAN_AXIS_X, .rasx AxisName): an Omega rocking
+    curve or a Phi scan parses as well as a 2θ scan (TwoTheta, TwoThetaOmega, TwoThetaTheta,
+    in-plane TwoThetaChi) and is no powder pattern (rietx 1.10 io/formats/ras.py refuses it)."""
+    axis = axis.strip()
+    if axis and not axis.replace(" ", "").lower().startswith("twotheta"):
+        raise InputError(f"{where}: a scan of {axis}, not 2θ: not a powder pattern", path)
+
+
+def _ras_point(line: str) -> tuple[float, float]:
+    """A RAS (or .rasx profile) row: 2θ, and the counts times the attenuator factor (column 3;
+    1 without one); a ValueError says what is wrong."""
+    try:
+        values = [float(v) for v in line.split()]
+    except ValueError:
+        raise ValueError(f"not numbers: {line[:40]!r}") from None
+    if len(values) < 2:
+        raise ValueError(f"expected 2θ and counts, found {line[:40]!r}")
+    return values[0], values[1] * (values[2] if len(values) > 2 and values[2] > 0 else 1.0)
+
+
 def read_ras(lines: list[str], path: str) -> Scan:
     """Rigaku RAS: '*KEY "value"' header lines, then 2θ, counts and a scale factor (attenuator;
     1 without one) between *RAS_INT_START and *RAS_INT_END, once per scan. Layout: GSAS-II
@@ -349,15 +418,12 @@ def read_ras(lines: list[str], path: str) -> Scan:
         elif line == "*RAS_INT_END":
             inside = False
         elif inside:
-            fields = line.split()
             try:
-                values = [float(v) for v in fields]
-            except ValueError:
-                raise InputError(f"not numbers: {line[:40]!r}", path, number) from None
-            if len(values) < 2:
-                raise InputError(f"expected 2θ and counts, found {line[:40]!r}", path, number)
-            xs.append(values[0])
-            ys.append(values[1] * (values[2] if len(values) > 2 and values[2] > 0 else 1.0))
+                x, y = _ras_point(line)
+            except ValueError as error:
+                raise InputError(str(error), path, number) from None
+            xs.append(x)
+            ys.append(y)
             numbers.append(number)
         elif line.startswith("*") and " " in line:
             key, value = line[1:].split(" ", 1)
@@ -370,6 +436,7 @@ def read_ras(lines: list[str], path: str) -> Scan:
         raise InputError(
             "the data end without *RAS_INT_END: the file is cut short", path, len(lines)
         )
+    _refuse_rigaku_axis(header.get("MEAS_SCAN_AXIS_X", ""), "*MEAS_SCAN_AXIS_X", path)
     scan = Scan(np.array(xs), np.array(ys), np.array(numbers), "Rigaku RAS")
     # a Kβ measurement says so in MEAS_COND_XG_WAVE_TYPE (reductus rigaku.py reads it the same)
     key = "HW_XG_WAVE_LENGTH_" + (
@@ -379,6 +446,111 @@ def read_ras(lines: list[str], path: str) -> Scan:
         scan.wavelength, scan.wavelength_from = float(header[key]), "*" + key
     except (KeyError, ValueError):
         pass
+    return scan
+
+
+_RASX_PROFILE = re.compile(r"Data\d+/Profile\d+\.txt")
+# what zipfile raises on a damaged or crafted archive (bad CRC, cut short, bad offsets, packing;
+# RuntimeError: an encrypted member, 'password required')
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    NotImplementedError,
+    EOFError,
+    ValueError,
+    OSError,
+    zlib.error,
+    RuntimeError,
+)
+
+
+def is_rasx(data: bytes) -> bool:
+    """A zip holding Rigaku's Data<n>/Profile<n>.txt members."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return any(_RASX_PROFILE.fullmatch(name) for name in archive.namelist())
+    except _ZIP_ERRORS:
+        return False
+
+
+def _member(archive: zipfile.ZipFile, name: str, path: str) -> bytes:
+    """A member's bytes; a damaged archive (bad CRC, cut short, unknown packing) is named."""
+    try:
+        return archive.read(name)
+    except _ZIP_ERRORS as error:
+        raise InputError(f"{name} does not unpack ({error}): a damaged .rasx", path) from None
+
+
+def _refuse_rasx_non_powder(measurement, conditions: str, path: str) -> None:
+    """A .rasx also holds what is not a 2θ pattern: a scan of another axis or a
+    reciprocal-space map (RSMInformation: profiles stepped in Omega), which merged would read
+    as one pattern."""
+    _refuse_rigaku_axis(measurement.findtext("ScanInformation/AxisName", ""), conditions, path)
+    if measurement.find("RSMInformation") is not None:
+        stepped = measurement.findtext("RSMInformation/StepAxisName", "another axis")
+        raise InputError(
+            f"{conditions}: a reciprocal-space map (2θ scans stepped in {stepped}), not a "
+            "powder pattern",
+            path,
+        )
+
+
+def read_rasx(data: bytes, path: str) -> Scan:
+    """Rigaku .rasx (SmartLab Studio II): a zip whose Data<n>/Profile<n>.txt hold 2θ, counts
+    and the attenuator factor as a .ras does (read the same way, every profile, scans merged),
+    beside Data<n>/MesurementConditions<n>.xml (Rigaku's spelling) with the X-ray generator's
+    WaveType and WavelengthKalpha1 (WavelengthKbeta for 'Kb'). Layout: fairmat-readers-xrd's
+    ikz.RASXfile and its tests/data/TwoTheta_scan_powder.rasx."""
+    import xml.etree.ElementTree as ElementTree
+
+    from crystalx_core.io.files import MAX_INPUT_BYTES
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = archive.namelist()
+        profiles = sorted(n for n in names if _RASX_PROFILE.fullmatch(n))
+        if not profiles:
+            raise InputError("a zip archive without Data<n>/Profile<n>.txt: not a .rasx", path, 1)
+        conditions = profiles[0].replace("Profile", "MesurementConditions")[:-4] + ".xml"
+        # zipfile unpacks no more than a member's stated size: their sum bounds the memory (a
+        # zip bomb packs gigabytes into kilobytes, in one member or spread over many)
+        read = profiles + [conditions] * (conditions in names)
+        unpacked = sum(archive.getinfo(name).file_size for name in read)
+        if unpacked > MAX_INPUT_BYTES:
+            raise InputError(
+                f"its members unpack to {unpacked // 2**20} MB, over the "
+                f"{MAX_INPUT_BYTES // 2**20} MB limit for a powder pattern (a zip bomb?)",
+                path,
+            )
+        measurement = None
+        if conditions in names:
+            try:
+                measurement = ElementTree.fromstring(_member(archive, conditions, path))
+            except ElementTree.ParseError:
+                raise InputError(f"{conditions} is not readable XML", path) from None
+            _refuse_rasx_non_powder(measurement, conditions, path)
+        xs, ys = [], []
+        for name in profiles:
+            text = _member(archive, name, path).decode("utf-8-sig", errors="replace")
+            for number, line in enumerate(text.splitlines(), start=1):
+                if not line.strip():
+                    continue
+                try:
+                    x, y = _ras_point(line.strip())
+                except ValueError as error:
+                    raise InputError(f"{name} line {number}: {error}", path) from None
+                xs.append(x)
+                ys.append(y)
+    generator = measurement.find(".//XrayGenerator") if measurement is not None else None
+    scan = Scan(np.array(xs), np.array(ys), np.zeros(len(xs), dtype=int), "Rigaku .rasx")
+    if len(profiles) > 1:
+        scan.notes.append(f"{len(profiles)} profiles merged")
+    if generator is not None:
+        beta = generator.findtext("WaveType", "").lower() == "kb"  # as .ras's WAVE_TYPE
+        key = "WavelengthKbeta" if beta else "WavelengthKalpha1"
+        try:
+            scan.wavelength = float(generator.findtext(key, ""))
+            scan.wavelength_from = f"{conditions} {key}"
+        except ValueError:
+            pass
     return scan
 
 

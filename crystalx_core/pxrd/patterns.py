@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from crystalx_core.errors import InputError
-from crystalx_core.io.files import read_input_bytes
-from crystalx_core.pxrd.formats import read_scan
+from crystalx_core.io.files import MAX_INPUT_BYTES, read_input_bytes
+from crystalx_core.pxrd.formats import is_rasx, read_scan
 from crystalx_core.pxrd.simulate import CU_KALPHA, GRID
 
 MIN_POINTS = 50
@@ -55,14 +55,17 @@ def _pattern_bytes(path: str) -> bytes:
     except InputError as error:
         if "binary data" not in error.message and "archive" not in error.message:
             raise
-        with open(path, "rb") as handle:  # a regular file: read_input_bytes checked
-            head = handle.read(8)
+        with open(path, "rb") as handle:  # a regular file under the size limit: checked
+            data = handle.read(MAX_INPUT_BYTES)
+        if data.startswith(b"PK\x03\x04") and is_rasx(data):
+            return data  # formats.read_rasx reads the zip
+        head = data[:8]
         kind = next((name for magic, name in _BINARY if head.startswith(magic)), None)
         if kind is None and head.startswith(b"PK\x03\x04"):
             suffix = path.lower().rsplit(".", 1)[-1]
             kind = {
                 "brml": "a Bruker .brml file (zipped XML)",
-                "rasx": "a Rigaku .rasx file (zipped)",
+                "rasx": "a Rigaku .rasx file without a Data<n>/Profile<n>.txt profile",
             }.get(suffix)
         if kind is None and "archive" in error.message:
             raise  # a zipped or gzipped text file: unpacking it is the answer
@@ -211,7 +214,7 @@ def on_model_grid(pattern: Pattern, grid: np.ndarray = GRID) -> np.ndarray:
     )
     if covered < MIN_GRID_COVERAGE:
         raise InputError(
-            f"the pattern covers {covered:.0%} of {grid[0]:g}–{grid[-1]:g}° 2θ (Cu Kα); the model "
+            f"the pattern covers {covered:.1%} of {grid[0]:g}–{grid[-1]:g}° 2θ (Cu Kα); the model "
             f"needs at least {MIN_GRID_COVERAGE:.0%}",
             pattern.path,
         )
