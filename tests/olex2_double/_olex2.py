@@ -276,6 +276,8 @@ class Olex2(object):
         # written, proposed_weight a second's (SHELXL's suggestion after END; xlib/ins.h
         # _ParseIns), both empty without one (Clear); EXTI only where the file has it (EXTI_set)
         self.used_weight, self.proposed_weight, self.exti = (), (), None
+        # restraints and constraints as refmodel.cpp holds them (see read_instructions)
+        self.restraints, self.exyz, self.same, self.equivalents = [], [], [], []
         self.selection = []
         self.images = []  # (atom, EQIV number): symmetry copies a grown structure shows
         self.selected_images = []  # (atom, EQIV number): symmetry images selected (olx.Sel)
@@ -368,8 +370,9 @@ class Olex2(object):
         OMIT (TIns::_FinishParsing → AddOMIT: a word first is an omit map, three or more
         numbers one h k l kept once, else s and 2θ), SHEL (SetSHEL: low, and high where
         written), WGHT (the first used, a second proposed), EXTI and HKLF n s matrix
-        (SetHKLF); the last of each wins."""
-        for line in text.splitlines():
+        (SetHKLF); the last of each wins. Restraints and constraints as TIns::ParseRestraint
+        keeps them (see _add_restraint); a line continued by '=' read as one."""
+        for line in re.sub(r"=[ \t]*\r?\n", " ", text).splitlines():
             words = line.split()
             if not words:
                 continue
@@ -399,6 +402,14 @@ class Olex2(object):
                     self.proposed_weight = weight
             elif keyword == "EXTI":
                 self.exti = float(numbers[0]) if numbers else 0.0
+            elif keyword in RESTRAINT_READING:
+                self._add_restraint(keyword, numbers)
+            elif keyword == "EXYZ":  # RefinementModel::AddEXYZ: the atoms named, one group
+                self.exyz.append([a for w in numbers for a in self._restrained(w)[:1]])
+            elif keyword == "SAME":  # its group, reduced to the words here (rSAME)
+                self.same.append(tuple(numbers))
+            elif keyword == "EQIV" and len(numbers) >= 2:  # AddUsedSymm, by its name
+                self.equivalents.append((numbers[0], " ".join(numbers[1:])))
             elif keyword == "HKLF" and numbers:
                 values = [float(v) for v in numbers]
                 self.hklf["value"] = int(values[0])
@@ -407,6 +418,57 @@ class Olex2(object):
                 if len(values) >= 11:
                     m = values[2:11]
                     self.hklf["matrix"] = (tuple(m[0:3]), tuple(m[3:6]), tuple(m[6:9]))
+
+    def _add_restraint(self, keyword, words):
+        """TIns::ParseRestraint (xlib/ins.cpp): up to as many leading numbers as the kind
+        reads, in its order, the rest SetRestraintDefaults' (xlib/refmodel.cpp, DEFS 0.02 0.1
+        0.01 0.04: DANG 2 × 0.02, SIMU 0.04 0.08 dmax 2, ISOR 0.1 0.2, RIGU 0.004 0.004);
+        where only the first standard deviation is given the second is it times the kind's
+        Esd1Mult (SIMU, ISOR 2; DELU, RIGU 1); a DELU, RIGU, SIMU or ISOR without atoms is for
+        all non-H atoms (allNonH). Atoms by label in the main residue (C1_2 in residue 2, C1_$1
+        the EQIV $1's image of C1); `A > B` the atoms from A to B in the residue's order and
+        `A < B` backwards, deleted atoms, H, D and Q-peaks skipped (xlib/atomref.cpp
+        ListAtomRef::Expand); an unknown label names nothing."""
+        names, esd1_mult, accepts_all = RESTRAINT_READING[keyword]
+        value, esd1, esd2 = RESTRAINT_DEFAULTS[keyword]
+        read = {"value": value, "esd1": esd1, "esd2": esd2}
+        given = 0
+        while given < len(names) and given < len(words) and _is_number(words[given]):
+            read[names[given]] = float(words[given])
+            given += 1
+        if names[:1] == ("esd1",) and given == 1 and esd1_mult:
+            read["esd2"] = read["esd1"] * esd1_mult
+        atoms, rest = [], words[given:]
+        k = 0
+        while k < len(rest):
+            if rest[k] in (">", "<") and atoms and k + 1 < len(rest):
+                atoms[-1:] = self._atom_range(atoms[-1], self._restrained(rest[k + 1]), rest[k])
+                k += 2
+                continue
+            atoms += self._restrained(rest[k])[:1]
+            k += 1
+        if not atoms and not (accepts_all and not rest):
+            return
+        read["allNonH"] = not rest
+        read["atoms"] = atoms
+        self.restraints.append((keyword.lower(), read))
+
+    def _restrained(self, word):
+        """[(atom, the EQIV's name or None)] a restraint's word names, [] when none."""
+        label, _, equivalent = word.partition("_$")
+        atoms = [a for a in self.live() if a.address.upper() == label.upper()]
+        return [(atoms[0], "$" + equivalent if equivalent else None)] if atoms else []
+
+    def _atom_range(self, first, last, op):
+        """ListAtomRef::Expand: the non-H atoms from `first` to `last` of their residue."""
+        if not last or first[1] != last[0][1] or first[0].resi != last[0][0].resi:
+            return []
+        residue = [a for a in self.atoms if a.resi == first[0].resi]
+        i, j = residue.index(first[0]), residue.index(last[0][0])
+        if (op == ">" and i > j) or (op == "<" and i < j):
+            return []
+        span = residue[i : j + 1] if op == ">" else residue[j : i + 1][::-1]
+        return [(a, first[1]) for a in span if not a.deleted and a.type not in ("H", "D", "Q")]
 
     def history_node(self):
         """The name History gives a node now: md5 of time.asctime() (History.py
@@ -1415,6 +1477,35 @@ def _bond_allowed(a, b):
     """TNetwork::IsBondAllowed(TCAtom, TCAtom) (xlib/network.h): either in part 0, or the
     same part."""
     return a.part == 0 or b.part == 0 or a.part == b.part
+
+
+# TIns::ParseRestraint (xlib/ins.cpp): the numbers each kind reads, in order, its Esd1Mult
+# and whether it may name no atoms (AcceptsAll: then for all non-H atoms)
+RESTRAINT_READING = {
+    "DFIX": (("value", "esd1"), 0, False),
+    "DANG": (("value", "esd1"), 0, False),
+    "SADI": (("esd1",), 0, False),
+    "CHIV": (("value", "esd1"), 0, False),
+    "FLAT": (("esd1",), 0, False),
+    "DELU": (("esd1", "esd2"), 1, True),
+    "RIGU": (("esd1", "esd2"), 1, True),
+    "SIMU": (("esd1", "esd2", "value"), 2, True),
+    "ISOR": (("esd1", "esd2"), 2, True),
+    "EADP": ((), 0, False),
+}
+# RefinementModel::SetRestraintDefaults (xlib/refmodel.cpp): value, esd1, esd2 of a new one
+RESTRAINT_DEFAULTS = {
+    "DFIX": (0.0, 0.02, 0.0),
+    "DANG": (0.0, 0.04, 0.0),
+    "SADI": (0.0, 0.02, 0.0),
+    "CHIV": (0.0, 0.1, 0.0),
+    "FLAT": (0.0, 0.1, 0.0),
+    "DELU": (0.0, 0.01, 0.01),
+    "RIGU": (0.0, 0.004, 0.004),
+    "SIMU": (2.0, 0.04, 0.08),
+    "ISOR": (0.0, 0.1, 0.2),
+    "EADP": (0.0, 0.0, 0.0),
+}
 
 
 def _address(label, resi):

@@ -89,4 +89,51 @@ def GetRefinementModel(calculate_connectivity=False):
         model["twin"] = dict(STATE.twin)
     if STATE.shel is not None:
         model["shel"] = {"low": STATE.shel[0], "high": STATE.shel[1]}
+    model.update(_restraints(exported))
     return model
+
+
+def _restraints(exported):
+    """The restraints and constraints as RefinementModel::PyExport gives them: every kind of
+    TIns::ParseRestraint under its lower-case name, always (a tuple, empty without one);
+    each restraint a dict of "allNonH", "esd1", "esd2", "value" and "atoms", each atom (tag,
+    None or its EQIV's entry of "equivalents"), the deleted ones left out, and a restraint
+    left with none and not for all non-H atoms not exported (srestraint.cpp
+    TSRestraintList::PyExport); DFIX, DANG and SADI one dict with all their atoms, whole
+    pairs only (AtomRefList::EnsureAtomGroups), here every other kind too (Olex2: one per
+    residue it is expanded in; the double's lines name one). An atom's tag is its place
+    among the exported atoms (asymmunit.cpp TAsymmUnit::PyExport). "exyz" is a tuple of
+    groups of tags (exyzgroup.cpp), "same" one entry per SAME (its words here) and
+    "equivalents" each EQIV (its name and operator text here)."""
+    from _olex2 import RESTRAINT_READING
+
+    tags = {}
+    for residue in exported:
+        for atom in residue["atoms"]:
+            tags[atom["aunit_id"]] = len(tags)
+    index = dict((id(a), i) for i, a in enumerate(STATE.atoms))
+    equivalents = dict((entry[0].upper(), entry) for entry in STATE.equivalents)
+
+    def atoms_of(refs):
+        return tuple(
+            (tags[index[id(a)]], None if eq is None else equivalents.get(eq.upper()))
+            for a, eq in refs
+            if not a.deleted and index[id(a)] in tags
+        )
+
+    out = dict((kind.lower(), []) for kind in RESTRAINT_READING)
+    for kind, read in STATE.restraints:
+        atoms = atoms_of(read["atoms"])
+        if kind in ("dfix", "dang", "sadi"):  # pairs only (AtomRefList::EnsureAtomGroups)
+            atoms = atoms[: len(atoms) // 2 * 2]
+        if atoms or read["allNonH"]:
+            entry = dict((key, read[key]) for key in ("allNonH", "esd1", "esd2", "value"))
+            entry["atoms"] = atoms
+            out[kind].append(entry)
+    out = dict((kind, tuple(entries)) for kind, entries in out.items())
+    out["exyz"] = tuple(
+        tuple(tag for tag, _ in atoms_of(group)) for group in STATE.exyz if atoms_of(group)
+    )
+    out["same"] = tuple(STATE.same)
+    out["equivalents"] = tuple(STATE.equivalents)
+    return out

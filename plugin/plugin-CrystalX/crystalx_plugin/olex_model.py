@@ -247,6 +247,9 @@ def reflection_file(olx, refinement):
         reflections["basf"] = [float(v) for v in hklf["basf"]]
     reflections.update(refined_subset(refinement))
     reflections.update(final_weights(refinement))
+    restraints = restraint_lines(refinement)
+    if restraints:
+        reflections["restraints"] = restraints
     return reflections, None
 
 
@@ -338,6 +341,61 @@ def final_weights(refinement):
     if refinement.get("exti") is not None:
         sent["exti"] = float(refinement["exti"])
     return sent
+
+
+# each kind's numbers in SHELX's order, as Olex2 reads and writes them (xlib/ins.cpp
+# TIns::ParseRestraint, xlib/srestraint.cpp TSimpleRestraint::ToString): "value" the target
+# (SIMU's dmax), "esd1" and "esd2" its two standard deviations (PyExport's names for Esd, Esd1)
+RESTRAINT_NUMBERS = (
+    ("dfix", ("value", "esd1")),
+    ("dang", ("value", "esd1")),
+    ("sadi", ("esd1",)),
+    ("chiv", ("value", "esd1")),
+    ("flat", ("esd1",)),
+    ("delu", ("esd1", "esd2")),
+    ("rigu", ("esd1", "esd2")),
+    ("simu", ("esd1", "esd2", "value")),
+    ("isor", ("esd1", "esd2")),
+    ("eadp", ()),
+)
+
+
+def restraint_lines(refinement):
+    """The restraints and constraints Olex2's refinement model holds, one SHELX line each with
+    every atom by its snapshot label, for the core to refine with as `crystalx assign x.ins
+    --hkl` does with the .ins's. PyExport gives each kind under its name ("dfix" ... "rigu",
+    "eadp": xlib/refmodel.cpp RefinementModel::PyExport) as dicts of "value", "esd1", "esd2",
+    "allNonH" and "atoms", each atom (tag, None or its EQIV's matrix), ranges and residues
+    spelt out by Olex2 (xlib/srestraint.cpp TSimpleRestraint::PyExport, AtomRefList::Expand);
+    "exyz" as groups of tags (xlib/exyzgroup.cpp). A tag is the atom's place among the
+    exported atoms, residue by residue (xlib/asymmunit.cpp TAsymmUnit::PyExport); an atom of
+    an EQIV is named `C1_$n`, which the core leaves out with a note as it does a .res's.
+    Olex2's own kinds (olex2.restraint.*) are not sent: the command line reads none either;
+    SAME is sent as a bare SAME, which the core names as one smtbx has no form of."""
+    labels = [
+        address(atom["label"], int(residue.get("number") or 0))
+        for residue in refinement["aunit"]["residues"]
+        for atom in residue["atoms"]
+    ]
+    equivalents = list(refinement.get("equivalents") or ())
+
+    def name(tag, matrix):
+        if matrix is None:
+            return labels[tag]
+        number = equivalents.index(matrix) + 1 if matrix in equivalents else 0
+        return "%s_$%d" % (labels[tag], number)
+
+    lines = []
+    for kind, numbers in RESTRAINT_NUMBERS:
+        for restraint in refinement.get(kind) or ():
+            words = [kind.upper()] + ["%.6g" % float(restraint[key]) for key in numbers]
+            lines.append(" ".join(words + [name(*atom) for atom in restraint["atoms"]]))
+    lines += [
+        "EXYZ " + " ".join(labels[tag] for tag in group) for group in refinement.get("exyz") or ()
+    ]
+    if refinement.get("same"):
+        lines.append("SAME")
+    return lines
 
 
 def _symop(matrix):
