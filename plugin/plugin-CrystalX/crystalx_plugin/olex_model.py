@@ -556,6 +556,11 @@ class Journal(object):
         self.touched = []  # aunit ids that name or kill changed
         self.added = []  # aunit ids of the H atoms hadd created
         self.declared = []  # aunit ids that part or fvar changed (no undo entry: put back)
+        # the free variables Apply made that Revert leaves in Olex2's list, nothing using them:
+        # no macro deletes a variable; Olex2 drops those nothing refers to when it writes the
+        # model (xlib/xfiles.cpp TXFile::SaveToFile → UpdateAsymmUnit → RefinementModel::
+        # Validate → XVarManager::Validate, xlib/leq.cpp), as before every refinement
+        self.unused_variables = []
         self.refined = False
         self.history = None  # Olex2's History node when applied (Session.history_node)
 
@@ -589,10 +594,11 @@ class Journal(object):
 
     def undeclare(self, olex, olx):
         """Give every atom of before whose PART or occupancy differs now (those part and fvar
-        set, and the H part moved with them) its PART and its occupancy back, fixed (`fvar 1 p`:
-        FVAR 1 with the factor p over the atom's degeneracy, macFvar; on a special position
-        that is not the occupancy it had, which Revert then reports). The free variable made
-        stays in Olex2's list, unused."""
+        set, and the H part moved with them) its PART and its occupancy back, fixed: `fvar 1 k`
+        sets k over the atom's degeneracy (macFvar), so an atom that `fvar 1 p` gives p/d (on
+        a special position) is given p × d, d read from what p gave. An occupancy that was on
+        a free variable comes back fixed at its value. The free variable made stays in Olex2's
+        list, unused: no macro removes one (see `unused_variables`)."""
         au, ok = olx.xf.au, True
         parts, occupancies = {}, {}
         for index in sorted(self.before.states):
@@ -607,6 +613,12 @@ class Journal(object):
             ok &= olx.Part(part, *atoms) is not False
         for occu, atoms in sorted(occupancies.items()):
             ok &= bool(olex.m("fvar 1 %s %s" % (occu, " ".join(atoms))))
+        for occu, atoms in sorted(occupancies.items()):
+            for atom in atoms:
+                given = float(au.GetAtomOccu(int(atom[2:])))
+                if given and abs(given - float(occu)) > 1e-9:
+                    degeneracy = round(float(occu) / given)
+                    ok &= bool(olex.m("fvar 1 %.10g %s" % (float(occu) * degeneracy, atom)))
         return ok
 
     def revert(self, olex, olx, olex_core):
@@ -628,9 +640,11 @@ class Journal(object):
             ok &= self.undeclare(olex, olx)
         self.undoable, self.steps, self.touched, self.added = 0, 0, [], []
         self.declared = []
-        problems = differences(self.before, read_model(olx, olex_core))
+        now = read_model(olx, olex_core)
+        problems = differences(self.before, now)
         if not ok:
             problems.insert(0, "Olex2 refused part of the revert")
+        self.unused_variables = list(range(self.before.variables + 1, now.variables + 1))
         return problems
 
 
