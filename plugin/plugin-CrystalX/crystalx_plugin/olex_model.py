@@ -22,7 +22,8 @@ xappXFileLoad::Enter), after which only Olex2's History goes back.
 
 The reflections are Olex2's own: `olx.HKLSrc()` is the refinement model's HKL source
 (xlib/xmacro.cpp funHKLSrc), the same-named .hkl found on loading or "" when there is none
-(xlib/xfiles.cpp PostLoad), and may name a file since moved; `GetRefinementModel()` gives
+(xlib/xfiles.cpp PostLoad: then a CIF's own reflections, where it has them, are read into the
+model, no .hkl written), and may name a file since moved; `GetRefinementModel()` gives
 the HKLF instruction ("hklf": value, s, matrix), the CELL card's wavelength ("exptl":
 radiation) and "twin" when a TWIN instruction applies, with its "matrix", "n" and "basf"
 (xlib/refmodel.cpp PyExport, xlib/experimental.cpp), which is how olex2-gui's own refinement
@@ -218,10 +219,18 @@ def published_formula(olx):
 
 def reflection_file(olx, refinement):
     """(what the core needs to read Olex2's reflection file, None) when the file is there and
-    readable; (None, why not) when Olex2 names one that is not; (None, None) without one."""
+    readable; (None, why not) when Olex2 names one that is not; (None, None) without one. A
+    CIF open without a reflection file whose own reflections Olex2 holds (xfiles.cpp PostLoad)
+    is the file: the core reads them from it as `crystalx assign x.cif --hkl x.cif` does."""
     path = str(olx.HKLSrc() or "").strip()
-    if not path:
-        return None, own_reflections_note(str(olx.FileFull()))
+    if not path:  # a CIF's own, where Olex2 holds them (OLEX2_HELD_TAGS): the CIF is the file
+        source = str(olx.FileFull())
+        tag = cif_reflection_tag(source)
+        if tag is None:
+            return None, None
+        if not tag.lower().startswith(OLEX2_HELD_TAGS):
+            return None, own_reflections_note(source, tag)
+        path = source
     if not os.path.isfile(path) or not os.access(path, os.R_OK):
         return None, "the reflection file %s is missing or unreadable: the data are not used" % path
     hklf = refinement.get("hklf", {})
@@ -267,12 +276,15 @@ CIF_REFLECTION_TAGS = (
 _CIF_TAGS_SEEN = {}  # (path, mtime, size) → the first such tag in the file, or None
 
 
-def own_reflections_note(source):
-    """A line for a CIF open without an HKL source that carries its own reflections, else None:
-    Olex2 takes a CIF's reflections as its source only where the CIF has no atoms (it exports
-    them to <name>.hkl then: olex/mainform.cpp, `export`), else the same-named .hkl or none
-    (xlib/xfiles.cpp PostLoad), while `crystalx assign x.cif --hkl x.cif` refines against
-    them."""
+# the forms of them Olex2 reads into its refinement model on opening a CIF that has no HKL
+# source: a _refln loop, a _diffrn_refln loop, else _shelx_hkl_file (xlib/xfiles.cpp
+# TXFile::PostLoad: RefinementModel::SetReflections, the HKL source left empty)
+OLEX2_HELD_TAGS = ("_refln_", "_diffrn_refln_", "_shelx_hkl_file")
+
+
+def cif_reflection_tag(source):
+    """The first tag of CIF_REFLECTION_TAGS in the open file `source` when it is a CIF, else
+    None (also where it cannot be read)."""
     if not source.lower().endswith(".cif"):
         return None
     try:  # the model is read at every step: a CIF of megabytes is read once, not each time
@@ -290,15 +302,17 @@ def own_reflections_note(source):
                 )
     except OSError:
         return None
-    found = _CIF_TAGS_SEEN[key]
-    if found is None:
-        return None
+    return _CIF_TAGS_SEEN[key]
+
+
+def own_reflections_note(source, tag):
+    """The line for a CIF open without an HKL source whose reflections (under `tag`) Olex2
+    does not read (the IUCr's text fields: not among OLEX2_HELD_TAGS), which `crystalx assign
+    x.cif --hkl x.cif` refines against."""
     name = os.path.basename(source)
     return (
-        "%s carries its own reflections (%s), which Olex2 does not use as its reflection "
-        "file, so the answer is the model's alone: export them (Olex2: export %s.hkl) and "
-        "open %s again to weigh it by the data (`crystalx assign %s --hkl %s` does)"
-        % (name, found, os.path.splitext(name)[0], name, name, name)
+        "%s carries its reflections in %s, which Olex2 does not read, so the answer is the "
+        "model's alone (`crystalx assign %s --hkl %s` weighs it by them)" % (name, tag, name, name)
     )
 
 
