@@ -83,7 +83,8 @@ def test_olex2s_ranges_symmetry_and_defaults_reach_the_core_as_a_res_would(doubl
     """Olex2 spells a range out without H (atomref.cpp ListAtomRef::Expand), gives a DELU
     without atoms for all non-H atoms (atoms ()), drops a DANG left without a pair of atoms
     found (AtomRefList::EnsureAtomGroups), names an EQIV's image by its matrix: the
-    plugin writes it C1_$1, which the core leaves out with the note a .res's line gets; CHIV
+    plugin writes it C1_$1, which the core leaves out with the note a .res's line gets, as it
+    does an anti-bumping DFIX (a negative target), naming the line; CHIV
     and SAME are named as kinds smtbx has no form of; EXYZ is a constraint the core applies."""
     state, olex_model = double
     atoms = [
@@ -96,12 +97,13 @@ def test_olex2s_ranges_symmetry_and_defaults_reach_the_core_as_a_res_would(doubl
     state.load((10, 10, 10, 90, 90, 90), state.matrices, [("C", 3), ("O", 1)], 1, atoms)
     state.read_instructions(
         "EQIV $1 -x, -y, -z\nSIMU 0.03 C1 > C3\nDELU\nDFIX 1.45 C1 C2 C2 C3\nSADI C1 O1_$1 C2 O1\n"
-        "CHIV C1\nSAME C1 C2\nEXYZ C3 O1\nDANG 2.5 C1 Xx9\n"
+        "CHIV C1\nSAME C1 C2\nEXYZ C3 O1\nDANG 2.5 C1 Xx9\nDFIX -1.8 C1 O1\n"
     )
     refinement = sys.modules["olex_core"].GetRefinementModel(False)
     lines = olex_model.restraint_lines(refinement)
     assert lines == [
         "DFIX 1.45 0.02 C1 C2 C2 C3",
+        "DFIX -1.8 0.02 C1 O1",
         "SADI 0.02 C1 O1_$1 C2 O1",
         "CHIV 0 0.1 C1",
         "DELU 0.01 0.01",
@@ -119,6 +121,7 @@ def test_olex2s_ranges_symmetry_and_defaults_reach_the_core_as_a_res_would(doubl
         "EXYZ C3 O1",
     ]
     assert "1 by residue, range, symmetry" in note and "CHIV, SAME (smtbx has no" in note
+    assert "the first in Olex2's refinement model: DFIX -1.8 0.02 C1 O1" in note
 
 
 def test_a_restraint_follows_the_jobs_labels_and_one_on_a_dropped_atom_is_left_out():

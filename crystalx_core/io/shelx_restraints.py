@@ -1,5 +1,7 @@
 """The user's own restraints and constraints (DFIX, SIMU, RIGU, EADP, ...) for the job's
-refinement, named as the job names the atoms.
+refinement, named as the job names the atoms: an input file's lines (user_restraints) or those
+a client sends (sent_restraints: the Olex2 plugin's, from Olex2's refinement model), both
+through one set of rules (_carried).
 
 A disordered model refined without the restraints its author needed runs away (a minor ring's
 ADPs grow to Å² sizes), so the refinement reads the input file's restraint lines, followed to
@@ -59,7 +61,7 @@ class _Candidate:
 
     keyword: str
     words: list[str]
-    where: str  # 'line 12 of x.res', for the note on anti-bumping lines
+    where: str  # 'on line 12 of x.res', for the note on anti-bumping lines
     gone: bool = False  # names an atom the model no longer has
     unread: bool = False  # by residue, or in an include file
 
@@ -100,7 +102,7 @@ def user_restraints(shelx_file: ShelxFile | None, structure: Structure) -> tuple
             _Candidate(
                 line.keyword,
                 words,
-                f"line {line.number} of {shelx_file.path}",
+                f"on line {line.number} of {shelx_file.path}",
                 gone=text.lstrip().upper().startswith("REM"),
                 unread=include is not None or bool(residue),
             )
@@ -125,7 +127,7 @@ def sent_restraints(given: GivenRestraints, structure: Structure) -> tuple[list[
             _Candidate(
                 words[0].upper(),
                 words[:1] + [renamed.get(upper, word) for upper, word in zip(named, words[1:])],
-                given.where,
+                f"in {given.where}: {text}",
                 gone=any(upper in gone_atoms for upper in named),
             )
         )
@@ -166,7 +168,7 @@ def _carried(candidates: list[_Candidate], fvars: list[float]) -> tuple[list[str
     if bumping:
         left.append(
             f"{len(bumping)} anti-bumping DFIX/DANG (a negative target, which SHELXL applies only "
-            f"while the distance is under it; smtbx has no such restraint), the first on "
+            f"while the distance is under it; smtbx has no such restraint), the first "
             f"{bumping[0]}"
         )
     if other:
