@@ -29,7 +29,7 @@ MAX_LABEL = (
     32  # Olex2 labels are 4 characters, plus a residue suffix; anything longer is not a label
 )
 MAX_TEXT = 4096  # title and source path
-MAX_RESTRAINT = 65_536  # characters of one restraint line: a SIMU may name every atom
+MAX_RESTRAINT = 1_000_000  # characters of one restraint line: a SIMU may name every atom
 QUOTE = 40  # characters of a refused value repeated in the error
 
 

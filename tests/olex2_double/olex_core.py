@@ -103,7 +103,8 @@ def _restraints(exported):
     pairs only (AtomRefList::EnsureAtomGroups), here every other kind too (Olex2: one per
     residue it is expanded in; the double's lines name one). An atom's tag is its place
     among the exported atoms (asymmunit.cpp TAsymmUnit::PyExport). "exyz" is a tuple of
-    groups of tags (exyzgroup.cpp), "same" one entry per SAME (its words here) and
+    groups of tags (exyzgroup.cpp), "same" None without SAME, else one entry per group (its
+    words here: sameg.cpp TSameGroupList::PyExport) and
     "equivalents" each EQIV (its name and operator text here)."""
     from _olex2 import RESTRAINT_READING
 
@@ -134,6 +135,6 @@ def _restraints(exported):
     out["exyz"] = tuple(
         tuple(tag for tag, _ in atoms_of(group)) for group in STATE.exyz if atoms_of(group)
     )
-    out["same"] = tuple(STATE.same)
+    out["same"] = tuple(STATE.same) or None
     out["equivalents"] = tuple(STATE.equivalents)
     return out
