@@ -120,3 +120,28 @@ def test_revert_gives_an_atom_on_a_special_position_its_occupancy_back(tmp_path,
     assert (c48.occu, c48.part) == (0.5, 0)
     assert {state.find("Cl2").occu} == {1.0}
     assert journal.unused_variables == [2] and len(state.variables) == 2
+
+
+def test_revert_gives_the_h_riding_on_a_special_position_atom_their_own_part_and_occupancy(
+    tmp_path, monkeypatch
+):
+    """macPart and macFvar also set the H riding on each atom named (see the double), so the
+    H get theirs back after their pivot's: C48 on the centre of symmetry (sof 0.5, PART 0)
+    with its H in PART -1 at 0.5, as TXlConGen::FixAtom leaves a methyl's there. The branch
+    gave C48 `part 0` and `fvar 1 1` after its H, which put them in PART 0 at 1.0."""
+    state, session = _opened(tmp_path, monkeypatch)
+    olex_model = sys.modules["crystalx_plugin.olex_model"]
+    modules = [sys.modules[name] for name in ("olex", "olx", "olex_core")]
+    c48 = state.find("C48")
+    c48.crd, c48.occu = [0.0, 0.0, 0.0], 0.5
+    state._add_riding(c48, 23, 2, -1, 0.5)
+    before_state = state.model_state()
+    before = olex_model.read_model(*modules[1:])
+    journal = olex_model.apply_commands(
+        *modules, ["part -1 C48 Cl2", "fvar 21 C48 Cl2"], before, [].append
+    )
+    assert (c48.occu, _h_on(state, "C48")) == (0.25, [(-1, 0.5), (-1, 0.5)])
+    assert journal.revert(*modules) == []
+    assert _h_on(state, "C48") == [(-1, 0.5), (-1, 0.5)]
+    assert (c48.occu, c48.part) == (0.5, 0)
+    assert state.model_state() == before_state

@@ -608,31 +608,29 @@ class Journal(object):
 
     def undeclare(self, olex, olx):
         """Give every atom of before whose PART or occupancy differs now (those part and fvar
-        set, and the H part moved with them) its PART and its occupancy back, fixed: `fvar 1 k`
-        sets k over the atom's degeneracy (macFvar), so an atom that `fvar 1 p` gives p/d (on
-        a special position) is given p × d, d read from what p gave. An occupancy that was on
-        a free variable comes back fixed at its value. The free variable made stays in Olex2's
-        list, unused: no macro removes one (see `unused_variables`)."""
+        set, and the H part moved with them) its PART and its occupancy back, fixed. macPart
+        and macFvar also set the H riding on each atom named, so the H are put back after the
+        other atoms. `fvar 1 k` sets k over the atom's degeneracy d (macFvar), so an atom that
+        `fvar 1 p` gives p/d (on a special position) is given p × d, d read from what p gave.
+        An occupancy that was on a free variable comes back fixed at its value. The free
+        variable made stays in Olex2's list, unused: no macro removes one (see
+        `unused_variables`)."""
         au, ok = olx.xf.au, True
-        parts, occupancies = {}, {}
-        for index in sorted(self.before.states):
-            if au.IsAtomDeleted(index) == "true":
-                continue
-            if str(au.GetAtomPart(index)) != self.before.exact[index][5]:
-                parts.setdefault(self.before.exact[index][5], []).append("#c%d" % index)
-            if str(au.GetAtomOccu(index)) != self.before.exact[index][4]:
-                occu = float(self.before.exact[index][4])
-                occupancies.setdefault("%.10g" % occu, []).append("#c%d" % index)
-        for part, atoms in sorted(parts.items()):
-            ok &= olx.Part(part, *atoms) is not False
-        for occu, atoms in sorted(occupancies.items()):
-            ok &= bool(olex.m("fvar 1 %s %s" % (occu, " ".join(atoms))))
-        for occu, atoms in sorted(occupancies.items()):
-            for atom in atoms:
-                given = float(au.GetAtomOccu(int(atom[2:])))
-                if given and abs(given - float(occu)) > 1e-9:
-                    degeneracy = round(float(occu) / given)
-                    ok &= bool(olex.m("fvar 1 %.10g %s" % (float(occu) * degeneracy, atom)))
+        for hydrogens in (False, True):
+            for index in sorted(self.before.states):
+                element, _, _, occu, part = self.before.exact[index][1:6]
+                if (element in ("H", "D")) != hydrogens or au.IsAtomDeleted(index) == "true":
+                    continue
+                atom = "#c%d" % index
+                if str(au.GetAtomPart(index)) != part:
+                    ok &= olx.Part(part, atom) is not False
+                if str(au.GetAtomOccu(index)) != occu:
+                    wanted = float(occu)
+                    ok &= bool(olex.m("fvar 1 %.10g %s" % (wanted, atom)))
+                    given = float(au.GetAtomOccu(index))
+                    if given and abs(given - wanted) > 1e-9:
+                        degeneracy = round(wanted / given)
+                        ok &= bool(olex.m("fvar 1 %.10g %s" % (wanted * degeneracy, atom)))
         return ok
 
     def revert(self, olex, olx, olex_core):
