@@ -124,6 +124,29 @@ def test_olex2s_ranges_symmetry_and_defaults_reach_the_core_as_a_res_would(doubl
     assert "the first in Olex2's refinement model: DFIX -1.8 0.02 C1 O1" in note
 
 
+def test_a_target_on_a_free_variable_reaches_the_core_at_its_value(double):
+    """Olex2 reads a DFIX target through XVarManager::SetParam (xlib/ins.cpp ParseRestraint,
+    xlib/leq.cpp), so its export holds fv(2) for `DFIX 21`, which the core applies as it
+    does the .res's line decoded (_target_decoded); a FLAT left with three atoms is emptied
+    (TSimpleRestraint::Validate: rltAtoms4N) and not exported. The double had exported 21 Å,
+    which the core left out as a target on a variable it does not know."""
+    state, olex_model = double
+    atoms = [
+        ("C1", "C", (0.1, 0.1, 0.1)),
+        ("C2", "C", (0.2, 0.1, 0.1)),
+        ("C3", "C", (0.3, 0.1, 0.1)),
+    ]
+    state.load((10, 10, 10, 90, 90, 90), state.matrices, [("C", 3)], 1, atoms)
+    state.read_instructions("DFIX 21 0.01 C1 C2\nFLAT C1 C2 C3\nFVAR 1.0 1.52\n")
+    lines = olex_model.restraint_lines(sys.modules["olex_core"].GetRefinementModel(False))
+    assert lines == ["DFIX 1.52 0.01 C1 C2"]
+    structure = structure_from_snapshot(
+        olex_model.read_model(sys.modules["olx"], sys.modules["olex_core"]).snapshot
+    )
+    given = GivenRestraints(tuple(lines), tuple(structure.sites))
+    assert sent_restraints(given, structure) == (["DFIX 1.52 0.01 C1 C2"], "")
+
+
 def test_a_restraint_follows_the_jobs_labels_and_one_on_a_dropped_atom_is_left_out():
     """The request's labels are the snapshot's; the job renames (O5 → N5) and drops atoms, each
     site keeping its place in the snapshot (Site.line), as a .res's lines are followed."""

@@ -371,8 +371,14 @@ class Olex2(object):
         numbers one h k l kept once, else s and 2θ), SHEL (SetSHEL: low, and high where
         written), WGHT (the first used, a second proposed), EXTI and HKLF n s matrix
         (SetHKLF); the last of each wins. Restraints and constraints as TIns::ParseRestraint
-        keeps them (see _add_restraint); a line continued by '=' read as one."""
-        for line in re.sub(r"=[ \t]*\r?\n", " ", text).splitlines():
+        keeps them (see _add_restraint), FVAR first (TIns::ParseIns reads it into the
+        variables while ParseRestraints runs after the whole file); a line continued by '='
+        read as one."""
+        lines = re.sub(r"=[ \t]*\r?\n", " ", text).splitlines()
+        fvar = [w for line in lines if line[:4].upper() == "FVAR" for w in line.split()[1:]]
+        if fvar:
+            self.variables = [float(v) for v in fvar]
+        for line in lines:
             words = line.split()
             if not words:
                 continue
@@ -424,7 +430,9 @@ class Olex2(object):
         reads, in its order, the rest SetRestraintDefaults' (xlib/refmodel.cpp, DEFS 0.02 0.1
         0.01 0.04: DANG 2 × 0.02, SIMU 0.04 0.08 dmax 2, ISOR 0.1 0.2, RIGU 0.004 0.004);
         where only the first standard deviation is given the second is it times the kind's
-        Esd1Mult (SIMU, ISOR 2; DELU, RIGU 1); a DELU, RIGU, SIMU or ISOR without atoms is for
+        Esd1Mult (SIMU, ISOR 2; DELU, RIGU 1); the target through XVarManager::SetParam (DFIX
+        21: fv(2) at FVAR's value), but SIMU's dmax as written (use_var_manager false); a
+        DELU, RIGU, SIMU or ISOR without atoms is for
         all non-H atoms (allNonH). Atoms by label in the main residue (C1_2 in residue 2, C1_$1
         the EQIV $1's image of C1); `A > B` the atoms from A to B in the residue's order and
         `A < B` backwards, deleted atoms, H, D and Q-peaks skipped (xlib/atomref.cpp
@@ -436,6 +444,8 @@ class Olex2(object):
         while given < len(names) and given < len(words) and _is_number(words[given]):
             read[names[given]] = float(words[given])
             given += 1
+        if keyword != "SIMU":  # its dmax is no parameter (use_var_manager false)
+            read["value"] = self._param_value(read["value"])
         if names[:1] == ("esd1",) and given == 1 and esd1_mult:
             read["esd2"] = read["esd1"] * esd1_mult
         atoms, rest = [], words[given:]
@@ -834,9 +844,14 @@ class Olex2(object):
 
     def _set_param(self, atom, code):
         """XVarManager::SetParam on the occupancy (see the module's docstring)."""
+        atom.occu = self._param_value(code)
+
+    def _param_value(self, code):
+        """The value XVarManager::SetParam (xlib/leq.cpp) gives a parameter written as
+        `code`: itself up to 5, else SHELX's 10m+k, fixed for m = 1, else k × fv(m) (or
+        k × (1 - fv(m)) for a negative code), a variable not yet there made at 0.5."""
         if abs(code) <= 5:
-            atom.occu = code
-            return
+            return code
         m = int(code / 10)
         if abs(code - m * 10) >= 5:
             m = (1 if m > 0 else -1) * (abs(m) + 1)
@@ -844,10 +859,9 @@ class Olex2(object):
         while len(self.variables) < index:
             self.variables.append(0.5)  # GetReferencedVar → NewVar(), 0.5
         if index == 1:
-            atom.occu = code - m * 10
-        else:
-            value = self.variables[index - 1]
-            atom.occu = abs(code - m * 10) * (value if m > 0 else 1.0 - value)
+            return code - m * 10
+        value = self.variables[index - 1]
+        return abs(code - m * 10) * (value if m > 0 else 1.0 - value)
 
     def hadd_listed(self, args, options):
         """XLibMacros::macHAdd with a negative code, as olx.HAdd hands it over (each Python

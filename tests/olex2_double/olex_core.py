@@ -93,12 +93,19 @@ def GetRefinementModel(calculate_connectivity=False):
     return model
 
 
+# TSimpleRestraint::Validate (xlib/srestraint.cpp): a list of rltAtomsNN type needs N atoms
+# (refmodel.cpp's constructor: FLAT rltAtoms4N; DELU, SIMU, RIGU, EADP rltAtoms2N; CHIV,
+# ISOR rltAtoms1N), else it is emptied and not exported
+FEWEST_ATOMS = {"flat": 4, "delu": 2, "simu": 2, "rigu": 2, "eadp": 2}
+
+
 def _restraints(exported):
     """The restraints and constraints as RefinementModel::PyExport gives them: every kind of
     TIns::ParseRestraint under its lower-case name, always (a tuple, empty without one);
     each restraint a dict of "allNonH", "esd1", "esd2", "value" and "atoms", each atom (tag,
     None or its EQIV's entry of "equivalents"), the deleted ones left out, and a restraint
-    left with none and not for all non-H atoms not exported (srestraint.cpp
+    left with fewer than its kind needs (FEWEST_ATOMS) and not for all non-H atoms not
+    exported (srestraint.cpp
     TSRestraintList::PyExport); DFIX, DANG and SADI one dict with all their atoms, whole
     pairs only (AtomRefList::EnsureAtomGroups), here every other kind too (Olex2: one per
     residue it is expanded in; the double's lines name one). An atom's tag is its place
@@ -127,7 +134,7 @@ def _restraints(exported):
         atoms = atoms_of(read["atoms"])
         if kind in ("dfix", "dang", "sadi"):  # pairs only (AtomRefList::EnsureAtomGroups)
             atoms = atoms[: len(atoms) // 2 * 2]
-        if atoms or read["allNonH"]:
+        if len(atoms) >= FEWEST_ATOMS.get(kind, 1) or read["allNonH"]:
             entry = dict((key, read[key]) for key in ("allNonH", "esd1", "esd2", "value"))
             entry["atoms"] = atoms
             out[kind].append(entry)
