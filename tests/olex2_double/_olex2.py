@@ -415,7 +415,7 @@ class Olex2(object):
             elif keyword == "SAME":  # its group, reduced to the words here (rSAME)
                 self.same.append(tuple(numbers))
             elif keyword == "EQIV" and len(numbers) >= 2:  # AddUsedSymm, by its name
-                self.equivalents.append((numbers[0], " ".join(numbers[1:])))
+                self.equivalents.append((numbers[0], _symmetry_matrix("".join(numbers[1:]))))
             elif keyword == "HKLF" and numbers:
                 values = [float(v) for v in numbers]
                 self.hklf["value"] = int(values[0])
@@ -1520,6 +1520,25 @@ RESTRAINT_DEFAULTS = {
     "ISOR": (0.0, 0.1, 0.2),
     "EADP": (0.0, 0.0, 0.0),
 }
+
+
+def _symmetry_matrix(text):
+    """'-x,1/2+y,z' as RefinementModel::PyExport gives an EQIV in "equivalents" (xlib/
+    refmodel.cpp: Py_BuildValue("(iii)(iii)(iii)(ddd)"): its three rotation rows, then the
+    translation."""
+    rows, shifts = [], []
+    for part in text.replace(" ", "").lower().split(","):
+        row, shift = [0, 0, 0], 0.0
+        for sign, term in re.findall(r"([+-]?)([^+-]+)", part):
+            k = -1 if sign == "-" else 1
+            if term in ("x", "y", "z"):
+                row["xyz".index(term)] += k
+            else:
+                number, _, denominator = term.partition("/")
+                shift += k * float(number) / float(denominator or 1)
+        rows.append(tuple(row))
+        shifts.append(shift)
+    return tuple(rows) + (tuple(shifts),)
 
 
 def _address(label, resi):

@@ -112,7 +112,8 @@ def _restraints(exported):
     among the exported atoms (asymmunit.cpp TAsymmUnit::PyExport). "exyz" is a tuple of
     groups of tags (exyzgroup.cpp), "same" None without SAME, else one entry per group (its
     words here: sameg.cpp TSameGroupList::PyExport) and
-    "equivalents" each EQIV (its name and operator text here)."""
+    "equivalents" each EQIV's matrix, ((r00, r01, r02), (r10, ...), (r20, ...), (t0, t1, t2))
+    (refmodel.cpp RefinementModel::PyExport), an atom of an EQIV given that same entry."""
     from _olex2 import RESTRAINT_READING
 
     tags = {}
@@ -120,7 +121,7 @@ def _restraints(exported):
         for atom in residue["atoms"]:
             tags[atom["aunit_id"]] = len(tags)
     index = dict((id(a), i) for i, a in enumerate(STATE.atoms))
-    equivalents = dict((entry[0].upper(), entry) for entry in STATE.equivalents)
+    equivalents = dict((name.upper(), matrix) for name, matrix in STATE.equivalents)
 
     def atoms_of(refs):
         return tuple(
@@ -143,5 +144,5 @@ def _restraints(exported):
         tuple(tag for tag, _ in atoms_of(group)) for group in STATE.exyz if atoms_of(group)
     )
     out["same"] = tuple(STATE.same) or None
-    out["equivalents"] = tuple(STATE.equivalents)
+    out["equivalents"] = tuple(matrix for _, matrix in STATE.equivalents)
     return out
