@@ -169,6 +169,25 @@ def test_a_restraint_follows_the_jobs_labels_and_one_on_a_dropped_atom_is_left_o
     assert "1 naming atoms this model no longer has" in note
 
 
+def test_a_kind_the_core_has_no_reader_for_is_named_not_read_as_an_atom():
+    """A sent line of a kind neither the core nor smtbx knows (Olex2's own
+    olex2.restraint.angle, were a plugin to send it) is named in the note: the branch kept it,
+    and iotbx's parser read its first word as an atom and failed with a TypeError, which
+    lost the whole answer ("internal")."""
+    snapshot = {
+        "cell": [10, 10, 10, 90, 90, 90],
+        "sites": [
+            {"label": "C1", "element": "C", "frac": [0.1, 0.1, 0.1]},
+            {"label": "C2", "element": "C", "frac": [0.2, 0.1, 0.1]},
+        ],
+    }
+    structure = structure_from_snapshot(snapshot)
+    lines = ("olex2.restraint.angle 109.5 0.1 C1 C2 C1", "DFIX 1.5 0.02 C1 C2")
+    kept, note = sent_restraints(GivenRestraints(lines, tuple(structure.sites)), structure)
+    assert kept == ["DFIX 1.5 0.02 C1 C2"]
+    assert "OLEX2.RESTRAINT.ANGLE (smtbx has no such restraint)" in note
+
+
 @pytest.mark.slow  # three refinements of a 66-atom disordered structure: ~2 min on two cores
 def test_a_plugin_job_refines_as_the_command_line_with_the_users_restraints(
     tmp_path, shared_data, double

@@ -136,15 +136,16 @@ def sent_restraints(given: GivenRestraints, structure: Structure) -> tuple[list[
 
 def _carried(candidates: list[_Candidate], fvars: list[float]) -> tuple[list[str], str]:
     """The lines smtbx can apply, and one note on what was left out ('' when nothing): a kind
-    smtbx has no reader for, a line naming an atom the model no longer has, one by residue,
-    range, symmetry or in an include file, a DFIX/DANG target on a free variable `fvars`
-    does not define, an anti-bumping DFIX/DANG."""
+    smtbx has no reader for (a client's unknown word too, which iotbx would read as an atom
+    and fail on), a line naming an atom the model no longer has, one by residue, range,
+    symmetry or in an include file, a DFIX/DANG target on a free variable `fvars` does not
+    define, an anti-bumping DFIX/DANG."""
     kept: list[str] = []
     gone, other, unread, undefined = 0, set(), 0, 0
     bumping: list[str] = []  # where the anti-bumping DFIX/DANG are (a negative target)
     for line in candidates:
         words = line.words
-        if line.keyword in UNSUPPORTED:
+        if line.keyword not in RESTRAINTS | CONSTRAINTS:
             other.add(line.keyword)
         elif line.gone:
             gone += 1
