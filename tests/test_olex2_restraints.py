@@ -147,6 +147,23 @@ def test_a_target_on_a_free_variable_reaches_the_core_at_its_value(double):
     assert sent_restraints(given, structure) == (["DFIX 1.52 0.01 C1 C2"], "")
 
 
+def test_a_restraint_naming_a_q_peak_is_not_sent_as_another_atom(double):
+    """Olex2 exports a Q-peak's tag as -1 (TAsymmUnit::PyExport marks the peaks it leaves out
+    so, and the restraints are exported after it): the branch named it labels[-1], the last
+    atom, so `DFIX 1.5 C1 Q1` went to the core as a DFIX between C1 and C2."""
+    state, olex_model = double
+    atoms = [
+        ("C1", "C", (0.1, 0.1, 0.1)),
+        ("C2", "C", (0.2, 0.1, 0.1)),
+        ("Q1", "Q", (0.3, 0.1, 0.1)),
+    ]
+    state.load((10, 10, 10, 90, 90, 90), state.matrices, [("C", 2)], 1, atoms)
+    state.read_instructions("DFIX 1.5 C1 Q1\nDFIX 1.4 C1 C2\nEXYZ C2 Q1\n")
+    refinement = sys.modules["olex_core"].GetRefinementModel(False)
+    assert refinement["dfix"][0]["atoms"] == ((0, None), (-1, None))
+    assert olex_model.restraint_lines(refinement) == ["DFIX 1.4 0.02 C1 C2"]
+
+
 def test_a_restraint_follows_the_jobs_labels_and_one_on_a_dropped_atom_is_left_out():
     """The request's labels are the snapshot's; the job renames (O5 → N5) and drops atoms, each
     site keeping its place in the snapshot (Site.line), as a .res's lines are followed."""

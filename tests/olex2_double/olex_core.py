@@ -109,7 +109,8 @@ def _restraints(exported):
     TSRestraintList::PyExport); DFIX, DANG and SADI one dict with all their atoms, whole
     pairs only (AtomRefList::EnsureAtomGroups), here every other kind too (Olex2: one per
     residue it is expanded in; the double's lines name one). An atom's tag is its place
-    among the exported atoms (asymmunit.cpp TAsymmUnit::PyExport). "exyz" is a tuple of
+    among the exported atoms, -1 for a Q-peak (asymmunit.cpp TAsymmUnit::PyExport, which
+    leaves the Q-peaks out). "exyz" is a tuple of
     groups of tags (exyzgroup.cpp), "same" None without SAME, else one entry per group (its
     words here: sameg.cpp TSameGroupList::PyExport) and
     "equivalents" each EQIV's matrix, ((r00, r01, r02), (r10, ...), (r20, ...), (t0, t1, t2))
@@ -123,11 +124,12 @@ def _restraints(exported):
     index = dict((id(a), i) for i, a in enumerate(STATE.atoms))
     equivalents = dict((name.upper(), matrix) for name, matrix in STATE.equivalents)
 
-    def atoms_of(refs):
+    def atoms_of(refs):  # a Q-peak's tag is -1: TAsymmUnit::PyExport sets it so, and only
+        # deleted atoms are dropped (AtomRefList::Validate, run after it)
         return tuple(
-            (tags[index[id(a)]], None if eq is None else equivalents.get(eq.upper()))
+            (tags.get(index[id(a)], -1), None if eq is None else equivalents.get(eq.upper()))
             for a, eq in refs
-            if not a.deleted and index[id(a)] in tags
+            if not a.deleted
         )
 
     out = dict((kind.lower(), []) for kind in RESTRAINT_READING)

@@ -383,7 +383,9 @@ def restraint_lines(refinement):
     spelt out by Olex2 (xlib/srestraint.cpp TSimpleRestraint::PyExport, AtomRefList::Expand);
     "exyz" as groups of tags (xlib/exyzgroup.cpp). A tag is the atom's place among the
     exported atoms, residue by residue (xlib/asymmunit.cpp TAsymmUnit::PyExport); an atom of
-    an EQIV is named `C1_$n`, which the core leaves out with a note as it does a .res's.
+    an EQIV is named `C1_$n`, which the core leaves out with a note as it does a .res's. A
+    Q-peak's tag is -1 (TAsymmUnit::PyExport leaves them out): a line naming one is not sent,
+    where labels[-1] would restrain the last atom instead.
     Olex2's own kinds (olex2.restraint.*) are not sent: the command line reads none either;
     SAME is sent as a bare SAME, which the core names as one smtbx has no form of."""
     labels = [
@@ -393,7 +395,9 @@ def restraint_lines(refinement):
     ]
     equivalents = list(refinement.get("equivalents") or ())
 
-    def name(tag, matrix):
+    def name(tag, matrix=None):
+        if not 0 <= tag < len(labels):  # a Q-peak's -1: which one, the export does not say
+            return None
         if matrix is None:
             return labels[tag]
         number = equivalents.index(matrix) + 1 if matrix in equivalents else 0
@@ -403,10 +407,13 @@ def restraint_lines(refinement):
     for kind, numbers in RESTRAINT_NUMBERS:
         for restraint in refinement.get(kind) or ():
             words = [kind.upper()] + ["%.6g" % float(restraint[key]) for key in numbers]
-            lines.append(" ".join(words + [name(*atom) for atom in restraint["atoms"]]))
-    lines += [
-        "EXYZ " + " ".join(labels[tag] for tag in group) for group in refinement.get("exyz") or ()
-    ]
+            atoms = [name(*atom) for atom in restraint["atoms"]]
+            if None not in atoms:
+                lines.append(" ".join(words + atoms))
+    for group in refinement.get("exyz") or ():
+        atoms = [name(tag) for tag in group]
+        if None not in atoms:
+            lines.append("EXYZ " + " ".join(atoms))
     if refinement.get("same"):
         lines.append("SAME")
     return lines
