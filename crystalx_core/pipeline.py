@@ -257,6 +257,7 @@ def assign_job(
     cif_weighting=None,
     stated_r1: StatedR1 | None = None,
     given_weights=None,
+    given_restraints=None,
 ) -> JobResult:
     """Assign elements and H to the peaks/atoms of a solution; refine when reflections are given,
     with the restraints and constraints of `shelx` (the input .res, io.shelx_restraints) where
@@ -266,7 +267,9 @@ def assign_job(
     weighting scheme (io.cif_weights), used where `shelx` has no WGHT. `stated_r1`: the R1 the
     input states for its own model, which the verdict weighs the final R1 against.
     `given_weights`: the WGHT and EXTI of the final refinement where no file gives them
-    (weights.FinalSetup; the service's, from Olex2's refinement model: weights.olex2_setup)."""
+    (weights.FinalSetup; the service's, from Olex2's refinement model: weights.olex2_setup).
+    `given_restraints`: the restraints and constraints where no file gives them
+    (io.shelx_restraints.GivenRestraints: the service's, from Olex2's refinement model)."""
     timings: dict[str, float] = {}
     unit_note = None
     if reflections is not None:  # once, for every step after (io.hkl.Reflections.merged)
@@ -297,6 +300,7 @@ def assign_job(
         cif_weighting,
         stated_r1,
         given_weights,
+        given_restraints,
     )
     result.notes[:0] = [note for note in (repeat_note, special_note, overlap, unit_note) if note]
     result.timings = {**timings, **result.timings}
@@ -335,6 +339,7 @@ def _finish_job(
     cif_weighting=None,
     stated_r1: StatedR1 | None = None,
     given_weights=None,
+    given_restraints=None,
 ) -> JobResult:
     """From an assignment (isotropically refined when there are reflections): the elements
     weighed by the data, anisotropic refinement, riding H, the final difference map and the
@@ -406,7 +411,7 @@ def _finish_job(
     if reflections is not None:
         with timed(timings, "refine with riding H", progress):
             refined, instructions = _refined_with_user_restraints(
-                plan, reflections, cycles, anisotropic, shelx, notes
+                plan, reflections, cycles, anisotropic, shelx, notes, given_restraints
             )
             refinements.append(("riding H", refined))
         plan.structure = refinements[-1][1].structure
@@ -768,15 +773,25 @@ def _withdraw_formula_hydrogens(model: Structure, first: dict[int, int], evidenc
 
 
 def _refined_with_user_restraints(
-    plan: HydrogenPlan, reflections, cycles: int, anisotropic: bool, shelx, notes: list[str]
+    plan: HydrogenPlan,
+    reflections,
+    cycles: int,
+    anisotropic: bool,
+    shelx,
+    notes: list[str],
+    given_restraints=None,
 ):
-    """The riding-H refinement with the input's own restraints and constraints (the atoms keep
-    their labels from here on), and the instructions it used; where smtbx fails with them, the
-    refinement without them and a note: a job that refines without them must not fail."""
-    from crystalx_core.io.shelx_restraints import user_restraints
+    """The riding-H refinement with the input's own restraints and constraints (the .res's, or
+    those a client sent: `given_restraints`; the atoms keep their labels from here on), and
+    the instructions it used; where smtbx fails with them, the refinement without them and a
+    note: a job that refines without them must not fail."""
+    from crystalx_core.io.shelx_restraints import sent_restraints, user_restraints
 
     base = _instructions(plan)
-    own, note = user_restraints(shelx, plan.structure)
+    if given_restraints is not None:
+        own, note = sent_restraints(given_restraints, plan.structure)
+    else:
+        own, note = user_restraints(shelx, plan.structure)
     if own:
         with_own = _instructions(plan, own)
         try:

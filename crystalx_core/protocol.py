@@ -18,7 +18,7 @@ from crystalx_core.errors import RequestError
 
 # 2: an assign request may carry the reflections, a snapshot its wavelength and formula, a site
 # its AFIX. The formula, the AFIX, the temperature and the reflections' MERG, OMIT, SHEL, WGHT
-# and EXTI came to protocol 2
+# and EXTI, and the restraints, came to protocol 2
 # without a new number: a core from before them refuses a request that has them (extra fields
 # are forbidden); acceptable only while no release is tagged. An answer's "parts" and its
 # `part`/`fvar` commands (a group declared in a negative PART) came the same way: a plugin from
@@ -29,6 +29,7 @@ MAX_LABEL = (
     32  # Olex2 labels are 4 characters, plus a residue suffix; anything longer is not a label
 )
 MAX_TEXT = 4096  # title and source path
+MAX_RESTRAINT = 1_000_000  # characters of one restraint line: a SIMU may name every atom
 QUOTE = 40  # characters of a refused value repeated in the error
 
 
@@ -136,6 +137,11 @@ class ReflectionsIn(_Schema):
     # (pipeline.with_input_weights)
     weight: Optional[Annotated[list[_number(1e6)], Field(min_length=1, max_length=6)]] = None
     exti: Optional[_number(1e6)] = None
+    # the restraints and constraints the structure's refinement holds, one SHELX line each with
+    # every atom by its site label ('DFIX 1.54 0.02 C1 C2', 'EADP C1 C2'), as the plugin writes
+    # Olex2's refinement model (refmodel.cpp PyExport: "dfix", "sadi", ..., "eadp", "exyz"):
+    # applied as a .res's own lines are (io.shelx_restraints)
+    restraints: Optional[Annotated[list[_text(MAX_RESTRAINT)], Field(max_length=100_000)]] = None
 
 
 class Options(_Schema):

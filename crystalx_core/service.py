@@ -77,6 +77,7 @@ from crystalx_core.io.hkl import (
 )
 from crystalx_core.io.pairing import pairing_problem, within_ewald_limit
 from crystalx_core.io.shelx_read import checked_twin
+from crystalx_core.io.shelx_restraints import GivenRestraints
 from crystalx_core.io.shelx_write import hfix_lines
 from crystalx_core.geometry import (
     Contact,
@@ -126,7 +127,7 @@ def structure_from_snapshot(snapshot: dict | Snapshot) -> Structure:
         raise RequestError("bad-snapshot", f"symops: {error}") from None
     try:
         sfac = [normalise_symbol(s) for s in snapshot.sfac or []]
-        sites = [_site(raw) for raw in snapshot.sites]
+        sites = [_site(raw, k + 1) for k, raw in enumerate(snapshot.sites)]
     except InputError as error:
         raise RequestError("bad-snapshot", error.one_line()) from None
     labels = [s.label.upper() for s in sites]
@@ -161,10 +162,12 @@ def structure_from_snapshot(snapshot: dict | Snapshot) -> Structure:
     return structure
 
 
-def _site(raw: SiteIn) -> Site:
+def _site(raw: SiteIn, number: int) -> Site:
+    """The snapshot's `number`th site (from 1), its Site.line: the restraints a request sends
+    follow each site by it to the job's label (io.shelx_restraints.sent_restraints)."""
     label = residue_address(raw.label, raw.residue or 0)
     element = normalise_symbol(raw.element, f"site {label}") if raw.element is not None else None
-    site = Site(label=label, element=element, frac=tuple(raw.frac))
+    site = Site(label=label, element=element, frac=tuple(raw.frac), line=number)
     for key in ("occupancy", "u_iso", "peak_height", "part"):
         if getattr(raw, key) is not None:
             setattr(site, key, getattr(raw, key))
@@ -183,8 +186,8 @@ def assign_result(
 ) -> dict:
     """Elements, H counts and riding-H plan for a snapshot, with the Olex2 commands: the
     answer of the same job as `crystalx assign`, or with the reflections `crystalx assign
-    --hkl` (pipeline.assign_job: one evidence stage for both), except that a snapshot carries
-    no restraint lines, so the refinement holds none of the user's (Olex2 keeps them). Data
+    --hkl` (pipeline.assign_job: one evidence stage for both), the refinement holding the
+    restraints and constraints the request sends as the command line holds the .ins's. Data
     that cannot be used leave the model's answer and a note naming the file; the verdict
     weighs the final R1 against the R1 the open file states (its snapshot source)."""
     job = None
@@ -205,6 +208,12 @@ def assign_result(
                 # the WGHT and EXTI Olex2 holds, refined with as `crystalx assign --hkl`
                 # refines with the .ins's (pipeline.with_input_weights)
                 given_weights=olex2_setup(reflections.weight, reflections.exti),
+                # and its restraints and constraints, as the .ins's (io.shelx_restraints)
+                given_restraints=GivenRestraints(
+                    tuple(reflections.restraints), tuple(structure.sites)
+                )
+                if reflections.restraints
+                else None,
             )
         except CrystalXError as error:  # the same snapshot without the data is still answered
             why = _left_out(data.path, error.message)
@@ -307,6 +316,7 @@ def _data_summary(path: str, job: JobResult) -> dict:
         "r1": round(final.r1, 4),
         "wr2": round(final.wr2, 4),
         "reflections": final.n_reflections,
+        "parameters": final.n_parameters,  # fewer under the constraints refined with (EADP)
         "changed": sum(
             1
             for s in job.assignment.sites

@@ -105,11 +105,13 @@ def test_a_published_cif_open_in_olex2_is_assigned_and_reverted_exactly(
     assert state.model_state() == before
 
 
-def test_a_cif_that_carries_reflections_olex2_does_not_use_is_said(tmp_path, ethanol_cif):
-    """Olex2 exports a CIF's reflections to <name>.hkl only when the CIF has no atoms
-    (olex/mainform.cpp: `export`), else its HKL source is the same-named .hkl or none
-    (xfiles.cpp PostLoad): the plugin had nothing to send and said nothing, while `crystalx
-    assign x.cif --hkl x.cif` refines against them. A CIF without reflections gets no line."""
+def test_a_cif_whose_reflections_olex2_holds_is_the_reflection_file_sent(tmp_path, ethanol_cif):
+    """Opening a CIF without a reflection file beside it, Olex2 reads its `_refln` loop, else
+    its `_diffrn_refln` loop, else its `_shelx_hkl_file` into the refinement model and leaves
+    the HKL source empty (xlib/xfiles.cpp TXFile::PostLoad: SetReflections): main sent no
+    data and said Olex2 does not use them; the plugin now sends the CIF as the reflection file,
+    which the core reads as `crystalx assign x.cif --hkl x.cif` does. Reflections in the
+    IUCr's text fields, which Olex2 does not read, get one line; a CIF without any, none."""
     state, _ = ethanol_cif
     olex_model = importlib.import_module("crystalx_plugin.olex_model")
     olx, olex_core = (importlib.import_module(n) for n in ("olx", "olex_core"))
@@ -117,12 +119,53 @@ def test_a_cif_that_carries_reflections_olex2_does_not_use_is_said(tmp_path, eth
     cif.write_text("data_e\n_cell_length_a 10\n_shelx_hkl_file\n;\n   1   0   0   5.0   1.0\n;\n")
     state.load(CELL, P1, [("C", 2), ("O", 1)], 1, ETHANOL, file=str(cif))
     model = olex_model.read_model(olx, olex_core)
+    assert model.data_note is None
+    assert (model.reflections["path"], model.reflections["hklf"]) == (str(cif), 4)
+    cif.write_text("data_e\n_cell_length_a 10\n_iucr_refine_reflections_details\n;\n1 0 0\n;\n")
+    model = olex_model.read_model(olx, olex_core)
     assert model.reflections is None
     assert model.data_note == (
-        "ethanol.cif carries its own reflections (_shelx_hkl_file), which Olex2 does not use "
-        "as its reflection file, so the answer is the model's alone: export them (Olex2: export "
-        "ethanol.hkl) and open ethanol.cif again to weigh it by the data (`crystalx assign "
-        "ethanol.cif --hkl ethanol.cif` does)"
+        "ethanol.cif carries its reflections in _iucr_refine_reflections_details, which Olex2 "
+        "does not read, so the answer is the model's alone (`crystalx assign ethanol.cif --hkl "
+        "ethanol.cif` weighs it by them)"
     )
     cif.write_text("data_e\n_cell_length_a 10\n")
     assert olex_model.read_model(olx, olex_core).data_note is None
+
+
+def test_a_published_cifs_own_reflections_weigh_the_plugins_job(
+    tmp_path,
+    monkeypatch,
+    shared_data,
+    close_plugin,  # noqa: F811
+):
+    """The published alanine CIF (SHELXL's, its .hkl embedded) without its H, opened with no
+    .hkl beside it: the core refines against the CIF's reflections (main's answer was the
+    model's alone)."""
+    import json
+
+    from crystalx_core.service import PROTOCOL, reply_to
+
+    cif = tmp_path / "alanine.cif"
+    cif.write_bytes((BENCHMARK / "XH_alanine" / "model.cif").read_bytes())
+    truth = read_cif(cif).structure
+    atoms = [
+        (s.label, s.element, s.frac, s.u_iso, 1.0, 0, 0.0)
+        for s in truth.sites
+        if not is_hydrogen(s.element)
+    ]
+    open_in_double(tmp_path, monkeypatch, truth, atoms, 4, interpreter="", file=str(cif))
+    olex_model = importlib.import_module("crystalx_plugin.olex_model")
+    olx, olex_core = (importlib.import_module(n) for n in ("olx", "olex_core"))
+    model = olex_model.read_model(olx, olex_core)
+    assert model.reflections["path"] == str(cif)
+    params = {
+        "structure": model.snapshot,
+        "options": {"method": "baseline", "hydrogens": "rules"},
+        "reflections": model.reflections,
+    }
+    request = {"protocol": PROTOCOL, "id": 1, "method": "assign", "params": params}
+    reply, _ = reply_to(json.dumps(request).encode())
+    figures = reply["result"]["reflections"]
+    assert figures["path"].startswith(str(cif)) and figures["reflections"] > 1000
+    assert figures["r1"] < 0.05

@@ -71,7 +71,8 @@ def test_the_ch2cl2_goes_into_its_negative_part_with_two_h_and_revert_undoes_it(
     assert len(state.variables) == 2
     assert _h_on(state, "C48") == [(-1, 0.5), (-1, 0.5)]
     assert "C48 Cl2 Cl3 in PART -1" in " ".join(session.messages)
-    assert session.revert() is True and session.messages[-1] == "reverted exactly"
+    assert session.revert() is True and session.messages[-2] == "reverted exactly"
+    assert session.messages[-1].startswith("FVAR 2, made for the declared group, is unused")
     assert state.model_state() == before
 
 
@@ -96,3 +97,51 @@ def test_in_olex2_a_negative_part_bonds_to_no_image_of_itself(tmp_path, monkeypa
     assert sys.modules["olx"].Part("-1", "C48", "Cl2", "Cl3") is True
     assert state.heavy_neighbours(c48) == 2
     assert state.undo_stack == []
+
+
+def test_revert_gives_an_atom_on_a_special_position_its_occupancy_back(tmp_path, monkeypatch):
+    """macFvar sets `fvar 1 k` as k over the atom's degeneracy: main's Revert gave an atom on a
+    centre of symmetry (sof 0.5) 0.25 and said so; now `fvar 1 1` (0.5 × 2), read from what
+    `fvar 1 0.5` gave. The FVAR Apply made stays in Olex2's list, unused, and Revert says so:
+    no macro removes a variable (Olex2 drops it when it next writes the model)."""
+    state, session = _opened(tmp_path, monkeypatch)
+    olex_model = sys.modules["crystalx_plugin.olex_model"]
+    modules = [sys.modules[name] for name in ("olex", "olx", "olex_core")]
+    c48 = state.find("C48")
+    c48.crd, c48.occu = [0.0, 0.0, 0.0], 0.5  # on the centre of symmetry
+    assert state.degeneracy(c48) == 2
+    before = olex_model.read_model(*modules[1:])
+    said = []
+    journal = olex_model.apply_commands(
+        *modules, ["part -1 C48 Cl2", "fvar 21 C48 Cl2"], before, said.append
+    )
+    assert (round(c48.occu, 3), c48.part, len(state.variables)) == (0.25, -1, 2)
+    assert journal.revert(*modules) == []
+    assert (c48.occu, c48.part) == (0.5, 0)
+    assert {state.find("Cl2").occu} == {1.0}
+    assert journal.unused_variables == [2] and len(state.variables) == 2
+
+
+def test_revert_gives_the_h_riding_on_a_special_position_atom_their_own_part_and_occupancy(
+    tmp_path, monkeypatch
+):
+    """macPart and macFvar also set the H riding on each atom named (see the double), so the
+    H get theirs back after their pivot's: C48 on the centre of symmetry (sof 0.5, PART 0)
+    with its H in PART -1 at 0.5, as TXlConGen::FixAtom leaves a methyl's there. The branch
+    gave C48 `part 0` and `fvar 1 1` after its H, which put them in PART 0 at 1.0."""
+    state, session = _opened(tmp_path, monkeypatch)
+    olex_model = sys.modules["crystalx_plugin.olex_model"]
+    modules = [sys.modules[name] for name in ("olex", "olx", "olex_core")]
+    c48 = state.find("C48")
+    c48.crd, c48.occu = [0.0, 0.0, 0.0], 0.5
+    state._add_riding(c48, 23, 2, -1, 0.5)
+    before_state = state.model_state()
+    before = olex_model.read_model(*modules[1:])
+    journal = olex_model.apply_commands(
+        *modules, ["part -1 C48 Cl2", "fvar 21 C48 Cl2"], before, [].append
+    )
+    assert (c48.occu, _h_on(state, "C48")) == (0.25, [(-1, 0.5), (-1, 0.5)])
+    assert journal.revert(*modules) == []
+    assert _h_on(state, "C48") == [(-1, 0.5), (-1, 0.5)]
+    assert (c48.occu, c48.part) == (0.5, 0)
+    assert state.model_state() == before_state

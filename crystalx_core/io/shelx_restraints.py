@@ -1,5 +1,7 @@
 """The user's own restraints and constraints (DFIX, SIMU, RIGU, EADP, ...) for the job's
-refinement, named as the job names the atoms.
+refinement, named as the job names the atoms: an input file's lines (user_restraints) or those
+a client sends (sent_restraints: the Olex2 plugin's, from Olex2's refinement model), both
+through one set of rules (_carried).
 
 A disordered model refined without the restraints its author needed runs away (a minor ring's
 ADPs grow to Å² sizes), so the refinement reads the input file's restraint lines, followed to
@@ -19,12 +21,14 @@ the distance to the negative number, pulling the atoms together, so it is left o
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.io.shelx_names import _instructions, follow_renamed_atoms
-from crystalx_core.io.shelx_write import _atom_region, _renamed_and_gone
+from crystalx_core.io.shelx_write import _atom_region, _read_sites, _renamed_and_gone
 from crystalx_core.errors import InputError
 from crystalx_core.io.shelx_read import AtomLine, ShelxFile, decode_parameter
-from crystalx_core.structure import Structure
+from crystalx_core.structure import Site, Structure
 
 RESTRAINTS = frozenset("DFIX DANG SADI FLAT SIMU DELU RIGU ISOR".split())
 CONSTRAINTS = frozenset(("EADP", "EXYZ"))
@@ -40,6 +44,28 @@ MAX_WRITTEN_TARGET = 15.0
 UNSUPPORTED = frozenset("CHIV SAME NCSY BUMP".split())
 
 
+@dataclass(frozen=True)
+class GivenRestraints:
+    """Restraint and constraint lines a client sends with its model (the plugin: Olex2's
+    refinement model written as SHELX lines, each atom by its label in `sites`), and the
+    sites they name, each Site.line its place in the request."""
+
+    lines: tuple[str, ...]
+    sites: tuple[Site, ...]
+    where: str = "Olex2's refinement model"
+
+
+@dataclass
+class _Candidate:
+    """One restraint or constraint line under the job's labels, and what the reading found."""
+
+    keyword: str
+    words: list[str]
+    where: str  # 'on line 12 of x.res', for the note on anti-bumping lines
+    gone: bool = False  # names an atom the model no longer has
+    unread: bool = False  # by residue, or in an include file
+
+
 def user_restraints(shelx_file: ShelxFile | None, structure: Structure) -> tuple[list[str], str]:
     """The restraint and constraint lines of `shelx_file` that the refinement of `structure`
     (sites carrying their file lines, Site.line) can apply, one line each under the job's
@@ -50,7 +76,7 @@ def user_restraints(shelx_file: ShelxFile | None, structure: Structure) -> tuple
     start, end = _atom_region(lines)
     origins = {line.number: line for line in lines[start:end] if isinstance(line, AtomLine)}
     sites = [site for site in structure.sites if not site.is_peak]
-    renamed, gone_atoms = _renamed_and_gone(sites, origins, structure)
+    renamed, gone_atoms = _renamed_and_gone(sites, _read_sites(origins), structure)
     followed, _ = follow_renamed_atoms(lines[:end], renamed, gone_atoms)
     order = [  # the file's atoms in its order, under the job's labels: what a range spans
         (renamed.get(site.label.upper(), site.label), is_hydrogen(site.element or ""))
@@ -59,21 +85,11 @@ def user_restraints(shelx_file: ShelxFile | None, structure: Structure) -> tuple
     ]
     if any(line.keyword == "RESI" for line in lines):
         order = []  # a range over residues: left out
-    kept: list[str] = []
-    gone, other, unread, undefined = 0, set(), 0, 0
-    bumping: list[int] = []  # the lines of anti-bumping DFIX/DANG (a negative target)
+    candidates = []
     for line, residue, include in _instructions(lines[:end]):
-        if line.kind != "instruction":
-            continue
-        if line.keyword in UNSUPPORTED:
-            other.add(line.keyword)
-            continue
-        if line.keyword not in RESTRAINTS | CONSTRAINTS:
+        if line.kind != "instruction" or line.keyword not in RESTRAINTS | CONSTRAINTS | UNSUPPORTED:
             continue
         text = followed.get(line.number, line.text)
-        if text.lstrip().upper().startswith("REM"):
-            gone += 1
-            continue
         # SHELXL reads a line up to '!' or '=' (manual, 'Alphabetical list of SHELXL
         # instructions'): 'SADI C1 C2 = ring A' goes on on the next line, without 'ring A'
         words = " ".join(
@@ -82,18 +98,67 @@ def user_restraints(shelx_file: ShelxFile | None, structure: Structure) -> tuple
         words = _ranges_expanded(
             words, [label for label, h in order if not (h and line.keyword in ADP_RESTRAINTS)]
         )
-        if include is not None or residue or any(mark in word for word in words for mark in "_<>$"):
+        candidates.append(
+            _Candidate(
+                line.keyword,
+                words,
+                f"on line {line.number} of {shelx_file.path}",
+                gone=text.lstrip().upper().startswith("REM"),
+                unread=include is not None or bool(residue),
+            )
+        )
+    return _carried(candidates, shelx_file.fvars)
+
+
+def sent_restraints(given: GivenRestraints, structure: Structure) -> tuple[list[str], str]:
+    """`user_restraints` for lines a client sent: each atom followed from its label in
+    `given.sites` to the job's (the job's sites carry their Site.line), a line naming an atom
+    the model no longer has left out; then the same rules as for a file's lines."""
+    sites = [site for site in structure.sites if not site.is_peak]
+    origins = {site.line: site for site in given.sites if site.line}
+    renamed, gone_atoms = _renamed_and_gone(sites, origins, structure)
+    candidates = []
+    for text in given.lines:
+        words = text.split()
+        if not words:
+            continue
+        named = [word.upper() for word in words[1:]]
+        candidates.append(
+            _Candidate(
+                words[0].upper(),
+                words[:1] + [renamed.get(upper, word) for upper, word in zip(named, words[1:])],
+                f"in {given.where}: {text}",
+                gone=any(upper in gone_atoms for upper in named),
+            )
+        )
+    return _carried(candidates, [])
+
+
+def _carried(candidates: list[_Candidate], fvars: list[float]) -> tuple[list[str], str]:
+    """The lines smtbx can apply, and one note on what was left out ('' when nothing): a kind
+    smtbx has no reader for (a client's unknown word too, which iotbx would read as an atom
+    and fail on), a line naming an atom the model no longer has, one by residue, range,
+    symmetry or in an include file, a DFIX/DANG target on a free variable `fvars` does not
+    define, an anti-bumping DFIX/DANG."""
+    kept: list[str] = []
+    gone, other, unread, undefined = 0, set(), 0, 0
+    bumping: list[str] = []  # where the anti-bumping DFIX/DANG are (a negative target)
+    for line in candidates:
+        words = line.words
+        if line.keyword not in RESTRAINTS | CONSTRAINTS:
+            other.add(line.keyword)
+        elif line.gone:
+            gone += 1
+        elif line.unread or any(mark in word for word in words for mark in "_<>$"):
             unread += 1
-            continue
-        if line.keyword in VARIABLE_TARGETS and not _target_decoded(words, shelx_file):
+        elif line.keyword in VARIABLE_TARGETS and not _target_decoded(words, fvars):
             undefined += 1
-            continue
         # negative as written (-1.8, -21) or as decoded (16 = -4 × fv(2)): iotbx would pull
         # the atoms towards the negative number
-        if line.keyword in VARIABLE_TARGETS and _anti_bumping(words):
-            bumping.append(line.number)
-            continue
-        kept.append(" ".join(words))
+        elif line.keyword in VARIABLE_TARGETS and _anti_bumping(words):
+            bumping.append(line.where)
+        else:
+            kept.append(" ".join(words))
     left = []
     if gone:
         left.append(f"{gone} naming atoms this model no longer has")
@@ -104,8 +169,8 @@ def user_restraints(shelx_file: ShelxFile | None, structure: Structure) -> tuple
     if bumping:
         left.append(
             f"{len(bumping)} anti-bumping DFIX/DANG (a negative target, which SHELXL applies only "
-            f"while the distance is under it; smtbx has no such restraint), the first on line "
-            f"{bumping[0]} of {shelx_file.path}"
+            f"while the distance is under it; smtbx has no such restraint), the first "
+            f"{bumping[0]}"
         )
     if other:
         left.append(f"{', '.join(sorted(other))} (smtbx has no such restraint)")
@@ -133,7 +198,7 @@ def _anti_bumping(words: list[str]) -> bool:
     return target is not None and target < 0
 
 
-def _target_decoded(words: list[str], shelx_file: ShelxFile) -> bool:
+def _target_decoded(words: list[str], fvars: list[float]) -> bool:
     """Put a DFIX/DANG target given on a free variable (21 = fv(2), 30.5 = 0.5 × fv(3)) as
     the distance it stands for, p × fv(m), which iotbx's parser would read as the number
     written (21 Å), at the input's value (a variable named by a target stays fixed:
@@ -144,7 +209,7 @@ def _target_decoded(words: list[str], shelx_file: ShelxFile) -> bool:
     if code is None or code < MAX_WRITTEN_TARGET:
         return True
     try:
-        words[1] = f"{decode_parameter(code, shelx_file.fvars, '', '', 0):.5f}"
+        words[1] = f"{decode_parameter(code, fvars, '', '', 0):.5f}"
     except InputError:
         return False
     return True

@@ -461,8 +461,9 @@ def _atom_region(lines: list[ShelxLine]) -> tuple[int, int]:
     return start, end
 
 
-def _renamed_and_gone(sites: list[Site], origins: dict[int, AtomLine], structure: Structure):
-    """Old label → new of the file's atoms the job renamed, and the labels of those it dropped
+def _renamed_and_gone(sites: list[Site], origins: dict[int, Site], structure: Structure):
+    """Old label → new of the input's atoms (`origins`: each by its Site.line) the job renamed,
+    and the labels of those it dropped
     (upper case, residue addresses). A dropped atom's label that the model gives another atom
     is gone all the same, unless that atom stands where it stood (within `_SAME_ATOM` Å) or is
     an H of the same pivot (riding H the job placed again under the user's names): else an
@@ -472,10 +473,10 @@ def _renamed_and_gone(sites: list[Site], origins: dict[int, AtomLine], structure
     renamed = {}
     for atom in written:
         origin = origins.get(atom.line)
-        if origin is not None and origin.site and origin.site.label.upper() != atom.label.upper():
-            renamed[origin.site.label.upper()] = atom.label
+        if origin is not None and origin.label.upper() != atom.label.upper():
+            renamed[origin.label.upper()] = atom.label
     kept = {atom.line for atom in written}
-    read = [(number, origin.site) for number, origin in origins.items() if origin.site]
+    read = list(origins.items())
     gone = {
         site.label.upper()
         for number, site in read
@@ -483,6 +484,11 @@ def _renamed_and_gone(sites: list[Site], origins: dict[int, AtomLine], structure
         and not _same_atom(site, holder.get(site.label.upper()), read, written, structure)
     }
     return renamed, gone - set(renamed)
+
+
+def _read_sites(origins: dict[int, AtomLine]) -> dict[int, Site]:
+    """The sites the file's atom lines read, by line number."""
+    return {number: line.site for number, line in origins.items() if line.site}
 
 
 _SAME_ATOM = 0.3  # Å: an atom the job moved less than this is the one the file held
@@ -594,7 +600,7 @@ def render_with_sites(
     sites = [site for site in structure.sites if keep_peaks or not site.is_peak]
     origins = {line.number: line for line in lines[start:end] if isinstance(line, AtomLine)}
     sites = _without_lone_rigid_groups(sites, origins, notes)
-    renamed, gone = _renamed_and_gone(sites, origins, structure)
+    renamed, gone = _renamed_and_gone(sites, _read_sites(origins), structure)
     followed, follow_notes = follow_renamed_atoms(lines[:end], renamed, gone)
     lines = [
         replace(line, text=followed[line.number]) if line.number in followed else line

@@ -276,6 +276,8 @@ class Olex2(object):
         # written, proposed_weight a second's (SHELXL's suggestion after END; xlib/ins.h
         # _ParseIns), both empty without one (Clear); EXTI only where the file has it (EXTI_set)
         self.used_weight, self.proposed_weight, self.exti = (), (), None
+        # restraints and constraints as refmodel.cpp holds them (see read_instructions)
+        self.restraints, self.exyz, self.same, self.equivalents = [], [], [], []
         self.selection = []
         self.images = []  # (atom, EQIV number): symmetry copies a grown structure shows
         self.selected_images = []  # (atom, EQIV number): symmetry images selected (olx.Sel)
@@ -368,8 +370,15 @@ class Olex2(object):
         OMIT (TIns::_FinishParsing → AddOMIT: a word first is an omit map, three or more
         numbers one h k l kept once, else s and 2θ), SHEL (SetSHEL: low, and high where
         written), WGHT (the first used, a second proposed), EXTI and HKLF n s matrix
-        (SetHKLF); the last of each wins."""
-        for line in text.splitlines():
+        (SetHKLF); the last of each wins. Restraints and constraints as TIns::ParseRestraint
+        keeps them (see _add_restraint), FVAR first (TIns::ParseIns reads it into the
+        variables while ParseRestraints runs after the whole file); a line continued by '='
+        read as one."""
+        lines = re.sub(r"=[ \t]*\r?\n", " ", text).splitlines()
+        fvar = [w for line in lines if line[:4].upper() == "FVAR" for w in line.split()[1:]]
+        if fvar:
+            self.variables = [float(v) for v in fvar]
+        for line in lines:
             words = line.split()
             if not words:
                 continue
@@ -399,6 +408,14 @@ class Olex2(object):
                     self.proposed_weight = weight
             elif keyword == "EXTI":
                 self.exti = float(numbers[0]) if numbers else 0.0
+            elif keyword in RESTRAINT_READING:
+                self._add_restraint(keyword, numbers)
+            elif keyword == "EXYZ":  # RefinementModel::AddEXYZ: the atoms named, one group
+                self.exyz.append([a for w in numbers for a in self._restrained(w)[:1]])
+            elif keyword == "SAME":  # its group, reduced to the words here (rSAME)
+                self.same.append(tuple(numbers))
+            elif keyword == "EQIV" and len(numbers) >= 2:  # AddUsedSymm, by its name
+                self.equivalents.append((numbers[0], _symmetry_matrix("".join(numbers[1:]))))
             elif keyword == "HKLF" and numbers:
                 values = [float(v) for v in numbers]
                 self.hklf["value"] = int(values[0])
@@ -407,6 +424,61 @@ class Olex2(object):
                 if len(values) >= 11:
                     m = values[2:11]
                     self.hklf["matrix"] = (tuple(m[0:3]), tuple(m[3:6]), tuple(m[6:9]))
+
+    def _add_restraint(self, keyword, words):
+        """TIns::ParseRestraint (xlib/ins.cpp): up to as many leading numbers as the kind
+        reads, in its order, the rest SetRestraintDefaults' (xlib/refmodel.cpp, DEFS 0.02 0.1
+        0.01 0.04: DANG 2 × 0.02, SIMU 0.04 0.08 dmax 2, ISOR 0.1 0.2, RIGU 0.004 0.004);
+        where only the first standard deviation is given the second is it times the kind's
+        Esd1Mult (SIMU, ISOR 2; DELU, RIGU 1); the target through XVarManager::SetParam (DFIX
+        21: fv(2) at FVAR's value), but SIMU's dmax as written (use_var_manager false); a
+        DELU, RIGU, SIMU or ISOR without atoms is for
+        all non-H atoms (allNonH). Atoms by label in the main residue (C1_2 in residue 2, C1_$1
+        the EQIV $1's image of C1); `A > B` the atoms from A to B in the residue's order and
+        `A < B` backwards, deleted atoms, H, D and Q-peaks skipped (xlib/atomref.cpp
+        ListAtomRef::Expand); an unknown label names nothing."""
+        names, esd1_mult, accepts_all = RESTRAINT_READING[keyword]
+        value, esd1, esd2 = RESTRAINT_DEFAULTS[keyword]
+        read = {"value": value, "esd1": esd1, "esd2": esd2}
+        given = 0
+        while given < len(names) and given < len(words) and _is_number(words[given]):
+            read[names[given]] = float(words[given])
+            given += 1
+        if keyword != "SIMU":  # its dmax is no parameter (use_var_manager false)
+            read["value"] = self._param_value(read["value"])
+        if names[:1] == ("esd1",) and given == 1 and esd1_mult:
+            read["esd2"] = read["esd1"] * esd1_mult
+        atoms, rest = [], words[given:]
+        k = 0
+        while k < len(rest):
+            if rest[k] in (">", "<") and atoms and k + 1 < len(rest):
+                atoms[-1:] = self._atom_range(atoms[-1], self._restrained(rest[k + 1]), rest[k])
+                k += 2
+                continue
+            atoms += self._restrained(rest[k])[:1]
+            k += 1
+        if not atoms and not (accepts_all and not rest):
+            return
+        read["allNonH"] = not rest
+        read["atoms"] = atoms
+        self.restraints.append((keyword.lower(), read))
+
+    def _restrained(self, word):
+        """[(atom, the EQIV's name or None)] a restraint's word names, [] when none."""
+        label, _, equivalent = word.partition("_$")
+        atoms = [a for a in self.live() if a.address.upper() == label.upper()]
+        return [(atoms[0], "$" + equivalent if equivalent else None)] if atoms else []
+
+    def _atom_range(self, first, last, op):
+        """ListAtomRef::Expand: the non-H atoms from `first` to `last` of their residue."""
+        if not last or first[1] != last[0][1] or first[0].resi != last[0][0].resi:
+            return []
+        residue = [a for a in self.atoms if a.resi == first[0].resi]
+        i, j = residue.index(first[0]), residue.index(last[0][0])
+        if (op == ">" and i > j) or (op == "<" and i < j):
+            return []
+        span = residue[i : j + 1] if op == ">" else residue[j : i + 1][::-1]
+        return [(a, first[1]) for a in span if not a.deleted and a.type not in ("H", "D", "Q")]
 
     def history_node(self):
         """The name History gives a node now: md5 of time.asctime() (History.py
@@ -772,9 +844,14 @@ class Olex2(object):
 
     def _set_param(self, atom, code):
         """XVarManager::SetParam on the occupancy (see the module's docstring)."""
+        atom.occu = self._param_value(code)
+
+    def _param_value(self, code):
+        """The value XVarManager::SetParam (xlib/leq.cpp) gives a parameter written as
+        `code`: itself up to 5, else SHELX's 10m+k, fixed for m = 1, else k × fv(m) (or
+        k × (1 - fv(m)) for a negative code), a variable not yet there made at 0.5."""
         if abs(code) <= 5:
-            atom.occu = code
-            return
+            return code
         m = int(code / 10)
         if abs(code - m * 10) >= 5:
             m = (1 if m > 0 else -1) * (abs(m) + 1)
@@ -782,10 +859,9 @@ class Olex2(object):
         while len(self.variables) < index:
             self.variables.append(0.5)  # GetReferencedVar → NewVar(), 0.5
         if index == 1:
-            atom.occu = code - m * 10
-        else:
-            value = self.variables[index - 1]
-            atom.occu = abs(code - m * 10) * (value if m > 0 else 1.0 - value)
+            return code - m * 10
+        value = self.variables[index - 1]
+        return abs(code - m * 10) * (value if m > 0 else 1.0 - value)
 
     def hadd_listed(self, args, options):
         """XLibMacros::macHAdd with a negative code, as olx.HAdd hands it over (each Python
@@ -1415,6 +1491,54 @@ def _bond_allowed(a, b):
     """TNetwork::IsBondAllowed(TCAtom, TCAtom) (xlib/network.h): either in part 0, or the
     same part."""
     return a.part == 0 or b.part == 0 or a.part == b.part
+
+
+# TIns::ParseRestraint (xlib/ins.cpp): the numbers each kind reads, in order, its Esd1Mult
+# and whether it may name no atoms (AcceptsAll: then for all non-H atoms)
+RESTRAINT_READING = {
+    "DFIX": (("value", "esd1"), 0, False),
+    "DANG": (("value", "esd1"), 0, False),
+    "SADI": (("esd1",), 0, False),
+    "CHIV": (("value", "esd1"), 0, False),
+    "FLAT": (("esd1",), 0, False),
+    "DELU": (("esd1", "esd2"), 1, True),
+    "RIGU": (("esd1", "esd2"), 1, True),
+    "SIMU": (("esd1", "esd2", "value"), 2, True),
+    "ISOR": (("esd1", "esd2"), 2, True),
+    "EADP": ((), 0, False),
+}
+# RefinementModel::SetRestraintDefaults (xlib/refmodel.cpp): value, esd1, esd2 of a new one
+RESTRAINT_DEFAULTS = {
+    "DFIX": (0.0, 0.02, 0.0),
+    "DANG": (0.0, 0.04, 0.0),
+    "SADI": (0.0, 0.02, 0.0),
+    "CHIV": (0.0, 0.1, 0.0),
+    "FLAT": (0.0, 0.1, 0.0),
+    "DELU": (0.0, 0.01, 0.01),
+    "RIGU": (0.0, 0.004, 0.004),
+    "SIMU": (2.0, 0.04, 0.08),
+    "ISOR": (0.0, 0.1, 0.2),
+    "EADP": (0.0, 0.0, 0.0),
+}
+
+
+def _symmetry_matrix(text):
+    """'-x,1/2+y,z' as RefinementModel::PyExport gives an EQIV in "equivalents" (xlib/
+    refmodel.cpp: Py_BuildValue("(iii)(iii)(iii)(ddd)"): its three rotation rows, then the
+    translation."""
+    rows, shifts = [], []
+    for part in text.replace(" ", "").lower().split(","):
+        row, shift = [0, 0, 0], 0.0
+        for sign, term in re.findall(r"([+-]?)([^+-]+)", part):
+            k = -1 if sign == "-" else 1
+            if term in ("x", "y", "z"):
+                row["xyz".index(term)] += k
+            else:
+                number, _, denominator = term.partition("/")
+                shift += k * float(number) / float(denominator or 1)
+        rows.append(tuple(row))
+        shifts.append(shift)
+    return tuple(rows) + (tuple(shifts),)
 
 
 def _address(label, resi):

@@ -89,4 +89,62 @@ def GetRefinementModel(calculate_connectivity=False):
         model["twin"] = dict(STATE.twin)
     if STATE.shel is not None:
         model["shel"] = {"low": STATE.shel[0], "high": STATE.shel[1]}
+    model.update(_restraints(exported))
     return model
+
+
+# TSimpleRestraint::Validate (xlib/srestraint.cpp): a list of rltAtomsNN type needs N atoms
+# (refmodel.cpp's constructor: FLAT rltAtoms4N; DELU, SIMU, RIGU, EADP rltAtoms2N; CHIV,
+# ISOR rltAtoms1N), else it is emptied and not exported
+FEWEST_ATOMS = {"flat": 4, "delu": 2, "simu": 2, "rigu": 2, "eadp": 2}
+
+
+def _restraints(exported):
+    """The restraints and constraints as RefinementModel::PyExport gives them: every kind of
+    TIns::ParseRestraint under its lower-case name, always (a tuple, empty without one);
+    each restraint a dict of "allNonH", "esd1", "esd2", "value" and "atoms", each atom (tag,
+    None or its EQIV's entry of "equivalents"), the deleted ones left out, and a restraint
+    left with fewer than its kind needs (FEWEST_ATOMS) and not for all non-H atoms not
+    exported (srestraint.cpp
+    TSRestraintList::PyExport); DFIX, DANG and SADI one dict with all their atoms, whole
+    pairs only (AtomRefList::EnsureAtomGroups), here every other kind too (Olex2: one per
+    residue it is expanded in; the double's lines name one). An atom's tag is its place
+    among the exported atoms, -1 for a Q-peak (asymmunit.cpp TAsymmUnit::PyExport, which
+    leaves the Q-peaks out). "exyz" is a tuple of
+    groups of tags (exyzgroup.cpp), "same" None without SAME, else one entry per group (its
+    words here: sameg.cpp TSameGroupList::PyExport) and
+    "equivalents" each EQIV's matrix, ((r00, r01, r02), (r10, ...), (r20, ...), (t0, t1, t2))
+    (refmodel.cpp RefinementModel::PyExport), an atom of an EQIV given that same entry."""
+    from _olex2 import RESTRAINT_READING
+
+    tags = {}
+    for residue in exported:
+        for atom in residue["atoms"]:
+            tags[atom["aunit_id"]] = len(tags)
+    index = dict((id(a), i) for i, a in enumerate(STATE.atoms))
+    equivalents = dict((name.upper(), matrix) for name, matrix in STATE.equivalents)
+
+    def atoms_of(refs):  # a Q-peak's tag is -1: TAsymmUnit::PyExport sets it so, and only
+        # deleted atoms are dropped (AtomRefList::Validate, run after it)
+        return tuple(
+            (tags.get(index[id(a)], -1), None if eq is None else equivalents.get(eq.upper()))
+            for a, eq in refs
+            if not a.deleted
+        )
+
+    out = dict((kind.lower(), []) for kind in RESTRAINT_READING)
+    for kind, read in STATE.restraints:
+        atoms = atoms_of(read["atoms"])
+        if kind in ("dfix", "dang", "sadi"):  # pairs only (AtomRefList::EnsureAtomGroups)
+            atoms = atoms[: len(atoms) // 2 * 2]
+        if len(atoms) >= FEWEST_ATOMS.get(kind, 1) or read["allNonH"]:
+            entry = dict((key, read[key]) for key in ("allNonH", "esd1", "esd2", "value"))
+            entry["atoms"] = atoms
+            out[kind].append(entry)
+    out = dict((kind, tuple(entries)) for kind, entries in out.items())
+    out["exyz"] = tuple(
+        tuple(tag for tag, _ in atoms_of(group)) for group in STATE.exyz if atoms_of(group)
+    )
+    out["same"] = tuple(STATE.same) or None
+    out["equivalents"] = tuple(matrix for _, matrix in STATE.equivalents)
+    return out

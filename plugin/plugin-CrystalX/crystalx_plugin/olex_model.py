@@ -22,7 +22,8 @@ xappXFileLoad::Enter), after which only Olex2's History goes back.
 
 The reflections are Olex2's own: `olx.HKLSrc()` is the refinement model's HKL source
 (xlib/xmacro.cpp funHKLSrc), the same-named .hkl found on loading or "" when there is none
-(xlib/xfiles.cpp PostLoad), and may name a file since moved; `GetRefinementModel()` gives
+(xlib/xfiles.cpp PostLoad: then a CIF's own reflections, where it has them, are read into the
+model, no .hkl written), and may name a file since moved; `GetRefinementModel()` gives
 the HKLF instruction ("hklf": value, s, matrix), the CELL card's wavelength ("exptl":
 radiation) and "twin" when a TWIN instruction applies, with its "matrix", "n" and "basf"
 (xlib/refmodel.cpp PyExport, xlib/experimental.cpp), which is how olex2-gui's own refinement
@@ -218,10 +219,18 @@ def published_formula(olx):
 
 def reflection_file(olx, refinement):
     """(what the core needs to read Olex2's reflection file, None) when the file is there and
-    readable; (None, why not) when Olex2 names one that is not; (None, None) without one."""
+    readable; (None, why not) when Olex2 names one that is not; (None, None) without one. A
+    CIF open without a reflection file whose own reflections Olex2 holds (xfiles.cpp PostLoad)
+    is the file: the core reads them from it as `crystalx assign x.cif --hkl x.cif` does."""
     path = str(olx.HKLSrc() or "").strip()
-    if not path:
-        return None, own_reflections_note(str(olx.FileFull()))
+    if not path:  # a CIF's own, where Olex2 holds them (OLEX2_HELD_TAGS): the CIF is the file
+        source = str(olx.FileFull())
+        tag = cif_reflection_tag(source)
+        if tag is None:
+            return None, None
+        if not tag.lower().startswith(OLEX2_HELD_TAGS):
+            return None, own_reflections_note(source, tag)
+        path = source
     if not os.path.isfile(path) or not os.access(path, os.R_OK):
         return None, "the reflection file %s is missing or unreadable: the data are not used" % path
     hklf = refinement.get("hklf", {})
@@ -247,6 +256,9 @@ def reflection_file(olx, refinement):
         reflections["basf"] = [float(v) for v in hklf["basf"]]
     reflections.update(refined_subset(refinement))
     reflections.update(final_weights(refinement))
+    restraints = restraint_lines(refinement)
+    if restraints:
+        reflections["restraints"] = restraints
     return reflections, None
 
 
@@ -264,12 +276,15 @@ CIF_REFLECTION_TAGS = (
 _CIF_TAGS_SEEN = {}  # (path, mtime, size) → the first such tag in the file, or None
 
 
-def own_reflections_note(source):
-    """A line for a CIF open without an HKL source that carries its own reflections, else None:
-    Olex2 takes a CIF's reflections as its source only where the CIF has no atoms (it exports
-    them to <name>.hkl then: olex/mainform.cpp, `export`), else the same-named .hkl or none
-    (xlib/xfiles.cpp PostLoad), while `crystalx assign x.cif --hkl x.cif` refines against
-    them."""
+# the forms of them Olex2 reads into its refinement model on opening a CIF that has no HKL
+# source: a _refln loop, a _diffrn_refln loop, else _shelx_hkl_file (xlib/xfiles.cpp
+# TXFile::PostLoad: RefinementModel::SetReflections, the HKL source left empty)
+OLEX2_HELD_TAGS = ("_refln_", "_diffrn_refln_", "_shelx_hkl_file")
+
+
+def cif_reflection_tag(source):
+    """The first tag of CIF_REFLECTION_TAGS in the open file `source` when it is a CIF, else
+    None (also where it cannot be read)."""
     if not source.lower().endswith(".cif"):
         return None
     try:  # the model is read at every step: a CIF of megabytes is read once, not each time
@@ -287,15 +302,17 @@ def own_reflections_note(source):
                 )
     except OSError:
         return None
-    found = _CIF_TAGS_SEEN[key]
-    if found is None:
-        return None
+    return _CIF_TAGS_SEEN[key]
+
+
+def own_reflections_note(source, tag):
+    """The line for a CIF open without an HKL source whose reflections (under `tag`) Olex2
+    does not read (the IUCr's text fields: not among OLEX2_HELD_TAGS), which `crystalx assign
+    x.cif --hkl x.cif` refines against."""
     name = os.path.basename(source)
     return (
-        "%s carries its own reflections (%s), which Olex2 does not use as its reflection "
-        "file, so the answer is the model's alone: export them (Olex2: export %s.hkl) and "
-        "open %s again to weigh it by the data (`crystalx assign %s --hkl %s` does)"
-        % (name, found, os.path.splitext(name)[0], name, name, name)
+        "%s carries its reflections in %s, which Olex2 does not read, so the answer is the "
+        "model's alone (`crystalx assign %s --hkl %s` weighs it by them)" % (name, tag, name, name)
     )
 
 
@@ -338,6 +355,68 @@ def final_weights(refinement):
     if refinement.get("exti") is not None:
         sent["exti"] = float(refinement["exti"])
     return sent
+
+
+# each kind's numbers in SHELX's order, as Olex2 reads and writes them (xlib/ins.cpp
+# TIns::ParseRestraint, xlib/srestraint.cpp TSimpleRestraint::ToString): "value" the target
+# (SIMU's dmax), "esd1" and "esd2" its two standard deviations (PyExport's names for Esd, Esd1)
+RESTRAINT_NUMBERS = (
+    ("dfix", ("value", "esd1")),
+    ("dang", ("value", "esd1")),
+    ("sadi", ("esd1",)),
+    ("chiv", ("value", "esd1")),
+    ("flat", ("esd1",)),
+    ("delu", ("esd1", "esd2")),
+    ("rigu", ("esd1", "esd2")),
+    ("simu", ("esd1", "esd2", "value")),
+    ("isor", ("esd1", "esd2")),
+    ("eadp", ()),
+)
+
+
+def restraint_lines(refinement):
+    """The restraints and constraints Olex2's refinement model holds, one SHELX line each with
+    every atom by its snapshot label, for the core to refine with as `crystalx assign x.ins
+    --hkl` does with the .ins's. PyExport gives each kind under its name ("dfix" ... "rigu",
+    "eadp": xlib/refmodel.cpp RefinementModel::PyExport) as dicts of "value", "esd1", "esd2",
+    "allNonH" and "atoms", each atom (tag, None or its EQIV's matrix), ranges and residues
+    spelt out by Olex2 (xlib/srestraint.cpp TSimpleRestraint::PyExport, AtomRefList::Expand);
+    "exyz" as groups of tags (xlib/exyzgroup.cpp). A tag is the atom's place among the
+    exported atoms, residue by residue (xlib/asymmunit.cpp TAsymmUnit::PyExport); an atom of
+    an EQIV is named `C1_$n`, which the core leaves out with a note as it does a .res's. A
+    Q-peak's tag is -1 (TAsymmUnit::PyExport leaves them out): a line naming one is not sent,
+    where labels[-1] would restrain the last atom instead.
+    Olex2's own kinds (olex2.restraint.*) are not sent: the command line reads none either;
+    SAME is sent as a bare SAME, which the core names as one smtbx has no form of."""
+    labels = [
+        address(atom["label"], int(residue.get("number") or 0))
+        for residue in refinement["aunit"]["residues"]
+        for atom in residue["atoms"]
+    ]
+    equivalents = list(refinement.get("equivalents") or ())
+
+    def name(tag, matrix=None):
+        if not 0 <= tag < len(labels):  # a Q-peak's -1: which one, the export does not say
+            return None
+        if matrix is None:
+            return labels[tag]
+        number = equivalents.index(matrix) + 1 if matrix in equivalents else 0
+        return "%s_$%d" % (labels[tag], number)
+
+    lines = []
+    for kind, numbers in RESTRAINT_NUMBERS:
+        for restraint in refinement.get(kind) or ():
+            words = [kind.upper()] + ["%.6g" % float(restraint[key]) for key in numbers]
+            atoms = [name(*atom) for atom in restraint["atoms"]]
+            if None not in atoms:
+                lines.append(" ".join(words + atoms))
+    for group in refinement.get("exyz") or ():
+        atoms = [name(tag) for tag in group]
+        if None not in atoms:
+            lines.append("EXYZ " + " ".join(atoms))
+    if refinement.get("same"):
+        lines.append("SAME")
+    return lines
 
 
 def _symop(matrix):
@@ -498,6 +577,11 @@ class Journal(object):
         self.touched = []  # aunit ids that name or kill changed
         self.added = []  # aunit ids of the H atoms hadd created
         self.declared = []  # aunit ids that part or fvar changed (no undo entry: put back)
+        # the free variables Apply made that Revert leaves in Olex2's list, nothing using them:
+        # no macro deletes a variable; Olex2 drops those nothing refers to when it writes the
+        # model (xlib/xfiles.cpp TXFile::SaveToFile → UpdateAsymmUnit → RefinementModel::
+        # Validate → XVarManager::Validate, xlib/leq.cpp), as before every refinement
+        self.unused_variables = []
         self.refined = False
         self.history = None  # Olex2's History node when applied (Session.history_node)
 
@@ -531,24 +615,29 @@ class Journal(object):
 
     def undeclare(self, olex, olx):
         """Give every atom of before whose PART or occupancy differs now (those part and fvar
-        set, and the H part moved with them) its PART and its occupancy back, fixed (`fvar 1 p`:
-        FVAR 1 with the factor p over the atom's degeneracy, macFvar; on a special position
-        that is not the occupancy it had, which Revert then reports). The free variable made
-        stays in Olex2's list, unused."""
+        set, and the H part moved with them) its PART and its occupancy back, fixed. macPart
+        and macFvar also set the H riding on each atom named, so the H are put back after the
+        other atoms. `fvar 1 k` sets k over the atom's degeneracy d (macFvar), so an atom that
+        `fvar 1 p` gives p/d (on a special position) is given p × d, d read from what p gave.
+        An occupancy that was on a free variable comes back fixed at its value. The free
+        variable made stays in Olex2's list, unused: no macro removes one (see
+        `unused_variables`)."""
         au, ok = olx.xf.au, True
-        parts, occupancies = {}, {}
-        for index in sorted(self.before.states):
-            if au.IsAtomDeleted(index) == "true":
-                continue
-            if str(au.GetAtomPart(index)) != self.before.exact[index][5]:
-                parts.setdefault(self.before.exact[index][5], []).append("#c%d" % index)
-            if str(au.GetAtomOccu(index)) != self.before.exact[index][4]:
-                occu = float(self.before.exact[index][4])
-                occupancies.setdefault("%.10g" % occu, []).append("#c%d" % index)
-        for part, atoms in sorted(parts.items()):
-            ok &= olx.Part(part, *atoms) is not False
-        for occu, atoms in sorted(occupancies.items()):
-            ok &= bool(olex.m("fvar 1 %s %s" % (occu, " ".join(atoms))))
+        for hydrogens in (False, True):
+            for index in sorted(self.before.states):
+                element, _, _, occu, part = self.before.exact[index][1:6]
+                if (element in ("H", "D")) != hydrogens or au.IsAtomDeleted(index) == "true":
+                    continue
+                atom = "#c%d" % index
+                if str(au.GetAtomPart(index)) != part:
+                    ok &= olx.Part(part, atom) is not False
+                if str(au.GetAtomOccu(index)) != occu:
+                    wanted = float(occu)
+                    ok &= bool(olex.m("fvar 1 %.10g %s" % (wanted, atom)))
+                    given = float(au.GetAtomOccu(index))
+                    if given and abs(given - wanted) > 1e-9:
+                        degeneracy = round(wanted / given)
+                        ok &= bool(olex.m("fvar 1 %.10g %s" % (wanted * degeneracy, atom)))
         return ok
 
     def revert(self, olex, olx, olex_core):
@@ -570,9 +659,11 @@ class Journal(object):
             ok &= self.undeclare(olex, olx)
         self.undoable, self.steps, self.touched, self.added = 0, 0, [], []
         self.declared = []
-        problems = differences(self.before, read_model(olx, olex_core))
+        now = read_model(olx, olex_core)
+        problems = differences(self.before, now)
         if not ok:
             problems.insert(0, "Olex2 refused part of the revert")
+        self.unused_variables = list(range(self.before.variables + 1, now.variables + 1))
         return problems
 
 

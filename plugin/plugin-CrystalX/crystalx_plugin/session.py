@@ -414,6 +414,12 @@ class Session(object):
             if not problems
             else "reverted, but not exactly: " + "; ".join(problems)
         )
+        if journal.unused_variables:
+            self.say(
+                "FVAR %s, made for the declared group, is unused now: no Olex2 command "
+                "removes a variable; Olex2 drops it when it next writes the model"
+                % " ".join(str(m) for m in journal.unused_variables)
+            )
         return not problems
 
     def address(self, label):
