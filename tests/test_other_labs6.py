@@ -120,3 +120,61 @@ def test_assign_keeps_every_atom_of_the_fitted_group(tmp_path, capsys):
     written = parse_shelx((tmp_path / "p21c_step2_crystalx.res").read_text(), "written.res")
     group = _group(written.to_structure(group_mixed=False))
     assert len(group) == 14 and all(_distance(xyz, (0, 0, 0)) > 2.0 for xyz in group.values())
+
+
+# cctbx's lexer test (github cctbx/cctbx_project, iotbx/shelx/tst_lex_parse_build.py,
+# ins_mundane_tiny, BSD-3-Clause-LBNL): SHELXL's residue forms of HFIX without atom names,
+# `HFIX_1 23` (every atom of residue 1) and `HFIX_N 43` (every atom of the residues of class N),
+# with `CELL0.71073` glued and text after a continuation's '='. Cut to its instructions and atoms.
+CCTBX_MUNDANE_TINY = """TITL in Pbca
+CELL0.71073   7.350   9.541  12.842  90.000  90.000  90.000
+ZERR    4.00   0.002   0.002   0.003   0.000   0.000   0.000
+LATT  1
+SYMM 0.5-X, -Y, 0.5+Z
+SYMM -X, 0.5+Y, 0.5-Z
+SYMM 1/2+X, 0.5-y, -Z
+SFAC C H O N
+UNIT 32 40 16 8
+TEMP -153
+L.S. 4
+FVAR       0.89220
+HFIX_1 23
+HFIX_N 43
+O2    3    0.362893    0.160589   -0.035913    11.00000    0.03926    0.02517 =
+         0.02140   -0.00415   -0.00810    0.01009
+O3    3    0.696722    0.119176    0.260657    = some garbage
+ 11.00000    0.02838    0.02133 =
+         0.02918    0.00011   -0.01030   -0.00048
+C1    1    0.432360    0.196651    0.046472    11.00000    0.02226    0.01792 =
+         0.01857    0.00058    0.00123    0.00249
+C4    1    0.601261    0.176489    0.196615    11.00000    0.01844    0.01705 =
+         0.02123   -0.00033   -0.00071   -0.00284
+RESI 1
+C2    1    0.411568    0.336421    0.100062    11.00000    0.02867    0.01555 =
+         0.02069    0.00053   -0.00070    0.00268
+C3    1    0.522448    0.322965    0.200394    11.00000    0.02158    0.01556 =
+         0.02255   -0.00189   -0.00049   -0.00115
+RESI N
+N     4    0.544830    0.114061    0.104838    11.00000    0.02004    0.01586 =
+         0.01943   -0.00094   -0.00096    0.00161
+HKLF 4
+END
+"""
+
+
+def test_an_hfix_for_a_whole_residue_is_not_left_beside_the_h_written(tmp_path):
+    """`HFIX_1 23` names no atom: it stands for every atom of residue 1. The job writes C2 and
+    C3's H as atoms (AFIX 23), and N's (AFIX 43); main kept both HFIX lines too, so SHELXL would
+    add those H a second time. HFIX_1 is now a REM line saying so, as an HFIX naming the atoms
+    already was. (`RESI N` gives a class and no number, residue 0: HFIX_N is left as it is.)"""
+    from crystalx_core.cli import main
+
+    path = tmp_path / "mundane_tiny.ins"
+    path.write_text(CCTBX_MUNDANE_TINY)
+    assert main(["assign", str(path)]) == 0
+    written = (tmp_path / "mundane_tiny_crystalx.res").read_text()
+    shelx = parse_shelx(written, "written.res")
+    assert "HFIX_1 23\n" not in [line.text for line in shelx.lines if line.keyword == "HFIX"]
+    assert "REM CrystalX: H of C2_1 C3_1 written as atoms; was: HFIX_1 23" in written
+    riding = {a.site.label for a in shelx.atoms if a.site.element == "H"}
+    assert {"H2A_1", "H2B_1", "H3A_1", "H3B_1"} <= riding
