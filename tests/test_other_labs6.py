@@ -104,6 +104,13 @@ def test_a_fitted_fragment_without_its_frag_is_refused_at_its_afix():
     assert "FRAG 17" in error.value.message and "AFIX 179" in error.value.message
 
 
+def test_a_frag_cell_that_is_no_cell_is_named_at_its_line():
+    """A FRAG cell with a zero length is refused at its line, not a traceback from cctbx."""
+    with pytest.raises(InputError) as error:
+        parse_shelx(DSR_STEP2.replace("FRAG  17  1  1  1", "FRAG  17  1  1  0"), "step2.ins")
+    assert error.value.line == 9 and "FRAG 17 cell" in error.value.message
+
+
 def test_assign_keeps_every_atom_of_the_fitted_group(tmp_path, capsys):
     """The job on DSR's lines: main dropped ten of the group as repeats of one atom at the
     origin; all fourteen are assigned now, and the .res written gives them their fitted

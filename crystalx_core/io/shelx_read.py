@@ -634,6 +634,7 @@ class _Parser:
         self.move: tuple[float, float, float, float] = IDENTITY_MOVE  # the last MOVE's
         self.atoms_read = 0  # atom and peak lines (a mixed site's each), against MAX_SITES
         self.fragments: dict[int, Fragment] = {}  # FRAG m ... FEND blocks by m
+        self.fragment: Fragment | None = None  # the one open (its atoms follow)
         # AFIX m6/m9 (m >= 17) groups: the AFIX line and its atoms, fitted once all is read
         self.fitted_groups: list[tuple[ShelxLine, list[AtomLine]]] = []
 
@@ -993,14 +994,15 @@ class _Parser:
         code = self._leading_integer(card)
         cell = self._numbers(card, card.fields[1:7], "FRAG cell")
         cell += [1.0, 1.0, 1.0, 90.0, 90.0, 90.0][len(cell) :]
-        self.fragments[code] = Fragment(code, tuple(cell), card.number)
+        if problem := cell_problem(cell):
+            raise self.error(f"FRAG {code} cell: {problem}", card.number)
+        self.fragment = self.fragments[code] = Fragment(code, tuple(cell), card.number)
         self.in_fragment = True
 
     def _fragment_atom(self, tokens: list[str], number: int) -> None:
         """An atom line inside the FRAG ... FEND block opened last: its x y z."""
-        fragment = list(self.fragments.values())[-1]
         xyz = self._numbers(ShelxLine(number, "", "fragment"), tokens[2:5], "FRAG atom")
-        fragment.frac.append(tuple(xyz))
+        self.fragment.frac.append(tuple(xyz))
 
     def _fend(self, card):
         self.in_fragment = False
