@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from cctbx import uctbx
+from scitbx.array_family import flex
+from scitbx.math import superpose
 
 FIRST_FITTED_CODE = 17  # AFIX m with m >= 17 fits FRAG m; smaller m are SHELXL's own shapes
 MIN_PLACED = 3  # a rotation needs three atoms not on one line
@@ -32,26 +34,18 @@ def is_placeholder(xyz_codes: tuple[float, ...]) -> bool:
 
 def fitted_fractional(
     fragment: Fragment, placed: dict[int, tuple[float, ...]], count: int, cell: tuple[float, ...]
-) -> np.ndarray:
+) -> list[tuple[float, float, float]]:
     """Fractional coordinates of the group's first `count` atoms: the fragment moved by the
     rotation and translation that best lay its atoms on `placed` (index in the group → the
-    atom's fractional coordinates), least squares (Kabsch). ValueError where they cannot
-    fix it."""
-    ours, theirs = uctbx.unit_cell(cell), uctbx.unit_cell(fragment.cell)
-    source = _matrix(theirs.orthogonalization_matrix(), fragment.frac[:count])
+    atom's fractional coordinates), least squares (scitbx's superposition). ValueError where
+    they cannot fix it."""
+    ours = uctbx.unit_cell(cell)
+    source = uctbx.unit_cell(fragment.cell).orthogonalize(flex.vec3_double(fragment.frac[:count]))
     indices = sorted(placed)
-    target = _matrix(ours.orthogonalization_matrix(), [placed[i] for i in indices])
-    if np.linalg.svd(target - target.mean(axis=0), compute_uv=False)[1] < 0.1:
+    target = ours.orthogonalize(flex.vec3_double([placed[i] for i in indices]))
+    spread = np.linalg.svd(target.as_numpy_array() - target.mean(), compute_uv=False)
+    if spread[1] < 0.1:
         raise ValueError("its placed atoms lie on one line: the fragment's turn about it is free")
-    moving = source[indices]
-    moving_centre, target_centre = moving.mean(axis=0), target.mean(axis=0)
-    u, _, vt = np.linalg.svd((moving - moving_centre).T @ (target - target_centre))
-    turn = np.diag([1.0, 1.0, np.sign(np.linalg.det(u @ vt))])  # a rotation, never a mirror
-    rotation = u @ turn @ vt
-    cartesian = (source - moving_centre) @ rotation + target_centre
-    return _matrix(ours.fractionalization_matrix(), cartesian)
-
-
-def _matrix(matrix, points) -> np.ndarray:
-    """cctbx's 3x3 (row by row) applied to each point."""
-    return np.asarray(points, dtype=float) @ np.array(matrix).reshape(3, 3).T
+    moving = flex.vec3_double([source[i] for i in indices])
+    fit = superpose.least_squares_fit(reference_sites=target, other_sites=moving)
+    return list(ours.fractionalize(fit.r.elems * source + fit.t.elems))

@@ -1167,8 +1167,9 @@ class _Parser:
         self._chemical_occupancies()
 
     def _place_fitted_groups(self) -> None:
-        """Atoms at 0,0,0 under `AFIX m6`/`AFIX m9` (m >= 17) get the positions SHELXL's fit
-        of FRAG m on the group's other atoms gives them (atoms matched in order)."""
+        """A group under `AFIX m6`/`AFIX m9` (m >= 17) with atoms at 0,0,0 takes the positions
+        of FRAG m fitted on its other atoms (matched in order): SHELXL moves every atom of the
+        group onto the fitted fragment before its first cycle (DSR's p21c_step3.res)."""
         for afix, atoms in self.fitted_groups:
             waiting = [i for i, atom in enumerate(atoms) if is_placeholder(atom.xyz_codes)]
             if not waiting:
@@ -1195,8 +1196,8 @@ class _Parser:
                 fitted = fitted_fractional(fragment, placed, len(atoms), self.shelx.cell)
             except ValueError as problem:
                 raise self.error(f"{what}: {problem}", afix.number) from None
-            for i in waiting:
-                atoms[i].site.frac = tuple(float(x) for x in fitted[i])
+            for atom, frac in zip(atoms, fitted):
+                atom.site.frac = frac
 
     def _chemical_occupancies(self) -> None:
         """sof × group order / multiplicity: 1 for a full atom on any position; an occupancy on
