@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 
 from crystalx_core.io.shelx_read import resi_fields
-from crystalx_core.residues import bare_label, residue_address, residue_suffix
+from crystalx_core.residues import bare_label, residue_address, residue_number
 
 # instructions whose arguments (after any numbers) are atom names, SHELXL manual ch. 7; BEDE
 # and LONE (SHELXL 2019: bonding and lone-pair density, Lübben et al., Acta Cryst. A75 (2019)
@@ -276,7 +276,7 @@ def _pivots_of_residues(head: str, numbers: list[int], pivots: set[str], order) 
     return [
         a
         for a in (label.upper() for label in order)
-        if a in pivots and (not suffixed or int(residue_suffix(a)[1:] or 0) in numbers)
+        if a in pivots and (not suffixed or residue_number(a) in numbers)
     ]
 
 
