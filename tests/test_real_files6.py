@@ -106,6 +106,16 @@ def test_atoms_at_zero_in_a_fitted_fragment_are_placed_as_shelxl_fits_them():
         assert _distance(group[label], structure.cartesian(shelxl)) < 0.01, label
 
 
+def test_a_part_sof_overrides_the_sof_on_the_atom_lines():
+    """DSR wrote the group under `PART 2 -21` with 11.000 on each atom line; SHELXL gives them
+    the PART's sof (manual, PART: it 'overrides the value on the following atom instructions')
+    and writes -21.00000 on each in p21c_step3.res. main read them fully occupied beside the
+    PART 1 21 group they are the other half of."""
+    structure = parse_shelx(DSR_STEP2, "p21c_step2.ins").to_structure(group_mixed=False)
+    group = [s for s in structure.sites if s.label.endswith("_5")]
+    assert {(s.input_variable, round(s.occupancy, 6)) for s in group} == {((-2, 1.0), 0.5)}
+
+
 def test_a_fitted_fragment_without_its_frag_is_refused_at_its_afix():
     """Placeholders SHELXL cannot place (no FRAG 17 in the file) are named, not read as atoms at
     the origin."""

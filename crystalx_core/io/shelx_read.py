@@ -1060,7 +1060,7 @@ class _Parser:
                 )
             element = self.shelx.sfac[index - 1]
 
-        part, part_sof = 0, 11.0
+        part, part_sof = 0, None
         if self.part_line is not None:
             part = int(self.part_line.fields[0])
             if len(self.part_line.fields) > 1:
@@ -1068,8 +1068,10 @@ class _Parser:
         afix = int(self.afix_line.fields[0]) if self.afix_line is not None else 0
         afix_d = _afix_distance(self.afix_line) if afix else None
         card.xyz_codes = tuple(codes[:3])
-        sof_from_part = len(codes) <= 3  # the atom gives no sof: the PART line's (or 11)
-        card.sof_code = part_sof if sof_from_part else codes[3]
+        # a PART sof overrides the atom's (SHELXL manual, PART: 'even if set via an AFIX
+        # instruction'); an atom without one and outside such a PART is fixed at 1
+        sof_from_part = part_sof is not None
+        card.sof_code = part_sof if sof_from_part else codes[3] if len(codes) > 3 else 11.0
         card.u_codes = tuple(codes[4:]) if len(codes) in (5, 10) else tuple(codes[4:5])
         card.afix_line = self.afix_line if afix else None
         if self.fitted_groups and self.fitted_groups[-1][0] is self.afix_line:
