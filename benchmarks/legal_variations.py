@@ -43,7 +43,10 @@ def shelx_spellings(text: str):
     sfac = next(line for line in lines if line.upper().startswith("SFAC"))
     unit = next(line for line in lines if line.upper().startswith("UNIT"))
     fvar = next(line for line in lines if line.upper().startswith("FVAR"))
-    first_atom = next(k for k, line in enumerate(lines) if re.match(r"[A-Z]\w*\s+\d+\s+-?\d", line))
+    # an atom line: a name, an SFAC number and a decimal x ('UNIT 88 80 8' is none)
+    first_atom = next(
+        k for k, line in enumerate(lines) if re.match(r"[A-Z]\w*\s+\d+\s+-?\d*\.\d", line)
+    )
     yield "crlf", text.replace("\n", "\r\n")
     yield (
         "lower",
@@ -67,10 +70,11 @@ def shelx_spellings(text: str):
             fvar, f"CONN 4 {atom}\nBIND {atom} {atom}\nFREE {atom} {atom}\nANIS 3\n{fvar}"
         ),
     )
+    # the PART's sof replaces every atom's (SHELXL manual, PART): fv(2) = 1 keeps the model
     parted = lines[:first_atom] + ["PART 1 21"] + lines[first_atom:]
     yield (
         "fvar_part_21",
-        "\n".join(parted).replace(fvar, f"{fvar}   0.63").replace("\nHKLF", "\nPART 0\nHKLF", 1),
+        "\n".join(parted).replace(fvar, f"{fvar}   1.0").replace("\nHKLF", "\nPART 0\nHKLF", 1),
     )
     yield "text_after_end", text + "\nThis line written after END by a program\n"
     yield "past_column_80", text.replace(fvar, f"{fvar}{' ' * 50}! a comment past column 80")
