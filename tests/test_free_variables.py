@@ -28,7 +28,8 @@ HEADER = (
 
 def test_occupancy_codes_are_read_as_free_variables_and_others_stay_fixed():
     """21/-21 and a coefficient (20.5 = 0.5 fv(2)); an atom on an inversion centre at 20.5 has
-    the chemical share fv(2) (its site-symmetry factor 1/2); fv(4) also sets a DFIX distance
+    the chemical share fv(2) (its site-symmetry factor 1/2); a PART's sof overrides the atom's
+    (C2's 20.5 under PART 1 21: SHELXL manual, PART); fv(4) also sets a DFIX distance
     and fv(5) is in a SUMP, so SHELXL's meaning of them is more than an occupancy: both stay
     fixed, as 10.5 and 11 do."""
     text = HEADER + (
@@ -42,7 +43,7 @@ def test_occupancy_codes_are_read_as_free_variables_and_others_stay_fixed():
     found = {s.label: (s.input_variable, round(s.occupancy, 6)) for s in structure.sites}
     assert found == {
         "C1": ((2, 1.0), 0.63),
-        "C2": ((2, 0.5), 0.315),
+        "C2": ((2, 1.0), 0.63),
         "C3": ((-2, 1.0), 0.37),
         "O1": ((2, 1.0), 0.63),
         "C4": (None, 0.5),

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 
 from crystalx_core.io.shelx_read import resi_fields
-from crystalx_core.residues import bare_label, residue_address
+from crystalx_core.residues import bare_label, residue_address, residue_number
 
 # instructions whose arguments (after any numbers) are atom names, SHELXL manual ch. 7; BEDE
 # and LONE (SHELXL 2019: bonding and lone-pair density, Lübben et al., Acta Cryst. A75 (2019)
@@ -216,23 +216,28 @@ def hfix_without_riding_pivots(
     later SHELXL run add them again. A line with an atom range ('C1 > C6': the atoms between
     in the atom list, `order` the written atoms' addresses) is never split, as the range's
     ends may be the very atoms taken out: it becomes a REM line when any atom of it is a
-    pivot. HFIX for a residue class (HFIX_CLS) is left as written; one in an include file
-    gets a note."""
+    pivot. An HFIX naming no atom stands for every atom (of residue n for HFIX_n, of the
+    residues of a class for HFIX_CLS): a REM line when one of them is a pivot. HFIX for a
+    residue class naming atoms is left as written; one in an include file gets a note."""
     replaced: dict[int, str] = {}
     taken: dict[int, list[str]] = {}
     notes: list[str] = []
     stale: dict[int, list[str]] = {}  # id of an include line → its HFIX's pivots
+    classes = _residue_classes(lines)
     for line, residue, include in _instructions(lines):
         if line.kind == "include":
             notes += _hfix_include_note(line, stale.pop(id(line), []))
             continue
         if line.keyword != "HFIX":
             continue
-        numbers, several = _residues_of(line, residue, {})
-        if several:
-            continue
+        numbers, several = _residues_of(line, residue, classes)
         head, words, comment = _hfix_words(line.text)
-        out = _named_pivots(words, numbers[0], pivots, order)
+        if all(_number(w) for w in words):  # no names: every atom of its residues
+            out = _pivots_of_residues(head, numbers, pivots, order)
+        elif several:
+            continue
+        else:
+            out = _named_pivots(words, numbers[0], pivots, order)
         if include is not None:  # the user's include file: a note, never an edit
             stale.setdefault(id(include), []).extend(out)
             continue
@@ -261,6 +266,17 @@ def hfix_without_riding_pivots(
     return replaced, notes + [
         f"{len(taken)} HFIX instruction{many} of the SHELX file (line{many} {where}) named "
         f"atoms whose H this file now holds as atoms ({names}): {how}"
+    ]
+
+
+def _pivots_of_residues(head: str, numbers: list[int], pivots: set[str], order) -> list[str]:
+    """The atoms of `pivots` an HFIX without atom names stands for, in the written order:
+    every atom for a bare HFIX, the atoms of residues `numbers` for HFIX_n or HFIX_CLS."""
+    suffixed = "_" in head
+    return [
+        a
+        for a in (label.upper() for label in order)
+        if a in pivots and (not suffixed or residue_number(a) in numbers)
     ]
 
 

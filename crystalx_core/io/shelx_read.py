@@ -34,6 +34,13 @@ from crystalx_core.crystallography.convert import u_eq
 from crystalx_core.elements import is_hydrogen, normalise_symbol
 from crystalx_core.errors import InputError
 from crystalx_core.io.files import line_end, read_input_bytes
+from crystalx_core.io.shelx_fragments import (
+    FIRST_FITTED_CODE,
+    MIN_PLACED,
+    Fragment,
+    fitted_fractional,
+    is_placeholder,
+)
 from crystalx_core.io.hkl import (
     INVERSION,
     REFINED_HKLF,
@@ -626,6 +633,10 @@ class _Parser:
         self._unit_cell = None  # cctbx's, for Ueq (made once the first Uij are read)
         self.move: tuple[float, float, float, float] = IDENTITY_MOVE  # the last MOVE's
         self.atoms_read = 0  # atom and peak lines (a mixed site's each), against MAX_SITES
+        self.fragments: dict[int, Fragment] = {}  # FRAG m ... FEND blocks by m
+        self.fragment: Fragment | None = None  # the one open (its atoms follow)
+        # AFIX m6/m9 (m >= 17) groups: the AFIX line and its atoms, fitted once all is read
+        self.fitted_groups: list[tuple[ShelxLine, list[AtomLine]]] = []
 
     def error(self, message: str, line: int) -> InputError:
         return InputError(message, self.path, line)
@@ -728,6 +739,8 @@ class _Parser:
         keyword = _keyword(first.split()[0])
         tokens = " ".join(_instruction_text(line, keyword) for line in chunk).split()
         if self.in_fragment and keyword != "FEND":
+            if _atom_shaped(tokens):
+                self._fragment_atom(tokens, number)
             return ShelxLine(number, text, "fragment", fields=tokens)
         if keyword == "REM":
             return ShelxLine(number, text, "comment", "REM")
@@ -938,7 +951,8 @@ class _Parser:
             self.shelx.moves.append(card)
 
     def _afix(self, card):
-        self._leading_integer(card)
+        if self._leading_integer(card) // 10 >= FIRST_FITTED_CODE:
+            self.fitted_groups.append((card, []))
         self.afix_line = card
 
     def _part(self, card):
@@ -975,7 +989,20 @@ class _Parser:
             )
 
     def _frag(self, card):
+        """`FRAG m [a b c alpha beta gamma]`: the fragment's atoms follow, in that cell (SHELXL's
+        default 1 1 1 90 90 90, coordinates in Å)."""
+        code = self._leading_integer(card)
+        cell = self._numbers(card, card.fields[1:7], "FRAG cell")
+        cell += [1.0, 1.0, 1.0, 90.0, 90.0, 90.0][len(cell) :]
+        if problem := cell_problem(cell):
+            raise self.error(f"FRAG {code} cell: {problem}", card.number)
+        self.fragment = self.fragments[code] = Fragment(code, tuple(cell), card.number)
         self.in_fragment = True
+
+    def _fragment_atom(self, tokens: list[str], number: int) -> None:
+        """An atom line inside the FRAG ... FEND block opened last: its x y z."""
+        xyz = self._numbers(ShelxLine(number, "", "fragment"), tokens[2:5], "FRAG atom")
+        self.fragment.frac.append(tuple(xyz))
 
     def _fend(self, card):
         self.in_fragment = False
@@ -1033,7 +1060,7 @@ class _Parser:
                 )
             element = self.shelx.sfac[index - 1]
 
-        part, part_sof = 0, 11.0
+        part, part_sof = 0, None
         if self.part_line is not None:
             part = int(self.part_line.fields[0])
             if len(self.part_line.fields) > 1:
@@ -1041,10 +1068,14 @@ class _Parser:
         afix = int(self.afix_line.fields[0]) if self.afix_line is not None else 0
         afix_d = _afix_distance(self.afix_line) if afix else None
         card.xyz_codes = tuple(codes[:3])
-        sof_from_part = len(codes) <= 3  # the atom gives no sof: the PART line's (or 11)
-        card.sof_code = part_sof if sof_from_part else codes[3]
+        # a PART sof overrides the atom's (SHELXL manual, PART: 'even if set via an AFIX
+        # instruction'); an atom without one and outside such a PART is fixed at 1
+        sof_from_part = part_sof is not None
+        card.sof_code = part_sof if sof_from_part else codes[3] if len(codes) > 3 else 11.0
         card.u_codes = tuple(codes[4:]) if len(codes) in (5, 10) else tuple(codes[4:5])
         card.afix_line = self.afix_line if afix else None
+        if self.fitted_groups and self.fitted_groups[-1][0] is self.afix_line:
+            self.fitted_groups[-1][1].append(card)
         card.part_line = self.part_line if part else None
         fvars = self.shelx.fvars
         frac = tuple(
@@ -1134,7 +1165,41 @@ class _Parser:
             source = f" (the group from {where.keyword}, line {where.number})"
             raise self.error(f"{problem}{source if where is not cell else ''}", cell.number)
         shelx.symops = full_operator_list(group)
+        self._place_fitted_groups()
         self._chemical_occupancies()
+
+    def _place_fitted_groups(self) -> None:
+        """A group under `AFIX m6`/`AFIX m9` (m >= 17) with atoms at 0,0,0 takes the positions
+        of FRAG m fitted on its other atoms (matched in order): SHELXL moves every atom of the
+        group onto the fitted fragment before its first cycle (DSR's p21c_step3.res)."""
+        for afix, atoms in self.fitted_groups:
+            waiting = [i for i, atom in enumerate(atoms) if is_placeholder(atom.xyz_codes)]
+            if not waiting:
+                continue
+            code = int(afix.fields[0])
+            fragment = self.fragments.get(code // 10)
+            what = f"AFIX {code}: {len(waiting)} of its atoms at 0,0,0 for SHELXL to place"
+            if fragment is None:
+                raise self.error(f"{what}, but no FRAG {code // 10} gives the shape", afix.number)
+            if len(atoms) > len(fragment.frac):
+                raise self.error(
+                    f"{what}, but FRAG {fragment.code} (line {fragment.line}) has "
+                    f"{len(fragment.frac)} atoms for its {len(atoms)}",
+                    afix.number,
+                )
+            placed = {i: a.site.frac for i, a in enumerate(atoms) if i not in waiting}
+            if len(placed) < MIN_PLACED:
+                raise self.error(
+                    f"{what}: SHELXL fits FRAG {fragment.code} on {MIN_PLACED} atoms or more "
+                    f"with coordinates, here {len(placed)}",
+                    afix.number,
+                )
+            try:
+                fitted = fitted_fractional(fragment, placed, len(atoms), self.shelx.cell)
+            except ValueError as problem:
+                raise self.error(f"{what}: {problem}", afix.number) from None
+            for atom, frac in zip(atoms, fitted):
+                atom.site.frac = frac
 
     def _chemical_occupancies(self) -> None:
         """sof × group order / multiplicity: 1 for a full atom on any position; an occupancy on
