@@ -129,8 +129,8 @@ def _error_stream():
 
 
 class _Unfailing:
-    """A stream whose write and flush never raise: what could not be said is dropped, and the
-    stream, once failed, writes to /dev/null (_silence)."""
+    """A stream whose write, writelines and flush never raise: what could not be said is
+    dropped, and the stream, once failed, writes to /dev/null (_silence)."""
 
     def __init__(self, stream):
         self._stream = stream
@@ -147,6 +147,10 @@ class _Unfailing:
             self._stream.flush()
         except (OSError, ValueError):
             _silence(self._stream)
+
+    def writelines(self, lines) -> None:  # a library's traceback or log lines
+        for line in lines:
+            self.write(line)
 
     def __getattr__(self, name):  # isatty, encoding, fileno: the stream's own
         return getattr(self._stream, name)
