@@ -7,7 +7,8 @@ of that name in the current folder or any sys.path folder (libtbx.env_config.get
 developer's build over an installed cctbx). A user's data folder holding such a file ended every
 job in an UnpicklingError, or ran the code a pickle holds; a LIBTBX_BUILD left in the shell by
 another cctbx (a terminal opened from Olex2, a Phenix or DIALS dispatcher) ended every command
-at import with 'Python version incompatible with this build'. Called before cctbx is imported.
+at import with 'Python version incompatible with this build'. Called before cctbx is imported
+(crystalx_core/__init__.py).
 """
 
 from __future__ import annotations
@@ -17,17 +18,17 @@ import sys
 
 
 def use_imported_cctbx_only() -> None:
-    """Where the cctbx to be imported is an installed one (pip, conda: its own libtbx_env in
-    share/cctbx), a LIBTBX_BUILD naming another folder is pointed at it, as that cctbx's own
-    dispatchers set it (a cctbx built from source, whose environment is only where
-    LIBTBX_BUILD says, keeps it). And no local build environment is looked for: cctbx uses one
-    only over an installed cctbx, for a developer building on it, which a CrystalX job never
-    is. Does nothing once cctbx's environment is loaded."""
-    if "libtbx.load_env" in sys.modules:
-        return
+    """No local build environment is looked for: cctbx uses one only over an installed cctbx,
+    for a developer building on it, which a CrystalX job never is. And, before cctbx's
+    environment is loaded, where the cctbx to be imported is an installed one (pip, conda: its
+    own libtbx_env in share/cctbx), a LIBTBX_BUILD naming another folder is pointed at it, as
+    that cctbx's own dispatchers set it (a cctbx built from source, whose environment is only
+    where LIBTBX_BUILD says, keeps it)."""
     import libtbx.env_config
 
     libtbx.env_config.get_local_env = _no_local_env
+    if "libtbx.load_env" in sys.modules:
+        return
     installed = libtbx.env_config.get_installed_path()
     if not os.path.isfile(os.path.join(installed, "libtbx_env")):
         return

@@ -86,13 +86,28 @@ def _run(args, ends_process: bool) -> int:
         _supervisor.answer()  # the job is over: a later signal must not be said to have stopped it
 
 
+# why a default output place fails, and what --out does for it
+_OUT_HELPS = {
+    errno.ENAMETOOLONG: "name the outputs with --out",
+    errno.EROFS: "write them elsewhere with --out DIR/",
+    errno.EACCES: "write them elsewhere with --out DIR/",
+    errno.EPERM: "write them elsewhere with --out DIR/",
+}
+
+
 def _naming_out(error: OutputError, args) -> OutputError:
-    """A default output name too long for the file system (an input named near the 255-byte
-    limit, plus '_crystalx.res'): the one way out is a shorter name, so the line says how."""
-    if error.errno != errno.ENAMETOOLONG or getattr(args, "out", False) is not None:
-        return error  # not the name's length, or a name the user chose (or no --out to give)
+    """The default outputs, beside the input, where they cannot be: a name too long for the
+    file system (an input named near the 255-byte limit, plus '_crystalx.res'), or a folder
+    that cannot be written (a read-only share, a CD, a colleague's folder). --out is the way
+    out, so the line says how."""
+    if (
+        error.errno not in _OUT_HELPS
+        or getattr(args, "out", False) is not None
+        or getattr(args, "command", "") == "demo"  # placed by --dir, not beside an input
+    ):
+        return error  # not the place's fault, or a place the user chose (or no --out to give)
     return OutputError(
-        f"{error.message}; name the outputs with --out", error.path, error.line, error.errno
+        f"{error.message}; {_OUT_HELPS[error.errno]}", error.path, error.line, error.errno
     )
 
 

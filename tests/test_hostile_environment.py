@@ -125,3 +125,23 @@ def test_writelines_on_a_failing_standard_error_raises_nothing(monkeypatch):
     with cli._error_stream():
         sys.stderr.writelines(["a warning\n", "and its second line\n"])
         sys.stderr.write("more\n")
+
+
+@pytest.mark.parametrize("command", ["assign", "batch"])
+def test_a_read_only_input_folder_says_where_the_outputs_can_go(
+    small_disk, tmp_path, capsys, command
+):
+    """Inputs on a read-only share (a mounted CD, a colleague's folder): the one line named the
+    output and the system's reason but not the way out, writing the outputs elsewhere with
+    --out, which then works."""
+    (small_disk / "x.res").write_text(STRUCTURE)
+    if subprocess.run(["mount", "-o", "remount,ro", str(small_disk)]).returncode:
+        pytest.skip("cannot remount the small disk read-only")
+    target = str(small_disk / "x.res") if command == "assign" else str(small_disk)
+    assert cli.main([command, target, "--quiet", *QUICK]) == 73
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1
+    assert error.endswith("Read-only file system; write them elsewhere with --out DIR/\n")
+    out = tmp_path / "elsewhere"
+    assert cli.main([command, target, "--quiet", *QUICK, "--out", f"{out}/"]) == 0
+    assert (out / "x_crystalx.res").is_file()
