@@ -5,6 +5,7 @@ and a standard error whose writelines fails. Each failed on main before this bra
 where a case says it guards the fix against doing too much."""
 
 import io
+import os
 import pickle
 import subprocess
 import sys
@@ -145,3 +146,33 @@ def test_a_read_only_input_folder_says_where_the_outputs_can_go(
     out = tmp_path / "elsewhere"
     assert cli.main([command, target, "--quiet", *QUICK, "--out", f"{out}/"]) == 0
     assert (out / "x_crystalx.res").is_file()
+
+
+@pytest.mark.parametrize("kind", ["a link to a drive not mounted", "a FIFO", "a folder"])
+@pytest.mark.parametrize("command", ["batch", "solve"])
+def test_reflections_beside_that_are_no_file_are_named(tmp_path, capsys, kind, command):
+    """x.hkl beside x.res that is no file: a link into raw data on a drive not mounted (or a
+    folder moved), a FIFO, a folder. solve said 'none named x.hkl ... beside it', and a batch
+    assigned the structure unrefined, 'ok' and without a note, as though there were no data;
+    a 3 GB x.hkl beside it failed its row naming the file. Now the reader names it in both."""
+    (tmp_path / "x.res").write_text(STRUCTURE)
+    beside = tmp_path / "x.hkl"
+    if kind.startswith("a link"):
+        beside.symlink_to("/media/raw-data/x.hkl")
+    elif kind == "a FIFO":
+        os.mkfifo(beside)
+    else:
+        beside.mkdir()
+    target = tmp_path if command == "batch" else tmp_path / "x.res"
+    assert cli.main([command, str(target), "--quiet", *QUICK]) == (1 if command == "batch" else 2)
+    said = capsys.readouterr().err
+    if command == "batch":
+        said = (tmp_path / "crystalx_batch.csv").read_text()
+        assert not (tmp_path / "x_crystalx.res").exists()
+    assert "x.hkl" in said and "none named" not in said
+    expected = {
+        "a link": "/media/raw-data/x.hkl",
+        "a FIFO": "not a regular file",
+        "a folder": "a folder",
+    }
+    assert next(text for start, text in expected.items() if kind.startswith(start)) in said
