@@ -1,8 +1,9 @@
 """What `crystalx` does when the machine or the shell around it misbehaves: standard streams
 closed or unwritable, a reader gone, a deleted current folder, packed or odd inputs, an
-unwritable home, TMPDIR nowhere, LANG=C.
+unwritable home, TMPDIR nowhere, LANG=C; cctbx's libtbx_env in the folder or another
+cctbx's LIBTBX_BUILD, a read-only input folder, a FIFO or sparse .hkl, odd names (session 23).
 
-    python benchmarks/hostile_machine.py [--tree PATH]
+    python benchmarks/hostile_machine.py [--tree PATH] [--session-23]
 
 Runs each case through `sh -c` in a fresh temporary folder, with PYTHONPATH at --tree (default:
 this checkout), and prints one table row per case: the exit code, what reached standard output
@@ -27,6 +28,24 @@ STRUCTURE = (
 )
 QUICK = "--method baseline --hydrogens rules"
 CX = '"$0" -m crystalx_core.cli'
+
+# a libtbx_env whose loading creates the file `ran`; another installation's (this one's, for 3.8)
+PICKLE = (
+    "import pickle, pathlib; "
+    "open('libtbx_env', 'wb').write(pickle.dumps(type('R', (), "
+    "{'__reduce__': lambda s: (pathlib.Path.touch, (pathlib.Path('ran'),))})()))"
+)
+FOREIGN = (
+    "import os, pickle, libtbx.env_config as c; "
+    "e = pickle.load(open(os.path.join(c.get_installed_path(), 'libtbx_env'), 'rb')); "
+    "e.python_version_major_minor = (3, 8); os.mkdir('b'); "
+    "open('b/libtbx_env', 'wb').write(pickle.dumps(e))"
+)
+# the command on a read-only bind mount of a folder holding x.res (root only)
+READ_ONLY = (
+    "mkdir ro && cp x.res ro/ && mount --bind ro ro && mount -o remount,ro,bind ro && {}; "
+    "s=$?; umount ro; exit $s"
+)
 
 # (case, shell line run in the folder holding x.res; {abs} is that folder's full path)
 CASES = [
@@ -80,6 +99,40 @@ CASES = [
         f"PYTHONIOENCODING=cp1252 exec {CX} assign urea.res --hkl urea.hkl --quiet {QUICK}",
     ),
 ]
+# session 23 (s23hostile5)
+SESSION_23 = [
+    (
+        "a text file named libtbx_env in the folder",
+        f"echo x > libtbx_env && exec {CX} assign x.res {QUICK}",
+    ),
+    (
+        "a libtbx_env pickle that runs code, in the folder",
+        f"\"$0\" -c {PICKLE!r} && {CX} assign x.res {QUICK} >/dev/null; s=$?; "
+        "if test -e ran; then echo 'the pickle ran'; else echo 'not run'; fi; exit $s",
+    ),
+    (
+        "LIBTBX_BUILD of another cctbx (a Python 3.8 build)",
+        f"\"$0\" -c {FOREIGN!r} && LIBTBX_BUILD=$PWD/b exec {CX} assign x.res {QUICK}",
+    ),
+    ("input folder read-only (assign)", READ_ONLY.format(f"{CX} assign ro/x.res {QUICK}")),
+    ("input folder read-only (batch)", READ_ONLY.format(f"{CX} batch ro {QUICK}")),
+    (".hkl a FIFO", f"mkfifo f.hkl && exec {CX} assign urea.res --hkl f.hkl {QUICK}"),
+    (".hkl sparse, 3 GB", f"truncate -s 3G b.hkl && exec {CX} assign urea.res --hkl b.hkl {QUICK}"),
+    (
+        "x.hkl beside: a link to a drive not mounted (solve)",
+        f"ln -s /media/raw/x.hkl x.hkl && exec {CX} solve x.res {QUICK}",
+    ),
+    (
+        "x.hkl beside: a link to a drive not mounted (batch)",
+        f"mkdir d && cp x.res d/ && ln -s /media/raw/x.hkl d/x.hkl && exec {CX} batch d {QUICK}",
+    ),
+    ("input named -x.res", f"cp x.res ./-x.res && exec {CX} assign -x.res {QUICK}"),
+    ("input named -x.res, after --", f"cp x.res ./-x.res && exec {CX} assign {QUICK} -- -x.res"),
+    (
+        "input name with a newline",
+        f"cp x.res 'a\nb.res' && exec {CX} assign 'a\nb.res' {QUICK}",
+    ),
+]
 # XH_urea as published, with its reflections (the refinement's report holds e Å⁻³)
 UREA = Path(__file__).resolve().parents[2] / "shared" / "data" / "benchmark" / "XH_urea"
 
@@ -129,11 +182,14 @@ def run(tree: Path, case: str, line: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tree", type=Path, default=Path(__file__).resolve().parents[1])
+    parser.add_argument(
+        "--session-23", action="store_true", help="only the cases added in session 23"
+    )
     args = parser.parse_args()
     print(f"tree {args.tree}")
     print("| case | exit | stdout (first line) | stderr (first line) | outputs |")
     print("|---|---|---|---|---|")
-    for case, line in CASES:
+    for case, line in SESSION_23 if args.session_23 else CASES + SESSION_23:
         print(run(args.tree.resolve(), case, line).replace("\n", " "), flush=True)
 
 

@@ -56,6 +56,9 @@ if _startup.started_as_command():
     _startup.reserve_standard_fds()  # before the supervisor's pipe can take a closed one
     _supervisor.supervise()
 try:
+    from crystalx_core import _cctbx_env  # noqa: E402
+
+    _cctbx_env.use_imported_cctbx_only()  # no libtbx_env from the job's folder or another cctbx
     import cctbx.xray  # noqa: E402,F401  (must precede gemmi, see above)
     import gemmi  # noqa: E402,F401
 except BaseException:  # the import's own error is the one to see

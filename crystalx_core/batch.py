@@ -731,6 +731,8 @@ def _folders_locked(folders: set[Path]):
                 ) from None
             except OSError as error:
                 raise OutputError(
-                    f"cannot lock the folder: {error.strerror or error}", str(folder)
+                    f"cannot lock the folder: {error.strerror or error}",
+                    str(folder),
+                    errno=error.errno,
                 ) from None
         yield

@@ -86,13 +86,28 @@ def _run(args, ends_process: bool) -> int:
         _supervisor.answer()  # the job is over: a later signal must not be said to have stopped it
 
 
+# why a default output place fails, and what --out does for it
+_OUT_HELPS = {
+    errno.ENAMETOOLONG: "name the outputs with --out",
+    errno.EROFS: "write them elsewhere with --out DIR/",
+    errno.EACCES: "write them elsewhere with --out DIR/",
+    errno.EPERM: "write them elsewhere with --out DIR/",
+}
+
+
 def _naming_out(error: OutputError, args) -> OutputError:
-    """A default output name too long for the file system (an input named near the 255-byte
-    limit, plus '_crystalx.res'): the one way out is a shorter name, so the line says how."""
-    if error.errno != errno.ENAMETOOLONG or getattr(args, "out", False) is not None:
-        return error  # not the name's length, or a name the user chose (or no --out to give)
+    """The default outputs, beside the input, where they cannot be: a name too long for the
+    file system (an input named near the 255-byte limit, plus '_crystalx.res'), or a folder
+    that cannot be written (a read-only share, a CD, a colleague's folder). --out is the way
+    out, so the line says how."""
+    if (
+        error.errno not in _OUT_HELPS
+        or getattr(args, "out", False) is not None
+        or getattr(args, "command", "") == "demo"  # placed by --dir, not beside an input
+    ):
+        return error  # not the place's fault, or a place the user chose (or no --out to give)
     return OutputError(
-        f"{error.message}; name the outputs with --out", error.path, error.line, error.errno
+        f"{error.message}; {_OUT_HELPS[error.errno]}", error.path, error.line, error.errno
     )
 
 
@@ -129,8 +144,8 @@ def _error_stream():
 
 
 class _Unfailing:
-    """A stream whose write and flush never raise: what could not be said is dropped, and the
-    stream, once failed, writes to /dev/null (_silence)."""
+    """A stream whose write, writelines and flush never raise: what could not be said is
+    dropped, and the stream, once failed, writes to /dev/null (_silence)."""
 
     def __init__(self, stream):
         self._stream = stream
@@ -147,6 +162,10 @@ class _Unfailing:
             self._stream.flush()
         except (OSError, ValueError):
             _silence(self._stream)
+
+    def writelines(self, lines) -> None:  # a library's traceback or log lines
+        for line in lines:
+            self.write(line)
 
     def __getattr__(self, name):  # isatty, encoding, fileno: the stream's own
         return getattr(self._stream, name)

@@ -66,12 +66,18 @@ def _onnxruntime():
     microsoft/onnxruntime PR 27379) `import onnxruntime` makes
     ~/.cache/Microsoft/DeveloperTools/.onnxruntime (a device id, an event database) in the
     user's home, and prints a coloured warning on every run where the home cannot be written.
-    ORT_DISABLE_TELEMETRY=1, the library's own switch, is read at that import: set here unless
-    the user set it."""
-    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+    ORT_DISABLE_TELEMETRY=1, the library's own switch, is read at that import
+    (without_onnxruntime_telemetry)."""
+    without_onnxruntime_telemetry()
     import onnxruntime
 
     return onnxruntime
+
+
+def without_onnxruntime_telemetry() -> None:
+    """ORT_DISABLE_TELEMETRY=1 for every later `import onnxruntime` of this process, unless the
+    user set it: the jobs' (_onnxruntime) and the training scripts' (crystalx_core.training)."""
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 
 def open_session(path):

@@ -51,7 +51,7 @@ def test_a_batch_folder_with_a_latin1_name_and_broken_links_writes_its_summary(
     assert (rows["urea"]["status"], rows["caf\\xe9"]["status"]) == ("ok", "ok")
     assert rows["caf\\xe9"]["model"] == f"{tmp_path}/caf\\xe9.res"
     assert rows["dangling"]["error"] == (
-        f"{tmp_path}/dangling.res: cannot read the file: No such file or directory"
+        f"{tmp_path}/dangling.res: a link to {tmp_path}/gone.res, which is not there"
     )
     assert rows["loop1"]["error"].endswith(
         "cannot read the file: Too many levels of symbolic links"

@@ -989,6 +989,43 @@ def test_a_full_disk_keeps_the_panels_answer_file_and_says_so_in_one_line(ethano
     ]
 
 
+SAVING_WINDOWS = """
+import sys, threading
+from crystalx_plugin.session import Session
+
+def window(session):
+    for _ in range(20):
+        session.save_answer({"window": session.out_dir, "sites": ["C" * 99] * 2000})
+
+windows = [Session(None, None, None, None, None, sys.argv[1]) for _ in range(6)]
+threads = [threading.Thread(target=window, args=(session,)) for session in windows]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+"""
+
+
+def test_two_olex2_windows_saving_at_once_neither_fails_nor_tears(tmp_path):
+    """Two Olex2 windows share one data folder, where the plugin saves crystalx_last.json and
+    crystalx.phil (session.write_whole). With one fixed temporary name (crystalx_last.json.tmp)
+    a window's save truncated the other's temporary and renamed it away: the other failed
+    with 'No such file or directory' (34 of 120 saves from 6 writers), or a torn file was
+    renamed into place. Threads stand for the windows (outside the double, whose GIL is
+    Olex2's)."""
+    path = tmp_path / "crystalx_last.json"
+    done = subprocess.run(
+        [sys.executable, "-c", SAVING_WINDOWS, str(tmp_path)],
+        cwd=PLUGIN,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")  # no window said a word
+    assert json.loads(path.read_text())["window"] == str(tmp_path)
+    assert [name.name for name in tmp_path.iterdir()] == ["crystalx_last.json"]
+
+
 # --- the Olex2 calls as its source has them (session 12) ----------------------------------------
 
 

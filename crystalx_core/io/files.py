@@ -42,6 +42,10 @@ def read_input_bytes(path: str, what: str) -> bytes:
         handle = os.open(
             path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
         )
+    except FileNotFoundError as error:
+        if os.path.islink(path):  # a drive not mounted, a folder moved
+            raise InputError(f"a link to {os.readlink(path)}, which is not there", path) from None
+        raise InputError(f"cannot read the file: {error.strerror}", path) from None
     except OSError as error:
         raise InputError(f"cannot read the file: {error.strerror}", path) from None
     except ValueError:  # a NUL in the name, which no file system takes (a service's request)
@@ -99,6 +103,10 @@ def line_end(text: str) -> str:
 
 def reflections_beside(path: Path) -> Path | None:
     """name.hkl (or name.HKL) beside name.ins, where SHELX looks for the reflections, else the
-    name.fcf SHELXL wrote there; None without one."""
-    names = (path.with_suffix(suffix) for suffix in (".hkl", ".HKL", ".fcf", ".FCF"))
-    return next((name for name in names if name.is_file()), None)
+    name.fcf SHELXL wrote there; None without one. Where none of them is a file but one of the
+    names is there as something else (a link into raw data on a drive not mounted, a FIFO, a
+    folder), that one, so that its reader says what it is: a job saying there were none, or a
+    batch assigning the structure unrefined without a word, hid it."""
+    names = [path.with_suffix(suffix) for suffix in (".hkl", ".HKL", ".fcf", ".FCF")]
+    found = next((name for name in names if name.is_file()), None)
+    return found or next((name for name in names if os.path.lexists(name)), None)

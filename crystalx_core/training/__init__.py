@@ -17,6 +17,11 @@ import warnings
 
 import torch  # noqa: F401  (loads libgomp, which the check below looks up)
 
+from crystalx_core.runtime import without_onnxruntime_telemetry
+
+# the export and evaluation scripts import onnxruntime themselves, each below this package
+without_onnxruntime_telemetry()
+
 
 def _confine_openmp_if_shadowed() -> None:
     try:

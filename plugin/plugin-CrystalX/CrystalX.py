@@ -53,7 +53,7 @@ if sys.version_info < (3, 8):
 
 from crystalx_plugin.core_client import CoreError, CoreProcess, child_environment, no_console  # noqa: E402
 from crystalx_plugin.olex_model import ApplyError, has_gui  # noqa: E402
-from crystalx_plugin.session import Session  # noqa: E402
+from crystalx_plugin.session import Session, write_whole  # noqa: E402
 
 OV = OlexFunctions()
 SCOPE = "crystalx"
@@ -138,21 +138,6 @@ def _phil_literal(text):
 def differs(value, default):
     """Whether a setting is not its default (True is not 1, 0.5 is 0.50)."""
     return isinstance(value, bool) != isinstance(default, bool) or value != default
-
-
-def write_whole(path, text):
-    """`text` into `path` whole or not at all (a temporary beside it, then a rename)."""
-    temporary = path + ".tmp"
-    try:
-        with open(temporary, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except OSError:
-        try:
-            os.remove(temporary)
-        except OSError:
-            pass
-        raise
 
 
 LOG_LIMIT = 1 << 20  # bytes: a longer crystalx_plugin.log is started afresh when Olex2 starts

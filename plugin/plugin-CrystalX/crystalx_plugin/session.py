@@ -4,6 +4,7 @@ and the re-assign loop. Python 3.8, stdlib only."""
 
 import json
 import os
+import tempfile
 
 from .olex_model import (
     ApplyError,
@@ -222,16 +223,9 @@ class Session(object):
         a folder that refuses it the previous file stays, no temporary is left and the user is
         told in one line; the answer is still shown and can be applied."""
         path = os.path.join(self.out_dir, "crystalx_last.json")
-        temporary = path + ".tmp"
         try:
-            with open(temporary, "w", encoding="utf-8") as stream:
-                json.dump(answer, stream)
-            os.replace(temporary, path)
+            write_whole(path, json.dumps(answer))
         except OSError as error:
-            try:
-                os.remove(temporary)
-            except OSError:
-                pass
             self.say(
                 "could not write %s (%s); the probability panel keeps the previous answer"
                 % (path, error.strerror or error)
@@ -499,3 +493,24 @@ def refined_from_cif(source, now):
     stem, extension = os.path.splitext(str(source))
     other, kind = os.path.splitext(str(now))
     return extension.lower() == ".cif" and other == stem and kind.lower() in (".ins", ".res")
+
+
+def write_whole(path, text):
+    """`text` into `path` whole or not at all: a hidden temporary beside it, then a rename.
+    The temporary's name is its own (tempfile) because two Olex2 windows share one data
+    folder: with one fixed name a second window's write truncated the first's temporary
+    while it was written, and the file renamed into place could be torn."""
+    folder, name = os.path.split(path)
+    handle, temporary = tempfile.mkstemp(prefix="." + name + ".", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())  # on disk before the name points at it (a power cut)
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.remove(temporary)
+        except OSError:
+            pass
+        raise
