@@ -19,7 +19,7 @@ from crystalx_core.pxrd.formats import is_rasx, read_scan
 from crystalx_core.pxrd.simulate import CU_KALPHA, GRID
 
 MIN_POINTS = 50
-MIN_GRID_COVERAGE = 0.3  # of the 5–90° grid; less and the model sees mostly padding
+MIN_GRID_COVERAGE = 0.3  # of the 5–90° grid; read without comment from here (pxrd.coverage: below)
 WAVELENGTH_AGREES = 1e-3  # Å: a file's 1.54060 and the option's 1.5406 are the same
 # binary formats whose layout we have not verified on a real file: what to export instead
 _BINARY = (
