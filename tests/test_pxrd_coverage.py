@@ -15,11 +15,11 @@ from crystalx_core.pxrd.patterns import MIN_GRID_COVERAGE
 UIO66 = Path(__file__).parent / "data" / "uio66_nupxrd_2-30.xy"
 
 
-def _cut(tmp_path: Path, upper: float) -> Path:
-    """The real scan's rows up to `upper`° 2θ, its licence header kept."""
+def _cut(tmp_path: Path, upper: float, lower: float = 2) -> Path:
+    """The real scan's rows from `lower` to `upper`° 2θ, its licence header kept."""
     lines = UIO66.read_text().splitlines(keepends=True)
-    kept = [l for l in lines if l.startswith("#") or float(l.split()[0]) <= upper]
-    path = tmp_path / f"uio66_2-{upper:g}.xy"
+    kept = [l for l in lines if l.startswith("#") or lower <= float(l.split()[0]) <= upper]
+    path = tmp_path / f"uio66_{lower:g}-{upper:g}.xy"
     path.write_text("".join(kept))
     return path
 
@@ -38,17 +38,25 @@ def test_a_5_12_degree_scan_is_still_refused(tmp_path):
         run_pxrd(_cut(tmp_path, 12), kind="mof")
 
 
+def test_a_scan_starting_after_the_grid_is_refused_under_30_percent(tmp_path):
+    """10–30° covers 23.5 %, more than the 5–20° cut the mof model answers from, but no cut
+    starting after 5° was measured, and it lacks UiO-66's first lines (7.4°, 8.5°): the 5–25°
+    figures would overstate it, so it is refused as before."""
+    with pytest.raises(InputError, match=r"covers 23\.\d% .* needs at least 30\.0%"):
+        run_pxrd(_cut(tmp_path, 30, lower=10), kind="mof")
+
+
 def test_the_molecular_model_still_refuses_under_its_floor():
     """Its answers on held-out corpus patterns were the commonest groups' at every cut
     (5–90° included), so a cut short of MIN_GRID_COVERAGE has nothing to show for it."""
-    assert coverage.floor("molecular") == MIN_GRID_COVERAGE
+    assert coverage.floor("molecular", 2.0) == MIN_GRID_COVERAGE
     with pytest.raises(InputError, match=r"covers 29\.5%"):
         run_pxrd(UIO66, kind="molecular")
 
 
 def test_each_floor_is_the_shortest_cut_from_which_every_longer_one_beat_the_commonest():
     for kind, cuts in coverage.CUTS.items():
-        least = coverage.floor(kind)
+        least = coverage.floor(kind, 2.0)
         if least == MIN_GRID_COVERAGE:
             continue
         assert all(coverage.beats_commonest(kind, c) for c in cuts if c.coverage >= least)

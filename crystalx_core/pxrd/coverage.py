@@ -2,7 +2,9 @@
 simulated as training simulates them and cut to 5–U° 2θ (benchmarks/pxrd_coverage.py, figures in
 docs/benchmarks.md). A pattern covering less of the grid than patterns.MIN_GRID_COVERAGE is
 answered, with a note giving that cost, down to the shortest cut whose answer still beat always
-answering the commonest groups (top-1 and top-5 both); shorter ones are refused."""
+answering the commonest groups (top-1 and top-5 both); shorter ones are refused, and so are
+scans that start after the grid does (15–35°): no such cut was measured, and they lack the
+low-angle lines every measured cut kept."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from crystalx_core.pxrd.patterns import MIN_GRID_COVERAGE
-from crystalx_core.pxrd.simulate import GRID
+from crystalx_core.pxrd.simulate import GRID, GRID_STEP
 
 
 @dataclass(frozen=True)
@@ -65,10 +67,14 @@ def beats_commonest(kind: str, cut: Cut) -> bool:
     return cut.top1 > COMMONEST[kind].top1 and cut.top5 > COMMONEST[kind].top5
 
 
-def floor(kind: str) -> float:
-    """The least coverage `kind`'s model answers from: the shortest measured cut from which
-    every longer cut beat the commonest groups; MIN_GRID_COVERAGE where none below it did."""
+def floor(kind: str, start: float) -> float:
+    """The least coverage `kind`'s model answers a scan starting at `start`° (Cu Kα 2θ) from:
+    the shortest measured cut from which every longer cut beat the commonest groups;
+    MIN_GRID_COVERAGE where none below it did, or where the scan starts more than a grid step
+    after the grid (the cuts measured all start there)."""
     least = MIN_GRID_COVERAGE
+    if start > GRID[0] + GRID_STEP:
+        return least
     for cut in reversed(CUTS[kind]):
         if not beats_commonest(kind, cut):
             break

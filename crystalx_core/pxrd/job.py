@@ -52,7 +52,8 @@ def run_pxrd(
     predicts = model.is_file() or cif is None  # without a model, a CIF check is still worth doing
     if pattern_path is not None:
         pattern = read_pattern(pattern_path, wavelength)
-        measured = on_model_grid(pattern, min_coverage=coverage.floor(kind))
+        start = float(np.nanmin(cu_two_theta(pattern), initial=np.inf))  # all NaN: refused
+        measured = on_model_grid(pattern, min_coverage=coverage.floor(kind, start))
         short = coverage.note(kind, grid_coverage(pattern))
         if short:  # answered below MIN_GRID_COVERAGE: what such a cut measured
             pattern.notes.append(short)
