@@ -19,7 +19,7 @@ from crystalx_core.pxrd.formats import is_rasx, read_scan
 from crystalx_core.pxrd.simulate import CU_KALPHA, GRID
 
 MIN_POINTS = 50
-MIN_GRID_COVERAGE = 0.3  # of the 5–90° grid; less and the model sees mostly padding
+MIN_GRID_COVERAGE = 0.3  # of the 5–90° grid; read without comment from here (pxrd.coverage: below)
 WAVELENGTH_AGREES = 1e-3  # Å: a file's 1.54060 and the option's 1.5406 are the same
 # binary formats whose layout we have not verified on a real file: what to export instead
 _BINARY = (
@@ -202,22 +202,31 @@ def binned(two_theta: np.ndarray, intensity: np.ndarray, grid: np.ndarray = GRID
     return values
 
 
-def on_model_grid(pattern: Pattern, grid: np.ndarray = GRID) -> np.ndarray:
+def grid_coverage(pattern: Pattern, grid: np.ndarray = GRID) -> float:
+    """The share of `grid` inside the pattern's Cu Kα 2θ range (what the model sees measured)."""
+    two_theta = cu_two_theta(pattern)
+    two_theta = two_theta[~np.isnan(two_theta)]
+    if not len(two_theta):
+        return 0.0
+    return float(np.mean((grid >= two_theta.min()) & (grid <= two_theta.max())))
+
+
+def on_model_grid(
+    pattern: Pattern, grid: np.ndarray = GRID, min_coverage: float = MIN_GRID_COVERAGE
+) -> np.ndarray:
     """The pattern as the models read it: Cu Kα 2θ, binned onto `grid` (see binned), zero
     outside the measured range, negative counts at 0, maximum 1 (training adds background, so
-    none is removed)."""
+    none is removed). A pattern covering less than `min_coverage` of the grid is refused."""
+    covered = grid_coverage(pattern, grid)
+    if covered < min_coverage:
+        raise InputError(
+            f"the pattern covers {covered:.1%} of {grid[0]:g}–{grid[-1]:g}° 2θ (Cu Kα); the model "
+            f"needs at least {min_coverage:.1%}",
+            pattern.path,
+        )
     two_theta = cu_two_theta(pattern)
     visible = ~np.isnan(two_theta)
     two_theta, intensity = two_theta[visible], pattern.intensity[visible]
-    covered = (
-        np.mean((grid >= two_theta.min()) & (grid <= two_theta.max())) if len(two_theta) else 0.0
-    )
-    if covered < MIN_GRID_COVERAGE:
-        raise InputError(
-            f"the pattern covers {covered:.1%} of {grid[0]:g}–{grid[-1]:g}° 2θ (Cu Kα); the model "
-            f"needs at least {MIN_GRID_COVERAGE:.0%}",
-            pattern.path,
-        )
     values = np.clip(binned(two_theta, intensity, grid), 0, None)
     top = values.max()
     if top <= 0:
