@@ -546,6 +546,30 @@ def _mix_sample_note(mix: dict) -> str:
     )
 
 
+def scan_range_lines() -> list[str]:
+    """The shipped pxrd models' top-1/top-5 against the measured range of the scan, from the
+    table `crystalx pxrd` answers short scans by (crystalx_core/pxrd/coverage.py)."""
+    from crystalx_core.pxrd.coverage import CUTS, COMMONEST
+
+    lines = [
+        "",
+        "### Short scans",
+        "",
+        "Top-1 / top-5 of each shipped model on held-out patterns simulated as in training and cut "
+        "to 5–U° 2θ (`python benchmarks/pxrd_coverage.py`, docs/benchmarks.md session 23); "
+        "`crystalx pxrd` answers a scan under 30 % of the grid only where its cut beat always "
+        "answering the commonest groups, with a note giving these figures "
+        "(`crystalx_core/pxrd/coverage.py`).",
+        "",
+        "| model | " + " | ".join(f"5–{cut.upper:g}°" for cut in CUTS["mof"]) + " | commonest |",
+        "|---|" + "---|" * (len(CUTS["mof"]) + 1),
+    ]
+    for kind, cuts in CUTS.items():
+        cells = [f"{100 * c.top1:.1f} / {100 * c.top5:.1f} %" for c in (*cuts, COMMONEST[kind])]
+        lines.append(f"| {kind} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def corpus_mix_lines(mixes: list[dict]) -> list[str]:
     """What else was weighed against the majority answer on the corpus
     (crystalx_core.training.pxrd.mix), one table per fit: none of it shipped."""
@@ -797,6 +821,7 @@ def card(
         pxrd_mof_earlier,
         pxrd_mof_diagnosis,
     )
+    lines += scan_range_lines()
     lines += corpus_mix_lines(corpus_mix or [])
     lines += [
         "",
