@@ -291,8 +291,38 @@ def _add_block(command: argparse.ArgumentParser) -> None:
     )
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, whose usage error also says how to name a file that begins with '-': it takes
+    `crystalx assign -x.res` for an unknown option and says only that 'model' is missing."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        self._words = list(sys.argv[1:] if args is None else args)  # each command's own words
+        return super().parse_known_args(args, namespace)
+
+    def error(self, message: str):
+        words = getattr(self, "_words", [])
+        words = words[: words.index("--")] if "--" in words else words  # after it: names already
+        dashed = next((word for word in words if _dashed_name(word)), None)
+        if dashed:
+            message += (
+                f"; '{printable(dashed)}' begins with '-' and was taken for an option: "
+                f"write it as ./{printable(dashed)}"
+            )
+        super().error(message)
+
+
+def _dashed_name(word: str) -> bool:
+    """A word that argparse reads as an option but that names a file: one that is there, or one
+    written as a file name (a suffix or a folder in it), which no option of ours is."""
+    if not word.startswith("-") or word in ("-", "--") or re.fullmatch(r"-[\d.e+-]+", word):
+        return False  # a negative number is a value (--wavelength -1.5 is refused as a value)
+    if os.path.lexists(word):
+        return True
+    return not word.startswith("--") and any(mark in word for mark in (".", "/", os.sep))
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="crystalx",
         description=(
             "Assign elements and hydrogen counts to the peaks of a small-molecule crystal "

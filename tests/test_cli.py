@@ -14,6 +14,7 @@ from crystalx_core.crystallography.compare import match_sites
 from crystalx_core.io.cif import read_cif
 from crystalx_core.io.shelx_read import read_shelx
 from tests.conftest import BENCHMARK
+from tests.test_full_disk import QUICK, STRUCTURE
 
 
 def _digest(path):
@@ -410,3 +411,48 @@ def test_quiet_leaves_out_the_site_notes_not_the_summary(tmp_path, shared_data, 
     assert "wrote " in quiet
     report = json.loads((tmp_path / "q.json").read_text())
     assert sum("AFIX 148 kept" in atom["note"] for atom in report["atoms"]) == 8
+
+
+@pytest.mark.parametrize(
+    "argv, dashed",
+    [
+        (["assign", "-x.res"], "-x.res"),
+        (["audit", "-x.res", "--quiet"], "-x.res"),
+        (["solve", "-x.res"], "-x.res"),
+        (["assign", "x.res", "--hkl", "-x.hkl"], "-x.hkl"),
+        (["batch", "-runs"], "-runs"),
+        (["pxrd", "-x.xy"], "-x.xy"),
+    ],
+)
+def test_a_file_named_with_a_leading_dash_is_named_in_the_usage_error(
+    tmp_path, capsys, monkeypatch, argv, dashed
+):
+    """argparse takes `-x.res` (a file some program wrote, or a user named) for an unknown
+    option: main said only 'the following arguments are required: model'. The line now names
+    the word and the way to write it that every shell and option takes."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("-x.res", "x.res", "-x.hkl", "-x.xy"):
+        (tmp_path / name).write_text(STRUCTURE)
+    (tmp_path / "-runs").mkdir()
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == EXIT_INPUT
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert f"'{dashed}' begins with '-'" in last and f"./{dashed}" in last
+
+
+def test_a_leading_dash_file_is_read_after_double_dash_or_as_dot_slash(
+    tmp_path, capsys, monkeypatch
+):
+    """The two ways the hint and argparse give both reach the file; a negative value of an
+    option, and names after `--`, get no hint (they are no options)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "-x.res").write_text(STRUCTURE)
+    assert main(["assign", *QUICK, "--quiet", "--", "-x.res"]) == 0
+    assert main(["assign", *QUICK, "--quiet", "./-x.res"]) == 0
+    assert (tmp_path / "-x_crystalx.res").is_file()
+    capsys.readouterr()
+    for argv in (["assign", "x.res", "--cycles", "-3"], ["assign", "--", "-x.res", "-y.res"]):
+        with pytest.raises(SystemExit):
+            main(argv)
+        assert "begins with '-'" not in capsys.readouterr().err
