@@ -84,6 +84,39 @@ def test_other_files_are_a_clear_error(tmp_path, text):
         read_rows(tmp_path / "a.json")
 
 
+def test_an_audit_report_or_a_site_the_panel_cannot_show_is_one_line_in_the_panel(
+    app, answer_file, tmp_path, shared_data, capsys
+):
+    """`python -m crystalx_core.panel x_audit.json` (crystalx audit's report: an 'atoms' list of
+    its own shape) ended in a traceback (KeyError 'new_label'), as did a site without its H count
+    or with a NaN probability (histogram: int(NaN)); the plugin then saw only 'stopped (exit
+    1): KeyError...'. Now each is an InputError naming the site, shown in the panel's status
+    line, the panel open."""
+    from crystalx_core.cli import main
+    from crystalx_core.panel.window import PanelWindow
+
+    cif = tmp_path / "urea.cif"
+    cif.write_text((shared_data / "benchmark" / "XH_urea" / "model.cif").read_text())
+    assert main(["audit", str(cif), "--quiet", "--method", "baseline", "--hydrogens", "rules"]) == 0
+    capsys.readouterr()
+    result = json.loads(answer_file.read_text())
+    site = result["result"]["sites"][0]
+    nan = {**result, "result": {"sites": [{**site, "probabilities": [["C", float("nan")]]}]}}
+    (tmp_path / "nan.json").write_text(json.dumps(nan))
+    cut = {**result, "result": {"sites": [{k: v for k, v in site.items() if k != "h_count"}]}}
+    (tmp_path / "cut.json").write_text(json.dumps(cut))
+    for name, why in [
+        ("urea_audit.json", "site 1 (O): no 'new_label'"),
+        ("nan.json", f"site 1 ({site['label']}): a probability that is not a number"),
+        ("cut.json", f"site 1 ({site['label']}): no 'h_count'"),
+    ]:
+        with pytest.raises(InputError, match="not a CrystalX assignment"):
+            read_rows(tmp_path / name)
+        window = PanelWindow(tmp_path / name)
+        assert why in window.status.text() and window.table.rowCount() == 0
+        window.close()
+
+
 def test_the_panel_renders_every_row_in_its_confidence_colour(app, answer_file, tmp_path):
     from PySide6.QtGui import QImage
     from crystalx_core.panel.window import PanelWindow, confidence_colour
