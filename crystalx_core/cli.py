@@ -519,10 +519,14 @@ def _at_least_one(text: str) -> int:
 
 def _run_solve(args) -> int:
     from crystalx_core.io import load, solve_reflections
+    from crystalx_core.io.files import InputStamps
     from crystalx_core.pipeline import solve_job
 
+    read = InputStamps()  # each before it is read: a version saved meanwhile is named
+    read.take("model", args.ins)
     loaded = load(args.ins, args.block)
     loaded.check_writable()
+    read.take("reflections", args.hkl or loaded.reflections_file())
     reflections = solve_reflections(loaded, args.hkl)
     with _progress(args) as progress:
         result = solve_job(
@@ -536,15 +540,19 @@ def _run_solve(args) -> int:
         )
     loaded.add_notes(result)
     inputs = [args.ins] + ([args.hkl] if args.hkl else [])
-    return _finish(args, result, loaded, inputs)
+    return _finish(args, result, loaded, inputs, read)
 
 
 def _run_assign(args) -> int:
     from crystalx_core.io import load
+    from crystalx_core.io.files import InputStamps
     from crystalx_core.pipeline import assign_job
 
+    read = InputStamps()
+    read.take("model", args.model)
     loaded = load(args.model, args.block)
     loaded.check_writable()
+    read.take("reflections", args.hkl)
     reflections = loaded.read(args.hkl) if args.hkl else None
     with _progress(args) as progress:
         result = assign_job(
@@ -568,7 +576,7 @@ def _run_assign(args) -> int:
     refinable = loaded.carries_reflections and not args.hkl and not loaded.not_xray
     loaded.add_notes(result, *([hint] if refinable else []))
     inputs = [args.model] + ([args.hkl] if args.hkl else [])
-    return _finish(args, result, loaded, inputs)
+    return _finish(args, result, loaded, inputs, read)
 
 
 def _reflections_file_name(hkl: str) -> str:
@@ -823,6 +831,7 @@ def _run_serve(args) -> int:
 
 def _run_demo(args) -> int:
     from crystalx_core.demo import D_MIN, run_demo
+    from crystalx_core.io.files import InputStamps
 
     with _progress(args) as progress:
         demo = run_demo(args.dir, args.method, args.cycles, args.hydrogens, progress)
@@ -832,7 +841,7 @@ def _run_demo(args) -> int:
             f"      inputs written to {' and '.join(map(str, demo.inputs))} (cell, symmetry and "
             "formula only)"
         )
-    code = _finish(args, demo.result, demo.loaded, demo.inputs)
+    code = _finish(args, demo.result, demo.loaded, demo.inputs, InputStamps())  # its own inputs
     if not args.json:
         match = demo.match
         print(
@@ -843,15 +852,18 @@ def _run_demo(args) -> int:
     return code
 
 
-def _finish(args, result, loaded, inputs: list[Path]) -> int:
+def _finish(args, result, loaded, inputs: list[Path], read) -> int:
     """Write x_crystalx.res/.cif/.json (or --out's) together, or not at all, over the input's
-    template, and print the summary."""
+    template, and print the summary; `read`, the inputs' io.files.InputStamps."""
     from crystalx_core.outputs import OUTPUT_MARK, write_job_outputs
     from crystalx_core.report import summary_lines
 
+    changed = read.changed_note()
+    if changed:
+        result.notes.append(changed)
     prefix = _out_prefix(args.out, loaded.output_prefix(OUTPUT_MARK))
     paths, report, backups = write_job_outputs(
-        result, loaded.path, inputs, loaded.output_template(), prefix
+        result, loaded.path, inputs, loaded.output_template(), prefix, read=read.stamps
     )
     lines = summary_lines(result, site_notes=not args.quiet)
     _print_report(args, report, lines, paths.values(), backups)

@@ -456,3 +456,42 @@ def test_a_leading_dash_file_is_read_after_double_dash_or_as_dot_slash(
         with pytest.raises(SystemExit):
             main(argv)
         assert "begins with '-'" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("changed", ["model", "reflections"])
+def test_an_input_saved_while_the_job_ran_is_named_in_its_outputs(
+    tmp_path, shared_data, capsys, monkeypatch, changed
+):
+    """The .res saved by the user's editor, or the .hkl written on by the diffractometer, after
+    `assign --hkl` read them: main wrote outputs of the versions read without a word, which
+    look newer than the file beside them. The notes (summary, .json) now name it."""
+    import crystalx_core.io
+    from crystalx_core.io import Loaded
+
+    res, hkl = tmp_path / "urea.res", tmp_path / "urea.hkl"
+    shutil.copy(BENCHMARK / "XH_urea" / "published.res", res)
+    shutil.copy(BENCHMARK / "XH_urea" / "data.hkl", hkl)
+    real_load, real_read = crystalx_core.io.load, Loaded.read
+
+    def load_then_edited(*args):
+        loaded = real_load(*args)
+        res.write_text(res.read_text().replace("HKLF", "REM edited\nHKLF", 1))
+        return loaded
+
+    def read_then_written_on(self, *args):
+        reflections = real_read(self, *args)
+        with hkl.open("a") as stream:
+            stream.write("   1   0   0  100.00    1.00\n")
+        return reflections
+
+    if changed == "model":
+        monkeypatch.setattr(crystalx_core.io, "load", load_then_edited)
+    else:
+        monkeypatch.setattr(Loaded, "read", read_then_written_on)
+    assert main(["assign", str(res), "--hkl", str(hkl), *QUICK, "--cycles", "1"]) == 0
+    name = res.name if changed == "model" else hkl.name
+    said = f"{name} changed while the job ran: these outputs are of the version read"
+    assert said in capsys.readouterr().out
+    assert any(
+        said in note for note in json.loads((tmp_path / "urea_crystalx.json").read_text())["notes"]
+    )
