@@ -248,6 +248,52 @@ def test_the_command_saves_a_screenshot(answer_file, tmp_path):
     assert (tmp_path / "shot.png").stat().st_size > 5000
 
 
+def test_qt_calls_past_the_count_of_none_do_not_end_the_panel_process():
+    """The fault behind the next test, quickly: 300,000 Qt calls returning nothing (a 100-atom
+    panel's ~600 threshold steps or new answers) in the panel's process, after its start-up;
+    main has no such step, and under PySide6 6.12.0 with Python 3.11 the process aborted."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; from crystalx_core.panel.__main__ import _keep_none_alive\n"
+        "from PySide6.QtCore import QObject\n"
+        "_keep_none_alive(); probe = QObject()\n"
+        "for _ in range(300_000): probe.setObjectName('x')\n"
+        "print('alive')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert (done.returncode, done.stdout) == (0, "alive\n"), done.stderr[-500:]
+
+
+@pytest.mark.slow  # ~15-60 s on two loaded cores: 2,500 rows sorted by Python __lt__
+def test_the_command_shows_thousands_of_atoms(tmp_path):
+    """PySide6 6.12.0 under Python 3.11 drops a reference to None on each Qt call returning
+    nothing: main's panel aborted ('Fatal Python error: none_dealloc', SIGABRT) as it opened
+    2,500 atoms, and a 100-atom panel after ~45 threshold steps. Now it renders them."""
+    import subprocess
+    import sys
+
+    site = {"element": "C", "h_count": 1, "h_probabilities": {"1": 0.9, "0": 0.1}, "hfix": 43}
+    atoms = [
+        {**site, "label": f"Q{k}", "new_label": f"C{k}", "probabilities": [["C", k / 2500]]}
+        for k in range(1, 2501)
+    ]
+    (tmp_path / "big.json").write_text(json.dumps({"source": "big.res", "atoms": atoms}))
+    done = subprocess.run(
+        [sys.executable, "-m", "crystalx_core.panel", str(tmp_path / "big.json")]
+        + ["--screenshot", str(tmp_path / "shot.png")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
+    assert done.returncode == 0, done.stderr[-1000:]
+    assert (tmp_path / "shot.png").stat().st_size > 5000
+
+
 @pytest.fixture(scope="module")
 def weighed_job(tmp_path_factory, shared_data):
     """A job JSON whose elements XH_alanine's measured reflections weighed, N1 given as C."""
