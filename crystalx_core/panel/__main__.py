@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import ctypes
 import sys
 from pathlib import Path
 
@@ -28,7 +27,10 @@ def main(argv=None) -> int:
             file=sys.stderr,
         )
         return 2
-    _keep_none_alive()
+    fault = none_leak()
+    if fault:
+        print(f"crystalx panel: error: {fault}", file=sys.stderr)
+        return 2
     from crystalx_core.panel.window import Link, PanelWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -46,24 +48,29 @@ def main(argv=None) -> int:
     return app.exec()
 
 
-def _keep_none_alive() -> None:
-    """PySide6 6.12.0 under Python 3.10 and 3.11, where None is still reference-counted (3.12
-    made it immortal), drops a reference to None on each call returning nothing: a panel of 100
-    atoms loses ~500 per threshold step or new answer, 1,000 atoms end it as it opens, and at
-    zero Python aborts ('deallocating None'). Where a probe sees it, None gets as many
-    references as can never be lost, as 3.12 gives it."""
-    if sys.version_info >= (3, 12):
-        return
+def none_leak() -> str:
+    """Why the panel cannot run on this PySide6, or '': 6.12.0 under Python 3.10 and 3.11 (3.12
+    made None immortal) drops a reference to None on each Qt call returning nothing, and Python
+    aborts at zero ('Fatal Python error: none_dealloc'), a 2,000-atom panel as it opens."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from PySide6 import __version__
     from PySide6.QtCore import QObject
 
     probe, before = QObject(), sys.getrefcount(None)
     for _ in range(100):
         probe.setObjectName("probe")
     if sys.getrefcount(None) >= before - 50:
-        return  # a PySide6 without the fault
-    count = ctypes.c_ssize_t.from_address(id(None))
-    if abs(count.value - sys.getrefcount(None)) < 10:  # the count leads the object (release build)
-        count.value += sys.maxsize // 4
+        return ""
+    try:  # the full PySide6 pins its Essentials: it is the one to step back where it is there
+        package = version("PySide6") and "PySide6"
+    except PackageNotFoundError:
+        package = "PySide6-Essentials"
+    return (
+        f"PySide6 {__version__} under Python {sys.version_info.major}.{sys.version_info.minor} "
+        "loses a reference to None on each Qt call returning nothing, which would abort the panel; "
+        f"install an earlier one: {sys.executable} -m pip install \"{package}<6.12\""
+    )
 
 
 if __name__ == "__main__":
