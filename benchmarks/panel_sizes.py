@@ -4,9 +4,9 @@
 
 For each N, writes a job JSON of N atoms and runs `python -m crystalx_core.panel FILE
 --screenshot` offscreen in a fresh process: exit code (134 is Python's abort, 'Fatal Python
-error: none_dealloc'), seconds and the child's max RSS. Then, in one process with the panel's
-start-up (_keep_none_alive where the tree has it), None's reference count lost per threshold
-step of a 100-atom panel. Run it with PYTHONPATH at the tree to measure.
+error: none_dealloc'; 2 the panel's refusal of such a PySide6), seconds and the child's max RSS.
+Then None's reference count lost per threshold step of a 100-atom panel. Run it with PYTHONPATH
+at the tree to measure.
 """
 
 from __future__ import annotations
@@ -25,9 +25,7 @@ STEP = """
 import json, os, sys
 import crystalx_core
 from PySide6.QtWidgets import QApplication
-import crystalx_core.panel.__main__ as entry
 app = QApplication([])
-getattr(entry, "_keep_none_alive", lambda: None)()
 from crystalx_core.panel.window import PanelWindow
 window = PanelWindow(sys.argv[1])
 before = sys.getrefcount(None)
