@@ -66,10 +66,11 @@ def none_leak() -> str:
         package = version("PySide6") and "PySide6"
     except PackageNotFoundError:
         package = "PySide6-Essentials"
+    python = sys.executable.replace("pythonw.exe", "python.exe")  # the plugin's, on Windows
     return (
         f"PySide6 {__version__} under Python {sys.version_info.major}.{sys.version_info.minor} "
         "loses a reference to None on each Qt call returning nothing, which would abort the panel; "
-        f"install an earlier one: {sys.executable} -m pip install \"{package}<6.12\""
+        f"install an earlier one: {python} -m pip install \"{package}<6.12\""
     )
 
 
