@@ -285,7 +285,7 @@ def test_an_input_saved_while_its_job_ran_is_done_again_by_the_next_batch(
     def saved_meanwhile(real):
         def read_then_saved(*args):
             value = real(*args)
-            if changed == "model":  # the user's editor: a new coordinate for O1
+            if changed == "model":  # the user's editor saves the model again (a line more)
                 res.write_text(res.read_text().replace("HKLF", "REM edited\nHKLF", 1))
             else:  # the rest of the reflections arrive
                 with hkl.open("a") as stream:
