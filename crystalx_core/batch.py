@@ -159,22 +159,26 @@ def output_prefix(item: BatchItem, options: BatchOptions) -> Path:
 
 
 def finished_row(item: BatchItem, options: BatchOptions) -> dict | None:
-    """The row of an earlier run when its outputs are newer than its inputs, the model and the
-    reflections it names (resume)."""
+    """The row of an earlier run when the model and the reflections it names are the versions
+    its job read (resume): their stamps as the job took them before reading, not the outputs'
+    time, which an input saved while the job ran (an editor, a .hkl still being written)
+    precedes."""
+    from crystalx_core.io.files import file_stamp
+
     report = job_paths(output_prefix(item, options))[".json"]
     try:  # a name too long for the file system (a long file and block name) is no report
         if not report.exists():
             return None
-        written = report.stat().st_mtime
-        if item.model.stat().st_mtime > written:  # changed since: redone, without reading it
+        finished = json.loads(report.read_text())
+        read = finished.get("inputs") or {}  # the stamps taken before the job read its inputs
+        if read.get("model") != file_stamp(item.model):  # another version: redone, unread
             return None
         loaded = item.load() if options.refine else None  # only for the reflections it names
         reflections = loaded.reflections_file() if loaded else None
-        if reflections and reflections.stat().st_mtime > written:
+        if loaded and read.get("reflections") != file_stamp(reflections):
             return None
         unrefined = loaded.unrefinable(reflections) if loaded else ""
         hkl = "" if unrefined else str(reflections or "")
-        finished = json.loads(report.read_text())
         row = row_from_report(item, finished, 0.0, resumed=True, hkl=hkl)
         return {**row, "note": _row_note(unrefined, finished, hkl)}
     except (CrystalXError, OSError, ValueError, KeyError):  # redone, and reported if it fails
@@ -243,11 +247,15 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
     source = ""
     try:
         from crystalx_core.io import find_reflections
+        from crystalx_core.io.files import InputStamps
         from crystalx_core.outputs import write_job_outputs
         from crystalx_core.pipeline import assign_job
 
+        read = InputStamps()
+        read.take("model", item.model)
         loaded = item.load()
         where = loaded.reflections_file() if options.refine else None
+        read.take("reflections", where)
         unrefined = loaded.unrefinable(where) if options.refine else ""
         if unrefined:  # twin, neutron or Laue data: the atoms are still assigned
             where = None
@@ -266,6 +274,9 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
             stated_r1=loaded.stated_r1,
         )
         loaded.add_notes(result, *([unrefined] if unrefined else []))
+        changed = read.changed_note()  # a next batch redoes the structure (finished_row)
+        if changed:
+            result.notes.append(changed)
         inputs = [item.model] + ([where] if where else [])
         _, report, _ = write_job_outputs(  # _run_pending has cleared the temporaries
             result,
@@ -274,9 +285,11 @@ def run_one(item: BatchItem, options: BatchOptions) -> dict:
             loaded.output_template(),
             output_prefix(item, options),
             stale_after=None,
+            read=read.stamps,
         )
         row = row_from_report(item, report, time.perf_counter() - start, hkl=source)
-        return {**row, "note": _row_note(unrefined, report, source)}
+        note = "; ".join(filter(None, (_row_note(unrefined, report, source), changed)))
+        return {**row, "note": note}
     except OutputError as error:
         row = _failed_row(item, error.one_line(), time.perf_counter() - start, source)
         return {**row, "disk_full": True} if error.disk_full else row

@@ -291,8 +291,38 @@ def _add_block(command: argparse.ArgumentParser) -> None:
     )
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, whose usage error also says how to name a file that begins with '-': it takes
+    `crystalx assign -x.res` for an unknown option and says only that 'model' is missing."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        self._words = list(sys.argv[1:] if args is None else args)  # each command's own words
+        return super().parse_known_args(args, namespace)
+
+    def error(self, message: str):
+        words = getattr(self, "_words", [])
+        words = words[: words.index("--")] if "--" in words else words  # after it: names already
+        dashed = next((word for word in words if _dashed_name(word)), None)
+        if dashed:
+            message += (
+                f"; '{printable(dashed)}' begins with '-' and was taken for an option: "
+                f"write it as ./{printable(dashed)}"
+            )
+        super().error(message)
+
+
+def _dashed_name(word: str) -> bool:
+    """A word that argparse reads as an option but that names a file: one that is there, or one
+    written as a file name (a suffix or a folder in it), which no option of ours is."""
+    if not word.startswith("-") or word in ("-", "--") or re.fullmatch(r"-[\d.e+-]+", word):
+        return False  # a negative number is a value (--wavelength -1.5 is refused as a value)
+    if os.path.lexists(word):
+        return True
+    return not word.startswith("--") and any(mark in word for mark in (".", "/", os.sep))
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="crystalx",
         description=(
             "Assign elements and hydrogen counts to the peaks of a small-molecule crystal "
@@ -489,10 +519,14 @@ def _at_least_one(text: str) -> int:
 
 def _run_solve(args) -> int:
     from crystalx_core.io import load, solve_reflections
+    from crystalx_core.io.files import InputStamps
     from crystalx_core.pipeline import solve_job
 
+    read = InputStamps()  # each before it is read: a version saved meanwhile is named
+    read.take("model", args.ins)
     loaded = load(args.ins, args.block)
     loaded.check_writable()
+    read.take("reflections", args.hkl or loaded.reflections_file())
     reflections = solve_reflections(loaded, args.hkl)
     with _progress(args) as progress:
         result = solve_job(
@@ -506,15 +540,19 @@ def _run_solve(args) -> int:
         )
     loaded.add_notes(result)
     inputs = [args.ins] + ([args.hkl] if args.hkl else [])
-    return _finish(args, result, loaded, inputs)
+    return _finish(args, result, loaded, inputs, read)
 
 
 def _run_assign(args) -> int:
     from crystalx_core.io import load
+    from crystalx_core.io.files import InputStamps
     from crystalx_core.pipeline import assign_job
 
+    read = InputStamps()
+    read.take("model", args.model)
     loaded = load(args.model, args.block)
     loaded.check_writable()
+    read.take("reflections", args.hkl)
     reflections = loaded.read(args.hkl) if args.hkl else None
     with _progress(args) as progress:
         result = assign_job(
@@ -538,7 +576,7 @@ def _run_assign(args) -> int:
     refinable = loaded.carries_reflections and not args.hkl and not loaded.not_xray
     loaded.add_notes(result, *([hint] if refinable else []))
     inputs = [args.model] + ([args.hkl] if args.hkl else [])
-    return _finish(args, result, loaded, inputs)
+    return _finish(args, result, loaded, inputs, read)
 
 
 def _reflections_file_name(hkl: str) -> str:
@@ -793,6 +831,7 @@ def _run_serve(args) -> int:
 
 def _run_demo(args) -> int:
     from crystalx_core.demo import D_MIN, run_demo
+    from crystalx_core.io.files import InputStamps
 
     with _progress(args) as progress:
         demo = run_demo(args.dir, args.method, args.cycles, args.hydrogens, progress)
@@ -802,7 +841,7 @@ def _run_demo(args) -> int:
             f"      inputs written to {' and '.join(map(str, demo.inputs))} (cell, symmetry and "
             "formula only)"
         )
-    code = _finish(args, demo.result, demo.loaded, demo.inputs)
+    code = _finish(args, demo.result, demo.loaded, demo.inputs, InputStamps())  # its own inputs
     if not args.json:
         match = demo.match
         print(
@@ -813,15 +852,18 @@ def _run_demo(args) -> int:
     return code
 
 
-def _finish(args, result, loaded, inputs: list[Path]) -> int:
+def _finish(args, result, loaded, inputs: list[Path], read) -> int:
     """Write x_crystalx.res/.cif/.json (or --out's) together, or not at all, over the input's
-    template, and print the summary."""
+    template, and print the summary; `read`, the inputs' io.files.InputStamps."""
     from crystalx_core.outputs import OUTPUT_MARK, write_job_outputs
     from crystalx_core.report import summary_lines
 
+    changed = read.changed_note()
+    if changed:
+        result.notes.append(changed)
     prefix = _out_prefix(args.out, loaded.output_prefix(OUTPUT_MARK))
     paths, report, backups = write_job_outputs(
-        result, loaded.path, inputs, loaded.output_template(), prefix
+        result, loaded.path, inputs, loaded.output_template(), prefix, read=read.stamps
     )
     lines = summary_lines(result, site_notes=not args.quiet)
     _print_report(args, report, lines, paths.values(), backups)

@@ -381,13 +381,15 @@ def write_job_outputs(
     shelx=None,
     prefix: Path | None = None,
     stale_after: float | None = STALE_AFTER,
+    read: dict | None = None,
 ) -> tuple[dict[str, Path], dict, list[Path]]:
     """x_crystalx.res/.cif/.json of a job, together or not at all: (paths, report, backups).
 
     The .res keeps every instruction of a SHELX input and replaces only atoms and HFIX; an
     atom name over SHELX's 4 characters is an OutputError before anything is written. The CIF's
     data block is the prefix's name, blanks and non-ASCII letters (which CIF 1.1 names may not
-    hold) made '_'. `stale_after` is write_outputs'.
+    hold) made '_'. `stale_after` is write_outputs'; `read`, the inputs' stamps taken before
+    the job read them (io.files.file_stamp), goes into the report for a batch to resume by.
     """
     import json
 
@@ -440,7 +442,7 @@ def write_job_outputs(
     )
     res_text = with_omit_remarks(res_text, getattr(result, "omit", []))
     cif_text = result_cif(result, res_text, data_name=re.sub(r"[^!-~]", "_", prefix.name))
-    report = job_json(result, files={k.lstrip("."): str(v) for k, v in paths.items()})
+    report = job_json(result, files={k.lstrip("."): str(v) for k, v in paths.items()}, read=read)
     backups = write_outputs(
         {
             paths[".res"]: _in_encoding_of(res_text, shelx),

@@ -20,9 +20,11 @@ from crystalx_core.pipeline import JobResult
 JSON_SCHEMA_VERSION = 2  # 2: atoms as the service gives sites (SiteAssignment.to_dict)
 
 
-def job_json(result: JobResult, files: dict[str, str] | None = None) -> dict:
+def job_json(
+    result: JobResult, files: dict[str, str] | None = None, read: dict | None = None
+) -> dict:
     """Per-atom elements, scores and H counts plus refinement figures, for --json and
-    x_crystalx.json."""
+    x_crystalx.json; `read`: the inputs' stamps as the job read them (outputs.write_job_outputs)."""
     final = result.final
     order = result.input.space_group_order
     return {
@@ -120,6 +122,7 @@ def job_json(result: JobResult, files: dict[str, str] | None = None) -> dict:
         ],
         "timings_s": {k: round(v, 3) for k, v in result.timings.items()},
         "files": files or {},
+        "inputs": read or {},
     }
 
 

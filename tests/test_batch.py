@@ -185,8 +185,10 @@ def test_a_twin_in_the_folder_is_assigned_and_its_row_says_why_not_refined(
 def test_resuming_without_refinement_does_not_read_the_model_again(
     tmp_path, shared_data, monkeypatch
 ):
-    """--no-refine: a finished structure is resumed from its report and the files' times; its
-    model is read only to find the reflections it names, which no refinement needs."""
+    """--no-refine: a finished structure is resumed from its report and the model's stamp; its
+    model is read only to find the reflections it names, which no refinement needs. A batch
+    that refines does not resume that unrefined job when the structure names reflections (here
+    the CIF's own): main did, by the files' times, and never refined it."""
     shutil.copy(BENCHMARK / "XH_alanine" / "model.cif", tmp_path / "alanine.cif")
     options = BatchOptions(refine=False, method="baseline")
     (item,) = find_inputs(str(tmp_path))
@@ -202,7 +204,7 @@ def test_resuming_without_refinement_does_not_read_the_model_again(
     monkeypatch.setattr(BatchItem, "load", counted_load)
     resumed = finished_row(item, options)
     assert resumed is not None and resumed["status"] == "resumed" and reads == []
-    assert finished_row(item, BatchOptions(method="baseline")) is not None and reads
+    assert finished_row(item, BatchOptions(method="baseline")) is None and reads
 
 
 def test_a_cif_with_its_own_refln_loop_is_refined_and_so_is_one_without_sigma(
@@ -260,3 +262,47 @@ def test_a_loop_without_sigma_leaves_the_hkl_beside_it_and_a_broken_own_loop_fai
         bad["error"]
         == f"{tmp_path / 'bad.cif'}:{line}: _refln_F_squared_meas: '35.3B' is not a number"
     )
+
+
+@pytest.mark.parametrize("changed", ["model", "reflections"])
+def test_an_input_saved_while_its_job_ran_is_done_again_by_the_next_batch(
+    tmp_path, shared_data, monkeypatch, changed
+):
+    """The resume took outputs newer than their inputs as finished, but an input saved while
+    the job ran (the .res by an editor after the job read it; the .hkl a diffractometer was
+    still writing, read half-way) is older than the outputs: main's next batch resumed the
+    outputs of the version it never had. The report now keeps the inputs' stamps taken before
+    reading, and the next batch redoes the structure, then resumes it."""
+    import crystalx_core.io
+    from crystalx_core.batch import run_one
+
+    res, hkl = tmp_path / "urea.res", tmp_path / "urea.hkl"
+    shutil.copy(BENCHMARK / "XH_urea" / "published.res", res)
+    lines = (BENCHMARK / "XH_urea" / "data.hkl").read_text().splitlines(keepends=True)
+    half = len(lines) // 2
+    hkl.write_text("".join(lines[:half] if changed == "reflections" else lines))
+
+    def saved_meanwhile(real):
+        def read_then_saved(*args):
+            value = real(*args)
+            if changed == "model":  # the user's editor saves the model again (a line more)
+                res.write_text(res.read_text().replace("HKLF", "REM edited\nHKLF", 1))
+            else:  # the rest of the reflections arrive
+                with hkl.open("a") as stream:
+                    stream.write("".join(lines[half:]))
+            return value
+
+        return read_then_saved
+
+    if changed == "model":
+        monkeypatch.setattr(BatchItem, "load", saved_meanwhile(BatchItem.load))
+    else:
+        read = saved_meanwhile(crystalx_core.io.find_reflections)
+        monkeypatch.setattr(crystalx_core.io, "find_reflections", read)
+    (item,) = find_inputs(str(tmp_path))
+    options = BatchOptions(method="baseline", hydrogens="rules", cycles=1)
+    assert run_one(item, options)["status"] == "ok"
+    assert finished_row(item, options) is None
+    monkeypatch.undo()
+    assert run_one(item, options)["status"] == "ok"
+    assert finished_row(item, options)["status"] == "resumed"

@@ -262,11 +262,13 @@ def test_a_stopped_batch_writes_the_summary_of_what_is_done_and_the_same_command
 def earlier_run(folder):
     """Every structure of the folder assigned an hour ago, as by a batch that ran to the end."""
     items, options = find_inputs(str(folder)), BatchOptions(method="baseline")
+    hour_ago = time.time() - 3600
+    for path in folder.iterdir():  # the inputs older still, as the jobs read them
+        os.utime(path, (hour_ago - 60,) * 2)
     for item in items:
         assert run_one(item, options)["status"] == "ok"
-    hour_ago = time.time() - 3600
-    for path in folder.iterdir():  # the inputs older still
-        os.utime(path, (hour_ago,) * 2 if "_crystalx" in path.name else (hour_ago - 60,) * 2)
+    for path in folder.glob("*_crystalx*"):
+        os.utime(path, (hour_ago,) * 2)
     return items, options
 
 

@@ -14,6 +14,7 @@ from crystalx_core.crystallography.compare import match_sites
 from crystalx_core.io.cif import read_cif
 from crystalx_core.io.shelx_read import read_shelx
 from tests.conftest import BENCHMARK
+from tests.test_full_disk import QUICK, STRUCTURE
 
 
 def _digest(path):
@@ -410,3 +411,87 @@ def test_quiet_leaves_out_the_site_notes_not_the_summary(tmp_path, shared_data, 
     assert "wrote " in quiet
     report = json.loads((tmp_path / "q.json").read_text())
     assert sum("AFIX 148 kept" in atom["note"] for atom in report["atoms"]) == 8
+
+
+@pytest.mark.parametrize(
+    "argv, dashed",
+    [
+        (["assign", "-x.res"], "-x.res"),
+        (["audit", "-x.res", "--quiet"], "-x.res"),
+        (["solve", "-x.res"], "-x.res"),
+        (["assign", "x.res", "--hkl", "-x.hkl"], "-x.hkl"),
+        (["batch", "-runs"], "-runs"),
+        (["pxrd", "-x.xy"], "-x.xy"),
+    ],
+)
+def test_a_file_named_with_a_leading_dash_is_named_in_the_usage_error(
+    tmp_path, capsys, monkeypatch, argv, dashed
+):
+    """argparse takes `-x.res` (a file some program wrote, or a user named) for an unknown
+    option: main said only 'the following arguments are required: model'. The line now names
+    the word and the way to write it that every shell and option takes."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("-x.res", "x.res", "-x.hkl", "-x.xy"):
+        (tmp_path / name).write_text(STRUCTURE)
+    (tmp_path / "-runs").mkdir()
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == EXIT_INPUT
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert f"'{dashed}' begins with '-'" in last and f"./{dashed}" in last
+
+
+def test_a_leading_dash_file_is_read_after_double_dash_or_as_dot_slash(
+    tmp_path, capsys, monkeypatch
+):
+    """The two ways the hint and argparse give both reach the file; a negative value of an
+    option, and names after `--`, get no hint (they are no options)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "-x.res").write_text(STRUCTURE)
+    assert main(["assign", *QUICK, "--quiet", "--", "-x.res"]) == 0
+    assert main(["assign", *QUICK, "--quiet", "./-x.res"]) == 0
+    assert (tmp_path / "-x_crystalx.res").is_file()
+    capsys.readouterr()
+    for argv in (["assign", "x.res", "--cycles", "-3"], ["assign", "--", "-x.res", "-y.res"]):
+        with pytest.raises(SystemExit):
+            main(argv)
+        assert "begins with '-'" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("changed", ["model", "reflections"])
+def test_an_input_saved_while_the_job_ran_is_named_in_its_outputs(
+    tmp_path, shared_data, capsys, monkeypatch, changed
+):
+    """The .res saved by the user's editor, or the .hkl written on by the diffractometer, after
+    `assign --hkl` read them: main wrote outputs of the versions read without a word, which
+    look newer than the file beside them. The notes (summary, .json) now name it."""
+    import crystalx_core.io
+    from crystalx_core.io import Loaded
+
+    res, hkl = tmp_path / "urea.res", tmp_path / "urea.hkl"
+    shutil.copy(BENCHMARK / "XH_urea" / "published.res", res)
+    shutil.copy(BENCHMARK / "XH_urea" / "data.hkl", hkl)
+    real_load, real_read = crystalx_core.io.load, Loaded.read
+
+    def load_then_edited(*args):
+        loaded = real_load(*args)
+        res.write_text(res.read_text().replace("HKLF", "REM edited\nHKLF", 1))
+        return loaded
+
+    def read_then_written_on(self, *args):
+        reflections = real_read(self, *args)
+        with hkl.open("a") as stream:
+            stream.write("   1   0   0  100.00    1.00\n")
+        return reflections
+
+    if changed == "model":
+        monkeypatch.setattr(crystalx_core.io, "load", load_then_edited)
+    else:
+        monkeypatch.setattr(Loaded, "read", read_then_written_on)
+    assert main(["assign", str(res), "--hkl", str(hkl), *QUICK, "--cycles", "1"]) == 0
+    name = res.name if changed == "model" else hkl.name
+    said = f"{name} changed while the job ran: these outputs are of the version read"
+    assert said in capsys.readouterr().out
+    assert any(
+        said in note for note in json.loads((tmp_path / "urea_crystalx.json").read_text())["notes"]
+    )

@@ -4,6 +4,7 @@ Phenix or DIALS dispatcher's, a conda cctbx's activation), the training scripts'
 and a standard error whose writelines fails. Each failed on main before this branch, except
 where a case says it guards the fix against doing too much."""
 
+import errno
 import io
 import os
 import pickle
@@ -176,3 +177,36 @@ def test_reflections_beside_that_are_no_file_are_named(tmp_path, capsys, kind, c
         "a folder": "a folder",
     }
     assert next(text for start, text in expected.items() if kind.startswith(start)) in said
+
+
+@pytest.mark.parametrize(
+    "number, reason",
+    [
+        (errno.EACCES, "Access is denied"),  # Windows: ERROR_ACCESS_DENIED, ERROR_WRITE_PROTECT
+        (errno.EPERM, "Operation not permitted"),  # macOS: a folder the privacy settings guard
+    ],
+)
+@pytest.mark.parametrize("command", ["assign", "batch"])
+def test_a_folder_denied_by_another_system_says_where_the_outputs_can_go(
+    tmp_path, capsys, monkeypatch, command, number, reason
+):
+    """A read-only folder is EROFS only on a read-only mount; Windows says EACCES for a
+    write-protected drive, a folder its ACL closes or a share, and macOS EPERM: each gets the
+    --out hint, and the system's own words."""
+    (tmp_path / "x.res").write_text(STRUCTURE)
+    real_open = os.open
+
+    def denied(path, *args, **kwargs):
+        if Path(path).name.endswith((".tmp", ".lock")):  # an output's temporary, the batch's lock
+            raise PermissionError(number, reason, str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", denied)
+    target = tmp_path / "x.res" if command == "assign" else tmp_path
+    assert cli.main([command, str(target), "--quiet", *QUICK]) == 73
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1
+    assert error.endswith(f"{reason}; write them elsewhere with --out DIR/\n")
+    out = tmp_path / "elsewhere" / "x"
+    assert cli.main([command, str(target), "--quiet", *QUICK, "--out", str(out)]) == 73
+    assert "--out" not in capsys.readouterr().err  # a place the user chose: no hint

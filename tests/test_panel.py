@@ -84,6 +84,39 @@ def test_other_files_are_a_clear_error(tmp_path, text):
         read_rows(tmp_path / "a.json")
 
 
+def test_an_audit_report_or_a_site_the_panel_cannot_show_is_one_line_in_the_panel(
+    app, answer_file, tmp_path, shared_data, capsys
+):
+    """`python -m crystalx_core.panel x_audit.json` (crystalx audit's report: an 'atoms' list of
+    its own shape) ended in a traceback (KeyError 'new_label'), as did a site without its H count
+    or with a NaN probability (histogram: int(NaN)); the plugin then saw only 'stopped (exit
+    1): KeyError...'. Now each is an InputError naming the site, shown in the panel's status
+    line, the panel open."""
+    from crystalx_core.cli import main
+    from crystalx_core.panel.window import PanelWindow
+
+    cif = tmp_path / "urea.cif"
+    cif.write_text((shared_data / "benchmark" / "XH_urea" / "model.cif").read_text())
+    assert main(["audit", str(cif), "--quiet", "--method", "baseline", "--hydrogens", "rules"]) == 0
+    capsys.readouterr()
+    result = json.loads(answer_file.read_text())
+    site = result["result"]["sites"][0]
+    nan = {**result, "result": {"sites": [{**site, "probabilities": [["C", float("nan")]]}]}}
+    (tmp_path / "nan.json").write_text(json.dumps(nan))
+    cut = {**result, "result": {"sites": [{k: v for k, v in site.items() if k != "h_count"}]}}
+    (tmp_path / "cut.json").write_text(json.dumps(cut))
+    for name, why in [
+        ("urea_audit.json", "site 1 (O): no 'new_label'"),
+        ("nan.json", f"site 1 ({site['label']}): a probability that is not a number"),
+        ("cut.json", f"site 1 ({site['label']}): no 'h_count'"),
+    ]:
+        with pytest.raises(InputError, match="not a CrystalX assignment"):
+            read_rows(tmp_path / name)
+        window = PanelWindow(tmp_path / name)
+        assert why in window.status.text() and window.table.rowCount() == 0
+        window.close()
+
+
 def test_the_panel_renders_every_row_in_its_confidence_colour(app, answer_file, tmp_path):
     from PySide6.QtGui import QImage
     from crystalx_core.panel.window import PanelWindow, confidence_colour
@@ -213,6 +246,93 @@ def test_the_command_saves_a_screenshot(answer_file, tmp_path):
     )
     assert done.returncode == 0, done.stderr[-1000:]
     assert (tmp_path / "shot.png").stat().st_size > 5000
+
+
+LOST_NONE_REFS = """
+import os, sys
+from PySide6.QtGui import QStandardItem
+item, before = QStandardItem(), sys.getrefcount(None)
+for _ in range(200):
+    item.setText("x")
+print((before - sys.getrefcount(None)) / 200, flush=True)
+os._exit(0)  # where None's count is short, Python's own exit would abort
+"""
+
+
+def lost_none_refs() -> float:
+    """References to None the installed PySide6 loses per Qt call returning nothing, measured
+    in a fresh process (1.0 for 6.12.0 under Python 3.11, 0.0 for 6.11.3 or under 3.12)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", LOST_NONE_REFS], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-500:]
+    return float(done.stdout)
+
+
+def test_the_start_up_check_finds_the_none_leak_where_pyside6_has_it():
+    """PySide6 6.12.0 under Python 3.11 drops a reference to None on each void Qt call and
+    Python aborts at zero; main's panel opened anyway. The panel's check must agree with a
+    direct measurement by another call, on a sound PySide6 (CI's, < 6.12) and a faulty one."""
+    import subprocess
+    import sys
+
+    check = (
+        "import os; from crystalx_core.panel.__main__ import none_leak\n"
+        "print(none_leak(), flush=True); os._exit(0)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", check], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-500:]
+    if lost_none_refs() > 0.5:
+        assert re.search(r"PySide6 \S+ under Python 3\.\d+ loses a reference", done.stdout)
+        assert 'pip install "PySide6' in done.stdout and '<6.12"' in done.stdout
+    else:
+        assert done.stdout == "\n"
+
+
+def test_a_pyside6_that_loses_none_is_refused_in_one_line(answer_file, monkeypatch, capsys):
+    """Where the check finds the fault the panel does not open: exit 2 and one line, which the
+    plugin shows as 'the probability panel stopped (exit 2): ...' (PanelLink), Olex2 untouched."""
+    import crystalx_core.panel.__main__ as entry
+
+    monkeypatch.setattr(entry, "none_leak", lambda: "PySide6 6.12.0 under Python 3.11 loses")
+    assert entry.main([str(answer_file), "--screenshot", "unused.png"]) == 2
+    err = capsys.readouterr().err
+    assert err == "crystalx panel: error: PySide6 6.12.0 under Python 3.11 loses\n"
+
+
+@pytest.mark.slow  # ~15-60 s on two loaded cores: 2,500 rows sorted by Python __lt__
+def test_the_command_shows_thousands_of_atoms_or_refuses_the_faulty_pyside6(tmp_path):
+    """PySide6 6.12.0 under Python 3.11: main's panel aborted ('Fatal Python error:
+    none_dealloc', exit 134) as it opened 2,500 atoms. Now it renders them on a sound PySide6
+    and refuses in one line on that one."""
+    import subprocess
+    import sys
+
+    site = {"element": "C", "h_count": 1, "h_probabilities": {"1": 0.9, "0": 0.1}, "hfix": 43}
+    atoms = [
+        {**site, "label": f"Q{k}", "new_label": f"C{k}", "probabilities": [["C", k / 2500]]}
+        for k in range(1, 2501)
+    ]
+    (tmp_path / "big.json").write_text(json.dumps({"source": "big.res", "atoms": atoms}))
+    done = subprocess.run(
+        [sys.executable, "-m", "crystalx_core.panel", str(tmp_path / "big.json")]
+        + ["--screenshot", str(tmp_path / "shot.png")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
+    if lost_none_refs() > 0.5:
+        assert done.returncode == 2 and len(done.stderr.splitlines()) == 1, done.stderr[-1000:]
+        assert "loses a reference to None" in done.stderr
+    else:
+        assert done.returncode == 0, done.stderr[-1000:]
+        assert (tmp_path / "shot.png").stat().st_size > 5000
 
 
 @pytest.fixture(scope="module")

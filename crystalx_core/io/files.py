@@ -110,3 +110,42 @@ def reflections_beside(path: Path) -> Path | None:
     names = [path.with_suffix(suffix) for suffix in (".hkl", ".HKL", ".fcf", ".FCF")]
     found = next((name for name in names if name.is_file()), None)
     return found or next((name for name in names if os.path.lexists(name)), None)
+
+
+def file_stamp(path) -> list[int] | None:
+    """[size, modification time in ns] of a file as it stands; None where there is none or it
+    is not there. Equal stamps taken at two moments: the same version of the file."""
+    if path is None:
+        return None
+    try:
+        info = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return [info.st_size, info.st_mtime_ns]
+
+
+class InputStamps:
+    """A job's inputs (the model, its reflections) stamped before it reads each: one saved while
+    the job ran (an editor, a .hkl a diffractometer is still writing) differs afterwards, though
+    it is older than the outputs, and a resumed batch must not take those for its."""
+
+    def __init__(self) -> None:
+        self.paths: dict[str, Path | None] = {}
+        self.stamps: dict[str, list[int] | None] = {}
+
+    def take(self, role: str, path) -> None:
+        self.paths[role], self.stamps[role] = path, file_stamp(path)
+
+    def changed_note(self) -> str:
+        """The line saying which inputs are no longer the versions read; '' where none is."""
+        changed = [
+            Path(path).name
+            for role, path in self.paths.items()
+            if path is not None and file_stamp(path) != self.stamps[role]
+        ]
+        if not changed:
+            return ""
+        return (
+            f"{' and '.join(changed)} changed while the job ran: these outputs are of the "
+            "version read at its start; run the job again for the new one"
+        )

@@ -4,6 +4,7 @@ crystalx_last.json (service answer) or a job's x_crystalx.json. No Qt here."""
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,55 +51,66 @@ def read_rows(path: Path) -> tuple[str, list[Row]]:
     if isinstance(data, dict) and isinstance(data.get("result"), dict):  # plugin / service answer
         title = str(data.get("structure") or path)
         heights = data.get("evidence") or {}
-        sites = [
-            (s, _peak_evidence(heights.get(s["label"], {}).get("peak_height")))
-            for s in data["result"].get("sites", [])
-        ]
-    elif isinstance(data, dict) and isinstance(
-        data.get("atoms"), list
-    ):  # crystalx assign/solve --json
+        sites = data["result"].get("sites") or []
+
+        def evidence(site: dict) -> str:
+            return _peak_evidence(heights.get(site["label"], {}).get("peak_height"))
+
+    elif isinstance(data, dict) and isinstance(data.get("atoms"), list):  # assign/solve --json
         title = str(data.get("source") or path)
         residual = (data.get("refinement") or {}).get("difference_map") or {}
-        sites = [
-            (
-                a,
-                f"largest difference peak {residual['peak']:.2f} e/Å³ is next to it"
-                if residual.get("peak_near") == a["new_label"]
-                else "",
-            )
-            for a in data["atoms"]
-        ]
+        sites = data["atoms"]
+
+        def evidence(site: dict) -> str:
+            if residual.get("peak_near") != site["new_label"]:
+                return ""
+            return f"largest difference peak {residual['peak']:.2f} e/Å³ is next to it"
+
     else:
         raise InputError("not a CrystalX assignment (no 'result' or 'atoms')", str(path))
     rows = []
-    for site, evidence in sites:
-        element, h_count = site["element"], site["h_count"]
-        # SiteAssignment.to_dict's shape; job files of schema 1 still on disk have scores by element
-        top = (
-            site["probabilities"]
-            if "probabilities" in site
-            else list(site["element_scores"].items())
-        )
-        h_scores = site["h_probabilities"] if "h_probabilities" in site else site["h_scores"]
-        top = sorted(((str(e), float(p)) for e, p in top), key=lambda kv: -kv[1])
-        confidence = dict(top).get(element, top[0][1] if top else 1.0)
-        rows.append(
-            Row(
-                site["label"],
-                site["new_label"],
-                element,
-                confidence,
-                [kv for kv in top if kv[0] != element][:2],
-                int(h_count),
-                float(h_scores.get(str(h_count), 1.0)),
-                int(site["hfix"] or 0),
-                site.get("note", ""),
-                evidence,
-                *_by_data(site.get("evidence")),
-                h_kept=bool(site.get("h_kept")),
-            )
-        )
+    for number, site in enumerate(sites, 1):
+        try:
+            rows.append(_row(site, evidence(site)))
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            # another JSON with an 'atoms' list (an audit's report), or a site cut short
+            what = f"no {error}" if isinstance(error, KeyError) else str(error)
+            raise InputError(
+                f"not a CrystalX assignment: site {number} ({_label(site)}): {what}", str(path)
+            ) from None
     return title, rows
+
+
+def _label(site) -> str:
+    return str(site.get("label", "no label")) if isinstance(site, dict) else repr(site)[:40]
+
+
+def _row(site: dict, evidence: str) -> Row:
+    """One site's row; a value the panel cannot show (a probability NaN or infinite) is a
+    ValueError naming it."""
+    element, h_count = site["element"], site["h_count"]
+    # SiteAssignment.to_dict's shape; job files of schema 1 still on disk have scores by element
+    top = site["probabilities"] if "probabilities" in site else list(site["element_scores"].items())
+    h_scores = site["h_probabilities"] if "h_probabilities" in site else site["h_scores"]
+    top = sorted(((str(e), float(p)) for e, p in top), key=lambda kv: -kv[1])
+    confidence = dict(top).get(element, top[0][1] if top else 1.0)
+    h_confidence = float(h_scores.get(str(h_count), 1.0))
+    if not all(map(math.isfinite, [p for _, p in top] + [h_confidence])):
+        raise ValueError("a probability that is not a number (NaN or infinite)")
+    return Row(
+        site["label"],
+        site["new_label"],
+        element,
+        confidence,
+        [kv for kv in top if kv[0] != element][:2],
+        int(h_count),
+        h_confidence,
+        int(site["hfix"] or 0),
+        site.get("note", ""),
+        evidence,
+        *_by_data(site.get("evidence")),
+        h_kept=bool(site.get("h_kept")),
+    )
 
 
 def _by_data(weighed: dict | None) -> tuple[str, str, str]:
