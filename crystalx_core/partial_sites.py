@@ -215,6 +215,7 @@ def _refine_occupancies(
         result.short_note = (
             f"partly occupied by the data (counts short of every element): {listed} on free "
             f"variables; R1 {kept.r1:.4f}, {base.r1:.4f} with them whole"
+            f"{_unplaced_h(kept.structure, named)}"
         )
         return None
     result.short_note = (
@@ -222,6 +223,17 @@ def _refine_occupancies(
         f"refined to {listed}, R1 {kept.r1:.4f} against {base.r1:.4f} whole"
     )
     return base
+
+
+def _unplaced_h(model: Structure, named: list[str]) -> str:
+    """What the occupancy note adds for the alternative_pairs among `named` (PART 1 and 2) with
+    no H on them: the H are planned before the parts are set (sugar's hydroxyl O over two places
+    gets no H in either), so the user is told to add them."""
+    split = [k for k, s in enumerate(model.sites) if s.label in named and s.part > 0]
+    if not split or _riding_on(model, set(split)):
+        return ""
+    labels = ", ".join(model.sites[k].label for k in split)
+    return f"; {labels}: one atom's places (PART 1/2), their H not placed (add them by hand)"
 
 
 def _lowers_both(kept: RefinementResult, base: RefinementResult) -> bool:
@@ -235,11 +247,7 @@ def with_free_occupancies(model: Structure, labels: frozenset[str]) -> Structure
     image: a solvent across a centre), but two that are one atom's positions (alternative_pairs)
     PART 1 and PART 2 of one variable; atoms already in a part or on a variable are left."""
     sites = list(model.sites)
-    chosen = [
-        k
-        for k, s in enumerate(sites)
-        if s.label in labels and not is_hydrogen(s.element) and not s.free_variable and not s.part
-    ]
+    chosen = _not_yet_split(model, labels)
     if not chosen:
         return model
     next_fv, next_part = _next_numbers(sites)
@@ -271,11 +279,7 @@ def alternative_pairs(model: Structure, labels) -> list[tuple[int, int, float]]:
     """(i, j, distance) for the pairs of non-H sites named (those short of every element) that
     are one disordered atom's two positions: nearer each other than PARTNER_DISTANCE and both
     bonded (within BOND) to one atom not named; each site in one pair at most, nearest first."""
-    named = [
-        k
-        for k, s in enumerate(model.sites)
-        if s.label in labels and not is_hydrogen(s.element) and not s.free_variable and not s.part
-    ]
+    named = _not_yet_split(model, labels)
     pairs = []
     for i, near in zip(named, neighbours(model, BOND, centres=named)):
         anchors = [
@@ -292,6 +296,16 @@ def alternative_pairs(model: Structure, labels) -> list[tuple[int, int, float]]:
             chosen.append((i, j, distance))
             taken |= {i, j}
     return chosen
+
+
+def _not_yet_split(model: Structure, labels) -> list[int]:
+    """Indices of the non-H sites named that are in no part and on no variable yet (the
+    user's or an earlier cycle's are left as they are)."""
+    return [
+        k
+        for k, s in enumerate(model.sites)
+        if s.label in labels and not is_hydrogen(s.element) and not s.free_variable and not s.part
+    ]
 
 
 def _isotropic(model: Structure) -> frozenset[str]:

@@ -94,8 +94,13 @@ def _sugar(tmp_path):
 def test_two_short_sites_on_one_atom_too_near_to_coexist_are_one_atoms_two_places(tmp_path):
     """O5 and C8 both count short of every element (5.2 and 4.4 e) and lie 1.22 Å apart, both
     bonded to C7: one hydroxyl O over two places. Main put both on one free variable (0.60
-    each, 1.2 O in all); they are now PART 1 and PART 2 of one variable, 0.5 + 0.5."""
-    from crystalx_core.partial_sites import alternative_pairs, with_free_occupancies
+    each, 1.2 O in all); they are now PART 1 and PART 2 of one variable, 0.5 + 0.5, and the
+    occupancy note says their H are not placed."""
+    from crystalx_core.partial_sites import (
+        _unplaced_h,
+        alternative_pairs,
+        with_free_occupancies,
+    )
 
     model = _sugar(tmp_path)
     labels = [s.label for s in model.sites]
@@ -105,6 +110,9 @@ def test_two_short_sites_on_one_atom_too_near_to_coexist_are_one_atoms_two_place
     o5, c8 = split["O5"], split["C8"]
     assert {o5.part, c8.part} == {1, 2} and o5.free_variable == -c8.free_variable != 0
     assert o5.occupancy + c8.occupancy == pytest.approx(1.0)
+    # the H are planned before the parts are set: the note tells the user the places have none
+    note = _unplaced_h(with_free_occupancies(model, frozenset({"O5", "C8"})), ["O5", "C8"])
+    assert note == "; O5, C8: one atom's places (PART 1/2), their H not placed (add them by hand)"
 
 
 def test_short_sites_that_can_both_be_there_are_no_pair(tmp_path):
