@@ -690,7 +690,7 @@ def hydrogen_plan(
         return ride_as_input(model, {}, groups, kept=kept)
     if density is None:  # the riding note keeps what was asked on a metal; the answer none
         plan = ride_as_input(model, assignment.h_counts(), groups, kept=kept)
-        for k in unseen_metal_hydrogens(model, assignment.h_counts(), kept):
+        for k in unseen_metal_hydrogens(model, assignment.h_counts()):
             assignment.sites[k].h_count = 0
         return plan
     first = assignment.h_counts()

@@ -1249,19 +1249,13 @@ def keep_input_codes(plan: HydrogenPlan, groups: dict[int, list[InputH]]) -> Non
         plan.structure = plan.structure.with_sites(sites)
 
 
-def unseen_metal_hydrogens(
-    structure: Structure, counts: dict[int, int], kept: dict | None = None
-) -> set[int]:
-    """The metal sites given H that no difference peak located and the input does not hold
-    (`kept`): a metal's H is a hydride the map must show (hydrogen_evidence places those it
-    does), so an answer without one gives the metal none; the hydrogen model asked 2 H on the
-    framework Ga of CRYSTALS' zngapo demo, a GaO4 tetrahedron it had no like of in training."""
-    kept = kept or {}
-    return {
-        k
-        for k, n_h in counts.items()
-        if n_h > 0 and k not in kept and is_metal(structure.sites[k].element)
-    }
+def unseen_metal_hydrogens(structure: Structure, counts: dict[int, int]) -> set[int]:
+    """The metal sites given H in an answer no difference map checked: a metal's H is a
+    hydride the map must show (hydrogen_evidence places those it does), so without one the
+    metal gets none; the hydrogen model asked 2 H on the framework Ga of CRYSTALS' zngapo
+    demo, a GaO4 tetrahedron it had no like of in training. (The input's own hydride is not
+    kept either: _kept_groups leaves it to the map, with a note.)"""
+    return {k for k, n_h in counts.items() if n_h > 0 and is_metal(structure.sites[k].element)}
 
 
 def ride_as_input(
