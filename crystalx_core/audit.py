@@ -27,6 +27,7 @@ from crystalx_core.riding import (
     input_hydrogens_kept,
     ride_as_input,
     ride_existing_hydrogens,
+    unseen_metal_hydrogens,
 )
 from crystalx_core.structure import Structure
 
@@ -138,6 +139,9 @@ def audit(
     groups = input_groups(proposed, published)
     kept = input_hydrogens_kept(proposed, published, groups)
     counts = [(len(kept[k]), {len(kept[k]): 1.0}) if k in kept else c for k, c in enumerate(counts)]
+    # an H asked on a metal is placed by no model here (no map is read for it): none proposed
+    unseen = unseen_metal_hydrogens(proposed, {k: n for k, (n, _) in enumerate(counts)})
+    counts = [(0, scores) if k in unseen else (n, scores) for k, (n, scores) in enumerate(counts)]
     # a model with no H at all (not yet placed, or left out as older CIFs do) says nothing of
     # its H counts: CRYSTALS' demo for finding H had 9 of 14 atoms flagged 'published with 0 H';
     # one whose formula has no H (declared_no_h) does say: 0 on every atom

@@ -136,6 +136,7 @@ from crystalx_core.errors import RefinementError
 from crystalx_core.geometry import connectivity, one_alternative
 from crystalx_core.hydrogen_data import MIN_COMPLETENESS, hamilton_ratio
 from crystalx_core.hydrogens import RESTRAINED_XH, place_hydrogens
+from crystalx_core.partial_sites import alternative_pairs
 from crystalx_core.riding import add_riding_hydrogens, second_neighbours
 from crystalx_core.structure import Structure
 
@@ -766,6 +767,12 @@ def _weigh_elements(refined, reflections, method, cycles, priors) -> ElementEvid
             current, kept_back = settled, {**kept_back, **more}
         else:
             current, evidence = before, before_evidence
+    partners = _partner_elements(weigh, current, evidence)
+    if partners:
+        trial = weigh.refined_with(current, {label: el for label, (el, _) in partners.items()})
+        if trial is not None:
+            current = trial
+            why.update({label: reason for label, (_, reason) in partners.items()})
     result = ElementEvidence(
         evidence, weigh.changes(current), current, weigh.rounds, refined.r1, reverted
     )
@@ -781,6 +788,35 @@ def _weigh_elements(refined, reflections, method, cycles, priors) -> ElementEvid
     if not result.changes:
         result.refined = None
     return result
+
+
+def _partner_elements(weigh, current, evidence) -> dict[str, tuple[str, str]]:
+    """One element for the two positions of one disordered atom (partial_sites.alternative_pairs
+    among the sites short of every element), where they hold two: the candidate whose count is
+    nearest the two sites' counts together, as the atom whole would count (CRYSTALS' sugar: a
+    hydroxyl O over two places, held as O and C, counted 5.2 and 4.4 e). label → (element, why)."""
+    model = current.structure
+    short = {label for label, e in evidence.items() if e.short}
+    decided = {}
+    for i, j, distance in alternative_pairs(model, short):
+        a, b = model.sites[i], model.sites[j]
+        if a.element == b.element:
+            continue
+        total = evidence[a.label].electrons + evidence[b.label].electrons
+        offset = evidence[a.label].offset
+        names = {
+            el
+            for s in (a, b)
+            for el in candidates(s.element, weigh.priors.get(s.label) or {}, weigh.sfac)
+        }
+        element = min(sorted(names), key=lambda el: abs(offset * atomic_number(el) - total))
+        reason = (
+            f"{a.label} and {b.label}, one disordered atom's two positions (bonded to one atom, "
+            f"{distance:.2f} Å apart), count {total:.1f} e together, as {element} whole "
+            f"({offset * atomic_number(element):.1f} e)"
+        )
+        decided.update({s.label: (element, reason) for s in (a, b) if s.element != element})
+    return decided
 
 
 def _anisotropic_counts(weigh, current, evidence, why, seen):

@@ -83,6 +83,11 @@ START_OCCUPANCY = 0.25  # of the minor part or the solvent, before refinement
 # left the occupancies at 0.75/0.25 and R1 0.0674, 20 more reached 0.56-0.68 and 0.0631; from
 # 0.5 the job ends at R1 0.0634)
 SMEARED_OCCUPANCY = 0.5
+# Å: two sites short of every element, both bonded to one atom and nearer each other than this,
+# cannot both be there: they are one disordered atom's alternative positions (CRYSTALS' sugar
+# demo: a hydroxyl O over two places 1.22 Å apart on one C, counted 5.2 and 4.4 e); two
+# substituents of one atom, 1.3-1.5 Å from it at tetrahedral angles, lie 2.1 Å apart or more
+PARTNER_DISTANCE = 1.6
 SOLVENT_ELEMENT = "O"  # water, the common partly occupied solvent (else the commonest element)
 
 
@@ -210,6 +215,7 @@ def _refine_occupancies(
         result.short_note = (
             f"partly occupied by the data (counts short of every element): {listed} on free "
             f"variables; R1 {kept.r1:.4f}, {base.r1:.4f} with them whole"
+            f"{_unplaced_h(kept.structure, named)}"
         )
         return None
     result.short_note = (
@@ -217,6 +223,17 @@ def _refine_occupancies(
         f"refined to {listed}, R1 {kept.r1:.4f} against {base.r1:.4f} whole"
     )
     return base
+
+
+def _unplaced_h(model: Structure, named: list[str]) -> str:
+    """What the occupancy note adds for the alternative_pairs among `named` (PART 1 and 2) with
+    no H on them: the H are planned before the parts are set (sugar's hydroxyl O over two places
+    gets no H in either), so the user is told to add them."""
+    split = [k for k, s in enumerate(model.sites) if s.label in named and s.part > 0]
+    if not split or _riding_on(model, set(split)):
+        return ""
+    labels = ", ".join(model.sites[k].label for k in split)
+    return f"; {labels}: one atom's places (PART 1/2), their H not placed (add them by hand)"
 
 
 def _lowers_both(kept: RefinementResult, base: RefinementResult) -> bool:
@@ -227,18 +244,26 @@ def _lowers_both(kept: RefinementResult, base: RefinementResult) -> bool:
 def with_free_occupancies(model: Structure, labels: frozenset[str]) -> Structure:
     """The model with the non-H atoms named, each bonded group and its riding H on a free
     variable of its own from SMEARED_OCCUPANCY (PART -n when the group meets its own symmetry
-    image: a solvent across a centre); atoms already in a part or on a variable are left."""
+    image: a solvent across a centre), but two that are one atom's positions (alternative_pairs)
+    PART 1 and PART 2 of one variable; atoms already in a part or on a variable are left."""
     sites = list(model.sites)
-    chosen = [
-        k
-        for k, s in enumerate(sites)
-        if s.label in labels and not is_hydrogen(s.element) and not s.free_variable and not s.part
-    ]
+    chosen = _not_yet_split(model, labels)
     if not chosen:
         return model
+    next_fv, next_part = _next_numbers(sites)
+    for *pair, _ in alternative_pairs(model, labels):  # one atom's two places: fv and 1 - fv
+        for j, part, occupancy in zip(pair, (1, 2), (SMEARED_OCCUPANCY, 1 - SMEARED_OCCUPANCY)):
+            for k in [j, *_riding_on(model, {j})]:
+                sites[k] = replace(
+                    sites[k],
+                    occupancy=occupancy,
+                    free_variable=next_fv if part == 1 else -next_fv,
+                    part=part,
+                )
+            chosen.remove(j)
+        next_fv += 1
     bonded = neighbours(model, BOND, centres=chosen)
     groups = linked_groups([[chosen.index(c.j) for c in near if c.j in chosen] for near in bonded])
-    next_fv, next_part = _next_numbers(sites)
     for group in groups:
         members = [chosen[k] for k in group]
         part, next_part = _part_for(model, members, next_part)
@@ -248,6 +273,39 @@ def with_free_occupancies(model: Structure, labels: frozenset[str]) -> Structure
             )
         next_fv += 1
     return model.with_sites(sites)
+
+
+def alternative_pairs(model: Structure, labels) -> list[tuple[int, int, float]]:
+    """(i, j, distance) for the pairs of non-H sites named (those short of every element) that
+    are one disordered atom's two positions: nearer each other than PARTNER_DISTANCE and both
+    bonded (within BOND) to one atom not named; each site in one pair at most, nearest first."""
+    named = _not_yet_split(model, labels)
+    pairs = []
+    for i, near in zip(named, neighbours(model, BOND, centres=named)):
+        anchors = [
+            c.cart_j for c in near if c.j not in named and not is_hydrogen(model.sites[c.j].element)
+        ]
+        for c in near:
+            if c.j in named and c.j != i and c.distance < PARTNER_DISTANCE:
+                if any(np.linalg.norm(a - c.cart_j) <= BOND for a in anchors):
+                    pairs.append((c.distance, min(i, c.j), max(i, c.j)))
+    taken: set[int] = set()
+    chosen = []
+    for distance, i, j in sorted(set(pairs)):
+        if i not in taken and j not in taken:
+            chosen.append((i, j, distance))
+            taken |= {i, j}
+    return chosen
+
+
+def _not_yet_split(model: Structure, labels) -> list[int]:
+    """Indices of the non-H sites named that are in no part and on no variable yet (the
+    user's or an earlier cycle's are left as they are)."""
+    return [
+        k
+        for k, s in enumerate(model.sites)
+        if s.label in labels and not is_hydrogen(s.element) and not s.free_variable and not s.part
+    ]
 
 
 def _isotropic(model: Structure) -> frozenset[str]:

@@ -43,6 +43,7 @@ from crystalx_core.riding import (
     keep_input_names,
     ride_as_input,
     unheld_input_hydrogens,
+    unseen_metal_hydrogens,
     unwritten_input_hydrogens,
 )
 from crystalx_core.special_disorder import declared
@@ -687,8 +688,11 @@ def hydrogen_plan(
         if notes is not None:
             notes.append(declared)
         return ride_as_input(model, {}, groups, kept=kept)
-    if density is None:
-        return ride_as_input(model, assignment.h_counts(), groups, kept=kept)
+    if density is None:  # the riding note keeps what was asked on a metal; the answer none
+        plan = ride_as_input(model, assignment.h_counts(), groups, kept=kept)
+        for k in unseen_metal_hydrogens(model, assignment.h_counts()):
+            assignment.sites[k].h_count = 0
+        return plan
     first = assignment.h_counts()
     evidence = weigh_hydrogens(model, first, density, reflections)
     if resolve_hydrogen_method(method) == "model":

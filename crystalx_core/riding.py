@@ -1249,6 +1249,15 @@ def keep_input_codes(plan: HydrogenPlan, groups: dict[int, list[InputH]]) -> Non
         plan.structure = plan.structure.with_sites(sites)
 
 
+def unseen_metal_hydrogens(structure: Structure, counts: dict[int, int]) -> set[int]:
+    """The metal sites given H in an answer no difference map checked: a metal's H is a
+    hydride the map must show (hydrogen_evidence places those it does), so without one the
+    metal gets none; the hydrogen model asked 2 H on the framework Ga of CRYSTALS' zngapo
+    demo, a GaO4 tetrahedron it had no like of in training. (The input's own hydride is not
+    kept either: _kept_groups leaves it to the map, with a note.)"""
+    return {k for k, n_h in counts.items() if n_h > 0 and is_metal(structure.sites[k].element)}
+
+
 def ride_as_input(
     model: Structure,
     counts: dict[int, int],
