@@ -56,6 +56,10 @@ def read_scan(data: bytes, path: str) -> Scan:
     """The file's pattern, its format recognised by content."""
     if data.startswith(b"PK\x03\x04"):  # patterns.py passes on only a zip that is a .rasx
         return read_rasx(data, path)
+    from crystalx_core.pxrd import bruker_raw  # it builds on Scan, defined here
+
+    if data.startswith(bruker_raw.MAGIC):  # patterns.py passes on this one binary format
+        return bruker_raw.read_raw4(data, path)
     data = data.removeprefix(b"\xef\xbb\xbf")
     text = data.decode("latin-1")
     # only CR/LF end a line: str.splitlines would also split at \x85, UTF-8's 'Å' read as latin-1

@@ -15,6 +15,7 @@ import numpy as np
 
 from crystalx_core.errors import InputError
 from crystalx_core.io.files import MAX_INPUT_BYTES, read_input_bytes
+from crystalx_core.pxrd.bruker_raw import MAGIC as RAW4
 from crystalx_core.pxrd.formats import is_rasx, read_scan
 from crystalx_core.pxrd.simulate import CU_KALPHA, GRID
 
@@ -24,7 +25,6 @@ WAVELENGTH_AGREES = 1e-3  # Å: a file's 1.54060 and the option's 1.5406 are the
 # binary formats whose layout we have not verified on a real file: what to export instead
 _BINARY = (
     (b"RAW1.01", "a Bruker RAW v3 file (binary)"),
-    (b"RAW4.00", "a Bruker RAW v4 file (binary)"),
     (b"RAW2", "a Bruker RAW v2 file (binary)"),
     (b"RAW ", "a Bruker RAW v1 file (binary)"),
 )
@@ -57,8 +57,8 @@ def _pattern_bytes(path: str) -> bytes:
             raise
         with open(path, "rb") as handle:  # a regular file under the size limit: checked
             data = handle.read(MAX_INPUT_BYTES)
-        if data.startswith(b"PK\x03\x04") and is_rasx(data):
-            return data  # formats.read_rasx reads the zip
+        if data.startswith(b"PK\x03\x04") and is_rasx(data) or data.startswith(RAW4):
+            return data  # formats.read_rasx reads the zip, bruker_raw.read_raw4 a RAW4.00
         head = data[:8]
         kind = next((name for magic, name in _BINARY if head.startswith(magic)), None)
         if kind is None and head.startswith(b"PK\x03\x04"):
