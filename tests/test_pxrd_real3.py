@@ -62,3 +62,100 @@ def test_two_raw4_ranges_are_both_read(tmp_path):
     two.write_bytes(data + bytes(block))
     scan = read_scan(two.read_bytes(), str(two))
     assert len(scan.x) == 600 and scan.x[300] == 20.0 and scan.notes == ["2 ranges merged"]
+
+
+# pdiffutils 0.0.3 (PyPI sdist, Apache-2.0), data/Ce_short.TTX: a temperature series of 5 scans
+# (25, 50, 100, 150, 200), 3937 points each. Verbatim (CRLF) but for the first 60 rows of each
+# scan, 'Number of points' set to match.
+TTX = DATA / "ce_short_first60.TTX"
+
+
+def test_a_ttx_series_reads_its_first_scan_and_says_so():
+    """main refused it at line 6 (the motor-position line read as 2θ -0°)."""
+    pattern = read_pattern(TTX)
+    assert pattern.format == ".TTX series" and len(pattern.two_theta) == 60
+    assert pattern.two_theta[0] == pytest.approx(0.993) and pattern.intensity[0] == 8
+    assert pattern.two_theta[-1] == pytest.approx(1.888) and pattern.intensity[-1] == 290
+    (note,) = pattern.notes
+    assert (
+        "scan 1 of 5 read (Temperature 25.0; the series: 25.0, 50.0, 100.0, 150.0, 200.0)" in note
+    )
+    assert "save its 2θ, counts rows alone as .xy" in note
+
+
+def test_a_ttx_scan_cut_short_is_refused_with_its_line(tmp_path):
+    lines = TTX.read_text().splitlines()
+    del lines[30]  # a row of scan 1
+    short = tmp_path / "short.TTX"
+    short.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError, match="'Number of points' .* says 60, scan 1 has 59") as error:
+        read_pattern(short)
+    assert error.value.line == 67  # the '****' line that ends scan 1
+
+
+def _rows(*rows: str) -> str:
+    return "".join(f"{row}\n" for row in rows)
+
+
+@pytest.mark.parametrize(
+    "row, counts",
+    [
+        ("10.{:02d} 1,234", 1234.0),
+        ("10.{:02d}\t12,345.5", 12345.5),
+        ("10.{:02d};1,234,567", 1234567.0),
+    ],
+)
+def test_thousands_separators_are_read_as_such(tmp_path, row, counts):
+    """main read '10.02 1,234' as 2θ 10.02, intensity 1 (the ',' split the number)."""
+    path = tmp_path / "grouped.xy"
+    path.write_text(_rows(*(row.format(k) for k in range(60))))
+    assert (read_pattern(path).intensity == counts).all()
+
+
+def test_a_comma_that_is_neither_is_refused_with_its_line(tmp_path):
+    path = tmp_path / "odd.xy"
+    path.write_text(_rows(*(f"10.{k:02d} 1234" for k in range(30)), "10.30 1,23"))
+    with pytest.raises(InputError, match="a ',' inside a number") as error:
+        read_pattern(path)
+    assert error.value.line == 31
+
+
+# objcryst-fox 2022.1 (Debian package, GPL-2; Fox, V. Favre-Nicolin),
+# usr/share/doc/objcryst-fox/example/tutorial-pbso4/neutron.dat: the PbSO4 round robin (Hill,
+# J. Appl. Cryst. 25, 589) measured on ILL's D1A at 1.909 Å, in FullProf's free format. Its header
+# line and first 60 counts; the stop angle, 155.95 in the file, set to the 60th step.
+PBSO4_D1A = """\
+10.000 0.050 12.95 PbSO4 D1A(ILL)(Rietveld Refinement Round Robin,R.J. Hill,JApC 25,589)
+   220   214   219   224   198   229   224   216   202   229
+   202   215   215   196   235   207   205   238   202   213
+   226   198   222   186   216   218   225   200   196   224
+   199   204   189   211   190   184   204   204   219   207
+   227   211   193   206   208   191   194   185   200   203
+   197   203   200   200   205   208   205   201   221   218
+"""
+
+
+def test_fullprof_free_format_is_read_at_its_steps(tmp_path):
+    """main read the header as a row (2θ 10, intensity 0.05) and the counts as 2θ (220°)."""
+    path = tmp_path / "neutron.dat"
+    path.write_text(PBSO4_D1A)
+    pattern = read_pattern(path, wavelength=1.909)
+    assert pattern.format == "FullProf free format" and len(pattern.two_theta) == 60
+    assert np.allclose(pattern.two_theta, 10 + 0.05 * np.arange(60))
+    assert pattern.intensity[[0, 10, -1]].tolist() == [220, 202, 218]
+
+
+def test_a_neutron_pattern_without_a_wavelength_is_refused_not_read_as_cu(tmp_path):
+    path = tmp_path / "neutron.dat"
+    path.write_text(PBSO4_D1A)
+    with pytest.raises(InputError, match=r"neutron pattern \(its title names 'D1A'.*--wavelength"):
+        read_pattern(path)
+    note = next(n for n in read_pattern(path, wavelength=1.909).notes if "neutron" in n)
+    assert "X-ray intensities" in note
+
+
+def test_the_same_layout_without_a_neutron_title_is_read_as_cu(tmp_path):
+    path = tmp_path / "xray.dat"
+    path.write_text(PBSO4_D1A.replace("D1A(ILL)", "XrayDif"))
+    pattern = read_pattern(path)
+    assert pattern.wavelength_from.startswith("Cu Kα1, the default") and not pattern.notes

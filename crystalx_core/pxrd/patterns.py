@@ -21,6 +21,7 @@ from crystalx_core.pxrd.simulate import CU_KALPHA, GRID
 
 MIN_POINTS = 50
 MIN_GRID_COVERAGE = 0.3  # of the 5–90° grid; read without comment from here (pxrd.coverage: below)
+NEUTRON_MAX_WAVELENGTH = 10  # Å: cold-neutron powder diffractometers (DMC) reach 4–6 Å
 WAVELENGTH_AGREES = 1e-3  # Å: a file's 1.54060 and the option's 1.5406 are the same
 # binary formats whose layout we have not verified on a real file: what to export instead
 _BINARY = (
@@ -105,9 +106,21 @@ def read_pattern(path, wavelength: float | None = None) -> Pattern:
         used, source = scan.wavelength, f"the file ({scan.wavelength_from})"
     elif scan.axis == "q":
         used, source = CU_KALPHA, "none needed: the file's axis is Q (Å⁻¹)"
+    elif scan.neutron:
+        raise InputError(
+            f"a neutron pattern ({scan.neutron}) that states no wavelength: give the "
+            "instrument's with --wavelength (Å); Cu Kα1, the default, is an X-ray wavelength",
+            path,
+        )
     else:
         used, source = CU_KALPHA, "Cu Kα1, the default: the file names no wavelength"
-    if not 0.1 < used < 5:
+    if scan.neutron:
+        notes.append(
+            f"a neutron pattern ({scan.neutron}): its lines are mapped onto Cu Kα 2θ through "
+            "their d-spacings, but the model was trained on X-ray intensities, which differ "
+            "from neutron ones: the groups listed are less sure than for an X-ray scan"
+        )
+    if not 0.1 < used < (NEUTRON_MAX_WAVELENGTH if scan.neutron else 5):
         raise InputError(f"wavelength {used:g} Å ({source}) is not an X-ray wavelength", path)
     if scan.axis == "q":
         if (x <= 0).any():
