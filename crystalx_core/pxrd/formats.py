@@ -550,7 +550,9 @@ def _ras_point(line: str) -> tuple[float, float]:
 def read_ras(lines: list[str], path: str) -> Scan:
     """Rigaku RAS: '*KEY "value"' header lines, then 2θ, counts and a scale factor (attenuator;
     1 without one) between *RAS_INT_START and *RAS_INT_END, once per scan. Layout: GSAS-II
-    G2pwd_rigaku.py; the factor multiplies the counts as in reductus' rigaku.py."""
+    G2pwd_rigaku.py; the factor multiplies the counts as reductus' rigaku.py and NIMS's RDE XRD
+    reader do (an automatic attenuator lowers the counts it is in the beam for; those that drop
+    the column found no file where it varies: docs/pxrd_formats.md)."""
     xs, ys, numbers, header = [], [], [], {}
     inside = False
     for number, raw in enumerate(lines, start=1):
