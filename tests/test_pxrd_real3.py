@@ -140,7 +140,7 @@ def test_fullprof_free_format_is_read_at_its_steps(tmp_path):
     path = tmp_path / "neutron.dat"
     path.write_text(PBSO4_D1A)
     pattern = read_pattern(path, wavelength=1.909)
-    assert pattern.format == "FullProf free format" and len(pattern.two_theta) == 60
+    assert pattern.format == "start-step-stop .dat" and len(pattern.two_theta) == 60
     assert np.allclose(pattern.two_theta, 10 + 0.05 * np.arange(60))
     assert pattern.intensity[[0, 10, -1]].tolist() == [220, 202, 218]
 
@@ -159,3 +159,11 @@ def test_the_same_layout_without_a_neutron_title_is_read_as_cu(tmp_path):
     path.write_text(PBSO4_D1A.replace("D1A(ILL)", "XrayDif"))
     pattern = read_pattern(path)
     assert pattern.wavelength_from.startswith("Cu Kα1, the default") and not pattern.notes
+
+
+def test_a_start_step_stop_file_cut_short_is_refused(tmp_path):
+    """The excerpt with the file's own stop angle, 155.95°: 2920 steps, 60 counts."""
+    path = tmp_path / "neutron.dat"
+    path.write_text(PBSO4_D1A.replace("12.95", "155.95"))
+    with pytest.raises(InputError, match=r"line 1 gives 2920 steps .* holds 60 counts \(cut short"):
+        read_pattern(path, wavelength=1.909)

@@ -42,6 +42,7 @@ _COMMENT_START = "#!'\"/*;"
 _BRACKETED_UNIT = re.compile(r"[(\[]\s*(nm|m|Å|A|angstroms?)\s*[)\]]", re.I)
 # constant-wavelength neutron powder diffractometers a title names (ILL, PSI, NIST, ANSTO, FRM II,
 # ORNL, LLB): no X-ray wavelength may be assumed for their patterns
+_LAMBDA = re.compile(r"\blambda\s*[:=]?\s*(" + _NUMBER.pattern + ")", re.I)
 _NEUTRON = re.compile(
     r"\b(?i:neutrons?)\b|\b(?:D1A|D1B|D2B|D20|HRPT|DMC|BT-?1|ECHIDNA|Echidna|WOMBAT|Wombat|"
     r"SPODI|HB-?2A|3T2|G4\.1)\b"
@@ -220,56 +221,80 @@ def read_columns(lines: list[str], path: str, first_line: int = 1, fmt: str = "c
 # --- FullProf's free format (INSTRM=0): start, step, stop, then counts -----------------------
 
 
+def _leading_numbers(line: str) -> list[float]:
+    """The numbers a line begins with, up to its first word that is not one."""
+    numbers = []
+    for word in line.replace(",", " ").split():
+        try:
+            numbers.append(float(word))
+        except ValueError:
+            break
+    return numbers
+
+
 def _fullprof_steps(lines: list[str]) -> tuple[int, float, float, int] | None:
-    """(header line index, start, step, point count) where the file is FullProf's free format:
-    the first line that is not a comment holds start, step and stop 2θ (a title may follow), and
-    the numbers after it are one count per step (GSAS-II's G2pwd_FP.py reads it the same)."""
-    at = next(
-        (k for k, raw in enumerate(lines) if raw.strip() and raw.lstrip()[0] not in "#!'"), None
-    )
-    if at is None:
-        return None
-    head = lines[at].replace(",", " ").split()
-    try:
-        start, step, stop = (float(v) for v in head[:3])
-    except ValueError:
-        return None
-    if not (0 <= start < stop <= 180 and 0 < step < stop - start):
-        return None
-    count = int(round((stop - start) / step)) + 1
-    values = sum(
-        len(raw.split()) for raw in lines[at + 1 :] if raw.strip() and raw.lstrip()[0] not in "#!'"
-    )
-    return (at, start, step, count) if abs(values - count) <= 1 else None
+    """(line index, start, step, point count) where the file holds a start, step, stop line:
+    one of its first 6 lines begins with three numbers that make a whole number of steps, and
+    the next line holds another number of numbers and is no 2θ, intensity row from the start
+    (else it is a header over columns). xylib's riet7.cpp check, for RIET7/LHPM, ILL D1A5,
+    PSI DMC and FullProf's free format."""
+    for at, line in enumerate(lines[:6]):
+        head = _leading_numbers(line)
+        if len(head) < 3:
+            continue
+        start, step, stop = head[:3]
+        if not (0 <= start < stop <= 180 and 0 < step):
+            continue
+        steps = (stop - start) / step + 1
+        following = _leading_numbers(lines[at + 1]) if at + 1 < len(lines) else []
+        first_row = len(following) in (2, 3) and abs(following[0] - start) < step / 2
+        if round(steps) >= 4 and abs(round(steps) - steps) <= 1e-2 and not first_row:
+            if len(following) != len(head):
+                return at, start, step, round(steps)
+    return None
 
 
 def read_fullprof_steps(lines: list[str], stepped: tuple, path: str) -> Scan:
-    """FullProf INSTRM=0 (its manual; xylib's riet7/dbws layout is the same): 'start step stop
-    title', then counts, any number a line, at start + k·step. A title naming neutrons or a
-    neutron diffractometer (Fox's PbSO4 'D1A(ILL)') marks the pattern as neutron."""
+    """Counts at start + k·step after a 'start step stop' line: FullProf's free format
+    (INSTRM=0; GSAS-II G2pwd_FP.py), RIET7, ILL D1A5 and PSI DMC .dat (xylib riet7.cpp), any
+    number of counts a line, as many as the steps (PSI DMC writes text after them). Title lines
+    before it may state the wavelength ('lambda 2.45', GSAS-II's reading) and may name neutrons
+    or a neutron diffractometer (Fox's PbSO4 'D1A(ILL)'), which marks the pattern as neutron."""
     at, start, step, count = stepped
     ys, numbers = [], []
     for number, raw in enumerate(lines[at + 1 :], start=at + 2):
-        if not raw.strip() or raw.lstrip()[0] in "#!'":
-            continue
-        for value in raw.split():
+        if len(ys) >= count:
+            break
+        for value in raw.replace(",", " ").split():
             try:
                 ys.append(float(value))
             except ValueError:
-                raise InputError(f"not a number: {value[:20]!r}", path, number) from None
+                raise InputError(f"not a count: {value[:20]!r}", path, number) from None
             numbers.append(number)
+    if len(ys) < count:
+        raise InputError(
+            f"line {at + 1} gives {count} steps ({start:g} to {start + step * (count - 1):g}° by "
+            f"{step:g}), the file holds {len(ys)} counts (cut short?)",
+            path,
+            len(lines),
+        )
     ys, numbers = ys[:count], numbers[:count]
     scan = Scan(
-        start + step * np.arange(len(ys)), np.array(ys), np.array(numbers), "FullProf free format"
+        start + step * np.arange(count), np.array(ys), np.array(numbers), "start-step-stop .dat"
     )
-    header = "\n".join(lines[: at + 1])
-    named = _NEUTRON.search(header)
+    titles = lines[: at + 1]
+    named = next(filter(None, map(_NEUTRON.search, titles)), None)
     if named:
-        scan.neutron = f"its title names {named[0]!r} (line {at + 1})"
-    stated = next(filter(None, map(stated_wavelength, lines[: at + 1])), None)
+        scan.neutron = f"its title names {named[0]!r}"
+    stated = next(filter(None, (stated_wavelength(t) or _lambda(t) for t in titles)), None)
     if stated is not None:
-        scan.wavelength, scan.wavelength_from = stated, "its title"
+        scan.wavelength, scan.wavelength_from = stated, "its title lines"
     return scan
+
+
+def _lambda(line: str) -> float | None:
+    found = _LAMBDA.search(line)
+    return float(found[1]) if found else None
 
 
 # --- several scans, each headed by its motor positions (.TTX) ---------------------------------
