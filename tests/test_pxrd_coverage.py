@@ -58,6 +58,13 @@ def test_a_late_scan_covering_30_percent_gets_the_figures_of_its_range():
     assert coverage.note("mof", 5.0, 40.0) is None  # from the grid's start, 30 % on: as before
 
 
+def test_a_late_cut_worse_than_the_commonest_groups_says_so():
+    """From 15° the mof model's five were right less often than the five commonest groups."""
+    assert not coverage.beats_commonest("mof", coverage.cuts_from("mof", 15)[-1])
+    note = coverage.note("mof", 15.0, 90.0)
+    assert "cut to 15–90°" in note and note.endswith("no better than always the commonest groups")
+
+
 def test_a_scan_starting_past_every_measured_start_says_its_cost_is_unknown():
     last = max(c.lower for c in coverage.CUTS["mof"])
     assert "is not known" in coverage.note("mof", last + 5, 90.0)
