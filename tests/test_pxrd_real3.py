@@ -64,6 +64,34 @@ def test_two_raw4_ranges_are_both_read(tmp_path):
     assert len(scan.x) == 600 and scan.x[300] == 20.0 and scan.notes == ["2 ranges merged"]
 
 
+@pytest.mark.filterwarnings("error")  # numpy's 'invalid value encountered in cast' included
+def test_a_mangled_raw4_file_gives_one_line_never_a_traceback(tmp_path):
+    """Bytes overwritten, a count or size field set huge, the file cut off: refused with our
+    error or read, never another exception or warning, never an allocation the file cannot
+    back (each range's count × record size is checked against the bytes there)."""
+    good = RAW4.read_bytes()
+    path = tmp_path / "mangled.raw"
+    snan = bytearray(good)  # a signalling NaN among the counts: numpy warned in the cast
+    struct.pack_into("<I", snan, len(good) - 300 * 8 + 5 * 8, 0x7F800001)
+    path.write_bytes(bytes(snan))
+    with pytest.raises(InputError, match="NaN or infinite value"):
+        read_pattern(path)
+    rng = np.random.default_rng(11)
+    for _ in range(300):
+        data = bytearray(good)
+        if rng.random() < 0.5:
+            for at in rng.integers(0, len(data), rng.integers(1, 20)):
+                data[at] = rng.integers(0, 256)
+        else:  # a 32-bit field of the headers set to a large or random value
+            at = int(rng.integers(0, 1000))
+            struct.pack_into("<I", data, at, int(rng.choice([2**32 - 1, 2**28, 300 * 2**16])))
+        path.write_bytes(bytes(data[: rng.integers(1, len(data) + 1)]))
+        try:
+            read_pattern(path)
+        except InputError:
+            pass
+
+
 # pdiffutils 0.0.3 (PyPI sdist, Apache-2.0), data/Ce_short.TTX: a temperature series of 5 scans
 # (25, 50, 100, 150, 200), 3937 points each. Verbatim (CRLF) but for the first 60 rows of each
 # scan, 'Number of points' set to match.

@@ -66,7 +66,8 @@ def _range(data: bytes, at: int, path: str) -> tuple[np.ndarray, np.ndarray, flo
             f"file ends at byte {len(data)}: cut short or damaged",
             path,
         )
-    counts = np.ndarray((count,), "<f4", data, first, (record,)).astype(float)
+    with np.errstate(invalid="ignore"):  # a signalling NaN warns here; read_pattern refuses NaN
+        counts = np.ndarray((count,), "<f4", data, first, (record,)).astype(float)
     return start + step * np.arange(count), counts, wavelength, end
 
 
