@@ -107,18 +107,20 @@ def read_pattern(path, wavelength: float | None = None) -> Pattern:
     elif scan.axis == "q":
         used, source = CU_KALPHA, "none needed: the file's axis is Q (Å⁻¹)"
     elif scan.neutron:
+        # a word can mislead (a sample called D20, a solvent DMC): ask, never assume either way
         raise InputError(
-            f"a neutron pattern ({scan.neutron}) that states no wavelength: give the "
-            "instrument's with --wavelength (Å); Cu Kα1, the default, is an X-ray wavelength",
+            f"taken for a neutron pattern ({scan.neutron}) and the file states no wavelength: "
+            "give it with --wavelength (Å), the instrument's (for an X-ray pattern the "
+            "anode's, 1.5406 for Cu Kα1); Cu Kα1 is not assumed for neutrons",
             path,
         )
     else:
         used, source = CU_KALPHA, "Cu Kα1, the default: the file names no wavelength"
     if scan.neutron:
         notes.append(
-            f"a neutron pattern ({scan.neutron}): its lines are mapped onto Cu Kα 2θ through "
-            "their d-spacings, but the model was trained on X-ray intensities, which differ "
-            "from neutron ones: the groups listed are less sure than for an X-ray scan"
+            f"taken for a neutron pattern ({scan.neutron}): its lines are mapped onto Cu Kα 2θ "
+            "through their d-spacings, but the model was trained on X-ray intensities, which "
+            "differ from neutron ones: the groups listed are less sure than for an X-ray scan"
         )
     if not 0.1 < used < (NEUTRON_MAX_WAVELENGTH if scan.neutron else 5):
         raise InputError(f"wavelength {used:g} Å ({source}) is not an X-ray wavelength", path)
