@@ -144,11 +144,13 @@ def _decimal_points(line: str) -> str:
 
 def _damaged_row(fields: list[str]) -> bool:
     """A row that begins with a number and goes on with something that is not one."""
+    if len(fields) < 2:  # a line of separators alone (',', ';') has no field at all
+        return False
     try:
         float(fields[0])
     except ValueError:
         return False
-    return len(fields) > 1
+    return True
 
 
 def read_columns(lines: list[str], path: str, first_line: int = 1, fmt: str = "columns") -> Scan:
