@@ -201,6 +201,18 @@ def test_the_same_layout_without_a_neutron_title_is_read_as_cu(tmp_path):
     assert pattern.wavelength_from.startswith("Cu Kα1, the default") and not pattern.notes
 
 
+@pytest.mark.parametrize("step", ["1e-320", "1e-300"])
+def test_a_start_step_stop_line_with_a_vanishing_step_gives_one_line(tmp_path, step):
+    """A step so small the steps overflow to inf raised OverflowError (fuzzing, session 24
+    review); one merely tiny asks for more counts than the file holds (a 300-digit count was
+    printed)."""
+    path = tmp_path / "tiny.dat"
+    path.write_text(PBSO4_D1A.replace("0.050", step).replace("D1A(ILL)", "XrayDif"))
+    with pytest.raises(InputError) as refused:
+        read_pattern(path)
+    assert len(refused.value.one_line()) < 300
+
+
 def test_a_start_step_stop_file_cut_short_is_refused(tmp_path):
     """The excerpt with the file's own stop angle, 155.95°: 2920 steps, 60 counts."""
     path = tmp_path / "neutron.dat"

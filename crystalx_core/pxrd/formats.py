@@ -248,6 +248,8 @@ def _fullprof_steps(lines: list[str]) -> tuple[int, float, float, int] | None:
         if not (0 <= start < stop <= 180 and 0 < step):
             continue
         steps = (stop - start) / step + 1
+        if not np.isfinite(steps):  # a step of 1e-320
+            continue
         following = _leading_numbers(lines[at + 1]) if at + 1 < len(lines) else []
         first_row = len(following) in (2, 3) and abs(following[0] - start) < step / 2
         if round(steps) >= 4 and abs(round(steps) - steps) <= 1e-2 and not first_row:
@@ -275,8 +277,9 @@ def read_fullprof_steps(lines: list[str], stepped: tuple, path: str) -> Scan:
             numbers.append(number)
     if len(ys) < count:
         raise InputError(
-            f"line {at + 1} gives {count} steps ({start:g} to {start + step * (count - 1):g}° by "
-            f"{step:g}), the file holds {len(ys)} counts (cut short?)",
+            f"line {at + 1} gives {float(count):.6g} steps ({start:g} to "
+            f"{start + step * (count - 1):g}° by {step:g}), the file holds {len(ys)} counts "
+            "(cut short?)",
             path,
             len(lines),
         )
