@@ -549,7 +549,8 @@ def _mix_sample_note(mix: dict) -> str:
 def scan_range_lines() -> list[str]:
     """The shipped pxrd models' top-1/top-5 against the measured range of the scan, from the
     table `crystalx pxrd` answers short scans by (crystalx_core/pxrd/coverage.py)."""
-    from crystalx_core.pxrd.coverage import CUTS, COMMONEST
+    from crystalx_core.pxrd.coverage import COMMONEST, CUTS, cuts_from
+    from crystalx_core.pxrd.simulate import GRID
 
     lines = [
         "",
@@ -561,11 +562,14 @@ def scan_range_lines() -> list[str]:
         "answering the commonest groups, with a note giving these figures "
         "(`crystalx_core/pxrd/coverage.py`).",
         "",
-        "| model | " + " | ".join(f"5–{cut.upper:g}°" for cut in CUTS["mof"]) + " | commonest |",
-        "|---|" + "---|" * (len(CUTS["mof"]) + 1),
+        "| model | "
+        + " | ".join(f"5–{cut.upper:g}°" for cut in cuts_from("mof", GRID[0]))
+        + " | commonest |",
+        "|---|" + "---|" * (len(cuts_from("mof", GRID[0])) + 1),
     ]
-    for kind, cuts in CUTS.items():
-        cells = [f"{100 * c.top1:.1f} / {100 * c.top5:.1f} %" for c in (*cuts, COMMONEST[kind])]
+    for kind in CUTS:
+        cuts = (*cuts_from(kind, GRID[0]), COMMONEST[kind])
+        cells = [f"{100 * c.top1:.1f} / {100 * c.top5:.1f} %" for c in cuts]
         lines.append(f"| {kind} | " + " | ".join(cells) + " |")
     return lines
 

@@ -5,7 +5,7 @@ mof.build), each pattern is cut to 5–U° for every upper limit U, read the pro
 (patterns.on_model_grid with no coverage floor, then predict.probabilities) and scored: top-1,
 top-5 and crystal system first, beside always answering the training split's commonest
 group(s) and system, and chance. A lower limit of 2° reads the same as 5°: the grid starts at 5°;
---lower 10 measures scans that start later (10–U°), which pxrd.coverage refuses under 30 %.
+--lower 5 10 15 also measures scans that start later (10–U°, 15–U°), on the same patterns.
 
     python benchmarks/pxrd_coverage.py ../shared/data/corpus \
         --mof-wheel /work/realdata6/s23pxrdcover/core_mof-2019.1-py3-none-any.whl
@@ -110,18 +110,20 @@ def baseline(train: list[int], labels: np.ndarray) -> tuple[float, float, float]
     )
 
 
-def table(kind: str, split: dict, train: list[int], lower: float) -> None:
+def table(kind: str, split: dict, train: list[int], lowers: list[float]) -> None:
+    """One table per lower limit, on the same simulated patterns."""
     patterns = np.asarray(split["patterns"], dtype=np.float32)
     labels = np.asarray(split["labels"], dtype=int)
     structures = len(set(split["names"]))
     model = predict.model_path(kind)
     print(f"\n{kind} ({model.name}): {len(labels)} patterns of {structures} held-out structures")
-    print(f"  {f'{lower:g}–U°':>6} {'covers':>7} {'top-1':>7} {'top-5':>7} {'system':>7}")
-    for upper in [u for u in LIMITS if u > lower]:
-        covers = float(np.mean(inside(lower, upper)))
-        p = predict.probabilities(cut(patterns, upper, lower), model)
-        one, five, system = scores(p, labels)
-        print(f"  {upper:>5}° {covers:>6.1%} {one:>7.3f} {five:>7.3f} {system:>7.3f}")
+    for lower in lowers:
+        print(f"  {f'{lower:g}–U°':>6} {'covers':>7} {'top-1':>7} {'top-5':>7} {'system':>7}")
+        for upper in [u for u in LIMITS if u > lower]:
+            covers = float(np.mean(inside(lower, upper)))
+            p = predict.probabilities(cut(patterns, upper, lower), model)
+            one, five, system = scores(p, labels)
+            print(f"  {upper:>5}° {covers:>6.1%} {one:>7.3f} {five:>7.3f} {system:>7.3f}")
     one, five, system = baseline(train, labels)
     print(f"  {'commonest':>14} {one:>7.3f} {five:>7.3f} {system:>7.3f}   (training split's)")
     print(f"  {'chance':>14} {1 / 230:>7.3f} {5 / 230:>7.3f} {1 / 7:>7.3f}")
@@ -134,10 +136,14 @@ def main(argv=None) -> int:
     parser.add_argument("--mof-wheel", type=Path, help="core_mof-2019.1 wheel (mof.fetch_wheel)")
     parser.add_argument("--mof-share", type=float, default=0.02)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--lower", type=float, default=5.0, help="where the scans start (° 2θ)")
+    parser.add_argument(
+        "--lower", type=float, nargs="+", default=[5.0], help="where the scans start (° 2θ)"
+    )
+    parser.add_argument("--kind", nargs="+", default=["molecular", "mof"], help="models to measure")
     args = parser.parse_args(argv)
-    table("molecular", *corpus_split(args.corpus, args.seed), args.lower)
-    if args.mof_wheel:
+    if "molecular" in args.kind:
+        table("molecular", *corpus_split(args.corpus, args.seed), args.lower)
+    if args.mof_wheel and "mof" in args.kind:
         table("mof", *mof_split(args.mof_wheel, args.mof_share, args.seed), args.lower)
     return 0
 

@@ -46,6 +46,31 @@ def test_a_scan_starting_after_the_grid_is_refused_under_30_percent(tmp_path):
         run_pxrd(_cut(tmp_path, 30, lower=10), kind="mof")
 
 
+def test_a_late_scan_covering_30_percent_gets_the_figures_of_its_range():
+    """A MOF scan from 10° to 40° (35.4 % of the grid) was read without a note on main, though
+    its top-1 falls to about half the 5–90° rate (benchmarks/pxrd_coverage.py --lower 5 10)."""
+    (cut,) = [c for c in coverage.CUTS["mof"] if (c.lower, c.upper) == (10, 40)]
+    full = coverage.cuts_from("mof", 5)[-1]
+    assert cut.top1 < full.top1 - 0.1  # what the note is for
+    note = coverage.note("mof", 10.0, 40.0)
+    assert "from 10°" in note and "cut to 10–40°" in note
+    assert f"right {cut.top1:.0%} of the time and one of the five {cut.top5:.0%}" in note
+    assert coverage.note("mof", 5.0, 40.0) is None  # from the grid's start, 30 % on: as before
+
+
+def test_a_late_cut_worse_than_the_commonest_groups_says_so():
+    """From 15° the mof model's five were right less often than the five commonest groups."""
+    assert not coverage.beats_commonest("mof", coverage.cuts_from("mof", 15)[-1])
+    note = coverage.note("mof", 15.0, 90.0)
+    assert "cut to 15–90°" in note and note.endswith("no better than always the commonest groups")
+
+
+def test_a_scan_starting_past_every_measured_start_says_its_cost_is_unknown():
+    last = max(c.lower for c in coverage.CUTS["mof"])
+    assert "is not known" in coverage.note("mof", last + 5, 90.0)
+    assert coverage.floor("mof", last + 5) == MIN_GRID_COVERAGE
+
+
 def test_the_molecular_model_still_refuses_under_its_floor():
     """Its answers on held-out corpus patterns were the commonest groups' at every cut
     (5–90° included), so a cut short of MIN_GRID_COVERAGE has nothing to show for it."""
@@ -55,7 +80,8 @@ def test_the_molecular_model_still_refuses_under_its_floor():
 
 
 def test_each_floor_is_the_shortest_cut_from_which_every_longer_one_beat_the_commonest():
-    for kind, cuts in coverage.CUTS.items():
+    for kind in coverage.CUTS:
+        cuts = coverage.cuts_from(kind, 5)
         least = coverage.floor(kind, 2.0)
         if least == MIN_GRID_COVERAGE:
             continue

@@ -645,18 +645,30 @@ def test_a_value_that_is_not_a_number_is_named_with_its_line(written, tmp_path, 
     _refused(tmp_path / name, "not a", line=line)
 
 
+def test_a_line_of_separators_alone_is_header_text_or_named_never_a_traceback(tmp_path):
+    """',' alone on a line splits into no field: main and the branch raised IndexError
+    (found by fuzzing the columns reader, session 24 review)."""
+    rows = [f"{10 + 0.1 * k:.2f} {100 + k}" for k in range(60)]
+    before = tmp_path / "before.xy"
+    before.write_text("\n".join([",", *rows]) + "\n")
+    assert len(read_pattern(before).two_theta) == 60
+    after = tmp_path / "after.xy"
+    after.write_text("\n".join([*rows[:30], ",,", *rows[30:]]) + "\n")
+    _refused(after, "expected 2θ and intensity, found ',,'", line=31)
+
+
 @pytest.mark.parametrize(
     "name, head, words",
     [
         ("scan.raw", b"RAW1.01\x00\x00\x00\x01\x00", "Bruker RAW v3"),
-        ("scan.raw", b"RAW4.00\x00\x00\x00", "Bruker RAW v4"),
         ("scan.brml", None, "Bruker .brml"),
         ("scan.dat", b"\x00\x01\x02binary", "binary data"),
     ],
 )
 def test_binary_instrument_files_are_named_with_the_export_to_use(tmp_path, name, head, words):
-    """Bruker RAW's layout (xylib bruker_raw.cpp, after DIFFRAC^plus XCH's manual) could not be
-    checked against a real file here, so it is refused, as are .brml zips, with the way out."""
+    """Bruker RAW v1–v3's layout (xylib bruker_raw.cpp, after DIFFRAC^plus XCH's manual) could
+    not be checked against a real file here, so it is refused, as are .brml zips, with the way
+    out (v4 is read: test_pxrd_real3.py)."""
     path = tmp_path / name
     if head is None:
         with zipfile.ZipFile(path, "w") as archive:

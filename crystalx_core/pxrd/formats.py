@@ -21,6 +21,10 @@ import numpy as np
 from crystalx_core.errors import InputError
 
 _SEPARATOR = re.compile(r"[,;\s]+")
+# a number grouped in thousands ('1,234', '12,345,678.5'), standing alone between separators
+_THOUSANDS = re.compile(r"(?<![\d,.])\d{1,3}(?:,\d{3})+(?:\.\d*)?(?![\d,])")
+# a ',' between digits that is neither (a row with decimal points and blanks: '10.02 1,23')
+_INNER_COMMA = re.compile(r"\d,\d")
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 # pyFAI's radial units as its .dat/.xy headers name them (pyFAI units REPR)
 _PYFAI_UNIT = re.compile(r"(2th_deg|2th_rad|q_nm\^-1|q_A\^-1|r_mm|d\*2_A\^-2|chi_deg)")
@@ -36,6 +40,13 @@ _WAVELENGTH = re.compile(
 # a comment line's first character ('#', '!', quotes, Topas' '/*', UXD's and Rigaku .DAT's ';')
 _COMMENT_START = "#!'\"/*;"
 _BRACKETED_UNIT = re.compile(r"[(\[]\s*(nm|m|Å|A|angstroms?)\s*[)\]]", re.I)
+# constant-wavelength neutron powder diffractometers a title names (ILL, PSI, NIST, ANSTO, FRM II,
+# ORNL, LLB): no X-ray wavelength may be assumed for their patterns
+_LAMBDA = re.compile(r"\blambda\s*[:=]?\s*(" + _NUMBER.pattern + ")", re.I)
+_NEUTRON = re.compile(
+    r"\b(?i:neutrons?)\b|\b(?:D1A|D1B|D2B|D20|HRPT|DMC|BT-?1|ECHIDNA|Echidna|WOMBAT|Wombat|"
+    r"SPODI|HB-?2A|3T2|G4\.1)\b"
+)
 
 
 @dataclass
@@ -50,12 +61,17 @@ class Scan:
     wavelength: float | None = None
     wavelength_from: str = ""  # the file's field that gave it
     notes: list[str] = field(default_factory=list)
+    neutron: str = ""  # what in the file says the pattern was measured with neutrons
 
 
 def read_scan(data: bytes, path: str) -> Scan:
     """The file's pattern, its format recognised by content."""
     if data.startswith(b"PK\x03\x04"):  # patterns.py passes on only a zip that is a .rasx
         return read_rasx(data, path)
+    from crystalx_core.pxrd import bruker_raw  # it builds on Scan, defined here
+
+    if data.startswith(bruker_raw.MAGIC):  # patterns.py passes on this one binary format
+        return bruker_raw.read_raw4(data, path)
     data = data.removeprefix(b"\xef\xbb\xbf")
     text = data.decode("latin-1")
     # only CR/LF end a line: str.splitlines would also split at \x85, UTF-8's 'Å' read as latin-1
@@ -75,6 +91,11 @@ def read_scan(data: bytes, path: str) -> Scan:
         return read_gsas(lines, path)
     if _is_chi(lines):
         return read_chi(lines, path)
+    if _TTX_SCAN.search(text) and re.search(r"(?m)^\*{4,}", text):
+        return read_ttx(lines, path)
+    stepped = _fullprof_steps(lines)
+    if stepped is not None:
+        return read_fullprof_steps(lines, stepped, path)
     return read_columns(lines, path)
 
 
@@ -110,20 +131,26 @@ def _two_numbers(fields: list[str]) -> tuple[float, float] | None:
 
 def _decimal_points(line: str) -> str:
     """A row written with decimal commas ('10,02;1234,5' or tab-separated, as a German or French
-    spreadsheet saves it) in decimal points; else ',' would split 10,02 into 10 and 2. A line
-    that holds a '.', or no ';', tab or blank between its fields, is a CSV row: left alone."""
-    if "." in line or not re.search(r"[;\s]", line):
+    spreadsheet saves it) in decimal points; else ',' would split 10,02 into 10 and 2. A row
+    with decimal points and a ';', tab or blank between its fields loses its thousands
+    separators ('10.02 1,234' or '1,234.5', as a spreadsheet formats counts); a line with no
+    ';', tab or blank between its fields is a CSV row: left alone."""
+    if not re.search(r"[;\s]", line):
         return line
+    if "." in line:
+        return _THOUSANDS.sub(lambda found: found[0].replace(",", ""), line)
     return re.sub(r"(?<=\d),(?=\d)", ".", line)
 
 
 def _damaged_row(fields: list[str]) -> bool:
     """A row that begins with a number and goes on with something that is not one."""
+    if len(fields) < 2:  # a line of separators alone (',', ';') has no field at all
+        return False
     try:
         float(fields[0])
     except ValueError:
         return False
-    return len(fields) > 1
+    return True
 
 
 def read_columns(lines: list[str], path: str, first_line: int = 1, fmt: str = "columns") -> Scan:
@@ -132,7 +159,7 @@ def read_columns(lines: list[str], path: str, first_line: int = 1, fmt: str = "c
     the wavelength ('# Wavelength: 1.0e-10 m' as pyFAI writes it) and pyFAI's radial unit
     (2th_deg, q_A^-1, q_nm^-1 ...)."""
     rows, numbers = [], []
-    wavelength, unit, key, number_led = None, None, "", False
+    wavelength, unit, key, number_led, neutron = None, None, "", False, ""
     for number, raw in enumerate(lines, start=first_line):
         line = raw.strip()
         if not line:
@@ -152,9 +179,18 @@ def read_columns(lines: list[str], path: str, first_line: int = 1, fmt: str = "c
             named = _PYFAI_UNIT.search(line)
             if named and unit is None:
                 unit = named.group(1)
+            if not neutron and (named := _NEUTRON.search(line)):
+                neutron = f"line {number} names {named[0]!r}"
             continue
         if len(fields) < 2:
             raise InputError(f"expected 2θ and intensity, found {line[:40]!r}", path, number)
+        if "." in line and re.search(r"[;\s]", line) and _INNER_COMMA.search(_decimal_points(line)):
+            raise InputError(
+                f"a ',' inside a number in {line[:40]!r}: neither a decimal comma (the row has "
+                "decimal points) nor a thousands separator (not in groups of three)",
+                path,
+                number,
+            )
         if values is None:
             raise InputError(f"not numbers: {line[:40]!r}", path, number)
         rows.append(values)
@@ -166,7 +202,7 @@ def read_columns(lines: list[str], path: str, first_line: int = 1, fmt: str = "c
             path,
         )
     x, y = (np.array(column, dtype=float) for column in zip(*rows)) if rows else (np.zeros(0),) * 2
-    scan = Scan(x, y, np.array(numbers), fmt)
+    scan = Scan(x, y, np.array(numbers), fmt, neutron=neutron)
     if wavelength is not None:
         scan.wavelength, scan.wavelength_from = wavelength, f"its '{key}' header line"
     if unit in ("r_mm", "d*2_A^-2", "chi_deg"):
@@ -182,6 +218,142 @@ def read_columns(lines: list[str], path: str, first_line: int = 1, fmt: str = "c
         elif unit == "2th_rad":
             scan.x = np.degrees(scan.x)
     return scan
+
+
+# --- FullProf's free format (INSTRM=0): start, step, stop, then counts -----------------------
+
+
+def _leading_numbers(line: str) -> list[float]:
+    """The numbers a line begins with, up to its first word that is not one."""
+    numbers = []
+    for word in line.replace(",", " ").split():
+        try:
+            numbers.append(float(word))
+        except ValueError:
+            break
+    return numbers
+
+
+def _fullprof_steps(lines: list[str]) -> tuple[int, float, float, int] | None:
+    """(line index, start, step, point count) where the file holds a start, step, stop line:
+    one of its first 6 lines begins with three numbers that make a whole number of steps, and
+    the next line holds another number of numbers and is no 2θ, intensity row from the start
+    (else it is a header over columns). xylib's riet7.cpp check, for RIET7/LHPM, ILL D1A5,
+    PSI DMC and FullProf's free format."""
+    for at, line in enumerate(lines[:6]):
+        head = _leading_numbers(line)
+        if len(head) < 3:
+            continue
+        start, step, stop = head[:3]
+        if not (0 <= start < stop <= 180 and 0 < step):
+            continue
+        steps = (stop - start) / step + 1
+        if not np.isfinite(steps):  # a step of 1e-320
+            continue
+        following = _leading_numbers(lines[at + 1]) if at + 1 < len(lines) else []
+        first_row = len(following) in (2, 3) and abs(following[0] - start) < step / 2
+        if round(steps) >= 4 and abs(round(steps) - steps) <= 1e-2 and not first_row:
+            if len(following) != len(head):
+                return at, start, step, round(steps)
+    return None
+
+
+def read_fullprof_steps(lines: list[str], stepped: tuple, path: str) -> Scan:
+    """Counts at start + k·step after a 'start step stop' line: FullProf's free format
+    (INSTRM=0; GSAS-II G2pwd_FP.py), RIET7, ILL D1A5 and PSI DMC .dat (xylib riet7.cpp), any
+    number of counts a line, as many as the steps (PSI DMC writes text after them). Title lines
+    before it may state the wavelength ('lambda 2.45', GSAS-II's reading) and may name neutrons
+    or a neutron diffractometer (Fox's PbSO4 'D1A(ILL)'), which marks the pattern as neutron."""
+    at, start, step, count = stepped
+    ys, numbers = [], []
+    for number, raw in enumerate(lines[at + 1 :], start=at + 2):
+        if len(ys) >= count:
+            break
+        for value in raw.replace(",", " ").split():
+            try:
+                ys.append(float(value))
+            except ValueError:
+                raise InputError(f"not a count: {value[:20]!r}", path, number) from None
+            numbers.append(number)
+    if len(ys) < count:
+        raise InputError(
+            f"line {at + 1} gives {float(count):.6g} steps ({start:g} to "
+            f"{start + step * (count - 1):g}° by {step:g}), the file holds {len(ys)} counts "
+            "(cut short?)",
+            path,
+            len(lines),
+        )
+    ys, numbers = ys[:count], numbers[:count]
+    scan = Scan(
+        start + step * np.arange(count), np.array(ys), np.array(numbers), "start-step-stop .dat"
+    )
+    titles = lines[: at + 1]
+    named = next(filter(None, map(_NEUTRON.search, titles)), None)
+    if named:
+        scan.neutron = f"its title names {named[0]!r}"
+    stated = next(filter(None, (stated_wavelength(t) or _lambda(t) for t in titles)), None)
+    if stated is not None:
+        scan.wavelength, scan.wavelength_from = stated, "its title lines"
+    return scan
+
+
+def _lambda(line: str) -> float | None:
+    found = _LAMBDA.search(line)
+    return float(found[1]) if found else None
+
+
+# --- several scans, each headed by its motor positions (.TTX) ---------------------------------
+
+_TTX_SCAN = re.compile(r"(?m)^\s*Scan Number\s*:\s*\d+")
+_TTX_KEY = re.compile(r"^\s*([A-Za-z][A-Za-z ]*?)\s*:\s*(.*)$")
+
+
+def read_ttx(lines: list[str], path: str) -> Scan:
+    """A .TTX series (pdiffutils' Read.ttx; its data/Ce_short.TTX): 'File :' and 'Number of
+    points :' lines, a line naming the motors, then per scan a '****' line, 'Scan Number : k',
+    the motors' positions (a temperature among them), 'Acq time : t' and 2θ, counts rows. The
+    scans are states of a series (25, 50 ... °C), not parts of one pattern: the first is read."""
+    header = {}
+    for number, raw in enumerate(lines, start=1):
+        found = _TTX_KEY.match(raw)
+        if found:
+            header.setdefault(found[1].lower(), (found[2].strip(), number))
+    starts = [n for n, raw in enumerate(lines) if _TTX_SCAN.match(raw)]
+    ends = [
+        next((k for k in range(s + 1, len(lines)) if lines[k].lstrip().startswith("*")), len(lines))
+        for s in starts
+    ]
+    # the scan's rows follow 'Acq time', two lines after 'Scan Number' (the motors between)
+    first = next(
+        (k + 1 for k in range(starts[0], ends[0]) if lines[k].lower().lstrip().startswith("acq")),
+        starts[0] + 2,
+    )
+    scan = read_columns(lines[first : ends[0]], path, first_line=first + 1, fmt=".TTX series")
+    stated, line = header.get("number of points", ("", None))
+    if stated.isdigit() and int(stated) != len(scan.x):
+        raise InputError(
+            f"'Number of points' (line {line}) says {stated}, scan 1 has {len(scan.x)} (cut "
+            "short?)",
+            path,
+            ends[0] + 1,
+        )
+    if len(starts) > 1:
+        motors = next((r.split() for r in lines[: starts[0]] if "Temperature" in r.split()), [])
+        at = motors.index("Temperature") if motors else None
+        states = [_field_or(lines, s + 1, at) for s in starts] if at is not None else []
+        scan.notes.append(
+            f"scan 1 of {len(starts)} read"
+            + (f" (Temperature {states[0]}; the series: {', '.join(states)})" if states else "")
+            + ": the file is a series of scans, not one pattern; to read another, save its "
+            "2θ, counts rows alone as .xy"
+        )
+    return scan
+
+
+def _field_or(lines: list[str], k: int, at: int) -> str:
+    """Field `at` of line k, '?' where there is none."""
+    fields = lines[k].split() if k < len(lines) else []
+    return fields[at] if at < len(fields) else "?"
 
 
 # --- Fit2D .chi ---------------------------------------------------------------------------
@@ -408,7 +580,9 @@ def _ras_point(line: str) -> tuple[float, float]:
 def read_ras(lines: list[str], path: str) -> Scan:
     """Rigaku RAS: '*KEY "value"' header lines, then 2θ, counts and a scale factor (attenuator;
     1 without one) between *RAS_INT_START and *RAS_INT_END, once per scan. Layout: GSAS-II
-    G2pwd_rigaku.py; the factor multiplies the counts as in reductus' rigaku.py."""
+    G2pwd_rigaku.py; the factor multiplies the counts as reductus' rigaku.py and NIMS's RDE XRD
+    reader do (an automatic attenuator lowers the counts it is in the beam for; those that drop
+    the column found no file where it varies: docs/pxrd_formats.md)."""
     xs, ys, numbers, header = [], [], [], {}
     inside = False
     for number, raw in enumerate(lines, start=1):
@@ -895,7 +1069,7 @@ def read_pdcif(text: str, path: str) -> Scan:
     scan = Scan(x[keep], y[keep], np.full(int(keep.sum()), line), "powder CIF", axis)
     scan.notes.append(f"block data_{block.name}, {tag}")
     if str(block.find_value("_diffrn_radiation_probe") or "").strip("'\"").lower() == "neutron":
-        scan.notes.append("a neutron pattern: the model was trained on X-ray intensities")
+        scan.neutron = "_diffrn_radiation_probe neutron"
     for source in [block] + [b for b in document if b is not block]:
         values = _cif_numbers(
             source.find_values("_diffrn_radiation_wavelength"),

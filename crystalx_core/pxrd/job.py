@@ -38,7 +38,7 @@ def run_pxrd(
     `kind` picks the model: "molecular" crystals or "mof" (metal-organic frameworks). At least
     one of `pattern_path` and `cif` is given (the CLI refuses neither as a usage error);
     `wavelength` (Å) overrides the pattern file's own (None: the file's, else Cu Kα1)."""
-    from crystalx_core.pxrd.patterns import cu_two_theta, grid_coverage, on_model_grid, read_pattern
+    from crystalx_core.pxrd.patterns import cu_two_theta, on_model_grid, read_pattern
     from crystalx_core.pxrd import coverage, predict
     from crystalx_core.pxrd.predict import crystal_system_probabilities, top_space_groups
 
@@ -52,11 +52,12 @@ def run_pxrd(
     predicts = model.is_file() or cif is None  # without a model, a CIF check is still worth doing
     if pattern_path is not None:
         pattern = read_pattern(pattern_path, wavelength)
-        start = float(np.nanmin(cu_two_theta(pattern), initial=np.inf))  # all NaN: refused
+        cu = cu_two_theta(pattern)
+        start = float(np.nanmin(cu, initial=np.inf))  # all NaN: refused
         measured = on_model_grid(pattern, min_coverage=coverage.floor(kind, start))
-        short = coverage.note(kind, grid_coverage(pattern))
-        if short:  # answered below MIN_GRID_COVERAGE: what such a cut measured
-            pattern.notes.append(short)
+        cost = coverage.note(kind, start, float(np.nanmax(cu)))
+        if cost:  # answered below MIN_GRID_COVERAGE, or from a late start: what such a cut measured
+            pattern.notes.append(cost)
         report["pattern"] = {
             "file": str(pattern_path),
             "format": pattern.format,

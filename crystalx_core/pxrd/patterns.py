@@ -15,16 +15,17 @@ import numpy as np
 
 from crystalx_core.errors import InputError
 from crystalx_core.io.files import MAX_INPUT_BYTES, read_input_bytes
+from crystalx_core.pxrd.bruker_raw import MAGIC as RAW4
 from crystalx_core.pxrd.formats import is_rasx, read_scan
 from crystalx_core.pxrd.simulate import CU_KALPHA, GRID
 
 MIN_POINTS = 50
 MIN_GRID_COVERAGE = 0.3  # of the 5–90° grid; read without comment from here (pxrd.coverage: below)
+NEUTRON_MAX_WAVELENGTH = 10  # Å: cold-neutron powder diffractometers (DMC) reach 4–6 Å
 WAVELENGTH_AGREES = 1e-3  # Å: a file's 1.54060 and the option's 1.5406 are the same
 # binary formats whose layout we have not verified on a real file: what to export instead
 _BINARY = (
     (b"RAW1.01", "a Bruker RAW v3 file (binary)"),
-    (b"RAW4.00", "a Bruker RAW v4 file (binary)"),
     (b"RAW2", "a Bruker RAW v2 file (binary)"),
     (b"RAW ", "a Bruker RAW v1 file (binary)"),
 )
@@ -57,8 +58,8 @@ def _pattern_bytes(path: str) -> bytes:
             raise
         with open(path, "rb") as handle:  # a regular file under the size limit: checked
             data = handle.read(MAX_INPUT_BYTES)
-        if data.startswith(b"PK\x03\x04") and is_rasx(data):
-            return data  # formats.read_rasx reads the zip
+        if data.startswith(b"PK\x03\x04") and is_rasx(data) or data.startswith(RAW4):
+            return data  # formats.read_rasx reads the zip, bruker_raw.read_raw4 a RAW4.00
         head = data[:8]
         kind = next((name for magic, name in _BINARY if head.startswith(magic)), None)
         if kind is None and head.startswith(b"PK\x03\x04"):
@@ -105,9 +106,23 @@ def read_pattern(path, wavelength: float | None = None) -> Pattern:
         used, source = scan.wavelength, f"the file ({scan.wavelength_from})"
     elif scan.axis == "q":
         used, source = CU_KALPHA, "none needed: the file's axis is Q (Å⁻¹)"
+    elif scan.neutron:
+        # a word can mislead (a sample called D20, a solvent DMC): ask, never assume either way
+        raise InputError(
+            f"taken for a neutron pattern ({scan.neutron}) and the file states no wavelength: "
+            "give it with --wavelength (Å), the instrument's (for an X-ray pattern the "
+            "anode's, 1.5406 for Cu Kα1); Cu Kα1 is not assumed for neutrons",
+            path,
+        )
     else:
         used, source = CU_KALPHA, "Cu Kα1, the default: the file names no wavelength"
-    if not 0.1 < used < 5:
+    if scan.neutron:
+        notes.append(
+            f"taken for a neutron pattern ({scan.neutron}): its lines are mapped onto Cu Kα 2θ "
+            "through their d-spacings, but the model was trained on X-ray intensities, which "
+            "differ from neutron ones: the groups listed are less sure than for an X-ray scan"
+        )
+    if not 0.1 < used < (NEUTRON_MAX_WAVELENGTH if scan.neutron else 5):
         raise InputError(f"wavelength {used:g} Å ({source}) is not an X-ray wavelength", path)
     if scan.axis == "q":
         if (x <= 0).any():
