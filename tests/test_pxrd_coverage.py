@@ -65,6 +65,13 @@ def test_a_late_cut_worse_than_the_commonest_groups_says_so():
     assert "cut to 15–90°" in note and note.endswith("no better than always the commonest groups")
 
 
+def test_a_late_note_does_not_blame_the_start_for_the_model_s_own_limit():
+    """The molecular model is no better than the commonest groups at 5–90° either: its late-start
+    note says so rather than suggest the late start cost it."""
+    assert not coverage.beats_commonest("molecular", coverage.cuts_from("molecular", 5)[-1])
+    assert coverage.note("molecular", 10.0, 80.0).endswith("commonest groups, as at 5–90°")
+
+
 def test_a_scan_starting_past_every_measured_start_says_its_cost_is_unknown():
     last = max(c.lower for c in coverage.CUTS["mof"])
     assert "is not known" in coverage.note("mof", last + 5, 90.0)

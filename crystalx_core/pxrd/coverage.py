@@ -177,6 +177,8 @@ def note(kind: str, start: float, end: float) -> str | None:
         return None
     cut, full, common = fits[-1], cuts_from(kind, GRID[0])[-1], COMMONEST[kind]
     worse = "" if beats_commonest(kind, cut) else ": no better than always the commonest groups"
+    if worse and not beats_commonest(kind, full):  # the model's own limit, not the late start's
+        worse += ", as at 5–90°"
     return (
         f"{where}: on simulated held-out patterns cut to {cut.lower:g}–{cut.upper:g}°, the first "
         f"group listed was right {cut.top1:.0%} of the time and one of the five {cut.top5:.0%} "
