@@ -8,7 +8,6 @@ Input: FC_SH2185 (benchmark: its published .res and .hkl), a phenyl ring disorde
 PARTs held by FLAT, DELU, SIMU, two RIGU and four EADP, opened as benchmarks/plugin_restraints.py
 writes it (isotropic at Ueq, each occupancy at its free variable's value, for both jobs)."""
 
-import importlib
 import sys
 
 import pytest
@@ -19,24 +18,6 @@ from crystalx_core.io import load
 from crystalx_core.io.shelx_restraints import GivenRestraints, sent_restraints, user_restraints
 from crystalx_core.service import structure_from_snapshot
 
-from .conftest import DOUBLE_MODULES, PLUGIN_MODULES
-from .test_plugin import DOUBLE, PLUGIN
-
-
-@pytest.fixture
-def double(monkeypatch):
-    """Olex2's modules (the double) and the plugin's reader of its model, freshly imported."""
-    for path in (str(DOUBLE), str(PLUGIN)):
-        monkeypatch.syspath_prepend(path)
-    for name in PLUGIN_MODULES + DOUBLE_MODULES:
-        sys.modules.pop(name, None)
-    state = importlib.import_module("_olex2").STATE
-    state.reset()
-    for name in ("olx", "olex_core"):
-        importlib.import_module(name)
-    yield state, importlib.import_module("crystalx_plugin.olex_model")
-    for name in PLUGIN_MODULES + DOUBLE_MODULES:
-        sys.modules.pop(name, None)
 
 
 def _opened(tmp_path, shared_data, state):
@@ -55,12 +36,12 @@ def _atoms(lines):
 
 
 def test_the_plugin_sends_the_restraints_the_command_line_refines_with(
-    tmp_path, shared_data, double
+    tmp_path, shared_data, olex2_reader
 ):
     """The same restraints on the same atoms, in the file's order, from Olex2's export as from
     the .ins; each with the numbers Olex2 holds, SHELXL's defaults where the line gives none
     (DELU 0.01, RIGU 0.004, as iotbx's parser takes them). Main sent none."""
-    state, olex_model = double
+    state, olex_model = olex2_reader
     ins = _opened(tmp_path, shared_data, state)
     model = olex_model.read_model(sys.modules["olx"], sys.modules["olex_core"])
     sent = model.reflections["restraints"]
@@ -79,14 +60,14 @@ def test_the_plugin_sends_the_restraints_the_command_line_refines_with(
     assert any(line.startswith("RIGU 0.004 0.004 C13 C18B H18B") for line in plugin)
 
 
-def test_olex2s_ranges_symmetry_and_defaults_reach_the_core_as_a_res_would(double):
+def test_olex2s_ranges_symmetry_and_defaults_reach_the_core_as_a_res_would(olex2_reader):
     """Olex2 spells a range out without H (atomref.cpp ListAtomRef::Expand), gives a DELU
     without atoms for all non-H atoms (atoms ()), drops a DANG left without a pair of atoms
     found (AtomRefList::EnsureAtomGroups), names an EQIV's image by its matrix: the
     plugin writes it C1_$1, which the core leaves out with the note a .res's line gets, as it
     does an anti-bumping DFIX (a negative target), naming the line; CHIV
     and SAME are named as kinds smtbx has no form of; EXYZ is a constraint the core applies."""
-    state, olex_model = double
+    state, olex_model = olex2_reader
     atoms = [
         ("C1", "C", (0.1, 0.1, 0.1)),
         ("H1", "H", (0.15, 0.1, 0.1)),
@@ -124,13 +105,13 @@ def test_olex2s_ranges_symmetry_and_defaults_reach_the_core_as_a_res_would(doubl
     assert "the first in Olex2's refinement model: DFIX -1.8 0.02 C1 O1" in note
 
 
-def test_a_target_on_a_free_variable_reaches_the_core_at_its_value(double):
+def test_a_target_on_a_free_variable_reaches_the_core_at_its_value(olex2_reader):
     """Olex2 reads a DFIX target through XVarManager::SetParam (xlib/ins.cpp ParseRestraint,
     xlib/leq.cpp), so its export holds fv(2) for `DFIX 21`, which the core applies as it
     does the .res's line decoded (_target_decoded); a FLAT left with three atoms is emptied
     (TSimpleRestraint::Validate: rltAtoms4N) and not exported. The double had exported 21 Å,
     which the core left out as a target on a variable it does not know."""
-    state, olex_model = double
+    state, olex_model = olex2_reader
     atoms = [
         ("C1", "C", (0.1, 0.1, 0.1)),
         ("C2", "C", (0.2, 0.1, 0.1)),
@@ -147,11 +128,11 @@ def test_a_target_on_a_free_variable_reaches_the_core_at_its_value(double):
     assert sent_restraints(given, structure) == (["DFIX 1.52 0.01 C1 C2"], "")
 
 
-def test_a_restraint_naming_a_q_peak_is_not_sent_as_another_atom(double):
+def test_a_restraint_naming_a_q_peak_is_not_sent_as_another_atom(olex2_reader):
     """Olex2 exports a Q-peak's tag as -1 (TAsymmUnit::PyExport marks the peaks it leaves out
     so, and the restraints are exported after it): the branch named it labels[-1], the last
     atom, so `DFIX 1.5 C1 Q1` went to the core as a DFIX between C1 and C2."""
-    state, olex_model = double
+    state, olex_model = olex2_reader
     atoms = [
         ("C1", "C", (0.1, 0.1, 0.1)),
         ("C2", "C", (0.2, 0.1, 0.1)),
@@ -207,12 +188,12 @@ def test_a_kind_the_core_has_no_reader_for_is_named_not_read_as_an_atom():
 
 @pytest.mark.slow  # three refinements of a 66-atom disordered structure: ~2 min on two cores
 def test_a_plugin_job_refines_as_the_command_line_with_the_users_restraints(
-    tmp_path, shared_data, double
+    tmp_path, shared_data, olex2_reader
 ):
     """The same R1, wR2 and parameter count (EADP shares the ADPs: 24 fewer) from both jobs;
     without the restraints, as main's plugin sent its job, the figures differ (measured: R1
     0.0293 against 0.0302, 261 parameters against 237)."""
-    state, olex_model = double
+    state, olex_model = olex2_reader
     ins, hkl, cli = cli_job(tmp_path)
     refined = cli["refinement"]
     figures = {}
