@@ -19,7 +19,6 @@ import crystalx_core  # noqa: F401  (cctbx before gemmi)
 from benchmarks.plugin_reflections import CASES, cli_job, open_in_olex2, plugin_job
 
 
-
 def test_the_double_gives_merg_omit_and_shel_as_olex2s_refinement_model(olex2_reader):
     """refmodel.cpp PyExport: "merge" and "omit" (s, 2theta; "hkl" only with an OMIT h k l)
     always, "shel" only under SHEL; AddOMIT keeps each h k l once."""

@@ -19,7 +19,6 @@ from crystalx_core.io.shelx_restraints import GivenRestraints, sent_restraints, 
 from crystalx_core.service import structure_from_snapshot
 
 
-
 def _opened(tmp_path, shared_data, state):
     ins, hkl = tmp_path / "x.ins", tmp_path / "x.hkl"
     ins.write_text(ins_text())
@@ -128,10 +127,12 @@ def test_a_target_on_a_free_variable_reaches_the_core_at_its_value(olex2_reader)
     assert sent_restraints(given, structure) == (["DFIX 1.52 0.01 C1 C2"], "")
 
 
-def test_a_restraint_naming_a_q_peak_is_not_sent_as_another_atom(olex2_reader):
+def test_a_restraint_naming_a_q_peak_is_named_in_the_jobs_notes_not_refined(olex2_reader):
     """Olex2 exports a Q-peak's tag as -1 (TAsymmUnit::PyExport marks the peaks it leaves out
-    so, and the restraints are exported after it): the branch named it labels[-1], the last
-    atom, so `DFIX 1.5 C1 Q1` went to the core as a DFIX between C1 and C2."""
+    so, and the restraints are exported after it): session 23's branch named it labels[-1],
+    the last atom (`DFIX 1.5 C1 Q1` went to the core as a DFIX between C1 and C2), then main
+    dropped the line without a word. The plugin now sends the peak as PEAK_WORD and the core
+    names each such line in the job's notes, refining the others."""
     state, olex_model = olex2_reader
     atoms = [
         ("C1", "C", (0.1, 0.1, 0.1)),
@@ -142,7 +143,16 @@ def test_a_restraint_naming_a_q_peak_is_not_sent_as_another_atom(olex2_reader):
     state.read_instructions("DFIX 1.5 C1 Q1\nDFIX 1.4 C1 C2\nEXYZ C2 Q1\n")
     refinement = sys.modules["olex_core"].GetRefinementModel(False)
     assert refinement["dfix"][0]["atoms"] == ((0, None), (-1, None))
-    assert olex_model.restraint_lines(refinement) == ["DFIX 1.4 0.02 C1 C2"]
+    lines = olex_model.restraint_lines(refinement)
+    assert lines == ["DFIX 1.5 0.02 C1 Q?", "DFIX 1.4 0.02 C1 C2", "EXYZ C2 Q?"]
+    structure = structure_from_snapshot(
+        olex_model.read_model(sys.modules["olx"], sys.modules["olex_core"]).snapshot
+    )
+    kept, note = sent_restraints(GivenRestraints(tuple(lines), tuple(structure.sites)), structure)
+    assert kept == ["DFIX 1.4 0.02 C1 C2"]
+    assert note.endswith(
+        "2 naming a Q-peak, which is no atom to restrain (DFIX 1.5 0.02 C1 Q?; EXYZ C2 Q?)"
+    )
 
 
 def test_a_restraint_follows_the_jobs_labels_and_one_on_a_dropped_atom_is_left_out():
@@ -207,3 +217,36 @@ def test_a_plugin_job_refines_as_the_command_line_with_the_users_restraints(
     assert abs(figures[True]["wr2"] - refined["wr2"]) < 1.1e-4
     assert figures[False]["parameters"] > refined["n_parameters"]
     assert abs(figures[False]["wr2"] - refined["wr2"]) > 1e-3
+
+
+def test_residue_class_restraints_reach_the_core_on_both_paths(tmp_path, shared_data, olex2_reader):
+    """FC_p21c (benchmark: its published .res) holds four OC(CF3)3 groups in residues 1, 2
+    and 4 of class CCF3 and 3 of class CF3, restrained by SADI_CCF3, SIMU_CCF3 and RIGU_CCF3
+    (ranges O1 > F9). SHELXL applies such a line to each residue of the class, a bare atom
+    name read in that residue (manual, RESI); Olex2 exports one restraint per residue, each
+    atom by its tag in its residue (AtomRefList::Expand), which the plugin names C1_1. Both
+    paths now give the core the same 27 lines on residues 1, 2 and 4, never 3; main left
+    every one out ("by residue") on both."""
+    state, olex_model = olex2_reader
+    source = shared_data / "benchmark" / "FC_p21c"
+    ins, hkl = tmp_path / "x.ins", tmp_path / "x.hkl"
+    ins.write_text((source / "published.res").read_text())
+    hkl.write_bytes((source / "data.hkl").read_bytes())
+    loaded = load(ins)
+    cli, cli_note = user_restraints(loaded.shelx, loaded.structure)
+    open_in_olex2(state, ins, hkl)
+    lines = olex_model.restraint_lines(sys.modules["olex_core"].GetRefinementModel(False))
+    structure = structure_from_snapshot(
+        olex_model.read_model(sys.modules["olx"], sys.modules["olex_core"]).snapshot
+    )
+    plugin, plugin_note = sent_restraints(
+        GivenRestraints(tuple(lines), tuple(structure.sites)), structure
+    )
+    by_residue = [atoms for keyword, atoms in _atoms(cli) if any("_" in a for a in atoms)]
+    assert len(by_residue) == 27
+    assert {a.split("_")[1] for atoms in by_residue for a in atoms} == {"1", "2", "4"}
+    order = ("DFIX", "DANG", "SADI", "CHIV", "FLAT", "DELU", "RIGU", "SIMU", "ISOR", "EADP")
+    assert _atoms(plugin) == sorted(_atoms(cli), key=lambda item: order.index(item[0]))
+    assert "SADI 0.02 O1_2 C1_2" in plugin and "SADI 0.02 O1_2 C1_2" in cli
+    # left on the command line: SADI Al1 O1_* (O1 of every residue); SAME on both
+    assert "1 by residue, range, symmetry" in cli_note and "SAME" in plugin_note

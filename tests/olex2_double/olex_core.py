@@ -76,11 +76,7 @@ def GetRefinementModel(calculate_connectivity=False):
     omit = {"s": STATE.omit_s, "2theta": STATE.omit_2theta}
     if STATE.omits:
         omit["hkl"] = tuple(tuple(hkl) for hkl in STATE.omits)
-    # XVarManager::PyExport: one entry per variable, FVAR 1 first (here its value alone)
-    model["variables"] = {
-        "variables": tuple({"value": v} for v in STATE.variables),
-        "equations": (),
-    }
+    model["variables"] = {"variables": _variables(), "equations": ()}
     model.update(merge=STATE.merge, omit=omit)
     model.update(weight=tuple(STATE.used_weight), proposed_weight=tuple(STATE.proposed_weight))
     if STATE.exti is not None:
@@ -91,6 +87,30 @@ def GetRefinementModel(calculate_connectivity=False):
         model["shel"] = {"low": STATE.shel[0], "high": STATE.shel[1]}
     model.update(_restraints(exported))
     return model
+
+
+# TCAtom's parameters as XVarReference's "index" names them (catom_var_name_X, _Y, _Z, _Sof,
+# _Uiso: TCAtom::GetValue's order, as TCAtom keeps x, y, z, Occ, Uiso in FixedValues)
+SOF_INDEX = 3
+
+
+def _variables():
+    """XVarManager::PyExport (xlib/leq.cpp): one entry per variable, FVAR 1 first, each its
+    "value" and "references" (XVar::PyExport: the valid referencers only, a deleted atom
+    none), each reference (XVarReference::PyExport) the container's "name" ("catom":
+    TAsymmUnit::IdName), the atom's "id" (its aunit id), the parameter's "index", the
+    "relation" (XVarManager::RelationNames: "None", "var", "one_minus_var") and "k"."""
+    references = [[] for _ in STATE.variables]
+    for index, atom in enumerate(STATE.atoms):
+        if atom.occu_link and not atom.deleted and atom.type != "Q":
+            m, relation, k = atom.occu_link
+            references[m - 1].append(
+                {"name": "catom", "id": index, "index": SOF_INDEX, "relation": relation, "k": k}
+            )
+    return tuple(
+        {"value": value, "references": tuple(refs)}
+        for value, refs in zip(STATE.variables, references)
+    )
 
 
 # TSimpleRestraint::Validate (xlib/srestraint.cpp): a list of rltAtomsNN type needs N atoms
