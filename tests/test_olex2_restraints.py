@@ -63,8 +63,8 @@ def test_olex2s_ranges_symmetry_and_defaults_reach_the_core_as_a_res_would(olex2
     """Olex2 spells a range out without H (atomref.cpp ListAtomRef::Expand), gives a DELU
     without atoms for all non-H atoms (atoms ()), drops a DANG left without a pair of atoms
     found (AtomRefList::EnsureAtomGroups), names an EQIV's image by its matrix: the
-    plugin writes it C1_$1, which the core leaves out with the note a .res's line gets, as it
-    does an anti-bumping DFIX (a negative target), naming the line; CHIV
+    plugin writes it C1_$1 and sends the EQIV, and the core applies the SADI on it as on a
+    .res's (main left it out); an anti-bumping DFIX (a negative target) is named; CHIV
     and SAME are named as kinds smtbx has no form of; EXYZ is a constraint the core applies."""
     state, olex_model = olex2_reader
     atoms = [
@@ -89,18 +89,21 @@ def test_olex2s_ranges_symmetry_and_defaults_reach_the_core_as_a_res_would(olex2
         "DELU 0.01 0.01",
         "SIMU 0.03 0.06 2 C1 C2 C3",  # the range without H1
         "EXYZ C3 O1",
+        "EQIV $1 -x,-y,-z",
         "SAME",
     ]
     snapshot = olex_model.read_model(sys.modules["olx"], sys.modules["olex_core"]).snapshot
     structure = structure_from_snapshot(snapshot)
     kept, note = sent_restraints(GivenRestraints(tuple(lines), tuple(structure.sites)), structure)
-    assert kept == [
+    assert kept == [  # the SADI on O1's image under its EQIV, which iotbx applies
+        "EQIV $1 -x,-y,-z",
         "DFIX 1.45 0.02 C1 C2 C2 C3",
+        "SADI 0.02 C1 O1_$1 C2 O1",
         "DELU 0.01 0.01",
         "SIMU 0.03 0.06 2 C1 C2 C3",
         "EXYZ C3 O1",
     ]
-    assert "1 by residue, range, symmetry" in note and "CHIV, SAME (smtbx has no" in note
+    assert "by residue, range, symmetry" not in note and "CHIV, SAME (smtbx has no" in note
     assert "the first in Olex2's refinement model: DFIX -1.8 0.02 C1 O1" in note
 
 

@@ -161,3 +161,27 @@ def test_a_target_negative_once_decoded_is_left_out_as_anti_bumping():
     lines, note = user_restraints(shelx, shelx.to_structure())
     assert lines == ["DFIX 1.5 C2 C1"]
     assert "1 anti-bumping DFIX/DANG (a negative target" in note
+
+
+def test_a_restraint_on_an_eqiv_image_reaches_smtbx_with_its_symmetry():
+    """SADI/DFIX/DANG/FLAT on an EQIV's image (O5_$1) are applied: iotbx's restraint_parser
+    reads EQIV and gives each atom's operator to smtbx (sym_ops), so the line is kept with its
+    EQIV first and the refinement renames the atom, keeping '_$1'. SIMU/DELU/RIGU/ISOR get no
+    operator from iotbx and EADP/EXYZ none from smtbx: those stay out with the note. Main left
+    every such line out."""
+    from crystalx_core.crystallography.refine import _refinement_model, _renamed
+
+    text = HEADER + (
+        "EQIV $1 1-X, -Y, -Z\nSADI C6 O5_$1 C6 O5\nSIMU O5_$1 C6\nDFIX 1.4 C6 O5_$2\nFVAR 1\n"
+        "O5 4 0.1 0.2 0.3 11 0.03\nC6 1 0.2 0.2 0.3 11 0.03\nHKLF 4\nEND\n"
+    )
+    shelx = parse_shelx(text, "x.res")
+    kept, note = user_restraints(shelx, shelx.to_structure())
+    assert kept == ["EQIV $1 1-X, -Y, -Z", "SADI C6 O5_$1 C6 O5"]
+    assert "2 by residue, range, symmetry" in note  # the SIMU, and the DFIX on no EQIV
+    lines = _renamed(kept, {"A1": "O5", "A2": "C6"})
+    assert lines[1] == "SADI A2 A1_$1 A2 A1"
+    atoms = "A1 4 0.1 0.2 0.3 11 0.03\nA2 1 0.2 0.2 0.3 11 0.03\n"
+    builder = _refinement_model(HEADER + "\n".join(lines) + "\n" + atoms + "HKLF 4\nEND\n")
+    proxies = builder.restraints_manager.bond_similarity_proxies
+    assert len(proxies) == 1 and [str(op) for op in proxies[0].sym_ops] == ["-x+1,-y,-z", "x,y,z"]

@@ -14,9 +14,10 @@ is spelt out in the file's atom order (the refinement's is another). A residue's
 to the job, as to SHELXL and Olex2 (crystalx_core.residues), so a line is read as SHELXL reads
 it (manual, RESI): DFIX_2 in residue 2, DFIX_CLS once for each residue of class CLS, DFIX_*
 for every residue, a bare DFIX in the residue current at it, each atom name in that residue
-unless suffixed (C1_3, C1_+); one line per residue, on the job's labels. An atom of every
-residue (C1_*), a residue the model lacks, or a symmetry equivalent (C1_$1) is left out with
-a note. A DFIX/DANG target given on a free variable (DFIX 21) is put as the distance
+unless suffixed (C1_3, C1_+); one line per residue, on the job's labels. A DFIX, DANG, SADI
+or FLAT on an EQIV's image (C1_$1) is kept with its EQIV (SYMMETRIC); an atom of every residue
+(C1_*), a residue the model lacks, or an image in another kind is left out with a note. A
+DFIX/DANG target given on a free variable (DFIX 21) is put as the distance
 it stands for at the input's value: iotbx reads the number as written. A negative target is
 SHELXL's anti-bumping restraint, applied only while the distance is under |d| (SHELXL manual,
 DFIX: automate-it.com/lee/shelxl/dfix.htm), which smtbx has no form of: iotbx would restrain
@@ -53,6 +54,9 @@ VARIABLE_TARGETS = frozenset(("DFIX", "DANG"))
 MAX_WRITTEN_TARGET = 15.0
 # restraints smtbx has no reader for: the refinement goes on without them, with a note
 UNSUPPORTED = frozenset("CHIV SAME NCSY BUMP".split())
+# restraints iotbx applies to an EQIV's image (restraint_parser: sym_ops for DFIX, DANG, SADI,
+# FLAT); it passes none for SIMU, DELU, RIGU, ISOR, and smtbx's EADP/EXYZ take none either
+SYMMETRIC = frozenset("DFIX DANG SADI FLAT".split())
 # a client's word for a Q-peak it cannot name (the Olex2 plugin: Olex2's export gives a
 # restraint's peak as tag -1, TAsymmUnit::PyExport): the line is named in the note, not refined
 PEAK_WORD = "Q?"
@@ -98,8 +102,10 @@ def user_restraints(shelx_file: ShelxFile | None, structure: Structure) -> tuple
         if site.label.upper() not in gone_atoms
     ]
     classes = _residue_classes(lines[:end])
-    candidates = []
+    candidates, equivalents = [], {}
     for line, residue, include in _instructions(lines[:end]):
+        if line.kind == "instruction" and line.keyword == "EQIV" and line.fields:
+            equivalents[line.fields[0].upper()] = " ".join(line.text.split())
         if line.kind != "instruction" or line.keyword not in RESTRAINTS | CONSTRAINTS | UNSUPPORTED:
             continue
         # SHELXL reads a line up to '!' or '=' (manual, 'Alphabetical list of SHELXL
@@ -125,14 +131,18 @@ def user_restraints(shelx_file: ShelxFile | None, structure: Structure) -> tuple
                     unread=include is not None,
                 )
             )
-    return _carried(candidates, shelx_file.fvars, {label.upper() for label, _ in order})
+    labels = {label.upper() for label, _ in order}
+    return _carried(candidates, shelx_file.fvars, labels, equivalents)
 
 
 def _in_residue(word: str, residue: int, renamed: dict[str, str]) -> str:
     """An instruction's word under the job's labels, its atom read in `residue` as SHELXL reads
     it (C1 the current residue's, C1_2 residue 2's, C1_+ the next one's: shelx_names._address),
-    the job's label an address (C1_2); a number, '<', '>', a symmetry equivalent (C1_$1) or a
-    name of a residue class as written."""
+    the job's label an address (C1_2), an EQIV's image that label with its '_$1'; a number,
+    '<', '>' or a name of a residue class as written."""
+    atom, mark, equivalent = word.partition("_$")
+    if mark:  # the EQIV's image of the atom read in `residue`
+        return _in_residue(atom, residue, renamed) + mark + equivalent
     address = None if _number(word) or word in "<>" else _address(word, residue)
     if address is None:
         return word
@@ -147,10 +157,13 @@ def sent_restraints(given: GivenRestraints, structure: Structure) -> tuple[list[
     sites = [site for site in structure.sites if not site.is_peak]
     origins = {site.line: site for site in given.sites if site.line}
     renamed, gone_atoms = _renamed_and_gone(sites, origins, structure)
-    candidates = []
+    candidates, equivalents = [], {}
     for text in given.lines:
         words = text.split()
         if not words:
+            continue
+        if words[0].upper() == "EQIV" and len(words) > 1:
+            equivalents[words[1].upper()] = " ".join(words)
             continue
         named = [word.upper() for word in words[1:]]
         candidates.append(
@@ -162,11 +175,14 @@ def sent_restraints(given: GivenRestraints, structure: Structure) -> tuple[list[
                 peak=PEAK_WORD in named,
             )
         )
-    return _carried(candidates, [], {site.label.upper() for site in sites})
+    return _carried(candidates, [], {site.label.upper() for site in sites}, equivalents)
 
 
 def _carried(
-    candidates: list[_Candidate], fvars: list[float], labels: set[str]
+    candidates: list[_Candidate],
+    fvars: list[float],
+    labels: set[str],
+    equivalents: dict[str, str],
 ) -> tuple[list[str], str]:
     """The lines smtbx can apply, and one note on what was left out ('' when nothing): a kind
     smtbx has no reader for (a client's unknown word too, which iotbx would read as an atom
@@ -185,12 +201,12 @@ def _carried(
             other.add(line.keyword)
         elif line.gone:
             gone += 1
-        # a residue's atom is C1_2 in `labels` (the job's, upper case); any other '_' is a
-        # class or a residue the model lacks
+        # a residue's atom is C1_2 in `labels` (the job's, upper case), an EQIV's image of
+        # one C1_2_$1 where iotbx applies the symmetry; any other '_' is a class or a residue
+        # the model lacks
         elif line.unread or any(
-            mark in word or ("_" in word and word.upper() not in labels)
-            for word in words
-            for mark in "<>$"
+            word in "<>" or not _named(word, line.keyword, labels, equivalents)
+            for word in words[1:]
         ):
             unread += 1
         elif line.keyword in VARIABLE_TARGETS and not _target_decoded(words, fvars):
@@ -201,6 +217,8 @@ def _carried(
             bumping.append(line.where)
         else:
             kept.append(" ".join(words))
+    images = {w.partition("_$")[2].upper() for line in kept for w in line.split() if "_$" in w}
+    kept = [equivalents["$" + n] for n in sorted(images)] + kept  # the EQIVs they name first
     left = []
     if gone:
         left.append(f"{gone} naming atoms this model no longer has")
@@ -227,6 +245,19 @@ def _carried(
         else ""
     )
     return kept, note
+
+
+def _named(word: str, keyword: str, labels: set[str], equivalents: dict[str, str]) -> bool:
+    """A restraint's word iotbx reads as meant: a number, a job's label (C1_2 for residue 2's
+    C1), or for a kind iotbx applies symmetry to (SYMMETRIC) a label's image under an EQIV
+    the input defines (C1_$1)."""
+    if "_" not in word or _number(word):
+        return True
+    atom, mark, equivalent = word.partition("_$")
+    if not mark:
+        return word.upper() in labels
+    defined = "$" + equivalent.upper() in equivalents
+    return keyword in SYMMETRIC and defined and atom.upper() in labels
 
 
 def _target(words: list[str]) -> float | None:

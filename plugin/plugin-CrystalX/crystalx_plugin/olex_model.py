@@ -421,7 +421,8 @@ def restraint_lines(refinement):
     spelt out by Olex2 (xlib/srestraint.cpp TSimpleRestraint::PyExport, AtomRefList::Expand);
     "exyz" as groups of tags (xlib/exyzgroup.cpp). A tag is the atom's place among the
     exported atoms, residue by residue (xlib/asymmunit.cpp TAsymmUnit::PyExport); an atom of
-    an EQIV is named `C1_$n`, which the core leaves out with a note as it does a .res's. A
+    an EQIV is named `C1_$n`, the n-th of "equivalents" (RefinementModel::PyExport: each
+    EQIV's rotation rows and translation), each sent as `EQIV $n x,y,z` for the core. A
     Q-peak's tag is -1 (TAsymmUnit::PyExport leaves them out), which peak the export does not
     say: it is written PEAK_WORD, which the core names in the job's notes and never refines
     (labels[-1] would restrain the last atom instead).
@@ -449,6 +450,9 @@ def restraint_lines(refinement):
             lines.append(" ".join(words + [name(*atom) for atom in restraint["atoms"]]))
     for group in refinement.get("exyz") or ():
         lines.append("EXYZ " + " ".join(name(tag) for tag in group))
+    for number, matrix in enumerate(equivalents, 1):  # ((r0), (r1), (r2), (t0, t1, t2))
+        rows = [tuple(matrix[k]) + (matrix[3][k],) for k in range(3)]
+        lines.append("EQIV $%d %s" % (number, _symop(rows)))
     if refinement.get("same"):
         lines.append("SAME")
     return lines
