@@ -150,12 +150,15 @@ def test_revert_gives_the_h_riding_on_a_special_position_atom_their_own_part_and
 def test_revert_gives_an_occupancy_on_a_free_variable_its_link_back(tmp_path, monkeypatch):
     """An occupancy on a free variable before Apply (C48 and Cl2 on 21, fv(2); Cl3 on -21,
     1 - fv(2)) comes back on it after Revert, as Olex2 exports it (XVarManager::PyExport: the
-    variable's references, relation and k) and as its sof then reads (21, -21): main put them
+    variable's references, each atom by its tag, relation and k): main put them
     back fixed at their values (fvar 1 p), which a refinement then no longer refined."""
     state, session = _opened(tmp_path, monkeypatch, variables=2)
     olex_model = sys.modules["crystalx_plugin.olex_model"]
     modules = [sys.modules[name] for name in ("olex", "olx", "olex_core")]
     state.variables[1] = 0.7
+    # a Q-peak first: the export names an atom by its tag (its place among the exported
+    # atoms, peaks left out: TAsymmUnit::GetPersistentIdOf), which is then not its aunit id
+    state.atoms.insert(0, sys.modules["_olex2"].Atom("Q1", "Q", (0.9, 0.9, 0.9), peak=1.2))
     assert state.run("fvar 2 1 C48 Cl2") and state.run("fvar -2 1 Cl3")
     labels = ("C48", "Cl2", "Cl3")
     linked = [state.find(label).occu_link for label in labels]

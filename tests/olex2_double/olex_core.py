@@ -76,7 +76,7 @@ def GetRefinementModel(calculate_connectivity=False):
     omit = {"s": STATE.omit_s, "2theta": STATE.omit_2theta}
     if STATE.omits:
         omit["hkl"] = tuple(tuple(hkl) for hkl in STATE.omits)
-    model["variables"] = {"variables": _variables(), "equations": ()}
+    model["variables"] = {"variables": _variables(_tags(exported)), "equations": ()}
     model.update(merge=STATE.merge, omit=omit)
     model.update(weight=tuple(STATE.used_weight), proposed_weight=tuple(STATE.proposed_weight))
     if STATE.exti is not None:
@@ -94,19 +94,28 @@ def GetRefinementModel(calculate_connectivity=False):
 SOF_INDEX = 3
 
 
-def _variables():
+def _tags(exported):
+    """aunit id → the atom's tag: its place among the exported atoms, residue by residue
+    (TAsymmUnit::PyExport sets each atom's tag so before the restraints and variables)."""
+    atoms = [atom for residue in exported for atom in residue["atoms"]]
+    return dict((atom["aunit_id"], tag) for tag, atom in enumerate(atoms))
+
+
+def _variables(tags):
     """XVarManager::PyExport (xlib/leq.cpp): one entry per variable, FVAR 1 first, each its
     "value" and "references" (XVar::PyExport: the valid referencers only, a deleted atom
     none), each reference (XVarReference::PyExport) the container's "name" ("catom":
-    TAsymmUnit::IdName), the atom's "id" (its aunit id), the parameter's "index", the
-    "relation" (XVarManager::RelationNames: "None", "var", "one_minus_var") and "k"."""
+    TAsymmUnit::IdName), "id" the referencer's GetPersistentId, for an atom its tag
+    (TAsymmUnit::GetPersistentIdOf: TCAtom::GetTag, set by the export), the parameter's
+    "index", the "relation" (XVarManager::RelationNames: "None", "var", "one_minus_var")
+    and "k"."""
     references = [[] for _ in STATE.variables]
     for index, atom in enumerate(STATE.atoms):
-        if atom.occu_link and not atom.deleted and atom.type != "Q":
+        if atom.occu_link and index in tags:
             m, relation, k = atom.occu_link
-            references[m - 1].append(
-                {"name": "catom", "id": index, "index": SOF_INDEX, "relation": relation, "k": k}
-            )
+            reference = {"name": "catom", "id": tags[index], "index": SOF_INDEX}
+            reference.update(relation=relation, k=k)
+            references[m - 1].append(reference)
     return tuple(
         {"value": value, "references": tuple(refs)}
         for value, refs in zip(STATE.variables, references)
@@ -137,10 +146,7 @@ def _restraints(exported):
     (refmodel.cpp RefinementModel::PyExport), an atom of an EQIV given that same entry."""
     from _olex2 import RESTRAINT_READING
 
-    tags = {}
-    for residue in exported:
-        for atom in residue["atoms"]:
-            tags[atom["aunit_id"]] = len(tags)
+    tags = _tags(exported)
     index = dict((id(a), i) for i, a in enumerate(STATE.atoms))
     equivalents = dict((name.upper(), matrix) for name, matrix in STATE.equivalents)
 

@@ -200,7 +200,14 @@ def occupancy_links(refinement):
     m negative for k × (1 - fv(m)), SHELX's sof ±(10m + k). From the export's "variables"
     (xlib/leq.cpp XVarManager::PyExport, XVar::PyExport, XVarReference::PyExport: per
     variable its references, each "name" "catom" for an atom (TAsymmUnit::IdName), its
-    "id", the parameter's "index", "relation" "var" or "one_minus_var", and "k")."""
+    "id" (GetPersistentId: TAsymmUnit::GetPersistentIdOf gives the atom's tag, its place
+    among the exported atoms, as a restraint's), the parameter's "index", "relation" "var"
+    or "one_minus_var", and "k")."""
+    aunit_ids = [
+        int(atom["aunit_id"])
+        for residue in refinement["aunit"]["residues"]
+        for atom in residue["atoms"]
+    ]
     links = {}
     variables = refinement.get("variables", {}).get("variables", ())
     for number, variable in enumerate(variables, 1):
@@ -209,7 +216,7 @@ def occupancy_links(refinement):
             if ref.get("name") == "catom" and ref.get("index") == SOF_INDEX and number > 1:
                 if relation in ("var", "one_minus_var"):
                     sign = 1 if relation == "var" else -1
-                    links[int(ref["id"])] = (sign * number, float(ref["k"]))
+                    links[aunit_ids[int(ref["id"])]] = (sign * number, float(ref["k"]))
     return links
 
 
