@@ -89,9 +89,9 @@ def GetRefinementModel(calculate_connectivity=False):
     return model
 
 
-# TCAtom's parameters as XVarReference's "index" names them (catom_var_name_X, _Y, _Z, _Sof,
-# _Uiso: TCAtom::GetValue's order, as TCAtom keeps x, y, z, Occ, Uiso in FixedValues)
-SOF_INDEX = 3
+# the occupancy as XVarReference's "index" names it: xlib/catom.h catom_var_name_Sof = 4
+# (catom_var_name_Scale 0, _X 1, _Y 2, _Z 3, _Sof 4, _Uiso 5, then the six U)
+SOF_INDEX = 4
 
 
 def _tags(exported):

@@ -190,9 +190,9 @@ def read_model(olx, olex_core):
     return Model(snapshot, ids, states, cell, reflections, note, exact, variables, links)
 
 
-# the occupancy among an atom's parameters as XVarReference's "index" names them
-# (catom_var_name_Sof: x, y, z, then Occ, the order TCAtom::GetValue and FixedValues keep)
-SOF_INDEX = 3
+# the occupancy among an atom's parameters as XVarReference's "index" names them: xlib/catom.h
+# catom_var_name_Sof = 4 (after _Scale 0, _X 1, _Y 2, _Z 3); 3 would read a link on z
+SOF_INDEX = 4
 
 
 def occupancy_links(refinement):
