@@ -168,20 +168,31 @@ def test_a_restraint_on_an_eqiv_image_reaches_smtbx_with_its_symmetry():
     reads EQIV and gives each atom's operator to smtbx (sym_ops), so the line is kept with its
     EQIV first and the refinement renames the atom, keeping '_$1'. SIMU/DELU/RIGU/ISOR get no
     operator from iotbx and EADP/EXYZ none from smtbx: those stay out with the note. Main left
-    every such line out."""
+    every such line out. The operator is not its own inverse, so the DFIX (image named first)
+    must restrain the distance SHELXL means, C6 to O5 moved by $1, not by the inverse."""
+    from cctbx import geometry_restraints, sgtbx
+
     from crystalx_core.crystallography.refine import _refinement_model, _renamed
 
     text = HEADER + (
-        "EQIV $1 1-X, -Y, -Z\nSADI C6 O5_$1 C6 O5\nSIMU O5_$1 C6\nDFIX 1.4 C6 O5_$2\nFVAR 1\n"
-        "O5 4 0.1 0.2 0.3 11 0.03\nC6 1 0.2 0.2 0.3 11 0.03\nHKLF 4\nEND\n"
+        "EQIV $1 1-X, 1/2+Y, 1/2-Z\nSADI C6 O5_$1 C6 O5\nSIMU O5_$1 C6\nDFIX 1.4 C6 O5_$2\n"
+        "DFIX 3.0 O5_$1 C6\nFVAR 1\n"
+        "O5 4 0.1 0.1 0.3 11 0.03\nC6 1 0.2 0.2 0.3 11 0.03\nHKLF 4\nEND\n"
     )
     shelx = parse_shelx(text, "x.res")
     kept, note = user_restraints(shelx, shelx.to_structure())
-    assert kept == ["EQIV $1 1-X, -Y, -Z", "SADI C6 O5_$1 C6 O5"]
+    assert kept == ["EQIV $1 1-X, 1/2+Y, 1/2-Z", "SADI C6 O5_$1 C6 O5", "DFIX 3.0 O5_$1 C6"]
     assert "2 by residue, range, symmetry" in note  # the SIMU, and the DFIX on no EQIV
     lines = _renamed(kept, {"A1": "O5", "A2": "C6"})
-    assert lines[1] == "SADI A2 A1_$1 A2 A1"
-    atoms = "A1 4 0.1 0.2 0.3 11 0.03\nA2 1 0.2 0.2 0.3 11 0.03\n"
+    assert lines[1:] == ["SADI A2 A1_$1 A2 A1", "DFIX 3.0 A1_$1 A2"]
+    atoms = "A1 4 0.1 0.1 0.3 11 0.03\nA2 1 0.2 0.2 0.3 11 0.03\n"
     builder = _refinement_model(HEADER + "\n".join(lines) + "\n" + atoms + "HKLF 4\nEND\n")
-    proxies = builder.restraints_manager.bond_similarity_proxies
-    assert len(proxies) == 1 and [str(op) for op in proxies[0].sym_ops] == ["-x+1,-y,-z", "x,y,z"]
+    manager = builder.restraints_manager
+    similar = manager.bond_similarity_proxies
+    assert len(similar) == 1
+    assert [str(op) for op in similar[0].sym_ops] == ["-x+1,y+1/2,-z+1/2", "x,y,z"]
+    cell, sites = builder.structure.unit_cell(), builder.structure.sites_frac()
+    shelxl = cell.distance(sites[1], sgtbx.rt_mx("1-X, 1/2+Y, 1/2-Z") * sites[0])
+    (bond,) = manager.bond_proxies
+    restrained = geometry_restraints.bond(cell, builder.structure.sites_cart(), bond)
+    assert abs(restrained.distance_model - shelxl) < 1e-6 and shelxl > 5  # not the 1.0 Å pair
