@@ -111,6 +111,7 @@ def test_revert_gives_an_atom_on_a_special_position_its_occupancy_back(tmp_path,
     c48.crd, c48.occu = [0.0, 0.0, 0.0], 0.5  # on the centre of symmetry
     assert state.degeneracy(c48) == 2
     before = olex_model.read_model(*modules[1:])
+    assert sorted(before.links.values()) == [(-2, 1.0), (2, 1.0), (2, 1.0)]  # not the peak's
     said = []
     journal = olex_model.apply_commands(
         *modules, ["part -1 C48 Cl2", "fvar 21 C48 Cl2"], before, said.append
@@ -137,6 +138,7 @@ def test_revert_gives_the_h_riding_on_a_special_position_atom_their_own_part_and
     state._add_riding(c48, 23, 2, -1, 0.5)
     before_state = state.model_state()
     before = olex_model.read_model(*modules[1:])
+    assert sorted(before.links.values()) == [(-2, 1.0), (2, 1.0), (2, 1.0)]  # not the peak's
     journal = olex_model.apply_commands(
         *modules, ["part -1 C48 Cl2", "fvar 21 C48 Cl2"], before, [].append
     )
@@ -159,15 +161,17 @@ def test_revert_gives_an_occupancy_on_a_free_variable_its_link_back(tmp_path, mo
     # a Q-peak first: the export names an atom by its tag (its place among the exported
     # atoms, peaks left out: TAsymmUnit::GetPersistentIdOf), which is then not its aunit id
     state.atoms.insert(0, sys.modules["_olex2"].Atom("Q1", "Q", (0.9, 0.9, 0.9), peak=1.2))
+    state._set_param(state.atoms[0], 31.0)  # a peak on fv(3): its tag -1 names no atom
     assert state.run("fvar 2 1 C48 Cl2") and state.run("fvar -2 1 Cl3")
     labels = ("C48", "Cl2", "Cl3")
     linked = [state.find(label).occu_link for label in labels]
     assert linked == [(2, "var", 1.0), (2, "var", 1.0), (2, "one_minus_var", 1.0)]
     before = olex_model.read_model(*modules[1:])
+    assert sorted(before.links.values()) == [(-2, 1.0), (2, 1.0), (2, 1.0)]  # not the peak's
     journal = olex_model.apply_commands(
         *modules, ["part -1 C48 Cl2 Cl3", "fvar 21 C48 Cl2 Cl3"], before, [].append
     )
-    assert {state.find(label).occu_link for label in ("C48", "Cl2", "Cl3")} == {(3, "var", 1.0)}
+    assert {state.find(label).occu_link for label in ("C48", "Cl2", "Cl3")} == {(4, "var", 1.0)}
     assert journal.revert(*modules) == []
     assert [state.find(label).occu_link for label in labels] == linked
     assert [round(state.find(label).occu, 6) for label in ("C48", "Cl2", "Cl3")] == [0.7, 0.7, 0.3]

@@ -106,14 +106,15 @@ def _variables(tags):
     "value" and "references" (XVar::PyExport: the valid referencers only, a deleted atom
     none), each reference (XVarReference::PyExport) the container's "name" ("catom":
     TAsymmUnit::IdName), "id" the referencer's GetPersistentId, for an atom its tag
-    (TAsymmUnit::GetPersistentIdOf: TCAtom::GetTag, set by the export), the parameter's
+    (TAsymmUnit::GetPersistentIdOf: TCAtom::GetTag, set by the export; -1 for a Q-peak,
+    which is valid but not exported), the parameter's
     "index", the "relation" (XVarManager::RelationNames: "None", "var", "one_minus_var")
     and "k"."""
     references = [[] for _ in STATE.variables]
     for index, atom in enumerate(STATE.atoms):
-        if atom.occu_link and index in tags:
+        if atom.occu_link and not atom.deleted:
             m, relation, k = atom.occu_link
-            reference = {"name": "catom", "id": tags[index], "index": SOF_INDEX}
+            reference = {"name": "catom", "id": tags.get(index, -1), "index": SOF_INDEX}
             reference.update(relation=relation, k=k)
             references[m - 1].append(reference)
     return tuple(

@@ -212,11 +212,12 @@ def occupancy_links(refinement):
     variables = refinement.get("variables", {}).get("variables", ())
     for number, variable in enumerate(variables, 1):
         for ref in variable.get("references", ()):
-            relation = ref.get("relation")
+            relation, tag = ref.get("relation"), int(ref.get("id", -1))
+            # a Q-peak's tag is -1 (TAsymmUnit::PyExport leaves peaks out): no atom to link
             if ref.get("name") == "catom" and ref.get("index") == SOF_INDEX and number > 1:
-                if relation in ("var", "one_minus_var"):
+                if relation in ("var", "one_minus_var") and 0 <= tag < len(aunit_ids):
                     sign = 1 if relation == "var" else -1
-                    links[aunit_ids[int(ref["id"])]] = (sign * number, float(ref["k"]))
+                    links[aunit_ids[tag]] = (sign * number, float(ref["k"]))
     return links
 
 
