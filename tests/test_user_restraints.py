@@ -196,3 +196,31 @@ def test_a_restraint_on_an_eqiv_image_reaches_smtbx_with_its_symmetry():
     (bond,) = manager.bond_proxies
     restrained = geometry_restraints.bond(cell, builder.structure.sites_cart(), bond)
     assert abs(restrained.distance_model - shelxl) < 1e-6 and shelxl > 5  # not the 1.0 Å pair
+
+
+def test_a_dfix_across_an_eqiv_restrains_the_distance_shelxl_reports():
+    """FC_sucrose's published .res (real; its EQIVs serve HTAB) with DFIX on the three H-bond
+    pairs its CIF lists across $1 and $2 (one image named first): smtbx's restrained
+    distances are SHELXL's D...A in that CIF (O4-H4A...O6 2.8015, C1-H1...O4 3.3154, C3-H3...O8
+    3.4909 Å; the inverse operators would give 6.2166 and 8.4893 Å)."""
+    from cctbx import geometry_restraints
+
+    from crystalx_core.crystallography.refine import _refinement_model
+
+    text = (BENCHMARK / "FC_sucrose" / "published.res").read_text()
+    dfix = "DFIX 2.7 O6_$1 O4\nDFIX 3.0 C1 O4_$1\nDFIX 3.0 O8_$2 C3\n"
+    text = text.replace("HTAB C1 O4_$1\n", "HTAB C1 O4_$1\n" + dfix, 1)
+    shelx = parse_shelx(text, "published.res")
+    kept, note = user_restraints(shelx, shelx.to_structure())
+    assert kept == [
+        "EQIV $1 -x+1, y+1/2, -z+1",
+        "EQIV $2 -x+1, y-1/2, -z",
+        *dfix.splitlines(),
+    ]
+    model = _refinement_model(text)
+    cell, sites = model.structure.unit_cell(), model.structure.sites_cart()
+    distances = [
+        round(geometry_restraints.bond(cell, sites, proxy).distance_model, 4)
+        for proxy in model.restraints_manager.bond_proxies
+    ]
+    assert distances == [2.8015, 3.3154, 3.4909]
