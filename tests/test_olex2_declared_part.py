@@ -111,7 +111,6 @@ def test_revert_gives_an_atom_on_a_special_position_its_occupancy_back(tmp_path,
     c48.crd, c48.occu = [0.0, 0.0, 0.0], 0.5  # on the centre of symmetry
     assert state.degeneracy(c48) == 2
     before = olex_model.read_model(*modules[1:])
-    assert sorted(before.links.values()) == [(-2, 1.0), (2, 1.0), (2, 1.0)]  # not the peak's
     said = []
     journal = olex_model.apply_commands(
         *modules, ["part -1 C48 Cl2", "fvar 21 C48 Cl2"], before, said.append
@@ -138,7 +137,6 @@ def test_revert_gives_the_h_riding_on_a_special_position_atom_their_own_part_and
     state._add_riding(c48, 23, 2, -1, 0.5)
     before_state = state.model_state()
     before = olex_model.read_model(*modules[1:])
-    assert sorted(before.links.values()) == [(-2, 1.0), (2, 1.0), (2, 1.0)]  # not the peak's
     journal = olex_model.apply_commands(
         *modules, ["part -1 C48 Cl2", "fvar 21 C48 Cl2"], before, [].append
     )
