@@ -15,18 +15,13 @@ written as a diffractometer gives it, each reflection with an equivalent (-h -k 
 """
 
 import argparse
-import importlib
-import io
-import json
-import sys
 import tempfile
-from contextlib import redirect_stdout
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks import plugin_double
+from benchmarks.plugin_double import ROOT, olex2_double, open_in_olex2, plugin_job
+
 ALANINE = ROOT.parent / "shared" / "data" / "benchmark" / "XH_alanine"
-DOUBLE, PLUGIN = ROOT / "tests" / "olex2_double", ROOT / "plugin" / "plugin-CrystalX"
-OPTIONS = {"method": "baseline", "hydrogens": "rules"}
 
 
 def ins_text(instructions: str, weighted: bool = False) -> str:
@@ -79,68 +74,11 @@ WEIGHTED = {"WGHT"}  # the cases whose .ins keeps the published WGHT lines
 
 def cli_job(tmp_path, case):
     """`crystalx assign x.ins --hkl x.hkl --json` on the case's files: (ins, hkl, its JSON)."""
-    from crystalx_core.cli import main as crystalx
-
     instructions, transform = CASES[case]
     ins, hkl = tmp_path / "x.ins", tmp_path / "x.hkl"
     ins.write_text(ins_text(instructions, case in WEIGHTED))
     hkl.write_text(hkl_lines(transform))
-    out = io.StringIO()
-    with redirect_stdout(out):
-        code = crystalx(
-            ["assign", str(ins), "--hkl", str(hkl), "--json", "--out", str(tmp_path / "cli")]
-            + ["--method", OPTIONS["method"], "--hydrogens", OPTIONS["hydrogens"]]
-        )
-    assert code == 0
-    return ins, hkl, json.loads(out.getvalue())
-
-
-def open_in_olex2(state, ins, hkl):
-    """The .ins opened in the double as Olex2 opens it: its atoms, cell, symmetry, formula,
-    wavelength and reflection instructions, `hkl` as its HKL source."""
-    from cctbx import sgtbx
-
-    from crystalx_core.io import load
-
-    structure = load(ins).structure
-    matrices = []
-    for op in structure.symops:
-        rt = sgtbx.rt_mx(op)
-        r, t = rt.r().as_double(), rt.t().as_double()
-        matrices.append(tuple(tuple(r[3 * k : 3 * k + 3]) + (t[k],) for k in range(3)))
-    atoms = [(s.label, s.element, s.frac, s.u_iso, s.occupancy, 0, 0.0) for s in structure.sites]
-    state.load(
-        structure.cell,
-        matrices,
-        [(el, n / 4) for el, n in zip(structure.sfac, structure.unit)],
-        4,
-        atoms,
-        file=str(ins),
-        hkl=str(hkl),
-        radiation=structure.wavelength,
-    )
-    state.read_instructions(ins.read_text())
-
-
-def plugin_job(state, olex_model):
-    """What the plugin sends for the open structure, answered by the service: (the
-    reflections sent, the answer)."""
-    from crystalx_core.service import PROTOCOL, reply_to
-
-    model = olex_model.read_model(sys.modules["olx"], sys.modules["olex_core"])
-    params = {"structure": model.snapshot, "options": OPTIONS, "reflections": model.reflections}
-    request = {"protocol": PROTOCOL, "id": 1, "method": "assign", "params": params}
-    reply, _ = reply_to(json.dumps(request).encode())
-    return model.reflections, reply["result"]
-
-
-def olex2_double():
-    """The test double's state and the plugin's reader of its model, importable."""
-    sys.path[:0] = [str(DOUBLE), str(PLUGIN)]
-    state = importlib.import_module("_olex2").STATE
-    for name in ("olx", "olex_core"):
-        importlib.import_module(name)
-    return state, importlib.import_module("crystalx_plugin.olex_model")
+    return ins, hkl, plugin_double.cli_job(ins, hkl)
 
 
 def main(argv=None):

@@ -12,19 +12,15 @@ their free variables: 21 → fv(2), -21 → 1 - fv(2), fixed); both jobs read th
     PYTHONPATH=. python benchmarks/plugin_restraints.py
 """
 
-import importlib
-import io
-import json
 import re
-import sys
 import tempfile
-from contextlib import redirect_stdout
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks import plugin_double
+from benchmarks.plugin_double import ROOT, olex2_double, open_in_olex2, plugin_job
+from crystalx_core.io.shelx_names import _number
+
 SH2185 = ROOT.parent / "shared" / "data" / "benchmark" / "FC_SH2185"
-DOUBLE, PLUGIN = ROOT / "tests" / "olex2_double", ROOT / "plugin" / "plugin-CrystalX"
-OPTIONS = {"method": "baseline", "hydrogens": "rules"}
 
 
 def ins_text() -> str:
@@ -45,83 +41,12 @@ def ins_text() -> str:
     return "\n".join(kept) + "\n"
 
 
-def _number(word: str) -> bool:
-    try:
-        float(word)
-    except ValueError:
-        return False
-    return True
-
-
 def cli_job(folder: Path):
     """`crystalx assign x.ins --hkl x.hkl --json`: (ins, hkl, its JSON)."""
-    from crystalx_core.cli import main as crystalx
-
     ins, hkl = folder / "x.ins", folder / "x.hkl"
     ins.write_text(ins_text())
     hkl.write_bytes((SH2185 / "data.hkl").read_bytes())
-    out = io.StringIO()
-    with redirect_stdout(out):
-        code = crystalx(
-            ["assign", str(ins), "--hkl", str(hkl), "--json", "--out", str(folder / "cli")]
-            + ["--method", OPTIONS["method"], "--hydrogens", OPTIONS["hydrogens"]]
-        )
-    assert code == 0
-    return ins, hkl, json.loads(out.getvalue())
-
-
-def open_in_olex2(state, ins: Path, hkl: Path):
-    """The .ins opened in the double as Olex2 opens it: atoms with their PART and AFIX, cell,
-    symmetry, formula, wavelength, its instructions (restraints included) and `hkl`."""
-    from cctbx import sgtbx
-
-    from crystalx_core.io import load
-
-    structure = load(ins).structure
-    matrices = []
-    for op in structure.symops:
-        rt = sgtbx.rt_mx(op)
-        r, t = rt.r().as_double(), rt.t().as_double()
-        matrices.append(tuple(tuple(r[3 * k : 3 * k + 3]) + (t[k],) for k in range(3)))
-    atoms = [
-        (s.label, s.element, s.frac, s.u_iso, s.occupancy, s.part, 0.0, s.afix)
-        for s in structure.sites
-    ]
-    state.load(
-        structure.cell,
-        matrices,
-        [(el, n / 4) for el, n in zip(structure.sfac, structure.unit)],
-        4,
-        atoms,
-        file=str(ins),
-        hkl=str(hkl),
-        radiation=structure.wavelength,
-    )
-    state.read_instructions(ins.read_text())
-
-
-def plugin_job(state, olex_model, restraints: bool = True):
-    """What the plugin sends for the open structure, answered by the service: (the
-    reflections sent, the answer); without `restraints`, as the plugin sent before them."""
-    from crystalx_core.service import PROTOCOL, reply_to
-
-    model = olex_model.read_model(sys.modules["olx"], sys.modules["olex_core"])
-    reflections = dict(model.reflections)
-    if not restraints:
-        reflections.pop("restraints", None)
-    params = {"structure": model.snapshot, "options": OPTIONS, "reflections": reflections}
-    request = {"protocol": PROTOCOL, "id": 1, "method": "assign", "params": params}
-    reply, _ = reply_to(json.dumps(request).encode())
-    return reflections, reply["result"]
-
-
-def olex2_double():
-    """The test double's state and the plugin's reader of its model, importable."""
-    sys.path[:0] = [str(DOUBLE), str(PLUGIN)]
-    state = importlib.import_module("_olex2").STATE
-    for name in ("olx", "olex_core"):
-        importlib.import_module(name)
-    return state, importlib.import_module("crystalx_plugin.olex_model")
+    return ins, hkl, plugin_double.cli_job(ins, hkl)
 
 
 def main():

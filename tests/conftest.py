@@ -162,3 +162,21 @@ def olex2_start(monkeypatch):
     yield start
     for name in names:
         sys.modules.pop(name, None)
+
+
+@pytest.fixture
+def olex2_reader(monkeypatch):
+    """(the double's state, the plugin's olex_model): Olex2's modules and the plugin's reader
+    of its model, freshly imported and forgotten afterwards."""
+    root = Path(__file__).resolve().parents[1]
+    for path in (root / "tests" / "olex2_double", root / "plugin" / "plugin-CrystalX"):
+        monkeypatch.syspath_prepend(str(path))
+    for name in PLUGIN_MODULES + DOUBLE_MODULES:
+        sys.modules.pop(name, None)
+    state = importlib.import_module("_olex2").STATE
+    state.reset()
+    for name in ("olx", "olex_core"):
+        importlib.import_module(name)
+    yield state, importlib.import_module("crystalx_plugin.olex_model")
+    for name in PLUGIN_MODULES + DOUBLE_MODULES:
+        sys.modules.pop(name, None)

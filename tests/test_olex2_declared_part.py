@@ -145,3 +145,34 @@ def test_revert_gives_the_h_riding_on_a_special_position_atom_their_own_part_and
     assert _h_on(state, "C48") == [(-1, 0.5), (-1, 0.5)]
     assert (c48.occu, c48.part) == (0.5, 0)
     assert state.model_state() == before_state
+
+
+def test_revert_gives_an_occupancy_on_a_free_variable_its_link_back(tmp_path, monkeypatch):
+    """An occupancy on a free variable before Apply (C48 and Cl2 on 21, fv(2); Cl3 on -21,
+    1 - fv(2)) comes back on it after Revert, as Olex2 exports it (XVarManager::PyExport: the
+    variable's references, each atom by its tag, relation and k): main put them
+    back fixed at their values (fvar 1 p), which a refinement then no longer refined."""
+    state, session = _opened(tmp_path, monkeypatch, variables=2)
+    olex_model = sys.modules["crystalx_plugin.olex_model"]
+    modules = [sys.modules[name] for name in ("olex", "olx", "olex_core")]
+    state.variables[1] = 0.7
+    # a Q-peak first: the export names an atom by its tag (its place among the exported
+    # atoms, peaks left out: TAsymmUnit::GetPersistentIdOf), which is then not its aunit id
+    state.atoms.insert(0, sys.modules["_olex2"].Atom("Q1", "Q", (0.9, 0.9, 0.9), peak=1.2))
+    state._set_param(state.atoms[0], 31.0)  # a peak on fv(3): its tag -1 names no atom
+    assert state.run("fvar 2 1 C48 Cl2") and state.run("fvar -2 1 Cl3")
+    labels = ("C48", "Cl2", "Cl3")
+    linked = [state.find(label).occu_link for label in labels]
+    assert linked == [(2, "var", 1.0), (2, "var", 1.0), (2, "one_minus_var", 1.0)]
+    before = olex_model.read_model(*modules[1:])
+    assert sorted(before.links.values()) == [(-2, 1.0), (2, 1.0), (2, 1.0)]  # not the peak's
+    journal = olex_model.apply_commands(
+        *modules, ["part -1 C48 Cl2 Cl3", "fvar 21 C48 Cl2 Cl3"], before, [].append
+    )
+    assert {state.find(label).occu_link for label in ("C48", "Cl2", "Cl3")} == {(4, "var", 1.0)}
+    assert journal.revert(*modules) == []
+    assert [state.find(label).occu_link for label in labels] == linked
+    assert [round(state.find(label).occu, 6) for label in ("C48", "Cl2", "Cl3")] == [0.7, 0.7, 0.3]
+    state.variables[1] = 0.6  # a refinement moving fv(2) moves all three with it
+    state._follow_variables()
+    assert [round(state.find(label).occu, 6) for label in ("C48", "Cl2", "Cl3")] == [0.6, 0.6, 0.4]

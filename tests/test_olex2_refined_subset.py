@@ -11,7 +11,6 @@ refmodel.cpp keep them) and given to `crystalx assign --hkl` as it is. For MERG 
 reflection comes with an equivalent and its Friedel opposite: MERG 0 keeps the 3
 observations, MERG 4 merges them to 1, MERG 2 to 2 (to 1 in a centric zone)."""
 
-import importlib
 import sys
 
 import pytest
@@ -19,30 +18,11 @@ import pytest
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
 from benchmarks.plugin_reflections import CASES, cli_job, open_in_olex2, plugin_job
 
-from .conftest import DOUBLE_MODULES, PLUGIN_MODULES
-from .test_plugin import DOUBLE, PLUGIN
 
-
-@pytest.fixture
-def double(monkeypatch):
-    """Olex2's modules (the double) and the plugin's reader of its model, freshly imported."""
-    for path in (str(DOUBLE), str(PLUGIN)):
-        monkeypatch.syspath_prepend(path)
-    for name in PLUGIN_MODULES + DOUBLE_MODULES:
-        sys.modules.pop(name, None)
-    state = importlib.import_module("_olex2").STATE
-    state.reset()
-    for name in ("olx", "olex_core"):
-        importlib.import_module(name)
-    yield state, importlib.import_module("crystalx_plugin.olex_model")
-    for name in PLUGIN_MODULES + DOUBLE_MODULES:
-        sys.modules.pop(name, None)
-
-
-def test_the_double_gives_merg_omit_and_shel_as_olex2s_refinement_model(double):
+def test_the_double_gives_merg_omit_and_shel_as_olex2s_refinement_model(olex2_reader):
     """refmodel.cpp PyExport: "merge" and "omit" (s, 2theta; "hkl" only with an OMIT h k l)
     always, "shel" only under SHEL; AddOMIT keeps each h k l once."""
-    state, olex_model = double
+    state, olex_model = olex2_reader
     olex_core = sys.modules["olex_core"]
     state.load((5.9, 12.3, 5.8, 90, 90, 90), state.matrices, [("C", 1)], 1, [])
     model = olex_core.GetRefinementModel(False)
@@ -62,12 +42,12 @@ def test_the_double_gives_merg_omit_and_shel_as_olex2s_refinement_model(double):
     }
 
 
-def test_the_weighting_olex2_holds_is_sent_as_written(double):
+def test_the_weighting_olex2_holds_is_sent_as_written(olex2_reader):
     """refmodel.cpp PyExport: "weight" the first WGHT's numbers as written (a second, SHELXL's
     suggestion after END, is "proposed_weight"), empty without WGHT, and "exti" only under EXTI;
     olex2.refine weighs with "weight" (cctbx_olex_adapter.py get_shelxl_weighting), as the
     core's final refinement does with what the plugin sends."""
-    state, olex_model = double
+    state, olex_model = olex2_reader
     olex_core = sys.modules["olex_core"]
     state.load((5.9, 12.3, 5.8, 90, 90, 90), state.matrices, [("C", 1)], 1, [])
     model = olex_core.GetRefinementModel(False)
@@ -91,14 +71,14 @@ def test_a_weighting_scheme_smtbx_cannot_weigh_by_is_named():
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_a_plugin_job_refines_the_reflections_the_command_line_refines(
-    tmp_path, shared_data, double, case
+    tmp_path, shared_data, olex2_reader, case
 ):
     """The same figures from both: the reflections refined, R1 and wR2. Main sent none of
     MERG, OMIT, SHEL: its plugin job merged as MERG 2 and refined every reflection; nor WGHT
     and EXTI, so it weighed by WGHT 0.1 without extinction (WGHT case: wR2 0.0851 against the
     command line's 0.0704 with the .ins's WGHT 0); and the command line applied both SHEL
     lines where Olex2 keeps the last (379 against 380)."""
-    state, olex_model = double
+    state, olex_model = olex2_reader
     ins, hkl, cli = cli_job(tmp_path, case)
     open_in_olex2(state, ins, hkl)
     sent, result = plugin_job(state, olex_model)
@@ -133,12 +113,12 @@ def test_a_plugin_job_refines_the_reflections_the_command_line_refines(
     assert figures["r1"] < 0.05  # the indices were read in the model's setting
 
 
-def test_the_temperature_olex2_holds_is_sent_in_celsius(double):
+def test_the_temperature_olex2_holds_is_sent_in_celsius(olex2_reader):
     """TEMP sets riding X-H lengths (hydrogens.riding_distance), as for a .res: the plugin sent
     none, so a 23 K structure's job placed room-temperature C-H (OMIT case: R1 0.0227 against
     the command line's 0.0225). experimental.cpp keeps TEMP in °C (SetTemp), newer builds
     export the scale letter beside it ("temperature_char"); unset is -1000 (experimental.h)."""
-    state, olex_model = double
+    state, olex_model = olex2_reader
     exptl = sys.modules["olex_core"].GetRefinementModel(False)["exptl"]
     assert olex_model.temperature_c(exptl) is None  # no TEMP
     state.read_instructions("TEMP -250\n")

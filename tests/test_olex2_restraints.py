@@ -8,7 +8,6 @@ Input: FC_SH2185 (benchmark: its published .res and .hkl), a phenyl ring disorde
 PARTs held by FLAT, DELU, SIMU, two RIGU and four EADP, opened as benchmarks/plugin_restraints.py
 writes it (isotropic at Ueq, each occupancy at its free variable's value, for both jobs)."""
 
-import importlib
 import sys
 
 import pytest
@@ -18,25 +17,6 @@ from benchmarks.plugin_restraints import cli_job, ins_text, open_in_olex2, plugi
 from crystalx_core.io import load
 from crystalx_core.io.shelx_restraints import GivenRestraints, sent_restraints, user_restraints
 from crystalx_core.service import structure_from_snapshot
-
-from .conftest import DOUBLE_MODULES, PLUGIN_MODULES
-from .test_plugin import DOUBLE, PLUGIN
-
-
-@pytest.fixture
-def double(monkeypatch):
-    """Olex2's modules (the double) and the plugin's reader of its model, freshly imported."""
-    for path in (str(DOUBLE), str(PLUGIN)):
-        monkeypatch.syspath_prepend(path)
-    for name in PLUGIN_MODULES + DOUBLE_MODULES:
-        sys.modules.pop(name, None)
-    state = importlib.import_module("_olex2").STATE
-    state.reset()
-    for name in ("olx", "olex_core"):
-        importlib.import_module(name)
-    yield state, importlib.import_module("crystalx_plugin.olex_model")
-    for name in PLUGIN_MODULES + DOUBLE_MODULES:
-        sys.modules.pop(name, None)
 
 
 def _opened(tmp_path, shared_data, state):
@@ -55,12 +35,12 @@ def _atoms(lines):
 
 
 def test_the_plugin_sends_the_restraints_the_command_line_refines_with(
-    tmp_path, shared_data, double
+    tmp_path, shared_data, olex2_reader
 ):
     """The same restraints on the same atoms, in the file's order, from Olex2's export as from
     the .ins; each with the numbers Olex2 holds, SHELXL's defaults where the line gives none
     (DELU 0.01, RIGU 0.004, as iotbx's parser takes them). Main sent none."""
-    state, olex_model = double
+    state, olex_model = olex2_reader
     ins = _opened(tmp_path, shared_data, state)
     model = olex_model.read_model(sys.modules["olx"], sys.modules["olex_core"])
     sent = model.reflections["restraints"]
@@ -79,14 +59,14 @@ def test_the_plugin_sends_the_restraints_the_command_line_refines_with(
     assert any(line.startswith("RIGU 0.004 0.004 C13 C18B H18B") for line in plugin)
 
 
-def test_olex2s_ranges_symmetry_and_defaults_reach_the_core_as_a_res_would(double):
+def test_olex2s_ranges_symmetry_and_defaults_reach_the_core_as_a_res_would(olex2_reader):
     """Olex2 spells a range out without H (atomref.cpp ListAtomRef::Expand), gives a DELU
     without atoms for all non-H atoms (atoms ()), drops a DANG left without a pair of atoms
     found (AtomRefList::EnsureAtomGroups), names an EQIV's image by its matrix: the
-    plugin writes it C1_$1, which the core leaves out with the note a .res's line gets, as it
-    does an anti-bumping DFIX (a negative target), naming the line; CHIV
+    plugin writes it C1_$1 and sends the EQIV, and the core applies the SADI on it as on a
+    .res's (main left it out); an anti-bumping DFIX (a negative target) is named; CHIV
     and SAME are named as kinds smtbx has no form of; EXYZ is a constraint the core applies."""
-    state, olex_model = double
+    state, olex_model = olex2_reader
     atoms = [
         ("C1", "C", (0.1, 0.1, 0.1)),
         ("H1", "H", (0.15, 0.1, 0.1)),
@@ -109,28 +89,31 @@ def test_olex2s_ranges_symmetry_and_defaults_reach_the_core_as_a_res_would(doubl
         "DELU 0.01 0.01",
         "SIMU 0.03 0.06 2 C1 C2 C3",  # the range without H1
         "EXYZ C3 O1",
+        "EQIV $1 -x,-y,-z",
         "SAME",
     ]
     snapshot = olex_model.read_model(sys.modules["olx"], sys.modules["olex_core"]).snapshot
     structure = structure_from_snapshot(snapshot)
     kept, note = sent_restraints(GivenRestraints(tuple(lines), tuple(structure.sites)), structure)
-    assert kept == [
+    assert kept == [  # the SADI on O1's image under its EQIV, which iotbx applies
+        "EQIV $1 -x,-y,-z",
         "DFIX 1.45 0.02 C1 C2 C2 C3",
+        "SADI 0.02 C1 O1_$1 C2 O1",
         "DELU 0.01 0.01",
         "SIMU 0.03 0.06 2 C1 C2 C3",
         "EXYZ C3 O1",
     ]
-    assert "1 by residue, range, symmetry" in note and "CHIV, SAME (smtbx has no" in note
+    assert "by residue, range, symmetry" not in note and "CHIV, SAME (smtbx has no" in note
     assert "the first in Olex2's refinement model: DFIX -1.8 0.02 C1 O1" in note
 
 
-def test_a_target_on_a_free_variable_reaches_the_core_at_its_value(double):
+def test_a_target_on_a_free_variable_reaches_the_core_at_its_value(olex2_reader):
     """Olex2 reads a DFIX target through XVarManager::SetParam (xlib/ins.cpp ParseRestraint,
     xlib/leq.cpp), so its export holds fv(2) for `DFIX 21`, which the core applies as it
     does the .res's line decoded (_target_decoded); a FLAT left with three atoms is emptied
     (TSimpleRestraint::Validate: rltAtoms4N) and not exported. The double had exported 21 Å,
     which the core left out as a target on a variable it does not know."""
-    state, olex_model = double
+    state, olex_model = olex2_reader
     atoms = [
         ("C1", "C", (0.1, 0.1, 0.1)),
         ("C2", "C", (0.2, 0.1, 0.1)),
@@ -147,11 +130,13 @@ def test_a_target_on_a_free_variable_reaches_the_core_at_its_value(double):
     assert sent_restraints(given, structure) == (["DFIX 1.52 0.01 C1 C2"], "")
 
 
-def test_a_restraint_naming_a_q_peak_is_not_sent_as_another_atom(double):
+def test_a_restraint_naming_a_q_peak_is_named_in_the_jobs_notes_not_refined(olex2_reader):
     """Olex2 exports a Q-peak's tag as -1 (TAsymmUnit::PyExport marks the peaks it leaves out
-    so, and the restraints are exported after it): the branch named it labels[-1], the last
-    atom, so `DFIX 1.5 C1 Q1` went to the core as a DFIX between C1 and C2."""
-    state, olex_model = double
+    so, and the restraints are exported after it): session 23's branch named it labels[-1],
+    the last atom (`DFIX 1.5 C1 Q1` went to the core as a DFIX between C1 and C2), then main
+    dropped the line without a word. The plugin now sends the peak as PEAK_WORD and the core
+    names each such line in the job's notes, refining the others."""
+    state, olex_model = olex2_reader
     atoms = [
         ("C1", "C", (0.1, 0.1, 0.1)),
         ("C2", "C", (0.2, 0.1, 0.1)),
@@ -161,7 +146,16 @@ def test_a_restraint_naming_a_q_peak_is_not_sent_as_another_atom(double):
     state.read_instructions("DFIX 1.5 C1 Q1\nDFIX 1.4 C1 C2\nEXYZ C2 Q1\n")
     refinement = sys.modules["olex_core"].GetRefinementModel(False)
     assert refinement["dfix"][0]["atoms"] == ((0, None), (-1, None))
-    assert olex_model.restraint_lines(refinement) == ["DFIX 1.4 0.02 C1 C2"]
+    lines = olex_model.restraint_lines(refinement)
+    assert lines == ["DFIX 1.5 0.02 C1 Q?", "DFIX 1.4 0.02 C1 C2", "EXYZ C2 Q?"]
+    structure = structure_from_snapshot(
+        olex_model.read_model(sys.modules["olx"], sys.modules["olex_core"]).snapshot
+    )
+    kept, note = sent_restraints(GivenRestraints(tuple(lines), tuple(structure.sites)), structure)
+    assert kept == ["DFIX 1.4 0.02 C1 C2"]
+    assert note.endswith(
+        "2 naming a Q-peak, which is no atom to restrain (DFIX 1.5 0.02 C1 Q?; EXYZ C2 Q?)"
+    )
 
 
 def test_a_restraint_follows_the_jobs_labels_and_one_on_a_dropped_atom_is_left_out():
@@ -207,12 +201,12 @@ def test_a_kind_the_core_has_no_reader_for_is_named_not_read_as_an_atom():
 
 @pytest.mark.slow  # three refinements of a 66-atom disordered structure: ~2 min on two cores
 def test_a_plugin_job_refines_as_the_command_line_with_the_users_restraints(
-    tmp_path, shared_data, double
+    tmp_path, shared_data, olex2_reader
 ):
     """The same R1, wR2 and parameter count (EADP shares the ADPs: 24 fewer) from both jobs;
     without the restraints, as main's plugin sent its job, the figures differ (measured: R1
     0.0293 against 0.0302, 261 parameters against 237)."""
-    state, olex_model = double
+    state, olex_model = olex2_reader
     ins, hkl, cli = cli_job(tmp_path)
     refined = cli["refinement"]
     figures = {}
@@ -226,3 +220,36 @@ def test_a_plugin_job_refines_as_the_command_line_with_the_users_restraints(
     assert abs(figures[True]["wr2"] - refined["wr2"]) < 1.1e-4
     assert figures[False]["parameters"] > refined["n_parameters"]
     assert abs(figures[False]["wr2"] - refined["wr2"]) > 1e-3
+
+
+def test_residue_class_restraints_reach_the_core_on_both_paths(tmp_path, shared_data, olex2_reader):
+    """FC_p21c (benchmark: its published .res) holds four OC(CF3)3 groups in residues 1, 2
+    and 4 of class CCF3 and 3 of class CF3, restrained by SADI_CCF3, SIMU_CCF3 and RIGU_CCF3
+    (ranges O1 > F9). SHELXL applies such a line to each residue of the class, a bare atom
+    name read in that residue (manual, RESI); Olex2 exports one restraint per residue, each
+    atom by its tag in its residue (AtomRefList::Expand), which the plugin names C1_1. Both
+    paths now give the core the same 27 lines on residues 1, 2 and 4, never 3; main left
+    every one out ("by residue") on both."""
+    state, olex_model = olex2_reader
+    source = shared_data / "benchmark" / "FC_p21c"
+    ins, hkl = tmp_path / "x.ins", tmp_path / "x.hkl"
+    ins.write_text((source / "published.res").read_text())
+    hkl.write_bytes((source / "data.hkl").read_bytes())
+    loaded = load(ins)
+    cli, cli_note = user_restraints(loaded.shelx, loaded.structure)
+    open_in_olex2(state, ins, hkl)
+    lines = olex_model.restraint_lines(sys.modules["olex_core"].GetRefinementModel(False))
+    structure = structure_from_snapshot(
+        olex_model.read_model(sys.modules["olx"], sys.modules["olex_core"]).snapshot
+    )
+    plugin, plugin_note = sent_restraints(
+        GivenRestraints(tuple(lines), tuple(structure.sites)), structure
+    )
+    by_residue = [atoms for keyword, atoms in _atoms(cli) if any("_" in a for a in atoms)]
+    assert len(by_residue) == 27
+    assert {a.split("_")[1] for atoms in by_residue for a in atoms} == {"1", "2", "4"}
+    order = ("DFIX", "DANG", "SADI", "CHIV", "FLAT", "DELU", "RIGU", "SIMU", "ISOR", "EADP")
+    assert _atoms(plugin) == sorted(_atoms(cli), key=lambda item: order.index(item[0]))
+    assert "SADI 0.02 O1_2 C1_2" in plugin and "SADI 0.02 O1_2 C1_2" in cli
+    # left on the command line: SADI Al1 O1_* (O1 of every residue); SAME on both
+    assert "1 by residue, range, symmetry" in cli_note and "SAME" in plugin_note

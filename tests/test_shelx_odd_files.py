@@ -253,8 +253,9 @@ def test_a_dsr_refined_res_is_written_back_as_it_was_and_follows_a_renamed_atom(
     C1_5 two atoms); written back unchanged byte for byte (the PART 0 between the two groups
     was left out: 'PART 2' ends PART 1 too, but the user's line and the instructions after it
     stood outside both); O1_3 renamed O2_3 is followed in SADI and EADP by its residue suffix,
-    DFIX_CCF3 (residue 5's O1) is not touched. The residue-addressed lines are not carried to
-    the refinement, which has no residues, and a note says so."""
+    DFIX_CCF3 (residue 5's O1) is not touched. The residue-addressed lines reach the refinement
+    on the job's labels as SHELXL reads them (manual, RESI): DFIX_CCF3 for residue 5 alone,
+    residue 3 being of class CF3 (session 23 left all four out "by residue")."""
     shelx = parse_shelx(DSR_P21C, "p21c_final.res")
     structure = shelx.to_structure()
     assert shelx.title == "p21c in P2(1)/c"
@@ -276,7 +277,13 @@ def test_a_dsr_refined_res_is_written_back_as_it_was_and_follows_a_renamed_atom(
         expected = expected.replace(old, new)
     assert out == expected  # the REM line's O1_3 is a comment: as it was
     lines, note = user_restraints(shelx, structure)
-    assert lines == [] and "left out: 4 by residue" in note
+    assert lines == [
+        "SADI Al1 O1_3 Al1 O1_5",
+        "EADP C1_3 C1_5",
+        "EADP O1_5 O1_3",
+        "DFIX 1.35 O1_5 C1_5",
+    ]
+    assert note == ""
 
 
 @pytest.mark.parametrize("entry", ["FC_p31c", "FC_sucrose", "FC_p21c"])

@@ -161,3 +161,66 @@ def test_a_target_negative_once_decoded_is_left_out_as_anti_bumping():
     lines, note = user_restraints(shelx, shelx.to_structure())
     assert lines == ["DFIX 1.5 C2 C1"]
     assert "1 anti-bumping DFIX/DANG (a negative target" in note
+
+
+def test_a_restraint_on_an_eqiv_image_reaches_smtbx_with_its_symmetry():
+    """SADI/DFIX/DANG/FLAT on an EQIV's image (O5_$1) are applied: iotbx's restraint_parser
+    reads EQIV and gives each atom's operator to smtbx (sym_ops), so the line is kept with its
+    EQIV first and the refinement renames the atom, keeping '_$1'. SIMU/DELU/RIGU/ISOR get no
+    operator from iotbx and EADP/EXYZ none from smtbx: those stay out with the note. Main left
+    every such line out. The operator is not its own inverse, so the DFIX (image named first)
+    must restrain the distance SHELXL means, C6 to O5 moved by $1, not by the inverse."""
+    from cctbx import geometry_restraints, sgtbx
+
+    from crystalx_core.crystallography.refine import _refinement_model, _renamed
+
+    text = HEADER + (
+        "EQIV $1 1-X, 1/2+Y, 1/2-Z\nSADI C6 O5_$1 C6 O5\nSIMU O5_$1 C6\nDFIX 1.4 C6 O5_$2\n"
+        "DFIX 3.0 O5_$1 C6\nFVAR 1\n"
+        "O5 4 0.1 0.1 0.3 11 0.03\nC6 1 0.2 0.2 0.3 11 0.03\nHKLF 4\nEND\n"
+    )
+    shelx = parse_shelx(text, "x.res")
+    kept, note = user_restraints(shelx, shelx.to_structure())
+    assert kept == ["EQIV $1 1-X, 1/2+Y, 1/2-Z", "SADI C6 O5_$1 C6 O5", "DFIX 3.0 O5_$1 C6"]
+    assert "2 by residue, range, symmetry" in note  # the SIMU, and the DFIX on no EQIV
+    lines = _renamed(kept, {"A1": "O5", "A2": "C6"})
+    assert lines[1:] == ["SADI A2 A1_$1 A2 A1", "DFIX 3.0 A1_$1 A2"]
+    atoms = "A1 4 0.1 0.1 0.3 11 0.03\nA2 1 0.2 0.2 0.3 11 0.03\n"
+    builder = _refinement_model(HEADER + "\n".join(lines) + "\n" + atoms + "HKLF 4\nEND\n")
+    manager = builder.restraints_manager
+    similar = manager.bond_similarity_proxies
+    assert len(similar) == 1
+    assert [str(op) for op in similar[0].sym_ops] == ["-x+1,y+1/2,-z+1/2", "x,y,z"]
+    cell, sites = builder.structure.unit_cell(), builder.structure.sites_frac()
+    shelxl = cell.distance(sites[1], sgtbx.rt_mx("1-X, 1/2+Y, 1/2-Z") * sites[0])
+    (bond,) = manager.bond_proxies
+    restrained = geometry_restraints.bond(cell, builder.structure.sites_cart(), bond)
+    assert abs(restrained.distance_model - shelxl) < 1e-6 and shelxl > 5  # not the 1.0 Å pair
+
+
+def test_a_dfix_across_an_eqiv_restrains_the_distance_shelxl_reports():
+    """FC_sucrose's published .res (real; its EQIVs serve HTAB) with DFIX on the three H-bond
+    pairs its CIF lists across $1 and $2 (one image named first): smtbx's restrained
+    distances are SHELXL's D...A in that CIF (O4-H4A...O6 2.8015, C1-H1...O4 3.3154, C3-H3...O8
+    3.4909 Å; the inverse operators would give 6.2166 and 8.4893 Å)."""
+    from cctbx import geometry_restraints
+
+    from crystalx_core.crystallography.refine import _refinement_model
+
+    text = (BENCHMARK / "FC_sucrose" / "published.res").read_text()
+    dfix = "DFIX 2.7 O6_$1 O4\nDFIX 3.0 C1 O4_$1\nDFIX 3.0 O8_$2 C3\n"
+    text = text.replace("HTAB C1 O4_$1\n", "HTAB C1 O4_$1\n" + dfix, 1)
+    shelx = parse_shelx(text, "published.res")
+    kept, note = user_restraints(shelx, shelx.to_structure())
+    assert kept == [
+        "EQIV $1 -x+1, y+1/2, -z+1",
+        "EQIV $2 -x+1, y-1/2, -z",
+        *dfix.splitlines(),
+    ]
+    model = _refinement_model(text)
+    cell, sites = model.structure.unit_cell(), model.structure.sites_cart()
+    distances = [
+        round(geometry_restraints.bond(cell, sites, proxy).distance_model, 4)
+        for proxy in model.restraints_manager.bond_proxies
+    ]
+    assert distances == [2.8015, 3.3154, 3.4909]

@@ -802,10 +802,16 @@ def refinement_instructions(restraints: list[str] = ()) -> list[str]:
 
 
 def _renamed(instructions: list[str], original: dict[str, str]) -> list[str]:
-    """The instructions (DFIX/DANG of water) with every atom label replaced by its smtbx label."""
+    """The instructions (DFIX/DANG of water) with every atom label replaced by its smtbx label,
+    an EQIV's image (C1_$1) by its atom's with the '_$1' kept."""
     new = {label.upper(): name for name, label in original.items()}
+
+    def renamed(word: str) -> str:
+        atom, mark, equivalent = word.partition("_$")
+        return new.get(atom.upper(), atom) + mark + equivalent
+
     return [
-        " ".join(words[:1] + [new.get(word.upper(), word) for word in words[1:]])
+        " ".join(words[:1] + [renamed(word) for word in words[1:]])
         for words in (line.split() for line in instructions)
     ]
 

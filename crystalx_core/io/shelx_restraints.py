@@ -10,9 +10,14 @@ atom the model no longer has is left out, as the writer makes it a REM line. Onl
 smtbx applies are carried: iotbx.shelx's restraint_parser reads DFIX DANG SADI FLAT SIMU DELU
 RIGU ISOR (cctbx 2025.11, iotbx/shelx/parsers.py; CHIV it reads and ignores), and EADP/EXYZ
 become smtbx's shared_u/shared_site constraints (crystallography.refine). A range ('C1 > C6')
-is spelt out in the file's atom order (the refinement's is another). Lines of a residue other
-than 0, or naming atoms by residue ('_') or class, are not carried: the refinement's model has
-no residues. A DFIX/DANG target given on a free variable (DFIX 21) is put as the distance
+is spelt out in the file's atom order (the refinement's is another). A residue's atom is C1_2
+to the job, as to SHELXL and Olex2 (crystalx_core.residues), so a line is read as SHELXL reads
+it (manual, RESI): DFIX_2 in residue 2, DFIX_CLS once for each residue of class CLS, DFIX_*
+for every residue, a bare DFIX in the residue current at it, each atom name in that residue
+unless suffixed (C1_3, C1_+); one line per residue, on the job's labels. A DFIX, DANG, SADI
+or FLAT on an EQIV's image (C1_$1) is kept with its EQIV (SYMMETRIC); an atom of every residue
+(C1_*), a residue the model lacks, or an image in another kind is left out with a note. A
+DFIX/DANG target given on a free variable (DFIX 21) is put as the distance
 it stands for at the input's value: iotbx reads the number as written. A negative target is
 SHELXL's anti-bumping restraint, applied only while the distance is under |d| (SHELXL manual,
 DFIX: automate-it.com/lee/shelxl/dfix.htm), which smtbx has no form of: iotbx would restrain
@@ -24,10 +29,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from crystalx_core.elements import is_hydrogen
-from crystalx_core.io.shelx_names import _instructions, follow_renamed_atoms
+from crystalx_core.io.shelx_names import (
+    _address,
+    _instructions,
+    _number,
+    _residue_classes,
+    _residues_of,
+)
 from crystalx_core.io.shelx_write import _atom_region, _read_sites, _renamed_and_gone
 from crystalx_core.errors import InputError
 from crystalx_core.io.shelx_read import AtomLine, ShelxFile, decode_parameter
+from crystalx_core.residues import residue_address, residue_number
 from crystalx_core.structure import Site, Structure
 
 RESTRAINTS = frozenset("DFIX DANG SADI FLAT SIMU DELU RIGU ISOR".split())
@@ -42,6 +54,12 @@ VARIABLE_TARGETS = frozenset(("DFIX", "DANG"))
 MAX_WRITTEN_TARGET = 15.0
 # restraints smtbx has no reader for: the refinement goes on without them, with a note
 UNSUPPORTED = frozenset("CHIV SAME NCSY BUMP".split())
+# restraints iotbx applies to an EQIV's image (restraint_parser: sym_ops for DFIX, DANG, SADI,
+# FLAT); it passes none for SIMU, DELU, RIGU, ISOR, and smtbx's EADP/EXYZ take none either
+SYMMETRIC = frozenset("DFIX DANG SADI FLAT".split())
+# a client's word for a Q-peak it cannot name (the Olex2 plugin: Olex2's export gives a
+# restraint's peak as tag -1, TAsymmUnit::PyExport): the line is named in the note, not refined
+PEAK_WORD = "Q?"
 
 
 @dataclass(frozen=True)
@@ -64,6 +82,7 @@ class _Candidate:
     where: str  # 'on line 12 of x.res', for the note on anti-bumping lines
     gone: bool = False  # names an atom the model no longer has
     unread: bool = False  # by residue, or in an include file
+    peak: bool = False  # names a Q-peak (PEAK_WORD)
 
 
 def user_restraints(shelx_file: ShelxFile | None, structure: Structure) -> tuple[list[str], str]:
@@ -77,37 +96,58 @@ def user_restraints(shelx_file: ShelxFile | None, structure: Structure) -> tuple
     origins = {line.number: line for line in lines[start:end] if isinstance(line, AtomLine)}
     sites = [site for site in structure.sites if not site.is_peak]
     renamed, gone_atoms = _renamed_and_gone(sites, _read_sites(origins), structure)
-    followed, _ = follow_renamed_atoms(lines[:end], renamed, gone_atoms)
     order = [  # the file's atoms in its order, under the job's labels: what a range spans
         (renamed.get(site.label.upper(), site.label), is_hydrogen(site.element or ""))
         for site in (line.site for line in origins.values() if line.site)
         if site.label.upper() not in gone_atoms
     ]
-    if any(line.keyword == "RESI" for line in lines):
-        order = []  # a range over residues: left out
-    candidates = []
+    classes = _residue_classes(lines[:end])
+    candidates, equivalents = [], {}
     for line, residue, include in _instructions(lines[:end]):
+        if line.kind == "instruction" and line.keyword == "EQIV" and line.fields:
+            equivalents[line.fields[0].upper()] = " ".join(line.text.split())
         if line.kind != "instruction" or line.keyword not in RESTRAINTS | CONSTRAINTS | UNSUPPORTED:
             continue
-        text = followed.get(line.number, line.text)
         # SHELXL reads a line up to '!' or '=' (manual, 'Alphabetical list of SHELXL
         # instructions'): 'SADI C1 C2 = ring A' goes on on the next line, without 'ring A'
         words = " ".join(
-            physical.partition("!")[0].partition("=")[0] for physical in text.splitlines()
+            physical.partition("!")[0].partition("=")[0] for physical in line.text.splitlines()
         ).split()
-        words = _ranges_expanded(
-            words, [label for label, h in order if not (h and line.keyword in ADP_RESTRAINTS)]
-        )
-        candidates.append(
-            _Candidate(
-                line.keyword,
-                words,
-                f"on line {line.number} of {shelx_file.path}",
-                gone=text.lstrip().upper().startswith("REM"),
-                unread=include is not None or bool(residue),
+        spans = [label for label, h in order if not (h and line.keyword in ADP_RESTRAINTS)]
+        where = f"on line {line.number} of {shelx_file.path}"
+        # DFIX_2 is for residue 2, DFIX_CLS for each residue of class CLS, DFIX_* for all, a
+        # bare DFIX for the residue current at it (SHELXL manual, RESI): one line per residue
+        residues, _ = _residues_of(line, residue, classes)
+        if not residues:  # a class no RESI declares
+            candidates.append(_Candidate(line.keyword, words, where, unread=True))
+        for number in residues:
+            named = [_in_residue(word, number, renamed) for word in words[1:]]
+            candidates.append(
+                _Candidate(
+                    line.keyword,
+                    _ranges_expanded([line.keyword] + named, spans),
+                    where,
+                    gone=any(word.upper() in gone_atoms for word in named),
+                    unread=include is not None,
+                )
             )
-        )
-    return _carried(candidates, shelx_file.fvars)
+    labels = {label.upper() for label, _ in order}
+    return _carried(candidates, shelx_file.fvars, labels, equivalents)
+
+
+def _in_residue(word: str, residue: int, renamed: dict[str, str]) -> str:
+    """An instruction's word under the job's labels, its atom read in `residue` as SHELXL reads
+    it (C1 the current residue's, C1_2 residue 2's, C1_+ the next one's: shelx_names._address),
+    the job's label an address (C1_2), an EQIV's image that label with its '_$1'; a number,
+    '<', '>' or a name of a residue class as written."""
+    atom, mark, equivalent = word.partition("_$")
+    if mark:  # the EQIV's image of the atom read in `residue`
+        return _in_residue(atom, residue, renamed) + mark + equivalent
+    address = None if _number(word) or word in "<>" else _address(word, residue)
+    if address is None:
+        return word
+    base = word.partition("_")[0]
+    return renamed.get(address, residue_address(base, residue_number(address)))
 
 
 def sent_restraints(given: GivenRestraints, structure: Structure) -> tuple[list[str], str]:
@@ -117,10 +157,13 @@ def sent_restraints(given: GivenRestraints, structure: Structure) -> tuple[list[
     sites = [site for site in structure.sites if not site.is_peak]
     origins = {site.line: site for site in given.sites if site.line}
     renamed, gone_atoms = _renamed_and_gone(sites, origins, structure)
-    candidates = []
+    candidates, equivalents = [], {}
     for text in given.lines:
         words = text.split()
         if not words:
+            continue
+        if words[0].upper() == "EQIV" and len(words) > 1:
+            equivalents[words[1].upper()] = " ".join(words)
             continue
         named = [word.upper() for word in words[1:]]
         candidates.append(
@@ -129,27 +172,42 @@ def sent_restraints(given: GivenRestraints, structure: Structure) -> tuple[list[
                 words[:1] + [renamed.get(upper, word) for upper, word in zip(named, words[1:])],
                 f"in {given.where}: {text}",
                 gone=any(upper in gone_atoms for upper in named),
+                peak=PEAK_WORD in named,
             )
         )
-    return _carried(candidates, [])
+    return _carried(candidates, [], {site.label.upper() for site in sites}, equivalents)
 
 
-def _carried(candidates: list[_Candidate], fvars: list[float]) -> tuple[list[str], str]:
+def _carried(
+    candidates: list[_Candidate],
+    fvars: list[float],
+    labels: set[str],
+    equivalents: dict[str, str],
+) -> tuple[list[str], str]:
     """The lines smtbx can apply, and one note on what was left out ('' when nothing): a kind
     smtbx has no reader for (a client's unknown word too, which iotbx would read as an atom
     and fail on), a line naming an atom the model no longer has, one by residue, range,
     symmetry or in an include file, a DFIX/DANG target on a free variable `fvars` does not
-    define, an anti-bumping DFIX/DANG."""
+    define, an anti-bumping DFIX/DANG, a client's line naming a Q-peak (PEAK_WORD)."""
     kept: list[str] = []
     gone, other, unread, undefined = 0, set(), 0, 0
     bumping: list[str] = []  # where the anti-bumping DFIX/DANG are (a negative target)
+    peaks: list[str] = []  # the lines naming a Q-peak
     for line in candidates:
         words = line.words
-        if line.keyword not in RESTRAINTS | CONSTRAINTS:
+        if line.peak:
+            peaks.append(" ".join(words))
+        elif line.keyword not in RESTRAINTS | CONSTRAINTS:
             other.add(line.keyword)
         elif line.gone:
             gone += 1
-        elif line.unread or any(mark in word for word in words for mark in "_<>$"):
+        # a residue's atom is C1_2 in `labels` (the job's, upper case), an EQIV's image of
+        # one C1_2_$1 where iotbx applies the symmetry; any other '_' is a class or a residue
+        # the model lacks
+        elif line.unread or any(
+            word in "<>" or not _named(word, line.keyword, labels, equivalents)
+            for word in words[1:]
+        ):
             unread += 1
         elif line.keyword in VARIABLE_TARGETS and not _target_decoded(words, fvars):
             undefined += 1
@@ -159,6 +217,8 @@ def _carried(candidates: list[_Candidate], fvars: list[float]) -> tuple[list[str
             bumping.append(line.where)
         else:
             kept.append(" ".join(words))
+    images = {w.partition("_$")[2].upper() for line in kept for w in line.split() if "_$" in w}
+    kept = [equivalents["$" + n] for n in sorted(images)] + kept  # the EQIVs they name first
     left = []
     if gone:
         left.append(f"{gone} naming atoms this model no longer has")
@@ -174,6 +234,10 @@ def _carried(candidates: list[_Candidate], fvars: list[float]) -> tuple[list[str
         )
     if other:
         left.append(f"{', '.join(sorted(other))} (smtbx has no such restraint)")
+    if peaks:  # each named: the user meant an atom there, and it is not one yet
+        left.append(
+            f"{len(peaks)} naming a Q-peak, which is no atom to restrain ({'; '.join(peaks)})"
+        )
     note = (
         f"the input's restraints and constraints refined with: {len(kept)} lines; "
         f"left out: {'; '.join(left)}"
@@ -181,6 +245,19 @@ def _carried(candidates: list[_Candidate], fvars: list[float]) -> tuple[list[str
         else ""
     )
     return kept, note
+
+
+def _named(word: str, keyword: str, labels: set[str], equivalents: dict[str, str]) -> bool:
+    """A restraint's word iotbx reads as meant: a number, a job's label (C1_2 for residue 2's
+    C1), or for a kind iotbx applies symmetry to (SYMMETRIC) a label's image under an EQIV
+    the input defines (C1_$1)."""
+    if "_" not in word or _number(word):
+        return True
+    atom, mark, equivalent = word.partition("_$")
+    if not mark:
+        return word.upper() in labels
+    defined = "$" + equivalent.upper() in equivalents
+    return keyword in SYMMETRIC and defined and atom.upper() in labels
 
 
 def _target(words: list[str]) -> float | None:

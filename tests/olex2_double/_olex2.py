@@ -213,6 +213,9 @@ class Atom(object):
         self.resi = resi
         self.deleted = False
         self.pivot = None  # the atom a riding H (afix != 0) hangs on
+        # the occupancy's XVarReference (XVarManager::AddVarRef): (variable number from 1,
+        # "var", "one_minus_var" or "None" for fixed, coefficient k), None when free
+        self.occu_link = None
 
     @property
     def address(self):
@@ -353,6 +356,9 @@ class Olex2(object):
             file,
         )
         self.atoms = [Atom(*a) if not isinstance(a, Atom) else a for a in atoms]
+        for atom in self.atoms:  # an occupancy written as a code (21.0): TIns reads it with
+            if abs(atom.occu) > 5:  # XVarManager::SetParam, linking it to its variable
+                self._set_param(atom, atom.occu)
         found = [path for path in (hkl, _existsi(os.path.splitext(file)[0] + ".hkl")) if path]
         self.hkl_src = next((path for path in found if os.path.isfile(path)), "")
         if radiation is not None:
@@ -378,11 +384,24 @@ class Olex2(object):
         fvar = [w for line in lines if line[:4].upper() == "FVAR" for w in line.split()[1:]]
         if fvar:
             self.variables = [float(v) for v in fvar]
+            self._follow_variables()
+        classes = {}  # RESI class → its residue numbers (TResidue: class and number either way)
+        for line in lines:
+            words = line.split()
+            if words and words[0].upper() == "RESI":
+                number = [int(w) for w in words[1:3] if w.isdigit()]
+                name = [w.upper() for w in words[1:3] if not w.isdigit()]
+                classes.setdefault(name[0] if name else "", []).extend(number[:1])
         for line in lines:
             words = line.split()
             if not words:
                 continue
             keyword, numbers = words[0].upper(), words[1:]
+            keyword, _, suffix = keyword.partition("_")
+            if suffix and keyword in RESTRAINT_READING:  # one restraint per residue it names
+                for residue in _residues_named(suffix, classes, self.atoms):
+                    self._add_restraint(keyword, numbers, residue)
+                continue
             if keyword == "MERG" and numbers:
                 self.merge = int(float(numbers[0]))
             elif keyword == "OMIT" and numbers and _is_number(numbers[0]):
@@ -425,7 +444,7 @@ class Olex2(object):
                     m = values[2:11]
                     self.hklf["matrix"] = (tuple(m[0:3]), tuple(m[3:6]), tuple(m[6:9]))
 
-    def _add_restraint(self, keyword, words):
+    def _add_restraint(self, keyword, words, residue=0):
         """TIns::ParseRestraint (xlib/ins.cpp): up to as many leading numbers as the kind
         reads, in its order, the rest SetRestraintDefaults' (xlib/refmodel.cpp, DEFS 0.02 0.1
         0.01 0.04: DANG 2 × 0.02, SIMU 0.04 0.08 dmax 2, ISOR 0.1 0.2, RIGU 0.004 0.004);
@@ -433,10 +452,13 @@ class Olex2(object):
         Esd1Mult (SIMU, ISOR 2; DELU, RIGU 1); the target through XVarManager::SetParam (DFIX
         21: fv(2) at FVAR's value), but SIMU's dmax as written (use_var_manager false); a
         DELU, RIGU, SIMU or ISOR without atoms is for
-        all non-H atoms (allNonH). Atoms by label in the main residue (C1_2 in residue 2, C1_$1
-        the EQIV $1's image of C1); `A > B` the atoms from A to B in the residue's order and
-        `A < B` backwards, deleted atoms, H, D and Q-peaks skipped (xlib/atomref.cpp
-        ListAtomRef::Expand); an unknown label names nothing."""
+        all non-H atoms (allNonH). Atoms by label in `residue` (the main one, or each residue
+        DFIX_2, DFIX_CLS or DFIX_* names: TIns::ParseRestraint gives the residue name to the
+        AtomRefList, whose Expand reads a bare label in each residue it names: xlib/atomref.cpp
+        AtomRefList::Expand), C1_2 in residue 2, C1_$1 the EQIV $1's image of C1; `A > B` the
+        atoms from A to B in the residue's order and `A < B` backwards, deleted atoms, H, D and
+        Q-peaks skipped (xlib/atomref.cpp ListAtomRef::Expand: `GetType().z < 2` skipped for
+        every kind); an unknown label names nothing."""
         names, esd1_mult, accepts_all = RESTRAINT_READING[keyword]
         value, esd1, esd2 = RESTRAINT_DEFAULTS[keyword]
         read = {"value": value, "esd1": esd1, "esd2": esd2}
@@ -452,10 +474,11 @@ class Olex2(object):
         k = 0
         while k < len(rest):
             if rest[k] in (">", "<") and atoms and k + 1 < len(rest):
-                atoms[-1:] = self._atom_range(atoms[-1], self._restrained(rest[k + 1]), rest[k])
+                last = self._restrained(rest[k + 1], residue)
+                atoms[-1:] = self._atom_range(atoms[-1], last, rest[k])
                 k += 2
                 continue
-            atoms += self._restrained(rest[k])[:1]
+            atoms += self._restrained(rest[k], residue)[:1]
             k += 1
         if not atoms and not (accepts_all and not rest):
             return
@@ -463,10 +486,12 @@ class Olex2(object):
         read["atoms"] = atoms
         self.restraints.append((keyword.lower(), read))
 
-    def _restrained(self, word):
-        """[(atom, the EQIV's name or None)] a restraint's word names, [] when none."""
+    def _restrained(self, word, residue=0):
+        """[(atom, the EQIV's name or None)] a restraint's word names, [] when none: C1_2 the
+        C1 of residue 2, a bare C1 that of `residue`."""
         label, _, equivalent = word.partition("_$")
-        atoms = [a for a in self.live() if a.address.upper() == label.upper()]
+        address = label if "_" in label else _address(label, residue)
+        atoms = [a for a in self.live() if a.address.upper() == address.upper()]
         return [(atoms[0], "$" + equivalent if equivalent else None)] if atoms else []
 
     def _atom_range(self, first, last, op):
@@ -843,8 +868,24 @@ class Olex2(object):
         return True
 
     def _set_param(self, atom, code):
-        """XVarManager::SetParam on the occupancy (see the module's docstring)."""
+        """XVarManager::SetParam on the occupancy (see the module's docstring): its value, and
+        its reference to the variable (AddVarRef: relation_None, coefficient 0, for FVAR 1;
+        relation_AsVar or relation_AsOneMinusVar with k for another), FreeParam up to 5."""
         atom.occu = self._param_value(code)
+        atom.occu_link = None
+        if abs(code) > 5:
+            m, k = _variable_of(code)
+            relation = "None" if abs(m) == 1 else ("var" if m > 0 else "one_minus_var")
+            atom.occu_link = (abs(m), relation, 0.0 if abs(m) == 1 else k)
+
+    def _follow_variables(self):
+        """Each atom linked to a free variable at k × fv(m) (or k × (1 - fv(m))): Olex2 reads
+        FVAR before the atoms (TIns::ParseIns), so their occupancies are of FVAR's values."""
+        for atom in self.atoms:
+            if atom.occu_link and atom.occu_link[1] != "None":
+                m, relation, k = atom.occu_link
+                value = self.variables[m - 1]
+                atom.occu = k * (value if relation == "var" else 1.0 - value)
 
     def _param_value(self, code):
         """The value XVarManager::SetParam (xlib/leq.cpp) gives a parameter written as
@@ -852,16 +893,14 @@ class Olex2(object):
         k × (1 - fv(m)) for a negative code), a variable not yet there made at 0.5."""
         if abs(code) <= 5:
             return code
-        m = int(code / 10)
-        if abs(code - m * 10) >= 5:
-            m = (1 if m > 0 else -1) * (abs(m) + 1)
+        m, k = _variable_of(code)
         index = abs(m)
         while len(self.variables) < index:
             self.variables.append(0.5)  # GetReferencedVar → NewVar(), 0.5
         if index == 1:
             return code - m * 10
         value = self.variables[index - 1]
-        return abs(code - m * 10) * (value if m > 0 else 1.0 - value)
+        return k * (value if m > 0 else 1.0 - value)
 
     def hadd_listed(self, args, options):
         """XLibMacros::macHAdd with a negative code, as olx.HAdd hands it over (each Python
@@ -1539,6 +1578,25 @@ def _symmetry_matrix(text):
         rows.append(tuple(row))
         shifts.append(shift)
     return tuple(rows) + (tuple(shifts),)
+
+
+def _residues_named(suffix, classes, atoms):
+    """The residue numbers an instruction's suffix names: _2 residue 2, _CLS each residue of
+    class CLS, _* every residue and the main one (SHELXL manual, RESI)."""
+    if suffix.isdigit():
+        return [int(suffix)]
+    if suffix == "*":
+        return sorted({0} | {a.resi for a in atoms})
+    return classes.get(suffix.upper(), [])
+
+
+def _variable_of(code):
+    """(m, k) of a SHELX parameter code 10m+k as XVarManager::SetParam splits it: m negative
+    for -(10m+k), k = |code - 10m|, m one higher where that is 5 or more (xlib/leq.cpp)."""
+    m = int(code / 10)
+    if abs(code - m * 10) >= 5:
+        m = (1 if m > 0 else -1) * (abs(m) + 1)
+    return m, abs(code - m * 10)
 
 
 def _address(label, resi):

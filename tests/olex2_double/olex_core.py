@@ -76,11 +76,7 @@ def GetRefinementModel(calculate_connectivity=False):
     omit = {"s": STATE.omit_s, "2theta": STATE.omit_2theta}
     if STATE.omits:
         omit["hkl"] = tuple(tuple(hkl) for hkl in STATE.omits)
-    # XVarManager::PyExport: one entry per variable, FVAR 1 first (here its value alone)
-    model["variables"] = {
-        "variables": tuple({"value": v} for v in STATE.variables),
-        "equations": (),
-    }
+    model["variables"] = {"variables": _variables(_tags(exported)), "equations": ()}
     model.update(merge=STATE.merge, omit=omit)
     model.update(weight=tuple(STATE.used_weight), proposed_weight=tuple(STATE.proposed_weight))
     if STATE.exti is not None:
@@ -91,6 +87,40 @@ def GetRefinementModel(calculate_connectivity=False):
         model["shel"] = {"low": STATE.shel[0], "high": STATE.shel[1]}
     model.update(_restraints(exported))
     return model
+
+
+# the occupancy as XVarReference's "index" names it: xlib/catom.h catom_var_name_Sof = 4
+# (catom_var_name_Scale 0, _X 1, _Y 2, _Z 3, _Sof 4, _Uiso 5, then the six U)
+SOF_INDEX = 4
+
+
+def _tags(exported):
+    """aunit id → the atom's tag: its place among the exported atoms, residue by residue
+    (TAsymmUnit::PyExport sets each atom's tag so before the restraints and variables)."""
+    atoms = [atom for residue in exported for atom in residue["atoms"]]
+    return dict((atom["aunit_id"], tag) for tag, atom in enumerate(atoms))
+
+
+def _variables(tags):
+    """XVarManager::PyExport (xlib/leq.cpp): one entry per variable, FVAR 1 first, each its
+    "value" and "references" (XVar::PyExport: the valid referencers only, a deleted atom
+    none), each reference (XVarReference::PyExport) the container's "name" ("catom":
+    TAsymmUnit::IdName), "id" the referencer's GetPersistentId, for an atom its tag
+    (TAsymmUnit::GetPersistentIdOf: TCAtom::GetTag, set by the export; -1 for a Q-peak,
+    which is valid but not exported), the parameter's
+    "index", the "relation" (XVarManager::RelationNames: "None", "var", "one_minus_var")
+    and "k"."""
+    references = [[] for _ in STATE.variables]
+    for index, atom in enumerate(STATE.atoms):
+        if atom.occu_link and not atom.deleted:
+            m, relation, k = atom.occu_link
+            reference = {"name": "catom", "id": tags.get(index, -1), "index": SOF_INDEX}
+            reference.update(relation=relation, k=k)
+            references[m - 1].append(reference)
+    return tuple(
+        {"value": value, "references": tuple(refs)}
+        for value, refs in zip(STATE.variables, references)
+    )
 
 
 # TSimpleRestraint::Validate (xlib/srestraint.cpp): a list of rltAtomsNN type needs N atoms
@@ -117,10 +147,7 @@ def _restraints(exported):
     (refmodel.cpp RefinementModel::PyExport), an atom of an EQIV given that same entry."""
     from _olex2 import RESTRAINT_READING
 
-    tags = {}
-    for residue in exported:
-        for atom in residue["atoms"]:
-            tags[atom["aunit_id"]] = len(tags)
+    tags = _tags(exported)
     index = dict((id(a), i) for i, a in enumerate(STATE.atoms))
     equivalents = dict((name.upper(), matrix) for name, matrix in STATE.equivalents)
 

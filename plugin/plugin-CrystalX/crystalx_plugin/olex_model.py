@@ -77,12 +77,22 @@ class Model(object):
     a file that cannot be read, a note saying so."""
 
     def __init__(
-        self, snapshot, ids, states, cell, reflections=None, data_note=None, exact=None, variables=1
+        self,
+        snapshot,
+        ids,
+        states,
+        cell,
+        reflections=None,
+        data_note=None,
+        exact=None,
+        variables=1,
+        links=None,
     ):
         self.snapshot, self.ids, self.states, self.cell = snapshot, ids, states, cell
         self.reflections, self.data_note = reflections, data_note
         self.exact = exact or {}  # aunit id → Olex2's own strings for the atom, unrounded
         self.variables = variables  # free variables Olex2 holds, FVAR 1 (the scale) included
+        self.links = links or {}  # aunit id → its occupancy's free variable (occupancy_links)
 
     def same_as(self, other):
         """Olex2 holds exactly this model still: the same file, the same live atoms under the
@@ -176,7 +186,39 @@ def read_model(olx, olex_core):
     reflections, note = reflection_file(olx, refinement)
     # XVarManager::PyExport: one entry per variable, FVAR 1 first (xlib/refmodel.cpp PyExport)
     variables = len(refinement.get("variables", {}).get("variables", ())) or 1
-    return Model(snapshot, ids, states, cell, reflections, note, exact, variables)
+    links = occupancy_links(refinement)
+    return Model(snapshot, ids, states, cell, reflections, note, exact, variables, links)
+
+
+# the occupancy among an atom's parameters as XVarReference's "index" names them: xlib/catom.h
+# catom_var_name_Sof = 4 (after _Scale 0, _X 1, _Y 2, _Z 3); 3 would read a link on z
+SOF_INDEX = 4
+
+
+def occupancy_links(refinement):
+    """aunit id → (m, k) of each atom whose occupancy rides on free variable m > 1: k × fv(m),
+    m negative for k × (1 - fv(m)), SHELX's sof ±(10m + k). From the export's "variables"
+    (xlib/leq.cpp XVarManager::PyExport, XVar::PyExport, XVarReference::PyExport: per
+    variable its references, each "name" "catom" for an atom (TAsymmUnit::IdName), its
+    "id" (GetPersistentId: TAsymmUnit::GetPersistentIdOf gives the atom's tag, its place
+    among the exported atoms, as a restraint's), the parameter's "index", "relation" "var"
+    or "one_minus_var", and "k")."""
+    aunit_ids = [
+        int(atom["aunit_id"])
+        for residue in refinement["aunit"]["residues"]
+        for atom in residue["atoms"]
+    ]
+    links = {}
+    variables = refinement.get("variables", {}).get("variables", ())
+    for number, variable in enumerate(variables, 1):
+        for ref in variable.get("references", ()):
+            relation, tag = ref.get("relation"), int(ref.get("id", -1))
+            # a Q-peak's tag is -1 (TAsymmUnit::PyExport leaves peaks out): no atom to link
+            if ref.get("name") == "catom" and ref.get("index") == SOF_INDEX and number > 1:
+                if relation in ("var", "one_minus_var") and 0 <= tag < len(aunit_ids):
+                    sign = 1 if relation == "var" else -1
+                    links[aunit_ids[tag]] = (sign * number, float(ref["k"]))
+    return links
 
 
 def temperature_c(exptl):
@@ -374,6 +416,10 @@ RESTRAINT_NUMBERS = (
 )
 
 
+# a restraint's Q-peak, which Olex2's export does not name (crystalx_core io.shelx_restraints)
+PEAK_WORD = "Q?"
+
+
 def restraint_lines(refinement):
     """The restraints and constraints Olex2's refinement model holds, one SHELX line each with
     every atom by its snapshot label, for the core to refine with as `crystalx assign x.ins
@@ -383,9 +429,11 @@ def restraint_lines(refinement):
     spelt out by Olex2 (xlib/srestraint.cpp TSimpleRestraint::PyExport, AtomRefList::Expand);
     "exyz" as groups of tags (xlib/exyzgroup.cpp). A tag is the atom's place among the
     exported atoms, residue by residue (xlib/asymmunit.cpp TAsymmUnit::PyExport); an atom of
-    an EQIV is named `C1_$n`, which the core leaves out with a note as it does a .res's. A
-    Q-peak's tag is -1 (TAsymmUnit::PyExport leaves them out): a line naming one is not sent,
-    where labels[-1] would restrain the last atom instead.
+    an EQIV is named `C1_$n`, the n-th of "equivalents" (RefinementModel::PyExport: each
+    EQIV's rotation rows and translation), each sent as `EQIV $n x,y,z` for the core. A
+    Q-peak's tag is -1 (TAsymmUnit::PyExport leaves them out), which peak the export does not
+    say: it is written PEAK_WORD, which the core names in the job's notes and never refines
+    (labels[-1] would restrain the last atom instead).
     Olex2's own kinds (olex2.restraint.*) are not sent: the command line reads none either;
     SAME is sent as a bare SAME, which the core names as one smtbx has no form of."""
     labels = [
@@ -397,7 +445,7 @@ def restraint_lines(refinement):
 
     def name(tag, matrix=None):
         if not 0 <= tag < len(labels):  # a Q-peak's -1: which one, the export does not say
-            return None
+            return PEAK_WORD
         if matrix is None:
             return labels[tag]
         number = equivalents.index(matrix) + 1 if matrix in equivalents else 0
@@ -407,13 +455,12 @@ def restraint_lines(refinement):
     for kind, numbers in RESTRAINT_NUMBERS:
         for restraint in refinement.get(kind) or ():
             words = [kind.upper()] + ["%.6g" % float(restraint[key]) for key in numbers]
-            atoms = [name(*atom) for atom in restraint["atoms"]]
-            if None not in atoms:
-                lines.append(" ".join(words + atoms))
+            lines.append(" ".join(words + [name(*atom) for atom in restraint["atoms"]]))
     for group in refinement.get("exyz") or ():
-        atoms = [name(tag) for tag in group]
-        if None not in atoms:
-            lines.append("EXYZ " + " ".join(atoms))
+        lines.append("EXYZ " + " ".join(name(tag) for tag in group))
+    for number, matrix in enumerate(equivalents, 1):  # ((r0), (r1), (r2), (t0, t1, t2))
+        rows = [tuple(matrix[k]) + (matrix[3][k],) for k in range(3)]
+        lines.append("EQIV $%d %s" % (number, _symop(rows)))
     if refinement.get("same"):
         lines.append("SAME")
     return lines
@@ -613,15 +660,15 @@ class Journal(object):
                 return False
         return not any(au.IsAtomDeleted(i) == "true" for i in self.before.states)
 
-    def undeclare(self, olex, olx):
-        """Give every atom of before whose PART or occupancy differs now (those part and fvar
-        set, and the H part moved with them) its PART and its occupancy back, fixed. macPart
+    def undeclare(self, olex, olx, links):
+        """Give every atom of before whose PART, occupancy or occupancy's free variable
+        differs now (`links`: occupancy_links now) its PART and its occupancy back. macPart
         and macFvar also set the H riding on each atom named, so the H are put back after the
-        other atoms. `fvar 1 k` sets k over the atom's degeneracy d (macFvar), so an atom that
-        `fvar 1 p` gives p/d (on a special position) is given p × d, d read from what p gave.
-        An occupancy that was on a free variable comes back fixed at its value. The free
-        variable made stays in Olex2's list, unused: no macro removes one (see
-        `unused_variables`)."""
+        other atoms. `fvar m k` sets k over the atom's degeneracy d (macFvar), so the atom is
+        first fixed with `fvar 1 p`, d read from the p/d that gave (on a special position), then
+        given p × d fixed, or its link back, `fvar ±m k×d` (SetParam(±(10m + k)): k × fv(m),
+        or k × (1 - fv(m)) for -m). The free variable made stays in Olex2's list, unused: no
+        macro removes one (see `unused_variables`)."""
         au, ok = olx.xf.au, True
         for hydrogens in (False, True):
             for index in sorted(self.before.states):
@@ -631,13 +678,17 @@ class Journal(object):
                 atom = "#c%d" % index
                 if str(au.GetAtomPart(index)) != part:
                     ok &= olx.Part(part, atom) is not False
-                if str(au.GetAtomOccu(index)) != occu:
-                    wanted = float(occu)
-                    ok &= bool(olex.m("fvar 1 %.10g %s" % (wanted, atom)))
-                    given = float(au.GetAtomOccu(index))
-                    if given and abs(given - wanted) > 1e-9:
-                        degeneracy = round(wanted / given)
-                        ok &= bool(olex.m("fvar 1 %.10g %s" % (wanted * degeneracy, atom)))
+                link = self.before.links.get(index)
+                if str(au.GetAtomOccu(index)) == occu and links.get(index) == link:
+                    continue
+                wanted = float(occu)
+                ok &= bool(olex.m("fvar 1 %.10g %s" % (wanted, atom)))
+                given = float(au.GetAtomOccu(index))
+                degeneracy = round(wanted / given) if given else 1
+                if link:
+                    ok &= bool(olex.m("fvar %d %.10g %s" % (link[0], link[1] * degeneracy, atom)))
+                elif degeneracy != 1:
+                    ok &= bool(olex.m("fvar 1 %.10g %s" % (wanted * degeneracy, atom)))
         return ok
 
     def revert(self, olex, olx, olex_core):
@@ -656,15 +707,29 @@ class Journal(object):
         if new:
             ok &= bool(olex.m("kill " + " ".join("#c%d" % i for i in new)))
         if self.declared:
-            ok &= self.undeclare(olex, olx)
+            ok &= self.undeclare(olex, olx, occupancy_links(olex_core.GetRefinementModel(False)))
         self.undoable, self.steps, self.touched, self.added = 0, 0, [], []
         self.declared = []
         now = read_model(olx, olex_core)
         problems = differences(self.before, now)
+        problems += [
+            "%s: its occupancy's free variable differs (was %s, now %s)"
+            % (self.before.states[i][0], _sof_code(link), _sof_code(now.links.get(i)))
+            for i, link in sorted(self.before.links.items())
+            if i in now.states and now.links.get(i) != link
+        ]
         if not ok:
             problems.insert(0, "Olex2 refused part of the revert")
         self.unused_variables = list(range(self.before.variables + 1, now.variables + 1))
         return problems
+
+
+def _sof_code(link):
+    """SHELX's sof code of an occupancy_links entry: 21 for (2, 1.0), -21 for (-2, 1.0)."""
+    if link is None:
+        return "none"
+    m, k = link
+    return "%g" % ((10 * abs(m) + k) * (1 if m > 0 else -1))
 
 
 def differences(before, now, limit=6):
