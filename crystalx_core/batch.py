@@ -9,10 +9,8 @@ folder.
 from __future__ import annotations
 
 import ctypes
-import glob
 import json
 import os
-import re
 import signal
 import threading
 import time
@@ -25,9 +23,9 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+from crystalx_core.batch_inputs import BatchItem, find_inputs  # noqa: F401  (batch's entry)
 from crystalx_core.errors import (
     CrystalXError,
-    InputError,
     OutputError,
     Stopped,
     raise_if_stopped,
@@ -42,30 +40,9 @@ from crystalx_core.outputs import (
     quiet_waits,
 )
 
-MODEL_SUFFIXES = (".res", ".ins", ".cif", ".mcif")  # .mcif: a magnetic CIF, read as a CIF
 LOW_CONFIDENCE = 0.9
 LOCK_NAME = ".crystalx_batch.lock"  # in each output folder while a batch writes there
 GRACE_SECONDS = 3.0  # for a stopped worker to drop its temporaries before it is killed
-
-
-@dataclass(frozen=True)
-class BatchItem:
-    """One structure file; where its reflections are is Loaded.reflections_file's to say."""
-
-    model: Path
-    left_out: tuple[Path, ...] = ()  # other structure files of the same name, not read
-    block: str = ""  # the data block, for one of several structures of a CIF
-
-    @property
-    def name(self) -> str:
-        from crystalx_core.io import block_stem
-
-        return block_stem(self.model, self.block)
-
-    def load(self):
-        from crystalx_core.io import load
-
-        return load(self.model, self.block or None)
 
 
 @dataclass(frozen=True)
@@ -77,84 +54,10 @@ class BatchOptions:
     refine: bool = True  # with a same-named .hkl beside the model
 
 
-def find_inputs(target: str) -> list[BatchItem]:
-    """Structures in a folder (or matching a glob): one per name, .res (SHELXL's latest) before
-    .ins before .cif, the others of that name kept as left out, our own outputs skipped; a CIF
-    of several structures (data blocks with atoms) gives one per block."""
-    path = Path(target)
-    candidates = (
-        sorted(path.iterdir()) if path.is_dir() else sorted(Path(p) for p in glob.glob(target))
-    )
-    if not candidates and not path.is_dir():
-        raise InputError("no such folder, and no file matches this pattern", target)
-    by_name: dict[Path, list[Path]] = {}
-    unreadable: dict[Path, list[Path]] = {}  # a dangling or looping link, a FIFO: no file
-    for candidate in candidates:
-        suffix = candidate.suffix.lower()
-        if suffix not in MODEL_SUFFIXES or OUTPUT_MARK in candidate.stem or candidate.is_dir():
-            continue
-        kept = by_name if candidate.is_file() else unreadable
-        kept.setdefault(candidate.with_suffix(""), []).append(candidate)
-    for stem, files in unreadable.items():  # its row says why it was not read, unless a
-        by_name.setdefault(stem, []).extend(files)  # readable file of its name is run instead
-    from crystalx_core.io.cif import structure_block_names
-
-    solved = _solved_inputs(by_name)
-    items = []
-    for stem, files in sorted(by_name.items()):
-        if stem in solved.values():
-            continue
-        files.sort(
-            key=lambda f: (
-                f in unreadable.get(stem, ()),
-                MODEL_SUFFIXES.index(f.suffix.lower()),
-                f.name,
-            )
-        )
-        left_out = tuple(sorted(files[1:] + by_name.get(solved.get(stem), [])))
-        blocks = structure_block_names(files[0])
-        items += [BatchItem(files[0], left_out, block) for block in blocks or [""]]
-    return items
-
-
-# SHELXT (Bruker's XT) writes the solutions of name.ins as name_a.res, name_b.res, ...
-_SOLUTION = re.compile(r"_[a-z]", re.IGNORECASE)
-
-
-def _solved_inputs(by_name: dict[Path, list[Path]]) -> dict[Path, Path]:
-    """The first solution's stem → the stem of the .ins it solves, for each .ins without atoms
-    (SHELXT's input) beside SHELXT's solutions of it: that .ins is no structure of its own, so
-    it is named with the solution read, not run as a failure."""
-    solved = {}
-    for stem, files in by_name.items():
-        if [f.suffix.lower() for f in files] != [".ins"]:
-            continue
-        solutions = sorted(
-            other
-            for other, found in by_name.items()
-            if other.parent == stem.parent
-            and other.name.startswith(stem.name)
-            and _SOLUTION.fullmatch(other.name[len(stem.name) :])
-            and any(f.suffix.lower() == ".res" for f in found)
-        )
-        if solutions and not _has_atoms(files[0]):  # read only where a solution is beside it
-            solved[solutions[0]] = stem
-    return solved
-
-
-def _has_atoms(path: Path) -> bool:
-    """Whether a SHELX file lists atoms or peaks; True where it cannot be read, so that its
-    error is the row's."""
-    from crystalx_core.io.shelx_read import read_shelx
-
-    try:
-        return bool(read_shelx(path).atoms)
-    except CrystalXError:
-        return True
-
-
 def output_prefix(item: BatchItem, options: BatchOptions) -> Path:
-    folder = options.out or item.model.parent
+    """Beside the model, or under --out in the model's subfolder of the batch's folder (two
+    datasets' x.res write x_crystalx.* in folders of their own)."""
+    folder = options.out / item.folder if options.out else item.model.parent
     return folder / f"{item.name}{OUTPUT_MARK}"
 
 
@@ -189,7 +92,7 @@ NO_SOLUTION = (
 def _row_head(item: BatchItem, hkl: str) -> dict:
     """The columns every row starts with, a failure's included."""
     return {
-        "name": item.name,
+        "name": item.label,
         "model": str(item.model),
         "hkl": hkl,
         "left_out": [str(path) for path in item.left_out],
