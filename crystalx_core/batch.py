@@ -61,6 +61,14 @@ def output_prefix(item: BatchItem, options: BatchOptions) -> Path:
     return folder / f"{item.name}{OUTPUT_MARK}"
 
 
+def _output_root(item: BatchItem, options: BatchOptions) -> Path:
+    """The folder the batch was given, or --out: the item's output folder less its subfolder."""
+    folder = output_prefix(item, options).parent
+    for _ in Path(item.folder).parts:
+        folder = folder.parent
+    return folder
+
+
 def finished_row(item: BatchItem, options: BatchOptions) -> dict | None:
     """The row of an earlier run when its outputs are newer than its inputs, the model and the
     reflections it names (resume)."""
@@ -329,7 +337,10 @@ def run_batch(
     ran = False  # _run_pending returned: every structure has its row
     try:
         with (
-            _folders_locked({output_prefix(item, options).parent for item in items}),
+            _folders_locked(
+                {output_prefix(item, options).parent for item in items},
+                {_output_root(item, options) for item in items},
+            ),
             signals_raise_stopped(),
         ):
             try:
@@ -616,16 +627,29 @@ def _stop_pool(pool: ProcessPoolExecutor) -> None:
 
 
 @contextmanager
-def _folders_locked(folders: set[Path]):
+def _folders_locked(folders: set[Path], roots: set[Path] = frozenset()):
     """One batch at a time per output folder, so two batches never compute every structure
-    twice; the lock is the system's (flock), so a killed batch's lock goes with it."""
+    twice; the lock is the system's (flock), so a killed batch's lock goes with it. The batch
+    holds the lock of each folder that lies in none of the others nor in one of `roots` (the
+    folder it was given, or --out): a tree of a thousand datasets is one open file, not a
+    thousand (macOS allows 256); a batch holding a lock below those folders, or above them,
+    stops this one."""
     from filelock import FileLock, Timeout
 
+    held = _outermost(folders | set(roots))
+    below = folders - held
+    above = {parent for folder in held for parent in folder.resolve().parents}
     with ExitStack() as stack:
-        for folder in sorted(folders):
+        for folder in sorted(held | below | above):
+            lock = folder / LOCK_NAME
+            if folder not in held and not lock.is_file():  # no batch ever ran there
+                continue
             try:
                 folder.mkdir(parents=True, exist_ok=True)
-                stack.enter_context(FileLock(str(folder / LOCK_NAME), timeout=0))
+                with ExitStack() as probe:  # a folder below or above: looked at, then let go
+                    probe.enter_context(FileLock(str(lock), timeout=0))
+                    if folder in held:
+                        stack.push(probe.pop_all())
             except Timeout:
                 raise CrystalXError(
                     "another crystalx batch is writing to this folder; wait for it to end or "
@@ -633,9 +657,21 @@ def _folders_locked(folders: set[Path]):
                     str(folder.resolve()),
                 ) from None
             except OSError as error:
+                if folder not in held:  # a lock we may not open is no batch of ours
+                    continue
                 raise OutputError(
                     f"cannot lock the folder: {error.strerror or error}",
                     str(folder),
                     errno=error.errno,
                 ) from None
         yield
+
+
+def _outermost(folders: set[Path]) -> set[Path]:
+    """The folders that lie in none of the others."""
+    resolved = {folder: folder.resolve() for folder in folders}
+    return {
+        folder
+        for folder, path in resolved.items()
+        if not any(other in path.parents for other in resolved.values())
+    }

@@ -132,8 +132,8 @@ def choose(groups: dict[tuple[Path, str], list[Path]]) -> list[tuple[Path, tuple
 def _choose_in(names: dict[str, list[Path]]) -> list[tuple[Path, tuple[Path, ...]]]:
     """The structures of one folder's `names` (casefolded, each with its files in _ordered's
     order): a name and its variants (variant_of: SHELXT's solutions, copies) are one
-    structure, the name's own file read where it holds atoms, else the first variant's that
-    does."""
+    structure, the first of their files in that order that holds atoms read (XPREP's
+    name.ins has none: a name.cif beside it, or SHELXT's name_a.res, is the structure)."""
     base_of = {stem: variant_of(stem, names) for stem in names}
     family: dict[str, list[str]] = {}
     for stem in names:
@@ -143,13 +143,13 @@ def _choose_in(names: dict[str, list[Path]]) -> list[tuple[Path, tuple[Path, ...
         family.setdefault(root, []).append(stem)
     result = []
     for root, members in family.items():
-        # the name's own file, its solutions (a, b, ...), then its copies
+        # the name's own files, its solutions' (a, b, ...), then its copies'
         members.sort(key=lambda m: (m != root, not _is_solution(m, root), m))
-        if len(members) > 1:  # read only where a name has variants beside it
-            first = next((m for m in members if _has_atoms(names[m][0])), members[0])
-            members.remove(first)
-            members.insert(0, first)
         files = [path for member in members for path in names[member]]
+        if len(files) > 1:  # read only where another file could be run instead
+            first = next((f for f in files if _has_atoms(f)), files[0])
+            files.remove(first)
+            files.insert(0, first)
         result.append((files[0], tuple(sorted(files[1:]))))
     return result
 

@@ -7,6 +7,8 @@ left out."""
 import os
 import shutil
 
+import pytest
+
 from crystalx_core.batch import BatchOptions, find_inputs, output_prefix, run_one
 
 from .conftest import BENCHMARK
@@ -68,6 +70,15 @@ def test_an_apex_folder_runs_shelxts_first_solution_once(tmp_path, shared_data):
     _write(tmp_path, {"zk_a.res": solution, "zk_a.hkl": HKL})
     _write(tmp_path, {"zk_b.res": solution.replace("P2(1)", "P1"), "zk_b.hkl": HKL})
     assert _chosen(tmp_path) == [("zk_a.res", "zk_a.hkl", ["zk.ins", "zk_b.res"])]
+
+
+def test_a_cif_with_atoms_is_run_before_an_ins_without(tmp_path, shared_data):
+    """XPREP's name.ins (no atoms) left beside the finished name.cif (FinalCif's test CIF of
+    sucrose, which carries its .hkl): the CIF is the structure; main ran the .ins and failed
+    ('crystalx solve')."""
+    _write(tmp_path, {"zk.ins": _xprep_ins(SUCROSE.read_text()), "zk.hkl": HKL})
+    shutil.copy(SUCROSE.with_name("model.cif"), tmp_path / "zk.cif")
+    assert _chosen(tmp_path) == [("zk.cif", "zk.cif", ["zk.ins"])]
 
 
 def test_a_refinement_beside_shelxts_solutions_is_the_structure_run(tmp_path, shared_data):
@@ -179,3 +190,26 @@ def test_each_datasets_outputs_go_to_its_own_folder_under_out(tmp_path, shared_d
     rows = [run_one(item, options) for item in items[:2]]
     assert [(row["name"], row["status"]) for row in rows] == [("s1/x", "ok"), ("s2/x", "ok")]
     assert all((tmp_path / "out" / d / "x_crystalx.res").is_file() for d in ("s1", "s2"))
+
+
+def test_a_tree_batch_holds_one_lock_and_stops_a_batch_below_or_above_it(tmp_path):
+    """A batch held one open lock per output folder: a tree of 300 datasets was 300 open
+    files (macOS allows 256 a process), each folder left with a lock file. It holds the
+    folder it was given; a batch on a dataset inside it, or on the tree around one running,
+    stops with the one line."""
+    from crystalx_core.batch import LOCK_NAME, _folders_locked
+    from crystalx_core.errors import CrystalXError
+
+    datasets = {tmp_path / f"s{k:03d}" for k in range(300)}
+    with _folders_locked(datasets, {tmp_path}):
+        assert not any((folder / LOCK_NAME).exists() for folder in datasets)
+        assert (tmp_path / LOCK_NAME).is_file()
+        with pytest.raises(CrystalXError, match="another crystalx batch"):
+            with _folders_locked({tmp_path / "s001"}, {tmp_path / "s001"}):
+                pass
+    with _folders_locked({tmp_path / "s001"}, {tmp_path / "s001"}):
+        with pytest.raises(CrystalXError, match="another crystalx batch"):
+            with _folders_locked(datasets, {tmp_path}):
+                pass
+    with _folders_locked(datasets, {tmp_path}):  # each let go when its batch ended
+        pass
