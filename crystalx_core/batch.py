@@ -43,6 +43,9 @@ from crystalx_core.outputs import (
 LOW_CONFIDENCE = 0.9
 LOCK_NAME = ".crystalx_batch.lock"  # in each output folder while a batch writes there
 GRACE_SECONDS = 3.0  # for a stopped worker to drop its temporaries before it is killed
+# a lock held longer than this is a running batch's, not another batch's look at it (a batch
+# takes and lets go of the locks above and below its folders as it starts)
+PROBE_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -647,7 +650,7 @@ def _folders_locked(folders: set[Path], roots: set[Path] = frozenset()):
             try:
                 folder.mkdir(parents=True, exist_ok=True)
                 with ExitStack() as probe:  # a folder below or above: looked at, then let go
-                    probe.enter_context(FileLock(str(lock), timeout=0))
+                    probe.enter_context(FileLock(str(lock), timeout=PROBE_SECONDS))
                     if folder in held:
                         stack.push(probe.pop_all())
             except Timeout:
