@@ -8,7 +8,9 @@ import glob
 import os
 import re
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from typing import Callable
 
 from crystalx_core.errors import CrystalXError, InputError
 from crystalx_core.outputs import OUTPUT_MARK
@@ -134,7 +136,8 @@ def _choose_in(names: dict[str, list[Path]]) -> list[tuple[Path, tuple[Path, ...
     order): a name and its variants (variant_of: SHELXT's solutions, copies) are one
     structure, the first of their files in that order that holds atoms read (XPREP's
     name.ins has none: a name.cif beside it, or SHELXT's name_a.res, is the structure)."""
-    base_of = {stem: variant_of(stem, names) for stem in names}
+    has_atoms = cache(_has_atoms)  # each file parsed once
+    base_of = {stem: variant_of(stem, names, has_atoms) for stem in names}
     family: dict[str, list[str]] = {}
     for stem in names:
         root = stem
@@ -147,7 +150,7 @@ def _choose_in(names: dict[str, list[Path]]) -> list[tuple[Path, tuple[Path, ...
         members.sort(key=lambda m: (m != root, not _is_solution(m, root), m))
         files = [path for member in members for path in names[member]]
         if len(files) > 1:  # read only where another file could be run instead
-            first = next((f for f in files if _has_atoms(f)), files[0])
+            first = next((f for f in files if has_atoms(f)), files[0])
             files.remove(first)
             files.insert(0, first)
         result.append((files[0], tuple(sorted(files[1:]))))
@@ -183,11 +186,13 @@ _COPY = re.compile(
 _COPY_OF = re.compile(r"copy (?:\(\d+\) )?of (?P<base>.+)")
 
 
-def variant_of(stem: str, names: dict[str, list[Path]]) -> str | None:
+def variant_of(
+    stem: str, names: dict[str, list[Path]], has_atoms: Callable[[Path], bool]
+) -> str | None:
     """The name whose structure the files of name `stem` are a variant of, of the `names` (the
     files of each name of the folder, names casefolded): a copy or backup of it, or SHELXT's
-    solution of it (marked so, or beside the .ins without atoms it solved); None for a
-    structure of its own."""
+    solution of it (marked so, or beside the .ins without atoms it solved: `has_atoms`); None
+    for a structure of its own."""
     for pattern in (_COPY, _COPY_OF):
         found = pattern.fullmatch(stem)
         if found and found["base"] in names:
@@ -199,7 +204,7 @@ def variant_of(stem: str, names: dict[str, list[Path]]) -> str | None:
     if solution.suffix.lower() != ".res":
         return None
     if _is_shelxt_solution(solution) or (
-        [f.suffix.lower() for f in solved] == [".ins"] and not _has_atoms(solved[0])
+        [f.suffix.lower() for f in solved] == [".ins"] and not has_atoms(solved[0])
     ):
         return found["base"]
     return None
