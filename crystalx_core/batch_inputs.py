@@ -9,7 +9,7 @@ import os
 import re
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import Callable
 
 from crystalx_core.errors import CrystalXError, InputError
@@ -216,14 +216,17 @@ def _is_solution(stem: str, base: str) -> bool:
 
 
 def _is_shelxt_solution(path: Path) -> bool:
-    """Whether the .res begins as SHELXT writes its solutions (SHELXL keeps these lines when
-    it refines one)."""
+    """Whether the .res is as SHELXT wrote it: marked, and titled with its own name ('TITL
+    name_a.res in P2(1)'). SHELXL and Olex2 keep both lines when they refine a solution, so
+    a refined cu_b.res (TITL cu_b_a.res) is another crystal's structure, not cu's solution."""
     try:
         with path.open("rb") as stream:
             head = stream.read(2048).decode("latin-1")
     except OSError:
         return False
-    return SHELXT_MARK.casefold() in head.casefold()
+    title = head.split(maxsplit=2)[1:2] if head[:4].upper() == "TITL" else []
+    own_name = [PureWindowsPath(t).name.casefold() for t in title] == [path.name.casefold()]
+    return own_name and SHELXT_MARK.casefold() in head.casefold()
 
 
 def _has_atoms(path: Path) -> bool:

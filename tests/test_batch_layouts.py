@@ -27,13 +27,14 @@ def _write(folder, files: dict[str, str]) -> None:
         path.write_text(text)
 
 
-def _solution(res: str) -> str:
+def _solution(res: str, name: str) -> str:
     """SHELXT's .res of a solution, as far as a batch looks: the refined file without the
-    TITL continuation lines SHELXL added (its own name, 'created by SHELXL')."""
+    TITL continuation lines SHELXL added (its own name, 'created by SHELXL'), titled as
+    SHELXT titles each solution, 'TITL name_a.res in P2(1)'."""
     title, rest = res.split("\n", 1)
     while rest.startswith("    "):
         rest = rest.split("\n", 1)[1]
-    return f"{title}\n{rest}"
+    return f"TITL {name} in{title.split(' in', 1)[1]}\n{rest}"
 
 
 def _xprep_ins(res: str) -> str:
@@ -66,9 +67,9 @@ def test_an_apex_folder_runs_shelxts_first_solution_once(tmp_path, shared_data):
     _write(tmp_path, {f"zk_0m.{ext}": "not a model\n" for ext in other})
     _write(tmp_path, {"zk.prp": "XPREP\n", "zk.lxt": "SHELXT listing\n"})
     _write(tmp_path, {"zk_0m.hkl": HKL, "zk.ins": _xprep_ins(res), "zk.hkl": HKL})
-    solution = _solution(res)
-    _write(tmp_path, {"zk_a.res": solution, "zk_a.hkl": HKL})
-    _write(tmp_path, {"zk_b.res": solution.replace("P2(1)", "P1"), "zk_b.hkl": HKL})
+    _write(tmp_path, {"zk_a.res": _solution(res, "zk_a.res"), "zk_a.hkl": HKL})
+    solution_b = _solution(res, "zk_b.res").replace("P2(1)", "P1")
+    _write(tmp_path, {"zk_b.res": solution_b, "zk_b.hkl": HKL})
     assert _chosen(tmp_path) == [("zk_a.res", "zk_a.hkl", ["zk.ins", "zk_b.res"])]
 
 
@@ -88,7 +89,7 @@ def test_a_refinement_beside_shelxts_solutions_is_the_structure_run(tmp_path, sh
     (no 'REM SHELXT solution') is a structure of its own."""
     res = SUCROSE.read_text()
     _write(tmp_path, {"zk.ins": res, "zk.res": res, "zk.hkl": HKL, "zk.lst": "SHELXL\n"})
-    _write(tmp_path, {"zk_a.res": _solution(res), "zk_a.hkl": HKL})
+    _write(tmp_path, {"zk_a.res": _solution(res, "zk_a.res"), "zk_a.hkl": HKL})
     unmarked = res.replace("REM SHELXT solution in", "REM solved in")
     _write(tmp_path, {"cu.res": unmarked, "cu_b.res": unmarked})
     assert _chosen(tmp_path) == [
@@ -96,6 +97,18 @@ def test_a_refinement_beside_shelxts_solutions_is_the_structure_run(tmp_path, sh
         ("cu_b.res", None, []),
         ("zk.res", "zk.hkl", ["zk.ins", "zk_a.res"]),
     ]
+
+
+def test_a_refined_crystal_named_like_a_solution_stays_a_structure(tmp_path, shared_data):
+    """SHELXL and Olex2 keep SHELXT's 'REM SHELXT solution in' and TITL lines when a solution
+    is refined (FC_1979688's published.res, refined from cu_BruecknerJK_153F40_0m_a.res): a
+    second crystal cu_b, solved as cu_b_a.res and refined as cu_b.res beside cu.res, is a
+    structure of its own, not a solution of cu; only a file SHELXT titled with its own name
+    (TITL cu_a.res in ...) is one."""
+    _write(tmp_path, {"cu.res": SUCROSE.read_text(), "cu.hkl": HKL, "cu_b.hkl": HKL})
+    shutil.copy(BENCHMARK / "FC_1979688" / "published.res", tmp_path / "cu_b.res")
+    _write(tmp_path, {"cu_a.res": _solution(SUCROSE.read_text(), "cu_a.res")})
+    assert _chosen(tmp_path) == [("cu.res", "cu.hkl", ["cu_a.res"]), ("cu_b.res", "cu_b.hkl", [])]
 
 
 def test_names_that_differ_only_in_case_are_one_structure_with_its_reflections(
@@ -106,7 +119,10 @@ def test_names_that_differ_only_in_case_are_one_structure_with_its_reflections(
     programs write NAME.HKL, and Olex2 names its HklSrc as typed. main ran both models, each
     unrefined, without a word."""
     res = SUCROSE.read_text()
-    _write(tmp_path / "dk", {"DK_zucker2_0m.res": res, "DK_Zucker2_0m_a.res": _solution(res)})
+    _write(
+        tmp_path / "dk",
+        {"DK_zucker2_0m.res": res, "DK_Zucker2_0m_a.res": _solution(res, "DK_Zucker2_0m_a.res")},
+    )
     _write(tmp_path / "dk", {"DK_Zucker2_0m.HKL": HKL})
     _write(tmp_path / "win", {"Y.RES": res, "y.hkl": HKL})
     extras = 'REM <olex2.extras>\nREM <HklSrc "%.\\\\Z_ABS.HKL">\nREM </olex2.extras>\n'
