@@ -48,14 +48,16 @@ class BatchItem:
         return load(self.model, self.block or None)
 
 
-def find_inputs(target: str, skip: Path | None = None) -> list[BatchItem]:
+def find_inputs(
+    target: str, skip: Path | None = None, unsearched: list[str] | None = None
+) -> list[BatchItem]:
     """Structures in a folder and its subfolders (model_files), or matching a glob: one per
     crystal (choose), the others of it kept as left out, our own outputs skipped; a CIF of
     several structures (data blocks with atoms) gives one per block. `skip`: a folder not
-    searched (the batch's --out)."""
+    searched (the batch's --out); `unsearched` gets model_files' folders not searched."""
     path = Path(target)
     if path.is_dir():
-        root, candidates = path, model_files(path, skip)
+        root, candidates = path, model_files(path, skip, unsearched)
     else:
         candidates = sorted(Path(p) for p in glob.glob(target, recursive=True))
         if not candidates:
@@ -81,14 +83,19 @@ def _is_model(path: Path) -> bool:
     )
 
 
-def model_files(root: Path, skip: Path | None = None) -> list[Path]:
+def model_files(
+    root: Path, skip: Path | None = None, unsearched: list[str] | None = None
+) -> list[Path]:
     """Every file in `root` and its subfolders to MAX_DEPTH, in order of path; hidden folders
     (Olex2's .olex, whose originals/ keeps the first name.res and name.ins: pcxod/olex2-gui
     olexex.py revert_to_original) and `skip` are not searched; a link to a folder is followed,
-    each folder read once (a link back up the tree ends there)."""
+    each folder read once (a link back up the tree ends there). A folder deeper than MAX_DEPTH
+    or one that cannot be read is added to `unsearched` ('path (why)'), for the user to hear
+    of: a dataset there would otherwise be missing from the batch without a word."""
     skipped = {_identity(skip)} if skip is not None and skip.is_dir() else set()
     seen = set(skipped)
     found = []
+    unsearched = [] if unsearched is None else unsearched
 
     def walk(folder: Path, depth: int) -> None:
         identity = _identity(folder)
@@ -98,13 +105,18 @@ def model_files(root: Path, skip: Path | None = None) -> list[Path]:
         try:  # scandir: no stat for each of a data folder's thousands of frames
             with os.scandir(folder) as scan:
                 entries = sorted(scan, key=lambda entry: entry.name)
-        except OSError:  # unreadable: its files are not ours to report one by one
+        except OSError as error:  # unreadable: named once, not its files one by one
+            unsearched.append(f"{folder} ({error.strerror or error})")
             return
         for entry in entries:
             if not _is_folder(entry):
                 found.append(folder / entry.name)
-            elif depth < MAX_DEPTH and not entry.name.startswith("."):
+            elif entry.name.startswith("."):
+                continue
+            elif depth < MAX_DEPTH:
                 walk(folder / entry.name, depth + 1)
+            else:
+                unsearched.append(f"{folder / entry.name} (deeper than {MAX_DEPTH} levels)")
 
     walk(root, 0)
     return found

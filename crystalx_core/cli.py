@@ -563,7 +563,11 @@ def _run_batch(args) -> int:
     )
     from crystalx_core.batch_report import write_summary
 
-    items = find_inputs(args.target, args.out)  # its outputs are not inputs
+    unsearched: list[str] = []
+    items = find_inputs(args.target, args.out, unsearched)  # its outputs are not inputs
+    if unsearched:  # a dataset there is not in the batch: said once, before any work
+        more = f" and {len(unsearched) - 1} more" if len(unsearched) > 1 else ""
+        print(printable(f"crystalx: not searched: {unsearched[0]}{more}"), file=sys.stderr)
     if not items:
         raise InputError("no .res, .ins or .cif files to assign", args.target)
     if args.out is not None and args.out.exists() and not args.out.is_dir():

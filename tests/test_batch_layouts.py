@@ -177,7 +177,9 @@ def test_a_tree_of_dataset_folders_is_searched_within_limits(tmp_path, shared_da
     _write(deep.parent, {"shallow.res": res})
     _write(tmp_path / "out" / "s1", {"x_crystalx.res": res, "x.res": res})
     os.symlink(tmp_path, tmp_path / "s2" / "up")
-    items = find_inputs(str(tmp_path), skip=tmp_path / "out")
+    unsearched = []
+    items = find_inputs(str(tmp_path), skip=tmp_path / "out", unsearched=unsearched)
+    assert unsearched == [f"{deep} (deeper than {MAX_DEPTH} levels)"]
     assert [item.label for item in items] == [
         f"{deep.parent.relative_to(tmp_path).as_posix()}/shallow",
         "rigaku/exp_1/exp_1",
@@ -187,6 +189,26 @@ def test_a_tree_of_dataset_folders_is_searched_within_limits(tmp_path, shared_da
     assert [p.name for p in items[1].left_out] == ["exp_1.ins"]
     assert items[1].load().reflections_file().name == "exp_1_twin1_hklf5.hkl"
     assert _chosen(tmp_path / "s1") == [("x.res", "x.hkl", [])]
+
+
+def test_a_folder_not_searched_is_said_in_one_line(tmp_path, monkeypatch, capsys):
+    """A dataset folder the batch may not read (another user's, mode 700) held its structures
+    out of the batch without a word; the batch says which folder it could not search."""
+    from crystalx_core import batch_inputs
+    from crystalx_core.cli import main
+
+    (tmp_path / "s1").mkdir()
+    scandir = os.scandir
+
+    def denied(folder):  # as os.scandir on a folder without read permission (tests run as root)
+        if os.path.basename(folder) == "s1":
+            raise PermissionError(13, "Permission denied", str(folder))
+        return scandir(folder)
+
+    monkeypatch.setattr(batch_inputs.os, "scandir", denied)
+    assert main(["batch", str(tmp_path), "--quiet"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == f"crystalx: not searched: {tmp_path / 's1'} (Permission denied)"
 
 
 def test_each_datasets_outputs_go_to_its_own_folder_under_out(tmp_path, shared_data):
