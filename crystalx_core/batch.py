@@ -640,7 +640,14 @@ def _folders_locked(folders: set[Path], roots: set[Path] = frozenset()):
     from filelock import FileLock, Timeout
 
     held = _outermost(folders | set(roots))
-    below = folders - held
+    # each output folder and the folders between it and the one held: a batch running on
+    # ROOT/lab holds ROOT/lab's lock, which a batch on ROOT (writing to ROOT/lab/s1) must see
+    below = {
+        path
+        for folder in folders
+        for path in (folder, *folder.parents)
+        if any(root in path.parents for root in held)
+    }
     above = {parent for folder in held for parent in folder.resolve().parents}
     with ExitStack() as stack:
         for folder in sorted(held | below | above):

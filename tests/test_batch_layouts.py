@@ -234,7 +234,7 @@ def test_a_tree_batch_holds_one_lock_and_stops_a_batch_below_or_above_it(tmp_pat
     """A batch held one open lock per output folder: a tree of 300 datasets was 300 open
     files (macOS allows 256 a process), each folder left with a lock file. It holds the
     folder it was given; a batch on a dataset inside it, or on the tree around one running,
-    stops with the one line."""
+    stops with the one line, and so does a batch on ROOT while one on ROOT/lab runs."""
     from crystalx_core.batch import LOCK_NAME, _folders_locked
     from crystalx_core.errors import CrystalXError
 
@@ -251,3 +251,8 @@ def test_a_tree_batch_holds_one_lock_and_stops_a_batch_below_or_above_it(tmp_pat
                 pass
     with _folders_locked(datasets, {tmp_path}):  # each let go when its batch ended
         pass
+    lab = tmp_path / "lab"  # a batch on ROOT/lab running; a batch on ROOT writes into it
+    with _folders_locked({lab / "s1", lab / "s2"}, {lab}):
+        with pytest.raises(CrystalXError, match="another crystalx batch"):
+            with _folders_locked({lab / "s1", tmp_path / "s001"}, {tmp_path}):
+                pass
