@@ -25,8 +25,9 @@ def dataset(folder: Path, name: str, frames: int) -> None:
     files = {f"{name}_0m.{ext}": "x\n" for ext in ("raw", "_ls", "p4p", "abs")}
     files |= {f"{name}_0m.hkl": HKL, f"{name}.hkl": HKL, f"{name}.prp": "x\n"}
     files[f"{name}.ins"] = res[: res.index("L.S.")] + "TREF\nHKLF 4\nEND\n"
-    for letter in "ab":
-        files |= {f"{name}_{letter}.res": res, f"{name}_{letter}.hkl": HKL}
+    for letter in "ab":  # titled as SHELXT titles each solution (the refinement kept its title)
+        solution = res.replace("TITL DK_Zucker2_0m_a.res", f"TITL {name}_{letter}.res")
+        files |= {f"{name}_{letter}.res": solution, f"{name}_{letter}.hkl": HKL}
     files |= {f"{name}.res": res, f"{name} - Copy.res": res}
     files |= {f"{name}_01_{k:04d}.sfrm": "" for k in range(frames)}
     folder.mkdir(parents=True, exist_ok=True)
