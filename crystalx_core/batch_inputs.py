@@ -92,8 +92,8 @@ def model_files(
     each folder read once (a link back up the tree ends there). A folder deeper than MAX_DEPTH
     or one that cannot be read is added to `unsearched` ('path (why)'), for the user to hear
     of: a dataset there would otherwise be missing from the batch without a word."""
-    skipped = {_identity(skip)} if skip is not None and skip.is_dir() else set()
-    seen = set(skipped)
+    seen = {_identity(skip)} if skip is not None and skip.is_dir() else set()
+    seen.discard(_identity(root))  # `batch DIR --out DIR`: DIR's structures are still read
     found = []
     unsearched = [] if unsearched is None else unsearched
 

@@ -189,6 +189,8 @@ def test_a_tree_of_dataset_folders_is_searched_within_limits(tmp_path, shared_da
     assert [p.name for p in items[1].left_out] == ["exp_1.ins"]
     assert items[1].load().reflections_file().name == "exp_1_twin1_hklf5.hkl"
     assert _chosen(tmp_path / "s1") == [("x.res", "x.hkl", [])]
+    # --out naming the folder given itself (`batch s1 --out s1`, as on main): still searched
+    assert [item.label for item in find_inputs(str(tmp_path / "s1"), tmp_path / "s1")] == ["x"]
 
 
 def test_a_folder_not_searched_is_said_in_one_line(tmp_path, monkeypatch, capsys):
