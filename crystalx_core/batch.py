@@ -9,10 +9,8 @@ folder.
 from __future__ import annotations
 
 import ctypes
-import glob
 import json
 import os
-import re
 import signal
 import threading
 import time
@@ -25,9 +23,9 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+from crystalx_core.batch_inputs import BatchItem, find_inputs  # noqa: F401  (batch's entry)
 from crystalx_core.errors import (
     CrystalXError,
-    InputError,
     OutputError,
     Stopped,
     raise_if_stopped,
@@ -42,30 +40,12 @@ from crystalx_core.outputs import (
     quiet_waits,
 )
 
-MODEL_SUFFIXES = (".res", ".ins", ".cif", ".mcif")  # .mcif: a magnetic CIF, read as a CIF
 LOW_CONFIDENCE = 0.9
 LOCK_NAME = ".crystalx_batch.lock"  # in each output folder while a batch writes there
 GRACE_SECONDS = 3.0  # for a stopped worker to drop its temporaries before it is killed
-
-
-@dataclass(frozen=True)
-class BatchItem:
-    """One structure file; where its reflections are is Loaded.reflections_file's to say."""
-
-    model: Path
-    left_out: tuple[Path, ...] = ()  # other structure files of the same name, not read
-    block: str = ""  # the data block, for one of several structures of a CIF
-
-    @property
-    def name(self) -> str:
-        from crystalx_core.io import block_stem
-
-        return block_stem(self.model, self.block)
-
-    def load(self):
-        from crystalx_core.io import load
-
-        return load(self.model, self.block or None)
+# a lock held longer than this is a running batch's, not another batch's look at it (a batch
+# takes and lets go of the locks above and below its folders as it starts)
+PROBE_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -77,85 +57,19 @@ class BatchOptions:
     refine: bool = True  # with a same-named .hkl beside the model
 
 
-def find_inputs(target: str) -> list[BatchItem]:
-    """Structures in a folder (or matching a glob): one per name, .res (SHELXL's latest) before
-    .ins before .cif, the others of that name kept as left out, our own outputs skipped; a CIF
-    of several structures (data blocks with atoms) gives one per block."""
-    path = Path(target)
-    candidates = (
-        sorted(path.iterdir()) if path.is_dir() else sorted(Path(p) for p in glob.glob(target))
-    )
-    if not candidates and not path.is_dir():
-        raise InputError("no such folder, and no file matches this pattern", target)
-    by_name: dict[Path, list[Path]] = {}
-    unreadable: dict[Path, list[Path]] = {}  # a dangling or looping link, a FIFO: no file
-    for candidate in candidates:
-        suffix = candidate.suffix.lower()
-        if suffix not in MODEL_SUFFIXES or OUTPUT_MARK in candidate.stem or candidate.is_dir():
-            continue
-        kept = by_name if candidate.is_file() else unreadable
-        kept.setdefault(candidate.with_suffix(""), []).append(candidate)
-    for stem, files in unreadable.items():  # its row says why it was not read, unless a
-        by_name.setdefault(stem, []).extend(files)  # readable file of its name is run instead
-    from crystalx_core.io.cif import structure_block_names
-
-    solved = _solved_inputs(by_name)
-    items = []
-    for stem, files in sorted(by_name.items()):
-        if stem in solved.values():
-            continue
-        files.sort(
-            key=lambda f: (
-                f in unreadable.get(stem, ()),
-                MODEL_SUFFIXES.index(f.suffix.lower()),
-                f.name,
-            )
-        )
-        left_out = tuple(sorted(files[1:] + by_name.get(solved.get(stem), [])))
-        blocks = structure_block_names(files[0])
-        items += [BatchItem(files[0], left_out, block) for block in blocks or [""]]
-    return items
-
-
-# SHELXT (Bruker's XT) writes the solutions of name.ins as name_a.res, name_b.res, ...
-_SOLUTION = re.compile(r"_[a-z]", re.IGNORECASE)
-
-
-def _solved_inputs(by_name: dict[Path, list[Path]]) -> dict[Path, Path]:
-    """The first solution's stem → the stem of the .ins it solves, for each .ins without atoms
-    (SHELXT's input) beside SHELXT's solutions of it: that .ins is no structure of its own, so
-    it is named with the solution read, not run as a failure."""
-    solved = {}
-    for stem, files in by_name.items():
-        if [f.suffix.lower() for f in files] != [".ins"]:
-            continue
-        solutions = sorted(
-            other
-            for other, found in by_name.items()
-            if other.parent == stem.parent
-            and other.name.startswith(stem.name)
-            and _SOLUTION.fullmatch(other.name[len(stem.name) :])
-            and any(f.suffix.lower() == ".res" for f in found)
-        )
-        if solutions and not _has_atoms(files[0]):  # read only where a solution is beside it
-            solved[solutions[0]] = stem
-    return solved
-
-
-def _has_atoms(path: Path) -> bool:
-    """Whether a SHELX file lists atoms or peaks; True where it cannot be read, so that its
-    error is the row's."""
-    from crystalx_core.io.shelx_read import read_shelx
-
-    try:
-        return bool(read_shelx(path).atoms)
-    except CrystalXError:
-        return True
-
-
 def output_prefix(item: BatchItem, options: BatchOptions) -> Path:
-    folder = options.out or item.model.parent
+    """Beside the model, or under --out in the model's subfolder of the batch's folder (two
+    datasets' x.res write x_crystalx.* in folders of their own)."""
+    folder = options.out / item.folder if options.out else item.model.parent
     return folder / f"{item.name}{OUTPUT_MARK}"
+
+
+def _output_root(item: BatchItem, options: BatchOptions) -> Path:
+    """The folder the batch was given, or --out: the item's output folder less its subfolder."""
+    folder = output_prefix(item, options).parent
+    for _ in Path(item.folder).parts:
+        folder = folder.parent
+    return folder
 
 
 def finished_row(item: BatchItem, options: BatchOptions) -> dict | None:
@@ -193,7 +107,7 @@ NO_SOLUTION = (
 def _row_head(item: BatchItem, hkl: str) -> dict:
     """The columns every row starts with, a failure's included."""
     return {
-        "name": item.name,
+        "name": item.label,
         "model": str(item.model),
         "hkl": hkl,
         "left_out": [str(path) for path in item.left_out],
@@ -439,7 +353,10 @@ def run_batch(
     ran = False  # _run_pending returned: every structure has its row
     try:
         with (
-            _folders_locked({output_prefix(item, options).parent for item in items}),
+            _folders_locked(
+                {output_prefix(item, options).parent for item in items},
+                {_output_root(item, options) for item in items},
+            ),
             signals_raise_stopped(),
         ):
             try:
@@ -726,16 +643,36 @@ def _stop_pool(pool: ProcessPoolExecutor) -> None:
 
 
 @contextmanager
-def _folders_locked(folders: set[Path]):
+def _folders_locked(folders: set[Path], roots: set[Path] = frozenset()):
     """One batch at a time per output folder, so two batches never compute every structure
-    twice; the lock is the system's (flock), so a killed batch's lock goes with it."""
+    twice; the lock is the system's (flock), so a killed batch's lock goes with it. The batch
+    holds the lock of each folder that lies in none of the others nor in one of `roots` (the
+    folder it was given, or --out): a tree of a thousand datasets is one open file, not a
+    thousand (macOS allows 256); a batch holding a lock below those folders, or above them,
+    stops this one."""
     from filelock import FileLock, Timeout
 
+    held = _outermost(folders | set(roots))
+    # each output folder and the folders between it and the one held: a batch running on
+    # ROOT/lab holds ROOT/lab's lock, which a batch on ROOT (writing to ROOT/lab/s1) must see
+    below = {
+        path
+        for folder in folders
+        for path in (folder, *folder.parents)
+        if any(root in path.parents for root in held)
+    }
+    above = {parent for folder in held for parent in folder.resolve().parents}
     with ExitStack() as stack:
-        for folder in sorted(folders):
+        for folder in sorted(held | below | above):
+            lock = folder / LOCK_NAME
+            if folder not in held and not lock.is_file():  # no batch ever ran there
+                continue
             try:
                 folder.mkdir(parents=True, exist_ok=True)
-                stack.enter_context(FileLock(str(folder / LOCK_NAME), timeout=0))
+                with ExitStack() as probe:  # a folder below or above: looked at, then let go
+                    probe.enter_context(FileLock(str(lock), timeout=PROBE_SECONDS))
+                    if folder in held:
+                        stack.push(probe.pop_all())
             except Timeout:
                 raise CrystalXError(
                     "another crystalx batch is writing to this folder; wait for it to end or "
@@ -743,9 +680,21 @@ def _folders_locked(folders: set[Path]):
                     str(folder.resolve()),
                 ) from None
             except OSError as error:
+                if folder not in held:  # a lock we may not open is no batch of ours
+                    continue
                 raise OutputError(
                     f"cannot lock the folder: {error.strerror or error}",
                     str(folder),
                     errno=error.errno,
                 ) from None
         yield
+
+
+def _outermost(folders: set[Path]) -> set[Path]:
+    """The folders that lie in none of the others."""
+    resolved = {folder: folder.resolve() for folder in folders}
+    return {
+        folder
+        for folder, path in resolved.items()
+        if not any(other in path.parents for other in resolved.values())
+    }

@@ -601,7 +601,11 @@ def _run_batch(args) -> int:
     )
     from crystalx_core.batch_report import write_summary
 
-    items = find_inputs(args.target)
+    unsearched: list[str] = []
+    items = find_inputs(args.target, args.out, unsearched)  # its outputs are not inputs
+    if unsearched:  # a dataset there is not in the batch: said once, before any work
+        more = f" and {len(unsearched) - 1} more" if len(unsearched) > 1 else ""
+        print(printable(f"crystalx: not searched: {unsearched[0]}{more}"), file=sys.stderr)
     if not items:
         raise InputError("no .res, .ins or .cif files to assign", args.target)
     if args.out is not None and args.out.exists() and not args.out.is_dir():
@@ -767,7 +771,7 @@ def _out_prefix(text: str | None, default: Path) -> Path:
     """The outputs' prefix: `default` without --out; in a folder --out names (`.` too, or one
     written with a trailing separator, made if it is not there), the default's name there;
     --out x.res (one of the outputs' names) as x, not x.res.res."""
-    from crystalx_core.batch import MODEL_SUFFIXES
+    from crystalx_core.batch_inputs import MODEL_SUFFIXES
     from crystalx_core.outputs import JOB_SUFFIXES
 
     if text is None:

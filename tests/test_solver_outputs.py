@@ -341,7 +341,9 @@ def test_shelxts_input_beside_its_solutions_is_named_not_run(tmp_path):
     """SHELXT writes the solutions of name.ins as name_a.res, name_b.res (shelx.uni-goettingen.de,
     SHELXT: 'outputs possible solutions to name_x.res'); a batch over that folder ran name.ins,
     which has no atoms, as a structure of its own and counted it failed. It is now named with the
-    first solution read; an .ins with atoms beside a solution stays a structure of its own."""
+    first solution read, and so is name_b.res, another solution of the same data (session 24:
+    it was run as a second structure); an .ins with atoms beside a solution SHELXT did not
+    mark stays a structure of its own."""
     header = "TITL t\nCELL 0.71073 10 11 12 90 95 90\nZERR 4 0 0 0 0 0 0\nLATT 1\n"
     header += "SYMM -X, 1/2+Y, 1/2-Z\nSFAC C O\nUNIT 8 8\n"
     atom = "C1 1 0.1 0.2 0.3 11 0.05\n"
@@ -352,8 +354,7 @@ def test_shelxts_input_beside_its_solutions_is_named_not_run(tmp_path):
     (tmp_path / "other_a.res").write_text(header + atom + "HKLF 4\nEND\n")
     items = {item.model.name: [p.name for p in item.left_out] for item in find_inputs(tmp_path)}
     assert items == {
-        "name_a.res": ["name.ins"],
-        "name_b.res": [],
+        "name_a.res": ["name.ins", "name_b.res"],
         "other.ins": [],
         "other_a.res": [],
     }
@@ -361,7 +362,8 @@ def test_shelxts_input_beside_its_solutions_is_named_not_run(tmp_path):
 
 def test_only_an_ins_beside_solutions_is_read_to_find_inputs(tmp_path, monkeypatch):
     """Whether an .ins holds atoms matters only beside a solution of its name: a folder of
-    lone .ins files (each its own structure) is not parsed twice to list it."""
+    lone .ins files (each its own structure) is not parsed twice to list it; of a crystal's
+    files, each is parsed once at most (the solution: whether it holds atoms to be run)."""
     from crystalx_core.io import shelx_read
 
     header = "TITL t\nCELL 0.71073 10 11 12 90 95 90\nZERR 4 0 0 0 0 0 0\nLATT 1\nSFAC C\nUNIT 8\n"
@@ -374,4 +376,4 @@ def test_only_an_ins_beside_solutions_is_read_to_find_inputs(tmp_path, monkeypat
     monkeypatch.setattr(shelx_read, "read_shelx", lambda path: read.append(path.name) or real(path))
     names = [item.model.name for item in find_inputs(tmp_path)]
     assert names == ["name_a.res", "one.ins", "two.ins"]
-    assert read == ["name.ins"]
+    assert read == ["name.ins", "name_a.res"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import os
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -101,8 +102,14 @@ class Loaded:
     @cached_property
     def hkl_source(self) -> Path | None:
         """The reflection file Olex2 names in the .res (ShelxFile.hkl_source), looked up once
-        per job rather than by each step that asks."""
-        return self.shelx.hkl_source() if self.shelx is not None else None
+        per job rather than by each step that asks; a file of that name but for case where
+        it is not there as named (named on Windows, which ignores case)."""
+        source = self.shelx.hkl_source() if self.shelx is not None else None
+        if source is None or os.path.lexists(source):
+            return source
+        from crystalx_core.io.files import differently_cased
+
+        return next(iter(differently_cased([source])), source)
 
     def reflections_file(self, beside: bool = True) -> Path | None:
         """Where this structure's reflections are, the one rule for every command: the file

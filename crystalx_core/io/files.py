@@ -102,13 +102,15 @@ def line_end(text: str) -> str:
 
 
 def reflections_beside(path: Path) -> Path | None:
-    """name.hkl (or name.HKL) beside name.ins, where SHELX looks for the reflections, else the
-    name.fcf SHELXL wrote there; None without one. Where none of them is a file but one of the
-    names is there as something else (a link into raw data on a drive not mounted, a FIFO, a
-    folder), that one, so that its reader says what it is: a job saying there were none, or a
-    batch assigning the structure unrefined without a word, hid it."""
+    """name.hkl (or name.HKL, or NAME.hkl: differently_cased) beside name.ins, where SHELX
+    looks for the reflections, else the name.fcf SHELXL wrote there; None without one. Where
+    none of them is a file but one of the names is there as something else (a link into raw
+    data on a drive not mounted, a FIFO, a folder), that one, so that its reader says what it
+    is: a job saying there were none, or a batch assigning the structure unrefined without a
+    word, hid it."""
     names = [path.with_suffix(suffix) for suffix in (".hkl", ".HKL", ".fcf", ".FCF")]
     found = next((name for name in names if name.is_file()), None)
+    found = found or next(filter(os.path.isfile, differently_cased(names[::2])), None)
     return found or next((name for name in names if os.path.lexists(name)), None)
 
 
@@ -149,3 +151,17 @@ class InputStamps:
             f"{' and '.join(changed)} changed while the job ran: these outputs are of the "
             "version read at its start; run the job again for the new one"
         )
+
+
+def differently_cased(paths: list[Path]) -> list[Path]:
+    """The files of a folder named as `paths` are but for case, in the order of `paths`:
+    programs on Windows, whose file names ignore case, leave NAME.HKL beside name.ins
+    (FC_sucrose's DK_Zucker2_0m_a.res was refined as DK_zucker2_0m.res), which Linux tells
+    apart."""
+    wanted = {path.name.casefold(): k for k, path in enumerate(paths)}
+    try:
+        entries = os.listdir(paths[0].parent)
+    except OSError:
+        return []
+    found = [(wanted[e.casefold()], e) for e in entries if e.casefold() in wanted]
+    return [paths[0].parent / name for _, name in sorted(found)]

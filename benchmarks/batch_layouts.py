@@ -1,0 +1,64 @@
+"""What `crystalx batch` finds in a tree of APEX dataset folders as the instruments leave
+them, and what finding it costs: each dataset a folder with SAINT/SADABS files, XPREP's
+name.ins without atoms, SHELXT's name_a.res and name_b.res with their .hkl, the SHELXL
+refinement name.res, an Explorer copy 'name - Copy.res', and `--frames` detector frames;
+the same datasets also laid flat in one folder (no subfolders, as the code of main reads).
+
+    PYTHONPATH=. python benchmarks/batch_layouts.py [--datasets 200] [--frames 500]
+"""
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+from crystalx_core.batch import find_inputs
+
+# SHELXL's refinement of SHELXT's DK_Zucker2_0m_a.res (dkratzert/FinalCif test data)
+SUCROSE = Path(__file__).resolve().parents[2] / "shared/data/benchmark/FC_sucrose/published.res"
+HKL = "   1   0   0  100.00    2.00\n   0   0   0    0.00    0.00\n"
+
+
+def dataset(folder: Path, name: str, frames: int) -> None:
+    """One APEX dataset's files in `folder`, named after `name`."""
+    res = SUCROSE.read_text()
+    files = {f"{name}_0m.{ext}": "x\n" for ext in ("raw", "_ls", "p4p", "abs")}
+    files |= {f"{name}_0m.hkl": HKL, f"{name}.hkl": HKL, f"{name}.prp": "x\n"}
+    files[f"{name}.ins"] = res[: res.index("L.S.")] + "TREF\nHKLF 4\nEND\n"
+    for letter in "ab":  # titled as SHELXT titles each solution (the refinement kept its title)
+        solution = res.replace("TITL DK_Zucker2_0m_a.res", f"TITL {name}_{letter}.res")
+        files |= {f"{name}_{letter}.res": solution, f"{name}_{letter}.hkl": HKL}
+    files |= {f"{name}.res": res, f"{name} - Copy.res": res}
+    files |= {f"{name}_01_{k:04d}.sfrm": "" for k in range(frames)}
+    folder.mkdir(parents=True, exist_ok=True)
+    for file, text in files.items():
+        (folder / file).write_text(text)
+
+
+def timed(target: str) -> tuple[int, float]:
+    start = time.perf_counter()
+    items = find_inputs(target)
+    return len(items), time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--datasets", type=int, default=200)
+    parser.add_argument("--frames", type=int, default=500)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        find_inputs(tmp)  # the readers' imports (scipy: seconds) are not the search's
+        tree, flat = Path(tmp) / "tree", Path(tmp) / "flat"
+        for k in range(args.datasets):
+            dataset(tree / f"s{k:04d}", f"s{k:04d}", args.frames)
+            dataset(flat, f"s{k:04d}", args.frames)
+        for label, folder in (("tree", tree), ("flat", flat)):
+            found, seconds = timed(str(folder))
+            print(
+                f"{label}: {args.datasets} datasets, {args.frames} frames each: "
+                f"{found} structures in {seconds:.2f} s"
+            )
+
+
+if __name__ == "__main__":
+    main()

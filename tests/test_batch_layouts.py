@@ -1,0 +1,260 @@
+"""`crystalx batch` on folders as instruments and programs leave them: Bruker APEX (SAINT,
+SADABS, XPREP, SHELXT), a refinement beside SHELXT's solutions, Windows' letter case, a file
+manager's copies, and a tree of one folder per dataset (Olex2's .olex, CrysAlisPro's files).
+Which file is run as each crystal's structure, with which reflections, and what is named as
+left out."""
+
+import os
+import shutil
+
+import pytest
+
+from crystalx_core.batch import BatchOptions, find_inputs, output_prefix, run_one
+
+from .conftest import BENCHMARK
+
+# SHELXL's refinement of SHELXT's solution DK_Zucker2_0m_a.res (dkratzert/FinalCif
+# test-data/DK_Zucker2_0m.cif, _shelx_res_file): 'TITL DK_Zucker2_0m_a.res in P2(1)' and the
+# 'REM SHELXT solution in P2(1)' lines SHELXT writes, kept by SHELXL
+SUCROSE = BENCHMARK / "FC_sucrose" / "published.res"
+HKL = "   1   0   0  100.00    2.00\n   0   0   0    0.00    0.00\n"
+
+
+def _write(folder, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def _solution(res: str, name: str) -> str:
+    """SHELXT's .res of a solution, as far as a batch looks: the refined file without the
+    TITL continuation lines SHELXL added (its own name, 'created by SHELXL'), titled as
+    SHELXT titles each solution, 'TITL name_a.res in P2(1)'."""
+    title, rest = res.split("\n", 1)
+    while rest.startswith("    "):
+        rest = rest.split("\n", 1)[1]
+    return f"TITL {name} in{title.split(' in', 1)[1]}\n{rest}"
+
+
+def _xprep_ins(res: str) -> str:
+    """XPREP's name.ins for SHELXT: cell, symmetry and contents, no atoms."""
+    return res[: res.index("L.S.")] + "TREF\nHKLF 4\nEND\n"
+
+
+def _chosen(folder):
+    """(model, reflections file, left out) of each structure batch finds, by relative paths."""
+    rows = []
+    for item in find_inputs(str(folder)):
+        hkl = item.load().reflections_file()
+        rows.append(
+            (
+                item.model.relative_to(folder).as_posix(),
+                hkl and hkl.relative_to(folder).as_posix(),
+                sorted(p.name for p in item.left_out),
+            )
+        )
+    return rows
+
+
+def test_an_apex_folder_runs_shelxts_first_solution_once(tmp_path, shared_data):
+    """APEX leaves SAINT's name_0m.raw/._ls/.p4p, SADABS's name_0m.hkl/.abs, XPREP's name.ins
+    (no atoms), name.hkl and name.prp, then SHELXT's name_a.res/.hkl and name_b.res/.hkl with
+    name.lxt. One crystal: its first solution with the .hkl SHELXT wrote for it (in the
+    solution's setting); main ran name_b.res as a second structure."""
+    res = SUCROSE.read_text()
+    other = ("raw", "_ls", "p4p", "abs")
+    _write(tmp_path, {f"zk_0m.{ext}": "not a model\n" for ext in other})
+    _write(tmp_path, {"zk.prp": "XPREP\n", "zk.lxt": "SHELXT listing\n"})
+    _write(tmp_path, {"zk_0m.hkl": HKL, "zk.ins": _xprep_ins(res), "zk.hkl": HKL})
+    _write(tmp_path, {"zk_a.res": _solution(res, "zk_a.res"), "zk_a.hkl": HKL})
+    solution_b = _solution(res, "zk_b.res").replace("P2(1)", "P1")
+    _write(tmp_path, {"zk_b.res": solution_b, "zk_b.hkl": HKL})
+    assert _chosen(tmp_path) == [("zk_a.res", "zk_a.hkl", ["zk.ins", "zk_b.res"])]
+
+
+def test_a_cif_with_atoms_is_run_before_an_ins_without(tmp_path, shared_data):
+    """XPREP's name.ins (no atoms) left beside the finished name.cif (FinalCif's test CIF of
+    sucrose, which carries its .hkl): the CIF is the structure; main ran the .ins and failed
+    ('crystalx solve')."""
+    _write(tmp_path, {"zk.ins": _xprep_ins(SUCROSE.read_text()), "zk.hkl": HKL})
+    shutil.copy(SUCROSE.with_name("model.cif"), tmp_path / "zk.cif")
+    assert _chosen(tmp_path) == [("zk.cif", "zk.cif", ["zk.ins"])]
+
+
+def test_a_refinement_beside_shelxts_solutions_is_the_structure_run(tmp_path, shared_data):
+    """After SHELXL (name.ins written from name_a.res, name.res its result) the solutions stay
+    in the folder: the refinement is the crystal's structure, the solutions named as left
+    out; main ran name_a.res as a second structure. A name_x.res that SHELXT did not write
+    (no 'REM SHELXT solution') is a structure of its own."""
+    res = SUCROSE.read_text()
+    _write(tmp_path, {"zk.ins": res, "zk.res": res, "zk.hkl": HKL, "zk.lst": "SHELXL\n"})
+    _write(tmp_path, {"zk_a.res": _solution(res, "zk_a.res"), "zk_a.hkl": HKL})
+    unmarked = res.replace("REM SHELXT solution in", "REM solved in")
+    _write(tmp_path, {"cu.res": unmarked, "cu_b.res": unmarked})
+    assert _chosen(tmp_path) == [
+        ("cu.res", None, []),
+        ("cu_b.res", None, []),
+        ("zk.res", "zk.hkl", ["zk.ins", "zk_a.res"]),
+    ]
+
+
+def test_a_refined_crystal_named_like_a_solution_stays_a_structure(tmp_path, shared_data):
+    """SHELXL and Olex2 keep SHELXT's 'REM SHELXT solution in' and TITL lines when a solution
+    is refined (FC_1979688's published.res, refined from cu_BruecknerJK_153F40_0m_a.res): a
+    second crystal cu_b, solved as cu_b_a.res and refined as cu_b.res beside cu.res, is a
+    structure of its own, not a solution of cu; only a file SHELXT titled with its own name
+    (TITL cu_a.res in ...) is one."""
+    _write(tmp_path, {"cu.res": SUCROSE.read_text(), "cu.hkl": HKL, "cu_b.hkl": HKL})
+    shutil.copy(BENCHMARK / "FC_1979688" / "published.res", tmp_path / "cu_b.res")
+    _write(tmp_path, {"cu_a.res": _solution(SUCROSE.read_text(), "cu_a.res")})
+    assert _chosen(tmp_path) == [("cu.res", "cu.hkl", ["cu_a.res"]), ("cu_b.res", "cu_b.hkl", [])]
+
+
+def test_names_that_differ_only_in_case_are_one_structure_with_its_reflections(
+    tmp_path, shared_data
+):
+    """Windows ignores case, Linux does not: the sucrose folder held SHELXT's
+    DK_Zucker2_0m_a.res and the refinement DK_zucker2_0m.res (its TITL lines); SADABS and DOS
+    programs write NAME.HKL, and Olex2 names its HklSrc as typed. main ran both models, each
+    unrefined, without a word."""
+    res = SUCROSE.read_text()
+    _write(
+        tmp_path / "dk",
+        {"DK_zucker2_0m.res": res, "DK_Zucker2_0m_a.res": _solution(res, "DK_Zucker2_0m_a.res")},
+    )
+    _write(tmp_path / "dk", {"DK_Zucker2_0m.HKL": HKL})
+    _write(tmp_path / "win", {"Y.RES": res, "y.hkl": HKL})
+    extras = 'REM <olex2.extras>\nREM <HklSrc "%.\\\\Z_ABS.HKL">\nREM </olex2.extras>\n'
+    named = res.replace("HKLF 4\n", "HKLF 4\n" + extras)
+    _write(tmp_path / "olex", {"z.res": named, "z.hkl": HKL, "z_abs.hkl": HKL})
+    assert _chosen(tmp_path / "dk") == [
+        ("DK_zucker2_0m.res", "DK_Zucker2_0m.HKL", ["DK_Zucker2_0m_a.res"])
+    ]
+    assert _chosen(tmp_path / "win") == [("Y.RES", "y.hkl", [])]
+    assert _chosen(tmp_path / "olex") == [("z.res", "z_abs.hkl", [])]
+
+
+def test_copies_and_backups_of_a_model_are_named_not_run(tmp_path, shared_data):
+    """Windows Explorer's 'x - Copy.res', GNOME Files' 'x (copy).res', macOS's 'x copy.res',
+    'Copy of x.res', a browser's 'x (1).res', x_old.res and FinalCif's x-finalcif.cif beside
+    x.res are the same crystal's: main assigned each as a structure (unrefined: no
+    x (copy).hkl). x.res.bak is no model; x_1.res and x2.res are other crystals."""
+    res = SUCROSE.read_text()
+    copies = ["x - Copy.res", "x (copy).res", "x copy.res", "Copy of x.res", "x (1).res"]
+    _write(tmp_path, {name: res for name in ["x.res", *copies, "x_old.res", "x.res.bak"]})
+    _write(tmp_path, {"x.hkl": HKL, "x_1.res": res, "x2.res": res})
+    shutil.copy(SUCROSE.with_name("model.cif"), tmp_path / "x.cif")
+    shutil.copy(SUCROSE.with_name("model.cif"), tmp_path / "x-finalcif.cif")
+    assert _chosen(tmp_path) == [
+        ("x.res", "x.hkl", sorted([*copies, "x-finalcif.cif", "x.cif", "x_old.res"])),
+        ("x2.res", None, []),
+        ("x_1.res", None, []),
+    ]
+
+
+def test_a_tree_of_dataset_folders_is_searched_within_limits(tmp_path, shared_data):
+    """One folder per dataset is how diffractometers leave data: `batch ROOT` looks in each
+    (main found nothing below ROOT: 'no .res, .ins or .cif files'). Two datasets' x.res are two
+    structures; Olex2's hidden .olex (originals/x.res, its first file: olex2-gui olexex.py
+    revert_to_original) is not searched, nor the batch's own --out, nor folders deeper than
+    MAX_DEPTH; a link back up the tree is read once. A CrysAlisPro folder (exp_1.ins without
+    atoms, .cif_od, .red, exp_1_twin1_hklf5.hkl) refined by Olex2 as exp_1.res against the
+    twin file its HklSrc names."""
+    from crystalx_core.batch_inputs import MAX_DEPTH  # not on main
+
+    res = SUCROSE.read_text()
+    for dataset in ("s1", "s2"):
+        _write(tmp_path / dataset, {"x.res": res, "x.hkl": HKL})
+    _write(tmp_path / "s1" / ".olex" / "originals", {"x.res": res})
+    twin = 'REM <olex2.extras>\nREM <HklSrc "%.\\\\exp_1_twin1_hklf5.hkl">\nREM </olex2.extras>\n'
+    crysalis = {"exp_1.ins": _xprep_ins(res), "exp_1.hkl": HKL, "exp_1.cif_od": "data_od\n"}
+    crysalis |= {"exp_1.red": "", "exp_1_twin1_hklf5.hkl": HKL, "exp_1_twin2_hklf4.hkl": HKL}
+    crysalis["exp_1.res"] = res.replace("HKLF 4\n", "HKLF 5\n" + twin)
+    _write(tmp_path / "rigaku" / "exp_1", crysalis)
+    deep = tmp_path.joinpath(*[f"d{k}" for k in range(MAX_DEPTH + 1)])
+    _write(deep, {"deep.res": res})
+    _write(deep.parent, {"shallow.res": res})
+    _write(tmp_path / "out" / "s1", {"x_crystalx.res": res, "x.res": res})
+    os.symlink(tmp_path, tmp_path / "s2" / "up")
+    unsearched = []
+    items = find_inputs(str(tmp_path), skip=tmp_path / "out", unsearched=unsearched)
+    assert unsearched == [f"{deep} (deeper than {MAX_DEPTH} levels)"]
+    assert [item.label for item in items] == [
+        f"{deep.parent.relative_to(tmp_path).as_posix()}/shallow",
+        "rigaku/exp_1/exp_1",
+        "s1/x",
+        "s2/x",
+    ]
+    assert [p.name for p in items[1].left_out] == ["exp_1.ins"]
+    assert items[1].load().reflections_file().name == "exp_1_twin1_hklf5.hkl"
+    assert _chosen(tmp_path / "s1") == [("x.res", "x.hkl", [])]
+    # --out naming the folder given itself (`batch s1 --out s1`, as on main): still searched
+    assert [item.label for item in find_inputs(str(tmp_path / "s1"), tmp_path / "s1")] == ["x"]
+
+
+def test_a_folder_not_searched_is_said_in_one_line(tmp_path, monkeypatch, capsys):
+    """A dataset folder the batch may not read (another user's, mode 700) held its structures
+    out of the batch without a word; the batch says which folder it could not search."""
+    from crystalx_core import batch_inputs
+    from crystalx_core.cli import main
+
+    (tmp_path / "s1").mkdir()
+    scandir = os.scandir
+
+    def denied(folder):  # as os.scandir on a folder without read permission (tests run as root)
+        if os.path.basename(folder) == "s1":
+            raise PermissionError(13, "Permission denied", str(folder))
+        return scandir(folder)
+
+    monkeypatch.setattr(batch_inputs.os, "scandir", denied)
+    assert main(["batch", str(tmp_path), "--quiet"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == f"crystalx: not searched: {tmp_path / 's1'} (Permission denied)"
+
+
+def test_each_datasets_outputs_go_to_its_own_folder_under_out(tmp_path, shared_data):
+    """With --out, two datasets' x.res write out/s1/x_crystalx.* and out/s2/x_crystalx.*, never
+    one over the other; each row names its dataset."""
+    res = SUCROSE.read_text()
+    for dataset in ("s1", "s2"):
+        _write(tmp_path / "data" / dataset, {"x.res": res})
+    shutil.copy(SUCROSE, tmp_path / "data" / "top.res")
+    options = BatchOptions("baseline", "rules", 1, tmp_path / "out", refine=False)
+    items = find_inputs(str(tmp_path / "data"))
+    assert [output_prefix(item, options).relative_to(tmp_path).as_posix() for item in items] == [
+        "out/s1/x_crystalx",
+        "out/s2/x_crystalx",
+        "out/top_crystalx",
+    ]
+    rows = [run_one(item, options) for item in items[:2]]
+    assert [(row["name"], row["status"]) for row in rows] == [("s1/x", "ok"), ("s2/x", "ok")]
+    assert all((tmp_path / "out" / d / "x_crystalx.res").is_file() for d in ("s1", "s2"))
+
+
+def test_a_tree_batch_holds_one_lock_and_stops_a_batch_below_or_above_it(tmp_path):
+    """A batch held one open lock per output folder: a tree of 300 datasets was 300 open
+    files (macOS allows 256 a process), each folder left with a lock file. It holds the
+    folder it was given; a batch on a dataset inside it, or on the tree around one running,
+    stops with the one line, and so does a batch on ROOT while one on ROOT/lab runs."""
+    from crystalx_core.batch import LOCK_NAME, _folders_locked
+    from crystalx_core.errors import CrystalXError
+
+    datasets = {tmp_path / f"s{k:03d}" for k in range(300)}
+    with _folders_locked(datasets, {tmp_path}):
+        assert not any((folder / LOCK_NAME).exists() for folder in datasets)
+        assert (tmp_path / LOCK_NAME).is_file()
+        with pytest.raises(CrystalXError, match="another crystalx batch"):
+            with _folders_locked({tmp_path / "s001"}, {tmp_path / "s001"}):
+                pass
+    with _folders_locked({tmp_path / "s001"}, {tmp_path / "s001"}):
+        with pytest.raises(CrystalXError, match="another crystalx batch"):
+            with _folders_locked(datasets, {tmp_path}):
+                pass
+    with _folders_locked(datasets, {tmp_path}):  # each let go when its batch ended
+        pass
+    lab = tmp_path / "lab"  # a batch on ROOT/lab running; a batch on ROOT writes into it
+    with _folders_locked({lab / "s1", lab / "s2"}, {lab}):
+        with pytest.raises(CrystalXError, match="another crystalx batch"):
+            with _folders_locked({lab / "s1", tmp_path / "s001"}, {tmp_path}):
+                pass
