@@ -8,6 +8,7 @@ loaded machine and compare the two JSON files with --compare.
     PYTHONPATH=TREE python benchmarks/solve_speed.py ENTRY_DIR... --json OUT.json
     PYTHONPATH=TREE python benchmarks/solve_speed.py --solve X.ins:X.hkl --assign Y.res:Y.hkl ...
     python benchmarks/solve_speed.py --compare MAIN.json BRANCH.json
+    PYTHONPATH=. python benchmarks/solve_speed.py --converged MODEL.res:DATA.hkl [--cycles 20]
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import time
 from pathlib import Path
 
 import crystalx_core  # noqa: F401  (cctbx before gemmi)
+import numpy as np
+from cctbx import uctbx
 from smtbx.refinement import least_squares
 
 from crystalx_core.elements import is_hydrogen
@@ -115,12 +118,13 @@ def run(name: str, job) -> dict:
     return row
 
 
-def solve_pair(pair: str, method: str) -> dict:
+def pair_job(pair: str, job, method: str) -> dict:
+    """`job` (solve_job or assign_job) on 'MODEL:HKL', as the command line runs it."""
     model, data = pair.split(":")
     loaded = load(model)
     return run(
         Path(model).name,
-        lambda: solve_job(
+        lambda: job(
             loaded.structure, read_reflections(data), method, shelx=loaded.output_template()
         ),
     )
@@ -135,15 +139,41 @@ def solve_entry(entry: Path, method: str) -> dict:
     return run(entry.name, lambda: solve_job(structure, read_hkl(entry / "data.hkl"), method))
 
 
-def assign_pair(pair: str, method: str) -> dict:
+def converged_against_capped(pair: str, cycles: int) -> dict:
+    """One anisotropic refinement of MODEL (its H riding) against HKL stopped once converged
+    (crystallography.convergence), and one run to its cycles by scitbx's own Levenberg–Marquardt
+    iterations from the same start: R1, wR2, cycles, builds and seconds of each, and the
+    largest difference between the two models (site in Å, Ueq in Å²)."""
+    from scitbx.lstbx import normal_eqns_solving
+
+    import crystalx_core.crystallography.refine as refine_module
+
     model, data = pair.split(":")
-    loaded = load(model)
-    return run(
-        Path(model).name,
-        lambda: assign_job(
-            loaded.structure, read_reflections(data), method, shelx=loaded.output_template()
-        ),
+    structure, reflections = load(model).structure, read_reflections(data)
+    stopped = refine_module.ConvergingIterations
+    row, results = {"entry": Path(model).name}, {}
+    for name, iterations in (("converged", stopped), ("capped", None)):
+        refine_module.ConvergingIterations = (
+            iterations or normal_eqns_solving.levenberg_marquardt_iterations
+        )
+        BUILDS.reset()
+        start = time.perf_counter()
+        results[name] = refine_module.refine(structure, reflections, cycles, anisotropic=True)
+        row[name] = {
+            "r1": round(results[name].r1, 6),
+            "wr2": round(results[name].wr2, 6),
+            "cycles": results[name].cycles,
+            "builds": BUILDS.full + BUILDS.objective_only,
+            "seconds": round(time.perf_counter() - start, 1),
+        }
+    refine_module.ConvergingIterations = stopped
+    cell = uctbx.unit_cell(structure.cell)
+    pairs = list(zip(results["converged"].structure.sites, results["capped"].structure.sites))
+    row["largest_site_difference"] = max(
+        cell.length(tuple(np.subtract(a.frac, b.frac))) for a, b in pairs
     )
+    row["largest_u_difference"] = max(abs(a.u_iso - b.u_iso) for a, b in pairs)
+    return row
 
 
 def compare(first: Path, second: Path) -> None:
@@ -169,6 +199,13 @@ def main(argv=None) -> int:
     parser.add_argument("--solve", nargs="*", default=[], help="INS:HKL pairs to solve")
     parser.add_argument("--assign", nargs="*", default=[], help="MODEL:HKL pairs for assign --hkl")
     parser.add_argument("--method", default="auto")
+    parser.add_argument(
+        "--converged",
+        nargs="*",
+        default=[],
+        help="MODEL:HKL pairs: one refinement stopped once converged against one run to --cycles",
+    )
+    parser.add_argument("--cycles", type=int, default=10)
     parser.add_argument("--json", type=Path, help="write the rows here")
     parser.add_argument("--compare", nargs=2, type=Path, metavar=("FIRST", "SECOND"))
     args = parser.parse_args(argv)
@@ -177,8 +214,9 @@ def main(argv=None) -> int:
         return 0
     rows = []
     jobs = [lambda e=e: solve_entry(e, args.method) for e in args.entries]
-    jobs += [lambda p=p: solve_pair(p, args.method) for p in args.solve]
-    jobs += [lambda p=p: assign_pair(p, args.method) for p in args.assign]
+    jobs += [lambda p=p: pair_job(p, solve_job, args.method) for p in args.solve]
+    jobs += [lambda p=p: pair_job(p, assign_job, args.method) for p in args.assign]
+    jobs += [lambda p=p: converged_against_capped(p, args.cycles) for p in args.converged]
     for job in jobs:
         rows.append(job())
         print(json.dumps(rows[-1]), flush=True)
