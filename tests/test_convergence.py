@@ -47,6 +47,22 @@ def test_a_converged_refinement_stops_where_the_cycle_cap_leaves_the_model(
         assert shift < 0.001 and abs(a.u_iso - b.u_iso) < 1e-4, (a.label, shift)
 
 
+def test_a_first_step_rejected_does_not_end_the_refinement(shared_data, monkeypatch):
+    """Xylitol refined again from its own refined model: the first step (0.2 su) is rejected, and
+    a rejection before any step was taken says nothing of where the minimum is (the model has not
+    moved): the cycles go on as scitbx's do, and end with its figures."""
+    heavy, reflections = _xylitol()
+    start = refine(heavy, reflections, 10).structure
+    again = refine(start, reflections, 10)
+    monkeypatch.setattr(
+        refine_module, "ConvergingIterations", normal_eqns_solving.levenberg_marquardt_iterations
+    )
+    capped = refine(start, reflections, 10)
+    assert again.cycles > 1, again.cycles
+    assert math.isclose(again.r1, capped.r1, abs_tol=1e-5)
+    assert math.isclose(again.wr2, capped.wr2, abs_tol=1e-5)
+
+
 def test_the_largest_shift_over_su_is_smtbxs(shared_data, monkeypatch):
     """The shift/su the cycles stop on is smtbx's: the step over the square root of the diagonal
     of least_squares.covariance_matrix() (what olex2.refine divides by), only cheaper."""
