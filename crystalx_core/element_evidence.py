@@ -703,16 +703,22 @@ def _weigh_elements(refined, reflections, method, cycles, priors) -> ElementEvid
     trial, taken, pre = current, {}, (current, evidence)
     without = weigh.refined_with(trial, {}, anisotropic=True) if leaning else None
     for label in sorted(leaning, key=lambda label: lean[label].posterior[lean[label].before]):
-        attempt = weigh.refined_with(trial, {label: leaning[label]})
+        change = {label: leaning[label]}
         # judged on the anisotropic refinements of the two where the data allow them: an atom
         # whose motion is far from isotropic (a terminal Cl at U11 0.05, U33 0.18 Å²; the F of
         # a PF6⁻) counts short in the isotropic model, which then prefers the lighter neighbour
         # for the same misfit; anisotropic, each element's density is fitted in full
         with_it = (
-            weigh.refined_with(trial, {label: leaning[label]}, anisotropic=True)
-            if attempt is not None and without is not None
-            else None
+            weigh.refined_with(trial, change, anisotropic=True) if without is not None else None
         )
+        # the isotropic model with the change is what the weighing goes on with once the change
+        # is taken, and the judge where no anisotropic refinement was made: refined only then,
+        # not for a lean the anisotropic refinements already decline
+        attempt = None
+        if with_it is None or _refinement_prefers(with_it, without):
+            attempt = weigh.refined_with(trial, change)
+            if attempt is None:  # the change fails isotropic: declined, as if never refined
+                with_it = None
         judged = (with_it, without, "anisotropic") if with_it else (attempt, trial, "isotropic")
         if not _refinement_prefers(judged[0], judged[1]):
             kept_back[label] = _not_agreed(leaning[label], *judged, weigh.failure)

@@ -632,6 +632,32 @@ def test_a_leaning_site_the_refinement_does_not_take_says_why(shared_data, monke
     assert "the refinement does not prefer it: anisotropic R1" in n1.reason
 
 
+def test_a_lean_the_anisotropic_refinements_decline_costs_no_isotropic_one(
+    shared_data, monkeypatch
+):
+    """Alanine's N1 leaning to C, declined by the anisotropic refinements that judge it: the
+    isotropic model with C (which the weighing would go on with, had it been taken) is never
+    refined, and the answer is the one it gave when it was (the decline and its figures)."""
+    import crystalx_core.element_evidence as element_evidence
+
+    heavy, reflections = _published("XH_alanine")
+    refined = refine(heavy, reflections, 10)
+    monkeypatch.setattr(element_evidence, "shared_offset_and_spread", lambda a, z: (1.0, 0.4))
+    _with_fits(monkeypatch, lambda fits: _counting(fits, "N1", 6.35))
+    real, made = element_evidence.refine, []
+
+    def recorded(structure, reflections, cycles, anisotropic=False, **kwargs):
+        n1 = next(site for site in structure.sites if site.label == "N1")
+        made.append((n1.element, anisotropic))
+        return real(structure, reflections, cycles, anisotropic=anisotropic, **kwargs)
+
+    monkeypatch.setattr(element_evidence, "refine", recorded)
+    weighed = weigh_elements(refined, reflections, "model", 10, {})
+    n1 = weighed.evidence["N1"]
+    assert weighed.changes == {} and "does not prefer it: anisotropic R1" in n1.reason
+    assert ("C", True) in made and ("C", False) not in made, made
+
+
 def _isotropic_refinement_prefers_another_at_o1(monkeypatch, refined) -> None:
     """Isotropic refinements of alanine with O1 as any element but O come out better than the
     right model `refined` by what 2004901's Cl held as S gained on simulated data (R1 - 0.001,

@@ -21,8 +21,6 @@ from iotbx.shelx.parsers import (
     restraint_parser,
     wavelength_parser,
 )
-from scitbx import lstbx
-import scitbx.lstbx.normal_eqns_solving  # noqa: F401  (registers levenberg_marquardt_iterations)
 from smtbx import refinement, utils as smtbx_utils
 from smtbx.refinement import constraints as smtbx_constraints
 from smtbx.refinement.constraints import (
@@ -32,6 +30,7 @@ from smtbx.refinement.constraints import (
 )
 from smtbx.refinement.constraints.geometrical import hydrogens as smtbx_hydrogens
 
+from crystalx_core.crystallography.convergence import ConvergingIterations
 from crystalx_core.crystallography.convert import (
     displacement,
     set_dispersion,
@@ -428,7 +427,7 @@ def _refined_once(
             where,
         )
     try:
-        steps = lstbx.normal_eqns_solving.levenberg_marquardt_iterations(
+        steps = ConvergingIterations(
             non_linear_ls=ls,
             n_max_iterations=cycles,
             gradient_threshold=1e-7,
