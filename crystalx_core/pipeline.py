@@ -682,12 +682,12 @@ def hydrogen_plan(
     # the published formula is evidence the geometry rules cannot outweigh
     kept, groups = kept or {}, groups or {}
     # the input's hydrides stay without a map; with one, where it shows them (issue 23)
-    hydride_notes = {}
-    if density is not None:
+    hydrides = input_hydrides(model, groups)
+    if density is None:
+        hydride_notes = {k: unchecked_hydride_note(len(kept[k])) for k in hydrides if k in kept}
+    else:
         shown = input_hydrides_shown(
-            model,
-            {k: [h.xyz for h in g] for k, g in input_hydrides(model, groups).items()},
-            density,
+            model, {k: [h.xyz for h in g] for k, g in hydrides.items()}, density
         )
         hydride_notes = {k: note for k, (seen, note) in shown.items()}
         kept = {k: group for k, group in kept.items() if shown.get(k, (True,))[0]}
@@ -703,6 +703,7 @@ def hydrogen_plan(
         plan = ride_as_input(model, assignment.h_counts(), groups, kept=kept)
         for k in unseen_metal_hydrogens(model, assignment.h_counts(), kept):
             assignment.sites[k].h_count = 0
+        _prefix_notes(plan, hydride_notes)
         return plan
     # an input hydride is the map's already (input_hydrides_shown), not an H asked on its metal
     for k in set(hydride_notes) - set(kept):
@@ -722,12 +723,25 @@ def hydrogen_plan(
         kept=kept,
         halves=evidence.halves,
     )
-    for k, note in evidence.notes.items():
-        plan.notes[k] = f"{note}; {plan.notes[k]}" if k in plan.notes else note
-    plan.notes.update(hydride_notes)
+    _prefix_notes(plan, evidence.notes)
+    _prefix_notes(plan, hydride_notes)
     if notes is not None:
         notes += evidence.job_notes(model)
     return plan
+
+
+def unchecked_hydride_note(n: int) -> str:
+    """The note on a metal keeping `n` hydrides of the input where no map weighs them."""
+    return f"the input's hydride{'s' if n > 1 else ''} kept: no difference map here to check " + (
+        "them" if n > 1 else "it"
+    )
+
+
+def _prefix_notes(plan: HydrogenPlan, notes: dict[int, str]) -> None:
+    """Each of `notes` put before the plan's own note on its site: the map's word first, then
+    what was written (a kept H's note names the input's H it renamed)."""
+    for k, note in notes.items():
+        plan.notes[k] = f"{note}; {plan.notes[k]}" if k in plan.notes else note
 
 
 def _withdraw_formula_hydrogens(model: Structure, first: dict[int, int], evidence) -> None:

@@ -431,7 +431,7 @@ def _write_kept(plan: HydrogenPlan, heavy: Structure, sites: list[Site]) -> None
             + (f" (the input's {', '.join(renamed)})" if renamed else "")
             + ": "
             + (
-                "a hydride no difference map checked here (refine it against the data)"
+                "a hydride (refine it against the data)"
                 if is_metal(site.element)
                 else "SHELXL has no riding geometry for "
                 + (

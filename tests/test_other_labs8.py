@@ -51,7 +51,7 @@ def test_model_only_assign_keeps_the_inputs_hydrides(shared_data, tmp_path):
     answer = json.loads((tmp_path / "sfarchiv2_2004877_crystalx.json").read_text())
     (ir,) = [a for a in answer["atoms"] if a["element"] == "Ir"]
     assert ir["h_count"] == 2
-    assert "a hydride no difference map checked here" in ir["note"]
+    assert ir["note"].startswith("the input's hydrides kept: no difference map here")
     assert "the input's H(1) as" in ir["note"]
     res = (tmp_path / "sfarchiv2_2004877_crystalx.res").read_text()
     dfix = [line.split() for line in res.splitlines() if line.startswith("DFIX") and "Ir1" in line]
@@ -107,6 +107,8 @@ def test_with_reflections_the_map_decides_an_inputs_hydride(shared_data, tmp_pat
         "the input's hydride on Ru1 " + ("kept" if with_hydride else "not")
     )
     assert ru["h_count"] == int(with_hydride)
+    # the map's word comes before the kept H's own note, not in its place
+    assert ("; H1 kept as the input refined it" in ru["note"]) == with_hydride
     res = (tmp_path / "codtools_no_Z_valid_estimation_crystalx.res").read_text()
     assert bool(re.search(r"\nDFIX 1\.5\d Ru1 H1\n", res)) == with_hydride  # 1.53 in the input
 
