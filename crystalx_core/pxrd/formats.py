@@ -13,12 +13,13 @@ import io
 import re
 import zipfile
 import zlib
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from crystalx_core.errors import InputError
+from crystalx_core.pxrd import bruker_raw
+from crystalx_core.pxrd.scan import Scan
 
 _SEPARATOR = re.compile(r"[,;\s]+")
 # a number grouped in thousands ('1,234', '12,345,678.5'), standing alone between separators
@@ -49,27 +50,10 @@ _NEUTRON = re.compile(
 )
 
 
-@dataclass
-class Scan:
-    """Points as the file holds them: x is 2θ in degrees, or Q in Å⁻¹ when `axis` is "q"."""
-
-    x: np.ndarray
-    y: np.ndarray
-    lines: np.ndarray  # the line each point came from (0: the file gives no line per point)
-    format: str
-    axis: str = "2theta"
-    wavelength: float | None = None
-    wavelength_from: str = ""  # the file's field that gave it
-    notes: list[str] = field(default_factory=list)
-    neutron: str = ""  # what in the file says the pattern was measured with neutrons
-
-
 def read_scan(data: bytes, path: str) -> Scan:
     """The file's pattern, its format recognised by content."""
     if data.startswith(b"PK\x03\x04"):  # patterns.py passes on only a zip that is a .rasx
         return read_rasx(data, path)
-    from crystalx_core.pxrd import bruker_raw  # it builds on Scan, defined here
-
     if data.startswith(bruker_raw.MAGIC):  # patterns.py passes on this one binary format
         return bruker_raw.read_raw4(data, path)
     data = data.removeprefix(b"\xef\xbb\xbf")
