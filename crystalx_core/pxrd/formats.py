@@ -41,13 +41,32 @@ _WAVELENGTH = re.compile(
 # a comment line's first character ('#', '!', quotes, Topas' '/*', UXD's and Rigaku .DAT's ';')
 _COMMENT_START = "#!'\"/*;"
 _BRACKETED_UNIT = re.compile(r"[(\[]\s*(nm|m|Å|A|angstroms?)\s*[)\]]", re.I)
-# constant-wavelength neutron powder diffractometers a title names (ILL, PSI, NIST, ANSTO, FRM II,
-# ORNL, LLB): no X-ray wavelength may be assumed for their patterns
 _LAMBDA = re.compile(r"\blambda\s*[:=]?\s*(" + _NUMBER.pattern + ")", re.I)
-_NEUTRON = re.compile(
-    r"\b(?i:neutrons?)\b|\b(?:D1A|D1B|D2B|D20|HRPT|DMC|BT-?1|ECHIDNA|Echidna|WOMBAT|Wombat|"
-    r"SPODI|HB-?2A|3T2|G4\.1)\b"
+# a title's '1.9114 A' (ILL's D1A5 .dat begins its title with the wavelength)
+_ANGSTROMS = re.compile(r"(?<![\w.])(\d+\.\d+)\s*(?:Å|A)(?!\w)")
+# constant-wavelength neutron powder diffractometers (ILL, PSI, NIST, ANSTO, FRM II, ORNL, LLB):
+# no X-ray wavelength may be assumed for their patterns. Their names are also sample and solvent
+# names (DMC, dimethyl carbonate; D20): one counts only as the instrument, that is, first on
+# line 1 in the layout PSI's and ILL's own .dat files write ('HRPT, <title>', 'DMC, <title>',
+# 'D1A5 Title: ...'), beside its facility ('D1A(ILL)', 'PSI DMC') or after 'instrument'
+_INSTRUMENT = (
+    r"(?:D1A|D1B|D2B|D20|HRPT|DMC|BT-?1|ECHIDNA|Echidna|WOMBAT|Wombat|SPODI|HB-?2A|3T2|G4\.1)"
 )
+_FACILITY = r"(?:ILL|PSI|SINQ|NIST|NCNR|ANSTO|OPAL|FRM[- ]?II|MLZ|ORNL|HFIR|LLB)"
+_INSTRUMENT_FIRST = re.compile(rf"^\s*{_INSTRUMENT}\d*(?=\s*,|\s+Title\b)")
+_NEUTRON = re.compile(
+    r"\b(?i:neutrons?)\b"
+    rf"|\b{_INSTRUMENT}\s*[(@/,-]?\s*(?:at\s+)?{_FACILITY}\b\)?"
+    rf"|\b{_FACILITY}\s*[/,:-]?\s*{_INSTRUMENT}\b"
+    rf"|(?i:\b(?:instrument|diffractometer|beamline)\b)\s*[:=]?\s*{_INSTRUMENT}\b"
+)
+
+
+def neutron_named(line: str, first: bool) -> str | None:
+    """What a header line says of neutrons: the word, or a neutron diffractometer named as the
+    instrument (`first`: the file's line 1, where PSI and ILL write it); None for neither."""
+    found = (_INSTRUMENT_FIRST.match(line) if first else None) or _NEUTRON.search(line)
+    return found[0].strip() if found else None
 
 
 def read_scan(data: bytes, path: str) -> Scan:
@@ -163,8 +182,8 @@ def read_columns(lines: list[str], path: str, first_line: int = 1, fmt: str = "c
             named = _PYFAI_UNIT.search(line)
             if named and unit is None:
                 unit = named.group(1)
-            if not neutron and (named := _NEUTRON.search(line)):
-                neutron = f"line {number} names {named[0]!r}"
+            if not neutron and (named := neutron_named(line, number == 1)):
+                neutron = f"line {number} names {named!r}"
             continue
         if len(fields) < 2:
             raise InputError(f"expected 2θ and intensity, found {line[:40]!r}", path, number)
@@ -229,7 +248,7 @@ def _fullprof_steps(lines: list[str]) -> tuple[int, float, float, int] | None:
         if len(head) < 3:
             continue
         start, step, stop = head[:3]
-        if not (0 <= start < stop <= 180 and 0 < step):
+        if not (-180 < start < stop <= 180 and 0 < step):  # ILL's D1A5 starts at -10°
             continue
         steps = (stop - start) / step + 1
         if not np.isfinite(steps):  # a step of 1e-320
@@ -267,15 +286,23 @@ def read_fullprof_steps(lines: list[str], stepped: tuple, path: str) -> Scan:
             path,
             len(lines),
         )
-    ys, numbers = ys[:count], numbers[:count]
+    two_theta = start + step * np.arange(count)
+    ahead = two_theta > 0  # a detector bank reaching below the beam (D1A5 from -10°) counts none
     scan = Scan(
-        start + step * np.arange(count), np.array(ys), np.array(numbers), "start-step-stop .dat"
+        two_theta[ahead],
+        np.array(ys[:count])[ahead],
+        np.array(numbers[:count])[ahead],
+        "start-step-stop .dat",
     )
+    if not ahead.all():
+        scan.notes.append(f"{count - ahead.sum()} steps at 2θ ≤ 0° (from {start:g}°) left out")
     titles = lines[: at + 1]
-    named = next(filter(None, map(_NEUTRON.search, titles)), None)
+    named = next(filter(None, (neutron_named(t, k == 0) for k, t in enumerate(titles))), None)
     if named:
-        scan.neutron = f"its title names {named[0]!r}"
-    stated = next(filter(None, (stated_wavelength(t) or _lambda(t) for t in titles)), None)
+        scan.neutron = f"its title names {named!r}"
+    stated = next(
+        filter(None, (stated_wavelength(t) or _lambda(t) or _angstroms(t) for t in titles)), None
+    )
     if stated is not None:
         scan.wavelength, scan.wavelength_from = stated, "its title lines"
     return scan
@@ -284,6 +311,11 @@ def read_fullprof_steps(lines: list[str], stepped: tuple, path: str) -> Scan:
 def _lambda(line: str) -> float | None:
     found = _LAMBDA.search(line)
     return float(found[1]) if found else None
+
+
+def _angstroms(line: str) -> float | None:
+    found = _ANGSTROMS.search(line)
+    return float(found[1]) if found and 0.1 < float(found[1]) < 10 else None
 
 
 # --- several scans, each headed by its motor positions (.TTX) ---------------------------------
@@ -889,39 +921,45 @@ def read_gsas(lines: list[str], path: str) -> Scan:
     if stated is not None:
         scan.wavelength = stated
         scan.wavelength_from = "a 'wavelength' comment before the BANK line"
-    else:
-        _named_prm_wavelength(scan, lines[:head], path)
+    _read_named_prm(scan, lines[:head], path)
     return scan
 
 
 _PRM_NAMED = re.compile(r"^\s*Instrument parameter file:\s*(\S.*?)\s*$", re.I)
 _ICONS = re.compile(r"^INS\s+1\s*ICONS\s*(" + _NUMBER.pattern + ")")
+# the histogram type: P(owder), X(-ray)/N(eutron)/E(nergy dispersive), C(onstant wavelength)/
+# T(ime of flight); GSAS-II reads its first 3 characters (GSASIIfiles.py SetPowderInstParms)
+_HTYPE = re.compile(r"^INS\s+HTYPE\s+(P[XNE][CT])")
 
 
-def _named_prm_wavelength(scan: Scan, header: list[str], path: str) -> None:
-    """The wavelength of the instrument parameter file a GSAS header names ('Instrument
-    parameter file:x.prm', as GSAS-II's FXYE export writes it beside the data: GSAS-II
-    exports/G2export_pwdr.py): its 'INS  1 ICONS' λ1, where the file is beside the data; a
-    note where it is not."""
+def _read_named_prm(scan: Scan, header: list[str], path: str) -> None:
+    """What the instrument parameter file a GSAS header names ('Instrument parameter
+    file:x.prm', as GSAS-II's FXYE export writes it beside the data: GSAS-II
+    exports/G2export_pwdr.py) says, where it is beside the data: its 'INS   HTYPE' (PNC: a
+    neutron pattern; PXC: X-rays), and its 'INS  1 ICONS' λ1 where the header states none; a
+    note where the file is not there."""
     named = next((m.group(1) for m in map(_PRM_NAMED.match, header) if m), None)
     if named is None:
         return
     prm = Path(path).parent / Path(named.replace("\\", "/")).name
     try:
-        text = prm.read_text(encoding="latin-1")
+        text = prm.read_text(encoding="latin-1").splitlines()
     except OSError:
         scan.notes.append(f"the instrument parameter file it names, {named}, not found beside it")
         return
-    icons = next((m for m in map(_ICONS.match, text.splitlines()) if m), None)
-    if icons is None:
+    htype = next((m.group(1) for m in map(_HTYPE.match, text) if m), "")
+    if htype == "PNC":
+        scan.neutron = f"HTYPE {htype} of {prm.name}, the instrument parameter file it names"
+    icons = next((m for m in map(_ICONS.match, text) if m), None)
+    if icons is None or scan.wavelength is not None:
         return
     value = float(icons.group(1))
-    if 0.1 < value < 5:
+    if 0.1 < value < 10 and not htype.endswith("T"):
         scan.wavelength = value
         scan.wavelength_from = f"ICONS of {prm.name}, the instrument parameter file it names"
     else:  # a time-of-flight bank's ICONS holds DIFC (~700), no wavelength
         scan.notes.append(
-            f"ICONS of {prm.name} holds {value:g}, no X-ray wavelength (a time-of-flight "
+            f"ICONS of {prm.name} holds {value:g}, no wavelength (a time-of-flight "
             "instrument?): not used"
         )
 
