@@ -2,6 +2,9 @@
 sample name no longer gives (PSI's and ILL's own .dat layouts, a GSAS .prm's HTYPE), ILL's
 D1A5 .dat. Each file is a real one, or an excerpt of one, cited where used."""
 
+from pathlib import Path
+
+import numpy as np
 import pytest
 
 from crystalx_core.errors import InputError
@@ -228,3 +231,21 @@ def test_a_gsas_prm_s_htype_pnc_marks_the_pattern_neutron(tmp_path):
     # an X-ray instrument (HTYPE PXCR) is no neutron one
     (tmp_path / "Cr2WO6_T4K_dat.prm").write_text(CR2WO6_PRM.replace("PNCR", "PXCR"))
     assert not any("neutron" in note for note in read_pattern(path).notes)
+
+
+# xrdpattern 0.9.9 (PyPI sdist, LGPL), xrdpattern/parsing/examples/data.dat: an integrated image
+# series as SSRL-style software writes it, a header naming ten columns (the image, 2θ at the
+# beamline's wavelength, 2θ at Cu Kα, d, Q, intensity, frame, monitor, date, time). Its header
+# and first 60 rows (image 0), verbatim.
+SERIES_DAT = Path(__file__).parent / "data" / "xrdpattern_series_first60.dat"
+
+
+def test_a_header_naming_its_columns_picks_d_and_intensity():
+    """main read the first two columns (the image number as 2θ) and refused the file ('2θ =
+    0°'); d needs no wavelength, and mapped onto Cu Kα it gives the file's own 2θ(Cu) column."""
+    rows = [line.split() for line in SERIES_DAT.read_text().splitlines()[1:]]
+    pattern = read_pattern(SERIES_DAT)
+    assert len(pattern.two_theta) == 60
+    assert np.allclose(pattern.two_theta, [float(r[2]) for r in rows], atol=2e-4)
+    assert pattern.intensity.tolist() == [float(r[5]) for r in rows]
+    assert "columns 'dspacing' and 'intensity' read" in pattern.notes

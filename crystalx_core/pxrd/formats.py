@@ -145,6 +145,41 @@ def _decimal_points(line: str) -> str:
     return re.sub(r"(?<=\d),(?=\d)", ".", line)
 
 
+# the names a column header gives 2θ, d (Å), Q (Å⁻¹) and the intensity ('twotheta', 'dspacing',
+# 'qvalue', 'intensity' of an SSRL-style .dat; '2Theta', 'Counts'; 'Pos. [°2Th.]')
+_COLUMN_NAMES = {
+    "2theta": re.compile(r"(2|two)[-_ ]?(theta|th\b|θ)|^angle|^pos\b", re.I),
+    "d": re.compile(r"^d([-_ ]?spacing)?(\(|\[|_?a$|$)", re.I),
+    "q": re.compile(r"^q([-_ ]?value)?(\(\s*(a|å)|\[\s*(a|å)|_a\b|$)", re.I),
+    "intensity": re.compile(r"^(intensity|intensities|counts|cps|i|int|iobs|yobs|y_obs)\b", re.I),
+}
+
+
+def named_columns(header: str, fields: list[str]) -> tuple[int, int, str] | None:
+    """(x column, intensity column, 'd', 'q' or '2theta') where the header line before the
+    first row names as many columns as it holds and among them an intensity and d, Q or 2θ
+    (in that order of preference: d and Q need no wavelength); None where it does not, or
+    names the first two columns 2θ and intensity (read as they stand)."""
+    names = [n for n in _SEPARATOR.split(header.lstrip(_COMMENT_START).strip()) if n]
+    if len(names) != len(fields):
+        return None
+    found = {
+        kind: next((k for k, name in enumerate(names) if pattern.search(name)), None)
+        for kind, pattern in _COLUMN_NAMES.items()
+    }
+    if found["intensity"] is None:
+        return None
+    kind = next((k for k in ("d", "q", "2theta") if found[k] is not None), None)
+    if kind is None or (kind == "2theta" and (found[kind], found["intensity"]) == (0, 1)):
+        return None
+    return found[kind], found["intensity"], kind
+
+
+def _numbers_at(fields: list[str], at: tuple[int, int]) -> tuple[float, float] | None:
+    """Fields `at` as numbers, None where either is not one."""
+    return _two_numbers([fields[k] for k in at if k < len(fields)])
+
+
 def _damaged_row(fields: list[str]) -> bool:
     """A row that begins with a number and goes on with something that is not one."""
     if len(fields) < 2:  # a line of separators alone (',', ';') has no field at all
@@ -163,6 +198,7 @@ def read_columns(lines: list[str], path: str, first_line: int = 1, fmt: str = "c
     (2th_deg, q_A^-1, q_nm^-1 ...)."""
     rows, numbers = [], []
     wavelength, unit, key, number_led, neutron = None, None, "", False, ""
+    last_text, columns = "", None
     for number, raw in enumerate(lines, start=first_line):
         line = raw.strip()
         if not line:
@@ -184,7 +220,12 @@ def read_columns(lines: list[str], path: str, first_line: int = 1, fmt: str = "c
                 unit = named.group(1)
             if not neutron and (named := neutron_named(line, number == 1)):
                 neutron = f"line {number} names {named!r}"
+            last_text = last_text if rows else line
             continue
+        if not rows:
+            columns = named_columns(last_text, fields)
+        if columns is not None:
+            values = _numbers_at(fields, columns[:2])
         if len(fields) < 2:
             raise InputError(f"expected 2θ and intensity, found {line[:40]!r}", path, number)
         if "." in line and re.search(r"[;\s]", line) and _INNER_COMMA.search(_decimal_points(line)):
@@ -208,6 +249,13 @@ def read_columns(lines: list[str], path: str, first_line: int = 1, fmt: str = "c
     scan = Scan(x, y, np.array(numbers), fmt, neutron=neutron)
     if wavelength is not None:
         scan.wavelength, scan.wavelength_from = wavelength, f"its '{key}' header line"
+    if columns is not None:
+        names = _SEPARATOR.split(last_text.lstrip(_COMMENT_START).strip())
+        scan.notes.append(f"columns {names[columns[0]]!r} and {names[columns[1]]!r} read")
+        if columns[2] == "d":  # Å: no wavelength needed
+            scan.x, scan.axis = 2 * np.pi / np.where(scan.x > 0, scan.x, np.nan), "q"
+        elif columns[2] == "q":
+            scan.axis = "q"
     if unit in ("r_mm", "d*2_A^-2", "chi_deg"):
         raise InputError(
             f"the pattern's axis is {unit} (pyFAI): integrate it in 2th_deg or q_A^-1", path
