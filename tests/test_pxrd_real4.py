@@ -249,3 +249,19 @@ def test_a_header_naming_its_columns_picks_d_and_intensity():
     assert np.allclose(pattern.two_theta, [float(r[2]) for r in rows], atol=2e-4)
     assert pattern.intensity.tolist() == [float(r[5]) for r in rows]
     assert "columns 'dspacing' and 'intensity' read" in pattern.notes
+
+
+def test_a_ttx_whose_scan_number_stands_past_a_line_end_gives_one_line(tmp_path):
+    """Fuzzing the pxrd target (benchmarks/fuzz_readers.py, seeds the real Ce_short.TTX) found
+    a .TTX taken for one by a search across a lone CR whose scans read_ttx then could not find:
+    IndexError. The input as the fuzzer left it, bytes that decode as nothing here dropped."""
+    path = tmp_path / "mangled.TTX"
+    path.write_bytes(
+        b"FIl      Temper    Date      Time\r********\r\n"
+        b"Scan Number :  Time\r\n********************************\r\n"
+        b"Scan Number :  \r   \n1   -0.000    4.000   0    0.000    0.000   pC 2\n"
+        b"     179 147     165     172     150     165     150     158     134     146\n"
+    )
+    with pytest.raises(InputError) as refused:
+        read_pattern(path)
+    assert "\n" not in refused.value.one_line()

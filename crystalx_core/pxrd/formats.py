@@ -94,7 +94,9 @@ def read_scan(data: bytes, path: str) -> Scan:
         return read_gsas(lines, path)
     if _is_chi(lines):
         return read_chi(lines, path)
-    if _TTX_SCAN.search(text) and re.search(r"(?m)^\*{4,}", text):
+    # line by line, as read_ttx finds its scans: a ' Scan Number :' whose number stands past a
+    # lone CR (a line end here) is none
+    if any(map(_TTX_SCAN.match, lines)) and any(line.startswith("****") for line in lines):
         return read_ttx(lines, path)
     stepped = _fullprof_steps(lines)
     if stepped is not None:
@@ -368,7 +370,7 @@ def _angstroms(line: str) -> float | None:
 
 # --- several scans, each headed by its motor positions (.TTX) ---------------------------------
 
-_TTX_SCAN = re.compile(r"(?m)^\s*Scan Number\s*:\s*\d+")
+_TTX_SCAN = re.compile(r"[ \t]*Scan Number[ \t]*:[ \t]*\d+")
 _TTX_KEY = re.compile(r"^\s*([A-Za-z][A-Za-z ]*?)\s*:\s*(.*)$")
 
 
