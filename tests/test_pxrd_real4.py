@@ -265,3 +265,15 @@ def test_a_ttx_whose_scan_number_stands_past_a_line_end_gives_one_line(tmp_path)
     with pytest.raises(InputError) as refused:
         read_pattern(path)
     assert "\n" not in refused.value.one_line()
+
+
+def test_a_stoe_raw_is_named_with_stoe_s_export_not_bruker_s(tmp_path):
+    """xrdpattern 0.9.9 (LGPL) xrdpattern/parsing/examples/stoe.raw: STOE WinXPOW's binary
+    .raw, its first 64 bytes verbatim ('RAW_1.06Powdat', date, title) and zeros after. main
+    refused it as 'binary data' and sent the user to DIFFRAC.EVA, Bruker's program."""
+    path = tmp_path / "stoe.raw"
+    head = b"RAW_1.06Powdat\0\x0022-Sep-20 17:18\0This file has no Title"
+    path.write_bytes(head.ljust(64, b"\0") + bytes(192))
+    with pytest.raises(InputError, match=r"a STOE \.raw file .*WinXPOW's export") as refused:
+        read_pattern(path)
+    assert "DIFFRAC" not in refused.value.message
