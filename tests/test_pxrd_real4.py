@@ -122,8 +122,28 @@ def test_ill_d1a5_is_read_at_its_title_s_wavelength_from_zero(tmp_path):
     assert pattern.wavelength == pytest.approx(1.9114)
     assert len(pattern.two_theta) == 59 and pattern.two_theta[0] == pytest.approx(0.1)
     assert pattern.intensity[-1] == pytest.approx(156.0)
-    assert any("101 steps at 2θ ≤ 0°" in note for note in pattern.notes)
+    assert any("101 points at 2θ ≤ 0° (from -10°) left out" in note for note in pattern.notes)
     assert any("neutron pattern (its title names 'D1A5')" in note for note in pattern.notes)
+
+
+def test_a_column_file_starting_below_zero_is_read_from_above_it(tmp_path):
+    """Any layout, not only D1A5's: 11-BM's curved detector scans from -16° (rietx's
+    11BM_NAC.fxye header). main refused the rows ('2θ = -10° is outside (0, 180)'). A scan from
+    0 (a column of image numbers) and a lone negative row amid the scan are still refused."""
+    path = tmp_path / "from_minus_10.xy"
+    counts = [line.split()[1] for line in _counts_after("").splitlines()]
+    path.write_text("".join(f"{-10 + 0.1 * k:.2f} {c}\n" for k, c in enumerate(counts)))
+    pattern = read_pattern(path)
+    assert pattern.two_theta[0] == pytest.approx(0.1) and len(pattern.two_theta) == 499
+    assert "101 points at 2θ ≤ 0° (from -10°) left out" in pattern.notes
+    rows = path.read_text().splitlines()
+    path.write_text("\n".join(f"{float(r.split()[0]) + 10:.2f} {r.split()[1]}" for r in rows))
+    with pytest.raises(InputError, match=r":1: 2θ = 0° is outside"):
+        read_pattern(path)
+    rows[300] = "-3.00 200"
+    path.write_text("\n".join(rows[101:]))
+    with pytest.raises(InputError, match=r"2θ = -3° is outside"):
+        read_pattern(path)
 
 
 # GSAS-II-tutorials (GSAS-II's licence, github.com/AdvancedPhotonSource/GSAS-II-tutorials)

@@ -336,16 +336,10 @@ def read_fullprof_steps(lines: list[str], stepped: tuple, path: str) -> Scan:
             path,
             len(lines),
         )
-    two_theta = start + step * np.arange(count)
-    ahead = two_theta > 0  # a detector bank reaching below the beam (D1A5 from -10°) counts none
+    ys, numbers = ys[:count], numbers[:count]
     scan = Scan(
-        two_theta[ahead],
-        np.array(ys[:count])[ahead],
-        np.array(numbers[:count])[ahead],
-        "start-step-stop .dat",
+        start + step * np.arange(count), np.array(ys), np.array(numbers), "start-step-stop .dat"
     )
-    if not ahead.all():
-        scan.notes.append(f"{count - ahead.sum()} steps at 2θ ≤ 0° (from {start:g}°) left out")
     titles = lines[: at + 1]
     named = next(filter(None, (neutron_named(t, k == 0) for k, t in enumerate(titles))), None)
     if named:

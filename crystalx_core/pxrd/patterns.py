@@ -139,6 +139,7 @@ def read_pattern(path, wavelength: float | None = None) -> Pattern:
         ratio = x * used / (4 * np.pi)
         reach = ratio < 1
         x, y, lines = 2 * np.degrees(np.arcsin(ratio[reach])), y[reach], lines[reach]
+    x, y, lines = _before_the_beam_left_out(x, y, lines, notes)
     outside = np.flatnonzero((x <= 0) | (x >= 180))
     if len(outside):
         k = outside[0]
@@ -150,6 +151,24 @@ def read_pattern(path, wavelength: float | None = None) -> Pattern:
     if intensity.max() <= 0:
         raise InputError("no positive intensity in the pattern", path)
     return Pattern(two_theta, intensity, path, used, source, scan.format, notes)
+
+
+def _before_the_beam_left_out(x, y, lines, notes: list[str]):
+    """The points without those at 2θ ≤ 0° where a scan starts below 0° (ILL's D1A5 from −10°,
+    11-BM's from −16°: a detector reaching past the beam counts no powder lines), with a note.
+    Where none is below 0 (a column of image numbers read as 2θ) or they stand amid the scan (a
+    damaged row), they stay, to be refused."""
+    below = np.flatnonzero(x <= 0)
+    at_one_end = (
+        len(below)
+        and below[-1] - below[0] + 1 == len(below)
+        and (below[0] == 0 or below[-1] == len(x) - 1)
+    )
+    if not at_one_end or x.min() == 0 or len(below) == len(x):
+        return x, y, lines
+    notes.append(f"{len(below)} points at 2θ ≤ 0° (from {x.min():g}°) left out")
+    keep = x > 0
+    return x[keep], y[keep], lines[keep]
 
 
 def scans_note(two_theta: np.ndarray, path: str, line_of) -> str | None:
