@@ -104,6 +104,16 @@ def test_a_solvent_in_a_start_step_stop_title_is_read_as_x_ray(tmp_path):
     assert read_pattern(path).wavelength_from.startswith("Cu Kα1, the default")
 
 
+def test_an_instrument_first_in_a_start_step_stop_title_still_marks_it_neutron(tmp_path):
+    """FullProf titles begin with the instrument ('D1B  FeMn39 20K'); in its free format the
+    title follows start, step, stop. s25pxrdreal4 (before review) read this at Cu Kα1."""
+    path = tmp_path / "y2o3.dat"
+    body = PSI_HRPT.split("\n", 3)[3]
+    path.write_text(f"   2.948   0.050   7.898  D2B  Y2O3 4K\n{body}")
+    with pytest.raises(InputError, match=r"neutron pattern \(its title names 'D2B'\)"):
+        read_pattern(path)
+
+
 @pytest.mark.parametrize(
     "header", ["# Instrument: D20\n", "# measured on D2B (ILL)\n", "# PSI-DMC, 4 K\n"]
 )

@@ -46,14 +46,15 @@ _LAMBDA = re.compile(r"\blambda\s*[:=]?\s*(" + _NUMBER.pattern + ")", re.I)
 _ANGSTROMS = re.compile(r"(?<![\w.])(\d+\.\d+)\s*(?:Å|A)(?!\w)")
 # constant-wavelength neutron powder diffractometers (ILL, PSI, NIST, ANSTO, FRM II, ORNL, LLB):
 # no X-ray wavelength may be assumed for their patterns. Their names are also sample and solvent
-# names (DMC, dimethyl carbonate; D20): one counts only as the instrument, that is, first on
-# line 1 in the layout PSI's and ILL's own .dat files write ('HRPT, <title>', 'DMC, <title>',
-# 'D1A5 Title: ...'), beside its facility ('D1A(ILL)', 'PSI DMC') or after 'instrument'
+# names (DMC, dimethyl carbonate; D20): one counts only as the instrument, that is, the first
+# word of line 1 as PSI's and ILL's own .dat files write it ('HRPT, <title>', 'DMC, <title>',
+# 'D1A5 Title: ...') and of a start-step-stop title ('D2B Ni 4K', as FullProf titles begin),
+# beside its facility ('D1A(ILL)', 'PSI DMC') or after 'instrument'
 _INSTRUMENT = (
     r"(?:D1A|D1B|D2B|D20|HRPT|DMC|BT-?1|ECHIDNA|Echidna|WOMBAT|Wombat|SPODI|HB-?2A|3T2|G4\.1)"
 )
 _FACILITY = r"(?:ILL|PSI|SINQ|NIST|NCNR|ANSTO|OPAL|FRM[- ]?II|MLZ|ORNL|HFIR|LLB)"
-_INSTRUMENT_FIRST = re.compile(rf"^\s*{_INSTRUMENT}\d*(?=\s*,|\s+Title\b)")
+_INSTRUMENT_FIRST = re.compile(rf"^\s*{_INSTRUMENT}\d*(?=[\s,]|$)")
 _NEUTRON = re.compile(
     r"\b(?i:neutrons?)\b"
     rf"|\b{_INSTRUMENT}\s*[(@/,-]?\s*(?:at\s+)?{_FACILITY}\b\)?"
@@ -64,7 +65,7 @@ _NEUTRON = re.compile(
 
 def neutron_named(line: str, first: bool) -> str | None:
     """What a header line says of neutrons: the word, or a neutron diffractometer named as the
-    instrument (`first`: the file's line 1, where PSI and ILL write it); None for neither."""
+    instrument (`first`: the line begins a title, where PSI and ILL write it); None for neither."""
     found = (_INSTRUMENT_FIRST.match(line) if first else None) or _NEUTRON.search(line)
     return found[0].strip() if found else None
 
@@ -340,8 +341,9 @@ def read_fullprof_steps(lines: list[str], stepped: tuple, path: str) -> Scan:
     scan = Scan(
         start + step * np.arange(count), np.array(ys), np.array(numbers), "start-step-stop .dat"
     )
-    titles = lines[: at + 1]
-    named = next(filter(None, (neutron_named(t, k == 0) for k, t in enumerate(titles))), None)
+    # the title after start, step and stop on their line (FullProf's free format, Fox's PbSO4)
+    titles = [*lines[:at], " ".join(lines[at].split()[3:])]
+    named = next(filter(None, (neutron_named(t, k in (0, at)) for k, t in enumerate(titles))), None)
     if named:
         scan.neutron = f"its title names {named!r}"
     stated = next(
