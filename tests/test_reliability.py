@@ -142,11 +142,7 @@ def test_a_cif_with_latin1_names_is_read(shared_data, tmp_path):
     assert entry.structure.sites and "REM Jörg Müller" in entry.shelx_res_text
 
 
-@pytest.mark.parametrize(
-    "target",
-    # pxrd: 129 s on two loaded cores (each input is written to a file and read whole)
-    ["shelx", "hkl", "cif", "fcf", "service", pytest.param("pxrd", marks=pytest.mark.slow)],
-)
+@pytest.mark.parametrize("target", ["shelx", "hkl", "cif", "fcf", "service", "pxrd"])
 def test_the_atheris_harness_runs_clean(shared_data, tmp_path, target):
     """A short coverage-guided run per target; benchmarks/fuzz_readers.py runs long campaigns."""
     pytest.importorskip("atheris")
