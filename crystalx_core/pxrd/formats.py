@@ -163,7 +163,7 @@ def named_columns(header: str, fields: list[str]) -> tuple[int, int, str] | None
     first row names as many columns as it holds and among them an intensity and d, Q or 2θ
     (in that order of preference: d and Q need no wavelength); None where it does not, or
     names the first two columns 2θ and intensity (read as they stand)."""
-    names = [n for n in _SEPARATOR.split(header.lstrip(_COMMENT_START).strip()) if n]
+    names = _column_names(header)
     if len(names) != len(fields):
         return None
     found = {
@@ -176,6 +176,11 @@ def named_columns(header: str, fields: list[str]) -> tuple[int, int, str] | None
     if kind is None or (kind == "2theta" and (found[kind], found["intensity"]) == (0, 1)):
         return None
     return found[kind], found["intensity"], kind
+
+
+def _column_names(header: str) -> list[str]:
+    """The names a column header line gives, its comment mark left out."""
+    return [n for n in _SEPARATOR.split(header.lstrip(_COMMENT_START).strip()) if n]
 
 
 def _numbers_at(fields: list[str], at: tuple[int, int]) -> tuple[float, float] | None:
@@ -253,7 +258,7 @@ def read_columns(lines: list[str], path: str, first_line: int = 1, fmt: str = "c
     if wavelength is not None:
         scan.wavelength, scan.wavelength_from = wavelength, f"its '{key}' header line"
     if columns is not None:
-        names = _SEPARATOR.split(last_text.lstrip(_COMMENT_START).strip())
+        names = _column_names(last_text)
         scan.notes.append(f"columns {names[columns[0]]!r} and {names[columns[1]]!r} read")
         if columns[2] == "d":  # Å: no wavelength needed
             scan.x, scan.axis = 2 * np.pi / np.where(scan.x > 0, scan.x, np.nan), "q"
