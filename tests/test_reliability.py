@@ -11,6 +11,7 @@ import json
 import math
 import os
 import random
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -24,6 +25,8 @@ from crystalx_core.io.shelx_read import parse_shelx
 from crystalx_core.service import reply_to, serve
 
 from .conftest import BENCHMARK
+
+PXRD_SEEDS = Path(__file__).parent / "data"  # real powder patterns (RAW4, .TTX, .xy)
 
 EXAMPLES = 150
 FUZZ = settings(
@@ -139,7 +142,7 @@ def test_a_cif_with_latin1_names_is_read(shared_data, tmp_path):
     assert entry.structure.sites and "REM Jörg Müller" in entry.shelx_res_text
 
 
-@pytest.mark.parametrize("target", ["shelx", "hkl", "cif", "fcf", "service"])
+@pytest.mark.parametrize("target", ["shelx", "hkl", "cif", "fcf", "service", "pxrd"])
 def test_the_atheris_harness_runs_clean(shared_data, tmp_path, target):
     """A short coverage-guided run per target; benchmarks/fuzz_readers.py runs long campaigns."""
     pytest.importorskip("atheris")
@@ -155,7 +158,7 @@ def test_the_atheris_harness_runs_clean(shared_data, tmp_path, target):
             sys.executable,
             str(harness),
             target,
-            str(BENCHMARK),
+            str(PXRD_SEEDS if target == "pxrd" else BENCHMARK),
             "-runs=1000",
             "-timeout=10",
             "-rss_limit_mb=4096",
