@@ -114,6 +114,29 @@ def reflections_beside(path: Path) -> Path | None:
     return found or next((name for name in names if os.path.lexists(name)), None)
 
 
+# what a repository's download or a mail packs a .hkl in (read_input_bytes refuses them)
+PACKED_SUFFIXES = (".gz", ".zip", ".bz2", ".xz", ".7z", ".zst")
+
+
+def reflections_looked_for(path: Path) -> str:
+    """The names reflections_beside looked for beside `path`, said where it found none, and a
+    name.hkl.gz or name.hkl.zip there to be unpacked."""
+    looked = f"looked for {path.stem}.hkl and {path.stem}.fcf beside it, any case"
+    packed = {
+        f"{path.stem}{kind}{pack}".casefold()
+        for kind in (".hkl", ".fcf")
+        for pack in PACKED_SUFFIXES
+    }
+    try:
+        entries = sorted(name for name in os.listdir(path.parent) if name.casefold() in packed)
+    except OSError:
+        entries = []
+    if entries:
+        there = f"{' and '.join(entries)} {'is' if len(entries) == 1 else 'are'} there"
+        return f"{looked}; {there}: unpack it to refine against it"
+    return looked
+
+
 def file_stamp(path) -> list[int] | None:
     """[size, modification time in ns] of a file as it stands; None where there is none or it
     is not there. Equal stamps taken at two moments: the same version of the file."""
