@@ -5,6 +5,7 @@ file manager's copies, Windows' upper-case names), each choice named in the stru
 from __future__ import annotations
 
 import codecs
+import filecmp
 import glob
 import os
 import re
@@ -294,14 +295,31 @@ def _renamed_solution_of(stem: str, folder: _FolderFiles) -> tuple[str, str] | N
     (FC_sucrose: DK_zucker2_0m.res titled DK_Zucker2_0m_a.res): a file so titled after a
     solution of a name here without atoms (XPREP's name.ins) is that crystal's refinement
     under another name. Where that name holds a refinement, the file is another dataset
-    started from its model (name_293K from name_100K)."""
+    started from its model (name_293K from name_100K); so is a file whose reflections (its
+    name.hkl) are neither the crystal's nor its solution's: another crystal."""
     source = Path(folder.title(folder.names[stem][0])).stem
     found = _SOLUTION.fullmatch(source)
     if not found or found["base"] == stem or not _is_solution(source, found["base"], folder.names):
         return None
-    if any(folder.has_atoms(f) for f in folder.names[found["base"]]):
+    from crystalx_core.io.files import reflections_beside
+
+    solved = folder.names[found["base"]]
+    if any(folder.has_atoms(f) for f in solved):
         return None
+    own = reflections_beside(folder.names[stem][0])
+    crystals = [reflections_beside(f) for f in (solved[0], solved[0].with_name(source + ".res"))]
+    if own is not None and not any(_same_data(own, data) for data in crystals):
+        return None  # another crystal's reflections: a dataset started from that solution
     return found["base"], "renamed"
+
+
+def _same_data(path: Path, other: Path | None) -> bool:
+    """Whether two reflection files hold the same bytes (a copy made to refine under a new
+    name); False where one cannot be read."""
+    try:
+        return other is not None and filecmp.cmp(path, other, shallow=False)
+    except OSError:
+        return False
 
 
 def _is_solution(stem: str, base: str, names: dict[str, list[Path]] | None = None) -> bool:

@@ -308,8 +308,9 @@ def test_a_renamed_solution_is_its_crystals_structure_and_names_its_source(tmp_p
     so a file's TITL names the solution it came from. A solution copied under a name of the
     user's (zk_rt.ins from zk_b.res, refined as zk_rt.res with zk_rt.hkl) beside XPREP's zk.ins
     and SHELXT's zk_a.res/zk_b.res is that crystal's structure: main ran it and zk_a.res, the
-    crystal twice. Its row names the solution refined. A refinement started from another
-    refined dataset's model (n_293K from n_100K, TITL n_100K_a.res) stays a dataset of its own."""
+    crystal twice. Its row names the solution refined. A file with reflections other than
+    the crystal's (another crystal started from that solution), or one started from another
+    refined dataset's model (n_293K from n_100K, TITL n_100K_a.res), is a dataset of its own."""
     res = SUCROSE.read_text()
     _write(tmp_path / "rt", {"zk.ins": _xprep_ins(res), "zk.hkl": HKL, "zk_rt.hkl": HKL})
     for letter in "ab":
@@ -323,6 +324,12 @@ def test_a_renamed_solution_is_its_crystals_structure_and_names_its_source(tmp_p
     )
     assert item.load().reflections_file().name == "zk_rt.hkl"
     assert "from SHELXT's zk_b.res" in item.why
+    # a second crystal of the compound started from that solution, with reflections of its own
+    _write(tmp_path / "rt", {"cu2.res": refined, "cu2.hkl": HKL.replace("100.00", " 50.00")})
+    assert [i.model.name for i in find_inputs(str(tmp_path / "rt")).items] == [
+        "cu2.res",
+        "zk_rt.res",
+    ]
     temperatures = tmp_path / "temperatures"
     from_100k = res.replace("DK_Zucker2_0m_a.res", "n_100K_a.res", 1)
     _write(temperatures, {"n_100K.res": from_100k, "n_100K.hkl": HKL})
