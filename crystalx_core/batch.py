@@ -94,8 +94,8 @@ def finished_row(item: BatchItem, options: BatchOptions) -> dict | None:
         unrefined = loaded.unrefinable(reflections) if loaded else ""
         hkl = "" if unrefined else str(reflections or "")
         row = row_from_report(item, finished, 0.0, resumed=True, hkl=hkl)
-        unrefined = unrefined or _model_only(loaded, reflections)
-        return {**row, "note": _row_note(item, unrefined, finished, hkl)}
+        note = _row_note(item, unrefined or _model_only(loaded, reflections), finished, hkl)
+        return {**row, "note": note}
     except (CrystalXError, OSError, ValueError, KeyError):  # redone, and reported if it fails
         return None
 
