@@ -195,13 +195,16 @@ def _choose_in(folder: _FolderFiles) -> list[tuple[Path, tuple[Path, ...], str]]
             first = next((f for f in files if folder.has_atoms(f)), files[0])
             files.remove(first)
             files.insert(0, first)
-        result.append((files[0], tuple(sorted(files[1:])), _why_read(files, folder)))
+        renamed = (variant[files[0].stem.casefold()] or ("", ""))[1] == "renamed"
+        result.append((files[0], tuple(sorted(files[1:])), _why_read(files, folder, renamed)))
     return result
 
 
-def _why_read(files: list[Path], folder: _FolderFiles) -> str:
+def _why_read(files: list[Path], folder: _FolderFiles, renamed: bool) -> str:
     """The row's word on the file read (files[0]) where the others' names do not say it: an
-    .ins read before its older .res, the SHELXT solution a refinement came from."""
+    .ins read before its older .res; the SHELXT solution a file under a name of the user's
+    (`renamed`) came from, which made the crystal's files its (zk.res from zk_a.res beside it
+    says nothing: every refinement beside its solutions would)."""
     read, why = files[0], []
     edited = _edited_ins(folder.names[read.stem.casefold()])
     if edited is not None and edited[0] == read:
@@ -211,7 +214,7 @@ def _why_read(files: list[Path], folder: _FolderFiles) -> str:
         )
     source = folder.title(read)
     solution = next((f for f in files[1:] if f.name.casefold() == source), None)
-    if solution is not None and source != read.name.casefold():
+    if renamed and solution is not None:
         why.append(f"started from SHELXT's {solution.name} (its TITL)")
     return "; ".join(why)
 

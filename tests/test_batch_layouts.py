@@ -308,7 +308,8 @@ def test_a_renamed_solution_is_its_crystals_structure_and_names_its_source(tmp_p
     so a file's TITL names the solution it came from. A solution copied under a name of the
     user's (zk_rt.ins from zk_b.res, refined as zk_rt.res with zk_rt.hkl) beside XPREP's zk.ins
     and SHELXT's zk_a.res/zk_b.res is that crystal's structure: main ran it and zk_a.res, the
-    crystal twice. Its row names the solution refined. A file with reflections other than
+    crystal twice. Its row names the solution refined (zk.res refined from zk_a.res says
+    nothing: every refinement beside its solutions would). A file with reflections other than
     the crystal's (another crystal started from that solution), or one started from another
     refined dataset's model (n_293K from n_100K, TITL n_100K_a.res), is a dataset of its own."""
     res = SUCROSE.read_text()
@@ -324,6 +325,13 @@ def test_a_renamed_solution_is_its_crystals_structure_and_names_its_source(tmp_p
     )
     assert item.load().reflections_file().name == "zk_rt.hkl"
     assert "from SHELXT's zk_b.res" in item.why
+    # the usual layout, zk.res refined from zk_a.res beside it: its name says so, no note
+    _write(tmp_path / "apex", {"zk.ins": _xprep_ins(res), "zk.hkl": HKL})
+    _write(tmp_path / "apex", {"zk_a.res": _solution(res, "zk_a.res")})
+    _write(tmp_path / "apex", {"zk.res": res.replace("DK_Zucker2_0m_a.res", "zk_a.res", 1)})
+    assert [(i.model.name, i.why) for i in find_inputs(str(tmp_path / "apex")).items] == [
+        ("zk.res", "")
+    ]
     # a second crystal of the compound started from that solution, with reflections of its own
     _write(tmp_path / "rt", {"cu2.res": refined, "cu2.hkl": HKL.replace("100.00", " 50.00")})
     assert [i.model.name for i in find_inputs(str(tmp_path / "rt")).items] == [
