@@ -255,11 +255,14 @@ def _full_disk(full: dict) -> str:
 
 
 def _failed_row(item: BatchItem, message: str, seconds: float = 0.0, hkl: str = "") -> dict:
+    """A structure's failure, with the word on the file read (an .ins edited since SHELXL's
+    run read before its .res: the edit is what failed)."""
     return {
         **_row_head(item, hkl),
         "status": "failed",
         "error": message,
         "seconds": round(seconds, 3),
+        "note": item.why,
     }
 
 

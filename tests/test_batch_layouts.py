@@ -289,6 +289,13 @@ def test_an_ins_edited_after_shelxls_last_run_is_the_structure_read(tmp_path, sh
         ("zk.res", "")
     ]
     assert [i.model.name for i in find_inputs(str(tmp_path / "copied")).items] == ["zk.res"]
+    # an edit that breaks the .ins: its failed row says why the .ins, not the .res, was read
+    _write(tmp_path / "typo", {"zk.res": res, "zk.ins": res.replace("O1    3 ", "O1    9 ", 1)})
+    _aged(tmp_path / "typo" / "zk.ins", 300)
+    (item,) = find_inputs(str(tmp_path / "typo")).items
+    row = run_one(item, BatchOptions("baseline", "rules", 1, tmp_path / "out", refine=False))
+    assert (row["status"], row["note"]) == ("failed", item.why)
+    assert "SFAC index 9" in row["error"] and "zk.ins saved after zk.res" in item.why
 
 
 def test_a_solution_saved_with_a_bom_and_crlf_is_still_shelxts(tmp_path, shared_data):
