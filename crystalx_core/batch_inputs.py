@@ -70,7 +70,8 @@ def find_inputs(target: str, skip: Path | None = None) -> FoundInputs:
     path = Path(target)
     unsearched: list[str] = []
     if path.is_dir():
-        root, (candidates, unsearched) = path, model_files(path, skip)
+        root = path
+        candidates, unsearched = model_files(path, skip)
     else:
         candidates = sorted(Path(p) for p in glob.glob(target, recursive=True))
         if not candidates:
@@ -238,8 +239,10 @@ def _ordered(files: list[Path]) -> list[Path]:
 def _edited_ins(files: list[Path]) -> tuple[Path, Path] | None:
     """(name.ins, name.res) of one name's files where the .ins was saved after the .res: SHELXL
     reads name.ins and writes name.res, so an .ins newer than the .res is the user's edit since
-    the last run, their latest model (Olex2's reap opens the newer of the two: pcxod/olex2
-    olex/xpprocs.cpp, TMainForm::macReap); None otherwise."""
+    the last run, their latest model (Olex2's reap of a bare name opens the newer of the two:
+    pcxod/olex2 olex/xpprocs.cpp, TMainForm::macReap). Olex2 takes the .ins on a tie of whole
+    seconds; within EDITED_AFTER_NS we keep the .res: an .ins written by Olex2 just before
+    SHELXL ran on it, or a folder copied at once, ties with the .res it gave. None otherwise."""
     by_suffix = {f.suffix.lower(): f for f in files if f.is_file()}
     ins, res = by_suffix.get(".ins"), by_suffix.get(".res")
     if ins is None or res is None:
