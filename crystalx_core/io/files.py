@@ -101,19 +101,6 @@ def line_end(text: str) -> str:
     return "\n" if "\n" in text or "\r" not in text else "\r"
 
 
-def reflections_beside(path: Path) -> Path | None:
-    """name.hkl (or name.HKL, or NAME.hkl: differently_cased) beside name.ins, where SHELX
-    looks for the reflections, else the name.fcf SHELXL wrote there; None without one. Where
-    none of them is a file but one of the names is there as something else (a link into raw
-    data on a drive not mounted, a FIFO, a folder), that one, so that its reader says what it
-    is: a job saying there were none, or a batch assigning the structure unrefined without a
-    word, hid it."""
-    names = [path.with_suffix(suffix) for suffix in (".hkl", ".HKL", ".fcf", ".FCF")]
-    found = next((name for name in names if name.is_file()), None)
-    found = found or next(filter(os.path.isfile, differently_cased(names[::2])), None)
-    return found or next((name for name in names if os.path.lexists(name)), None)
-
-
 # what a repository's download or a mail packs a .hkl in (read_input_bytes refuses them)
 PACKED_SUFFIXES = (".gz", ".zip", ".bz2", ".xz", ".7z", ".zst")
 
@@ -135,6 +122,19 @@ def reflections_looked_for(path: Path) -> str:
         there = f"{' and '.join(entries)} {'is' if len(entries) == 1 else 'are'} there"
         return f"{looked}; {there}: unpack it to refine against it"
     return looked
+
+
+def reflections_beside(path: Path) -> Path | None:
+    """name.hkl (or name.HKL, or NAME.hkl: differently_cased) beside name.ins, where SHELX
+    looks for the reflections, else the name.fcf SHELXL wrote there; None without one. Where
+    none of them is a file but one of the names is there as something else (a link into raw
+    data on a drive not mounted, a FIFO, a folder), that one, so that its reader says what it
+    is: a job saying there were none, or a batch assigning the structure unrefined without a
+    word, hid it."""
+    names = [path.with_suffix(suffix) for suffix in (".hkl", ".HKL", ".fcf", ".FCF")]
+    found = next((name for name in names if name.is_file()), None)
+    found = found or next(filter(os.path.isfile, differently_cased(names[::2])), None)
+    return found or next((name for name in names if os.path.lexists(name)), None)
 
 
 def file_stamp(path) -> list[int] | None:
