@@ -29,7 +29,7 @@ def folder(tmp_path, shared_data):
 
 def test_inputs_one_per_name_with_reflections_and_without_our_outputs(folder):
     (folder / "old_crystalx.res").write_text("an output of an earlier run\n")
-    items = find_inputs(str(folder))
+    items = find_inputs(str(folder)).items
     assert [i.model.name for i in items] == [
         "N2_epoxide.cif",
         "XH_alanine.cif",
@@ -37,7 +37,7 @@ def test_inputs_one_per_name_with_reflections_and_without_our_outputs(folder):
         "sucrose.res",
         "urea.cif",
     ]
-    assert [i.model.name for i in find_inputs(str(folder / "*.cif"))] == [
+    assert [i.model.name for i in find_inputs(str(folder / "*.cif")).items] == [
         "N2_epoxide.cif",
         "XH_alanine.cif",
         "urea.cif",
@@ -106,7 +106,7 @@ def test_an_empty_folder_is_an_input_error(tmp_path):
 
 def test_the_batch_runs_on_a_local_dask_cluster(folder, tmp_path):
     distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
-    items = [i for i in find_inputs(str(folder)) if i.model.suffix == ".cif"]
+    items = [i for i in find_inputs(str(folder)).items if i.model.suffix == ".cif"]
     options = BatchOptions(out=tmp_path / "out")
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
@@ -171,7 +171,7 @@ def test_a_twin_in_the_folder_is_assigned_and_its_row_says_why_not_refined(
     (tmp_path / "urea.res").write_text(res.replace("HKLF 4", card))
     shutil.copy(BENCHMARK / "XH_urea" / "data.hkl", tmp_path / "urea.hkl")
     for status in ("ok", "resumed"):
-        (row,) = run_batch(find_inputs(str(tmp_path)), BatchOptions(), workers=1)
+        (row,) = run_batch(find_inputs(str(tmp_path)).items, BatchOptions(), workers=1)
         assert (row["status"], row["hkl"]) == (status, "")
         assert row["error"] == ""  # a finished job: the reason is its note, not an error
         assert row["note"].startswith("not refined: ") and "SHELXL or Olex2" in row["note"]
@@ -191,7 +191,7 @@ def test_resuming_without_refinement_does_not_read_the_model_again(
     the CIF's own): main did, by the files' times, and never refined it."""
     shutil.copy(BENCHMARK / "XH_alanine" / "model.cif", tmp_path / "alanine.cif")
     options = BatchOptions(refine=False, method="baseline")
-    (item,) = find_inputs(str(tmp_path))
+    (item,) = find_inputs(str(tmp_path)).items
     (row,) = run_batch([item], options, workers=1)
     assert row["status"] == "ok"
     reads = []
@@ -221,7 +221,9 @@ def test_a_cif_with_its_own_refln_loop_is_refined_and_so_is_one_without_sigma(
     shutil.copy(corpus / "sf_p-1_a.cif", tmp_path / "pa.cif")
     shutil.copy(corpus / "codtools_2019572.cif", tmp_path / "nosigma.cif")
     for status in ("ok", "resumed"):
-        rows = {r["name"]: r for r in run_batch(find_inputs(str(tmp_path)), BatchOptions(), 1)}
+        rows = {
+            r["name"]: r for r in run_batch(find_inputs(str(tmp_path)).items, BatchOptions(), 1)
+        }
         assert rows["pa"]["status"] == status and rows["pa"]["hkl"] == str(tmp_path / "pa.cif")
         assert abs(rows["pa"]["r1"] - 0.0302) < 0.005 and rows["pa"].get("note", "") == ""
         estimated = rows["nosigma"]
@@ -252,7 +254,7 @@ def test_a_loop_without_sigma_leaves_the_hkl_beside_it_and_a_broken_own_loop_fai
     good = " 3 0 0 35.38 0.28\n"
     (tmp_path / "bad.cif").write_text(text.replace(good, " 3 0 0 35.3B 0.28\n"))
     line = text[: text.index(good)].count("\n") + 1
-    rows = {r["name"]: r for r in run_batch(find_inputs(str(tmp_path)), BatchOptions(), 1)}
+    rows = {r["name"]: r for r in run_batch(find_inputs(str(tmp_path)).items, BatchOptions(), 1)}
     pa = rows["pa"]
     assert (pa["status"], pa["hkl"], pa.get("note", "")) == ("ok", str(hkl), "")
     assert abs(pa["r1"] - 0.0302) < 0.005
@@ -299,7 +301,7 @@ def test_an_input_saved_while_its_job_ran_is_done_again_by_the_next_batch(
     else:
         read = saved_meanwhile(crystalx_core.io.find_reflections)
         monkeypatch.setattr(crystalx_core.io, "find_reflections", read)
-    (item,) = find_inputs(str(tmp_path))
+    (item,) = find_inputs(str(tmp_path)).items
     options = BatchOptions(method="baseline", hydrogens="rules", cycles=1)
     assert run_one(item, options)["status"] == "ok"
     assert finished_row(item, options) is None

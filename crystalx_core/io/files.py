@@ -101,6 +101,29 @@ def line_end(text: str) -> str:
     return "\n" if "\n" in text or "\r" not in text else "\r"
 
 
+# what a repository's download or a mail packs a .hkl in (read_input_bytes refuses them)
+PACKED_SUFFIXES = (".gz", ".zip", ".bz2", ".xz", ".7z", ".zst")
+
+
+def reflections_looked_for(path: Path) -> str:
+    """The names reflections_beside looked for beside `path`, said where it found none, and a
+    name.hkl.gz or name.hkl.zip there to be unpacked."""
+    looked = f"looked for {path.stem}.hkl and {path.stem}.fcf beside it, any case"
+    packed = {
+        f"{path.stem}{kind}{pack}".casefold()
+        for kind in (".hkl", ".fcf")
+        for pack in PACKED_SUFFIXES
+    }
+    try:
+        entries = sorted(name for name in os.listdir(path.parent) if name.casefold() in packed)
+    except OSError:
+        entries = []
+    if entries:
+        there = f"{' and '.join(entries)} {'is' if len(entries) == 1 else 'are'} there"
+        return f"{looked}; {there}: unpack it to refine against it"
+    return looked
+
+
 def reflections_beside(path: Path) -> Path | None:
     """name.hkl (or name.HKL, or NAME.hkl: differently_cased) beside name.ins, where SHELX
     looks for the reflections, else the name.fcf SHELXL wrote there; None without one. Where
