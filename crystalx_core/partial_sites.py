@@ -30,7 +30,7 @@ from crystalx_core.crystallography.maps import difference_peaks
 from crystalx_core.crystallography.refine import RefinementResult, refine
 from crystalx_core.elements import is_hydrogen
 from crystalx_core.errors import RefinementError
-from crystalx_core.geometry import linked_groups, neighbours
+from crystalx_core.geometry import connectivity, linked_groups, neighbours
 from crystalx_core.hydrogens import h_label, place_hydrogens
 from crystalx_core.residues import bare_label
 from crystalx_core.riding import RIDING_U_FACTOR
@@ -88,6 +88,8 @@ SMEARED_OCCUPANCY = 0.5
 # demo: a hydroxyl O over two places 1.22 Å apart on one C, counted 5.2 and 4.4 e); two
 # substituents of one atom, 1.3-1.5 Å from it at tetrahedral angles, lie 2.1 Å apart or more
 PARTNER_DISTANCE = 1.6
+# the common valence of the elements whose split places' H saturated_counts fills
+SATURATED = {"C": 4, "N": 3, "O": 2, "S": 2}
 SOLVENT_ELEMENT = "O"  # water, the common partly occupied solvent (else the commonest element)
 
 
@@ -105,6 +107,9 @@ class PartialSites:
     cycles: list[PartialCycle] = field(default_factory=list)
     occupancies: dict[str, float] = field(default_factory=dict)  # atoms given a free variable
     short_note: str = ""  # what became of the atoms whose count was short
+    # of `occupancies`, those that are one atom's places (alternative_pairs: PART 1 and 2), whose
+    # H and their neighbours' were planned before they were parts (pipeline plans them again)
+    alternatives: list[str] = field(default_factory=list)
 
     def notes(self) -> list[str]:
         return [note for note in (self.short_note, self.note() if self.cycles else "") if note]
@@ -134,10 +139,40 @@ def add_partial_sites(
     """Refine the occupancy of the atoms named in `short` (their count short of every element),
     then the difference-map peaks of a converged model as partly occupied atoms, cycle by
     cycle, keeping each step only when R1 (by R1_GAIN) and wR2 both drop."""
+    result, whole = refine_short_sites(
+        refined, reflections, cycles, anisotropic, instructions, short
+    )
+    return add_peak_sites(result, reflections, cycles, anisotropic, instructions, whole)
+
+
+def refine_short_sites(
+    refined: RefinementResult,
+    reflections,
+    cycles: int,
+    anisotropic: bool,
+    instructions: list[str],
+    short: frozenset[str] = frozenset(),
+) -> tuple[PartialSites, RefinementResult | None]:
+    """The occupancy step of add_partial_sites alone (the pipeline places the H of one atom's
+    places, PartialSites.alternatives, before the peaks are read), and the model refined
+    MIN_CYCLES as it stands when that step ran it and left it (add_peak_sites starts there)."""
     result = PartialSites(refined)
-    whole = None  # the model refined MIN_CYCLES as it stands, when the occupancies ran it
-    if short:
-        whole = _refine_occupancies(result, short, reflections, cycles, anisotropic, instructions)
+    if not short:
+        return result, None
+    whole = _refine_occupancies(result, short, reflections, cycles, anisotropic, instructions)
+    return result, whole
+
+
+def add_peak_sites(
+    result: PartialSites,
+    reflections,
+    cycles: int,
+    anisotropic: bool,
+    instructions: list[str],
+    whole: RefinementResult | None = None,
+) -> PartialSites:
+    """The peak cycles of add_partial_sites on `result` (its model as the occupancy step left
+    it; `whole`: that model refined MIN_CYCLES, when the step ran it)."""
     for _ in range(MAX_CYCLES):
         model = result.refined.structure
         candidates = candidate_peaks(model, reflections)
@@ -212,10 +247,12 @@ def _refine_occupancies(
     sensible = all(MIN_OCCUPANCY <= occ <= MAX_OCCUPANCY for occ in occupancy.values())
     if sensible and _lowers_both(kept, base):
         result.refined, result.occupancies = kept, occupancy
+        result.alternatives = [
+            s.label for s in kept.structure.sites if s.label in named and s.part > 0
+        ]
         result.short_note = (
             f"partly occupied by the data (counts short of every element): {listed} on free "
             f"variables; R1 {kept.r1:.4f}, {base.r1:.4f} with them whole"
-            f"{_unplaced_h(kept.structure, named)}"
         )
         return None
     result.short_note = (
@@ -223,17 +260,6 @@ def _refine_occupancies(
         f"refined to {listed}, R1 {kept.r1:.4f} against {base.r1:.4f} whole"
     )
     return base
-
-
-def _unplaced_h(model: Structure, named: list[str]) -> str:
-    """What the occupancy note adds for the alternative_pairs among `named` (PART 1 and 2) with
-    no H on them: the H are planned before the parts are set (sugar's hydroxyl O over two places
-    gets no H in either), so the user is told to add them."""
-    split = [k for k, s in enumerate(model.sites) if s.label in named and s.part > 0]
-    if not split or _riding_on(model, set(split)):
-        return ""
-    labels = ", ".join(model.sites[k].label for k in split)
-    return f"; {labels}: one atom's places (PART 1/2), their H not placed (add them by hand)"
 
 
 def _lowers_both(kept: RefinementResult, base: RefinementResult) -> bool:
@@ -296,6 +322,26 @@ def alternative_pairs(model: Structure, labels) -> list[tuple[int, int, float]]:
             chosen.append((i, j, distance))
             taken |= {i, j}
     return chosen
+
+
+def saturated_counts(model: Structure, labels) -> dict[int, int]:
+    """H count of each named site in a PART (one atom's places) and of each atom bonded to
+    one, that fills its element's common valence (SATURATED) with the bonds it has in one
+    PART: the count an ordered sp3 atom there would carry. Elements without one are left."""
+    bonds = connectivity(model)
+    named = [k for k, s in enumerate(model.sites) if s.label in labels and s.part > 0]
+    around = {c.j for k in named for c in bonds[k] if not is_hydrogen(model.sites[c.j].element)}
+    counts = {}
+    for k in sorted(set(named) | around):
+        valence = SATURATED.get(model.sites[k].element)
+        if valence is None:
+            continue
+        parts = {model.sites[c.j].part for c in bonds[k]} - {0} or {0}
+        in_one = max(
+            sum(1 for c in bonds[k] if model.sites[c.j].part in (0, part)) for part in parts
+        )
+        counts[k] = max(valence - in_one, 0)
+    return counts
 
 
 def _not_yet_split(model: Structure, labels) -> list[int]:

@@ -94,13 +94,8 @@ def _sugar(tmp_path):
 def test_two_short_sites_on_one_atom_too_near_to_coexist_are_one_atoms_two_places(tmp_path):
     """O5 and C8 both count short of every element (5.2 and 4.4 e) and lie 1.22 Å apart, both
     bonded to C7: one hydroxyl O over two places. Main put both on one free variable (0.60
-    each, 1.2 O in all); they are now PART 1 and PART 2 of one variable, 0.5 + 0.5, and the
-    occupancy note says their H are not placed."""
-    from crystalx_core.partial_sites import (
-        _unplaced_h,
-        alternative_pairs,
-        with_free_occupancies,
-    )
+    each, 1.2 O in all); they are now PART 1 and PART 2 of one variable, 0.5 + 0.5."""
+    from crystalx_core.partial_sites import alternative_pairs, with_free_occupancies
 
     model = _sugar(tmp_path)
     labels = [s.label for s in model.sites]
@@ -110,9 +105,57 @@ def test_two_short_sites_on_one_atom_too_near_to_coexist_are_one_atoms_two_place
     o5, c8 = split["O5"], split["C8"]
     assert {o5.part, c8.part} == {1, 2} and o5.free_variable == -c8.free_variable != 0
     assert o5.occupancy + c8.occupancy == pytest.approx(1.0)
-    # the H are planned before the parts are set: the note tells the user the places have none
-    note = _unplaced_h(with_free_occupancies(model, frozenset({"O5", "C8"})), ["O5", "C8"])
-    assert note == "; O5, C8: one atom's places (PART 1/2), their H not placed (add them by hand)"
+
+
+def _parted_sugar(tmp_path):
+    """The solved sugar with the hydroxyl's two places as the data make them: C8 an O (O6),
+    O5 and O6 PART 1 and 2 of one free variable."""
+    from crystalx_core.partial_sites import with_free_occupancies
+
+    model = _sugar(tmp_path)
+    model = model.with_sites(
+        [s.with_element("O", "O6") if s.label == "C8" else s for s in model.sites]
+    )
+    return with_free_occupancies(model, frozenset({"O5", "O6"}))
+
+
+def test_one_atoms_places_and_their_pivot_take_the_h_of_one_part(tmp_path):
+    """Each place of the hydroxyl O bonds C7 alone in its PART, and C7 bonds C6 and one O in
+    each: filled valences make each O an OH and C7 a CH2 in each PART (the published CH2OH).
+    C7's short bonds to both places (1.27-1.29 Å, a C=O's) made the hydrogen model's counts
+    0, 0 and 1 (a CHO) on main, which also had no saturated_counts."""
+    from crystalx_core.partial_sites import saturated_counts
+
+    model = _parted_sugar(tmp_path)
+    counts = saturated_counts(model, ["O5", "O6"])
+    assert {model.sites[k].label: n for k, n in counts.items()} == {"O5": 1, "O6": 1, "C7": 2}
+
+
+def test_h_of_one_atoms_places_ride_in_their_part_on_its_free_variable(tmp_path):
+    """SHELXL's HFIX in a PART takes the PART and the occupancy of its pivot: O5's H in PART 1
+    at 21, O6's in PART 2 at -21, C7's CH2 once in each PART at the occupancy of that PART's O.
+    Main gave the OH's H the PART but no free variable (written at a fixed 0.5, 10.5)."""
+    from crystalx_core.io.shelx_read import parse_shelx
+    from crystalx_core.io.shelx_write import new_ins_text
+    from crystalx_core.riding import add_riding_hydrogens
+
+    model = _parted_sugar(tmp_path)
+    index = {s.label: k for k, s in enumerate(model.sites)}
+    plan = add_riding_hydrogens(model, {index["O5"]: 1, index["O6"]: 1, index["C7"]: 2})
+    fv = model.sites[index["O5"]].free_variable
+    placed = {s.label: s for s in plan.structure.sites if s.element == "H"}
+    assert (placed["H5"].part, placed["H5"].free_variable) == (1, fv)
+    assert (placed["H6"].part, placed["H6"].free_variable) == (2, -fv)
+    assert sorted((h.part, h.free_variable) for n, h in placed.items() if n.startswith("H7")) == [
+        (1, fv),
+        (1, fv),
+        (2, -fv),
+        (2, -fv),
+    ]
+    text = new_ins_text(plan.structure, ["L.S. 4", "FVAR 1.0 0.5"])
+    read = {s.label: s for s in parse_shelx(text).to_structure().sites}
+    assert read["H5"].input_variable == (2, 1.0) and read["H5"].part == 1
+    assert read["H6"].input_variable == (-2, 1.0) and read["H6"].part == 2
 
 
 def test_short_sites_that_can_both_be_there_are_no_pair(tmp_path):
@@ -142,6 +185,37 @@ def test_the_two_places_of_one_atom_are_weighed_as_one_element(tmp_path):
     assert weighed.changes == {"C8": "O"}
     assert weighed.short_sites({}) == {"O5", "C8"}
     assert "count 9.6 e together, as O whole" in weighed.evidence["C8"].reason
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not (REAL / "crystals_sugar.hkl").exists(), reason="CRYSTALS' sugar.hkl not fetched"
+)
+def test_assign_with_reflections_places_the_h_of_one_atoms_places_in_each_part(tmp_path):
+    """`assign --hkl` of the solved sugar: O5 and O8 (C8 weighed as O) become PART 1/2 of one
+    variable, then each is an OH and C7 a CH2 in each PART, on that variable, as the published
+    model has them; R1 and wR2 fall below those of the places without H (main: no H on either
+    place, C7 a CH in PART 0, R1 0.0517). The .res written reads back so."""
+    from crystalx_core.cli import main
+    from crystalx_core.io import load
+
+    model = tmp_path / "sugar.ins"
+    model.write_text(SUGAR_SOLVED)
+    hkl = tmp_path / "sugar.hkl"
+    hkl.write_bytes((REAL / "crystals_sugar.hkl").read_bytes())
+    out = ["--quiet", "--out", str(tmp_path / "out")]
+    assert main(["assign", str(model), "--hkl", str(hkl), *out]) == 0
+    report = json.loads((tmp_path / "out.json").read_text())
+    (note,) = [n for n in report["notes"] if n.startswith("H planned again with O5, O8")]
+    assert "(valences filled): 3 H in PART 1, 3 H in PART 2" in note
+    r1, wr2 = (float(x.split()[-1]) for x in note[:-1].split("without them ")[1].split(", "))
+    assert report["refinement"]["r1"] < r1 and report["refinement"]["wr2"] < wr2
+    sites = load(tmp_path / "out.res").structure.sites
+    variables = {s.label: (s.part, s.input_variable) for s in sites}
+    fv = variables["O5"][1][0]
+    assert variables["O8"] == (2, (-fv, 1.0))
+    in_parts = sorted(v for label, v in variables.items() if label.startswith("H") and v[0])
+    assert in_parts == [(1, (fv, 1.0))] * 3 + [(2, (-fv, 1.0))] * 3
 
 
 @pytest.mark.parametrize("job", ["assign", "audit"])
