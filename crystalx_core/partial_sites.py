@@ -271,12 +271,24 @@ def with_free_occupancies(model: Structure, labels: frozenset[str]) -> Structure
     """The model with the non-H atoms named, each bonded group and its riding H on a free
     variable of its own from SMEARED_OCCUPANCY (PART -n when the group meets its own symmetry
     image: a solvent across a centre), but two that are one atom's positions (alternative_pairs)
-    PART 1 and PART 2 of one variable; atoms already in a part or on a variable are left."""
+    PART 1 and PART 2 of one variable, three (alternative_triples) PART 1, 2 and 3 of three
+    variables that sum to one (Structure.occupancy_sums, SUMP); atoms already in a part or on
+    a variable are left."""
     sites = list(model.sites)
     chosen = _not_yet_split(model, labels)
     if not chosen:
         return model
     next_fv, next_part = _next_numbers(sites)
+    sums = []
+    for triple in alternative_triples(model, labels):  # three places: fv each, summing to one
+        for j, part in zip(triple, (1, 2, 3)):
+            for k in [j, *_riding_on(model, {j})]:
+                sites[k] = replace(
+                    sites[k], occupancy=1 / 3, free_variable=next_fv + part - 1, part=part
+                )
+            chosen.remove(j)
+        sums.append((next_fv, next_fv + 1, next_fv + 2))
+        next_fv += 3
     for *pair, _ in alternative_pairs(model, labels):  # one atom's two places: fv and 1 - fv
         for j, part, occupancy in zip(pair, (1, 2), (SMEARED_OCCUPANCY, 1 - SMEARED_OCCUPANCY)):
             for k in [j, *_riding_on(model, {j})]:
@@ -298,14 +310,38 @@ def with_free_occupancies(model: Structure, labels: frozenset[str]) -> Structure
                 sites[j], occupancy=SMEARED_OCCUPANCY, free_variable=next_fv, part=part
             )
         next_fv += 1
-    return model.with_sites(sites)
+    return replace(model.with_sites(sites), occupancy_sums=(*model.occupancy_sums, *sums))
 
 
 def alternative_pairs(model: Structure, labels) -> list[tuple[int, int, float]]:
     """(i, j, distance) for the pairs of non-H sites named (those short of every element) that
     are one disordered atom's two positions: nearer each other than PARTNER_DISTANCE and both
-    bonded (within BOND) to one atom not named; each site in one pair at most, nearest first."""
+    bonded (within BOND) to one atom not named; each site in one pair at most, nearest first;
+    none of the sites of alternative_triples."""
     named = _not_yet_split(model, labels)
+    in_triples = {k for triple in alternative_triples(model, labels) for k in triple}
+    taken: set[int] = set(in_triples)
+    chosen = []
+    for distance, i, j in _partner_links(model, named):
+        if i not in taken and j not in taken:
+            chosen.append((i, j, distance))
+            taken |= {i, j}
+    return chosen
+
+
+def alternative_triples(model: Structure, labels) -> list[list[int]]:
+    """Three non-H sites named that are one disordered atom's three places (SHELXL's PART 1, 2
+    and 3 with SUMP): linked one to the next as alternative_pairs links two (a rotamer's place
+    beside the next), and linked to no fourth."""
+    named = _not_yet_split(model, labels)
+    links = _partner_links(model, named)
+    groups = linked_groups([[named.index(j) for _, i, j in links if i == k] for k in named])
+    return [sorted(named[k] for k in group) for group in groups if len(group) == 3]
+
+
+def _partner_links(model: Structure, named: list[int]) -> list[tuple[float, int, int]]:
+    """(distance, i, j), i < j, nearest first, for the named sites nearer each other than
+    PARTNER_DISTANCE and both bonded (within BOND) to one atom not named."""
     pairs = []
     for i, near in zip(named, neighbours(model, BOND, centres=named)):
         anchors = [
@@ -315,13 +351,7 @@ def alternative_pairs(model: Structure, labels) -> list[tuple[int, int, float]]:
             if c.j in named and c.j != i and c.distance < PARTNER_DISTANCE:
                 if any(np.linalg.norm(a - c.cart_j) <= BOND for a in anchors):
                     pairs.append((c.distance, min(i, c.j), max(i, c.j)))
-    taken: set[int] = set()
-    chosen = []
-    for distance, i, j in sorted(set(pairs)):
-        if i not in taken and j not in taken:
-            chosen.append((i, j, distance))
-            taken |= {i, j}
-    return chosen
+    return sorted(set(pairs))
 
 
 def saturated_counts(model: Structure, labels) -> dict[int, int]:

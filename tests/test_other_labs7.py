@@ -158,6 +158,80 @@ def test_h_of_one_atoms_places_ride_in_their_part_on_its_free_variable(tmp_path)
     assert read["H6"].input_variable == (-2, 1.0) and read["H6"].part == 2
 
 
+def _three_places(model):
+    """The solved sugar with its hydroxyl O over three places on C7: O5 and C8's places and a
+    third turned as far again about the C6-C7 bond (1.18 Å from C8's, 2.04 from O5's), all O."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from crystalx_core.geometry import neighbours
+
+    index = {s.label: k for k, s in enumerate(model.sites)}
+    near = {model.sites[c.j].label: c.cart_j for c in neighbours(model, 1.9, [index["C7"]])[0]}
+    c7 = model.cartesian(model.sites[index["C7"]].frac)
+    axis = (c7 - near["C6"]) / np.linalg.norm(c7 - near["C6"])
+    v1, v2 = near["O5"] - c7, near["C8"] - c7
+    w1, w2 = v1 - axis * axis.dot(v1), v2 - axis * axis.dot(v2)
+    turn = np.arctan2(axis.dot(np.cross(w1, w2)), w1.dot(w2))
+    v3 = (
+        v2 * np.cos(turn)
+        + np.cross(axis, v2) * np.sin(turn)
+        + axis * axis.dot(v2) * (1 - np.cos(turn))
+    )
+    o5 = model.sites[index["O5"]]
+    places = [
+        replace(o5, label=f"O{5 + k}", frac=tuple(model.fractional(c7 + v)), u_iso=0.03)
+        for k, v in enumerate((v1, v2, v3))
+    ]
+    return model.with_sites([s for s in model.sites if s.label not in ("O5", "C8")] + places)
+
+
+def test_three_places_of_one_atom_are_three_parts_whose_variables_sum_to_one(tmp_path):
+    """Data made with the O over three places at 0.50, 0.30 and 0.20: the three (each short)
+    are PART 1, 2 and 3 on variables 2, 3 and 4 that sum to one (SHELXL's SUMP); refined by
+    cctbx with the third constrained to one minus the others, the shares come back, and the
+    .res holds FVAR and SUMP 1 0.01 1 2 1 3 1 4 as SHELXL expects, read back by ours and iotbx.
+    Main paired the nearest two (fv, 1 - fv) and put the third on its own variable: 1.3 O."""
+    from dataclasses import replace
+
+    from cctbx import xray
+
+    from crystalx_core.crystallography.convert import set_dispersion, to_xray_structure
+    from crystalx_core.crystallography.refine import refine
+    from crystalx_core.demo import simulate_reflections
+    from crystalx_core.io.hkl import Reflections
+    from crystalx_core.io.shelx_read import parse_shelx
+    from crystalx_core.io.shelx_write import new_ins_text
+    from crystalx_core.partial_sites import with_free_occupancies
+
+    whole = _three_places(_sugar(tmp_path))
+    share = {"O5": 0.5, "O6": 0.3, "O7": 0.2}
+    truth = whole.with_sites(
+        [replace(s, occupancy=share[s.label]) if s.label in share else s for s in whole.sites]
+    )
+    xs = to_xray_structure(truth)
+    set_dispersion(xs, truth.wavelength)
+    reflections = Reflections(*simulate_reflections(xs, 0.8, 5, 1e5), None, "simulated.hkl")
+    parted = with_free_occupancies(whole, frozenset(share))
+    split = {s.label: (s.part, s.free_variable) for s in parted.sites if s.part}
+    assert split == {"O5": (1, 2), "O6": (2, 3), "O7": (3, 4)}
+    assert parted.occupancy_sums == ((2, 3, 4),)
+    refined = refine(parted, reflections, 20).structure
+    occupancy = {s.label: s.occupancy for s in refined.sites if s.label in share}
+    assert sum(occupancy.values()) == pytest.approx(1.0, abs=1e-6)
+    assert occupancy == pytest.approx(share, abs=0.03)
+    text = new_ins_text(refined, ["L.S. 4", "FVAR 1.0"])
+    assert "SUMP 1 0.01 1 2 1 3 1 4" in text.splitlines()
+    read = {s.label: s for s in parse_shelx(text).to_structure().sites}
+    assert {label: read[label].part for label in share} == {"O5": 1, "O6": 2, "O7": 3}
+    (tmp_path / "three.res").write_text(text)
+    by_iotbx = xray.structure.from_shelx(file=open(tmp_path / "three.res"))
+    assert {
+        sc.label: sc.occupancy for sc in by_iotbx.scatterers() if sc.label in share
+    } == pytest.approx(occupancy, abs=1e-4)
+
+
 def test_short_sites_that_can_both_be_there_are_no_pair(tmp_path):
     """Two short sites on one C at a tetrahedral angle (C2's N1 and C1, 2.5 Å apart), or
     bonded to each other only (C1 and O3): no pair; each bonded group keeps its own variable."""
