@@ -128,23 +128,6 @@ class PartialSites:
         )
 
 
-def add_partial_sites(
-    refined: RefinementResult,
-    reflections,
-    cycles: int,
-    anisotropic: bool,
-    instructions: list[str],
-    short: frozenset[str] = frozenset(),
-) -> PartialSites:
-    """Refine the occupancy of the atoms named in `short` (their count short of every element),
-    then the difference-map peaks of a converged model as partly occupied atoms, cycle by
-    cycle, keeping each step only when R1 (by R1_GAIN) and wR2 both drop."""
-    result, whole = refine_short_sites(
-        refined, reflections, cycles, anisotropic, instructions, short
-    )
-    return add_peak_sites(result, reflections, cycles, anisotropic, instructions, whole)
-
-
 def refine_short_sites(
     refined: RefinementResult,
     reflections,
@@ -153,9 +136,10 @@ def refine_short_sites(
     instructions: list[str],
     short: frozenset[str] = frozenset(),
 ) -> tuple[PartialSites, RefinementResult | None]:
-    """The occupancy step of add_partial_sites alone (the pipeline places the H of one atom's
-    places, PartialSites.alternatives, before the peaks are read), and the model refined
-    MIN_CYCLES as it stands when that step ran it and left it (add_peak_sites starts there)."""
+    """The atoms named in `short` (their count short of every element) with their occupancy
+    refined, kept when R1 (by R1_GAIN) and wR2 both drop; and the model refined MIN_CYCLES as
+    it stands when this ran it and left it (add_peak_sites starts there). The pipeline plans
+    the H of one atom's places (PartialSites.alternatives) before the peaks are read."""
     result = PartialSites(refined)
     if not short:
         return result, None
@@ -171,8 +155,9 @@ def add_peak_sites(
     instructions: list[str],
     whole: RefinementResult | None = None,
 ) -> PartialSites:
-    """The peak cycles of add_partial_sites on `result` (its model as the occupancy step left
-    it; `whole`: that model refined MIN_CYCLES, when the step ran it)."""
+    """The difference-map peaks of `result`'s converged model (as refine_short_sites left it;
+    `whole`: that model refined MIN_CYCLES, when it ran it) as partly occupied atoms, cycle by
+    cycle, keeping each step only when R1 (by R1_GAIN) and wR2 both drop."""
     for _ in range(MAX_CYCLES):
         model = result.refined.structure
         candidates = candidate_peaks(model, reflections)
