@@ -15,7 +15,9 @@ from one atom only is a heavy atom's ripple or an H's density, not tried.
 Before the peaks, the atoms whose electron count falls short of every element they could be
 (crystalx_core.element_evidence: a half-occupied methanol across a centre refined whole) have
 their occupancy refined, each bonded group (with its riding H) on a free variable of its own,
-kept on the same test.
+kept on the same test; two or three of them that are one atom's places (bonded to one atom,
+each under PARTNER_DISTANCE from the next) are PART 1/2 of one variable or PART 1/2/3 of
+three that sum to one (SHELXL's SUMP).
 """
 
 from __future__ import annotations
@@ -107,8 +109,8 @@ class PartialSites:
     cycles: list[PartialCycle] = field(default_factory=list)
     occupancies: dict[str, float] = field(default_factory=dict)  # atoms given a free variable
     short_note: str = ""  # what became of the atoms whose count was short
-    # of `occupancies`, those that are one atom's places (alternative_pairs: PART 1 and 2), whose
-    # H and their neighbours' were planned before they were parts (pipeline plans them again)
+    # of `occupancies`, those that are one atom's places (alternative_pairs and _triples: PART
+    # 1, 2, 3), whose H and their neighbours' were planned before the parts (pipeline plans again)
     alternatives: list[str] = field(default_factory=list)
 
     def notes(self) -> list[str]:
