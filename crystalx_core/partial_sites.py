@@ -30,10 +30,16 @@ import numpy as np
 from crystalx_core.assign.labels import free_label
 from crystalx_core.crystallography.maps import difference_peaks
 from crystalx_core.crystallography.refine import RefinementResult, refine
-from crystalx_core.elements import is_hydrogen
+from crystalx_core.elements import is_hydrogen, is_metal
 from crystalx_core.errors import RefinementError
 from crystalx_core.geometry import connectivity, linked_groups, neighbours
-from crystalx_core.hydrogens import h_label, place_hydrogens
+from crystalx_core.hydrogens import (
+    _CONJUGATED_BOND,
+    _PLANAR_ANGLE_SUM,
+    angle_sum,
+    h_label,
+    place_hydrogens,
+)
 from crystalx_core.residues import bare_label
 from crystalx_core.riding import RIDING_U_FACTOR
 from crystalx_core.structure import Site, Structure
@@ -344,21 +350,47 @@ def _partner_links(model: Structure, named: list[int]) -> list[tuple[float, int,
 def saturated_counts(model: Structure, labels) -> dict[int, int]:
     """H count of each named site in a PART (one atom's places) and of each atom bonded to
     one, that fills its element's common valence (SATURATED) with the bonds it has in one
-    PART: the count an ordered sp3 atom there would carry. Elements without one are left."""
+    PART: the count an ordered sp3 atom there would carry. Only atoms tetrahedral in every
+    PART (_tetrahedral_in): a flat ring C or a C=O's O keeps the hydrogen model's count, as
+    does an element without a valence there or an atom bonded to a metal (issue 23)."""
     bonds = connectivity(model)
     named = [k for k, s in enumerate(model.sites) if s.label in labels and s.part > 0]
     around = {c.j for k in named for c in bonds[k] if not is_hydrogen(model.sites[c.j].element)}
     counts = {}
     for k in sorted(set(named) | around):
         valence = SATURATED.get(model.sites[k].element)
-        if valence is None:
+        in_parts = _bonds_in_parts(model, bonds, k)
+        if valence is None or not all(_tetrahedral_in(model, bonds, k, part) for part in in_parts):
             continue
-        parts = {model.sites[c.j].part for c in bonds[k]} - {0} or {0}
-        in_one = max(
-            sum(1 for c in bonds[k] if model.sites[c.j].part in (0, part)) for part in parts
-        )
-        counts[k] = max(valence - in_one, 0)
+        counts[k] = max(valence - max(len(b) for b in in_parts.values()), 0)
     return counts
+
+
+def _bonds_in_parts(model: Structure, bonds, k: int) -> dict[int, list]:
+    """Site k's non-H bonds as each PART of its neighbours sees them (PART 0: all are in it)."""
+    heavy = [c for c in bonds[k] if not is_hydrogen(model.sites[c.j].element)]
+    parts = {model.sites[c.j].part for c in heavy} - {0} or {model.sites[k].part}
+    return {p: [c for c in heavy if model.sites[c.j].part in (0, p)] for p in parts}
+
+
+def _tetrahedral_in(model: Structure, bonds, k: int, part: int, from_site: int = -1) -> bool:
+    """Whether site k may be an sp3 atom in `part`: no bond to a metal; with one bond, the
+    atom it hangs from is so (a CH2OH's O, not a C=O's); with two or three, no conjugated
+    bond to an atom of its own PART (a ring C) and three not flat. A bond between PART 0 and a
+    place is smeared (sugar's C7: 1.27-1.29 Å to both places, C6-C7-O 117-122°), so neither
+    its length nor the angle of two bonds decides."""
+    contacts = _bonds_in_parts(model, bonds, k).get(part) or []
+    if not contacts or any(is_metal(model.sites[c.j].element) for c in contacts):
+        return False
+    if len(contacts) == 1:
+        j = contacts[0].j
+        return j != from_site and _tetrahedral_in(model, bonds, j, part or model.sites[k].part, k)
+    own = model.sites[k].part
+    if any(c.distance < _CONJUGATED_BOND for c in contacts if model.sites[c.j].part == own):
+        return False
+    centre = model.cartesian(model.sites[k].frac)
+    points = [c.cart_j for c in contacts]
+    return len(points) != 3 or angle_sum(centre, points) < _PLANAR_ANGLE_SUM
 
 
 def _not_yet_split(model: Structure, labels) -> list[int]:

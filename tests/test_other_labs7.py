@@ -158,6 +158,23 @@ def test_h_of_one_atoms_places_ride_in_their_part_on_its_free_variable(tmp_path)
     assert read["H6"].input_variable == (-2, 1.0) and read["H6"].part == 2
 
 
+def test_filled_valences_leave_flat_atoms_to_the_hydrogen_model(shared_data):
+    """FC_SH2185's phenyl ring over two places (PART 1/2, published with one H on each C):
+    each ring C has two neighbours at 120° in its PART and the ipso C13 three in a plane, so
+    none is an sp3 atom whose valence the H fill; the branch gave each ring C two H and C13
+    one. The valence is filled only where the atom is tetrahedral in its PART (or, bonded to
+    one atom, hangs off a tetrahedral one: not a C=O's or a carboxylate's O)."""
+    from crystalx_core.elements import is_hydrogen
+    from crystalx_core.io import load
+    from crystalx_core.partial_sites import saturated_counts
+
+    model = load(shared_data / "benchmark" / "FC_SH2185" / "published.res").structure
+    heavy = model.with_sites([s for s in model.sites if not is_hydrogen(s.element)])
+    parted = [s.label for s in heavy.sites if s.part > 0]
+    assert len(parted) >= 10  # the ring's two places and what hangs on them
+    assert saturated_counts(heavy, parted) == {}
+
+
 def _three_places(model):
     """The solved sugar with its hydroxyl O over three places on C7: O5 and C8's places and a
     third turned as far again about the C6-C7 bond (1.18 Å from C8's, 2.04 from O5's), all O."""
