@@ -850,13 +850,13 @@ def _hydrogens_in_parts(
         except RefinementError:
             continue
     labels = ", ".join(partial.alternatives)
-    if not tried:
+    how = "the hydrogen model's counts"
+    if how not in tried:
         notes.append(f"H of {labels} and their neighbours not placed: no refinement")
         return None
-    # the filled valences where they lower R1 and wR2 both, else the model's counts
-    how = list(tried)[-1]
-    if len(tried) == 2 and not _lower_both(tried[how][1], next(iter(tried.values()))[1]):
-        how = list(tried)[0]
+    # the filled valences only where they lower R1 and wR2 both below the model's counts
+    if len(tried) == 2 and _lower_both(tried["valences filled"][1], tried[how][1]):
+        how = "valences filled"
     plan, refined, instructions = tried[how]
     if refined.wr2 >= partial.refined.wr2:
         for site, (n_h, scores) in zip(assignment.sites, before):
@@ -866,14 +866,21 @@ def _hydrogens_in_parts(
             f"PARTs: wR2 {refined.wr2:.4f} with them, {partial.refined.wr2:.4f} without"
         )
         return None
-    if plan is filled:
+    chosen = how
+    if plan is filled:  # the note names each count the data took over the model's
+        overruled = [
+            f"{heavy.sites[k].label} {n_h} H (the model's {assignment.sites[k].h_count})"
+            for k, n_h in saturated.items()
+            if n_h != assignment.sites[k].h_count
+        ]
+        chosen = f"{how}, over the hydrogen model's by R1 and wR2: " + ", ".join(overruled)
         for k, n_h in saturated.items():
             assignment.sites[k].h_count = n_h
     else:
         notes += [note for note in own_notes if note not in notes]
     in_parts = Counter(s.part for s in plan.structure.sites if is_hydrogen(s.element) and s.part)
     notes.append(
-        f"H planned again with {labels} as one atom's places ({how}): "
+        f"H planned again with {labels} as one atom's places ({chosen}): "
         + ", ".join(f"{n} H in PART {part}" for part, n in sorted(in_parts.items()))
         + f"; R1 {refined.r1:.4f}, wR2 {refined.wr2:.4f} ("
         + "; ".join(

@@ -327,7 +327,9 @@ def test_assign_with_reflections_places_the_h_of_one_atoms_places_in_each_part(t
     assert main(["assign", str(model), "--hkl", str(hkl), *out]) == 0
     report = json.loads((tmp_path / "out.json").read_text())
     (note,) = [n for n in report["notes"] if n.startswith("H planned again with O5, O8")]
-    assert "(valences filled): 3 H in PART 1, 3 H in PART 2" in note
+    # the counts the data took over the hydrogen model's are named in the note
+    assert "(valences filled, over the hydrogen model's by R1 and wR2: O5 1 H" in note
+    assert "): 3 H in PART 1, 3 H in PART 2" in note
     r1, wr2 = (float(x.split()[-1]) for x in note[:-1].split("without them ")[1].split(", "))
     assert report["refinement"]["r1"] < r1 and report["refinement"]["wr2"] < wr2
     sites = load(tmp_path / "out.res").structure.sites
