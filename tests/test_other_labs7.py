@@ -164,6 +164,8 @@ def test_filled_valences_leave_flat_atoms_to_the_hydrogen_model(shared_data):
     none is an sp3 atom whose valence the H fill; the branch gave each ring C two H and C13
     one. The valence is filled only where the atom is tetrahedral in its PART (or, bonded to
     one atom, hangs off a tetrahedral one: not a C=O's or a carboxylate's O)."""
+    from dataclasses import replace
+
     from crystalx_core.elements import is_hydrogen
     from crystalx_core.io import load
     from crystalx_core.partial_sites import saturated_counts
@@ -173,6 +175,18 @@ def test_filled_valences_leave_flat_atoms_to_the_hydrogen_model(shared_data):
     parted = [s.label for s in heavy.sites if s.part > 0]
     assert len(parted) >= 10  # the ring's two places and what hangs on them
     assert saturated_counts(heavy, parted) == {}
+    # XH_urea's C=O with its O over two places (0.13 Å apart): the branch made each an OH
+    urea = load(shared_data / "benchmark" / "XH_urea" / "published.res").structure
+    heavy = urea.with_sites([s for s in urea.sites if not is_hydrogen(s.element)])
+    o = next(s for s in heavy.sites if s.element == "O")
+    places = [
+        replace(
+            o, label=f"O1{tag}", part=part, occupancy=0.5, frac=(o.frac[0] + shift, *o.frac[1:])
+        )
+        for tag, part, shift in (("A", 1, 0.0), ("B", 2, 0.02))
+    ]
+    carbonyl = heavy.with_sites([s for s in heavy.sites if s is not o] + places)
+    assert saturated_counts(carbonyl, ["O1A", "O1B"]) == {}
 
 
 def _three_places(model):
