@@ -175,7 +175,7 @@ def test_filled_valences_leave_flat_atoms_to_the_hydrogen_model(shared_data):
     parted = [s.label for s in heavy.sites if s.part > 0]
     assert len(parted) >= 10  # the ring's two places and what hangs on them
     assert saturated_counts(heavy, parted) == {}
-    # XH_urea's C=O with its O over two places (0.13 Å apart): the branch made each an OH
+    # XH_urea's C=O with its O over two places (0.11 Å apart): the branch made each an OH
     urea = load(shared_data / "benchmark" / "XH_urea" / "published.res").structure
     heavy = urea.with_sites([s for s in urea.sites if not is_hydrogen(s.element)])
     o = next(s for s in heavy.sites if s.element == "O")
