@@ -10,13 +10,20 @@ atom the model no longer has is left out, as the writer makes it a REM line. Onl
 smtbx applies are carried: iotbx.shelx's restraint_parser reads DFIX DANG SADI FLAT SIMU DELU
 RIGU ISOR (cctbx 2025.11, iotbx/shelx/parsers.py; CHIV it reads and ignores), and EADP/EXYZ
 become smtbx's shared_u/shared_site constraints (crystallography.refine). A range ('C1 > C6')
-is spelt out in the file's atom order (the refinement's is another). A residue's atom is C1_2
+is spelt out in the file's atom order (the refinement's is another) without its H, for every
+kind: SHELXL's 'all atoms between and including the two named atoms but excluding hydrogens'
+(SHELXL-93/97 manual, '.ins' general organisation), as Olex2 does (xlib/atomref.cpp
+ListAtomRef::Expand skips `GetType().z < 2`). A residue's atom is C1_2
 to the job, as to SHELXL and Olex2 (crystalx_core.residues), so a line is read as SHELXL reads
 it (manual, RESI): DFIX_2 in residue 2, DFIX_CLS once for each residue of class CLS, DFIX_*
 for every residue, a bare DFIX in the residue current at it, each atom name in that residue
-unless suffixed (C1_3, C1_+); one line per residue, on the job's labels. A DFIX, DANG, SADI
-or FLAT on an EQIV's image (C1_$1) is kept with its EQIV (SYMMETRIC); an atom of every residue
-(C1_*), a residue the model lacks, or an image in another kind is left out with a note. A
+unless suffixed (C1_3, C1_+); one line per residue, on the job's labels, a residue without
+the atoms named skipped, as Olex2 drops an empty residue's group (AtomRefList::Expand). An
+atom of every residue (SADI Al1 O1_*: DSR's restraint on FC_p21c) makes one line whose atoms
+repeat for each residue holding it (Al1 O1_1 Al1 O1_2 ...). A DFIX, DANG, SADI or FLAT on an
+EQIV's image (C1_$1) is kept with its EQIV (SYMMETRIC); a residue the model lacks, or an
+image in another kind is left out with a note; SAME, which SHELXL turns into SADI
+restraints, is named with its lines. A
 DFIX/DANG target given on a free variable (DFIX 21) is put as the distance
 it stands for at the input's value: iotbx reads the number as written. A negative target is
 SHELXL's anti-bumping restraint, applied only while the distance is under |d| (SHELXL manual,
@@ -44,9 +51,6 @@ from crystalx_core.structure import Site, Structure
 
 RESTRAINTS = frozenset("DFIX DANG SADI FLAT SIMU DELU RIGU ISOR".split())
 CONSTRAINTS = frozenset(("EADP", "EXYZ"))
-# their ranges span the non-H atoms: riding H are isotropic with a Uiso tied to their pivot's,
-# and SHELXL's SIMU/DELU/RIGU/ISOR default to the non-H atoms
-ADP_RESTRAINTS = frozenset("SIMU DELU RIGU ISOR".split())
 # restraints whose first number, the target, may be a free variable (SHELXL manual, DFIX/DANG)
 VARIABLE_TARGETS = frozenset(("DFIX", "DANG"))
 # a DFIX/DANG target under this is a distance as written, above it a free variable (SHELXL
@@ -102,6 +106,8 @@ def user_restraints(shelx_file: ShelxFile | None, structure: Structure) -> tuple
         if site.label.upper() not in gone_atoms
     ]
     classes = _residue_classes(lines[:end])
+    every_residue = sorted({0, *(n for numbers in classes.values() for n in numbers)})
+    known = {label.upper() for label, _ in order} | gone_atoms  # what the file's atoms are
     candidates, equivalents = [], {}
     for line, residue, include in _instructions(lines[:end]):
         if line.kind == "instruction" and line.keyword == "EQIV" and line.fields:
@@ -113,19 +119,21 @@ def user_restraints(shelx_file: ShelxFile | None, structure: Structure) -> tuple
         words = " ".join(
             physical.partition("!")[0].partition("=")[0] for physical in line.text.splitlines()
         ).split()
-        spans = [label for label, h in order if not (h and line.keyword in ADP_RESTRAINTS)]
         where = f"on line {line.number} of {shelx_file.path}"
         # DFIX_2 is for residue 2, DFIX_CLS for each residue of class CLS, DFIX_* for all, a
         # bare DFIX for the residue current at it (SHELXL manual, RESI): one line per residue
-        residues, _ = _residues_of(line, residue, classes)
+        residues, several = _residues_of(line, residue, classes)
         if not residues:  # a class no RESI declares
             candidates.append(_Candidate(line.keyword, words, where, unread=True))
         for number in residues:
             named = [_in_residue(word, number, renamed) for word in words[1:]]
+            if several and not all(_atom(word) in known for word in named if _atom(word)):
+                continue  # DFIX_* in residue 0, which lacks the residues' atoms
+            named = _each_residue(named, every_residue, known)
             candidates.append(
                 _Candidate(
                     line.keyword,
-                    _ranges_expanded([line.keyword] + named, spans),
+                    _ranges_expanded([line.keyword] + named, order),
                     where,
                     gone=any(word.upper() in gone_atoms for word in named),
                     unread=include is not None,
@@ -190,7 +198,8 @@ def _carried(
     symmetry or in an include file, a DFIX/DANG target on a free variable `fvars` does not
     define, an anti-bumping DFIX/DANG, a client's line naming a Q-peak (PEAK_WORD)."""
     kept: list[str] = []
-    gone, other, unread, undefined = 0, set(), 0, 0
+    gone, unread, undefined = 0, 0, 0
+    other: dict[str, list[str]] = {}  # a kind smtbx has no reader for → where its lines are
     bumping: list[str] = []  # where the anti-bumping DFIX/DANG are (a negative target)
     peaks: list[str] = []  # the lines naming a Q-peak
     for line in candidates:
@@ -198,7 +207,7 @@ def _carried(
         if line.peak:
             peaks.append(" ".join(words))
         elif line.keyword not in RESTRAINTS | CONSTRAINTS:
-            other.add(line.keyword)
+            other.setdefault(line.keyword, []).append(line.where)
         elif line.gone:
             gone += 1
         # a residue's atom is C1_2 in `labels` (the job's, upper case), an EQIV's image of
@@ -233,7 +242,7 @@ def _carried(
             f"{bumping[0]}"
         )
     if other:
-        left.append(f"{', '.join(sorted(other))} (smtbx has no such restraint)")
+        left.append(f"{', '.join(_unapplied(other))} (smtbx has no such restraint)")
     if peaks:  # each named: the user meant an atom there, and it is not one yet
         left.append(
             f"{len(peaks)} naming a Q-peak, which is no atom to restrain ({'; '.join(peaks)})"
@@ -245,6 +254,21 @@ def _carried(
         else ""
     )
     return kept, note
+
+
+def _unapplied(other: dict[str, list[str]]) -> list[str]:
+    """The kinds smtbx cannot apply, SAME with its lines: SHELXL makes SADI restraints of it
+    (manual, SAME), which the user may write out as SADI for the job."""
+    names = []
+    for kind in sorted(other):
+        lines = list(dict.fromkeys(other[kind]))  # a SAME_CLS is one line for its residues
+        names.append(
+            f"SAME ({len(lines)} line{'s' if len(lines) > 1 else ''}, the first {lines[0]}; "
+            f"SHELXL makes SADI restraints of it)"
+            if kind == "SAME"
+            else kind
+        )
+    return names
 
 
 def _named(word: str, keyword: str, labels: set[str], equivalents: dict[str, str]) -> bool:
@@ -292,10 +316,39 @@ def _target_decoded(words: list[str], fvars: list[float]) -> bool:
     return True
 
 
-def _ranges_expanded(words: list[str], order: list[str]) -> list[str]:
+def _atom(word: str) -> str:
+    """The atom an instruction's word names, upper case ('C1_2' for C1_2 and its image
+    C1_2_$1); '' for a number, '<', '>', or an atom of every residue (O1_*)."""
+    if _number(word) or word in "<>" or word.endswith("_*"):
+        return ""
+    return word.partition("_$")[0].upper()
+
+
+def _each_residue(words: list[str], residues: list[int], known: set[str]) -> list[str]:
+    """The words with an atom of every residue (O1_*) read as SHELXL and Olex2 read it (the
+    O1 of each residue: xlib/atomref.cpp ImplicitCAtomRef::Expand, FindResidues('*')): the
+    line's atoms once for each residue of `residues` holding every such atom, the numbers
+    before them once (SADI 0.02 Al1 O1_* → SADI 0.02 Al1 O1_1 Al1 O1_2 ...); unchanged
+    without one, or where no residue holds them (left out as unread)."""
+    if not any(word.endswith("_*") for word in words):
+        return words
+    lead = next((k for k, word in enumerate(words) if not _number(word)), len(words))
+    out = words[:lead]
+    for number in residues:
+        atoms = [
+            residue_address(word[:-2], number) if word.endswith("_*") else word
+            for word in words[lead:]
+        ]
+        if all(_atom(word) in known for word in atoms if _atom(word)):
+            out += atoms
+    return out if len(out) > lead else words
+
+
+def _ranges_expanded(words: list[str], order: list[tuple[str, bool]]) -> list[str]:
     """The words with each 'A > B' ('A < B') made the atoms from A to B in the file's order
-    (backwards), as SHELXL reads a range; unchanged where an end is not in `order`."""
-    upper = [label.upper() for label in order]
+    `order` ((label, is H) each), backwards for '<', without the H between (SHELXL and Olex2
+    alike: module docstring); unchanged where an end is not in `order`."""
+    upper = [label.upper() for label, _ in order]
     out: list[str] = []
     k = 0
     while k < len(words):
@@ -306,7 +359,7 @@ def _ranges_expanded(words: list[str], order: list[str]) -> list[str]:
                 i, j = upper.index(first), upper.index(last)
                 span = order[i : j + 1] if word == ">" else order[j : i + 1][::-1]
                 if len(span) > 1:
-                    out[-1:] = span
+                    out[-1:] = [label for label, hydrogen in span if not hydrogen]
                     k += 2
                     continue
         out.append(word)
