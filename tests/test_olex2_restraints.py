@@ -245,11 +245,39 @@ def test_residue_class_restraints_reach_the_core_on_both_paths(tmp_path, shared_
     plugin, plugin_note = sent_restraints(
         GivenRestraints(tuple(lines), tuple(structure.sites)), structure
     )
+    # SADI Al1 O1_* (the O1 of every residue: test_user_restraints) is read on the command
+    # line only: the double does not model Olex2's reading of '_*' (README's leftovers)
+    every = "SADI Al1 O1 Al1 O1_1 Al1 O1_2 Al1 O1_3 Al1 O1_4"
+    assert every in cli
+    cli = [line for line in cli if line != every]
     by_residue = [atoms for keyword, atoms in _atoms(cli) if any("_" in a for a in atoms)]
     assert len(by_residue) == 27
     assert {a.split("_")[1] for atoms in by_residue for a in atoms} == {"1", "2", "4"}
     order = ("DFIX", "DANG", "SADI", "CHIV", "FLAT", "DELU", "RIGU", "SIMU", "ISOR", "EADP")
     assert _atoms(plugin) == sorted(_atoms(cli), key=lambda item: order.index(item[0]))
     assert "SADI 0.02 O1_2 C1_2" in plugin and "SADI 0.02 O1_2 C1_2" in cli
-    # left on the command line: SADI Al1 O1_* (O1 of every residue); SAME on both
-    assert "1 by residue, range, symmetry" in cli_note and "SAME" in plugin_note
+    assert "SAME (1 line, the first on line 22" in cli_note and "SAME" in plugin_note
+
+
+def test_both_paths_leave_the_h_out_of_a_flat_range(tmp_path, shared_data, olex2_reader):
+    """SXF_I43d's published .res (real): `FLAT C20 > C26` and `FLAT C30 > C35` over rings
+    whose riding H stand between their C in the file. Olex2 exports each range without its H
+    (xlib/atomref.cpp ListAtomRef::Expand skips `GetType().z < 2` for every kind), as SHELXL
+    reads it ('excluding hydrogens', manual); main's command line kept the H in FLAT (only
+    an ADP restraint's range lost them), so its two paths restrained different atoms."""
+    state, olex_model = olex2_reader
+    source = shared_data / "benchmark" / "SXF_I43d"
+    ins, hkl = tmp_path / "x.ins", tmp_path / "x.hkl"
+    ins.write_text((source / "published.res").read_text())
+    hkl.write_bytes((source / "data.hkl").read_bytes())
+    loaded = load(ins)
+    cli, _ = user_restraints(loaded.shelx, loaded.structure)
+    open_in_olex2(state, ins, hkl)
+    lines = olex_model.restraint_lines(sys.modules["olex_core"].GetRefinementModel(False))
+    structure = structure_from_snapshot(
+        olex_model.read_model(sys.modules["olx"], sys.modules["olex_core"]).snapshot
+    )
+    plugin, _ = sent_restraints(GivenRestraints(tuple(lines), tuple(structure.sites)), structure)
+    flat = [atoms for keyword, atoms in _atoms(cli) if keyword == "FLAT"]
+    assert flat == [[f"C{n}" for n in range(20, 27)], [f"C{n}" for n in range(30, 36)]]
+    assert [atoms for keyword, atoms in _atoms(plugin) if keyword == "FLAT"] == flat
