@@ -103,7 +103,8 @@ def test_olex2s_ranges_symmetry_and_defaults_reach_the_core_as_a_res_would(olex2
         "SIMU 0.03 0.06 2 C1 C2 C3",
         "EXYZ C3 O1",
     ]
-    assert "by residue, range, symmetry" not in note and "CHIV, SAME (smtbx has no" in note
+    assert "by residue, range, symmetry" not in note
+    assert "CHIV, SAME (1 line, the first in Olex2's refinement model: SAME; SHELXL makes" in note
     assert "the first in Olex2's refinement model: DFIX -1.8 0.02 C1 O1" in note
 
 
