@@ -223,6 +223,23 @@ def test_a_plugin_job_refines_as_the_command_line_with_the_users_restraints(
     assert abs(figures[False]["wr2"] - refined["wr2"]) > 1e-3
 
 
+def _both_paths(tmp_path, source, olex2_reader):
+    """(lines, note) of the command line's reading of `source`'s published .res, and of the
+    plugin's job on the same file opened in the Olex2 double."""
+    state, olex_model = olex2_reader
+    ins, hkl = tmp_path / "x.ins", tmp_path / "x.hkl"
+    ins.write_text((source / "published.res").read_text())
+    hkl.write_bytes((source / "data.hkl").read_bytes())
+    loaded = load(ins)
+    open_in_olex2(state, ins, hkl)
+    lines = olex_model.restraint_lines(sys.modules["olex_core"].GetRefinementModel(False))
+    structure = structure_from_snapshot(
+        olex_model.read_model(sys.modules["olx"], sys.modules["olex_core"]).snapshot
+    )
+    given = GivenRestraints(tuple(lines), tuple(structure.sites))
+    return user_restraints(loaded.shelx, loaded.structure), sent_restraints(given, structure)
+
+
 def test_residue_class_restraints_reach_the_core_on_both_paths(tmp_path, shared_data, olex2_reader):
     """FC_p21c (benchmark: its published .res) holds four OC(CF3)3 groups in residues 1, 2
     and 4 of class CCF3 and 3 of class CF3, restrained by SADI_CCF3, SIMU_CCF3 and RIGU_CCF3
@@ -231,20 +248,8 @@ def test_residue_class_restraints_reach_the_core_on_both_paths(tmp_path, shared_
     atom by its tag in its residue (AtomRefList::Expand), which the plugin names C1_1. Both
     paths now give the core the same 27 lines on residues 1, 2 and 4, never 3; main left
     every one out ("by residue") on both."""
-    state, olex_model = olex2_reader
-    source = shared_data / "benchmark" / "FC_p21c"
-    ins, hkl = tmp_path / "x.ins", tmp_path / "x.hkl"
-    ins.write_text((source / "published.res").read_text())
-    hkl.write_bytes((source / "data.hkl").read_bytes())
-    loaded = load(ins)
-    cli, cli_note = user_restraints(loaded.shelx, loaded.structure)
-    open_in_olex2(state, ins, hkl)
-    lines = olex_model.restraint_lines(sys.modules["olex_core"].GetRefinementModel(False))
-    structure = structure_from_snapshot(
-        olex_model.read_model(sys.modules["olx"], sys.modules["olex_core"]).snapshot
-    )
-    plugin, plugin_note = sent_restraints(
-        GivenRestraints(tuple(lines), tuple(structure.sites)), structure
+    (cli, cli_note), (plugin, plugin_note) = _both_paths(
+        tmp_path, shared_data / "benchmark" / "FC_p21c", olex2_reader
     )
     # SADI Al1 O1_* (the O1 of every residue: test_user_restraints) is read on the command
     # line only: the double does not model Olex2's reading of '_*' (README's leftovers)
@@ -266,19 +271,9 @@ def test_both_paths_leave_the_h_out_of_a_flat_range(tmp_path, shared_data, olex2
     (xlib/atomref.cpp ListAtomRef::Expand skips `GetType().z < 2` for every kind), as SHELXL
     reads it ('excluding hydrogens', manual); main's command line kept the H in FLAT (only
     an ADP restraint's range lost them), so its two paths restrained different atoms."""
-    state, olex_model = olex2_reader
-    source = shared_data / "benchmark" / "SXF_I43d"
-    ins, hkl = tmp_path / "x.ins", tmp_path / "x.hkl"
-    ins.write_text((source / "published.res").read_text())
-    hkl.write_bytes((source / "data.hkl").read_bytes())
-    loaded = load(ins)
-    cli, _ = user_restraints(loaded.shelx, loaded.structure)
-    open_in_olex2(state, ins, hkl)
-    lines = olex_model.restraint_lines(sys.modules["olex_core"].GetRefinementModel(False))
-    structure = structure_from_snapshot(
-        olex_model.read_model(sys.modules["olx"], sys.modules["olex_core"]).snapshot
+    (cli, _), (plugin, _) = _both_paths(
+        tmp_path, shared_data / "benchmark" / "SXF_I43d", olex2_reader
     )
-    plugin, _ = sent_restraints(GivenRestraints(tuple(lines), tuple(structure.sites)), structure)
     flat = [atoms for keyword, atoms in _atoms(cli) if keyword == "FLAT"]
     assert flat == [[f"C{n}" for n in range(20, 27)], [f"C{n}" for n in range(30, 36)]]
     assert [atoms for keyword, atoms in _atoms(plugin) if keyword == "FLAT"] == flat
