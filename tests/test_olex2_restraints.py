@@ -252,7 +252,7 @@ def test_residue_class_restraints_reach_the_core_on_both_paths(tmp_path, shared_
         tmp_path, shared_data / "benchmark" / "FC_p21c", olex2_reader
     )
     # SADI Al1 O1_* (the O1 of every residue: test_user_restraints) is read on the command
-    # line only: the double does not model Olex2's reading of '_*' (README's leftovers)
+    # line only: the double does not model Olex2's reading of '_*' (docs/olex2_plugins.md)
     every = "SADI Al1 O1 Al1 O1_1 Al1 O1_2 Al1 O1_3 Al1 O1_4"
     assert every in cli
     cli = [line for line in cli if line != every]
