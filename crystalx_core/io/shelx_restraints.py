@@ -19,8 +19,9 @@ it (manual, RESI): DFIX_2 in residue 2, DFIX_CLS once for each residue of class 
 for every residue, a bare DFIX in the residue current at it, each atom name in that residue
 unless suffixed (C1_3, C1_+); one line per residue, on the job's labels, a residue without
 the atoms named skipped, as Olex2 drops an empty residue's group (AtomRefList::Expand). An
-atom of every residue (SADI Al1 O1_*: DSR's restraint on FC_p21c) makes one line whose atoms
-repeat for each residue holding it (Al1 O1_1 Al1 O1_2 ...). A DFIX, DANG, SADI or FLAT on an
+atom of every residue (SADI Al1 O1_*: DSR's restraint on FC_p21c, all Al-O alike) makes one
+line whose atoms repeat for each residue holding it, residue 0 included (Al1 O1 Al1 O1_1 ...;
+Olex2 lists the O1s after Al1 instead: docs/olex2_plugins.md). A DFIX, DANG, SADI or FLAT on an
 EQIV's image (C1_$1) is kept with its EQIV (SYMMETRIC); a residue the model lacks, or an
 image in another kind is left out with a note; SAME, which SHELXL turns into SADI
 restraints, is named with its lines. A
@@ -325,11 +326,11 @@ def _atom(word: str) -> str:
 
 
 def _each_residue(words: list[str], residues: list[int], known: set[str]) -> list[str]:
-    """The words with an atom of every residue (O1_*) read as SHELXL and Olex2 read it (the
-    O1 of each residue: xlib/atomref.cpp ImplicitCAtomRef::Expand, FindResidues('*')): the
-    line's atoms once for each residue of `residues` holding every such atom, the numbers
-    before them once (SADI 0.02 Al1 O1_* → SADI 0.02 Al1 O1_1 Al1 O1_2 ...); unchanged
-    without one, or where no residue holds them (left out as unread)."""
+    """The words with an atom of every residue (O1_*: '_*' is every residue, 0 included, SHELXL
+    manual, RESI) made the line's atoms once for each residue of `residues` holding every such
+    atom, the numbers before them once (SADI 0.02 Al1 O1_* → SADI 0.02 Al1 O1 Al1 O1_1 ...:
+    each Al1-O1 pair alike, as DSR writes it to mean); unchanged without one, or where no
+    residue holds them (left out as unread)."""
     if not any(word.endswith("_*") for word in words):
         return words
     lead = next((k for k, word in enumerate(words) if not _number(word)), len(words))
