@@ -271,6 +271,14 @@ def test_a_resi_with_a_class_and_no_number_is_residue_0_of_that_class():
     shelx = parse_shelx(text + "HKLF 4\nEND\n", "x.res")
     kept, note = user_restraints(shelx, shelx.to_structure())
     assert (kept, note) == (["SADI 0.02 O1 C1 O1 C2"], "")
+    # SIMU_CCF3 without atoms is for the class's atoms only, which residue 0 holds with the
+    # main ones (N9 here): left out and said, never a SIMU on every atom
+    text = text.replace("SADI_CCF3", "SIMU_CCF3\nSADI_CCF3").replace(
+        "FVAR 1\n", "FVAR 1\nN9    3    0.5    0.5    0.5    11.00000    0.02\n"
+    )
+    shelx = parse_shelx(text + "HKLF 4\nEND\n", "x.res")
+    kept, note = user_restraints(shelx, shelx.to_structure())
+    assert kept == ["SADI 0.02 O1 C1 O1 C2"] and "1 by residue" in note
 
 
 def test_a_line_for_every_residue_skips_a_residue_without_its_atoms():

@@ -130,6 +130,11 @@ def user_restraints(shelx_file: ShelxFile | None, structure: Structure) -> tuple
             named = [_in_residue(word, number, renamed) for word in words[1:]]
             if several and not all(_atom(word) in known for word in named if _atom(word)):
                 continue  # DFIX_* in residue 0, which lacks the residues' atoms
+            if several and number == 0 and not line.text.split()[0].endswith("_*"):
+                if not any(_atom(word) for word in named):  # SIMU_CLS of a `RESI CLS`:
+                    # its atoms share residue 0 with the main ones, which it must not restrain
+                    candidates.append(_Candidate(line.keyword, words, where, unread=True))
+                    continue
             named = _each_residue(named, every_residue, known)
             candidates.append(
                 _Candidate(
