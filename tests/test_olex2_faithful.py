@@ -443,6 +443,24 @@ def test_kill_deletes_every_peak_named_whatever_the_user_has_selected(ethanol):
     assert journal.touched == [3, 4]
 
 
+def test_naming_a_peak_leaves_the_other_peaks_numbers(ethanol):
+    """Olex2's label rules when Apply writes atoms back (session 25, docs/olex2_plugins.md
+    'labels written back'): `name` renumbers no Q-peak (xlib/asymmunit.cpp `_UpdateQPeaks` runs
+    only from `LibNewAtom`, when a peak is added), so after Q1 and then Q2 become atoms Q3
+    is still Q3, and a later answer's `Q3` names the same peak (the plugin names it by id)."""
+    state, plugin = ethanol
+    olex_model, olex, olx, core = (
+        sys.modules[n] for n in ("crystalx_plugin.olex_model", "olex", "olx", "olex_core")
+    )
+    atom = sys.modules["_olex2"].Atom
+    state.atoms += [atom("Q2", "Q", (0.7, 0.7, 0.7), 0.05, peak=1.2)]
+    state.atoms += [atom("Q3", "Q", (0.8, 0.7, 0.7), 0.05, peak=1.0)]
+    olex_model.apply_commands(olex, olx, core, ["name Q1 C3"], model_of(state), print)
+    assert [state.find(q).peak for q in ("Q2", "Q3")] == [1.2, 1.0]
+    olex_model.apply_commands(olex, olx, core, ["name Q2 C4"], model_of(state), print)
+    assert state.find("Q2") is None and state.find("Q3").peak == 1.0
+
+
 def test_a_kill_olex2_refuses_in_a_mode_puts_the_model_back(ethanol):
     """macKill refuses while a mode is on ("Kill inaccessible from within a mode"); a kill
     that deleted nothing is named and the renames before it are undone."""
