@@ -478,7 +478,7 @@ class Olex2(object):
                 atoms[-1:] = self._atom_range(atoms[-1], last, rest[k])
                 k += 2
                 continue
-            atoms += self._restrained(rest[k], residue)[:1]
+            atoms += self._restrained(rest[k], residue)
             k += 1
         if not atoms and not (accepts_all and not rest):
             return
@@ -488,11 +488,18 @@ class Olex2(object):
 
     def _restrained(self, word, residue=0):
         """[(atom, the EQIV's name or None)] a restraint's word names, [] when none: C1_2 the
-        C1 of residue 2, a bare C1 that of `residue`."""
+        C1 of residue 2, a bare C1 that of `residue`; C1_* the C1 of the main residue and then
+        of every other in the order they were made, all in the one list (xlib/atomref.cpp
+        ImplicitCAtomRef::Expand over xlib/asymmunit.cpp TAsymmUnit::FindResidues("*"))."""
         label, _, equivalent = word.partition("_$")
+        eqiv = "$" + equivalent if equivalent else None
+        name, _, suffix = label.partition("_")
+        if suffix == "*":
+            made = list(dict.fromkeys([0] + [a.resi for a in self.atoms]))
+            return [(atom, eqiv) for n in made for atom, _ in self._restrained(_address(name, n))]
         address = label if "_" in label else _address(label, residue)
         atoms = [a for a in self.live() if a.address.upper() == address.upper()]
-        return [(atoms[0], "$" + equivalent if equivalent else None)] if atoms else []
+        return [(atoms[0], eqiv)] if atoms else []
 
     def _atom_range(self, first, last, op):
         """ListAtomRef::Expand: the non-H atoms from `first` to `last` of their residue."""
