@@ -251,11 +251,7 @@ def test_residue_class_restraints_reach_the_core_on_both_paths(tmp_path, shared_
     (cli, cli_note), (plugin, plugin_note) = _both_paths(
         tmp_path, shared_data / "benchmark" / "FC_p21c", olex2_reader
     )
-    # SADI Al1 O1_* (the O1 of every residue: test_user_restraints) is read on the command
-    # line only: the double does not model Olex2's reading of '_*' (docs/olex2_plugins.md)
-    every = "SADI Al1 O1 Al1 O1_1 Al1 O1_2 Al1 O1_3 Al1 O1_4"
-    assert every in cli
-    cli = [line for line in cli if line != every]
+    # SADI Al1 O1_* is left out on both paths (test_an_atom_of_every_residue_...)
     by_residue = [atoms for keyword, atoms in _atoms(cli) if any("_" in a for a in atoms)]
     assert len(by_residue) == 27
     assert {a.split("_")[1] for atoms in by_residue for a in atoms} == {"1", "2", "4"}
@@ -263,6 +259,27 @@ def test_residue_class_restraints_reach_the_core_on_both_paths(tmp_path, shared_
     assert _atoms(plugin) == sorted(_atoms(cli), key=lambda item: order.index(item[0]))
     assert "SADI 0.02 O1_2 C1_2" in plugin and "SADI 0.02 O1_2 C1_2" in cli
     assert "SAME (1 line, the first on line 22" in cli_note and "SAME" in plugin_note
+
+
+def test_olex2s_list_for_an_atom_of_every_residue_is_left_out_not_paired(
+    tmp_path, shared_data, olex2_reader
+):
+    """FC_p21c's `SADI Al1 O1_*`: Olex2 expands O1_* to the O1 of the main residue and of
+    every other, in one list after Al1 (xlib/atomref.cpp ImplicitCAtomRef::Expand with
+    xlib/asymmunit.cpp TAsymmUnit::FindResidues("*"): MainResidue, then each residue), and
+    exports that one flat list (xlib/srestraint.cpp TSimpleRestraint::PyExport), which a
+    SADI reads as pairs: Al1-O1, O1_1-O1_2, O1_3-O1_4, the last two disorder partners (PART
+    1 and 2, 0.21 and 0.14 A apart). The core must not pull them to an Al-O length: the line is
+    left out and named. The s25olex2h double dropped the line and its core refined it."""
+    (_, _), (plugin, note) = _both_paths(
+        tmp_path, shared_data / "benchmark" / "FC_p21c", olex2_reader
+    )
+    state, olex_model = olex2_reader
+    sent = olex_model.restraint_lines(sys.modules["olex_core"].GetRefinementModel(False))
+    assert "SADI 0.02 AL1 O1 O1_1 O1_2 O1_3 O1_4" in sent
+    assert not [line for line in plugin if "AL1" in line.upper()]
+    assert "1 pairing atoms of two PARTs" in note
+    assert "the first in Olex2's refinement model: SADI 0.02 AL1 O1 O1_1 O1_2 O1_3 O1_4" in note
 
 
 def test_both_paths_leave_the_h_out_of_a_flat_range(tmp_path, shared_data, olex2_reader):

@@ -19,11 +19,14 @@ it (manual, RESI): DFIX_2 in residue 2, DFIX_CLS once for each residue of class 
 for every residue, a bare DFIX in the residue current at it, each atom name in that residue
 unless suffixed (C1_3, C1_+); one line per residue, on the job's labels, a residue without
 the atoms named skipped, as Olex2 drops an empty residue's group (AtomRefList::Expand). An
-atom of every residue (SADI Al1 O1_*: DSR's restraint on FC_p21c, all Al-O alike) makes one
-line whose atoms repeat for each residue holding it, residue 0 included (Al1 O1 Al1 O1_1 ...;
-Olex2 lists the O1s after Al1 instead: docs/olex2_plugins.md). A DFIX, DANG, SADI or FLAT on an
-EQIV's image (C1_$1) is kept with its EQIV (SYMMETRIC); a residue the model lacks, or an
-image in another kind is left out with a note; SAME, which SHELXL turns into SADI
+atom of every residue (SADI Al1 O1_*) is left out with a note naming its line: SHELXL's
+manual allows '_*' on the instruction only ('not by _* or _ and a residue class', RESI), and
+Olex2 reads it as one list, Al1 O1 O1_1 O1_2 ..., whose SADI pairs are O1_1-O1_2
+(xlib/atomref.cpp ImplicitCAtomRef::Expand): on FC_p21c two pairs of disorder partners. A
+client's DFIX, DANG or SADI pairing two atoms of different non-zero PARTs, which never
+coexist (what Olex2 sends for such a line), is left out the same way. A DFIX, DANG, SADI or
+FLAT on an EQIV's image (C1_$1) is kept with its EQIV (SYMMETRIC); a residue the model lacks,
+or an image in another kind is left out with a note; SAME, which SHELXL turns into SADI
 restraints, is named with its lines. A
 DFIX/DANG target given on a free variable (DFIX 21) is put as the distance
 it stands for at the input's value: iotbx reads the number as written. A negative target is
@@ -62,6 +65,12 @@ UNSUPPORTED = frozenset("CHIV SAME NCSY BUMP".split())
 # restraints iotbx applies to an EQIV's image (restraint_parser: sym_ops for DFIX, DANG, SADI,
 # FLAT); it passes none for SIMU, DELU, RIGU, ISOR, and smtbx's EADP/EXYZ take none either
 SYMMETRIC = frozenset("DFIX DANG SADI FLAT".split())
+# why a line read as written would restrain the wrong atoms: left out, its first place named
+EVERY_RESIDUE = (
+    "naming an atom of every residue (O1_*: SHELXL's manual allows '_*' on the instruction "
+    "only, and Olex2 pairs the atoms of one list)"
+)
+PARTNERS = "pairing atoms of two PARTs, disorder partners that never coexist (Olex2's O1_*)"
 # a client's word for a Q-peak it cannot name (the Olex2 plugin: Olex2's export gives a
 # restraint's peak as tag -1, TAsymmUnit::PyExport): the line is named in the note, not refined
 PEAK_WORD = "Q?"
@@ -88,6 +97,7 @@ class _Candidate:
     gone: bool = False  # names an atom the model no longer has
     unread: bool = False  # by residue, or in an include file
     peak: bool = False  # names a Q-peak (PEAK_WORD)
+    wrong: str = ""  # why, read as written, it would restrain the wrong atoms (EVERY_RESIDUE)
 
 
 def user_restraints(shelx_file: ShelxFile | None, structure: Structure) -> tuple[list[str], str]:
@@ -107,7 +117,6 @@ def user_restraints(shelx_file: ShelxFile | None, structure: Structure) -> tuple
         if site.label.upper() not in gone_atoms
     ]
     classes = _residue_classes(lines[:end])
-    every_residue = sorted({0, *(n for numbers in classes.values() for n in numbers)})
     known = {label.upper() for label, _ in order} | gone_atoms  # what the file's atoms are
     candidates, equivalents = [], {}
     for line, residue, include in _instructions(lines[:end]):
@@ -121,6 +130,9 @@ def user_restraints(shelx_file: ShelxFile | None, structure: Structure) -> tuple
             physical.partition("!")[0].partition("=")[0] for physical in line.text.splitlines()
         ).split()
         where = f"on line {line.number} of {shelx_file.path}"
+        if any(word.endswith("_*") for word in words[1:]):
+            candidates.append(_Candidate(line.keyword, words, where, wrong=EVERY_RESIDUE))
+            continue
         # DFIX_2 is for residue 2, DFIX_CLS for each residue of class CLS, DFIX_* for all, a
         # bare DFIX for the residue current at it (SHELXL manual, RESI): one line per residue
         residues, several = _residues_of(line, residue, classes)
@@ -135,7 +147,6 @@ def user_restraints(shelx_file: ShelxFile | None, structure: Structure) -> tuple
                     # its atoms share residue 0 with the main ones, which it must not restrain
                     candidates.append(_Candidate(line.keyword, words, where, unread=True))
                     continue
-            named = _each_residue(named, every_residue, known)
             candidates.append(
                 _Candidate(
                     line.keyword,
@@ -171,6 +182,7 @@ def sent_restraints(given: GivenRestraints, structure: Structure) -> tuple[list[
     sites = [site for site in structure.sites if not site.is_peak]
     origins = {site.line: site for site in given.sites if site.line}
     renamed, gone_atoms = _renamed_and_gone(sites, origins, structure)
+    parts = {site.label.upper(): site.part for site in given.sites}
     candidates, equivalents = [], {}
     for text in given.lines:
         words = text.split()
@@ -187,9 +199,20 @@ def sent_restraints(given: GivenRestraints, structure: Structure) -> tuple[list[
                 f"in {given.where}: {text}",
                 gone=any(upper in gone_atoms for upper in named),
                 peak=PEAK_WORD in named,
+                wrong=PARTNERS if _pairs_partners(words[0].upper(), named, parts) else "",
             )
         )
     return _carried(candidates, [], {site.label.upper() for site in sites}, equivalents)
+
+
+def _pairs_partners(keyword: str, words: list[str], parts: dict[str, int]) -> bool:
+    """Whether a DFIX, DANG or SADI pairs two atoms of different non-zero PARTs (their
+    labels' `parts`), which never coexist: no distance to restrain, and what Olex2's one list
+    for `SADI Al1 O1_*` pairs (O1_1 and O1_2 of FC_p21c, PART 1 and 2)."""
+    if keyword not in VARIABLE_TARGETS | {"SADI"}:
+        return False
+    atoms = [parts.get(word, 0) for word in words if not _number(word)]
+    return any(a and b and a != b for a, b in zip(atoms[::2], atoms[1::2]))
 
 
 def _carried(
@@ -208,10 +231,13 @@ def _carried(
     other: dict[str, list[str]] = {}  # a kind smtbx has no reader for → where its lines are
     bumping: list[str] = []  # where the anti-bumping DFIX/DANG are (a negative target)
     peaks: list[str] = []  # the lines naming a Q-peak
+    wrong: dict[str, list[str]] = {}  # why a line would restrain the wrong atoms → where
     for line in candidates:
         words = line.words
         if line.peak:
             peaks.append(" ".join(words))
+        elif line.wrong:
+            wrong.setdefault(line.wrong, []).append(line.where)
         elif line.keyword not in RESTRAINTS | CONSTRAINTS:
             other.setdefault(line.keyword, []).append(line.where)
         elif line.gone:
@@ -247,6 +273,8 @@ def _carried(
             f"while the distance is under it; smtbx has no such restraint), the first "
             f"{bumping[0]}"
         )
+    for why, where in wrong.items():
+        left.append(f"{len(where)} {why}, the first {where[0]}")
     if other:
         left.append(f"{', '.join(_unapplied(other))} (smtbx has no such restraint)")
     if peaks:  # each named: the user meant an atom there, and it is not one yet
@@ -324,30 +352,10 @@ def _target_decoded(words: list[str], fvars: list[float]) -> bool:
 
 def _atom(word: str) -> str:
     """The atom an instruction's word names, upper case ('C1_2' for C1_2 and its image
-    C1_2_$1); '' for a number, '<', '>', or an atom of every residue (O1_*)."""
-    if _number(word) or word in "<>" or word.endswith("_*"):
+    C1_2_$1); '' for a number, '<' or '>'."""
+    if _number(word) or word in "<>":
         return ""
     return word.partition("_$")[0].upper()
-
-
-def _each_residue(words: list[str], residues: list[int], known: set[str]) -> list[str]:
-    """The words with an atom of every residue (O1_*: '_*' is every residue, 0 included, SHELXL
-    manual, RESI) made the line's atoms once for each residue of `residues` holding every such
-    atom, the numbers before them once (SADI 0.02 Al1 O1_* → SADI 0.02 Al1 O1 Al1 O1_1 ...:
-    each Al1-O1 pair alike, as DSR writes it to mean); unchanged without one, or where no
-    residue holds them (left out as unread)."""
-    if not any(word.endswith("_*") for word in words):
-        return words
-    lead = next((k for k, word in enumerate(words) if not _number(word)), len(words))
-    out = words[:lead]
-    for number in residues:
-        atoms = [
-            residue_address(word[:-2], number) if word.endswith("_*") else word
-            for word in words[lead:]
-        ]
-        if all(_atom(word) in known for word in atoms if _atom(word)):
-            out += atoms
-    return out if len(out) > lead else words
 
 
 def _ranges_expanded(words: list[str], order: list[tuple[str, bool]]) -> list[str]:
