@@ -253,6 +253,7 @@ class Olex2(object):
 
     def reset(self):
         self.atoms = []
+        self.options = {}  # ConfigDir/.options (TBasicApp::ReadOptions): name → value
         self.cell = (10.0, 10.0, 10.0, 90.0, 90.0, 90.0)
         self.matrices = [((1, 0, 0, 0.0), (0, 1, 0, 0.0), (0, 0, 1, 0.0))]
         self.formula = []  # [(element, count per formula unit)]
@@ -591,14 +592,16 @@ class Olex2(object):
         """Olex2's label corrector as GetRefinementModel runs it (repository/py_core.cpp
         pyRefModel: LabelCorrector(GetMaxLabelLength(), DoRenameParts()), xlib/
         label_corrector.h): every live atom in asymmetric-unit order, Q-peaks too; a label
-        over 4 characters trimmed; one already seen (in any PART: rename_parts is on by
+        over max_label_length characters trimmed (the option, 4 unset: xlib/xapp.cpp
+        TXApp::GetMaxLabelLength); one already seen (in any PART: rename_parts is on by
         default) renamed by one iterator per element that starts at the element and 1 and
         skips only the labels seen so far, so a later atom holding the label it gives is
         renamed in turn when reached (C1, C1, C2 become C1, C2, C3). Residue atoms are
         checked within their residue (how GetResiLabel writes their key was not read)."""
         seen, numbers = set(), {}
+        longest = int(self.options.get("max_label_length", MAX_LABEL))
         for atom in self.live():
-            label = atom.label[:MAX_LABEL]
+            label = atom.label[:longest]
             if (label.upper(), atom.resi) in seen:
                 number = numbers.get(atom.type, 1)
                 while ("%s%d" % (atom.type, number)).upper() in [
