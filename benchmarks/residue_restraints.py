@@ -3,8 +3,9 @@ published .res and .hkl) holds four OC(CF3)3 groups, residues 1, 2, 4 of class C
 class CF3, under SADI_CCF3, SIMU_CCF3 and RIGU_CCF3. `crystalx assign x.ins --hkl x.hkl` on it:
 the restraint lines it refined with, R1, wR2, and the spread of the 27 C-F distances SADI_CCF3
 ties (F1-F3 to C2, F4-F6 to C3, F7-F9 to C4 in residues 1, 2 and 4) and of the five Al1-O1
-distances `SADI Al1 O1_*` ties (O1 of residues 0 to 4) in the written .res, beside the
-published .res's (SHELXL). About 13 min on a loaded 2-core machine.
+distances (O1 of residues 0 to 4, which `SADI Al1 O1_*` names and the job leaves out: '_*' on
+an atom is no SHELXL syntax) in the written .res, beside the published .res's (SHELXL). About
+13 min on a loaded 2-core machine.
 
     PYTHONPATH=. python benchmarks/residue_restraints.py
 """
@@ -37,7 +38,7 @@ def _distances(res: Path, pairs: list[tuple[str, str]]) -> list[float]:
 
 
 def al_o_distances(res: Path) -> list[float]:
-    """Al1 to the O1 of residues 0..4, which SADI Al1 O1_* holds alike."""
+    """Al1 to the O1 of residues 0..4, which the file's SADI Al1 O1_* names."""
     return _distances(res, [("AL1", f"O1{suffix}") for suffix in ("", "_1", "_2", "_3", "_4")])
 
 
