@@ -7,7 +7,8 @@ error; unknown labels are skipped silently; a bare label matches in every residu
 command here names atoms by their unique `#c<aunit id>`; `name` zeroes a Q-peak's height and
 only Olex2's `undo` restores it; `hadd` cannot be undone, is refused on a grown structure and
 adds nothing where the HFIX code does not fit the atom's bonds; GetRefinementModel trims
-labels over the option max_label_length (4 unless set). So every step is checked by reading the model back.
+labels over the option max_label_length (4 unless set). So every step is checked by
+reading the model back.
 
 Olex2's undo is a stack of entries, not of commands: `name` and `kill` push one each, and
 under the safe_afix option (on by default) `name` and `hadd` push one more whenever they made
