@@ -38,7 +38,8 @@ os._exit(0)
 def job(folder: Path, n: int) -> Path:
     site = {"element": "C", "h_count": 1, "h_probabilities": {"1": 0.9, "0": 0.1}, "hfix": 43}
     atoms = [
-        {**site, "label": f"Q{k}", "new_label": f"C{k}", "probabilities": [["C", k / n]]}
+        # in no order, as a real answer's: rows already sorted cost the sort nothing
+        {**site, "label": f"Q{k}", "new_label": f"C{k}", "probabilities": [["C", k * 7919 % n / n]]}
         for k in range(1, n + 1)
     ]
     path = folder / f"job_{n}.json"
