@@ -356,3 +356,29 @@ def test_an_index_past_the_ewald_limit_is_left_out_with_a_note(shared_data, tmp_
         and note.endswith("(the first 9999 0 1)")
         for note in reflections.notes
     ), reflections.notes
+
+
+def test_q_peaks_at_one_point_are_one_atom_with_a_note(tmp_path, capsys, shared_data):
+    """The .res of a solution with Q1 written four times within 0.07 Å: main wrote four O on
+    top of each other (14 O for UNIT's 11) with no note; the lower peaks are left out, named."""
+    text = (shared_data / "benchmark" / "FC_sucrose" / "published.res").read_text()
+    head, atoms = text.split("FVAR")
+    atoms = [line.split() for line in atoms.splitlines()[1:] if re.match(r"[CO]\d", line)]
+    peaks = [(a[2], a[3], a[4], 8 if a[0][0] == "O" else 6) for a in atoms]
+    first = peaks[0]
+    peaks[1:1] = [
+        (f"{float(first[0]) + 0.003 * k:.5f}", *first[1:3], 7.9 - k / 10) for k in (1, 2, 3)
+    ]
+    lines = [f"Q{k} 1 {x} {y} {z} 11.0 0.05 {h}" for k, (x, y, z, h) in enumerate(peaks, 1)]
+    res = tmp_path / "x.res"
+    res.write_text(head + "FVAR 1.0\n" + "\n".join(lines) + "\nHKLF 4\nEND\n")
+    assert (
+        main(["assign", str(res), "--quiet", "--method", "baseline", "--hydrogens", "rules"]) == 0
+    )
+    assert "(Q2 on Q1, Q3 on Q1, Q4 on Q1): the later left out" in capsys.readouterr().out
+    import json
+
+    atoms = json.loads((tmp_path / "x_crystalx.json").read_text())["atoms"]
+    assert sorted(a["label"] for a in atoms) == sorted(
+        f"Q{k}" for k in range(1, 27) if k not in (2, 3, 4)
+    )

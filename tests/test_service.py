@@ -650,3 +650,27 @@ def test_the_service_and_the_job_agree_on_which_atoms_hold_the_users_hydrogens(s
     model = published.with_sites([s for s in published.sites if not is_hydrogen(s.element)])
     job = {model.sites[i].label for i in input_groups(model, published)}
     assert {s["label"] for s in result["sites"] if s.get("h_kept")} == job
+
+
+def test_q_peaks_at_one_point_are_one_atom_with_a_note(sucrose):
+    """Q1 written four times within 0.07 Å (peak lists merged by hand): main answered four O on
+    top of each other, 14 O for UNIT's 11, with no note. A peak on a higher peak (or an atom)
+    is that density again: left out, named in a note; the highest is the atom."""
+    snapshot = snapshot_of(sucrose, peaks=True)
+    first = snapshot["sites"][0]
+    copies = [
+        {
+            **first,
+            "label": f"Q{24 + k}",
+            "frac": [first["frac"][0] + 0.003 * (k + 1)] + first["frac"][1:],
+            "peak_height": first["peak_height"] - 0.1 * (k + 1),
+        }
+        for k in range(3)
+    ]
+    snapshot["sites"][1:1] = copies
+    result = answer(request("assign", {"structure": snapshot}))["result"]
+    answered = {s["label"] for s in result["sites"]} | set(result["spurious"])
+    assert answered == {f"Q{k + 1}" for k in range(23)}
+    assert any("Q24 on Q1, Q25 on Q1, Q26 on Q1" in note for note in result["job_notes"]), result[
+        "job_notes"
+    ]
