@@ -674,3 +674,34 @@ def test_q_peaks_at_one_point_are_one_atom_with_a_note(sucrose):
     assert any("Q24 on Q1, Q25 on Q1, Q26 on Q1" in note for note in result["job_notes"]), result[
         "job_notes"
     ]
+
+
+def test_a_key_given_twice_is_refused_not_read_as_its_last_value(sucrose):
+    """JSON allows a key twice; json.loads kept the last, so '"method": "shutdown", "method":
+    "ping"' was answered as a ping and a site's second "label" named it in the commands."""
+    reply = answer(b'{"protocol": 2, "id": 1, "method": "shutdown", "method": "ping"}')
+    assert reply["error"] == {
+        "code": "bad-json",
+        "message": "key 'method' given twice in one object",
+    }
+    line = request("assign", {"structure": snapshot_of(sucrose, peaks=True)})
+    line = line.replace(b'"label": "Q1"', b'"label": "Q1", "label": "Q99"', 1)
+    assert answer(line)["error"]["message"] == "key 'label' given twice in one object"
+
+
+@pytest.mark.parametrize("label", ["Q 1", "Q1\tC", "Q\u00a01", "Q1\nkill"])
+def test_a_label_no_olex2_command_can_name_is_refused_naming_the_site(sucrose, label):
+    """A label with a blank or control character inside became 'name Q 1 C1', a command that
+    names another atom or none; one word (Unicode, '$', '=' included) is taken as Olex2 gives it."""
+    snapshot = snapshot_of(sucrose, peaks=True)
+    snapshot["sites"][2]["label"] = label
+    error = answer(request("assign", {"structure": snapshot}))["error"]
+    assert error["code"] == "bad-snapshot"
+    assert error["message"].startswith(
+        "params.structure.sites[2].label: should be one word, no blank or control character"
+    )
+    plan = {"sites": [{"label": "Q1", "element": "C", "new_label": label}]}
+    error = answer(request("apply-plan", {"structure": snapshot_of(sucrose, True), "plan": plan}))
+    assert (
+        error["error"]["code"] == "bad-plan" and "should be one word" in error["error"]["message"]
+    )
