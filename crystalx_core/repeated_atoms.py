@@ -48,20 +48,35 @@ def without_repeated_atoms(
             ):
                 left_out[i] = c.j
                 break
-    left_out.update(_repeated_peaks(structure))
-    if not left_out:
+    peaks = _repeated_peaks(structure)
+    if not left_out and not peaks:
         return structure, ""
-    pairs = ", ".join(f"{sites[i].label} on {sites[j].label}" for i, j in left_out.items())
-    kept = [s for k, s in enumerate(sites) if k not in left_out]
-    if olex2_model:
-        return structure.with_sites(kept), (
-            f"atoms the model holds twice, each a whole atom (or Q-peak) on an earlier one, a "
-            f"higher peak or a symmetry image ({pairs}): the later left out of this answer; run "
-            "`fuse` in Olex2 to merge them in the model (`kill` for a peak)"
+    kept = [s for k, s in enumerate(sites) if k not in left_out and k not in peaks]
+    notes = [_note(sites, left_out, olex2_model)] if left_out else []
+    if peaks:
+        pairs = _pairs(sites, peaks)
+        notes.append(
+            f"Q-peaks on an atom or a higher peak, one density each ({pairs}): the lower left "
+            + ("out of this answer; `kill` them in Olex2" if olex2_model else "out")
         )
-    return structure.with_sites(kept), (
-        f"atoms the file lists twice, each a whole atom (or Q-peak) on an earlier one, a higher "
-        f"peak or a symmetry image ({pairs}): the later left out (Olex2's `fuse`)"
+    return structure.with_sites(kept), "; ".join(notes)
+
+
+def _pairs(sites, left_out: dict[int, int]) -> str:
+    return ", ".join(f"{sites[i].label} on {sites[j].label}" for i, j in left_out.items())
+
+
+def _note(sites, left_out: dict[int, int], olex2_model: bool) -> str:
+    """The note on atoms listed twice; for the user's Olex2 model it asks for `fuse` there."""
+    if olex2_model:
+        return (
+            f"atoms the model holds twice, each a whole atom on an earlier one or its symmetry "
+            f"image ({_pairs(sites, left_out)}): the later left out of this answer; run `fuse` "
+            "in Olex2 to merge them in the model"
+        )
+    return (
+        f"atoms the file lists twice, each a whole atom on an earlier one or its symmetry "
+        f"image ({_pairs(sites, left_out)}): the later left out (Olex2's `fuse`)"
     )
 
 

@@ -375,7 +375,10 @@ def test_q_peaks_at_one_point_are_one_atom_with_a_note(tmp_path, capsys, shared_
     assert (
         main(["assign", str(res), "--quiet", "--method", "baseline", "--hydrogens", "rules"]) == 0
     )
-    assert "(Q2 on Q1, Q3 on Q1, Q4 on Q1): the later left out" in capsys.readouterr().out
+    assert (
+        "one density each (Q2 on Q1, Q3 on Q1, Q4 on Q1): the lower left out"
+        in capsys.readouterr().out
+    )
     import json
 
     atoms = json.loads((tmp_path / "x_crystalx.json").read_text())["atoms"]
