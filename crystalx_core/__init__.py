@@ -36,13 +36,15 @@ for _name, _python_default in (
 import sys  # noqa: E402
 
 try:
-    # the modules whose import before cctbx's crashes the interpreter, as a script names them
+    # the modules whose import before cctbx's crashes the interpreter, as a script names them;
+    # the crash is the first load of cctbx's boost_python_meta_ext (its platform_info), so a
+    # script that imported any cctbx module first (cctbx.sgtbx, then gemmi) is safe and runs
     _first = [
         name
         for module, name in (("torch", "torch"), ("shiboken6", "PySide6"), ("gemmi", "gemmi"))
         if module in sys.modules
     ]
-    if _first and "cctbx.xray" not in sys.modules:
+    if _first and "boost_python_meta_ext" not in sys.modules:
         raise ImportError(
             f"import crystalx_core before {' and '.join(_first)}: cctbx crashes the interpreter "
             "(a segmentation fault) when they are loaded first"

@@ -472,3 +472,24 @@ def test_a_module_imported_first_that_crashes_cctbx_is_a_clear_error_not_a_segfa
     )
     assert done.returncode == 1
     assert f"import crystalx_core before {named}:" in done.stderr.strip().splitlines()[-1]
+
+
+def test_gemmi_and_pyside6_after_any_cctbx_module_are_not_refused():
+    """The crash is the first load of cctbx's boost_python_meta_ext: a script that imported a
+    cctbx module (cctbx.sgtbx) before gemmi and PySide6 runs (measured: a solve), and was
+    refused when the check asked for cctbx.xray alone."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("PySide6.QtWidgets")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import cctbx.sgtbx, gemmi, PySide6.QtWidgets; import crystalx_core.pipeline",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-500:]
