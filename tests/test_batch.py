@@ -90,7 +90,11 @@ def test_the_command_assigns_the_folder_records_the_failure_and_resumes(folder):
         "resumed",
         "resumed",
     ]
-    (folder / "urea.cif").touch()  # new model and data: that one is done again
+    (folder / "urea.cif").touch()  # the same content: still the version read
+    (urea,) = [item for item in find_inputs(str(folder)) if item.name == "urea"]
+    assert finished_row(urea, BatchOptions())["status"] == "resumed"
+    with (folder / "urea.cif").open("a") as cif:  # new model and data: that one is done again
+        cif.write("# edited\n")
     third = subprocess.run(command + ["--json"], capture_output=True, text=True, timeout=600)
     assert [r["status"] for r in json.loads(third.stdout)["rows"]][4] == "ok"
 
@@ -306,5 +310,33 @@ def test_an_input_saved_while_its_job_ran_is_done_again_by_the_next_batch(
     assert run_one(item, options)["status"] == "ok"
     assert finished_row(item, options) is None
     monkeypatch.undo()
+    assert run_one(item, options)["status"] == "ok"
+    assert finished_row(item, options)["status"] == "resumed"
+
+
+@pytest.mark.parametrize("changed", ["model", "reflections"])
+def test_an_input_rewritten_at_its_size_and_time_is_done_again(tmp_path, shared_data, changed):
+    """`cp -p`, `rsync -t` or a share's 2-s timestamps bring a new version of an input at the
+    old one's size and modification time: main's stamps (size and time) took it for the version
+    read and resumed outputs of the old. The stamps hold the content's hash now."""
+    import os
+
+    from crystalx_core.batch import run_one
+
+    res, hkl = tmp_path / "urea.res", tmp_path / "urea.hkl"
+    shutil.copy(BENCHMARK / "XH_urea" / "published.res", res)
+    shutil.copy(BENCHMARK / "XH_urea" / "data.hkl", hkl)
+    (item,) = find_inputs(str(tmp_path))
+    options = BatchOptions(method="baseline", hydrogens="rules", cycles=1)
+    assert run_one(item, options)["status"] == "ok"
+    assert finished_row(item, options)["status"] == "resumed"
+    path = res if changed == "model" else hkl
+    old, text = path.stat(), path.read_text()
+    # a digit of a coordinate or of an intensity: the same size, another version
+    new = text.replace("0.144653", "0.144655") if changed == "model" else text.replace("1", "2", 7)
+    assert new != text and len(new) == len(text)
+    path.write_text(new)
+    os.utime(path, ns=(old.st_atime_ns, old.st_mtime_ns))
+    assert finished_row(item, options) is None
     assert run_one(item, options)["status"] == "ok"
     assert finished_row(item, options)["status"] == "resumed"

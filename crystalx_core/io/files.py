@@ -4,6 +4,7 @@ the reflection file SHELX looks for beside it."""
 from __future__ import annotations
 
 import codecs
+import hashlib
 import os
 import re
 import stat
@@ -137,16 +138,30 @@ def reflections_beside(path: Path) -> Path | None:
     return found or next((name for name in names if os.path.lexists(name)), None)
 
 
-def file_stamp(path) -> list[int] | None:
-    """[size, modification time in ns] of a file as it stands; None where there is none or it
-    is not there. Equal stamps taken at two moments: the same version of the file."""
+def file_stamp(path) -> list | None:
+    """[size, SHA-256 of the content] of a file as it stands; None where there is none or it
+    is not there. Equal stamps taken at two moments: the same content. Not the modification
+    time: `cp -p`, `rsync -t` and a share's 2-s times give a rewritten file the old one's
+    (hashing the largest real .hkl, 3.9 MB, takes 12 ms)."""
     if path is None:
         return None
-    try:
-        info = os.stat(path)
+    try:  # not blocking on a FIFO, which is stamped unread as the readers refuse it
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except (OSError, ValueError):
         return None
-    return [info.st_size, info.st_mtime_ns]
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_INPUT_BYTES:
+            return [info.st_size, info.st_mtime_ns]  # never read: the readers refuse it
+        digest = hashlib.sha256()
+        with os.fdopen(fd, "rb", closefd=False) as stream:
+            for block in iter(lambda: stream.read(2**20), b""):
+                digest.update(block)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return [info.st_size, digest.hexdigest()]
 
 
 class InputStamps:
@@ -156,7 +171,7 @@ class InputStamps:
 
     def __init__(self) -> None:
         self.paths: dict[str, Path | None] = {}
-        self.stamps: dict[str, list[int] | None] = {}
+        self.stamps: dict[str, list | None] = {}
 
     def take(self, role: str, path) -> None:
         self.paths[role], self.stamps[role] = path, file_stamp(path)
