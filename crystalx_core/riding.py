@@ -348,6 +348,7 @@ def add_riding_hydrogens(
                 occupancy=occupancy,
                 part=part,
                 afix=code,
+                free_variable=site.free_variable,  # a partly occupied site's H with its variable
                 # on the pivot's free variable, as SHELXL's H of a disordered group (21 with it;
                 # 30.33333 for a methyl's H over a threefold axis, under a 30.33333 C)
                 input_variable=site.input_variable
