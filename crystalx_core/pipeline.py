@@ -31,7 +31,7 @@ from crystalx_core.crystallography.solve import RUNS, Solution, data_r_sigma, so
 from crystalx_core.errors import CrystalXError, InputError, RefinementError, SolveError
 from crystalx_core.element_evidence import relabelled, take_weighed_elements, weigh_elements
 from crystalx_core.elements import is_hydrogen
-from crystalx_core.hydrogen_evidence import LOW_RMS, weigh_hydrogens
+from crystalx_core.hydrogen_evidence import LOW_RMS, input_hydrides_shown, weigh_hydrogens
 from crystalx_core.io.stated_r1 import StatedR1
 from crystalx_core.partial_sites import (
     MIN_CYCLES,
@@ -45,6 +45,7 @@ from crystalx_core.repeated_atoms import without_repeated_atoms
 from crystalx_core.riding import (
     HydrogenPlan,
     input_groups,
+    input_hydrides,
     input_hydrogens_kept,
     keep_input_names,
     ride_as_input,
@@ -699,6 +700,16 @@ def hydrogen_plan(
         )
     # the published formula is evidence the geometry rules cannot outweigh
     kept, groups = kept or {}, groups or {}
+    # the input's hydrides stay without a map; with one, where it shows them (issue 23)
+    hydrides = input_hydrides(model, groups)
+    if density is None:
+        hydride_notes = {k: unchecked_hydride_note(len(kept[k])) for k in hydrides if k in kept}
+    else:
+        shown = input_hydrides_shown(
+            model, {k: [h.xyz for h in g] for k, g in hydrides.items()}, density
+        )
+        hydride_notes = {k: note for k, (seen, note) in shown.items()}
+        kept = {k: group for k, group in kept.items() if shown.get(k, (True,))[0]}
     counts, declared = held_to_formula(declared_no_h, hydrogen_counts(model, method))
     for k, (site, (n_h, scores)) in enumerate(zip(assignment.sites, counts)):
         n_h, scores = (len(kept[k]), {len(kept[k]): 1.0}) if k in kept else (n_h, scores)
@@ -709,10 +720,14 @@ def hydrogen_plan(
         return ride_as_input(model, {}, groups, kept=kept)
     if density is None:  # the riding note keeps what was asked on a metal; the answer none
         plan = ride_as_input(model, assignment.h_counts(), groups, kept=kept)
-        for k in unseen_metal_hydrogens(model, assignment.h_counts()):
+        for k in unseen_metal_hydrogens(model, assignment.h_counts(), kept):
             assignment.sites[k].h_count = 0
+        _prefix_notes(plan, hydride_notes)
         return plan
-    first = assignment.h_counts()
+    # an input hydride is the map's already (input_hydrides_shown), not an H asked on its metal
+    for k in set(hydride_notes) - set(kept):
+        assignment.sites[k].h_count = 0
+    first = {k: n for k, n in assignment.h_counts().items() if k not in hydride_notes}
     evidence = weigh_hydrogens(model, first, density, reflections)
     if resolve_hydrogen_method(method) == "model":
         _withdraw_formula_hydrogens(model, first, evidence)
@@ -727,11 +742,25 @@ def hydrogen_plan(
         kept=kept,
         halves=evidence.halves,
     )
-    for k, note in evidence.notes.items():
-        plan.notes[k] = f"{note}; {plan.notes[k]}" if k in plan.notes else note
+    _prefix_notes(plan, evidence.notes)
+    _prefix_notes(plan, hydride_notes)
     if notes is not None:
         notes += evidence.job_notes(model)
     return plan
+
+
+def unchecked_hydride_note(n: int) -> str:
+    """The note on a metal keeping `n` hydrides of the input where no map weighs them."""
+    return f"the input's hydride{'s' if n > 1 else ''} kept: no difference map here to check " + (
+        "them" if n > 1 else "it"
+    )
+
+
+def _prefix_notes(plan: HydrogenPlan, notes: dict[int, str]) -> None:
+    """Each of `notes` put before the plan's own note on its site: the map's word first, then
+    what was written (a kept H's note names the input's H it renamed)."""
+    for k, note in notes.items():
+        plan.notes[k] = f"{note}; {plan.notes[k]}" if k in plan.notes else note
 
 
 def _withdraw_formula_hydrogens(model: Structure, first: dict[int, int], evidence) -> None:
