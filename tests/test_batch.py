@@ -91,7 +91,7 @@ def test_the_command_assigns_the_folder_records_the_failure_and_resumes(folder):
         "resumed",
     ]
     (folder / "urea.cif").touch()  # the same content: still the version read
-    (urea,) = [item for item in find_inputs(str(folder)) if item.name == "urea"]
+    (urea,) = [item for item in find_inputs(str(folder)).items if item.name == "urea"]
     assert finished_row(urea, BatchOptions())["status"] == "resumed"
     with (folder / "urea.cif").open("a") as cif:  # new model and data: that one is done again
         cif.write("# edited\n")
@@ -326,7 +326,7 @@ def test_an_input_rewritten_at_its_size_and_time_is_done_again(tmp_path, shared_
     res, hkl = tmp_path / "urea.res", tmp_path / "urea.hkl"
     shutil.copy(BENCHMARK / "XH_urea" / "published.res", res)
     shutil.copy(BENCHMARK / "XH_urea" / "data.hkl", hkl)
-    (item,) = find_inputs(str(tmp_path))
+    (item,) = find_inputs(str(tmp_path)).items
     options = BatchOptions(method="baseline", hydrogens="rules", cycles=1)
     assert run_one(item, options)["status"] == "ok"
     assert finished_row(item, options)["status"] == "resumed"
